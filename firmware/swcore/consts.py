@@ -1,0 +1,106 @@
+"""Every detector threshold in one place, with its unit and the reason for it.
+
+Shared by the band firmware (MicroPython) and the host (CPython). Integer
+units only: durations in ms, angular rates in 0.1 deg/s (ddps), angles and
+tilts in milli-radians (mrad; 1 mg of gravity-vector change ~ 1 mrad of
+tilt), ratios in percent. Sample counts are derived from these at start-up
+for the actual IMU rate, so the same numbers hold at 50 Hz and at 104 Hz.
+Tune with recordings; change a value here and both twins follow.
+"""
+
+from swcore.compat import const
+
+# --- signal front end -------------------------------------------------------
+# Short mean of the accelerometer: 80 ms smooths sensor noise (~2-5 mg per
+# sample) yet is short next to the 100-400 ms onset of a spasm.
+SHORT_MS = const(80)
+# Posture reference: mean of the 500 ms before onset. Long enough to average
+# breathing motion down, short enough that slow drifts do not enter it.
+REF_MS = const(500)
+# Gap between the reference / pre-onset windows and the detected onset: the
+# movement starts a little before the rate crosses the onset threshold.
+GAP_MS = const(100)
+# Pre-onset activity window: 1 s, a spasm interrupts rest or calm movement.
+PRE_MS = const(1000)
+# Gyro bias: mean of the last 8 completed 1 s blocks. Breathing and calm
+# movement average out; MEMS bias drifts over minutes, not seconds.
+BIAS_BLOCK_MS = const(1000)
+BIAS_BLOCKS = const(8)
+# Per-axis clamp of bias-corrected rate (ddps): 1600 deg/s, above anything
+# a trunk does, keeps squares inside a MicroPython small int (no heap use).
+RATE_CLAMP_DDPS = const(16000)
+# Posture deviation squared is clamped to this (mrad^2, ~3.2 rad); larger is
+# not a spasm posture and products with percentages stay small ints.
+DEV2_CLAMP = const(10000000)
+
+# --- spasm detector -----------------------------------------------------------
+# Onset: trunk angular rate above 10 deg/s. Breathing moves the chest by
+# ~1 deg at 0.5-1 Hz (peak rate ~3-6 deg/s); even a subtle spasm (2-5 deg
+# in 0.1-0.4 s) peaks well above 10 deg/s.
+ONSET_DDPS = const(100)
+# Rise: the fast phase must settle (rate below SETTLE_PCT of its peak)
+# within 600 ms; spasm onsets take 0.1-0.4 s, continuous movement does not settle.
+RISE_MAX_MS = const(600)
+SETTLE_PCT = const(30)
+# Minimum posture change at the end of the rise: 1.5 deg (26 mrad). Below
+# this it is a jolt (hiccup, bump, twitch), not a contraction into a posture.
+DEV_MIN_MRAD = const(26)
+# Calm before onset: mean pre-onset rate below PRE_PCT of the event's peak.
+# Rhythmic patting, rocking and bouncing fail this; a spasm stands out.
+PRE_PCT = const(45)
+# Tonic phase: posture held (deviation above RET_START_PCT of its peak) for
+# at least 200 ms and at most 2.5 s. Spasms hold 0.3-1.5 s; twitches and
+# hiccups do not hold; reflux arching and rolling over hold far longer.
+HOLD_MIN_MS = const(200)
+HOLD_MAX_MS = const(2500)
+RET_START_PCT = const(50)
+# Return: deviation back below RET_END_PCT of its peak within 2 s; a change
+# of posture that stays (rolling over, being picked up) never returns.
+RET_END_PCT = const(30)
+RET_MAX_MS = const(2000)
+
+# --- epoch features (sleep/wake, wear) ------------------------------------------
+# Epoch length: 10 s gives wake onsets to well within the 5 min target and
+# is short enough to notice a band taken off within a couple of minutes.
+EPOCH_MS = const(10000)
+# A sample is "active" above 5 deg/s: above breathing's typical rate, below
+# any deliberate movement.
+ACTIVE_DDPS = const(50)
+# Breathing blocks: 200 ms means (5 Hz), well above the 0.5-1 Hz breathing
+# of an infant, averaging white sensor noise down by the block length.
+BREATH_BLOCK_MS = const(200)
+# Per-sample difference clamp (mg, ddps) for the white-noise estimate: big
+# movements must not inflate the noise floor.
+NOISE_DIFF_CLAMP = const(100)
+# Off-body evidence per epoch: at most 1% active samples and block-mean
+# variance under 4x what white sensor noise alone gives. A worn band always
+# sees breathing (infant chest ~1 deg at 0.5-1 Hz, far above gyro noise).
+STILL_ACTIVE_PCT = const(1)
+BREATH_RATIO_MIN_PCT = const(400)
+# Wear state: 2 min of off-body epochs before "not worn" (deep sleep can
+# look still for a while; a family should hear within minutes); 20 s of
+# movement or breathing to count as worn again.
+NOT_WORN_AFTER_MS = const(120000)
+WORN_AFTER_MS = const(20000)
+
+# --- host analysis: sleep/wake (actigraphy on epochs) -----------------------------
+# An epoch is active with >= 2% active samples (0.2 s of movement in 10 s):
+# sleep twitches are briefer and rarer than waking movement.
+EPOCH_ACTIVE_PCT = const(2)
+# Wake: half of the epochs in a 3 min window active; onset = first active
+# epoch of that window. Sleep: at most 10% active over 10 min; onset = the
+# start of that quiet run. Infants settle into sleep over many minutes but
+# wake abruptly, hence the asymmetry.
+WAKE_WINDOW_MS = const(180000)
+WAKE_ACTIVE_PCT = const(50)
+SLEEP_WINDOW_MS = const(600000)
+SLEEP_ACTIVE_PCT = const(10)
+
+# --- host analysis: clusters -----------------------------------------------------
+# Spasms in a cluster recur every 5-10 s (3-30 s in practice). Events closer
+# than 2 s belong to one movement; a gap over 40 s breaks the chain; the
+# cluster is closed after 60 s without a spasm; 3 spasms raise the alarm.
+CLUSTER_MIN_GAP_MS = const(2000)
+CLUSTER_MAX_GAP_MS = const(40000)
+CLUSTER_CLOSE_MS = const(60000)
+CLUSTER_MIN_COUNT = const(3)

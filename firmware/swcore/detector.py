@@ -1,0 +1,190 @@
+"""Streaming infantile-spasm detector: one call per IMU sample, integer math.
+
+A spasm is a sudden trunk movement into a posture that is held briefly and
+then released. The detector follows that shape with named states:
+
+    IDLE   -> RISE    rate crosses the onset threshold (rising edge)
+    RISE   -> HOLD    the fast phase settles with the posture changed, after calm
+    HOLD   -> RETURN  the posture, held long enough, starts to release
+    RETURN -> IDLE    released: a spasm is confirmed (``step`` returns True)
+
+Any other outcome (no settle, no posture change, restless before, no hold,
+held too long, no release) goes back to IDLE without an event. The rules and
+their reasons are in ``swcore.consts``. The host's numpy twin reproduces these
+transitions exactly; tests hold the two to identical events.
+"""
+
+from swcore.compat import const, isqrt
+from swcore.consts import DEV2_CLAMP
+from swcore.frontend import Frontend, Params
+
+IDLE = const(0)
+RISE = const(1)
+HOLD = const(2)
+RETURN = const(3)
+STATE_NAMES = ("IDLE", "RISE", "HOLD", "RETURN")
+
+
+class Detector:
+    """Feed ``step`` body-frame samples (mg, ddps); True when a spasm is confirmed.
+
+    After a True return, read ``ev_onset_n`` (sample index of onset),
+    ``ev_duration_n`` (samples from onset to confirmation), ``ev_peak_rate``
+    (mrad/s), ``ev_peak_angle`` (mrad, posture change) and
+    ``ev_confidence`` (0-100). Fields are overwritten by the next event.
+    """
+
+    def __init__(self, rate_hz, has_gyro=True):
+        self.p = Params(rate_hz, has_gyro)
+        self.fe = Frontend(self.p)
+        self.reset()
+
+    @property
+    def n(self):
+        """Samples processed since reset."""
+        return self.fe.i + 1
+
+    def reset(self):
+        self.fe.reset()
+        self.state = IDLE
+        self._i0 = 0
+        self._mark = 0  # start of the current phase (sample index)
+        self._pk2 = 0  # peak rate^2 in the rise
+        self._dpk2 = 0  # peak posture deviation^2 (mrad^2)
+        self._pre = 0  # mean rate energy before onset
+        self._hold_n = 0
+        self._refx = self._refy = self._refz = 0
+        self._b0x = self._b0y = self._b0z = 0
+        self._thx = self._thy = self._thz = 0
+        self.ev_onset_n = 0
+        self.ev_duration_n = 0
+        self.ev_peak_rate = 0
+        self.ev_peak_angle = 0
+        self.ev_confidence = 0
+
+    def step(self, ax, ay, az, gx=0, gy=0, gz=0):
+        fe = self.fe
+        fe.push(ax, ay, az, gx, gy, gz)
+        st = self.state
+        if st == IDLE:
+            if fe.sp2 <= self.p.on2 or fe.prev_sp2 > self.p.on2 or fe.i < self.p.warmup:
+                return False
+            self._start(fe)
+        d2 = self._deviation2(fe)
+        st = self.state
+        if st == RISE:
+            return self._rise(fe, d2)
+        if st == HOLD:
+            return self._hold(fe.i, d2)
+        return self._return(fe.i, d2)
+
+    def _start(self, fe):
+        p = self.p
+        self.state = RISE
+        self._i0 = fe.i
+        self._mark = fe.i
+        self._pk2 = 0
+        self._dpk2 = 0
+        self._pre = fe.pre // p.np
+        self._refx = fe.rsum_x // p.nr
+        self._refy = fe.rsum_y // p.nr
+        self._refz = fe.rsum_z // p.nr
+        self._b0x = fe.bx
+        self._b0y = fe.by
+        self._b0z = fe.bz
+        self._thx = self._thy = self._thz = 0
+
+    def _deviation2(self, fe):
+        """Squared posture change since onset (mrad^2): tilt, or gyro angle if larger."""
+        dx = fe.mx - self._refx
+        dy = fe.my - self._refy
+        dz = fe.mz - self._refz
+        d2 = dx * dx + dy * dy + dz * dz
+        if self.p.has_gyro:
+            self._thx += fe.gx - self._b0x
+            self._thy += fe.gy - self._b0y
+            self._thz += fe.gz - self._b0z
+            g2 = self._angle2()
+            if g2 > d2:
+                d2 = g2
+        return d2 if d2 < DEV2_CLAMP else DEV2_CLAMP
+
+    def _angle2(self):
+        p = self.p
+        lim = p.th_max
+        kq = p.kq
+        tx = self._thx
+        ty = self._thy
+        tz = self._thz
+        tx = lim if tx > lim else (-lim if tx < -lim else tx)
+        ty = lim if ty > lim else (-lim if ty < -lim else ty)
+        tz = lim if tz > lim else (-lim if tz < -lim else tz)
+        mx = (tx * kq) >> 16
+        my = (ty * kq) >> 16
+        mz = (tz * kq) >> 16
+        return mx * mx + my * my + mz * mz
+
+    def _rise(self, fe, d2):
+        p = self.p
+        i = fe.i
+        sp2 = fe.sp2
+        if sp2 > self._pk2:
+            self._pk2 = sp2
+        if d2 > self._dpk2:
+            self._dpk2 = d2
+        if i > self._i0 and sp2 * 100 <= self._pk2 * p.settle2:
+            if self._dpk2 < p.dev_min2 or self._pre * 100 > self._pk2 * p.pre2:
+                self.state = IDLE
+                return False
+            self.state = HOLD
+            self._mark = i
+            return False
+        if i - self._i0 >= p.rise_n:
+            self.state = IDLE
+        return False
+
+    def _hold(self, i, d2):
+        p = self.p
+        if d2 > self._dpk2:
+            self._dpk2 = d2
+        if d2 * 100 < self._dpk2 * p.ret_start2:
+            self._hold_n = i - self._mark
+            if self._hold_n < p.hold_min_n:
+                self.state = IDLE
+                return False
+            self.state = RETURN
+            self._mark = i
+            return self._return(i, d2)
+        if i - self._mark >= p.hold_max_n:
+            self.state = IDLE
+        return False
+
+    def _return(self, i, d2):
+        p = self.p
+        if d2 * 100 < self._dpk2 * p.ret_end2:
+            self.state = IDLE
+            self._emit(i)
+            return True
+        if i - self._mark >= p.ret_max_n:
+            self.state = IDLE
+        return False
+
+    def _emit(self, i):
+        p = self.p
+        self.ev_onset_n = self._i0
+        self.ev_duration_n = i - self._i0
+        rate = isqrt(self._pk2)
+        if not p.has_gyro:
+            rate = rate * p.rate_int // (p.ns * p.ns)
+        else:
+            rate = rate * 1745 // 1000
+        self.ev_peak_rate = rate
+        self.ev_peak_angle = isqrt(self._dpk2)
+        self.ev_confidence = confidence(self._dpk2, p.dev_min2, self._hold_n, p.hold_min_n)
+
+
+def confidence(dev2, dev_min2, hold_n, hold_min_n):
+    """0-100: how far the posture change and the hold clear their minimums."""
+    a = 50 * (dev2 - dev_min2) // (dev2 + dev_min2)  # 0..50
+    h = 50 * (hold_n - hold_min_n) // (hold_n + hold_min_n)  # 0..50
+    return 50 + a // 2 + h // 2 if a >= 0 and h >= 0 else 25

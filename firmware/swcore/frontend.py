@@ -1,0 +1,225 @@
+"""Per-sample signal front end shared by the spasm detector and the epoch features.
+
+Everything here is a pure function of the input samples (moving sums over
+ring buffers, block means): no feedback from any detector state. That is what
+lets the host's numpy twin (``spasmwatch.analysis.twin``) compute the very same
+integers with cumulative sums, and so give identical events.
+
+Inputs are ints in the body frame: acceleration in mg, angular rate in 0.1
+deg/s (ddps). Nothing is allocated per sample: ring buffers are ``array``
+objects sized at start-up and all values stay MicroPython small ints.
+"""
+
+from array import array
+
+from swcore import consts as C
+
+
+def samples(ms, rate_hz, minimum):
+    """Duration in ms -> whole samples at rate_hz (never below minimum)."""
+    n = int(ms * rate_hz / 1000 + 0.5)
+    return n if n > minimum else minimum
+
+
+class Params:
+    """Sample counts and integer thresholds derived once for one IMU rate."""
+
+    def __init__(self, rate_hz, has_gyro=True):
+        self.rate_hz = rate_hz
+        self.has_gyro = has_gyro
+        self.ns = samples(C.SHORT_MS, rate_hz, 2)
+        self.gap = samples(C.GAP_MS, rate_hz, 1)
+        self.nr = samples(C.REF_MS, rate_hz, 2 * self.ns)
+        self.np = samples(C.PRE_MS, rate_hz, 2)
+        self.block = samples(C.BIAS_BLOCK_MS, rate_hz, 1)
+        self.la = self.nr + self.gap  # accel ring: reference window + gap
+        self.lp = self.np + self.gap  # rate-energy ring: pre window + gap
+        # No onset before every window is full: both twins agree on this.
+        self.warmup = self.la if self.la > self.lp else self.lp
+        # Clamp rate energy so a 1 s sum stays a small int on the board.
+        # (also <= 1e7, so that x*100 comparisons in the detector stay small).
+        self.sp2_max = min((1 << 30) // self.lp, C.DEV2_CLAMP)
+        # Speed^2 units: ddps^2 with a gyro; without one, (mg change of the
+        # short mean over ns samples)^2, mapped from the same physical rate:
+        # 1 ddps = 1.745 mrad/s; over ns/rate s that is 1.745*ns/rate mg.
+        if has_gyro:
+            scale = 1.0
+        else:
+            scale = 1.74533 * self.ns / rate_hz * self.ns
+        self.on2 = int((C.ONSET_DDPS * scale) ** 2 + 0.5)
+        self.act2 = int((C.ACTIVE_DDPS * scale) ** 2 + 0.5)
+        # Gyro angle: sum of ddps samples -> mrad, Q16 fixed point.
+        self.kq = int(1.74533 * 65536 / rate_hz + 0.5)
+        self.th_max = (1 << 30) // self.kq
+        self.rise_n = samples(C.RISE_MAX_MS, rate_hz, 2)
+        self.hold_min_n = samples(C.HOLD_MIN_MS, rate_hz, 1)
+        self.hold_max_n = samples(C.HOLD_MAX_MS, rate_hz, 2)
+        self.ret_max_n = samples(C.RET_MAX_MS, rate_hz, 2)
+        self.dev_min2 = C.DEV_MIN_MRAD * C.DEV_MIN_MRAD
+        # Fractions compared on squares: x^2 * 100 <= peak^2 * (pct^2 // 100).
+        self.settle2 = C.SETTLE_PCT * C.SETTLE_PCT // 100
+        self.pre2 = C.PRE_PCT * C.PRE_PCT // 100
+        self.ret_start2 = C.RET_START_PCT * C.RET_START_PCT // 100
+        self.ret_end2 = C.RET_END_PCT * C.RET_END_PCT // 100
+        self.rate_int = int(rate_hz + 0.5)
+        self.epoch = samples(C.EPOCH_MS, rate_hz, 10)
+        self.bblock = samples(C.BREATH_BLOCK_MS, rate_hz, 1)
+        self.nblocks = self.epoch // self.bblock
+
+
+class Frontend:
+    """Streaming features, updated by ``push`` once per sample.
+
+    After ``push``: ``i`` index of this sample (0-based), ``sp2`` clamped
+    squared rate (speed^2 units of ``Params``), ``prev_sp2``, ``mx, my, mz``
+    short mean of accel (mg), ``rsum_x..z`` sum of accel over the reference
+    window ending ``gap`` samples ago, ``pre`` rate energy over the pre window
+    ending ``gap`` samples ago, ``bx..bz`` gyro bias (ddps) used for this
+    sample, and the raw sample ``ax..gz``.
+    """
+
+    def __init__(self, params):
+        p = params
+        self.p = p
+        self._ra = array("i", bytes(4 * 3 * p.la))  # accel ring, xyz interleaved
+        self._re = array("i", bytes(4 * p.lp))  # rate-energy ring
+        self._blocks = array("i", bytes(4 * 3 * C.BIAS_BLOCKS))
+        self.reset()
+
+    def reset(self):
+        self.i = -1
+        self.sp2 = 0
+        self.prev_sp2 = 0
+        self.ax = self.ay = self.az = 0
+        self.gx = self.gy = self.gz = 0
+        self.mx = self.my = self.mz = 0
+        self.rsum_x = self.rsum_y = self.rsum_z = 0
+        self.pre = 0
+        self.bx = self.by = self.bz = 0
+        # running sums: short (ns), double short (2 ns), gap, whole ring (la)
+        self._s = [0, 0, 0]
+        self._s2 = [0, 0, 0]
+        self._sg = [0, 0, 0]
+        self._sl = [0, 0, 0]
+        self._e_all = 0
+        self._e_gap = 0
+        self._bacc = [0, 0, 0]
+        self._bfill = 0
+        self._nblk = 0
+        self._bsum = [0, 0, 0]
+        for k in range(len(self._ra)):
+            self._ra[k] = 0
+        for k in range(len(self._re)):
+            self._re[k] = 0
+
+    def push(self, ax, ay, az, gx, gy, gz):
+        p = self.p
+        i = self.i + 1
+        self.i = i
+        self.ax = ax
+        self.ay = ay
+        self.az = az
+        self.gx = gx
+        self.gy = gy
+        self.gz = gz
+        self._push_accel(i, ax, ay, az)
+        self.prev_sp2 = self.sp2
+        if p.has_gyro:
+            sp2 = self._gyro_speed2(gx, gy, gz)
+            self._push_bias(gx, gy, gz)
+        else:
+            s = self._s
+            s2 = self._s2
+            dx = 2 * s[0] - s2[0]
+            dy = 2 * s[1] - s2[1]
+            dz = 2 * s[2] - s2[2]
+            sp2 = dx * dx + dy * dy + dz * dz
+        if sp2 > p.sp2_max:
+            sp2 = p.sp2_max
+        self.sp2 = sp2
+        self._push_energy(i, sp2)
+
+    def _push_accel(self, i, ax, ay, az):
+        p = self.p
+        ra = self._ra
+        la = p.la
+        s = self._s
+        s2 = self._s2
+        sg = self._sg
+        sl = self._sl
+        # Samples leaving each window (0 while the ring is still filling).
+        o_s = 3 * ((i - p.ns) % la)
+        o_s2 = 3 * ((i - 2 * p.ns) % la)
+        o_g = 3 * ((i - p.gap) % la)
+        o_l = 3 * (i % la)
+        # Unrolled per axis: a loop over a tuple would allocate per sample.
+        s[0] += ax - ra[o_s]
+        s[1] += ay - ra[o_s + 1]
+        s[2] += az - ra[o_s + 2]
+        s2[0] += ax - ra[o_s2]
+        s2[1] += ay - ra[o_s2 + 1]
+        s2[2] += az - ra[o_s2 + 2]
+        sg[0] += ax - ra[o_g]
+        sg[1] += ay - ra[o_g + 1]
+        sg[2] += az - ra[o_g + 2]
+        sl[0] += ax - ra[o_l]
+        sl[1] += ay - ra[o_l + 1]
+        sl[2] += az - ra[o_l + 2]
+        # Writes after reads: the slot of sample i - la becomes sample i.
+        ra[o_l] = ax
+        ra[o_l + 1] = ay
+        ra[o_l + 2] = az
+        ns = p.ns
+        self.mx = s[0] // ns
+        self.my = s[1] // ns
+        self.mz = s[2] // ns
+        self.rsum_x = sl[0] - sg[0]
+        self.rsum_y = sl[1] - sg[1]
+        self.rsum_z = sl[2] - sg[2]
+
+    def _gyro_speed2(self, gx, gy, gz):
+        lim = C.RATE_CLAMP_DDPS
+        dx = gx - self.bx
+        dy = gy - self.by
+        dz = gz - self.bz
+        dx = lim if dx > lim else (-lim if dx < -lim else dx)
+        dy = lim if dy > lim else (-lim if dy < -lim else dy)
+        dz = lim if dz > lim else (-lim if dz < -lim else dz)
+        return dx * dx + dy * dy + dz * dz
+
+    def _push_bias(self, gx, gy, gz):
+        # The bias for sample i uses blocks completed before i: update after use.
+        acc = self._bacc
+        acc[0] += gx
+        acc[1] += gy
+        acc[2] += gz
+        self._bfill += 1
+        if self._bfill < self.p.block:
+            return
+        slot = 3 * (self._nblk % C.BIAS_BLOCKS)
+        bl = self._blocks
+        bs = self._bsum
+        full = self._nblk >= C.BIAS_BLOCKS
+        for k in range(3):
+            if full:
+                bs[k] -= bl[slot + k]
+            bl[slot + k] = acc[k]
+            bs[k] += acc[k]
+            acc[k] = 0
+        self._nblk += 1
+        self._bfill = 0
+        cnt = self._nblk if self._nblk < C.BIAS_BLOCKS else C.BIAS_BLOCKS
+        d = cnt * self.p.block
+        self.bx = bs[0] // d
+        self.by = bs[1] // d
+        self.bz = bs[2] // d
+
+    def _push_energy(self, i, sp2):
+        p = self.p
+        re = self._re
+        lp = p.lp
+        o_l = i % lp
+        self._e_all += sp2 - re[o_l]
+        self._e_gap += sp2 - re[(i - p.gap) % lp]
+        re[o_l] = sp2
+        self.pre = self._e_all - self._e_gap

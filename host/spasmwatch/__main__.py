@@ -1,0 +1,3 @@
+from spasmwatch.cli import main
+
+raise SystemExit(main())
