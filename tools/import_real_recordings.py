@@ -244,7 +244,10 @@ RECORDINGS: list[Recording] = [
         member="scikit_digital_health-0.17.18/tests/gait/data/gait_input.npz",
         load=lambda raw: load_skdh_npz_accel(raw, resample_hz=200.0),
         data_licence="MIT (scikit-digital-health LICENSE, Copyright (c) 2021. Pfizer Inc.)",
-        position="lumbar (input to skdh's GaitLumbar tests); an excerpt of the same session as skdh's tests/io/data/ax3 sample",
+        position=(
+            "lumbar (input to skdh's GaitLumbar tests); samples 38000-54999 of skdh's "
+            "tests/io/data/ax3_data.npz (decoded from its ax3_sample.cwa)"
+        ),
         device="Axivity AX3 (3-axis accelerometer), nominal 200 Hz",
         source_units="time in s (unix), accel in g; effective rate ~197.1 Hz with timestamps drifting up to ~8 ms from a constant rate",
         conversion=(
@@ -252,7 +255,10 @@ RECORDINGS: list[Recording] = [
             "interpolated onto a uniform 200 Hz grid (slight upsampling, no aliasing); accel already in g; "
             "no gyro in source; whole file kept"
         ),
-        activity="walking (gait bouts)",
+        activity=(
+            "about 4 s still, about 9 s of trunk posture shifts (tilt changes of ~20 deg), "
+            "then walking until the last few seconds"
+        ),
     ),
     Recording(
         out_name="skdh_lowerback_sit_to_stand_128hz.csv",
@@ -295,7 +301,7 @@ RECORDINGS: list[Recording] = [
             "Hausdorff 2013, UCI Machine Learning Repository, doi:10.24432/C56K78), which UCI distributes "
             "under CC BY 4.0 (attribution required; not verifiable offline from the package). The original "
             "release's README 'LICENCE' section asks that publications cite Bachlin et al., IEEE TITB 14(2) "
-            "2010, 436-446."
+            "2010, 436-446"
         ),
         position="hip / lower trunk (Daphnet 'trunk' columns; the dataset README says the sensor is on the hip)",
         device="Daphnet wireless 3-axis acceleration sensor, 64 Hz",
@@ -306,8 +312,10 @@ RECORDINGS: list[Recording] = [
             "(64 Hz); whole excerpt kept"
         ),
         activity=(
-            "adult with Parkinson's disease during the Daphnet lab walking tasks (subject 06, run 02); "
-            "aeon states this excerpt contains no freezing-of-gait episode"
+            "adult with Parkinson's disease (subject 06, run 02) during the Daphnet lab protocol "
+            "(straight walking, walking with turns, a daily-living task; which part is not stated), "
+            "mostly walking after the first ~15 s; aeon states this excerpt contains no "
+            "freezing-of-gait episode"
         ),
     ),
 ]
