@@ -166,7 +166,8 @@ class Wear:
     """WORN / NOT_WORN / UNKNOWN from a stream of epochs, with hysteresis.
 
     ``update(off_body)`` once per epoch returns True when the state changed;
-    ``since`` is the epoch index where the new state's evidence began.
+    ``since`` is the epoch index where the new state's evidence began and
+    ``epoch`` the index of the last epoch given.
     """
 
     def __init__(self, epoch_ms=C.EPOCH_MS):
@@ -174,12 +175,12 @@ class Wear:
         self.on_needed = (C.WORN_AFTER_MS + epoch_ms - 1) // epoch_ms
         self.state = UNKNOWN
         self.since = 0
-        self._epoch = -1
+        self.epoch = -1
         self._run = 0
         self._run_off = False
 
     def update(self, off):
-        self._epoch += 1
+        self.epoch += 1
         if off != self._run_off or self._run == 0:
             self._run_off = off
             self._run = 0
@@ -188,6 +189,6 @@ class Wear:
         need = self.off_needed if off else self.on_needed
         if self.state != want and self._run >= need:
             self.state = want
-            self.since = self._epoch - self._run + 1
+            self.since = self.epoch - self._run + 1
             return True
         return False

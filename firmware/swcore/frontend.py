@@ -96,6 +96,7 @@ class Frontend:
         self.rsum_x = self.rsum_y = self.rsum_z = 0
         self.pre = 0
         self.bx = self.by = self.bz = 0
+        self._nbx = self._nby = self._nbz = 0  # bias for the next sample
         # running sums: short (ns), double short (2 ns), gap, whole ring (la)
         self._s = [0, 0, 0]
         self._s2 = [0, 0, 0]
@@ -125,6 +126,9 @@ class Frontend:
         self._push_accel(i, ax, ay, az)
         self.prev_sp2 = self.sp2
         if p.has_gyro:
+            self.bx = self._nbx
+            self.by = self._nby
+            self.bz = self._nbz
             sp2 = self._gyro_speed2(gx, gy, gz)
             self._push_bias(gx, gy, gz)
         else:
@@ -210,9 +214,9 @@ class Frontend:
         self._bfill = 0
         cnt = self._nblk if self._nblk < C.BIAS_BLOCKS else C.BIAS_BLOCKS
         d = cnt * self.p.block
-        self.bx = bs[0] // d
-        self.by = bs[1] // d
-        self.bz = bs[2] // d
+        self._nbx = bs[0] // d
+        self._nby = bs[1] // d
+        self._nbz = bs[2] // d
 
     def _push_energy(self, i, sp2):
         p = self.p

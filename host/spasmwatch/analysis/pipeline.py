@@ -1,0 +1,112 @@
+"""From detector outputs to the records of the replay contract, causally.
+
+``Analyzer`` receives confirmed spasms and completed epochs in the order the
+live system would see them and returns the JSON-ready records (spasm,
+cluster, wake, sleep, not_worn) as soon as each is decided. The daemon feeds
+the same class from the band's notifications; replay feeds it from the twin.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from spasmwatch.analysis.clusters import Cluster, ClusterTracker, Spasm
+from spasmwatch.analysis.sleepwake import SleepWake
+from swcore import consts as C
+from swcore.epoch import NOT_WORN, WORN, Wear, off_body
+from swcore.frontend import Params
+
+Record = dict[str, Any]
+
+
+def _r(x: float) -> float:
+    return round(x, 3)
+
+
+class Analyzer:
+    def __init__(self, params: Params) -> None:
+        self.p = params
+        self.epoch_s = params.epoch / params.rate_hz
+        self.clusters = ClusterTracker()
+        self.sleep = SleepWake(self.epoch_s)
+        self.wear = Wear(C.EPOCH_MS)
+        self.wake_onsets: list[float] = []
+        self._off_start: float | None = None
+        # Start times of the last epochs: a wear change is dated to its run's start.
+        self._starts: deque[float] = deque(maxlen=max(self.wear.off_needed, self.wear.on_needed) + 1)
+
+    # --- inputs -----------------------------------------------------------------
+    def spasm(self, s: Spasm) -> list[Record]:
+        out = self._tick(s.detected_t)
+        self.clusters.add(s)
+        out.append(
+            {
+                "type": "spasm",
+                "t": _r(s.t),
+                "duration_s": _r(s.duration_s),
+                "peak_rate_dps": round(s.peak_rate_dps, 1),
+                "peak_angle_deg": round(s.peak_angle_deg, 1),
+                "confidence": s.confidence,
+                "detected_t": _r(s.detected_t),
+            }
+        )
+        return out
+
+    def epoch(self, t_start: float, activity: int, breath_acc: int, breath_gyro: int) -> list[Record]:
+        """One completed epoch starting at ``t_start`` (seconds)."""
+        t_end = t_start + self.epoch_s
+        out: list[Record] = []
+        off = bool(off_body(activity, breath_acc, breath_gyro, self.p))
+        self._starts.append(t_start)
+        if self.wear.update(off):
+            since = self._starts[self.wear.since - self.wear.epoch - 1]
+            if self.wear.state == NOT_WORN:
+                self._off_start = since
+            elif self.wear.state == WORN and self._off_start is not None:
+                out.append({"type": "not_worn", "start": _r(self._off_start), "end": _r(since)})
+                self._off_start = None
+        active = activity * 100 >= self.p.epoch * C.EPOCH_ACTIVE_PCT
+        tr = self.sleep.update(t_start, active, worn=self.wear.state != NOT_WORN)
+        if tr is not None:
+            if tr.kind == "wake":
+                self.wake_onsets.append(tr.t)
+            out.append({"type": tr.kind, "t": _r(tr.t), "detected_t": _r(tr.detected_t)})
+        out.extend(self._tick(t_end))
+        return out
+
+    def finish(self, t_end: float) -> list[Record]:
+        """End of data: close the open cluster and the open not-worn interval."""
+        self.clusters.flush()
+        out = [self._cluster_record(c) for c in self.clusters.drain()]
+        if self._off_start is not None:
+            out.append({"type": "not_worn", "start": _r(self._off_start), "end": _r(t_end)})
+            self._off_start = None
+        return out
+
+    # --- helpers ----------------------------------------------------------------
+    def _tick(self, now: float) -> list[Record]:
+        self.clusters.tick(now)
+        return [self._cluster_record(c) for c in self.clusters.drain()]
+
+    def post_wake_s(self, c: Cluster) -> float | None:
+        """Seconds from the last wake onset to the cluster's start (0 if it woke during it)."""
+        before = [w for w in self.wake_onsets if w <= c.start]
+        if before:
+            return c.start - before[-1]
+        if any(w <= c.end for w in self.wake_onsets):
+            return 0.0
+        return None
+
+    def _cluster_record(self, c: Cluster) -> Record:
+        c.post_wake_s = self.post_wake_s(c)
+        iv = c.intervals()
+        return {
+            "type": "cluster",
+            "start": _r(c.start),
+            "end": _r(c.end),
+            "count": c.count,
+            "alert_t": _r(c.alert_t) if c.alert_t is not None else None,
+            "post_wake_s": _r(c.post_wake_s) if c.post_wake_s is not None else None,
+            "median_interval_s": _r(sorted(iv)[len(iv) // 2]) if iv else None,
+        }

@@ -1,0 +1,146 @@
+"""Score replay records against a simulator's ground truth.
+
+Matching rules (kept simple and stated, so numbers can be compared):
+- a true cluster is found when a detected cluster overlaps it in time and
+  its alarm is raised no later than 60 s after the true cluster ends;
+  a detected cluster overlapping no true cluster is a false cluster;
+- alarm delay = alert_t - end of the third true spasm (negative: the alarm
+  came before the third spasm had ended);
+- a true spasm is found when a detected spasm's onset lies within 1.5 s
+  of it; a detected spasm near no true spasm is a false spasm;
+- a true wake onset is found when a detected wake onset lies within 5 min;
+- a true not-worn interval is found when a detected one overlaps it.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from typing import Any
+
+from spasmwatch.analysis.pipeline import Record
+
+SPASM_TOL_S = 1.5
+WAKE_TOL_S = 300.0
+ALARM_LATE_S = 60.0
+
+
+@dataclass
+class Score:
+    hours: float = 0.0
+    clusters_true: int = 0
+    clusters_found: int = 0
+    subtle_true: int = 0
+    subtle_found: int = 0
+    false_clusters: int = 0
+    alarm_delays_s: list[float] = field(default_factory=list)
+    spasms_true: int = 0
+    spasms_found: int = 0
+    false_spasms: int = 0
+    wakes_true: int = 0
+    wakes_found: int = 0
+    false_wakes: int = 0
+    post_wake_errors_s: list[float] = field(default_factory=list)
+    not_worn_true: int = 0
+    not_worn_found: int = 0
+    false_not_worn: int = 0
+
+    def add(self, other: Score) -> None:
+        for k, v in vars(other).items():
+            setattr(self, k, getattr(self, k) + v)
+
+    def summary(self) -> dict[str, Any]:
+        def ratio(a: int, b: int) -> float | None:
+            return round(a / b, 3) if b else None
+
+        def pct(xs: list[float], q: float) -> float | None:
+            if not xs:
+                return None
+            s = sorted(xs)
+            return round(s[min(len(s) - 1, int(q * len(s)))], 2)
+
+        day = self.hours / 24.0 if self.hours else 1.0
+        return {
+            "hours": round(self.hours, 2),
+            "cluster_sensitivity": ratio(self.clusters_found, self.clusters_true),
+            "clusters": f"{self.clusters_found}/{self.clusters_true}",
+            "subtle_cluster_sensitivity": ratio(self.subtle_found, self.subtle_true),
+            "subtle_clusters": f"{self.subtle_found}/{self.subtle_true}",
+            "false_clusters_per_24h": round(self.false_clusters / day, 2),
+            "false_clusters": self.false_clusters,
+            "alarm_delay_s_median": pct(self.alarm_delays_s, 0.5),
+            "alarm_delay_s_p90": pct(self.alarm_delays_s, 0.9),
+            "alarm_delay_s_max": round(max(self.alarm_delays_s), 2) if self.alarm_delays_s else None,
+            "spasm_sensitivity": ratio(self.spasms_found, self.spasms_true),
+            "false_spasms_per_hour": round(self.false_spasms / self.hours, 2) if self.hours else None,
+            "wake_onsets_within_5min": ratio(self.wakes_found, self.wakes_true),
+            "wakes": f"{self.wakes_found}/{self.wakes_true}",
+            "false_wakes_per_24h": round(self.false_wakes / day, 2),
+            "post_wake_error_s_median": pct([abs(e) for e in self.post_wake_errors_s], 0.5),
+            "post_wake_error_s_p90": pct([abs(e) for e in self.post_wake_errors_s], 0.9),
+            "not_worn_found": f"{self.not_worn_found}/{self.not_worn_true}",
+            "false_not_worn": self.false_not_worn,
+        }
+
+
+def _overlap(a0: float, a1: float, b0: float, b1: float) -> bool:
+    return a0 <= b1 and b0 <= a1
+
+
+def score(records: list[Record], truth: dict[str, Any]) -> Score:
+    sc = Score(hours=float(truth["duration_s"]) / 3600.0)
+    by = {k: [r for r in records if r["type"] == k] for k in ("spasm", "cluster", "wake", "not_worn")}
+    _score_clusters(sc, by["cluster"], truth)
+    _score_spasms(sc, by["spasm"], truth["spasms"])
+    _score_wakes(sc, by["wake"], truth["wake_onsets"])
+    _score_not_worn(sc, by["not_worn"], truth["not_worn"])
+    return sc
+
+
+def _score_clusters(sc: Score, det: list[Record], truth: dict[str, Any]) -> None:
+    used: set[int] = set()
+    for tc in truth["clusters"]:
+        sc.clusters_true += 1
+        sc.subtle_true += bool(tc["subtle"])
+        match = [
+            i
+            for i, d in enumerate(det)
+            if _overlap(d["start"], d["end"], tc["start"], tc["end"]) and d["alert_t"] <= tc["end"] + ALARM_LATE_S
+        ]
+        used.update(i for i, d in enumerate(det) if _overlap(d["start"], d["end"], tc["start"], tc["end"]))
+        if not match:
+            continue
+        d = det[match[0]]
+        sc.clusters_found += 1
+        sc.subtle_found += bool(tc["subtle"])
+        sc.alarm_delays_s.append(d["alert_t"] - tc["third_end"])
+        if tc.get("post_wake_s") is not None and d["post_wake_s"] is not None:
+            sc.post_wake_errors_s.append(d["post_wake_s"] - tc["post_wake_s"])
+    sc.false_clusters += len(det) - len(used)
+
+
+def _score_spasms(sc: Score, det: list[Record], truth: list[dict[str, Any]]) -> None:
+    tt = sorted(s["t"] for s in truth)
+    dt = sorted(d["t"] for d in det)
+    sc.spasms_true += len(tt)
+    sc.spasms_found += sum(1 for t in tt if _has_near(dt, t, SPASM_TOL_S))
+    sc.false_spasms += sum(1 for d in dt if not _has_near(tt, d, SPASM_TOL_S))
+
+
+def _has_near(sorted_ts: list[float], t: float, tol: float) -> bool:
+    i = bisect_left(sorted_ts, t - tol)
+    return i < len(sorted_ts) and sorted_ts[i] <= t + tol
+
+
+def _score_wakes(sc: Score, det: list[Record], truth: list[float]) -> None:
+    sc.wakes_true += len(truth)
+    sc.wakes_found += sum(1 for w in truth if any(abs(d["t"] - w) <= WAKE_TOL_S for d in det))
+    sc.false_wakes += sum(1 for d in det if not any(abs(d["t"] - w) <= WAKE_TOL_S for w in truth))
+
+
+def _score_not_worn(sc: Score, det: list[Record], truth: list[dict[str, Any]]) -> None:
+    sc.not_worn_true += len(truth)
+    sc.not_worn_found += sum(1 for t in truth if any(_overlap(d["start"], d["end"], t["start"], t["end"]) for d in det))
+    sc.false_not_worn += sum(
+        1 for d in det if not any(_overlap(d["start"], d["end"], t["start"], t["end"]) for t in truth)
+    )

@@ -1,0 +1,91 @@
+"""Causal sleep/wake estimation from epoch activity (infant actigraphy).
+
+States: UNKNOWN (start of data, or band just put back on), ASLEEP, AWAKE.
+An epoch is active when at least EPOCH_ACTIVE_PCT of its samples move.
+
+    ASLEEP  -> AWAKE   >= WAKE_ACTIVE_PCT of the epochs of the last WAKE_WINDOW
+                       active; onset = earliest active epoch from which on that
+                       share holds (the baby wakes abruptly)
+    AWAKE   -> ASLEEP  <= SLEEP_ACTIVE_PCT active over SLEEP_WINDOW; onset =
+                       the start of that quiet window
+    UNKNOWN -> ASLEEP  quiet over WAKE_WINDOW (no sleep onset is claimed)
+    UNKNOWN -> AWAKE   as from ASLEEP, but no wake onset is claimed: it was
+                       not seen
+Epochs off the body reset to UNKNOWN.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from swcore import consts as C
+
+UNKNOWN = "UNKNOWN"
+ASLEEP = "ASLEEP"
+AWAKE = "AWAKE"
+
+
+@dataclass(frozen=True)
+class Transition:
+    kind: str  # "wake" or "sleep"
+    t: float  # onset time (start of the onset epoch)
+    detected_t: float  # end of the epoch that decided it
+
+
+class SleepWake:
+    def __init__(self, epoch_s: float = C.EPOCH_MS / 1000.0) -> None:
+        self.epoch_s = epoch_s
+        self.wake_n = max(2, round(C.WAKE_WINDOW_MS / 1000.0 / epoch_s))
+        self.sleep_n = max(self.wake_n, round(C.SLEEP_WINDOW_MS / 1000.0 / epoch_s))
+        self.state = UNKNOWN
+        self.last_wake: float | None = None
+        self._hist: deque[tuple[float, bool]] = deque(maxlen=self.sleep_n)
+
+    def update(self, t_start: float, active: bool, worn: bool = True) -> Transition | None:
+        """One epoch starting at ``t_start``; returns a transition when one is decided."""
+        if not worn:
+            self.state = UNKNOWN
+            self._hist.clear()
+            return None
+        self._hist.append((t_start, active))
+        now = t_start + self.epoch_s
+        if self.state != AWAKE:
+            onset = self._wake_onset()
+            if onset is not None:
+                seen = self.state == ASLEEP
+                self.state = AWAKE
+                if seen:
+                    self.last_wake = onset
+                    return Transition("wake", onset, now)
+                return None
+        if self.state == AWAKE and self._quiet(self.sleep_n):
+            self.state = ASLEEP
+            return Transition("sleep", self._hist[-self.sleep_n][0], now)
+        if self.state == UNKNOWN and self._quiet(self.wake_n):
+            self.state = ASLEEP
+        return None
+
+    def _quiet(self, n: int) -> bool:
+        if len(self._hist) < n:
+            return False
+        recent = list(self._hist)[-n:]
+        active = sum(1 for _, a in recent if a)
+        return active * 100 <= C.SLEEP_ACTIVE_PCT * n
+
+    def _wake_onset(self) -> float | None:
+        if len(self._hist) < self.wake_n:
+            return None
+        recent = list(self._hist)[-self.wake_n :]
+        if sum(1 for _, a in recent if a) * 100 < C.WAKE_ACTIVE_PCT * self.wake_n:
+            return None
+        # Earliest active epoch from which the active share still holds.
+        active = 0
+        onset = None
+        for k in range(len(recent) - 1, -1, -1):
+            t, a = recent[k]
+            if a:
+                active += 1
+                if active * 100 >= C.WAKE_ACTIVE_PCT * (len(recent) - k):
+                    onset = t
+        return onset

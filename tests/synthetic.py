@@ -1,0 +1,68 @@
+"""Small hand-made IMU signals for unit tests (the full simulator is spasmwatch.sim).
+
+A supine baby breathing, with idealised spasms: a raised-cosine flexion about
+the body y axis (rise), a held posture, and a raised-cosine return. Gyro and
+accel are consistent (gyro = d(pitch)/dt, accel = gravity rotated by pitch).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+F64 = NDArray[np.float64]
+
+
+def spasm_profile(t: F64, onset: float, rise: float, hold: float, ret: float) -> F64:
+    tt = t - onset
+    prof = np.zeros_like(t)
+    m = (tt >= 0) & (tt < rise)
+    prof[m] = 0.5 - 0.5 * np.cos(np.pi * tt[m] / rise)
+    prof[(tt >= rise) & (tt < rise + hold)] = 1.0
+    m = (tt >= rise + hold) & (tt < rise + hold + ret)
+    prof[m] = 0.5 + 0.5 * np.cos(np.pi * (tt[m] - rise - hold) / ret)
+    return prof
+
+
+def supine(
+    rate_hz: float = 100.0,
+    duration_s: float = 120.0,
+    spasms: tuple[float, ...] = (),
+    amp_deg: float = 15.0,
+    rise_s: float = 0.25,
+    hold_s: float = 0.8,
+    ret_s: float = 0.5,
+    breath_deg: float = 1.0,
+    noise_g: float = 0.003,
+    noise_dps: float = 0.1,
+    jolts: int = 0,
+    seed: int = 0,
+) -> tuple[F64, F64, F64]:
+    """(t, acc g (n,3), gyro deg/s (n,3))."""
+    rng = np.random.default_rng(seed)
+    n = int(duration_s * rate_hz)
+    t = np.arange(n) / rate_hz
+    pitch = np.deg2rad(breath_deg) * np.sin(2 * np.pi * 0.7 * t)
+    for onset in spasms:
+        pitch = pitch + np.deg2rad(amp_deg) * spasm_profile(t, onset, rise_s, hold_s, ret_s)
+    rate = np.rad2deg(np.gradient(pitch, 1.0 / rate_hz))
+    acc = np.stack([-np.sin(pitch), np.zeros(n), np.cos(pitch)], axis=1)
+    gyro = np.stack([np.zeros(n), rate, np.zeros(n)], axis=1)
+    for _ in range(jolts):  # brief knocks: no posture change, no hold
+        i = int(rng.integers(0, n - 50))
+        k = int(rng.integers(3, 30))
+        gyro[i : i + k] += rng.normal(0, 60, 3)
+        acc[i : i + 8] += rng.normal(0, 0.3, 3)
+    acc += rng.normal(0, noise_g, (n, 3))
+    gyro += rng.normal(0, noise_dps, (n, 3)) + np.array([0.5, -1.0, 0.3])
+    return t, acc, gyro
+
+
+def table(rate_hz: float = 100.0, duration_s: float = 300.0, seed: int = 0) -> tuple[F64, F64, F64]:
+    """A band lying still on a table: gravity, bias and white noise only."""
+    rng = np.random.default_rng(seed)
+    n = int(duration_s * rate_hz)
+    t = np.arange(n) / rate_hz
+    acc = np.tile([0.02, -0.01, 0.999], (n, 1)) + rng.normal(0, 0.003, (n, 3))
+    gyro = np.tile([0.4, -0.7, 0.2], (n, 1)) + rng.normal(0, 0.08, (n, 3))
+    return t, acc, gyro

@@ -1,0 +1,130 @@
+"""The band's streaming detector and the host's numpy twin give identical output.
+
+The streaming code runs both on CPython and under the real ``micropython``
+binary; the twin runs in whole-file and in small chunks (the chunk seams
+must not change anything).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from spasmwatch.analysis.twin import TwinDetector, to_units
+from swcore.detector import Detector
+from swcore.epoch import EpochFeatures
+from synthetic import supine, table
+
+Out = tuple[list[tuple[int, ...]], list[tuple[int, ...]]]
+
+
+def stream(a: NDArray[np.int64], g: NDArray[np.int64], rate: float, gyro: bool) -> Out:
+    det = Detector(rate, gyro)
+    ep = EpochFeatures(det.fe)
+    hits, epochs = [], []
+    for row in np.hstack([a, g]).tolist():
+        if det.step(*row):
+            hits.append((det.ev_onset_n, det.ev_duration_n, det.ev_peak_rate, det.ev_peak_angle, det.ev_confidence))
+        if ep.step():
+            epochs.append((ep.index, ep.activity, ep.breath_acc, ep.breath_gyro, ep.gx_mg, ep.gy_mg, ep.gz_mg))
+    return hits, epochs
+
+
+def twin(a: NDArray[np.int64], g: NDArray[np.int64], rate: float, gyro: bool, chunk: int) -> Out:
+    tw = TwinDetector(rate, gyro)
+    hits, epochs = [], []
+    for s in range(0, len(a), chunk):
+        h, e = tw.feed(a[s : s + chunk], g[s : s + chunk], final=s + chunk >= len(a))
+        hits += [(x.onset_n, x.duration_n, x.peak_rate, x.peak_angle, x.confidence) for x in h]
+        epochs += [(x.index, x.activity, x.breath_acc, x.breath_gyro, x.gx_mg, x.gy_mg, x.gz_mg) for x in e]
+    return hits, epochs
+
+
+def signal(rate: float, seed: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    onsets = (30.0, 38.3, 47.0, 55.5, 70.0, 71.5, 100.0, 140.0, 141.0, 150.0)
+    _, acc, gyro = supine(rate, 170.0, onsets, amp_deg=[15, 3, 40][seed % 3], jolts=40 if rate >= 50 else 8, seed=seed,
+                          noise_g=0.004 * (1 + seed % 3))
+    return to_units(acc, gyro)
+
+
+@pytest.mark.parametrize("rate", [50.0, 100.0, 104.0, 25.6])
+@pytest.mark.parametrize("gyro", [True, False])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_twin_matches_stream_on_cpython(rate: float, gyro: bool, seed: int) -> None:
+    a, g = signal(rate, seed)
+    if not gyro:
+        g = np.zeros_like(g)
+    ref = stream(a, g, rate, gyro)
+    assert ref[0], "the signal must contain detected spasms for the comparison to mean anything"
+    for chunk in (len(a), 997, 4096):
+        assert twin(a, g, rate, gyro, chunk) == ref, f"chunk={chunk}"
+
+
+def test_detects_clean_spasms_and_not_jolts() -> None:
+    onsets = (30.0, 40.0, 50.0, 60.0)
+    _, acc, gyro = supine(100.0, 90.0, onsets, amp_deg=12)
+    hits, _ = stream(*to_units(acc, gyro), 100.0, True)
+    assert [round(h[0] / 100.0) for h in hits] == [30, 40, 50, 60]
+    _, acc, gyro = supine(100.0, 90.0, (), jolts=60, seed=3)
+    hits, _ = stream(*to_units(acc, gyro), 100.0, True)
+    assert hits == []
+
+
+def test_rejects_held_and_unreturned_postures() -> None:
+    # Held 6 s (reflux arching): too long for a tonic phase.
+    _, acc, gyro = supine(100.0, 60.0, (20.0,), hold_s=6.0)
+    assert stream(*to_units(acc, gyro), 100.0, True)[0] == []
+    # No hold at all (a twitch): rise straight into return.
+    _, acc, gyro = supine(100.0, 60.0, (20.0,), hold_s=0.0, ret_s=0.15, rise_s=0.1)
+    assert stream(*to_units(acc, gyro), 100.0, True)[0] == []
+
+
+def _write_samples(path: Path, a: NDArray[np.int64], g: NDArray[np.int64]) -> None:
+    np.savetxt(path, np.hstack([a, g]), fmt="%d")
+
+
+def _mpy_run(micropython: str, repo_root: Path, path: Path, rate: float, gyro: bool) -> Out:
+    env = dict(os.environ, MICROPYPATH=str(repo_root / "firmware"))
+    script = repo_root / "tests" / "mpy" / "detector_stream.py"
+    res = subprocess.run(
+        [micropython, str(script), str(path), repr(rate), "1" if gyro else "0"],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )
+    assert res.returncode == 0, res.stderr
+    hits, epochs = [], []
+    for line in res.stdout.splitlines():
+        kind, *vals = line.split()
+        (hits if kind == "S" else epochs).append(tuple(int(v) for v in vals))
+    return hits, epochs
+
+
+@pytest.mark.parametrize("rate,gyro,seed", [(100.0, True, 0), (104.0, True, 2), (52.0, False, 1)])
+def test_twin_matches_stream_under_micropython(
+    micropython: str, repo_root: Path, tmp_path: Path, rate: float, gyro: bool, seed: int
+) -> None:
+    a, g = signal(rate, seed)
+    if not gyro:
+        g = np.zeros_like(g)
+    path = tmp_path / "samples.txt"
+    _write_samples(path, a, g)
+    got = _mpy_run(micropython, repo_root, path, rate, gyro)
+    assert got[0], "MicroPython found no spasm: the comparison would be vacuous"
+    assert got == twin(a, g, rate, gyro, 3001)
+
+
+def test_epochs_tell_table_from_sleeping_baby() -> None:
+    from swcore.epoch import off_body
+    from swcore.frontend import Params
+
+    p = Params(100.0, True)
+    _, acc, gyro = table(100.0, 120.0)
+    _, epochs = twin(*to_units(acc, gyro), 100.0, True, 5000)
+    assert epochs and all(off_body(e[1], e[2], e[3], p) for e in epochs[1:])
+    _, acc, gyro = supine(100.0, 120.0, (), breath_deg=0.5)
+    _, epochs = twin(*to_units(acc, gyro), 100.0, True, 5000)
+    assert epochs and not any(off_body(e[1], e[2], e[3], p) for e in epochs[1:])
