@@ -1,0 +1,1 @@
+"""The spasmwatch band application (MicroPython). Hardware is injected: see band.app.Hardware."""

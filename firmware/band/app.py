@@ -1,0 +1,555 @@
+"""The band application: sampler -> detector -> flash log -> BLE, with status and control.
+
+Hardware is injected (``Hardware``), so ``main.py`` on a board and
+``sim/run.py`` on the unix port build this same app. Tasks:
+
+- sampler: waits ``BATCH_MS``, drains the IMU FIFO, runs every sample through
+  the detector and the epoch features (``_process``: no allocation), logs
+  confirmed spasms to flash;
+- sender: notifies events from the flash log from ``_cursor`` on (live and
+  backfill are one path), then epoch (ACTIVITY) records; raw_sender: RAW;
+- control: validates and applies control writes (bonded, encrypted links only);
+- status: battery, wear, log fill, flags and errors every ``status_period_s``;
+  low and critical battery handling; clears the crash streak after a healthy run;
+- watchdog: feeds the hardware watchdog only while the sampler makes progress;
+- link: reacts to connect / disconnect / MTU / encryption changes.
+
+Safe mode (repeated crashes) runs everything except the sampler: the band
+still advertises, reports the fault and serves its log.
+"""
+
+import asyncio
+import time
+from array import array
+
+import bluetooth
+from micropython import const
+
+from band import battery as batt
+from band.ble import FLAG_NOTIFY, FLAG_READ, FLAG_WRITE, FLAG_WRITE_ENCRYPTED, WRITE_MAX, Peripheral
+from band.bonds import Bonds
+from band.bootstate import STABLE_MS, BootState
+from band.config import NEEDS_REBOOT, Config
+from band.eventlog import EventLog
+from band.imu import BATCH_MAX
+from swcore import protocol as P
+from swcore.detector import Detector
+from swcore.epoch import EpochFeatures, Wear
+
+FIRMWARE_VERSION = "0.1.0"
+LOG_SLOTS = const(4096)  # 4096 x 24 B = 96 KB of flash, months of events
+BATCH_MS = const(200)  # FIFO drain period: MPU6886's 1 KB FIFO holds 0.7 s at 100 Hz
+WDT_TIMEOUT_MS = const(8000)
+WDT_FEED_MS = const(1000)
+STALL_MS = const(5000)  # sampler silent this long: stop feeding, let the watchdog reset
+ACT_QUEUE = const(4)
+RAW_BUFS = const(4)
+RAW_MAX_SAMPLES = const(19)  # 8 + 19 * 12 = 236 bytes, inside a 247-byte MTU
+EVENT_SIZE = const(20)
+
+
+class Hardware:
+    """What the app needs from a board (or the simulator)."""
+
+    def __init__(self, imu, ble, storage, clock, battery, make_wdt, reset, board, device_id, irq_flag=None):
+        self.imu = imu  # band.imu driver, or None if the IMU failed to answer
+        self.ble = ble  # bluetooth.BLE()
+        self.storage = storage  # band.storage.Storage
+        self.clock = clock  # ticks_ms(), async sleep_ms(ms), async pace_ms(ms)
+        self.battery = battery  # read_mv(), empty_mv, full_mv; or None
+        self.make_wdt = make_wdt  # timeout_ms -> object with feed()
+        self.reset = reset  # hard reset, never returns
+        self.board = board  # board definition dict
+        self.device_id = device_id
+        self.irq_flag = irq_flag  # flag class for IRQ -> task wake-ups (None: asyncio.ThreadSafeFlag)
+
+
+class App:
+    def __init__(self, hw):
+        self.hw = hw
+        st = hw.storage
+        self.boot = BootState(st)
+        self.cfg = Config(st)
+        self.bonds = Bonds(st)
+        self.log = EventLog(st, hw.board.get("log_slots", LOG_SLOTS))
+        self.errors = 0
+        if self.cfg.reset:
+            self.errors |= P.ERR_CONFIG_RESET
+        if self.boot.crashed:
+            self.errors |= P.ERR_CRASHED
+        if self.log.torn:
+            self.errors |= P.ERR_LOG_TORN
+        self.safe_mode = self.boot.safe_mode
+        self.critical = False
+        self.low_battery = False
+        self.battery_pct = 100
+        self.worn = -1
+        self.raw_on = False
+        self.samples = 0
+        self.suppressed = 0  # events under min_confidence
+        self._up_ms = 0
+        self._last_ticks = hw.clock.ticks_ms()
+        self._t0_ms = 0
+        self._beat = self._last_ticks
+        self._wall_ms = 0  # unix ms at _wall_at_ms uptime; 0 = never synced this boot
+        self._wall_at_ms = 0
+        self._cursor = 0
+        self._done_pending = False
+        self._act = []
+        self._wake = asyncio.Event()
+        self._raw_flag = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._samples = None
+        self.det = None
+        self.ep = None
+        self.rate_hz = 0
+        self.sampling = False
+        self._sampler_task = None
+        # Preallocated buffers: event, tx, status, raw ring.
+        self._evbuf = bytearray(EVENT_SIZE)
+        self._txbuf = bytearray(EVENT_SIZE)
+        self._stbuf = bytearray(P.STATUS_SIZE)
+        self._battbuf = bytearray(1)
+        self._rawb = [bytearray(P.RAW_HEAD_SIZE + RAW_MAX_SAMPLES * P.RAW_SAMPLE_SIZE) for _ in range(RAW_BUFS)]
+        self._rawlen = [0] * RAW_BUFS
+        self._raw_i = 0  # buffer being filled
+        self._raw_n = 0  # samples in it
+        self._raw_ready = 0  # filled buffers waiting to be sent (oldest = _raw_i - _raw_ready)
+        self._raw_dropped = 0
+        self._raw_cap = 1
+        self.periph = Peripheral(hw.ble, self.bonds, hw.irq_flag)
+        self._register()
+        self._start_imu()
+
+    # --- set-up -----------------------------------------------------------------------
+
+    def _register(self):
+        U = bluetooth.UUID
+        p = self.periph
+        svc = (
+            U(P.SERVICE_UUID),
+            (
+                (U(P.EVENTS_UUID), FLAG_NOTIFY),
+                (U(P.STATUS_UUID), FLAG_READ | FLAG_NOTIFY),
+                (U(P.CONTROL_UUID), FLAG_WRITE | FLAG_WRITE_ENCRYPTED | FLAG_NOTIFY),
+                (U(P.RAW_UUID), FLAG_NOTIFY),
+            ),
+        )
+        bas = (U(0x180F), ((U(0x2A19), FLAG_READ | FLAG_NOTIFY),))
+        dis = (
+            U(0x180A),
+            (
+                (U(0x2A29), FLAG_READ),  # manufacturer
+                (U(0x2A24), FLAG_READ),  # model
+                (U(0x2A25), FLAG_READ),  # serial
+                (U(0x2A26), FLAG_READ),  # firmware revision
+                (U(0x2A27), FLAG_READ),  # hardware revision
+            ),
+        )
+        ((self.h_events, self.h_status, self.h_control, self.h_raw), (self.h_batt,), h_dis) = p.register(
+            (svc, bas, dis)
+        )
+        p.set_buffer(self.h_control, WRITE_MAX)
+        board = self.hw.board
+        for h, v in zip(
+            h_dis,
+            ("spasmwatch project", board.get("name", "?"), self.hw.device_id, FIRMWARE_VERSION, board.get("id", "?")),
+        ):
+            p.set_value(h, v.encode())
+        self.name = P.NAME_PREFIX + self.hw.device_id[-4:]
+
+    def _start_imu(self):
+        if self.safe_mode:
+            return
+        imu = self.hw.imu
+        if imu is None:
+            self.errors |= P.ERR_IMU
+            return
+        try:
+            self.rate_hz = imu.start(self.cfg.get(P.CFG_RATE_HZ))
+        except OSError:
+            self.errors |= P.ERR_IMU
+            return
+        if self._samples is None:
+            self._samples = array("h", bytes(12 * BATCH_MAX))
+        self.det = Detector(self.rate_hz, imu.has_gyro)
+        self.ep = EpochFeatures(self.det.fe)  # reads the detector's front end after each step
+        self.wear = Wear()
+        self._t0_ms = self.uptime_ms()
+        self.samples = 0
+        self.sampling = True
+
+    # --- time -------------------------------------------------------------------------
+
+    def uptime_ms(self):
+        """Milliseconds since boot, not wrapping like ticks_ms()."""
+        t = self.hw.clock.ticks_ms()
+        self._up_ms += time.ticks_diff(t, self._last_ticks)
+        self._last_ticks = t
+        return self._up_ms
+
+    # --- per-sample path (no allocation) --------------------------------------------------
+
+    def _process(self, n):
+        s = self._samples
+        det = self.det
+        ep = self.ep
+        raw = self.raw_on
+        k = 0
+        end = n * 6
+        while k < end:
+            ax = s[k]
+            ay = s[k + 1]
+            az = s[k + 2]
+            gx = s[k + 3]
+            gy = s[k + 4]
+            gz = s[k + 5]
+            if det.step(ax, ay, az, gx, gy, gz):
+                self._on_event()
+            if ep.step():
+                self._on_epoch()
+            if raw:
+                self._raw_push(k)
+            k += 6
+        self.samples += n
+
+    def _raw_push(self, k):
+        b = self._rawb[self._raw_i]
+        s = self._samples
+        o = P.RAW_HEAD_SIZE + self._raw_n * P.RAW_SAMPLE_SIZE
+        end = k + 6
+        while k < end:
+            v = s[k]
+            b[o] = v & 0xFF
+            b[o + 1] = (v >> 8) & 0xFF
+            o += 2
+            k += 1
+        self._raw_n += 1
+        if self._raw_n >= self._raw_cap:
+            self._raw_commit(k // 6 - 1)
+
+    def _raw_commit(self, last_k):
+        i = self._raw_i
+        b = self._rawb[i]
+        n = self._raw_n
+        first = (self.samples + last_k - n + 1) & 0x3FFFFFFF
+        b[0] = P.VERSION
+        b[1] = P.T_RAW
+        b[2] = n
+        b[3] = self._raw_dropped if self._raw_dropped < 255 else 255
+        b[4] = first & 0xFF
+        b[5] = (first >> 8) & 0xFF
+        b[6] = (first >> 16) & 0xFF
+        b[7] = first >> 24
+        self._rawlen[i] = P.RAW_HEAD_SIZE + n * P.RAW_SAMPLE_SIZE
+        self._raw_n = 0
+        if self._raw_ready >= RAW_BUFS - 1:
+            self._raw_dropped += 1  # sender behind: overwrite this buffer, count it
+            return
+        self._raw_dropped = 0
+        self._raw_ready += 1
+        self._raw_i = (i + 1) % RAW_BUFS
+        self._raw_flag.set()
+
+    # --- events and epochs (rare: may allocate) ----------------------------------------------
+
+    def _on_event(self):
+        d = self.det
+        if d.ev_confidence < self.cfg.get(P.CFG_MIN_CONFIDENCE):
+            self.suppressed += 1
+            return
+        rate = self.rate_hz
+        onset_ms = self._t0_ms + d.ev_onset_n * 1000 // rate
+        flags = P.EF_TIME_SYNCED if self._wall_ms else 0
+        P.pack_event_into(
+            self._evbuf,
+            0,
+            0,
+            self.boot.boot_count,
+            onset_ms,
+            d.ev_duration_n * 1000 // rate,
+            d.ev_peak_rate,
+            d.ev_peak_angle,
+            d.ev_confidence,
+            flags,
+        )
+        try:
+            self.log.append(self._evbuf)
+        except OSError:
+            self.errors |= P.ERR_LOG_WRITE
+            return
+        self._wake.set()
+
+    def _on_epoch(self):
+        e = self.ep
+        off = e.off_body()
+        self.wear.update(off)
+        self.worn = self.wear.state
+        if self.worn == 0:
+            self.errors |= P.ERR_NOT_WORN
+        else:
+            self.errors &= ~P.ERR_NOT_WORN
+        t_ms = self._t0_ms + self.det.n * 1000 // self.rate_hz
+        breath = e.breath_gyro if self.det.p.has_gyro else e.breath_acc
+        rec = P.encode_activity(self.boot.boot_count, t_ms, e.activity, breath, off, self.worn)
+        if len(self._act) >= ACT_QUEUE:
+            self._act.pop(0)
+        self._act.append(rec)
+        self._wake.set()
+
+    # --- tasks ---------------------------------------------------------------------------------
+
+    async def _sampler(self):
+        imu = self.hw.imu
+        clock = self.hw.clock
+        while self.sampling:
+            await clock.pace_ms(BATCH_MS)
+            while self.sampling:
+                n = imu.read(self._samples, BATCH_MAX)
+                if n:
+                    self._process(n)
+                if n < BATCH_MAX:
+                    break
+            if imu.overruns:
+                self.errors |= P.ERR_FIFO_OVERRUN
+            self._beat = clock.ticks_ms()
+
+    async def _sender(self):
+        p = self.periph
+        log = self.log
+        buf = self._txbuf
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while p.secure():
+                if self._cursor < log.next_seq:
+                    if log.read(self._cursor, buf) and not await p.notify(self.h_events, buf):
+                        break
+                    self._cursor += 1  # an unreadable (torn or overwritten) record is skipped
+                elif self._done_pending:
+                    self._done_pending = False
+                    await p.notify(self.h_events, self._loginfo(P.LF_DONE))
+                elif self._act:
+                    if not await p.notify(self.h_events, self._act[0]):
+                        break
+                    self._act.pop(0)
+                else:
+                    break
+                await asyncio.sleep_ms(0)  # let the sampler run during a long backfill
+
+    async def _raw_sender(self):
+        p = self.periph
+        while True:
+            await self._raw_flag.wait()
+            self._raw_flag.clear()
+            while self._raw_ready:
+                i = (self._raw_i - self._raw_ready) % RAW_BUFS
+                if p.secure():
+                    await p.notify(self.h_raw, memoryview(self._rawb[i])[: self._rawlen[i]])
+                self._raw_ready -= 1
+
+    def _loginfo(self, flags):
+        log = self.log
+        if log.wrapped:
+            flags |= P.LF_WRAPPED
+        return P.encode_loginfo(flags, log.oldest_seq, log.next_seq, log.capacity)
+
+    async def _control(self):
+        p = self.periph
+        while True:
+            h, data = await p.next_write()
+            if h != self.h_control:
+                continue
+            op = data[1] if len(data) > 1 else 0
+            if not p.secure():
+                await self._resp(op, P.E_AUTH, 0)
+                continue
+            try:
+                op, args = P.decode_command(data)
+            except P.ProtocolError as e:
+                await self._resp(op, e.code, 0)
+                continue
+            code, arg = await self._apply(op, args)
+            await self._resp(op, code, arg)
+            if op == P.OP_REBOOT:
+                await self.shutdown()
+                self.hw.reset()
+
+    async def _resp(self, op, code, arg):
+        await self.periph.notify(self.h_control, P.encode_resp(op, code, arg))
+
+    async def _apply(self, op, args):
+        if op == P.OP_TIME_SYNC:
+            self._wall_ms = args[0] * 1000 + args[1]
+            self._wall_at_ms = self.uptime_ms()
+            return P.OK, self._wall_at_ms
+        if op == P.OP_BACKFILL:
+            log = self.log
+            start = args[0]
+            if start > log.next_seq:
+                return P.E_VALUE, log.next_seq  # the host is ahead: this log was erased
+            flags = P.LF_GAP if start < log.oldest_seq else 0
+            self._cursor = start if start > log.oldest_seq else log.oldest_seq
+            await self.periph.notify(self.h_events, self._loginfo(flags))
+            self._done_pending = True
+            self._wake.set()
+            return P.OK, log.next_seq
+        if op == P.OP_CONFIG:
+            key, value = args
+            try:
+                self.cfg.set(key, value)
+            except OSError:
+                return P.E_FLASH, 0
+            return P.OK, 1 if key in NEEDS_REBOOT else 0
+        if op == P.OP_RAW:
+            if args[0] and (not self.sampling or self.low_battery):
+                return P.E_STATE, 0
+            self.raw_on = bool(args[0])
+            self._raw_n = 0
+            return P.OK, 0
+        return P.OK, 0  # OP_REBOOT: acknowledged, then done by the caller
+
+    def _flags(self):
+        f = 0
+        if self.log.wrapped:
+            f |= P.SF_LOG_WRAPPED
+        if self.safe_mode:
+            f |= P.SF_SAFE_MODE
+        if self.low_battery:
+            f |= P.SF_LOW_BATTERY
+        if self.critical:
+            f |= P.SF_CRITICAL_BATTERY
+        if self._wall_ms:
+            f |= P.SF_TIME_SYNCED
+        if self.raw_on:
+            f |= P.SF_RAW_ON
+        if self.periph.encrypted:
+            f |= P.SF_ENCRYPTED
+        return f
+
+    def _update_status(self):
+        P.pack_status_into(
+            self._stbuf,
+            self.battery_pct,
+            self.worn,
+            self.log.fill_pct(),
+            self._flags(),
+            self.errors,
+            self.boot.boot_count,
+            self.uptime_ms() // 1000,
+            self.log.next_seq,
+        )
+        self.periph.set_value(self.h_status, self._stbuf)
+        self._battbuf[0] = self.battery_pct
+        self.periph.set_value(self.h_batt, self._battbuf)
+
+    def _check_battery(self):
+        b = self.hw.battery
+        if b is None:
+            return
+        try:
+            mv = b.read_mv()
+        except OSError:
+            self.errors |= P.ERR_BATTERY_ADC
+            return
+        pct = batt.percent(mv, b.empty_mv, b.full_mv)
+        self.battery_pct = pct
+        self.low_battery = pct < self.cfg.get(P.CFG_LOW_BATTERY_PCT)
+        if self.low_battery:
+            self.raw_on = False
+        if pct <= batt.CRITICAL_PCT and not self.critical:
+            # Stop sensing and close the log before the cell browns out mid-write.
+            self.critical = True
+            self.sampling = False
+            self.log.close()
+            self.boot.mark_clean()
+        elif self.critical and pct > batt.CRITICAL_PCT + batt.RESUME_MARGIN_PCT:
+            self.critical = False
+            self.boot.mark_running()
+            self.log.open()
+            self._start_imu()
+            if self.sampling:
+                self._sampler_task = asyncio.create_task(self._sampler())
+
+    async def _status(self):
+        p = self.periph
+        stable = False
+        while True:
+            self._check_battery()
+            self._update_status()
+            if p.conn is not None:
+                await p.notify(self.h_status, self._stbuf)
+            if not stable and not self.safe_mode and self.uptime_ms() >= STABLE_MS:
+                stable = True
+                self.boot.mark_stable()
+            await self.hw.clock.sleep_ms(self.cfg.get(P.CFG_STATUS_PERIOD_S) * 1000)
+
+    async def _watchdog(self):
+        wdt = self.hw.make_wdt(WDT_TIMEOUT_MS)
+        clock = self.hw.clock
+        while True:
+            if not (self.sampling and time.ticks_diff(clock.ticks_ms(), self._beat) > STALL_MS):
+                wdt.feed()
+            await clock.sleep_ms(WDT_FEED_MS)
+
+    async def _link(self):
+        p = self.periph
+        was = None
+        while True:
+            if p.conn != was:
+                if p.conn is None:
+                    self.raw_on = False
+                    p.restart_advertising()
+                else:
+                    self._cursor = self.log.next_seq  # live from now; older ones by BACKFILL
+                    self._done_pending = False
+                was = p.conn
+            cap = P.raw_capacity(p.payload_max())
+            self._raw_cap = cap if cap < RAW_MAX_SAMPLES else RAW_MAX_SAMPLES
+            self._raw_n = 0
+            if self.bonds.dirty:
+                try:
+                    self.bonds.save()
+                except OSError:
+                    pass
+            self._wake.set()
+            await p.wait_change()
+
+    # --- life cycle ------------------------------------------------------------------------------
+
+    async def run(self):
+        """Start every task and advertise; returns after ``shutdown``.
+
+        An exception escaping any task stops the app and is raised here, so
+        the caller (main.py) can note it and reset the board: a crash, counted
+        towards safe mode at the next boot.
+        """
+        crash = []
+
+        def on_error(loop, ctx):
+            crash.append(ctx["exception"])
+            self._stop.set()
+
+        asyncio.get_event_loop().set_exception_handler(on_error)
+        self._update_status()
+        self.periph.advertise(self.name, P.SERVICE_UUID)
+        tasks = [
+            asyncio.create_task(f())
+            for f in (self._sender, self._raw_sender, self._control, self._status, self._watchdog, self._link)
+        ]
+        if self.sampling:
+            self._sampler_task = asyncio.create_task(self._sampler())
+        await self._stop.wait()
+        for t in tasks:
+            t.cancel()
+        if crash:
+            raise crash[0]
+
+    async def shutdown(self):
+        """Clean stop (safe reboot): no more samples, log closed, next boot is not a crash."""
+        self.sampling = False
+        await asyncio.sleep_ms(50)  # let the RESP notification leave
+        self.periph.disconnect()
+        self.log.close()
+        self.boot.mark_clean()
+        self._stop.set()

@@ -1,0 +1,208 @@
+"""A small asyncio layer over MicroPython's low-level ``bluetooth`` module (peripheral role).
+
+Modelled on micropython-lib's aioble, cut down to what the band needs: one
+connection at a time, GATT server, LE Secure Connections bonding. The IRQ
+handler only records state and sets flags; tasks do the work:
+
+- connection, MTU and encryption state are plain attributes, changes wake
+  ``wait_change()``;
+- GATT writes are copied (the stack reuses its buffer) into a bounded ring of
+  ``WRITE_SLOTS`` preallocated buffers; when it is full further writes are
+  counted in ``writes_dropped`` and ignored, so a flooding central cannot
+  exhaust RAM;
+- ``notify`` applies backpressure: the stack raises OSError(ENOMEM) when its
+  transmit buffers are full, so it retries every ``NOTIFY_RETRY_MS`` and gives
+  up (returns False) after ``NOTIFY_TIMEOUT_MS`` or on disconnect.
+"""
+
+import asyncio
+
+from micropython import const
+
+_IRQ_CENTRAL_CONNECT = const(1)
+_IRQ_CENTRAL_DISCONNECT = const(2)
+_IRQ_GATTS_WRITE = const(3)
+_IRQ_MTU_EXCHANGED = const(21)
+_IRQ_ENCRYPTION_UPDATE = const(28)
+_IRQ_GET_SECRET = const(29)
+_IRQ_SET_SECRET = const(30)
+_IRQ_PASSKEY_ACTION = const(31)
+
+FLAG_READ = const(0x0002)
+FLAG_WRITE = const(0x0008)
+FLAG_NOTIFY = const(0x0010)
+FLAG_WRITE_ENCRYPTED = const(0x1000)
+
+_IO_NO_INPUT_OUTPUT = const(3)
+# Largest ATT MTU we ask for: a RAW record of 19 samples fits in 244 bytes.
+MTU_MAX = const(247)
+WRITE_SLOTS = const(4)
+WRITE_MAX = const(32)  # longest control write accepted (longer ones are truncated and refused)
+NOTIFY_RETRY_MS = const(10)
+NOTIFY_TIMEOUT_MS = const(2000)
+
+_ADV_FLAGS = const(0x01)
+_ADV_NAME = const(0x09)
+_ADV_UUID128_ALL = const(0x07)
+_ADV_UUID16_MORE = const(0x02)
+
+
+def uuid128_le(uuid_str):
+    """The 16 little-endian bytes of a 128-bit UUID string, as advertising data carries them."""
+    h = uuid_str.replace("-", "")
+    b = bytearray(16)
+    for i in range(16):
+        b[15 - i] = int(h[2 * i : 2 * i + 2], 16)
+    return bytes(b)
+
+
+def adv_payloads(name, service_uuid):
+    """(adv_data, resp_data): flags + 128-bit service UUID, and the name in the scan response.
+
+    Both do not fit in one 31-byte advertisement (3 + 18 + 2 + 15 = 38 bytes).
+    """
+    adv = bytes((2, _ADV_FLAGS, 0x06, 17, _ADV_UUID128_ALL)) + uuid128_le(service_uuid)
+    n = name.encode()
+    resp = bytes((len(n) + 1, _ADV_NAME)) + n
+    return adv, resp
+
+
+class Peripheral:
+    def __init__(self, ble, bonds, flag=None):
+        # The stack calls the IRQ handler from outside the asyncio loop's control
+        # (a scheduled callback on a board), hence ThreadSafeFlag. The simulator,
+        # whose radio runs as an asyncio task, passes a plain Event-based flag:
+        # ThreadSafeFlag costs ~2 ms per loop pass on the unix port.
+        flag = flag or asyncio.ThreadSafeFlag
+        self._ble = ble
+        self._bonds = bonds
+        self.conn = None
+        self.mtu = 23
+        self.encrypted = False
+        self.bonded = False
+        self.peer = None
+        self.writes_dropped = 0
+        self.notify_failures = 0
+        self._wbuf = [bytearray(WRITE_MAX) for _ in range(WRITE_SLOTS)]
+        self._wlen = bytearray(WRITE_SLOTS)
+        self._whandle = [0] * WRITE_SLOTS
+        self._whead = 0
+        self._wcount = 0
+        self._write_flag = flag()
+        self._change_flag = flag()
+        self._adv = None
+        ble.active(True)
+        ble.config(bond=True, le_secure=True, mitm=False, io=_IO_NO_INPUT_OUTPUT, mtu=MTU_MAX)
+        ble.irq(self._irq)
+
+    def register(self, services):
+        return self._ble.gatts_register_services(services)
+
+    def set_value(self, handle, data):
+        self._ble.gatts_write(handle, data)
+
+    def set_buffer(self, handle, size):
+        self._ble.gatts_set_buffer(handle, size)
+
+    def advertise(self, name, service_uuid, interval_us=250000):
+        self._adv = (interval_us,) + adv_payloads(name, service_uuid)
+        self._ble.gap_advertise(interval_us, adv_data=self._adv[1], resp_data=self._adv[2])
+
+    def _irq(self, event, data):
+        if event == _IRQ_CENTRAL_CONNECT:
+            self.conn = data[0]
+            self.peer = bytes(data[2])
+            self.mtu = 23
+            self.encrypted = False
+            self.bonded = False
+            self._change_flag.set()
+        elif event == _IRQ_CENTRAL_DISCONNECT:
+            if data[0] == self.conn:
+                self.conn = None
+                self.encrypted = False
+                self.bonded = False
+                self._wcount = 0
+                self._change_flag.set()
+        elif event == _IRQ_GATTS_WRITE:
+            self._capture(data[1])
+        elif event == _IRQ_MTU_EXCHANGED:
+            if data[0] == self.conn:
+                self.mtu = data[1]
+                self._change_flag.set()
+        elif event == _IRQ_ENCRYPTION_UPDATE:
+            if data[0] == self.conn:
+                self.encrypted = bool(data[1])
+                self.bonded = bool(data[3])
+                self._change_flag.set()
+        elif event == _IRQ_GET_SECRET:
+            return self._bonds.get(data[0], data[1], None if data[2] is None else bytes(data[2]))
+        elif event == _IRQ_SET_SECRET:
+            r = self._bonds.set(data[0], data[1], data[2])
+            self._change_flag.set()  # bonds are saved from a task, not the IRQ
+            return r
+        elif event == _IRQ_PASSKEY_ACTION:
+            pass  # io=NoInputNoOutput: Just Works, the stack never asks
+        return None
+
+    def _capture(self, handle):
+        if self._wcount >= WRITE_SLOTS:
+            self.writes_dropped += 1
+            return
+        i = (self._whead + self._wcount) % WRITE_SLOTS
+        v = self._ble.gatts_read(handle)
+        n = len(v)
+        if n > WRITE_MAX:
+            n = WRITE_MAX
+            v = v[:WRITE_MAX]
+            self._wlen[i] = 0  # too long: delivered as empty, refused as bad length
+        else:
+            self._wlen[i] = n
+        self._wbuf[i][0:n] = v
+        self._whandle[i] = handle
+        self._wcount += 1
+        self._write_flag.set()
+
+    async def next_write(self):
+        """Wait for the next GATT write: (attr_handle, memoryview of the data)."""
+        while self._wcount == 0:
+            await self._write_flag.wait()
+        i = self._whead
+        self._whead = (i + 1) % WRITE_SLOTS
+        self._wcount -= 1
+        return self._whandle[i], memoryview(self._wbuf[i])[: self._wlen[i]]
+
+    async def wait_change(self):
+        await self._change_flag.wait()
+
+    def secure(self):
+        return self.conn is not None and self.encrypted and self.bonded
+
+    def payload_max(self):
+        return self.mtu - 3
+
+    async def notify(self, handle, data):
+        """Notify the connected central; False if it went away or the stack stayed busy."""
+        conn = self.conn
+        waited = 0
+        while conn is not None and conn == self.conn:
+            try:
+                self._ble.gatts_notify(conn, handle, data)
+                return True
+            except OSError:
+                if waited >= NOTIFY_TIMEOUT_MS:
+                    break
+                await asyncio.sleep_ms(NOTIFY_RETRY_MS)
+                waited += NOTIFY_RETRY_MS
+        self.notify_failures += 1
+        return False
+
+    def disconnect(self):
+        if self.conn is not None:
+            try:
+                self._ble.gap_disconnect(self.conn)
+            except OSError:
+                pass
+
+    def restart_advertising(self):
+        if self._adv is not None:
+            self._ble.gap_advertise(self._adv[0], adv_data=self._adv[1], resp_data=self._adv[2])

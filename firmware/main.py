@@ -1,0 +1,95 @@
+"""Band entry point on a board: wire the real hardware into the app and run it.
+
+``spasmwatch flash`` puts this file, ``band/`` and ``swcore/`` on the board and
+writes ``/board.json`` (the board definition from hardware/boards) and
+``/device.json`` (``{"device_id": ...}``). Data lives under ``/data``.
+Any crash is written to ``/data/crash.txt`` and the board resets; repeated
+crashes bring the band up in safe mode (see band/bootstate.py).
+Ctrl-C at the REPL stops the app without a reset (the watchdog, once
+started, still resets the board within 8 s).
+"""
+
+import asyncio
+import json
+import os
+import sys
+import time
+
+import bluetooth
+import machine
+
+from band import imu as band_imu
+from band.app import App, Hardware
+from band.battery import AdcBattery
+from band.storage import Storage
+
+DATA_DIR = "/data"
+
+
+class Clock:
+    """Device time: ticks and asyncio sleeps (the simulator's clock is virtual)."""
+
+    ticks_ms = staticmethod(time.ticks_ms)
+    sleep_ms = staticmethod(asyncio.sleep_ms)
+    pace_ms = staticmethod(asyncio.sleep_ms)
+
+
+def _load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def _imu(board):
+    d = board["imu"]
+    bus = d["i2c"]
+    i2c = machine.I2C(bus["id"], scl=machine.Pin(bus["scl"]), sda=machine.Pin(bus["sda"]), freq=bus["freq_hz"])
+    try:
+        return band_imu.from_board(i2c, d)
+    except ValueError as e:  # unknown part or bad axis map: run, and report ERR_IMU
+        print("imu:", e)
+        return None
+
+
+def _battery(board):
+    d = board.get("battery")
+    if not d:
+        return None
+    adc = machine.ADC(machine.Pin(d["adc_pin"]))
+    adc.atten(machine.ADC.ATTN_11DB)  # full scale ~3.1 V behind the divider
+    return AdcBattery(adc, d["divider_ratio"], d["empty_mv"], d["full_mv"])
+
+
+def main():
+    board = _load("/board.json")
+    device_id = _load("/device.json")["device_id"]
+    try:
+        os.mkdir(DATA_DIR)
+    except OSError:
+        pass  # exists
+    storage = Storage(DATA_DIR)
+    hw = Hardware(
+        _imu(board),
+        bluetooth.BLE(),
+        storage,
+        Clock(),
+        _battery(board),
+        lambda timeout_ms: machine.WDT(timeout=timeout_ms),
+        machine.reset,
+        board,
+        device_id,
+    )
+    try:
+        asyncio.run(App(hw).run())
+    except KeyboardInterrupt:
+        return
+    except Exception as e:
+        sys.print_exception(e)
+        try:
+            with storage.open("crash.txt", "w") as f:
+                sys.print_exception(e, f)
+        except OSError:
+            pass
+    machine.reset()
+
+
+main()

@@ -1,0 +1,236 @@
+"""Run the band firmware on the MicroPython unix port with simulated hardware.
+
+    MICROPYPATH=.frozen:firmware:firmware/sim micropython firmware/sim/run.py \
+        --csv rec.csv --flash DIR --socket PORT [options]
+
+Options:
+    --board FILE        board definition JSON (default: SIM_BOARD below)
+    --device-id ID      default "sim0001"
+    --speed N           virtual ms per real ms (default 0: as fast as possible)
+    --hold              keep the IMU still (virtual time stopped) until a central has an encrypted link
+    --csv-skip-s S      start S seconds into the recording (continuing after a reboot)
+    --reset-at-s S      hard reset (no clean-up, like a watchdog or power cut) at virtual time S
+    --tear-at-seq N     lose power half-way through writing event N to flash
+    --imu-fault-at-s S  the IMU stops answering on I2C at virtual time S
+    --battery-mv MV     cell voltage (default 3950); --battery-step-s S:MV changes it at S
+    --log-slots N       event log capacity (default: the board's, else the app's)
+    --idle-exit-ms MS   after the recording ends, exit once no central has been connected for MS real ms (default 1000)
+    --timeout-s S       give up after S real seconds (default 120)
+
+Prints one ``SIM {json}`` line when the app is up (boot count, safe mode,
+log state, heap use after start-up) and one when it ends (samples, events).
+Exit codes: see sim/hw.py (0 = recording done and idle).
+"""
+
+import gc
+import json
+import sys
+import time
+
+import asyncio
+import bluetooth
+
+import hw as simhw
+from band import imu as band_imu
+from band.app import App, Hardware
+
+SIM_BOARD = {
+    "id": "sim-mpu6886",
+    "name": "Simulated band (MPU6886)",
+    "mcu": "esp32c3",
+    "micropython_board": "ESP32_GENERIC_C3",
+    "imu": {
+        "part": "mpu6886",
+        "i2c_address": 0x68,
+        "i2c": {"id": 0, "scl": 5, "sda": 4, "freq_hz": 400000},
+        "int_pin": None,
+        "axis_map": {"x": "+y", "y": "-x", "z": "+z"},
+    },
+    "battery": {"adc_pin": 2, "divider_ratio": 2.0, "full_mv": 4200, "empty_mv": 3300},
+    "led": None,
+    "buzzer": None,
+}
+
+
+def parse_args(argv):
+    opts = {
+        "csv": None,
+        "flash": None,
+        "socket": None,
+        "board": None,
+        "device-id": "sim0001",
+        "speed": "0",
+        "hold": False,
+        "csv-skip-s": "0",
+        "reset-at-s": None,
+        "tear-at-seq": None,
+        "imu-fault-at-s": None,
+        "battery-mv": "3950",
+        "battery-step-s": None,
+        "log-slots": None,
+        "idle-exit-ms": "1000",
+        "timeout-s": "120",
+    }
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if not a.startswith("--") or a[2:] not in opts:
+            raise SystemExit("run.py: unknown argument %r" % a)
+        key = a[2:]
+        if opts[key] is False:
+            opts[key] = True
+            i += 1
+            continue
+        if i + 1 >= len(argv):
+            raise SystemExit("run.py: %s needs a value" % a)
+        opts[key] = argv[i + 1]
+        i += 2
+    for req in ("csv", "flash", "socket"):
+        if opts[req] is None:
+            raise SystemExit("run.py: --%s is required" % req)
+    return opts
+
+
+def report(kind, **kw):
+    kw["kind"] = kind
+    print("SIM " + json.dumps(kw))
+
+
+def build(opts):
+    board = SIM_BOARD
+    if opts["board"]:
+        with open(opts["board"]) as f:
+            board = json.load(f)
+    if opts["log-slots"]:
+        board = dict(board)
+        board["log_slots"] = int(opts["log-slots"])
+    clock = simhw.SimClock(int(opts["speed"]))
+    source = simhw.CsvSource(opts["csv"], float(opts["csv-skip-s"]))
+    imu_def = board["imu"]
+    sensor = simhw.FAKES[imu_def["part"]](imu_def["i2c_address"], imu_def["axis_map"], source, clock)
+    if opts["imu-fault-at-s"] is not None:
+        sensor.fault_at_ms = int(float(opts["imu-fault-at-s"]) * 1000)
+    imu = band_imu.from_board(simhw.FakeI2C(sensor), imu_def)
+    bdef = board.get("battery") or {"empty_mv": 3300, "full_mv": 4200}
+    battery = simhw.SimBattery(int(opts["battery-mv"]), clock, bdef["empty_mv"], bdef["full_mv"])
+    if opts["battery-step-s"]:
+        for step in opts["battery-step-s"].split(","):
+            s, mv = step.split(":")
+            battery.steps.append((int(float(s) * 1000), int(mv)))
+    tear = opts["tear-at-seq"]
+    storage = simhw.SimStorage(opts["flash"], None if tear is None else int(tear))
+    bluetooth.sim_configure(int(opts["socket"]))
+    ble = bluetooth.BLE()
+    wdts = []
+
+    def make_wdt(timeout_ms):
+        w = simhw.SimWDT(clock, timeout_ms)
+        wdts.append(w)
+        return w
+
+    def reset():
+        report("reset", reason="reboot")
+        sys.exit(simhw.EXIT_RESET)
+
+    hardware = Hardware(imu, ble, storage, clock, battery, make_wdt, reset, board, opts["device-id"], bluetooth.Flag)
+    return hardware, source, clock, wdts
+
+
+async def supervise(app, source, clock, wdts, opts):
+    """The simulated world around the app: radio pump, end of recording, resets, watchdog."""
+    ble = app.hw.ble
+    asyncio.create_task(ble.pump())
+    asyncio.create_task(_watchdog(app, clock, wdts))
+    if opts["reset-at-s"] is not None:
+        asyncio.create_task(_hard_reset(app, clock, int(float(opts["reset-at-s"]) * 1000)))
+    clock.ended = lambda: source.done
+    if opts["hold"]:
+        clock.hold = lambda: not ble._encrypted
+    idle_ms = int(opts["idle-exit-ms"])
+    deadline = time.ticks_add(time.ticks_ms(), int(opts["timeout-s"]) * 1000)
+    idle_since = None
+    while True:
+        await asyncio.sleep_ms(2)
+        if time.ticks_diff(deadline, time.ticks_ms()) < 0:
+            summary(app, "timeout")
+            sys.exit(simhw.EXIT_TIMEOUT)
+        if source.done or not app.sampling:
+            clock.free_run()
+            if ble.connected():
+                idle_since = None
+            elif idle_since is None:
+                idle_since = time.ticks_ms()
+            elif time.ticks_diff(time.ticks_ms(), idle_since) >= idle_ms:
+                summary(app, "done")
+                sys.exit(0)
+
+
+async def _watchdog(app, clock, wdts):
+    """The hardware watchdog: resets the board when the app stops feeding it."""
+    while True:
+        await clock.sleep_ms(250)
+        for w in wdts:
+            if w.expired():
+                summary(app, "watchdog")
+                sys.exit(simhw.EXIT_WDT)
+
+
+async def _hard_reset(app, clock, at_ms):
+    """A reset with no warning (power glitch, brown-out) at a chosen virtual time."""
+    await clock.sleep_ms(at_ms - clock.ticks_ms())
+    summary(app, "hard_reset")
+    sys.exit(simhw.EXIT_RESET)
+
+
+def summary(app, why):
+    report(
+        "end",
+        why=why,
+        samples=app.samples,
+        next_seq=app.log.next_seq,
+        suppressed=app.suppressed,
+        errors=app.errors,
+        uptime_ms=app.uptime_ms(),
+        notify_failures=app.periph.notify_failures,
+    )
+
+
+def main():
+    opts = parse_args(sys.argv[1:])
+    hardware, source, clock, wdts = build(opts)
+    app = App(hardware)
+    gc.collect()
+    report(
+        "up",
+        boot=app.boot.boot_count,
+        safe_mode=app.safe_mode,
+        crashed=app.boot.crashed,
+        next_seq=app.log.next_seq,
+        oldest_seq=app.log.oldest_seq,
+        torn=app.log.torn,
+        errors=app.errors,
+        rate_hz=app.rate_hz,
+        name=app.name,
+        mem_alloc=gc.mem_alloc(),
+        mem_free=gc.mem_free(),
+    )
+
+    async def both():
+        asyncio.create_task(supervise(app, source, clock, wdts, opts))
+        await app.run()
+
+    try:
+        asyncio.run(both())
+    except Exception as e:  # what the board's main.py does: note the crash, then reset
+        sys.print_exception(e)
+        try:
+            with hardware.storage.open("crash.txt", "w") as f:
+                sys.print_exception(e, f)
+        except OSError:
+            pass
+        summary(app, "crash")
+        sys.exit(simhw.EXIT_CRASH)
+    sys.exit(0)
+
+
+main()
