@@ -1,0 +1,113 @@
+"""Fast CSV + truth JSON writing.
+
+Formatting 8.64 M rows with ``np.savetxt`` or ``%`` takes minutes; here each
+column is turned into fixed-point digits with integer numpy arithmetic into a
+byte matrix, and padding bytes are dropped, giving plain ``-0.01234`` style
+numbers at roughly 1-2 s per million rows of 7 columns.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from spasmwatch.errors import SpasmwatchError
+from spasmwatch.sim.recording import Chunk, Recording
+from spasmwatch.sim.rotation import FloatArray
+
+T_DECIMALS = 6
+ACC_DECIMALS = 5  # 10 ug: far below sensor noise (~1 mg)
+GYRO_DECIMALS = 4
+_WRITE_ROWS = 1 << 20
+_PAD = 0  # byte value marking positions to drop
+
+
+class OutputError(SpasmwatchError):
+    """The recording could not be written."""
+
+
+def truth_path(csv_path: Path) -> Path:
+    """``day.csv`` -> ``day.truth.json`` in the same directory."""
+    return csv_path.with_name(csv_path.stem + ".truth.json")
+
+
+def _column(x: FloatArray, decimals: int) -> npt.NDArray[np.uint8]:
+    """Fixed-point text of one column as an (n, width) byte matrix, padding = 0."""
+    scaled = np.rint(x * 10.0**decimals).astype(np.int64)
+    mag = np.abs(scaled)
+    n_digits = max(decimals + 1, len(str(int(mag.max())))) if len(mag) else decimals + 1
+    n_int = n_digits - decimals
+    out = np.zeros((len(x), 1 + n_int + 1 + decimals + 1), dtype=np.uint8)
+    out[:, 0] = np.where(scaled < 0, ord("-"), _PAD)
+    rest = mag.copy()
+    for pos in range(decimals):  # fractional digits, right to left
+        out[:, 1 + n_int + decimals - pos] = ord("0") + rest % 10
+        rest //= 10
+    out[:, 1 + n_int] = ord(".")
+    int_part = rest.copy()  # rest is divided in place below
+    for p in range(n_int):  # integer digits, units first; leading zeros dropped
+        digit = ord("0") + rest % 10
+        keep = (int_part >= 10**p) | (p == 0)
+        out[:, n_int - p] = np.where(keep, digit, _PAD)
+        rest //= 10
+    out[:, -1] = ord(",")
+    return out
+
+
+def format_rows(columns: list[tuple[FloatArray, int]]) -> bytes:
+    """CSV text of equal-length columns, each with its number of decimals."""
+    parts = [_column(x, d) for x, d in columns]
+    table = np.concatenate(parts, axis=1)
+    table[:, -1] = ord("\n")
+    flat = table.ravel()
+    text: bytes = flat[flat != _PAD].tobytes()
+    return text
+
+
+def header(has_gyro: bool) -> str:
+    return "t,ax,ay,az,gx,gy,gz\n" if has_gyro else "t,ax,ay,az\n"
+
+
+def _rows(t: FloatArray, acc: FloatArray, gyro: FloatArray | None) -> bytes:
+    cols = [(t, T_DECIMALS)] + [(acc[:, k], ACC_DECIMALS) for k in range(3)]
+    if gyro is not None:
+        cols += [(gyro[:, k], GYRO_DECIMALS) for k in range(3)]
+    return format_rows(cols)
+
+
+def write_stream(path: str | Path, truth: dict[str, Any], chunks: Iterable[Chunk], progress: Callable[[int], None] | None = None) -> int:
+    """Write chunks as CSV and the truth JSON; returns the CSV size in bytes."""
+    csv_path = Path(path)
+    has_gyro = bool(truth["has_gyro"])
+    try:
+        csv_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(csv_path, "wb") as f:
+            f.write(header(has_gyro).encode())
+            for k, (t, acc, gyro) in enumerate(chunks):
+                f.write(_rows(t, acc, gyro if has_gyro else None))
+                if progress is not None:
+                    progress(k + 1)
+        with open(truth_path(csv_path), "w", encoding="utf-8") as f:
+            json.dump(truth, f, indent=1)
+            f.write("\n")
+        return csv_path.stat().st_size
+    except OSError as exc:
+        raise OutputError(f"{csv_path}: cannot write recording: {exc.strerror or exc}") from exc
+
+
+def write_recording(rec: Recording, path: str | Path) -> int:
+    """Write ``rec`` to ``path`` (CSV) and ``<stem>.truth.json``; returns the CSV size."""
+
+    def pieces() -> Iterable[Chunk]:
+        for i in range(0, len(rec.t), _WRITE_ROWS):
+            j = i + _WRITE_ROWS
+            yield rec.t[i:j], rec.acc[i:j], (rec.gyro[i:j] if rec.gyro is not None else None)
+
+    truth = dict(rec.truth)
+    truth["has_gyro"] = rec.gyro is not None
+    return write_stream(path, truth, pieces())

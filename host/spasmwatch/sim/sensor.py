@@ -1,0 +1,121 @@
+"""The IMU and how it sits in the band: mounting, errors, noise, range, resolution.
+
+Ranges follow consumer 6-axis MEMS parts of the kind a cheap band uses
+(LSM6DS3/LSM6DSO, BMI160/270, MPU-6050 datasheets): accelerometer noise
+density ~80-400 ug/sqrt(Hz), zero-g offset up to ~+-40 mg, gyro noise
+~0.004-0.015 dps/sqrt(Hz), zero-rate offset up to a few dps, 16-bit output.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from spasmwatch.sim import rotation as rot
+from spasmwatch.sim.rotation import FloatArray
+from spasmwatch.sim.signals import SmoothNoise
+
+_ACC_RANGES_G = (2.0, 4.0, 8.0, 16.0)
+_GYRO_RANGES_DPS = (250.0, 500.0, 1000.0, 2000.0)
+
+
+@dataclass
+class Sensor:
+    mount: FloatArray  # sensor -> body quaternion
+    mounting_info: dict[str, object]
+    acc_range_g: float
+    gyro_range_dps: float
+    acc_gain: FloatArray  # scale and cross-axis errors (3x3)
+    gyro_gain: FloatArray
+    acc_bias_g: FloatArray
+    gyro_bias_dps: FloatArray
+    acc_noise_g: float  # white noise per sample (1 sigma)
+    gyro_noise_dps: float
+    drift: SmoothNoise | None  # slow bias wander (temperature), 6 channels
+    quantise: bool
+
+    def apply(self, t: FloatArray, acc_g: FloatArray, gyro_dps: FloatArray, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
+        """Ideal sensor-frame signals -> what the IMU reports."""
+        acc = acc_g @ self.acc_gain.T + self.acc_bias_g
+        gyro = gyro_dps @ self.gyro_gain.T + self.gyro_bias_dps
+        if self.drift is not None:
+            wander = self.drift(t)
+            acc += wander[:, :3]
+            gyro += wander[:, 3:]
+        acc += rng.normal(scale=self.acc_noise_g, size=acc.shape)
+        gyro += rng.normal(scale=self.gyro_noise_dps, size=gyro.shape)
+        return self._digitise(acc, self.acc_range_g), self._digitise(gyro, self.gyro_range_dps)
+
+    def _digitise(self, x: FloatArray, full_scale: float) -> FloatArray:
+        np.clip(x, -full_scale, full_scale * 32767.0 / 32768.0, out=x)
+        if self.quantise:
+            lsb = full_scale / 32768.0
+            np.multiply(np.round(x / lsb), lsb, out=x)
+        return x
+
+
+def draw_mounting(rng: np.random.Generator, random_mounting: bool) -> tuple[FloatArray, dict[str, object]]:
+    """How the sensor frame sits relative to the body frame.
+
+    Bands slide around the trunk (rotation about body x), the board tilts in
+    its pocket, and the chip can face any of 24 right-angle ways in the
+    enclosure or the band be put on upside down.
+    """
+    if not random_mounting:
+        return rot.IDENTITY.copy(), {"random": False, "around_trunk_deg": 0.0, "tilt_deg": [0.0, 0.0], "chip_turns": [0, 0, 0]}
+    around = float(rng.uniform(-180.0, 180.0)) if rng.uniform() < 0.1 else float(rng.normal(0.0, 25.0))
+    tilt = [float(rng.normal(0.0, 8.0)), float(rng.normal(0.0, 8.0))]
+    turns = [int(v) for v in rng.integers(0, 4, size=3)] if rng.uniform() < 0.5 else [0, 0, 0]
+    chip = rot.IDENTITY.copy()
+    for axis, k in zip("xyz", turns):
+        chip = rot.multiply(chip, rot.about_axis(axis, k * math.pi / 2))
+    q = rot.multiply(rot.about_axis("x", math.radians(around)), rot.from_rotvec(np.radians([0.0, tilt[0], tilt[1]])))
+    q = rot.multiply(q, chip)
+    info: dict[str, object] = {"random": True, "around_trunk_deg": round(around, 2), "tilt_deg": [round(v, 2) for v in tilt], "chip_turns": turns}
+    return q, info
+
+
+def draw_sensor(rng: np.random.Generator, rate_hz: float, duration_s: float, noise_scale: float, random_mounting: bool) -> Sensor:
+    mount, info = draw_mounting(rng, random_mounting)
+    bandwidth = rate_hz / 2.0
+    acc_noise = rng.uniform(80e-6, 400e-6) * math.sqrt(bandwidth) * noise_scale
+    gyro_noise = rng.uniform(0.004, 0.015) * math.sqrt(bandwidth) * noise_scale
+    acc_range = float(rng.choice(_ACC_RANGES_G, p=[0.15, 0.45, 0.3, 0.1]))
+    gyro_range = float(rng.choice(_GYRO_RANGES_DPS, p=[0.15, 0.35, 0.3, 0.2]))
+    if noise_scale == 0.0:  # ideal sensor: no clipping either
+        acc_range, gyro_range = _ACC_RANGES_G[-1], _GYRO_RANGES_DPS[-1]
+    drift = None
+    if noise_scale > 0.0:
+        sigma = np.concatenate((np.full(3, 0.003), np.full(3, 0.3))) * noise_scale
+        drift = SmoothNoise(rng, 0.0, duration_s + 1.0, 1.0 / 1200.0, sigma)
+    sensor = Sensor(
+        mount=mount,
+        mounting_info=info,
+        acc_range_g=acc_range,
+        gyro_range_dps=gyro_range,
+        acc_gain=np.eye(3) + rng.normal(0.0, 0.01, size=(3, 3)) * noise_scale,
+        gyro_gain=np.eye(3) + rng.normal(0.0, 0.01, size=(3, 3)) * noise_scale,
+        acc_bias_g=rng.uniform(-0.04, 0.04, size=3) * noise_scale,
+        gyro_bias_dps=rng.uniform(-3.0, 3.0, size=3) * noise_scale,
+        acc_noise_g=acc_noise,
+        gyro_noise_dps=gyro_noise,
+        drift=drift,
+        quantise=noise_scale > 0.0,
+    )
+    info.update(_describe(sensor))
+    return sensor
+
+
+def _describe(s: Sensor) -> dict[str, object]:
+    return {
+        "quaternion_sensor_to_body": [round(float(v), 6) for v in s.mount],
+        "matrix_sensor_to_body": [[round(float(v), 6) for v in row] for row in rot.matrix(s.mount)],
+        "acc_range_g": s.acc_range_g,
+        "gyro_range_dps": s.gyro_range_dps,
+        "acc_bias_g": [round(float(v), 5) for v in s.acc_bias_g],
+        "gyro_bias_dps": [round(float(v), 4) for v in s.gyro_bias_dps],
+        "acc_noise_g": round(s.acc_noise_g, 6),
+        "gyro_noise_dps": round(s.gyro_noise_dps, 5),
+    }
