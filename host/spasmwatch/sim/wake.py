@@ -273,7 +273,9 @@ def _active_sleep(w: World, start: float, end: float) -> None:
         if w.posture_name in LYING and w.baby.age_months > 5.0 and w.chance(0.5):
             cf.rolling(w, t)
         else:
-            cf.fidget(w, t, t + w.u(5.0, 15.0), 3.0)
+            end_move = t + w.u(5.0, 15.0)
+            cf.fidget(w, t, end_move, 3.0)
+            w.label("sleep_movement", t, end_move)
 
 
 def _quiet_sleep(w: World, start: float, end: float) -> None:

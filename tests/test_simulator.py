@@ -1,0 +1,320 @@
+"""Tests of the infant IMU simulator (spasmwatch.sim): truth, physics, files, CLI."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spasmwatch.cli import main
+from spasmwatch.errors import ConfigError
+from spasmwatch.sim import Recording, Scenario, Simulation, simulate, truth_path, write_recording
+from spasmwatch.sim import rotation as rot
+from spasmwatch.sim.output import format_rows
+from spasmwatch.sim.rotation import FloatArray
+
+TOP_KEYS = {"version", "rate_hz", "duration_s", "seed", "has_gyro", "mounting", "spasms", "clusters", "states", "wake_onsets", "not_worn", "confounders"}
+SPASM_KEYS = {"t", "end", "duration_s", "kind", "cluster", "amplitude_deg"}
+CLUSTER_KEYS = {"id", "start", "end", "count", "subtle", "third_end", "post_wake_s"}
+
+
+@lru_cache(maxsize=None)
+def rec(**kw: object) -> Recording:
+    return simulate(Scenario(**kw))  # type: ignore[arg-type]
+
+
+def clean_morning(seed: int) -> Recording:
+    """Noise-free, aligned sensor, one non-subtle cluster: for physics checks."""
+    return rec(kind="morning", duration_s=900.0, seed=seed, noise_scale=0.0, clusters=1, subtle_fraction=0.0)
+
+
+def unit(v: FloatArray) -> FloatArray:
+    out: FloatArray = v / np.linalg.norm(v, axis=-1, keepdims=True)
+    return out
+
+
+# --- determinism --------------------------------------------------------------
+
+
+def test_same_seed_same_recording() -> None:
+    a = simulate(Scenario(kind="subtle", duration_s=300.0, rate_hz=50.0, seed=9))
+    b = simulate(Scenario(kind="subtle", duration_s=300.0, rate_hz=50.0, seed=9))
+    assert np.array_equal(a.acc, b.acc)
+    assert a.gyro is not None and b.gyro is not None and np.array_equal(a.gyro, b.gyro)
+    assert a.truth == b.truth
+
+
+def test_other_seed_other_recording() -> None:
+    a = rec(kind="morning", duration_s=300.0, rate_hz=50.0, seed=1)
+    b = rec(kind="morning", duration_s=300.0, rate_hz=50.0, seed=2)
+    assert not np.allclose(a.acc, b.acc)
+    assert a.truth["states"] != b.truth["states"] or a.truth["mounting"] != b.truth["mounting"]
+
+
+# --- ground truth --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_cluster_truth_is_consistent(seed: int) -> None:
+    truth = Simulation(Scenario(kind="clusters", seed=seed, clusters=4)).truth
+    assert TOP_KEYS <= set(truth)
+    assert truth["clusters"], "the clusters scenario must place clusters"
+    onsets = truth["wake_onsets"]
+    for c in truth["clusters"]:
+        assert CLUSTER_KEYS <= set(c)
+        members = [s for s in truth["spasms"] if s["cluster"] == c["id"]]
+        assert len(members) == c["count"] >= 3
+        assert members[0]["t"] == c["start"] and max(s["end"] for s in members) == c["end"]
+        assert c["third_end"] == members[2]["end"]
+        assert c["subtle"] == all(s["kind"] == "subtle" for s in members)
+        gaps = np.diff([s["t"] for s in members])
+        assert np.all(gaps >= 3.0) and np.all(gaps <= 30.0)
+        before = [t for t in onsets if t <= c["start"]]
+        expected = round(c["start"] - before[-1], 3) if before else None
+        assert c["post_wake_s"] == pytest.approx(expected, abs=0.002) if before else c["post_wake_s"] is None
+    for s in truth["spasms"]:
+        assert SPASM_KEYS <= set(s)
+        assert 0.5 <= s["duration_s"] <= 3.0 + 1e-6
+        assert s["end"] == pytest.approx(s["t"] + s["duration_s"], abs=0.002)
+        assert s["kind"] in {"flexor", "extensor", "mixed", "asymmetric", "subtle"}
+
+
+@pytest.mark.parametrize("kind", ["day", "morning", "night", "confounders", "subtle", "clusters"])
+def test_states_cover_the_file_and_wake_onsets_are_sleep_to_wake(kind: str) -> None:
+    truth = Simulation(Scenario(kind=kind, seed=5)).truth
+    states = truth["states"]
+    assert states[0]["start"] == 0.0 and states[-1]["end"] == truth["duration_s"]
+    for a, b in zip(states, states[1:]):
+        assert a["end"] == b["start"] and a["state"] != b["state"]
+    expected = [b["start"] for a, b in zip(states, states[1:]) if a["state"] == "sleep" and b["state"] == "wake"]
+    assert truth["wake_onsets"] == expected
+    assert truth["not_worn"] == [{"start": s["start"], "end": s["end"]} for s in states if s["state"] == "not_worn"]
+    for c in truth["confounders"]:
+        assert 0.0 <= c["start"] < c["end"] <= truth["duration_s"]
+
+
+def test_day_has_naps_feeds_band_off_and_post_wake_clusters() -> None:
+    truth = Simulation(Scenario(kind="day", seed=3)).truth
+    assert len(truth["wake_onsets"]) >= 3
+    assert truth["not_worn"]
+    kinds = {c["kind"] for c in truth["confounders"]}
+    assert {"feeding", "sleep_twitch", "patting"} <= kinds
+    assert any(s["cluster"] is None for s in truth["spasms"])  # isolated spasms
+    post_wake = [c["post_wake_s"] for c in truth["clusters"]]
+    assert sum(p is not None and p < 900.0 for p in post_wake) >= 1
+
+
+def test_confounder_tour_has_many_kinds_and_no_spasms() -> None:
+    truth = Simulation(Scenario(kind="confounders", seed=2)).truth
+    assert truth["spasms"] == [] and truth["clusters"] == []
+    kinds = {c["kind"] for c in truth["confounders"]}
+    assert len(kinds) >= 12
+    assert {"startle", "hiccups", "patting", "car"} <= kinds
+
+
+def test_subtle_scenario_has_small_subtle_spasms() -> None:
+    truth = Simulation(Scenario(kind="subtle", seed=4)).truth
+    assert truth["clusters"] and all(c["subtle"] for c in truth["clusters"])
+    assert all(s["kind"] == "subtle" and s["amplitude_deg"] < 8.0 for s in truth["spasms"])
+
+
+def test_amplitude_scale_scales_spasms() -> None:
+    small = Simulation(Scenario(kind="morning", seed=6, subtle_fraction=0.0)).truth["spasms"]
+    big = Simulation(Scenario(kind="morning", seed=6, subtle_fraction=0.0, spasm_amplitude_scale=2.0)).truth["spasms"]
+    assert small and len(small) == len(big)
+    for s, b in zip(small, big):
+        assert b["amplitude_deg"] == pytest.approx(2.0 * s["amplitude_deg"], abs=0.02)
+
+
+def test_bad_scenario_is_a_config_error() -> None:
+    with pytest.raises(ConfigError):
+        Scenario(kind="picnic")
+    with pytest.raises(ConfigError):
+        Scenario(rate_hz=0.0)
+    with pytest.raises(ConfigError):
+        Scenario(cluster_size=(2, 5))
+
+
+# --- physics --------------------------------------------------------------------
+
+
+def test_band_on_table_reads_exactly_one_g_and_no_rotation() -> None:
+    r = rec(kind="confounders", duration_s=3600.0, rate_hz=50.0, seed=2, noise_scale=0.0)
+    assert r.truth["not_worn"] and r.gyro is not None
+    for nw in r.truth["not_worn"]:
+        sel = (r.t > nw["start"] + 2.0) & (r.t < nw["end"] - 2.0)
+        assert np.allclose(np.linalg.norm(r.acc[sel], axis=1), 1.0, atol=1e-9)
+        assert np.allclose(r.acc[sel], r.acc[sel][0], atol=1e-9)  # fixed orientation
+        assert np.abs(r.gyro[sel]).max() < 1e-6
+
+
+def test_quiet_sleep_is_about_one_g() -> None:
+    r = clean_morning(11)
+    asleep = r.t < r.truth["states"][0]["end"] - 5.0
+    busy = np.zeros_like(asleep)
+    for c in r.truth["confounders"]:
+        busy |= (r.t > c["start"] - 1.0) & (r.t < c["end"] + 1.0)
+    deviation = np.abs(np.linalg.norm(r.acc[asleep & ~busy], axis=1) - 1.0)
+    # Breathing (a few mg, more in sighs) is all that moves the chest here.
+    assert np.percentile(deviation, 99) < 0.04 and deviation.max() < 0.1
+
+
+@pytest.mark.parametrize("seed", [11, 13, 14])
+def test_gyro_integral_matches_accelerometer_tilt_during_spasms(seed: int) -> None:
+    r = clean_morning(seed)
+    assert r.gyro is not None
+    dt = 1.0 / r.rate_hz
+    checked = 0
+    for s in r.truth["spasms"]:
+        a, e = int(round((s["t"] - 0.3) / dt)), int(s["end"] / dt)
+        g0 = unit(r.acc[a - 10 : a].mean(axis=0))
+        steps = np.radians(0.5 * (r.gyro[a : e - 1] + r.gyro[a + 1 : e])) * dt
+        q = np.empty((e - a, 4))
+        q[0] = rot.IDENTITY
+        for k, step in enumerate(steps, start=1):
+            q[k] = rot.multiply(q[k - 1], rot.from_rotvec(step))
+        predicted = rot.rotate_inv(q, g0)
+        # Compare in the tonic phase, averaged, where linear acceleration is small.
+        m0, m1 = (int((f * s["duration_s"] + 0.3) / dt) for f in (0.35, 0.65))
+        pred, meas = unit(predicted[m0:m1].mean(axis=0)), unit(r.acc[a + m0 : a + m1].mean(axis=0))
+        tilt = np.degrees(np.arccos(np.clip(meas @ g0, -1.0, 1.0)))
+        err = np.degrees(np.arccos(np.clip(pred @ meas, -1.0, 1.0)))
+        if tilt > 5.0:
+            checked += 1
+            assert err < max(3.0, 0.35 * tilt), (s, tilt, err)
+    assert checked >= 1
+
+
+def test_spasm_is_a_sudden_rotation() -> None:
+    r = clean_morning(14)
+    assert r.gyro is not None
+    cluster = r.truth["clusters"][0]
+    before = (r.t >= cluster["start"] - 15.0) & (r.t < cluster["start"] - 1.0)
+    background = np.percentile(np.linalg.norm(r.gyro[before], axis=1), 95)
+    for s in r.truth["spasms"]:
+        sel = (r.t >= s["t"]) & (r.t <= s["end"])
+        peak = np.linalg.norm(r.gyro[sel], axis=1).max()
+        assert peak > 20.0 and peak > 4.0 * background
+
+
+def breathing_peak_hz(acc: FloatArray, rate_hz: float) -> float:
+    x = acc - acc.mean(axis=0)
+    principal = np.linalg.svd(x, full_matrices=False)[2][0]
+    y = x @ principal
+    power = np.abs(np.fft.rfft(y * np.hanning(len(y)))) ** 2
+    f = np.fft.rfftfreq(len(y), 1.0 / rate_hz)
+    band = (f > 0.2) & (f < 2.0)
+    return float(f[band][np.argmax(power[band])])
+
+
+def quiet_windows(r: Recording, length_s: float) -> list[FloatArray]:
+    spans = [(c["start"] - 2.0, c["end"] + 2.0) for c in r.truth["confounders"]]
+    out = []
+    for t0 in np.arange(10.0, r.truth["duration_s"] - length_s, length_s):
+        if all(t0 + length_s <= a or t0 >= b for a, b in spans):
+            sel = (r.t >= t0) & (r.t < t0 + length_s)
+            out.append(r.acc[sel])
+    return out
+
+
+def night() -> Recording:
+    return rec(kind="night", duration_s=2400.0, rate_hz=25.0, seed=4)
+
+
+def test_breathing_rate_is_visible_in_sleep() -> None:
+    r = night()
+    expected = r.truth["subject"]["breaths_per_min_quiet_sleep"] / 60.0
+    windows = quiet_windows(r, 30.0)
+    assert len(windows) >= 3
+    peaks = [breathing_peak_hz(w, r.rate_hz) for w in windows]
+    assert 0.75 < float(np.median(peaks)) / expected < 1.3
+    assert min(np.std(w - w.mean(axis=0), axis=0).max() for w in windows) > 0.002
+
+
+def test_not_worn_has_no_breathing() -> None:
+    r = rec(kind="confounders", duration_s=3600.0, rate_hz=50.0, seed=2)
+    worn = np.median([np.std(w - w.mean(axis=0), axis=0).max() for w in quiet_windows(night(), 30.0)])
+    for nw in r.truth["not_worn"]:
+        sel = (r.t > nw["start"] + 3.0) & (r.t < nw["end"] - 3.0)
+        x = r.acc[sel]
+        # 1 s means remove white noise; what is left would be breathing.
+        n = (len(x) // 50) * 50
+        smooth = x[:n].reshape(-1, 50, 3).mean(axis=1)
+        assert np.std(smooth - smooth.mean(axis=0), axis=0).max() < 0.15 * worn
+
+
+def test_mounting_rotates_the_body_frame_signals() -> None:
+    aligned = rec(kind="morning", duration_s=300.0, rate_hz=50.0, seed=8, noise_scale=0.0, random_mounting=False)
+    turned = rec(kind="morning", duration_s=300.0, rate_hz=50.0, seed=8, noise_scale=0.0, random_mounting=True)
+    m = np.array(turned.truth["mounting"]["matrix_sensor_to_body"])
+    # Sensor reading = R_m^T body reading; rows: body_row @ R_m.
+    assert np.allclose(aligned.acc @ m, turned.acc, atol=1e-5)
+    assert aligned.gyro is not None and turned.gyro is not None
+    assert np.allclose(aligned.gyro @ m, turned.gyro, atol=1e-3)
+    assert aligned.acc[0, 2] > 0.9  # asleep supine: chest (z) up
+
+
+@pytest.mark.parametrize("rate_hz", [12.5, 26.0, 52.0, 104.0, 200.0])
+def test_any_rate(rate_hz: float) -> None:
+    r = simulate(Scenario(kind="morning", duration_s=240.0, rate_hz=rate_hz, seed=3, clusters=0))
+    assert len(r.t) == int(240.0 * rate_hz)
+    assert np.allclose(np.diff(r.t), 1.0 / rate_hz)
+    assert np.all(np.isfinite(r.acc)) and 0.8 < np.median(np.linalg.norm(r.acc, axis=1)) < 1.2
+    assert r.truth["rate_hz"] == rate_hz
+
+
+# --- files and CLI ----------------------------------------------------------------
+
+
+def test_format_rows_is_fixed_point() -> None:
+    x = np.array([-1.5, 0.0, 12.345678, -0.000004, 123.0, -0.00001])
+    assert format_rows([(x, 5)]) == b"-1.50000\n0.00000\n12.34568\n0.00000\n123.00000\n-0.00001\n"
+    two = format_rows([(np.array([0.01, 86399.99]), 6), (np.array([-2.0, 3.0]), 4)])
+    assert two == b"0.010000,-2.0000\n86399.990000,3.0000\n"
+
+
+def test_csv_and_truth_round_trip(tmp_path: Path) -> None:
+    r = rec(kind="subtle", duration_s=300.0, rate_hz=50.0, seed=9)
+    path = tmp_path / "sub" / "rec.csv"
+    size = write_recording(r, path)
+    assert size == path.stat().st_size
+    lines = path.read_text().splitlines()
+    assert lines[0] == "t,ax,ay,az,gx,gy,gz"
+    assert len(lines) == 1 + len(r.t)
+    data = np.loadtxt(path, delimiter=",", skiprows=1)
+    assert r.gyro is not None
+    assert np.allclose(data[:, 0], r.t, atol=6e-7)
+    assert np.allclose(data[:, 1:4], r.acc, atol=6e-6)
+    assert np.allclose(data[:, 4:7], r.gyro, atol=6e-5)
+    assert truth_path(path) == tmp_path / "sub" / "rec.truth.json"
+    assert json.loads(truth_path(path).read_text()) == json.loads(json.dumps(r.truth))
+
+
+def test_no_gyro_mode(tmp_path: Path) -> None:
+    r = simulate(Scenario(kind="morning", duration_s=120.0, rate_hz=50.0, seed=2, has_gyro=False))
+    assert r.gyro is None and r.truth["has_gyro"] is False
+    path = tmp_path / "acc.csv"
+    write_recording(r, path)
+    lines = path.read_text().splitlines()
+    assert lines[0] == "t,ax,ay,az"
+    assert all(line.count(",") == 3 for line in lines[1:])
+
+
+def test_cli_simulate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "cli.csv"
+    code = main(["simulate", str(out), "--kind", "subtle", "--duration-s", "400", "--rate", "50", "--seed", "3", "--no-gyro"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "spasms:" in printed and "clusters:" in printed
+    truth = json.loads((tmp_path / "cli.truth.json").read_text())
+    assert truth["has_gyro"] is False and truth["rate_hz"] == 50.0 and truth["seed"] == 3
+    assert out.read_text().splitlines()[0] == "t,ax,ay,az"
+
+
+def test_cli_rejects_bad_values(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", str(tmp_path / "x.csv"), "--rate", "0"]) == 2
+    assert "rate_hz" in capsys.readouterr().err
+    assert not (tmp_path / "x.csv").exists()
