@@ -1,0 +1,342 @@
+"""Test helpers: launch the band firmware under the real ``micropython`` and act as its BLE central.
+
+``Band`` runs ``firmware/sim/run.py`` in a subprocess (simulated IMU, flash,
+battery and radio; everything else is the firmware as flashed). ``Central``
+speaks the simulated radio's socket protocol (docs/firmware.md) the way a
+phone or the host daemon would speak GATT: connect, MTU, read, write, pair,
+re-encrypt with a bond, collect notifications.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import socket
+import struct
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from swcore import protocol as P
+
+ROOT = Path(__file__).resolve().parents[2]
+FIRMWARE = ROOT / "firmware"
+RUN_PY = FIRMWARE / "sim" / "run.py"
+MICROPYPATH = ".frozen:%s:%s" % (FIRMWARE, FIRMWARE / "sim")
+
+EXIT_RESET = 3
+EXIT_CRASH = 4
+EXIT_WDT = 5
+EXIT_POWER_LOSS = 6
+
+ATT_OK = 0
+ATT_WRITE_NOT_PERMITTED = 0x03
+ATT_INSUFFICIENT_ENCRYPTION = 0x0F
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_csv(path: Path, t: Any, acc: Any, gyro: Any) -> Path:
+    with open(path, "w") as f:
+        f.write("t,ax,ay,az,gx,gy,gz\n")
+        for i in range(len(t)):
+            a = acc[i]
+            g = gyro[i]
+            f.write("%.4f,%.5f,%.5f,%.5f,%.3f,%.3f,%.3f\n" % (t[i], a[0], a[1], a[2], g[0], g[1], g[2]))
+    return path
+
+
+class Band:
+    """One boot of the simulated band (a subprocess of the real micropython binary)."""
+
+    def __init__(self, micropython: str, csv: Path, flash: Path, args: Sequence[str] = (), timeout_s: float = 90):
+        self.port = free_port()
+        flash.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            micropython,
+            str(RUN_PY),
+            "--csv",
+            str(csv),
+            "--flash",
+            str(flash),
+            "--socket",
+            str(self.port),
+            "--timeout-s",
+            str(int(timeout_s)),
+            *args,
+        ]
+        env = dict(os.environ, MICROPYPATH=MICROPYPATH)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        self.lines: list[str] = []
+        self.reports: list[dict[str, Any]] = []
+        self._got = threading.Condition()
+        self._timeout_s = timeout_s
+        threading.Thread(target=self._read, daemon=True).start()
+        self.up = self.wait_report("up")
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            with self._got:
+                self.lines.append(line)
+                if line.startswith("SIM {"):
+                    self.reports.append(json.loads(line[4:]))
+                self._got.notify_all()
+
+    def wait_report(self, kind: str, timeout_s: float = 30) -> dict[str, Any]:
+        end = time.monotonic() + timeout_s
+        with self._got:
+            while True:
+                for r in self.reports:
+                    if r["kind"] == kind:
+                        return r
+                left = end - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and not self._pending()):
+                    raise AssertionError("band gave no %r report; output:\n%s%s" % (kind, "".join(self.lines), self.stderr()))
+                self._got.wait(min(left, 0.2))
+
+    def _pending(self) -> bool:
+        # After exit the reader may still be draining stdout.
+        return self.proc.stdout is not None and not self.proc.stdout.closed and self.proc.poll() is None
+
+    def stderr(self) -> str:
+        if self.proc.poll() is None or self.proc.stderr is None:
+            return ""
+        return self.proc.stderr.read()
+
+    def wait(self, timeout_s: float | None = None) -> int:
+        rc = self.proc.wait(timeout=timeout_s or self._timeout_s)
+        time.sleep(0.05)  # let the reader thread take the last lines
+        return rc
+
+    def end(self) -> dict[str, Any]:
+        self.wait()
+        for r in self.reports:
+            if r["kind"] == "end":
+                return r
+        raise AssertionError("no end report:\n%s%s" % ("".join(self.lines), self.stderr()))
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Central:
+    """A BLE central on the simulated radio's socket."""
+
+    def __init__(self, port: int, addr: bytes = bytes.fromhex("c0ffee000001"), timeout_s: float = 10):
+        self.timeout_s = timeout_s
+        end = time.monotonic() + timeout_s
+        while True:
+            try:
+                self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout_s)
+                break
+            except OSError:
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.02)
+        self.addr = addr
+        self._responses: queue.Queue[tuple[int, bytes]] = queue.Queue()
+        self.notifications: list[tuple[int, bytes]] = []
+        self._cond = threading.Condition()
+        self.closed = False
+        threading.Thread(target=self._reader, daemon=True).start()
+        op, body = self._request(0x01, bytes((0,)) + addr, 0x81)
+        self.info = json.loads(body)
+        self.handles: dict[str, int] = {}
+        self.flags: dict[str, int] = {}
+        for svc in self.info["services"]:
+            for c in svc["chars"]:
+                self.handles[c["uuid"]] = c["handle"]
+                self.flags[c["uuid"]] = c["flags"]
+        self.mtu = 23
+
+    def _reader(self) -> None:
+        buf = b""
+        try:
+            while True:
+                data = self.sock.recv(65536)
+                if not data:
+                    break
+                buf += data
+                while len(buf) >= 2:
+                    (n,) = struct.unpack_from("<H", buf)
+                    if len(buf) < 2 + n:
+                        break
+                    op, body = buf[2], buf[3 : 2 + n]
+                    buf = buf[2 + n :]
+                    if op == 0x90:
+                        (h,) = struct.unpack_from("<H", body)
+                        with self._cond:
+                            self.notifications.append((h, bytes(body[2:])))
+                            self._cond.notify_all()
+                    else:
+                        self._responses.put((op, bytes(body)))
+        except OSError:
+            pass
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+        self._responses.put((-1, b""))
+
+    def _send(self, op: int, body: bytes) -> None:
+        self.sock.sendall(struct.pack("<HB", len(body) + 1, op) + body)
+
+    def _request(self, op: int, body: bytes, want: int) -> tuple[int, bytes]:
+        self._send(op, body)
+        got, rbody = self._responses.get(timeout=self.timeout_s)
+        if got == 0x8F:
+            raise ConnectionRefusedError(rbody.decode())
+        if got != want:
+            raise AssertionError("expected response 0x%02x, got 0x%02x %r" % (want, got, rbody))
+        return got, rbody
+
+    # --- GATT ----------------------------------------------------------------------------
+
+    def exchange_mtu(self, mtu: int = 247) -> int:
+        _, body = self._request(0x02, struct.pack("<H", mtu), 0x82)
+        (self.mtu,) = struct.unpack("<H", body)
+        return self.mtu
+
+    def read(self, uuid: str) -> tuple[int, bytes]:
+        h = self.handles[uuid]
+        _, body = self._request(0x03, struct.pack("<H", h), 0x83)
+        return body[2], body[3:]
+
+    def write(self, uuid: str, data: bytes) -> int:
+        h = self.handles[uuid]
+        _, body = self._request(0x04, struct.pack("<H", h) + data, 0x84)
+        return body[2]
+
+    def pair(self, bond: bool = True) -> bytes:
+        _, body = self._request(0x05, bytes((1 if bond else 0,)), 0x85)
+        assert body[0] == 1, "pairing failed: %r" % body
+        return body[4:20]
+
+    def encrypt(self, ltk: bytes) -> bool:
+        _, body = self._request(0x06, ltk, 0x85)
+        return body[0] == 1
+
+    def close(self) -> None:
+        try:
+            self._send(0x07, b"")
+        except OSError:
+            pass
+        self.sock.close()
+
+    # --- notifications -----------------------------------------------------------------------
+
+    def records(self, uuid: str) -> list[dict[str, Any]]:
+        h = self.handles[uuid]
+        with self._cond:
+            return [P.decode(v) for hh, v in self.notifications if hh == h]
+
+    def wait_for(self, pred: Callable[[], bool], timeout_s: float = 30, what: str = "condition") -> None:
+        end = time.monotonic() + timeout_s
+        with self._cond:
+            while not pred():
+                left = end - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("timed out waiting for %s" % what)
+                if self.closed:
+                    raise AssertionError("link closed while waiting for %s" % what)
+                self._cond.wait(min(left, 0.2))
+
+    def events(self) -> list[dict[str, Any]]:
+        return [r for r in self.records(P.EVENTS_UUID) if r["type"] == "event"]
+
+    def command(self, data: bytes, timeout_s: float = 10) -> dict[str, Any]:
+        """Write a control command; return the band's RESP for it."""
+        before = len(self.records(P.CONTROL_UUID))
+        status = self.write(P.CONTROL_UUID, data)
+        assert status == ATT_OK, "control write refused by the stack: ATT 0x%02x" % status
+        self.wait_for(lambda: len(self._raw(P.CONTROL_UUID)) > before, timeout_s, "RESP")
+        return self.records(P.CONTROL_UUID)[before]
+
+    def _raw(self, uuid: str) -> list[bytes]:
+        h = self.handles[uuid]
+        return [v for hh, v in self.notifications if hh == h]
+
+    def wait_closed(self, timeout_s: float = 30) -> None:
+        self.wait_for(lambda: self.closed, timeout_s, "disconnect")
+
+
+def secure_connect(port: int, ltk: bytes | None = None, mtu: int = 247) -> tuple[Central, bytes]:
+    """Connect, exchange MTU and pair (or re-encrypt with a stored bond key)."""
+    c = Central(port)
+    c.exchange_mtu(mtu)
+    if ltk is not None and c.encrypt(ltk):
+        return c, ltk
+    return c, c.pair()
+
+
+def read_flash_log(path: Path, capacity: int) -> dict[int, dict[str, Any]]:
+    """Decode events.log on the host: seq -> event, valid slots only (CRC checked with CPython's binascii)."""
+    import binascii
+
+    out: dict[int, dict[str, Any]] = {}
+    data = path.read_bytes()
+    for i in range(min(len(data) // 24, capacity)):
+        slot = data[24 * i : 24 * i + 24]
+        if struct.unpack_from("<H", slot)[0] != 0x5753:
+            continue
+        (crc,) = struct.unpack_from("<H", slot, 22)
+        if binascii.crc_hqx(slot[:22], 0xFFFF) != crc:
+            continue
+        ev = P.decode(slot[2:22])
+        if ev["seq"] % capacity == i:
+            out[ev["seq"]] = ev
+    return out
+
+
+def expected_events(csv: Path, axis_map: dict[str, str], rate_hz: int) -> list[tuple[int, int, int, int, int]]:
+    """What the band must report for a recording: the same detector on the same integers, on CPython.
+
+    Mirrors the simulated MPU6886 (body -> sensor counts, +-4 g, +-500 deg/s)
+    and the firmware's driver (counts -> body mg / ddps), then runs
+    swcore.detector.Detector. Returns (onset_ms, duration_ms, peak_rate,
+    peak_angle, confidence) per event.
+    """
+    from swcore.detector import Detector
+
+    inv = [("xyz".index(axis_map[b][1]), -1 if axis_map[b][0] == "-" else 1) for b in "xyz"]
+
+    def clip(v: int) -> int:
+        return max(-32768, min(32767, v))
+
+    det = Detector(rate_hz, True)
+    out = []
+    with open(csv) as f:
+        f.readline()
+        for line in f:
+            v = [float(x) for x in line.split(",")]
+            body = []
+            for j, (src, sign) in enumerate(inv):
+                raw = clip(round(sign * v[1 + j] * 8192))
+                body.append(((raw * 125) >> 10) * sign)
+            for j, (src, sign) in enumerate(inv):
+                raw = clip(round(sign * v[4 + j] * 65.5))
+                body.append(((raw * 10005) >> 16) * sign)
+            if det.step(*body):
+                out.append(
+                    (
+                        det.ev_onset_n * 1000 // rate_hz,
+                        det.ev_duration_n * 1000 // rate_hz,
+                        min(det.ev_peak_rate, 0xFFFF),
+                        min(det.ev_peak_angle, 0xFFFF),
+                        det.ev_confidence,
+                    )
+                )
+    return out
+
+
+SIM_AXIS_MAP = {"x": "+y", "y": "-x", "z": "+z"}  # firmware/sim/run.py SIM_BOARD
