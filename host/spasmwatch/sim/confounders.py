@@ -65,7 +65,8 @@ def hiccups(w: World, start: float, end: float) -> None:
 
 def startle(w: World, t: float) -> float:
     """Moro/startle: abrupt extension with arms thrown out, then embrace and relax."""
-    amp = rad(w.u(4.0, 20.0) * w.baby.vigour)
+    moro = 1.0 if w.baby.age_months < 5.0 else 0.6  # the Moro reflex fades by 4-6 months
+    amp = rad(w.u(4.0, 20.0) * w.baby.vigour * moro)
     axis = _unit(np.array([w.rng.normal(0, 0.2), 1.0, w.rng.normal(0, 0.2)]))
     rise, hold, release = w.u(0.08, 0.2), w.u(0.1, 0.4), w.u(0.3, 1.0)
     w.add(Ramp(t, [(rise, 1.0), (hold, w.u(0.3, 0.8)), (release, 0.0)], axis * amp))
@@ -131,10 +132,10 @@ def _bumps(w: World, start: float, end: float, per_min: float, size_g: float) ->
 
 def _vehicle(w: World, start: float, end: float, vib_g: float, vib_hz: float, drive_g: float) -> None:
     vertical_heavy = np.array([0.4, 0.4, 1.0])
-    w.add(NoiseMotion(w.rng, start, end, min(vib_hz, w.max_hz), acc_world_sigma=vertical_heavy * vib_g, rot_sigma=np.full(3, rad(w.u(0.05, 0.3))), ramp_s=3.0))
+    w.add(NoiseMotion(w.rng, start, end, min(vib_hz, w.max_hz), acc_world_sigma=vertical_heavy * vib_g, rot_sigma=np.full(3, rad(w.u(0.01, 0.05))), ramp_s=3.0))
     w.add(NoiseMotion(w.rng, start, end, w.u(0.05, 0.2), acc_world_sigma=np.array([1.0, 1.0, 0.1]) * drive_g, ramp_s=5.0))
     w.add(NoiseMotion(w.rng, start, end, 0.03, yaw_sigma=w.u(0.5, 2.0), ramp_s=10.0))
-    w.add(NoiseMotion(w.rng, start, end, w.u(0.3, 1.0), rot_sigma=np.full(3, rad(w.u(0.5, 3.0))), ramp_s=3.0))
+    w.add(NoiseMotion(w.rng, start, end, w.u(0.3, 1.0), rot_sigma=np.full(3, rad(w.u(0.3, 1.5))), ramp_s=3.0))  # sway in the seat
 
 
 def car(w: World, start: float, end: float) -> None:
@@ -244,7 +245,7 @@ def rolling(w: World, t: float) -> float:
 def reflux_arching(w: World, t: float) -> float:
     """Sandifer-like arching after feeds: slow extension held for seconds to a minute."""
     axis = _unit(np.array([w.rng.normal(0, 0.3), 1.0, w.u(-0.5, 0.5)]))
-    segments = [(w.u(0.5, 2.0), 1.0), (w.u(5.0, 60.0), w.u(0.7, 1.0)), (w.u(1.0, 3.0), 0.0)]
+    segments = [(w.u(0.5, 2.0), 1.0), (w.u(3.0, 90.0), w.u(0.7, 1.0)), (w.u(1.0, 3.0), 0.0)]
     arch = Ramp(t, segments, axis * rad(w.u(10.0, 35.0)))
     w.add(arch, NoiseMotion(w.rng, t, arch.end, 0.5, rot_sigma=np.full(3, rad(1.5)), ramp_s=1.0))
     w.label("reflux_arching", t, arch.end)

@@ -107,7 +107,7 @@ def _onset_jolt(rng: np.random.Generator, t: float, amp_deg: float, kind: str, b
 
 def _tonic_tremor(rng: np.random.Generator, start: float, length: float, amp: float, axis: FloatArray, rate_hz: float) -> Motion:
     freq = min(rng.uniform(5.0, 10.0), 0.35 * rate_hz)
-    return Oscillation(rng, start, start + length, freq, axis * amp * rng.uniform(0.005, 0.02), ramp_s=0.1)
+    return Oscillation(rng, start, start + length, freq, axis * amp * rng.uniform(0.003, 0.012), ramp_s=0.1)
 
 
 def _peak_deg(motions: list[Motion], t0: float, duration: float) -> float:

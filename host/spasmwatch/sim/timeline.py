@@ -225,14 +225,24 @@ def _cluster_background(w: World, start: float, end: float, cluster: Cluster, st
     if state == "wake":
         names = ["supine", "upright", "shoulder", "cradle", "bouncer", "car_seat", "prone", "left_side", "right_side"]
         p = [0.3, 0.12, 0.08, 0.1, 0.1, 0.05, 0.1, 0.075, 0.075]
-        w.set_posture(start, str(w.rng.choice(names, p=p)))
+        posture = str(w.rng.choice(names, p=p))
+        w.set_posture(start, posture)
         cf.fidget(w, start, end, w.u(0.3, 2.0))
         w.breathe(start, end, rate=1.1)
+        _busy_background(w, start, end, posture)
     for spasm in cluster.spasms:
         w.add(*spasm.motions)
     if state == "wake" and w.chance(0.5):
         cry_start = cluster.end + w.u(1.0, 5.0)
         cf.crying(w, cry_start, min(end, cry_start + w.u(5.0, 15.0)))
+
+
+def _busy_background(w: World, start: float, end: float, posture: str) -> None:
+    """Sometimes the cluster comes while the baby is being rocked, carried or driven."""
+    if w.chance(0.15) and posture in ("upright", "shoulder", "cradle"):
+        (cf.rocking if w.chance(0.5) else cf.carrying)(w, start, end)
+    elif w.chance(0.3) and posture == "car_seat":
+        cf.car(w, start, end)
 
 
 def _band_off(w: World, nw: NotWorn) -> None:
