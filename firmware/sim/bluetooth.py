@@ -13,7 +13,7 @@ length counts op + body. Central -> band:
     0x02 MTU      mtu u16                        exchange MTU
     0x03 READ     handle u16                     read a characteristic
     0x04 WRITE    handle u16, data               write with response
-    0x05 PAIR     (empty)                        LE Secure Connections, Just Works, bond
+    0x05 PAIR     [bond u8, default 1]           LE Secure Connections, Just Works; bond=0: encrypt only
     0x06 ENCRYPT  ltk 16 bytes                   re-encrypt with the key from an earlier bond
     0x07 BYE      (empty)                        disconnect (closing the socket does too)
 
@@ -324,7 +324,8 @@ class BLE:
                 return
             ltk = os.urandom(16)
             bonded = 0
-            if self._cfg["bond"] and irq(_IRQ_SET_SECRET, (_SEC_LTK, memoryview(self._peer), memoryview(ltk))):
+            want_bond = body[0] if len(body) else 1
+            if want_bond and self._cfg["bond"] and irq(_IRQ_SET_SECRET, (_SEC_LTK, memoryview(self._peer), memoryview(ltk))):
                 bonded = 1
             self._encrypted = True
             self._send(0x85, bytes((1, 0, bonded, 16)) + ltk)

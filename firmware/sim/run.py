@@ -7,7 +7,7 @@ Options:
     --board FILE        board definition JSON (default: SIM_BOARD below)
     --device-id ID      default "sim0001"
     --speed N           virtual ms per real ms (default 0: as fast as possible)
-    --hold              keep the IMU still (virtual time stopped) until a central has an encrypted link
+    --hold              stop virtual time until a central first has an encrypted link
     --csv-skip-s S      start S seconds into the recording (continuing after a reboot)
     --reset-at-s S      hard reset (no clean-up, like a watchdog or power cut) at virtual time S
     --tear-at-seq N     lose power half-way through writing event N to flash
@@ -145,7 +145,13 @@ async def supervise(app, source, clock, wdts, opts):
         asyncio.create_task(_hard_reset(app, clock, int(float(opts["reset-at-s"]) * 1000)))
     clock.ended = lambda: source.done
     if opts["hold"]:
-        clock.hold = lambda: not ble._encrypted
+        seen = [False]
+
+        def hold():
+            seen[0] = seen[0] or ble._encrypted
+            return not seen[0]
+
+        clock.hold = hold
     idle_ms = int(opts["idle-exit-ms"])
     deadline = time.ticks_add(time.ticks_ms(), int(opts["timeout-s"]) * 1000)
     idle_since = None
