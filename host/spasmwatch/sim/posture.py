@@ -30,8 +30,6 @@ _RECLINE_DEG: dict[str, tuple[float, float]] = {
     "stroller": (0.0, 30.0),
 }
 
-POSTURES: tuple[str, ...] = ("supine", "prone", "left_side", "right_side") + tuple(_RECLINE_DEG)
-
 
 def base_posture(name: str, rng: np.random.Generator) -> FloatArray:
     """Body -> world quaternion for a named posture, randomised within its range."""

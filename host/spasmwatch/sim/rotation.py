@@ -114,9 +114,3 @@ def body_rate(q: FloatArray, dt: float) -> FloatArray:
 def matrix(q: FloatArray) -> FloatArray:
     """Rotation matrix of a single quaternion (columns are the body axes in world)."""
     return np.stack([rotate(q, e) for e in np.eye(3)], axis=-1)
-
-
-def random_unit(rng: np.random.Generator) -> FloatArray:
-    """Uniformly distributed random orientation."""
-    q = rng.normal(size=4)
-    return q / np.linalg.norm(q)

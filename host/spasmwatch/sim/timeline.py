@@ -239,9 +239,9 @@ def _cluster_background(w: World, start: float, end: float, cluster: Cluster, st
 
 def _busy_background(w: World, start: float, end: float, posture: str) -> None:
     """Sometimes the cluster comes while the baby is being rocked, carried or driven."""
-    if w.chance(0.15) and posture in ("upright", "shoulder", "cradle"):
+    if w.chance(0.3) and posture in ("upright", "shoulder", "cradle"):
         (cf.rocking if w.chance(0.5) else cf.carrying)(w, start, end)
-    elif w.chance(0.3) and posture == "car_seat":
+    elif w.chance(0.5) and posture == "car_seat":
         cf.car(w, start, end)
 
 
