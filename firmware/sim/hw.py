@@ -169,9 +169,11 @@ class _FakeSensor:
         return a, g
 
     def _start(self, rate_hz):
+        # Sample k is taken at k / rate_hz s of virtual time, which is also the
+        # recording's time line: a sensor restarted later continues the recording.
         self.rate_hz = rate_hz
         self._started_ms = self._clock.ticks_ms()
-        self._made = 0
+        self._made = (self._started_ms * rate_hz + 999) // 1000
         self.fifo = bytearray()
 
     def _fill(self):
@@ -180,7 +182,7 @@ class _FakeSensor:
             raise OSError(errno.EIO)
         if self._started_ms is None:
             return
-        due = (now - self._started_ms) * self.rate_hz // 1000
+        due = now * self.rate_hz // 1000
         while self._made < due:
             v = self._src.at(self._made / self.rate_hz)
             if v is None:

@@ -160,7 +160,9 @@ async def supervise(app, source, clock, wdts, opts):
         if time.ticks_diff(deadline, time.ticks_ms()) < 0:
             summary(app, "timeout")
             sys.exit(simhw.EXIT_TIMEOUT)
-        if source.done or not app.sampling:
+        if not app.sampling and app.critical and not source.done:
+            await clock.pace_ms(200)  # sensing paused: the world (and the battery) moves on
+        elif source.done or not app.sampling:
             clock.free_run()
             if ble.connected():
                 idle_since = None

@@ -1,0 +1,198 @@
+"""Power loss, a full log, bad control writes, repeated crashes, low battery: the band keeps its log."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sim_central import EXIT_CRASH, EXIT_POWER_LOSS, EXIT_RESET, Band, Central, read_flash_log, secure_connect
+
+from swcore import protocol as P
+
+
+def _backfill_all(c: Central, from_seq: int = 0) -> tuple[dict, list[dict]]:
+    resp = c.command(P.encode_backfill(from_seq))
+    assert resp["code"] == P.OK
+    infos = lambda: [r for r in c.records(P.EVENTS_UUID) if r["type"] == "loginfo"]  # noqa: E731
+    c.wait_for(lambda: any(i["flags"] & P.LF_DONE for i in infos()), 20, "backfill done")
+    return infos()[0], c.events()
+
+
+def test_torn_flash_write_is_detected_skipped_and_overwritten(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    flash = tmp_path / "flash"
+    band = Band(micropython, many_spasms_csv, flash, ["--tear-at-seq", "3"])
+    assert band.wait() == EXIT_POWER_LOSS
+    log = flash / "events.log"
+    assert log.stat().st_size == 3 * 24 + 11, "half a record on flash"
+    # Garbage in a middle slot too (a flash bit error): boot must not care.
+    data = bytearray(log.read_bytes())
+    data[24 + 9] ^= 0xFF
+    log.write_bytes(bytes(data))
+
+    band2 = Band(micropython, many_spasms_csv, flash, ["--csv-skip-s", "40", "--idle-exit-ms", "200"])
+    assert band2.up["torn"] == 2 and band2.up["errors"] & P.ERR_LOG_TORN
+    assert band2.up["next_seq"] == 3, "the torn record never counted"
+    assert band2.up["crashed"], "power loss is an unclean end"
+    end = band2.end()
+    assert band2.proc.returncode == 0
+    stored = read_flash_log(log, 4096)
+    assert 1 not in stored, "the corrupted record is skipped"
+    assert sorted(stored) == [0, 2] + list(range(3, end["next_seq"])), "seq 3 rewritten over the torn slot"
+
+    # A central asking for everything gets every readable record, in order.
+    band3 = Band(micropython, many_spasms_csv, flash, ["--hold", "--csv-skip-s", "149", "--idle-exit-ms", "200"])
+    try:
+        c, _ = secure_connect(band3.port)
+        info, events = _backfill_all(c)
+        assert info["oldest_seq"] == 0 and info["next_seq"] == end["next_seq"]
+        assert [e["seq"] for e in events] == sorted(stored)
+        c.close()
+        band3.end()
+    finally:
+        band3.kill()
+
+
+def test_full_log_wraps_and_tells_the_host(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    band = Band(micropython, many_spasms_csv, tmp_path / "flash", ["--log-slots", "8", "--hold", "--idle-exit-ms", "500"])
+    try:
+        c, _ = secure_connect(band.port)
+        c.wait_for(lambda: any(r["uptime_s"] >= 150 for r in c.records(P.STATUS_UUID)), 60, "end of recording")
+        assert c.command(P.encode_time_sync(1_764_000_000, 0))["code"] == P.OK
+        st = P.decode(c.read(P.STATUS_UUID)[1])
+        assert st["next_seq"] == 14
+        assert st["flags"] & P.SF_LOG_WRAPPED and st["log_fill_pct"] == 100
+        info, _ = _backfill_all(c, 0)
+        c.wait_for(lambda: len(c.events()) >= 14 + 8, 10, "backfill")
+        c.close()
+        band.end()
+    finally:
+        band.kill()
+    assert info["flags"] & P.LF_WRAPPED and info["flags"] & P.LF_GAP, "asked for seq 0 which was overwritten"
+    assert (info["oldest_seq"], info["next_seq"], info["capacity"]) == (6, 14, 8)
+    backfilled = c.events()[14:]
+    assert [e["seq"] for e in backfilled] == list(range(6, 14))
+    assert sorted(read_flash_log(tmp_path / "flash" / "events.log", 8)) == list(range(6, 14))
+
+
+BAD_WRITES = [
+    (bytes([7, P.OP_BACKFILL, 0, 0, 0, 0]), P.E_VERSION),
+    (bytes([P.VERSION, 0x7E, 0]), P.E_OPCODE),
+    (bytes([P.VERSION]), P.E_LENGTH),
+    (P.encode_backfill(0)[:-1], P.E_LENGTH),
+    (P.encode_backfill(0) + b"\x00", P.E_LENGTH),
+    (P.encode_config(P.CFG_MIN_CONFIDENCE, 101), P.E_VALUE),
+    (P.encode_config(P.CFG_RATE_HZ, 60), P.E_VALUE),
+    (P.encode_config(P.CFG_STATUS_PERIOD_S, 0), P.E_VALUE),
+    (P.encode_config(99, 1), P.E_KEY),
+    (P.encode_time_sync(1_764_000_000, 1000), P.E_VALUE),
+    (bytes([P.VERSION, P.OP_RAW, 2]), P.E_VALUE),
+    (bytes([P.VERSION, P.OP_REBOOT]) + b"NOPE", P.E_VALUE),
+    (P.encode_backfill(1_000_000), P.E_VALUE),
+    (bytes(32), P.E_VERSION),
+]
+
+
+def test_bad_control_writes_are_refused_and_change_nothing(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    flash = tmp_path / "flash"
+    band = Band(micropython, many_spasms_csv, flash, ["--hold", "--speed", "5", "--idle-exit-ms", "200"])
+    try:
+        c = Central(band.port)
+        # Not encrypted: the stack itself refuses the write.
+        assert c.write(P.CONTROL_UUID, P.encode_config(P.CFG_MIN_CONFIDENCE, 50)) == 0x0F
+        # Encrypted but not bonded: the band refuses with E_AUTH.
+        c.pair(bond=False)
+        assert c.command(P.encode_config(P.CFG_MIN_CONFIDENCE, 50))["code"] == P.E_AUTH
+        c.close()
+        c, _ = secure_connect(band.port)
+        before = P.decode(c.read(P.STATUS_UUID)[1])
+        for data, code in BAD_WRITES:
+            r = c.command(data)
+            assert r["code"] == code, "write %s: got %s" % (data.hex(), r)
+        after = P.decode(c.read(P.STATUS_UUID)[1])
+        assert not (flash / "config.json").exists(), "no refused write reached flash"
+        assert after["flags"] & ~P.SF_ENCRYPTED == before["flags"] & ~P.SF_ENCRYPTED
+        assert after["errors"] == before["errors"] and after["boot"] == before["boot"]
+        assert not [r for r in c.records(P.EVENTS_UUID) if r["type"] == "loginfo"], "no refused backfill started"
+        # A good write is applied and stored with its version.
+        r = c.command(P.encode_config(P.CFG_RATE_HZ, 104))
+        assert (r["code"], r["arg"]) == (P.OK, 1), "rate applies after a reboot"
+        r = c.command(P.encode_config(P.CFG_MIN_CONFIDENCE, 101 - 1))
+        assert r["code"] == P.OK
+        doc = json.loads((flash / "config.json").read_text())
+        assert doc["version"] == 1 and doc["rate_hz"] == 104 and doc["min_confidence"] == 100
+        # Safe reboot: acknowledged, then the band resets cleanly.
+        assert c.command(P.encode_reboot())["code"] == P.OK
+        assert band.wait() == EXIT_RESET
+    finally:
+        band.kill()
+    band2 = Band(micropython, many_spasms_csv, flash, ["--idle-exit-ms", "100"])
+    assert not band2.up["crashed"] and band2.up["boot"] == 2
+    assert band2.up["rate_hz"] == 100, "MPU6886 at the configured 104 Hz runs at its 100 Hz step"
+    end = band2.end()
+    assert end["suppressed"] > 0 and end["next_seq"] == 0, "min_confidence 100 keeps every event out of the log"
+
+
+def test_corrupt_config_falls_back_to_defaults_and_says_so(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    (flash / "config.json").write_text('{"version": 1, "min_confidence": 250}')
+    band = Band(micropython, many_spasms_csv, flash, ["--idle-exit-ms", "100"])
+    assert band.up["errors"] & P.ERR_CONFIG_RESET and band.up["rate_hz"] == 50
+    assert band.end()["next_seq"] == 14
+    (flash / "config.json").write_text('{"version": 9, "rate_hz": 104}')
+    band = Band(micropython, many_spasms_csv, flash, ["--idle-exit-ms", "100"])
+    assert band.up["errors"] & P.ERR_CONFIG_RESET and band.up["rate_hz"] == 50
+    band.kill()
+
+
+def test_safe_mode_after_repeated_crashes_still_reports_and_serves_the_log(
+    micropython: str, many_spasms_csv: Path, tmp_path: Path
+) -> None:
+    flash = tmp_path / "flash"
+    # Boot 1 logs some events, then the IMU stops answering: crash after crash.
+    for boot in range(1, 4):
+        band = Band(micropython, many_spasms_csv, flash, ["--imu-fault-at-s", "45"])
+        assert band.wait() == EXIT_CRASH, band.lines
+        assert band.up["boot"] == boot and not band.up["safe_mode"]
+    assert "OSError" in (flash / "crash.txt").read_text()
+    band = Band(micropython, many_spasms_csv, flash, ["--idle-exit-ms", "3000"])
+    try:
+        assert band.up["safe_mode"] and band.up["rate_hz"] == 0, "safe mode: no sensing"
+        c, _ = secure_connect(band.port)
+        st = P.decode(c.read(P.STATUS_UUID)[1])
+        assert st["flags"] & P.SF_SAFE_MODE and st["errors"] & P.ERR_CRASHED
+        info, events = _backfill_all(c)
+        assert [e["seq"] for e in events] == list(range(info["next_seq"])) and info["next_seq"] >= 3
+        assert c.command(P.encode_raw_stream(True))["code"] == P.E_STATE
+        assert c.command(P.encode_reboot())["code"] == P.OK
+        assert band.wait() == EXIT_RESET
+    finally:
+        band.kill()
+    # After a deliberate reboot the band tries normal operation again.
+    band = Band(micropython, many_spasms_csv, flash, ["--idle-exit-ms", "100"])
+    assert not band.up["safe_mode"] and band.up["rate_hz"] == 50
+    band.kill()
+
+
+def test_critical_battery_stops_sensing_and_writes_then_resumes(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    # Critical from 30 s to 90 s of the recording (charger plugged in at 90 s).
+    band = Band(
+        micropython,
+        many_spasms_csv,
+        tmp_path / "flash",
+        ["--hold", "--battery-step-s", "30:3330,90:4000", "--idle-exit-ms", "300"],
+    )
+    try:
+        c, _ = secure_connect(band.port)
+        c.wait_for(lambda: any(r["flags"] & P.SF_CRITICAL_BATTERY for r in c.records(P.STATUS_UUID)), 30, "critical")
+        crit = [r for r in c.records(P.STATUS_UUID) if r["flags"] & P.SF_CRITICAL_BATTERY]
+        assert crit[0]["flags"] & P.SF_LOW_BATTERY and crit[0]["battery_pct"] <= 3
+        c.close()
+        end = band.end()
+    finally:
+        band.kill()
+    stored = read_flash_log(tmp_path / "flash" / "events.log", 4096)
+    onsets = sorted(e["onset_ms"] for e in stored.values())
+    assert onsets and all(not (32_000 <= t <= 88_000) for t in onsets), "no events logged while critical"
+    assert any(t > 90_000 for t in onsets), "sensing resumed after charging"
+    assert end["next_seq"] == len(stored)
