@@ -370,6 +370,7 @@ class App:
                 await self._resp(op, e.code, 0)
                 continue
             code, arg = await self._apply(op, args)
+            self._update_status()  # a read right after sees the change
             await self._resp(op, code, arg)
             if op == P.OP_REBOOT:
                 await self.shutdown()
@@ -504,6 +505,7 @@ class App:
                     self._cursor = self.log.next_seq  # live from now; older ones by BACKFILL
                     self._done_pending = False
                 was = p.conn
+            self._update_status()
             cap = P.raw_capacity(p.payload_max())
             self._raw_cap = cap if cap < RAW_MAX_SAMPLES else RAW_MAX_SAMPLES
             self._raw_n = 0

@@ -131,7 +131,8 @@ class CsvSource:
     def at(self, t_s):
         """The sample in effect at ``t_s`` seconds into the recording (after the skip), or None at the end."""
         t = self._t0 + self.skip_s + t_s
-        while self._next is not None and self._next[0] <= t + 1e-9:
+        # 0.5 ms of slack: recordings store t rounded (e.g. 0.0385 for 2/52 s).
+        while self._next is not None and self._next[0] <= t + 0.0005:
             self._row = self._next
             self._next = self._read()
         if self._next is None:
