@@ -1,0 +1,106 @@
+"""Vectorised checks of parsed samples: finite, plausible, constant rate.
+
+Each block is checked with a handful of numpy passes; only when one fails is
+the first bad row located and described, so a good file costs no per-row
+Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from spasmwatch.errors import InputError
+from spasmwatch.io._format import ACC, GYRO, TIME, Block, Column
+from spasmwatch.io.limits import MAX_ACC_G, MAX_GAP_RATIO, MAX_GYRO_DPS, MIN_STEP_RATIO
+
+_LIMITS = {**{a: (MAX_ACC_G, "g") for a in ACC}, **{g: (MAX_GYRO_DPS, "deg/s") for g in GYRO}}
+# A found fault: (row in block, rank among faults on the same row, describe).
+_Fault = tuple[int, int, Callable[[], InputError]]
+
+
+def _first_false(ok: NDArray[np.bool_]) -> int | None:
+    return None if bool(ok.all()) else int(np.argmin(ok))
+
+
+class Checker:
+    """Checks blocks in file order; remembers the last time across blocks."""
+
+    def __init__(self, path: str, fields: tuple[str, ...], interval_s: float) -> None:
+        self.path = path
+        self.fields = fields
+        self.interval_s = interval_s
+        self._prev_t: float | None = None
+
+    def check(self, block: Block) -> tuple[int, InputError | None]:
+        """Return (rows valid before the first fault, that fault or None)."""
+        faults = [f for f in self._value_faults(block) if f is not None]
+        interval = self._interval_fault(block)
+        if interval is not None:
+            faults.append(interval)
+        if not faults:
+            self._prev_t = float(block.cols[0][-1]) if len(block) else self._prev_t
+            return len(block), None
+        row, _, describe = min(faults, key=lambda f: (f[0], f[1]))
+        return row, describe()
+
+    def _value_faults(self, block: Block) -> list[_Fault | None]:
+        return [self._value_fault(block, rank, name, col) for rank, (name, col) in enumerate(zip(self.fields, block.cols))]
+
+    def _value_fault(self, block: Block, rank: int, name: str, col: Column) -> _Fault | None:
+        if name == TIME:
+            ok = np.isfinite(col)
+        else:
+            # NaN compares False, so this one pass also rejects nan and inf.
+            ok = np.abs(col) <= _LIMITS[name][0]
+        row = _first_false(ok)
+        if row is None:
+            return None
+        value = float(col[row])
+        return row, rank, lambda: InputError(self.path, self._value_message(name, value), block.first_line + row, name)
+
+    @staticmethod
+    def _value_message(name: str, value: float) -> str:
+        if not np.isfinite(value):
+            return f"{value!r} is not a finite number"
+        limit, unit = _LIMITS[name]
+        return f"{value!r} {unit} is beyond the +-{limit:g} {unit} an IMU can report (corrupt data or wrong unit?)"
+
+    def _interval_fault(self, block: Block) -> _Fault | None:
+        t = block.cols[0]
+        if self._prev_t is None:
+            dt, skip = np.diff(t), 1  # the file's first sample has no interval
+        else:
+            dt, skip = np.diff(t, prepend=self._prev_t), 0
+        ok = (dt >= MIN_STEP_RATIO * self.interval_s) & (dt <= MAX_GAP_RATIO * self.interval_s)
+        bad = _first_false(ok)
+        if bad is None:
+            return None
+        row = bad + skip
+        if row > 0:
+            prev = float(t[row - 1])
+        else:
+            assert self._prev_t is not None  # row 0 is only compared with an earlier block
+            prev = self._prev_t
+        now = float(t[row])
+        # Rank after every value check: a nan time explains its own interval.
+        return row, len(self.fields), lambda: InputError(self.path, self._step_message(prev, now), block.first_line + row, TIME)
+
+    def _step_message(self, prev: float, now: float) -> str:
+        step = now - prev
+        nominal = f"{self.interval_s:.6g} s ({1.0 / self.interval_s:.6g} Hz)"
+        if step == 0:
+            return f"time {now!r} repeats the previous line's time; each line must be a new sample"
+        if step < 0:
+            return f"time {now!r} is earlier than {prev!r} on the previous line; times must increase"
+        if step < MIN_STEP_RATIO * self.interval_s:
+            return (
+                f"time step of {step:.6g} s from the previous line ({prev!r} -> {now!r}) is under half the "
+                f"sample interval {nominal}; the sample rate must be constant"
+            )
+        return (
+            f"gap of {step:.6g} s from the previous line ({prev!r} -> {now!r}); the sample interval is "
+            f"{nominal} and must be constant (split the recording at the gap)"
+        )

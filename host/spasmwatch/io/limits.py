@@ -1,0 +1,45 @@
+"""Limits the recording reader enforces, each with its unit and the reason for it.
+
+These guard the replay input, not the detector (its thresholds live in
+``swcore.consts``): a value outside them cannot be a real sample of an infant
+band, so the file is refused with the line and field at fault rather than
+replayed into nonsense.
+"""
+
+from __future__ import annotations
+
+# Largest |acceleration| (g) a sample may have. Common MEMS IMUs report at most
+# +-16 g, a few +-32 g; anything larger is corrupt data or a wrong unit
+# (milli-g written as g).
+MAX_ACC_G = 32.0
+# Largest |angular rate| (deg/s). IMUs top out at +-2000 deg/s, a few at
+# +-4000; larger values are corrupt data or a wrong unit (mdps, 0.1 deg/s).
+MAX_GYRO_DPS = 4000.0
+# A step between consecutive times must lie within these multiples of the
+# nominal interval. One dropped sample is already 2x: the detector counts
+# samples as time, so a gap or a burst would silently stretch or shrink every
+# duration it measures. Jitter of a logging clock stays well inside +-50 %.
+MIN_STEP_RATIO = 0.5
+MAX_GAP_RATIO = 1.5
+# Samples read at open to estimate the rate: 4096 intervals span 40 s at
+# 100 Hz, so millisecond-rounded times still give the rate to ~3e-5.
+RATE_ROWS = 4096
+# Fewest samples a recording can have: two give one interval, hence a rate.
+MIN_SAMPLES = 2
+# Bytes of CSV per parse piece. Measured on a 24 h 100 Hz file: 1 MiB pieces
+# parse as fast as 4 MiB ones and keep the reader's memory lower.
+PIECE_BYTES = 1 << 20
+# Threads parsing pieces. The target is a 2-core machine; pyarrow releases
+# the GIL, so two threads nearly halve the parse time there.
+PARSE_THREADS = 2
+# Parsed pieces each parse thread may run ahead of the consumer.
+PREFETCH_PIECES = 2
+# Checked blocks (~1 MB of floats each) the checking thread may run ahead of
+# the consumer: enough to ride out its uneven pace (it works chunk by chunk).
+PREFETCH_BLOCKS = 8
+# A header line longer than this is not a header (binary or one-line file).
+MAX_HEADER_BYTES = 64 * 1024
+# Lines the line-by-line re-scan examines after a fast-path failure. The fault
+# lies within one piece, and a piece holds at most PIECE_BYTES / 8 lines (the
+# shortest valid line, "0,0,0,0\n", has 8 bytes): twice that is ample.
+RESCAN_MAX_LINES = PIECE_BYTES // 4
