@@ -25,6 +25,7 @@ SPASM_KINDS: tuple[str, ...] = ("flexor", "extensor", "mixed", "asymmetric", "su
 # Dominant type of a non-subtle cluster: Kellaway's proportions plus a share of
 # asymmetric spasms ("occasionally" in the literature; a guess).
 _DOMINANT_P: dict[str, float] = {"flexor": 0.30, "extensor": 0.20, "mixed": 0.38, "asymmetric": 0.12}
+_ATONIA_P = 0.08  # share of spasms with a preceding brief atonia (a guess)
 _OFF_TYPE_P = 0.2  # chance a spasm differs from the cluster's dominant type (21/24 infants had >1 type)
 
 
@@ -83,6 +84,11 @@ def make_spasm(rng: np.random.Generator, t0: float, kind: str, amp_deg: float, s
         lag = rng.uniform(0.05, 0.25)
         second = [(rise, 1.0), (decay + hold * 0.5, rng.uniform(0.3, 0.8)), (release, 0.0)]
         motions.append(Ramp(t0 + lag, second, -axis * amp * rng.uniform(0.2, 0.5)))
+    if kind != "subtle" and rng.uniform() < _ATONIA_P:
+        # "Spasms preceded by brief atonia": the trunk sags just before the contraction.
+        lead = rng.uniform(0.2, 0.5)
+        sag = axis * amp * rng.uniform(0.1, 0.25) * rng.choice([-1.0, 1.0])
+        motions.append(Ramp(t0 - lead, [(lead, 1.0), (rise, 0.0)], sag))
     motions += _onset_jolt(rng, t0 + 0.4 * rise, amp_deg, kind, baby)
     if rng.uniform() < 0.5 and kind != "subtle":
         motions.append(_tonic_tremor(rng, t0 + rise, hold + decay, amp, axis, rate_hz))
