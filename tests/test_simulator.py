@@ -269,6 +269,20 @@ def test_mounting_rotates_the_body_frame_signals() -> None:
     assert aligned.acc[0, 2] > 0.9  # asleep supine: chest (z) up
 
 
+def test_band_sits_differently_after_each_band_off() -> None:
+    kw: dict[str, object] = {"kind": "confounders", "duration_s": 3600.0, "rate_hz": 25.0, "seed": 2, "noise_scale": 0.0}
+    aligned, turned = rec(**kw, random_mounting=False), rec(**kw, random_mounting=True)
+    remounts = turned.truth["mounting"]["remounts"]
+    assert len(remounts) == len(turned.truth["not_worn"]) >= 1
+    worn_from, matrix = 0.0, np.array(turned.truth["mounting"]["matrix_sensor_to_body"])
+    for nw, again in zip(turned.truth["not_worn"] + [{"start": np.inf, "end": np.inf}], remounts + [None]):
+        worn = (turned.t > worn_from + 2.0) & (turned.t < nw["start"] - 2.0)
+        assert np.allclose(aligned.acc[worn] @ matrix, turned.acc[worn], atol=1e-5)
+        if again is not None:
+            assert nw["start"] < again["t"] < nw["end"]
+            worn_from, matrix = nw["end"], np.array(again["matrix_sensor_to_body"])
+
+
 @pytest.mark.parametrize("rate_hz", [12.5, 26.0, 52.0, 104.0, 200.0])
 def test_any_rate(rate_hz: float) -> None:
     r = simulate(Scenario(kind="morning", duration_s=240.0, rate_hz=rate_hz, seed=3, clusters=0))

@@ -13,7 +13,7 @@ from spasmwatch.sim.breathing import Breathing
 from spasmwatch.sim.render import Renderer
 from spasmwatch.sim.rotation import FloatArray
 from spasmwatch.sim.scenario import Scenario
-from spasmwatch.sim.sensor import draw_sensor
+from spasmwatch.sim.sensor import draw_sensor, remount
 from spasmwatch.sim.timeline import build_plan
 from spasmwatch.sim.truth import build_truth
 
@@ -45,6 +45,9 @@ class Simulation:
         plan = build_plan(scenario, baby, plan_rng)
         duration = scenario.resolved_duration_s
         sensor = draw_sensor(sensor_rng, scenario.rate_hz, duration, scenario.noise_scale, scenario.random_mounting)
+        # Back on after each band-off, in a new position: switch mid-way, while it lies on the table.
+        remounts = [remount(sensor_rng, sensor, 0.5 * (n.start + n.end), scenario.random_mounting) for n in plan.not_worn]
+        sensor.mounting_info["remounts"] = remounts
         breathing = Breathing(breath_rng, baby, plan.states(), plan.world.breath_mods, duration)
         self.truth = build_truth(scenario, plan, sensor.mounting_info)
         self.renderer = Renderer(plan, breathing, sensor, scenario.rate_hz, scenario.n_samples, scenario.seed)

@@ -58,7 +58,7 @@ class Renderer:
         q_head = rot.multiply(rot.from_rotvec(np.outer(ch.yaw, _UP)), posture.evaluate(self.track, te))
         q_pert = rot.from_rotvec(ch.rot)
         q_body = rot.multiply(rot.multiply(q_head, q_pert), rot.from_rotvec(ch.wobble))
-        q_sensor = rot.multiply(q_body, self.sensor.mount)
+        q_sensor = rot.multiply(q_body, self.sensor.mount_at(te))
         off = self._off_weight(te)
         if np.any(off > 0.0):
             q_sensor = self._put_down(q_sensor, te, off)

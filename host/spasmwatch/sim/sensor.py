@@ -23,7 +23,9 @@ _GYRO_RANGES_DPS = (250.0, 500.0, 1000.0, 2000.0)
 
 @dataclass
 class Sensor:
-    mount: FloatArray  # sensor -> body quaternion
+    mounts: list[FloatArray]  # sensor -> body quaternion per wear
+    mount_times: list[float]  # when each wear starts (the first at -inf)
+    chip: FloatArray  # chip -> band: fixed for the life of the band
     mounting_info: dict[str, object]
     acc_range_g: float
     gyro_range_dps: float
@@ -35,6 +37,11 @@ class Sensor:
     gyro_noise_dps: float
     drift: SmoothNoise | None  # slow bias wander (temperature), 6 channels
     quantise: bool
+
+    def mount_at(self, t: FloatArray) -> FloatArray:
+        """Sensor -> body quaternion at each time."""
+        k = np.searchsorted(np.array(self.mount_times), t, side="right") - 1
+        return np.array(self.mounts)[k]
 
     def apply(self, t: FloatArray, acc_g: FloatArray, gyro_dps: FloatArray, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
         """Ideal sensor-frame signals -> what the IMU reports."""
@@ -56,29 +63,57 @@ class Sensor:
         return x
 
 
-def draw_mounting(rng: np.random.Generator, random_mounting: bool) -> tuple[FloatArray, dict[str, object]]:
-    """How the sensor frame sits relative to the body frame.
+def _wearing(rng: np.random.Generator) -> tuple[FloatArray, dict[str, object]]:
+    """How the band sits on this wear: slid around the trunk, tilted, maybe upside down."""
+    around = float(rng.uniform(-180.0, 180.0)) if rng.uniform() < 0.1 else float(rng.normal(0.0, 25.0))
+    tilt = [float(rng.normal(0.0, 8.0)), float(rng.normal(0.0, 8.0))]
+    q = rot.multiply(rot.about_axis("x", math.radians(around)), rot.from_rotvec(np.radians([0.0, tilt[0], tilt[1]])))
+    return q, {"around_trunk_deg": round(around, 2), "tilt_deg": [round(v, 2) for v in tilt]}
+
+
+def draw_mounting(rng: np.random.Generator, random_mounting: bool) -> tuple[FloatArray, FloatArray, dict[str, object]]:
+    """(sensor -> body, chip -> band, description) for the first wear.
 
     Bands slide around the trunk (rotation about body x), the board tilts in
     its pocket, and the chip can face any of 24 right-angle ways in the
-    enclosure or the band be put on upside down.
+    enclosure (which also covers a band worn upside down).
     """
     if not random_mounting:
-        return rot.IDENTITY.copy(), {"random": False, "around_trunk_deg": 0.0, "tilt_deg": [0.0, 0.0], "chip_turns": [0, 0, 0]}
-    around = float(rng.uniform(-180.0, 180.0)) if rng.uniform() < 0.1 else float(rng.normal(0.0, 25.0))
-    tilt = [float(rng.normal(0.0, 8.0)), float(rng.normal(0.0, 8.0))]
+        info: dict[str, object] = {"random": False, "around_trunk_deg": 0.0, "tilt_deg": [0.0, 0.0], "chip_turns": [0, 0, 0]}
+        return rot.IDENTITY.copy(), rot.IDENTITY.copy(), info
+    wear, info = _wearing(rng)
     turns = [int(v) for v in rng.integers(0, 4, size=3)] if rng.uniform() < 0.5 else [0, 0, 0]
     chip = rot.IDENTITY.copy()
     for axis, k in zip("xyz", turns):
         chip = rot.multiply(chip, rot.about_axis(axis, k * math.pi / 2))
-    q = rot.multiply(rot.about_axis("x", math.radians(around)), rot.from_rotvec(np.radians([0.0, tilt[0], tilt[1]])))
-    q = rot.multiply(q, chip)
-    info: dict[str, object] = {"random": True, "around_trunk_deg": round(around, 2), "tilt_deg": [round(v, 2) for v in tilt], "chip_turns": turns}
-    return q, info
+    info = {"random": True, **info, "chip_turns": turns}
+    return rot.multiply(wear, chip), chip, info
+
+
+def remount(rng: np.random.Generator, sensor: Sensor, t: float, random_mounting: bool) -> dict[str, object]:
+    """The band is put back on at time t: same chip, new position on the trunk."""
+    if random_mounting:
+        wear, info = _wearing(rng)
+        if rng.uniform() < 0.1:  # put on upside down: head and left axes swap sign
+            wear = rot.multiply(wear, rot.about_axis("z", math.pi))
+            info["upside_down"] = True
+        q = rot.multiply(wear, sensor.chip)
+    else:
+        q, info = rot.IDENTITY.copy(), {"around_trunk_deg": 0.0, "tilt_deg": [0.0, 0.0]}
+    sensor.mount_times.append(t)
+    sensor.mounts.append(q)
+    return {"t": round(t, 3), **info, **_describe_mount(q)}
+
+
+def _describe_mount(q: FloatArray) -> dict[str, object]:
+    return {
+        "quaternion_sensor_to_body": [round(float(v), 6) for v in q],
+        "matrix_sensor_to_body": [[round(float(v), 6) for v in row] for row in rot.matrix(q)],
+    }
 
 
 def draw_sensor(rng: np.random.Generator, rate_hz: float, duration_s: float, noise_scale: float, random_mounting: bool) -> Sensor:
-    mount, info = draw_mounting(rng, random_mounting)
+    mount, chip, info = draw_mounting(rng, random_mounting)
     bandwidth = rate_hz / 2.0
     acc_noise = rng.uniform(80e-6, 400e-6) * math.sqrt(bandwidth) * noise_scale
     gyro_noise = rng.uniform(0.004, 0.015) * math.sqrt(bandwidth) * noise_scale
@@ -91,7 +126,9 @@ def draw_sensor(rng: np.random.Generator, rate_hz: float, duration_s: float, noi
         sigma = np.concatenate((np.full(3, 0.003), np.full(3, 0.3))) * noise_scale
         drift = SmoothNoise(rng, 0.0, duration_s + 1.0, 1.0 / 1200.0, sigma)
     sensor = Sensor(
-        mount=mount,
+        mounts=[mount],
+        mount_times=[-math.inf],
+        chip=chip,
         mounting_info=info,
         acc_range_g=acc_range,
         gyro_range_dps=gyro_range,
@@ -110,8 +147,7 @@ def draw_sensor(rng: np.random.Generator, rate_hz: float, duration_s: float, noi
 
 def _describe(s: Sensor) -> dict[str, object]:
     return {
-        "quaternion_sensor_to_body": [round(float(v), 6) for v in s.mount],
-        "matrix_sensor_to_body": [[round(float(v), 6) for v in row] for row in rot.matrix(s.mount)],
+        **_describe_mount(s.mounts[0]),
         "acc_range_g": s.acc_range_g,
         "gyro_range_dps": s.gyro_range_dps,
         "acc_bias_g": [round(float(v), 5) for v in s.acc_bias_g],
