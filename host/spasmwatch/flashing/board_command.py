@@ -1,0 +1,85 @@
+"""``spasmwatch board``: supported boards, their power budget, and a band's status over USB."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from spasmwatch.flashing.link import open_link
+from spasmwatch.flashing.status import read_status
+from spasmwatch.hardware import boards, power
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("board", help="supported boards, power budget, and a band's status over USB")
+    bsub = p.add_subparsers(dest="board_command", metavar="ACTION", required=True)
+    info = bsub.add_parser("info", help="read version, ids, flash use and event-log fill from a band over USB")
+    info.add_argument("--port", help="serial port (default: detect), or unix:DIR for a local unix-port band")
+    info.add_argument("--firmware", type=Path, help="firmware directory (default: firmware/ of this checkout)")
+    info.add_argument("--json", action="store_true", help="one JSON object")
+    info.add_argument("--no-reset", action="store_true", help="leave the band at the REPL instead of restarting it")
+    info.set_defaults(func=run_info)
+    lst = bsub.add_parser("list", help="the supported boards (hardware/boards)")
+    lst.set_defaults(func=run_list)
+    pw = bsub.add_parser("power", help="power budget and runtime of each board, from its definition")
+    pw.set_defaults(func=run_power)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    for bid in boards.board_ids():
+        b = boards.load(bid)
+        imu = b["imu"]
+        batt = f"{b['battery']['capacity_mah']} mAh" if b["battery"] else "no battery"
+        print(f"{bid:24} {b['mcu']:8} {imu['part']}@0x{imu['i2c_address']:02x}  {batt:12} {b['name']}")
+    return 0
+
+
+def run_power(args: argparse.Namespace) -> int:
+    sys.stdout.write(power.markdown(power.all_budgets()))
+    return 0
+
+
+def _kb(n: int) -> str:
+    return f"{n / 1024:.0f} KB" if n < 10 * 1024 * 1024 else f"{n / 1024 / 1024:.0f} MB"
+
+
+def run_info(args: argparse.Namespace) -> int:
+    firmware_dir: Path = args.firmware or boards.repo_root() / "firmware"
+    link = open_link(args.port)
+    try:
+        st = read_status(link, firmware_dir)
+        if not args.no_reset:
+            link.reset()  # back to monitoring: the band must not sit at the REPL
+    finally:
+        link.close()
+    if args.json:
+        print(json.dumps(st, sort_keys=True))
+        return 0
+    rows = [
+        ("band", st["port"]),
+        ("micropython", f"{st['micropython']} (mpy {st['mpy']}, {st['arch']}, {st['machine']})"),
+        ("board", f"{st['board']} ({st['board_name']})" if st["board"] else "none: run spasmwatch flash --board ID"),
+        ("device id", st["device_id"] or "none"),
+    ]
+    if st["firmware"]:
+        state = "all intact" if not st["files_bad"] else f"{len(st['files_bad'])} changed: {', '.join(st['files_bad'][:3])}"
+        rows.append(("firmware", f"{st['firmware']}, {st['files']} files, {state}, written {st['written_at']}"))
+    else:
+        rows.append(("firmware", "not installed by spasmwatch flash"))
+    rows.append(("flash", f"{_kb(st['fs_free'])} free of {_kb(st['fs_total'])}"))
+    log = st["log"]
+    if st["log_error"]:
+        rows.append(("event log", f"unreadable ({st['log_error']})"))
+    elif log is None:
+        rows.append(("event log", "empty (no events.log yet)"))
+    else:
+        n = log["next_seq"] - log["oldest_seq"]
+        wrapped = ", oldest overwritten" if log["wrapped"] else ""
+        rows.append(("event log", f"{n} events (seq {log['oldest_seq']}..{log['next_seq'] - 1}), {log['fill_pct']}% of {log['capacity']}{wrapped}, {log['torn']} torn"))
+    rows.append(("last crash", st["crash"] or "none"))
+    for key, value in rows:
+        print(f"{key:12} {value}")
+    return 1 if st["files_bad"] else 0

@@ -1,0 +1,212 @@
+"""Operations on a band's files and status, each one a small program run over the raw REPL.
+
+Every device path is absolute on the band (``/band/imu.mpy``); the link's
+``root`` is prefixed on the device side, so the very same programs run on a
+board (root "") and on a unix-port band (root = its directory). Programs print
+one JSON line; anything else the band prints is ignored.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from spasmwatch.flashing.link import DeviceError, Link
+
+CHUNK_BYTES = 1024  # per exec when writing a file (raw-paste flow control handles the rest)
+# Names of MicroPython's native-code architectures, indexed by sys.implementation._mpy >> 10
+# (py/persistentcode.h MP_NATIVE_ARCH_*; checked against mpy-cross by the tests).
+MPY_ARCHS = (
+    None, "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp",
+    "armv7emdp", "xtensa", "xtensawin", "rv32imc", "rv64imc",
+)  # fmt: skip
+
+# Keeps a band's hardware watchdog (armed by the app before we stopped it) from
+# resetting it in the middle of a flash: re-arm it long and feed it on every call.
+_KEEPALIVE = """
+try:
+    import machine
+    _sw_wdt = machine.WDT(timeout=60000)
+except Exception:
+    _sw_wdt = None
+def _sw_feed():
+    if _sw_wdt:
+        _sw_wdt.feed()
+"""
+
+_INFO = """
+import sys, os, json, gc
+gc.collect()
+try:
+    _m = os.uname().machine
+except Exception:
+    _m = sys.platform
+try:
+    _s = os.statvfs(_R or '/')
+    _fs = [_s[0] * _s[2], _s[0] * _s[3]]
+except Exception:
+    _fs = [0, 0]
+print(json.dumps({'version': list(sys.implementation.version[:3]), 'mpy': getattr(sys.implementation, '_mpy', 0),
+    'machine': _m, 'platform': sys.platform, 'fs_total': _fs[0], 'fs_free': _fs[1], 'mem_free': gc.mem_free()}))
+"""
+
+_HASH = """
+import hashlib, binascii, json
+def _sw_hash(p):
+    try:
+        f = open(p, 'rb')
+    except OSError:
+        return None
+    h = hashlib.sha256()
+    b = bytearray(512)
+    m = memoryview(b)
+    while True:
+        n = f.readinto(b)
+        if not n:
+            break
+        h.update(m[:n])
+    f.close()
+    return binascii.hexlify(h.digest()).decode()
+_r = {}
+for _p in _P:
+    _sw_feed()
+    _r[_p] = _sw_hash(_R + _p)
+print(json.dumps(_r))
+"""
+
+_MKDIRS = """
+import os
+for _d in _P:
+    try:
+        os.mkdir(_R + _d)
+    except OSError:
+        pass
+    if not os.stat(_R + _d)[0] & 0x4000:
+        raise OSError('not a directory: ' + _d)
+"""
+
+_REMOVE = """
+import os
+for _p in _P:
+    try:
+        os.remove(_R + _p)
+    except OSError:
+        pass
+"""
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    version: tuple[int, int, int]
+    mpy: int  # sys.implementation._mpy
+    machine: str
+    platform: str
+    fs_total: int
+    fs_free: int
+    mem_free: int
+
+    @property
+    def mpy_version(self) -> str:
+        """``6.3``: bytecode version and sub-version the band loads."""
+        return f"{self.mpy & 0xFF}.{(self.mpy >> 8) & 3}"
+
+    @property
+    def arch(self) -> str | None:
+        index = self.mpy >> 10
+        return MPY_ARCHS[index] if index < len(MPY_ARCHS) else None
+
+    @property
+    def version_str(self) -> str:
+        return ".".join(str(v) for v in self.version)
+
+
+class Device:
+    def __init__(self, link: Link) -> None:
+        self.link = link
+        self.calls = 0
+        self._run(_KEEPALIVE)
+
+    @property
+    def name(self) -> str:
+        return self.link.name
+
+    def _run(self, program: str, paths: Sequence[str] = ()) -> bytes:
+        self.calls += 1
+        head = f"_R = {self.link.root!r}\n_P = {list(paths)!r}\n"
+        return self.link.exec(head + program)
+
+    def run_json(self, program: str, paths: Sequence[str] = ()) -> Any:
+        out = self._run(program, paths)
+        for line in reversed(out.decode("utf-8", "replace").splitlines()):
+            line = line.strip()
+            if line.startswith(("{", "[")):
+                return json.loads(line)
+        raise DeviceError(f"{self.name}: no answer from the band (got {out[-200:]!r})")
+
+    def info(self) -> DeviceInfo:
+        d = self.run_json(_INFO)
+        v = (list(d["version"]) + [0, 0, 0])[:3]
+        return DeviceInfo(
+            (int(v[0]), int(v[1]), int(v[2])), int(d["mpy"]), str(d["machine"]), str(d["platform"]),
+            int(d["fs_total"]), int(d["fs_free"]), int(d["mem_free"]),
+        )  # fmt: skip
+
+    def hashes(self, paths: Iterable[str]) -> dict[str, str | None]:
+        """sha256 (hex) of each file on the band, None where there is no such file."""
+        paths = sorted(set(paths))
+        if not paths:
+            return {}
+        got = self.run_json(_HASH, paths)
+        return {p: got.get(p) for p in paths}
+
+    def read(self, path: str) -> bytes | None:
+        """A small file's bytes, or None if it does not exist."""
+        program = (
+            "import binascii\ntry:\n f = open(_R + _P[0], 'rb')\nexcept OSError:\n print('{\"missing\": 1}')\n"
+            "else:\n print('{\"hex\": \"%s\"}' % binascii.hexlify(f.read()).decode())\n f.close()\n"
+        )
+        d = self.run_json(program, [path])
+        return None if "missing" in d else bytes.fromhex(d["hex"])
+
+    def read_json(self, path: str) -> Any:
+        """A JSON file's content; None if missing or not JSON (never fatal: these are hints)."""
+        raw = self.read(path)
+        if raw is None:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return None
+
+    def mkdirs(self, dirs: Sequence[str]) -> None:
+        if dirs:
+            self._run(_MKDIRS, dirs)
+
+    def remove(self, paths: Sequence[str]) -> None:
+        if paths:
+            self._run(_REMOVE, paths)
+
+    def write(self, path: str, data: bytes, progress: Callable[[int], None] | None = None) -> None:
+        """Write a whole file in chunks; ``progress(n)`` after each chunk of n bytes."""
+        self._run("_sw_feed()\n_f = open(_R + _P[0], 'wb')", [path])
+        try:
+            for i in range(0, len(data), CHUNK_BYTES):
+                chunk = data[i : i + CHUNK_BYTES]
+                self.calls += 1
+                self.link.exec(f"_sw_feed()\n_f.write({chunk!r})")
+                if progress:
+                    progress(len(chunk))
+        finally:
+            self.calls += 1
+            self.link.exec("_f.close()")
+
+    def unique_id(self) -> str | None:
+        """The chip's factory id (eFuse MAC on ESP32) as hex, None where there is none."""
+        d = self.run_json(
+            "import json, binascii\ntry:\n import machine\n u = binascii.hexlify(machine.unique_id()).decode()\n"
+            "except Exception:\n u = None\nprint(json.dumps({'id': u}))"
+        )
+        uid = d.get("id")
+        return str(uid) if uid else None

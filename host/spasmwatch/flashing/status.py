@@ -1,0 +1,100 @@
+"""``spasmwatch board info``: what a band over USB has installed and how it is doing.
+
+Reads the files ``flash`` wrote (manifest, board and device id), re-hashes
+the installed files on the band, and opens the event log with the band's own
+``band.eventlog`` code (read-only: the log is recovered, never appended to).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+from spasmwatch.flashing.device import Device
+from spasmwatch.flashing.install import BOARD_FILE, DEVICE_FILE
+from spasmwatch.flashing.link import DeviceError, Link
+from spasmwatch.flashing.sync import MANIFEST
+
+DATA_DIR = "/data"  # firmware/main.py keeps the band's data here
+CRASH_FILE = DATA_DIR + "/crash.txt"
+
+_LOG = """
+import json, os
+try:
+    os.stat(_R + _P[0] + '/events.log')
+    _have = True
+except OSError:
+    _have = False
+if not _have:
+    print(json.dumps({'log': None}))
+else:
+    from band.storage import Storage
+    from band.eventlog import EventLog
+    _l = EventLog(Storage(_R + _P[0]), _SLOTS)
+    print(json.dumps({'log': {'next_seq': _l.next_seq, 'oldest_seq': _l.oldest_seq, 'torn': _l.torn,
+        'fill_pct': _l.fill_pct(), 'wrapped': _l.wrapped, 'capacity': _l.capacity}}))
+    _l.close()
+"""
+
+
+def default_log_slots(firmware_dir: Path) -> int:
+    """``LOG_SLOTS`` of band/app.py (``const(n)``), read without importing the app."""
+    tree = ast.parse((firmware_dir / "band" / "app.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "LOG_SLOTS" for t in node.targets):
+            value = node.value
+            if isinstance(value, ast.Call) and value.args:
+                value = value.args[0]
+            if isinstance(value, ast.Constant) and isinstance(value.value, int):
+                return value.value
+    raise ValueError(f"{firmware_dir / 'band' / 'app.py'}: no LOG_SLOTS")
+
+
+def read_status(link: Link, firmware_dir: Path) -> dict[str, Any]:
+    device = Device(link)
+    info = device.info()
+    manifest = device.read_json(MANIFEST)
+    board = device.read_json(BOARD_FILE)
+    ident = device.read_json(DEVICE_FILE)
+    out: dict[str, Any] = {
+        "port": link.name,
+        "micropython": info.version_str,
+        "mpy": info.mpy_version,
+        "arch": info.arch,
+        "machine": info.machine,
+        "fs_total": info.fs_total,
+        "fs_free": info.fs_free,
+        "mem_free": info.mem_free,
+        "board": board.get("id") if isinstance(board, dict) else None,
+        "board_name": board.get("name") if isinstance(board, dict) else None,
+        "device_id": ident.get("device_id") if isinstance(ident, dict) else None,
+        "firmware": None,
+        "written_at": None,
+        "files": 0,
+        "files_bad": [],
+        "log": None,
+        "log_error": None,
+        "crash": None,
+    }
+    if isinstance(manifest, dict) and isinstance(manifest.get("files"), dict):
+        files: dict[str, str] = manifest["files"]
+        got = device.hashes(files)
+        out.update(
+            firmware=manifest.get("firmware"),
+            written_at=manifest.get("written_at"),
+            files=len(files),
+            files_bad=sorted(p for p, h in files.items() if got.get(p) != h),
+        )
+        slots = board.get("log_slots") if isinstance(board, dict) else None
+        slots = slots if isinstance(slots, int) else default_log_slots(firmware_dir)
+        program = f"_SLOTS = {slots}\n" + _LOG
+        try:
+            out["log"] = device.run_json(program, [DATA_DIR])["log"]
+        except DeviceError as exc:  # e.g. a damaged band/eventlog.mpy: report, keep going
+            out["log_error"] = str(exc)
+    crash = device.read(CRASH_FILE)
+    if crash:
+        out["crash"] = crash.decode("utf-8", "replace").strip().splitlines()[-1][:200]
+    return out
+

@@ -1,0 +1,164 @@
+"""Bring a band's files in line with a set of images, copying only what differs.
+
+The band itself is the truth: every file we own is hashed on the band (one
+call), so a file changed or corrupted behind our back is found and a
+half-finished earlier flash is repaired. The manifest (``MANIFEST``) records
+what we installed so files we no longer ship can be removed, and so
+``board info`` can say what is installed.
+
+Order, so that a band unplugged mid-flash never boots a mixed app:
+
+1. if anything differs: remove ``/main.py`` and the manifest first (an
+   interrupted flash leaves a band that boots to the REPL, and the next flash
+   re-hashes everything);
+2. create directories (parents first);
+3. write changed files in path order, ``main.py`` excluded; remove stale ones
+   and any ``.py`` that would shadow a new ``.mpy``;
+4. re-hash everything on the band; any mismatch stops here (no main.py);
+5. write ``/main.py`` and check its hash;
+6. write the manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from spasmwatch.flashing.device import Device
+from spasmwatch.flashing.firmware import Image
+from spasmwatch.flashing.link import DeviceError
+
+MANIFEST = "/.spasmwatch_manifest.json"
+MAIN = "/main.py"
+MANIFEST_VERSION = 1
+
+
+@dataclass
+class SyncReport:
+    written: list[str] = field(default_factory=list)  # in the order written
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.written or self.removed)
+
+
+class Progress:
+    """What the flash tells its user; the CLI prints it, tests record it."""
+
+    def plan(self, to_write: Sequence[Image], unchanged: int, to_remove: Sequence[str]) -> None:
+        pass
+
+    def file(self, image: Image) -> None:
+        pass
+
+    def bytes(self, n: int) -> None:
+        pass
+
+    def done(self) -> None:
+        pass
+
+
+def _dirs(paths: Sequence[str]) -> list[str]:
+    """Every directory above ``paths``, parents before children."""
+    out: set[str] = set()
+    for p in paths:
+        parts = p.strip("/").split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            out.add("/" + "/".join(parts[:i]))
+    return sorted(out, key=lambda d: (d.count("/"), d))
+
+
+def _shadows(images: Sequence[Image]) -> list[str]:
+    # MicroPython imports x.py before x.mpy: an old source copy would win.
+    return [im.path[:-4] + ".py" for im in images if im.path.endswith(".mpy")]
+
+
+def _manifest_paths(doc: object) -> list[str]:
+    if isinstance(doc, dict) and isinstance(doc.get("files"), dict):
+        return [p for p in doc["files"] if isinstance(p, str) and p.startswith("/")]
+    return []
+
+
+def write_order(images: Sequence[Image]) -> list[Image]:
+    """Path order, ``/main.py`` last."""
+    return sorted(images, key=lambda im: (im.path == MAIN, im.path))
+
+
+def sync(device: Device, images: Sequence[Image], meta: dict[str, object], progress: Progress | None = None) -> SyncReport:
+    """Make the band hold exactly ``images`` (plus its own data); ``meta`` goes into the manifest."""
+    progress = progress or Progress()
+    by_path = {im.path: im for im in images}
+    if len(by_path) != len(images):
+        raise ValueError("two images for one device path")
+    old = device.read_json(MANIFEST)
+    stale = [p for p in _manifest_paths(old) if p not in by_path]
+    shadows = _shadows(images)
+    on_band = device.hashes(list(by_path) + stale + shadows)
+    report = SyncReport()
+    to_write = [im for im in write_order(images) if on_band.get(im.path) != im.sha256]
+    to_remove = sorted({p for p in stale + shadows if on_band.get(p) is not None})
+    if (to_write or to_remove) and MAIN in by_path and by_path[MAIN] not in to_write:
+        to_write.append(by_path[MAIN])  # step 1 removes it, so it is written again
+    report.unchanged = sorted(p for p in by_path if p not in {im.path for im in to_write})
+    progress.plan(to_write, len(report.unchanged), to_remove)
+    if to_write or to_remove:
+        _apply(device, images, to_write, to_remove, report, progress)
+    manifest = dict(meta)
+    manifest.update(version=MANIFEST_VERSION, files={im.path: im.sha256 for im in write_order(images)})
+    if report.changed or not _same_files(old, manifest):
+        manifest["written_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        device.write(MANIFEST, json.dumps(manifest, sort_keys=True).encode())
+    progress.done()
+    return report
+
+
+def _same_files(old: object, new: dict[str, object]) -> bool:
+    if not isinstance(old, dict):
+        return False
+    return all(old.get(k) == v for k, v in new.items())
+
+
+def _apply(
+    device: Device,
+    images: Sequence[Image],
+    to_write: list[Image],
+    to_remove: list[str],
+    report: SyncReport,
+    progress: Progress,
+) -> None:
+    device.remove([MAIN, MANIFEST])
+    main = next((im for im in images if im.path == MAIN), None)
+    device.mkdirs(_dirs([im.path for im in images]))
+    for im in to_write:
+        if im.path == MAIN:
+            continue
+        _write(device, im, report, progress)
+    device.remove(to_remove)
+    report.removed = to_remove
+    _verify(device, [im for im in images if im.path != MAIN], "main.py was not written, so the band will not start a mixed app")
+    if main is not None:
+        _write(device, main, report, progress)
+        _verify(device, [main], "the band will not start the app")
+
+
+def _write(device: Device, im: Image, report: SyncReport, progress: Progress) -> None:
+    progress.file(im)
+    report.written.append(im.path)
+    device.write(im.path, im.data, progress.bytes)
+
+
+def _verify(device: Device, images: Sequence[Image], consequence: str) -> None:
+    got = device.hashes([im.path for im in images])
+    bad = [im for im in images if got.get(im.path) != im.sha256]
+    if bad:
+        first = bad[0]
+        seen = got.get(first.path) or "no file"
+        raise DeviceError(
+            f"verification failed for {len(bad)} file(s), first {first.path}: the band has {seen[:16]}, "
+            f"expected {first.sha256[:16]}; {consequence}. Check the USB cable and run the flash again."
+        )
+

@@ -1,0 +1,1 @@
+"""Supported boards: loading and checking ``hardware/boards/*.json``, and the power budget."""

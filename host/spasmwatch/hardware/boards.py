@@ -1,0 +1,172 @@
+"""Board definitions (``hardware/boards/<id>.json``): find, load and check them.
+
+A definition is checked twice: against ``hardware/boards/schema.json`` (shape,
+types, ranges) and against facts the schema cannot express: the id matches the
+file name, pins are not shared, the battery range is sane, and ``imu.axis_map``
+follows from the documented ``mounting`` in the body frame of
+shared/design.md (x towards the head, y to the baby's left, z out of the
+chest). Any failure is an ``InputError`` naming the file and field, so a typo
+never reaches a band.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from spasmwatch.errors import ConfigError, InputError
+
+Board = dict[str, Any]
+
+# Body-frame directions as (axis index, sign): x head, y left, z out of the chest.
+DIRECTIONS: dict[str, tuple[int, int]] = {
+    "head": (0, 1),
+    "feet": (0, -1),
+    "left": (1, 1),
+    "right": (1, -1),
+    "out": (2, 1),
+    "in": (2, -1),
+}
+# A physical right-handed embedding of the body frame, seen from the front:
+# head = up, the baby's left = the viewer's right, out of the chest = towards
+# the viewer. The design's (head, left, out) frame is left-handed in it, so
+# a correct axis_map from a right-handed sensor is a reflection.
+_PHYSICAL: tuple[tuple[int, int, int], ...] = ((0, 1, 0), (1, 0, 0), (0, 0, 1))
+
+
+def repo_root() -> Path:
+    """The checkout holding ``hardware/`` and ``firmware/`` (``SPASMWATCH_ROOT`` overrides)."""
+    env = os.environ.get("SPASMWATCH_ROOT")
+    root = Path(env) if env else Path(__file__).resolve().parents[3]
+    if not (root / "hardware" / "boards").is_dir():
+        raise ConfigError(
+            f"{root}: no hardware/boards here; run from a spasmwatch checkout "
+            "(pip install -e .) or set SPASMWATCH_ROOT to one"
+        )
+    return root
+
+
+def boards_dir(root: Path | None = None) -> Path:
+    return (root or repo_root()) / "hardware" / "boards"
+
+
+def board_ids(root: Path | None = None) -> list[str]:
+    return sorted(p.stem for p in boards_dir(root).glob("*.json") if p.name != "schema.json")
+
+
+def _vec(direction: str) -> tuple[int, int, int]:
+    axis, sign = DIRECTIONS[direction]
+    x, y, z = _PHYSICAL[axis]
+    return (sign * x, sign * y, sign * z)
+
+
+def _cross(a: tuple[int, int, int], b: tuple[int, int, int]) -> tuple[int, int, int]:
+    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
+
+
+def axis_map_from_mounting(sensor_x: str, sensor_y: str) -> dict[str, str]:
+    """The axis_map implied by where the sensor's +x and +y point (its +z = x cross y)."""
+    sx, sy = _vec(sensor_x), _vec(sensor_y)
+    if sum(a * b for a, b in zip(sx, sy)) != 0:
+        raise ValueError(f"sensor x ({sensor_x}) and y ({sensor_y}) are not perpendicular")
+    sensor = {"x": sx, "y": sy, "z": _cross(sx, sy)}
+    out: dict[str, str] = {}
+    for body, phys in zip("xyz", _PHYSICAL):
+        for name, vec in sensor.items():
+            dot = sum(a * b for a, b in zip(phys, vec))
+            if dot:
+                out[body] = ("+" if dot > 0 else "-") + name
+    return out
+
+
+def _schema(root: Path | None) -> dict[str, Any]:
+    path = boards_dir(root) / "schema.json"
+    with open(path, encoding="utf-8") as f:
+        schema: dict[str, Any] = json.load(f)
+    return schema
+
+
+def check(board: Board, path: str, root: Path | None = None) -> None:
+    """Raise InputError (naming ``path`` and the field) unless ``board`` is a valid definition."""
+    try:
+        import jsonschema  # type: ignore[import-untyped]
+    except ImportError as exc:  # pragma: no cover - dependency of the package
+        raise ConfigError("jsonschema is needed to check board definitions: pip install jsonschema") from exc
+    validator = jsonschema.Draft202012Validator(_schema(root))
+    errors = sorted(validator.iter_errors(board), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        field = ".".join(str(p) for p in err.absolute_path) or None
+        raise InputError(path, err.message, field=field)
+    _check_facts(board, path)
+
+
+def _check_facts(board: Board, path: str) -> None:
+    stem = Path(path).stem
+    if board["id"] != stem:
+        raise InputError(path, f"id {board['id']!r} differs from the file name {stem!r}", field="id")
+    pins: dict[int, str] = {}
+
+    def claim(pin: int | None, what: str) -> None:
+        if pin is None:
+            return
+        if pin in pins:
+            raise InputError(path, f"GPIO{pin} used by both {pins[pin]} and {what}", field=what)
+        pins[pin] = what
+
+    imu = board["imu"]
+    claim(imu["i2c"]["scl"], "imu.i2c.scl")
+    claim(imu["i2c"]["sda"], "imu.i2c.sda")
+    claim(imu["int_pin"], "imu.int_pin")
+    if board["battery"]:
+        claim(board["battery"]["adc_pin"], "battery.adc_pin")
+        if board["battery"]["empty_mv"] >= board["battery"]["full_mv"]:
+            raise InputError(path, "empty_mv must be below full_mv", field="battery.empty_mv")
+    if board["led"]:
+        claim(board["led"]["pin"], "led.pin")
+    if board["buzzer"]:
+        claim(board["buzzer"]["pin"], "buzzer.pin")
+    claim(board.get("power_hold_pin"), "power_hold_pin")
+    mount = board["mounting"]
+    try:
+        expected = axis_map_from_mounting(mount["sensor_x"], mount["sensor_y"])
+    except ValueError as exc:
+        raise InputError(path, str(exc), field="mounting") from None
+    if imu["axis_map"] != expected:
+        raise InputError(
+            path,
+            f"{imu['axis_map']} does not follow from mounting (sensor +x {mount['sensor_x']}, "
+            f"+y {mount['sensor_y']}): expected {expected}",
+            field="imu.axis_map",
+        )
+    power = board["power"]
+    if power["active_ms_per_batch"] >= power["batch_ms"]:
+        raise InputError(path, "active_ms_per_batch must be below batch_ms", field="power.active_ms_per_batch")
+    if power["ble_conn_event_ms"] >= power["ble_conn_interval_ms"]:
+        raise InputError(path, "ble_conn_event_ms must be below ble_conn_interval_ms", field="power.ble_conn_event_ms")
+
+
+def load_path(path: Path, root: Path | None = None) -> Board:
+    try:
+        with open(path, encoding="utf-8") as f:
+            board = json.load(f)
+    except FileNotFoundError:
+        raise InputError(str(path), "no such board definition") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(str(path), f"not JSON: {exc.msg}", line=exc.lineno) from None
+    if not isinstance(board, dict):
+        raise InputError(str(path), "a board definition is a JSON object")
+    check(board, str(path), root)
+    return board
+
+
+def load(board_id: str, root: Path | None = None) -> Board:
+    """A board by id (``hardware/boards/<id>.json``) or by path to a JSON file."""
+    if board_id.endswith(".json") or os.sep in board_id:
+        return load_path(Path(board_id), root)
+    path = boards_dir(root) / f"{board_id}.json"
+    if not path.is_file():
+        raise ConfigError(f"unknown board {board_id!r}; known boards: {', '.join(board_ids(root))}")
+    return load_path(path, root)

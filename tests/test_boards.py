@@ -1,0 +1,223 @@
+"""Board definitions: schema, facts, the firmware's driver table, and the power budget.
+
+Every ``hardware/boards/*.json`` must validate against ``schema.json``, name an
+IMU part the firmware has a driver for (``band.imu.DRIVERS``, read both by
+parsing the source and by importing it under the real ``micropython``), carry
+an axis map that follows from its documented mounting, and the README's power
+budget must be what ``spasmwatch.hardware.power`` computes from these files.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from spasmwatch.errors import InputError
+from spasmwatch.hardware import boards, power
+
+ROOT = Path(__file__).resolve().parent.parent
+BOARDS = ROOT / "hardware" / "boards"
+IMU_PY = ROOT / "firmware" / "band" / "imu.py"
+BOARD_IDS = boards.board_ids(ROOT)
+
+
+def _schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads((BOARDS / "schema.json").read_text())
+    return schema
+
+
+def _raw(board_id: str) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads((BOARDS / f"{board_id}.json").read_text())
+    return doc
+
+
+def firmware_drivers() -> dict[str, str]:
+    """``DRIVERS`` of firmware/band/imu.py as {part: class name}, read from the source."""
+    assert IMU_PY.is_file(), f"{IMU_PY} is missing: the firmware must provide the IMU driver table band.imu.DRIVERS"
+    tree = ast.parse(IMU_PY.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "DRIVERS" for t in node.targets):
+            assert isinstance(node.value, ast.Dict), "band.imu.DRIVERS must be a dict literal"
+            out = {}
+            for k, v in zip(node.value.keys, node.value.values):
+                assert isinstance(k, ast.Constant) and isinstance(v, ast.Name), "DRIVERS maps 'part' -> DriverClass"
+                out[str(k.value)] = v.id
+            return out
+    raise AssertionError(f"{IMU_PY}: no DRIVERS table (part name -> driver class)")
+
+
+def test_there_are_boards_of_both_kinds() -> None:
+    kinds = {(b["mcu"], b["imu"]["part"]) for b in (_raw(i) for i in BOARD_IDS)}
+    assert len(BOARD_IDS) >= 3
+    assert any(mcu in ("esp32c3", "esp32s3") for mcu, _ in kinds)
+    ready_made = [i for i in BOARD_IDS if i.startswith("m5")]
+    assert ready_made, "at least one ready-made IMU board (M5Stack class)"
+
+
+def test_schema_is_a_valid_json_schema() -> None:
+    jsonschema.Draft202012Validator.check_schema(_schema())
+
+
+@pytest.mark.parametrize("board_id", BOARD_IDS)
+def test_board_validates_against_schema(board_id: str) -> None:
+    jsonschema.Draft202012Validator(_schema()).validate(_raw(board_id))
+
+
+@pytest.mark.parametrize("board_id", BOARD_IDS)
+def test_board_loads_with_all_fact_checks(board_id: str) -> None:
+    b = boards.load(board_id, ROOT)
+    assert b["id"] == board_id
+
+
+def test_every_board_part_has_a_firmware_driver_and_every_driver_is_used() -> None:
+    drivers = firmware_drivers()
+    parts = {_raw(i)["imu"]["part"] for i in BOARD_IDS}
+    assert parts <= set(drivers), f"boards use parts without a driver: {parts - set(drivers)}"
+    assert set(drivers) <= parts, f"drivers no board uses (add a board or drop the driver): {set(drivers) - parts}"
+    schema_parts = set(_schema()["properties"]["imu"]["properties"]["part"]["enum"])
+    assert schema_parts == set(drivers), "schema imu.part enum and band.imu.DRIVERS must list the same parts"
+
+
+def test_firmware_builds_each_boards_driver_under_micropython(micropython: str) -> None:
+    """The band's own code accepts each definition: part -> driver class, address, axis map."""
+    script = (
+        "import sys, json\nsys.path.insert(0, %r)\nfrom band import imu\n"
+        "for path in %r:\n"
+        "    d = json.load(open(path))['imu']\n"
+        "    drv = imu.from_board(None, d)\n"
+        "    print(json.dumps([d['part'], drv.__class__.__name__, drv._addr, list(drv._map)]))\n"
+    ) % (str(ROOT / "firmware"), [str(BOARDS / f"{i}.json") for i in BOARD_IDS])
+    out = subprocess.run([micropython, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr or out.stdout
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    drivers = firmware_drivers()
+    assert len(rows) == len(BOARD_IDS)
+    for board_id, (part, cls, addr, amap) in zip(BOARD_IDS, rows):
+        raw = _raw(board_id)["imu"]
+        assert cls == drivers[part]
+        assert addr == raw["i2c_address"]
+        # parse_axis_map: (sensor index, sign) per body axis, as the JSON says.
+        want = []
+        for body in "xyz":
+            spec = raw["axis_map"][body]
+            want += ["xyz".index(spec[1]), 1 if spec[0] == "+" else -1]
+        assert amap == want
+
+
+@pytest.mark.parametrize(
+    "sensor_x,sensor_y,expected",
+    [
+        ("head", "right", {"x": "+x", "y": "-y", "z": "+z"}),
+        ("left", "head", {"x": "+y", "y": "+x", "z": "+z"}),
+        ("feet", "left", {"x": "-x", "y": "+y", "z": "+z"}),
+        # Sensor lying face down (z into the chest), x to the head: y then points to the baby's left.
+        ("head", "left", {"x": "+x", "y": "+y", "z": "-z"}),
+    ],
+)
+def test_axis_map_follows_from_mounting(sensor_x: str, sensor_y: str, expected: dict[str, str]) -> None:
+    assert boards.axis_map_from_mounting(sensor_x, sensor_y) == expected
+
+
+def test_axis_map_rejects_parallel_axes() -> None:
+    with pytest.raises(ValueError, match="not perpendicular"):
+        boards.axis_map_from_mounting("head", "feet")
+
+
+def _det(amap: dict[str, str]) -> int:
+    m = [[0] * 3 for _ in range(3)]
+    for i, body in enumerate("xyz"):
+        m[i]["xyz".index(amap[body][1])] = 1 if amap[body][0] == "+" else -1
+    return (
+        m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+        - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+        + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+    )
+
+
+@pytest.mark.parametrize("board_id", BOARD_IDS)
+def test_axis_maps_land_in_the_design_body_frame(board_id: str) -> None:
+    """x head, y left, z out of the chest is a left-handed frame: a real sensor maps in by a reflection."""
+    assert _det(_raw(board_id)["imu"]["axis_map"]) == -1
+
+
+def _write_broken(tmp_path: Path, board_id: str, mutate: Any) -> Path:
+    doc = copy.deepcopy(_raw(board_id))
+    mutate(doc)
+    path = tmp_path / f"{doc['id']}.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.mark.parametrize(
+    "mutate,field,words",
+    [
+        (lambda d: d["imu"].__setitem__("axis_map", {"x": "+y", "y": "-x", "z": "+z"}), "imu.axis_map", "does not follow"),
+        (lambda d: d["imu"]["i2c"].__setitem__("sda", d["imu"]["i2c"]["scl"]), "imu.i2c.sda", "GPIO"),
+        (lambda d: d["imu"].__setitem__("part", "bmi270"), "imu.part", "is not one of"),
+        (lambda d: d["imu"].__setitem__("i2c_address", 300), "imu.i2c_address", "maximum"),
+        (lambda d: d["power"].__setitem__("active_ms_per_batch", 500), "power.active_ms_per_batch", "below batch_ms"),
+        (lambda d: d.pop("mounting"), None, "'mounting' is a required property"),
+    ],
+)
+def test_broken_definitions_are_refused_naming_the_field(
+    tmp_path: Path, mutate: Any, field: str | None, words: str
+) -> None:
+    path = _write_broken(tmp_path, "xiao-esp32c3-lsm6dsox", mutate)
+    with pytest.raises(InputError) as err:
+        boards.load_path(path, ROOT)
+    assert err.value.field == field
+    assert words in str(err.value)
+    assert str(path) in str(err.value)
+
+
+def test_id_must_match_file_name(tmp_path: Path) -> None:
+    path = tmp_path / "other.json"
+    path.write_text(json.dumps(_raw("m5stickc-plus2")))
+    with pytest.raises(InputError, match="differs from the file name"):
+        boards.load_path(path, ROOT)
+
+
+def test_readme_power_budget_is_the_computed_one() -> None:
+    readme = (ROOT / "hardware" / "README.md").read_text(encoding="utf-8")
+    section = power.readme_section(ROOT)
+    assert section in readme, (
+        "hardware/README.md power budget is stale: run python -m spasmwatch.hardware.power --write-readme"
+    )
+
+
+def test_power_budget_responds_to_the_board_numbers() -> None:
+    b = boards.load("xiao-esp32c3-lsm6dsox", ROOT)
+    base = power.budget(b, "as shipped")
+    sleepy = power.budget(b, "light sleep")
+    assert sleepy.battery_ma < base.battery_ma and sleepy.runtime_h and base.runtime_h
+    assert sleepy.runtime_h > base.runtime_h
+    bigger = copy.deepcopy(b)
+    bigger["battery"]["capacity_mah"] *= 2
+    assert power.budget(bigger, "as shipped").runtime_h == pytest.approx(2 * base.runtime_h)
+    slower = copy.deepcopy(b)
+    slower["power"]["ble_conn_interval_ms"] *= 2
+    assert power.budget(slower, "as shipped").ble_ma == pytest.approx(base.ble_ma / 2)
+    usb = power.budget(boards.load("m5stack-atoms3", ROOT), "as shipped")
+    assert usb.runtime_h is None
+
+
+def test_enclosure_dimensions_cover_every_board() -> None:
+    dims = json.loads((ROOT / "hardware" / "enclosure" / "dimensions.json").read_text())
+    for board_id in BOARD_IDS:
+        variant = _raw(board_id)["enclosure"]
+        assert variant in dims["variants"], f"{board_id}: no exported dimensions for pod variant {variant!r}"
+        v = dims["variants"][variant]
+        outer, cavity = v["outer_mm"], v["cavity_mm"]
+        assert all(o > c for o, c in zip(outer, cavity))
+        # Content (boards + battery, from the .scad) fits the cavity with clearance.
+        assert all(c >= k for c, k in zip(cavity, v["content_mm"]))
+        # Soft edges against the skin, slots for a strap wider than it is thick.
+        assert v["edge_radius_mm"] >= 2
+        assert v["strap_slot_mm"][0] >= 20

@@ -1,0 +1,329 @@
+"""``spasmwatch flash`` / ``board info`` against a real MicroPython unix-port band.
+
+The band is a ``micropython`` process on a pseudo-terminal with its own
+filesystem root (a temp directory), reached through mpremote's
+``SerialTransport`` exactly like a USB board: the sync logic, the programs it
+runs on the band and the hashing are the real ones. The only stand-ins are
+links that misbehave on purpose (a corrupted write, an unplugged cable).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from spasmwatch import cli
+from spasmwatch.flashing import firmware
+from spasmwatch.flashing.device import MPY_ARCHS, Device
+from spasmwatch.flashing.firmware import Image
+from spasmwatch.flashing.install import flash
+from spasmwatch.flashing.link import DeviceError, Link, Port, open_link, pick_port
+from spasmwatch.flashing.sync import MANIFEST, Progress
+from spasmwatch.hardware import boards
+
+ROOT = Path(__file__).resolve().parent.parent
+BOARD = "xiao-esp32c3-lsm6dsox"
+
+
+class Recorder(Progress):
+    def __init__(self) -> None:
+        self.files: list[str] = []
+        self.planned: list[str] = []
+        self.bytes_seen = 0
+
+    def plan(self, to_write: Sequence[Image], unchanged: int, to_remove: Sequence[str]) -> None:
+        self.planned = [im.path for im in to_write]
+
+    def file(self, image: Image) -> None:
+        self.files.append(image.path)
+
+    def bytes(self, n: int) -> None:
+        self.bytes_seen += n
+
+
+@pytest.fixture
+def fw(tmp_path: Path) -> Path:
+    """A copy of the real firmware tree (tests edit it), including sim/ which must never be flashed."""
+    src = ROOT / "firmware"
+    dst = tmp_path / "firmware"
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
+    assert (dst / "main.py").is_file(), "firmware/main.py is missing"
+    assert (dst / "sim").is_dir()
+    return dst
+
+
+@pytest.fixture
+def band(tmp_path: Path, micropython: str) -> Path:
+    d = tmp_path / "band"
+    d.mkdir()
+    return d
+
+
+@pytest.fixture
+def board() -> dict[str, object]:
+    return boards.load(BOARD, ROOT)
+
+
+def connect(band: Path) -> Link:
+    return open_link(f"unix:{band}")
+
+
+def do_flash(band: Path, fw: Path, board: dict[str, object], link: Link | None = None, **kw: object) -> tuple[Recorder, object]:
+    rec = Recorder()
+    link = link or connect(band)
+    try:
+        result = flash(link, board, fw, progress=rec, **kw)  # type: ignore[arg-type]
+    finally:
+        link.close()
+    return rec, result
+
+
+def on_band(band: Path) -> dict[str, str]:
+    return {
+        "/" + p.relative_to(band).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in band.rglob("*")
+        if p.is_file()
+    }
+
+
+def test_first_flash_installs_everything_in_order_and_verifies(band: Path, fw: Path, board: dict[str, object]) -> None:
+    rec, result = do_flash(band, fw, board)
+    files = on_band(band)
+    assert rec.files[-1] == "/main.py", "main.py must be written last"
+    assert rec.files[:-1] == sorted(rec.files[:-1])
+    assert not any(p.startswith("/sim") for p in files), "firmware/sim is for the simulator only"
+    assert "/band/imu.mpy" in files and "/band/imu.py" not in files
+    assert "/swcore/detector.mpy" in files and "/main.py" in files
+    sources = {rel for _, rel in firmware.sources(fw)}
+    assert set(rec.files) == {"/" + (r if r == "main.py" else r[:-3] + ".mpy") for r in sources} | {"/board.json", "/device.json"}
+    assert json.loads((band / "board.json").read_text()) == board
+    dev_id = json.loads((band / "device.json").read_text())["device_id"]
+    assert dev_id.startswith("sw-") and dev_id == result.device_id  # type: ignore[attr-defined]
+    manifest = json.loads((band / MANIFEST.lstrip("/")).read_text())
+    assert manifest["board"] == BOARD and manifest["device_id"] == dev_id
+    assert {p: h for p, h in files.items() if p != MANIFEST} == manifest["files"]
+    assert rec.bytes_seen == sum((band / p.lstrip("/")).stat().st_size for p in rec.files)
+
+
+def test_flashed_mpy_files_load_on_the_band(band: Path, fw: Path, board: dict[str, object], micropython: str) -> None:
+    do_flash(band, fw, board)
+    script = "from band import imu\nimport swcore.detector\nprint(sorted(imu.DRIVERS))"
+    # Only the band's own files: MICROPYPATH is its root, the source tree is nowhere on the path.
+    out = subprocess.run([micropython, "-c", script], cwd=band, env={"MICROPYPATH": str(band)}, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == str(sorted(boards_parts()))
+
+
+def boards_parts() -> set[str]:
+    return {boards.load(b, ROOT)["imu"]["part"] for b in boards.board_ids(ROOT)}
+
+
+def test_second_flash_copies_nothing_and_a_changed_module_only_itself(band: Path, fw: Path, board: dict[str, object]) -> None:
+    do_flash(band, fw, board)
+    before = on_band(band)
+    rec, _ = do_flash(band, fw, board)
+    assert rec.files == [] and rec.planned == []
+    assert on_band(band) == before
+    with open(fw / "swcore" / "consts.py", "a") as f:
+        f.write("\nFLASH_TEST_MARK = 1\n")
+    rec, _ = do_flash(band, fw, board)
+    assert rec.files == ["/swcore/consts.mpy", "/main.py"]
+    after = on_band(band)
+    assert after["/swcore/consts.mpy"] != before["/swcore/consts.mpy"]
+    assert {p for p in after if after[p] != before.get(p)} == {"/swcore/consts.mpy", MANIFEST}
+
+
+def test_file_changed_on_the_band_is_found_by_hashing_and_rewritten(band: Path, fw: Path, board: dict[str, object]) -> None:
+    do_flash(band, fw, board)
+    good = (band / "band" / "imu.mpy").read_bytes()
+    (band / "band" / "imu.mpy").write_bytes(good[:-5] + b"xxxxx")  # the manifest still claims the old hash
+    rec, _ = do_flash(band, fw, board)
+    assert rec.files == ["/band/imu.mpy", "/main.py"]
+    assert (band / "band" / "imu.mpy").read_bytes() == good
+
+
+def test_stale_and_shadowing_files_are_removed(band: Path, fw: Path, board: dict[str, object]) -> None:
+    (fw / "band" / "extra.py").write_text("X = 1\n")
+    do_flash(band, fw, board)
+    assert (band / "band" / "extra.mpy").is_file()
+    (fw / "band" / "extra.py").unlink()
+    (band / "band" / "imu.py").write_text("raise ImportError('an old source copy')\n")  # would shadow imu.mpy
+    (band / "data").mkdir()
+    (band / "data" / "events.log").write_bytes(b"\x00" * 24)  # the band's data: never touched
+    rec, _ = do_flash(band, fw, board)
+    assert not (band / "band" / "extra.mpy").exists()
+    assert not (band / "band" / "imu.py").exists()
+    assert (band / "data" / "events.log").read_bytes() == b"\x00" * 24
+    assert rec.files == ["/main.py"]
+
+
+class CorruptingLink(Link):
+    """A flaky cable: one extra byte lands in the file ``target`` while it is written."""
+
+    def __init__(self, inner: Link, target: str) -> None:
+        super().__init__(inner.transport, inner.name, inner.root, inner.simulated)
+        self._extra = inner._extra
+        self.target = target
+        self.armed = False
+
+    def exec(self, code: str, timeout_s: float = 20.0) -> bytes:
+        if f"_P = [{self.target!r}]" in code and "open(_R + _P[0], 'wb')" in code:
+            self.armed = True
+        elif self.armed and code.strip() == "_f.close()":
+            self.armed = False
+            code = "_f.write(b'!')\n" + code
+        return super().exec(code, timeout_s)
+
+
+def test_verification_catches_a_corrupted_write_and_main_is_not_written(band: Path, fw: Path, board: dict[str, object]) -> None:
+    do_flash(band, fw, board)
+    with open(fw / "band" / "imu.py", "a") as f:
+        f.write("\nFLASH_TEST_MARK = 2\n")
+    link = CorruptingLink(connect(band), "/band/imu.mpy")
+    with pytest.raises(DeviceError, match=r"verification failed .* /band/imu.mpy.*main.py was not written"):
+        do_flash(band, fw, board, link=link)
+    assert not (band / "main.py").exists(), "a band with a bad module must not boot the app"
+    assert not (band / MANIFEST.lstrip("/")).exists()
+    rec, _ = do_flash(band, fw, board)  # a good cable repairs it
+    assert rec.files == ["/band/imu.mpy", "/main.py"]
+    assert (band / "main.py").is_file()
+
+
+class UnpluggedLink(Link):
+    """The cable comes out after ``n`` file writes."""
+
+    def __init__(self, inner: Link, n: int) -> None:
+        super().__init__(inner.transport, inner.name, inner.root, inner.simulated)
+        self._extra = inner._extra
+        self.left = n
+
+    def exec(self, code: str, timeout_s: float = 20.0) -> bytes:
+        if "open(_R + _P[0], 'wb')" in code:
+            if self.left == 0:
+                raise DeviceError("unplugged")
+            self.left -= 1
+        return super().exec(code, timeout_s)
+
+
+def test_interrupted_flash_leaves_no_main_and_the_next_one_finishes(band: Path, fw: Path, board: dict[str, object]) -> None:
+    with pytest.raises(DeviceError, match="unplugged"):
+        do_flash(band, fw, board, link=UnpluggedLink(connect(band), 5))
+    assert not (band / "main.py").exists()
+    written_before = {p for p in on_band(band)}
+    rec, _ = do_flash(band, fw, board)
+    assert rec.files[-1] == "/main.py"
+    assert not set(rec.files) & (written_before - {"/main.py"}), "files already complete are not copied again"
+    assert (band / "main.py").is_file()
+
+
+def test_device_id_is_kept_across_flashes_unless_set(band: Path, fw: Path, board: dict[str, object]) -> None:
+    _, r1 = do_flash(band, fw, board)
+    _, r2 = do_flash(band, fw, board)
+    assert r1.device_id == r2.device_id  # type: ignore[attr-defined]
+    rec, r3 = do_flash(band, fw, board, device_id="nursery-1")
+    assert r3.device_id == "nursery-1"  # type: ignore[attr-defined]
+    assert rec.files == ["/device.json", "/main.py"]
+    with pytest.raises(DeviceError, match="device id"):
+        do_flash(band, fw, board, device_id="no spaces allowed")
+
+
+def test_incompatible_bands_are_refused(band: Path, board: dict[str, object]) -> None:
+    link = connect(band)
+    try:
+        info = Device(link).info()
+    finally:
+        link.close()
+    tool = firmware.mpy_cross_version()
+    assert firmware.check_compatible(info, board, True, tool) == info.arch
+    other = dataclasses.replace(info, mpy=(info.mpy & ~0xFF) | ((info.mpy & 0xFF) - 1))
+    with pytest.raises(DeviceError, match=r"loads \.mpy v.* but this mpy-cross emits"):
+        firmware.check_compatible(other, board, True, tool)
+    old = dataclasses.replace(info, version=(1, 19, 1))
+    with pytest.raises(DeviceError, match="needs 1.22 or newer"):
+        firmware.check_compatible(old, board, True, tool)
+    with pytest.raises(DeviceError, match="esp32c3 .rv32imc. but the band is"):
+        firmware.check_compatible(info, board, False, tool)  # as if this x64 process were a real board
+
+
+# rv64imc: this mpy-cross has no native emitter for it yet.
+@pytest.mark.parametrize("index,name", [(i, n) for i, n in enumerate(MPY_ARCHS) if n and n != "rv64imc"])
+def test_arch_table_matches_mpy_cross(tmp_path: Path, index: int, name: str) -> None:
+    src = tmp_path / "m.py"
+    # Native code: only then does a .mpy carry its architecture (and sub-version).
+    src.write_text("import micropython\n@micropython.viper\ndef f():\n    pass\n")
+    out = tmp_path / "m.mpy"
+    subprocess.run(firmware.mpy_cross_command() + [f"-march={name}", "-o", str(out), str(src)], check=True)
+    header = out.read_bytes()[:4]
+    assert header[0:1] == b"M"
+    assert f"{header[1]}.{header[2] & 3}" == firmware.mpy_cross_version()
+    assert header[2] >> 2 == index
+
+
+def test_port_detection() -> None:
+    esp = Port("/dev/ttyACM0", 0x303A, 0x1001, "USB JTAG/serial debug unit")
+    ch = Port("/dev/ttyUSB0", 0x1A86, 0x55D4, "USB Single Serial")
+    mouse = Port("/dev/ttyS0", None, None, "n/a")
+    assert pick_port([mouse, esp]) == esp
+    with pytest.raises(DeviceError, match="no ESP32 board found.*ttyS0"):
+        pick_port([mouse])
+    with pytest.raises(DeviceError, match="several boards found.*--port"):
+        pick_port([esp, ch])
+    assert pick_port([esp, ch], prefer=(0x1A86, 0x55D4)) == ch
+
+
+def _band_events(band: Path, micropython: str, n: int) -> None:
+    """Log n events on the band with its own event-log code (as the app would)."""
+    script = (
+        "from band.storage import Storage\nfrom band.eventlog import EventLog\nfrom swcore import protocol\n"
+        "import os\ntry:\n os.mkdir('data')\nexcept OSError:\n pass\n"
+        "log = EventLog(Storage('data'), 4096)\nrec = bytearray(20)\nrec[0] = protocol.VERSION\nrec[1] = protocol.T_EVENT\n"
+        "for i in range(%d):\n log.append(rec)\nlog.close()\n"
+    ) % n
+    out = subprocess.run([micropython, "-c", script], cwd=band, env={"MICROPYPATH": str(band)}, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+
+
+def test_cli_flash_then_board_info(band: Path, fw: Path, micropython: str, capsys: pytest.CaptureFixture[str]) -> None:
+    port = f"unix:{band}"
+    assert cli.main(["flash", "--board", BOARD, "--port", port, "--firmware", str(fw)]) == 0
+    out = capsys.readouterr().out
+    assert "all verified" in out and "/main.py" in out
+    assert cli.main(["flash", "--port", port, "--firmware", str(fw)]) == 0  # board read back from the band
+    assert "band is up to date" in capsys.readouterr().out
+    _band_events(band, micropython, 3)
+    assert cli.main(["board", "info", "--port", port, "--firmware", str(fw), "--json"]) == 0
+    st = json.loads(capsys.readouterr().out)
+    assert st["board"] == BOARD and st["device_id"].startswith("sw-")
+    assert st["firmware"] == firmware.firmware_version(fw) and st["files_bad"] == []
+    assert st["log"]["next_seq"] == 3 and st["log"]["torn"] == 0 and st["log"]["capacity"] == 4096
+    assert st["micropython"].count(".") == 2 and st["fs_free"] > 0
+    (band / "swcore" / "detector.mpy").write_bytes(b"broken")
+    assert cli.main(["board", "info", "--port", port, "--firmware", str(fw)]) == 1
+    text = capsys.readouterr().out
+    assert "1 changed: /swcore/detector.mpy" in text and "3 events" in text
+    (band / "swcore" / "crc.mpy").write_bytes(b"broken")  # the log code itself cannot load now
+    assert cli.main(["board", "info", "--port", port, "--firmware", str(fw)]) == 1
+    text = capsys.readouterr().out
+    assert "2 changed" in text and "event log    unreadable" in text
+
+
+def test_cli_errors_are_clear(band: Path, fw: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["flash", "--port", f"unix:{band}", "--firmware", str(fw)]) == 2
+    assert "which board is this? give --board" in capsys.readouterr().err
+    assert cli.main(["flash", "--board", "no-such-board", "--port", f"unix:{band}"]) == 2
+    assert "unknown board 'no-such-board'" in capsys.readouterr().err
+
+
+def test_board_list_and_power(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["board", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert all(b in listing for b in boards.board_ids(ROOT))
+    assert cli.main(["board", "power"]) == 0
+    assert "runtime" in capsys.readouterr().out
