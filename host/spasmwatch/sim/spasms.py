@@ -158,8 +158,8 @@ def _intervals(rng: np.random.Generator, n: int) -> FloatArray:
     peak = rng.uniform(0.25, 0.6)
     slowing = 1.0 + rng.uniform(0.0, 0.6) * ((x - peak) / 0.6) ** 2
     jitter = rng.lognormal(0.0, rng.uniform(0.08, 0.3), size=n - 1)
-    # 4 s floor: a spasm lasts up to 3 s and the next starts after relaxation.
-    return np.asarray(np.clip(base * slowing * jitter, 4.0, 30.0))
+    # The placement pushes an onset back if the previous spasm has not relaxed yet.
+    return np.asarray(np.clip(base * slowing * jitter, 3.0, 30.0))
 
 
 def _kinds(rng: np.random.Generator, n: int, subtle: bool) -> list[str]:

@@ -21,13 +21,14 @@ from spasmwatch.sim.posture import PostureTrack, base_posture
 from spasmwatch.sim.rotation import FloatArray
 from spasmwatch.sim.scenario import Scenario
 from spasmwatch.sim.schedule import MINUTE, SCHEDULES, Span
-from spasmwatch.sim.spasms import Spasm, make_spasm, plan_cluster
+from spasmwatch.sim.spasms import ClusterPlan, Spasm, make_spasm, plan_cluster
 from spasmwatch.sim.wake import fill_sleep, fill_wake, wake_up
 from spasmwatch.sim.world import World
 
 _CLUSTER_MARGIN_S = 20.0  # quiet background kept around a cluster
 _AFTER_WAKE_P = 0.7  # share of clusters starting within minutes of waking
 _IN_SLEEP_P = 0.05  # spasms "rarely occur during sleep"
+_SPASM_GAP_S = 0.5  # least relaxed time between one spasm's end and the next onset
 
 
 @dataclass
@@ -110,17 +111,25 @@ def _place_clusters(plan: Plan, scn: Scenario) -> None:
     for _ in range(scn.resolved_clusters):
         subtle = scn.subtle or scn.kind == "subtle" or w.chance(scn.subtle_fraction)
         shape = plan_cluster(w.rng, scn.cluster_size, subtle, scn.spasm_amplitude_scale, w.baby)
-        length = float(shape.onsets[-1]) + 3.0
+        # Room for onsets pushed back behind a long previous spasm (see _cluster_spasms).
+        length = float(shape.onsets[-1]) + 3.0 + _SPASM_GAP_S * len(shape.kinds)
         for _attempt in range(50):
             t0 = _cluster_onset(plan, length)
             if t0 is not None and _free(plan, t0 - _CLUSTER_MARGIN_S, t0 + length + _CLUSTER_MARGIN_S):
-                spasms = [
-                    make_spasm(w.rng, t0 + float(dt), kind, float(amp), shape.side, w.baby, w.rate_hz)
-                    for dt, kind, amp in zip(shape.onsets, shape.kinds, shape.amplitudes_deg)
-                ]
-                plan.clusters.append(Cluster(spasms, shape.subtle))
+                plan.clusters.append(Cluster(_cluster_spasms(w, t0, shape), shape.subtle))
                 break
     plan.clusters.sort(key=lambda c: c.start)
+
+
+def _cluster_spasms(w: World, t0: float, shape: ClusterPlan) -> list[Spasm]:
+    """Spasms at the planned onsets, each starting after the previous has relaxed."""
+    spasms: list[Spasm] = []
+    for dt, kind, amp in zip(shape.onsets, shape.kinds, shape.amplitudes_deg):
+        t = t0 + float(dt)
+        if spasms:
+            t = max(t, spasms[-1].end + _SPASM_GAP_S)
+        spasms.append(make_spasm(w.rng, t, kind, float(amp), shape.side, w.baby, w.rate_hz))
+    return spasms
 
 
 def _place_isolated(plan: Plan, scn: Scenario) -> None:
