@@ -187,15 +187,15 @@ def fill_wake(w: World, start: float, end: float, tour: bool) -> None:
         cf.fidget(w, t, end, 1.0)
 
 
-def _repeat(event: Callable[[World, float], float], posture: str) -> Activity:
-    """A short calm spell with the single event repeated a few times."""
+def _repeat(event: Callable[[World, float], float], posture: str, gap_s: tuple[float, float]) -> Activity:
+    """A short calm spell with the single event repeated a few times, ``gap_s`` apart."""
 
     def activity(w: World, start: float, end: float) -> None:
         t = w.set_posture(start, posture)
         cf.fidget(w, start, end, w.u(0.5, 2.0))
         t += w.u(2.0, 10.0)
         while t < end - 10.0:
-            t = event(w, t) + w.u(8.0, 40.0)
+            t = event(w, t) + w.u(*gap_s)
 
     return activity
 
@@ -212,10 +212,11 @@ def _lying(name: str, model: Activity, posture: str = "supine") -> Activity:
 
 # Confounder tour: name -> (duration range in minutes, activity)
 TOUR: dict[str, tuple[tuple[float, float], Activity]] = {
-    "startles": ((1.0, 3.0), _repeat(cf.startle, "supine")),
-    "stretching": ((1.0, 2.0), _repeat(stretching, "supine")),
-    "rolling": ((1.0, 3.0), _repeat(cf.rolling, "supine")),
-    "reflux_arching": ((1.5, 3.0), _repeat(cf.reflux_arching, "cradle")),
+    # Startles answer separate noises or jolts: tens of seconds apart, not a rhythm.
+    "startles": ((2.0, 5.0), _repeat(cf.startle, "supine", (30.0, 120.0))),
+    "stretching": ((1.0, 2.0), _repeat(stretching, "supine", (15.0, 60.0))),
+    "rolling": ((1.0, 3.0), _repeat(cf.rolling, "supine", (8.0, 40.0))),
+    "reflux_arching": ((1.5, 3.0), _repeat(cf.reflux_arching, "cradle", (8.0, 40.0))),
     "hiccups": ((1.0, 5.0), _lying("hiccups", cf.hiccups)),
     "kicking": ((1.0, 4.0), _lying("kicking", cf.kicking)),
     "crying": ((0.5, 3.0), crying_bout),

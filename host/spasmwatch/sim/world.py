@@ -73,7 +73,9 @@ class World:
             height = self.u(0.25, 0.7) * (1.0 if name not in LYING else -1.0)
             self.add(Lift(begin, duration, height))
         self.posture_name = name
-        return self.postures.move_to(begin, duration, base_posture(name, self.rng))
+        end = self.postures.move_to(begin, duration, base_posture(name, self.rng))
+        self.label("handling", begin, end)  # picked up, put down or repositioned
+        return end
 
     def roll(self, t: float, angle_rad: float, duration_s: float) -> float:
         """Turn about the body's long axis (rolling over), in two halves via the side."""
