@@ -61,6 +61,9 @@ def _battery(board):
 
 def main():
     board = _load("/board.json")
+    hold = board.get("power_hold_pin")
+    if hold is not None:  # e.g. M5StickC PLUS2: the board switches itself off unless held high
+        machine.Pin(hold, machine.Pin.OUT, value=1)
     device_id = _load("/device.json")["device_id"]
     try:
         os.mkdir(DATA_DIR)

@@ -459,15 +459,15 @@ class App:
         if self.low_battery:
             self.raw_on = False
         if pct <= batt.CRITICAL_PCT and not self.critical:
-            # Stop sensing and close the log before the cell browns out mid-write.
+            # Stop sensing (so no more log writes) before the cell browns out
+            # mid-write; every record is already flushed. Reads (backfill) go on.
             self.critical = True
             self.sampling = False
-            self.log.close()
+            self.raw_on = False
             self.boot.mark_clean()
         elif self.critical and pct > batt.CRITICAL_PCT + batt.RESUME_MARGIN_PCT:
             self.critical = False
             self.boot.mark_running()
-            self.log.open()
             self._start_imu()
             if self.sampling:
                 self._sampler_task = asyncio.create_task(self._sampler())

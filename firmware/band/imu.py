@@ -8,8 +8,9 @@ so the band's loop can sleep between batches without losing samples.
 
 ``read(out, max_n)`` writes up to ``max_n`` samples as 6 ints each
 (ax, ay, az mg; gx, gy, gz ddps; body frame) into the ``array('h')`` ``out``
-and returns how many it wrote. The per-sample part of ``read`` allocates
-nothing: bytes land in a preallocated buffer and are decoded with integer math.
+and returns how many it wrote. ``read`` allocates
+nothing: bytes land in a preallocated buffer through preallocated views and
+are decoded with integer math (tested under ``micropython.heap_lock``).
 ``DRIVERS`` maps the board definitions' ``imu.part`` names to driver classes.
 """
 
@@ -53,13 +54,16 @@ class _I2CImu:
     WHO_AM_I_REG = 0
     WHO_AM_I = ()
     FRAME = 12  # FIFO bytes per sample
+    UNIT = 12  # FIFO bytes per burst-length step
 
     def __init__(self, i2c, address, axis_map):
         self._i2c = i2c
         self._addr = address
         self._map = parse_axis_map(axis_map)
         self._raw = bytearray(BATCH_MAX * self.FRAME)
-        self._mv = memoryview(self._raw)
+        mv = memoryview(self._raw)
+        # One view per burst length, made once: slicing a memoryview allocates.
+        self._views = [mv[: k * self.UNIT] for k in range(BATCH_MAX * self.FRAME // self.UNIT + 1)]
         self._t = array("i", bytes(24))  # one sample, sensor frame: ax ay az gx gy gz
         self._r1 = bytearray(1)
         self._r2 = bytearray(2)
@@ -110,6 +114,7 @@ class MPU6886(_I2CImu):
     WHO_AM_I_REG = 0x75
     WHO_AM_I = (0x19,)
     FRAME = 14  # accel xyz, temp, gyro xyz; big-endian
+    UNIT = 14
     FIFO_BYTES = 1024
 
 
@@ -145,7 +150,7 @@ class MPU6886(_I2CImu):
             n = BATCH_MAX
         if n == 0:
             return 0
-        self._i2c.readfrom_mem_into(self._addr, 0x74, self._mv[: n * self.FRAME])
+        self._i2c.readfrom_mem_into(self._addr, 0x74, self._views[n])
         b = self._raw
         t = self._t
         i = 0
@@ -211,7 +216,7 @@ class LSM6DS3(_I2CImu):
             n = BATCH_MAX
         if n == 0:
             return 0
-        i2c.readfrom_mem_into(self._addr, 0x3E, self._mv[: n * 12])
+        i2c.readfrom_mem_into(self._addr, 0x3E, self._views[n])
         b = self._raw
         t = self._t
         i = 0
@@ -235,6 +240,7 @@ class LSM6DSOX(LSM6DS3):
 
     WHO_AM_I = (0x6C,)
     FRAME = 14  # two tagged words (gyro, accel) per sample
+    UNIT = 7  # one tagged word
 
     def start(self, rate_hz):
         odr = self._setup(rate_hz)
@@ -256,7 +262,7 @@ class LSM6DSOX(LSM6DS3):
             words = 2 * max_n
         if words == 0:
             return 0
-        i2c.readfrom_mem_into(self._addr, 0x78, self._mv[: words * 7])
+        i2c.readfrom_mem_into(self._addr, 0x78, self._views[words])
         b = self._raw
         t = self._t
         k = 0

@@ -298,14 +298,19 @@ def read_flash_log(path: Path, capacity: int) -> dict[int, dict[str, Any]]:
     return out
 
 
-def expected_events(csv: Path, axis_map: dict[str, str], rate_hz: int) -> list[tuple[int, int, int, int, int]]:
+# part -> (accel LSB per g, gyro LSB per deg/s, the driver's gyro multiplier >> 16), as emulated in sim/hw.py
+PART_SCALES = {"mpu6886": (8192, 65.5, 10005), "lsm6ds3": (8192, 1000 / 17.5, 11469), "lsm6dsox": (8192, 1000 / 17.5, 11469)}
+
+
+def expected_events(csv: Path, axis_map: dict[str, str], rate_hz: int, part: str = "mpu6886") -> list[tuple[int, int, int, int, int]]:
     """What the band must report for a recording: the same detector on the same integers, on CPython.
 
-    Mirrors the simulated MPU6886 (body -> sensor counts, +-4 g, +-500 deg/s)
+    Mirrors the simulated sensor (body -> sensor counts, +-4 g, +-500 deg/s)
     and the firmware's driver (counts -> body mg / ddps), then runs
-    swcore.detector.Detector. Returns (onset_ms, duration_ms, peak_rate,
-    peak_angle, confidence) per event.
+    swcore.detector.Detector. The recording must be at the sensor's rate.
+    Returns (onset_ms, duration_ms, peak_rate, peak_angle, confidence) per event.
     """
+    acc_lsb, gyro_lsb, gmul = PART_SCALES[part]
     from swcore.detector import Detector
 
     inv = [("xyz".index(axis_map[b][1]), -1 if axis_map[b][0] == "-" else 1) for b in "xyz"]
@@ -321,11 +326,11 @@ def expected_events(csv: Path, axis_map: dict[str, str], rate_hz: int) -> list[t
             v = [float(x) for x in line.split(",")]
             body = []
             for j, (src, sign) in enumerate(inv):
-                raw = clip(round(sign * v[1 + j] * 8192))
+                raw = clip(round(sign * v[1 + j] * acc_lsb))
                 body.append(((raw * 125) >> 10) * sign)
             for j, (src, sign) in enumerate(inv):
-                raw = clip(round(sign * v[4 + j] * 65.5))
-                body.append(((raw * 10005) >> 16) * sign)
+                raw = clip(round(sign * v[4 + j] * gyro_lsb))
+                body.append(((raw * gmul) >> 16) * sign)
             if det.step(*body):
                 out.append(
                     (
