@@ -14,7 +14,7 @@ import hashlib
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,7 @@ from spasmwatch import cli
 from spasmwatch.flashing import firmware
 from spasmwatch.flashing.device import MPY_ARCHS, Device
 from spasmwatch.flashing.firmware import Image
-from spasmwatch.flashing.install import flash
+from spasmwatch.flashing.install import FlashResult, flash
 from spasmwatch.flashing.link import DeviceError, Link, Port, open_link, pick_port
 from spasmwatch.flashing.sync import MANIFEST, Progress
 from spasmwatch.hardware import boards
@@ -75,11 +75,13 @@ def connect(band: Path) -> Link:
     return open_link(f"unix:{band}")
 
 
-def do_flash(band: Path, fw: Path, board: dict[str, object], link: Link | None = None, **kw: object) -> tuple[Recorder, object]:
+def do_flash(
+    band: Path, fw: Path, board: dict[str, object], link: Link | None = None, device_id: str | None = None
+) -> tuple[Recorder, FlashResult]:
     rec = Recorder()
     link = link or connect(band)
     try:
-        result = flash(link, board, fw, progress=rec, **kw)  # type: ignore[arg-type]
+        result = flash(link, board, fw, device_id=device_id, progress=rec)
     finally:
         link.close()
     return rec, result
@@ -105,7 +107,7 @@ def test_first_flash_installs_everything_in_order_and_verifies(band: Path, fw: P
     assert set(rec.files) == {"/" + (r if r == "main.py" else r[:-3] + ".mpy") for r in sources} | {"/board.json", "/device.json"}
     assert json.loads((band / "board.json").read_text()) == board
     dev_id = json.loads((band / "device.json").read_text())["device_id"]
-    assert dev_id.startswith("sw-") and dev_id == result.device_id  # type: ignore[attr-defined]
+    assert dev_id.startswith("sw-") and dev_id == result.device_id
     manifest = json.loads((band / MANIFEST.lstrip("/")).read_text())
     assert manifest["board"] == BOARD and manifest["device_id"] == dev_id
     assert {p: h for p, h in files.items() if p != MANIFEST} == manifest["files"]
@@ -226,9 +228,9 @@ def test_interrupted_flash_leaves_no_main_and_the_next_one_finishes(band: Path, 
 def test_device_id_is_kept_across_flashes_unless_set(band: Path, fw: Path, board: dict[str, object]) -> None:
     _, r1 = do_flash(band, fw, board)
     _, r2 = do_flash(band, fw, board)
-    assert r1.device_id == r2.device_id  # type: ignore[attr-defined]
+    assert r1.device_id == r2.device_id
     rec, r3 = do_flash(band, fw, board, device_id="nursery-1")
-    assert r3.device_id == "nursery-1"  # type: ignore[attr-defined]
+    assert r3.device_id == "nursery-1"
     assert rec.files == ["/device.json", "/main.py"]
     with pytest.raises(DeviceError, match="device id"):
         do_flash(band, fw, board, device_id="no spaces allowed")
@@ -327,3 +329,33 @@ def test_board_list_and_power(capsys: pytest.CaptureFixture[str]) -> None:
     assert all(b in listing for b in boards.board_ids(ROOT))
     assert cli.main(["board", "power"]) == 0
     assert "runtime" in capsys.readouterr().out
+
+
+class _Tty:
+    def __init__(self) -> None:
+        self.text = ""
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        self.text += s
+        return len(s)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_progress_bar_on_a_terminal(band: Path, fw: Path, board: dict[str, object]) -> None:
+    from spasmwatch.flashing.flash_command import ConsoleProgress
+
+    out = _Tty()
+    link = connect(band)
+    try:
+        flash(link, board, fw, progress=ConsoleProgress(out))  # type: ignore[arg-type]
+    finally:
+        link.close()
+    frames = out.text.split("\r")
+    assert len(frames) > 10, "the bar is redrawn as bytes go out"
+    assert "[" + "#" * 30 + "] 100%" in frames[-1] and "/main.py" in frames[-1]
+    assert out.text.endswith("\n")

@@ -23,14 +23,19 @@ MPY_ARCHS = (
     "armv7emdp", "xtensa", "xtensawin", "rv32imc", "rv64imc",
 )  # fmt: skip
 
-# Keeps a band's hardware watchdog (armed by the app before we stopped it) from
-# resetting it in the middle of a flash: re-arm it long and feed it on every call.
+# Keeps a band's hardware watchdog (armed by the app before we stopped it; it
+# survives a soft reset) from resetting it in the middle of a flash: re-arm it
+# long and feed it on every call. Only where an app is installed: a bare
+# MicroPython board has no watchdog running and gets none.
 _KEEPALIVE = """
+import os
+_sw_wdt = None
 try:
+    os.stat(_R + '/main.py')
     import machine
     _sw_wdt = machine.WDT(timeout=60000)
 except Exception:
-    _sw_wdt = None
+    pass
 def _sw_feed():
     if _sw_wdt:
         _sw_wdt.feed()
@@ -132,13 +137,14 @@ class Device:
     def name(self) -> str:
         return self.link.name
 
-    def _run(self, program: str, paths: Sequence[str] = ()) -> bytes:
+    def _run(self, program: str, paths: Sequence[str] = (), timeout_s: float = 20.0) -> bytes:
         self.calls += 1
         head = f"_R = {self.link.root!r}\n_P = {list(paths)!r}\n"
-        return self.link.exec(head + program)
+        return self.link.exec(head + program, timeout_s)
 
-    def run_json(self, program: str, paths: Sequence[str] = ()) -> Any:
-        out = self._run(program, paths)
+    def run_json(self, program: str, paths: Sequence[str] = (), timeout_s: float = 20.0) -> Any:
+        """Run ``program`` (which prints one JSON line) with ``_R`` = root and ``_P`` = paths."""
+        out = self._run(program, paths, timeout_s)
         for line in reversed(out.decode("utf-8", "replace").splitlines()):
             line = line.strip()
             if line.startswith(("{", "[")):

@@ -55,14 +55,22 @@ def sources(firmware_dir: Path) -> list[tuple[Path, str]]:
     return out
 
 
-def firmware_version(firmware_dir: Path) -> str:
-    """``FIRMWARE_VERSION`` from band/app.py, read without importing it."""
-    tree = ast.parse((firmware_dir / "band" / "app.py").read_text(encoding="utf-8"))
+def constant(path: Path, name: str) -> object:
+    """A module-level ``NAME = literal`` (or ``const(literal)``) of a firmware file, read without importing it."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in tree.body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "FIRMWARE_VERSION" for t in node.targets):
-            if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-                return node.value.value
-    raise ConfigError(f"{firmware_dir / 'band' / 'app.py'}: no FIRMWARE_VERSION string")
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            value = node.value
+            if isinstance(value, ast.Call) and len(value.args) == 1:
+                value = value.args[0]  # micropython.const(n)
+            if isinstance(value, ast.Constant):
+                return value.value
+    raise ConfigError(f"{path}: no constant {name}")
+
+
+def firmware_version(firmware_dir: Path) -> str:
+    """``FIRMWARE_VERSION`` of band/app.py."""
+    return str(constant(firmware_dir / "band" / "app.py", "FIRMWARE_VERSION"))
 
 
 def mpy_cross_command() -> list[str]:

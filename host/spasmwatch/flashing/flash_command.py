@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from spasmwatch.flashing.device import Device
 from spasmwatch.flashing.firmware import Image
 from spasmwatch.flashing.install import current_board_id, flash
-from spasmwatch.flashing.device import Device
 from spasmwatch.flashing.link import DeviceError, open_link
 from spasmwatch.flashing.sync import Progress
 from spasmwatch.hardware import boards
@@ -28,7 +28,7 @@ def register(sub: Any) -> None:
     p.add_argument("--port", help="serial port (default: detect), or unix:DIR for a local unix-port band")
     p.add_argument("--device-id", help="set the band's id (default: keep the existing one, else derive from the chip)")
     p.add_argument("--firmware", type=Path, help="firmware directory (default: firmware/ of this checkout)")
-    p.add_argument("--no-reset", action="store_true", help="do not restart the band afterwards")
+    p.add_argument("--no-reset", action="store_true", help="do not restart the band afterwards (a watchdog the app armed still resets it within a minute)")
     p.set_defaults(func=run)
 
 

@@ -7,17 +7,16 @@ the installed files on the band, and opens the event log with the band's own
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 from typing import Any
 
 from spasmwatch.flashing.device import Device
+from spasmwatch.flashing.firmware import constant
 from spasmwatch.flashing.install import BOARD_FILE, DEVICE_FILE
 from spasmwatch.flashing.link import DeviceError, Link
 from spasmwatch.flashing.sync import MANIFEST
 
-DATA_DIR = "/data"  # firmware/main.py keeps the band's data here
-CRASH_FILE = DATA_DIR + "/crash.txt"
+CRASH_NAME = "crash.txt"  # in the band's data directory (firmware/main.py)
 
 _LOG = """
 import json, os
@@ -38,20 +37,8 @@ else:
 """
 
 
-def default_log_slots(firmware_dir: Path) -> int:
-    """``LOG_SLOTS`` of band/app.py (``const(n)``), read without importing the app."""
-    tree = ast.parse((firmware_dir / "band" / "app.py").read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "LOG_SLOTS" for t in node.targets):
-            value = node.value
-            if isinstance(value, ast.Call) and value.args:
-                value = value.args[0]
-            if isinstance(value, ast.Constant) and isinstance(value.value, int):
-                return value.value
-    raise ValueError(f"{firmware_dir / 'band' / 'app.py'}: no LOG_SLOTS")
-
-
 def read_status(link: Link, firmware_dir: Path) -> dict[str, Any]:
+    data_dir = str(constant(firmware_dir / "main.py", "DATA_DIR"))
     device = Device(link)
     info = device.info()
     manifest = device.read_json(MANIFEST)
@@ -87,13 +74,15 @@ def read_status(link: Link, firmware_dir: Path) -> dict[str, Any]:
             files_bad=sorted(p for p, h in files.items() if got.get(p) != h),
         )
         slots = board.get("log_slots") if isinstance(board, dict) else None
-        slots = slots if isinstance(slots, int) else default_log_slots(firmware_dir)
-        program = f"_SLOTS = {slots}\n" + _LOG
+        if not isinstance(slots, int):
+            slots = constant(firmware_dir / "band" / "app.py", "LOG_SLOTS")
+        program = f"_SLOTS = {slots!r}\n" + _LOG
         try:
-            out["log"] = device.run_json(program, [DATA_DIR])["log"]
+            # Recovery reads every slot once: allow a slow board a minute.
+            out["log"] = device.run_json(program, [data_dir], timeout_s=60)["log"]
         except DeviceError as exc:  # e.g. a damaged band/eventlog.mpy: report, keep going
             out["log_error"] = str(exc)
-    crash = device.read(CRASH_FILE)
+    crash = device.read(f"{data_dir}/{CRASH_NAME}")
     if crash:
         out["crash"] = crash.decode("utf-8", "replace").strip().splitlines()[-1][:200]
     return out
