@@ -16,11 +16,20 @@ from spasmwatch.sim.body import Baby
 from spasmwatch.sim.movements import STANDARD_GRAVITY_MS2, Channels
 from spasmwatch.sim.rotation import FloatArray
 from spasmwatch.sim.schedule import Span
-from spasmwatch.sim.signals import SmoothNoise, coarse_phase, min_jerk
+from spasmwatch.sim.signals import SmoothNoise, coarse_phase
 from spasmwatch.sim.world import BreathMod
 
 _STEP_S = 0.1
 _INSPIRATION_SKEW = 0.25  # 2nd harmonic: inspiration shorter than expiration
+
+
+def _smooth(x: FloatArray, width_s: float) -> FloatArray:
+    """Moving Hann average over ``width_s`` on the coarse grid (edges held)."""
+    n = max(3, int(width_s / _STEP_S) | 1)
+    kernel = np.hanning(n + 2)[1:-1]
+    padded = np.concatenate((np.full(n // 2, x[0]), x, np.full(n // 2, x[-1])))
+    out: FloatArray = np.convolve(padded, kernel / kernel.sum(), mode="valid")
+    return out
 
 
 class Breathing:
@@ -38,8 +47,10 @@ class Breathing:
         rate *= np.clip(1.0 + slow + irregular * noise[:, 0], 0.4, 2.0)
         depth *= np.clip(1.0 + 0.15 * slow / 0.06 + irregular * noise[:, 1], 0.2, 3.0)
         rate, depth = self._pauses_and_sighs(rng, states, rate, depth)
-        self.freq = rate
-        self.depth = depth * worn
+        # Spans set depth and rate as steps; a real chest changes over a breath
+        # or two, and a step in depth would be a step in tilt (a gyro spike).
+        self.freq = _smooth(rate, 2.0)
+        self.depth = _smooth(depth, 1.5) * worn
         self.phase = coarse_phase(rate, _STEP_S)
         heart = baby.heart_hz * (1.0 + 0.15 * (rate / rate.mean() - 1.0))
         self.heart_phase = coarse_phase(heart, _STEP_S)
@@ -59,10 +70,7 @@ class Breathing:
             elif s.state == "not_worn":
                 worn[sl] = 0.0
         # Fade the micro-motion over ~2 s at band removal so it is not a step.
-        kernel = min_jerk(np.linspace(0.0, 1.0, 21))
-        kernel = np.diff(kernel, prepend=0.0)
-        worn = np.convolve(worn, kernel / kernel.sum(), mode="same")
-        return rate, depth, irregular, worn
+        return rate, depth, irregular, _smooth(worn, 2.0)
 
     def _pauses_and_sighs(self, rng: np.random.Generator, states: list[Span], rate: FloatArray, depth: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Sighs (a deep breath every few minutes) and short pauses (< 10 s) in sleep."""
