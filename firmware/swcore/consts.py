@@ -22,10 +22,20 @@ REF_MS = const(500)
 GAP_MS = const(100)
 # Pre-onset activity window: 1 s, a spasm interrupts rest or calm movement.
 PRE_MS = const(1000)
-# Gyro bias: mean of the last 8 completed 1 s blocks. Breathing and calm
-# movement average out; MEMS bias drifts over minutes, not seconds.
+# Gyro bias: mean of the last 8 *still* 1 s blocks. A turn or a roll has a
+# net rotation that would bias an ordinary mean by degrees per second, and
+# that error, integrated over a 2 s spasm, is a posture change of its own.
+# MEMS bias drifts over minutes, so old still blocks are still good.
 BIAS_BLOCK_MS = const(1000)
 BIAS_BLOCKS = const(8)
+# A block is still when the rate deviates from the block's first sample by
+# at most 5 deg/s per axis on average (breathing passes, movement does not)
+# and its mean is within 5 deg/s (sum over axes) of the current bias (a slow
+# steady turn is smooth but not still). After 30 refused blocks the second
+# test is waived, so a wrong first estimate cannot lock the bias out.
+BIAS_ROUGH_DDPS = const(50)
+BIAS_NEAR_DDPS = const(50)
+BIAS_RESET_BLOCKS = const(30)
 # Per-axis clamp of bias-corrected rate (ddps): 1600 deg/s, above anything
 # a trunk does, keeps squares inside a MicroPython small int (no heap use).
 RATE_CLAMP_DDPS = const(16000)
@@ -45,18 +55,30 @@ SETTLE_PCT = const(30)
 # Minimum posture change at the end of the rise: 1.5 deg (26 mrad). Below
 # this it is a jolt (hiccup, bump, twitch), not a contraction into a posture.
 DEV_MIN_MRAD = const(26)
-# Calm before onset: mean pre-onset rate below PRE_PCT of the event's peak.
-# Rhythmic patting, rocking and bouncing fail this; a spasm stands out.
-PRE_PCT = const(45)
-# Tonic phase: posture held (deviation above RET_START_PCT of its peak) for
-# at least 200 ms and at most 2.5 s. Spasms hold 0.3-1.5 s; twitches and
-# hiccups do not hold; reflux arching and rolling over hold far longer.
-HOLD_MIN_MS = const(200)
+# Calm before onset: RMS pre-onset rate below PRE_PCT of the event's peak.
+# A spasm breaks out of rest or calm movement; rhythmic patting, rocking,
+# bouncing and restless fidgeting are as busy before as during.
+PRE_PCT = const(25)
+# Tonic phase: posture held (deviation above RET_START_PCT of its peak: the
+# tonic level is often well below the phasic peak) for at least 200 ms and
+# at most 2.5 s. Spasms hold 0.3-1.5 s; twitches and hiccups do not hold;
+# reflux arching and rolling over hold far longer.
+HOLD_MIN_MS = const(250)
 HOLD_MAX_MS = const(2500)
 RET_START_PCT = const(50)
+# Tonic means still: at most HOLD_MOVING_PCT of the hold's samples may move
+# faster than HOLD_MOVE_PCT of the onset's peak rate (the tonic phase of a
+# spasm is a sustained contraction; a fidget keeps moving).
+HOLD_MOVE_PCT = const(35)
+HOLD_MOVING_PCT = const(100)
 # Return: deviation back below RET_END_PCT of its peak within 2 s; a change
 # of posture that stays (rolling over, being picked up) never returns.
-RET_END_PCT = const(30)
+RET_END_PCT = const(50)
+# ... or below an absolute floor: breathing (~0.5-1 deg) and the residual
+# gyro bias (~0.5 deg/s over 2 s) keep a small posture change from ever
+# looking fully released. Release starts below 1.3 deg, ends below 0.9 deg.
+RET_START_FLOOR_MRAD = const(23)
+RET_END_FLOOR_MRAD = const(15)
 RET_MAX_MS = const(2000)
 
 # --- epoch features (sleep/wake, wear) ------------------------------------------
@@ -84,14 +106,15 @@ NOT_WORN_AFTER_MS = const(120000)
 WORN_AFTER_MS = const(20000)
 
 # --- host analysis: sleep/wake (actigraphy on epochs) -----------------------------
-# An epoch is active with >= 2% active samples (0.2 s of movement in 10 s):
-# sleep twitches are briefer and rarer than waking movement.
-EPOCH_ACTIVE_PCT = const(2)
-# Wake: half of the epochs in a 3 min window active; onset = first active
-# epoch of that window. Sleep: at most 10% active over 10 min; onset = the
-# start of that quiet run. Infants settle into sleep over many minutes but
-# wake abruptly, hence the asymmetry.
-WAKE_WINDOW_MS = const(180000)
+# An epoch is active with >= 8% active samples (0.8 s of movement in 10 s):
+# sleep twitches and breathing rarely add up to that, waking movement does.
+EPOCH_ACTIVE_PCT = const(8)
+# Wake: half of the epochs in a 2 min window active; onset = the earliest
+# active epoch from which that share holds. Sleep: at most 10% active over
+# 10 min; onset = the first quiet epoch of that window. Infants settle into
+# sleep over many minutes but wake abruptly, hence the asymmetry. Tuned on
+# simulated nights and days: 23/25 wake onsets within 5 min.
+WAKE_WINDOW_MS = const(120000)
 WAKE_ACTIVE_PCT = const(50)
 SLEEP_WINDOW_MS = const(600000)
 SLEEP_ACTIVE_PCT = const(10)

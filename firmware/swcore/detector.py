@@ -5,7 +5,7 @@ then released. The detector follows that shape with named states:
 
     IDLE   -> RISE    rate crosses the onset threshold (rising edge)
     RISE   -> HOLD    the fast phase settles with the posture changed, after calm
-    HOLD   -> RETURN  the posture, held long enough, starts to release
+    HOLD   -> RETURN  the posture, held long enough and still, starts to release
     RETURN -> IDLE    released: a spasm is confirmed (``step`` returns True)
 
 Any other outcome (no settle, no posture change, restless before, no hold,
@@ -15,6 +15,7 @@ transitions exactly; tests hold the two to identical events.
 """
 
 from swcore.compat import const, isqrt
+from swcore import consts as C
 from swcore.consts import DEV2_CLAMP
 from swcore.frontend import Frontend, Params
 
@@ -53,6 +54,7 @@ class Detector:
         self._dpk2 = 0  # peak posture deviation^2 (mrad^2)
         self._pre = 0  # mean rate energy before onset
         self._hold_n = 0
+        self._moving = 0  # hold samples moving faster than HOLD_MOVE_PCT of peak
         self._refx = self._refy = self._refz = 0
         self._b0x = self._b0y = self._b0z = 0
         self._thx = self._thy = self._thz = 0
@@ -95,18 +97,22 @@ class Detector:
         self._thx = self._thy = self._thz = 0
 
     def _deviation2(self, fe):
-        """Squared posture change since onset (mrad^2): tilt, or gyro angle if larger."""
-        dx = fe.mx - self._refx
-        dy = fe.my - self._refy
-        dz = fe.mz - self._refz
-        d2 = dx * dx + dy * dy + dz * dz
+        """Squared posture change since onset (mrad^2).
+
+        With a gyro: the integrated rotation (blind to linear acceleration,
+        which pats, bumps and bouncing put into the accelerometer). Without:
+        the tilt of the short accel mean from the pre-onset reference.
+        """
         if self.p.has_gyro:
             self._thx += fe.gx - self._b0x
             self._thy += fe.gy - self._b0y
             self._thz += fe.gz - self._b0z
-            g2 = self._angle2()
-            if g2 > d2:
-                d2 = g2
+            d2 = self._angle2()
+        else:
+            dx = fe.mx - self._refx
+            dy = fe.my - self._refy
+            dz = fe.mz - self._refz
+            d2 = dx * dx + dy * dy + dz * dz
         return d2 if d2 < DEV2_CLAMP else DEV2_CLAMP
 
     def _angle2(self):
@@ -138,6 +144,7 @@ class Detector:
                 return False
             self.state = HOLD
             self._mark = i
+            self._moving = 0
             return False
         if i - self._i0 >= p.rise_n:
             self.state = IDLE
@@ -147,9 +154,11 @@ class Detector:
         p = self.p
         if d2 > self._dpk2:
             self._dpk2 = d2
-        if d2 * 100 < self._dpk2 * p.ret_start2:
-            self._hold_n = i - self._mark
-            if self._hold_n < p.hold_min_n:
+        if self.fe.sp2 * 100 > self._pk2 * p.hold_move2:
+            self._moving += 1
+        if d2 * 100 < max2(self._dpk2 * p.ret_start2, p.ret_start_floor):
+            self._hold_n = i - self._i0
+            if self._hold_n < p.hold_min_n or self._moving * 100 > (i - self._mark) * C.HOLD_MOVING_PCT:
                 self.state = IDLE
                 return False
             self.state = RETURN
@@ -161,7 +170,7 @@ class Detector:
 
     def _return(self, i, d2):
         p = self.p
-        if d2 * 100 < self._dpk2 * p.ret_end2:
+        if d2 * 100 < max2(self._dpk2 * p.ret_end2, p.ret_end_floor):
             self.state = IDLE
             self._emit(i)
             return True
@@ -181,6 +190,10 @@ class Detector:
         self.ev_peak_rate = rate
         self.ev_peak_angle = isqrt(self._dpk2)
         self.ev_confidence = confidence(self._dpk2, p.dev_min2, self._hold_n, p.hold_min_n)
+
+
+def max2(a, b):
+    return a if a > b else b
 
 
 def confidence(dev2, dev_min2, hold_n, hold_min_n):

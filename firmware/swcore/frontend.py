@@ -13,6 +13,7 @@ objects sized at start-up and all values stay MicroPython small ints.
 from array import array
 
 from swcore import consts as C
+from swcore.bias import GyroBias
 
 
 def samples(ms, rate_hz, minimum):
@@ -60,7 +61,10 @@ class Params:
         self.settle2 = C.SETTLE_PCT * C.SETTLE_PCT // 100
         self.pre2 = C.PRE_PCT * C.PRE_PCT // 100
         self.ret_start2 = C.RET_START_PCT * C.RET_START_PCT // 100
+        self.hold_move2 = C.HOLD_MOVE_PCT * C.HOLD_MOVE_PCT // 100
         self.ret_end2 = C.RET_END_PCT * C.RET_END_PCT // 100
+        self.ret_start_floor = C.RET_START_FLOOR_MRAD * C.RET_START_FLOOR_MRAD * 100
+        self.ret_end_floor = C.RET_END_FLOOR_MRAD * C.RET_END_FLOOR_MRAD * 100
         self.rate_int = int(rate_hz + 0.5)
         self.epoch = samples(C.EPOCH_MS, rate_hz, 10)
         self.bblock = samples(C.BREATH_BLOCK_MS, rate_hz, 1)
@@ -83,7 +87,7 @@ class Frontend:
         self.p = p
         self._ra = array("i", bytes(4 * 3 * p.la))  # accel ring, xyz interleaved
         self._re = array("i", bytes(4 * p.lp))  # rate-energy ring
-        self._blocks = array("i", bytes(4 * 3 * C.BIAS_BLOCKS))
+        self.bias = GyroBias(p.block)
         self.reset()
 
     def reset(self):
@@ -104,10 +108,11 @@ class Frontend:
         self._sl = [0, 0, 0]
         self._e_all = 0
         self._e_gap = 0
-        self._bacc = [0, 0, 0]
+        self.bias.reset()
+        self._bacc = [0, 0, 0]  # block sums
+        self._bfirst = [0, 0, 0]  # first rate of the block
+        self._brough = 0
         self._bfill = 0
-        self._nblk = 0
-        self._bsum = [0, 0, 0]
         for k in range(len(self._ra)):
             self._ra[k] = 0
         for k in range(len(self._re)):
@@ -194,29 +199,26 @@ class Frontend:
     def _push_bias(self, gx, gy, gz):
         # The bias for sample i uses blocks completed before i: update after use.
         acc = self._bacc
+        first = self._bfirst
+        if self._bfill == 0:
+            first[0] = gx
+            first[1] = gy
+            first[2] = gz
         acc[0] += gx
         acc[1] += gy
         acc[2] += gz
+        self._brough += abs(gx - first[0]) + abs(gy - first[1]) + abs(gz - first[2])
         self._bfill += 1
         if self._bfill < self.p.block:
             return
-        slot = 3 * (self._nblk % C.BIAS_BLOCKS)
-        bl = self._blocks
-        bs = self._bsum
-        full = self._nblk >= C.BIAS_BLOCKS
-        for k in range(3):
-            if full:
-                bs[k] -= bl[slot + k]
-            bl[slot + k] = acc[k]
-            bs[k] += acc[k]
-            acc[k] = 0
-        self._nblk += 1
+        b = self.bias
+        b.block_done(acc[0], acc[1], acc[2], self._brough)
+        self._nbx = b.bx
+        self._nby = b.by
+        self._nbz = b.bz
+        acc[0] = acc[1] = acc[2] = 0
+        self._brough = 0
         self._bfill = 0
-        cnt = self._nblk if self._nblk < C.BIAS_BLOCKS else C.BIAS_BLOCKS
-        d = cnt * self.p.block
-        self._nbx = bs[0] // d
-        self._nby = bs[1] // d
-        self._nbz = bs[2] // d
 
     def _push_energy(self, i, sp2):
         p = self.p

@@ -32,6 +32,9 @@ class Analyzer:
         self.sleep = SleepWake(self.epoch_s)
         self.wear = Wear(C.EPOCH_MS)
         self.wake_onsets: list[float] = []
+        # Clusters whose alarm is due, as soon as the third spasm is confirmed
+        # (the records only report a cluster when it closes); the caller drains it.
+        self.alarms: list[Cluster] = []
         self._off_start: float | None = None
         # Start times of the last epochs: a wear change is dated to its run's start.
         self._starts: deque[float] = deque(maxlen=max(self.wear.off_needed, self.wear.on_needed) + 1)
@@ -39,7 +42,10 @@ class Analyzer:
     # --- inputs -----------------------------------------------------------------
     def spasm(self, s: Spasm) -> list[Record]:
         out = self._tick(s.detected_t)
-        self.clusters.add(s)
+        raised = self.clusters.add(s)
+        if raised is not None:
+            raised.post_wake_s = self.post_wake_s(raised)
+            self.alarms.append(raised)
         out.append(
             {
                 "type": "spasm",

@@ -53,11 +53,16 @@ class _Times:
         return float(self.t[-1])
 
 
-def replay(blocks: Iterable[Block], rate_hz: float, has_gyro: bool) -> Iterator[Record]:
-    """Records of the replay contract for consecutive blocks of one recording."""
+def replay(
+    blocks: Iterable[Block], rate_hz: float, has_gyro: bool, analyzer: Analyzer | None = None
+) -> Iterator[Record]:
+    """Records of the replay contract for consecutive blocks of one recording.
+
+    Pass ``analyzer`` to watch its live state (e.g. ``alarms``) while iterating.
+    """
     twin = TwinDetector(rate_hz, has_gyro)
     p = twin.p
-    an = Analyzer(p)
+    an = analyzer if analyzer is not None else Analyzer(p)
     times = _Times(keep=4 * (twin.history + p.rise_n + p.hold_max_n + p.ret_max_n + p.epoch))
     it = iter(blocks)
     block = next(it, None)

@@ -7,7 +7,7 @@ An epoch is active when at least EPOCH_ACTIVE_PCT of its samples move.
                        active; onset = earliest active epoch from which on that
                        share holds (the baby wakes abruptly)
     AWAKE   -> ASLEEP  <= SLEEP_ACTIVE_PCT active over SLEEP_WINDOW; onset =
-                       the start of that quiet window
+                       the first quiet epoch of that window
     UNKNOWN -> ASLEEP  quiet over WAKE_WINDOW (no sleep onset is claimed)
     UNKNOWN -> AWAKE   as from ASLEEP, but no wake onset is claimed: it was
                        not seen
@@ -61,7 +61,7 @@ class SleepWake:
                 return None
         if self.state == AWAKE and self._quiet(self.sleep_n):
             self.state = ASLEEP
-            return Transition("sleep", self._hist[-self.sleep_n][0], now)
+            return Transition("sleep", self._sleep_onset(), now)
         if self.state == UNKNOWN and self._quiet(self.wake_n):
             self.state = ASLEEP
         return None
@@ -72,6 +72,14 @@ class SleepWake:
         recent = list(self._hist)[-n:]
         active = sum(1 for _, a in recent if a)
         return active * 100 <= C.SLEEP_ACTIVE_PCT * n
+
+    def _sleep_onset(self) -> float:
+        """Start of the quiet window, past the active epochs it begins with."""
+        recent = list(self._hist)[-self.sleep_n :]
+        for t, a in recent:
+            if not a:
+                return t
+        return recent[-1][0]
 
     def _wake_onset(self) -> float | None:
         if len(self._hist) < self.wake_n:

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from swcore import consts as C
 from swcore.compat import isqrt
+from swcore.bias import GyroBias
 from swcore.detector import confidence
 from swcore.frontend import Params
 
@@ -54,16 +55,78 @@ class EpochRow:
 
 def to_units(acc_g: NDArray[np.float64], gyro_dps: NDArray[np.float64] | None) -> tuple[I64, I64]:
     """Float g and deg/s -> the band's ints (mg, 0.1 deg/s), rounded half up."""
-    a = np.floor(acc_g * 1000.0 + 0.5).astype(np.int64)
+    a = _round_half_up(acc_g, 1000.0)
     if gyro_dps is None:
         return a, np.zeros_like(a)
-    return a, np.floor(gyro_dps * 10.0 + 0.5).astype(np.int64)
+    return a, _round_half_up(gyro_dps, 10.0)
 
 
-def _win(cs: I64, lo: I64 | int, hi: I64) -> I64:
-    """Sum of samples [lo, hi) from a leading-zero cumulative sum (indices clipped at 0,
-    as the stream's implicit zeros before the first sample)."""
-    return cs[np.maximum(hi, 0)] - cs[np.maximum(lo, 0)]
+def _round_half_up(x: NDArray[np.float64], scale: float) -> I64:
+    tmp = np.multiply(x, scale)
+    tmp += 0.5
+    np.floor(tmp, out=tmp)
+    return tmp.astype(np.int64)
+
+
+def _lagged(cs: I64, lag: int, n: int) -> I64:
+    """cs[i + 1 - lag] for i in [0, n), clipped at cs[0] = 0 (the stream's zeros)."""
+    if lag <= 0:
+        return cs[1 : n + 1]
+    out = np.zeros((n,) + cs.shape[1:], np.int64)
+    if lag < n + 1:
+        out[lag:] = cs[1 : n + 1 - lag]
+    return out
+
+
+def _at(cs: I64, idx: I64 | int) -> I64:
+    """cs at indices, clipped at 0 (windows reaching before the first sample)."""
+    return cs[np.maximum(idx, 0)]
+
+
+class BiasTrack:
+    """The gyro bias over a stream, block by block, via the band's own ``GyroBias``.
+
+    Block sums and roughness are computed vectorised; the still/refuse
+    decision runs in ``GyroBias`` itself, once per block (one call per second
+    of data). ``table[c - first]`` is the bias in effect after ``c`` blocks.
+    """
+
+    def __init__(self, p: Params) -> None:
+        self.blk = p.block
+        self.gb = GyroBias(p.block)
+        self.done = 0  # blocks fed so far
+        self.first = 0  # block count of table row 0
+        self.table = np.zeros((1, 3), np.int64)  # row 0: no block yet
+
+    def advance(self, base: int, gyro: I64) -> None:
+        """Feed every block completed inside this buffer and not fed before."""
+        blk = self.blk
+        end = (base + len(gyro)) // blk
+        if end <= self.done:
+            return
+        lo = self.done * blk - base
+        g = gyro[lo : lo + (end - self.done) * blk].reshape(-1, blk, 3)
+        sums = g.sum(axis=1).tolist()
+        rough = np.abs(g - g[:, :1, :]).sum(axis=(1, 2)).tolist()
+        gb = self.gb
+        rows = []
+        for (sx, sy, sz), r in zip(sums, rough):
+            gb.block_done(sx, sy, sz, r)
+            rows.append((gb.bx, gb.by, gb.bz))
+        self.table = np.concatenate([self.table, np.array(rows, np.int64)])
+        self.done = end
+
+    def rows(self, base: int, n: int) -> tuple[I64, I64]:
+        """(table, row per sample) for buffer positions [0, n) at absolute ``base``."""
+        c = (base + np.arange(n, dtype=np.int64)) // self.blk
+        return self.table, np.clip(c - self.first, 0, len(self.table) - 1)
+
+    def forget_before(self, sample: int) -> None:
+        """Drop rows no sample at or after ``sample`` can need."""
+        cut = sample // self.blk - self.first
+        if cut > 0:
+            self.table = self.table[cut:]
+            self.first += cut
 
 
 class Features:
@@ -72,71 +135,74 @@ class Features:
     Valid (identical to the streaming front end) for buffer positions whose
     windows lie inside the buffer, or everywhere when ``base == 0`` (the
     stream's implicit zeros before the first sample are the buffer's too).
+    Per-sample arrays are built only for what every sample needs (the rate
+    energy ``sp2``); windows read at candidate onsets come from the cumulative
+    sums on demand.
     """
 
-    def __init__(self, p: Params, base: int, acc: I64, gyro: I64) -> None:
+    def __init__(self, p: Params, base: int, acc: I64, gyro: I64, bias: BiasTrack | None = None) -> None:
         self.p = p
         self.base = base
         self.acc = acc
         self.gyro = gyro
         n = len(acc)
         self.n = n
-        idx = np.arange(n, dtype=np.int64)
-        hi = idx + 1
         self.ca = np.zeros((n + 1, 3), np.int64)
         np.cumsum(acc, axis=0, out=self.ca[1:])
-        ca = self.ca
-        s = _win(ca, hi - p.ns, hi)
-        self.m = s // p.ns
-        self.rsum = _win(ca, hi - p.la, hi - p.gap)
+        self.cg = np.zeros((n + 1, 3), np.int64)
         if p.has_gyro:
-            self.bias = self._bias()
-            d = np.clip(gyro - self.bias, -C.RATE_CLAMP_DDPS, C.RATE_CLAMP_DDPS)
-            self.cg = np.zeros((n + 1, 3), np.int64)
             np.cumsum(gyro, axis=0, out=self.cg[1:])
+            track = bias if bias is not None else BiasTrack(p)
+            track.advance(base, gyro)
+            self._bias_table, self._bias_k = track.rows(base, n)
+            d = gyro - self.bias_rows(slice(None))
+            np.clip(d, -C.RATE_CLAMP_DDPS, C.RATE_CLAMP_DDPS, out=d)
         else:
-            s2 = _win(ca, hi - 2 * p.ns, hi)
-            d = 2 * s - s2
-            self.bias = np.zeros_like(acc)
-            self.cg = np.zeros((n + 1, 3), np.int64)
+            ca = self.ca
+            d = ca[1:] - 2 * _lagged(ca, p.ns, n) + _lagged(ca, 2 * p.ns, n)  # 2 S - S2
+            self._bias_table = np.zeros((1, 3), np.int64)
+            self._bias_k = np.zeros(n, np.int64)
         sp2 = np.einsum("ij,ij->i", d, d)
-        self.sp2 = np.minimum(sp2, p.sp2_max)
-        ce = np.zeros(n + 1, np.int64)
-        np.cumsum(self.sp2, out=ce[1:])
-        self.pre = _win(ce, hi - p.lp, hi - p.gap)
+        self.sp2 = np.minimum(sp2, p.sp2_max, out=sp2)
+        self.ce = np.zeros(n + 1, np.int64)
+        np.cumsum(self.sp2, out=self.ce[1:])
 
-    def _bias(self) -> I64:
-        """Gyro bias per sample: mean of the last BIAS_BLOCKS completed blocks."""
+    def bias_rows(self, idx: I64 | int | slice) -> I64:
+        return self._bias_table[self._bias_k[idx]]
+
+    def m_at(self, idx: I64) -> I64:
+        """Short mean of accel (mg) at sample positions."""
         p = self.p
-        blk = p.block
-        first = -(-self.base // blk) * blk  # first block boundary at or after base
-        off = first - self.base
-        nfull = max(0, (self.n - off) // blk)
-        sums = self.gyro[off : off + nfull * blk].reshape(nfull, blk, 3).sum(axis=1)
-        cbs = np.zeros((nfull + 1, 3), np.int64)
-        np.cumsum(sums, axis=0, out=cbs[1:])
-        absi = self.base + np.arange(self.n, dtype=np.int64)
-        c = absi // blk  # blocks completed before each sample (absolute count)
-        k = np.clip(c - first // blk, 0, nfull)  # the same, counted inside the buffer
-        cnt = np.minimum(c, C.BIAS_BLOCKS)
-        lo = np.maximum(k - cnt, 0)
-        tot = cbs[k] - cbs[lo]
-        den = np.maximum(cnt * blk, 1)[:, None]
-        return np.where(cnt[:, None] > 0, tot // den, 0)
+        return (self.ca[idx + 1] - _at(self.ca, idx + 1 - p.ns)) // p.ns
 
-    def deviation2(self, pos: int, ref: I64, b0: I64, ln: int) -> I64:
+    def ref_at(self, pos: I64 | int) -> I64:
+        """Mean accel (mg) over the reference window ending ``gap`` before an onset."""
+        p = self.p
+        return (_at(self.ca, pos + 1 - p.gap) - _at(self.ca, pos + 1 - p.la)) // p.nr
+
+    def pre_at(self, pos: I64 | int) -> I64:
+        """Mean rate energy over the pre-onset window ending ``gap`` before it."""
+        p = self.p
+        return (_at(self.ce, pos + 1 - p.gap) - _at(self.ce, pos + 1 - p.lp)) // p.np
+
+    def deviation2(self, pos: int, ln: int) -> I64:
         """Squared posture change (mrad^2) for ``ln`` samples from onset ``pos``."""
+        return self.deviation2_rows(np.array([pos], np.int64), ln)[0]
+
+    def deviation2_rows(self, pos: I64, ln: int) -> I64:
+        """``deviation2`` for many onsets at once: shape (len(pos), ln)."""
         p = self.p
-        sl = slice(pos, pos + ln)
-        dt = self.m[sl] - ref
-        d2 = np.einsum("ij,ij->i", dt, dt)
+        k = np.arange(ln, dtype=np.int64)
+        idx = pos[:, None] + k
         if p.has_gyro:
-            k = np.arange(1, ln + 1, dtype=np.int64)[:, None]
-            th = self.cg[pos + 1 : pos + ln + 1] - self.cg[pos] - k * b0
-            th = np.clip(th, -p.th_max, p.th_max)
+            th = self.cg[idx + 1] - self.cg[pos][:, None, :] - (k + 1)[None, :, None] * self.bias_rows(pos)[:, None, :]
+            np.clip(th, -p.th_max, p.th_max, out=th)
             mr = (th * p.kq) >> 16
-            d2 = np.maximum(d2, np.einsum("ij,ij->i", mr, mr))
-        return np.minimum(d2, C.DEV2_CLAMP)
+            d2 = np.einsum("ijk,ijk->ij", mr, mr)
+        else:
+            dt = self.m_at(idx) - self.ref_at(pos)[:, None, :]
+            d2 = np.einsum("ijk,ijk->ij", dt, dt)
+        return np.minimum(d2, C.DEV2_CLAMP, out=d2)
 
 
 def _first_rows(mask: NDArray[np.bool_]) -> I64:
@@ -170,7 +236,8 @@ class TwinDetector:
         self.p = Params(rate_hz, has_gyro)
         p = self.p
         # History any feature at a valid position may look back over.
-        self.history = (C.BIAS_BLOCKS + 1) * p.block + max(p.la, p.lp) + 2 * p.ns + 2
+        self.history = max(p.la, p.lp) + 2 * p.ns + 2
+        self._bias = BiasTrack(self.p)
         self._tail_acc = np.zeros((0, 3), np.int64)
         self._tail_gyro = np.zeros((0, 3), np.int64)
         self._base = 0
@@ -180,12 +247,13 @@ class TwinDetector:
     def feed(self, acc: I64, gyro: I64, final: bool = False) -> tuple[list[SpasmHit], list[EpochRow]]:
         buf_a = np.concatenate([self._tail_acc, acc])
         buf_g = np.concatenate([self._tail_gyro, gyro])
-        f = Features(self.p, self._base, buf_a, buf_g)
+        f = Features(self.p, self._base, buf_a, buf_g, self._bias)
         hits = self._spasms(f, final)
         epochs = self._epochs(f)
         end = self._base + f.n
         keep = max(0, min(self._next_i, self._next_epoch * self.p.epoch, end) - self.history)
         cut = keep - self._base
+        self._bias.forget_before(keep)
         if cut > 0:
             self._tail_acc = buf_a[cut:]
             self._tail_gyro = buf_g[cut:]
@@ -226,8 +294,7 @@ class TwinDetector:
     def _rise_batch(self, f: Features, edge: I64) -> list[Outcome]:
         """RISE for every candidate at once; HOLD/RETURN only for those that pass."""
         p = self.p
-        r = p.rise_n + 1
-        full = edge[edge + r <= f.n]
+        full = edge[edge + p.rise_n + 1 <= f.n]
         out: list[Outcome] = []
         for s in range(0, len(full), _BATCH):
             out.extend(self._rise_rows(f, full[s : s + _BATCH]))
@@ -237,35 +304,58 @@ class TwinDetector:
     def _rise_rows(self, f: Features, pos: I64) -> list[Outcome]:
         p = self.p
         r = p.rise_n + 1
-        k = np.arange(r, dtype=np.int64)
-        idx = pos[:, None] + k
-        sp = f.sp2[idx]
+        sp = f.sp2[pos[:, None] + np.arange(r)]
         pk = np.maximum.accumulate(sp, axis=1)
         ks = _first_rows(sp[:, 1:] * 100 <= pk[:, 1:] * p.settle2) + 1
-        ref = f.rsum[pos] // p.nr
-        dt = f.m[idx] - ref[:, None, :]
-        d2 = np.einsum("ijk,ijk->ij", dt, dt)
-        if p.has_gyro:
-            th = f.cg[idx + 1] - f.cg[pos][:, None, :] - (k + 1)[None, :, None] * f.bias[pos][:, None, :]
-            mr = (np.clip(th, -p.th_max, p.th_max) * p.kq) >> 16
-            d2 = np.maximum(d2, np.einsum("ijk,ijk->ij", mr, mr))
-        dpk = np.maximum.accumulate(np.minimum(d2, C.DEV2_CLAMP), axis=1)
+        dpk = np.maximum.accumulate(f.deviation2_rows(pos, r), axis=1)
         rows = np.arange(len(pos))
         ksafe = np.maximum(ks, 0)
         pk2 = pk[rows, ksafe]
         dmax = dpk[rows, ksafe]
-        pre = f.pre[pos] // p.np
-        passed = (ks > 0) & (dmax >= p.dev_min2) & (pre * 100 <= pk2 * p.pre2)
-        res: list[Outcome] = []
-        for j in range(len(pos)):
-            at = int(pos[j])
-            if ks[j] <= 0:
-                res.append((f.base + at + p.rise_n, None))
-            elif not passed[j]:
-                res.append((f.base + at + int(ks[j]), None))
-            else:
-                res.append(self._hold(f, at, int(ks[j]), int(pk2[j]), int(dmax[j])))
+        passed = (ks > 0) & (dmax >= p.dev_min2) & (f.pre_at(pos) * 100 <= pk2 * p.pre2)
+        ends = f.base + pos + np.where(ks > 0, ks, p.rise_n)
+        res: list[Outcome] = [(int(e), None) for e in ends.tolist()]
+        for j, out in self._hold_rows(f, np.flatnonzero(passed), pos, ks, pk2, dmax):
+            res[j] = out
         return res
+
+    def _hold_rows(
+        self, f: Features, sel: I64, pos: I64, ks: I64, pk2: I64, dpk0: I64
+    ) -> list[tuple[int, Outcome]]:
+        """HOLD then RETURN for the candidates ``sel`` that passed RISE (offsets from onset)."""
+        p = self.p
+        ln = p.rise_n + p.hold_max_n + p.ret_max_n + 1  # the longest any candidate can run
+        fits = pos[sel] + ln <= f.n
+        out = [(int(j), self._hold(f, int(pos[j]), int(ks[j]), int(pk2[j]), int(dpk0[j]))) for j in sel[~fits]]
+        sel = sel[fits]
+        if not len(sel):
+            return out
+        h = ks[sel][:, None]
+        d2 = f.deviation2_rows(pos[sel], ln)
+        k = np.arange(ln)[None, :]
+        run = np.maximum.accumulate(np.where(k > h, d2, dpk0[sel][:, None]), axis=1)
+        r = _first_rows((k > h) & (k <= h + p.hold_max_n) & (d2 * 100 < np.maximum(run * p.ret_start2, p.ret_start_floor)))
+        rows = np.arange(len(sel))
+        rs = np.maximum(r, 0)
+        dpk = run[rows, rs]
+        moving = np.cumsum(f.sp2[pos[sel][:, None] + k] * 100 > pk2[sel][:, None] * p.hold_move2, axis=1)
+        n_moving = moving[rows, rs] - moving[rows, ks[sel]]
+        rr = r[:, None]
+        a = _first_rows((k >= rr) & (k <= rr + p.ret_max_n) & (d2 * 100 < np.maximum(dpk[:, None] * p.ret_end2, p.ret_end_floor)))
+        base = f.base + pos[sel]
+        hk = ks[sel]
+        for j in range(len(sel)):
+            if r[j] < 0:
+                o: Outcome = (int(base[j] + hk[j] + p.hold_max_n), None)
+            elif _no_hold(p, int(r[j]), int(r[j] - hk[j]), int(n_moving[j])):
+                o = (int(base[j] + r[j]), None)
+            elif a[j] < 0:
+                o = (int(base[j] + r[j] + p.ret_max_n), None)
+            else:
+                hold_n = int(r[j])
+                o = (int(base[j] + a[j]), self._hit(int(base[j]), int(a[j]), int(pk2[sel[j]]), int(dpk[j]), hold_n))
+            out.append((int(sel[j]), o))
+        return out
 
     def _rise_one(self, f: Features, pos: int) -> Outcome:
         """RISE for a candidate near the end of the buffer (window may be short)."""
@@ -276,30 +366,31 @@ class TwinDetector:
         if ks < 0:
             return (f.base + pos + p.rise_n, None) if len(sp) == p.rise_n + 1 else None
         ks += 1
-        d2 = f.deviation2(pos, f.rsum[pos] // p.nr, f.bias[pos], ks + 1)
+        d2 = f.deviation2(pos, ks + 1)
         pk2 = int(pk[ks])
         dmax = int(d2.max())
-        if dmax < p.dev_min2 or int(f.pre[pos]) // p.np * 100 > pk2 * p.pre2:
+        if dmax < p.dev_min2 or int(f.pre_at(pos)) * 100 > pk2 * p.pre2:
             return (f.base + pos + ks, None)
         return self._hold(f, pos, ks, pk2, dmax)
 
     def _hold(self, f: Features, pos: int, h: int, pk2: int, dpk0: int) -> Outcome:
-        """HOLD from offset ``h`` (the settle sample), then RETURN."""
+        """HOLD then RETURN for one candidate whose window may run past the data."""
         p = self.p
         ln = min(f.n - pos, h + 1 + p.hold_max_n + p.ret_max_n + 1)
-        d2 = f.deviation2(pos, f.rsum[pos] // p.nr, f.bias[pos], ln)
+        d2 = f.deviation2(pos, ln)
         seg = d2[h + 1 : h + 1 + p.hold_max_n]
         run = np.maximum(np.maximum.accumulate(seg), dpk0) if seg.size else seg
-        k = _first(seg * 100 < run * p.ret_start2)
+        k = _first(seg * 100 < np.maximum(run * p.ret_start2, p.ret_start_floor))
         if k < 0:
             return (f.base + pos + h + p.hold_max_n, None) if seg.size == p.hold_max_n else None
         r = h + 1 + k
-        hold_n = r - h
-        if hold_n < p.hold_min_n:
+        hold_n = r
+        moving = int(np.count_nonzero(f.sp2[pos + h + 1 : pos + r + 1] * 100 > pk2 * p.hold_move2))
+        if _no_hold(p, hold_n, r - h, moving):
             return (f.base + pos + r, None)
         dpk = int(run[k])
         ret = d2[r : r + p.ret_max_n + 1]
-        a = _first(ret * 100 < dpk * p.ret_end2)
+        a = _first(ret * 100 < max(dpk * p.ret_end2, p.ret_end_floor))
         if a < 0:
             return (f.base + pos + r + p.ret_max_n, None) if ret.size == p.ret_max_n + 1 else None
         end = r + a
@@ -367,6 +458,11 @@ class TwinDetector:
         sq = np.einsum("ijk,ijk->i", dm, dm)
         var = (nb * sq - np.einsum("ij,ij->i", sm, sm)) // (nb * nb)
         return var, m0, sm
+
+
+def _no_hold(p: Params, hold_n: int, held: int, moving: int) -> bool:
+    """Release came too soon after onset, or the hold was not still: no tonic phase."""
+    return hold_n < p.hold_min_n or moving * 100 > held * C.HOLD_MOVING_PCT
 
 
 def _ratio(block_var: int, diff_sq_sum: int, p: Params) -> int:

@@ -1,0 +1,58 @@
+"""Command-line entry point: a table of subcommands, one error type.
+
+Each subcommand lives in its own module exposing ``register(sub)`` which adds
+its parser and sets ``func`` (``args -> int`` exit code). Modules are imported
+lazily so ``spasmwatch --help`` stays fast and a broken optional dependency
+only affects its own command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from spasmwatch import __version__
+from spasmwatch.errors import SpasmwatchError
+
+# name -> module providing register(subparsers). Order is the help order.
+COMMANDS: dict[str, str] = {
+    "demo": "spasmwatch.commands.demo",
+    "replay": "spasmwatch.commands.replay",
+    "simulate": "spasmwatch.sim.cli",
+    "evaluate": "spasmwatch.commands.evaluate",
+    "flash": "spasmwatch.flashing.flash_command",
+    "board": "spasmwatch.flashing.board_command",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spasmwatch",
+        description="Monitor for infantile spasms (a screening and logging aid, not a diagnosis).",
+    )
+    parser.add_argument("--version", action="version", version=f"spasmwatch {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMANDS.values():
+        importlib.import_module(module_name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        code: int = args.func(args)
+    except SpasmwatchError as exc:
+        print(f"spasmwatch {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    return code

@@ -1,0 +1,133 @@
+"""``spasmwatch evaluate``: score the detector against simulated ground truth.
+
+With no files, simulates a suite of recordings (every scenario kind, several
+seeds, rates 50-104 Hz, with and without gyro, varied amplitudes and noise),
+replays each in memory exactly as ``replay`` would, and scores it. With files,
+scores each ``X.csv`` against its ``X.truth.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from spasmwatch.analysis.replay import Block, replay
+from spasmwatch.analysis.scoring import Score, score
+from spasmwatch.commands.replay import records
+from spasmwatch.errors import InputError
+
+# (kind, hours or None for the kind's default, rate_hz, has_gyro, amplitude scale, noise scale)
+SuiteItem = tuple[str, float | None, float, bool, float, float]
+
+TARGETS = {
+    "cluster_sensitivity": (">=", 0.90),
+    "subtle_cluster_sensitivity": (">=", 0.70),
+    "false_clusters_per_24h": ("<=", 1.0),
+    "alarm_delay_s_max": ("<=", 2.0),
+    "wake_onsets_within_5min": (">=", 0.80),
+}
+
+
+def suite(seeds: int, quick: bool) -> list[tuple[SuiteItem, int]]:
+    items: list[SuiteItem] = [
+        ("clusters", None, 100.0, True, 1.0, 1.0),
+        ("morning", None, 104.0, True, 0.8, 1.0),
+        ("subtle", None, 50.0, True, 1.0, 1.5),
+        ("confounders", None, 100.0, True, 1.0, 1.0),
+        ("clusters", None, 52.0, False, 1.0, 1.0),
+        ("morning", None, 100.0, False, 0.7, 2.0),
+    ]
+    if not quick:
+        items += [
+            ("night", None, 100.0, True, 1.0, 1.0),
+            ("day", None, 100.0, True, 1.0, 1.0),
+            ("subtle", None, 104.0, False, 1.0, 1.0),
+            ("confounders", 3.0, 52.0, True, 1.0, 3.0),
+        ]
+    return [(it, seed) for seed in range(1, seeds + 1) for it in items]
+
+
+def run_one(job: tuple[SuiteItem, int]) -> tuple[str, dict[str, Any], Score]:
+    from spasmwatch.sim import Scenario, simulate
+
+    (kind, hours, rate, gyro, amp, noise), seed = job
+    sc = Scenario(
+        kind=kind,
+        duration_s=None if hours is None else hours * 3600.0,
+        rate_hz=rate,
+        seed=seed,
+        has_gyro=gyro,
+        spasm_amplitude_scale=amp,
+        noise_scale=noise,
+    )
+    rec = simulate(sc)
+    recs = list(replay([Block(rec.t, rec.acc, rec.gyro)], rate, gyro))
+    label = f"{kind} seed={seed} {rate:g}Hz {'6-axis' if gyro else 'accel-only'} amp x{amp:g} noise x{noise:g}"
+    return label, rec.truth, score(recs, rec.truth)
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="score the detector on simulated recordings (or CSV files with .truth.json)",
+        description=__doc__,
+    )
+    p.add_argument("files", nargs="*", help="recordings X.csv with ground truth X.truth.json beside them")
+    p.add_argument("--seeds", type=int, default=3, help="seeds per scenario in the simulated suite")
+    p.add_argument("--quick", action="store_true", help="a smaller suite (no night/day recordings)")
+    p.add_argument("--jobs", type=int, default=2, help="parallel worker processes")
+    p.add_argument("--json", metavar="FILE", help="write the summary and per-recording scores as JSON")
+    p.add_argument("-v", "--verbose", action="store_true", help="print each recording's score")
+    p.set_defaults(func=run)
+
+
+def _file_job(path: str) -> tuple[str, dict[str, Any], Score]:
+    truth_path = Path(path).with_suffix("").with_suffix(".truth.json")
+    if not truth_path.exists():
+        truth_path = Path(str(Path(path).with_suffix("")) + ".truth.json")
+    try:
+        truth = json.loads(truth_path.read_text())
+    except FileNotFoundError:
+        raise InputError(str(truth_path), "ground truth file not found (expected beside the CSV)") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(str(truth_path), f"not valid JSON: {exc.msg}", line=exc.lineno) from None
+    return path, truth, score(list(records(path)), truth)
+
+
+def run(args: argparse.Namespace) -> int:
+    t0 = time.perf_counter()
+    total = Score()
+    rows: list[dict[str, Any]] = []
+    if args.files:
+        results = [_file_job(f) for f in args.files]
+    else:
+        jobs = suite(args.seeds, args.quick)
+        print(f"simulating and replaying {len(jobs)} recordings on {args.jobs} workers...", file=sys.stderr)
+        with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as ex:
+            results = list(ex.map(run_one, jobs))
+    for label, _, sc in results:
+        total.add(sc)
+        rows.append({"recording": label, **sc.summary()})
+        if args.verbose:
+            print(f"{label}: {json.dumps(sc.summary())}")
+    summary = total.summary()
+    _print_summary(summary, time.perf_counter() - t0)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"summary": summary, "recordings": rows}, indent=2))
+    return 0
+
+
+def _print_summary(s: dict[str, Any], seconds: float) -> None:
+    print(f"evaluated {s['hours']} h of recordings in {seconds:.1f} s")
+    for k, v in s.items():
+        mark = ""
+        if k in TARGETS and v is not None:
+            op, limit = TARGETS[k]
+            ok = v >= limit if op == ">=" else v <= limit
+            mark = f"   target {op} {limit}: {'ok' if ok else 'MISSED'}"
+        print(f"  {k:30s} {v}{mark}")

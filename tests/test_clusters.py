@@ -1,0 +1,51 @@
+from spasmwatch.analysis.clusters import ClusterTracker, Spasm
+
+
+def sp(t: float, dur: float = 1.2) -> Spasm:
+    return Spasm(t=t, duration_s=dur, detected_t=t + dur + 0.1)
+
+
+def feed(ts: list[float]) -> tuple[ClusterTracker, list[float]]:
+    ct = ClusterTracker()
+    alarms = []
+    for t in ts:
+        ct.tick(t)
+        c = ct.add(sp(t))
+        if c is not None:
+            alarms.append(c.alert_t)
+    return ct, alarms
+
+
+def test_alarm_on_third_spasm_and_close_after_quiet() -> None:
+    ct, alarms = feed([100.0, 107.0, 115.0, 122.0])
+    assert alarms == [115.0 + 1.3]
+    ct.tick(122.0 + 1.2 + 59.0)
+    assert ct.drain() == []
+    ct.tick(122.0 + 1.2 + 61.0)
+    (c,) = ct.drain()
+    assert (c.count, c.start, round(c.end, 3)) == (4, 100.0, 123.2)
+    assert c.intervals() == [7.0, 8.0, 7.0]
+
+
+def test_two_spasms_or_scattered_spasms_make_no_cluster() -> None:
+    ct, alarms = feed([10.0, 20.0, 100.0, 200.0, 290.0])
+    ct.flush()
+    assert alarms == [] and ct.drain() == []
+
+
+def test_spasms_closer_than_min_gap_count_once() -> None:
+    # A double jerk (0.8 s apart) is one movement: 3 events, 2 counted.
+    ct, alarms = feed([50.0, 50.8, 58.0])
+    assert alarms == []
+    ct.add(sp(65.0))
+    ct.flush()
+    (c,) = ct.drain()
+    assert c.count == 3 and len(c.spasms) == 4
+
+
+def test_gap_over_max_breaks_the_chain() -> None:
+    ct, alarms = feed([0.0, 8.0, 55.0, 63.0, 71.0])
+    assert alarms == [71.0 + 1.3]
+    ct.flush()
+    (c,) = ct.drain()
+    assert c.start == 55.0 and c.count == 3

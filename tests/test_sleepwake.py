@@ -1,0 +1,40 @@
+from spasmwatch.analysis.sleepwake import ASLEEP, AWAKE, UNKNOWN, SleepWake
+
+
+def run(pattern: list[bool], worn: list[bool] | None = None) -> tuple[SleepWake, list[tuple[str, float]]]:
+    sw = SleepWake(10.0)
+    out = []
+    for k, active in enumerate(pattern):
+        tr = sw.update(10.0 * k, active, True if worn is None else worn[k])
+        if tr is not None:
+            out.append((tr.kind, tr.t))
+    return sw, out
+
+
+def test_wake_onset_dated_to_first_active_epoch() -> None:
+    quiet = [False] * 60
+    quiet[20] = True  # a sleep twitch
+    awake = [True, False, True, True] * 10
+    sw, out = run(quiet + awake)
+    assert sw.state == AWAKE
+    assert out == [("wake", 600.0)]
+    assert sw.last_wake == 600.0
+
+
+def test_no_wake_onset_claimed_when_data_starts_awake() -> None:
+    sw, out = run([True] * 30)
+    assert sw.state == AWAKE and out == [] and sw.last_wake is None
+
+
+def test_sleep_after_ten_quiet_minutes() -> None:
+    sw, out = run([False] * 20 + [True] * 30 + [False] * 70)
+    assert ("wake", 200.0) in out
+    assert ("sleep", 500.0) in out
+    assert sw.state == ASLEEP
+
+
+def test_off_body_resets_to_unknown() -> None:
+    pattern = [False] * 30 + [False] * 10
+    worn = [True] * 30 + [False] * 10
+    sw, out = run(pattern, worn)
+    assert sw.state == UNKNOWN and out == []
