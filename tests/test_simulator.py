@@ -200,6 +200,21 @@ def check_gyro_against_tilt(r: Recording) -> int:
     return checked
 
 
+def test_nothing_unlabelled_jerks_in_sleep() -> None:
+    """Outside labelled movements, sleep is breathing and slow drift: no sudden turns."""
+    for seed in (1, 2, 3):
+        r = rec(kind="night", duration_s=1800.0, rate_hz=100.0, seed=seed, noise_scale=0.0)
+        assert r.gyro is not None
+        quiet = np.ones(len(r.t), dtype=bool)
+        for c in r.truth["confounders"] + r.truth["spasms"]:
+            start, end = c.get("start", c.get("t")), c["end"]
+            quiet &= (r.t < start - 2.0) | (r.t > end + 2.0)
+        angular_accel = np.linalg.norm(np.diff(r.gyro, axis=0), axis=1) * r.rate_hz
+        assert quiet.mean() > 0.3
+        # deg/s^2: breathing and drift stay under ~75; a 1 deg step in tilt would give ~5000.
+        assert angular_accel[quiet[1:] & quiet[:-1]].max() < 120.0
+
+
 def test_spasm_is_a_sudden_rotation() -> None:
     checked = 0
     for seed in (11, 13, 16):

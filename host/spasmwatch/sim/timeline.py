@@ -207,8 +207,9 @@ def _fill(plan: Plan, kind: str) -> None:
         inside = [h for h in holes if span.start <= h[0] < span.end]
         if span.start in onsets:
             t = wake_up(w, t, inside[0][0] if inside else span.end)
+        night = kind == "night" or span.end - span.start > 90 * MINUTE
         for a, b, what in inside:
-            _fill_gap(w, span.state, t, a, kind)
+            _fill_gap(w, span.state, t, a, kind, night)
             if isinstance(what, Cluster):
                 _cluster_background(w, a, b, what, span.state)
             elif isinstance(what, Spasm):
@@ -217,14 +218,14 @@ def _fill(plan: Plan, kind: str) -> None:
             else:
                 _band_off(w, what)
             t = b
-        _fill_gap(w, span.state, t, span.end, kind)
+        _fill_gap(w, span.state, t, span.end, kind, night)
 
 
-def _fill_gap(w: World, state: str, start: float, end: float, kind: str) -> None:
+def _fill_gap(w: World, state: str, start: float, end: float, kind: str, night: bool) -> None:
     if end - start <= 1.0:
         return
     if state == "sleep":
-        fill_sleep(w, start, end)
+        fill_sleep(w, start, end, cot=night)
     else:
         fill_wake(w, start, end, tour=kind == "confounders")
 

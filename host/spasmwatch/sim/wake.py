@@ -233,9 +233,9 @@ TOUR: dict[str, tuple[tuple[float, float], Activity]] = {
 }
 
 
-def _sleep_setting(w: World, start: float, end: float) -> None:
-    """Where the nap happens; long (night) sleep is always in the cot."""
-    where = "cot" if end - start > 90 * MINUTE else str(w.rng.choice(["cot", "arms", "car", "stroller", "swing"], p=[0.7, 0.1, 0.07, 0.08, 0.05]))
+def _sleep_setting(w: World, start: float, end: float, cot: bool) -> None:
+    """Where the nap happens; night sleep (``cot``) is always in the cot."""
+    where = "cot" if cot else str(w.rng.choice(["cot", "arms", "car", "stroller", "swing"], p=[0.7, 0.1, 0.07, 0.08, 0.05]))
     if where == "cot":
         lying = ["prone"] if w.baby.prone_sleeper else ["supine"] * 8 + ["left_side", "right_side"]
         if w.posture_name not in LYING or w.chance(0.5):
@@ -254,8 +254,8 @@ def _sleep_setting(w: World, start: float, end: float) -> None:
         cf.swing(w, t, min(end, t + w.u(5.0, 30.0) * MINUTE))
 
 
-def fill_sleep(w: World, start: float, end: float) -> None:
-    _sleep_setting(w, start, end)
+def fill_sleep(w: World, start: float, end: float, cot: bool) -> None:
+    _sleep_setting(w, start, end, cot)
     active = w.chance(0.5 if w.baby.age_months > 3 else 0.9)  # young infants enter sleep through REM
     t = start
     while t < end - 1.0:
