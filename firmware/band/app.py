@@ -93,7 +93,8 @@ class App:
         self._beat = self._last_ticks
         self._wall_ms = 0  # unix ms at _wall_at_ms uptime; 0 = never synced this boot
         self._wall_at_ms = 0
-        self._cursor = 0
+        self._cursor = 0  # next seq to notify on the current link
+        self._cursor_link = -1  # the link (Peripheral.link_id) _cursor belongs to
         self._done_pending = False
         self._act = []
         self._wake = asyncio.Event()
@@ -322,6 +323,7 @@ class App:
             await self._wake.wait()
             self._wake.clear()
             while p.secure():
+                self._follow_link()
                 if self._cursor < log.next_seq:
                     if log.read(self._cursor, buf) and not await p.notify(self.h_events, buf):
                         break
@@ -336,6 +338,14 @@ class App:
                 else:
                     break
                 await asyncio.sleep_ms(0)  # let the sampler run during a long backfill
+
+    def _follow_link(self):
+        """A new link starts with live events only; older ones come by BACKFILL."""
+        link = self.periph.link_id
+        if link != self._cursor_link:
+            self._cursor_link = link
+            self._cursor = self.log.next_seq
+            self._done_pending = False
 
     async def _raw_sender(self):
         p = self.periph
@@ -390,6 +400,7 @@ class App:
             if start > log.next_seq:
                 return P.E_VALUE, log.next_seq  # the host is ahead: this log was erased
             flags = P.LF_GAP if start < log.oldest_seq else 0
+            self._follow_link()  # this link's cursor, even if the sender has not run since it connected
             self._cursor = start if start > log.oldest_seq else log.oldest_seq
             await self.periph.notify(self.h_events, self._loginfo(flags))
             self._done_pending = True
@@ -501,9 +512,6 @@ class App:
                 if p.conn is None:
                     self.raw_on = False
                     p.restart_advertising()
-                else:
-                    self._cursor = self.log.next_seq  # live from now; older ones by BACKFILL
-                    self._done_pending = False
                 was = p.conn
             self._update_status()
             cap = P.raw_capacity(p.payload_max())

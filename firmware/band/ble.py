@@ -77,6 +77,7 @@ class Peripheral:
         self._ble = ble
         self._bonds = bonds
         self.conn = None
+        self.link_id = 0  # counts connections: the stack may reuse a conn handle
         self.mtu = 23
         self.encrypted = False
         self.bonded = False
@@ -111,6 +112,7 @@ class Peripheral:
     def _irq(self, event, data):
         if event == _IRQ_CENTRAL_CONNECT:
             self.conn = data[0]
+            self.link_id += 1
             self.peer = bytes(data[2])
             self.mtu = 23
             self.encrypted = False

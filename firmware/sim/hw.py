@@ -46,6 +46,8 @@ class SimClock:
         self._running = 0  # woken sleepers that have not resumed yet
         self.hold = None  # callable: while it returns True, virtual time stands still
         self.ended = None  # callable: True once the recording is over (then time runs in real time)
+        self.stall_at_ms = None  # the sampler's pace_ms hangs from this virtual time on
+        self.stalled = False
 
     def ticks_ms(self):
         if self._free:
@@ -70,10 +72,17 @@ class SimClock:
             return
         while self.hold is not None and self.hold():
             await asyncio.sleep_ms(5)
+        if self.stall_at_ms is not None and self._v >= self.stall_at_ms:
+            self.stalled = True  # the sampler hangs here for good (a stuck bus, a deadlock)
+            await asyncio.Event().wait()
         if self.speed:
             await asyncio.sleep_ms(ms // self.speed)
+        await self.advance_ms(ms)
+
+    async def advance_ms(self, ms):
+        """Move virtual time on by ``ms``, letting each sleeper due on the way run at its deadline."""
         target = self._v + ms
-        while True:  # wake due sleepers one deadline at a time, earliest first
+        while True:  # earliest deadline first
             due = None
             for s in self._sleepers:
                 if s[0] <= target and (due is None or s[0] < due[0]):

@@ -12,6 +12,7 @@ Options:
     --reset-at-s S      hard reset (no clean-up, like a watchdog or power cut) at virtual time S
     --tear-at-seq N     lose power half-way through writing event N to flash
     --imu-fault-at-s S  the IMU stops answering on I2C at virtual time S
+    --stall-at-s S      the sampler hangs at virtual time S (the watchdog must reset the band)
     --battery-mv MV     cell voltage (default 3950); --battery-step-s S:MV changes it at S
     --log-slots N       event log capacity (default: the board's, else the app's)
     --idle-exit-ms MS   after the recording ends, exit once no central has been connected for MS real ms (default 1000)
@@ -65,6 +66,7 @@ def parse_args(argv):
         "reset-at-s": None,
         "tear-at-seq": None,
         "imu-fault-at-s": None,
+        "stall-at-s": None,
         "battery-mv": "3950",
         "battery-step-s": None,
         "log-slots": None,
@@ -105,6 +107,8 @@ def build(opts):
         board = dict(board)
         board["log_slots"] = int(opts["log-slots"])
     clock = simhw.SimClock(int(opts["speed"]))
+    if opts["stall-at-s"] is not None:
+        clock.stall_at_ms = int(float(opts["stall-at-s"]) * 1000)
     source = simhw.CsvSource(opts["csv"], float(opts["csv-skip-s"]))
     imu_def = board["imu"]
     sensor = simhw.FAKES[imu_def["part"]](imu_def["i2c_address"], imu_def["axis_map"], source, clock)
@@ -160,8 +164,8 @@ async def supervise(app, source, clock, wdts, opts):
         if time.ticks_diff(deadline, time.ticks_ms()) < 0:
             summary(app, "timeout")
             sys.exit(simhw.EXIT_TIMEOUT)
-        if not app.sampling and app.critical and not source.done:
-            await clock.pace_ms(200)  # sensing paused: the world (and the battery) moves on
+        if (clock.stalled or (not app.sampling and app.critical)) and not source.done:
+            await clock.advance_ms(200)  # the sampler is not pacing: the world moves on anyway
         elif source.done or not app.sampling:
             clock.free_run()
             if ble.connected():

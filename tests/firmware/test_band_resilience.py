@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sim_central import EXIT_CRASH, EXIT_POWER_LOSS, EXIT_RESET, Band, Central, read_flash_log, secure_connect
+from sim_central import EXIT_CRASH, EXIT_POWER_LOSS, EXIT_RESET, EXIT_WDT, Band, Central, read_flash_log, secure_connect
 
 from swcore import protocol as P
 
@@ -196,3 +196,16 @@ def test_critical_battery_stops_sensing_and_writes_then_resumes(micropython: str
     assert onsets and all(not (32_000 <= t <= 88_000) for t in onsets), "no events logged while critical"
     assert any(t > 90_000 for t in onsets), "sensing resumed after charging"
     assert end["next_seq"] == len(stored)
+
+
+def test_a_hung_sampler_is_reset_by_the_watchdog(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    flash = tmp_path / "flash"
+    band = Band(micropython, many_spasms_csv, flash, ["--stall-at-s", "50"])
+    assert band.wait() == EXIT_WDT, band.lines
+    end = band.end()
+    # Fed while the sampler ran; starved 5 s after it hung; the 8 s watchdog fired.
+    assert end["why"] == "watchdog" and 50_000 + 5_000 + 8_000 - 1_000 <= end["uptime_ms"] <= 50_000 + 5_000 + 8_000 + 1_500
+    band2 = Band(micropython, many_spasms_csv, flash, ["--csv-skip-s", "63", "--idle-exit-ms", "100"])
+    assert band2.up["crashed"] and band2.up["errors"] & P.ERR_CRASHED and band2.up["boot"] == 2
+    assert band2.up["next_seq"] == end["next_seq"] >= 3, "what was logged before the hang is kept"
+    band2.kill()
