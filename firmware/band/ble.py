@@ -84,6 +84,7 @@ class Peripheral:
         self.peer = None
         self.writes_dropped = 0
         self.notify_failures = 0
+        self.notify_busy = 0  # times the stack's buffers were full and a notify waited
         self._wbuf = [bytearray(WRITE_MAX) for _ in range(WRITE_SLOTS)]
         self._wlen = bytearray(WRITE_SLOTS)
         self._whandle = [0] * WRITE_SLOTS
@@ -191,6 +192,7 @@ class Peripheral:
                 self._ble.gatts_notify(conn, handle, data)
                 return True
             except OSError:
+                self.notify_busy += 1
                 if waited >= NOTIFY_TIMEOUT_MS:
                     break
                 await asyncio.sleep_ms(NOTIFY_RETRY_MS)

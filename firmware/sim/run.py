@@ -204,6 +204,7 @@ def summary(app, why):
         errors=app.errors,
         uptime_ms=app.uptime_ms(),
         notify_failures=app.periph.notify_failures,
+        notify_busy=app.periph.notify_busy,
     )
 
 
