@@ -221,3 +221,9 @@ def test_enclosure_dimensions_cover_every_board() -> None:
         # Soft edges against the skin, slots for a strap wider than it is thick.
         assert v["edge_radius_mm"] >= 2
         assert v["strap_slot_mm"][0] >= 20
+        # Larger than a small-parts test cylinder (31.7 mm): not a choking hazard as a whole.
+        assert max(outer[:2]) > 31.7
+    readme = (ROOT / "hardware" / "README.md").read_text(encoding="utf-8")
+    for name, v in dims["variants"].items():
+        row = f"| {name} | " + " × ".join(f"{x:g}" for x in v["outer_mm"])
+        assert row in readme, f"hardware/README.md enclosure table is stale for {name}: expected {row!r}"

@@ -359,3 +359,10 @@ def test_progress_bar_on_a_terminal(band: Path, fw: Path, board: dict[str, objec
     assert len(frames) > 10, "the bar is redrawn as bytes go out"
     assert "[" + "#" * 30 + "] 100%" in frames[-1] and "/main.py" in frames[-1]
     assert out.text.endswith("\n")
+
+
+def test_board_info_on_a_bare_micropython_band(band: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["board", "info", "--port", f"unix:{band}", "--json"]) == 0
+    st = json.loads(capsys.readouterr().out)
+    assert st["board"] is None and st["device_id"] is None and st["firmware"] is None and st["log"] is None
+    assert list(band.iterdir()) == [], "reading a band writes nothing to it"

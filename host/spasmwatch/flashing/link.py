@@ -247,6 +247,10 @@ def open_serial(device: str) -> Link:
 
 def open_link(port: str | None, prefer_usb: tuple[int, int] | None = None) -> Link:
     """``unix:DIR`` for a local unix-port band, a serial device path, or None to detect the board."""
+    try:
+        import mpremote.transport_serial  # noqa: F401  (pulls in pyserial too)
+    except ImportError:
+        raise DeviceError("talking to a band needs mpremote (and pyserial): pip install mpremote") from None
     if port is not None and port.startswith(UNIX_PREFIX):
         link = open_unix(Path(port[len(UNIX_PREFIX) :]))
     else:
