@@ -248,7 +248,7 @@ def open_serial(device: str) -> Link:
 def open_link(port: str | None, prefer_usb: tuple[int, int] | None = None) -> Link:
     """``unix:DIR`` for a local unix-port band, a serial device path, or None to detect the board."""
     try:
-        import mpremote.transport_serial  # noqa: F401  (pulls in pyserial too)
+        import mpremote.transport_serial  # type: ignore[import-untyped]  # noqa: F401  (pulls in pyserial too)
     except ImportError:
         raise DeviceError("talking to a band needs mpremote (and pyserial): pip install mpremote") from None
     if port is not None and port.startswith(UNIX_PREFIX):
