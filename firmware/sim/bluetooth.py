@@ -256,7 +256,7 @@ class BLE:
     def _recv(self):
         """Read what the central sent and act on whole messages; False when nothing more to read."""
         try:
-            data = self._sock.recv(4096)
+            data = self._sock.recv(512)
         except OSError as e:
             if e.errno == errno.EAGAIN:
                 return False

@@ -57,11 +57,14 @@ def write_csv(path: Path, t: Any, acc: Any, gyro: Any) -> Path:
 class Band:
     """One boot of the simulated band (a subprocess of the real micropython binary)."""
 
-    def __init__(self, micropython: str, csv: Path, flash: Path, args: Sequence[str] = (), timeout_s: float = 90):
+    def __init__(
+        self, micropython: str, csv: Path, flash: Path, args: Sequence[str] = (), timeout_s: float = 90, heap: str | None = None
+    ):
         self.port = free_port()
         flash.mkdir(parents=True, exist_ok=True)
         cmd = [
             micropython,
+            *(["-X", "heapsize=" + heap] if heap else []),
             str(RUN_PY),
             "--csv",
             str(csv),
