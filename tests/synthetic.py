@@ -37,14 +37,23 @@ def supine(
     noise_dps: float = 0.1,
     jolts: int = 0,
     seed: int = 0,
+    bumps: tuple[float, ...] = (),
+    bump_s: float = 0.3,
 ) -> tuple[F64, F64, F64]:
-    """(t, acc g (n,3), gyro deg/s (n,3))."""
+    """(t, acc g (n,3), gyro deg/s (n,3)).
+
+    ``bumps``: times of smooth Hann-shaped pitch bumps of ``amp_deg`` lasting
+    ``bump_s`` (a twitch or a hiccup: up and straight back, nothing held).
+    """
     rng = np.random.default_rng(seed)
     n = int(duration_s * rate_hz)
     t = np.arange(n) / rate_hz
     pitch = np.deg2rad(breath_deg) * np.sin(2 * np.pi * 0.7 * t)
     for onset in spasms:
         pitch = pitch + np.deg2rad(amp_deg) * spasm_profile(t, onset, rise_s, hold_s, ret_s)
+    for b in bumps:
+        m = (t >= b) & (t < b + bump_s)
+        pitch[m] += np.deg2rad(amp_deg) * 0.5 * (1 - np.cos(2 * np.pi * (t[m] - b) / bump_s))
     rate = np.rad2deg(np.gradient(pitch, 1.0 / rate_hz))
     acc = np.stack([-np.sin(pitch), np.zeros(n), np.cos(pitch)], axis=1)
     gyro = np.stack([np.zeros(n), rate, np.zeros(n)], axis=1)

@@ -50,7 +50,7 @@ DEV2_CLAMP = const(10000000)
 ONSET_DDPS = const(100)
 # Rise: the fast phase must settle (rate below SETTLE_PCT of its peak)
 # within 600 ms; spasm onsets take 0.1-0.4 s, continuous movement does not settle.
-RISE_MAX_MS = const(600)
+RISE_MAX_MS = const(400)
 SETTLE_PCT = const(30)
 # Minimum posture change at the end of the rise: 1.5 deg (26 mrad). Below
 # this it is a jolt (hiccup, bump, twitch), not a contraction into a posture.
@@ -58,19 +58,17 @@ DEV_MIN_MRAD = const(26)
 # Calm before onset: RMS pre-onset rate below PRE_PCT of the event's peak.
 # A spasm breaks out of rest or calm movement; rhythmic patting, rocking,
 # bouncing and restless fidgeting are as busy before as during.
-PRE_PCT = const(25)
+PRE_PCT = const(20)
 # Tonic phase: posture held (deviation above RET_START_PCT of its peak: the
 # tonic level is often well below the phasic peak) for at least 200 ms and
 # at most 2.5 s. Spasms hold 0.3-1.5 s; twitches and hiccups do not hold;
 # reflux arching and rolling over hold far longer.
 HOLD_MIN_MS = const(250)
-HOLD_MAX_MS = const(2500)
+# ... and at least 150 ms of it after the fast phase has settled: a hiccup
+# or a twitch is a smooth bump that starts to fall as soon as it peaks.
+HELD_MIN_MS = const(150)
+HOLD_MAX_MS = const(2000)
 RET_START_PCT = const(50)
-# Tonic means still: at most HOLD_MOVING_PCT of the hold's samples may move
-# faster than HOLD_MOVE_PCT of the onset's peak rate (the tonic phase of a
-# spasm is a sustained contraction; a fidget keeps moving).
-HOLD_MOVE_PCT = const(35)
-HOLD_MOVING_PCT = const(100)
 # Return: deviation back below RET_END_PCT of its peak within 2 s; a change
 # of posture that stays (rolling over, being picked up) never returns.
 RET_END_PCT = const(50)

@@ -5,7 +5,7 @@ then released. The detector follows that shape with named states:
 
     IDLE   -> RISE    rate crosses the onset threshold (rising edge)
     RISE   -> HOLD    the fast phase settles with the posture changed, after calm
-    HOLD   -> RETURN  the posture, held long enough and still, starts to release
+    HOLD   -> RETURN  the posture, held long enough, starts to release
     RETURN -> IDLE    released: a spasm is confirmed (``step`` returns True)
 
 Any other outcome (no settle, no posture change, restless before, no hold,
@@ -54,7 +54,6 @@ class Detector:
         self._dpk2 = 0  # peak posture deviation^2 (mrad^2)
         self._pre = 0  # mean rate energy before onset
         self._hold_n = 0
-        self._moving = 0  # hold samples moving faster than HOLD_MOVE_PCT of peak
         self._refx = self._refy = self._refz = 0
         self._b0x = self._b0y = self._b0z = 0
         self._thx = self._thy = self._thz = 0
@@ -144,7 +143,6 @@ class Detector:
                 return False
             self.state = HOLD
             self._mark = i
-            self._moving = 0
             return False
         if i - self._i0 >= p.rise_n:
             self.state = IDLE
@@ -154,11 +152,9 @@ class Detector:
         p = self.p
         if d2 > self._dpk2:
             self._dpk2 = d2
-        if self.fe.sp2 * 100 > self._pk2 * p.hold_move2:
-            self._moving += 1
         if d2 * 100 < max2(self._dpk2 * p.ret_start2, p.ret_start_floor):
             self._hold_n = i - self._i0
-            if self._hold_n < p.hold_min_n or self._moving * 100 > (i - self._mark) * C.HOLD_MOVING_PCT:
+            if self._hold_n < p.hold_min_n or i - self._mark < p.held_min_n:
                 self.state = IDLE
                 return False
             self.state = RETURN

@@ -54,6 +54,7 @@ class Params:
         self.th_max = (1 << 30) // self.kq
         self.rise_n = samples(C.RISE_MAX_MS, rate_hz, 2)
         self.hold_min_n = samples(C.HOLD_MIN_MS, rate_hz, 1)
+        self.held_min_n = samples(C.HELD_MIN_MS, rate_hz, 1)
         self.hold_max_n = samples(C.HOLD_MAX_MS, rate_hz, 2)
         self.ret_max_n = samples(C.RET_MAX_MS, rate_hz, 2)
         self.dev_min2 = C.DEV_MIN_MRAD * C.DEV_MIN_MRAD
@@ -61,7 +62,6 @@ class Params:
         self.settle2 = C.SETTLE_PCT * C.SETTLE_PCT // 100
         self.pre2 = C.PRE_PCT * C.PRE_PCT // 100
         self.ret_start2 = C.RET_START_PCT * C.RET_START_PCT // 100
-        self.hold_move2 = C.HOLD_MOVE_PCT * C.HOLD_MOVE_PCT // 100
         self.ret_end2 = C.RET_END_PCT * C.RET_END_PCT // 100
         self.ret_start_floor = C.RET_START_FLOOR_MRAD * C.RET_START_FLOOR_MRAD * 100
         self.ret_end_floor = C.RET_END_FLOOR_MRAD * C.RET_END_FLOOR_MRAD * 100

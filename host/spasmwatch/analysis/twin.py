@@ -338,8 +338,6 @@ class TwinDetector:
         rows = np.arange(len(sel))
         rs = np.maximum(r, 0)
         dpk = run[rows, rs]
-        moving = np.cumsum(f.sp2[pos[sel][:, None] + k] * 100 > pk2[sel][:, None] * p.hold_move2, axis=1)
-        n_moving = moving[rows, rs] - moving[rows, ks[sel]]
         rr = r[:, None]
         a = _first_rows((k >= rr) & (k <= rr + p.ret_max_n) & (d2 * 100 < np.maximum(dpk[:, None] * p.ret_end2, p.ret_end_floor)))
         base = f.base + pos[sel]
@@ -347,7 +345,7 @@ class TwinDetector:
         for j in range(len(sel)):
             if r[j] < 0:
                 o: Outcome = (int(base[j] + hk[j] + p.hold_max_n), None)
-            elif _no_hold(p, int(r[j]), int(r[j] - hk[j]), int(n_moving[j])):
+            elif _no_hold(p, int(r[j]), int(r[j] - hk[j])):
                 o = (int(base[j] + r[j]), None)
             elif a[j] < 0:
                 o = (int(base[j] + r[j] + p.ret_max_n), None)
@@ -385,8 +383,7 @@ class TwinDetector:
             return (f.base + pos + h + p.hold_max_n, None) if seg.size == p.hold_max_n else None
         r = h + 1 + k
         hold_n = r
-        moving = int(np.count_nonzero(f.sp2[pos + h + 1 : pos + r + 1] * 100 > pk2 * p.hold_move2))
-        if _no_hold(p, hold_n, r - h, moving):
+        if _no_hold(p, hold_n, r - h):
             return (f.base + pos + r, None)
         dpk = int(run[k])
         ret = d2[r : r + p.ret_max_n + 1]
@@ -460,9 +457,9 @@ class TwinDetector:
         return var, m0, sm
 
 
-def _no_hold(p: Params, hold_n: int, held: int, moving: int) -> bool:
-    """Release came too soon after onset, or the hold was not still: no tonic phase."""
-    return hold_n < p.hold_min_n or moving * 100 > held * C.HOLD_MOVING_PCT
+def _no_hold(p: Params, hold_n: int, held: int) -> bool:
+    """Release came too soon after onset, or right after the fast phase: no tonic phase."""
+    return hold_n < p.hold_min_n or held < p.held_min_n
 
 
 def _ratio(block_var: int, diff_sq_sum: int, p: Params) -> int:
