@@ -43,8 +43,8 @@ def draw_baby(rng: np.random.Generator) -> Baby:
     return Baby(
         age_months=age,
         breath_hz_quiet_sleep=breaths_per_min / 60.0,
-        breath_tilt_rad=math.radians(float(rng.uniform(0.08, 0.6))),
-        breath_disp_m=float(rng.uniform(0.0008, 0.004)),
+        breath_tilt_rad=math.radians(float(rng.uniform(0.05, 0.4))),
+        breath_disp_m=float(rng.uniform(0.0005, 0.0025)),
         breath_axis=axis / np.linalg.norm(axis),
         heart_hz=heart_bpm / 60.0,
         cardiac_g=float(rng.uniform(0.0002, 0.0015)),

@@ -20,7 +20,7 @@ from spasmwatch.sim.signals import SmoothNoise, coarse_phase
 from spasmwatch.sim.world import BreathMod
 
 _STEP_S = 0.1
-_INSPIRATION_SKEW = 0.25  # 2nd harmonic: inspiration shorter than expiration
+_INSPIRATION_SKEW = 0.15  # 2nd harmonic: inspiration shorter than expiration
 
 
 def _smooth(x: FloatArray, width_s: float) -> FloatArray:

@@ -190,16 +190,17 @@ def kicking(w: World, start: float, end: float) -> None:
     w.label("kicking", start, end)
 
 
-def crying(w: World, start: float, end: float) -> None:
-    """Crying bout: sob rhythm, thrashing, deep fast breathing, kicks."""
+def crying(w: World, start: float, end: float, intensity: float = 1.0) -> None:
+    """Crying bout: sob rhythm, thrashing, deep fast breathing, kicks (``intensity`` < 1: fussing)."""
     axis = _unit(np.array([w.rng.normal(0, 0.3), 1.0, w.rng.normal(0, 0.3)]))
-    sob = np.array([0.2, 0.0, 1.0]) * w.u(0.02, 0.08)
-    w.add(Oscillation(w.rng, start, end, w.u(0.5, 1.3), axis * rad(w.u(1.0, 4.0)), acc_body_amp=sob, harmonics=(1.0, 0.4, 0.2), am_depth=0.5, ramp_s=2.0))
-    vig = w.baby.vigour
-    w.add(NoiseMotion(w.rng, start, end, w.u(1.0, 4.0), rot_sigma=np.full(3, rad(w.u(2.0, 6.0) * vig)), acc_body_sigma=np.full(3, w.u(0.02, 0.08) * vig), ramp_s=2.0))
-    w.breathe(start, end, rate=1.4, depth=2.5, irregular=0.6)
+    sob = np.array([0.2, 0.0, 1.0]) * w.u(0.02, 0.08) * intensity
+    ramp = min(2.0, 0.3 * (end - start))
+    w.add(Oscillation(w.rng, start, end, w.u(0.5, 1.3), axis * rad(w.u(1.0, 4.0) * intensity), acc_body_amp=sob, harmonics=(1.0, 0.4, 0.2), am_depth=0.5, ramp_s=ramp))
+    vig = w.baby.vigour * intensity
+    w.add(NoiseMotion(w.rng, start, end, w.u(1.0, 4.0), rot_sigma=np.full(3, rad(w.u(2.0, 6.0) * vig)), acc_body_sigma=np.full(3, w.u(0.02, 0.08) * vig), ramp_s=ramp))
+    w.breathe(start, end, rate=1.4, depth=1.0 + 1.5 * intensity, irregular=0.6)
     w.label("crying", start, end)
-    if end - start > 10.0 and w.chance(0.6):
+    if end - start > 10.0 and intensity >= 1.0 and w.chance(0.6):
         k0 = w.u(start, end - 5.0)
         kicking(w, k0, min(end, k0 + w.u(5.0, 30.0)))
 

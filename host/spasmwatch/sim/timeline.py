@@ -242,9 +242,20 @@ def _cluster_background(w: World, start: float, end: float, cluster: Cluster, st
         _busy_background(w, start, end, posture)
     for spasm in cluster.spasms:
         w.add(*spasm.motions)
+    if state == "wake" and w.chance(0.25):
+        _cries_between(w, cluster)
     if state == "wake" and w.chance(0.5):
         cry_start = cluster.end + w.u(1.0, 5.0)
         cf.crying(w, cry_start, min(end, cry_start + w.u(5.0, 15.0)))
+
+
+def _cries_between(w: World, cluster: Cluster) -> None:
+    """Short cries after some spasms, before the next one (Kellaway 1979)."""
+    for spasm, following in zip(cluster.spasms, cluster.spasms[1:]):
+        start = spasm.end + w.u(0.3, 1.5)
+        end = min(start + w.u(1.5, 4.0), following.t - 0.5)
+        if end - start > 1.0 and w.chance(0.5):
+            cf.crying(w, start, end, intensity=w.u(0.2, 0.5))  # a whimper, not a full cry
 
 
 def _busy_background(w: World, start: float, end: float, posture: str) -> None:
