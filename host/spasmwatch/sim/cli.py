@@ -77,6 +77,9 @@ def run(args: argparse.Namespace) -> int:
     if show:
         print(file=sys.stderr)
     print(summary(sim.truth, args.out, size, time.monotonic() - started))
+    placed, asked = len(sim.truth["clusters"]), scenario.resolved_clusters
+    if placed < asked:
+        print(f"note: only {placed} of {asked} clusters fit in {scenario.resolved_duration_s:g} s", file=sys.stderr)
     return 0
 
 
