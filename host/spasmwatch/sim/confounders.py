@@ -72,7 +72,7 @@ def startle(w: World, t: float) -> float:
     w.add(Ramp(t, [(rise, 1.0), (hold, w.u(0.3, 0.8)), (release, 0.0)], axis * amp))
     w.add(Ramp(t + rise + hold, [(w.u(0.2, 0.4), 1.0), (w.u(0.2, 0.6), 0.0)], -axis * amp * w.u(0.1, 0.4)))
     jolt = _unit(w.rng.normal(size=3)) * w.u(0.08, 0.4) * w.baby.vigour
-    w.add(Transient(t + 0.5 * rise, w.u(3.0, 7.0), w.u(0.06, 0.15), acc_body=jolt))
+    w.add(Transient(t + 0.5 * rise, min(w.u(3.0, 7.0), w.max_hz), w.u(0.06, 0.15), acc_body=jolt))
     end = t + rise + hold + release + 0.4
     w.label("startle", t, end)
     return end
@@ -125,7 +125,7 @@ def _bumps(w: World, start: float, end: float, per_min: float, size_g: float) ->
     n = int(w.rng.poisson(per_min * (end - start) / 60.0))
     for t in np.sort(w.rng.uniform(start, end, size=n)):
         mag = size_g * float(w.rng.lognormal(0.0, 0.5))
-        w.add(Transient(float(t), w.u(1.0, 2.5), w.u(0.15, 0.5), acc_world=np.array([0.0, 0.0, mag])))
+        w.add(Transient(float(t), min(w.u(1.0, 2.5), w.max_hz), w.u(0.15, 0.5), acc_world=np.array([0.0, 0.0, mag])))
         jolt = np.array([0.0, 0.0, mag]) + 0.3 * mag * _horizontal(w)
         w.add(Transient(float(t), min(w.u(8.0, 15.0), w.max_hz), 0.03, acc_world=jolt))
 

@@ -194,17 +194,20 @@ class Oscillation(Motion):
         self.grid = grid
         self.phase = coarse_phase(freq_hz * (1.0 + wander[:, 0]), _COARSE_STEP_S) + rng.uniform()
         self.gain = np.clip(1.0 + wander[:, 1], 0.2, None)
+        self.freq_hz = freq_hz
         self.harmonics = np.asarray(harmonics, dtype=float)
         self.harm_phase = rng.uniform(0.0, 2.0 * np.pi, size=len(self.harmonics))
         self.rot_amp = rot_amp
         self.acc_world_amp = acc_world_amp
         self.acc_body_amp = acc_body_amp
 
-    def _waves(self, t: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def _waves(self, t: FloatArray, max_hz: float) -> tuple[FloatArray, FloatArray]:
         phase = 2.0 * np.pi * np.interp(t, self.grid, self.phase)
         gain = np.interp(t, self.grid, self.gain) * edge_taper(t, self.start, self.end, self.ramp)
         k = np.arange(1, len(self.harmonics) + 1)
-        terms = np.sin(phase[:, None] * k + self.harm_phase) * self.harmonics
+        # Harmonics the IMU's anti-alias filter would remove at this rate are left out.
+        weights = np.where(k * self.freq_hz <= max_hz, self.harmonics, 0.0)
+        terms = np.sin(phase[:, None] * k + self.harm_phase) * weights
         position = terms.sum(axis=1) * gain
         accel = -(terms * k * k).sum(axis=1) * gain
         return position, accel
@@ -213,7 +216,7 @@ class Oscillation(Motion):
         w = window(ch.t, self.start, self.end)
         if w.stop <= w.start:
             return
-        position, accel = self._waves(ch.t[w])
+        position, accel = self._waves(ch.t[w], 0.4 / ch.dt)
         ch.wobble[w] += position[:, None] * self.rot_amp
         if self.acc_world_amp is not None:
             ch.acc_world[w] += accel[:, None] * self.acc_world_amp

@@ -89,14 +89,14 @@ def make_spasm(rng: np.random.Generator, t0: float, kind: str, amp_deg: float, s
         lead = rng.uniform(0.2, 0.5)
         sag = axis * amp * rng.uniform(0.1, 0.25) * rng.choice([-1.0, 1.0])
         motions.append(Ramp(t0 - lead, [(lead, 1.0), (rise, 0.0)], sag))
-    motions += _onset_jolt(rng, t0 + 0.4 * rise, amp_deg, kind, baby)
+    motions += _onset_jolt(rng, t0 + 0.4 * rise, amp_deg, kind, baby, 0.4 * rate_hz)
     if rng.uniform() < 0.5 and kind != "subtle":
         motions.append(_tonic_tremor(rng, t0 + rise, hold + decay, amp, axis, rate_hz))
     duration = rise + decay + hold + release
     return Spasm(t0, duration, kind, _peak_deg(motions, t0, duration), motions)
 
 
-def _onset_jolt(rng: np.random.Generator, t: float, amp_deg: float, kind: str, baby: Baby) -> list[Motion]:
+def _onset_jolt(rng: np.random.Generator, t: float, amp_deg: float, kind: str, baby: Baby, max_hz: float) -> list[Motion]:
     """Limbs thrown out at onset shake the trunk; a loose band wobbles."""
     direction = _unit(rng.normal(0.0, 1.0, size=3) * np.array([0.8, 0.5, 1.0]))
     if kind == "subtle":  # belly tensing pushes the sensor outwards
@@ -106,8 +106,8 @@ def _onset_jolt(rng: np.random.Generator, t: float, amp_deg: float, kind: str, b
         mag = (0.02 + rng.uniform(0.05, 0.3) * amp_deg / 25.0) * baby.vigour
     wobble = rng.normal(0.0, 1.0, size=3) * math.radians(amp_deg) * 0.05 * baby.looseness
     return [
-        Transient(t, rng.uniform(3.0, 8.0), rng.uniform(0.04, 0.12), acc_body=direction * mag),
-        Transient(t, rng.uniform(6.0, 12.0), rng.uniform(0.05, 0.15), rot=wobble),
+        Transient(t, min(rng.uniform(3.0, 8.0), max_hz), rng.uniform(0.04, 0.12), acc_body=direction * mag),
+        Transient(t, min(rng.uniform(6.0, 12.0), max_hz), rng.uniform(0.05, 0.15), rot=wobble),
     ]
 
 
