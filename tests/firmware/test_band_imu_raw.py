@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from sim_central import MICROPYPATH, RUN_PY, Band, secure_connect, write_csv
+from sim_central import MICROPYPATH, Band, secure_connect, write_csv
 
 from swcore import protocol as P
 
