@@ -47,7 +47,7 @@ def twin(a: NDArray[np.int64], g: NDArray[np.int64], rate: float, gyro: bool, ch
 
 def signal(rate: float, seed: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     onsets = (30.0, 38.3, 47.0, 55.5, 70.0, 71.5, 100.0, 140.0, 141.0, 150.0)
-    _, acc, gyro = supine(rate, 170.0, onsets, amp_deg=[15, 3, 40][seed % 3], jolts=40 if rate >= 50 else 8, seed=seed,
+    _, acc, gyro = supine(rate, 170.0, onsets, amp_deg=[15, 6, 40][seed % 3], jolts=40 if rate >= 50 else 8, seed=seed,
                           noise_g=0.004 * (1 + seed % 3))
     return to_units(acc, gyro)
 

@@ -49,12 +49,19 @@ DEV2_CLAMP = const(10000000)
 # in 0.1-0.4 s) peaks well above 10 deg/s.
 ONSET_DDPS = const(100)
 # Rise: the fast phase must settle (rate below SETTLE_PCT of its peak)
-# within 600 ms; spasm onsets take 0.1-0.4 s, continuous movement does not settle.
-RISE_MAX_MS = const(400)
+# within 600 ms (including a counter-movement of the legs or arms); spasm onsets take 0.1-0.4 s, continuous movement does not settle.
+RISE_MAX_MS = const(600)
 SETTLE_PCT = const(30)
-# Minimum posture change at the end of the rise: 1.5 deg (26 mrad). Below
+# ... and stay settled for 80 ms: the posture after the fast phase is what
+# counts (the peak of a bump that falls straight back is no posture).
+SETTLE_MS = const(80)
+# Minimum held posture change after the rise: 2 deg (35 mrad), twice the
+# chest's breathing swing. Below
 # this it is a jolt (hiccup, bump, twitch), not a contraction into a posture.
-DEV_MIN_MRAD = const(26)
+DEV_MIN_MRAD = const(35)
+# Without a gyro the tilt also carries breathing (~1 deg) and the lag of the
+# short mean, so the bar is 3 deg.
+DEV_MIN_ACC_MRAD = const(52)
 # Calm before onset: RMS pre-onset rate below PRE_PCT of the event's peak.
 # A spasm breaks out of rest or calm movement; rhythmic patting, rocking,
 # bouncing and restless fidgeting are as busy before as during.

@@ -4,7 +4,8 @@ A spasm is a sudden trunk movement into a posture that is held briefly and
 then released. The detector follows that shape with named states:
 
     IDLE   -> RISE    rate crosses the onset threshold (rising edge)
-    RISE   -> HOLD    the fast phase settles with the posture changed, after calm
+    RISE   -> HOLD    the fast phase settles for SETTLE_MS into a changed posture,
+                      and it broke out of calm
     HOLD   -> RETURN  the posture, held long enough, starts to release
     RETURN -> IDLE    released: a spasm is confirmed (``step`` returns True)
 
@@ -51,7 +52,8 @@ class Detector:
         self._i0 = 0
         self._mark = 0  # start of the current phase (sample index)
         self._pk2 = 0  # peak rate^2 in the rise
-        self._dpk2 = 0  # peak posture deviation^2 (mrad^2)
+        self._dpk2 = 0  # peak deviation^2 of the held posture (mrad^2)
+        self._quiet = 0  # consecutive settled samples in the rise
         self._pre = 0  # mean rate energy before onset
         self._hold_n = 0
         self._refx = self._refy = self._refz = 0
@@ -86,6 +88,7 @@ class Detector:
         self._mark = fe.i
         self._pk2 = 0
         self._dpk2 = 0
+        self._quiet = 0
         self._pre = fe.pre // p.np
         self._refx = fe.rsum_x // p.nr
         self._refy = fe.rsum_y // p.nr
@@ -135,17 +138,28 @@ class Detector:
         sp2 = fe.sp2
         if sp2 > self._pk2:
             self._pk2 = sp2
-        if d2 > self._dpk2:
-            self._dpk2 = d2
         if i > self._i0 and sp2 * 100 <= self._pk2 * p.settle2:
-            if self._dpk2 < p.dev_min2 or self._pre * 100 > self._pk2 * p.pre2:
-                self.state = IDLE
-                return False
-            self.state = HOLD
-            self._mark = i
-            return False
+            # Settled only after SETTLE_MS of calm: a twitch or a hiccup is
+            # still moving (back) right after its peak; a spasm's posture stays.
+            if self._quiet == 0 or d2 > self._dpk2:
+                self._dpk2 = d2
+            self._quiet += 1
+            if self._quiet >= p.settle_n:
+                return self._settled(i)
+        else:
+            self._quiet = 0
         if i - self._i0 >= p.rise_n:
             self.state = IDLE
+        return False
+
+    def _settled(self, i):
+        """The fast phase is over: the held posture (its peak over the calm run) decides."""
+        p = self.p
+        if self._dpk2 < p.dev_min2 or self._pre * 100 > self._pk2 * p.pre2:
+            self.state = IDLE
+            return False
+        self.state = HOLD
+        self._mark = i - p.settle_n + 1
         return False
 
     def _hold(self, i, d2):

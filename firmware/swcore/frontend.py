@@ -53,11 +53,13 @@ class Params:
         self.kq = int(1.74533 * 65536 / rate_hz + 0.5)
         self.th_max = (1 << 30) // self.kq
         self.rise_n = samples(C.RISE_MAX_MS, rate_hz, 2)
+        self.settle_n = samples(C.SETTLE_MS, rate_hz, 2)
         self.hold_min_n = samples(C.HOLD_MIN_MS, rate_hz, 1)
         self.held_min_n = samples(C.HELD_MIN_MS, rate_hz, 1)
         self.hold_max_n = samples(C.HOLD_MAX_MS, rate_hz, 2)
         self.ret_max_n = samples(C.RET_MAX_MS, rate_hz, 2)
-        self.dev_min2 = C.DEV_MIN_MRAD * C.DEV_MIN_MRAD
+        dev_min = C.DEV_MIN_MRAD if has_gyro else C.DEV_MIN_ACC_MRAD
+        self.dev_min2 = dev_min * dev_min
         # Fractions compared on squares: x^2 * 100 <= peak^2 * (pct^2 // 100).
         self.settle2 = C.SETTLE_PCT * C.SETTLE_PCT // 100
         self.pre2 = C.PRE_PCT * C.PRE_PCT // 100

@@ -301,21 +301,37 @@ class TwinDetector:
         out.extend(self._rise_one(f, int(pos)) for pos in edge[len(full) :])
         return out
 
-    def _rise_rows(self, f: Features, pos: I64) -> list[Outcome]:
+    def _settle_rows(self, f: Features, pos: I64, r: int) -> tuple[I64, I64, I64]:
+        """Per candidate over the first ``r`` samples: the offset where RISE settles
+        (SETTLE_MS of calm; -1 if not within ``r``), the peak rate^2 then, and
+        the peak deviation^2 over that calm run."""
         p = self.p
-        r = p.rise_n + 1
+        q = p.settle_n
         sp = f.sp2[pos[:, None] + np.arange(r)]
         pk = np.maximum.accumulate(sp, axis=1)
-        ks = _first_rows(sp[:, 1:] * 100 <= pk[:, 1:] * p.settle2) + 1
-        dpk = np.maximum.accumulate(f.deviation2_rows(pos, r), axis=1)
+        calm = sp * 100 <= pk * p.settle2
+        calm[:, 0] = False  # the onset sample itself never counts
+        c = np.zeros((len(pos), r + 1), np.int64)
+        np.cumsum(calm, axis=1, out=c[:, 1:])
+        k = np.arange(r)
+        run = np.zeros_like(calm)
+        if r >= q:
+            run[:, q - 1 :] = c[:, q:] - c[:, : r + 1 - q] == q
+        ks = _first_rows(run)
         rows = np.arange(len(pos))
         ksafe = np.maximum(ks, 0)
-        pk2 = pk[rows, ksafe]
-        dmax = dpk[rows, ksafe]
-        passed = (ks > 0) & (dmax >= p.dev_min2) & (f.pre_at(pos) * 100 <= pk2 * p.pre2)
+        d2 = f.deviation2_rows(pos, r)
+        inrun = (k[None, :] > ksafe[:, None] - q) & (k[None, :] <= ksafe[:, None])
+        dpk = np.where(inrun, d2, 0).max(axis=1)
+        return ks, pk[rows, ksafe], dpk
+
+    def _rise_rows(self, f: Features, pos: I64) -> list[Outcome]:
+        p = self.p
+        ks, pk2, dpk = self._settle_rows(f, pos, p.rise_n + 1)
+        passed = (ks > 0) & (dpk >= p.dev_min2) & (f.pre_at(pos) * 100 <= pk2 * p.pre2)
         ends = f.base + pos + np.where(ks > 0, ks, p.rise_n)
         res: list[Outcome] = [(int(e), None) for e in ends.tolist()]
-        for j, out in self._hold_rows(f, np.flatnonzero(passed), pos, ks, pk2, dmax):
+        for j, out in self._hold_rows(f, np.flatnonzero(passed), pos, ks, pk2, dpk):
             res[j] = out
         return res
 
@@ -331,59 +347,57 @@ class TwinDetector:
         if not len(sel):
             return out
         h = ks[sel][:, None]
+        mk = h - p.settle_n + 1  # the calm run's first sample: the hold's start
         d2 = f.deviation2_rows(pos[sel], ln)
         k = np.arange(ln)[None, :]
         run = np.maximum.accumulate(np.where(k > h, d2, dpk0[sel][:, None]), axis=1)
-        r = _first_rows((k > h) & (k <= h + p.hold_max_n) & (d2 * 100 < np.maximum(run * p.ret_start2, p.ret_start_floor)))
+        floor_s = np.maximum(run * p.ret_start2, p.ret_start_floor)
+        r = _first_rows((k > h) & (k <= mk + p.hold_max_n) & (d2 * 100 < floor_s))
         rows = np.arange(len(sel))
-        rs = np.maximum(r, 0)
-        dpk = run[rows, rs]
+        dpk = run[rows, np.maximum(r, 0)]
         rr = r[:, None]
-        a = _first_rows((k >= rr) & (k <= rr + p.ret_max_n) & (d2 * 100 < np.maximum(dpk[:, None] * p.ret_end2, p.ret_end_floor)))
+        floor_e = np.maximum(dpk[:, None] * p.ret_end2, p.ret_end_floor)
+        a = _first_rows((k >= rr) & (k <= rr + p.ret_max_n) & (d2 * 100 < floor_e))
         base = f.base + pos[sel]
-        hk = ks[sel]
+        mks = mk[:, 0]
         for j in range(len(sel)):
             if r[j] < 0:
-                o: Outcome = (int(base[j] + hk[j] + p.hold_max_n), None)
-            elif _no_hold(p, int(r[j]), int(r[j] - hk[j])):
+                o: Outcome = (int(base[j] + mks[j] + p.hold_max_n), None)
+            elif _no_hold(p, int(r[j]), int(r[j] - mks[j])):
                 o = (int(base[j] + r[j]), None)
             elif a[j] < 0:
                 o = (int(base[j] + r[j] + p.ret_max_n), None)
             else:
-                hold_n = int(r[j])
-                o = (int(base[j] + a[j]), self._hit(int(base[j]), int(a[j]), int(pk2[sel[j]]), int(dpk[j]), hold_n))
+                o = (int(base[j] + a[j]), self._hit(int(base[j]), int(a[j]), int(pk2[sel[j]]), int(dpk[j]), int(r[j])))
             out.append((int(sel[j]), o))
         return out
 
     def _rise_one(self, f: Features, pos: int) -> Outcome:
         """RISE for a candidate near the end of the buffer (window may be short)."""
         p = self.p
-        sp = f.sp2[pos : pos + p.rise_n + 1]
-        pk = np.maximum.accumulate(sp)
-        ks = _first(sp[1:] * 100 <= pk[1:] * p.settle2)
-        if ks < 0:
-            return (f.base + pos + p.rise_n, None) if len(sp) == p.rise_n + 1 else None
-        ks += 1
-        d2 = f.deviation2(pos, ks + 1)
-        pk2 = int(pk[ks])
-        dmax = int(d2.max())
-        if dmax < p.dev_min2 or int(f.pre_at(pos)) * 100 > pk2 * p.pre2:
-            return (f.base + pos + ks, None)
-        return self._hold(f, pos, ks, pk2, dmax)
+        r = min(p.rise_n + 1, f.n - pos)
+        ks, pk2, dpk = self._settle_rows(f, np.array([pos], np.int64), r)
+        if ks[0] < 0:
+            return (f.base + pos + p.rise_n, None) if r == p.rise_n + 1 else None
+        k0 = int(ks[0])
+        if dpk[0] < p.dev_min2 or int(f.pre_at(pos)) * 100 > int(pk2[0]) * p.pre2:
+            return (f.base + pos + k0, None)
+        return self._hold(f, pos, k0, int(pk2[0]), int(dpk[0]))
 
     def _hold(self, f: Features, pos: int, h: int, pk2: int, dpk0: int) -> Outcome:
         """HOLD then RETURN for one candidate whose window may run past the data."""
         p = self.p
-        ln = min(f.n - pos, h + 1 + p.hold_max_n + p.ret_max_n + 1)
+        mk = h - p.settle_n + 1
+        ln = min(f.n - pos, mk + p.hold_max_n + p.ret_max_n + 1)
         d2 = f.deviation2(pos, ln)
-        seg = d2[h + 1 : h + 1 + p.hold_max_n]
+        seg = d2[h + 1 : mk + p.hold_max_n + 1]
         run = np.maximum(np.maximum.accumulate(seg), dpk0) if seg.size else seg
         k = _first(seg * 100 < np.maximum(run * p.ret_start2, p.ret_start_floor))
         if k < 0:
-            return (f.base + pos + h + p.hold_max_n, None) if seg.size == p.hold_max_n else None
+            done = seg.size == mk + p.hold_max_n - h
+            return (f.base + pos + mk + p.hold_max_n, None) if done else None
         r = h + 1 + k
-        hold_n = r
-        if _no_hold(p, hold_n, r - h):
+        if _no_hold(p, r, r - mk):
             return (f.base + pos + r, None)
         dpk = int(run[k])
         ret = d2[r : r + p.ret_max_n + 1]
@@ -391,7 +405,7 @@ class TwinDetector:
         if a < 0:
             return (f.base + pos + r + p.ret_max_n, None) if ret.size == p.ret_max_n + 1 else None
         end = r + a
-        return (f.base + pos + end, self._hit(f.base + pos, end, pk2, dpk, hold_n))
+        return (f.base + pos + end, self._hit(f.base + pos, end, pk2, dpk, r))
 
     def _hit(self, onset: int, dur: int, pk2: int, dpk: int, hold_n: int) -> SpasmHit:
         p = self.p
