@@ -79,5 +79,5 @@ def build_truth(scn: Scenario, plan: Plan, mounting: dict[str, object]) -> dict[
         "states": [{"start": _r(s.start), "end": _r(s.end), "state": s.state} for s in states],
         "wake_onsets": [_r(t) for t in onsets],
         "not_worn": [{"start": _r(n.start), "end": _r(n.end)} for n in plan.not_worn],
-        "confounders": sorted(plan.world.confounders, key=lambda c: (float(str(c["start"])), str(c["kind"]))),
+        "confounders": [c.as_dict() for c in sorted(plan.world.labels, key=lambda c: (c.start, c.kind))],
     }

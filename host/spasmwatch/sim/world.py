@@ -20,6 +20,18 @@ from spasmwatch.sim.posture import PostureTrack, base_posture
 LYING = frozenset({"supine", "prone", "left_side", "right_side"})
 
 
+@dataclass(frozen=True)
+class Label:
+    """A labelled movement for the ground truth's ``confounders`` list."""
+
+    start: float
+    end: float
+    kind: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"start": round(self.start, 3), "end": round(self.end, 3), "kind": self.kind}
+
+
 @dataclass
 class BreathMod:
     """Breathing change over a span: rate and depth multipliers, irregularity 0..1."""
@@ -40,7 +52,7 @@ class World:
     postures: PostureTrack
     posture_name: str
     motions: list[Motion] = field(default_factory=list)
-    confounders: list[dict[str, object]] = field(default_factory=list)
+    labels: list[Label] = field(default_factory=list)
     breath_mods: list[BreathMod] = field(default_factory=list)
 
     @property
@@ -60,7 +72,7 @@ class World:
     def label(self, kind: str, start: float, end: float) -> None:
         start, end = max(0.0, start), min(self.duration_s, end)
         if end > start:
-            self.confounders.append({"start": round(start, 3), "end": round(end, 3), "kind": kind})
+            self.labels.append(Label(start, end, kind))
 
     def breathe(self, start: float, end: float, rate: float = 1.0, depth: float = 1.0, irregular: float = 0.0) -> None:
         self.breath_mods.append(BreathMod(start, end, rate, depth, irregular))
