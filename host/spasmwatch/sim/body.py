@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spasmwatch.sim.rotation import FloatArray
+from spasmwatch.sim.rotation import FloatArray, unit
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def draw_baby(rng: np.random.Generator) -> Baby:
         breath_hz_quiet_sleep=breaths_per_min / 60.0,
         breath_tilt_rad=math.radians(float(rng.uniform(0.05, 0.4))),
         breath_disp_m=float(rng.uniform(0.0005, 0.0025)),
-        breath_axis=axis / np.linalg.norm(axis),
+        breath_axis=unit(axis),
         heart_hz=heart_bpm / 60.0,
         cardiac_g=float(rng.uniform(0.0002, 0.0015)),
         vigour=float(rng.lognormal(0.0, 0.3)),

@@ -13,14 +13,11 @@ import math
 import numpy as np
 
 from spasmwatch.sim.movements import NoiseMotion, Oscillation, PulseTrain, Ramp, Transient
-from spasmwatch.sim.rotation import FloatArray
+from spasmwatch.sim.rotation import FloatArray, unit
 from spasmwatch.sim.world import World
 
 rad = math.radians
 
-
-def _unit(v: FloatArray) -> FloatArray:
-    return v / np.linalg.norm(v)
 
 
 def _horizontal(w: World) -> FloatArray:
@@ -54,9 +51,9 @@ def hiccups(w: World, start: float, end: float) -> None:
     if len(times) < 2:
         return
     n = len(times)
-    direction = _unit(np.array([-w.u(0.1, 0.6), w.rng.normal(0.0, 0.1), 1.0]))
+    direction = unit(np.array([-w.u(0.1, 0.6), w.rng.normal(0.0, 0.1), 1.0]))
     acc = direction * (w.u(0.03, 0.25) * w.rng.lognormal(0.0, 0.25, size=n))[:, None]
-    axis = _unit(np.array([w.rng.normal(0, 0.2), w.rng.choice([-1.0, 1.0]), w.rng.normal(0, 0.2)]))
+    axis = unit(np.array([w.rng.normal(0, 0.2), w.rng.choice([-1.0, 1.0]), w.rng.normal(0, 0.2)]))
     rot = axis * (rad(w.u(0.2, 1.5)) * w.rng.lognormal(0.0, 0.25, size=n))[:, None]
     w.add(PulseTrain(times, acc, rot, _pulse_width(w, 0.03, 0.07), w.u(0.2, 0.45)))
     w.breathe(start, end, irregular=0.3)
@@ -67,11 +64,11 @@ def startle(w: World, t: float) -> float:
     """Moro/startle: abrupt extension with arms thrown out, then embrace and relax."""
     moro = 1.0 if w.baby.age_months < 5.0 else 0.6  # the Moro reflex fades by 4-6 months
     amp = rad(w.u(4.0, 20.0) * w.baby.vigour * moro)
-    axis = _unit(np.array([w.rng.normal(0, 0.2), 1.0, w.rng.normal(0, 0.2)]))
+    axis = unit(np.array([w.rng.normal(0, 0.2), 1.0, w.rng.normal(0, 0.2)]))
     rise, hold, release = w.u(0.08, 0.2), w.u(0.1, 0.4), w.u(0.3, 1.0)
     w.add(Ramp(t, [(rise, 1.0), (hold, w.u(0.3, 0.8)), (release, 0.0)], axis * amp))
     w.add(Ramp(t + rise + hold, [(w.u(0.2, 0.4), 1.0), (w.u(0.2, 0.6), 0.0)], -axis * amp * w.u(0.1, 0.4)))
-    jolt = _unit(w.rng.normal(size=3)) * w.u(0.08, 0.4) * w.baby.vigour
+    jolt = unit(w.rng.normal(size=3)) * w.u(0.08, 0.4) * w.baby.vigour
     w.add(Transient(t + 0.5 * rise, min(w.u(3.0, 7.0), w.max_hz), w.u(0.06, 0.15), acc_body=jolt))
     end = t + rise + hold + release + 0.4
     w.label("startle", t, end)
@@ -85,7 +82,7 @@ def patting(w: World, start: float, end: float, burping: bool = False) -> None:
     if len(times) == 0:
         return
     n = len(times)
-    direction = _unit(np.array([w.rng.normal(0, 0.2), w.rng.normal(0, 0.2), 1.0]))
+    direction = unit(np.array([w.rng.normal(0, 0.2), w.rng.normal(0, 0.2), 1.0]))
     acc = direction * (w.u(0.08, 0.5) * w.rng.lognormal(0.0, 0.2, size=n))[:, None]
     rot = np.array([0.0, 1.0, 0.0]) * (rad(w.u(0.2, 1.5)) * np.ones(n))[:, None]
     w.add(PulseTrain(times, acc, rot, _pulse_width(w, 0.025, 0.06), w.u(0.15, 0.3)))
@@ -95,7 +92,7 @@ def patting(w: World, start: float, end: float, burping: bool = False) -> None:
 def rocking(w: World, start: float, end: float) -> None:
     """Rocked in arms or a chair: slow swaying rotation and translation."""
     f = w.u(0.3, 1.0)
-    axis = _unit(w.rng.normal(size=3))
+    axis = unit(w.rng.normal(size=3))
     translation_m = w.u(0.03, 0.15)
     acc = _horizontal(w) * translation_m * (2 * math.pi * f) ** 2 / 9.80665
     w.add(Oscillation(w.rng, start, end, f, axis * rad(w.u(3.0, 12.0)), acc_world_amp=acc, harmonics=(1.0, 0.15), ramp_s=3.0))
@@ -158,7 +155,7 @@ def swing(w: World, start: float, end: float) -> None:
     """Baby swing: pendulum 0.4-0.7 Hz, the seat tilting +-8-20 deg."""
     f = w.u(0.4, 0.7)
     angle = rad(w.u(8.0, 20.0))
-    axis = _unit(np.array([w.rng.normal(0, 0.3), 1.0, w.rng.normal(0, 0.3)]))
+    axis = unit(np.array([w.rng.normal(0, 0.3), 1.0, w.rng.normal(0, 0.3)]))
     acc = _horizontal(w) * angle * w.u(0.5, 1.0) * (2 * math.pi * f) ** 2 / 9.80665
     w.add(Oscillation(w.rng, start, end, f, axis * angle, acc_world_amp=acc, freq_wander=0.01, am_depth=0.05, ramp_s=8.0))
     w.label("swing", start, end)
@@ -192,7 +189,7 @@ def kicking(w: World, start: float, end: float) -> None:
 
 def crying(w: World, start: float, end: float, intensity: float = 1.0) -> None:
     """Crying bout: sob rhythm, thrashing, deep fast breathing, kicks (``intensity`` < 1: fussing)."""
-    axis = _unit(np.array([w.rng.normal(0, 0.3), 1.0, w.rng.normal(0, 0.3)]))
+    axis = unit(np.array([w.rng.normal(0, 0.3), 1.0, w.rng.normal(0, 0.3)]))
     sob = np.array([0.2, 0.0, 1.0]) * w.u(0.02, 0.08) * intensity
     ramp = min(2.0, 0.3 * (end - start))
     w.add(Oscillation(w.rng, start, end, w.u(0.5, 1.3), axis * rad(w.u(1.0, 4.0) * intensity), acc_body_amp=sob, harmonics=(1.0, 0.4, 0.2), am_depth=0.5, ramp_s=ramp))
@@ -219,8 +216,8 @@ def sleep_twitches(w: World, start: float, end: float, per_min: float) -> None:
 
 def sleep_myoclonus(w: World, start: float, end: float) -> None:
     """Benign sleep myoclonus: bursts of 1-5 Hz jerks over seconds, repeating."""
-    direction = _unit(w.rng.normal(size=3))
-    axis = _unit(w.rng.normal(size=3))
+    direction = unit(w.rng.normal(size=3))
+    axis = unit(w.rng.normal(size=3))
     jerk_g, jerk_deg = w.u(0.02, 0.15), w.u(0.3, 3.0)
     t = start
     while t < end:
@@ -245,7 +242,7 @@ def rolling(w: World, t: float) -> float:
 
 def reflux_arching(w: World, t: float) -> float:
     """Sandifer-like arching after feeds: slow extension held for seconds to a minute."""
-    axis = _unit(np.array([w.rng.normal(0, 0.3), 1.0, w.u(-0.5, 0.5)]))
+    axis = unit(np.array([w.rng.normal(0, 0.3), 1.0, w.u(-0.5, 0.5)]))
     segments = [(w.u(0.5, 2.0), 1.0), (w.u(3.0, 90.0), w.u(0.7, 1.0)), (w.u(1.0, 3.0), 0.0)]
     arch = Ramp(t, segments, axis * rad(w.u(10.0, 35.0)))
     w.add(arch, NoiseMotion(w.rng, t, arch.end, 0.5, rot_sigma=np.full(3, rad(1.5)), ramp_s=1.0))

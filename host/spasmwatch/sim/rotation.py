@@ -32,6 +32,12 @@ def multiply(a: FloatArray, b: FloatArray) -> FloatArray:
     return out
 
 
+def unit(v: FloatArray) -> FloatArray:
+    """v scaled to length 1 (an axis or direction)."""
+    out: FloatArray = v / np.linalg.norm(v)
+    return out
+
+
 def conjugate(q: FloatArray) -> FloatArray:
     out: FloatArray = q * np.array([1.0, -1.0, -1.0, -1.0])
     return out

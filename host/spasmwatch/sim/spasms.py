@@ -19,7 +19,7 @@ import numpy as np
 
 from spasmwatch.sim.body import Baby
 from spasmwatch.sim.movements import Channels, Motion, Oscillation, Ramp, Transient
-from spasmwatch.sim.rotation import FloatArray
+from spasmwatch.sim.rotation import FloatArray, unit
 
 SPASM_KINDS: tuple[str, ...] = ("flexor", "extensor", "mixed", "asymmetric", "subtle")
 # Dominant type of a non-subtle cluster: Kellaway's proportions plus a share of
@@ -41,9 +41,6 @@ class Spasm:
     def end(self) -> float:
         return self.t + self.duration_s
 
-
-def _unit(v: FloatArray) -> FloatArray:
-    return v / np.linalg.norm(v)
 
 
 def _phases(rng: np.random.Generator, subtle: bool) -> tuple[float, float, float, float, float]:
@@ -69,7 +66,7 @@ def _axis(rng: np.random.Generator, kind: str, side: float) -> FloatArray:
         base = np.array([0.0, 1.0, 0.0])
     else:  # asymmetric: lateral bend (about z) and roll (about x) to one side
         base = np.array([side * rng.uniform(0.3, 0.8), -rng.uniform(0.0, 0.7), side * rng.uniform(0.5, 1.0)])
-    return _unit(base + wobble * np.array([1.0, 0.3, 1.0]))
+    return unit(base + wobble * np.array([1.0, 0.3, 1.0]))
 
 
 def make_spasm(rng: np.random.Generator, t0: float, kind: str, amp_deg: float, side: float, baby: Baby, rate_hz: float) -> Spasm:
@@ -98,10 +95,10 @@ def make_spasm(rng: np.random.Generator, t0: float, kind: str, amp_deg: float, s
 
 def _onset_jolt(rng: np.random.Generator, t: float, amp_deg: float, kind: str, baby: Baby, max_hz: float) -> list[Motion]:
     """Limbs thrown out at onset shake the trunk; a loose band wobbles."""
-    direction = _unit(rng.normal(0.0, 1.0, size=3) * np.array([0.8, 0.5, 1.0]))
+    direction = unit(rng.normal(0.0, 1.0, size=3) * np.array([0.8, 0.5, 1.0]))
     if kind == "subtle":  # belly tensing pushes the sensor outwards
         mag = rng.uniform(0.005, 0.04)
-        direction = _unit(np.array([0.0, 0.0, 1.0]) + 0.3 * direction)
+        direction = unit(np.array([0.0, 0.0, 1.0]) + 0.3 * direction)
     else:
         mag = (0.02 + rng.uniform(0.05, 0.3) * amp_deg / 25.0) * baby.vigour
     wobble = rng.normal(0.0, 1.0, size=3) * math.radians(amp_deg) * 0.05 * baby.looseness

@@ -17,6 +17,7 @@ import numpy as np
 
 from spasmwatch.sim import confounders as cf
 from spasmwatch.sim.movements import Ramp
+from spasmwatch.sim.rotation import unit
 from spasmwatch.sim.schedule import MINUTE
 from spasmwatch.sim.world import LYING, World
 
@@ -40,7 +41,7 @@ def stretching(w: World, t: float) -> float:
     sign = 1.0 if w.chance(0.7) else -1.0
     axis = np.array([w.rng.normal(0, 0.3), sign, w.rng.normal(0, 0.3)])
     segments = [(w.u(0.8, 2.0), 1.0), (w.u(1.0, 4.0), w.u(0.7, 1.0)), (w.u(1.0, 2.0), 0.0)]
-    ramp = Ramp(t, segments, axis / np.linalg.norm(axis) * math.radians(w.u(5.0, 20.0)))
+    ramp = Ramp(t, segments, unit(axis) * math.radians(w.u(5.0, 20.0)))
     w.add(ramp)
     w.label("stretching", t, ramp.end)
     return ramp.end
