@@ -89,7 +89,11 @@ class App:
         self.suppressed = 0  # events under min_confidence
         self._up_ms = 0
         self._last_ticks = hw.clock.ticks_ms()
-        self._t0_ms = 0
+        # Time of sample _anchor_n (uptime ms when the batch ending just before it was
+        # read): event times count back from the latest read, so the IMU's own clock
+        # (ODR off by ~1 %) cannot make them drift over a night.
+        self._anchor_ms = 0
+        self._anchor_n = 0
         self._beat = self._last_ticks
         self._wall_ms = 0  # unix ms at _wall_at_ms uptime; 0 = never synced this boot
         self._wall_at_ms = 0
@@ -176,7 +180,8 @@ class App:
         self.det = Detector(self.rate_hz, imu.has_gyro)
         self.ep = EpochFeatures(self.det.fe)  # reads the detector's front end after each step
         self.wear = Wear()
-        self._t0_ms = self.uptime_ms()
+        self._anchor_ms = self.uptime_ms()
+        self._anchor_n = 0
         self.samples = 0
         self.sampling = True
 
@@ -260,7 +265,7 @@ class App:
             self.suppressed += 1
             return
         rate = self.rate_hz
-        onset_ms = self._t0_ms + d.ev_onset_n * 1000 // rate
+        onset_ms = self._anchor_ms - (self._anchor_n - d.ev_onset_n) * 1000 // rate
         flags = P.EF_TIME_SYNCED if self._wall_ms else 0
         P.pack_event_into(
             self._evbuf,
@@ -290,7 +295,7 @@ class App:
             self.errors |= P.ERR_NOT_WORN
         else:
             self.errors &= ~P.ERR_NOT_WORN
-        t_ms = self._t0_ms + self.det.n * 1000 // self.rate_hz
+        t_ms = self._anchor_ms - (self._anchor_n - self.det.n) * 1000 // self.rate_hz
         breath = e.breath_gyro if self.det.p.has_gyro else e.breath_acc
         rec = P.encode_activity(self.boot.boot_count, t_ms, e.activity, breath, off, self.worn)
         if len(self._act) >= ACT_QUEUE:
@@ -308,6 +313,8 @@ class App:
             while self.sampling:
                 n = imu.read(self._samples, BATCH_MAX)
                 if n:
+                    self._anchor_ms = self.uptime_ms()
+                    self._anchor_n = self.samples + n
                     self._process(n)
                 if n < BATCH_MAX:
                     break

@@ -165,7 +165,8 @@ class _FakeSensor:
         self.fifo = bytearray()
         self._started_ms = None
         self._made = 0
-        self.rate_hz = 0
+        self.rate_hz = 0  # the rate the driver configured
+        self.odr_scale = 1.0  # real parts run off their own oscillator: actual rate = rate_hz * odr_scale
         self.fault_at_ms = None
         self.fifo_max = 1024
 
@@ -183,8 +184,11 @@ class _FakeSensor:
         # recording's time line: a sensor restarted later continues the recording.
         self.rate_hz = rate_hz
         self._started_ms = self._clock.ticks_ms()
-        self._made = (self._started_ms * rate_hz + 999) // 1000
+        self._made = int(self._started_ms * self._actual() / 1000 + 0.999999)
         self.fifo = bytearray()
+
+    def _actual(self):
+        return self.rate_hz if self.odr_scale == 1.0 else self.rate_hz * self.odr_scale
 
     def _fill(self):
         now = self._clock.ticks_ms()
@@ -192,9 +196,9 @@ class _FakeSensor:
             raise OSError(errno.EIO)
         if self._started_ms is None:
             return
-        due = now * self.rate_hz // 1000
+        due = int(now * self._actual() / 1000)
         while self._made < due:
-            v = self._src.at(self._made / self.rate_hz)
+            v = self._src.at(self._made / self._actual())
             if v is None:
                 self._started_ms = None  # recording over: the sensor goes quiet
                 return

@@ -13,6 +13,7 @@ Options:
     --tear-at-seq N     lose power half-way through writing event N to flash
     --imu-fault-at-s S  the IMU stops answering on I2C at virtual time S
     --stall-at-s S      the sampler hangs at virtual time S (the watchdog must reset the band)
+    --imu-odr-error-pct P  the IMU's real rate is P % off its nominal rate (its oscillator)
     --battery-mv MV     cell voltage (default 3950); --battery-step-s S:MV changes it at S
     --log-slots N       event log capacity (default: the board's, else the app's)
     --idle-exit-ms MS   after the recording ends, exit once no central has been connected for MS real ms (default 1000)
@@ -67,6 +68,7 @@ def parse_args(argv):
         "tear-at-seq": None,
         "imu-fault-at-s": None,
         "stall-at-s": None,
+        "imu-odr-error-pct": "0",
         "battery-mv": "3950",
         "battery-step-s": None,
         "log-slots": None,
@@ -112,6 +114,7 @@ def build(opts):
     source = simhw.CsvSource(opts["csv"], float(opts["csv-skip-s"]))
     imu_def = board["imu"]
     sensor = simhw.FAKES[imu_def["part"]](imu_def["i2c_address"], imu_def["axis_map"], source, clock)
+    sensor.odr_scale = 1.0 + float(opts["imu-odr-error-pct"]) / 100
     if opts["imu-fault-at-s"] is not None:
         sensor.fault_at_ms = int(float(opts["imu-fault-at-s"]) * 1000)
     imu = band_imu.from_board(simhw.FakeI2C(sensor), imu_def)
