@@ -209,3 +209,17 @@ def test_a_hung_sampler_is_reset_by_the_watchdog(micropython: str, many_spasms_c
     assert band2.up["crashed"] and band2.up["errors"] & P.ERR_CRASHED and band2.up["boot"] == 2
     assert band2.up["next_seq"] == end["next_seq"] >= 3, "what was logged before the hang is kept"
     band2.kill()
+
+
+def test_low_battery_is_flagged_and_refuses_raw_streaming(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    band = Band(micropython, many_spasms_csv, tmp_path / "flash", ["--hold", "--battery-mv", "3500", "--idle-exit-ms", "200"])
+    try:
+        c, _ = secure_connect(band.port)
+        assert c.command(P.encode_raw_stream(True))["code"] == P.E_STATE
+        st = P.decode(c.read(P.STATUS_UUID)[1])
+        assert st["flags"] & P.SF_LOW_BATTERY and not st["flags"] & (P.SF_CRITICAL_BATTERY | P.SF_RAW_ON)
+        assert 3 < st["battery_pct"] < 15 and c.read("2a19")[1][0] == st["battery_pct"]
+        c.wait_for(lambda: len(c.events()) >= 3, 30, "events still logged and sent on low battery")
+        c.close()
+    finally:
+        band.kill()
