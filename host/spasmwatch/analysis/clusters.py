@@ -54,7 +54,7 @@ class Cluster:
 
     @property
     def is_cluster(self) -> bool:
-        return self.count >= C.CLUSTER_MIN_COUNT
+        return bool(self.count >= C.CLUSTER_MIN_COUNT)
 
     def intervals(self) -> list[float]:
         ts = [s.t for s in self.spasms]

@@ -71,7 +71,7 @@ class SleepWake:
             return False
         recent = list(self._hist)[-n:]
         active = sum(1 for _, a in recent if a)
-        return active * 100 <= C.SLEEP_ACTIVE_PCT * n
+        return bool(active * 100 <= C.SLEEP_ACTIVE_PCT * n)
 
     def _sleep_onset(self) -> float:
         """Start of the quiet window, past the active epochs it begins with."""

@@ -173,21 +173,29 @@ class Features:
     def m_at(self, idx: I64) -> I64:
         """Short mean of accel (mg) at sample positions."""
         p = self.p
-        return (self.ca[idx + 1] - _at(self.ca, idx + 1 - p.ns)) // p.ns
+        ns: int = p.ns
+        return (self.ca[idx + 1] - _at(self.ca, idx + 1 - ns)) // ns
 
     def ref_at(self, pos: I64 | int) -> I64:
         """Mean accel (mg) over the reference window ending ``gap`` before an onset."""
         p = self.p
-        return (_at(self.ca, pos + 1 - p.gap) - _at(self.ca, pos + 1 - p.la)) // p.nr
+        gap: int = p.gap
+        la: int = p.la
+        nr: int = p.nr
+        return (_at(self.ca, pos + 1 - gap) - _at(self.ca, pos + 1 - la)) // nr
 
     def pre_at(self, pos: I64 | int) -> I64:
         """Mean rate energy over the pre-onset window ending ``gap`` before it."""
         p = self.p
-        return (_at(self.ce, pos + 1 - p.gap) - _at(self.ce, pos + 1 - p.lp)) // p.np
+        gap: int = p.gap
+        lp: int = p.lp
+        npre: int = p.np
+        return (_at(self.ce, pos + 1 - gap) - _at(self.ce, pos + 1 - lp)) // npre
 
     def deviation2(self, pos: int, ln: int) -> I64:
         """Squared posture change (mrad^2) for ``ln`` samples from onset ``pos``."""
-        return self.deviation2_rows(np.array([pos], np.int64), ln)[0]
+        row: I64 = self.deviation2_rows(np.array([pos], np.int64), ln)[0]
+        return row
 
     def deviation2_rows(self, pos: I64, ln: int) -> I64:
         """``deviation2`` for many onsets at once: shape (len(pos), ln)."""
@@ -198,11 +206,13 @@ class Features:
             th = self.cg[idx + 1] - self.cg[pos][:, None, :] - (k + 1)[None, :, None] * self.bias_rows(pos)[:, None, :]
             np.clip(th, -p.th_max, p.th_max, out=th)
             mr = (th * p.kq) >> 16
-            d2 = np.einsum("ijk,ijk->ij", mr, mr)
+            d2: I64 = np.einsum("ijk,ijk->ij", mr, mr)
         else:
             dt = self.m_at(idx) - self.ref_at(pos)[:, None, :]
             d2 = np.einsum("ijk,ijk->ij", dt, dt)
-        return np.minimum(d2, C.DEV2_CLAMP, out=d2)
+        clamp: int = C.DEV2_CLAMP
+        np.minimum(d2, clamp, out=d2)
+        return d2
 
 
 def _first_rows(mask: NDArray[np.bool_]) -> I64:
@@ -456,7 +466,8 @@ class TwinDetector:
         sq = np.einsum("ij,ij->i", d, d)
         if start == 0:  # the stream's first sample has no predecessor
             sq = np.concatenate([np.zeros(1, np.int64), sq])
-        return sq.reshape(ne, e_len).sum(axis=1)
+        per_epoch: I64 = sq.reshape(ne, e_len).sum(axis=1)
+        return per_epoch
 
     def _block_var(self, x: I64, ne: int) -> tuple[I64, I64, I64]:
         """Per epoch: variance of block means (x nb^2 / nb^2), first block mean, sums."""
@@ -473,7 +484,7 @@ class TwinDetector:
 
 def _no_hold(p: Params, hold_n: int, held: int) -> bool:
     """Release came too soon after onset, or right after the fast phase: no tonic phase."""
-    return hold_n < p.hold_min_n or held < p.held_min_n
+    return bool(hold_n < p.hold_min_n or held < p.held_min_n)
 
 
 def _ratio(block_var: int, diff_sq_sum: int, p: Params) -> int:
