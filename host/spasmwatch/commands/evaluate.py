@@ -102,6 +102,7 @@ def _file_job(path: str) -> tuple[str, dict[str, Any], Score]:
 def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     total = Score()
+    by_mode: dict[str, Score] = {"6-axis": Score(), "accel-only": Score()}
     rows: list[dict[str, Any]] = []
     if args.files:
         results = [_file_job(f) for f in args.files]
@@ -112,18 +113,27 @@ def run(args: argparse.Namespace) -> int:
             results = list(ex.map(run_one, jobs))
     for label, _, sc in results:
         total.add(sc)
+        by_mode["accel-only" if "accel-only" in label else "6-axis"].add(sc)
         rows.append({"recording": label, **sc.summary()})
         if args.verbose:
             print(f"{label}: {json.dumps(sc.summary())}")
     summary = total.summary()
+    modes = {m: sc.summary() for m, sc in by_mode.items() if sc.hours}
+    if len(modes) > 1:
+        for m, s in modes.items():
+            print(f"-- {m} recordings only:")
+            _print_summary(s, None)
+    print("-- all recordings:")
     _print_summary(summary, time.perf_counter() - t0)
     if args.json:
-        Path(args.json).write_text(json.dumps({"summary": summary, "recordings": rows}, indent=2))
+        out = {"summary": summary, "by_sensor": modes, "recordings": rows}
+        Path(args.json).write_text(json.dumps(out, indent=2))
     return 0
 
 
-def _print_summary(s: dict[str, Any], seconds: float) -> None:
-    print(f"evaluated {s['hours']} h of recordings in {seconds:.1f} s")
+def _print_summary(s: dict[str, Any], seconds: float | None) -> None:
+    if seconds is not None:
+        print(f"evaluated {s['hours']} h of recordings in {seconds:.1f} s")
     for k, v in s.items():
         mark = ""
         if k in TARGETS and v is not None:
