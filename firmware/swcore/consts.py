@@ -49,15 +49,16 @@ DEV2_CLAMP = const(10000000)
 # in 0.1-0.4 s) peaks well above 10 deg/s.
 ONSET_DDPS = const(100)
 # Rise: the fast phase must settle (rate below SETTLE_PCT of its peak)
-# within 600 ms (including a counter-movement of the legs or arms); spasm onsets take 0.1-0.4 s, continuous movement does not settle.
+# within 600 ms (including a counter-movement of the legs or arms); spasm
+# onsets take 0.1-0.4 s, continuous movement does not settle.
 RISE_MAX_MS = const(600)
 SETTLE_PCT = const(30)
 # ... and stay settled for 80 ms: the posture after the fast phase is what
 # counts (the peak of a bump that falls straight back is no posture).
 SETTLE_MS = const(80)
 # Minimum held posture change after the rise: 2 deg (35 mrad), twice the
-# chest's breathing swing. Below
-# this it is a jolt (hiccup, bump, twitch), not a contraction into a posture.
+# chest's breathing swing. Below this it is a jolt (hiccup, bump, twitch),
+# not a contraction into a posture.
 DEV_MIN_MRAD = const(35)
 # Without a gyro the tilt also carries breathing (~1 deg) and the lag of the
 # short mean, so the bar is 3 deg.
@@ -67,9 +68,10 @@ DEV_MIN_ACC_MRAD = const(52)
 # bouncing and restless fidgeting are as busy before as during.
 PRE_PCT = const(20)
 # Tonic phase: posture held (deviation above RET_START_PCT of its peak: the
-# tonic level is often well below the phasic peak) for at least 200 ms and
-# at most 2.5 s. Spasms hold 0.3-1.5 s; twitches and hiccups do not hold;
-# reflux arching and rolling over hold far longer.
+# tonic level is often well below the phasic peak) until at least 250 ms
+# after onset and for at most 2 s after settling. Spasms hold 0.3-1.5 s;
+# twitches and hiccups do not hold; reflux arching and rolling over hold far
+# longer (and head lifting in tummy time usually does).
 HOLD_MIN_MS = const(250)
 # ... and at least 150 ms of it after the fast phase has settled: a hiccup
 # or a twitch is a smooth bump that starts to fall as soon as it peaks.
@@ -77,7 +79,9 @@ HELD_MIN_MS = const(150)
 HOLD_MAX_MS = const(2000)
 RET_START_PCT = const(50)
 # Return: deviation back below RET_END_PCT of its peak within 2 s; a change
-# of posture that stays (rolling over, being picked up) never returns.
+# of posture that stays (rolling over, being picked up) never returns. Half
+# way is enough: breathing and ongoing small movements rarely let a trunk
+# come back exactly where it started.
 RET_END_PCT = const(50)
 # ... or below an absolute floor: breathing (~0.5-1 deg) and the residual
 # gyro bias (~0.5 deg/s over 2 s) keep a small posture change from ever
