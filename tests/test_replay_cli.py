@@ -1,0 +1,84 @@
+"""The replay contract of shared/design.md, through the real CLI, and the demo."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from spasmwatch.sim import Scenario, simulate, write_recording
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "spasmwatch", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def morning(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object]]:
+    path = tmp_path_factory.mktemp("rec") / "morning.csv"
+    rec = simulate(Scenario(kind="morning", seed=2))
+    write_recording(rec, path)
+    return path, rec.truth
+
+
+def test_jsonl_follows_the_contract(morning: tuple[Path, dict[str, object]]) -> None:
+    path, truth = morning
+    res = cli("replay", str(path), "--jsonl")
+    assert res.returncode == 0, res.stderr
+    recs = [json.loads(line) for line in res.stdout.splitlines()]
+    kinds = {r["type"] for r in recs}
+    assert kinds <= {"spasm", "cluster", "wake", "sleep", "not_worn"}
+    spasms = [r for r in recs if r["type"] == "spasm"]
+    assert spasms and all(isinstance(r["t"], float) and r["duration_s"] > 0 for r in spasms)
+    (cluster,) = [r for r in recs if r["type"] == "cluster"]
+    assert set(cluster) >= {"start", "end", "count", "alert_t", "post_wake_s"}
+    tc = truth["clusters"][0]  # type: ignore[index]
+    assert cluster["start"] <= tc["end"] and tc["start"] <= cluster["end"]
+    assert cluster["count"] >= 3 and cluster["start"] < cluster["alert_t"] <= cluster["end"]
+    (wake,) = [r for r in recs if r["type"] == "wake"]
+    assert abs(wake["t"] - truth["wake_onsets"][0]) < 300  # type: ignore[index]
+    assert cluster["post_wake_s"] == pytest.approx(cluster["start"] - wake["t"], abs=0.01)
+    # Causal: every record comes out once decided, in the order of decision.
+    decided = [r.get("detected_t", r.get("end")) for r in recs]
+    assert decided == sorted(decided)
+
+
+def test_table_output_and_safety_wording(morning: tuple[Path, dict[str, object]]) -> None:
+    res = cli("replay", str(morning[0]))
+    assert res.returncode == 0, res.stderr
+    assert "CLUSTER" in res.stdout and "pediatrician" in res.stdout and "not a" in res.stdout
+
+
+def test_bad_file_names_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("t,ax,ay,az\n0,0,0,1\n0.01,0,oops,1\n")
+    res = cli("replay", str(bad), "--jsonl")
+    assert res.returncode == 2
+    assert f"{bad}:3" in res.stderr and "'ay'" in res.stderr
+    assert res.stdout == ""
+
+
+def test_demo_raises_the_alarm() -> None:
+    res = cli("demo", "--speed", "0")
+    assert res.returncode == 0, res.stderr
+    assert "ALARM: 3 spasm-like movements" in res.stdout
+    assert "film the baby" in res.stdout
+
+
+def test_evaluate_scores_a_recording_against_its_truth(morning: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+    out = tmp_path / "score.json"
+    res = cli("evaluate", str(morning[0]), "--json", str(out))
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(out.read_text())["summary"]
+    assert summary["clusters"] == "1/1" and summary["false_clusters"] == 0
+    assert summary["wakes"] == "1/1"
+
+
+def test_evaluate_without_truth_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("t,ax,ay,az\n0,0,0,1\n0.01,0,0,1\n")
+    res = cli("evaluate", str(path))
+    assert res.returncode == 2 and "x.truth.json" in res.stderr and "not found" in res.stderr

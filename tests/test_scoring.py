@@ -1,0 +1,29 @@
+from spasmwatch.analysis.scoring import score
+
+TRUTH = {
+    "duration_s": 7200.0,
+    "spasms": [{"t": t} for t in (100.0, 108.0, 116.0, 124.0)],
+    "clusters": [{"start": 100.0, "end": 125.2, "count": 4, "subtle": False, "third_end": 117.2, "post_wake_s": 60.0}],
+    "wake_onsets": [40.0, 3000.0],
+    "not_worn": [{"start": 5000.0, "end": 5600.0}],
+}
+
+
+def test_matches_and_misses_are_counted() -> None:
+    recs = [
+        {"type": "spasm", "t": 100.3},
+        {"type": "spasm", "t": 108.1},
+        {"type": "spasm", "t": 500.0},  # false
+        {"type": "cluster", "start": 100.3, "end": 125.0, "count": 3, "alert_t": 118.0, "post_wake_s": 50.0},
+        {"type": "cluster", "start": 4000.0, "end": 4030.0, "count": 3, "alert_t": 4020.0, "post_wake_s": None},
+        {"type": "wake", "t": 100.0},
+        {"type": "wake", "t": 3900.0},
+        {"type": "not_worn", "start": 5100.0, "end": 5500.0},
+    ]
+    s = score(recs, TRUTH).summary()
+    assert s["clusters"] == "1/1" and s["false_clusters"] == 1
+    assert s["alarm_delay_s_max"] == 0.8
+    assert s["spasm_sensitivity"] == 0.5 and s["false_spasms_per_hour"] == 0.5
+    assert s["wakes"] == "1/2" and s["false_wakes_per_24h"] == 12.0
+    assert s["post_wake_error_s_median"] == 10.0
+    assert s["not_worn_found"] == "1/1" and s["false_not_worn"] == 0
