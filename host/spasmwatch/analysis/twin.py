@@ -107,7 +107,9 @@ class BiasTrack:
         lo = self.done * blk - base
         g = gyro[lo : lo + (end - self.done) * blk].reshape(-1, blk, 3)
         sums = g.sum(axis=1).tolist()
-        rough = np.abs(g - g[:, :1, :]).sum(axis=(1, 2)).tolist()
+        dev = g - g[:, :1, :]
+        np.abs(dev, out=dev)
+        rough = dev.reshape(len(dev), -1).sum(axis=1).tolist()
         gb = self.gb
         rows = []
         for (sx, sy, sz), r in zip(sums, rough):
@@ -147,8 +149,10 @@ class Features:
         self.gyro = gyro
         n = len(acc)
         self.n = n
-        self.ca = np.zeros((n + 1, 3), np.int64)
-        np.cumsum(acc, axis=0, out=self.ca[1:])
+        # Accel sums are only read without a gyro (tilt and its rate).
+        self.ca = np.zeros((n + 1 if not p.has_gyro else 1, 3), np.int64)
+        if not p.has_gyro:
+            np.cumsum(acc, axis=0, out=self.ca[1:])
         self.cg = np.zeros((n + 1, 3), np.int64)
         if p.has_gyro:
             np.cumsum(gyro, axis=0, out=self.cg[1:])

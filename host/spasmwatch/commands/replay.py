@@ -29,11 +29,11 @@ def register(sub: Any) -> None:
     )
     p.add_argument("file", help="recording CSV")
     p.add_argument("--jsonl", action="store_true", help="one JSON object per line (the replay contract)")
-    p.add_argument("--chunk-rows", type=int, default=1_000_000, help="rows per processing chunk (bounds memory)")
+    p.add_argument("--chunk-rows", type=int, default=500_000, help="rows per processing chunk (bounds memory)")
     p.set_defaults(func=run)
 
 
-def records(path: str, chunk_rows: int = 1_000_000) -> Iterator[Record]:
+def records(path: str, chunk_rows: int = 500_000) -> Iterator[Record]:
     rec = open_recording(path, chunk_rows=chunk_rows)
     blocks = (Block(c.t, c.acc, c.gyro) for c in rec.chunks())
     return replay(blocks, rec.rate_hz, rec.has_gyro)
