@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,7 @@ import numpy as np
 
 from spasmwatch.analysis.replay import Block, replay
 from spasmwatch.analysis.twin import to_units
-from spasmwatch.sim import Scenario, simulate, write_recording
+from spasmwatch.sim import Scenario, simulate
 from swcore.detector import Detector
 from swcore.epoch import EpochFeatures
 
@@ -38,27 +37,39 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def recording(hours: float, seed: int) -> tuple[Path, object]:
+def csv_path(hours: float, seed: int) -> Path:
+    """The day as CSV, written by a separate process (so this one stays small
+    while the replay child runs) and cached for later runs."""
     cache = Path(tempfile.gettempdir()) / "spasmwatch-bench"
     cache.mkdir(exist_ok=True)
     path = cache / f"day_{hours:g}h_seed{seed}.csv"
-    log(f"simulating {hours:g} h at {RATE_HZ:g} Hz (seed {seed})...")
-    rec = simulate(Scenario(kind="day", duration_s=hours * 3600.0, rate_hz=RATE_HZ, seed=seed))
     if not path.exists():
-        log(f"writing {path} (cached for later runs)...")
-        write_recording(rec, path)
-    return path, rec
+        log(f"simulating {hours:g} h at {RATE_HZ:g} Hz (seed {seed}) into {path} ...")
+        subprocess.run(
+            [sys.executable, "-m", "spasmwatch", "simulate", str(path), "--kind", "day",
+             "--hours", str(hours), "--rate", str(RATE_HZ), "--seed", str(seed)],
+            check=True, stdout=subprocess.DEVNULL,
+        )
+    return path
+
+
+# The child reports its own peak RSS: RUSAGE_CHILDREN would count this
+# process's memory, which a forked child holds until it execs.
+_CHILD = (
+    "import resource, sys; from spasmwatch.cli import main; rc = main(sys.argv[1:]); "
+    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(rc)"
+)
 
 
 def full_replay(path: Path) -> tuple[float, float]:
     """(wall seconds, peak RSS MB) of the CLI in a fresh process."""
     t0 = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "spasmwatch", "replay", str(path), "--jsonl"],
-        stdout=subprocess.DEVNULL, check=True,
+    res = subprocess.run(
+        [sys.executable, "-c", _CHILD, "replay", str(path), "--jsonl"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True,
     )
     wall = time.perf_counter() - t0
-    return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    return wall, int(res.stderr.split()[-1]) / 1024.0
 
 
 def analysis_only(rec: object) -> float:
@@ -93,10 +104,12 @@ def main() -> int:
     ap.add_argument("--naive-minutes", type=float, default=10.0)
     ap.add_argument("--json", metavar="FILE")
     args = ap.parse_args()
-    path, rec = recording(args.hours, args.seed)
+    path = csv_path(args.hours, args.seed)
     span_s = args.hours * 3600.0
     log("full replay from CSV in a fresh process...")
     wall, rss = full_replay(path)
+    log("simulating the same day in memory...")
+    rec = simulate(Scenario(kind="day", duration_s=span_s, rate_hz=RATE_HZ, seed=args.seed))
     log("analysis only, arrays in memory...")
     ana = analysis_only(rec)
     log(f"naive pure-Python loop over {args.naive_minutes:g} min...")
