@@ -63,6 +63,9 @@ DEV_MIN_MRAD = const(35)
 # Without a gyro the tilt also carries breathing (~1 deg) and the lag of the
 # short mean, so the bar is 3 deg.
 DEV_MIN_ACC_MRAD = const(52)
+# Quasi-static: without a gyro, tilt counts only where |accel| is within
+# 50 mg of the pre-onset gravity (a held posture has no linear acceleration).
+QS_MG = const(50)
 # Calm before onset: RMS pre-onset rate below PRE_PCT of the event's peak.
 # A spasm breaks out of rest or calm movement; rhythmic patting, rocking,
 # bouncing and restless fidgeting are as busy before as during.

@@ -59,6 +59,8 @@ class Detector:
         self._refx = self._refy = self._refz = 0
         self._b0x = self._b0y = self._b0z = 0
         self._thx = self._thy = self._thz = 0
+        self._qx = self._qy = self._qz = 0
+        self._g2 = self._gtol = 0
         self.ev_onset_n = 0
         self.ev_duration_n = 0
         self.ev_peak_rate = 0
@@ -93,6 +95,14 @@ class Detector:
         self._refx = fe.rsum_x // p.nr
         self._refy = fe.rsum_y // p.nr
         self._refz = fe.rsum_z // p.nr
+        # Without a gyro, the tilt is read only where the accel magnitude is
+        # that of gravity (the reference's, within QS_MG): kicks, pats and
+        # hiccups add linear acceleration that would pass for posture.
+        self._qx = self._refx
+        self._qy = self._refy
+        self._qz = self._refz
+        self._g2 = self._refx * self._refx + self._refy * self._refy + self._refz * self._refz
+        self._gtol = 2 * isqrt(self._g2) * C.QS_MG
         self._b0x = fe.bx
         self._b0y = fe.by
         self._b0z = fe.bz
@@ -103,7 +113,8 @@ class Detector:
 
         With a gyro: the integrated rotation (blind to linear acceleration,
         which pats, bumps and bouncing put into the accelerometer). Without:
-        the tilt of the short accel mean from the pre-onset reference.
+        the tilt of the short accel mean from the pre-onset reference, at the
+        last sample where the accel was gravity alone (quasi-static).
         """
         if self.p.has_gyro:
             self._thx += fe.gx - self._b0x
@@ -111,9 +122,14 @@ class Detector:
             self._thz += fe.gz - self._b0z
             d2 = self._angle2()
         else:
-            dx = fe.mx - self._refx
-            dy = fe.my - self._refy
-            dz = fe.mz - self._refz
+            m2 = fe.mx * fe.mx + fe.my * fe.my + fe.mz * fe.mz - self._g2
+            if -self._gtol <= m2 <= self._gtol:
+                self._qx = fe.mx
+                self._qy = fe.my
+                self._qz = fe.mz
+            dx = self._qx - self._refx
+            dy = self._qy - self._refy
+            dz = self._qz - self._refz
             d2 = dx * dx + dy * dy + dz * dz
         return d2 if d2 < DEV2_CLAMP else DEV2_CLAMP
 

@@ -188,6 +188,21 @@ class Features:
         nr: int = p.nr
         return (_at(self.ca, pos + 1 - gap) - _at(self.ca, pos + 1 - la)) // nr
 
+    def _tilt2_rows(self, idx: I64) -> I64:
+        """Tilt^2 from the reference at the last quasi-static sample (see Detector)."""
+        ref = self.ref_at(idx[:, 0])
+        g2 = np.einsum("ij,ij->i", ref, ref)
+        tol = (2 * _isqrt(g2) * C.QS_MG)[:, None]
+        m = self.m_at(idx)
+        m2 = np.einsum("ijk,ijk->ij", m, m) - g2[:, None]
+        k = np.arange(idx.shape[1])[None, :]
+        last = np.maximum.accumulate(np.where((m2 >= -tol) & (m2 <= tol), k, -1), axis=1)
+        rows = np.arange(len(idx))[:, None]
+        q = np.where((last >= 0)[..., None], m[rows, np.maximum(last, 0)], ref[:, None, :])
+        dt = q - ref[:, None, :]
+        tilt2: I64 = np.einsum("ijk,ijk->ij", dt, dt)
+        return tilt2
+
     def pre_at(self, pos: I64 | int) -> I64:
         """Mean rate energy over the pre-onset window ending ``gap`` before it."""
         p = self.p
@@ -212,11 +227,19 @@ class Features:
             mr = (th * p.kq) >> 16
             d2: I64 = np.einsum("ijk,ijk->ij", mr, mr)
         else:
-            dt = self.m_at(idx) - self.ref_at(pos)[:, None, :]
-            d2 = np.einsum("ijk,ijk->ij", dt, dt)
+            d2 = self._tilt2_rows(idx)
+
         clamp: int = C.DEV2_CLAMP
         np.minimum(d2, clamp, out=d2)
         return d2
+
+
+def _isqrt(n: I64) -> I64:
+    """Exact integer square root of non-negative int64s (as compat.isqrt)."""
+    s = np.floor(np.sqrt(n.astype(np.float64))).astype(np.int64)
+    s -= (s * s > n).astype(np.int64)
+    s += ((s + 1) * (s + 1) <= n).astype(np.int64)
+    return s
 
 
 def _first_rows(mask: NDArray[np.bool_]) -> I64:
