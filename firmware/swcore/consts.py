@@ -52,7 +52,7 @@ ONSET_DDPS = const(100)
 # within 600 ms (including a counter-movement of the legs or arms); spasm
 # onsets take 0.1-0.4 s, continuous movement does not settle.
 RISE_MAX_MS = const(600)
-SETTLE_PCT = const(30)
+SETTLE_PCT = const(35)
 # ... and stay settled for 80 ms: the posture after the fast phase is what
 # counts (the peak of a bump that falls straight back is no posture).
 SETTLE_MS = const(80)
@@ -72,14 +72,14 @@ QS_MG = const(50)
 PRE_PCT = const(20)
 # Tonic phase: posture held (deviation above RET_START_PCT of its peak: the
 # tonic level is often well below the phasic peak) until at least 250 ms
-# after onset and for at most 2 s after settling. Spasms hold 0.3-1.5 s;
+# after onset and for at most 2.5 s after settling. Spasms hold 0.3-1.5 s;
 # twitches and hiccups do not hold; reflux arching and rolling over hold far
 # longer (and head lifting in tummy time usually does).
 HOLD_MIN_MS = const(250)
 # ... and at least 150 ms of it after the fast phase has settled: a hiccup
 # or a twitch is a smooth bump that starts to fall as soon as it peaks.
 HELD_MIN_MS = const(150)
-HOLD_MAX_MS = const(2000)
+HOLD_MAX_MS = const(2500)
 RET_START_PCT = const(50)
 # Return: deviation back below RET_END_PCT of its peak within 2 s; a change
 # of posture that stays (rolling over, being picked up) never returns. Half
