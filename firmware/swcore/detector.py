@@ -92,6 +92,12 @@ class Detector:
         self._dpk2 = 0
         self._quiet = 0
         self._pre = fe.pre // p.np
+        if p.has_gyro:
+            self._b0x = fe.bx
+            self._b0y = fe.by
+            self._b0z = fe.bz
+            self._thx = self._thy = self._thz = 0
+            return
         self._refx = fe.rsum_x // p.nr
         self._refy = fe.rsum_y // p.nr
         self._refz = fe.rsum_z // p.nr
@@ -103,10 +109,6 @@ class Detector:
         self._qz = self._refz
         self._g2 = self._refx * self._refx + self._refy * self._refy + self._refz * self._refz
         self._gtol = 2 * isqrt(self._g2) * C.QS_MG
-        self._b0x = fe.bx
-        self._b0y = fe.by
-        self._b0z = fe.bz
-        self._thx = self._thy = self._thz = 0
 
     def _deviation2(self, fe):
         """Squared posture change since onset (mrad^2).

@@ -77,9 +77,9 @@ class Frontend:
     """Streaming features, updated by ``push`` once per sample.
 
     After ``push``: ``i`` index of this sample (0-based), ``sp2`` clamped
-    squared rate (speed^2 units of ``Params``), ``prev_sp2``, ``mx, my, mz``
-    short mean of accel (mg), ``rsum_x..z`` sum of accel over the reference
-    window ending ``gap`` samples ago, ``pre`` rate energy over the pre window
+    squared rate (speed^2 units of ``Params``), ``prev_sp2``, and without a
+    gyro ``mx, my, mz`` short mean of accel (mg) and ``rsum_x..z`` sum of
+    accel over the reference window ending ``gap`` samples ago; ``pre`` rate energy over the pre window
     ending ``gap`` samples ago, ``bx..bz`` gyro bias (ddps) used for this
     sample, and the raw sample ``ax..gz``.
     """
@@ -130,7 +130,6 @@ class Frontend:
         self.gx = gx
         self.gy = gy
         self.gz = gz
-        self._push_accel(i, ax, ay, az)
         self.prev_sp2 = self.sp2
         if p.has_gyro:
             self.bx = self._nbx
@@ -139,6 +138,9 @@ class Frontend:
             sp2 = self._gyro_speed2(gx, gy, gz)
             self._push_bias(gx, gy, gz)
         else:
+            # Accel windows (tilt, its rate, the reference) only serve the
+            # detector when there is no gyro: skip them on the hot path otherwise.
+            self._push_accel(i, ax, ay, az)
             s = self._s
             s2 = self._s2
             dx = 2 * s[0] - s2[0]
