@@ -23,6 +23,7 @@ from swcore import consts as C
 from swcore.compat import isqrt
 from swcore.bias import GyroBias
 from swcore.detector import confidence
+from swcore.epoch import ratio_pct
 from swcore.frontend import Params
 
 I64 = NDArray[np.int64]
@@ -211,16 +212,12 @@ class Features:
         npre: int = p.np
         return (_at(self.ce, pos + 1 - gap) - _at(self.ce, pos + 1 - lp)) // npre
 
-    def deviation2(self, pos: int, ln: int) -> I64:
-        """Squared posture change (mrad^2) for ``ln`` samples from onset ``pos``."""
-        row: I64 = self.deviation2_rows(np.array([pos], np.int64), ln)[0]
-        return row
-
     def deviation2_rows(self, pos: I64, ln: int) -> I64:
-        """``deviation2`` for many onsets at once: shape (len(pos), ln)."""
+        """Squared posture change (mrad^2) for ``ln`` samples from each onset in
+        ``pos``: shape (len(pos), ln)."""
         p = self.p
         k = np.arange(ln, dtype=np.int64)
-        idx = pos[:, None] + k
+        idx = np.minimum(pos[:, None] + k, self.n - 1)  # past the end: masked by callers
         if p.has_gyro:
             th = self.cg[idx + 1] - self.cg[pos][:, None, :] - (k + 1)[None, :, None] * self.bias_rows(pos)[:, None, :]
             np.clip(th, -p.th_max, p.th_max, out=th)
@@ -246,14 +243,6 @@ def _first_rows(mask: NDArray[np.bool_]) -> I64:
     """Per row, index of the first True, or -1."""
     k = np.argmax(mask, axis=1)
     return np.where(mask[np.arange(len(mask)), k], k, -1).astype(np.int64)
-
-
-def _first(mask: NDArray[np.bool_]) -> int:
-    """Index of the first True, or -1."""
-    if mask.size == 0:
-        return -1
-    k = int(np.argmax(mask))
-    return k if bool(mask[k]) else -1
 
 
 # Outcome of one onset: (end index, hit or None); None when the data runs out.
@@ -330,30 +319,27 @@ class TwinDetector:
 
     def _rise_batch(self, f: Features, edge: I64) -> list[Outcome]:
         """RISE for every candidate at once; HOLD/RETURN only for those that pass."""
-        p = self.p
-        full = edge[edge + p.rise_n + 1 <= f.n]
         out: list[Outcome] = []
-        for s in range(0, len(full), _BATCH):
-            out.extend(self._rise_rows(f, full[s : s + _BATCH]))
-        out.extend(self._rise_one(f, int(pos)) for pos in edge[len(full) :])
+        for s in range(0, len(edge), _BATCH):
+            out.extend(self._rise_rows(f, edge[s : s + _BATCH]))
         return out
 
-    def _settle_rows(self, f: Features, pos: I64, r: int) -> tuple[I64, I64, I64]:
-        """Per candidate over the first ``r`` samples: the offset where RISE settles
-        (SETTLE_MS of calm; -1 if not within ``r``), the peak rate^2 then, and
-        the peak deviation^2 over that calm run."""
+    def _settle_rows(self, f: Features, pos: I64, avail: I64) -> tuple[I64, I64, I64]:
+        """Per candidate over RISE's window: the offset where RISE settles (SETTLE_MS
+        of calm; -1 if not, within the window or the ``avail`` samples there are),
+        the peak rate^2 then, and the peak deviation^2 over that calm run."""
         p = self.p
         q = p.settle_n
-        sp = f.sp2[pos[:, None] + np.arange(r)]
+        r = p.rise_n + 1
+        k = np.arange(r)
+        sp = f.sp2[np.minimum(pos[:, None] + k, f.n - 1)]
         pk = np.maximum.accumulate(sp, axis=1)
-        calm = sp * 100 <= pk * p.settle2
+        calm = (sp * 100 <= pk * p.settle2) & (k[None, :] < avail[:, None])
         calm[:, 0] = False  # the onset sample itself never counts
         c = np.zeros((len(pos), r + 1), np.int64)
         np.cumsum(calm, axis=1, out=c[:, 1:])
-        k = np.arange(r)
         run = np.zeros_like(calm)
-        if r >= q:
-            run[:, q - 1 :] = c[:, q:] - c[:, : r + 1 - q] == q
+        run[:, q - 1 :] = c[:, q:] - c[:, : r + 1 - q] == q
         ks = _first_rows(run)
         rows = np.arange(len(pos))
         ksafe = np.maximum(ks, 0)
@@ -363,11 +349,16 @@ class TwinDetector:
         return ks, pk[rows, ksafe], dpk
 
     def _rise_rows(self, f: Features, pos: I64) -> list[Outcome]:
+        """Outcomes of RISE (and what follows) for onsets at ``pos``; None where the
+        buffer ends before the detector would decide."""
         p = self.p
-        ks, pk2, dpk = self._settle_rows(f, pos, p.rise_n + 1)
+        avail = f.n - pos
+        ks, pk2, dpk = self._settle_rows(f, pos, avail)
         passed = (ks > 0) & (dpk >= p.dev_min2) & (f.pre_at(pos) * 100 <= pk2 * p.pre2)
-        ends = f.base + pos + np.where(ks > 0, ks, p.rise_n)
-        res: list[Outcome] = [(int(e), None) for e in ends.tolist()]
+        ends = np.where(ks > 0, ks, p.rise_n)
+        res: list[Outcome] = [
+            (int(f.base + at + e), None) if e < n else None for at, e, n in zip(pos.tolist(), ends.tolist(), avail.tolist())
+        ]
         for j, out in self._hold_rows(f, np.flatnonzero(passed), pos, ks, pk2, dpk):
             res[j] = out
         return res
@@ -377,72 +368,41 @@ class TwinDetector:
     ) -> list[tuple[int, Outcome]]:
         """HOLD then RETURN for the candidates ``sel`` that passed RISE (offsets from onset)."""
         p = self.p
-        ln = p.rise_n + p.hold_max_n + p.ret_max_n + 1  # the longest any candidate can run
-        fits = pos[sel] + ln <= f.n
-        out = [(int(j), self._hold(f, int(pos[j]), int(ks[j]), int(pk2[j]), int(dpk0[j]))) for j in sel[~fits]]
-        sel = sel[fits]
         if not len(sel):
-            return out
+            return []
+        ln = p.rise_n + p.hold_max_n + p.ret_max_n + 1  # the longest any candidate can run
+        at = pos[sel]
+        avail = (f.n - at)[:, None]
         h = ks[sel][:, None]
         mk = h - p.settle_n + 1  # the calm run's first sample: the hold's start
-        d2 = f.deviation2_rows(pos[sel], ln)
+        d2 = f.deviation2_rows(at, ln)
         k = np.arange(ln)[None, :]
+        seen = k < avail  # samples the buffer holds
         run = np.maximum.accumulate(np.where(k > h, d2, dpk0[sel][:, None]), axis=1)
         floor_s = np.maximum(run * p.ret_start2, p.ret_start_floor)
-        r = _first_rows((k > h) & (k <= mk + p.hold_max_n) & (d2 * 100 < floor_s))
+        r = _first_rows(seen & (k > h) & (k <= mk + p.hold_max_n) & (d2 * 100 < floor_s))
         rows = np.arange(len(sel))
         dpk = run[rows, np.maximum(r, 0)]
         rr = r[:, None]
         floor_e = np.maximum(dpk[:, None] * p.ret_end2, p.ret_end_floor)
-        a = _first_rows((k >= rr) & (k <= rr + p.ret_max_n) & (d2 * 100 < floor_e))
-        base = f.base + pos[sel]
-        mks = mk[:, 0]
+        a = _first_rows(seen & (k >= rr) & (k <= rr + p.ret_max_n) & (d2 * 100 < floor_e))
+        out: list[tuple[int, Outcome]] = []
         for j in range(len(sel)):
+            n = int(avail[j, 0])
+            base = f.base + int(at[j])
+            o: Outcome
             if r[j] < 0:
-                o: Outcome = (int(base[j] + mks[j] + p.hold_max_n), None)
-            elif _no_hold(p, int(r[j]), int(r[j] - mks[j])):
-                o = (int(base[j] + r[j]), None)
+                e = int(mk[j, 0]) + p.hold_max_n
+                o = (base + e, None) if e < n else None
+            elif _no_hold(p, int(r[j]), int(r[j] - mk[j, 0])):
+                o = (base + int(r[j]), None)
             elif a[j] < 0:
-                o = (int(base[j] + r[j] + p.ret_max_n), None)
+                e = int(r[j]) + p.ret_max_n
+                o = (base + e, None) if e < n else None
             else:
-                o = (int(base[j] + a[j]), self._hit(int(base[j]), int(a[j]), int(pk2[sel[j]]), int(dpk[j]), int(r[j])))
+                o = (base + int(a[j]), self._hit(base, int(a[j]), int(pk2[sel[j]]), int(dpk[j]), int(r[j])))
             out.append((int(sel[j]), o))
         return out
-
-    def _rise_one(self, f: Features, pos: int) -> Outcome:
-        """RISE for a candidate near the end of the buffer (window may be short)."""
-        p = self.p
-        r = min(p.rise_n + 1, f.n - pos)
-        ks, pk2, dpk = self._settle_rows(f, np.array([pos], np.int64), r)
-        if ks[0] < 0:
-            return (f.base + pos + p.rise_n, None) if r == p.rise_n + 1 else None
-        k0 = int(ks[0])
-        if dpk[0] < p.dev_min2 or int(f.pre_at(pos)) * 100 > int(pk2[0]) * p.pre2:
-            return (f.base + pos + k0, None)
-        return self._hold(f, pos, k0, int(pk2[0]), int(dpk[0]))
-
-    def _hold(self, f: Features, pos: int, h: int, pk2: int, dpk0: int) -> Outcome:
-        """HOLD then RETURN for one candidate whose window may run past the data."""
-        p = self.p
-        mk = h - p.settle_n + 1
-        ln = min(f.n - pos, mk + p.hold_max_n + p.ret_max_n + 1)
-        d2 = f.deviation2(pos, ln)
-        seg = d2[h + 1 : mk + p.hold_max_n + 1]
-        run = np.maximum(np.maximum.accumulate(seg), dpk0) if seg.size else seg
-        k = _first(seg * 100 < np.maximum(run * p.ret_start2, p.ret_start_floor))
-        if k < 0:
-            done = seg.size == mk + p.hold_max_n - h
-            return (f.base + pos + mk + p.hold_max_n, None) if done else None
-        r = h + 1 + k
-        if _no_hold(p, r, r - mk):
-            return (f.base + pos + r, None)
-        dpk = int(run[k])
-        ret = d2[r : r + p.ret_max_n + 1]
-        a = _first(ret * 100 < max(dpk * p.ret_end2, p.ret_end_floor))
-        if a < 0:
-            return (f.base + pos + r + p.ret_max_n, None) if ret.size == p.ret_max_n + 1 else None
-        end = r + a
-        return (f.base + pos + end, self._hit(f.base + pos, end, pk2, dpk, r))
 
     def _hit(self, onset: int, dur: int, pk2: int, dpk: int, hold_n: int) -> SpasmHit:
         p = self.p
@@ -515,6 +475,4 @@ def _no_hold(p: Params, hold_n: int, held: int) -> bool:
 
 
 def _ratio(block_var: int, diff_sq_sum: int, p: Params) -> int:
-    from swcore.epoch import ratio_pct
-
     return int(ratio_pct(block_var, diff_sq_sum, p))
