@@ -16,7 +16,7 @@ from typing import Any
 from spasmwatch.analysis.clusters import Cluster
 from spasmwatch.analysis.pipeline import Analyzer
 from spasmwatch.analysis.replay import Block, replay
-from spasmwatch.commands.replay import _clock, _line
+from spasmwatch.commands.replay import clock, record_line
 from swcore.frontend import Params
 
 _TTY = sys.stdout.isatty()
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     rec = simulate(sc)
     truth = rec.truth
     out.write(f"  ground truth: {len(truth['spasms'])} spasms in {len(truth['clusters'])} cluster(s), "
-              f"wake at {', '.join(_clock(w) for w in truth['wake_onsets']) or '-'}\n")
+              f"wake at {', '.join(clock(w) for w in truth['wake_onsets']) or '-'}\n")
     out.write("Streaming the band's samples through the detector:\n")
     step = int(10 * sc.rate_hz)  # 10 s of samples per block, as a live link would deliver
     blocks = (
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     an = Analyzer(Params(sc.rate_hz, sc.has_gyro))
     t_wall = time.monotonic()
     for r in replay(_paced(blocks, args.speed, t_wall), sc.rate_hz, sc.has_gyro, analyzer=an):
-        out.write("  " + _line(r) + "\n")
+        out.write("  " + record_line(r) + "\n")
         for c in an.alarms:
             alarms += 1
             out.write(_alarm(c) + "\n")
@@ -79,4 +79,4 @@ def _paced(blocks: Any, speed: float, t_wall: float) -> Any:
 def _alarm(c: Cluster) -> str:
     pw = c.post_wake_s
     after = f"{pw / 60:.1f} min after waking" if pw is not None else "waking time unknown"
-    return RED + ALARM_TEXT.format(count=c.count, start=_clock(c.start), after=after) + RESET
+    return RED + ALARM_TEXT.format(count=c.count, start=clock(c.start), after=after) + RESET

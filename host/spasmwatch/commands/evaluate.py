@@ -87,9 +87,7 @@ def register(sub: Any) -> None:
 
 
 def _file_job(path: str) -> tuple[str, dict[str, Any], Score]:
-    truth_path = Path(path).with_suffix("").with_suffix(".truth.json")
-    if not truth_path.exists():
-        truth_path = Path(str(Path(path).with_suffix("")) + ".truth.json")
+    truth_path = Path(path).with_name(Path(path).stem + ".truth.json")  # as `simulate` writes it
     try:
         truth = json.loads(truth_path.read_text())
     except FileNotFoundError:

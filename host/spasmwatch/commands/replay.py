@@ -49,28 +49,28 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _clock(t: float) -> str:
+def clock(t: float) -> str:
     s = int(t)
     return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}.{int((t - s) * 10)}"
 
 
-def _line(r: Record) -> str:
+def record_line(r: Record) -> str:
     kind = r["type"]
     if kind == "spasm":
         return (
-            f"{_clock(r['t'])}  spasm      {r['duration_s']:.1f} s, posture change "
+            f"{clock(r['t'])}  spasm      {r['duration_s']:.1f} s, posture change "
             f"{r['peak_angle_deg']:.0f} deg, confidence {r['confidence']}"
         )
     if kind == "cluster":
         pw = r["post_wake_s"]
         after = f", {pw / 60:.0f} min after waking" if pw is not None else ""
         return (
-            f"{_clock(r['start'])}  CLUSTER    {r['count']} spasms until {_clock(r['end'])}, "
-            f"alarm at {_clock(r['alert_t'])}{after}"
+            f"{clock(r['start'])}  CLUSTER    {r['count']} spasms until {clock(r['end'])}, "
+            f"alarm at {clock(r['alert_t'])}{after}"
         )
     if kind == "not_worn":
-        return f"{_clock(r['start'])}  not worn   until {_clock(r['end'])}"
-    return f"{_clock(r['t'])}  {kind}"
+        return f"{clock(r['start'])}  not worn   until {clock(r['end'])}"
+    return f"{clock(r['t'])}  {kind}"
 
 
 def print_table(recs: Iterator[Record], out: TextIO, color: bool) -> None:
@@ -78,7 +78,7 @@ def print_table(recs: Iterator[Record], out: TextIO, color: bool) -> None:
     red, dim, reset = ("\033[1;31m", "\033[2m", "\033[0m") if color else ("", "", "")
     for r in recs:
         counts[r["type"]] += 1
-        line = _line(r)
+        line = record_line(r)
         if r["type"] == "cluster":
             line = red + line + reset
         elif r["type"] in ("wake", "sleep", "not_worn"):
