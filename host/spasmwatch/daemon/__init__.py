@@ -1,0 +1,1 @@
+"""The daemon: band sessions, live analysis, alerts, and the local HTTP API."""

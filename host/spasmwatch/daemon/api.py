@@ -1,0 +1,63 @@
+"""What the HTTP server (JSON status endpoint, family web page) may ask of the daemon.
+
+The server depends on this Protocol only, so the page is served the same way
+by the running daemon and by a daemon started in a test. Every value is
+JSON-ready (dicts of str, numbers, None, lists); times are unix seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+Json = dict[str, Any]
+
+
+class DaemonAPI(Protocol):
+    def status(self) -> Json:
+        """``{"now": t, "bands": [band], "alerts": [alert]}``.
+
+        band: ``device, name, transport, state`` (session state name),
+        ``connected, battery_pct, worn`` (true/false/null), ``asleep``
+        (true/false/null), ``sleep_since`` (t of the last sleep/wake change),
+        ``last_seen``, ``alert_state`` (worst open alert state or "QUIET"),
+        ``faults`` ([kind]), ``last_cluster`` (cluster or null).
+        alert: ``id, device, kind, state, urgency, title, text, created_t,
+        cluster_id``.
+        """
+        ...
+
+    def clusters(self, since: float, until: float) -> list[Json]:
+        """Clusters overlapping [since, until): ``id, device, start, end, count,
+        alert_t, post_wake_s, closed, label`` (``confirmed``/``false_alarm``/null)."""
+        ...
+
+    def days(self, n_days: int) -> list[Json]:
+        """The last ``n_days`` local days, oldest first: ``date`` (YYYY-MM-DD),
+        ``spasms``, ``clusters``, ``false_alarms``."""
+        ...
+
+    def notes(self, since: float, until: float) -> list[Json]:
+        """Caregiver notes: ``id, t, kind`` (video/medication/note), ``text, device, by``."""
+        ...
+
+    def ack(self, alert_id: int, by: str) -> Json:
+        """Acknowledge an alert; returns the alert after the change. KeyError if unknown."""
+        ...
+
+    def label(self, cluster_id: int, label: str, by: str) -> Json:
+        """Label a cluster ``confirmed`` or ``false_alarm``; returns the cluster.
+        ValueError for another label, KeyError for an unknown cluster."""
+        ...
+
+    def add_note(self, kind: str, text: str, device: str | None, by: str) -> Json:
+        """Store a caregiver note; returns it. ValueError for an unknown kind or empty text."""
+        ...
+
+    def subscribe(self) -> asyncio.Queue[Json]:
+        """Live updates: ``{"type": "status"|"cluster"|"alert"|"note", ...}``
+        put on the queue as they happen (bounded; the oldest are dropped for a
+        slow reader, who then re-reads ``status``)."""
+        ...
+
+    def unsubscribe(self, q: asyncio.Queue[Json]) -> None: ...
