@@ -60,10 +60,13 @@ class Analyzer:
         return out
 
     def epoch(self, t_start: float, activity: int, breath_acc: int, breath_gyro: int) -> list[Record]:
-        """One completed epoch starting at ``t_start`` (seconds)."""
+        """One completed epoch starting at ``t_start`` (seconds), from its features."""
+        return self.epoch_decided(t_start, activity, bool(off_body(activity, breath_acc, breath_gyro, self.p)))
+
+    def epoch_decided(self, t_start: float, activity: int, off: bool) -> list[Record]:
+        """One epoch whose off-body verdict is already made (the band sends it in ACTIVITY)."""
         t_end = t_start + self.epoch_s
         out: list[Record] = []
-        off = bool(off_body(activity, breath_acc, breath_gyro, self.p))
         self._starts.append(t_start)
         if self.wear.update(off):
             since = self._starts[self.wear.since - self.wear.epoch - 1]
