@@ -16,6 +16,7 @@ length counts op + body. Central -> band:
     0x05 PAIR     [bond u8, default 1]           LE Secure Connections, Just Works; bond=0: encrypt only
     0x06 ENCRYPT  ltk 16 bytes                   re-encrypt with the key from an earlier bond
     0x07 BYE      (empty)                        disconnect (closing the socket does too)
+    0x08 SCAN     (empty)                        scan probe: ADV reply, then the socket closes; the band sees no connection
 
 Band -> central:
 
@@ -24,6 +25,7 @@ Band -> central:
     0x83 READ     handle u16, att_status u8, value
     0x84 WRITE    handle u16, att_status u8
     0x85 SECURITY encrypted u8, authenticated u8, bonded u8, key_size u8, ltk 16 bytes (zeros if none)
+    0x88 ADV      JSON {"adv","resp" (hex)}: what a scanner would receive
     0x90 NOTIFY   handle u16, value
     0x8F REFUSED  reason (utf-8), then the socket closes
 
@@ -291,6 +293,12 @@ class BLE:
             info = {"adv": _hex(self._adv_last[0]), "resp": _hex(self._adv_last[1]), "services": self._services}
             self._send(0x81, json.dumps(info).encode())
             irq(_IRQ_CENTRAL_CONNECT, (self._conn, body[0], memoryview(self._peer)))
+        elif op == 0x08 and self._conn is None:  # SCAN: a scanner hears the advertisement, no link is made
+            if self._adv is None:
+                self._send(0x8F, b"not advertising")
+            else:
+                self._send(0x88, json.dumps({"adv": _hex(self._adv[0]), "resp": _hex(self._adv[1])}).encode())
+            self._drop()
         elif self._conn is None:
             return
         elif op == 0x02:  # MTU
