@@ -1,0 +1,89 @@
+"""How bytes reach the band: one ``Link`` interface, three backends (docs/transport.md).
+
+    links = await scan(5.0)                       # bands in range, every transport asked for
+    link = open_link("ble", "spasmwatch-0001")    # or an address; "serial" /dev/ttyACM0; "sim" host:port
+    await link.connect(); await link.secure()
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from spasmwatch.transport.base import (
+    AuthError,
+    DisconnectedError,
+    Found,
+    Link,
+    LinkIOError,
+    LinkTimeoutError,
+    NotFoundError,
+    RefusedError,
+    TransportError,
+)
+from spasmwatch.transport.ble import BleBackend, BleLink, scan_ble
+from spasmwatch.transport.serial import SerialLink
+
+TRANSPORTS = ("ble", "serial", "sim")
+# USB vendor ids of the bands' USB serial: Espressif's built-in USB (ESP32-C3/S3), and the
+# CP210x / CH34x bridge chips of classic ESP32 boards.
+USB_VIDS = {0x303A, 0x10C4, 0x1A86}
+
+__all__ = [
+    "AuthError",
+    "BleBackend",
+    "BleLink",
+    "DisconnectedError",
+    "Found",
+    "Link",
+    "LinkIOError",
+    "LinkTimeoutError",
+    "NotFoundError",
+    "RefusedError",
+    "SerialLink",
+    "TransportError",
+    "TRANSPORTS",
+    "open_link",
+    "scan",
+]
+
+
+def _serial_ports() -> list[Found]:
+    from serial.tools import list_ports  # type: ignore[import-untyped]
+
+    return [Found(p.description or p.device, p.device, None, "serial") for p in list_ports.comports() if p.vid in USB_VIDS]
+
+
+async def scan(timeout_s: float, transports: Iterable[str] = ("ble",), **kw: Any) -> list[Found]:
+    """Bands found on each transport. ``ble``: the OS radio (``backend=`` to override); ``sim``:
+    the simulated radios (``radios=``, default $SPASMWATCH_SIM_RADIOS); ``serial``: USB serial ports of band chips."""
+    from spasmwatch.transport import simradio
+
+    jobs = []
+    for t in transports:
+        if t == "ble":
+            jobs.append(scan_ble(timeout_s, kw.get("backend")))
+        elif t == "sim":
+            jobs.append(scan_ble(timeout_s, simradio.backend(kw.get("radios"), kw.get("bond_file"))))
+        elif t == "serial":
+            jobs.append(asyncio.to_thread(_serial_ports))
+        else:
+            raise ValueError(f"unknown transport {t!r} (one of {', '.join(TRANSPORTS)})")
+    return [f for found in await asyncio.gather(*jobs) for f in found]
+
+
+def open_link(transport: str, target: str, **kw: Any) -> Link:
+    """A Link, not yet connected. ``ble``: name or address (``backend=`` a BleBackend); ``serial``: a
+    port or pyserial URL (``baudrate=``); ``sim``: a simulated band's ``host:port`` (``bond_file=``)."""
+    from spasmwatch.transport import simradio
+
+    if transport == "ble":
+        return BleLink(target, kw.get("backend"))
+    if transport == "serial":
+        return SerialLink(target, **kw)
+    if transport == "sim":
+        bond_file: Path | str | None = kw.get("bond_file")
+        return BleLink(target, simradio.backend([target] if not target.startswith("spasmwatch-") else kw.get("radios"), bond_file))
+    raise ValueError(f"unknown transport {transport!r} (one of {', '.join(TRANSPORTS)})")

@@ -1,0 +1,194 @@
+"""SerialLink: the Link over the band's USB CDC port (pyserial), records framed per docs/protocol.md.
+
+Serial has no GATT, so the Link's characteristic UUIDs are mapped onto the
+record stream: a record is delivered to the callback subscribed to the
+characteristic that would have notified it over BLE (by record type), and a
+write to control is one framed command. ``read(status)`` returns the latest
+STATUS heard (the band sends one when the port opens and after every command).
+USB is a cable the caregiver plugged in: ``secure()`` has nothing to do.
+
+``target`` goes to ``serial.serial_for_url``: ``/dev/ttyACM0``, ``COM3``, and
+also ``socket://127.0.0.1:PORT`` (the simulated band's CDC stand-in,
+``spasmwatch.transport.cdcbridge``) or ``loop://``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+from collections.abc import Callable, Iterator
+
+import serial  # type: ignore[import-untyped]
+from swcore import protocol as P
+
+from spasmwatch.transport.base import (
+    DisconnectedError,
+    Kind,
+    LinkIOError,
+    LinkTimeoutError,
+    NotFoundError,
+    RefusedError,
+    TransportError,
+)
+
+BAUD = 115200  # ignored by USB CDC and sockets; what a UART bridge chip would need
+POLL_S = 0.05  # longest a read blocks in the worker thread: the latency of a record and of close
+MAX_RECORD = 255  # a frame's payload limit
+STATUS_WAIT_S = 5.0
+
+# Which BLE characteristic carries each record type (docs/protocol.md, GATT).
+CHANNEL_OF_TYPE = {
+    P.T_EVENT: P.EVENTS_UUID,
+    P.T_ACTIVITY: P.EVENTS_UUID,
+    P.T_LOGINFO: P.EVENTS_UUID,
+    P.T_STATUS: P.STATUS_UUID,
+    P.T_RESP: P.CONTROL_UUID,
+    P.T_RAW: P.RAW_UUID,
+}
+
+
+def open_kind(e: BaseException) -> Kind:
+    """Why a port did not open: no such device / nobody listening, or someone else has it."""
+    for err in (e, e.__cause__, e.__context__):
+        code = getattr(err, "errno", None)
+        if code in (errno.ENOENT, errno.ENODEV, errno.ENXIO, errno.ECONNREFUSED, errno.EHOSTUNREACH):
+            return "not_found"
+        if code in (errno.EBUSY, errno.EACCES, errno.EPERM):
+            return "refused"
+    return "not_found" if "refused" in str(e).lower() or "no such" in str(e).lower() else "io"
+
+
+class SerialLink:
+    """A Link to a band on a serial port (or a pyserial URL)."""
+
+    transport = "serial"
+
+    def __init__(self, target: str, baudrate: int = BAUD) -> None:
+        self.name = target
+        self.address = target
+        self.baudrate = baudrate
+        self.decoder = P.FrameDecoder()  # type: ignore[no-untyped-call]  # swcore is MicroPython code, unannotated
+        self._port: serial.SerialBase | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._callbacks: dict[str, Callable[[bytes], None]] = {}
+        self._on_disconnect: list[Callable[[], None]] = []
+        self._status: bytes | None = None
+        self._status_seen = asyncio.Event()
+        self._closing = False
+        self.dropped = 0  # good frames whose record type is unknown (counted, not delivered)
+
+    @property
+    def connected(self) -> bool:
+        return self._port is not None and self._port.is_open
+
+    @property
+    def mtu(self) -> int:
+        return MAX_RECORD + 3  # Link.mtu is an ATT MTU: payload = mtu - 3
+
+    async def connect(self, timeout_s: float = 10.0) -> None:
+        try:
+            self._port = await asyncio.wait_for(asyncio.to_thread(self._open), timeout_s)
+        except asyncio.TimeoutError:
+            raise LinkTimeoutError(f"{self.address}: the port did not open within {timeout_s:g} s") from None
+        except (serial.SerialException, OSError, ValueError) as e:
+            kind = open_kind(e)
+            error = NotFoundError if kind == "not_found" else RefusedError if kind == "refused" else LinkIOError
+            raise error(f"{self.address}: {e}") from e
+        self._closing = False
+        self._reader = asyncio.create_task(self._receive(self._port))
+
+    def _open(self) -> serial.SerialBase:
+        return serial.serial_for_url(self.address, baudrate=self.baudrate, timeout=POLL_S)
+
+    async def secure(self) -> None:
+        if not self.connected:
+            raise DisconnectedError(f"{self.address}: not connected")
+
+    async def disconnect(self) -> None:
+        self._closing = True
+        port, self._port = self._port, None
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+            self._reader = None
+        if port is not None:
+            await asyncio.to_thread(port.close)
+
+    async def read(self, uuid: str) -> bytes:
+        if uuid != P.STATUS_UUID:
+            raise LinkIOError(f"{self.address}: {uuid} cannot be read over serial (only status, as the latest STATUS record)")
+        if self._status is None:
+            self._live()
+            try:
+                await asyncio.wait_for(self._status_seen.wait(), STATUS_WAIT_S)
+            except asyncio.TimeoutError:
+                raise LinkTimeoutError(f"{self.address}: no STATUS within {STATUS_WAIT_S:g} s") from None
+        assert self._status is not None
+        return self._status
+
+    async def write(self, uuid: str, data: bytes) -> None:
+        if uuid != P.CONTROL_UUID:
+            raise LinkIOError(f"{self.address}: only control can be written over serial, not {uuid}")
+        port = self._live()
+        with self._io("write"):
+            await asyncio.to_thread(port.write, P.frame(data))  # type: ignore[no-untyped-call]
+
+    async def subscribe(self, uuid: str, callback: Callable[[bytes], None]) -> None:
+        if uuid not in CHANNEL_OF_TYPE.values():
+            raise LinkIOError(f"{self.address}: {uuid} has no serial records")
+        self._callbacks[uuid] = callback
+
+    def on_disconnect(self, callback: Callable[[], None]) -> None:
+        self._on_disconnect.append(callback)
+
+    # --- receive side ------------------------------------------------------------------------------
+    def _live(self) -> serial.SerialBase:
+        if self._port is None or not self._port.is_open:
+            raise DisconnectedError(f"{self.address}: not connected")
+        return self._port
+
+    @contextlib.contextmanager
+    def _io(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except TransportError:
+            raise
+        except (serial.SerialException, OSError) as e:
+            raise DisconnectedError(f"{self.address}: {what}: {e}") from e
+
+    async def _receive(self, port: serial.SerialBase) -> None:
+        try:
+            while True:
+                data = await asyncio.to_thread(_read_some, port)
+                for payload in self.decoder.feed(data):  # type: ignore[no-untyped-call]
+                    self._deliver(bytes(payload))
+        except (serial.SerialException, OSError, TypeError, AttributeError):
+            pass  # unplugged, or closed under us (pyserial's socket:// reports a closed port oddly)
+        if not self._closing:
+            self._port = None
+            with contextlib.suppress(serial.SerialException, OSError):
+                port.close()
+            for callback in list(self._on_disconnect):
+                callback()
+
+    def _deliver(self, record: bytes) -> None:
+        uuid = CHANNEL_OF_TYPE.get(record[1]) if len(record) >= 2 else None
+        if uuid is None:
+            self.dropped += 1
+            return
+        if uuid == P.STATUS_UUID:
+            self._status = record
+            self._status_seen.set()
+        callback = self._callbacks.get(uuid)
+        if callback is not None:
+            callback(record)
+
+
+def _read_some(port: serial.SerialBase) -> bytes:
+    """Block up to POLL_S for at least one byte, then take whatever else is waiting."""
+    data = bytes(port.read(1))
+    waiting = port.in_waiting if data else 0
+    return data + bytes(port.read(waiting)) if waiting else data
+

