@@ -1,0 +1,37 @@
+"""The daemon's SQLite store (WAL, versioned schema): see docs/store.md."""
+
+from spasmwatch.store._db import StoreError
+from spasmwatch.store.rows import (
+    ActivityRow,
+    AlertRow,
+    ClusterRow,
+    DeviceRow,
+    EventRow,
+    LabelRow,
+    LostRange,
+    NoteRow,
+    StatusRow,
+    SyncRow,
+    TreatmentRow,
+    normalise_drug,
+)
+from spasmwatch.store.schema import SCHEMA_VERSION
+from spasmwatch.store.store import Store
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "ActivityRow",
+    "AlertRow",
+    "ClusterRow",
+    "DeviceRow",
+    "EventRow",
+    "LabelRow",
+    "LostRange",
+    "NoteRow",
+    "StatusRow",
+    "Store",
+    "StoreError",
+    "SyncRow",
+    "TreatmentRow",
+    "normalise_drug",
+]

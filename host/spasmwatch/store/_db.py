@@ -1,0 +1,135 @@
+"""Opening, checking and migrating the SQLite file; transactions and errors.
+
+Connections run in autocommit mode (``isolation_level=None``) and every
+write is an explicit ``BEGIN IMMEDIATE ... COMMIT``: what a method wrote is
+either all on disk when it returns or not at all (WAL, ``synchronous=FULL``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from spasmwatch.errors import SpasmwatchError
+from spasmwatch.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+
+BUSY_TIMEOUT_S = 10.0
+
+
+class StoreError(SpasmwatchError):
+    """The store file cannot be used: names the file and what is wrong with it."""
+
+
+def connect(path: Path, readonly: bool) -> sqlite3.Connection:
+    """Open ``path`` (read-write: create and migrate; read-only: must be current)."""
+    if readonly and not path.is_file():
+        raise StoreError(f"{path}: no spasmwatch store here")
+    if not readonly:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"{path}: cannot create its folder: {e.strerror}") from e
+    target = path.resolve().as_uri() + "?mode=ro" if readonly else str(path)
+    try:
+        conn = sqlite3.connect(
+            target, uri=readonly, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S
+        )
+    except sqlite3.Error as e:
+        raise StoreError(f"{path}: cannot open: {e}") from e
+    try:
+        _prepare(conn, path, readonly)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool) -> None:
+    try:
+        version = _check_identity(conn, path)
+        if readonly:
+            _pragmas(conn, wal=False)
+            _require_current(path, version)
+            return
+        _pragmas(conn, wal=True)
+        migrate(conn, path)
+    except sqlite3.OperationalError as e:  # locked, read-only folder, disk full
+        raise StoreError(f"{path}: cannot open the store: {e}") from e
+    except sqlite3.DatabaseError as e:
+        # "file is not a database", "database disk image is malformed": never touched.
+        raise StoreError(f"{path}: not a usable spasmwatch store ({e}); the file was left untouched") from e
+
+
+def _check_identity(conn: sqlite3.Connection, path: Path) -> int:
+    """The file's schema version; StoreError for someone else's SQLite file or a newer one."""
+    app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if app_id not in (0, APPLICATION_ID):
+        raise StoreError(f"{path}: a SQLite database of another program (application_id {app_id:#x}), not a spasmwatch store")
+    if app_id == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+        raise StoreError(f"{path}: a SQLite database with tables that is not a spasmwatch store; left untouched")
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path}: store schema version {version} is newer than this spasmwatch supports "
+            f"(version {SCHEMA_VERSION}); upgrade spasmwatch"
+        )
+    return version
+
+
+def _require_current(path: Path, version: int) -> None:
+    if version != SCHEMA_VERSION:
+        raise StoreError(
+            f"{path}: store schema version {version}, this spasmwatch reads version {SCHEMA_VERSION}; "
+            "start the daemon once to migrate it"
+        )
+
+
+def _pragmas(conn: sqlite3.Connection, wal: bool) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if wal:
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise StoreError(f"PRAGMA journal_mode=WAL refused (got {mode})")
+        # FULL: a commit that returned is on disk (NORMAL may lose the last ones on power loss).
+        conn.execute("PRAGMA synchronous = FULL")
+
+
+def migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Apply the missing steps, each in one transaction with its version bump.
+
+    The version is re-read inside the write lock, so two processes opening
+    an old file at once migrate it once.
+    """
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"{path}: store schema version {version} is newer than this spasmwatch supports")
+            if version == SCHEMA_VERSION:
+                conn.execute("COMMIT")
+                return
+            for stmt in statements(MIGRATIONS[version]):
+                conn.execute(stmt)
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+
+def statements(script: str) -> Iterator[str]:
+    """Split a SQL script into complete statements (``executescript`` would commit)."""
+    buf = ""
+    for part in script.split(";"):
+        buf += part + ";"
+        if sqlite3.complete_statement(buf):
+            if buf.strip(" \n\t;"):
+                yield buf.strip()
+            buf = ""
+    if buf.strip(" \n\t;"):
+        raise ValueError(f"incomplete SQL statement: {buf.strip()!r}")

@@ -1,0 +1,188 @@
+"""Typed rows the store hands out, and the caregiver vocabularies it accepts.
+
+Times: ``wall_t`` / ``wall_s`` are float unix seconds on the host clock;
+``*_ms`` are band milliseconds since the band's boot ``boot``. Band values
+keep the band's integer units (lossless); properties convert them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+LABELS = ("confirmed", "false_alarm")
+NOTE_KINDS = ("video", "medication", "note")
+TREATMENT_ACTIONS = ("start", "stop", "change")
+# States that end an alert (cluster: CLOSED; band: OK / QUIET).
+ALERT_END_STATES = ("CLOSED", "OK", "QUIET")
+
+# Common names written one way, so reports group them; any other drug is kept as typed.
+_DRUGS = {
+    "acth": "ACTH",
+    "corticotropin": "ACTH",
+    "acthar": "ACTH",
+    "prednisolone": "prednisolone",
+    "prednisone": "prednisone",
+    "vigabatrin": "vigabatrin",
+    "sabril": "vigabatrin",
+}
+
+
+def normalise_drug(name: str) -> str:
+    """``" acth "`` -> ``"ACTH"``; unknown names are stripped, case kept. ValueError if empty."""
+    clean = " ".join(name.split())
+    if not clean:
+        raise ValueError("treatment: drug name is empty")
+    return _DRUGS.get(clean.casefold(), clean)
+
+
+@dataclass(frozen=True)
+class DeviceRow:
+    device_id: str
+    name: str | None
+    address: str | None
+    transport: str | None
+    board: str | None
+    firmware: str | None
+    first_seen_wall_s: float
+    last_seen_wall_s: float
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """One spasm event record as the band logged it, placed on the wall clock."""
+
+    id: int
+    device: str
+    boot: int
+    seq: int
+    onset_ms: int  # band ms since boot
+    duration_ms: int
+    peak_rate_mrads: int
+    peak_angle_mrad: int
+    confidence: int  # 0-100
+    flags: int
+    wall_t: float | None  # onset on the wall clock; None until a sync of this boot exists
+    received_wall_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.duration_ms / 1000.0
+
+    @property
+    def peak_rate_dps(self) -> float:
+        return math.degrees(self.peak_rate_mrads / 1000.0)
+
+    @property
+    def peak_angle_deg(self) -> float:
+        return math.degrees(self.peak_angle_mrad / 1000.0)
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    """One activity epoch; ``t_ms`` and ``wall_t`` are the epoch's end."""
+
+    id: int
+    device: str
+    boot: int
+    t_ms: int
+    activity: int  # active samples in the epoch
+    breath: int  # % of white-noise variance
+    off_body: bool
+    worn: int  # 1 worn, 0 not worn, -1 unknown
+    wall_t: float | None
+    received_wall_s: float
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    id: int
+    device: str
+    received_wall_s: float
+    battery_pct: int | None
+    worn: int | None
+    log_fill_pct: int | None
+    flags: int | None
+    errors: int | None
+    boot: int | None
+    uptime_s: int | None
+    next_seq: int | None
+
+
+@dataclass(frozen=True)
+class SyncRow:
+    device: str
+    boot: int
+    band_ms: int
+    wall_s: float
+
+
+@dataclass(frozen=True)
+class LostRange:
+    """Seqs the band no longer held when the host asked (LOGINFO gap)."""
+
+    device: str
+    first_seq: int
+    last_seq: int
+    wall_s: float  # when the loss was found
+
+
+@dataclass(frozen=True)
+class ClusterRow:
+    id: int
+    device: str
+    key: str  # the caller's stable identity of the cluster
+    start_t: float  # wall seconds
+    end_t: float
+    count: int
+    alert_t: float | None
+    post_wake_s: float | None
+    closed: bool
+    updated_wall_s: float
+    label: str | None  # the latest label, if any
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """One alert state transition (the alert is identified by device, kind, cluster)."""
+
+    id: int
+    cluster_id: int | None
+    device: str | None
+    kind: str
+    state: str
+    wall_s: float
+    text: str
+    channels: tuple[str, ...]  # where it was sent
+    by: str | None
+
+
+@dataclass(frozen=True)
+class LabelRow:
+    id: int
+    cluster_id: int
+    label: str
+    by: str | None
+    wall_s: float
+
+
+@dataclass(frozen=True)
+class NoteRow:
+    id: int
+    wall_s: float
+    kind: str
+    text: str
+    device: str | None
+    by: str | None
+
+
+@dataclass(frozen=True)
+class TreatmentRow:
+    id: int
+    wall_s: float
+    drug: str
+    action: str
+    dose: float | None
+    unit: str | None
+    note: str | None
+    by: str | None

@@ -1,0 +1,146 @@
+"""The store's schema as a list of migration steps.
+
+``MIGRATIONS[i]`` takes a database from ``PRAGMA user_version`` i to i + 1.
+A released step never changes (a test pins their hashes): a schema change is
+a new step appended at the end. Each step runs in the same transaction as the
+``user_version`` bump, so a kill during a migration leaves the old version.
+
+Times: ``*_ms`` are band milliseconds since the band's boot ``boot``;
+``wall_t`` / ``wall_s`` / ``*_wall_s`` are float unix seconds on the host.
+"""
+
+from __future__ import annotations
+
+# 'SPSW': marks the file as a spasmwatch store (PRAGMA application_id).
+APPLICATION_ID = 0x53505357
+
+_V1_BAND_DATA = """
+CREATE TABLE devices (
+    device_id TEXT PRIMARY KEY,
+    name TEXT, address TEXT, transport TEXT, board TEXT, firmware TEXT,
+    first_seen_wall_s REAL NOT NULL,
+    last_seen_wall_s REAL NOT NULL
+);
+CREATE TABLE syncs (
+    device TEXT NOT NULL REFERENCES devices(device_id),
+    boot INTEGER NOT NULL,
+    band_ms INTEGER NOT NULL,
+    wall_s REAL NOT NULL,
+    PRIMARY KEY (device, boot, band_ms)
+);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    device TEXT NOT NULL REFERENCES devices(device_id),
+    boot INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    onset_ms INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    peak_rate_mrads INTEGER NOT NULL,
+    peak_angle_mrad INTEGER NOT NULL,
+    confidence INTEGER NOT NULL,
+    flags INTEGER NOT NULL,
+    wall_t REAL,
+    received_wall_s REAL NOT NULL,
+    UNIQUE (device, boot, seq)
+);
+CREATE INDEX events_wall ON events(wall_t);
+CREATE INDEX events_device_wall ON events(device, wall_t);
+CREATE INDEX events_device_seq ON events(device, seq);
+CREATE INDEX events_unplaced ON events(device, boot) WHERE wall_t IS NULL;
+CREATE TABLE activity (
+    id INTEGER PRIMARY KEY,
+    device TEXT NOT NULL REFERENCES devices(device_id),
+    boot INTEGER NOT NULL,
+    t_ms INTEGER NOT NULL,
+    activity INTEGER NOT NULL,
+    breath INTEGER NOT NULL,
+    off_body INTEGER NOT NULL,
+    worn INTEGER NOT NULL,
+    wall_t REAL,
+    received_wall_s REAL NOT NULL,
+    UNIQUE (device, boot, t_ms)
+);
+CREATE INDEX activity_device_wall ON activity(device, wall_t);
+CREATE INDEX activity_unplaced ON activity(device, boot) WHERE wall_t IS NULL;
+CREATE TABLE status (
+    id INTEGER PRIMARY KEY,
+    device TEXT NOT NULL REFERENCES devices(device_id),
+    received_wall_s REAL NOT NULL,
+    battery_pct INTEGER, worn INTEGER, log_fill_pct INTEGER, flags INTEGER,
+    errors INTEGER, boot INTEGER, uptime_s INTEGER, next_seq INTEGER
+);
+CREATE INDEX status_device_wall ON status(device, received_wall_s);
+CREATE TABLE lost (
+    device TEXT NOT NULL REFERENCES devices(device_id),
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    wall_s REAL NOT NULL,
+    PRIMARY KEY (device, first_seq, last_seq)
+);
+CREATE TABLE clusters (
+    id INTEGER PRIMARY KEY,
+    device TEXT NOT NULL REFERENCES devices(device_id),
+    key TEXT NOT NULL,
+    start_t REAL NOT NULL,
+    end_t REAL NOT NULL,
+    count INTEGER NOT NULL,
+    alert_t REAL,
+    post_wake_s REAL,
+    closed INTEGER NOT NULL,
+    updated_wall_s REAL NOT NULL,
+    UNIQUE (device, key)
+);
+CREATE INDEX clusters_start ON clusters(start_t);
+CREATE TABLE cluster_events (
+    cluster_id INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+    event_id INTEGER NOT NULL REFERENCES events(id),
+    PRIMARY KEY (cluster_id, event_id)
+);
+"""
+
+_V2_CAREGIVER = """
+CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY,
+    cluster_id INTEGER REFERENCES clusters(id),
+    device TEXT,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL,
+    wall_s REAL NOT NULL,
+    text TEXT NOT NULL,
+    channels TEXT NOT NULL,
+    by TEXT
+);
+CREATE INDEX alerts_wall ON alerts(wall_s);
+CREATE INDEX alerts_identity ON alerts(device, kind, cluster_id);
+CREATE TABLE labels (
+    id INTEGER PRIMARY KEY,
+    cluster_id INTEGER NOT NULL REFERENCES clusters(id),
+    label TEXT NOT NULL CHECK (label IN ('confirmed', 'false_alarm')),
+    by TEXT,
+    wall_s REAL NOT NULL
+);
+CREATE INDEX labels_cluster ON labels(cluster_id);
+CREATE TABLE notes (
+    id INTEGER PRIMARY KEY,
+    wall_s REAL NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('video', 'medication', 'note')),
+    text TEXT NOT NULL,
+    device TEXT,
+    by TEXT
+);
+CREATE INDEX notes_wall ON notes(wall_s);
+CREATE TABLE treatments (
+    id INTEGER PRIMARY KEY,
+    wall_s REAL NOT NULL,
+    drug TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('start', 'stop', 'change')),
+    dose REAL,
+    unit TEXT,
+    note TEXT,
+    by TEXT
+);
+CREATE INDEX treatments_wall ON treatments(wall_s);
+"""
+
+MIGRATIONS: list[str] = [_V1_BAND_DATA, _V2_CAREGIVER]
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,622 @@
+"""The daemon's SQLite store: band records, clusters, alerts and caregiver entries.
+
+Threads: one connection shared behind a lock, so the asyncio daemon and a web
+server thread may call the same ``Store``. Range queries return iterators
+that read through their own read-only connection, opened at the first
+``next()`` and closed when the iterator is exhausted, closed or collected:
+they see one consistent snapshot, stream (``fetchmany``), never block the
+writer (WAL), and may be consumed in any thread.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import platformdirs
+
+from spasmwatch.store import _db
+from spasmwatch.store._db import StoreError
+from spasmwatch.store.rows import (
+    ALERT_END_STATES,
+    LABELS,
+    NOTE_KINDS,
+    TREATMENT_ACTIONS,
+    ActivityRow,
+    AlertRow,
+    ClusterRow,
+    DeviceRow,
+    EventRow,
+    LabelRow,
+    LostRange,
+    NoteRow,
+    StatusRow,
+    SyncRow,
+    TreatmentRow,
+    normalise_drug,
+)
+
+T = TypeVar("T")
+Row = tuple[Any, ...]
+STREAM_BATCH = 512
+
+DATA_DIR_ENV = "SPASMWATCH_DATA_DIR"
+DB_NAME = "spasmwatch.db"
+
+_EVENT_COLS = (
+    "boot",
+    "seq",
+    "onset_ms",
+    "duration_ms",
+    "peak_rate_mrads",
+    "peak_angle_mrad",
+    "confidence",
+    "flags",
+)
+_ACTIVITY_COLS = ("boot", "t_ms", "activity", "breath", "off_body", "worn")
+_STATUS_COLS = ("battery_pct", "worn", "log_fill_pct", "flags", "errors", "boot", "uptime_s", "next_seq")
+
+
+def _sync_pick(table: str, tcol: str) -> str:
+    """Wall time of ``table.tcol`` from the sync point of the same boot: the
+    latest at or before it, else the first after (NULL without a sync)."""
+    t = f"{table}.{tcol}"
+
+    def one(cond: str, order: str) -> str:
+        return (
+            f"(SELECT s.wall_s + ({t} - s.band_ms) / 1000.0 FROM syncs s WHERE s.device = {table}.device "
+            f"AND s.boot = {table}.boot AND s.band_ms {cond} {t} ORDER BY s.band_ms {order} LIMIT 1)"
+        )
+
+    return f"coalesce({one('<=', 'DESC')}, {one('>', 'ASC')})"
+
+
+def _place_sql(table: str, tcol: str) -> str:
+    return f"UPDATE {table} SET wall_t = {_sync_pick(table, tcol)} WHERE device = ? AND boot = ? AND wall_t IS NULL"
+
+
+_PLACE_EVENTS = _place_sql("events", "onset_ms")
+_PLACE_ACTIVITY = _place_sql("activity", "t_ms")
+_EVENT_SELECT = "SELECT id, device, " + ", ".join(_EVENT_COLS) + ", wall_t, received_wall_s FROM events"
+_ACTIVITY_SELECT = "SELECT id, device, " + ", ".join(_ACTIVITY_COLS) + ", wall_t, received_wall_s FROM activity"
+_CLUSTER_SELECT = (
+    "SELECT id, device, key, start_t, end_t, count, alert_t, post_wake_s, closed, updated_wall_s, "
+    "(SELECT label FROM labels l WHERE l.cluster_id = clusters.id ORDER BY l.id DESC LIMIT 1) FROM clusters"
+)
+_ALERT_SELECT = "SELECT id, cluster_id, device, kind, state, wall_s, text, channels, by FROM alerts"
+_NOTE_SELECT = "SELECT id, wall_s, kind, text, device, by FROM notes"
+_TREATMENT_SELECT = "SELECT id, wall_s, drug, action, dose, unit, note, by FROM treatments"
+
+
+def _event_row(r: Row) -> EventRow:
+    return EventRow(*r)
+
+
+def _activity_row(r: Row) -> ActivityRow:
+    i, device, boot, t_ms, activity, breath, off_body, worn, wall_t, received = r
+    return ActivityRow(i, device, boot, t_ms, activity, breath, bool(off_body), worn, wall_t, received)
+
+
+def _cluster_row(r: Row) -> ClusterRow:
+    i, device, key, start_t, end_t, count, alert_t, post_wake_s, closed, updated, label = r
+    return ClusterRow(i, device, key, start_t, end_t, count, alert_t, post_wake_s, bool(closed), updated, label)
+
+
+def _alert_row(r: Row) -> AlertRow:
+    i, cluster_id, device, kind, state, wall_s, text, channels, by = r
+    return AlertRow(i, cluster_id, device, kind, state, wall_s, text, tuple(json.loads(channels)), by)
+
+
+def _where(device: str | None = None, *bounds: tuple[str, str, float | None]) -> tuple[str, list[Any]]:
+    """WHERE clause from a device and ``(column, op, value)`` bounds (None values skipped)."""
+    conds: list[str] = []
+    params: list[Any] = []
+    if device is not None:
+        conds.append("device = ?")
+        params.append(device)
+    for col, op, value in bounds:
+        if value is not None:
+            conds.append(f"{col} {op} ?")
+            params.append(value)
+    return (" WHERE " + " AND ".join(conds) if conds else ""), params
+
+
+def _range(col: str, since: float | None, until: float | None, device: str | None = None) -> tuple[str, list[Any]]:
+    """WHERE clause for ``since <= col < until`` (either end open) and a device."""
+    return _where(device, (col, ">=", since), (col, "<", until))
+
+
+def _ints(rec: Mapping[str, Any], cols: Sequence[str], what: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(rec[c]) for c in cols)
+    except KeyError as e:
+        raise ValueError(f"{what} record without field {e.args[0]!r}") from e
+
+
+def _finite(name: str, value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return value
+
+
+class Store:
+    """The spasmwatch database. ``Store(path)`` creates or migrates it; see docs/store.md."""
+
+    def __init__(self, path: Path, *, _readonly: bool = False) -> None:
+        self.path = Path(path)
+        self.readonly = _readonly
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = _db.connect(self.path, _readonly)
+
+    @classmethod
+    def open_readonly(cls, path: Path) -> Store:
+        """For exports and CLI readers: nothing this object does can change the file."""
+        return cls(path, _readonly=True)
+
+    @staticmethod
+    def default_path() -> Path:
+        """``$SPASMWATCH_DATA_DIR/spasmwatch.db``, else the platform's user data dir."""
+        env = os.environ.get(DATA_DIR_ENV)
+        folder = Path(env) if env else Path(platformdirs.user_data_dir("spasmwatch"))
+        return folder / DB_NAME
+
+    # --- lifecycle ----------------------------------------------------------------
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def _live_conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"{self.path}: store is closed")
+        return self._conn
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it is committed, or none."""
+        if self.readonly:
+            raise StoreError(f"{self.path}: opened read-only")
+        with self._lock:
+            conn = self._live_conn()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException as e:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise self._translate(e) from e
+
+    def _translate(self, e: BaseException) -> BaseException:
+        if isinstance(e, sqlite3.IntegrityError):
+            return ValueError(f"store: {e}")  # the caller's data broke a constraint
+        if isinstance(e, sqlite3.Error):
+            return StoreError(f"{self.path}: {e}")
+        return e
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        with self._lock:
+            try:
+                row: Row | None = self._live_conn().execute(sql, params).fetchone()
+            except sqlite3.Error as e:
+                raise self._translate(e) from e
+            return row
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Small results only (bounded by design: devices, open alerts, one cluster's events)."""
+        with self._lock:
+            try:
+                return list(self._live_conn().execute(sql, params))
+            except sqlite3.Error as e:
+                raise self._translate(e) from e
+
+    def _stream(self, queries: Sequence[tuple[str, Sequence[Any]]], make: Callable[[Row], T]) -> Iterator[T]:
+        """Rows of ``queries`` in turn, read in one snapshot on a private read-only connection."""
+        self._live_conn()  # a closed store fails at the call, not at the first next()
+        return self._stream_gen([(q, list(p)) for q, p in queries], make)
+
+    def _stream_gen(self, queries: list[tuple[str, list[Any]]], make: Callable[[Row], T]) -> Iterator[T]:
+        uri = self.path.resolve().as_uri() + "?mode=ro"
+        try:
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=_db.BUSY_TIMEOUT_S)
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.path}: cannot open for reading: {e}") from e
+        try:
+            conn.execute("BEGIN")  # one snapshot across the queries
+            for sql, params in queries:
+                cur = conn.execute(sql, params)
+                while batch := cur.fetchmany(STREAM_BATCH):
+                    for r in batch:
+                        yield make(r)
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.path}: {e}") from e
+        finally:
+            conn.close()
+
+    # --- devices --------------------------------------------------------------------
+    def _touch_device(self, c: sqlite3.Connection, device: str, wall_s: float) -> None:
+        c.execute(
+            "INSERT INTO devices(device_id, first_seen_wall_s, last_seen_wall_s) VALUES (?, ?, ?) "
+            "ON CONFLICT(device_id) DO UPDATE SET last_seen_wall_s = max(last_seen_wall_s, excluded.last_seen_wall_s)",
+            (device, wall_s, wall_s),
+        )
+
+    def upsert_device(
+        self,
+        device_id: str,
+        name: str | None = None,
+        address: str | None = None,
+        transport: str | None = None,
+        board: str | None = None,
+        firmware: str | None = None,
+        wall_s: float | None = None,
+    ) -> None:
+        """Record a band; a field passed as None keeps its stored value."""
+        now = time.time() if wall_s is None else wall_s
+        with self._tx() as c:
+            self._touch_device(c, device_id, now)
+            c.execute(
+                "UPDATE devices SET name = coalesce(?, name), address = coalesce(?, address), "
+                "transport = coalesce(?, transport), board = coalesce(?, board), "
+                "firmware = coalesce(?, firmware) WHERE device_id = ?",
+                (name, address, transport, board, firmware, device_id),
+            )
+
+    def devices(self) -> list[DeviceRow]:
+        return [DeviceRow(*r) for r in self._all("SELECT * FROM devices ORDER BY device_id")]
+
+    # --- time ----------------------------------------------------------------------
+    def add_sync(self, device: str, boot: int, band_ms: int, wall_s: float) -> None:
+        """A TIME_SYNC point; places this boot's events and epochs that had no wall time."""
+        with self._tx() as c:
+            self._touch_device(c, device, wall_s)
+            c.execute(
+                "INSERT INTO syncs(device, boot, band_ms, wall_s) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(device, boot, band_ms) DO UPDATE SET wall_s = excluded.wall_s",
+                (device, boot, band_ms, wall_s),
+            )
+            c.execute(_PLACE_EVENTS, (device, boot))
+            c.execute(_PLACE_ACTIVITY, (device, boot))
+
+    def syncs(self, device: str) -> list[SyncRow]:
+        rows = self._all("SELECT * FROM syncs WHERE device = ? ORDER BY boot, band_ms", (device,))
+        return [SyncRow(*r) for r in rows]
+
+    def wall_time(self, device: str, boot: int, t_ms: int) -> float | None:
+        """Wall seconds of band time ``t_ms`` of ``boot``; None without a sync of that boot."""
+        r = self._one(
+            "SELECT " + _sync_pick("q", "t_ms") + " FROM (SELECT ? AS device, ? AS boot, ? AS t_ms) q",
+            (device, boot, t_ms),
+        )
+        return None if r is None or r[0] is None else float(r[0])
+
+    # --- events ----------------------------------------------------------------------
+    def add_events(self, device: str, rows: Iterable[Mapping[str, Any]], received_wall_s: float | None = None) -> int:
+        """Store EVENT records (protocol dicts); returns how many were new.
+
+        Idempotent by (device, boot, seq); one transaction for the batch.
+        """
+        now = time.time() if received_wall_s is None else received_wall_s
+        values = [(device, *_ints(r, _EVENT_COLS, "event"), now) for r in rows]
+        if not values:
+            return 0
+        with self._tx() as c:
+            self._touch_device(c, device, now)
+            before = c.total_changes
+            c.executemany(
+                "INSERT OR IGNORE INTO events(device, " + ", ".join(_EVENT_COLS) + ", received_wall_s) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                values,
+            )
+            new = c.total_changes - before
+            for boot in {v[1] for v in values}:
+                c.execute(_PLACE_EVENTS, (device, boot))
+        return new
+
+    def events(self, device: str | None = None, since: float | None = None, until: float | None = None) -> Iterator[EventRow]:
+        """Events with ``since <= wall_t < until`` in wall time order.
+
+        With no time bounds, events not yet placed (``wall_t`` None) follow, by boot and seq.
+        """
+        where, params = _range("wall_t", since, until, device)
+        queries: list[tuple[str, Sequence[Any]]] = [
+            (_EVENT_SELECT + where + (" AND" if where else " WHERE") + " wall_t IS NOT NULL ORDER BY wall_t, id", params)
+        ]
+        if since is None and until is None:
+            w, p = _where(device)
+            queries.append((_EVENT_SELECT + w + (" AND" if w else " WHERE") + " wall_t IS NULL ORDER BY device, boot, seq", p))
+        return self._stream(queries, _event_row)
+
+    def count_events(self, device: str | None = None, since: float | None = None, until: float | None = None) -> int:
+        where, params = _range("wall_t", since, until, device)
+        r = self._one("SELECT count(*) FROM events" + where, params)
+        return int(r[0]) if r else 0
+
+    def event_ids_at(self, device: str, onsets: Iterable[float], tol_s: float = 0.0005) -> list[int | None]:
+        """The event id whose wall onset is within ``tol_s`` of each onset (None if none):
+        links the analysis' spasms (wall times) back to stored events."""
+        out: list[int | None] = []
+        for t in onsets:
+            r = self._one(
+                "SELECT id FROM events WHERE device = ? AND wall_t BETWEEN ? AND ? ORDER BY abs(wall_t - ?) LIMIT 1",
+                (device, t - tol_s, t + tol_s, t),
+            )
+            out.append(None if r is None else int(r[0]))
+        return out
+
+    # --- backfill bookkeeping -----------------------------------------------------------
+    def next_backfill_seq(self, device: str) -> int:
+        """The first seq after the contiguous run (events and lost ranges) from the lowest held; 0 if none."""
+        with self._lock:
+            r = self._one(
+                "SELECT min(s) FROM (SELECT min(seq) AS s FROM events WHERE device = ?1 "
+                "UNION ALL SELECT min(first_seq) FROM lost WHERE device = ?1)",
+                (device,),
+            )
+            if r is None or r[0] is None:
+                return 0
+            cur = int(r[0])
+            while True:
+                after_lost = self._one("SELECT max(last_seq) + 1 FROM lost WHERE device = ? AND first_seq <= ? AND last_seq >= ?", (device, cur, cur))
+                if after_lost is not None and after_lost[0] is not None:
+                    cur = int(after_lost[0])
+                    continue
+                if self._one("SELECT 1 FROM events WHERE device = ? AND seq = ?", (device, cur)) is None:
+                    return cur
+                cur = self._end_of_run(device, cur)
+
+    def _end_of_run(self, device: str, seq: int) -> int:
+        """The first seq missing from the events after ``seq`` (which is stored)."""
+        r = self._one(
+            "SELECT e.seq + 1 FROM events e WHERE e.device = ?1 AND e.seq >= ?2 AND NOT EXISTS "
+            "(SELECT 1 FROM events n WHERE n.device = ?1 AND n.seq = e.seq + 1) ORDER BY e.seq LIMIT 1",
+            (device, seq),
+        )
+        assert r is not None  # the largest stored seq always qualifies
+        return int(r[0])
+
+    def mark_lost(self, device: str, first_seq: int, last_seq: int, wall_s: float | None = None) -> None:
+        """Seqs the band no longer holds (LOGINFO gap): not asked for again. Empty range: no-op."""
+        if last_seq < first_seq:
+            return
+        now = time.time() if wall_s is None else wall_s
+        with self._tx() as c:
+            self._touch_device(c, device, now)
+            c.execute("INSERT OR IGNORE INTO lost VALUES (?, ?, ?, ?)", (device, first_seq, last_seq, now))
+
+    def lost_ranges(self, device: str) -> list[LostRange]:
+        rows = self._all("SELECT * FROM lost WHERE device = ? ORDER BY first_seq, last_seq", (device,))
+        return [LostRange(*r) for r in rows]
+
+    # --- activity epochs -------------------------------------------------------------------
+    def add_activity(self, device: str, rows: Iterable[Mapping[str, Any]], received_wall_s: float | None = None) -> int:
+        """Store ACTIVITY records; idempotent by (device, boot, t_ms); returns how many were new."""
+        now = time.time() if received_wall_s is None else received_wall_s
+        values = [(device, *_ints(r, _ACTIVITY_COLS, "activity"), now) for r in rows]
+        if not values:
+            return 0
+        with self._tx() as c:
+            self._touch_device(c, device, now)
+            before = c.total_changes
+            c.executemany(
+                "INSERT OR IGNORE INTO activity(device, " + ", ".join(_ACTIVITY_COLS) + ", received_wall_s) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                values,
+            )
+            new = c.total_changes - before
+            for boot in {v[1] for v in values}:
+                c.execute(_PLACE_ACTIVITY, (device, boot))
+        return new
+
+    def activity(self, device: str | None = None, since: float | None = None, until: float | None = None) -> Iterator[ActivityRow]:
+        """Epochs whose end ``wall_t`` is in [since, until), in time order (placed ones only)."""
+        where, params = _range("wall_t", since, until, device)
+        where += (" AND" if where else " WHERE") + " wall_t IS NOT NULL"
+        return self._stream([(_ACTIVITY_SELECT + where + " ORDER BY wall_t, id", params)], _activity_row)
+
+    # --- status ----------------------------------------------------------------------
+    def add_status(self, device: str, wall_s: float, rec: Mapping[str, Any]) -> int:
+        """Keep a STATUS record (protocol dict; missing fields stored as NULL); returns its id."""
+        vals = [None if rec.get(c) is None else int(rec[c]) for c in _STATUS_COLS]
+        with self._tx() as c:
+            self._touch_device(c, device, wall_s)
+            cur = c.execute(
+                "INSERT INTO status(device, received_wall_s, " + ", ".join(_STATUS_COLS) + ") "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (device, wall_s, *vals),
+            )
+            return int(cur.lastrowid or 0)
+
+    def latest_status(self, device: str) -> StatusRow | None:
+        r = self._one("SELECT * FROM status WHERE device = ? ORDER BY received_wall_s DESC, id DESC LIMIT 1", (device,))
+        return None if r is None else StatusRow(*r)
+
+    def status_history(self, device: str, since: float | None = None, until: float | None = None) -> Iterator[StatusRow]:
+        where, params = _range("received_wall_s", since, until, device)
+        return self._stream([("SELECT * FROM status" + where + " ORDER BY received_wall_s, id", params)], lambda r: StatusRow(*r))
+
+    # --- clusters ----------------------------------------------------------------------
+    def upsert_cluster(
+        self,
+        device: str,
+        key: str,
+        start_t: float,
+        end_t: float,
+        count: int,
+        alert_t: float | None,
+        post_wake_s: float | None,
+        closed: bool,
+        event_ids: Sequence[int] | None = None,
+        wall_s: float | None = None,
+    ) -> int:
+        """Create or update the cluster ``(device, key)``; returns its id.
+
+        ``key`` is the caller's stable identity (the same cluster after a
+        restart gets the same key). ``event_ids`` replaces the cluster's
+        events when given; None keeps them.
+        """
+        for name, v in (("start_t", start_t), ("end_t", end_t), ("alert_t", alert_t), ("post_wake_s", post_wake_s)):
+            _finite(name, v)
+        now = time.time() if wall_s is None else wall_s
+        with self._tx() as c:
+            self._touch_device(c, device, now)
+            c.execute(
+                "INSERT INTO clusters(device, key, start_t, end_t, count, alert_t, post_wake_s, closed, updated_wall_s) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(device, key) DO UPDATE SET "
+                "start_t = excluded.start_t, end_t = excluded.end_t, count = excluded.count, "
+                "alert_t = excluded.alert_t, post_wake_s = excluded.post_wake_s, closed = excluded.closed, "
+                "updated_wall_s = excluded.updated_wall_s",
+                (device, key, start_t, end_t, count, alert_t, post_wake_s, int(closed), now),
+            )
+            cid = int(c.execute("SELECT id FROM clusters WHERE device = ? AND key = ?", (device, key)).fetchone()[0])
+            if event_ids is not None:
+                c.execute("DELETE FROM cluster_events WHERE cluster_id = ?", (cid,))
+                c.executemany("INSERT OR IGNORE INTO cluster_events VALUES (?, ?)", [(cid, e) for e in event_ids])
+        return cid
+
+    def cluster(self, cluster_id: int) -> ClusterRow | None:
+        r = self._one(_CLUSTER_SELECT + " WHERE id = ?", (cluster_id,))
+        return None if r is None else _cluster_row(r)
+
+    def clusters(self, device: str | None = None, since: float | None = None, until: float | None = None) -> Iterator[ClusterRow]:
+        """Clusters overlapping [since, until), by start time."""
+        where, params = _where(device, ("end_t", ">=", since), ("start_t", "<", until))
+        return self._stream([(_CLUSTER_SELECT + where + " ORDER BY start_t, id", params)], _cluster_row)
+
+    def cluster_events(self, cluster_id: int) -> list[EventRow]:
+        rows = self._all(
+            _EVENT_SELECT + " WHERE id IN (SELECT event_id FROM cluster_events WHERE cluster_id = ?) ORDER BY wall_t, id",
+            (cluster_id,),
+        )
+        return [_event_row(r) for r in rows]
+
+    # --- alerts ------------------------------------------------------------------------
+    def add_alert(
+        self,
+        cluster_id: int | None,
+        device: str | None,
+        kind: str,
+        state: str,
+        wall_s: float,
+        text: str,
+        channels: Sequence[str] = (),
+        by: str | None = None,
+    ) -> AlertRow:
+        """Record one alert state transition (and where it was sent / who acted)."""
+        with self._tx() as c:
+            cur = c.execute(
+                "INSERT INTO alerts(cluster_id, device, kind, state, wall_s, text, channels, by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (cluster_id, device, kind, state, wall_s, text, json.dumps(list(channels)), by),
+            )
+            aid = int(cur.lastrowid or 0)
+        return AlertRow(aid, cluster_id, device, kind, state, wall_s, text, tuple(channels), by)
+
+    def alert(self, alert_id: int) -> AlertRow | None:
+        r = self._one(_ALERT_SELECT + " WHERE id = ?", (alert_id,))
+        return None if r is None else _alert_row(r)
+
+    def alerts(self, device: str | None = None, since: float | None = None, until: float | None = None) -> Iterator[AlertRow]:
+        """Every transition in [since, until), in the order they happened."""
+        where, params = _range("wall_s", since, until, device)
+        return self._stream([(_ALERT_SELECT + where + " ORDER BY wall_s, id", params)], _alert_row)
+
+    def open_alerts(self, device: str | None = None) -> list[AlertRow]:
+        """The latest transition of each alert (device, kind, cluster) not in an end state."""
+        ends = ", ".join(f"'{s}'" for s in ALERT_END_STATES)
+        sql = (
+            _ALERT_SELECT + " WHERE id IN (SELECT max(id) FROM alerts GROUP BY device, kind, cluster_id) "
+            f"AND upper(state) NOT IN ({ends})"
+        )
+        params: list[Any] = []
+        if device is not None:
+            sql += " AND device = ?"
+            params.append(device)
+        return [_alert_row(r) for r in self._all(sql + " ORDER BY wall_s, id", params)]
+
+    # --- labels, notes, treatments -----------------------------------------------------------
+    def label_cluster(self, cluster_id: int, label: str, by: str | None, wall_s: float) -> LabelRow:
+        """Label a cluster (history kept; the latest counts). ValueError / KeyError."""
+        if label not in LABELS:
+            raise ValueError(f"label must be one of {', '.join(LABELS)}, got {label!r}")
+        with self._tx() as c:
+            if c.execute("SELECT 1 FROM clusters WHERE id = ?", (cluster_id,)).fetchone() is None:
+                raise KeyError(cluster_id)
+            cur = c.execute("INSERT INTO labels(cluster_id, label, by, wall_s) VALUES (?, ?, ?, ?)", (cluster_id, label, by, wall_s))
+            lid = int(cur.lastrowid or 0)
+        return LabelRow(lid, cluster_id, label, by, wall_s)
+
+    def label_of(self, cluster_id: int) -> LabelRow | None:
+        r = self._one("SELECT * FROM labels WHERE cluster_id = ? ORDER BY id DESC LIMIT 1", (cluster_id,))
+        return None if r is None else LabelRow(*r)
+
+    def labels(self, cluster_id: int) -> list[LabelRow]:
+        return [LabelRow(*r) for r in self._all("SELECT * FROM labels WHERE cluster_id = ? ORDER BY id", (cluster_id,))]
+
+    def add_note(self, wall_s: float, kind: str, text: str, device: str | None = None, by: str | None = None) -> NoteRow:
+        if kind not in NOTE_KINDS:
+            raise ValueError(f"note kind must be one of {', '.join(NOTE_KINDS)}, got {kind!r}")
+        if not text.strip():
+            raise ValueError("note text is empty")
+        with self._tx() as c:
+            cur = c.execute("INSERT INTO notes(wall_s, kind, text, device, by) VALUES (?, ?, ?, ?, ?)", (wall_s, kind, text, device, by))
+            nid = int(cur.lastrowid or 0)
+        return NoteRow(nid, wall_s, kind, text, device, by)
+
+    def notes(self, since: float | None = None, until: float | None = None) -> Iterator[NoteRow]:
+        where, params = _range("wall_s", since, until)
+        return self._stream([(_NOTE_SELECT + where + " ORDER BY wall_s, id", params)], lambda r: NoteRow(*r))
+
+    def add_treatment(
+        self,
+        wall_s: float,
+        drug: str,
+        action: str,
+        dose: float | None = None,
+        unit: str | None = None,
+        note: str | None = None,
+        by: str | None = None,
+    ) -> TreatmentRow:
+        """A treatment change; common drug names are written one way (``acth`` -> ``ACTH``)."""
+        name = normalise_drug(drug)
+        if action not in TREATMENT_ACTIONS:
+            raise ValueError(f"treatment action must be one of {', '.join(TREATMENT_ACTIONS)}, got {action!r}")
+        if dose is not None and (_finite("dose", dose) or 0.0) < 0:
+            raise ValueError(f"dose must not be negative, got {dose}")
+        with self._tx() as c:
+            cur = c.execute(
+                "INSERT INTO treatments(wall_s, drug, action, dose, unit, note, by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (wall_s, name, action, dose, unit, note, by),
+            )
+            tid = int(cur.lastrowid or 0)
+        return TreatmentRow(tid, wall_s, name, action, dose, unit, note, by)
+
+    def treatments(self, since: float | None = None, until: float | None = None) -> Iterator[TreatmentRow]:
+        where, params = _range("wall_s", since, until)
+        return self._stream([(_TREATMENT_SELECT + where + " ORDER BY wall_s, id", params)], lambda r: TreatmentRow(*r))
+
+    # --- maintenance ---------------------------------------------------------------------
+    def integrity_check(self) -> str:
+        """SQLite's ``PRAGMA integrity_check``: ``"ok"`` for a sound file."""
+        rows = self._all("PRAGMA integrity_check")
+        return "\n".join(str(r[0]) for r in rows)
+
+    @property
+    def schema_version(self) -> int:
+        r = self._one("PRAGMA user_version")
+        return int(r[0]) if r else 0

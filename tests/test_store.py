@@ -1,0 +1,535 @@
+"""spasmwatch.store: idempotent band records, wall-time placement, backfill
+bookkeeping, caregiver tables, migrations, refusals, kill -9 and streaming."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from spasmwatch.errors import SpasmwatchError
+from spasmwatch.store import SCHEMA_VERSION, Store, StoreError
+from spasmwatch.store import _db, schema
+
+DEV = "SW-0001"
+
+
+def ev(seq: int, boot: int = 1, onset_ms: int | None = None, **kw: Any) -> dict[str, Any]:
+    """An EVENT record as swcore.protocol.decode returns it."""
+    rec = {
+        "type": "event",
+        "seq": seq,
+        "boot": boot,
+        "onset_ms": seq * 1000 if onset_ms is None else onset_ms,
+        "duration_ms": 800,
+        "peak_rate_mrads": 3000,
+        "peak_angle_mrad": 500,
+        "confidence": 80,
+        "flags": 1,
+    }
+    rec.update(kw)
+    return rec
+
+
+def epoch(t_ms: int, boot: int = 1) -> dict[str, Any]:
+    return {"type": "activity", "boot": boot, "t_ms": t_ms, "activity": 12, "breath": 40, "off_body": 0, "worn": 1}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Any:
+    with Store(tmp_path / "sw.db") as st:
+        yield st
+
+
+# --- opening --------------------------------------------------------------------------
+
+
+def test_new_store_is_wal_full_sync_with_foreign_keys(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "dir" / "sw.db"
+    with Store(path) as st:
+        conn = st._conn
+        assert conn is not None
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] > 0
+        assert st.schema_version == SCHEMA_VERSION
+        assert st.integrity_check() == "ok"
+
+
+def test_default_path_follows_env_then_platformdirs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import platformdirs
+
+    monkeypatch.setenv("SPASMWATCH_DATA_DIR", str(tmp_path / "data"))
+    assert Store.default_path() == tmp_path / "data" / "spasmwatch.db"
+    monkeypatch.delenv("SPASMWATCH_DATA_DIR")
+    assert Store.default_path() == Path(platformdirs.user_data_dir("spasmwatch")) / "spasmwatch.db"
+
+
+def test_newer_schema_is_refused_naming_file_and_versions(tmp_path: Path) -> None:
+    path = tmp_path / "sw.db"
+    Store(path).close()
+    with sqlite3.connect(path) as c:
+        c.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 7}")
+    before = path.read_bytes()
+    with pytest.raises(StoreError) as ei:
+        Store(path)
+    msg = str(ei.value)
+    assert str(path) in msg and str(SCHEMA_VERSION + 7) in msg and str(SCHEMA_VERSION) in msg
+    assert isinstance(ei.value, SpasmwatchError)
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("content", [b"this is not sqlite at all\n" * 200, b"SQLite format 3\x00" + b"\xff" * 4000])
+def test_non_sqlite_file_is_refused_and_left_untouched(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "sw.db"
+    path.write_bytes(content)
+    for opener in (Store, Store.open_readonly):
+        with pytest.raises(StoreError, match="sw.db"):
+            opener(path)
+    assert path.read_bytes() == content
+    assert not (tmp_path / "sw.db-wal").exists() or (tmp_path / "sw.db-wal").stat().st_size == 0
+
+
+def test_another_programs_sqlite_db_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as c:
+        c.execute("CREATE TABLE recipes (name TEXT)")
+    with pytest.raises(StoreError, match="not a spasmwatch store"):
+        Store(path)
+    with sqlite3.connect(path) as c:
+        assert [r[0] for r in c.execute("SELECT name FROM sqlite_master")] == ["recipes"]
+
+
+def test_readonly_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="no spasmwatch store"):
+        Store.open_readonly(tmp_path / "nope.db")
+    assert not (tmp_path / "nope.db").exists()
+
+
+def test_closed_store_refuses_calls(tmp_path: Path) -> None:
+    st = Store(tmp_path / "sw.db")
+    st.close()
+    st.close()  # idempotent
+    with pytest.raises(StoreError, match="closed"):
+        st.add_events(DEV, [ev(0)])
+    with pytest.raises(StoreError, match="closed"):
+        st.events()
+
+
+# --- migrations -------------------------------------------------------------------------
+
+# Released steps never change: a schema change is a new step. Update this list
+# only when appending a step.
+RELEASED = [
+    "7440342b",
+    "eb7ca2f9",
+]
+
+
+def test_released_migrations_are_frozen() -> None:
+    got = [hashlib.sha256(m.encode()).hexdigest()[:8] for m in schema.MIGRATIONS]
+    assert got[: len(RELEASED)] == RELEASED
+    assert SCHEMA_VERSION == len(schema.MIGRATIONS)
+
+
+def test_v1_file_migrates_to_current_keeping_its_data(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    with sqlite3.connect(path, isolation_level=None) as c:
+        for stmt in _db.statements(schema.MIGRATIONS[0]):
+            c.execute(stmt)
+        c.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
+        c.execute("PRAGMA user_version = 1")
+        c.execute("INSERT INTO devices VALUES (?, 'band', NULL, 'ble', NULL, NULL, 1.0, 1.0)", (DEV,))
+        c.execute(
+            "INSERT INTO events(device, boot, seq, onset_ms, duration_ms, peak_rate_mrads, peak_angle_mrad,"
+            " confidence, flags, wall_t, received_wall_s) VALUES (?, 1, 0, 5000, 800, 1, 1, 50, 0, 100.0, 101.0)",
+            (DEV,),
+        )
+    with pytest.raises(StoreError, match="migrate"):
+        Store.open_readonly(path)  # a reader never migrates
+    with Store(path) as st:
+        assert st.schema_version == SCHEMA_VERSION
+        assert [(e.seq, e.wall_t) for e in st.events()] == [(0, 100.0)]
+        assert st.devices()[0].name == "band"
+        assert st.add_events(DEV, [ev(0, onset_ms=5000), ev(1)]) == 1
+        note = st.add_note(200.0, "note", "slept well")
+        assert list(st.notes()) == [note]
+    with Store(path) as st:  # reopening a current file changes nothing
+        assert st.schema_version == SCHEMA_VERSION and st.count_events() == 2
+
+
+def test_statements_split_keeps_semicolons_inside_strings() -> None:
+    got = list(_db.statements("CREATE TABLE a (x TEXT DEFAULT 'a;b');\nINSERT INTO a VALUES ('c;d');\n"))
+    assert got == ["CREATE TABLE a (x TEXT DEFAULT 'a;b');", "INSERT INTO a VALUES ('c;d');"]
+
+
+# --- events and time ------------------------------------------------------------------------
+
+
+def test_same_events_twice_store_once(store: Store) -> None:
+    batch = [ev(s) for s in range(10)]
+    assert store.add_events(DEV, batch) == 10
+    assert store.add_events(DEV, batch) == 0
+    assert store.add_events(DEV, [ev(9), ev(10)]) == 1
+    assert store.count_events(DEV) == 11
+    # Same seq on another boot or another band is another event.
+    assert store.add_events(DEV, [ev(3, boot=2)]) == 1
+    assert store.add_events("SW-0002", [ev(3)]) == 1
+
+
+def test_bad_record_is_a_value_error_and_nothing_is_stored(store: Store) -> None:
+    bad = ev(1)
+    del bad["onset_ms"]
+    with pytest.raises(ValueError, match="onset_ms"):
+        store.add_events(DEV, [ev(0), bad])
+    assert store.count_events() == 0
+
+
+def test_events_without_sync_are_kept_then_placed_by_a_sync_of_their_boot(store: Store) -> None:
+    store.add_events(DEV, [ev(0, boot=1, onset_ms=10_000), ev(1, boot=2, onset_ms=4_000)], received_wall_s=50.0)
+    assert {e.seq: e.wall_t for e in store.events()} == {0: None, 1: None}
+    store.add_sync(DEV, boot=2, band_ms=2_000, wall_s=1000.0)
+    got = {e.seq: e.wall_t for e in store.events()}
+    assert got == {0: None, 1: 1002.0}  # boot 1 still waits for its own sync
+    assert [e.seq for e in store.events()] == [1, 0]  # unplaced ones come last
+    store.add_sync(DEV, boot=1, band_ms=0, wall_s=500.0)
+    assert {e.seq: e.wall_t for e in store.events()} == {0: 510.0, 1: 1002.0}
+
+
+def test_wall_time_uses_latest_sync_at_or_before_else_first_after(store: Store) -> None:
+    assert store.wall_time(DEV, 1, 5000) is None
+    store.add_sync(DEV, 1, band_ms=10_000, wall_s=2000.0)
+    store.add_sync(DEV, 1, band_ms=20_000, wall_s=2010.5)  # band clock drifted 0.5 s
+    store.add_sync(DEV, 2, band_ms=0, wall_s=9000.0)
+    assert store.wall_time(DEV, 1, 5_000) == pytest.approx(1995.0)  # before all: first after
+    assert store.wall_time(DEV, 1, 10_000) == pytest.approx(2000.0)
+    assert store.wall_time(DEV, 1, 15_000) == pytest.approx(2005.0)
+    assert store.wall_time(DEV, 1, 25_000) == pytest.approx(2015.5)
+    assert store.wall_time(DEV, 3, 25_000) is None
+    # Inserted after the syncs: placed at insert time with the same rule.
+    store.add_events(DEV, [ev(7, boot=1, onset_ms=15_000)])
+    assert next(store.events()).wall_t == pytest.approx(2005.0)
+    assert [(s.boot, s.band_ms) for s in store.syncs(DEV)] == [(1, 10_000), (1, 20_000), (2, 0)]
+
+
+def test_event_queries_by_wall_time_are_half_open_and_ordered(store: Store) -> None:
+    store.add_sync(DEV, 1, 0, 1000.0)
+    store.add_sync("B2", 1, 0, 1000.5)
+    store.add_events(DEV, [ev(s, onset_ms=s * 1000) for s in (3, 1, 2, 0)])
+    store.add_events("B2", [ev(0, onset_ms=0), ev(1, onset_ms=2000)])
+    assert [(e.device, e.wall_t) for e in store.events(since=1001.0, until=1002.5)] == [(DEV, 1001.0), (DEV, 1002.0)]
+    assert [e.seq for e in store.events(DEV, since=1001.0)] == [1, 2, 3]
+    assert [e.wall_t for e in store.events(until=1001.0)] == [1000.0, 1000.5]
+    assert store.count_events(since=1000.0, until=1003.0) == 5
+    assert store.count_events("B2") == 2
+    e = next(store.events(DEV))
+    assert e.peak_rate_dps == pytest.approx(171.887, abs=1e-3) and e.duration_s == 0.8
+
+
+def test_event_ids_at_links_wall_onsets_to_events(store: Store) -> None:
+    store.add_sync(DEV, 1, 0, 1000.0)
+    store.add_events(DEV, [ev(0, onset_ms=1234), ev(1, onset_ms=9000)])
+    ids = {e.seq: e.id for e in store.events()}
+    assert store.event_ids_at(DEV, [1009.0, 1001.234, 1005.0]) == [ids[1], ids[0], None]
+
+
+# --- backfill bookkeeping -----------------------------------------------------------------------
+
+
+def test_next_backfill_seq_follows_the_contiguous_run(store: Store) -> None:
+    assert store.next_backfill_seq(DEV) == 0
+    store.add_events(DEV, [ev(s) for s in range(5)])
+    assert store.next_backfill_seq(DEV) == 5
+    store.add_events(DEV, [ev(s) for s in (7, 8, 9)])  # live events after a drop
+    assert store.next_backfill_seq(DEV) == 5  # the gap is asked for again
+    store.mark_lost(DEV, 5, 6)  # the band no longer holds 5 and 6
+    assert store.next_backfill_seq(DEV) == 10
+    store.mark_lost(DEV, 5, 6)  # idempotent
+    store.mark_lost(DEV, 3, 2)  # empty range: nothing
+    assert [(r.first_seq, r.last_seq) for r in store.lost_ranges(DEV)] == [(5, 6)]
+    assert store.next_backfill_seq("other") == 0
+
+
+def test_next_backfill_seq_starts_at_the_lowest_held_and_crosses_lost_ranges(store: Store) -> None:
+    store.add_events(DEV, [ev(s) for s in range(100, 103)])  # first contact: band had wrapped
+    assert store.next_backfill_seq(DEV) == 103
+    store.mark_lost(DEV, 0, 99)
+    store.mark_lost(DEV, 103, 110)
+    store.mark_lost(DEV, 105, 120)  # overlapping reports
+    assert store.next_backfill_seq(DEV) == 121
+    store.add_events(DEV, [ev(s) for s in range(121, 125)])
+    assert store.next_backfill_seq(DEV) == 125
+
+
+# --- activity and status ----------------------------------------------------------------------------
+
+
+def test_activity_epochs_are_idempotent_and_placed(store: Store) -> None:
+    assert store.add_activity(DEV, [epoch(10_000), epoch(20_000)]) == 2
+    assert store.add_activity(DEV, [epoch(20_000), epoch(30_000)]) == 1
+    assert list(store.activity(DEV)) == []  # not placed yet: not on the wall clock
+    store.add_sync(DEV, 1, 0, 100.0)
+    rows = list(store.activity(DEV, since=110.0, until=130.0))
+    assert [(r.t_ms, r.wall_t, r.off_body, r.worn) for r in rows] == [(10_000, 110.0, False, 1), (20_000, 120.0, False, 1)]
+
+
+def test_status_history_and_latest(store: Store) -> None:
+    assert store.latest_status(DEV) is None
+    rec = {"type": "status", "battery_pct": 90, "worn": 1, "log_fill_pct": 3, "flags": 0x10, "errors": 0,
+           "boot": 1, "uptime_s": 60, "next_seq": 4}
+    store.add_status(DEV, 100.0, rec)
+    store.add_status(DEV, 110.0, {**rec, "battery_pct": 14, "flags": 0x14})
+    store.add_status("B2", 120.0, {"battery_pct": 50})
+    latest = store.latest_status(DEV)
+    assert latest is not None and (latest.battery_pct, latest.flags, latest.received_wall_s) == (14, 0x14, 110.0)
+    assert [s.battery_pct for s in store.status_history(DEV)] == [90, 14]
+    assert [s.battery_pct for s in store.status_history(DEV, since=105.0)] == [14]
+    b2 = store.latest_status("B2")
+    assert b2 is not None and b2.worn is None
+
+
+def test_devices_upsert_keeps_known_fields(store: Store) -> None:
+    store.upsert_device(DEV, name="spasmwatch-0001", transport="ble", firmware="0.1", wall_s=10.0)
+    store.upsert_device(DEV, address="AA:BB", firmware="0.2", wall_s=20.0)
+    store.add_events(DEV, [ev(0)], received_wall_s=30.0)
+    (d,) = store.devices()
+    assert (d.name, d.address, d.transport, d.firmware) == ("spasmwatch-0001", "AA:BB", "ble", "0.2")
+    assert (d.first_seen_wall_s, d.last_seen_wall_s) == (10.0, 30.0)
+
+
+# --- clusters, alerts, labels -----------------------------------------------------------------------------
+
+
+def test_cluster_upsert_by_key_updates_one_row(store: Store) -> None:
+    store.add_sync(DEV, 1, 0, 1000.0)
+    store.add_events(DEV, [ev(s, onset_ms=s * 7000) for s in range(4)])
+    ids = [e.id for e in store.events()]
+    cid = store.upsert_cluster(DEV, "k1", 1000.0, 1014.8, 3, 1014.9, 240.0, False, ids[:3], wall_s=1015.0)
+    again = store.upsert_cluster(DEV, "k1", 1000.0, 1021.8, 4, 1014.9, 240.0, True, ids, wall_s=1090.0)
+    assert again == cid
+    c = store.cluster(cid)
+    assert c is not None and (c.count, c.end_t, c.closed, c.label, c.post_wake_s) == (4, 1021.8, True, None, 240.0)
+    assert [e.id for e in store.cluster_events(cid)] == ids
+    store.upsert_cluster(DEV, "k1", 1000.0, 1021.8, 4, 1014.9, 240.0, True)  # None keeps the events
+    assert len(store.cluster_events(cid)) == 4
+    other = store.upsert_cluster(DEV, "k2", 5000.0, 5030.0, 3, 5020.0, None, False)
+    assert other != cid
+    assert [c.key for c in store.clusters(since=1021.0, until=5000.0)] == ["k1"]  # overlap, half-open
+    assert [c.key for c in store.clusters(DEV, since=1021.9)] == ["k2"]
+    assert store.cluster(9999) is None
+    with pytest.raises(ValueError):
+        store.upsert_cluster(DEV, "k3", 1.0, 2.0, 3, None, None, False, [424242])  # no such event
+    with pytest.raises(ValueError, match="finite"):
+        store.upsert_cluster(DEV, "k4", float("nan"), 2.0, 3, None, None, False)
+
+
+def test_labels_keep_history_and_the_latest_counts(store: Store) -> None:
+    cid = store.upsert_cluster(DEV, "k", 0.0, 30.0, 3, 20.0, None, True)
+    assert store.label_of(cid) is None
+    store.label_cluster(cid, "confirmed", "mum", 100.0)
+    store.label_cluster(cid, "false_alarm", "dad", 200.0)
+    latest = store.label_of(cid)
+    assert latest is not None and (latest.label, latest.by) == ("false_alarm", "dad")
+    assert [lb.label for lb in store.labels(cid)] == ["confirmed", "false_alarm"]
+    c = store.cluster(cid)
+    assert c is not None and c.label == "false_alarm"
+    with pytest.raises(ValueError, match="confirmed"):
+        store.label_cluster(cid, "maybe", "mum", 300.0)
+    with pytest.raises(KeyError):
+        store.label_cluster(cid + 1, "confirmed", "mum", 300.0)
+
+
+def test_alert_transitions_and_open_alerts(store: Store) -> None:
+    cid = store.upsert_cluster(DEV, "k", 0.0, 30.0, 3, 20.0, None, False)
+    store.add_alert(cid, DEV, "cluster", "WARNING", 10.0, "2 spasms")
+    a = store.add_alert(cid, DEV, "cluster", "ALARM", 20.0, "3 spasms", channels=["sound", "ntfy:mum"])
+    store.add_alert(None, DEV, "battery_low", "FAULT", 25.0, "battery 14%", ["desktop"])
+    assert store.alert(a.id) == a and a.channels == ("sound", "ntfy:mum")
+    assert [(x.kind, x.state) for x in store.open_alerts()] == [("cluster", "ALARM"), ("battery_low", "FAULT")]
+    store.add_alert(cid, DEV, "cluster", "ACKNOWLEDGED", 30.0, "", by="mum")
+    store.add_alert(None, DEV, "battery_low", "OK", 40.0, "charged")
+    assert [(x.kind, x.state, x.by) for x in store.open_alerts(DEV)] == [("cluster", "ACKNOWLEDGED", "mum")]
+    store.add_alert(cid, DEV, "cluster", "CLOSED", 90.0, "")
+    assert store.open_alerts() == []
+    assert [x.state for x in store.alerts(DEV, since=20.0, until=90.0)] == ["ALARM", "FAULT", "ACKNOWLEDGED", "OK"]
+
+
+# --- notes and treatments ------------------------------------------------------------------------------------
+
+
+def test_notes_validate_and_query_by_wall_time(store: Store) -> None:
+    store.add_note(100.0, "video", "filmed the cluster", device=DEV, by="mum")
+    store.add_note(200.0, "medication", "gave dose")
+    with pytest.raises(ValueError, match="kind"):
+        store.add_note(300.0, "diary", "x")
+    with pytest.raises(ValueError, match="empty"):
+        store.add_note(300.0, "note", "   ")
+    assert [(n.kind, n.device) for n in store.notes(since=50.0, until=200.0)] == [("video", DEV)]
+    assert len(list(store.notes())) == 2
+
+
+def test_treatments_normalise_common_drugs(store: Store) -> None:
+    t = store.add_treatment(100.0, "  acth ", "start", 0.5, "mg/m2")
+    assert t.drug == "ACTH"
+    store.add_treatment(200.0, "Vigabatrin", "change", 100.0, "mg/kg/day")
+    store.add_treatment(300.0, "Ketogenic  diet", "start")
+    assert [x.drug for x in store.treatments()] == ["ACTH", "vigabatrin", "Ketogenic diet"]
+    assert [x.drug for x in store.treatments(since=150.0, until=300.0)] == ["vigabatrin"]
+    for bad in (dict(drug="", action="start"), dict(drug="ACTH", action="pause"), dict(drug="ACTH", action="stop", dose=-1.0)):
+        with pytest.raises(ValueError):
+            store.add_treatment(400.0, **bad)  # type: ignore[arg-type]
+    assert len(list(store.treatments())) == 3
+
+
+# --- readers ---------------------------------------------------------------------------------------------------
+
+
+def test_readonly_store_reads_everything_and_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "sw.db"
+    with Store(path) as st:
+        st.add_sync(DEV, 1, 0, 1000.0)
+        st.add_events(DEV, [ev(s) for s in range(20)])
+        cid = st.upsert_cluster(DEV, "k", 1000.0, 1020.0, 20, 1002.0, None, True)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with Store.open_readonly(path) as ro:
+        assert ro.count_events() == 20 and len(list(ro.events(DEV))) == 20
+        assert [c.id for c in ro.clusters()] == [cid] and ro.next_backfill_seq(DEV) == 20
+        with pytest.raises(StoreError, match="read-only"):
+            ro.add_events(DEV, [ev(99)])
+        with pytest.raises(StoreError, match="read-only"):
+            ro.add_note(1.0, "note", "x")
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name in before}
+    assert after == before
+
+
+def test_reader_thread_alongside_writer(tmp_path: Path) -> None:
+    errors: list[BaseException] = []
+    done = threading.Event()
+    seen: list[int] = []
+    with Store(tmp_path / "sw.db") as st:
+        st.add_sync(DEV, 1, 0, 0.0)
+
+        def reader() -> None:
+            try:
+                while not done.is_set():
+                    n = st.count_events(DEV)
+                    rows = list(st.events(DEV))
+                    assert len(rows) >= n  # the snapshot is at least as new as the count
+                    assert [r.seq for r in rows] == list(range(len(rows)))
+                    seen.append(len(rows))
+            except BaseException as e:  # reported to the main thread
+                errors.append(e)
+
+        t = threading.Thread(target=reader)
+        t.start()
+        for b in range(100):
+            st.add_events(DEV, [ev(s) for s in range(b * 10, b * 10 + 10)])
+        done.set()
+        t.join(30)
+        assert not errors, errors
+        assert st.count_events() == 1000 and len(seen) > 1
+
+
+# --- kill -9 -------------------------------------------------------------------------------------------------------
+
+CHILD = textwrap.dedent(
+    """
+    import random, sys
+    from pathlib import Path
+    from spasmwatch.store import Store
+
+    path, rng = Path(sys.argv[1]), random.Random(int(sys.argv[2]))
+    with Store(path) as st:
+        seq = st.next_backfill_seq("band")
+        print("open", seq, flush=True)
+        while True:
+            n = rng.randint(1, 30)
+            rows = [dict(seq=s, boot=1, onset_ms=s * 1000, duration_ms=900, peak_rate_mrads=1,
+                         peak_angle_mrad=1, confidence=90, flags=0) for s in range(seq, seq + n)]
+            if seq:  # re-delivery, as after a reconnect
+                rows += [dict(rows[0], seq=s, onset_ms=s * 1000) for s in rng.sample(range(seq), min(seq, 3))]
+            st.add_events("band", rows)
+            if rng.random() < 0.1:
+                st.add_sync("band", 1, seq * 1000, 1e9 + seq)
+            seq += n
+            print("committed", seq - 1, flush=True)
+    """
+)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_kill_9_at_random_moments_loses_nothing_committed(tmp_path: Path, seed: int) -> None:
+    path = tmp_path / "crash.db"
+    rng = random.Random(seed)
+    committed = -1
+    for run in range(4):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(path), str(seed * 100 + run)], stdout=subprocess.PIPE, text=True
+        )
+        head = ""
+        if run % 2:  # any moment from start-up (schema creation, migration) on
+            time.sleep(rng.uniform(0.0, 0.6))
+        else:  # mid-stream, surely
+            assert proc.stdout is not None
+            head = proc.stdout.readline()
+            time.sleep(rng.uniform(0.0, 0.3))
+        proc.send_signal(signal.SIGKILL)
+        out, _ = proc.communicate(timeout=30)
+        out = head + out
+        assert proc.returncode == -signal.SIGKILL
+        for line in out.splitlines(keepends=True):
+            if line.startswith("committed") and line.endswith("\n"):
+                committed = max(committed, int(line.split()[1]))
+        if not path.exists():
+            continue  # killed before the file was created
+        with Store(path) as st:
+            assert st.integrity_check() == "ok"
+            assert st.schema_version == SCHEMA_VERSION
+            seqs = [r.seq for r in st.events("band")]
+            # Everything reported committed is there, once; nothing beyond a contiguous run.
+            assert sorted(seqs) == list(range(len(seqs)))
+            assert len(seqs) >= committed + 1
+            assert st.next_backfill_seq("band") == len(seqs)
+    assert committed > 0  # the child did get to write
+
+
+# --- streaming ---------------------------------------------------------------------------------------------------------
+
+
+def test_huge_range_streams_in_bounded_memory(tmp_path: Path) -> None:
+    n = 200_000
+    with Store(tmp_path / "big.db") as st:
+        st.add_sync(DEV, 1, 0, 1.7e9)
+        st.add_events(DEV, (ev(s, onset_ms=s * 50) for s in range(n)))
+
+        tracemalloc.start()
+        try:
+            sample = list(itertools.islice(st.events(DEV), 20_000))
+            _, sample_peak = tracemalloc.get_traced_memory()
+            del sample
+            tracemalloc.reset_peak()
+            base, _ = tracemalloc.get_traced_memory()
+            count, last = 0, -1.0
+            for e in st.events(DEV, since=0.0):
+                assert e.wall_t is not None and e.wall_t >= last
+                last, count = e.wall_t, count + 1
+            _, stream_peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert count == n
+    all_rows_bytes = sample_peak * (n / 20_000)
+    # Holding all rows would take ~all_rows_bytes; the stream holds a batch.
+    assert stream_peak - base < all_rows_bytes / 50, (stream_peak - base, all_rows_bytes)
