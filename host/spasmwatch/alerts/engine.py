@@ -1,0 +1,525 @@
+"""The alert engine: named states, explicit transitions, an injected clock.
+
+Two kinds of alert (docs/alerts.md has the diagrams):
+
+* cluster, one per (device, cluster key): QUIET -> WARNING -> ALARM ->
+  ACKNOWLEDGED | ESCALATED -> CLOSED. The ALARM is sent at once and is never
+  rate-limited, muted or held back by quiet hours: it is the point of the
+  whole system.
+* band, one per (device, fault kind) while the fault lasts: OK -> FAULT
+  (STALE for a disconnect) -> OK. These are the noisy ones: rate-limited,
+  held back by mute and quiet hours, and sent later if still true when the
+  hold ends (a band left off all night is still reported in the morning).
+
+The engine is synchronous and does no I/O: it hands Notifications to
+``notify`` (``Dispatcher.submit`` in the daemon) and Transitions to
+``on_transition``. Time only moves through ``clock`` and ``tick``, so tests
+drive it with a fake clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from spasmwatch.alerts import messages as M
+from spasmwatch.alerts.model import (
+    AlertSettings,
+    Audience,
+    BandFault,
+    BandState,
+    ClusterKey,
+    ClusterState,
+    Notification,
+    NoticeKind,
+    Transition,
+    Urgency,
+)
+from spasmwatch.analysis.clusters import Cluster
+
+log = logging.getLogger("spasmwatch.alerts")
+
+LABELS = ("confirmed", "false_alarm")
+_OPEN_ALARM = (ClusterState.ALARM, ClusterState.ESCALATED)
+_RAISED = (ClusterState.ALARM, ClusterState.ESCALATED, ClusterState.ACKNOWLEDGED)
+# Worst first: what the status page shows as a device's alert_state.
+_SEVERITY = ["ESCALATED", "ALARM", "ACKNOWLEDGED", "WARNING", "STALE", "FAULT", "QUIET"]
+
+
+@dataclass
+class _Alert:
+    """Fields both alert kinds show on the status page."""
+
+    id: int
+    device: str
+    created_t: float
+    title: str = ""
+    text: str = ""
+    urgency: Urgency = Urgency.INFO
+    updated_t: float = 0.0
+    acked_by: str | None = None
+    notified: bool = False  # anything about this alert reached the dispatcher
+
+
+@dataclass
+class ClusterAlert(_Alert):
+    key: ClusterKey = ""
+    state: ClusterState = ClusterState.QUIET
+    count: int = 0
+    started_t: float | None = None
+    post_wake_s: float | None = None
+    last_spasm_t: float = 0.0  # engine time of the latest spasm
+    alarm_t: float | None = None
+    last_update_t: float = 0.0
+    update_pending: bool = False
+    ended_t: float | None = None
+    label: str | None = None
+
+    def facts(self) -> M.ClusterFacts:
+        return M.ClusterFacts(self.device, self.count, self.started_t, self.post_wake_s, self.ended_t)
+
+
+@dataclass
+class BandAlert(_Alert):
+    fault: BandFault = BandFault.DISCONNECTED
+    active: bool = True
+    pending: bool = False  # raised but held back (mute, quiet hours, rate limit)
+
+    @property
+    def state(self) -> BandState:
+        return self.fault.state if self.active else BandState.OK
+
+
+Notify = Callable[[Notification], object]
+OnTransition = Callable[[Transition], object]
+
+
+class AlertEngine:
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        notify: Notify,
+        settings: AlertSettings | None = None,
+        on_transition: OnTransition | None = None,
+    ) -> None:
+        self.clock = clock
+        self.notify = notify
+        self.settings = settings or AlertSettings()
+        self.on_transition = on_transition
+        self._ids = 0
+        self._notice_ids = 0
+        self._clusters: dict[tuple[str, ClusterKey], ClusterAlert] = {}
+        self._closed: OrderedDict[tuple[str, ClusterKey], ClusterAlert] = OrderedDict()
+        self._bands: dict[tuple[str, BandFault], BandAlert] = {}
+        self._band_sent_t: dict[tuple[str, BandFault], float] = {}  # last raise sent, for the rate limit
+        self._muted_until: dict[str, float] = {}
+        self._devices: set[str] = set()
+
+    # ---- cluster inputs -------------------------------------------------
+
+    def on_spasm(
+        self,
+        device: str,
+        cluster_key: ClusterKey,
+        count: int,
+        started_t: float | None = None,
+        post_wake_s: float | None = None,
+    ) -> None:
+        """A spasm was counted in a chain: ``count`` spasms so far (the chain's, not a delta)."""
+        if (device, cluster_key) in self._closed:
+            log.warning("alert: spasm for closed cluster %s of %s ignored", cluster_key, device)
+            return
+        a = self._cluster(device, cluster_key)
+        now = self.clock()
+        grew = count > a.count
+        a.count = max(a.count, count)
+        a.started_t = started_t if started_t is not None else a.started_t
+        a.post_wake_s = post_wake_s if post_wake_s is not None else a.post_wake_s
+        a.last_spasm_t = now
+        s = self.settings
+        if a.state in (ClusterState.QUIET, ClusterState.WARNING) and a.count >= s.alarm_count:
+            self._alarm(a, now)
+        elif a.state is ClusterState.QUIET and a.count >= s.warning_count:
+            self._warning(a, now)
+        elif a.state in _RAISED and grew:
+            a.update_pending = True
+            self._maybe_update(a, now)
+
+    def on_cluster(self, device: str, cluster: Cluster, key: ClusterKey) -> None:
+        """The analysis' Cluster grew (or was raised): same as ``on_spasm`` with its facts."""
+        start = cluster.start if cluster.spasms else None
+        self.on_spasm(device, key, cluster.count, start, cluster.post_wake_s)
+
+    def on_cluster_closed(self, device: str, cluster_key: ClusterKey, ended_t: float | None = None) -> None:
+        """The chain ended (no spasm for the close time); ``ended_t``: end of its last spasm."""
+        a = self._clusters.get((device, cluster_key))
+        if a is None:
+            return
+        self._close(a, self.clock(), ended_t, "cluster closed")
+
+    # ---- band input -----------------------------------------------------
+
+    def on_band_state(self, device: str, kind: BandFault | str, active: bool) -> None:
+        """A band condition started (``active``) or ended. Repeats of the same state are ignored."""
+        fault = BandFault(kind)
+        self._devices.add(device)
+        a = self._bands.get((device, fault))
+        now = self.clock()
+        if active and a is None:
+            self._band_raise(device, fault, now)
+        elif not active and a is not None:
+            self._band_clear(a, now)
+
+    # ---- caregiver inputs -----------------------------------------------
+
+    def ack(self, alert_id: int, by: str) -> dict[str, Any]:
+        """Acknowledge one alert; returns it as on the status page. KeyError if unknown."""
+        a = self._find(alert_id)
+        if isinstance(a, ClusterAlert):
+            self._ack_cluster(a, by, self.clock())
+        elif a.acked_by is None:
+            a.acked_by = by
+            log.info("alert %d %s %s: acknowledged by %s", a.id, a.device, a.fault.value, by)
+        return self._alert_json(a)
+
+    def ack_device(self, device: str, by: str) -> list[dict[str, Any]]:
+        """Acknowledge every open alert of a device (the band's button, a "stop" from the page)."""
+        open_ids = [a.id for a in self._open_alerts() if a.device == device]
+        return [self.ack(i, by) for i in open_ids]
+
+    def label(self, cluster_key: ClusterKey, label: str, by: str) -> dict[str, Any]:
+        """``confirmed`` or ``false_alarm``; a false alarm tells everyone who was alerted.
+
+        ValueError for another label, KeyError for an unknown cluster.
+        """
+        if label not in LABELS:
+            raise ValueError(f"label must be one of {', '.join(LABELS)}, not {label!r}")
+        found = [a for (_, k), a in self._all_clusters() if k == cluster_key]
+        if not found:
+            raise KeyError(cluster_key)
+        for a in found:
+            self._label(a, label, by)
+        return self._alert_json(found[0])
+
+    def mute(self, device: str, for_s: float) -> None:
+        """Hold back band alerts and WARNINGs of ``device`` for ``for_s``; never a cluster ALARM."""
+        until = self.clock() + for_s
+        self._muted_until[device] = until
+        log.info("alerts of %s muted for %.0f s (cluster alarms still sound)", device, for_s)
+
+    def unmute(self, device: str) -> None:
+        if self._muted_until.pop(device, None) is not None:
+            log.info("alerts of %s unmuted", device)
+            self.tick()
+
+    def tick(self) -> None:
+        """Let time act: escalations, due updates, expired warnings, held-back band alerts."""
+        now = self.clock()
+        for a in list(self._clusters.values()):
+            self._tick_cluster(a, now)
+        for b in list(self._bands.values()):
+            if b.pending and self._band_hold(b.device, b.fault, now) is None:
+                self._send_band_raise(b, now, "held back until now")
+
+    # ---- outputs --------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Open and recently closed alerts, and a summary per device (JSON-ready)."""
+        now = self.clock()
+        alerts = [self._alert_json(a) for a in self._open_alerts()]
+        alerts += [self._alert_json(a) for a in reversed(self._closed.values())]
+        return {"now": now, "alerts": alerts, "devices": {d: self.device_summary(d) for d in sorted(self._devices)}}
+
+    def device_summary(self, device: str) -> dict[str, Any]:
+        """``alert_state`` (worst open alert or QUIET), ``band_state``, ``faults``, ``muted_until``."""
+        faults = sorted(b.fault.value for b in self._bands.values() if b.device == device)
+        band = BandState.OK
+        if faults:
+            band = BandState.STALE if BandFault.DISCONNECTED.value in faults else BandState.FAULT
+        states = [a.state.value for a in self._clusters.values() if a.device == device] + [band.value]
+        worst = min(states, key=lambda s: _SEVERITY.index(s) if s in _SEVERITY else len(_SEVERITY))
+        muted = self._muted_until.get(device)
+        return {
+            "alert_state": worst if worst in _SEVERITY else "QUIET",
+            "band_state": band.value,
+            "faults": faults,
+            "muted_until": muted if muted is not None and muted > self.clock() else None,
+        }
+
+    # ---- cluster transitions -------------------------------------------
+
+    def _cluster(self, device: str, key: ClusterKey) -> ClusterAlert:
+        a = self._clusters.get((device, key))
+        if a is None:
+            now = self.clock()
+            a = ClusterAlert(self._next_id(), device, now, key=key, updated_t=now)
+            self._clusters[(device, key)] = a
+            self._devices.add(device)
+        return a
+
+    def _warning(self, a: ClusterAlert, now: float) -> None:
+        msg = M.warning(a.facts(), self.settings.tz)
+        muted = self._muted(a.device, now)
+        n = None if muted else self._notice(a, NoticeKind.CLUSTER_WARNING, Urgency.LOW, msg)
+        self._move(a, ClusterState.WARNING, now, "muted: warning not sent" if muted else "2 spasms close together", n, msg)
+
+    def _alarm(self, a: ClusterAlert, now: float) -> None:
+        # Never muted, rate-limited or held by quiet hours: see the module docstring.
+        msg = M.alarm(a.facts(), self.settings.tz)
+        n = self._notice(a, NoticeKind.CLUSTER_ALARM, Urgency.URGENT, msg)
+        a.alarm_t = a.last_update_t = now
+        a.update_pending = False
+        self._move(a, ClusterState.ALARM, now, f"spasm {a.count} of a cluster", n, msg)
+
+    def _maybe_update(self, a: ClusterAlert, now: float) -> None:
+        if not a.update_pending or now - a.last_update_t < self.settings.update_interval_s:
+            return
+        msg = M.update(a.facts(), self.settings.tz)
+        urgency = Urgency.NORMAL if a.state is ClusterState.ACKNOWLEDGED else Urgency.HIGH
+        n = self._notice(a, NoticeKind.CLUSTER_UPDATE, urgency, msg, Audience.ALERTED)
+        a.last_update_t, a.update_pending = now, False
+        self._set_text(a, msg, urgency, now)
+        log.debug("alert %d %s: update sent, %d spasms", a.id, a.device, a.count)
+        self._emit(n)
+
+    def _tick_cluster(self, a: ClusterAlert, now: float) -> None:
+        s = self.settings
+        if a.state is ClusterState.ALARM and a.alarm_t is not None and now - a.alarm_t >= s.escalate_after_s:
+            msg = M.escalated(a.facts(), s.tz, now - a.alarm_t)
+            n = self._notice(a, NoticeKind.CLUSTER_ESCALATED, Urgency.CRITICAL, msg, Audience.EVERYONE)
+            self._move(a, ClusterState.ESCALATED, now, f"not acknowledged after {s.escalate_after_s:.0f} s", n, msg)
+        elif a.state is ClusterState.WARNING and now - a.last_spasm_t >= s.warning_expire_s:
+            self._close(a, now, None, "no third spasm")
+        elif a.state in _RAISED:
+            self._maybe_update(a, now)
+
+    def _ack_cluster(self, a: ClusterAlert, by: str, now: float) -> None:
+        if a.acked_by is None:
+            a.acked_by = by
+        if a.state not in _OPEN_ALARM:
+            # A WARNING ack is recorded but does not pre-acknowledge an ALARM that may follow.
+            return
+        msg = M.acknowledged(a.facts(), by)
+        n = self._notice(a, NoticeKind.CLUSTER_ACKNOWLEDGED, Urgency.NORMAL, msg, Audience.ALERTED)
+        self._move(a, ClusterState.ACKNOWLEDGED, now, f"acknowledged by {by}", n, msg, keep_text=True)
+
+    def _label(self, a: ClusterAlert, label: str, by: str) -> None:
+        a.label = label
+        log.info("alert %d %s cluster %s: labelled %s by %s", a.id, a.device, a.key, label, by)
+        if label != "false_alarm":
+            return
+        now = self.clock()
+        if a.state in _OPEN_ALARM:
+            a.acked_by = a.acked_by or by
+            self._move(a, ClusterState.ACKNOWLEDGED, now, f"false alarm per {by}", None, None)
+        if a.notified:  # nobody to correct if nothing was sent
+            msg = M.false_alarm(a.facts(), self.settings.tz, by)
+            self._emit(self._notice(a, NoticeKind.FALSE_ALARM, Urgency.NORMAL, msg, Audience.ALERTED))
+
+    def _close(self, a: ClusterAlert, now: float, ended_t: float | None, reason: str) -> None:
+        if a.update_pending:
+            a.update_pending = False  # the summary carries the final count
+        a.ended_t = ended_t if ended_t is not None else a.ended_t or self._guess_end(a)
+        msg = M.closed(a.facts(), self.settings.tz)
+        n = None
+        if a.notified:
+            n = self._notice(a, NoticeKind.CLUSTER_CLOSED, Urgency.INFO, msg, Audience.ALERTED)
+        self._move(a, ClusterState.CLOSED, now, reason, n, msg)
+        del self._clusters[(a.device, a.key)]
+        self._closed[(a.device, a.key)] = a
+        while len(self._closed) > self.settings.keep_closed:
+            self._closed.popitem(last=False)
+
+    def _guess_end(self, a: ClusterAlert) -> float | None:
+        # Without the analysis' end, the last spasm seen by the engine is the best bound.
+        return a.last_spasm_t if a.started_t is not None else None
+
+    # ---- band transitions ----------------------------------------------
+
+    def _band_raise(self, device: str, fault: BandFault, now: float) -> None:
+        b = BandAlert(self._next_id(), device, now, fault=fault, updated_t=now)
+        self._bands[(device, fault)] = b
+        msg = M.band_fault(device, fault)
+        hold = self._band_hold(device, fault, now)
+        n = None
+        if hold is None:
+            n = self._notice(b, NoticeKind.BAND_FAULT, Urgency.NORMAL, msg, fault=fault)
+            self._band_sent_t[(device, fault)] = now
+        b.pending = hold is not None
+        self._move(b, fault.state, now, f"held back: {hold}" if hold else "band reported it", n, msg)
+
+    def _send_band_raise(self, b: BandAlert, now: float, reason: str) -> None:
+        msg = M.band_fault(b.device, b.fault)
+        n = self._notice(b, NoticeKind.BAND_FAULT, Urgency.NORMAL, msg, fault=b.fault)
+        b.pending = False
+        self._band_sent_t[(b.device, b.fault)] = now
+        log.info("alert %d %s %s: sent (%s)", b.id, b.device, b.fault.value, reason)
+        self._emit(n)
+
+    def _band_clear(self, b: BandAlert, now: float) -> None:
+        del self._bands[(b.device, b.fault)]
+        b.active = False
+        msg = M.band_cleared(b.device, b.fault)
+        # The good news goes only to those who got the bad news, and not into quiet hours or a mute.
+        n = None
+        if b.notified and self._band_hold(b.device, b.fault, now, rate=False) is None:
+            n = self._notice(b, NoticeKind.BAND_CLEARED, Urgency.LOW, msg, Audience.ALERTED, fault=b.fault)
+        self._move(b, BandState.OK, now, "band reported it", n, msg)
+
+    def _band_hold(self, device: str, fault: BandFault, now: float, rate: bool = True) -> str | None:
+        """Why a band message must wait now, or None to send it."""
+        if self._muted(device, now):
+            return "muted"
+        if fault in self.settings.quiet_faults and self._quiet(now):
+            return "quiet hours"
+        last = self._band_sent_t.get((device, fault))
+        if rate and last is not None and now - last < self.settings.rate_limit_s:
+            return "rate limited"
+        return None
+
+    # ---- helpers --------------------------------------------------------
+
+    def _muted(self, device: str, now: float) -> bool:
+        until = self._muted_until.get(device)
+        return until is not None and now < until
+
+    def _quiet(self, now: float) -> bool:
+        q = self.settings.quiet_hours
+        if q is None:
+            return False
+        local = datetime.fromtimestamp(now, self.settings.tz)
+        return q.contains(local.hour * 60 + local.minute)
+
+    def _next_id(self) -> int:
+        self._ids += 1
+        return self._ids
+
+    def _notice(
+        self,
+        a: ClusterAlert | BandAlert,
+        kind: NoticeKind,
+        urgency: Urgency,
+        msg: M.Message,
+        audience: Audience = Audience.FILTERED,
+        fault: BandFault | None = None,
+    ) -> Notification:
+        self._notice_ids += 1
+        a.notified = True
+        cluster = a if isinstance(a, ClusterAlert) else None
+        return Notification(
+            id=self._notice_ids,
+            alert_id=a.id,
+            device=a.device,
+            kind=kind,
+            state=kind_state(kind, a),
+            urgency=urgency,
+            title=msg.title,
+            text=msg.text,
+            created_t=self.clock(),
+            cluster_key=None if cluster is None else cluster.key,
+            fault=fault,
+            count=None if cluster is None else cluster.count,
+            started_t=None if cluster is None else cluster.started_t,
+            audience=audience,
+        )
+
+    def _move(
+        self,
+        a: ClusterAlert | BandAlert,
+        new: ClusterState | BandState,
+        now: float,
+        reason: str,
+        n: Notification | None,
+        msg: M.Message | None,
+        keep_text: bool = False,
+    ) -> None:
+        """The one place a state changes: set it, log it once, record it, then send."""
+        old = _old_state(a, new)
+        if isinstance(a, ClusterAlert):
+            assert isinstance(new, ClusterState)
+            a.state = new
+            subject = "cluster"
+        else:
+            subject = a.fault.value
+        if msg is not None and not keep_text:
+            self._set_text(a, msg, n.urgency if n is not None else a.urgency, now)
+        a.updated_t = now
+        level = logging.WARNING if new in (ClusterState.ALARM, ClusterState.ESCALATED) else logging.INFO
+        log.log(level, "alert %d %s %s: %s -> %s (%s)", a.id, a.device, subject, old, new.value, reason)
+        key = a.key if isinstance(a, ClusterAlert) else None
+        t = Transition(a.id, a.device, subject, key, old, new.value, now, reason, None if n is None else n.id)
+        if self.on_transition is not None:
+            try:
+                self.on_transition(t)
+            except Exception:  # a broken store must not stop the alarm from being sent
+                log.exception("alert transition hook failed")
+        if n is not None:
+            self._emit(n)
+
+    def _set_text(self, a: _Alert, msg: M.Message, urgency: Urgency, now: float) -> None:
+        a.title, a.text, a.urgency, a.updated_t = msg.title, msg.text, urgency, now
+
+    def _emit(self, n: Notification) -> None:
+        try:
+            self.notify(n)
+        except Exception:  # the engine's state must stay right even if a dispatcher breaks
+            log.exception("alert notify failed for notification %d", n.id)
+
+    def _open_alerts(self) -> list[ClusterAlert | BandAlert]:
+        return [*self._clusters.values(), *self._bands.values()]
+
+    def _all_clusters(self) -> list[tuple[tuple[str, ClusterKey], ClusterAlert]]:
+        return [*self._clusters.items(), *self._closed.items()]
+
+    def _find(self, alert_id: int) -> ClusterAlert | BandAlert:
+        for a in [*self._open_alerts(), *self._closed.values()]:
+            if a.id == alert_id:
+                return a
+        raise KeyError(alert_id)
+
+    def _alert_json(self, a: ClusterAlert | BandAlert) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "id": a.id,
+            "device": a.device,
+            "kind": "cluster" if isinstance(a, ClusterAlert) else a.fault.value,
+            "state": a.state.value,
+            "urgency": a.urgency.name.lower(),
+            "title": a.title,
+            "text": a.text,
+            "created_t": a.created_t,
+            "updated_t": a.updated_t,
+            "acked_by": a.acked_by,
+            "notified": a.notified,
+            "cluster_id": None,
+        }
+        if isinstance(a, ClusterAlert):
+            d.update(cluster_id=a.key, count=a.count, started_t=a.started_t, post_wake_s=a.post_wake_s, label=a.label)
+        else:
+            d.update(held_back=a.pending)
+        return d
+
+
+def _old_state(a: ClusterAlert | BandAlert, new: ClusterState | BandState) -> str:
+    if isinstance(a, ClusterAlert):
+        return a.state.value
+    # A band alert only ever goes OK -> FAULT/STALE -> OK.
+    return a.fault.state.value if new is BandState.OK else BandState.OK.value
+
+
+def kind_state(kind: NoticeKind, a: ClusterAlert | BandAlert) -> str:
+    """The alert state a notification announces (it is built just before the move)."""
+    states: dict[NoticeKind, str] = {
+        NoticeKind.CLUSTER_WARNING: ClusterState.WARNING.value,
+        NoticeKind.CLUSTER_ALARM: ClusterState.ALARM.value,
+        NoticeKind.CLUSTER_ESCALATED: ClusterState.ESCALATED.value,
+        NoticeKind.CLUSTER_ACKNOWLEDGED: ClusterState.ACKNOWLEDGED.value,
+        NoticeKind.CLUSTER_CLOSED: ClusterState.CLOSED.value,
+        NoticeKind.BAND_CLEARED: BandState.OK.value,
+        NoticeKind.BAND_FAULT: a.fault.state.value if isinstance(a, BandAlert) else BandState.FAULT.value,
+    }
+    current: str = a.state.value
+    return states.get(kind, current)

@@ -1,0 +1,152 @@
+"""Every word a caregiver reads. Kept apart so wording can be reviewed (and
+translated) without touching the state machine.
+
+Principles: say what was seen, in plain words; say what to do now; never
+claim a diagnosis. Band messages say what to check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from spasmwatch.alerts.model import BandFault
+
+DISCLAIMER = "spasmwatch is a screening aid, not a diagnosis."
+
+
+@dataclass(frozen=True)
+class Message:
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ClusterFacts:
+    """What the cluster messages report; times are unix seconds."""
+
+    device: str
+    count: int
+    started_t: float | None
+    post_wake_s: float | None
+    ended_t: float | None = None
+
+
+def hhmm(t: float, tz: tzinfo | None) -> str:
+    return datetime.fromtimestamp(t, tz).strftime("%H:%M")
+
+
+def _since(f: ClusterFacts, tz: tzinfo | None) -> str:
+    return "" if f.started_t is None else f" since {hhmm(f.started_t, tz)}"
+
+
+def _after_waking(f: ClusterFacts) -> str:
+    if f.post_wake_s is None:
+        return "waking time unknown"
+    return f"{f.post_wake_s / 60:.0f} min after waking"
+
+
+def _spasms(n: int) -> str:
+    return f"{n} sudden tensing movement{'s' if n != 1 else ''}"
+
+
+def warning(f: ClusterFacts, tz: tzinfo | None) -> Message:
+    return Message(
+        f"Heads-up: {f.count} spasm-like movements ({f.device})",
+        f"{_spasms(f.count)} close together{_since(f, tz)}. If a third follows, spasmwatch will raise "
+        "the cluster alarm. You may want to look at the baby.",
+    )
+
+
+def alarm(f: ClusterFacts, tz: tzinfo | None) -> Message:
+    return Message(
+        f"ALARM: possible spasm cluster ({f.device})",
+        f"{_spasms(f.count)} in a cluster{_since(f, tz)}, {_after_waking(f)}. "
+        "Please film the baby now if it is still happening, and contact your pediatrician. " + DISCLAIMER,
+    )
+
+
+def update(f: ClusterFacts, tz: tzinfo | None) -> Message:
+    return Message(
+        f"Cluster continues: {f.count} movements ({f.device})",
+        f"The cluster goes on: {_spasms(f.count)}{_since(f, tz)}. Keep filming if you can. " + DISCLAIMER,
+    )
+
+
+def escalated(f: ClusterFacts, tz: tzinfo | None, after_s: float) -> Message:
+    return Message(
+        f"ALARM NOT ACKNOWLEDGED: possible spasm cluster ({f.device})",
+        f"Nobody has acknowledged the alarm for {after_s / 60:.0f} min. {_spasms(f.count)} in a cluster"
+        f"{_since(f, tz)}, {_after_waking(f)}. Please check the baby now, film if it is still happening, "
+        "and contact your pediatrician. " + DISCLAIMER,
+    )
+
+
+def acknowledged(f: ClusterFacts, by: str) -> Message:
+    return Message(f"Alarm acknowledged by {by} ({f.device})", f"{by} is looking after the alarm of {f.device}.")
+
+
+def closed(f: ClusterFacts, tz: tzinfo | None) -> Message:
+    minutes = 0.0
+    if f.started_t is not None and f.ended_t is not None:
+        minutes = max(0.0, f.ended_t - f.started_t) / 60
+    return Message(
+        f"Cluster ended ({f.device})",
+        f"Cluster ended: {f.count} spasm-like movements over {minutes:.0f} min{_since(f, tz)}. "
+        "Note anything you saw, and keep any video for the pediatrician.",
+    )
+
+
+def false_alarm(f: ClusterFacts, tz: tzinfo | None, by: str) -> Message:
+    return Message(
+        f"False alarm ({f.device})",
+        f"{by} marked the cluster{_since(f, tz)} as a false alarm. No action needed.",
+    )
+
+
+_FAULT: dict[BandFault, Message] = {
+    BandFault.DISCONNECTED: Message(
+        "Band disconnected",
+        "No data from the band: spasms cannot be detected. Check the band is charged and within range of this computer.",
+    ),
+    BandFault.NOT_WORN: Message(
+        "Band not worn", "Band not worn: check it is snug on the baby's chest, sensor at the front."
+    ),
+    BandFault.BATTERY_LOW: Message("Band battery low", "Band battery low: charge it soon (it keeps recording until empty)."),
+    BandFault.LOG_NEARLY_FULL: Message(
+        "Band memory nearly full",
+        "The band's event log is nearly full: bring it in range of this computer so it can upload its events.",
+    ),
+    BandFault.CLOCK_UNSYNCED: Message(
+        "Band clock not set",
+        "The band's clock is not synchronised: event times may be wrong until it connects to this computer.",
+    ),
+    BandFault.SAFE_MODE: Message(
+        "Band in safe mode",
+        "The band restarted in safe mode and is not detecting: restart it, and update its firmware if this repeats.",
+    ),
+    BandFault.SENSOR_ERROR: Message(
+        "Band sensor error",
+        "The band's motion sensor reports an error and it is not detecting: restart the band.",
+    ),
+}
+
+_CLEARED: dict[BandFault, Message] = {
+    BandFault.DISCONNECTED: Message("Band reconnected", "Band reconnected: monitoring again."),
+    BandFault.NOT_WORN: Message("Band worn again", "Band worn again: monitoring again."),
+    BandFault.BATTERY_LOW: Message("Band battery OK", "Band battery OK again."),
+    BandFault.LOG_NEARLY_FULL: Message("Band memory OK", "The band uploaded its events; its log has room again."),
+    BandFault.CLOCK_UNSYNCED: Message("Band clock set", "The band's clock is synchronised again."),
+    BandFault.SAFE_MODE: Message("Band detecting again", "The band left safe mode and is detecting again."),
+    BandFault.SENSOR_ERROR: Message("Band sensor OK", "The band's motion sensor works again."),
+}
+
+
+def band_fault(device: str, kind: BandFault) -> Message:
+    m = _FAULT[kind]
+    return Message(f"{m.title} ({device})", m.text)
+
+
+def band_cleared(device: str, kind: BandFault) -> Message:
+    m = _CLEARED[kind]
+    return Message(f"{m.title} ({device})", m.text)

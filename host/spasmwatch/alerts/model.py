@@ -1,0 +1,199 @@
+"""The alert vocabulary shared by the engine, the messages and the channels.
+
+Plain data only, so channels and the daemon can import it without pulling in
+the engine, and so every value here maps one-to-one onto the documented
+payloads (docs/alerts.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from enum import Enum, IntEnum
+
+ClusterKey = int | str
+"""The daemon's name for a cluster (the store's cluster id); opaque to the engine."""
+
+
+class ClusterState(Enum):
+    QUIET = "QUIET"
+    WARNING = "WARNING"
+    ALARM = "ALARM"
+    ACKNOWLEDGED = "ACKNOWLEDGED"
+    ESCALATED = "ESCALATED"
+    CLOSED = "CLOSED"
+
+
+class BandState(Enum):
+    OK = "OK"
+    FAULT = "FAULT"
+    STALE = "STALE"
+
+
+class BandFault(Enum):
+    """What can be wrong with a band. ``disconnected`` is the STALE state; the rest are FAULT."""
+
+    DISCONNECTED = "disconnected"
+    NOT_WORN = "not_worn"
+    BATTERY_LOW = "battery_low"
+    LOG_NEARLY_FULL = "log_nearly_full"
+    CLOCK_UNSYNCED = "clock_unsynced"
+    SAFE_MODE = "safe_mode"
+    SENSOR_ERROR = "sensor_error"
+
+    @property
+    def state(self) -> BandState:
+        return BandState.STALE if self is BandFault.DISCONNECTED else BandState.FAULT
+
+
+class Urgency(IntEnum):
+    """Ordered: channels and caregivers filter with ``>= min_urgency``.
+
+    ALARM is URGENT; an escalation is CRITICAL, which every channel and
+    caregiver receives whatever its filter says.
+    """
+
+    INFO = 1
+    LOW = 2
+    NORMAL = 3
+    HIGH = 4
+    URGENT = 5
+    CRITICAL = 6
+
+
+class NoticeKind(Enum):
+    CLUSTER_WARNING = "cluster_warning"
+    CLUSTER_ALARM = "cluster_alarm"
+    CLUSTER_UPDATE = "cluster_update"
+    CLUSTER_ESCALATED = "cluster_escalated"
+    CLUSTER_ACKNOWLEDGED = "cluster_acknowledged"
+    CLUSTER_CLOSED = "cluster_closed"
+    FALSE_ALARM = "false_alarm"
+    BAND_FAULT = "band_fault"
+    BAND_CLEARED = "band_cleared"
+
+
+class Audience(Enum):
+    """Who a notification is for; the dispatcher resolves it to channels.
+
+    FILTERED: each caregiver and channel whose ``min_urgency`` it reaches.
+    ALERTED: the channels that were sent anything for the same cluster (a
+    follow-up must reach whoever got the alarm, and nobody else).
+    EVERYONE: every configured channel, filters ignored (escalation).
+    """
+
+    FILTERED = "filtered"
+    ALERTED = "alerted"
+    EVERYONE = "everyone"
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One message for people and machines; ``id`` is unique within an engine."""
+
+    id: int
+    alert_id: int
+    device: str
+    kind: NoticeKind
+    state: str  # the alert's state after the transition (ClusterState / BandState name)
+    urgency: Urgency
+    title: str
+    text: str
+    created_t: float  # unix seconds
+    cluster_key: ClusterKey | None = None
+    fault: BandFault | None = None
+    count: int | None = None  # spasms in the cluster so far
+    started_t: float | None = None  # first spasm of the cluster, unix seconds
+    audience: Audience = Audience.FILTERED
+
+    def to_json(self) -> dict[str, object]:
+        """The stable payload (schema ``spasmwatch.alert/1``, docs/alerts.md)."""
+        return {
+            "schema": "spasmwatch.alert/1",
+            "id": self.id,
+            "alert_id": self.alert_id,
+            "device": self.device,
+            "kind": self.kind.value,
+            "state": self.state,
+            "urgency": self.urgency.name.lower(),
+            "urgency_level": int(self.urgency),
+            "title": self.title,
+            "text": self.text,
+            "created_t": self.created_t,
+            "cluster_key": self.cluster_key,
+            "fault": None if self.fault is None else self.fault.value,
+            "count": self.count,
+            "started_t": self.started_t,
+        }
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One state change of one alert, handed to the history hook (the daemon stores it)."""
+
+    alert_id: int
+    device: str
+    subject: str  # "cluster" or a BandFault value
+    cluster_key: ClusterKey | None
+    old: str
+    new: str
+    t: float
+    reason: str
+    notification_id: int | None  # None when nothing was sent (muted, quiet hours, rate limit)
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """A daily local-time window such as 22:00-07:00 (it may cross midnight)."""
+
+    start_min: int  # minutes after local midnight
+    end_min: int
+
+    @classmethod
+    def parse(cls, text: str) -> QuietHours:
+        """``"HH:MM-HH:MM"``; ValueError with the offending text otherwise."""
+        try:
+            a, b = text.split("-")
+            return cls(_minutes(a), _minutes(b))
+        except ValueError:
+            raise ValueError(f"quiet hours {text!r}: expected HH:MM-HH:MM, e.g. 22:00-07:00") from None
+
+    def contains(self, minute_of_day: int) -> bool:
+        if self.start_min <= self.end_min:
+            return self.start_min <= minute_of_day < self.end_min
+        return minute_of_day >= self.start_min or minute_of_day < self.end_min  # crosses midnight
+
+
+def _minutes(hhmm: str) -> int:
+    h, m = hhmm.strip().split(":")
+    hi, mi = int(h), int(m)
+    if not (0 <= hi < 24 and 0 <= mi < 60):
+        raise ValueError(hhmm)
+    return hi * 60 + mi
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Engine settings; the daemon builds them from config.
+
+    ``tz`` is the family's local zone for quiet hours and HH:MM in messages
+    (None: the host's local zone).
+    """
+
+    warning_count: int = 2
+    alarm_count: int = 3
+    update_interval_s: float = 60.0  # at most one cluster update per this
+    escalate_after_s: float = 120.0  # ALARM not acknowledged -> ESCALATED
+    warning_expire_s: float = 40.0  # a WARNING with no further spasm is over (analysis MAX_GAP_S)
+    rate_limit_s: float = 900.0  # per (device, band fault kind)
+    quiet_hours: QuietHours | None = None
+    quiet_faults: frozenset[BandFault] = field(default_factory=lambda: frozenset(BandFault))
+    tz: tzinfo | None = None
+    keep_closed: int = 200  # closed alerts kept for labels and the status page
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.warning_count < self.alarm_count:
+            raise ValueError("need 1 <= warning_count < alarm_count")
+        for name in ("update_interval_s", "escalate_after_s", "warning_expire_s", "rate_limit_s"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0")

@@ -1,0 +1,281 @@
+"""The alert engine's state machine, driven by a fake clock (the injected time source)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from spasmwatch.alerts import (
+    AlertEngine,
+    AlertSettings,
+    Audience,
+    BandFault,
+    Notification,
+    NoticeKind,
+    QuietHours,
+    Transition,
+    Urgency,
+)
+from spasmwatch.analysis.clusters import Cluster, Spasm
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+class Clock:
+    """A settable time source: the engine's injected clock, not the thing under test."""
+
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def at(hhmm: str) -> float:
+    h, m = map(int, hhmm.split(":"))
+    return datetime(2024, 3, 5, h, m, tzinfo=PARIS).timestamp()
+
+
+class Rig:
+    def __init__(self, start: str = "10:00", **settings: object) -> None:
+        self.clock = Clock(at(start))
+        self.sent: list[Notification] = []
+        self.transitions: list[Transition] = []
+        s = AlertSettings(tz=PARIS, **settings)  # type: ignore[arg-type]
+        self.engine = AlertEngine(self.clock, self.sent.append, s, on_transition=self.transitions.append)
+
+    def advance(self, s: float) -> None:
+        self.clock.t += s
+        self.engine.tick()
+
+    def kinds(self) -> list[NoticeKind]:
+        return [n.kind for n in self.sent]
+
+    def spasms(self, device: str, key: int, n: int, gap_s: float = 8.0, start: float | None = None) -> None:
+        start = self.clock.t if start is None else start
+        for i in range(1, n + 1):
+            if i > 1:
+                self.advance(gap_s)
+            self.engine.on_spasm(device, key, i, started_t=start, post_wake_s=300.0)
+
+
+def test_warning_at_two_alarm_at_third_with_the_words() -> None:
+    r = Rig()
+    r.spasms("cot", 1, 2)
+    assert r.kinds() == [NoticeKind.CLUSTER_WARNING]
+    assert r.sent[0].urgency is Urgency.LOW and r.sent[0].state == "WARNING"
+    r.advance(8)
+    r.engine.on_spasm("cot", 1, 3)
+    alarm = r.sent[-1]
+    assert alarm.kind is NoticeKind.CLUSTER_ALARM and alarm.state == "ALARM"
+    assert alarm.urgency is Urgency.URGENT and alarm.count == 3
+    assert "3 sudden tensing movements in a cluster since 10:00, 5 min after waking" in alarm.text
+    assert "film the baby now" in alarm.text and "pediatrician" in alarm.text
+    assert "screening aid, not a diagnosis" in alarm.text
+    assert [(t.old, t.new) for t in r.transitions] == [("QUIET", "WARNING"), ("WARNING", "ALARM")]
+    assert r.transitions[-1].notification_id == alarm.id
+
+
+def test_backfilled_chain_goes_straight_to_alarm() -> None:
+    r = Rig()
+    r.engine.on_spasm("cot", 7, 5)
+    assert r.kinds() == [NoticeKind.CLUSTER_ALARM]
+
+
+def test_on_cluster_takes_the_analysis_facts() -> None:
+    r = Rig()
+    t0 = at("09:41")
+    c = Cluster(spasms=[Spasm(t0 + 8 * i, 1.0, t0 + 8 * i + 1) for i in range(3)], count=3, post_wake_s=120.0)
+    r.engine.on_cluster("cot", c, key=42)
+    assert "since 09:41, 2 min after waking" in r.sent[0].text
+    assert r.sent[0].cluster_key == 42 and r.sent[0].started_t == t0
+
+
+def test_escalation_after_escalate_after_s_without_ack() -> None:
+    r = Rig(escalate_after_s=120.0)
+    r.engine.on_spasm("cot", 1, 3)
+    r.advance(119)
+    assert r.kinds() == [NoticeKind.CLUSTER_ALARM]
+    r.advance(1)
+    esc = r.sent[-1]
+    assert esc.kind is NoticeKind.CLUSTER_ESCALATED and esc.state == "ESCALATED"
+    assert esc.urgency is Urgency.CRITICAL and esc.audience is Audience.EVERYONE
+    assert "NOT ACKNOWLEDGED" in esc.title
+    r.advance(600)
+    assert r.kinds().count(NoticeKind.CLUSTER_ESCALATED) == 1
+    # A late ack still ends it.
+    r.engine.ack_device("cot", "Anna")
+    assert r.engine.snapshot()["alerts"][0]["state"] == "ACKNOWLEDGED"
+
+
+def test_ack_stops_escalation_and_tells_the_others() -> None:
+    r = Rig(escalate_after_s=120.0)
+    r.engine.on_spasm("cot", 1, 3)
+    alarm_id = r.sent[0].alert_id
+    r.advance(30)
+    out = r.engine.ack(alarm_id, "Anna")
+    assert out["state"] == "ACKNOWLEDGED" and out["acked_by"] == "Anna"
+    r.advance(1000)
+    assert r.kinds() == [NoticeKind.CLUSTER_ALARM, NoticeKind.CLUSTER_ACKNOWLEDGED]
+    assert r.sent[-1].audience is Audience.ALERTED and "Anna" in r.sent[-1].title
+    with pytest.raises(KeyError):
+        r.engine.ack(999, "Anna")
+
+
+def test_updates_at_most_one_per_interval_then_closed_summary() -> None:
+    r = Rig(update_interval_s=60.0, escalate_after_s=1e9)
+    r.spasms("cot", 1, 3, gap_s=8)  # alarm at t0+16
+    for count in range(4, 12):  # a spasm every 8 s for 64 s
+        r.advance(8)
+        r.engine.on_spasm("cot", 1, count)
+    updates = [n for n in r.sent if n.kind is NoticeKind.CLUSTER_UPDATE]
+    assert [n.count for n in updates] == [10]  # the first spasm >= 60 s after the alarm
+    r.advance(60)  # the pending count 11 goes out when due
+    assert [n.count for n in r.sent if n.kind is NoticeKind.CLUSTER_UPDATE] == [10, 11]
+    r.engine.on_cluster_closed("cot", 1, ended_t=r.engine.snapshot()["alerts"][0]["started_t"] + 12 * 60)
+    end = r.sent[-1]
+    assert end.kind is NoticeKind.CLUSTER_CLOSED and end.state == "CLOSED" and end.audience is Audience.ALERTED
+    assert "Cluster ended: 11 spasm-like movements over 12 min" in end.text
+
+
+def test_false_alarm_label_follow_up_to_everyone_alerted_and_stops_escalation() -> None:
+    r = Rig(escalate_after_s=120.0)
+    r.engine.on_spasm("cot", 5, 3)
+    r.engine.label(5, "false_alarm", "Ben")
+    fa = r.sent[-1]
+    assert fa.kind is NoticeKind.FALSE_ALARM and fa.audience is Audience.ALERTED
+    assert fa.alert_id == r.sent[0].alert_id and "Ben" in fa.text
+    r.advance(600)
+    assert NoticeKind.CLUSTER_ESCALATED not in r.kinds()
+    with pytest.raises(ValueError):
+        r.engine.label(5, "maybe", "Ben")
+    with pytest.raises(KeyError):
+        r.engine.label(6, "confirmed", "Ben")
+
+
+def test_false_alarm_after_the_cluster_closed() -> None:
+    r = Rig()
+    r.engine.on_spasm("cot", 5, 3)
+    r.engine.on_cluster_closed("cot", 5)
+    r.engine.label(5, "false_alarm", "Ben")
+    assert r.kinds()[-1] is NoticeKind.FALSE_ALARM
+    assert r.engine.snapshot()["alerts"][0]["label"] == "false_alarm"
+
+
+def test_warning_without_third_spasm_expires_quietly() -> None:
+    r = Rig(warning_expire_s=40.0)
+    r.spasms("cot", 1, 2)
+    r.advance(39)
+    assert r.kinds() == [NoticeKind.CLUSTER_WARNING]
+    r.advance(1)
+    assert r.kinds()[-1] is NoticeKind.CLUSTER_CLOSED and r.sent[-1].urgency is Urgency.INFO
+
+
+def test_quiet_hours_hold_not_worn_but_never_an_alarm() -> None:
+    r = Rig(start="23:30", quiet_hours=QuietHours.parse("22:00-07:00"))
+    r.engine.on_band_state("cot", "not_worn", True)
+    assert r.sent == []
+    snap = r.engine.snapshot()
+    assert snap["devices"]["cot"]["band_state"] == "FAULT" and snap["alerts"][0]["held_back"] is True
+    r.engine.on_spasm("cot", 1, 3)
+    assert r.kinds() == [NoticeKind.CLUSTER_ALARM]
+    # Past midnight still quiet; at 07:00 the band is still off the baby: say so then.
+    r.advance(at("06:59") + 86400 - r.clock.t)
+    assert r.kinds() == [NoticeKind.CLUSTER_ALARM, NoticeKind.CLUSTER_ESCALATED]  # escalation is not held either
+    r.advance(60)
+    assert r.kinds()[-1] is NoticeKind.BAND_FAULT
+    assert "check it is snug on the baby's chest" in r.sent[-1].text
+
+
+def test_quiet_hours_window() -> None:
+    q = QuietHours.parse("22:00-07:00")
+    assert q.contains(22 * 60) and q.contains(0) and q.contains(6 * 60 + 59)
+    assert not q.contains(7 * 60) and not q.contains(12 * 60)
+    day = QuietHours.parse("13:00-15:00")
+    assert day.contains(14 * 60) and not day.contains(16 * 60)
+    with pytest.raises(ValueError, match="HH:MM-HH:MM"):
+        QuietHours.parse("10pm-7am")
+
+
+def test_band_fault_raised_cleared_and_rate_limited() -> None:
+    r = Rig(rate_limit_s=900.0)
+    r.engine.on_band_state("cot", BandFault.DISCONNECTED, True)
+    r.engine.on_band_state("cot", BandFault.DISCONNECTED, True)  # a repeat is no change
+    assert r.engine.device_summary("cot")["band_state"] == "STALE"
+    r.advance(60)
+    r.engine.on_band_state("cot", "disconnected", False)
+    assert [n.title for n in r.sent] == ["Band disconnected (cot)", "Band reconnected (cot)"]
+    assert r.sent[0].state == "STALE" and r.sent[1].state == "OK"
+    # It drops again within the rate limit: held back; back before it is due: nothing at all.
+    r.advance(60)
+    r.engine.on_band_state("cot", "disconnected", True)
+    r.advance(30)
+    r.engine.on_band_state("cot", "disconnected", False)
+    assert len(r.sent) == 2
+    # Drops again and stays down: sent once the rate limit allows.
+    r.engine.on_band_state("cot", "disconnected", True)
+    r.advance(900 - 150 - 1)  # the limit runs from the first raise sent, at t0
+    assert len(r.sent) == 2
+    r.advance(1)
+    assert r.kinds()[-1] is NoticeKind.BAND_FAULT
+    # Other kinds have their own limit.
+    r.engine.on_band_state("cot", "battery_low", True)
+    assert r.sent[-1].fault is BandFault.BATTERY_LOW
+
+
+def test_mute_holds_band_alerts_and_warnings_never_the_alarm(caplog: pytest.LogCaptureFixture) -> None:
+    r = Rig()
+    r.engine.mute("cot", 1800)
+    r.engine.on_band_state("cot", "not_worn", True)
+    caplog.set_level(logging.INFO, logger="spasmwatch.alerts")
+    r.spasms("cot", 1, 2)
+    assert r.sent == []  # the warning is muted ...
+    r.advance(8)
+    r.engine.on_spasm("cot", 1, 3)
+    assert r.kinds() == [NoticeKind.CLUSTER_ALARM]  # ... the alarm is not, and it is logged
+    assert any("WARNING -> ALARM" in m for m in caplog.messages)
+    r.engine.on_band_state("other", "not_worn", True)  # mute is per device
+    assert r.sent[-1].device == "other"
+    r.advance(1800)
+    assert r.sent[-1].kind is NoticeKind.BAND_FAULT and r.sent[-1].device == "cot"
+
+
+def test_state_change_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="spasmwatch.alerts")
+    r = Rig(update_interval_s=0.0, escalate_after_s=1e9)
+    for count in range(1, 8):
+        r.engine.on_spasm("cot", 1, count)
+        r.engine.on_band_state("cot", "battery_low", True)
+        r.advance(5)
+    changes = [m for m in caplog.messages if "->" in m]
+    assert len(changes) == 3, changes  # QUIET->WARNING, WARNING->ALARM, OK->FAULT
+    assert sum("-> ALARM" in m for m in changes) == 1
+    alarm_records = [rec for rec in caplog.records if "-> ALARM" in rec.getMessage()]
+    assert alarm_records[0].levelno == logging.WARNING
+
+
+def test_snapshot_for_the_status_page() -> None:
+    r = Rig()
+    r.engine.on_spasm("cot", 3, 3, started_t=at("10:00"))
+    r.engine.on_band_state("cot", "battery_low", True)
+    snap = r.engine.snapshot()
+    assert snap["devices"]["cot"] == {
+        "alert_state": "ALARM", "band_state": "FAULT", "faults": ["battery_low"], "muted_until": None,
+    }  # fmt: skip
+    cluster = snap["alerts"][0]
+    for key in ("id", "device", "kind", "state", "urgency", "title", "text", "created_t", "cluster_id"):
+        assert key in cluster
+    assert cluster["kind"] == "cluster" and cluster["cluster_id"] == 3 and cluster["urgency"] == "urgent"
+
+
+def test_a_failing_notify_or_hook_does_not_break_the_engine() -> None:
+    def boom(_: object) -> None:
+        raise RuntimeError("store is down")
+
+    clock = Clock(at("10:00"))
+    e = AlertEngine(clock, boom, AlertSettings(tz=PARIS), on_transition=boom)
+    e.on_spasm("cot", 1, 3)
+    assert e.snapshot()["alerts"][0]["state"] == "ALARM"
