@@ -1,0 +1,115 @@
+"""``spasmwatch export``: events, clusters, sleep/wake, notes and treatments of a device
+and time range as CSV, JSONL, Parquet, EDF+ annotations or BIDS events.tsv; and
+``spasmwatch export raw FILE.swraw --csv OUT.csv``: a raw recording as the replay CSV.
+
+The store is opened read-only (docs/exports.md); progress goes to stderr on a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from spasmwatch.errors import InputError, SpasmwatchError
+from spasmwatch.export import FORMATS, Query, parse_iso, run_export
+from spasmwatch.export.columns import KINDS
+from spasmwatch.export.store_source import DEFAULT_RATE_HZ, StoreSource
+from spasmwatch.io import rawfile
+from spasmwatch.store import Store
+
+# Without --until: up to a day from now (anything the clock may still place).
+_FUTURE_S = 86_400.0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "export",
+        help="export events, clusters, sleep/wake, notes and treatments (CSV, JSONL, Parquet, EDF+, BIDS)",
+        description="Export one device's (or every device's) events for a time range. Times are UTC "
+        "ISO 8601 and seconds from the recording start (--since, or the first row, rounded down to the "
+        "second). Column meanings and units: docs/exports.md and the sidecar JSON written next to the file.",
+    )
+    p.add_argument("--format", choices=FORMATS, help="output format (default: from the --out suffix)")
+    p.add_argument("--out", type=Path, help="output file (BIDS: <entities>_events.tsv)")
+    p.add_argument("--device", help="band id (default: every band)")
+    p.add_argument("--since", help="start, ISO 8601 (no zone: local time); also the recording start")
+    p.add_argument("--until", help="end (exclusive), ISO 8601; default: now")
+    p.add_argument("--kinds", default=",".join(KINDS), help=f"comma-separated subset of {','.join(KINDS)}")
+    p.add_argument("--db", type=Path, help="store file (default: the daemon's)")
+    p.add_argument("--rate-hz", type=float, default=DEFAULT_RATE_HZ, help="band IMU rate (epoch activity threshold)")
+    p.set_defaults(func=run)
+    what = p.add_subparsers(dest="what", metavar="raw")
+    r = what.add_parser("raw", help="convert a raw recording (.swraw) to the replay CSV")
+    r.add_argument("file", help="raw recording (.swraw)")
+    r.add_argument("--csv", type=Path, help="output CSV (default: FILE with .csv)")
+    r.set_defaults(func=run_raw)
+
+
+_SUFFIX_FORMAT = {".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet", ".edf": "edf", ".tsv": "bids"}
+
+
+def _format(args: argparse.Namespace) -> str:
+    if args.format:
+        return str(args.format)
+    fmt = _SUFFIX_FORMAT.get(args.out.suffix.lower())
+    if fmt is None:
+        raise SpasmwatchError(f"--format is needed: cannot tell the format from {args.out.name!r}")
+    return fmt
+
+
+def query(args: argparse.Namespace) -> Query:
+    try:
+        since = parse_iso(args.since, "--since") if args.since else 0.0
+        until = parse_iso(args.until, "--until") if args.until else time.time() + _FUTURE_S
+        kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
+        return Query(args.device, since, until, kinds)
+    except ValueError as exc:
+        raise SpasmwatchError(str(exc)) from exc
+
+
+def open_source(db: Path | None, rate_hz: float = DEFAULT_RATE_HZ) -> StoreSource:
+    path = db if db is not None else Store.default_path()
+    if not path.exists():
+        raise InputError(str(path), "no such store (give --db, or run the daemon first)")
+    return StoreSource.open(path, rate_hz)
+
+
+class Progress:
+    """Rows written so far, on one stderr line, at most every half second."""
+
+    def __init__(self) -> None:
+        self.last = 0.0
+
+    def __call__(self, n: int) -> None:
+        now = time.monotonic()
+        if now - self.last >= 0.5:
+            self.last = now
+            sys.stderr.write(f"\r{n} rows")
+            sys.stderr.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.out is None:
+        raise SpasmwatchError("--out is required")
+    q, fmt = query(args), _format(args)
+    source = open_source(args.db, args.rate_hz)
+    progress = Progress() if sys.stderr.isatty() else None
+    try:
+        n, start = run_export(source, q, fmt, args.out, q.since if args.since else None, progress)
+    finally:
+        source.close()
+    if progress is not None:
+        sys.stderr.write("\r")
+    print(f"{args.out}: {n} rows ({fmt})", file=sys.stderr)
+    return 0
+
+
+def run_raw(args: argparse.Namespace) -> int:
+    out = args.csv if args.csv is not None else rawfile.default_csv_path(args.file)
+    n, filled = rawfile.to_csv(args.file, out)
+    gaps = f", {filled} of them filling gaps (last sample held)" if filled else ""
+    print(f"{out}: {n} samples{gaps}", file=sys.stderr)
+    return 0

@@ -1,0 +1,50 @@
+"""The one table every export writes: its columns, types, units and meanings.
+
+Exports are "long": one row per thing that happened (a spasm, a cluster, a
+wake or sleep onset, a caregiver note, a treatment change), ordered by onset,
+with the columns that do not apply to a kind left empty (null / ``n/a``).
+The sidecars, the Parquet schema metadata and docs/exports.md are written
+from this list, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KINDS = ("spasm", "cluster", "wake", "sleep", "note", "treatment")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # "str", "float", "int"
+    units: str | None
+    description: str
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("onset_utc", "str", None, "Wall time of the onset, UTC, ISO 8601 with milliseconds (e.g. 2024-03-05T06:12:40.125Z)."),
+    Column("onset_s", "float", "s", "Seconds from the export's recording start (see the sidecar's RecordingStartUTC): --since, or the first row, rounded down to the whole second."),
+    Column("duration_s", "float", "s", "Duration: spasm onset to end; cluster first onset to last spasm end; 0 for instantaneous rows (wake, sleep, note, treatment)."),
+    Column("kind", "str", None, "spasm | cluster | wake | sleep | note | treatment."),
+    Column("device", "str", None, "Band id; empty for treatments and notes not tied to a band."),
+    Column("boot", "int", None, "spasm: band boot counter when the event was logged."),
+    Column("seq", "int", None, "spasm: the band's event sequence number (unique per band)."),
+    Column("confidence", "int", None, "spasm: the detector's confidence, 0-100."),
+    Column("peak_rate_dps", "float", "deg/s", "spasm: peak trunk angular rate."),
+    Column("peak_angle_deg", "float", "deg", "spasm: peak trunk posture change."),
+    Column("cluster_id", "int", None, "cluster: the store's cluster id."),
+    Column("count", "int", None, "cluster: number of spasms counted in the cluster."),
+    Column("alert_utc", "str", None, "cluster: when the live system raised the alarm (third spasm), UTC ISO 8601."),
+    Column("post_wake_s", "float", "s", "cluster: seconds from the last wake onset to the cluster start; empty when no wake onset was seen."),
+    Column("label", "str", None, "cluster: caregiver's label, confirmed | false_alarm; empty when not labelled."),
+    Column("note_kind", "str", None, "note: video | medication | note."),
+    Column("text", "str", None, "note: the caregiver's text."),
+    Column("drug", "str", None, "treatment: medication name (e.g. vigabatrin, ACTH, prednisolone)."),
+    Column("dose", "float", None, "treatment: dose, in the unit of the 'unit' column."),
+    Column("unit", "str", None, "treatment: dose unit as entered (e.g. mg/kg/day, IU/m2/day)."),
+    Column("action", "str", None, "treatment: start | change | stop."),
+)
+
+NAMES = tuple(c.name for c in COLUMNS)
+BY_NAME = {c.name: c for c in COLUMNS}

@@ -1,0 +1,35 @@
+"""EDF+ annotations through pyedflib: a signal-less EDF+ file of timed annotations.
+
+EEG viewers (EDFbrowser, MNE, ...) line the annotations up with an EEG of the
+same night by onset: the file's start date/time is the export's recording
+start (whole seconds, UTC), each annotation's onset is seconds from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyedflib
+
+from spasmwatch.export.timeline import Row
+
+# EDF+ annotation texts are limited (edflib keeps 40 characters by default); keep them short.
+MAX_TEXT = 40
+
+
+def write_annotations(out: Path, rows: Iterable[Row], start: float | None, describe: Callable[[Row], str]) -> int:
+    w = pyedflib.EdfWriter(str(out), 0, file_type=pyedflib.FILETYPE_EDFPLUS)
+    n = 0
+    try:
+        w.setStartdatetime(datetime.fromtimestamp(start or 0.0, tz=timezone.utc).replace(tzinfo=None))
+        w.setEquipment("spasmwatch")
+        for r in rows:
+            onset, duration = r["onset_s"], r["duration_s"]
+            assert isinstance(onset, float | int) and isinstance(duration, float | int)
+            w.writeAnnotation(float(onset), float(duration) if duration > 0 else -1.0, describe(r)[:MAX_TEXT])
+            n += 1
+    finally:
+        w.close()
+    return n

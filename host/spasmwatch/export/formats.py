@@ -1,0 +1,188 @@
+"""Writers: CSV, JSON Lines, Parquet, EDF+ annotations, BIDS events.tsv + sidecar.
+
+Every writer takes the rows of ``timeline`` (already relative to the
+recording start) and writes them as they come: CSV and JSONL line by line,
+Parquet by row groups of ``BATCH_ROWS``. EDF+ is the exception: the EDF
+library (edflib, under pyedflib) holds annotations until the file is closed,
+a few hundred bytes each.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from spasmwatch import __version__
+from spasmwatch.errors import SpasmwatchError
+from spasmwatch.export.columns import COLUMNS, KINDS, NAMES
+from spasmwatch.export.timeline import Query, Row, iso
+
+FORMATS = ("csv", "jsonl", "parquet", "edf", "bids")
+BATCH_ROWS = 10_000
+
+
+class ExportError(SpasmwatchError):
+    """An export could not be written."""
+
+
+@dataclass(frozen=True)
+class Meta:
+    query: Query
+    start: float | None  # recording start, unix s (None: nothing to export)
+
+
+Progress = Callable[[int], None]
+
+
+def describe(r: Row) -> str:
+    """A one-line human description: the EDF+ annotation text and the BIDS ``value``."""
+    kind = r["kind"]
+    if kind == "cluster":
+        label = f" ({r['label']})" if r["label"] else ""
+        return f"cluster of {r['count']} spasms{label}"
+    if kind == "note":
+        return f"note ({r['note_kind']}): {r['text']}"
+    if kind == "treatment":
+        dose = f" {r['dose']:g}" if isinstance(r["dose"], float | int) else ""
+        unit = f" {r['unit']}" if r["unit"] else ""
+        return f"{r['drug']} {r['action']}{dose}{unit}"
+    return str(kind)
+
+
+def sidecar(meta: Meta, fmt: str) -> dict[str, Any]:
+    """Export-level facts and every column's meaning and units (BIDS sidecar style)."""
+    q = meta.query
+    doc: dict[str, Any] = {
+        "GeneratedBy": [{"Name": "spasmwatch", "Version": __version__}],
+        "Format": fmt,
+        "Device": q.device if q.device is not None else "all",
+        "RangeStartUTC": iso(q.since),
+        "RangeEndUTC": iso(q.until),
+        "RecordingStartUTC": iso(meta.start) if meta.start is not None else None,
+        "Description": "spasmwatch screening log (infantile spasm monitor): events detected from a "
+        "movement band. A screening and logging aid, not a diagnosis.",
+    }
+    for c in COLUMNS:
+        entry: dict[str, Any] = {"Description": c.description}
+        if c.units:
+            entry["Units"] = c.units
+        if c.name == "kind":
+            entry["Levels"] = {k: k for k in KINDS}
+        doc[c.name] = entry
+    return doc
+
+
+def sidecar_path(out: Path) -> Path:
+    """``events.csv`` -> ``events.json`` (``x_events.tsv`` -> ``x_events.json`` for BIDS)."""
+    return out.with_suffix(".json")
+
+
+def write_json(path: Path, doc: dict[str, Any]) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+
+
+def _counted(rows: Iterable[Row], progress: Progress | None) -> Iterator[Row]:
+    for n, r in enumerate(rows, 1):
+        yield r
+        if progress is not None and n % 1000 == 0:
+            progress(n)
+
+
+def write_csv(out: Path, rows: Iterable[Row], progress: Progress | None = None) -> int:
+    n = 0
+    with open(out, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(NAMES)
+        for n, r in enumerate(_counted(rows, progress), 1):
+            w.writerow(["" if r[k] is None else r[k] for k in NAMES])
+    return n
+
+
+def write_jsonl(out: Path, rows: Iterable[Row], progress: Progress | None = None) -> int:
+    n = 0
+    with open(out, "w", encoding="utf-8") as f:
+        for n, r in enumerate(_counted(rows, progress), 1):
+            f.write(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n")
+    return n
+
+
+def write_parquet(out: Path, rows: Iterable[Row], meta: Meta, progress: Progress | None = None) -> int:
+    from spasmwatch.export import arrow
+
+    return arrow.write_parquet(out, _counted(rows, progress), sidecar(meta, "parquet"), BATCH_ROWS)
+
+
+def write_edf(out: Path, rows: Iterable[Row], meta: Meta, progress: Progress | None = None) -> int:
+    from spasmwatch.export import edf
+
+    return edf.write_annotations(out, _counted(rows, progress), meta.start, describe)
+
+
+# BIDS: the four standard columns first, then ours (onset/duration/kind are not repeated).
+BIDS_EXTRA = tuple(n for n in NAMES if n not in ("onset_s", "duration_s", "kind"))
+BIDS_COLUMNS = ("onset", "duration", "trial_type", "value") + BIDS_EXTRA
+
+
+def bids_path(out: Path) -> Path:
+    if not out.name.endswith("_events.tsv"):
+        raise ExportError(f"{out}: a BIDS events file is named '<entities>_events.tsv' (e.g. sub-01_task-sleep_events.tsv)")
+    return out
+
+
+def _tsv_cell(v: object) -> str:
+    if v is None or v == "":
+        return "n/a"
+    return " ".join(str(v).split()) if isinstance(v, str) else str(v)
+
+
+def write_bids(out: Path, rows: Iterable[Row], progress: Progress | None = None) -> int:
+    n = 0
+    with open(bids_path(out), "w", encoding="utf-8", newline="") as f:
+        f.write("\t".join(BIDS_COLUMNS) + "\n")
+        for n, r in enumerate(_counted(rows, progress), 1):
+            cells = [r["onset_s"], r["duration_s"], r["kind"], describe(r)] + [r[k] for k in BIDS_EXTRA]
+            f.write("\t".join(_tsv_cell(c) for c in cells) + "\n")
+    return n
+
+
+def bids_sidecar(meta: Meta) -> dict[str, Any]:
+    doc = sidecar(meta, "bids")
+    cols = {k: doc.pop(k) for k in NAMES}
+    doc["onset"] = {**cols["onset_s"], "Description": "Onset in seconds from the recording start (RecordingStartUTC)."}
+    doc["duration"] = cols["duration_s"]
+    doc["trial_type"] = {**cols["kind"], "LongName": "Event kind"}
+    doc["value"] = {"Description": "Human-readable description of the event (also the EDF+ annotation text)."}
+    for k in BIDS_EXTRA:
+        doc[k] = cols[k]
+    return doc
+
+
+def export(fmt: str, out: Path, rows: Iterable[Row], meta: Meta, progress: Progress | None = None) -> int:
+    """Write ``rows`` to ``out`` in ``fmt`` (plus its sidecar); returns the number of rows."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return _export(fmt, out, rows, meta, progress)
+    except OSError as exc:
+        raise ExportError(f"{out}: cannot write: {exc.strerror or exc}") from exc
+
+
+def _export(fmt: str, out: Path, rows: Iterable[Row], meta: Meta, progress: Progress | None) -> int:
+    if fmt == "parquet":
+        return write_parquet(out, rows, meta, progress)
+    if fmt == "edf":
+        return write_edf(out, rows, meta, progress)
+    if fmt == "bids":
+        n = write_bids(out, rows, progress)
+        write_json(sidecar_path(out), bids_sidecar(meta))
+        return n
+    n = write_csv(out, rows, progress) if fmt == "csv" else write_jsonl(out, rows, progress)
+    write_json(sidecar_path(out), sidecar(meta, fmt))
+    return n

@@ -1,0 +1,136 @@
+"""The rows exports and reports read, and where they come from.
+
+Every time here is wall time, unix seconds (UTC). A ``Source`` yields each
+kind of row for one device (or every device, ``device=None``) in a half-open
+wall-time range ``[since, until)``, ordered by time, one row at a time, so a
+huge range never sits in memory. ``store_source.StoreSource`` reads the SQLite
+store (read-only); ``Tables`` holds rows in lists (tests, small tools).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+NOTE_KINDS = ("video", "medication", "note")
+TREATMENT_ACTIONS = ("start", "change", "stop")
+LABELS = ("confirmed", "false_alarm")
+
+
+@dataclass(frozen=True, slots=True)
+class SpasmRow:
+    device: str
+    boot: int
+    seq: int
+    t: float  # onset, wall s
+    duration_s: float
+    peak_rate_dps: float
+    peak_angle_deg: float
+    confidence: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterRow:
+    id: int
+    device: str
+    t: float  # start (first spasm onset), wall s
+    end: float
+    count: int
+    alert_t: float | None
+    post_wake_s: float | None
+    label: str | None  # "confirmed", "false_alarm" or None (not labelled)
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityRow:
+    """One activity epoch of the band: start time, length, and its verdicts."""
+
+    device: str
+    t: float  # epoch start, wall s
+    epoch_s: float
+    active: bool
+    worn: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionRow:
+    device: str
+    t: float  # onset, wall s
+    kind: str  # "wake" or "sleep"
+
+
+@dataclass(frozen=True, slots=True)
+class NoteRow:
+    id: int
+    device: str | None
+    t: float
+    kind: str  # video, medication, note
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class TreatmentRow:
+    id: int
+    t: float
+    drug: str
+    dose: float | None
+    unit: str | None
+    action: str  # start, change, stop
+
+
+class Source(Protocol):
+    """Rows by wall-time range, each iterator ordered by ``t``."""
+
+    def spasms(self, device: str | None, since: float, until: float) -> Iterable[SpasmRow]: ...
+
+    def clusters(self, device: str | None, since: float, until: float) -> Iterable[ClusterRow]: ...
+
+    def transitions(self, device: str | None, since: float, until: float) -> Iterable[TransitionRow]: ...
+
+    def notes(self, device: str | None, since: float, until: float) -> Iterable[NoteRow]: ...
+
+    def treatments(self, since: float, until: float) -> Iterable[TreatmentRow]: ...
+
+
+class _Timed(Protocol):
+    @property
+    def t(self) -> float: ...
+
+
+R = TypeVar("R", bound=_Timed)
+
+
+def _window(rows: Sequence[R], device: str | None, since: float, until: float) -> Iterator[R]:
+    for r in sorted(rows, key=lambda r: r.t):
+        if since <= r.t < until and (device is None or getattr(r, "device", None) in (device, None)):
+            yield r
+
+
+@dataclass
+class Tables:
+    """Rows held in lists: a ``Source`` for tests and small tools."""
+
+    spasm_rows: list[SpasmRow] = field(default_factory=list)
+    cluster_rows: list[ClusterRow] = field(default_factory=list)
+    activity_rows: list[ActivityRow] = field(default_factory=list)
+    note_rows: list[NoteRow] = field(default_factory=list)
+    treatment_rows: list[TreatmentRow] = field(default_factory=list)
+
+    def spasms(self, device: str | None, since: float, until: float) -> Iterator[SpasmRow]:
+        return _window(self.spasm_rows, device, since, until)
+
+    def clusters(self, device: str | None, since: float, until: float) -> Iterator[ClusterRow]:
+        return _window(self.cluster_rows, device, since, until)
+
+    def transitions(self, device: str | None, since: float, until: float) -> Iterator[TransitionRow]:
+        from spasmwatch.export.sleep import transitions_from_activity
+
+        epochs = _window(self.activity_rows, device, -float("inf"), until)
+        return (tr for tr in transitions_from_activity(epochs) if since <= tr.t < until)
+
+    def notes(self, device: str | None, since: float, until: float) -> Iterator[NoteRow]:
+        return _window(self.note_rows, device, since, until)
+
+    def treatments(self, since: float, until: float) -> Iterator[TreatmentRow]:
+        return _window(self.treatment_rows, None, since, until)

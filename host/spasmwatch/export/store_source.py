@@ -1,0 +1,69 @@
+"""A ``Source`` over the SQLite store, opened read-only: exports never change it.
+
+Store rows are turned into the export's rows on the fly (the store streams
+them from one snapshot), so memory does not grow with the range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from swcore import consts as C
+
+from spasmwatch.export.rows import ActivityRow, ClusterRow, NoteRow, SpasmRow, TransitionRow, TreatmentRow
+from spasmwatch.export.sleep import transitions_from_activity
+from spasmwatch.store import Store
+
+# The band's default IMU rate (firmware/band/config.py): it sets how many
+# samples an epoch holds, hence when an epoch counts as active.
+DEFAULT_RATE_HZ = 52.0
+EPOCH_S = C.EPOCH_MS / 1000.0
+# Sleep onsets are decided up to a sleep window after them: read epochs from
+# this long before the range so a transition near its start is found.
+LEAD_S = 2 * C.SLEEP_WINDOW_MS / 1000.0
+
+
+class StoreSource:
+    def __init__(self, store: Store, rate_hz: float = DEFAULT_RATE_HZ) -> None:
+        self.store = store
+        # Samples per epoch, as swcore.frontend.Params counts them.
+        self.epoch_n = max(10, int(C.EPOCH_MS * rate_hz / 1000 + 0.5))
+
+    @classmethod
+    def open(cls, path: Path, rate_hz: float = DEFAULT_RATE_HZ) -> StoreSource:
+        return cls(Store.open_readonly(path), rate_hz)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def spasms(self, device: str | None, since: float, until: float) -> Iterator[SpasmRow]:
+        for e in self.store.events(device, since, until):
+            assert e.wall_t is not None  # a ranged query returns placed events only
+            yield SpasmRow(e.device, e.boot, e.seq, e.wall_t, e.duration_s, e.peak_rate_dps, e.peak_angle_deg, e.confidence)
+
+    def clusters(self, device: str | None, since: float, until: float) -> Iterator[ClusterRow]:
+        for c in self.store.clusters(device, since, until):
+            if since <= c.start_t < until:  # the store gives clusters overlapping the range
+                yield ClusterRow(c.id, c.device, c.start_t, c.end_t, c.count, c.alert_t, c.post_wake_s, c.label)
+
+    def activity(self, device: str | None, since: float, until: float) -> Iterator[ActivityRow]:
+        # The store's wall_t is the epoch's end.
+        for a in self.store.activity(device, since + EPOCH_S, until + EPOCH_S):
+            assert a.wall_t is not None
+            active = a.activity * 100 >= self.epoch_n * C.EPOCH_ACTIVE_PCT
+            yield ActivityRow(a.device, a.wall_t - EPOCH_S, EPOCH_S, active, not a.off_body and a.worn != 0)
+
+    def transitions(self, device: str | None, since: float, until: float) -> Iterator[TransitionRow]:
+        for tr in transitions_from_activity(self.activity(device, since - LEAD_S, until)):
+            if since <= tr.t < until:
+                yield tr
+
+    def notes(self, device: str | None, since: float, until: float) -> Iterator[NoteRow]:
+        for n in self.store.notes(since, until):
+            if device is None or n.device in (None, device):
+                yield NoteRow(n.id, n.device, n.wall_s, n.kind, n.text)
+
+    def treatments(self, since: float, until: float) -> Iterator[TreatmentRow]:
+        for t in self.store.treatments(since, until):
+            yield TreatmentRow(t.id, t.wall_s, t.drug, t.dose, t.unit, t.action)

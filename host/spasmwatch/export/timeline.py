@@ -1,0 +1,146 @@
+"""Merge a source's rows into one time-ordered stream of export rows.
+
+Each kind comes from the source already ordered by time; ``heapq.merge``
+interleaves them lazily, so a year of events streams through with memory for
+one row per kind.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from spasmwatch.export.columns import KINDS, NAMES
+from spasmwatch.export.rows import ClusterRow, NoteRow, Source, SpasmRow, TransitionRow, TreatmentRow
+
+Value = str | int | float | None
+Row = dict[str, Value]
+
+
+@dataclass(frozen=True)
+class Query:
+    """What to export: one device or all (None), a wall-time range, some kinds."""
+
+    device: str | None
+    since: float
+    until: float
+    kinds: tuple[str, ...] = KINDS
+
+    def __post_init__(self) -> None:
+        if not self.since < self.until:
+            raise ValueError(f"empty time range: since {iso(self.since)} is not before until {iso(self.until)}")
+        unknown = [k for k in self.kinds if k not in KINDS]
+        if unknown:
+            raise ValueError(f"unknown kind(s) {', '.join(unknown)}; choose from {', '.join(KINDS)}")
+
+
+def iso(t: float) -> str:
+    """Unix seconds -> ``2024-03-05T06:12:40.125Z`` (UTC, milliseconds)."""
+    return datetime.fromtimestamp(t, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_iso(text: str, what: str = "time") -> float:
+    """ISO 8601 -> unix seconds; a time without a zone is taken as local time."""
+    try:
+        dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"{what}: not an ISO 8601 date/time: {text!r}") from exc
+    if dt.tzinfo is None:
+        dt = dt.astimezone()
+    return dt.timestamp()
+
+
+def _blank(t: float, kind: str, device: str | None, duration_s: float = 0.0) -> Row:
+    row: Row = dict.fromkeys(NAMES)
+    row.update(onset_utc=iso(t), onset_s=t, duration_s=round(duration_s, 3), kind=kind, device=device)
+    return row
+
+
+def spasm_row(s: SpasmRow) -> Row:
+    row = _blank(s.t, "spasm", s.device, s.duration_s)
+    row.update(
+        boot=s.boot,
+        seq=s.seq,
+        confidence=s.confidence,
+        peak_rate_dps=round(s.peak_rate_dps, 1),
+        peak_angle_deg=round(s.peak_angle_deg, 1),
+    )
+    return row
+
+
+def cluster_row(c: ClusterRow) -> Row:
+    row = _blank(c.t, "cluster", c.device, c.end - c.t)
+    row.update(
+        cluster_id=c.id,
+        count=c.count,
+        alert_utc=iso(c.alert_t) if c.alert_t is not None else None,
+        post_wake_s=round(c.post_wake_s, 1) if c.post_wake_s is not None else None,
+        label=c.label,
+    )
+    return row
+
+
+def transition_row(tr: TransitionRow) -> Row:
+    return _blank(tr.t, tr.kind, tr.device)
+
+
+def note_row(n: NoteRow) -> Row:
+    row = _blank(n.t, "note", n.device)
+    row.update(note_kind=n.kind, text=n.text)
+    return row
+
+
+def treatment_row(tr: TreatmentRow) -> Row:
+    row = _blank(tr.t, "treatment", None)
+    row.update(drug=tr.drug, dose=tr.dose, unit=tr.unit, action=tr.action)
+    return row
+
+
+def _streams(source: Source, q: Query) -> list[Iterable[Row]]:
+    d, a, b = q.device, q.since, q.until
+    makers = {
+        "spasm": lambda: map(spasm_row, source.spasms(d, a, b)),
+        "cluster": lambda: map(cluster_row, source.clusters(d, a, b)),
+        "wake": lambda: map(transition_row, source.transitions(d, a, b)),
+        "note": lambda: map(note_row, source.notes(d, a, b)),
+        "treatment": lambda: map(treatment_row, source.treatments(a, b)),
+    }
+    wanted = {("wake" if k == "sleep" else k) for k in q.kinds}
+    return [makers[k]() for k in makers if k in wanted]
+
+
+def rows(source: Source, q: Query) -> Iterator[Row]:
+    """Export rows in onset order; ``onset_s`` is still wall time (see ``relative``)."""
+    keep = set(q.kinds)
+    merged = heapq.merge(*_streams(source, q), key=_onset)
+    return (r for r in merged if r["kind"] in keep)
+
+
+def _onset(r: Row) -> float:
+    t = r["onset_s"]
+    assert isinstance(t, float | int)
+    return float(t)
+
+
+def relative(stream: Iterator[Row], start: float | None) -> tuple[float | None, Iterator[Row]]:
+    """Recording start (``start`` or the first row, rounded down to the second) and the
+    rows with ``onset_s`` made relative to it. Start is None when there are no rows."""
+    first = next(stream, None)
+    if first is None:
+        return (math.floor(start) if start is not None else None), iter(())
+    t0 = float(math.floor(start if start is not None else _onset(first)))
+
+    def shifted() -> Iterator[Row]:
+        for r in _chain(first, stream):
+            r["onset_s"] = round(_onset(r) - t0, 3)
+            yield r
+
+    return t0, shifted()
+
+
+def _chain(first: Row, rest: Iterator[Row]) -> Iterator[Row]:
+    yield first
+    yield from rest

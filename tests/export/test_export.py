@@ -1,0 +1,164 @@
+"""Exports of a simulated two-week course from a real store, read back with the tools researchers use."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import tracemalloc
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pyedflib
+import pytest
+from conftest import run_cli
+from course import DAY0, DAY_S, DEVICE, TREATMENT_T, Expected
+
+from spasmwatch.export import Meta, Query, export, iso, relative, rows
+from spasmwatch.export.rows import SpasmRow, Tables
+
+SINCE = "2024-03-04T00:00:00Z"
+UNTIL = "2024-03-18T00:00:00Z"
+
+
+def _export(db: Path, out: Path, fmt: str, *extra: str) -> None:
+    assert run_cli("export", "--db", str(db), "--format", fmt, "--out", str(out), "--since", SINCE, "--until", UNTIL, *extra) == 0
+
+
+def _digest(db: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(db.parent.glob(db.name + "*"))}
+
+
+def test_csv_has_every_spasm_cluster_note_and_treatment(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    db, exp = course_db
+    _export(db, tmp_path / "course.csv", "csv")
+    with open(tmp_path / "course.csv", newline="", encoding="utf-8") as f:
+        table = list(csv.DictReader(f))
+    spasms = [r for r in table if r["kind"] == "spasm"]
+    assert [float(r["onset_s"]) for r in spasms] == pytest.approx([t - DAY0 for t in exp.spasm_times], abs=1e-3)
+    assert spasms[0]["onset_utc"] == iso(exp.spasm_times[0])
+    assert spasms[0]["device"] == DEVICE and spasms[0]["peak_angle_deg"] == "20.1"
+    clusters = [r for r in table if r["kind"] == "cluster"]
+    assert len(clusters) == sum(exp.clusters_per_day)
+    assert sum(r["label"] == "false_alarm" for r in clusters) == 1
+    (treat, change) = [r for r in table if r["kind"] == "treatment"]
+    assert (treat["drug"], treat["action"], float(treat["dose"]), treat["unit"]) == ("vigabatrin", "start", 50.0, "mg/kg/day")
+    assert float(treat["onset_s"]) == TREATMENT_T - DAY0 and change["action"] == "change"
+    assert {r["note_kind"] for r in table if r["kind"] == "note"} == {"video", "medication"}
+    onsets = [float(r["onset_s"]) for r in table]
+    assert onsets == sorted(onsets)
+    side = json.loads((tmp_path / "course.json").read_text())
+    assert side["RecordingStartUTC"] == "2024-03-04T00:00:00.000Z" and side["onset_s"]["Units"] == "s"
+
+
+def test_sleep_and_wake_come_from_activity_epochs(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    db, _ = course_db
+    _export(db, tmp_path / "sw.jsonl", "jsonl", "--kinds", "wake,sleep")
+    recs = [json.loads(line) for line in (tmp_path / "sw.jsonl").read_text().splitlines()]
+    wakes = [r["onset_s"] for r in recs if r["kind"] == "wake"]
+    sleeps = [r["onset_s"] for r in recs if r["kind"] == "sleep"]
+    # every morning (06:30) and after every nap (14:30), once asleep was seen first
+    morning = [w for w in wakes if abs((w % DAY_S) - 6.5 * 3600) <= 60]
+    nap_end = [w for w in wakes if abs((w % DAY_S) - 14.5 * 3600) <= 60]
+    assert len(morning) == 14 and len(nap_end) == 14  # day 0 starts asleep: its morning wake is seen
+    assert any(abs((s % DAY_S) - 20 * 3600) <= 600 for s in sleeps)
+    assert {r["kind"] for r in recs} == {"wake", "sleep"}
+
+
+def test_parquet_reads_back_with_units_in_schema(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    db, exp = course_db
+    _export(db, tmp_path / "c.parquet", "parquet")
+    table = pq.read_table(tmp_path / "c.parquet")
+    kinds = table.column("kind").to_pylist()
+    onsets = table.column("onset_s").to_pylist()
+    spasm_onsets = [t for k, t in zip(kinds, onsets, strict=True) if k == "spasm"]
+    assert spasm_onsets == pytest.approx([t - DAY0 for t in exp.spasm_times], abs=1e-3)
+    field = table.schema.field("post_wake_s")
+    assert field.metadata[b"units"] == b"s"
+    assert json.loads(table.schema.metadata[b"spasmwatch"])["Device"] == "all"
+
+
+def test_edf_annotations_round_trip(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    db, exp = course_db
+    _export(db, tmp_path / "c.edf", "edf", "--device", DEVICE, "--kinds", "spasm,cluster,treatment")
+    r = pyedflib.EdfReader(str(tmp_path / "c.edf"))
+    try:
+        onsets, durations, texts = r.readAnnotations()
+        start = r.getStartdatetime().replace(tzinfo=timezone.utc)
+    finally:
+        r.close()
+    assert start == datetime(2024, 3, 4, tzinfo=timezone.utc)
+    spasm_onsets = [o for o, t in zip(onsets, texts, strict=True) if t == "spasm"]
+    assert spasm_onsets == pytest.approx([t - DAY0 for t in exp.spasm_times], abs=1e-3)
+    spasm_durations = [d for d, t in zip(durations, texts, strict=True) if t == "spasm"]
+    assert spasm_durations == pytest.approx([1.2] * len(spasm_onsets))
+    cluster_texts = [t for t in texts if t.startswith("cluster")]
+    assert len(cluster_texts) == sum(exp.clusters_per_day) and "cluster of 8 spasms (false_alarm)" in cluster_texts
+    assert "vigabatrin start 50 mg/kg/day" in list(texts)
+
+
+def test_bids_events_tsv_round_trip(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    db, exp = course_db
+    out = tmp_path / "sub-01_task-sleep_events.tsv"
+    _export(db, out, "bids")
+    with open(out, newline="", encoding="utf-8") as f:
+        table = list(csv.DictReader(f, delimiter="\t"))
+    assert list(table[0])[:4] == ["onset", "duration", "trial_type", "value"]
+    spasms = [r for r in table if r["trial_type"] == "spasm"]
+    assert [float(r["onset"]) for r in spasms] == pytest.approx([t - DAY0 for t in exp.spasm_times], abs=1e-3)
+    assert all(r["label"] == "n/a" for r in spasms)
+    side = json.loads(out.with_suffix(".json").read_text())
+    assert side["onset"]["Units"] == "s" and "spasm" in side["trial_type"]["Levels"]
+    assert set(table[0]) <= set(side)
+
+
+def test_exports_never_change_the_store(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    db, _ = course_db
+    before = _digest(db)
+    for fmt, name in (("csv", "a.csv"), ("jsonl", "a.jsonl"), ("parquet", "a.parquet"), ("edf", "a.edf"), ("bids", "x_events.tsv")):
+        _export(db, tmp_path / name, fmt)
+    assert _digest(db) == before
+
+
+def test_bad_arguments_are_clear(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    from spasmwatch.errors import SpasmwatchError
+
+    db, _ = course_db
+    with pytest.raises(SpasmwatchError, match="not an ISO 8601"):
+        run_cli("export", "--db", str(db), "--out", str(tmp_path / "x.csv"), "--since", "yesterday")
+    with pytest.raises(SpasmwatchError, match="_events.tsv"):
+        run_cli("export", "--db", str(db), "--format", "bids", "--out", str(tmp_path / "x.tsv"))
+    with pytest.raises(SpasmwatchError, match="no such store"):
+        run_cli("export", "--db", str(tmp_path / "none.db"), "--out", str(tmp_path / "x.csv"))
+
+
+def _many_spasms(n: int) -> Iterator[SpasmRow]:
+    for i in range(n):
+        yield SpasmRow(DEVICE, 1, i, DAY0 + i * 2.0, 1.0, 100.0, 20.0, 80)
+
+
+class _Lazy(Tables):
+    """A source whose spasm rows are generated on demand: nothing is held."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n = n
+
+    def spasms(self, device: str | None, since: float, until: float) -> Iterator[SpasmRow]:
+        return _many_spasms(self.n)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_huge_range_streams_in_bounded_memory(tmp_path: Path, fmt: str) -> None:
+    q = Query(None, DAY0, DAY0 + 1e7)
+    tracemalloc.start()
+    try:
+        t0, stream = relative(rows(_Lazy(50_000), q), None)
+        n = export(fmt, tmp_path / f"big.{fmt}", stream, Meta(q, t0))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert n == 50_000
+    assert peak < 15e6, f"peak {peak / 1e6:.0f} MB for 50k rows (holding them would take ~60 MB)"
