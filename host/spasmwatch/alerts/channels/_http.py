@@ -1,0 +1,38 @@
+"""One aiohttp session per HTTP channel, and the status -> retry decision they share."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from spasmwatch import __version__
+from spasmwatch.alerts.channels.base import ChannelError
+
+USER_AGENT = f"spasmwatch/{__version__}"
+# Worth another try: the server is busy or broken for now, not telling us we are wrong.
+RETRY_STATUS = frozenset({408, 425, 429}) | frozenset(range(500, 600))
+
+
+class HttpPoster:
+    def __init__(self, channel: str, timeout_s: float) -> None:
+        self.channel = channel
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def post(self, url: str, data: bytes, headers: dict[str, str]) -> None:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self.timeout, headers={"User-Agent": USER_AGENT})
+        try:
+            async with self._session.post(url, data=data, headers=headers) as resp:
+                if resp.status >= 300:
+                    body = (await resp.text(errors="replace"))[:200]
+                    raise ChannelError(self.channel, f"HTTP {resp.status} from {url}: {body}",
+                                       retryable=resp.status in RETRY_STATUS)  # fmt: skip
+        except aiohttp.ClientError as e:
+            raise ChannelError(self.channel, f"POST {url} failed: {type(e).__name__}: {e}") from e
+        except TimeoutError as e:
+            raise ChannelError(self.channel, f"POST {url}: no answer within {self.timeout.total:g} s") from e
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

@@ -1,0 +1,20 @@
+"""Run a local command for a channel: bounded time, output kept for the error message."""
+
+from __future__ import annotations
+
+import asyncio
+
+
+async def run(argv: list[str], timeout_s: float) -> tuple[int, str]:
+    """Return (exit code, stderr+stdout tail); exit code 124 on timeout (the process is killed)."""
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout_s)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        return 124, f"no exit within {timeout_s:g} s"
+    text = out.decode(errors="replace").strip()
+    return proc.returncode if proc.returncode is not None else -1, text[-300:]

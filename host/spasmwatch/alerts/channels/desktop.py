@@ -1,0 +1,66 @@
+"""Desktop notifications through the OS's own tool: notify-send (Linux) or osascript (macOS)."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+
+from spasmwatch.alerts.channels._proc import run
+from spasmwatch.alerts.channels.base import ChannelError
+from spasmwatch.alerts.model import Notification, Urgency
+
+
+@dataclass(frozen=True)
+class DesktopSettings:
+    name: str = "desktop"
+    app_name: str = "spasmwatch"
+    timeout_s: float = 10.0
+    min_urgency: Urgency = Urgency.LOW
+
+
+def _notify_send_urgency(u: Urgency) -> str:
+    # critical notifications stay on screen until dismissed (freedesktop spec).
+    return "critical" if u >= Urgency.URGENT else "normal" if u >= Urgency.NORMAL else "low"
+
+
+def _applescript_string(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class DesktopChannel:
+    network = False
+
+    def __init__(self, settings: DesktopSettings | None = None) -> None:
+        self.settings = settings or DesktopSettings()
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+    @property
+    def min_urgency(self) -> Urgency:
+        return self.settings.min_urgency
+
+    def command(self, n: Notification) -> list[str] | None:
+        """The command line for this host, or None when neither tool is installed."""
+        exe = shutil.which("notify-send")
+        if exe is not None:
+            return [exe, "--app-name", self.settings.app_name, "--urgency", _notify_send_urgency(n.urgency),
+                    "--", n.title, n.text]  # fmt: skip
+        exe = shutil.which("osascript")
+        if exe is not None:
+            script = f"display notification {_applescript_string(n.text)} with title {_applescript_string(n.title)}"
+            return [exe, "-e", script]
+        return None
+
+    async def send(self, n: Notification) -> None:
+        argv = self.command(n)
+        if argv is None:
+            raise ChannelError(self.name, "desktop notifications not available: neither notify-send nor osascript found",
+                               retryable=False)  # fmt: skip
+        code, out = await run(argv, self.settings.timeout_s)
+        if code != 0:
+            raise ChannelError(self.name, f"{argv[0]} exit {code}: {out}", retryable=False)
+
+    async def close(self) -> None:
+        return None

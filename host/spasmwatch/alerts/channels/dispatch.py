@@ -1,0 +1,184 @@
+"""Send each notification to the right channels, concurrently, with retries.
+
+Each channel has its own lock, so one channel's notifications go out in
+order (an ALARM never lands after its CLOSED on the MQTT retained state)
+while a slow or failing channel never delays the others, the local sound
+alarm included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from spasmwatch.alerts.channels.base import Channel, ChannelError
+from spasmwatch.alerts.model import Audience, Notification, Urgency
+
+log = logging.getLogger("spasmwatch.alerts.dispatch")
+
+
+@dataclass(frozen=True)
+class Caregiver:
+    """A person and the channels that reach them. Everyone gets ALARMs, whatever ``min_urgency``."""
+
+    name: str
+    channels: tuple[str, ...]
+    min_urgency: Urgency = Urgency.LOW
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    """Backoff for network channels: ``attempts`` tries, delays first, first*factor, ... up to max."""
+
+    attempts: int = 4
+    first_delay_s: float = 1.0
+    factor: float = 2.0
+    max_delay_s: float = 30.0
+    attempt_timeout_s: float = 20.0  # a hung channel counts as a failed attempt
+
+    def delay_s(self, attempt: int) -> float:
+        return float(min(self.max_delay_s, self.first_delay_s * self.factor ** (attempt - 1)))
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The outcome of one notification on one channel (the daemon stores these)."""
+
+    notification_id: int
+    alert_id: int
+    channel: str
+    caregivers: tuple[str, ...]  # empty for a house channel (sound, MQTT) nobody is named on
+    ok: bool
+    attempts: int
+    error: str | None
+    t: float
+
+
+OnDelivery = Callable[[Delivery], object]
+
+
+class Dispatcher:
+    """``submit`` (sync, for the engine) or ``await dispatch``; ``drain`` waits for all sends.
+
+    Channels no caregiver names are house channels (the sound alarm, MQTT):
+    they get every notification their ``min_urgency`` lets through.
+    """
+
+    def __init__(
+        self,
+        channels: Mapping[str, Channel],
+        caregivers: Sequence[Caregiver] = (),
+        retry: RetrySettings | None = None,
+        clock: Callable[[], float] = time.time,
+        on_delivery: OnDelivery | None = None,
+        keep: int = 500,
+    ) -> None:
+        for cg in caregivers:
+            unknown = [c for c in cg.channels if c not in channels]
+            if unknown:
+                raise ValueError(f"caregiver {cg.name!r}: unknown channel(s) {', '.join(unknown)}")
+        self.channels = dict(channels)
+        self.caregivers = list(caregivers)
+        self.retry = retry or RetrySettings()
+        self.clock = clock
+        self.on_delivery = on_delivery
+        self.deliveries: deque[Delivery] = deque(maxlen=keep)
+        self._locks = {name: asyncio.Lock() for name in self.channels}
+        self._alerted: dict[int, set[str]] = {}  # alert id -> channels sent anything about it
+        self._tasks: set[asyncio.Task[Delivery]] = set()
+
+    def submit(self, n: Notification) -> None:
+        """Start sending now (needs a running event loop); results land in ``deliveries``."""
+        self._start(n)
+
+    async def dispatch(self, n: Notification) -> list[Delivery]:
+        return list(await asyncio.gather(*self._start(n)))
+
+    async def drain(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        await self.drain()
+        for ch in self.channels.values():
+            try:
+                await ch.close()
+            except Exception:  # closing is best effort; report, carry on with the others
+                log.exception("closing channel %s failed", ch.name)
+
+    def routes(self, n: Notification) -> dict[str, tuple[str, ...]]:
+        """Channel name -> caregivers reached through it, for this notification."""
+        out: dict[str, list[str]] = {}
+        named = {c for cg in self.caregivers for c in cg.channels}
+        for cg in self.caregivers:
+            if self._reaches(cg, n):
+                for c in cg.channels:
+                    out.setdefault(c, []).append(cg.name)
+        for c in self.channels:
+            if c not in named:
+                out.setdefault(c, [])
+        if n.audience is Audience.ALERTED:
+            alerted = self._alerted.get(n.alert_id, set())
+            out = {c: cgs for c, cgs in out.items() if c in alerted}
+        if n.urgency < Urgency.CRITICAL:  # an escalation ignores every filter
+            out = {c: cgs for c, cgs in out.items() if n.urgency >= self.channels[c].min_urgency}
+        return {c: tuple(cgs) for c, cgs in out.items()}
+
+    def _reaches(self, cg: Caregiver, n: Notification) -> bool:
+        if n.audience is not Audience.FILTERED:
+            return True  # EVERYONE, or ALERTED (narrowed to alerted channels afterwards)
+        return n.urgency >= Urgency.URGENT or n.urgency >= cg.min_urgency
+
+    def _start(self, n: Notification) -> list[asyncio.Task[Delivery]]:
+        routes = self.routes(n)
+        self._alerted.setdefault(n.alert_id, set()).update(routes)
+        if not routes:
+            log.info("notification %d (%s) has no channel to go to", n.id, n.kind.value)
+        tasks = []
+        for name, cgs in routes.items():
+            # Created in submit order, so each channel's lock serves them in that order.
+            task = asyncio.get_running_loop().create_task(self._deliver(self.channels[name], n, cgs))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            tasks.append(task)
+        return tasks
+
+    async def _deliver(self, ch: Channel, n: Notification, cgs: tuple[str, ...]) -> Delivery:
+        async with self._locks[ch.name]:
+            attempts, error = await self._attempts(ch, n)
+        d = Delivery(n.id, n.alert_id, ch.name, cgs, error is None, attempts, error, self.clock())
+        if error is None:
+            log.debug("notification %d sent on %s", n.id, ch.name)
+        else:
+            log.warning("notification %d (%s) not delivered on %s: %s", n.id, n.kind.value, ch.name, error)
+        self.deliveries.append(d)
+        if self.on_delivery is not None:
+            try:
+                self.on_delivery(d)
+            except Exception:
+                log.exception("delivery hook failed")
+        return d
+
+    async def _attempts(self, ch: Channel, n: Notification) -> tuple[int, str | None]:
+        r = self.retry
+        tries = r.attempts if ch.network else 1
+        for attempt in range(1, tries + 1):
+            try:
+                await asyncio.wait_for(ch.send(n), r.attempt_timeout_s)
+                return attempt, None
+            except ChannelError as e:
+                error, retry = str(e), e.retryable
+            except TimeoutError:
+                error, retry = f"{ch.name}: no answer within {r.attempt_timeout_s:g} s", True
+            except Exception as e:  # a channel bug: report it, never let it escape into the loop
+                log.exception("channel %s crashed", ch.name)
+                return attempt, f"{ch.name}: {type(e).__name__}: {e}"
+            if not retry or attempt == tries:
+                return attempt, error
+            log.info("%s (attempt %d of %d), retrying", error, attempt, tries)
+            await asyncio.sleep(r.delay_s(attempt))
+        return tries, "no attempt made"

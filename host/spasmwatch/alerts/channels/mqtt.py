@@ -1,0 +1,318 @@
+"""MQTT: alert state, events and band status, with Home Assistant discovery.
+
+Topics (``prefix`` defaults to ``spasmwatch``; ``dev`` is the device id with
+anything but letters, digits, ``_`` and ``-`` replaced by ``_``):
+
+* ``{prefix}/{dev}/alert``        retained: the cluster alert state (JSON)
+* ``{prefix}/{dev}/event``        every notification (JSON, schema spasmwatch.alert/1)
+* ``{prefix}/{dev}/status``       retained: band state, faults, battery, worn, asleep, last cluster
+* ``{prefix}/{dev}/availability`` retained: ``online``, or ``offline`` from the broker
+  (last will) when spasmwatch dies without saying goodbye
+* ``{discovery_prefix}/{component}/spasmwatch_{dev}_{entity}/config`` retained: HA discovery
+
+A last will belongs to a connection, so each device gets its own MQTT
+connection: that is what lets Home Assistant show one band as unavailable.
+Payloads are documented in docs/alerts.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import threading
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+
+from spasmwatch import __version__
+from spasmwatch.alerts.channels.base import ChannelError
+from spasmwatch.alerts.model import BandFault, Notification, NoticeKind, Urgency
+
+_CLUSTER_KINDS = frozenset(k for k in NoticeKind if k.value.startswith("cluster_") or k is NoticeKind.FALSE_ALARM)
+_ALARM_STATES = ("ALARM", "ESCALATED")
+
+
+@dataclass(frozen=True)
+class MqttSettings:
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str | None = None
+    password: str | None = None
+    prefix: str = "spasmwatch"
+    discovery_prefix: str = "homeassistant"
+    discovery: bool = True
+    name: str = "mqtt"
+    keepalive_s: int = 30
+    timeout_s: float = 10.0
+    min_urgency: Urgency = Urgency.INFO  # a state mirror needs every change
+
+
+@dataclass(frozen=True)
+class BandStatus:
+    """What the daemon knows of a band; None = unknown. Published retained on ``status``."""
+
+    connected: bool | None = None
+    battery_pct: float | None = None
+    worn: bool | None = None
+    asleep: bool | None = None
+    faults: tuple[str, ...] = ()
+    last_cluster: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self, device: str, t: float) -> dict[str, Any]:
+        state = "STALE" if BandFault.DISCONNECTED.value in self.faults else "FAULT" if self.faults else "OK"
+        return {
+            "schema": "spasmwatch.status/1",
+            "device": device,
+            "band_state": state,
+            "faults": sorted(self.faults),
+            "connected": self.connected,
+            "battery_pct": self.battery_pct,
+            "worn": self.worn,
+            "asleep": self.asleep,
+            "last_cluster": self.last_cluster,
+            "updated_t": t,
+            **self.extra,
+        }
+
+
+def slug(device: str) -> str:
+    """A device id safe in a topic level and an HA object id."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", device) or "_"
+
+
+def topics(s: MqttSettings, device: str) -> dict[str, str]:
+    base = f"{s.prefix}/{slug(device)}"
+    return {k: f"{base}/{k}" for k in ("alert", "event", "status", "availability")}
+
+
+def _iso(t: float | None) -> str | None:
+    return None if t is None else datetime.fromtimestamp(t, timezone.utc).isoformat()
+
+
+def _tristate(field_name: str) -> str:
+    # HA reads the payload "None" as unknown (the band has not said yet).
+    return f"{{% if value_json.{field_name} is none %}}None{{% elif value_json.{field_name} %}}ON{{% else %}}OFF{{% endif %}}"
+
+
+def discovery_configs(s: MqttSettings, device: str) -> dict[str, dict[str, Any]]:
+    """Discovery topic -> config for one band's entities (docs/alerts.md)."""
+    t, d = topics(s, device), slug(device)
+    common = {
+        "availability_topic": t["availability"],
+        "payload_available": "online",
+        "payload_not_available": "offline",
+        "device": {
+            "identifiers": [f"spasmwatch_{d}"],
+            "name": f"spasmwatch {device}",
+            "manufacturer": "spasmwatch",
+            "model": "IMU band",
+            "sw_version": __version__,
+        },
+        "origin": {"name": "spasmwatch", "sw": __version__},
+        "has_entity_name": True,
+    }
+    entities: list[tuple[str, str, dict[str, Any]]] = [
+        ("binary_sensor", "alarm", {"name": "Spasm alarm", "state_topic": t["alert"], "device_class": "safety",
+         "value_template": "{{ 'ON' if value_json.alarm else 'OFF' }}", "json_attributes_topic": t["alert"]}),
+        ("sensor", "alert_state", {"name": "Alert state", "state_topic": t["alert"],
+         "value_template": "{{ value_json.state }}", "icon": "mdi:alarm-light"}),
+        ("sensor", "battery", {"name": "Battery", "state_topic": t["status"], "device_class": "battery",
+         "unit_of_measurement": "%", "state_class": "measurement", "value_template": "{{ value_json.battery_pct }}"}),
+        ("binary_sensor", "worn", {"name": "Worn", "state_topic": t["status"], "value_template": _tristate("worn"),
+         "icon": "mdi:baby-face-outline"}),
+        ("binary_sensor", "asleep", {"name": "Asleep", "state_topic": t["status"], "value_template": _tristate("asleep"),
+         "icon": "mdi:sleep"}),
+        ("binary_sensor", "connected", {"name": "Band connected", "state_topic": t["status"],
+         "device_class": "connectivity", "value_template": _tristate("connected")}),
+        ("sensor", "last_cluster", {"name": "Last cluster", "state_topic": t["status"], "device_class": "timestamp",
+         "value_template": "{{ value_json.last_cluster.started if value_json.last_cluster else None }}",
+         "json_attributes_topic": t["status"], "json_attributes_template": "{{ value_json.last_cluster | tojson }}"}),
+    ]  # fmt: skip
+    out = {}
+    for component, key, cfg in entities:
+        uid = f"spasmwatch_{d}_{key}"
+        out[f"{s.discovery_prefix}/{component}/{uid}/config"] = {**cfg, "unique_id": uid, **common}
+    return out
+
+
+def alert_state(n: Notification) -> dict[str, Any]:
+    """The retained ``alert`` payload after a cluster notification."""
+    return {
+        "schema": "spasmwatch.alert_state/1",
+        "device": n.device,
+        "state": n.state,
+        "alarm": n.state in _ALARM_STATES,
+        "alert_id": n.alert_id,
+        "cluster_key": n.cluster_key,
+        "count": n.count,
+        "started": _iso(n.started_t),
+        "urgency": n.urgency.name.lower(),
+        "title": n.title,
+        "text": n.text,
+        "updated_t": n.created_t,
+    }
+
+
+class _Link:
+    """One device's MQTT connection (paho's network thread), with its last will."""
+
+    def __init__(self, s: MqttSettings, device: str) -> None:
+        self.s, self.device, self.t = s, device, topics(s, device)
+        self.connected = threading.Event()
+        self.answered = threading.Event()  # any CONNACK, good or bad
+        self.refused: str | None = None
+        self._lock = threading.Lock()
+        self._retained: dict[str, bytes] = {}
+        cid = f"spasmwatch-{slug(device)}-{uuid.uuid4().hex[:8]}"  # unique: a duplicate id kicks the other client
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=cid, clean_session=True)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        if s.username is not None:
+            self.client.username_pw_set(s.username, s.password)
+        self.client.will_set(self.t["availability"], "offline", qos=1, retain=True)
+        self.client.reconnect_delay_set(1, 30)
+        if s.discovery:
+            for topic, cfg in discovery_configs(s, device).items():
+                self._retained[topic] = json.dumps(cfg).encode()
+
+    def start(self) -> None:
+        self.client.connect_async(self.s.host, self.s.port, self.s.keepalive_s)
+        self.client.loop_start()
+
+    def _on_connect(self, client: paho.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+        if rc.is_failure:
+            self.refused = str(rc)
+            self.answered.set()
+            return
+        # Re-say everything retained: the broker may have restarted without persistence.
+        with self._lock:
+            for topic, payload in self._retained.items():
+                client.publish(topic, payload, qos=1, retain=True)
+        client.publish(self.t["availability"], "online", qos=1, retain=True)
+        self.connected.set()
+        self.answered.set()
+
+    def _on_disconnect(self, _c: paho.Client, _u: Any, _f: Any, _rc: Any, _p: Any) -> None:
+        self.connected.clear()
+
+    async def wait_connected(self) -> None:
+        s = self.s
+        if not await asyncio.to_thread(self.answered.wait, s.timeout_s):
+            raise ChannelError(s.name, f"no answer from MQTT broker {s.host}:{s.port} within {s.timeout_s:g} s")
+        if self.refused is not None:
+            raise ChannelError(s.name, f"MQTT broker {s.host}:{s.port} refused the connection: {self.refused}",
+                               retryable=False)  # fmt: skip
+        if not await asyncio.to_thread(self.connected.wait, s.timeout_s):
+            raise ChannelError(s.name, f"MQTT broker {s.host}:{s.port} not reachable (reconnecting)")
+
+    async def publish(self, topic: str, payload: bytes, retain: bool) -> None:
+        if retain:
+            with self._lock:
+                self._retained[topic] = payload
+        info = self.client.publish(topic, payload, qos=1, retain=retain)
+        try:
+            await asyncio.to_thread(info.wait_for_publish, self.s.timeout_s)
+        except (RuntimeError, ValueError) as e:
+            raise ChannelError(self.s.name, f"publish to {topic} failed: {e}") from e
+        if not info.is_published():
+            raise ChannelError(self.s.name, f"publish to {topic} not confirmed within {self.s.timeout_s:g} s")
+
+    async def stop(self) -> None:
+        """Say goodbye cleanly: ``offline`` retained, then DISCONNECT (so the will is not sent twice)."""
+        if self.connected.is_set():
+            try:
+                await self.publish(self.t["availability"], b"offline", retain=True)
+            except ChannelError:
+                pass  # the broker is gone; its last will covers it
+        self.client.disconnect()
+        await asyncio.to_thread(self.client.loop_stop)
+
+
+class MqttChannel:
+    network = True
+
+    def __init__(self, settings: MqttSettings | None = None) -> None:
+        self.settings = settings or MqttSettings()
+        self._links: dict[str, _Link] = {}
+        self._status: dict[str, BandStatus] = {}
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+    @property
+    def min_urgency(self) -> Urgency:
+        return self.settings.min_urgency
+
+    async def announce(self, device: str) -> None:
+        """Connect for ``device`` and publish discovery and ``online`` (the daemon calls it at start)."""
+        await self._link(device)
+
+    async def send(self, n: Notification) -> None:
+        link = await self._link(n.device)
+        await link.publish(link.t["event"], json.dumps(n.to_json()).encode(), retain=False)
+        if n.kind in _CLUSTER_KINDS:
+            await link.publish(link.t["alert"], json.dumps(alert_state(n)).encode(), retain=True)
+            self._note_cluster(n)
+        else:
+            self._note_band(n)
+        await self._publish_status(link, n.created_t)
+
+    async def publish_status(self, device: str, status: BandStatus, t: float) -> None:
+        """The daemon's view of the band (battery, worn, asleep, ...), published retained.
+
+        Faults and the last cluster come from the notifications this channel
+        sends; empty ones in ``status`` keep what the channel already has.
+        """
+        old = self._status.get(device, BandStatus())
+        self._status[device] = replace(status, faults=status.faults or old.faults,
+                                       last_cluster=status.last_cluster or old.last_cluster)  # fmt: skip
+        await self._publish_status(await self._link(device), t)
+
+    async def close(self) -> None:
+        links, self._links = list(self._links.values()), {}
+        for link in links:
+            await link.stop()
+
+    async def _link(self, device: str) -> _Link:
+        link = self._links.get(device)
+        if link is None:
+            link = self._links[device] = _Link(self.settings, device)
+            link.start()
+        try:
+            await link.wait_connected()
+        except ChannelError as e:
+            if not e.retryable:  # refused (credentials): start afresh next time
+                del self._links[device]
+                await asyncio.to_thread(link.client.loop_stop)
+            raise
+        return link
+
+    def _note_cluster(self, n: Notification) -> None:
+        st = self._status.get(n.device, BandStatus())
+        last = {"started": _iso(n.started_t), "count": n.count, "state": n.state, "cluster_key": n.cluster_key}
+        self._status[n.device] = replace(st, last_cluster=last)
+
+    def _note_band(self, n: Notification) -> None:
+        if n.fault is None:
+            return
+        st = self._status.get(n.device, BandStatus())
+        faults = set(st.faults)
+        active = n.kind is NoticeKind.BAND_FAULT
+        (faults.add if active else faults.discard)(n.fault.value)
+        st = replace(st, faults=tuple(sorted(faults)))
+        if n.fault is BandFault.DISCONNECTED:
+            st = replace(st, connected=not active)
+        elif n.fault is BandFault.NOT_WORN:
+            st = replace(st, worn=not active)
+        self._status[n.device] = st
+
+    async def _publish_status(self, link: _Link, t: float) -> None:
+        st = self._status.get(link.device, BandStatus())
+        await link.publish(link.t["status"], json.dumps(st.to_json(link.device, t)).encode(), retain=True)

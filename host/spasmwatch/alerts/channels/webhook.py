@@ -1,0 +1,52 @@
+"""HTTP POST of the notification as JSON (schema ``spasmwatch.alert/1``, docs/alerts.md)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from spasmwatch.alerts.channels._http import HttpPoster
+from spasmwatch.alerts.model import Notification, Urgency
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    url: str
+    name: str = "webhook"
+    timeout_s: float = 10.0
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. an Authorization header
+    min_urgency: Urgency = Urgency.INFO  # machines get every state change
+
+
+def idempotency_key(n: Notification) -> str:
+    """Same for every retry of one notification, different across daemon restarts."""
+    return f"{n.device}-{n.alert_id}-{n.id}-{round(n.created_t * 1000)}"
+
+
+class WebhookChannel:
+    network = True
+
+    def __init__(self, settings: WebhookSettings) -> None:
+        self.settings = settings
+        self._http = HttpPoster(settings.name, settings.timeout_s)
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+    @property
+    def min_urgency(self) -> Urgency:
+        return self.settings.min_urgency
+
+    async def send(self, n: Notification) -> None:
+        body = json.dumps(n.to_json(), separators=(",", ":")).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Spasmwatch-Event": n.kind.value,
+            "Idempotency-Key": idempotency_key(n),
+            **self.settings.headers,
+        }
+        await self._http.post(self.settings.url, body, headers)
+
+    async def close(self) -> None:
+        await self._http.close()

@@ -1,0 +1,125 @@
+"""Engine + Dispatcher + real HTTP channels: who gets what, retries, isolation, order."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from spasmwatch.alerts import AlertEngine, AlertSettings, NoticeKind, Urgency
+from spasmwatch.alerts.channels import (
+    Caregiver,
+    Delivery,
+    Dispatcher,
+    NtfyChannel,
+    NtfySettings,
+    RetrySettings,
+    WebhookChannel,
+    WebhookSettings,
+)
+
+from .conftest import free_port, http_recorder, notice
+
+FAST = RetrySettings(attempts=3, first_delay_s=0.05, factor=2.0, attempt_timeout_s=5.0)
+
+
+class Clock:
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _kinds_by_path(seen: list) -> dict[str, list[str]]:  # type: ignore[type-arg]
+    out: dict[str, list[str]] = {}
+    for s in seen:
+        kind = s.headers.get("X-Spasmwatch-Event") or s.headers["Tags"].split(",")[-1]
+        out.setdefault(s.path, []).append(kind)
+    return out
+
+
+def test_caregivers_routes_alerted_follow_up_and_escalation_to_everyone() -> None:
+    async def main() -> None:
+        async with http_recorder() as srv:
+            channels = {
+                "anna_push": NtfyChannel(NtfySettings(url=srv.url + "/anna", name="anna_push")),
+                "ben_push": NtfyChannel(NtfySettings(url=srv.url + "/ben", name="ben_push")),
+                "grandma_push": NtfyChannel(NtfySettings(url=srv.url + "/grandma", name="grandma_push")),
+                "home": WebhookChannel(WebhookSettings(url=srv.url + "/home", name="home")),
+            }
+            people = [
+                Caregiver("Anna", ("anna_push",)),
+                Caregiver("Ben", ("ben_push",), min_urgency=Urgency.HIGH),
+                Caregiver("Grandma", ("grandma_push",), min_urgency=Urgency.HIGH),
+            ]
+            d = Dispatcher(channels, people, retry=FAST)
+            clock = Clock(1_709_629_200.0)
+            e = AlertEngine(clock, d.submit, AlertSettings(tz=ZoneInfo("UTC"), escalate_after_s=120))
+            e.on_band_state("cot", "battery_low", True)  # NORMAL: Anna and the house webhook
+            e.on_spasm("cot", 1, 2)  # WARNING (LOW): Anna and home
+            e.on_spasm("cot", 1, 3)  # ALARM: everyone
+            await d.drain()
+            e.label(1, "false_alarm", "Anna")  # to everyone who got cluster 1
+            e.on_spasm("cot", 2, 3)  # a second cluster, left unacknowledged
+            clock.t += 120
+            e.tick()
+            await d.close()
+            got = _kinds_by_path(srv.seen)
+            assert got["/anna"] == ["band_fault", "cluster_warning", "cluster_alarm", "false_alarm",
+                                    "cluster_alarm", "cluster_escalated"]  # fmt: skip
+            assert got["/ben"] == ["cluster_alarm", "false_alarm", "cluster_alarm", "cluster_escalated"]
+            assert got["/grandma"] == got["/ben"]
+            assert got["/home"] == got["/anna"]
+            alarm = next(x for x in d.deliveries if x.channel == "anna_push" and x.notification_id == 3)
+            assert alarm.ok and alarm.caregivers == ("Anna",) and alarm.attempts == 1
+
+    asyncio.run(main())
+
+
+def test_false_alarm_reaches_only_those_alerted() -> None:
+    async def main() -> None:
+        async with http_recorder() as srv:
+            channels = {
+                "anna": WebhookChannel(WebhookSettings(url=srv.url + "/anna", name="anna")),
+                "ben": WebhookChannel(WebhookSettings(url=srv.url + "/ben", name="ben")),
+            }
+            d = Dispatcher(channels, [Caregiver("Anna", ("anna",)), Caregiver("Ben", ("ben",), Urgency.HIGH)])
+            e = AlertEngine(Clock(0.0), d.submit, AlertSettings(tz=ZoneInfo("UTC")))
+            e.on_spasm("cot", 9, 2)  # only Anna gets a WARNING
+            e.label(9, "false_alarm", "Anna")
+            await d.close()
+            assert _kinds_by_path(srv.seen) == {"/anna": ["cluster_warning", "false_alarm"]}
+
+    asyncio.run(main())
+
+
+def test_a_failing_channel_blocks_neither_the_others_nor_its_own_order() -> None:
+    async def main() -> None:
+        async with http_recorder([500]) as flaky, http_recorder() as good:
+            done: list[Delivery] = []
+            dead_url = f"http://127.0.0.1:{free_port()}/"
+            channels = {
+                "dead": WebhookChannel(WebhookSettings(url=dead_url, name="dead", timeout_s=2)),
+                "flaky": WebhookChannel(WebhookSettings(url=flaky.url, name="flaky")),
+                "good": WebhookChannel(WebhookSettings(url=good.url, name="good")),
+            }
+            d = Dispatcher(channels, retry=FAST, on_delivery=done.append)
+            d.submit(notice(id=1))
+            d.submit(notice(NoticeKind.CLUSTER_CLOSED, id=2, state="CLOSED", urgency=Urgency.INFO))
+            await d.close()
+            order = [(x.channel, x.notification_id, x.ok) for x in done]
+            # Both good deliveries land before the dead channel has used up its retries.
+            assert order.index(("good", 2, True)) < order.index(("dead", 1, False))
+            assert [json.loads(s.body)["id"] for s in flaky.seen] == [1, 1, 2]  # ALARM retried, then CLOSED
+            dead = [x for x in done if x.channel == "dead"]
+            assert [x.attempts for x in dead] == [3, 3] and "failed" in (dead[0].error or "")
+
+    asyncio.run(main())
+
+
+def test_unknown_channel_for_a_caregiver_is_refused() -> None:
+    with pytest.raises(ValueError, match="caregiver 'Anna': unknown channel"):
+        Dispatcher({}, [Caregiver("Anna", ("phone",))])

@@ -1,0 +1,117 @@
+"""Sound and desktop channels: the real external-command invocation, with recording scripts."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import sys
+import wave
+from pathlib import Path
+
+import pytest
+
+from spasmwatch.alerts import NoticeKind, Urgency
+from spasmwatch.alerts.channels import (
+    ChannelError,
+    DesktopChannel,
+    DesktopSettings,
+    Dispatcher,
+    SoundChannel,
+    SoundSettings,
+)
+
+from .conftest import notice
+
+RECORDER = """#!{python}
+import json, os, shutil, sys
+out = os.environ["SW_RECORD"]
+wav = [a for a in sys.argv[1:] if a.endswith(".wav")]
+if wav:
+    shutil.copy(wav[0], out + ".wav")
+with open(out + ".json", "w") as f:
+    json.dump(sys.argv, f)
+sys.exit(int(os.environ.get("SW_EXIT", "0")))
+"""
+
+
+def _script(path: Path) -> Path:
+    path.write_text(RECORDER.format(python=sys.executable))
+    path.chmod(0o755)
+    return path
+
+
+class Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_sound_plays_a_valid_alarm_wav_through_the_configured_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    player = _script(tmp_path / "player")
+    monkeypatch.setenv("SW_RECORD", str(tmp_path / "played"))
+    ch = SoundChannel(SoundSettings(command=(str(player), "--file", "{wav}"), wav_path=tmp_path / "alarm.wav"))
+    asyncio.run(ch.send(notice()))
+    argv = json.loads((tmp_path / "played.json").read_text())
+    assert argv[1:] == ["--file", str(tmp_path / "alarm.wav")]
+    with wave.open(str(tmp_path / "played.wav"), "rb") as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (1, 2, 16000)
+        frames = w.readframes(w.getnframes())
+        duration_s = w.getnframes() / w.getframerate()
+    assert 1.0 < duration_s < 5.0
+    peak = max(abs(int.from_bytes(frames[i : i + 2], "little", signed=True)) for i in range(0, len(frames), 2))
+    assert peak > 20000  # loud, not a whisper
+
+
+def test_sound_reports_clearly_when_nothing_can_play(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no paplay, aplay, ffplay or afplay here
+    ch = SoundChannel(SoundSettings(wav_path=tmp_path / "a.wav"), terminal=io.StringIO())
+    with pytest.raises(ChannelError, match=r"sound: could not play the alarm sound: no audio player found") as e:
+        asyncio.run(ch.send(notice()))
+    assert not e.value.retryable
+
+
+def test_sound_failing_player_then_terminal_bell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _script(tmp_path / "aplay")  # an aplay with no sound card fails like this one
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("SW_RECORD", str(tmp_path / "played"))
+    monkeypatch.setenv("SW_EXIT", "1")
+    tty = Tty()
+    ch = SoundChannel(SoundSettings(wav_path=tmp_path / "a.wav"), terminal=tty)
+    with pytest.raises(ChannelError, match="aplay exit 1; rang the terminal bell"):
+        asyncio.run(ch.send(notice()))
+    assert tty.getvalue() == "\a"
+    assert json.loads((tmp_path / "played.json").read_text())[1] == "-q"
+
+
+def test_sound_only_for_alarms_in_the_dispatcher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    player = _script(tmp_path / "player")
+    monkeypatch.setenv("SW_RECORD", str(tmp_path / "played"))
+    d = Dispatcher({"sound": SoundChannel(SoundSettings(command=(str(player),), wav_path=tmp_path / "a.wav"))})
+
+    async def main() -> list[int]:
+        low = await d.dispatch(notice(NoticeKind.CLUSTER_WARNING, urgency=Urgency.LOW))
+        high = await d.dispatch(notice())
+        return [len(low), len(high)]
+
+    assert asyncio.run(main()) == [0, 1]
+
+
+def test_desktop_invokes_notify_send(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _script(tmp_path / "notify-send")
+    monkeypatch.setenv("PATH", str(tmp_path) + os.pathsep + os.environ.get("PATH", ""))
+    monkeypatch.setenv("SW_RECORD", str(tmp_path / "ns"))
+    asyncio.run(DesktopChannel().send(notice()))
+    argv = json.loads((tmp_path / "ns.json").read_text())
+    assert argv[1:] == [
+        "--app-name", "spasmwatch", "--urgency", "critical", "--",
+        "ALARM: possible spasm cluster (cot)", "3 sudden tensing movements in a cluster since 10:00.",
+    ]  # fmt: skip
+
+
+def test_desktop_not_available(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ChannelError, match="desktop: desktop notifications not available"):
+        asyncio.run(DesktopChannel(DesktopSettings()).send(notice()))
