@@ -1,0 +1,470 @@
+"""The caregiver's configuration: one TOML file, typed, validated with clear errors.
+
+Every error names the file, the TOML table and key, what was expected and
+what was found, e.g. ``config.toml: [channels.mqtt] port: expected an
+integer 1-65535, got "abc"``. Unknown keys are errors (a typo would
+otherwise silently switch a channel off) with a did-you-mean hint.
+
+``set_value`` validates the whole file with the change before writing it
+atomically (temp file + ``os.replace``), so a bad value never replaces a
+working file. tomllib/tomli-w do not keep comments: a file written by
+``set_value`` loses them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import os
+import re
+import tempfile
+import tomllib
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin, get_type_hints
+
+import platformdirs
+import tomli_w
+
+from spasmwatch.errors import ConfigError
+
+CONFIG_ENV = "SPASMWATCH_CONFIG"
+LOG_LEVELS = ("debug", "info", "warning", "error")
+TRANSPORTS = ("ble", "serial", "sim")
+_QUIET_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def _rule(expect: str, ok: Callable[[Any], bool], required: bool = False) -> dict[str, Any]:
+    """Field metadata: what a valid value is (for the message), the test, and
+    whether the key must be written (a URL has no sensible default)."""
+    return {"expect": expect, "ok": ok, "required": required}
+
+
+def _choice(*options: str) -> dict[str, Any]:
+    return _rule("one of " + ", ".join(f'"{o}"' for o in options), lambda v: v in options)
+
+
+def _url(v: str) -> bool:
+    return v.startswith(("http://", "https://")) and bool(_host(v))
+
+
+def _host(url: str) -> str:
+    return url.split("/", 3)[2] if url.count("/") >= 2 else ""
+
+
+def _ntfy_url(v: str) -> bool:
+    return _url(v) and v.count("/") >= 3 and bool(v.rstrip("/").split("/", 3)[3:])
+
+
+_PORT = _rule("an integer 1-65535", lambda v: 1 <= v <= 65535)
+_NONNEG = _rule("a number >= 0", lambda v: v >= 0)
+_NAME = _rule("a non-empty name without ':'", lambda v: bool(v.strip()) and ":" not in v)
+_REQUIRED_NAME = {**_NAME, "required": True}
+
+
+# --- the schema ---------------------------------------------------------------------------
+
+
+@dataclass
+class Http:
+    host: str = "127.0.0.1"
+    port: int = field(default=8765, metadata=_PORT)
+    lan: bool = False  # serve on every interface (needs a token)
+    token: str = ""
+
+
+@dataclass
+class Daemon:
+    log_level: str = field(default="info", metadata=_choice(*LOG_LEVELS))
+    data_dir: str | None = None  # the store's folder; default: the platform's user data dir
+    http: Http = field(default_factory=Http)
+
+
+@dataclass
+class Band:
+    name: str | None = None  # advertised name, e.g. "spasmwatch-0001"
+    address: str | None = None  # BLE address (or the OS's id for it)
+    transport: str = field(default="ble", metadata=_choice(*TRANSPORTS))
+    port: str | None = None  # serial device, e.g. /dev/ttyACM0
+    label: str | None = None  # the child's name, shown in alerts
+
+
+@dataclass
+class Alerts:
+    escalate_after_s: float = field(default=120.0, metadata=_NONNEG)
+    # Band alerts only (battery, not worn, ...); a cluster alarm is never muted.
+    quiet_hours: str = field(default="", metadata=_rule('"HH:MM-HH:MM" or ""', lambda v: v == "" or bool(_QUIET_RE.match(v))))
+    rate_limit_s: float = field(default=300.0, metadata=_NONNEG)
+
+    def quiet_window_min(self) -> tuple[int, int] | None:
+        """(start, end) minutes after midnight; end < start wraps over midnight."""
+        m = _QUIET_RE.match(self.quiet_hours)
+        if m is None:
+            return None
+        h1, m1, h2, m2 = (int(x) for x in m.groups())
+        return h1 * 60 + m1, h2 * 60 + m2
+
+
+@dataclass
+class Sound:
+    enabled: bool = True
+    command: str | None = None  # plays the alarm; default: the platform's player
+
+
+@dataclass
+class Desktop:
+    enabled: bool = True
+
+
+@dataclass
+class Webhook:
+    url: str = field(default="", metadata=_rule("an http:// or https:// URL", _url, required=True))
+    name: str | None = field(default=None, metadata=_NAME)  # default: the URL's host
+
+    @property
+    def ref_name(self) -> str:
+        return self.name if self.name else _host(self.url)
+
+
+@dataclass
+class Ntfy:
+    url: str = field(
+        default="", metadata=_rule('an http(s) URL ending in the topic, "https://ntfy.sh/topic"', _ntfy_url, required=True)
+    )
+    name: str | None = field(default=None, metadata=_NAME)  # default: the topic
+    token: str | None = None
+
+    @property
+    def ref_name(self) -> str:
+        return self.name if self.name else self.url.rstrip("/").rsplit("/", 1)[-1]
+
+
+@dataclass
+class Mqtt:
+    enabled: bool = False
+    host: str = ""
+    port: int = field(default=1883, metadata=_PORT)
+    username: str | None = None
+    password: str | None = None
+    topic_prefix: str = "spasmwatch"
+    discovery_prefix: str = "homeassistant"
+
+
+@dataclass
+class Channels:
+    sound: Sound = field(default_factory=Sound)
+    desktop: Desktop = field(default_factory=Desktop)
+    webhook: list[Webhook] = field(default_factory=list)
+    ntfy: list[Ntfy] = field(default_factory=list)
+    mqtt: Mqtt = field(default_factory=Mqtt)
+
+    def refs(self) -> list[str]:
+        """Names caregivers may list: sound, desktop, mqtt, webhook:NAME, ntfy:NAME."""
+        return ["sound", "desktop", "mqtt"] + [f"webhook:{w.ref_name}" for w in self.webhook] + [f"ntfy:{n.ref_name}" for n in self.ntfy]
+
+
+@dataclass
+class Caregiver:
+    name: str = field(default="", metadata=_REQUIRED_NAME)
+    channels: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Config:
+    daemon: Daemon = field(default_factory=Daemon)
+    bands: list[Band] = field(default_factory=list)
+    alerts: Alerts = field(default_factory=Alerts)
+    channels: Channels = field(default_factory=Channels)
+    caregivers: list[Caregiver] = field(default_factory=list)
+
+    def store_path(self) -> Path:
+        """$SPASMWATCH_DATA_DIR, else ``daemon.data_dir``, else the platform's user data dir."""
+        from spasmwatch.store import Store  # the store is not needed to read a config
+
+        if os.environ.get("SPASMWATCH_DATA_DIR") or not self.daemon.data_dir:
+            return Store.default_path()
+        return Path(self.daemon.data_dir).expanduser() / "spasmwatch.db"
+
+
+# --- paths and loading ----------------------------------------------------------------------
+
+
+def default_config_path() -> Path:
+    env = os.environ.get(CONFIG_ENV)
+    return Path(env) if env else Path(platformdirs.user_config_dir("spasmwatch")) / "config.toml"
+
+
+def load_config(path: Path | None = None) -> Config:
+    """The validated configuration; a missing file gives the defaults."""
+    path = default_config_path() if path is None else path
+    return from_dict(_read_raw(path), str(path))
+
+
+def from_dict(data: Mapping[str, Any], source: str) -> Config:
+    """Validate parsed TOML; ``source`` names it in errors."""
+    cfg: Config = _build(Config, data, _Where(source, ""))
+    _check_config(cfg, source)
+    return cfg
+
+
+def _read_raw(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as e:  # its message carries the line and column
+        raise ConfigError(f"{path}: TOML syntax error: {e}") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from e
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror}") from e
+
+
+# --- generic validation -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Where:
+    source: str
+    section: str  # "" for the top level
+
+    def error(self, key: str, problem: str) -> ConfigError:
+        where = f"[{self.section}] {key}" if self.section else key
+        return ConfigError(f"{self.source}: {where}: {problem}")
+
+    def sub(self, name: str) -> _Where:
+        return _Where(self.source, f"{self.section}.{name}" if self.section else name)
+
+
+def _got(v: Any) -> str:
+    """A found value as the user wrote it in TOML."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, dict):
+        return "a table"
+    if isinstance(v, list):
+        return "a list"
+    return str(v)
+
+
+def _build(cls: Any, data: Mapping[str, Any], where: _Where) -> Any:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where.source}: [{where.section}]: expected a table, got {_got(data)}")
+    hints = get_type_hints(cls)
+    known = {f.name: f for f in fields(cls)}
+    for key in data:
+        if key not in known:
+            raise where.error(key, "unknown key" + _did_you_mean(key, known))
+    for name, f in known.items():
+        if f.metadata.get("required") and name not in data:
+            raise where.error(name, "required")
+    kwargs = {name: _value(hints[name], data[name], f, where) for name, f in known.items() if name in data}
+    return cls(**kwargs)
+
+
+def _did_you_mean(key: str, known: Mapping[str, Any]) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(known)})"
+
+
+def _value(tp: Any, v: Any, f: Any, where: _Where) -> Any:
+    tp = _strip_optional(tp)
+    if is_dataclass(tp):
+        return _build(tp, v, where.sub(f.name)) if isinstance(v, Mapping) else _raise(where, f.name, "a table", v)
+    if get_origin(tp) is list:
+        if not isinstance(v, list):
+            _raise(where, f.name, "a list", v)
+        (inner,) = get_args(tp)
+        if is_dataclass(inner):
+            return [_build(inner, item, where.sub(f"{f.name} #{i + 1}")) for i, item in enumerate(v)]
+        return [_scalar(inner, item, f.name, {}, where) for item in v]
+    return _scalar(tp, v, f.name, f.metadata, where)
+
+
+def _strip_optional(tp: Any) -> Any:
+    if get_origin(tp) in (Union, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        return args[0] if len(args) == 1 else tp
+    return tp
+
+
+_TYPE_EXPECT = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+
+
+def _scalar(tp: type[Any], v: Any, key: str, meta: Mapping[str, Any], where: _Where) -> Any:
+    expect = meta.get("expect", _TYPE_EXPECT[tp])
+    if tp is float and isinstance(v, int) and not isinstance(v, bool):
+        v = float(v)
+    ok_type = isinstance(v, tp) and not (tp is not bool and isinstance(v, bool))
+    if tp is float and ok_type and not math.isfinite(v):
+        ok_type = False
+    if not ok_type or ("ok" in meta and not meta["ok"](v)):
+        _raise(where, key, expect, v)
+    return v
+
+
+def _raise(where: _Where, key: str, expect: str, v: Any) -> Any:
+    raise where.error(key, f"expected {expect}, got {_got(v)}")
+
+
+# --- checks across fields ----------------------------------------------------------------------------
+
+
+def _check_config(cfg: Config, source: str) -> None:
+    http = cfg.daemon.http
+    if http.lan and not http.token:
+        raise ConfigError(f"{source}: [daemon.http] token: required when lan = true (the page can acknowledge alarms)")
+    for i, b in enumerate(cfg.bands, 1):
+        _check_band(b, _Where(source, f"bands #{i}"))
+    _check_unique(source, "channels.webhook", [w.ref_name for w in cfg.channels.webhook])
+    _check_unique(source, "channels.ntfy", [n.ref_name for n in cfg.channels.ntfy])
+    if cfg.channels.mqtt.enabled and not cfg.channels.mqtt.host:
+        raise ConfigError(f"{source}: [channels.mqtt] host: required when enabled = true")
+    refs = cfg.channels.refs()
+    for i, c in enumerate(cfg.caregivers, 1):
+        for ch in c.channels:
+            if ch not in refs:
+                hint = difflib.get_close_matches(ch, refs, n=1, cutoff=0.5)
+                more = f" (did you mean '{hint[0]}'?)" if hint else f" (configured: {', '.join(refs)})"
+                raise ConfigError(f"{source}: [caregivers #{i}] channels: unknown channel {json.dumps(ch)}{more}")
+
+
+def _check_band(b: Band, where: _Where) -> None:
+    if b.transport == "serial" and not b.port:
+        raise where.error("port", 'required for transport = "serial" (e.g. "/dev/ttyACM0")')
+    if b.transport == "ble" and not (b.name or b.address):
+        raise where.error("name", 'set name (e.g. "spasmwatch-0001") or address')
+
+
+def _check_unique(source: str, section: str, names: list[str]) -> None:
+    for i, n in enumerate(names):
+        if n in names[:i]:
+            raise ConfigError(f"{source}: [{section} #{i + 1}] name: {json.dumps(n)} is used twice")
+
+
+# --- get, set, dump -----------------------------------------------------------------------------------
+
+
+def get(config: Config, key: str) -> Any:
+    """``get(cfg, "alerts.escalate_after_s")``; list items by index: ``"bands.0.name"``."""
+    node: Any = config
+    for part in key.split("."):
+        node = _step(node, part, key)
+    return node
+
+
+def _step(node: Any, part: str, key: str) -> Any:
+    if isinstance(node, list):
+        if part.isdigit() and int(part) < len(node):
+            return node[int(part)]
+        raise ConfigError(f"{key}: no item {part} (there are {len(node)})")
+    if is_dataclass(node):
+        names = {f.name: f for f in fields(node)}
+        if part in names:
+            return getattr(node, part)
+        raise ConfigError(f"{key}: unknown key '{part}'" + _did_you_mean(part, names))
+    raise ConfigError(f"{key}: '{part}' is inside a value, not a table")
+
+
+def set_value(path: Path | None, key: str, value: str) -> Config:
+    """Set one key from its command-line text, validate the whole file, write atomically.
+
+    ``value`` is read as a TOML value (``300``, ``true``, ``["a", "b"]``);
+    for a string key, or text that is no TOML value, it is the string itself.
+    """
+    path = default_config_path() if path is None else path
+    raw = _read_raw(path)
+    parts = key.split(".")
+    target = _field_type(parts, key)
+    container = _container(raw, parts, key)
+    container[parts[-1]] = value if _strip_optional(target) is str else _parse_value(value)
+    cfg = from_dict(raw, str(path))  # raises before anything is written
+    _write_atomic(path, tomli_w.dumps(raw))
+    return cfg
+
+
+def _field_type(parts: list[str], key: str) -> Any:
+    """The annotation of the field ``parts`` names (list indices skipped)."""
+    tp: Any = Config
+    for part in parts:
+        tp = _strip_optional(tp)
+        if get_origin(tp) is list:
+            if not part.isdigit():
+                raise ConfigError(f"{key}: '{part}' should be an item number")
+            tp = get_args(tp)[0]
+            continue
+        if not is_dataclass(tp):
+            raise ConfigError(f"{key}: '{part}' is inside a value, not a table")
+        hints = get_type_hints(tp)
+        if part not in hints:
+            raise ConfigError(f"{key}: unknown key '{part}'" + _did_you_mean(part, hints))
+        tp = hints[part]
+    bare = _strip_optional(tp)
+    if is_dataclass(bare) or (get_origin(bare) is list and is_dataclass(get_args(bare)[0])):
+        raise ConfigError(f"{key}: is a table; set one of its keys")
+    return tp
+
+
+def _container(raw: dict[str, Any], parts: list[str], key: str) -> dict[str, Any]:
+    """The TOML table that holds the last part, created as needed."""
+    node: Any = raw
+    for i, part in enumerate(parts[:-1]):
+        if isinstance(node, list):
+            if int(part) >= len(node):
+                raise ConfigError(f"{key}: no item {part} (there are {len(node)})")
+            node = node[int(part)]
+        elif isinstance(node, dict):
+            node = node.setdefault(part, [] if parts[i + 1].isdigit() else {})
+        else:
+            break
+    if not isinstance(node, dict):
+        raise ConfigError(f"{key}: '{parts[-2]}' is not a table in the file")
+    return node
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write beside the file, fsync, then rename over it: old or new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600  # tokens and passwords live here
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def to_dict(config: Config) -> dict[str, Any]:
+    """Plain TOML-ready data (None values left out: TOML has no null)."""
+    return _plain(config)  # type: ignore[no-any-return]
+
+
+def _plain(v: Any) -> Any:
+    if is_dataclass(v) and not isinstance(v, type):
+        return {f.name: _plain(getattr(v, f.name)) for f in fields(v) if getattr(v, f.name) is not None}
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    return v
+
+
+def dump(config: Config) -> str:
+    return tomli_w.dumps(to_dict(config))
+

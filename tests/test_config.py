@@ -1,0 +1,280 @@
+"""spasmwatch.config: defaults, a full file, every kind of error, get/set, round trip."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from pathlib import Path
+
+import platformdirs
+import pytest
+
+from spasmwatch.config import (
+    Band,
+    Config,
+    default_config_path,
+    dump,
+    from_dict,
+    get,
+    load_config,
+    set_value,
+)
+from spasmwatch.errors import ConfigError, SpasmwatchError
+
+FULL = """
+[daemon]
+log_level = "debug"
+data_dir = "/var/lib/spasmwatch"
+http = { host = "127.0.0.1", port = 9000, lan = true, token = "s3cret" }
+
+[[bands]]
+name = "spasmwatch-0001"
+transport = "ble"
+label = "Ada"
+
+[[bands]]
+transport = "serial"
+port = "/dev/ttyACM0"
+
+[alerts]
+escalate_after_s = 90
+quiet_hours = "22:00-07:00"
+rate_limit_s = 600
+
+[channels.sound]
+enabled = true
+command = "paplay /usr/share/sounds/alarm.oga"
+
+[channels.desktop]
+enabled = false
+
+[[channels.webhook]]
+url = "https://example.org/hook"
+name = "family"
+
+[[channels.ntfy]]
+url = "https://ntfy.sh/ada-band"
+token = "tk_1"
+
+[channels.mqtt]
+enabled = true
+host = "homeassistant.local"
+username = "sw"
+password = "pw"
+
+[[caregivers]]
+name = "mum"
+channels = ["ntfy:ada-band", "sound"]
+
+[[caregivers]]
+name = "dad"
+channels = ["webhook:family", "mqtt"]
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "config.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def error_of(tmp_path: Path, text: str) -> str:
+    p = write(tmp_path, text)
+    with pytest.raises(ConfigError) as ei:
+        load_config(p)
+    assert isinstance(ei.value, SpasmwatchError)
+    msg = str(ei.value)
+    assert msg.startswith(f"{p}: ")  # every error names the file
+    return msg
+
+
+def test_missing_file_gives_defaults(tmp_path: Path) -> None:
+    cfg = load_config(tmp_path / "absent.toml")
+    assert cfg == Config()
+    assert cfg.daemon.http.port == 8765 and cfg.daemon.http.host == "127.0.0.1" and not cfg.daemon.http.lan
+    assert cfg.alerts.escalate_after_s == 120.0 and cfg.alerts.rate_limit_s == 300.0
+    assert cfg.alerts.quiet_window_min() is None
+    assert cfg.channels.mqtt.port == 1883 and cfg.channels.mqtt.discovery_prefix == "homeassistant"
+    assert not (tmp_path / "absent.toml").exists()
+
+
+def test_full_file_is_read_into_types(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, FULL))
+    assert cfg.daemon.log_level == "debug" and cfg.daemon.http.port == 9000 and cfg.daemon.http.lan
+    assert cfg.bands == [
+        Band(name="spasmwatch-0001", transport="ble", label="Ada"),
+        Band(transport="serial", port="/dev/ttyACM0"),
+    ]
+    assert isinstance(cfg.alerts.escalate_after_s, float) and cfg.alerts.escalate_after_s == 90.0
+    assert cfg.alerts.quiet_window_min() == (22 * 60, 7 * 60)
+    assert cfg.channels.desktop.enabled is False
+    assert cfg.channels.ntfy[0].ref_name == "ada-band" and cfg.channels.ntfy[0].token == "tk_1"
+    assert cfg.channels.mqtt.port == 1883 and cfg.channels.mqtt.host == "homeassistant.local"
+    assert [c.channels for c in cfg.caregivers] == [["ntfy:ada-band", "sound"], ["webhook:family", "mqtt"]]
+
+
+def test_dump_round_trips(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, FULL))
+    text = dump(cfg)
+    assert from_dict(tomllib.loads(text), "dumped") == cfg
+    assert dump(from_dict(tomllib.loads(text), "dumped")) == text
+    assert from_dict(tomllib.loads(dump(Config())), "d") == Config()
+
+
+def test_default_path_env_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SPASMWATCH_CONFIG", str(tmp_path / "my.toml"))
+    assert default_config_path() == tmp_path / "my.toml"
+    (tmp_path / "my.toml").write_text("[alerts]\nrate_limit_s = 5\n")
+    assert load_config().alerts.rate_limit_s == 5.0
+    monkeypatch.delenv("SPASMWATCH_CONFIG")
+    assert default_config_path() == Path(platformdirs.user_config_dir("spasmwatch")) / "config.toml"
+
+
+def test_store_path_from_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("SPASMWATCH_DATA_DIR", raising=False)
+    cfg = from_dict({"daemon": {"data_dir": str(tmp_path / "d")}}, "x")
+    assert cfg.store_path() == tmp_path / "d" / "spasmwatch.db"
+    monkeypatch.setenv("SPASMWATCH_DATA_DIR", str(tmp_path / "env"))
+    assert cfg.store_path() == tmp_path / "env" / "spasmwatch.db"
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+def test_syntax_error_names_the_line(tmp_path: Path) -> None:
+    msg = error_of(tmp_path, "[alerts]\nescalate_after_s = 120\nquiet_hours = 22:00\n")
+    assert "TOML syntax error" in msg and "line 3" in msg
+
+
+def test_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
+    p = tmp_path / "config.toml"
+    p.write_bytes(b'[bands]\nlabel = "\xe9"\n')
+    with pytest.raises(ConfigError, match="config.toml"):
+        load_config(p)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[channels.mqtt]\nport = "abc"', '[channels.mqtt] port: expected an integer 1-65535, got "abc"'),
+        ("[channels.mqtt]\nport = 70000", "[channels.mqtt] port: expected an integer 1-65535, got 70000"),
+        ("[daemon.http]\nport = true", "[daemon.http] port: expected an integer 1-65535, got true"),
+        ("[daemon]\nlog_level = \"loud\"", '[daemon] log_level: expected one of "debug", "info", "warning", "error", got "loud"'),
+        ("[alerts]\nescalate_after_s = -1", "[alerts] escalate_after_s: expected a number >= 0, got -1"),
+        ("[alerts]\nescalate_after_s = nan", "[alerts] escalate_after_s: expected a number >= 0, got nan"),
+        ('[alerts]\nquiet_hours = "10pm-7am"', '[alerts] quiet_hours: expected "HH:MM-HH:MM" or "", got "10pm-7am"'),
+        ('[channels.sound]\nenabled = "yes"', '[channels.sound] enabled: expected true or false, got "yes"'),
+        ('[[bands]]\nname = "a"\ntransport = "usb"', '[bands #1] transport: expected one of "ble", "serial", "sim", got "usb"'),
+        ('[[bands]]\nname = "a"\n[[bands]]\ntransport = "serial"', "[bands #2] port: required for transport = \"serial\""),
+        ("[[bands]]\nlabel = \"Ada\"", "[bands #1] name: set name"),
+        ("bands = 3", "bands: expected a list, got 3"),
+        ("[daemon]\nhttp = 5", "[daemon] http: expected a table, got 5"),
+        ('[[channels.webhook]]\nurl = "ftp://x/y"', '[channels.webhook #1] url: expected an http:// or https:// URL, got "ftp://x/y"'),
+        ('[[channels.webhook]]\nname = "a"', "[channels.webhook #1] url: required"),
+        ('[[channels.ntfy]]\nurl = "https://ntfy.sh/"', '[channels.ntfy #1] url: expected an http(s) URL ending in the topic'),
+        ("[channels.mqtt]\nenabled = true", "[channels.mqtt] host: required when enabled = true"),
+        ("[daemon.http]\nlan = true", "[daemon.http] token: required when lan = true"),
+        ('[[caregivers]]\nchannels = ["sound"]', "[caregivers #1] name: required"),
+        ('[[caregivers]]\nname = "mum"\nchannels = ["sond"]', "[caregivers #1] channels: unknown channel \"sond\" (did you mean 'sound'?)"),
+        ('[[caregivers]]\nname = "mum"\nchannels = [1]', "[caregivers #1] channels: expected a string, got 1"),
+        (
+            '[[channels.ntfy]]\nurl = "https://a/t"\n[[channels.ntfy]]\nurl = "https://b/t"',
+            '[channels.ntfy #2] name: "t" is used twice',
+        ),
+    ],
+)
+def test_bad_values_name_table_key_expectation_and_value(tmp_path: Path, text: str, expected: str) -> None:
+    assert expected in error_of(tmp_path, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[alerts]\nescalate_after = 60", "[alerts] escalate_after: unknown key (did you mean 'escalate_after_s'?)"),
+        ("[channels.mqtt]\nhots = \"x\"", "[channels.mqtt] hots: unknown key (did you mean 'host'?)"),
+        ("[alert]\nrate_limit_s = 1", "alert: unknown key (did you mean 'alerts'?)"),
+        ("[[bands]]\nname = \"a\"\nadress = \"x\"", "[bands #1] adress: unknown key (did you mean 'address'?)"),
+        ("[daemon]\nzzz = 1", "[daemon] zzz: unknown key (known: log_level, data_dir, http)"),
+    ],
+)
+def test_unknown_keys_are_errors_with_a_hint(tmp_path: Path, text: str, expected: str) -> None:
+    assert expected in error_of(tmp_path, text)
+
+
+def test_unreadable_path_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").mkdir()
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "config.toml")
+
+
+# --- get and set ----------------------------------------------------------------------------
+
+
+def test_get_by_dotted_key(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, FULL))
+    assert get(cfg, "alerts.escalate_after_s") == 90.0
+    assert get(cfg, "daemon.http.port") == 9000
+    assert get(cfg, "bands.1.port") == "/dev/ttyACM0"
+    assert get(cfg, "channels.mqtt") == cfg.channels.mqtt
+    with pytest.raises(ConfigError, match="did you mean 'escalate_after_s'"):
+        get(cfg, "alerts.escalate_after")
+    with pytest.raises(ConfigError, match="no item 5"):
+        get(cfg, "bands.5.name")
+
+
+def test_set_value_writes_typed_values_and_keeps_the_rest(tmp_path: Path) -> None:
+    p = write(tmp_path, FULL)
+    cfg = set_value(p, "alerts.escalate_after_s", "300")
+    assert cfg.alerts.escalate_after_s == 300.0
+    set_value(p, "alerts.quiet_hours", "21:30-06:45")  # not TOML: taken as the string
+    set_value(p, "daemon.http.token", "123456")  # a string key stays a string
+    set_value(p, "channels.desktop.enabled", "true")
+    set_value(p, "bands.0.label", "Ada Lovelace")
+    set_value(p, "caregivers.1.channels", '["mqtt", "sound"]')
+    again = load_config(p)
+    assert again.alerts.escalate_after_s == 300.0
+    assert again.alerts.quiet_window_min() == (21 * 60 + 30, 6 * 60 + 45)
+    assert again.daemon.http.token == "123456" and again.channels.desktop.enabled
+    assert again.bands[0].label == "Ada Lovelace" and again.caregivers[1].channels == ["mqtt", "sound"]
+    assert again.channels.mqtt.host == "homeassistant.local"  # untouched keys survive
+    assert [x.name for x in tmp_path.iterdir()] == ["config.toml"]  # no temp files left
+
+
+def test_set_value_creates_a_new_private_file(tmp_path: Path) -> None:
+    p = tmp_path / "new" / "config.toml"
+    set_value(p, "channels.mqtt.port", "1884")
+    assert load_config(p).channels.mqtt.port == 1884
+    assert stat.S_IMODE(os.stat(p).st_mode) == 0o600  # tokens and passwords live here
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("alerts.escalate_after_s", "abc", '[alerts] escalate_after_s: expected a number >= 0, got "abc"'),
+        ("channels.mqtt.port", "0", "[channels.mqtt] port: expected an integer 1-65535, got 0"),
+        ("alerts.escalate_afters", "3", "did you mean 'escalate_after_s'"),
+        ("channels.mqtt", "3", "is a table"),
+        ("daemon.http.lan", "true", None),  # valid alone, but the FULL file has a token: ok
+        ("channels.mqtt.host", "", "[channels.mqtt] host: required when enabled = true"),
+        ("bands.7.name", "x", "no item 7"),
+    ],
+)
+def test_set_value_refuses_invalid_and_keeps_the_old_file(tmp_path: Path, key: str, value: str, expected: str | None) -> None:
+    p = write(tmp_path, FULL)
+    before = p.read_bytes()
+    if expected is None:
+        set_value(p, key, value)
+        return
+    with pytest.raises(ConfigError) as ei:
+        set_value(p, key, value)
+    assert expected in str(ei.value)
+    assert p.read_bytes() == before
+    assert [x.name for x in tmp_path.iterdir()] == ["config.toml"]
+
+
+def test_set_value_on_a_broken_file_refuses(tmp_path: Path) -> None:
+    p = write(tmp_path, "[alerts\n")
+    with pytest.raises(ConfigError, match="syntax"):
+        set_value(p, "alerts.rate_limit_s", "10")
+    assert p.read_text() == "[alerts\n"
