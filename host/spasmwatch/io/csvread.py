@@ -46,7 +46,8 @@ from spasmwatch.io._checks import Checker
 from spasmwatch.io._format import Block, Column, Header, read_header
 from spasmwatch.io._pieces import parsed_blocks
 from spasmwatch.io._prefetch import prefetch
-from spasmwatch.io.limits import MIN_SAMPLES, PREFETCH_BLOCKS, RATE_ROWS
+from spasmwatch.io.limits import MAX_RATE_HZ, MIN_RATE_HZ, MIN_SAMPLES, PREFETCH_BLOCKS, RATE_ROWS
+from spasmwatch.io.rawfile import RawRecording, is_rawfile, open_rawfile
 
 __all__ = ["Chunk", "InputWarning", "Recording", "estimate_rate_hz", "open_recording"]
 
@@ -104,19 +105,29 @@ class Recording:
         return _assemble(blocks, self.chunk_rows, self.has_gyro)
 
 
-def open_recording(path: str | os.PathLike[str], chunk_rows: int = 1_000_000) -> Recording:
-    """Read the header and the first rows (rate, t0); raise InputError for a bad file."""
+def open_recording(path: str | os.PathLike[str], chunk_rows: int = 1_000_000) -> Recording | RawRecording:
+    """Read the header and the first rows (rate, t0); raise InputError for a bad file.
+
+    A raw recording (``.swraw``, known by its magic bytes) opens as a
+    ``rawfile.RawRecording``: same fields used by replay, chunks with gaps filled.
+    """
     name = os.fspath(path)
+    if is_rawfile(name):
+        return open_rawfile(name, chunk_rows)
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
     header = _open_header(name)
-    t = _checked_head(name, header)
+    # Times far apart (-1e308, 1e308) overflow their differences: the checks
+    # below name the fault, numpy need not warn about it.
+    with np.errstate(over="ignore", invalid="ignore"):
+        t = _checked_head(name, header)
+        rate_hz = _plausible_rate(name, t)
     if header.ignored:
         ignored = ", ".join(repr(n) for n in header.ignored)
         warnings.warn(f"{name}:1: ignoring column(s) {ignored}", InputWarning, stacklevel=2)
     return Recording(
         path=name,
-        rate_hz=estimate_rate_hz(t),
+        rate_hz=rate_hz,
         has_gyro=header.has_gyro,
         t0=float(t[0]),
         columns=header.names,
@@ -150,6 +161,20 @@ def _checked_head(path: str, header: Header) -> Column:
         need = f"; at least {MIN_SAMPLES} are needed to know the sample rate"
         raise InputError(path, what + need, line=2 + len(t))
     return t[:RATE_ROWS]
+
+
+def _plausible_rate(path: str, t: Column) -> float:
+    """The rate of the first rows' times, if within MIN_RATE_HZ..MAX_RATE_HZ; else InputError."""
+    rate = estimate_rate_hz(t)
+    if not MIN_RATE_HZ <= rate <= MAX_RATE_HZ:  # nan fails too
+        raise InputError(
+            path,
+            f"times {float(t[0])!r} .. {float(t[-1])!r} over {len(t) - 1} step(s) give a sample rate of {rate:.6g} Hz, "
+            f"outside {MIN_RATE_HZ:g}..{MAX_RATE_HZ:g} Hz (times must be in seconds)",
+            line=2,
+            field="t",
+        )
+    return rate
 
 
 def _read_head(path: str, header: Header) -> tuple[list[Block], InputError | None]:

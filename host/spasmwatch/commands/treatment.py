@@ -1,0 +1,99 @@
+"""The caregiver's log from the command line, written through the store.
+
+``spasmwatch treatment add vigabatrin --dose 50 --unit mg/kg/day --action start [--at ISO]``,
+``spasmwatch treatment list``, and ``spasmwatch note "video taken" --kind video``
+(this module registers both ``treatment`` and ``note``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from spasmwatch.errors import SpasmwatchError
+from spasmwatch.export.timeline import parse_iso
+from spasmwatch.store import Store
+from spasmwatch.store.rows import NOTE_KINDS, TREATMENT_ACTIONS, TreatmentRow
+
+
+def register(sub: Any) -> None:
+    t = sub.add_parser("treatment", help="record medication start / dose change / stop; list them")
+    tsub = t.add_subparsers(dest="treatment_command", metavar="add|list", required=True)
+    a = tsub.add_parser("add", help="record a treatment change")
+    a.add_argument("drug", help="medication (e.g. vigabatrin, ACTH, prednisolone)")
+    a.add_argument("--action", choices=TREATMENT_ACTIONS, required=True)
+    a.add_argument("--dose", type=float, help="dose (number)")
+    a.add_argument("--unit", help="dose unit, e.g. mg/kg/day")
+    a.add_argument("--at", help="when, ISO 8601 (no zone: local time); default now")
+    a.add_argument("--note", help="free text")
+    a.add_argument("--by", help="who recorded it")
+    a.add_argument("--db", type=Path, help="store file (default: the daemon's)")
+    a.set_defaults(func=run_add)
+    ls = tsub.add_parser("list", help="list recorded treatment changes")
+    ls.add_argument("--db", type=Path, help="store file (default: the daemon's)")
+    ls.set_defaults(func=run_list)
+
+    n = sub.add_parser("note", help="add a caregiver note (video taken, medication given, anything)")
+    n.add_argument("text")
+    n.add_argument("--kind", choices=NOTE_KINDS, default="note")
+    n.add_argument("--device", help="band id the note is about")
+    n.add_argument("--at", help="when, ISO 8601 (no zone: local time); default now")
+    n.add_argument("--by", help="who wrote it")
+    n.add_argument("--db", type=Path, help="store file (default: the daemon's)")
+    n.set_defaults(func=run_note)
+
+
+def _when(at: str | None) -> float:
+    try:
+        return parse_iso(at, "--at") if at else time.time()
+    except ValueError as exc:
+        raise SpasmwatchError(str(exc)) from exc
+
+
+def _store(db: Path | None) -> Store:
+    return Store(db if db is not None else Store.default_path())
+
+
+def _local(t: float) -> str:
+    return datetime.fromtimestamp(t).astimezone().strftime("%Y-%m-%d %H:%M %Z")
+
+
+def treatment_line(r: TreatmentRow) -> str:
+    dose = f" {r.dose:g}" if r.dose is not None else ""
+    unit = f" {r.unit}" if r.unit else ""
+    note = f"  ({r.note})" if r.note else ""
+    return f"{r.id:4d}  {_local(r.wall_s)}  {r.drug} {r.action}{dose}{unit}{note}"
+
+
+def run_add(args: argparse.Namespace) -> int:
+    with _store(args.db) as store:
+        try:
+            row = store.add_treatment(_when(args.at), args.drug, args.action, args.dose, args.unit, args.note, args.by)
+        except ValueError as exc:
+            raise SpasmwatchError(str(exc)) from exc
+    print(treatment_line(row))
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    path = args.db if args.db is not None else Store.default_path()
+    if not path.exists():
+        raise SpasmwatchError(f"{path}: no such store")
+    with Store.open_readonly(path) as store:
+        for r in store.treatments():
+            sys.stdout.write(treatment_line(r) + "\n")
+    return 0
+
+
+def run_note(args: argparse.Namespace) -> int:
+    with _store(args.db) as store:
+        try:
+            row = store.add_note(_when(args.at), args.kind, args.text, args.device, args.by)
+        except ValueError as exc:
+            raise SpasmwatchError(str(exc)) from exc
+    print(f"{row.id:4d}  {_local(row.wall_s)}  {row.kind}: {row.text}")
+    return 0

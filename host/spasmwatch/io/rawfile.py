@@ -1,0 +1,451 @@
+"""Raw recordings (``.swraw``): the band's raw sample stream, as the daemon received it.
+
+Byte layout (docs/rawfile.md; all little-endian):
+
+File header, 96 bytes::
+
+    0  8s  magic          b"SWRAW\\r\\n\\x1a" (catches text-mode and truncating transfers)
+    8  H   version        1
+   10  H   header_size    96
+   12  H   flags          bit 0: has_gyro
+   14  H   reserved       0
+   16  d   rate_hz        nominal sample rate
+   24  d   wall_start_s   unix seconds (UTC) of sample index ``index_origin``
+   32  Q   index_origin   the sample index of file time 0
+   40  d   accel_lsb_g    g per accel count (0.001: mg, as the protocol's RAW record)
+   48  d   gyro_lsb_dps   deg/s per gyro count (0.1, as RAW)
+   56  36s device_id      UTF-8, NUL padded
+   92  I   header_crc     CRC-32 of bytes 0-91
+
+Then chunks, appended one after the other::
+
+    0  4s  magic          b"SWCK"
+    4  Q   first_index    sample index of the chunk's first sample
+   12  I   n_samples      >= 1
+   16  I   dropped        samples the band reported dropped just before this chunk
+   20  I   crc            CRC-32 of bytes 0-19 and the payload
+   24  n_samples x channels x h   payload: ax ay az [gx gy gz] per sample, int16
+
+Sample ``i`` lies at file time ``(i - index_origin) / rate_hz`` and wall time
+``wall_start_s`` plus that. Chunks follow in increasing index order; a jump
+in index between chunks is a gap (samples the band dropped or the radio
+lost), kept as it is. A crash while writing loses at most the unwritten
+samples and leaves at most one partial chunk at the end: the reader skips it
+with a warning. Any other fault is an ``InputError`` naming the file, the
+chunk number and its byte offset.
+
+Replaying a file with gaps fills each gap by holding the last sample, so the
+detector sees a constant time base (a still band: no movement, no spasm).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import warnings
+import zlib
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+from numpy.typing import NDArray
+
+from spasmwatch.errors import InputError
+
+MAGIC = b"SWRAW\r\n\x1a"
+VERSION = 1
+HEADER_FMT = "<8sHHHHddQdd36sI"
+HEADER_SIZE = struct.calcsize(HEADER_FMT)
+CHUNK_MAGIC = b"SWCK"
+CHUNK_FMT = "<4sQIII"
+CHUNK_HEAD_SIZE = struct.calcsize(CHUNK_FMT)
+FLAG_GYRO = 0x01
+ACCEL_LSB_G = 0.001  # mg, as swcore.protocol's RAW record
+GYRO_LSB_DPS = 0.1  # 0.1 deg/s (ddps)
+DEVICE_ID_BYTES = 36
+# Samples per chunk the writer collects before writing (a crash loses at most these).
+CHUNK_SAMPLES = 256
+# A chunk claiming more samples than this is corrupt (bounds the reader's memory).
+MAX_CHUNK_SAMPLES = 1 << 20
+
+assert HEADER_SIZE == 96 and CHUNK_HEAD_SIZE == 24
+
+I16 = NDArray[np.int16]
+F64 = NDArray[np.float64]
+
+
+class RawWarning(UserWarning):
+    """A raw file's torn last chunk was skipped."""
+
+
+@dataclass(frozen=True)
+class RawHeader:
+    device_id: str
+    rate_hz: float
+    has_gyro: bool
+    wall_start_s: float
+    index_origin: int = 0
+    accel_lsb_g: float = ACCEL_LSB_G
+    gyro_lsb_dps: float = GYRO_LSB_DPS
+
+    @property
+    def channels(self) -> int:
+        return 6 if self.has_gyro else 3
+
+    def pack(self) -> bytes:
+        dev = self.device_id.encode("utf-8")
+        if len(dev) > DEVICE_ID_BYTES:
+            raise ValueError(f"device id longer than {DEVICE_ID_BYTES} bytes: {self.device_id!r}")
+        if not (self.rate_hz > 0 and np.isfinite(self.rate_hz)):
+            raise ValueError(f"rate_hz must be a positive number, not {self.rate_hz!r}")
+        head = struct.pack(
+            HEADER_FMT[:-1],
+            MAGIC,
+            VERSION,
+            HEADER_SIZE,
+            FLAG_GYRO if self.has_gyro else 0,
+            0,
+            self.rate_hz,
+            self.wall_start_s,
+            self.index_origin,
+            self.accel_lsb_g,
+            self.gyro_lsb_dps,
+            dev,
+        )
+        return head + struct.pack("<I", zlib.crc32(head))
+
+
+def _unpack_header(path: str, data: bytes) -> RawHeader:
+    if len(data) < len(MAGIC) or data[: len(MAGIC)] != MAGIC:
+        raise InputError(path, "not a spasmwatch raw recording (bad magic at byte 0)")
+    if len(data) < HEADER_SIZE:
+        raise InputError(path, f"file header truncated: {len(data)} of {HEADER_SIZE} bytes")
+    magic, version, size, flags, _, rate, wall, origin, alsb, glsb, dev, crc = struct.unpack(HEADER_FMT, data)
+    if version != VERSION:
+        raise InputError(path, f"raw format version {version} is not supported (this program reads {VERSION})", field="version")
+    if zlib.crc32(data[:-4]) != crc:
+        raise InputError(path, "file header CRC mismatch at byte 92: the header is damaged", field="header_crc")
+    if size != HEADER_SIZE or not (rate > 0 and np.isfinite(rate)):
+        raise InputError(path, f"bad header: header_size {size}, rate_hz {rate}", field="header")
+    device = bytes(dev).rstrip(b"\0").decode("utf-8", errors="replace")
+    return RawHeader(device, float(rate), bool(flags & FLAG_GYRO), float(wall), int(origin), float(alsb), float(glsb))
+
+
+def is_rawfile(path: str | os.PathLike[str]) -> bool:
+    """True when the file starts with the raw format's magic."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(MAGIC)) == MAGIC
+    except OSError:
+        return False
+
+
+# --- writing ------------------------------------------------------------------------
+
+
+class RawWriter:
+    """Append-only writer: ``RawWriter(path, header).append(first_index, samples, dropped)``.
+
+    Samples are int rows (ax, ay, az[, gx, gy, gz]) in the header's units,
+    as the protocol's RAW record carries them. Contiguous records are
+    collected into chunks of ``chunk_samples``; a gap or ``flush()`` writes
+    the pending chunk. An existing file is continued (its header must match)
+    after cutting off a torn last chunk.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], header: RawHeader, chunk_samples: int = CHUNK_SAMPLES, fsync: bool = False) -> None:
+        self.path = os.fspath(path)
+        self.header = header
+        self.chunk_samples = chunk_samples
+        self.fsync = fsync
+        self._pending: list[I16] = []
+        self._pending_n = 0
+        self._first = 0
+        self._dropped = 0
+        self.next_index = self._open()
+
+    def _open(self) -> int:
+        if os.path.exists(self.path) and os.path.getsize(self.path) > 0:
+            return self._resume()
+        self._f: BinaryIO = open(self.path, "wb")
+        self._f.write(self.header.pack())
+        self._f.flush()
+        return self.header.index_origin
+
+    def _resume(self) -> int:
+        reader = RawReader(self.path)
+        if reader.header != self.header:
+            raise InputError(self.path, f"cannot append: file header {reader.header} differs from {self.header}")
+        end, next_index = reader.scan_end()
+        self._f = open(self.path, "r+b")
+        self._f.truncate(end)
+        self._f.seek(end)
+        return next_index if next_index is not None else self.header.index_origin
+
+    def append(self, first_index: int, samples: Sequence[Sequence[int]] | I16, dropped: int = 0) -> None:
+        """One RAW record's samples, starting at sample index ``first_index``."""
+        block = np.asarray(samples, dtype=np.int16).reshape(-1, self.header.channels)
+        if len(block) == 0:
+            return
+        expected = self._first + self._pending_n if self._pending_n else self.next_index
+        if first_index < expected:
+            raise ValueError(f"{self.path}: sample index {first_index} goes back (next is {expected})")
+        if first_index != expected or dropped:
+            self.flush()
+            self._first, self._dropped = first_index, dropped
+        elif not self._pending_n:
+            self._first = first_index
+        self._pending.append(block)
+        self._pending_n += len(block)
+        if self._pending_n >= self.chunk_samples:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the pending samples as one chunk (to the OS; to disk too with fsync=True)."""
+        if not self._pending_n:
+            return
+        samples = np.concatenate(self._pending).astype("<i2")
+        for i in range(0, len(samples), self.chunk_samples):
+            self._write_chunk(self._first + i, samples[i : i + self.chunk_samples], self._dropped if i == 0 else 0)
+        self._f.flush()
+        if self.fsync:
+            os.fsync(self._f.fileno())
+        self.next_index = self._first + self._pending_n
+        self._pending, self._pending_n, self._dropped = [], 0, 0
+
+    def _write_chunk(self, first: int, samples: I16, dropped: int) -> None:
+        payload = samples.tobytes()
+        head = struct.pack(CHUNK_FMT[:-1], CHUNK_MAGIC, first, len(samples), dropped)
+        self._f.write(head + struct.pack("<I", zlib.crc32(payload, zlib.crc32(head))) + payload)
+
+    def close(self) -> None:
+        if not self._f.closed:
+            self.flush()
+            self._f.close()
+
+    def __enter__(self) -> RawWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# --- reading ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RawChunk:
+    """One stored chunk: ``samples`` (n, channels) int16 from index ``first_index``."""
+
+    number: int  # 0-based chunk number in the file
+    offset: int  # byte offset of its header
+    first_index: int
+    dropped: int
+    samples: I16
+
+
+class RawReader:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        try:
+            with open(self.path, "rb") as f:
+                self.header = _unpack_header(self.path, f.read(HEADER_SIZE))
+        except OSError as exc:
+            raise InputError(self.path, f"cannot open the file: {exc.strerror or exc}") from exc
+
+    def chunks(self) -> Generator[RawChunk, None, None]:
+        """Every whole chunk in order; a torn last chunk is skipped with a ``RawWarning``."""
+        size = os.path.getsize(self.path)
+        with open(self.path, "rb", buffering=1 << 20) as f:
+            f.seek(HEADER_SIZE)
+            yield from self._chunks(f, size)
+
+    def _chunks(self, f: BinaryIO, size: int) -> Generator[RawChunk, None, None]:
+        offset, number, next_index = HEADER_SIZE, 0, self.header.index_origin
+        width = 2 * self.header.channels
+        while offset < size:
+            head = f.read(CHUNK_HEAD_SIZE)
+            if len(head) < CHUNK_HEAD_SIZE:
+                self._torn(number, offset, "header")
+                return
+            magic, first, n, dropped, crc = struct.unpack(CHUNK_FMT, head)
+            where = f"chunk {number} at byte {offset}"
+            if magic != CHUNK_MAGIC:
+                raise InputError(self.path, f"{where}: bad chunk magic {magic!r}", field="magic")
+            if not 0 < n <= MAX_CHUNK_SAMPLES:
+                raise InputError(self.path, f"{where}: bad sample count {n}", field="n_samples")
+            payload = f.read(n * width)
+            end = offset + CHUNK_HEAD_SIZE + n * width
+            if len(payload) < n * width:
+                self._torn(number, offset, "payload")
+                return
+            if zlib.crc32(payload, zlib.crc32(head[:20])) != crc:
+                if end == size:  # a last chunk whose bytes never all reached the disk
+                    self._torn(number, offset, "CRC")
+                    return
+                raise InputError(self.path, f"{where}: CRC mismatch, the chunk is damaged", field="crc")
+            if first < next_index:
+                raise InputError(self.path, f"{where}: sample index {first} goes back (expected >= {next_index})", field="first_index")
+            samples = np.frombuffer(payload, dtype="<i2").reshape(n, self.header.channels)
+            yield RawChunk(number, offset, first, dropped, samples)
+            offset, number, next_index = end, number + 1, first + n
+
+    def _torn(self, number: int, offset: int, part: str) -> None:
+        warnings.warn(
+            f"{self.path}: chunk {number} at byte {offset} is incomplete ({part}): skipped "
+            "(the recording was cut off while writing)",
+            RawWarning,
+            stacklevel=3,
+        )
+
+    def scan_end(self) -> tuple[int, int | None]:
+        """Byte offset after the last whole chunk, and the next sample index (None: no chunk)."""
+        end, nxt = HEADER_SIZE, None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RawWarning)
+            for c in self.chunks():
+                end = c.offset + CHUNK_HEAD_SIZE + c.samples.nbytes
+                nxt = c.first_index + len(c.samples)
+        return end, nxt
+
+    def scaled(self, samples: I16) -> tuple[F64, F64 | None]:
+        """int16 counts -> accel (n, 3) g and gyro (n, 3) deg/s (None without a gyro).
+
+        Dividing by the counts per unit (1000, 10) when they are whole gives the
+        nearest doubles to the decimal values (0.981, not 0.9810000000000001).
+        """
+        return _scale(samples[:, :3], self.header.accel_lsb_g), (
+            _scale(samples[:, 3:6], self.header.gyro_lsb_dps) if self.header.has_gyro else None
+        )
+
+
+def _scale(counts: I16, lsb: float) -> F64:
+    per_unit = 1.0 / lsb
+    if abs(per_unit - round(per_unit)) < 1e-6:
+        return counts.astype(np.float64) / round(per_unit)
+    return counts.astype(np.float64) * lsb
+
+
+# --- as a replay recording -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """Consecutive samples (gaps filled): row i is sample ``start_index + i``."""
+
+    start_index: int
+    first_line: int  # 0: a raw file has no lines (the field mirrors csvread.Chunk)
+    t: F64
+    acc: F64
+    gyro: F64 | None
+    filled: int  # samples in this block that fill a gap (held last sample)
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+
+def filled_samples(reader: RawReader) -> Iterator[tuple[int, I16, int]]:
+    """(first_index, samples, how many of them fill a gap) with every gap filled by the last sample."""
+    last: I16 | None = None
+    nxt: int | None = None
+    for c in reader.chunks():
+        if last is not None and nxt is not None and c.first_index > nxt:
+            gap = c.first_index - nxt
+            for i in range(0, gap, MAX_CHUNK_SAMPLES):
+                k = min(MAX_CHUNK_SAMPLES, gap - i)
+                yield nxt + i, np.repeat(last[None, :], k, axis=0), k
+        yield c.first_index, c.samples, 0
+        last, nxt = c.samples[-1], c.first_index + len(c.samples)
+
+
+@dataclass(frozen=True)
+class RawRecording:
+    """A raw file opened for replay: the same face as ``csvread.Recording``."""
+
+    path: str
+    rate_hz: float
+    has_gyro: bool
+    t0: float  # file time of the first sample, s
+    chunk_rows: int
+    header: RawHeader
+
+    def chunks(self) -> Generator[Block, None, None]:
+        """Every sample (gaps filled) in blocks of ``chunk_rows``; reads the file afresh."""
+        reader = RawReader(self.path)
+        return _blocks(reader, self.chunk_rows)
+
+
+def _blocks(reader: RawReader, rows: int) -> Generator[Block, None, None]:
+    parts: list[tuple[int, I16, int]] = []
+    have = 0
+    for first, samples, filled in filled_samples(reader):
+        pos = 0
+        while pos < len(samples):
+            take = min(len(samples) - pos, rows - have)
+            parts.append((first + pos, samples[pos : pos + take], take if filled else 0))
+            have += take
+            pos += take
+            if have == rows:
+                yield _block(reader, parts)
+                parts, have = [], 0
+    if parts:
+        yield _block(reader, parts)
+
+
+def _block(reader: RawReader, parts: list[tuple[int, I16, int]]) -> Block:
+    start = parts[0][0]
+    samples = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
+    idx = np.arange(start, start + len(samples), dtype=np.float64)
+    t = (idx - reader.header.index_origin) / reader.header.rate_hz
+    acc, gyro = reader.scaled(samples)
+    return Block(start, 0, t, acc, gyro, sum(p[2] for p in parts))
+
+
+def open_rawfile(path: str | os.PathLike[str], chunk_rows: int = 1_000_000) -> RawRecording:
+    """Open a raw recording for replay; InputError for a bad or empty file."""
+    name = os.fspath(path)
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
+    reader = RawReader(name)
+    first = next(iter(_quiet_chunks(reader)), None)
+    if first is None:
+        raise InputError(name, "no samples: the raw recording holds no complete chunk")
+    t0 = (first.first_index - reader.header.index_origin) / reader.header.rate_hz
+    return RawRecording(name, reader.header.rate_hz, reader.header.has_gyro, t0, chunk_rows, reader.header)
+
+
+def _quiet_chunks(reader: RawReader) -> Iterator[RawChunk]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RawWarning)
+        yield from reader.chunks()
+
+
+# --- conversion to the replay CSV -----------------------------------------------------------
+
+
+def to_csv(src: str | os.PathLike[str], out: str | os.PathLike[str], chunk_rows: int = 1 << 18) -> tuple[int, int]:
+    """Write the replay CSV (t,ax,ay,az[,gx,gy,gz]; s, g, deg/s) of a raw recording.
+
+    Returns (samples written, samples that fill gaps). Times are file time
+    (``(index - index_origin) / rate_hz``), 6 decimals; accel 3 decimals (mg),
+    gyro 1 decimal (0.1 deg/s): exactly the stored counts.
+    """
+    from spasmwatch.sim.output import format_rows, header
+
+    rec = open_rawfile(src, chunk_rows)
+    n = filled = 0
+    with open(out, "wb") as f:
+        f.write(header(rec.has_gyro).encode())
+        for b in rec.chunks():
+            cols: list[tuple[F64, int]] = [(b.t, 6)] + [(b.acc[:, k], 3) for k in range(3)]
+            if b.gyro is not None:
+                cols += [(b.gyro[:, k], 1) for k in range(3)]
+            f.write(format_rows(cols))
+            n, filled = n + len(b), filled + b.filled
+    return n, filled
+
+
+def default_csv_path(src: str | os.PathLike[str]) -> Path:
+    return Path(src).with_suffix(".csv")

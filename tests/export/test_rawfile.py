@@ -1,0 +1,144 @@
+"""The raw recording format: write, crash, read back, replay, convert to the replay CSV."""
+
+from __future__ import annotations
+
+import json
+import struct
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import run_cli
+
+from spasmwatch.errors import InputError
+from spasmwatch.io import open_recording
+from spasmwatch.io.rawfile import CHUNK_HEAD_SIZE, HEADER_SIZE, RawHeader, RawReader, RawWarning, RawWriter, open_rawfile
+
+RATE = 52.0
+
+
+def _samples(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    s = rng.integers(-50, 50, size=(n, 6)).astype(np.int16)
+    s[:, 2] += 1000  # gravity on z, 1 g = 1000 mg
+    return s
+
+
+def _write(path: Path, records: list[tuple[int, np.ndarray, int]], chunk: int = 256) -> RawHeader:
+    h = RawHeader("band-1", RATE, True, 1_709_510_400.0, index_origin=100)
+    with RawWriter(path, h, chunk_samples=chunk) as w:
+        for first, s, dropped in records:
+            w.append(first, s, dropped)
+    return h
+
+
+def test_header_and_chunks_round_trip_with_a_gap(tmp_path: Path) -> None:
+    data = _samples(1000)
+    path = tmp_path / "r.swraw"
+    # records of 19 samples (a 244-byte MTU); 40 samples lost after sample 500
+    recs = [(100 + i, data[i : i + 19], 0) for i in range(0, 494, 19)] + [(100 + 494 + 40, data[494:], 40)]
+    h = _write(path, recs)
+    r = RawReader(path)
+    assert r.header == h
+    chunks = list(r.chunks())
+    got = np.concatenate([c.samples for c in chunks])
+    assert np.array_equal(got, data)
+    assert chunks[0].first_index == 100
+    gap_chunk = next(c for c in chunks if c.dropped)
+    assert (gap_chunk.first_index, gap_chunk.dropped) == (634, 40)
+
+
+def test_replay_reads_the_raw_file_with_gaps_held(tmp_path: Path) -> None:
+    data = _samples(300)
+    path = tmp_path / "r.swraw"
+    _write(path, [(100, data[:100], 0), (110 + 100, data[100:], 10)], chunk=64)
+    rec = open_recording(path, chunk_rows=128)
+    assert (rec.rate_hz, rec.has_gyro, rec.t0) == (RATE, True, 0.0)
+    blocks = list(rec.chunks())
+    assert [len(b) for b in blocks] == [128, 128, 54]
+    t = np.concatenate([b.t for b in blocks])
+    assert np.allclose(np.diff(t), 1 / RATE)
+    acc = np.concatenate([b.acc for b in blocks])
+    assert np.allclose(acc[100:110], data[99, :3] / 1000.0)  # the gap holds the last sample
+    assert np.allclose(acc[110:], data[100:, :3] / 1000.0)
+
+
+def test_a_torn_last_chunk_is_skipped_with_a_warning_and_the_writer_resumes(tmp_path: Path) -> None:
+    data = _samples(600)
+    path = tmp_path / "r.swraw"
+    h = _write(path, [(100, data[:512], 0)])
+    whole = path.stat().st_size
+    with open(path, "ab") as f:  # a crash half way through writing the next chunk
+        f.write(struct.pack("<4sQIII", b"SWCK", 612, 88, 0, 0) + b"\x01\x02" * 30)
+    with pytest.warns(RawWarning, match=r"chunk 2 at byte \d+ is incomplete"):
+        n = sum(len(c.samples) for c in RawReader(path).chunks())
+    assert n == 512
+    with RawWriter(path, h) as w:  # the daemon starts again and appends
+        w.append(612, data[512:], 0)
+    assert path.stat().st_size == whole + CHUNK_HEAD_SIZE + 88 * 12
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.array_equal(np.concatenate([c.samples for c in RawReader(path).chunks()]), data)
+
+
+def test_damage_is_an_error_naming_file_chunk_and_offset(tmp_path: Path) -> None:
+    data = _samples(600)
+    path = tmp_path / "r.swraw"
+    _write(path, [(100, data, 0)], chunk=200)
+    raw = bytearray(path.read_bytes())
+    second = HEADER_SIZE + CHUNK_HEAD_SIZE + 200 * 12
+    raw[second + CHUNK_HEAD_SIZE + 5] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    with pytest.raises(InputError, match=rf"r.swraw: field 'crc': chunk 1 at byte {second}: CRC mismatch"):
+        list(RawReader(path).chunks())
+    raw[0] = ord("X")
+    path.write_bytes(bytes(raw))
+    with pytest.raises(InputError, match="not a spasmwatch raw recording"):
+        RawReader(path)
+    path.write_bytes(path.read_bytes()[:HEADER_SIZE])
+    (tmp_path / "e.swraw").write_bytes(RawHeader("b", RATE, False, 0.0).pack())
+    with pytest.raises(InputError, match="no samples"):
+        open_rawfile(tmp_path / "e.swraw")
+
+
+def test_writer_refuses_going_back(tmp_path: Path) -> None:
+    h = RawHeader("band-1", RATE, True, 0.0)
+    with RawWriter(tmp_path / "r.swraw", h) as w:
+        w.append(0, _samples(10), 0)
+        with pytest.raises(ValueError, match="goes back"):
+            w.append(5, _samples(10), 0)
+
+
+def _simulated_swraw(tmp_path: Path) -> tuple[Path, Path]:
+    """A simulated morning with a cluster, written as the band would stream it (raw counts)."""
+    from spasmwatch.sim import Scenario, simulate, write_recording
+
+    rec = simulate(Scenario(duration_s=900.0, seed=3, rate_hz=RATE, clusters=1))
+    counts = np.column_stack([np.rint(rec.acc * 1000), np.rint(rec.gyro * 10)]).astype(np.int16)
+    path = tmp_path / "morning.swraw"
+    with RawWriter(path, RawHeader("band-1", RATE, True, 1_709_510_400.0)) as w:
+        for i in range(0, len(counts), 19):
+            w.append(i, counts[i : i + 19], 0)
+    csv_path = tmp_path / "morning.csv"
+    write_recording(rec, csv_path)
+    return path, csv_path
+
+
+def _replay_jsonl(path: Path) -> list[dict[str, object]]:
+    out = subprocess.run(
+        [sys.executable, "-m", "spasmwatch", "replay", str(path), "--jsonl"], capture_output=True, text=True, check=True
+    ).stdout
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def test_replay_of_raw_equals_replay_of_its_converted_csv(tmp_path: Path) -> None:
+    path, _ = _simulated_swraw(tmp_path)
+    assert run_cli("export", "raw", str(path), "--csv", str(tmp_path / "conv.csv")) == 0
+    head = (tmp_path / "conv.csv").read_text().splitlines()[:3]
+    assert head[0] == "t,ax,ay,az,gx,gy,gz" and head[1].startswith("0.000000,")
+    from_raw, from_csv = _replay_jsonl(path), _replay_jsonl(tmp_path / "conv.csv")
+    assert from_raw == from_csv
+    assert any(r["type"] == "spasm" for r in from_raw)
