@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -99,7 +100,9 @@ def _start_broker(tmp: Path, extra: str = "") -> Broker:
     port = free_port()
     conf = tmp / "mosquitto.conf"
     log = tmp / "mosquitto.log"
-    conf.write_text(f"listener {port} 127.0.0.1\npersistence false\nlog_dest file {log}\n{extra}")
+    # As root, mosquitto drops to user "mosquitto", who cannot read pytest's private tmp dir.
+    user = "user root\n" if os.geteuid() == 0 else ""
+    conf.write_text(f"listener {port} 127.0.0.1\npersistence false\nlog_dest file {log}\n{user}{extra}")
     proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

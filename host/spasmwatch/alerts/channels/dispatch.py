@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -88,7 +88,8 @@ class Dispatcher:
         self.on_delivery = on_delivery
         self.deliveries: deque[Delivery] = deque(maxlen=keep)
         self._locks = {name: asyncio.Lock() for name in self.channels}
-        self._alerted: dict[int, set[str]] = {}  # alert id -> channels sent anything about it
+        self._alerted: OrderedDict[int, set[str]] = OrderedDict()  # alert id -> channels sent anything about it
+        self._keep_alerted = 1000  # follow-ups come within hours; old alerts are forgotten
         self._tasks: set[asyncio.Task[Delivery]] = set()
 
     def submit(self, n: Notification) -> None:
@@ -136,6 +137,9 @@ class Dispatcher:
     def _start(self, n: Notification) -> list[asyncio.Task[Delivery]]:
         routes = self.routes(n)
         self._alerted.setdefault(n.alert_id, set()).update(routes)
+        self._alerted.move_to_end(n.alert_id)
+        while len(self._alerted) > self._keep_alerted:
+            self._alerted.popitem(last=False)
         if not routes:
             log.info("notification %d (%s) has no channel to go to", n.id, n.kind.value)
         tasks = []

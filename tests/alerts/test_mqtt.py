@@ -1,0 +1,183 @@
+"""MQTT channel against a real mosquitto on 127.0.0.1 (started and stopped by the fixtures)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import threading
+from typing import Any
+
+import paho.mqtt.client as paho
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from spasmwatch.alerts import BandFault, NoticeKind, Urgency
+from spasmwatch.alerts.channels import BandStatus, ChannelError, MqttChannel, MqttSettings
+
+from .conftest import Broker, band_notice, free_port, notice
+
+WAIT_S = 10.0
+
+
+class Watcher:
+    """A plain paho subscriber: the last payload per topic (and whether it came retained)."""
+
+    def __init__(self, port: int, topic: str = "#", **auth: str) -> None:
+        self.last: dict[str, tuple[bytes, bool]] = {}
+        self.cond = threading.Condition()
+        self.c = paho.Client(CallbackAPIVersion.VERSION2)
+        if auth:
+            self.c.username_pw_set(auth["username"], auth["password"])
+        self.c.on_message = self._on_message
+        self.c.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
+        self.c.connect("127.0.0.1", port, 30)
+        self.c.loop_start()
+
+    def _on_message(self, _c: Any, _u: Any, m: paho.MQTTMessage) -> None:
+        with self.cond:
+            self.last[m.topic] = (m.payload, bool(m.retain))
+            self.cond.notify_all()
+
+    def wait(self, topic: str, payload: bytes | None = None) -> bytes:
+        with self.cond:
+            ok = self.cond.wait_for(
+                lambda: topic in self.last and (payload is None or self.last[topic][0] == payload), WAIT_S
+            )
+        assert ok, f"{topic} never got {payload!r}; last: {self.last.get(topic)}"
+        return self.last[topic][0]
+
+    def json(self, topic: str) -> Any:
+        return json.loads(self.wait(topic))
+
+    def stop(self) -> None:
+        self.c.disconnect()
+        self.c.loop_stop()
+
+
+def test_alert_state_status_and_discovery_are_retained(broker: Broker) -> None:
+    s = MqttSettings(port=broker.port, timeout_s=5)
+
+    ch = MqttChannel(s)
+
+    async def publish() -> None:
+        await ch.send(band_notice(BandFault.BATTERY_LOW, True))
+        await ch.send(notice())
+        await ch.publish_status("cot", BandStatus(connected=True, battery_pct=14.0, worn=True, asleep=False), 1.0)
+
+    asyncio.run(publish())  # still connected: a late subscriber must get the retained state
+    w = Watcher(broker.port)
+    try:
+        state = w.json("spasmwatch/cot/alert")
+        assert w.last["spasmwatch/cot/alert"][1] is True  # retained
+        assert state["state"] == "ALARM" and state["alarm"] is True and state["count"] == 3
+        assert state["schema"] == "spasmwatch.alert_state/1" and state["started"] == "2024-03-05T08:58:20+00:00"
+        status = w.json("spasmwatch/cot/status")
+        assert status["faults"] == ["battery_low"] and status["band_state"] == "FAULT"
+        assert status["battery_pct"] == 14.0 and status["worn"] is True and status["asleep"] is False
+        assert status["last_cluster"] == {"started": "2024-03-05T08:58:20+00:00", "count": 3, "state": "ALARM",
+                                          "cluster_key": 12}  # fmt: skip
+        assert w.wait("spasmwatch/cot/availability") == b"online"
+        alarm = w.json("homeassistant/binary_sensor/spasmwatch_cot_alarm/config")
+        assert alarm["unique_id"] == "spasmwatch_cot_alarm"
+        assert alarm["state_topic"] == "spasmwatch/cot/alert" and alarm["device_class"] == "safety"
+        assert alarm["value_template"] == "{{ 'ON' if value_json.alarm else 'OFF' }}"
+        assert alarm["availability_topic"] == "spasmwatch/cot/availability"
+        assert (alarm["payload_available"], alarm["payload_not_available"]) == ("online", "offline")
+        assert alarm["device"]["identifiers"] == ["spasmwatch_cot"] and alarm["device"]["manufacturer"] == "spasmwatch"
+        battery = w.json("homeassistant/sensor/spasmwatch_cot_battery/config")
+        assert battery["device_class"] == "battery" and battery["unit_of_measurement"] == "%"
+        assert battery["state_topic"] == "spasmwatch/cot/status" and battery["device"] == alarm["device"]
+        for entity in ("binary_sensor/spasmwatch_cot_worn", "binary_sensor/spasmwatch_cot_asleep",
+                       "sensor/spasmwatch_cot_last_cluster", "binary_sensor/spasmwatch_cot_connected"):  # fmt: skip
+            cfg = w.json(f"homeassistant/{entity}/config")
+            assert cfg["unique_id"] == entity.split("/")[1] and cfg["availability_topic"].endswith("/availability")
+        assert w.json("homeassistant/sensor/spasmwatch_cot_last_cluster/config")["device_class"] == "timestamp"
+    finally:
+        w.stop()
+        asyncio.run(ch.close())
+
+
+def test_events_and_state_follow_the_alert_then_clean_close_says_offline(broker: Broker) -> None:
+    w = Watcher(broker.port)
+
+    async def run() -> None:
+        ch = MqttChannel(MqttSettings(port=broker.port, timeout_s=5, prefix="sw"))
+        await ch.send(notice())
+        assert json.loads(w.wait("sw/cot/event"))["kind"] == "cluster_alarm"
+        await ch.send(notice(NoticeKind.CLUSTER_CLOSED, id=8, state="CLOSED", urgency=Urgency.INFO))
+        await ch.send(band_notice(BandFault.DISCONNECTED, True, id=9))
+        await ch.close()
+
+    try:
+        asyncio.run(run())
+        w.wait("sw/cot/availability", b"offline")
+        state = w.json("sw/cot/alert")
+        assert state["state"] == "CLOSED" and state["alarm"] is False
+        assert w.json("sw/cot/event")["kind"] == "band_fault"
+        status = w.json("sw/cot/status")
+        assert status["band_state"] == "STALE" and status["connected"] is False
+    finally:
+        w.stop()
+
+
+CHILD = """
+import asyncio, sys, time
+from spasmwatch.alerts.channels import MqttChannel, MqttSettings
+async def main():
+    ch = MqttChannel(MqttSettings(port={port}, timeout_s=5, keepalive_s=60))
+    await ch.announce("cot")
+asyncio.run(main())
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def test_last_will_says_offline_when_the_daemon_dies(broker: Broker) -> None:
+    w = Watcher(broker.port, "spasmwatch/cot/availability")
+    child = subprocess.Popen([sys.executable, "-c", CHILD.format(port=broker.port)], stdout=subprocess.PIPE)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == b"ready\n"
+        w.wait("spasmwatch/cot/availability", b"online")
+        child.kill()  # SIGKILL: no DISCONNECT, the broker must send the will
+        child.wait(5)
+        w.wait("spasmwatch/cot/availability", b"offline")
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(5)
+        w.stop()
+
+
+def test_password_auth(auth_broker: Broker) -> None:
+    good = MqttSettings(port=auth_broker.port, username="family", password="s3cret", timeout_s=5)
+    bad = MqttSettings(port=auth_broker.port, username="family", password="wrong", timeout_s=5)
+
+    async def run() -> None:
+        ch = MqttChannel(good)
+        await ch.send(notice())
+        await ch.close()
+        ch = MqttChannel(bad)
+        with pytest.raises(ChannelError, match="refused the connection: Not authorized") as e:
+            await ch.send(notice())
+        assert not e.value.retryable
+        await ch.close()
+
+    asyncio.run(run())
+    w = Watcher(auth_broker.port, username="family", password="s3cret")
+    try:
+        assert w.json("spasmwatch/cot/alert")["state"] == "ALARM"
+    finally:
+        w.stop()
+
+
+def test_no_broker_is_a_retryable_error() -> None:
+    async def run() -> None:
+        ch = MqttChannel(MqttSettings(port=free_port(), timeout_s=0.5))
+        with pytest.raises(ChannelError, match="no answer from MQTT broker 127.0.0.1") as e:
+            await ch.send(notice())
+        assert e.value.retryable
+        await ch.close()
+
+    asyncio.run(run())
