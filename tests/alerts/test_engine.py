@@ -79,6 +79,13 @@ def test_warning_at_two_alarm_at_third_with_the_words() -> None:
     assert r.transitions[-1].notification_id == alarm.id
 
 
+def test_a_lone_spasm_is_no_alert() -> None:
+    r = Rig()
+    r.engine.on_spasm("cot", 1, 1)
+    assert r.sent == [] and r.engine.snapshot()["alerts"] == []
+    assert r.engine.device_summary("cot")["alert_state"] == "QUIET"
+
+
 def test_backfilled_chain_goes_straight_to_alarm() -> None:
     r = Rig()
     r.engine.on_spasm("cot", 7, 5)

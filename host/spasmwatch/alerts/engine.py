@@ -133,6 +133,8 @@ class AlertEngine:
         if (device, cluster_key) in self._closed:
             log.warning("alert: spasm for closed cluster %s of %s ignored", cluster_key, device)
             return
+        if (device, cluster_key) not in self._clusters and count < self.settings.warning_count:
+            return  # a lone spasm is no alert (and would never expire from QUIET)
         a = self._cluster(device, cluster_key)
         now = self.clock()
         grew = count > a.count

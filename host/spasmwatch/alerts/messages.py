@@ -40,6 +40,10 @@ def _since(f: ClusterFacts, tz: tzinfo | None) -> str:
     return "" if f.started_t is None else f" since {hhmm(f.started_t, tz)}"
 
 
+def _of(f: ClusterFacts, tz: tzinfo | None) -> str:
+    return "" if f.started_t is None else f" of {hhmm(f.started_t, tz)}"
+
+
 def _after_waking(f: ClusterFacts) -> str:
     if f.post_wake_s is None:
         return "waking time unknown"
@@ -92,7 +96,7 @@ def closed(f: ClusterFacts, tz: tzinfo | None) -> Message:
         minutes = max(0.0, f.ended_t - f.started_t) / 60
     return Message(
         f"Cluster ended ({f.device})",
-        f"Cluster ended: {f.count} spasm-like movements over {minutes:.0f} min{_since(f, tz)}. "
+        f"Cluster ended: {f.count} spasm-like movements over {minutes:.0f} min{_of(f, tz)}. "
         "Note anything you saw, and keep any video for the pediatrician.",
     )
 
@@ -100,7 +104,7 @@ def closed(f: ClusterFacts, tz: tzinfo | None) -> Message:
 def false_alarm(f: ClusterFacts, tz: tzinfo | None, by: str) -> Message:
     return Message(
         f"False alarm ({f.device})",
-        f"{by} marked the cluster{_since(f, tz)} as a false alarm. No action needed.",
+        f"{by} marked the cluster{_of(f, tz)} as a false alarm. No action needed.",
     )
 
 
