@@ -1,0 +1,38 @@
+"""Injectable clocks: the daemon never reads time itself.
+
+``SystemClock`` is the real one. ``ScaledClock`` runs from a chosen start
+time at N x real time: the demo plays a simulated morning at 06:00 in a
+minute, and every part (time sync to the band, cluster and sleep analysis,
+alert escalation) sees one consistent clock.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+
+class SystemClock:
+    def wall(self) -> float:
+        """Unix seconds."""
+        return time.time()
+
+    def mono(self) -> float:
+        """Seconds that never jump (timeouts, staleness)."""
+        return time.monotonic()
+
+
+@dataclass
+class ScaledClock:
+    start_wall: float
+    speed: float = 1.0
+    _m0: float = field(default_factory=time.monotonic)
+
+    def wall(self) -> float:
+        return self.start_wall + (time.monotonic() - self._m0) * self.speed
+
+    def mono(self) -> float:
+        return time.monotonic()
+
+
+Clock = SystemClock | ScaledClock

@@ -1,0 +1,49 @@
+"""Daemon timing thresholds, each with its unit and its reason (as habluetooth keeps them)."""
+
+from __future__ import annotations
+
+# A connected band notifies ACTIVITY every 10 s epoch and STATUS every
+# status_period_s (10 s by default): three missed epochs is not radio jitter.
+STALE_S = 35.0
+
+# The caregiver hears "band disconnected" only after this long: a band at the
+# edge of range drops and reconnects within seconds, and the flash log plus
+# backfill mean a short drop loses nothing.
+DISCONNECT_ALERT_S = 60.0
+
+# Reconnect backoff by error kind (seconds: first, cap). Out of range or off:
+# try soon, then back off so a band left in a drawer costs little. Refused or
+# busy: another central holds it, give it time. Timeouts: as out of range.
+BACKOFF_S: dict[str, tuple[float, float]] = {
+    "not_found": (2.0, 60.0),
+    "timeout": (2.0, 60.0),
+    "disconnected": (1.0, 30.0),
+    "refused": (5.0, 120.0),
+    "io": (2.0, 60.0),
+}
+# Pairing refused: retrying cannot help until a person re-pairs (FAULT), but
+# check now and then in case the band was reset to accept a new bond.
+AUTH_RETRY_S = 600.0
+
+# Every request on the link (read, write, command response) must finish in
+# this time: a healthy link answers in tens of ms, a stuck one must not hang
+# the session.
+REQUEST_TIMEOUT_S = 10.0
+CONNECT_TIMEOUT_S = 15.0
+
+# A band whose clock differs from the host by more than this after a sync is
+# re-synced: event times must stay within a second for the alarm and exports.
+RESYNC_DRIFT_MS = 1000
+
+# Log fill that counts as "nearly full": at ~100 events a day a 4096-slot log
+# still holds weeks, so 90 % means the host has not backfilled in a long time.
+LOG_NEARLY_FULL_PCT = 90
+
+# How far back the live analysis is rebuilt from the store at start-up and
+# when late (backfilled) events arrive: longer than a cluster plus the
+# sleep/wake windows, so a cluster cut by a restart or a drop is re-found whole.
+REBUILD_WINDOW_S = 6 * 3600.0
+
+# Status of every band is re-evaluated (STALE, disconnected alerts, escalation)
+# at this period.
+TICK_S = 1.0

@@ -1,0 +1,369 @@
+"""The daemon: band sessions -> store -> live analysis -> alert engine -> channels.
+
+Everything it needs is injected (store, clock, channels, how to open a link),
+so the daemon a family runs and the one the end-to-end tests run are the
+same object. It is the ``SessionSink`` of every band session, the
+``ClusterListener`` of every live analysis, and implements ``DaemonAPI`` for
+the HTTP server and the web page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from spasmwatch.alerts import AlertEngine, AlertSettings, BandFault, Notification, Transition
+from spasmwatch.alerts.channels.base import Channel
+from spasmwatch.alerts.channels.dispatch import Caregiver, Dispatcher
+from spasmwatch.analysis.clusters import Cluster, Spasm
+from spasmwatch.daemon import consts as K
+from spasmwatch.daemon.api import Json
+from spasmwatch.daemon.clock import Clock, SystemClock
+from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
+from spasmwatch.daemon.session import BandInfo, BandSession, State
+from spasmwatch.store import Store
+from spasmwatch.transport import Link
+from swcore import protocol as P
+from swcore.frontend import Params
+
+log = logging.getLogger(__name__)
+
+# The band's default IMU rate (firmware band/config.py); ACTIVITY counts active
+# samples per epoch at this rate.
+DEFAULT_RATE_HZ = 52
+NOTE_KINDS = ("video", "medication", "note")
+QUEUE_MAX = 100  # live updates held for a slow web page before the oldest go
+
+
+@dataclass
+class BandView:
+    """What the daemon knows of one configured band right now."""
+
+    label: str
+    session: BandSession
+    device: str | None = None
+    info: BandInfo | None = None
+    status: dict[str, Any] = field(default_factory=dict)
+    status_t: float | None = None
+    synced: bool = False
+    down_since: float | None = None  # mono s when the link was lost (for the disconnected alert)
+    analysis: LiveAnalysis | None = None
+    backfilling: bool = False
+
+
+class Daemon:
+    def __init__(
+        self,
+        store: Store,
+        bands: list[tuple[str, Callable[[], Link]]],
+        channels: dict[str, Channel] | None = None,
+        caregivers: list[Caregiver] | None = None,
+        alert_settings: AlertSettings | None = None,
+        clock: Clock | None = None,
+        rate_hz: int = DEFAULT_RATE_HZ,
+    ) -> None:
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.params = Params(rate_hz, True)
+        self.dispatcher = Dispatcher(channels or {}, caregivers or [], clock=self.clock.wall)
+        self.engine = AlertEngine(self.clock.wall, self._notify, alert_settings, on_transition=self._transition)
+        self.bands: list[BandView] = []
+        for label, make in bands:
+            s = BandSession(label, make, self, wall=self.clock.wall, mono=self.clock.mono)
+            self.bands.append(BandView(label, s, down_since=self.clock.mono()))
+        self.notifications: list[Notification] = []
+        self._subs: list[asyncio.Queue[Json]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stop = asyncio.Event()
+
+    # --- lifecycle ------------------------------------------------------------------
+    async def start(self) -> None:
+        for b in self.bands:
+            self._tasks.append(asyncio.create_task(b.session.run(), name=f"session {b.label}"))
+        self._tasks.append(asyncio.create_task(self._ticker(), name="ticker"))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for b in self.bands:
+            await b.session.stop()
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.dispatcher.close()
+
+    async def _ticker(self) -> None:
+        while not self._stop.is_set():
+            now = self.clock.wall()
+            for b in self.bands:
+                self._check_link(b)
+                if b.analysis is not None:
+                    b.analysis.tick(now)
+            self.engine.tick()
+            await asyncio.sleep(K.TICK_S)
+
+    def _check_link(self, b: BandView) -> None:
+        if b.device is None or b.down_since is None:
+            return
+        if self.clock.mono() - b.down_since >= K.DISCONNECT_ALERT_S:
+            self.engine.on_band_state(b.device, BandFault.DISCONNECTED, True)
+
+    def _view(self, session: BandSession) -> BandView:
+        return next(b for b in self.bands if b.session is session)
+
+    def _by_device(self, device: str) -> BandView:
+        return next(b for b in self.bands if b.device == device)
+
+    # --- SessionSink ----------------------------------------------------------------
+    def next_backfill_seq(self, device: str) -> int:
+        self._by_device(device).backfilling = True
+        return self.store.next_backfill_seq(device)
+
+    def on_state(self, session: BandSession, state: State, detail: str) -> None:
+        b = self._view(session)
+        if state is State.STREAMING:
+            b.down_since = None
+            if b.device:
+                self.engine.on_band_state(b.device, BandFault.DISCONNECTED, False)
+        elif state is State.STALE and b.device:
+            self.engine.on_band_state(b.device, BandFault.DISCONNECTED, True)
+        elif state not in (State.CONNECTING, State.SECURING, State.SYNCING) and b.down_since is None:
+            b.down_since = self.clock.mono()
+            b.synced = False
+        self._publish({"type": "status"})
+
+    def on_connected(self, info: BandInfo) -> None:
+        b = next(v for v in self.bands if v.session.info is info)
+        b.device, b.info = info.device, info
+        self.store.upsert_device(info.device, name=b.label, address=info.address, transport=info.transport, board=info.board, firmware=info.firmware)
+        if b.analysis is None:
+            b.analysis = LiveAnalysis(info.device, self.params, _StoreSource(self.store), self, self.clock.wall)
+            b.analysis.preload(self._stored_clusters(info.device))
+            b.analysis.rebuild()
+
+    def on_sync(self, device: str, boot: int, band_ms: int, wall_s: float) -> None:
+        self.store.add_sync(device, boot, band_ms, wall_s)
+        self._by_device(device).synced = True
+
+    def on_lost(self, device: str, first_seq: int, last_seq: int) -> None:
+        if last_seq >= first_seq:
+            log.warning("%s: events %d-%d were overwritten on the band before they reached the host", device, first_seq, last_seq)
+            self.store.mark_lost(device, first_seq, last_seq, self.clock.wall())
+
+    def on_record(self, device: str, rec: dict[str, Any], received_s: float) -> None:
+        kind = rec["type"]
+        if kind == "event":
+            self._on_event(device, rec, received_s)
+        elif kind == "activity":
+            self._on_activity(device, rec, received_s)
+        elif kind == "status":
+            self._on_status(device, rec, received_s)
+        elif kind == "loginfo" and rec["flags"] & P.LF_DONE:
+            self._backfill_done(device)
+
+    def _on_event(self, device: str, rec: dict[str, Any], received_s: float) -> None:
+        if not self.store.add_events(device, [rec], received_s):
+            return  # already stored (re-delivered): already analysed
+        t = self.store.wall_time(device, rec["boot"], rec["onset_ms"])
+        a = self._by_device(device).analysis
+        if t is None or a is None:
+            return  # kept; placed and analysed once its boot is synced
+        a.spasm(_spasm(t, rec["duration_ms"], rec["peak_rate_mrads"], rec["peak_angle_mrad"], rec["confidence"]))
+        self._publish({"type": "event", "device": device, "t": t})
+
+    def _on_activity(self, device: str, rec: dict[str, Any], received_s: float) -> None:
+        self.store.add_activity(device, [rec], received_s)
+        self.engine.on_band_state(device, BandFault.NOT_WORN, rec["worn"] == 0)
+        end = self.store.wall_time(device, rec["boot"], rec["t_ms"])
+        a = self._by_device(device).analysis
+        if end is not None and a is not None:
+            a.epoch(end - a.epoch_s, rec["activity"], bool(rec["off_body"]))
+
+    def _on_status(self, device: str, rec: dict[str, Any], received_s: float) -> None:
+        b = self._by_device(device)
+        self.store.add_status(device, received_s, rec)
+        b.status, b.status_t = rec, received_s
+        flags, errors = rec["flags"], rec["errors"]
+        e = self.engine.on_band_state
+        e(device, BandFault.BATTERY_LOW, bool(flags & (P.SF_LOW_BATTERY | P.SF_CRITICAL_BATTERY)))
+        e(device, BandFault.LOG_NEARLY_FULL, rec["log_fill_pct"] >= K.LOG_NEARLY_FULL_PCT)
+        e(device, BandFault.SAFE_MODE, bool(flags & P.SF_SAFE_MODE))
+        e(device, BandFault.SENSOR_ERROR, bool(errors & (P.ERR_IMU | P.ERR_FIFO_OVERRUN)))
+        if rec["worn"] != -1:
+            e(device, BandFault.NOT_WORN, rec["worn"] == 0)
+        if b.synced:  # the first status of a connection is read before the sync
+            e(device, BandFault.CLOCK_UNSYNCED, not flags & P.SF_TIME_SYNCED)
+        self._publish({"type": "status"})
+
+    def _backfill_done(self, device: str) -> None:
+        b = self._by_device(device)
+        b.backfilling = False
+        if b.analysis is not None and b.analysis.needs_rebuild:
+            log.info("%s: late events arrived; rebuilding the analysis from the store", device)
+            b.analysis.rebuild()
+
+    # --- ClusterListener ------------------------------------------------------------
+    def cluster_changed(self, device: str, tc: TrackedCluster, c: Cluster, event: str) -> None:
+        ids = self.store.event_ids_at(device, [s.t for s in c.spasms])
+        tc.store_id = self.store.upsert_cluster(
+            device, tc.key, c.start, c.end, c.count, c.alert_t, c.post_wake_s, event == "closed",
+            event_ids=[i for i in ids if i is not None], wall_s=self.clock.wall(),
+        )
+        if tc.replayed:
+            return  # a cluster alarmed (and closed) before a restart: the store is updated, nobody re-alerted
+        if event == "closed":
+            self.engine.on_cluster_closed(device, tc.store_id, c.end)
+        else:
+            self.engine.on_cluster(device, c, tc.store_id)
+        self._publish({"type": "cluster", "device": device, "id": tc.store_id, "event": event})
+
+    def sleep_changed(self, device: str, kind: str, t: float) -> None:
+        log.info("%s: %s at %s", device, kind, _hm(t))
+        self._publish({"type": "status"})
+
+    def _stored_clusters(self, device: str) -> list[TrackedCluster]:
+        since = self.clock.wall() - K.REBUILD_WINDOW_S
+        return [
+            TrackedCluster(r.key, r.start_t, r.end_t, store_id=r.id, alarmed=True, closed=True, replayed=True)
+            for r in self.store.clusters(device, since=since)
+            if r.closed
+        ]
+
+    # --- alerts ---------------------------------------------------------------------
+    def _notify(self, n: Notification) -> None:
+        self.notifications.append(n)
+        self.dispatcher.submit(n)
+        self._publish({"type": "alert", "id": n.alert_id, "kind": n.kind.value, "state": n.state})
+
+    def _transition(self, t: Transition) -> None:
+        cluster_id = t.cluster_key if isinstance(t.cluster_key, int) else None
+        self.store.add_alert(cluster_id, t.device, t.subject, t.new, t.t, t.reason)
+
+    # --- DaemonAPI ------------------------------------------------------------------
+    def status(self) -> Json:
+        snap = self.engine.snapshot()
+        return {"now": self.clock.wall(), "bands": [self._band_json(b, snap) for b in self.bands], "alerts": snap["alerts"]}
+
+    def _band_json(self, b: BandView, snap: dict[str, Any]) -> Json:
+        st, a = b.status, b.analysis
+        summary = snap["devices"].get(b.device, {}) if b.device else {}
+        last = next(iter(self.clusters_desc(b.device, 1)), None) if b.device else None
+        worn = st.get("worn")
+        return {
+            "device": b.device, "name": b.label, "transport": b.info.transport if b.info else None,
+            "state": b.session.state.value.upper(), "detail": b.session.detail,
+            "connected": b.session.state in (State.STREAMING, State.STALE),
+            "battery_pct": st.get("battery_pct"), "worn": None if worn in (None, -1) else worn == 1,
+            "log_fill_pct": st.get("log_fill_pct"),
+            "asleep": a.asleep if a else None, "sleep_since": a.sleep_since if a else None,
+            "last_seen": b.status_t, "alert_state": summary.get("alert_state", "QUIET"),
+            "faults": summary.get("faults", []), "last_cluster": last,
+        }
+
+    def clusters_desc(self, device: str | None, n: int) -> list[Json]:
+        rows = list(self.store.clusters(device, since=self.clock.wall() - 14 * 86400))
+        return [self._cluster_json(r) for r in rows[::-1][:n]]
+
+    def clusters(self, since: float, until: float) -> list[Json]:
+        return [self._cluster_json(r) for r in self.store.clusters(None, since, until)]
+
+    @staticmethod
+    def _cluster_json(r: Any) -> Json:
+        return {
+            "id": r.id, "device": r.device, "start": r.start_t, "end": r.end_t, "count": r.count,
+            "alert_t": r.alert_t, "post_wake_s": r.post_wake_s, "closed": r.closed, "label": r.label,
+        }
+
+    def days(self, n_days: int) -> list[Json]:
+        today = dt.datetime.fromtimestamp(self.clock.wall()).date()
+        out = []
+        for i in range(n_days - 1, -1, -1):
+            d = today - dt.timedelta(days=i)
+            t0 = dt.datetime.combine(d, dt.time()).timestamp()
+            cl = list(self.store.clusters(None, t0, t0 + 86400))
+            cl = [c for c in cl if t0 <= c.start_t < t0 + 86400]
+            out.append({
+                "date": d.isoformat(), "spasms": self.store.count_events(None, t0, t0 + 86400),
+                "clusters": len(cl), "false_alarms": sum(c.label == "false_alarm" for c in cl),
+            })
+        return out
+
+    def notes(self, since: float, until: float) -> list[Json]:
+        return [
+            {"id": n.id, "t": n.wall_s, "kind": n.kind, "text": n.text, "device": n.device, "by": n.by}
+            for n in self.store.notes(since, until)
+        ]
+
+    def ack(self, alert_id: int, by: str) -> Json:
+        a = self.engine.ack(alert_id, by)
+        self._publish({"type": "alert", "id": alert_id, "state": a["state"]})
+        return a
+
+    def label(self, cluster_id: int, label: str, by: str) -> Json:
+        if self.store.cluster(cluster_id) is None:
+            raise KeyError(cluster_id)
+        try:
+            self.engine.label(cluster_id, label, by)
+        except KeyError:
+            pass  # a cluster from before this daemon started: no open alert, the label still counts
+        self.store.label_cluster(cluster_id, label, by, self.clock.wall())
+        self._publish({"type": "cluster", "id": cluster_id, "event": "label"})
+        row = self.store.cluster(cluster_id)
+        return self._cluster_json(row)
+
+    def add_note(self, kind: str, text: str, device: str | None, by: str) -> Json:
+        if kind not in NOTE_KINDS:
+            raise ValueError(f"note kind must be one of {', '.join(NOTE_KINDS)}, not {kind!r}")
+        if not text.strip():
+            raise ValueError("note text is empty")
+        n = self.store.add_note(self.clock.wall(), kind, text.strip(), device, by)
+        j = {"id": n.id, "t": n.wall_s, "kind": n.kind, "text": n.text, "device": n.device, "by": n.by}
+        self._publish({"type": "note", **j})
+        return j
+
+    def subscribe(self) -> asyncio.Queue[Json]:
+        q: asyncio.Queue[Json] = asyncio.Queue(QUEUE_MAX)
+        self._subs.append(q)
+        return q
+
+    def unsubscribe(self, q: asyncio.Queue[Json]) -> None:
+        if q in self._subs:
+            self._subs.remove(q)
+
+    def _publish(self, msg: Json) -> None:
+        for q in self._subs:
+            if q.full():
+                q.get_nowait()  # a slow reader loses the oldest; it re-reads status anyway
+            q.put_nowait(msg)
+
+
+class _StoreSource:
+    """The store, read back in the form LiveAnalysis rebuilds from."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def spasms_since(self, device: str, since: float) -> Any:
+        for e in self.store.events(device, since=since):
+            if e.wall_t is not None:
+                yield _spasm(e.wall_t, e.duration_ms, e.peak_rate_mrads, e.peak_angle_mrad, e.confidence)
+
+    def epochs_since(self, device: str, since: float) -> Any:
+        for r in self.store.activity(device, since=since):
+            if r.wall_t is not None:
+                yield (r.wall_t - EPOCH_S, r.activity, bool(r.off_body))
+
+
+
+def _spasm(t: float, duration_ms: int, rate_mrads: int, angle_mrad: int, confidence: int) -> Spasm:
+    d = duration_ms / 1000.0
+    # The band confirms a spasm when its return phase ends: about onset + duration.
+    return Spasm(t, d, t + d, math.degrees(rate_mrads / 1000.0), math.degrees(angle_mrad / 1000.0), confidence)
+
+
+def _hm(t: float) -> str:
+    return dt.datetime.fromtimestamp(t).strftime("%H:%M:%S")

@@ -1,0 +1,192 @@
+"""Live analysis of one band: stored events and epochs -> the replay pipeline's Analyzer.
+
+The daemon runs the very ``Analyzer`` that ``spasmwatch replay`` runs, fed in
+time order. Events that arrive late (backfilled after a drop or a band
+reboot, or found in the store at start-up) cannot be slotted into a causal
+stream that has moved on, so the analysis is rebuilt from the store over
+``REBUILD_WINDOW_S``: the store is the truth, the Analyzer a view of it.
+Clusters are matched to the ones already stored by overlap, so a rebuild
+updates a cluster instead of adding a second one, and the alarm listener is
+told about each cluster once (the alert engine is idempotent by key too).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from spasmwatch.analysis.clusters import Cluster, Spasm
+from spasmwatch.analysis.pipeline import Analyzer
+from spasmwatch.analysis.sleepwake import ASLEEP, AWAKE
+from spasmwatch.daemon import consts as K
+from swcore import consts as C
+from swcore.frontend import Params
+
+EPOCH_S = C.EPOCH_MS / 1000.0
+# An event older than the newest data fed by more than this cannot join the
+# causal stream (the cluster tracker closes a chain after 60 s quiet).
+LATE_S = 30.0
+
+
+@dataclass
+class TrackedCluster:
+    """A cluster as the daemon knows it: its store id and what the listener was told."""
+
+    key: str
+    start: float
+    end: float
+    store_id: int | None = None
+    alarmed: bool = False
+    closed: bool = False
+    replayed: bool = False  # closed and alerted before this daemon started: store updates only
+    spasm_ts: list[float] = field(default_factory=list)
+
+
+class ClusterListener(Protocol):
+    def cluster_changed(self, device: str, tc: TrackedCluster, c: Cluster, event: str) -> None:
+        """``event``: "alarm" (the third spasm), "update" (it grew), "closed"."""
+        ...
+
+    def sleep_changed(self, device: str, kind: str, t: float) -> None: ...
+
+
+class Source(Protocol):
+    """What the analysis reads back from the store to rebuild itself."""
+
+    def spasms_since(self, device: str, since: float) -> Iterator[Spasm]: ...
+
+    def epochs_since(self, device: str, since: float) -> Iterator[tuple[float, int, bool]]:
+        """(epoch start wall s, active samples, off_body) in time order."""
+        ...
+
+
+class LiveAnalysis:
+    def __init__(
+        self, device: str, params: Params, source: Source, listener: ClusterListener, wall: Callable[[], float]
+    ) -> None:
+        self.device = device
+        self.params = params
+        self.source = source
+        self.listener = listener
+        self.wall = wall
+        self.tracked: list[TrackedCluster] = []
+        self._an = Analyzer(params)
+        self._t_last = float("-inf")
+        self._replaying = False
+        self.needs_rebuild = False
+        self.sleep_since: float | None = None  # time of the last sleep or wake onset
+        self.epoch_s = EPOCH_S
+
+    def preload(self, known: list[TrackedCluster]) -> None:
+        """Clusters the store already holds, so a rebuild updates them instead of alarming again."""
+        self.tracked.extend(known)
+
+    # --- state for the status endpoint ------------------------------------------------
+    @property
+    def asleep(self) -> bool | None:
+        st = self._an.sleep.state
+        return True if st == ASLEEP else False if st == AWAKE else None
+
+    @property
+    def last_wake(self) -> float | None:
+        return self._an.wake_onsets[-1] if self._an.wake_onsets else None
+
+    # --- inputs ------------------------------------------------------------------
+    def spasm(self, s: Spasm) -> None:
+        if s.t < self._t_last - LATE_S:
+            self.needs_rebuild = True  # stored already; the rebuild places it
+            return
+        self._after(self._an.spasm(s), s.t)
+
+    def epoch(self, t_start: float, activity: int, off_body: bool) -> None:
+        if t_start < self._t_last - LATE_S:
+            self.needs_rebuild = True
+            return
+        self._after(self._an.epoch_decided(t_start, activity, off_body), t_start + EPOCH_S)
+
+    def tick(self, now: float) -> None:
+        """Close a cluster after its quiet time even when no epoch arrives (band gone)."""
+        if now > self._t_last:
+            self._an.clusters.tick(now)
+            self._after([], self._t_last)
+
+    def rebuild(self, now: float | None = None) -> None:
+        """Re-run the analysis over the store's last REBUILD_WINDOW_S."""
+        now = self.wall() if now is None else now
+        since = now - K.REBUILD_WINDOW_S
+        self._an = Analyzer(self.params)
+        self._t_last = float("-inf")
+        self.needs_rebuild = False
+        self._replaying = True
+        try:
+            for item in _merge(self.source.spasms_since(self.device, since), self.source.epochs_since(self.device, since)):
+                if isinstance(item, Spasm):
+                    self._after(self._an.spasm(item), item.t)
+                else:
+                    self._after(self._an.epoch_decided(*item), item[0] + EPOCH_S)
+        finally:
+            self._replaying = False
+        self.tick(now)
+
+    # --- outputs -------------------------------------------------------------------
+    def _after(self, records: list[dict[str, object]], t: float) -> None:
+        self._t_last = max(self._t_last, t)
+        for c in self._an.alarms:
+            self._emit(c, "alarm")
+        self._an.alarms.clear()
+        cur = self._an.clusters.current
+        if cur is not None and cur.is_cluster:
+            self._emit(cur, "update")
+        for c in self._an.clusters.drain():
+            self._emit(c, "closed")
+        for r in records:
+            if r["type"] in ("wake", "sleep"):
+                self.sleep_since = float(r["t"])  # type: ignore[arg-type]
+                if not self._replaying:
+                    self.listener.sleep_changed(self.device, str(r["type"]), self.sleep_since)
+
+    def _emit(self, c: Cluster, event: str) -> None:
+        c.post_wake_s = self._an.post_wake_s(c)
+        tc = self._track(c)
+        ts = [s.t for s in c.spasms]
+        if event == "update" and ts == tc.spasm_ts:
+            return  # nothing new since the last report
+        tc.spasm_ts = ts
+        tc.start, tc.end = c.start, c.end
+        if not tc.alarmed:
+            # Once per cluster, even when a rebuild finds it already grown or closed.
+            tc.alarmed = True
+            self.listener.cluster_changed(self.device, tc, c, "alarm")
+        if event == "alarm":
+            return
+        if event == "closed":
+            tc.closed = True
+        self.listener.cluster_changed(self.device, tc, c, event)
+
+    def _track(self, c: Cluster) -> TrackedCluster:
+        for tc in self.tracked:
+            if c.start <= tc.end + K_CLUSTER_MATCH_S and tc.start <= c.end + K_CLUSTER_MATCH_S:
+                return tc
+        tc = TrackedCluster(key=f"{self.device}@{c.start:.3f}", start=c.start, end=c.end)
+        self.tracked.append(tc)
+        # Keep what a rebuild window can revisit, no more.
+        horizon = c.start - K.REBUILD_WINDOW_S
+        self.tracked = [t for t in self.tracked if t.end >= horizon]
+        return tc
+
+
+# Two clusters within a spasm gap of each other are the same cluster seen twice.
+K_CLUSTER_MATCH_S = 2.0
+
+
+Epoch = tuple[float, int, bool]
+
+
+def _merge(spasms: Iterator[Spasm], epochs: Iterator[Epoch]) -> Iterator[Spasm | Epoch]:
+    """Spasms (when confirmed) and epochs (when complete) in the order the live system saw them."""
+    a: Iterator[tuple[float, int, Spasm | Epoch]] = ((s.detected_t, 0, s) for s in spasms)
+    b: Iterator[tuple[float, int, Spasm | Epoch]] = ((e[0] + EPOCH_S, 1, e) for e in epochs)
+    for _, _, item in heapq.merge(a, b, key=lambda x: (x[0], x[1])):
+        yield item

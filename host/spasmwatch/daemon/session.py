@@ -1,0 +1,311 @@
+"""One band's connection, as an explicit state machine.
+
+    DISCONNECTED -> CONNECTING -> SECURING -> SYNCING -> STREAMING
+         ^                                                  |
+         +---- BACKOFF (delay by error kind) <---- error ---+--> STALE (silent link)
+                                                            +--> FAULT (pairing refused)
+
+On every connect: read the device identity, pair or re-encrypt, negotiate
+the MTU, subscribe, sync the band's clock to wall time, and ask for every
+event after the last one stored (backfill). Live and backfilled events take
+the same path to the sink, which stores them idempotently, so a drop, a band
+reboot or a host restart loses nothing the band's flash still holds.
+
+The session knows nothing of SQLite or alerts: it reports to a ``SessionSink``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from spasmwatch.daemon import consts as K
+from spasmwatch.transport.base import DisconnectedError, Link, LinkTimeoutError, TransportError
+from swcore import protocol as P
+
+log = logging.getLogger(__name__)
+
+Record = dict[str, Any]
+
+
+def sig_uuid(short: int) -> str:
+    """A Bluetooth SIG 16-bit UUID in the 128-bit form bleak uses."""
+    return f"0000{short:04x}-0000-1000-8000-00805f9b34fb"
+
+
+DIS_SERIAL = sig_uuid(0x2A25)
+DIS_MODEL = sig_uuid(0x2A24)
+DIS_FIRMWARE = sig_uuid(0x2A26)
+DIS_HARDWARE = sig_uuid(0x2A27)
+
+
+class State(enum.Enum):
+    DISCONNECTED = "disconnected"
+    CONNECTING = "connecting"
+    SECURING = "securing"
+    SYNCING = "syncing"
+    STREAMING = "streaming"
+    BACKOFF = "backoff"
+    STALE = "stale"
+    FAULT = "fault"
+
+
+@dataclass(frozen=True)
+class BandInfo:
+    device: str  # the band's serial (Device Information 0x2A25): the store's device id
+    model: str
+    firmware: str
+    board: str
+    address: str
+    transport: str
+
+
+class SessionSink(Protocol):
+    def next_backfill_seq(self, device: str) -> int: ...
+
+    def on_state(self, session: BandSession, state: State, detail: str) -> None: ...
+
+    def on_connected(self, info: BandInfo) -> None: ...
+
+    def on_sync(self, device: str, boot: int, band_ms: int, wall_s: float) -> None: ...
+
+    def on_record(self, device: str, rec: Record, received_s: float) -> None: ...
+
+    def on_lost(self, device: str, first_seq: int, last_seq: int) -> None: ...
+
+
+class SessionError(Exception):
+    """A step of the connect sequence failed in a way the band explained."""
+
+
+class BandSession:
+    def __init__(
+        self,
+        label: str,
+        link_factory: Callable[[], Link],
+        sink: SessionSink,
+        wall: Callable[[], float] = time.time,
+        mono: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.label = label  # what the caregiver configured (name or address)
+        self._make_link = link_factory
+        self.sink = sink
+        self.wall = wall
+        self.mono = mono
+        self.state = State.DISCONNECTED
+        self.detail = ""
+        self.info: BandInfo | None = None
+        self.link: Link | None = None
+        self.last_heard = mono()
+        self.connected_since: float | None = None
+        self.decode_errors = 0
+        self._records: asyncio.Queue[tuple[int, bytes, float]] = asyncio.Queue()
+        self._resp: asyncio.Queue[Record] = asyncio.Queue()
+        self._lost = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._failures = 0
+        self._backfill_from = 0
+
+    # --- state ------------------------------------------------------------------
+    def _set(self, state: State, detail: str = "") -> None:
+        if state is self.state and detail == self.detail:
+            return
+        log.info("%s: %s -> %s%s", self.label, self.state.value, state.value, f" ({detail})" if detail else "")
+        self.state, self.detail = state, detail
+        self.sink.on_state(self, state, detail)
+
+    @property
+    def device(self) -> str | None:
+        return self.info.device if self.info else None
+
+    # --- main loop ----------------------------------------------------------------
+    async def run(self) -> None:
+        """Connect, stream, and reconnect with backoff until ``stop``."""
+        while not self._stop.is_set():
+            try:
+                await self._connect_once()
+                self._failures = 0
+                await self._stream()
+                delay = K.BACKOFF_S["disconnected"][0]
+            except TransportError as e:
+                delay = self._backoff(e)
+            except SessionError as e:
+                self._set(State.FAULT, str(e))
+                delay = K.AUTH_RETRY_S
+            await self._close_link()
+            if self._stop.is_set():
+                break
+            if self.state is not State.FAULT:
+                self._set(State.BACKOFF, f"retry in {delay:.0f} s")
+            await self._sleep(delay)
+        await self._close_link()
+        self._set(State.DISCONNECTED, "stopped")
+
+    def _backoff(self, e: TransportError) -> float:
+        if e.kind == "auth":
+            self._set(State.FAULT, f"pairing refused: {e}")
+            return K.AUTH_RETRY_S
+        first, cap = K.BACKOFF_S.get(e.kind, K.BACKOFF_S["io"])
+        delay = min(cap, first * (1 << min(self._failures, 16)))
+        self._failures += 1
+        if self.state is not State.STALE:
+            self._set(State.DISCONNECTED, f"{e.kind}: {e}")
+        return delay
+
+    async def stop(self) -> None:
+        self._stop.set()
+        self._lost.set()
+        await self._close_link()
+
+    async def _sleep(self, delay_s: float) -> None:
+        try:
+            await asyncio.wait_for(self._stop.wait(), delay_s)
+        except asyncio.TimeoutError:
+            pass
+
+    async def _close_link(self) -> None:
+        link, self.link = self.link, None
+        self.connected_since = None
+        if link is not None:
+            try:
+                await asyncio.wait_for(link.disconnect(), K.REQUEST_TIMEOUT_S)
+            except (TransportError, asyncio.TimeoutError, OSError):
+                pass
+
+    # --- connect sequence -----------------------------------------------------------
+    async def _connect_once(self) -> None:
+        self._set(State.CONNECTING)
+        self._lost.clear()
+        link = self._make_link()
+        self.link = link
+        link.on_disconnect(self._lost.set)
+        await link.connect(K.CONNECT_TIMEOUT_S)
+        self.info = await self._identify(link)
+        self._set(State.SECURING)
+        await link.secure()
+        self._set(State.SYNCING)
+        self._drain()
+        await link.subscribe(P.EVENTS_UUID, self._cb(P.EVENTS_UUID))
+        await link.subscribe(P.STATUS_UUID, self._cb(P.STATUS_UUID))
+        await link.subscribe(P.CONTROL_UUID, self._on_control)
+        self.sink.on_connected(self.info)
+        status = P.decode(await self._req(link.read(P.STATUS_UUID)))
+        self.sink.on_record(self.info.device, status, self.wall())
+        await self.sync_time(int(status["boot"]))
+        self._backfill_from = self.sink.next_backfill_seq(self.info.device)
+        await self.command(P.encode_backfill(self._backfill_from))
+        self.connected_since = self.wall()
+        self.last_heard = self.mono()
+        self._set(State.STREAMING, f"backfill from seq {self._backfill_from}")
+
+    async def _identify(self, link: Link) -> BandInfo:
+        async def text(uuid: str) -> str:
+            raw: bytes = await self._req(link.read(uuid))
+            return raw.decode("utf-8", "replace")
+
+        return BandInfo(
+            device=await text(DIS_SERIAL),
+            model=await text(DIS_MODEL),
+            firmware=await text(DIS_FIRMWARE),
+            board=await text(DIS_HARDWARE),
+            address=link.address,
+            transport=link.transport,
+        )
+
+    async def _req(self, aw: Any) -> Any:
+        try:
+            return await asyncio.wait_for(aw, K.REQUEST_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            raise LinkTimeoutError("the band did not answer in time") from None
+
+    async def sync_time(self, boot: int) -> None:
+        """Give the band wall time; remember (boot, band ms) <-> wall time for its events."""
+        sent = self.wall()
+        resp = await self.command(P.encode_time_sync(int(sent), int(sent * 1000) % 1000))
+        rtt = self.wall() - sent
+        assert self.info is not None
+        # The band read its clock when the command arrived: about half the round trip.
+        self.sink.on_sync(self.info.device, boot, int(resp["arg"]), sent + rtt / 2)
+
+    async def command(self, data: bytes) -> Record:
+        """Write a control command and wait for its RESP; SessionError if the band refuses it."""
+        if self.link is None:
+            raise DisconnectedError("no link")
+        self._drain_resp()
+        await self._req(self.link.write(P.CONTROL_UUID, data))
+        op = data[1]
+        while True:
+            resp: Record = await self._req(self._resp.get())
+            if resp["opcode"] != op:
+                continue
+            if resp["code"] != P.OK:
+                raise SessionError(f"band refused {P.decode_command(data)[0]:#04x}: {resp['error']}")
+            return resp
+
+    # --- streaming ------------------------------------------------------------------
+    def _cb(self, uuid: str) -> Callable[[bytes], None]:
+        kind = 0 if uuid == P.EVENTS_UUID else 1
+
+        def deliver(data: bytes) -> None:
+            self._records.put_nowait((kind, bytes(data), self.wall()))
+
+        return deliver
+
+    def _on_control(self, data: bytes) -> None:
+        rec = self._decode(bytes(data))
+        if rec is not None and rec["type"] == "resp":
+            self._resp.put_nowait(rec)
+
+    def _drain(self) -> None:
+        while not self._records.empty():
+            self._records.get_nowait()
+
+    def _drain_resp(self) -> None:
+        while not self._resp.empty():
+            self._resp.get_nowait()
+
+    def _decode(self, data: bytes) -> Record | None:
+        try:
+            rec: Record = P.decode(data)
+            return rec
+        except P.ProtocolError as e:
+            # A malformed record is logged and counted, never fatal (design: protocol rules).
+            self.decode_errors += 1
+            log.warning("%s: dropped a bad record (%s): %s", self.label, e, data.hex())
+            return None
+
+    async def _stream(self) -> None:
+        assert self.info is not None
+        device = self.info.device
+        lost = asyncio.ensure_future(self._lost.wait())
+        try:
+            while not self._lost.is_set():
+                get = asyncio.ensure_future(self._records.get())
+                done, _ = await asyncio.wait({get, lost}, timeout=K.STALE_S, return_when=asyncio.FIRST_COMPLETED)
+                if get not in done:
+                    get.cancel()
+                    if not done:
+                        self._set(State.STALE, f"nothing heard for {K.STALE_S:.0f} s")
+                        raise LinkTimeoutError("band silent")
+                    continue
+                _, data, received = get.result()
+                self.last_heard = self.mono()
+                if self.state is State.STALE:
+                    self._set(State.STREAMING)
+                rec = self._decode(data)
+                if rec is not None:
+                    self._handle(device, rec, received)
+        finally:
+            lost.cancel()
+        raise DisconnectedError("the band disconnected")
+
+    def _handle(self, device: str, rec: Record, received_s: float) -> None:
+        if rec["type"] == "loginfo" and rec["flags"] & P.LF_GAP:
+            # The band's ring overwrote events we never got: say so once, stop asking.
+            self.sink.on_lost(device, self._backfill_from, int(rec["oldest_seq"]) - 1)
+        self.sink.on_record(device, rec, received_s)

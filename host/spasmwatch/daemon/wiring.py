@@ -1,0 +1,73 @@
+"""From the validated config to the objects the daemon runs: channels, caregivers, links."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from typing import Any
+
+from spasmwatch.alerts import AlertSettings, QuietHours
+from spasmwatch.alerts.channels.base import Channel
+from spasmwatch.alerts.channels.desktop import DesktopChannel, DesktopSettings
+from spasmwatch.alerts.channels.dispatch import Caregiver
+from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
+from spasmwatch.alerts.channels.ntfy import NtfyChannel, NtfySettings
+from spasmwatch.alerts.channels.sound import SoundChannel, SoundSettings
+from spasmwatch.alerts.channels.webhook import WebhookChannel, WebhookSettings
+from spasmwatch.config import Band, Config
+from spasmwatch.errors import ConfigError
+from spasmwatch.transport import Link, open_link
+
+
+def channels_from(cfg: Config) -> dict[str, Channel]:
+    ch = cfg.channels
+    out: dict[str, Channel] = {}
+    if ch.sound.enabled:
+        cmd = tuple(shlex.split(ch.sound.command)) if ch.sound.command else ()
+        out["sound"] = SoundChannel(SoundSettings(command=cmd))
+    if ch.desktop.enabled:
+        out["desktop"] = DesktopChannel(DesktopSettings())
+    for w in ch.webhook:
+        name = f"webhook:{w.ref_name}"
+        out[name] = WebhookChannel(WebhookSettings(url=w.url, name=name))
+    for n in ch.ntfy:
+        name = f"ntfy:{n.ref_name}"
+        out[name] = NtfyChannel(NtfySettings(url=n.url, name=name, token=n.token))
+    if ch.mqtt.enabled:
+        m = ch.mqtt
+        out["mqtt"] = MqttChannel(
+            MqttSettings(
+                host=m.host, port=m.port, username=m.username, password=m.password,
+                prefix=m.topic_prefix, discovery_prefix=m.discovery_prefix,
+            )
+        )
+    return out
+
+
+def caregivers_from(cfg: Config, channels: dict[str, Channel]) -> list[Caregiver]:
+    out = []
+    for cg in cfg.caregivers:
+        missing = [c for c in cg.channels if c not in channels]
+        if missing:
+            raise ConfigError(f"[[caregivers]] {cg.name}: channel(s) not enabled: {', '.join(missing)}")
+        out.append(Caregiver(cg.name, tuple(cg.channels)))
+    return out
+
+
+def alert_settings_from(cfg: Config) -> AlertSettings:
+    a = cfg.alerts
+    quiet = QuietHours.parse(a.quiet_hours) if a.quiet_hours else None
+    return AlertSettings(escalate_after_s=a.escalate_after_s, rate_limit_s=a.rate_limit_s, quiet_hours=quiet)
+
+
+def band_target(b: Band) -> str:
+    """What to connect to: a serial port, or a name / address (BLE and the simulated radio)."""
+    target = b.port if b.transport == "serial" else (b.address or b.name)
+    if not target:
+        raise ConfigError(f"[[bands]] entry needs {'port' if b.transport == 'serial' else 'name or address'}")
+    return target
+
+
+def link_factory(b: Band, **kw: Any) -> Callable[[], Link]:
+    target = band_target(b)
+    return lambda: open_link(b.transport, target, **kw)
