@@ -1,0 +1,68 @@
+"""``spasmwatch report --since ISO --until ISO --out report.pdf|report.html``: the pediatrician report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import datetime, timezone, tzinfo
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from spasmwatch.commands.export import open_source
+from spasmwatch.errors import SpasmwatchError
+from spasmwatch.export.store_source import DEFAULT_RATE_HZ
+from spasmwatch.export.timeline import parse_iso
+from spasmwatch.report import write_report
+
+DEFAULT_DAYS = 14
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "report",
+        help="PDF or HTML report for the pediatrician (a screening log, not a diagnosis)",
+        description="Spasms and clusters per day, their time of day and after waking, sleep by night, "
+        "caregiver notes and treatments, and the trend since each treatment started.",
+    )
+    p.add_argument("--out", type=Path, required=True, help="report.pdf or report.html")
+    p.add_argument("--since", help=f"first day, ISO 8601 (default: {DEFAULT_DAYS} days before --until)")
+    p.add_argument("--until", help="end (exclusive), ISO 8601 (default: now)")
+    p.add_argument("--device", help="band id (default: every band)")
+    p.add_argument("--tz", help="time zone for days and times of day, e.g. Europe/Berlin (default: this computer's)")
+    p.add_argument("--db", type=Path, help="store file (default: the daemon's)")
+    p.add_argument("--rate-hz", type=float, default=DEFAULT_RATE_HZ, help="band IMU rate (epoch activity threshold)")
+    p.set_defaults(func=run)
+
+
+def _tz(name: str | None) -> tzinfo:
+    """The named zone; by default this computer's (with its DST rules where the OS has them)."""
+    if not name:
+        try:
+            with open("/etc/localtime", "rb") as f:
+                return ZoneInfo.from_file(f, key="localtime")
+        except (OSError, ValueError):
+            local = datetime.now().astimezone().tzinfo
+            return local if local is not None else timezone.utc
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SpasmwatchError(f"--tz: unknown time zone {name!r}") from exc
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        until = parse_iso(args.until, "--until") if args.until else time.time()
+        since = parse_iso(args.since, "--since") if args.since else until - DEFAULT_DAYS * 86_400.0
+    except ValueError as exc:
+        raise SpasmwatchError(str(exc)) from exc
+    if not since < until:
+        raise SpasmwatchError("--since must be before --until")
+    source = open_source(args.db, args.rate_hz)
+    try:
+        data = write_report(source, args.device, since, until, _tz(args.tz), args.out)
+    finally:
+        source.close()
+    print(f"{args.out}: {len(data.days)} days, {sum(d.clusters for d in data.days)} clusters", file=sys.stderr)
+    return 0

@@ -1,0 +1,123 @@
+"""What the pediatrician report shows, gathered from a ``Source`` in one pass per kind.
+
+Days are local calendar days in the report's time zone. Spasms are only
+counted (never held); clusters, sleep/wake onsets, notes and treatments of a
+few weeks are small and kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+
+from spasmwatch.export.rows import ClusterRow, NoteRow, Source, TransitionRow, TreatmentRow
+
+TREND_DAYS = 7
+
+
+@dataclass
+class Day:
+    day: date
+    spasms: int = 0
+    clusters: int = 0
+    false_alarms: int = 0
+    cluster_spasms: int = 0
+
+
+@dataclass(frozen=True)
+class Trend:
+    """Clusters (and spasms) per day in the TREND_DAYS days before and after a treatment start."""
+
+    treatment: TreatmentRow
+    days_before: int
+    days_after: int
+    clusters_before: float | None  # per day; None when no day of that side is in the report
+    clusters_after: float | None
+    spasms_before: float | None
+    spasms_after: float | None
+
+
+@dataclass
+class ReportData:
+    device: str | None
+    since: float
+    until: float
+    tz: tzinfo
+    days: list[Day]
+    clusters: list[ClusterRow] = field(default_factory=list)
+    transitions: list[TransitionRow] = field(default_factory=list)
+    notes: list[NoteRow] = field(default_factory=list)
+    treatments: list[TreatmentRow] = field(default_factory=list)
+    trends: list[Trend] = field(default_factory=list)
+
+    def local(self, t: float) -> datetime:
+        return datetime.fromtimestamp(t, tz=self.tz)
+
+    def day_index(self, t: float) -> int:
+        return (self.local(t).date() - self.days[0].day).days
+
+    @property
+    def counted_clusters(self) -> list[ClusterRow]:
+        """Clusters not labelled a false alarm."""
+        return [c for c in self.clusters if c.label != "false_alarm"]
+
+
+def _days(since: float, until: float, tz: tzinfo) -> list[Day]:
+    first = datetime.fromtimestamp(since, tz=tz).date()
+    last = datetime.fromtimestamp(until - 1e-6, tz=tz).date()
+    return [Day(first + timedelta(days=i)) for i in range((last - first).days + 1)]
+
+
+def gather(source: Source, device: str | None, since: float, until: float, tz: tzinfo) -> ReportData:
+    data = ReportData(device, since, until, tz, _days(since, until, tz))
+    for s in source.spasms(device, since, until):
+        data.days[data.day_index(s.t)].spasms += 1
+    data.clusters = list(source.clusters(device, since, until))
+    for c in data.clusters:
+        d = data.days[data.day_index(c.t)]
+        if c.label == "false_alarm":
+            d.false_alarms += 1
+        else:
+            d.clusters += 1
+            d.cluster_spasms += c.count
+    data.transitions = list(source.transitions(device, since, until))
+    data.notes = list(source.notes(device, since, until))
+    # treatments from before the range still matter (a drug started last month)
+    data.treatments = list(source.treatments(float("-inf"), until))
+    data.trends = [trend(data, t) for t in data.treatments if t.action == "start" and t.t >= since]
+    return data
+
+
+def _mean(xs: list[int]) -> float | None:
+    return sum(xs) / len(xs) if xs else None
+
+
+def trend(data: ReportData, tr: TreatmentRow) -> Trend:
+    """Whole days before the start day vs whole days after it (the start day itself is left out)."""
+    k = data.day_index(tr.t)
+    before = [d for i, d in enumerate(data.days) if k - TREND_DAYS <= i < k]
+    after = [d for i, d in enumerate(data.days) if k < i <= k + TREND_DAYS]
+    return Trend(
+        tr,
+        len(before),
+        len(after),
+        _mean([d.clusters for d in before]),
+        _mean([d.clusters for d in after]),
+        _mean([d.spasms for d in before]),
+        _mean([d.spasms for d in after]),
+    )
+
+
+def sleep_spans(data: ReportData) -> list[tuple[float, float]]:
+    """(sleep onset, wake onset) intervals; an open end is cut at the report's end."""
+    spans: list[tuple[float, float]] = []
+    start: float | None = None
+    for tr in data.transitions:
+        if tr.kind == "sleep" and start is None:
+            start = tr.t
+        elif tr.kind == "wake" and start is not None:
+            spans.append((start, tr.t))
+            start = None
+    if start is not None:
+        spans.append((start, data.until))
+    return spans

@@ -1,0 +1,73 @@
+"""The report as one self-contained HTML file: text and tables, plots as embedded PNGs."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Callable, Sequence
+from html import escape
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+
+from spasmwatch.report import plots, text  # noqa: E402
+from spasmwatch.report.data import ReportData  # noqa: E402
+
+
+CSS = """
+body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#222}
+.warn{background:#fdedec;border:1px solid #c0392b;color:#7b241c;padding:.7em 1em;border-radius:6px}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.2em .6em;text-align:left}
+th{background:#f4f4f4}img{max-width:100%}.sub{color:#666;font-size:.9em}
+"""
+
+
+def _png(draw: Callable[[Axes, ReportData], None], data: ReportData, size: tuple[float, float]) -> str:
+    fig, ax = plt.subplots(figsize=size)
+    draw(ax, data)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], cls: str) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _img(src: str, alt: str) -> str:
+    return f'<p><img src="{src}" alt="{escape(alt)}"></p>'
+
+
+def render(data: ReportData) -> str:
+    n_days = len(data.days)
+    parts = [
+        f"<h1>{escape(text.TITLE)}</h1>",
+        f'<p class="sub">{escape(text.subtitle(data))}</p>',
+        f'<p class="warn"><strong>{escape(text.DISCLAIMER)}</strong></p>',
+        "<h2>Summary</h2>" + "".join(f"<p>{escape(s)}</p>" for s in text.summary(data)),
+        '<h2>Since each treatment started</h2><ul class="trends">' + "".join(f"<li>{escape(s)}</li>" for s in text.trend_lines(data)) + "</ul>",
+        _img(_png(plots.plot_daily, data, (9, 4.2)), "clusters and spasms per day"),
+        "<h2>Sleep, clusters, treatments and notes by day</h2>",
+        _img(_png(plots.plot_actogram, data, (9, 1.2 + 0.3 * n_days)), "sleep and clusters by day"),
+        "<h2>Clusters</h2>",
+        _img(_png(plots.plot_time_of_day, data, (9, 2.8)), "cluster start time of day"),
+        _img(_png(plots.plot_post_wake, data, (9, 2.8)), "cluster start after waking"),
+        _img(_png(plots.plot_size_duration, data, (9, 2.8)), "cluster size and duration"),
+        "<h2>Per day</h2>" + _table(text.DAY_HEADER, text.day_rows(data), "days"),
+        "<h2>Treatments and caregiver notes</h2>" + _table(("time", "what", "text"), text.log_rows(data), "log"),
+    ]
+    body = "\n".join(parts)
+    return f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(text.TITLE)}</title><style>{CSS}</style></head>\n<body>\n{body}\n</body></html>\n'
+
+
+def write_html(data: ReportData, out: Path) -> None:
+    out.write_text(render(data), encoding="utf-8")

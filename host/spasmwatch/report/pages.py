@@ -1,0 +1,95 @@
+"""The report as a multi-page A4 PDF (matplotlib PdfPages) and as figures for the HTML."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from spasmwatch.report import plots, text  # noqa: E402
+from spasmwatch.report.data import ReportData  # noqa: E402
+
+A4 = (8.27, 11.69)
+
+
+def _lines(fig: Figure, y: float, lines: list[str], size: float = 9, width: int = 105, **kw: object) -> float:
+    """Write wrapped lines from height y (figure fraction) down; returns the y below them."""
+    for line in lines:
+        for part in textwrap.wrap(line, width) or [""]:
+            fig.text(0.07, y, part, fontsize=size, va="top", **kw)  # type: ignore[arg-type]
+            y -= size * 1.45 / 72 / A4[1]
+    return y
+
+
+def page_summary(data: ReportData) -> Figure:
+    fig = plt.figure(figsize=A4)
+    fig.text(0.07, 0.965, text.TITLE, fontsize=17, weight="bold", va="top")
+    y = _lines(fig, 0.935, [text.subtitle(data)], 8, 130, color="#555555")
+    box = fig.text(0.07, y - 0.008, "\n".join(textwrap.wrap(text.DISCLAIMER, 110)), fontsize=8.5, va="top", color="#7b241c")
+    box.set_bbox({"facecolor": "#fdedec", "edgecolor": "#c0392b", "boxstyle": "round,pad=0.5"})
+    y = _lines(fig, y - 0.075, ["Summary"], 11, weight="bold")
+    y = _lines(fig, y, text.summary(data))
+    y = _lines(fig, y - 0.01, ["Since each treatment started"], 11, weight="bold")
+    y = _lines(fig, y, text.trend_lines(data))
+    ax = fig.add_axes((0.1, 0.1, 0.8, y - 0.19))
+    plots.plot_daily(ax, data)
+    return fig
+
+
+def page_actogram(data: ReportData) -> Figure:
+    fig = plt.figure(figsize=A4)
+    ax = fig.add_axes((0.16, 0.06, 0.8, 0.88))
+    plots.plot_actogram(ax, data)
+    return fig
+
+
+def page_clusters(data: ReportData) -> Figure:
+    fig, axes = plt.subplots(3, 1, figsize=A4)
+    plots.plot_time_of_day(axes[0], data)
+    plots.plot_post_wake(axes[1], data)
+    plots.plot_size_duration(axes[2], data)
+    fig.tight_layout(pad=2.5)
+    return fig
+
+
+def _table_page(title: str, header: tuple[str, ...], rows: Sequence[tuple[str, ...]], widths: list[float]) -> Figure:
+    fig = plt.figure(figsize=A4)
+    fig.text(0.07, 0.965, title, fontsize=12, weight="bold", va="top")
+    ax = fig.add_axes((0.07, 0.05, 0.86, 0.88))
+    ax.axis("off")
+    if rows:
+        tab = ax.table(cellText=[list(r) for r in rows], colLabels=list(header), colWidths=widths, loc="upper left", cellLoc="left")
+        tab.auto_set_font_size(False)
+        tab.set_fontsize(8)
+    else:
+        ax.text(0, 1, "(none)", va="top")
+    return fig
+
+
+def figures(data: ReportData) -> list[Figure]:
+    """The PDF's pages in order."""
+    log = [(a, b, textwrap.shorten(c, 70)) for a, b, c in text.log_rows(data)]
+    return [
+        page_summary(data),
+        page_actogram(data),
+        page_clusters(data),
+        _table_page("Per day", text.DAY_HEADER, text.day_rows(data), [0.3, 0.15, 0.15, 0.2, 0.15]),
+        _table_page("Treatments and caregiver notes", ("time", "what", "text"), log[:60], [0.2, 0.17, 0.63]),
+    ]
+
+
+def write_pdf(data: ReportData, out: Path) -> int:
+    figs = figures(data)
+    with PdfPages(out, metadata={"Title": f"{text.TITLE} (not a diagnosis)", "Creator": "spasmwatch"}) as pdf:
+        for fig in figs:
+            pdf.savefig(fig)
+            plt.close(fig)
+    return len(figs)

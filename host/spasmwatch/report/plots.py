@@ -1,0 +1,125 @@
+"""The report's plots, each drawn on a matplotlib Axes (Agg backend, no display)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from datetime import datetime, timedelta  # noqa: E402
+
+from matplotlib.axes import Axes  # noqa: E402
+
+from spasmwatch.report.data import ReportData, sleep_spans  # noqa: E402
+
+CLUSTER_COLOR = "#c0392b"
+SPASM_COLOR = "#34495e"
+SLEEP_COLOR = "#9db4d3"
+TREAT_COLOR = "#1e8449"
+NOTE_COLOR = "#b9770e"
+
+
+def _day_labels(data: ReportData) -> list[str]:
+    return [d.day.strftime("%a %d %b") for d in data.days]
+
+
+def _frac_day(data: ReportData, t: float) -> float:
+    """Days since the first report day's midnight (local), as a float."""
+    local = data.local(t)
+    return data.day_index(t) + (local.hour * 3600 + local.minute * 60 + local.second) / 86400
+
+
+def _treatment_text(data: ReportData, i: int) -> str:
+    tr = data.treatments[i]
+    dose = f" {tr.dose:g}" if tr.dose is not None else ""
+    return f"{tr.drug} {tr.action}{dose}{' ' + tr.unit if tr.unit else ''}"
+
+
+def plot_daily(ax: Axes, data: ReportData) -> None:
+    """Clusters per day (bars), spasms per day (line), treatment changes and notes marked."""
+    x = list(range(len(data.days)))
+    ax.bar(x, [d.clusters for d in data.days], color=CLUSTER_COLOR, alpha=0.85, label="clusters")
+    ax.bar(x, [d.false_alarms for d in data.days], bottom=[d.clusters for d in data.days], color="#e6b0aa", label="false alarms")
+    ax.set_ylabel("clusters per day")
+    ax.set_xticks(x, _day_labels(data), rotation=60, ha="right", fontsize=7)
+    ax.set_xlim(-0.6, len(x) - 0.4)
+    ax2 = ax.twinx()
+    ax2.plot(x, [d.spasms for d in data.days], "o-", color=SPASM_COLOR, ms=3, lw=1.2, label="spasms")
+    ax2.set_ylabel("spasms per day")
+    ax2.set_ylim(bottom=0)
+    top = max([d.clusters + d.false_alarms for d in data.days] + [1]) * 1.35
+    ax.set_ylim(0, top)
+    for i, tr in enumerate(data.treatments):
+        if tr.t < data.since:
+            continue
+        xt = _frac_day(data, tr.t) - 0.5
+        ax.axvline(xt, color=TREAT_COLOR, ls="--", lw=1.3)
+        ax.text(xt + 0.08, top * 0.97, _treatment_text(data, i), color=TREAT_COLOR, fontsize=7, va="top", rotation=90)
+    for n in data.notes:
+        ax.plot(_frac_day(data, n.t) - 0.5, top * 0.03, marker="v" if n.kind == "video" else "D", color=NOTE_COLOR, ms=5)
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, loc="upper right", fontsize=7, framealpha=0.9)
+    ax.set_title("Clusters and spasms per day (green: treatment changes; markers: notes)", fontsize=9)
+
+
+def plot_actogram(ax: Axes, data: ReportData) -> None:
+    """One row per day, 0-24 h: sleep (blue bars), clusters (red), notes and treatments."""
+    n = len(data.days)
+    for a, b in sleep_spans(data):
+        t = a
+        while t < b:  # split at local midnights
+            row = data.day_index(t)
+            midnight = datetime.combine(data.days[0].day + timedelta(days=row + 1), datetime.min.time(), tzinfo=data.tz).timestamp()
+            end = min(b, midnight)
+            h0 = _frac_day(data, t) - row
+            ax.barh(row, (end - t) / 86400 * 24, left=h0 * 24, height=0.7, color=SLEEP_COLOR)
+            t = end
+    for c in data.clusters:
+        f = _frac_day(data, c.t)
+        row = int(f)
+        color = "#aaaaaa" if c.label == "false_alarm" else CLUSTER_COLOR
+        ax.plot((f - row) * 24, row, marker="|", color=color, ms=11, mew=2.5)
+    for tr in data.treatments:
+        if tr.t >= data.since:
+            f = _frac_day(data, tr.t)
+            ax.plot((f - int(f)) * 24, int(f), marker="*", color=TREAT_COLOR, ms=10)
+    for note in data.notes:
+        f = _frac_day(data, note.t)
+        ax.plot((f - int(f)) * 24, int(f) - 0.3, marker="v", color=NOTE_COLOR, ms=5)
+    ax.set_yticks(range(n), _day_labels(data), fontsize=7)
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_xlim(0, 24)
+    ax.set_xticks(range(0, 25, 3), [f"{h:02d}:00" for h in range(0, 25, 3)], fontsize=7)
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title("Sleep (blue), clusters (red | ; grey: false alarm), treatments (green *), notes (v)", fontsize=9)
+
+
+def plot_time_of_day(ax: Axes, data: ReportData) -> None:
+    hours = [data.local(c.t).hour + data.local(c.t).minute / 60 for c in data.counted_clusters]
+    ax.hist(hours, bins=range(25), color=CLUSTER_COLOR, alpha=0.85)
+    ax.set_xlim(0, 24)
+    ax.set_xticks(range(0, 25, 3))
+    ax.set_xlabel("hour of day")
+    ax.set_ylabel("clusters")
+    ax.set_title("Cluster start, time of day", fontsize=9)
+
+
+def plot_post_wake(ax: Axes, data: ReportData) -> None:
+    mins = [c.post_wake_s / 60 for c in data.counted_clusters if c.post_wake_s is not None]
+    unknown = sum(1 for c in data.counted_clusters if c.post_wake_s is None)
+    top = max(mins + [30.0])
+    ax.hist(mins, bins=[0, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, max(240.0, top + 1)], color="#8e44ad", alpha=0.85)
+    ax.set_xlabel("minutes after waking")
+    ax.set_ylabel("clusters")
+    ax.set_title(f"Cluster start after waking ({unknown} with no wake seen)", fontsize=9)
+
+
+def plot_size_duration(ax: Axes, data: ReportData) -> None:
+    cl = data.counted_clusters
+    ax.scatter([(c.end - c.t) / 60 for c in cl], [c.count for c in cl], color=CLUSTER_COLOR, s=14, alpha=0.7)
+    ax.set_xlabel("cluster duration (min)")
+    ax.set_ylabel("spasms in cluster")
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0)
+    ax.set_title("Cluster size and duration", fontsize=9)

@@ -1,0 +1,105 @@
+"""The pediatrician report on a simulated two-week course: content checks and a PNG of page 1."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+from course import CLUSTERS_PER_DAY, Expected
+
+from spasmwatch.errors import SpasmwatchError
+
+ROOT = Path(__file__).resolve().parents[2]
+OUTPUT = ROOT / "tests" / "output"
+ARGS = ("--since", "2024-03-04T00:00:00Z", "--until", "2024-03-18T00:00:00Z", "--tz", "UTC")
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self.items: list[str] = []
+        self.text: list[str] = []
+        self.imgs: list[str] = []
+        self._cell: list[str] | None = None
+        self._li: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "li":
+            self._li = []
+        elif tag == "img":
+            self.imgs.append(dict(attrs).get("src") or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append("".join(self._cell))
+            self._cell = None
+        elif tag == "li" and self._li is not None:
+            self.items.append("".join(self._li))
+            self._li = None
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._li is not None:
+            self._li.append(data)
+
+
+def test_html_report_counts_dates_treatments_and_wording(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    db, exp = course_db
+    out = tmp_path / "report.html"
+    assert run_cli("report", "--db", str(db), "--out", str(out), *ARGS) == 0
+    page = _Text()
+    page.feed(out.read_text(encoding="utf-8"))
+    text = " ".join(page.text)
+    assert "Screening log, not a diagnosis" in text
+    days = [r for r in page.rows if r and re.match(r"\w{3} 2024-03-\d\d$", r[0])]
+    assert [r[0] for r in days[:2]] == ["Mon 2024-03-04", "Tue 2024-03-05"] and days[-1][0] == "Sun 2024-03-17"
+    assert [int(r[1]) for r in days] == exp.spasms_per_day
+    # clusters column leaves out the one labelled false alarm (day 2), which has its own column
+    assert [int(r[2]) + int(r[4]) for r in days] == list(CLUSTERS_PER_DAY)
+    assert int(days[2][4]) == 1
+    log = [r for r in page.rows if len(r) == 3 and r[1] == "treatment"]
+    assert log == [["2024-03-11 08:00", "treatment", "vigabatrin start 50 mg/kg/day"], ["2024-03-14 09:00", "treatment", "vigabatrin change 100 mg/kg/day"]]
+    (trend,) = [i for i in page.items if i.startswith("vigabatrin")]
+    # 7 days before: 4,4,4,3(false alarm left out on day 2 -> 3),4,4,4 ; after (days 8-13): 2,2,1,1,0,0
+    assert "started 2024-03-11" in trend and "clusters/day 3.9 in the 7 days before -> 1.0 in the 6 days after" in trend
+    assert all(src.startswith("data:image/png;base64,") for src in page.imgs) and len(page.imgs) == 5
+    assert "http" not in out.read_text().split("<body>")[1]  # nothing fetched from elsewhere
+
+
+def test_pdf_report_pages_and_page_one_png(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    db, _ = course_db
+    out = tmp_path / "report.pdf"
+    assert run_cli("report", "--db", str(db), "--out", str(out), *ARGS) == 0
+    assert out.read_bytes()[:5] == b"%PDF-"
+    pdftoppm = shutil.which("pdftoppm")
+    assert pdftoppm is not None, "pdftoppm (poppler-utils) is needed: tools/install-system-deps"
+    subprocess.run([pdftoppm, "-png", "-r", "60", "-f", "1", "-l", "1", str(out), str(tmp_path / "page")], check=True)
+    (png,) = tmp_path.glob("page*.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    OUTPUT.mkdir(exist_ok=True)
+    kept = OUTPUT / "report-page1.png"
+    shutil.copy(png, kept)
+    shutil.copy(out, OUTPUT / "report.pdf")
+    print(f"report page 1: {kept}")
+    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"Pages:\s+5", info)
+    words = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Screening log, not a diagnosis" in words and "vigabatrin" in words
+
+
+def test_report_refuses_other_suffixes(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    db, _ = course_db
+    with pytest.raises(SpasmwatchError, match=r"\.pdf or \.html"):
+        run_cli("report", "--db", str(db), "--out", str(tmp_path / "r.docx"), *ARGS)
