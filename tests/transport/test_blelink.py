@@ -1,0 +1,123 @@
+"""BleLink (the daemon's Link over bleak) on the simulated radio: the session's sequence and its error kinds."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from transport_helpers import N_SPASMS, run, until
+from swcore import protocol as P
+
+from spasmwatch.transport import AuthError, DisconnectedError, Link, NotFoundError, TransportError, open_link, scan
+from spasmwatch.transport.ble import BleLink
+from spasmwatch.transport.simband import SimBand, free_port
+from spasmwatch.transport.simradio import BondStore, backend
+
+
+def test_scan_and_the_session_sequence_by_name(bands: Callable[..., SimBand], bond_file: Path) -> None:
+    band = bands()
+
+    async def body() -> None:
+        found = await scan(0.5, ("sim",), radios=[band.address])
+        assert [(f.name, f.address, f.transport) for f in found] == [(band.name, band.address, "sim")]
+        link = BleLink(band.name, backend([band.address], bond_file))  # by name, as a caregiver configures it
+        assert isinstance(link, Link)
+        await link.connect(5)
+        assert link.connected and link.address == band.address and link.mtu == 247
+        assert (await link.read("2a25")).decode() == "sim0001"  # Device Information: serial = device id
+        records: list[dict[str, Any]] = []
+        await link.subscribe(P.EVENTS_UUID, lambda d: records.append(P.decode(d)))
+        await link.subscribe(P.CONTROL_UUID, lambda d: records.append(P.decode(d)))
+        await link.secure()
+        await link.write(P.CONTROL_UUID, P.encode_time_sync(int(time.time()), 0))
+        await until(lambda: any(r["type"] == "resp" for r in records), 5, "RESP")
+        await until(lambda: sum(r["type"] == "event" for r in records) >= N_SPASMS, 30, "events")
+        await link.disconnect()
+        assert not link.connected
+
+    run(body())
+
+
+def test_nobody_listening_is_not_found(bond_file: Path) -> None:
+    link = open_link("sim", "127.0.0.1:%d" % free_port(), bond_file=bond_file)
+    t0 = time.monotonic()
+    with pytest.raises(NotFoundError) as err:
+        run(link.connect(0.5))
+    assert err.value.kind == "not_found" and time.monotonic() - t0 < 5
+
+
+def test_control_write_without_pairing_is_auth(bands: Callable[..., SimBand], bond_file: Path) -> None:
+    band = bands()
+
+    async def body() -> None:
+        link = open_link("sim", band.address, bond_file=bond_file)
+        await link.connect(5)
+        with pytest.raises(AuthError) as err:  # the stack refuses it: ATT 0x0F insufficient encryption
+            await link.write(P.CONTROL_UUID, P.encode_time_sync(int(time.time()), 0))
+        assert err.value.kind == "auth" and "Insufficient Encryption" in str(err.value)
+        await link.disconnect()
+
+    run(body())
+
+
+def test_a_band_that_lost_our_bond_refuses_secure_as_auth(bands: Callable[..., SimBand], bond_file: Path) -> None:
+    band = bands()
+    BondStore(bond_file).put(band.address, bytes(16))  # as if the band's flash had been erased since we paired
+
+    async def body() -> None:
+        link = open_link("sim", band.address, bond_file=bond_file)
+        await link.connect(5)
+        with pytest.raises(AuthError, match="no longer has our bond"):
+            await link.secure()
+        await link.disconnect()
+
+    run(body())
+
+
+def test_band_busy_with_another_central_is_not_found_then_found(bands: Callable[..., SimBand], bond_file: Path, tmp_path: Path) -> None:
+    band = bands()
+
+    async def body() -> None:
+        first = open_link("sim", band.address, bond_file=bond_file)
+        await first.connect(5)
+        second = open_link("sim", band.address, bond_file=tmp_path / "other-host.json")
+        with pytest.raises(TransportError) as err:  # a connected band does not advertise
+            await second.connect(0.5)
+        assert err.value.kind in ("not_found", "refused")
+        await first.disconnect()
+        await second.connect(5)  # advertising again once the first central left
+        await second.disconnect()
+
+    run(body())
+
+
+def test_band_death_fires_on_disconnect_and_later_calls_say_disconnected(bands: Callable[..., SimBand], bond_file: Path) -> None:
+    band = bands()
+
+    async def body() -> None:
+        link = open_link("sim", band.address, bond_file=bond_file)
+        lost = asyncio.Event()
+        link.on_disconnect(lost.set)
+        await link.connect(5)
+        await link.secure()
+        await until(lambda: (band.flash / "bonds.json").exists(), 5, "the band to store the bond")  # saved from a task, not the IRQ
+        band.kill()
+        await asyncio.wait_for(lost.wait(), 5)
+        assert not link.connected
+        with pytest.raises(DisconnectedError):
+            await link.read(P.STATUS_UUID)
+        # a deliberate disconnect does not fire it
+        again = bands(port=band.port)
+        quiet = open_link("sim", again.address, bond_file=bond_file)
+        fired: list[int] = []
+        quiet.on_disconnect(lambda: fired.append(1))
+        await quiet.connect(5)
+        await quiet.secure()  # the restarted band kept our bond
+        await quiet.disconnect()
+        await asyncio.sleep(0.2)
+        assert fired == []
+
+    run(body())

@@ -1,0 +1,121 @@
+"""bleak's own BleakScanner / BleakClient on the simulated radio backend, against the real band firmware."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from bleak import BleakClient, BleakScanner
+from transport_helpers import N_SPASMS, run, until
+from swcore import protocol as P
+
+from spasmwatch.transport.simband import SimBand
+from spasmwatch.transport.simradio import BondStore, SimRadioClient, SimRadioScanner
+
+
+def band_bonds(flash: Path) -> list[Any]:
+    return list(json.loads((flash / "bonds.json").read_text()))
+
+
+def test_discover_finds_the_band_by_name_with_its_service(bands: Callable[..., SimBand]) -> None:
+    band = bands(device_id="sim4242")
+    other = bands("flash2", device_id="simbeef")
+
+    async def body() -> None:
+        found = await BleakScanner.discover(0.6, return_adv=True, backend=SimRadioScanner, radios=[band.address, other.address])
+        names = {ad.local_name: (d.address, ad.service_uuids) for d, ad in found.values()}
+        assert names["spasmwatch-4242"] == (band.address, [P.SERVICE_UUID])
+        assert names["spasmwatch-beef"][0] == other.address
+        # find_device_by_name: bleak's own helper, through the backend
+        dev = await BleakScanner.find_device_by_name("spasmwatch-beef", 2.0, backend=SimRadioScanner, radios=[band.address, other.address])
+        assert dev is not None and dev.address == other.address
+        # a passive scanner gets no scan response, so no name (as on air)
+        passive = await BleakScanner.discover(0.4, return_adv=True, backend=SimRadioScanner, scanning_mode="passive", radios=[band.address])
+        assert [ad.local_name for _, ad in passive.values()] == [None]
+
+    run(body())
+    assert band.running  # a scan probe makes no connection: nothing changed for the band
+    assert band.report("end") is None
+
+
+def test_client_pairs_reads_status_syncs_time_and_streams_events(bands: Callable[..., SimBand], bond_file: Path) -> None:
+    band = bands()
+
+    async def body() -> None:
+        events: list[dict[str, Any]] = []
+        resps: list[dict[str, Any]] = []
+        async with BleakClient(band.address, backend=SimRadioClient, bond_file=bond_file, timeout=5) as client:
+            assert client.mtu_size == 247 and client.name == band.name
+            assert client.services.get_characteristic(P.CONTROL_UUID) is not None
+            status = P.decode(await client.read_gatt_char(P.STATUS_UUID))  # readable before pairing
+            assert status["type"] == "status" and status["boot"] == 1 and not status["flags"] & P.SF_ENCRYPTED
+            await client.start_notify(P.EVENTS_UUID, lambda _c, d: events.append(P.decode(bytes(d))))
+            await client.start_notify(P.CONTROL_UUID, lambda _c, d: resps.append(P.decode(bytes(d))))
+            await client.pair()
+            await client.write_gatt_char(P.CONTROL_UUID, P.encode_time_sync(int(time.time()), 250), response=True)
+            await until(lambda: bool(resps), 5, "RESP to TIME_SYNC")
+            assert resps[0]["opcode"] == P.OP_TIME_SYNC and resps[0]["code"] == P.OK
+            await until(lambda: sum(e["type"] == "event" for e in events) >= N_SPASMS, 30, "14 events")
+            status = P.decode(await client.read_gatt_char(P.STATUS_UUID))
+            assert status["flags"] & P.SF_TIME_SYNCED and status["flags"] & P.SF_ENCRYPTED
+        seqs = [e["seq"] for e in events if e["type"] == "event"]
+        assert seqs == list(range(N_SPASMS))
+        assert all(e["flags"] & P.EF_TIME_SYNCED for e in events if e["type"] == "event")
+
+    run(body())
+    assert band.wait(30) == 0
+    assert BondStore(bond_file).get(band.address) is not None
+
+
+def test_reconnect_after_the_band_restarts_reuses_the_bond(bands: Callable[..., SimBand], bond_file: Path) -> None:
+    band = bands()
+
+    async def body() -> None:
+        dropped = asyncio.Event()
+        got: list[int] = []
+        client = BleakClient(band.address, lambda _c: dropped.set(), backend=SimRadioClient, bond_file=bond_file, timeout=5)
+        await client.connect()
+        await client.start_notify(P.EVENTS_UUID, lambda _c, d: got.append(d[1]))
+        await client.pair()
+        ltk = BondStore(bond_file).get(band.address)
+        await until(lambda: P.T_EVENT in got, 20, "a first event")
+        band.kill()  # the battery is pulled
+        await asyncio.wait_for(dropped.wait(), 5)
+        assert not client.is_connected
+
+        again = bands(port=band.port)  # same flash, same radio address: the band kept its bond
+        assert again.up["boot"] == 2
+        events: list[dict[str, Any]] = []
+        async with BleakClient(again.address, backend=SimRadioClient, bond_file=bond_file, timeout=5) as client2:
+            await client2.start_notify(P.EVENTS_UUID, lambda _c, d: events.append(P.decode(bytes(d))))
+            await client2.pair()  # ENCRYPT with the stored key: a PAIR would have made a new random key
+            assert BondStore(bond_file).get(again.address) == ltk
+            await until(lambda: any(e["type"] == "event" for e in events), 20, "events after reconnect")
+        assert len(band_bonds(again.flash)) == 1
+        assert all(e["boot"] == 2 for e in events if e["type"] == "event")
+
+    run(body())
+
+
+def test_a_band_that_lost_our_bond_is_an_auth_failure_until_unpaired(bands: Callable[..., SimBand], bond_file: Path, tmp_path: Path) -> None:
+    band = bands()
+    BondStore(bond_file).put(band.address, bytes(16))  # a key the band never gave
+
+    async def body() -> None:
+        from bleak.exc import BleakError
+
+        async with BleakClient(band.address, backend=SimRadioClient, bond_file=bond_file, timeout=5) as client:
+            try:
+                await client.pair()
+            except BleakError as e:
+                assert getattr(e, "kind", None) == "auth"
+            else:
+                raise AssertionError("a rejected bond must not pass")
+            await client.unpair()
+            await client.pair()  # pairing from scratch works
+        assert BondStore(bond_file).get(band.address) not in (None, bytes(16))
+
+    run(body())
