@@ -94,7 +94,13 @@ def mapped(what: str, default: Kind = "io") -> Iterator[None]:
         raise
     except (BleakError, OSError, EOFError, asyncio.TimeoutError) as e:
         kind = kind_of(e, default)
-        raise ERROR_BY_KIND[kind](f"{what}: {e}" if str(e) else f"{what}: {type(e).__name__}") from e
+        raise ERROR_BY_KIND[kind](f"{what}: {_message(e)}") from e
+
+
+def _message(e: BaseException) -> str:
+    # bleak puts a code before its text in some errors' args ((15, "GATT Protocol Error: ..."))
+    text = e.args[-1] if len(e.args) > 1 and isinstance(e.args[-1], str) else str(e)
+    return text or type(e).__name__
 
 
 def _scanner(backend: BleBackend, **kw: Any) -> BleakScanner:
