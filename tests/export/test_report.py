@@ -103,3 +103,20 @@ def test_report_refuses_other_suffixes(course_db: tuple[Path, Expected], tmp_pat
     db, _ = course_db
     with pytest.raises(SpasmwatchError, match=r"\.pdf or \.html"):
         run_cli("report", "--db", str(db), "--out", str(tmp_path / "r.docx"), *ARGS)
+
+
+def test_treatment_and_note_cli_write_through_the_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from spasmwatch.store import Store
+
+    db = str(tmp_path / "s.db")
+    assert run_cli("treatment", "add", "acth", "--action", "start", "--dose", "150", "--unit", "IU/m2/day", "--at", "2024-03-04T08:00:00Z", "--db", db) == 0
+    assert run_cli("note", "video taken", "--kind", "video", "--at", "2024-03-04T09:00:00Z", "--db", db) == 0
+    assert run_cli("treatment", "list", "--db", db) == 0
+    assert "ACTH start 150 IU/m2/day" in capsys.readouterr().out
+    with Store.open_readonly(Path(db)) as store:
+        (tr,) = store.treatments()
+        (note,) = store.notes()
+    assert (tr.drug, tr.dose, tr.wall_s) == ("ACTH", 150.0, 1709539200.0)
+    assert (note.kind, note.text) == ("video", "video taken")
+    with pytest.raises(SpasmwatchError, match="not an ISO 8601"):
+        run_cli("note", "x", "--at", "soon", "--db", db)
