@@ -19,6 +19,13 @@ from spasmwatch.errors import SpasmwatchError
 # name -> module providing register(subparsers). Order is the help order.
 COMMANDS: dict[str, str] = {
     "demo": "spasmwatch.commands.demo",
+    "run": "spasmwatch.commands.run",
+    "status": "spasmwatch.commands.status",
+    "events": "spasmwatch.commands.events",
+    "clusters": "spasmwatch.commands.clusters",
+    "ack": "spasmwatch.commands.ack",
+    "scan": "spasmwatch.commands.scan",
+    "config": "spasmwatch.commands.config",
     "replay": "spasmwatch.commands.replay",
     "simulate": "spasmwatch.sim.cli",
     "evaluate": "spasmwatch.commands.evaluate",

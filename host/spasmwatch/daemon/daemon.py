@@ -27,6 +27,7 @@ from spasmwatch.daemon.clock import Clock, SystemClock
 from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.session import BandInfo, BandSession, State
 from spasmwatch.store import Store
+from spasmwatch.store.rows import NOTE_KINDS
 from spasmwatch.transport import Link
 from swcore import protocol as P
 from swcore.frontend import Params
@@ -36,7 +37,6 @@ log = logging.getLogger(__name__)
 # The band's default IMU rate (firmware band/config.py); ACTIVITY counts active
 # samples per epoch at this rate.
 DEFAULT_RATE_HZ = 52
-NOTE_KINDS = ("video", "medication", "note")
 QUEUE_MAX = 100  # live updates held for a slow web page before the oldest go
 
 
@@ -66,15 +66,18 @@ class Daemon:
         alert_settings: AlertSettings | None = None,
         clock: Clock | None = None,
         rate_hz: int = DEFAULT_RATE_HZ,
+        stale_s: float = K.STALE_S,
+        disconnect_alert_s: float = K.DISCONNECT_ALERT_S,
     ) -> None:
         self.store = store
         self.clock = clock or SystemClock()
         self.params = Params(rate_hz, True)
+        self.disconnect_alert_s = disconnect_alert_s
         self.dispatcher = Dispatcher(channels or {}, caregivers or [], clock=self.clock.wall)
         self.engine = AlertEngine(self.clock.wall, self._notify, alert_settings, on_transition=self._transition)
         self.bands: list[BandView] = []
         for label, make in bands:
-            s = BandSession(label, make, self, wall=self.clock.wall, mono=self.clock.mono)
+            s = BandSession(label, make, self, wall=self.clock.wall, mono=self.clock.mono, stale_s=stale_s)
             self.bands.append(BandView(label, s, down_since=self.clock.mono()))
         self.notifications: list[Notification] = []
         self._subs: list[asyncio.Queue[Json]] = []
@@ -109,7 +112,7 @@ class Daemon:
     def _check_link(self, b: BandView) -> None:
         if b.device is None or b.down_since is None:
             return
-        if self.clock.mono() - b.down_since >= K.DISCONNECT_ALERT_S:
+        if self.clock.mono() - b.down_since >= self.disconnect_alert_s:
             self.engine.on_band_state(b.device, BandFault.DISCONNECTED, True)
 
     def _view(self, session: BandSession) -> BandView:

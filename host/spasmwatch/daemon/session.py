@@ -91,12 +91,14 @@ class BandSession:
         sink: SessionSink,
         wall: Callable[[], float] = time.time,
         mono: Callable[[], float] = time.monotonic,
+        stale_s: float = K.STALE_S,
     ) -> None:
         self.label = label  # what the caregiver configured (name or address)
         self._make_link = link_factory
         self.sink = sink
         self.wall = wall
         self.mono = mono
+        self.stale_s = stale_s
         self.state = State.DISCONNECTED
         self.detail = ""
         self.info: BandInfo | None = None
@@ -286,11 +288,11 @@ class BandSession:
         try:
             while not self._lost.is_set():
                 get = asyncio.ensure_future(self._records.get())
-                done, _ = await asyncio.wait({get, lost}, timeout=K.STALE_S, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait({get, lost}, timeout=self.stale_s, return_when=asyncio.FIRST_COMPLETED)
                 if get not in done:
                     get.cancel()
                     if not done:
-                        self._set(State.STALE, f"nothing heard for {K.STALE_S:.0f} s")
+                        self._set(State.STALE, f"nothing heard for {self.stale_s:.0f} s")
                         raise LinkTimeoutError("band silent")
                     continue
                 _, data, received = get.result()

@@ -1,0 +1,87 @@
+"""What the daemon-facing subcommands share: the config, the store, the running daemon's API."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import re
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from spasmwatch.config import Config, default_config_path, load_config
+from spasmwatch.errors import SpasmwatchError
+from spasmwatch.store import Store
+
+
+class DaemonNotRunning(SpasmwatchError):
+    pass
+
+
+def add_config_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, default=None, help=f"config file (default {default_config_path()})")
+
+
+def config_of(args: argparse.Namespace) -> Config:
+    return load_config(args.config)
+
+
+def open_store(cfg: Config) -> Store:
+    """The store, read-only: these commands never change it (labels and notes go through the daemon)."""
+    path = cfg.store_path()
+    if not path.exists():
+        raise SpasmwatchError(f"no store at {path} yet: start the daemon with 'spasmwatch run'")
+    return Store.open_readonly(path)
+
+
+def api(cfg: Config, path: str, body: dict[str, Any] | None = None, timeout_s: float = 5.0) -> Any:
+    """GET (or POST ``body``) the running daemon's local API; DaemonNotRunning if nobody answers."""
+    h = cfg.daemon.http
+    host = "127.0.0.1" if h.host in ("0.0.0.0", "::", "") else h.host
+    url = f"http://{host}:{h.port}{path}"
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
+    req.add_header("Content-Type", "application/json")
+    if h.token:
+        req.add_header("Authorization", f"Bearer {h.token}")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout_s) as r:
+            return json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        msg = e.read().decode("utf-8", "replace")
+        try:
+            msg = json.loads(msg).get("error", msg)
+        except ValueError:
+            pass
+        raise SpasmwatchError(f"the daemon refused {path}: {e.code} {msg}") from None
+    except (urllib.error.URLError, OSError) as e:
+        raise DaemonNotRunning(f"no daemon answers at {url} ({getattr(e, 'reason', e)}): is 'spasmwatch run' running?") from None
+
+
+_REL = re.compile(r"^(\d+(?:\.\d+)?)([mhd])$")
+
+
+def parse_when(text: str | None, default: float | None = None, what: str = "time") -> float | None:
+    """ISO 8601 (local time without a zone), or a span back from now: 30m, 12h, 7d."""
+    if text is None:
+        return default
+    m = _REL.match(text.strip())
+    if m:
+        return time.time() - float(m.group(1)) * {"m": 60, "h": 3600, "d": 86400}[m.group(2)]
+    from spasmwatch.export.timeline import parse_iso
+
+    try:
+        return parse_iso(text, what)
+    except ValueError as e:
+        raise SpasmwatchError(f"{e} (or a span like 12h, 7d)") from None
+
+
+def hm(t: float | None) -> str:
+    return "-" if t is None else dt.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def minutes(s: float | None) -> str:
+    return "-" if s is None else f"{s / 60:.1f} min"

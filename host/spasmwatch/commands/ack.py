@@ -1,0 +1,31 @@
+"""``spasmwatch ack [ID]``: acknowledge an alert (all open ones without an ID); stops escalation."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+from typing import Any
+
+from spasmwatch.commands._daemon import add_config_arg, api, config_of
+from spasmwatch.errors import SpasmwatchError
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("ack", help="acknowledge an alert (stops escalation)", description=__doc__)
+    add_config_arg(p)
+    p.add_argument("alert_id", nargs="?", type=int, help="alert id (see 'spasmwatch status'); default: every open alert")
+    p.add_argument("--by", default=getpass.getuser(), help="who acknowledges (default: your user name)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = config_of(args)
+    ids = [args.alert_id] if args.alert_id is not None else [
+        a["id"] for a in api(cfg, "/api/status")["alerts"] if a["state"] in ("WARNING", "ALARM", "ESCALATED", "FAULT", "STALE") and not a.get("acked_by")
+    ]
+    if not ids:
+        raise SpasmwatchError("no open alert to acknowledge")
+    for i in ids:
+        a = api(cfg, f"/api/alerts/{i}/ack", {"by": args.by})
+        print(f"alert #{a['id']} {a['state']}: acknowledged by {args.by}")
+    return 0

@@ -1,0 +1,41 @@
+"""``spasmwatch config``: show, get or set settings in the TOML config (validated before writing)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from spasmwatch.config import default_config_path, dump, get, load_config, set_value
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("config", help="show, get or set settings (config.toml)", description=__doc__)
+    p.add_argument("--config", default=None, help=f"config file (default {default_config_path()})")
+    csub = p.add_subparsers(dest="action", metavar="ACTION")
+    csub.add_parser("show", help="the whole effective config, as TOML")
+    csub.add_parser("path", help="where the config file is")
+    g = csub.add_parser("get", help="one value, e.g. alerts.escalate_after_s")
+    g.add_argument("key")
+    s = csub.add_parser("set", help="set one value (checked before the file is written)")
+    s.add_argument("key")
+    s.add_argument("value")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    path = Path(args.config) if args.config else None
+    action = args.action or "show"
+    if action == "path":
+        print(path or default_config_path())
+    elif action == "get":
+        v = get(load_config(path), args.key)
+        print(v if isinstance(v, str) else json.dumps(v, default=str))
+    elif action == "set":
+        cfg = set_value(path, args.key, args.value)
+        print(f"{args.key} = {json.dumps(get(cfg, args.key), default=str)}  ({path or default_config_path()})")
+    else:
+        print(dump(load_config(path)), end="")
+    return 0

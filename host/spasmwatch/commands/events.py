@@ -1,0 +1,59 @@
+"""``spasmwatch events``: what the band saw, grouped by cluster (never a flood of rows)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from spasmwatch.commands._daemon import add_config_arg, config_of, hm, minutes, open_store, parse_when
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("events", help="spasm events, grouped by cluster, with caregiver notes beside them", description=__doc__)
+    add_config_arg(p)
+    p.add_argument("--device", help="only this band (device id)")
+    p.add_argument("--since", default="24h", help="ISO time or a span back from now (default 24h)")
+    p.add_argument("--until", default=None, help="ISO time (default now)")
+    p.add_argument("--json", action="store_true", help="one JSON object per cluster / lone event / note")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    since, until = parse_when(args.since, what="--since"), parse_when(args.until, what="--until")
+    with open_store(config_of(args)) as store:
+        clusters = list(store.clusters(args.device, since, until))
+        in_cluster = {e.id: c.id for c in clusters for e in store.cluster_events(c.id)}
+        lone = [e for e in store.events(args.device, since, until) if e.id not in in_cluster]
+        items: list[tuple[float, dict[str, Any]]] = []
+        for c in clusters:
+            evs = store.cluster_events(c.id)
+            items.append((c.start_t, {"type": "cluster", "id": c.id, "device": c.device, "start": c.start_t, "end": c.end_t,
+                                      "count": c.count, "post_wake_s": c.post_wake_s, "label": c.label,
+                                      "events": [{"t": e.wall_t, "duration_s": e.duration_s, "confidence": e.confidence} for e in evs]}))
+        for e in lone:
+            items.append((e.wall_t or 0.0, {"type": "event", "device": e.device, "t": e.wall_t, "duration_s": e.duration_s, "confidence": e.confidence}))
+        for n in store.notes(since, until):
+            items.append((n.wall_s, {"type": "note", "t": n.wall_s, "kind": n.kind, "text": n.text, "by": n.by}))
+    items.sort(key=lambda x: x[0])
+    if args.json:
+        for _, it in items:
+            sys.stdout.write(json.dumps(it) + "\n")
+        return 0
+    for _, it in items:
+        sys.stdout.write(_line(it) + "\n")
+    if not items:
+        print("nothing in this time range")
+    return 0
+
+
+def _line(it: dict[str, Any]) -> str:
+    if it["type"] == "cluster":
+        label = f" [{it['label']}]" if it["label"] else ""
+        span = (it["end"] - it["start"]) / 60
+        return (f"{hm(it['start'])}  CLUSTER #{it['id']} {it['device']}: {it['count']} spasms over {span:.1f} min, "
+                f"{minutes(it['post_wake_s'])} after waking{label}")
+    if it["type"] == "note":
+        return f"{hm(it['t'])}  note ({it['kind']}): {it['text']}" + (f" - {it['by']}" if it["by"] else "")
+    return f"{hm(it['t'])}  single event {it['device']} ({it['duration_s']:.1f} s, confidence {it['confidence']})"

@@ -1,0 +1,38 @@
+"""``spasmwatch scan``: bands in range (BLE), on USB serial, or simulated."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from spasmwatch.errors import SpasmwatchError
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("scan", help="find bands: BLE in range, USB serial, simulated radios", description=__doc__)
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds to listen (default 5)")
+    p.add_argument("--transport", default="ble,serial", help="comma list of ble, serial, sim (default ble,serial)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from spasmwatch.transport import TRANSPORTS, scan
+
+    transports = [t.strip() for t in args.transport.split(",") if t.strip()]
+    bad = [t for t in transports if t not in TRANSPORTS]
+    if bad:
+        raise SpasmwatchError(f"--transport: unknown {', '.join(bad)} (one of {', '.join(TRANSPORTS)})")
+    print(f"scanning {', '.join(transports)} for {args.timeout:g} s...")
+    found = asyncio.run(scan(args.timeout, transports))
+    for f in found:
+        rssi = "" if f.rssi is None else f"  {f.rssi} dBm"
+        print(f"{f.transport:6}  {f.name:24}  {f.address}{rssi}")
+    if not found:
+        print("no band found: is it charged, nearby, and not connected to another host?")
+        return 1
+    from spasmwatch.config import default_config_path
+
+    print(f"{len(found)} band(s) found; add yours to {default_config_path()}:")
+    print(f'  [[bands]]\n  name = "{found[0].name}"\n  transport = "{found[0].transport}"')
+    return 0

@@ -1,0 +1,41 @@
+"""``spasmwatch status``: the bands and alerts as the running daemon sees them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from spasmwatch.commands._daemon import add_config_arg, api, config_of, hm, minutes
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("status", help="band connection, battery, worn, sleep and open alerts (from the running daemon)", description=__doc__)
+    add_config_arg(p)
+    p.add_argument("--json", action="store_true", help="the raw JSON of the daemon's /api/status")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    st = api(config_of(args), "/api/status")
+    if args.json:
+        json.dump(st, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    for b in st["bands"]:
+        worn = {True: "worn", False: "NOT WORN", None: "worn: unknown"}[b["worn"]]
+        sleep = {True: "asleep", False: "awake", None: "sleep: unknown"}[b["asleep"]]
+        batt = "?" if b["battery_pct"] is None else f"{b['battery_pct']}%"
+        print(f"{b['name']} ({b['device'] or 'not seen yet'}): {b['state']}, battery {batt}, {worn}, {sleep} since {hm(b['sleep_since'])}")
+        if b["faults"]:
+            print(f"  faults: {', '.join(b['faults'])}")
+        c = b["last_cluster"]
+        if c:
+            print(f"  last cluster: {hm(c['start'])}, {c['count']} spasms, {minutes(c['post_wake_s'])} after waking")
+    open_alerts = [a for a in st["alerts"] if a["state"] not in ("CLOSED", "OK", "QUIET")]
+    for a in open_alerts:
+        print(f"ALERT #{a['id']} {a['state']}: {a['title']}\n  {a['text']}")
+    if not open_alerts:
+        print("no open alerts")
+    return 0
