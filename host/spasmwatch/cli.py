@@ -26,6 +26,9 @@ COMMANDS: dict[str, str] = {
     "ack": "spasmwatch.commands.ack",
     "scan": "spasmwatch.commands.scan",
     "config": "spasmwatch.commands.config",
+    "treatment": "spasmwatch.commands.treatment",  # also registers "note"
+    "export": "spasmwatch.commands.export",
+    "report": "spasmwatch.commands.report",
     "replay": "spasmwatch.commands.replay",
     "simulate": "spasmwatch.sim.cli",
     "evaluate": "spasmwatch.commands.evaluate",
