@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from spasmwatch.transport.base import (
 from spasmwatch.transport.ble import BleBackend, BleLink, scan_ble
 from spasmwatch.transport.serial import SerialLink
 
+log = logging.getLogger(__name__)
 TRANSPORTS = ("ble", "serial", "sim")
 # USB vendor ids of the bands' USB serial: Espressif's built-in USB (ESP32-C3/S3), and the
 # CP210x / CH34x bridge chips of classic ESP32 boards.
@@ -57,7 +59,7 @@ def _serial_ports() -> list[Found]:
 
 
 async def scan(timeout_s: float, transports: Iterable[str] = ("ble",), **kw: Any) -> list[Found]:
-    """Bands found on each transport. ``ble``: the OS radio (``backend=`` to override); ``sim``:
+    """Bands found on each transport (one that cannot scan is logged and skipped, unless all fail). ``ble``: the OS radio (``backend=`` to override); ``sim``:
     the simulated radios (``radios=``, default $SPASMWATCH_SIM_RADIOS); ``serial``: USB serial ports of band chips."""
     from spasmwatch.transport import simradio
 
@@ -71,7 +73,13 @@ async def scan(timeout_s: float, transports: Iterable[str] = ("ble",), **kw: Any
             jobs.append(asyncio.to_thread(_serial_ports))
         else:
             raise ValueError(f"unknown transport {t!r} (one of {', '.join(TRANSPORTS)})")
-    return [f for found in await asyncio.gather(*jobs) for f in found]
+    results = await asyncio.gather(*jobs, return_exceptions=True)
+    failed = [r for r in results if isinstance(r, BaseException)]
+    if failed and len(failed) == len(results):
+        raise failed[0]
+    for error in failed:  # no Bluetooth adapter must not hide the band on USB
+        log.warning("%s (skipped)", error)
+    return [f for r in results if not isinstance(r, BaseException) for f in r]
 
 
 def open_link(transport: str, target: str, **kw: Any) -> Link:
