@@ -70,10 +70,11 @@ class Checker:
 
     def _interval_fault(self, block: Block) -> _Fault | None:
         t = block.cols[0]
-        if self._prev_t is None:
-            dt, skip = np.diff(t), 1  # the file's first sample has no interval
-        else:
-            dt, skip = np.diff(t, prepend=self._prev_t), 0
+        with np.errstate(over="ignore", invalid="ignore"):  # -1e308 -> 1e308 is a gap of inf: named below
+            if self._prev_t is None:
+                dt, skip = np.diff(t), 1  # the file's first sample has no interval
+            else:
+                dt, skip = np.diff(t, prepend=self._prev_t), 0
         ok = (dt >= MIN_STEP_RATIO * self.interval_s) & (dt <= MAX_GAP_RATIO * self.interval_s)
         bad = _first_false(ok)
         if bad is None:

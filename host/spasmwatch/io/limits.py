@@ -21,6 +21,12 @@ MAX_GYRO_DPS = 4000.0
 # duration it measures. Jitter of a logging clock stays well inside +-50 %.
 MIN_STEP_RATIO = 0.5
 MAX_GAP_RATIO = 1.5
+# Sample rates a recording may have (Hz). Under one sample per 10 s there is
+# no movement left to see, and no IMU outputs faster than ~32 kHz; a rate
+# outside these is times in the wrong unit or corrupt times (the detector's
+# sizes overflow at 1e300 Hz or vanish at 1e-300 Hz).
+MIN_RATE_HZ = 0.1
+MAX_RATE_HZ = 100_000.0
 # Samples read at open to estimate the rate: 4096 intervals span 40 s at
 # 100 Hz, so millisecond-rounded times still give the rate to ~3e-5.
 RATE_ROWS = 4096
