@@ -434,11 +434,22 @@ def frame(payload):
     return bytes(out)
 
 
+def _good_frame_at(b, j):
+    """True if ``b`` holds a whole frame with a good CRC at offset ``j``."""
+    if j + 3 > len(b) or b[j] != SYNC0 or b[j + 1] != SYNC1:
+        return False
+    end = j + 3 + b[j + 2]
+    return end + 2 <= len(b) and crc16(b, j + 2, end) == b[end] | (b[end + 1] << 8)
+
+
 class FrameDecoder:
     """Streaming de-framer for serial bytes: ``feed`` returns whole payloads.
 
     Noise and bad CRCs are skipped (counted in ``errors``) by resyncing on the
     next sync pair; a record inside a good frame is then checked by ``decode``.
+    A sync pair in noise announces a frame that may never come: while that
+    frame is incomplete, a whole good frame further on wins (else the real
+    frames behind the noise would wait for up to 255 more bytes).
     """
 
     def __init__(self):
@@ -459,7 +470,14 @@ class FrameDecoder:
                 break
             n = b[2]
             if len(b) < n + FRAME_OVERHEAD:
-                break
+                j = 1
+                while j + FRAME_OVERHEAD <= len(b) and not _good_frame_at(b, j):
+                    j += 1
+                if j + FRAME_OVERHEAD > len(b):
+                    break
+                self.errors += 1
+                b = b[j:]
+                continue
             (want,) = struct.unpack_from("<H", b, 3 + n)
             if crc16(b, 2, 3 + n) != want:
                 self.errors += 1
