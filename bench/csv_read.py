@@ -91,6 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hours", type=float, default=24.0)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--json", metavar="FILE", help="also write the numbers as JSON")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -113,6 +114,11 @@ def main() -> None:
           f"rate {runs[0]['rate_hz']} Hz")
     print(f"numpy.loadtxt : {loadtxt_s:.2f} s for 1/10 of the file, {tenth_mb / loadtxt_s:.0f} MB/s")
     print(f"ratio         : {(size_mb / ours) / (tenth_mb / loadtxt_s):.1f}x loadtxt's throughput")
+    if args.json:
+        res = {"rows": rows, "csv_mb": round(size_mb, 1), "cpus": os.cpu_count(), "runs_s": [round(r["s"], 3) for r in runs],
+               "read_s": round(ours, 3), "mb_per_s": round(size_mb / ours), "peak_rss_mb": round(max(r["peak_mb"] for r in runs)),
+               "loadtxt_mb_per_s": round(tenth_mb / loadtxt_s, 1), "vs_loadtxt": round((size_mb / ours) / (tenth_mb / loadtxt_s), 1)}
+        Path(args.json).write_text(json.dumps(res, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -221,6 +221,7 @@ def _mpy_tree(tmp: Path) -> Path:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--samples", type=int, default=15000)
+    ap.add_argument("--json", metavar="FILE", help="also write the numbers as JSON")
     args = ap.parse_args()
     mp = shutil.which("micropython")
     if mp is None or shutil.which("mpy-cross") is None:
@@ -251,6 +252,11 @@ def main() -> int:
         "boot recovery scan of a full 4096-slot log: %.0f bare-loop samples (%.1f ms here)"
         % (cost["scan_us"] / cost["bare_us_per_sample"], cost["scan_us"] / 1000)
     )
+    if args.json:
+        ratios = {"detector": cost["detector_us"] / bare, "detector_epoch": cost["detector_epoch_us"] / bare,
+                  "process": cost["process_us"] / bare, "driver": cost["driver_us_per_sample"] / cost["bare_us_per_sample"]}
+        Path(args.json).write_text(json.dumps({"mem_source": mem_src, "mem_mpy": mem_mpy, "cost": cost,
+                                               "ratio_to_bare_loop": {k: round(v, 2) for k, v in ratios.items()}}, indent=2) + "\n")
     print("record sizes: EVENT 20, STATUS 18, ACTIVITY 14, LOGINFO 16, RESP 8, RAW 8 + 12 n bytes; flash slot 24 bytes")
     return 0
 
