@@ -1,0 +1,526 @@
+"""The daemon's HTTP server: the family web page, its JSON API and live updates.
+
+Depends only on ``DaemonAPI`` (daemon/api.py), so the running daemon and a test
+double serve the same page. Everything is local: the page, its script and style
+come from ``daemon/web/`` (no CDN), and the page only talks to this server.
+
+Security (docs/web.md):
+
+* By default the server binds 127.0.0.1 and needs no token. It then answers
+  only requests whose ``Host`` is a loopback name (127.0.0.1, localhost, ::1),
+  so a web site cannot reach it through DNS rebinding.
+* ``lan=True`` binds every interface (0.0.0.0) and requires a token; so does
+  any non-loopback ``host`` and ``require_token=True`` (what tests use to check
+  the token on 127.0.0.1). Without a token the server refuses to start.
+  A request is let in with ``Authorization: Bearer <token>``, with
+  ``?token=<token>`` (once: the answer sets an HttpOnly, SameSite=Strict
+  cookie), or with that cookie; anything else gets 401.
+* Every POST must carry a JSON body, and a browser's ``Origin`` (or
+  ``Referer``) must be this server's own origin (CSRF); a request that comes
+  with neither is only accepted from a non-browser client (Bearer header, or
+  no token needed).
+* Responses carry a strict Content-Security-Policy (``'self'`` only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import math
+import re
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from aiohttp import web
+
+from spasmwatch.daemon.api import DaemonAPI, Json
+from spasmwatch.errors import ConfigError, SpasmwatchError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+HEARTBEAT_S = 15.0
+MAX_STREAMS = 32  # live pages at once (each holds a queue in the daemon)
+MAX_BODY = 64 * 1024
+MAX_TEXT = 4000  # characters in a note
+MAX_BY = 100
+MAX_DAYS = 366
+COOKIE = "spasmwatch_token"
+COOKIE_MAX_AGE = 400 * 86400  # the longest a browser keeps a cookie
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".webmanifest": "application/manifest+json",
+}
+_STATIC_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class HttpError(SpasmwatchError):
+    """The server cannot start (port in use, address not available)."""
+
+
+class ApiError(Exception):
+    """An answer ``{"error": message}`` with this status."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+def new_token() -> str:
+    """A token for LAN access (32 url-safe characters, 192 bits)."""
+    return secrets.token_urlsafe(24)
+
+
+def is_loopback(host: str) -> bool:
+    """True for names and addresses that only this machine can reach."""
+    h = host.strip().strip("[]").lower().rstrip(".")
+    if h == "localhost" or h.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(h).is_loopback
+    except ValueError:
+        return False
+
+
+def web_dir() -> Path:
+    """The folder of the page's files (installed as package data)."""
+    return Path(str(resources.files("spasmwatch.daemon") / "web"))
+
+
+class HttpServer:
+    """The family web page and JSON API on ``host:port``.
+
+    ``lan=True`` serves every interface (0.0.0.0, or ``host`` if it names a
+    non-loopback address) and needs ``token``. ``require_token=True`` asks for
+    the token on any bind address (tests: 127.0.0.1 with a token).
+    """
+
+    def __init__(
+        self,
+        api: DaemonAPI,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        lan: bool = False,
+        token: str = "",
+        *,
+        require_token: bool = False,
+        heartbeat_s: float = HEARTBEAT_S,
+        max_streams: int = MAX_STREAMS,
+        clock: Callable[[], float] = time.time,
+        static_dir: Path | None = None,
+    ) -> None:
+        self.api = api
+        self.bind_host = "0.0.0.0" if lan and is_loopback(host) else host
+        self.port = port
+        self.lan = lan
+        self.require_token = require_token or lan or not is_loopback(self.bind_host)
+        self.token = token.strip()
+        if self.require_token and not self.token:
+            if lan:
+                why = "lan = true"
+            elif not is_loopback(self.bind_host):
+                why = f"host {self.bind_host} is reachable from other machines"
+            else:
+                why = "require_token"
+            raise ConfigError(
+                f"web page: a token is required ({why}): anyone on the network could otherwise see the baby's "
+                f"state and acknowledge alarms. Set [daemon.http] token to a long random string, e.g. {new_token()}"
+            )
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"web page: port must be 0-65535, got {port}")
+        if self.require_token and len(self.token) < 16:
+            log.warning("web page: the LAN token is short (%d characters); 16 or more is safer", len(self.token))
+        self.heartbeat_s = heartbeat_s
+        self.max_streams = max_streams
+        self.clock = clock
+        self.static_dir = static_dir or web_dir()
+        self._cookie = hmac.new(self.token.encode(), b"spasmwatch web cookie v1", hashlib.sha256).hexdigest() if self.token else ""
+        self._runner: web.AppRunner | None = None
+        self._closing = asyncio.Event()
+        self._streams: set[asyncio.Queue[Json]] = set()
+        self.address: tuple[str, int] | None = None
+
+    # ---- lifecycle ------------------------------------------------------
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self._errors, self._guard], client_max_size=MAX_BODY)
+        r = app.router
+        r.add_get("/", self._index)
+        r.add_get("/static/{name}", self._static)
+        r.add_get("/api/status", self._status)
+        r.add_get("/api/clusters", self._clusters)
+        r.add_get("/api/days", self._days)
+        r.add_get("/api/notes", self._notes)
+        r.add_post(r"/api/alerts/{id:\d+}/ack", self._ack)
+        r.add_post(r"/api/clusters/{id:\d+}/label", self._label)
+        r.add_post("/api/notes", self._add_note)
+        r.add_get("/api/stream", self._stream, allow_head=False)
+        app.on_response_prepare.append(self._headers)
+        return app
+
+    async def start(self) -> tuple[str, int]:
+        """Serve; returns the bound (host, port) (port 0 asks the OS for a free one)."""
+        if self._runner is not None:
+            raise RuntimeError("HttpServer already started")
+        self._closing = asyncio.Event()
+        runner = web.AppRunner(self.app(), handler_cancellation=True, access_log=None, shutdown_timeout=2.0)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.bind_host, self.port, reuse_address=True)
+            await site.start()
+        except OSError as e:
+            await runner.cleanup()
+            raise HttpError(f"web page: cannot listen on {self.bind_host}:{self.port}: {e.strerror or e} "
+                            "(is another spasmwatch daemon running? set [daemon.http] port)") from e
+        self._runner = runner
+        sock = runner.addresses[0]
+        self.address = (str(sock[0]), int(sock[1]))
+        log.info("web page on %s (%s)", self.url, "token required" if self.require_token else "this computer only")
+        return self.address
+
+    async def stop(self) -> None:
+        """Close live streams and stop serving (idempotent)."""
+        self._closing.set()
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    @property
+    def url(self) -> str:
+        """The page's address (the bound one after ``start``)."""
+        host, port = self.address or (self.bind_host, self.port)
+        if host in ("0.0.0.0", "::"):
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{port}/"
+
+    def link(self, host: str | None = None) -> str:
+        """The link to give a phone: ``http://host:port/`` and, when a token is
+        needed, ``?token=...`` (opened once, the phone then keeps a cookie).
+        ``host``: the name or LAN address the phone reaches this computer by."""
+        url = self.url
+        if host:
+            h = f"[{host}]" if ":" in host else host
+            url = f"http://{h}:{(self.address or (self.bind_host, self.port))[1]}/"
+        return f"{url}?token={quote(self.token, safe='')}" if self.require_token else url
+
+    # ---- middlewares ----------------------------------------------------
+
+    @web.middleware
+    async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Every error is ``{"error": "..."}`` (a browser asking for a page gets a short HTML text on 401)."""
+        try:
+            return await handler(request)
+        except ApiError as e:
+            return _error(e.status, e.message, e.headers)
+        except web.HTTPException as e:  # the router's 404 / 405, aiohttp's 413
+            if e.status < 400:
+                raise
+            return _error(e.status, e.reason, e.headers)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("web page: %s %s failed", request.method, request.path)
+            return _error(500, "internal error (see the daemon's log)")
+
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        set_cookie = False
+        if self.require_token:
+            ok, set_cookie = self._authorized(request)
+            if not ok:
+                return self._unauthorized(request)
+        elif not is_loopback(_hostname(request.host)):
+            # DNS rebinding: a web site whose name resolves to 127.0.0.1.
+            raise ApiError(403, f"host {request.host!r} not allowed: open {self.url}")
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            self._check_origin(request)
+        response = await handler(request)
+        if set_cookie and not response.prepared:
+            response.set_cookie(COOKIE, self._cookie, max_age=COOKIE_MAX_AGE, path="/", httponly=True, samesite="Strict")
+        return response
+
+    def _authorized(self, request: web.Request) -> tuple[bool, bool]:
+        """(let in, set the cookie)."""
+        auth = request.headers.get("Authorization", "")
+        if auth[:7].lower() == "bearer " and _same(auth[7:].strip(), self.token):
+            return True, False
+        if _same(request.cookies.get(COOKIE, ""), self._cookie):
+            return True, False
+        q = request.query.get("token")
+        if q is not None and _same(q, self.token):
+            return True, True
+        return False, False
+
+    def _unauthorized(self, request: web.Request) -> web.Response:
+        hdrs = {"WWW-Authenticate": 'Bearer realm="spasmwatch"'}
+        if not request.path.startswith("/api/") and "text/html" in request.headers.get("Accept", ""):
+            return web.Response(status=401, headers=hdrs, content_type="text/html", text=_UNAUTHORIZED_HTML)
+        return _error(401, "token required: open the link with ?token=... that the daemon shows, "
+                      "or send 'Authorization: Bearer <token>'", hdrs)
+
+    def _check_origin(self, request: web.Request) -> None:
+        """CSRF: a browser's POST must come from this very origin."""
+        origin = request.headers.get("Origin")
+        if origin is None and "Referer" in request.headers:
+            u = urlsplit(request.headers["Referer"])
+            origin = f"{u.scheme}://{u.netloc}"
+        if origin is None:
+            # Not a browser (browsers send Origin with every POST): curl, home automation.
+            if request.cookies.get(COOKIE) and not request.headers.get("Authorization"):
+                raise ApiError(403, "cross-site request refused (no Origin)")
+            return
+        if origin.lower() != f"{request.scheme}://{request.host}".lower():
+            raise ApiError(403, f"cross-site request refused (Origin {origin!r})")
+        if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+            raise ApiError(403, "cross-site request refused (Sec-Fetch-Site)")
+
+    async def _headers(self, request: web.Request, response: web.StreamResponse) -> None:
+        h = response.headers
+        h.setdefault("Content-Security-Policy", CSP)
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("Referrer-Policy", "no-referrer")
+        h.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        h.setdefault("Cache-Control", "no-store")
+
+    # ---- the page -------------------------------------------------------
+
+    async def _index(self, request: web.Request) -> web.StreamResponse:
+        return self._file("index.html")
+
+    async def _static(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        if not _STATIC_NAME.match(name) or name == "index.html":
+            raise ApiError(404, f"no such file: {name}")
+        return self._file(name)
+
+    def _file(self, name: str) -> web.Response:
+        path = self.static_dir / name
+        ctype = _TYPES.get(path.suffix)
+        if ctype is None or not path.is_file() or path.parent.resolve() != self.static_dir.resolve():
+            raise ApiError(404, f"no such file: {name}")
+        return web.Response(body=path.read_bytes(), headers={"Content-Type": ctype, "Cache-Control": "no-cache"})
+
+    # ---- JSON API -------------------------------------------------------
+
+    async def _status(self, request: web.Request) -> web.StreamResponse:
+        return _json(self.api.status())
+
+    async def _clusters(self, request: web.Request) -> web.StreamResponse:
+        since, until = self._range(request)
+        return _json(self.api.clusters(since, until))
+
+    async def _days(self, request: web.Request) -> web.StreamResponse:
+        n = _int(request.query.get("n", "14"), "n")
+        if not 1 <= n <= MAX_DAYS:
+            raise ApiError(400, f"n must be 1-{MAX_DAYS}, got {n}")
+        return _json(self.api.days(n))
+
+    async def _notes(self, request: web.Request) -> web.StreamResponse:
+        since, until = self._range(request)
+        return _json(self.api.notes(since, until))
+
+    def _range(self, request: web.Request) -> tuple[float, float]:
+        """``since``/``until`` in unix seconds; by default today (local midnight to midnight)."""
+        today = dt.datetime.fromtimestamp(self.clock()).date()
+        t0 = dt.datetime.combine(today, dt.time()).timestamp()
+        t1 = dt.datetime.combine(today + dt.timedelta(days=1), dt.time()).timestamp()
+        since = _float(request.query["since"], "since") if "since" in request.query else t0
+        until = _float(request.query["until"], "until") if "until" in request.query else max(t1, since)
+        if until < since:
+            raise ApiError(400, "until is before since")
+        return since, until
+
+    async def _ack(self, request: web.Request) -> web.StreamResponse:
+        body = await _body(request)
+        try:
+            return _json(self.api.ack(int(request.match_info["id"]), _by(body)))
+        except KeyError:
+            raise ApiError(404, f"no alert {request.match_info['id']}") from None
+        except ValueError as e:
+            raise ApiError(400, str(e)) from None
+
+    async def _label(self, request: web.Request) -> web.StreamResponse:
+        body = await _body(request)
+        label = body.get("label")
+        if not isinstance(label, str):
+            raise ApiError(400, "label must be 'confirmed' or 'false_alarm'")
+        try:
+            return _json(self.api.label(int(request.match_info["id"]), label, _by(body)))
+        except KeyError:
+            raise ApiError(404, f"no cluster {request.match_info['id']}") from None
+        except ValueError as e:
+            raise ApiError(400, str(e)) from None
+
+    async def _add_note(self, request: web.Request) -> web.StreamResponse:
+        body = await _body(request)
+        kind, text, device = body.get("kind"), body.get("text"), body.get("device")
+        if not isinstance(kind, str):
+            raise ApiError(400, "kind must be 'video', 'medication' or 'note'")
+        if not isinstance(text, str):
+            raise ApiError(400, "text must be a string")
+        if len(text) > MAX_TEXT:
+            raise ApiError(400, f"text is longer than {MAX_TEXT} characters")
+        if device is not None and not isinstance(device, str):
+            raise ApiError(400, "device must be a string or null")
+        try:
+            note = self.api.add_note(kind, text, device or None, _by(body))
+        except ValueError as e:
+            raise ApiError(400, str(e)) from None
+        return _json(note, status=201)
+
+    # ---- live updates ---------------------------------------------------
+
+    async def _stream(self, request: web.Request) -> web.StreamResponse:
+        """Server-sent events: one ``data:`` line of JSON per daemon update, a comment as heartbeat."""
+        if len(self._streams) >= self.max_streams:
+            raise ApiError(503, "too many live pages open")
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        q = self.api.subscribe()
+        self._streams.add(q)
+        closing = asyncio.ensure_future(self._closing.wait())
+        get: asyncio.Future[Json] | None = None
+        try:
+            await resp.prepare(request)
+            await resp.write(b"retry: 3000\n: hello\n\n")
+            while not self._closing.is_set():
+                if get is None:  # a pending get is kept across heartbeats (a cancelled one could lose a message)
+                    get = asyncio.ensure_future(q.get())
+                waiting: set[asyncio.Future[Any]] = {get, closing}
+                done, _ = await asyncio.wait(waiting, timeout=self.heartbeat_s, return_when=asyncio.FIRST_COMPLETED)
+                if get in done:
+                    msg, get = get.result(), None
+                    await resp.write(b"data: " + _dumps(msg).encode() + b"\n\n")
+                elif not self._closing.is_set():
+                    await resp.write(b": ping\n\n")
+        except ConnectionError:
+            pass  # the page went away (a cancelled handler is the other way to learn it)
+        finally:
+            closing.cancel()
+            if get is not None:
+                get.cancel()
+            self._streams.discard(q)
+            self.api.unsubscribe(q)
+        return resp
+
+    @property
+    def live_streams(self) -> int:
+        return len(self._streams)
+
+
+# ---- helpers ---------------------------------------------------------------
+
+
+def _same(a: str, b: str) -> bool:
+    return bool(b) and hmac.compare_digest(a.encode(), b.encode())
+
+
+def _hostname(host: str) -> str:
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _clean(v: Any) -> Any:
+    """NaN and infinities become null (JSON has no such numbers)."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {str(k): _clean(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    return v
+
+
+def _dumps(v: Any) -> str:
+    return json.dumps(_clean(v), separators=(",", ":"), default=str)
+
+
+def _json(v: Any, status: int = 200) -> web.Response:
+    return web.Response(text=_dumps(v), status=status, content_type="application/json")
+
+
+def _error(status: int, message: str, headers: Any = None) -> web.Response:
+    """``{"error": message}``, keeping the headers that explain a 401 / 405."""
+    resp = web.Response(text=_dumps({"error": message}), status=status, content_type="application/json")
+    for k in ("WWW-Authenticate", "Allow"):
+        if headers is not None and k in headers:
+            resp.headers[k] = headers[k]
+    return resp
+
+
+def _float(s: str, name: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        raise ApiError(400, f"{name} must be unix seconds, got {s!r}") from None
+    if not math.isfinite(v):
+        raise ApiError(400, f"{name} must be a finite number")
+    return v
+
+
+def _int(s: str, name: str) -> int:
+    try:
+        return int(s)
+    except ValueError:
+        raise ApiError(400, f"{name} must be an integer, got {s!r}") from None
+
+
+async def _body(request: web.Request) -> Json:
+    if request.content_type != "application/json":
+        raise ApiError(400, "expected a JSON body (Content-Type: application/json)")
+    try:
+        body = await request.json()
+    except web.HTTPRequestEntityTooLarge:
+        raise ApiError(413, f"body larger than {MAX_BODY} bytes") from None
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "body must be a JSON object")
+    return body
+
+
+def _by(body: Json) -> str:
+    by = body.get("by", "")
+    if by is None:
+        by = ""
+    if not isinstance(by, str):
+        raise ApiError(400, "by must be a string (who did it)")
+    by = by.strip()[:MAX_BY]
+    return by or "web page"
+
+
+_UNAUTHORIZED_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>spasmwatch: access needs the link with the token</title></head>
+<body><h1>spasmwatch</h1>
+<p>This page is protected. Open the link with <code>?token=...</code> that the spasmwatch daemon
+shows (or ask whoever set it up). The phone then remembers it.</p></body></html>
+"""

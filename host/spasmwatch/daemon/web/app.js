@@ -1,0 +1,523 @@
+// spasmwatch family page. Vanilla JS, no build step, talks only to this server.
+// Every value from the server is shown with textContent (never as HTML).
+"use strict";
+
+(function () {
+  const WHO_KEY = "spasmwatch.who";
+  const ALERT_RANK = { ESCALATED: 0, ALARM: 1, WARNING: 2, ACKNOWLEDGED: 3, STALE: 4, FAULT: 5 };
+  const CLOSED_STATES = new Set(["CLOSED", "OK", "QUIET"]);
+  const KIND_NAMES = { video: "Video taken", medication: "Medication given", note: "Note" };
+  const FAULT_NAMES = {
+    disconnected: "Disconnected",
+    not_worn: "Not worn",
+    battery_low: "Battery low",
+    log_nearly_full: "Band memory nearly full",
+    clock_unsynced: "Clock not set",
+    safe_mode: "Band in safe mode",
+    sensor_error: "Sensor error",
+  };
+  const STATE_NAMES = {
+    STREAMING: ["Connected", "good"],
+    STALE: ["Connected, silent", "mid"],
+    CONNECTING: ["Connecting…", "mid"],
+    SECURING: ["Connecting…", "mid"],
+    SYNCING: ["Connecting…", "mid"],
+    BACKOFF: ["Out of reach, retrying", "bad"],
+    DISCONNECTED: ["Disconnected", "bad"],
+    FAULT: ["Needs attention", "bad"],
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const state = { status: null, clusters: [], days: [], notes: [], live: false, lastOk: 0, alertKey: "" };
+
+  // ---- small helpers ---------------------------------------------------------------
+
+  function el(tag, props, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(props || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "class") e.className = v;
+      else if (k === "text") e.textContent = v;
+      else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v === true ? "" : String(v));
+    }
+    for (const c of children) if (c !== null && c !== undefined && c !== false) e.append(c);
+    return e;
+  }
+
+  const SVG_NS = "http://www.w3.org/2000/svg";
+  function svg(tag, attrs, text) {
+    const e = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, String(v));
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  function hhmm(t) {
+    return new Date(t * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function duration(s) {
+    s = Math.max(0, Math.round(s));
+    if (s < 60) return "under a minute";
+    const m = Math.floor(s / 60);
+    if (m < 60) return `${m} min`;
+    const h = Math.floor(m / 60);
+    return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
+  }
+
+  function ago(t, now) {
+    const s = Math.max(0, now - t);
+    if (s < 60) return "just now";
+    return `${duration(s)} ago`;
+  }
+
+  function plural(n, word) {
+    return `${n} ${word}${n === 1 ? "" : "s"}`;
+  }
+
+  function who() {
+    try { return (localStorage.getItem(WHO_KEY) || "").trim(); } catch (e) { return ""; }
+  }
+
+  function bandName(device) {
+    const bands = (state.status && state.status.bands) || [];
+    const b = bands.find((x) => x.device === device);
+    return (b && b.name) || device || "band";
+  }
+
+  async function api(path, body) {
+    const opts = { credentials: "same-origin", headers: { Accept: "application/json" }, cache: "no-store" };
+    if (body !== undefined) {
+      opts.method = "POST";
+      opts.headers["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(body);
+    }
+    const r = await fetch(path, opts);
+    let data = null;
+    try { data = await r.json(); } catch (e) { data = null; }
+    if (!r.ok) {
+      const msg = (data && data.error) || `${r.status} ${r.statusText}`;
+      const err = new Error(msg);
+      err.status = r.status;
+      throw err;
+    }
+    return data;
+  }
+
+  // ---- connection state -------------------------------------------------------------
+
+  function setConn(kind, text) {
+    const c = $("conn");
+    if (c.dataset.state === kind && $("conn-text").textContent === text) return;
+    c.dataset.state = kind;
+    $("conn-text").textContent = text;
+  }
+
+  function showOffline(err) {
+    const o = $("offline");
+    if (!err) { o.hidden = true; o.textContent = ""; return; }
+    const since = state.lastOk ? ` Last update ${hhmm(state.lastOk / 1000)}.` : "";
+    o.textContent = err.status === 401
+      ? "Access expired: open the link with the token again."
+      : `Cannot reach spasmwatch: what you see may be out of date.${since}`;
+    o.hidden = false;
+    setConn("down", "Offline");
+  }
+
+  // ---- loading ----------------------------------------------------------------------
+
+  const loaders = {
+    status: async () => { state.status = await api("/api/status"); renderStatus(); },
+    clusters: async () => { state.clusters = await api("/api/clusters"); renderClusters(); },
+    days: async () => { state.days = await api("/api/days?n=14"); renderChart(); },
+    notes: async () => { state.notes = await api("/api/notes"); renderNotes(); },
+  };
+
+  let pending = new Set();
+  let timer = null;
+  let running = null;
+
+  function refresh(...what) {
+    for (const w of what.length ? what : Object.keys(loaders)) pending.add(w);
+    if (timer === null) timer = setTimeout(flush, 80);  // coalesce a burst of updates
+  }
+
+  async function flush() {
+    timer = null;
+    if (running) { await running; }
+    const todo = [...pending];
+    pending = new Set();
+    if (!todo.length) return;
+    running = Promise.all(todo.map((w) => loaders[w]()))
+      .then(() => {
+        state.lastOk = Date.now();
+        showOffline(null);
+        setConn(state.live ? "live" : "connecting", state.live ? "Live" : "Reconnecting…");
+        $("updated").textContent = `Updated ${new Date().toLocaleTimeString()}`;
+      })
+      .catch((err) => { showOffline(err); for (const w of todo) pending.add(w); })
+      .finally(() => { running = null; });
+    await running;
+    document.body.dataset.loaded = "1";
+  }
+
+  // ---- alert ------------------------------------------------------------------------
+
+  function openAlerts() {
+    const alerts = ((state.status && state.status.alerts) || []).filter((a) => !CLOSED_STATES.has(a.state));
+    alerts.sort((a, b) => (ALERT_RANK[a.state] ?? 9) - (ALERT_RANK[b.state] ?? 9) || b.created_t - a.created_t);
+    return alerts;
+  }
+
+  function canAck(a) {
+    return !a.acked_by && a.state !== "ACKNOWLEDGED";
+  }
+
+  function ackButton(a, big) {
+    return el("button", {
+      type: "button",
+      class: `btn ack-btn${big ? " wide" : ""}`,
+      "data-alert-id": a.id,
+      "aria-label": `Acknowledge: ${a.title || "alert"}`,
+      onclick: (ev) => acknowledge(a, ev.currentTarget),
+      text: "Acknowledge",
+    });
+  }
+
+  function clusterFacts(a) {
+    const bits = [];
+    if (a.count) bits.push(plural(a.count, "spasm"));
+    if (a.started_t) bits.push(`since ${hhmm(a.started_t)}`);
+    if (a.post_wake_s !== null && a.post_wake_s !== undefined) bits.push(`${Math.round(a.post_wake_s / 60)} min after waking`);
+    return bits.join(" · ");
+  }
+
+  function renderAlert() {
+    const area = $("alert");
+    const alerts = openAlerts();
+    // Re-render only on change, so a screen reader announces each alert once.
+    const key = JSON.stringify(alerts.map((a) => [a.id, a.state, a.acked_by, a.count, a.text]));
+    if (key === state.alertKey && area.childElementCount) return;
+    state.alertKey = key;
+    const nodes = [];
+    const clusterAlerts = alerts.filter((a) => a.kind === "cluster");
+    const bandAlerts = alerts.filter((a) => a.kind !== "cluster");
+    for (const a of clusterAlerts) {
+      const cls = a.state === "ALARM" || a.state === "ESCALATED" ? "alarm" : a.state === "WARNING" ? "warning" : "ack";
+      const facts = clusterFacts(a);
+      nodes.push(el("div", { class: `alert ${cls}`, "data-alert-id": a.id, "data-state": a.state },
+        el("h2", { text: a.title || "Possible spasm cluster" }),
+        a.text ? el("p", { class: "alert-text", text: a.text }) : null,
+        facts ? el("p", { class: "facts", text: facts }) : null,
+        a.acked_by || a.state === "ACKNOWLEDGED"
+          ? el("p", { class: "acked", text: `Acknowledged${a.acked_by ? ` by ${a.acked_by}` : ""}.` })
+          : null,
+        canAck(a) ? ackButton(a, true) : null));
+    }
+    for (const a of bandAlerts) {
+      nodes.push(el("div", { class: "alert band", "data-alert-id": a.id, "data-state": a.state },
+        el("h2", { text: a.title || `${bandName(a.device)}: ${FAULT_NAMES[a.kind] || a.kind}` }),
+        a.text ? el("p", { class: "alert-text", text: a.text }) : null,
+        a.acked_by ? el("p", { class: "acked muted", text: `Seen by ${a.acked_by}.` }) : null,
+        canAck(a) ? ackButton(a, false) : null));
+    }
+    if (!nodes.length && state.status) {
+      nodes.push(el("div", { class: "alert quiet", "data-state": "QUIET" },
+        el("span", { class: "check", "aria-hidden": "true", text: "✓" }),
+        el("p", { text: "No alert right now." })));
+    }
+    area.replaceChildren(...nodes);
+  }
+
+  async function acknowledge(a, button) {
+    button.disabled = true;
+    button.textContent = "Acknowledging…";
+    try {
+      await api(`/api/alerts/${encodeURIComponent(a.id)}/ack`, { by: who() });
+      state.alertKey = "";
+      refresh("status", "clusters");
+    } catch (err) {
+      button.disabled = false;
+      button.textContent = "Acknowledge";
+      alertError(err);
+    }
+  }
+
+  function alertError(err) {
+    if (!err.status) { showOffline(err); return; }
+    const o = $("offline");
+    o.textContent = `Not saved: ${err.message}`;
+    o.hidden = false;
+  }
+
+  // ---- bands ------------------------------------------------------------------------
+
+  function fact(label, value, opts) {
+    opts = opts || {};
+    return el("div", { class: `fact${opts.wide ? " wide" : ""}${opts.low ? " low" : ""}`, "data-fact": opts.name },
+      el("dt", { text: label }), el("dd", null, ...(Array.isArray(value) ? value : [value])));
+  }
+
+  function renderBands() {
+    const st = state.status;
+    const bands = (st && st.bands) || [];
+    const now = (st && st.now) || Date.now() / 1000;
+    const box = $("bands");
+    if (!bands.length) {
+      box.replaceChildren(el("p", { class: "muted", text: "No band is set up yet." }));
+      return;
+    }
+    $("bands-h").textContent = bands.length > 1 ? "Bands" : "Band";
+    box.replaceChildren(...bands.map((b) => {
+      const [stateText, tone] = b.connected
+        ? (STATE_NAMES[b.state] && b.state !== "STREAMING" ? STATE_NAMES[b.state] : ["Connected", "good"])
+        : (STATE_NAMES[b.state] || [b.state ? String(b.state).toLowerCase() : "Unknown", "bad"]);
+      const pct = typeof b.battery_pct === "number" ? Math.round(b.battery_pct) : null;
+      let battery = "—";
+      if (pct !== null) {
+        const fill = el("span");
+        fill.style.width = `${Math.max(0, Math.min(100, pct))}%`;  // CSSOM: allowed by the CSP, unlike style=""
+        battery = el("span", { class: "battery" }, el("span", { text: `${pct}%` }), el("span", { class: "meter", "aria-hidden": "true" }, fill));
+      }
+      const worn = b.worn === true ? "Yes" : b.worn === false ? "No — not on the baby" : "Unknown";
+      let sleep = "Unknown";
+      if (b.asleep === true || b.asleep === false) {
+        const word = b.asleep ? "Asleep" : "Awake";
+        sleep = b.sleep_since
+          ? [`${word} since ${hhmm(b.sleep_since)}`, el("span", { class: "sub", text: `for ${duration(now - b.sleep_since)}` })]
+          : word;
+      }
+      const seen = b.last_seen ? ago(b.last_seen, now) : "never";
+      const faults = (b.faults || []).filter((f) => f);
+      return el("div", { class: "band", "data-device": b.device || "" },
+        el("div", { class: "band-head" },
+          el("span", { class: "band-name", text: b.name || b.device || "Band" }),
+          el("span", { class: `pill ${tone}`, "data-connected": b.connected ? "yes" : "no", text: stateText })),
+        el("dl", { class: "facts-grid" },
+          fact("Battery", battery, { name: "battery", low: pct !== null && pct <= 15 }),
+          fact("Worn", worn, { name: "worn", low: b.worn === false }),
+          fact("Sleep", sleep, { name: "sleep", wide: true })),
+        el("p", { class: "seen muted small", "data-fact": "seen", text: `Last heard from the band: ${seen}` }),
+        faults.length ? el("ul", { class: "faults", "aria-label": "Band problems" },
+          ...faults.map((f) => el("li", { text: FAULT_NAMES[f] || f }))) : null);
+    }));
+    // The band choice of the note form.
+    const sel = $("note-device");
+    const cur = sel.value;
+    sel.replaceChildren(...bands.filter((b) => b.device).map((b) => el("option", { value: b.device, text: b.name || b.device })));
+    if (cur) sel.value = cur;
+    $("note-device-row").hidden = bands.length < 2;
+  }
+
+  function renderStatus() {
+    renderAlert();
+    renderBands();
+  }
+
+  // ---- clusters ---------------------------------------------------------------------
+
+  function renderClusters() {
+    const list = [...state.clusters].sort((a, b) => b.start - a.start);
+    const multi = ((state.status && state.status.bands) || []).length > 1;
+    $("clusters-empty").hidden = list.length > 0;
+    $("clusters").replaceChildren(...list.map((c) => {
+      const wake = c.post_wake_s === null || c.post_wake_s === undefined
+        ? "waking time unknown" : `${Math.round(c.post_wake_s / 60)} min after waking`;
+      const labelBtn = (value, text) => el("button", {
+        type: "button",
+        class: `btn ${value}`,
+        "aria-pressed": c.label === value ? "true" : "false",
+        "data-label": value,
+        onclick: (ev) => setLabel(c, value, ev.currentTarget),
+        text,
+      });
+      return el("li", { class: "cluster", "data-cluster-id": c.id, "data-label": c.label || "" },
+        el("div", { class: "cluster-line" },
+          el("span", { class: "cluster-time", text: hhmm(c.start) }),
+          el("span", { class: "cluster-count", text: plural(c.count, "spasm") }),
+          c.closed ? null : el("span", { class: "cluster-state", text: "ongoing" })),
+        el("div", { class: "cluster-wake", text: multi ? `${wake} · ${bandName(c.device)}` : wake }),
+        el("div", { class: "labels", role: "group", "aria-label": `Label the cluster of ${hhmm(c.start)}` },
+          labelBtn("confirmed", "Confirmed"),
+          labelBtn("false_alarm", "False alarm")));
+    }));
+  }
+
+  async function setLabel(c, label, button) {
+    if (c.label === label) return;
+    const group = button.parentElement;
+    for (const b of group.querySelectorAll("button")) b.disabled = true;
+    try {
+      const updated = await api(`/api/clusters/${encodeURIComponent(c.id)}/label`, { label, by: who() });
+      const i = state.clusters.findIndex((x) => x.id === c.id);
+      if (i >= 0 && updated && typeof updated === "object") state.clusters[i] = { ...state.clusters[i], ...updated, label };
+      renderClusters();
+      refresh("clusters", "days", "status");
+    } catch (err) {
+      for (const b of group.querySelectorAll("button")) b.disabled = false;
+      alertError(err);
+    }
+  }
+
+  // ---- 14-day chart -----------------------------------------------------------------
+
+  function renderChart() {
+    const days = state.days || [];
+    const box = $("chart");
+    const W = 360, H = 170, left = 22, right = 4, top = 16, bottom = 30;
+    const plotW = W - left - right, plotH = H - top - bottom;
+    const max = Math.max(1, ...days.map((d) => d.clusters || 0));
+    const step = max <= 4 ? 1 : max <= 10 ? 2 : Math.ceil(max / 5);
+    const yMax = Math.ceil(max / step) * step;
+    const y = (v) => top + plotH - (v / yMax) * plotH;
+    const n = Math.max(days.length, 1);
+    const slot = plotW / n, barW = Math.min(18, slot * 0.64);
+
+    const total = days.reduce((s, d) => s + (d.clusters || 0), 0);
+    const falseTotal = days.reduce((s, d) => s + (d.false_alarms || 0), 0);
+    const today = days.length ? days[days.length - 1] : null;
+    const summary = `Clusters per day over the last ${days.length} days: ${total} in all, ${falseTotal} marked false alarm`
+      + (today ? `; today ${today.clusters}.` : ".");
+
+    const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": summary });
+    s.append(svg("title", {}, summary));
+    const defs = svg("defs");
+    const pat = svg("pattern", { id: "hatch", width: 6, height: 6, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" });
+    pat.append(svg("rect", { class: "hatch-bg", width: 6, height: 6 }), svg("line", { class: "hatch-line", x1: 0, y1: 0, x2: 0, y2: 6 }));
+    defs.append(pat);
+    s.append(defs);
+
+    for (let v = 0; v <= yMax; v += step) {
+      s.append(svg("line", { class: v === 0 ? "axis" : "grid", x1: left, x2: W - right, y1: y(v), y2: y(v) }));
+      s.append(svg("text", { x: left - 6, y: y(v) + 3.5, "text-anchor": "end" }, String(v)));
+    }
+    days.forEach((d, i) => {
+      const cx = left + slot * i + slot / 2;
+      const x = cx - barW / 2;
+      const all = d.clusters || 0;
+      const fa = Math.min(d.false_alarms || 0, all);
+      const real = all - fa;
+      const g = svg("g", { "data-date": d.date, "data-clusters": all, "data-false": fa });
+      if (real > 0) g.append(svg("rect", { class: "bar-real", x, y: y(real), width: barW, height: y(0) - y(real), rx: 2 }));
+      if (fa > 0) g.append(svg("rect", { class: "bar-false", x, y: y(all), width: barW, height: y(real) - y(all), rx: 2 }));
+      if (all > 0) g.append(svg("text", { class: "val", x: cx, y: y(all) - 4, "text-anchor": "middle" }, String(all)));
+      const date = new Date(`${d.date}T12:00:00`);
+      const isToday = i === days.length - 1;
+      const label = isToday ? "today" : String(date.getDate());
+      g.append(svg("text", { class: isToday ? "today" : "", x: cx, y: H - bottom + 14, "text-anchor": "middle" }, label));
+      if (!isToday && (i === 0 || date.getDate() === 1)) {
+        g.append(svg("text", { x: cx, y: H - bottom + 26, "text-anchor": "middle" },
+          date.toLocaleDateString([], { month: "short" })));
+      }
+      g.append(svg("title", {}, `${d.date}: ${plural(all, "cluster")}${fa ? `, ${fa} false alarm${fa === 1 ? "" : "s"}` : ""}`));
+      s.append(g);
+    });
+    box.replaceChildren(s);
+  }
+
+  // ---- notes ------------------------------------------------------------------------
+
+  function renderNotes() {
+    const list = [...state.notes].sort((a, b) => b.t - a.t);
+    $("notes-empty").hidden = list.length > 0;
+    $("notes").replaceChildren(...list.map((n) => el("li", { class: "note", "data-note-id": n.id },
+      el("div", { class: "note-head" },
+        el("span", { class: "note-time", text: hhmm(n.t) }),
+        el("span", { class: "note-kind", text: KIND_NAMES[n.kind] || n.kind }),
+        n.by ? el("span", { class: "note-by", text: n.by }) : null),
+      n.text ? el("p", { class: "note-text", text: n.text }) : null)));
+  }
+
+  function selectedKind() {
+    const r = document.querySelector('input[name="kind"]:checked');
+    return r ? r.value : "note";
+  }
+
+  function updateNoteHint() {
+    $("note-optional").textContent = selectedKind() === "note" ? "(required)" : "(optional)";
+  }
+
+  async function saveNote(ev) {
+    ev.preventDefault();
+    const kind = selectedKind();
+    const msg = $("note-msg");
+    let text = $("note-text").value.trim();
+    if (!text && kind === "note") {
+      msg.className = "form-msg bad";
+      msg.textContent = "Please write the note first.";
+      $("note-text").focus();
+      return;
+    }
+    if (!text) text = KIND_NAMES[kind];
+    const bands = ((state.status && state.status.bands) || []).filter((b) => b.device);
+    const device = bands.length > 1 ? $("note-device").value : bands.length === 1 ? bands[0].device : null;
+    const btn = $("note-save");
+    btn.disabled = true;
+    msg.className = "form-msg";
+    msg.textContent = "Saving…";
+    try {
+      const note = await api("/api/notes", { kind, text, device, by: who() });
+      $("note-text").value = "";
+      msg.className = "form-msg ok";
+      msg.textContent = `Saved at ${hhmm(note && note.t ? note.t : Date.now() / 1000)}.`;
+      if (note && note.id !== undefined && !state.notes.some((n) => n.id === note.id)) state.notes.push(note);
+      renderNotes();
+      refresh("notes");
+    } catch (err) {
+      msg.className = "form-msg bad";
+      msg.textContent = `Not saved: ${err.message}`;
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
+  // ---- live updates -----------------------------------------------------------------
+
+  const NEEDS = {
+    status: ["status"],
+    alert: ["status", "clusters"],
+    cluster: ["status", "clusters", "days"],
+    note: ["status", "notes"],
+  };
+
+  function connect() {
+    if (!window.EventSource) { setConn("connecting", "Refreshing every 10 s"); setInterval(() => refresh(), 10000); return; }
+    const es = new EventSource("/api/stream");
+    es.onopen = () => { state.live = true; setConn("live", "Live"); refresh(); };
+    es.onmessage = (e) => {
+      let m = null;
+      try { m = JSON.parse(e.data); } catch (err) { m = null; }
+      refresh(...(NEEDS[m && m.type] || Object.keys(loaders)));
+    };
+    es.onerror = () => {
+      state.live = false;
+      setConn("connecting", "Reconnecting…");
+      // EventSource retries by itself; the status fetch tells whether the daemon is gone.
+      refresh("status");
+    };
+  }
+
+  // ---- start ------------------------------------------------------------------------
+
+  function start() {
+    // A ?token=... link has set the cookie; keep the token out of the address bar and history.
+    if (new URLSearchParams(location.search).has("token")) history.replaceState(null, "", location.pathname);
+    const whoInput = $("who");
+    whoInput.value = who();
+    whoInput.addEventListener("change", () => {
+      try { localStorage.setItem(WHO_KEY, whoInput.value.trim()); } catch (e) { /* private mode */ }
+    });
+    $("note-form").addEventListener("submit", saveNote);
+    for (const r of document.querySelectorAll('input[name="kind"]')) r.addEventListener("change", updateNoteHint);
+    updateNoteHint();
+    refresh();
+    connect();
+    setInterval(() => refresh("status"), 30000);  // "since" times and a daemon that went away
+    setInterval(() => refresh(), 5 * 60000);  // a new day
+    document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from fake_daemon import FakeDaemon
+from web_harness import CHROMIUM, CHROMIUM_ARGS, ServerThread
+
+LOCAL_HOSTS = {"127.0.0.1"}
+NON_NETWORK_SCHEMES = {"data", "blob", "about"}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium (tools/install-system-deps), driven by Playwright. Never skipped."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: run tools/install-system-deps (it installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def fake() -> FakeDaemon:
+    f = FakeDaemon()
+    f.seed_history()
+    return f
+
+
+@pytest.fixture
+def served(fake: FakeDaemon) -> Iterator[ServerThread]:
+    with ServerThread(fake, heartbeat_s=1.0) as s:
+        yield s
+
+
+@dataclass
+class Watch:
+    """Every URL the browser asked for, and every console error / page error."""
+
+    urls: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def non_local(self) -> list[str]:
+        out = []
+        for u in self.urls:
+            parts = urlsplit(u)
+            if parts.scheme in NON_NETWORK_SCHEMES:
+                continue
+            if parts.scheme not in ("http", "https", "ws", "wss") or parts.hostname not in LOCAL_HOSTS:
+                out.append(u)
+        return out
+
+
+def open_context(browser: Any, watch: Watch, **kw: Any) -> Any:
+    kw.setdefault("viewport", {"width": 390, "height": 844})
+    kw.setdefault("device_scale_factor", 2)
+    kw.setdefault("is_mobile", True)
+    kw.setdefault("has_touch", True)
+    kw.setdefault("locale", "en-GB")
+    ctx = browser.new_context(**kw)
+    ctx.set_default_timeout(10_000)
+    ctx.set_default_navigation_timeout(15_000)
+    ctx.on("request", lambda r: watch.urls.append(r.url))
+    ctx.on("websocket", lambda ws: watch.urls.append(ws.url))
+
+    def on_page(p: Any) -> None:
+        p.on("console", lambda m: watch.errors.append(m.text) if m.type == "error" else None)
+        p.on("pageerror", lambda e: watch.errors.append(str(e)))
+
+    ctx.on("page", on_page)
+    return ctx
+
+
+@pytest.fixture
+def watch() -> Watch:
+    return Watch()
+
+
+@pytest.fixture
+def context(browser: Any, watch: Watch) -> Iterator[Any]:
+    ctx = open_context(browser, watch)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+    # Every browser test: nothing left 127.0.0.1, and no script or CSP error.
+    assert watch.urls, "the browser made no request at all"
+    assert watch.non_local() == [], f"requests left 127.0.0.1: {watch.non_local()}"
+    assert watch.errors == [], f"console errors: {watch.errors}"
+
+
+@pytest.fixture
+def page(context: Any) -> Any:
+    return context.new_page()

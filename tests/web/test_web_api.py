@@ -1,0 +1,304 @@
+"""HttpServer without a browser: JSON errors, defaults, CSRF and Host checks, the
+token, server-sent events (heartbeat, unsubscribe on disconnect, stop), files."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+from fake_daemon import FakeDaemon, midnight
+
+from spasmwatch.daemon.http import HttpError, HttpServer, is_loopback
+from spasmwatch.errors import ConfigError
+
+TOKEN = "api-test-token-abcdefghijkl"
+
+
+def run(fn: Callable[[HttpServer, FakeDaemon, str, aiohttp.ClientSession], Awaitable[None]], **kw: Any) -> None:
+    """Start a server on 127.0.0.1:<ephemeral>, run ``fn``, stop everything (bounded in time)."""
+
+    async def main() -> None:
+        fake = FakeDaemon()
+        server = HttpServer(fake, host="127.0.0.1", port=0, **kw)
+        host, port = await server.start()
+        try:
+            # unsafe=True: keep cookies of an IP address host, as a browser does.
+            jar = aiohttp.CookieJar(unsafe=True)
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10), cookie_jar=jar) as http:
+                await fn(server, fake, f"http://{host}:{port}", http)
+        finally:
+            await server.stop()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+async def req(http: aiohttp.ClientSession, method: str, url: str, **kw: Any) -> tuple[int, Any]:
+    async with http.request(method, url, **kw) as r:
+        body = await r.read()
+        try:
+            return r.status, json.loads(body)
+        except ValueError:
+            return r.status, body.decode()
+
+
+def test_json_api_and_errors() -> None:
+    async def t(server: HttpServer, fake: FakeDaemon, base: str, http: aiohttp.ClientSession) -> None:
+        c = fake.add_cluster(time.time() - 60, count=3)
+        alert_id = next(iter(fake.alerts))
+        st, body = await req(http, "GET", base + "/api/status")
+        assert st == 200 and body["bands"][0]["device"] == "SW-0001" and body["alerts"][0]["id"] == alert_id
+        st, body = await req(http, "GET", base + "/api/clusters")
+        assert st == 200 and [x["id"] for x in body] == [c["id"]]
+        since, until = fake.calls[-1][1]
+        assert since == midnight(time.time()) and until > time.time()  # today by default
+        st, body = await req(http, "GET", base + "/api/clusters?since=0&until=1")
+        assert (st, body) == (200, [])
+        st, body = await req(http, "GET", base + "/api/days?n=3")
+        assert st == 200 and len(body) == 3 and body[-1]["clusters"] == 1
+        st, body = await req(http, "GET", base + "/api/notes?since=0")
+        assert (st, body) == (200, [])
+
+        ok_origin = {"Origin": base}
+        bad: list[tuple[str, str, dict[str, Any], int, str]] = [
+            ("GET", "/api/clusters?since=yesterday", {}, 400, "since"),
+            ("GET", "/api/clusters?since=nan", {}, 400, "finite"),
+            ("GET", "/api/notes?since=10&until=5", {}, 400, "before"),
+            ("GET", "/api/days?n=0", {}, 400, "n must be"),
+            ("GET", "/api/days?n=x", {}, 400, "integer"),
+            ("GET", "/api/nothing", {}, 404, "Not Found"),
+            ("GET", "/static/../http.py", {}, 404, ""),
+            ("GET", "/static/nothing.js", {}, 404, "no such file"),
+            ("DELETE", "/api/status", {}, 405, "Method Not Allowed"),
+            ("POST", "/api/alerts/999/ack", {"json": {"by": "x"}}, 404, "no alert 999"),
+            ("POST", "/api/alerts/abc/ack", {"json": {}}, 404, ""),
+            ("POST", f"/api/alerts/{alert_id}/ack", {"data": "by=x", "headers": {"Content-Type": "application/x-www-form-urlencoded"}}, 400, "JSON"),
+            ("POST", f"/api/alerts/{alert_id}/ack", {"data": "{", "headers": {"Content-Type": "application/json"}}, 400, "not valid JSON"),
+            ("POST", f"/api/alerts/{alert_id}/ack", {"json": [1]}, 400, "object"),
+            ("POST", f"/api/alerts/{alert_id}/ack", {"json": {"by": 5}}, 400, "by must"),
+            ("POST", f"/api/clusters/{c['id']}/label", {"json": {"label": "maybe"}}, 400, "label must"),
+            ("POST", f"/api/clusters/{c['id']}/label", {"json": {}}, 400, "label must"),
+            ("POST", "/api/clusters/999/label", {"json": {"label": "confirmed"}}, 404, "no cluster"),
+            ("POST", "/api/notes", {"json": {"kind": "diary", "text": "x"}}, 400, "kind"),
+            ("POST", "/api/notes", {"json": {"kind": "note", "text": "   "}}, 400, "empty"),
+            ("POST", "/api/notes", {"json": {"kind": "note", "text": "x" * 5000}}, 400, "longer"),
+            ("POST", "/api/notes", {"json": {"kind": "note", "text": "x", "device": 3}}, 400, "device"),
+            ("POST", "/api/notes", {"data": b"{" + b"x" * 70_000, "headers": {"Content-Type": "application/json"}}, 413, "larger"),
+        ]
+        for method, path, kw, want, words in bad:
+            kw.setdefault("headers", {}).update(ok_origin)
+            st, body = await req(http, method, base + path, **kw)
+            assert st == want, (path, st, body)
+            assert isinstance(body, dict) and set(body) == {"error"} and words in body["error"], (path, body)
+        assert fake.alerts[alert_id]["state"] == "ALARM" and fake.note_rows == []
+
+        st, body = await req(http, "POST", base + f"/api/alerts/{alert_id}/ack", json={"by": "  Mum "}, headers=ok_origin)
+        assert st == 200 and body["state"] == "ACKNOWLEDGED" and fake.alerts[alert_id]["acked_by"] == "Mum"
+        st, body = await req(http, "POST", base + f"/api/clusters/{c['id']}/label", json={"label": "confirmed"}, headers=ok_origin)
+        assert st == 200 and body["label"] == "confirmed"
+        assert fake.calls[-1] == ("label", (c["id"], "confirmed", "web page"))  # no name given
+        st, body = await req(http, "POST", base + "/api/notes", json={"kind": "video", "text": "filmed", "device": "SW-0001", "by": "Dad"}, headers=ok_origin)
+        assert st == 201 and body["kind"] == "video" and fake.note_rows[0]["by"] == "Dad"
+
+    run(t)
+
+
+def test_non_finite_numbers_become_null() -> None:
+    async def t(server: HttpServer, fake: FakeDaemon, base: str, http: aiohttp.ClientSession) -> None:
+        fake.bands[0]["battery_pct"] = math.nan
+        fake.bands[0]["last_seen"] = math.inf
+        async with http.get(base + "/api/status") as r:
+            text = await r.text()
+        assert "NaN" not in text and "Infinity" not in text
+        assert json.loads(text)["bands"][0]["battery_pct"] is None
+
+    run(t)
+
+
+def test_csrf_and_dns_rebinding_are_refused() -> None:
+    async def t(server: HttpServer, fake: FakeDaemon, base: str, http: aiohttp.ClientSession) -> None:
+        fake.add_cluster(time.time() - 60)
+        alert_id = next(iter(fake.alerts))
+        ack = base + f"/api/alerts/{alert_id}/ack"
+        port = base.rsplit(":", 1)[1]
+        for headers in (
+            {"Origin": "http://evil.example"},
+            {"Origin": "null"},
+            {"Origin": f"http://127.0.0.1:{int(port) + 1}"},  # another local app
+            {"Referer": "http://evil.example/page"},
+            {"Origin": base, "Sec-Fetch-Site": "cross-site"},
+        ):
+            st, body = await req(http, "POST", ack, json={"by": "x"}, headers=headers)
+            assert st == 403 and "cross-site" in body["error"], (headers, body)
+        # DNS rebinding: a site whose name resolves to 127.0.0.1 is not this server.
+        for path in ("/", "/api/status", "/api/stream"):
+            st, body = await req(http, "GET", base + path, headers={"Host": f"evil.example:{port}"})
+            assert st == 403 and "not allowed" in body["error"], path
+        st, body = await req(http, "POST", ack, json={"by": "x"}, headers={"Host": f"evil.example:{port}", "Origin": f"http://evil.example:{port}"})
+        assert st == 403
+        assert fake.alerts[alert_id]["state"] == "ALARM"
+        for host in (f"localhost:{port}", f"127.0.0.1:{port}"):
+            st, _ = await req(http, "GET", base + "/api/status", headers={"Host": host})
+            assert st == 200, host
+        # curl on this computer (no Origin, no cookie) may acknowledge.
+        st, body = await req(http, "POST", ack, json={"by": "script"})
+        assert st == 200 and body["state"] == "ACKNOWLEDGED"
+
+    run(t)
+
+
+def test_token_bearer_query_cookie() -> None:
+    async def t(server: HttpServer, fake: FakeDaemon, base: str, http: aiohttp.ClientSession) -> None:
+        fake.add_cluster(time.time() - 60)
+        alert_id = next(iter(fake.alerts))
+        st, body = await req(http, "GET", base + "/api/status")
+        assert st == 401 and "token" in body["error"]
+        st, body = await req(http, "GET", base + "/", headers={"Accept": "text/html"})
+        assert st == 401 and "<html" in body
+        # Any Host is fine once the token is checked (a phone uses the computer's LAN address).
+        port = base.rsplit(":", 1)[1]
+        st, _ = await req(http, "GET", base + "/api/status", headers={"Authorization": f"Bearer {TOKEN}", "Host": f"192.168.1.20:{port}"})
+        assert st == 200
+        # ?token= once sets the cookie; the session's cookie jar then carries it.
+        async with http.get(base + f"/?token={TOKEN}") as r:
+            assert r.status == 200
+            morsel = r.cookies["spasmwatch_token"]
+            assert morsel["httponly"] and morsel["samesite"] == "Strict" and morsel.value != TOKEN
+        st, _ = await req(http, "GET", base + "/api/status")
+        assert st == 200
+        # A POST riding on the cookie must say where it comes from (browsers always do).
+        st, body = await req(http, "POST", base + f"/api/alerts/{alert_id}/ack", json={"by": "x"})
+        assert st == 403
+        st, body = await req(http, "POST", base + f"/api/alerts/{alert_id}/ack", json={"by": "x"}, headers={"Origin": "http://evil.example"})
+        assert st == 403
+        st, body = await req(http, "POST", base + f"/api/alerts/{alert_id}/ack", json={"by": "x"}, headers={"Origin": base})
+        assert st == 200
+        # Home automation: the Bearer header and no Origin.
+        http.cookie_jar.clear()
+        st, body = await req(http, "POST", base + "/api/notes", json={"kind": "note", "text": "from HA"}, headers={"Authorization": f"Bearer {TOKEN}"})
+        assert st == 201
+        st, _ = await req(http, "GET", base + "/api/status")
+        assert st == 401
+
+    run(t, require_token=True, token=TOKEN)
+
+
+async def read_event(r: aiohttp.ClientResponse) -> str:
+    """One server-sent event block (up to the blank line)."""
+    lines: list[str] = []
+    while True:
+        line = (await asyncio.wait_for(r.content.readline(), 5)).decode()
+        if line in ("\n", ""):
+            return "".join(lines)
+        lines.append(line)
+
+
+async def wait_until(pred: Callable[[], bool], timeout: float = 3.0) -> None:
+    end = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < end, "timed out"
+        await asyncio.sleep(0.02)
+
+
+def test_stream_messages_heartbeat_and_unsubscribe() -> None:
+    async def t(server: HttpServer, fake: FakeDaemon, base: str, http: aiohttp.ClientSession) -> None:
+        async with http.get(base + "/api/stream") as r:
+            assert r.status == 200 and r.headers["Content-Type"].startswith("text/event-stream")
+            assert "retry: 3000" in await read_event(r)
+            assert len(fake.subs) == 1 and server.live_streams == 1
+            fake.add_note("note", "hello", None, "me")
+            ev = await read_event(r)
+            assert ev.startswith("data: ")
+            assert json.loads(ev[6:])["type"] == "note"
+            t0 = time.monotonic()
+            assert await read_event(r) == ": ping\n"
+            assert 0.1 < time.monotonic() - t0 < 2
+            # A message after heartbeats is not lost (the pending read is kept).
+            fake.publish({"type": "status"})
+            assert json.loads((await read_event(r))[6:]) == {"type": "status"}
+        await wait_until(lambda: fake.subs == [] and server.live_streams == 0)
+
+    run(t, heartbeat_s=0.3)
+
+
+def test_stop_ends_open_streams_and_limit() -> None:
+    async def main() -> None:
+        fake = FakeDaemon()
+        server = HttpServer(fake, port=0, max_streams=2, heartbeat_s=15)
+        _, port = await server.start()
+        base = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+            r1 = await http.get(base + "/api/stream")
+            r2 = await http.get(base + "/api/stream")
+            await read_event(r1)
+            await read_event(r2)
+            st, body = await req(http, "GET", base + "/api/stream")
+            assert st == 503 and "too many" in body["error"]
+            t0 = time.monotonic()
+            await server.stop()
+            assert time.monotonic() - t0 < 3
+            assert fake.subs == [] and server.live_streams == 0
+            assert await asyncio.wait_for(r1.content.read(), 3) == b""
+            r1.close()
+            r2.close()
+            await server.stop()  # idempotent
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_files_and_headers() -> None:
+    async def t(server: HttpServer, fake: FakeDaemon, base: str, http: aiohttp.ClientSession) -> None:
+        async with http.get(base + "/") as r:
+            html = await r.text()
+            assert r.status == 200 and r.headers["Content-Type"].startswith("text/html")
+            csp = r.headers["Content-Security-Policy"]
+            assert "default-src 'none'" in csp and "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+            assert r.headers["X-Content-Type-Options"] == "nosniff"
+        assert "/static/app.js" in html and "/static/app.css" in html and "http" not in html.replace("http-equiv", "").split("<body>")[0].replace("http://www.w3.org", "")
+        for name, ctype in (("app.js", "text/javascript"), ("app.css", "text/css"), ("icon.svg", "image/svg+xml")):
+            async with http.get(base + "/static/" + name) as r:
+                assert r.status == 200 and r.headers["Content-Type"].startswith(ctype), name
+                body = await r.text()
+                assert "https://" not in body and "//cdn" not in body, name
+        st, _ = await req(http, "GET", base + "/static/index.html")
+        assert st == 404
+        st, _ = await req(http, "GET", base + "/static/%2e%2e%2fhttp.py")
+        assert st == 404
+
+    run(t)
+
+
+def test_start_stop_and_addresses() -> None:
+    async def main() -> None:
+        a = HttpServer(FakeDaemon(), port=0)
+        host, port = await a.start()
+        assert host == "127.0.0.1" and port > 0 and a.url == f"http://127.0.0.1:{port}/"
+        b = HttpServer(FakeDaemon(), port=port)
+        with pytest.raises(HttpError, match=f"127.0.0.1:{port}"):
+            await b.start()
+        await a.stop()
+
+    asyncio.run(asyncio.wait_for(main(), 20))
+    assert HttpServer(FakeDaemon(), lan=True, token=TOKEN).bind_host == "0.0.0.0"
+    assert HttpServer(FakeDaemon(), lan=True, token=TOKEN, host="192.168.1.20").bind_host == "192.168.1.20"
+    assert HttpServer(FakeDaemon()).bind_host == "127.0.0.1" and not HttpServer(FakeDaemon()).require_token
+    assert HttpServer(FakeDaemon(), host="127.0.0.1", require_token=True, token=TOKEN).bind_host == "127.0.0.1"
+    assert [is_loopback(h) for h in ("127.0.0.1", "::1", "[::1]", "localhost", "a.localhost", "0.0.0.0", "10.0.0.2", "evil.example")] == [
+        True, True, True, True, True, False, False, False]
+
+
+@pytest.mark.parametrize("kw", [{"lan": True}, {"host": "0.0.0.0"}, {"require_token": True}, {"lan": True, "token": "  "}])
+def test_lan_without_token_refuses_to_start(kw: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError, match="token is required"):
+        HttpServer(FakeDaemon(), **kw)
+
+
+def test_link_for_a_phone() -> None:
+    s = HttpServer(FakeDaemon(), lan=True, token="a b+c", port=8765)
+    assert s.link("192.168.1.20") == "http://192.168.1.20:8765/?token=a%20b%2Bc"
+    assert HttpServer(FakeDaemon()).link() == "http://127.0.0.1:8765/"

@@ -1,0 +1,246 @@
+"""The family page in headless Chromium (Debian's), against HttpServer and an
+in-memory DaemonAPI: band state, a live cluster, acknowledge, labels, notes,
+the LAN token, and a screenshot."""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from conftest import Watch, open_context
+from fake_daemon import FakeDaemon, midnight
+from web_harness import ServerThread
+
+TOKEN = "test-token-0123456789abcdef"
+
+
+def today_t(minutes_ago: float) -> float:
+    """A time today, ``minutes_ago`` before now (never before local midnight)."""
+    now = time.time()
+    return max(midnight(now) + 30, now - minutes_ago * 60)
+
+
+def wait_for(pred: Any, timeout: float = 5.0, what: str = "condition") -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def load(page: Any, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("body[data-loaded='1']")
+    page.wait_for_selector("#conn[data-state='live']")
+
+
+def test_page_loads_on_a_phone_and_shows_band_state(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
+    served.call(fake.set_band, asleep=True, battery_pct=64, worn=True)
+    load(page, served.url)
+    band = page.locator(".band[data-device='SW-0001']")
+    assert band.locator(".band-name").inner_text() == "Mila's band"
+    assert band.locator(".pill").inner_text() == "Connected"
+    assert "64%" in band.locator("[data-fact='battery']").inner_text()
+    assert "Yes" in band.locator("[data-fact='worn']").inner_text()
+    assert "Asleep since" in band.locator("[data-fact='sleep']").inner_text()
+    assert page.locator(".alert.quiet").inner_text().strip().endswith("No alert right now.")
+    assert "screening aid, not a diagnosis" in page.locator(".disclaimer").inner_text()
+    # Phone layout: nothing wider than the screen, tap targets at least 44 px.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    sizes = page.evaluate("""[...document.querySelectorAll('button, .kind span, textarea, input[type=text]')]
+        .filter(e => e.offsetParent !== null).map(e => [e.id || e.textContent.trim(), e.getBoundingClientRect().height])""")
+    assert sizes and all(h >= 44 for _, h in sizes), sizes
+    # The band going away shows without a reload.
+    served.call(fake.set_band, connected=False, state="BACKOFF", faults=["disconnected"])
+    page.wait_for_selector(".band .pill[data-connected='no']")
+    assert "Out of reach" in band.locator(".pill").inner_text()
+    assert "Disconnected" in band.locator(".faults").inner_text()
+
+
+def test_a_cluster_appears_live_without_reload(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
+    load(page, served.url)
+    assert page.locator(".cluster").count() == 0
+    assert page.locator("#clusters-empty").is_visible()
+    page.evaluate("window.__sameDocument = true")
+    start = today_t(14)
+    c = served.call(fake.add_cluster, start, count=3, post_wake_s=12 * 60)
+    row = page.locator(f".cluster[data-cluster-id='{c['id']}']")
+    row.wait_for()
+    assert page.evaluate("window.__sameDocument") is True, "the page reloaded"
+    line = row.inner_text()
+    assert "3 spasms" in line and "12 min after waking" in line
+    assert row.locator(".cluster-time").inner_text() == time.strftime("%H:%M", time.localtime(start))
+    alarm = page.locator(".alert.alarm")
+    alarm.wait_for()
+    assert alarm.get_attribute("data-state") == "ALARM"
+    text = alarm.inner_text()
+    assert "film the baby" in text and "pediatrician" in text
+    assert page.locator("#alert").get_attribute("aria-live") == "assertive"
+    # The chart's bar for today counts it.
+    page.wait_for_selector("#chart g:last-of-type[data-clusters='1']")
+    assert served.server.live_streams == 1
+
+
+def test_acknowledge_changes_the_alert_state(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
+    c = served.call(fake.add_cluster, today_t(5), count=4)
+    alert_id = next(a["id"] for a in fake.alerts.values() if a["cluster_id"] == c["id"])
+    load(page, served.url)
+    page.fill("#who", "Dad")
+    page.locator("#who").dispatch_event("change")
+    page.get_by_role("button", name="Acknowledge: ALARM").click()
+    wait_for(lambda: served.call(lambda: fake.alerts[alert_id]["state"]) == "ACKNOWLEDGED", what="ack in the API")
+    assert served.call(lambda: fake.alerts[alert_id]["acked_by"]) == "Dad"
+    card = page.locator(f".alert[data-alert-id='{alert_id}']")
+    page.wait_for_selector(f".alert[data-alert-id='{alert_id}'][data-state='ACKNOWLEDGED']")
+    assert "Acknowledged by Dad" in card.inner_text()
+    assert card.locator("button").count() == 0
+    assert ("ack", (alert_id, "Dad")) in fake.calls
+
+
+def test_labels_are_one_tap_and_saved(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
+    a = served.call(fake.add_cluster, today_t(90), count=5, closed=True, alarm=False)
+    b = served.call(fake.add_cluster, today_t(30), count=3, closed=True, alarm=False)
+    load(page, served.url)
+    row_a = page.locator(f".cluster[data-cluster-id='{a['id']}']")
+    row_a.get_by_role("button", name="False alarm").click()
+    page.wait_for_selector(f".cluster[data-cluster-id='{a['id']}'][data-label='false_alarm']")
+    assert served.call(lambda: fake.cluster_rows[a["id"]]["label"]) == "false_alarm"
+    assert row_a.get_by_role("button", name="False alarm").get_attribute("aria-pressed") == "true"
+    assert row_a.get_by_role("button", name="Confirmed").get_attribute("aria-pressed") == "false"
+    # The chart tells false alarms apart.
+    page.wait_for_selector("#chart g:last-of-type[data-clusters='2'][data-false='1'] rect.bar-false")
+    # Changing one's mind.
+    row_a.get_by_role("button", name="Confirmed").click()
+    page.wait_for_selector(f".cluster[data-cluster-id='{a['id']}'][data-label='confirmed']")
+    page.locator(f".cluster[data-cluster-id='{b['id']}']").get_by_role("button", name="Confirmed").click()
+    wait_for(lambda: served.call(lambda: fake.cluster_rows[b["id"]]["label"]) == "confirmed", what="label b")
+    assert served.call(lambda: fake.cluster_rows[a["id"]]["label"]) == "confirmed"
+    page.wait_for_selector("#chart g:last-of-type[data-clusters='2'][data-false='0']")
+
+
+def test_a_note_is_saved(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
+    load(page, served.url)
+    assert page.locator("#notes-empty").is_visible()
+    page.get_by_label("Medication given").check()
+    page.get_by_label("Details").fill("vigabatrin 250 mg")
+    page.get_by_role("button", name="Save note").click()
+    page.wait_for_selector("#note-msg.ok")
+    notes = served.call(lambda: list(fake.note_rows))
+    assert len(notes) == 1
+    n = notes[0]
+    assert (n["kind"], n["text"], n["device"]) == ("medication", "vigabatrin 250 mg", "SW-0001")
+    item = page.locator(f".note[data-note-id='{n['id']}']")
+    assert "Medication given" in item.inner_text() and "vigabatrin 250 mg" in item.inner_text()
+    assert page.get_by_label("Details").input_value() == ""
+    # One tap for "video taken" (no text needed); a free note needs text.
+    page.get_by_label("Video taken").check()
+    page.get_by_role("button", name="Save note").click()
+    wait_for(lambda: served.call(lambda: len(fake.note_rows)) == 2, what="video note")
+    assert served.call(lambda: fake.note_rows[1]["kind"]) == "video"
+    page.get_by_label("Note", exact=True).check()
+    page.get_by_role("button", name="Save note").click()
+    page.wait_for_selector("#note-msg.bad")
+    assert served.call(lambda: len(fake.note_rows)) == 2
+    page.wait_for_selector(".note >> nth=1")
+
+
+def test_no_request_leaves_localhost(page: Any, served: ServerThread, fake: FakeDaemon, watch: Watch) -> None:
+    served.call(fake.add_cluster, today_t(10))
+    load(page, served.url)
+    page.get_by_role("button", name="Confirmed").click()
+    page.wait_for_selector(".cluster[data-label='confirmed']")
+    local = {u.split("?")[0].split("/", 3)[-1] for u in watch.urls}
+    assert {"", "static/app.js", "static/app.css", "static/icon.svg", "api/status", "api/stream"} <= local
+    assert watch.non_local() == []
+    # Everything the page draws is inline: no <img>/<link>/<script> pointing elsewhere.
+    srcs = page.evaluate("[...document.querySelectorAll('[src],[href]')].map(e => e.src || e.href)")
+    assert all(s.startswith(served.url) for s in srcs), srcs
+
+
+def test_lan_token(browser: Any, fake: FakeDaemon) -> None:
+    with ServerThread(fake, require_token=True, token=TOKEN) as s:
+        base = s.url.rstrip("/")
+
+        def get(path: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+            req = urllib.request.Request(base + path, headers=headers or {})
+            try:
+                with urllib.request.urlopen(req, timeout=5) as r:
+                    return r.status, r.headers
+            except urllib.error.HTTPError as e:
+                return e.code, e.headers
+
+        for path in ("/", "/static/app.js", "/api/status", "/api/days?n=14", "/api/stream", "/nowhere"):
+            assert get(path)[0] == 401, path
+        assert get("/api/status", {"Authorization": "Bearer wrong"})[0] == 401
+        assert get("/api/status?token=wrong")[0] == 401
+        assert get("/", {"Authorization": f"Bearer {TOKEN}"})[0] == 200
+        assert get("/api/status", {"Authorization": f"Bearer {TOKEN}"})[0] == 200
+        code, hdrs = get(f"/api/status?token={TOKEN}")
+        assert code == 200
+        cookie = hdrs["Set-Cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and TOKEN not in cookie
+
+        # A browser without the token gets the 401 page, not the app.
+        w = Watch()
+        ctx = open_context(browser, w)
+        try:
+            p = ctx.new_page()
+            r = p.goto(s.url)
+            assert r is not None and r.status == 401
+            assert "token" in p.inner_text("body")
+            # The link with the token: the page works (live updates through the cookie),
+            # and the token leaves the address bar.
+            load(p, f"{s.url}?token={TOKEN}")
+            assert p.url == s.url
+            c = s.call(fake.add_cluster, today_t(3))
+            p.wait_for_selector(f".cluster[data-cluster-id='{c['id']}']")
+            # Later visits need no token.
+            p2 = ctx.new_page()
+            r2 = p2.goto(s.url)
+            assert r2 is not None and r2.status == 200
+            p2.wait_for_selector("body[data-loaded='1']")
+            p2.get_by_role("button", name="Acknowledge: ALARM").click()
+            wait_for(lambda: s.call(lambda: [a["state"] for a in fake.alerts.values()]) == ["ACKNOWLEDGED"], what="ack over LAN")
+        finally:
+            ctx.close()
+        assert w.non_local() == []
+
+
+def test_dark_theme_and_screenshot(browser: Any, fake: FakeDaemon, tmp_path: Path) -> None:
+    """A screenshot of the page as a family sees it mid-alarm (light and dark)."""
+    fake.set_band(asleep=False, battery_pct=78, sleep_since=today_t(20))
+    fake.add_cluster(today_t(200), count=6, post_wake_s=8 * 60, closed=True, alarm=False, label="confirmed")
+    fake.add_cluster(today_t(120), count=2, post_wake_s=None, closed=True, alarm=False, label="false_alarm")
+    fake.add_cluster(today_t(6), count=4, post_wake_s=14 * 60)  # awake 20 min
+    fake.add_note("video", "Filmed about a minute on Dad's phone", "SW-0001", "Dad")
+    shots = []
+    with ServerThread(fake) as s:
+        for scheme in ("light", "dark"):
+            w = Watch()
+            ctx = open_context(browser, w, color_scheme=scheme)
+            try:
+                p = ctx.new_page()
+                p.emulate_media(reduced_motion="reduce")
+                load(p, s.url)
+                p.wait_for_selector(".alert.alarm")
+                bg = p.evaluate("getComputedStyle(document.body).backgroundColor")
+                dark = sum(int(x) for x in bg[bg.index("(") + 1:bg.index(")")].split(",")[:3]) < 150
+                assert dark == (scheme == "dark"), bg
+                alarm_bg = p.evaluate("getComputedStyle(document.querySelector('.alert.alarm')).backgroundColor")
+                r, g, b = (int(x) for x in alarm_bg[alarm_bg.index("(") + 1:alarm_bg.index(")")].split(",")[:3])
+                assert r > 140 and g < 60 and b < 60, alarm_bg  # red in both themes
+                path = tmp_path / f"spasmwatch-page-{scheme}.png"
+                p.screenshot(path=str(path), full_page=True)
+                top = tmp_path / f"spasmwatch-page-{scheme}-top.png"
+                p.screenshot(path=str(top))
+                shots += [path, top]
+            finally:
+                ctx.close()
+            assert w.non_local() == [] and w.errors == []
+    for path in shots:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+        print(f"screenshot: {path}")

@@ -1,0 +1,60 @@
+"""The server on its own event loop in a thread, so the synchronous Playwright
+API can drive a browser from the test thread at the same time."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from spasmwatch.daemon.http import HttpServer
+
+T = TypeVar("T")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+    # Nothing but this page: no field trials, no safe-browsing lookups, no translate, no DNS prefetch.
+    "--disable-field-trial-config", "--disable-features=Translate,OptimizationHints,MediaRouter,DialMediaRouteProvider",
+    "--disable-client-side-phishing-detection", "--disable-default-apps", "--disable-domain-reliability",
+    "--no-pings", "--metrics-recording-only", "--password-store=basic", "--use-mock-keychain",
+]
+
+
+class ServerThread:
+    def __init__(self, api: Any, **kw: Any) -> None:
+        self.api = api
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="http-server", daemon=True)
+        kw.setdefault("host", "127.0.0.1")
+        kw.setdefault("port", 0)
+        self.server = HttpServer(api, **kw)
+        self.host = ""
+        self.port = 0
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        self.host, self.port = asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(10)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
+            self.loop.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/"
+
+    def call(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        """Run ``fn`` on the server's loop (the fake daemon's queues live there)."""
+
+        async def run() -> T:
+            return fn(*args, **kw)
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
