@@ -513,13 +513,16 @@ class App:
 
     async def _link(self):
         p = self.periph
-        was = None
+        was = (None, 0)
         while True:
-            if p.conn != was:
+            # The link id too: a connection that came and went between two passes
+            # leaves conn None both times, but advertising must still restart.
+            now = (p.conn, p.link_id)
+            if now != was:
                 if p.conn is None:
                     self.raw_on = False
                     p.restart_advertising()
-                was = p.conn
+                was = now
             self._update_status()
             cap = P.raw_capacity(p.payload_max())
             self._raw_cap = cap if cap < RAW_MAX_SAMPLES else RAW_MAX_SAMPLES

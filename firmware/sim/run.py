@@ -10,6 +10,7 @@ Options:
     --hold              stop virtual time until a central first has an encrypted link
     --csv-skip-s S      start S seconds into the recording (continuing after a reboot)
     --reset-at-s S      hard reset (no clean-up, like a watchdog or power cut) at virtual time S
+    --drop-at-s S[,S]   the radio link drops (band out of range) at these virtual times
     --tear-at-seq N     lose power half-way through writing event N to flash
     --imu-fault-at-s S  the IMU stops answering on I2C at virtual time S
     --stall-at-s S      the sampler hangs at virtual time S (the watchdog must reset the band)
@@ -65,6 +66,7 @@ def parse_args(argv):
         "hold": False,
         "csv-skip-s": "0",
         "reset-at-s": None,
+        "drop-at-s": None,
         "tear-at-seq": None,
         "imu-fault-at-s": None,
         "stall-at-s": None,
@@ -150,6 +152,8 @@ async def supervise(app, source, clock, wdts, opts):
     asyncio.create_task(_watchdog(app, clock, wdts))
     if opts["reset-at-s"] is not None:
         asyncio.create_task(_hard_reset(app, clock, int(float(opts["reset-at-s"]) * 1000)))
+    if opts["drop-at-s"] is not None:
+        asyncio.create_task(_drops(ble, clock, [int(float(x) * 1000) for x in opts["drop-at-s"].split(",")]))
     clock.ended = lambda: source.done
     if opts["hold"]:
         seen = [False]
@@ -195,6 +199,15 @@ async def _hard_reset(app, clock, at_ms):
     await clock.sleep_ms(at_ms - clock.ticks_ms())
     summary(app, "hard_reset")
     sys.exit(simhw.EXIT_RESET)
+
+
+async def _drops(ble, clock, at_ms):
+    """The link is lost (out of range, interference) at chosen virtual times; the band lives on."""
+    for t in sorted(at_ms):
+        await clock.sleep_ms(t - clock.ticks_ms())
+        if ble.connected():
+            report("drop", t_ms=clock.ticks_ms())
+            ble._drop()
 
 
 def summary(app, why):

@@ -8,19 +8,12 @@ import struct
 import time
 from typing import Callable
 
-import pytest
 from transport_helpers import run
 
 from spasmwatch.transport.simband import SimBand
 from spasmwatch.transport.simradio import _scan_once
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="firmware bug (band/app.py App._link): a connection that comes and goes before the link task "
-    "runs is never seen (it compares p.conn to the last value, both None), so advertising is not restarted "
-    "and the band stays unreachable until it reboots. Fix: compare p.link_id too.",
-)
 def test_band_advertises_again_after_a_connection_shorter_than_one_loop_pass(bands: Callable[..., SimBand]) -> None:
     band = bands()
     with socket.create_connection(("127.0.0.1", band.port), timeout=5) as s:
