@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import paho.mqtt.client as paho
 import pytest
 from aiohttp import web
+from paho.mqtt.enums import CallbackAPIVersion
 
 MOSQUITTO = "/usr/sbin/mosquitto"
+MQTT_WAIT_S = 10.0
 
 
 @dataclass
@@ -104,3 +110,38 @@ def stop_broker(b: Broker) -> None:
     except subprocess.TimeoutExpired:
         b.proc.kill()
         b.proc.wait(5)
+
+
+class Watcher:
+    """A plain paho subscriber: the last payload per topic (and whether it came retained)."""
+
+    def __init__(self, port: int, topic: str = "#", **auth: str) -> None:
+        self.last: dict[str, tuple[bytes, bool]] = {}
+        self.cond = threading.Condition()
+        self.c = paho.Client(CallbackAPIVersion.VERSION2)
+        if auth:
+            self.c.username_pw_set(auth["username"], auth["password"])
+        self.c.on_message = self._on_message
+        self.c.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
+        self.c.connect("127.0.0.1", port, 30)
+        self.c.loop_start()
+
+    def _on_message(self, _c: Any, _u: Any, m: paho.MQTTMessage) -> None:
+        with self.cond:
+            self.last[m.topic] = (m.payload, bool(m.retain))
+            self.cond.notify_all()
+
+    def wait(self, topic: str, payload: bytes | None = None) -> bytes:
+        with self.cond:
+            ok = self.cond.wait_for(
+                lambda: topic in self.last and (payload is None or self.last[topic][0] == payload), MQTT_WAIT_S
+            )
+        assert ok, f"{topic} never got {payload!r}; last: {self.last.get(topic)}"
+        return self.last[topic][0]
+
+    def json(self, topic: str) -> Any:
+        return json.loads(self.wait(topic))
+
+    def stop(self) -> None:
+        self.c.disconnect()
+        self.c.loop_stop()

@@ -6,55 +6,16 @@ import asyncio
 import json
 import subprocess
 import sys
-import threading
-from typing import Any
 
-import paho.mqtt.client as paho
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 from spasmwatch.alerts import BandFault, NoticeKind, Urgency
 from spasmwatch.alerts.channels import BandStatus, ChannelError, MqttChannel, MqttSettings
 
+from servers import MQTT_WAIT_S as WAIT_S
+from servers import Watcher
+
 from .conftest import Broker, band_notice, free_port, notice
-
-WAIT_S = 10.0
-
-
-class Watcher:
-    """A plain paho subscriber: the last payload per topic (and whether it came retained)."""
-
-    def __init__(self, port: int, topic: str = "#", **auth: str) -> None:
-        self.last: dict[str, tuple[bytes, bool]] = {}
-        self.cond = threading.Condition()
-        self.c = paho.Client(CallbackAPIVersion.VERSION2)
-        if auth:
-            self.c.username_pw_set(auth["username"], auth["password"])
-        self.c.on_message = self._on_message
-        self.c.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
-        self.c.connect("127.0.0.1", port, 30)
-        self.c.loop_start()
-
-    def _on_message(self, _c: Any, _u: Any, m: paho.MQTTMessage) -> None:
-        with self.cond:
-            self.last[m.topic] = (m.payload, bool(m.retain))
-            self.cond.notify_all()
-
-    def wait(self, topic: str, payload: bytes | None = None) -> bytes:
-        with self.cond:
-            ok = self.cond.wait_for(
-                lambda: topic in self.last and (payload is None or self.last[topic][0] == payload), WAIT_S
-            )
-        assert ok, f"{topic} never got {payload!r}; last: {self.last.get(topic)}"
-        return self.last[topic][0]
-
-    def json(self, topic: str) -> Any:
-        return json.loads(self.wait(topic))
-
-    def stop(self) -> None:
-        self.c.disconnect()
-        self.c.loop_stop()
-
 
 def test_alert_state_status_and_discovery_are_retained(broker: Broker) -> None:
     s = MqttSettings(port=broker.port, timeout_s=5)

@@ -104,7 +104,9 @@ class Daemon:
             now = self.clock.wall()
             for b in self.bands:
                 self._check_link(b)
-                if b.analysis is not None:
+                # Time only closes a cluster while the link is live and caught up: events
+                # of a dropped link are still in the band's flash and will be backfilled.
+                if b.analysis is not None and b.session.state is State.STREAMING and not b.backfilling:
                     b.analysis.tick(now)
             self.engine.tick()
             await asyncio.sleep(K.TICK_S)

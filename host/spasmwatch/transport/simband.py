@@ -70,7 +70,7 @@ class SimBand:
         *,
         port: int | None = None,
         hold: bool = False,
-        speed: float | None = None,
+        speed: int | None = None,
         device_id: str | None = None,
         idle_exit_ms: int | None = None,
         args: Sequence[str] = (),
@@ -95,7 +95,7 @@ class SimBand:
         self.up = self.wait_report("up", start_timeout_s)
 
     def _command(
-        self, exe: str, csv: Path, hold: bool, speed: float | None, device_id: str | None, idle_ms: int | None, heap: str | None, args: Sequence[str]
+        self, exe: str, csv: Path, hold: bool, speed: int | None, device_id: str | None, idle_ms: int | None, heap: str | None, args: Sequence[str]
     ) -> list[str]:
         opt = [*(["-X", "heapsize=" + heap] if heap else []), str(firmware_dir() / "sim" / "run.py")]
         opt += ["--csv", str(csv), "--flash", str(self.flash), "--socket", str(self.port), "--timeout-s", str(int(self._timeout_s))]

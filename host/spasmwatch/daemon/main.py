@@ -1,0 +1,93 @@
+"""Run the daemon from a config until a signal: what ``spasmwatch run`` does."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TextIO
+
+from spasmwatch.config import Config
+from spasmwatch.daemon import consts as K
+from spasmwatch.daemon.clock import Clock, SystemClock
+from spasmwatch.daemon.daemon import Daemon
+from spasmwatch.daemon.http import HttpServer
+from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, link_factory
+from spasmwatch.errors import ConfigError
+from spasmwatch.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def build(cfg: Config, store: Store, clock: Clock | None = None, stale_s: float = K.STALE_S) -> Daemon:
+    if not cfg.bands:
+        raise ConfigError("no [[bands]] in the config: add one (spasmwatch scan lists bands in range)")
+    bond_file = store.path.parent / "sim-bonds.json"
+    bands = [(b.name or b.address or b.port or "band", link_factory(b, **({"bond_file": bond_file} if b.transport == "sim" else {}))) for b in cfg.bands]
+    channels = channels_from(cfg)
+    return Daemon(
+        store, bands, channels, caregivers_from(cfg, channels), alert_settings_from(cfg), clock=clock or SystemClock(), stale_s=stale_s
+    )
+
+
+async def serve(
+    cfg: Config,
+    clock: Clock | None = None,
+    status_out: TextIO | None = None,
+    until: Callable[[], Awaitable[object]] | None = None,
+    stale_s: float = K.STALE_S,
+) -> int:
+    """Run until SIGINT/SIGTERM (or ``until`` completes); prints a status line on change."""
+    path = cfg.store_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with Store(path) as store:
+        daemon = build(cfg, store, clock, stale_s)
+        http = await _start_http(cfg, daemon)
+        await daemon.start()
+        log.info("spasmwatch daemon up: store %s, %d band(s)", path, len(daemon.bands))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        waiter = asyncio.ensure_future(until() if until else stop.wait())
+        printer = asyncio.ensure_future(_status_lines(daemon, status_out or sys.stderr))
+        await asyncio.wait({waiter, asyncio.ensure_future(stop.wait())}, return_when=asyncio.FIRST_COMPLETED)
+        printer.cancel()
+        await http.stop()
+        await daemon.stop()
+    return 0
+
+
+async def _start_http(cfg: Config, daemon: Daemon) -> HttpServer:
+    h = cfg.daemon.http
+    server = HttpServer(daemon, host=h.host, port=h.port, lan=h.lan, token=h.token)
+    host, port = await server.start()
+    log.info("status page and API on http://%s:%d/", host, port)
+    return server
+
+
+async def _status_lines(daemon: Daemon, out: TextIO) -> None:
+    """One line per band whenever what a caregiver would care about changes."""
+    last: dict[str, str] = {}
+    q = daemon.subscribe()
+    try:
+        while True:
+            for b in daemon.status()["bands"]:
+                line = _band_line(b)
+                if last.get(b["name"]) != line:
+                    last[b["name"]] = line
+                    out.write(line + "\n")
+                    out.flush()
+            await q.get()
+    finally:
+        daemon.unsubscribe(q)
+
+
+def _band_line(b: dict[str, object]) -> str:
+    worn = {True: "worn", False: "NOT WORN", None: "worn ?"}[b["worn"]]  # type: ignore[index]
+    sleep = {True: "asleep", False: "awake", None: "sleep ?"}[b["asleep"]]  # type: ignore[index]
+    batt = f"{b['battery_pct']}%" if b["battery_pct"] is not None else "?"
+    return f"[{b['name']}] {b['state']}  battery {batt}  {worn}  {sleep}  alert {b['alert_state']}"

@@ -1,0 +1,140 @@
+"""Simulated band (real firmware) -> bleak over the simulated radio -> daemon -> store -> alarm.
+
+Times are on the daemon's injected clock, which runs at the band's speed, so
+"within 1 s of the third spasm" is measured on the same time base as the
+band's own event times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+from pathlib import Path
+
+from servers import Watcher, http_recorder, start_broker, stop_broker
+
+from spasmwatch.alerts import NoticeKind
+from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
+from spasmwatch.alerts.channels.webhook import WebhookChannel, WebhookSettings
+from spasmwatch.daemon.session import State
+
+from .conftest import SPASMS_S, Rig, rig
+
+
+def third_spasm_end(r: Rig, device: str) -> float:
+    evs = sorted(r.store.events(device), key=lambda e: e.wall_t or 0.0)
+    third = evs[2]
+    assert third.wall_t is not None
+    return third.wall_t + third.duration_s
+
+
+def assert_all_stored(r: Rig, device: str, next_seq: int) -> None:
+    seqs = sorted(e.seq for e in r.store.events(device))
+    assert seqs == list(range(next_seq)), f"stored seqs {seqs} != 0..{next_seq - 1}"
+
+
+def test_cluster_alarm_on_webhook_and_mqtt_within_1s_of_the_third_spasm(tmp_path: Path, cluster_csv: Path) -> None:
+    broker = start_broker(tmp_path)
+    watcher = Watcher(broker.port, "spasmwatch/#")
+    alarm_seen_t: list[float] = []
+
+    async def main() -> None:
+        async with http_recorder() as hook:
+            channels = {
+                "webhook": WebhookChannel(WebhookSettings(url=hook.url + "/alert", name="webhook")),
+                "mqtt": MqttChannel(MqttSettings(host="127.0.0.1", port=broker.port)),
+            }
+            async with rig(tmp_path, cluster_csv, speed=2, channels=channels) as r:
+
+                def webhook_alarm() -> bool:
+                    got = any(json.loads(s.body)["kind"] == "cluster_alarm" for s in hook.seen)
+                    if got and not alarm_seen_t:
+                        alarm_seen_t.append(r.clock.wall())
+                    return got
+
+                await r.wait_for(webhook_alarm, 90, "the cluster alarm on the webhook")
+                device = "band0000"
+                alarm = r.notices(NoticeKind.CLUSTER_ALARM)[0]
+                done = third_spasm_end(r, device)
+                assert alarm.count == 3
+                assert alarm.created_t - done <= 1.0, f"alarm {alarm.created_t - done:.2f} s after the third spasm ended"
+                assert alarm_seen_t[0] - done <= 1.0, f"webhook got it {alarm_seen_t[0] - done:.2f} s after"
+                body = json.loads(next(s.body for s in hook.seen if json.loads(s.body)["kind"] == "cluster_alarm"))
+                assert "film" in body["text"] and "pediatrician" in body["text"]
+                state = await asyncio.to_thread(watcher.json, f"spasmwatch/{device}/alert")
+                assert state["state"] == "ALARM"
+
+    try:
+        asyncio.run(main())
+    finally:
+        watcher.stop()
+        stop_broker(broker)
+
+
+def test_radio_drop_and_band_reboot_mid_cluster_lose_nothing(tmp_path: Path, cluster_csv: Path) -> None:
+    drop_at_s = SPASMS_S[1] + 3.0  # out of range for a moment during the cluster
+    reset_at_s = SPASMS_S[4] + 1.0  # then the band resets (like a watchdog)
+
+    async def main() -> None:
+        args = ("--drop-at-s", str(drop_at_s), "--reset-at-s", str(reset_at_s))
+        async with rig(tmp_path, cluster_csv, speed=4, band_args=args) as r:
+            d = r.daemon
+            assert d is not None
+            first = r.bands[0]
+            assert await first.wait_async(60) == 3, "the band should have reset"
+            assert any(rep["kind"] == "drop" for rep in first.reports), "the radio drop did not happen"
+            # The band reboots at once: same flash, same radio address, the recording continues.
+            r.start_band(0, ("--csv-skip-s", str(reset_at_s)), port=first.port, hold=False)
+            await r.wait_for(lambda: d.bands[0].session.state is State.STREAMING, 60, "reconnect")
+            await r.wait_for(lambda: _band_done(r), 120, "the recording to end")
+            status = r.store.latest_status("band0000")
+            assert status is not None and status.next_seq is not None
+            await r.wait_for(lambda: r.store.count_events("band0000") >= status.next_seq, 30, "backfill")
+            assert_all_stored(r, "band0000", status.next_seq)
+            assert status.next_seq >= len(SPASMS_S) - 1, f"only {status.next_seq} events logged"
+            clusters = list(r.store.clusters("band0000"))
+            assert len(clusters) == 1, clusters
+            assert clusters[0].count >= len(SPASMS_S) - 2
+            assert {e.boot for e in r.store.events("band0000")} == {1, 2}
+
+    asyncio.run(main())
+
+
+def _band_done(r: Rig) -> bool:
+    st = r.store.latest_status("band0000")
+    return st is not None and st.boot == 2 and (st.uptime_s or 0) >= 110 - SPASMS_S[4]
+
+
+def test_a_silent_band_goes_stale_and_recovers(tmp_path: Path, cluster_csv: Path) -> None:
+    async def main() -> None:
+        async with rig(tmp_path, cluster_csv, speed=4, stale_s=1.5) as r:
+            d = r.daemon
+            assert d is not None
+            await r.wait_for(lambda: d.bands[0].session.state is State.STREAMING, 60, "streaming")
+            os.kill(r.bands[0].proc.pid, signal.SIGSTOP)  # the band hangs: the link stays up, nothing comes
+            try:
+                await r.wait_for(lambda: d.bands[0].session.state is not State.STREAMING, 20, "STALE")
+                await r.wait_for(lambda: r.notices(NoticeKind.BAND_FAULT), 10, "the disconnected alert")
+                fault = r.notices(NoticeKind.BAND_FAULT)[0]
+                assert fault.fault is not None and fault.fault.value == "disconnected" and fault.state == "STALE"
+                assert d.status()["bands"][0]["alert_state"] in ("STALE", "FAULT")
+            finally:
+                os.kill(r.bands[0].proc.pid, signal.SIGCONT)
+            await r.wait_for(lambda: d.bands[0].session.state is State.STREAMING, 60, "reconnect after the band resumes")
+            await r.wait_for(lambda: r.notices(NoticeKind.BAND_CLEARED), 10, "the cleared notice")
+
+    asyncio.run(main())
+
+
+def test_two_bands_at_once(tmp_path: Path, cluster_csv: Path) -> None:
+    async def main() -> None:
+        async with rig(tmp_path, cluster_csv, n_bands=2, speed=4) as r:
+            await r.wait_for(lambda: len(r.notices(NoticeKind.CLUSTER_ALARM)) >= 2, 90, "an alarm from each band")
+            assert {n.device for n in r.notices(NoticeKind.CLUSTER_ALARM)} == {"band0000", "band0001"}
+            st = r.daemon.status() if r.daemon else {}
+            assert [b["device"] for b in st["bands"]] == ["band0000", "band0001"]
+            assert all(b["connected"] and b["battery_pct"] is not None for b in st["bands"])
+
+    asyncio.run(main())
