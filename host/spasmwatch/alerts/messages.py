@@ -90,13 +90,18 @@ def acknowledged(f: ClusterFacts, by: str) -> Message:
     return Message(f"Alarm acknowledged by {by} ({f.device})", f"{by} is looking after the alarm of {f.device}.")
 
 
+def _span(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
 def closed(f: ClusterFacts, tz: tzinfo | None) -> Message:
-    minutes = 0.0
+    span = ""
     if f.started_t is not None and f.ended_t is not None:
-        minutes = max(0.0, f.ended_t - f.started_t) / 60
+        span = f" over {_span(max(0.0, f.ended_t - f.started_t))}"
+    since = "" if f.started_t is None else f", starting at {hhmm(f.started_t, tz)}"
     return Message(
         f"Cluster ended ({f.device})",
-        f"Cluster ended: {f.count} spasm-like movements over {minutes:.0f} min{_of(f, tz)}. "
+        f"Cluster ended: {f.count} spasm-like movements{span}{since}. "
         "Note anything you saw, and keep any video for the pediatrician.",
     )
 

@@ -1,82 +1,154 @@
-"""``spasmwatch demo``: a simulated morning on a simulated band, end to end.
+"""``spasmwatch demo``: a simulated morning, end to end, on the real firmware and the real daemon.
 
-A baby sleeps, wakes, and a few minutes later has a cluster of spasms. The
-band's detector (the numpy twin of the firmware's) processes the recording as
-it streams in, the host clusters the spasms and estimates waking, and the
-alarm is raised with the words a caregiver would get.
+1. The simulator writes a morning: asleep, waking, a cluster of spasms within minutes.
+2. The band firmware runs under the MicroPython unix port with a simulated IMU
+   fed from that recording, flash on disk and a simulated radio.
+3. The daemon connects to it through bleak (a bleak backend on the simulated
+   radio), pairs, syncs its clock, stores every event in SQLite, clusters
+   them, estimates waking, and raises the alarm on its channels; the family
+   web page is served on 127.0.0.1 while it runs.
+
+Time runs ``--speed`` times faster than real time on the band and in the
+daemon alike (the morning starts at 06:00 today), so the half hour plays in
+about a minute.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import datetime as dt
+import json
+import logging
 import sys
+import tempfile
 import time
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
-from spasmwatch.analysis.clusters import Cluster
-from spasmwatch.analysis.pipeline import Analyzer
-from spasmwatch.analysis.replay import Block, replay
-from spasmwatch.commands.replay import clock, record_line
-from swcore.frontend import Params
+from spasmwatch.alerts import Notification, NoticeKind, Urgency
+from spasmwatch.commands.replay import clock
+from spasmwatch.daemon.clock import ScaledClock
+from spasmwatch.daemon.daemon import Daemon
+from spasmwatch.daemon.http import HttpServer
+from spasmwatch.store import Store
+from spasmwatch.transport import open_link
+from spasmwatch.transport.simband import SimBand
 
 _TTY = sys.stdout.isatty()
-RED, RESET = ("\033[1;31m", "\033[0m") if _TTY else ("", "")
-
-ALARM_TEXT = (
-    "ALARM: {count} spasm-like movements in a cluster since {start} ({after}).\n"
-    "  Please film the baby now if it is still happening, and contact your\n"
-    "  pediatrician. spasmwatch is a screening aid, not a diagnosis."
-)
+RED, BOLD, RESET = ("\033[1;31m", "\033[1m", "\033[0m") if _TTY else ("", "", "")
+RATE_HZ = 52.0  # the band's default IMU rate
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("demo", help="end-to-end demo: a simulated morning with a spasm cluster", description=__doc__)
-    p.add_argument("--seed", type=int, default=2, help="simulation seed")
-    p.add_argument("--speed", type=float, default=600.0, help="playback speed (x real time); 0 = as fast as possible")
+    p = sub.add_parser("demo", help="end-to-end demo: a simulated band (real firmware) streams a morning with a cluster to the daemon", description=__doc__)
+    p.add_argument("--seed", type=int, default=2, help="simulation seed (default 2)")
+    p.add_argument("--speed", type=int, default=30, help="x real time for the band and the daemon (default 30)")
+    p.add_argument("--data-dir", type=Path, default=None, help="keep the store and the recording here (default: a temporary dir)")
+    p.add_argument("--port", type=int, default=0, help="web page port on 127.0.0.1 (default: any free port)")
     p.set_defaults(func=run)
 
 
+class TerminalChannel:
+    """The demo's alarm sounder: the caregiver-facing text, printed (a real Channel)."""
+
+    name = "terminal"
+    min_urgency = Urgency.INFO
+    network = False
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    async def send(self, n: Notification) -> None:
+        loud = n.kind in (NoticeKind.CLUSTER_ALARM, NoticeKind.CLUSTER_ESCALATED)
+        color = RED if loud else BOLD
+        when = dt.datetime.fromtimestamp(n.created_t).strftime("%H:%M:%S")
+        self.out.write(f"\n{color}[{when}] {n.title}{RESET}\n  {n.text}\n\n")
+        self.out.flush()
+
+    async def close(self) -> None:
+        return None
+
+
 def run(args: argparse.Namespace) -> int:
-    from spasmwatch.sim import Scenario, simulate
+    # The daemon's own log lines would repeat what the demo prints: keep only errors.
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    with tempfile.TemporaryDirectory(prefix="spasmwatch-demo-") as tmp:
+        folder = args.data_dir or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        return asyncio.run(_demo(args, folder, sys.stdout))
 
-    sc = Scenario(kind="morning", seed=args.seed, rate_hz=100.0)
-    out = sys.stdout
+
+async def _demo(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
+    from spasmwatch.sim import Scenario, simulate, write_recording
+
+    sc = Scenario(kind="morning", seed=args.seed, rate_hz=RATE_HZ)
     out.write(f"Simulating a {sc.resolved_duration_s / 60:.0f} min morning at {sc.rate_hz:g} Hz (seed {sc.seed})...\n")
-    rec = simulate(sc)
-    truth = rec.truth
+    csv = folder / "morning.csv"
+    write_recording(simulate(sc), csv)
+    truth = json.loads(csv.with_suffix(".truth.json").read_text())
     out.write(f"  ground truth: {len(truth['spasms'])} spasms in {len(truth['clusters'])} cluster(s), "
-              f"wake at {', '.join(clock(w) for w in truth['wake_onsets']) or '-'}\n")
-    out.write("Streaming the band's samples through the detector:\n")
-    step = int(10 * sc.rate_hz)  # 10 s of samples per block, as a live link would deliver
-    blocks = (
-        Block(rec.t[s : s + step], rec.acc[s : s + step], None if rec.gyro is None else rec.gyro[s : s + step])
-        for s in range(0, len(rec.t), step)
-    )
-    alarms = 0
-    an = Analyzer(Params(sc.rate_hz, sc.has_gyro))
-    t_wall = time.monotonic()
-    for r in replay(_paced(blocks, args.speed, t_wall), sc.rate_hz, sc.has_gyro, analyzer=an):
-        out.write("  " + record_line(r) + "\n")
-        for c in an.alarms:
-            alarms += 1
-            out.write(_alarm(c) + "\n")
-        an.alarms.clear()
-        out.flush()
-    if not alarms:
-        out.write("No cluster was detected in this run.\n")
-    return 0 if alarms else 1
+              f"wake at {', '.join(clock(w) for w in truth['wake_onsets']) or '-'} into the recording\n")
+    start = dt.datetime.combine(dt.date.today(), dt.time(6, 0)).timestamp()
+    out.write(f"Starting the band firmware under MicroPython ({args.speed}x real time, the morning starts at 06:00)...\n")
+    band = SimBand(csv, folder / "flash", hold=True, speed=args.speed, device_id="nursery-0001", idle_exit_ms=500, timeout_s=sc.resolved_duration_s / args.speed + 120)
+    try:
+        with Store(folder / "spasmwatch.db") as store:
+            return await _run_daemon(args, band, store, ScaledClock(start, args.speed), sc.resolved_duration_s, out)
+    finally:
+        band.kill()
 
 
-def _paced(blocks: Any, speed: float, t_wall: float) -> Any:
-    for b in blocks:
-        if speed > 0:
-            lag = float(b.t[0]) / speed - (time.monotonic() - t_wall)
-            if lag > 0:
-                time.sleep(lag)
-        yield b
+async def _run_daemon(args: argparse.Namespace, band: SimBand, store: Store, clk: ScaledClock, duration_s: float, out: TextIO) -> int:
+    link = lambda: open_link("sim", band.address, bond_file=store.path.parent / "bonds.json")  # noqa: E731
+    daemon = Daemon(store, [(band.name, link)], {"terminal": TerminalChannel(out)}, clock=clk)
+    http = HttpServer(daemon, host="127.0.0.1", port=args.port, clock=clk.wall)
+    host, port = await http.start()
+    out.write(f"Daemon up: store {store.path}\n  family web page: http://{host}:{port}/ (while the demo runs)\n")
+    await daemon.start()
+    printer = asyncio.ensure_future(_narrate(daemon, out))
+    try:
+        end = time.monotonic() + duration_s / args.speed + 30
+        # Until the cluster is over (its summary goes out), or the recording ends.
+        while time.monotonic() < end and band.running and not _seen(daemon, NoticeKind.CLUSTER_CLOSED):
+            await asyncio.sleep(0.1)
+        await daemon.dispatcher.drain()
+    finally:
+        printer.cancel()
+        await http.stop()
+        await daemon.stop()
+    return _summary(daemon, store, out)
 
 
-def _alarm(c: Cluster) -> str:
-    pw = c.post_wake_s
-    after = f"{pw / 60:.1f} min after waking" if pw is not None else "waking time unknown"
-    return RED + ALARM_TEXT.format(count=c.count, start=clock(c.start), after=after) + RESET
+def _seen(daemon: Daemon, kind: NoticeKind) -> bool:
+    return any(n.kind is kind for n in daemon.notifications)
+
+
+async def _narrate(daemon: Daemon, out: TextIO) -> None:
+    """A line whenever the band's state, wear or sleep changes."""
+    q = daemon.subscribe()
+    last = ""
+    try:
+        while True:
+            b = daemon.status()["bands"][0]
+            sleep = {True: "asleep", False: "awake", None: "sleep: not yet known"}[b["asleep"]]
+            line = f"  band {b['name']}: {b['state'].lower()}, battery {'?' if b['battery_pct'] is None else str(b['battery_pct']) + '%'}, {sleep}"
+            if line != last:
+                when = dt.datetime.fromtimestamp(daemon.clock.wall()).strftime("%H:%M:%S")
+                out.write(f"[{when}]{line}\n")
+                out.flush()
+                last = line
+            await q.get()
+    finally:
+        daemon.unsubscribe(q)
+
+
+def _summary(daemon: Daemon, store: Store, out: TextIO) -> int:
+    events = store.count_events()
+    clusters = list(store.clusters())
+    out.write(f"Stored {events} spasm event(s) and {len(clusters)} cluster(s) in {store.path.name}.\n")
+    if not _seen(daemon, NoticeKind.CLUSTER_ALARM):
+        out.write("No cluster alarm was raised in this run.\n")
+        return 1
+    out.write("The alarm went out on every configured channel (here: the terminal).\n")
+    return 0

@@ -41,6 +41,7 @@ class TrackedCluster:
     alarmed: bool = False
     closed: bool = False
     replayed: bool = False  # closed and alerted before this daemon started: store updates only
+    cluster: Cluster | None = None  # the analysis' cluster as last reported
     spasm_ts: list[float] = field(default_factory=list)
 
 
@@ -142,10 +143,19 @@ class LiveAnalysis:
         for c in self._an.clusters.drain():
             self._emit(c, "closed")
         for r in records:
+            if r["type"] == "cluster":
+                self._closed_record(float(r["start"]))  # type: ignore[arg-type]
+        for r in records:
             if r["type"] in ("wake", "sleep"):
                 self.sleep_since = float(r["t"])  # type: ignore[arg-type]
                 if not self._replaying:
                     self.listener.sleep_changed(self.device, str(r["type"]), self.sleep_since)
+
+    def _closed_record(self, start: float) -> None:
+        """The Analyzer closed a cluster while digesting an epoch (it reports it as a record)."""
+        for tc in self.tracked:
+            if tc.cluster is not None and not tc.closed and abs(tc.start - start) < 0.01:
+                self._emit(tc.cluster, "closed")
 
     def _emit(self, c: Cluster, event: str) -> None:
         c.post_wake_s = self._an.post_wake_s(c)
@@ -155,6 +165,7 @@ class LiveAnalysis:
             return  # nothing new since the last report
         tc.spasm_ts = ts
         tc.start, tc.end = c.start, c.end
+        tc.cluster = c
         if not tc.alarmed:
             # Once per cluster, even when a rebuild finds it already grown or closed.
             tc.alarmed = True
