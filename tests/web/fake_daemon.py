@@ -146,7 +146,7 @@ class FakeDaemon:
             a: Json = {"id": self._id(), "device": device, "kind": "cluster", "state": "ALARM", "urgency": "urgent",
                  "title": f"ALARM: possible spasm cluster ({self._name(device)})",
                  "text": ALARM_TEXT.format(count=count, since=since, wake=wake), "created_t": self.now(), "updated_t": self.now(),
-                 "acked_by": None, "notified": ["sound"], "cluster_id": c["id"], "count": count, "started_t": start,
+                 "acked_by": None, "notified": True, "cluster_id": c["id"], "count": count, "started_t": start,
                  "post_wake_s": post_wake_s, "label": label}
             self.alerts[a["id"]] = a
             self._band_alert_state(device)

@@ -197,7 +197,7 @@
     const area = $("alert");
     const alerts = openAlerts();
     // Re-render only on change, so a screen reader announces each alert once.
-    const key = JSON.stringify(alerts.map((a) => [a.id, a.state, a.acked_by, a.count, a.text]));
+    const key = JSON.stringify(alerts.map((a) => [a.id, a.state, a.acked_by, a.count, a.text, a.label]));
     if (key === state.alertKey && area.childElementCount) return;
     state.alertKey = key;
     const nodes = [];
@@ -213,6 +213,7 @@
         a.acked_by || a.state === "ACKNOWLEDGED"
           ? el("p", { class: "acked", text: `Acknowledged${a.acked_by ? ` by ${a.acked_by}` : ""}.` })
           : null,
+        a.label === "false_alarm" ? el("p", { class: "acked", text: "Marked as a false alarm." }) : null,
         canAck(a) ? ackButton(a, true) : null));
     }
     for (const a of bandAlerts) {
@@ -479,6 +480,8 @@
     alert: ["status", "clusters"],
     cluster: ["status", "clusters", "days"],
     note: ["status", "notes"],
+    // One per spasm the band reports: a cluster it changes comes as its own "cluster" message.
+    event: ["status"],
   };
 
   function connect() {
