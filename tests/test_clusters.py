@@ -49,3 +49,33 @@ def test_gap_over_max_breaks_the_chain() -> None:
     ct.flush()
     (c,) = ct.drain()
     assert c.start == 55.0 and c.count == 3
+
+
+def weak(t: float) -> Spasm:
+    return Spasm(t=t, duration_s=1.0, detected_t=t + 1.1, confidence=20)
+
+
+def test_weak_events_count_only_next_to_full_spasms() -> None:
+    ct = ClusterTracker()
+    # Weak events alone never make a chain, however many.
+    for t in (10.0, 17.0, 24.0, 31.0):
+        assert ct.add(weak(t)) is None
+    assert ct.current is None and ct.drain_weak() == []
+    # A missed (weak) first spasm, then two full ones: the alarm on the third.
+    ct = ClusterTracker()
+    assert ct.add(weak(100.0)) is None
+    assert ct.add(sp(107.0)) is None
+    c = ct.add(sp(114.0))
+    assert c is not None and c.count == 3 and c.strong == 2
+    assert [w.t for w in ct.drain_weak()] == [100.0]
+    # After two full spasms a weak event no longer counts.
+    ct.add(weak(121.0))
+    assert c.count == 3 and ct.drain_weak() == []
+
+
+def test_one_full_spasm_and_weak_events_make_no_cluster() -> None:
+    ct = ClusterTracker()
+    for s in (weak(10.0), sp(17.0), weak(24.0), weak(31.0)):
+        assert ct.add(s) is None
+    ct.flush()
+    assert ct.drain() == [] and ct.drain_weak() == []

@@ -16,6 +16,7 @@ import pytest
 from numpy.typing import NDArray
 
 from spasmwatch.analysis.twin import TwinDetector, to_units
+from swcore.consts import STRONG_CONFIDENCE
 from swcore.detector import Detector
 from swcore.epoch import EpochFeatures
 from synthetic import supine, table
@@ -71,9 +72,11 @@ def test_detects_clean_spasms_and_not_bumps(gyro: bool) -> None:
     _, acc, g = supine(100.0, 90.0, onsets, amp_deg=12)
     hits, _ = stream(*to_units(acc, g if gyro else None), 100.0, gyro)
     assert [round(h[0] / 100.0) for h in hits] == [30, 40, 50, 60]
-    # Twitches and hiccups: the same size, straight up and back, nothing held.
+    # Twitches and hiccups: the same size, straight up and back, nothing held
+    # (at most a weak-tier event, which the host counts only next to full spasms).
     _, acc, g = supine(100.0, 90.0, (), amp_deg=12, bumps=tuple(range(10, 85, 5)), bump_s=0.3)
-    assert stream(*to_units(acc, g if gyro else None), 100.0, gyro)[0] == []
+    hits = stream(*to_units(acc, g if gyro else None), 100.0, gyro)[0]
+    assert [h for h in hits if h[4] >= STRONG_CONFIDENCE] == []
 
 
 def test_rejects_held_and_unreturned_postures() -> None:

@@ -63,6 +63,17 @@ DEV_MIN_MRAD = const(35)
 # Without a gyro the tilt also carries breathing (~1 deg) and the lag of the
 # short mean, so the bar is 3 deg.
 DEV_MIN_ACC_MRAD = const(52)
+# Weak tier: a held posture change of 1-2 deg (1.7-3 deg without a gyro)
+# that passes every other test is still reported, as a weak event (confidence
+# below STRONG_CONFIDENCE). Alone it is too common to mean anything (breathing
+# sighs, small fidgets); the host counts it only next to full spasms of the
+# same chain (see CLUSTER_MIN_STRONG). It catches the weaker spasms of a
+# waxing and waning cluster, often the first one, which would otherwise delay
+# the alarm by a whole interval. Below 1 deg the posture is in the breathing swing.
+DEV_WEAK_MRAD = const(17)
+DEV_WEAK_ACC_MRAD = const(52)
+# Confidence (0-100) of a full spasm is at least this; weak events are 1-49.
+STRONG_CONFIDENCE = const(50)
 # Quasi-static: without a gyro, tilt counts only where |accel| is within
 # 50 mg of the pre-onset gravity (a held posture has no linear acceleration).
 QS_MG = const(50)
@@ -139,3 +150,6 @@ CLUSTER_MIN_GAP_MS = const(2000)
 CLUSTER_MAX_GAP_MS = const(40000)
 CLUSTER_CLOSE_MS = const(60000)
 CLUSTER_MIN_COUNT = const(3)
+# ... of which at least 2 full spasms: a weak event (DEV_WEAK_MRAD) may be the
+# third, not the second. One startle plus two weak events is no cluster.
+CLUSTER_MIN_STRONG = const(2)

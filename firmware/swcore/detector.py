@@ -10,7 +10,10 @@ then released. The detector follows that shape with named states:
     RETURN -> IDLE    released: a spasm is confirmed (``step`` returns True)
 
 Any other outcome (no settle, no posture change, restless before, no hold,
-held too long, no release) goes back to IDLE without an event. The rules and
+held too long, no release) goes back to IDLE without an event. A posture
+change under DEV_MIN but over DEV_WEAK that passes everything else is a weak
+event: confidence below STRONG_CONFIDENCE, for the host's cluster logic to
+count only next to full spasms. The rules and
 their reasons are in ``swcore.consts``. The host's numpy twin reproduces these
 transitions exactly; tests hold the two to identical events.
 """
@@ -56,6 +59,7 @@ class Detector:
         self._quiet = 0  # consecutive settled samples in the rise
         self._pre = 0  # mean rate energy before onset
         self._hold_n = 0
+        self._strong = False  # the posture at settling cleared DEV_MIN (not only DEV_WEAK)
         self._refx = self._refy = self._refz = 0
         self._b0x = self._b0y = self._b0z = 0
         self._thx = self._thy = self._thz = 0
@@ -173,9 +177,10 @@ class Detector:
     def _settled(self, i):
         """The fast phase is over: the held posture (its peak over the calm run) decides."""
         p = self.p
-        if self._dpk2 < p.dev_min2 or self._pre * 100 > self._pk2 * p.pre2:
+        if self._dpk2 < p.dev_weak2 or self._pre * 100 > self._pk2 * p.pre2:
             self.state = IDLE
             return False
+        self._strong = self._dpk2 >= p.dev_min2
         self.state = HOLD
         self._mark = i - p.settle_n + 1
         return False
@@ -217,15 +222,24 @@ class Detector:
             rate = rate * 1745 // 1000
         self.ev_peak_rate = rate
         self.ev_peak_angle = isqrt(self._dpk2)
-        self.ev_confidence = confidence(self._dpk2, p.dev_min2, self._hold_n, p.hold_min_n)
+        self.ev_confidence = confidence(self._dpk2, p.dev_min2, self._hold_n, p.hold_min_n, self._strong)
 
 
 def max2(a, b):
     return a if a > b else b
 
 
-def confidence(dev2, dev_min2, hold_n, hold_min_n):
-    """0-100: how far the posture change and the hold clear their minimums."""
+def confidence(dev2, dev_min2, hold_n, hold_min_n, strong=True):
+    """0-100: how far the posture change and the hold clear their minimums.
+
+    A full spasm scores STRONG_CONFIDENCE (50) or more; a weak event (its
+    posture at settling under DEV_MIN) scores 1-49 by its final posture.
+    """
+    if not strong:
+        c = 1 + 48 * dev2 // dev_min2
+        return c if c < C.STRONG_CONFIDENCE else C.STRONG_CONFIDENCE - 1
     a = 50 * (dev2 - dev_min2) // (dev2 + dev_min2)  # 0..50
     h = 50 * (hold_n - hold_min_n) // (hold_n + hold_min_n)  # 0..50
-    return 50 + a // 2 + h // 2 if a >= 0 and h >= 0 else 25
+    if a < 0:
+        a = 0  # cannot happen for a full spasm (its peak only grows after settling)
+    return C.STRONG_CONFIDENCE + a // 2 + h // 2 if h >= 0 else C.STRONG_CONFIDENCE

@@ -60,6 +60,8 @@ class Params:
         self.ret_max_n = samples(C.RET_MAX_MS, rate_hz, 2)
         dev_min = C.DEV_MIN_MRAD if has_gyro else C.DEV_MIN_ACC_MRAD
         self.dev_min2 = dev_min * dev_min
+        dev_weak = C.DEV_WEAK_MRAD if has_gyro else C.DEV_WEAK_ACC_MRAD
+        self.dev_weak2 = dev_weak * dev_weak
         # Fractions compared on squares: x^2 * 100 <= peak^2 * (pct^2 // 100).
         self.settle2 = C.SETTLE_PCT * C.SETTLE_PCT // 100
         self.pre2 = C.PRE_PCT * C.PRE_PCT // 100

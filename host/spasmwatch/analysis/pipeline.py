@@ -24,6 +24,18 @@ def _r(x: float) -> float:
     return round(x, 3)
 
 
+def _spasm_record(s: Spasm) -> Record:
+    return {
+        "type": "spasm",
+        "t": _r(s.t),
+        "duration_s": _r(s.duration_s),
+        "peak_rate_dps": round(s.peak_rate_dps, 1),
+        "peak_angle_deg": round(s.peak_angle_deg, 1),
+        "confidence": s.confidence,
+        "detected_t": _r(s.detected_t),
+    }
+
+
 class Analyzer:
     def __init__(self, params: Params) -> None:
         self.p = params
@@ -41,22 +53,15 @@ class Analyzer:
 
     # --- inputs -----------------------------------------------------------------
     def spasm(self, s: Spasm) -> list[Record]:
+        """A confirmed event; a weak one is reported only once its chain has full spasms."""
         out = self._tick(s.detected_t)
         raised = self.clusters.add(s)
         if raised is not None:
             raised.post_wake_s = self.post_wake_s(raised)
             self.alarms.append(raised)
-        out.append(
-            {
-                "type": "spasm",
-                "t": _r(s.t),
-                "duration_s": _r(s.duration_s),
-                "peak_rate_dps": round(s.peak_rate_dps, 1),
-                "peak_angle_deg": round(s.peak_angle_deg, 1),
-                "confidence": s.confidence,
-                "detected_t": _r(s.detected_t),
-            }
-        )
+        if not s.weak:
+            out.append(_spasm_record(s))
+        out.extend(_spasm_record(w) for w in self.clusters.drain_weak())
         return out
 
     def epoch(self, t_start: float, activity: int, breath_acc: int, breath_gyro: int) -> list[Record]:

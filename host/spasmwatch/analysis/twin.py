@@ -354,7 +354,7 @@ class TwinDetector:
         p = self.p
         avail = f.n - pos
         ks, pk2, dpk = self._settle_rows(f, pos, avail)
-        passed = (ks > 0) & (dpk >= p.dev_min2) & (f.pre_at(pos) * 100 <= pk2 * p.pre2)
+        passed = (ks > 0) & (dpk >= p.dev_weak2) & (f.pre_at(pos) * 100 <= pk2 * p.pre2)
         ends = np.where(ks > 0, ks, p.rise_n)
         res: list[Outcome] = [
             (int(f.base + at + e), None) if e < n else None for at, e, n in zip(pos.tolist(), ends.tolist(), avail.tolist())
@@ -400,15 +400,17 @@ class TwinDetector:
                 e = int(r[j]) + p.ret_max_n
                 o = (base + e, None) if e < n else None
             else:
-                o = (base + int(a[j]), self._hit(base, int(a[j]), int(pk2[sel[j]]), int(dpk[j]), int(r[j])))
+                strong = bool(dpk0[sel[j]] >= p.dev_min2)  # the posture at settling decides the tier
+                o = (base + int(a[j]), self._hit(base, int(a[j]), int(pk2[sel[j]]), int(dpk[j]), int(r[j]), strong))
             out.append((int(sel[j]), o))
         return out
 
-    def _hit(self, onset: int, dur: int, pk2: int, dpk: int, hold_n: int) -> SpasmHit:
+    def _hit(self, onset: int, dur: int, pk2: int, dpk: int, hold_n: int, strong: bool) -> SpasmHit:
         p = self.p
         rate = isqrt(pk2)
         rate = rate * 1745 // 1000 if p.has_gyro else rate * p.rate_int // (p.ns * p.ns)
-        return SpasmHit(onset, dur, rate, isqrt(dpk), confidence(dpk, p.dev_min2, hold_n, p.hold_min_n), hold_n)
+        conf = confidence(dpk, p.dev_min2, hold_n, p.hold_min_n, strong)
+        return SpasmHit(onset, dur, rate, isqrt(dpk), conf, hold_n)
 
     # --- epochs ---------------------------------------------------------------
     def _epochs(self, f: Features) -> list[EpochRow]:
