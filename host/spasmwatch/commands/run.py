@@ -5,15 +5,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import time
 from typing import Any
 
 from spasmwatch.commands._daemon import add_config_arg, config_of
+from spasmwatch.daemon.clock import Clock, ScaledClock
+from spasmwatch.errors import SpasmwatchError
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("run", help="run the daemon: connect the bands, store events, raise alerts", description=__doc__)
     add_config_arg(p)
     p.add_argument("--log-level", default=None, choices=("debug", "info", "warning", "error"), help="override the config's log level")
+    p.add_argument(
+        "--sim-time-scale", default=None, metavar="SPEED@UNIX_S",
+        help="simulated bands only: the daemon's clock runs SPEED x real time from UNIX_S, matching a band run with --speed SPEED",
+    )  # fmt: skip
     p.set_defaults(func=run)
 
 
@@ -23,4 +30,14 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_of(args)
     level = (args.log_level or cfg.daemon.log_level).upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return asyncio.run(serve(cfg))
+    return asyncio.run(serve(cfg, _clock(args.sim_time_scale)))
+
+
+def _clock(spec: str | None) -> Clock | None:
+    if spec is None:
+        return None
+    try:
+        speed, origin = (float(x) for x in spec.split("@"))
+    except ValueError:
+        raise SpasmwatchError(f"--sim-time-scale: expected SPEED@UNIX_S, e.g. 4@{time.time():.0f}, got {spec!r}") from None
+    return ScaledClock(origin, speed, real_start=origin)

@@ -24,12 +24,18 @@ class SystemClock:
 
 @dataclass
 class ScaledClock:
+    """``start_wall`` at real time ``real_start`` (default: now), then ``speed`` x faster.
+
+    Two processes given the same ``real_start`` share one clock: a daemon
+    restarted next to a simulated band keeps the band's time base.
+    """
+
     start_wall: float
     speed: float = 1.0
-    _m0: float = field(default_factory=time.monotonic)
+    real_start: float = field(default_factory=time.time)
 
     def wall(self) -> float:
-        return self.start_wall + (time.monotonic() - self._m0) * self.speed
+        return self.start_wall + (time.time() - self.real_start) * self.speed
 
     def mono(self) -> float:
         return time.monotonic()
