@@ -90,6 +90,7 @@ class Band:
     transport: str = field(default="ble", metadata=_choice(*TRANSPORTS))
     port: str | None = None  # serial device, e.g. /dev/ttyACM0
     label: str | None = None  # the child's name, shown in alerts
+    raw: bool = False  # keep the raw sample stream in <data dir>/raw/*.swraw (for research; costs battery)
 
 
 @dataclass

@@ -23,7 +23,7 @@ import pytest
 from spasmwatch.alerts import NoticeKind
 from spasmwatch.alerts.channels.base import Channel
 from spasmwatch.daemon.clock import ScaledClock
-from spasmwatch.daemon.daemon import Daemon
+from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.store import Store
 from spasmwatch.transport import open_link
 from spasmwatch.transport.simband import SimBand
@@ -94,13 +94,15 @@ async def rig(
     speed: int = 4,
     band_args: tuple[str, ...] = (),
     channels: dict[str, Channel] | None = None,
+    raw: bool = False,
     **daemon_kw: Any,
 ) -> AsyncIterator[Rig]:
     r = Rig(tmp, csv, speed, Store(tmp / "spasmwatch.db"), ScaledClock(time.time(), speed))
     try:
         for i in range(n_bands):
             r.start_band(i, band_args)
-        r.daemon = Daemon(r.store, [(f"band{i}", r.link_factory(i)) for i in range(n_bands)], channels, clock=r.clock, **daemon_kw)
+        specs = [BandSpec(f"band{i}", r.link_factory(i), raw=raw) for i in range(n_bands)]
+        r.daemon = Daemon(r.store, specs, channels, clock=r.clock, **daemon_kw)
         await r.daemon.start()
         yield r
     finally:

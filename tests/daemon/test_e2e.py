@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import signal
+import time
 from pathlib import Path
 
 from servers import Watcher, http_recorder, start_broker, stop_broker
@@ -18,7 +19,13 @@ from servers import Watcher, http_recorder, start_broker, stop_broker
 from spasmwatch.alerts import NoticeKind
 from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
 from spasmwatch.alerts.channels.webhook import WebhookChannel, WebhookSettings
+from spasmwatch.daemon.clock import ScaledClock
+from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.session import State
+from spasmwatch.store import Store
+from spasmwatch.transport import open_link
+from spasmwatch.transport.cdcbridge import CdcBridge
+from spasmwatch.transport.simband import SimBand
 
 from .conftest import SPASMS_S, Rig, rig
 
@@ -136,5 +143,53 @@ def test_two_bands_at_once(tmp_path: Path, cluster_csv: Path) -> None:
             st = r.daemon.status() if r.daemon else {}
             assert [b["device"] for b in st["bands"]] == ["band0000", "band0001"]
             assert all(b["connected"] and b["battery_pct"] is not None for b in st["bands"])
+
+    asyncio.run(main())
+
+
+def test_raw_stream_is_kept_and_replays_to_the_same_cluster(tmp_path: Path, cluster_csv: Path) -> None:
+    from spasmwatch.commands.replay import records
+    from spasmwatch.io.rawfile import RawReader
+
+    async def main() -> Path:
+        async with rig(tmp_path, cluster_csv, speed=4, raw=True) as r:
+            await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 90, "the alarm")
+            await r.wait_for(lambda: _band_played(r, 100.0), 60, "the recording to be played")
+        return tmp_path / "raw" / "band0000-boot1.swraw"
+
+    raw = asyncio.run(main())
+    chunks = list(RawReader(raw).chunks())
+    n = sum(len(c.samples) for c in chunks)
+    assert n >= 0.9 * 100.0 * 52, f"only {n} raw samples kept"
+    replayed = list(records(str(raw)))
+    clusters = [x for x in replayed if x["type"] == "cluster"]
+    spasms = [x for x in replayed if x["type"] == "spasm"]
+    assert len(clusters) == 1 and len(spasms) >= len(SPASMS_S) - 1, replayed
+
+
+def _band_played(r: Rig, seconds: float) -> bool:
+    st = r.store.latest_status("band0000")
+    return st is not None and (st.uptime_s or 0) >= seconds
+
+
+def test_usb_serial_band_raises_the_alarm(tmp_path: Path, cluster_csv: Path) -> None:
+    """The same session over SerialLink: framed records on a (noisy) serial line, commands back."""
+    async def main() -> None:
+        with SimBand(cluster_csv, tmp_path / "flash", hold=True, speed=4, device_id="usb00001", idle_exit_ms=500) as band:
+            bridge = CdcBridge(band.address, bond_file=tmp_path / "bonds.json", noise_bytes=3)
+            await bridge.start()
+            with Store(tmp_path / "db.sqlite") as store:
+                d = Daemon(store, [BandSpec("cot-usb", lambda: open_link("serial", bridge.url))], clock=ScaledClock(time.time(), 4))
+                await d.start()
+                try:
+                    end = time.monotonic() + 90
+                    while not any(n.kind is NoticeKind.CLUSTER_ALARM for n in d.notifications):
+                        assert time.monotonic() < end, "no alarm over serial"
+                        await asyncio.sleep(0.05)
+                    assert d.bands[0].device == "cot-usb"  # no Device Information over serial: the configured name
+                    assert store.count_events("cot-usb") >= 3
+                finally:
+                    await d.stop()
+                    await bridge.close()
 
     asyncio.run(main())

@@ -29,7 +29,7 @@ from typing import Any, TextIO
 from spasmwatch.alerts import Notification, NoticeKind, Urgency
 from spasmwatch.commands.replay import clock
 from spasmwatch.daemon.clock import ScaledClock
-from spasmwatch.daemon.daemon import Daemon
+from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.http import HttpServer
 from spasmwatch.store import Store
 from spasmwatch.transport import open_link
@@ -43,10 +43,17 @@ RATE_HZ = 52.0  # the band's default IMU rate
 def register(sub: Any) -> None:
     p = sub.add_parser("demo", help="end-to-end demo: a simulated band (real firmware) streams a morning with a cluster to the daemon", description=__doc__)
     p.add_argument("--seed", type=int, default=2, help="simulation seed (default 2)")
-    p.add_argument("--speed", type=int, default=30, help="x real time for the band and the daemon (default 30)")
+    p.add_argument("--speed", type=_positive, default=30, help="x real time for the band and the daemon (default 30)")
     p.add_argument("--data-dir", type=Path, default=None, help="keep the store and the recording here (default: a temporary dir)")
     p.add_argument("--port", type=int, default=0, help="web page port on 127.0.0.1 (default: any free port)")
     p.set_defaults(func=run)
+
+
+def _positive(text: str) -> int:
+    v = int(text)
+    if v < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return v
 
 
 class TerminalChannel:
@@ -101,7 +108,7 @@ async def _demo(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
 
 async def _run_daemon(args: argparse.Namespace, band: SimBand, store: Store, clk: ScaledClock, duration_s: float, out: TextIO) -> int:
     link = lambda: open_link("sim", band.address, bond_file=store.path.parent / "bonds.json")  # noqa: E731
-    daemon = Daemon(store, [(band.name, link)], {"terminal": TerminalChannel(out)}, clock=clk)
+    daemon = Daemon(store, [BandSpec(band.name, link)], {"terminal": TerminalChannel(out)}, clock=clk)
     http = HttpServer(daemon, host="127.0.0.1", port=args.port, clock=clk.wall)
     host, port = await http.start()
     out.write(f"Daemon up: store {store.path}\n  family web page: http://{host}:{port}/ (while the demo runs)\n")

@@ -15,6 +15,7 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from spasmwatch.alerts import AlertEngine, AlertSettings, BandFault, Notification, Transition
@@ -26,6 +27,7 @@ from spasmwatch.daemon.api import Json
 from spasmwatch.daemon.clock import Clock, SystemClock
 from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.session import BandInfo, BandSession, State
+from spasmwatch.io.rawfile import RawHeader, RawWriter
 from spasmwatch.store import Store
 from spasmwatch.store.rows import NOTE_KINDS
 from spasmwatch.transport import Link
@@ -38,6 +40,15 @@ log = logging.getLogger(__name__)
 # samples per epoch at this rate.
 DEFAULT_RATE_HZ = 52
 QUEUE_MAX = 100  # live updates held for a slow web page before the oldest go
+
+
+@dataclass(frozen=True)
+class BandSpec:
+    """One configured band: a label, how to reach it, and whether to keep its raw samples."""
+
+    label: str
+    link_factory: Callable[[], Link]
+    raw: bool = False
 
 
 @dataclass
@@ -54,13 +65,15 @@ class BandView:
     down_since: float | None = None  # mono s when the link was lost (for the disconnected alert)
     analysis: LiveAnalysis | None = None
     backfilling: bool = False
+    raw: RawWriter | None = None
+    raw_boot: int | None = None
 
 
 class Daemon:
     def __init__(
         self,
         store: Store,
-        bands: list[tuple[str, Callable[[], Link]]],
+        bands: list[BandSpec],
         channels: dict[str, Channel] | None = None,
         caregivers: list[Caregiver] | None = None,
         alert_settings: AlertSettings | None = None,
@@ -68,6 +81,7 @@ class Daemon:
         rate_hz: int = DEFAULT_RATE_HZ,
         stale_s: float = K.STALE_S,
         disconnect_alert_s: float = K.DISCONNECT_ALERT_S,
+        raw_dir: Path | None = None,
     ) -> None:
         self.store = store
         self.clock = clock or SystemClock()
@@ -76,9 +90,10 @@ class Daemon:
         self.dispatcher = Dispatcher(channels or {}, caregivers or [], clock=self.clock.wall)
         self.engine = AlertEngine(self.clock.wall, self._notify, alert_settings, on_transition=self._transition)
         self.bands: list[BandView] = []
-        for label, make in bands:
-            s = BandSession(label, make, self, wall=self.clock.wall, mono=self.clock.mono, stale_s=stale_s)
-            self.bands.append(BandView(label, s, down_since=self.clock.mono()))
+        self.raw_dir = raw_dir or store.path.parent / "raw"
+        for spec in bands:
+            s = BandSession(spec.label, spec.link_factory, self, wall=self.clock.wall, mono=self.clock.mono, stale_s=stale_s, raw=spec.raw)
+            self.bands.append(BandView(spec.label, s, down_since=self.clock.mono()))
         self.notifications: list[Notification] = []
         self._subs: list[asyncio.Queue[Json]] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -97,6 +112,9 @@ class Daemon:
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        for b in self.bands:
+            if b.raw is not None:
+                b.raw.close()
         await self.dispatcher.close()
 
     async def _ticker(self) -> None:
@@ -169,6 +187,8 @@ class Daemon:
             self._on_status(device, rec, received_s)
         elif kind == "loginfo" and rec["flags"] & P.LF_DONE:
             self._backfill_done(device)
+        elif kind == "raw":
+            self._on_raw(device, rec, received_s)
 
     def _on_event(self, device: str, rec: dict[str, Any], received_s: float) -> None:
         if not self.store.add_events(device, [rec], received_s):
@@ -203,6 +223,24 @@ class Daemon:
         if b.synced:  # the first status of a connection is read before the sync
             e(device, BandFault.CLOCK_UNSYNCED, not flags & P.SF_TIME_SYNCED)
         self._publish({"type": "status"})
+
+    def _on_raw(self, device: str, rec: dict[str, Any], received_s: float) -> None:
+        """Raw samples go to one .swraw file per band boot (sample indexes restart at a boot)."""
+        b = self._by_device(device)
+        boot = int(b.status.get("boot", 0))
+        if b.raw is None or b.raw_boot != boot:
+            if b.raw is not None:
+                b.raw.close()
+            self.raw_dir.mkdir(parents=True, exist_ok=True)
+            rate = self.params.rate_hz
+            # RAW carries sample indexes, not times: date index 0 from this record's arrival.
+            start = received_s - (rec["first_index"] + len(rec["samples"])) / rate
+            header = RawHeader(device, float(rate), True, start)
+            b.raw, b.raw_boot = RawWriter(self.raw_dir / f"{device}-boot{boot}.swraw", header), boot
+        try:
+            b.raw.append(rec["first_index"], rec["samples"], rec["dropped"])
+        except ValueError as e:
+            log.warning("%s: raw samples out of order, skipped: %s", device, e)
 
     def _backfill_done(self, device: str) -> None:
         b = self._by_device(device)

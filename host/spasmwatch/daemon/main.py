@@ -13,7 +13,7 @@ from typing import TextIO
 from spasmwatch.config import Config
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.clock import Clock, SystemClock
-from spasmwatch.daemon.daemon import Daemon
+from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.http import HttpServer
 from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, link_factory
 from spasmwatch.errors import ConfigError
@@ -26,7 +26,10 @@ def build(cfg: Config, store: Store, clock: Clock | None = None, stale_s: float 
     if not cfg.bands:
         raise ConfigError("no [[bands]] in the config: add one (spasmwatch scan lists bands in range)")
     bond_file = store.path.parent / "sim-bonds.json"
-    bands = [(b.name or b.address or b.port or "band", link_factory(b, **({"bond_file": bond_file} if b.transport == "sim" else {}))) for b in cfg.bands]
+    bands = [
+        BandSpec(b.name or b.address or b.port or "band", link_factory(b, **({"bond_file": bond_file} if b.transport == "sim" else {})), b.raw)
+        for b in cfg.bands
+    ]
     channels = channels_from(cfg)
     return Daemon(
         store, bands, channels, caregivers_from(cfg, channels), alert_settings_from(cfg), clock=clock or SystemClock(), stale_s=stale_s
@@ -63,7 +66,7 @@ async def serve(
 
 async def _start_http(cfg: Config, daemon: Daemon) -> HttpServer:
     h = cfg.daemon.http
-    server = HttpServer(daemon, host=h.host, port=h.port, lan=h.lan, token=h.token)
+    server = HttpServer(daemon, host=h.host, port=h.port, lan=h.lan, token=h.token, clock=daemon.clock.wall)
     host, port = await server.start()
     log.info("status page and API on http://%s:%d/", host, port)
     return server

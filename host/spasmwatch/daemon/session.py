@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from spasmwatch.daemon import consts as K
-from spasmwatch.transport.base import DisconnectedError, Link, LinkTimeoutError, TransportError
+from spasmwatch.transport.base import DisconnectedError, Link, LinkIOError, LinkTimeoutError, TransportError
 from swcore import protocol as P
 
 log = logging.getLogger(__name__)
@@ -92,8 +92,10 @@ class BandSession:
         wall: Callable[[], float] = time.time,
         mono: Callable[[], float] = time.monotonic,
         stale_s: float = K.STALE_S,
+        raw: bool = False,
     ) -> None:
-        self.label = label  # what the caregiver configured (name or address)
+        self.label = label
+        self.raw = raw  # ask for the raw sample stream on every connect  # what the caregiver configured (name or address)
         self._make_link = link_factory
         self.sink = sink
         self.wall = wall
@@ -201,20 +203,33 @@ class BandSession:
         await self.sync_time(int(status["boot"]))
         self._backfill_from = self.sink.next_backfill_seq(self.info.device)
         await self.command(P.encode_backfill(self._backfill_from))
+        if self.raw:
+            await self._start_raw(link)
         self.connected_since = self.wall()
         self.last_heard = self.mono()
         self._set(State.STREAMING, f"backfill from seq {self._backfill_from}")
 
+    async def _start_raw(self, link: Link) -> None:
+        await link.subscribe(P.RAW_UUID, self._cb(P.RAW_UUID))
+        try:
+            await self.command(P.encode_raw_stream(True))
+        except SessionError as e:
+            # Refused on low battery (E_STATE): events matter more than raw samples; carry on.
+            log.warning("%s: raw streaming not started: %s", self.label, e)
+
     async def _identify(self, link: Link) -> BandInfo:
-        async def text(uuid: str) -> str:
-            raw: bytes = await self._req(link.read(uuid))
+        async def text(uuid: str, default: str) -> str:
+            try:
+                raw: bytes = await self._req(link.read(uuid))
+            except LinkIOError:
+                return default  # USB serial carries records only: no Device Information service
             return raw.decode("utf-8", "replace")
 
         return BandInfo(
-            device=await text(DIS_SERIAL),
-            model=await text(DIS_MODEL),
-            firmware=await text(DIS_FIRMWARE),
-            board=await text(DIS_HARDWARE),
+            device=await text(DIS_SERIAL, self.label),
+            model=await text(DIS_MODEL, ""),
+            firmware=await text(DIS_FIRMWARE, ""),
+            board=await text(DIS_HARDWARE, ""),
             address=link.address,
             transport=link.transport,
         )
