@@ -49,6 +49,16 @@ def cluster_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_csv(tmp_path_factory.mktemp("rec") / "cluster.csv", t, acc, gyro)
 
 
+QUICK_SPASMS_S = (8.0, 14.0, 20.0, 26.0)
+
+
+@pytest.fixture(scope="session")
+def quick_cluster_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """40 s with a cluster from t = 8 s: for real-time (speed 1) latency checks."""
+    t, acc, gyro = supine(rate_hz=RATE_HZ, duration_s=40.0, spasms=QUICK_SPASMS_S, seed=5)
+    return write_csv(tmp_path_factory.mktemp("rec") / "quick.csv", t, acc, gyro)
+
+
 @dataclass
 class Rig:
     tmp: Path

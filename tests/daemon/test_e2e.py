@@ -42,7 +42,8 @@ def assert_all_stored(r: Rig, device: str, next_seq: int) -> None:
     assert seqs == list(range(next_seq)), f"stored seqs {seqs} != 0..{next_seq - 1}"
 
 
-def test_cluster_alarm_on_webhook_and_mqtt_within_1s_of_the_third_spasm(tmp_path: Path, cluster_csv: Path) -> None:
+def test_cluster_alarm_on_webhook_and_mqtt_within_1s_of_the_third_spasm(tmp_path: Path, quick_cluster_csv: Path) -> None:
+    """In real time (speed 1): a loaded CI machine cannot make the band lag its own clock."""
     broker = start_broker(tmp_path)
     watcher = Watcher(broker.port, "spasmwatch/#")
     alarm_seen_t: list[float] = []
@@ -53,7 +54,7 @@ def test_cluster_alarm_on_webhook_and_mqtt_within_1s_of_the_third_spasm(tmp_path
                 "webhook": WebhookChannel(WebhookSettings(url=hook.url + "/alert", name="webhook")),
                 "mqtt": MqttChannel(MqttSettings(host="127.0.0.1", port=broker.port)),
             }
-            async with rig(tmp_path, cluster_csv, speed=2, channels=channels) as r:
+            async with rig(tmp_path, quick_cluster_csv, speed=1, channels=channels) as r:
 
                 def webhook_alarm() -> bool:
                     got = any(json.loads(s.body)["kind"] == "cluster_alarm" for s in hook.seen)
@@ -66,6 +67,7 @@ def test_cluster_alarm_on_webhook_and_mqtt_within_1s_of_the_third_spasm(tmp_path
                 alarm = r.notices(NoticeKind.CLUSTER_ALARM)[0]
                 done = third_spasm_end(r, device)
                 assert alarm.count == 3
+                print(f"alarm {alarm.created_t - done:.3f} s, webhook {alarm_seen_t[0] - done:.3f} s after the third spasm ended")
                 assert alarm.created_t - done <= 1.0, f"alarm {alarm.created_t - done:.2f} s after the third spasm ended"
                 assert alarm_seen_t[0] - done <= 1.0, f"webhook got it {alarm_seen_t[0] - done:.2f} s after"
                 body = json.loads(next(s.body for s in hook.seen if json.loads(s.body)["kind"] == "cluster_alarm"))
