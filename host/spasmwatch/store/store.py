@@ -312,22 +312,7 @@ class Store:
 
         Idempotent by (device, boot, seq); one transaction for the batch.
         """
-        now = time.time() if received_wall_s is None else received_wall_s
-        values = [(device, *_ints(r, _EVENT_COLS, "event"), now) for r in rows]
-        if not values:
-            return 0
-        with self._tx() as c:
-            self._touch_device(c, device, now)
-            before = c.total_changes
-            c.executemany(
-                "INSERT OR IGNORE INTO events(device, " + ", ".join(_EVENT_COLS) + ", received_wall_s) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                values,
-            )
-            new = c.total_changes - before
-            for boot in {v[1] for v in values}:
-                c.execute(_PLACE_EVENTS, (device, boot))
-        return new
+        return self._add_records("events", _EVENT_COLS, _PLACE_EVENTS, "event", device, rows, received_wall_s)
 
     def events(self, device: str | None = None, since: float | None = None, until: float | None = None) -> Iterator[EventRow]:
         """Events with ``since <= wall_t < until`` in wall time order.
@@ -407,21 +392,35 @@ class Store:
     # --- activity epochs -------------------------------------------------------------------
     def add_activity(self, device: str, rows: Iterable[Mapping[str, Any]], received_wall_s: float | None = None) -> int:
         """Store ACTIVITY records; idempotent by (device, boot, t_ms); returns how many were new."""
+        return self._add_records("activity", _ACTIVITY_COLS, _PLACE_ACTIVITY, "activity", device, rows, received_wall_s)
+
+    def _add_records(
+        self,
+        table: str,
+        cols: Sequence[str],
+        place_sql: str,
+        what: str,
+        device: str,
+        rows: Iterable[Mapping[str, Any]],
+        received_wall_s: float | None,
+    ) -> int:
+        """INSERT OR IGNORE protocol records (``cols`` of each, as ints) into ``table`` in one
+        transaction, then place the touched boots in wall time; returns how many were new."""
         now = time.time() if received_wall_s is None else received_wall_s
-        values = [(device, *_ints(r, _ACTIVITY_COLS, "activity"), now) for r in rows]
+        values = [(device, *_ints(r, cols, what), now) for r in rows]
         if not values:
             return 0
         with self._tx() as c:
             self._touch_device(c, device, now)
             before = c.total_changes
             c.executemany(
-                "INSERT OR IGNORE INTO activity(device, " + ", ".join(_ACTIVITY_COLS) + ", received_wall_s) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR IGNORE INTO {table}(device, {', '.join(cols)}, received_wall_s) "
+                f"VALUES ({', '.join('?' * (len(cols) + 2))})",
                 values,
             )
             new = c.total_changes - before
             for boot in {v[1] for v in values}:
-                c.execute(_PLACE_ACTIVITY, (device, boot))
+                c.execute(place_sql, (device, boot))
         return new
 
     def activity(self, device: str | None = None, since: float | None = None, until: float | None = None) -> Iterator[ActivityRow]:
