@@ -1,11 +1,13 @@
-"""One aiohttp session per HTTP channel, and the status -> retry decision they share."""
+"""One aiohttp session per HTTP channel, the status -> retry decision they share, and their base class."""
 
 from __future__ import annotations
+
+from typing import Protocol, TypeVar
 
 import aiohttp
 
 from spasmwatch import __version__
-from spasmwatch.alerts.channels.base import ChannelError
+from spasmwatch.alerts.channels.base import ChannelError, ChannelSettings, SettingsChannel
 
 USER_AGENT = f"spasmwatch/{__version__}"
 # Worth another try: the server is busy or broken for now, not telling us we are wrong.
@@ -36,3 +38,24 @@ class HttpPoster:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+class HttpSettings(ChannelSettings, Protocol):
+    @property
+    def timeout_s(self) -> float: ...
+
+
+H = TypeVar("H", bound=HttpSettings)
+
+
+class HttpChannel(SettingsChannel[H]):
+    """A network channel that POSTs through one HttpPoster (``self._http``), closed with the channel."""
+
+    network = True
+
+    def __init__(self, settings: H) -> None:
+        super().__init__(settings)
+        self._http = HttpPoster(settings.name, settings.timeout_s)
+
+    async def close(self) -> None:
+        await self._http.close()

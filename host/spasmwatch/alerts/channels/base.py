@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from spasmwatch.alerts.model import Notification, Urgency
 from spasmwatch.errors import SpasmwatchError
@@ -37,3 +37,39 @@ class Channel(Protocol):
     async def send(self, n: Notification) -> None: ...
 
     async def close(self) -> None: ...
+
+
+class ChannelSettings(Protocol):
+    """What every channel's settings dataclass carries."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def min_urgency(self) -> Urgency: ...
+
+
+S = TypeVar("S", bound=ChannelSettings)
+
+
+class SettingsChannel(Generic[S]):
+    """Base of the channels: ``name`` and ``min_urgency`` come from ``settings``; ``close`` does nothing.
+
+    A subclass sets ``network`` and implements ``send`` (and ``close`` if it holds resources).
+    """
+
+    network: bool = False
+
+    def __init__(self, settings: S) -> None:
+        self.settings = settings
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+    @property
+    def min_urgency(self) -> Urgency:
+        return self.settings.min_urgency
+
+    async def close(self) -> None:
+        return None

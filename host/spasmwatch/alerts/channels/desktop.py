@@ -6,7 +6,7 @@ import shutil
 from dataclasses import dataclass
 
 from spasmwatch.alerts.channels._proc import run
-from spasmwatch.alerts.channels.base import ChannelError
+from spasmwatch.alerts.channels.base import ChannelError, SettingsChannel
 from spasmwatch.alerts.model import Notification, Urgency
 
 
@@ -27,19 +27,9 @@ def _applescript_string(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-class DesktopChannel:
-    network = False
-
+class DesktopChannel(SettingsChannel[DesktopSettings]):
     def __init__(self, settings: DesktopSettings | None = None) -> None:
-        self.settings = settings or DesktopSettings()
-
-    @property
-    def name(self) -> str:
-        return self.settings.name
-
-    @property
-    def min_urgency(self) -> Urgency:
-        return self.settings.min_urgency
+        super().__init__(settings or DesktopSettings())
 
     def command(self, n: Notification) -> list[str] | None:
         """The command line for this host, or None when neither tool is installed."""
@@ -61,6 +51,3 @@ class DesktopChannel:
         code, out = await run(argv, self.settings.timeout_s)
         if code != 0:
             raise ChannelError(self.name, f"{argv[0]} exit {code}: {out}", retryable=False)
-
-    async def close(self) -> None:
-        return None

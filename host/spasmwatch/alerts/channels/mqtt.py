@@ -30,7 +30,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from spasmwatch import __version__
-from spasmwatch.alerts.channels.base import ChannelError
+from spasmwatch.alerts.channels.base import ChannelError, SettingsChannel
 from spasmwatch.alerts.model import BandFault, Notification, NoticeKind, Urgency
 
 _CLUSTER_KINDS = frozenset(k for k in NoticeKind if k.value.startswith("cluster_") or k is NoticeKind.FALSE_ALARM)
@@ -234,21 +234,13 @@ class _Link:
         await asyncio.to_thread(self.client.loop_stop)
 
 
-class MqttChannel:
+class MqttChannel(SettingsChannel[MqttSettings]):
     network = True
 
     def __init__(self, settings: MqttSettings | None = None) -> None:
-        self.settings = settings or MqttSettings()
+        super().__init__(settings or MqttSettings())
         self._links: dict[str, _Link] = {}
         self._status: dict[str, BandStatus] = {}
-
-    @property
-    def name(self) -> str:
-        return self.settings.name
-
-    @property
-    def min_urgency(self) -> Urgency:
-        return self.settings.min_urgency
 
     async def announce(self, device: str) -> None:
         """Connect for ``device`` and publish discovery and ``online`` (the daemon calls it at start)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
-from spasmwatch.alerts.channels._http import HttpPoster
+from spasmwatch.alerts.channels._http import HttpChannel
 from spasmwatch.alerts.model import Notification, NoticeKind, Urgency
 
 # ntfy priorities: 1 min, 2 low, 3 default, 4 high, 5 urgent.
@@ -53,21 +53,7 @@ def header_text(s: str) -> str:
     return "=?UTF-8?B?" + base64.b64encode(s.encode()).decode() + "?="
 
 
-class NtfyChannel:
-    network = True
-
-    def __init__(self, settings: NtfySettings) -> None:
-        self.settings = settings
-        self._http = HttpPoster(settings.name, settings.timeout_s)
-
-    @property
-    def name(self) -> str:
-        return self.settings.name
-
-    @property
-    def min_urgency(self) -> Urgency:
-        return self.settings.min_urgency
-
+class NtfyChannel(HttpChannel[NtfySettings]):
     def headers(self, n: Notification) -> dict[str, str]:
         h = {
             "Title": header_text(n.title),
@@ -81,6 +67,3 @@ class NtfyChannel:
 
     async def send(self, n: Notification) -> None:
         await self._http.post(self.settings.url, n.text.encode(), self.headers(n))
-
-    async def close(self) -> None:
-        await self._http.close()

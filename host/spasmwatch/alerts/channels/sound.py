@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from spasmwatch.alerts.channels._proc import run
-from spasmwatch.alerts.channels.base import ChannelError
+from spasmwatch.alerts.channels.base import ChannelError, SettingsChannel
 from spasmwatch.alerts.model import Notification, Urgency
 
 RATE_HZ = 16000
@@ -72,21 +72,11 @@ def _tone(freq: float, dur_s: float, rate_hz: int) -> bytes:
     return bytes(out)
 
 
-class SoundChannel:
-    network = False
-
+class SoundChannel(SettingsChannel[SoundSettings]):
     def __init__(self, settings: SoundSettings | None = None, terminal: TextIO | None = None) -> None:
-        self.settings = settings or SoundSettings()
+        super().__init__(settings or SoundSettings())
         self._terminal = terminal if terminal is not None else sys.stderr
         self._wav: Path | None = None
-
-    @property
-    def name(self) -> str:
-        return self.settings.name
-
-    @property
-    def min_urgency(self) -> Urgency:
-        return self.settings.min_urgency
 
     def wav(self) -> Path:
         if self._wav is None or not self._wav.exists():
@@ -127,6 +117,3 @@ class SoundChannel:
         self._terminal.write("\a")
         self._terminal.flush()
         return True
-
-    async def close(self) -> None:
-        return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from spasmwatch.alerts.channels._http import HttpPoster
+from spasmwatch.alerts.channels._http import HttpChannel
 from spasmwatch.alerts.model import Notification, Urgency
 
 
@@ -23,21 +23,7 @@ def idempotency_key(n: Notification) -> str:
     return f"{n.device}-{n.alert_id}-{n.id}-{round(n.created_t * 1000)}"
 
 
-class WebhookChannel:
-    network = True
-
-    def __init__(self, settings: WebhookSettings) -> None:
-        self.settings = settings
-        self._http = HttpPoster(settings.name, settings.timeout_s)
-
-    @property
-    def name(self) -> str:
-        return self.settings.name
-
-    @property
-    def min_urgency(self) -> Urgency:
-        return self.settings.min_urgency
-
+class WebhookChannel(HttpChannel[WebhookSettings]):
     async def send(self, n: Notification) -> None:
         body = json.dumps(n.to_json(), separators=(",", ":")).encode()
         headers = {
@@ -47,6 +33,3 @@ class WebhookChannel:
             **self.settings.headers,
         }
         await self._http.post(self.settings.url, body, headers)
-
-    async def close(self) -> None:
-        await self._http.close()
