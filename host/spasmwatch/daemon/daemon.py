@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from spasmwatch.alerts import AlertEngine, AlertSettings, BandFault, Notification, Transition
-from spasmwatch.alerts.channels.base import Channel
+from spasmwatch.alerts.channels.base import Channel, ChannelError
+from spasmwatch.alerts.channels.mqtt import BandStatus, MqttChannel
 from spasmwatch.alerts.channels.dispatch import Caregiver, Dispatcher
 from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.daemon import consts as K
@@ -104,6 +105,9 @@ class Daemon:
         for b in self.bands:
             self._tasks.append(asyncio.create_task(b.session.run(), name=f"session {b.label}"))
         self._tasks.append(asyncio.create_task(self._ticker(), name="ticker"))
+        mqtt = self.dispatcher.channels.get("mqtt")
+        if isinstance(mqtt, MqttChannel):
+            self._tasks.append(asyncio.create_task(self._mqtt_mirror(mqtt), name="mqtt status"))
 
     async def stop(self) -> None:
         self._stop.set()
@@ -128,6 +132,26 @@ class Daemon:
                     b.analysis.tick(now)
             self.engine.tick()
             await asyncio.sleep(K.TICK_S)
+
+    async def _mqtt_mirror(self, mqtt: MqttChannel) -> None:
+        """Keep each band's retained MQTT status (Home Assistant sensors) in step, on change only."""
+        q = self.subscribe()
+        last: dict[str, BandStatus] = {}
+        try:
+            while True:
+                for b in self.status()["bands"]:
+                    device = b["device"]
+                    st = BandStatus(b["connected"], b["battery_pct"], b["worn"], b["asleep"], tuple(b["faults"]), b["last_cluster"])
+                    if device is None or last.get(device) == st:
+                        continue
+                    try:
+                        await mqtt.publish_status(device, st, self.clock.wall())
+                        last[device] = st
+                    except ChannelError as e:
+                        log.warning("mqtt: status of %s not published: %s", device, e)
+                await q.get()
+        finally:
+            self.unsubscribe(q)
 
     def _check_link(self, b: BandView) -> None:
         if b.device is None or b.down_since is None:
