@@ -61,13 +61,6 @@ def test_bad_file_names_file_and_line(tmp_path: Path) -> None:
     assert res.stdout == ""
 
 
-def test_demo_raises_the_alarm() -> None:
-    res = cli("demo", "--speed", "0")
-    assert res.returncode == 0, res.stderr
-    assert "ALARM: 3 spasm-like movements" in res.stdout
-    assert "film the baby" in res.stdout
-
-
 def test_evaluate_scores_a_recording_against_its_truth(morning: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
     out = tmp_path / "score.json"
     res = cli("evaluate", str(morning[0]), "--json", str(out))
