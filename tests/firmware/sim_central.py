@@ -1,47 +1,35 @@
 """Test helpers: launch the band firmware under the real ``micropython`` and act as its BLE central.
 
 ``Band`` runs ``firmware/sim/run.py`` in a subprocess (simulated IMU, flash,
-battery and radio; everything else is the firmware as flashed). ``Central``
-speaks the simulated radio's socket protocol (docs/firmware.md) the way a
-phone or the host daemon would speak GATT: connect, MTU, read, write, pair,
-re-encrypt with a bond, collect notifications.
+battery and radio; everything else is the firmware as flashed): the host's
+SimBand, called the tests' way. ``Central`` speaks the simulated radio's
+socket protocol (docs/firmware.md) the way a phone or the host daemon would
+speak GATT: connect, MTU, read, write, pair, re-encrypt with a bond, collect
+notifications.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import queue
 import socket
 import struct
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from spasmwatch.transport.simband import EXIT_CRASH, EXIT_POWER_LOSS, EXIT_RESET, EXIT_WDT, SimBand  # noqa: F401  (EXIT_*: for the tests)
 from swcore import protocol as P
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = ROOT / "firmware"
-RUN_PY = FIRMWARE / "sim" / "run.py"
-MICROPYPATH = ".frozen:%s:%s" % (FIRMWARE, FIRMWARE / "sim")
-
-EXIT_RESET = 3
-EXIT_CRASH = 4
-EXIT_WDT = 5
-EXIT_POWER_LOSS = 6
+MICROPYPATH = ".frozen:%s:%s" % (FIRMWARE, FIRMWARE / "sim")  # for tests that run their own scripts
 
 ATT_OK = 0
 ATT_WRITE_NOT_PERMITTED = 0x03
 ATT_INSUFFICIENT_ENCRYPTION = 0x0F
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_csv(path: Path, t: Any, acc: Any, gyro: Any) -> Path:
@@ -54,83 +42,21 @@ def write_csv(path: Path, t: Any, acc: Any, gyro: Any) -> Path:
     return path
 
 
-class Band:
-    """One boot of the simulated band (a subprocess of the real micropython binary)."""
+class Band(SimBand):
+    """One boot of the simulated band: spasmwatch.transport.simband.SimBand with the tests' call
+    shape, ``Band(micropython, csv, flash, [run.py options])``, and ``end()``."""
 
     def __init__(
         self, micropython: str, csv: Path, flash: Path, args: Sequence[str] = (), timeout_s: float = 90, heap: str | None = None
     ):
-        self.port = free_port()
-        flash.mkdir(parents=True, exist_ok=True)
-        cmd = [
-            micropython,
-            *(["-X", "heapsize=" + heap] if heap else []),
-            str(RUN_PY),
-            "--csv",
-            str(csv),
-            "--flash",
-            str(flash),
-            "--socket",
-            str(self.port),
-            "--timeout-s",
-            str(int(timeout_s)),
-            *args,
-        ]
-        env = dict(os.environ, MICROPYPATH=MICROPYPATH)
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        self.lines: list[str] = []
-        self.reports: list[dict[str, Any]] = []
-        self._got = threading.Condition()
-        self._timeout_s = timeout_s
-        threading.Thread(target=self._read, daemon=True).start()
-        self.up = self.wait_report("up")
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            with self._got:
-                self.lines.append(line)
-                if line.startswith("SIM {"):
-                    self.reports.append(json.loads(line[4:]))
-                self._got.notify_all()
-
-    def wait_report(self, kind: str, timeout_s: float = 30) -> dict[str, Any]:
-        end = time.monotonic() + timeout_s
-        with self._got:
-            while True:
-                for r in self.reports:
-                    if r["kind"] == kind:
-                        return r
-                left = end - time.monotonic()
-                if left <= 0 or (self.proc.poll() is not None and not self._pending()):
-                    raise AssertionError("band gave no %r report; output:\n%s%s" % (kind, "".join(self.lines), self.stderr()))
-                self._got.wait(min(left, 0.2))
-
-    def _pending(self) -> bool:
-        # After exit the reader may still be draining stdout.
-        return self.proc.stdout is not None and not self.proc.stdout.closed and self.proc.poll() is None
-
-    def stderr(self) -> str:
-        if self.proc.poll() is None or self.proc.stderr is None:
-            return ""
-        return self.proc.stderr.read()
-
-    def wait(self, timeout_s: float | None = None) -> int:
-        rc = self.proc.wait(timeout=timeout_s or self._timeout_s)
-        time.sleep(0.05)  # let the reader thread take the last lines
-        return rc
+        super().__init__(csv, flash, args=args, timeout_s=timeout_s, heap=heap, micropython=micropython)
 
     def end(self) -> dict[str, Any]:
         self.wait()
-        for r in self.reports:
-            if r["kind"] == "end":
-                return r
-        raise AssertionError("no end report:\n%s%s" % ("".join(self.lines), self.stderr()))
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        r = self.report("end")
+        if r is None:
+            raise AssertionError("no end report:\n%s%s" % ("".join(self.lines), self.stderr()))
+        return r
 
 
 class Central:
