@@ -29,6 +29,11 @@ def config_of(args: argparse.Namespace) -> Config:
     return load_config(args.config)
 
 
+def default_store_path() -> Path:
+    """The daemon's store: $SPASMWATCH_DATA_DIR, else the config's daemon.data_dir, else the user data dir."""
+    return load_config(None).store_path()
+
+
 def open_store(cfg: Config) -> Store:
     """The store, read-only: these commands never change it (labels and notes go through the daemon)."""
     path = cfg.store_path()

@@ -18,6 +18,7 @@ from spasmwatch.export import FORMATS, Query, parse_iso, run_export
 from spasmwatch.export.columns import KINDS
 from spasmwatch.export.store_source import DEFAULT_RATE_HZ, StoreSource
 from spasmwatch.io import rawfile
+from spasmwatch.commands._daemon import default_store_path
 from spasmwatch.store import Store
 
 # Without --until: up to a day from now (anything the clock may still place).
@@ -71,7 +72,7 @@ def query(args: argparse.Namespace) -> Query:
 
 
 def open_source(db: Path | None, rate_hz: float = DEFAULT_RATE_HZ) -> StoreSource:
-    path = db if db is not None else Store.default_path()
+    path = db if db is not None else default_store_path()
     if not path.exists():
         raise InputError(str(path), "no such store (give --db, or run the daemon first)")
     return StoreSource.open(path, rate_hz)

@@ -16,6 +16,7 @@ from typing import Any
 
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export.timeline import parse_iso
+from spasmwatch.commands._daemon import default_store_path
 from spasmwatch.store import Store
 from spasmwatch.store.rows import NOTE_KINDS, TREATMENT_ACTIONS, TreatmentRow
 
@@ -55,7 +56,7 @@ def _when(at: str | None) -> float:
 
 
 def _store(db: Path | None) -> Store:
-    return Store(db if db is not None else Store.default_path())
+    return Store(db if db is not None else default_store_path())
 
 
 def _local(t: float) -> str:
@@ -80,7 +81,7 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    path = args.db if args.db is not None else Store.default_path()
+    path = args.db if args.db is not None else default_store_path()
     if not path.exists():
         raise SpasmwatchError(f"{path}: no such store")
     with Store.open_readonly(path) as store:
