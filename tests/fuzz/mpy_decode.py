@@ -10,10 +10,11 @@
 #   frames   a FrameDecoder fed each line as one read; an empty line starts a new decoder
 # Prints one JSON line per input: ["ok", result], ["E", code] (ProtocolError) or
 # ["X", "Type: message"] (anything else: a crash on the band).
+# test_fuzz_firmware imports decoded_command and record to get CPython's answers from the
+# same code; band.config is imported where it is used, as it is not on CPython's path.
 import json
 import sys
 
-from band import config as C
 from swcore import protocol as P
 
 
@@ -36,16 +37,24 @@ def _hex(b):
     return "".join("%02x" % x for x in b)
 
 
-def command(data):
-    op = data[1] if len(data) > 1 else 0  # as App._control
+def decoded_command(data):
+    """P.decode_command's answer: ["ok", [op, args]] or ["E", code]."""
     try:
         op, args = P.decode_command(data)
     except P.ProtocolError as e:
-        P.encode_resp(op, e.code, 0)
         return ["E", e.code]
-    if op == P.OP_CONFIG and not C.valid(args[0], args[1]):
-        return ["X", "band.config.valid refuses what decode_command accepted: %r" % (args,)]
     return ["ok", [op, list(args)]]
+
+
+def command(data):
+    from band import config as C
+
+    out = decoded_command(data)
+    if out[0] == "E":
+        P.encode_resp(data[1] if len(data) > 1 else 0, out[1], 0)  # the RESP App._control sends
+    elif out[1][0] == P.OP_CONFIG and not C.valid(out[1][1][0], out[1][1][1]):
+        return ["X", "band.config.valid refuses what decode_command accepted: %r" % (out[1][1],)]
+    return out
 
 
 def record(data):
@@ -59,6 +68,8 @@ def record(data):
 
 
 def config(data):
+    from band import config as C
+
     c = C.Config(_Storage(data))
     for key, v in c.values.items():
         if not C.valid(key, v):
@@ -85,4 +96,5 @@ def main(mode):
         print(json.dumps(out))
 
 
-main(sys.argv[1])
+if __name__ == "__main__":
+    main(sys.argv[1])
