@@ -55,7 +55,7 @@ class DaemonAPI(Protocol):
         ...
 
     def subscribe(self) -> asyncio.Queue[Json]:
-        """Live updates: ``{"type": "status"|"cluster"|"alert"|"note", ...}``
+        """Live updates: ``{"type": "status"|"event"|"cluster"|"alert"|"note", ...}``
         put on the queue as they happen (bounded; the oldest are dropped for a
         slow reader, who then re-reads ``status``)."""
         ...
