@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "events": "spasmwatch.commands.events",
     "clusters": "spasmwatch.commands.clusters",
     "ack": "spasmwatch.commands.ack",
+    "mute": "spasmwatch.commands.mute",
     "scan": "spasmwatch.commands.scan",
     "config": "spasmwatch.commands.config",
     "treatment": "spasmwatch.commands.treatment",  # also registers "note"

@@ -105,6 +105,11 @@ class FakeDaemon:
         self.publish({"type": "cluster", "id": cluster_id, "event": "label"})
         return dict(c)
 
+    def mute(self, device: str, for_s: float, by: str) -> Json:
+        if device not in {b["device"] for b in self.bands}:
+            raise KeyError(device)
+        return {"alert_state": "QUIET", "muted_until": None if for_s == 0 else for_s}
+
     def add_note(self, kind: str, text: str, device: str | None, by: str) -> Json:
         if kind not in ("video", "medication", "note"):
             raise ValueError(f"note kind must be one of video, medication, note, not {kind!r}")

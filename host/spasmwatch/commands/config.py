@@ -20,6 +20,9 @@ def register(sub: Any) -> None:
     s = csub.add_parser("set", help="set one value (checked before the file is written)")
     s.add_argument("key")
     s.add_argument("value")
+    for action in (csub.choices.values()):
+        # --config also after the action (spasmwatch config get KEY --config F)
+        action.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
 

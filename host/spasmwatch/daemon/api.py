@@ -50,6 +50,11 @@ class DaemonAPI(Protocol):
         ValueError for another label, KeyError for an unknown cluster."""
         ...
 
+    def mute(self, device: str, for_s: float, by: str) -> Json:
+        """Hold back this band's fault notices and warnings for ``for_s`` (0 unmutes); never a
+        cluster alarm. Returns the band's alert summary. KeyError for an unknown device."""
+        ...
+
     def add_note(self, kind: str, text: str, device: str | None, by: str) -> Json:
         """Store a caregiver note; returns it. ValueError for an unknown kind or empty text."""
         ...

@@ -382,6 +382,18 @@ class Daemon:
         row = self.store.cluster(cluster_id)
         return self._cluster_json(row)
 
+    def mute(self, device: str, for_s: float, by: str) -> Json:
+        if not any(b.device == device for b in self.bands):
+            raise KeyError(device)
+        if for_s > 0:
+            self.engine.mute(device, for_s)
+        else:
+            self.engine.unmute(device)
+        log.info("%s: band notices %s by %s", device, f"muted for {for_s:.0f} s" if for_s > 0 else "unmuted", by)
+        self._publish({"type": "status"})
+        summary: Json = self.engine.device_summary(device)
+        return summary
+
     def add_note(self, kind: str, text: str, device: str | None, by: str) -> Json:
         if kind not in NOTE_KINDS:
             raise ValueError(f"note kind must be one of {', '.join(NOTE_KINDS)}, not {kind!r}")

@@ -56,6 +56,7 @@ MAX_BODY = 64 * 1024
 MAX_TEXT = 4000  # characters in a note
 MAX_BY = 100
 MAX_DAYS = 366
+MAX_MUTE_S = 24 * 3600.0  # a mute longer than a day is forgotten, not a choice
 COOKIE = "spasmwatch_token"
 COOKIE_MAX_AGE = 400 * 86400  # the longest a browser keeps a cookie
 
@@ -179,6 +180,7 @@ class HttpServer:
         r.add_post(r"/api/alerts/{id:\d+}/ack", self._ack)
         r.add_post(r"/api/clusters/{id:\d+}/label", self._label)
         r.add_post("/api/notes", self._add_note)
+        r.add_post("/api/bands/{device}/mute", self._mute)
         r.add_get("/api/stream", self._stream, allow_head=False)
         app.on_response_prepare.append(self._headers)
         return app
@@ -378,6 +380,16 @@ class HttpServer:
             raise ApiError(404, f"no cluster {request.match_info['id']}") from None
         except ValueError as e:
             raise ApiError(400, str(e)) from None
+
+    async def _mute(self, request: web.Request) -> web.StreamResponse:
+        body = await _body(request)
+        for_s = body.get("for_s")
+        if not isinstance(for_s, (int, float)) or isinstance(for_s, bool) or not 0 <= for_s <= MAX_MUTE_S:
+            raise ApiError(400, f"for_s must be a number of seconds, 0-{MAX_MUTE_S:.0f}")
+        try:
+            return _json(self.api.mute(request.match_info["device"], float(for_s), _by(body)))
+        except KeyError:
+            raise ApiError(404, f"no band {request.match_info['device']}") from None
 
     async def _add_note(self, request: web.Request) -> web.StreamResponse:
         body = await _body(request)

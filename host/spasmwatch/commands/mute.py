@@ -1,0 +1,40 @@
+"""``spasmwatch mute DEVICE [--for 30m | --off]``: hold back one band's notices; never a cluster alarm.
+
+For when the band is off the baby on purpose (bath, charging): not-worn,
+battery and disconnected notices of that band wait until the mute ends.
+A spasm cluster still raises the alarm on every channel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import re
+from typing import Any
+
+from spasmwatch.commands._daemon import add_config_arg, api, config_of
+from spasmwatch.errors import SpasmwatchError
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("mute", help="hold back one band's fault notices for a while (never a cluster alarm)", description=__doc__)
+    add_config_arg(p)
+    p.add_argument("device", help="band device id (see 'spasmwatch status')")
+    p.add_argument("--for", dest="span", default="30m", help="how long: 90s, 30m, 2h (default 30m)")
+    p.add_argument("--off", action="store_true", help="unmute now")
+    p.add_argument("--by", default=getpass.getuser(), help="who mutes (default: your user name)")
+    p.set_defaults(func=run)
+
+
+def seconds(span: str) -> float:
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([smh])", span.strip())
+    if not m:
+        raise SpasmwatchError(f"--for: expected a span like 90s, 30m or 2h, got {span!r}")
+    return float(m.group(1)) * {"s": 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+def run(args: argparse.Namespace) -> int:
+    for_s = 0.0 if args.off else seconds(args.span)
+    api(config_of(args), f"/api/bands/{args.device}/mute", {"for_s": for_s, "by": args.by})
+    print(f"{args.device}: " + ("unmuted" if for_s == 0 else f"band notices muted for {args.span}; a spasm cluster still raises the alarm"))
+    return 0

@@ -1,0 +1,76 @@
+"""The daemon-facing CLI (status, ack, mute, clusters, events, config) against a running daemon."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from servers import free_port
+
+from spasmwatch.alerts import NoticeKind
+from spasmwatch.daemon.http import HttpServer
+
+from .conftest import rig
+
+
+def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, SPASMWATCH_DATA_DIR=str(config.parent))
+    cmd = [sys.executable, "-m", "spasmwatch", *args, "--config", str(config)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
+
+
+def test_cli_talks_to_the_running_daemon(tmp_path: Path, quick_cluster_csv: Path) -> None:
+    port = free_port()
+    config = tmp_path / "config.toml"
+    config.write_text(f"[daemon.http]\nport = {port}\n")
+
+    async def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return await asyncio.to_thread(cli, config, *args)
+
+    async def main() -> None:
+        async with rig(tmp_path, quick_cluster_csv, speed=4) as r:
+            assert r.daemon is not None
+            http = HttpServer(r.daemon, host="127.0.0.1", port=port, clock=r.clock.wall)
+            await http.start()
+            try:
+                await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 60, "the alarm")
+                st = await run("status")
+                assert st.returncode == 0, st.stderr
+                assert "band0 (band0000): STREAMING" in st.stdout and "ALERT #" in st.stdout and "film the baby" in st.stdout
+                js = json.loads((await run("status", "--json")).stdout)
+                alert_id = js["alerts"][0]["id"]
+
+                bad = await run("ack", "999")
+                assert bad.returncode == 2 and "no alert 999" in bad.stderr
+                ack = await run("ack", "--by", "Mum")
+                assert ack.returncode == 0 and f"alert #{alert_id}" in ack.stdout, ack.stderr
+                assert r.daemon.engine.snapshot()["alerts"][0]["acked_by"] == "Mum"
+
+                mute = await run("mute", "band0000", "--for", "10m")
+                assert mute.returncode == 0, mute.stderr
+                assert r.daemon.engine.device_summary("band0000")["muted_until"] is not None
+                assert (await run("mute", "nosuch", "--for", "1m")).returncode == 2
+
+                cl = await run("clusters", "--since", "1d")
+                assert cl.returncode == 0 and "1 cluster(s)" in cl.stdout, cl.stdout + cl.stderr
+                cid = next(iter(r.store.clusters())).id
+                lab = await run("clusters", "--label", str(cid), "false_alarm", "--by", "Mum")
+                assert lab.returncode == 0, lab.stderr
+                assert r.store.cluster(cid) is not None and r.store.cluster(cid).label == "false_alarm"  # type: ignore[union-attr]
+                assert r.notices(NoticeKind.FALSE_ALARM), "a false alarm tells everyone who was alerted"
+
+                ev = await run("events", "--since", "1d", "--json")
+                items = [json.loads(x) for x in ev.stdout.splitlines()]
+                assert items[0]["type"] == "cluster" and len(items[0]["events"]) >= 3 and items[0]["label"] == "false_alarm"
+                got = await run("config", "get", "daemon.http.port")
+                assert got.stdout.strip() == str(port)
+            finally:
+                await http.stop()
+
+    asyncio.run(main())
+    down = cli(config, "status")
+    assert down.returncode == 2 and "no daemon answers" in down.stderr
