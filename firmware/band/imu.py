@@ -55,6 +55,11 @@ class _I2CImu:
     WHO_AM_I = ()
     FRAME = 12  # FIFO bytes per sample
     UNIT = 12  # FIFO bytes per burst-length step
+    # Sample layout for _drain: byte offsets of accel x and gyro x in a frame (each xyz, 16-bit).
+    ACC = 0
+    GYRO = 6
+    BIG_ENDIAN = False
+    GMUL = 0  # gyro LSB -> ddps: raw * GMUL >> 16
 
     def __init__(self, i2c, address, axis_map):
         self._i2c = i2c
@@ -86,6 +91,38 @@ class _I2CImu:
         if who not in self.WHO_AM_I:
             raise ImuError("%s: WHO_AM_I 0x%02x, expected %s" % (self.__class__.__name__, who, self.WHO_AM_I))
 
+    def _drain(self, out, reg, n, max_n):
+        """Burst-read min(n, max_n, BATCH_MAX) frames from FIFO data register ``reg`` and decode them
+        into ``out`` (frames laid out as ACC, GYRO and BIG_ENDIAN say); returns how many."""
+        if n > max_n:
+            n = max_n
+        if n > BATCH_MAX:
+            n = BATCH_MAX
+        if n == 0:
+            return 0
+        self._i2c.readfrom_mem_into(self._addr, reg, self._views[n])
+        b = self._raw
+        t = self._t
+        s16 = _s16be if self.BIG_ENDIAN else _s16le
+        fr = self.FRAME
+        to_gyro = self.GYRO - self.ACC
+        gmul = self.GMUL
+        o = self.ACC  # accel x of the frame in b
+        k = 0  # the sample in out
+        end = 6 * n
+        while k < end:
+            t[0] = s16(b, o)
+            t[1] = s16(b, o + 2)
+            t[2] = s16(b, o + 4)
+            g = o + to_gyro
+            t[3] = s16(b, g)
+            t[4] = s16(b, g + 2)
+            t[5] = s16(b, g + 4)
+            self._emit(out, k, gmul)
+            o += fr
+            k += 6
+        return n
+
     def _emit(self, out, k, gmul):
         """Sensor-frame sample in self._t -> body frame at out[k:k+6] (gyro scaled by gmul >> 16)."""
         t = self._t
@@ -115,8 +152,10 @@ class MPU6886(_I2CImu):
     WHO_AM_I = (0x19,)
     FRAME = 14  # accel xyz, temp, gyro xyz; big-endian
     UNIT = 14
+    GYRO = 8
+    BIG_ENDIAN = True
+    GMUL = _MPU_GMUL
     FIFO_BYTES = 1024
-
 
     def start(self, rate_hz):
         self._check_id()
@@ -143,30 +182,7 @@ class MPU6886(_I2CImu):
             self.overruns += 1  # it wrapped: frames may be misaligned, start over
             self._w(0x6A, 0x44)
             return 0
-        n = count // self.FRAME
-        if n > max_n:
-            n = max_n
-        if n > BATCH_MAX:
-            n = BATCH_MAX
-        if n == 0:
-            return 0
-        self._i2c.readfrom_mem_into(self._addr, 0x74, self._views[n])
-        b = self._raw
-        t = self._t
-        i = 0
-        k = 0
-        while i < n:
-            o = i * 14
-            t[0] = _s16be(b, o)
-            t[1] = _s16be(b, o + 2)
-            t[2] = _s16be(b, o + 4)
-            t[3] = _s16be(b, o + 8)
-            t[4] = _s16be(b, o + 10)
-            t[5] = _s16be(b, o + 12)
-            self._emit(out, k, _MPU_GMUL)
-            i += 1
-            k += 6
-        return n
+        return self._drain(out, 0x74, count // self.FRAME, max_n)  # FIFO_R_W
 
 
 _LSM_ODR = {52: 0x30, 104: 0x40}
@@ -178,6 +194,9 @@ class LSM6DS3(_I2CImu):
 
     WHO_AM_I_REG = 0x0F
     WHO_AM_I = (0x69, 0x6A)
+    ACC = 6  # gyro xyz, then accel xyz; little-endian
+    GYRO = 0
+    GMUL = _LSM_GMUL
 
     def _setup(self, rate_hz):
         self._check_id()
@@ -209,30 +228,7 @@ class LSM6DS3(_I2CImu):
             i2c.readfrom_mem_into(self._addr, 0x3E, self._r2)
             words -= 1
             pattern = (pattern + 1) % 6
-        n = words // 6
-        if n > max_n:
-            n = max_n
-        if n > BATCH_MAX:
-            n = BATCH_MAX
-        if n == 0:
-            return 0
-        i2c.readfrom_mem_into(self._addr, 0x3E, self._views[n])
-        b = self._raw
-        t = self._t
-        i = 0
-        k = 0
-        while i < n:
-            o = i * 12
-            t[3] = _s16le(b, o)
-            t[4] = _s16le(b, o + 2)
-            t[5] = _s16le(b, o + 4)
-            t[0] = _s16le(b, o + 6)
-            t[1] = _s16le(b, o + 8)
-            t[2] = _s16le(b, o + 10)
-            self._emit(out, k, _LSM_GMUL)
-            i += 1
-            k += 6
-        return n
+        return self._drain(out, 0x3E, words // 6, max_n)  # FIFO_DATA_OUT_L
 
 
 class LSM6DSOX(LSM6DS3):
