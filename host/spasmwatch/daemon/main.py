@@ -89,8 +89,15 @@ async def _status_lines(daemon: Daemon, out: TextIO) -> None:
         daemon.unsubscribe(q)
 
 
+# What a caregiver needs to know of the session's state (its retry cycle is one "not connected").
+_LINK_WORDS = {"STREAMING": "connected", "STALE": "STALE (band silent)", "FAULT": "FAULT"}
+
+
 def _band_line(b: dict[str, object]) -> str:
+    link = _LINK_WORDS.get(str(b["state"]), "not connected")
+    if b["state"] == "FAULT":
+        link += f": {b['detail']}"
     worn = {True: "worn", False: "NOT WORN", None: "worn ?"}[b["worn"]]  # type: ignore[index]
     sleep = {True: "asleep", False: "awake", None: "sleep ?"}[b["asleep"]]  # type: ignore[index]
     batt = f"{b['battery_pct']}%" if b["battery_pct"] is not None else "?"
-    return f"[{b['name']}] {b['state']}  battery {batt}  {worn}  {sleep}  alert {b['alert_state']}"
+    return f"[{b['name']}] {link}  battery {batt}  {worn}  {sleep}  alert {b['alert_state']}"

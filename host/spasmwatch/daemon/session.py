@@ -55,6 +55,10 @@ class State(enum.Enum):
     FAULT = "fault"
 
 
+# The states a session cycles through while it cannot reach its band.
+_RETRY_CYCLE = (State.CONNECTING, State.DISCONNECTED, State.BACKOFF)
+
+
 @dataclass(frozen=True)
 class BandInfo:
     device: str  # the band's serial (Device Information 0x2A25): the store's device id
@@ -113,13 +117,18 @@ class BandSession:
         self._lost = asyncio.Event()
         self._stop = asyncio.Event()
         self._failures = 0
+        self._last_error = ""
+        self._repeating = False  # the current failure is the same as the last one
         self._backfill_from = 0
 
     # --- state ------------------------------------------------------------------
     def _set(self, state: State, detail: str = "") -> None:
         if state is self.state and detail == self.detail:
             return
-        log.info("%s: %s -> %s%s", self.label, self.state.value, state.value, f" ({detail})" if detail else "")
+        # The same failure again and again (band out of range all night) is one log line,
+        # not one per retry: repeats of the retry cycle go to debug.
+        level = logging.DEBUG if self._repeating and state in _RETRY_CYCLE else logging.INFO
+        log.log(level, "%s: %s -> %s%s", self.label, self.state.value, state.value, f" ({detail})" if detail else "")
         self.state, self.detail = state, detail
         self.sink.on_state(self, state, detail)
 
@@ -133,7 +142,7 @@ class BandSession:
         while not self._stop.is_set():
             try:
                 await self._connect_once()
-                self._failures = 0
+                self._failures, self._last_error, self._repeating = 0, "", False
                 await self._stream()
                 delay = K.BACKOFF_S["disconnected"][0]
             except TransportError as e:
@@ -154,6 +163,8 @@ class BandSession:
         if e.kind == "auth":
             self._set(State.FAULT, f"pairing refused: {e}")
             return K.AUTH_RETRY_S
+        self._repeating = str(e) == self._last_error
+        self._last_error = str(e)
         first, cap = K.BACKOFF_S.get(e.kind, K.BACKOFF_S["io"])
         delay = min(cap, first * (1 << min(self._failures, 16)))
         self._failures += 1
