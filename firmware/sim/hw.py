@@ -263,6 +263,7 @@ class FakeLSM6DS3(_FakeSensor):
 
     WHO = 0x6A
     FIFO_WORDS = 4096
+    SAMPLE_BYTES = 12  # FIFO bytes of one sample: overflow drops whole samples
 
     def __init__(self, *a):
         super().__init__(*a)
@@ -277,16 +278,20 @@ class FakeLSM6DS3(_FakeSensor):
             if val & 0x07 == 0:
                 self.fifo = bytearray()
                 self._started_ms = None
-            elif val & 0x07 == 0x06:
+            elif val & 0x07 == 0x06 and self._batching():
                 self._popped = 0
                 self._start(_LSM_RATES[self.regs[0x10] & 0xF0])
+
+    def _batching(self):
+        """Whether continuous mode starts filling the FIFO (this part: always)."""
+        return True
 
     def _push(self, v):
         a, g = self._counts(v, 8192, 1000 / 17.5)
         self.fifo += struct.pack("<hhhhhh", g[0], g[1], g[2], a[0], a[1], a[2])
 
     def _overflow(self, over):
-        over += (-over) % 12
+        over += (-over) % self.SAMPLE_BYTES
         self.fifo = self.fifo[over:]
         self.overrun = True
 
@@ -311,29 +316,19 @@ class FakeLSM6DSOX(FakeLSM6DS3):
     """Tagged FIFO: 7-byte words (tag, x, y, z), gyro (tag 0x01) then accel (tag 0x02)."""
 
     WHO = 0x6C
+    SAMPLE_BYTES = 14
 
     def __init__(self, *a):
         super().__init__(*a)
         self.fifo_max = 7 * 512
 
-    def write(self, reg, val):
-        self.regs[reg] = val
-        if reg == 0x0A:
-            if val & 0x07 == 0:
-                self.fifo = bytearray()
-                self._started_ms = None
-            elif val & 0x07 == 0x06 and self.regs[0x09]:
-                self._start(_LSM_RATES[self.regs[0x10] & 0xF0])
+    def _batching(self):
+        return self.regs[0x09] != 0  # FIFO_CTRL3: gyro/accel batch rates set
 
     def _push(self, v):
         a, g = self._counts(v, 8192, 1000 / 17.5)
         self.fifo += struct.pack("<Bhhh", 0x01 << 3, g[0], g[1], g[2])
         self.fifo += struct.pack("<Bhhh", 0x02 << 3, a[0], a[1], a[2])
-
-    def _overflow(self, over):
-        over += (-over) % 14
-        self.fifo = self.fifo[over:]
-        self.overrun = True
 
     def read(self, reg, n):
         self._fill()
