@@ -123,6 +123,7 @@ SKDH = Release(
     "MIT",
     ("scikit_digital_health-0.17.18/LICENSE",),
 )
+SKDH_DATA_LICENCE = "MIT (scikit-digital-health LICENSE, Copyright (c) 2021. Pfizer Inc.)"
 GAITPY = Release(
     "gaitpy", "1.6.1", "gaitpy-1.6.1.tar.gz",
     "a027ac8c11576f6c7ba70a426e3144cbe9c7a84c0339079f05e9a6c18fe9edb5",
@@ -231,7 +232,7 @@ RECORDINGS: list[Recording] = [
         release=SKDH,
         member="scikit_digital_health-0.17.18/tests/gait/data/gait_input2.npz",
         load=load_skdh_npz_gyro_rad,
-        data_licence="MIT (scikit-digital-health LICENSE, Copyright (c) 2021. Pfizer Inc.)",
+        data_licence=SKDH_DATA_LICENCE,
         position="lumbar (input to skdh's GaitLumbar tests 'test_with_turns')",
         device="6-axis IMU at 128 Hz (device not stated in the file)",
         source_units="time in s (unix), accel in g, gyro in rad/s, 128 Hz",
@@ -243,7 +244,7 @@ RECORDINGS: list[Recording] = [
         release=SKDH,
         member="scikit_digital_health-0.17.18/tests/gait/data/gait_input.npz",
         load=lambda raw: load_skdh_npz_accel(raw, resample_hz=200.0),
-        data_licence="MIT (scikit-digital-health LICENSE, Copyright (c) 2021. Pfizer Inc.)",
+        data_licence=SKDH_DATA_LICENCE,
         position=(
             "lumbar (input to skdh's GaitLumbar tests); samples 38000-54999 of skdh's "
             "tests/io/data/ax3_data.npz (decoded from its ax3_sample.cwa)"
@@ -265,7 +266,7 @@ RECORDINGS: list[Recording] = [
         release=SKDH,
         member="scikit_digital_health-0.17.18/tests/sit2stand/data/s2s_input_data.npz",
         load=load_skdh_npz_accel,
-        data_licence="MIT (scikit-digital-health LICENSE, Copyright (c) 2021. Pfizer Inc.)",
+        data_licence=SKDH_DATA_LICENCE,
         position=(
             "lower back (input to skdh's Sit2Stand tests; that method is 'Sit-to-Stand Transitions ... "
             "Using an Accelerometer on the Lower Back'); the file itself does not name the placement"
