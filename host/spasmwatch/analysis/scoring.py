@@ -15,10 +15,14 @@ Matching rules (kept simple and stated, so numbers can be compared):
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from spasmwatch.analysis.pipeline import Record
+
+T = TypeVar("T")
+D = TypeVar("D")
 
 SPASM_TOL_S = 1.5
 WAKE_TOL_S = 300.0
@@ -102,12 +106,9 @@ def _score_clusters(sc: Score, det: list[Record], truth: dict[str, Any]) -> None
     for tc in truth["clusters"]:
         sc.clusters_true += 1
         sc.subtle_true += bool(tc["subtle"])
-        match = [
-            i
-            for i, d in enumerate(det)
-            if _overlap(d["start"], d["end"], tc["start"], tc["end"]) and d["alert_t"] <= tc["end"] + ALARM_LATE_S
-        ]
-        used.update(i for i, d in enumerate(det) if _overlap(d["start"], d["end"], tc["start"], tc["end"]))
+        overlapping = [i for i, d in enumerate(det) if _overlap(d["start"], d["end"], tc["start"], tc["end"])]
+        used.update(overlapping)
+        match = [i for i in overlapping if det[i]["alert_t"] <= tc["end"] + ALARM_LATE_S]
         if not match:
             continue
         d = det[match[0]]
@@ -132,15 +133,22 @@ def _has_near(sorted_ts: list[float], t: float, tol: float) -> bool:
     return i < len(sorted_ts) and sorted_ts[i] <= t + tol
 
 
+def _matched(truth: list[T], det: list[D], near: Callable[[D, T], bool]) -> tuple[int, int]:
+    """(true items some detection is ``near``, detections near no true item)."""
+    found = sum(1 for t in truth if any(near(d, t) for d in det))
+    false = sum(1 for d in det if not any(near(d, t) for t in truth))
+    return found, false
+
+
 def _score_wakes(sc: Score, det: list[Record], truth: list[float]) -> None:
+    found, false = _matched(truth, det, lambda d, w: abs(d["t"] - w) <= WAKE_TOL_S)
     sc.wakes_true += len(truth)
-    sc.wakes_found += sum(1 for w in truth if any(abs(d["t"] - w) <= WAKE_TOL_S for d in det))
-    sc.false_wakes += sum(1 for d in det if not any(abs(d["t"] - w) <= WAKE_TOL_S for w in truth))
+    sc.wakes_found += found
+    sc.false_wakes += false
 
 
 def _score_not_worn(sc: Score, det: list[Record], truth: list[dict[str, Any]]) -> None:
+    found, false = _matched(truth, det, lambda d, t: _overlap(d["start"], d["end"], t["start"], t["end"]))
     sc.not_worn_true += len(truth)
-    sc.not_worn_found += sum(1 for t in truth if any(_overlap(d["start"], d["end"], t["start"], t["end"]) for d in det))
-    sc.false_not_worn += sum(
-        1 for d in det if not any(_overlap(d["start"], d["end"], t["start"], t["end"]) for t in truth)
-    )
+    sc.not_worn_found += found
+    sc.false_not_worn += false
