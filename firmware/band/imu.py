@@ -197,6 +197,7 @@ class LSM6DS3(_I2CImu):
     ACC = 6  # gyro xyz, then accel xyz; little-endian
     GYRO = 0
     GMUL = _LSM_GMUL
+    WORDS_HI = 0x0F  # FIFO_STATUS2 bits that hold the word count's high bits
 
     def _setup(self, rate_hz):
         self._check_id()
@@ -216,12 +217,16 @@ class LSM6DS3(_I2CImu):
         self._w(0x0A, (odr >> 1) | 0x06)  # FIFO_CTRL5: FIFO ODR = sensor ODR, continuous
         return self.rate_hz
 
-    def read(self, out, max_n):
-        i2c = self._i2c
-        i2c.readfrom_mem_into(self._addr, 0x3A, self._r2)  # FIFO_STATUS1/2
+    def _fifo_words(self):
+        """FIFO_STATUS1/2: how many words wait in the FIFO (an overrun is counted)."""
+        self._i2c.readfrom_mem_into(self._addr, 0x3A, self._r2)
         if self._r2[1] & 0x40:
             self.overruns += 1
-        words = ((self._r2[1] & 0x0F) << 8) | self._r2[0]
+        return ((self._r2[1] & self.WORDS_HI) << 8) | self._r2[0]
+
+    def read(self, out, max_n):
+        i2c = self._i2c
+        words = self._fifo_words()
         i2c.readfrom_mem_into(self._addr, 0x3C, self._r2)  # FIFO_STATUS3/4: pattern of next word
         pattern = self._r2[0] | ((self._r2[1] & 0x03) << 8)
         while pattern and words:  # realign to the first word of a sample (gyro x)
@@ -237,6 +242,7 @@ class LSM6DSOX(LSM6DS3):
     WHO_AM_I = (0x6C,)
     FRAME = 14  # two tagged words (gyro, accel) per sample
     UNIT = 7  # one tagged word
+    WORDS_HI = 0x03
 
     def start(self, rate_hz):
         odr = self._setup(rate_hz)
@@ -247,18 +253,14 @@ class LSM6DSOX(LSM6DS3):
         return self.rate_hz
 
     def read(self, out, max_n):
-        i2c = self._i2c
-        i2c.readfrom_mem_into(self._addr, 0x3A, self._r2)  # FIFO_STATUS1/2
-        if self._r2[1] & 0x40:
-            self.overruns += 1
-        words = ((self._r2[1] & 0x03) << 8) | self._r2[0]
+        words = self._fifo_words()
         if words > 2 * BATCH_MAX:
             words = 2 * BATCH_MAX
         if words > 2 * max_n:
             words = 2 * max_n
         if words == 0:
             return 0
-        i2c.readfrom_mem_into(self._addr, 0x78, self._views[words])
+        self._i2c.readfrom_mem_into(self._addr, 0x78, self._views[words])
         b = self._raw
         t = self._t
         k = 0
