@@ -1,9 +1,10 @@
 """Run every benchmark, one after the other, and write one JSON summary.
 
     python bench/run_all.py            # full: 24 h replay and comparisons, 60 s of fuzzing per target
-    python bench/run_all.py --quick    # smoke run: 1 h, 5 s per fuzz target
+    python bench/run_all.py --quick    # smoke run: 1 h, 5 s per fuzz target, 40 min fault campaign, 3 bands 30 s
 
-Runs replay.py, csv_read.py, firmware_cost.py, compare.py and fuzz.py, each in its
+Runs replay.py, csv_read.py, firmware_cost.py, compare.py, fuzz.py, store_insert.py,
+faults.py and load.py, each in its
 own process with ``--json bench/results/<name>.json``, shows their output as it
 comes, and writes bench/results/summary.json: each bench's exit code, wall time
 and numbers, and the headline ratios. A bench that fails is recorded as failed;
@@ -34,6 +35,9 @@ def benches(quick: bool, fuzz_seconds: float | None) -> dict[str, list[str]]:
         "firmware_cost": ["firmware_cost.py", *(["--samples", "3000"] if quick else [])],
         "compare": ["compare.py", *q],
         "fuzz": ["fuzz.py", *fuzz],
+        "store_insert": ["store_insert.py", *q],
+        "faults": ["faults.py", *q],
+        "load": ["load.py", *q],
     }
 
 
@@ -51,6 +55,14 @@ def headline(name: str, r: dict[str, Any]) -> dict[str, Any]:
     if name == "fuzz":
         return {"inputs": r.get("inputs"), "crash_groups": r.get("crash_groups"),
                 "per_target": {t: [v["inputs"], v["crashes"]] for t, v in r.get("targets", {}).items()}}
+    if name == "store_insert":
+        return {k: round(v, 2) for k, v in r.get("ratios", {}).items()}
+    if name == "faults":
+        return {k: r.get(k) for k in ("events_logged", "events_stored", "duplicates", "expected_alarms", "clusters_alarmed")} | {
+            "faults": {k: v for k, v in r.get("faults", {}).items() if k != "clock_jumps_s"}}
+    if name == "load":
+        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()
+                if k in ("bands", "daemon_cpu_pct", "daemon_peak_rss_mb", "latency_p50_s", "latency_p90_s", "latency_p99_s", "bands_with_loss")}
     return {}
 
 

@@ -37,8 +37,14 @@ class SimClock:
     however fast the recording is played.
     """
 
-    def __init__(self, speed=0):
+    def __init__(self, speed=0, paced=False):
         self.speed = speed  # virtual ms per real ms; 0 = as fast as possible
+        # paced: virtual time follows a real-time deadline (speed x real time from the
+        # first sample, catching up after a slow pass) instead of sleeping ms // speed
+        # per batch, which drifts by the batch's own cost: a host clock run at the same
+        # speed stays within a batch of the band's over hours of virtual time.
+        self.paced = paced
+        self._pace0 = None  # (real ticks_ms, virtual ms) at the pacing anchor
         self._v = 0
         self._free = False
         self._real0 = 0
@@ -71,11 +77,19 @@ class SimClock:
             await asyncio.sleep_ms(ms)
             return
         while self.hold is not None and self.hold():
+            self._pace0 = None  # held: the deadline starts when time moves again
             await asyncio.sleep_ms(5)
         if self.stall_at_ms is not None and self._v >= self.stall_at_ms:
             self.stalled = True  # the sampler hangs here for good (a stuck bus, a deadlock)
             await asyncio.Event().wait()
-        if self.speed:
+        if self.speed and self.paced:
+            now = time.ticks_ms()
+            if self._pace0 is None:
+                self._pace0 = (now, self._v)
+            due = time.ticks_add(self._pace0[0], (self._v + ms - self._pace0[1]) // self.speed)
+            left = time.ticks_diff(due, now)
+            await asyncio.sleep_ms(left if left > 0 else 0)
+        elif self.speed:
             await asyncio.sleep_ms(ms // self.speed)
         await self.advance_ms(ms)
 
@@ -402,15 +416,19 @@ class SimWDT:
 class _TearingFile:
     """Event-log file that loses power in the middle of writing record ``tear_seq``."""
 
-    def __init__(self, f, tear_seq):
+    def __init__(self, f, tear_seq, clock=None):
         self._f = f
         self._tear = tear_seq
+        self._clock = clock
 
     def write(self, b):
         if len(b) == 24 and struct.unpack_from("<I", b, 4)[0] == self._tear:
             self._f.write(bytes(b)[:11])
             self._f.close()
             print("SIM power lost while writing seq %d" % self._tear)
+            # When, in virtual time: a harness restarts the band there (--csv-skip-s).
+            t_ms = self._clock.ticks_ms() if self._clock is not None else -1
+            print('SIM {"kind": "power_loss", "seq": %d, "t_ms": %d}' % (self._tear, t_ms))
             sys.exit(EXIT_POWER_LOSS)
         return self._f.write(b)
 
@@ -425,12 +443,13 @@ class _TearingFile:
 
 
 class SimStorage(Storage):
-    def __init__(self, root, tear_seq=None):
+    def __init__(self, root, tear_seq=None, clock=None):
         super().__init__(root)
         self.tear_seq = tear_seq
+        self.clock = clock
 
     def open(self, name, mode):
         f = super().open(name, mode)
         if self.tear_seq is not None and name == "events.log" and "+" in mode:
-            return _TearingFile(f, self.tear_seq)
+            return _TearingFile(f, self.tear_seq, self.clock)
         return f

@@ -7,11 +7,12 @@ Options:
     --board FILE        board definition JSON (default: SIM_BOARD below)
     --device-id ID      default "sim0001"
     --speed N           virtual ms per real ms (default 0: as fast as possible)
+    --paced             with --speed: keep virtual time on a real-time deadline (no drift over hours)
     --hold              stop virtual time until a central first has an encrypted link
     --csv-skip-s S      start S seconds into the recording (continuing after a reboot)
     --reset-at-s S      hard reset (no clean-up, like a watchdog or power cut) at virtual time S
     --drop-at-s S[,S]   the radio link drops (band out of range) at these virtual times
-    --tear-at-seq N     lose power half-way through writing event N to flash
+    --tear-at-seq N     lose power half-way through writing event N to flash (prints SIM power_loss with t_ms)
     --imu-fault-at-s S  the IMU stops answering on I2C at virtual time S
     --stall-at-s S      the sampler hangs at virtual time S (the watchdog must reset the band)
     --imu-odr-error-pct P  the IMU's real rate is P % off its nominal rate (its oscillator)
@@ -64,6 +65,7 @@ def parse_args(argv):
         "device-id": "sim0001",
         "speed": "0",
         "hold": False,
+        "paced": False,
         "csv-skip-s": "0",
         "reset-at-s": None,
         "drop-at-s": None,
@@ -110,7 +112,7 @@ def build(opts):
     if opts["log-slots"]:
         board = dict(board)
         board["log_slots"] = int(opts["log-slots"])
-    clock = simhw.SimClock(int(opts["speed"]))
+    clock = simhw.SimClock(int(opts["speed"]), opts["paced"])
     if opts["stall-at-s"] is not None:
         clock.stall_at_ms = int(float(opts["stall-at-s"]) * 1000)
     source = simhw.CsvSource(opts["csv"], float(opts["csv-skip-s"]))
@@ -127,7 +129,7 @@ def build(opts):
             s, mv = step.split(":")
             battery.steps.append((int(float(s) * 1000), int(mv)))
     tear = opts["tear-at-seq"]
-    storage = simhw.SimStorage(opts["flash"], None if tear is None else int(tear))
+    storage = simhw.SimStorage(opts["flash"], None if tear is None else int(tear), clock)
     bluetooth.sim_configure(int(opts["socket"]))
     ble = bluetooth.BLE()
     wdts = []

@@ -276,8 +276,10 @@ class Daemon:
     # --- ClusterListener ------------------------------------------------------------
     def cluster_changed(self, device: str, tc: TrackedCluster, c: Cluster, event: str) -> None:
         ids = self.store.event_ids_at(device, [s.t for s in c.spasms])
+        # A cluster closed before a restart stays closed when the rebuild re-reports it as an
+        # update (it did go back to open in the store, and the rebuild never closes it again).
         tc.store_id = self.store.upsert_cluster(
-            device, tc.key, c.start, c.end, c.count, c.alert_t, c.post_wake_s, event == "closed",
+            device, tc.key, c.start, c.end, c.count, c.alert_t, c.post_wake_s, event == "closed" or tc.closed,
             event_ids=[i for i in ids if i is not None], wall_s=self.clock.wall(),
         )
         if tc.replayed:

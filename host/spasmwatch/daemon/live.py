@@ -97,15 +97,24 @@ class LiveAnalysis:
     # --- inputs ------------------------------------------------------------------
     def spasm(self, s: Spasm) -> None:
         if s.t < self._t_last - LATE_S:
-            self.needs_rebuild = True  # stored already; the rebuild places it
+            self._late()  # stored already; a rebuild places it
             return
         self._after(self._an.spasm(s), s.t)
 
     def epoch(self, t_start: float, activity: int, off_body: bool) -> None:
         if t_start < self._t_last - LATE_S:
-            self.needs_rebuild = True
+            self._late()
             return
         self._after(self._an.epoch_decided(t_start, activity, off_body), t_start + EPOCH_S)
+
+    def _late(self) -> None:
+        if self._t_last > self.wall() + LATE_S:
+            # The analysis is ahead of the clock: the host clock jumped back (and the band was
+            # re-synced to it). Waiting for a backfill would leave every live item "late" until
+            # the clock catches up: no alarm for that long. Rebuild on the clock as it is now.
+            self.rebuild()
+        else:
+            self.needs_rebuild = True
 
     def tick(self, now: float) -> None:
         """Close a cluster after its quiet time even when no epoch arrives (band gone)."""
@@ -121,8 +130,15 @@ class LiveAnalysis:
         self._t_last = float("-inf")
         self.needs_rebuild = False
         self._replaying = True
+        # Data stamped ahead of the clock was placed before the host clock jumped back: it
+        # stays in the store (and exports) but cannot be put on the time line the clock is on
+        # now, nor can a cluster tracked there stand for a new one.
+        ahead = now + LATE_S
+        self.tracked = [tc for tc in self.tracked if tc.start <= ahead]
         try:
             for item in _merge(self.source.spasms_since(self.device, since), self.source.epochs_since(self.device, since)):
+                if (item.detected_t if isinstance(item, Spasm) else item[0] + EPOCH_S) > ahead:
+                    break  # time order: the rest is ahead too
                 if isinstance(item, Spasm):
                     self._after(self._an.spasm(item), item.t)
                 else:

@@ -1,0 +1,562 @@
+"""Fault-injection campaign: a simulated multi-hour period through the real parts, faults at seeded times.
+
+    python bench/faults.py                    # 3 h simulated at 60x (about 4 min), seed 1
+    python bench/faults.py --quick            # 40 min at 60x (about 1 min)
+    python bench/faults.py --seed 7 --json bench/results/faults.json
+
+Parts, none stood in for: the band firmware under the micropython unix port
+(firmware/sim/run.py, ``--paced`` so its virtual time stays on the daemon's
+clock), ``spasmwatch run`` as a subprocess (bleak over the simulated radio,
+SQLite on disk, ``--sim-time-scale SPEED@ORIGIN`` so restarts share one
+clock), and between them a small TCP proxy on the simulated radio socket
+(docs/firmware.md, "Simulated radio socket") that re-sends and reorders
+notifications.
+
+Faults, at times drawn from ``--seed``:
+
+- radio drops (band ``--drop-at-s``), the band lives on and logs to flash;
+- band hard resets (``--reset-at-s``): the band is restarted on the same flash
+  and radio port, the recording continuing where it stopped (``--csv-skip-s``);
+- torn flash writes (``--tear-at-seq N``): power lost half-way through writing
+  event N. The band's recovery skips the torn slot and gives the next event
+  seq N again, so flash seqs stay contiguous; the spasm being written is lost
+  on the band (it was never notified nor acknowledged) and counted apart;
+- ``kill -9`` of the daemon, restarted after a random pause;
+- host wall-clock jumps (forward and back): the daemon is restarted with its
+  ``--sim-time-scale`` origin shifted, so its wall clock jumps by J s; the
+  store's per-boot sync points place each event with the sync of its boot at
+  or before it, and the analysis ignores data stamped ahead of the clock;
+- duplicate and out-of-order notifications (EVENTS and STATUS handles; the
+  control RESPs are passed as they are), by the proxy.
+
+Reported: events the band logged (flash seqs 0..next_seq-1 over all boots) vs.
+stored (must be equal: no loss, no duplicates), clusters stored vs. the
+clusters the detector finds in the same recording with no faults (and the
+ground truth), alarms raised, daemon exits other than our own kills.
+Bounded in time: every wait has a deadline; nothing asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from spasmwatch.store import Store, StoreError
+from spasmwatch.transport.simband import EXIT_POWER_LOSS, EXIT_RESET, SimBand
+from swcore import protocol as P
+
+RATE_HZ = 52
+DEVICE = "fault0001"
+OP_INFO, OP_NOTIFY = 0x81, 0x90
+SAFE_S = 70.0  # > the band's STABLE_MS: a boot this long clears its crash streak
+
+
+# --- the recording -------------------------------------------------------------------------------
+def recording(cache: Path, hours: float, clusters: int, seed: int) -> tuple[Path, dict[str, Any], list[dict[str, Any]]]:
+    """(csv, ground truth, the clusters the detector finds with no faults), cached by parameters."""
+    from spasmwatch.commands.replay import records
+    from spasmwatch.sim import Scenario, simulate, write_recording
+
+    cache.mkdir(parents=True, exist_ok=True)
+    csv = cache / f"faults_{hours:g}h_{clusters}c_seed{seed}_{RATE_HZ}hz.csv"
+    ref = csv.with_suffix(".replay.json")
+    if not csv.exists() or not ref.exists():
+        sc = Scenario(kind="clusters", duration_s=hours * 3600, clusters=clusters, seed=seed, rate_hz=RATE_HZ,
+                      subtle_fraction=0.0, isolated_spasms=2)  # fmt: skip
+        write_recording(simulate(sc), csv)
+        recs = list(records(str(csv)))
+        ref.write_text(json.dumps({"clusters": [r for r in recs if r["type"] == "cluster"],
+                                   "spasms": sum(1 for r in recs if r["type"] == "spasm")}))  # fmt: skip
+    truth = json.loads(csv.with_suffix(".truth.json").read_text())
+    return csv, truth, json.loads(ref.read_text())["clusters"]
+
+
+# --- the plan ------------------------------------------------------------------------------------
+@dataclass
+class Plan:
+    duration_s: float
+    speed: int
+    drops: list[float]  # recording s
+    resets: list[float]  # recording s
+    tears: list[int]  # event seqs
+    kills: list[float]  # recording s (converted to real time from the start)
+    jumps: dict[int, float]  # kill index -> clock jump (s) when that restart comes back
+    dup_p: float
+    reorder_p: float
+
+
+def make_plan(rng: random.Random, duration_s: float, speed: int, truth: dict[str, Any], n_events: int, scale: float) -> Plan:
+    """``scale`` = faults per simulated hour of each kind (about)."""
+    hours = duration_s / 3600
+    k = max(1, round(scale * hours))
+    lo, hi = 60.0, duration_s - 120.0
+    drops = sorted(rng.uniform(lo, hi) for _ in range(2 * k))
+    resets = sorted(rng.uniform(lo, hi) for _ in range(k))
+    tears = sorted(rng.sample(range(1, max(2, n_events - 1)), min(k, max(1, n_events - 2))))
+    kills = [rng.uniform(lo, hi) for _ in range(2 * k)]
+    # One kill shortly before a cluster comes back with the clock set back by more than that:
+    # the cluster then plays on a time line the store already holds data of.
+    targeted = max(lo, rng.choice(truth["clusters"])["start"] - rng.uniform(330, 500)) if truth["clusters"] else None
+    if targeted is not None:
+        kills.append(targeted)
+    kills.sort()
+    # Other jumps away from clusters (a forward jump inside a cluster splits it on the clock, as it should).
+    busy = [(c["start"] - 300, c["end"] + 300) for c in truth["clusters"]]
+    jumps: dict[int, float] = {}
+    for i, t in enumerate(kills):
+        if t == targeted:
+            jumps[i] = -rng.uniform(600, 900)
+        elif not any(a <= t <= b for a, b in busy):
+            jumps[i] = -rng.uniform(120, 900) if i % 2 == 0 else rng.uniform(120, 900)
+    return Plan(duration_s, speed, drops, resets, tears, kills, jumps, dup_p=0.05, reorder_p=0.05)
+
+
+# --- duplicate / reorder proxy -------------------------------------------------------------------
+@dataclass
+class ProxyStats:
+    connections: int = 0
+    notifies: int = 0
+    duplicated: int = 0
+    reordered: int = 0
+
+
+class Proxy:
+    """Between the daemon's simradio client and the band's socket: re-sends and swaps notifications."""
+
+    def __init__(self, band_port: int, rng: random.Random, dup_p: float, reorder_p: float) -> None:
+        self.band_port = band_port
+        self.rng = rng
+        self.dup_p, self.reorder_p = dup_p, reorder_p
+        self.stats = ProxyStats()
+        self.port = 0
+        self._server: asyncio.AbstractServer | None = None
+
+    def start_thread(self) -> int:
+        """Serve on a loop of its own thread, so the campaign's blocking waits never stall the radio."""
+        self._loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def serve() -> None:
+            asyncio.set_event_loop(self._loop)
+            self._server = self._loop.run_until_complete(asyncio.start_server(self._conn, "127.0.0.1", 0))
+            self.port = int(self._server.sockets[0].getsockname()[1])
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=serve, daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self.port
+
+    def stop_thread(self) -> None:
+        if self._server is not None:
+            self._loop.call_soon_threadsafe(self._server.close)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    async def _conn(self, cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
+        try:
+            br, bw = await asyncio.open_connection("127.0.0.1", self.band_port)
+        except OSError:
+            cw.close()  # band down: as if out of range
+            return
+        self.stats.connections += 1
+        up = asyncio.ensure_future(self._pipe(cr, bw))
+        try:
+            await self._down(br, cw)
+        finally:
+            up.cancel()
+            for w in (cw, bw):
+                w.close()
+
+    async def _pipe(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        try:
+            while data := await r.read(4096):
+                w.write(data)
+                await w.drain()
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            w.close()
+
+    async def _down(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        handles: set[int] = set()
+        held: bytes | None = None
+        try:
+            while True:
+                head = await r.readexactly(2)
+                (n,) = struct.unpack("<H", head)
+                msg = head + await r.readexactly(n)
+                op = msg[2]
+                if op == OP_INFO:
+                    info = json.loads(msg[3:])
+                    handles = {c["handle"] for s in info["services"] for c in s["chars"]
+                               if c["uuid"].lower() in (P.EVENTS_UUID, P.STATUS_UUID)}  # fmt: skip
+                out = [msg]
+                if op == OP_NOTIFY and struct.unpack_from("<H", msg, 3)[0] in handles:
+                    self.stats.notifies += 1
+                    if held is None and self.rng.random() < self.reorder_p:
+                        held, out = msg, []  # sent after the next one
+                        self.stats.reordered += 1
+                    elif self.rng.random() < self.dup_p:
+                        out = [msg, msg]
+                        self.stats.duplicated += 1
+                if out and held is not None and out[0] is not held:
+                    out.append(held)
+                    held = None
+                for m in out:
+                    w.write(m)
+                await w.drain()
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            if held is not None:
+                try:
+                    w.write(held)
+                except OSError:
+                    pass
+
+
+# --- the daemon process --------------------------------------------------------------------------
+class DaemonProc:
+    def __init__(self, tmp: Path, proxy_port: int, speed: int, origin: float) -> None:
+        self.tmp, self.speed, self.origin = tmp, speed, origin
+        self.config = tmp / "config.toml"
+        self.config.write_text(
+            f'[daemon.http]\nport = {_free_port()}\n\n[[bands]]\nname = "crib"\ntransport = "sim"\n'
+            f'address = "127.0.0.1:{proxy_port}"\n\n[channels.sound]\nenabled = false\n\n[channels.desktop]\nenabled = false\n'
+        )
+        self.log = tmp / "daemon.log"
+        self.db = tmp / "data" / "spasmwatch.db"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.unexpected_exits: list[int] = []
+        self.starts = 0
+
+    def start(self) -> None:
+        env = dict(os.environ, SPASMWATCH_DATA_DIR=str(self.tmp / "data"))
+        cmd = [sys.executable, "-m", "spasmwatch", "run", "--config", str(self.config), "--log-level", "info",
+               "--sim-time-scale", f"{self.speed}@{self.origin!r}"]  # fmt: skip
+        with open(self.log, "ab") as f:
+            f.write(f"\n=== start {self.starts}: origin {self.origin!r}\n".encode())
+            self.proc = subprocess.Popen(cmd, stdout=f, stderr=f, env=env)
+        self.starts += 1
+
+    def wall(self) -> float:
+        """The daemon's clock (ScaledClock(origin, speed, real_start=origin))."""
+        return self.origin + (time.time() - self.origin) * self.speed
+
+    def jump(self, seconds: float) -> None:
+        """Shift the origin so the daemon's wall clock is ``seconds`` later (earlier if < 0) than before."""
+        self.origin -= seconds / (self.speed - 1)
+
+    def check(self) -> None:
+        if self.proc is not None and self.proc.poll() is not None:
+            self.unexpected_exits.append(self.proc.returncode)
+            self.start()  # a real install would be restarted by systemd
+
+    def kill9(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> int | None:
+        if self.proc is None or self.proc.poll() is not None:
+            return None if self.proc is None else self.proc.returncode
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# --- the band across its boots -------------------------------------------------------------------
+@dataclass
+class Boot:
+    skip_s: float
+    args: list[str]
+    rc: int | None = None
+    why: str = ""
+    ended_at_s: float | None = None  # recording s where this boot stopped
+    next_seq: int | None = None
+    uptime_s: float | None = None
+    up: dict[str, Any] = field(default_factory=dict)
+
+
+class BandRunner:
+    def __init__(self, csv: Path, flash: Path, plan: Plan, port: int) -> None:
+        self.csv, self.flash, self.plan, self.port = csv, flash, plan, port
+        self.boots: list[Boot] = []
+        self.band: SimBand | None = None
+        self.tears = list(plan.tears)
+        self.torn_seqs: list[int] = []
+        self.resets_done = 0
+        self.resets_skipped = 0
+        self.drops_seen = 0
+        self._lock = threading.Lock()
+
+    def start(self, skip_s: float, hold: bool) -> None:
+        # Three unclean ends in a row, each within STABLE_MS (60 s) of its boot, put the band in
+        # safe mode (no sampling) by design. Keep the streak at two: a reset is armed only 70 s or
+        # more into a boot, a torn write only in a boot that follows one that ran 70 s or more.
+        self.resets_skipped += sum(1 for r in self.plan.resets if skip_s + 1.0 < r < skip_s + SAFE_S)
+        nxt = [r for r in self.plan.resets if r >= skip_s + SAFE_S]
+        args = ["--paced", "--csv-skip-s", f"{skip_s:.3f}"]
+        if nxt:
+            args += ["--reset-at-s", f"{nxt[0] - skip_s:.3f}"]
+        until = nxt[0] if nxt else self.plan.duration_s
+        drops = [d - skip_s for d in self.plan.drops if skip_s + 1.0 < d < until]
+        if drops:
+            args += ["--drop-at-s", ",".join(f"{d:.3f}" for d in drops)]
+        prev = self.boots[-1] if self.boots else None
+        if self.tears and (prev is None or (prev.ended_at_s or 0) - prev.skip_s >= SAFE_S):
+            args += ["--tear-at-seq", str(self.tears[0])]
+        timeout = (self.plan.duration_s - skip_s) / self.plan.speed + 300
+        self.band = SimBand(self.csv, self.flash, port=self.port, hold=hold, speed=self.plan.speed, device_id=DEVICE,
+                            idle_exit_ms=1000, args=args, timeout_s=timeout)  # fmt: skip
+        self.boots.append(Boot(skip_s, args, up=self.band.up))
+
+    def poll(self) -> bool:
+        """Restart the band after a reset or a torn write; False once the last boot has ended."""
+        b = self.band
+        if b is None or b.running:
+            return True
+        rc = b.wait(10)
+        boot = self.boots[-1]
+        boot.rc = rc
+        self.drops_seen += sum(1 for r in b.reports if r["kind"] == "drop")
+        end = b.report("end")
+        if end is not None:
+            boot.next_seq = int(end["next_seq"])
+            boot.uptime_s = end["uptime_ms"] / 1000
+        if rc == EXIT_RESET and end is not None:
+            boot.why, boot.ended_at_s = "hard_reset", boot.skip_s + end["uptime_ms"] / 1000
+            self.resets_done += 1
+        elif rc == EXIT_POWER_LOSS:
+            pl = b.report("power_loss")
+            assert pl is not None, "".join(b.lines)
+            boot.why, boot.ended_at_s = "power_loss", boot.skip_s + pl["t_ms"] / 1000
+            self.torn_seqs.append(int(pl["seq"]))
+            self.tears.remove(int(pl["seq"]))
+        else:
+            boot.why = end["why"] if end else f"exit {rc}"
+            if boot.up.get("safe_mode"):
+                boot.why += " (safe mode)"
+            return False
+        self.start(boot.ended_at_s, hold=False)  # reboots at once, same flash and radio address
+        return True
+
+    def kill(self) -> None:
+        if self.band is not None:
+            self.band.kill()
+
+
+# --- the campaign --------------------------------------------------------------------------------
+def stored_state(db: Path) -> dict[str, Any] | None:
+    try:
+        with Store.open_readonly(db) as s:
+            st = s.latest_status(DEVICE)
+            return {"events": s.count_events(DEVICE), "boot": st.boot if st else None,
+                    "uptime_s": st.uptime_s if st else None, "next_seq": st.next_seq if st else None}  # fmt: skip
+    except StoreError:
+        return None
+
+
+def campaign(tmp: Path, csv: Path, truth: dict[str, Any], expected: list[dict[str, Any]], *, seed: int, speed: int,
+             faults_per_hour: float, log: Any = sys.stderr) -> dict[str, Any]:  # fmt: skip
+    rng = random.Random(seed)
+    duration_s = float(truth["duration_s"])
+    n_events_guess = max(8, len(truth["spasms"]))
+    plan = make_plan(rng, duration_s, speed, truth, n_events_guess, faults_per_hour)
+    print(f"plan: {json.dumps(asdict(plan))}", file=log, flush=True)
+    t_start = time.monotonic()
+    band_port = _free_port()
+    result: dict[str, Any] = {}
+
+    proxy = Proxy(band_port, random.Random(seed + 1), plan.dup_p, plan.reorder_p)
+    proxy.start_thread()
+    band = BandRunner(csv, tmp / "flash", plan, band_port)
+    daemon = DaemonProc(tmp, proxy.port, speed, time.time())
+    band.start(0.0, hold=True)
+    daemon.start()
+    real0 = time.monotonic()
+    kills = [(t / speed, i) for i, t in enumerate(plan.kills)]
+    jumps_done: list[float] = []
+    kills_done = 0
+    deadline = real0 + duration_s / speed + 240
+    rc: int | None = None
+    try:
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            daemon.check()
+            if not band.poll():
+                break
+            if kills and time.monotonic() - real0 >= kills[0][0]:
+                _, i = kills.pop(0)
+                daemon.kill9()
+                kills_done += 1
+                time.sleep(rng.uniform(0.1, 1.5))
+                if i in plan.jumps:
+                    daemon.jump(plan.jumps[i])
+                    jumps_done.append(plan.jumps[i])
+                daemon.start()
+            # The last boot has played the recording: wait for the daemon to hold its whole log.
+            st = stored_state(daemon.db)
+            last = band.boots[-1]
+            if (st and st["boot"] == last.up.get("boot") and st["uptime_s"] is not None
+                    and last.skip_s + st["uptime_s"] >= duration_s + 15 and st["next_seq"] is not None
+                    and st["events"] >= st["next_seq"]):  # fmt: skip
+                break
+        else:
+            print("campaign deadline reached", file=log)
+        rc = daemon.stop()  # the band exits once nobody is connected
+        if band.band is not None:
+            band.band.wait_report("end", 30)
+            band.band.wait(30)
+        band.poll()
+    finally:
+        daemon.kill9()
+        band.kill()
+        proxy.stop_thread()
+    result.update(_report(daemon, band, proxy.stats, plan, kills_done, jumps_done, truth, expected, rc))
+    result["wall_s"] = round(time.monotonic() - t_start, 1)
+    result["seed"], result["speed"], result["simulated_h"] = seed, speed, round(duration_s / 3600, 2)
+    return result
+
+
+def _report(daemon: DaemonProc, band: BandRunner, px: ProxyStats, plan: Plan, kills: int, jumps: list[float],
+            truth: dict[str, Any], expected: list[dict[str, Any]], final_rc: int | None) -> dict[str, Any]:  # fmt: skip
+    last = band.boots[-1]
+    next_seq = last.next_seq if last.next_seq is not None else -1
+    with Store.open_readonly(daemon.db) as s:
+        events = list(s.events(DEVICE))
+        seqs = sorted(e.seq for e in events)
+        clusters = list(s.clusters(DEVICE))
+        alerts = [a for a in s.alerts(DEVICE) if a.kind.startswith("cluster")]
+        lost = s.lost_ranges(DEVICE)
+        integrity = s.integrity_check()
+        syncs = s.syncs(DEVICE)
+    logged = list(range(next_seq))
+    missing = sorted(set(logged) - set(seqs))
+    extra = sorted(set(seqs) - set(logged))
+    dups = len(seqs) - len(set(seqs))
+    alarm_rows = [a for a in alerts if a.state == "ALARM"]
+    alarmed_clusters = {a.cluster_id for a in alarm_rows}
+    return {
+        "faults": {
+            "radio_drops": band.drops_seen,
+            "band_resets": band.resets_done,
+            "torn_writes": len(band.torn_seqs),
+            "daemon_kill9": kills,
+            "clock_jumps": len(jumps),
+            "clock_jumps_s": [round(j) for j in jumps],
+            "dup_notifications": px.duplicated,
+            "reordered_notifications": px.reordered,
+            "proxied_notifications": px.notifies,
+        },
+        "band_boots": [asdict(b) | {"up": {k: b.up.get(k) for k in ("boot", "next_seq", "torn", "safe_mode")}} for b in band.boots],
+        "resets_not_armed": band.resets_skipped,
+        "band_safe_mode": any(b.up.get("safe_mode") for b in band.boots),
+        "recording_played": last.skip_s + (last.uptime_s or 0) >= plan.duration_s,
+        "torn_seqs": band.torn_seqs,
+        "events_logged": next_seq,
+        "events_stored": len(seqs),
+        "missing": missing,
+        "extra": extra,
+        "duplicates": dups,
+        "lost_ranges": [asdict(x) for x in lost],
+        "boots_with_events": sorted({e.boot for e in events}),
+        "unplaced_events": sum(1 for e in events if e.wall_t is None),
+        "sync_points": len(syncs),
+        "truth_clusters": len(truth["clusters"]),
+        "truth_spasms": len(truth["spasms"]),
+        "expected_clusters": len(expected),
+        "expected_alarms": sum(1 for c in expected if c["count"] >= 3),
+        "clusters_stored": len(clusters),
+        "clusters": [{"start": round(c.start_t, 1), "count": c.count, "closed": c.closed} for c in clusters],
+        "clusters_alarmed": len(alarmed_clusters),
+        "alarm_transitions": len(alarm_rows),
+        "daemon_unexpected_exits": daemon.unexpected_exits,
+        "daemon_final_rc": final_rc,
+        "integrity": integrity,
+    }
+
+
+def table(r: dict[str, Any]) -> str:
+    f = r["faults"]
+    rows = [
+        ("radio drops", f["radio_drops"]), ("band hard resets", f["band_resets"]), ("torn flash writes", f["torn_writes"]),
+        ("daemon kill -9", f["daemon_kill9"]), ("clock jumps (s)", f"{f['clock_jumps']} {f['clock_jumps_s']}"),
+        ("duplicated notifications", f"{f['dup_notifications']} of {f['proxied_notifications']}"),
+        ("reordered notifications", f"{f['reordered_notifications']} of {f['proxied_notifications']}"),
+        ("band boots (safe mode?)", f"{len(r['band_boots'])} ({r['band_safe_mode']}); recording played to the end: {r['recording_played']}"),
+        ("events logged (flash seqs)", f"{r['events_logged']} (torn seqs rewritten: {r['torn_seqs']})"),
+        ("events stored", r["events_stored"]),
+        ("missing / extra / duplicates", f"{len(r['missing'])} / {len(r['extra'])} / {r['duplicates']}"),
+        ("clusters: truth / fault-free detector / stored", f"{r['truth_clusters']} / {r['expected_clusters']} / {r['clusters_stored']}"),
+        ("alarms: expected / clusters alarmed / ALARM transitions", f"{r['expected_alarms']} / {r['clusters_alarmed']} / {r['alarm_transitions']}"),
+        ("daemon crashes (exits we did not cause)", len(r["daemon_unexpected_exits"])),
+        ("store integrity", r["integrity"]),
+    ]
+    w = max(len(k) for k, _ in rows)
+    return "\n".join(f"  {k:<{w}}  {v}" for k, v in rows)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seed", type=int, default=1, help="fault times and proxy choices")
+    ap.add_argument("--hours", type=float, default=3.0, help="simulated hours (default 3)")
+    ap.add_argument("--clusters", type=int, default=5)
+    ap.add_argument("--rec-seed", type=int, default=4, help="recording seed (4: the detector finds all 5 clusters of 3 h)")
+    ap.add_argument("--speed", type=int, default=60, help="x real time, band and daemon (default 60)")
+    ap.add_argument("--faults-per-hour", type=float, default=2.0, help="of each kind (drops and kills: twice that)")
+    ap.add_argument("--quick", action="store_true", help="40 min, 2 clusters (the test's recording)")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary folder (db, logs, flash)")
+    ap.add_argument("--json", help="write the results here")
+    args = ap.parse_args()
+    if args.quick:
+        args.hours, args.clusters, args.rec_seed = 40 / 60, 2, 6
+    cache = Path(os.environ.get("SPASMWATCH_BENCH_CACHE", Path(tempfile.gettempdir()) / "spasmwatch-bench"))
+    csv, truth, expected = recording(cache, args.hours, args.clusters, args.rec_seed)
+    print(f"recording {csv}: {truth['duration_s'] / 3600:.2f} h, {len(truth['clusters'])} clusters, "
+          f"{len(truth['spasms'])} spasms; fault-free detector: {len(expected)} clusters", file=sys.stderr, flush=True)  # fmt: skip
+    tmp = Path(tempfile.mkdtemp(prefix="spasmwatch-faults-"))
+    r = campaign(tmp, csv, truth, expected, seed=args.seed, speed=args.speed, faults_per_hour=args.faults_per_hour)
+    r["recording"] = {"path": str(csv), "seed": args.rec_seed, "hours": args.hours, "clusters": args.clusters}
+    r["tmp"] = str(tmp)
+    print(f"fault campaign: {r['simulated_h']} h simulated at {args.speed}x in {r['wall_s']} s, seed {args.seed}")
+    print(table(r))
+    ok = not r["missing"] and not r["extra"] and not r["duplicates"] and not r["daemon_unexpected_exits"] and r["recording_played"]
+    print("result:", "no loss, no duplicates, no crash" if ok else "FAILED (see the JSON and the daemon log in " + str(tmp) + ")")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(r, indent=2) + "\n")
+    if ok and not args.keep:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

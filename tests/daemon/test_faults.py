@@ -1,0 +1,151 @@
+"""Fault injection through the real parts (bench/faults.py, shorter), and the regressions it found.
+
+The campaign: 40 simulated minutes with two clusters at 60x, the band firmware
+under micropython, ``spasmwatch run`` as a subprocess killed with SIGKILL and
+restarted with its clock jumped, a proxy re-sending and reordering
+notifications, radio drops, a band hard reset and a torn flash write, all at
+seeded times. Every event the band logged must be stored once, both clusters
+alarmed and closed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from spasmwatch.analysis.clusters import Cluster, Spasm
+from spasmwatch.daemon.daemon import Daemon, _StoreSource
+from spasmwatch.daemon.live import LiveAnalysis, TrackedCluster
+from spasmwatch.store import Store
+from swcore import protocol as P
+from swcore.frontend import Params
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def load_bench(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[f"bench_{name}"] = mod  # dataclasses look their module up
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_fault_campaign_loses_nothing_doubles_nothing_and_alarms_every_cluster(tmp_path_factory: pytest.TempPathFactory) -> None:
+    faults = load_bench("faults")
+    # The detector finds both clusters of this recording (seed 6) with no faults.
+    csv, truth, expected = faults.recording(tmp_path_factory.mktemp("rec"), 40 / 60, 2, 6)
+    r: dict[str, Any] = faults.campaign(tmp_path_factory.mktemp("run"), csv, truth, expected, seed=1, speed=60, faults_per_hour=2.0)
+    print(faults.table(r))
+    f = r["faults"]
+    assert f["band_resets"] >= 1 and f["torn_writes"] >= 1 and f["daemon_kill9"] >= 2, f
+    assert f["clock_jumps"] >= 1 and f["dup_notifications"] >= 1 and f["reordered_notifications"] >= 1, f
+    assert r["events_logged"] >= 10, r
+    assert r["missing"] == [] and r["extra"] == [] and r["duplicates"] == 0, r
+    assert r["events_stored"] == r["events_logged"]
+    assert r["unplaced_events"] == 0
+    assert r["daemon_unexpected_exits"] == [], r
+    assert r["integrity"] == "ok"
+    assert r["expected_alarms"] == 2
+    assert r["clusters_alarmed"] == 2 and r["clusters_stored"] == 2, r["clusters"]
+    assert all(c["closed"] for c in r["clusters"]), r["clusters"]
+
+
+# --- regressions found by the campaign --------------------------------------------------------------
+DEVICE = "reg0001"
+T0 = 1_800_000_000.0
+
+
+def _spasm_rec(seq: int, onset_ms: int) -> dict[str, Any]:
+    return {"type": "event", "boot": 1, "seq": seq, "onset_ms": onset_ms, "duration_ms": 1500,
+            "peak_rate_mrads": 2000, "peak_angle_mrad": 300, "confidence": 90, "flags": P.EF_TIME_SYNCED}  # fmt: skip
+
+
+class Clock:
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def wall(self) -> float:
+        return self.t
+
+    def mono(self) -> float:
+        return time.monotonic()
+
+
+def test_a_closed_cluster_stays_closed_when_a_restarted_daemon_rebuilds_it(tmp_path: Path) -> None:
+    """Found by bench/faults.py: a kill -9 after a cluster closed set it back to open in the store for good."""
+    clock = Clock(T0)
+    with Store(tmp_path / "db.sqlite") as store:
+        store.add_sync(DEVICE, 1, 0, T0)
+        store.add_events(DEVICE, [_spasm_rec(i, 60_000 + 10_000 * i) for i in range(5)], T0)
+        # Epochs on after it: the analysis closes the cluster while digesting one (not on a tick).
+        store.add_activity(DEVICE, [{"type": "activity", "boot": 1, "t_ms": 10_000 * k, "activity": 20, "breath": 50,
+                                     "off_body": 0, "worn": 1} for k in range(1, 40)], T0)  # fmt: skip
+
+        def analysis(d: Daemon) -> LiveAnalysis:
+            a = LiveAnalysis(DEVICE, d.params, _StoreSource(store), d, clock.wall)
+            a.preload(d._stored_clusters(DEVICE))
+            return a
+
+        clock.t = T0 + 400  # well after the cluster's last spasm (T0 + 100 s)
+        first = Daemon(store, [], clock=clock)  # type: ignore[arg-type]
+        analysis(first).rebuild()
+        (c,) = store.clusters(DEVICE)
+        assert c.closed and c.count == 5
+        restarted = Daemon(store, [], clock=clock)  # type: ignore[arg-type]
+        analysis(restarted).rebuild()
+        (c,) = store.clusters(DEVICE)
+        assert c.closed, "the restart's rebuild re-opened a closed cluster"
+        assert not [n for n in restarted.notifications if n.kind.value == "cluster_alarm"], "re-alarmed after a restart"
+
+
+class Listener:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, int]] = []
+
+    def cluster_changed(self, device: str, tc: TrackedCluster, c: Cluster, event: str) -> None:
+        self.events.append((event, c.count))
+
+    def sleep_changed(self, device: str, kind: str, t: float) -> None:
+        pass
+
+
+class Source:
+    def __init__(self) -> None:
+        self.spasms: list[Spasm] = []
+        self.epochs: list[tuple[float, int, bool]] = []
+
+    def spasms_since(self, device: str, since: float) -> Any:
+        return iter(sorted((s for s in self.spasms if s.t >= since), key=lambda s: s.t))
+
+    def epochs_since(self, device: str, since: float) -> Any:
+        return iter(sorted(e for e in self.epochs if e[0] >= since))
+
+
+def _sp(t: float) -> Spasm:
+    return Spasm(t, 1.5, t + 1.5, math.degrees(2.0), math.degrees(0.3), 90)
+
+
+def test_live_spasms_still_alarm_after_the_host_clock_jumped_back() -> None:
+    """Found by bench/faults.py: data stamped before a backward clock jump held every live item as 'late'."""
+    clock = Clock(T0)
+    src = Source()
+    # Epochs stored before the jump: stamped up to 10 min ahead of the clock as it is now.
+    src.epochs = [(T0 - 3600 + 10 * i, 5, False) for i in range(int(4200 / 10))]
+    listener = Listener()
+    a = LiveAnalysis(DEVICE, Params(52, True), src, listener, clock.wall)
+    a.rebuild()
+    for t in (T0 + 20, T0 + 30, T0 + 40, T0 + 50):
+        clock.t = t + 2
+        s = _sp(t)
+        src.spasms.append(s)  # the daemon stores first, then analyses
+        a.spasm(s)
+    assert any(e == "alarm" for e, _ in listener.events), listener.events
