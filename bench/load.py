@@ -116,7 +116,7 @@ def run(tmp: Path, n_bands: int, seconds: float, log: Any = sys.stderr) -> dict[
                         args=["--paced", "--board", str(BOARD)], timeout_s=seconds + 120)  # fmt: skip
             assert b.up["rate_hz"] == RATE_HZ, b.up
             bands.append(b)
-            lines.append(f'[[bands]]\nname = "band{i}"\ntransport = "sim"\naddress = "{b.address}"\nraw = true\n')
+            lines.append(f'[[bands]]\nname = "band{i}"\ntransport = "sim"\naddress = "{b.address}"\nraw = true\nrate_hz = {RATE_HZ}\n')
         config = tmp / "config.toml"
         config.write_text("\n".join(lines))
         env = dict(os.environ, SPASMWATCH_DATA_DIR=str(tmp / "data"))

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import platformdirs
+from swcore.protocol import RATES_HZ
 import tomli_w
 
 from spasmwatch.errors import ConfigError
@@ -90,6 +91,7 @@ class Band:
     transport: str = field(default="ble", metadata=_choice(*TRANSPORTS))
     port: str | None = None  # serial device, e.g. /dev/ttyACM0
     label: str | None = None  # the child's name, shown in alerts
+    rate_hz: int = field(default=52, metadata=_rule(f"one of {', '.join(map(str, RATES_HZ))}", lambda v: v in RATES_HZ))  # the band's IMU rate
     raw: bool = False  # keep the raw sample stream in <data dir>/raw/*.swraw (for research; costs battery)
 
 

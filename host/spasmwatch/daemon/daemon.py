@@ -50,6 +50,7 @@ class BandSpec:
     label: str
     link_factory: Callable[[], Link]
     raw: bool = False
+    rate_hz: int = DEFAULT_RATE_HZ  # the band's IMU rate (its config): epochs and raw files are sized by it
 
 
 @dataclass
@@ -68,6 +69,7 @@ class BandView:
     backfilling: bool = False
     raw: RawWriter | None = None
     raw_boot: int | None = None
+    params: Params = field(default_factory=lambda: Params(DEFAULT_RATE_HZ, True))
 
 
 class Daemon:
@@ -79,14 +81,12 @@ class Daemon:
         caregivers: list[Caregiver] | None = None,
         alert_settings: AlertSettings | None = None,
         clock: Clock | None = None,
-        rate_hz: int = DEFAULT_RATE_HZ,
         stale_s: float = K.STALE_S,
         disconnect_alert_s: float = K.DISCONNECT_ALERT_S,
         raw_dir: Path | None = None,
     ) -> None:
         self.store = store
         self.clock = clock or SystemClock()
-        self.params = Params(rate_hz, True)
         self.disconnect_alert_s = disconnect_alert_s
         self.dispatcher = Dispatcher(channels or {}, caregivers or [], clock=self.clock.wall)
         self.engine = AlertEngine(self.clock.wall, self._notify, alert_settings, on_transition=self._transition)
@@ -94,7 +94,7 @@ class Daemon:
         self.raw_dir = raw_dir or store.path.parent / "raw"
         for spec in bands:
             s = BandSession(spec.label, spec.link_factory, self, wall=self.clock.wall, mono=self.clock.mono, stale_s=stale_s, raw=spec.raw)
-            self.bands.append(BandView(spec.label, s, down_since=self.clock.mono()))
+            self.bands.append(BandView(spec.label, s, down_since=self.clock.mono(), params=Params(spec.rate_hz, True)))
         self.notifications: list[Notification] = []
         self._subs: list[asyncio.Queue[Json]] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -188,7 +188,7 @@ class Daemon:
         b.device, b.info = info.device, info
         self.store.upsert_device(info.device, name=b.label, address=info.address, transport=info.transport, board=info.board, firmware=info.firmware)
         if b.analysis is None:
-            b.analysis = LiveAnalysis(info.device, self.params, _StoreSource(self.store), self, self.clock.wall)
+            b.analysis = LiveAnalysis(info.device, b.params, _StoreSource(self.store), self, self.clock.wall)
             b.analysis.preload(self._stored_clusters(info.device))
             b.analysis.rebuild()
 
@@ -256,7 +256,7 @@ class Daemon:
             if b.raw is not None:
                 b.raw.close()
             self.raw_dir.mkdir(parents=True, exist_ok=True)
-            rate = self.params.rate_hz
+            rate = b.params.rate_hz
             # RAW carries sample indexes, not times: date index 0 from this record's arrival.
             start = received_s - (rec["first_index"] + len(rec["samples"])) / rate
             header = RawHeader(device, float(rate), True, start)
