@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from spasmwatch.analysis.clusters import Cluster, Spasm
-from spasmwatch.daemon.daemon import Daemon, _StoreSource
+from spasmwatch.daemon.daemon import DEFAULT_RATE_HZ, Daemon, _StoreSource
 from spasmwatch.daemon.live import LiveAnalysis, TrackedCluster
 from spasmwatch.store import Store
 from swcore import protocol as P
@@ -91,7 +91,7 @@ def test_a_closed_cluster_stays_closed_when_a_restarted_daemon_rebuilds_it(tmp_p
                                      "off_body": 0, "worn": 1} for k in range(1, 40)], T0)  # fmt: skip
 
         def analysis(d: Daemon) -> LiveAnalysis:
-            a = LiveAnalysis(DEVICE, d.params, _StoreSource(store), d, clock.wall)
+            a = LiveAnalysis(DEVICE, Params(DEFAULT_RATE_HZ, True), _StoreSource(store), d, clock.wall)
             a.preload(d._stored_clusters(DEVICE))
             return a
 
