@@ -38,6 +38,9 @@ from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' synthetic recordings
+from synthetic import supine  # noqa: E402
+
 from spasmwatch.store import Store, StoreError
 from spasmwatch.transport.simband import SimBand, firmware_dir
 from swcore import protocol as P
@@ -48,24 +51,8 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 def recording(path: Path, duration_s: float, first_spasm_s: float, seed: int, gap_s: float = 8.0) -> Path:
-    """A supine baby breathing, a cluster of 6 idealised spasms ``gap_s`` apart (as tests/synthetic.py)."""
-    rng = np.random.default_rng(seed)
-    n = int(duration_s * RATE_HZ)
-    t = np.arange(n) / RATE_HZ
-    pitch = np.deg2rad(1.0) * np.sin(2 * np.pi * 0.7 * t)
-    rise, hold, ret = 0.25, 0.8, 0.5
-    for k in range(6):
-        tt = t - (first_spasm_s + gap_s * k)
-        prof = np.zeros_like(t)
-        m = (tt >= 0) & (tt < rise)
-        prof[m] = 0.5 - 0.5 * np.cos(np.pi * tt[m] / rise)
-        prof[(tt >= rise) & (tt < rise + hold)] = 1.0
-        m = (tt >= rise + hold) & (tt < rise + hold + ret)
-        prof[m] = 0.5 + 0.5 * np.cos(np.pi * (tt[m] - rise - hold) / ret)
-        pitch += np.deg2rad(15.0) * prof
-    rate = np.rad2deg(np.gradient(pitch, 1.0 / RATE_HZ))
-    acc = np.stack([-np.sin(pitch), np.zeros(n), np.cos(pitch)], axis=1) + rng.normal(0, 0.003, (n, 3))
-    gyro = np.stack([np.zeros(n), rate, np.zeros(n)], axis=1) + rng.normal(0, 0.1, (n, 3))
+    """A supine baby breathing, a cluster of 6 idealised spasms ``gap_s`` apart (tests/synthetic.py)."""
+    t, acc, gyro = supine(RATE_HZ, duration_s, tuple(first_spasm_s + gap_s * k for k in range(6)), seed=seed)
     np.savetxt(path, np.column_stack([t, acc, gyro]), delimiter=",", fmt="%.5f", header="t,ax,ay,az,gx,gy,gz", comments="")
     return path
 
