@@ -286,3 +286,20 @@ def test_a_failing_notify_or_hook_does_not_break_the_engine() -> None:
     e = AlertEngine(clock, boom, AlertSettings(tz=PARIS), on_transition=boom)
     e.on_spasm("cot", 1, 3)
     assert e.snapshot()["alerts"][0]["state"] == "ALARM"
+
+
+def test_an_alarm_restored_after_a_restart_is_not_sent_again_but_escalates_and_follows_up_to_all() -> None:
+    from spasmwatch.alerts import ClusterState
+
+    r = Rig(escalate_after_s=120.0)
+    raised_t = r.clock.t - 60.0  # the alarm went out a minute before the daemon restarted
+    r.engine.restore("cot", 7, ClusterState.ALARM, 4, raised_t - 30.0, raised_t)
+    assert r.sent == []  # nothing sent twice
+    assert r.transitions[-1].new == "ALARM" and "restored" in r.transitions[-1].reason
+    r.engine.on_spasm("cot", 7, 5)  # the cluster goes on: no second alarm
+    assert NoticeKind.CLUSTER_ALARM not in r.kinds()
+    r.advance(61.0)  # 121 s after the original alarm, nobody acknowledged
+    assert NoticeKind.CLUSTER_ESCALATED in r.kinds()
+    r.engine.label(7, "false_alarm", "Mum")
+    follow = [n for n in r.sent if n.kind is NoticeKind.FALSE_ALARM]
+    assert follow and follow[0].audience is Audience.FILTERED  # who got the first alarm is not known here

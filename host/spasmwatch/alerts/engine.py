@@ -78,6 +78,7 @@ class ClusterAlert(_Alert):
     update_pending: bool = False
     ended_t: float | None = None
     label: str | None = None
+    restored: bool = False  # raised before a daemon restart: who was alerted is not known
 
     def facts(self) -> M.ClusterFacts:
         return M.ClusterFacts(self.device, self.count, self.started_t, self.post_wake_s, self.ended_t)
@@ -155,6 +156,30 @@ class AlertEngine:
         """The analysis' Cluster grew (or was raised): same as ``on_spasm`` with its facts."""
         start = cluster.start if cluster.spasms else None
         self.on_spasm(device, key, cluster.count, start, cluster.post_wake_s)
+
+    def restore(
+        self,
+        device: str,
+        cluster_key: ClusterKey,
+        state: ClusterState,
+        count: int,
+        started_t: float | None,
+        alarm_t: float,
+        acked_by: str | None = None,
+    ) -> None:
+        """Carry on an alarm raised before a daemon restart: same state, nothing sent again.
+
+        Escalation keeps counting from ``alarm_t``; follow-ups (updates, the end, a
+        false-alarm label) go to every channel, as who got the first alarm is not known.
+        """
+        if (device, cluster_key) in self._clusters or state not in _RAISED:
+            return
+        a = self._cluster(device, cluster_key)
+        a.count, a.started_t, a.acked_by, a.notified = count, started_t, acked_by, True
+        a.alarm_t = a.last_update_t = alarm_t
+        a.last_spasm_t = self.clock()
+        a.restored = True
+        self._move(a, state, self.clock(), "restored after a daemon restart", None, M.alarm(a.facts(), self.settings.tz))
 
     def on_cluster_closed(self, device: str, cluster_key: ClusterKey, ended_t: float | None = None) -> None:
         """The chain ended (no spasm for the close time); ``ended_t``: end of its last spasm."""
@@ -412,6 +437,9 @@ class AlertEngine:
         self._notice_ids += 1
         a.notified = True
         cluster = a if isinstance(a, ClusterAlert) else None
+        if cluster is not None and cluster.restored and audience is Audience.ALERTED:
+            audience = Audience.FILTERED  # this process never sent the alarm: tell everyone
+
         return Notification(
             id=self._notice_ids,
             alert_id=a.id,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spasmwatch.alerts import AlertEngine, AlertSettings, BandFault, Notification, Transition
+from spasmwatch.alerts import AlertEngine, AlertSettings, BandFault, ClusterState, Notification, Transition
 from spasmwatch.alerts.channels.base import Channel, ChannelError
 from spasmwatch.alerts.channels.mqtt import BandStatus, MqttChannel
 from spasmwatch.alerts.channels.dispatch import Caregiver, Dispatcher
@@ -30,7 +30,7 @@ from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.session import BandInfo, BandSession, State
 from spasmwatch.io.rawfile import RawHeader, RawWriter
 from spasmwatch.store import Store
-from spasmwatch.store.rows import NOTE_KINDS
+from spasmwatch.store.rows import NOTE_KINDS, AlertRow
 from spasmwatch.transport import Link
 from swcore import protocol as P
 from swcore.frontend import Params
@@ -190,6 +190,7 @@ class Daemon:
         if b.analysis is None:
             b.analysis = LiveAnalysis(info.device, b.params, _StoreSource(self.store), self, self.clock.wall)
             b.analysis.preload(self._stored_clusters(info.device))
+            self._restore_alarms(info.device, b.analysis)
             b.analysis.rebuild()
 
     def on_sync(self, device: str, boot: int, band_ms: int, wall_s: float) -> None:
@@ -293,6 +294,20 @@ class Daemon:
     def sleep_changed(self, device: str, kind: str, t: float) -> None:
         log.info("%s: %s at %s", device, kind, _hm(t))
         self._publish({"type": "status"})
+
+    def _restore_alarms(self, device: str, analysis: LiveAnalysis) -> None:
+        """Open clusters that alarmed before a restart carry on in the engine, not alarmed again."""
+        since = self.clock.wall() - K.REBUILD_WINDOW_S
+        last: dict[int, AlertRow] = {}
+        for row in self.store.alerts(device, since=since):
+            if row.cluster_id is not None:
+                last[row.cluster_id] = row
+        for r in self.store.clusters(device, since=since):
+            a = last.get(r.id)
+            if r.closed or r.alert_t is None or a is None or a.state not in ("ALARM", "ESCALATED", "ACKNOWLEDGED"):
+                continue
+            self.engine.restore(device, r.id, ClusterState(a.state), r.count, r.start_t, r.alert_t, a.by)
+            analysis.tracked.append(TrackedCluster(r.key, r.start_t, r.end_t, store_id=r.id, alarmed=True))
 
     def _stored_clusters(self, device: str) -> list[TrackedCluster]:
         since = self.clock.wall() - K.REBUILD_WINDOW_S
