@@ -93,7 +93,7 @@ class Daemon:
         self.bands: list[BandView] = []
         self.raw_dir = raw_dir or store.path.parent / "raw"
         for spec in bands:
-            s = BandSession(spec.label, spec.link_factory, self, wall=self.clock.wall, mono=self.clock.mono, stale_s=stale_s, raw=spec.raw)
+            s = BandSession(spec.label, spec.link_factory, self, wall=self.clock.wall, stale_s=stale_s, raw=spec.raw)
             self.bands.append(BandView(spec.label, s, down_since=self.clock.mono(), params=Params(spec.rate_hz, True)))
         self.notifications: list[Notification] = []
         self._subs: list[asyncio.Queue[Json]] = []
@@ -346,6 +346,7 @@ class Daemon:
             "asleep": a.asleep if a else None, "sleep_since": a.sleep_since if a else None,
             "last_seen": b.status_t, "alert_state": summary.get("alert_state", "QUIET"),
             "faults": summary.get("faults", []), "last_cluster": last,
+            "bad_records": b.session.decode_errors,
         }
 
     def clusters_desc(self, device: str | None, n: int) -> list[Json]:

@@ -94,7 +94,6 @@ class BandSession:
         link_factory: Callable[[], Link],
         sink: SessionSink,
         wall: Callable[[], float] = time.time,
-        mono: Callable[[], float] = time.monotonic,
         stale_s: float = K.STALE_S,
         raw: bool = False,
     ) -> None:
@@ -103,14 +102,11 @@ class BandSession:
         self._make_link = link_factory
         self.sink = sink
         self.wall = wall
-        self.mono = mono
         self.stale_s = stale_s
         self.state = State.DISCONNECTED
         self.detail = ""
         self.info: BandInfo | None = None
         self.link: Link | None = None
-        self.last_heard = mono()
-        self.connected_since: float | None = None
         self.decode_errors = 0
         self._records: asyncio.Queue[tuple[int, bytes, float]] = asyncio.Queue()
         self._resp: asyncio.Queue[Record] = asyncio.Queue()
@@ -185,7 +181,6 @@ class BandSession:
 
     async def _close_link(self) -> None:
         link, self.link = self.link, None
-        self.connected_since = None
         if link is not None:
             try:
                 await asyncio.wait_for(link.disconnect(), K.REQUEST_TIMEOUT_S)
@@ -216,8 +211,6 @@ class BandSession:
         await self.command(P.encode_backfill(self._backfill_from))
         if self.raw:
             await self._start_raw(link)
-        self.connected_since = self.wall()
-        self.last_heard = self.mono()
         self._set(State.STREAMING, f"backfill from seq {self._backfill_from}")
 
     async def _start_raw(self, link: Link) -> None:
@@ -322,7 +315,6 @@ class BandSession:
                         raise LinkTimeoutError("band silent")
                     continue
                 _, data, received = get.result()
-                self.last_heard = self.mono()
                 if self.state is State.STALE:
                     self._set(State.STREAMING)
                 rec = self._decode(data)
