@@ -303,3 +303,12 @@ def test_an_alarm_restored_after_a_restart_is_not_sent_again_but_escalates_and_f
     r.engine.label(7, "false_alarm", "Mum")
     follow = [n for n in r.sent if n.kind is NoticeKind.FALSE_ALARM]
     assert follow and follow[0].audience is Audience.FILTERED  # who got the first alarm is not known here
+
+
+def test_messages_use_the_name_the_family_gave_the_band() -> None:
+    r = Rig()
+    r.engine.name_device("a1b2c3", "Lea's band")
+    r.spasms("a1b2c3", 1, 3)
+    r.engine.on_band_state("a1b2c3", BandFault.NOT_WORN, True)
+    assert r.sent[-2].title == "ALARM: possible spasm cluster (Lea's band)"
+    assert "(Lea's band)" in r.sent[-1].title and r.sent[-1].device == "a1b2c3"

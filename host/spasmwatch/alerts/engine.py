@@ -79,9 +79,10 @@ class ClusterAlert(_Alert):
     ended_t: float | None = None
     label: str | None = None
     restored: bool = False  # raised before a daemon restart: who was alerted is not known
+    name: str = ""  # what the family calls the band, in the words they read
 
     def facts(self) -> M.ClusterFacts:
-        return M.ClusterFacts(self.device, self.count, self.started_t, self.post_wake_s, self.ended_t)
+        return M.ClusterFacts(self.name or self.device, self.count, self.started_t, self.post_wake_s, self.ended_t)
 
 
 @dataclass
@@ -119,6 +120,11 @@ class AlertEngine:
         self._band_sent_t: dict[tuple[str, BandFault], float] = {}  # last raise sent, for the rate limit
         self._muted_until: dict[str, float] = {}
         self._devices: set[str] = set()
+        self._names: dict[str, str] = {}  # device id -> what the family calls the band
+
+    def name_device(self, device: str, name: str) -> None:
+        """Messages speak of ``device`` as ``name`` (the band as the family named it)."""
+        self._names[device] = name
 
     # ---- cluster inputs -------------------------------------------------
 
@@ -283,7 +289,7 @@ class AlertEngine:
         a = self._clusters.get((device, key))
         if a is None:
             now = self.clock()
-            a = ClusterAlert(self._next_id(), device, now, key=key, updated_t=now)
+            a = ClusterAlert(self._next_id(), device, now, key=key, updated_t=now, name=self._names.get(device, ""))
             self._clusters[(device, key)] = a
             self._devices.add(device)
         return a
@@ -370,7 +376,7 @@ class AlertEngine:
     def _band_raise(self, device: str, fault: BandFault, now: float) -> None:
         b = BandAlert(self._next_id(), device, now, fault=fault, updated_t=now)
         self._bands[(device, fault)] = b
-        msg = M.band_fault(device, fault)
+        msg = M.band_fault(self._names.get(device, device), fault)
         hold = self._band_hold(device, fault, now)
         n = None
         if hold is None:
@@ -380,7 +386,7 @@ class AlertEngine:
         self._move(b, fault.state, now, f"held back: {hold}" if hold else "band reported it", n, msg)
 
     def _send_band_raise(self, b: BandAlert, now: float, reason: str) -> None:
-        msg = M.band_fault(b.device, b.fault)
+        msg = M.band_fault(self._names.get(b.device, b.device), b.fault)
         n = self._notice(b, NoticeKind.BAND_FAULT, Urgency.NORMAL, msg, fault=b.fault)
         b.pending = False
         self._band_sent_t[(b.device, b.fault)] = now
@@ -390,7 +396,7 @@ class AlertEngine:
     def _band_clear(self, b: BandAlert, now: float) -> None:
         del self._bands[(b.device, b.fault)]
         b.active = False
-        msg = M.band_cleared(b.device, b.fault)
+        msg = M.band_cleared(self._names.get(b.device, b.device), b.fault)
         # The good news goes only to those who got the bad news, and not into quiet hours or a mute.
         n = None
         if b.notified and self._band_hold(b.device, b.fault, now, rate=False) is None:

@@ -108,7 +108,7 @@ async def _demo(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
 
 async def _run_daemon(args: argparse.Namespace, band: SimBand, store: Store, clk: ScaledClock, duration_s: float, out: TextIO) -> int:
     link = lambda: open_link("sim", band.address, bond_file=store.path.parent / "bonds.json")  # noqa: E731
-    daemon = Daemon(store, [BandSpec(band.name, link)], {"terminal": TerminalChannel(out)}, clock=clk)
+    daemon = Daemon(store, [BandSpec("nursery band", link)], {"terminal": TerminalChannel(out)}, clock=clk)
     http = HttpServer(daemon, host="127.0.0.1", port=args.port, clock=clk.wall)
     host, port = await http.start()
     out.write(f"Daemon up: store {store.path}\n  family web page: http://{host}:{port}/ (while the demo runs)\n")

@@ -186,6 +186,7 @@ class Daemon:
     def on_connected(self, info: BandInfo) -> None:
         b = next(v for v in self.bands if v.session.info is info)
         b.device, b.info = info.device, info
+        self.engine.name_device(info.device, b.label)
         self.store.upsert_device(info.device, name=b.label, address=info.address, transport=info.transport, board=info.board, firmware=info.firmware)
         if b.analysis is None:
             b.analysis = LiveAnalysis(info.device, b.params, _StoreSource(self.store), self, self.clock.wall)

@@ -27,7 +27,7 @@ def build(cfg: Config, store: Store, clock: Clock | None = None, stale_s: float 
         raise ConfigError("no [[bands]] in the config: add one (spasmwatch scan lists bands in range)")
     bond_file = store.path.parent / "sim-bonds.json"
     bands = [
-        BandSpec(b.name or b.address or b.port or "band", link_factory(b, **({"bond_file": bond_file} if b.transport == "sim" else {})), b.raw, b.rate_hz)
+        BandSpec(b.label or b.name or b.address or b.port or "band", link_factory(b, **({"bond_file": bond_file} if b.transport == "sim" else {})), b.raw, b.rate_hz)
         for b in cfg.bands
     ]
     channels = channels_from(cfg)
