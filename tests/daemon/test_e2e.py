@@ -207,3 +207,26 @@ def test_usb_serial_band_raises_the_alarm(tmp_path: Path, cluster_csv: Path) -> 
                     await bridge.close()
 
     asyncio.run(main())
+
+
+def test_an_unexpected_error_in_the_daemon_does_not_end_monitoring(tmp_path: Path, quick_cluster_csv: Path) -> None:
+    """A failing disk write (injected once) costs a reconnect, not the band: the alarm still comes."""
+    import sqlite3
+
+    async def main() -> None:
+        async with rig(tmp_path, quick_cluster_csv, speed=4) as r:
+            real = r.store.add_activity
+            failed: list[bool] = []
+
+            def flaky(*a: object, **kw: object) -> int:
+                if not failed:
+                    failed.append(True)
+                    raise sqlite3.OperationalError("disk I/O error")
+                return real(*a, **kw)  # type: ignore[arg-type]
+
+            r.store.add_activity = flaky  # type: ignore[method-assign]
+            await r.wait_for(lambda: failed, 60, "the injected failure")
+            await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 60, "the alarm after the failure")
+            assert r.daemon is not None and r.daemon.bands[0].session.state is State.STREAMING
+
+    asyncio.run(main())

@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 import logging
 import math
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 # samples per epoch at this rate.
 DEFAULT_RATE_HZ = 52
 QUEUE_MAX = 100  # live updates held for a slow web page before the oldest go
+NOTICES_KEPT = 1000
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,8 @@ class Daemon:
         for spec in bands:
             s = BandSession(spec.label, spec.link_factory, self, wall=self.clock.wall, stale_s=stale_s, raw=spec.raw)
             self.bands.append(BandView(spec.label, s, down_since=self.clock.mono(), params=Params(spec.rate_hz, True)))
-        self.notifications: list[Notification] = []
+        # The latest notifications, for the demo and tests (bounded: a daemon runs for months).
+        self.notifications: deque[Notification] = deque(maxlen=NOTICES_KEPT)
         self._subs: list[asyncio.Queue[Json]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
@@ -123,15 +126,21 @@ class Daemon:
 
     async def _ticker(self) -> None:
         while not self._stop.is_set():
-            now = self.clock.wall()
-            for b in self.bands:
-                self._check_link(b)
-                # Time only closes a cluster while the link is live and caught up: events
-                # of a dropped link are still in the band's flash and will be backfilled.
-                if b.analysis is not None and b.session.state is State.STREAMING and not b.backfilling:
-                    b.analysis.tick(now)
-            self.engine.tick()
+            try:
+                self._tick()
+            except Exception:  # escalation and STALE alerts depend on this loop: never let it die
+                log.exception("tick failed")
             await asyncio.sleep(K.TICK_S)
+
+    def _tick(self) -> None:
+        now = self.clock.wall()
+        for b in self.bands:
+            self._check_link(b)
+            # Time only closes a cluster while the link is live and caught up: events
+            # of a dropped link are still in the band's flash and will be backfilled.
+            if b.analysis is not None and b.session.state is State.STREAMING and not b.backfilling:
+                b.analysis.tick(now)
+        self.engine.tick()
 
     async def _mqtt_mirror(self, mqtt: MqttChannel) -> None:
         """Keep each band's retained MQTT status (Home Assistant sensors) in step, on change only."""
