@@ -44,7 +44,6 @@ import json
 import os
 import random
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -56,7 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from spasmwatch.store import Store, StoreError
-from spasmwatch.transport.simband import EXIT_POWER_LOSS, EXIT_RESET, SimBand
+from spasmwatch.transport.simband import EXIT_POWER_LOSS, EXIT_RESET, SimBand, free_port
 from swcore import protocol as P
 
 RATE_HZ = 52
@@ -237,7 +236,7 @@ class DaemonProc:
         self.tmp, self.speed, self.origin = tmp, speed, origin
         self.config = tmp / "config.toml"
         self.config.write_text(
-            f'[daemon.http]\nport = {_free_port()}\n\n[[bands]]\nname = "crib"\ntransport = "sim"\n'
+            f'[daemon.http]\nport = {free_port()}\n\n[[bands]]\nname = "crib"\ntransport = "sim"\n'
             f'address = "127.0.0.1:{proxy_port}"\n\n[channels.sound]\nenabled = false\n\n[channels.desktop]\nenabled = false\n'
         )
         self.log = tmp / "daemon.log"
@@ -282,12 +281,6 @@ class DaemonProc:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # --- the band across its boots -------------------------------------------------------------------
@@ -390,7 +383,7 @@ def campaign(tmp: Path, csv: Path, truth: dict[str, Any], expected: list[dict[st
     plan = make_plan(rng, duration_s, speed, truth, n_events_guess, faults_per_hour)
     print(f"plan: {json.dumps(asdict(plan))}", file=log, flush=True)
     t_start = time.monotonic()
-    band_port = _free_port()
+    band_port = free_port()
     result: dict[str, Any] = {}
 
     proxy = Proxy(band_port, random.Random(seed + 1), plan.dup_p, plan.reorder_p)

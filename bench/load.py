@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the te
 from synthetic import supine  # noqa: E402
 
 from spasmwatch.store import Store, StoreError
-from spasmwatch.transport.simband import SimBand, firmware_dir
+from spasmwatch.transport.simband import SimBand, firmware_dir, free_port
 from swcore import protocol as P
 
 RATE_HZ = 104
@@ -79,12 +78,6 @@ def proc_mem_mb(pid: int) -> tuple[float, float]:
 
 def pct(xs: list[float], q: float) -> float | None:
     return float(np.percentile(xs, q, method="higher")) if xs else None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def run(tmp: Path, n_bands: int, seconds: float, log: Any = sys.stderr) -> dict[str, Any]:

@@ -19,6 +19,8 @@ import pytest
 from aiohttp import web
 from paho.mqtt.enums import CallbackAPIVersion
 
+from spasmwatch.transport.simband import free_port
+
 MOSQUITTO = "/usr/sbin/mosquitto"
 MQTT_WAIT_S = 10.0
 
@@ -65,12 +67,6 @@ async def http_recorder(statuses: list[int] | None = None, delay_s: float = 0.0)
         yield rec
     finally:
         await runner.cleanup()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
