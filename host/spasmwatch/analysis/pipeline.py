@@ -47,6 +47,9 @@ class Analyzer:
         # Clusters whose alarm is due, as soon as the third spasm is confirmed
         # (the records only report a cluster when it closes); the caller drains it.
         self.alarms: list[Cluster] = []
+        # Clusters that closed, for a caller that follows them as objects (the daemon);
+        # the records report the same clusters as dicts. The caller drains it.
+        self.closed: list[Cluster] = []
         self._off_start: float | None = None
         # Start times of the last epochs: a wear change is dated to its run's start.
         self._starts: deque[float] = deque(maxlen=max(self.wear.off_needed, self.wear.on_needed) + 1)
@@ -54,7 +57,7 @@ class Analyzer:
     # --- inputs -----------------------------------------------------------------
     def spasm(self, s: Spasm) -> list[Record]:
         """A confirmed event; a weak one is reported only once its chain has full spasms."""
-        out = self._tick(s.detected_t)
+        out = self.tick(s.detected_t)
         raised = self.clusters.add(s)
         if raised is not None:
             raised.post_wake_s = self.post_wake_s(raised)
@@ -86,22 +89,28 @@ class Analyzer:
             if tr.kind == "wake":
                 self.wake_onsets.append(tr.t)
             out.append({"type": tr.kind, "t": _r(tr.t), "detected_t": _r(tr.detected_t)})
-        out.extend(self._tick(t_end))
+        out.extend(self.tick(t_end))
         return out
 
     def finish(self, t_end: float) -> list[Record]:
         """End of data: close the open cluster and the open not-worn interval."""
         self.clusters.flush()
-        out = [self._cluster_record(c) for c in self.clusters.drain()]
+        out = self._drain_closed()
         if self._off_start is not None:
             out.append({"type": "not_worn", "start": _r(self._off_start), "end": _r(t_end)})
             self._off_start = None
         return out
 
-    # --- helpers ----------------------------------------------------------------
-    def _tick(self, now: float) -> list[Record]:
+    def tick(self, now: float) -> list[Record]:
+        """Time passes: a cluster quiet for its close time closes."""
         self.clusters.tick(now)
-        return [self._cluster_record(c) for c in self.clusters.drain()]
+        return self._drain_closed()
+
+    # --- helpers ----------------------------------------------------------------
+    def _drain_closed(self) -> list[Record]:
+        done = self.clusters.drain()
+        self.closed.extend(done)
+        return [self._cluster_record(c) for c in done]
 
     def post_wake_s(self, c: Cluster) -> float | None:
         """Seconds from the last wake onset to the cluster's start (0 if it woke during it)."""

@@ -241,7 +241,7 @@ class Daemon:
         end = self.store.wall_time(device, rec["boot"], rec["t_ms"])
         a = self._by_device(device).analysis
         if end is not None and a is not None:
-            a.epoch(end - a.epoch_s, rec["activity"], bool(rec["off_body"]))
+            a.epoch(end - EPOCH_S, rec["activity"], bool(rec["off_body"]))
 
     def _on_status(self, device: str, rec: dict[str, Any], received_s: float) -> None:
         b = self._by_device(device)

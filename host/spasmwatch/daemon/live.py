@@ -41,7 +41,6 @@ class TrackedCluster:
     alarmed: bool = False
     closed: bool = False
     replayed: bool = False  # closed and alerted before this daemon started: store updates only
-    cluster: Cluster | None = None  # the analysis' cluster as last reported
     spasm_ts: list[float] = field(default_factory=list)
 
 
@@ -78,7 +77,6 @@ class LiveAnalysis:
         self._replaying = False
         self.needs_rebuild = False
         self.sleep_since: float | None = None  # time of the last sleep or wake onset
-        self.epoch_s = EPOCH_S
 
     def preload(self, known: list[TrackedCluster]) -> None:
         """Clusters the store already holds, so a rebuild updates them instead of alarming again."""
@@ -89,10 +87,6 @@ class LiveAnalysis:
     def asleep(self) -> bool | None:
         st = self._an.sleep.state
         return True if st == ASLEEP else False if st == AWAKE else None
-
-    @property
-    def last_wake(self) -> float | None:
-        return self._an.wake_onsets[-1] if self._an.wake_onsets else None
 
     # --- inputs ------------------------------------------------------------------
     def spasm(self, s: Spasm) -> None:
@@ -119,8 +113,7 @@ class LiveAnalysis:
     def tick(self, now: float) -> None:
         """Close a cluster after its quiet time even when no epoch arrives (band gone)."""
         if now > self._t_last:
-            self._an.clusters.tick(now)
-            self._after([], self._t_last)
+            self._after(self._an.tick(now), self._t_last)
 
     def rebuild(self, now: float | None = None) -> None:
         """Re-run the analysis over the store's last REBUILD_WINDOW_S."""
@@ -156,22 +149,14 @@ class LiveAnalysis:
         cur = self._an.clusters.current
         if cur is not None and cur.is_cluster:
             self._emit(cur, "update")
-        for c in self._an.clusters.drain():
+        for c in self._an.closed:
             self._emit(c, "closed")
-        for r in records:
-            if r["type"] == "cluster":
-                self._closed_record(float(r["start"]))  # type: ignore[arg-type]
+        self._an.closed.clear()
         for r in records:
             if r["type"] in ("wake", "sleep"):
                 self.sleep_since = float(r["t"])  # type: ignore[arg-type]
                 if not self._replaying:
                     self.listener.sleep_changed(self.device, str(r["type"]), self.sleep_since)
-
-    def _closed_record(self, start: float) -> None:
-        """The Analyzer closed a cluster while digesting an epoch (it reports it as a record)."""
-        for tc in self.tracked:
-            if tc.cluster is not None and not tc.closed and abs(tc.start - start) < 0.01:
-                self._emit(tc.cluster, "closed")
 
     def _emit(self, c: Cluster, event: str) -> None:
         c.post_wake_s = self._an.post_wake_s(c)
@@ -181,7 +166,6 @@ class LiveAnalysis:
             return  # nothing new since the last report
         tc.spasm_ts = ts
         tc.start, tc.end = c.start, c.end
-        tc.cluster = c
         if not tc.alarmed:
             # Once per cluster, even when a rebuild finds it already grown or closed.
             tc.alarmed = True
