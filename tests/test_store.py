@@ -533,3 +533,13 @@ def test_huge_range_streams_in_bounded_memory(tmp_path: Path) -> None:
     all_rows_bytes = sample_peak * (n / 20_000)
     # Holding all rows would take ~all_rows_bytes; the stream holds a batch.
     assert stream_peak - base < all_rows_bytes / 50, (stream_peak - base, all_rows_bytes)
+
+
+def test_latest_cluster_is_the_one_that_started_last(tmp_path: Path) -> None:
+    with Store(tmp_path / "db.sqlite") as s:
+        assert s.latest_cluster("cot") is None
+        s.upsert_cluster("cot", "b", 2000.0, 2100.0, 4, 2020.0, None, False)
+        s.upsert_cluster("cot", "a", 1000.0, 1100.0, 3, 1020.0, None, True)  # stored later, started earlier
+        s.upsert_cluster("other", "c", 3000.0, 3100.0, 3, 3020.0, None, False)
+        latest = s.latest_cluster("cot")
+        assert latest is not None and latest.key == "b" and latest.count == 4

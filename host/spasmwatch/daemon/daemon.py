@@ -345,7 +345,8 @@ class Daemon:
     def _band_json(self, b: BandView, snap: dict[str, Any]) -> Json:
         st, a = b.status, b.analysis
         summary = snap["devices"].get(b.device, {}) if b.device else {}
-        last = next(iter(self.clusters_desc(b.device, 1)), None) if b.device else None
+        row = self.store.latest_cluster(b.device) if b.device else None
+        last = self._cluster_json(row) if row is not None else None
         worn = st.get("worn")
         return {
             "device": b.device, "name": b.label, "transport": b.info.transport if b.info else None,
@@ -358,10 +359,6 @@ class Daemon:
             "faults": summary.get("faults", []), "last_cluster": last,
             "bad_records": b.session.decode_errors,
         }
-
-    def clusters_desc(self, device: str | None, n: int) -> list[Json]:
-        rows = list(self.store.clusters(device, since=self.clock.wall() - 14 * 86400))
-        return [self._cluster_json(r) for r in rows[::-1][:n]]
 
     def clusters(self, since: float, until: float) -> list[Json]:
         return [self._cluster_json(r) for r in self.store.clusters(None, since, until)]

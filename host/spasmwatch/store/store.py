@@ -493,6 +493,11 @@ class Store:
         r = self._one(_CLUSTER_SELECT + " WHERE id = ?", (cluster_id,))
         return None if r is None else _cluster_row(r)
 
+    def latest_cluster(self, device: str) -> ClusterRow | None:
+        """The device's cluster that started last (the status page's "last cluster")."""
+        r = self._one(_CLUSTER_SELECT + " WHERE device = ? ORDER BY start_t DESC, id DESC LIMIT 1", (device,))
+        return None if r is None else _cluster_row(r)
+
     def clusters(self, device: str | None = None, since: float | None = None, until: float | None = None) -> Iterator[ClusterRow]:
         """Clusters overlapping [since, until), by start time."""
         where, params = _where(device, ("end_t", ">=", since), ("start_t", "<", until))
