@@ -97,8 +97,8 @@ class BandSession:
         stale_s: float = K.STALE_S,
         raw: bool = False,
     ) -> None:
-        self.label = label
-        self.raw = raw  # ask for the raw sample stream on every connect  # what the caregiver configured (name or address)
+        self.label = label  # what the caregiver configured (name or address)
+        self.raw = raw  # ask for the raw sample stream on every connect
         self._make_link = link_factory
         self.sink = sink
         self.wall = wall
@@ -108,7 +108,7 @@ class BandSession:
         self.info: BandInfo | None = None
         self.link: Link | None = None
         self.decode_errors = 0
-        self._records: asyncio.Queue[tuple[int, bytes, float]] = asyncio.Queue()
+        self._records: asyncio.Queue[tuple[bytes, float]] = asyncio.Queue()  # (record, received wall s)
         self._resp: asyncio.Queue[Record] = asyncio.Queue()
         self._lost = asyncio.Event()
         self._stop = asyncio.Event()
@@ -127,10 +127,6 @@ class BandSession:
         log.log(level, "%s: %s -> %s%s", self.label, self.state.value, state.value, f" ({detail})" if detail else "")
         self.state, self.detail = state, detail
         self.sink.on_state(self, state, detail)
-
-    @property
-    def device(self) -> str | None:
-        return self.info.device if self.info else None
 
     # --- main loop ----------------------------------------------------------------
     async def run(self) -> None:
@@ -203,9 +199,9 @@ class BandSession:
         self._set(State.SECURING)
         await link.secure()
         self._set(State.SYNCING)
-        self._drain()
-        await link.subscribe(P.EVENTS_UUID, self._cb(P.EVENTS_UUID))
-        await link.subscribe(P.STATUS_UUID, self._cb(P.STATUS_UUID))
+        _drain(self._records)
+        await link.subscribe(P.EVENTS_UUID, self._on_record)
+        await link.subscribe(P.STATUS_UUID, self._on_record)
         await link.subscribe(P.CONTROL_UUID, self._on_control)
         self.sink.on_connected(self.info)
         status = P.decode(await self._req(link.read(P.STATUS_UUID)))
@@ -218,7 +214,7 @@ class BandSession:
         self._set(State.STREAMING, f"backfill from seq {self._backfill_from}")
 
     async def _start_raw(self, link: Link) -> None:
-        await link.subscribe(P.RAW_UUID, self._cb(P.RAW_UUID))
+        await link.subscribe(P.RAW_UUID, self._on_record)
         try:
             await self.command(P.encode_raw_stream(True))
         except SessionError as e:
@@ -261,7 +257,7 @@ class BandSession:
         """Write a control command and wait for its RESP; SessionError if the band refuses it."""
         if self.link is None:
             raise DisconnectedError("no link")
-        self._drain_resp()
+        _drain(self._resp)
         await self._req(self.link.write(P.CONTROL_UUID, data))
         op = data[1]
         while True:
@@ -269,30 +265,18 @@ class BandSession:
             if resp["opcode"] != op:
                 continue
             if resp["code"] != P.OK:
-                raise SessionError(f"band refused {P.decode_command(data)[0]:#04x}: {resp['error']}")
+                raise SessionError(f"band refused command {op:#04x}: {resp['error']}")
             return resp
 
     # --- streaming ------------------------------------------------------------------
-    def _cb(self, uuid: str) -> Callable[[bytes], None]:
-        kind = 0 if uuid == P.EVENTS_UUID else 1
-
-        def deliver(data: bytes) -> None:
-            self._records.put_nowait((kind, bytes(data), self.wall()))
-
-        return deliver
+    def _on_record(self, data: bytes) -> None:
+        # Records carry their own type: one queue keeps the band's order across characteristics.
+        self._records.put_nowait((bytes(data), self.wall()))
 
     def _on_control(self, data: bytes) -> None:
         rec = self._decode(bytes(data))
         if rec is not None and rec["type"] == "resp":
             self._resp.put_nowait(rec)
-
-    def _drain(self) -> None:
-        while not self._records.empty():
-            self._records.get_nowait()
-
-    def _drain_resp(self) -> None:
-        while not self._resp.empty():
-            self._resp.get_nowait()
 
     def _decode(self, data: bytes) -> Record | None:
         try:
@@ -318,7 +302,7 @@ class BandSession:
                         self._set(State.STALE, f"nothing heard for {self.stale_s:.0f} s")
                         raise LinkTimeoutError("band silent")
                     continue
-                _, data, received = get.result()
+                data, received = get.result()
                 if self.state is State.STALE:
                     self._set(State.STREAMING)
                 rec = self._decode(data)
@@ -333,3 +317,9 @@ class BandSession:
             # The band's ring overwrote events we never got: say so once, stop asking.
             self.sink.on_lost(device, self._backfill_from, int(rec["oldest_seq"]) - 1)
         self.sink.on_record(device, rec, received_s)
+
+
+def _drain(q: asyncio.Queue[Any]) -> None:
+    """Forget what a previous link left in the queue."""
+    while not q.empty():
+        q.get_nowait()
