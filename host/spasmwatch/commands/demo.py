@@ -31,6 +31,7 @@ from spasmwatch.commands.replay import clock
 from spasmwatch.daemon.clock import ScaledClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.http import HttpServer
+from spasmwatch.daemon.main import status_lines
 from spasmwatch.store import Store
 from spasmwatch.transport import open_link
 from spasmwatch.transport.simband import SimBand
@@ -113,7 +114,7 @@ async def _run_daemon(args: argparse.Namespace, band: SimBand, store: Store, clk
     host, port = await http.start()
     out.write(f"Daemon up: store {store.path}\n  family web page: http://{host}:{port}/ (while the demo runs)\n")
     await daemon.start()
-    printer = asyncio.ensure_future(_narrate(daemon, out))
+    printer = asyncio.ensure_future(status_lines(daemon, out, stamped=True))
     try:
         end = time.monotonic() + duration_s / args.speed + 30
         # Until the cluster is over (its summary goes out), or the recording ends.
@@ -129,25 +130,6 @@ async def _run_daemon(args: argparse.Namespace, band: SimBand, store: Store, clk
 
 def _seen(daemon: Daemon, kind: NoticeKind) -> bool:
     return any(n.kind is kind for n in daemon.notifications)
-
-
-async def _narrate(daemon: Daemon, out: TextIO) -> None:
-    """A line whenever the band's state, wear or sleep changes."""
-    q = daemon.subscribe()
-    last = ""
-    try:
-        while True:
-            b = daemon.status()["bands"][0]
-            sleep = {True: "asleep", False: "awake", None: "sleep: not yet known"}[b["asleep"]]
-            line = f"  band {b['name']}: {b['state'].lower()}, battery {'?' if b['battery_pct'] is None else str(b['battery_pct']) + '%'}, {sleep}"
-            if line != last:
-                when = dt.datetime.fromtimestamp(daemon.clock.wall()).strftime("%H:%M:%S")
-                out.write(f"[{when}]{line}\n")
-                out.flush()
-                last = line
-            await q.get()
-    finally:
-        daemon.unsubscribe(q)
 
 
 def _summary(daemon: Daemon, store: Store, out: TextIO) -> int:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import TextIO
 
 from spasmwatch.config import Config
@@ -56,7 +56,7 @@ async def serve(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         waiter = asyncio.ensure_future(until() if until else stop.wait())
-        printer = asyncio.ensure_future(_status_lines(daemon, status_out or sys.stderr))
+        printer = asyncio.ensure_future(status_lines(daemon, status_out or sys.stderr))
         await asyncio.wait({waiter, asyncio.ensure_future(stop.wait())}, return_when=asyncio.FIRST_COMPLETED)
         printer.cancel()
         await http.stop()
@@ -72,8 +72,9 @@ async def _start_http(cfg: Config, daemon: Daemon) -> HttpServer:
     return server
 
 
-async def _status_lines(daemon: Daemon, out: TextIO) -> None:
-    """One line per band whenever what a caregiver would care about changes."""
+async def status_lines(daemon: Daemon, out: TextIO, stamped: bool = False) -> None:
+    """One line per band whenever what a caregiver would care about changes (``stamped``: with
+    the daemon's time, for a run whose clock is not the wall clock)."""
     last: dict[str, str] = {}
     q = daemon.subscribe()
     try:
@@ -82,7 +83,8 @@ async def _status_lines(daemon: Daemon, out: TextIO) -> None:
                 line = _band_line(b)
                 if last.get(b["name"]) != line:
                     last[b["name"]] = line
-                    out.write(line + "\n")
+                    when = dt.datetime.fromtimestamp(daemon.clock.wall()).strftime("%H:%M:%S ")
+                    out.write((when if stamped else "") + line + "\n")
                     out.flush()
             await q.get()
     finally:
