@@ -12,7 +12,6 @@ import pytest
 from spasmwatch.alerts import BandFault, NoticeKind, Urgency
 from spasmwatch.alerts.channels import BandStatus, ChannelError, MqttChannel, MqttSettings
 
-from servers import MQTT_WAIT_S as WAIT_S
 from servers import Watcher
 
 from .conftest import Broker, band_notice, free_port, notice

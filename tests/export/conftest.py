@@ -1,9 +1,9 @@
-import argparse
-import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
+
+from spasmwatch.cli import build_parser
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -17,16 +17,7 @@ def course_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, course.Ex
 
 
 def run_cli(*argv: str) -> int:
-    """Run one of this issue's subcommands through its own register(), as cli.main would."""
-    import importlib
-
-    mods = [importlib.import_module(f"spasmwatch.commands.{m}") for m in ("export", "report", "treatment")
-            if importlib.util.find_spec(f"spasmwatch.commands.{m}") is not None]
-
-    parser = argparse.ArgumentParser(prog="spasmwatch")
-    sub = parser.add_subparsers(dest="command")
-    for mod in mods:
-        mod.register(sub)
-    args = parser.parse_args(list(argv))
+    """Run a subcommand as cli.main would, but let its SpasmwatchError reach the test."""
+    args = build_parser().parse_args(list(argv))
     code: int = args.func(args)
     return code

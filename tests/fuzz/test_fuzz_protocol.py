@@ -8,7 +8,6 @@ Bounded (max_examples, no deadline) so the suite stays fast; bench/fuzz.py runs 
 from __future__ import annotations
 
 import random
-import struct
 from typing import Any
 
 from hypothesis import example, given, settings

@@ -19,7 +19,6 @@ from spasmwatch.export.columns import KINDS
 from spasmwatch.export.store_source import DEFAULT_RATE_HZ, StoreSource
 from spasmwatch.io import rawfile
 from spasmwatch.commands._daemon import default_store_path
-from spasmwatch.store import Store
 
 # Without --until: up to a day from now (anything the clock may still place).
 _FUTURE_S = 86_400.0
