@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' synthetic recordings
-from synthetic import supine  # noqa: E402
+from synthetic import supine, write_csv  # noqa: E402
 
 from spasmwatch.store import Store, StoreError
 from spasmwatch.transport.simband import SimBand, firmware_dir, free_port
@@ -52,8 +52,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 def recording(path: Path, duration_s: float, first_spasm_s: float, seed: int, gap_s: float = 8.0) -> Path:
     """A supine baby breathing, a cluster of 6 idealised spasms ``gap_s`` apart (tests/synthetic.py)."""
     t, acc, gyro = supine(RATE_HZ, duration_s, tuple(first_spasm_s + gap_s * k for k in range(6)), seed=seed)
-    np.savetxt(path, np.column_stack([t, acc, gyro]), delimiter=",", fmt="%.5f", header="t,ax,ay,az,gx,gy,gz", comments="")
-    return path
+    return write_csv(path, t, acc, gyro)
 
 
 def band_config(flash: Path) -> None:

@@ -7,6 +7,8 @@ accel are consistent (gyro = d(pitch)/dt, accel = gravity rotated by pitch).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -75,3 +77,9 @@ def table(rate_hz: float = 100.0, duration_s: float = 300.0, seed: int = 0) -> t
     acc = np.tile([0.02, -0.01, 0.999], (n, 1)) + rng.normal(0, 0.003, (n, 3))
     gyro = np.tile([0.4, -0.7, 0.2], (n, 1)) + rng.normal(0, 0.08, (n, 3))
     return t, acc, gyro
+
+
+def write_csv(path: Path, t: F64, acc: F64, gyro: F64) -> Path:
+    """The replay CSV (``t,ax,ay,az,gx,gy,gz``) of a synthetic recording."""
+    np.savetxt(path, np.column_stack([t, acc, gyro]), delimiter=",", fmt="%.5f", header="t,ax,ay,az,gx,gy,gz", comments="")
+    return path

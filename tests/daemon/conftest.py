@@ -27,19 +27,11 @@ from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.store import Store
 from spasmwatch.transport import open_link
 from spasmwatch.transport.simband import SimBand
-from synthetic import supine
+from synthetic import supine, write_csv
 
 RATE_HZ = 52
 SPASMS_S = tuple(20.0 + 8.0 * i for i in range(8))  # a cluster: 8 spasms 8 s apart
 DURATION_S = 110.0
-
-
-def write_csv(path: Path, t: Any, acc: Any, gyro: Any) -> Path:
-    import numpy as np
-
-    data = np.column_stack([t, acc, gyro])
-    np.savetxt(path, data, delimiter=",", fmt="%.5f", header="t,ax,ay,az,gx,gy,gz", comments="")
-    return path
 
 
 @pytest.fixture(scope="session")
