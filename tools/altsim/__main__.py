@@ -1,0 +1,3 @@
+from tools.altsim.gen import main
+
+raise SystemExit(main())
