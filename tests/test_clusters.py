@@ -51,6 +51,24 @@ def test_gap_over_max_breaks_the_chain() -> None:
     assert c.start == 55.0 and c.count == 3
 
 
+def test_alarm_needs_three_spasms_within_the_rhythm_span() -> None:
+    # Three events 30 s apart (head lifts, kicks) chain up but are no rhythm;
+    # the alarm waits for three consecutive spasms within 45 s.
+    ct, alarms = feed([0.0, 30.0, 60.0])
+    assert alarms == []
+    ct.add(sp(75.0))
+    c = ct.current
+    assert c is not None and c.alert_t == 75.0 + 1.3 and c.count == 4
+    ct.flush()
+    assert [x.start for x in ct.drain()] == [0.0]
+
+
+def test_slow_chain_that_never_speeds_up_is_no_cluster() -> None:
+    ct, alarms = feed([0.0, 24.0, 48.0, 72.0, 96.0])
+    ct.flush()
+    assert alarms == [] and ct.drain() == []
+
+
 def weak(t: float) -> Spasm:
     return Spasm(t=t, duration_s=1.0, detected_t=t + 1.1, confidence=20)
 

@@ -30,7 +30,7 @@ def stream(a: NDArray[np.int64], g: NDArray[np.int64], rate: float, gyro: bool) 
     hits, epochs = [], []
     for row in np.hstack([a, g]).tolist():
         if det.step(*row):
-            hits.append((det.ev_onset_n, det.ev_duration_n, det.ev_peak_rate, det.ev_peak_angle, det.ev_confidence))
+            hits.append((det.ev_onset_n, det.ev_duration_n, det.ev_peak_rate, det.ev_peak_angle, det.ev_confidence, det.n - 1))
         if ep.step():
             epochs.append((ep.index, ep.activity, ep.breath_acc, ep.breath_gyro, ep.gx_mg, ep.gy_mg, ep.gz_mg))
     return hits, epochs
@@ -41,7 +41,7 @@ def twin(a: NDArray[np.int64], g: NDArray[np.int64], rate: float, gyro: bool, ch
     hits, epochs = [], []
     for s in range(0, len(a), chunk):
         h, e = tw.feed(a[s : s + chunk], g[s : s + chunk], final=s + chunk >= len(a))
-        hits += [(x.onset_n, x.duration_n, x.peak_rate, x.peak_angle, x.confidence) for x in h]
+        hits += [(x.onset_n, x.duration_n, x.peak_rate, x.peak_angle, x.confidence, x.decided_n) for x in h]
         epochs += [(x.index, x.activity, x.breath_acc, x.breath_gyro, x.gx_mg, x.gy_mg, x.gz_mg) for x in e]
     return hits, epochs
 
@@ -132,3 +132,30 @@ def test_epochs_tell_table_from_sleeping_baby() -> None:
     _, acc, gyro = supine(100.0, 120.0, (), breath_deg=0.5)
     _, epochs = twin(*to_units(acc, gyro), 100.0, True, 5000)
     assert epochs and not any(off_body(e[1], e[2], e[3], p) for e in epochs[1:])
+
+
+def busy(rate: float, gyro: bool) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """20 simulated minutes with handling, rocking, crying and spasm clusters:
+    long spells above ONSET_DDPS, where the onset threshold follows the
+    pre-onset energy, and events refused for a busy POST_MS after them."""
+    from spasmwatch.sim import Scenario, simulate
+
+    rec = simulate(Scenario(kind="confounders", duration_s=1200.0, rate_hz=rate, seed=4, has_gyro=gyro))
+    return to_units(rec.acc, rec.gyro if gyro else None)
+
+
+@pytest.mark.parametrize("rate,gyro", [(50.0, True), (52.0, False)])
+def test_twin_matches_stream_in_busy_spells(rate: float, gyro: bool) -> None:
+    a, g = busy(rate, gyro)
+    ref = stream(a, g, rate, gyro)
+    assert len(ref[0]) >= 3
+    assert twin(a, g, rate, gyro, 7919) == ref
+
+
+def test_twin_matches_stream_in_busy_spells_under_micropython(micropython: str, repo_root: Path, tmp_path: Path) -> None:
+    a, g = busy(50.0, True)
+    path = tmp_path / "samples.txt"
+    _write_samples(path, a, g)
+    got = _mpy_run(micropython, repo_root, path, 50.0, True)
+    assert len(got[0]) >= 3
+    assert got == twin(a, g, 50.0, True, 7919)

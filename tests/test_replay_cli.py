@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from spasmwatch.analysis.clusters import CLOSE_S
 from spasmwatch.sim import Scenario, simulate, write_recording
 
 
@@ -41,8 +42,9 @@ def test_jsonl_follows_the_contract(morning: tuple[Path, dict[str, object]]) -> 
     (wake,) = [r for r in recs if r["type"] == "wake"]
     assert abs(wake["t"] - truth["wake_onsets"][0]) < 300  # type: ignore[index]
     assert cluster["post_wake_s"] == pytest.approx(cluster["start"] - wake["t"], abs=0.01)
-    # Causal: every record comes out once decided, in the order of decision.
-    decided = [r.get("detected_t", r.get("end")) for r in recs]
+    # Causal: every record comes out once decided, in the order of decision
+    # (a cluster once it has been quiet for CLOSE_S after its last spasm).
+    decided = [r["end"] + CLOSE_S if r["type"] == "cluster" else r.get("detected_t", r.get("end")) for r in recs]
     assert decided == sorted(decided)
 
 

@@ -7,10 +7,12 @@ then released. The detector follows that shape with named states:
     RISE   -> HOLD    the fast phase settles for SETTLE_MS into a changed posture,
                       and it broke out of calm
     HOLD   -> RETURN  the posture, held long enough, starts to release
-    RETURN -> IDLE    released: a spasm is confirmed (``step`` returns True)
+    RETURN -> POST    released
+    POST   -> IDLE    calm for POST_MS after it: a spasm is confirmed (``step``
+                      returns True)
 
 Any other outcome (no settle, no posture change, restless before, no hold,
-held too long, no release) goes back to IDLE without an event. A posture
+held too long, no release, busy after) goes back to IDLE without an event. A posture
 change under DEV_MIN but over DEV_WEAK that passes everything else is a weak
 event: confidence below STRONG_CONFIDENCE, for the host's cluster logic to
 count only next to full spasms. The rules and
@@ -27,14 +29,16 @@ IDLE = const(0)
 RISE = const(1)
 HOLD = const(2)
 RETURN = const(3)
-STATE_NAMES = ("IDLE", "RISE", "HOLD", "RETURN")
+POST = const(4)
+STATE_NAMES = ("IDLE", "RISE", "HOLD", "RETURN", "POST")
 
 
 class Detector:
     """Feed ``step`` body-frame samples (mg, ddps); True when a spasm is confirmed.
 
     After a True return, read ``ev_onset_n`` (sample index of onset),
-    ``ev_duration_n`` (samples from onset to confirmation), ``ev_peak_rate``
+    ``ev_duration_n`` (samples from onset to release; ``step`` confirms it
+POST_MS later), ``ev_peak_rate``
     (mrad/s), ``ev_peak_angle`` (mrad, posture change) and
     ``ev_confidence`` (0-100). Fields are overwritten by the next event.
     """
@@ -59,6 +63,7 @@ class Detector:
         self._quiet = 0  # consecutive settled samples in the rise
         self._pre = 0  # mean rate energy before onset
         self._hold_n = 0
+        self._post = 0  # rate energy summed since the release
         self._strong = False  # the posture at settling cleared DEV_MIN (not only DEV_WEAK)
         self._refx = self._refy = self._refz = 0
         self._b0x = self._b0y = self._b0z = 0
@@ -75,8 +80,10 @@ class Detector:
         fe = self.fe
         fe.push(ax, ay, az, gx, gy, gz)
         st = self.state
+        if st == POST:
+            return self._after(fe)
         if st == IDLE:
-            if fe.sp2 <= self.p.on2 or fe.prev_sp2 > self.p.on2 or fe.i < self.p.warmup:
+            if not self._onset(fe):
                 return False
             self._start(fe)
         d2 = self._deviation2(fe)
@@ -86,6 +93,20 @@ class Detector:
         if st == HOLD:
             return self._hold(fe.i, d2)
         return self._return(fe.i, d2)
+
+    def _onset(self, fe):
+        """A rising edge over the onset threshold: ONSET_DDPS, raised in a busy
+        spell to 2^ONSET_PRE_SHIFT times the mean energy of the pre window."""
+        p = self.p
+        sp2 = fe.sp2
+        if sp2 <= p.on2 or fe.i < p.warmup:
+            return False
+        pre = fe.pre
+        sh = C.ONSET_PRE_SHIFT
+        if (sp2 >> sh) * p.np <= pre:
+            return False
+        prev = fe.prev_sp2
+        return prev <= p.on2 or (prev >> sh) * p.np <= pre
 
     def _start(self, fe):
         p = self.p
@@ -204,12 +225,23 @@ class Detector:
     def _return(self, i, d2):
         p = self.p
         if d2 * 100 < max2(self._dpk2 * p.ret_end2, p.ret_end_floor):
-            self.state = IDLE
             self._emit(i)
-            return True
+            self.state = POST
+            self._mark = i
+            self._post = 0
+            return False
         if i - self._mark >= p.ret_max_n:
             self.state = IDLE
         return False
+
+    def _after(self, fe):
+        """POST: confirm the event once POST_MS after the release were calm."""
+        p = self.p
+        self._post += fe.sp2
+        if fe.i - self._mark < p.post_n:
+            return False
+        self.state = IDLE
+        return self._post // p.post_n * 100 <= self._pk2 * p.post2
 
     def _emit(self, i):
         p = self.p

@@ -58,6 +58,7 @@ class Params:
         self.held_min_n = samples(C.HELD_MIN_MS, rate_hz, 1)
         self.hold_max_n = samples(C.HOLD_MAX_MS, rate_hz, 2)
         self.ret_max_n = samples(C.RET_MAX_MS, rate_hz, 2)
+        self.post_n = samples(C.POST_MS, rate_hz, 1)
         dev_min = C.DEV_MIN_MRAD if has_gyro else C.DEV_MIN_ACC_MRAD
         self.dev_min2 = dev_min * dev_min
         dev_weak = C.DEV_WEAK_MRAD if has_gyro else C.DEV_WEAK_ACC_MRAD
@@ -65,6 +66,7 @@ class Params:
         # Fractions compared on squares: x^2 * 100 <= peak^2 * (pct^2 // 100).
         self.settle2 = C.SETTLE_PCT * C.SETTLE_PCT // 100
         self.pre2 = C.PRE_PCT * C.PRE_PCT // 100
+        self.post2 = C.POST_PCT * C.POST_PCT // 100
         self.ret_start2 = C.RET_START_PCT * C.RET_START_PCT // 100
         self.ret_end2 = C.RET_END_PCT * C.RET_END_PCT // 100
         self.ret_start_floor = C.RET_START_FLOOR_MRAD * C.RET_START_FLOOR_MRAD * 100

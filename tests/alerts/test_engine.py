@@ -19,7 +19,7 @@ from spasmwatch.alerts import (
     Transition,
     Urgency,
 )
-from spasmwatch.analysis.clusters import Cluster, Spasm
+from spasmwatch.analysis.clusters import ClusterTracker, Spasm
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -95,7 +95,11 @@ def test_backfilled_chain_goes_straight_to_alarm() -> None:
 def test_on_cluster_takes_the_analysis_facts() -> None:
     r = Rig()
     t0 = at("09:41")
-    c = Cluster(spasms=[Spasm(t0 + 8 * i, 1.0, t0 + 8 * i + 1) for i in range(3)], count=3, post_wake_s=120.0)
+    ct = ClusterTracker()
+    raised = [ct.add(Spasm(t0 + 8 * i, 1.0, t0 + 8 * i + 1)) for i in range(3)]
+    c = raised[-1]
+    assert c is not None and c.count == 3
+    c.post_wake_s = 120.0
     r.engine.on_cluster("cot", c, key=42)
     assert "since 09:41, 2 min after waking" in r.sent[0].text
     assert r.sent[0].cluster_key == 42 and r.sent[0].started_t == t0

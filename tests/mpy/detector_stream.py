@@ -15,7 +15,7 @@ def main(path, rate_hz, has_gyro):
         for line in f:
             v = line.split()
             if det.step(int(v[0]), int(v[1]), int(v[2]), int(v[3]), int(v[4]), int(v[5])):
-                print("S", det.ev_onset_n, det.ev_duration_n, det.ev_peak_rate, det.ev_peak_angle, det.ev_confidence)
+                print("S", det.ev_onset_n, det.ev_duration_n, det.ev_peak_rate, det.ev_peak_angle, det.ev_confidence, det.n - 1)
             if ep.step():
                 print("E", ep.index, ep.activity, ep.breath_acc, ep.breath_gyro, ep.gx_mg, ep.gy_mg, ep.gz_mg)
 

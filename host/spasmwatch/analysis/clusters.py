@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from swcore import consts as C
 
 MIN_GAP_S = C.CLUSTER_MIN_GAP_MS / 1000.0
+SPAN_S = C.CLUSTER_SPAN_MS / 1000.0
 MAX_GAP_S = C.CLUSTER_MAX_GAP_MS / 1000.0
 CLOSE_S = C.CLUSTER_CLOSE_MS / 1000.0
 
@@ -55,13 +56,12 @@ class Cluster:
     """A run of spasms; ``alert_t`` is set once the third counted spasm is confirmed."""
 
     spasms: list[Spasm] = field(default_factory=list)
-    count: int = 0
     strong: int = 0  # counted spasms that are full (not weak) ones
     alert_t: float | None = None
     post_wake_s: float | None = None
     last_strong_t: float = 0.0
-    _last_counted_t: float | None = None
     _last_counted_weak: bool = False
+    _counted: list[float] = field(default_factory=list)  # onsets of the counted spasms
 
     @property
     def start(self) -> float:
@@ -72,8 +72,19 @@ class Cluster:
         return max(s.end for s in self.spasms)
 
     @property
+    def count(self) -> int:
+        """Counted spasms (events closer than CLUSTER_MIN_GAP_MS count once)."""
+        return len(self._counted)
+
+    @property
     def is_cluster(self) -> bool:
-        return bool(self.count >= C.CLUSTER_MIN_COUNT and self.strong >= C.CLUSTER_MIN_STRONG)
+        return bool(self.count >= C.CLUSTER_MIN_COUNT and self.strong >= C.CLUSTER_MIN_STRONG and self.rhythmic)
+
+    @property
+    def rhythmic(self) -> bool:
+        """Some three consecutive counted spasms lie within CLUSTER_SPAN_MS."""
+        ts = self._counted
+        return any(c - a <= SPAN_S for a, c in zip(ts, ts[2:]))
 
     def intervals(self) -> list[float]:
         ts = [s.t for s in self.spasms]
@@ -81,10 +92,9 @@ class Cluster:
 
     def _take(self, s: Spasm) -> None:
         self.spasms.append(s)
-        if self._last_counted_t is None or s.t - self._last_counted_t >= MIN_GAP_S:
-            self.count += 1
+        if not self._counted or s.t - self._counted[-1] >= MIN_GAP_S:
             self.strong += not s.weak
-            self._last_counted_t = s.t
+            self._counted.append(s.t)
             self._last_counted_weak = s.weak
         elif self._last_counted_weak and not s.weak:
             # The same movement seen weakly first, then as a full spasm: it is a full one.

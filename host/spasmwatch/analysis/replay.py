@@ -79,7 +79,7 @@ def replay(
 
 def _records(an: Analyzer, times: _Times, hits: list[SpasmHit], epochs: list[EpochRow], e_len: int) -> Iterator[Record]:
     # Decision sample of each output; at the same sample the detector runs first.
-    todo: list[tuple[int, int, SpasmHit | EpochRow]] = [(h.onset_n + h.duration_n, 0, h) for h in hits]
+    todo: list[tuple[int, int, SpasmHit | EpochRow]] = [(h.decided_n, 0, h) for h in hits]
     todo += [((e.index + 1) * e_len - 1, 1, e) for e in epochs]
     todo.sort(key=lambda x: (x[0], x[1]))
     for at, _, item in todo:
@@ -93,7 +93,7 @@ def _spasm(h: SpasmHit, times: _Times, at: int) -> Spasm:
     t = times.at(h.onset_n)
     return Spasm(
         t=t,
-        duration_s=times.at(at) - t,
+        duration_s=times.at(h.onset_n + h.duration_n) - t,
         detected_t=times.at(at),
         peak_rate_dps=h.peak_rate / 17.4533,
         peak_angle_deg=h.peak_angle / 17.4533,

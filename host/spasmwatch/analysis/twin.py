@@ -39,6 +39,7 @@ class SpasmHit:
     peak_angle: int  # mrad
     confidence: int  # 0-100
     hold_n: int
+    decided_n: int  # sample at which the detector confirmed it (after the calm-after window)
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,21 @@ class Features:
         tilt2: I64 = np.einsum("ijk,ijk->ij", dt, dt)
         return tilt2
 
+    def onsets(self, lo: int) -> I64:
+        """Rising edges (from ``lo`` on) over the onset threshold: ONSET_DDPS, raised
+        in busy spells to ONSET_PRE_SHIFT's multiple of the pre-onset energy."""
+        p = self.p
+        sp = self.sp2
+        i = np.arange(lo, self.n)
+        pre = _at(self.ce, i + 1 - p.gap) - _at(self.ce, i + 1 - p.lp)
+        sh = C.ONSET_PRE_SHIFT
+        now = sp[lo:]
+        prev = sp[lo - 1 : -1]
+        above = (now > p.on2) & ((now >> sh) * p.np > pre)
+        was = (prev > p.on2) & ((prev >> sh) * p.np > pre)
+        edge: I64 = np.flatnonzero(above & ~was) + lo
+        return edge
+
     def pre_at(self, pos: I64 | int) -> I64:
         """Mean rate energy over the pre-onset window ending ``gap`` before it."""
         p = self.p
@@ -296,7 +312,7 @@ class TwinDetector:
         valid = base + self.history if base > 0 else 0
         lo = max(self._next_i, valid, p.warmup, 1) - base
         sp = f.sp2
-        edge = np.flatnonzero((sp[lo:] > p.on2) & (sp[lo - 1 : -1] <= p.on2)) + lo
+        edge = f.onsets(lo)
         outcomes = self._rise_batch(f, edge)
         hits: list[SpasmHit] = []
         cur = self._next_i
@@ -400,17 +416,28 @@ class TwinDetector:
                 e = int(r[j]) + p.ret_max_n
                 o = (base + e, None) if e < n else None
             else:
-                strong = bool(dpk0[sel[j]] >= p.dev_min2)  # the posture at settling decides the tier
-                o = (base + int(a[j]), self._hit(base, int(a[j]), int(pk2[sel[j]]), int(dpk[j]), int(r[j]), strong))
+                o = self._after(f, int(at[j]), int(a[j]), n, int(pk2[sel[j]]), int(dpk[j]), int(r[j]), bool(dpk0[sel[j]] >= p.dev_min2))
             out.append((int(sel[j]), o))
         return out
 
-    def _hit(self, onset: int, dur: int, pk2: int, dpk: int, hold_n: int, strong: bool) -> SpasmHit:
+    def _after(self, f: Features, at: int, a: int, n: int, pk2: int, dpk: int, hold_n: int, strong: bool) -> Outcome:
+        """Released at offset ``a``: the POST_MS after it must be calm (None: not seen yet)."""
+        p = self.p
+        e = a + p.post_n
+        if e >= n:
+            return None
+        energy = (int(f.ce[at + e + 1]) - int(f.ce[at + a + 1])) // p.post_n
+        if energy * 100 > pk2 * p.post2:
+            return (f.base + at + e, None)
+        # The posture at settling decides the tier (``strong``).
+        return (f.base + at + e, self._hit(f.base + at, a, pk2, dpk, hold_n, strong, f.base + at + e))
+
+    def _hit(self, onset: int, dur: int, pk2: int, dpk: int, hold_n: int, strong: bool, decided: int) -> SpasmHit:
         p = self.p
         rate = isqrt(pk2)
         rate = rate * 1745 // 1000 if p.has_gyro else rate * p.rate_int // (p.ns * p.ns)
         conf = confidence(dpk, p.dev_min2, hold_n, p.hold_min_n, strong)
-        return SpasmHit(onset, dur, rate, isqrt(dpk), conf, hold_n)
+        return SpasmHit(onset, dur, rate, isqrt(dpk), conf, hold_n, decided)
 
     # --- epochs ---------------------------------------------------------------
     def _epochs(self, f: Features) -> list[EpochRow]:
