@@ -210,14 +210,13 @@ class Features:
         in busy spells to ONSET_PRE_SHIFT's multiple of the pre-onset energy."""
         p = self.p
         sp = self.sp2
-        i = np.arange(lo, self.n)
+        i = np.flatnonzero(sp[lo:] > p.on2) + lo  # few: the pre sums only there
         pre = _at(self.ce, i + 1 - p.gap) - _at(self.ce, i + 1 - p.lp)
         sh = C.ONSET_PRE_SHIFT
-        now = sp[lo:]
-        prev = sp[lo - 1 : -1]
-        above = (now > p.on2) & ((now >> sh) * p.np > pre)
+        prev = sp[i - 1]
+        above = (sp[i] >> sh) * p.np > pre
         was = (prev > p.on2) & ((prev >> sh) * p.np > pre)
-        edge: I64 = np.flatnonzero(above & ~was) + lo
+        edge: I64 = i[above & ~was]
         return edge
 
     def pre_at(self, pos: I64 | int) -> I64:
