@@ -86,9 +86,17 @@ def test_weak_events_count_only_next_to_full_spasms() -> None:
     c = ct.add(sp(114.0))
     assert c is not None and c.count == 3 and c.strong == 2
     assert [w.t for w in ct.drain_weak()] == [100.0]
-    # After two full spasms a weak event no longer counts.
+    # Once the chain has two full spasms a weak event counts (and is reported) at once.
     ct.add(weak(121.0))
-    assert c.count == 3 and ct.drain_weak() == []
+    assert c.count == 4 and [w.t for w in ct.drain_weak()] == [121.0]
+
+
+def test_two_full_spasms_and_a_weak_third_raise_the_alarm() -> None:
+    ct = ClusterTracker()
+    assert ct.add(sp(100.0)) is None
+    assert ct.add(sp(107.0)) is None
+    c = ct.add(weak(114.0))
+    assert c is not None and c.alert_t == 114.0 + 1.1 and (c.count, c.strong) == (3, 2)
 
 
 def test_one_full_spasm_and_weak_events_make_no_cluster() -> None:

@@ -4,7 +4,8 @@ Spasms come in clusters, one every 5-10 s for minutes. A chain links spasms
 whose onsets are at most CLUSTER_MAX_GAP_MS apart; spasms closer than
 CLUSTER_MIN_GAP_MS to the previous counted one are part of the same movement
 and do not count. The chain becomes a cluster (and the alarm is due) when its
-third counted spasm is confirmed, and the cluster closes after
+third counted spasm is confirmed and some three consecutive counted spasms
+lie within CLUSTER_SPAN_MS (the rhythm), and the cluster closes after
 CLUSTER_CLOSE_MS without a spasm.
 
 Weak events (the detector's lower tier: a held posture change of 1-2 deg,
@@ -127,8 +128,6 @@ class ClusterTracker:
             self._close()
             cur = None
         if s.weak:
-            if cur is not None and cur.strong >= C.CLUSTER_MIN_STRONG:
-                return None  # it could only count where full spasms already do
             if cur is None:
                 self._pending.append(s)
                 while self._pending and s.t - self._pending[0].t > MAX_GAP_S:
