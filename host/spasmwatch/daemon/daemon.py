@@ -33,6 +33,7 @@ from spasmwatch.io.rawfile import RawHeader, RawWriter
 from spasmwatch.store import Store
 from spasmwatch.store.rows import NOTE_KINDS, AlertRow
 from spasmwatch.transport import Link
+from swcore import consts as C
 from swcore import protocol as P
 from swcore.frontend import Params
 
@@ -465,8 +466,9 @@ class _StoreSource:
 
 def _spasm(t: float, duration_ms: int, rate_mrads: int, angle_mrad: int, confidence: int) -> Spasm:
     d = duration_ms / 1000.0
-    # The band confirms a spasm when its return phase ends: about onset + duration.
-    return Spasm(t, d, t + d, math.degrees(rate_mrads / 1000.0), math.degrees(angle_mrad / 1000.0), confidence)
+    # The band confirms a spasm POST_MS after its release (onset + duration), as replay dates it.
+    decided = t + d + C.POST_MS / 1000.0
+    return Spasm(t, d, decided, math.degrees(rate_mrads / 1000.0), math.degrees(angle_mrad / 1000.0), confidence)
 
 
 def _hm(t: float) -> str:
