@@ -209,6 +209,26 @@ def test_rate_with_clock_jitter() -> None:
     assert estimate_rate_hz(t) == pytest.approx(104.0, rel=1e-4)
 
 
+def coarse_times(tmp_path: Path, rate_hz: float, n: int, drop: int | None = None) -> Path:
+    """Samples at rate_hz with their times written to 10 ms (optionally one dropped)."""
+    idx = [i for i in range(n) if i != drop]
+    text = "t,ax,ay,az\n" + "".join(f"{i / rate_hz:.2f},0,0,1\n" for i in idx)
+    return write(tmp_path, text)
+
+
+def test_times_rounded_coarser_than_the_samples_are_read(tmp_path: Path) -> None:
+    # 104 Hz written to 10 ms: steps of 0, 10 and 20 ms; every sample is there.
+    rec, chunks = read_all(coarse_times(tmp_path, 104.0, 6000))
+    assert rec.rate_hz == pytest.approx(104.0, rel=2e-4)
+    assert sum(len(c) for c in chunks) == 6000
+
+
+def test_a_dropped_sample_on_a_coarse_grid_is_still_a_gap(tmp_path: Path) -> None:
+    # 100 Hz written to 10 ms is on the grid: nothing to widen, a missing sample is named.
+    path = coarse_times(tmp_path, 100.0, 6000, drop=3000)
+    assert_fault(fault(path), path, 3002, "t", "gap of 0.02 s")
+
+
 def test_rate_from_two_samples() -> None:
     assert estimate_rate_hz(np.array([3.0, 3.04])) == 25.0
 

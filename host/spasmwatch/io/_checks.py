@@ -28,10 +28,14 @@ def _first_false(ok: NDArray[np.bool_]) -> int | None:
 class Checker:
     """Checks blocks in file order; remembers the last time across blocks."""
 
-    def __init__(self, path: str, fields: tuple[str, ...], interval_s: float) -> None:
+    def __init__(self, path: str, fields: tuple[str, ...], interval_s: float, slack_s: float = 0.0) -> None:
         self.path = path
         self.fields = fields
         self.interval_s = interval_s
+        # Steps may be off the interval by this much more: times rounded coarser than
+        # the samples (at 104 Hz written to 10 ms, steps of 0, 10 and 20 ms).
+        self.min_step_s = max(MIN_STEP_RATIO * interval_s - slack_s, 0.0)
+        self.max_step_s = MAX_GAP_RATIO * interval_s + slack_s
         self._prev_t: float | None = None
 
     def check(self, block: Block) -> tuple[int, InputError | None]:
@@ -75,7 +79,8 @@ class Checker:
                 dt, skip = np.diff(t), 1  # the file's first sample has no interval
             else:
                 dt, skip = np.diff(t, prepend=self._prev_t), 0
-        ok = (dt >= MIN_STEP_RATIO * self.interval_s) & (dt <= MAX_GAP_RATIO * self.interval_s)
+        # min_step_s >= 0: a step is never negative, and zero only where rounding allows it.
+        ok = (dt >= self.min_step_s) & (dt <= self.max_step_s)
         bad = _first_false(ok)
         if bad is None:
             return None
@@ -92,11 +97,11 @@ class Checker:
     def _step_message(self, prev: float, now: float) -> str:
         step = now - prev
         nominal = f"{self.interval_s:.6g} s ({1.0 / self.interval_s:.6g} Hz)"
-        if step == 0:
-            return f"time {now!r} repeats the previous line's time; each line must be a new sample"
         if step < 0:
             return f"time {now!r} is earlier than {prev!r} on the previous line; times must increase"
-        if step < MIN_STEP_RATIO * self.interval_s:
+        if step == 0 and self.min_step_s > 0:
+            return f"time {now!r} repeats the previous line's time; each line must be a new sample"
+        if step < self.min_step_s:
             return (
                 f"time step of {step:.6g} s from the previous line ({prev!r} -> {now!r}) is under half the "
                 f"sample interval {nominal}; the sample rate must be constant"

@@ -46,7 +46,7 @@ from spasmwatch.io._checks import Checker
 from spasmwatch.io._format import Block, Column, Header, read_header
 from spasmwatch.io._pieces import parsed_blocks
 from spasmwatch.io._prefetch import prefetch
-from spasmwatch.io.limits import MAX_RATE_HZ, MIN_RATE_HZ, MIN_SAMPLES, PREFETCH_BLOCKS, RATE_ROWS
+from spasmwatch.io.limits import MAX_RATE_HZ, MIN_RATE_HZ, MIN_SAMPLES, PREFETCH_BLOCKS, RATE_ROWS, ROUNDED_MIN_ROWS, ROUNDED_SHARE
 from spasmwatch.io.rawfile import RawRecording, is_rawfile, open_rawfile
 
 __all__ = ["Chunk", "InputWarning", "Recording", "estimate_rate_hz", "open_recording"]
@@ -91,6 +91,8 @@ class Recording:
     ignored_columns: tuple[str, ...]
     chunk_rows: int
     header: Header = field(repr=False)
+    # How far rounded times move a step off the interval (s), as seen in the first rows.
+    time_slack_s: float = 0.0
 
     def chunks(self) -> Generator[Chunk, None, None]:
         """Every sample, in order, in chunks of chunk_rows (the last, or one before a fault, shorter).
@@ -98,7 +100,7 @@ class Recording:
         Each call reads the file afresh. A fault raises InputError after the
         good samples before it have been yielded.
         """
-        checker = Checker(self.path, self.header.fields, 1.0 / self.rate_hz)
+        checker = Checker(self.path, self.header.fields, 1.0 / self.rate_hz, self.time_slack_s)
         # Parse (parallel threads) and check (one thread, in order) ahead of
         # the caller; only filling chunks runs in the caller's thread.
         blocks = prefetch(_checked(parsed_blocks(self.path, self.header), checker), PREFETCH_BLOCKS)
@@ -120,7 +122,7 @@ def open_recording(path: str | os.PathLike[str], chunk_rows: int = 1_000_000) ->
     # Times far apart (-1e308, 1e308) overflow their differences: the checks
     # below name the fault, numpy need not warn about it.
     with np.errstate(over="ignore", invalid="ignore"):
-        t = _checked_head(name, header)
+        t, slack = _checked_head(name, header)
         rate_hz = _plausible_rate(name, t)
     if header.ignored:
         ignored = ", ".join(repr(n) for n in header.ignored)
@@ -134,6 +136,7 @@ def open_recording(path: str | os.PathLike[str], chunk_rows: int = 1_000_000) ->
         ignored_columns=header.ignored,
         chunk_rows=chunk_rows,
         header=header,
+        time_slack_s=slack,
     )
 
 
@@ -145,11 +148,14 @@ def _open_header(path: str) -> Header:
         raise InputError(path, f"cannot open the file: {exc.strerror or exc}") from exc
 
 
-def _checked_head(path: str, header: Header) -> Column:
-    """Times of the first rows, after checking those rows against their median interval."""
+def _checked_head(path: str, header: Header) -> tuple[Column, float]:
+    """Times of the first rows and their rounding slack, after checking those rows
+    against their median interval."""
     blocks, fault = _read_head(path, header)
     t = np.concatenate([b.cols[0] for b in blocks]) if blocks else np.empty(0)
-    checker = Checker(path, header.fields, _median_interval_s(t))
+    interval = _median_interval_s(t)
+    slack = _rounding_slack_s(t[:RATE_ROWS], interval)
+    checker = Checker(path, header.fields, interval, slack)
     for block in blocks:
         # Check the good rows before raising a parse fault: an earlier fault wins.
         if (found := checker.check(block)[1]) is not None:
@@ -160,7 +166,27 @@ def _checked_head(path: str, header: Header) -> Column:
         what = "no samples after the header" if len(t) == 0 else f"only {len(t)} sample"
         need = f"; at least {MIN_SAMPLES} are needed to know the sample rate"
         raise InputError(path, what + need, line=2 + len(t))
-    return t[:RATE_ROWS]
+    return t[:RATE_ROWS], slack
+
+
+def _rounding_slack_s(t: Column, interval_s: float) -> float:
+    """How far rounding the times may move a step off the interval (s).
+
+    Only for times written coarser than the samples (resolution over a quarter
+    of the interval) whose first rows show it (at least ROUNDED_SHARE of the
+    steps that far off): 104 Hz written to 10 ms has steps of 0, 10 and 20 ms,
+    all samples and none a gap. Times on the sample grid (100 Hz to 10 ms), or
+    a few rows, get none: a dropped sample or a repeated time there is still
+    named.
+    """
+    if len(t) <= ROUNDED_MIN_ROWS or not math.isfinite(interval_s):
+        return 0.0
+    resolution = _time_resolution_s(t)
+    if resolution < 0.25 * interval_s:
+        return 0.0
+    with np.errstate(invalid="ignore"):
+        off = np.abs(np.diff(t) - interval_s) > 0.25 * interval_s
+    return resolution if float(np.mean(off)) >= ROUNDED_SHARE else 0.0
 
 
 def _plausible_rate(path: str, t: Column) -> float:

@@ -21,6 +21,13 @@ MAX_GYRO_DPS = 4000.0
 # duration it measures. Jitter of a logging clock stays well inside +-50 %.
 MIN_STEP_RATIO = 0.5
 MAX_GAP_RATIO = 1.5
+# ... widened by the times' resolution when they were written coarser than the
+# samples: then rounding alone moves steps by up to one resolution (104 Hz to
+# 10 ms: steps of 0, 10 and 20 ms, 4% of them zero). Seen as at least 1% of
+# the first rows' steps a quarter interval off, in at least 100 rows; on the
+# sample grid (100 Hz to 10 ms) no step is off and nothing is widened.
+ROUNDED_SHARE = 0.01
+ROUNDED_MIN_ROWS = 100
 # Sample rates a recording may have (Hz). Under one sample per 10 s there is
 # no movement left to see, and no IMU outputs faster than ~32 kHz; a rate
 # outside these is times in the wrong unit or corrupt times (the detector's
