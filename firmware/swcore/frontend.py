@@ -66,7 +66,8 @@ class Params:
         # Fractions compared on squares: x^2 * 100 <= peak^2 * (pct^2 // 100).
         self.settle2 = C.SETTLE_PCT * C.SETTLE_PCT // 100
         self.pre2 = C.PRE_PCT * C.PRE_PCT // 100
-        self.post2 = C.POST_PCT * C.POST_PCT // 100
+        post = C.POST_PCT if has_gyro else C.POST_ACC_PCT
+        self.post2 = post * post // 100
         self.ret_start2 = C.RET_START_PCT * C.RET_START_PCT // 100
         self.ret_end2 = C.RET_END_PCT * C.RET_END_PCT // 100
         self.ret_start_floor = C.RET_START_FLOOR_MRAD * C.RET_START_FLOOR_MRAD * 100
