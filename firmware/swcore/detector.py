@@ -11,13 +11,15 @@ then released. The detector follows that shape with named states:
     POST   -> IDLE    calm for POST_MS after it: a spasm is confirmed (``step``
                       returns True)
 
-Any other outcome (no settle, no posture change, restless before, no hold,
-held too long, no release, busy after) goes back to IDLE without an event. A posture
-change under DEV_MIN but over DEV_WEAK that passes everything else is a weak
-event: confidence below STRONG_CONFIDENCE, for the host's cluster logic to
-count only next to full spasms. The rules and
-their reasons are in ``swcore.consts``. The host's numpy twin reproduces these
-transitions exactly; tests hold the two to identical events.
+The onset threshold follows the background (in a busy spell it is a
+multiple of the pre-onset rate). Any other outcome (no settle, no posture
+change, restless before, no hold, held too long, no release, busy after)
+goes back to IDLE without an event. A posture change under DEV_MIN but over
+DEV_WEAK that passes everything else is a weak event: confidence below
+STRONG_CONFIDENCE, for the host's cluster logic to count only next to full
+spasms. The rules and their reasons are in ``swcore.consts``. The host's
+numpy twin reproduces these transitions exactly; tests hold the two to
+identical events.
 """
 
 from swcore.compat import const, isqrt
@@ -37,10 +39,10 @@ class Detector:
     """Feed ``step`` body-frame samples (mg, ddps); True when a spasm is confirmed.
 
     After a True return, read ``ev_onset_n`` (sample index of onset),
-    ``ev_duration_n`` (samples from onset to release; ``step`` confirms it
-POST_MS later), ``ev_peak_rate``
-    (mrad/s), ``ev_peak_angle`` (mrad, posture change) and
-    ``ev_confidence`` (0-100). Fields are overwritten by the next event.
+    ``ev_duration_n`` (samples from onset to release; ``step`` confirms the
+    event POST_MS later), ``ev_peak_rate`` (mrad/s), ``ev_peak_angle`` (mrad,
+    posture change) and ``ev_confidence`` (0-100). Fields are overwritten by
+    the next event.
     """
 
     def __init__(self, rate_hz, has_gyro=True):

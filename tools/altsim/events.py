@@ -304,7 +304,7 @@ def bouncing(rec: Recording, seg: Segment) -> None:
 def walking(rec: Recording, seg: Segment) -> None:
     """Carried by a walking adult: steps at about 2 Hz (vertical), sway at
     the stride rate (sideways), turns, and standing pauses."""
-    rng, tr = rec.rng, rec.tracks
+    rng = rec.rng
     t = seg.start
     while t < seg.end - 5:
         dur = min(rng.uniform(10, 90), seg.end - t)

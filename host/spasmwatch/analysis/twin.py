@@ -207,7 +207,7 @@ class Features:
 
     def onsets(self, lo: int) -> I64:
         """Rising edges (from ``lo`` on) over the onset threshold: ONSET_DDPS, raised
-        in busy spells to ONSET_PRE_SHIFT's multiple of the pre-onset energy."""
+        in busy spells to 2^ONSET_PRE_SHIFT times the mean pre-window energy."""
         p = self.p
         sp = self.sp2
         i = np.flatnonzero(sp[lo:] > p.on2) + lo  # few: the pre sums only there
@@ -310,7 +310,6 @@ class TwinDetector:
         base = f.base
         valid = base + self.history if base > 0 else 0
         lo = max(self._next_i, valid, p.warmup, 1) - base
-        sp = f.sp2
         edge = f.onsets(lo)
         outcomes = self._rise_batch(f, edge)
         hits: list[SpasmHit] = []
