@@ -7,6 +7,7 @@ must not change anything).
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from pathlib import Path
@@ -134,6 +135,7 @@ def test_epochs_tell_table_from_sleeping_baby() -> None:
     assert epochs and not any(off_body(e[1], e[2], e[3], p) for e in epochs[1:])
 
 
+@functools.cache
 def busy(rate: float, gyro: bool) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """20 simulated minutes with handling, rocking, crying and spasm clusters:
     long spells above ONSET_DDPS, where the onset threshold follows the

@@ -20,6 +20,7 @@ CLUSTER_MIN_COUNT counted ones.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -41,6 +42,14 @@ class Spasm:
     peak_rate_dps: float = 0.0
     peak_angle_deg: float = 0.0
     confidence: int = 0  # 0: not given (counts as a full spasm)
+
+    @classmethod
+    def from_band(
+        cls, t: float, duration_s: float, detected_t: float, peak_rate_mrads: int, peak_angle_mrad: int, confidence: int
+    ) -> Spasm:
+        """From the band's units (its event records and the twin's hits): mrad/s, mrad."""
+        rate_dps = math.degrees(peak_rate_mrads / 1000.0)
+        return cls(t, duration_s, detected_t, rate_dps, math.degrees(peak_angle_mrad / 1000.0), confidence)
 
     @property
     def end(self) -> float:

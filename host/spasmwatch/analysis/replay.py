@@ -82,20 +82,14 @@ def _records(an: Analyzer, times: _Times, hits: list[SpasmHit], epochs: list[Epo
     todo: list[tuple[int, int, SpasmHit | EpochRow]] = [(h.decided_n, 0, h) for h in hits]
     todo += [((e.index + 1) * e_len - 1, 1, e) for e in epochs]
     todo.sort(key=lambda x: (x[0], x[1]))
-    for at, _, item in todo:
+    for _, _, item in todo:
         if isinstance(item, SpasmHit):
-            yield from an.spasm(_spasm(item, times, at))
+            yield from an.spasm(_spasm(item, times))
         else:
             yield from an.epoch(times.at(item.index * e_len), item.activity, item.breath_acc, item.breath_gyro)
 
 
-def _spasm(h: SpasmHit, times: _Times, at: int) -> Spasm:
+def _spasm(h: SpasmHit, times: _Times) -> Spasm:
     t = times.at(h.onset_n)
-    return Spasm(
-        t=t,
-        duration_s=times.at(h.onset_n + h.duration_n) - t,
-        detected_t=times.at(at),
-        peak_rate_dps=h.peak_rate / 17.4533,
-        peak_angle_deg=h.peak_angle / 17.4533,
-        confidence=h.confidence,
-    )
+    end = times.at(h.onset_n + h.duration_n)
+    return Spasm.from_band(t, end - t, times.at(h.decided_n), h.peak_rate, h.peak_angle, h.confidence)

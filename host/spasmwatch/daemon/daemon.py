@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -467,8 +466,7 @@ class _StoreSource:
 def _spasm(t: float, duration_ms: int, rate_mrads: int, angle_mrad: int, confidence: int) -> Spasm:
     d = duration_ms / 1000.0
     # The band confirms a spasm POST_MS after its release (onset + duration), as replay dates it.
-    decided = t + d + C.POST_MS / 1000.0
-    return Spasm(t, d, decided, math.degrees(rate_mrads / 1000.0), math.degrees(angle_mrad / 1000.0), confidence)
+    return Spasm.from_band(t, d, t + d + C.POST_MS / 1000.0, rate_mrads, angle_mrad, confidence)
 
 
 def _hm(t: float) -> str:
