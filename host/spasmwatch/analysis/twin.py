@@ -497,13 +497,13 @@ class TwinDetector:
     def _noise(self, x: I64, start: int, ne: int) -> I64:
         """Per epoch, sum of clamped squared sample-to-sample differences."""
         e_len = self.p.epoch
-        lo = max(start - 1, 0)
-        seg = x[lo : start + ne * e_len]
-        d = np.clip(np.diff(seg, axis=0), -C.NOISE_DIFF_CLAMP, C.NOISE_DIFF_CLAMP)
-        sq = np.einsum("ij,ij->i", d, d)
-        if start == 0:  # the stream's first sample has no predecessor
-            sq = np.concatenate([np.zeros(1, np.int64), sq])
-        per_epoch: I64 = sq.reshape(ne, e_len).sum(axis=1)
+        end = start + ne * e_len
+        d = np.empty((ne * e_len, 3), np.int64)
+        np.subtract(x[start + 1 : end], x[start : end - 1], out=d[1:])
+        d[0] = x[start] - x[start - 1] if start > 0 else 0  # the stream's first sample has no predecessor
+        np.clip(d, -C.NOISE_DIFF_CLAMP, C.NOISE_DIFF_CLAMP, out=d)
+        d3 = d.reshape(ne, e_len, 3)
+        per_epoch: I64 = np.einsum("ijk,ijk->i", d3, d3)
         return per_epoch
 
     def _block_var(self, x: I64, ne: int) -> tuple[I64, I64, I64]:
