@@ -77,3 +77,17 @@ def test_evaluate_without_truth_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text("t,ax,ay,az\n0,0,0,1\n0.01,0,0,1\n")
     res = cli("evaluate", str(path))
     assert res.returncode == 2 and "x.truth.json" in res.stderr and "not found" in res.stderr
+
+
+def test_replay_imports_neither_daemon_nor_web_stack() -> None:
+    """A command line naming one command imports that command alone (replay's start-up)."""
+    probe = (
+        "import sys\n"
+        "from spasmwatch.cli import build_parser\n"
+        "build_parser(['replay', 'x.csv'])\n"
+        "print(sorted(m for m in ('aiohttp', 'spasmwatch.daemon.daemon', 'bleak') if m in sys.modules))\n"
+        "build_parser([])\n"
+        "print('aiohttp' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120).stdout
+    assert out.split("\n")[:2] == ["[]", "True"]
