@@ -84,6 +84,18 @@ def parse_when(text: str | None, default: float | None = None, what: str = "time
         raise SpasmwatchError(f"{e} (or a span like 12h, 7d)") from None
 
 
+def add_window_args(p: argparse.ArgumentParser, since_default: str) -> None:
+    """--device, --since and --until, as the listing commands take them."""
+    p.add_argument("--device", help="only this band (device id)")
+    p.add_argument("--since", default=since_default, help=f"ISO time or a span back from now (default {since_default})")
+    p.add_argument("--until", default=None, help="ISO time (default now)")
+
+
+def window_of(args: argparse.Namespace) -> tuple[float | None, float | None]:
+    """(since, until) from ``add_window_args``' options; a bad one is named in the error."""
+    return parse_when(args.since, what="--since"), parse_when(args.until, what="--until")
+
+
 def hm(t: float | None) -> str:
     return "-" if t is None else dt.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S")
 

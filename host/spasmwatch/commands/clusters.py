@@ -6,15 +6,13 @@ import argparse
 import getpass
 from typing import Any
 
-from spasmwatch.commands._daemon import add_config_arg, api, config_of, hm, minutes, open_store, parse_when
+from spasmwatch.commands._daemon import add_config_arg, add_window_args, api, config_of, hm, minutes, open_store, window_of
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("clusters", help="list spasm clusters; --label ID confirmed|false_alarm", description=__doc__)
     add_config_arg(p)
-    p.add_argument("--device", help="only this band (device id)")
-    p.add_argument("--since", default="7d", help="ISO time or a span back from now (default 7d)")
-    p.add_argument("--until", default=None, help="ISO time (default now)")
+    add_window_args(p, "7d")
     p.add_argument("--label", nargs=2, metavar=("ID", "LABEL"), help="label cluster ID as confirmed or false_alarm (via the daemon: a false alarm tells everyone alerted)")
     p.add_argument("--by", default=getpass.getuser(), help="who labels (default: your user name)")
     p.set_defaults(func=run)
@@ -27,8 +25,9 @@ def run(args: argparse.Namespace) -> int:
         c = api(cfg, f"/api/clusters/{int(cid)}/label", {"label": label, "by": args.by})
         print(f"cluster #{c['id']} labelled {c['label']}")
         return 0
+    since, until = window_of(args)
     with open_store(cfg) as store:
-        rows = list(store.clusters(args.device, parse_when(args.since), parse_when(args.until)))
+        rows = list(store.clusters(args.device, since, until))
     print(f"{'id':>4}  {'start':19}  {'device':10} {'spasms':>6} {'minutes':>7}  {'after waking':>12}  label")
     for c in rows:
         print(f"{c.id:>4}  {hm(c.start_t):19}  {c.device:10} {c.count:>6} {(c.end_t - c.start_t) / 60:>7.1f}  {minutes(c.post_wake_s):>12}  {c.label or ''}")

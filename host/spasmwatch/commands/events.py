@@ -7,21 +7,19 @@ import json
 import sys
 from typing import Any
 
-from spasmwatch.commands._daemon import add_config_arg, config_of, hm, minutes, open_store, parse_when
+from spasmwatch.commands._daemon import add_config_arg, add_window_args, config_of, hm, minutes, open_store, window_of
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("events", help="spasm events, grouped by cluster, with caregiver notes beside them", description=__doc__)
     add_config_arg(p)
-    p.add_argument("--device", help="only this band (device id)")
-    p.add_argument("--since", default="24h", help="ISO time or a span back from now (default 24h)")
-    p.add_argument("--until", default=None, help="ISO time (default now)")
+    add_window_args(p, "24h")
     p.add_argument("--json", action="store_true", help="one JSON object per cluster / lone event / note")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    since, until = parse_when(args.since, what="--since"), parse_when(args.until, what="--until")
+    since, until = window_of(args)
     with open_store(config_of(args)) as store:
         clusters = list(store.clusters(args.device, since, until))
         in_cluster = {e.id: c.id for c in clusters for e in store.cluster_events(c.id)}
