@@ -72,6 +72,9 @@ def replay(
         acc, gyro = to_units(block.acc, block.gyro)
         hits, epochs = twin.feed(acc, gyro, final=nxt is None)
         yield from _records(an, times, hits, epochs, p.epoch)
+        if analyzer is None:  # nobody follows the cluster objects: keep memory flat over weeks
+            an.alarms.clear()
+            an.closed.clear()
         block = nxt
     if times.t.size:
         yield from an.finish(times.end)
