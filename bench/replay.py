@@ -7,7 +7,7 @@ as CSV once and cached by hours and seed):
      (reading included): wall time, peak RSS, x real time;
   2. the CSV reader alone (``bench/csv_read.py``'s child, fresh process), and
      its share of (1);
-  3. the analysis alone: the same samples, already in memory as 1e6-row
+  3. the analysis alone: the same samples, already in memory as CHUNK_ROWS-row (2^17)
      blocks, through ``spasmwatch.analysis.replay.replay``, x real time;
   4. the naive reference: the band's streaming ``Detector`` + ``EpochFeatures``
      stepped sample by sample in CPython over a slice of the same samples,
@@ -44,6 +44,7 @@ import numpy as np
 
 from spasmwatch.analysis.replay import Block, replay
 from spasmwatch.analysis.twin import to_units
+from spasmwatch.io.limits import CHUNK_ROWS
 from spasmwatch.io import open_recording
 from swcore.detector import Detector
 from swcore.epoch import EpochFeatures
@@ -52,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from csv_read import read_in_child  # noqa: E402  (bench/csv_read.py: the reader alone, in a child)
 
 RATE_HZ = 100.0
-BLOCK_ROWS = 1_000_000  # analysis-only block size (the CLI reads 500k-row chunks)
+BLOCK_ROWS = CHUNK_ROWS  # analysis-only block size: the CLI's chunks
 QUICK_HOURS = 1.0
 QUICK_NAIVE_MINUTES = 5.0
 

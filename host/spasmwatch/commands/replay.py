@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from spasmwatch.analysis.pipeline import Record
 from spasmwatch.analysis.replay import Block, replay
 from spasmwatch.io.csvread import open_recording
+from spasmwatch.io.limits import CHUNK_ROWS
 
 
 def register(sub: Any) -> None:
@@ -29,11 +30,11 @@ def register(sub: Any) -> None:
     )
     p.add_argument("file", help="recording CSV")
     p.add_argument("--jsonl", action="store_true", help="one JSON object per line (the replay contract)")
-    p.add_argument("--chunk-rows", type=int, default=500_000, help="rows per processing chunk (bounds memory)")
+    p.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS, help=f"rows per processing chunk (bounds memory; default {CHUNK_ROWS})")
     p.set_defaults(func=run)
 
 
-def records(path: str, chunk_rows: int = 500_000) -> Iterator[Record]:
+def records(path: str, chunk_rows: int = CHUNK_ROWS) -> Iterator[Record]:
     rec = open_recording(path, chunk_rows=chunk_rows)
     blocks = (Block(c.t, c.acc, c.gyro) for c in rec.chunks())
     return replay(blocks, rec.rate_hz, rec.has_gyro)

@@ -46,7 +46,7 @@ from spasmwatch.io._checks import Checker
 from spasmwatch.io._format import Block, Column, Header, read_header
 from spasmwatch.io._pieces import parsed_blocks
 from spasmwatch.io._prefetch import prefetch
-from spasmwatch.io.limits import MAX_RATE_HZ, MIN_RATE_HZ, MIN_SAMPLES, PREFETCH_BLOCKS, RATE_ROWS, ROUNDED_MIN_ROWS, ROUNDED_SHARE
+from spasmwatch.io.limits import CHUNK_ROWS, MAX_RATE_HZ, MIN_RATE_HZ, MIN_SAMPLES, PREFETCH_BLOCKS, RATE_ROWS, ROUNDED_MIN_ROWS, ROUNDED_SHARE
 from spasmwatch.io.rawfile import RawRecording, is_rawfile, open_rawfile
 
 __all__ = ["Chunk", "InputWarning", "Recording", "estimate_rate_hz", "open_recording"]
@@ -107,7 +107,7 @@ class Recording:
         return _assemble(blocks, self.chunk_rows, self.has_gyro)
 
 
-def open_recording(path: str | os.PathLike[str], chunk_rows: int = 1_000_000) -> Recording | RawRecording:
+def open_recording(path: str | os.PathLike[str], chunk_rows: int = CHUNK_ROWS) -> Recording | RawRecording:
     """Read the header and the first rows (rate, t0); raise InputError for a bad file.
 
     A raw recording (``.swraw``, known by its magic bytes) opens as a

@@ -53,6 +53,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spasmwatch.errors import InputError
+from spasmwatch.io.limits import CHUNK_ROWS
 
 MAGIC = b"SWRAW\r\n\x1a"
 VERSION = 1
@@ -403,7 +404,7 @@ def _block(reader: RawReader, parts: list[tuple[int, I16, int]]) -> Block:
     return Block(start, 0, t, acc, gyro, sum(p[2] for p in parts))
 
 
-def open_rawfile(path: str | os.PathLike[str], chunk_rows: int = 1_000_000) -> RawRecording:
+def open_rawfile(path: str | os.PathLike[str], chunk_rows: int = CHUNK_ROWS) -> RawRecording:
     """Open a raw recording for replay; InputError for a bad or empty file."""
     name = os.fspath(path)
     if chunk_rows < 1:
