@@ -35,7 +35,8 @@ import math
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -362,34 +363,24 @@ class HttpServer:
 
     async def _ack(self, request: web.Request) -> web.StreamResponse:
         body = await _body(request)
-        try:
+        with _api_errors(f"no alert {request.match_info['id']}"):
             return _json(self.api.ack(int(request.match_info["id"]), _by(body)))
-        except KeyError:
-            raise ApiError(404, f"no alert {request.match_info['id']}") from None
-        except ValueError as e:
-            raise ApiError(400, str(e)) from None
 
     async def _label(self, request: web.Request) -> web.StreamResponse:
         body = await _body(request)
         label = body.get("label")
         if not isinstance(label, str):
             raise ApiError(400, "label must be 'confirmed' or 'false_alarm'")
-        try:
+        with _api_errors(f"no cluster {request.match_info['id']}"):
             return _json(self.api.label(int(request.match_info["id"]), label, _by(body)))
-        except KeyError:
-            raise ApiError(404, f"no cluster {request.match_info['id']}") from None
-        except ValueError as e:
-            raise ApiError(400, str(e)) from None
 
     async def _mute(self, request: web.Request) -> web.StreamResponse:
         body = await _body(request)
         for_s = body.get("for_s")
         if not isinstance(for_s, (int, float)) or isinstance(for_s, bool) or not 0 <= for_s <= MAX_MUTE_S:
             raise ApiError(400, f"for_s must be a number of seconds, 0-{MAX_MUTE_S:.0f}")
-        try:
+        with _api_errors(f"no band {request.match_info['device']}"):
             return _json(self.api.mute(request.match_info["device"], float(for_s), _by(body)))
-        except KeyError:
-            raise ApiError(404, f"no band {request.match_info['device']}") from None
 
     async def _add_note(self, request: web.Request) -> web.StreamResponse:
         body = await _body(request)
@@ -402,10 +393,8 @@ class HttpServer:
             raise ApiError(400, f"text is longer than {MAX_TEXT} characters")
         if device is not None and not isinstance(device, str):
             raise ApiError(400, "device must be a string or null")
-        try:
+        with _api_errors():
             note = self.api.add_note(kind, text, device or None, _by(body))
-        except ValueError as e:
-            raise ApiError(400, str(e)) from None
         return _json(note, status=201)
 
     # ---- live updates ---------------------------------------------------
@@ -473,6 +462,20 @@ def _clean(v: Any) -> Any:
 
 def _dumps(v: Any) -> str:
     return json.dumps(_clean(v), separators=(",", ":"), default=str)
+
+
+@contextmanager
+def _api_errors(missing: str | None = None) -> Iterator[None]:
+    """The API's refusals as HTTP: ValueError (a value it cannot take) is 400 with
+    its message; with ``missing``, KeyError (nothing by that id) is 404 ``missing``."""
+    try:
+        yield
+    except KeyError:
+        if missing is None:
+            raise
+        raise ApiError(404, missing) from None
+    except ValueError as e:
+        raise ApiError(400, str(e)) from None
 
 
 def _json(v: Any, status: int = 200) -> web.Response:
