@@ -136,6 +136,7 @@ def test_closed_store_refuses_calls(tmp_path: Path) -> None:
 RELEASED = [
     "7440342b",
     "eb7ca2f9",
+    "5ae59fbe",
 ]
 
 

@@ -128,6 +128,20 @@ class LostRange:
 
 
 @dataclass(frozen=True)
+class LogLife:
+    """One life of a band's flash log: the store's boot and seq = the band's + these offsets.
+
+    A new life starts when the band's numbers restart (its flash was erased);
+    ``since_wall_s`` is None for the first life, which has offsets 0.
+    """
+
+    device: str
+    since_wall_s: float | None
+    boot_offset: int
+    seq_offset: int
+
+
+@dataclass(frozen=True)
 class ClusterRow:
     id: int
     device: str

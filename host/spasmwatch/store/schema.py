@@ -7,6 +7,8 @@ a new step appended at the end. Each step runs in the same transaction as the
 
 Times: ``*_ms`` are band milliseconds since the band's boot ``boot``;
 ``wall_t`` / ``wall_s`` / ``*_wall_s`` are float unix seconds on the host.
+``boot`` and ``seq`` columns hold the band's numbers plus the offsets of its
+log life (``log_lives``; 0 until the band's flash was first seen erased).
 """
 
 from __future__ import annotations
@@ -142,5 +144,19 @@ CREATE TABLE treatments (
 CREATE INDEX treatments_wall ON treatments(wall_s);
 """
 
-MIGRATIONS: list[str] = [_V1_BAND_DATA, _V2_CAREGIVER]
+# A band whose flash was erased counts boots from 1 and seqs from 0 again: each
+# such "log life" gets offsets that map its numbers past everything stored
+# (host = band + offset), so (device, boot, seq) and the syncs stay unique.
+_V3_LOG_LIVES = """
+CREATE TABLE log_lives (
+    id INTEGER PRIMARY KEY,
+    device TEXT NOT NULL REFERENCES devices(device_id),
+    since_wall_s REAL NOT NULL,
+    boot_offset INTEGER NOT NULL,
+    seq_offset INTEGER NOT NULL,
+    UNIQUE (device, boot_offset, seq_offset)
+);
+"""
+
+MIGRATIONS: list[str] = [_V1_BAND_DATA, _V2_CAREGIVER, _V3_LOG_LIVES]
 SCHEMA_VERSION = len(MIGRATIONS)

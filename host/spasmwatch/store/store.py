@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -37,6 +38,7 @@ from spasmwatch.store.rows import (
     DeviceRow,
     EventRow,
     LabelRow,
+    LogLife,
     LostRange,
     NoteRow,
     StatusRow,
@@ -95,6 +97,65 @@ _CLUSTER_SELECT = (
 _ALERT_SELECT = "SELECT id, cluster_id, device, kind, state, wall_s, text, channels, by FROM alerts"
 _NOTE_SELECT = "SELECT id, wall_s, kind, text, device, by FROM notes"
 _TREATMENT_SELECT = "SELECT id, wall_s, drug, action, dose, unit, note, by FROM treatments"
+
+
+_LIFE_SELECT = "SELECT device, since_wall_s, boot_offset, seq_offset FROM log_lives"
+_LIFE_LATEST = " WHERE device = ? ORDER BY id DESC LIMIT 1"
+
+
+def _life(device: str, r: Row | None) -> LogLife:
+    """A log_lives row; no row: the first life, numbered as the band numbers it."""
+    return LogLife(device, None, 0, 0) if r is None else LogLife(*r)
+
+
+@dataclass(frozen=True)
+class _Held:
+    """What the store holds of a device, in host numbers."""
+
+    seq_end: int  # one past the highest seq stored or marked lost (0: none)
+    max_boot: int | None  # the highest boot with a sync, event or epoch
+    boot_ms: int | None  # the latest band ms known of the band's current boot number
+
+
+def _held(c: sqlite3.Connection, device: str, host_boot: int) -> _Held:
+    seq = c.execute(
+        "SELECT max(s) FROM (SELECT max(seq) AS s FROM events WHERE device = ?1 "
+        "UNION ALL SELECT max(last_seq) FROM lost WHERE device = ?1)",
+        (device,),
+    ).fetchone()[0]
+    boot = c.execute(
+        "SELECT max(b) FROM (SELECT max(boot) AS b FROM syncs WHERE device = ?1 "
+        "UNION ALL SELECT max(boot) FROM events WHERE device = ?1 UNION ALL SELECT max(boot) FROM activity WHERE device = ?1)",
+        (device,),
+    ).fetchone()[0]
+    ms = c.execute(
+        "SELECT max(m) FROM (SELECT max(band_ms) AS m FROM syncs WHERE device = ?1 AND boot = ?2 "
+        "UNION ALL SELECT max(onset_ms) FROM events WHERE device = ?1 AND boot = ?2 "
+        "UNION ALL SELECT max(t_ms) FROM activity WHERE device = ?1 AND boot = ?2)",
+        (device, host_boot),
+    ).fetchone()[0]
+    return _Held(0 if seq is None else int(seq) + 1, None if boot is None else int(boot), None if ms is None else int(ms))
+
+
+def _new_offsets(cur: LogLife, held: _Held, boot: int, next_seq: int, band_ms: int, erased: bool) -> tuple[int, int] | None:
+    """(boot_offset, seq_offset) of a new life, or None while the band's numbers fit the current one.
+
+    The band's seq never goes back and its boot count only grows; its clock only grows
+    within a boot. A band counting below what the store holds was erased (or its
+    state reset); a rebooted band (boot + 1, seq going on) stays in its life.
+    """
+    seq_reset = erased or next_seq + cur.seq_offset < held.seq_end
+    host_boot = boot + cur.boot_offset
+    boot_reused = held.max_boot is not None and (
+        host_boot < held.max_boot
+        # The same boot number again: a restarted log means a reboot; a clock behind one seen means one too.
+        or (host_boot == held.max_boot and (seq_reset or (held.boot_ms is not None and band_ms < held.boot_ms)))
+    )
+    # The band's current boot becomes the store's highest + 1 (also after its u16 count
+    # wrapped to 0), its seq 0 the highest held + 1.
+    boot_offset = held.max_boot + 1 - boot if boot_reused and held.max_boot is not None else cur.boot_offset
+    seq_offset = held.seq_end if seq_reset else cur.seq_offset
+    return None if (boot_offset, seq_offset) == (cur.boot_offset, cur.seq_offset) else (boot_offset, seq_offset)
 
 
 def _event_row(r: Row) -> EventRow:
@@ -347,15 +408,17 @@ class Store:
 
     # --- backfill bookkeeping -----------------------------------------------------------
     def next_backfill_seq(self, device: str) -> int:
-        """The first seq after the contiguous run (events and lost ranges) from the lowest held; 0 if none."""
+        """The first seq after the contiguous run (events and lost ranges) from the lowest held
+        in the current log life; the life's first seq (0 for the first life) if none."""
         with self._lock:
+            floor = self.log_life(device).seq_offset  # an erased log's holes are never asked for again
             r = self._one(
-                "SELECT min(s) FROM (SELECT min(seq) AS s FROM events WHERE device = ?1 "
-                "UNION ALL SELECT min(first_seq) FROM lost WHERE device = ?1)",
-                (device,),
+                "SELECT min(s) FROM (SELECT min(seq) AS s FROM events WHERE device = ?1 AND seq >= ?2 "
+                "UNION ALL SELECT min(first_seq) FROM lost WHERE device = ?1 AND first_seq >= ?2)",
+                (device, floor),
             )
             if r is None or r[0] is None:
-                return 0
+                return floor
             cur = int(r[0])
             while True:
                 after_lost = self._one("SELECT max(last_seq) + 1 FROM lost WHERE device = ? AND first_seq <= ? AND last_seq >= ?", (device, cur, cur))
@@ -388,6 +451,34 @@ class Store:
     def lost_ranges(self, device: str) -> list[LostRange]:
         rows = self._all("SELECT * FROM lost WHERE device = ? ORDER BY first_seq, last_seq", (device,))
         return [LostRange(*r) for r in rows]
+
+    # --- log lives (a band's flash erased) -------------------------------------------------
+    def log_life(self, device: str) -> LogLife:
+        """The device's current log life (offsets 0 until its flash was seen erased)."""
+        return _life(device, self._one(_LIFE_SELECT + _LIFE_LATEST, (device,)))
+
+    def log_lives(self, device: str) -> list[LogLife]:
+        """Every life started after an erase, oldest first (the first life has no row)."""
+        return [LogLife(*r) for r in self._all(_LIFE_SELECT + " WHERE device = ? ORDER BY id", (device,))]
+
+    def check_log_life(
+        self, device: str, boot: int, next_seq: int, band_ms: int, wall_s: float, erased: bool = False
+    ) -> tuple[LogLife, bool]:
+        """The log life of a band saying (in its own numbers) boot ``boot``, ``next_seq``, clock
+        ``band_ms`` now; starts a new one when these show its log or boot counter restarted
+        (or ``erased``: the band refused a BACKFILL as past its log). Returns (life, started)."""
+        with self._tx() as c:
+            cur = _life(device, c.execute(_LIFE_SELECT + _LIFE_LATEST, (device,)).fetchone())
+            held = _held(c, device, boot + cur.boot_offset)
+            offsets = _new_offsets(cur, held, boot, next_seq, band_ms, erased)
+            if offsets is None:
+                return cur, False
+            self._touch_device(c, device, wall_s)
+            c.execute(
+                "INSERT INTO log_lives(device, since_wall_s, boot_offset, seq_offset) VALUES (?, ?, ?, ?)",
+                (device, wall_s, *offsets),
+            )
+        return LogLife(device, wall_s, *offsets), True
 
     # --- activity epochs -------------------------------------------------------------------
     def add_activity(self, device: str, rows: Iterable[Mapping[str, Any]], received_wall_s: float | None = None) -> int:
