@@ -21,7 +21,9 @@ class DaemonAPI(Protocol):
         ``connected, battery_pct, worn`` (true/false/null), ``asleep``
         (true/false/null), ``sleep_since`` (t of the last sleep/wake change),
         ``last_seen``, ``alert_state`` (worst open alert state or "QUIET"),
-        ``faults`` ([kind]), ``last_cluster`` (cluster or null).
+        ``faults`` ([kind]), ``last_cluster`` (cluster or null), ``log_life``
+        (null, or ``since, boot_offset, seq_offset`` once the band's flash
+        was seen erased: its numbers in the store are the band's + these).
         alert: ``id, device, kind, state, urgency, title, text, created_t,
         cluster_id``.
         """

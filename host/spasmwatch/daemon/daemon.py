@@ -27,10 +27,10 @@ from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.api import Json
 from spasmwatch.daemon.clock import Clock, SystemClock
 from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
-from spasmwatch.daemon.session import BandInfo, BandSession, State
+from spasmwatch.daemon.session import BandInfo, BandSession, Offsets, State
 from spasmwatch.io.rawfile import RawHeader, RawWriter
 from spasmwatch.store import Store
-from spasmwatch.store.rows import NOTE_KINDS, AlertRow
+from spasmwatch.store.rows import NOTE_KINDS, AlertRow, LogLife
 from spasmwatch.transport import Link
 from swcore import consts as C
 from swcore import protocol as P
@@ -72,6 +72,7 @@ class BandView:
     raw: RawWriter | None = None
     raw_boot: int | None = None
     params: Params = field(default_factory=lambda: Params(DEFAULT_RATE_HZ, True))
+    log_life: LogLife | None = None  # the band's current log life (known once it connected)
 
 
 class Daemon:
@@ -178,6 +179,18 @@ class Daemon:
     def next_backfill_seq(self, device: str) -> int:
         self._by_device(device).backfilling = True
         return self.store.next_backfill_seq(device)
+
+    def log_life(self, device: str, boot: int, next_seq: int, band_ms: int, erased: bool = False) -> Offsets:
+        life, started = self.store.check_log_life(device, boot, next_seq, band_ms, self.clock.wall(), erased)
+        if started:
+            # Once per erase: what the band said, and where its numbers go in the store from now on.
+            log.warning(
+                "%s: the band's log restarted (flash erased or reformatted?): it says boot %d, next seq %d, clock %d ms, "
+                "behind what the store holds; its events are stored from boot %d, seq %d on (band numbers + %d, + %d)",
+                device, boot, next_seq, band_ms, boot + life.boot_offset, life.seq_offset, life.boot_offset, life.seq_offset,
+            )  # fmt: skip
+        self._by_device(device).log_life = life
+        return Offsets(life.boot_offset, life.seq_offset)
 
     def on_state(self, session: BandSession, state: State, detail: str) -> None:
         b = self._view(session)
@@ -358,6 +371,7 @@ class Daemon:
             "last_seen": b.status_t, "alert_state": summary.get("alert_state", "QUIET"),
             "faults": summary.get("faults", []), "last_cluster": last,
             "bad_records": b.session.decode_errors,
+            "log_life": _life_json(b.log_life),
         }
 
     def clusters(self, since: float, until: float) -> list[Json]:
@@ -467,6 +481,13 @@ def _spasm(t: float, duration_ms: int, rate_mrads: int, angle_mrad: int, confide
     d = duration_ms / 1000.0
     # The band confirms a spasm POST_MS after its release (onset + duration), as replay dates it.
     return Spasm.from_band(t, d, t + d + C.POST_MS / 1000.0, rate_mrads, angle_mrad, confidence)
+
+
+def _life_json(life: LogLife | None) -> Json | None:
+    """The band's log life when its flash was seen erased (null: never)."""
+    if life is None or life.since_wall_s is None:
+        return None
+    return {"since": life.since_wall_s, "boot_offset": life.boot_offset, "seq_offset": life.seq_offset}
 
 
 def _hm(t: float) -> str:

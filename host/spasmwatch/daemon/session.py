@@ -11,6 +11,11 @@ event after the last one stored (backfill). Live and backfilled events take
 the same path to the sink, which stores them idempotently, so a drop, a band
 reboot or a host restart loses nothing the band's flash still holds.
 
+A band whose flash was erased counts boots and seqs from the start again.
+The sink maps each such "log life" into numbers of its own (``Offsets``,
+decided from STATUS and the clock at every connect); the session adds them to
+every record it passes on and takes them off the BACKFILL it sends.
+
 The session knows nothing of SQLite or alerts: it reports to a ``SessionSink``.
 """
 
@@ -69,8 +74,33 @@ class BandInfo:
     transport: str
 
 
+# The records' fields that carry the band's boot / seq numbers.
+_BOOT_FIELDS = {"event": ("boot",), "status": ("boot",), "activity": ("boot",)}
+_SEQ_FIELDS = {"event": ("seq",), "status": ("next_seq",), "loginfo": ("oldest_seq", "next_seq")}
+
+
+@dataclass(frozen=True)
+class Offsets:
+    """The host's boot and seq = the band's + these, for the band's current log life."""
+
+    boot: int = 0
+    seq: int = 0
+
+    def to_host(self, rec: Record) -> Record:
+        if not (self.boot or self.seq):
+            return rec
+        out = dict(rec)
+        for f in _BOOT_FIELDS.get(rec["type"], ()):
+            out[f] += self.boot
+        for f in _SEQ_FIELDS.get(rec["type"], ()):
+            out[f] += self.seq
+        return out
+
+
 class SessionSink(Protocol):
     def next_backfill_seq(self, device: str) -> int: ...
+
+    def log_life(self, device: str, boot: int, next_seq: int, band_ms: int, erased: bool = False) -> Offsets: ...
 
     def on_state(self, session: BandSession, state: State, detail: str) -> None: ...
 
@@ -84,7 +114,12 @@ class SessionSink(Protocol):
 
 
 class SessionError(Exception):
-    """A step of the connect sequence failed in a way the band explained."""
+    """A step of the connect sequence failed in a way the band explained (``code``: its RESP code)."""
+
+    def __init__(self, message: str, code: int | None = None, arg: int = 0) -> None:
+        super().__init__(message)
+        self.code = code
+        self.arg = arg
 
 
 class BandSession:
@@ -115,7 +150,8 @@ class BandSession:
         self._failures = 0
         self._last_error = ""
         self._repeating = False  # the current failure is the same as the last one
-        self._backfill_from = 0
+        self._backfill_from = 0  # a host seq
+        self._life = Offsets()
 
     # --- state ------------------------------------------------------------------
     def _set(self, state: State, detail: str = "") -> None:
@@ -204,11 +240,17 @@ class BandSession:
         await link.subscribe(P.STATUS_UUID, self._on_record)
         await link.subscribe(P.CONTROL_UUID, self._on_control)
         self.sink.on_connected(self.info)
+        device = self.info.device
+        band_ms, sync_wall = await self._time_sync()
+        # Read after a command: the band refreshes STATUS before it answers, so its
+        # next_seq is not older than any event already stored (the life check relies on it).
         status = P.decode(await self._req(link.read(P.STATUS_UUID)))
-        self.sink.on_record(self.info.device, status, self.wall())
-        await self.sync_time(int(status["boot"]))
-        self._backfill_from = self.sink.next_backfill_seq(self.info.device)
-        await self.command(P.encode_backfill(self._backfill_from))
+        status_t = self.wall()
+        self._life = self.sink.log_life(device, int(status["boot"]), int(status["next_seq"]), band_ms)
+        await self._backfill(device, int(status["boot"]), band_ms)
+        # Stored only now, in the numbers of the life the backfill settled on.
+        self.sink.on_record(device, self._life.to_host(status), status_t)
+        self.sink.on_sync(device, int(status["boot"]) + self._life.boot, band_ms, sync_wall)
         if self.raw:
             await self._start_raw(link)
         self._set(State.STREAMING, f"backfill from seq {self._backfill_from}")
@@ -244,14 +286,29 @@ class BandSession:
         except asyncio.TimeoutError:
             raise LinkTimeoutError("the band did not answer in time") from None
 
-    async def sync_time(self, boot: int) -> None:
-        """Give the band wall time; remember (boot, band ms) <-> wall time for its events."""
+    async def _time_sync(self) -> tuple[int, float]:
+        """Give the band wall time; returns (band ms, wall s) of one instant, for its events' times."""
         sent = self.wall()
         resp = await self.command(P.encode_time_sync(int(sent), int(sent * 1000) % 1000))
         rtt = self.wall() - sent
-        assert self.info is not None
         # The band read its clock when the command arrived: about half the round trip.
-        self.sink.on_sync(self.info.device, boot, int(resp["arg"]), sent + rtt / 2)
+        return int(resp["arg"]), sent + rtt / 2
+
+    async def _backfill(self, device: str, boot: int, band_ms: int) -> None:
+        """Ask for every event after the last one stored. A band that refuses as the host is
+        past its log (E_VALUE, arg = its next_seq: erased since its STATUS was read) starts a
+        new log life, rather than a FAULT retried for ever with the same request."""
+        try:
+            await self._send_backfill(device)
+        except SessionError as e:
+            if e.code != P.E_VALUE:
+                raise
+            self._life = self.sink.log_life(device, boot, e.arg, band_ms, erased=True)
+            await self._send_backfill(device)
+
+    async def _send_backfill(self, device: str) -> None:
+        self._backfill_from = self.sink.next_backfill_seq(device)
+        await self.command(P.encode_backfill(self._backfill_from - self._life.seq))
 
     async def command(self, data: bytes) -> Record:
         """Write a control command and wait for its RESP; SessionError if the band refuses it."""
@@ -265,7 +322,7 @@ class BandSession:
             if resp["opcode"] != op:
                 continue
             if resp["code"] != P.OK:
-                raise SessionError(f"band refused command {op:#04x}: {resp['error']}")
+                raise SessionError(f"band refused command {op:#04x}: {resp['error']}", resp["code"], int(resp["arg"]))
             return resp
 
     # --- streaming ------------------------------------------------------------------
@@ -312,7 +369,8 @@ class BandSession:
             lost.cancel()
         raise DisconnectedError("the band disconnected")
 
-    def _handle(self, device: str, rec: Record, received_s: float) -> None:
+    def _handle(self, device: str, band_rec: Record, received_s: float) -> None:
+        rec = self._life.to_host(band_rec)
         if rec["type"] == "loginfo" and rec["flags"] & P.LF_GAP:
             # The band's ring overwrote events we never got: say so once, stop asking.
             self.sink.on_lost(device, self._backfill_from, int(rec["oldest_seq"]) - 1)
