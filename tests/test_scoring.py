@@ -22,8 +22,16 @@ def test_matches_and_misses_are_counted() -> None:
     ]
     s = score(recs, TRUTH).summary()
     assert s["clusters"] == "1/1" and s["false_clusters"] == 1
-    assert s["alarm_delay_s_max"] == 0.8
+    assert s["alarm_delay_s_max"] == 0.8 and s["alarms_on_time"] == 1.0
     assert s["spasm_sensitivity"] == 0.5 and s["false_spasms_per_hour"] == 0.5
     assert s["wakes"] == "1/2" and s["false_wakes_per_24h"] == 12.0
     assert s["post_wake_error_s_median"] == 10.0
     assert s["not_worn_found"] == "1/1" and s["false_not_worn"] == 0
+
+
+def test_alarms_on_time_is_the_share_of_found_clusters_alarmed_within_2_s() -> None:
+    from spasmwatch.analysis.scoring import Score
+
+    sc = Score(hours=1.0, alarm_delays_s=[0.8, 2.0, 2.01, 30.0])
+    assert sc.summary()["alarms_on_time"] == 0.5
+    assert Score(hours=1.0).summary()["alarms_on_time"] is None

@@ -27,6 +27,7 @@ D = TypeVar("D")
 SPASM_TOL_S = 1.5
 WAKE_TOL_S = 300.0
 ALARM_LATE_S = 60.0
+ALARM_ON_TIME_S = 2.0  # the target: alarm within 2 s after the third spasm
 
 
 @dataclass
@@ -75,6 +76,9 @@ class Score:
             "alarm_delay_s_median": pct(self.alarm_delays_s, 0.5),
             "alarm_delay_s_p90": pct(self.alarm_delays_s, 0.9),
             "alarm_delay_s_max": round(max(self.alarm_delays_s), 2) if self.alarm_delays_s else None,
+            # Of the found clusters, alarmed within ALARM_ON_TIME_S of the third true spasm: the
+            # rest missed an early spasm and alarmed at a later one.
+            "alarms_on_time": ratio(sum(d <= ALARM_ON_TIME_S for d in self.alarm_delays_s), len(self.alarm_delays_s)),
             "spasm_sensitivity": ratio(self.spasms_found, self.spasms_true),
             "false_spasms_per_hour": round(self.false_spasms / self.hours, 2) if self.hours else None,
             "wake_onsets_within_5min": ratio(self.wakes_found, self.wakes_true),
