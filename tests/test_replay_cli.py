@@ -91,3 +91,12 @@ def test_replay_imports_neither_daemon_nor_web_stack() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120).stdout
     assert out.split("\n")[:2] == ["[]", "True"]
+
+
+def test_accel_only_file_gets_a_note_on_stderr_and_clean_jsonl(tmp_path: Path) -> None:
+    csv = tmp_path / "acc.csv"
+    csv.write_text("t,ax,ay,az\n" + "".join(f"{i / 50:.2f},0.01,0.02,0.99\n" for i in range(50 * 60)))
+    res = subprocess.run([sys.executable, "-m", "spasmwatch", "replay", str(csv), "--jsonl"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "no gyro columns" in res.stderr and str(csv) in res.stderr
+    assert all(json.loads(line)["type"] for line in res.stdout.splitlines())
