@@ -100,3 +100,35 @@ def test_accel_only_file_gets_a_note_on_stderr_and_clean_jsonl(tmp_path: Path) -
     assert res.returncode == 0, res.stderr
     assert "no gyro columns" in res.stderr and str(csv) in res.stderr
     assert all(json.loads(line)["type"] for line in res.stdout.splitlines())
+
+
+def test_evaluate_names_the_truth_field_it_lacks(morning: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+    csv = tmp_path / "m.csv"
+    csv.write_bytes(morning[0].read_bytes())
+    truth = json.loads(json.dumps(morning[1]))
+    del truth["clusters"][0]["third_end"]
+    (tmp_path / "m.truth.json").write_text(json.dumps(truth))
+    res = cli("evaluate", str(csv), "--jobs", "2")
+    assert res.returncode == 2, res.stderr
+    assert "m.truth.json: field 'clusters[0].third_end': missing" in res.stderr
+
+
+def test_input_error_crosses_processes_whole() -> None:
+    import pickle
+
+    from spasmwatch.errors import InputError
+
+    e = pickle.loads(pickle.dumps(InputError("a.csv", "bad number", line=7, field="ax")))
+    assert isinstance(e, InputError) and (e.path, e.line, e.field) == ("a.csv", 7, "ax")
+    assert str(e) == "a.csv:7: field 'ax': bad number"
+
+
+def test_evaluate_sorts_recordings_by_their_sensors_not_their_names(tmp_path: Path) -> None:
+    csv = tmp_path / "plain.csv"
+    csv.write_text("t,ax,ay,az\n" + "".join(f"{i / 50:.2f},0.01,0.02,0.99\n" for i in range(50 * 60)))
+    empty = {"duration_s": 60.0, "spasms": [], "clusters": [], "wake_onsets": [], "not_worn": []}
+    (tmp_path / "plain.truth.json").write_text(json.dumps(empty))
+    out = tmp_path / "score.json"
+    res = cli("evaluate", str(csv), "--json", str(out))
+    assert res.returncode == 0, res.stderr
+    assert list(json.loads(out.read_text())["by_sensor"]) == ["accel-only"]

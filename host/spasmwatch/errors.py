@@ -16,11 +16,16 @@ class InputError(SpasmwatchError):
 
     def __init__(self, path: str, message: str, line: int | None = None, field: str | None = None) -> None:
         self.path = path
+        self.message = message
         self.line = line
         self.field = field
         where = path if line is None else f"{path}:{line}"
         what = message if field is None else f"field '{field}': {message}"
         super().__init__(f"{where}: {what}")
+
+    def __reduce__(self) -> tuple[type[InputError], tuple[str, str, int | None, str | None]]:
+        # Rebuilt from its parts, not its text: it crosses process pools (evaluate --jobs).
+        return (InputError, (self.path, self.message, self.line, self.field))
 
 
 class ConfigError(SpasmwatchError):

@@ -18,7 +18,8 @@ from typing import Any
 
 from spasmwatch.analysis.replay import Block, replay
 from spasmwatch.analysis.scoring import Score, score
-from spasmwatch.commands.replay import records
+from spasmwatch.commands.replay import replay_recording
+from spasmwatch.io.csvread import open_recording
 from spasmwatch.errors import InputError
 
 # (kind, hours or None for the kind's default, rate_hz, has_gyro, amplitude scale, noise scale)
@@ -52,7 +53,7 @@ def suite(seeds: int, quick: bool, seed_start: int = 1) -> list[tuple[SuiteItem,
     return [(it, seed) for seed in range(seed_start, seed_start + seeds) for it in items]
 
 
-def run_one(job: tuple[SuiteItem, int]) -> tuple[str, dict[str, Any], Score]:
+def run_one(job: tuple[SuiteItem, int]) -> tuple[str, dict[str, Any], Score, bool]:
     from spasmwatch.sim import Scenario, simulate
 
     (kind, hours, rate, gyro, amp, noise), seed = job
@@ -68,7 +69,7 @@ def run_one(job: tuple[SuiteItem, int]) -> tuple[str, dict[str, Any], Score]:
     rec = simulate(sc)
     recs = list(replay([Block(rec.t, rec.acc, rec.gyro)], rate, gyro))
     label = f"{kind} seed={seed} {rate:g}Hz {'6-axis' if gyro else 'accel-only'} amp x{amp:g} noise x{noise:g}"
-    return label, rec.truth, score(recs, rec.truth)
+    return label, rec.truth, score(recs, rec.truth), gyro
 
 
 def register(sub: Any) -> None:
@@ -93,7 +94,7 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _file_job(path: str) -> tuple[str, dict[str, Any], Score]:
+def _file_job(path: str) -> tuple[str, dict[str, Any], Score, bool]:
     truth_path = Path(path).with_name(Path(path).stem + ".truth.json")  # as `simulate` writes it
     try:
         truth = json.loads(truth_path.read_text())
@@ -101,7 +102,39 @@ def _file_job(path: str) -> tuple[str, dict[str, Any], Score]:
         raise InputError(str(truth_path), "ground truth file not found (expected beside the CSV)") from None
     except json.JSONDecodeError as exc:
         raise InputError(str(truth_path), f"not valid JSON: {exc.msg}", line=exc.lineno) from None
-    return path, truth, score(list(records(path)), truth)
+    check_truth(str(truth_path), truth)
+    rec = open_recording(path)
+    return path, truth, score(list(replay_recording(rec)), truth), rec.has_gyro
+
+
+# What scoring reads of a truth file (docs/detector.md, "Scoring your own recordings"):
+# top-level field -> (type, fields of each list item).
+_TRUTH_FIELDS: dict[str, tuple[type, tuple[str, ...]]] = {
+    "duration_s": (float, ()),
+    "spasms": (list, ("t",)),
+    "clusters": (list, ("start", "end", "subtle", "third_end")),
+    "wake_onsets": (list, ()),
+    "not_worn": (list, ("start", "end")),
+}
+
+
+def check_truth(path: str, truth: Any) -> None:
+    """InputError naming the first field scoring needs and the truth file lacks."""
+    if not isinstance(truth, dict):
+        raise InputError(path, "not a JSON object")
+    for name, (kind, item_fields) in _TRUTH_FIELDS.items():
+        if name not in truth:
+            raise InputError(path, "missing", field=name)
+        value = truth[name]
+        if kind is float and not (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0):
+            raise InputError(path, f"must be a positive number of seconds, not {value!r}", field=name)
+        if kind is list:
+            if not isinstance(value, list):
+                raise InputError(path, f"must be a list, not {type(value).__name__}", field=name)
+            for i, item in enumerate(value):
+                for f in item_fields:
+                    if not isinstance(item, dict) or f not in item:
+                        raise InputError(path, "missing", field=f"{name}[{i}].{f}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -109,16 +142,17 @@ def run(args: argparse.Namespace) -> int:
     total = Score()
     by_mode: dict[str, Score] = {"6-axis": Score(), "accel-only": Score()}
     rows: list[dict[str, Any]] = []
-    if args.files:
-        results = [_file_job(f) for f in args.files]
-    else:
-        jobs = suite(args.seeds, args.quick, args.seed_start)
-        print(f"simulating and replaying {len(jobs)} recordings on {args.jobs} workers...", file=sys.stderr)
-        with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as ex:
+    with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as ex:
+        if args.files:
+            print(f"replaying {len(args.files)} recordings on {args.jobs} workers...", file=sys.stderr)
+            results = list(ex.map(_file_job, args.files))
+        else:
+            jobs = suite(args.seeds, args.quick, args.seed_start)
+            print(f"simulating and replaying {len(jobs)} recordings on {args.jobs} workers...", file=sys.stderr)
             results = list(ex.map(run_one, jobs))
-    for label, _, sc in results:
+    for label, _, sc, has_gyro in results:
         total.add(sc)
-        by_mode["accel-only" if "accel-only" in label else "6-axis"].add(sc)
+        by_mode["6-axis" if has_gyro else "accel-only"].add(sc)
         rows.append({"recording": label, **sc.summary()})
         if args.verbose:
             print(f"{label}: {json.dumps(sc.summary())}")

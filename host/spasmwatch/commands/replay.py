@@ -44,10 +44,10 @@ ACCEL_ONLY_NOTE = (
 
 
 def records(path: str, chunk_rows: int = CHUNK_ROWS) -> Iterator[Record]:
-    return _replayed(open_recording(path, chunk_rows=chunk_rows))
+    return replay_recording(open_recording(path, chunk_rows=chunk_rows))
 
 
-def _replayed(rec: Recording | RawRecording) -> Iterator[Record]:
+def replay_recording(rec: Recording | RawRecording) -> Iterator[Record]:
     blocks = (Block(c.t, c.acc, c.gyro) for c in rec.chunks())
     return replay(blocks, rec.rate_hz, rec.has_gyro)
 
@@ -58,10 +58,10 @@ def run(args: argparse.Namespace) -> int:
     if not rec.has_gyro:  # on stderr: --jsonl output stays the contract's
         print(ACCEL_ONLY_NOTE.format(path=args.file), file=sys.stderr)
     if args.jsonl:
-        for r in _replayed(rec):
+        for r in replay_recording(rec):
             out.write(json.dumps(r, separators=(",", ":")) + "\n")
         return 0
-    print_table(_replayed(rec), out, color=out.isatty())
+    print_table(replay_recording(rec), out, color=out.isatty())
     return 0
 
 
