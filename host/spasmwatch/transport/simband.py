@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from spasmwatch.binaries import find_binary
 from spasmwatch.errors import SpasmwatchError
 
 # Exit codes of firmware/sim/run.py (sim/hw.py).
@@ -42,10 +42,7 @@ def firmware_dir() -> Path:
 
 def find_micropython() -> str:
     """The unix-port binary: next to this Python (the venv's, from the dev extra), else on PATH."""
-    beside = Path(sys.executable).parent / "micropython"
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    found = shutil.which("micropython")
+    found = find_binary("micropython")
     if found is None:
         raise SimBandError(
             "the 'micropython' unix-port binary is missing (looked next to %s and on PATH): "
