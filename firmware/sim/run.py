@@ -20,6 +20,7 @@ Options:
     --log-slots N       event log capacity (default: the board's, else the app's)
     --idle-exit-ms MS   after the recording ends, exit once no central has been connected for MS real ms (default 1000)
     --timeout-s S       give up after S real seconds (default 120)
+    --uptime-ms MS      the band has been up MS ms already (its u32 ms fields wrap at 2^32: 49.7 days)
 
 Prints one ``SIM {json}`` line when the app is up (boot count, safe mode,
 log state, heap use after start-up) and one when it ends (samples, events).
@@ -78,6 +79,7 @@ def parse_args(argv):
         "log-slots": None,
         "idle-exit-ms": "1000",
         "timeout-s": "120",
+        "uptime-ms": "0",
     }
     i = 0
     while i < len(argv):
@@ -230,6 +232,7 @@ def main():
     opts = parse_args(sys.argv[1:])
     hardware, source, clock, wdts = build(opts)
     app = App(hardware)
+    app._up_ms = int(opts["uptime-ms"])  # before sensing starts: every time the band reports counts on from here
     gc.collect()
     report(
         "up",

@@ -31,9 +31,12 @@ AUTH_RETRY_S = 600.0
 REQUEST_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_S = 15.0
 
-# A band whose clock differs from the host by more than this after a sync is
-# re-synced: event times must stay within a second for the alarm and exports.
-RESYNC_DRIFT_MS = 1000
+# The band's ms fields (event onsets, epoch ends, the time sync) are u32 and
+# wrap after 2^32 ms = 49.7 days of uptime. The host reads each as the latest
+# lap that is not later than its estimate of the band's clock now plus this
+# slack (ms): the estimate can be off by a stale STATUS or a wall-clock step,
+# never by an hour; a record is correct up to 49.7 days old.
+BAND_CLOCK_SLACK_MS = 3_600_000
 
 # Log fill that counts as "nearly full": at ~100 events a day a 4096-slot log
 # still holds weeks, so 90 % means the host has not backfilled in a long time.

@@ -27,7 +27,7 @@ from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.api import Json
 from spasmwatch.daemon.clock import Clock, SystemClock
 from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
-from spasmwatch.daemon.session import BandInfo, BandSession, Offsets, State
+from spasmwatch.daemon.session import BandInfo, BandSession, Offsets, State, unwrap_u32
 from spasmwatch.io.rawfile import RawHeader, RawWriter
 from spasmwatch.store import Store
 from spasmwatch.store.rows import NOTE_KINDS, AlertRow, LogLife
@@ -285,8 +285,10 @@ class Daemon:
             start = received_s - (rec["first_index"] + len(rec["samples"])) / rate
             header = RawHeader(device, float(rate), True, start)
             b.raw, b.raw_boot = RawWriter(self.raw_dir / f"{device}-boot{boot}.swraw", header), boot
+        # The band's u32 index wraps after 2^32 samples (497 days at 100 Hz); the file's does not.
+        first = unwrap_u32(rec["first_index"], b.raw.next_index, slack=1 << 31)
         try:
-            b.raw.append(rec["first_index"], rec["samples"], rec["dropped"])
+            b.raw.append(first, rec["samples"], rec["dropped"])
         except ValueError as e:
             log.warning("%s: raw samples out of order, skipped: %s", device, e)
 

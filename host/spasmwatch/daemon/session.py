@@ -16,6 +16,9 @@ The sink maps each such "log life" into numbers of its own (``Offsets``,
 decided from STATUS and the clock at every connect); the session adds them to
 every record it passes on and takes them off the BACKFILL it sends.
 
+The band's ms times are u32 and wrap after 49.7 days up; ``BandClock``, read
+at each sync with STATUS's uptime in seconds, gives them back their laps.
+
 The session knows nothing of SQLite or alerts: it reports to a ``SessionSink``.
 """
 
@@ -97,6 +100,43 @@ class Offsets:
         return out
 
 
+U32 = 1 << 32
+
+# The records' fields that carry times on the band's ms clock of their boot.
+_MS_FIELDS = {"event": ("onset_ms",), "activity": ("t_ms",)}
+
+
+def unwrap_u32(value: int, latest: int, slack: int = K.BAND_CLOCK_SLACK_MS) -> int:
+    """The latest integer equal to ``value`` modulo 2^32 that is not after ``latest + slack``."""
+    top = latest + slack
+    return top - (top - value) % U32
+
+
+@dataclass(frozen=True)
+class BandClock:
+    """The band's ms clock of boot ``boot``: it read ``ms`` (unwrapped) at wall time ``wall_s``."""
+
+    boot: int = -1
+    ms: int = 0
+    wall_s: float = 0.0
+
+    @classmethod
+    def at_sync(cls, boot: int, band_ms: int, uptime_s: int, wall_s: float) -> BandClock:
+        # STATUS's uptime is u32 seconds (136 years): it tells which lap the u32 ms reading is on.
+        return cls(boot, unwrap_u32(band_ms, uptime_s * 1000), wall_s)
+
+    def to_host(self, rec: Record, received_s: float) -> Record:
+        """``rec`` with its ms times unwrapped, if it is of this boot (older boots keep theirs)."""
+        fields = _MS_FIELDS.get(rec["type"], ())
+        if not fields or rec["boot"] != self.boot:
+            return rec
+        now = self.ms + int((received_s - self.wall_s) * 1000)
+        out = dict(rec)
+        for f in fields:
+            out[f] = unwrap_u32(rec[f], now)
+        return out
+
+
 class SessionSink(Protocol):
     def next_backfill_seq(self, device: str) -> int: ...
 
@@ -152,6 +192,7 @@ class BandSession:
         self._repeating = False  # the current failure is the same as the last one
         self._backfill_from = 0  # a host seq
         self._life = Offsets()
+        self._clock = BandClock()
 
     # --- state ------------------------------------------------------------------
     def _set(self, state: State, detail: str = "") -> None:
@@ -246,6 +287,8 @@ class BandSession:
         # next_seq is not older than any event already stored (the life check relies on it).
         status = P.decode(await self._req(link.read(P.STATUS_UUID)))
         status_t = self.wall()
+        self._clock = BandClock.at_sync(int(status["boot"]), band_ms, int(status["uptime_s"]), sync_wall)
+        band_ms = self._clock.ms
         self._life = self.sink.log_life(device, int(status["boot"]), int(status["next_seq"]), band_ms)
         await self._backfill(device, int(status["boot"]), band_ms)
         # Stored only now, in the numbers of the life the backfill settled on.
@@ -370,7 +413,7 @@ class BandSession:
         raise DisconnectedError("the band disconnected")
 
     def _handle(self, device: str, band_rec: Record, received_s: float) -> None:
-        rec = self._life.to_host(band_rec)
+        rec = self._life.to_host(self._clock.to_host(band_rec, received_s))
         if rec["type"] == "loginfo" and rec["flags"] & P.LF_GAP:
             # The band's ring overwrote events we never got: say so once, stop asking.
             self.sink.on_lost(device, self._backfill_from, int(rec["oldest_seq"]) - 1)
