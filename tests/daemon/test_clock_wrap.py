@@ -51,3 +51,26 @@ def test_a_cluster_across_the_clock_wrap_is_placed_and_alarmed(tmp_path: Path, q
             assert alarm.count == 3
 
     asyncio.run(main())
+
+
+def test_a_long_connection_syncs_again_across_the_wrap(tmp_path: Path, quick_cluster_csv: Path) -> None:
+    """No reconnect this time: the session's hourly re-sync (here every 6 s) is what
+    reads the band's clock after the wrap, and each sync is a new point on one clock."""
+    up_ms = U32 - int(WRAP_AT_S * 1000)
+
+    async def main() -> None:
+        async with rig(tmp_path, quick_cluster_csv, speed=4, band_args=("--uptime-ms", str(up_ms)), resync_s=6.0) as r:
+            started = r.clock.wall()
+            st = r.store
+            await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 60, "the cluster alarm")
+            await r.wait_for(lambda: any(s.band_ms > U32 + 6000 for s in st.syncs(DEVICE)), 60, "a sync after the wrap")
+            syncs = st.syncs(DEVICE)
+            assert len(syncs) >= 3 and len({s.boot for s in syncs}) == 1, syncs
+            assert [s.band_ms for s in syncs] == sorted(s.band_ms for s in syncs)
+            # One clock: band ms since the rig started and wall seconds since then agree.
+            for s in syncs:
+                assert abs((s.band_ms - up_ms) / 1000 - (s.wall_s - started)) < 2.0, (s, s.wall_s - started)
+            assert st.log_lives(DEVICE) == []
+            assert r.daemon is not None and r.daemon.bands[0].session.state.value == "streaming"
+
+    asyncio.run(main())

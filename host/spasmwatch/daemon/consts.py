@@ -38,6 +38,12 @@ CONNECT_TIMEOUT_S = 15.0
 # never by an hour; a record is correct up to 49.7 days old.
 BAND_CLOCK_SLACK_MS = 3_600_000
 
+# A long connection (a night, days on a charger) syncs the band's clock again
+# this often (s): its crystal drifts ~1 s a day (10-20 ppm) and the host's
+# wall clock may be stepped (NTP); each sync is a new point for the events
+# after it, so their wall times stay within tens of ms.
+RESYNC_S = 3600.0
+
 # Log fill that counts as "nearly full": at ~100 events a day a 4096-slot log
 # still holds weeks, so 90 % means the host has not backfilled in a long time.
 LOG_NEARLY_FULL_PCT = 90

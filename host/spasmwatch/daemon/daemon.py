@@ -85,6 +85,7 @@ class Daemon:
         alert_settings: AlertSettings | None = None,
         clock: Clock | None = None,
         stale_s: float = K.STALE_S,
+        resync_s: float = K.RESYNC_S,
         disconnect_alert_s: float = K.DISCONNECT_ALERT_S,
         raw_dir: Path | None = None,
     ) -> None:
@@ -96,7 +97,7 @@ class Daemon:
         self.bands: list[BandView] = []
         self.raw_dir = raw_dir or store.path.parent / "raw"
         for spec in bands:
-            s = BandSession(spec.label, spec.link_factory, self, wall=self.clock.wall, stale_s=stale_s, raw=spec.raw)
+            s = BandSession(spec.label, spec.link_factory, self, wall=self.clock.wall, stale_s=stale_s, raw=spec.raw, resync_s=resync_s)
             self.bands.append(BandView(spec.label, s, down_since=self.clock.mono(), params=Params(spec.rate_hz, True)))
         # The latest notifications, for the demo and tests (bounded: a daemon runs for months).
         self.notifications: deque[Notification] = deque(maxlen=NOTICES_KEPT)

@@ -171,6 +171,7 @@ class BandSession:
         wall: Callable[[], float] = time.time,
         stale_s: float = K.STALE_S,
         raw: bool = False,
+        resync_s: float = K.RESYNC_S,
     ) -> None:
         self.label = label  # what the caregiver configured (name or address)
         self.raw = raw  # ask for the raw sample stream on every connect
@@ -178,6 +179,7 @@ class BandSession:
         self.sink = sink
         self.wall = wall
         self.stale_s = stale_s
+        self.resync_s = resync_s
         self.state = State.DISCONNECTED
         self.detail = ""
         self.info: BandInfo | None = None
@@ -408,9 +410,18 @@ class BandSession:
                 rec = self._decode(data)
                 if rec is not None:
                     self._handle(device, rec, received)
+                if self.wall() - self._clock.wall_s >= self.resync_s:
+                    await self._resync(device)
         finally:
             lost.cancel()
         raise DisconnectedError("the band disconnected")
+
+    async def _resync(self, device: str) -> None:
+        """A new sync point on a long connection: the band's clock read as the lap nearest our estimate."""
+        band_ms, wall_s = await self._time_sync()
+        c = self._clock
+        self._clock = BandClock(c.boot, unwrap_u32(band_ms, c.ms + int((wall_s - c.wall_s) * 1000)), wall_s)
+        self.sink.on_sync(device, c.boot + self._life.boot, self._clock.ms, wall_s)
 
     def _handle(self, device: str, band_rec: Record, received_s: float) -> None:
         rec = self._life.to_host(self._clock.to_host(band_rec, received_s))
