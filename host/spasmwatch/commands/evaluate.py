@@ -3,7 +3,9 @@
 With no files, simulates a suite of recordings (every scenario kind, several
 seeds, rates 50-104 Hz, with and without gyro, varied amplitudes and noise),
 replays each in memory exactly as ``replay`` would, and scores it. With files,
-scores each ``X.csv`` against its ``X.truth.json``.
+scores each ``X.csv`` against its ``X.truth.json``. ``--why`` adds, for every
+true spasm in a cluster, the stage at which the detector let it go
+(``analysis/diagnose.py``).
 """
 
 from __future__ import annotations
@@ -12,12 +14,19 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from spasmwatch.analysis.diagnose import diagnose, report
 from spasmwatch.analysis.replay import Block, replay
 from spasmwatch.analysis.scoring import Score, score
+from spasmwatch.analysis.twin import to_units
 from spasmwatch.commands.replay import replay_recording
 from spasmwatch.io.csvread import open_recording
 from spasmwatch.errors import InputError
@@ -53,7 +62,22 @@ def suite(seeds: int, quick: bool, seed_start: int = 1) -> list[tuple[SuiteItem,
     return [(it, seed) for seed in range(seed_start, seed_start + seeds) for it in items]
 
 
-def run_one(job: tuple[SuiteItem, int]) -> tuple[str, dict[str, Any], Score, bool]:
+@dataclass
+class Result:
+    label: str
+    score: Score
+    has_gyro: bool
+    why: Counter[tuple[str, str]]  # (group, stage) -> true spasms; empty without --why
+
+
+def _why(acc_g: Any, gyro_dps: Any, rate_hz: float, truth: dict[str, Any], wanted: bool) -> Counter[tuple[str, str]]:
+    if not wanted:
+        return Counter()
+    a, g = to_units(acc_g, gyro_dps)
+    return diagnose(a, g, rate_hz, gyro_dps is not None, truth)
+
+
+def run_one(job: tuple[SuiteItem, int], why: bool = False) -> Result:
     from spasmwatch.sim import Scenario, simulate
 
     (kind, hours, rate, gyro, amp, noise), seed = job
@@ -69,7 +93,7 @@ def run_one(job: tuple[SuiteItem, int]) -> tuple[str, dict[str, Any], Score, boo
     rec = simulate(sc)
     recs = list(replay([Block(rec.t, rec.acc, rec.gyro)], rate, gyro))
     label = f"{kind} seed={seed} {rate:g}Hz {'6-axis' if gyro else 'accel-only'} amp x{amp:g} noise x{noise:g}"
-    return label, rec.truth, score(recs, rec.truth), gyro
+    return Result(label, score(recs, rec.truth), gyro, _why(rec.acc, rec.gyro, rate, rec.truth, why))
 
 
 def register(sub: Any) -> None:
@@ -91,10 +115,15 @@ def register(sub: Any) -> None:
     p.add_argument("--jobs", type=int, default=2, help="parallel worker processes")
     p.add_argument("--json", metavar="FILE", help="write the summary and per-recording scores as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="print each recording's score")
+    p.add_argument(
+        "--why",
+        action="store_true",
+        help="also say, for each true spasm in a cluster, where the detector let it go (slower: the band's own detector)",
+    )
     p.set_defaults(func=run)
 
 
-def _file_job(path: str) -> tuple[str, dict[str, Any], Score, bool]:
+def _file_job(path: str, why: bool = False) -> Result:
     truth_path = Path(path).with_name(Path(path).stem + ".truth.json")  # as `simulate` writes it
     try:
         truth = json.loads(truth_path.read_text())
@@ -104,7 +133,16 @@ def _file_job(path: str) -> tuple[str, dict[str, Any], Score, bool]:
         raise InputError(str(truth_path), f"not valid JSON: {exc.msg}", line=exc.lineno) from None
     check_truth(str(truth_path), truth)
     rec = open_recording(path)
-    return path, truth, score(list(replay_recording(rec)), truth), rec.has_gyro
+    sc = score(list(replay_recording(rec)), truth)
+    if not why:
+        return Result(path, sc, rec.has_gyro, Counter())
+    accs, gyros = [], []
+    for c in rec.chunks():
+        accs.append(c.acc)
+        if c.gyro is not None:
+            gyros.append(c.gyro)
+    gyro = np.concatenate(gyros) if gyros else None
+    return Result(path, sc, rec.has_gyro, _why(np.concatenate(accs), gyro, rec.rate_hz, truth, True))
 
 
 # What scoring reads of a truth file (docs/detector.md, "Scoring your own recordings"):
@@ -145,17 +183,20 @@ def run(args: argparse.Namespace) -> int:
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as ex:
         if args.files:
             print(f"replaying {len(args.files)} recordings on {args.jobs} workers...", file=sys.stderr)
-            results = list(ex.map(_file_job, args.files))
+            results = list(ex.map(partial(_file_job, why=args.why), args.files))
         else:
             jobs = suite(args.seeds, args.quick, args.seed_start)
             print(f"simulating and replaying {len(jobs)} recordings on {args.jobs} workers...", file=sys.stderr)
-            results = list(ex.map(run_one, jobs))
-    for label, _, sc, has_gyro in results:
-        total.add(sc)
-        by_mode["6-axis" if has_gyro else "accel-only"].add(sc)
-        rows.append({"recording": label, **sc.summary()})
+            results = list(ex.map(partial(run_one, why=args.why), jobs))
+    why: dict[str, Counter[tuple[str, str]]] = {"6-axis": Counter(), "accel-only": Counter()}
+    for res in results:
+        mode = "6-axis" if res.has_gyro else "accel-only"
+        total.add(res.score)
+        by_mode[mode].add(res.score)
+        why[mode].update(res.why)
+        rows.append({"recording": res.label, **res.score.summary()})
         if args.verbose:
-            print(f"{label}: {json.dumps(sc.summary())}")
+            print(f"{res.label}: {json.dumps(res.score.summary())}")
     summary = total.summary()
     modes = {m: sc.summary() for m, sc in by_mode.items() if sc.hours}
     if len(modes) > 1:
@@ -164,8 +205,14 @@ def run(args: argparse.Namespace) -> int:
             _print_summary(s, None)
     print("-- all recordings:")
     _print_summary(summary, time.perf_counter() - t0)
+    whys = {m: c for m, c in why.items() if c}
+    for m, c in whys.items():
+        print(f"-- where the true spasms in clusters went, {m} recordings:")
+        print("\n".join(report(c)))
     if args.json:
-        out = {"summary": summary, "by_sensor": modes, "recordings": rows}
+        out: dict[str, Any] = {"summary": summary, "by_sensor": modes, "recordings": rows}
+        if whys:
+            out["why"] = {m: {g: {st: v for (gg, st), v in c.items() if gg == g} for g in sorted({g for g, _ in c})} for m, c in whys.items()}
         Path(args.json).write_text(json.dumps(out, indent=2))
     return 0
 

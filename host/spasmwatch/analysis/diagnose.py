@@ -1,0 +1,127 @@
+"""Why a true spasm was missed: the furthest the band's detector got with it.
+
+For researchers scoring the detector on labelled recordings (``spasmwatch
+evaluate --why``). The band's own streaming detector (``swcore.detector``)
+runs on CPython over each true cluster, with a lead-in so its gyro bias and
+background windows have settled, and every candidate it starts is followed
+to its end. A true spasm is matched to the candidate starting nearest its
+onset (within ``MATCH_S``) that got furthest, and given the stage it stopped
+at; with no candidate there, whether the detector was idle (the rate did not
+clear the onset bar) or busy with an earlier candidate.
+
+Only what is shared with the twin's rules is read (the Detector's state and
+its own fields), so the stages name the rules of docs/detector.md.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from swcore.detector import HOLD, IDLE, POST, RETURN, RISE, Detector
+
+# The stages, in the order the detector reaches them (the report's order).
+DETECTED = "detected"
+NO_ONSET = "no onset: peak rate under the onset bar"
+BUSY = "no onset: detector busy with an earlier candidate"
+NO_SETTLE = "rise did not settle"
+NOT_CALM_BEFORE = "the second before not calm"
+SMALL = "posture change under the weak tier"
+NO_HOLD = "no hold, or held too long"
+NO_RELEASE = "no release"
+NOT_CALM_AFTER = "the second after not calm"
+STAGES = (DETECTED, NO_ONSET, BUSY, NO_SETTLE, NOT_CALM_BEFORE, SMALL, NO_HOLD, NO_RELEASE, NOT_CALM_AFTER)
+
+LEAD_S = 600.0  # before a cluster: the bias needs still blocks, the background a calm spell
+TAIL_S = 5.0  # after it: the last spasm's release and calm-after window
+MATCH_S = 0.6  # a candidate this close to a true onset is that spasm's
+
+I64 = NDArray[np.int64]
+
+
+@dataclass
+class _Candidate:
+    i0: int
+    furthest: int = RISE
+    stage: str = ""
+
+
+class _Traced(Detector):
+    """The band's detector, keeping each candidate's onset and where it ended."""
+
+    def reset(self) -> None:
+        super().reset()
+        self.candidates: list[_Candidate] = []
+
+    def trace(self, a: I64, g: I64) -> None:
+        self.states = bytearray(len(a))  # the state after each sample
+        for i in range(len(a)):
+            before = self.state
+            found = self.step(int(a[i, 0]), int(a[i, 1]), int(a[i, 2]), int(g[i, 0]), int(g[i, 1]), int(g[i, 2]))
+            self.states[i] = self.state
+            if before == IDLE:
+                if self.state == IDLE:
+                    continue
+                self.candidates.append(_Candidate(self._i0))
+            c = self.candidates[-1]
+            if self.state != IDLE:
+                c.furthest = max(c.furthest, self.state)
+            elif not c.stage:
+                c.stage = DETECTED if found else self._why_ended(before)
+
+    def _why_ended(self, st: int) -> str:
+        p = self.p
+        if st == RISE:
+            if self._quiet < p.settle_n:
+                return NO_SETTLE
+            return SMALL if self._dpk2 < p.dev_weak2 else NOT_CALM_BEFORE
+        if st == HOLD:
+            return NO_HOLD
+        if st == RETURN:
+            return NO_RELEASE
+        return NOT_CALM_AFTER if st == POST else NO_SETTLE
+
+
+def diagnose(acc: I64, gyro: I64, rate_hz: float, has_gyro: bool, truth: Mapping[str, Any]) -> Counter[tuple[str, str]]:
+    """Counts of (group, stage) over the true spasms inside ``truth``'s clusters.
+
+    ``acc``/``gyro``: the whole recording in the band's units (``twin.to_units``).
+    Group ``subtle`` for spasms of clusters marked subtle, else ``full``.
+    """
+    out: Counter[tuple[str, str]] = Counter()
+    n = len(acc)
+    for cl in truth["clusters"]:
+        onsets = [float(s["t"]) for s in truth["spasms"] if cl["start"] - 1e-6 <= s["t"] <= cl["end"]]
+        s0 = max(0, int((cl["start"] - LEAD_S) * rate_hz))
+        s1 = min(n, int((cl["end"] + TAIL_S) * rate_hz) + 1)
+        det = _Traced(rate_hz, has_gyro)
+        det.trace(acc[s0:s1], gyro[s0:s1])
+        group = "subtle" if cl["subtle"] else "full"
+        for t in onsets:
+            out[(group, _stage(det, round(t * rate_hz) - s0, MATCH_S * rate_hz))] += 1
+    return out
+
+
+def _stage(det: _Traced, i: int, tol: float) -> str:
+    near = [c for c in det.candidates if abs(c.i0 - i) <= tol]
+    if not near:
+        busy = 0 <= i - 1 < len(det.states) and det.states[i - 1] != IDLE
+        return BUSY if busy else NO_ONSET
+    best = max(near, key=lambda c: (c.stage == DETECTED, c.furthest))
+    return best.stage or NO_RELEASE  # still open when the trace ended
+
+
+def report(counts: Counter[tuple[str, str]]) -> list[str]:
+    """The table ``evaluate --why`` prints: stage, then counts per group."""
+    groups = sorted({g for g, _ in counts})
+    totals = {g: sum(v for (gg, _), v in counts.items() if gg == g) for g in groups}
+    lines = [f"  {'stage':52s}" + "".join(f"{g + f' ({totals[g]})':>14s}" for g in groups)]
+    for stage in STAGES:
+        if any(counts[(g, stage)] for g in groups):
+            lines.append(f"  {stage:52s}" + "".join(f"{counts[(g, stage)]:>14d}" for g in groups))
+    return lines
