@@ -27,6 +27,7 @@ from micropython import const
 
 from band import battery as batt
 from band.ble import FLAG_NOTIFY, FLAG_READ, FLAG_WRITE, FLAG_WRITE_ENCRYPTED, WRITE_MAX, Peripheral
+from band.biasstore import BiasStore
 from band.bonds import Bonds
 from band.bootstate import STABLE_MS, BootState
 from band.config import NEEDS_REBOOT, Config
@@ -70,6 +71,7 @@ class App:
         st = hw.storage
         self.boot = BootState(st)
         self.cfg = Config(st)
+        self.bias_store = BiasStore(st)
         self.bonds = Bonds(st)
         self.log = EventLog(st, hw.board.get("log_slots", LOG_SLOTS))
         self.errors = 0
@@ -178,6 +180,8 @@ class App:
         if self._samples is None:
             self._samples = array("h", bytes(12 * BATCH_MAX))
         self.det = Detector(self.rate_hz, imu.has_gyro)
+        if imu.has_gyro and self.bias_store.saved is not None:
+            self.det.fe.seed_bias(*self.bias_store.saved)
         self.ep = EpochFeatures(self.det.fe)  # reads the detector's front end after each step
         self.wear = Wear()
         self._anchor_ms = self.uptime_ms()
@@ -495,6 +499,8 @@ class App:
         stable = False
         while True:
             self._check_battery()
+            if self.det is not None and self.det.p.has_gyro and self.sampling:
+                self.bias_store.keep(self.det.fe.bias, self.uptime_ms())
             self._update_status()
             if p.conn is not None:
                 await p.notify(self.h_status, self._stbuf)

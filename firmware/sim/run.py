@@ -214,6 +214,12 @@ async def _drops(ble, clock, at_ms):
             ble._drop()
 
 
+def _bias(app):
+    """The detector's gyro bias (ddps), as the band would use it for the next sample."""
+    b = app.det.fe.bias if app.det is not None else None
+    return None if b is None else [b.bx, b.by, b.bz]
+
+
 def summary(app, why):
     report(
         "end",
@@ -223,6 +229,7 @@ def summary(app, why):
         suppressed=app.suppressed,
         errors=app.errors,
         uptime_ms=app.uptime_ms(),
+        bias=_bias(app),
         notify_failures=app.periph.notify_failures,
         notify_busy=app.periph.notify_busy,
     )
@@ -244,6 +251,7 @@ def main():
         torn=app.log.torn,
         errors=app.errors,
         rate_hz=app.rate_hz,
+        bias=_bias(app),
         name=app.name,
         mem_alloc=gc.mem_alloc(),
         mem_free=gc.mem_free(),

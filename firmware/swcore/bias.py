@@ -25,6 +25,20 @@ class GyroBias:
         for k in range(len(self._ring)):
             self._ring[k] = 0
 
+    def seed(self, bx, by, bz):
+        """Start from a bias kept from an earlier boot (ddps), as if from one still block:
+        later still blocks average it out, and one far from it is refused like any other
+        (until BIAS_RESET_BLOCKS refusals waive the test: a stale seed cannot lock the bias)."""
+        self.reset()
+        b = self.block
+        self._ring[0] = self._sx = bx * b
+        self._ring[1] = self._sy = by * b
+        self._ring[2] = self._sz = bz * b
+        self.bx = bx
+        self.by = by
+        self.bz = bz
+        self.still = 1
+
     def block_done(self, sx, sy, sz, rough):
         """One completed block: per-axis sums (ddps) and roughness (sum over samples and
         axes of |rate - first rate of the block|). Returns True if it was still."""

@@ -125,6 +125,13 @@ class Frontend:
         for k in range(len(self._re)):
             self._re[k] = 0
 
+    def seed_bias(self, bx, by, bz):
+        """Gyro bias (ddps) kept from an earlier boot, for the samples from here on."""
+        self.bias.seed(bx, by, bz)
+        self._nbx = bx
+        self._nby = by
+        self._nbz = bz
+
     def push(self, ax, ay, az, gx, gy, gz):
         p = self.p
         i = self.i + 1
