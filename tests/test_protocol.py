@@ -165,6 +165,20 @@ def test_serial_frame_vector_and_crc() -> None:
         P.frame(bytes(256))
 
 
+def test_sealed_state_files_vector_and_corruption() -> None:
+    """state.bin and bias.bin: payload + CRC-16/CCITT-FALSE, little-endian (swcore.crc.seal)."""
+    from swcore.crc import seal, unseal
+
+    sealed = seal(b"123456789")
+    assert sealed.hex() == "313233343536373839" + "b129"
+    assert unseal(bytes(sealed), 9) == b"123456789"
+    assert unseal(None, 9) is None
+    assert unseal(bytes(sealed[:-1]), 9) is None
+    bad = bytearray(sealed)
+    bad[3] ^= 1
+    assert unseal(bytes(bad), 9) is None
+
+
 def test_frame_decoder_resyncs_over_noise_split_reads_and_bad_crc() -> None:
     a = P.frame(P.encode_backfill(1))
     b = P.frame(P.encode_event(9, 1, 2, 3, 4, 5, 6, 0))

@@ -1,6 +1,6 @@
 """The gyro bias, kept in flash across boots.
 
-``bias.bin``: ``<hhh`` bias x, y, z (0.1 deg/s, body frame) + crc16. A band
+``bias.bin`` (sealed): ``<hhh`` bias x, y, z (0.1 deg/s, body frame). A band
 that boots on an awake, moving baby (put on in the morning, a watchdog
 reset, a battery swap) may see no still second for a while; until it does,
 the detector measured rotation against a bias of 0. It now starts from the
@@ -15,10 +15,10 @@ import struct
 from micropython import const
 
 from swcore import consts as C
-from swcore.crc import crc16
+from swcore.crc import seal, unseal
 
 NAME = "bias.bin"
-_FMT = "<hhhH"
+_FMT = "<hhh"
 # Kept once the bias rests on BIAS_BLOCKS still blocks, then at most every
 # SAVE_MS and only when it moved by SAVE_DDPS: a few flash writes a day.
 SAVE_MS = const(600000)
@@ -30,9 +30,9 @@ class BiasStore:
         self._storage = storage
         self.saved = None  # (bx, by, bz) ddps, or None
         self._saved_ms = 0
-        raw = storage.read(NAME)
-        if raw is not None and len(raw) == 8 and crc16(raw, 0, 6) == struct.unpack_from("<H", raw, 6)[0]:
-            self.saved = struct.unpack_from("<hhh", raw, 0)
+        raw = unseal(storage.read(NAME), 6)
+        if raw is not None:
+            self.saved = struct.unpack(_FMT, raw)
 
     def keep(self, bias, now_ms):
         """Write ``bias`` (a ``GyroBias``) to flash if it is settled and worth a write."""
@@ -44,11 +44,8 @@ class BiasStore:
                 return False
             if abs(bias.bx - s[0]) + abs(bias.by - s[1]) + abs(bias.bz - s[2]) < SAVE_DDPS:
                 return False
-        b = bytearray(8)
-        struct.pack_into("<hhh", b, 0, _i16(bias.bx), _i16(bias.by), _i16(bias.bz))
-        struct.pack_into("<H", b, 6, crc16(b, 0, 6))
-        self._storage.write_atomic(NAME, b)
-        self.saved = struct.unpack_from("<hhh", b, 0)
+        self.saved = (_i16(bias.bx), _i16(bias.by), _i16(bias.bz))
+        self._storage.write_atomic(NAME, seal(struct.pack(_FMT, *self.saved)))
         self._saved_ms = now_ms
         return True
 

@@ -1,6 +1,6 @@
 """Boot counter and crash streak, kept in flash across resets.
 
-``state.bin``: ``<HBB`` boot_count, crash_streak, running + crc16. ``running``
+``state.bin`` (sealed): ``<HBB`` boot_count, crash_streak, running. ``running``
 is set at start-up and cleared only by a clean stop (safe reboot, critical
 battery); finding it still set at the next boot means that run ended in a
 crash, a watchdog reset or a power cut. ``SAFE_MODE_CRASHES`` unclean ends in
@@ -12,10 +12,10 @@ import struct
 
 from micropython import const
 
-from swcore.crc import crc16
+from swcore.crc import seal, unseal
 
 NAME = "state.bin"
-_FMT = "<HBBH"
+_FMT = "<HBB"
 SAFE_MODE_CRASHES = const(3)
 # A run this long (device ms) counts as healthy and clears the crash streak.
 STABLE_MS = const(60000)
@@ -27,14 +27,10 @@ class BootState:
         self.boot_count = 0
         self.crash_streak = 0
         self.crashed = False  # the previous run ended uncleanly
-        self.corrupt = False
-        raw = storage.read(NAME)
+        raw = unseal(storage.read(NAME), 4)
         if raw is not None:
-            if len(raw) == 6 and crc16(raw, 0, 4) == struct.unpack_from("<H", raw, 4)[0]:
-                self.boot_count, self.crash_streak, running, _ = struct.unpack(_FMT, raw)
-                self.crashed = running != 0
-            else:
-                self.corrupt = True
+            self.boot_count, self.crash_streak, running = struct.unpack(_FMT, raw)
+            self.crashed = running != 0
         self.boot_count = (self.boot_count + 1) & 0xFFFF
         if self.crashed:
             self.crash_streak = min(self.crash_streak + 1, 255)
@@ -42,10 +38,7 @@ class BootState:
         self._save(1)
 
     def _save(self, running):
-        b = bytearray(6)
-        struct.pack_into(_FMT, b, 0, self.boot_count, self.crash_streak, running, 0)
-        struct.pack_into("<H", b, 4, crc16(b, 0, 4))
-        self._storage.write_atomic(NAME, b)
+        self._storage.write_atomic(NAME, seal(struct.pack(_FMT, self.boot_count, self.crash_streak, running)))
 
     def mark_stable(self):
         """The run has been healthy long enough: forget earlier crashes."""

@@ -37,3 +37,21 @@ def crc16(buf, start=0, end=-1, crc=CRC16_INIT):
         crc = ((crc << 8) & 0xFF00) ^ t[((crc >> 8) ^ buf[i]) & 0xFF]
         i += 1
     return crc
+
+
+def seal(payload):
+    """``payload`` + its crc16 (little-endian): a small state file that reads back whole or not at all."""
+    n = len(payload)
+    b = bytearray(n + 2)
+    b[:n] = payload
+    c = crc16(b, 0, n)
+    b[n] = c & 0xFF
+    b[n + 1] = c >> 8
+    return b
+
+
+def unseal(raw, size):
+    """The ``size``-byte payload of ``seal``'s output, or None if ``raw`` is missing, short or corrupt."""
+    if raw is None or len(raw) != size + 2 or crc16(raw, 0, size) != raw[size] | raw[size + 1] << 8:
+        return None
+    return raw[:size]
