@@ -261,12 +261,13 @@ def check_csv(data: bytes, path: Path, chunk_rows: int) -> tuple[np.ndarray, flo
     assert all(c.first_line >= c.start_index + 2 for c in chunks)  # type: ignore[union-attr]
     cols = [np.column_stack([c.t, c.acc] + ([c.gyro] if c.gyro is not None else [])) for c in chunks]
     values = np.concatenate(cols)
-    assert_sane(values, rec.rate_hz, rec.has_gyro)
+    assert_sane(values, rec.rate_hz, rec.has_gyro, getattr(rec, "time_slack_s", 0.0))
     return values, rec.rate_hz, rec.has_gyro
 
 
-def assert_sane(values: np.ndarray, rate_hz: float, has_gyro: bool) -> None:
-    """What the reader promises about anything it accepts."""
+def assert_sane(values: np.ndarray, rate_hz: float, has_gyro: bool, slack_s: float = 0.0) -> None:
+    """What the reader promises about anything it accepts. ``slack_s``: how far the reader
+    widened the step limits for times written coarser than the samples (io/limits.py)."""
     from spasmwatch.io.limits import MAX_ACC_G, MAX_GAP_RATIO, MAX_GYRO_DPS, MIN_STEP_RATIO
 
     assert values.shape[1] == (7 if has_gyro else 4) and len(values) >= 2
@@ -276,8 +277,10 @@ def assert_sane(values: np.ndarray, rate_hz: float, has_gyro: bool) -> None:
         assert (np.abs(values[:, 4:7]) <= MAX_GYRO_DPS).all()
     assert np.isfinite(rate_hz) and rate_hz > 0
     steps = np.diff(values[:, 0]) * rate_hz
+    slack = slack_s * rate_hz
     # The checker measures steps against the rate estimated at open (rounding moves it <= 0.01 %).
-    assert (steps >= MIN_STEP_RATIO * (1 - 1e-3)).all() and (steps <= MAX_GAP_RATIO * (1 + 1e-3)).all()
+    assert (steps >= (MIN_STEP_RATIO - slack) * (1 - 1e-3)).all()
+    assert (steps <= (MAX_GAP_RATIO + slack) * (1 + 1e-3)).all()
 
 
 def check_frames(data: bytes) -> None:

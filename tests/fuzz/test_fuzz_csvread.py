@@ -61,6 +61,9 @@ def test_random_bytes_give_input_error_only(data: bytes, chunk_rows: int) -> Non
 
 @FUZZ
 @given(st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1), st.integers(1, 120))
+# 100 Hz to 10 ms with 2 of 150 rows dropped: read as times rounded coarser than the samples
+# (its long steps look like 98.7 Hz rounded), within the widened limits.
+@example(191139, 15, 1)
 def test_mutated_valid_files_give_input_error_only(seed: int, mseed: int, chunk_rows: int) -> None:
     text, _, _ = _valid(seed)
     data = fuzzkit.mutate_csv(text, random.Random(mseed), [_valid(seed + 1)[0]])
