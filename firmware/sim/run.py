@@ -216,8 +216,10 @@ async def _drops(ble, clock, at_ms):
 
 def _bias(app):
     """The detector's gyro bias (ddps), as the band would use it for the next sample."""
-    b = app.det.fe.bias if app.det is not None else None
-    return None if b is None else [b.bx, b.by, b.bz]
+    if app.det is None:
+        return None
+    b = app.det.fe.bias
+    return [b.bx, b.by, b.bz]
 
 
 def summary(app, why):

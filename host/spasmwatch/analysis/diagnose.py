@@ -82,9 +82,7 @@ class _Traced(Detector):
             return SMALL if self._dpk2 < p.dev_weak2 else NOT_CALM_BEFORE
         if st == HOLD:
             return NO_HOLD
-        if st == RETURN:
-            return NO_RELEASE
-        return NOT_CALM_AFTER if st == POST else NO_SETTLE
+        return NO_RELEASE if st == RETURN else NOT_CALM_AFTER  # st == POST
 
 
 def diagnose(acc: I64, gyro: I64, rate_hz: float, has_gyro: bool, truth: Mapping[str, Any]) -> Counter[tuple[str, str]]:

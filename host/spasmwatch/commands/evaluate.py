@@ -70,9 +70,7 @@ class Result:
     why: Counter[tuple[str, str]]  # (group, stage) -> true spasms; empty without --why
 
 
-def _why(acc_g: Any, gyro_dps: Any, rate_hz: float, truth: dict[str, Any], wanted: bool) -> Counter[tuple[str, str]]:
-    if not wanted:
-        return Counter()
+def _why(acc_g: Any, gyro_dps: Any, rate_hz: float, truth: dict[str, Any]) -> Counter[tuple[str, str]]:
     a, g = to_units(acc_g, gyro_dps)
     return diagnose(a, g, rate_hz, gyro_dps is not None, truth)
 
@@ -93,7 +91,7 @@ def run_one(job: tuple[SuiteItem, int], why: bool = False) -> Result:
     rec = simulate(sc)
     recs = list(replay([Block(rec.t, rec.acc, rec.gyro)], rate, gyro))
     label = f"{kind} seed={seed} {rate:g}Hz {'6-axis' if gyro else 'accel-only'} amp x{amp:g} noise x{noise:g}"
-    return Result(label, score(recs, rec.truth), gyro, _why(rec.acc, rec.gyro, rate, rec.truth, why))
+    return Result(label, score(recs, rec.truth), gyro, _why(rec.acc, rec.gyro, rate, rec.truth) if why else Counter())
 
 
 def register(sub: Any) -> None:
@@ -133,16 +131,19 @@ def _file_job(path: str, why: bool = False) -> Result:
         raise InputError(str(truth_path), f"not valid JSON: {exc.msg}", line=exc.lineno) from None
     check_truth(str(truth_path), truth)
     rec = open_recording(path)
-    sc = score(list(replay_recording(rec)), truth)
     if not why:
-        return Result(path, sc, rec.has_gyro, Counter())
-    accs, gyros = [], []
+        return Result(path, score(list(replay_recording(rec)), truth), rec.has_gyro, Counter())
+    # --why needs the whole recording in memory: read it once, replay it as one block.
+    ts, accs, gyros = [], [], []
     for c in rec.chunks():
+        ts.append(c.t)
         accs.append(c.acc)
         if c.gyro is not None:
             gyros.append(c.gyro)
+    acc = np.concatenate(accs)
     gyro = np.concatenate(gyros) if gyros else None
-    return Result(path, sc, rec.has_gyro, _why(np.concatenate(accs), gyro, rec.rate_hz, truth, True))
+    recs = list(replay([Block(np.concatenate(ts), acc, gyro)], rec.rate_hz, rec.has_gyro))
+    return Result(path, score(recs, truth), rec.has_gyro, _why(acc, gyro, rec.rate_hz, truth))
 
 
 # What scoring reads of a truth file (docs/detector.md, "Scoring your own recordings"):

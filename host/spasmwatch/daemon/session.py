@@ -125,12 +125,20 @@ class BandClock:
         # STATUS's uptime is u32 seconds (136 years): it tells which lap the u32 ms reading is on.
         return cls(boot, unwrap_u32(band_ms, uptime_s * 1000), wall_s)
 
+    def now_ms(self, wall_s: float) -> int:
+        """The band's clock (unwrapped) at wall time ``wall_s``, estimated from this sync."""
+        return self.ms + int((wall_s - self.wall_s) * 1000)
+
+    def resynced(self, band_ms: int, wall_s: float) -> BandClock:
+        """A new reading of the same boot's clock, on the latest lap our estimate allows."""
+        return BandClock(self.boot, unwrap_u32(band_ms, self.now_ms(wall_s)), wall_s)
+
     def to_host(self, rec: Record, received_s: float) -> Record:
         """``rec`` with its ms times unwrapped, if it is of this boot (older boots keep theirs)."""
         fields = _MS_FIELDS.get(rec["type"], ())
         if not fields or rec["boot"] != self.boot:
             return rec
-        now = self.ms + int((received_s - self.wall_s) * 1000)
+        now = self.now_ms(received_s)
         out = dict(rec)
         for f in fields:
             out[f] = unwrap_u32(rec[f], now)
@@ -417,11 +425,10 @@ class BandSession:
         raise DisconnectedError("the band disconnected")
 
     async def _resync(self, device: str) -> None:
-        """A new sync point on a long connection: the band's clock read as the lap nearest our estimate."""
+        """A new sync point on a long connection (RESYNC_S)."""
         band_ms, wall_s = await self._time_sync()
-        c = self._clock
-        self._clock = BandClock(c.boot, unwrap_u32(band_ms, c.ms + int((wall_s - c.wall_s) * 1000)), wall_s)
-        self.sink.on_sync(device, c.boot + self._life.boot, self._clock.ms, wall_s)
+        self._clock = self._clock.resynced(band_ms, wall_s)
+        self.sink.on_sync(device, self._clock.boot + self._life.boot, self._clock.ms, wall_s)
 
     def _handle(self, device: str, band_rec: Record, received_s: float) -> None:
         rec = self._life.to_host(self._clock.to_host(band_rec, received_s))
