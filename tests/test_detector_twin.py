@@ -25,15 +25,21 @@ from synthetic import supine, table
 Out = tuple[list[tuple[int, ...]], list[tuple[int, ...]]]
 
 
-def stream(a: NDArray[np.int64], g: NDArray[np.int64], rate: float, gyro: bool) -> Out:
-    det = Detector(rate, gyro)
+def stream(a: NDArray[np.int64], g: NDArray[np.int64], rate: float, gyro: bool, rebase_at: int | None = None) -> Out:
+    """The streaming detector's output; with ``rebase_at``, indexes shifted down as on the band
+    (after every 64-sample batch) and reported with the shifts added back."""
+    det = Detector(rate, gyro) if rebase_at is None else Detector(rate, gyro, rebase_at)
     ep = EpochFeatures(det.fe)
     hits, epochs = [], []
-    for row in np.hstack([a, g]).tolist():
+    off = 0
+    for k, row in enumerate(np.hstack([a, g]).tolist()):
         if det.step(*row):
-            hits.append((det.ev_onset_n, det.ev_duration_n, det.ev_peak_rate, det.ev_peak_angle, det.ev_confidence, det.n - 1))
+            hits.append((det.ev_onset_n + off, det.ev_duration_n, det.ev_peak_rate, det.ev_peak_angle, det.ev_confidence, det.n - 1 + off))
         if ep.step():
             epochs.append((ep.index, ep.activity, ep.breath_acc, ep.breath_gyro, ep.gx_mg, ep.gy_mg, ep.gz_mg))
+        if rebase_at is not None and k % 64 == 63:
+            off += det.rebase()
+            assert det.n < rebase_at + 64
     return hits, epochs
 
 
@@ -93,11 +99,11 @@ def _write_samples(path: Path, a: NDArray[np.int64], g: NDArray[np.int64]) -> No
     np.savetxt(path, np.hstack([a, g]), fmt="%d")
 
 
-def _mpy_run(micropython: str, repo_root: Path, path: Path, rate: float, gyro: bool) -> Out:
+def _mpy_run(micropython: str, repo_root: Path, path: Path, rate: float, gyro: bool, rebase_at: int = 0) -> Out:
     env = dict(os.environ, MICROPYPATH=str(repo_root / "firmware"))
     script = repo_root / "tests" / "mpy" / "detector_stream.py"
     res = subprocess.run(
-        [micropython, str(script), str(path), repr(rate), "1" if gyro else "0"],
+        [micropython, str(script), str(path), repr(rate), "1" if gyro else "0", str(rebase_at)],
         capture_output=True, text=True, env=env, timeout=120, check=False,
     )
     assert res.returncode == 0, res.stderr
@@ -161,3 +167,26 @@ def test_twin_matches_stream_in_busy_spells_under_micropython(micropython: str, 
     got = _mpy_run(micropython, repo_root, path, 50.0, True)
     assert len(got[0]) >= 3
     assert got == twin(a, g, 50.0, True, 7919)
+
+
+@pytest.mark.parametrize("rate,gyro", [(50.0, True), (52.0, False)])
+def test_index_rebase_changes_no_event(rate: float, gyro: bool) -> None:
+    """The band shifts its sample indexes down past INDEX_REBASE_AT (small ints on a 32-bit
+    board); forced every ~2,000 samples here, through events and busy spells, nothing changes."""
+    a, g = busy(rate, gyro)
+    assert stream(a, g, rate, gyro, rebase_at=4000) == twin(a, g, rate, gyro, 7919)
+    assert Detector(rate, gyro, 4000).p.rebase_n * 20 < len(a), "too few shifts to mean anything"
+
+
+def test_index_rebase_changes_no_event_under_micropython(micropython: str, repo_root: Path, tmp_path: Path) -> None:
+    a, g = busy(50.0, True)
+    path = tmp_path / "samples.txt"
+    _write_samples(path, a, g)
+    got = _mpy_run(micropython, repo_root, path, 50.0, True, rebase_at=4000)
+    assert len(got[0]) >= 3
+    assert got == twin(a, g, 50.0, True, 7919)
+
+
+def test_index_rebase_needs_room_for_the_rings() -> None:
+    with pytest.raises(ValueError, match="rebase_at"):
+        Detector(100.0, True, 500)

@@ -47,6 +47,7 @@ ACT_QUEUE = const(4)
 RAW_BUFS = const(4)
 RAW_MAX_SAMPLES = const(19)  # 8 + 19 * 12 = 236 bytes, inside a 247-byte MTU
 EVENT_SIZE = const(20)
+SAMPLES_LAP = const(1 << 29)  # the sample count runs modulo this: with a batch added, still a small int on a 32-bit board
 
 
 class Hardware:
@@ -87,7 +88,9 @@ class App:
         self.battery_pct = 100
         self.worn = -1
         self.raw_on = False
+        # Samples sensed: samples + _laps * SAMPLES_LAP is RAW's u32 first_index.
         self.samples = 0
+        self._laps = 0
         self.suppressed = 0  # events under min_confidence
         self._up_ms = 0
         self._last_ticks = hw.clock.ticks_ms()
@@ -187,6 +190,7 @@ class App:
         self._anchor_ms = self.uptime_ms()
         self._anchor_n = 0
         self.samples = 0
+        self._laps = 0
         self.sampling = True
 
     # --- time -------------------------------------------------------------------------
@@ -199,6 +203,14 @@ class App:
         return self._up_ms
 
     # --- per-sample path (no allocation) --------------------------------------------------
+
+    def _batch(self, n):
+        """The ``n`` samples just read: anchor their times, run them, keep indexes small
+        (the anchor is only read inside ``_process``, so a shift after it needs no fix-up)."""
+        self._anchor_ms = self.uptime_ms()
+        self._anchor_n = self.det.n + n  # detector index of the sample after the batch
+        self._process(n)
+        self.det.rebase()
 
     def _process(self, n):
         s = self._samples
@@ -221,7 +233,11 @@ class App:
             if raw:
                 self._raw_push(k)
             k += 6
-        self.samples += n
+        c = self.samples + n
+        if c >= SAMPLES_LAP:
+            c -= SAMPLES_LAP
+            self._laps = (self._laps + 1) & 7
+        self.samples = c
 
     def _raw_push(self, k):
         b = self._rawb[self._raw_i]
@@ -242,7 +258,12 @@ class App:
         i = self._raw_i
         b = self._rawb[i]
         n = self._raw_n
-        first = (self.samples + last_k - n + 1) & 0x3FFFFFFF
+        # The u32 index from its two small-int parts (no heap int on a 32-bit board).
+        first = self.samples + last_k - n + 1
+        laps = self._laps
+        if first < 0:  # the record began before the count's last lap
+            first += SAMPLES_LAP
+            laps = (laps - 1) & 7
         b[0] = P.VERSION
         b[1] = P.T_RAW
         b[2] = n
@@ -250,7 +271,7 @@ class App:
         b[4] = first & 0xFF
         b[5] = (first >> 8) & 0xFF
         b[6] = (first >> 16) & 0xFF
-        b[7] = first >> 24
+        b[7] = (first >> 24) | (laps << 5)
         self._rawlen[i] = P.RAW_HEAD_SIZE + n * P.RAW_SAMPLE_SIZE
         self._raw_n = 0
         if self._raw_ready >= RAW_BUFS - 1:
@@ -317,9 +338,7 @@ class App:
             while self.sampling:
                 n = imu.read(self._samples, BATCH_MAX)
                 if n:
-                    self._anchor_ms = self.uptime_ms()
-                    self._anchor_n = self.samples + n
-                    self._process(n)
+                    self._batch(n)
                 if n < BATCH_MAX:
                     break
             if imu.overruns:

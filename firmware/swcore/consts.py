@@ -39,6 +39,12 @@ BIAS_RESET_BLOCKS = const(30)
 # Per-axis clamp of bias-corrected rate (ddps): 1600 deg/s, above anything
 # a trunk does, keeps squares inside a MicroPython small int (no heap use).
 RATE_CLAMP_DDPS = const(16000)
+# Sample indexes are shifted down (``Detector.rebase``) once they reach 2^29:
+# on a 32-bit board a MicroPython small int ends at 2^30 - 1, which a 100 Hz
+# band passes after 124 days up, and from there every index operation on the
+# per-sample path would allocate. The shift is a multiple of the ring lengths
+# and nothing else changes, so events are those of an unshifted run.
+INDEX_REBASE_AT = const(1 << 29)
 # Posture deviation squared is clamped to this (mrad^2, ~3.2 rad); larger is
 # not a spasm posture and products with percentages stay small ints.
 DEV2_CLAMP = const(10000000)

@@ -45,14 +45,14 @@ class Detector:
     the next event.
     """
 
-    def __init__(self, rate_hz, has_gyro=True):
-        self.p = Params(rate_hz, has_gyro)
+    def __init__(self, rate_hz, has_gyro=True, rebase_at=C.INDEX_REBASE_AT):
+        self.p = Params(rate_hz, has_gyro, rebase_at)
         self.fe = Frontend(self.p)
         self.reset()
 
     @property
     def n(self):
-        """Samples processed since reset."""
+        """Index of the next sample: samples since reset, less any ``rebase`` shifts."""
         return self.fe.i + 1
 
     def reset(self):
@@ -77,6 +77,21 @@ class Detector:
         self.ev_peak_rate = 0
         self.ev_peak_angle = 0
         self.ev_confidence = 0
+
+    def rebase(self):
+        """Past ``p.rebase_at`` samples, shift every sample index down by
+        ``p.rebase_n`` (indexes then stay small ints for good); returns the
+        shift, 0 if none. Call between samples (the band: after each IMU
+        batch) and subtract the shift from indexes held outside."""
+        fe = self.fe
+        if fe.i < self.p.rebase_at:
+            return 0
+        k = self.p.rebase_n
+        fe.i -= k
+        self._i0 -= k
+        self._mark -= k
+        self.ev_onset_n -= k
+        return k
 
     def step(self, ax, ay, az, gx=0, gy=0, gz=0):
         fe = self.fe

@@ -22,10 +22,20 @@ def samples(ms, rate_hz, minimum):
     return n if n > minimum else minimum
 
 
-class Params:
-    """Sample counts and integer thresholds derived once for one IMU rate."""
+def _gcd(a, b):
+    while b:
+        a, b = b, a % b
+    return a
 
-    def __init__(self, rate_hz, has_gyro=True):
+
+class Params:
+    """Sample counts and integer thresholds derived once for one IMU rate.
+
+    ``rebase_at`` (samples) is INDEX_REBASE_AT except in tests, which lower it
+    to exercise the index shift without running for months.
+    """
+
+    def __init__(self, rate_hz, has_gyro=True, rebase_at=C.INDEX_REBASE_AT):
         self.rate_hz = rate_hz
         self.has_gyro = has_gyro
         self.ns = samples(C.SHORT_MS, rate_hz, 2)
@@ -37,6 +47,13 @@ class Params:
         self.lp = self.np + self.gap  # rate-energy ring: pre window + gap
         # No onset before every window is full: both twins agree on this.
         self.warmup = self.la if self.la > self.lp else self.lp
+        # Index shift: a multiple of both ring lengths (their offsets i % la and
+        # i % lp stay put), about half of rebase_at.
+        ring = self.la * self.lp // _gcd(self.la, self.lp)
+        self.rebase_at = rebase_at
+        self.rebase_n = rebase_at // 2 // ring * ring
+        if self.rebase_n < 4 * self.warmup:
+            raise ValueError("rebase_at too small for the ring lengths")
         # Clamp rate energy so a 1 s sum stays a small int on the board.
         # (also <= 1e7, so that x*100 comparisons in the detector stay small).
         self.sp2_max = min((1 << 30) // self.lp, C.DEV2_CLAMP)

@@ -264,3 +264,72 @@ def test_event_times_follow_the_band_clock_not_the_imu_rate(micropython: str, tm
     # release plus POST_MS, 2-4 s later) at the nominal period, 2 % off.
     assert all(abs(g - tm) <= 3 * 1000 / actual for g, tm in zip(got, true_ms)), list(zip(got, true_ms))
     assert nominal[-1] - true_ms[-1] > 5000, "counting samples at the nominal rate would be seconds off"
+
+
+MONTHS = '''
+import sys
+import run
+from swcore import protocol as P
+from swcore.detector import Detector
+from swcore.epoch import EpochFeatures
+from band.app import App, SAMPLES_LAP
+opts = run.parse_args(["--csv", sys.argv[1], "--flash", sys.argv[2], "--socket", "0"])
+hardware, source, clock, wdts = run.build(opts)
+app = App(hardware)
+rebase_at = int(sys.argv[3])
+first0 = int(sys.argv[4])
+if rebase_at:
+    app.det = Detector(app.rate_hz, app.det.p.has_gyro, rebase_at)
+    app.ep = EpochFeatures(app.det.fe)
+app.samples = first0 % SAMPLES_LAP
+app._laps = first0 // SAMPLES_LAP
+app.raw_on = True
+app._raw_cap = 19
+append = app.log.append
+def log_append(buf):
+    r = P.decode(bytes(buf))
+    print("S", r["onset_ms"], r["duration_ms"], r["confidence"])
+    append(buf)
+app.log.append = log_append
+commit = app._raw_commit
+def raw_commit(last_k):
+    i = app._raw_i
+    commit(last_k)
+    r = P.decode(bytes(app._rawb[i])[:app._rawlen[i]])
+    print("R", r["first_index"], len(r["samples"]))
+    app._raw_ready = 0  # as if sent at once
+app._raw_commit = raw_commit
+top = 0
+while not source.done:
+    clock._v += 200
+    n = hardware.imu.read(app._samples, 64)
+    if n:
+        app._batch(n)
+    top = max(top, app.det.n)
+print("N", top)
+'''
+
+
+def _months(micropython: str, csv: Path, tmp: Path, rebase_at: int, first_index: int) -> tuple[list[str], list[tuple[int, int]], int]:
+    script = tmp / "months.py"
+    script.write_text(MONTHS)
+    flash = tmp / f"flash{rebase_at}"
+    flash.mkdir()
+    lines = _mp(micropython, script, str(csv), str(flash), str(rebase_at), str(first_index)).splitlines()
+    raw = [(int(x.split()[1]), int(x.split()[2])) for x in lines if x.startswith("R")]
+    return [x for x in lines if x.startswith("S")], raw, int(lines[-1].split()[1])
+
+
+def test_a_band_up_for_months_keeps_its_events_and_raw_indexes(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """After 124 days at 100 Hz a sample index no longer fits a 32-bit board's small int:
+    the detector's indexes are shifted down (forced here every ~2,000 samples) and RAW's
+    u32 first_index is built from a count modulo 2^29 and its laps (started here 3,000
+    samples before the u32 wraps). Events and raw indexes are those of a fresh band."""
+    events, raw, top = _months(micropython, many_spasms_csv, tmp_path, 0, 0)
+    events_r, raw_r, top_r = _months(micropython, many_spasms_csv, tmp_path, 4000, (1 << 32) - 3000)
+    assert len(events) == 14 and events_r == events
+    assert top > 7000 and top_r < 4000 + 64
+    for got, first0 in ((raw, 0), (raw_r, (1 << 32) - 3000)):
+        assert got[0][0] == first0 and sum(n for _, n in got) > 7000
+        assert all(b[0] == (a[0] + a[1]) % (1 << 32) for a, b in zip(got, got[1:])), "raw indexes must run on without a gap"
+    assert any(b[0] < a[0] for a, b in zip(raw_r, raw_r[1:])), "the u32 index should have wrapped"

@@ -1,23 +1,30 @@
 # Runs under the real MicroPython binary: the band's streaming detector and
 # epoch features over a file of int samples, printing what the band decides.
-# usage: micropython detector_stream.py SAMPLES.txt RATE_HZ HAS_GYRO(0/1)
+# usage: micropython detector_stream.py SAMPLES.txt RATE_HZ HAS_GYRO(0/1) [REBASE_AT]
 # SAMPLES.txt: one sample per line, "ax ay az gx gy gz" (mg, 0.1 deg/s).
+# REBASE_AT > 0: shift sample indexes down past it, after every 64 samples as
+# the band does after each IMU batch; indexes are printed with the shifts added back.
 import sys
 
 from swcore.detector import Detector
 from swcore.epoch import EpochFeatures
 
 
-def main(path, rate_hz, has_gyro):
-    det = Detector(rate_hz, has_gyro)
+def main(path, rate_hz, has_gyro, rebase_at):
+    det = Detector(rate_hz, has_gyro, rebase_at) if rebase_at else Detector(rate_hz, has_gyro)
     ep = EpochFeatures(det.fe)
+    off = 0
+    k = 0
     with open(path) as f:
         for line in f:
             v = line.split()
             if det.step(int(v[0]), int(v[1]), int(v[2]), int(v[3]), int(v[4]), int(v[5])):
-                print("S", det.ev_onset_n, det.ev_duration_n, det.ev_peak_rate, det.ev_peak_angle, det.ev_confidence, det.n - 1)
+                print("S", det.ev_onset_n + off, det.ev_duration_n, det.ev_peak_rate, det.ev_peak_angle, det.ev_confidence, det.n - 1 + off)
             if ep.step():
                 print("E", ep.index, ep.activity, ep.breath_acc, ep.breath_gyro, ep.gx_mg, ep.gy_mg, ep.gz_mg)
+            k += 1
+            if rebase_at and k % 64 == 0:
+                off += det.rebase()
 
 
-main(sys.argv[1], float(sys.argv[2]), sys.argv[3] == "1")
+main(sys.argv[1], float(sys.argv[2]), sys.argv[3] == "1", int(sys.argv[4]) if len(sys.argv) > 4 else 0)
