@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spasmwatch.analysis.diagnose import DETECTED, MATCH_S, NO_ONSET, STAGES, diagnose
+from spasmwatch.analysis.diagnose import CODES, DETECTED, MATCH_S, NO_ONSET, STAGES, ClusterWhy, counts, diagnose
 from spasmwatch.analysis.twin import TwinDetector, to_units
 from spasmwatch.sim import Recording, Scenario, simulate, write_recording
 
@@ -26,16 +26,18 @@ def rec() -> Recording:
 def test_every_true_spasm_gets_one_stage_and_detected_ones_are_the_twins(rec: Recording) -> None:
     truth = rec.truth
     a, g = to_units(rec.acc, rec.gyro)
-    counts = diagnose(a, g, RATE, True, truth)
+    per_cluster = diagnose(a, g, RATE, True, truth)
+    assert [len(c.stages) for c in per_cluster] == [c["count"] for c in truth["clusters"]]
+    found = counts(per_cluster)
     in_clusters = [s["t"] for s in truth["spasms"] if any(c["start"] - 1e-6 <= s["t"] <= c["end"] for c in truth["clusters"])]
-    assert sum(counts.values()) == len(in_clusters) > 10
-    assert {st for _, st in counts} <= set(STAGES)
+    assert sum(found.values()) == len(in_clusters) > 10
+    assert {st for _, st in found} <= set(STAGES)
     # The stream traced on CPython finds what the numpy twin finds (they are held identical elsewhere).
     hits, _ = TwinDetector(RATE, True).feed(a, g, final=True)
     onsets = np.array([h.onset_n for h in hits])
     twin_found = sum(bool(len(onsets)) and np.min(np.abs(onsets - t * RATE)) <= MATCH_S * RATE for t in in_clusters)
-    assert sum(v for (_, st), v in counts.items() if st == DETECTED) == twin_found > 0
-    assert set(g for g, _ in counts) == {"full", "subtle"}
+    assert sum(v for (_, st), v in found.items() if st == DETECTED) == twin_found > 0
+    assert set(g for g, _ in found) == {"full", "subtle"}
 
 
 def test_labels_where_nothing_moves_are_no_onset() -> None:
@@ -43,18 +45,27 @@ def test_labels_where_nothing_moves_are_no_onset() -> None:
     a = np.tile(np.array([[0, 0, 1000]], dtype=np.int64), (n, 1))
     g = np.zeros((n, 3), dtype=np.int64)
     truth = {"clusters": [{"start": 60.0, "end": 80.0, "subtle": False}], "spasms": [{"t": 60.0}, {"t": 70.0}, {"t": 80.0}]}
-    assert diagnose(a, g, RATE, True, truth) == {("full", NO_ONSET): 3}
+    assert diagnose(a, g, RATE, True, truth) == [ClusterWhy(60.0, False, (NO_ONSET,) * 3)]
 
 
 def test_evaluate_why_prints_and_writes_the_table(rec: Recording, tmp_path: Path) -> None:
     csv = tmp_path / "c.csv"
     write_recording(rec, csv)
     out = tmp_path / "score.json"
-    res = subprocess.run([sys.executable, "-m", "spasmwatch", "evaluate", str(csv), "--why", "--json", str(out)],
+    res = subprocess.run([sys.executable, "-m", "spasmwatch", "evaluate", str(csv), "--why", "-v", "--json", str(out)],
                          capture_output=True, text=True, timeout=300)  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert "where the true spasms in clusters went, 6-axis" in res.stdout and DETECTED in res.stdout
-    why = json.loads(out.read_text())["why"]["6-axis"]
+    written = json.loads(out.read_text())
+    why = written["why"]["6-axis"]
     assert sum(sum(v.values()) for v in why.values()) == sum(
         1 for s in rec.truth["spasms"] if any(c["start"] - 1e-6 <= s["t"] <= c["end"] for c in rec.truth["clusters"])
     )
+    # -v: one line per true cluster, its spasms' stage letters in order, found or missed as scored.
+    clusters = written["recordings"][0]["clusters"]
+    assert len(clusters) == len(rec.truth["clusters"])
+    for c in clusters:
+        letters = "".join(CODES[st] for st in c["spasms"])
+        state = "missed" if c["alarm_delay_s"] is None else f"alarm {c['alarm_delay_s']:+.1f} s"
+        assert any(f"at {c['start']:.1f} s" in line and state in line and line.endswith(letters) for line in res.stdout.splitlines())
+    assert any(c["alarm_delay_s"] is not None for c in clusters)

@@ -32,6 +32,6 @@ def test_matches_and_misses_are_counted() -> None:
 def test_alarms_on_time_is_the_share_of_found_clusters_alarmed_within_2_s() -> None:
     from spasmwatch.analysis.scoring import Score
 
-    sc = Score(hours=1.0, alarm_delays_s=[0.8, 2.0, 2.01, 30.0])
+    sc = Score(hours=1.0, cluster_delays_s=[0.8, None, 2.0, 2.01, 30.0])
     assert sc.summary()["alarms_on_time"] == 0.5
     assert Score(hours=1.0).summary()["alarms_on_time"] is None

@@ -15,6 +15,7 @@ its own fields), so the stages name the rules of docs/detector.md.
 
 from __future__ import annotations
 
+import textwrap
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,12 +37,27 @@ NO_HOLD = "no hold, or held too long"
 NO_RELEASE = "no release"
 NOT_CALM_AFTER = "the second after not calm"
 STAGES = (DETECTED, NO_ONSET, BUSY, NO_SETTLE, NOT_CALM_BEFORE, SMALL, NO_HOLD, NO_RELEASE, NOT_CALM_AFTER)
+# One letter per stage for a cluster's spasms in a line (``cluster_line``).
+CODES = dict(zip(STAGES, "DOBSCWHRA"))
 
 LEAD_S = 600.0  # before a cluster: the bias needs still blocks, the background a calm spell
 TAIL_S = 5.0  # after it: the last spasm's release and calm-after window
 MATCH_S = 0.6  # a candidate this close to a true onset is that spasm's
 
 I64 = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class ClusterWhy:
+    """One true cluster: its start (s), whether subtle, and each true spasm's stage in order."""
+
+    start: float
+    subtle: bool
+    stages: tuple[str, ...]
+
+    @property
+    def group(self) -> str:
+        return "subtle" if self.subtle else "full"
 
 
 @dataclass
@@ -85,24 +101,27 @@ class _Traced(Detector):
         return NO_RELEASE if st == RETURN else NOT_CALM_AFTER  # st == POST
 
 
-def diagnose(acc: I64, gyro: I64, rate_hz: float, has_gyro: bool, truth: Mapping[str, Any]) -> Counter[tuple[str, str]]:
-    """Counts of (group, stage) over the true spasms inside ``truth``'s clusters.
+def diagnose(acc: I64, gyro: I64, rate_hz: float, has_gyro: bool, truth: Mapping[str, Any]) -> list[ClusterWhy]:
+    """For each of ``truth``'s clusters, the stage of each true spasm inside it.
 
     ``acc``/``gyro``: the whole recording in the band's units (``twin.to_units``).
-    Group ``subtle`` for spasms of clusters marked subtle, else ``full``.
     """
-    out: Counter[tuple[str, str]] = Counter()
+    out = []
     n = len(acc)
     for cl in truth["clusters"]:
-        onsets = [float(s["t"]) for s in truth["spasms"] if cl["start"] - 1e-6 <= s["t"] <= cl["end"]]
+        onsets = sorted(float(s["t"]) for s in truth["spasms"] if cl["start"] - 1e-6 <= s["t"] <= cl["end"])
         s0 = max(0, int((cl["start"] - LEAD_S) * rate_hz))
         s1 = min(n, int((cl["end"] + TAIL_S) * rate_hz) + 1)
         det = _Traced(rate_hz, has_gyro)
         det.trace(acc[s0:s1], gyro[s0:s1])
-        group = "subtle" if cl["subtle"] else "full"
-        for t in onsets:
-            out[(group, _stage(det, round(t * rate_hz) - s0, MATCH_S * rate_hz))] += 1
+        stages = tuple(_stage(det, round(t * rate_hz) - s0, MATCH_S * rate_hz) for t in onsets)
+        out.append(ClusterWhy(float(cl["start"]), bool(cl["subtle"]), stages))
     return out
+
+
+def counts(clusters: list[ClusterWhy]) -> Counter[tuple[str, str]]:
+    """(group, stage) -> true spasms; group ``subtle`` for clusters marked subtle, else ``full``."""
+    return Counter((c.group, st) for c in clusters for st in c.stages)
 
 
 def _stage(det: _Traced, i: int, tol: float) -> str:
@@ -123,3 +142,13 @@ def report(counts: Counter[tuple[str, str]]) -> list[str]:
         if any(counts[(g, stage)] for g in groups):
             lines.append(f"  {stage:52s}" + "".join(f"{counts[(g, stage)]:>14d}" for g in groups))
     return lines
+
+
+def legend() -> str:
+    return textwrap.fill("; ".join(f"{code} {stage}" for stage, code in CODES.items()), 100, initial_indent="  ", subsequent_indent="  ")
+
+
+def cluster_line(label: str, c: ClusterWhy, alarm_delay_s: float | None) -> str:
+    """One true cluster: where, found or missed, and each spasm's stage letter in order."""
+    found = "missed" if alarm_delay_s is None else f"alarm {alarm_delay_s:+.1f} s"
+    return f"  {label}  at {c.start:.1f} s  {c.group:6s}  {found:16s}  {''.join(CODES[st] for st in c.stages)}"

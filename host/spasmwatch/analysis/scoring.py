@@ -38,7 +38,8 @@ class Score:
     subtle_true: int = 0
     subtle_found: int = 0
     false_clusters: int = 0
-    alarm_delays_s: list[float] = field(default_factory=list)
+    # Per true cluster, in the truth's order: its alarm delay (s), None if missed.
+    cluster_delays_s: list[float | None] = field(default_factory=list)
     spasms_true: int = 0
     spasms_found: int = 0
     false_spasms: int = 0
@@ -49,6 +50,11 @@ class Score:
     not_worn_true: int = 0
     not_worn_found: int = 0
     false_not_worn: int = 0
+
+    @property
+    def alarm_delays_s(self) -> list[float]:
+        """Alarm delays of the clusters found."""
+        return [d for d in self.cluster_delays_s if d is not None]
 
     def add(self, other: Score) -> None:
         for k, v in vars(other).items():
@@ -114,11 +120,12 @@ def _score_clusters(sc: Score, det: list[Record], truth: dict[str, Any]) -> None
         used.update(overlapping)
         match = [i for i in overlapping if det[i]["alert_t"] <= tc["end"] + ALARM_LATE_S]
         if not match:
+            sc.cluster_delays_s.append(None)
             continue
         d = det[match[0]]
         sc.clusters_found += 1
         sc.subtle_found += bool(tc["subtle"])
-        sc.alarm_delays_s.append(d["alert_t"] - tc["third_end"])
+        sc.cluster_delays_s.append(d["alert_t"] - tc["third_end"])
         if tc.get("post_wake_s") is not None and d["post_wake_s"] is not None:
             sc.post_wake_errors_s.append(d["post_wake_s"] - tc["post_wake_s"])
     sc.false_clusters += len(det) - len(used)

@@ -5,7 +5,7 @@ seeds, rates 50-104 Hz, with and without gyro, varied amplitudes and noise),
 replays each in memory exactly as ``replay`` would, and scores it. With files,
 scores each ``X.csv`` against its ``X.truth.json``. ``--why`` adds, for every
 true spasm in a cluster, the stage at which the detector let it go
-(``analysis/diagnose.py``).
+(``analysis/diagnose.py``); with ``-v`` also one line per true cluster.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from spasmwatch.analysis.diagnose import diagnose, report
+from spasmwatch.analysis.diagnose import ClusterWhy, cluster_line, counts, diagnose, legend, report
 from spasmwatch.analysis.replay import Block, replay
 from spasmwatch.analysis.scoring import Score, score
 from spasmwatch.analysis.twin import to_units
@@ -67,10 +67,10 @@ class Result:
     label: str
     score: Score
     has_gyro: bool
-    why: Counter[tuple[str, str]]  # (group, stage) -> true spasms; empty without --why
+    why: list[ClusterWhy]  # per true cluster; empty without --why
 
 
-def _why(acc_g: Any, gyro_dps: Any, rate_hz: float, truth: dict[str, Any]) -> Counter[tuple[str, str]]:
+def _why(acc_g: Any, gyro_dps: Any, rate_hz: float, truth: dict[str, Any]) -> list[ClusterWhy]:
     a, g = to_units(acc_g, gyro_dps)
     return diagnose(a, g, rate_hz, gyro_dps is not None, truth)
 
@@ -91,7 +91,7 @@ def run_one(job: tuple[SuiteItem, int], why: bool = False) -> Result:
     rec = simulate(sc)
     recs = list(replay([Block(rec.t, rec.acc, rec.gyro)], rate, gyro))
     label = f"{kind} seed={seed} {rate:g}Hz {'6-axis' if gyro else 'accel-only'} amp x{amp:g} noise x{noise:g}"
-    return Result(label, score(recs, rec.truth), gyro, _why(rec.acc, rec.gyro, rate, rec.truth) if why else Counter())
+    return Result(label, score(recs, rec.truth), gyro, _why(rec.acc, rec.gyro, rate, rec.truth) if why else [])
 
 
 def register(sub: Any) -> None:
@@ -112,7 +112,7 @@ def register(sub: Any) -> None:
     p.add_argument("--quick", action="store_true", help="a smaller suite (no night/day recordings)")
     p.add_argument("--jobs", type=int, default=2, help="parallel worker processes")
     p.add_argument("--json", metavar="FILE", help="write the summary and per-recording scores as JSON")
-    p.add_argument("-v", "--verbose", action="store_true", help="print each recording's score")
+    p.add_argument("-v", "--verbose", action="store_true", help="print each recording's score (with --why: each true cluster's spasms too)")
     p.add_argument(
         "--why",
         action="store_true",
@@ -132,7 +132,7 @@ def _file_job(path: str, why: bool = False) -> Result:
     check_truth(str(truth_path), truth)
     rec = open_recording(path)
     if not why:
-        return Result(path, score(list(replay_recording(rec)), truth), rec.has_gyro, Counter())
+        return Result(path, score(list(replay_recording(rec)), truth), rec.has_gyro, [])
     # --why needs the whole recording in memory: read it once, replay it as one block.
     ts, accs, gyros = [], [], []
     for c in rec.chunks():
@@ -190,12 +190,18 @@ def run(args: argparse.Namespace) -> int:
             print(f"simulating and replaying {len(jobs)} recordings on {args.jobs} workers...", file=sys.stderr)
             results = list(ex.map(partial(run_one, why=args.why), jobs))
     why: dict[str, Counter[tuple[str, str]]] = {"6-axis": Counter(), "accel-only": Counter()}
+    lines: list[str] = []
     for res in results:
         mode = "6-axis" if res.has_gyro else "accel-only"
         total.add(res.score)
         by_mode[mode].add(res.score)
-        why[mode].update(res.why)
-        rows.append({"recording": res.label, **res.score.summary()})
+        why[mode].update(counts(res.why))
+        row: dict[str, Any] = {"recording": res.label, **res.score.summary()}
+        if res.why:
+            delays = res.score.cluster_delays_s
+            row["clusters"] = [{"start": c.start, "subtle": c.subtle, "alarm_delay_s": d, "spasms": list(c.stages)} for c, d in zip(res.why, delays)]
+            lines += [cluster_line(res.label, c, d) for c, d in zip(res.why, delays)]
+        rows.append(row)
         if args.verbose:
             print(f"{res.label}: {json.dumps(res.score.summary())}")
     summary = total.summary()
@@ -210,6 +216,10 @@ def run(args: argparse.Namespace) -> int:
     for m, c in whys.items():
         print(f"-- where the true spasms in clusters went, {m} recordings:")
         print("\n".join(report(c)))
+    if lines and args.verbose:
+        print("-- each true cluster, its spasms in order:")
+        print(legend())
+        print("\n".join(lines))
     if args.json:
         out: dict[str, Any] = {"summary": summary, "by_sensor": modes, "recordings": rows}
         if whys:
