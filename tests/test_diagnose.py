@@ -69,3 +69,20 @@ def test_evaluate_why_prints_and_writes_the_table(rec: Recording, tmp_path: Path
         state = "missed" if c["alarm_delay_s"] is None else f"alarm {c['alarm_delay_s']:+.1f} s"
         assert any(f"at {c['start']:.1f} s" in line and state in line and line.endswith(letters) for line in res.stdout.splitlines())
     assert any(c["alarm_delay_s"] is not None for c in clusters)
+
+
+def test_a_late_cluster_is_traced_with_the_replays_gyro_bias() -> None:
+    """Ten minutes of slow swaying (1 s blocks smooth but off the bias) before a cluster:
+    a trace learning the bias from its own lead-in takes a swaying block for it and misses
+    every spasm; started from the bias the whole replay has there, it finds what the twin finds."""
+    from synthetic import supine
+
+    onsets = tuple(800.0 + 8 * k for k in range(5))
+    t, acc, gyro = supine(RATE, 860.0, onsets, amp_deg=8.0, seed=1)
+    sway = (t >= 150) & (t < onsets[0] - 2)
+    gyro[sway, 1] += 15.0 * np.sin(2 * np.pi * (t[sway] - 150) / 40.0)
+    a, g = to_units(acc, gyro)
+    truth = {"clusters": [{"start": onsets[0], "end": onsets[-1] + 2, "subtle": False}], "spasms": [{"t": o} for o in onsets]}
+    hits, _ = TwinDetector(RATE, True).feed(a, g, final=True)
+    assert sorted(round(h.onset_n / RATE) for h in hits if h.onset_n > 700 * RATE) == list(onsets)
+    assert diagnose(a, g, RATE, True, truth) == [ClusterWhy(onsets[0], False, (DETECTED,) * 5)]

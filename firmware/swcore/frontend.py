@@ -149,6 +149,15 @@ class Frontend:
         self._nby = by
         self._nbz = bz
 
+    def continue_bias(self, bias):
+        """Carry on from ``bias``, a GyroBias fed every block before this sample (which
+        must start a block): the host's diagnosis runs one window of a long recording
+        with the bias the whole replay had there."""
+        self.bias = bias
+        self._nbx = bias.bx
+        self._nby = bias.by
+        self._nbz = bias.bz
+
     def push(self, ax, ay, az, gx, gy, gz):
         p = self.p
         i = self.i + 1

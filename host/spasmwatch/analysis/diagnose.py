@@ -2,7 +2,8 @@
 
 For researchers scoring the detector on labelled recordings (``spasmwatch
 evaluate --why``). The band's own streaming detector (``swcore.detector``)
-runs on CPython over each true cluster, with a lead-in so its gyro bias and
+runs on CPython over each true cluster, starting from the gyro bias the
+replay of the whole recording has there and with a lead-in so its
 background windows have settled, and every candidate it starts is followed
 to its end. A true spasm is matched to the candidate starting nearest its
 onset (within ``MATCH_S``) that got furthest, and given the stage it stopped
@@ -15,6 +16,7 @@ its own fields), so the stages name the rules of docs/detector.md.
 
 from __future__ import annotations
 
+import copy
 import textwrap
 from collections import Counter
 from collections.abc import Mapping
@@ -24,7 +26,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from spasmwatch.analysis.twin import BiasTrack
 from swcore.detector import HOLD, IDLE, POST, RETURN, RISE, Detector
+from swcore.frontend import Params
 
 # The stages, in the order the detector reaches them (the report's order).
 DETECTED = "detected"
@@ -102,21 +106,29 @@ class _Traced(Detector):
 
 
 def diagnose(acc: I64, gyro: I64, rate_hz: float, has_gyro: bool, truth: Mapping[str, Any]) -> list[ClusterWhy]:
-    """For each of ``truth``'s clusters, the stage of each true spasm inside it.
+    """For each of ``truth``'s clusters (in its order), the stage of each true spasm inside it.
 
     ``acc``/``gyro``: the whole recording in the band's units (``twin.to_units``).
+    Each window starts on a bias block with the gyro bias the replay of the
+    whole recording has there, so "detected" means what the replay detected.
     """
-    out = []
+    clusters = list(truth["clusters"])
+    out: list[ClusterWhy | None] = [None] * len(clusters)
     n = len(acc)
-    for cl in truth["clusters"]:
+    bias = BiasTrack(Params(rate_hz, has_gyro))
+    for k in sorted(range(len(clusters)), key=lambda k: float(clusters[k]["start"])):  # the bias only runs forward
+        cl = clusters[k]
         onsets = sorted(float(s["t"]) for s in truth["spasms"] if cl["start"] - 1e-6 <= s["t"] <= cl["end"])
-        s0 = max(0, int((cl["start"] - LEAD_S) * rate_hz))
-        s1 = min(n, int((cl["end"] + TAIL_S) * rate_hz) + 1)
         det = _Traced(rate_hz, has_gyro)
+        s0 = max(0, int((cl["start"] - LEAD_S) * rate_hz)) // det.p.block * det.p.block
+        s1 = min(n, int((cl["end"] + TAIL_S) * rate_hz) + 1)
+        if has_gyro:  # the bias the whole replay has at s0, not one learnt from the lead-in alone
+            bias.advance(bias.done * det.p.block, gyro[bias.done * det.p.block : s0])
+            det.fe.continue_bias(copy.deepcopy(bias.gb))
         det.trace(acc[s0:s1], gyro[s0:s1])
         stages = tuple(_stage(det, round(t * rate_hz) - s0, MATCH_S * rate_hz) for t in onsets)
-        out.append(ClusterWhy(float(cl["start"]), bool(cl["subtle"]), stages))
-    return out
+        out[k] = ClusterWhy(float(cl["start"]), bool(cl["subtle"]), stages)
+    return [c for c in out if c is not None]
 
 
 def counts(clusters: list[ClusterWhy]) -> Counter[tuple[str, str]]:
