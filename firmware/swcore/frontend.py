@@ -53,7 +53,7 @@ class Params:
         self.rebase_at = rebase_at
         self.rebase_n = rebase_at // 2 // ring * ring
         if self.rebase_n < 4 * self.warmup:
-            raise ValueError("rebase_at too small for the ring lengths")
+            raise ValueError("rebase_at %d too small for ring lengths %d and %d" % (rebase_at, self.la, self.lp))
         # Clamp rate energy so a 1 s sum stays a small int on the board.
         # (also <= 1e7, so that x*100 comparisons in the detector stay small).
         self.sp2_max = min((1 << 30) // self.lp, C.DEV2_CLAMP)

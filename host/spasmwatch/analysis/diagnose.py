@@ -44,7 +44,7 @@ STAGES = (DETECTED, NO_ONSET, BUSY, NO_SETTLE, NOT_CALM_BEFORE, SMALL, NO_HOLD, 
 # One letter per stage for a cluster's spasms in a line (``cluster_line``).
 CODES = dict(zip(STAGES, "DOBSCWHRA"))
 
-LEAD_S = 600.0  # before a cluster: the bias needs still blocks, the background a calm spell
+LEAD_S = 600.0  # before a cluster: the background windows need a calm spell to start from
 TAIL_S = 5.0  # after it: the last spasm's release and calm-after window
 MATCH_S = 0.6  # a candidate this close to a true onset is that spasm's
 
@@ -113,22 +113,23 @@ def diagnose(acc: I64, gyro: I64, rate_hz: float, has_gyro: bool, truth: Mapping
     whole recording has there, so "detected" means what the replay detected.
     """
     clusters = list(truth["clusters"])
-    out: list[ClusterWhy | None] = [None] * len(clusters)
+    out: dict[int, ClusterWhy] = {}
     n = len(acc)
     bias = BiasTrack(Params(rate_hz, has_gyro))
+    blk = bias.blk
     for k in sorted(range(len(clusters)), key=lambda k: float(clusters[k]["start"])):  # the bias only runs forward
         cl = clusters[k]
         onsets = sorted(float(s["t"]) for s in truth["spasms"] if cl["start"] - 1e-6 <= s["t"] <= cl["end"])
         det = _Traced(rate_hz, has_gyro)
-        s0 = max(0, int((cl["start"] - LEAD_S) * rate_hz)) // det.p.block * det.p.block
+        s0 = max(0, int((cl["start"] - LEAD_S) * rate_hz)) // blk * blk
         s1 = min(n, int((cl["end"] + TAIL_S) * rate_hz) + 1)
         if has_gyro:  # the bias the whole replay has at s0, not one learnt from the lead-in alone
-            bias.advance(bias.done * det.p.block, gyro[bias.done * det.p.block : s0])
+            bias.advance(bias.done * blk, gyro[bias.done * blk : s0])
             det.fe.continue_bias(copy.deepcopy(bias.gb))
         det.trace(acc[s0:s1], gyro[s0:s1])
         stages = tuple(_stage(det, round(t * rate_hz) - s0, MATCH_S * rate_hz) for t in onsets)
         out[k] = ClusterWhy(float(cl["start"]), bool(cl["subtle"]), stages)
-    return [c for c in out if c is not None]
+    return [out[k] for k in range(len(clusters))]
 
 
 def counts(clusters: list[ClusterWhy]) -> Counter[tuple[str, str]]:
