@@ -16,7 +16,9 @@ Faults, at times drawn from ``--seed``:
 
 - radio drops (band ``--drop-at-s``), the band lives on and logs to flash;
 - band hard resets (``--reset-at-s``): the band is restarted on the same flash
-  and radio port, the recording continuing where it stopped (``--csv-skip-s``);
+  and radio port, the recording continuing BOOT_S after where it stopped
+  (``--csv-skip-s``), paced from the old boot's end (``--paced-from-ms``) so
+  the reboot's real cost does not stretch the time line on the daemon's clock;
 - torn flash writes (``--tear-at-seq N``): power lost half-way through writing
   event N. The band's recovery skips the torn slot and gives the next event
   seq N again, so flash seqs stay contiguous; the spasm being written is lost
@@ -62,6 +64,7 @@ RATE_HZ = 52
 DEVICE = "fault0001"
 OP_INFO, OP_NOTIFY = 0x81, 0x90
 SAFE_S = 70.0  # > the band's STABLE_MS: a boot this long clears its crash streak
+BOOT_S = 1.5  # a board's reboot (ROM, MicroPython, log recovery): the band is blind this long
 
 
 # --- the recording -------------------------------------------------------------------------------
@@ -291,6 +294,7 @@ class Boot:
     rc: int | None = None
     why: str = ""
     ended_at_s: float | None = None  # recording s where this boot stopped
+    ended_due_ms: int | None = None  # real ms (epoch) that moment was due on the band's paced clock
     next_seq: int | None = None
     uptime_s: float | None = None
     up: dict[str, Any] = field(default_factory=dict)
@@ -308,13 +312,15 @@ class BandRunner:
         self.drops_seen = 0
         self._lock = threading.Lock()
 
-    def start(self, skip_s: float, hold: bool) -> None:
+    def start(self, skip_s: float, hold: bool, from_ms: int | None = None) -> None:
         # Three unclean ends in a row, each within STABLE_MS (60 s) of its boot, put the band in
         # safe mode (no sampling) by design. Keep the streak at two: a reset is armed only 70 s or
         # more into a boot, a torn write only in a boot that follows one that ran 70 s or more.
         self.resets_skipped += sum(1 for r in self.plan.resets if skip_s + 1.0 < r < skip_s + SAFE_S)
         nxt = [r for r in self.plan.resets if r >= skip_s + SAFE_S]
         args = ["--paced", "--csv-skip-s", f"{skip_s:.3f}"]
+        if from_ms is not None:
+            args += ["--paced-from-ms", str(from_ms)]
         if nxt:
             args += ["--reset-at-s", f"{nxt[0] - skip_s:.3f}"]
         until = nxt[0] if nxt else self.plan.duration_s
@@ -344,11 +350,13 @@ class BandRunner:
             boot.uptime_s = end["uptime_ms"] / 1000
         if rc == EXIT_RESET and end is not None:
             boot.why, boot.ended_at_s = "hard_reset", boot.skip_s + end["uptime_ms"] / 1000
+            boot.ended_due_ms = end.get("due_ms")
             self.resets_done += 1
         elif rc == EXIT_POWER_LOSS:
             pl = b.report("power_loss")
             assert pl is not None, "".join(b.lines)
             boot.why, boot.ended_at_s = "power_loss", boot.skip_s + pl["t_ms"] / 1000
+            boot.ended_due_ms = pl.get("due_ms")
             self.torn_seqs.append(int(pl["seq"]))
             self.tears.remove(int(pl["seq"]))
         else:
@@ -356,7 +364,13 @@ class BandRunner:
             if boot.up.get("safe_mode"):
                 boot.why += " (safe mode)"
             return False
-        self.start(boot.ended_at_s, hold=False)  # reboots at once, same flash and radio address
+        # Reboots at once on the same flash and radio address. The new boot is paced from the
+        # moment the last one ended: without it, the real cost of starting a process (a second
+        # or more on a loaded machine) times the speed would open minutes in the recording's
+        # time line on the host and split a cluster the reboot fell in (a CI failure).
+        due = boot.ended_due_ms
+        from_ms = None if due is None else due + round(BOOT_S * 1000 / self.plan.speed)
+        self.start(boot.ended_at_s + BOOT_S, hold=False, from_ms=from_ms)
         return True
 
     def kill(self) -> None:

@@ -127,6 +127,9 @@ class BLE:
         self._peer = None
         self._encrypted = False
         self._tx_budget = TX_PER_EVENT
+        # callable set by the harness: while it returns True the radio neither accepts a
+        # central nor reads from one (sim/run.py: while virtual time lags its pace)
+        self.quiet = None
 
     # --- the MicroPython API ---------------------------------------------------------
 
@@ -352,10 +355,11 @@ class BLE:
     async def pump(self):
         """The radio: accept a central, deliver its requests as IRQs, refill tx credits."""
         while True:
-            if self._lsock is not None and self._sock is None:
-                self._accept()
-            while self._sock is not None and self._recv():
-                pass
+            if self.quiet is None or not self.quiet():
+                if self._lsock is not None and self._sock is None:
+                    self._accept()
+                while self._sock is not None and self._recv():
+                    pass
             self._tx_budget = TX_PER_EVENT
             await asyncio.sleep_ms(POLL_MS)
 

@@ -8,6 +8,8 @@ Options:
     --device-id ID      default "sim0001"
     --speed N           virtual ms per real ms (default 0: as fast as possible)
     --paced             with --speed: keep virtual time on a real-time deadline (no drift over hours)
+    --paced-from-ms MS  with --paced: this boot's virtual time 0 was due at MS (real ms since the epoch;
+                        a harness rebooting the band passes the last boot's end, its ``due_ms``)
     --hold              stop virtual time until a central first has an encrypted link
     --csv-skip-s S      start S seconds into the recording (continuing after a reboot)
     --reset-at-s S      hard reset (no clean-up, like a watchdog or power cut) at virtual time S
@@ -67,6 +69,7 @@ def parse_args(argv):
         "speed": "0",
         "hold": False,
         "paced": False,
+        "paced-from-ms": None,
         "csv-skip-s": "0",
         "reset-at-s": None,
         "drop-at-s": None,
@@ -115,11 +118,13 @@ def build(opts):
         board = dict(board)
         board["log_slots"] = int(opts["log-slots"])
     clock = simhw.SimClock(int(opts["speed"]), opts["paced"])
+    if opts["paced-from-ms"] is not None:
+        clock.pace_from(int(opts["paced-from-ms"]))
     if opts["stall-at-s"] is not None:
         clock.stall_at_ms = int(float(opts["stall-at-s"]) * 1000)
     source = simhw.CsvSource(opts["csv"], float(opts["csv-skip-s"]))
     imu_def = board["imu"]
-    sensor = simhw.FAKES[imu_def["part"]](imu_def["i2c_address"], imu_def["axis_map"], source, clock)
+    sensor = simhw.fake_imu(imu_def["part"])(imu_def["i2c_address"], imu_def["axis_map"], source, clock)
     sensor.odr_scale = 1.0 + float(opts["imu-odr-error-pct"]) / 100
     if opts["imu-fault-at-s"] is not None:
         sensor.fault_at_ms = int(float(opts["imu-fault-at-s"]) * 1000)
@@ -152,6 +157,7 @@ def build(opts):
 async def supervise(app, source, clock, wdts, opts):
     """The simulated world around the app: radio pump, end of recording, resets, watchdog."""
     ble = app.hw.ble
+    ble.quiet = clock.behind
     asyncio.create_task(ble.pump())
     asyncio.create_task(_watchdog(app, clock, wdts))
     if opts["reset-at-s"] is not None:
@@ -231,6 +237,7 @@ def summary(app, why):
         suppressed=app.suppressed,
         errors=app.errors,
         uptime_ms=app.uptime_ms(),
+        due_ms=app.hw.clock.due_epoch_ms(),
         bias=_bias(app),
         notify_failures=app.periph.notify_failures,
         notify_busy=app.periph.notify_busy,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from sim_central import EXIT_CRASH, EXIT_POWER_LOSS, EXIT_RESET, EXIT_WDT, Band, Central, read_flash_log, secure_connect
@@ -223,3 +224,23 @@ def test_low_battery_is_flagged_and_refuses_raw_streaming(micropython: str, many
         c.close()
     finally:
         band.kill()
+
+
+def test_a_harness_reboot_is_paced_from_the_last_boots_end_not_from_its_own_start(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """bench/faults.py restarts the band at 60x: a second spent starting a process would be a minute
+    missing from the recording's time line on the host (it split a cluster on a loaded CI machine).
+    With --paced-from-ms the reboot's virtual time is due from the given moment and catches up."""
+    speed, reset_s = 20, 10.0
+    flash = tmp_path / "flash"
+    first = Band(micropython, many_spasms_csv, flash, ["--speed", str(speed), "--paced", "--reset-at-s", str(reset_s)])
+    assert first.wait() == EXIT_RESET
+    end = first.end()
+    assert end["due_ms"] is not None, "a paced band reports when its end was due"
+    time.sleep(1.0)  # a slow machine: the reboot starts 1 s (20 s of virtual time) after the end
+    from_ms = end["due_ms"]
+    band = Band(micropython, many_spasms_csv, flash, ["--speed", str(speed), "--paced", "--paced-from-ms", str(from_ms),
+                                                      "--csv-skip-s", str(reset_s), "--reset-at-s", str(reset_s)])  # fmt: skip
+    assert band.wait() == EXIT_RESET
+    due = band.end()["due_ms"]
+    batch_ms = 200 // speed  # the sampler paces by IMU batches (200 ms of virtual time)
+    assert abs(due - (from_ms + reset_s * 1000 / speed)) <= 2 * batch_ms, (due, from_ms)

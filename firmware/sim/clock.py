@@ -1,0 +1,141 @@
+"""The simulated band's clock (never flashed): virtual milliseconds driven by the
+sampler, as fast as the host can go or ``speed`` times real time, and real time
+once the recording ends. Its own module: compiling the simulator from source on
+the unix port costs heap a board never spends (it runs frozen), and smaller
+modules keep that peak under the memory-budget test's heap.
+"""
+
+import time
+
+import asyncio
+
+BEHIND_MS = 1000  # virtual ms: how far a paced clock may lag before the simulated radio waits for it
+
+
+def _epoch_ms():
+    return time.time_ns() // 1000000
+
+
+class SimClock:
+    """Virtual milliseconds, advanced by the sampler's ``pace_ms``.
+
+    Tasks sleeping in virtual time are woken, in order, as the sampler moves
+    time past their deadline, and the sampler waits until they have run: the
+    watchdog, status and scheduled resets see the same time line as on a board,
+    however fast the recording is played.
+    """
+
+    def __init__(self, speed=0, paced=False):
+        self.speed = speed  # virtual ms per real ms; 0 = as fast as possible
+        # paced: virtual time follows a real-time deadline (speed x real time from the
+        # first sample, catching up after a slow pass) instead of sleeping ms // speed
+        # per batch, which drifts by the batch's own cost: a host clock run at the same
+        # speed stays within a batch of the band's over hours of virtual time.
+        self.paced = paced
+        self._pace0 = None  # (real ticks_ms, virtual ms) at the pacing anchor
+        self._v = 0
+        self._free = False
+        self._real0 = 0
+        self._sleepers = []  # [target_ms, Event]
+        self._running = 0  # woken sleepers that have not resumed yet
+        self.hold = None  # callable: while it returns True, virtual time stands still
+        self.ended = None  # callable: True once the recording is over (then time runs in real time)
+        self.stall_at_ms = None  # the sampler's pace_ms hangs from this virtual time on
+        self.stalled = False
+
+    def pace_from(self, epoch_ms):
+        """Pace as if virtual time now had been due at ``epoch_ms`` (real ms since the epoch).
+
+        A harness that reboots the band passes the moment the last boot ended: the
+        reboot's own real cost (process start, imports, log recovery), times the
+        speed, then does not open a gap in the recording's time line on the host.
+        """
+        self._pace0 = (time.ticks_add(time.ticks_ms(), epoch_ms - _epoch_ms()), self._v)
+
+    def behind(self):
+        """True while paced virtual time lags its real-time deadline by more than BEHIND_MS.
+
+        The radio is kept quiet meanwhile: a time sync answered with a lagging clock
+        would place every later event of the boot that far off on the host.
+        """
+        if self._pace0 is None or not (self.speed and self.paced) or self._free:
+            return False
+        due_v = self._pace0[1] + time.ticks_diff(time.ticks_ms(), self._pace0[0]) * self.speed
+        return due_v - self._v > BEHIND_MS
+
+    def due_epoch_ms(self):
+        """When the current virtual time is due in real time (ms since the epoch); None if not paced."""
+        if self._pace0 is None or not (self.speed and self.paced) or self._free:
+            return None
+        return _epoch_ms() - time.ticks_diff(time.ticks_ms(), self._pace0[0]) + (self._v - self._pace0[1]) // self.speed
+
+    def ticks_ms(self):
+        if self._free:
+            return self._v + time.ticks_diff(time.ticks_ms(), self._real0)
+        return self._v
+
+    def free_run(self):
+        """From now on virtual time follows real time (the recording has ended)."""
+        if not self._free:
+            self._real0 = time.ticks_ms()
+            self._free = True
+            for s in self._sleepers:
+                s[1].set()
+            self._sleepers = []
+
+    async def pace_ms(self, ms):
+        """The sampler's wait for the FIFO to fill: this is what moves virtual time."""
+        if self.ended is not None and self.ended():
+            self.free_run()
+        if self._free:
+            await asyncio.sleep_ms(ms)
+            return
+        while self.hold is not None and self.hold():
+            self._pace0 = None  # held: the deadline starts when time moves again
+            await asyncio.sleep_ms(5)
+        if self.stall_at_ms is not None and self._v >= self.stall_at_ms:
+            self.stalled = True  # the sampler hangs here for good (a stuck bus, a deadlock)
+            await asyncio.Event().wait()
+        if self.speed and self.paced:
+            now = time.ticks_ms()
+            if self._pace0 is None:
+                self._pace0 = (now, self._v)
+            due = time.ticks_add(self._pace0[0], (self._v + ms - self._pace0[1]) // self.speed)
+            left = time.ticks_diff(due, now)
+            await asyncio.sleep_ms(left if left > 0 else 0)
+        elif self.speed:
+            await asyncio.sleep_ms(ms // self.speed)
+        await self.advance_ms(ms)
+
+    async def advance_ms(self, ms):
+        """Move virtual time on by ``ms``, letting each sleeper due on the way run at its deadline."""
+        target = self._v + ms
+        while True:  # earliest deadline first
+            due = None
+            for s in self._sleepers:
+                if s[0] <= target and (due is None or s[0] < due[0]):
+                    due = s
+            if due is None:
+                break
+            if due[0] > self._v:
+                self._v = due[0]
+            self._sleepers.remove(due)
+            self._running += 1
+            due[1].set()
+            while self._running:
+                await asyncio.sleep_ms(0)
+        self._v = target
+        await asyncio.sleep_ms(0)
+
+    async def sleep_ms(self, ms):
+        target = self.ticks_ms() + ms
+        if not self._free:
+            ev = asyncio.Event()
+            self._sleepers.append([target, ev])
+            await ev.wait()
+            if not self._free:
+                self._running -= 1
+                return
+        left = target - self.ticks_ms()
+        if left > 0:
+            await asyncio.sleep_ms(left)
