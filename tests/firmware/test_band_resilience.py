@@ -244,3 +244,22 @@ def test_a_harness_reboot_is_paced_from_the_last_boots_end_not_from_its_own_star
     due = band.end()["due_ms"]
     batch_ms = 200 // speed  # the sampler paces by IMU batches (200 ms of virtual time)
     assert abs(due - (from_ms + reset_s * 1000 / speed)) <= 2 * batch_ms, (due, from_ms)
+
+
+def test_a_band_catching_up_answers_no_time_sync_until_its_clock_is_due(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """A rebooted band paced from the past runs its backlog first; a time sync answered meanwhile
+    would give the host a band ms behind real time and place the whole boot that far off."""
+    speed = 25
+    from_ms = time.time_ns() // 1_000_000 - 4000  # 100 s of virtual time to catch up
+    band = Band(micropython, many_spasms_csv, tmp_path / "flash", ["--speed", str(speed), "--paced", "--paced-from-ms", str(from_ms)])
+    try:
+        c, _ = secure_connect(band.port)
+        sent_ms = time.time_ns() // 1_000_000
+        resp = c.command(P.encode_time_sync(1_764_000_000, 0))
+        got_ms = time.time_ns() // 1_000_000
+        assert resp["code"] == P.OK
+        behind_ms, batch_ms = 1000, 200  # sim/clock.py BEHIND_MS; the sampler's batch
+        assert (sent_ms - from_ms) * speed - behind_ms - batch_ms <= resp["arg"] <= (got_ms - from_ms) * speed + batch_ms, (resp, sent_ms - from_ms)
+        c.close()
+    finally:
+        band.kill()
