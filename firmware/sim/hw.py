@@ -36,10 +36,34 @@ class CsvSource:
             raise ValueError("%s: header %r, expected t,ax,ay,az[,gx,gy,gz]" % (path, head))
         self._gyro = len(head) >= 7
         self._row = None
+        data0 = self._f.tell()
         self._next = self._read()
         self._t0 = self._next[0] if self._next else 0.0
         self.done = self._next is None
         self.skip_s = skip_s
+        if skip_s > 0 and not self.done:
+            self._seek(data0, self._t0 + skip_s)
+            self._next = self._read()
+
+    def _seek(self, data0, t):
+        """Put the file at a row at or a few rows before time ``t``, by bisection on byte offsets
+        (rows are in time order). A reboot late in a long recording then starts at once: reading
+        every row up to it took seconds, during which a paced band fell minutes behind."""
+        f = self._f
+        f.seek(0, 2)
+        lo, hi = data0, f.tell()  # the first whole row after lo is at or before t (or lo is data0)
+        while hi - lo > 4096:
+            mid = (lo + hi) // 2
+            f.seek(mid)
+            f.readline()  # the rest of the row mid fell in
+            line = f.readline()
+            if line.strip() and float(line[: line.index(",")]) <= t:
+                lo = mid
+            else:
+                hi = mid
+        f.seek(lo)
+        if lo != data0:
+            f.readline()
 
     def _read(self):
         line = self._f.readline()

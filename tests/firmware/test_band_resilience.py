@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 from pathlib import Path
 
-from sim_central import EXIT_CRASH, EXIT_POWER_LOSS, EXIT_RESET, EXIT_WDT, Band, Central, read_flash_log, secure_connect
+from sim_central import EXIT_CRASH, EXIT_POWER_LOSS, EXIT_RESET, EXIT_WDT, MICROPYPATH, Band, Central, read_flash_log, secure_connect
 
 from swcore import protocol as P
 
@@ -263,3 +265,25 @@ def test_a_band_catching_up_answers_no_time_sync_until_its_clock_is_due(micropyt
         c.close()
     finally:
         band.kill()
+
+
+SEEK_CHECK = """
+import sys, hw
+path = sys.argv[1]
+for skip in (0.01, 0.5, 37.13, 75.0, 149.97, 149.99, 160.0):
+    ref = hw.CsvSource(path, 0.0)
+    got = hw.CsvSource(path, skip)
+    for dt in (0.0, 0.013, 0.02, 1.0):
+        a, b = got.at(dt), ref.at(skip + dt)
+        assert a == b, (skip, dt, a, b)
+print("same")
+"""
+
+
+def test_a_reboot_late_in_a_recording_seeks_to_the_same_samples_a_full_read_gives(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """--csv-skip-s bisects on byte offsets instead of parsing every row before the skip."""
+    script = tmp_path / "seek.py"
+    script.write_text(SEEK_CHECK)
+    out = subprocess.run([micropython, str(script), str(many_spasms_csv)], capture_output=True, text=True,
+                         env=dict(os.environ, MICROPYPATH=MICROPYPATH), timeout=60)  # fmt: skip
+    assert out.stdout.strip() == "same", out.stdout + out.stderr
