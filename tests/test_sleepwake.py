@@ -38,3 +38,13 @@ def test_off_body_resets_to_unknown() -> None:
     worn = [True] * 30 + [False] * 10
     sw, out = run(pattern, worn)
     assert sw.state == UNKNOWN and out == []
+
+
+def test_a_brief_arousal_is_a_wake_and_the_next_sleep_comes_after_it() -> None:
+    """Found on the second simulator: one active minute after a long sleep was a wake, then at once
+    a sleep dated 9 min before that wake (the quiet window reached back into the sleep), three times."""
+    sw, out = run([False] * 60 + [True] * 6 + [False] * 80)
+    assert out[0] == ("wake", 600.0)
+    assert out == [("wake", 600.0), ("sleep", 660.0)], out
+    assert all(b[1] >= a[1] for a, b in zip(out, out[1:])), "a transition dated before the one it follows"
+    assert sw.state == ASLEEP

@@ -6,8 +6,9 @@ An epoch is active when at least EPOCH_ACTIVE_PCT of its samples move.
     ASLEEP  -> AWAKE   >= WAKE_ACTIVE_PCT of the epochs of the last WAKE_WINDOW
                        active; onset = earliest active epoch from which on that
                        share holds (the baby wakes abruptly)
-    AWAKE   -> ASLEEP  <= SLEEP_ACTIVE_PCT active over SLEEP_WINDOW; onset =
-                       the first quiet epoch of that window
+    AWAKE   -> ASLEEP  <= SLEEP_ACTIVE_PCT active over SLEEP_WINDOW, all of it
+                       after the wake onset; onset = the first quiet epoch of
+                       that window
     UNKNOWN -> ASLEEP  quiet over WAKE_WINDOW (no sleep onset is claimed)
     UNKNOWN -> AWAKE   as from ASLEEP, but no wake onset is claimed: it was
                        not seen
@@ -55,6 +56,10 @@ class SleepWake:
             if onset is not None:
                 seen = self.state == ASLEEP
                 self.state = AWAKE
+                # The sleep window counts from the wake on: reaching back into the sleep
+                # before it, one active minute was a wake and at once a sleep dated before it.
+                while self._hist[0][0] < onset:
+                    self._hist.popleft()
                 if seen:
                     self.last_wake = onset
                     return Transition("wake", onset, now)
