@@ -43,9 +43,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import random
 import signal
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -251,11 +253,13 @@ class DaemonProc:
         self.proc: subprocess.Popen[bytes] | None = None
         self.unexpected_exits: list[int] = []
         self.starts = 0
+        self.lives: list[tuple[float, float]] = []  # (real time.time() at start, clock origin) per start
 
     def start(self) -> None:
         env = dict(os.environ, SPASMWATCH_DATA_DIR=str(self.tmp / "data"))
         cmd = [sys.executable, "-m", "spasmwatch", "run", "--config", str(self.config), "--log-level", "info",
                "--sim-time-scale", f"{self.speed}@{self.origin!r}"]  # fmt: skip
+        self.lives.append((time.time(), self.origin))
         with open(self.log, "ab") as f:
             f.write(f"\n=== start {self.starts}: origin {self.origin!r}\n".encode())
             self.proc = subprocess.Popen(cmd, stdout=f, stderr=f, env=env)
@@ -264,6 +268,16 @@ class DaemonProc:
     def wall(self) -> float:
         """The daemon's clock (ScaledClock(origin, speed, real_start=origin))."""
         return self.origin + (time.time() - self.origin) * self.speed
+
+    def real_times(self, wall_s: float) -> list[float]:
+        """When (time.time()) the daemon's clock read ``wall_s``: one moment per start whose life
+        holds it (clocks set back make a reading recur)."""
+        out = []
+        for k, (t0, origin) in enumerate(self.lives):
+            t = origin + (wall_s - origin) / self.speed
+            if t0 <= t < (self.lives[k + 1][0] if k + 1 < len(self.lives) else math.inf):
+                out.append(t)
+        return out
 
     def jump(self, seconds: float) -> None:
         """Shift the origin so the daemon's wall clock is ``seconds`` later (earlier if < 0) than before."""
@@ -299,6 +313,8 @@ class Boot:
     why: str = ""
     ended_at_s: float | None = None  # recording s where this boot stopped
     ended_due_ms: int | None = None  # real ms (epoch) that moment was due on the band's paced clock
+    real_start: float = 0.0  # time.time() when this boot was started
+    real_end: float = math.inf  # time.time() when its end was seen
     next_seq: int | None = None
     uptime_s: float | None = None
     up: dict[str, Any] = field(default_factory=dict)
@@ -335,9 +351,10 @@ class BandRunner:
         if self.tears and (prev is None or (prev.ended_at_s or 0) - prev.skip_s >= SAFE_S):
             args += ["--tear-at-seq", str(self.tears[0])]
         timeout = (self.plan.duration_s - skip_s) / self.plan.speed + 300
+        started = time.time()
         self.band = SimBand(self.csv, self.flash, port=self.port, hold=hold, speed=self.plan.speed, device_id=DEVICE,
                             idle_exit_ms=1000, args=args, timeout_s=timeout)  # fmt: skip
-        self.boots.append(Boot(skip_s, args, up=self.band.up))
+        self.boots.append(Boot(skip_s, args, up=self.band.up, real_start=started))
 
     def poll(self) -> bool:
         """Restart the band after a reset or a torn write; False once the last boot has ended."""
@@ -346,7 +363,7 @@ class BandRunner:
             return True
         rc = b.wait(10)
         boot = self.boots[-1]
-        boot.rc = rc
+        boot.rc, boot.real_end = rc, time.time()
         self.drops_seen += sum(1 for r in b.reports if r["kind"] == "drop")
         end = b.report("end")
         if end is not None:
@@ -473,6 +490,7 @@ def _report(daemon: DaemonProc, band: BandRunner, px: ProxyStats, plan: Plan, ki
     dups = len(seqs) - len(set(seqs))
     alarm_rows = [a for a in alerts if a.state == "ALARM"]
     alarmed_clusters = {a.cluster_id for a in alarm_rows}
+    spread = _timeline_spread_s(daemon, band)
     return {
         "faults": {
             "radio_drops": band.drops_seen,
@@ -499,6 +517,7 @@ def _report(daemon: DaemonProc, band: BandRunner, px: ProxyStats, plan: Plan, ki
         "boots_with_events": sorted({e.boot for e in events}),
         "unplaced_events": sum(1 for e in events if e.wall_t is None),
         "sync_points": len(syncs),
+        "timeline_spread_s": None if spread is None else round(spread, 2),
         "truth_clusters": len(truth["clusters"]),
         "truth_spasms": len(truth["spasms"]),
         "expected_clusters": len(expected),
@@ -513,6 +532,29 @@ def _report(daemon: DaemonProc, band: BandRunner, px: ProxyStats, plan: Plan, ki
     }
 
 
+def _timeline_spread_s(daemon: DaemonProc, band: BandRunner) -> float | None:
+    """How far the recording's time line bends on the host, in recording s (0: not at all).
+
+    A sync pairs the band's time with the daemon's clock. Map each to the real moment it was made
+    and to the recording position the band was at: speed x real time - position is the same for
+    every sync of a campaign whose band kept pace across its reboots and answered no sync from a
+    lagging clock, whatever the clock jumps. A reboot that stretched the time line by a minute
+    (the CI failure of 2026-12-03) shows here as a minute, cluster split or not.
+    """
+    boots = {b.up.get("boot"): b for b in band.boots}
+    with sqlite3.connect(f"file:{daemon.db}?mode=ro", uri=True) as db:  # rowid: the order they were made in
+        syncs = db.execute("SELECT boot, band_ms, wall_s FROM syncs WHERE device = ? ORDER BY rowid", (DEVICE,)).fetchall()
+    marks, last = [], -math.inf
+    for boot, band_ms, wall_s in syncs:
+        b = boots.get(boot)
+        # A clock set back makes a reading recur: the earliest moment after the last sync, in the boot's life.
+        when = [t for t in daemon.real_times(wall_s) if b is not None and max(last, b.real_start) <= t <= b.real_end]
+        if b is not None and when:
+            last = when[0]
+            marks.append(daemon.speed * last - (b.skip_s + band_ms / 1000))
+    return max(marks) - min(marks) if marks else None
+
+
 def table(r: dict[str, Any]) -> str:
     f = r["faults"]
     rows = [
@@ -524,6 +566,7 @@ def table(r: dict[str, Any]) -> str:
         ("events logged (flash seqs)", f"{r['events_logged']} (torn seqs rewritten: {r['torn_seqs']})"),
         ("events stored", r["events_stored"]),
         ("missing / extra / duplicates", f"{len(r['missing'])} / {len(r['extra'])} / {r['duplicates']}"),
+        ("time line bent by (recording s, over all syncs)", r["timeline_spread_s"]),
         ("clusters: truth / fault-free detector / stored", f"{r['truth_clusters']} / {r['expected_clusters']} / {r['clusters_stored']}"),
         ("alarms: expected / clusters alarmed / ALARM transitions", f"{r['expected_alarms']} / {r['clusters_alarmed']} / {r['alarm_transitions']}"),
         ("daemon crashes (exits we did not cause)", len(r["daemon_unexpected_exits"])),
