@@ -47,7 +47,6 @@ import math
 import os
 import random
 import signal
-import sqlite3
 import struct
 import subprocess
 import sys
@@ -59,6 +58,7 @@ from pathlib import Path
 from typing import Any
 
 from spasmwatch.store import Store, StoreError
+from spasmwatch.store.rows import SyncRow
 from spasmwatch.transport.simband import EXIT_POWER_LOSS, EXIT_RESET, SimBand, free_port
 from swcore import protocol as P
 
@@ -490,7 +490,7 @@ def _report(daemon: DaemonProc, band: BandRunner, px: ProxyStats, plan: Plan, ki
     dups = len(seqs) - len(set(seqs))
     alarm_rows = [a for a in alerts if a.state == "ALARM"]
     alarmed_clusters = {a.cluster_id for a in alarm_rows}
-    spread = _timeline_spread_s(daemon, band)
+    spread = _timeline_spread_s(daemon, band, syncs)
     return {
         "faults": {
             "radio_drops": band.drops_seen,
@@ -532,7 +532,7 @@ def _report(daemon: DaemonProc, band: BandRunner, px: ProxyStats, plan: Plan, ki
     }
 
 
-def _timeline_spread_s(daemon: DaemonProc, band: BandRunner) -> float | None:
+def _timeline_spread_s(daemon: DaemonProc, band: BandRunner, syncs: list[SyncRow]) -> float | None:
     """How far the recording's time line bends on the host, in recording s (0: not at all).
 
     A sync pairs the band's time with the daemon's clock. Map each to the real moment it was made
@@ -540,18 +540,23 @@ def _timeline_spread_s(daemon: DaemonProc, band: BandRunner) -> float | None:
     every sync of a campaign whose band kept pace across its reboots and answered no sync from a
     lagging clock, whatever the clock jumps. A reboot that stretched the time line by a minute
     (the CI failure of 2026-12-03) shows here as a minute, cluster split or not.
+
+    A clock set back makes a reading recur in two starts' lives; the sync is then placed in the
+    one that fits the first sync's mark best. Jumps are 120 s or more, so this hides a bend only
+    as large as a jump.
     """
     boots = {b.up.get("boot"): b for b in band.boots}
-    with sqlite3.connect(f"file:{daemon.db}?mode=ro", uri=True) as db:  # rowid: the order they were made in
-        syncs = db.execute("SELECT boot, band_ms, wall_s FROM syncs WHERE device = ? ORDER BY rowid", (DEVICE,)).fetchall()
-    marks, last = [], -math.inf
-    for boot, band_ms, wall_s in syncs:
-        b = boots.get(boot)
-        # A clock set back makes a reading recur: the earliest moment after the last sync, in the boot's life.
-        when = [t for t in daemon.real_times(wall_s) if b is not None and max(last, b.real_start) <= t <= b.real_end]
-        if b is not None and when:
-            last = when[0]
-            marks.append(daemon.speed * last - (b.skip_s + band_ms / 1000))
+    ref: float | None = None
+    marks = []
+    for sp in syncs:
+        b = boots.get(sp.boot)
+        if b is None:
+            continue
+        fits = [daemon.speed * t - (b.skip_s + sp.band_ms / 1000)
+                for t in daemon.real_times(sp.wall_s) if b.real_start <= t <= b.real_end]  # fmt: skip
+        if fits:
+            ref = fits[0] if ref is None else ref
+            marks.append(min(fits, key=lambda m: abs(m - ref)))
     return max(marks) - min(marks) if marks else None
 
 
