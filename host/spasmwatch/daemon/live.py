@@ -125,6 +125,7 @@ class LiveAnalysis:
         self._t_last = float("-inf")
         self.needs_rebuild = False
         self._replaying = True
+        self._replayed = {}
         # Data stamped ahead of the clock was placed before the host clock jumped back: it
         # stays in the store (and exports) but cannot be put on the time line the clock is on
         # now, nor can a cluster tracked there stand for a new one.
