@@ -58,16 +58,19 @@ class SimClock:
         The radio is kept quiet meanwhile: a time sync answered with a lagging clock
         would place every later event of the boot that far off on the host.
         """
-        if self._pace0 is None or not (self.speed and self.paced) or self._free:
-            return False
-        due_v = self._pace0[1] + time.ticks_diff(time.ticks_ms(), self._pace0[0]) * self.speed
-        return due_v - self._v > BEHIND_MS
+        e = self._paced_for_ms()
+        return e is not None and self._pace0[1] + e * self.speed - self._v > BEHIND_MS
 
     def due_epoch_ms(self):
         """When the current virtual time is due in real time (ms since the epoch); None if not paced."""
+        e = self._paced_for_ms()
+        return None if e is None else _epoch_ms() - e + (self._v - self._pace0[1]) // self.speed
+
+    def _paced_for_ms(self):
+        """Real ms since the pacing anchor; None unless pacing (anchored, not free-running)."""
         if self._pace0 is None or not (self.speed and self.paced) or self._free:
             return None
-        return _epoch_ms() - time.ticks_diff(time.ticks_ms(), self._pace0[0]) + (self._v - self._pace0[1]) // self.speed
+        return time.ticks_diff(time.ticks_ms(), self._pace0[0])
 
     def ticks_ms(self):
         if self._free:
