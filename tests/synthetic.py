@@ -69,12 +69,12 @@ def supine(
     return t, acc, gyro
 
 
-def table(rate_hz: float = 100.0, duration_s: float = 300.0, seed: int = 0) -> tuple[F64, F64, F64]:
+def table(rate_hz: float = 100.0, duration_s: float = 300.0, seed: int = 0, noise_g: float = 0.003) -> tuple[F64, F64, F64]:
     """A band lying still on a table: gravity, bias and white noise only."""
     rng = np.random.default_rng(seed)
     n = int(duration_s * rate_hz)
     t = np.arange(n) / rate_hz
-    acc = np.tile([0.02, -0.01, 0.999], (n, 1)) + rng.normal(0, 0.003, (n, 3))
+    acc = np.tile([0.02, -0.01, 0.999], (n, 1)) + rng.normal(0, noise_g, (n, 3))
     gyro = np.tile([0.4, -0.7, 0.2], (n, 1)) + rng.normal(0, 0.08, (n, 3))
     return t, acc, gyro
 

@@ -141,6 +141,65 @@ def test_epochs_tell_table_from_sleeping_baby() -> None:
     assert epochs and not any(off_body(e[1], e[2], e[3], p) for e in epochs[1:])
 
 
+@pytest.mark.parametrize("noise_g", [0.003, 0.006])
+def test_accel_only_epochs_see_through_sensor_noise(noise_g: float) -> None:
+    """Without a gyro, white accelerometer noise of 6 mg (near the noisiest parts the second simulator
+    models) must read neither as movement nor as breathing. With the gyro's fixed 5 deg/s bar it
+    read as movement: 16-100% of altsim's sleep epochs active, wakes 10 of 22, and a band on a
+    table never found off the body."""
+    from swcore.consts import EPOCH_ACTIVE_PCT
+    from swcore.epoch import off_body
+    from swcore.frontend import Params
+
+    p = Params(100.0, False)
+    _, acc, _ = table(100.0, 120.0, noise_g=noise_g)
+    _, epochs = twin(*to_units(acc, None), 100.0, False, 5000)
+    assert epochs and all(off_body(e[1], e[2], e[3], p) for e in epochs[1:]), epochs
+    _, acc, _ = supine(100.0, 120.0, (), breath_deg=1.0, noise_g=noise_g)
+    _, epochs = twin(*to_units(acc, None), 100.0, False, 5000)
+    assert epochs and not any(off_body(e[1], e[2], e[3], p) for e in epochs[1:]), epochs
+    assert all(e[1] * 100 < EPOCH_ACTIVE_PCT * p.epoch for e in epochs), "a still, breathing baby read as active"
+
+
+def test_accel_only_bar_follows_the_rest_level() -> None:
+    """On a quiet accelerometer the bar stays at 5 deg/s, so a slow sway peaking at 8 deg/s is
+    movement; after noisy rest it rises (a fixed 10 deg/s bar would miss the sway, a fixed 5 deg/s
+    one reads the noise as movement). Identical under the stream and the twin, across chunks."""
+    from swcore.consts import EPOCH_ACTIVE_PCT
+    from swcore.frontend import Params
+
+    p = Params(100.0, False)
+    sway_deg = 8.0 / (2 * np.pi * 0.7)  # the synthetic breathing at 0.7 Hz, peaking at 8 deg/s
+    for noise_g, sway_active in ((0.001, True), (0.006, False)):
+        _, rest, _ = supine(100.0, 180.0, (), breath_deg=0.3, noise_g=noise_g, seed=1)
+        _, sway, _ = supine(100.0, 120.0, (), breath_deg=sway_deg, noise_g=noise_g, seed=2)
+        a, g = to_units(np.vstack([rest, sway]), None)
+        _, epochs = twin(a, g, 100.0, False, 2777)
+        assert (epochs == stream(a, g, 100.0, False)[1]), "stream and twin differ"
+        at_rest = [e[1] for e in epochs[1:17]]
+        swaying = [e[1] for e in epochs[18:]]
+        assert max(at_rest) * 100 < EPOCH_ACTIVE_PCT * p.epoch, at_rest
+        assert all((x * 100 >= EPOCH_ACTIVE_PCT * p.epoch) == sway_active for x in swaying), (noise_g, swaying)
+
+
+def test_rest_level_falls_at_once_and_rises_slowly() -> None:
+    from swcore.consts import ACTIVE_REST_RISE_SHIFT
+    from swcore.epoch import active_bar, first_rest, next_rest
+    from swcore.frontend import Params
+
+    p = Params(100.0, False)
+    rest = first_rest(p)
+    assert active_bar(rest, p) == p.act_max2 > p.act2
+    rest = next_rest(rest, 10)
+    assert rest == 10 and active_bar(rest, p) == p.act2
+    up = [rest := next_rest(rest, 10**9) for _ in range(6 * 60)]  # an hour of movement
+    assert up[0] == 11 and all(b == a + (a >> ACTIVE_REST_RISE_SHIFT) + 1 for a, b in zip(up, up[1:]))
+    assert active_bar(up[-1], p) < p.act2 * 36 // 25, "an hour awake lifted the bar over 6 deg/s"
+    assert next_rest(up[-1], 10) == 10
+    g = Params(100.0, True)
+    assert {active_bar(r, g) for r in (0, first_rest(g), 10**9)} == {g.act2}
+
+
 @functools.cache
 def busy(rate: float, gyro: bool) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """20 simulated minutes with handling, rocking, crying and spasm clusters:

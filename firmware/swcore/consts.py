@@ -146,6 +146,20 @@ EPOCH_MS = const(10000)
 # A sample is "active" above 5 deg/s: above breathing's typical rate, below
 # any deliberate movement.
 ACTIVE_DDPS = const(50)
+# Without a gyro the rate is the change of an 80 ms accel mean: it amplifies
+# sensor noise and adds the chest's breathing acceleration, so a sleeping
+# baby's rest level varies from band to band (0.8-2 mg of noise on the
+# project simulator, 2.5-8 mg with ~10 mg of breathing on the second one,
+# where 5 deg/s made 16-100% of sleep epochs active: wakes 10/22, 9 false
+# per 24 h). The bar is 8x the rest level's rate energy (2.8x its RMS), the
+# rest level being the quietest recent epoch's mean energy, held between 5
+# and 10 deg/s. A gyro reads rotation directly (noise ~0.1 deg/s): no need.
+ACTIVE_ACC_MAX_DDPS = const(100)
+ACTIVE_ACC_REST_X10 = const(80)
+# The rest level follows a quieter epoch at once and rises by 1/256 per
+# epoch otherwise (doubling in ~30 min), so hours awake do not lift the bar
+# to the baby's own movement. Before the first epoch it stands at the cap.
+ACTIVE_REST_RISE_SHIFT = const(8)
 # Breathing blocks: 200 ms means (5 Hz), well above the 0.5-1 Hz breathing
 # of an infant, averaging white sensor noise down by the block length.
 BREATH_BLOCK_MS = const(200)
@@ -157,6 +171,11 @@ NOISE_DIFF_CLAMP = const(100)
 # sees breathing (infant chest ~1 deg at 0.5-1 Hz, far above gyro noise).
 STILL_ACTIVE_PCT = const(1)
 BREATH_RATIO_MIN_PCT = const(400)
+# Without a gyro, 1.5x: a noisy accelerometer (6-8 mg) buries breathing down
+# to 1.1-2.7x on a sleeping baby, while a band on a table gives 0.6-1.0x.
+# Until the adaptive bar above, sensor noise kept such epochs "active", so
+# the 4x test was never reached (and a band off the body never found).
+BREATH_ACC_MIN_PCT = const(150)
 # Wear state: 2 min of off-body epochs before "not worn" (deep sleep can
 # look still for a while; a family should hear within minutes); 20 s of
 # movement or breathing to count as worn again.

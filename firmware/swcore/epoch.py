@@ -1,7 +1,8 @@
 """Per-epoch movement and breathing features, and the wear state machine.
 
 ``EpochFeatures`` reads a ``Frontend`` after each ``push`` and, every
-EPOCH_MS, yields: ``activity`` (samples above the active rate), ``breath_acc``
+EPOCH_MS, yields: ``activity`` (samples above the active rate: without a gyro
+a bar that follows the band's rest level, ``active_bar``), ``breath_acc``
 and ``breath_gyro`` (percent ratio of the variance of 200 ms block means to
 what white sensor noise alone would give: breathing and slow posture change
 raise it, a band lying on a table does not), and the mean orientation
@@ -42,12 +43,18 @@ class EpochFeatures:
         self._sm = [0, 0, 0, 0, 0, 0]  # sum of (block mean - first)
         self._sqa = 0
         self._sqg = 0
+        self.rest = first_rest(self.p)
+        self.bar = active_bar(self.rest, self.p)
+        self._rsum = 0  # rate energy clamped at the bar's cap
+        self._cap = self.p.act_max2
 
     def step(self):
         """Call once per sample after ``Frontend.push``; True at epoch end."""
         fe = self.fe
-        if fe.sp2 > self.p.act2:
+        sp2 = fe.sp2
+        if sp2 > self.bar:
             self._active += 1
+        self._rsum += sp2 if sp2 < self._cap else self._cap
         self._noise(fe)
         self._block(fe)
         self._n += 1
@@ -122,6 +129,9 @@ class EpochFeatures:
         m0 = self._m0
         self.index += 1
         self.activity = self._active
+        self.rest = next_rest(self.rest, self._rsum // p.epoch)
+        self.bar = active_bar(self.rest, p)
+        self._rsum = 0
         var_a = (nb * self._sqa - sm[0] * sm[0] - sm[1] * sm[1] - sm[2] * sm[2]) // (nb * nb)
         var_g = (nb * self._sqg - sm[3] * sm[3] - sm[4] * sm[4] - sm[5] * sm[5]) // (nb * nb)
         self.breath_acc = ratio_pct(var_a, self._nacc, p)
@@ -144,6 +154,27 @@ class EpochFeatures:
         return off_body(self.activity, self.breath_acc, self.breath_gyro, self.p)
 
 
+def first_rest(p):
+    """The rest level before any epoch: the least whose bar is the cap."""
+    return (p.act_max2 * 10 + C.ACTIVE_ACC_REST_X10 - 1) // C.ACTIVE_ACC_REST_X10
+
+
+def next_rest(rest, level):
+    """The rest level after an epoch of mean clamped rate energy ``level``:
+    down to a quieter epoch at once, up by 1/2^ACTIVE_REST_RISE_SHIFT."""
+    up = rest + (rest >> C.ACTIVE_REST_RISE_SHIFT) + 1
+    return level if level < up else up
+
+
+def active_bar(rest, p):
+    """Rate energy above which a sample is active: ACTIVE_ACC_REST_X10 / 10 x the
+    rest level, held within [act2, act_max2] (one value, act2, with a gyro)."""
+    bar = rest * C.ACTIVE_ACC_REST_X10 // 10
+    if bar < p.act2:
+        return p.act2
+    return p.act_max2 if bar > p.act_max2 else bar
+
+
 def ratio_pct(block_var, diff_sq_sum, p):
     """Block-mean variance as a percentage of the white-noise expectation.
 
@@ -158,8 +189,9 @@ def ratio_pct(block_var, diff_sq_sum, p):
 
 def off_body(activity, breath_acc, breath_gyro, p):
     still = activity * 100 <= p.epoch * C.STILL_ACTIVE_PCT
-    breath = breath_gyro if p.has_gyro else breath_acc
-    return still and breath < C.BREATH_RATIO_MIN_PCT
+    if p.has_gyro:
+        return still and breath_gyro < C.BREATH_RATIO_MIN_PCT
+    return still and breath_acc < C.BREATH_ACC_MIN_PCT
 
 
 class Wear:

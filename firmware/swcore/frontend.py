@@ -66,6 +66,7 @@ class Params:
             scale = 1.74533 * self.ns / rate_hz * self.ns
         self.on2 = int((C.ONSET_DDPS * scale) ** 2 + 0.5)
         self.act2 = int((C.ACTIVE_DDPS * scale) ** 2 + 0.5)
+        self.act_max2 = self.act2 if has_gyro else int((C.ACTIVE_ACC_MAX_DDPS * scale) ** 2 + 0.5)
         # Gyro angle: sum of ddps samples -> mrad, Q16 fixed point.
         self.kq = int(1.74533 * 65536 / rate_hz + 0.5)
         self.th_max = (1 << 30) // self.kq

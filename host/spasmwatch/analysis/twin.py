@@ -23,7 +23,7 @@ from swcore import consts as C
 from swcore.compat import isqrt
 from swcore.bias import GyroBias
 from swcore.detector import confidence
-from swcore.epoch import ratio_pct
+from swcore.epoch import active_bar, first_rest, next_rest, ratio_pct
 from swcore.frontend import Params
 
 I64 = NDArray[np.int64]
@@ -307,6 +307,7 @@ class TwinDetector:
         self._base = 0
         self._next_i = 0
         self._next_epoch = 0
+        self._rest = first_rest(self.p)
 
     def feed(self, acc: I64, gyro: I64, final: bool = False) -> tuple[list[SpasmHit], list[EpochRow]]:
         buf_a = np.concatenate([self._tail_acc, acc])
@@ -471,7 +472,7 @@ class TwinDetector:
         start = first * e_len - f.base
         ne = last - first
         sl = slice(start, start + ne * e_len)
-        act = np.count_nonzero((f.sp2[sl] > p.act2).reshape(ne, e_len), axis=1)
+        act = self._activity(f.sp2[sl].reshape(ne, e_len))
         nacc = self._noise(f.acc, start, ne)
         ngyr = self._noise(f.gyro, start, ne)
         va, m0a, sma = self._block_var(f.acc[sl], ne)
@@ -493,6 +494,20 @@ class TwinDetector:
             )
         self._next_epoch = last
         return rows
+
+    def _activity(self, sp2: I64) -> I64:
+        """Active samples per epoch (rows of ``sp2``); each epoch's bar follows the rest level
+        left by the epochs before it, one short loop over epochs as ``EpochFeatures`` does."""
+        p = self.p
+        levels = np.minimum(sp2, p.act_max2).sum(axis=1) // p.epoch
+        bars = np.empty(len(levels), np.int64)
+        rest = self._rest
+        for j, level in enumerate(levels.tolist()):
+            bars[j] = active_bar(rest, p)
+            rest = next_rest(rest, level)
+        self._rest = rest
+        out: I64 = np.count_nonzero(sp2 > bars[:, None], axis=1)
+        return out
 
     def _noise(self, x: I64, start: int, ne: int) -> I64:
         """Per epoch, sum of clamped squared sample-to-sample differences."""
