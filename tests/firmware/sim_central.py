@@ -11,9 +11,11 @@ notifications.
 from __future__ import annotations
 
 import json
+import os
 import queue
 import socket
 import struct
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -30,6 +32,16 @@ MICROPYPATH = ".frozen:%s:%s" % (FIRMWARE, FIRMWARE / "sim")  # for tests that r
 ATT_OK = 0
 ATT_WRITE_NOT_PERMITTED = 0x03
 ATT_INSUFFICIENT_ENCRYPTION = 0x0F
+
+
+def run_mp(micropython: str, script: Path, source: str, *args: str, timeout_s: float = 120.0) -> str:
+    """Write ``source`` to ``script``, run it under ``micropython`` with the band's modules on its
+    path, assert it exited cleanly and return its stdout."""
+    script.write_text(source)
+    env = dict(os.environ, MICROPYPATH=MICROPYPATH)
+    out = subprocess.run([micropython, str(script), *args], capture_output=True, text=True, env=env, timeout=timeout_s)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out.stdout
 
 
 def write_csv(path: Path, t: Any, acc: Any, gyro: Any) -> Path:

@@ -7,12 +7,10 @@ flash directory.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import numpy as np
-from sim_central import MICROPYPATH, Band, write_csv
+from sim_central import Band, run_mp, write_csv
 
 BIAS_DPS = (1.5, -2.0, 0.8)  # the recording's gyro bias
 BIAS_DDPS = [round(10 * b) for b in BIAS_DPS]
@@ -49,13 +47,8 @@ def _seed_rule_cpython() -> str:
 
 
 def test_a_kept_bias_counts_as_one_still_block_on_cpython_and_micropython(micropython: str, tmp_path: Path) -> None:
-    script = tmp_path / "seed.py"
-    script.write_text(SEED_RULE)
-    env = dict(os.environ, MICROPYPATH=MICROPYPATH)
-    mp = subprocess.run([micropython, str(script)], capture_output=True, text=True, env=env, timeout=60)
-    assert mp.returncode == 0, mp.stderr
     cp = _seed_rule_cpython()
-    assert mp.stdout.strip() == cp
+    assert run_mp(micropython, tmp_path / "seed.py", SEED_RULE, timeout_s=60).strip() == cp
     bx, by, bz, still, near, bx2, still2, refused, reset_blocks = map(int, cp.split())
     assert (bx, by, bz, still) == (15, -20, 8, 1)
     assert near == 1 and bx2 == 16 and still2 == 2

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
-from sim_central import MICROPYPATH, Band, secure_connect, write_csv
+from sim_central import Band, run_mp, secure_connect, write_csv
 
 from swcore import protocol as P
 
@@ -88,13 +86,6 @@ def test_raw_stream_carries_the_recording_through_each_imu_driver(micropython: s
     assert band.proc.returncode is not None
 
 
-def _mp(micropython: str, script: Path, *args: str) -> str:
-    env = dict(os.environ, MICROPYPATH=MICROPYPATH)
-    out = subprocess.run([micropython, str(script), *args], capture_output=True, text=True, env=env, timeout=120)
-    assert out.returncode == 0, out.stdout + out.stderr
-    return out.stdout
-
-
 NOALLOC = '''
 import sys, micropython, gc
 from array import array
@@ -130,16 +121,14 @@ print(locked, cnt[0], cnt[1])
 def test_per_sample_path_allocates_nothing(micropython: str, many_spasms_csv: Path, tmp_path: Path, raw: str) -> None:
     """Detector, epoch features and raw packing run with the heap locked: any allocation raises MemoryError."""
     script = tmp_path / "noalloc.py"
-    script.write_text(NOALLOC)
     (tmp_path / "flash").mkdir()
-    samples, events, epochs = map(int, _mp(micropython, script, str(many_spasms_csv), str(tmp_path / "flash"), raw).split())
+    samples, events, epochs = map(int, run_mp(micropython, script, NOALLOC, str(many_spasms_csv), str(tmp_path / "flash"), raw).split())
     assert samples == 7499 and events == 14 and epochs == 14
 
 
 def test_every_board_definition_has_a_driver(micropython: str, tmp_path: Path) -> None:
     script = tmp_path / "drivers.py"
-    script.write_text("from band.imu import DRIVERS\nprint(' '.join(sorted(DRIVERS)))\n")
-    drivers = set(_mp(micropython, script).split())
+    drivers = set(run_mp(micropython, script, "from band.imu import DRIVERS\nprint(' '.join(sorted(DRIVERS)))\n").split())
     assert drivers == set(PARTS)
     boards = [p for p in sorted((ROOT / "hardware" / "boards").glob("*.json")) if p.name != "schema.json"]
     assert boards, "hardware/boards/*.json: no board definitions"
@@ -228,8 +217,7 @@ for d in drivers:
 
 def test_imu_drivers_decode_a_fifo_without_allocating(micropython: str, tmp_path: Path) -> None:
     script = tmp_path / "drv.py"
-    script.write_text(DRIVER_NOALLOC)
-    lines = _mp(micropython, script).splitlines()
+    lines = run_mp(micropython, script, DRIVER_NOALLOC).splitlines()
     # sensor accel (100+f, -200, 8000) counts, gyro (30, -40, 50); body x = -sensor z, y = +sensor x, z = -sensor y
     for line, name, gmul in zip(lines, ("MPU6886", "LSM6DS3", "LSM6DSOX"), (10005, 11469, 11469)):
         parts = line.split(" ", 2)
@@ -312,10 +300,9 @@ print("N", top)
 
 def _months(micropython: str, csv: Path, tmp: Path, rebase_at: int, first_index: int) -> tuple[list[str], list[tuple[int, int]], int]:
     script = tmp / "months.py"
-    script.write_text(MONTHS)
     flash = tmp / f"flash{rebase_at}"
     flash.mkdir()
-    lines = _mp(micropython, script, str(csv), str(flash), str(rebase_at), str(first_index)).splitlines()
+    lines = run_mp(micropython, script, MONTHS, str(csv), str(flash), str(rebase_at), str(first_index)).splitlines()
     raw = [(int(x.split()[1]), int(x.split()[2])) for x in lines if x.startswith("R")]
     return [x for x in lines if x.startswith("S")], raw, int(lines[-1].split()[1])
 

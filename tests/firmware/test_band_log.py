@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import binascii
-import os
 import struct
-import subprocess
 from pathlib import Path
 
-from sim_central import MICROPYPATH, Band, read_flash_log, secure_connect
+from sim_central import Band, read_flash_log, run_mp, secure_connect
 
 from swcore import protocol as P
 
@@ -61,13 +59,8 @@ print(checked)
 
 
 def test_recovery_survives_random_damage(micropython: str, tmp_path: Path) -> None:
-    script = tmp_path / "fuzz.py"
-    script.write_text(FUZZ)
-    env = dict(os.environ, MICROPYPATH=MICROPYPATH)
     for seed in (1, 2, 3):
-        run = subprocess.run([micropython, str(script), str(tmp_path), str(seed)], capture_output=True, text=True, env=env, timeout=120)
-        assert run.returncode == 0, run.stdout + run.stderr
-        assert int(run.stdout) > 100
+        assert int(run_mp(micropython, tmp_path / "fuzz.py", FUZZ, str(tmp_path), str(seed))) > 100
 
 
 def _write_log(path: Path, n: int, capacity: int) -> None:

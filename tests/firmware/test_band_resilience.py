@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
 from pathlib import Path
 
-from sim_central import EXIT_CRASH, EXIT_POWER_LOSS, EXIT_RESET, EXIT_WDT, MICROPYPATH, Band, Central, read_flash_log, secure_connect
+from sim_central import EXIT_CRASH, EXIT_POWER_LOSS, EXIT_RESET, EXIT_WDT, Band, Central, read_flash_log, run_mp, secure_connect
 
 from swcore import protocol as P
 
@@ -282,8 +280,5 @@ print("same")
 
 def test_a_reboot_late_in_a_recording_seeks_to_the_same_samples_a_full_read_gives(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
     """--csv-skip-s bisects on byte offsets instead of parsing every row before the skip."""
-    script = tmp_path / "seek.py"
-    script.write_text(SEEK_CHECK)
-    out = subprocess.run([micropython, str(script), str(many_spasms_csv)], capture_output=True, text=True,
-                         env=dict(os.environ, MICROPYPATH=MICROPYPATH), timeout=60)  # fmt: skip
-    assert out.stdout.strip() == "same", out.stdout + out.stderr
+    out = run_mp(micropython, tmp_path / "seek.py", SEEK_CHECK, str(many_spasms_csv), timeout_s=60)
+    assert out.strip() == "same", out
