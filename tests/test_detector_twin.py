@@ -182,6 +182,24 @@ def test_accel_only_bar_follows_the_rest_level() -> None:
         assert all((x * 100 >= EPOCH_ACTIVE_PCT * p.epoch) == sway_active for x in swaying), (noise_g, swaying)
 
 
+def test_a_band_back_on_after_a_table_keeps_its_rest_level() -> None:
+    """Epochs off the body do not teach the rest level: a band on a table is quieter than any
+    sleeping baby, and a bar learnt there read the breathing after it as movement (60% of each
+    epoch active, a false wake) until the level crept back up, for hours."""
+    from swcore.consts import EPOCH_ACTIVE_PCT
+    from swcore.frontend import Params
+
+    p = Params(100.0, False)
+    _, before, _ = supine(100.0, 300.0, (), breath_deg=2.0, noise_g=0.003, seed=1)
+    _, off, _ = table(100.0, 600.0, noise_g=0.003)
+    _, after, _ = supine(100.0, 600.0, (), breath_deg=2.0, noise_g=0.003, seed=2)
+    a, g = to_units(np.vstack([before, off, after]), None)
+    _, epochs = twin(a, g, 100.0, False, 4999)
+    assert epochs == stream(a, g, 100.0, False)[1], "stream and twin differ"
+    asleep = [e[1] for e in epochs[2:30]] + [e[1] for e in epochs[92:]]
+    assert max(asleep) * 100 < EPOCH_ACTIVE_PCT * p.epoch, asleep
+
+
 def test_rest_level_falls_at_once_and_rises_slowly() -> None:
     from swcore.consts import ACTIVE_REST_RISE_SHIFT
     from swcore.epoch import active_bar, first_rest, next_rest

@@ -158,7 +158,8 @@ ACTIVE_ACC_MAX_DDPS = const(100)
 ACTIVE_ACC_REST_X10 = const(80)
 # The rest level follows a quieter epoch at once and rises by 1/256 per
 # epoch otherwise (doubling in ~30 min), so hours awake do not lift the bar
-# to the baby's own movement. Before the first epoch it stands at the cap.
+# to the baby's own movement. Before the first epoch it stands at the cap;
+# off-body epochs do not count (a table is quieter than a sleeping baby).
 ACTIVE_REST_RISE_SHIFT = const(8)
 # Breathing blocks: 200 ms means (5 Hz), well above the 0.5-1 Hz breathing
 # of an infant, averaging white sensor noise down by the block length.

@@ -129,13 +129,13 @@ class EpochFeatures:
         m0 = self._m0
         self.index += 1
         self.activity = self._active
-        self.rest = next_rest(self.rest, self._rsum // p.epoch)
-        self.bar = active_bar(self.rest, p)
-        self._rsum = 0
         var_a = (nb * self._sqa - sm[0] * sm[0] - sm[1] * sm[1] - sm[2] * sm[2]) // (nb * nb)
         var_g = (nb * self._sqg - sm[3] * sm[3] - sm[4] * sm[4] - sm[5] * sm[5]) // (nb * nb)
         self.breath_acc = ratio_pct(var_a, self._nacc, p)
         self.breath_gyro = ratio_pct(var_g, self._ngyr, p) if p.has_gyro else 0
+        self.rest = next_rest_if_worn(self.rest, self._rsum // p.epoch, self.activity, self.breath_acc, self.breath_gyro, p)
+        self.bar = active_bar(self.rest, p)
+        self._rsum = 0
         self.gx_mg = m0[0] + sm[0] // nb
         self.gy_mg = m0[1] + sm[1] // nb
         self.gz_mg = m0[2] + sm[2] // nb
@@ -164,6 +164,15 @@ def next_rest(rest, level):
     down to a quieter epoch at once, up by 1/2^ACTIVE_REST_RISE_SHIFT."""
     up = rest + (rest >> C.ACTIVE_REST_RISE_SHIFT) + 1
     return level if level < up else up
+
+
+def next_rest_if_worn(rest, level, activity, breath_acc, breath_gyro, p):
+    """``next_rest``, except after an epoch that looks off the body: a band on a table is
+    quieter than any sleeping baby, and a rest level learnt there would read the baby's
+    breathing as movement for hours once the band is back on."""
+    if off_body(activity, breath_acc, breath_gyro, p):
+        return rest
+    return next_rest(rest, level)
 
 
 def active_bar(rest, p):

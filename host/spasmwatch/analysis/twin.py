@@ -23,7 +23,7 @@ from swcore import consts as C
 from swcore.compat import isqrt
 from swcore.bias import GyroBias
 from swcore.detector import confidence
-from swcore.epoch import active_bar, first_rest, next_rest, ratio_pct
+from swcore.epoch import active_bar, first_rest, next_rest_if_worn, ratio_pct
 from swcore.frontend import Params
 
 I64 = NDArray[np.int64]
@@ -472,11 +472,13 @@ class TwinDetector:
         start = first * e_len - f.base
         ne = last - first
         sl = slice(start, start + ne * e_len)
-        act = self._activity(f.sp2[sl].reshape(ne, e_len))
         nacc = self._noise(f.acc, start, ne)
         ngyr = self._noise(f.gyro, start, ne)
         va, m0a, sma = self._block_var(f.acc[sl], ne)
         vg, _, _ = self._block_var(f.gyro[sl], ne)
+        b_acc = [_ratio(int(v), int(d), p) for v, d in zip(va, nacc)]
+        b_gyr = [_ratio(int(v), int(d), p) if p.has_gyro else 0 for v, d in zip(vg, ngyr)]
+        act = self._activity(f.sp2[sl].reshape(ne, e_len), b_acc, b_gyr)
         nb = p.nblocks
         rows = []
         for j in range(ne):
@@ -484,9 +486,9 @@ class TwinDetector:
             rows.append(
                 EpochRow(
                     index=first + j,
-                    activity=int(act[j]),
-                    breath_acc=_ratio(int(va[j]), int(nacc[j]), p),
-                    breath_gyro=_ratio(int(vg[j]), int(ngyr[j]), p) if p.has_gyro else 0,
+                    activity=act[j],
+                    breath_acc=b_acc[j],
+                    breath_gyro=b_gyr[j],
                     gx_mg=g[0],
                     gy_mg=g[1],
                     gz_mg=g[2],
@@ -495,18 +497,21 @@ class TwinDetector:
         self._next_epoch = last
         return rows
 
-    def _activity(self, sp2: I64) -> I64:
-        """Active samples per epoch (rows of ``sp2``); each epoch's bar follows the rest level
-        left by the epochs before it, one short loop over epochs as ``EpochFeatures`` does."""
+    def _activity(self, sp2: I64, breath_acc: list[int], breath_gyro: list[int]) -> list[int]:
+        """Active samples per epoch (rows of ``sp2``). Each epoch's bar follows the rest level
+        left by the epochs before it (a short loop over epochs, as ``EpochFeatures`` does);
+        with one possible bar (a gyro) all rows are counted at once."""
         p = self.p
-        levels = np.minimum(sp2, p.act_max2).sum(axis=1) // p.epoch
-        bars = np.empty(len(levels), np.int64)
+        if p.act_max2 == p.act2:
+            return [int(x) for x in np.count_nonzero(sp2 > p.act2, axis=1)]
+        levels = (np.minimum(sp2, p.act_max2).sum(axis=1) // p.epoch).tolist()
         rest = self._rest
-        for j, level in enumerate(levels.tolist()):
-            bars[j] = active_bar(rest, p)
-            rest = next_rest(rest, level)
+        out = []
+        for j, level in enumerate(levels):
+            act = int(np.count_nonzero(sp2[j] > active_bar(rest, p)))
+            rest = next_rest_if_worn(rest, level, act, breath_acc[j], breath_gyro[j], p)
+            out.append(act)
         self._rest = rest
-        out: I64 = np.count_nonzero(sp2 > bars[:, None], axis=1)
         return out
 
     def _noise(self, x: I64, start: int, ne: int) -> I64:
