@@ -72,6 +72,24 @@ def test_evaluate_scores_a_recording_against_its_truth(morning: tuple[Path, dict
     assert summary["wakes"] == "1/1"
 
 
+def test_evaluate_names_the_wakes_it_missed_and_made_up(morning: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+    """-v lists, per recording, the true wake onsets found by no detected wake and the detected ones
+    near no true wake (seconds): where a researcher looks first when the wake score is low."""
+    src, truth = morning
+    csv = tmp_path / "m.csv"
+    csv.symlink_to(src)
+    real = list(truth["wake_onsets"])  # type: ignore[call-overload]
+    moved = dict(truth, wake_onsets=[real[0] + 1000.0])  # the true wake told 1000 s later: one missed, one false
+    (tmp_path / "m.truth.json").write_text(json.dumps(moved))
+    out = tmp_path / "score.json"
+    res = cli("evaluate", str(csv), "-v", "--json", str(out))
+    assert res.returncode == 0, res.stderr
+    row = json.loads(out.read_text())["recordings"][0]
+    assert row["missed_wakes_s"] == [round(real[0] + 1000.0, 1)]
+    assert len(row["false_wakes_s"]) == 1 and abs(row["false_wakes_s"][0] - real[0]) <= 300
+    assert f"missed: {real[0] + 1000.0:.0f}  false: {row['false_wakes_s'][0]:.0f}" in res.stdout
+
+
 def test_evaluate_without_truth_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
     path.write_text("t,ax,ay,az\n0,0,0,1\n0.01,0,0,1\n")

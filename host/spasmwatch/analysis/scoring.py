@@ -44,8 +44,9 @@ class Score:
     spasms_found: int = 0
     false_spasms: int = 0
     wakes_true: int = 0
-    wakes_found: int = 0
-    false_wakes: int = 0
+    # Onsets (s, on the recording's time base): true wakes no detection found, detected wakes near no true one.
+    missed_wakes_s: list[float] = field(default_factory=list)
+    false_wakes_s: list[float] = field(default_factory=list)
     post_wake_errors_s: list[float] = field(default_factory=list)
     not_worn_true: int = 0
     not_worn_found: int = 0
@@ -55,6 +56,10 @@ class Score:
     def alarm_delays_s(self) -> list[float]:
         """Alarm delays of the clusters found."""
         return [d for d in self.cluster_delays_s if d is not None]
+
+    @property
+    def wakes_found(self) -> int:
+        return self.wakes_true - len(self.missed_wakes_s)
 
     def add(self, other: Score) -> None:
         for k, v in vars(other).items():
@@ -89,7 +94,7 @@ class Score:
             "false_spasms_per_hour": round(self.false_spasms / self.hours, 2) if self.hours else None,
             "wake_onsets_within_5min": ratio(self.wakes_found, self.wakes_true),
             "wakes": f"{self.wakes_found}/{self.wakes_true}",
-            "false_wakes_per_24h": round(self.false_wakes / day, 2),
+            "false_wakes_per_24h": round(len(self.false_wakes_s) / day, 2),
             "post_wake_error_s_median": pct([abs(e) for e in self.post_wake_errors_s], 0.5),
             "post_wake_error_s_p90": pct([abs(e) for e in self.post_wake_errors_s], 0.9),
             "not_worn_found": f"{self.not_worn_found}/{self.not_worn_true}",
@@ -144,22 +149,22 @@ def _has_near(sorted_ts: list[float], t: float, tol: float) -> bool:
     return i < len(sorted_ts) and sorted_ts[i] <= t + tol
 
 
-def _matched(truth: list[T], det: list[D], near: Callable[[D, T], bool]) -> tuple[int, int]:
-    """(true items some detection is ``near``, detections near no true item)."""
-    found = sum(1 for t in truth if any(near(d, t) for d in det))
-    false = sum(1 for d in det if not any(near(d, t) for t in truth))
-    return found, false
+def _unmatched(truth: list[T], det: list[D], near: Callable[[D, T], bool]) -> tuple[list[T], list[D]]:
+    """(true items no detection is ``near``, detections near no true item)."""
+    missed = [t for t in truth if not any(near(d, t) for d in det)]
+    false = [d for d in det if not any(near(d, t) for t in truth)]
+    return missed, false
 
 
 def _score_wakes(sc: Score, det: list[Record], truth: list[float]) -> None:
-    found, false = _matched(truth, det, lambda d, w: abs(d["t"] - w) <= WAKE_TOL_S)
+    missed, false = _unmatched(truth, det, lambda d, w: abs(d["t"] - w) <= WAKE_TOL_S)
     sc.wakes_true += len(truth)
-    sc.wakes_found += found
-    sc.false_wakes += false
+    sc.missed_wakes_s += missed
+    sc.false_wakes_s += [d["t"] for d in false]
 
 
 def _score_not_worn(sc: Score, det: list[Record], truth: list[dict[str, Any]]) -> None:
-    found, false = _matched(truth, det, lambda d, t: _overlap(d["start"], d["end"], t["start"], t["end"]))
+    missed, false = _unmatched(truth, det, lambda d, t: _overlap(d["start"], d["end"], t["start"], t["end"]))
     sc.not_worn_true += len(truth)
-    sc.not_worn_found += found
-    sc.false_not_worn += false
+    sc.not_worn_found += len(truth) - len(missed)
+    sc.false_not_worn += len(false)

@@ -191,12 +191,17 @@ def run(args: argparse.Namespace) -> int:
             results = list(ex.map(partial(run_one, why=args.why), jobs))
     why: dict[str, Counter[tuple[str, str]]] = {"6-axis": Counter(), "accel-only": Counter()}
     lines: list[str] = []
+    lines_wake: list[str] = []
     for res in results:
         mode = "6-axis" if res.has_gyro else "accel-only"
         total.add(res.score)
         by_mode[mode].add(res.score)
         why[mode].update(counts(res.why))
         row: dict[str, Any] = {"recording": res.label, **res.score.summary()}
+        row["missed_wakes_s"] = [round(t, 1) for t in res.score.missed_wakes_s]
+        row["false_wakes_s"] = [round(t, 1) for t in res.score.false_wakes_s]
+        if args.verbose and (res.score.missed_wakes_s or res.score.false_wakes_s):
+            lines_wake.append(_wake_line(res.label, res.score))
         if res.why:
             delays = res.score.cluster_delays_s
             row["clusters"] = [{"start": c.start, "subtle": c.subtle, "alarm_delay_s": d, "spasms": list(c.stages)} for c, d in zip(res.why, delays)]
@@ -216,6 +221,9 @@ def run(args: argparse.Namespace) -> int:
     for m, c in whys.items():
         print(f"-- where the true spasms in clusters went, {m} recordings:")
         print("\n".join(report(c)))
+    if lines_wake:
+        print("-- wake onsets missed (no detected wake within 5 min) and detected near no true one, s:")
+        print("\n".join(lines_wake))
     if lines and args.verbose:
         print("-- each true cluster, its spasms in order:")
         print(legend())
@@ -226,6 +234,13 @@ def run(args: argparse.Namespace) -> int:
             out["why"] = {m: {g: {st: v for (gg, st), v in c.items() if gg == g} for g in sorted({g for g, _ in c})} for m, c in whys.items()}
         Path(args.json).write_text(json.dumps(out, indent=2))
     return 0
+
+
+def _wake_line(label: str, sc: Score) -> str:
+    def times(ts: list[float]) -> str:
+        return " ".join(f"{t:.0f}" for t in ts) or "-"
+
+    return f"  {label}  missed: {times(sc.missed_wakes_s)}  false: {times(sc.false_wakes_s)}"
 
 
 def _print_summary(s: dict[str, Any], seconds: float | None) -> None:
