@@ -45,8 +45,9 @@ class EpochFeatures:
         self._sqg = 0
         self.rest = first_rest(self.p)
         self.bar = active_bar(self.rest, self.p)
-        self._rsum = 0  # rate energy clamped at the bar's cap
+        self._rsum = 0  # rate energy clamped at the bar's cap (only summed while the bar can move)
         self._cap = self.p.act_max2
+        self._adapts = self.p.act_adapts
 
     def step(self):
         """Call once per sample after ``Frontend.push``; True at epoch end."""
@@ -54,7 +55,8 @@ class EpochFeatures:
         sp2 = fe.sp2
         if sp2 > self.bar:
             self._active += 1
-        self._rsum += sp2 if sp2 < self._cap else self._cap
+        if self._adapts:
+            self._rsum += sp2 if sp2 < self._cap else self._cap
         self._noise(fe)
         self._block(fe)
         self._n += 1
@@ -133,9 +135,10 @@ class EpochFeatures:
         var_g = (nb * self._sqg - sm[3] * sm[3] - sm[4] * sm[4] - sm[5] * sm[5]) // (nb * nb)
         self.breath_acc = ratio_pct(var_a, self._nacc, p)
         self.breath_gyro = ratio_pct(var_g, self._ngyr, p) if p.has_gyro else 0
-        self.rest = next_rest_if_worn(self.rest, self._rsum // p.epoch, self.activity, self.breath_acc, self.breath_gyro, p)
-        self.bar = active_bar(self.rest, p)
-        self._rsum = 0
+        if self._adapts:
+            self.rest = next_rest_if_worn(self.rest, self._rsum // p.epoch, self.activity, self.breath_acc, self.breath_gyro, p)
+            self.bar = active_bar(self.rest, p)
+            self._rsum = 0
         self.gx_mg = m0[0] + sm[0] // nb
         self.gy_mg = m0[1] + sm[1] // nb
         self.gz_mg = m0[2] + sm[2] // nb

@@ -67,6 +67,7 @@ class Params:
         self.on2 = int((C.ONSET_DDPS * scale) ** 2 + 0.5)
         self.act2 = int((C.ACTIVE_DDPS * scale) ** 2 + 0.5)
         self.act_max2 = self.act2 if has_gyro else int((C.ACTIVE_ACC_MAX_DDPS * scale) ** 2 + 0.5)
+        self.act_adapts = self.act_max2 != self.act2  # without a gyro: the bar follows the rest level
         # Gyro angle: sum of ddps samples -> mrad, Q16 fixed point.
         self.kq = int(1.74533 * 65536 / rate_hz + 0.5)
         self.th_max = (1 << 30) // self.kq

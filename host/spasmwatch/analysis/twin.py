@@ -502,7 +502,7 @@ class TwinDetector:
         left by the epochs before it (a short loop over epochs, as ``EpochFeatures`` does);
         with one possible bar (a gyro) all rows are counted at once."""
         p = self.p
-        if p.act_max2 == p.act2:
+        if not p.act_adapts:
             return [int(x) for x in np.count_nonzero(sp2 > p.act2, axis=1)]
         levels = (np.minimum(sp2, p.act_max2).sum(axis=1) // p.epoch).tolist()
         rest = self._rest
