@@ -17,9 +17,10 @@ import pytest
 from numpy.typing import NDArray
 
 from spasmwatch.analysis.twin import TwinDetector, to_units
-from swcore.consts import STRONG_CONFIDENCE
-from swcore.detector import Detector
+from swcore.consts import ACC_STRONG_CONFIDENCE, STRONG_CONFIDENCE
+from swcore.detector import Detector, confidence
 from swcore.epoch import EpochFeatures
+from swcore.frontend import Params
 from synthetic import supine, table
 
 Out = tuple[list[tuple[int, ...]], list[tuple[int, ...]]]
@@ -130,7 +131,6 @@ def test_twin_matches_stream_under_micropython(
 
 def test_epochs_tell_table_from_sleeping_baby() -> None:
     from swcore.epoch import off_body
-    from swcore.frontend import Params
 
     p = Params(100.0, True)
     _, acc, gyro = table(100.0, 120.0)
@@ -149,7 +149,6 @@ def test_accel_only_epochs_see_through_sensor_noise(noise_g: float) -> None:
     table never found off the body."""
     from swcore.consts import EPOCH_ACTIVE_PCT
     from swcore.epoch import off_body
-    from swcore.frontend import Params
 
     p = Params(100.0, False)
     _, acc, _ = table(100.0, 120.0, noise_g=noise_g)
@@ -166,7 +165,6 @@ def test_accel_only_bar_follows_the_rest_level() -> None:
     movement; after noisy rest it rises (a fixed 10 deg/s bar would miss the sway, a fixed 5 deg/s
     one reads the noise as movement). Identical under the stream and the twin, across chunks."""
     from swcore.consts import EPOCH_ACTIVE_PCT
-    from swcore.frontend import Params
 
     p = Params(100.0, False)
     sway_deg = 8.0 / (2 * np.pi * 0.7)  # the synthetic breathing at 0.7 Hz, peaking at 8 deg/s
@@ -187,7 +185,6 @@ def test_a_band_back_on_after_a_table_keeps_its_rest_level() -> None:
     sleeping baby, and a bar learnt there read the breathing after it as movement (60% of each
     epoch active, a false wake) until the level crept back up, for hours."""
     from swcore.consts import EPOCH_ACTIVE_PCT
-    from swcore.frontend import Params
 
     p = Params(100.0, False)
     _, before, _ = supine(100.0, 300.0, (), breath_deg=2.0, noise_g=0.003, seed=1)
@@ -203,7 +200,6 @@ def test_a_band_back_on_after_a_table_keeps_its_rest_level() -> None:
 def test_rest_level_falls_at_once_and_rises_slowly() -> None:
     from swcore.consts import ACTIVE_REST_RISE_SHIFT
     from swcore.epoch import active_bar, first_rest, next_rest
-    from swcore.frontend import Params
 
     p = Params(100.0, False)
     rest = first_rest(p)
@@ -234,16 +230,34 @@ def test_twin_matches_stream_in_busy_spells(rate: float, gyro: bool) -> None:
     a, g = busy(rate, gyro)
     ref = stream(a, g, rate, gyro)
     assert len(ref[0]) >= 3
+    if not gyro:  # the accel-only events under ACC_STRONG_CONFIDENCE, demoted, are compared too
+        assert any(h[4] == STRONG_CONFIDENCE - 1 for h in ref[0])
     assert twin(a, g, rate, gyro, 7919) == ref
 
 
-def test_twin_matches_stream_in_busy_spells_under_micropython(micropython: str, repo_root: Path, tmp_path: Path) -> None:
-    a, g = busy(50.0, True)
+@pytest.mark.parametrize("rate,gyro", [(50.0, True), (52.0, False)])
+def test_twin_matches_stream_in_busy_spells_under_micropython(
+    micropython: str, repo_root: Path, tmp_path: Path, rate: float, gyro: bool
+) -> None:
+    a, g = busy(rate, gyro)
     path = tmp_path / "samples.txt"
     _write_samples(path, a, g)
-    got = _mpy_run(micropython, repo_root, path, 50.0, True)
+    got = _mpy_run(micropython, repo_root, path, rate, gyro)
     assert len(got[0]) >= 3
-    assert got == twin(a, g, 50.0, True, 7919)
+    assert got == twin(a, g, rate, gyro, 7919)
+
+
+def test_without_a_gyro_a_marginal_spasm_is_a_weak_event() -> None:
+    """Confidence under ACC_STRONG_CONFIDENCE makes an accel-only event weak (49); with a gyro
+    the same tilt and hold stay a full spasm, and a clear accel-only one stays full."""
+    acc, gyr = Params(100.0, False), Params(100.0, True)
+    assert acc.strong_min == ACC_STRONG_CONFIDENCE > STRONG_CONFIDENCE == gyr.strong_min
+    for p in (acc, gyr):  # twice the minimum tilt (squared) and hold: 50 + 8 + 8
+        marginal = confidence(2 * p.dev_min2, 2 * p.hold_min_n, True, p)
+        clear = confidence(9 * p.dev_min2, 4 * p.hold_min_n, True, p)
+        assert clear == 85
+        assert marginal == (STRONG_CONFIDENCE - 1 if p is acc else 66)
+    assert confidence(acc.dev_min2 // 2, acc.hold_min_n, False, acc) == 25  # the weak tier as before
 
 
 @pytest.mark.parametrize("rate,gyro", [(50.0, True), (52.0, False)])

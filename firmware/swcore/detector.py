@@ -271,24 +271,28 @@ class Detector:
             rate = rate * 1745 // 1000
         self.ev_peak_rate = rate
         self.ev_peak_angle = isqrt(self._dpk2)
-        self.ev_confidence = confidence(self._dpk2, p.dev_min2, self._hold_n, p.hold_min_n, self._strong)
+        self.ev_confidence = confidence(self._dpk2, self._hold_n, self._strong, p)
 
 
 def max2(a, b):
     return a if a > b else b
 
 
-def confidence(dev2, dev_min2, hold_n, hold_min_n, strong=True):
+def confidence(dev2, hold_n, strong, p):
     """0-100: how far the posture change and the hold clear their minimums.
 
     A full spasm scores STRONG_CONFIDENCE (50) or more; a weak event (its
     posture at settling under DEV_MIN) scores 1-49 by its final posture.
+    Without a gyro a full spasm under ``p.strong_min`` (ACC_STRONG_CONFIDENCE)
+    is weak too, at the top of that tier (49).
     """
+    dev_min2 = p.dev_min2
     if not strong:
         c = 1 + 48 * dev2 // dev_min2
         return c if c < C.STRONG_CONFIDENCE else C.STRONG_CONFIDENCE - 1
     a = 50 * (dev2 - dev_min2) // (dev2 + dev_min2)  # 0..50
-    h = 50 * (hold_n - hold_min_n) // (hold_n + hold_min_n)  # 0..50
+    h = 50 * (hold_n - p.hold_min_n) // (hold_n + p.hold_min_n)  # 0..50
     if a < 0:
         a = 0  # cannot happen for a full spasm (its peak only grows after settling)
-    return C.STRONG_CONFIDENCE + a // 2 + h // 2 if h >= 0 else C.STRONG_CONFIDENCE
+    c = C.STRONG_CONFIDENCE + a // 2 + h // 2 if h >= 0 else C.STRONG_CONFIDENCE
+    return c if c >= p.strong_min else C.STRONG_CONFIDENCE - 1

@@ -82,6 +82,7 @@ class Params:
         self.dev_min2 = dev_min * dev_min
         dev_weak = C.DEV_WEAK_MRAD if has_gyro else C.DEV_WEAK_ACC_MRAD
         self.dev_weak2 = dev_weak * dev_weak
+        self.strong_min = C.STRONG_CONFIDENCE if has_gyro else C.ACC_STRONG_CONFIDENCE
         # Fractions compared on squares: x^2 * 100 <= peak^2 * (pct^2 // 100).
         self.settle2 = C.SETTLE_PCT * C.SETTLE_PCT // 100
         self.pre2 = C.PRE_PCT * C.PRE_PCT // 100

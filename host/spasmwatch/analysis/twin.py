@@ -458,7 +458,7 @@ class TwinDetector:
         p = self.p
         rate = isqrt(pk2)
         rate = rate * 1745 // 1000 if p.has_gyro else rate * p.rate_int // (p.ns * p.ns)
-        conf = confidence(dpk, p.dev_min2, hold_n, p.hold_min_n, strong)
+        conf = confidence(dpk, hold_n, strong, p)
         return SpasmHit(onset, dur, rate, isqrt(dpk), conf, hold_n, decided)
 
     # --- epochs ---------------------------------------------------------------
