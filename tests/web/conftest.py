@@ -86,7 +86,12 @@ def watch() -> Watch:
 
 
 @pytest.fixture
-def context(browser: Any, watch: Watch) -> Iterator[Any]:
+def context(browser: Any, watch: Watch, request: pytest.FixtureRequest) -> Iterator[Any]:
+    # The test's page server must outlive the browser context: set up first, it is torn down
+    # after the context closes. Otherwise the page's next poll or reconnect, between the two
+    # teardowns, meets a closed port and logs a console error (a flaky failure on a fresh clone).
+    if "served" in request.fixturenames:
+        request.getfixturevalue("served")
     ctx = open_context(browser, watch)
     try:
         yield ctx
