@@ -26,6 +26,7 @@ def test_matches_and_misses_are_counted() -> None:
     assert s["spasm_sensitivity"] == 0.5 and s["false_spasms_per_hour"] == 0.5
     assert s["wakes"] == "1/2" and s["false_wakes_per_24h"] == 12.0
     assert s["post_wake_error_s_median"] == 10.0
+    assert s["cluster_count_ratio_median"] == 0.75  # 3 counted of the 4 true spasms
     assert s["not_worn_found"] == "1/1" and s["false_not_worn"] == 0
 
 
@@ -35,3 +36,17 @@ def test_alarms_on_time_is_the_share_of_found_clusters_alarmed_within_2_s() -> N
     sc = Score(hours=1.0, cluster_delays_s=[0.8, None, 2.0, 2.01, 30.0])
     assert sc.summary()["alarms_on_time"] == 0.5
     assert Score(hours=1.0).summary()["alarms_on_time"] is None
+
+
+def test_a_found_cluster_split_in_two_is_counted_whole_and_a_missed_one_not_at_all() -> None:
+    truth = dict(TRUTH, clusters=TRUTH["clusters"] + [{"start": 900.0, "end": 940.0, "subtle": True, "third_end": 917.0}])
+    truth["spasms"] = TRUTH["spasms"] + [{"t": t} for t in (900.0, 910.0, 920.0, 930.0, 940.0)]
+    recs = [
+        {"type": "cluster", "start": 100.3, "end": 109.0, "count": 2, "alert_t": 118.0, "post_wake_s": None},
+        {"type": "cluster", "start": 116.0, "end": 125.0, "count": 3, "alert_t": 126.0, "post_wake_s": None},
+    ]
+    s = score(recs, truth).summary()
+    assert s["clusters"] == "1/2"
+    # 5 counted over 4 true spasms: a split cluster's false events show as an over-count.
+    assert s["cluster_count_ratio_median"] == 1.25 and s["cluster_count_ratio_p10"] == 1.25
+    assert score([], truth).summary()["cluster_count_ratio_median"] is None

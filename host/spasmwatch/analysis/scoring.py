@@ -6,6 +6,9 @@ Matching rules (kept simple and stated, so numbers can be compared):
   a detected cluster overlapping no true cluster is a false cluster;
 - alarm delay = alert_t - end of the third true spasm (negative: the alarm
   came before the third spasm had ended);
+- a found cluster's count ratio = the counts of the detected clusters over
+  it / the true spasms in its span (what a doctor reads against what
+  happened);
 - a true spasm is found when a detected spasm's onset lies within 1.5 s
   of it; a detected spasm near no true spasm is a false spasm;
 - a true wake onset is found when a detected wake onset lies within 5 min;
@@ -14,7 +17,7 @@ Matching rules (kept simple and stated, so numbers can be compared):
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -48,6 +51,9 @@ class Score:
     missed_wakes_s: list[float] = field(default_factory=list)
     false_wakes_s: list[float] = field(default_factory=list)
     post_wake_errors_s: list[float] = field(default_factory=list)
+    # Per true cluster found: the detected clusters' spasm count over its true count (what a
+    # doctor reads as spasms per cluster, against what happened).
+    cluster_count_ratios: list[float] = field(default_factory=list)
     not_worn_true: int = 0
     not_worn_found: int = 0
     false_not_worn: int = 0
@@ -97,6 +103,8 @@ class Score:
             "false_wakes_per_24h": round(len(self.false_wakes_s) / day, 2),
             "post_wake_error_s_median": pct([abs(e) for e in self.post_wake_errors_s], 0.5),
             "post_wake_error_s_p90": pct([abs(e) for e in self.post_wake_errors_s], 0.9),
+            "cluster_count_ratio_median": pct(self.cluster_count_ratios, 0.5),
+            "cluster_count_ratio_p10": pct(self.cluster_count_ratios, 0.1),
             "not_worn_found": f"{self.not_worn_found}/{self.not_worn_true}",
             "false_not_worn": self.false_not_worn,
         }
@@ -117,6 +125,7 @@ def score(records: list[Record], truth: dict[str, Any]) -> Score:
 
 
 def _score_clusters(sc: Score, det: list[Record], truth: dict[str, Any]) -> None:
+    onsets = sorted(s["t"] for s in truth["spasms"])
     used: set[int] = set()
     for tc in truth["clusters"]:
         sc.clusters_true += 1
@@ -133,6 +142,10 @@ def _score_clusters(sc: Score, det: list[Record], truth: dict[str, Any]) -> None
         sc.cluster_delays_s.append(d["alert_t"] - tc["third_end"])
         if tc.get("post_wake_s") is not None and d["post_wake_s"] is not None:
             sc.post_wake_errors_s.append(d["post_wake_s"] - tc["post_wake_s"])
+        # Every detected cluster over it counts (a pause can split one true cluster in two).
+        n_true = bisect_right(onsets, tc["end"]) - bisect_left(onsets, tc["start"])
+        if n_true:
+            sc.cluster_count_ratios.append(sum(det[i]["count"] for i in overlapping) / n_true)
     sc.false_clusters += len(det) - len(used)
 
 

@@ -33,9 +33,11 @@ def page_summary(data: ReportData) -> Figure:
     fig = plt.figure(figsize=A4)
     fig.text(0.07, 0.965, text.TITLE, fontsize=17, weight="bold", va="top")
     y = _lines(fig, 0.935, [text.subtitle(data)], 8, 130, color="#555555")
-    box = fig.text(0.07, y - 0.008, "\n".join(textwrap.wrap(text.DISCLAIMER, 110)), fontsize=8.5, va="top", color="#7b241c")
+    warn = textwrap.wrap(text.DISCLAIMER, 110)
+    box = fig.text(0.07, y - 0.008, "\n".join(warn), fontsize=8.5, va="top", color="#7b241c")
     box.set_bbox({"facecolor": "#fdedec", "edgecolor": "#c0392b", "boxstyle": "round,pad=0.5"})
-    y = _lines(fig, y - 0.075, ["Summary"], 11, weight="bold")
+    # Below the box: its lines (8.5 pt at matplotlib's 1.2 line spacing) and its padding.
+    y = _lines(fig, y - 0.035 - len(warn) * 8.5 * 1.2 / 72 / A4[1], ["Summary"], 11, weight="bold")
     y = _lines(fig, y, text.summary(data))
     y = _lines(fig, y - 0.01, ["Since each treatment started"], 11, weight="bold")
     y = _lines(fig, y, text.trend_lines(data))

@@ -10,7 +10,9 @@ from spasmwatch.report.data import TREND_DAYS, ReportData, Trend
 TITLE = "spasmwatch screening log"
 DISCLAIMER = (
     "Screening log, not a diagnosis. These are movements a band classified as spasm-like; "
-    "some may be other movements, and spasms can be missed. Please review the caregiver's videos. "
+    "some may be other movements, and spasms can be missed. Counts run low (a found cluster's spasms "
+    "are not all counted), so compare days with each other rather than with a count made by watching. "
+    "Please review the caregiver's videos. "
     "Only a clinician (with EEG) can diagnose infantile spasms or judge treatment response."
 )
 
