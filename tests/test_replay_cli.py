@@ -131,6 +131,26 @@ def test_evaluate_names_the_truth_field_it_lacks(morning: tuple[Path, dict[str, 
     assert "m.truth.json: field 'clusters[0].third_end': missing" in res.stderr
 
 
+def test_evaluate_puts_misses_in_context_and_checks_the_context_labels(morning: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+    csv = tmp_path / "m.csv"
+    csv.write_bytes(morning[0].read_bytes())
+    truth = json.loads(json.dumps(morning[1]))
+    real = truth["wake_onsets"][0]
+    truth["wake_onsets"] = [real + 1000.0]  # one wake missed, in the car below
+    truth["places"] = [{"context": "car", "start": real + 900.0, "end": real + 1100.0}]
+    truth["confounders"] = []  # the simulator's own labels would join in
+    (tmp_path / "m.truth.json").write_text(json.dumps(truth))
+    out = tmp_path / "score.json"
+    res = cli("evaluate", str(csv), "--json", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "1 missed wakes: car 1" in res.stdout
+    assert json.loads(out.read_text())["contexts"] == {"missed_wakes": {"car": 1}}
+    truth["places"] = [{"start": 0.0, "end": 10.0}]
+    (tmp_path / "m.truth.json").write_text(json.dumps(truth))
+    res = cli("evaluate", str(csv))
+    assert res.returncode == 2 and "m.truth.json: field 'places[0].context': missing" in res.stderr
+
+
 def test_input_error_crosses_processes_whole() -> None:
     import pickle
 

@@ -50,3 +50,25 @@ def test_a_found_cluster_split_in_two_is_counted_whole_and_a_missed_one_not_at_a
     # 5 counted over 4 true spasms: a split cluster's false events show as an over-count.
     assert s["cluster_count_ratio_median"] == 1.25 and s["cluster_count_ratio_p10"] == 1.25
     assert score([], truth).summary()["cluster_count_ratio_median"] is None
+
+
+def test_false_and_missed_items_are_put_in_what_was_going_on() -> None:
+    """Each label of the truth's confounders and places over an item counts once for it."""
+    truth = dict(
+        TRUTH,
+        confounders=[{"kind": "kicking", "start": 3990.0, "end": 4040.0}, {"kind": "crying", "start": 95.0, "end": 130.0}],
+        places=[{"context": "car", "start": 0.0, "end": 200.0}, {"context": "stroller", "start": 2900.0, "end": 3100.0}],
+    )
+    recs = [
+        {"type": "cluster", "start": 4000.0, "end": 4030.0, "count": 3, "alert_t": 4020.0, "post_wake_s": None},
+        {"type": "cluster", "start": 6000.0, "end": 6030.0, "count": 3, "alert_t": 6020.0, "post_wake_s": None},
+        {"type": "wake", "t": 60.0},
+    ]
+    sc = score(recs, truth)
+    assert sc.contexts() == {
+        "false_clusters": {"kicking": 1, "nothing labelled": 1},
+        "missed_clusters": {"car": 1, "crying": 1},  # the true cluster at 100-125 s, never alarmed
+        "missed_wakes": {"stroller": 1},  # the true wake at 3000 s
+    }
+    # Without labels in the truth, nothing is put in context (not "nothing labelled").
+    assert score(recs, TRUTH).contexts() == {"false_clusters": {}, "missed_clusters": {}, "missed_wakes": {}}

@@ -12,12 +12,17 @@ Matching rules (kept simple and stated, so numbers can be compared):
 - a true spasm is found when a detected spasm's onset lies within 1.5 s
   of it; a detected spasm near no true spasm is a false spasm;
 - a true wake onset is found when a detected wake onset lies within 5 min;
-- a true not-worn interval is found when a detected one overlaps it.
+- a true not-worn interval is found when a detected one overlaps it;
+- what was going on at a false cluster, a missed cluster or a missed wake
+  (the spans of 60 s around a wake onset) is every ``confounders[].kind``
+  and ``places[].context`` of the truth overlapping it, when the truth
+  labels them (both simulators do; docs/real-recordings.md asks for them).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -30,7 +35,8 @@ D = TypeVar("D")
 SPASM_TOL_S = 1.5
 WAKE_TOL_S = 300.0
 ALARM_LATE_S = 60.0
-ALARM_ON_TIME_S = 2.0  # the issue's target: alarm within 2 s after the third spasm
+ALARM_ON_TIME_S = 2.0
+WAKE_SPAN_S = 30.0  # a missed wake is put in the context of the minute around its onset  # the issue's target: alarm within 2 s after the third spasm
 
 
 @dataclass
@@ -54,6 +60,11 @@ class Score:
     # Per true cluster found: the detected clusters' spasm count over its true count (what a
     # doctor reads as spasms per cluster, against what happened).
     cluster_count_ratios: list[float] = field(default_factory=list)
+    # What was going on (the truth's labels) at each false cluster, missed cluster and missed wake:
+    # each label counts once per item, so an item in a car while crying adds to both.
+    false_cluster_contexts: Counter[str] = field(default_factory=Counter)
+    missed_cluster_contexts: Counter[str] = field(default_factory=Counter)
+    missed_wake_contexts: Counter[str] = field(default_factory=Counter)
     not_worn_true: int = 0
     not_worn_found: int = 0
     false_not_worn: int = 0
@@ -70,6 +81,14 @@ class Score:
     def add(self, other: Score) -> None:
         for k, v in vars(other).items():
             setattr(self, k, getattr(self, k) + v)
+
+    def contexts(self) -> dict[str, dict[str, int]]:
+        """What was going on at the false clusters, missed clusters and missed wakes, most common first."""
+        return {
+            "false_clusters": dict(self.false_cluster_contexts.most_common()),
+            "missed_clusters": dict(self.missed_cluster_contexts.most_common()),
+            "missed_wakes": dict(self.missed_wake_contexts.most_common()),
+        }
 
     def summary(self) -> dict[str, Any]:
         def ratio(a: int, b: int) -> float | None:
@@ -114,17 +133,31 @@ def _overlap(a0: float, a1: float, b0: float, b1: float) -> bool:
     return a0 <= b1 and b0 <= a1
 
 
+class _Labels:
+    """The truth's optional context labels: what was going on in a span of time."""
+
+    def __init__(self, truth: dict[str, Any]) -> None:
+        self.spans = [(float(c["start"]), float(c["end"]), str(c["kind"])) for c in truth.get("confounders", [])]
+        self.spans += [(float(p["start"]), float(p["end"]), str(p["context"])) for p in truth.get("places", [])]
+
+    def count(self, into: Counter[str], t0: float, t1: float) -> None:
+        """Count each label over [t0, t1] once (nothing when the truth labels no context)."""
+        if self.spans:
+            into.update({k for a, b, k in self.spans if _overlap(a, b, t0, t1)} or {"nothing labelled"})
+
+
 def score(records: list[Record], truth: dict[str, Any]) -> Score:
     sc = Score(hours=float(truth["duration_s"]) / 3600.0)
     by = {k: [r for r in records if r["type"] == k] for k in ("spasm", "cluster", "wake", "not_worn")}
-    _score_clusters(sc, by["cluster"], truth)
+    labels = _Labels(truth)
+    _score_clusters(sc, by["cluster"], truth, labels)
     _score_spasms(sc, by["spasm"], truth["spasms"])
-    _score_wakes(sc, by["wake"], truth["wake_onsets"])
+    _score_wakes(sc, by["wake"], truth["wake_onsets"], labels)
     _score_not_worn(sc, by["not_worn"], truth["not_worn"])
     return sc
 
 
-def _score_clusters(sc: Score, det: list[Record], truth: dict[str, Any]) -> None:
+def _score_clusters(sc: Score, det: list[Record], truth: dict[str, Any], labels: _Labels) -> None:
     onsets = sorted(s["t"] for s in truth["spasms"])
     used: set[int] = set()
     for tc in truth["clusters"]:
@@ -135,6 +168,7 @@ def _score_clusters(sc: Score, det: list[Record], truth: dict[str, Any]) -> None
         match = [i for i in overlapping if det[i]["alert_t"] <= tc["end"] + ALARM_LATE_S]
         if not match:
             sc.cluster_delays_s.append(None)
+            labels.count(sc.missed_cluster_contexts, tc["start"], tc["end"])
             continue
         d = det[match[0]]
         sc.clusters_found += 1
@@ -147,6 +181,9 @@ def _score_clusters(sc: Score, det: list[Record], truth: dict[str, Any]) -> None
         if n_true:
             sc.cluster_count_ratios.append(sum(det[i]["count"] for i in overlapping) / n_true)
     sc.false_clusters += len(det) - len(used)
+    for i, d in enumerate(det):
+        if i not in used:
+            labels.count(sc.false_cluster_contexts, d["start"], d["end"])
 
 
 def _score_spasms(sc: Score, det: list[Record], truth: list[dict[str, Any]]) -> None:
@@ -169,10 +206,12 @@ def _unmatched(truth: list[T], det: list[D], near: Callable[[D, T], bool]) -> tu
     return missed, false
 
 
-def _score_wakes(sc: Score, det: list[Record], truth: list[float]) -> None:
+def _score_wakes(sc: Score, det: list[Record], truth: list[float], labels: _Labels) -> None:
     missed, false = _unmatched(truth, det, lambda d, w: abs(d["t"] - w) <= WAKE_TOL_S)
     sc.wakes_true += len(truth)
     sc.missed_wakes_s += missed
+    for w in missed:
+        labels.count(sc.missed_wake_contexts, w - WAKE_SPAN_S, w + WAKE_SPAN_S)
     sc.false_wakes_s += [d["t"] for d in false]
 
 

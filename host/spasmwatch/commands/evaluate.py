@@ -3,7 +3,9 @@
 With no files, simulates a suite of recordings (every scenario kind, several
 seeds, rates 50-104 Hz, with and without gyro, varied amplitudes and noise),
 replays each in memory exactly as ``replay`` would, and scores it. With files,
-scores each ``X.csv`` against its ``X.truth.json``. ``--why`` adds, for every
+scores each ``X.csv`` against its ``X.truth.json``. When the truth labels
+what was going on (``confounders``, ``places``), it counts those labels at
+every false cluster, missed cluster and missed wake. ``--why`` adds, for every
 true spasm in a cluster, the stage at which the detector let it go
 (``analysis/diagnose.py``); with ``-v`` also one line per true cluster.
 """
@@ -155,15 +157,22 @@ _TRUTH_FIELDS: dict[str, tuple[type, tuple[str, ...]]] = {
     "wake_onsets": (list, ()),
     "not_worn": (list, ("start", "end")),
 }
+# Read when present: what was going on, to put false and missed clusters and missed wakes in context.
+_OPTIONAL_TRUTH_FIELDS: dict[str, tuple[type, tuple[str, ...]]] = {
+    "confounders": (list, ("start", "end", "kind")),
+    "places": (list, ("start", "end", "context")),
+}
 
 
 def check_truth(path: str, truth: Any) -> None:
     """InputError naming the first field scoring needs and the truth file lacks."""
     if not isinstance(truth, dict):
         raise InputError(path, "not a JSON object")
-    for name, (kind, item_fields) in _TRUTH_FIELDS.items():
+    for name in _TRUTH_FIELDS:
         if name not in truth:
             raise InputError(path, "missing", field=name)
+    fields = {**_TRUTH_FIELDS, **{k: v for k, v in _OPTIONAL_TRUTH_FIELDS.items() if k in truth}}
+    for name, (kind, item_fields) in fields.items():
         value = truth[name]
         if kind is float and not (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0):
             raise InputError(path, f"must be a positive number of seconds, not {value!r}", field=name)
@@ -221,6 +230,13 @@ def run(args: argparse.Namespace) -> int:
     for m, c in whys.items():
         print(f"-- where the true spasms in clusters went, {m} recordings:")
         print("\n".join(report(c)))
+    contexts = {k: v for k, v in total.contexts().items() if v}
+    if contexts:
+        n = {"false_clusters": total.false_clusters, "missed_clusters": total.clusters_true - total.clusters_found,
+             "missed_wakes": len(total.missed_wakes_s)}
+        print("-- what was going on (the truth's confounders and places; one item can have several):")
+        for k, v in contexts.items():
+            print(f"  {n[k]} {k.replace('_', ' ')}: " + ", ".join(f"{c} {m}" for c, m in v.items()))
     if lines_wake:
         print("-- wake onsets missed (no detected wake within 5 min) and detected near no true one, s:")
         print("\n".join(lines_wake))
@@ -229,7 +245,7 @@ def run(args: argparse.Namespace) -> int:
         print(legend())
         print("\n".join(lines))
     if args.json:
-        out: dict[str, Any] = {"summary": summary, "by_sensor": modes, "recordings": rows}
+        out: dict[str, Any] = {"summary": summary, "by_sensor": modes, "recordings": rows, "contexts": contexts}
         if whys:
             out["why"] = {m: {g: {st: v for (gg, st), v in c.items() if gg == g} for g in sorted({g for g, _ in c})} for m, c in whys.items()}
         Path(args.json).write_text(json.dumps(out, indent=2))
