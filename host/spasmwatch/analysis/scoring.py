@@ -35,8 +35,8 @@ D = TypeVar("D")
 SPASM_TOL_S = 1.5
 WAKE_TOL_S = 300.0
 ALARM_LATE_S = 60.0
-ALARM_ON_TIME_S = 2.0
-WAKE_SPAN_S = 30.0  # a missed wake is put in the context of the minute around its onset  # the target: alarm within 2 s after the third spasm
+ALARM_ON_TIME_S = 2.0  # the target: alarm within 2 s after the third spasm
+WAKE_SPAN_S = 30.0  # a missed wake is put in the context of the minute around its onset
 
 
 @dataclass
