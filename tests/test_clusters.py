@@ -105,3 +105,57 @@ def test_one_full_spasm_and_weak_events_make_no_cluster() -> None:
         assert ct.add(s) is None
     ct.flush()
     assert ct.drain() == [] and ct.drain_weak() == []
+
+
+def match(t: float, decided: float) -> Spasm:
+    return Spasm(t=t, duration_s=1.0, detected_t=decided, confidence=30, matched=True)
+
+
+def test_matches_count_in_an_alarmed_cluster_never_towards_its_alarm() -> None:
+    ct = ClusterTracker()
+    # One full spasm and a run of matches (a kicking bout repeats one kick as faithfully):
+    # no alarm, however many, and nothing reported.
+    ct.add(sp(100.0))
+    for t in (92.0, 106.0, 113.0, 120.0):
+        assert ct.add(match(t, t + 5.0)) is None
+    assert ct.current is not None and not ct.current.is_cluster and ct.current.count == 1
+    assert ct.drain_weak() == []
+    # The third full spasm raises the alarm as it would without them; the matches held
+    # so far are counted then.
+    ct.add(sp(127.0))
+    c = ct.add(sp(134.0))
+    assert c is not None and c.alert_t == sp(134.0).detected_t
+    assert c.count == 3 + 4
+    assert [s.t for s in ct.drain_weak()] == [92.0, 106.0, 113.0, 120.0]
+    # After the alarm: counted at once, even out of time order (one that reached back).
+    ct.add(match(141.0, 146.0))
+    ct.add(match(127.9, 147.0))  # the same movement as the full spasm at 127.0
+    ct.add(match(148.0, 153.0))
+    assert [s.t for s in ct.drain_weak()] == [141.0, 148.0]
+    ct.flush()
+    (closed,) = ct.drain()
+    assert closed.count == 3 + 6 and (closed.start, closed.end) == (100.0, 134.0 + 1.2)  # the detector's span
+    assert [s.t for s in closed.spasms] == sorted(s.t for s in closed.spasms)
+
+
+def test_a_match_ahead_of_its_chain_joins_it_and_a_far_one_does_not() -> None:
+    ct = ClusterTracker()
+    ct.add(match(20.0, 21.0))  # 81 s before the chain: out of its reach
+    ct.add(match(65.0, 66.0))  # placed (by an estimated time) before the full spasm it matched
+    for t in (70.0, 77.0, 84.0):
+        ct.add(sp(t))
+    assert [s.t for s in ct.drain_weak()] == [65.0]
+    ct.flush()
+    (c,) = ct.drain()
+    assert c.count == 4 and c.start == 70.0
+
+
+def test_a_spasm_seen_as_a_match_first_counts_once() -> None:
+    ct = ClusterTracker()
+    for t in (10.0, 17.0, 24.0):
+        ct.add(sp(t))
+    ct.add(match(31.0, 33.0))
+    ct.add(sp(31.5))  # the detector confirms the same movement later
+    ct.flush()
+    (c,) = ct.drain()
+    assert c.count == 4

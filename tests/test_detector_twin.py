@@ -21,37 +21,55 @@ from swcore.consts import ACC_STRONG_CONFIDENCE, STRONG_CONFIDENCE
 from swcore.detector import Detector, confidence
 from swcore.epoch import EpochFeatures
 from swcore.frontend import Params
+from swcore.matcher import Matcher
 from synthetic import supine, table
 
-Out = tuple[list[tuple[int, ...]], list[tuple[int, ...]]]
+Out = tuple[list[tuple[int, ...]], list[tuple[int, ...]], list[tuple[int, ...]]]
 
 
-def stream(a: NDArray[np.int64], g: NDArray[np.int64], rate: float, gyro: bool, rebase_at: int | None = None) -> Out:
-    """The streaming detector's output; with ``rebase_at``, indexes shifted down as on the band
+def stream(
+    a: NDArray[np.int64], g: NDArray[np.int64], rate: float, gyro: bool, rebase_at: int | None = None, match_rebase_at: int | None = None
+) -> Out:
+    """The band's streaming detector, epochs and (with a gyro) cluster counter, as the band
+    calls them (``band/app.py``); with ``rebase_at``, indexes shifted down as on the band
     (after every 64-sample batch) and reported with the shifts added back."""
     det = Detector(rate, gyro) if rebase_at is None else Detector(rate, gyro, rebase_at)
     ep = EpochFeatures(det.fe)
-    hits, epochs = [], []
+    mt = (Matcher(rate) if match_rebase_at is None else Matcher(rate, match_rebase_at)) if gyro else None
+    fe = det.fe
+    hits, epochs, matches = [], [], []
     off = 0
+
+    def drain(n: int, now: int) -> None:
+        assert mt is not None
+        matches.extend((now - mt.out_age[m], mt.out_dur[m], mt.out_rate[m], mt.out_conf[m], now) for m in range(n))
+
     for k, row in enumerate(np.hstack([a, g]).tolist()):
         if det.step(*row):
             hits.append((det.ev_onset_n + off, det.ev_duration_n, det.ev_peak_rate, det.ev_peak_angle, det.ev_confidence, det.n - 1 + off))
+            if mt is not None and det.ev_confidence >= STRONG_CONFIDENCE:
+                drain(mt.spasm(fe.i - det.ev_onset_n, det.ev_duration_n), k)
+        if mt is not None and mt.step(fe.dx, fe.dy, fe.dz):
+            drain(mt.examine(), k)
         if ep.step():
             epochs.append((ep.index, ep.activity, ep.breath_acc, ep.breath_gyro, ep.gx_mg, ep.gy_mg, ep.gz_mg))
         if rebase_at is not None and k % 64 == 63:
             off += det.rebase()
             assert det.n < rebase_at + 64
-    return hits, epochs
+            if mt is not None:
+                mt.rebase()
+    return hits, epochs, matches
 
 
 def twin(a: NDArray[np.int64], g: NDArray[np.int64], rate: float, gyro: bool, chunk: int) -> Out:
     tw = TwinDetector(rate, gyro)
-    hits, epochs = [], []
+    hits, epochs, matches = [], [], []
     for s in range(0, len(a), chunk):
-        h, e = tw.feed(a[s : s + chunk], g[s : s + chunk], final=s + chunk >= len(a))
+        h, e, m = tw.feed(a[s : s + chunk], g[s : s + chunk], final=s + chunk >= len(a))
         hits += [(x.onset_n, x.duration_n, x.peak_rate, x.peak_angle, x.confidence, x.decided_n) for x in h]
         epochs += [(x.index, x.activity, x.breath_acc, x.breath_gyro, x.gx_mg, x.gy_mg, x.gz_mg) for x in e]
-    return hits, epochs
+        matches += [(x.onset_n, x.duration_n, x.peak_rate, x.confidence, x.decided_n) for x in m]
+    return hits, epochs, matches
 
 
 def signal(rate: float, seed: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -78,7 +96,7 @@ def test_twin_matches_stream_on_cpython(rate: float, gyro: bool, seed: int) -> N
 def test_detects_clean_spasms_and_not_bumps(gyro: bool) -> None:
     onsets = (30.0, 40.0, 50.0, 60.0)
     _, acc, g = supine(100.0, 90.0, onsets, amp_deg=12)
-    hits, _ = stream(*to_units(acc, g if gyro else None), 100.0, gyro)
+    hits = stream(*to_units(acc, g if gyro else None), 100.0, gyro)[0]
     assert [round(h[0] / 100.0) for h in hits] == [30, 40, 50, 60]
     # Twitches and hiccups: the same size, straight up and back, nothing held
     # (at most a weak-tier event, which the host counts only next to full spasms).
@@ -100,19 +118,21 @@ def _write_samples(path: Path, a: NDArray[np.int64], g: NDArray[np.int64]) -> No
     np.savetxt(path, np.hstack([a, g]), fmt="%d")
 
 
-def _mpy_run(micropython: str, repo_root: Path, path: Path, rate: float, gyro: bool, rebase_at: int = 0) -> Out:
+def _mpy_run(
+    micropython: str, repo_root: Path, path: Path, rate: float, gyro: bool, rebase_at: int = 0, match_rebase_at: int = 0
+) -> Out:
     env = dict(os.environ, MICROPYPATH=str(repo_root / "firmware"))
     script = repo_root / "tests" / "mpy" / "detector_stream.py"
     res = subprocess.run(
-        [micropython, str(script), str(path), repr(rate), "1" if gyro else "0", str(rebase_at)],
+        [micropython, str(script), str(path), repr(rate), "1" if gyro else "0", str(rebase_at), str(match_rebase_at)],
         capture_output=True, text=True, env=env, timeout=120, check=False,
     )
     assert res.returncode == 0, res.stderr
-    hits, epochs = [], []
+    out: dict[str, list[tuple[int, ...]]] = {"S": [], "E": [], "M": []}
     for line in res.stdout.splitlines():
         kind, *vals = line.split()
-        (hits if kind == "S" else epochs).append(tuple(int(v) for v in vals))
-    return hits, epochs
+        out[kind].append(tuple(int(v) for v in vals))
+    return out["S"], out["E"], out["M"]
 
 
 @pytest.mark.parametrize("rate,gyro,seed", [(100.0, True, 0), (104.0, True, 2), (52.0, False, 1)])
@@ -126,6 +146,7 @@ def test_twin_matches_stream_under_micropython(
     _write_samples(path, a, g)
     got = _mpy_run(micropython, repo_root, path, rate, gyro)
     assert got[0], "MicroPython found no spasm: the comparison would be vacuous"
+    assert bool(got[2]) == gyro, "the cluster counter's matches (with a gyro) must be compared too"
     assert got == twin(a, g, rate, gyro, 3001)
 
 
@@ -134,10 +155,10 @@ def test_epochs_tell_table_from_sleeping_baby() -> None:
 
     p = Params(100.0, True)
     _, acc, gyro = table(100.0, 120.0)
-    _, epochs = twin(*to_units(acc, gyro), 100.0, True, 5000)
+    epochs = twin(*to_units(acc, gyro), 100.0, True, 5000)[1]
     assert epochs and all(off_body(e[1], e[2], e[3], p) for e in epochs[1:])
     _, acc, gyro = supine(100.0, 120.0, (), breath_deg=0.5)
-    _, epochs = twin(*to_units(acc, gyro), 100.0, True, 5000)
+    epochs = twin(*to_units(acc, gyro), 100.0, True, 5000)[1]
     assert epochs and not any(off_body(e[1], e[2], e[3], p) for e in epochs[1:])
 
 
@@ -152,10 +173,10 @@ def test_accel_only_epochs_see_through_sensor_noise(noise_g: float) -> None:
 
     p = Params(100.0, False)
     _, acc, _ = table(100.0, 120.0, noise_g=noise_g)
-    _, epochs = twin(*to_units(acc, None), 100.0, False, 5000)
+    epochs = twin(*to_units(acc, None), 100.0, False, 5000)[1]
     assert epochs and all(off_body(e[1], e[2], e[3], p) for e in epochs[1:]), epochs
     _, acc, _ = supine(100.0, 120.0, (), breath_deg=1.0, noise_g=noise_g)
-    _, epochs = twin(*to_units(acc, None), 100.0, False, 5000)
+    epochs = twin(*to_units(acc, None), 100.0, False, 5000)[1]
     assert epochs and not any(off_body(e[1], e[2], e[3], p) for e in epochs[1:]), epochs
     assert all(e[1] * 100 < EPOCH_ACTIVE_PCT * p.epoch for e in epochs), "a still, breathing baby read as active"
 
@@ -172,7 +193,7 @@ def test_accel_only_bar_follows_the_rest_level() -> None:
         _, rest, _ = supine(100.0, 180.0, (), breath_deg=0.3, noise_g=noise_g, seed=1)
         _, sway, _ = supine(100.0, 120.0, (), breath_deg=sway_deg, noise_g=noise_g, seed=2)
         a, g = to_units(np.vstack([rest, sway]), None)
-        _, epochs = twin(a, g, 100.0, False, 2777)
+        epochs = twin(a, g, 100.0, False, 2777)[1]
         assert (epochs == stream(a, g, 100.0, False)[1]), "stream and twin differ"
         at_rest = [e[1] for e in epochs[1:17]]
         swaying = [e[1] for e in epochs[18:]]
@@ -191,7 +212,7 @@ def test_a_band_back_on_after_a_table_keeps_its_rest_level() -> None:
     _, off, _ = table(100.0, 600.0, noise_g=0.003)
     _, after, _ = supine(100.0, 600.0, (), breath_deg=2.0, noise_g=0.003, seed=2)
     a, g = to_units(np.vstack([before, off, after]), None)
-    _, epochs = twin(a, g, 100.0, False, 4999)
+    epochs = twin(a, g, 100.0, False, 4999)[1]
     assert epochs == stream(a, g, 100.0, False)[1], "stream and twin differ"
     asleep = [e[1] for e in epochs[2:30]] + [e[1] for e in epochs[92:]]
     assert max(asleep) * 100 < EPOCH_ACTIVE_PCT * p.epoch, asleep
@@ -232,6 +253,7 @@ def test_twin_matches_stream_in_busy_spells(rate: float, gyro: bool) -> None:
     assert len(ref[0]) >= 3
     if not gyro:  # the accel-only events under ACC_STRONG_CONFIDENCE, demoted, are compared too
         assert any(h[4] == STRONG_CONFIDENCE - 1 for h in ref[0])
+    assert bool(ref[2]) == gyro  # and the cluster counter's matches
     assert twin(a, g, rate, gyro, 7919) == ref
 
 
@@ -263,21 +285,26 @@ def test_without_a_gyro_a_marginal_spasm_is_a_weak_event() -> None:
 @pytest.mark.parametrize("rate,gyro", [(50.0, True), (52.0, False)])
 def test_index_rebase_changes_no_event(rate: float, gyro: bool) -> None:
     """The band shifts its sample indexes down past INDEX_REBASE_AT (small ints on a 32-bit
-    board); forced every ~2,000 samples here, through events and busy spells, nothing changes."""
+    board); forced every ~2,000 samples here (the cluster counter's decimated ones every
+    ~3,800), through events and busy spells, nothing changes."""
     a, g = busy(rate, gyro)
-    assert stream(a, g, rate, gyro, rebase_at=4000) == twin(a, g, rate, gyro, 7919)
+    assert stream(a, g, rate, gyro, rebase_at=4000, match_rebase_at=9000) == twin(a, g, rate, gyro, 7919)
     assert Detector(rate, gyro, 4000).p.rebase_n * 20 < len(a), "too few shifts to mean anything"
+    m = Matcher(rate, 9000)
+    assert m.rebase_n * m.k * 5 < len(a) - 9000 * m.k, "too few counter shifts to mean anything"
 
 
 def test_index_rebase_changes_no_event_under_micropython(micropython: str, repo_root: Path, tmp_path: Path) -> None:
     a, g = busy(50.0, True)
     path = tmp_path / "samples.txt"
     _write_samples(path, a, g)
-    got = _mpy_run(micropython, repo_root, path, 50.0, True, rebase_at=4000)
-    assert len(got[0]) >= 3
+    got = _mpy_run(micropython, repo_root, path, 50.0, True, rebase_at=4000, match_rebase_at=9000)
+    assert len(got[0]) >= 3 and got[2]
     assert got == twin(a, g, 50.0, True, 7919)
 
 
 def test_index_rebase_needs_room_for_the_rings() -> None:
     with pytest.raises(ValueError, match="rebase_at"):
         Detector(100.0, True, 500)
+    with pytest.raises(ValueError, match="rebase_at"):
+        Matcher(100.0, 5000)

@@ -33,7 +33,7 @@ def test_every_true_spasm_gets_one_stage_and_detected_ones_are_the_twins(rec: Re
     assert sum(found.values()) == len(in_clusters) > 10
     assert {st for _, st in found} <= set(STAGES)
     # The stream traced on CPython finds what the numpy twin finds (they are held identical elsewhere).
-    hits, _ = TwinDetector(RATE, True).feed(a, g, final=True)
+    hits = TwinDetector(RATE, True).feed(a, g, final=True)[0]
     onsets = np.array([h.onset_n for h in hits])
     twin_found = sum(bool(len(onsets)) and np.min(np.abs(onsets - t * RATE)) <= MATCH_S * RATE for t in in_clusters)
     assert sum(v for (_, st), v in found.items() if st == DETECTED) == twin_found > 0
@@ -83,6 +83,6 @@ def test_a_late_cluster_is_traced_with_the_replays_gyro_bias() -> None:
     gyro[sway, 1] += 15.0 * np.sin(2 * np.pi * (t[sway] - 150) / 40.0)
     a, g = to_units(acc, gyro)
     truth = {"clusters": [{"start": onsets[0], "end": onsets[-1] + 2, "subtle": False}], "spasms": [{"t": o} for o in onsets]}
-    hits, _ = TwinDetector(RATE, True).feed(a, g, final=True)
+    hits = TwinDetector(RATE, True).feed(a, g, final=True)[0]
     assert sorted(round(h.onset_n / RATE) for h in hits if h.onset_n > 700 * RATE) == list(onsets)
     assert diagnose(a, g, RATE, True, truth) == [ClusterWhy(onsets[0], False, (DETECTED,) * 5)]

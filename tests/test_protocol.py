@@ -29,6 +29,14 @@ VECTORS: list[tuple[str, str, list[Any], str, dict[str, Any]]] = [
          "peak_rate_mrads": 3000, "peak_angle_mrad": 250, "confidence": 80, "flags": 1},
     ),
     (
+        "event, a cluster-counter match",
+        "encode_event",
+        [0x0105, 2, 4000000000, 800, 1500, 0, 37, P.EF_TIME_SYNCED | P.EF_MATCHED],
+        "010105010000020000286bee2003dc0500002503",
+        {"type": "event", "seq": 0x0105, "boot": 2, "onset_ms": 4000000000, "duration_ms": 800,
+         "peak_rate_mrads": 1500, "peak_angle_mrad": 0, "confidence": 37, "flags": 3},
+    ),
+    (
         "status",
         "encode_status",
         [87, 1, 12, P.SF_TIME_SYNCED | P.SF_ENCRYPTED, P.ERR_LOG_TORN, 3, 86400, 42],

@@ -233,3 +233,55 @@ CLUSTER_MIN_STRONG = const(2)
 # window in place it still saves 1-2 false clusters per set (altsim 1-4: 5 -> 3)
 # for one held-out cluster (24 -> 23 of 30).
 CLUSTER_SPAN_MS = const(45000)
+
+# --- cluster counter: likeness to the cluster's own spasms (swcore.matcher) ------
+# The spasms of one cluster are alike (the clinical "stereotyped" spasm): the
+# same movement about nearly the same axis. Inside a cluster most of the
+# spasms the detector lets go are too little above a busy background or not
+# calm before, yet keep that shape. A rising edge of the rate near a full
+# spasm whose 3-axis rate matches the shape of one of the last full spasms
+# is counted as a spasm of its cluster, never alarmed on: a kicking bout
+# repeats one kick as faithfully, so likeness is no evidence of a cluster.
+# Chosen offline on altsim 1-4 and 7-13 and the project simulator's seeds
+# 1-2 and 11-13 (docs/detector-tuning.md, "Matching a cluster's own spasms"):
+# the share of a found cluster's spasms counted 0.55 -> 0.68 and 0.76 ->
+# 0.86, with 4 false additions in 874 spasms.
+# The rate at ~25 Hz (the IMU rate divided by a whole k): a 1-2 s shape
+# needs no more, and a test costs 1/16 of what it would at 100 Hz.
+MATCH_HZ = const(25)
+# Candidates: rising edges of the rate over 5 deg/s and over 2^1 = 2x the
+# mean energy of the second before (1.4x its RMS): low enough for a spasm in
+# a bounced or crying baby, where the onset's 4x is not reached.
+MATCH_EDGE_DDPS = const(50)
+MATCH_EDGE_SHIFT = const(1)
+# Shapes of the last 3 full spasms: a cluster's spasms vary, and the latest
+# is not always the likest (1 template: 0.63 / 0.81 instead of 0.68 / 0.86).
+MATCH_TEMPLATES = const(3)
+# A shape runs from 0.12 s before the onset to 0.2 s after the release, at
+# most 2.5 s of the spasm itself (the tonic phase of a long one adds little).
+MATCH_PRE_MS = const(120)
+MATCH_TAIL_MS = const(200)
+MATCH_MAX_MS = const(2500)
+# The edge and the shape's onset may be 0.2 s apart (the edge's bar is lower).
+MATCH_LAG_MS = const(200)
+# Likeness: cosine similarity of the two 3-axis rate series at least 0.75
+# (0.7 added false matches, 0.8 halved the gain), with an energy within
+# 0.09-9x the shape's (0.3-3x in RMS: a subtle and a full spasm of one cluster).
+MATCH_SIM_PCT = const(75)
+MATCH_ENERGY_MIN_PCT = const(9)
+MATCH_ENERGY_MAX_PCT = const(900)
+# Calm around it: the second before and the second after under 30% of its
+# peak RMS, as the detector's calm-after (20% kept 0.63 / 0.83).
+MATCH_CALM_MS = const(1000)
+MATCH_CALM_PCT = const(30)
+# Edges from 30 s before a full spasm's onset to 45 s after it are tested
+# against it: the spasms before a cluster's first full one, and the rhythm
+# rule's span after it (forward only: 0.63 / 0.82).
+MATCH_BACK_MS = const(30000)
+MATCH_AHEAD_MS = const(45000)
+# An edge within 1 s of a kept shape's spasm is that spasm.
+MATCH_SELF_MS = const(1000)
+# Bounded buffers: edges waiting for a shape (altsim: at most 166 edges in
+# any 37 s; the oldest goes first), matches queued by one call.
+MATCH_WAIT_MAX = const(256)
+MATCH_OUT_MAX = const(16)

@@ -106,7 +106,8 @@ class Frontend:
     gyro ``mx, my, mz`` short mean of accel (mg) and ``rsum_x..z`` sum of
     accel over the reference window ending ``gap`` samples ago; ``pre`` rate energy over the pre window
     ending ``gap`` samples ago, ``bx..bz`` gyro bias (ddps) used for this
-    sample, and the raw sample ``ax..gz``.
+    sample, with a gyro ``dx..dz`` the rate less that bias, clamped (ddps),
+    and the raw sample ``ax..gz``.
     """
 
     def __init__(self, params):
@@ -123,6 +124,7 @@ class Frontend:
         self.prev_sp2 = 0
         self.ax = self.ay = self.az = 0
         self.gx = self.gy = self.gz = 0
+        self.dx = self.dy = self.dz = 0
         self.mx = self.my = self.mz = 0
         self.rsum_x = self.rsum_y = self.rsum_z = 0
         self.pre = 0
@@ -239,6 +241,9 @@ class Frontend:
         dx = lim if dx > lim else (-lim if dx < -lim else dx)
         dy = lim if dy > lim else (-lim if dy < -lim else dy)
         dz = lim if dz > lim else (-lim if dz < -lim else dz)
+        self.dx = dx
+        self.dy = dy
+        self.dz = dz
         return dx * dx + dy * dy + dz * dz
 
     def _push_bias(self, gx, gy, gz):

@@ -63,6 +63,7 @@ RAW_SAMPLE_SIZE = 12
 
 # EVENT.flags
 EF_TIME_SYNCED = 0x01  # the band had wall time when it logged the event
+EF_MATCHED = 0x02  # a cluster-counter match (swcore.matcher): counted in a cluster, never alarmed on
 # STATUS.flags
 SF_LOG_WRAPPED = 0x01  # the flash ring has overwritten its oldest events
 SF_SAFE_MODE = 0x02  # repeated crashes: sensing stopped, radio and log kept

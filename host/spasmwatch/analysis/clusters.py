@@ -16,11 +16,18 @@ CLUSTER_MAX_GAP_MS of one of the chain's full spasms (also a weak event just
 before the chain's first spasm, the usual missed first spasm of a waxing
 cluster), and the alarm needs CLUSTER_MIN_STRONG full spasms among the
 CLUSTER_MIN_COUNT counted ones.
+
+Matches (the band's cluster counter, ``swcore.matcher``: movements shaped like
+the chain's own full spasms) only add to the count of a chain whose alarm is
+due, never towards the alarm, nor to its span (start, end); they may arrive
+out of time order (a match reaches back before the full spasm that made its
+shape).
 """
 
 from __future__ import annotations
 
 import math
+from bisect import insort
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -42,14 +49,22 @@ class Spasm:
     peak_rate_dps: float = 0.0
     peak_angle_deg: float = 0.0
     confidence: int = 0  # 0: not given (counts as a full spasm)
+    matched: bool = False  # a cluster-counter match (EF_MATCHED): counted in a cluster, never alarmed on
 
     @classmethod
     def from_band(
-        cls, t: float, duration_s: float, detected_t: float, peak_rate_mrads: int, peak_angle_mrad: int, confidence: int
+        cls,
+        t: float,
+        duration_s: float,
+        detected_t: float,
+        peak_rate_mrads: int,
+        peak_angle_mrad: int,
+        confidence: int,
+        matched: bool = False,
     ) -> Spasm:
         """From the band's units (its event records and the twin's hits): mrad/s, mrad."""
         rate_dps = math.degrees(peak_rate_mrads / 1000.0)
-        return cls(t, duration_s, detected_t, rate_dps, math.degrees(peak_angle_mrad / 1000.0), confidence)
+        return cls(t, duration_s, detected_t, rate_dps, math.degrees(peak_angle_mrad / 1000.0), confidence, matched)
 
     @property
     def end(self) -> float:
@@ -57,8 +72,8 @@ class Spasm:
 
     @property
     def weak(self) -> bool:
-        """The detector's lower tier: counts only next to full spasms."""
-        return bool(0 < self.confidence < C.STRONG_CONFIDENCE)
+        """The detector's lower tier (and every match): counts only next to full spasms."""
+        return self.matched or bool(0 < self.confidence < C.STRONG_CONFIDENCE)
 
 
 @dataclass
@@ -72,23 +87,28 @@ class Cluster:
     last_strong_t: float = 0.0
     _last_counted_weak: bool = False
     _counted: list[float] = field(default_factory=list)  # onsets of the counted spasms
+    _matches: list[float] = field(default_factory=list)  # onsets of the counted matches
+    _held: list[Spasm] = field(default_factory=list)  # matches waiting for the alarm
 
     @property
     def start(self) -> float:
-        return self.spasms[0].t
+        """The first onset the detector found. Matches count but do not move a cluster's
+        span: the daemon keys a cluster by its start from the first report on."""
+        return next(s.t for s in self.spasms if not s.matched)
 
     @property
     def end(self) -> float:
-        return max(s.end for s in self.spasms)
+        return max(s.end for s in self.spasms if not s.matched)
 
     @property
     def count(self) -> int:
-        """Counted spasms (events closer than CLUSTER_MIN_GAP_MS count once)."""
-        return len(self._counted)
+        """Counted spasms (events closer than CLUSTER_MIN_GAP_MS count once), matches included."""
+        return len(self._counted) + len(self._matches)
 
     @property
     def is_cluster(self) -> bool:
-        return bool(self.count >= C.CLUSTER_MIN_COUNT and self.strong >= C.CLUSTER_MIN_STRONG and self.rhythmic)
+        n = len(self._counted)  # the detector's own spasms: matches never raise the alarm
+        return bool(n >= C.CLUSTER_MIN_COUNT and self.strong >= C.CLUSTER_MIN_STRONG and self.rhythmic)
 
     @property
     def rhythmic(self) -> bool:
@@ -101,17 +121,45 @@ class Cluster:
         return [b - a for a, b in zip(ts, ts[1:])]
 
     def _take(self, s: Spasm) -> None:
-        self.spasms.append(s)
+        insort(self.spasms, s, key=_onset)
         if not self._counted or s.t - self._counted[-1] >= MIN_GAP_S:
             self.strong += not s.weak
             self._counted.append(s.t)
             self._last_counted_weak = s.weak
+            self._matches = [m for m in self._matches if abs(m - s.t) >= MIN_GAP_S]  # seen as a match first
         elif self._last_counted_weak and not s.weak:
             # The same movement seen weakly first, then as a full spasm: it is a full one.
             self.strong += 1
             self._last_counted_weak = False
         if not s.weak:
             self.last_strong_t = s.t
+
+    def reaches(self, s: Spasm) -> bool:
+        """A match this chain may count: within CLUSTER_MAX_GAP_MS of its full spasms."""
+        return bool(self.start - MAX_GAP_S <= s.t <= self.last_strong_t + MAX_GAP_S)
+
+    def take_match(self, s: Spasm) -> list[Spasm]:
+        """Hold a match until the alarm, or count it; returns the matches counted now."""
+        if self.alert_t is None:
+            self._held.append(s)
+            return []
+        return self._count_match(s)
+
+    def release_held(self) -> list[Spasm]:
+        """The alarm is due: count the matches held so far."""
+        held, self._held = sorted(self._held, key=_onset), []
+        return [c for s in held for c in self._count_match(s)]
+
+    def _count_match(self, s: Spasm) -> list[Spasm]:
+        if any(abs(s.t - u) < MIN_GAP_S for u in self._counted + self._matches):
+            return []  # the same movement as a counted spasm or match
+        insort(self.spasms, s, key=_onset)
+        self._matches.append(s.t)
+        return [s]
+
+
+def _onset(s: Spasm) -> float:
+    return s.t
 
 
 class ClusterTracker:
@@ -121,7 +169,8 @@ class ClusterTracker:
     ``tick`` and ``add`` hand closed clusters to ``closed`` (drained by the caller).
     Weak spasms that joined a chain once it has CLUSTER_MIN_STRONG full spasms
     are handed to ``confirmed_weak`` (drained with ``drain_weak``): before that
-    they are only candidates and are not reported.
+    they are only candidates and are not reported. Matches are handed there
+    once their chain's alarm is due.
     """
 
     def __init__(self) -> None:
@@ -129,10 +178,14 @@ class ClusterTracker:
         self.closed: list[Cluster] = []
         self.confirmed_weak: list[Spasm] = []
         self._pending: deque[Spasm] = deque()  # recent weak spasms outside any chain
+        self._pending_matches: deque[Spasm] = deque()  # recent matches outside any chain
         self._unreported: list[Spasm] = []  # weak spasms in the current chain, not yet reported
 
     def add(self, s: Spasm) -> Cluster | None:
         cur = self.current
+        if s.matched:
+            self._add_match(cur, s)
+            return None
         if cur is not None and s.t - cur.last_strong_t > MAX_GAP_S:
             self._close()
             cur = None
@@ -152,14 +205,31 @@ class ClusterTracker:
                         cur._take(w)
                         self._unreported.append(w)
                 self._pending.clear()
-            cur._take(s)
+                cur._take(s)
+                for m in self._pending_matches:
+                    if cur.reaches(m):
+                        cur.take_match(m)
+                self._pending_matches.clear()
+            else:
+                cur._take(s)
         if cur.strong >= C.CLUSTER_MIN_STRONG and self._unreported:
             self.confirmed_weak.extend(self._unreported)
             self._unreported = []
         if cur.alert_t is None and cur.is_cluster:
             cur.alert_t = s.detected_t
+            self.confirmed_weak.extend(cur.release_held())
             return cur
         return None
+
+    def _add_match(self, cur: Cluster | None, s: Spasm) -> None:
+        if cur is not None and cur.reaches(s):
+            self.confirmed_weak.extend(cur.take_match(s))
+            return
+        # Before any chain (placed by its estimated confirmation time, a match can come
+        # ahead of the full spasm whose shape it matched): kept while a chain may still start.
+        self._pending_matches.append(s)
+        while self._pending_matches and s.t - self._pending_matches[0].t > MAX_GAP_S:
+            self._pending_matches.popleft()
 
     def tick(self, now: float) -> None:
         cur = self.current
@@ -170,6 +240,7 @@ class ClusterTracker:
         """End of data: close whatever is open."""
         self._close()
         self._pending.clear()
+        self._pending_matches.clear()
 
     def _close(self) -> None:
         cur = self.current

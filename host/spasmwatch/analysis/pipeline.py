@@ -33,6 +33,7 @@ def _spasm_record(s: Spasm) -> Record:
         "peak_angle_deg": round(s.peak_angle_deg, 1),
         "confidence": s.confidence,
         "detected_t": _r(s.detected_t),
+        **({"matched": True} if s.matched else {}),
     }
 
 
@@ -56,7 +57,8 @@ class Analyzer:
 
     # --- inputs -----------------------------------------------------------------
     def spasm(self, s: Spasm) -> list[Record]:
-        """A confirmed event; a weak one is reported only once its chain has full spasms."""
+        """A confirmed event; a weak one is reported only once its chain has full spasms,
+        a match only once its chain's alarm is due."""
         out = self.tick(s.detected_t)
         raised = self.clusters.add(s)
         if raised is not None:

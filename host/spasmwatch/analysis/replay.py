@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spasmwatch.analysis.clusters import Spasm
+from spasmwatch.analysis.matchtwin import MatchHit
 from spasmwatch.analysis.pipeline import Analyzer, Record
 from spasmwatch.analysis.twin import EpochRow, SpasmHit, TwinDetector, to_units
 
@@ -63,15 +64,16 @@ def replay(
     twin = TwinDetector(rate_hz, has_gyro)
     p = twin.p
     an = analyzer if analyzer is not None else Analyzer(p)
-    times = _Times(keep=4 * (twin.history + p.rise_n + p.hold_max_n + p.ret_max_n + p.epoch))
+    reach = twin.matcher.ring_n * twin.matcher.k if twin.matcher is not None else 0  # a match's onset, back
+    times = _Times(keep=4 * (twin.history + p.rise_n + p.hold_max_n + p.ret_max_n + p.epoch) + reach)
     it = iter(blocks)
     block = next(it, None)
     while block is not None:
         nxt = next(it, None)
         times.extend(block.t)
         acc, gyro = to_units(block.acc, block.gyro)
-        hits, epochs = twin.feed(acc, gyro, final=nxt is None)
-        yield from _records(an, times, hits, epochs, p.epoch)
+        hits, epochs, matches = twin.feed(acc, gyro, final=nxt is None)
+        yield from _records(an, times, hits, epochs, matches, p.epoch)
         if analyzer is None:  # nobody follows the cluster objects: keep memory flat over weeks
             an.alarms.clear()
             an.closed.clear()
@@ -80,14 +82,20 @@ def replay(
         yield from an.finish(times.end)
 
 
-def _records(an: Analyzer, times: _Times, hits: list[SpasmHit], epochs: list[EpochRow], e_len: int) -> Iterator[Record]:
-    # Decision sample of each output; at the same sample the detector runs first.
-    todo: list[tuple[int, int, SpasmHit | EpochRow]] = [(h.decided_n, 0, h) for h in hits]
-    todo += [((e.index + 1) * e_len - 1, 1, e) for e in epochs]
+def _records(
+    an: Analyzer, times: _Times, hits: list[SpasmHit], epochs: list[EpochRow], matches: list[MatchHit], e_len: int
+) -> Iterator[Record]:
+    # Decision sample of each output; at the same sample the band runs the detector,
+    # then the cluster counter, then the epoch features.
+    todo: list[tuple[int, int, SpasmHit | MatchHit | EpochRow]] = [(h.decided_n, 0, h) for h in hits]
+    todo += [(m.decided_n, 1, m) for m in matches]
+    todo += [((e.index + 1) * e_len - 1, 2, e) for e in epochs]
     todo.sort(key=lambda x: (x[0], x[1]))
     for _, _, item in todo:
         if isinstance(item, SpasmHit):
             yield from an.spasm(_spasm(item, times))
+        elif isinstance(item, MatchHit):
+            yield from an.spasm(_match(item, times))
         else:
             yield from an.epoch(times.at(item.index * e_len), item.activity, item.breath_acc, item.breath_gyro)
 
@@ -96,3 +104,9 @@ def _spasm(h: SpasmHit, times: _Times) -> Spasm:
     t = times.at(h.onset_n)
     end = times.at(h.onset_n + h.duration_n)
     return Spasm.from_band(t, end - t, times.at(h.decided_n), h.peak_rate, h.peak_angle, h.confidence)
+
+
+def _match(m: MatchHit, times: _Times) -> Spasm:
+    t = times.at(m.onset_n)
+    end = times.at(m.onset_n + m.duration_n)
+    return Spasm.from_band(t, end - t, times.at(m.decided_n), m.peak_rate, 0, m.confidence, matched=True)

@@ -25,6 +25,7 @@ from swcore.bias import GyroBias
 from swcore.detector import confidence
 from swcore.epoch import active_bar, first_rest, next_rest_if_worn, ratio_pct
 from swcore.frontend import Params
+from spasmwatch.analysis.matchtwin import MatchHit, TwinMatcher
 
 I64 = NDArray[np.int64]
 
@@ -184,6 +185,7 @@ class Features:
             self.bias.advance(base, gyro)
             d = self.bias.removed(base, gyro)
             np.clip(d, -C.RATE_CLAMP_DDPS, C.RATE_CLAMP_DDPS, out=d)
+            self.rate = d  # the rate less the bias, clamped (ddps): the cluster counter's input
         else:
             ca = self.ca
             d = ca[1:] - 2 * _lagged(ca, p.ns, n) + _lagged(ca, 2 * p.ns, n)  # 2 S - S2
@@ -290,10 +292,12 @@ _BATCH = 4096  # candidates per vectorised rise evaluation (bounds memory)
 
 
 class TwinDetector:
-    """Chunked, vectorised equivalent of ``Detector`` + ``EpochFeatures``.
+    """Chunked, vectorised equivalent of ``Detector`` + ``EpochFeatures`` (+ ``Matcher``
+    with a gyro).
 
-    ``feed`` takes int samples (mg, ddps) in order and returns the spasms and
-    epochs completed so far; ``final=True`` on the last chunk.
+    ``feed`` takes int samples (mg, ddps) in order and returns the spasms,
+    epochs and cluster-counter matches completed so far; ``final=True`` on
+    the last chunk.
     """
 
     def __init__(self, rate_hz: float, has_gyro: bool = True) -> None:
@@ -308,13 +312,18 @@ class TwinDetector:
         self._next_i = 0
         self._next_epoch = 0
         self._rest = first_rest(self.p)
+        self.matcher = TwinMatcher(rate_hz) if has_gyro else None
 
-    def feed(self, acc: I64, gyro: I64, final: bool = False) -> tuple[list[SpasmHit], list[EpochRow]]:
+    def feed(self, acc: I64, gyro: I64, final: bool = False) -> tuple[list[SpasmHit], list[EpochRow], list[MatchHit]]:
         buf_a = np.concatenate([self._tail_acc, acc])
         buf_g = np.concatenate([self._tail_gyro, gyro])
         f = Features(self.p, self._base, buf_a, buf_g, self._bias)
         hits = self._spasms(f, final)
         epochs = self._epochs(f)
+        matches: list[MatchHit] = []
+        if self.matcher is not None:
+            shapes = [(h.decided_n, h.onset_n, h.duration_n) for h in hits if h.confidence >= C.STRONG_CONFIDENCE]
+            matches = self.matcher.feed(f.rate[f.n - len(acc) :], shapes, final)
         end = self._base + f.n
         keep = max(0, min(self._next_i, self._next_epoch * self.p.epoch, end) - self.history)
         cut = keep - self._base
@@ -326,7 +335,7 @@ class TwinDetector:
         else:
             self._tail_acc = buf_a
             self._tail_gyro = buf_g
-        return hits, epochs
+        return hits, epochs, matches
 
     # --- spasms ---------------------------------------------------------------
     def _spasms(self, f: Features, final: bool) -> list[SpasmHit]:
