@@ -10,8 +10,10 @@ Prints, from one run:
 - the boot-time recovery scan of a full event log, in the same unit;
 - per-sample cost as ratios to a bare loop that reads the same six values
   from the same array and calls a do-nothing function with them: the IMU
-  driver's FIFO decode, the detector, detector + epoch features, and the
-  app's whole per-sample path (``App._process``).
+  driver's FIFO decode, the detector, detector + epoch features, the cluster
+  counter, and the app's whole per-sample path (``App._process``);
+- the cluster counter's test of one rising edge against its 3 longest
+  shapes, in bare-loop samples (it runs about 70 times an hour).
 
 The unix port is a 64-bit build: objects are bigger than on a 32-bit ESP32,
 and absolute times say nothing about a 160 MHz RISC-V core, hence the
@@ -45,6 +47,7 @@ from band.app import App
 from band.imu import MPU6886, BATCH_MAX
 from swcore.detector import Detector
 from swcore.epoch import EpochFeatures
+from swcore.matcher import Matcher
 app = App(hardware)
 rate = app.rate_hz
 # Pull N body-frame samples through the real driver (emulated registers) once.
@@ -94,13 +97,47 @@ def det_epoch():
 
 both = best(det_epoch)
 
+def counter():
+    m = Matcher(rate)
+    st = m.step
+    s = buf
+    j = 0
+    end = N * 6
+    t0 = time.ticks_us()
+    while j < end:
+        st(s[j + 3], s[j + 4], s[j + 5])
+        j += 6
+    return time.ticks_diff(time.ticks_us(), t0)
+
+mt_us = best(counter)
+
+def edge_test():
+    # Worst case: 3 shapes of the longest length, all near the edge, none matching.
+    m = Matcher(rate)
+    for j in range(0, min(N, m.ring_n * m.k) * 6, 6):
+        m.step(buf[j + 3], buf[j + 4], buf[j + 5])
+    e = m.j - m.delay_n
+    for t in range(3):
+        m._t_on[t] = e + 10 * m.nd
+        m._t_end[t] = e + 12 * m.nd
+        m._t_len[t] = m.tlen
+        m._t_e[t] = 10 ** 12  # no likeness: every shape is tried
+    m._t_n = 3
+    t0 = time.ticks_us()
+    assert m._test(e, 0)
+    return time.ticks_diff(time.ticks_us(), t0)
+
+test_us = best(edge_test)
+
 def process():
     # App._process over the same samples in batches, rare paths (flash, encoding) stubbed out.
     a = app
     a._on_event = lambda: None
     a._on_epoch = lambda: None
+    a._on_matches = lambda n: None  # tests run: an edge near a shape costs its own line below
     a.det = Detector(rate, True)
     a.ep = EpochFeatures(a.det.fe)
+    a.mt = Matcher(rate)
     t = 0
     j = 0
     while j < N:
@@ -160,6 +197,7 @@ log = EventLog(st, 4096, "scan.log")
 scan_us = time.ticks_diff(time.ticks_us(), t0)
 assert log.next_seq == 4096
 print(json.dumps({"scan_us": scan_us, "samples": N, "rate_hz": rate, "bare_us": bare, "detector_us": det_us, "detector_epoch_us": both,
+                  "counter_us": mt_us, "edge_test_us": test_us,
                   "process_us": proc, "driver_us_per_sample": (drv_us - copy_us) / (reps * frames),
                   "bare_us_per_sample": bare / N}))
 '''
@@ -246,15 +284,21 @@ def main() -> int:
     print("per-sample cost, ratio to a bare loop (read 6 values, call a no-op) over %d samples at %d Hz:" % (cost["samples"], cost["rate_hz"]))
     print("  detector.step                   %5.1fx" % (cost["detector_us"] / bare))
     print("  detector + epoch features       %5.1fx" % (cost["detector_epoch_us"] / bare))
+    print("  cluster counter (Matcher.step)  %5.1fx" % (cost["counter_us"] / bare))
     print("  App._process (whole path)       %5.1fx" % (cost["process_us"] / bare))
     print("  MPU6886 FIFO decode + axis map  %5.1fx" % (cost["driver_us_per_sample"] / cost["bare_us_per_sample"]))
     print("  (bare loop here: %.2f us/sample; on the board measure it and multiply)" % cost["bare_us_per_sample"])
+    print(
+        "cluster counter, one edge tested against 3 longest shapes: %.0f bare-loop samples (%.1f ms here)"
+        % (cost["edge_test_us"] / cost["bare_us_per_sample"], cost["edge_test_us"] / 1000)
+    )
     print(
         "boot recovery scan of a full 4096-slot log: %.0f bare-loop samples (%.1f ms here)"
         % (cost["scan_us"] / cost["bare_us_per_sample"], cost["scan_us"] / 1000)
     )
     if args.json:
         ratios = {"detector": cost["detector_us"] / bare, "detector_epoch": cost["detector_epoch_us"] / bare,
+                  "counter": cost["counter_us"] / bare,
                   "process": cost["process_us"] / bare, "driver": cost["driver_us_per_sample"] / cost["bare_us_per_sample"]}
         Path(args.json).write_text(json.dumps({"mem_source": mem_src, "mem_mpy": mem_mpy, "cost": cost,
                                                "ratio_to_bare_loop": {k: round(v, 2) for k, v in ratios.items()}}, indent=2) + "\n")

@@ -4,8 +4,8 @@ Hardware is injected (``Hardware``), so ``main.py`` on a board and
 ``sim/run.py`` on the unix port build this same app. Tasks:
 
 - sampler: waits ``BATCH_MS``, drains the IMU FIFO, runs every sample through
-  the detector and the epoch features (``_process``: no allocation), logs
-  confirmed spasms to flash;
+  the detector, the cluster counter and the epoch features (``_process``: no
+  allocation), logs confirmed spasms and the counter's matches to flash;
 - sender: notifies events from the flash log from ``_cursor`` on (live and
   backfill are one path), then epoch (ACTIVITY) records; raw_sender: RAW;
 - control: validates and applies control writes (bonded, encrypted links only);
@@ -34,8 +34,10 @@ from band.config import NEEDS_REBOOT, Config
 from band.eventlog import EventLog
 from band.imu import BATCH_MAX
 from swcore import protocol as P
+from swcore.consts import STRONG_CONFIDENCE
 from swcore.detector import Detector
 from swcore.epoch import EpochFeatures, Wear
+from swcore.matcher import Matcher
 
 FIRMWARE_VERSION = "0.1.0"
 LOG_SLOTS = const(4096)  # 4096 x 24 B = 96 KB of flash, months of events
@@ -112,6 +114,7 @@ class App:
         self._samples = None
         self.det = None
         self.ep = None
+        self.mt = None  # the cluster counter (with a gyro)
         self.rate_hz = 0
         self.sampling = False
         self._sampler_task = None
@@ -186,6 +189,7 @@ class App:
         if imu.has_gyro and self.bias_store.saved is not None:
             self.det.fe.seed_bias(*self.bias_store.saved)
         self.ep = EpochFeatures(self.det.fe)  # reads the detector's front end after each step
+        self.mt = Matcher(self.rate_hz) if imu.has_gyro else None
         self.wear = Wear()
         self._anchor_ms = self.uptime_ms()
         self._anchor_n = 0
@@ -211,11 +215,15 @@ class App:
         self._anchor_n = self.det.n + n  # detector index of the sample after the batch
         self._process(n)
         self.det.rebase()
+        if self.mt is not None:
+            self.mt.rebase()
 
     def _process(self, n):
         s = self._samples
         det = self.det
+        fe = det.fe
         ep = self.ep
+        mt = self.mt
         raw = self.raw_on
         k = 0
         end = n * 6
@@ -228,6 +236,8 @@ class App:
             gz = s[k + 5]
             if det.step(ax, ay, az, gx, gy, gz):
                 self._on_event()
+            if mt is not None and mt.step(fe.dx, fe.dy, fe.dz):
+                self._on_edge()
             if ep.step():
                 self._on_epoch()
             if raw:
@@ -286,22 +296,40 @@ class App:
 
     def _on_event(self):
         d = self.det
-        if d.ev_confidence < self.cfg.get(P.CFG_MIN_CONFIDENCE):
+        self._log_event(d.ev_onset_n, d.ev_duration_n, d.ev_peak_rate, d.ev_peak_angle, d.ev_confidence, 0)
+        mt = self.mt
+        if mt is not None and d.ev_confidence >= STRONG_CONFIDENCE:  # a full spasm: its shape
+            self._on_matches(mt.spasm(d.fe.i - d.ev_onset_n, d.ev_duration_n))
+
+    def _on_edge(self):
+        """The cluster counter has an edge due: tested only near a kept shape (then it
+        may allocate, ~70 times an hour); otherwise a few comparisons."""
+        self._on_matches(self.mt.examine())
+
+    def _on_matches(self, n):
+        mt = self.mt
+        now = self.det.fe.i  # the detector's index of the current sample
+        for m in range(n):
+            self._log_event(now - mt.out_age[m], mt.out_dur[m], mt.out_rate[m], 0, mt.out_conf[m], P.EF_MATCHED)
+
+    def _log_event(self, onset_n, duration_n, peak_rate, peak_angle, confidence, flags):
+        if confidence < self.cfg.get(P.CFG_MIN_CONFIDENCE):
             self.suppressed += 1
             return
         rate = self.rate_hz
-        onset_ms = self._anchor_ms - (self._anchor_n - d.ev_onset_n) * 1000 // rate
-        flags = P.EF_TIME_SYNCED if self._wall_ms else 0
+        onset_ms = self._anchor_ms - (self._anchor_n - onset_n) * 1000 // rate
+        if self._wall_ms:
+            flags |= P.EF_TIME_SYNCED
         P.pack_event_into(
             self._evbuf,
             0,
             0,
             self.boot.boot_count,
             onset_ms,
-            d.ev_duration_n * 1000 // rate,
-            d.ev_peak_rate,
-            d.ev_peak_angle,
-            d.ev_confidence,
+            duration_n * 1000 // rate,
+            peak_rate,
+            peak_angle,
+            confidence,
             flags,
         )
         try:

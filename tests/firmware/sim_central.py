@@ -244,15 +244,18 @@ PART_SCALES = {"mpu6886": (8192, 65.5, 10005), "lsm6ds3": (8192, 1000 / 17.5, 11
 
 
 def expected_events(csv: Path, axis_map: dict[str, str], rate_hz: int, part: str = "mpu6886") -> list[tuple[int, int, int, int, int]]:
-    """What the band must report for a recording: the same detector on the same integers, on CPython.
+    """What the band must report for a recording: the same detector and cluster counter on the
+    same integers, on CPython, called as ``band/app.py`` calls them.
 
     Mirrors the simulated sensor (body -> sensor counts, +-4 g, +-500 deg/s)
     and the firmware's driver (counts -> body mg / ddps), then runs
-    swcore.detector.Detector. The recording must be at the sensor's rate.
-    Returns (onset_ms, duration_ms, peak_rate, peak_angle, confidence) per event.
+    swcore.detector.Detector and swcore.matcher.Matcher. The recording must be at the sensor's rate.
+    Returns (onset_ms, duration_ms, peak_rate, peak_angle, confidence) per event, in log order.
     """
     acc_lsb, gyro_lsb, gmul = PART_SCALES[part]
+    from swcore.consts import STRONG_CONFIDENCE
     from swcore.detector import Detector
+    from swcore.matcher import Matcher
 
     inv = [("xyz".index(axis_map[b][1]), -1 if axis_map[b][0] == "-" else 1) for b in "xyz"]
 
@@ -260,7 +263,15 @@ def expected_events(csv: Path, axis_map: dict[str, str], rate_hz: int, part: str
         return max(-32768, min(32767, v))
 
     det = Detector(rate_hz, True)
+    fe = det.fe
+    mt = Matcher(rate_hz)
     out = []
+
+    def matches(n: int) -> None:
+        for m in range(n):
+            onset = fe.i - mt.out_age[m]
+            out.append((onset * 1000 // rate_hz, mt.out_dur[m] * 1000 // rate_hz, mt.out_rate[m], 0, mt.out_conf[m]))
+
     with open(csv) as f:
         f.readline()
         for line in f:
@@ -282,6 +293,10 @@ def expected_events(csv: Path, axis_map: dict[str, str], rate_hz: int, part: str
                         det.ev_confidence,
                     )
                 )
+                if det.ev_confidence >= STRONG_CONFIDENCE:
+                    matches(mt.spasm(fe.i - det.ev_onset_n, det.ev_duration_n))
+            if mt.step(fe.dx, fe.dy, fe.dz):
+                matches(mt.examine())
     return out
 
 
