@@ -189,3 +189,30 @@ def test_a_rebuild_that_finds_a_cluster_began_earlier_alarms_it_once() -> None:
     assert [e for _, e in listener.keyed].count("alarm") == 1, listener.keyed
     assert len({k for k, _ in listener.keyed}) == 1, listener.keyed
     assert listener.events[-1] == ("closed", 8), listener.events
+
+
+def test_a_cluster_ahead_of_a_clock_that_jumped_back_is_the_same_cluster_when_it_catches_up() -> None:
+    """Found by bench/faults.py (more events on the band, so other faults hit other records): a
+    rebuild while the host clock stood behind a cluster dropped it from the tracked ones; once
+    the clock caught up, the next rebuild met the same spasms and stored and alarmed them again."""
+    clock = Clock(T0)
+    src = Source()
+    listener = KeyListener()
+    a = LiveAnalysis(DEVICE, Params(52, True), src, listener, clock.wall)
+    spasms = [T0 + 7 * i for i in range(4)]
+    for t in spasms:
+        clock.t = t + 2
+        src.spasms.append(_sp(t))
+        a.spasm(_sp(t))
+    clock.t = T0 - 600  # the host clock jumps back: the cluster is ahead of it
+    a.rebuild()
+    new = [T0 - 590 + 7 * i for i in range(3)]  # a cluster placed on the clock as it is now
+    for t in new:
+        clock.t = t + 2
+        src.spasms.append(_sp(t))
+        a.spasm(_sp(t))
+    clock.t = spasms[-1] + 120  # caught up: a rebuild meets the first cluster's spasms again
+    a.rebuild()
+    keys = [k for k, e in listener.keyed if e == "alarm"]
+    assert len(keys) == 2 and len(set(keys)) == 2, listener.keyed
+    assert {k for k, _ in listener.keyed} == set(keys), "a cluster got a second key"

@@ -246,7 +246,7 @@ class Daemon:
         a = self._by_device(device).analysis
         if t is None or a is None:
             return  # kept; placed and analysed once its boot is synced
-        a.spasm(_spasm(t, rec["duration_ms"], rec["peak_rate_mrads"], rec["peak_angle_mrad"], rec["confidence"]))
+        a.spasm(_spasm(t, rec["duration_ms"], rec["peak_rate_mrads"], rec["peak_angle_mrad"], rec["confidence"], rec["flags"]))
         self._publish({"type": "event", "device": device, "t": t})
 
     def _on_activity(self, device: str, rec: dict[str, Any], received_s: float) -> None:
@@ -333,12 +333,14 @@ class Daemon:
             if r.closed or r.alert_t is None or a is None or a.state not in ("ALARM", "ESCALATED", "ACKNOWLEDGED"):
                 continue
             self.engine.restore(device, r.id, ClusterState(a.state), r.count, r.start_t, r.alert_t, a.by)
-            analysis.tracked.append(TrackedCluster(r.key, r.start_t, r.end_t, store_id=r.id, alarmed=True))
+            ts = [e.wall_t for e in self.store.cluster_events(r.id) if e.wall_t is not None]
+            analysis.tracked.append(TrackedCluster(r.key, r.start_t, r.end_t, store_id=r.id, alarmed=True, spasm_ts=ts))
 
     def _stored_clusters(self, device: str) -> list[TrackedCluster]:
         since = self.clock.wall() - K.REBUILD_WINDOW_S
         return [
-            TrackedCluster(r.key, r.start_t, r.end_t, store_id=r.id, alarmed=True, closed=True, replayed=True)
+            TrackedCluster(r.key, r.start_t, r.end_t, store_id=r.id, alarmed=True, closed=True, replayed=True,
+                           spasm_ts=[e.wall_t for e in self.store.cluster_events(r.id) if e.wall_t is not None])  # fmt: skip
             for r in self.store.clusters(device, since=since)
             if r.closed
         ]
@@ -471,7 +473,7 @@ class _StoreSource:
     def spasms_since(self, device: str, since: float) -> Any:
         for e in self.store.events(device, since=since):
             if e.wall_t is not None:
-                yield _spasm(e.wall_t, e.duration_ms, e.peak_rate_mrads, e.peak_angle_mrad, e.confidence)
+                yield _spasm(e.wall_t, e.duration_ms, e.peak_rate_mrads, e.peak_angle_mrad, e.confidence, e.flags)
 
     def epochs_since(self, device: str, since: float) -> Any:
         for r in self.store.activity(device, since=since):
@@ -480,10 +482,12 @@ class _StoreSource:
 
 
 
-def _spasm(t: float, duration_ms: int, rate_mrads: int, angle_mrad: int, confidence: int) -> Spasm:
+def _spasm(t: float, duration_ms: int, rate_mrads: int, angle_mrad: int, confidence: int, flags: int) -> Spasm:
     d = duration_ms / 1000.0
-    # The band confirms a spasm POST_MS after its release (onset + duration), as replay dates it.
-    return Spasm.from_band(t, d, t + d + C.POST_MS / 1000.0, rate_mrads, angle_mrad, confidence)
+    # The band confirms a spasm POST_MS after its release (onset + duration), as replay dates it
+    # (a match later: the cluster tracker takes matches in any order).
+    matched = bool(flags & P.EF_MATCHED)
+    return Spasm.from_band(t, d, t + d + C.POST_MS / 1000.0, rate_mrads, angle_mrad, confidence, matched)
 
 
 def _life_json(life: LogLife | None) -> Json | None:

@@ -43,6 +43,7 @@ class TrackedCluster:
     closed: bool = False
     replayed: bool = False  # closed and alerted before this daemon started: store updates only
     spasm_ts: list[float] = field(default_factory=list)
+    parked: bool = False  # ahead of a clock that jumped back: only its own spasms can claim it
 
 
 class ClusterListener(Protocol):
@@ -92,7 +93,7 @@ class LiveAnalysis:
 
     # --- inputs ------------------------------------------------------------------
     def spasm(self, s: Spasm) -> None:
-        if s.t < self._t_last - LATE_S:
+        if s.t < self._t_last - LATE_S and not s.matched:  # a match may reach back: taken in any order
             self._late()  # stored already; a rebuild places it
             return
         self._after(self._an.spasm(s), s.t)
@@ -128,9 +129,12 @@ class LiveAnalysis:
         self._replayed = {}
         # Data stamped ahead of the clock was placed before the host clock jumped back: it
         # stays in the store (and exports) but cannot be put on the time line the clock is on
-        # now, nor can a cluster tracked there stand for a new one.
+        # now, nor can a cluster tracked there stand for a new one. It stays tracked, parked:
+        # when the clock has caught up and a rebuild meets the same spasms again, it is the
+        # same cluster (found by bench/faults.py: dropped, it was stored and alarmed twice).
         ahead = now + LATE_S
-        self.tracked = [tc for tc in self.tracked if tc.start <= ahead]
+        for tc in self.tracked:
+            tc.parked = tc.start > ahead
         try:
             for item in _merge(self.source.spasms_since(self.device, since), self.source.epochs_since(self.device, since)):
                 if (item.detected_t if isinstance(item, Spasm) else item[0] + EPOCH_S) > ahead:
@@ -191,8 +195,13 @@ class LiveAnalysis:
 
     def _track(self, c: Cluster) -> TrackedCluster:
         for tc in self.tracked:
-            if c.start <= tc.end + K_CLUSTER_MATCH_S and tc.start <= c.end + K_CLUSTER_MATCH_S:
-                return tc
+            if tc.parked:
+                if {s.t for s in c.spasms}.isdisjoint(tc.spasm_ts):
+                    continue
+                tc.parked = False
+            elif not (c.start <= tc.end + K_CLUSTER_MATCH_S and tc.start <= c.end + K_CLUSTER_MATCH_S):
+                continue
+            return tc
         tc = TrackedCluster(key=f"{self.device}@{c.start:.3f}", start=c.start, end=c.end)
         self.tracked.append(tc)
         # Keep what a rebuild window can revisit, no more.
