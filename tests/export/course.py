@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from spasmwatch.store import Store
+from swcore import protocol as P
 
 DEVICE = "band-1"
 DAY0 = datetime(2024, 3, 4, tzinfo=timezone.utc).timestamp()
@@ -38,6 +39,7 @@ class Expected:
     clusters_per_day: list[int] = field(default_factory=lambda: [0] * N_DAYS)
     cluster_starts: list[float] = field(default_factory=list)
     spasm_times: list[float] = field(default_factory=list)
+    matched_times: list[float] = field(default_factory=list)
     false_alarm_cluster_start: float = 0.0
 
 
@@ -58,11 +60,16 @@ def _activity(device: str) -> list[dict[str, int]]:
     return rows
 
 
-def _spasm(seq: int, t: float) -> dict[str, int]:
+def _spasm(seq: int, t: float, matched: bool = False) -> dict[str, int]:
     ms = int(round((t - DAY0) * 1000))
+    if matched:  # a cluster-counter match: its own confidence tier, no posture change
+        return {
+            "boot": BOOT, "seq": seq, "onset_ms": ms, "duration_ms": 1000, "peak_rate_mrads": 900,
+            "peak_angle_mrad": 0, "confidence": 30, "flags": P.EF_TIME_SYNCED | P.EF_MATCHED,
+        }
     return {
         "boot": BOOT, "seq": seq, "onset_ms": ms, "duration_ms": 1200, "peak_rate_mrads": 2100,
-        "peak_angle_mrad": 350, "confidence": 80, "flags": 1,
+        "peak_angle_mrad": 350, "confidence": 80, "flags": P.EF_TIME_SYNCED,
     }
 
 
@@ -81,10 +88,16 @@ def build(path: Path) -> Expected:
                 for t in times:
                     seq += 1
                     rows.append(_spasm(seq, t))
+                # The first cluster of each day has a spasm the detector let go, counted by
+                # the band's cluster counter: in the cluster's count, not in the day's events.
+                matched = [start + 2.5 * SPASM_GAP_S] if slot == 0 else []
+                for t in matched:
+                    seq += 1
+                    rows.append(_spasm(seq, t, matched=True))
                 store.add_events(DEVICE, rows, received_wall_s=start)
-                ids = [i for i in store.event_ids_at(DEVICE, times) if i is not None]
+                ids = [i for i in store.event_ids_at(DEVICE, times + matched) if i is not None]
                 cid = store.upsert_cluster(
-                    DEVICE, f"c{day}-{slot}", start, times[-1] + 1.2, len(times), times[2] + 1.5,
+                    DEVICE, f"c{day}-{slot}", start, times[-1] + 1.2, len(times) + len(matched), times[2] + 1.5,
                     after_min * 60, True, ids, wall_s=start,
                 )
                 if day == 2 and slot == 3:
@@ -95,7 +108,8 @@ def build(path: Path) -> Expected:
                 exp.spasms_per_day[day] += len(times)
                 exp.clusters_per_day[day] += 1
                 exp.cluster_starts.append(start)
-                exp.spasm_times.extend(times)
+                exp.spasm_times.extend(times + matched)
+                exp.matched_times.extend(matched)
             # one isolated spasm each day at 11:00 (a single event, not a cluster)
             seq += 1
             t = DAY0 + day * DAY_S + 11 * 3600

@@ -40,6 +40,9 @@ def test_csv_has_every_spasm_cluster_note_and_treatment(course_db: tuple[Path, E
     assert [float(r["onset_s"]) for r in spasms] == pytest.approx([t - DAY0 for t in exp.spasm_times], abs=1e-3)
     assert spasms[0]["onset_utc"] == iso(exp.spasm_times[0])
     assert spasms[0]["device"] == DEVICE and spasms[0]["peak_angle_deg"] == "20.1"
+    matched = [float(r["onset_s"]) for r in spasms if r["matched"] == "1"]
+    assert matched == pytest.approx([t - DAY0 for t in exp.matched_times], abs=1e-3) and len(matched) >= 10
+    assert {r["matched"] for r in spasms} == {"0", "1"}
     clusters = [r for r in table if r["kind"] == "cluster"]
     assert len(clusters) == sum(exp.clusters_per_day)
     assert sum(r["label"] == "false_alarm" for r in clusters) == 1
@@ -91,7 +94,10 @@ def test_edf_annotations_round_trip(course_db: tuple[Path, Expected], tmp_path: 
         r.close()
     assert start == datetime(2024, 3, 4, tzinfo=timezone.utc)
     spasm_onsets = [o for o, t in zip(onsets, texts, strict=True) if t == "spasm"]
-    assert spasm_onsets == pytest.approx([t - DAY0 for t in exp.spasm_times], abs=1e-3)
+    detected = [t for t in exp.spasm_times if t not in exp.matched_times]
+    assert spasm_onsets == pytest.approx([t - DAY0 for t in detected], abs=1e-3)
+    matched = [o for o, t in zip(onsets, texts, strict=True) if t == "spasm (matched)"]
+    assert matched == pytest.approx([t - DAY0 for t in exp.matched_times], abs=1e-3)
     spasm_durations = [d for d, t in zip(durations, texts, strict=True) if t == "spasm"]
     assert spasm_durations == pytest.approx([1.2] * len(spasm_onsets))
     cluster_texts = [t for t in texts if t.startswith("cluster")]
@@ -109,6 +115,9 @@ def test_bids_events_tsv_round_trip(course_db: tuple[Path, Expected], tmp_path: 
     spasms = [r for r in table if r["trial_type"] == "spasm"]
     assert [float(r["onset"]) for r in spasms] == pytest.approx([t - DAY0 for t in exp.spasm_times], abs=1e-3)
     assert all(r["label"] == "n/a" for r in spasms)
+    assert [float(r["onset"]) for r in spasms if r["value"] == "spasm (matched)"] == pytest.approx(
+        [t - DAY0 for t in exp.matched_times], abs=1e-3
+    )
     side = json.loads(out.with_suffix(".json").read_text())
     assert side["onset"]["Units"] == "s" and "spasm" in side["trial_type"]["Levels"]
     assert set(table[0]) <= set(side)

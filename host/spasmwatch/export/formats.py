@@ -50,6 +50,8 @@ def describe(r: Row) -> str:
         dose = f" {r['dose']:g}" if isinstance(r["dose"], float | int) else ""
         unit = f" {r['unit']}" if r["unit"] else ""
         return f"{r['drug']} {r['action']}{dose}{unit}"
+    if kind == "spasm" and r["matched"]:
+        return "spasm (matched)"
     return str(kind)
 
 

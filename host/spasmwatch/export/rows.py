@@ -28,6 +28,7 @@ class SpasmRow:
     peak_rate_dps: float
     peak_angle_deg: float
     confidence: int
+    matched: bool = False  # a cluster-counter match (EF_MATCHED)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from swcore import consts as C
+from swcore import protocol as P
 
 from spasmwatch.export.rows import ActivityRow, ClusterRow, NoteRow, SpasmRow, TransitionRow, TreatmentRow
 from spasmwatch.export.sleep import transitions_from_activity
@@ -40,7 +41,8 @@ class StoreSource:
     def spasms(self, device: str | None, since: float, until: float) -> Iterator[SpasmRow]:
         for e in self.store.events(device, since, until):
             assert e.wall_t is not None  # a ranged query returns placed events only
-            yield SpasmRow(e.device, e.boot, e.seq, e.wall_t, e.duration_s, e.peak_rate_dps, e.peak_angle_deg, e.confidence)
+            matched = bool(e.flags & P.EF_MATCHED)
+            yield SpasmRow(e.device, e.boot, e.seq, e.wall_t, e.duration_s, e.peak_rate_dps, e.peak_angle_deg, e.confidence, matched)
 
     def clusters(self, device: str | None, since: float, until: float) -> Iterator[ClusterRow]:
         for c in self.store.clusters(device, since, until):

@@ -67,6 +67,7 @@ def spasm_row(s: SpasmRow) -> Row:
         confidence=s.confidence,
         peak_rate_dps=round(s.peak_rate_dps, 1),
         peak_angle_deg=round(s.peak_angle_deg, 1),
+        matched=int(s.matched),
     )
     return row
 

@@ -71,7 +71,8 @@ def _days(since: float, until: float, tz: tzinfo) -> list[Day]:
 def gather(source: Source, device: str | None, since: float, until: float, tz: tzinfo) -> ReportData:
     data = ReportData(device, since, until, tz, _days(since, until, tz))
     for s in source.spasms(device, since, until):
-        data.days[data.day_index(s.t)].spasms += 1
+        if not s.matched:  # a match is counted in its cluster's count, not as an event of its own
+            data.days[data.day_index(s.t)].spasms += 1
     data.clusters = list(source.clusters(device, since, until))
     for c in data.clusters:
         d = data.days[data.day_index(c.t)]
