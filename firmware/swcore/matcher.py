@@ -79,7 +79,7 @@ class Matcher:
         self._t_len = array("i", bytes(4 * T))  # shape length
         self._t_e = [0] * T  # shape energy (may exceed a small int)
         self._fresh = array("i", bytes(4 * (self.delay_n // 2 + 2)))  # edges not yet due
-        self._wait = array("i", bytes(4 * C.MATCH_WAIT_MAX))  # due edges waiting for a shape
+        self._wait = array("i", bytes(4 * C.MATCH_WAIT_MAX))  # ring of due edges waiting for a shape
         self.out_age = array("i", bytes(4 * C.MATCH_OUT_MAX))
         self.out_dur = array("i", bytes(4 * C.MATCH_OUT_MAX))
         self.out_rate = array("i", bytes(4 * C.MATCH_OUT_MAX))
@@ -96,6 +96,7 @@ class Matcher:
         self._t_last = T - 1
         self._fh = 0  # ring head of _fresh
         self._fn = 0
+        self._wh = 0  # ring head of _wait
         self._wn = 0
         self._supp = -1  # edges before this lie inside the last match
         self.n_out = 0
@@ -161,7 +162,7 @@ class Matcher:
         s = self.rebase_n
         self.j -= s
         self._supp -= s
-        for a, n in ((self._t_on, T), (self._t_end, T), (self._fresh, len(self._fresh)), (self._wait, self._wn)):
+        for a, n in ((self._t_on, T), (self._t_end, T), (self._fresh, len(self._fresh)), (self._wait, len(self._wait))):
             for i in range(n):
                 a[i] -= s
         return s
@@ -177,12 +178,15 @@ class Matcher:
         if self._test(e, (j + 1) * self.k - 1):
             return
         w = self._wait
-        if self._wn >= len(w):  # the oldest goes first
-            for i in range(1, self._wn):
-                w[i - 1] = w[i]
+        cap = len(w)
+        while self._wn and j - w[self._wh] > self.keep_n:  # no shape can reach back to it now
+            self._wh = (self._wh + 1) % cap
+            self._wn -= 1
+        if self._wn >= cap:  # the oldest goes first
+            self._wh = (self._wh + 1) % cap
             self._wn -= 1
             self.dropped += 1
-        w[self._wn] = e
+        w[(self._wh + self._wn) % cap] = e
         self._wn += 1
 
     def spasm(self, onset_age_n, duration_n):
@@ -209,12 +213,14 @@ class Matcher:
         self._t_len[t] = ln
         self._t_e[t] = self._copy(t, start, ln)
         w = self._wait
+        cap = len(w)
+        h = self._wh
         keep = 0
         for i in range(self._wn):
-            e = w[i]
+            e = w[(h + i) % cap]
             if self.j - e > self.keep_n or self._test(e, now):
                 continue
-            w[keep] = e
+            w[(h + keep) % cap] = e
             keep += 1
         self._wn = keep
         return self.n_out

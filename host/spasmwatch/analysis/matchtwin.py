@@ -11,6 +11,7 @@ CPython and under ``micropython``.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,7 +53,7 @@ class TwinMatcher(Matcher):
         self._d0 = 0
         self._m2a = np.zeros(0, np.int64)  # its clamped energies
         self._prev_hit = False
-        self._due: list[int] = []  # edges found, not yet due (mirror of the band's fresh queue)
+        self._due: deque[int] = deque()  # edges found, not yet due (mirror of the band's fresh queue)
         self._tp: list[I64] = [np.zeros((0, 3), np.int64)] * C.MATCH_TEMPLATES
 
     def feed(self, rate: I64, shapes: list[tuple[int, int, int]], final: bool) -> list[MatchHit]:
@@ -63,7 +64,10 @@ class TwinMatcher(Matcher):
         buf = np.concatenate([self._carry, rate])
         whole = len(buf) // k
         if whole:
-            d = buf[: whole * k].reshape(whole, k, 3).sum(axis=1) // k
+            d = buf[0 : whole * k : k].copy()  # strided adds: several times faster than sum(axis=1)
+            for q in range(1, k):
+                d += buf[q : whole * k : k]
+            d //= k
             self._append(d)
         self._carry = buf[whole * k :]
         self._taken += len(rate)
@@ -87,9 +91,10 @@ class TwinMatcher(Matcher):
                 self._register(arg)
                 continue
             else:
-                self._due.pop(0)
+                self._due.popleft()
                 self._examine((n + 1) // k - 1)
-            out.extend(self._read(n))
+            if self.n_out:
+                out.extend(self._read(n))
         self._trim()
         return out
 
