@@ -22,6 +22,7 @@ import pytest
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.store import SCHEMA_VERSION, Store, StoreError
 from spasmwatch.store import _db, schema
+from swcore import protocol as P
 
 DEV = "SW-0001"
 
@@ -189,6 +190,13 @@ def test_same_events_twice_store_once(store: Store) -> None:
     # Same seq on another boot or another band is another event.
     assert store.add_events(DEV, [ev(3, boot=2)]) == 1
     assert store.add_events("SW-0002", [ev(3)]) == 1
+
+
+def test_event_counts_can_leave_out_the_cluster_counters_matches(store: Store) -> None:
+    store.add_events(DEV, [ev(0), dict(ev(1), flags=P.EF_TIME_SYNCED | P.EF_MATCHED), ev(2)])
+    assert store.count_events(DEV) == 3
+    assert store.count_events(DEV, without_flags=P.EF_MATCHED) == 2
+    assert store.count_events(without_flags=P.EF_MATCHED) == 2
 
 
 def test_bad_record_is_a_value_error_and_nothing_is_stored(store: Store) -> None:

@@ -398,7 +398,8 @@ class Daemon:
             cl = list(self.store.clusters(None, t0, t0 + 86400))
             cl = [c for c in cl if t0 <= c.start_t < t0 + 86400]
             out.append({
-                "date": d.isoformat(), "spasms": self.store.count_events(None, t0, t0 + 86400),
+                # Spasm-like events of the day, as the report counts them: a match counts in its cluster.
+                "date": d.isoformat(), "spasms": self.store.count_events(None, t0, t0 + 86400, without_flags=P.EF_MATCHED),
                 "clusters": len(cl), "false_alarms": sum(c.label == "false_alarm" for c in cl),
             })
         return out

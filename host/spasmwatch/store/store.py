@@ -389,8 +389,15 @@ class Store:
             queries.append((_EVENT_SELECT + w + (" AND" if w else " WHERE") + " wall_t IS NULL ORDER BY device, boot, seq", p))
         return self._stream(queries, _event_row)
 
-    def count_events(self, device: str | None = None, since: float | None = None, until: float | None = None) -> int:
+    def count_events(
+        self, device: str | None = None, since: float | None = None, until: float | None = None, without_flags: int = 0
+    ) -> int:
+        """Stored events (placed on the wall clock when a range is given), leaving out those
+        with any of ``without_flags`` set in EVENT.flags."""
         where, params = _range("wall_t", since, until, device)
+        if without_flags:
+            where += (" AND" if where else " WHERE") + " (flags & ?) = 0"
+            params.append(without_flags)
         r = self._one("SELECT count(*) FROM events" + where, params)
         return int(r[0]) if r else 0
 
