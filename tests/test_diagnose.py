@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spasmwatch.analysis.diagnose import CODES, DETECTED, MATCH_S, NO_ONSET, STAGES, ClusterWhy, counts, diagnose
+from spasmwatch.analysis.diagnose import CODES, COUNTED, DETECTED, MATCH_S, NO_ONSET, STAGES, ClusterWhy, cluster_line, counts, diagnose
 from spasmwatch.analysis.twin import TwinDetector, to_units
 from spasmwatch.sim import Recording, Scenario, simulate, write_recording
 
@@ -45,7 +45,12 @@ def test_labels_where_nothing_moves_are_no_onset() -> None:
     a = np.tile(np.array([[0, 0, 1000]], dtype=np.int64), (n, 1))
     g = np.zeros((n, 3), dtype=np.int64)
     truth = {"clusters": [{"start": 60.0, "end": 80.0, "subtle": False}], "spasms": [{"t": 60.0}, {"t": 70.0}, {"t": 80.0}]}
-    assert diagnose(a, g, RATE, True, truth) == [ClusterWhy(60.0, False, (NO_ONSET,) * 3)]
+    assert diagnose(a, g, RATE, True, truth) == [ClusterWhy(60.0, False, (NO_ONSET,) * 3, (False,) * 3)]
+    # A match of the cluster counter within MATCH_S of a spasm the detector let go: counted.
+    (c,) = diagnose(a, g, RATE, True, truth, matched=[70.0 + MATCH_S / 2, 90.0])
+    assert c.counted == (False, True, False)
+    assert counts([c])[("full", COUNTED)] == 1
+    assert cluster_line("r.csv", c, None).endswith("OoO")
 
 
 def test_evaluate_why_prints_and_writes_the_table(rec: Recording, tmp_path: Path) -> None:
@@ -85,4 +90,4 @@ def test_a_late_cluster_is_traced_with_the_replays_gyro_bias() -> None:
     truth = {"clusters": [{"start": onsets[0], "end": onsets[-1] + 2, "subtle": False}], "spasms": [{"t": o} for o in onsets]}
     hits = TwinDetector(RATE, True).feed(a, g, final=True)[0]
     assert sorted(round(h.onset_n / RATE) for h in hits if h.onset_n > 700 * RATE) == list(onsets)
-    assert diagnose(a, g, RATE, True, truth) == [ClusterWhy(onsets[0], False, (DETECTED,) * 5)]
+    assert diagnose(a, g, RATE, True, truth) == [ClusterWhy(onsets[0], False, (DETECTED,) * 5, (False,) * 5)]

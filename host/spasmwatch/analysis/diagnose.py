@@ -11,7 +11,10 @@ at; with no candidate there, whether the detector was idle (the rate did not
 clear the onset bar) or busy with an earlier candidate.
 
 Only what is shared with the twin's rules is read (the Detector's state and
-its own fields), so the stages name the rules of docs/detector.md.
+its own fields), so the stages name the rules of docs/detector.md. A spasm
+the detector let go but the band's cluster counter counted (a ``matched``
+record of the replay within ``MATCH_S``) keeps its stage and is marked
+``counted``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import copy
 import textwrap
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,8 +44,10 @@ NO_HOLD = "no hold, or held too long"
 NO_RELEASE = "no release"
 NOT_CALM_AFTER = "the second after not calm"
 STAGES = (DETECTED, NO_ONSET, BUSY, NO_SETTLE, NOT_CALM_BEFORE, SMALL, NO_HOLD, NO_RELEASE, NOT_CALM_AFTER)
-# One letter per stage for a cluster's spasms in a line (``cluster_line``).
+# One letter per stage for a cluster's spasms in a line (``cluster_line``); lower case
+# when the cluster counter counted the spasm the detector let go.
 CODES = dict(zip(STAGES, "DOBSCWHRA"))
+COUNTED = "(not detected, counted by the cluster counter)"
 
 LEAD_S = 600.0  # before a cluster: the background windows need a calm spell to start from
 TAIL_S = 5.0  # after it: the last spasm's release and calm-after window
@@ -58,6 +63,7 @@ class ClusterWhy:
     start: float
     subtle: bool
     stages: tuple[str, ...]
+    counted: tuple[bool, ...] = ()  # per spasm: let go by the detector, counted by the cluster counter
 
     @property
     def group(self) -> str:
@@ -105,13 +111,17 @@ class _Traced(Detector):
         return NO_RELEASE if st == RETURN else NOT_CALM_AFTER  # st == POST
 
 
-def diagnose(acc: I64, gyro: I64, rate_hz: float, has_gyro: bool, truth: Mapping[str, Any]) -> list[ClusterWhy]:
+def diagnose(
+    acc: I64, gyro: I64, rate_hz: float, has_gyro: bool, truth: Mapping[str, Any], matched: Sequence[float] = ()
+) -> list[ClusterWhy]:
     """For each of ``truth``'s clusters (in its order), the stage of each true spasm inside it.
 
     ``acc``/``gyro``: the whole recording in the band's units (``twin.to_units``).
     Each window starts on a bias block with the gyro bias the replay of the
     whole recording has there, so "detected" means what the replay detected.
+    ``matched``: onsets (s) of the replay's matched spasm records.
     """
+    found = np.sort(np.asarray(matched, dtype=float))
     clusters = list(truth["clusters"])
     out: dict[int, ClusterWhy] = {}
     n = len(acc)
@@ -128,13 +138,18 @@ def diagnose(acc: I64, gyro: I64, rate_hz: float, has_gyro: bool, truth: Mapping
             det.fe.continue_bias(copy.deepcopy(bias.gb))
         det.trace(acc[s0:s1], gyro[s0:s1])
         stages = tuple(_stage(det, round(t * rate_hz) - s0, MATCH_S * rate_hz) for t in onsets)
-        out[k] = ClusterWhy(float(cl["start"]), bool(cl["subtle"]), stages)
+        near = [bool(len(found)) and bool(np.min(np.abs(found - t)) <= MATCH_S) for t in onsets]
+        counted = tuple(st != DETECTED and m for st, m in zip(stages, near))
+        out[k] = ClusterWhy(float(cl["start"]), bool(cl["subtle"]), stages, counted)
     return [out[k] for k in range(len(clusters))]
 
 
 def counts(clusters: list[ClusterWhy]) -> Counter[tuple[str, str]]:
-    """(group, stage) -> true spasms; group ``subtle`` for clusters marked subtle, else ``full``."""
-    return Counter((c.group, st) for c in clusters for st in c.stages)
+    """(group, stage) -> true spasms; group ``subtle`` for clusters marked subtle, else ``full``;
+    (group, COUNTED) -> those the detector let go and the cluster counter counted."""
+    n = Counter((c.group, st) for c in clusters for st in c.stages)
+    n.update((c.group, COUNTED) for c in clusters for m in c.counted if m)
+    return n
 
 
 def _stage(det: _Traced, i: int, tol: float) -> str:
@@ -151,17 +166,20 @@ def report(counts: Counter[tuple[str, str]]) -> list[str]:
     groups = sorted({g for g, _ in counts})
     totals = {g: sum(v for (gg, _), v in counts.items() if gg == g) for g in groups}
     lines = [f"  {'stage':52s}" + "".join(f"{g + f' ({totals[g]})':>14s}" for g in groups)]
-    for stage in STAGES:
+    for stage in (*STAGES, COUNTED):
         if any(counts[(g, stage)] for g in groups):
             lines.append(f"  {stage:52s}" + "".join(f"{counts[(g, stage)]:>14d}" for g in groups))
     return lines
 
 
 def legend() -> str:
-    return textwrap.fill("; ".join(f"{code} {stage}" for stage, code in CODES.items()), 100, initial_indent="  ", subsequent_indent="  ")
+    text = "; ".join(f"{code} {stage}" for stage, code in CODES.items()) + "; lower case: counted by the cluster counter"
+    return textwrap.fill(text, 100, initial_indent="  ", subsequent_indent="  ")
 
 
 def cluster_line(label: str, c: ClusterWhy, alarm_delay_s: float | None) -> str:
     """One true cluster: where, found or missed, and each spasm's stage letter in order."""
     found = "missed" if alarm_delay_s is None else f"alarm {alarm_delay_s:+.1f} s"
-    return f"  {label}  at {c.start:.1f} s  {c.group:6s}  {found:16s}  {''.join(CODES[st] for st in c.stages)}"
+    counted = c.counted or (False,) * len(c.stages)
+    letters = "".join(CODES[st].lower() if m else CODES[st] for st, m in zip(c.stages, counted))
+    return f"  {label}  at {c.start:.1f} s  {c.group:6s}  {found:16s}  {letters}"

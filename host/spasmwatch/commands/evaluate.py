@@ -72,9 +72,10 @@ class Result:
     why: list[ClusterWhy]  # per true cluster; empty without --why
 
 
-def _why(acc_g: Any, gyro_dps: Any, rate_hz: float, truth: dict[str, Any]) -> list[ClusterWhy]:
+def _why(acc_g: Any, gyro_dps: Any, rate_hz: float, truth: dict[str, Any], recs: list[dict[str, Any]]) -> list[ClusterWhy]:
     a, g = to_units(acc_g, gyro_dps)
-    return diagnose(a, g, rate_hz, gyro_dps is not None, truth)
+    matched = [float(r["t"]) for r in recs if r["type"] == "spasm" and r.get("matched")]
+    return diagnose(a, g, rate_hz, gyro_dps is not None, truth, matched)
 
 
 def run_one(job: tuple[SuiteItem, int], why: bool = False) -> Result:
@@ -93,7 +94,7 @@ def run_one(job: tuple[SuiteItem, int], why: bool = False) -> Result:
     rec = simulate(sc)
     recs = list(replay([Block(rec.t, rec.acc, rec.gyro)], rate, gyro))
     label = f"{kind} seed={seed} {rate:g}Hz {'6-axis' if gyro else 'accel-only'} amp x{amp:g} noise x{noise:g}"
-    return Result(label, score(recs, rec.truth), gyro, _why(rec.acc, rec.gyro, rate, rec.truth) if why else [])
+    return Result(label, score(recs, rec.truth), gyro, _why(rec.acc, rec.gyro, rate, rec.truth, recs) if why else [])
 
 
 def register(sub: Any) -> None:
@@ -145,7 +146,7 @@ def _file_job(path: str, why: bool = False) -> Result:
     acc = np.concatenate(accs)
     gyro = np.concatenate(gyros) if gyros else None
     recs = list(replay([Block(np.concatenate(ts), acc, gyro)], rec.rate_hz, rec.has_gyro))
-    return Result(path, score(recs, truth), rec.has_gyro, _why(acc, gyro, rec.rate_hz, truth))
+    return Result(path, score(recs, truth), rec.has_gyro, _why(acc, gyro, rec.rate_hz, truth, recs))
 
 
 # What scoring reads of a truth file (docs/detector.md, "Scoring your own recordings"):
@@ -213,7 +214,10 @@ def run(args: argparse.Namespace) -> int:
             lines_wake.append(_wake_line(res.label, res.score))
         if res.why:
             delays = res.score.cluster_delays_s
-            row["clusters"] = [{"start": c.start, "subtle": c.subtle, "alarm_delay_s": d, "spasms": list(c.stages)} for c, d in zip(res.why, delays)]
+            row["clusters"] = [
+                {"start": c.start, "subtle": c.subtle, "alarm_delay_s": d, "spasms": list(c.stages), "counted": list(c.counted)}
+                for c, d in zip(res.why, delays)
+            ]
             lines += [cluster_line(res.label, c, d) for c, d in zip(res.why, delays)]
         rows.append(row)
         if args.verbose:
