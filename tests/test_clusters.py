@@ -134,7 +134,8 @@ def test_matches_count_in_an_alarmed_cluster_never_towards_its_alarm() -> None:
     assert [s.t for s in ct.drain_weak()] == [141.0, 148.0]
     ct.flush()
     (closed,) = ct.drain()
-    assert closed.count == 3 + 6 and (closed.start, closed.end) == (100.0, 134.0 + 1.2)  # the detector's span
+    assert closed.count == 3 + 6 and closed.matches == 6
+    assert (closed.start, closed.end) == (100.0, 134.0 + 1.2)  # the detector's span
     assert [s.t for s in closed.spasms] == sorted(s.t for s in closed.spasms)
 
 

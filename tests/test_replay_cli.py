@@ -170,3 +170,14 @@ def test_evaluate_sorts_recordings_by_their_sensors_not_their_names(tmp_path: Pa
     res = cli("evaluate", str(csv), "--json", str(out))
     assert res.returncode == 0, res.stderr
     assert list(json.loads(out.read_text())["by_sensor"]) == ["accel-only"]
+
+
+def test_table_says_which_spasms_were_counted_by_likeness() -> None:
+    from spasmwatch.commands.replay import record_line
+
+    m = {"type": "spasm", "t": 30.0, "duration_s": 1.0, "peak_rate_dps": 40.0, "peak_angle_deg": 0.0,
+         "confidence": 20, "detected_t": 34.0, "matched": True}  # fmt: skip
+    assert "counted by likeness" in record_line(m) and "posture" not in record_line(m)
+    c = {"type": "cluster", "start": 10.0, "end": 60.0, "count": 7, "matched": 2, "alert_t": 25.0, "post_wake_s": None}
+    assert "7 spasms (2 by likeness) until" in record_line(c)
+    assert "7 spasms until" in record_line(dict(c, matched=0))

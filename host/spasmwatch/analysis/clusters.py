@@ -106,6 +106,11 @@ class Cluster:
         return len(self._counted) + len(self._matches)
 
     @property
+    def matches(self) -> int:
+        """How many of ``count`` are the cluster counter's matches."""
+        return len(self._matches)
+
+    @property
     def is_cluster(self) -> bool:
         n = len(self._counted)  # the detector's own spasms: matches never raise the alarm
         return bool(n >= C.CLUSTER_MIN_COUNT and self.strong >= C.CLUSTER_MIN_STRONG and self.rhythmic)

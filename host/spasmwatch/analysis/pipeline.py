@@ -131,6 +131,7 @@ class Analyzer:
             "start": _r(c.start),
             "end": _r(c.end),
             "count": c.count,
+            "matched": c.matches,
             "alert_t": _r(c.alert_t) if c.alert_t is not None else None,
             "post_wake_s": _r(c.post_wake_s) if c.post_wake_s is not None else None,
             "median_interval_s": _r(sorted(iv)[len(iv) // 2]) if iv else None,

@@ -72,6 +72,11 @@ def clock(t: float) -> str:
 
 def record_line(r: Record) -> str:
     kind = r["type"]
+    if kind == "spasm" and r.get("matched"):
+        return (
+            f"{clock(r['t'])}  spasm      {r['duration_s']:.1f} s, shaped like its cluster's spasms "
+            f"(counted by likeness), confidence {r['confidence']}"
+        )
     if kind == "spasm":
         return (
             f"{clock(r['t'])}  spasm      {r['duration_s']:.1f} s, posture change "
@@ -80,8 +85,9 @@ def record_line(r: Record) -> str:
     if kind == "cluster":
         pw = r["post_wake_s"]
         after = f", {pw / 60:.0f} min after waking" if pw is not None else ""
+        by_likeness = f" ({r['matched']} by likeness)" if r.get("matched") else ""
         return (
-            f"{clock(r['start'])}  CLUSTER    {r['count']} spasms until {clock(r['end'])}, "
+            f"{clock(r['start'])}  CLUSTER    {r['count']} spasms{by_likeness} until {clock(r['end'])}, "
             f"alarm at {clock(r['alert_t'])}{after}"
         )
     if kind == "not_worn":
