@@ -61,7 +61,8 @@ class Matcher:
         # older than back_n + that can no longer be reached by a new shape.
         confirm_ms = C.RISE_MAX_MS + C.HOLD_MAX_MS + C.RET_MAX_MS + C.POST_MS
         self.keep_n = self.back_n + samples(confirm_ms, fd, 1)
-        self.ring_n = self.keep_n + self.pre_n + self.lag_n + self.nd + 2
+        ring = self.keep_n + self.pre_n + self.lag_n + self.nd + 2
+        self.ring_n = (ring + self.nd - 1) // self.nd * self.nd  # whole seconds: shifts keep j % nd
         self.m2_max = (1 << 30) // (self.nd + 1)  # a 1 s energy sum stays a small int
         self.bar2 = C.MATCH_EDGE_DDPS * C.MATCH_EDGE_DDPS
         self.rebase_n = rebase_at // 2 // self.ring_n * self.ring_n
@@ -73,6 +74,7 @@ class Matcher:
         self._rx = array("h", bytes(2 * self.ring_n))
         self._ry = array("h", bytes(2 * self.ring_n))
         self._rz = array("h", bytes(2 * self.ring_n))
+        self._e = array("i", bytes(4 * self.nd))  # energies of the last nd decimated samples
         self._tpl = array("h", bytes(2 * 3 * T * self.tlen))
         self._t_on = array("i", bytes(4 * T))  # onset (decimated index)
         self._t_end = array("i", bytes(4 * T))  # release
@@ -103,6 +105,8 @@ class Matcher:
         self.dropped = 0  # edges or matches lost to full buffers
         for k in range(self.ring_n):
             self._rx[k] = self._ry[k] = self._rz[k] = 0
+        for k in range(self.nd):
+            self._e[k] = 0
 
     # --- per sample (no allocation) ----------------------------------------------
     def step(self, dx, dy, dz):
@@ -124,10 +128,14 @@ class Matcher:
         self._rx[o] = vx
         self._ry[o] = vy
         self._rz[o] = vz
-        m2 = self._m2(o)
+        m2 = vx * vx + vy * vy + vz * vz  # a small int: each term is at most RATE_CLAMP_DDPS^2
+        if m2 > self.m2_max:
+            m2 = self.m2_max
         nd = self.nd
         hit = j >= nd and m2 > self.bar2 and (m2 >> C.MATCH_EDGE_SHIFT) * nd > self._pre
-        self._pre += m2 - self._m2((j - nd) % self.ring_n)
+        q = j % nd  # the slot of sample j - nd, leaving the second before
+        self._pre += m2 - self._e[q]
+        self._e[q] = m2
         if hit and not self._hit:
             self._register(j)
         self._hit = hit
