@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spasmwatch.analysis.diagnose import CODES, COUNTED, DETECTED, MATCH_S, NO_ONSET, STAGES, ClusterWhy, cluster_line, counts, diagnose
+from spasmwatch.analysis.diagnose import CODES, COUNTED, DETECTED, MATCH_S, NO_ONSET, STAGES, ClusterWhy, cluster_line, counts, diagnose, report
 from spasmwatch.analysis.twin import TwinDetector, to_units
 from spasmwatch.sim import Recording, Scenario, simulate, write_recording
 
@@ -50,6 +50,7 @@ def test_labels_where_nothing_moves_are_no_onset() -> None:
     (c,) = diagnose(a, g, RATE, True, truth, matched=[70.0 + MATCH_S / 2, 90.0])
     assert c.counted == (False, True, False)
     assert counts([c])[("full", COUNTED)] == 1
+    assert report(counts([c]))[0].split()[-1] == "(3)", "the counted row is not more spasms"
     assert cluster_line("r.csv", c, None).endswith("OoO")
 
 

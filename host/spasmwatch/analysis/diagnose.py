@@ -164,7 +164,7 @@ def _stage(det: _Traced, i: int, tol: float) -> str:
 def report(counts: Counter[tuple[str, str]]) -> list[str]:
     """The table ``evaluate --why`` prints: stage, then counts per group."""
     groups = sorted({g for g, _ in counts})
-    totals = {g: sum(v for (gg, _), v in counts.items() if gg == g) for g in groups}
+    totals = {g: sum(v for (gg, st), v in counts.items() if gg == g and st != COUNTED) for g in groups}
     lines = [f"  {'stage':52s}" + "".join(f"{g + f' ({totals[g]})':>14s}" for g in groups)]
     for stage in (*STAGES, COUNTED):
         if any(counts[(g, stage)] for g in groups):
