@@ -11,7 +11,6 @@ CPython and under ``micropython``.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,7 +52,6 @@ class TwinMatcher(Matcher):
         self._d0 = 0
         self._m2a = np.zeros(0, np.int64)  # its clamped energies
         self._prev_hit = False
-        self._due: deque[int] = deque()  # edges found, not yet due (mirror of the band's fresh queue)
         self._tp: list[I64] = [np.zeros((0, 3), np.int64)] * C.MATCH_TEMPLATES
 
     def feed(self, rate: I64, shapes: list[tuple[int, int, int]], final: bool) -> list[MatchHit]:
@@ -76,8 +74,9 @@ class TwinMatcher(Matcher):
         limit = self._taken if not final else 1 << 62
         events: list[tuple[int, int, int, int]] = [(n, _SHAPE, on, dur) for n, on, dur in shapes]
         events += [((e + 1) * k - 1, _EDGE, e, 0) for e in edges]
-        self._due.extend(edges)
-        events += [((e + self.delay_n + 1) * k - 1, _DUE, e, 0) for e in self._due]
+        cap = len(self._fresh)  # the edges registered before, not yet due, then the new ones
+        due = [self._fresh[(self._fh + i) % cap] for i in range(self._fn)] + edges
+        events += [((e + self.delay_n + 1) * k - 1, _DUE, e, 0) for e in due]
         events.sort(key=lambda x: (x[0], x[1]))
         out: list[MatchHit] = []
         for n, kind, arg, dur in events:
@@ -91,7 +90,6 @@ class TwinMatcher(Matcher):
                 self._register(arg)
                 continue
             else:
-                self._due.popleft()
                 self._examine((n + 1) // k - 1)
             if self.n_out:
                 out.extend(self._read(n))

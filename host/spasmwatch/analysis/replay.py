@@ -92,21 +92,16 @@ def _records(
     todo += [((e.index + 1) * e_len - 1, 2, e) for e in epochs]
     todo.sort(key=lambda x: (x[0], x[1]))
     for _, _, item in todo:
-        if isinstance(item, SpasmHit):
-            yield from an.spasm(_spasm(item, times))
-        elif isinstance(item, MatchHit):
-            yield from an.spasm(_match(item, times))
-        else:
+        if isinstance(item, EpochRow):
             yield from an.epoch(times.at(item.index * e_len), item.activity, item.breath_acc, item.breath_gyro)
+        else:
+            yield from an.spasm(_spasm(item, times))
 
 
-def _spasm(h: SpasmHit, times: _Times) -> Spasm:
+def _spasm(h: SpasmHit | MatchHit, times: _Times) -> Spasm:
+    """A detector hit or a cluster-counter match (no posture change) on the file's clock."""
     t = times.at(h.onset_n)
     end = times.at(h.onset_n + h.duration_n)
-    return Spasm.from_band(t, end - t, times.at(h.decided_n), h.peak_rate, h.peak_angle, h.confidence)
-
-
-def _match(m: MatchHit, times: _Times) -> Spasm:
-    t = times.at(m.onset_n)
-    end = times.at(m.onset_n + m.duration_n)
-    return Spasm.from_band(t, end - t, times.at(m.decided_n), m.peak_rate, 0, m.confidence, matched=True)
+    matched = isinstance(h, MatchHit)
+    angle = 0 if isinstance(h, MatchHit) else h.peak_angle
+    return Spasm.from_band(t, end - t, times.at(h.decided_n), h.peak_rate, angle, h.confidence, matched)

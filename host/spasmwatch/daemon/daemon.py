@@ -333,17 +333,21 @@ class Daemon:
             if r.closed or r.alert_t is None or a is None or a.state not in ("ALARM", "ESCALATED", "ACKNOWLEDGED"):
                 continue
             self.engine.restore(device, r.id, ClusterState(a.state), r.count, r.start_t, r.alert_t, a.by)
-            ts = [e.wall_t for e in self.store.cluster_events(r.id) if e.wall_t is not None]
+            ts = self._spasm_ts(r.id)
             analysis.tracked.append(TrackedCluster(r.key, r.start_t, r.end_t, store_id=r.id, alarmed=True, spasm_ts=ts))
 
     def _stored_clusters(self, device: str) -> list[TrackedCluster]:
         since = self.clock.wall() - K.REBUILD_WINDOW_S
         return [
             TrackedCluster(r.key, r.start_t, r.end_t, store_id=r.id, alarmed=True, closed=True, replayed=True,
-                           spasm_ts=[e.wall_t for e in self.store.cluster_events(r.id) if e.wall_t is not None])  # fmt: skip
+                           spasm_ts=self._spasm_ts(r.id))  # fmt: skip
             for r in self.store.clusters(device, since=since)
             if r.closed
         ]
+
+    def _spasm_ts(self, cluster_id: int) -> list[float]:
+        """A stored cluster's spasm onsets: what lets a rebuild claim it again (live.py, parked)."""
+        return [e.wall_t for e in self.store.cluster_events(cluster_id) if e.wall_t is not None]
 
     # --- alerts ---------------------------------------------------------------------
     def _notify(self, n: Notification) -> None:
