@@ -13,7 +13,9 @@ Prints, from one run:
   driver's FIFO decode, the detector, detector + epoch features, the cluster
   counter, and the app's whole per-sample path (``App._process``);
 - the cluster counter's test of one rising edge against its 3 longest
-  shapes, in bare-loop samples (it runs about 70 times an hour).
+  shapes, in bare-loop samples (it runs about 70 times an hour), and of a
+  full spasm's shape against 2 earlier ones (the alike pair, once per full
+  spasm).
 
 The unix port is a 64-bit build: objects are bigger than on a 32-bit ESP32,
 and absolute times say nothing about a 160 MHz RISC-V core, hence the
@@ -129,6 +131,27 @@ def edge_test():
 
 test_us = best(edge_test)
 
+def pair_test():
+    # Worst case: a new full spasm's shape against 2 earlier shapes of the longest length, neither alike.
+    m = Matcher(rate)
+    for j in range(0, min(N, m.ring_n * m.k) * 6, 6):
+        m.step(buf[j + 3], buf[j + 4], buf[j + 5])
+    for t in range(3):
+        m._t_on[t] = m.j - (3 - t) * m.nd
+        m._t_len[t] = m.tlen
+        m._copy(t, m.j - m.ring_n + 1 + t * m.tlen, m.tlen)
+    tp = m._tpl
+    for i in range(2 * 3 * m.tlen):  # the earlier two: the same motion turned back, never alike
+        tp[i] = -tp[i]
+    m._t_n = 3
+    t0 = time.ticks_us()
+    alike = m._alike(2)
+    us = time.ticks_diff(time.ticks_us(), t0)
+    assert not alike  # else it stopped at the first shape
+    return us
+
+pair_us = best(pair_test)
+
 def process():
     # App._process over the same samples in batches, rare paths (flash, encoding) stubbed out.
     a = app
@@ -197,7 +220,7 @@ log = EventLog(st, 4096, "scan.log")
 scan_us = time.ticks_diff(time.ticks_us(), t0)
 assert log.next_seq == 4096
 print(json.dumps({"scan_us": scan_us, "samples": N, "rate_hz": rate, "bare_us": bare, "detector_us": det_us, "detector_epoch_us": both,
-                  "counter_us": mt_us, "edge_test_us": test_us,
+                  "counter_us": mt_us, "edge_test_us": test_us, "pair_test_us": pair_us,
                   "process_us": proc, "driver_us_per_sample": (drv_us - copy_us) / (reps * frames),
                   "bare_us_per_sample": bare / N}))
 '''
@@ -291,6 +314,10 @@ def main() -> int:
     print(
         "cluster counter, one edge tested against 3 longest shapes: %.0f bare-loop samples (%.1f ms here)"
         % (cost["edge_test_us"] / cost["bare_us_per_sample"], cost["edge_test_us"] / 1000)
+    )
+    print(
+        "cluster counter, one full spasm's shape against 2 earlier longest ones (alike pair): %.0f bare-loop samples (%.1f ms here)"
+        % (cost["pair_test_us"] / cost["bare_us_per_sample"], cost["pair_test_us"] / 1000)
     )
     print(
         "boot recovery scan of a full 4096-slot log: %.0f bare-loop samples (%.1f ms here)"

@@ -46,9 +46,13 @@ def stream(
 
     for k, row in enumerate(np.hstack([a, g]).tolist()):
         if det.step(*row):
-            hits.append((det.ev_onset_n + off, det.ev_duration_n, det.ev_peak_rate, det.ev_peak_angle, det.ev_confidence, det.n - 1 + off))
+            n = alike = 0
             if mt is not None and det.ev_confidence >= STRONG_CONFIDENCE:
-                drain(mt.spasm(fe.i - det.ev_onset_n, det.ev_duration_n), k)
+                n = mt.spasm(fe.i - det.ev_onset_n, det.ev_duration_n)
+                alike = int(mt.alike)
+            hits.append((det.ev_onset_n + off, det.ev_duration_n, det.ev_peak_rate, det.ev_peak_angle, det.ev_confidence, det.n - 1 + off, alike))
+            if n:
+                drain(n, k)
         if mt is not None and mt.step(fe.dx, fe.dy, fe.dz):
             drain(mt.examine(), k)
         if ep.step():
@@ -66,7 +70,7 @@ def twin(a: NDArray[np.int64], g: NDArray[np.int64], rate: float, gyro: bool, ch
     hits, epochs, matches = [], [], []
     for s in range(0, len(a), chunk):
         h, e, m = tw.feed(a[s : s + chunk], g[s : s + chunk], final=s + chunk >= len(a))
-        hits += [(x.onset_n, x.duration_n, x.peak_rate, x.peak_angle, x.confidence, x.decided_n) for x in h]
+        hits += [(x.onset_n, x.duration_n, x.peak_rate, x.peak_angle, x.confidence, x.decided_n, int(x.alike)) for x in h]
         epochs += [(x.index, x.activity, x.breath_acc, x.breath_gyro, x.gx_mg, x.gy_mg, x.gz_mg) for x in e]
         matches += [(x.onset_n, x.duration_n, x.peak_rate, x.confidence, x.decided_n) for x in m]
     return hits, epochs, matches
@@ -88,6 +92,7 @@ def test_twin_matches_stream_on_cpython(rate: float, gyro: bool, seed: int) -> N
         g = np.zeros_like(g)
     ref = stream(a, g, rate, gyro)
     assert ref[0], "the signal must contain detected spasms for the comparison to mean anything"
+    assert any(h[6] for h in ref[0]) == gyro, "alike pairs (with a gyro) must be compared too"
     for chunk in (len(a), 997, 4096):
         assert twin(a, g, rate, gyro, chunk) == ref, f"chunk={chunk}"
 
@@ -147,6 +152,7 @@ def test_twin_matches_stream_under_micropython(
     got = _mpy_run(micropython, repo_root, path, rate, gyro)
     assert got[0], "MicroPython found no spasm: the comparison would be vacuous"
     assert bool(got[2]) == gyro, "the cluster counter's matches (with a gyro) must be compared too"
+    assert any(h[6] for h in got[0]) == gyro, "and the alike pairs"
     assert got == twin(a, g, rate, gyro, 3001)
 
 

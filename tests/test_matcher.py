@@ -31,23 +31,30 @@ class Run:
     def __init__(self, seconds: float, seed: int = 0) -> None:
         rng = np.random.default_rng(seed)
         self.rate = rng.integers(-8, 9, (int(seconds * RATE), 3))  # +-0.8 deg/s: breathing and noise
-        self.full: tuple[int, int] | None = None
+        self.full: list[tuple[int, int]] = []  # (onset, duration) of the detector's full spasms
+        self.alike: list[bool] = []  # ``Matcher.alike`` after each, once run
 
     def put(self, t_s: float, x: NDArray[np.int64]) -> int:
         i = int(t_s * RATE)
         self.rate[i : i + len(x)] += x
         return i
 
+    def put_full(self, t_s: float, x: NDArray[np.int64]) -> None:
+        """A movement the detector confirms as a full spasm (POST_MS after its end)."""
+        self.full.append((self.put(t_s, x), len(x) - 1))
+
     def run(self) -> list[tuple[float, int, float]]:
         """(onset s, confidence, decided s) of each match."""
         m = Matcher(RATE)
         out = []
-        confirm = (self.full[0] + self.full[1] + int(C.POST_MS * RATE / 1000)) if self.full else -1
+        post = int(C.POST_MS * RATE / 1000)
+        confirm = {on + dur + post: (on, dur) for on, dur in self.full}
         for i, (x, y, z) in enumerate(self.rate.tolist()):
             n = 0
-            if i == confirm:
-                assert self.full is not None
-                n = m.spasm(i - self.full[0], self.full[1])
+            if i in confirm:
+                on, dur = confirm[i]
+                n = m.spasm(i - on, dur)
+                self.alike.append(m.alike)
                 out += [((i - m.out_age[k]) / RATE, m.out_conf[k], i / RATE) for k in range(n)]
             if m.step(x, y, z):
                 n = m.examine()
@@ -58,8 +65,7 @@ class Run:
 def test_likeness_near_a_full_spasm_is_counted_before_and_after_it() -> None:
     r = Run(110.0)
     full = profile(800)  # 80 deg/s
-    onset = r.put(45.0, full)
-    r.full = (onset, len(full) - 1)
+    r.put_full(45.0, full)
     r.put(20.0, profile(350))  # 25 s before: reached back to once the shape is kept
     r.put(55.0, profile(450))  # 10 s after
     r.put(65.0, profile(450, axis=0))  # the same movement about another axis: not alike
@@ -93,3 +99,15 @@ def test_bounded_buffers_on_a_storm_of_edges() -> None:
         if m.step(x, y, z):
             assert m.examine() == 0
     assert m._wn == len(m._wait) and m.dropped > 0
+
+
+def test_a_full_spasm_shaped_like_an_earlier_one_is_alike() -> None:
+    r = Run(120.0)
+    r.put_full(10.0, profile(800))  # the first: nothing kept before it
+    r.put_full(18.0, profile(500))  # the same movement, weaker: alike
+    r.put_full(30.0, profile(700, axis=0))  # about another axis: not alike
+    r.put_full(75.0, profile(800))  # like the first two, but 57 s after the second and
+    # 45 s after the third, the only shape kept within 40 s: not alike
+    r.put_full(100.0, profile(800))  # 25 s after the last alike one
+    r.run()
+    assert r.alike == [False, True, False, False, True]

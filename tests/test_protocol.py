@@ -37,6 +37,14 @@ VECTORS: list[tuple[str, str, list[Any], str, dict[str, Any]]] = [
          "peak_rate_mrads": 1500, "peak_angle_mrad": 0, "confidence": 37, "flags": 3},
     ),
     (
+        "event, a full spasm shaped like an earlier one",
+        "encode_event",
+        [0x01020304, 7, 123456, 1200, 3000, 250, 80, P.EF_TIME_SYNCED | P.EF_ALIKE],
+        "010104030201070040e20100b004b80bfa005005",
+        {"type": "event", "seq": 0x01020304, "boot": 7, "onset_ms": 123456, "duration_ms": 1200,
+         "peak_rate_mrads": 3000, "peak_angle_mrad": 250, "confidence": 80, "flags": 5},
+    ),
+    (
         "status",
         "encode_status",
         [87, 1, 12, P.SF_TIME_SYNCED | P.SF_ENCRYPTED, P.ERR_LOG_TORN, 3, 86400, 42],

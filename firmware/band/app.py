@@ -296,10 +296,14 @@ class App:
 
     def _on_event(self):
         d = self.det
-        self._log_event(d.ev_onset_n, d.ev_duration_n, d.ev_peak_rate, d.ev_peak_angle, d.ev_confidence, 0)
         mt = self.mt
+        n = 0
+        flags = 0
         if mt is not None and d.ev_confidence >= STRONG_CONFIDENCE:  # a full spasm: its shape
-            self._on_matches(mt.spasm(d.fe.i - d.ev_onset_n, d.ev_duration_n))
+            n = mt.spasm(d.fe.i - d.ev_onset_n, d.ev_duration_n)
+            flags = P.EF_ALIKE if mt.alike else 0
+        self._log_event(d.ev_onset_n, d.ev_duration_n, d.ev_peak_rate, d.ev_peak_angle, d.ev_confidence, flags)
+        self._on_matches(n)
 
     def _on_edge(self):
         """The cluster counter has an edge due: tested only near a kept shape (then it

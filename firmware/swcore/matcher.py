@@ -5,9 +5,11 @@ band keeps the shape (3-axis rate at ~25 Hz) of its last MATCH_TEMPLATES full
 spasms and tests each rising edge of the rate near one of them (from
 MATCH_BACK_MS before its onset to MATCH_AHEAD_MS after) against them: a close
 likeness with a calm second before and after is a *match*, sent as an EVENT
-flagged EF_MATCHED with a weak-tier confidence. The host counts matches among
-a cluster's spasms, never towards its alarm (``swcore.consts``, "cluster
-counter", says why).
+flagged EF_MATCHED with a weak-tier confidence. A full spasm whose shape is
+like an earlier one's (MATCH_PAIR_PCT, within MATCH_PAIR_MS) sets ``alike``,
+sent as EF_ALIKE on its EVENT. The host counts matches among a cluster's
+spasms, towards its alarm only in a chain with such an alike pair
+(``swcore.consts``, "cluster counter", says why).
 
 Per sample (``step``): three sums; every k-th sample (k = rate / MATCH_HZ)
 one decimated sample into a ring, its energy and an edge test. Nothing is
@@ -21,7 +23,7 @@ are in (``delay_n`` decimated samples later) against the shapes kept then; with
 none near it, it waits, and is tested when a full spasm confirmed within its
 reach brings a shape. The host's numpy twin runs these very decisions: it
 subclasses ``Matcher`` and replaces only the data kernels ``_copy``,
-``_dots`` and ``_energy``.
+``_dots``, ``_pair`` and ``_energy``.
 """
 
 from array import array
@@ -36,7 +38,8 @@ T = C.MATCH_TEMPLATES
 class Matcher:
     """Feed ``step`` the bias-corrected rate (ddps) of every sample; when it returns
     True call ``examine`` before the next sample. Call ``spasm`` when the detector
-    confirms a full spasm (before ``step`` takes that sample). ``examine`` and
+    confirms a full spasm (before ``step`` takes that sample); ``alike`` then says
+    whether its shape is like an earlier full spasm's. ``examine`` and
     ``spasm`` return how many matches they queued: for m < n_out,
     ``out_age[m]`` (samples from the match's onset to the current sample),
     ``out_dur[m]`` (samples), ``out_rate[m]`` (mrad/s) and ``out_conf[m]``
@@ -55,6 +58,7 @@ class Matcher:
         self.back_n = samples(C.MATCH_BACK_MS, fd, 1)
         self.ahead_n = samples(C.MATCH_AHEAD_MS, fd, 1)
         self.self_n = samples(C.MATCH_SELF_MS, fd, 1)
+        self.pair_n = samples(C.MATCH_PAIR_MS, fd, 1)
         self.tlen = self.pre_n + self.max_n + self.tail_n
         self.delay_n = self.lag_n - self.pre_n + self.tlen + self.nd
         # A full spasm is confirmed at most this long after its onset, so an edge
@@ -95,6 +99,7 @@ class Matcher:
         self._pre = 0  # energy of the nd decimated samples up to j
         self._hit = False
         self._t_n = 0  # shapes kept
+        self.alike = False  # the last full spasm's shape is like an earlier one's (``spasm``)
         self._t_last = T - 1
         self._fh = 0  # ring head of _fresh
         self._fn = 0
@@ -210,6 +215,7 @@ class Matcher:
         ln = self.pre_n + (d if d < self.max_n else self.max_n) + self.tail_n
         start = jo - self.pre_n
         self.n_out = 0
+        self.alike = False
         if start + ln - 1 > self.j or start <= self.j - self.ring_n:
             return 0  # not in the ring (a spasm is confirmed 1 s after its release: never)
         t = (self._t_last + 1) % T
@@ -220,6 +226,7 @@ class Matcher:
         self._t_end[t] = je
         self._t_len[t] = ln
         self._t_e[t] = self._copy(t, start, ln)
+        self.alike = self._alike(t)
         w = self._wait
         cap = len(w)
         h = self._wh
@@ -232,6 +239,21 @@ class Matcher:
             keep += 1
         self._wn = keep
         return self.n_out
+
+    def _alike(self, t):
+        """Is shape ``t`` like the shape of a full spasm kept at most pair_n before it?"""
+        o = self._t_on[t]
+        sim = C.MATCH_PAIR_PCT
+        for c in range(1, self._t_n):
+            u = (t - c) % T
+            if o - self._t_on[u] > self.pair_n:
+                continue
+            dots, sa, sb = self._pair(t, u)
+            for i in range(len(dots)):
+                d = dots[i]
+                if d > 0 and d * d * 10000 >= sim * sim * sa[i] * sb[i]:
+                    return True
+        return False
 
     def _test(self, e, now):
         """Test edge ``e`` against the shapes near it, newest first; False if none is
@@ -341,6 +363,36 @@ class Matcher:
             dots.append(d)
             sns.append(s)
         return dots, sns
+
+    def _pair(self, t, u):
+        """For each lag L of shape ``t`` behind shape ``u`` (-lag_n..lag_n): the dot
+        product of t[q + L] and u[q] over their overlap, and the two energies there."""
+        tp = self._tpl
+        bt = 3 * t * self.tlen
+        bu = 3 * u * self.tlen
+        lt = self._t_len[t]
+        lu = self._t_len[u]
+        dots = []
+        sa = []
+        sb = []
+        for L in range(-self.lag_n, self.lag_n + 1):
+            d = ea = eb = 0
+            for q in range(-L if L < 0 else 0, lu if lu < lt - L else lt - L):
+                p = bt + 3 * (q + L)
+                r = bu + 3 * q
+                x = tp[p]
+                y = tp[p + 1]
+                z = tp[p + 2]
+                a = tp[r]
+                b = tp[r + 1]
+                c = tp[r + 2]
+                d += x * a + y * b + z * c
+                ea += x * x + y * y + z * z
+                eb += a * a + b * b + c * c
+            dots.append(d)
+            sa.append(ea)
+            sb.append(eb)
+        return dots, sa, sb
 
     def _energy(self, i, ln):
         """Peak energy over [i, i + ln), energy sums of the nd samples before and after."""

@@ -63,7 +63,8 @@ RAW_SAMPLE_SIZE = 12
 
 # EVENT.flags
 EF_TIME_SYNCED = 0x01  # the band had wall time when it logged the event
-EF_MATCHED = 0x02  # a cluster-counter match (swcore.matcher): counted in a cluster, never alarmed on
+EF_MATCHED = 0x02  # a cluster-counter match (swcore.matcher): counted in a cluster
+EF_ALIKE = 0x04  # a full spasm shaped like one up to 40 s before it: its chain's matches count towards the alarm
 # STATUS.flags
 SF_LOG_WRAPPED = 0x01  # the flash ring has overwritten its oldest events
 SF_SAFE_MODE = 0x02  # repeated crashes: sensing stopped, radio and log kept

@@ -250,9 +250,11 @@ def expected_events(csv: Path, axis_map: dict[str, str], rate_hz: int, part: str
     Mirrors the simulated sensor (body -> sensor counts, +-4 g, +-500 deg/s)
     and the firmware's driver (counts -> body mg / ddps), then runs
     swcore.detector.Detector and swcore.matcher.Matcher. The recording must be at the sensor's rate.
-    Returns (onset_ms, duration_ms, peak_rate, peak_angle, confidence) per event, in log order.
+    Returns (onset_ms, duration_ms, peak_rate, peak_angle, confidence, kind) per event, in log
+    order; kind is its EVENT.flags but EF_TIME_SYNCED (EF_MATCHED, EF_ALIKE).
     """
     acc_lsb, gyro_lsb, gmul = PART_SCALES[part]
+    from swcore import protocol as P
     from swcore.consts import STRONG_CONFIDENCE
     from swcore.detector import Detector
     from swcore.matcher import Matcher
@@ -270,7 +272,7 @@ def expected_events(csv: Path, axis_map: dict[str, str], rate_hz: int, part: str
     def matches(n: int) -> None:
         for m in range(n):
             onset = fe.i - mt.out_age[m]
-            out.append((onset * 1000 // rate_hz, mt.out_dur[m] * 1000 // rate_hz, mt.out_rate[m], 0, mt.out_conf[m]))
+            out.append((onset * 1000 // rate_hz, mt.out_dur[m] * 1000 // rate_hz, mt.out_rate[m], 0, mt.out_conf[m], P.EF_MATCHED))
 
     with open(csv) as f:
         f.readline()
@@ -284,6 +286,10 @@ def expected_events(csv: Path, axis_map: dict[str, str], rate_hz: int, part: str
                 raw = clip(round(sign * v[4 + j] * gyro_lsb))
                 body.append(((raw * gmul) >> 16) * sign)
             if det.step(*body):
+                n = kind = 0
+                if det.ev_confidence >= STRONG_CONFIDENCE:
+                    n = mt.spasm(fe.i - det.ev_onset_n, det.ev_duration_n)
+                    kind = P.EF_ALIKE if mt.alike else 0
                 out.append(
                     (
                         det.ev_onset_n * 1000 // rate_hz,
@@ -291,10 +297,10 @@ def expected_events(csv: Path, axis_map: dict[str, str], rate_hz: int, part: str
                         min(det.ev_peak_rate, 0xFFFF),
                         min(det.ev_peak_angle, 0xFFFF),
                         det.ev_confidence,
+                        kind,
                     )
                 )
-                if det.ev_confidence >= STRONG_CONFIDENCE:
-                    matches(mt.spasm(fe.i - det.ev_onset_n, det.ev_duration_n))
+                matches(n)
             if mt.step(fe.dx, fe.dy, fe.dz):
                 matches(mt.examine())
     return out

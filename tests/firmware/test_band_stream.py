@@ -10,8 +10,9 @@ from sim_central import EXIT_RESET, SIM_AXIS_MAP, Band, Central, expected_events
 from swcore import protocol as P
 
 
-def _fields(e: dict[str, Any]) -> tuple[int, int, int, int, int]:
-    return (e["onset_ms"], e["duration_ms"], e["peak_rate_mrads"], e["peak_angle_mrad"], e["confidence"])
+def _fields(e: dict[str, Any]) -> tuple[int, int, int, int, int, int]:
+    kind = e["flags"] & ~P.EF_TIME_SYNCED
+    return (e["onset_ms"], e["duration_ms"], e["peak_rate_mrads"], e["peak_angle_mrad"], e["confidence"], kind)
 
 
 def test_simulated_night_streams_every_event_live(micropython: str, night_csv: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
@@ -44,6 +45,7 @@ def test_simulated_night_streams_every_event_live(micropython: str, night_csv: t
     # The band runs the shared detector unchanged on what its IMU driver read:
     # the same detector on CPython, fed the same integers, gives the same events.
     assert [_fields(e) for e in events] == expected_events(csv, SIM_AXIS_MAP, 50)
+    assert any(e["flags"] & P.EF_ALIKE for e in events), "an alike pair in the cluster: the flag is compared too"
     assert n >= 3 and len(truth["spasms"]) >= 8
     assert all(e["boot"] == 1 and e["flags"] & P.EF_TIME_SYNCED for e in events[1:])
     acts = [r for r in c.records(P.EVENTS_UUID) if r["type"] == "activity"]

@@ -32,9 +32,12 @@ def main(path, rate_hz, has_gyro, rebase_at, match_rebase_at):
         for line in f:
             v = line.split()
             if det.step(int(v[0]), int(v[1]), int(v[2]), int(v[3]), int(v[4]), int(v[5])):
-                print("S", det.ev_onset_n + off, det.ev_duration_n, det.ev_peak_rate, det.ev_peak_angle, det.ev_confidence, det.n - 1 + off)
+                n = alike = 0
                 if mt is not None and det.ev_confidence >= STRONG_CONFIDENCE:
-                    matches(mt, mt.spasm(fe.i - det.ev_onset_n, det.ev_duration_n), k)
+                    n = mt.spasm(fe.i - det.ev_onset_n, det.ev_duration_n)
+                    alike = 1 if mt.alike else 0
+                print("S", det.ev_onset_n + off, det.ev_duration_n, det.ev_peak_rate, det.ev_peak_angle, det.ev_confidence, det.n - 1 + off, alike)
+                matches(mt, n, k)
             if mt is not None and mt.step(fe.dx, fe.dy, fe.dz):
                 matches(mt, mt.examine(), k)
             if ep.step():

@@ -53,6 +53,7 @@ class TwinMatcher(Matcher):
         self._m2a = np.zeros(0, np.int64)  # its clamped energies
         self._prev_hit = False
         self._tp: list[I64] = [np.zeros((0, 3), np.int64)] * C.MATCH_TEMPLATES
+        self.alike_at: set[int] = set()  # decided_n of the full spasms fed that were alike (the caller empties it)
 
     def feed(self, rate: I64, shapes: list[tuple[int, int, int]], final: bool) -> list[MatchHit]:
         """``rate``: (n, 3) ddps of the next samples; ``shapes``: (decided_n, onset_n,
@@ -86,6 +87,8 @@ class TwinMatcher(Matcher):
                 self.j = n // k - 1
                 self._ph = n % k
                 self.spasm(n - arg, dur)
+                if self.alike:
+                    self.alike_at.add(n)
             elif kind == _EDGE:
                 self._register(arg)
                 continue
@@ -161,6 +164,21 @@ class TwinMatcher(Matcher):
         dots = np.einsum("iak,ka->i", w, tp)
         sns = np.einsum("iak,iak->i", w, w)
         return [int(x) for x in dots], [int(x) for x in sns]
+
+    def _pair(self, t: int, u: int) -> tuple[list[int], list[int], list[int]]:
+        a = self._tp[t]
+        b = self._tp[u]
+        dots, sa, sb = [], [], []
+        for lag in range(-self.lag_n, self.lag_n + 1):
+            x = a[max(lag, 0) :]
+            y = b[max(-lag, 0) :]
+            n = min(len(x), len(y))
+            x = x[:n]
+            y = y[:n]
+            dots.append(int(np.einsum("ij,ij->", x, y)))
+            sa.append(int(np.einsum("ij,ij->", x, x)))
+            sb.append(int(np.einsum("ij,ij->", y, y)))
+        return dots, sa, sb
 
     def _energy(self, i: int, ln: int) -> tuple[int, int, int]:
         nd = self.nd

@@ -14,7 +14,7 @@ next one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -41,6 +41,7 @@ class SpasmHit:
     confidence: int  # 0-100
     hold_n: int
     decided_n: int  # sample at which the detector confirmed it (after the calm-after window)
+    alike: bool = False  # a full spasm shaped like one kept before it (``Matcher.alike``)
 
 
 @dataclass(frozen=True)
@@ -324,6 +325,10 @@ class TwinDetector:
         if self.matcher is not None:
             shapes = [(h.decided_n, h.onset_n, h.duration_n) for h in hits if h.confidence >= C.STRONG_CONFIDENCE]
             matches = self.matcher.feed(f.rate[f.n - len(acc) :], shapes, final)
+            alike = self.matcher.alike_at
+            if alike:
+                hits = [replace(h, alike=True) if h.decided_n in alike else h for h in hits]
+                alike.clear()
         end = self._base + f.n
         keep = max(0, min(self._next_i, self._next_epoch * self.p.epoch, end) - self.history)
         cut = keep - self._base
