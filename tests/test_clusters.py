@@ -1,8 +1,8 @@
 from spasmwatch.analysis.clusters import ClusterTracker, Spasm
 
 
-def sp(t: float, dur: float = 1.2) -> Spasm:
-    return Spasm(t=t, duration_s=dur, detected_t=t + dur + 0.1)
+def sp(t: float, dur: float = 1.2, alike: bool = False) -> Spasm:
+    return Spasm(t=t, duration_s=dur, detected_t=t + dur + 0.1, alike=alike)
 
 
 def feed(ts: list[float]) -> tuple[ClusterTracker, list[float]]:
@@ -111,18 +111,20 @@ def match(t: float, decided: float) -> Spasm:
     return Spasm(t=t, duration_s=1.0, detected_t=decided, confidence=30, matched=True)
 
 
-def test_matches_count_in_an_alarmed_cluster_never_towards_its_alarm() -> None:
+def test_without_an_alike_pair_matches_count_in_a_cluster_never_towards_its_alarm() -> None:
     ct = ClusterTracker()
     # One full spasm and a run of matches (a kicking bout repeats one kick as faithfully):
     # no alarm, however many, and nothing reported.
     ct.add(sp(100.0))
     for t in (92.0, 106.0, 113.0, 120.0):
         assert ct.add(match(t, t + 5.0)) is None
-    assert ct.current is not None and not ct.current.is_cluster and ct.current.count == 1
+    assert ct.current is not None and not ct.current.is_cluster and ct.current.matches == 4
+    assert ct.drain_weak() == []
+    # A second full spasm, not like the first: still none (two full ones and matches).
+    assert ct.add(sp(127.0)) is None
     assert ct.drain_weak() == []
     # The third full spasm raises the alarm as it would without them; the matches held
-    # so far are counted then.
-    ct.add(sp(127.0))
+    # so far are reported then.
     c = ct.add(sp(134.0))
     assert c is not None and c.alert_t == sp(134.0).detected_t
     assert c.count == 3 + 4
@@ -160,3 +162,39 @@ def test_a_spasm_seen_as_a_match_first_counts_once() -> None:
     ct.flush()
     (c,) = ct.drain()
     assert c.count == 4
+
+
+def test_with_an_alike_pair_a_match_may_be_the_third_spasm() -> None:
+    # The detector missed the first spasm (93); the second full one's shape matched it
+    # back; the third is shaped like the second: the alarm comes at the third spasm.
+    ct = ClusterTracker()
+    assert ct.add(sp(100.0)) is None
+    assert ct.add(match(93.0, 102.3)) is None  # one full spasm and a match: no alarm
+    assert ct.drain_weak() == []
+    c = ct.add(sp(107.0, alike=True))
+    assert c is not None and c.alert_t == sp(107.0).detected_t and (c.count, c.matches, c.strong) == (3, 1, 2)
+    assert [s.t for s in ct.drain_weak()] == [93.0]
+    assert c.start == 100.0  # a match does not move the span
+    # The same spasms, the third not shaped like the second: the alarm waits for a third
+    # spasm of the detector's own.
+    ct = ClusterTracker()
+    ct.add(sp(100.0))
+    ct.add(match(93.0, 102.3))
+    assert ct.add(sp(107.0)) is None
+    assert ct.add(sp(114.0)) is not None
+
+
+def test_an_alike_pair_raises_no_alarm_without_a_third_spasm_or_the_rhythm() -> None:
+    ct = ClusterTracker()
+    ct.add(sp(100.0))
+    assert ct.add(sp(108.0, alike=True)) is None  # two full spasms: no cluster yet
+    assert ct.add(match(109.0, 113.0)) is None  # the same movement as the one at 108
+    # A match after the pair is the third spasm: the alarm comes with it.
+    c = ct.add(match(116.0, 120.0))
+    assert c is not None and c.alert_t == 120.0 and c.count == 3
+    # Matches 30 s apart around a pair break the rhythm (three within 45 s): no alarm.
+    ct = ClusterTracker()
+    ct.add(sp(100.0))
+    ct.add(match(70.5, 102.0))
+    assert ct.add(sp(138.0, alike=True)) is None
+    assert ct.current is not None and ct.current.count == 3 and not ct.current.is_cluster

@@ -181,3 +181,5 @@ def test_table_says_which_spasms_were_counted_by_likeness() -> None:
     c = {"type": "cluster", "start": 10.0, "end": 60.0, "count": 7, "matched": 2, "alert_t": 25.0, "post_wake_s": None}
     assert "7 spasms (2 by likeness) until" in record_line(c)
     assert "7 spasms until" in record_line(dict(c, matched=0))
+    s = dict(m, matched=False, peak_angle_deg=6.0, confidence=80)
+    assert record_line(s).endswith("confidence 80") and "shaped like the one before" in record_line(dict(s, alike=True))

@@ -18,9 +18,12 @@ cluster), and the alarm needs CLUSTER_MIN_STRONG full spasms among the
 CLUSTER_MIN_COUNT counted ones.
 
 Matches (the band's cluster counter, ``swcore.matcher``: movements shaped like
-the chain's own full spasms) only add to the count of a chain whose alarm is
-due, never towards the alarm, nor to its span (start, end); they may arrive
-out of time order (a match reaches back before the full spasm that made its
+the chain's own full spasms) add to a chain's count. They count towards the
+alarm only in a chain with an alike pair (a full spasm flagged ``alike``:
+shaped like an earlier full spasm, EF_ALIKE), and then only as weak events
+do: one may be the third spasm, never the second. They are reported once the
+chain's alarm is due, do not move its span (start, end), and may arrive out
+of time order (a match reaches back before the full spasm that made its
 shape).
 """
 
@@ -49,7 +52,8 @@ class Spasm:
     peak_rate_dps: float = 0.0
     peak_angle_deg: float = 0.0
     confidence: int = 0  # 0: not given (counts as a full spasm)
-    matched: bool = False  # a cluster-counter match (EF_MATCHED): counted in a cluster, never alarmed on
+    matched: bool = False  # a cluster-counter match (EF_MATCHED)
+    alike: bool = False  # a full spasm shaped like an earlier one (EF_ALIKE)
 
     @classmethod
     def from_band(
@@ -61,10 +65,12 @@ class Spasm:
         peak_angle_mrad: int,
         confidence: int,
         matched: bool = False,
+        alike: bool = False,
     ) -> Spasm:
         """From the band's units (its event records and the twin's hits): mrad/s, mrad."""
         rate_dps = math.degrees(peak_rate_mrads / 1000.0)
-        return cls(t, duration_s, detected_t, rate_dps, math.degrees(peak_angle_mrad / 1000.0), confidence, matched)
+        angle_deg = math.degrees(peak_angle_mrad / 1000.0)
+        return cls(t, duration_s, detected_t, rate_dps, angle_deg, confidence, matched, alike)
 
     @property
     def end(self) -> float:
@@ -88,7 +94,7 @@ class Cluster:
     _last_counted_weak: bool = False
     _counted: list[float] = field(default_factory=list)  # onsets of the counted spasms
     _matches: list[float] = field(default_factory=list)  # onsets of the counted matches
-    _held: list[Spasm] = field(default_factory=list)  # matches waiting for the alarm
+    pair: bool = False  # has a full spasm shaped like an earlier one: its matches count towards the alarm
 
     @property
     def start(self) -> float:
@@ -112,14 +118,12 @@ class Cluster:
 
     @property
     def is_cluster(self) -> bool:
-        n = len(self._counted)  # the detector's own spasms: matches never raise the alarm
-        return bool(n >= C.CLUSTER_MIN_COUNT and self.strong >= C.CLUSTER_MIN_STRONG and self.rhythmic)
+        ts = self._alarm_onsets()
+        return bool(len(ts) >= C.CLUSTER_MIN_COUNT and self.strong >= C.CLUSTER_MIN_STRONG and _rhythmic(ts))
 
-    @property
-    def rhythmic(self) -> bool:
-        """Some three consecutive counted spasms lie within CLUSTER_SPAN_MS."""
-        ts = self._counted
-        return any(c - a <= SPAN_S for a, c in zip(ts, ts[2:]))
+    def _alarm_onsets(self) -> list[float]:
+        """The spasms the alarm counts: the detector's own, and with an alike pair the matches."""
+        return sorted(self._counted + self._matches) if self.pair else self._counted
 
     def intervals(self) -> list[float]:
         ts = [s.t for s in self.spasms]
@@ -138,29 +142,24 @@ class Cluster:
             self._last_counted_weak = False
         if not s.weak:
             self.last_strong_t = s.t
+            self.pair = self.pair or s.alike
 
     def reaches(self, s: Spasm) -> bool:
         """A match this chain may count: within CLUSTER_MAX_GAP_MS of its full spasms."""
         return bool(self.start - MAX_GAP_S <= s.t <= self.last_strong_t + MAX_GAP_S)
 
-    def take_match(self, s: Spasm) -> list[Spasm]:
-        """Hold a match until the alarm, or count it; returns the matches counted now."""
-        if self.alert_t is None:
-            self._held.append(s)
-            return []
-        return self._count_match(s)
-
-    def release_held(self) -> list[Spasm]:
-        """The alarm is due: count the matches held so far."""
-        held, self._held = sorted(self._held, key=_onset), []
-        return [c for s in held for c in self._count_match(s)]
-
-    def _count_match(self, s: Spasm) -> list[Spasm]:
+    def take_match(self, s: Spasm) -> bool:
+        """Count a match, unless it is the same movement as a counted spasm or match."""
         if any(abs(s.t - u) < MIN_GAP_S for u in self._counted + self._matches):
-            return []  # the same movement as a counted spasm or match
+            return False
         insort(self.spasms, s, key=_onset)
         self._matches.append(s.t)
-        return [s]
+        return True
+
+
+def _rhythmic(ts: list[float]) -> bool:
+    """Some three consecutive onsets (in order) lie within CLUSTER_SPAN_MS."""
+    return any(c - a <= SPAN_S for a, c in zip(ts, ts[2:]))
 
 
 def _onset(s: Spasm) -> float:
@@ -185,51 +184,58 @@ class ClusterTracker:
         self._pending: deque[Spasm] = deque()  # recent weak spasms outside any chain
         self._pending_matches: deque[Spasm] = deque()  # recent matches outside any chain
         self._unreported: list[Spasm] = []  # weak spasms in the current chain, not yet reported
+        self._held: list[Spasm] = []  # matches in the current chain, until its alarm
 
     def add(self, s: Spasm) -> Cluster | None:
         cur = self.current
         if s.matched:
-            self._add_match(cur, s)
-            return None
-        if cur is not None and s.t - cur.last_strong_t > MAX_GAP_S:
-            self._close()
-            cur = None
-        if s.weak:
-            if cur is None:
+            if cur is None or not cur.reaches(s):
+                self._pend_match(s)
+                return None
+            if cur.take_match(s):
+                self._held.append(s)
+        else:
+            if cur is not None and s.t - cur.last_strong_t > MAX_GAP_S:
+                self._close()
+                cur = None
+            if s.weak and cur is None:
                 self._pending.append(s)
                 while self._pending and s.t - self._pending[0].t > MAX_GAP_S:
                     self._pending.popleft()
                 return None
-            cur._take(s)
-            self._unreported.append(s)
-        else:
             if cur is None:
-                cur = self.current = Cluster()
-                for w in self._pending:
-                    if s.t - w.t <= MAX_GAP_S:
-                        cur._take(w)
-                        self._unreported.append(w)
-                self._pending.clear()
-                cur._take(s)
-                for m in self._pending_matches:
-                    if cur.reaches(m):
-                        cur.take_match(m)
-                self._pending_matches.clear()
+                cur = self._start(s)
             else:
                 cur._take(s)
+                if s.weak:
+                    self._unreported.append(s)
         if cur.strong >= C.CLUSTER_MIN_STRONG and self._unreported:
             self.confirmed_weak.extend(self._unreported)
             self._unreported = []
-        if cur.alert_t is None and cur.is_cluster:
+        raised = cur.alert_t is None and cur.is_cluster
+        if raised:
             cur.alert_t = s.detected_t
-            self.confirmed_weak.extend(cur.release_held())
-            return cur
-        return None
+        if cur.alert_t is not None and self._held:
+            self.confirmed_weak.extend(sorted(self._held, key=_onset))
+            self._held = []
+        return cur if raised else None
 
-    def _add_match(self, cur: Cluster | None, s: Spasm) -> None:
-        if cur is not None and cur.reaches(s):
-            self.confirmed_weak.extend(cur.take_match(s))
-            return
+    def _start(self, s: Spasm) -> Cluster:
+        """A full spasm outside any chain starts one, with the weak events and matches near it."""
+        cur = self.current = Cluster()
+        for w in self._pending:
+            if s.t - w.t <= MAX_GAP_S:
+                cur._take(w)
+                self._unreported.append(w)
+        self._pending.clear()
+        cur._take(s)
+        for m in self._pending_matches:
+            if cur.reaches(m) and cur.take_match(m):
+                self._held.append(m)
+        self._pending_matches.clear()
+        return cur
+
+    def _pend_match(self, s: Spasm) -> None:
         # Before any chain (placed by its estimated confirmation time, a match can come
         # ahead of the full spasm whose shape it matched): kept while a chain may still start.
         self._pending_matches.append(s)
@@ -251,6 +257,7 @@ class ClusterTracker:
         cur = self.current
         self.current = None
         self._unreported = []
+        self._held = []
         if cur is not None and cur.is_cluster:
             self.closed.append(cur)
 

@@ -34,6 +34,7 @@ def _spasm_record(s: Spasm) -> Record:
         "confidence": s.confidence,
         "detected_t": _r(s.detected_t),
         **({"matched": True} if s.matched else {}),
+        **({"alike": True} if s.alike else {}),
     }
 
 

@@ -102,6 +102,6 @@ def _spasm(h: SpasmHit | MatchHit, times: _Times) -> Spasm:
     """A detector hit or a cluster-counter match (no posture change) on the file's clock."""
     t = times.at(h.onset_n)
     end = times.at(h.onset_n + h.duration_n)
-    matched = isinstance(h, MatchHit)
-    angle = 0 if isinstance(h, MatchHit) else h.peak_angle
-    return Spasm.from_band(t, end - t, times.at(h.decided_n), h.peak_rate, angle, h.confidence, matched)
+    if isinstance(h, MatchHit):
+        return Spasm.from_band(t, end - t, times.at(h.decided_n), h.peak_rate, 0, h.confidence, matched=True)
+    return Spasm.from_band(t, end - t, times.at(h.decided_n), h.peak_rate, h.peak_angle, h.confidence, alike=h.alike)

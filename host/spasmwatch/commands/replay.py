@@ -78,9 +78,10 @@ def record_line(r: Record) -> str:
             f"(counted by likeness), confidence {r['confidence']}"
         )
     if kind == "spasm":
+        alike = ", shaped like the one before" if r.get("alike") else ""
         return (
             f"{clock(r['t'])}  spasm      {r['duration_s']:.1f} s, posture change "
-            f"{r['peak_angle_deg']:.0f} deg, confidence {r['confidence']}"
+            f"{r['peak_angle_deg']:.0f} deg, confidence {r['confidence']}{alike}"
         )
     if kind == "cluster":
         pw = r["post_wake_s"]

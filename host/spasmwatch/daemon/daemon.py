@@ -492,7 +492,8 @@ def _spasm(t: float, duration_ms: int, rate_mrads: int, angle_mrad: int, confide
     # The band confirms a spasm POST_MS after its release (onset + duration), as replay dates it
     # (a match later: the cluster tracker takes matches in any order).
     matched = bool(flags & P.EF_MATCHED)
-    return Spasm.from_band(t, d, t + d + C.POST_MS / 1000.0, rate_mrads, angle_mrad, confidence, matched)
+    alike = bool(flags & P.EF_ALIKE)
+    return Spasm.from_band(t, d, t + d + C.POST_MS / 1000.0, rate_mrads, angle_mrad, confidence, matched, alike)
 
 
 def _life_json(life: LogLife | None) -> Json | None:
