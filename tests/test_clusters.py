@@ -161,7 +161,15 @@ def test_a_spasm_seen_as_a_match_first_counts_once() -> None:
     ct.add(sp(31.5))  # the detector confirms the same movement later
     ct.flush()
     (c,) = ct.drain()
-    assert c.count == 4
+    assert c.count == 4 and [s.t for s in c.spasms] == [10.0, 17.0, 24.0, 31.5]
+    # Held before the alarm and then confirmed by the detector: reported once, as a spasm.
+    ct = ClusterTracker()
+    ct.add(sp(10.0))
+    ct.add(match(16.5, 20.0))
+    ct.add(sp(17.0))
+    c2 = ct.add(sp(24.0))
+    assert c2 is not None and c2.count == 3 and c2.matches == 0
+    assert ct.drain_weak() == []
 
 
 def test_with_an_alike_pair_a_match_may_be_the_third_spasm() -> None:

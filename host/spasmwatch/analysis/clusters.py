@@ -135,7 +135,7 @@ class Cluster:
             self.strong += not s.weak
             self._counted.append(s.t)
             self._last_counted_weak = s.weak
-            self._matches = [m for m in self._matches if abs(m - s.t) >= MIN_GAP_S]  # seen as a match first
+            self._drop_matches_near(s.t)
         elif self._last_counted_weak and not s.weak:
             # The same movement seen weakly first, then as a full spasm: it is a full one.
             self.strong += 1
@@ -143,6 +143,16 @@ class Cluster:
         if not s.weak:
             self.last_strong_t = s.t
             self.pair = self.pair or s.alike
+
+    def _drop_matches_near(self, t: float) -> None:
+        """A spasm counted at ``t`` was seen as a match first: it counts once, as itself."""
+        near = [m for m in self._matches if abs(m - t) < MIN_GAP_S]
+        if near:
+            self._matches = [m for m in self._matches if m not in near]
+            self.spasms = [x for x in self.spasms if not (x.matched and x.t in near)]
+
+    def has_match(self, s: Spasm) -> bool:
+        return s.t in self._matches
 
     def reaches(self, s: Spasm) -> bool:
         """A match this chain may count: within CLUSTER_MAX_GAP_MS of its full spasms."""
@@ -216,7 +226,7 @@ class ClusterTracker:
         if raised:
             cur.alert_t = s.detected_t
         if cur.alert_t is not None and self._held:
-            self.confirmed_weak.extend(sorted(self._held, key=_onset))
+            self.confirmed_weak.extend(sorted((m for m in self._held if cur.has_match(m)), key=_onset))
             self._held = []
         return cur if raised else None
 

@@ -33,7 +33,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("confidence", "int", None, "spasm: the detector's confidence, 0-100."),
     Column("peak_rate_dps", "float", "deg/s", "spasm: peak trunk angular rate."),
     Column("peak_angle_deg", "float", "deg", "spasm: peak trunk posture change (0 for a match)."),
-    Column("matched", "int", None, "spasm: 1 for a match of the band's cluster counter (a movement shaped like the full spasms of its cluster: counted in a cluster, never alarmed on), else 0."),
+    Column("matched", "int", None, "spasm: 1 for a match of the band's cluster counter (a movement shaped like the full spasms of its cluster: counted in a cluster, towards its alarm only beside two alike full spasms), else 0."),
     Column("cluster_id", "int", None, "cluster: the store's cluster id."),
     Column("count", "int", None, "cluster: number of spasms counted in the cluster."),
     Column("alert_utc", "str", None, "cluster: when the live system raised the alarm (third spasm), UTC ISO 8601."),
