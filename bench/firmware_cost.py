@@ -113,11 +113,16 @@ def counter():
 
 mt_us = best(counter)
 
-def edge_test():
-    # Worst case: 3 shapes of the longest length, all near the edge, none matching.
+def filled_matcher():
+    """A cluster counter whose ring holds the recording's rate."""
     m = Matcher(rate)
     for j in range(0, min(N, m.ring_n * m.k) * 6, 6):
         m.step(buf[j + 3], buf[j + 4], buf[j + 5])
+    return m
+
+def edge_test():
+    # Worst case: 3 shapes of the longest length, all near the edge, none matching.
+    m = filled_matcher()
     e = m.j - m.delay_n
     for t in range(3):
         m._t_on[t] = e + 10 * m.nd
@@ -133,9 +138,7 @@ test_us = best(edge_test)
 
 def pair_test():
     # Worst case: a new full spasm's shape against 2 earlier shapes of the longest length, neither alike.
-    m = Matcher(rate)
-    for j in range(0, min(N, m.ring_n * m.k) * 6, 6):
-        m.step(buf[j + 3], buf[j + 4], buf[j + 5])
+    m = filled_matcher()
     for t in range(3):
         m._t_on[t] = m.j - (3 - t) * m.nd
         m._t_len[t] = m.tlen
