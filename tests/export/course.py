@@ -40,6 +40,7 @@ class Expected:
     cluster_starts: list[float] = field(default_factory=list)
     spasm_times: list[float] = field(default_factory=list)
     matched_times: list[float] = field(default_factory=list)
+    alike_times: list[float] = field(default_factory=list)
     false_alarm_cluster_start: float = 0.0
 
 
@@ -60,7 +61,7 @@ def _activity(device: str) -> list[dict[str, int]]:
     return rows
 
 
-def _spasm(seq: int, t: float, matched: bool = False) -> dict[str, int]:
+def _spasm(seq: int, t: float, matched: bool = False, alike: bool = False) -> dict[str, int]:
     ms = int(round((t - DAY0) * 1000))
     if matched:  # a cluster-counter match: its own confidence tier, no posture change
         return {
@@ -69,7 +70,7 @@ def _spasm(seq: int, t: float, matched: bool = False) -> dict[str, int]:
         }
     return {
         "boot": BOOT, "seq": seq, "onset_ms": ms, "duration_ms": 1200, "peak_rate_mrads": 2100,
-        "peak_angle_mrad": 350, "confidence": 80, "flags": P.EF_TIME_SYNCED,
+        "peak_angle_mrad": 350, "confidence": 80, "flags": P.EF_TIME_SYNCED | (P.EF_ALIKE if alike else 0),
     }
 
 
@@ -84,13 +85,15 @@ def build(path: Path) -> Expected:
                 wake_s, after_min = SLOTS[slot]
                 start = DAY0 + day * DAY_S + wake_s + after_min * 60
                 times = [start + i * SPASM_GAP_S for i in range(SPASMS_PER_CLUSTER)]
+                # The first cluster of each day has a spasm the detector let go, counted by
+                # the band's cluster counter: in the cluster's count, not in the day's events;
+                # its second spasm is shaped like the first (the alike pair that lets it count).
+                matched = [start + 2.5 * SPASM_GAP_S] if slot == 0 else []
+                alike = times[1:2] if slot == 0 else []
                 rows = []
                 for t in times:
                     seq += 1
-                    rows.append(_spasm(seq, t))
-                # The first cluster of each day has a spasm the detector let go, counted by
-                # the band's cluster counter: in the cluster's count, not in the day's events.
-                matched = [start + 2.5 * SPASM_GAP_S] if slot == 0 else []
+                    rows.append(_spasm(seq, t, alike=t in alike))
                 for t in matched:
                     seq += 1
                     rows.append(_spasm(seq, t, matched=True))
@@ -110,6 +113,7 @@ def build(path: Path) -> Expected:
                 exp.cluster_starts.append(start)
                 exp.spasm_times.extend(times + matched)
                 exp.matched_times.extend(matched)
+                exp.alike_times.extend(alike)
             # one isolated spasm each day at 11:00 (a single event, not a cluster)
             seq += 1
             t = DAY0 + day * DAY_S + 11 * 3600

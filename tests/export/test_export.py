@@ -17,6 +17,7 @@ from conftest import run_cli
 from course import DAY0, DAY_S, DEVICE, TREATMENT_T, Expected
 
 from spasmwatch.export import Meta, Query, export, iso, relative, rows
+from spasmwatch.export.columns import COLUMNS
 from spasmwatch.export.rows import SpasmRow, Tables
 
 SINCE = "2024-03-04T00:00:00Z"
@@ -43,6 +44,8 @@ def test_csv_has_every_spasm_cluster_note_and_treatment(course_db: tuple[Path, E
     matched = [float(r["onset_s"]) for r in spasms if r["matched"] == "1"]
     assert matched == pytest.approx([t - DAY0 for t in exp.matched_times], abs=1e-3) and len(matched) >= 10
     assert {r["matched"] for r in spasms} == {"0", "1"}
+    alike = [float(r["onset_s"]) for r in spasms if r["alike"] == "1"]
+    assert alike == pytest.approx([t - DAY0 for t in exp.alike_times], abs=1e-3) and len(alike) >= 10
     clusters = [r for r in table if r["kind"] == "cluster"]
     assert len(clusters) == sum(exp.clusters_per_day)
     assert sum(r["label"] == "false_alarm" for r in clusters) == 1
@@ -175,3 +178,11 @@ def test_a_huge_range_streams_in_bounded_memory(tmp_path: Path, fmt: str) -> Non
     """Four times the rows, about the same peak: nothing grows with the range."""
     small, big = _peak_bytes(tmp_path, fmt, 15_000), _peak_bytes(tmp_path, fmt, 60_000)
     assert big < 1.3 * small + 2e6, f"peak {small / 1e6:.1f} MB for 15k rows, {big / 1e6:.1f} MB for 60k"
+
+
+def test_docs_table_lists_every_column_as_exported(repo_root: Path) -> None:
+    """docs/exports.md's column table is the exports' own list, row for row."""
+    doc = (repo_root / "docs" / "exports.md").read_text(encoding="utf-8")
+    rows = [line for line in doc.splitlines() if line.startswith("| `")]
+    want = [f"| `{c.name}` | {c.type} | {c.units or ''} | {c.description} |" for c in COLUMNS]
+    assert rows == want

@@ -34,6 +34,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("peak_rate_dps", "float", "deg/s", "spasm: peak trunk angular rate."),
     Column("peak_angle_deg", "float", "deg", "spasm: peak trunk posture change (0 for a match)."),
     Column("matched", "int", None, "spasm: 1 for a match of the band's cluster counter (a movement shaped like the full spasms of its cluster: counted in a cluster, towards its alarm only beside two alike full spasms), else 0."),
+    Column("alike", "int", None, "spasm: 1 when the band found this full spasm shaped like one up to 40 s before it (an alike pair: the matches of its cluster then count towards the alarm), else 0."),
     Column("cluster_id", "int", None, "cluster: the store's cluster id."),
     Column("count", "int", None, "cluster: number of spasms counted in the cluster."),
     Column("alert_utc", "str", None, "cluster: when the live system raised the alarm (third spasm), UTC ISO 8601."),

@@ -29,6 +29,7 @@ class SpasmRow:
     peak_angle_deg: float
     confidence: int
     matched: bool = False  # a cluster-counter match (EF_MATCHED)
+    alike: bool = False  # shaped like a full spasm up to 40 s before it (EF_ALIKE)
 
 
 @dataclass(frozen=True, slots=True)

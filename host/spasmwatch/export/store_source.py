@@ -42,7 +42,10 @@ class StoreSource:
         for e in self.store.events(device, since, until):
             assert e.wall_t is not None  # a ranged query returns placed events only
             matched = bool(e.flags & P.EF_MATCHED)
-            yield SpasmRow(e.device, e.boot, e.seq, e.wall_t, e.duration_s, e.peak_rate_dps, e.peak_angle_deg, e.confidence, matched)
+            alike = bool(e.flags & P.EF_ALIKE)
+            yield SpasmRow(
+                e.device, e.boot, e.seq, e.wall_t, e.duration_s, e.peak_rate_dps, e.peak_angle_deg, e.confidence, matched, alike
+            )
 
     def clusters(self, device: str | None, since: float, until: float) -> Iterator[ClusterRow]:
         for c in self.store.clusters(device, since, until):

@@ -68,6 +68,7 @@ def spasm_row(s: SpasmRow) -> Row:
         peak_rate_dps=round(s.peak_rate_dps, 1),
         peak_angle_deg=round(s.peak_angle_deg, 1),
         matched=int(s.matched),
+        alike=int(s.alike),
     )
     return row
 
