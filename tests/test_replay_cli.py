@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -183,3 +185,42 @@ def test_table_says_which_spasms_were_counted_by_likeness() -> None:
     assert "7 spasms until" in record_line(dict(c, matched=0))
     s = dict(m, matched=False, peak_angle_deg=6.0, confidence=80)
     assert record_line(s).endswith("confidence 80") and "shaped like the one before" in record_line(dict(s, alike=True))
+
+
+def _on_a_terminal(*args: str) -> tuple[int, str]:
+    """Run the CLI with stderr on a pseudo-terminal (as a person would): exit code, stderr."""
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "spasmwatch", *args], stdout=subprocess.DEVNULL, stderr=slave, timeout=300)
+    finally:
+        os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the terminal's other end is closed and drained
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    return proc.returncode, b"".join(chunks).decode()
+
+
+def test_evaluate_shows_progress_on_a_terminal_only(morning: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+    csv = tmp_path / "m.csv"
+    csv.write_bytes(morning[0].read_bytes())
+    (tmp_path / "m.truth.json").write_text(json.dumps(morning[1]))
+    code, err = _on_a_terminal("evaluate", str(morning[0]), str(csv), "--jobs", "2")
+    assert code == 0, err
+    assert "1/2 recordings scored" in err and "2/2 recordings scored" in err
+    piped = cli("evaluate", str(morning[0]), str(csv), "--jobs", "2")
+    assert piped.returncode == 0 and "recordings scored" not in piped.stderr
+
+
+def test_evaluate_stops_at_the_first_file_that_fails(morning: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("t,ax,ay,az\n0,0,0,1\n0.01,0,oops,1\n")
+    (tmp_path / "bad.truth.json").write_text(json.dumps(morning[1]))
+    res = cli("evaluate", str(bad), str(morning[0]), "--jobs", "2")
+    assert res.returncode == 2 and f"{bad}:3" in res.stderr and "'ay'" in res.stderr

@@ -17,11 +17,12 @@ import json
 import sys
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -32,6 +33,8 @@ from spasmwatch.analysis.twin import to_units
 from spasmwatch.commands.replay import replay_recording
 from spasmwatch.io.csvread import open_recording
 from spasmwatch.errors import InputError
+
+J = TypeVar("J")
 
 # (kind, hours or None for the kind's default, rate_hz, has_gyro, amplitude scale, noise scale)
 SuiteItem = tuple[str, float | None, float, bool, float, float]
@@ -194,11 +197,11 @@ def run(args: argparse.Namespace) -> int:
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as ex:
         if args.files:
             print(f"replaying {len(args.files)} recordings on {args.jobs} workers...", file=sys.stderr)
-            results = list(ex.map(partial(_file_job, why=args.why), args.files))
+            results = _gather(ex, partial(_file_job, why=args.why), args.files)
         else:
             jobs = suite(args.seeds, args.quick, args.seed_start)
             print(f"simulating and replaying {len(jobs)} recordings on {args.jobs} workers...", file=sys.stderr)
-            results = list(ex.map(partial(run_one, why=args.why), jobs))
+            results = _gather(ex, partial(run_one, why=args.why), jobs)
     why: dict[str, Counter[tuple[str, str]]] = {"6-axis": Counter(), "accel-only": Counter()}
     lines: list[str] = []
     lines_wake: list[str] = []
@@ -254,6 +257,27 @@ def run(args: argparse.Namespace) -> int:
             out["why"] = {m: {g: {st: v for (gg, st), v in c.items() if gg == g} for g in sorted({g for g, _ in c})} for m, c in whys.items()}
         Path(args.json).write_text(json.dumps(out, indent=2))
     return 0
+
+
+def _gather(ex: Executor, fn: Callable[[J], Result], jobs: Sequence[J]) -> list[Result]:
+    """Results in the jobs' order; on a terminal, how many are done so far on one stderr
+    line. The first job to fail stops the rest (its error names the file)."""
+    futures = [ex.submit(fn, j) for j in jobs]
+    tty = sys.stderr.isatty()
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+        failed = next((f for f in done if f.exception() is not None), None)
+        if failed is not None:
+            for f in pending:
+                f.cancel()
+            failed.result()
+        if tty:
+            sys.stderr.write(f"\r{len(futures) - len(pending)}/{len(futures)} recordings scored")
+            sys.stderr.flush()
+    if tty:
+        sys.stderr.write("\n")
+    return [f.result() for f in futures]
 
 
 def _wake_line(label: str, sc: Score) -> str:
