@@ -48,3 +48,15 @@ def test_a_brief_arousal_is_a_wake_and_the_next_sleep_comes_after_it() -> None:
     assert out == [("wake", 600.0), ("sleep", 660.0)], out
     assert all(b[1] >= a[1] for a, b in zip(out, out[1:])), "a transition dated before the one it follows"
     assert sw.state == ASLEEP
+
+
+def test_an_awake_baby_still_but_for_two_moves_in_ten_minutes_stays_awake() -> None:
+    """At 10% (6 active epochs in 10 min) a handled, now-and-then kicking awake baby read as asleep
+    and then woke again: a false wake, and the next cluster's post-wake time counted from it."""
+    calm = [False] * 60
+    calm[15] = calm[45] = True
+    sw, out = run([True] * 30 + calm + [True] * 12)
+    assert out == [] and sw.state == AWAKE
+    calm[45] = False  # one move in 10 min: that is sleep (a twitch)
+    sw, out = run([False] * 20 + [True] * 30 + calm + [True] * 12)
+    assert [k for k, _ in out] == ["wake", "sleep", "wake"], out
