@@ -15,6 +15,10 @@ from spasmwatch.analysis.clusters import CLOSE_S
 from spasmwatch.sim import Scenario, simulate, write_recording
 
 
+# A CSV whose line 3 has a bad number in field 'ay'.
+BAD_CSV = "t,ax,ay,az\n0,0,0,1\n0.01,0,oops,1\n"
+
+
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "spasmwatch", *args], capture_output=True, text=True, timeout=300)
 
@@ -58,7 +62,7 @@ def test_table_output_and_safety_wording(morning: tuple[Path, dict[str, object]]
 
 def test_bad_file_names_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
-    bad.write_text("t,ax,ay,az\n0,0,0,1\n0.01,0,oops,1\n")
+    bad.write_text(BAD_CSV)
     res = cli("replay", str(bad), "--jsonl")
     assert res.returncode == 2
     assert f"{bad}:3" in res.stderr and "'ay'" in res.stderr
@@ -220,7 +224,10 @@ def test_evaluate_shows_progress_on_a_terminal_only(morning: tuple[Path, dict[st
 
 def test_evaluate_stops_at_the_first_file_that_fails(morning: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
-    bad.write_text("t,ax,ay,az\n0,0,0,1\n0.01,0,oops,1\n")
+    bad.write_text(BAD_CSV)
     (tmp_path / "bad.truth.json").write_text(json.dumps(morning[1]))
     res = cli("evaluate", str(bad), str(morning[0]), "--jobs", "2")
     assert res.returncode == 2 and f"{bad}:3" in res.stderr and "'ay'" in res.stderr
+    code, err = _on_a_terminal("evaluate", str(morning[0]), str(bad), "--jobs", "1")
+    assert code == 2 and "1/2 recordings scored\r\n" in err, err  # the error starts on a line of its own
+    assert f"{bad}:3" in err

@@ -264,19 +264,23 @@ def _gather(ex: Executor, fn: Callable[[J], Result], jobs: Sequence[J]) -> list[
     line. The first job to fail stops the rest (its error names the file)."""
     futures = [ex.submit(fn, j) for j in jobs]
     tty = sys.stderr.isatty()
+    shown = False  # a progress line is on the terminal: end it before anything else is written
     pending = set(futures)
-    while pending:
-        done, pending = wait(pending, return_when=FIRST_COMPLETED)
-        failed = next((f for f in done if f.exception() is not None), None)
-        if failed is not None:
-            for f in pending:
-                f.cancel()
-            failed.result()
-        if tty:
-            sys.stderr.write(f"\r{len(futures) - len(pending)}/{len(futures)} recordings scored")
-            sys.stderr.flush()
-    if tty:
-        sys.stderr.write("\n")
+    try:
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            failed = next((f for f in done if f.exception() is not None), None)
+            if failed is not None:
+                for f in pending:
+                    f.cancel()
+                failed.result()
+            if tty:
+                sys.stderr.write(f"\r{len(futures) - len(pending)}/{len(futures)} recordings scored")
+                sys.stderr.flush()
+                shown = True
+    finally:
+        if shown:
+            sys.stderr.write("\n")
     return [f.result() for f in futures]
 
 
