@@ -11,6 +11,7 @@ notes; every change is then read back from the store.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import shutil
 import threading
 import time
@@ -170,7 +171,10 @@ def test_the_page_against_the_real_daemon(page: Any, watch: Watch, tmp_path: Pat
         page.wait_for_selector(f".cluster[data-cluster-id='{cluster_id}'][data-label='false_alarm']")
         wait_for(lambda: d.call(store.cluster, cluster_id).label == "false_alarm", 10, "the label in the store")  # type: ignore[union-attr]
         assert row.get_by_role("button", name="False alarm").get_attribute("aria-pressed") == "true"
-        page.wait_for_selector("#chart g:last-of-type[data-clusters='1'][data-false='1'] rect.bar-false")
+        # The cluster's own local day (as the daemon files it), not the chart's last: a run across
+        # midnight has the cluster on yesterday's bar.
+        day = dt.datetime.fromtimestamp(d.call(store.cluster, cluster_id).start_t).date().isoformat()  # type: ignore[union-attr]
+        page.wait_for_selector(f"#chart g[data-date='{day}'][data-clusters='1'][data-false='1'] rect.bar-false")
         page.wait_for_selector(f".alert[data-alert-id='{alert_id}'] >> text=Marked as a false alarm.")
         # Each spasm is an "event" message: it re-reads the status only, not notes and the chart.
         assert sum("/api/notes" in u for u in watch.urls) <= 2, [u for u in watch.urls if "/api/" in u]
