@@ -5,6 +5,9 @@ as CSV once and cached by hours and seed):
 
   1. ``spasmwatch replay FILE --jsonl`` in a fresh process, from the CSV
      (reading included): wall time, peak RSS, x real time;
+  1b. the same from the band's raw file (``.swraw``, the same samples in
+     counts, written once from the CSV and cached beside it): the analysis
+     without CSV parsing;
   2. the CSV reader alone (``bench/csv_read.py``'s child, fresh process), and
      its share of (1);
   3. the analysis alone: the same samples, already in memory as CHUNK_ROWS-row (2^17)
@@ -46,6 +49,7 @@ from spasmwatch.analysis.replay import Block, replay
 from spasmwatch.analysis.twin import to_units
 from spasmwatch.io.limits import CHUNK_ROWS
 from spasmwatch.io import open_recording
+from spasmwatch.io.rawfile import RawHeader, RawWriter
 from swcore.detector import Detector
 from swcore.epoch import EpochFeatures
 
@@ -95,6 +99,26 @@ def recording(hours: float, seed: int, fresh: bool) -> Path:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     log(f"  written in {time.perf_counter() - t0:.1f} s")
+    return path
+
+
+def raw_recording(csv: Path) -> Path:
+    """The CSV's samples as a ``.swraw`` beside it (the band's counts: mg, 0.1 deg/s), cached.
+
+    Written through a scratch name, so an interrupted run leaves no truncated file.
+    """
+    path = csv.with_suffix(".swraw")
+    if path.exists() and path.stat().st_mtime >= csv.stat().st_mtime:
+        return path
+    log(f"writing the same samples as {path} ...")
+    rec = open_recording(csv)
+    tmp = path.with_name(".part-" + path.name)
+    with RawWriter(tmp, RawHeader("bench", rec.rate_hz, rec.has_gyro, 0.0)) as w:
+        for c in rec.chunks():
+            a, g = to_units(c.acc, c.gyro)
+            counts = np.hstack([a, g]) if c.gyro is not None else a
+            w.append(c.start_index, np.clip(counts, -32768, 32767).astype(np.int16))
+    os.replace(tmp, path)
     return path
 
 
@@ -196,19 +220,25 @@ def main() -> int:
 
     path = recording(args.hours, args.seed, args.fresh)
     size_mb = path.stat().st_size / 1e6
+    raw = raw_recording(path)
 
     full: list[tuple[float, float, float]] = []
+    full_raw: list[tuple[float, float, float]] = []
     reads: list[dict[str, float]] = []
     starts: list[float] = []
     for k in range(args.runs):
         log(f"[{k + 1}/{args.runs}] spasmwatch replay --jsonl from CSV, fresh process ...")
         full.append(full_replay(path))
+        log(f"[{k + 1}/{args.runs}] spasmwatch replay --jsonl from .swraw, fresh process ...")
+        full_raw.append(full_replay(raw))
         log(f"[{k + 1}/{args.runs}] CSV reader alone, and interpreter start-up alone, fresh processes ...")
         reads.append(read_in_child(path))
         starts.append(startup())
     full_s = statistics.median([w for w, _, _ in full])
     full_cpu = statistics.median([c for _, c, _ in full])
     full_rss = max(r for _, _, r in full)
+    raw_s = statistics.median([w for w, _, _ in full_raw])
+    raw_rss = max(r for _, _, r in full_raw)
     read_s = statistics.median([r["s"] for r in reads])
     read_cpu = statistics.median([r["cpu_s"] for r in reads])
     read_rss = max(r["peak_mb"] for r in reads)
@@ -245,6 +275,11 @@ def main() -> int:
         "full_replay_cpu_s": round(full_cpu, 3),
         "full_replay_x_realtime": round(span_s / full_s),
         "full_replay_peak_rss_mb": round(full_rss),
+        "raw_replay_s": round(raw_s, 3),
+        "raw_replay_runs_s": [round(w, 3) for w, _, _ in full_raw],
+        "raw_replay_x_realtime": round(span_s / raw_s),
+        "raw_replay_peak_rss_mb": round(raw_rss),
+        "raw_mb": round(raw.stat().st_size / 1e6, 1),
         "startup_s": round(start_s, 3),
         "csv_read_alone_s": round(read_s, 3),
         "csv_read_alone_cpu_s": round(read_cpu, 3),
@@ -271,6 +306,8 @@ def main() -> int:
     print(f"  spasmwatch replay (CSV, fresh process): {full_s:7.2f} s {res['full_replay_x_realtime']:>9} x real time, "
           f"CPU {full_cpu:.2f} s, peak RSS {res['full_replay_peak_rss_mb']} MB")
     print(f"  of which interpreter start + imports:   {start_s:7.2f} s  = {start_s / full_s:.0%}")
+    print(f"  the same from the band's .swraw:        {raw_s:7.2f} s {res['raw_replay_x_realtime']:>9} x real time, "
+          f"peak RSS {res['raw_replay_peak_rss_mb']} MB ({res['raw_mb']:.0f} MB file)")
     print(f"  CSV reader alone (fresh process):       {read_s:7.2f} s  = {read_s / full_s:.0%} of the full replay's wall, "
           f"CPU {read_cpu:.2f} s, peak RSS {res['csv_read_alone_peak_rss_mb']} MB")
     print("    (in the replay, reading runs on its own threads, overlapping the analysis)")
