@@ -4,6 +4,7 @@ token, server-sent events (heartbeat, unsubscribe on disconnect, stop), files.""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import math
 import time
@@ -18,14 +19,22 @@ from spasmwatch.daemon.http import HttpError, HttpServer, is_loopback
 from spasmwatch.errors import ConfigError
 
 TOKEN = "api-test-token-abcdefghijkl"
+# A fixed "now" for tests that ask for today's data: with the wall clock, a
+# run across local midnight found its cluster on yesterday.
+NOON = dt.datetime.combine(dt.date.today(), dt.time(12)).timestamp()
 
 
-def run(fn: Callable[[HttpServer, FakeDaemon, str, aiohttp.ClientSession], Awaitable[None]], **kw: Any) -> None:
-    """Start a server on 127.0.0.1:<ephemeral>, run ``fn``, stop everything (bounded in time)."""
+def run(
+    fn: Callable[[HttpServer, FakeDaemon, str, aiohttp.ClientSession], Awaitable[None]], now: float | None = None, **kw: Any
+) -> None:
+    """Start a server on 127.0.0.1:<ephemeral>, run ``fn``, stop everything (bounded in time).
+
+    ``now`` fixes the clock of the fake daemon and the server alike (default: the wall clock).
+    """
 
     async def main() -> None:
-        fake = FakeDaemon()
-        server = HttpServer(fake, host="127.0.0.1", port=0, **kw)
+        fake = FakeDaemon(now)
+        server = HttpServer(fake, host="127.0.0.1", port=0, clock=fake.now, **kw)
         host, port = await server.start()
         try:
             # unsafe=True: keep cookies of an IP address host, as a browser does.
@@ -49,14 +58,14 @@ async def req(http: aiohttp.ClientSession, method: str, url: str, **kw: Any) -> 
 
 def test_json_api_and_errors() -> None:
     async def t(server: HttpServer, fake: FakeDaemon, base: str, http: aiohttp.ClientSession) -> None:
-        c = fake.add_cluster(time.time() - 60, count=3)
+        c = fake.add_cluster(NOON - 60, count=3)
         alert_id = next(iter(fake.alerts))
         st, body = await req(http, "GET", base + "/api/status")
         assert st == 200 and body["bands"][0]["device"] == "SW-0001" and body["alerts"][0]["id"] == alert_id
         st, body = await req(http, "GET", base + "/api/clusters")
         assert st == 200 and [x["id"] for x in body] == [c["id"]]
         since, until = fake.calls[-1][1]
-        assert since == midnight(time.time()) and until > time.time()  # today by default
+        assert (since, until) == (midnight(NOON), midnight(NOON + 86400))  # today by default
         st, body = await req(http, "GET", base + "/api/clusters?since=0&until=1")
         assert (st, body) == (200, [])
         st, body = await req(http, "GET", base + "/api/days?n=3")
@@ -105,7 +114,7 @@ def test_json_api_and_errors() -> None:
         st, body = await req(http, "POST", base + "/api/notes", json={"kind": "video", "text": "filmed", "device": "SW-0001", "by": "Dad"}, headers=ok_origin)
         assert st == 201 and body["kind"] == "video" and fake.note_rows[0]["by"] == "Dad"
 
-    run(t)
+    run(t, now=NOON)
 
 
 def test_non_finite_numbers_become_null() -> None:
