@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "replay": "spasmwatch.commands.replay",
     "simulate": "spasmwatch.sim.cli",
     "evaluate": "spasmwatch.commands.evaluate",
+    "truth": "spasmwatch.commands.truth",
     "flash": "spasmwatch.flashing.flash_command",
     "board": "spasmwatch.flashing.board_command",
 }

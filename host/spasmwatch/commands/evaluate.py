@@ -29,6 +29,7 @@ import numpy as np
 from spasmwatch.analysis.diagnose import ClusterWhy, cluster_line, counts, diagnose, legend, report
 from spasmwatch.analysis.replay import Block, replay
 from spasmwatch.analysis.scoring import Score, score
+from spasmwatch.analysis.truthfile import load_truth
 from spasmwatch.analysis.twin import to_units
 from spasmwatch.commands.replay import replay_recording
 from spasmwatch.io.csvread import open_recording
@@ -128,14 +129,7 @@ def register(sub: Any) -> None:
 
 
 def _file_job(path: str, why: bool = False) -> Result:
-    truth_path = Path(path).with_name(Path(path).stem + ".truth.json")  # as `simulate` writes it
-    try:
-        truth = json.loads(truth_path.read_text())
-    except FileNotFoundError:
-        raise InputError(str(truth_path), "ground truth file not found (expected beside the CSV)") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(str(truth_path), f"not valid JSON: {exc.msg}", line=exc.lineno) from None
-    check_truth(str(truth_path), truth)
+    truth = load_truth(path)
     rec = open_recording(path)
     if not why:
         return Result(path, score(list(replay_recording(rec)), truth), rec.has_gyro, [])
@@ -150,43 +144,6 @@ def _file_job(path: str, why: bool = False) -> Result:
     gyro = np.concatenate(gyros) if gyros else None
     recs = list(replay([Block(np.concatenate(ts), acc, gyro)], rec.rate_hz, rec.has_gyro))
     return Result(path, score(recs, truth), rec.has_gyro, _why(acc, gyro, rec.rate_hz, truth, recs))
-
-
-# What scoring reads of a truth file (docs/detector.md, "Scoring your own recordings"):
-# top-level field -> (type, fields of each list item).
-_TRUTH_FIELDS: dict[str, tuple[type, tuple[str, ...]]] = {
-    "duration_s": (float, ()),
-    "spasms": (list, ("t",)),
-    "clusters": (list, ("start", "end", "subtle", "third_end")),
-    "wake_onsets": (list, ()),
-    "not_worn": (list, ("start", "end")),
-}
-# Read when present: what was going on, to put false and missed clusters and missed wakes in context.
-_OPTIONAL_TRUTH_FIELDS: dict[str, tuple[type, tuple[str, ...]]] = {
-    "confounders": (list, ("start", "end", "kind")),
-    "places": (list, ("start", "end", "context")),
-}
-
-
-def check_truth(path: str, truth: Any) -> None:
-    """InputError naming the first field scoring needs and the truth file lacks."""
-    if not isinstance(truth, dict):
-        raise InputError(path, "not a JSON object")
-    for name in _TRUTH_FIELDS:
-        if name not in truth:
-            raise InputError(path, "missing", field=name)
-    fields = {**_TRUTH_FIELDS, **{k: v for k, v in _OPTIONAL_TRUTH_FIELDS.items() if k in truth}}
-    for name, (kind, item_fields) in fields.items():
-        value = truth[name]
-        if kind is float and not (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0):
-            raise InputError(path, f"must be a positive number of seconds, not {value!r}", field=name)
-        if kind is list:
-            if not isinstance(value, list):
-                raise InputError(path, f"must be a list, not {type(value).__name__}", field=name)
-            for i, item in enumerate(value):
-                for f in item_fields:
-                    if not isinstance(item, dict) or f not in item:
-                        raise InputError(path, "missing", field=f"{name}[{i}].{f}")
 
 
 def run(args: argparse.Namespace) -> int:

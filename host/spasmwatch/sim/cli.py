@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from spasmwatch.sim.output import truth_path, write_stream
+from spasmwatch.analysis.truthfile import truth_path
+from spasmwatch.sim.output import write_stream
 from spasmwatch.sim.recording import Simulation
 from spasmwatch.sim.scenario import KINDS, Scenario
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from spasmwatch.analysis.truthfile import truth_path
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.sim.recording import Chunk, Recording
 from spasmwatch.sim.rotation import FloatArray
@@ -29,11 +30,6 @@ _PAD = 0  # byte value marking positions to drop
 
 class OutputError(SpasmwatchError):
     """The recording could not be written."""
-
-
-def truth_path(csv_path: Path) -> Path:
-    """``day.csv`` -> ``day.truth.json`` in the same directory."""
-    return csv_path.with_name(csv_path.stem + ".truth.json")
 
 
 def _column(x: FloatArray, decimals: int) -> npt.NDArray[np.uint8]:

@@ -1,0 +1,175 @@
+"""Ground truth from a video-labelled recording: an events table -> ``X.truth.json``.
+
+The table is the BIDS ``events.tsv`` form (tab- or comma-separated; ``onset``
+and ``duration`` in seconds on the recording's own ``t``, or ``hh:mm:ss.fff``;
+``n/a`` for no duration; ``trial_type`` the label), which ELAN, BORIS and a
+spreadsheet can all write. Labels (docs/real-recordings.md):
+
+- ``spasm``, ``subtle_spasm``: one row per spasm, from its first frame;
+- ``wake``: a wake onset (its duration is ignored);
+- ``not_worn``: the band off the baby, with its duration;
+- ``place:<context>`` (``place:car``): where the baby was, with its duration;
+- anything else (``crying``, ``feeding``...): what the baby was doing.
+
+Clusters are derived, not labelled, by the rule of shared/design.md: runs of
+spasms whose onsets are at most ``max_gap_s`` apart, three or more in a run.
+So every recording is clustered alike, and ``third_end`` and ``post_wake_s``
+(which ``spasmwatch evaluate`` scores) are computed, not typed in.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from spasmwatch.errors import InputError
+
+# shared/design.md: a cluster's intervals are mostly 3-30 s; both simulators
+# keep every gap within a cluster at or under 30 s.
+CLUSTER_MAX_GAP_S = 30.0
+CLUSTER_MIN_SPASMS = 3
+# A spasm lasts 1-2 s; a labeller who marks onsets only gets this end.
+DEFAULT_SPASM_S = 1.0
+
+ONSET_NAMES = ("onset", "start", "begin")
+DURATION_NAMES = ("duration",)
+LABEL_NAMES = ("trial_type", "label", "annotation")
+SPASM, SUBTLE, WAKE, NOT_WORN, PLACE = "spasm", "subtle_spasm", "wake", "not_worn", "place:"
+_CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d*)?)$")
+
+
+@dataclass(frozen=True)
+class Label:
+    line: int
+    onset: float
+    duration: float | None
+    kind: str
+
+
+def parse_time(text: str) -> float:
+    """Seconds from ``12.5``, ``01:02.5`` (mm:ss) or ``1:02:03.25`` (hh:mm:ss); ValueError otherwise."""
+    text = text.strip()
+    m = _CLOCK.match(text)
+    if m:
+        h, mins, s = m.groups()
+        if float(s) >= 60 or (h is not None and int(mins) >= 60):
+            raise ValueError(text)
+        return int(h or 0) * 3600 + int(mins) * 60 + float(s)
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
+def read_labels(path: str, offset_s: float = 0.0) -> list[Label]:
+    """The table's rows as labels, ``offset_s`` added to every onset (video -> sensor time)."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            text = f.read()
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror}") from None
+    lines = text.splitlines()
+    if not lines:
+        raise InputError(path, "empty: expected a header with onset, duration and trial_type")
+    delim = "\t" if "\t" in lines[0] else ","
+    rows = csv.reader(lines, delimiter=delim)
+    header = [h.strip().lower() for h in next(rows)]
+    cols = {kind: _column(path, header, names) for kind, names in (("onset", ONSET_NAMES), ("duration", DURATION_NAMES), ("label", LABEL_NAMES))}
+    out = []
+    for number, row in enumerate(rows, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) < len(header):
+            raise InputError(path, f"{len(row)} fields, the header has {len(header)}", line=number)
+        onset = _time(path, number, header[cols["onset"]], row[cols["onset"]])
+        dur_text = row[cols["duration"]].strip()
+        duration = None if dur_text.lower() in ("", "n/a", "na") else _time(path, number, "duration", dur_text)
+        if duration is not None and duration < 0:
+            raise InputError(path, f"negative duration {dur_text!r}", line=number, field="duration")
+        kind = re.sub(r"[\s-]+", "_", row[cols["label"]].strip().lower())
+        if not kind or kind == PLACE:
+            raise InputError(path, "empty label", line=number, field=header[cols["label"]])
+        out.append(Label(number, onset + offset_s, duration, kind))
+    return out
+
+
+def _column(path: str, header: list[str], names: tuple[str, ...]) -> int:
+    for name in names:
+        if name in header:
+            return header.index(name)
+    raise InputError(path, f"no column {' or '.join(names)} in the header {','.join(header)!r}", line=1)
+
+
+def _time(path: str, line: int, field: str, text: str) -> float:
+    try:
+        return parse_time(text)
+    except ValueError:
+        raise InputError(path, f"not a time in seconds or hh:mm:ss: {text!r}", line=line, field=field) from None
+
+
+def build_truth(
+    path: str,
+    labels: list[Label],
+    t_first: float,
+    duration_s: float,
+    max_gap_s: float = CLUSTER_MAX_GAP_S,
+    spasm_s: float = DEFAULT_SPASM_S,
+) -> dict[str, Any]:
+    """The truth file's content for a recording of ``duration_s`` from ``t_first`` (s)."""
+    t_last = t_first + duration_s
+    for lab in labels:
+        end = lab.onset + (lab.duration or 0.0)
+        if lab.onset < t_first or end > t_last:
+            raise InputError(
+                path, f"{lab.kind} at {lab.onset:.3f}-{end:.3f} s lies outside the recording ({t_first:.3f}-{t_last:.3f} s); "
+                "is the offset right?", line=lab.line)
+        if lab.kind not in (SPASM, SUBTLE, WAKE) and not lab.duration:
+            raise InputError(path, f"{lab.kind} is a span: it needs a duration", line=lab.line, field="duration")
+    spasms = sorted(
+        ({"t": _r(x.onset), "end": _r(x.onset + (x.duration or spasm_s)), "subtle": x.kind == SUBTLE} for x in labels if x.kind in (SPASM, SUBTLE)),
+        key=lambda s: s["t"],
+    )
+    wakes = sorted(_r(x.onset) for x in labels if x.kind == WAKE)
+    spans = [(x, {"start": _r(x.onset), "end": _r(x.onset + (x.duration or 0.0))}) for x in labels if x.kind not in (SPASM, SUBTLE, WAKE)]
+    return {
+        "source": "labels",
+        "duration_s": duration_s,
+        "spasms": spasms,
+        "clusters": clusters(spasms, wakes, max_gap_s),
+        "wake_onsets": wakes,
+        "not_worn": [s for x, s in spans if x.kind == NOT_WORN],
+        "places": [{**s, "context": x.kind[len(PLACE):]} for x, s in spans if x.kind.startswith(PLACE)],
+        "confounders": [{**s, "kind": x.kind} for x, s in spans if x.kind != NOT_WORN and not x.kind.startswith(PLACE)],
+    }
+
+
+def clusters(spasms: list[dict[str, Any]], wake_onsets: list[float], max_gap_s: float = CLUSTER_MAX_GAP_S) -> list[dict[str, Any]]:
+    """Runs of spasms (sorted by ``t``) at most ``max_gap_s`` apart, of three or more."""
+    runs: list[list[dict[str, Any]]] = []
+    for s in spasms:
+        if runs and s["t"] - runs[-1][-1]["t"] <= max_gap_s:
+            runs[-1].append(s)
+        else:
+            runs.append([s])
+    out = []
+    for run in runs:
+        if len(run) < CLUSTER_MIN_SPASMS:
+            continue
+        start = run[0]["t"]
+        before = [t for t in wake_onsets if t <= start]
+        out.append({
+            "start": start,
+            "end": max(s["end"] for s in run),
+            "count": len(run),
+            "subtle": all(s["subtle"] for s in run),
+            "third_end": run[2]["end"],
+            "post_wake_s": _r(start - before[-1]) if before else None,
+        })
+    return out
+
+
+def _r(t: float) -> float:
+    return round(float(t), 3)

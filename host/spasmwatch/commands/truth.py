@@ -1,0 +1,77 @@
+"""``spasmwatch truth X.csv EVENTS.tsv``: write ``X.truth.json`` from video labels.
+
+Turns a labelled events table (analysis/labels.py) into the ground-truth file
+``spasmwatch evaluate`` scores a real recording against, with the clusters,
+their ``third_end`` and ``post_wake_s`` derived by one rule
+(docs/real-recordings.md, "Labelling").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from spasmwatch.analysis.labels import CLUSTER_MAX_GAP_S, DEFAULT_SPASM_S, SPASM, SUBTLE, build_truth, read_labels
+from spasmwatch.analysis.truthfile import check_truth, truth_path
+from spasmwatch.errors import InputError
+from spasmwatch.io import open_recording
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "truth",
+        help="write X.truth.json for a recording from a labelled events table",
+        description="Write the ground truth `spasmwatch evaluate` scores a recording against, from an "
+        "events table (BIDS events.tsv columns onset, duration, trial_type; tab or comma separated; "
+        "seconds or hh:mm:ss). Labels: spasm, subtle_spasm, wake, not_worn, place:<where>, or what the "
+        "baby was doing (crying, feeding, ...). Clusters are derived: spasms at most --max-gap-s apart, "
+        "three or more.",
+    )
+    p.add_argument("recording", help="the recording the labels belong to (CSV or .swraw)")
+    p.add_argument("events", help="the labels: an events table (.tsv or .csv)")
+    p.add_argument("--offset-s", type=float, default=0.0,
+                   help="seconds to add to every label's onset: video time -> the recording's t (default 0)")
+    p.add_argument("--max-gap-s", type=float, default=CLUSTER_MAX_GAP_S,
+                   help=f"longest gap between spasm onsets within one cluster (default {CLUSTER_MAX_GAP_S:g})")
+    p.add_argument("--spasm-s", type=float, default=DEFAULT_SPASM_S,
+                   help=f"length given to a spasm labelled with no duration (default {DEFAULT_SPASM_S:g})")
+    p.add_argument("-o", "--out", help="where to write (default: X.truth.json beside the recording)")
+    p.add_argument("--force", action="store_true", help="replace an existing truth file")
+    p.set_defaults(func=run)
+
+
+def _span(path: str) -> tuple[float, float]:
+    """(time of the first sample, duration) of a recording, in s: every sample is read (and checked)."""
+    rec = open_recording(path)
+    n = sum(len(c) for c in rec.chunks())
+    return rec.t0, n / rec.rate_hz
+
+
+def run(args: argparse.Namespace) -> int:
+    if not (args.max_gap_s > 0 and args.spasm_s > 0):
+        raise InputError(args.events, "--max-gap-s and --spasm-s must be positive")
+    out = Path(args.out) if args.out else truth_path(args.recording)
+    if out.exists() and not args.force:
+        raise InputError(str(out), "exists; --force replaces it")
+    labels = read_labels(args.events, args.offset_s)
+    t0, duration_s = _span(args.recording)
+    truth = build_truth(args.events, labels, t0, duration_s, args.max_gap_s, args.spasm_s)
+    check_truth(str(out), truth)
+    tmp = out.with_name(out.name + ".part")
+    tmp.write_text(json.dumps(truth, indent=1) + "\n")
+    os.replace(tmp, out)  # never a half-written truth file
+    spasms, clusters = truth["spasms"], truth["clusters"]
+    no_len = sum(1 for x in labels if x.kind in (SPASM, SUBTLE) and not x.duration)
+    print(
+        f"{out}: {duration_s / 3600:.2f} h, {len(spasms)} spasms ({sum(s['subtle'] for s in spasms)} subtle), "
+        f"{len(clusters)} clusters ({sum(c['subtle'] for c in clusters)} subtle), "
+        f"{sum(c['count'] for c in clusters)} spasms in clusters, {len(truth['wake_onsets'])} wake onsets, "
+        f"{len(truth['not_worn'])} not-worn spells, {len(truth['confounders']) + len(truth['places'])} context labels"
+    )
+    if no_len:
+        print(f"note: {no_len} spasms have no duration: each ends {args.spasm_s:g} s after its onset (--spasm-s)", file=sys.stderr)
+    return 0

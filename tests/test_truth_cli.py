@@ -1,0 +1,159 @@
+"""``spasmwatch truth``: a video-labelled events table -> the truth file ``evaluate`` scores against."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from spasmwatch.analysis.labels import Label, build_truth, parse_time, read_labels
+from spasmwatch.errors import InputError
+from spasmwatch.sim import Scenario, simulate, write_recording
+
+CLUSTER_KEYS = ("start", "end", "count", "subtle", "third_end", "post_wake_s")
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "spasmwatch", *args], capture_output=True, text=True, timeout=300)
+
+
+def clock(t: float) -> str:
+    h, rest = divmod(t, 3600)
+    m, s = divmod(rest, 60)
+    return f"{int(h)}:{int(m):02d}:{s:06.3f}"
+
+
+def labels_of(truth: dict[str, Any]) -> str:
+    """The simulator's truth written as a labeller would: BIDS events.tsv, wakes in hh:mm:ss."""
+    rows: list[tuple[float, str, str]] = []
+    for s in truth["spasms"]:
+        rows.append((s["t"], f"{s['end'] - s['t']:.3f}", "subtle_spasm" if s["kind"] == "subtle" else "spasm"))
+    rows += [(w, "n/a", "wake") for w in truth["wake_onsets"]]
+    rows += [(n["start"], f"{n['end'] - n['start']:.3f}", "not_worn") for n in truth["not_worn"]]
+    rows += [(c["start"], f"{c['end'] - c['start']:.3f}", c["kind"]) for c in truth["confounders"]]
+    lines = [f"{clock(t) if kind == 'wake' else t}\t{d}\t{kind}" for t, d, kind in sorted(rows)]
+    return "onset\tduration\ttrial_type\n" + "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def morning(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    path = tmp_path_factory.mktemp("rec") / "morning.csv"
+    rec = simulate(Scenario(kind="morning", seed=2))
+    write_recording(rec, path)
+    return path, rec.truth
+
+
+def test_labels_of_a_simulated_morning_give_back_its_truth_and_score(morning: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    src, truth = morning
+    csv = tmp_path / "m.csv"
+    csv.write_bytes(src.read_bytes())
+    events = tmp_path / "m_events.tsv"
+    events.write_text(labels_of(truth))
+    res = cli("truth", str(csv), str(events))
+    assert res.returncode == 0, res.stderr
+    assert "1 clusters" in res.stdout and str(tmp_path / "m.truth.json") in res.stdout
+    got = json.loads((tmp_path / "m.truth.json").read_text())
+    assert len(got["clusters"]) == len(truth["clusters"]) == 1
+    for key in CLUSTER_KEYS:
+        assert got["clusters"][0][key] == pytest.approx(truth["clusters"][0][key], abs=0.002), key
+    assert [s["t"] for s in got["spasms"]] == pytest.approx([s["t"] for s in truth["spasms"]], abs=0.001)
+    assert got["wake_onsets"] == pytest.approx(truth["wake_onsets"], abs=0.001)
+    assert got["duration_s"] == truth["duration_s"]
+    assert [c["kind"] for c in got["confounders"]] == [c["kind"] for c in sorted(truth["confounders"], key=lambda c: c["start"])]
+    # evaluate scores the copy with the derived truth exactly as the original with the simulator's.
+    scores = []
+    for rec in (src, csv):
+        out = tmp_path / f"{rec.parent.name}.json"
+        res = cli("evaluate", str(rec), "--json", str(out))
+        assert res.returncode == 0, res.stderr
+        scores.append(json.loads(out.read_text())["summary"])
+    assert scores[0] == scores[1] and scores[1]["clusters"] == "1/1"
+    # Never overwritten by accident: the file stays as it was.
+    before = (tmp_path / "m.truth.json").read_bytes()
+    res = cli("truth", str(csv), str(events))
+    assert res.returncode == 2 and "exists; --force replaces it" in res.stderr
+    assert (tmp_path / "m.truth.json").read_bytes() == before
+
+
+def _labels(*rows: tuple[float, float | None, str]) -> list[Label]:
+    return [Label(i + 2, t, d, kind) for i, (t, d, kind) in enumerate(rows)]
+
+
+def test_clusters_are_runs_of_three_within_the_gap() -> None:
+    labels = _labels(
+        (50.0, None, "wake"),
+        (100.0, 1.5, "spasm"), (106.0, None, "spasm"), (112.0, 2.0, "spasm"), (142.0, 1.0, "spasm"),  # 30 s: still one
+        (172.5, 1.0, "spasm"),  # 30.5 s after: a new run
+        (300.0, 1.0, "subtle_spasm"), (308.0, 1.0, "subtle_spasm"), (316.0, 1.0, "subtle_spasm"),
+        (600.0, 1.0, "spasm"), (610.0, 1.0, "spasm"),  # two: no cluster
+        (700.0, 60.0, "place:car"), (900.0, 10.0, "crying"), (1000.0, 120.0, "not_worn"),
+    )
+    truth = build_truth("e.tsv", labels, 0.0, 3600.0)
+    got = [tuple(c[k] for k in CLUSTER_KEYS) for c in truth["clusters"]]
+    assert got == [(100.0, 143.0, 4, False, 114.0, 50.0), (300.0, 317.0, 3, True, 317.0, 250.0)]
+    assert truth["spasms"][1] == {"t": 106.0, "end": 107.0, "subtle": False}  # no duration: 1 s
+    assert truth["places"] == [{"start": 700.0, "end": 760.0, "context": "car"}]
+    assert truth["confounders"] == [{"start": 900.0, "end": 910.0, "kind": "crying"}]
+    assert truth["not_worn"] == [{"start": 1000.0, "end": 1120.0}] and truth["wake_onsets"] == [50.0]
+    longer = build_truth("e.tsv", labels, 0.0, 3600.0, max_gap_s=31.0)
+    assert [c["count"] for c in longer["clusters"]] == [5, 3]
+    no_wake = build_truth("e.tsv", [x for x in labels if x.kind != "wake"], 0.0, 3600.0)
+    assert no_wake["clusters"][0]["post_wake_s"] is None
+
+
+@pytest.mark.parametrize(
+    "text, seconds",
+    [("12.5", 12.5), ("02:03.5", 123.5), ("75:00", 4500.0), ("1:02:03.25", 3723.25), ("0:00:00", 0.0)],
+)
+def test_times_in_seconds_or_on_a_clock(text: str, seconds: float) -> None:
+    assert parse_time(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["abc", "nan", "inf", "1:61:00", "1:00:60", "", "1::2"])
+def test_bad_times_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_time(text)
+
+
+@pytest.mark.parametrize(
+    "table, words",
+    [
+        ("time\tduration\ttrial_type\n1\t1\tspasm\n", ":1: no column onset or start or begin in the header"),
+        ("onset,duration,trial_type\n1,1,spasm\n2,x,spasm\n", ":3: field 'duration': not a time"),
+        ("onset,duration,trial_type\n1:75:00,1,spasm\n", ":2: field 'onset': not a time"),
+        ("onset\tduration\ttrial_type\n5\tn/a\tnot_worn\n", ":2: field 'duration': not_worn is a span: it needs a duration"),
+        ("onset\tduration\ttrial_type\n5\t2\t \n", ":2: field 'trial_type': empty label"),
+        ("onset\tduration\ttrial_type\n5\t-2\tspasm\n", ":2: field 'duration': negative duration"),
+        ("onset\tduration\ttrial_type\n5\t2\n", ":2: 2 fields, the header has 3"),
+        ("onset\tduration\ttrial_type\n9999\t1\tspasm\n", ":2: spasm at 9999.000-10000.000 s lies outside the recording"),
+        ("", ": empty: expected a header"),
+    ],
+)
+def test_bad_tables_name_file_line_and_field(tmp_path: Path, table: str, words: str) -> None:
+    events = tmp_path / "events.tsv"
+    events.write_text(table)
+    with pytest.raises(InputError) as err:
+        build_truth(str(events), read_labels(str(events)), 0.0, 600.0)
+    assert str(err.value).startswith(str(events)) and words in str(err.value), str(err.value)
+
+
+def test_offset_moves_video_time_to_the_recording(morning: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    src, truth = morning
+    events = tmp_path / "video.csv"  # comma-separated, times on the video's clock, 12.5 s behind
+    spasms = [s["t"] - 12.5 for s in truth["spasms"]]
+    events.write_text("start,duration,label\n" + "".join(f"{t:.3f},,Spasm\n" for t in spasms))
+    out = tmp_path / "labels.truth.json"
+    res = cli("truth", str(src), str(events), "--offset-s", "12.5", "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    assert f"note: {len(spasms)} spasms have no duration" in res.stderr
+    got = json.loads(out.read_text())
+    assert [s["t"] for s in got["spasms"]] == pytest.approx([s["t"] for s in truth["spasms"]], abs=0.001)
+    assert got["clusters"][0]["start"] == pytest.approx(truth["clusters"][0]["start"], abs=0.001)
+    before = out.read_bytes()
+    res = cli("truth", str(src), str(events), "-o", str(out), "--force", "--offset-s", "-100000")
+    assert res.returncode == 2 and "outside the recording" in res.stderr and "offset" in res.stderr
+    assert out.read_bytes() == before  # a failed run leaves the old file
