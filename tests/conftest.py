@@ -1,11 +1,13 @@
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
 
 from spasmwatch.binaries import find_binary
+from spasmwatch.sim import Scenario, simulate, write_recording
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,3 +32,12 @@ def micropython() -> str:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def morning(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """A simulated morning (a wake, then one cluster) as CSV, and its truth. Read-only: copy to change."""
+    path = tmp_path_factory.mktemp("rec") / "morning.csv"
+    rec = simulate(Scenario(kind="morning", seed=2))
+    write_recording(rec, path)
+    return path, rec.truth

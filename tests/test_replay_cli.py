@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from spasmwatch.analysis.clusters import CLOSE_S
-from spasmwatch.sim import Scenario, simulate, write_recording
 
 
 # A CSV whose line 3 has a bad number in field 'ay'.
@@ -21,14 +20,6 @@ BAD_CSV = "t,ax,ay,az\n0,0,0,1\n0.01,0,oops,1\n"
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "spasmwatch", *args], capture_output=True, text=True, timeout=300)
-
-
-@pytest.fixture(scope="module")
-def morning(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object]]:
-    path = tmp_path_factory.mktemp("rec") / "morning.csv"
-    rec = simulate(Scenario(kind="morning", seed=2))
-    write_recording(rec, path)
-    return path, rec.truth
 
 
 def test_jsonl_follows_the_contract(morning: tuple[Path, dict[str, object]]) -> None:

@@ -12,7 +12,6 @@ import pytest
 
 from spasmwatch.analysis.labels import Label, build_truth, parse_time, read_labels
 from spasmwatch.errors import InputError
-from spasmwatch.sim import Scenario, simulate, write_recording
 
 CLUSTER_KEYS = ("start", "end", "count", "subtle", "third_end", "post_wake_s")
 
@@ -37,14 +36,6 @@ def labels_of(truth: dict[str, Any]) -> str:
     rows += [(c["start"], f"{c['end'] - c['start']:.3f}", c["kind"]) for c in truth["confounders"]]
     lines = [f"{clock(t) if kind == 'wake' else t}\t{d}\t{kind}" for t, d, kind in sorted(rows)]
     return "onset\tduration\ttrial_type\n" + "\n".join(lines) + "\n"
-
-
-@pytest.fixture(scope="module")
-def morning(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    path = tmp_path_factory.mktemp("rec") / "morning.csv"
-    rec = simulate(Scenario(kind="morning", seed=2))
-    write_recording(rec, path)
-    return path, rec.truth
 
 
 def test_labels_of_a_simulated_morning_give_back_its_truth_and_score(morning: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:

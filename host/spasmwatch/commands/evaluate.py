@@ -33,7 +33,6 @@ from spasmwatch.analysis.truthfile import load_truth
 from spasmwatch.analysis.twin import to_units
 from spasmwatch.commands.replay import replay_recording
 from spasmwatch.io.csvread import open_recording
-from spasmwatch.errors import InputError
 
 J = TypeVar("J")
 
