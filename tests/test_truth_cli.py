@@ -121,6 +121,7 @@ def test_bad_times_are_refused(text: str) -> None:
         ("onset\tduration\ttrial_type\n5\t-2\tspasm\n", ":2: field 'duration': negative duration"),
         ("onset\tduration\ttrial_type\n5\t2\n", ":2: 2 fields, the header has 3"),
         ("onset\tduration\ttrial_type\n9999\t1\tspasm\n", ":2: spasm at 9999.000-10000.000 s lies outside the recording"),
+        ("onset\tduration\ttrial_type\n5\t1\tspasm\n8\t1\tspasm\n5.2\t1\tspasm\n", ":4: spasm 0.200 s after the one on line 2"),
         ("", ": empty: expected a header"),
     ],
 )

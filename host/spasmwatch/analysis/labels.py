@@ -33,6 +33,9 @@ CLUSTER_MAX_GAP_S = 30.0
 CLUSTER_MIN_SPASMS = 3
 # A spasm lasts 1-2 s; a labeller who marks onsets only gets this end.
 DEFAULT_SPASM_S = 1.0
+# Two spasm onsets closer than this are one spasm labelled twice (the
+# detector itself counts events within 2 s once, CLUSTER_MIN_GAP_MS).
+SAME_SPASM_S = 0.5
 
 ONSET_NAMES = ("onset", "start", "begin")
 DURATION_NAMES = ("duration",)
@@ -128,10 +131,11 @@ def build_truth(
                 "is the offset right?", line=lab.line)
         if lab.kind not in (SPASM, SUBTLE, WAKE) and not lab.duration:
             raise InputError(path, f"{lab.kind} is a span: it needs a duration", line=lab.line, field="duration")
-    spasms = sorted(
-        ({"t": _r(x.onset), "end": _r(x.onset + (x.duration or spasm_s)), "subtle": x.kind == SUBTLE} for x in labels if x.kind in (SPASM, SUBTLE)),
-        key=lambda s: s["t"],
-    )
+    marked = sorted((x for x in labels if x.kind in (SPASM, SUBTLE)), key=lambda x: x.onset)
+    for a, b in zip(marked, marked[1:]):
+        if b.onset - a.onset < SAME_SPASM_S:
+            raise InputError(path, f"spasm {b.onset - a.onset:.3f} s after the one on line {a.line}: one spasm labelled twice?", line=b.line)
+    spasms = [{"t": _r(x.onset), "end": _r(x.onset + (x.duration or spasm_s)), "subtle": x.kind == SUBTLE} for x in marked]
     wakes = sorted(_r(x.onset) for x in labels if x.kind == WAKE)
     spans = [(x, {"start": _r(x.onset), "end": _r(x.onset + (x.duration or 0.0))}) for x in labels if x.kind not in (SPASM, SUBTLE, WAKE)]
     return {
