@@ -21,8 +21,10 @@ from typing import Any
 import pytest
 
 from spasmwatch.analysis.clusters import Cluster, Spasm
-from spasmwatch.daemon.daemon import DEFAULT_RATE_HZ, Daemon, _StoreSource
+from spasmwatch.alerts import NoticeKind
+from spasmwatch.daemon.daemon import DEFAULT_RATE_HZ, BandSpec, Daemon, _StoreSource
 from spasmwatch.daemon.live import LiveAnalysis, TrackedCluster
+from spasmwatch.daemon.session import BandInfo, State
 from spasmwatch.store import Store
 from swcore import protocol as P
 from swcore.frontend import Params
@@ -216,3 +218,46 @@ def test_a_cluster_ahead_of_a_clock_that_jumped_back_is_the_same_cluster_when_it
     keys = [k for k, e in listener.keyed if e == "alarm"]
     assert len(keys) == 2 and len(set(keys)) == 2, listener.keyed
     assert {k for k, _ in listener.keyed} == set(keys), "a cluster got a second key"
+
+
+def _connect(d: Daemon, device: str, backfill: list[dict[str, Any]], now: float) -> None:
+    """A (re)connection as the daemon's sink sees it from the session: identified, backfilled, streaming."""
+    b = d.bands[0]
+    b.session.info = BandInfo(device, "spasmwatch-band", "test", "sim", "sim:0", "sim")
+    d.on_connected(b.session.info)
+    d.next_backfill_seq(device)
+    for rec in backfill:
+        d.on_record(device, rec, now)
+    d.on_record(device, {"type": "loginfo", "flags": P.LF_DONE}, now)
+    b.session._set(State.STREAMING)
+
+
+def test_a_restart_after_a_long_outage_keeps_an_ongoing_cluster_one_cluster(tmp_path: Path) -> None:
+    """Found by review: the daemon, killed mid-cluster and started 140 s later while the band logged
+    the rest of the cluster, closed it at the reconnect's rebuild (its last stored spasm was over the
+    60 s quiet time old) before the backfill came in, told the family it had ended, and then alarmed
+    the backfilled spasms as a second cluster."""
+    clock = Clock(T0)
+    spec = [BandSpec("crib", lambda: None)]  # type: ignore[arg-type,return-value]  # never connected: driven below
+    with Store(tmp_path / "db.sqlite") as store:
+        store.add_sync(DEVICE, 1, 0, T0)
+        first = Daemon(store, spec, clock=clock)  # type: ignore[arg-type]
+        _connect(first, DEVICE, [], clock.t)
+        for seq in range(3):  # live: the alarm at the third
+            clock.t = T0 + 10 * seq + 3
+            first.on_record(DEVICE, _spasm_rec(seq, 10_000 * seq), clock.t)
+        assert [n.kind for n in first.notifications].count(NoticeKind.CLUSTER_ALARM) == 1
+        # kill -9. The band logs 13 more spasms, 10 s apart; the daemon is back 10 s after the last of
+        # them, 140 s after the last one it stored.
+        clock.t = T0 + 160
+        restarted = Daemon(store, spec, clock=clock)  # type: ignore[arg-type]
+        _connect(restarted, DEVICE, [_spasm_rec(seq, 10_000 * seq) for seq in range(3, 16)], clock.t)
+        restarted._tick()
+        assert NoticeKind.CLUSTER_CLOSED not in [n.kind for n in restarted.notifications]
+        clock.t += 70  # quiet since the last spasm (T0 + 150 s): now it has ended
+        restarted._tick()
+        kinds = [n.kind for n in restarted.notifications]
+        assert kinds.count(NoticeKind.CLUSTER_CLOSED) == 1 and kinds[-1] is NoticeKind.CLUSTER_CLOSED, kinds
+        assert NoticeKind.CLUSTER_ALARM not in kinds, kinds
+        clusters = [(c.start_t - T0, c.count, c.closed) for c in store.clusters(DEVICE)]
+        assert clusters == [(0.0, 16, True)], clusters

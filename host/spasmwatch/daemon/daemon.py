@@ -215,7 +215,7 @@ class Daemon:
             b.analysis = LiveAnalysis(info.device, b.params, _StoreSource(self.store), self, self.clock.wall)
             b.analysis.preload(self._stored_clusters(info.device))
             self._restore_alarms(info.device, b.analysis)
-            b.analysis.rebuild()
+            b.analysis.rebuild(close=False)  # the backfill comes next; the ticker closes afterwards
 
     def on_sync(self, device: str, boot: int, band_ms: int, wall_s: float) -> None:
         self.store.add_sync(device, boot, band_ms, wall_s)

@@ -118,8 +118,13 @@ class LiveAnalysis:
         if now > self._t_last:
             self._after(self._an.tick(now), self._t_last)
 
-    def rebuild(self, now: float | None = None) -> None:
-        """Re-run the analysis over the store's last REBUILD_WINDOW_S."""
+    def rebuild(self, now: float | None = None, close: bool = True) -> None:
+        """Re-run the analysis over the store's last REBUILD_WINDOW_S.
+
+        ``close=False`` leaves a cluster open however long ago its last stored spasm
+        was: before a backfill the store is not caught up, and the band may have
+        logged the rest of the cluster (time closes clusters only on a live link).
+        """
         now = self.wall() if now is None else now
         since = now - K.REBUILD_WINDOW_S
         self._an = Analyzer(self.params)
@@ -151,7 +156,8 @@ class LiveAnalysis:
         replayed, self._replayed = self._replayed, {}
         for c, event in sorted(replayed.values(), key=lambda ce: ce[0].start):
             self._emit(c, event)
-        self.tick(now)
+        if close:
+            self.tick(now)
 
     # --- outputs -------------------------------------------------------------------
     def _after(self, records: list[dict[str, object]], t: float) -> None:
