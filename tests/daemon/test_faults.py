@@ -261,3 +261,24 @@ def test_a_restart_after_a_long_outage_keeps_an_ongoing_cluster_one_cluster(tmp_
         assert NoticeKind.CLUSTER_ALARM not in kinds, kinds
         clusters = [(c.start_t - T0, c.count, c.closed) for c in store.clusters(DEVICE)]
         assert clusters == [(0.0, 16, True)], clusters
+
+
+def _epoch(k: int, worn: int) -> dict[str, Any]:
+    return {"type": "activity", "boot": 1, "t_ms": 10_000 * k, "activity": 0, "breath": 0, "off_body": int(worn == 0), "worn": worn}
+
+
+def test_an_epoch_of_unknown_wear_leaves_the_band_not_worn(tmp_path: Path) -> None:
+    """Found by review: a band off the baby reboots and its first epochs say worn = -1 (not yet
+    known); they cleared the not-worn fault ("Band worn again") while the band lay on the table."""
+    clock = Clock(T0)
+    with Store(tmp_path / "db.sqlite") as store:
+        store.add_sync(DEVICE, 1, 0, T0)
+        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+        _connect(d, DEVICE, [], clock.t)
+        d.on_record(DEVICE, _epoch(1, worn=0), clock.t)
+        assert d.engine.device_summary(DEVICE)["faults"] == ["not_worn"]
+        d.on_record(DEVICE, _epoch(2, worn=-1), clock.t)  # after the band's reboot
+        assert d.engine.device_summary(DEVICE)["faults"] == ["not_worn"]
+        assert NoticeKind.BAND_CLEARED not in [n.kind for n in d.notifications]
+        d.on_record(DEVICE, _epoch(3, worn=1), clock.t)
+        assert d.engine.device_summary(DEVICE)["faults"] == []

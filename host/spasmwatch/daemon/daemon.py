@@ -251,7 +251,8 @@ class Daemon:
 
     def _on_activity(self, device: str, rec: dict[str, Any], received_s: float) -> None:
         self.store.add_activity(device, [rec], received_s)
-        self.engine.on_band_state(device, BandFault.NOT_WORN, rec["worn"] == 0)
+        if rec["worn"] != -1:  # -1: not known yet (a band's first epochs after a boot)
+            self.engine.on_band_state(device, BandFault.NOT_WORN, rec["worn"] == 0)
         end = self.store.wall_time(device, rec["boot"], rec["t_ms"])
         a = self._by_device(device).analysis
         if end is not None and a is not None:
