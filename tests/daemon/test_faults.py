@@ -11,6 +11,7 @@ alarmed and closed.
 from __future__ import annotations
 
 import importlib.util
+import datetime as dt
 import math
 import sys
 import time
@@ -282,3 +283,21 @@ def test_an_epoch_of_unknown_wear_leaves_the_band_not_worn(tmp_path: Path) -> No
         assert NoticeKind.BAND_CLEARED not in [n.kind for n in d.notifications]
         d.on_record(DEVICE, _epoch(3, worn=1), clock.t)
         assert d.engine.device_summary(DEVICE)["faults"] == []
+
+
+def test_days_follow_local_midnights_across_a_daylight_saving_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by review: a day ended 86400 s after its midnight, so on the 23 h day of a change to
+    summer time the next day's first hour was counted twice (and a 25 h day lost its last hour)."""
+    monkeypatch.setenv("TZ", "Europe/Paris")
+    time.tzset()
+    try:
+        noon = dt.datetime(2025, 3, 31, 12).timestamp()  # the day after the 23 h day
+        at = dt.datetime(2025, 3, 31, 0, 30).timestamp()
+        with Store(tmp_path / "db.sqlite") as store:
+            store.upsert_cluster(DEVICE, "k", at, at + 60, 4, at + 20, None, True, event_ids=[], wall_s=at)
+            d = Daemon(store, [], clock=Clock(noon))  # type: ignore[arg-type]
+            days = d.days(2)
+        assert [(x["date"], x["clusters"]) for x in days] == [("2025-03-30", 0), ("2025-03-31", 1)]
+    finally:
+        monkeypatch.undo()
+        time.tzset()

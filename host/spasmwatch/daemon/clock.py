@@ -8,8 +8,18 @@ alert escalation) sees one consistent clock.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass, field
+
+
+def local_day(day: dt.date) -> tuple[float, float]:
+    """Unix seconds of the local midnight that starts ``day`` and of the next one.
+
+    Not ``start + 86400``: a day of a daylight-saving change lasts 23 or 25 hours.
+    """
+    start = dt.datetime.combine(day, dt.time()).timestamp()
+    return start, dt.datetime.combine(day + dt.timedelta(days=1), dt.time()).timestamp()
 
 
 class SystemClock:

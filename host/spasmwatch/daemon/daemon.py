@@ -25,7 +25,7 @@ from spasmwatch.alerts.channels.dispatch import Caregiver, Dispatcher
 from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.api import Json
-from spasmwatch.daemon.clock import Clock, SystemClock
+from spasmwatch.daemon.clock import Clock, SystemClock, local_day
 from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.session import BandInfo, BandSession, Offsets, State, unwrap_u32
 from spasmwatch.io.rawfile import RawHeader, RawWriter
@@ -399,12 +399,11 @@ class Daemon:
         out = []
         for i in range(n_days - 1, -1, -1):
             d = today - dt.timedelta(days=i)
-            t0 = dt.datetime.combine(d, dt.time()).timestamp()
-            cl = list(self.store.clusters(None, t0, t0 + 86400))
-            cl = [c for c in cl if t0 <= c.start_t < t0 + 86400]
+            t0, t1 = local_day(d)
+            cl = [c for c in self.store.clusters(None, t0, t1) if t0 <= c.start_t < t1]
             out.append({
                 # Spasm-like events of the day, as the report counts them: a match counts in its cluster.
-                "date": d.isoformat(), "spasms": self.store.count_events(None, t0, t0 + 86400, without_flags=P.EF_MATCHED),
+                "date": d.isoformat(), "spasms": self.store.count_events(None, t0, t1, without_flags=P.EF_MATCHED),
                 "clusters": len(cl), "false_alarms": sum(c.label == "false_alarm" for c in cl),
             })
         return out

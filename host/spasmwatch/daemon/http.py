@@ -45,6 +45,7 @@ from urllib.parse import quote, urlsplit
 from aiohttp import web
 
 from spasmwatch.daemon.api import DaemonAPI, Json
+from spasmwatch.daemon.clock import local_day
 from spasmwatch.errors import ConfigError, SpasmwatchError
 
 log = logging.getLogger(__name__)
@@ -352,9 +353,7 @@ class HttpServer:
 
     def _range(self, request: web.Request) -> tuple[float, float]:
         """``since``/``until`` in unix seconds; by default today (local midnight to midnight)."""
-        today = dt.datetime.fromtimestamp(self.clock()).date()
-        t0 = dt.datetime.combine(today, dt.time()).timestamp()
-        t1 = dt.datetime.combine(today + dt.timedelta(days=1), dt.time()).timestamp()
+        t0, t1 = local_day(dt.datetime.fromtimestamp(self.clock()).date())
         since = _float(request.query["since"], "since") if "since" in request.query else t0
         until = _float(request.query["until"], "until") if "until" in request.query else max(t1, since)
         if until < since:
