@@ -10,6 +10,7 @@ alarmed and closed.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import datetime as dt
 import math
@@ -25,8 +26,9 @@ from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.alerts import NoticeKind
 from spasmwatch.daemon.daemon import DEFAULT_RATE_HZ, BandSpec, Daemon, _StoreSource
 from spasmwatch.daemon.live import LiveAnalysis, TrackedCluster
-from spasmwatch.daemon.session import BandInfo, State
+from spasmwatch.daemon.session import BandClock, BandInfo, BandSession, State
 from spasmwatch.store import Store
+from spasmwatch.transport.base import DisconnectedError
 from swcore import protocol as P
 from swcore.frontend import Params
 
@@ -301,3 +303,37 @@ def test_days_follow_local_midnights_across_a_daylight_saving_change(tmp_path: P
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+class Recorder:
+    """A session sink that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+
+    def on_record(self, device: str, rec: dict[str, Any], received_s: float) -> None:
+        self.records.append(rec)
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *a, **k: None  # the other SessionSink calls: nothing to keep
+
+
+def test_records_delivered_just_before_a_drop_are_handled() -> None:
+    """Found by review: notifications queued when the link dropped (one serial read can hold
+    several frames, the next one fails) were thrown away; events come back by BACKFILL, but
+    ACTIVITY epochs are never sent again."""
+
+    async def main() -> list[dict[str, Any]]:
+        sink = Recorder()
+        s = BandSession("crib", lambda: None, sink, wall=lambda: T0)  # type: ignore[arg-type,return-value]
+        s.info = BandInfo(DEVICE, "spasmwatch-band", "test", "sim", "sim:0", "sim")
+        s._clock = BandClock.at_sync(1, 0, 0, T0)
+        for k in range(1, 4):
+            s._on_record(P.encode_activity(1, 10_000 * k, 20, 50, 0, 1))  # as the link's callback does
+        s._lost.set()  # ... and then the link dropped
+        with pytest.raises(DisconnectedError):
+            await s._stream()
+        return sink.records
+
+    got = asyncio.run(asyncio.wait_for(main(), 10))
+    assert [r["t_ms"] for r in got] == [10_000, 20_000, 30_000]

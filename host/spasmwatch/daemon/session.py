@@ -412,17 +412,23 @@ class BandSession:
                         self._set(State.STALE, f"nothing heard for {self.stale_s:.0f} s")
                         raise LinkTimeoutError("band silent")
                     continue
-                data, received = get.result()
                 if self.state is State.STALE:
                     self._set(State.STREAMING)
-                rec = self._decode(data)
-                if rec is not None:
-                    self._handle(device, rec, received)
+                self._take(device, *get.result())
                 if self.wall() - self._clock.wall_s >= self.resync_s:
                     await self._resync(device)
         finally:
             lost.cancel()
+        # What the link delivered before it dropped is the band's word all the same: events
+        # would come back by BACKFILL, but ACTIVITY and STATUS are never sent again.
+        while not self._records.empty():
+            self._take(device, *self._records.get_nowait())
         raise DisconnectedError("the band disconnected")
+
+    def _take(self, device: str, data: bytes, received_s: float) -> None:
+        rec = self._decode(data)
+        if rec is not None:
+            self._handle(device, rec, received_s)
 
     async def _resync(self, device: str) -> None:
         """A new sync point on a long connection (RESYNC_S)."""
