@@ -23,11 +23,14 @@ from typing import Any
 import pytest
 
 from spasmwatch.analysis.clusters import Cluster, Spasm
-from spasmwatch.alerts import NoticeKind
+from servers import free_port
+
+from spasmwatch.alerts import AlertSettings, NoticeKind
 from spasmwatch.daemon.daemon import DEFAULT_RATE_HZ, BandSpec, Daemon, _StoreSource
 from spasmwatch.daemon.live import LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.session import BandClock, BandInfo, BandSession, State
 from spasmwatch.store import Store
+from spasmwatch.transport import open_link
 from spasmwatch.transport.base import DisconnectedError
 from swcore import protocol as P
 from swcore.frontend import Params
@@ -337,3 +340,49 @@ def test_records_delivered_just_before_a_drop_are_handled() -> None:
 
     got = asyncio.run(asyncio.wait_for(main(), 10))
     assert [r["t_ms"] for r in got] == [10_000, 20_000, 30_000]
+
+
+def _absent_band(tmp_path: Path, store: Store, **kw: Any) -> Daemon:
+    """A daemon whose band is nowhere: its simulated-radio address has nobody listening."""
+    address = f"127.0.0.1:{free_port()}"
+    spec = BandSpec("crib", lambda: open_link("sim", address, bond_file=tmp_path / "bonds.json"))
+    return Daemon(store, [spec], disconnect_alert_s=0.3, **kw)
+
+
+async def _run_for(d: Daemon, seconds: float) -> None:
+    await d.start()
+    try:
+        await asyncio.sleep(seconds)
+    finally:
+        await d.stop()
+
+
+def test_a_band_that_never_connects_after_a_start_raises_band_disconnected(tmp_path: Path) -> None:
+    """Found by review: the disconnected alert needed a band that had connected in this run, so
+    a computer rebooted at night beside a flat band told nobody that monitoring had stopped."""
+    with Store(tmp_path / "db.sqlite") as store:
+        d = _absent_band(tmp_path, store)
+        asyncio.run(asyncio.wait_for(_run_for(d, 1.5), 20))
+        faults = [(n.kind, n.title) for n in d.notifications if n.kind is NoticeKind.BAND_FAULT]
+        assert faults == [(NoticeKind.BAND_FAULT, "Band disconnected (crib)")], faults
+        assert d.status()["bands"][0]["faults"] == ["disconnected"]
+
+
+def test_an_open_alarm_is_restored_and_escalates_when_the_band_stays_away_after_a_restart(tmp_path: Path) -> None:
+    """Found by review: open alarms were restored at the band's first connection only; a daemon
+    killed mid-alarm and restarted beside a band out of range never escalated the alarm nobody
+    had acknowledged."""
+    clock = Clock(time.time())
+    with Store(tmp_path / "db.sqlite") as store:
+        store.add_sync(DEVICE, 1, 0, clock.t - 40)
+        first = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+        _connect(first, DEVICE, [], clock.t)
+        for seq in range(3):
+            first.on_record(DEVICE, _spasm_rec(seq, 10_000 * seq), clock.t)
+        assert [a.state for a in store.alerts(DEVICE) if a.cluster_id is not None] == ["ALARM"]
+        # kill -9; the band is out of range when the daemon comes back.
+        d = _absent_band(tmp_path, store, alert_settings=AlertSettings(escalate_after_s=1.0))
+        asyncio.run(asyncio.wait_for(_run_for(d, 2.5), 20))
+        kinds = [n.kind for n in d.notifications]
+        assert NoticeKind.CLUSTER_ESCALATED in kinds and NoticeKind.CLUSTER_ALARM not in kinds, kinds
+        assert d.status()["bands"][0]["device"] == DEVICE and d.status()["bands"][0]["alert_state"] == "ESCALATED"

@@ -73,6 +73,7 @@ class BandView:
     raw_boot: int | None = None
     params: Params = field(default_factory=lambda: Params(DEFAULT_RATE_HZ, True))
     log_life: LogLife | None = None  # the band's current log life (known once it connected)
+    link_alert: str | None = None  # the id the disconnected alert was raised under (the label if never seen)
 
 
 class Daemon:
@@ -107,6 +108,12 @@ class Daemon:
 
     # --- lifecycle ------------------------------------------------------------------
     async def start(self) -> None:
+        # A band seen before is monitored from the start, connected or not: its open alarms
+        # carry on (and escalate) even while it stays away after a restart.
+        known = {r.name: r.device_id for r in sorted(self.store.devices(), key=lambda r: r.last_seen_wall_s)}
+        for b in self.bands:
+            if b.label in known:
+                self._attach(b, known[b.label])
         for b in self.bands:
             self._tasks.append(asyncio.create_task(b.session.run(), name=f"session {b.label}"))
         self._tasks.append(asyncio.create_task(self._ticker(), name="ticker"))
@@ -165,10 +172,12 @@ class Daemon:
             self.unsubscribe(q)
 
     def _check_link(self, b: BandView) -> None:
-        if b.device is None or b.down_since is None:
+        if b.down_since is None:
             return
         if self.clock.mono() - b.down_since >= self.disconnect_alert_s:
-            self.engine.on_band_state(b.device, BandFault.DISCONNECTED, True)
+            # Also a band not seen since the start (or ever): nobody is watching the baby.
+            b.link_alert = b.device or b.label
+            self.engine.on_band_state(b.link_alert, BandFault.DISCONNECTED, True)
 
     def _view(self, session: BandSession) -> BandView:
         return next(b for b in self.bands if b.session is session)
@@ -197,9 +206,11 @@ class Daemon:
         b = self._view(session)
         if state is State.STREAMING:
             b.down_since = None
-            if b.device:
-                self.engine.on_band_state(b.device, BandFault.DISCONNECTED, False)
+            if b.link_alert is not None:
+                self.engine.on_band_state(b.link_alert, BandFault.DISCONNECTED, False)
+                b.link_alert = None
         elif state is State.STALE and b.device:
+            b.link_alert = b.device
             self.engine.on_band_state(b.device, BandFault.DISCONNECTED, True)
         elif state not in (State.CONNECTING, State.SECURING, State.SYNCING) and b.down_since is None:
             b.down_since = self.clock.mono()
@@ -208,14 +219,19 @@ class Daemon:
 
     def on_connected(self, info: BandInfo) -> None:
         b = next(v for v in self.bands if v.session.info is info)
-        b.device, b.info = info.device, info
-        self.engine.name_device(info.device, b.label)
+        b.info = info
         self.store.upsert_device(info.device, name=b.label, address=info.address, transport=info.transport, board=info.board, firmware=info.firmware)
-        if b.analysis is None:
-            b.analysis = LiveAnalysis(info.device, b.params, _StoreSource(self.store), self, self.clock.wall)
-            b.analysis.preload(self._stored_clusters(info.device))
-            self._restore_alarms(info.device, b.analysis)
-            b.analysis.rebuild(close=False)  # the backfill comes next; the ticker closes afterwards
+        if b.analysis is None or b.analysis.device != info.device:  # first seen in this run, or another unit
+            self._attach(b, info.device)
+
+    def _attach(self, b: BandView, device: str) -> None:
+        """Monitor ``device`` as band ``b``: its analysis rebuilt from the store, its open alarms restored."""
+        b.device = device
+        self.engine.name_device(device, b.label)
+        b.analysis = LiveAnalysis(device, b.params, _StoreSource(self.store), self, self.clock.wall)
+        b.analysis.preload(self._stored_clusters(device))
+        self._restore_alarms(device, b.analysis)
+        b.analysis.rebuild(close=False)  # a backfill comes next; the ticker closes afterwards
 
     def on_sync(self, device: str, boot: int, band_ms: int, wall_s: float) -> None:
         self.store.add_sync(device, boot, band_ms, wall_s)
@@ -367,7 +383,7 @@ class Daemon:
 
     def _band_json(self, b: BandView, snap: dict[str, Any]) -> Json:
         st, a = b.status, b.analysis
-        summary = snap["devices"].get(b.device, {}) if b.device else {}
+        summary = snap["devices"].get(b.device or b.label, {})
         row = self.store.latest_cluster(b.device) if b.device else None
         last = self._cluster_json(row) if row is not None else None
         worn = st.get("worn")
