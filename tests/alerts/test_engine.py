@@ -76,7 +76,7 @@ def test_warning_at_two_alarm_at_third_with_the_words() -> None:
     assert "film the baby now" in alarm.text and "pediatrician" in alarm.text
     assert "screening aid, not a diagnosis" in alarm.text
     assert [(t.old, t.new) for t in r.transitions] == [("QUIET", "WARNING"), ("WARNING", "ALARM")]
-    assert r.transitions[-1].notification_id == alarm.id
+    assert r.transitions[-1].notification is alarm
 
 
 def test_a_lone_spasm_is_no_alert() -> None:

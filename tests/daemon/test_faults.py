@@ -23,9 +23,10 @@ from typing import Any
 import pytest
 
 from spasmwatch.analysis.clusters import Cluster, Spasm
-from servers import free_port
+from servers import free_port, http_recorder
 
 from spasmwatch.alerts import AlertSettings, NoticeKind
+from spasmwatch.alerts.channels import WebhookChannel, WebhookSettings
 from spasmwatch.daemon.daemon import DEFAULT_RATE_HZ, BandSpec, Daemon, _StoreSource
 from spasmwatch.daemon.live import LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.session import BandClock, BandInfo, BandSession, State
@@ -386,3 +387,27 @@ def test_an_open_alarm_is_restored_and_escalates_when_the_band_stays_away_after_
         kinds = [n.kind for n in d.notifications]
         assert NoticeKind.CLUSTER_ESCALATED in kinds and NoticeKind.CLUSTER_ALARM not in kinds, kinds
         assert d.status()["bands"][0]["device"] == DEVICE and d.status()["bands"][0]["alert_state"] == "ESCALATED"
+
+
+def test_alert_rows_record_the_channels_and_who_acknowledged(tmp_path: Path) -> None:
+    """Found by review: the alerts table has channels and by columns (docs/store.md) that the
+    daemon never filled, so the record lost who acknowledged and a restart restored no one."""
+
+    async def main() -> list[tuple[str, tuple[str, ...], str | None]]:
+        async with http_recorder() as srv:
+            clock = Clock(time.time())
+            with Store(tmp_path / "db.sqlite") as store:
+                store.add_sync(DEVICE, 1, 0, clock.t - 40)
+                hook = WebhookChannel(WebhookSettings(url=srv.url + "/hook"))  # its own name: "webhook"
+                d = Daemon(store, [BandSpec("crib", lambda: None)], {"family_hook": hook}, clock=clock)  # type: ignore[arg-type,return-value]
+                _connect(d, DEVICE, [], clock.t)
+                for seq in range(3):
+                    d.on_record(DEVICE, _spasm_rec(seq, 10_000 * seq), clock.t)
+                (alert,) = [a for a in d.engine.snapshot()["alerts"] if a["state"] == "ALARM"]
+                d.ack(alert["id"], "Anna")
+                await d.dispatcher.drain()
+                assert len(srv.seen) == 2  # the alarm and the acknowledgement went out
+                return [(a.state, a.channels, a.by) for a in store.alerts(DEVICE) if a.cluster_id is not None]
+
+    rows = asyncio.run(asyncio.wait_for(main(), 20))
+    assert rows == [("ALARM", ("family_hook",), None), ("ACKNOWLEDGED", ("family_hook",), "Anna")], rows

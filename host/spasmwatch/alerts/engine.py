@@ -338,7 +338,7 @@ class AlertEngine:
             return
         msg = M.acknowledged(a.facts(), by)
         n = self._notice(a, NoticeKind.CLUSTER_ACKNOWLEDGED, Urgency.NORMAL, msg, Audience.ALERTED)
-        self._move(a, ClusterState.ACKNOWLEDGED, now, f"acknowledged by {by}", n, msg, keep_text=True)
+        self._move(a, ClusterState.ACKNOWLEDGED, now, f"acknowledged by {by}", n, msg, keep_text=True, by=by)
 
     def _label(self, a: ClusterAlert, label: str, by: str) -> None:
         a.label = label
@@ -348,7 +348,7 @@ class AlertEngine:
         now = self.clock()
         if a.state in _OPEN_ALARM:
             a.acked_by = a.acked_by or by
-            self._move(a, ClusterState.ACKNOWLEDGED, now, f"false alarm per {by}", None, None)
+            self._move(a, ClusterState.ACKNOWLEDGED, now, f"false alarm per {by}", None, None, by=by)
         if a.notified:  # nobody to correct if nothing was sent
             msg = M.false_alarm(a.facts(), self.settings.tz, by)
             self._emit(self._notice(a, NoticeKind.FALSE_ALARM, Urgency.NORMAL, msg, Audience.ALERTED))
@@ -472,6 +472,7 @@ class AlertEngine:
         n: Notification | None,
         msg: M.Message | None,
         keep_text: bool = False,
+        by: str | None = None,
     ) -> None:
         """The one place a state changes: set it, log it once, record it, then send."""
         old = _old_state(a, new)
@@ -487,7 +488,7 @@ class AlertEngine:
         level = logging.WARNING if new in (ClusterState.ALARM, ClusterState.ESCALATED) else logging.INFO
         log.log(level, "alert %d %s %s: %s -> %s (%s)", a.id, a.device, subject, old, new.value, reason)
         key = a.key if isinstance(a, ClusterAlert) else None
-        t = Transition(a.id, a.device, subject, key, old, new.value, now, reason, None if n is None else n.id)
+        t = Transition(a.id, a.device, subject, key, old, new.value, now, reason, n, by)
         if self.on_transition is not None:
             try:
                 self.on_transition(t)

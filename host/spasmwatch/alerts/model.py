@@ -139,7 +139,8 @@ class Transition:
     new: str
     t: float
     reason: str
-    notification_id: int | None  # None when nothing was sent (muted, quiet hours, rate limit)
+    notification: Notification | None  # what is sent with it; None when nothing is (muted, quiet hours, rate limit)
+    by: str | None = None  # who acted (acknowledged, marked a false alarm)
 
 
 @dataclass(frozen=True)

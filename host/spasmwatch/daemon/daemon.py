@@ -374,7 +374,9 @@ class Daemon:
 
     def _transition(self, t: Transition) -> None:
         cluster_id = t.cluster_key if isinstance(t.cluster_key, int) else None
-        self.store.add_alert(cluster_id, t.device, t.subject, t.new, t.t, t.reason)
+        # The channels it goes out on, as the dispatcher will route it right after this.
+        channels = tuple(self.dispatcher.routes(t.notification)) if t.notification is not None else ()
+        self.store.add_alert(cluster_id, t.device, t.subject, t.new, t.t, t.reason, channels=channels, by=t.by)
 
     # --- DaemonAPI ------------------------------------------------------------------
     def status(self) -> Json:

@@ -145,20 +145,21 @@ class Dispatcher:
         tasks = []
         for name, cgs in routes.items():
             # Created in submit order, so each channel's lock serves them in that order.
-            task = asyncio.get_running_loop().create_task(self._deliver(self.channels[name], n, cgs))
+            task = asyncio.get_running_loop().create_task(self._deliver(name, n, cgs))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             tasks.append(task)
         return tasks
 
-    async def _deliver(self, ch: Channel, n: Notification, cgs: tuple[str, ...]) -> Delivery:
-        async with self._locks[ch.name]:
-            attempts, error = await self._attempts(ch, n)
-        d = Delivery(n.id, n.alert_id, ch.name, cgs, error is None, attempts, error, self.clock())
+    async def _deliver(self, name: str, n: Notification, cgs: tuple[str, ...]) -> Delivery:
+        # By the key it is configured under (caregivers name channels by it), whatever its own name.
+        async with self._locks[name]:
+            attempts, error = await self._attempts(self.channels[name], n)
+        d = Delivery(n.id, n.alert_id, name, cgs, error is None, attempts, error, self.clock())
         if error is None:
-            log.debug("notification %d sent on %s", n.id, ch.name)
+            log.debug("notification %d sent on %s", n.id, name)
         else:
-            log.warning("notification %d (%s) not delivered on %s: %s", n.id, n.kind.value, ch.name, error)
+            log.warning("notification %d (%s) not delivered on %s: %s", n.id, n.kind.value, name, error)
         self.deliveries.append(d)
         if self.on_delivery is not None:
             try:
