@@ -386,10 +386,14 @@ class App:
             self._wake.clear()
             while p.secure():
                 self._follow_link()
-                if self._cursor < log.next_seq:
-                    if log.read(self._cursor, buf) and not await p.notify(self.h_events, buf):
+                c = self._cursor
+                if c < log.next_seq:
+                    if log.read(c, buf) and not await p.notify(self.h_events, buf):
                         break
-                    self._cursor += 1  # an unreadable (torn or overwritten) record is skipped
+                    # Next record (an unreadable, torn or overwritten one is skipped), unless
+                    # a BACKFILL moved the cursor while the notify waited on a busy stack.
+                    if self._cursor == c:
+                        self._cursor = c + 1
                 elif self._done_pending:
                     self._done_pending = False
                     await p.notify(self.h_events, self._loginfo(P.LF_DONE))
@@ -555,10 +559,15 @@ class App:
             self._update_status()
             if p.conn is not None:
                 await p.notify(self.h_status, self._stbuf)
-            if not stable and not self.safe_mode and self.uptime_ms() >= STABLE_MS:
-                stable = True
-                self.boot.mark_stable()
-            await self.hw.clock.sleep_ms(self.cfg.get(P.CFG_STATUS_PERIOD_S) * 1000)
+            period_ms = self.cfg.get(P.CFG_STATUS_PERIOD_S) * 1000
+            if not stable and not self.safe_mode:
+                up = self.uptime_ms()
+                if up >= STABLE_MS:
+                    stable = True
+                    self.boot.mark_stable()
+                else:  # wake in time to clear the crash streak, whatever the status period
+                    period_ms = min(period_ms, STABLE_MS - up)
+            await self.hw.clock.sleep_ms(period_ms)
 
     async def _watchdog(self):
         wdt = self.hw.make_wdt(WDT_TIMEOUT_MS)

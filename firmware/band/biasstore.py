@@ -44,8 +44,12 @@ class BiasStore:
                 return False
             if abs(bias.bx - s[0]) + abs(bias.by - s[1]) + abs(bias.bz - s[2]) < SAVE_DDPS:
                 return False
-        self.saved = (_i16(bias.bx), _i16(bias.by), _i16(bias.bz))
-        self._storage.write_atomic(NAME, seal(struct.pack(_FMT, *self.saved)))
+        new = (_i16(bias.bx), _i16(bias.by), _i16(bias.bz))
+        try:
+            self._storage.write_atomic(NAME, seal(struct.pack(_FMT, *new)))
+        except OSError:
+            return False  # a worn block or a full file system: the bias only speeds up the next boot
+        self.saved = new
         self._saved_ms = now_ms
         return True
 

@@ -186,8 +186,9 @@ class Peripheral:
     async def notify(self, handle, data):
         """Notify the connected central; False if it went away or the stack stayed busy."""
         conn = self.conn
+        link = self.link_id  # the stack may hand the same conn handle to the next central
         waited = 0
-        while conn is not None and conn == self.conn:
+        while conn is not None and conn == self.conn and link == self.link_id:
             try:
                 self._ble.gatts_notify(conn, handle, data)
                 return True

@@ -252,12 +252,15 @@ class _TearingFile:
 
 
 class SimStorage(Storage):
-    def __init__(self, root, tear_seq=None, clock=None):
+    def __init__(self, root, tear_seq=None, clock=None, refuse=()):
         super().__init__(root)
         self.tear_seq = tear_seq
         self.clock = clock
+        self.refuse = refuse  # file names whose writes fail (a worn block, a full file system)
 
     def open(self, name, mode):
+        if "r" not in mode and name.split(".tmp")[0] in self.refuse:
+            raise OSError(28)  # ENOSPC
         f = super().open(name, mode)
         if self.tear_seq is not None and name == "events.log" and "+" in mode:
             return _TearingFile(f, self.tear_seq, self.clock)

@@ -16,6 +16,7 @@ Options:
     --drop-at-s S[,S]   the radio link drops (band out of range) at these virtual times
     --tear-at-seq N     lose power half-way through writing event N to flash (prints SIM power_loss with t_ms)
     --imu-fault-at-s S  the IMU stops answering on I2C at virtual time S
+    --refuse-write F[,F]  writes of these flash files fail (OSError ENOSPC)
     --stall-at-s S      the sampler hangs at virtual time S (the watchdog must reset the band)
     --imu-odr-error-pct P  the IMU's real rate is P % off its nominal rate (its oscillator)
     --battery-mv MV     cell voltage (default 3950); --battery-step-s S:MV changes it at S
@@ -75,6 +76,7 @@ def parse_args(argv):
         "drop-at-s": None,
         "tear-at-seq": None,
         "imu-fault-at-s": None,
+        "refuse-write": None,
         "stall-at-s": None,
         "imu-odr-error-pct": "0",
         "battery-mv": "3950",
@@ -136,7 +138,8 @@ def build(opts):
             s, mv = step.split(":")
             battery.steps.append((int(float(s) * 1000), int(mv)))
     tear = opts["tear-at-seq"]
-    storage = simhw.SimStorage(opts["flash"], None if tear is None else int(tear), clock)
+    refuse = tuple(opts["refuse-write"].split(",")) if opts["refuse-write"] else ()
+    storage = simhw.SimStorage(opts["flash"], None if tear is None else int(tear), clock, refuse)
     bluetooth.sim_configure(int(opts["socket"]))
     ble = bluetooth.BLE()
     wdts = []

@@ -282,3 +282,31 @@ def test_a_reboot_late_in_a_recording_seeks_to_the_same_samples_a_full_read_give
     """--csv-skip-s bisects on byte offsets instead of parsing every row before the skip."""
     out = run_mp(micropython, tmp_path / "seek.py", SEEK_CHECK, str(many_spasms_csv), timeout_s=60)
     assert out.strip() == "same", out
+
+
+def test_minutes_of_healthy_running_clear_the_crash_streak_whatever_the_status_period(
+    micropython: str, many_spasms_csv: Path, tmp_path: Path
+) -> None:
+    """Found by review: the streak was cleared in the status loop, which sleeps the configured
+    status period (up to an hour): with 10 min, three crashes each after two healthy minutes
+    put the band in safe mode, and it stopped detecting."""
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    (flash / "config.json").write_text(json.dumps({"version": 1, "status_period_s": 600}))
+    for boot in range(1, 4):
+        band = Band(micropython, many_spasms_csv, flash, ["--imu-fault-at-s", "120"])
+        assert band.wait() == EXIT_CRASH, band.lines
+        assert band.up["boot"] == boot and not band.up["safe_mode"]
+    band = Band(micropython, many_spasms_csv, flash, ["--idle-exit-ms", "100"])
+    assert not band.up["safe_mode"] and band.up["rate_hz"] == 50, "healthy minutes between crashes: no safe mode"
+    band.kill()
+
+
+def test_a_flash_that_refuses_the_gyro_bias_file_costs_only_the_bias(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """Found by review: a failed write of bias.bin (a convenience) ended the status task with
+    an OSError: the band crashed 10 s after every boot and went to safe mode by the fourth."""
+    flash = tmp_path / "flash"
+    band = Band(micropython, many_spasms_csv, flash, ["--refuse-write", "bias.bin", "--idle-exit-ms", "100"])
+    end = band.end()
+    assert end["why"] != "crash" and end["next_seq"] == 14, end
+    assert not (flash / "bias.bin").exists() and not (flash / "crash.txt").exists()
