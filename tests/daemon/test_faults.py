@@ -20,6 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import numpy as np
 import pytest
 
 from spasmwatch.analysis.clusters import Cluster, Spasm
@@ -30,6 +31,7 @@ from spasmwatch.alerts.channels import WebhookChannel, WebhookSettings
 from spasmwatch.daemon.daemon import DEFAULT_RATE_HZ, BandSpec, Daemon, _StoreSource
 from spasmwatch.daemon.live import LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.session import BandClock, BandInfo, BandSession, State
+from spasmwatch.io.rawfile import open_rawfile
 from spasmwatch.store import Store
 from spasmwatch.transport import open_link
 from spasmwatch.transport.base import DisconnectedError
@@ -411,3 +413,23 @@ def test_alert_rows_record_the_channels_and_who_acknowledged(tmp_path: Path) -> 
 
     rows = asyncio.run(asyncio.wait_for(main(), 20))
     assert rows == [("ALARM", ("family_hook",), None), ("ACKNOWLEDGED", ("family_hook",), "Anna")], rows
+
+
+def test_a_restarted_daemon_continues_the_raw_file_of_the_same_boot(tmp_path: Path) -> None:
+    """Found by review: the header of a boot's .swraw was rebuilt at each start, dated from the
+    first record's arrival, so a restarted daemon's writer refused the existing file (headers
+    differ) and every RAW record of that boot failed."""
+    clock = Clock(T0)
+    spec = [BandSpec("crib", lambda: None, raw=True)]  # type: ignore[arg-type,return-value]
+    rows = [[i, -i, 1000, i % 7, 0, -3] for i in range(40)]
+    with Store(tmp_path / "db.sqlite") as store:
+        for run, (start, stop) in enumerate([(0, 20), (20, 40)]):
+            clock.t = T0 + 10 * run + 0.013  # arrivals differ: the header's start would too
+            d = Daemon(store, spec, clock=clock, raw_dir=tmp_path / "raw")  # type: ignore[arg-type]
+            _connect(d, DEVICE, [], clock.t)
+            for i in range(start, stop, 10):
+                d.on_record(DEVICE, P.decode(P.encode_raw(i, rows[i : i + 10])), clock.t)
+            d.bands[0].raw.close()  # type: ignore[union-attr]  # (a kill -9 would leave it torn: cut on resume)
+    blocks = list(open_rawfile(tmp_path / "raw" / f"{DEVICE}-boot0.swraw").chunks())
+    acc = np.concatenate([b.acc for b in blocks])
+    assert len(acc) == 40 and acc[39, 1] == pytest.approx(-0.039)

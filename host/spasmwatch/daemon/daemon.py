@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +29,8 @@ from spasmwatch.daemon.api import Json
 from spasmwatch.daemon.clock import Clock, SystemClock, local_day
 from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.session import BandInfo, BandSession, Offsets, State, unwrap_u32
-from spasmwatch.io.rawfile import RawHeader, RawWriter
+from spasmwatch.errors import InputError
+from spasmwatch.io.rawfile import RawHeader, RawReader, RawWriter
 from spasmwatch.store import Store
 from spasmwatch.store.rows import NOTE_KINDS, AlertRow, LogLife
 from spasmwatch.transport import Link
@@ -298,17 +300,26 @@ class Daemon:
             if b.raw is not None:
                 b.raw.close()
             self.raw_dir.mkdir(parents=True, exist_ok=True)
-            rate = b.params.rate_hz
-            # RAW carries sample indexes, not times: date index 0 from this record's arrival.
-            start = received_s - (rec["first_index"] + len(rec["samples"])) / rate
-            header = RawHeader(device, float(rate), True, start)
-            b.raw, b.raw_boot = RawWriter(self.raw_dir / f"{device}-boot{boot}.swraw", header), boot
+            b.raw, b.raw_boot = RawWriter(*self._raw_file(device, boot, b.params.rate_hz, rec, received_s)), boot
         # The band's u32 index wraps after 2^32 samples (497 days at 100 Hz); the file's does not.
         first = unwrap_u32(rec["first_index"], b.raw.next_index, slack=1 << 31)
         try:
             b.raw.append(first, rec["samples"], rec["dropped"])
         except ValueError as e:
             log.warning("%s: raw samples out of order, skipped: %s", device, e)
+
+    def _raw_file(self, device: str, boot: int, rate: int, rec: dict[str, Any], received_s: float) -> tuple[Path, RawHeader]:
+        """This boot's raw file and its header: the file's own when it exists (from before a restart)."""
+        path = self.raw_dir / f"{device}-boot{boot}.swraw"
+        if path.exists() and path.stat().st_size > 0:
+            try:
+                return path, RawReader(path).header
+            except InputError as e:  # unreadable header: keep it aside, start the boot's file anew
+                log.warning("%s: %s; kept as %s.bad, a new raw file is started", device, e, path.name)
+                os.replace(path, path.with_name(path.name + ".bad"))
+        # RAW carries sample indexes, not times: date index 0 from this record's arrival.
+        start = received_s - (rec["first_index"] + len(rec["samples"])) / rate
+        return path, RawHeader(device, float(rate), True, start)
 
     def _backfill_done(self, device: str) -> None:
         b = self._by_device(device)
