@@ -316,3 +316,19 @@ def test_messages_use_the_name_the_family_gave_the_band() -> None:
     r.engine.on_band_state("a1b2c3", BandFault.NOT_WORN, True)
     assert r.sent[-2].title == "ALARM: possible spasm cluster (Lea's band)"
     assert "(Lea's band)" in r.sent[-1].title and r.sent[-1].device == "a1b2c3"
+
+
+def test_an_alarm_after_an_acknowledged_warning_is_open_to_acknowledge() -> None:
+    """Found by review: the warning's acked_by stayed on the alarm, so `spasmwatch ack` and the
+    web page (which offer an ack only without one) could not acknowledge it, and it escalated."""
+    r = Rig(escalate_after_s=120.0)
+    r.engine.on_spasm("cot", 1, 2)
+    (warning,) = r.engine.snapshot()["alerts"]
+    r.engine.ack(warning["id"], "Mum")
+    r.advance(8)
+    r.engine.on_spasm("cot", 1, 3)
+    (alarm,) = r.engine.snapshot()["alerts"]
+    assert alarm["state"] == "ALARM" and alarm["acked_by"] is None
+    assert r.engine.ack(alarm["id"], "Dad")["state"] == "ACKNOWLEDGED"
+    r.advance(600)
+    assert NoticeKind.CLUSTER_ESCALATED not in r.kinds()

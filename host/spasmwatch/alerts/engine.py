@@ -306,6 +306,9 @@ class AlertEngine:
         n = self._notice(a, NoticeKind.CLUSTER_ALARM, Urgency.URGENT, msg)
         a.alarm_t = a.last_update_t = now
         a.update_pending = False
+        # The warning's ack (kept in the history) is not this alarm's: the alarm is open to
+        # acknowledge (the CLI and the web page offer it by acked_by) and escalates without it.
+        a.acked_by = None
         self._move(a, ClusterState.ALARM, now, f"spasm {a.count} of a cluster", n, msg)
 
     def _maybe_update(self, a: ClusterAlert, now: float) -> None:
