@@ -475,10 +475,10 @@ class App:
         if op == P.OP_CONFIG:
             key, value = args
             try:
-                self.cfg.set(key, value)
+                changed = self.cfg.set(key, value)
             except OSError:
                 return P.E_FLASH, 0
-            return P.OK, 1 if key in NEEDS_REBOOT else 0
+            return P.OK, 1 if changed and key in NEEDS_REBOOT else 0
         if op == P.OP_RAW:
             if args[0] and (not self.sampling or self.low_battery):
                 return P.E_STATE, 0

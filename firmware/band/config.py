@@ -56,13 +56,16 @@ class Config:
         return self.values[key]
 
     def set(self, key, value):
-        """Store a new value (already validated by the caller); OSError if flash fails.
+        """Store a new value (already validated by the caller); True if it changed.
 
-        The in-RAM value changes only after the file is written, so a failed
-        write changes nothing.
+        OSError if flash fails. The in-RAM value changes only after the file is
+        written, so a failed write changes nothing. The same value again costs no
+        flash write (the host sends the rate on every connection).
         """
         if not valid(key, value):
             raise ValueError("config key %d value %d" % (key, value))
+        if self.values[key] == value and not self.reset:
+            return False
         vals = dict(self.values)
         vals[key] = value
         doc = {"version": VERSION}
@@ -70,3 +73,4 @@ class Config:
             doc[spec[0]] = vals[k]
         self._storage.write_atomic(NAME, json.dumps(doc))
         self.values = vals
+        return True

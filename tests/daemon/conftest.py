@@ -23,7 +23,7 @@ import pytest
 from spasmwatch.alerts import NoticeKind
 from spasmwatch.alerts.channels.base import Channel
 from spasmwatch.daemon.clock import ScaledClock
-from spasmwatch.daemon.daemon import BandSpec, Daemon
+from spasmwatch.daemon.daemon import DEFAULT_RATE_HZ, BandSpec, Daemon
 from spasmwatch.store import Store
 from spasmwatch.transport import open_link
 from spasmwatch.transport.simband import SimBand
@@ -97,13 +97,14 @@ async def rig(
     band_args: tuple[str, ...] = (),
     channels: dict[str, Channel] | None = None,
     raw: bool = False,
+    rate_hz: int = DEFAULT_RATE_HZ,
     **daemon_kw: Any,
 ) -> AsyncIterator[Rig]:
     r = Rig(tmp, csv, speed, Store(tmp / "spasmwatch.db"), ScaledClock(time.time(), speed))
     try:
         for i in range(n_bands):
             r.start_band(i, band_args)
-        specs = [BandSpec(f"band{i}", r.link_factory(i), raw=raw) for i in range(n_bands)]
+        specs = [BandSpec(f"band{i}", r.link_factory(i), raw=raw, rate_hz=rate_hz) for i in range(n_bands)]
         r.daemon = Daemon(r.store, specs, channels, clock=r.clock, **daemon_kw)
         await r.daemon.start()
         yield r

@@ -235,3 +235,24 @@ def test_an_unexpected_error_in_the_daemon_does_not_end_monitoring(tmp_path: Pat
             assert r.daemon is not None and r.daemon.bands[0].session.state is State.STREAMING
 
     asyncio.run(main())
+
+
+def test_the_configured_imu_rate_is_set_on_the_band_which_reboots_once_to_apply_it(tmp_path: Path, quick_cluster_csv: Path) -> None:
+    """Found by review: [[bands]] rate_hz sized the daemon's epochs and raw files but never reached
+    the band, so a band left at 52 Hz was read as 104 Hz (every epoch half as active: no wake)."""
+
+    async def main() -> None:
+        async with rig(tmp_path, quick_cluster_csv, speed=4, rate_hz=104) as r:
+            first = r.bands[0]
+            assert first.up["rate_hz"] == 50  # the sim board's MPU6886 at its default 52 Hz: the 50 Hz step
+            reset = await first.wait_report_async("reset", 60)  # the band reboots to apply the new rate
+            assert reset["reason"] == "reboot" and await asyncio.to_thread(first.wait, 10) == 3
+            assert json.loads((tmp_path / "flash0" / "config.json").read_text())["rate_hz"] == 104
+            second = r.start_band(0)  # a board comes back up by itself after its reset
+            assert second.up["rate_hz"] == 100 and second.up["boot"] == 2
+            d = r.daemon
+            assert d is not None
+            await r.wait_for(lambda: d.bands[0].session.state is State.STREAMING, 60, "streaming at the new rate")
+            assert second.report("reset") is None, "the same rate again: no second reboot"
+
+    asyncio.run(main())

@@ -100,7 +100,9 @@ class Daemon:
         self.bands: list[BandView] = []
         self.raw_dir = raw_dir or store.path.parent / "raw"
         for spec in bands:
-            s = BandSession(spec.label, spec.link_factory, self, wall=self.clock.wall, stale_s=stale_s, raw=spec.raw, resync_s=resync_s)
+            s = BandSession(
+                spec.label, spec.link_factory, self, wall=self.clock.wall, stale_s=stale_s, raw=spec.raw, resync_s=resync_s, rate_hz=spec.rate_hz
+            )
             self.bands.append(BandView(spec.label, s, down_since=self.clock.mono(), params=Params(spec.rate_hz, True)))
         # The latest notifications, for the demo and tests (bounded: a daemon runs for months).
         self.notifications: deque[Notification] = deque(maxlen=NOTICES_KEPT)

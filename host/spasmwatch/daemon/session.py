@@ -180,9 +180,11 @@ class BandSession:
         stale_s: float = K.STALE_S,
         raw: bool = False,
         resync_s: float = K.RESYNC_S,
+        rate_hz: int | None = None,
     ) -> None:
         self.label = label  # what the caregiver configured (name or address)
         self.raw = raw  # ask for the raw sample stream on every connect
+        self.rate_hz = rate_hz  # the IMU rate to set on the band (None: leave its own)
         self._make_link = link_factory
         self.sink = sink
         self.wall = wall
@@ -304,9 +306,23 @@ class BandSession:
         # Stored only now, in the numbers of the life the backfill settled on.
         self.sink.on_record(device, self._life.to_host(status), status_t)
         self.sink.on_sync(device, int(status["boot"]) + self._life.boot, band_ms, sync_wall)
+        await self._apply_rate()
         if self.raw:
             await self._start_raw(link)
         self._set(State.STREAMING, f"backfill from seq {self._backfill_from}")
+
+    async def _apply_rate(self) -> None:
+        """The configured IMU rate, kept in the band's flash; a changed one applies after its reboot.
+
+        Sent on every connection (the band does not rewrite an unchanged value), after the
+        backfill, so a reboot costs no event: the session reconnects as after any drop.
+        """
+        if self.rate_hz is None:
+            return
+        if (await self.command(P.encode_config(P.CFG_RATE_HZ, self.rate_hz)))["arg"]:
+            log.info("%s: IMU rate set to %d Hz; the band reboots to apply it", self.label, self.rate_hz)
+            await self.command(P.encode_reboot())
+            raise DisconnectedError(f"the band reboots to sample at {self.rate_hz} Hz")
 
     async def _start_raw(self, link: Link) -> None:
         await link.subscribe(P.RAW_UUID, self._on_record)
