@@ -160,6 +160,8 @@ def test_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
         ('[channels.mqtt]\nport = "abc"', '[channels.mqtt] port: expected an integer 1-65535, got "abc"'),
         ("[channels.mqtt]\nport = 70000", "[channels.mqtt] port: expected an integer 1-65535, got 70000"),
         ("[daemon.http]\nport = true", "[daemon.http] port: expected an integer 1-65535, got true"),
+        ('[daemon]\ndata_dir = "spasmwatch-data"', '[daemon] data_dir: expected an absolute path (or ~/...), got "spasmwatch-data"'),
+        ('[channels.sound]\ncommand = "aplay \'my alarm.wav"', "[channels.sound] command: expected a command line with balanced quotes"),
         ("[daemon]\nlog_level = \"loud\"", '[daemon] log_level: expected one of "debug", "info", "warning", "error", got "loud"'),
         ("[alerts]\nescalate_after_s = -1", "[alerts] escalate_after_s: expected a number >= 0, got -1"),
         ("[alerts]\nescalate_after_s = nan", "[alerts] escalate_after_s: expected a number >= 0, got nan"),

@@ -18,6 +18,7 @@ import json
 import math
 import os
 import re
+import shlex
 import tempfile
 import tomllib
 import types
@@ -42,6 +43,14 @@ def _rule(expect: str, ok: Callable[[Any], bool], required: bool = False) -> dic
     """Field metadata: what a valid value is (for the message), the test, and
     whether the key must be written (a URL has no sensible default)."""
     return {"expect": expect, "ok": ok, "required": required}
+
+
+def _shell_words(line: str) -> list[str] | None:
+    """The words of a shell-like command line, or None when its quotes do not close."""
+    try:
+        return shlex.split(line)
+    except ValueError:
+        return None
 
 
 def _choice(*options: str) -> dict[str, Any]:
@@ -80,7 +89,9 @@ class Http:
 @dataclass
 class Daemon:
     log_level: str = field(default="info", metadata=_choice(*LOG_LEVELS))
-    data_dir: str | None = None  # the store's folder; default: the platform's user data dir
+    # The store's folder; default: the platform's user data dir. Absolute (or ~/...): relative to
+    # whatever folder a command runs in, the daemon and the CLI would each open a store of their own.
+    data_dir: str | None = field(default=None, metadata=_rule("an absolute path (or ~/...)", lambda v: Path(v).expanduser().is_absolute()))
     http: Http = field(default_factory=Http)
 
 
@@ -114,7 +125,8 @@ class Alerts:
 @dataclass
 class Sound:
     enabled: bool = True
-    command: str | None = None  # plays the alarm; default: the platform's player
+    # Plays the alarm; default: the platform's player. Split like a shell line, checked here.
+    command: str | None = field(default=None, metadata=_rule("a command line with balanced quotes", lambda v: _shell_words(v) is not None))
 
 
 @dataclass

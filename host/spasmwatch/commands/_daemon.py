@@ -46,6 +46,8 @@ def api(cfg: Config, path: str, body: dict[str, Any] | None = None, timeout_s: f
     """GET (or POST ``body``) the running daemon's local API; DaemonNotRunning if nobody answers."""
     h = cfg.daemon.http
     host = "127.0.0.1" if h.host in ("0.0.0.0", "::", "") else h.host
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address (e.g. ::1) in a URL, and so in the Host header the daemon checks
     url = f"http://{host}:{h.port}{path}"
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")

@@ -7,6 +7,7 @@ import getpass
 from typing import Any
 
 from spasmwatch.commands._daemon import add_config_arg, add_window_args, api, config_of, hm, minutes, open_store, window_of
+from spasmwatch.errors import SpasmwatchError
 
 
 def register(sub: Any) -> None:
@@ -22,6 +23,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_of(args)
     if args.label:
         cid, label = args.label
+        if not cid.isdigit():
+            raise SpasmwatchError(f"--label: the first value is a cluster number (see 'spasmwatch clusters'), not {cid!r}")
         c = api(cfg, f"/api/clusters/{int(cid)}/label", {"label": label, "by": args.by})
         print(f"cluster #{c['id']} labelled {c['label']}")
         return 0
