@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from spasmwatch.errors import InputError
 from spasmwatch.io import Chunk, InputWarning, Recording, estimate_rate_hz, open_recording
 from spasmwatch.io import _pieces
+from spasmwatch.io.limits import MIN_RATE_HZ
 
 FIELDS = ("t", "ax", "ay", "az", "gx", "gy", "gz")
 HEADER = ",".join(FIELDS) + "\n"
@@ -373,7 +374,7 @@ def test_missing_file_names_the_file(tmp_path: Path) -> None:
 # --- property: any valid file round-trips ------------------------------------------------
 
 finite = st.floats(min_value=-30.0, max_value=30.0, allow_nan=False)
-rates = st.floats(min_value=1.0, max_value=1000.0, allow_nan=False)
+rates = st.floats(min_value=MIN_RATE_HZ, max_value=1000.0, allow_nan=False)
 
 
 @st.composite
@@ -413,3 +414,13 @@ def test_any_valid_file_round_trips(case: tuple[str, NDArray[np.float64], float,
     assert np.allclose(got, values, rtol=0, atol=1e-9)
     assert [c.start_index for c in chunks] == list(range(0, len(values), chunk_rows))
     assert all(c.first_line == c.start_index + 2 and len(c) <= chunk_rows for c in chunks)
+
+
+@pytest.mark.parametrize("rate_hz", [100.0, 104.0])
+def test_times_in_milliseconds_are_refused(tmp_path: Path, rate_hz: float) -> None:
+    """Found by review: a logger's millisecond times at 100 or 104 Hz read as 0.1 Hz, inside
+    the old 0.1 Hz bar, and replayed as 8 h of 'not worn' without a word."""
+    path = tmp_path / "ms.csv"
+    path.write_text("t,ax,ay,az\n" + "".join(f"{i * 1000 / rate_hz:.0f},0,0,1\n" for i in range(2000)))
+    with pytest.raises(InputError, match=r"times must be in seconds"):
+        open_recording(path)

@@ -144,6 +144,10 @@ def test_bad_arguments_are_clear(course_db: tuple[Path, Expected], tmp_path: Pat
         run_cli("export", "--db", str(db), "--format", "bids", "--out", str(tmp_path / "x.tsv"))
     with pytest.raises(SpasmwatchError, match="no such store"):
         run_cli("export", "--db", str(tmp_path / "none.db"), "--out", str(tmp_path / "x.csv"))
+    # Found by review: JSON Lines written to x.json had its sidecar (x.json) written over it.
+    with pytest.raises(SpasmwatchError, match="sidecar would overwrite it"):
+        run_cli("export", "--db", str(db), "--format", "jsonl", "--out", str(tmp_path / "events.json"))
+    assert not (tmp_path / "events.json").exists()
 
 
 def _many_spasms(n: int) -> Iterator[SpasmRow]:

@@ -169,6 +169,8 @@ def export(fmt: str, out: Path, rows: Iterable[Row], meta: Meta, progress: Progr
     """Write ``rows`` to ``out`` in ``fmt`` (plus its sidecar); returns the number of rows."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    if fmt in ("csv", "jsonl", "bids") and sidecar_path(out) == out:
+        raise ExportError(f"{out}: its .json sidecar would overwrite it: name the {fmt} file .{'tsv' if fmt == 'bids' else fmt}")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         return _export(fmt, out, rows, meta, progress)

@@ -28,11 +28,12 @@ MAX_GAP_RATIO = 1.5
 # sample grid (100 Hz to 10 ms) no step is off and nothing is widened.
 ROUNDED_SHARE = 0.01
 ROUNDED_MIN_ROWS = 100
-# Sample rates a recording may have (Hz). Under one sample per 10 s there is
-# no movement left to see, and no IMU outputs faster than ~32 kHz; a rate
-# outside these is times in the wrong unit or corrupt times (the detector's
-# sizes overflow at 1e300 Hz or vanish at 1e-300 Hz).
-MIN_RATE_HZ = 0.1
+# Sample rates a recording may have (Hz). A 1-2 s spasm needs tens of samples
+# (docs/detector.md measures 25-400 Hz), and no IMU outputs faster than
+# ~32 kHz; a rate outside these is times in the wrong unit or corrupt times.
+# 10 Hz, not lower: times in milliseconds at 100 or 104 Hz read as 0.1 Hz,
+# which a bar of 0.1 Hz let through as 8 h of "not worn" (found by review).
+MIN_RATE_HZ = 10.0
 MAX_RATE_HZ = 100_000.0
 # Samples read at open to estimate the rate: 4096 intervals span 40 s at
 # 100 Hz, so millisecond-rounded times still give the rate to ~3e-5.
