@@ -190,3 +190,22 @@ def test_docs_table_lists_every_column_as_exported(repo_root: Path) -> None:
     rows = [line for line in doc.splitlines() if line.startswith("| `")]
     want = [f"| `{c.name}` | {c.type} | {c.units or ''} | {c.description} |" for c in COLUMNS]
     assert rows == want
+
+
+def _onsets(db: Path, out: Path, since: float, until: float) -> list[str]:
+    assert run_cli("export", "--db", str(db), "--format", "jsonl", "--out", str(out), "--kinds", "wake,sleep",
+                   "--since", iso(since), "--until", iso(until)) == 0  # fmt: skip
+    return [json.loads(line)["onset_utc"] for line in out.read_text().splitlines()]
+
+
+def test_exports_of_adjacent_ranges_hold_every_onset_once(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    """Found by review: a sleep onset is decided up to 10 min after it, and the epochs were read
+    only up to --until; an export ending 5 min after an onset lacked it, and the next one, which
+    starts after it, dropped it too: day-by-day exports lost such onsets."""
+    db, _ = course_db
+    day = DAY0 + DAY_S
+    whole = _onsets(db, tmp_path / "whole.jsonl", day, day + DAY_S)
+    evening = datetime.fromisoformat(next(t for t in whole if "T20:" in t).replace("Z", "+00:00")).timestamp()
+    cut = evening + 300
+    parts = _onsets(db, tmp_path / "a.jsonl", day, cut) + _onsets(db, tmp_path / "b.jsonl", cut, day + DAY_S)
+    assert parts == whole, (parts, whole)

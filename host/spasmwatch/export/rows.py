@@ -126,9 +126,9 @@ class Tables:
         return _window(self.cluster_rows, device, since, until)
 
     def transitions(self, device: str | None, since: float, until: float) -> Iterator[TransitionRow]:
-        from spasmwatch.export.sleep import transitions_from_activity
+        from spasmwatch.export.sleep import LEAD_S, transitions_from_activity
 
-        epochs = _window(self.activity_rows, device, -float("inf"), until)
+        epochs = _window(self.activity_rows, device, -float("inf"), until + LEAD_S)
         return (tr for tr in transitions_from_activity(epochs) if since <= tr.t < until)
 
     def notes(self, device: str | None, since: float, until: float) -> Iterator[NoteRow]:

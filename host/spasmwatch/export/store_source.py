@@ -13,16 +13,13 @@ from swcore import consts as C
 from swcore import protocol as P
 
 from spasmwatch.export.rows import ActivityRow, ClusterRow, NoteRow, SpasmRow, TransitionRow, TreatmentRow
-from spasmwatch.export.sleep import transitions_from_activity
+from spasmwatch.export.sleep import LEAD_S, transitions_from_activity
 from spasmwatch.store import Store
 
 # The band's default IMU rate (firmware/band/config.py): it sets how many
 # samples an epoch holds, hence when an epoch counts as active.
 DEFAULT_RATE_HZ = 52.0
 EPOCH_S = C.EPOCH_MS / 1000.0
-# Sleep onsets are decided up to a sleep window after them: read epochs from
-# this long before the range so a transition near its start is found.
-LEAD_S = 2 * C.SLEEP_WINDOW_MS / 1000.0
 
 
 class StoreSource:
@@ -60,7 +57,7 @@ class StoreSource:
             yield ActivityRow(a.device, a.wall_t - EPOCH_S, EPOCH_S, active, not a.off_body and a.worn != 0)
 
     def transitions(self, device: str | None, since: float, until: float) -> Iterator[TransitionRow]:
-        for tr in transitions_from_activity(self.activity(device, since - LEAD_S, until)):
+        for tr in transitions_from_activity(self.activity(device, since - LEAD_S, until + LEAD_S)):
             if since <= tr.t < until:
                 yield tr
 
