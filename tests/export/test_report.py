@@ -120,3 +120,23 @@ def test_treatment_and_note_cli_write_through_the_store(tmp_path: Path, capsys: 
     assert (note.kind, note.text) == ("video", "video taken")
     with pytest.raises(SpasmwatchError, match="not an ISO 8601"):
         run_cli("note", "x", "--at", "soon", "--db", db)
+
+
+def test_dates_without_a_zone_are_in_the_reports_zone(
+    course_db: tuple[Path, Expected], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by review: --since/--until without a zone were read in the computer's zone, not --tz:
+    on a UTC computer, Berlin's 5-6 March came out as 3 days (an hour cut off the first, a stub
+    of the third)."""
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        db, _ = course_db
+        args = ("--since", "2024-03-05", "--until", "2024-03-07", "--tz", "Europe/Berlin")
+        assert run_cli("report", "--db", str(db), "--out", str(tmp_path / "r.html"), *args) == 0
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert ": 2 days," in capsys.readouterr().err

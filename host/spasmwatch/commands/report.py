@@ -52,16 +52,17 @@ def _tz(name: str | None) -> tzinfo:
 
 
 def run(args: argparse.Namespace) -> int:
+    tz = _tz(args.tz)  # the report's days are this zone's, and so are --since/--until without one
     try:
-        until = parse_iso(args.until, "--until") if args.until else time.time()
-        since = parse_iso(args.since, "--since") if args.since else until - DEFAULT_DAYS * 86_400.0
+        until = parse_iso(args.until, "--until", tz) if args.until else time.time()
+        since = parse_iso(args.since, "--since", tz) if args.since else until - DEFAULT_DAYS * 86_400.0
     except ValueError as exc:
         raise SpasmwatchError(str(exc)) from exc
     if not since < until:
         raise SpasmwatchError("--since must be before --until")
     source = open_source(args.db, args.rate_hz)
     try:
-        data = write_report(source, args.device, since, until, _tz(args.tz), args.out)
+        data = write_report(source, args.device, since, until, tz, args.out)
     finally:
         source.close()
     print(f"{args.out}: {len(data.days)} days, {sum(d.clusters for d in data.days)} clusters", file=sys.stderr)

@@ -11,7 +11,7 @@ import heapq
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 
 from spasmwatch.export.columns import KINDS, NAMES
 from spasmwatch.export.rows import ClusterRow, NoteRow, Source, SpasmRow, TransitionRow, TreatmentRow
@@ -42,14 +42,14 @@ def iso(t: float) -> str:
     return datetime.fromtimestamp(t, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def parse_iso(text: str, what: str = "time") -> float:
-    """ISO 8601 -> unix seconds; a time without a zone is taken as local time."""
+def parse_iso(text: str, what: str = "time", tz: tzinfo | None = None) -> float:
+    """ISO 8601 -> unix seconds; a time without a zone is in ``tz`` (default: this computer's)."""
     try:
         dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError as exc:
         raise ValueError(f"{what}: not an ISO 8601 date/time: {text!r}") from exc
     if dt.tzinfo is None:
-        dt = dt.astimezone()
+        dt = dt.astimezone() if tz is None else dt.replace(tzinfo=tz)
     return dt.timestamp()
 
 
