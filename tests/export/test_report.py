@@ -5,14 +5,21 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from datetime import datetime, timezone
 from html.parser import HTMLParser
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import matplotlib.pyplot as plt
 import pytest
 from conftest import run_cli
 from course import CLUSTERS_PER_DAY, Expected
 
 from spasmwatch.errors import SpasmwatchError
+from spasmwatch.export.rows import ClusterRow, NoteRow, Tables, TransitionRow, TreatmentRow
+from spasmwatch.report.data import ReportData, gather
+from spasmwatch.report.pages import figures
+from spasmwatch.report.plots import plot_actogram
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "tests" / "output"
@@ -140,3 +147,53 @@ def test_dates_without_a_zone_are_in_the_reports_zone(
         monkeypatch.undo()
         time.tzset()
     assert ": 2 days," in capsys.readouterr().err
+
+
+# --- report data and pages (found by review) -----------------------------------------------------
+DAY = 86400.0
+D0 = datetime(2024, 3, 4, tzinfo=timezone.utc).timestamp()
+
+
+def test_a_treatment_trend_counts_whole_days_only() -> None:
+    """A report ends now, so its last day is partial: counted as a whole day, a steady 4 clusters
+    a day read as 2.5 after a start, as if the drug had cut them by a third."""
+    clusters = [ClusterRow(i, "b", D0 + 3 * 3600 + i * 6 * 3600, D0 + 3 * 3600 + i * 6 * 3600 + 60, 5, None, None, None) for i in range(48)]
+    start = TreatmentRow(1, D0 + 7 * DAY + 12 * 3600, "vigabatrin", 50.0, "mg/kg/day", "start")
+    data = gather(Tables(cluster_rows=clusters, treatment_rows=[start]), None, D0, D0 + 9 * DAY + 8 * 3600, timezone.utc)
+    (tr,) = data.trends
+    assert (tr.days_before, tr.days_after, tr.clusters_before, tr.clusters_after) == (7, 1, 4.0, 4.0)
+
+
+def _bars(data: ReportData) -> list[tuple[int, float, float]]:
+    fig, ax = plt.subplots()
+    try:
+        plot_actogram(ax, data)
+        return [(round(p.get_y() + p.get_height() / 2), round(p.get_x(), 3), round(p.get_x() + p.get_width(), 3)) for p in ax.patches]
+    finally:
+        plt.close(fig)
+
+
+def test_the_actogram_draws_sleep_on_the_wall_clock_and_the_first_night() -> None:
+    """Bars were sized by elapsed time from a wall-clock edge, an hour off on the night the
+    clocks go back; and a report starting asleep drew no first night."""
+    berlin = ZoneInfo("Europe/Berlin")
+    since = datetime(2024, 10, 26, tzinfo=berlin).timestamp()
+    until = datetime(2024, 10, 28, tzinfo=berlin).timestamp()
+    t = [datetime(2024, 10, 26, h, tzinfo=berlin).timestamp() for h in (7, 20)] + [datetime(2024, 10, 27, 7, tzinfo=berlin).timestamp()]
+    trs = [TransitionRow("b", t[0], "wake"), TransitionRow("b", t[1], "sleep"), TransitionRow("b", t[2], "wake")]
+    data = gather(Tables(), None, since, until, berlin)
+    data.transitions = trs  # (as a store's epochs would give them)
+    assert _bars(data) == [(0, 0.0, 7.0), (0, 20.0, 24.0), (1, 0.0, 7.0)]
+
+
+def test_every_treatment_and_note_reaches_the_pdf() -> None:
+    """The PDF's log table stopped at 60 rows, silently: a note per cluster over two weeks is more."""
+    notes = [NoteRow(i, "b", D0 + i * 3000.0, "video", f"note {i}") for i in range(100)]
+    data = gather(Tables(note_rows=notes), None, D0, D0 + 14 * DAY, timezone.utc)
+    figs = figures(data)
+    try:
+        cells = [c.get_text().get_text() for f in figs for ax in f.axes for tab in ax.tables for c in tab.get_celld().values()]
+    finally:
+        for f in figs:
+            plt.close(f)
+    assert {f"note {i}" for i in range(100)} <= set(cells)

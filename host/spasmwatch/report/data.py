@@ -8,7 +8,7 @@ few weeks are small and kept.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from spasmwatch.export.rows import ClusterRow, NoteRow, Source, TransitionRow, TreatmentRow
 
@@ -18,6 +18,7 @@ TREND_DAYS = 7
 @dataclass
 class Day:
     day: date
+    whole: bool = True  # the report covers all of it (its first and last day may be partial)
     spasms: int = 0
     clusters: int = 0
     false_alarms: int = 0
@@ -65,7 +66,9 @@ class ReportData:
 def _days(since: float, until: float, tz: tzinfo) -> list[Day]:
     first = datetime.fromtimestamp(since, tz=tz).date()
     last = datetime.fromtimestamp(until - 1e-6, tz=tz).date()
-    return [Day(first + timedelta(days=i)) for i in range((last - first).days + 1)]
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    midnight = [datetime.combine(d, time(), tzinfo=tz).timestamp() for d in [*days, last + timedelta(days=1)]]
+    return [Day(d, since <= midnight[i] and midnight[i + 1] <= until) for i, d in enumerate(days)]
 
 
 def gather(source: Source, device: str | None, since: float, until: float, tz: tzinfo) -> ReportData:
@@ -94,10 +97,11 @@ def _mean(xs: list[int]) -> float | None:
 
 
 def trend(data: ReportData, tr: TreatmentRow) -> Trend:
-    """Whole days before the start day vs whole days after it (the start day itself is left out)."""
+    """Whole days before the start day vs whole days after it (the start day itself is left out,
+    and so is a day the report covers in part: today, by default, would count as a quiet day)."""
     k = data.day_index(tr.t)
-    before = [d for i, d in enumerate(data.days) if k - TREND_DAYS <= i < k]
-    after = [d for i, d in enumerate(data.days) if k < i <= k + TREND_DAYS]
+    before = [d for i, d in enumerate(data.days) if k - TREND_DAYS <= i < k and d.whole]
+    after = [d for i, d in enumerate(data.days) if k < i <= k + TREND_DAYS and d.whole]
     return Trend(
         tr,
         len(before),
@@ -110,9 +114,11 @@ def trend(data: ReportData, tr: TreatmentRow) -> Trend:
 
 
 def sleep_spans(data: ReportData) -> list[tuple[float, float]]:
-    """(sleep onset, wake onset) intervals; an open end is cut at the report's end."""
+    """(sleep onset, wake onset) intervals; open ends are cut at the report's start and end."""
     spans: list[tuple[float, float]] = []
     start: float | None = None
+    if data.transitions and data.transitions[0].kind == "wake":
+        start = data.since  # asleep when the report begins: the first night is drawn too
     for tr in data.transitions:
         if tr.kind == "sleep" and start is None:
             start = tr.t

@@ -17,6 +17,9 @@ from matplotlib.figure import Figure  # noqa: E402
 from spasmwatch.report import plots, text  # noqa: E402
 from spasmwatch.report.data import ReportData  # noqa: E402
 
+# Rows of the treatments-and-notes table that fit an A4 page at 8 pt; more go on further pages.
+LOG_ROWS_PER_PAGE = 60
+
 A4 = (8.27, 11.69)
 
 
@@ -79,13 +82,18 @@ def _table_page(title: str, header: tuple[str, ...], rows: Sequence[tuple[str, .
 def figures(data: ReportData) -> list[Figure]:
     """The PDF's pages in order."""
     log = [(a, b, textwrap.shorten(c, 70)) for a, b, c in text.log_rows(data)]
+    pages = [log[i : i + LOG_ROWS_PER_PAGE] for i in range(0, len(log), LOG_ROWS_PER_PAGE)] or [[]]
     return [
         page_summary(data),
         page_actogram(data),
         page_clusters(data),
         _table_page("Per day", text.DAY_HEADER, text.day_rows(data), [0.3, 0.15, 0.15, 0.2, 0.15]),
-        _table_page("Treatments and caregiver notes", ("time", "what", "text"), log[:60], [0.2, 0.17, 0.63]),
-    ]
+        *(
+            _table_page(f"Treatments and caregiver notes{f' ({k + 1}/{len(pages)})' if len(pages) > 1 else ''}",
+                        ("time", "what", "text"), rows, [0.2, 0.17, 0.63])
+            for k, rows in enumerate(pages)
+        ),
+    ]  # fmt: skip
 
 
 def write_pdf(data: ReportData, out: Path) -> int:

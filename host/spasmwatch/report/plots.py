@@ -72,8 +72,10 @@ def plot_actogram(ax: Axes, data: ReportData) -> None:
             row = data.day_index(t)
             midnight = datetime.combine(data.days[0].day + timedelta(days=row + 1), datetime.min.time(), tzinfo=data.tz).timestamp()
             end = min(b, midnight)
+            # Both edges on the wall clock: elapsed time is an hour off on daylight-saving nights.
             h0 = _frac_day(data, t) - row
-            ax.barh(row, (end - t) / 86400 * 24, left=h0 * 24, height=0.7, color=SLEEP_COLOR)
+            h1 = 1.0 if end >= midnight else _frac_day(data, end) - row
+            ax.barh(row, (h1 - h0) * 24, left=h0 * 24, height=0.7, color=SLEEP_COLOR)
             t = end
     for c in data.clusters:
         f = _frac_day(data, c.t)
