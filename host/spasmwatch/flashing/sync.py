@@ -130,19 +130,26 @@ def _apply(
     report: SyncReport,
     progress: Progress,
 ) -> None:
-    device.remove([MAIN, MANIFEST])
-    main = next((im for im in images if im.path == MAIN), None)
-    device.mkdirs(_dirs([im.path for im in images]))
-    for im in to_write:
-        if im.path == MAIN:
-            continue
-        _write(device, im, report, progress)
-    device.remove(to_remove)
+    # Stale files go with main.py and the manifest, first: once the manifest is gone nothing
+    # would name them again, and an interrupted flash would leave them on the band for good.
+    device.remove([MAIN, *to_remove, MANIFEST])
     report.removed = to_remove
-    _verify(device, [im for im in images if im.path != MAIN], "main.py was not written, so the band will not start a mixed app")
-    if main is not None:
-        _write(device, main, report, progress)
-        _verify(device, [main], "the band will not start the app")
+    try:
+        main = next((im for im in images if im.path == MAIN), None)
+        device.mkdirs(_dirs([im.path for im in images]))
+        for im in to_write:
+            if im.path == MAIN:
+                continue
+            _write(device, im, report, progress)
+        _verify(device, [im for im in images if im.path != MAIN], "main.py was not written, so the band will not start a mixed app")
+        if main is not None:
+            _write(device, main, report, progress)
+            _verify(device, [main], "the band will not start the app")
+    except (DeviceError, KeyboardInterrupt) as exc:
+        if isinstance(exc, DeviceError) and "main.py" in str(exc):
+            raise
+        raise DeviceError(f"{exc or 'interrupted'}; the flash was cut short: the band has no main.py and does not "
+                          "monitor until 'spasmwatch flash' is run again") from exc  # fmt: skip
 
 
 def _write(device: Device, im: Image, report: SyncReport, progress: Progress) -> None:
