@@ -177,6 +177,8 @@ def test_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
         ('[[channels.ntfy]]\nurl = "https://ntfy.sh/"', '[channels.ntfy #1] url: expected an http(s) URL ending in the topic'),
         ("[channels.mqtt]\nenabled = true", "[channels.mqtt] host: required when enabled = true"),
         ("[daemon.http]\nlan = true", "[daemon.http] token: required when lan = true"),
+        ('[daemon.http]\nhost = "0.0.0.0"', '[daemon.http] token: required when host = "0.0.0.0", which other machines can reach'),
+        ('[[bands]]\ntransport = "sim"', "[bands #1] name: set name"),
         ('[[caregivers]]\nchannels = ["sound"]', "[caregivers #1] name: required"),
         ('[[caregivers]]\nname = "mum"\nchannels = ["sond"]', "[caregivers #1] channels: unknown channel \"sond\" (did you mean 'sound'?)"),
         ('[[caregivers]]\nname = "mum"\nchannels = [1]', "[caregivers #1] channels: expected a string, got 1"),

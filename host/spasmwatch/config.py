@@ -14,6 +14,7 @@ working file. tomllib/tomli-w do not keep comments: a file written by
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import json
 import math
 import os
@@ -335,6 +336,8 @@ def _check_config(cfg: Config, source: str) -> None:
     http = cfg.daemon.http
     if http.lan and not http.token:
         raise ConfigError(f"{source}: [daemon.http] token: required when lan = true (the page can acknowledge alarms)")
+    if not is_loopback(http.host) and not http.token:
+        raise ConfigError(f"{source}: [daemon.http] token: required when host = {json.dumps(http.host)}, which other machines can reach")
     for i, b in enumerate(cfg.bands, 1):
         _check_band(b, _Where(source, f"bands #{i}"))
     _check_unique(source, "channels.webhook", [w.ref_name for w in cfg.channels.webhook])
@@ -350,10 +353,21 @@ def _check_config(cfg: Config, source: str) -> None:
                 raise ConfigError(f"{source}: [caregivers #{i}] channels: unknown channel {json.dumps(ch)}{more}")
 
 
+def is_loopback(host: str) -> bool:
+    """True for names and addresses that only this machine can reach."""
+    h = host.strip().strip("[]").lower().rstrip(".")
+    if h == "localhost" or h.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(h).is_loopback
+    except ValueError:
+        return False
+
+
 def _check_band(b: Band, where: _Where) -> None:
     if b.transport == "serial" and not b.port:
         raise where.error("port", 'required for transport = "serial" (e.g. "/dev/ttyACM0")')
-    if b.transport == "ble" and not (b.name or b.address):
+    if b.transport in ("ble", "sim") and not (b.name or b.address):
         raise where.error("name", 'set name (e.g. "spasmwatch-0001") or address')
 
 

@@ -15,7 +15,8 @@ import aiohttp
 import pytest
 from fake_daemon import FakeDaemon, midnight
 
-from spasmwatch.daemon.http import HttpError, HttpServer, is_loopback
+from spasmwatch.config import is_loopback
+from spasmwatch.daemon.http import HttpError, HttpServer
 from spasmwatch.errors import ConfigError
 
 TOKEN = "api-test-token-abcdefghijkl"

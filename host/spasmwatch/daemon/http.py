@@ -28,7 +28,6 @@ import asyncio
 import datetime as dt
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import math
@@ -44,6 +43,7 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
+from spasmwatch.config import is_loopback
 from spasmwatch.daemon.api import DaemonAPI, Json
 from spasmwatch.daemon.clock import local_day
 from spasmwatch.errors import ConfigError, SpasmwatchError
@@ -97,17 +97,6 @@ class ApiError(Exception):
 def new_token() -> str:
     """A token for LAN access (32 url-safe characters, 192 bits)."""
     return secrets.token_urlsafe(24)
-
-
-def is_loopback(host: str) -> bool:
-    """True for names and addresses that only this machine can reach."""
-    h = host.strip().strip("[]").lower().rstrip(".")
-    if h == "localhost" or h.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(h).is_loopback
-    except ValueError:
-        return False
 
 
 def web_dir() -> Path:
