@@ -297,8 +297,9 @@ def test_an_alarm_restored_after_a_restart_is_not_sent_again_but_escalates_and_f
 
     r = Rig(escalate_after_s=120.0)
     raised_t = r.clock.t - 60.0  # the alarm went out a minute before the daemon restarted
-    r.engine.restore("cot", 7, ClusterState.ALARM, 4, raised_t - 30.0, raised_t)
+    r.engine.restore("cot", 7, ClusterState.ALARM, 4, raised_t - 30.0, raised_t, post_wake_s=300.0)
     assert r.sent == []  # nothing sent twice
+    assert "5 min after waking" in r.engine.snapshot()["alerts"][0]["text"]  # the store knew it (found by review)
     assert r.transitions[-1].new == "ALARM" and "restored" in r.transitions[-1].reason
     r.engine.on_spasm("cot", 7, 5)  # the cluster goes on: no second alarm
     assert NoticeKind.CLUSTER_ALARM not in r.kinds()
@@ -332,3 +333,31 @@ def test_an_alarm_after_an_acknowledged_warning_is_open_to_acknowledge() -> None
     assert r.engine.ack(alarm["id"], "Dad")["state"] == "ACKNOWLEDGED"
     r.advance(600)
     assert NoticeKind.CLUSTER_ESCALATED not in r.kinds()
+
+
+def test_a_short_cluster_whose_alarm_nobody_acknowledged_still_escalates_and_stays_open() -> None:
+    """Found by review: a cluster that ended within escalate_after_s (3 spasms, then quiet) closed
+    its alarm: nothing escalated, the page said 'No alert right now', and a parent who slept
+    through the first alarm never heard again."""
+    r = Rig(escalate_after_s=120.0)
+    r.engine.on_spasm("cot", 1, 3)
+    alarm_id = r.sent[0].alert_id
+    r.advance(50)
+    r.engine.on_cluster_closed("cot", 1)
+    assert r.kinds() == [NoticeKind.CLUSTER_ALARM, NoticeKind.CLUSTER_CLOSED]  # the end is told
+    assert [a["state"] for a in r.engine.snapshot()["alerts"]] == ["ALARM"]  # still to acknowledge
+    r.advance(70)
+    assert r.kinds()[-1] is NoticeKind.CLUSTER_ESCALATED
+    assert "for 2 min" in r.sent[-1].text
+    r.engine.on_cluster_closed("cot", 1)  # the analysis saying it again changes nothing
+    r.engine.ack(alarm_id, "Anna")
+    assert r.kinds()[-1] is NoticeKind.CLUSTER_ACKNOWLEDGED and r.kinds().count(NoticeKind.CLUSTER_CLOSED) == 1
+    (closed,) = r.engine.snapshot()["alerts"]
+    assert closed["state"] == "CLOSED" and closed["acked_by"] == "Anna"
+
+
+def test_escalation_words_give_seconds_under_a_minute_and_a_half() -> None:
+    r = Rig(escalate_after_s=30.0)
+    r.engine.on_spasm("cot", 1, 3)
+    r.advance(30)
+    assert "for 30 s." in r.sent[-1].text

@@ -371,17 +371,22 @@ def test_a_band_that_never_connects_after_a_start_raises_band_disconnected(tmp_p
         assert d.status()["bands"][0]["faults"] == ["disconnected"]
 
 
-def test_an_open_alarm_is_restored_and_escalates_when_the_band_stays_away_after_a_restart(tmp_path: Path) -> None:
+@pytest.mark.parametrize("ended", [False, True])
+def test_an_open_alarm_is_restored_and_escalates_when_the_band_stays_away_after_a_restart(tmp_path: Path, ended: bool) -> None:
     """Found by review: open alarms were restored at the band's first connection only; a daemon
     killed mid-alarm and restarted beside a band out of range never escalated the alarm nobody
-    had acknowledged."""
-    clock = Clock(time.time())
+    had acknowledged. Nor one whose cluster had ended (its alarm stays open until acknowledged)."""
+    clock = Clock(time.time() - (120 if ended else 0))
     with Store(tmp_path / "db.sqlite") as store:
         store.add_sync(DEVICE, 1, 0, clock.t - 40)
         first = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
         _connect(first, DEVICE, [], clock.t)
         for seq in range(3):
             first.on_record(DEVICE, _spasm_rec(seq, 10_000 * seq), clock.t)
+        if ended:
+            clock.t += 110  # quiet past the close time: the cluster ends, nobody acknowledged
+            first._tick()
+            assert [c.closed for c in store.clusters(DEVICE)] == [True]
         assert [a.state for a in store.alerts(DEVICE) if a.cluster_id is not None] == ["ALARM"]
         # kill -9; the band is out of range when the daemon comes back.
         d = _absent_band(tmp_path, store, alert_settings=AlertSettings(escalate_after_s=1.0))

@@ -79,6 +79,7 @@ class ClusterAlert(_Alert):
     ended_t: float | None = None
     label: str | None = None
     restored: bool = False  # raised before a daemon restart: who was alerted is not known
+    over: bool = False  # the cluster ended while its alarm was unacknowledged: it closes once acknowledged
     name: str = ""  # what the family calls the band, in the words they read
 
     def facts(self) -> M.ClusterFacts:
@@ -172,6 +173,8 @@ class AlertEngine:
         started_t: float | None,
         alarm_t: float,
         acked_by: str | None = None,
+        post_wake_s: float | None = None,
+        over: bool = False,
     ) -> None:
         """Carry on an alarm raised before a daemon restart: same state, nothing sent again.
 
@@ -182,6 +185,7 @@ class AlertEngine:
             return
         a = self._cluster(device, cluster_key)
         a.count, a.started_t, a.acked_by, a.notified = count, started_t, acked_by, True
+        a.post_wake_s, a.over = post_wake_s, over
         a.alarm_t = a.last_update_t = alarm_t
         a.last_spasm_t = self.clock()
         a.restored = True
@@ -192,7 +196,10 @@ class AlertEngine:
         a = self._clusters.get((device, cluster_key))
         if a is None:
             return
-        self._close(a, self.clock(), ended_t, "cluster closed")
+        if a.state in _OPEN_ALARM:
+            self._end_unacknowledged(a, self.clock(), ended_t)
+        else:
+            self._close(a, self.clock(), ended_t, "cluster closed")
 
     # ---- band input -----------------------------------------------------
 
@@ -342,6 +349,8 @@ class AlertEngine:
         msg = M.acknowledged(a.facts(), by)
         n = self._notice(a, NoticeKind.CLUSTER_ACKNOWLEDGED, Urgency.NORMAL, msg, Audience.ALERTED)
         self._move(a, ClusterState.ACKNOWLEDGED, now, f"acknowledged by {by}", n, msg, keep_text=True, by=by)
+        if a.over:
+            self._close(a, now, None, "ended before it was acknowledged", tell=False)
 
     def _label(self, a: ClusterAlert, label: str, by: str) -> None:
         a.label = label
@@ -355,14 +364,30 @@ class AlertEngine:
         if a.notified:  # nobody to correct if nothing was sent
             msg = M.false_alarm(a.facts(), self.settings.tz, by)
             self._emit(self._notice(a, NoticeKind.FALSE_ALARM, Urgency.NORMAL, msg, Audience.ALERTED))
+        if a.over and (a.device, a.key) in self._clusters:
+            self._close(a, now, None, f"ended, then marked a false alarm by {by}", tell=False)
 
-    def _close(self, a: ClusterAlert, now: float, ended_t: float | None, reason: str) -> None:
+    def _end_unacknowledged(self, a: ClusterAlert, now: float, ended_t: float | None) -> None:
+        """The cluster ended but nobody acknowledged its alarm: say it ended, keep the alarm open.
+
+        It still escalates (a short cluster ends before ``escalate_after_s``: a parent who slept
+        through the first alarm would never hear again) and stays on the page until acknowledged.
+        """
+        a.update_pending = False  # the summary carries the final count
+        a.ended_t = ended_t if ended_t is not None else a.ended_t or self._guess_end(a)
+        if a.over:
+            return
+        a.over = True
+        log.info("alert %d %s cluster %s: ended, alarm still unacknowledged", a.id, a.device, a.key)
+        self._emit(self._notice(a, NoticeKind.CLUSTER_CLOSED, Urgency.INFO, M.closed(a.facts(), self.settings.tz), Audience.ALERTED))
+
+    def _close(self, a: ClusterAlert, now: float, ended_t: float | None, reason: str, tell: bool = True) -> None:
         if a.update_pending:
             a.update_pending = False  # the summary carries the final count
         a.ended_t = ended_t if ended_t is not None else a.ended_t or self._guess_end(a)
         msg = M.closed(a.facts(), self.settings.tz)
         n = None
-        if a.notified:
+        if a.notified and tell:  # (tell=False: the end was told when it came)
             n = self._notice(a, NoticeKind.CLUSTER_CLOSED, Urgency.INFO, msg, Audience.ALERTED)
         self._move(a, ClusterState.CLOSED, now, reason, n, msg)
         del self._clusters[(a.device, a.key)]

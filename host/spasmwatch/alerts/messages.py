@@ -80,7 +80,7 @@ def update(f: ClusterFacts, tz: tzinfo | None) -> Message:
 def escalated(f: ClusterFacts, tz: tzinfo | None, after_s: float) -> Message:
     return Message(
         f"ALARM NOT ACKNOWLEDGED: possible spasm cluster ({f.device})",
-        f"Nobody has acknowledged the alarm for {after_s / 60:.0f} min. {_spasms(f.count)} in a cluster"
+        f"Nobody has acknowledged the alarm for {_span(after_s)}. {_spasms(f.count)} in a cluster"
         f"{_since(f, tz)}, {_after_waking(f)}. Please check the baby now, film if it is still happening, "
         "and contact your pediatrician. " + DISCLAIMER,
     )

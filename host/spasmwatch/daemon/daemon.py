@@ -360,11 +360,15 @@ class Daemon:
                 last[row.cluster_id] = row
         for r in self.store.clusters(device, since=since):
             a = last.get(r.id)
-            if r.closed or r.alert_t is None or a is None or a.state not in ("ALARM", "ESCALATED", "ACKNOWLEDGED"):
+            if r.alert_t is None or a is None or a.state not in ("ALARM", "ESCALATED", "ACKNOWLEDGED"):
                 continue
-            self.engine.restore(device, r.id, ClusterState(a.state), r.count, r.start_t, r.alert_t, a.by)
-            ts = self._spasm_ts(r.id)
-            analysis.tracked.append(TrackedCluster(r.key, r.start_t, r.end_t, store_id=r.id, alarmed=True, spasm_ts=ts))
+            if r.closed and a.state == "ACKNOWLEDGED":
+                continue  # ended and seen to: nothing left open
+            # A cluster that ended with its alarm unacknowledged: the alarm is still open (it escalates).
+            self.engine.restore(device, r.id, ClusterState(a.state), r.count, r.start_t, r.alert_t, a.by, r.post_wake_s, over=r.closed)
+            if not r.closed:  # (a closed one is tracked already: _stored_clusters)
+                ts = self._spasm_ts(r.id)
+                analysis.tracked.append(TrackedCluster(r.key, r.start_t, r.end_t, store_id=r.id, alarmed=True, spasm_ts=ts))
 
     def _stored_clusters(self, device: str) -> list[TrackedCluster]:
         since = self.clock.wall() - K.REBUILD_WINDOW_S
