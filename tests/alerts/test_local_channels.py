@@ -18,6 +18,7 @@ from spasmwatch.alerts.channels import (
     DesktopChannel,
     DesktopSettings,
     Dispatcher,
+    RetrySettings,
     SoundChannel,
     SoundSettings,
 )
@@ -115,3 +116,25 @@ def test_desktop_not_available(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ChannelError, match="desktop: desktop notifications not available"):
         asyncio.run(DesktopChannel(DesktopSettings()).send(notice()))
+
+
+def test_a_hung_player_gives_way_to_the_next_and_the_bell_under_the_dispatcher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by review: the dispatcher cut the sound channel off at its network deadline, shorter
+    than one player's own timeout, so a hung player left no fallback, no bell, and a process behind."""
+    hung = tmp_path / "paplay"  # a stalled PulseAudio: the first player tried
+    hung.write_text(f"#!{sys.executable}\nimport os, time\nopen(os.environ['SW_PID'], 'w').write(str(os.getpid()))\ntime.sleep(60)\n")
+    hung.chmod(0o755)
+    _script(tmp_path / "aplay")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("SW_RECORD", str(tmp_path / "played"))
+    monkeypatch.setenv("SW_EXIT", "1")
+    monkeypatch.setenv("SW_PID", str(tmp_path / "hung.pid"))
+    tty = Tty()
+    sound = SoundChannel(SoundSettings(wav_path=tmp_path / "a.wav", timeout_s=1.0), terminal=tty)
+    d = Dispatcher({"sound": sound}, retry=RetrySettings(attempt_timeout_s=0.5))
+    (delivery,) = asyncio.run(asyncio.wait_for(d.dispatch(notice()), 20))
+    assert not delivery.ok and "no exit within 1 s" in (delivery.error or "") and "rang the terminal bell" in (delivery.error or "")
+    assert (tmp_path / "played.json").exists() and tty.getvalue() == "\a"  # aplay was tried, then the bell
+    pid = int((tmp_path / "hung.pid").read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # the hung player was killed

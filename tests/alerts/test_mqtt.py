@@ -24,7 +24,7 @@ def test_alert_state_status_and_discovery_are_retained(broker: Broker) -> None:
     async def publish() -> None:
         await ch.send(band_notice(BandFault.BATTERY_LOW, True))
         await ch.send(notice())
-        await ch.publish_status("cot", BandStatus(connected=True, battery_pct=14.0, worn=True, asleep=False), 1.0)
+        await ch.publish_status("cot", BandStatus(connected=True, battery_pct=14.0, worn=True, asleep=False, faults=("battery_low",)), 1.0)
 
     asyncio.run(publish())  # still connected: a late subscriber must get the retained state
     w = Watcher(broker.port)
@@ -141,3 +141,23 @@ def test_no_broker_is_a_retryable_error() -> None:
         await ch.close()
 
     asyncio.run(run())
+
+
+def test_a_fault_cleared_without_a_notice_leaves_the_retained_status(broker: Broker) -> None:
+    """Found by review: the status kept the channel's faults when the daemon's were empty, so a
+    not-worn fault cleared while its notice was held (rate limit, quiet hours) stayed retained:
+    Home Assistant showed "not worn" all night."""
+    ch = MqttChannel(MqttSettings(port=broker.port, timeout_s=5))
+
+    async def publish() -> None:
+        await ch.send(band_notice(BandFault.NOT_WORN, True))
+        await ch.publish_status("cot", BandStatus(connected=True, worn=True, faults=()), 2.0)  # the engine: none now
+
+    asyncio.run(publish())
+    w = Watcher(broker.port)
+    try:
+        status = w.json("spasmwatch/cot/status")
+        assert status["faults"] == [] and status["band_state"] == "OK"
+    finally:
+        w.stop()
+        asyncio.run(ch.close())

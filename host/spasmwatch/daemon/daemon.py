@@ -163,7 +163,8 @@ class Daemon:
             while True:
                 for b in self.status()["bands"]:
                     device = b["device"]
-                    st = BandStatus(b["connected"], b["battery_pct"], b["worn"], b["asleep"], tuple(b["faults"]), b["last_cluster"])
+                    # The last cluster as the channel words it comes from its own notifications.
+                    st = BandStatus(b["connected"], b["battery_pct"], b["worn"], b["asleep"], tuple(b["faults"]))
                     if device is None or last.get(device) == st:
                         continue
                     try:

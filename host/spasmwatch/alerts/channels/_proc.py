@@ -16,5 +16,9 @@ async def run(argv: list[str], timeout_s: float) -> tuple[int, str]:
         proc.kill()
         await proc.wait()
         return 124, f"no exit within {timeout_s:g} s"
+    except asyncio.CancelledError:  # the daemon stops: no player left behind
+        proc.kill()
+        await proc.wait()
+        raise
     text = out.decode(errors="replace").strip()
     return proc.returncode if proc.returncode is not None else -1, text[-300:]

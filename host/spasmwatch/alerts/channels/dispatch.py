@@ -173,7 +173,9 @@ class Dispatcher:
         tries = r.attempts if ch.network else 1
         for attempt in range(1, tries + 1):
             try:
-                await asyncio.wait_for(ch.send(n), r.attempt_timeout_s)
+                # A local channel bounds its own commands (the sound tries player after player,
+                # then the bell): the network deadline would cut its fallbacks off.
+                await (asyncio.wait_for(ch.send(n), r.attempt_timeout_s) if ch.network else ch.send(n))
                 return attempt, None
             except ChannelError as e:
                 error, retry = str(e), e.retryable

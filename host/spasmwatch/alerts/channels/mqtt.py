@@ -257,14 +257,15 @@ class MqttChannel(SettingsChannel[MqttSettings]):
         await self._publish_status(link, n.created_t)
 
     async def publish_status(self, device: str, status: BandStatus, t: float) -> None:
-        """The daemon's view of the band (battery, worn, asleep, ...), published retained.
+        """The daemon's view of the band (battery, worn, asleep, faults), published retained.
 
-        Faults and the last cluster come from the notifications this channel
-        sends; empty ones in ``status`` keep what the channel already has.
+        ``faults`` are the alert engine's, as they are now: also a fault raised or
+        cleared without a notification (held by quiet hours, a mute or the rate
+        limit). The last cluster comes from the notifications this channel sends;
+        none in ``status`` keeps what the channel has.
         """
         old = self._status.get(device, BandStatus())
-        self._status[device] = replace(status, faults=status.faults or old.faults,
-                                       last_cluster=status.last_cluster or old.last_cluster)  # fmt: skip
+        self._status[device] = replace(status, last_cluster=status.last_cluster or old.last_cluster)
         await self._publish_status(await self._link(device), t)
 
     async def close(self) -> None:
