@@ -40,6 +40,22 @@ def test_every_true_spasm_gets_one_stage_and_detected_ones_are_the_twins(rec: Re
     assert set(g for g, _ in found) == {"full", "subtle"}
 
 
+def test_a_recording_whose_time_does_not_start_at_0_is_traced_at_its_spasms(rec: Recording) -> None:
+    """Found by review: truth times (on the file's own time base) were taken as seconds from
+    sample 0, so a file starting at t = 1000 s showed every detected spasm as 'no onset'."""
+    a, g = to_units(rec.acc, rec.gyro)
+    t0 = 1000.0
+    moved = json.loads(json.dumps(rec.truth))
+    for s in moved["spasms"]:
+        s["t"] += t0
+    for c in moved["clusters"]:
+        c["start"] += t0
+        c["end"] += t0
+    stages = lambda cs: [(c.stages, c.counted) for c in cs]  # noqa: E731
+    assert stages(diagnose(a, g, RATE, True, moved, t0=t0)) == stages(diagnose(a, g, RATE, True, rec.truth))
+    assert DETECTED in {st for c in diagnose(a, g, RATE, True, moved, t0=t0) for st in c.stages}
+
+
 def test_labels_where_nothing_moves_are_no_onset() -> None:
     n = int(120 * RATE)
     a = np.tile(np.array([[0, 0, 1000]], dtype=np.int64), (n, 1))

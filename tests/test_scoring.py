@@ -72,3 +72,26 @@ def test_false_and_missed_items_are_put_in_what_was_going_on() -> None:
     }
     # Without labels in the truth, nothing is put in context (not "nothing labelled").
     assert score(recs, TRUTH).contexts() == {"false_clusters": {}, "missed_clusters": {}, "missed_wakes": {}}
+
+
+def test_one_detected_cluster_over_two_true_ones_counts_its_spasms_once() -> None:
+    """Found by review: a chain bridging two true clusters (30-40 s apart: labelled as two, chained
+    as one) gave each a count ratio of the whole detected count: 2.0 and 2.0 for 10 of 10."""
+    a = [100.0 + 10 * i for i in range(5)]
+    b = [175.0 + 10 * i for i in range(5)]
+    truth = dict(TRUTH, spasms=[{"t": t} for t in a + b], clusters=[
+        {"start": a[0], "end": a[-1] + 1, "subtle": False, "third_end": a[2] + 1},
+        {"start": b[0], "end": b[-1] + 1, "subtle": False, "third_end": b[2] + 1},
+    ])  # fmt: skip
+    recs = [{"type": "cluster", "start": 100.0, "end": 216.0, "count": 10, "alert_t": 121.0, "post_wake_s": None}]
+    s = score(recs, truth)
+    assert s.cluster_count_ratios == [1.0, 1.0] and s.summary()["clusters"] == "2/2"
+
+
+def test_medians_are_the_usual_ones_and_p90_is_nearest_rank() -> None:
+    """Found by review: the median of two was the larger, and p90 of ten values their maximum."""
+    from spasmwatch.analysis.scoring import Score
+
+    assert Score(hours=1.0, cluster_delays_s=[0.5, 12.0]).summary()["alarm_delay_s_median"] == 6.25
+    summary = Score(hours=1.0, cluster_delays_s=[0.5] * 9 + [300.0]).summary()
+    assert summary["alarm_delay_s_p90"] == 0.5 and summary["alarm_delay_s_max"] == 300.0

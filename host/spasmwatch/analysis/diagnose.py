@@ -112,14 +112,15 @@ class _Traced(Detector):
 
 
 def diagnose(
-    acc: I64, gyro: I64, rate_hz: float, has_gyro: bool, truth: Mapping[str, Any], matched: Sequence[float] = ()
+    acc: I64, gyro: I64, rate_hz: float, has_gyro: bool, truth: Mapping[str, Any], matched: Sequence[float] = (), t0: float = 0.0
 ) -> list[ClusterWhy]:
     """For each of ``truth``'s clusters (in its order), the stage of each true spasm inside it.
 
     ``acc``/``gyro``: the whole recording in the band's units (``twin.to_units``).
     Each window starts on a bias block with the gyro bias the replay of the
     whole recording has there, so "detected" means what the replay detected.
-    ``matched``: onsets (s) of the replay's matched spasm records.
+    ``matched``: onsets (s) of the replay's matched spasm records. ``t0``: the time of sample 0
+    (truth times are on the file's own time base, which need not start at 0).
     """
     found = np.sort(np.asarray(matched, dtype=float))
     clusters = list(truth["clusters"])
@@ -131,13 +132,13 @@ def diagnose(
         cl = clusters[k]
         onsets = sorted(float(s["t"]) for s in truth["spasms"] if cl["start"] - 1e-6 <= s["t"] <= cl["end"])
         det = _Traced(rate_hz, has_gyro)
-        s0 = max(0, int((cl["start"] - LEAD_S) * rate_hz)) // blk * blk
-        s1 = min(n, int((cl["end"] + TAIL_S) * rate_hz) + 1)
+        s0 = max(0, int((cl["start"] - t0 - LEAD_S) * rate_hz)) // blk * blk
+        s1 = min(n, int((cl["end"] - t0 + TAIL_S) * rate_hz) + 1)
         if has_gyro:  # the bias the whole replay has at s0, not one learnt from the lead-in alone
             bias.advance(bias.done * blk, gyro[bias.done * blk : s0])
             det.fe.continue_bias(copy.deepcopy(bias.gb))
         det.trace(acc[s0:s1], gyro[s0:s1])
-        stages = tuple(_stage(det, round(t * rate_hz) - s0, MATCH_S * rate_hz) for t in onsets)
+        stages = tuple(_stage(det, round((t - t0) * rate_hz) - s0, MATCH_S * rate_hz) for t in onsets)
         near = [bool(len(found)) and bool(np.min(np.abs(found - t)) <= MATCH_S) for t in onsets]
         counted = tuple(st != DETECTED and m for st, m in zip(stages, near))
         out[k] = ClusterWhy(float(cl["start"]), bool(cl["subtle"]), stages, counted)

@@ -8,7 +8,9 @@ Matching rules (kept simple and stated, so numbers can be compared):
   came before the third spasm had ended);
 - a found cluster's count ratio = the counts of the detected clusters over
   it / the true spasms in its span (what a doctor reads against what
-  happened);
+  happened); true clusters that share a detected cluster are weighed
+  together, so no detected spasm counts twice;
+- medians are the usual ones; p10 and p90 are nearest-rank;
 - a true spasm is found when a detected spasm's onset lies within 1.5 s
   of it; a detected spasm near no true spasm is a false spasm;
 - a true wake onset is found when a detected wake onset lies within 5 min;
@@ -21,6 +23,8 @@ Matching rules (kept simple and stated, so numbers can be compared):
 
 from __future__ import annotations
 
+import math
+import statistics
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable
@@ -95,10 +99,13 @@ class Score:
             return round(a / b, 3) if b else None
 
         def pct(xs: list[float], q: float) -> float | None:
+            """The median, or the nearest-rank q-quantile (p90 of ten values is the ninth, not the largest)."""
             if not xs:
                 return None
+            if q == 0.5:
+                return round(statistics.median(xs), 2)
             s = sorted(xs)
-            return round(s[min(len(s) - 1, int(q * len(s)))], 2)
+            return round(s[max(0, math.ceil(q * len(s)) - 1)], 2)
 
         day = self.hours / 24.0 if self.hours else 1.0
         return {
@@ -159,11 +166,13 @@ def score(records: list[Record], truth: dict[str, Any]) -> Score:
 
 def _score_clusters(sc: Score, det: list[Record], truth: dict[str, Any], labels: _Labels) -> None:
     onsets = sorted(s["t"] for s in truth["spasms"])
+    overlaps = [[i for i, d in enumerate(det) if _overlap(d["start"], d["end"], tc["start"], tc["end"])] for tc in truth["clusters"]]
+    ratios = _count_ratios(det, truth["clusters"], overlaps, onsets)
     used: set[int] = set()
-    for tc in truth["clusters"]:
+    for k, tc in enumerate(truth["clusters"]):
         sc.clusters_true += 1
         sc.subtle_true += bool(tc["subtle"])
-        overlapping = [i for i, d in enumerate(det) if _overlap(d["start"], d["end"], tc["start"], tc["end"])]
+        overlapping = overlaps[k]
         used.update(overlapping)
         match = [i for i in overlapping if det[i]["alert_t"] <= tc["end"] + ALARM_LATE_S]
         if not match:
@@ -176,14 +185,44 @@ def _score_clusters(sc: Score, det: list[Record], truth: dict[str, Any], labels:
         sc.cluster_delays_s.append(d["alert_t"] - tc["third_end"])
         if tc.get("post_wake_s") is not None and d["post_wake_s"] is not None:
             sc.post_wake_errors_s.append(d["post_wake_s"] - tc["post_wake_s"])
-        # Every detected cluster over it counts (a pause can split one true cluster in two).
-        n_true = bisect_right(onsets, tc["end"]) - bisect_left(onsets, tc["start"])
-        if n_true:
-            sc.cluster_count_ratios.append(sum(det[i]["count"] for i in overlapping) / n_true)
+        ratio = ratios[k]
+        if ratio is not None:
+            sc.cluster_count_ratios.append(ratio)
     sc.false_clusters += len(det) - len(used)
     for i, d in enumerate(det):
         if i not in used:
             labels.count(sc.false_cluster_contexts, d["start"], d["end"])
+
+
+def _count_ratios(det: list[Record], true: list[dict[str, Any]], overlaps: list[list[int]], onsets: list[float]) -> list[float | None]:
+    """Per true cluster: detected count over true spasms, over the group it shares detections with.
+
+    Every detected cluster over a true one counts (a pause can split one true cluster in
+    two), and each counts once: one detected cluster over two true ones (a chain bridging
+    a 30-40 s gap) is weighed against both clusters' spasms together, not twice.
+    """
+    group = list(range(len(true)))  # union-find over true clusters joined by a detection
+
+    def root(k: int) -> int:
+        while group[k] != k:
+            group[k] = group[group[k]]
+            k = group[k]
+        return k
+
+    owner: dict[int, int] = {}
+    for k, dets in enumerate(overlaps):
+        for i in dets:
+            if i in owner:
+                group[root(k)] = root(owner[i])
+            owner[i] = k
+    n_true = [bisect_right(onsets, tc["end"]) - bisect_left(onsets, tc["start"]) for tc in true]
+    found_n: dict[int, int] = {}
+    true_n: dict[int, int] = {}
+    for k in range(len(true)):
+        true_n[root(k)] = true_n.get(root(k), 0) + n_true[k]
+    for i, k in owner.items():
+        found_n[root(k)] = found_n.get(root(k), 0) + det[i]["count"]
+    return [found_n.get(root(k), 0) / true_n[root(k)] if n_true[k] and true_n[root(k)] else None for k in range(len(true))]
 
 
 def _score_spasms(sc: Score, det: list[Record], truth: list[dict[str, Any]]) -> None:

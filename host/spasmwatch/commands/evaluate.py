@@ -75,10 +75,10 @@ class Result:
     why: list[ClusterWhy]  # per true cluster; empty without --why
 
 
-def _why(acc_g: Any, gyro_dps: Any, rate_hz: float, truth: dict[str, Any], recs: list[dict[str, Any]]) -> list[ClusterWhy]:
+def _why(acc_g: Any, gyro_dps: Any, rate_hz: float, truth: dict[str, Any], recs: list[dict[str, Any]], t0: float) -> list[ClusterWhy]:
     a, g = to_units(acc_g, gyro_dps)
     matched = [float(r["t"]) for r in recs if r["type"] == "spasm" and r.get("matched")]
-    return diagnose(a, g, rate_hz, gyro_dps is not None, truth, matched)
+    return diagnose(a, g, rate_hz, gyro_dps is not None, truth, matched, t0)
 
 
 def run_one(job: tuple[SuiteItem, int], why: bool = False) -> Result:
@@ -97,7 +97,7 @@ def run_one(job: tuple[SuiteItem, int], why: bool = False) -> Result:
     rec = simulate(sc)
     recs = list(replay([Block(rec.t, rec.acc, rec.gyro)], rate, gyro))
     label = f"{kind} seed={seed} {rate:g}Hz {'6-axis' if gyro else 'accel-only'} amp x{amp:g} noise x{noise:g}"
-    return Result(label, score(recs, rec.truth), gyro, _why(rec.acc, rec.gyro, rate, rec.truth, recs) if why else [])
+    return Result(label, score(recs, rec.truth), gyro, _why(rec.acc, rec.gyro, rate, rec.truth, recs, float(rec.t[0])) if why else [])
 
 
 def register(sub: Any) -> None:
@@ -141,8 +141,9 @@ def _file_job(path: str, why: bool = False) -> Result:
             gyros.append(c.gyro)
     acc = np.concatenate(accs)
     gyro = np.concatenate(gyros) if gyros else None
-    recs = list(replay([Block(np.concatenate(ts), acc, gyro)], rec.rate_hz, rec.has_gyro))
-    return Result(path, score(recs, truth), rec.has_gyro, _why(acc, gyro, rec.rate_hz, truth, recs))
+    t = np.concatenate(ts)
+    recs = list(replay([Block(t, acc, gyro)], rec.rate_hz, rec.has_gyro))
+    return Result(path, score(recs, truth), rec.has_gyro, _why(acc, gyro, rec.rate_hz, truth, recs, float(t[0])))
 
 
 def run(args: argparse.Namespace) -> int:
