@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -14,7 +15,7 @@ from swcore import protocol as P
 from spasmwatch.transport import AuthError, DisconnectedError, Link, NotFoundError, TransportError, open_link, scan
 from spasmwatch.transport.ble import BleLink
 from spasmwatch.transport.simband import SimBand, free_port
-from spasmwatch.transport.simradio import BondStore, backend
+from spasmwatch.transport.simradio import R_MTU, R_SECURITY, BondStore, SimRadioClient, backend
 
 
 def test_scan_and_the_session_sequence_by_name(bands: Callable[..., SimBand], bond_file: Path) -> None:
@@ -119,5 +120,102 @@ def test_band_death_fires_on_disconnect_and_later_calls_say_disconnected(bands: 
         await quiet.disconnect()
         await asyncio.sleep(0.2)
         assert fired == []
+
+    run(body())
+
+
+# --- found by review ------------------------------------------------------------------------------
+class _MacClient(SimRadioClient):
+    """As bleak's CoreBluetooth client: it has no pairing call."""
+
+    async def pair(self, *args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError("Pairing is not available in Core Bluetooth.")
+
+
+def test_secure_on_a_backend_without_pairing_goes_on_to_the_encrypted_write(bands: Callable[..., SimBand], bond_file: Path) -> None:
+    """bleak's CoreBluetooth pair() raises NotImplementedError: not a TransportError, so the session
+    took it for a bug and retried every 2 s, and a band on a Mac was never monitored. macOS pairs
+    by itself on the first encrypted access; the sim band refuses that write (never paired): auth."""
+    band = bands()
+
+    async def body() -> None:
+        b = backend([band.address], bond_file)
+        link = BleLink(band.address, dataclasses.replace(b, client=_MacClient))
+        await link.connect(5)
+        await link.secure()  # nothing to do here
+        with pytest.raises(AuthError):
+            await link.write(P.CONTROL_UUID, P.encode_time_sync(int(time.time()), 0))
+        await link.disconnect()
+
+    run(body())
+
+
+class _SlowRadio:
+    """A TCP proxy in front of a band's radio socket that holds the band's replies of one kind."""
+
+    def __init__(self, target: str, reply: int, hold_s: float) -> None:
+        self.host, port = target.rsplit(":", 1)
+        self.port, self.reply, self.hold_s = int(port), reply, hold_s
+        self.open = 0
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return f"127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def _serve(self, cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
+        br, bw = await asyncio.open_connection(self.host, self.port)
+        self.open += 1
+
+        async def pipe(r: asyncio.StreamReader, w: asyncio.StreamWriter, hold: bool) -> None:
+            try:
+                while head := await r.readexactly(2):  # the radio's framing: u16 length, then op and body
+                    body = await r.readexactly(int.from_bytes(head, "little"))
+                    if hold and body[0] == self.reply:
+                        await asyncio.sleep(self.hold_s)
+                    w.write(head + body)
+                    await w.drain()
+            except (asyncio.IncompleteReadError, ConnectionError):
+                pass
+            finally:
+                w.close()
+
+        try:
+            await asyncio.gather(pipe(cr, bw, False), pipe(br, cw, True))
+        finally:
+            self.open -= 1
+
+
+def test_a_connect_that_fails_after_hello_leaves_no_link_up(bands: Callable[..., SimBand], bond_file: Path) -> None:
+    """The MTU answer came too late: the client raised but kept its socket to the band, which stayed
+    connected to nobody and stopped advertising; every later connect was 'not found'."""
+    band = bands()
+
+    async def body() -> None:
+        proxy = _SlowRadio(band.address, R_MTU, hold_s=3.0)
+        address = await proxy.start()
+        link = BleLink(address, backend([address], bond_file))
+        with pytest.raises(TransportError):
+            await link.connect(1.0)
+        await link.disconnect()
+        await until(lambda: proxy.open == 0, 5, "the failed connection closed")
+        again = BleLink(band.address, backend([band.address], bond_file))
+        await again.connect(5)  # the band advertises again
+        await again.disconnect()
+
+    run(body())
+
+
+def test_a_request_waits_its_own_time_not_what_the_connect_had_left(bands: Callable[..., SimBand], bond_file: Path) -> None:
+    """Each request waited the connect timeout's remainder (0.1 s when the band was heard late):
+    a pairing that takes 0.4 s failed as a timeout."""
+    band = bands()
+
+    async def body() -> None:
+        proxy = _SlowRadio(band.address, R_SECURITY, hold_s=0.4)
+        address = await proxy.start()
+        link = BleLink(address, backend([address], bond_file))
+        await link.connect(0.3)
+        await link.secure()  # 0.4 s: longer than the whole connect timeout
+        await link.disconnect()
 
     run(body())

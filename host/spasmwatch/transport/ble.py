@@ -186,7 +186,10 @@ class BleLink:
     async def secure(self) -> None:
         # A bonded OS re-encrypts with the stored key; the first time it pairs and bonds.
         with mapped(f"secure {self.target}", "auth"):
-            await self._live().pair()
+            try:
+                await self._live().pair()
+            except NotImplementedError:
+                pass  # CoreBluetooth has no pairing call: macOS pairs on the first encrypted access (the control write)
 
     async def unpair(self) -> None:
         """Forget the bond (what "re-pair" starts with after an auth failure)."""

@@ -52,6 +52,7 @@ DEFAULT_MTU = 247  # what OS stacks ask for; the band accepts up to 247
 OP_HELLO, OP_MTU, OP_READ, OP_WRITE, OP_PAIR, OP_ENCRYPT, OP_BYE, OP_SCAN = range(1, 9)
 R_INFO, R_MTU, R_READ, R_WRITE, R_SECURITY, R_ADV = 0x81, 0x82, 0x83, 0x84, 0x85, 0x88
 R_REFUSED, R_NOTIFY = 0x8F, 0x90
+ATT_TIMEOUT_S = 30.0  # a request's answer (the ATT transaction timeout); the client's timeout is the connect's
 _LOST = -1  # queued when the socket closes, so a waiting request wakes up
 
 
@@ -322,16 +323,22 @@ class SimRadioClient(BaseBleakClient):
     # --- connection ------------------------------------------------------------------------------
     async def connect(self, pair: bool, **kwargs: Any) -> None:
         host, port = parse_address(self.address)
+        deadline = asyncio.get_running_loop().time() + self._timeout
         info = await self._hello(host, port)
         self._up, self._closing = True, False
         self._pump = asyncio.create_task(self._receive())
-        self.services = services_from_info(self._filtered(info), lambda: self._mtu - 3)
-        if self._device_name is None:
-            self._device_name = advertisement(bytes.fromhex(info["adv"]), bytes.fromhex(info["resp"])).local_name
-        _, body = await self._request(OP_MTU, struct.pack("<H", self._want_mtu), R_MTU)
-        (self._mtu,) = struct.unpack("<H", body)
-        if pair:
-            await self.pair()
+        try:
+            async with asyncio.timeout_at(deadline):  # the whole connect, the MTU exchange too
+                self.services = services_from_info(self._filtered(info), lambda: self._mtu - 3)
+                if self._device_name is None:
+                    self._device_name = advertisement(bytes.fromhex(info["adv"]), bytes.fromhex(info["resp"])).local_name
+                _, body = await self._request(OP_MTU, struct.pack("<H", self._want_mtu), R_MTU)
+                (self._mtu,) = struct.unpack("<H", body)
+                if pair:
+                    await self.pair()
+        except BaseException:
+            await self.disconnect()  # as BlueZ's backend: a failed connect leaves no link up (the band advertises again)
+            raise
 
     def _filtered(self, info: dict[str, Any]) -> dict[str, Any]:
         if self._only_services is None:
@@ -425,7 +432,7 @@ class SimRadioClient(BaseBleakClient):
                 self._responses.get_nowait()
             self._writer.write(_message(op, body))
             try:
-                got, rbody = await asyncio.wait_for(self._responses.get(), self._timeout)
+                got, rbody = await asyncio.wait_for(self._responses.get(), ATT_TIMEOUT_S)
             except asyncio.TimeoutError:
                 raise SimRadioError("timeout", f"{self.address} did not answer op 0x{op:02x}") from None
         if got == _LOST:
