@@ -438,3 +438,28 @@ def test_a_restarted_daemon_continues_the_raw_file_of_the_same_boot(tmp_path: Pa
     blocks = list(open_rawfile(tmp_path / "raw" / f"{DEVICE}-boot0.swraw").chunks())
     acc = np.concatenate([b.acc for b in blocks])
     assert len(acc) == 40 and acc[39, 1] == pytest.approx(-0.039)
+
+
+def test_an_unexpected_error_again_and_again_backs_off_and_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    """Found by review (a bleak backend raising NotImplementedError at every connect): the catch-all
+    retried every 2 s for ever, a traceback each time."""
+
+    class Timed(BandSession):
+        def __init__(self) -> None:
+            super().__init__("crib", self.broken, Recorder(), wall=lambda: T0)
+            self.delays: list[float] = []
+
+        def broken(self) -> Any:
+            raise RuntimeError("no such thing on this platform")
+
+        async def _sleep(self, delay_s: float) -> None:  # time passes at once; the delays are kept
+            self.delays.append(delay_s)
+            if len(self.delays) == 6:
+                self._stop.set()
+
+    s = Timed()
+    with caplog.at_level("INFO", logger="spasmwatch"):
+        asyncio.run(asyncio.wait_for(s.run(), 10))
+    assert s.delays == [2.0, 4.0, 8.0, 16.0, 32.0, 60.0]
+    assert sum("unexpected error" in r.getMessage() for r in caplog.records) == 1
+    assert s.detail == "stopped"

@@ -231,10 +231,12 @@ class BandSession:
             except SessionError as e:
                 self._set(State.FAULT, str(e))
                 delay = K.AUTH_RETRY_S
-            except Exception:  # a bug must not end monitoring: log it, reconnect as after an I/O error
-                log.exception("%s: unexpected error; reconnecting", self.label)
+            except Exception as e:  # a bug must not end monitoring: log it, reconnect as after an I/O error
+                what = f"{type(e).__name__}: {e}"
+                if what != self._last_error:  # the traceback once, not at every retry
+                    log.exception("%s: unexpected error; reconnecting", self.label)
+                delay = self._backoff(LinkIOError(what))
                 self._set(State.DISCONNECTED, "internal error (see log)")
-                delay = K.BACKOFF_S["io"][0]
             await self._close_link()
             if self._stop.is_set():
                 break
