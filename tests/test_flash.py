@@ -321,6 +321,8 @@ def test_cli_flash_then_board_info(band: Path, fw: Path, micropython: str, capsy
     assert cli.main(["board", "info", "--port", port, "--firmware", str(fw)]) == 1
     text = capsys.readouterr().out
     assert "2 changed" in text and "event log    unreadable" in text
+    assert cli.main(["board", "info", "--port", port, "--firmware", str(fw), "--json"]) == 1  # as without --json
+    assert len(json.loads(capsys.readouterr().out)["files_bad"]) == 2
 
 
 def test_cli_errors_are_clear(band: Path, fw: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -328,6 +330,8 @@ def test_cli_errors_are_clear(band: Path, fw: Path, capsys: pytest.CaptureFixtur
     assert "which board is this? give --board" in capsys.readouterr().err
     assert cli.main(["flash", "--board", "no-such-board", "--port", f"unix:{band}"]) == 2
     assert "unknown board 'no-such-board'" in capsys.readouterr().err
+    assert cli.main(["flash", "--board", BOARD, "--port", "/dev/ttyNOSUCH0"]) == 2
+    assert "/dev/ttyNOSUCH0: no such port: is the band plugged in?" in capsys.readouterr().err
 
 
 def test_board_list_and_power(capsys: pytest.CaptureFixture[str]) -> None:

@@ -32,6 +32,7 @@ Exit codes: see sim/hw.py (0 = recording done and idle).
 
 import gc
 import json
+import os
 import sys
 import time
 
@@ -139,6 +140,10 @@ def build(opts):
             battery.steps.append((int(float(s) * 1000), int(mv)))
     tear = opts["tear-at-seq"]
     refuse = tuple(opts["refuse-write"].split(",")) if opts["refuse-write"] else ()
+    try:
+        os.mkdir(opts["flash"])  # a new band's empty flash (its parent must exist)
+    except OSError:
+        pass  # there already
     storage = simhw.SimStorage(opts["flash"], None if tear is None else int(tear), clock, refuse)
     bluetooth.sim_configure(int(opts["socket"]))
     ble = bluetooth.BLE()

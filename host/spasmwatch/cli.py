@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
+from functools import partial
 from collections.abc import Sequence
 
 from spasmwatch import __version__
@@ -58,6 +60,11 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _warning(command: str, message: Warning | str, category: type[Warning], *_: object, **__: object) -> None:
+    """A warning as one line for a person (an ignored column, a torn raw chunk), not Python's two."""
+    print(f"spasmwatch {command}: warning: {message}", file=sys.stderr)
+
+
 def _command(argv: Sequence[str] | None) -> str | None:
     """The command ``argv`` names (its first word, the options before it being
     ``--version``/``--help`` alone), or None: then every command is registered."""
@@ -74,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    warnings.showwarning = partial(_warning, args.command)
     try:
         code: int = args.func(args)
     except SpasmwatchError as exc:

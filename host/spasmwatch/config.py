@@ -483,14 +483,15 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def to_dict(config: Config) -> dict[str, Any]:
     """Plain TOML-ready data (None values left out: TOML has no null)."""
-    return _plain(config)  # type: ignore[no-any-return]
+    return plain(config)  # type: ignore[no-any-return]
 
 
-def _plain(v: Any) -> Any:
+def plain(v: Any) -> Any:
+    """A config value (a table, a list of tables, a scalar) as plain dicts and lists."""
     if is_dataclass(v) and not isinstance(v, type):
-        return {f.name: _plain(getattr(v, f.name)) for f in fields(v) if getattr(v, f.name) is not None}
+        return {f.name: plain(getattr(v, f.name)) for f in fields(v) if getattr(v, f.name) is not None}
     if isinstance(v, list):
-        return [_plain(x) for x in v]
+        return [plain(x) for x in v]
     return v
 
 

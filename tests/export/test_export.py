@@ -209,3 +209,9 @@ def test_exports_of_adjacent_ranges_hold_every_onset_once(course_db: tuple[Path,
     cut = evening + 300
     parts = _onsets(db, tmp_path / "a.jsonl", day, cut) + _onsets(db, tmp_path / "b.jsonl", cut, day + DAY_S)
     assert parts == whole, (parts, whole)
+
+
+def test_onset_utc_and_onset_s_agree_to_the_millisecond() -> None:
+    """Found by a run of the docs: onset_utc truncated (06:05:41.470) what onset_s rounded (41.471)."""
+    assert iso(1_709_618_741.4709) == "2024-03-05T06:05:41.471Z"
+    assert iso(1_709_618_741.9996) == "2024-03-05T06:05:42.000Z"

@@ -142,3 +142,15 @@ def test_replay_of_raw_equals_replay_of_its_converted_csv(tmp_path: Path) -> Non
     from_raw, from_csv = _replay_jsonl(path), _replay_jsonl(tmp_path / "conv.csv")
     assert from_raw == from_csv
     assert any(r["type"] == "spasm" for r in from_raw)
+
+
+def test_the_cli_says_a_torn_chunk_in_one_warning_line(tmp_path: Path) -> None:
+    """Found by a run of the docs: Python's warning format showed an internal source line."""
+    path = tmp_path / "r.swraw"
+    _write(path, [(100, _samples(600), 0)])
+    with open(path, "r+b") as f:
+        f.truncate(path.stat().st_size - 100)  # the recording cut off while writing
+    res = subprocess.run([sys.executable, "-m", "spasmwatch", "replay", str(path), "--jsonl"], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    lines = res.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"spasmwatch replay: warning: {path}: chunk 2 at byte"), lines

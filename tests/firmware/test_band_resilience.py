@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 from pathlib import Path
 
-from sim_central import EXIT_CRASH, EXIT_POWER_LOSS, EXIT_RESET, EXIT_WDT, Band, Central, read_flash_log, run_mp, secure_connect
+from sim_central import EXIT_CRASH, EXIT_POWER_LOSS, EXIT_RESET, EXIT_WDT, MICROPYPATH, ROOT, Band, Central, read_flash_log, run_mp, secure_connect
 
 from swcore import protocol as P
 
@@ -310,3 +312,14 @@ def test_a_flash_that_refuses_the_gyro_bias_file_costs_only_the_bias(micropython
     end = band.end()
     assert end["why"] != "crash" and end["next_seq"] == 14, end
     assert not (flash / "bias.bin").exists() and not (flash / "crash.txt").exists()
+
+
+def test_a_simulated_band_starts_with_an_empty_flash_where_none_was(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """Found by a run of docs/firmware.md's command: a --flash folder that did not exist ended in a traceback."""
+    out = subprocess.run(
+        [micropython, str(ROOT / "firmware" / "sim" / "run.py"), "--csv", str(many_spasms_csv), "--flash", str(tmp_path / "new"),
+         "--socket", "0", "--idle-exit-ms", "100", "--timeout-s", "30"],
+        capture_output=True, text=True, timeout=60, env=dict(os.environ, MICROPYPATH=MICROPYPATH),
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert '"kind": "up"' in out.stdout and (tmp_path / "new" / "events.log").is_file()

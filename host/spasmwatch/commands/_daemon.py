@@ -90,7 +90,7 @@ def add_window_args(p: argparse.ArgumentParser, since_default: str) -> None:
     """--device, --since and --until, as the listing commands take them."""
     p.add_argument("--device", help="only this band (device id)")
     p.add_argument("--since", default=since_default, help=f"ISO time or a span back from now (default {since_default})")
-    p.add_argument("--until", default=None, help="ISO time (default now)")
+    p.add_argument("--until", default=None, help="ISO time (default: no end, all that is stored)")
 
 
 def window_of(args: argparse.Namespace) -> tuple[float | None, float | None]:

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from spasmwatch.config import default_config_path, dump, get, load_config, set_value
+from spasmwatch.config import default_config_path, dump, get, load_config, plain, set_value
 
 
 def register(sub: Any) -> None:
@@ -17,7 +17,7 @@ def register(sub: Any) -> None:
     csub.add_parser("path", help="where the config file is")
     g = csub.add_parser("get", help="one value, e.g. alerts.escalate_after_s")
     g.add_argument("key")
-    s = csub.add_parser("set", help="set one value (checked before the file is written)")
+    s = csub.add_parser("set", help="set one value (checked, then the file is written anew: its comments are not kept)")
     s.add_argument("key")
     s.add_argument("value")
     for action in (csub.choices.values()):
@@ -35,10 +35,10 @@ def run(args: argparse.Namespace) -> int:
         print(path or default_config_path())
     elif action == "get":
         v = get(load_config(path), args.key)
-        print(v if isinstance(v, str) else json.dumps(v, default=str))
+        print(v if isinstance(v, str) else json.dumps(plain(v)))
     elif action == "set":
         cfg = set_value(path, args.key, args.value)
-        print(f"{args.key} = {json.dumps(get(cfg, args.key), default=str)}  ({path or default_config_path()})")
+        print(f"{args.key} = {json.dumps(plain(get(cfg, args.key)))}  ({path or default_config_path()})")
     else:
         print(dump(load_config(path)), end="")
     return 0

@@ -36,7 +36,7 @@ def register(sub: Any) -> None:
     p.add_argument("--out", type=Path, help="output file (BIDS: <entities>_events.tsv)")
     p.add_argument("--device", help="band id (default: every band)")
     p.add_argument("--since", help="start, ISO 8601 (no zone: local time); also the recording start")
-    p.add_argument("--until", help="end (exclusive), ISO 8601; default: now")
+    p.add_argument("--until", help="end (exclusive), ISO 8601; default: a day from now (all that is stored)")
     p.add_argument("--kinds", default=",".join(KINDS), help=f"comma-separated subset of {','.join(KINDS)}")
     p.add_argument("--db", type=Path, help="store file (default: the daemon's)")
     p.add_argument("--rate-hz", type=float, default=DEFAULT_RATE_HZ, help="band IMU rate (epoch activity threshold)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 from typing import Any
 
 from spasmwatch.errors import SpasmwatchError
@@ -18,6 +19,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from spasmwatch.transport import TRANSPORTS, scan
+    from spasmwatch.transport.simradio import RADIOS_ENV
 
     transports = [t.strip() for t in args.transport.split(",") if t.strip()]
     bad = [t for t in transports if t not in TRANSPORTS]
@@ -30,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{f.transport:6}  {f.name:24}  {f.address}{rssi}")
     if not found:
         print("no band found: is it charged, nearby, and not connected to another host?")
+        if "sim" in transports and not os.environ.get(RADIOS_ENV):
+            print(f"(no simulated radio to probe: set {RADIOS_ENV}=host:port of each simulated band, docs/transport.md)")
         return 1
     from spasmwatch.config import default_config_path
 

@@ -38,8 +38,8 @@ class Query:
 
 
 def iso(t: float) -> str:
-    """Unix seconds -> ``2024-03-05T06:12:40.125Z`` (UTC, milliseconds)."""
-    return datetime.fromtimestamp(t, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """Unix seconds -> ``2024-03-05T06:12:40.125Z`` (UTC, milliseconds, rounded as ``onset_s`` is)."""
+    return datetime.fromtimestamp(round(t, 3), tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_iso(text: str, what: str = "time", tz: tzinfo | None = None) -> float:

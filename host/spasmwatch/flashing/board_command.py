@@ -57,7 +57,7 @@ def run_info(args: argparse.Namespace) -> int:
         link.close()
     if args.json:
         print(json.dumps(st, sort_keys=True))
-        return 0
+        return 1 if st["files_bad"] else 0  # as without --json (docs/flashing.md)
     rows = [
         ("band", st["port"]),
         ("micropython", f"{st['micropython']} (mpy {st['mpy']}, {st['arch']}, {st['machine']})"),

@@ -241,6 +241,8 @@ def open_serial(device: str) -> Link:
     try:
         transport = SerialTransport(device, baudrate=115200)
     except TransportError as exc:
+        if not os.path.exists(device):
+            raise DeviceError(f"{device}: no such port: is the band plugged in? ('spasmwatch scan' lists the bands it finds on USB)") from None
         raise DeviceError(f"{device}: {exc} (is another program such as a serial monitor using it?)") from None
     return Link(transport, device)
 
