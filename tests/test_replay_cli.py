@@ -222,3 +222,22 @@ def test_evaluate_stops_at_the_first_file_that_fails(morning: tuple[Path, dict[s
     code, err = _on_a_terminal("evaluate", str(morning[0]), str(bad), "--jobs", "1")
     assert code == 2 and "1/2 recordings scored\r\n" in err, err  # the error starts on a line of its own
     assert f"{bad}:3" in err
+
+
+def test_a_bad_line_late_in_a_file_comes_after_every_record_decided_before_it(morning: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+    """Found by a check against shared/design.md: the reader's look-ahead raised before the block in
+    hand was replayed, so a bad line 20 min in lost every record before it (unless --chunk-rows was small)."""
+    lines = morning[0].read_text().splitlines(keepends=True)
+    bad_line = 1 + int(900 * 100)  # t = 900 s at 100 Hz, well after the cluster (634-664 s) closed
+    fields = lines[bad_line - 1].split(",")
+    fields[2] = "abc"  # ay
+    lines[bad_line - 1] = ",".join(fields)
+    path = tmp_path / "bad_late.csv"
+    path.write_text("".join(lines))
+    res = cli("replay", str(path), "--jsonl")
+    assert res.returncode == 2 and f"{path}:{bad_line}: field 'ay'" in res.stderr
+    recs = [json.loads(x) for x in res.stdout.splitlines()]
+    whole = [json.loads(x) for x in cli("replay", str(morning[0]), "--jsonl").stdout.splitlines()]
+    decided = lambda r: r["end"] + CLOSE_S if r["type"] == "cluster" else r.get("detected_t", r.get("end", r.get("t")))  # noqa: E731
+    assert recs == [r for r in whole if decided(r) < 895.0]  # all decided well before the bad line, none after
+    assert any(r["type"] == "cluster" for r in recs)

@@ -18,6 +18,7 @@ from spasmwatch.analysis.clusters import Spasm
 from spasmwatch.analysis.matchtwin import MatchHit
 from spasmwatch.analysis.pipeline import Analyzer, Record
 from spasmwatch.analysis.twin import EpochRow, SpasmHit, TwinDetector, to_units
+from spasmwatch.errors import InputError
 
 F64 = NDArray[np.float64]
 
@@ -69,11 +70,17 @@ def replay(
     it = iter(blocks)
     block = next(it, None)
     while block is not None:
-        nxt = next(it, None)
+        fault: InputError | None = None
+        try:
+            nxt = next(it, None)
+        except InputError as exc:  # a bad line further on: first what the samples before it decided
+            fault, nxt = exc, None
         times.extend(block.t)
         acc, gyro = to_units(block.acc, block.gyro)
-        hits, epochs, matches = twin.feed(acc, gyro, final=nxt is None)
+        hits, epochs, matches = twin.feed(acc, gyro, final=nxt is None and fault is None)
         yield from _records(an, times, hits, epochs, matches, p.epoch)
+        if fault is not None:
+            raise fault
         if analyzer is None:  # nobody follows the cluster objects: keep memory flat over weeks
             an.alarms.clear()
             an.closed.clear()
