@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from servers import free_port
@@ -74,3 +75,27 @@ def test_cli_talks_to_the_running_daemon(tmp_path: Path, quick_cluster_csv: Path
     asyncio.run(main())
     down = cli(config, "status")
     assert down.returncode == 2 and "no daemon answers" in down.stderr
+
+
+def test_a_second_daemon_on_the_same_store_is_refused(tmp_path: Path) -> None:
+    """Found by review: two daemons on one store both restored and escalated the same alarms."""
+    env = dict(os.environ, SPASMWATCH_DATA_DIR=str(tmp_path / "data"))
+    cfgs = []
+    for i in range(2):
+        cfg = tmp_path / f"c{i}.toml"
+        cfg.write_text(
+            f'[[bands]]\nname = "crib"\ntransport = "sim"\naddress = "127.0.0.1:{free_port()}"\n\n[daemon.http]\nport = {free_port()}\n\n'
+            "[channels.sound]\nenabled = false\n\n[channels.desktop]\nenabled = false\n"
+        )
+        cfgs.append(cfg)
+    first = subprocess.Popen([sys.executable, "-m", "spasmwatch", "run", "--config", str(cfgs[0])], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        end = time.monotonic() + 30
+        while not (tmp_path / "data" / "spasmwatch.db.lock").exists():
+            assert time.monotonic() < end and first.poll() is None, "the first daemon did not start"
+            time.sleep(0.05)
+        second = subprocess.run([sys.executable, "-m", "spasmwatch", "run", "--config", str(cfgs[1])], env=env, capture_output=True, text=True, timeout=30)
+        assert second.returncode == 2 and "another spasmwatch daemon is using" in second.stderr, second.stderr
+    finally:
+        first.terminate()
+        first.wait(20)

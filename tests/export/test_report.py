@@ -116,6 +116,10 @@ def test_treatment_and_note_cli_write_through_the_store(tmp_path: Path, capsys: 
     from spasmwatch.store import Store
 
     db = str(tmp_path / "s.db")
+    # Found by review: a --db typo wrote the note into a new store of its own, silently.
+    with pytest.raises(SpasmwatchError, match="--db: no such store"):
+        run_cli("note", "gave vigabatrin", "--db", db)
+    Store(Path(db)).close()  # the daemon's store
     assert run_cli("treatment", "add", "acth", "--action", "start", "--dose", "150", "--unit", "IU/m2/day", "--at", "2024-03-04T08:00:00Z", "--db", db) == 0
     assert run_cli("note", "video taken", "--kind", "video", "--at", "2024-03-04T09:00:00Z", "--db", db) == 0
     assert run_cli("treatment", "list", "--db", db) == 0

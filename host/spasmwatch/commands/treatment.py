@@ -56,6 +56,8 @@ def _when(at: str | None) -> float:
 
 
 def _store(db: Path | None) -> Store:
+    if db is not None and not db.is_file():  # a typo must not start a store of its own for the note
+        raise SpasmwatchError(f"--db: no such store {db}")
     return Store(db if db is not None else default_store_path())
 
 

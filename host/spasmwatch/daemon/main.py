@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import fcntl
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TextIO
 
 from spasmwatch.config import Config
@@ -17,7 +20,7 @@ from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.http import HttpServer
 from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, link_factory
 from spasmwatch.errors import ConfigError
-from spasmwatch.store import Store
+from spasmwatch.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +49,7 @@ async def serve(
     """Run until SIGINT/SIGTERM (or ``until`` completes); prints a status line on change."""
     path = cfg.store_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    with Store(path) as store:
+    with _one_daemon(path), Store(path) as store:
         daemon = build(cfg, store, clock, stale_s)
         http = await _start_http(cfg, daemon)
         await daemon.start()
@@ -62,6 +65,21 @@ async def serve(
         await http.stop()
         await daemon.stop()
     return 0
+
+
+@contextmanager
+def _one_daemon(store_path: Path) -> Iterator[None]:
+    """Hold ``<store>.lock`` while the daemon runs: a second daemon on the same store would restore
+    and escalate the same alarms and raise "band disconnected" for the band it cannot reach."""
+    with open(store_path.with_name(store_path.name + ".lock"), "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreError(f"another spasmwatch daemon is using {store_path}: stop it first") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 async def _start_http(cfg: Config, daemon: Daemon) -> HttpServer:
