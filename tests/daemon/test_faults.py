@@ -11,9 +11,10 @@ alarmed and closed.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import datetime as dt
+import importlib.util
 import math
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -463,3 +464,38 @@ def test_an_unexpected_error_again_and_again_backs_off_and_is_logged_once(caplog
     assert s.delays == [2.0, 4.0, 8.0, 16.0, 32.0, 60.0]
     assert sum("unexpected error" in r.getMessage() for r in caplog.records) == 1
     assert s.detail == "stopped"
+
+
+N_FULL = 200
+
+
+def test_a_full_disk_stops_no_alarm_and_the_family_is_told(tmp_path: Path) -> None:
+    """Found by review: on a full disk the event's store write raised before the analysis saw it,
+    and the session reconnected for ever: a real cluster never alarmed."""
+    clock = Clock(T0)
+    with Store(tmp_path / "db.sqlite") as store:
+        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+        _connect(d, DEVICE, [], clock.t)
+        d.on_sync(DEVICE, 1, 0, T0)
+        conn = store._conn
+        assert conn is not None
+        conn.execute("CREATE TABLE filler(x BLOB)")
+        conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0] + 8}")
+        with pytest.raises(sqlite3.OperationalError, match="full"):
+            while True:  # the disk fills up
+                conn.execute("INSERT INTO filler VALUES (zeroblob(512))")
+        for seq in range(N_FULL):  # more than the free room left in the store's pages
+            clock.t = T0 + 10 * seq + 3
+            d.on_record(DEVICE, _spasm_rec(seq, 10_000 * seq), clock.t)
+        kinds = [(n.kind, n.fault.value if n.fault else None) for n in d.notifications]
+        assert (NoticeKind.BAND_FAULT, "storage_failing") in kinds
+        assert (NoticeKind.CLUSTER_ALARM, None) in kinds, kinds
+        assert sum(k == (NoticeKind.BAND_FAULT, "storage_failing") for k in kinds) == 1  # told once
+        conn.execute("PRAGMA max_page_count = 1073741823")  # space again
+        clock.t += 30
+        d.on_record(DEVICE, _spasm_rec(N_FULL, 10_000 * N_FULL), clock.t)
+        assert NoticeKind.BAND_CLEARED not in [n.kind for n in d.notifications]  # not at once: it may flip back
+        clock.t += 130
+        d.on_record(DEVICE, _spasm_rec(N_FULL + 1, 10_000 * (N_FULL + 1)), clock.t)
+        assert (NoticeKind.BAND_CLEARED, "storage_failing") in [(n.kind, n.fault.value if n.fault else None) for n in d.notifications]
+        assert store.next_backfill_seq(DEVICE) < N_FULL  # the refused events are asked for again at the next connection

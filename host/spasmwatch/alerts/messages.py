@@ -138,6 +138,11 @@ _FAULT: dict[BandFault, Message] = {
         "Band sensor error",
         "The band's motion sensor reports an error and it is not detecting: restart the band.",
     ),
+    BandFault.STORAGE_FAILING: Message(
+        "Cannot save the band's events",
+        "This computer cannot save the band's events (is its disk full?). Alarms still work and the band keeps "
+        "its events until they can be saved: free some space.",
+    ),
 }
 
 _CLEARED: dict[BandFault, Message] = {
@@ -148,6 +153,7 @@ _CLEARED: dict[BandFault, Message] = {
     BandFault.CLOCK_UNSYNCED: Message("Band clock set", "The band's clock is synchronised again."),
     BandFault.SAFE_MODE: Message("Band detecting again", "The band left safe mode and is detecting again."),
     BandFault.SENSOR_ERROR: Message("Band sensor OK", "The band's motion sensor works again."),
+    BandFault.STORAGE_FAILING: Message("Saving events again", "This computer saves the band's events again."),
 }
 
 

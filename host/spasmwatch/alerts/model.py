@@ -40,6 +40,7 @@ class BandFault(Enum):
     CLOCK_UNSYNCED = "clock_unsynced"
     SAFE_MODE = "safe_mode"
     SENSOR_ERROR = "sensor_error"
+    STORAGE_FAILING = "storage_failing"  # this computer's store refuses writes (disk full)
 
     @property
     def state(self) -> BandState:

@@ -56,3 +56,7 @@ REBUILD_WINDOW_S = 6 * 3600.0
 # Status of every band is re-evaluated (STALE, disconnected alerts, escalation)
 # at this period.
 TICK_S = 1.0
+# The store refused writes (disk full): "saving events again" once writes have
+# worked for this long after the last refusal, as a nearly full disk takes some
+# writes and refuses others (a notice per flip would be noise).
+STORAGE_OK_S = 120.0

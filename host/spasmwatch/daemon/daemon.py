@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from spasmwatch.alerts import AlertEngine, AlertSettings, BandFault, ClusterState, Notification, Transition
 from spasmwatch.alerts.channels.base import Channel, ChannelError
@@ -31,7 +31,7 @@ from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.session import BandInfo, BandSession, Offsets, State, unwrap_u32
 from spasmwatch.errors import InputError
 from spasmwatch.io.rawfile import RawHeader, RawReader, RawWriter
-from spasmwatch.store import Store
+from spasmwatch.store import Store, StoreError
 from spasmwatch.store.rows import NOTE_KINDS, AlertRow, LogLife
 from spasmwatch.transport import Link
 from swcore import consts as C
@@ -46,6 +46,8 @@ DEFAULT_RATE_HZ = 52
 QUEUE_MAX = 100  # live updates held for a slow web page before the oldest go
 NOTICES_KEPT = 1000
 
+
+T = TypeVar("T")
 
 @dataclass(frozen=True)
 class BandSpec:
@@ -106,6 +108,7 @@ class Daemon:
             self.bands.append(BandView(spec.label, s, down_since=self.clock.mono(), params=Params(spec.rate_hz, True)))
         # The latest notifications, for the demo and tests (bounded: a daemon runs for months).
         self.notifications: deque[Notification] = deque(maxlen=NOTICES_KEPT)
+        self._store_failing: dict[str, float] = {}  # device -> wall time of its latest refused store write
         self._subs: list[asyncio.Queue[Json]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
@@ -225,7 +228,8 @@ class Daemon:
     def on_connected(self, info: BandInfo) -> None:
         b = next(v for v in self.bands if v.session.info is info)
         b.info = info
-        self.store.upsert_device(info.device, name=b.label, address=info.address, transport=info.transport, board=info.board, firmware=info.firmware)
+        self._stored(info.device, lambda: self.store.upsert_device(
+            info.device, name=b.label, address=info.address, transport=info.transport, board=info.board, firmware=info.firmware))  # fmt: skip
         if b.analysis is None or b.analysis.device != info.device:  # first seen in this run, or another unit
             self._attach(b, info.device)
 
@@ -239,7 +243,7 @@ class Daemon:
         b.analysis.rebuild(close=False)  # a backfill comes next; the ticker closes afterwards
 
     def on_sync(self, device: str, boot: int, band_ms: int, wall_s: float) -> None:
-        self.store.add_sync(device, boot, band_ms, wall_s)
+        self._stored(device, lambda: self.store.add_sync(device, boot, band_ms, wall_s))
         self._by_device(device).synced = True
 
     def on_lost(self, device: str, first_seq: int, last_seq: int) -> None:
@@ -260,8 +264,31 @@ class Daemon:
         elif kind == "raw":
             self._on_raw(device, rec, received_s)
 
+    def _stored(self, device: str, write: Callable[[], T]) -> T | None:
+        """``write()``'s result, or None when the store refuses it (disk full, a locked file).
+
+        The live analysis and the alarms go on without it: the band keeps every event
+        in its flash, and the next connection's backfill asks again for what is missing.
+        The family is told once (``storage_failing``), and told again when writes work.
+        """
+        try:
+            result = write()
+        except StoreError as e:
+            if device not in self._store_failing:
+                log.error("%s: the store refused a write (%s); alarms go on, events stay on the band", device, e)
+                self.engine.on_band_state(device, BandFault.STORAGE_FAILING, True)
+            self._store_failing[device] = self.clock.wall()
+            return None
+        # A nearly full disk takes some writes and refuses others: cleared after a quiet spell.
+        failed_t = self._store_failing.get(device)
+        if failed_t is not None and self.clock.wall() - failed_t >= K.STORAGE_OK_S:
+            del self._store_failing[device]
+            log.warning("%s: the store takes writes again", device)
+            self.engine.on_band_state(device, BandFault.STORAGE_FAILING, False)
+        return result
+
     def _on_event(self, device: str, rec: dict[str, Any], received_s: float) -> None:
-        if not self.store.add_events(device, [rec], received_s):
+        if self._stored(device, lambda: self.store.add_events(device, [rec], received_s)) == 0:
             return  # already stored (re-delivered): already analysed
         t = self.store.wall_time(device, rec["boot"], rec["onset_ms"])
         a = self._by_device(device).analysis
@@ -271,7 +298,7 @@ class Daemon:
         self._publish({"type": "event", "device": device, "t": t})
 
     def _on_activity(self, device: str, rec: dict[str, Any], received_s: float) -> None:
-        self.store.add_activity(device, [rec], received_s)
+        self._stored(device, lambda: self.store.add_activity(device, [rec], received_s))
         if rec["worn"] != -1:  # -1: not known yet (a band's first epochs after a boot)
             self.engine.on_band_state(device, BandFault.NOT_WORN, rec["worn"] == 0)
         end = self.store.wall_time(device, rec["boot"], rec["t_ms"])
@@ -281,7 +308,7 @@ class Daemon:
 
     def _on_status(self, device: str, rec: dict[str, Any], received_s: float) -> None:
         b = self._by_device(device)
-        self.store.add_status(device, received_s, rec)
+        self._stored(device, lambda: self.store.add_status(device, received_s, rec))
         b.status, b.status_t = rec, received_s
         flags, errors = rec["flags"], rec["errors"]
         e = self.engine.on_band_state
@@ -336,16 +363,18 @@ class Daemon:
         ids = self.store.event_ids_at(device, [s.t for s in c.spasms])
         # A cluster closed before a restart stays closed when the rebuild re-reports it as an
         # update (it did go back to open in the store, and the rebuild never closes it again).
-        tc.store_id = self.store.upsert_cluster(
+        stored = self._stored(device, lambda: self.store.upsert_cluster(
             device, tc.key, c.start, c.end, c.count, c.alert_t, c.post_wake_s, event == "closed" or tc.closed,
             event_ids=[i for i in ids if i is not None], wall_s=self.clock.wall(),
-        )
+        ))  # fmt: skip
+        tc.store_id = stored if stored is not None else tc.store_id
         if tc.replayed:
             return  # a cluster alarmed (and closed) before a restart: the store is updated, nobody re-alerted
+        key = tc.store_id if tc.store_id is not None else tc.key  # (the store refused it: the engine still alarms)
         if event == "closed":
-            self.engine.on_cluster_closed(device, tc.store_id, c.end)
+            self.engine.on_cluster_closed(device, key, c.end)
         else:
-            self.engine.on_cluster(device, c, tc.store_id)
+            self.engine.on_cluster(device, c, key)
         self._publish({"type": "cluster", "device": device, "id": tc.store_id, "event": event})
 
     def sleep_changed(self, device: str, kind: str, t: float) -> None:
@@ -394,7 +423,7 @@ class Daemon:
         cluster_id = t.cluster_key if isinstance(t.cluster_key, int) else None
         # The channels it goes out on, as the dispatcher will route it right after this.
         channels = tuple(self.dispatcher.routes(t.notification)) if t.notification is not None else ()
-        self.store.add_alert(cluster_id, t.device, t.subject, t.new, t.t, t.reason, channels=channels, by=t.by)
+        self._stored(t.device, lambda: self.store.add_alert(cluster_id, t.device, t.subject, t.new, t.t, t.reason, channels=channels, by=t.by))
 
     # --- DaemonAPI ------------------------------------------------------------------
     def status(self) -> Json:

@@ -15,6 +15,7 @@
     clock_unsynced: "Clock not set",
     safe_mode: "Band in safe mode",
     sensor_error: "Sensor error",
+    storage_failing: "Cannot save events (disk full?)",
   };
   const STATE_NAMES = {
     STREAMING: ["Connected", "good"],
