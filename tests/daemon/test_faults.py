@@ -499,3 +499,29 @@ def test_a_full_disk_stops_no_alarm_and_the_family_is_told(tmp_path: Path) -> No
         d.on_record(DEVICE, _spasm_rec(N_FULL + 1, 10_000 * (N_FULL + 1)), clock.t)
         assert (NoticeKind.BAND_CLEARED, "storage_failing") in [(n.kind, n.fault.value if n.fault else None) for n in d.notifications]
         assert store.next_backfill_seq(DEVICE) < N_FULL  # the refused events are asked for again at the next connection
+
+
+def test_a_host_clock_stepped_back_hours_after_the_sync_places_events_on_the_right_lap() -> None:
+    """Found by review: the band's u32 ms times were unwrapped against an estimate from the host's
+    wall clock alone; stepped back 2 h after the sync (NTP after a dual boot's local-time clock), every
+    live record landed one lap (49.7 days) early in the store."""
+    now = [T0]
+
+    async def main() -> list[dict[str, Any]]:
+        sink = Recorder()
+        s = BandSession("crib", lambda: None, sink, wall=lambda: now[0])  # type: ignore[arg-type,return-value]
+        s.info = BandInfo(DEVICE, "spasmwatch-band", "test", "sim", "sim:0", "sim")
+        s._clock = BandClock.at_sync(1, 10_000_000, 10_000, T0)
+        s._seen_ms = s._clock.ms
+        for k in range(1, 400):  # an epoch every 10 s for over an hour, the clock 2 h behind from the first
+            now[0] = T0 - 7200 + 10 * k
+            s._on_record(P.encode_activity(1, 10_000_000 + 10_000 * k, 20, 50, 0, 1))
+        s._on_record(P.encode_event(0, 1, 10_000_000 + 10_000 * 399 + 500, 1500, 2000, 300, 90))
+        s._lost.set()
+        with pytest.raises(DisconnectedError):
+            await s._stream()
+        return sink.records
+
+    recs = asyncio.run(asyncio.wait_for(main(), 20))
+    assert [r["t_ms"] for r in recs if r["type"] == "activity"] == [10_000_000 + 10_000 * k for k in range(1, 400)]
+    assert [r["onset_ms"] for r in recs if r["type"] == "event"] == [10_000_000 + 10_000 * 399 + 500]

@@ -129,16 +129,21 @@ class BandClock:
         """The band's clock (unwrapped) at wall time ``wall_s``, estimated from this sync."""
         return self.ms + int((wall_s - self.wall_s) * 1000)
 
-    def resynced(self, band_ms: int, wall_s: float) -> BandClock:
+    def resynced(self, band_ms: int, wall_s: float, floor_ms: int = 0) -> BandClock:
         """A new reading of the same boot's clock, on the latest lap our estimate allows."""
-        return BandClock(self.boot, unwrap_u32(band_ms, self.now_ms(wall_s)), wall_s)
+        return BandClock(self.boot, unwrap_u32(band_ms, max(self.now_ms(wall_s), floor_ms)), wall_s)
 
-    def to_host(self, rec: Record, received_s: float) -> Record:
-        """``rec`` with its ms times unwrapped, if it is of this boot (older boots keep theirs)."""
+    def to_host(self, rec: Record, received_s: float, floor_ms: int = 0) -> Record:
+        """``rec`` with its ms times unwrapped, if it is of this boot (older boots keep theirs).
+
+        ``floor_ms``: the band's clock is at least this (its latest time seen in this boot).
+        The estimate from the host's wall clock alone fell a lap (49.7 days) short when that
+        clock was stepped back by more than the slack after the sync (found by review).
+        """
         fields = _MS_FIELDS.get(rec["type"], ())
         if not fields or rec["boot"] != self.boot:
             return rec
-        now = self.now_ms(received_s)
+        now = max(self.now_ms(received_s), floor_ms)
         out = dict(rec)
         for f in fields:
             out[f] = unwrap_u32(rec[f], now)
@@ -205,6 +210,7 @@ class BandSession:
         self._backfill_from = 0  # a host seq
         self._life = Offsets()
         self._clock = BandClock()
+        self._seen_ms = 0  # the band's latest ms (unwrapped) seen in its current boot
 
     # --- state ------------------------------------------------------------------
     def _set(self, state: State, detail: str = "") -> None:
@@ -302,7 +308,7 @@ class BandSession:
         status = P.decode(await self._req(link.read(P.STATUS_UUID)))
         status_t = self.wall()
         self._clock = BandClock.at_sync(int(status["boot"]), band_ms, int(status["uptime_s"]), sync_wall)
-        band_ms = self._clock.ms
+        band_ms = self._seen_ms = self._clock.ms
         self._life = self.sink.log_life(device, int(status["boot"]), int(status["next_seq"]), band_ms)
         await self._backfill(device, int(status["boot"]), band_ms)
         # Stored only now, in the numbers of the life the backfill settled on.
@@ -451,11 +457,16 @@ class BandSession:
     async def _resync(self, device: str) -> None:
         """A new sync point on a long connection (RESYNC_S)."""
         band_ms, wall_s = await self._time_sync()
-        self._clock = self._clock.resynced(band_ms, wall_s)
+        self._clock = self._clock.resynced(band_ms, wall_s, self._seen_ms)
+        self._seen_ms = max(self._seen_ms, self._clock.ms)
         self.sink.on_sync(device, self._clock.boot + self._life.boot, self._clock.ms, wall_s)
 
     def _handle(self, device: str, band_rec: Record, received_s: float) -> None:
-        rec = self._life.to_host(self._clock.to_host(band_rec, received_s))
+        placed = self._clock.to_host(band_rec, received_s, self._seen_ms)
+        if placed.get("boot") == self._clock.boot:  # the band's clock only goes forward within a boot
+            for f in _MS_FIELDS.get(placed["type"], ()):
+                self._seen_ms = max(self._seen_ms, int(placed[f]))
+        rec = self._life.to_host(placed)
         if rec["type"] == "loginfo" and rec["flags"] & P.LF_GAP:
             # The band's ring overwrote events we never got: say so once, stop asking.
             self.sink.on_lost(device, self._backfill_from, int(rec["oldest_seq"]) - 1)
