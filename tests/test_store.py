@@ -204,6 +204,10 @@ def test_bad_record_is_a_value_error_and_nothing_is_stored(store: Store) -> None
     del bad["onset_ms"]
     with pytest.raises(ValueError, match="onset_ms"):
         store.add_events(DEV, [ev(0), bad])
+    # Found by review: None or text gave a bare TypeError / ValueError naming no field.
+    for value in (None, "soon"):
+        with pytest.raises(ValueError, match=f"event record field 'onset_ms': {value!r} is not an integer"):
+            store.add_events(DEV, [ev(0), {**ev(1), "onset_ms": value}])
     assert store.count_events() == 0
 
 

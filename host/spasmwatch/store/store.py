@@ -197,10 +197,15 @@ def _range(col: str, since: float | None, until: float | None, device: str | Non
 
 
 def _ints(rec: Mapping[str, Any], cols: Sequence[str], what: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(rec[c]) for c in cols)
-    except KeyError as e:
-        raise ValueError(f"{what} record without field {e.args[0]!r}") from e
+    out = []
+    for c in cols:
+        if c not in rec:
+            raise ValueError(f"{what} record without field {c!r}")
+        try:
+            out.append(int(rec[c]))
+        except (TypeError, ValueError):
+            raise ValueError(f"{what} record field {c!r}: {rec[c]!r} is not an integer") from None
+    return tuple(out)
 
 
 def _finite(name: str, value: float | None) -> float | None:
