@@ -364,7 +364,7 @@ class AlertEngine:
         if a.notified:  # nobody to correct if nothing was sent
             msg = M.false_alarm(a.facts(), self.settings.tz, by)
             self._emit(self._notice(a, NoticeKind.FALSE_ALARM, Urgency.NORMAL, msg, Audience.ALERTED))
-        if a.over and (a.device, a.key) in self._clusters:
+        if a.over:
             self._close(a, now, None, f"ended, then marked a false alarm by {by}", tell=False)
 
     def _end_unacknowledged(self, a: ClusterAlert, now: float, ended_t: float | None) -> None:
@@ -373,18 +373,20 @@ class AlertEngine:
         It still escalates (a short cluster ends before ``escalate_after_s``: a parent who slept
         through the first alarm would never hear again) and stays on the page until acknowledged.
         """
-        a.update_pending = False  # the summary carries the final count
-        a.ended_t = ended_t if ended_t is not None else a.ended_t or self._guess_end(a)
+        self._ended(a, ended_t)
         if a.over:
             return
         a.over = True
         log.info("alert %d %s cluster %s: ended, alarm still unacknowledged", a.id, a.device, a.key)
         self._emit(self._notice(a, NoticeKind.CLUSTER_CLOSED, Urgency.INFO, M.closed(a.facts(), self.settings.tz), Audience.ALERTED))
 
-    def _close(self, a: ClusterAlert, now: float, ended_t: float | None, reason: str, tell: bool = True) -> None:
-        if a.update_pending:
-            a.update_pending = False  # the summary carries the final count
+    def _ended(self, a: ClusterAlert, ended_t: float | None) -> None:
+        a.update_pending = False  # the summary carries the final count
         a.ended_t = ended_t if ended_t is not None else a.ended_t or self._guess_end(a)
+
+    def _close(self, a: ClusterAlert, now: float, ended_t: float | None, reason: str, tell: bool = True) -> None:
+        self._ended(a, ended_t)
+        a.over = False  # closed: nothing left to close once it is acknowledged
         msg = M.closed(a.facts(), self.settings.tz)
         n = None
         if a.notified and tell:  # (tell=False: the end was told when it came)

@@ -49,6 +49,7 @@ NOTICES_KEPT = 1000
 
 T = TypeVar("T")
 
+
 @dataclass(frozen=True)
 class BandSpec:
     """One configured band: a label, how to reach it, and whether to keep its raw samples."""

@@ -145,9 +145,9 @@ def _apply(
         if main is not None:
             _write(device, main, report, progress)
             _verify(device, [main], "the band will not start the app")
+    except _Mismatch:
+        raise  # it says itself what the band will do
     except (DeviceError, KeyboardInterrupt) as exc:
-        if isinstance(exc, DeviceError) and "main.py" in str(exc):
-            raise
         raise DeviceError(f"{exc or 'interrupted'}; the flash was cut short: the band has no main.py and does not "
                           "monitor until 'spasmwatch flash' is run again") from exc  # fmt: skip
 
@@ -158,13 +158,17 @@ def _write(device: Device, im: Image, report: SyncReport, progress: Progress) ->
     device.write(im.path, im.data, progress.bytes)
 
 
+class _Mismatch(DeviceError):
+    """A file read back differs from what was written (its message says the consequence)."""
+
+
 def _verify(device: Device, images: Sequence[Image], consequence: str) -> None:
     got = device.hashes([im.path for im in images])
     bad = [im for im in images if got.get(im.path) != im.sha256]
     if bad:
         first = bad[0]
         seen = got.get(first.path) or "no file"
-        raise DeviceError(
+        raise _Mismatch(
             f"verification failed for {len(bad)} file(s), first {first.path}: the band has {seen[:16]}, "
             f"expected {first.sha256[:16]}; {consequence}. Check the USB cable and run the flash again."
         )
