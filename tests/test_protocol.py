@@ -88,6 +88,7 @@ COMMANDS: list[tuple[str, list[Any], str, int, list[int]]] = [
     ("encode_config", [P.CFG_RATE_HZ, 104], "01030268000000", P.OP_CONFIG, [2, 104]),
     ("encode_raw_stream", [True], "010401", P.OP_RAW, [1]),
     ("encode_reboot", [], "0105424f4f54", P.OP_REBOOT, [P.REBOOT_MAGIC]),
+    ("encode_info", [P.INFO_RATE_MHZ], "010601", P.OP_INFO, [1]),
 ]
 
 
@@ -163,6 +164,8 @@ BAD_COMMANDS = [
     (P.encode_time_sync(0, 1000), P.E_VALUE),
     (bytes.fromhex("010402"), P.E_VALUE),
     (bytes.fromhex("010500000000"), P.E_VALUE),
+    (bytes.fromhex("010602"), P.E_KEY),
+    (bytes.fromhex("0106"), P.E_LENGTH),
 ]
 
 

@@ -485,6 +485,8 @@ class App:
             self.raw_on = bool(args[0])
             self._raw_n = 0
             return P.OK, 0
+        if op == P.OP_INFO:  # INFO_RATE_MHZ, the one item decode_command lets through
+            return P.OK, self.rate_hz * 1000 if self.sampling else 0
         return P.OK, 0  # OP_REBOOT: acknowledged, then done by the caller
 
     def _flags(self):

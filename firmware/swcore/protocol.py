@@ -93,6 +93,7 @@ OP_BACKFILL = 0x02  # <BBI: from_seq              LOGINFO, events from_seq.., LO
 OP_CONFIG = 0x03  # <BBBi: key, value            RESP.arg = 1 if it applies after reboot
 OP_RAW = 0x04  # <BBB: on (0/1)
 OP_REBOOT = 0x05  # <BBI: REBOOT_MAGIC           safe reboot: log closed first
+OP_INFO = 0x06  # <BBB: item                      RESP.arg = the item's value (INFO_*)
 REBOOT_MAGIC = 0x544F4F42  # b"BOOT"
 _CMD_FMT = {
     OP_TIME_SYNC: "<BBIH",
@@ -100,6 +101,7 @@ _CMD_FMT = {
     OP_CONFIG: "<BBBi",
     OP_RAW: "<BBB",
     OP_REBOOT: "<BBI",
+    OP_INFO: "<BBB",
 }
 _CMD_NAMES = {
     OP_TIME_SYNC: "time_sync",
@@ -107,7 +109,14 @@ _CMD_NAMES = {
     OP_CONFIG: "config",
     OP_RAW: "raw",
     OP_REBOOT: "reboot",
+    OP_INFO: "info",
 }
+
+# INFO items (read-only facts of the running band). An IMU samples at its own step
+# near the configured rate (MPU6886 50/100 Hz for 52/104), and events, epochs and
+# raw sample indexes count its samples: the host needs the step, not the config.
+INFO_RATE_MHZ = 1  # IMU sample rate in mHz (0: not sampling: no IMU, safe mode)
+INFO_ITEMS = (INFO_RATE_MHZ,)
 
 # CONFIG keys: key -> (name, min, max); RATE_HZ also must be one of RATES_HZ.
 CFG_MIN_CONFIDENCE = 1  # events below this confidence (0-100) are not logged
@@ -129,7 +138,7 @@ E_LENGTH = 2
 E_OPCODE = 3
 E_VALUE = 4
 E_AUTH = 5  # control write on a link that is not encrypted and bonded
-E_KEY = 6  # unknown config key
+E_KEY = 6  # unknown config key or info item
 E_STATE = 7  # not possible now (e.g. raw streaming on low battery)
 E_FLASH = 8  # could not store
 E_MALFORMED = 9
@@ -140,7 +149,7 @@ ERROR_NAMES = {
     E_OPCODE: "unknown opcode",
     E_VALUE: "value out of range",
     E_AUTH: "not authorised (pair and bond first)",
-    E_KEY: "unknown config key",
+    E_KEY: "unknown config key or info item",
     E_STATE: "not possible in the current state",
     E_FLASH: "flash write failed",
     E_MALFORMED: "malformed",
@@ -385,6 +394,10 @@ def encode_reboot():
     return struct.pack(_CMD_FMT[OP_REBOOT], VERSION, OP_REBOOT, REBOOT_MAGIC)
 
 
+def encode_info(item):
+    return struct.pack(_CMD_FMT[OP_INFO], VERSION, OP_INFO, item)
+
+
 def decode_command(buf):
     """Decode and validate a control write: returns (opcode, tuple of arguments).
 
@@ -413,6 +426,8 @@ def decode_command(buf):
         _range(name, "on", args[0], 0, 1)
     elif op == OP_REBOOT and args[0] != REBOOT_MAGIC:
         raise ProtocolError("reboot: bad magic 0x%08x" % args[0], E_VALUE)
+    elif op == OP_INFO and args[0] not in INFO_ITEMS:
+        raise ProtocolError("info: unknown item %d" % args[0], E_KEY)
     return op, args
 
 

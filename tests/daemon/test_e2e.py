@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
+import shutil
 import signal
 import time
 from pathlib import Path
+
+import pytest
 
 from servers import Watcher, http_recorder, start_broker, stop_broker
 
@@ -27,6 +31,7 @@ from spasmwatch.transport import open_link
 from spasmwatch.transport.cdcbridge import CdcBridge
 from spasmwatch.transport.simband import SimBand
 from swcore import consts as C
+from swcore import protocol as P
 
 from .conftest import SPASMS_S, Rig, rig
 
@@ -177,13 +182,24 @@ def test_raw_stream_is_kept_and_replays_to_the_same_cluster(tmp_path: Path, clus
         return tmp_path / "raw" / "band0000-boot1.swraw"
 
     raw = asyncio.run(main())
-    chunks = list(RawReader(raw).chunks())
+    reader = RawReader(raw)
+    # The sim board's MPU6886 samples at its 50 Hz step for the configured 52 (found by
+    # review: the file said 52, so its times ran 4% fast against the band's own events).
+    assert reader.header.rate_hz == 50.0
+    chunks = list(reader.chunks())
     n = sum(len(c.samples) for c in chunks)
-    assert n >= 0.9 * 100.0 * 52, f"only {n} raw samples kept"
+    assert n >= 0.9 * 100.0 * 50, f"only {n} raw samples kept"
     replayed = list(records(str(raw)))
     clusters = [x for x in replayed if x["type"] == "cluster"]
-    spasms = [x for x in replayed if x["type"] == "spasm"]
+    spasms = [x for x in replayed if x["type"] == "spasm" and not x.get("matched")]
     assert len(clusters) == 1 and len(spasms) >= len(SPASMS_S) - 1, replayed
+    with Store(tmp_path / "spasmwatch.db") as store:
+        stored = [e.wall_t for e in store.events("band0000") if e.wall_t is not None and not e.flags & P.EF_MATCHED]
+    # The raw file's time line is the band's: each replayed spasm at a stored event's onset
+    # (4% off, the last spasm would be 3 s away from its event).
+    for x in spasms:
+        wall = reader.header.wall_start_s + x["t"]
+        assert min(abs(wall - w) for w in stored) < 0.5, (x, reader.header.wall_start_s, stored)
 
 
 def _band_played(r: Rig, seconds: float) -> bool:
@@ -254,5 +270,41 @@ def test_the_configured_imu_rate_is_set_on_the_band_which_reboots_once_to_apply_
             assert d is not None
             await r.wait_for(lambda: d.bands[0].session.state is State.STREAMING, 60, "streaming at the new rate")
             assert second.report("reset") is None, "the same rate again: no second reboot"
+            assert d.bands[0].params.rate_hz == 100.0, "epochs and raw files go by the band's 100 Hz step"
 
     asyncio.run(main())
+
+
+def test_a_band_with_firmware_from_before_info_is_monitored_at_its_configured_rate(
+    tmp_path: Path, quick_cluster_csv: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Firmware from before the INFO command answers it "unknown opcode": the daemon says once
+    that the band should be updated, keeps the configured rate, and monitors the band."""
+    from spasmwatch.transport.simband import firmware_dir
+
+    old = tmp_path / "firmware-before-info"
+    shutil.copytree(firmware_dir(), old, ignore=shutil.ignore_patterns("__pycache__"))
+    proto = old / "swcore" / "protocol.py"
+    text = proto.read_text()
+    assert '    OP_INFO: "<BBB",\n' in text
+    proto.write_text(text.replace('    OP_INFO: "<BBB",\n', ""))  # its decoder knows no INFO
+
+    async def main() -> None:
+        with SimBand(quick_cluster_csv, tmp_path / "flash", hold=True, speed=4, device_id="old00001", idle_exit_ms=500, firmware=old) as band:
+            with Store(tmp_path / "db.sqlite") as store:
+                link = lambda: open_link("sim", band.address, bond_file=tmp_path / "bonds.json")  # noqa: E731
+                d = Daemon(store, [BandSpec("cot", link)], clock=ScaledClock(time.time(), 4))
+                await d.start()
+                try:
+                    end = time.monotonic() + 90
+                    while not any(n.kind is NoticeKind.CLUSTER_ALARM for n in d.notifications):
+                        assert time.monotonic() < end, "no alarm from a band with older firmware"
+                        await asyncio.sleep(0.05)
+                    assert d.bands[0].params.rate_hz == 52  # not reported: the configured rate, as before
+                finally:
+                    await d.stop()
+
+    with caplog.at_level(logging.WARNING, logger="spasmwatch"):
+        asyncio.run(main())
+    said = [r.getMessage() for r in caplog.records if "does not report its IMU rate" in r.getMessage()]
+    assert len(said) == 1, said

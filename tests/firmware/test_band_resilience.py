@@ -90,6 +90,7 @@ BAD_WRITES = [
     (P.encode_time_sync(1_764_000_000, 1000), P.E_VALUE),
     (bytes([P.VERSION, P.OP_RAW, 2]), P.E_VALUE),
     (bytes([P.VERSION, P.OP_REBOOT]) + b"NOPE", P.E_VALUE),
+    (bytes([P.VERSION, P.OP_INFO, 9]), P.E_KEY),
     (P.encode_backfill(1_000_000), P.E_VALUE),
     (bytes(32), P.E_VERSION),
 ]
@@ -116,6 +117,9 @@ def test_bad_control_writes_are_refused_and_change_nothing(micropython: str, man
         assert after["flags"] & ~P.SF_ENCRYPTED == before["flags"] & ~P.SF_ENCRYPTED
         assert after["errors"] == before["errors"] and after["boot"] == before["boot"]
         assert not [r for r in c.records(P.EVENTS_UUID) if r["type"] == "loginfo"], "no refused backfill started"
+        # INFO: the IMU's own step (the sim board's MPU6886 at the default 52 Hz samples at 50).
+        r = c.command(P.encode_info(P.INFO_RATE_MHZ))
+        assert (r["code"], r["arg"]) == (P.OK, 50000)
         # A good write is applied and stored with its version.
         r = c.command(P.encode_config(P.CFG_RATE_HZ, 104))
         assert (r["code"], r["arg"]) == (P.OK, 1), "rate applies after a reboot"

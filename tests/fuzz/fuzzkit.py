@@ -74,6 +74,8 @@ def valid_command(rng: random.Random) -> bytes:
         return P.encode_config(key, value)
     if op == P.OP_RAW:
         return P.encode_raw_stream(rng.random() < 0.5)
+    if op == P.OP_INFO:
+        return P.encode_info(rng.choice(P.INFO_ITEMS))
     return P.encode_reboot()
 
 

@@ -116,6 +116,7 @@ def test_every_command_round_trips(unix_s: int, ms: int, seq: int, cfg: tuple[in
         (P.encode_config(*cfg), P.OP_CONFIG, cfg),
         (P.encode_raw_stream(on), P.OP_RAW, (int(on),)),
         (P.encode_reboot(), P.OP_REBOOT, (P.REBOOT_MAGIC,)),
+        (P.encode_info(P.INFO_RATE_MHZ), P.OP_INFO, (P.INFO_RATE_MHZ,)),
     ]
     for data, op, args in cases:
         assert P.decode_command(data) == (op, args)

@@ -57,7 +57,7 @@ class BandSpec:
     label: str
     link_factory: Callable[[], Link]
     raw: bool = False
-    rate_hz: int = DEFAULT_RATE_HZ  # the band's IMU rate (its config): epochs and raw files are sized by it
+    rate_hz: int = DEFAULT_RATE_HZ  # the IMU rate to configure; the band reports the step it samples at
 
 
 @dataclass
@@ -76,7 +76,7 @@ class BandView:
     backfilling: bool = False
     raw: RawWriter | None = None
     raw_boot: int | None = None
-    params: Params = field(default_factory=lambda: Params(DEFAULT_RATE_HZ, True))
+    params: Params = field(default_factory=lambda: Params(DEFAULT_RATE_HZ, True))  # at the band's reported IMU rate
     log_life: LogLife | None = None  # the band's current log life (known once it connected)
     link_alert: str | None = None  # the id the disconnected alert was raised under (the label if never seen)
 
@@ -246,6 +246,18 @@ class Daemon:
     def on_sync(self, device: str, boot: int, band_ms: int, wall_s: float) -> None:
         self._stored(device, lambda: self.store.add_sync(device, boot, band_ms, wall_s))
         self._by_device(device).synced = True
+
+    def on_rate(self, device: str, rate_hz: float) -> None:
+        """The band's IMU step (an MPU6886 samples at 50 Hz for a configured 52): epochs
+        and raw files are counted in its samples."""
+        b = self._by_device(device)
+        if rate_hz == b.params.rate_hz:
+            return
+        log.info("%s: the IMU samples at %g Hz (configured %g Hz)", device, rate_hz, b.params.rate_hz)
+        b.params = Params(rate_hz, True)
+        if b.analysis is not None:
+            b.analysis.params = b.params
+            b.analysis.rebuild(close=False)  # as at attach: the backfill comes next
 
     def on_lost(self, device: str, first_seq: int, last_seq: int) -> None:
         if last_seq >= first_seq:

@@ -161,6 +161,8 @@ class SessionSink(Protocol):
 
     def on_sync(self, device: str, boot: int, band_ms: int, wall_s: float) -> None: ...
 
+    def on_rate(self, device: str, rate_hz: float) -> None: ...
+
     def on_record(self, device: str, rec: Record, received_s: float) -> None: ...
 
     def on_lost(self, device: str, first_seq: int, last_seq: int) -> None: ...
@@ -200,6 +202,7 @@ class BandSession:
         self.info: BandInfo | None = None
         self.link: Link | None = None
         self.decode_errors = 0
+        self._rate_unknown_logged = False
         self._records: asyncio.Queue[tuple[bytes, float]] = asyncio.Queue()  # (record, received wall s)
         self._resp: asyncio.Queue[Record] = asyncio.Queue()
         self._lost = asyncio.Event()
@@ -303,6 +306,9 @@ class BandSession:
         self.sink.on_connected(self.info)
         device = self.info.device
         band_ms, sync_wall = await self._time_sync()
+        rate_hz = await self._imu_rate()
+        if rate_hz is not None:  # before the backfill: its epochs are counted in this rate's samples
+            self.sink.on_rate(device, rate_hz)
         # Read after a command: the band refreshes STATUS before it answers, so its
         # next_seq is not older than any event already stored (the life check relies on it).
         status = P.decode(await self._req(link.read(P.STATUS_UUID)))
@@ -370,6 +376,23 @@ class BandSession:
         rtt = self.wall() - sent
         # The band read its clock when the command arrived: about half the round trip.
         return int(resp["arg"]), sent + rtt / 2
+
+    async def _imu_rate(self) -> float | None:
+        """The rate the band's IMU samples at (its step near the configured one), in Hz.
+
+        None when the band is not sampling, or its firmware predates INFO (it answers
+        "unknown opcode"): then epochs and raw files go by the configured rate, as before.
+        """
+        try:
+            resp = await self.command(P.encode_info(P.INFO_RATE_MHZ))
+        except SessionError as e:
+            if e.code != P.E_OPCODE:
+                raise
+            if not self._rate_unknown_logged:
+                self._rate_unknown_logged = True
+                log.warning("%s: the band's firmware does not report its IMU rate; update it (spasmwatch flash)", self.label)
+            return None
+        return int(resp["arg"]) / 1000 or None
 
     async def _backfill(self, device: str, boot: int, band_ms: int) -> None:
         """Ask for every event after the last one stored. A band that refuses as the host is

@@ -75,6 +75,7 @@ class SimBand:
         heap: str | None = None,
         micropython: str | None = None,
         start_timeout_s: float = 30,
+        firmware: Path | None = None,
     ) -> None:
         self.port = port if port is not None else free_port()
         self.flash = Path(flash)
@@ -83,8 +84,8 @@ class SimBand:
         self.reports: list[dict[str, Any]] = []
         self._got = threading.Condition()
         self._timeout_s = timeout_s
-        cmd = self._command(micropython or find_micropython(), Path(csv), hold, speed, device_id, idle_exit_ms, heap, args)
-        fw = firmware_dir()
+        fw = firmware or firmware_dir()  # another tree: e.g. an older release, for compatibility tests
+        cmd = self._command(micropython or find_micropython(), fw, Path(csv), hold, speed, device_id, idle_exit_ms, heap, args)
         env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (fw, fw / "sim"))
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -92,9 +93,9 @@ class SimBand:
         self.up = self.wait_report("up", start_timeout_s)
 
     def _command(
-        self, exe: str, csv: Path, hold: bool, speed: int | None, device_id: str | None, idle_ms: int | None, heap: str | None, args: Sequence[str]
+        self, exe: str, fw: Path, csv: Path, hold: bool, speed: int | None, device_id: str | None, idle_ms: int | None, heap: str | None, args: Sequence[str]
     ) -> list[str]:
-        opt = [*(["-X", "heapsize=" + heap] if heap else []), str(firmware_dir() / "sim" / "run.py")]
+        opt = [*(["-X", "heapsize=" + heap] if heap else []), str(fw / "sim" / "run.py")]
         opt += ["--csv", str(csv), "--flash", str(self.flash), "--socket", str(self.port), "--timeout-s", str(int(self._timeout_s))]
         opt += ["--hold"] if hold else []
         opt += ["--speed", str(speed)] if speed is not None else []
