@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import logging
 import random
 import signal
 import sqlite3
@@ -138,6 +139,7 @@ RELEASED = [
     "7440342b",
     "eb7ca2f9",
     "5ae59fbe",
+    "6af3ebbf",
 ]
 
 
@@ -288,6 +290,23 @@ def test_next_backfill_seq_starts_at_the_lowest_held_and_crosses_lost_ranges(sto
 
 
 # --- activity and status ----------------------------------------------------------------------------
+
+
+def test_a_record_contradicting_the_stored_one_is_set_aside_not_dropped(store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    assert store.add_events(DEV, [ev(0), ev(1)]) == 2
+    with caplog.at_level(logging.WARNING, logger="spasmwatch.store.store"):
+        assert store.add_events(DEV, [ev(1), ev(2)]) == 1  # a re-delivery: nothing set aside
+        assert store.conflicts() == [] and not caplog.records
+        assert store.add_events(DEV, [ev(1, onset_ms=77_000, confidence=20)], 500.0) == 0
+        assert store.add_events(DEV, [ev(1, onset_ms=77_000, confidence=20)], 600.0) == 0  # again: kept once
+        assert store.add_activity(DEV, [epoch(10_000), {**epoch(10_000), "activity": 99}], 700.0) == 1  # in one batch
+    assert [e.onset_ms for e in store.events(DEV)] == [0, 1000, 2000]  # the stored one stays
+    got = store.conflicts(DEV)
+    assert [(k, r["seq" if k == "event" else "t_ms"], t) for _, k, r, t in got] == [("event", 1, 500.0), ("activity", 10_000, 700.0)]
+    assert got[0][2] == {**{c: ev(1)[c] for c in got[0][2]}, "onset_ms": 77_000, "confidence": 20}
+    assert got[1][2]["activity"] == 99
+    assert len(caplog.records) == 2 and "event boot 1 seq 1 came with other fields" in caplog.records[0].getMessage()
+    assert store.conflicts("other") == []
 
 
 def test_activity_epochs_are_idempotent_and_placed(store: Store) -> None:

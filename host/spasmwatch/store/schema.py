@@ -158,5 +158,19 @@ CREATE TABLE log_lives (
 );
 """
 
-MIGRATIONS: list[str] = [_V1_BAND_DATA, _V2_CAREGIVER, _V3_LOG_LIVES]
+# A record arriving under a key already stored with other fields (a band's log
+# restarted in a way the log lives did not catch, a firmware bug) is not dropped:
+# the stored one stays, the newcomer is kept here, as the protocol fields in JSON.
+_V4_CONFLICTS = """
+CREATE TABLE conflicts (
+    id INTEGER PRIMARY KEY,
+    device TEXT NOT NULL REFERENCES devices(device_id),
+    kind TEXT NOT NULL CHECK (kind IN ('event', 'activity')),
+    record TEXT NOT NULL,
+    received_wall_s REAL NOT NULL,
+    UNIQUE (device, kind, record)
+);
+"""
+
+MIGRATIONS: list[str] = [_V1_BAND_DATA, _V2_CAREGIVER, _V3_LOG_LIVES, _V4_CONFLICTS]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -11,6 +11,7 @@ writer (WAL), and may be consumed in any thread.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import sqlite3
@@ -47,6 +48,7 @@ from spasmwatch.store.rows import (
     normalise_drug,
 )
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 Row = tuple[Any, ...]
 STREAM_BATCH = 512
@@ -206,6 +208,22 @@ def _ints(rec: Mapping[str, Any], cols: Sequence[str], what: str) -> tuple[int, 
         except (TypeError, ValueError):
             raise ValueError(f"{what} record field {c!r}: {rec[c]!r} is not an integer") from None
     return tuple(out)
+
+
+def _keep_conflicts(c: sqlite3.Connection, table: str, cols: Sequence[str], what: str, values: list[tuple[Any, ...]]) -> None:
+    """Set aside each of ``values`` (device, *cols, received) that its key's stored row contradicts."""
+    select = f"SELECT {', '.join(cols)} FROM {table} WHERE device = ? AND {cols[0]} = ? AND {cols[1]} = ?"
+    for v in values:
+        fields = v[1:-1]
+        stored = c.execute(select, v[:3]).fetchone()
+        if stored is None or tuple(stored) == fields:
+            continue
+        record = json.dumps(dict(zip(cols, fields)))
+        if c.execute("INSERT OR IGNORE INTO conflicts VALUES (NULL, ?, ?, ?, ?)", (v[0], what, record, v[-1])).rowcount:
+            log.warning(
+                "%s: %s %s %d %s %d came with other fields than the one stored; the stored one is kept, "
+                "the new one set aside in the store's conflicts table: %s", v[0], what, cols[0], v[1], cols[1], v[2], record,
+            )
 
 
 def _finite(name: str, value: float | None) -> float | None:
@@ -380,6 +398,13 @@ class Store:
         """
         return self._add_records("events", _EVENT_COLS, _PLACE_EVENTS, "event", device, rows, received_wall_s)
 
+    def conflicts(self, device: str | None = None) -> list[tuple[str, str, dict[str, int], float]]:
+        """Records that came under a stored key with other fields, as (device, kind, record,
+        received wall s): the stored record was kept, these set aside (never dropped)."""
+        w, p = _where(device)
+        rows = self._all("SELECT device, kind, record, received_wall_s FROM conflicts" + w + " ORDER BY id", p)
+        return [(r[0], r[1], json.loads(r[2]), float(r[3])) for r in rows]
+
     def events(self, device: str | None = None, since: float | None = None, until: float | None = None) -> Iterator[EventRow]:
         """Events with ``since <= wall_t < until`` in wall time order.
 
@@ -507,8 +532,10 @@ class Store:
         rows: Iterable[Mapping[str, Any]],
         received_wall_s: float | None,
     ) -> int:
-        """INSERT OR IGNORE protocol records (``cols`` of each, as ints) into ``table`` in one
-        transaction, then place the touched boots in wall time; returns how many were new."""
+        """INSERT OR IGNORE protocol records (``cols`` of each, as ints; the first two are the
+        key) into ``table`` in one transaction, then place the touched boots in wall time;
+        returns how many were new. One that differs from the record stored under its key is
+        kept in ``conflicts``."""
         now = time.time() if received_wall_s is None else received_wall_s
         values = [(device, *_ints(r, cols, what), now) for r in rows]
         if not values:
@@ -522,6 +549,8 @@ class Store:
                 values,
             )
             new = c.total_changes - before
+            if new < len(values):  # a re-delivery, or a record differing from the stored one
+                _keep_conflicts(c, table, cols, what, values)
             for boot in {v[1] for v in values}:
                 c.execute(place_sql, (device, boot))
         return new
