@@ -245,6 +245,24 @@ def test_set_value_writes_typed_values_and_keeps_the_rest(tmp_path: Path) -> Non
     assert [x.name for x in tmp_path.iterdir()] == ["config.toml"]  # no temp files left
 
 
+def test_set_value_keeps_the_files_comments_order_and_layout(tmp_path: Path) -> None:
+    text = (
+        "# the nursery band\n"
+        "[[bands]]\n"
+        'name = "spasmwatch-0001"  # as scan shows it\n'
+        "\n"
+        "[alerts]\n"
+        "# the pediatrician asked for 3 min\n"
+        "escalate_after_s = 180  # seconds\n"
+        "rate_limit_s = 60\n"
+    )
+    p = write(tmp_path, text)
+    set_value(p, "alerts.escalate_after_s", "300")
+    set_value(p, "channels.mqtt.port", "1884")  # a new table goes at the end
+    assert p.read_text() == text.replace("= 180  #", "= 300  #") + "\n[channels.mqtt]\nport = 1884\n"
+    assert load_config(p).alerts.escalate_after_s == 300.0
+
+
 def test_set_value_creates_a_new_private_file(tmp_path: Path) -> None:
     p = tmp_path / "new" / "config.toml"
     set_value(p, "channels.mqtt.port", "1884")

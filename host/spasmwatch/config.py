@@ -7,8 +7,8 @@ otherwise silently switch a channel off) with a did-you-mean hint.
 
 ``set_value`` validates the whole file with the change before writing it
 atomically (temp file + ``os.replace``), so a bad value never replaces a
-working file. tomllib/tomli-w do not keep comments: a file written by
-``set_value`` loses them.
+working file. It edits the file's own text (tomlkit): comments, order and
+layout stay as the caregiver wrote them.
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ import shlex
 import tempfile
 import tomllib
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import platformdirs
 from swcore.protocol import RATES_HZ
-import tomli_w
+import tomlkit
 
 from spasmwatch.errors import ConfigError
 
@@ -408,13 +408,14 @@ def set_value(path: Path | None, key: str, value: str) -> Config:
     for a string key, or text that is no TOML value, it is the string itself.
     """
     path = default_config_path() if path is None else path
-    raw = _read_raw(path)
+    _read_raw(path)  # tomllib's errors name the line; the text is then edited in place
+    doc = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
     parts = key.split(".")
     target = _field_type(parts, key)
-    container = _container(raw, parts, key)
+    container = _container(doc, parts, key)
     container[parts[-1]] = value if _strip_optional(target) is str else _parse_value(value)
-    cfg = from_dict(raw, str(path))  # raises before anything is written
-    _write_atomic(path, tomli_w.dumps(raw))
+    cfg = from_dict(doc.unwrap(), str(path))  # raises before anything is written
+    _write_atomic(path, tomlkit.dumps(doc))
     return cfg
 
 
@@ -440,7 +441,7 @@ def _field_type(parts: list[str], key: str) -> Any:
     return tp
 
 
-def _container(raw: dict[str, Any], parts: list[str], key: str) -> dict[str, Any]:
+def _container(raw: MutableMapping[str, Any], parts: list[str], key: str) -> MutableMapping[str, Any]:
     """The TOML table that holds the last part, created as needed."""
     node: Any = raw
     for i, part in enumerate(parts[:-1]):
@@ -496,5 +497,5 @@ def plain(v: Any) -> Any:
 
 
 def dump(config: Config) -> str:
-    return tomli_w.dumps(to_dict(config))
+    return tomlkit.dumps(to_dict(config))
 

@@ -17,7 +17,7 @@ def register(sub: Any) -> None:
     csub.add_parser("path", help="where the config file is")
     g = csub.add_parser("get", help="one value, e.g. alerts.escalate_after_s")
     g.add_argument("key")
-    s = csub.add_parser("set", help="set one value (checked, then the file is written anew: its comments are not kept)")
+    s = csub.add_parser("set", help="set one value (the whole file is checked first; its comments and layout are kept)")
     s.add_argument("key")
     s.add_argument("value")
     for action in (csub.choices.values()):
