@@ -43,6 +43,14 @@ BAND_CLOCK_SLACK_MS = 3_600_000
 # wall clock may be stepped (NTP); each sync is a new point for the events
 # after it, so their wall times stay within tens of ms.
 RESYNC_S = 3600.0
+# ... and at once when an ACTIVITY epoch's end (band time, sent as the epoch
+# closes) and the host's estimate of the band's clock at its arrival disagree
+# by more than this (s): BLE latency and queues are under a second and the
+# crystal drifts ~0.04 s an hour, so more means the host's wall clock was
+# stepped. Stepped forward, the hourly rule caught it at the next record; stepped
+# back (NTP after a hardware clock kept in local time), it waited for the
+# clock to catch up, and events were placed by the old sync all that while.
+CLOCK_STEP_S = 5.0
 
 # Log fill that counts as "nearly full": at ~100 events a day a 4096-slot log
 # still holds weeks, so 90 % means the host has not backfilled in a long time.

@@ -214,6 +214,7 @@ class BandSession:
         self._life = Offsets()
         self._clock = BandClock()
         self._seen_ms = 0  # the band's latest ms (unwrapped) seen in its current boot
+        self._step_s = 0.0  # the host clock's step seen since the last sync (0: none)
 
     # --- state ------------------------------------------------------------------
     def _set(self, state: State, detail: str = "") -> None:
@@ -315,6 +316,7 @@ class BandSession:
         status_t = self.wall()
         self._clock = BandClock.at_sync(int(status["boot"]), band_ms, int(status["uptime_s"]), sync_wall)
         band_ms = self._seen_ms = self._clock.ms
+        self._step_s = 0.0
         self._life = self.sink.log_life(device, int(status["boot"]), int(status["next_seq"]), band_ms)
         await self._backfill(device, int(status["boot"]), band_ms)
         # Stored only now, in the numbers of the life the backfill settled on.
@@ -462,7 +464,7 @@ class BandSession:
                 if self.state is State.STALE:
                     self._set(State.STREAMING)
                 self._take(device, *get.result())
-                if self.wall() - self._clock.wall_s >= self.resync_s:
+                if self._step_s or self.wall() - self._clock.wall_s >= self.resync_s:
                     await self._resync(device)
         finally:
             lost.cancel()
@@ -478,7 +480,10 @@ class BandSession:
             self._handle(device, rec, received_s)
 
     async def _resync(self, device: str) -> None:
-        """A new sync point on a long connection (RESYNC_S)."""
+        """A new sync point on a long connection (RESYNC_S), or after the host clock stepped."""
+        if self._step_s:
+            log.warning("%s: the host's clock stepped by %+.0f s; the band's clock is synced again", self.label, self._step_s)
+            self._step_s = 0.0
         band_ms, wall_s = await self._time_sync()
         self._clock = self._clock.resynced(band_ms, wall_s, self._seen_ms)
         self._seen_ms = max(self._seen_ms, self._clock.ms)
@@ -489,6 +494,10 @@ class BandSession:
         if placed.get("boot") == self._clock.boot:  # the band's clock only goes forward within a boot
             for f in _MS_FIELDS.get(placed["type"], ()):
                 self._seen_ms = max(self._seen_ms, int(placed[f]))
+            if placed["type"] == "activity":  # sent as its epoch ends: a live reading of the band's clock
+                skew_s = (self._clock.now_ms(received_s) - int(placed["t_ms"])) / 1000
+                if abs(skew_s) > K.CLOCK_STEP_S:
+                    self._step_s = skew_s
         rec = self._life.to_host(placed)
         if rec["type"] == "loginfo" and rec["flags"] & P.LF_GAP:
             # The band's ring overwrote events we never got: say so once, stop asking.
