@@ -215,3 +215,31 @@ def test_onset_utc_and_onset_s_agree_to_the_millisecond() -> None:
     """Found by a run of the docs: onset_utc truncated (06:05:41.470) what onset_s rounded (41.471)."""
     assert iso(1_709_618_741.4709) == "2024-03-05T06:05:41.471Z"
     assert iso(1_709_618_741.9996) == "2024-03-05T06:05:42.000Z"
+
+
+def test_one_still_epoch_on_a_worn_band_does_not_lose_a_wake_onset(tmp_path: Path) -> None:
+    """Found by review: an epoch the band judged off the body (still, no breathing seen) reset the
+    export's sleep/wake estimate at once, though the band still said worn (it waits 2 min of such
+    epochs); one such epoch a minute before the morning wake lost that wake from every export and
+    the report's sleep bars, while the daemon and replay (the band's hysteresis) had it."""
+    from spasmwatch.analysis.pipeline import Analyzer
+    from spasmwatch.store import Store
+    from swcore.frontend import Params
+
+    still = DAY0 + DAY_S + 6.5 * 3600 - 60  # a minute before the second morning's wake
+    epochs = []
+    for k in range(int(2 * DAY_S / 10)):
+        t = DAY0 + k * 10.0
+        h = (t - DAY0) % DAY_S / 3600
+        quiet = h >= 20 or h < 6.5 or k % 9 == 0
+        epochs.append({"boot": 1, "t_ms": (k + 1) * 10_000, "activity": 3 if quiet else 200, "breath": 40,
+                       "off_body": int(t == still), "worn": 1})  # fmt: skip
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        store.add_sync(DEVICE, 1, 0, DAY0)
+        store.add_activity(DEVICE, epochs, received_wall_s=DAY0)
+    got = _onsets(db, tmp_path / "sw.jsonl", DAY0, DAY0 + 2 * DAY_S)
+    live = Analyzer(Params(rate_hz=52.0))
+    want = [iso(r["t"]) for k, e in enumerate(epochs)
+            for r in live.epoch_decided(DAY0 + k * 10.0, e["activity"], bool(e["off_body"])) if r["type"] in ("wake", "sleep")]  # fmt: skip
+    assert "2024-03-05T06:30:10.000Z" in want and got == want

@@ -50,11 +50,13 @@ class StoreSource:
                 yield ClusterRow(c.id, c.device, c.start_t, c.end_t, c.count, c.alert_t, c.post_wake_s, c.label)
 
     def activity(self, device: str | None, since: float, until: float) -> Iterator[ActivityRow]:
-        # The store's wall_t is the epoch's end.
+        # The store's wall_t is the epoch's end. Worn is the band's verdict (its hysteresis: two
+        # minutes of off-body epochs), as the daemon and replay follow it: one still epoch with no
+        # breathing seen (off_body) does not mean the band came off.
         for a in self.store.activity(device, since + EPOCH_S, until + EPOCH_S):
             assert a.wall_t is not None
             active = a.activity * 100 >= self.epoch_n * C.EPOCH_ACTIVE_PCT
-            yield ActivityRow(a.device, a.wall_t - EPOCH_S, EPOCH_S, active, not a.off_body and a.worn != 0)
+            yield ActivityRow(a.device, a.wall_t - EPOCH_S, EPOCH_S, active, a.worn != 0)
 
     def transitions(self, device: str | None, since: float, until: float) -> Iterator[TransitionRow]:
         for tr in transitions_from_activity(self.activity(device, since - LEAD_S, until + LEAD_S)):
