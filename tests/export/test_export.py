@@ -243,3 +243,23 @@ def test_one_still_epoch_on_a_worn_band_does_not_lose_a_wake_onset(tmp_path: Pat
     want = [iso(r["t"]) for k, e in enumerate(epochs)
             for r in live.epoch_decided(DAY0 + k * 10.0, e["activity"], bool(e["off_body"])) if r["type"] in ("wake", "sleep")]  # fmt: skip
     assert "2024-03-05T06:30:10.000Z" in want and got == want
+
+
+def test_edf_annotation_texts_are_cut_whole_characters(tmp_path: Path) -> None:
+    """Found by review: texts were cut at 40 characters, but edflib keeps 40 bytes of UTF-8: a
+    caregiver's note in German or French lost half a character, and EDF readers showed the whole
+    annotation as mojibake ('Ã©Ã©...')."""
+    from spasmwatch.store import Store
+
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        store.add_note(DAY0 + 60, "note", "Zuckungen beim Aufwachen, Übelkeit danach", None, "parent")
+        store.add_note(DAY0 + 120, "video", "Säugling", None, "parent")
+    _export(db, tmp_path / "n.edf", "edf")
+    r = pyedflib.EdfReader(str(tmp_path / "n.edf"))
+    try:
+        _, _, texts = r.readAnnotations()
+    finally:
+        r.close()
+    assert texts[0] == "note (note): Zuckungen beim Aufwachen, "  # 39 bytes: Ü would be the 40th and 41st
+    assert texts[1] == "note (video): Säugling"

@@ -15,8 +15,14 @@ import pyedflib
 
 from spasmwatch.export.timeline import Row
 
-# EDF+ annotation texts are limited (edflib keeps 40 characters by default); keep them short.
+# EDF+ annotation texts are limited: edflib keeps 40 bytes of UTF-8; keep them short.
 MAX_TEXT = 40
+
+
+def cut(text: str) -> str:
+    """``text`` cut to MAX_TEXT bytes of UTF-8 at a character boundary (edflib cuts bytes: half a
+    character left at the end makes the annotation invalid UTF-8, read back as mojibake)."""
+    return text.encode("utf-8")[:MAX_TEXT].decode("utf-8", errors="ignore")
 
 
 def write_annotations(out: Path, rows: Iterable[Row], start: float | None, describe: Callable[[Row], str]) -> int:
@@ -28,7 +34,7 @@ def write_annotations(out: Path, rows: Iterable[Row], start: float | None, descr
         for r in rows:
             onset, duration = r["onset_s"], r["duration_s"]
             assert isinstance(onset, float | int) and isinstance(duration, float | int)
-            w.writeAnnotation(float(onset), float(duration) if duration > 0 else -1.0, describe(r)[:MAX_TEXT])
+            w.writeAnnotation(float(onset), float(duration) if duration > 0 else -1.0, cut(describe(r)))
             n += 1
     finally:
         w.close()
