@@ -201,3 +201,28 @@ def test_every_treatment_and_note_reaches_the_pdf() -> None:
         for f in figs:
             plt.close(f)
     assert {f"note {i}" for i in range(100)} <= set(cells)
+
+
+def test_the_default_zone_is_the_one_the_other_commands_use(
+    course_db: tuple[Path, Expected], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by review: without --tz the report read /etc/localtime and ignored TZ, which every
+    other command (note --at, treatment list, export --since) honours: on a computer whose TZ says
+    Kathmandu over a UTC /etc/localtime (a container, say), a treatment given at 13:45 there was
+    logged at 08:00 and the report's days were UTC days."""
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Kathmandu")
+    time.tzset()
+    try:
+        db, _ = course_db
+        out = tmp_path / "r.html"
+        assert run_cli("report", "--db", str(db), "--out", str(out), "--since", "2024-03-11", "--until", "2024-03-12") == 0
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    page = _Text()
+    page.feed(out.read_text(encoding="utf-8"))
+    log = [r for r in page.rows if len(r) == 3 and r[1] == "treatment"]
+    assert log[0] == ["2024-03-11 13:45", "treatment", "vigabatrin start 50 mg/kg/day"]
+    assert "times in Asia/Kathmandu" in " ".join(page.text)

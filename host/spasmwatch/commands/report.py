@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from datetime import datetime, timezone, tzinfo
@@ -36,15 +37,36 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _tz(name: str | None) -> tzinfo:
-    """The named zone; by default this computer's (with its DST rules where the OS has them)."""
-    if not name:
+def _local_tz() -> tzinfo:
+    """This computer's zone as the other commands see it (TZ, else /etc/localtime), with its
+    DST rules where the OS has them and by its name where it has one."""
+    env = os.environ.get("TZ", "").lstrip(":")
+    name = _zone_name(Path(env)) if env.startswith("/") else env or _zone_name(Path("/etc/localtime"))
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    if not env:
         try:
             with open("/etc/localtime", "rb") as f:
                 return ZoneInfo.from_file(f, key="localtime")
         except (OSError, ValueError):
-            local = datetime.now().astimezone().tzinfo
-            return local if local is not None else timezone.utc
+            pass
+    local = datetime.now().astimezone().tzinfo  # e.g. a POSIX TZ rule: its offset now
+    return local if local is not None else timezone.utc
+
+
+def _zone_name(link: Path) -> str:
+    """``Europe/Berlin`` for /etc/localtime -> /usr/share/zoneinfo/Europe/Berlin, else ''."""
+    target = os.path.realpath(link)
+    return target.split("/zoneinfo/", 1)[1] if "/zoneinfo/" in target else ""
+
+
+def _tz(name: str | None) -> tzinfo:
+    """The named zone; by default this computer's (see ``_local_tz``)."""
+    if not name:
+        return _local_tz()
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
