@@ -226,3 +226,15 @@ def test_the_default_zone_is_the_one_the_other_commands_use(
     log = [r for r in page.rows if len(r) == 3 and r[1] == "treatment"]
     assert log[0] == ["2024-03-11 13:45", "treatment", "vigabatrin start 50 mg/kg/day"]
     assert "times in Asia/Kathmandu" in " ".join(page.text)
+
+
+def test_the_median_time_after_waking_is_the_median() -> None:
+    """Found by review: the summary took the upper of the two middle values: clusters 4, 6, 96 and
+    150 min after waking read as a median of 96 min, not 51 (the doctor reads it as spasms
+    coming late after waking)."""
+    from spasmwatch.report.text import summary
+
+    mins = (4, 6, 96, 150)
+    clusters = [ClusterRow(i, "b", D0 + 3600 * (i + 1), D0 + 3600 * (i + 1) + 60, 5, None, m * 60.0, None) for i, m in enumerate(mins)]
+    data = gather(Tables(cluster_rows=clusters), None, D0, D0 + DAY, timezone.utc)
+    assert "Median cluster start 51 min after waking (4 clusters with a wake onset seen)." in summary(data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from statistics import median
 
 from spasmwatch import __version__
 from spasmwatch.report.data import TREND_DAYS, ReportData, Trend
@@ -32,13 +33,13 @@ def summary(data: ReportData) -> list[str]:
     spasms = sum(d.spasms for d in data.days)
     clusters = sum(d.clusters for d in data.days)
     fa = sum(d.false_alarms for d in data.days)
-    pw = sorted(c.post_wake_s / 60 for c in data.counted_clusters if c.post_wake_s is not None)
+    pw = [c.post_wake_s / 60 for c in data.counted_clusters if c.post_wake_s is not None]
     lines = [
         f"{spasms} spasm-like events and {clusters} clusters in {len(data.days)} days"
         + (f" ({fa} more marked false alarm by the caregiver)" if fa else ""),
     ]
     if pw:
-        lines.append(f"Median cluster start {pw[len(pw) // 2]:.0f} min after waking ({len(pw)} clusters with a wake onset seen).")
+        lines.append(f"Median cluster start {median(pw):.0f} min after waking ({len(pw)} clusters with a wake onset seen).")
     return lines
 
 
