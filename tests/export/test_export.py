@@ -263,3 +263,20 @@ def test_edf_annotation_texts_are_cut_whole_characters(tmp_path: Path) -> None:
         r.close()
     assert texts[0] == "note (note): Zuckungen beim Aufwachen, "  # 39 bytes: Ü would be the 40th and 41st
     assert texts[1] == "note (video): Säugling"
+
+
+def test_an_edf_export_of_a_quiet_range_opens(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    """Found by review: with nothing in the range (a quiet night, or no cluster that day) the EDF+
+    file had no data record, and pyedflib (like EDFbrowser) refused it as 'not EDF(+) compliant',
+    though the export said it was written."""
+    db, _ = course_db
+    out = tmp_path / "quiet.edf"
+    assert run_cli("export", "--db", str(db), "--out", str(out), "--kinds", "cluster",
+                   "--since", "2024-03-17T00:00:00Z", "--until", "2024-03-18T00:00:00Z") == 0  # fmt: skip
+    r = pyedflib.EdfReader(str(out))
+    try:
+        onsets, _, _ = r.readAnnotations()
+        start = r.getStartdatetime()
+    finally:
+        r.close()
+    assert len(onsets) == 0 and start == datetime(2024, 3, 17)

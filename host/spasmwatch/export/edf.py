@@ -38,4 +38,22 @@ def write_annotations(out: Path, rows: Iterable[Row], start: float | None, descr
             n += 1
     finally:
         w.close()
+    if n == 0:
+        _add_empty_record(out)
     return n
+
+
+def _add_empty_record(out: Path) -> None:
+    """edflib writes a file without annotations with no data record, which EDF readers refuse:
+    give it one holding only the time-keeping annotation (onset 0, no text)."""
+    with open(out, "r+b") as f:
+        head = f.read(256)
+        ns = int(head[252:256])
+        if int(head[236:244]) != 0 or ns != 1:  # not the signal-less file this module writes
+            return
+        f.seek(256 + ns * 216)  # the annotation signal's samples per data record
+        size = int(f.read(8)) * 2
+        f.seek(236)
+        f.write(b"1".ljust(8))
+        f.seek(0, 2)
+        f.write(b"+0\x14\x14\x00".ljust(size, b"\x00"))
