@@ -280,3 +280,16 @@ def test_an_edf_export_of_a_quiet_range_opens(course_db: tuple[Path, Expected], 
     finally:
         r.close()
     assert len(onsets) == 0 and start == datetime(2024, 3, 17)
+
+
+def test_an_unknown_device_is_an_error_not_an_empty_export(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    """Found by review: --device with a name the store does not hold (band1 for band-1) wrote an
+    export of notes and treatments only, and a report of empty days, as if the band had seen nothing."""
+    from spasmwatch.errors import SpasmwatchError
+
+    db, _ = course_db
+    with pytest.raises(SpasmwatchError, match="no band 'band1' in .*; it holds band-1"):
+        run_cli("export", "--db", str(db), "--out", str(tmp_path / "x.csv"), "--device", "band1")
+    with pytest.raises(SpasmwatchError, match="no band 'band1'"):
+        run_cli("report", "--db", str(db), "--out", str(tmp_path / "r.html"), "--device", "band1")
+    assert not (tmp_path / "x.csv").exists() and not (tmp_path / "r.html").exists()

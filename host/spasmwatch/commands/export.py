@@ -70,11 +70,20 @@ def query(args: argparse.Namespace) -> Query:
         raise SpasmwatchError(str(exc)) from exc
 
 
-def open_source(db: Path | None, rate_hz: float = DEFAULT_RATE_HZ) -> StoreSource:
+def open_source(db: Path | None, rate_hz: float = DEFAULT_RATE_HZ, device: str | None = None) -> StoreSource:
+    """The store read-only; a ``device`` it has never seen is an error (a typo would give an
+    export or report with nothing of the band in it)."""
     path = db if db is not None else default_store_path()
     if not path.exists():
         raise InputError(str(path), "no such store (give --db, or run the daemon first)")
-    return StoreSource.open(path, rate_hz)
+    source = StoreSource.open(path, rate_hz)
+    if device is not None:
+        known = [d.device_id for d in source.store.devices()]
+        if device not in known:
+            source.close()
+            held = f"it holds {', '.join(known)}" if known else "it holds no band yet"
+            raise SpasmwatchError(f"--device: no band {device!r} in {path}; {held}")
+    return source
 
 
 class Progress:
@@ -95,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out is None:
         raise SpasmwatchError("--out is required")
     q, fmt = query(args), _format(args)
-    source = open_source(args.db, args.rate_hz)
+    source = open_source(args.db, args.rate_hz, args.device)
     progress = Progress() if sys.stderr.isatty() else None
     try:
         n, start = run_export(source, q, fmt, args.out, q.since if args.since else None, progress)

@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         raise SpasmwatchError(str(exc)) from exc
     if not since < until:
         raise SpasmwatchError("--since must be before --until")
-    source = open_source(args.db, args.rate_hz)
+    source = open_source(args.db, args.rate_hz, args.device)
     try:
         data = write_report(source, args.device, since, until, tz, args.out)
     finally:
