@@ -6,6 +6,10 @@ battery); finding it still set at the next boot means that run ended in a
 crash, a watchdog reset or a power cut. ``SAFE_MODE_CRASHES`` unclean ends in
 a row, without ``STABLE_MS`` of healthy running in between, start the band
 in safe mode.
+
+A flash that refuses the file (ENOSPC, a worn block) costs only the crash
+count: the band runs on (``save_failed`` set), never in safe mode, since
+crashes it cannot count would otherwise hold it in a stale file's safe mode.
 """
 
 import struct
@@ -27,6 +31,7 @@ class BootState:
         self.boot_count = 0
         self.crash_streak = 0
         self.crashed = False  # the previous run ended uncleanly
+        self.save_failed = False  # state.bin could not be written: the crash streak is not kept
         raw = unseal(storage.read(NAME), 4)
         if raw is not None:
             self.boot_count, self.crash_streak, running = struct.unpack(_FMT, raw)
@@ -34,11 +39,15 @@ class BootState:
         self.boot_count = (self.boot_count + 1) & 0xFFFF
         if self.crashed:
             self.crash_streak = min(self.crash_streak + 1, 255)
-        self.safe_mode = self.crash_streak >= SAFE_MODE_CRASHES
         self._save(1)
+        self.safe_mode = self.crash_streak >= SAFE_MODE_CRASHES and not self.save_failed
 
     def _save(self, running):
-        self._storage.write_atomic(NAME, seal(struct.pack(_FMT, self.boot_count, self.crash_streak, running)))
+        try:
+            self._storage.write_atomic(NAME, seal(struct.pack(_FMT, self.boot_count, self.crash_streak, running)))
+        except OSError:
+            # Raising here ended App() at every boot: a reset loop that never sensed.
+            self.save_failed = True
 
     def mark_stable(self):
         """The run has been healthy long enough: forget earlier crashes."""

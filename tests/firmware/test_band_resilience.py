@@ -327,3 +327,17 @@ def test_a_simulated_band_starts_with_an_empty_flash_where_none_was(micropython:
     )  # fmt: skip
     assert out.returncode == 0, out.stdout + out.stderr
     assert '"kind": "up"' in out.stdout and (tmp_path / "new" / "events.log").is_file()
+
+
+def test_a_flash_that_refuses_the_boot_state_file_still_senses_and_logs(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """Found by review: state.bin was written at start-up with nothing to catch a refused write
+    (ENOSPC, a worn block): App() raised, main.py noted a crash and reset, and every boot did the
+    same: a band that never sensed again, and never even advertised."""
+    flash = tmp_path / "flash"
+    for boot in range(2):
+        band = Band(micropython, many_spasms_csv, flash, ["--refuse-write", "state.bin", "--idle-exit-ms", "100"])
+        end = band.end()
+        assert band.proc.returncode == 0 and end["why"] == "done", end
+        assert band.up["rate_hz"] == 50 and not band.up["safe_mode"]
+        assert end["next_seq"] == 14 * (boot + 1), "every spasm logged, the seq carried on"
+    assert not (flash / "state.bin").exists() and not (flash / "crash.txt").exists()
