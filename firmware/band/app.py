@@ -45,6 +45,7 @@ BATCH_MS = const(200)  # FIFO drain period: MPU6886's 1 KB FIFO holds 0.7 s at 1
 WDT_TIMEOUT_MS = const(8000)
 WDT_FEED_MS = const(1000)
 STALL_MS = const(5000)  # sampler silent this long: stop feeding, let the watchdog reset
+BATTERY_MS = const(10000)  # the cell is read at least this often, whatever the status period
 ACT_QUEUE = const(4)
 RAW_BUFS = const(4)
 RAW_MAX_SAMPLES = const(19)  # 8 + 19 * 12 = 236 bytes, inside a 247-byte MTU
@@ -554,22 +555,35 @@ class App:
     async def _status(self):
         p = self.periph
         stable = False
+        due = 0  # uptime ms of the next status notification
         while True:
+            low = self.low_battery
+            crit = self.critical
+            # Every pass, not every status period (up to an hour): a band below 3 % must stop
+            # writing flash before it browns out, and one on the charger must sense again.
             self._check_battery()
             if self.det is not None and self.det.p.has_gyro and self.sampling:
                 self.bias_store.keep(self.det.fe.bias, self.uptime_ms())
             self._update_status()
-            if p.conn is not None:
-                await p.notify(self.h_status, self._stbuf)
+            up = self.uptime_ms()
             period_ms = self.cfg.get(P.CFG_STATUS_PERIOD_S) * 1000
+            if due > up + period_ms:  # the period was shortened
+                due = up + period_ms
+            if up >= due or low != self.low_battery or crit != self.critical:
+                if p.conn is not None:
+                    await p.notify(self.h_status, self._stbuf)
+                due = up + period_ms
+            wait_ms = due - up
+            if wait_ms > BATTERY_MS:
+                wait_ms = BATTERY_MS
             if not stable and not self.safe_mode:
                 up = self.uptime_ms()
                 if up >= STABLE_MS:
                     stable = True
                     self.boot.mark_stable()
-                else:  # wake in time to clear the crash streak, whatever the status period
-                    period_ms = min(period_ms, STABLE_MS - up)
-            await self.hw.clock.sleep_ms(period_ms)
+                elif STABLE_MS - up < wait_ms:  # wake in time to clear the crash streak
+                    wait_ms = STABLE_MS - up
+            await self.hw.clock.sleep_ms(wait_ms)
 
     async def _watchdog(self):
         wdt = self.hw.make_wdt(WDT_TIMEOUT_MS)

@@ -341,3 +341,23 @@ def test_a_flash_that_refuses_the_boot_state_file_still_senses_and_logs(micropyt
         assert band.up["rate_hz"] == 50 and not band.up["safe_mode"]
         assert end["next_seq"] == 14 * (boot + 1), "every spasm logged, the seq carried on"
     assert not (flash / "state.bin").exists() and not (flash / "crash.txt").exists()
+
+
+def test_a_long_status_period_does_not_delay_the_critical_battery_stop_or_the_resume(
+    micropython: str, many_spasms_csv: Path, tmp_path: Path
+) -> None:
+    """Found by review: the battery was read only in the status loop, which sleeps the configured
+    status period (up to an hour): with 3600 s the band went on writing flash for up to an hour
+    below 3 % (what the critical stop exists to prevent before a brown-out), and a band put on
+    the charger went on not sensing for up to an hour."""
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    (flash / "config.json").write_text(json.dumps({"version": 1, "status_period_s": 3600}))
+    # A band that never resumes never reads the recording to its end: --timeout-s ends it.
+    band = Band(micropython, many_spasms_csv, flash, ["--battery-step-s", "30:3330,90:4000", "--idle-exit-ms", "300", "--timeout-s", "30"])
+    end = band.end()
+    assert band.proc.returncode == 0 and end["why"] == "done", end
+    stored = read_flash_log(flash / "events.log", 4096)
+    onsets = sorted(e["onset_ms"] for e in stored.values())
+    assert onsets and all(not (32_000 <= t <= 88_000) for t in onsets), "no events logged while critical"
+    assert any(t > 90_000 for t in onsets), "sensing resumed after charging"
