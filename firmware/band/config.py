@@ -60,11 +60,13 @@ class Config:
 
         OSError if flash fails. The in-RAM value changes only after the file is
         written, so a failed write changes nothing. The same value again costs no
-        flash write (the host sends the rate on every connection).
+        flash write (the host sends the rate on every connection), except the
+        first after a reset, which replaces the bad file; it is no change either.
         """
         if not valid(key, value):
             raise ValueError("config key %d value %d" % (key, value))
-        if self.values[key] == value and not self.reset:
+        changed = self.values[key] != value
+        if not changed and not self.reset:
             return False
         vals = dict(self.values)
         vals[key] = value
@@ -73,4 +75,5 @@ class Config:
             doc[spec[0]] = vals[k]
         self._storage.write_atomic(NAME, json.dumps(doc))
         self.values = vals
-        return True
+        self.reset = False  # the file is whole again
+        return changed

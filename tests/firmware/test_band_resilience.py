@@ -361,3 +361,30 @@ def test_a_long_status_period_does_not_delay_the_critical_battery_stop_or_the_re
     onsets = sorted(e["onset_ms"] for e in stored.values())
     assert onsets and all(not (32_000 <= t <= 88_000) for t in onsets), "no events logged while critical"
     assert any(t > 90_000 for t in onsets), "sensing resumed after charging"
+
+
+def test_after_a_config_reset_the_rate_in_use_needs_no_reboot(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """Found by review: once a bad config.json had been replaced by the defaults, storing the rate
+    the band already ran at answered 'applies after a reboot' (arg 1), and the host's session
+    rebooted the band for nothing (seconds without sensing); the flag stayed up for the whole
+    boot, so every write of an unchanged value rewrote flash."""
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    (flash / "config.json").write_text('{"version": 9, "rate_hz": 104}')
+    band = Band(micropython, many_spasms_csv, flash, ["--hold", "--idle-exit-ms", "200"])
+    try:
+        assert band.up["errors"] & P.ERR_CONFIG_RESET
+        c, _ = secure_connect(band.port)
+        r = c.command(P.encode_config(P.CFG_RATE_HZ, 52))  # the default, in use
+        assert (r["code"], r["arg"]) == (P.OK, 0), r
+        doc = json.loads((flash / "config.json").read_text())
+        assert doc["version"] == 1 and doc["rate_hz"] == 52, "the bad file is replaced by a good one"
+        mtime = (flash / "config.json").stat().st_mtime_ns
+        time.sleep(0.05)
+        assert c.command(P.encode_config(P.CFG_RATE_HZ, 52))["arg"] == 0
+        assert (flash / "config.json").stat().st_mtime_ns == mtime, "an unchanged value is not written again"
+        r = c.command(P.encode_config(P.CFG_RATE_HZ, 104))
+        assert (r["code"], r["arg"]) == (P.OK, 1), "a real change still applies after a reboot"
+        c.close()
+    finally:
+        band.kill()
