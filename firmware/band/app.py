@@ -107,6 +107,7 @@ class App:
         self._wall_at_ms = 0
         self._cursor = 0  # next seq to notify on the current link
         self._cursor_link = -1  # the link (Peripheral.link_id) _cursor belongs to
+        self._delivered = 0  # every seq below this went to a host (this boot): log fill counts the rest
         self._done_pending = False
         self._act = []
         self._wake = asyncio.Event()
@@ -395,6 +396,8 @@ class App:
                     # a BACKFILL moved the cursor while the notify waited on a busy stack.
                     if self._cursor == c:
                         self._cursor = c + 1
+                    if c == self._delivered or c == log.oldest_seq > self._delivered:  # the run a host holds goes on
+                        self._delivered = c + 1
                 elif self._done_pending:
                     self._done_pending = False
                     await p.notify(self.h_events, self._loginfo(P.LF_DONE))
@@ -469,6 +472,8 @@ class App:
             flags = P.LF_GAP if start < log.oldest_seq else 0
             self._follow_link()  # this link's cursor, even if the sender has not run since it connected
             self._cursor = start if start > log.oldest_seq else log.oldest_seq
+            if start > self._delivered:  # the host holds every event before the one it asks for
+                self._delivered = start
             await self.periph.notify(self.h_events, self._loginfo(flags))
             self._done_pending = True
             self._wake.set()
@@ -513,7 +518,7 @@ class App:
             self._stbuf,
             self.battery_pct,
             self.worn,
-            self.log.fill_pct(),
+            self.log.fill_pct(self._delivered),
             self._flags(),
             self.errors,
             self.boot.boot_count,

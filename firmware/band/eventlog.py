@@ -45,9 +45,12 @@ class EventLog:
     def wrapped(self):
         return self.next_seq > self.capacity
 
-    def fill_pct(self):
-        n = self.next_seq if self.next_seq < self.capacity else self.capacity
-        return n * 100 // self.capacity
+    def fill_pct(self, delivered=0):
+        """Share (%) of the slots holding events no host has had (every seq below
+        ``delivered`` went to one): a wrapped ring is always full of delivered ones."""
+        low = delivered if delivered > self.oldest_seq else self.oldest_seq
+        n = self.next_seq - low
+        return n * 100 // self.capacity if n > 0 else 0
 
     def open(self):
         if self._f is not None:

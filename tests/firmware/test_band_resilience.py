@@ -63,13 +63,33 @@ def test_full_log_wraps_and_tells_the_host(micropython: str, many_spasms_csv: Pa
         assert c.command(P.encode_time_sync(1_764_000_000, 0))["code"] == P.OK
         st = P.decode(c.read(P.STATUS_UUID)[1])
         assert st["next_seq"] == 14
-        assert st["flags"] & P.SF_LOG_WRAPPED and st["log_fill_pct"] == 100
+        assert st["flags"] & P.SF_LOG_WRAPPED and st["log_fill_pct"] == 0  # each event went out live
         info, _ = _backfill_all(c, 0)
         c.wait_for(lambda: len(c.events()) >= 14 + 8, 10, "backfill")
+        assert c.command(P.encode_info(P.INFO_RATE_MHZ))["code"] == P.OK  # STATUS is refreshed at a command
+        after = P.decode(c.read(P.STATUS_UUID)[1])
         c.close()
         band.end()
     finally:
         band.kill()
+    # A wrapped ring is always full; what the log fill counts is what no host has had yet
+    # (it stayed at 100 for good, and the host's 'log nearly full' fault with it).
+    assert after["flags"] & P.SF_LOG_WRAPPED and after["log_fill_pct"] == 0, after
+    # Rebooted, the band does not know what a host has had: its whole log counts until a
+    # host's BACKFILL says where that host's run of events ends.
+    band2 = Band(micropython, many_spasms_csv, tmp_path / "flash", ["--log-slots", "8", "--hold", "--csv-skip-s", "149", "--idle-exit-ms", "200"])
+    try:
+        c2, _ = secure_connect(band2.port)
+        before = P.decode(c2.read(P.STATUS_UUID)[1])
+        _backfill_all(c2, 12)
+        assert c2.command(P.encode_info(P.INFO_RATE_MHZ))["code"] == P.OK
+        mid = P.decode(c2.read(P.STATUS_UUID)[1])
+        c2.close()
+        band2.end()
+    finally:
+        band2.kill()
+    assert (before["next_seq"], before["log_fill_pct"]) == (14, 100), before
+    assert mid["log_fill_pct"] == 0, mid  # 12 and 13 went out in the backfill
     assert info["flags"] & P.LF_WRAPPED and info["flags"] & P.LF_GAP, "asked for seq 0 which was overwritten"
     assert (info["oldest_seq"], info["next_seq"], info["capacity"]) == (6, 14, 8)
     backfilled = c.events()[14:]

@@ -319,7 +319,11 @@ class BandSession:
         self._step_s = 0.0
         self._life = self.sink.log_life(device, int(status["boot"]), int(status["next_seq"]), band_ms)
         await self._backfill(device, int(status["boot"]), band_ms)
-        # Stored only now, in the numbers of the life the backfill settled on.
+        # Read again and stored only now, in the numbers of the life the backfill settled
+        # on, and with the log fill counting what the host holds (a rebooted band counted
+        # every event in its log as unfetched until the host's BACKFILL).
+        status = P.decode(await self._req(link.read(P.STATUS_UUID)))
+        status_t = self.wall()
         self.sink.on_record(device, self._life.to_host(status), status_t)
         self.sink.on_sync(device, int(status["boot"]) + self._life.boot, band_ms, sync_wall)
         await self._apply_rate()
