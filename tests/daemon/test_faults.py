@@ -525,3 +525,25 @@ def test_a_host_clock_stepped_back_hours_after_the_sync_places_events_on_the_rig
     recs = asyncio.run(asyncio.wait_for(main(), 20))
     assert [r["t_ms"] for r in recs if r["type"] == "activity"] == [10_000_000 + 10_000 * k for k in range(1, 400)]
     assert [r["onset_ms"] for r in recs if r["type"] == "event"] == [10_000_000 + 10_000 * 399 + 500]
+
+
+def test_a_band_whose_flash_refuses_events_is_a_fault_until_it_restarts(tmp_path: Path) -> None:
+    """Found by review: a band's failed log write loses the event (live sending reads the log)
+    and sets ERR_LOG_WRITE for the rest of its boot; the host turned that into no fault, so a
+    band whose flash stopped taking writes went quiet with nobody told."""
+    clock = Clock(T0)
+    with Store(tmp_path / "db.sqlite") as store:
+        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+        _connect(d, DEVICE, [], clock.t)
+        ok = {"type": "status", "battery_pct": 80, "worn": 1, "log_fill_pct": 1, "flags": P.SF_TIME_SYNCED, "errors": 0,
+              "boot": 1, "uptime_s": 100, "next_seq": 5}
+        d.on_record(DEVICE, ok, clock.t)
+        d.on_record(DEVICE, {**ok, "errors": P.ERR_LOG_WRITE, "uptime_s": 110}, clock.t + 10)
+        d.on_record(DEVICE, {**ok, "errors": P.ERR_LOG_WRITE, "uptime_s": 120}, clock.t + 20)
+        faults = [n for n in d.notifications if n.kind is NoticeKind.BAND_FAULT]
+        assert [n.fault.value for n in faults if n.fault] == ["band_log_failing"]  # told once
+        assert "spasms may be missed" in faults[0].text and "Restart the band" in faults[0].text
+        assert d.engine.device_summary(DEVICE)["faults"] == ["band_log_failing"]
+        d.on_record(DEVICE, {**ok, "boot": 2, "uptime_s": 5}, clock.t + 60)  # restarted: the bit is clear
+        assert d.engine.device_summary(DEVICE)["faults"] == []
+        assert (NoticeKind.BAND_CLEARED, "band_log_failing") in [(n.kind, n.fault.value if n.fault else None) for n in d.notifications]

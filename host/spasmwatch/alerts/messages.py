@@ -143,6 +143,11 @@ _FAULT: dict[BandFault, Message] = {
         "This computer cannot save the band's events (is its disk full?). Alarms still work and the band keeps "
         "its events until they can be saved: free some space.",
     ),
+    BandFault.BAND_LOG_FAILING: Message(
+        "Band cannot save events",
+        "The band could not save a movement it detected to its memory, and such movements are not sent here either: "
+        "spasms may be missed. Restart the band; if this comes back, flash it again (spasmwatch flash) or replace it.",
+    ),
 }
 
 _CLEARED: dict[BandFault, Message] = {
@@ -154,6 +159,7 @@ _CLEARED: dict[BandFault, Message] = {
     BandFault.SAFE_MODE: Message("Band detecting again", "The band left safe mode and is detecting again."),
     BandFault.SENSOR_ERROR: Message("Band sensor OK", "The band's motion sensor works again."),
     BandFault.STORAGE_FAILING: Message("Saving events again", "This computer saves the band's events again."),
+    BandFault.BAND_LOG_FAILING: Message("Band saves events again", "The band saves its events again (it was restarted)."),
 }
 
 

@@ -41,6 +41,7 @@ class BandFault(Enum):
     SAFE_MODE = "safe_mode"
     SENSOR_ERROR = "sensor_error"
     STORAGE_FAILING = "storage_failing"  # this computer's store refuses writes (disk full)
+    BAND_LOG_FAILING = "band_log_failing"  # the band's flash refused an event (it is lost, live too)
 
     @property
     def state(self) -> BandState:

@@ -329,6 +329,7 @@ class Daemon:
         e(device, BandFault.LOG_NEARLY_FULL, rec["log_fill_pct"] >= K.LOG_NEARLY_FULL_PCT)
         e(device, BandFault.SAFE_MODE, bool(flags & P.SF_SAFE_MODE))
         e(device, BandFault.SENSOR_ERROR, bool(errors & (P.ERR_IMU | P.ERR_FIFO_OVERRUN)))
+        e(device, BandFault.BAND_LOG_FAILING, bool(errors & P.ERR_LOG_WRITE))  # set until the band restarts
         if rec["worn"] != -1:
             e(device, BandFault.NOT_WORN, rec["worn"] == 0)
         if b.synced:  # the first status of a connection is read before the sync

@@ -16,6 +16,7 @@
     safe_mode: "Band in safe mode",
     sensor_error: "Sensor error",
     storage_failing: "Cannot save events (disk full?)",
+    band_log_failing: "Band cannot save events",
   };
   const STATE_NAMES = {
     STREAMING: ["Connected", "good"],
