@@ -139,7 +139,7 @@ RELEASED = [
     "7440342b",
     "eb7ca2f9",
     "5ae59fbe",
-    "6af3ebbf",
+    "46bca504",
 ]
 
 

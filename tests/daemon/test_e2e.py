@@ -271,6 +271,7 @@ def test_the_configured_imu_rate_is_set_on_the_band_which_reboots_once_to_apply_
             await r.wait_for(lambda: d.bands[0].session.state is State.STREAMING, 60, "streaming at the new rate")
             assert second.report("reset") is None, "the same rate again: no second reboot"
             assert d.bands[0].params.rate_hz == 100.0, "epochs and raw files go by the band's 100 Hz step"
+            assert [x.rate_hz for x in r.store.devices()] == [100.0], "kept for exports and reports"
 
     asyncio.run(main())
 
@@ -301,6 +302,7 @@ def test_a_band_with_firmware_from_before_info_is_monitored_at_its_configured_ra
                         assert time.monotonic() < end, "no alarm from a band with older firmware"
                         await asyncio.sleep(0.05)
                     assert d.bands[0].params.rate_hz == 52  # not reported: the configured rate, as before
+                    assert [x.rate_hz for x in store.devices()] == [None]
                 finally:
                     await d.stop()
 

@@ -245,6 +245,29 @@ def test_one_still_epoch_on_a_worn_band_does_not_lose_a_wake_onset(tmp_path: Pat
     assert "2024-03-05T06:30:10.000Z" in want and got == want
 
 
+def test_each_band_s_epochs_are_counted_at_the_rate_it_reported(tmp_path: Path) -> None:
+    """Found by review: exports and reports sized every band's epochs at --rate-hz (default 52
+    Hz): a band at 104 Hz read as active at half its bar, so its sleep and wakes were wrong."""
+    from spasmwatch.store import Store
+
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        for device, rate in (("fast", 104.0), ("old", None)):  # "old": firmware that does not report it
+            store.upsert_device(device, rate_hz=rate, wall_s=DAY0)
+            store.add_sync(device, 1, 0, DAY0)
+            # 200 active samples of an epoch: 38% of 520 (52 Hz), 19% of 1040 (104 Hz); the bar is 25%.
+            store.add_activity(device, [{"boot": 1, "t_ms": 10_000, "activity": 200, "breath": 40, "off_body": 0, "worn": 1}])
+    from spasmwatch.commands.export import open_source
+
+    for rate_hz, want in ((None, {"fast": False, "old": True}), (52.0, {"fast": True, "old": True})):  # None: --rate-hz not given
+        source = open_source(db, rate_hz)
+        try:
+            got = {a.device: a.active for a in source.activity(None, DAY0, DAY0 + 60)}
+        finally:
+            source.close()
+        assert got == want, rate_hz
+
+
 def test_edf_annotation_texts_are_cut_whole_characters(tmp_path: Path) -> None:
     """Found by review: texts were cut at 40 characters, but edflib keeps 40 bytes of UTF-8: a
     caregiver's note in German or French lost half a character, and EDF readers showed the whole

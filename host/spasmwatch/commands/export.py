@@ -39,7 +39,7 @@ def register(sub: Any) -> None:
     p.add_argument("--until", help="end (exclusive), ISO 8601; default: a day from now (all that is stored)")
     p.add_argument("--kinds", default=",".join(KINDS), help=f"comma-separated subset of {','.join(KINDS)}")
     p.add_argument("--db", type=Path, help="store file (default: the daemon's)")
-    p.add_argument("--rate-hz", type=float, default=DEFAULT_RATE_HZ, help="band IMU rate (epoch activity threshold)")
+    p.add_argument("--rate-hz", type=float, help=RATE_HELP)
     p.set_defaults(func=run)
     what = p.add_subparsers(dest="what", metavar="raw")
     r = what.add_parser("raw", help="convert a raw recording (.swraw) to the replay CSV")
@@ -70,7 +70,10 @@ def query(args: argparse.Namespace) -> Query:
         raise SpasmwatchError(str(exc)) from exc
 
 
-def open_source(db: Path | None, rate_hz: float = DEFAULT_RATE_HZ, device: str | None = None) -> StoreSource:
+RATE_HELP = f"band IMU rate for the epochs' activity threshold (default: each band's as it reported it, else {DEFAULT_RATE_HZ:g})"
+
+
+def open_source(db: Path | None, rate_hz: float | None = None, device: str | None = None) -> StoreSource:
     """The store read-only; a ``device`` it has never seen is an error (a typo would give an
     export or report with nothing of the band in it)."""
     path = db if db is not None else default_store_path()

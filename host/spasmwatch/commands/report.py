@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from spasmwatch.commands.export import open_source
+from spasmwatch.commands.export import RATE_HELP, open_source
 from spasmwatch.errors import SpasmwatchError
-from spasmwatch.export.store_source import DEFAULT_RATE_HZ
 from spasmwatch.export.timeline import parse_iso
 from spasmwatch.report import write_report
 
@@ -33,7 +32,7 @@ def register(sub: Any) -> None:
     p.add_argument("--device", help="band id (default: every band)")
     p.add_argument("--tz", help="time zone for days and times of day, e.g. Europe/Berlin (default: this computer's)")
     p.add_argument("--db", type=Path, help="store file (default: the daemon's)")
-    p.add_argument("--rate-hz", type=float, default=DEFAULT_RATE_HZ, help="band IMU rate (epoch activity threshold)")
+    p.add_argument("--rate-hz", type=float, help=RATE_HELP)
     p.set_defaults(func=run)
 
 

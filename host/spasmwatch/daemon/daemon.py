@@ -118,10 +118,13 @@ class Daemon:
     async def start(self) -> None:
         # A band seen before is monitored from the start, connected or not: its open alarms
         # carry on (and escalate) even while it stays away after a restart.
-        known = {r.name: r.device_id for r in sorted(self.store.devices(), key=lambda r: r.last_seen_wall_s)}
+        known = {r.name: r for r in sorted(self.store.devices(), key=lambda r: r.last_seen_wall_s)}
         for b in self.bands:
             if b.label in known:
-                self._attach(b, known[b.label])
+                row = known[b.label]
+                if row.rate_hz:  # the rate it last reported, until it connects and says again
+                    b.params = Params(row.rate_hz, True)
+                self._attach(b, row.device_id)
         for b in self.bands:
             self._tasks.append(asyncio.create_task(b.session.run(), name=f"session {b.label}"))
         self._tasks.append(asyncio.create_task(self._ticker(), name="ticker"))
@@ -251,6 +254,7 @@ class Daemon:
         """The band's IMU step (an MPU6886 samples at 50 Hz for a configured 52): epochs
         and raw files are counted in its samples."""
         b = self._by_device(device)
+        self._stored(device, lambda: self.store.upsert_device(device, rate_hz=rate_hz, wall_s=self.clock.wall()))
         if rate_hz == b.params.rate_hz:
             return
         log.info("%s: the IMU samples at %g Hz (configured %g Hz)", device, rate_hz, b.params.rate_hz)

@@ -16,20 +16,27 @@ from spasmwatch.export.rows import ActivityRow, ClusterRow, NoteRow, SpasmRow, T
 from spasmwatch.export.sleep import LEAD_S, transitions_from_activity
 from spasmwatch.store import Store
 
-# The band's default IMU rate (firmware/band/config.py): it sets how many
-# samples an epoch holds, hence when an epoch counts as active.
+# The band's default IMU rate (firmware/band/config.py), for a band that has not
+# reported its own: the rate sets how many samples an epoch holds, hence when an
+# epoch counts as active.
 DEFAULT_RATE_HZ = 52.0
 EPOCH_S = C.EPOCH_MS / 1000.0
 
 
+def _epoch_n(rate_hz: float) -> int:
+    """Samples per epoch, as swcore.frontend.Params counts them."""
+    return max(10, int(C.EPOCH_MS * rate_hz / 1000 + 0.5))
+
+
 class StoreSource:
-    def __init__(self, store: Store, rate_hz: float = DEFAULT_RATE_HZ) -> None:
+    def __init__(self, store: Store, rate_hz: float | None = None) -> None:
+        """``rate_hz``: every band's IMU rate; None: each band's as it reported it (else the default)."""
         self.store = store
-        # Samples per epoch, as swcore.frontend.Params counts them.
-        self.epoch_n = max(10, int(C.EPOCH_MS * rate_hz / 1000 + 0.5))
+        self._default_n = _epoch_n(rate_hz or DEFAULT_RATE_HZ)
+        self._epoch_n = {d.device_id: _epoch_n(rate_hz or d.rate_hz or DEFAULT_RATE_HZ) for d in store.devices()}
 
     @classmethod
-    def open(cls, path: Path, rate_hz: float = DEFAULT_RATE_HZ) -> StoreSource:
+    def open(cls, path: Path, rate_hz: float | None = None) -> StoreSource:
         return cls(Store.open_readonly(path), rate_hz)
 
     def close(self) -> None:
@@ -55,7 +62,7 @@ class StoreSource:
         # breathing seen (off_body) does not mean the band came off.
         for a in self.store.activity(device, since + EPOCH_S, until + EPOCH_S):
             assert a.wall_t is not None
-            active = a.activity * 100 >= self.epoch_n * C.EPOCH_ACTIVE_PCT
+            active = a.activity * 100 >= self._epoch_n.get(a.device, self._default_n) * C.EPOCH_ACTIVE_PCT
             yield ActivityRow(a.device, a.wall_t - EPOCH_S, EPOCH_S, active, a.worn != 0)
 
     def transitions(self, device: str | None, since: float, until: float) -> Iterator[TransitionRow]:

@@ -46,6 +46,7 @@ class DeviceRow:
     firmware: str | None
     first_seen_wall_s: float
     last_seen_wall_s: float
+    rate_hz: float | None = None  # its IMU's rate as the band reported it (None: not yet, or older firmware)
 
 
 @dataclass(frozen=True)

@@ -158,10 +158,14 @@ CREATE TABLE log_lives (
 );
 """
 
+# The rate a band's IMU samples at, as the band reports it (protocol INFO; NULL
+# until known): exports and reports size its epochs by it.
+#
 # A record arriving under a key already stored with other fields (a band's log
 # restarted in a way the log lives did not catch, a firmware bug) is not dropped:
 # the stored one stays, the newcomer is kept here, as the protocol fields in JSON.
 _V4_CONFLICTS = """
+ALTER TABLE devices ADD COLUMN rate_hz REAL;
 CREATE TABLE conflicts (
     id INTEGER PRIMARY KEY,
     device TEXT NOT NULL REFERENCES devices(device_id),

@@ -350,6 +350,7 @@ class Store:
         board: str | None = None,
         firmware: str | None = None,
         wall_s: float | None = None,
+        rate_hz: float | None = None,
     ) -> None:
         """Record a band; a field passed as None keeps its stored value."""
         now = time.time() if wall_s is None else wall_s
@@ -358,8 +359,8 @@ class Store:
             c.execute(
                 "UPDATE devices SET name = coalesce(?, name), address = coalesce(?, address), "
                 "transport = coalesce(?, transport), board = coalesce(?, board), "
-                "firmware = coalesce(?, firmware) WHERE device_id = ?",
-                (name, address, transport, board, firmware, device_id),
+                "firmware = coalesce(?, firmware), rate_hz = coalesce(?, rate_hz) WHERE device_id = ?",
+                (name, address, transport, board, firmware, _finite("rate_hz", rate_hz), device_id),
             )
 
     def devices(self) -> list[DeviceRow]:
