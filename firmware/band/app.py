@@ -94,6 +94,7 @@ class App:
         # Samples sensed: samples + _laps * SAMPLES_LAP is RAW's u32 first_index.
         self.samples = 0
         self._laps = 0
+        self._paused_ms = -1  # uptime ms when a critical battery stopped sensing (-1: not paused)
         self.suppressed = 0  # events under min_confidence
         self._up_ms = 0
         self._last_ticks = hw.clock.ticks_ms()
@@ -195,8 +196,10 @@ class App:
         self.wear = Wear()
         self._anchor_ms = self.uptime_ms()
         self._anchor_n = 0
-        self.samples = 0
-        self._laps = 0
+        if self._paused_ms >= 0:  # resumed: the count goes on as if sensing had not paused, so
+            # RAW's index stays the time since sensing began (the host refused one that went back)
+            self._count((self._anchor_ms - self._paused_ms) * self.rate_hz // 1000)
+            self._paused_ms = -1
         self.sampling = True
 
     # --- time -------------------------------------------------------------------------
@@ -245,8 +248,11 @@ class App:
             if raw:
                 self._raw_push(k)
             k += 6
+        self._count(n)
+
+    def _count(self, n):
         c = self.samples + n
-        if c >= SAMPLES_LAP:
+        while c >= SAMPLES_LAP:
             c -= SAMPLES_LAP
             self._laps = (self._laps + 1) & 7
         self.samples = c
@@ -548,6 +554,7 @@ class App:
             # mid-write; every record is already flushed. Reads (backfill) go on.
             self.critical = True
             self.sampling = False
+            self._paused_ms = self.uptime_ms()
             self.raw_on = False
             self.boot.mark_clean()
         elif self.critical and pct > batt.CRITICAL_PCT + batt.RESUME_MARGIN_PCT:

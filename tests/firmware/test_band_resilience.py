@@ -225,6 +225,35 @@ def test_critical_battery_stops_sensing_and_writes_then_resumes(micropython: str
     assert end["next_seq"] == len(stored)
 
 
+def test_raw_sample_indexes_go_on_across_a_critical_battery_pause(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """Found by review: sensing resumed after a critical battery restarted the sample count at 0
+    within the boot, so RAW's first_index went back and the host's raw file for that boot refused
+    every sample after the pause. The count now goes on as if sensing had not paused."""
+    band = Band(
+        micropython,
+        many_spasms_csv,
+        tmp_path / "flash",
+        # Paced: the band's virtual clock follows its samples, as on a board.
+        ["--hold", "--speed", "10", "--paced", "--battery-step-s", "30:3330,60:4000", "--idle-exit-ms", "300"],
+    )
+    try:
+        assert band.up["rate_hz"] == 50  # the sim board's MPU6886 at the default 52 Hz
+        c, _ = secure_connect(band.port)
+        st = lambda: c.records(P.STATUS_UUID)  # noqa: E731
+        c.wait_for(lambda: any(r["flags"] & P.SF_CRITICAL_BATTERY for r in st()), 60, "critical")
+        c.wait_for(lambda: st()[-1]["uptime_s"] >= 62 and not st()[-1]["flags"] & P.SF_CRITICAL_BATTERY, 60, "resumed")
+        assert c.command(P.encode_raw_stream(True))["code"] == P.OK
+        before_s = P.decode(c.read(P.STATUS_UUID)[1])["uptime_s"]  # refreshed by the command
+        c.wait_for(lambda: c.records(P.RAW_UUID), 20, "raw samples")
+        first = c.records(P.RAW_UUID)[0]["first_index"]
+        after_s = P.decode(c.read(P.STATUS_UUID)[1])["uptime_s"]
+        c.close()
+    finally:
+        band.kill()
+    # Samples since sensing began (just after boot): the uptime when they were taken.
+    assert before_s - 2 <= first / 50 <= after_s + 1, (before_s, first / 50, after_s)
+
+
 def test_a_hung_sampler_is_reset_by_the_watchdog(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
     flash = tmp_path / "flash"
     band = Band(micropython, many_spasms_csv, flash, ["--stall-at-s", "50"])
