@@ -138,3 +138,13 @@ def test_a_hung_player_gives_way_to_the_next_and_the_bell_under_the_dispatcher(t
     pid = int((tmp_path / "hung.pid").read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # the hung player was killed
+
+
+def test_a_configured_player_that_is_not_installed_still_rings_the_bell(tmp_path: Path) -> None:
+    """Found by review: a configured player missing from the computer (a typo, or uninstalled)
+    raised FileNotFoundError out of the channel: logged as a channel crash, and no bell rang."""
+    tty = Tty()
+    sound = SoundChannel(SoundSettings(command=(str(tmp_path / "mpv"), "{wav}"), wav_path=tmp_path / "a.wav"), terminal=tty)
+    (delivery,) = asyncio.run(asyncio.wait_for(Dispatcher({"sound": sound}).dispatch(notice()), 20))
+    assert not delivery.ok and tty.getvalue() == "\a"
+    assert "mpv exit 127: cannot run" in (delivery.error or "") and "rang the terminal bell" in (delivery.error or "")

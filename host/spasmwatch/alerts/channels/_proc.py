@@ -6,10 +6,15 @@ import asyncio
 
 
 async def run(argv: list[str], timeout_s: float) -> tuple[int, str]:
-    """Return (exit code, stderr+stdout tail); exit code 124 on timeout (the process is killed)."""
-    proc = await asyncio.create_subprocess_exec(
-        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
+    """Return (exit code, stderr+stdout tail); exit code 124 on timeout (the process is killed),
+    127 when the command cannot be started (not installed, not executable): a failure like any
+    other, so the sound channel goes on to its next player and the bell."""
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        )
+    except OSError as e:
+        return 127, f"cannot run: {e.strerror or e}"
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), timeout_s)
     except TimeoutError:
