@@ -148,7 +148,8 @@ def test_updates_at_most_one_per_interval_then_closed_summary() -> None:
     assert [n.count for n in r.sent if n.kind is NoticeKind.CLUSTER_UPDATE] == [10, 11]
     r.engine.on_cluster_closed("cot", 1, ended_t=r.engine.snapshot()["alerts"][0]["started_t"] + 12 * 60)
     end = r.sent[-1]
-    assert end.kind is NoticeKind.CLUSTER_CLOSED and end.state == "CLOSED" and end.audience is Audience.ALERTED
+    # Nobody acknowledged the alarm: the end is told, the alarm stays open (ALARM), and escalates.
+    assert end.kind is NoticeKind.CLUSTER_CLOSED and end.state == "ALARM" and end.audience is Audience.ALERTED
     assert "Cluster ended: 11 spasm-like movements over 12 min" in end.text
 
 

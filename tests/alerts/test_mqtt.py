@@ -6,6 +6,8 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
+from typing import Any
 
 import pytest
 
@@ -161,3 +163,44 @@ def test_a_fault_cleared_without_a_notice_leaves_the_retained_status(broker: Bro
     finally:
         w.stop()
         asyncio.run(ch.close())
+
+
+def test_the_end_of_a_cluster_whose_alarm_is_still_open_keeps_the_alarm_on(broker: Broker) -> None:
+    """Found by review: the 'Cluster ended' notice of an alarm nobody acknowledged said state
+    CLOSED: Home Assistant's alarm sensor went OFF (and a webhook heard 'closed') while the alarm
+    was still open, escalating and waiting on the page for someone to acknowledge it."""
+    from spasmwatch.alerts import AlertEngine, AlertSettings
+    from spasmwatch.alerts.channels import Dispatcher
+
+    now = [1_709_629_200.0]
+    ch = MqttChannel(MqttSettings(port=broker.port, timeout_s=5))
+    w = Watcher(broker.port)
+
+    async def run() -> None:
+        d = Dispatcher({"mqtt": ch})
+        engine = AlertEngine(lambda: now[0], d.submit, AlertSettings(escalate_after_s=120.0))
+        engine.on_spasm("cot", 12, 3, started_t=now[0] - 30)
+        await d.drain()
+        now[0] += 40
+        engine.on_cluster_closed("cot", 12)
+        await d.drain()
+        ended = latest("spasmwatch/cot/alert", now[0])
+        assert ended["state"] == "ALARM" and ended["alarm"] is True  # still to acknowledge
+        (alert,) = engine.snapshot()["alerts"]
+        engine.ack(alert["id"], "Anna")
+        await d.drain()
+        await d.close()
+
+    def latest(topic: str, t: float) -> Any:
+        """The payload published at engine time ``t`` (the watcher hears it a moment after the broker)."""
+        deadline = time.monotonic() + 10
+        while (p := w.json(topic))["updated_t"] != t and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return p
+
+    try:
+        asyncio.run(asyncio.wait_for(run(), 30))
+        acked = latest("spasmwatch/cot/alert", now[0])
+        assert acked["state"] == "ACKNOWLEDGED" and acked["alarm"] is False
+    finally:
+        w.stop()

@@ -378,7 +378,9 @@ class AlertEngine:
             return
         a.over = True
         log.info("alert %d %s cluster %s: ended, alarm still unacknowledged", a.id, a.device, a.key)
-        self._emit(self._notice(a, NoticeKind.CLUSTER_CLOSED, Urgency.INFO, M.closed(a.facts(), self.settings.tz), Audience.ALERTED))
+        # Its state is the alarm's, still open (a mirror such as MQTT keeps the alarm on until it is seen to).
+        msg = M.closed(a.facts(), self.settings.tz)
+        self._emit(self._notice(a, NoticeKind.CLUSTER_CLOSED, Urgency.INFO, msg, Audience.ALERTED, state=a.state))
 
     def _ended(self, a: ClusterAlert, ended_t: float | None) -> None:
         a.update_pending = False  # the summary carries the final count
@@ -469,7 +471,9 @@ class AlertEngine:
         msg: M.Message,
         audience: Audience = Audience.FILTERED,
         fault: BandFault | None = None,
+        state: ClusterState | None = None,
     ) -> Notification:
+        """``state``: the alert's state it announces, when not the one ``kind`` leads to."""
         self._notice_ids += 1
         a.notified = True
         cluster = a if isinstance(a, ClusterAlert) else None
@@ -481,7 +485,7 @@ class AlertEngine:
             alert_id=a.id,
             device=a.device,
             kind=kind,
-            state=kind_state(kind, a),
+            state=state.value if state is not None else kind_state(kind, a),
             urgency=urgency,
             title=msg.title,
             text=msg.text,
