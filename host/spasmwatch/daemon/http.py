@@ -58,6 +58,7 @@ MAX_BODY = 64 * 1024
 MAX_TEXT = 4000  # characters in a note
 MAX_BY = 100
 MAX_DAYS = 366
+MAX_ID = 2**63 - 1  # SQLite's largest integer: the store's ids
 MAX_MUTE_S = 24 * 3600.0  # a mute longer than a day is forgotten, not a choice
 COOKIE = "spasmwatch_token"
 COOKIE_MAX_AGE = 400 * 86400  # the longest a browser keeps a cookie
@@ -351,16 +352,18 @@ class HttpServer:
 
     async def _ack(self, request: web.Request) -> web.StreamResponse:
         body = await _body(request)
+        alert_id = _path_id(request, "alert")
         with _api_errors(f"no alert {request.match_info['id']}"):
-            return _json(self.api.ack(int(request.match_info["id"]), _by(body)))
+            return _json(self.api.ack(alert_id, _by(body)))
 
     async def _label(self, request: web.Request) -> web.StreamResponse:
         body = await _body(request)
         label = body.get("label")
         if not isinstance(label, str):
             raise ApiError(400, "label must be 'confirmed' or 'false_alarm'")
+        cluster_id = _path_id(request, "cluster")
         with _api_errors(f"no cluster {request.match_info['id']}"):
-            return _json(self.api.label(int(request.match_info["id"]), label, _by(body)))
+            return _json(self.api.label(cluster_id, label, _by(body)))
 
     async def _mute(self, request: web.Request) -> web.StreamResponse:
         body = await _body(request)
@@ -487,6 +490,14 @@ def _float(s: str, name: str) -> float:
     if not math.isfinite(v):
         raise ApiError(400, f"{name} must be a finite number")
     return v
+
+
+def _path_id(request: web.Request, what: str) -> int:
+    """The ``{id}`` of the route (digits); one past the store's 64-bit ids is nothing by that id (404)."""
+    s = request.match_info["id"]
+    if len(s) > 19 or int(s) > MAX_ID:
+        raise ApiError(404, f"no {what} {s}")
+    return int(s)
 
 
 def _int(s: str, name: str) -> int:

@@ -1,0 +1,48 @@
+"""HttpServer in front of the real Daemon and its SQLite store (no band): what reaches the store."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from spasmwatch.daemon.daemon import Daemon
+from spasmwatch.daemon.http import HttpServer
+from spasmwatch.store import Store
+
+
+def run(tmp_path: Path, fn: Callable[[Daemon, str, aiohttp.ClientSession], Awaitable[None]]) -> None:
+    async def main() -> None:
+        store = Store(tmp_path / "spasmwatch.db")
+        daemon = Daemon(store, [])
+        server = HttpServer(daemon, host="127.0.0.1", port=0)
+        host, port = await server.start()
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+                await fn(daemon, f"http://{host}:{port}", http)
+        finally:
+            await server.stop()
+            store.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+async def post(http: aiohttp.ClientSession, url: str, body: Any) -> tuple[int, Any]:
+    async with http.post(url, json=body) as r:
+        return r.status, json.loads(await r.read())
+
+
+def test_an_id_too_large_for_the_store_is_not_found(tmp_path: Path) -> None:
+    """Found by review: a cluster id past SQLite's 64-bit integers raised OverflowError in the
+    store: 500 'internal error' and a traceback in the daemon's log for a mistyped number."""
+
+    async def check(daemon: Daemon, base: str, http: aiohttp.ClientSession) -> None:
+        big = "9" * 20
+        assert await post(http, f"{base}/api/clusters/{big}/label", {"label": "false_alarm"}) == (404, {"error": f"no cluster {big}"})
+        assert await post(http, f"{base}/api/alerts/{big}/ack", {}) == (404, {"error": f"no alert {big}"})
+
+    run(tmp_path, check)
