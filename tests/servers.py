@@ -76,10 +76,11 @@ class Broker:
     log: Path
 
 
-def start_broker(tmp: Path, extra: str = "allow_anonymous true\n") -> Broker:
+def start_broker(tmp: Path, extra: str = "allow_anonymous true\n", port: int | None = None) -> Broker:
+    """``port``: that one (a broker restarted), else a free one."""
     if not Path(MOSQUITTO).exists():
         pytest.fail(f"{MOSQUITTO} is missing: run tools/install-system-deps")
-    port = free_port()
+    port = port or free_port()
     conf = tmp / "mosquitto.conf"
     log = tmp / "mosquitto.log"
     # As root, mosquitto drops to user "mosquitto", who cannot read pytest's private tmp dir.

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from spasmwatch.alerts.channels import BandStatus, ChannelError, MqttChannel, Mq
 
 from servers import Watcher
 
-from .conftest import Broker, band_notice, free_port, notice
+from .conftest import Broker, band_notice, free_port, notice, start_broker, stop_broker
 
 def test_alert_state_status_and_discovery_are_retained(broker: Broker) -> None:
     s = MqttSettings(port=broker.port, timeout_s=5)
@@ -204,3 +205,40 @@ def test_the_end_of_a_cluster_whose_alarm_is_still_open_keeps_the_alarm_on(broke
         assert acked["state"] == "ACKNOWLEDGED" and acked["alarm"] is False
     finally:
         w.stop()
+
+
+def test_the_alert_sent_while_the_broker_was_down_is_retained_once_it_is_back(tmp_path: Path) -> None:
+    """Found by review: a notification that could not reach the broker (down, restarting: a Home
+    Assistant add-on update) was never remembered, so the reconnect re-published the state from
+    before it: Home Assistant showed no alarm (and the old status) until the next cluster."""
+    b = start_broker(tmp_path)
+    ch = MqttChannel(MqttSettings(port=b.port, timeout_s=1))
+
+    async def before() -> None:
+        await ch.send(notice(NoticeKind.CLUSTER_CLOSED, id=1, alert_id=1, state="CLOSED", urgency=Urgency.INFO, cluster_key=11))
+
+    async def while_down() -> None:
+        with pytest.raises(ChannelError):
+            await ch.send(notice())  # the alarm of cluster 12 (the dispatcher gives up after its retries)
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(before())
+        stop_broker(b)
+        loop.run_until_complete(while_down())
+        # The same broker comes back, empty (no persistence).
+        b = start_broker(tmp_path, port=b.port)
+        w = Watcher(b.port)
+        try:
+            deadline = time.monotonic() + 20  # paho reconnects within seconds
+            while w.last.get("spasmwatch/cot/status") is None or w.json("spasmwatch/cot/status")["last_cluster"]["cluster_key"] != 12:
+                assert time.monotonic() < deadline, f"retained after the reconnect: {w.last.get('spasmwatch/cot/alert')}"
+                time.sleep(0.05)
+            alert = w.json("spasmwatch/cot/alert")
+            assert alert["state"] == "ALARM" and alert["alarm"] is True and alert["cluster_key"] == 12
+        finally:
+            w.stop()
+    finally:
+        loop.run_until_complete(ch.close())
+        loop.close()
+        stop_broker(b)

@@ -211,10 +211,14 @@ class _Link:
         if not await asyncio.to_thread(self.connected.wait, s.timeout_s):
             raise ChannelError(s.name, f"MQTT broker {s.host}:{s.port} not reachable (reconnecting)")
 
+    def remember(self, topic: str, payload: bytes) -> None:
+        """The latest retained payload of ``topic``: (re)published on every connect."""
+        with self._lock:
+            self._retained[topic] = payload
+
     async def publish(self, topic: str, payload: bytes, retain: bool) -> None:
         if retain:
-            with self._lock:
-                self._retained[topic] = payload
+            self.remember(topic, payload)
         info = self.client.publish(topic, payload, qos=1, retain=retain)
         try:
             await asyncio.to_thread(info.wait_for_publish, self.s.timeout_s)
@@ -247,14 +251,22 @@ class MqttChannel(SettingsChannel[MqttSettings]):
         await self._link(device)
 
     async def send(self, n: Notification) -> None:
-        link = await self._link(n.device)
-        await link.publish(link.t["event"], json.dumps(n.to_json()).encode(), retain=False)
-        if n.kind in _CLUSTER_KINDS:
-            await link.publish(link.t["alert"], json.dumps(alert_state(n)).encode(), retain=True)
+        # The state is remembered before the broker is waited for: a broker down (restarting)
+        # past the retries still gets it retained when the link reconnects.
+        link = self._open(n.device)
+        alert = json.dumps(alert_state(n)).encode() if n.kind in _CLUSTER_KINDS else None
+        if alert is not None:
+            link.remember(link.t["alert"], alert)
             self._note_cluster(n)
         else:
             self._note_band(n)
-        await self._publish_status(link, n.created_t)
+        status = self._status_payload(link.device, n.created_t)
+        link.remember(link.t["status"], status)
+        await self._connected(link)
+        await link.publish(link.t["event"], json.dumps(n.to_json()).encode(), retain=False)
+        if alert is not None:
+            await link.publish(link.t["alert"], alert, retain=True)
+        await link.publish(link.t["status"], status, retain=True)
 
     async def publish_status(self, device: str, status: BandStatus, t: float) -> None:
         """The daemon's view of the band (battery, worn, asleep, faults), published retained.
@@ -266,7 +278,11 @@ class MqttChannel(SettingsChannel[MqttSettings]):
         """
         old = self._status.get(device, BandStatus())
         self._status[device] = replace(status, last_cluster=status.last_cluster or old.last_cluster)
-        await self._publish_status(await self._link(device), t)
+        link = self._open(device)
+        payload = self._status_payload(device, t)
+        link.remember(link.t["status"], payload)
+        await self._connected(link)
+        await link.publish(link.t["status"], payload, retain=True)
 
     async def close(self) -> None:
         links, self._links = list(self._links.values()), {}
@@ -274,18 +290,26 @@ class MqttChannel(SettingsChannel[MqttSettings]):
             await link.stop()
 
     async def _link(self, device: str) -> _Link:
+        link = self._open(device)
+        await self._connected(link)
+        return link
+
+    def _open(self, device: str) -> _Link:
+        """The device's connection, started (paho connects and reconnects in its own thread)."""
         link = self._links.get(device)
         if link is None:
             link = self._links[device] = _Link(self.settings, device)
             link.start()
+        return link
+
+    async def _connected(self, link: _Link) -> None:
         try:
             await link.wait_connected()
         except ChannelError as e:
-            if not e.retryable:  # refused (credentials): start afresh next time
-                del self._links[device]
+            if not e.retryable and self._links.get(link.device) is link:  # refused (credentials): start afresh next time
+                del self._links[link.device]
                 await asyncio.to_thread(link.client.loop_stop)
             raise
-        return link
 
     def _note_cluster(self, n: Notification) -> None:
         st = self._status.get(n.device, BandStatus())
@@ -306,6 +330,5 @@ class MqttChannel(SettingsChannel[MqttSettings]):
             st = replace(st, worn=not active)
         self._status[n.device] = st
 
-    async def _publish_status(self, link: _Link, t: float) -> None:
-        st = self._status.get(link.device, BandStatus())
-        await link.publish(link.t["status"], json.dumps(st.to_json(link.device, t)).encode(), retain=True)
+    def _status_payload(self, device: str, t: float) -> bytes:
+        return json.dumps(self._status.get(device, BandStatus()).to_json(device, t)).encode()
