@@ -403,6 +403,11 @@ def test_alert_transitions_and_open_alerts(store: Store) -> None:
 
 
 def test_notes_validate_and_query_by_wall_time(store: Store) -> None:
+    with pytest.raises(ValueError, match="no band 'band-9' in the store; it holds no band yet"):
+        store.add_note(100.0, "video", "filmed the cluster", device="band-9", by="mum")
+    store.upsert_device(DEV, wall_s=50.0)
+    with pytest.raises(ValueError, match=f"no band 'band-9' in the store; it holds {DEV}"):  # a typo is not filed away
+        store.add_note(100.0, "video", "filmed the cluster", device="band-9", by="mum")
     store.add_note(100.0, "video", "filmed the cluster", device=DEV, by="mum")
     store.add_note(200.0, "medication", "gave dose")
     with pytest.raises(ValueError, match="kind"):

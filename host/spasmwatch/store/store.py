@@ -711,6 +711,11 @@ class Store:
         if not text.strip():
             raise ValueError("note text is empty")
         with self._tx() as c:
+            # A note filed under a band the store never saw would be in no export or report of it.
+            if device is not None and c.execute("SELECT 1 FROM devices WHERE device_id = ?", (device,)).fetchone() is None:
+                known = [r[0] for r in c.execute("SELECT device_id FROM devices ORDER BY device_id")]
+                held = f"it holds {', '.join(known)}" if known else "it holds no band yet (leave the band out)"
+                raise ValueError(f"no band {device!r} in the store; {held}")
             cur = c.execute("INSERT INTO notes(wall_s, kind, text, device, by) VALUES (?, ?, ?, ?, ?)", (wall_s, kind, text, device, by))
             nid = int(cur.lastrowid or 0)
         return NoteRow(nid, wall_s, kind, text, device, by)
