@@ -355,6 +355,19 @@ def test_a_short_cluster_whose_alarm_nobody_acknowledged_still_escalates_and_sta
     assert r.kinds()[-1] is NoticeKind.CLUSTER_ACKNOWLEDGED and r.kinds().count(NoticeKind.CLUSTER_CLOSED) == 1
     (closed,) = r.engine.snapshot()["alerts"]
     assert closed["state"] == "CLOSED" and closed["acked_by"] == "Anna"
+    # The acknowledgement is the last word on it: it announces the close (MQTT's retained state
+    # stayed ACKNOWLEDGED for good, as the close that followed was not told).
+    assert r.sent[-1].state == "CLOSED"
+
+
+def test_a_false_alarm_label_on_an_ended_alarm_announces_it_closed() -> None:
+    r = Rig(escalate_after_s=120.0)
+    r.engine.on_spasm("cot", 1, 3)
+    r.advance(50)
+    r.engine.on_cluster_closed("cot", 1)
+    r.engine.label(1, "false_alarm", "Anna")
+    assert r.kinds()[-1] is NoticeKind.FALSE_ALARM and r.sent[-1].state == "CLOSED"
+    assert [a["state"] for a in r.engine.snapshot()["alerts"]] == ["CLOSED"]
 
 
 def test_escalation_words_give_seconds_under_a_minute_and_a_half() -> None:

@@ -347,7 +347,9 @@ class AlertEngine:
             # A WARNING ack is recorded but does not pre-acknowledge an ALARM that may follow.
             return
         msg = M.acknowledged(a.facts(), by)
-        n = self._notice(a, NoticeKind.CLUSTER_ACKNOWLEDGED, Urgency.NORMAL, msg, Audience.ALERTED)
+        # An alarm whose cluster already ended closes at once: its last word says so.
+        closes = ClusterState.CLOSED if a.over else None
+        n = self._notice(a, NoticeKind.CLUSTER_ACKNOWLEDGED, Urgency.NORMAL, msg, Audience.ALERTED, state=closes)
         self._move(a, ClusterState.ACKNOWLEDGED, now, f"acknowledged by {by}", n, msg, keep_text=True, by=by)
         if a.over:
             self._close(a, now, None, "ended before it was acknowledged", tell=False)
@@ -363,7 +365,8 @@ class AlertEngine:
             self._move(a, ClusterState.ACKNOWLEDGED, now, f"false alarm per {by}", None, None, by=by)
         if a.notified:  # nobody to correct if nothing was sent
             msg = M.false_alarm(a.facts(), self.settings.tz, by)
-            self._emit(self._notice(a, NoticeKind.FALSE_ALARM, Urgency.NORMAL, msg, Audience.ALERTED))
+            closes = ClusterState.CLOSED if a.over else None
+            self._emit(self._notice(a, NoticeKind.FALSE_ALARM, Urgency.NORMAL, msg, Audience.ALERTED, state=closes))
         if a.over:
             self._close(a, now, None, f"ended, then marked a false alarm by {by}", tell=False)
 
