@@ -219,3 +219,30 @@ def test_a_request_waits_its_own_time_not_what_the_connect_had_left(bands: Calla
         await link.disconnect()
 
     run(body())
+
+
+@pytest.mark.parametrize(
+    ("error_name", "body", "kind"),
+    [
+        ("org.bluez.Error.NotPermitted", ["Not paired"], "auth"),  # ATT 0x05 / 0x0C / 0x0F
+        ("org.bluez.Error.NotPaired", ["Not Paired"], "auth"),  # the same, BlueZ before 5.5x
+        ("org.bluez.Error.NotAuthorized", ["Operation Not Authorized"], "auth"),  # ATT 0x08
+        ("org.bluez.Error.Failed", ["Operation failed with ATT error: 0x0f"], "auth"),
+        ("org.bluez.Error.NotPermitted", ["Write not permitted"], "io"),  # ATT 0x03: no pairing helps
+    ],
+)
+def test_bluez_security_refusals_are_auth(error_name: str, body: list[str], kind: str) -> None:
+    """Found by review: BlueZ answers a write refused for lack of encryption (ATT 0x05/0x0C/0x0F, the
+    control write to a band that lost our bond) with org.bluez.Error.NotPermitted "Not paired", which
+    bleak passes on as a BleakDBusError; it was mapped to io, so the session retried every 2-60 s
+    for ever and the family heard "disconnected" instead of "pairing refused: re-pair the band"."""
+    from bleak.backends.bluezdbus.utils import assert_gatt_reply
+    from dbus_fast import Message, MessageType
+
+    from spasmwatch.transport.ble import mapped
+
+    reply = Message(message_type=MessageType.ERROR, error_name=error_name, reply_serial=1, signature="s", body=body)
+    with pytest.raises(TransportError) as caught:
+        with mapped("write control"):
+            assert_gatt_reply(reply)  # what bleak's BlueZ backend does with the reply of WriteValue
+    assert caught.value.kind == kind

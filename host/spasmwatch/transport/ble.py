@@ -60,7 +60,12 @@ _DBUS_KINDS: dict[str, Kind] = {
     "org.bluez.Error.AlreadyExists": "refused",
     "org.bluez.Error.NotConnected": "disconnected",
     "org.freedesktop.DBus.Error.NoReply": "timeout",
+    "org.bluez.Error.NotPaired": "auth",  # ATT 0x05/0x0C/0x0F on BlueZ before 5.5x
+    "org.bluez.Error.NotAuthorized": "auth",  # ATT 0x08
 }
+# BlueZ reports ATT 0x05/0x0C/0x0F as NotPermitted "Not paired", and 0x02/0x03 as NotPermitted
+# "Read/Write not permitted"; bleak turns only the latter back into ATT codes.
+_DBUS_NOT_PAIRED = ("org.bluez.Error.NotPermitted", "Not paired")
 
 
 def kind_of(e: BaseException, default: Kind = "io") -> Kind:
@@ -75,6 +80,8 @@ def kind_of(e: BaseException, default: Kind = "io") -> Kind:
     if isinstance(e, BleakGATTProtocolError):
         return "auth" if e.code in _ATT_SECURITY else "io"
     if isinstance(e, BleakDBusError):
+        if (e.dbus_error, e.dbus_error_details) == _DBUS_NOT_PAIRED:
+            return "auth"
         return _DBUS_KINDS.get(e.dbus_error, default)
     if isinstance(e, BleakCharacteristicNotFoundError):
         return "io"
