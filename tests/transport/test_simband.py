@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Callable
@@ -25,3 +26,32 @@ def test_band_reports_up_and_end_and_exits_by_itself(bands: Callable[..., SimBan
     assert band.wait(60) == EXIT_DONE  # nobody connects: the recording plays, then the band exits idle
     end = band.wait_report("end", 5)
     assert end["why"] == "done" and end["next_seq"] == 14
+
+
+def _our_bands_on(port: int) -> list[int]:
+    """Pids of micropython children of this process serving the radio socket ``port``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == os.getpid() and b"--socket" in argv and argv[argv.index(b"--socket") + 1] == str(port).encode():
+            found.append(int(proc.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_band_that_does_not_come_up_in_time_is_not_left_running(micropython: str, spasms_csv: Path, tmp_path: Path) -> None:
+    """Found by review: SimBand raised 'no up report' and left the micropython process running,
+    holding the radio port and the flash until its own timeout; a restart in place on that
+    port then failed too, and the demo left a band behind."""
+    port = simband.free_port()
+    with pytest.raises(SimBandError):
+        SimBand(spasms_csv, tmp_path / "flash", port=port, micropython=micropython, start_timeout_s=0.001, timeout_s=60)
+    assert _our_bands_on(port) == []
+    with SimBand(spasms_csv, tmp_path / "flash", port=port, micropython=micropython, hold=True, idle_exit_ms=300, timeout_s=60) as band:
+        assert band.up["boot"] >= 1  # the port is free: a band restarted in place comes up

@@ -90,7 +90,11 @@ class SimBand:
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        self.up = self.wait_report("up", start_timeout_s)
+        try:
+            self.up = self.wait_report("up", start_timeout_s)
+        except BaseException:
+            self.kill()  # a band that did not come up in time must not keep its port and flash (found by review)
+            raise
 
     def _command(
         self, exe: str, fw: Path, csv: Path, hold: bool, speed: int | None, device_id: str | None, idle_ms: int | None, heap: str | None, args: Sequence[str]
