@@ -107,3 +107,25 @@ def test_nobody_on_the_port_is_not_found() -> None:
         run(SerialLink("socket://127.0.0.1:%d" % free_port()).connect(2))
     with pytest.raises(NotFoundError):
         run(open_link("serial", "/dev/ttyNO-SUCH-BAND").connect(2))
+
+
+def test_a_status_read_right_after_a_command_sees_its_effect(bands: Callable[..., SimBand], tmp_path: Path) -> None:
+    """Found by review: the bridge (the spec of the band's CDC port) sent STATUS only when the port
+    opened, so read(status) after a command gave the STATUS from before it (over BLE the band
+    refreshes STATUS before it answers): the session stored, after its BACKFILL, a STATUS whose
+    log fill still counted every event of a rebooted band, and the TIME_SYNC not yet done."""
+    band = bands(speed=1)  # real time: no periodic STATUS (10 s) within the test
+
+    async def body() -> None:
+        async with bridged(band, tmp_path) as bridge:
+            link = SerialLink(bridge.url)
+            resps: list[dict[str, Any]] = []
+            await link.connect(5)
+            await link.subscribe(P.CONTROL_UUID, lambda d: resps.append(P.decode(d)))
+            assert not P.decode(await link.read(P.STATUS_UUID))["flags"] & P.SF_TIME_SYNCED
+            await link.write(P.CONTROL_UUID, P.encode_time_sync(int(time.time()), 0))
+            await until(lambda: bool(resps), 5, "the TIME_SYNC RESP")
+            assert P.decode(await link.read(P.STATUS_UUID))["flags"] & P.SF_TIME_SYNCED
+            await link.disconnect()
+
+    run(body())

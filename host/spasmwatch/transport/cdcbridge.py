@@ -44,6 +44,7 @@ class CdcBridge:
         self._rng = random.Random(seed)
         self._server: asyncio.Server | None = None
         self._busy = False
+        self._answering: asyncio.Future[None] | None = None  # the RESP being relayed
         self.frames_sent = 0
 
     @property
@@ -69,7 +70,10 @@ class CdcBridge:
             await client.connect()
             await client.pair()
             for uuid in RELAYED:
-                await client.start_notify(uuid, lambda _c, data: self._send(writer, bytes(data)))
+                if uuid == P.CONTROL_UUID:
+                    await client.start_notify(uuid, lambda _c, data: self._answer(client, writer, bytes(data)))
+                else:
+                    await client.start_notify(uuid, lambda _c, data: self._send(writer, bytes(data)))
             self._send(writer, bytes(await client.read_gatt_char(P.STATUS_UUID)))
             await self._commands(reader, client)
         except (BleakError, OSError, asyncio.IncompleteReadError):
@@ -85,6 +89,21 @@ class CdcBridge:
         while data := await reader.read(512):
             for command in decoder.feed(data):  # type: ignore[no-untyped-call]
                 await client.write_gatt_char(P.CONTROL_UUID, bytes(command), response=True)
+
+    def _answer(self, client: BleakClient, writer: asyncio.StreamWriter, resp: bytes) -> None:
+        """A RESP goes out after the STATUS the band refreshed before answering, as a CDC port must
+        send them: a host reading status right after a command sees its effect, as over BLE."""
+        prev = self._answering
+
+        async def relay() -> None:
+            if prev is not None:
+                with contextlib.suppress(asyncio.CancelledError, BleakError, OSError):
+                    await prev  # RESPs in the band's order
+            with contextlib.suppress(BleakError, OSError):
+                self._send(writer, bytes(await client.read_gatt_char(P.STATUS_UUID)))
+            self._send(writer, resp)
+
+        self._answering = asyncio.ensure_future(relay())
 
     def _send(self, writer: asyncio.StreamWriter, record: bytes) -> None:
         if writer.is_closing():

@@ -4,7 +4,8 @@ Serial has no GATT, so the Link's characteristic UUIDs are mapped onto the
 record stream: a record is delivered to the callback subscribed to the
 characteristic that would have notified it over BLE (by record type), and a
 write to control is one framed command. ``read(status)`` returns the latest
-STATUS heard (the band sends one when the port opens and after every command).
+STATUS heard (the band sends one when the port opens, and before every command's RESP
+the STATUS it refreshed: a read right after a command sees its effect, as over BLE).
 USB is a cable the caregiver plugged in: ``secure()`` has nothing to do.
 
 ``target`` goes to ``serial.serial_for_url``: ``/dev/ttyACM0``, ``COM3``, and
