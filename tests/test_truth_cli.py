@@ -149,3 +149,25 @@ def test_offset_moves_video_time_to_the_recording(morning: tuple[Path, dict[str,
     res = cli("truth", str(src), str(events), "-o", str(out), "--force", "--offset-s", "-100000")
     assert res.returncode == 2 and "outside the recording" in res.stderr and "offset" in res.stderr
     assert out.read_bytes() == before  # a failed run leaves the old file
+
+
+def test_a_table_saved_by_a_spreadsheet_as_unicode_text_is_read(tmp_path: Path) -> None:
+    """Excel's 'Unicode Text' (the way it writes a tab-separated table with accented labels) is
+    UTF-16 with a byte-order mark: read like the UTF-8 table (it raised UnicodeDecodeError)."""
+    table = "onset\tduration\ttrial_type\n5\t1\tspasm\n100\t30\tcrying_fièvre\n"
+    events = tmp_path / "events.txt"
+    events.write_bytes(table.encode("utf-16"))  # with its BOM, as Excel writes it
+    labels = read_labels(str(events))
+    assert [(x.line, x.onset, x.kind) for x in labels] == [(2, 5.0, "spasm"), (3, 100.0, "crying_fièvre")]
+
+
+def test_a_table_not_in_utf8_names_file_and_line(tmp_path: Path) -> None:
+    """A table saved in a legacy code page (cp1252 'é') is an InputError naming the file and the
+    line of the first byte that is not UTF-8 (it was a UnicodeDecodeError traceback)."""
+    events = tmp_path / "events.tsv"
+    events.write_bytes("onset\tduration\ttrial_type\n5\t1\tspasm\n100\t30\tpleurs_bébé\n".encode("cp1252"))
+    with pytest.raises(InputError) as err:
+        read_labels(str(events))
+    assert str(err.value).startswith(f"{events}:3: ") and "UTF-8" in str(err.value), str(err.value)
+    res = cli("truth", str(events), str(events))
+    assert res.returncode == 2 and "Traceback" not in res.stderr

@@ -1,9 +1,9 @@
 """Ground truth from a video-labelled recording: an events table -> ``X.truth.json``.
 
-The table is the BIDS ``events.tsv`` form (tab- or comma-separated; ``onset``
-and ``duration`` in seconds on the recording's own ``t``, or ``hh:mm:ss.fff``;
-``n/a`` for no duration; ``trial_type`` the label), which ELAN, BORIS and a
-spreadsheet can all write. Labels (docs/real-recordings.md):
+The table is the BIDS ``events.tsv`` form (tab- or comma-separated; UTF-8, or
+UTF-16 with a byte-order mark; ``onset`` and ``duration`` in seconds on the
+recording's own ``t``, or ``hh:mm:ss.fff``; ``n/a`` for no duration;
+``trial_type`` the label), which ELAN, BORIS and a spreadsheet can all write. Labels (docs/real-recordings.md):
 
 - ``spasm``, ``subtle_spasm``: one row per spasm, from its first frame;
 - ``wake``: a wake onset (its duration is ignored);
@@ -19,6 +19,7 @@ So every recording is clustered alike, and ``third_end`` and ``post_wake_s``
 
 from __future__ import annotations
 
+import codecs
 import csv
 import math
 import re
@@ -70,11 +71,11 @@ def parse_time(text: str) -> float:
 def read_labels(path: str, offset_s: float = 0.0) -> list[Label]:
     """The table's rows as labels, ``offset_s`` added to every onset (video -> sensor time)."""
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror}") from None
-    lines = text.splitlines()
+    lines = _decode(path, data).splitlines()
     if not lines:
         raise InputError(path, "empty: expected a header with onset, duration and trial_type")
     delim = "\t" if "\t" in lines[0] else ","
@@ -97,6 +98,23 @@ def read_labels(path: str, offset_s: float = 0.0) -> list[Label]:
             raise InputError(path, "empty label", line=number, field=header[cols["label"]])
         out.append(Label(number, onset + offset_s, duration, kind))
     return out
+
+
+def _decode(path: str, data: bytes) -> str:
+    """UTF-8 (a byte-order mark skipped), or UTF-16 with its byte-order mark: spreadsheets save
+    a tab-separated table as 'Unicode Text' that way. Anything else names the line at fault."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputError(path, "starts as UTF-16 text but is not: save the table as UTF-8") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            path, f"byte 0x{data[exc.start]:02x} is not UTF-8 text: save the table as UTF-8 (CSV UTF-8 or tab-separated)", line=line
+        ) from None
 
 
 def _column(path: str, header: list[str], names: tuple[str, ...]) -> int:
