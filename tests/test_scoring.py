@@ -1,4 +1,12 @@
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
 from spasmwatch.analysis.scoring import score
+from spasmwatch.analysis.truthfile import load_truth
+from spasmwatch.errors import InputError
 
 TRUTH = {
     "duration_s": 7200.0,
@@ -95,3 +103,38 @@ def test_medians_are_the_usual_ones_and_p90_is_nearest_rank() -> None:
     assert Score(hours=1.0, cluster_delays_s=[0.5, 12.0]).summary()["alarm_delay_s_median"] == 6.25
     summary = Score(hours=1.0, cluster_delays_s=[0.5] * 9 + [300.0]).summary()
     assert summary["alarm_delay_s_p90"] == 0.5 and summary["alarm_delay_s_max"] == 300.0
+
+
+@pytest.mark.parametrize(
+    "change, field, words",
+    [
+        (lambda t: t.update(wake_onsets=[{"t": 400.0}]), "wake_onsets[0]", "must be a number of seconds"),
+        (lambda t: t["spasms"][0].update(t="612.4"), "spasms[0].t", "must be a number of seconds, not '612.4'"),
+        (lambda t: t["clusters"][0].update(start=None), "clusters[0].start", "must be a number of seconds"),
+        (lambda t: t["clusters"][0].update(third_end=float("nan")), "clusters[0].third_end", "must be a number of seconds"),
+        (lambda t: t["clusters"][0].update(post_wake_s="212"), "clusters[0].post_wake_s", "a number of seconds or null"),
+        (lambda t: t["clusters"][0].update(subtle="false"), "clusters[0].subtle", "must be true or false, not 'false'"),
+        (lambda t: t["not_worn"][0].update(end=True), "not_worn[0].end", "must be a number of seconds"),
+        (lambda t: t.update(places=[{"start": 0, "end": "10", "context": "car"}]), "places[0].end", "must be a number"),
+    ],
+)
+def test_truth_values_of_the_wrong_type_name_the_field(tmp_path: Path, change: Any, field: str, words: str) -> None:
+    """A truth file with a value scoring cannot use (a wake onset written as an object, a time as a
+    string) is an InputError naming the field; it crashed scoring with a TypeError, and a subtle flag
+    written "false" was read as true."""
+    truth: dict[str, Any] = {
+        "duration_s": 3600.0,
+        "spasms": [{"t": 612.4}],
+        "clusters": [{"start": 612.4, "end": 671.2, "subtle": False, "third_end": 631.0, "post_wake_s": 212.4}],
+        "wake_onsets": [400.0],
+        "not_worn": [{"start": 2000.0, "end": 2300.0}],
+    }
+    (tmp_path / "m.truth.json").write_text(json.dumps(truth))
+    load_truth(tmp_path / "m.csv")  # the untouched truth is fine
+    change(truth)
+    (tmp_path / "m.truth.json").write_text(json.dumps(truth))
+    with pytest.raises(InputError) as err:
+        load_truth(tmp_path / "m.csv")
+    assert str(err.value).startswith(f"{tmp_path / 'm.truth.json'}: field '{field}': "), str(err.value)
+    assert words in str(err.value), str(err.value)
+

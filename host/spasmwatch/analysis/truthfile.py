@@ -8,6 +8,7 @@ here (docs/detector.md, "Scoring your own recordings").
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,10 @@ TRUTH_FIELDS: dict[str, tuple[type, tuple[str, ...]]] = {
     "wake_onsets": (list, ()),
     "not_worn": (list, ("start", "end")),
 }
+_SECONDS, _SECONDS_OR_NULL, _FLAG = "seconds", "seconds or null", "flag"
+# What each item field must hold (scoring compares times and reads the flag as a truth value:
+# a time written as a string crashed it, a flag written "false" read as true).
+ITEM_KINDS = {"t": _SECONDS, "start": _SECONDS, "end": _SECONDS, "third_end": _SECONDS, "subtle": _FLAG}
 # Read when present: what was going on, to put false and missed clusters and missed wakes in context.
 OPTIONAL_TRUTH_FIELDS: dict[str, tuple[type, tuple[str, ...]]] = {
     "confounders": (list, ("start", "end", "kind")),
@@ -65,6 +70,21 @@ def check_truth(path: str, truth: Any) -> None:
             if not isinstance(value, list):
                 raise InputError(path, f"must be a list, not {type(value).__name__}", field=name)
             for i, item in enumerate(value):
+                if not item_fields:  # a list of times (wake_onsets)
+                    _check_value(path, f"{name}[{i}]", item, _SECONDS)
                 for f in item_fields:
                     if not isinstance(item, dict) or f not in item:
                         raise InputError(path, "missing", field=f"{name}[{i}].{f}")
+                    _check_value(path, f"{name}[{i}].{f}", item[f], ITEM_KINDS.get(f, ""))
+                if isinstance(item, dict) and name == "clusters" and item.get("post_wake_s") is not None:
+                    _check_value(path, f"{name}[{i}].post_wake_s", item["post_wake_s"], _SECONDS_OR_NULL)
+
+
+def _check_value(path: str, field: str, value: Any, kind: str) -> None:
+    """A value scoring compares: a finite number of seconds (never a bool or a string), or a flag."""
+    if kind in (_SECONDS, _SECONDS_OR_NULL):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            what = "a number of seconds or null" if kind == _SECONDS_OR_NULL else "a number of seconds"
+            raise InputError(path, f"must be {what}, not {value!r}", field=field)
+    elif kind == _FLAG and not isinstance(value, bool):
+        raise InputError(path, f"must be true or false, not {value!r}", field=field)
