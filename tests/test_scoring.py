@@ -138,3 +138,16 @@ def test_truth_values_of_the_wrong_type_name_the_field(tmp_path: Path, change: A
     assert str(err.value).startswith(f"{tmp_path / 'm.truth.json'}: field '{field}': "), str(err.value)
     assert words in str(err.value), str(err.value)
 
+
+
+def test_a_truth_file_not_in_utf8_is_an_input_error(tmp_path: Path) -> None:
+    """JSON is UTF-8; a truth file saved in a legacy code page (a confounder 'pleurs café' in cp1252)
+    is an InputError naming the file, not a UnicodeDecodeError traceback."""
+    truth = {"duration_s": 60.0, "spasms": [], "clusters": [], "wake_onsets": [], "not_worn": [],
+             "confounders": [{"kind": "pleurs café", "start": 1.0, "end": 2.0}]}
+    (tmp_path / "m.truth.json").write_bytes(json.dumps(truth, ensure_ascii=False).encode("cp1252"))
+    with pytest.raises(InputError) as err:
+        load_truth(tmp_path / "m.csv")
+    assert str(err.value).startswith(str(tmp_path / "m.truth.json")) and "UTF-8" in str(err.value), str(err.value)
+    (tmp_path / "m.truth.json").write_bytes(json.dumps(truth, ensure_ascii=False).encode("utf-8"))
+    assert load_truth(tmp_path / "m.csv")["confounders"][0]["kind"] == "pleurs café"

@@ -44,11 +44,17 @@ def load_truth(recording: str | os.PathLike[str]) -> dict[str, Any]:
     """The checked truth beside ``recording``; InputError naming the file (and line or field) at fault."""
     path = truth_path(recording)
     try:
-        truth = json.loads(path.read_text())
+        # Bytes: JSON is UTF-8 (json finds UTF-16/32 by their bytes), whatever the locale's encoding.
+        truth = json.loads(path.read_bytes())
     except FileNotFoundError:
         raise InputError(str(path), "ground truth file not found (expected beside the recording)") from None
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
         raise InputError(str(path), f"not valid JSON: {exc.msg}", line=exc.lineno) from None
+    except UnicodeDecodeError as exc:
+        line = bytes(exc.object[: exc.start]).count(b"\n") + 1
+        raise InputError(str(path), f"byte 0x{exc.object[exc.start]:02x} is not UTF-8 text: JSON files are UTF-8", line=line) from None
     check_truth(str(path), truth)
     assert isinstance(truth, dict)
     return truth
