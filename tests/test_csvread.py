@@ -181,9 +181,9 @@ def test_extra_columns_are_ignored_with_a_warning(tmp_path: Path) -> None:
 
 
 def test_numbers_in_every_accepted_spelling(tmp_path: Path) -> None:
-    text = "t,ax,ay,az\n0,+1,.5,5.\n0.01,1e-3,-2E+1, 7 \n"
+    text = "t,ax,ay,az\n0,+1,.5,0.\n0.01,1e-3,-5E-1, 1E+0 \n"
     _, chunks = read_all(write(tmp_path, text))
-    assert stacked(chunks).tolist() == [[0.0, 1.0, 0.5, 5.0], [0.01, 0.001, -20.0, 7.0]]
+    assert stacked(chunks).tolist() == [[0.0, 1.0, 0.5, 0.0], [0.01, 0.001, -0.5, 1.0]]
 
 
 # --- rate -----------------------------------------------------------------------------
@@ -391,6 +391,12 @@ def recordings(draw: st.DrawFn) -> tuple[str, NDArray[np.float64], float, bool]:
     for k in range(1, len(fields)):
         cells = draw(st.lists(st.floats(-limits[k - 1], limits[k - 1], allow_nan=False), min_size=n, max_size=n))
         values[:, k] = cells
+    # Gravity: three rows in four read about 1 g (any value within the limits in the fourth), so
+    # the first rows' median is gravity in g, as the reader asks of a band's accelerometer.
+    axis = draw(st.integers(min_value=1, max_value=3))
+    calm = np.arange(n) % 4 != 3
+    values[calm, 1:4] = np.clip(values[calm, 1:4], -0.3, 0.3)
+    values[calm, axis] = np.where(values[calm, axis] < 0, -1.0, 1.0)
     order = draw(st.permutations(range(len(fields))))
     ending = draw(st.sampled_from(["\n", "\r\n", "\r"]))
     bom = draw(st.sampled_from(["", "\ufeff"]))
@@ -424,3 +430,35 @@ def test_times_in_milliseconds_are_refused(tmp_path: Path, rate_hz: float) -> No
     path.write_text("t,ax,ay,az\n" + "".join(f"{i * 1000 / rate_hz:.0f},0,0,1\n" for i in range(2000)))
     with pytest.raises(InputError, match=r"times must be in seconds"):
         open_recording(path)
+
+
+@pytest.mark.parametrize("has_gyro", [True, False])
+def test_acceleration_in_m_per_s2_is_refused(tmp_path: Path, has_gyro: bool) -> None:
+    """Found by review: phone and logger apps write m/s^2. Gravity then reads 9.8 'g', inside the
+    +-32 g range, and the file replayed without a word: on the accelerometer alone every turn of
+    the trunk became a spasm (a simulated hour with no spasm gave a 24-spasm false cluster) and a
+    band lying on a table was never 'not worn'."""
+    rows = [sample(i) for i in range(3000)]
+    ncols = 7 if has_gyro else 4
+    text = ",".join(FIELDS[:ncols]) + "\n" + "".join(line([r[0], *(9.80665 * v for v in r[1:4]), *r[4:ncols]]) for r in rows)
+    path = write(tmp_path, text)
+    err = fault(path)
+    assert_fault(err, path, 2, None, "m/s^2")
+    assert "samples reads 9.6" in str(err) and "by 9.80665" in str(err)
+
+
+def test_acceleration_without_gravity_is_refused(tmp_path: Path) -> None:
+    """'Linear acceleration' (gravity taken out by a phone's sensor fusion) cannot be replayed: the
+    detector reads posture and off-body stillness from gravity."""
+    text = "t,ax,ay,az\n" + "".join(f"{i / 100:.2f},{0.01 * (i % 3)},-0.02,0.0{i % 5}\n" for i in range(3000))
+    path = write(tmp_path, text)
+    assert_fault(fault(path), path, 2, None, "gravity")
+
+
+def test_gravity_is_judged_on_the_first_rows_by_their_median(tmp_path: Path) -> None:
+    """A few large or small readings (a knock, a drop) among the first rows are no fault."""
+    rows = [sample(i) for i in range(3000)]
+    for i in range(0, 3000, 5):
+        rows[i][1:4] = [0.0, 0.0, 0.01] if i % 10 else [12.0, -9.0, 20.0]
+    rec, chunks = read_all(write(tmp_path, HEADER + "".join(line(r) for r in rows)))
+    assert sum(len(c) for c in chunks) == 3000

@@ -178,7 +178,10 @@ def valid_csv(rng: random.Random, max_rows: int = 300) -> tuple[str, int, bool]:
     rows = []
     for i in range(n):
         t = t0 + i / rate
-        vals = [t] + [rng.uniform(-31.9, 31.9) for _ in range(3)] + [rng.uniform(-3999.0, 3999.0) for _ in range(3 if has_gyro else 0)]
+        # Gravity: three rows in four read about 1 g (the reader asks the first rows' median to be
+        # gravity in g), the fourth anything within the range.
+        acc = [rng.uniform(-31.9, 31.9) for _ in range(3)] if i % 4 == 3 else [rng.uniform(-0.3, 0.3), rng.uniform(-0.3, 0.3), rng.choice((-1.0, 1.0))]
+        vals = [t] + acc + [rng.uniform(-3999.0, 3999.0) for _ in range(3 if has_gyro else 0)]
         cells = [repr(v) if decimals is None or k == 0 else f"{v:.{decimals}f}" for k, v in enumerate(vals)]
         rows.append(",".join(cells[k] for k in order))
     ending = rng.choice(("\n", "\r\n", "\r"))

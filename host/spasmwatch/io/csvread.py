@@ -14,7 +14,9 @@ The format (the design's replay contract):
   the last line may lack its line end, and blank lines at the very end are
   ignored. A blank line anywhere else is an error.
 - Times increase at a constant rate: every step within 0.5-1.5 times the
-  nominal interval (see ``limits``). Values are finite and plausible.
+  nominal interval (see ``limits``). Values are finite and plausible, and
+  the acceleration is in g with gravity in it: the first rows' median
+  magnitude is about 1 g (m/s^2, as phone apps write it, reads ~9.8).
 
 Every fault raises ``spasmwatch.errors.InputError`` naming the file, the
 1-based line (the header is line 1) and the field, e.g.
@@ -46,7 +48,7 @@ from spasmwatch.io._checks import Checker
 from spasmwatch.io._format import Block, Column, Header, read_header
 from spasmwatch.io._pieces import parsed_blocks
 from spasmwatch.io._prefetch import prefetch
-from spasmwatch.io.limits import CHUNK_ROWS, MAX_RATE_HZ, MIN_RATE_HZ, MIN_SAMPLES, PREFETCH_BLOCKS, RATE_ROWS, ROUNDED_MIN_ROWS, ROUNDED_SHARE
+from spasmwatch.io.limits import CHUNK_ROWS, MAX_GRAVITY_G, MAX_RATE_HZ, MIN_GRAVITY_G, MIN_RATE_HZ, MIN_SAMPLES, PREFETCH_BLOCKS, RATE_ROWS, ROUNDED_MIN_ROWS, ROUNDED_SHARE
 from spasmwatch.io.rawfile import RawRecording, is_rawfile, open_rawfile
 
 __all__ = ["Chunk", "InputWarning", "Recording", "estimate_rate_hz", "open_recording"]
@@ -166,7 +168,28 @@ def _checked_head(path: str, header: Header) -> tuple[Column, float]:
         what = "no samples after the header" if len(t) == 0 else f"only {len(t)} sample"
         need = f"; at least {MIN_SAMPLES} are needed to know the sample rate"
         raise InputError(path, what + need, line=2 + len(t))
+    _check_gravity(path, blocks)
     return t[:RATE_ROWS], slack
+
+
+def _check_gravity(path: str, blocks: list[Block]) -> None:
+    """InputError unless the first rows' median |acceleration| is gravity in g (MIN_GRAVITY_G..MAX_GRAVITY_G)."""
+    acc = np.column_stack([np.concatenate([b.cols[k] for b in blocks])[:RATE_ROWS] for k in (1, 2, 3)])
+    g = float(np.median(np.sqrt(np.sum(acc * acc, axis=1))))
+    if MIN_GRAVITY_G <= g <= MAX_GRAVITY_G:
+        return
+    if 5.0 <= g <= 20.0:
+        hint = "the acceleration looks like m/s^2: divide ax, ay, az by 9.80665 for g"
+    elif g < MIN_GRAVITY_G:
+        hint = "gravity looks taken out (a 'linear acceleration'); the detector needs the accelerometer's own readings, in g"
+    else:
+        hint = "the acceleration is not in g"
+    raise InputError(
+        path,
+        f"the median |acceleration| of the first {len(acc)} samples reads {g:.3g} g, but a band reads gravity, "
+        f"about 1 g, worn or not ({MIN_GRAVITY_G:g}-{MAX_GRAVITY_G:g} g allowed): {hint}",
+        line=2,
+    )
 
 
 def _rounding_slack_s(t: Column, interval_s: float) -> float:

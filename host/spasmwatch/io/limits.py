@@ -28,6 +28,14 @@ MAX_GAP_RATIO = 1.5
 # sample grid (100 Hz to 10 ms) no step is off and nothing is widened.
 ROUNDED_SHARE = 0.01
 ROUNDED_MIN_ROWS = 100
+# Median |acceleration| (g) of the first RATE_ROWS samples: gravity, which a band
+# reads whether worn, carried or on a table (adult recordings of walking and daily
+# living: 0.98-1.04 g). Outside this, the accel is not in g: m/s^2, as phone and
+# logger apps write it, reads ~9.8 (inside MAX_ACC_G) and replayed as spasms
+# everywhere on the accelerometer alone; a "linear acceleration" with gravity
+# taken out reads ~0 (found by review).
+MIN_GRAVITY_G = 0.5
+MAX_GRAVITY_G = 2.0
 # Sample rates a recording may have (Hz). A 1-2 s spasm needs tens of samples
 # (docs/detector.md measures 25-400 Hz), and no IMU outputs faster than
 # ~32 kHz; a rate outside these is times in the wrong unit or corrupt times.
