@@ -462,3 +462,18 @@ def test_gravity_is_judged_on_the_first_rows_by_their_median(tmp_path: Path) -> 
         rows[i][1:4] = [0.0, 0.0, 0.01] if i % 10 else [12.0, -9.0, 20.0]
     rec, chunks = read_all(write(tmp_path, HEADER + "".join(line(r) for r in rows)))
     assert sum(len(c) for c in chunks) == 3000
+
+
+def test_an_extra_column_named_in_a_legacy_code_page_is_ignored_like_any_other(tmp_path: Path) -> None:
+    """Found by review: a logger on Windows names its extra column 'temp (°C)' in cp1252. The file
+    was refused as 'not a CSV recording' for a column the reader ignores; now it is read past with
+    the usual warning (its name shown with a replacement character)."""
+    path = tmp_path / "cp.csv"
+    path.write_bytes((",".join(FIELDS) + ",temp (°C)\n").encode("cp1252") + "".join(line([*sample(i), 36.6]) for i in range(50)).encode())
+    with pytest.warns(InputWarning, match=r"ignoring column\(s\) 'temp \(\ufffdc\)'"):
+        rec, chunks = read_all(path)
+    assert rec.has_gyro and stacked(chunks).tolist() == [sample(i) for i in range(50)]
+    # A header whose own columns are not UTF-8 is still refused as before.
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes("t,\xe4x,ay,az\n0,0,0,1\n0.01,0,0,1\n".encode("latin-1"))
+    assert_fault(fault(bad), bad, 1, None, "not UTF-8 text")

@@ -74,8 +74,20 @@ def read_header(path: str, f: BinaryIO) -> Header:
     if end is None and len(raw) == MAX_HEADER_BYTES:
         raise InputError(path, f"no line end in the first {MAX_HEADER_BYTES} bytes: not a CSV recording", line=1)
     line = raw[: end.start()] if end else raw
-    names = _clean_names(path, _decode_header(path, line))
-    fields, positions = _locate(path, names)
+    try:
+        names = _clean_names(path, _decode_header(path, line))
+        fields, positions = _locate(path, names)
+    except _NotUtf8 as exc:
+        # Only an extra column's name (a logger's 'temp (°C)' in cp1252) may be
+        # undecodable: those are read past. A file whose own columns are not found
+        # in it is no CSV recording.
+        try:
+            names = _clean_names(path, line.removeprefix(_UTF8_BOM).decode("utf-8", errors="replace"))
+            fields, positions = _locate(path, names)
+        except InputError:
+            raise exc from None
+        if any("\ufffd" in names[p] for p in positions):
+            raise exc from None
     ignored = tuple(n for i, n in enumerate(names) if i not in positions)
     offset = end.end() if end else len(raw)
     return Header(names, fields, positions, ignored, offset)
@@ -88,7 +100,11 @@ def _decode_header(path: str, line: bytes) -> str:
         # Spreadsheet programs put a byte-order mark in front of UTF-8 CSV.
         return line.removeprefix(_UTF8_BOM).decode("utf-8")
     except UnicodeDecodeError:
-        raise InputError(path, "the header is not UTF-8 text: not a CSV recording", line=1) from None
+        raise _NotUtf8(path, "the header is not UTF-8 text: not a CSV recording", line=1) from None
+
+
+class _NotUtf8(InputError):
+    """The header line is not UTF-8."""
 
 
 def _clean_names(path: str, text: str) -> tuple[str, ...]:

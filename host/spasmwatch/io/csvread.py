@@ -8,7 +8,8 @@ The format (the design's replay contract):
   is skipped. The gyro columns come as a set or not at all. Other columns
   are read past and ignored, with an ``InputWarning`` and listed in
   ``Recording.ignored_columns``: loggers often add temperature or a
-  magnetometer, and refusing such files would help nobody.
+  magnetometer, and refusing such files would help nobody (their names may
+  even be in a legacy code page, 'temp (°C)' in cp1252; the file is UTF-8).
 - Every later line is one sample: plain numbers (no quotes) separated by
   commas, as many cells as the header. Lines end with \\n, \\r\\n or \\r;
   the last line may lack its line end, and blank lines at the very end are
