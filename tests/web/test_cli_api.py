@@ -29,3 +29,16 @@ def test_a_label_for_a_cluster_that_is_not_a_number_is_a_clear_error(tmp_path: P
     with ServerThread(FakeDaemon()) as srv:
         rc = cli.main(["clusters", "--config", _config(tmp_path, "127.0.0.1", srv.port), "--label", "twelve", "false_alarm"])
     assert rc == 2 and "--label: the first value is a cluster number" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("device", ["Mila's band", "Mila/Noah", "bébé#1?"])
+def test_mute_reaches_a_band_whose_id_has_spaces_or_slashes(tmp_path: Path, capsys: pytest.CaptureFixture[str], device: str) -> None:
+    """Found by review: a USB serial band's device id is its configured label ("Mila's band");
+    'spasmwatch mute' put it in the URL as it was: a traceback (InvalidURL) for a space, the
+    wrong API path (404 or another band) for a '/', '#' or '?'."""
+    fake = FakeDaemon()
+    fake.bands[0]["device"] = device
+    with ServerThread(fake) as srv:
+        rc = cli.main(["mute", "--config", _config(tmp_path, "127.0.0.1", srv.port), device, "--for", "30m"])
+    assert rc == 0, capsys.readouterr().err
+    assert f"{device}: band notices muted for 30m" in capsys.readouterr().out

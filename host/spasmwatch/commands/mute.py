@@ -11,6 +11,7 @@ import argparse
 import getpass
 import re
 from typing import Any
+from urllib.parse import quote
 
 from spasmwatch.commands._daemon import add_config_arg, api, config_of
 from spasmwatch.errors import SpasmwatchError
@@ -35,6 +36,7 @@ def seconds(span: str) -> float:
 
 def run(args: argparse.Namespace) -> int:
     for_s = 0.0 if args.off else seconds(args.span)
-    api(config_of(args), f"/api/bands/{args.device}/mute", {"for_s": for_s, "by": args.by})
+    # One path segment, whatever the id holds: a USB serial band's id is its label ("Mila's band").
+    api(config_of(args), f"/api/bands/{quote(args.device, safe='')}/mute", {"for_s": for_s, "by": args.by})
     print(f"{args.device}: " + ("unmuted" if for_s == 0 else f"band notices muted for {args.span}; a spasm cluster still raises the alarm"))
     return 0
