@@ -300,3 +300,42 @@ def test_set_value_on_a_broken_file_refuses(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="syntax"):
         set_value(p, "alerts.rate_limit_s", "10")
     assert p.read_text() == "[alerts\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[[caregivers]]\nname = "mum"\nchannels = ["mqtt"]', '[caregivers #1] channels: "mqtt" is not enabled (set [channels.mqtt] enabled = true'),
+        (
+            '[channels.sound]\nenabled = false\n[[caregivers]]\nname = "mum"\nchannels = ["sound"]',
+            '[caregivers #1] channels: "sound" is not enabled (set [channels.sound] enabled = true',
+        ),
+        (
+            '[channels.desktop]\nenabled = false\n[[caregivers]]\nname = "dad"\nchannels = ["desktop"]',
+            '[caregivers #1] channels: "desktop" is not enabled (set [channels.desktop] enabled = true',
+        ),
+    ],
+)
+def test_a_caregiver_channel_that_is_switched_off_is_refused_when_read(tmp_path: Path, text: str, expected: str) -> None:
+    """Found by review: the channel names were checked against every channel there could be,
+    so a caregiver on "mqtt" (off by default) passed 'config show' and 'config set' and
+    'spasmwatch run' then refused to start, without naming the file."""
+    assert expected in error_of(tmp_path, text)
+
+
+def test_every_config_that_is_read_builds_a_daemon(tmp_path: Path) -> None:
+    from spasmwatch.daemon.main import build
+    from spasmwatch.store import Store
+
+    cfg = load_config(write(tmp_path, FULL))
+    with Store(tmp_path / "s.db") as store:
+        daemon = build(cfg, store)
+    assert [c.name for c in daemon.dispatcher.caregivers] == ["mum", "dad"]
+
+
+def test_config_set_refuses_switching_off_a_channel_a_caregiver_uses(tmp_path: Path) -> None:
+    p = write(tmp_path, FULL)
+    before = p.read_text()
+    with pytest.raises(ConfigError, match=r'\[caregivers #2\] channels: "mqtt" is not enabled'):
+        set_value(p, "channels.mqtt.enabled", "false")
+    assert p.read_text() == before

@@ -345,8 +345,14 @@ def _check_config(cfg: Config, source: str) -> None:
     if cfg.channels.mqtt.enabled and not cfg.channels.mqtt.host:
         raise ConfigError(f"{source}: [channels.mqtt] host: required when enabled = true")
     refs = cfg.channels.refs()
+    switches = {"sound": cfg.channels.sound.enabled, "desktop": cfg.channels.desktop.enabled, "mqtt": cfg.channels.mqtt.enabled}
     for i, c in enumerate(cfg.caregivers, 1):
         for ch in c.channels:
+            if not switches.get(ch, True):  # the daemon builds no such channel: 'run' would refuse to start
+                raise ConfigError(
+                    f"{source}: [caregivers #{i}] channels: {json.dumps(ch)} is not enabled "
+                    f"(set [channels.{ch}] enabled = true, or take it off this list)"
+                )
             if ch not in refs:
                 hint = difflib.get_close_matches(ch, refs, n=1, cutoff=0.5)
                 more = f" (did you mean '{hint[0]}'?)" if hint else f" (configured: {', '.join(refs)})"
