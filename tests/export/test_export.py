@@ -316,3 +316,21 @@ def test_an_unknown_device_is_an_error_not_an_empty_export(course_db: tuple[Path
     with pytest.raises(SpasmwatchError, match="no band 'band1'"):
         run_cli("report", "--db", str(db), "--out", str(tmp_path / "r.html"), "--device", "band1")
     assert not (tmp_path / "x.csv").exists() and not (tmp_path / "r.html").exists()
+
+
+def test_events_and_clusters_name_an_unknown_device_instead_of_listing_nothing(
+    course_db: tuple[Path, Expected], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by review: 'spasmwatch events --device band1' (for band-1) said 'nothing in this time
+    range' and 'clusters --device band1' '0 cluster(s)', exit 0: a band that had clusters read as quiet."""
+    from spasmwatch import cli
+
+    db, _ = course_db
+    monkeypatch.delenv("SPASMWATCH_DATA_DIR", raising=False)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[daemon]\ndata_dir = "{db.parent}"\n')
+    for command in ("events", "clusters"):
+        assert cli.main([command, "--config", str(config), "--since", "2000-01-01", "--device", "band1"]) == 2
+        assert f"spasmwatch {command}: error: --device: no band 'band1' in {db}; it holds {DEVICE}" in capsys.readouterr().err
+        assert cli.main([command, "--config", str(config), "--since", "2000-01-01", "--device", DEVICE]) == 0
+        assert "nothing in this time range" not in capsys.readouterr().out

@@ -34,12 +34,21 @@ def default_store_path() -> Path:
     return load_config(None).store_path()
 
 
-def open_store(cfg: Config) -> Store:
-    """The store, read-only: these commands never change it (labels and notes go through the daemon)."""
+def open_store(cfg: Config, device: str | None = None) -> Store:
+    """The store, read-only: these commands never change it (labels and notes go through the daemon).
+    A ``device`` it has never seen is an error naming the bands it holds (a typo listed nothing,
+    as if the band had seen nothing)."""
     path = cfg.store_path()
     if not path.exists():
         raise SpasmwatchError(f"no store at {path} yet: start the daemon with 'spasmwatch run'")
-    return Store.open_readonly(path)
+    store = Store.open_readonly(path)
+    if device is not None:
+        known = [d.device_id for d in store.devices()]
+        if device not in known:
+            store.close()
+            held = f"it holds {', '.join(known)}" if known else "it holds no band yet"
+            raise SpasmwatchError(f"--device: no band {device!r} in {path}; {held}")
+    return store
 
 
 def api(cfg: Config, path: str, body: dict[str, Any] | None = None, timeout_s: float = 5.0) -> Any:
