@@ -389,3 +389,22 @@ def test_a_module_dropped_by_a_new_version_goes_even_if_its_flash_was_interrupte
         do_flash(band, fw, board, link=UnpluggedLink(connect(band), 0))
     do_flash(band, fw, board)
     assert not (band / "band" / "extra.mpy").exists() and (band / "main.py").is_file()
+
+
+def test_board_info_says_a_cut_short_flash_left_the_band_without_its_app(
+    band: Path, fw: Path, board: dict[str, object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by review: after a flash cut short (no main.py, no manifest) 'board info' showed the
+    board and device id, 'firmware not installed by spasmwatch flash', and exited 0: a band that
+    does not monitor passed the check."""
+    with pytest.raises(DeviceError, match="unplugged"):
+        do_flash(band, fw, board, link=UnpluggedLink(connect(band), 14))  # board.json and device.json written
+    port = f"unix:{band}"
+    assert cli.main(["board", "info", "--port", port, "--firmware", str(fw)]) == 1
+    text = capsys.readouterr().out
+    assert "firmware     incomplete: a flash was cut short (no /main.py): the band does not monitor; run 'spasmwatch flash' again" in text
+    assert cli.main(["board", "info", "--port", port, "--firmware", str(fw), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["incomplete"] is True
+    do_flash(band, fw, board)
+    assert cli.main(["board", "info", "--port", port, "--firmware", str(fw), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["incomplete"] is False

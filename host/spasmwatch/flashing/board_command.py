@@ -57,7 +57,7 @@ def run_info(args: argparse.Namespace) -> int:
         link.close()
     if args.json:
         print(json.dumps(st, sort_keys=True))
-        return 1 if st["files_bad"] else 0  # as without --json (docs/flashing.md)
+        return 1 if st["files_bad"] or st["incomplete"] else 0  # as without --json (docs/flashing.md)
     rows = [
         ("band", st["port"]),
         ("micropython", f"{st['micropython']} (mpy {st['mpy']}, {st['arch']}, {st['machine']})"),
@@ -67,6 +67,8 @@ def run_info(args: argparse.Namespace) -> int:
     if st["firmware"]:
         state = "all intact" if not st["files_bad"] else f"{len(st['files_bad'])} changed: {', '.join(st['files_bad'][:3])}"
         rows.append(("firmware", f"{st['firmware']}, {st['files']} files, {state}, written {st['written_at']}"))
+    elif st["incomplete"]:
+        rows.append(("firmware", "incomplete: a flash was cut short (no /main.py): the band does not monitor; run 'spasmwatch flash' again"))
     else:
         rows.append(("firmware", "not installed by spasmwatch flash"))
     rows.append(("flash", f"{_kb(st['fs_free'])} free of {_kb(st['fs_total'])}"))
@@ -82,4 +84,4 @@ def run_info(args: argparse.Namespace) -> int:
     rows.append(("last crash", st["crash"] or "none"))
     for key, value in rows:
         print(f"{key:12} {value}")
-    return 1 if st["files_bad"] else 0
+    return 1 if st["files_bad"] or st["incomplete"] else 0

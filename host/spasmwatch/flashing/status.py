@@ -14,7 +14,7 @@ from spasmwatch.flashing.device import Device
 from spasmwatch.flashing.firmware import constant
 from spasmwatch.flashing.install import BOARD_FILE, DEVICE_FILE
 from spasmwatch.flashing.link import DeviceError, Link
-from spasmwatch.flashing.sync import MANIFEST
+from spasmwatch.flashing.sync import MAIN, MANIFEST
 
 CRASH_NAME = "crash.txt"  # in the band's data directory (firmware/main.py)
 
@@ -63,6 +63,7 @@ def read_status(link: Link, firmware_dir: Path) -> dict[str, Any]:
         "log": None,
         "log_error": None,
         "crash": None,
+        "incomplete": False,
     }
     if isinstance(manifest, dict) and isinstance(manifest.get("files"), dict):
         files: dict[str, str] = manifest["files"]
@@ -82,6 +83,10 @@ def read_status(link: Link, firmware_dir: Path) -> dict[str, Any]:
             out["log"] = device.run_json(program, [data_dir], timeout_s=60)["log"]
         except DeviceError as exc:  # e.g. a damaged band/eventlog.mpy: report, keep going
             out["log_error"] = str(exc)
+    elif isinstance(board, dict) or isinstance(ident, dict):
+        # A flash removes main.py and the manifest first and writes them last: our files without
+        # either are a flash cut short, and the band boots to the REPL instead of monitoring.
+        out["incomplete"] = device.hashes([MAIN])[MAIN] is None
     crash = device.read(f"{data_dir}/{CRASH_NAME}")
     if crash:
         out["crash"] = crash.decode("utf-8", "replace").strip().splitlines()[-1][:200]
