@@ -408,3 +408,27 @@ def test_board_info_says_a_cut_short_flash_left_the_band_without_its_app(
     do_flash(band, fw, board)
     assert cli.main(["board", "info", "--port", port, "--firmware", str(fw), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["incomplete"] is False
+
+
+class CutAtRemoveLink(Link):
+    """The cable comes out while the band answers the first step (removing main.py and the manifest)."""
+
+    def exec(self, code: str, timeout_s: float = 20.0) -> bytes:
+        out = super().exec(code, timeout_s)
+        if "os.remove(" in code:
+            raise DeviceError("unplugged")
+        return out
+
+
+def test_a_flash_cut_while_main_py_is_removed_says_the_band_will_not_monitor(band: Path, fw: Path, board: dict[str, object]) -> None:
+    """Found by review: the first step (remove main.py, the manifest and stale files) ran outside
+    the guard that explains a cut-short flash: the error said only 'unplugged' of a band left
+    without main.py."""
+    do_flash(band, fw, board)
+    (fw / "band" / "imu.py").write_text((fw / "band" / "imu.py").read_text() + "\n_V2 = 2\n")
+    inner = connect(band)
+    cut = CutAtRemoveLink(inner.transport, inner.name, inner.root, inner.simulated)
+    cut._extra = inner._extra
+    with pytest.raises(DeviceError, match="unplugged; the flash was cut short: the band has no main.py and does not monitor"):
+        do_flash(band, fw, board, link=cut)
+    assert not (band / "main.py").exists()

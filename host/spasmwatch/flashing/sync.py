@@ -132,9 +132,9 @@ def _apply(
 ) -> None:
     # Stale files go with main.py and the manifest, first: once the manifest is gone nothing
     # would name them again, and an interrupted flash would leave them on the band for good.
-    device.remove([MAIN, *to_remove, MANIFEST])
-    report.removed = to_remove
     try:
+        device.remove([MAIN, *to_remove, MANIFEST])  # inside: a cut here may already have removed main.py
+        report.removed = to_remove
         main = next((im for im in images if im.path == MAIN), None)
         device.mkdirs(_dirs([im.path for im in images]))
         for im in to_write:
