@@ -42,3 +42,25 @@ def test_mute_reaches_a_band_whose_id_has_spaces_or_slashes(tmp_path: Path, caps
         rc = cli.main(["mute", "--config", _config(tmp_path, "127.0.0.1", srv.port), device, "--for", "30m"])
     assert rc == 0, capsys.readouterr().err
     assert f"{device}: band notices muted for 30m" in capsys.readouterr().out
+
+
+def test_another_program_on_the_daemons_port_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by review: a web server that is not the daemon on the configured port (8765 is a
+    common one) answered /api/status with a page, and 'spasmwatch status' died with a
+    JSONDecodeError traceback, exit 1."""
+    import functools
+    import http.server
+    import threading
+
+    (tmp_path / "www" / "api").mkdir(parents=True)
+    (tmp_path / "www" / "api" / "status").write_text("<html>another program</html>")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "www"))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as srv:
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        try:
+            rc = cli.main(["status", "--config", _config(tmp_path, "127.0.0.1", srv.server_address[1])])
+        finally:
+            srv.shutdown()
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert f"spasmwatch status: error: http://127.0.0.1:{srv.server_address[1]}/api/status answered, but not as the spasmwatch daemon" in err

@@ -65,7 +65,7 @@ def api(cfg: Config, path: str, body: dict[str, Any] | None = None, timeout_s: f
         req.add_header("Authorization", f"Bearer {h.token}")
     try:
         with urllib.request.urlopen(req, timeout=timeout_s) as r:
-            return json.loads(r.read() or b"null")
+            body_bytes = r.read()
     except urllib.error.HTTPError as e:
         msg = e.read().decode("utf-8", "replace")
         try:
@@ -75,6 +75,13 @@ def api(cfg: Config, path: str, body: dict[str, Any] | None = None, timeout_s: f
         raise SpasmwatchError(f"the daemon refused {path}: {e.code} {msg}") from None
     except (urllib.error.URLError, OSError) as e:
         raise DaemonNotRunning(f"no daemon answers at {url} ({getattr(e, 'reason', e)}): is 'spasmwatch run' running?") from None
+    try:
+        return json.loads(body_bytes or b"null")
+    except ValueError:  # another program on the port (it is a common one)
+        raise DaemonNotRunning(
+            f"{url} answered, but not as the spasmwatch daemon (no JSON): is another program using port {h.port}? "
+            "Check [daemon.http] port in the config"
+        ) from None
 
 
 _REL = re.compile(r"^(\d+(?:\.\d+)?)([mhd])$")
