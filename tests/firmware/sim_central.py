@@ -124,6 +124,7 @@ class Central:
                         self._responses.put((op, bytes(body)))
         except OSError:
             pass
+        self.sock.close()  # the band hung up (or close() ran): nothing more to read
         with self._cond:
             self.closed = True
             self._cond.notify_all()
