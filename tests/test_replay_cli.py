@@ -241,3 +241,23 @@ def test_a_bad_line_late_in_a_file_comes_after_every_record_decided_before_it(mo
     decided = lambda r: r["end"] + CLOSE_S if r["type"] == "cluster" else r.get("detected_t", r.get("end", r.get("t")))  # noqa: E731
     assert recs == [r for r in whole if decided(r) < 895.0]  # all decided well before the bad line, none after
     assert any(r["type"] == "cluster" for r in recs)
+
+
+def test_a_last_line_cut_short_is_read_past_with_a_warning(morning: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+    """Found by review: a logger whose battery dies stops in the middle of a line, and the whole
+    end of the recording was lost to it: the cluster still open there was never printed."""
+    lines = morning[0].read_text().splitlines(keepends=True)
+    end = 1 + int(680 * 100)  # t = 680 s: 16 s after the cluster's last spasm, before it closes
+    cut = "".join(lines[:end]) + lines[end][:12]  # "680.010000,-" and no line end
+    path = tmp_path / "cut.csv"
+    path.write_text(cut)
+    res = cli("replay", str(path), "--jsonl")
+    assert res.returncode == 0, res.stderr
+    assert f"{path}:{end + 1}: the last line is cut short" in res.stderr
+    (cluster,) = [r for r in map(json.loads, res.stdout.splitlines()) if r["type"] == "cluster"]
+    assert cluster["end"] < 680 and cluster["count"] >= 3  # closed at the end of the recording
+    # A bad line that ends as a line does is still an error: nothing says it was cut.
+    path.write_text(cut + "\n")
+    res = cli("replay", str(path), "--jsonl")
+    assert res.returncode == 2 and f"{path}:{end + 1}:" in res.stderr
+    assert not any(json.loads(x)["type"] == "cluster" for x in res.stdout.splitlines())

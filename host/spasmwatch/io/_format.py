@@ -36,6 +36,10 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
+class InputWarning(UserWarning):
+    """Something in an input file was ignored (extra columns, a last line cut short)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Header:
     """The parsed first line of a recording."""

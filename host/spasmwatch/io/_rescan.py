@@ -7,19 +7,24 @@ fails, the file is read again from that piece's first line with the stdlib
 the fault are returned as a block, so the caller still checks them (an
 earlier implausible value must win) and a streaming consumer still gets them;
 then the fault is raised. Blank lines at the very end of the file are
-tolerated here: pyarrow refuses them, but editors often leave them.
+tolerated here: pyarrow refuses them, but editors often leave them. So is a
+bad last line without a line end, with an ``InputWarning``: a logger whose
+battery died stopped in the middle of writing it, and refusing it would lose
+the end of the recording (its open cluster, its last not-worn spell).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import os
+import warnings
 from collections.abc import Iterator
 
 import numpy as np
 
 from spasmwatch.errors import InputError
-from spasmwatch.io._format import NUMBER, Block, Header
+from spasmwatch.io._format import NUMBER, Block, Header, InputWarning
 from spasmwatch.io.limits import RESCAN_MAX_LINES
 
 _SCAN_BYTES = 1 << 20
@@ -60,7 +65,10 @@ def _scan(path: str, header: Header, first_line: int, offset: int, rows: list[tu
                     return None if _rest_is_blank(text) else _blank_line(path, line)
                 fault = _row_fault(path, header, line, cells)
                 if fault is not None:
-                    return fault
+                    if not _cut_short(path, text):
+                        return fault
+                    warnings.warn(f"{path}:{line}: the last line is cut short ({fault.message}); read to the line before", InputWarning, stacklevel=2)
+                    return None
                 rows.append(tuple(float(cells[p]) for p in header.positions))
                 if len(rows) >= RESCAN_MAX_LINES:
                     return None
@@ -68,6 +76,15 @@ def _scan(path: str, header: Header, first_line: int, offset: int, rows: list[tu
         except csv.Error as exc:
             return InputError(path, f"unreadable line: {exc}", line=line)
     return None
+
+
+def _cut_short(path: str, text: io.TextIOWrapper) -> bool:
+    """The line just read is the file's last and has no line end: it was cut mid-write."""
+    if text.read(1):
+        return False
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) not in (b"\n", b"\r")
 
 
 def _rest_is_blank(text: io.TextIOWrapper) -> bool:

@@ -13,7 +13,9 @@ The format (the design's replay contract):
 - Every later line is one sample: plain numbers (no quotes) separated by
   commas, as many cells as the header. Lines end with \\n, \\r\\n or \\r;
   the last line may lack its line end, and blank lines at the very end are
-  ignored. A blank line anywhere else is an error.
+  ignored. A blank line anywhere else is an error. A bad last line without a
+  line end is read past with an ``InputWarning``: a logger whose battery died
+  stopped writing it halfway, and the rest of the recording stands.
 - Times increase at a constant rate: every step within 0.5-1.5 times the
   nominal interval (see ``limits``). Values are finite and plausible, and
   the acceleration is in g with gravity in it: the first rows' median
@@ -46,7 +48,7 @@ from numpy.typing import NDArray
 
 from spasmwatch.errors import InputError
 from spasmwatch.io._checks import Checker
-from spasmwatch.io._format import Block, Column, Header, read_header
+from spasmwatch.io._format import Block, Column, Header, InputWarning, read_header
 from spasmwatch.io._pieces import parsed_blocks
 from spasmwatch.io._prefetch import prefetch
 from spasmwatch.io.limits import CHUNK_ROWS, MAX_GRAVITY_G, MAX_RATE_HZ, MIN_GRAVITY_G, MIN_RATE_HZ, MIN_SAMPLES, PREFETCH_BLOCKS, RATE_ROWS, ROUNDED_MIN_ROWS, ROUNDED_SHARE
@@ -62,10 +64,6 @@ _MAX_RATE_DECIMALS = 3
 # Rounding never moves the rate by more than this fraction, however coarse
 # the times: a few samples written in 0.1 s steps must not become "3 Hz".
 _SNAP_REL = 1e-4
-
-
-class InputWarning(UserWarning):
-    """Something in an input file was ignored (e.g. extra columns)."""
 
 
 @dataclass(frozen=True, slots=True)
