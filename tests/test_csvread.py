@@ -477,3 +477,22 @@ def test_an_extra_column_named_in_a_legacy_code_page_is_ignored_like_any_other(t
     bad = tmp_path / "bad.csv"
     bad.write_bytes("t,\xe4x,ay,az\n0,0,0,1\n0.01,0,0,1\n".encode("latin-1"))
     assert_fault(fault(bad), bad, 1, None, "not UTF-8 text")
+
+
+def test_a_rate_that_changes_partway_is_refused_though_each_step_is_within_bounds(tmp_path: Path) -> None:
+    """Found by review: each step may jitter by half an interval, so a logger that switched from
+    100 to 120 Hz partway (steps 0.83x) was read on as 100 Hz: every later time and duration 17% off."""
+    first = 60_000  # 10 min at 100 Hz: the rate read at open; then 5 min at 120 Hz
+    t = np.concatenate([np.arange(first) / 100.0, (first - 1) / 100.0 + np.arange(1, 36_000) / 120.0])
+    lines = [line([float(x), *sample(i)[1:]]) for i, x in enumerate(t)]
+    rec = open_recording(write(tmp_path, HEADER + "".join(lines)))
+    assert rec.rate_hz == 100.0
+    err = fault(tmp_path / "rec.csv")
+    assert err.field == "t" and err.line is not None and err.line <= first + 2 < err.line + 40_000
+    assert "the sample rate must be constant" in str(err) and "began at 100 Hz" in str(err)
+    # Jitter of +-40% of an interval on every time (a logging clock) is no change of rate.
+    jitter = np.random.default_rng(5).uniform(-0.2, 0.2, len(t)) / 100.0
+    steady = np.arange(len(t)) / 100.0 + jitter
+    path = write(tmp_path, HEADER + "".join(line([float(x), *sample(i)[1:]]) for i, x in enumerate(steady)), "steady.csv")
+    rec, chunks = read_all(path)
+    assert sum(len(c) for c in chunks) == len(t) and abs(rec.rate_hz - 100.0) < 0.01

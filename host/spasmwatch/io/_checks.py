@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from spasmwatch.errors import InputError
 from spasmwatch.io._format import ACC, GYRO, TIME, Block, Column
-from spasmwatch.io.limits import MAX_ACC_G, MAX_GAP_RATIO, MAX_GYRO_DPS, MIN_STEP_RATIO
+from spasmwatch.io.limits import MAX_ACC_G, MAX_GAP_RATIO, MAX_GYRO_DPS, MAX_RATE_CHANGE, MIN_STEP_RATIO, RATE_CHECK_ROWS
 
 _LIMITS = {**{a: (MAX_ACC_G, "g") for a in ACC}, **{g: (MAX_GYRO_DPS, "deg/s") for g in GYRO}}
 # A found fault: (row in block, rank among faults on the same row, describe).
@@ -28,10 +28,13 @@ def _first_false(ok: NDArray[np.bool_]) -> int | None:
 class Checker:
     """Checks blocks in file order; remembers the last time across blocks."""
 
-    def __init__(self, path: str, fields: tuple[str, ...], interval_s: float, slack_s: float = 0.0) -> None:
+    def __init__(self, path: str, fields: tuple[str, ...], interval_s: float, slack_s: float = 0.0, whole_rate: bool = True) -> None:
+        """``whole_rate``: ``interval_s`` is the file's rate (from a span), not a median step, and
+        each block's mean step must keep to it (a median step of rounded times is not the rate)."""
         self.path = path
         self.fields = fields
         self.interval_s = interval_s
+        self.whole_rate = whole_rate
         # Steps may be off the interval by this much more: times rounded coarser than
         # the samples (at 104 Hz written to 10 ms, steps of 0, 10 and 20 ms).
         self.min_step_s = max(MIN_STEP_RATIO * interval_s - slack_s, 0.0)
@@ -41,7 +44,7 @@ class Checker:
     def check(self, block: Block) -> tuple[int, InputError | None]:
         """Return (rows valid before the first fault, that fault or None)."""
         faults = [f for f in self._value_faults(block) if f is not None]
-        interval = self._interval_fault(block)
+        interval = self._interval_fault(block) or self._rate_fault(block)
         if interval is not None:
             faults.append(interval)
         if not faults:
@@ -93,6 +96,21 @@ class Checker:
         now = float(t[row])
         # Rank after every value check: a nan time explains its own interval.
         return row, len(self.fields), lambda: InputError(self.path, self._step_message(prev, now), block.first_line + row, TIME)
+
+    def _rate_fault(self, block: Block) -> _Fault | None:
+        """Steps each within bounds can still add up to another rate: the block's mean step."""
+        t = block.cols[0]
+        if not self.whole_rate or len(t) < RATE_CHECK_ROWS:
+            return None
+        interval_s = float(t[-1] - t[0]) / (len(t) - 1)
+        if abs(interval_s / self.interval_s - 1.0) <= MAX_RATE_CHANGE:
+            return None
+        first, last = block.first_line, block.first_line + len(t) - 1
+        message = (
+            f"lines {first}-{last} run at {1.0 / interval_s:.6g} Hz, but the file began at {1.0 / self.interval_s:.6g} Hz; "
+            "the sample rate must be constant (split the file where it changes)"
+        )
+        return 0, len(self.fields), lambda: InputError(self.path, message, first, TIME)
 
     def _step_message(self, prev: float, now: float) -> str:
         step = now - prev

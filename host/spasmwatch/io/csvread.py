@@ -17,7 +17,8 @@ The format (the design's replay contract):
   line end is read past with an ``InputWarning``: a logger whose battery died
   stopped writing it halfway, and the rest of the recording stands.
 - Times increase at a constant rate: every step within 0.5-1.5 times the
-  nominal interval (see ``limits``). Values are finite and plausible, and
+  nominal interval, and over each parsed block the mean step within 1% of
+  it (a rate that changes partway; see ``limits``). Values are finite and plausible, and
   the acceleration is in g with gravity in it: the first rows' median
   magnitude is about 1 g (m/s^2, as phone apps write it, reads ~9.8).
 
@@ -156,7 +157,7 @@ def _checked_head(path: str, header: Header) -> tuple[Column, float]:
     t = np.concatenate([b.cols[0] for b in blocks]) if blocks else np.empty(0)
     interval = _median_interval_s(t)
     slack = _rounding_slack_s(t[:RATE_ROWS], interval)
-    checker = Checker(path, header.fields, interval, slack)
+    checker = Checker(path, header.fields, interval, slack, whole_rate=False)  # chunks() checks the rate
     for block in blocks:
         # Check the good rows before raising a parse fault: an earlier fault wins.
         if (found := checker.check(block)[1]) is not None:

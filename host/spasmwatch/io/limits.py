@@ -36,6 +36,15 @@ ROUNDED_MIN_ROWS = 100
 # taken out reads ~0 (found by review).
 MIN_GRAVITY_G = 0.5
 MAX_GRAVITY_G = 2.0
+# Over a parsed block of at least RATE_CHECK_ROWS samples, the mean step may
+# differ from the nominal interval by at most this fraction. Each step may
+# jitter by up to half an interval, so a logger that switched from 100 to 120 Hz
+# partway passed the step test and was replayed at the wrong rate from there
+# (every duration and time 17% off; found by review). Jitter and rounded
+# times do not add up over a block (the mean step of n samples is off by at
+# most a step's error over n), nor does the rate estimate (to ~3e-5).
+RATE_CHECK_ROWS = 1000
+MAX_RATE_CHANGE = 0.01
 # Sample rates a recording may have (Hz). A 1-2 s spasm needs tens of samples
 # (docs/detector.md measures 25-400 Hz), and no IMU outputs faster than
 # ~32 kHz; a rate outside these is times in the wrong unit or corrupt times.
