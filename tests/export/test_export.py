@@ -257,10 +257,12 @@ def test_each_band_s_epochs_are_counted_at_the_rate_it_reported(tmp_path: Path) 
             store.add_sync(device, 1, 0, DAY0)
             # 200 active samples of an epoch: 38% of 520 (52 Hz), 19% of 1040 (104 Hz); the bar is 25%.
             store.add_activity(device, [{"boot": 1, "t_ms": 10_000, "activity": 200, "breath": 40, "off_body": 0, "worn": 1}])
+    from argparse import Namespace
+
     from spasmwatch.commands.export import open_source
 
     for rate_hz, want in ((None, {"fast": False, "old": True}), (52.0, {"fast": True, "old": True})):  # None: --rate-hz not given
-        source = open_source(db, rate_hz)
+        source = open_source(Namespace(db=db, config=None, rate_hz=rate_hz, device=None))
         try:
             got = {a.device: a.active for a in source.activity(None, DAY0, DAY0 + 60)}
         finally:

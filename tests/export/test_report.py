@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -131,6 +132,31 @@ def test_treatment_and_note_cli_write_through_the_store(tmp_path: Path, capsys: 
     assert (note.kind, note.text) == ("video", "video taken")
     with pytest.raises(SpasmwatchError, match="not an ISO 8601"):
         run_cli("note", "x", "--at", "soon", "--db", db)
+
+
+
+def test_notes_treatments_exports_and_reports_use_the_store_a_config_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by review: 'spasmwatch run --config other.toml' keeps its store where that config says,
+    but note, treatment, export and report had no --config and wrote to (or read) the default one."""
+    from spasmwatch.store import Store
+
+    monkeypatch.delenv("SPASMWATCH_DATA_DIR", raising=False)
+    data = tmp_path / "nursery"
+    data.mkdir()
+    Store(data / "spasmwatch.db").close()  # the daemon's, started with --config
+    cfg = tmp_path / "other.toml"
+    cfg.write_text(f'[daemon]\ndata_dir = "{data}"\n')
+    assert run_cli("note", "filmed it", "--kind", "video", "--config", str(cfg)) == 0
+    assert run_cli("treatment", "add", "acth", "--action", "start", "--config", str(cfg)) == 0
+    assert run_cli("treatment", "list", "--config", str(cfg)) == 0
+    assert "ACTH start" in capsys.readouterr().out
+    with Store.open_readonly(data / "spasmwatch.db") as store:
+        assert [n.text for n in store.notes()] == ["filmed it"]
+    out = tmp_path / "x.jsonl"
+    assert run_cli("export", "--format", "jsonl", "--out", str(out), "--config", str(cfg)) == 0
+    assert sorted(json.loads(x)["kind"] for x in out.read_text().splitlines()) == ["note", "treatment"]
 
 
 def test_dates_without_a_zone_are_in_the_reports_zone(

@@ -29,9 +29,15 @@ def config_of(args: argparse.Namespace) -> Config:
     return load_config(args.config)
 
 
-def default_store_path() -> Path:
-    """The daemon's store: $SPASMWATCH_DATA_DIR, else the config's daemon.data_dir, else the user data dir."""
-    return load_config(None).store_path()
+def add_store_args(p: argparse.ArgumentParser) -> None:
+    """--db, or --config to use the store a (non-default) config names, as 'run --config' does."""
+    p.add_argument("--db", type=Path, help="store file (default: the one the config names)")
+    add_config_arg(p)
+
+
+def store_path_of(args: argparse.Namespace) -> Path:
+    return Path(args.db) if args.db is not None else config_of(args).store_path()
+
 
 
 def open_store(cfg: Config, device: str | None = None) -> Store:

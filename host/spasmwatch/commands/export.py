@@ -18,7 +18,7 @@ from spasmwatch.export import FORMATS, Query, parse_iso, run_export
 from spasmwatch.export.columns import KINDS
 from spasmwatch.export.store_source import DEFAULT_RATE_HZ, StoreSource
 from spasmwatch.io import rawfile
-from spasmwatch.commands._daemon import default_store_path
+from spasmwatch.commands._daemon import add_store_args, store_path_of
 
 # Without --until: up to a day from now (anything the clock may still place).
 _FUTURE_S = 86_400.0
@@ -38,7 +38,7 @@ def register(sub: Any) -> None:
     p.add_argument("--since", help="start, ISO 8601 (no zone: local time); also the recording start")
     p.add_argument("--until", help="end (exclusive), ISO 8601; default: a day from now (all that is stored)")
     p.add_argument("--kinds", default=",".join(KINDS), help=f"comma-separated subset of {','.join(KINDS)}")
-    p.add_argument("--db", type=Path, help="store file (default: the daemon's)")
+    add_store_args(p)
     p.add_argument("--rate-hz", type=float, help=RATE_HELP)
     p.set_defaults(func=run)
     what = p.add_subparsers(dest="what", metavar="raw")
@@ -73,13 +73,13 @@ def query(args: argparse.Namespace) -> Query:
 RATE_HELP = f"band IMU rate for the epochs' activity threshold (default: each band's as it reported it, else {DEFAULT_RATE_HZ:g})"
 
 
-def open_source(db: Path | None, rate_hz: float | None = None, device: str | None = None) -> StoreSource:
-    """The store read-only; a ``device`` it has never seen is an error (a typo would give an
-    export or report with nothing of the band in it)."""
-    path = db if db is not None else default_store_path()
+def open_source(args: argparse.Namespace) -> StoreSource:
+    """The store (--db / --config) read-only; a ``--device`` it has never seen is an error (a
+    typo would give an export or report with nothing of the band in it)."""
+    path, device = store_path_of(args), args.device
     if not path.exists():
         raise InputError(str(path), "no such store (give --db, or run the daemon first)")
-    source = StoreSource.open(path, rate_hz)
+    source = StoreSource.open(path, args.rate_hz)
     if device is not None:
         known = [d.device_id for d in source.store.devices()]
         if device not in known:
@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out is None:
         raise SpasmwatchError("--out is required")
     q, fmt = query(args), _format(args)
-    source = open_source(args.db, args.rate_hz, args.device)
+    source = open_source(args)
     progress = Progress() if sys.stderr.isatty() else None
     try:
         n, start = run_export(source, q, fmt, args.out, q.since if args.since else None, progress)

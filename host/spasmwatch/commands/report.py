@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from spasmwatch.commands._daemon import add_store_args
 from spasmwatch.commands.export import RATE_HELP, open_source
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export.timeline import parse_iso
@@ -31,7 +32,7 @@ def register(sub: Any) -> None:
     p.add_argument("--until", help="end (exclusive), ISO 8601 (default: now)")
     p.add_argument("--device", help="band id (default: every band)")
     p.add_argument("--tz", help="time zone for days and times of day, e.g. Europe/Berlin (default: this computer's)")
-    p.add_argument("--db", type=Path, help="store file (default: the daemon's)")
+    add_store_args(p)
     p.add_argument("--rate-hz", type=float, help=RATE_HELP)
     p.set_defaults(func=run)
 
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         raise SpasmwatchError(str(exc)) from exc
     if not since < until:
         raise SpasmwatchError("--since must be before --until")
-    source = open_source(args.db, args.rate_hz, args.device)
+    source = open_source(args)
     try:
         data = write_report(source, args.device, since, until, tz, args.out)
     finally:

@@ -11,12 +11,11 @@ import argparse
 import sys
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export.timeline import parse_iso
-from spasmwatch.commands._daemon import default_store_path
+from spasmwatch.commands._daemon import add_store_args, store_path_of
 from spasmwatch.store import Store
 from spasmwatch.store.rows import NOTE_KINDS, TREATMENT_ACTIONS, TreatmentRow
 
@@ -32,10 +31,10 @@ def register(sub: Any) -> None:
     a.add_argument("--at", help="when, ISO 8601 (no zone: local time); default now")
     a.add_argument("--note", help="free text")
     a.add_argument("--by", help="who recorded it")
-    a.add_argument("--db", type=Path, help="store file (default: the daemon's)")
+    add_store_args(a)
     a.set_defaults(func=run_add)
     ls = tsub.add_parser("list", help="list recorded treatment changes")
-    ls.add_argument("--db", type=Path, help="store file (default: the daemon's)")
+    add_store_args(ls)
     ls.set_defaults(func=run_list)
 
     n = sub.add_parser("note", help="add a caregiver note (video taken, medication given, anything)")
@@ -44,7 +43,7 @@ def register(sub: Any) -> None:
     n.add_argument("--device", help="band id the note is about")
     n.add_argument("--at", help="when, ISO 8601 (no zone: local time); default now")
     n.add_argument("--by", help="who wrote it")
-    n.add_argument("--db", type=Path, help="store file (default: the daemon's)")
+    add_store_args(n)
     n.set_defaults(func=run_note)
 
 
@@ -55,10 +54,10 @@ def _when(at: str | None) -> float:
         raise SpasmwatchError(str(exc)) from exc
 
 
-def _store(db: Path | None) -> Store:
-    if db is not None and not db.is_file():  # a typo must not start a store of its own for the note
-        raise SpasmwatchError(f"--db: no such store {db}")
-    return Store(db if db is not None else default_store_path())
+def _store(args: argparse.Namespace) -> Store:
+    if args.db is not None and not args.db.is_file():  # a typo must not start a store of its own for the note
+        raise SpasmwatchError(f"--db: no such store {args.db}")
+    return Store(store_path_of(args))
 
 
 def _local(t: float) -> str:
@@ -73,7 +72,7 @@ def treatment_line(r: TreatmentRow) -> str:
 
 
 def run_add(args: argparse.Namespace) -> int:
-    with _store(args.db) as store:
+    with _store(args) as store:
         try:
             row = store.add_treatment(_when(args.at), args.drug, args.action, args.dose, args.unit, args.note, args.by)
         except ValueError as exc:
@@ -83,7 +82,7 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    path = args.db if args.db is not None else default_store_path()
+    path = store_path_of(args)
     if not path.exists():
         raise SpasmwatchError(f"{path}: no such store")
     with Store.open_readonly(path) as store:
@@ -93,7 +92,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_note(args: argparse.Namespace) -> int:
-    with _store(args.db) as store:
+    with _store(args) as store:
         try:
             row = store.add_note(_when(args.at), args.kind, args.text, args.device, args.by)
         except ValueError as exc:
