@@ -336,3 +336,23 @@ def test_events_and_clusters_name_an_unknown_device_instead_of_listing_nothing(
         assert f"spasmwatch {command}: error: --device: no band 'band1' in {db}; it holds {DEVICE}" in capsys.readouterr().err
         assert cli.main([command, "--config", str(config), "--since", "2000-01-01", "--device", DEVICE]) == 0
         assert "nothing in this time range" not in capsys.readouterr().out
+
+
+def test_events_of_one_band_list_its_notes_and_those_of_no_band_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by review: 'events --device A' listed every band's notes beside A's spasms."""
+    from spasmwatch import cli
+    from spasmwatch.store import Store
+
+    monkeypatch.delenv("SPASMWATCH_DATA_DIR", raising=False)
+    with Store(tmp_path / "spasmwatch.db") as store:
+        for band in ("cot", "pram"):
+            store.upsert_device(band, wall_s=DAY0)
+            store.add_note(DAY0 + 60, "video", f"filmed on the {band} band", band, "mum")
+        store.add_note(DAY0 + 120, "medication", "vigabatrin given", None, "dad")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[daemon]\ndata_dir = "{tmp_path}"\n')
+    assert cli.main(["events", "--config", str(config), "--since", "2000-01-01", "--device", "cot", "--json"]) == 0
+    notes = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [(n["text"], n["device"]) for n in notes] == [("filmed on the cot band", "cot"), ("vigabatrin given", None)]
