@@ -547,3 +547,15 @@ def test_a_band_whose_flash_refuses_events_is_a_fault_until_it_restarts(tmp_path
         d.on_record(DEVICE, {**ok, "boot": 2, "uptime_s": 5}, clock.t + 60)  # restarted: the bit is clear
         assert d.engine.device_summary(DEVICE)["faults"] == []
         assert (NoticeKind.BAND_CLEARED, "band_log_failing") in [(n.kind, n.fault.value if n.fault else None) for n in d.notifications]
+
+
+def test_backoff_doubles_per_kind_of_error_from_its_own_first_delay() -> None:
+    """Found by review: the failure count was shared by every kind, so after a night of 'not
+    found' (band away) the first 'refused' (band busy with another phone) waited the full 120 s."""
+    from spasmwatch.transport.base import NotFoundError, RefusedError
+
+    s = BandSession("crib", lambda: None, Recorder())  # type: ignore[arg-type,return-value]
+    away = [s._backoff(NotFoundError("no band")) for _ in range(8)]
+    assert away[:3] == [2.0, 4.0, 8.0] and away[-1] == 60.0
+    assert [s._backoff(RefusedError("busy")) for _ in range(3)] == [5.0, 10.0, 20.0]
+    assert s._backoff(NotFoundError("no band")) == 2.0  # a new spell of its own

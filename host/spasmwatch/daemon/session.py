@@ -208,6 +208,7 @@ class BandSession:
         self._lost = asyncio.Event()
         self._stop = asyncio.Event()
         self._failures = 0
+        self._failing_kind = ""  # the kind of error _failures counts
         self._last_error = ""
         self._repeating = False  # the current failure is the same as the last one
         self._backfill_from = 0  # a host seq
@@ -263,6 +264,8 @@ class BandSession:
         self._repeating = str(e) == self._last_error
         self._last_error = str(e)
         first, cap = K.BACKOFF_S.get(e.kind, K.BACKOFF_S["io"])
+        if e.kind != self._failing_kind:  # each kind doubles from its own first delay
+            self._failures, self._failing_kind = 0, e.kind
         delay = min(cap, first * (1 << min(self._failures, 16)))
         self._failures += 1
         if self.state is not State.STALE:
