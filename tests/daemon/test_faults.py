@@ -558,4 +558,4 @@ def test_backoff_doubles_per_kind_of_error_from_its_own_first_delay() -> None:
     away = [s._backoff(NotFoundError("no band")) for _ in range(8)]
     assert away[:3] == [2.0, 4.0, 8.0] and away[-1] == 60.0
     assert [s._backoff(RefusedError("busy")) for _ in range(3)] == [5.0, 10.0, 20.0]
-    assert s._backoff(NotFoundError("no band")) == 2.0  # a new spell of its own
+    assert s._backoff(NotFoundError("no band")) == 60.0  # kinds taking turns still back off, each its own way

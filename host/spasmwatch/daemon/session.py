@@ -207,8 +207,7 @@ class BandSession:
         self._resp: asyncio.Queue[Record] = asyncio.Queue()
         self._lost = asyncio.Event()
         self._stop = asyncio.Event()
-        self._failures = 0
-        self._failing_kind = ""  # the kind of error _failures counts
+        self._failures: dict[str, int] = {}  # failed connects since the last good one, by error kind
         self._last_error = ""
         self._repeating = False  # the current failure is the same as the last one
         self._backfill_from = 0  # a host seq
@@ -234,7 +233,7 @@ class BandSession:
         while not self._stop.is_set():
             try:
                 await self._connect_once()
-                self._failures, self._last_error, self._repeating = 0, "", False
+                self._failures, self._last_error, self._repeating = {}, "", False
                 await self._stream()
                 delay = K.BACKOFF_S["disconnected"][0]
             except TransportError as e:
@@ -264,10 +263,9 @@ class BandSession:
         self._repeating = str(e) == self._last_error
         self._last_error = str(e)
         first, cap = K.BACKOFF_S.get(e.kind, K.BACKOFF_S["io"])
-        if e.kind != self._failing_kind:  # each kind doubles from its own first delay
-            self._failures, self._failing_kind = 0, e.kind
-        delay = min(cap, first * (1 << min(self._failures, 16)))
-        self._failures += 1
+        n = self._failures.get(e.kind, 0)  # each kind doubles from its own first delay
+        delay = min(cap, first * (1 << min(n, 16)))
+        self._failures[e.kind] = n + 1
         if self.state is not State.STALE:
             self._set(State.DISCONNECTED, f"{e.kind}: {e}")
         return delay
