@@ -108,6 +108,9 @@ class App:
         self._wall_at_ms = 0
         self._cursor = 0  # next seq to notify on the current link
         self._cursor_link = -1  # the link (Peripheral.link_id) _cursor belongs to
+        # The link whose host has written a command: it subscribes first, and a notification
+        # before its subscription is dropped by the central's stack (BlueZ): epochs never come again.
+        self._ready_link = -1
         self._delivered = 0  # every seq below this went to a host (this boot): log fill counts the rest
         self._done_pending = False
         self._act = []
@@ -392,7 +395,7 @@ class App:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while p.secure():
+            while p.secure() and self._ready_link == p.link_id:
                 self._follow_link()
                 c = self._cursor
                 if c < log.next_seq:
@@ -450,6 +453,9 @@ class App:
             if not p.secure():
                 await self._resp(op, P.E_AUTH, 0)
                 continue
+            if self._ready_link != p.link_id:  # its host has subscribed: records may go out now
+                self._ready_link = p.link_id
+                self._wake.set()
             try:
                 op, args = P.decode_command(data)
             except P.ProtocolError as e:

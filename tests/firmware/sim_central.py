@@ -212,13 +212,16 @@ class Central:
         self.wait_for(lambda: self.closed, timeout_s, "disconnect")
 
 
-def secure_connect(port: int, ltk: bytes | None = None, mtu: int = 247) -> tuple[Central, bytes]:
-    """Connect, exchange MTU and pair (or re-encrypt with a stored bond key)."""
+def secure_connect(port: int, ltk: bytes | None = None, mtu: int = 247, ready: bool = True) -> tuple[Central, bytes]:
+    """Connect, exchange MTU and pair (or re-encrypt with a stored bond key); ``ready``: then
+    write a first command (INFO), as a host does once subscribed: the band sends its events
+    and epochs only from then on (one sent before the central subscribed would be dropped)."""
     c = Central(port)
     c.exchange_mtu(mtu)
-    if ltk is not None and c.encrypt(ltk):
-        return c, ltk
-    return c, c.pair()
+    key = ltk if ltk is not None and c.encrypt(ltk) else c.pair()
+    if ready:
+        assert c.command(P.encode_info(P.INFO_RATE_MHZ))["code"] == P.OK
+    return c, key
 
 
 def read_flash_log(path: Path, capacity: int) -> dict[int, dict[str, Any]]:

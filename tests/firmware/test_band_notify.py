@@ -46,6 +46,7 @@ async def main():
     for i in range(5):  # logged while no host listened
         P.pack_event_into(ev, 0, 0, 1, 1000 * i, 500, 100, 100, 80, 0)
         app.log.append(ev)
+    app._ready_link = p.link_id  # its host has written a first command (it has subscribed)
     sender = asyncio.create_task(app._sender())
     app._wake.set()
     await asyncio.sleep_ms(0)  # a new link: the cursor starts at the live end (5)

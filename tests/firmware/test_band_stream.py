@@ -145,3 +145,21 @@ def test_advertising_and_standard_services(micropython: str, many_spasms_csv: Pa
         c.close()
     finally:
         band.kill()
+
+
+def test_records_wait_for_the_hosts_first_command(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """Found by review: the band sent its queued epochs and live events as soon as the link was
+    encrypted, before the host had subscribed; a central's stack (BlueZ, and the host's simulated
+    radio) drops a notification nobody subscribed to, and an ACTIVITY epoch is never sent again.
+    The host subscribes, then writes its first command (TIME_SYNC): from then on they go out."""
+    band = Band(micropython, many_spasms_csv, tmp_path / "flash", ["--hold", "--speed", "10", "--paced", "--idle-exit-ms", "300"])
+    try:
+        c, _ = secure_connect(band.port, ready=False)
+        c.wait_for(lambda: any(r["uptime_s"] >= 45 for r in c.records(P.STATUS_UUID)), 30, "45 s on the link")
+        early = [r["type"] for r in c.records(P.EVENTS_UUID)]
+        assert c.command(P.encode_time_sync(1_764_000_000, 0))["code"] == P.OK
+        c.wait_for(lambda: sum(r["type"] == "activity" for r in c.records(P.EVENTS_UUID)) >= 4, 10, "the queued epochs")
+        c.close()
+    finally:
+        band.kill()
+    assert early == [], "nothing before the host's first command"

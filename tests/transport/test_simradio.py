@@ -84,6 +84,7 @@ def test_reconnect_after_the_band_restarts_reuses_the_bond(bands: Callable[..., 
         await client.start_notify(P.EVENTS_UUID, lambda _c, d: got.append(d[1]))
         await client.pair()
         ltk = BondStore(bond_file).get(band.address)
+        await client.write_gatt_char(P.CONTROL_UUID, P.encode_info(P.INFO_RATE_MHZ), response=True)  # a host's first command
         await until(lambda: P.T_EVENT in got, 20, "a first event")
         band.kill()  # the battery is pulled
         await asyncio.wait_for(dropped.wait(), 5)
@@ -96,6 +97,7 @@ def test_reconnect_after_the_band_restarts_reuses_the_bond(bands: Callable[..., 
             await client2.start_notify(P.EVENTS_UUID, lambda _c, d: events.append(P.decode(bytes(d))))
             await client2.pair()  # ENCRYPT with the stored key: a PAIR would have made a new random key
             assert BondStore(bond_file).get(again.address) == ltk
+            await client2.write_gatt_char(P.CONTROL_UUID, P.encode_info(P.INFO_RATE_MHZ), response=True)
             await until(lambda: any(e["type"] == "event" for e in events), 20, "events after reconnect")
         assert len(band_bonds(again.flash)) == 1
         assert all(e["boot"] == 2 for e in events if e["type"] == "event")
