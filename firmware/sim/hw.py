@@ -251,6 +251,25 @@ class _TearingFile:
         self._f.close()
 
 
+class _RefusingFile:
+    """A file opened for update ("r+b": the event log) on a flash that refuses its writes."""
+
+    def __init__(self, f):
+        self._f = f
+
+    def write(self, b):
+        raise OSError(28)  # ENOSPC
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self._f.close()
+
+
 class SimStorage(Storage):
     def __init__(self, root, tear_seq=None, clock=None, refuse=()):
         super().__init__(root)
@@ -259,9 +278,12 @@ class SimStorage(Storage):
         self.refuse = refuse  # file names whose writes fail (a worn block, a full file system)
 
     def open(self, name, mode):
-        if "r" not in mode and name.split(".tmp")[0] in self.refuse:
+        refused = name.split(".tmp")[0] in self.refuse
+        if refused and "r" not in mode:
             raise OSError(28)  # ENOSPC
         f = super().open(name, mode)
+        if refused and "+" in mode:
+            return _RefusingFile(f)  # reads work, every write fails
         if self.tear_seq is not None and name == "events.log" and "+" in mode:
             return _TearingFile(f, self.tear_seq, self.clock)
         return f

@@ -367,6 +367,22 @@ def test_a_flash_that_refuses_the_gyro_bias_file_costs_only_the_bias(micropython
     assert not (flash / "bias.bin").exists() and not (flash / "crash.txt").exists()
 
 
+def test_a_flash_that_refuses_the_event_log_sets_the_log_write_error(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """Found by running the docs: ``--refuse-write events.log`` did nothing, as the band writes its
+    log through a file opened "r+b", and the refusal was only made at an open for writing. The
+    band's handling of a failed log write (ERR_LOG_WRITE, the host's band_log_failing) could not
+    be run on the real firmware at all."""
+    flash = tmp_path / "flash"
+    band = Band(micropython, many_spasms_csv, flash, ["--idle-exit-ms", "100"])
+    assert band.end()["next_seq"] == 14
+    log = (flash / "events.log").read_bytes()
+    band = Band(micropython, many_spasms_csv, flash, ["--refuse-write", "events.log", "--idle-exit-ms", "100"])
+    end = band.end()
+    assert band.proc.returncode == 0 and end["why"] == "done", end
+    assert end["errors"] & P.ERR_LOG_WRITE and end["next_seq"] == 14, "nothing logged, the failure reported"
+    assert (flash / "events.log").read_bytes() == log and not (flash / "crash.txt").exists()
+
+
 def test_a_simulated_band_starts_with_an_empty_flash_where_none_was(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
     """Found by a run of docs/firmware.md's command: a --flash folder that did not exist ended in a traceback."""
     out = subprocess.run(
