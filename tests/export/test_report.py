@@ -179,6 +179,20 @@ def test_dates_without_a_zone_are_in_the_reports_zone(
     assert ": 2 days," in capsys.readouterr().err
 
 
+def test_the_default_range_is_14_calendar_days(course_db: tuple[Path, Expected], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by running the docs: README says the report covers the last 14 days, but without
+    --since it began 14 x 24 h before --until: at 10:00 that is 10:00 fifteen days back, and the
+    per-day table opened on a stub of a day (the hours after 10:00) shown as a whole one."""
+    db, _ = course_db
+    for until in ("2024-03-18T10:00:00Z", "2024-03-18T00:00:00Z"):
+        assert run_cli("report", "--db", str(db), "--out", str(tmp_path / "r.html"), "--until", until, "--tz", "UTC") == 0
+        err = capsys.readouterr().err
+        assert ": 14 days," in err, (until, err)
+    page = _Text()
+    page.feed((tmp_path / "r.html").read_text())
+    assert "2024-03-04 to 2024-03-17 (14 days)" in "".join(page.text)
+
+
 # --- report data and pages (found by review) -----------------------------------------------------
 DAY = 86400.0
 D0 = datetime(2024, 3, 4, tzinfo=timezone.utc).timestamp()

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 import time
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,7 +28,7 @@ def register(sub: Any) -> None:
         "caregiver notes and treatments, and the trend since each treatment started.",
     )
     p.add_argument("--out", type=Path, required=True, help="report.pdf or report.html")
-    p.add_argument("--since", help=f"first day, ISO 8601 (default: {DEFAULT_DAYS} days before --until)")
+    p.add_argument("--since", help=f"first day, ISO 8601 (default: the start of the {DEFAULT_DAYS} calendar days up to --until)")
     p.add_argument("--until", help="end (exclusive), ISO 8601 (default: now)")
     p.add_argument("--device", help="band id (default: every band)")
     p.add_argument("--tz", help="time zone for days and times of day, e.g. Europe/Berlin (default: this computer's)")
@@ -73,11 +73,21 @@ def _tz(name: str | None) -> tzinfo:
         raise SpasmwatchError(f"--tz: unknown time zone {name!r}") from exc
 
 
+def _days_back(until: float, days: int, tz: tzinfo) -> float:
+    """Midnight (in ``tz``) starting the ``days`` calendar days that end at ``until``, its own day
+    included: 14 x 24 h back from 10:00 would open the report on a stub of a 15th day."""
+    last = datetime.fromtimestamp(until, tz)
+    if last.time() == datetime.min.time():  # --until at midnight: that day is not in the range
+        last -= timedelta(days=1)
+    first = last.date() - timedelta(days=days - 1)
+    return datetime(first.year, first.month, first.day, tzinfo=tz).timestamp()
+
+
 def run(args: argparse.Namespace) -> int:
     tz = _tz(args.tz)  # the report's days are this zone's, and so are --since/--until without one
     try:
         until = parse_iso(args.until, "--until", tz) if args.until else time.time()
-        since = parse_iso(args.since, "--since", tz) if args.since else until - DEFAULT_DAYS * 86_400.0
+        since = parse_iso(args.since, "--since", tz) if args.since else _days_back(until, DEFAULT_DAYS, tz)
     except ValueError as exc:
         raise SpasmwatchError(str(exc)) from exc
     if not since < until:
