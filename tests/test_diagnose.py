@@ -83,8 +83,11 @@ def test_evaluate_why_prints_and_writes_the_table(rec: Recording, tmp_path: Path
     assert sum(sum(v.values()) for v in why.values()) == sum(
         1 for s in rec.truth["spasms"] if any(c["start"] - 1e-6 <= s["t"] <= c["end"] for c in rec.truth["clusters"])
     )
+    # Found by running the docs: the per-cluster table was written over the recording's score
+    # "clusters" ("found/total"), so --why changed that key's meaning and type.
+    assert written["recordings"][0]["clusters"] == written["summary"]["clusters"]  # one recording: "found/total"
     # -v: one line per true cluster, its spasms' stage letters in order, found or missed as scored.
-    clusters = written["recordings"][0]["clusters"]
+    clusters = written["recordings"][0]["true_clusters"]
     assert len(clusters) == len(rec.truth["clusters"])
     for c in clusters:
         letters = "".join(CODES[st] for st in c["spasms"])

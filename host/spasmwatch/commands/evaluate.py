@@ -174,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
             lines_wake.append(_wake_line(res.label, res.score))
         if res.why:
             delays = res.score.cluster_delays_s
-            row["clusters"] = [
+            row["true_clusters"] = [  # not "clusters": that is the score's "found/total"
                 {"start": c.start, "subtle": c.subtle, "alarm_delay_s": d, "spasms": list(c.stages), "counted": list(c.counted)}
                 for c, d in zip(res.why, delays)
             ]
