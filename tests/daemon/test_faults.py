@@ -559,3 +559,35 @@ def test_backoff_doubles_per_kind_of_error_from_its_own_first_delay() -> None:
     assert away[:3] == [2.0, 4.0, 8.0] and away[-1] == 60.0
     assert [s._backoff(RefusedError("busy")) for _ in range(3)] == [5.0, 10.0, 20.0]
     assert s._backoff(NotFoundError("no band")) == 60.0  # kinds taking turns still back off, each its own way
+
+
+def test_a_restored_alarm_is_shown_again_on_mqtt(tmp_path: Path) -> None:
+    """Found by running the docs: a restarted daemon restored an open alarm but published nothing,
+    so a broker restarted with the computer (no persistence) showed no alarm in Home Assistant."""
+    from servers import Watcher, start_broker, stop_broker
+
+    from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
+
+    clock = Clock(time.time())
+    broker = start_broker(tmp_path)
+    watcher = Watcher(broker.port)
+    try:
+        with Store(tmp_path / "db.sqlite") as store:
+            store.add_sync(DEVICE, 1, 0, clock.t - 40)
+            first = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+            _connect(first, DEVICE, [], clock.t)
+            for seq in range(3):
+                first.on_record(DEVICE, _spasm_rec(seq, 10_000 * seq), clock.t)
+            # kill -9; the computer restarts, and its broker with it (nothing retained).
+            mqtt = MqttChannel(MqttSettings(host="127.0.0.1", port=broker.port))
+            d = _absent_band(tmp_path, store, channels={"mqtt": mqtt}, alert_settings=AlertSettings(escalate_after_s=600.0))
+            asyncio.run(asyncio.wait_for(_run_for(d, 2.0), 20))
+        alert = watcher.json(f"spasmwatch/{DEVICE}/alert")
+        assert alert["state"] == "ALARM" and alert["alarm"] is True and alert["count"] == 3
+        status = watcher.json(f"spasmwatch/{DEVICE}/status")
+        assert status["last_cluster"]["state"] == "ALARM"
+        # Nothing new was announced about the cluster (the band's absence is, as 'Band disconnected').
+        assert watcher.json(f"spasmwatch/{DEVICE}/event")["kind"] == "band_fault"
+    finally:
+        watcher.stop()
+        stop_broker(broker)

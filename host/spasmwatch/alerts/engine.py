@@ -175,21 +175,25 @@ class AlertEngine:
         acked_by: str | None = None,
         post_wake_s: float | None = None,
         over: bool = False,
-    ) -> None:
+    ) -> Notification | None:
         """Carry on an alarm raised before a daemon restart: same state, nothing sent again.
 
         Escalation keeps counting from ``alarm_t``; follow-ups (updates, the end, a
         false-alarm label) go to every channel, as who got the first alarm is not known.
+        Returns the alarm as a notification that is not sent, for state mirrors (MQTT's
+        retained state) to show it again; None when there was nothing to restore.
         """
         if (device, cluster_key) in self._clusters or state not in _RAISED:
-            return
+            return None
         a = self._cluster(device, cluster_key)
         a.count, a.started_t, a.acked_by, a.notified = count, started_t, acked_by, True
         a.post_wake_s, a.over = post_wake_s, over
         a.alarm_t = a.last_update_t = alarm_t
         a.last_spasm_t = self.clock()
         a.restored = True
-        self._move(a, state, self.clock(), "restored after a daemon restart", None, M.alarm(a.facts(), self.settings.tz))
+        msg = M.alarm(a.facts(), self.settings.tz)
+        self._move(a, state, self.clock(), "restored after a daemon restart", None, msg)
+        return self._notice(a, NoticeKind.CLUSTER_ALARM, Urgency.URGENT, msg, state=state)
 
     def on_cluster_closed(self, device: str, cluster_key: ClusterKey, ended_t: float | None = None) -> None:
         """The chain ended (no spasm for the close time); ``ended_t``: end of its last spasm."""

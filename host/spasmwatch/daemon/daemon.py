@@ -111,6 +111,7 @@ class Daemon:
         self.notifications: deque[Notification] = deque(maxlen=NOTICES_KEPT)
         self._store_failing: dict[str, float] = {}  # device -> wall time of its latest refused store write
         self._subs: list[asyncio.Queue[Json]] = []
+        self._restored: list[Notification] = []  # alarms carried on from before a restart, for MQTT
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
 
@@ -168,6 +169,12 @@ class Daemon:
         last: dict[str, BandStatus] = {}
         try:
             while True:
+                while self._restored:  # alarms carried on from before a restart: shown again
+                    n = self._restored.pop(0)
+                    try:
+                        await mqtt.mirror(n)
+                    except ChannelError as e:
+                        log.warning("mqtt: restored alarm of %s not published: %s", n.device, e)
                 for b in self.status()["bands"]:
                     device = b["device"]
                     # The last cluster as the channel words it comes from its own notifications.
@@ -413,7 +420,9 @@ class Daemon:
             if r.closed and a.state == "ACKNOWLEDGED":
                 continue  # ended and seen to: nothing left open
             # A cluster that ended with its alarm unacknowledged: the alarm is still open (it escalates).
-            self.engine.restore(device, r.id, ClusterState(a.state), r.count, r.start_t, r.alert_t, a.by, r.post_wake_s, over=r.closed)
+            n = self.engine.restore(device, r.id, ClusterState(a.state), r.count, r.start_t, r.alert_t, a.by, r.post_wake_s, over=r.closed)
+            if n is not None and isinstance(self.dispatcher.channels.get("mqtt"), MqttChannel):
+                self._restored.append(n)  # for MQTT's retained state (_mqtt_mirror)
             if not r.closed:  # (a closed one is tracked already: _stored_clusters)
                 ts = self._spasm_ts(r.id)
                 analysis.tracked.append(TrackedCluster(r.key, r.start_t, r.end_t, store_id=r.id, alarmed=True, spasm_ts=ts))

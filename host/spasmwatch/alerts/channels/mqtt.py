@@ -251,6 +251,14 @@ class MqttChannel(SettingsChannel[MqttSettings]):
         await self._link(device)
 
     async def send(self, n: Notification) -> None:
+        await self._publish(n, announce=True)
+
+    async def mirror(self, n: Notification) -> None:
+        """The retained alert and status ``n`` leads to, without announcing it on ``event``:
+        an alarm a restarted daemon carries on (a fresh broker had no alarm at all)."""
+        await self._publish(n, announce=False)
+
+    async def _publish(self, n: Notification, announce: bool) -> None:
         # The state is remembered before the broker is waited for: a broker down (restarting)
         # past the retries still gets it retained when the link reconnects.
         link = self._open(n.device)
@@ -263,7 +271,8 @@ class MqttChannel(SettingsChannel[MqttSettings]):
         status = self._status_payload(link.device, n.created_t)
         link.remember(link.t["status"], status)
         await self._connected(link)
-        await link.publish(link.t["event"], json.dumps(n.to_json()).encode(), retain=False)
+        if announce:
+            await link.publish(link.t["event"], json.dumps(n.to_json()).encode(), retain=False)
         if alert is not None:
             await link.publish(link.t["alert"], alert, retain=True)
         await link.publish(link.t["status"], status, retain=True)
