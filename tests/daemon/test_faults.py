@@ -413,7 +413,7 @@ def test_alert_rows_record_the_channels_and_who_acknowledged(tmp_path: Path) -> 
                     d.on_record(DEVICE, _spasm_rec(seq, 10_000 * seq), clock.t)
                 (alert,) = [a for a in d.engine.snapshot()["alerts"] if a["state"] == "ALARM"]
                 d.ack(alert["id"], "Anna")
-                await d.dispatcher.drain()
+                await d.dispatcher.close()  # drained, and the channel's HTTP session closed
                 assert len(srv.seen) == 2  # the alarm and the acknowledgement went out
                 return [(a.state, a.channels, a.by) for a in store.alerts(DEVICE) if a.cluster_id is not None]
 
