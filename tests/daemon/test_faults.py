@@ -372,6 +372,16 @@ def test_a_band_that_never_connects_after_a_start_raises_band_disconnected(tmp_p
         assert d.status()["bands"][0]["faults"] == ["disconnected"]
 
 
+def _alarmed(store: Store, clock: Clock) -> Daemon:
+    """A daemon that has just raised an alarm for three spasms of a connected band."""
+    store.add_sync(DEVICE, 1, 0, clock.t - 40)
+    d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+    _connect(d, DEVICE, [], clock.t)
+    for seq in range(3):
+        d.on_record(DEVICE, _spasm_rec(seq, 10_000 * seq), clock.t)
+    return d
+
+
 @pytest.mark.parametrize("ended", [False, True])
 def test_an_open_alarm_is_restored_and_escalates_when_the_band_stays_away_after_a_restart(tmp_path: Path, ended: bool) -> None:
     """Found by review: open alarms were restored at the band's first connection only; a daemon
@@ -379,11 +389,7 @@ def test_an_open_alarm_is_restored_and_escalates_when_the_band_stays_away_after_
     had acknowledged. Nor one whose cluster had ended (its alarm stays open until acknowledged)."""
     clock = Clock(time.time() - (120 if ended else 0))
     with Store(tmp_path / "db.sqlite") as store:
-        store.add_sync(DEVICE, 1, 0, clock.t - 40)
-        first = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
-        _connect(first, DEVICE, [], clock.t)
-        for seq in range(3):
-            first.on_record(DEVICE, _spasm_rec(seq, 10_000 * seq), clock.t)
+        first = _alarmed(store, clock)
         if ended:
             clock.t += 110  # quiet past the close time: the cluster ends, nobody acknowledged
             first._tick()
@@ -573,11 +579,7 @@ def test_a_restored_alarm_is_shown_again_on_mqtt(tmp_path: Path) -> None:
     watcher = Watcher(broker.port)
     try:
         with Store(tmp_path / "db.sqlite") as store:
-            store.add_sync(DEVICE, 1, 0, clock.t - 40)
-            first = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
-            _connect(first, DEVICE, [], clock.t)
-            for seq in range(3):
-                first.on_record(DEVICE, _spasm_rec(seq, 10_000 * seq), clock.t)
+            _alarmed(store, clock)
             # kill -9; the computer restarts, and its broker with it (nothing retained).
             mqtt = MqttChannel(MqttSettings(host="127.0.0.1", port=broker.port))
             d = _absent_band(tmp_path, store, channels={"mqtt": mqtt}, alert_settings=AlertSettings(escalate_after_s=600.0))
