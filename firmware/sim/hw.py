@@ -221,27 +221,11 @@ class SimWDT:
         return self._clock.ticks_ms() - self.last > self.timeout_ms
 
 
-class _FileProxy:
-    """A file whose writes a subclass intercepts; everything else goes to the file."""
-
-    def __init__(self, f):
-        self._f = f
-
-    def __getattr__(self, name):
-        return getattr(self._f, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self._f.close()
-
-
-class _TearingFile(_FileProxy):
+class _TearingFile:
     """Event-log file that loses power in the middle of writing record ``tear_seq``."""
 
     def __init__(self, f, tear_seq, clock=None):
-        super().__init__(f)
+        self._f = f
         self._tear = tear_seq
         self._clock = clock
 
@@ -257,12 +241,33 @@ class _TearingFile(_FileProxy):
             sys.exit(EXIT_POWER_LOSS)
         return self._f.write(b)
 
+    def __getattr__(self, name):
+        return getattr(self._f, name)
 
-class _RefusingFile(_FileProxy):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self._f.close()
+
+
+class _RefusingFile:
     """A file opened for update ("r+b": the event log) on a flash that refuses its writes."""
+
+    def __init__(self, f):
+        self._f = f
 
     def write(self, b):
         raise OSError(28)  # ENOSPC
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self._f.close()
 
 
 class SimStorage(Storage):
