@@ -39,7 +39,6 @@ def store_path_of(args: argparse.Namespace) -> Path:
     return Path(args.db) if args.db is not None else config_of(args).store_path()
 
 
-
 def open_store(cfg: Config, device: str | None = None) -> Store:
     """The store, read-only: these commands never change it (labels and notes go through the daemon).
     A ``device`` it has never seen is an error naming the bands it holds (a typo listed nothing,
@@ -48,12 +47,9 @@ def open_store(cfg: Config, device: str | None = None) -> Store:
     if not path.exists():
         raise SpasmwatchError(f"no store at {path} yet: start the daemon with 'spasmwatch run'")
     store = Store.open_readonly(path)
-    if device is not None:
-        known = [d.device_id for d in store.devices()]
-        if device not in known:
-            store.close()
-            held = f"it holds {', '.join(known)}" if known else "it holds no band yet"
-            raise SpasmwatchError(f"--device: no band {device!r} in {path}; {held}")
+    if device is not None and (why := store.unknown_device(device, str(path))) is not None:
+        store.close()
+        raise SpasmwatchError(f"--device: {why}")
     return store
 
 

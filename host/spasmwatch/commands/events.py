@@ -32,9 +32,8 @@ def run(args: argparse.Namespace) -> int:
                                       "events": [{"t": e.wall_t, "duration_s": e.duration_s, "confidence": e.confidence} for e in evs]}))
         for e in lone:
             items.append((e.wall_t or 0.0, {"type": "event", "device": e.device, "t": e.wall_t, "duration_s": e.duration_s, "confidence": e.confidence}))
-        for n in store.notes(since, until):
-            if args.device is None or n.device in (None, args.device):  # as exports keep them
-                items.append((n.wall_s, {"type": "note", "t": n.wall_s, "kind": n.kind, "text": n.text, "device": n.device, "by": n.by}))
+        for n in store.notes(since, until, args.device):
+            items.append((n.wall_s, {"type": "note", "t": n.wall_s, "kind": n.kind, "text": n.text, "device": n.device, "by": n.by}))
     items.sort(key=lambda x: x[0])
     if args.json:
         for _, it in items:

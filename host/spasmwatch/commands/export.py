@@ -80,12 +80,9 @@ def open_source(args: argparse.Namespace) -> StoreSource:
     if not path.exists():
         raise InputError(str(path), "no such store (give --db, or run the daemon first)")
     source = StoreSource.open(path, args.rate_hz)
-    if device is not None:
-        known = [d.device_id for d in source.store.devices()]
-        if device not in known:
-            source.close()
-            held = f"it holds {', '.join(known)}" if known else "it holds no band yet"
-            raise SpasmwatchError(f"--device: no band {device!r} in {path}; {held}")
+    if device is not None and (why := source.store.unknown_device(device, str(path))) is not None:
+        source.close()
+        raise SpasmwatchError(f"--device: {why}")
     return source
 
 

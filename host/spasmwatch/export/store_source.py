@@ -71,9 +71,8 @@ class StoreSource:
                 yield tr
 
     def notes(self, device: str | None, since: float, until: float) -> Iterator[NoteRow]:
-        for n in self.store.notes(since, until):
-            if device is None or n.device in (None, device):
-                yield NoteRow(n.id, n.device, n.wall_s, n.kind, n.text)
+        for n in self.store.notes(since, until, device):
+            yield NoteRow(n.id, n.device, n.wall_s, n.kind, n.text)
 
     def treatments(self, since: float, until: float) -> Iterator[TreatmentRow]:
         for t in self.store.treatments(since, until):

@@ -366,6 +366,14 @@ class Store:
     def devices(self) -> list[DeviceRow]:
         return [DeviceRow(*r) for r in self._all("SELECT * FROM devices ORDER BY device_id")]
 
+    def unknown_device(self, device: str, where: str = "the store") -> str | None:
+        """None if the store holds band ``device``; else why not, naming the bands it does hold
+        (a typo must not file a note, or list and export nothing, as if the band had seen nothing)."""
+        known = [r[0] for r in self._all("SELECT device_id FROM devices ORDER BY device_id")]
+        if device in known:
+            return None
+        return f"no band {device!r} in {where}; " + (f"it holds {', '.join(known)}" if known else "it holds no band yet")
+
     # --- time ----------------------------------------------------------------------
     def add_sync(self, device: str, boot: int, band_ms: int, wall_s: float) -> None:
         """A TIME_SYNC point; places this boot's events and epochs that had no wall time."""
@@ -710,18 +718,20 @@ class Store:
             raise ValueError(f"note kind must be one of {', '.join(NOTE_KINDS)}, got {kind!r}")
         if not text.strip():
             raise ValueError("note text is empty")
+        # A note filed under a band the store never saw would be in no export or report of it.
+        if device is not None and (why := self.unknown_device(device)) is not None:
+            raise ValueError(why)
         with self._tx() as c:
-            # A note filed under a band the store never saw would be in no export or report of it.
-            if device is not None and c.execute("SELECT 1 FROM devices WHERE device_id = ?", (device,)).fetchone() is None:
-                known = [r[0] for r in c.execute("SELECT device_id FROM devices ORDER BY device_id")]
-                held = f"it holds {', '.join(known)}" if known else "it holds no band yet (leave the band out)"
-                raise ValueError(f"no band {device!r} in the store; {held}")
             cur = c.execute("INSERT INTO notes(wall_s, kind, text, device, by) VALUES (?, ?, ?, ?, ?)", (wall_s, kind, text, device, by))
             nid = int(cur.lastrowid or 0)
         return NoteRow(nid, wall_s, kind, text, device, by)
 
-    def notes(self, since: float | None = None, until: float | None = None) -> Iterator[NoteRow]:
+    def notes(self, since: float | None = None, until: float | None = None, device: str | None = None) -> Iterator[NoteRow]:
+        """Notes in [since, until); with ``device``, that band's and those about no band."""
         where, params = _range("wall_s", since, until)
+        if device is not None:
+            where += (" AND" if where else " WHERE") + " (device IS NULL OR device = ?)"
+            params.append(device)
         return self._stream([(_NOTE_SELECT + where + " ORDER BY wall_s, id", params)], lambda r: NoteRow(*r))
 
     def add_treatment(
