@@ -19,6 +19,7 @@ still advertises, reports the fault and serves its log.
 """
 
 import asyncio
+import gc
 import time
 from array import array
 
@@ -71,6 +72,9 @@ class Hardware:
 
 class App:
     def __init__(self, hw):
+        # The imports left garbage between the modules' code: freed now, the app's objects fill
+        # those holes instead of splitting the free space the detector's buffers need whole.
+        gc.collect()
         self.hw = hw
         st = hw.storage
         self.boot = BootState(st)
@@ -124,6 +128,7 @@ class App:
         self.rate_hz = 0
         self.sampling = False
         self._sampler_task = None
+        self._start_imu()  # first: its buffers are the largest, and the heap is least split now
         # Preallocated buffers: event, tx, status, raw ring.
         self._evbuf = bytearray(EVENT_SIZE)
         self._txbuf = bytearray(EVENT_SIZE)
@@ -138,7 +143,6 @@ class App:
         self._raw_cap = 1
         self.periph = Peripheral(hw.ble, self.bonds, hw.irq_flag)
         self._register()
-        self._start_imu()
 
     # --- set-up -----------------------------------------------------------------------
 
@@ -191,6 +195,10 @@ class App:
             return
         if self._samples is None:
             self._samples = array("h", bytes(12 * BATCH_MAX))
+        # Resuming (critical battery): free the old state before building the new one; both at
+        # once might not fit in a heap split by hours of running, and the band would crash.
+        self.det = self.ep = self.mt = None
+        gc.collect()
         self.det = Detector(self.rate_hz, imu.has_gyro)
         if imu.has_gyro and self.bias_store.saved is not None:
             self.det.fe.seed_bias(*self.bias_store.saved)

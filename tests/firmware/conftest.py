@@ -23,6 +23,14 @@ def _simulated(tmp: Path, name: str, **kw: Any) -> tuple[Path, dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
+def flashed_fw(micropython: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The firmware as ``spasmwatch flash`` writes it to a board (band/ and swcore/ as .mpy), plus sim/."""
+    from sim_central import flashed_firmware
+
+    return flashed_firmware(micropython, tmp_path_factory.mktemp("flashed"))
+
+
+@pytest.fixture(scope="session")
 def night_csv(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """One simulated hour of night sleep at 50 Hz with one cluster of spasms."""
     return _simulated(

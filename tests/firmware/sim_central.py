@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
 import socket
 import struct
 import subprocess
@@ -22,6 +23,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from spasmwatch.flashing.device import MPY_ARCHS
+from spasmwatch.flashing.firmware import compile_all
 from spasmwatch.transport.simband import EXIT_CRASH, EXIT_POWER_LOSS, EXIT_RESET, EXIT_WDT, SimBand  # noqa: F401  (EXIT_*: for the tests)
 from swcore import protocol as P
 
@@ -32,6 +35,22 @@ MICROPYPATH = ".frozen:%s:%s" % (FIRMWARE, FIRMWARE / "sim")  # for tests that r
 ATT_OK = 0
 ATT_WRITE_NOT_PERMITTED = 0x03
 ATT_INSUFFICIENT_ENCRYPTION = 0x0F
+
+
+def flashed_firmware(micropython: str, dst: Path) -> Path:
+    """A firmware tree as ``spasmwatch flash`` puts it on a band (band/ and swcore/ compiled to
+    .mpy by the same code), plus sim/ as source: a board never compiles the firmware, so a
+    memory-budget test must not count the compiler's heap (or its need for large free blocks)."""
+    mpy = int(subprocess.run([micropython, "-c", "import sys; print(sys.implementation._mpy)"], capture_output=True, text=True, check=True).stdout)
+    arch = MPY_ARCHS[mpy >> 10]
+    assert arch is not None, "the unix port reports no native architecture"
+    for image in compile_all(FIRMWARE, arch):
+        out = dst / image.path.lstrip("/")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(image.data)
+    shutil.copytree(FIRMWARE / "sim", dst / "sim", ignore=shutil.ignore_patterns("__pycache__"))
+    assert not list(dst.glob("band/*.py")) and not list(dst.glob("swcore/*.py")), "the band's modules must load from .mpy"
+    return dst
 
 
 def run_mp(micropython: str, script: Path, source: str, *args: str, timeout_s: float = 120.0) -> str:
@@ -59,9 +78,16 @@ class Band(SimBand):
     shape, ``Band(micropython, csv, flash, [run.py options])``, and ``end()``."""
 
     def __init__(
-        self, micropython: str, csv: Path, flash: Path, args: Sequence[str] = (), timeout_s: float = 90, heap: str | None = None
+        self,
+        micropython: str,
+        csv: Path,
+        flash: Path,
+        args: Sequence[str] = (),
+        timeout_s: float = 90,
+        heap: str | None = None,
+        firmware: Path | None = None,
     ):
-        super().__init__(csv, flash, args=args, timeout_s=timeout_s, heap=heap, micropython=micropython)
+        super().__init__(csv, flash, args=args, timeout_s=timeout_s, heap=heap, micropython=micropython, firmware=firmware)
 
     def end(self) -> dict[str, Any]:
         self.wait()

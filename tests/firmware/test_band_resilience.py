@@ -453,3 +453,41 @@ def test_after_a_config_reset_the_rate_in_use_needs_no_reboot(micropython: str, 
         c.close()
     finally:
         band.kill()
+
+
+# The band's App on the simulator's hardware (as firmware/sim/run.py builds it): sensing resumes as
+# after a critical battery; the heap in use is noted as the new detector (built first) starts.
+RESUME_HEAP = """
+import gc, sys
+from sim import run
+import band.app as A
+
+hw = run.build(run.parse_args(["--csv", sys.argv[1], "--flash", sys.argv[2], "--socket", "0"]))[0]
+app = A.App(hw)
+seen = []
+Detector = A.Detector
+
+def counted(rate_hz, has_gyro):
+    gc.collect()
+    seen.append(gc.mem_alloc())
+    return Detector(rate_hz, has_gyro)
+
+A.Detector = counted
+gc.collect()
+steady = gc.mem_alloc()
+app.sampling = False
+app._paused_ms = app.uptime_ms()
+app._start_imu()
+print(steady, seen[0], app.sampling)
+"""
+
+
+def test_resuming_after_critical_battery_frees_the_old_sensing_state_first(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """Found by a CI run out of heap: each resume builds the detector, epoch features and cluster
+    counter again (~15 KB at 50 Hz). Built while the old ones were still held, a resume needed
+    twice that, in a heap split by hours of running: the band crashed and rebooted."""
+    out = run_mp(micropython, tmp_path / "resume.py", RESUME_HEAP, str(many_spasms_csv), str(tmp_path / "flash"))
+    steady, building, sampling = out.split()
+    assert sampling == "True"
+    # The state is ~15 KB at 50 Hz (detector ~5, epoch features ~2, cluster counter ~8).
+    assert int(steady) - int(building) >= 12_000, "while the new state is built, the old one is no longer held"
