@@ -140,7 +140,19 @@ RELEASED = [
     "eb7ca2f9",
     "5ae59fbe",
     "46bca504",
+    "ad8c60a2",
 ]
+
+
+def test_last_alert_id_goes_past_every_stored_alert_and_rows_from_before_alert_ids(tmp_path: Path) -> None:
+    with Store(tmp_path / "sw.db") as st:
+        assert st.last_alert_id() == 0
+        st.add_alert(None, DEV, "disconnected", "DISCONNECTED", 1.0, "gone")  # as stored before schema v5
+        st.add_alert(None, DEV, "disconnected", "OK", 2.0, "back")
+        assert st.last_alert_id() == 2, "an old run made at most one alert per row"
+        row = st.add_alert(None, DEV, "cluster", "ALARM", 3.0, "3 spasms", alert_id=9)
+        assert row.alert_id == 9 and st.last_alert_id() == 9
+        assert [a.alert_id for a in st.alerts(DEV)] == [None, None, 9]
 
 
 def test_released_migrations_are_frozen() -> None:

@@ -403,6 +403,27 @@ def test_an_open_alarm_is_restored_and_escalates_when_the_band_stays_away_after_
         assert d.status()["bands"][0]["device"] == DEVICE and d.status()["bands"][0]["alert_state"] == "ESCALATED"
 
 
+def test_alert_ids_go_on_across_a_restart_and_a_restored_alarm_keeps_its_id(tmp_path: Path) -> None:
+    """Found by review: alert ids started at 1 in every run, so after a restart a page left open
+    (or ``spasmwatch ack 1``) acknowledged whatever alert now had that id, and the alarm carried
+    on got a new id: the family's acknowledgement could reach the wrong alert."""
+    clock = Clock(time.time())
+    with Store(tmp_path / "db.sqlite") as store:
+        first = _alarmed(store, clock)
+        (alarm,) = [a for a in first.engine.snapshot()["alerts"] if a["state"] == "ALARM"]
+        first_ids = {a.alert_id for a in store.alerts(DEVICE)}
+        assert None not in first_ids and alarm["id"] in first_ids
+        # kill -9; the band is out of range when the daemon comes back: a new alert (disconnected).
+        d = _absent_band(tmp_path, store)
+        asyncio.run(asyncio.wait_for(_run_for(d, 1.5), 20))
+        alerts = {a["kind"]: a["id"] for a in d.engine.snapshot()["alerts"]}
+        assert alerts["cluster"] == alarm["id"], "the alarm carried on keeps its id"
+        assert alerts["disconnected"] > max(first_ids), "a new alert never takes an id of the last run"
+        assert d.ack(alarm["id"], "Anna")["state"] == "ACKNOWLEDGED"
+        acked = [a for a in store.alerts(DEVICE) if a.state == "ACKNOWLEDGED"]
+        assert [(a.alert_id, a.by, a.cluster_id is not None) for a in acked] == [(alarm["id"], "Anna", True)]
+
+
 def test_alert_rows_record_the_channels_and_who_acknowledged(tmp_path: Path) -> None:
     """Found by review: the alerts table has channels and by columns (docs/store.md) that the
     daemon never filled, so the record lost who acknowledged and a restart restored no one."""

@@ -108,12 +108,14 @@ class AlertEngine:
         notify: Notify,
         settings: AlertSettings | None = None,
         on_transition: OnTransition | None = None,
+        last_id: int = 0,
     ) -> None:
+        """``last_id``: new alerts are numbered after it (the largest id a previous run stored)."""
         self.clock = clock
         self.notify = notify
         self.settings = settings or AlertSettings()
         self.on_transition = on_transition
-        self._ids = 0
+        self._ids = last_id
         self._notice_ids = 0
         self._clusters: dict[tuple[str, ClusterKey], ClusterAlert] = {}
         self._closed: OrderedDict[tuple[str, ClusterKey], ClusterAlert] = OrderedDict()
@@ -175,8 +177,10 @@ class AlertEngine:
         acked_by: str | None = None,
         post_wake_s: float | None = None,
         over: bool = False,
+        alert_id: int | None = None,
     ) -> Notification | None:
-        """Carry on an alarm raised before a daemon restart: same state, nothing sent again.
+        """Carry on an alarm raised before a daemon restart: same state and id (``alert_id``,
+        when stored), nothing sent again.
 
         Escalation keeps counting from ``alarm_t``; follow-ups (updates, the end, a
         false-alarm label) go to every channel, as who got the first alarm is not known.
@@ -185,7 +189,7 @@ class AlertEngine:
         """
         if (device, cluster_key) in self._clusters or state not in _RAISED:
             return None
-        a = self._cluster(device, cluster_key)
+        a = self._cluster(device, cluster_key, alert_id)
         a.count, a.started_t, a.acked_by, a.notified = count, started_t, acked_by, True
         a.post_wake_s, a.over = post_wake_s, over
         a.alarm_t = a.last_update_t = alarm_t
@@ -296,11 +300,11 @@ class AlertEngine:
 
     # ---- cluster transitions -------------------------------------------
 
-    def _cluster(self, device: str, key: ClusterKey) -> ClusterAlert:
+    def _cluster(self, device: str, key: ClusterKey, alert_id: int | None = None) -> ClusterAlert:
         a = self._clusters.get((device, key))
         if a is None:
             now = self.clock()
-            a = ClusterAlert(self._next_id(), device, now, key=key, updated_t=now, name=self._names.get(device, ""))
+            a = ClusterAlert(self._next_id() if alert_id is None else alert_id, device, now, key=key, updated_t=now, name=self._names.get(device, ""))
             self._clusters[(device, key)] = a
             self._devices.add(device)
         return a

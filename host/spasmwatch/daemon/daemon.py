@@ -99,7 +99,7 @@ class Daemon:
         self.clock = clock or SystemClock()
         self.disconnect_alert_s = disconnect_alert_s
         self.dispatcher = Dispatcher(channels or {}, caregivers or [], clock=self.clock.wall)
-        self.engine = AlertEngine(self.clock.wall, self._notify, alert_settings, on_transition=self._transition)
+        self.engine = AlertEngine(self.clock.wall, self._notify, alert_settings, self._transition, store.last_alert_id())
         self.bands: list[BandView] = []
         self.raw_dir = raw_dir or store.path.parent / "raw"
         for spec in bands:
@@ -420,7 +420,9 @@ class Daemon:
             if r.closed and a.state == "ACKNOWLEDGED":
                 continue  # ended and seen to: nothing left open
             # A cluster that ended with its alarm unacknowledged: the alarm is still open (it escalates).
-            n = self.engine.restore(device, r.id, ClusterState(a.state), r.count, r.start_t, r.alert_t, a.by, r.post_wake_s, over=r.closed)
+            n = self.engine.restore(
+                device, r.id, ClusterState(a.state), r.count, r.start_t, r.alert_t, a.by, r.post_wake_s, over=r.closed, alert_id=a.alert_id
+            )
             if n is not None and isinstance(self.dispatcher.channels.get("mqtt"), MqttChannel):
                 self._restored.append(n)  # for MQTT's retained state (_mqtt_mirror)
             if not r.closed:  # (a closed one is tracked already: _stored_clusters)
@@ -450,7 +452,10 @@ class Daemon:
         cluster_id = t.cluster_key if isinstance(t.cluster_key, int) else None
         # The channels it goes out on, as the dispatcher will route it right after this.
         channels = tuple(self.dispatcher.routes(t.notification)) if t.notification is not None else ()
-        self._stored(t.device, lambda: self.store.add_alert(cluster_id, t.device, t.subject, t.new, t.t, t.reason, channels=channels, by=t.by))
+        self._stored(
+            t.device,
+            lambda: self.store.add_alert(cluster_id, t.device, t.subject, t.new, t.t, t.reason, channels=channels, by=t.by, alert_id=t.alert_id),
+        )
 
     # --- DaemonAPI ------------------------------------------------------------------
     def status(self) -> Json:

@@ -170,6 +170,7 @@ class AlertRow:
     text: str
     channels: tuple[str, ...]  # where it was sent
     by: str | None
+    alert_id: int | None = None  # the alert engine's id (None: stored before schema v5)
 
 
 @dataclass(frozen=True)

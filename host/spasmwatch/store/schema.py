@@ -176,5 +176,13 @@ CREATE TABLE conflicts (
 );
 """
 
-MIGRATIONS: list[str] = [_V1_BAND_DATA, _V2_CAREGIVER, _V3_LOG_LIVES, _V4_CONFLICTS]
+# The alert engine's id of the alert a transition belongs to (the id pages, the API and
+# ``spasmwatch ack`` use): a restarted daemon goes on after the largest, and an alarm it
+# carries on keeps its id, so an old page or command cannot reach another alert.
+# NULL in rows stored before this step.
+_V5_ALERT_IDS = """
+ALTER TABLE alerts ADD COLUMN alert_id INTEGER;
+"""
+
+MIGRATIONS: list[str] = [_V1_BAND_DATA, _V2_CAREGIVER, _V3_LOG_LIVES, _V4_CONFLICTS, _V5_ALERT_IDS]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -96,7 +96,7 @@ _CLUSTER_SELECT = (
     "SELECT id, device, key, start_t, end_t, count, alert_t, post_wake_s, closed, updated_wall_s, "
     "(SELECT label FROM labels l WHERE l.cluster_id = clusters.id ORDER BY l.id DESC LIMIT 1) FROM clusters"
 )
-_ALERT_SELECT = "SELECT id, cluster_id, device, kind, state, wall_s, text, channels, by FROM alerts"
+_ALERT_SELECT = "SELECT id, cluster_id, device, kind, state, wall_s, text, channels, by, alert_id FROM alerts"
 _NOTE_SELECT = "SELECT id, wall_s, kind, text, device, by FROM notes"
 _TREATMENT_SELECT = "SELECT id, wall_s, drug, action, dose, unit, note, by FROM treatments"
 
@@ -175,8 +175,8 @@ def _cluster_row(r: Row) -> ClusterRow:
 
 
 def _alert_row(r: Row) -> AlertRow:
-    i, cluster_id, device, kind, state, wall_s, text, channels, by = r
-    return AlertRow(i, cluster_id, device, kind, state, wall_s, text, tuple(json.loads(channels)), by)
+    i, cluster_id, device, kind, state, wall_s, text, channels, by, alert_id = r
+    return AlertRow(i, cluster_id, device, kind, state, wall_s, text, tuple(json.loads(channels)), by, alert_id)
 
 
 def _where(device: str | None = None, *bounds: tuple[str, str, float | None]) -> tuple[str, list[Any]]:
@@ -662,15 +662,22 @@ class Store:
         text: str,
         channels: Sequence[str] = (),
         by: str | None = None,
+        alert_id: int | None = None,
     ) -> AlertRow:
-        """Record one alert state transition (and where it was sent / who acted)."""
+        """Record one state transition of the alert engine's alert ``alert_id`` (and where it was sent / who acted)."""
         with self._tx() as c:
             cur = c.execute(
-                "INSERT INTO alerts(cluster_id, device, kind, state, wall_s, text, channels, by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (cluster_id, device, kind, state, wall_s, text, json.dumps(list(channels)), by),
+                "INSERT INTO alerts(cluster_id, device, kind, state, wall_s, text, channels, by, alert_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (cluster_id, device, kind, state, wall_s, text, json.dumps(list(channels)), by, alert_id),
             )
             aid = int(cur.lastrowid or 0)
-        return AlertRow(aid, cluster_id, device, kind, state, wall_s, text, tuple(channels), by)
+        return AlertRow(aid, cluster_id, device, kind, state, wall_s, text, tuple(channels), by, alert_id)
+
+    def last_alert_id(self) -> int:
+        """The largest alert id stored, for a restarted engine to go on after. Rows from before
+        schema v5 carry none; their row ids stand in (an engine made at most one alert per row)."""
+        r = self._one("SELECT max(coalesce(alert_id, id)) FROM alerts")
+        return int(r[0]) if r is not None and r[0] is not None else 0
 
     def alert(self, alert_id: int) -> AlertRow | None:
         r = self._one(_ALERT_SELECT + " WHERE id = ?", (alert_id,))
