@@ -236,6 +236,37 @@ def test_device_id_is_kept_across_flashes_unless_set(band: Path, fw: Path, board
         do_flash(band, fw, board, device_id="no spaces allowed")
 
 
+def test_another_board_on_the_band_is_not_replaced_without_replace_board(
+    band: Path, fw: Path, board: dict[str, object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by review: 'flash --board B' on a band holding another board's /board.json replaced
+    it silently (the chip check only catches another chip; two boards with one chip differ in
+    IMU part, pins and axis map, and the band then senses nothing or the wrong axes)."""
+    other_id = next(b for b in boards.board_ids(ROOT) if b != BOARD)
+    other = boards.load(other_id, ROOT)
+    do_flash(band, fw, board)
+    before = on_band(band)
+    rec = Recorder()
+    link = connect(band)
+    try:
+        with pytest.raises(DeviceError, match=rf"the band holds board {BOARD} .*not {other_id}.*--board {BOARD}.*--replace-board"):
+            flash(link, other, fw, progress=rec)
+    finally:
+        link.close()
+    assert rec.planned == [] and on_band(band) == before, "a refused flash touches nothing"
+    port = f"unix:{band}"
+    assert cli.main(["flash", "--board", other_id, "--port", port, "--firmware", str(fw)]) == 2
+    err = capsys.readouterr().err
+    assert f"the band holds board {BOARD}" in err and f"not {other_id}" in err and "--replace-board" in err
+    assert json.loads((band / "board.json").read_text())["id"] == BOARD
+    assert cli.main(["flash", "--board", other_id, "--replace-board", "--port", port, "--firmware", str(fw)]) == 0
+    assert "all verified" in capsys.readouterr().out
+    assert json.loads((band / "board.json").read_text()) == other
+    rec, _ = do_flash(band, fw, other)  # the same board again: as before, nothing to copy
+    assert rec.planned == []
+    assert cli.main(["flash", "--board", other_id, "--port", port, "--firmware", str(fw)]) == 0
+
+
 def test_incompatible_bands_are_refused(band: Path, board: dict[str, object]) -> None:
     link = connect(band)
     try:

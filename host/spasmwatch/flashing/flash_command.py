@@ -28,6 +28,7 @@ def register(sub: Any) -> None:
     p.add_argument("--port", help="serial port (default: detect), or unix:DIR for a local unix-port band")
     p.add_argument("--device-id", help="set the band's id (default: keep the existing one, else derive from the chip)")
     p.add_argument("--firmware", type=Path, help="firmware directory (default: firmware/ of this checkout)")
+    p.add_argument("--replace-board", action="store_true", help="let --board replace another board already on the band (its /board.json: IMU, pins, axes)")
     p.add_argument("--no-reset", action="store_true", help="do not restart the band afterwards (a watchdog the app armed still resets it within a minute)")
     p.set_defaults(func=run)
 
@@ -94,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
             board = boards.load(found, root)
         out = sys.stdout
         out.write(f"flashing {board['id']} on {link.name}\n")
-        result = flash(link, board, firmware_dir, args.device_id, ConsoleProgress(out), reset=not args.no_reset)
+        result = flash(
+            link, board, firmware_dir, args.device_id, ConsoleProgress(out), reset=not args.no_reset, replace_board=args.replace_board
+        )
     finally:
         link.close()
     r = result.report

@@ -35,6 +35,24 @@ def current_board_id(device: Device) -> str | None:
     return str(doc["id"]) if isinstance(doc, dict) and isinstance(doc.get("id"), str) else None
 
 
+def check_board(device: Device, board: Board, replace: bool) -> None:
+    """Refuse to put ``board`` on a band whose /board.json names another board, unless ``replace``.
+
+    The chip check cannot tell two boards with the same chip apart (an ESP32-S3 XIAO
+    and an AtomS3): replacing the definition silently would give the band the wrong
+    IMU part, pins and axis map, and it would sense nothing, or the wrong axes.
+    """
+    found = current_board_id(device)
+    if found is None or found == board["id"] or replace:
+        return
+    raise DeviceError(
+        f"the band holds board {found} (its {BOARD_FILE}), not {board['id']}: flashing would replace its IMU, "
+        f"pins and axis map. To update the band as it is, leave out --board (or give --board {found}); "
+        f"if it really is a {board['id']} (new hardware, or flashed with the wrong board before), "
+        f"run again with --replace-board"
+    )
+
+
 def choose_device_id(device: Device, requested: str | None) -> str:
     """Keep the band's id across flashes (the host stores events by it); else derive one."""
     if requested is not None:
@@ -59,10 +77,12 @@ def flash(
     device_id: str | None = None,
     progress: Progress | None = None,
     reset: bool = True,
+    replace_board: bool = False,
 ) -> FlashResult:
     device = Device(link)
     info = device.info()
     arch = firmware.check_compatible(info, board, link.simulated, firmware.mpy_cross_version())
+    check_board(device, board, replace_board)
     version = firmware.firmware_version(firmware_dir)
     dev_id = choose_device_id(device, device_id)
     images = firmware.compile_all(firmware_dir, arch)
