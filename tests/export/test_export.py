@@ -307,6 +307,30 @@ def test_an_edf_export_of_a_quiet_range_opens(course_db: tuple[Path, Expected], 
     assert len(onsets) == 0 and start == datetime(2024, 3, 17)
 
 
+def test_an_empty_edf_export_without_since_is_refused_not_dated_1970(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    """Found by review: with nothing in the range and no --since the recording start fell back to
+    time 0, and the EDF+ file was dated 1 Jan 1970: a viewer lining it up with an EEG by date put
+    it decades off. There is no start to give it, so the export says so and writes nothing."""
+    from spasmwatch.errors import SpasmwatchError
+
+    db, _ = course_db
+    out = tmp_path / "none.edf"
+    with pytest.raises(SpasmwatchError, match=r"nothing to export and no --since: an EDF\+ file needs the date/time"):
+        run_cli("export", "--db", str(db), "--out", str(out), "--until", "2024-03-01T00:00:00Z")
+    assert not out.exists()
+    csv_out = tmp_path / "none.csv"  # formats without a header date still write an empty file
+    assert run_cli("export", "--db", str(db), "--out", str(csv_out), "--until", "2024-03-01T00:00:00Z") == 0
+    assert json.loads(csv_out.with_suffix(".json").read_text())["RecordingStartUTC"] is None
+    # With rows and no --since the start is the first row's second, as before.
+    assert run_cli("export", "--db", str(db), "--out", str(out), "--kinds", "treatment") == 0
+    r = pyedflib.EdfReader(str(out))
+    try:
+        start = r.getStartdatetime().replace(tzinfo=timezone.utc)
+    finally:
+        r.close()
+    assert start.timestamp() == TREATMENT_T
+
+
 def test_an_unknown_device_is_an_error_not_an_empty_export(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
     """Found by review: --device with a name the store does not hold (band1 for band-1) wrote an
     export of notes and treatments only, and a report of empty days, as if the band had seen nothing."""

@@ -25,11 +25,12 @@ def cut(text: str) -> str:
     return text.encode("utf-8")[:MAX_TEXT].decode("utf-8", errors="ignore")
 
 
-def write_annotations(out: Path, rows: Iterable[Row], start: float | None, describe: Callable[[Row], str]) -> int:
+def write_annotations(out: Path, rows: Iterable[Row], start: float, describe: Callable[[Row], str]) -> int:
+    """``start``: the recording start, unix s (never a fallback: the header date is what viewers align by)."""
     w = pyedflib.EdfWriter(str(out), 0, file_type=pyedflib.FILETYPE_EDFPLUS)
     n = 0
     try:
-        w.setStartdatetime(datetime.fromtimestamp(start or 0.0, tz=timezone.utc).replace(tzinfo=None))
+        w.setStartdatetime(datetime.fromtimestamp(start, tz=timezone.utc).replace(tzinfo=None))
         w.setEquipment("spasmwatch")
         for r in rows:
             onset, duration = r["onset_s"], r["duration_s"]

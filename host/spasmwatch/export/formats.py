@@ -120,10 +120,23 @@ def write_parquet(out: Path, rows: Iterable[Row], meta: Meta, progress: Progress
     return arrow.write_parquet(out, _counted(rows, progress), sidecar(meta, "parquet"), BATCH_ROWS)
 
 
+def edf_start(out: Path, meta: Meta) -> float:
+    """The EDF+ file's start date/time. An EDF+ header must carry one and EEG viewers line the
+    annotations up with an EEG by it: with no rows and no --since there is none to give, and a
+    made-up one (1970, or today) would put the file on the wrong night, so that is refused."""
+    if meta.start is None:
+        raise ExportError(
+            f"{out}: nothing to export and no --since: an EDF+ file needs the date/time its recording starts "
+            "(--since, else the first row's), and there is no row to take it from; give --since "
+            "(the start of the EEG it goes with) to write an EDF+ file with no annotations"
+        )
+    return meta.start
+
+
 def write_edf(out: Path, rows: Iterable[Row], meta: Meta, progress: Progress | None = None) -> int:
     from spasmwatch.export import edf
 
-    return edf.write_annotations(out, _counted(rows, progress), meta.start, describe)
+    return edf.write_annotations(out, _counted(rows, progress), edf_start(out, meta), describe)
 
 
 # BIDS: the four standard columns first, then ours (onset/duration/kind are not repeated).
@@ -171,6 +184,8 @@ def export(fmt: str, out: Path, rows: Iterable[Row], meta: Meta, progress: Progr
         raise ExportError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     if fmt in ("csv", "jsonl", "bids") and sidecar_path(out) == out:
         raise ExportError(f"{out}: its .json sidecar would overwrite it: name the {fmt} file .{'tsv' if fmt == 'bids' else fmt}")
+    if fmt == "edf":
+        edf_start(out, meta)  # before anything is written
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         return _export(fmt, out, rows, meta, progress)
