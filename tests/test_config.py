@@ -41,6 +41,7 @@ port = "/dev/ttyACM0"
 escalate_after_s = 90
 quiet_hours = "22:00-07:00"
 rate_limit_s = 600
+quiet_faults = ["not_worn", "battery_low"]
 
 [channels.sound]
 enabled = true
@@ -70,6 +71,7 @@ channels = ["ntfy:ada-band", "sound"]
 [[caregivers]]
 name = "dad"
 channels = ["webhook:family", "mqtt"]
+min_urgency = "urgent"
 """
 
 
@@ -112,6 +114,20 @@ def test_full_file_is_read_into_types(tmp_path: Path) -> None:
     assert cfg.channels.ntfy[0].ref_name == "ada-band" and cfg.channels.ntfy[0].token == "tk_1"
     assert cfg.channels.mqtt.port == 1883 and cfg.channels.mqtt.host == "homeassistant.local"
     assert [c.channels for c in cfg.caregivers] == [["ntfy:ada-band", "sound"], ["webhook:family", "mqtt"]]
+    assert cfg.alerts.quiet_faults == ["not_worn", "battery_low"]
+    assert [c.min_urgency for c in cfg.caregivers] == ["low", "urgent"]  # mum: the default
+
+
+def test_alert_defaults_are_the_engines_and_dispatchers() -> None:
+    """Unset, the new keys change nothing: quiet hours hold every fault, a caregiver gets LOW and up."""
+    from spasmwatch.alerts import AlertSettings
+    from spasmwatch.alerts.channels import Caregiver as EngineCaregiver, SoundChannel, SoundSettings
+    from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from
+
+    cfg = from_dict({"caregivers": [{"name": "mum", "channels": ["sound"]}]}, "x")
+    assert alert_settings_from(cfg).quiet_faults == AlertSettings().quiet_faults
+    (mum,) = caregivers_from(cfg, {"sound": SoundChannel(SoundSettings())})
+    assert mum.min_urgency == EngineCaregiver("mum", ("sound",)).min_urgency
 
 
 def test_dump_round_trips(tmp_path: Path) -> None:
@@ -183,6 +199,23 @@ def test_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
         ('[[caregivers]]\nname = "mum"\nchannels = ["sond"]', "[caregivers #1] channels: unknown channel \"sond\" (did you mean 'sound'?)"),
         ('[[caregivers]]\nname = "mum"\nchannels = [1]', "[caregivers #1] channels: expected a string, got 1"),
         (
+            '[[caregivers]]\nname = "mum"\nmin_urgency = "alarm"',
+            '[caregivers #1] min_urgency: expected one of "info", "low", "normal", "high", "urgent", got "alarm"',
+        ),
+        # Everyone gets alarms: "critical" (escalations only) would be a promise the dispatcher breaks.
+        ('[[caregivers]]\nname = "mum"\nmin_urgency = "critical"', '[caregivers #1] min_urgency: expected one of "info", "low", "normal", "high", "urgent", got "critical"'),
+        ('[[caregivers]]\nname = "mum"\nmin_urgency = 5', '[caregivers #1] min_urgency: expected one of "info", "low", "normal", "high", "urgent", got 5'),
+        (
+            '[alerts]\nquiet_faults = ["not_worn", "batery_low"]',
+            '[alerts] quiet_faults: expected one of "disconnected", "not_worn", "battery_low", "log_nearly_full", "clock_unsynced", '
+            '"safe_mode", "sensor_error", "storage_failing", "band_log_failing", got "batery_low"',
+        ),
+        (
+            '[alerts]\nquiet_faults = "battery_low"',
+            '[alerts] quiet_faults: expected a list of "disconnected", "not_worn", "battery_low", "log_nearly_full", "clock_unsynced", '
+            '"safe_mode", "sensor_error", "storage_failing", "band_log_failing", got "battery_low"',
+        ),
+        (
             '[[channels.ntfy]]\nurl = "https://a/t"\n[[channels.ntfy]]\nurl = "https://b/t"',
             '[channels.ntfy #2] name: "t" is used twice',
         ),
@@ -236,11 +269,14 @@ def test_set_value_writes_typed_values_and_keeps_the_rest(tmp_path: Path) -> Non
     set_value(p, "channels.desktop.enabled", "true")
     set_value(p, "bands.0.label", "Ada Lovelace")
     set_value(p, "caregivers.1.channels", '["mqtt", "sound"]')
+    set_value(p, "caregivers.0.min_urgency", "high")  # a bare word: the string
+    set_value(p, "alerts.quiet_faults", '["disconnected"]')
     again = load_config(p)
     assert again.alerts.escalate_after_s == 300.0
     assert again.alerts.quiet_window_min() == (21 * 60 + 30, 6 * 60 + 45)
     assert again.daemon.http.token == "123456" and again.channels.desktop.enabled
     assert again.bands[0].label == "Ada Lovelace" and again.caregivers[1].channels == ["mqtt", "sound"]
+    assert again.caregivers[0].min_urgency == "high" and again.alerts.quiet_faults == ["disconnected"]
     assert again.channels.mqtt.host == "homeassistant.local"  # untouched keys survive
     assert [x.name for x in tmp_path.iterdir()] == ["config.toml"]  # no temp files left
 
@@ -280,6 +316,9 @@ def test_set_value_creates_a_new_private_file(tmp_path: Path) -> None:
         ("daemon.http.lan", "true", None),  # valid alone, but the FULL file has a token: ok
         ("channels.mqtt.host", "", "[channels.mqtt] host: required when enabled = true"),
         ("bands.7.name", "x", "no item 7"),
+        ("caregivers.0.min_urgency", "URGENT", '[caregivers #1] min_urgency: expected one of "info", "low", "normal", "high", "urgent", got "URGENT"'),
+        ("alerts.quiet_faults", '["not_worn", "asleep"]', '[alerts] quiet_faults: expected one of "disconnected", "not_worn",'),
+        ("alerts.quiet_faults", "not_worn", '[alerts] quiet_faults: expected a list of "disconnected", "not_worn",'),
     ],
 )
 def test_set_value_refuses_invalid_and_keeps_the_old_file(tmp_path: Path, key: str, value: str, expected: str | None) -> None:
@@ -331,6 +370,8 @@ def test_every_config_that_is_read_builds_a_daemon(tmp_path: Path) -> None:
     with Store(tmp_path / "s.db") as store:
         daemon = build(cfg, store)
     assert [c.name for c in daemon.dispatcher.caregivers] == ["mum", "dad"]
+    assert [c.min_urgency.name for c in daemon.dispatcher.caregivers] == ["LOW", "URGENT"]
+    assert {f.value for f in daemon.engine.settings.quiet_faults} == {"not_worn", "battery_low"}
 
 
 def test_config_set_refuses_switching_off_a_channel_a_caregiver_uses(tmp_path: Path) -> None:

@@ -32,11 +32,17 @@ import platformdirs
 from swcore.protocol import RATES_HZ
 import tomlkit
 
+from spasmwatch.alerts.model import BandFault, Urgency
 from spasmwatch.errors import ConfigError
 
 CONFIG_ENV = "SPASMWATCH_CONFIG"
 LOG_LEVELS = ("debug", "info", "warning", "error")
 TRANSPORTS = ("ble", "serial", "sim")
+# Taken from the engine's enums, so a fault or urgency added there is accepted here too.
+BAND_FAULTS = tuple(f.value for f in BandFault)
+# Everyone gets URGENT and above (the ALARM), so a caregiver's filter ends there: "critical"
+# would read as "escalations only" and still let every alarm through.
+CAREGIVER_URGENCIES = tuple(u.name.lower() for u in Urgency if u <= Urgency.URGENT)
 _QUIET_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -56,6 +62,12 @@ def _shell_words(line: str) -> list[str] | None:
 
 def _choice(*options: str) -> dict[str, Any]:
     return _rule("one of " + ", ".join(f'"{o}"' for o in options), lambda v: v in options)
+
+
+def _list_of(*options: str) -> dict[str, Any]:
+    """A list whose items are each one of ``options``; both messages name them all."""
+    item = _choice(*options)
+    return {"expect": "a list of " + item["expect"].removeprefix("one of "), "item": item}
 
 
 def _url(v: str) -> bool:
@@ -113,6 +125,9 @@ class Alerts:
     # Band alerts only (battery, not worn, ...); a cluster alarm is never muted.
     quiet_hours: str = field(default="", metadata=_rule('"HH:MM-HH:MM" or ""', lambda v: v == "" or bool(_QUIET_RE.match(v))))
     rate_limit_s: float = field(default=300.0, metadata=_NONNEG)
+    # The band faults quiet hours hold back; default all. Leaving out "disconnected" tells the
+    # family at night that monitoring stopped.
+    quiet_faults: list[str] = field(default_factory=lambda: list(BAND_FAULTS), metadata=_list_of(*BAND_FAULTS))
 
     def quiet_window_min(self) -> tuple[int, int] | None:
         """(start, end) minutes after midnight; end < start wraps over midnight."""
@@ -186,6 +201,8 @@ class Channels:
 class Caregiver:
     name: str = field(default="", metadata=_REQUIRED_NAME)
     channels: list[str] = field(default_factory=list)
+    # The least urgent notification this person wants; alarms reach everyone whatever it says.
+    min_urgency: str = field(default="low", metadata=_choice(*CAREGIVER_URGENCIES))
 
 
 @dataclass
@@ -295,11 +312,12 @@ def _value(tp: Any, v: Any, f: Any, where: _Where) -> Any:
         return _build(tp, v, where.sub(f.name)) if isinstance(v, Mapping) else _raise(where, f.name, "a table", v)
     if get_origin(tp) is list:
         if not isinstance(v, list):
-            _raise(where, f.name, "a list", v)
+            _raise(where, f.name, f.metadata.get("expect", "a list"), v)
         (inner,) = get_args(tp)
         if is_dataclass(inner):
             return [_build(inner, item, where.sub(f"{f.name} #{i + 1}")) for i, item in enumerate(v)]
-        return [_scalar(inner, item, f.name, {}, where) for item in v]
+        # "item": the rule each element must pass (a list of choices), reported like a single value.
+        return [_scalar(inner, item, f.name, f.metadata.get("item", {}), where) for item in v]
     return _scalar(tp, v, f.name, f.metadata, where)
 
 

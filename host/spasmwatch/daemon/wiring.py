@@ -6,7 +6,7 @@ import shlex
 from collections.abc import Callable
 from typing import Any
 
-from spasmwatch.alerts import AlertSettings, QuietHours
+from spasmwatch.alerts import AlertSettings, BandFault, QuietHours, Urgency
 from spasmwatch.alerts.channels.base import Channel
 from spasmwatch.alerts.channels.desktop import DesktopChannel, DesktopSettings
 from spasmwatch.alerts.channels.dispatch import Caregiver
@@ -50,14 +50,19 @@ def caregivers_from(cfg: Config, channels: dict[str, Channel]) -> list[Caregiver
         missing = [c for c in cg.channels if c not in channels]
         if missing:
             raise ConfigError(f"[[caregivers]] {cg.name}: channel(s) not enabled: {', '.join(missing)}")
-        out.append(Caregiver(cg.name, tuple(cg.channels)))
+        out.append(Caregiver(cg.name, tuple(cg.channels), Urgency[cg.min_urgency.upper()]))
     return out
 
 
 def alert_settings_from(cfg: Config) -> AlertSettings:
     a = cfg.alerts
     quiet = QuietHours.parse(a.quiet_hours) if a.quiet_hours else None
-    return AlertSettings(escalate_after_s=a.escalate_after_s, rate_limit_s=a.rate_limit_s, quiet_hours=quiet)
+    return AlertSettings(
+        escalate_after_s=a.escalate_after_s,
+        rate_limit_s=a.rate_limit_s,
+        quiet_hours=quiet,
+        quiet_faults=frozenset(BandFault(f) for f in a.quiet_faults),
+    )
 
 
 def band_target(b: Band) -> str:
