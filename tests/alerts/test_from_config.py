@@ -1,0 +1,150 @@
+"""config.toml -> the daemon's wiring -> real AlertEngine + Dispatcher + webhooks on 127.0.0.1.
+
+What [alerts] quiet_faults and [[caregivers]] min_urgency change in what is sent, and that
+leaving them out changes nothing. The engine runs in the host's local zone, as the daemon's
+does (the config has no zone), so times are built from naive local datetimes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tomllib
+from datetime import datetime
+
+from spasmwatch.alerts import AlertEngine
+from spasmwatch.alerts.channels import Dispatcher, RetrySettings
+from spasmwatch.config import from_dict
+from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from
+
+from .conftest import http_recorder
+
+FAST = RetrySettings(attempts=2, first_delay_s=0.05, attempt_timeout_s=5.0)
+NIGHT = datetime(2024, 3, 5, 23, 30).timestamp()  # inside 22:00-07:00, local time
+
+
+class Clock:
+    """A settable time source: the engine's injected clock, not the thing under test."""
+
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def config_text(url: str, alerts: str = "", ben: str = "") -> str:
+    """Anna and Ben, each on a webhook of their own; the local sound and desktop off."""
+    return f"""
+[alerts]
+quiet_hours = "22:00-07:00"
+{alerts}
+
+[channels.sound]
+enabled = false
+[channels.desktop]
+enabled = false
+
+[[channels.webhook]]
+url = "{url}/anna"
+name = "anna"
+[[channels.webhook]]
+url = "{url}/ben"
+name = "ben"
+
+[[caregivers]]
+name = "Anna"
+channels = ["webhook:anna"]
+[[caregivers]]
+name = "Ben"
+channels = ["webhook:ben"]
+{ben}
+"""
+
+
+def wire(text: str, clock: Clock) -> tuple[AlertEngine, Dispatcher]:
+    """What daemon.main.build does with a config, minus the bands and the store."""
+    cfg = from_dict(tomllib.loads(text), "config.toml")
+    channels = channels_from(cfg)
+    dispatcher = Dispatcher(channels, caregivers_from(cfg, channels), retry=FAST)
+    return AlertEngine(clock, dispatcher.submit, alert_settings_from(cfg)), dispatcher
+
+
+def received(seen: list) -> dict[str, list[str]]:  # type: ignore[type-arg]
+    """Path -> what arrived there, as 'kind' or 'kind:fault'."""
+    out: dict[str, list[str]] = {}
+    for s in seen:
+        body = json.loads(s.body)
+        out.setdefault(s.path, []).append(body["kind"] + (f":{body['fault']}" if body["fault"] else ""))
+    return out
+
+
+def night_of_band_faults(alerts: str) -> dict[str, list[str]]:
+    """At 23:30 the band drops and its battery runs low; at 07:00 both are still true."""
+
+    async def main() -> dict[str, list[str]]:
+        async with http_recorder() as srv:
+            clock = Clock(NIGHT)
+            engine, d = wire(config_text(srv.url, alerts=alerts), clock)
+            engine.on_band_state("cot", "disconnected", True)
+            engine.on_band_state("cot", "battery_low", True)
+            await d.drain()
+            night = received(srv.seen).get("/anna", [])
+            clock.t = datetime(2024, 3, 6, 7, 0).timestamp()
+            engine.tick()  # quiet hours over: what was held and is still true goes out
+            await d.close()
+            return {"night": night, "morning": received(srv.seen).get("/anna", [])[len(night):]}
+
+    return asyncio.run(main())
+
+
+def test_a_fault_left_out_of_quiet_faults_is_sent_during_quiet_hours() -> None:
+    got = night_of_band_faults('quiet_faults = ["not_worn", "battery_low"]')
+    assert got["night"] == ["band_fault:disconnected"]  # monitoring stopped: the family hears at once
+    assert got["morning"] == ["band_fault:battery_low"]  # held, then sent when quiet hours end
+
+
+def test_without_quiet_faults_quiet_hours_hold_every_fault_as_before() -> None:
+    got = night_of_band_faults("")
+    assert got["night"] == []
+    assert sorted(got["morning"]) == ["band_fault:battery_low", "band_fault:disconnected"]
+
+
+def test_empty_quiet_faults_holds_nothing() -> None:
+    got = night_of_band_faults("quiet_faults = []")
+    assert sorted(got["night"]) == ["band_fault:battery_low", "band_fault:disconnected"]
+    assert got["morning"] == []
+
+
+def test_a_caregiver_with_min_urgency_urgent_gets_the_alarm_but_not_the_warning() -> None:
+    async def main() -> None:
+        async with http_recorder() as srv:
+            clock = Clock(datetime(2024, 3, 5, 10, 0).timestamp())  # daytime: nothing is held
+            engine, d = wire(config_text(srv.url, ben='min_urgency = "urgent"'), clock)
+            engine.on_band_state("cot", "not_worn", True)  # NORMAL
+            engine.on_spasm("cot", 1, 2)  # WARNING: LOW
+            engine.on_spasm("cot", 1, 3)  # ALARM: URGENT, everyone
+            await d.drain()
+            clock.t += 120  # nobody acknowledged: CRITICAL, everyone
+            engine.tick()
+            await d.close()
+            got = received(srv.seen)
+            assert got["/anna"] == ["band_fault:not_worn", "cluster_warning", "cluster_alarm", "cluster_escalated"]
+            assert got["/ben"] == ["cluster_alarm", "cluster_escalated"]
+
+    asyncio.run(main())
+
+
+def test_a_caregiver_with_min_urgency_normal_gets_band_faults_but_not_the_warning() -> None:
+    async def main() -> None:
+        async with http_recorder() as srv:
+            engine, d = wire(config_text(srv.url, ben='min_urgency = "normal"'), Clock(datetime(2024, 3, 5, 10, 0).timestamp()))
+            engine.on_band_state("cot", "not_worn", True)
+            engine.on_spasm("cot", 1, 2)
+            await d.close()
+            assert received(srv.seen) == {
+                "/anna": ["band_fault:not_worn", "cluster_warning"],  # no min_urgency: LOW and up, as before
+                "/ben": ["band_fault:not_worn"],
+            }
+
+    asyncio.run(main())
