@@ -380,3 +380,14 @@ def test_config_set_refuses_switching_off_a_channel_a_caregiver_uses(tmp_path: P
     with pytest.raises(ConfigError, match=r'\[caregivers #2\] channels: "mqtt" is not enabled'):
         set_value(p, "channels.mqtt.enabled", "false")
     assert p.read_text() == before
+
+
+def test_the_readme_and_alerts_doc_examples_are_valid_configs(repo_root: Path) -> None:
+    """The examples families copy: a key renamed or a value refused here is caught by this."""
+    readme = (repo_root / "README.md").read_text(encoding="utf-8")
+    cfg = from_dict(tomllib.loads(readme.split("```toml\n", 1)[1].split("```", 1)[0]), "README.md")
+    assert cfg.caregivers[0].min_urgency == "urgent" and "disconnected" not in cfg.alerts.quiet_faults
+    doc = (repo_root / "docs" / "alerts.md").read_text(encoding="utf-8")
+    example = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    ntfy = '[[channels.ntfy]]\nurl = "https://ntfy.sh/ada-band"\n'  # the channel its caregiver names
+    assert from_dict(tomllib.loads(example + ntfy), "docs/alerts.md").caregivers[0].min_urgency == "urgent"
