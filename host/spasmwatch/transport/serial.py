@@ -37,6 +37,14 @@ BAUD = 115200  # ignored by USB CDC and sockets; what a UART bridge chip would n
 POLL_S = 0.05  # longest a read blocks in the worker thread: the latency of a record and of close
 MAX_RECORD = 255  # a frame's payload limit
 STATUS_WAIT_S = 5.0
+# Longest a command's write may wait for the port to take its bytes (s). A frame is at most
+# 260 bytes; the OS buffers kilobytes for the port, so a write waits only once that is full,
+# i.e. the band has stopped reading its USB (a hung board, its CDC buffer full), not on a
+# pause of its loop. Without a bound the write's worker thread waited for ever, holding the
+# port. Shorter than the session's request timeout (daemon/consts.py REQUEST_TIMEOUT_S, 10 s),
+# so the link's own LinkTimeoutError comes first and its thread is done by the time the
+# session closes the port.
+WRITE_TIMEOUT_S = 2.0
 
 # Which BLE characteristic carries each record type (docs/protocol.md, GATT).
 CHANNEL_OF_TYPE = {
@@ -65,10 +73,11 @@ class SerialLink:
 
     transport = "serial"
 
-    def __init__(self, target: str, baudrate: int = BAUD) -> None:
+    def __init__(self, target: str, baudrate: int = BAUD, write_timeout_s: float = WRITE_TIMEOUT_S) -> None:
         self.name = target
         self.address = target
         self.baudrate = baudrate
+        self.write_timeout_s = write_timeout_s  # taken at connect
         self.decoder = P.FrameDecoder()  # type: ignore[no-untyped-call]  # swcore is MicroPython code, unannotated
         self._port: serial.SerialBase | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -100,7 +109,13 @@ class SerialLink:
         self._reader = asyncio.create_task(self._receive(self._port))
 
     def _open(self) -> serial.SerialBase:
-        return serial.serial_for_url(self.address, baudrate=self.baudrate, timeout=POLL_S)
+        port = serial.serial_for_url(self.address, baudrate=self.baudrate, timeout=POLL_S)
+        try:
+            _bound_writes(port, self.write_timeout_s)
+        except BaseException:
+            _close_quietly(port)
+            raise
+        return port
 
     async def secure(self) -> None:
         if not self.connected:
@@ -134,7 +149,7 @@ class SerialLink:
             raise LinkIOError(f"{self.address}: only control can be written over serial, not {uuid}")
         port = self._live()
         with self._io("write"):
-            await asyncio.to_thread(port.write, P.frame(data))  # type: ignore[no-untyped-call]
+            await asyncio.to_thread(_write_frame, port, P.frame(data))  # type: ignore[no-untyped-call]
 
     async def subscribe(self, uuid: str, callback: Callable[[bytes], None]) -> None:
         if uuid not in CHANNEL_OF_TYPE.values():
@@ -156,6 +171,8 @@ class SerialLink:
             yield
         except TransportError:
             raise
+        except serial.SerialTimeoutException as e:  # a SerialException: test it first
+            raise LinkTimeoutError(f"{self.address}: {what}: the port took no bytes for {self.write_timeout_s:g} s (the band is not reading)") from e
         except (serial.SerialException, OSError) as e:
             raise DisconnectedError(f"{self.address}: {what}: {e}") from e
 
@@ -185,6 +202,39 @@ class SerialLink:
         callback = self._callbacks.get(uuid)
         if callback is not None:
             callback(record)
+
+
+def _bound_writes(port: serial.SerialBase, timeout_s: float) -> None:
+    """A write waits at most ``timeout_s``, then raises SerialTimeoutException.
+
+    Set on the open port, not passed to ``serial_for_url``: pyserial's ``rfc2217://`` refuses
+    a write timeout at open (NotImplementedError); there its socket's own timeout (5 s,
+    a SerialException) bounds a write.
+    """
+    try:
+        port.write_timeout = timeout_s
+    except NotImplementedError:
+        port.write_timeout = None
+
+
+def _write_frame(port: serial.SerialBase, frame: bytes) -> None:
+    """Write one frame within the port's write timeout; on timeout drop what is still queued.
+
+    A command given up on must not reach the band later (a stale TIME_SYNC would set its
+    clock wrong), and a port whose output is queued can take long to close (a tty waits
+    for it to drain). The band's FrameDecoder skips the cut frame, if part of it went out.
+    """
+    try:
+        port.write(frame)
+    except serial.SerialTimeoutException:
+        with contextlib.suppress(serial.SerialException, OSError):
+            port.reset_output_buffer()
+        raise
+
+
+def _close_quietly(port: serial.SerialBase) -> None:
+    with contextlib.suppress(serial.SerialException, OSError):
+        port.close()
 
 
 def _read_some(port: serial.SerialBase) -> bytes:
