@@ -1,19 +1,31 @@
-"""SerialLink on ports that misbehave: a pseudo-terminal nobody reads.
+"""SerialLink on ports that misbehave: a pseudo-terminal nobody reads, a network serial port slow to open.
 
-All real: an ``os.openpty()`` pair stands for a band whose USB stopped draining.
+All real: an ``os.openpty()`` pair stands for a band whose USB stopped draining,
+and pyserial's own RFC 2217 server (``rfc2217.PortManager`` over ``loop://``) on
+127.0.0.1, answering only when told, for a port whose open takes longer than the
+connect waits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import select
+import socket
+import threading
 
+import pytest
+import serial  # type: ignore[import-untyped]
+from serial import rfc2217
 from swcore import protocol as P
 from transport_helpers import run, until
 
-from spasmwatch.transport import LinkTimeoutError, TransportError
+from spasmwatch.transport import DisconnectedError, LinkTimeoutError, TransportError
 from spasmwatch.transport.serial import SerialLink
+
+# pyserial's RFC 2217 client names its reader thread the old way (setDaemon, setName).
+pytestmark = pytest.mark.filterwarnings("ignore:set(Daemon|Name)\\(\\) is deprecated:DeprecationWarning")
 
 
 def _drain(fd: int) -> bytes:
@@ -79,6 +91,130 @@ def test_a_write_the_band_never_takes_times_out_and_the_port_opens_again() -> No
     finally:
         for fd in fds:
             os.close(fd)
+
+
+class SlowSerialServer:
+    """A network serial port (RFC 2217: pyserial's PortManager over ``loop://``) on 127.0.0.1
+    whose open completes only once ``answer`` is set: until then it accepts the client's TCP
+    connection and leaves its option negotiation unanswered. ``opened`` is set when the
+    client's open reaches its last step (it purges the port's output), ``hung_up`` when the
+    client closes the port."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.05)
+        # timeout: how long the client's open waits for the negotiation (it ends a test's worst case)
+        self.url = "rfc2217://127.0.0.1:%d?timeout=5" % self._listener.getsockname()[1]
+        self.accepted = threading.Event()
+        self.answer = threading.Event()
+        self.opened = threading.Event()
+        self.hung_up = threading.Event()
+        self._stop = threading.Event()
+        self._log = logging.getLogger(f"test.rfc2217.{id(self)}")
+        self._log.propagate = False
+        self._log.setLevel(logging.INFO)
+        self._log.addHandler(_OnMessage("purge out", self.opened))
+        self._thread = threading.Thread(target=self._serve, name="rfc2217 server", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+                break
+            except socket.timeout:
+                continue
+        else:
+            return
+        with conn:
+            self.accepted.set()
+            while not self.answer.wait(0.05):
+                if self._stop.is_set():
+                    return
+            port = serial.serial_for_url("loop://", timeout=0.05)
+            manager = rfc2217.PortManager(port, _Sender(conn), logger=self._log)
+            conn.settimeout(0.05)
+            try:
+                while not self._stop.is_set():
+                    try:
+                        data = conn.recv(4096)
+                    except socket.timeout:
+                        continue
+                    except OSError:
+                        break
+                    if not data:
+                        self.hung_up.set()
+                        break
+                    port.write(b"".join(manager.filter(data)))
+            finally:
+                port.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self.answer.set()
+        self._thread.join(5)
+        self._listener.close()
+
+
+class _OnMessage(logging.Handler):
+    """Sets ``event`` when ``message`` is logged."""
+
+    def __init__(self, message: str, event: threading.Event) -> None:
+        super().__init__()
+        self._message = message
+        self._event = event
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage() == self._message:
+            self._event.set()
+
+
+class _Sender:
+    """The connection PortManager answers on."""
+
+    def __init__(self, conn: socket.socket) -> None:
+        self._conn = conn
+        self._lock = threading.Lock()
+
+    def write(self, data: bytes) -> None:
+        with self._lock:
+            self._conn.sendall(data)
+
+
+@pytest.mark.parametrize("give_up", ["timeout", "cancelled", "disconnect"])
+def test_a_port_that_opens_after_connect_gave_up_is_closed(give_up: str) -> None:
+    """Found by review: ``connect()`` waited for the open with ``wait_for(to_thread(...))``;
+    on a timeout (or the daemon stopping the session) the worker thread went on, opened the
+    port, and nobody closed it: a tty stayed open and held. Now whichever finishes last
+    closes it: the worker when the connect gave up first, else the giving up."""
+    server = SlowSerialServer()
+
+    async def body() -> None:
+        link = SerialLink(server.url)
+        if give_up == "timeout":
+            with pytest.raises(LinkTimeoutError):
+                await link.connect(0.3)
+        else:
+            connecting = asyncio.create_task(link.connect(20))
+            await until(server.accepted.is_set, 5, "the client's TCP connection")
+            if give_up == "cancelled":  # as the daemon's stop() cancels a session's task
+                connecting.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await connecting
+            else:
+                await link.disconnect()
+                server.answer.set()
+                with pytest.raises(DisconnectedError):
+                    await asyncio.wait_for(connecting, 10)
+        server.answer.set()  # the open completes now, after the connect stopped waiting for it
+        await until(server.opened.is_set, 5, "the late open to complete")
+        await until(server.hung_up.is_set, 5, "the port that opened late to be closed")
+        assert not link.connected
+
+    try:
+        run(body(), 30)
+    finally:
+        server.close()
 
 
 def test_a_write_gives_up_before_the_session_does() -> None:

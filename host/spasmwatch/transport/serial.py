@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import threading
 from collections.abc import Callable, Iterator
 
 import serial  # type: ignore[import-untyped]
@@ -81,6 +82,7 @@ class SerialLink:
         self.decoder = P.FrameDecoder()  # type: ignore[no-untyped-call]  # swcore is MicroPython code, unannotated
         self._port: serial.SerialBase | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._opening: _Opening | None = None
         self._callbacks: dict[str, Callable[[bytes], None]] = {}
         self._on_disconnect: list[Callable[[], None]] = []
         self._status: bytes | None = None
@@ -98,15 +100,35 @@ class SerialLink:
 
     async def connect(self, timeout_s: float = 10.0) -> None:
         try:
-            self._port = await asyncio.wait_for(asyncio.to_thread(self._open), timeout_s)
+            port = await self._open_within(timeout_s)
         except asyncio.TimeoutError:
             raise LinkTimeoutError(f"{self.address}: the port did not open within {timeout_s:g} s") from None
         except (serial.SerialException, OSError, ValueError) as e:
             kind = open_kind(e)
             error = NotFoundError if kind == "not_found" else RefusedError if kind == "refused" else LinkIOError
             raise error(f"{self.address}: {e}") from e
+        self._port = port
         self._closing = False
-        self._reader = asyncio.create_task(self._receive(self._port))
+        self._reader = asyncio.create_task(self._receive(port))
+
+    async def _open_within(self, timeout_s: float) -> serial.SerialBase:
+        """Open the port in a worker thread, which cannot be stopped: a port it opens after we
+        stopped waiting (timeout, cancelled, ``disconnect()``) is closed, not left open and held
+        for the life of the process (found by review; a COM port is exclusive, so the next
+        connect found it busy)."""
+        opening = self._opening = _Opening(self._open)
+        try:
+            await asyncio.wait_for(asyncio.to_thread(opening.run), timeout_s)
+        except BaseException:
+            opening.give_up()
+            raise
+        finally:
+            if self._opening is opening:
+                self._opening = None
+        port = opening.take()
+        if port is None:  # disconnect() gave up on it, and closed it
+            raise DisconnectedError(f"{self.address}: disconnect() while the port was opening")
+        return port
 
     def _open(self) -> serial.SerialBase:
         port = serial.serial_for_url(self.address, baudrate=self.baudrate, timeout=POLL_S)
@@ -123,6 +145,8 @@ class SerialLink:
 
     async def disconnect(self) -> None:
         self._closing = True
+        if self._opening is not None:  # a connect() waiting for its open: the port is not to be kept
+            self._opening.give_up()
         port, self._port = self._port, None
         if self._reader is not None:
             self._reader.cancel()
@@ -230,6 +254,42 @@ def _write_frame(port: serial.SerialBase, frame: bytes) -> None:
         with contextlib.suppress(serial.SerialException, OSError):
             port.reset_output_buffer()
         raise
+
+
+class _Opening:
+    """A port being opened in a worker thread, which the caller may give up on.
+
+    ``run`` (in the worker) opens the port; ``take`` (the caller, once it stops waiting)
+    claims it. A port nobody claims is closed: by ``run`` when the caller gave up first, by
+    ``give_up`` when the worker had already finished.
+    """
+
+    def __init__(self, open_port: Callable[[], serial.SerialBase]) -> None:
+        self._open_port = open_port
+        self._lock = threading.Lock()
+        self._port: serial.SerialBase | None = None
+        self._wanted = True
+
+    def run(self) -> None:
+        port = self._open_port()
+        with self._lock:
+            if self._wanted:
+                self._port = port
+                return
+        _close_quietly(port)
+
+    def take(self) -> serial.SerialBase | None:
+        """The port ``run`` opened, now the caller's; None if ``give_up`` closed it."""
+        with self._lock:
+            port, self._port = self._port, None
+            return port
+
+    def give_up(self) -> None:
+        with self._lock:
+            self._wanted = False
+            port, self._port = self._port, None
+        if port is not None:
+            _close_quietly(port)
 
 
 def _close_quietly(port: serial.SerialBase) -> None:
