@@ -8,6 +8,10 @@ STATUS heard (the band sends one when the port opens, and before every command's
 the STATUS it refreshed: a read right after a command sees its effect, as over BLE).
 USB is a cable the caregiver plugged in: ``secure()`` has nothing to do.
 
+pyserial blocks in worker threads, which cannot be stopped, so each is bounded: a
+read by ``POLL_S``, a write by ``WRITE_TIMEOUT_S`` (then ``LinkTimeoutError``), and a
+port that opens after ``connect()`` stopped waiting for it is closed (docs/transport.md).
+
 ``target`` goes to ``serial.serial_for_url``: ``/dev/ttyACM0``, ``COM3``, and
 also ``socket://127.0.0.1:PORT`` (the simulated band's CDC stand-in,
 ``spasmwatch.transport.cdcbridge``) or ``loop://``.
