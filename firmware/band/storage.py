@@ -39,6 +39,9 @@ class Storage:
             f.write(data)
         os.rename(self.path(tmp), self.path(name))
 
+    def rename(self, src, dst):
+        os.rename(self.path(src), self.path(dst))
+
     def remove(self, name):
         try:
             os.remove(self.path(name))

@@ -9,7 +9,8 @@
   in CI. The recording is in the body frame; the emulation rotates it into the
   sensor frame with the inverse of the board's ``axis_map``.
 - ``SimBattery``, ``SimWDT``, and ``SimStorage`` (a directory, with optional
-  power loss in the middle of one event-log write).
+  power loss in the middle of one event-log write; sim/cutflash.py: or at one
+  flash operation of an event-log resize).
 """
 
 import errno

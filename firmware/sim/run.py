@@ -15,6 +15,8 @@ Options:
     --reset-at-s S      hard reset (no clean-up, like a watchdog or power cut) at virtual time S
     --drop-at-s S[,S]   the radio link drops (band out of range) at these virtual times
     --tear-at-seq N     lose power half-way through writing event N to flash (prints SIM power_loss with t_ms)
+    --cut-resize-op K   lose power at the K-th flash operation of an event-log resize (a write of the new
+                        ring: half of it; a rename; a removal: before it), e.g. after a --log-slots change
     --imu-fault-at-s S  the IMU stops answering on I2C at virtual time S
     --refuse-write F[,F]  writes of these flash files fail (OSError ENOSPC)
     --stall-at-s S      the sampler hangs at virtual time S (the watchdog must reset the band)
@@ -76,6 +78,7 @@ def parse_args(argv):
         "reset-at-s": None,
         "drop-at-s": None,
         "tear-at-seq": None,
+        "cut-resize-op": None,
         "imu-fault-at-s": None,
         "refuse-write": None,
         "stall-at-s": None,
@@ -144,7 +147,13 @@ def build(opts):
         os.mkdir(opts["flash"])  # a new band's empty flash (its parent must exist)
     except OSError:
         pass  # there already
-    storage = simhw.SimStorage(opts["flash"], None if tear is None else int(tear), clock, refuse)
+    storage_args = (None if tear is None else int(tear), clock, refuse)
+    if opts["cut-resize-op"] is None:
+        storage = simhw.SimStorage(opts["flash"], *storage_args)
+    else:
+        from cutflash import CutStorage
+
+        storage = CutStorage(opts["flash"], int(opts["cut-resize-op"]), *storage_args)
     bluetooth.sim_configure(int(opts["socket"]))
     ble = bluetooth.BLE()
     wdts = []
@@ -266,6 +275,7 @@ def main():
         next_seq=app.log.next_seq,
         oldest_seq=app.log.oldest_seq,
         torn=app.log.torn,
+        capacity=app.log.capacity,
         errors=app.errors,
         rate_hz=app.rate_hz,
         bias=_bias(app),
