@@ -83,6 +83,8 @@ class App:
         self.bonds = Bonds(st)
         self.log = EventLog(st, hw.board.get("log_slots", LOG_SLOTS))
         self.errors = 0
+        if not self.log.resize() and self.log.write_errors:  # log_slots changed and the flash refused
+            self.errors |= P.ERR_LOG_WRITE
         if self.cfg.reset:
             self.errors |= P.ERR_CONFIG_RESET
         if self.boot.crashed:
@@ -495,6 +497,7 @@ class App:
             if start > self._delivered:  # the host holds every event before the one it asks for
                 self._delivered = start
             await self.periph.notify(self.h_events, self._loginfo(flags))
+            log.held(start)  # a log_slots change's old file goes once a host has its events
             self._done_pending = True
             self._wake.set()
             return P.OK, log.next_seq

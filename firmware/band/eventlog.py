@@ -9,9 +9,23 @@ The CRC (swcore.crc) covers magic and record. Event ``seq`` lives in slot
 wraps by itself. Boot recovery reads every slot once: the highest valid seq
 gives ``next_seq``; a slot whose CRC, magic, version or seq/slot pairing is
 wrong (a write torn by power loss, or garbage) is counted in ``torn`` and
-skipped, and the next append overwrites it. Nothing in recovery raises on bad
-data. Once ``next_seq`` passes ``capacity`` the oldest events are being
-overwritten: ``wrapped`` is set and the host is told (STATUS and LOGINFO flags).
+skipped, and the next append overwrites it; an all-zero slot is empty. Nothing
+in recovery raises on bad data. Once ``next_seq`` passes ``capacity`` the
+oldest events are being overwritten: ``wrapped`` is set and the host is told
+(STATUS and LOGINFO flags).
+
+Capacity changes (a new ``log_slots``): a file whose records do not all sit
+where the wanted capacity puts them was written with another one; it is
+opened with its own (its slot count: a wrapped ring fills its file, an
+unwrapped one has ``seq == slot``), so nothing is lost and ``next_seq`` goes
+on. ``resize()`` then sets it aside whole as ``<name>.old`` (read-only) and
+starts a new ring of the wanted capacity, its file written full of empty
+slots (so its own size names its capacity), at ``next_seq``. Nothing is
+copied: the old events are read from the old file until a host has them all
+(``held``) or the new ring has turned over past them, then the old file is
+removed. Power-safe at every step: the new file holds no event until the
+renames (``log`` -> ``old``, ``new`` -> ``log``) are done, and boot finishes or
+drops a resize cut short.
 """
 
 import struct
@@ -25,11 +39,13 @@ MAGIC = const(0x5753)
 SLOT_SIZE = const(24)
 REC_SIZE = const(20)
 FILE_NAME = "events.log"
+_EMPTY = bytes(SLOT_SIZE)
 
 
 class EventLog:
     def __init__(self, storage, capacity, name=FILE_NAME):
-        self.capacity = capacity
+        self.want = capacity  # the capacity asked for (board log_slots)
+        self.capacity = capacity  # the ring's: its file's own until resize() makes it the wanted one
         self.next_seq = 0
         self.oldest_seq = 0
         self.torn = 0
@@ -39,35 +55,105 @@ class EventLog:
         self._storage = storage
         self._name = name
         self._f = None
+        self._old = None  # the file of an earlier capacity, read-only, while it holds events the ring lacks
+        self._old_cap = 0
+        self._base = 0  # the ring's first seq: the ones below are in the old file
         self.open()
 
     @property
     def wrapped(self):
-        return self.next_seq > self.capacity
+        return self.next_seq > self._base + self.capacity or (self._old is not None and self._base > self._old_cap)
 
     def fill_pct(self, delivered=0):
         """Share (%) of the slots holding events no host has had (every seq below
         ``delivered`` went to one): a wrapped ring is always full of delivered ones."""
         low = delivered if delivered > self.oldest_seq else self.oldest_seq
         n = self.next_seq - low
-        return n * 100 // self.capacity if n > 0 else 0
+        return 0 if n <= 0 else (100 if n >= self.capacity else n * 100 // self.capacity)
 
     def open(self):
         if self._f is not None:
             return
         st = self._storage
-        if st.size(self._name) < 0:
-            st.open(self._name, "wb").close()
-        self._f = st.open(self._name, "r+b")
-        self._recover()
+        name = self._name
+        old = name + ".old"
+        new = name + ".new"
+        if st.size(new) >= 0:  # a resize cut short (the new ring never holds an event before its rename)
+            if st.size(name) < 0 and st.size(old) >= 0:
+                try:
+                    st.rename(new, name)  # it was written whole and the old ring set aside: finish
+                except OSError:
+                    pass  # then the old ring goes back (below): the resize is undone, not the band
+            if st.size(new) >= 0:
+                st.remove(new)
+        if st.size(name) < 0:
+            if st.size(old) >= 0:
+                st.rename(old, name)
+            else:
+                st.open(name, "wb").close()
+        self.capacity = self.want
+        self._f = f = st.open(name, "r+b")
+        size = st.size(name)
+        k = size // SLOT_SIZE
+        hi, lo, moved, self.torn = self._scan(f, k, self.capacity)
+        if moved:  # not all where the wanted capacity puts them: written with another one?
+            scan = self._scan(f, k, k)  # its own, the file's slot count (a wrapped ring fills it)
+            if scan[0] > hi or (scan[0] == hi and scan[2] < moved):  # it explains more
+                self.capacity = k
+                hi, lo, moved, self.torn = scan
+        if size > k * SLOT_SIZE and k < self.capacity:
+            self.torn += 1  # a partial slot at the end: an append cut short
+        self._base = 0
+        if st.size(old) >= 0:
+            o = st.open(old, "rb")
+            ok = st.size(old) // SLOT_SIZE
+            ohi, olo, _, torn = self._scan(o, ok, ok)
+            self.torn += torn
+            if ohi >= 0 and hi - self.capacity <= ohi:  # the ring has not overwritten what follows it
+                self._old = o
+                self._old_cap = ok
+                self._base = ohi + 1
+                if hi < 0:
+                    hi = ohi
+                lo = olo if olo > ohi - ok else ohi - ok + 1
+            else:
+                o.close()
+                st.remove(old)
+        self.next_seq = hi + 1
+        floor = self.next_seq - self.capacity
+        if self._old is None:
+            self.oldest_seq = lo if lo > floor else (floor if floor > 0 else 0)
+        else:
+            self.oldest_seq = lo
+        if hi < 0:
+            self.oldest_seq = 0
 
-    def close(self):
-        if self._f is not None:
-            self._f.close()
-            self._f = None
+    def _scan(self, f, n, cap):
+        """Read slots 0..n-1: (highest seq, lowest seq, misplaced, torn) over the records in place
+        for ``cap`` slots; ``misplaced`` counts whole records that are not (another capacity's)."""
+        hi = -1
+        lo = -1
+        moved = 0
+        torn = 0
+        b = self._slot
+        f.seek(0)
+        for i in range(n):
+            seq = self._valid(-1, cap) if f.readinto(b) == SLOT_SIZE else -2
+            if seq >= 0 and seq % cap != i:
+                moved += 1
+                seq = -1
+            if seq < 0:
+                if i < cap and b != _EMPTY:  # an all-zero slot is empty (a resize writes them)
+                    torn += 1
+                continue
+            if seq > hi:
+                hi = seq
+            if lo < 0 or seq < lo:
+                lo = seq
+        return hi, lo, moved, torn
 
-    def _valid(self, index):
-        """True if the slot buffer holds a good record for slot ``index``; returns its seq or -1."""
+    def _valid(self, index, cap):
+        """The seq of the good record in the slot buffer (for slot ``index`` of ``cap``; -1: any slot), or -1."""
         b = self._slot
         if b[0] != (MAGIC & 0xFF) or b[1] != (MAGIC >> 8):
             return -1
@@ -76,36 +162,66 @@ class EventLog:
         if b[2] != protocol.VERSION or b[3] != protocol.T_EVENT:
             return -1
         seq = struct.unpack_from("<I", b, 4)[0]
-        if seq % self.capacity != index:
+        if index >= 0 and seq % cap != index:
             return -1
         return seq
 
-    def _recover(self):
-        size = self._storage.size(self._name)
-        n = size // SLOT_SIZE
-        if n > self.capacity:
-            n = self.capacity
-        if size > n * SLOT_SIZE and n < self.capacity:
-            self.torn += 1  # a partial slot at the end: an append cut short
-        f = self._f
-        hi = -1
-        lo = -1
-        f.seek(0)
-        for i in range(n):
-            got = f.readinto(self._slot)
-            seq = self._valid(i) if got == SLOT_SIZE else -1
-            if seq < 0:
-                self.torn += 1
-                continue
-            if seq > hi:
-                hi = seq
-            if lo < 0 or seq < lo:
-                lo = seq
-        self.next_seq = hi + 1
-        floor = self.next_seq - self.capacity
-        self.oldest_seq = lo if lo > floor else (floor if floor > 0 else 0)
-        if hi < 0:
-            self.oldest_seq = 0
+    def resize(self):
+        """Give the ring the wanted capacity (see the module doc). False, the log unchanged and
+        whole, if the flash refused (a full file system) or an old file still waits for a host."""
+        if self.capacity == self.want:
+            return True
+        if self._old is not None or self._f is None:
+            return False
+        st = self._storage
+        name = self._name
+        new = name + ".new"
+        b = self._slot
+        for i in range(SLOT_SIZE):
+            b[i] = 0
+        try:
+            f = st.open(new, "wb")
+            try:
+                for i in range(self.want):  # one empty slot at a time: no buffer the size of the ring
+                    f.write(b)
+                f.flush()
+            finally:
+                f.close()
+            self.close()
+            st.rename(name, name + ".old")
+        except OSError:
+            self.write_errors += 1
+            if self._f is None:
+                self.open()
+            else:
+                st.remove(new)
+            return False
+        self.open()  # finishes the resize (new -> log) and reads both files
+        if self.capacity != self.want:
+            self.write_errors += 1
+            return False
+        return True
+
+    def held(self, seq):
+        """A host holds every event below ``seq``: the old file goes once it has all of its events
+        and the ring one of its own (which keeps ``next_seq`` for the next boot)."""
+        if self._old is not None and seq >= self._base and self.next_seq > self._base:
+            self._drop_old()
+            self.oldest_seq = self._base
+            self._base = 0
+
+    def _drop_old(self):
+        self._old.close()
+        self._old = None
+        self._storage.remove(self._name + ".old")
+
+    def close(self):
+        if self._f is not None:
+            self._f.close()
+            self._f = None
+        if self._old is not None:
+            self._old.close()
+            self._old = None
 
     def append(self, record):
         """Store a 20-byte EVENT record under the next seq (patched in); returns the seq.
@@ -126,6 +242,11 @@ class EventLog:
         self.next_seq = seq + 1
         floor = self.next_seq - self.capacity
         if floor > self.oldest_seq:
+            if self._old is not None:
+                if floor <= self._base:
+                    return seq  # the ring has not reached its first seq: the old file's events still follow on
+                self._drop_old()  # turned over: what the old file holds is older than what was just overwritten
+                self._base = 0
             self.oldest_seq = floor
         return seq
 
@@ -134,8 +255,13 @@ class EventLog:
         if seq < self.oldest_seq or seq >= self.next_seq or self._f is None:
             return False
         f = self._f
-        f.seek((seq % self.capacity) * SLOT_SIZE)
-        if f.readinto(self._slot) != SLOT_SIZE or self._valid(seq % self.capacity) != seq:
+        cap = self.capacity
+        if seq < self._base:
+            f = self._old
+            cap = self._old_cap
+        i = seq % cap
+        f.seek(i * SLOT_SIZE)
+        if f.readinto(self._slot) != SLOT_SIZE or self._valid(i, cap) != seq:
             return False
         out[0:REC_SIZE] = self._mv[2 : 2 + REC_SIZE]
         return True
