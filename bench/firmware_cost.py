@@ -7,7 +7,8 @@ Prints, from one run:
   simulated band, and the app alone (band/ + swcore/ + its buffers), with the
   firmware loaded from source and from .mpy files (as `spasmwatch flash`
   could ship it);
-- the boot-time recovery scan of a full event log, in the same unit;
+- the boot-time recovery scan of a full event log, in the same unit, and a
+  capacity change (a new ``log_slots``) of a full log;
 - per-sample cost as ratios to a bare loop that reads the same six values
   from the same array and calls a do-nothing function with them: the IMU
   driver's FIFO decode, the detector, detector + epoch features, the cluster
@@ -222,7 +223,22 @@ t0 = time.ticks_us()
 log = EventLog(st, 4096, "scan.log")
 scan_us = time.ticks_diff(time.ticks_us(), t0)
 assert log.next_seq == 4096
-print(json.dumps({"scan_us": scan_us, "samples": N, "rate_hz": rate, "bare_us": bare, "detector_us": det_us, "detector_epoch_us": both,
+for i in range(100):  # wrapped: the new capacity cannot read it in place
+    log.append(rec)
+log.close()
+# A new log_slots (4096 -> 8192): open (two scans) and set the old ring aside (write the new one's empty slots).
+t0 = time.ticks_us()
+log = EventLog(st, 8192, "scan.log")
+assert log.capacity == 4096
+log.resize()
+resize_us = time.ticks_diff(time.ticks_us(), t0)
+assert log.capacity == 8192 and log.next_seq == 4196 and log.oldest_seq == 100
+log.close()
+t0 = time.ticks_us()
+log = EventLog(st, 8192, "scan.log")  # the boots after it read both files until the old one goes
+scan_both_us = time.ticks_diff(time.ticks_us(), t0)
+log.close()
+print(json.dumps({"scan_us": scan_us, "resize_us": resize_us, "scan_both_us": scan_both_us, "samples": N, "rate_hz": rate, "bare_us": bare, "detector_us": det_us, "detector_epoch_us": both,
                   "counter_us": mt_us, "edge_test_us": test_us, "pair_test_us": pair_us,
                   "process_us": proc, "driver_us_per_sample": (drv_us - copy_us) / (reps * frames),
                   "bare_us_per_sample": bare / N}))
@@ -326,6 +342,11 @@ def main() -> int:
         "boot recovery scan of a full 4096-slot log: %.0f bare-loop samples (%.1f ms here)"
         % (cost["scan_us"] / cost["bare_us_per_sample"], cost["scan_us"] / 1000)
     )
+    print(
+        "a new log_slots, 4096 -> 8192 slots: open and resize %.0f bare-loop samples (%.1f ms here), next boots' scan of both files %.0f (%.1f ms)"
+        % (cost["resize_us"] / cost["bare_us_per_sample"], cost["resize_us"] / 1000,
+           cost["scan_both_us"] / cost["bare_us_per_sample"], cost["scan_both_us"] / 1000)
+    )  # fmt: skip
     if args.json:
         ratios = {"detector": cost["detector_us"] / bare, "detector_epoch": cost["detector_epoch_us"] / bare,
                   "counter": cost["counter_us"] / bare,
