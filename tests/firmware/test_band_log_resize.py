@@ -288,6 +288,20 @@ def _boot1(micropython: str, csv: Path, flash: Path, slots: int, reset_s: int) -
     return log
 
 
+def _last_boot_backfill(micropython: str, csv: Path, flash: Path) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """A boot with 4 slots after the recording's end: its up report, the LOGINFO of a BACKFILL
+    from 0 (a host asking for more than the ring holds) and the events it sent."""
+    band = Band(micropython, csv, flash, ["--log-slots", "4", "--hold", "--csv-skip-s", "149", "--idle-exit-ms", "200"])
+    try:
+        c, _ = secure_connect(band.port)
+        info = _backfill(c, 0)
+        c.close()
+        band.end()
+    finally:
+        band.kill()
+    return band.up, info, c.events()
+
+
 def _until_the_end(c: Central, seconds: int) -> None:
     c.wait_for(lambda: any(r["uptime_s"] >= seconds for r in c.records(P.STATUS_UUID)), 60, "end of recording")
     assert c.command(P.encode_info(P.INFO_RATE_MHZ))["code"] == P.OK  # a fresh STATUS
@@ -351,18 +365,10 @@ def test_fewer_slots_keep_every_event_until_a_host_has_them(micropython: str, ma
     assert events[:n] == [old[s] for s in range(n)]
     assert (flash / "events.log").stat().st_size == 4 * SLOT
     # The next boot holds the new ring's events only, and says so to a host asking for more.
-    band = Band(micropython, many_spasms_csv, flash, ["--log-slots", "4", "--hold", "--csv-skip-s", "149", "--idle-exit-ms", "200"])
-    try:
-        assert (band.up["next_seq"], band.up["oldest_seq"]) == (last + 1, n)
-        assert band.up["capacity"] == 4
-        c, _ = secure_connect(band.port)
-        info = _backfill(c, 0)
-        c.close()
-        band.end()
-    finally:
-        band.kill()
+    up, info, events = _last_boot_backfill(micropython, many_spasms_csv, flash)
+    assert (up["next_seq"], up["oldest_seq"], up["capacity"]) == (last + 1, n, 4)
     assert info["flags"] & P.LF_GAP and info["oldest_seq"] == n
-    assert [e["seq"] for e in c.events()] == list(range(n, last + 1))
+    assert [e["seq"] for e in events] == list(range(n, last + 1))
 
 
 def test_a_new_ring_that_turns_over_drops_the_old_file_and_says_so(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
@@ -375,17 +381,10 @@ def test_a_new_ring_that_turns_over_drops_the_old_file_and_says_so(micropython: 
     end = band.end()["next_seq"]
     assert end > n + 4
     assert not (flash / "events.log.old").exists(), "older than what the ring overwrote: no log with a hole"
-    band = Band(micropython, many_spasms_csv, flash, ["--log-slots", "4", "--hold", "--csv-skip-s", "149", "--idle-exit-ms", "200"])
-    try:
-        assert (band.up["next_seq"], band.up["oldest_seq"]) == (end, end - 4)
-        c, _ = secure_connect(band.port)
-        info = _backfill(c, 0)
-        c.close()
-        band.end()
-    finally:
-        band.kill()
+    up, info, events = _last_boot_backfill(micropython, many_spasms_csv, flash)
+    assert (up["next_seq"], up["oldest_seq"]) == (end, end - 4)
     assert info["flags"] & P.LF_GAP and info["flags"] & P.LF_WRAPPED and info["oldest_seq"] == end - 4
-    assert [e["seq"] for e in c.events()] == list(range(end - 4, end))
+    assert [e["seq"] for e in events] == list(range(end - 4, end))
 
 
 def test_power_loss_or_a_full_flash_during_the_change_loses_nothing(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
