@@ -125,7 +125,8 @@ def test_alert_defaults_are_the_engines_and_dispatchers() -> None:
     from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from
 
     cfg = from_dict({"caregivers": [{"name": "mum", "channels": ["sound"]}]}, "x")
-    assert alert_settings_from(cfg).quiet_faults == AlertSettings().quiet_faults
+    got, engine = alert_settings_from(cfg), AlertSettings()
+    assert (got.quiet_faults, got.rate_limit_s, got.escalate_after_s) == (engine.quiet_faults, engine.rate_limit_s, engine.escalate_after_s)
     (mum,) = caregivers_from(cfg, {"sound": SoundChannel(SoundSettings())})
     assert mum.min_urgency == EngineCaregiver("mum", ("sound",)).min_urgency
 

@@ -32,7 +32,7 @@ import platformdirs
 from swcore.protocol import RATES_HZ
 import tomlkit
 
-from spasmwatch.alerts.model import BandFault, Urgency
+from spasmwatch.alerts.model import AlertSettings, BandFault, Urgency
 from spasmwatch.errors import ConfigError
 
 CONFIG_ENV = "SPASMWATCH_CONFIG"
@@ -121,10 +121,10 @@ class Band:
 
 @dataclass
 class Alerts:
-    escalate_after_s: float = field(default=120.0, metadata=_NONNEG)
+    escalate_after_s: float = field(default=AlertSettings.escalate_after_s, metadata=_NONNEG)  # the engine's defaults
     # Band alerts only (battery, not worn, ...); a cluster alarm is never muted.
     quiet_hours: str = field(default="", metadata=_rule('"HH:MM-HH:MM" or ""', lambda v: v == "" or bool(_QUIET_RE.match(v))))
-    rate_limit_s: float = field(default=300.0, metadata=_NONNEG)
+    rate_limit_s: float = field(default=AlertSettings.rate_limit_s, metadata=_NONNEG)
     # The band faults quiet hours hold back; default all. Leaving out "disconnected" tells the
     # family at night that monitoring stopped.
     quiet_faults: list[str] = field(default_factory=lambda: list(BAND_FAULTS), metadata=_list_of(*BAND_FAULTS))

@@ -188,7 +188,9 @@ class AlertSettings:
     update_interval_s: float = 60.0  # at most one cluster update per this
     escalate_after_s: float = 120.0  # ALARM not acknowledged -> ESCALATED
     warning_expire_s: float = 40.0  # a WARNING with no further spasm is over (analysis MAX_GAP_S)
-    rate_limit_s: float = 900.0  # per (device, band fault kind)
+    # Per (device, band fault kind): a band going in and out of range, or a battery reading
+    # about the bar, tells the family at most every 5 min (what config.toml has always defaulted to).
+    rate_limit_s: float = 300.0
     quiet_hours: QuietHours | None = None
     quiet_faults: frozenset[BandFault] = field(default_factory=lambda: frozenset(BandFault))
     tz: tzinfo | None = None
