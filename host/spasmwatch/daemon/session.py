@@ -9,7 +9,9 @@ On every connect: read the device identity, pair or re-encrypt, negotiate
 the MTU, subscribe, sync the band's clock to wall time, and ask for every
 event after the last one stored (backfill). Live and backfilled events take
 the same path to the sink, which stores them idempotently, so a drop, a band
-reboot or a host restart loses nothing the band's flash still holds.
+reboot or a host restart loses nothing the band's flash still holds. What a
+link delivered after its sync is passed on even when the link then fails
+(ACTIVITY and STATUS are sent only once).
 
 A band whose flash was erased counts boots and seqs from the start again.
 The sink maps each such "log life" into numbers of its own (``Offsets``,
@@ -319,17 +321,26 @@ class BandSession:
         band_ms = self._seen_ms = self._clock.ms
         self._step_s = 0.0
         self._life = self.sink.log_life(device, int(status["boot"]), int(status["next_seq"]), band_ms)
-        await self._backfill(device, int(status["boot"]), band_ms)
-        # Read again and stored only now, in the numbers of the life the backfill settled
-        # on, and with the log fill counting what the host holds (a rebooted band counted
-        # every event in its log as unfetched until the host's BACKFILL).
-        status = P.decode(await self._req(link.read(P.STATUS_UUID)))
-        status_t = self.wall()
-        self.sink.on_record(device, self._life.to_host(status), status_t)
-        self.sink.on_sync(device, int(status["boot"]) + self._life.boot, band_ms, sync_wall)
-        await self._apply_rate()
-        if self.raw:
-            await self._start_raw(link)
+        # This link's records can be placed from here on: its clock and its log life are known
+        # (taken in the life the session holds then, as the backfill may settle on another).
+        # If a step below fails (a timeout in the backfill, the reboot that applies a new
+        # rate), what the link delivered is taken before the failure goes on, as when a
+        # streaming link drops: left in the queue, it was thrown away at the next connect.
+        try:
+            await self._backfill(device, int(status["boot"]), band_ms)
+            # Read again and stored only now, in the numbers of the life the backfill settled
+            # on, and with the log fill counting what the host holds (a rebooted band counted
+            # every event in its log as unfetched until the host's BACKFILL).
+            status = P.decode(await self._req(link.read(P.STATUS_UUID)))
+            status_t = self.wall()
+            self.sink.on_record(device, self._life.to_host(status), status_t)
+            self.sink.on_sync(device, int(status["boot"]) + self._life.boot, band_ms, sync_wall)
+            await self._apply_rate()
+            if self.raw:
+                await self._start_raw(link)
+        except BaseException:
+            self._take_queued(device)
+            raise
         self._set(State.STREAMING, f"backfill from seq {self._backfill_from}")
 
     async def _apply_rate(self) -> None:
@@ -473,11 +484,14 @@ class BandSession:
                     await self._resync(device)
         finally:
             lost.cancel()
-        # What the link delivered before it dropped is the band's word all the same: events
-        # would come back by BACKFILL, but ACTIVITY and STATUS are never sent again.
+        self._take_queued(device)
+        raise DisconnectedError("the band disconnected")
+
+    def _take_queued(self, device: str) -> None:
+        """What the link delivered before it dropped or failed is the band's word all the same:
+        events would come back by BACKFILL, but ACTIVITY and STATUS are never sent again."""
         while not self._records.empty():
             self._take(device, *self._records.get_nowait())
-        raise DisconnectedError("the band disconnected")
 
     def _take(self, device: str, data: bytes, received_s: float) -> None:
         rec = self._decode(data)
