@@ -60,6 +60,7 @@ class Rig:
     clock: ScaledClock
     bands: list[SimBand] = field(default_factory=list)
     daemon: Daemon | None = None
+    wrap_link: Callable[[Any], Any] | None = None  # each link the daemon opens goes through this, if set
 
     def start_band(self, i: int = 0, args: tuple[str, ...] = (), port: int | None = None, hold: bool = True) -> SimBand:
         band = SimBand(
@@ -74,7 +75,11 @@ class Rig:
 
     def link_factory(self, i: int) -> Callable[[], Any]:
         # The band's port is looked up at each connect: a rebooted band process listens anew.
-        return lambda: open_link("sim", self.bands[i].address, bond_file=self.tmp / "bonds.json")
+        def make() -> Any:
+            link = open_link("sim", self.bands[i].address, bond_file=self.tmp / "bonds.json")
+            return link if self.wrap_link is None else self.wrap_link(link)
+
+        return make
 
     def notices(self, kind: NoticeKind) -> list[Any]:
         assert self.daemon is not None
@@ -98,9 +103,10 @@ async def rig(
     channels: dict[str, Channel] | None = None,
     raw: bool = False,
     rate_hz: int = DEFAULT_RATE_HZ,
+    wrap_link: Callable[[Any], Any] | None = None,
     **daemon_kw: Any,
 ) -> AsyncIterator[Rig]:
-    r = Rig(tmp, csv, speed, Store(tmp / "spasmwatch.db"), ScaledClock(time.time(), speed))
+    r = Rig(tmp, csv, speed, Store(tmp / "spasmwatch.db"), ScaledClock(time.time(), speed), wrap_link=wrap_link)
     try:
         for i in range(n_bands):
             r.start_band(i, band_args)

@@ -14,7 +14,9 @@ import os
 import shutil
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -274,6 +276,67 @@ def test_the_configured_imu_rate_is_set_on_the_band_which_reboots_once_to_apply_
             assert [x.rate_hz for x in r.store.devices()] == [100.0], "kept for exports and reports"
 
     asyncio.run(main())
+
+
+class EpochBeforeConfig:
+    """The simulated band's link, but its first CONFIG write waits for the band's next ACTIVITY
+    epoch: an epoch is sure to come after the clock sync and before the reboot a new rate brings."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.epochs: list[dict[str, Any]] = []  # the ACTIVITY records delivered while CONFIG waited
+        self._epoch = asyncio.Event()
+        self._waiting = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def subscribe(self, uuid: str, callback: Callable[[bytes], None]) -> None:
+        def notified(data: bytes) -> None:
+            callback(data)  # into the session's queue first
+            rec = P.decode(bytes(data))
+            if self._waiting and rec["type"] == "activity":
+                self.epochs.append(rec)
+                self._epoch.set()
+
+        await self.inner.subscribe(uuid, notified)
+
+    async def write(self, uuid: str, data: bytes) -> None:
+        if uuid == P.CONTROL_UUID and data[1] == P.OP_CONFIG and not self.epochs:
+            self._waiting = True
+            await self._epoch.wait()  # an epoch every 10 s of band time: 2.5 s at speed 4
+            self._waiting = False
+        await self.inner.write(uuid, data)
+
+
+def test_an_epoch_sent_before_the_rate_change_reboot_is_stored(tmp_path: Path, quick_cluster_csv: Path) -> None:
+    """Found by review: records the band sent after the clock sync of a connection that then failed
+    (here the reboot that applies a new rate) stayed queued and were thrown away at the next
+    connect; an ACTIVITY epoch is never sent again."""
+    links: list[EpochBeforeConfig] = []
+
+    def first_link_held(link: Any) -> Any:
+        if links:
+            return link
+        links.append(EpochBeforeConfig(link))
+        return links[0]
+
+    async def main() -> None:
+        async with rig(tmp_path, quick_cluster_csv, speed=4, rate_hz=104, wrap_link=first_link_held) as r:
+            first = r.bands[0]
+            reset = await first.wait_report_async("reset", 60)
+            assert reset["reason"] == "reboot" and await asyncio.to_thread(first.wait, 10) == 3
+            (held,) = links
+            assert held.epochs and {e["boot"] for e in held.epochs} == {first.up["boot"]}
+            second = r.start_band(0)
+            d = r.daemon
+            assert d is not None
+            await r.wait_for(lambda: d.bands[0].session.state is State.STREAMING, 60, "streaming after the reboot")
+            stored = {(a.boot, a.t_ms) for a in r.store.activity("band0000")}
+            assert {(e["boot"], e["t_ms"]) for e in held.epochs} <= stored, (held.epochs, sorted(stored))
+            assert second.up["boot"] == first.up["boot"] + 1
+
+    asyncio.run(asyncio.wait_for(main(), 120))
 
 
 def test_a_band_with_firmware_from_before_info_is_monitored_at_its_configured_rate(
