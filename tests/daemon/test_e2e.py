@@ -29,7 +29,7 @@ from spasmwatch.daemon.clock import ScaledClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.session import State
 from spasmwatch.store import Store
-from spasmwatch.transport import open_link
+from spasmwatch.transport import LinkTimeoutError, open_link
 from spasmwatch.transport.cdcbridge import CdcBridge
 from spasmwatch.transport.simband import SimBand
 from swcore import consts as C
@@ -278,13 +278,16 @@ def test_the_configured_imu_rate_is_set_on_the_band_which_reboots_once_to_apply_
     asyncio.run(main())
 
 
-class EpochBeforeConfig:
-    """The simulated band's link, but its first CONFIG write waits for the band's next ACTIVITY
-    epoch: an epoch is sure to come after the clock sync and before the reboot a new rate brings."""
+class EpochBeforeWrite:
+    """The simulated band's link, but the ``nth`` control write of opcode ``op`` waits for the band's
+    next ACTIVITY epoch (so an epoch is sure to be queued at that moment), then goes out, or with
+    ``fail`` raises LinkTimeoutError as if the band never answered."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, op: int, nth: int = 1, fail: bool = False) -> None:
         self.inner = inner
-        self.epochs: list[dict[str, Any]] = []  # the ACTIVITY records delivered while CONFIG waited
+        self.op, self.nth, self.fail = op, nth, fail
+        self.epochs: list[dict[str, Any]] = []  # the ACTIVITY records delivered while the write waited
+        self._seen = 0
         self._epoch = asyncio.Event()
         self._waiting = False
 
@@ -302,27 +305,35 @@ class EpochBeforeConfig:
         await self.inner.subscribe(uuid, notified)
 
     async def write(self, uuid: str, data: bytes) -> None:
-        if uuid == P.CONTROL_UUID and data[1] == P.OP_CONFIG and not self.epochs:
-            self._waiting = True
-            await self._epoch.wait()  # an epoch every 10 s of band time: 2.5 s at speed 4
-            self._waiting = False
+        if uuid == P.CONTROL_UUID and data[1] == self.op:
+            self._seen += 1
+            if self._seen == self.nth:
+                self._waiting = True
+                await self._epoch.wait()  # an epoch every 10 s of band time: 2.5 s at speed 4
+                self._waiting = False
+                if self.fail:
+                    raise LinkTimeoutError("no answer (the test's link)")
         await self.inner.write(uuid, data)
+
+
+def _first_link(wrap: Callable[[Any], EpochBeforeWrite], links: list[EpochBeforeWrite]) -> Callable[[Any], Any]:
+    def wrap_first(link: Any) -> Any:
+        if links:
+            return link
+        links.append(wrap(link))
+        return links[0]
+
+    return wrap_first
 
 
 def test_an_epoch_sent_before_the_rate_change_reboot_is_stored(tmp_path: Path, quick_cluster_csv: Path) -> None:
     """Found by review: records the band sent after the clock sync of a connection that then failed
     (here the reboot that applies a new rate) stayed queued and were thrown away at the next
     connect; an ACTIVITY epoch is never sent again."""
-    links: list[EpochBeforeConfig] = []
-
-    def first_link_held(link: Any) -> Any:
-        if links:
-            return link
-        links.append(EpochBeforeConfig(link))
-        return links[0]
+    links: list[EpochBeforeWrite] = []
 
     async def main() -> None:
-        async with rig(tmp_path, quick_cluster_csv, speed=4, rate_hz=104, wrap_link=first_link_held) as r:
+        async with rig(tmp_path, quick_cluster_csv, speed=4, rate_hz=104, wrap_link=_first_link(lambda k: EpochBeforeWrite(k, P.OP_CONFIG), links)) as r:
             first = r.bands[0]
             reset = await first.wait_report_async("reset", 60)
             assert reset["reason"] == "reboot" and await asyncio.to_thread(first.wait, 10) == 3
@@ -335,6 +346,26 @@ def test_an_epoch_sent_before_the_rate_change_reboot_is_stored(tmp_path: Path, q
             stored = {(a.boot, a.t_ms) for a in r.store.activity("band0000")}
             assert {(e["boot"], e["t_ms"]) for e in held.epochs} <= stored, (held.epochs, sorted(stored))
             assert second.up["boot"] == first.up["boot"] + 1
+
+    asyncio.run(asyncio.wait_for(main(), 120))
+
+
+def test_an_epoch_sent_while_a_resync_fails_is_stored(tmp_path: Path, quick_cluster_csv: Path) -> None:
+    """Found by review: records that came while a streaming link's resync (TIME_SYNC) failed
+    stayed queued, as the failure skipped the stream's exit, and were thrown away at the next
+    connect; an ACTIVITY epoch is never sent again."""
+    links: list[EpochBeforeWrite] = []
+    wrap = _first_link(lambda k: EpochBeforeWrite(k, P.OP_TIME_SYNC, nth=2, fail=True), links)  # 1st: the connect's sync
+
+    async def main() -> None:
+        async with rig(tmp_path, quick_cluster_csv, speed=4, resync_s=6.0, wrap_link=wrap) as r:
+            d = r.daemon
+            assert d is not None
+            await r.wait_for(lambda: bool(links) and bool(links[0].epochs), 60, "the resync held for an epoch")
+            (held,) = links
+            await r.wait_for(lambda: d.bands[0].session.link is not held.inner and d.bands[0].session.state is State.STREAMING, 60, "a new link")
+            stored = {(a.boot, a.t_ms) for a in r.store.activity("band0000")}
+            assert {(e["boot"], e["t_ms"]) for e in held.epochs} <= stored, (held.epochs, sorted(stored))
 
     asyncio.run(asyncio.wait_for(main(), 120))
 

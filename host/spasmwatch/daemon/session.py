@@ -484,7 +484,7 @@ class BandSession:
                     await self._resync(device)
         finally:
             lost.cancel()
-        self._take_queued(device)
+            self._take_queued(device)  # also when a resync failed (its TIME_SYNC timed out)
         raise DisconnectedError("the band disconnected")
 
     def _take_queued(self, device: str) -> None:
