@@ -375,3 +375,25 @@ def test_escalation_words_give_seconds_under_a_minute_and_a_half() -> None:
     r.engine.on_spasm("cot", 1, 3)
     r.advance(30)
     assert "for 30 s." in r.sent[-1].text
+
+
+def test_a_notification_key_names_it_alone_also_across_a_restart() -> None:
+    """What MQTT and webhook consumers de-duplicate on (``key``): the notification id counts from 1
+    again after a daemon restart, and an alarm restored after it keeps its alert id, so the next
+    run's notifications repeat (device, alert id, id) of the last run's; the key does not."""
+    from spasmwatch.alerts import ClusterState
+
+    first = Rig(escalate_after_s=120.0)
+    first.engine.on_spasm("cot", 7, 3)
+    first.advance(121.0)  # ALARM, then ESCALATED: notifications 1 and 2 of alert 1
+    assert [(n.alert_id, n.id) for n in first.sent] == [(1, 1), (1, 2)]
+    raised_t = first.sent[0].created_t
+
+    second = Rig(escalate_after_s=120.0)  # the daemon restarted, 10 min later
+    second.clock.t = first.clock.t + 600.0
+    second.engine.restore("cot", 7, ClusterState.ESCALATED, 3, None, raised_t, alert_id=1)  # notification 1 (not sent)
+    second.engine.on_cluster_closed("cot", 7)  # notification 2 of alert 1 again
+    [ended] = second.sent
+    assert (ended.device, ended.alert_id, ended.id) == ("cot", 1, 2) == (first.sent[1].device, 1, 2)
+    assert ended.key != first.sent[1].key and ended.key == f"cot-1-2-{round(second.clock.t * 1000)}"
+    assert ended.to_json()["key"] == ended.key and len({n.key for n in first.sent + second.sent}) == 3

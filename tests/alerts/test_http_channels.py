@@ -38,7 +38,7 @@ def test_webhook_posts_the_documented_json() -> None:
             assert req.headers["Idempotency-Key"] == "cot-3-7-1709629200000"
             body = json.loads(req.body)
             assert body == {
-                "schema": "spasmwatch.alert/1", "id": 7, "alert_id": 3, "device": "cot",
+                "schema": "spasmwatch.alert/1", "key": "cot-3-7-1709629200000", "id": 7, "alert_id": 3, "device": "cot",
                 "kind": "cluster_alarm", "state": "ALARM", "urgency": "urgent", "urgency_level": 5,
                 "title": "ALARM: possible spasm cluster (cot)",
                 "text": "3 sudden tensing movements in a cluster since 10:00.",

@@ -108,10 +108,22 @@ class Notification:
     started_t: float | None = None  # first spasm of the cluster, unix seconds
     audience: Audience = Audience.FILTERED
 
+    @property
+    def key(self) -> str:
+        """This notification's name for consumers to de-duplicate on: the same on every retry and
+        every channel (the webhook's ``Idempotency-Key``, ``key`` in the JSON), never another's.
+
+        ``id`` alone is not enough: it restarts at 1 with the daemon, and an alarm restored after a
+        restart keeps its ``alert_id``. The creation time in ms is what keeps two runs apart: the
+        same device, alert, number and millisecond would need the wall clock set back onto it.
+        """
+        return f"{self.device}-{self.alert_id}-{self.id}-{round(self.created_t * 1000)}"
+
     def to_json(self) -> dict[str, object]:
         """The stable payload (schema ``spasmwatch.alert/1``, docs/alerts.md)."""
         return {
             "schema": "spasmwatch.alert/1",
+            "key": self.key,
             "id": self.id,
             "alert_id": self.alert_id,
             "device": self.device,

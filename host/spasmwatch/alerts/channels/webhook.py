@@ -19,8 +19,8 @@ class WebhookSettings:
 
 
 def idempotency_key(n: Notification) -> str:
-    """Same for every retry of one notification, different across daemon restarts."""
-    return f"{n.device}-{n.alert_id}-{n.id}-{round(n.created_t * 1000)}"
+    """Same for every retry of one notification, different across daemon restarts (``Notification.key``)."""
+    return n.key
 
 
 class WebhookChannel(HttpChannel[WebhookSettings]):
