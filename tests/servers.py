@@ -8,7 +8,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,22 +110,26 @@ def stop_broker(b: Broker) -> None:
 
 
 class Watcher:
-    """A plain paho subscriber: the last payload per topic (and whether it came retained)."""
+    """A plain paho subscriber: the last payload per topic (and whether it came retained), and every one."""
 
     def __init__(self, port: int, topic: str = "#", **auth: str) -> None:
         self.last: dict[str, tuple[bytes, bool]] = {}
+        self.seen: list[tuple[str, bytes]] = []  # (topic, payload) in arrival order
+        self.subscribed = threading.Event()
         self.cond = threading.Condition()
         self.c = paho.Client(CallbackAPIVersion.VERSION2)
         if auth:
             self.c.username_pw_set(auth["username"], auth["password"])
         self.c.on_message = self._on_message
         self.c.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
+        self.c.on_subscribe = lambda *_: self.subscribed.set()
         self.c.connect("127.0.0.1", port, 30)
         self.c.loop_start()
 
     def _on_message(self, _c: Any, _u: Any, m: paho.MQTTMessage) -> None:
         with self.cond:
             self.last[m.topic] = (m.payload, bool(m.retain))
+            self.seen.append((m.topic, m.payload))
             self.cond.notify_all()
 
     def wait(self, topic: str, payload: bytes | None = None) -> bytes:
@@ -136,9 +140,139 @@ class Watcher:
         assert ok, f"{topic} never got {payload!r}; last: {self.last.get(topic)}"
         return self.last[topic][0]
 
+    def wait_subscribed(self) -> None:
+        assert self.subscribed.wait(MQTT_WAIT_S), "the watcher did not get its subscription"
+
     def json(self, topic: str) -> Any:
         return json.loads(self.wait(topic))
+
+    def all(self, topic: str) -> list[Any]:
+        """Every JSON payload heard on ``topic`` so far, in order."""
+        with self.cond:
+            return [json.loads(p) for t, p in self.seen if t == topic]
+
+    def wait_until(self, ok: Callable[[], bool], what: str, timeout_s: float = MQTT_WAIT_S) -> None:
+        with self.cond:
+            assert self.cond.wait_for(ok, timeout_s), f"{what}: not within {timeout_s:g} s; heard on {[t for t, _ in self.seen]}"
 
     def stop(self) -> None:
         self.c.disconnect()
         self.c.loop_stop()
+
+
+def mqtt_topic(packet: bytes) -> str | None:
+    """The topic of an MQTT PUBLISH packet (whole, fixed header included); None for other packets."""
+    if packet[0] >> 4 != 3:
+        return None
+    i = 1
+    while packet[i] & 0x80:  # the remaining length's varint
+        i += 1
+    n = int.from_bytes(packet[i + 1 : i + 3], "big")
+    return packet[i + 3 : i + 3 + n].decode()
+
+
+class MqttProxy:
+    """A TCP relay on 127.0.0.1 to a broker, with a network the test breaks on purpose.
+
+    ``lose``: client-to-broker MQTT packets it says yes to are dropped (never reach the broker,
+    so never acknowledged), e.g. ``lambda p: True`` for a link that silently stops carrying.
+    ``refuse``: new connections are closed at once (the broker unreachable). ``cut()``:
+    every open connection is closed (reset). Subscribers that watch connect to the broker
+    itself, so they miss nothing.
+    """
+
+    def __init__(self, broker_port: int) -> None:
+        self.broker_port = broker_port
+        self.lose: Callable[[bytes], bool] | None = None
+        self.refuse = False
+        self.lost: list[bytes] = []
+        self._lock = threading.Lock()
+        self._socks: list[socket.socket] = []
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return  # closed
+            if self.refuse:
+                client.close()
+                continue
+            broker = socket.create_connection(("127.0.0.1", self.broker_port))
+            with self._lock:
+                self._socks += [client, broker]
+            threading.Thread(target=self._upstream, args=(client, broker), daemon=True).start()
+            threading.Thread(target=self._downstream, args=(broker, client), daemon=True).start()
+
+    def _upstream(self, src: socket.socket, dst: socket.socket) -> None:
+        buf = b""
+        while data := self._recv(src):
+            buf += data
+            while (packet := _whole_packet(buf)) is not None:
+                buf = buf[len(packet) :]
+                lose = self.lose
+                if lose is not None and lose(packet):
+                    self.lost.append(packet)
+                elif not self._send(dst, packet):
+                    return
+        self._close(dst)
+
+    def _downstream(self, src: socket.socket, dst: socket.socket) -> None:
+        while (data := self._recv(src)) and self._send(dst, data):
+            pass
+        self._close(dst)
+
+    @staticmethod
+    def _recv(s: socket.socket) -> bytes:
+        try:
+            return s.recv(65536)
+        except OSError:
+            return b""
+
+    @staticmethod
+    def _send(s: socket.socket, data: bytes) -> bool:
+        try:
+            s.sendall(data)
+            return True
+        except OSError:
+            return False
+
+    @staticmethod
+    def _close(s: socket.socket) -> None:
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        s.close()
+
+    def cut(self) -> None:
+        with self._lock:
+            socks, self._socks = self._socks, []
+        for s in socks:
+            self._close(s)
+
+    def close(self) -> None:
+        try:
+            self._server.shutdown(socket.SHUT_RDWR)  # wakes the accept (close alone does not)
+        except OSError:
+            pass
+        self._server.close()
+        self.cut()
+
+
+def _whole_packet(buf: bytes) -> bytes | None:
+    """The first MQTT packet in ``buf`` if it is all there."""
+    length, shift, i = 0, 0, 1
+    while True:
+        if i >= len(buf):
+            return None
+        length |= (buf[i] & 0x7F) << shift
+        shift += 7
+        i += 1
+        if not buf[i - 1] & 0x80:
+            break
+    end = i + length
+    return buf[:end] if len(buf) >= end else None

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from spasmwatch.alerts import BandFault, NoticeKind, Urgency
-from spasmwatch.alerts.channels import BandStatus, ChannelError, MqttChannel, MqttSettings
+from spasmwatch.alerts import BandFault, Notification, NoticeKind, Urgency
+from spasmwatch.alerts.channels import BandStatus, ChannelError, Dispatcher, MqttChannel, MqttSettings, RetrySettings
 
-from servers import Watcher
+from servers import MqttProxy, Watcher, mqtt_topic
 
 from .conftest import Broker, band_notice, free_port, notice, start_broker, stop_broker
 
@@ -244,3 +246,206 @@ def test_the_alert_sent_while_the_broker_was_down_is_retained_once_it_is_back(tm
         loop.run_until_complete(ch.close())
         loop.close()
         stop_broker(b)
+
+
+# ---- one event per notification, none lost, over a broker or a network that fails mid-publish ----
+
+EVENT = "spasmwatch/cot/event"
+RETRY = RetrySettings(attempts=6, first_delay_s=0.2, factor=1.0, attempt_timeout_s=10.0)
+
+
+class Hooked:
+    """The real MQTT channel, for a real Dispatcher; ``on_failure(attempt)`` runs as an attempt
+    fails, so the test breaks or mends the broker or the network between the dispatcher's retries."""
+
+    network = True
+
+    def __init__(self, ch: MqttChannel, on_failure: Callable[[int], None]) -> None:
+        self.ch, self.on_failure, self.attempts = ch, on_failure, 0
+
+    @property
+    def name(self) -> str:
+        return self.ch.name
+
+    @property
+    def min_urgency(self) -> Urgency:
+        return self.ch.min_urgency
+
+    async def send(self, n: Notification) -> None:
+        self.attempts += 1
+        try:
+            await self.ch.send(n)
+        except ChannelError:
+            self.on_failure(self.attempts)
+            raise
+
+    async def close(self) -> None:
+        await self.ch.close()
+
+
+def heard(w: Watcher, n: Notification) -> list[Any]:
+    """The events of ``n`` the subscriber got (by id: the old payload had no key)."""
+    return [e for e in w.all(EVENT) if (e["id"], e["created_t"]) == (n.id, n.created_t)]
+
+
+FIRST = notice()
+NEXT = notice(NoticeKind.CLUSTER_UPDATE, id=8, count=5, urgency=Urgency.HIGH, created_t=FIRST.created_t + 60)
+
+
+async def once_then_next(d: Dispatcher, w: Watcher, first_ok: bool = True) -> None:
+    """``FIRST`` through ``d`` (the test breaks things meanwhile); then ``NEXT``, which the link sends
+    after everything of ``FIRST``: once it is heard, every copy of ``FIRST`` there will be was heard."""
+    [res] = await d.dispatch(FIRST)
+    assert res.ok is first_ok, res
+    [res] = await d.dispatch(NEXT)
+    assert res.ok, res
+    await asyncio.to_thread(w.wait_until, lambda: len(heard(w, NEXT)) > 0, "the next notification's event")
+    await d.close()
+
+
+def test_a_retry_while_the_broker_stops_answering_sends_the_event_once(broker: Broker) -> None:
+    """Found by review: a publish the broker did not acknowledge within timeout_s (stopped: busy,
+    swapping, an add-on update) failed the attempt, and the retry published the event again while
+    paho still held the first, which it sends on its own: the broker got it three times, and Home
+    Assistant ran an automation on the event (flash the lights, call a phone) three times."""
+    w = Watcher(broker.port)
+    ch = MqttChannel(MqttSettings(port=broker.port, timeout_s=1))
+
+    def on_failure(attempt: int) -> None:
+        if attempt == 2:
+            broker.proc.send_signal(signal.SIGCONT)  # answers again: it reads the publishes waiting for it
+
+    async def run() -> None:
+        await ch.announce("cot")
+        await asyncio.to_thread(w.wait, "spasmwatch/cot/availability", b"online")  # subscribed
+        broker.proc.send_signal(signal.SIGSTOP)  # alive, connection open, answers nothing
+        d = Dispatcher({"mqtt": Hooked(ch, on_failure)}, retry=RETRY)
+        await once_then_next(d, w)
+
+    try:
+        asyncio.run(asyncio.wait_for(run(), 20))
+        got = heard(w, FIRST)
+        assert len(got) == 1, f"the event of one notification arrived {len(got)} times"
+        assert got[0]["key"] == FIRST.key == "cot-3-7-1709629200000"
+        assert len(heard(w, NEXT)) == 1
+    finally:
+        broker.proc.send_signal(signal.SIGCONT)
+        w.stop()
+
+
+def test_a_retry_over_a_dropped_connection_sends_the_event_once(broker: Broker) -> None:
+    """Found by review: the link stopped carrying mid-publish (Wi-Fi, a router), the attempts ran out
+    of time, the retry published the event again, and after the reconnect paho sent both."""
+    proxy = MqttProxy(broker.port)
+    w = Watcher(broker.port)  # straight to the broker: hears everything that reaches it
+    ch = MqttChannel(MqttSettings(port=proxy.port, timeout_s=1))
+
+    def on_failure(attempt: int) -> None:
+        if attempt == 2:
+            proxy.lose = None
+            proxy.cut()  # the connection drops; paho reconnects (1 s) and sends what it held
+
+    async def run() -> None:
+        await ch.announce("cot")
+        await asyncio.to_thread(w.wait, "spasmwatch/cot/availability", b"online")
+        proxy.lose = lambda packet: True  # the link carries nothing any more, and nobody says so
+        d = Dispatcher({"mqtt": Hooked(ch, on_failure)}, retry=RETRY)
+        await once_then_next(d, w)
+
+    try:
+        asyncio.run(asyncio.wait_for(run(), 20))
+        assert any(mqtt_topic(p) == EVENT for p in proxy.lost)  # the first publish never reached the broker
+        got = heard(w, FIRST)
+        assert len(got) == 1, f"the event of one notification arrived {len(got)} times"
+        assert len(heard(w, NEXT)) == 1
+    finally:
+        proxy.close()
+        w.stop()
+
+
+def test_a_retry_after_the_event_got_through_does_not_send_it_again(broker: Broker) -> None:
+    """Found by review: the event was acknowledged but the retained alert after it was not, and the
+    retry of the whole notification published the event a second time."""
+    proxy = MqttProxy(broker.port)
+    w = Watcher(broker.port)
+    ch = MqttChannel(MqttSettings(port=proxy.port, timeout_s=1))
+
+    def on_failure(attempt: int) -> None:
+        proxy.lose = None
+
+    async def run() -> None:
+        await ch.announce("cot")
+        await asyncio.to_thread(w.wait, "spasmwatch/cot/availability", b"online")
+        proxy.lose = lambda packet: mqtt_topic(packet) == "spasmwatch/cot/alert"
+        d = Dispatcher({"mqtt": Hooked(ch, on_failure)}, retry=RETRY)
+        await once_then_next(d, w)
+
+    try:
+        asyncio.run(asyncio.wait_for(run(), 20))
+        assert proxy.lost  # the alert of the first attempt was lost
+        assert len(heard(w, FIRST)) == 1, f"the event arrived {len(heard(w, FIRST))} times"
+        assert w.json("spasmwatch/cot/alert")["count"] == 5  # the retained state is the latest
+    finally:
+        proxy.close()
+        w.stop()
+
+
+def test_an_event_paho_dropped_unacknowledged_is_published_again(broker: Broker) -> None:
+    """Never lost either: when paho no longer holds an event the broker never acknowledged (its
+    queue dropped, e.g. a client reset), the retry publishes it again rather than wait for nothing.
+    (A naive 'publish once per notification' loses it here.)"""
+    proxy = MqttProxy(broker.port)
+    w = Watcher(broker.port)
+    ch = MqttChannel(MqttSettings(port=proxy.port, timeout_s=1))
+
+    def on_failure(attempt: int) -> None:
+        if attempt == 1:
+            dropped = ch._links["cot"].client.drop_out_messages()
+            assert [m.topic for m in dropped] == [EVENT]
+            proxy.lose = None
+            proxy.cut()
+
+    async def run() -> None:
+        await ch.announce("cot")
+        await asyncio.to_thread(w.wait, "spasmwatch/cot/availability", b"online")
+        proxy.lose = lambda packet: True
+        d = Dispatcher({"mqtt": Hooked(ch, on_failure)}, retry=RETRY)
+        await once_then_next(d, w)
+
+    try:
+        asyncio.run(asyncio.wait_for(run(), 20))
+        assert len(heard(w, FIRST)) == 1
+    finally:
+        proxy.close()
+        w.stop()
+
+
+def test_an_event_whose_retries_ran_out_while_the_broker_was_unreachable_is_sent_when_it_is_back(broker: Broker) -> None:
+    """Found by review: a notification sent while the broker could not be reached (restarting, the
+    network gone, the computer started before it) for longer than the dispatcher's retries never
+    reached paho, so its event was lost for good (the retained alert came back, the event did
+    not): an automation on the alarm never ran."""
+    proxy = MqttProxy(broker.port)
+    proxy.refuse = True
+    w = Watcher(broker.port)
+    ch = MqttChannel(MqttSettings(port=proxy.port, timeout_s=0.5))
+
+    async def run() -> None:
+        await asyncio.to_thread(w.wait_subscribed)
+        d = Dispatcher({"mqtt": ch}, retry=RetrySettings(attempts=2, first_delay_s=0.1, attempt_timeout_s=10.0))
+        [res] = await d.dispatch(FIRST)
+        assert not res.ok and "no answer from MQTT broker" in (res.error or "")  # the dispatcher gave up
+        proxy.refuse = False  # paho's next reconnect (within 2 s) gets through
+        await asyncio.to_thread(w.wait_until, lambda: len(heard(w, FIRST)) > 0, "the event of the failed notification")
+        [res] = await d.dispatch(NEXT)
+        assert res.ok, res
+        await asyncio.to_thread(w.wait_until, lambda: len(heard(w, NEXT)) > 0, "the next notification's event")
+        await d.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(run(), 20))
+        assert len(heard(w, FIRST)) == 1
+        assert w.json("spasmwatch/cot/alert")["count"] == 5
+    finally:
+        proxy.close()
+        w.stop()

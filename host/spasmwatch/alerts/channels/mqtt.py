@@ -4,7 +4,8 @@ Topics (``prefix`` defaults to ``spasmwatch``; ``dev`` is the device id with
 anything but letters, digits, ``_`` and ``-`` replaced by ``_``):
 
 * ``{prefix}/{dev}/alert``        retained: the cluster alert state (JSON)
-* ``{prefix}/{dev}/event``        every notification (JSON, schema spasmwatch.alert/1)
+* ``{prefix}/{dev}/event``        every notification (JSON, schema spasmwatch.alert/1), once per
+  notification as far as this end can tell (``_Link.publish_once``); ``key`` names it for consumers
 * ``{prefix}/{dev}/status``       retained: band state, faults, battery, worn, asleep, last cluster
 * ``{prefix}/{dev}/availability`` retained: ``online``, or ``offline`` from the broker
   (last will) when spasmwatch dies without saying goodbye
@@ -22,12 +23,13 @@ import json
 import re
 import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from spasmwatch import __version__
 from spasmwatch.alerts.channels.base import ChannelError, SettingsChannel
@@ -35,6 +37,7 @@ from spasmwatch.alerts.model import BandFault, Notification, NoticeKind, Urgency
 
 _CLUSTER_KINDS = frozenset(k for k in NoticeKind if k.value.startswith("cluster_") or k is NoticeKind.FALSE_ALARM)
 _ALARM_STATES = ("ALARM", "ESCALATED")
+_KEEP_EVENTS = 256  # notifications whose event a link remembers (retries come within a minute)
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,8 @@ class _Link:
         self.refused: str | None = None
         self._lock = threading.Lock()
         self._retained: dict[str, bytes] = {}
+        # Notification key -> its event as handed to paho, so that a retry waits for it (event loop only).
+        self._events: OrderedDict[str, paho.MQTTMessageInfo] = OrderedDict()
         cid = f"spasmwatch-{slug(device)}-{uuid.uuid4().hex[:8]}"  # unique: a duplicate id kicks the other client
         self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=cid, clean_session=True)
         self.client.on_connect = self._on_connect
@@ -219,7 +224,51 @@ class _Link:
     async def publish(self, topic: str, payload: bytes, retain: bool) -> None:
         if retain:
             self.remember(topic, payload)
+        await self.confirmed(topic, self._send(topic, payload, retain))
+
+    def publish_once(self, key: str, topic: str, payload: bytes) -> paho.MQTTMessageInfo:
+        """Hand ``payload`` (non-retained) to paho once for notification ``key``; ``confirmed`` waits for it.
+
+        paho keeps a QoS 1 message until the broker acknowledges it and sends it again after
+        each reconnect, whatever ``clean_session`` says (that only makes the broker forget what
+        it keeps for us: subscriptions, messages to us; we have none). So a retry of a
+        notification whose event paho holds, or that the broker acknowledged, must not publish
+        it again: that was a second event, and a second run of every Home Assistant automation
+        on it (lights, a phone call). Called before the link is up too: paho sends it after the
+        CONNACK, so an event is not lost to a broker down longer than the dispatcher retries.
+        """
+        info = self._events.get(key)
+        if info is not None and self._held_or_published(info):
+            return info
+        # Never handed over, forgotten (more than _KEEP_EVENTS ago) or dropped by paho unacknowledged
+        # (drop_out_messages, reinitialise; not in paho 2.x on its own): publish it (again). Whether
+        # the broker got the dropped one cannot be known: at worst a duplicate, which a consumer can
+        # drop by ``key``, rather than maybe a lost alarm.
+        info = self._events[key] = self._send(topic, payload, retain=False)
+        while len(self._events) > _KEEP_EVENTS:
+            self._events.popitem(last=False)
+        return info
+
+    def _send(self, topic: str, payload: bytes, retain: bool) -> paho.MQTTMessageInfo:
         info = self.client.publish(topic, payload, qos=1, retain=retain)
+        if info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN:
+            # No socket (yet, or any more): at QoS 1 paho keeps the message and sends it after the
+            # next CONNACK. wait_for_publish would raise at once and a retry publish it a second time.
+            info.rc = MQTTErrorCode.MQTT_ERR_SUCCESS
+        return info
+
+    def _held_or_published(self, info: paho.MQTTMessageInfo) -> bool:
+        """paho still has the message, to send until the broker acknowledges it, or it was acknowledged."""
+        out = getattr(self.client, "_out_messages", None)  # paho 2.x; without them, publish again (never lost)
+        lock = getattr(self.client, "_out_message_mutex", None)
+        if out is None or lock is None:
+            return _published(info)
+        with lock:  # paho takes a message out and marks it published under it: never neither
+            m = out.get(info.mid)
+            return (m is not None and m.info is info) or _published(info)  # `is`: not another under a recycled mid
+
+    async def confirmed(self, topic: str, info: paho.MQTTMessageInfo) -> None:
+        """Wait up to ``timeout_s`` for the broker's PUBACK of ``info``; ChannelError without it."""
         try:
             await asyncio.to_thread(info.wait_for_publish, self.s.timeout_s)
         except (RuntimeError, ValueError) as e:
@@ -259,8 +308,9 @@ class MqttChannel(SettingsChannel[MqttSettings]):
         await self._publish(n, announce=False)
 
     async def _publish(self, n: Notification, announce: bool) -> None:
-        # The state is remembered before the broker is waited for: a broker down (restarting)
-        # past the retries still gets it retained when the link reconnects.
+        # The state is remembered, and the event handed to paho, before the broker is waited for:
+        # a broker down (restarting) past the retries still gets them when the link reconnects.
+        # On a reconnect the retained state goes out first (on_connect), then paho's held events.
         link = self._open(n.device)
         alert = json.dumps(alert_state(n)).encode() if n.kind in _CLUSTER_KINDS else None
         if alert is not None:
@@ -270,9 +320,10 @@ class MqttChannel(SettingsChannel[MqttSettings]):
             self._note_band(n)
         status = self._status_payload(link.device, n.created_t)
         link.remember(link.t["status"], status)
+        event = link.publish_once(n.key, link.t["event"], json.dumps(n.to_json()).encode()) if announce else None
         await self._connected(link)
-        if announce:
-            await link.publish(link.t["event"], json.dumps(n.to_json()).encode(), retain=False)
+        if event is not None:
+            await link.confirmed(link.t["event"], event)
         if alert is not None:
             await link.publish(link.t["alert"], alert, retain=True)
         await link.publish(link.t["status"], status, retain=True)
@@ -341,3 +392,10 @@ class MqttChannel(SettingsChannel[MqttSettings]):
 
     def _status_payload(self, device: str, t: float) -> bytes:
         return json.dumps(self._status.get(device, BandStatus()).to_json(device, t)).encode()
+
+
+def _published(info: paho.MQTTMessageInfo) -> bool:
+    try:
+        return info.is_published()
+    except (RuntimeError, ValueError):  # never queued (queue full): not published, nor held
+        return False
