@@ -449,3 +449,45 @@ def test_an_event_whose_retries_ran_out_while_the_broker_was_unreachable_is_sent
     finally:
         proxy.close()
         w.stop()
+
+
+def test_a_retained_alert_paho_held_from_before_a_reconnect_does_not_overwrite_the_latest(broker: Broker) -> None:
+    """Found by review: paho sends the messages it held after on_connect returns, so after the link's
+    re-say of the latest retained state: a cluster's CLOSED held from a connection that died, then a
+    new cluster's ALARM while the broker was unreachable, and Home Assistant's alarm went OFF on the
+    reconnect, and stayed off, with the alarm open."""
+    proxy = MqttProxy(broker.port)
+    w = Watcher(broker.port)
+    ch = MqttChannel(MqttSettings(port=proxy.port, timeout_s=0.5))
+    alarm11 = notice(id=1, alert_id=1, cluster_key=11, created_t=FIRST.created_t - 600)
+    closed11 = notice(NoticeKind.CLUSTER_CLOSED, id=2, alert_id=1, cluster_key=11, state="CLOSED",
+                      urgency=Urgency.INFO, created_t=FIRST.created_t - 300)  # fmt: skip
+    alarm12 = FIRST  # alert 3, cluster 12
+
+    async def run() -> None:
+        await ch.announce("cot")
+        await asyncio.to_thread(w.wait_subscribed)
+        await ch.send(alarm11)
+        proxy.lose = lambda packet: mqtt_topic(packet) != EVENT  # the connection dies right after the event
+        with pytest.raises(ChannelError, match="alert not confirmed"):
+            await ch.send(closed11)  # paho holds its alert (CLOSED) and status
+        proxy.refuse, proxy.lose = True, None
+        proxy.cut()
+        with pytest.raises(ChannelError):
+            await ch.send(alarm12)  # remembered, to be re-said on the reconnect
+        proxy.refuse = False
+        await asyncio.to_thread(w.wait_until, lambda: len(heard(w, alarm12)) > 0, "the alarm's event after the reconnect")
+        await ch.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(run(), 20))
+        late = Watcher(broker.port)  # what the broker retains, as Home Assistant sees it on a restart
+        try:
+            alert, status = late.json("spasmwatch/cot/alert"), late.json("spasmwatch/cot/status")
+            assert (alert["state"], alert["alarm"], alert["cluster_key"]) == ("ALARM", True, 12), alert
+            assert status["last_cluster"]["cluster_key"] == 12
+        finally:
+            late.stop()
+    finally:
+        proxy.close()
+        w.stop()

@@ -197,11 +197,31 @@ class _Link:
             return
         # Re-say everything retained: the broker may have restarted without persistence.
         with self._lock:
+            self._drop_superseded(client, {**self._retained, self.t["availability"]: b"online"})
             for topic, payload in self._retained.items():
                 client.publish(topic, payload, qos=1, retain=True)
         client.publish(self.t["availability"], "online", qos=1, retain=True)
         self.connected.set()
         self.answered.set()
+
+    @staticmethod
+    def _drop_superseded(client: paho.Client, latest: dict[str, bytes]) -> None:
+        """Drop the retained messages paho held from before this reconnect that ``latest`` replaces.
+
+        paho sends what it held once on_connect has returned, so after the re-say: a cluster's
+        CLOSED left unacknowledged by a dying connection would overwrite the ALARM of the next
+        cluster, remembered while the broker was unreachable, and Home Assistant show no alarm.
+        Held messages are all in state "publish" here (paho reset them for the reconnect and
+        counts none in flight); one published since (its payload the latest) is left to paho.
+        """
+        out = getattr(client, "_out_messages", None)  # paho 2.x
+        lock = getattr(client, "_out_message_mutex", None)
+        if out is None or lock is None:
+            return
+        with lock:
+            for mid, m in list(out.items()):
+                if m.retain and m.state == paho.mqtt_ms_publish and latest.get(m.topic, m.payload) != m.payload:
+                    del out[mid]  # whoever waited for it times out, and a retry publishes anew
 
     def _on_disconnect(self, _c: paho.Client, _u: Any, _f: Any, _rc: Any, _p: Any) -> None:
         self.connected.clear()
