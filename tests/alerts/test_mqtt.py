@@ -491,3 +491,17 @@ def test_a_retained_alert_paho_held_from_before_a_reconnect_does_not_overwrite_t
     finally:
         proxy.close()
         w.stop()
+
+
+def test_the_paho_internals_the_channel_reads_are_there() -> None:
+    """mqtt.py reads which messages paho still holds (to send an event once) from paho 2.x's
+    internals; without them it falls back to publishing again (duplicates, never a lost alarm).
+    An upgrade that moves them must fail here, not quietly bring the duplicates back."""
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    client = paho.Client(CallbackAPIVersion.VERSION2)
+    assert isinstance(client._out_messages, dict) and hasattr(client._out_message_mutex, "__enter__")
+    info = client.publish("t", b"x", qos=1)  # no connection: paho holds it
+    held = client._out_messages[info.mid]
+    assert held.info is info and held.state == paho.mqtt_ms_publish and held.retain is False
