@@ -111,6 +111,51 @@ def test_firmware_builds_each_boards_driver_under_micropython(micropython: str) 
         assert amap == want
 
 
+def test_each_boards_imu_rate_is_the_rate_its_driver_runs_at(micropython: str) -> None:
+    """power.imu_rate_hz is what the band's driver sets for the default config rate (the MPU6886
+    divides its 1 kHz clock: a 52 Hz request runs at 50 Hz); FRAME is checked by the same run."""
+    script = (
+        "import sys, json\nsys.path.insert(0, %r)\nfrom band import imu\nfrom band.config import DEFAULTS\n"
+        "from swcore import protocol as P\n"
+        "class Bus:\n"
+        "    def __init__(s, reg, who):\n        s.reg = reg\n        s.who = who\n"
+        "    def writeto_mem(s, addr, reg, buf):\n        pass\n"
+        "    def readfrom_mem_into(s, addr, reg, buf):\n"
+        "        for i in range(len(buf)):\n            buf[i] = 0\n"
+        "        if reg == s.reg:\n            buf[0] = s.who\n"
+        "for path in %r:\n"
+        "    d = json.load(open(path))['imu']\n"
+        "    cls = imu.DRIVERS[d['part']]\n"
+        "    drv = imu.from_board(Bus(cls.WHO_AM_I_REG, cls.WHO_AM_I[0]), d)\n"
+        "    print(json.dumps([DEFAULTS[P.CFG_RATE_HZ], drv.start(DEFAULTS[P.CFG_RATE_HZ])]))\n"
+    ) % (str(ROOT / "firmware"), [str(BOARDS / f"{i}.json") for i in BOARD_IDS])
+    out = subprocess.run([micropython, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr or out.stdout
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(rows) == len(BOARD_IDS)
+    for board_id, (asked, runs) in zip(BOARD_IDS, rows):
+        assert _raw(board_id)["power"]["imu_rate_hz"] == runs, f"{board_id}: the band asks {asked} Hz and runs {runs} Hz"
+
+
+# The USB id each MicroPython image enumerates with: the C3 has only its USB-Serial/JTAG
+# (ports/esp32/boards/ESP32_GENERIC_C3: console on USB_SERIAL_JTAG); the S3 image runs TinyUSB
+# CDC with Espressif's VID and PID 0x4000 | CDC (ports/esp32/mpconfigport.h: USB_TUSB_PID);
+# a classic ESP32 has no USB of its own and shows its board's USB-UART bridge.
+MICROPYTHON_USB = {"esp32c3": (0x303A, 0x1001), "esp32s3": (0x303A, 0x4001)}
+
+
+@pytest.mark.parametrize("board_id", BOARD_IDS)
+def test_board_usb_id_is_what_the_band_enumerates_as(board_id: str) -> None:
+    from spasmwatch.flashing.link import KNOWN_USB
+
+    b = _raw(board_id)
+    got = (b["usb"]["vid"], b["usb"]["pid"])
+    if b["mcu"] in MICROPYTHON_USB:
+        assert got == MICROPYTHON_USB[b["mcu"]], f"{board_id}: usb {got[0]:04X}:{got[1]:04X}"
+    else:
+        assert got in KNOWN_USB and got[0] != 0x303A, f"{board_id}: not a known USB-UART bridge"
+
+
 @pytest.mark.parametrize(
     "sensor_x,sensor_y,expected",
     [
