@@ -20,6 +20,7 @@ import jsonschema
 import pytest
 
 from spasmwatch.errors import InputError
+from spasmwatch.flashing.firmware import constant
 from spasmwatch.hardware import boards, power
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -237,12 +238,35 @@ def test_readme_power_budget_is_the_computed_one() -> None:
     )
 
 
+def _gap_calls(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr.startswith("gap_")}
+
+
+@pytest.mark.parametrize("board_id", BOARD_IDS)
+def test_power_budget_takes_the_firmwares_batching_and_the_centrals_interval(board_id: str) -> None:
+    """The budget's duty cycle is the sampler's, and its connection interval the one the band gets."""
+    p = _raw(board_id)["power"]
+    assert p["batch_ms"] == constant(ROOT / "firmware" / "band" / "app.py", "BATCH_MS")
+    # The band cannot ask for an interval (it only advertises and disconnects): the central's
+    # shortest default it is. A band that learns to ask must change this test and the budget.
+    band = [*(ROOT / "firmware" / "band").glob("*.py"), ROOT / "firmware" / "main.py"]
+    calls = set().union(*(_gap_calls(f) for f in band))
+    assert calls <= {"gap_advertise", "gap_disconnect"}, f"the band now calls {calls}: update the power budget"
+    assert p["ble_conn_interval_ms"] == power.CENTRAL_CONN_INTERVAL_MS[0]
+    assert p["ble_conn_interval_target_ms"] > p["ble_conn_interval_ms"]
+
+
 def test_power_budget_responds_to_the_board_numbers() -> None:
     b = boards.load("xiao-esp32c3-lsm6dsox", ROOT)
     base = power.budget(b, "as shipped")
     sleepy = power.budget(b, "light sleep")
     assert sleepy.battery_ma < base.battery_ma and sleepy.runtime_h and base.runtime_h
     assert sleepy.runtime_h > base.runtime_h
+    slow = power.budget(b, "light sleep, slow link")
+    assert slow.mcu_ma == sleepy.mcu_ma
+    p = b["power"]
+    assert slow.ble_ma == pytest.approx(sleepy.ble_ma * p["ble_conn_interval_ms"] / p["ble_conn_interval_target_ms"])
     bigger = copy.deepcopy(b)
     bigger["battery"]["capacity_mah"] *= 2
     assert power.budget(bigger, "as shipped").runtime_h == pytest.approx(2 * base.runtime_h)

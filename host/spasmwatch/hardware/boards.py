@@ -144,8 +144,9 @@ def _check_facts(board: Board, path: str) -> None:
     power = board["power"]
     if power["active_ms_per_batch"] >= power["batch_ms"]:
         raise InputError(path, "active_ms_per_batch must be below batch_ms", field="power.active_ms_per_batch")
-    if power["ble_conn_event_ms"] >= power["ble_conn_interval_ms"]:
-        raise InputError(path, "ble_conn_event_ms must be below ble_conn_interval_ms", field="power.ble_conn_event_ms")
+    for interval in ("ble_conn_interval_ms", "ble_conn_interval_target_ms"):
+        if power["ble_conn_event_ms"] >= power[interval]:
+            raise InputError(path, f"ble_conn_event_ms must be below {interval}", field="power.ble_conn_event_ms")
 
 
 def load_path(path: Path, root: Path | None = None) -> Board:
