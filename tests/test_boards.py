@@ -257,6 +257,31 @@ def test_power_budget_takes_the_firmwares_batching_and_the_centrals_interval(boa
     assert p["ble_conn_interval_target_ms"] > p["ble_conn_interval_ms"]
 
 
+# MCU currents (mA) at 160 MHz, the ESP-IDF default CPU clock (esp_system/port/soc/<chip>/Kconfig.cpu)
+# that MicroPython's ESP32_GENERIC, _C3 and _S3 images keep: (running, idle, light sleep).
+# ESP32-C3 and -S3 datasheets, "Current Consumption in Modem-sleep Mode", all peripheral clocks
+# disabled: C3 CPU running 23 / idle 16, S3 one core running 39.9 / WAITI 27.6; light sleep 130 /
+# 240 uA. The ESP32 datasheet gives 27-44 mA at 160 MHz: its ends, and light sleep 0.8 mA.
+DATASHEET_MCU_MA_160MHZ = {"esp32c3": (23.0, 16.0, 0.13), "esp32s3": (39.9, 27.6, 0.24), "esp32": (44.0, 27.0, 0.8)}
+
+
+@pytest.mark.parametrize("board_id", BOARD_IDS)
+def test_mcu_currents_are_the_datasheets_at_the_clock_the_band_runs(board_id: str) -> None:
+    b = _raw(board_id)
+    p = b["power"]
+    for path in [*(ROOT / "firmware" / "band").glob("*.py"), ROOT / "firmware" / "main.py"]:
+        assert "freq(" not in path.read_text(encoding="utf-8"), f"{path} sets the CPU clock: update the power budget"
+    assert (p["mcu_active_ma"], p["mcu_idle_ma"], p["mcu_light_sleep_ma"]) == DATASHEET_MCU_MA_160MHZ[b["mcu"]]
+
+
+def test_readme_states_the_recommended_builds_computed_runtime() -> None:
+    b = boards.load("xiao-esp32c3-lsm6dsox", ROOT)
+    base = power.budget(b, "as shipped")
+    readme = (ROOT / "hardware" / "README.md").read_text(encoding="utf-8")
+    assert base.runtime_h is not None
+    assert f"/ {base.battery_ma:.2f} mA = {base.runtime_h:.1f} h" in readme, "hardware/README.md: the worked example is stale"
+
+
 def test_power_budget_responds_to_the_board_numbers() -> None:
     b = boards.load("xiao-esp32c3-lsm6dsox", ROOT)
     base = power.budget(b, "as shipped")
