@@ -302,6 +302,23 @@ def test_power_budget_responds_to_the_board_numbers() -> None:
     assert usb.runtime_h is None
 
 
+def fits_small_parts_cylinder(size: list[float], edge_r: float, bore: float = 31.7, depth: float = 57.1) -> bool:
+    """Whether a box with rounded edges goes into the cylinder: end-on, its smallest cross-section
+    (the two shorter sides, corners rounded by ``edge_r``) within the bore and its length within
+    the depth. Any other orientation shows the bore a larger cross-section."""
+    a, b, c = sorted(size, reverse=True)
+    corner = ((b / 2 - edge_r) ** 2 + (c / 2 - edge_r) ** 2) ** 0.5 + edge_r
+    return 2 * corner <= bore and a <= depth
+
+
+def test_small_parts_cylinder_check() -> None:
+    assert fits_small_parts_cylinder([30, 20, 10], 3)  # a box smaller than the bore
+    assert not fits_small_parts_cylinder([40, 34, 12], 3)  # wider than the bore
+    assert not fits_small_parts_cylinder([60, 25, 10], 3)  # longer than the cylinder is deep
+    assert fits_small_parts_cylinder([44, 30, 12], 3)  # 30 x 12 with round corners goes in, 44 long
+    assert not fits_small_parts_cylinder([44, 30, 16.7], 3)  # the atom pod: 32.3 mm across its corners
+
+
 def test_enclosure_dimensions_cover_every_board() -> None:
     dims = json.loads((ROOT / "hardware" / "enclosure" / "dimensions.json").read_text())
     for board_id in BOARD_IDS:
@@ -315,8 +332,9 @@ def test_enclosure_dimensions_cover_every_board() -> None:
         # Soft edges against the skin, slots for a strap wider than it is thick.
         assert v["edge_radius_mm"] >= 2
         assert v["strap_slot_mm"][0] >= 20
-        # Larger than a small-parts test cylinder (31.7 mm): not a choking hazard as a whole.
-        assert max(outer[:2]) > 31.7
+        # Does not fit the small-parts test cylinder (16 CFR 1501: 31.7 mm across, 57.1 mm deep
+        # at most) in any orientation: not a choking hazard as a whole.
+        assert not fits_small_parts_cylinder(outer, v["edge_radius_mm"]), f"pod variant {variant} fits the cylinder"
     readme = (ROOT / "hardware" / "README.md").read_text(encoding="utf-8")
     for name, v in dims["variants"].items():
         row = f"| {name} | " + " × ".join(f"{x:g}" for x in v["outer_mm"])
