@@ -339,3 +339,44 @@ def test_enclosure_dimensions_cover_every_board() -> None:
     for name, v in dims["variants"].items():
         row = f"| {name} | " + " × ".join(f"{x:g}" for x in v["outer_mm"])
         assert row in readme, f"hardware/README.md enclosure table is stale for {name}: expected {row!r}"
+
+
+def _options(*words: str) -> set[str]:
+    import argparse
+
+    from spasmwatch.cli import build_parser
+
+    parser: argparse.ArgumentParser = build_parser(list(words))
+    for word in words:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = sub.choices[word]
+    return {o for a in parser._actions for o in a.option_strings if o.startswith("--") and o != "--help"}
+
+
+def test_flashing_doc_names_every_option_and_no_other() -> None:
+    """docs/flashing.md against ``spasmwatch flash`` and ``board info`` (other tools' options aside)."""
+    import re
+
+    doc = (ROOT / "docs" / "flashing.md").read_text(encoding="utf-8")
+    ours = re.sub(r"`(?:esptool|mpy-cross|pip|bluetoothctl)[^`]*`", "", doc)
+    said = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", ours))
+    known = _options("flash") | _options("board", "info")
+    assert said <= known, f"docs/flashing.md names options the commands lack: {sorted(said - known)}"
+    assert known <= said, f"docs/flashing.md leaves out: {sorted(known - said)}"
+
+
+
+# Where esptool writes each chip's MicroPython image (micropython ports/esp32/boards/*/board.json,
+# deploy_options.flash_offset): a classic ESP32 boots its second-stage loader from 0x1000.
+FLASH_OFFSET = {"esp32c3": "0", "esp32s3": "0", "esp32": "0x1000"}
+
+
+@pytest.mark.parametrize("board_id", BOARD_IDS)
+def test_flashing_doc_gives_each_boards_image_and_address(board_id: str) -> None:
+    b = _raw(board_id)
+    doc = (ROOT / "docs" / "flashing.md").read_text(encoding="utf-8")
+    rows = [line for line in doc.splitlines() if line.startswith("|") and f"`{board_id}`" in line]
+    assert len(rows) == 1, f"docs/flashing.md: one image row for {board_id}"
+    cells = [c.strip() for c in rows[0].strip("|").split("|")]
+    assert cells[1] == f"https://micropython.org/download/{b['micropython_board']}/"
+    assert cells[2] == FLASH_OFFSET[b["mcu"]]
