@@ -121,7 +121,7 @@ _FAULT: dict[BandFault, Message] = {
     BandFault.NOT_WORN: Message(
         "Band not worn", "Band not worn: check it is snug on the baby's chest, sensor at the front."
     ),
-    BandFault.BATTERY_LOW: Message("Band battery low", "Band battery low: charge it soon (it keeps recording until empty)."),
+    BandFault.BATTERY_LOW: Message("Band battery low", "Band battery low: charge it soon. At 3 % it stops detecting until it is charged."),
     BandFault.LOG_NEARLY_FULL: Message(
         "Band memory nearly full",
         "The band's event log is nearly full: bring it in range of this computer so it can upload its events.",
