@@ -1,4 +1,5 @@
-"""SerialLink on ports that misbehave: a pseudo-terminal nobody reads, a network serial port slow to open.
+"""SerialLink on ports that misbehave: a pseudo-terminal nobody reads, a network serial port slow to open,
+a port closed while a read or write waits on it.
 
 All real: an ``os.openpty()`` pair stands for a band whose USB stopped draining,
 and pyserial's own RFC 2217 server (``rfc2217.PortManager`` over ``loop://``) on
@@ -13,7 +14,10 @@ import logging
 import os
 import select
 import socket
+import sys
 import threading
+import time
+from typing import Any
 
 import pytest
 import serial  # type: ignore[import-untyped]
@@ -22,6 +26,7 @@ from swcore import protocol as P
 from transport_helpers import run, until
 
 from spasmwatch.transport import DisconnectedError, LinkTimeoutError, TransportError
+from spasmwatch.transport import serial as serial_link
 from spasmwatch.transport.serial import SerialLink
 
 # pyserial's RFC 2217 client names its reader thread the old way (setDaemon, setName).
@@ -224,3 +229,112 @@ def test_a_write_gives_up_before_the_session_does() -> None:
     from spasmwatch.transport.serial import WRITE_TIMEOUT_S
 
     assert 0 < WRITE_TIMEOUT_S < K.REQUEST_TIMEOUT_S
+
+
+# --- closing a port a read or write is blocked on ------------------------------------------------------
+
+PYSERIAL_IO = {serial.Serial.read.__code__: "read", serial.Serial.write.__code__: "write"}
+
+
+def _in_pyserial_io() -> list[str]:
+    """Which of pyserial's blocking calls ("read", "write") some thread is inside now."""
+    found = []
+    for frame in sys._current_frames().values():
+        f: Any = frame
+        while f is not None and f.f_code not in PYSERIAL_IO:
+            f = f.f_back
+        if f is not None:
+            found.append(PYSERIAL_IO[f.f_code])
+    return found
+
+
+class _ClosedUnder:
+    """Records every pyserial read or write that ended with its port already closed (its
+    ``fd`` gone): one the close did not wait for, which went on with a closed descriptor.
+    A profile function on the threads started while it is on (asyncio's worker threads)."""
+
+    def __init__(self) -> None:
+        self.ended: list[str] = []
+
+    def __call__(self, frame: Any, event: str, arg: Any) -> None:
+        if event == "return" and frame.f_code in PYSERIAL_IO and frame.f_locals["self"].fd is None:
+            self.ended.append(PYSERIAL_IO[frame.f_code])
+
+    def __enter__(self) -> _ClosedUnder:
+        threading.setprofile(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        threading.setprofile(None)
+
+
+def test_a_close_wakes_a_blocked_read_and_waits_for_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by review: ``disconnect()`` cancelled the reader task and closed the port while the
+    reader's worker thread was still blocked in ``read``; the thread woke (pyserial's close
+    closes the pipes it also waits on) and went on with the closed port (a TypeError on its
+    fd, swallowed). Now the close wakes the read (``cancel_read``) and waits for the thread to
+    leave it before closing: no read ends on a closed port, none is left, and the close is
+    prompt though a read may block for POLL_S, made long here so the read is certainly blocked."""
+    monkeypatch.setattr(serial_link, "POLL_S", 4.0)  # taken at open
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+
+    async def body() -> None:
+        link = SerialLink(path)
+        await link.connect(5)
+        await until(lambda: "read" in _in_pyserial_io(), 5, "the reader to block in a read")
+        started = time.monotonic()
+        await asyncio.wait_for(link.disconnect(), 10)
+        took = time.monotonic() - started
+        assert "read" not in _in_pyserial_io(), "a thread is still reading the closed port"
+        await asyncio.sleep(0.2)  # a read the close did not wait for ends now
+        assert closed.ended == [], "a read went on after its port was closed"
+        assert took < 2.0, f"the close waited {took:.1f} s for the read"
+        assert not link.connected
+
+    try:
+        with _ClosedUnder() as closed:
+            run(body(), 30)
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_a_close_wakes_a_blocked_write_which_fails_at_once() -> None:
+    """Found by review: ``disconnect()`` closed the port under a write blocked on a band that
+    does not read; the write's thread woke (pyserial's close closes the pipes it also waits on)
+    and raised TypeError from the closed port, which ``write`` passed on (not a TransportError).
+    Now the close wakes it (``cancel_write``) and waits for it: the write raises
+    DisconnectedError at once, and it ended before the port closed."""
+    master, slave = os.openpty()  # the master end is the band, which never reads
+    path = os.ttyname(slave)
+    command = P.encode_time_sync(1_700_000_000, 0)
+
+    async def body() -> None:
+        link = SerialLink(path, write_timeout_s=6.0)
+        await link.connect(5)
+        blocked = None
+        for _ in range(2000):  # a Linux pty takes ~19 KB, ~75 frames, before a write waits
+            writing = asyncio.create_task(link.write(P.CONTROL_UUID, command))
+            done, _ = await asyncio.wait({writing}, timeout=0.5)
+            if not done:
+                blocked = writing
+                break
+            writing.result()
+        assert blocked is not None, "2000 commands went into a port nobody reads"
+        assert "write" in _in_pyserial_io()
+        started = time.monotonic()
+        await asyncio.wait_for(link.disconnect(), 10)
+        with pytest.raises(DisconnectedError):
+            await asyncio.wait_for(blocked, 3.0)  # the write timeout is 6 s
+        took = time.monotonic() - started
+        assert "write" not in _in_pyserial_io(), "a thread is still writing to the closed port"
+        assert closed.ended == [], "a write went on after its port was closed"
+        assert took < 3.0, f"the close and the write took {took:.1f} s"
+
+    try:
+        with _ClosedUnder() as closed:
+            run(body(), 30)
+    finally:
+        os.close(master)
+        os.close(slave)

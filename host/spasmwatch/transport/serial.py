@@ -11,6 +11,8 @@ USB is a cable the caregiver plugged in: ``secure()`` has nothing to do.
 pyserial blocks in worker threads, which cannot be stopped, so each is bounded: a
 read by ``POLL_S``, a write by ``WRITE_TIMEOUT_S`` (then ``LinkTimeoutError``), and a
 port that opens after ``connect()`` stopped waiting for it is closed (docs/transport.md).
+A close wakes the read and write under way (``cancel_read`` / ``cancel_write``) and
+waits for them before it closes the port.
 
 ``target`` goes to ``serial.serial_for_url``: ``/dev/ttyACM0``, ``COM3``, and
 also ``socket://127.0.0.1:PORT`` (the simulated band's CDC stand-in,
@@ -84,7 +86,7 @@ class SerialLink:
         self.baudrate = baudrate
         self.write_timeout_s = write_timeout_s  # taken at connect
         self.decoder = P.FrameDecoder()  # type: ignore[no-untyped-call]  # swcore is MicroPython code, unannotated
-        self._port: serial.SerialBase | None = None
+        self._port: _Port | None = None
         self._reader: asyncio.Task[None] | None = None
         self._opening: _Opening | None = None
         self._callbacks: dict[str, Callable[[bytes], None]] = {}
@@ -111,9 +113,9 @@ class SerialLink:
             kind = open_kind(e)
             error = NotFoundError if kind == "not_found" else RefusedError if kind == "refused" else LinkIOError
             raise error(f"{self.address}: {e}") from e
-        self._port = port
+        self._port = _Port(port)
         self._closing = False
-        self._reader = asyncio.create_task(self._receive(port))
+        self._reader = asyncio.create_task(self._receive(self._port))
 
     async def _open_within(self, timeout_s: float) -> serial.SerialBase:
         """Open the port in a worker thread, which cannot be stopped: a port it opens after we
@@ -152,13 +154,25 @@ class SerialLink:
         if self._opening is not None:  # a connect() waiting for its open: the port is not to be kept
             self._opening.give_up()
         port, self._port = self._port, None
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-            self._reader = None
+        reader, self._reader = self._reader, None
         if port is not None:
-            await asyncio.to_thread(port.close)
+            # At once, before any await: no new read or write starts, the blocked ones wake.
+            # Then the port closes once they have returned (in a thread, which goes on if this
+            # is cancelled).
+            port.stop()
+            await asyncio.to_thread(port.close, self._close_wait_s)
+        if reader is not None:
+            # It ends by itself: its read was woken, and the next finds the port closed (or it
+            # is closing the port after a drop). Not cancelled, and not cancelled with us: a
+            # cancelled task would leave its thread and its close running, unwaited for.
+            await asyncio.wait([reader])
+            if not reader.cancelled():
+                reader.result()  # a callback's exception, as before
+
+    @property
+    def _close_wait_s(self) -> float:
+        """How long a close waits for a read or write that cannot be woken (socket://, rfc2217://)."""
+        return self.write_timeout_s + 1.0
 
     async def read(self, uuid: str) -> bytes:
         if uuid != P.STATUS_UUID:
@@ -177,7 +191,9 @@ class SerialLink:
             raise LinkIOError(f"{self.address}: only control can be written over serial, not {uuid}")
         port = self._live()
         with self._io("write"):
-            await asyncio.to_thread(_write_frame, port, P.frame(data))  # type: ignore[no-untyped-call]
+            await asyncio.to_thread(port.write_frame, P.frame(data))  # type: ignore[no-untyped-call]
+        if port.closing:  # disconnect() or a drop woke it, or came just after: all, some or none went out
+            raise DisconnectedError(f"{self.address}: write: the link was closed during it")
 
     async def subscribe(self, uuid: str, callback: Callable[[bytes], None]) -> None:
         if uuid not in CHANNEL_OF_TYPE.values():
@@ -188,7 +204,7 @@ class SerialLink:
         self._on_disconnect.append(callback)
 
     # --- receive side ------------------------------------------------------------------------------
-    def _live(self) -> serial.SerialBase:
+    def _live(self) -> _Port:
         if self._port is None or not self._port.is_open:
             raise DisconnectedError(f"{self.address}: not connected")
         return self._port
@@ -204,18 +220,21 @@ class SerialLink:
         except (serial.SerialException, OSError) as e:
             raise DisconnectedError(f"{self.address}: {what}: {e}") from e
 
-    async def _receive(self, port: serial.SerialBase) -> None:
+    async def _receive(self, port: _Port) -> None:
         try:
             while True:
-                data = await asyncio.to_thread(_read_some, port)
+                data = await asyncio.to_thread(port.read_some)
                 for payload in self.decoder.feed(data):  # type: ignore[no-untyped-call]
                     self._deliver(bytes(payload))
         except (serial.SerialException, OSError, TypeError, AttributeError):
-            pass  # unplugged, or closed under us (pyserial's socket:// reports a closed port oddly)
-        if not self._closing:
+            pass  # unplugged, or closed (pyserial's socket:// reports a closed port oddly)
+        if port.closing:  # disconnect() closed it
+            return
+        port.stop()  # a write under way ends now, with DisconnectedError
+        if self._port is port:
             self._port = None
-            with contextlib.suppress(serial.SerialException, OSError):
-                port.close()
+        await asyncio.to_thread(port.close, self._close_wait_s)  # closed before anyone hears of the drop
+        if not self._closing:
             for callback in list(self._on_disconnect):
                 callback()
 
@@ -258,6 +277,85 @@ def _write_frame(port: serial.SerialBase, frame: bytes) -> None:
         with contextlib.suppress(serial.SerialException, OSError):
             port.reset_output_buffer()
         raise
+
+
+class _Port:
+    """An open port and the worker threads reading and writing it, which its close wakes and waits for.
+
+    pyserial blocks in threads, and its ``close()`` does not wait for them: a thread blocked
+    in a posix read or write wakes (the close also closes the pipes it waits on) and goes on
+    with the closed port (a TypeError on its fd, which ``write`` passed on), or with a
+    descriptor number given since to another file, if it read ``fd`` just before. So
+    ``stop()`` lets no new read or write start and wakes the ones under way (pyserial's
+    ``cancel_read`` / ``cancel_write``: posix, Windows and ``loop://`` have them), and
+    ``close()`` waits for them to return before it closes the port: promptly, and no thread
+    touches it afterwards. A read or write that cannot be woken (``socket://``,
+    ``rfc2217://``) is waited for up to ``wait_s``.
+    """
+
+    def __init__(self, port: serial.SerialBase) -> None:
+        self.serial = port
+        self._cond = threading.Condition()
+        self._busy = 0  # reads and writes under way
+        self._writing = 0
+        self._flush = False  # a write was woken: what it queued is not to go out at the close
+        self._closed = False
+        self.closing = False  # stop() was called: no new read or write
+
+    @property
+    def is_open(self) -> bool:
+        return not self.closing and bool(self.serial.is_open)
+
+    @contextlib.contextmanager
+    def _use(self, writing: bool = False) -> Iterator[serial.SerialBase]:
+        with self._cond:
+            if self.closing:
+                raise serial.PortNotOpenError()
+            self._busy += 1
+            self._writing += writing
+        try:
+            yield self.serial
+        finally:
+            with self._cond:
+                self._busy -= 1
+                self._writing -= writing
+                self._cond.notify_all()
+
+    def read_some(self) -> bytes:
+        with self._use() as port:
+            return _read_some(port)
+
+    def write_frame(self, frame: bytes) -> None:
+        with self._use(writing=True) as port:
+            _write_frame(port, frame)
+
+    def stop(self) -> None:
+        """No new read or write; wake those under way. Does not block (the event loop calls it)."""
+        with self._cond:
+            if self.closing:
+                return
+            self.closing = True
+            self._flush = self._writing > 0
+            if self._busy:
+                for name in ("cancel_read", "cancel_write"):
+                    # getattr: PosixPollSerial's cancel_read is a property that raises AttributeError
+                    cancel = getattr(self.serial, name, None)
+                    if cancel is not None:
+                        with contextlib.suppress(serial.SerialException, OSError):
+                            cancel()
+
+    def close(self, wait_s: float) -> None:
+        """``stop()``, wait up to ``wait_s`` for the reads and writes under way, close. Blocks: a worker thread."""
+        self.stop()
+        with self._cond:
+            self._cond.wait_for(lambda: self._busy == 0, wait_s)
+            if self._closed:
+                return
+            self._closed = True
+        if self._flush:  # a tty's close waits for its output to drain (Linux: up to 30 s)
+            with contextlib.suppress(serial.SerialException, OSError):
+                self.serial.reset_output_buffer()
+        _close_quietly(self.serial)
 
 
 class _Opening:
