@@ -1,7 +1,8 @@
 """SerialLink on ports that misbehave: a pseudo-terminal nobody reads, a network serial port slow to open,
-a port closed while a read or write waits on it.
+a port another program has open, a port closed while a read or write waits on it.
 
-All real: an ``os.openpty()`` pair stands for a band whose USB stopped draining,
+All real: an ``os.openpty()`` pair stands for a band on USB (its slave end is a
+real tty device, which pyserial and mpremote open by path and lock with flock),
 and pyserial's own RFC 2217 server (``rfc2217.PortManager`` over ``loop://``) on
 127.0.0.1, answering only when told, for a port whose open takes longer than the
 connect waits.
@@ -25,7 +26,9 @@ from serial import rfc2217
 from swcore import protocol as P
 from transport_helpers import run, until
 
-from spasmwatch.transport import DisconnectedError, LinkTimeoutError, TransportError
+from spasmwatch.daemon.session import BandSession, State
+from spasmwatch.flashing.link import DeviceError, open_serial
+from spasmwatch.transport import DisconnectedError, LinkTimeoutError, RefusedError, TransportError
 from spasmwatch.transport import serial as serial_link
 from spasmwatch.transport.serial import SerialLink
 
@@ -229,6 +232,119 @@ def test_a_write_gives_up_before_the_session_does() -> None:
     from spasmwatch.transport.serial import WRITE_TIMEOUT_S
 
     assert 0 < WRITE_TIMEOUT_S < K.REQUEST_TIMEOUT_S
+
+
+# --- a port another program has open ---------------------------------------------------------------
+
+STATUS = P.encode_status(80, 1, 3, 0, 0, 7, 120, 42)
+
+
+async def _still_works(link: SerialLink, master: int) -> None:
+    """A STATUS the band sends reaches ``link``, and ``link``'s command reaches the band, whole."""
+    os.write(master, P.frame(STATUS))
+    await until(lambda: link._status == STATUS, 5, "the band's STATUS")
+    assert await link.read(P.STATUS_UUID) == STATUS
+    command = P.encode_time_sync(1_700_000_000, 0)
+    await asyncio.wait_for(link.write(P.CONTROL_UUID, command), 5)
+    decoder = P.FrameDecoder()
+    got: list[bytes] = []
+    await until(lambda: bool(got.extend(bytes(f) for f in decoder.feed(_drain(master))) or got), 5, "the command")
+    assert got == [command]
+
+
+@pytest.mark.parametrize("second", ["link", "flash"])
+def test_a_second_program_on_the_port_is_refused_and_the_first_keeps_working(second: str) -> None:
+    """Found by review: the link opened its port without a lock, so a second daemon (or a serial
+    monitor, or 'spasmwatch flash') opened the same tty and both read the band's bytes, each
+    seeing part of the frames, and their commands interleaved. The link now opens exclusively
+    (pyserial's flock, which mpremote, the flashing link, takes too): a second SerialLink gets
+    RefusedError naming the port and saying another program has it, the flashing link a
+    DeviceError saying to stop the daemon, and the first link goes on receiving and sending.
+    Once the first has disconnected, a link opens the port at once (the close waits for the
+    reader's thread, whose select() would otherwise hold the file, and its lock, a moment longer)."""
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+
+    async def body() -> None:
+        first = SerialLink(path)
+        await first.connect(5)
+        try:
+            if second == "link":
+                with pytest.raises(RefusedError) as refused:
+                    await SerialLink(path).connect(5)
+                assert refused.value.kind == "refused"
+                message = str(refused.value)
+            else:
+                with pytest.raises(DeviceError) as failed:
+                    await asyncio.to_thread(open_serial, path)
+                message = str(failed.value)
+                assert "daemon" in message, message
+            assert path in message and "another program" in message, message
+            await _still_works(first, master)
+        finally:
+            await first.disconnect()
+        if second == "link":  # the lock goes with the port: the next link opens it
+            again = SerialLink(path)
+            await again.connect(5)
+            await _still_works(again, master)
+            await again.disconnect()
+        else:
+            (await asyncio.to_thread(open_serial, path)).close()
+
+    try:
+        run(body(), 30)
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+class _States:
+    """A SessionSink that only records states: the session never gets past connecting here."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[State, str]] = []
+
+    def on_state(self, session: Any, state: State, detail: str) -> None:
+        self.seen.append((state, detail))
+
+
+def test_the_daemon_backs_off_while_the_band_is_being_flashed() -> None:
+    """While 'spasmwatch flash' (mpremote, on the same port) has the band, the daemon's session
+    does not open the port too: its connect is refused, the state says which port and that
+    another program has it, and it waits the refused backoff (5 s, doubling) before trying again;
+    the flash still gets every byte. Before, the daemon opened the port beside the flash (both
+    read the REPL's bytes) and went on with its connect sequence."""
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    flashing = open_serial(path)
+
+    async def body() -> None:
+        sink = _States()
+        session = BandSession(path, lambda: SerialLink(path), sink)  # type: ignore[arg-type]
+        running = asyncio.create_task(session.run())
+        try:
+            await until(lambda: any(state is State.BACKOFF for state, _ in sink.seen), 10, "the session to back off")
+            # the flash still has the band's every byte
+            prompt = b"raw REPL; CTRL-B to exit\r\n>"
+            os.write(master, prompt)
+            flashing.transport.serial.timeout = 5
+            assert await asyncio.to_thread(flashing.transport.serial.read, len(prompt)) == prompt
+        finally:
+            await session.stop()
+            await asyncio.wait_for(running, 10)
+        states = [state for state, _ in sink.seen]
+        backoff = states.index(State.BACKOFF)
+        assert states[: backoff + 1] == [State.CONNECTING, State.DISCONNECTED, State.BACKOFF], sink.seen
+        refused = sink.seen[backoff - 1][1]
+        assert refused.startswith("refused: ") and path in refused and "another program" in refused, refused
+        assert sink.seen[backoff][1] == "retry in 5 s", sink.seen
+
+    try:
+        run(body(), 30)
+    finally:
+        flashing.close()
+        os.close(master)
+        os.close(slave)
 
 
 # --- closing a port a read or write is blocked on ------------------------------------------------------

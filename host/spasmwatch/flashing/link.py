@@ -239,11 +239,18 @@ def open_serial(device: str) -> Link:
     from mpremote.transport_serial import SerialTransport
 
     try:
-        transport = SerialTransport(device, baudrate=115200)
+        # exclusive (mpremote's default): a flock on a posix port, which the daemon's serial link
+        # takes too, so neither can open a port the other has (both would read the band's bytes)
+        transport = SerialTransport(device, baudrate=115200, exclusive=True)
     except TransportError as exc:
         if not os.path.exists(device):
             raise DeviceError(f"{device}: no such port: is the band plugged in? ('spasmwatch scan' lists the bands it finds on USB)") from None
-        raise DeviceError(f"{device}: {exc} (is another program such as a serial monitor using it?)") from None
+        if not os.access(device, os.R_OK | os.W_OK):
+            raise DeviceError(f"{device}: {exc}: no permission (on Linux, add yourself to the 'dialout' group and log in again)") from None
+        raise DeviceError(
+            f"{device}: {exc}: another program has it open: the spasmwatch daemon, if it monitors this "
+            "band over USB (stop it while flashing), or a serial monitor, Thonny or mpremote"
+        ) from None
     return Link(transport, device)
 
 

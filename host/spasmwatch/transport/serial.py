@@ -8,6 +8,9 @@ STATUS heard (the band sends one when the port opens, and before every command's
 the STATUS it refreshed: a read right after a command sees its effect, as over BLE).
 USB is a cable the caregiver plugged in: ``secure()`` has nothing to do.
 
+The port is opened exclusively (a flock on posix, as mpremote takes): another program
+holding it is ``RefusedError`` saying so, and this link keeps others out.
+
 pyserial blocks in worker threads, which cannot be stopped, so each is bounded: a
 read by ``POLL_S``, a write by ``WRITE_TIMEOUT_S`` (then ``LinkTimeoutError``), and a
 port that opens after ``connect()`` stopped waiting for it is closed (docs/transport.md).
@@ -31,11 +34,11 @@ import serial  # type: ignore[import-untyped]
 from swcore import protocol as P
 
 from spasmwatch.transport.base import (
+    ERROR_BY_KIND,
     DisconnectedError,
     Kind,
     LinkIOError,
     LinkTimeoutError,
-    NotFoundError,
     RefusedError,
     TransportError,
 )
@@ -64,15 +67,44 @@ CHANNEL_OF_TYPE = {
 }
 
 
+# How an open finds the port held by another program: its exclusive lock (flock, which this
+# link, mpremote, miniterm and picocom take) fails with EWOULDBLOCK (= EAGAIN on Linux), a tty
+# another program made exclusive (TIOCEXCL) refuses the open with EBUSY.
+BUSY_ERRNOS = (errno.EAGAIN, errno.EWOULDBLOCK, errno.EBUSY)
+
+
+def _errnos(e: BaseException) -> Iterator[int | None]:
+    for err in (e, e.__cause__, e.__context__):
+        yield getattr(err, "errno", None)
+
+
+def port_busy(e: BaseException) -> bool:
+    """The port did not open because another program has it open (see BUSY_ERRNOS). Windows
+    opens every COM port exclusively; pyserial reports a second open there as "could not open
+    port 'COM3': PermissionError(13, 'Access is denied.', ...)", with no errno."""
+    return any(code in BUSY_ERRNOS for code in _errnos(e)) or "access is denied" in str(e).lower()
+
+
 def open_kind(e: BaseException) -> Kind:
     """Why a port did not open: no such device / nobody listening, or someone else has it."""
-    for err in (e, e.__cause__, e.__context__):
-        code = getattr(err, "errno", None)
+    if port_busy(e):
+        return "refused"
+    for code in _errnos(e):
         if code in (errno.ENOENT, errno.ENODEV, errno.ENXIO, errno.ECONNREFUSED, errno.EHOSTUNREACH):
             return "not_found"
-        if code in (errno.EBUSY, errno.EACCES, errno.EPERM):
+        if code in (errno.EACCES, errno.EPERM):
             return "refused"
     return "not_found" if "refused" in str(e).lower() or "no such" in str(e).lower() else "io"
+
+
+def open_error(address: str, e: BaseException) -> TransportError:
+    """The TransportError for a port that did not open (``e``, pyserial's or the OS's)."""
+    if port_busy(e):
+        return RefusedError(
+            f"{address} is open in another program (another spasmwatch daemon, 'spasmwatch flash' or "
+            f"'board info', mpremote, a serial monitor): close it, the link retries ({e})"
+        )
+    return ERROR_BY_KIND[open_kind(e)](f"{address}: {e}")
 
 
 class SerialLink:
@@ -110,9 +142,7 @@ class SerialLink:
         except asyncio.TimeoutError:
             raise LinkTimeoutError(f"{self.address}: the port did not open within {timeout_s:g} s") from None
         except (serial.SerialException, OSError, ValueError) as e:
-            kind = open_kind(e)
-            error = NotFoundError if kind == "not_found" else RefusedError if kind == "refused" else LinkIOError
-            raise error(f"{self.address}: {e}") from e
+            raise open_error(self.address, e) from e
         self._port = _Port(port)
         self._closing = False
         self._reader = asyncio.create_task(self._receive(self._port))
@@ -137,7 +167,12 @@ class SerialLink:
         return port
 
     def _open(self) -> serial.SerialBase:
-        port = serial.serial_for_url(self.address, baudrate=self.baudrate, timeout=POLL_S)
+        # exclusive: a second program on the port (a second daemon, 'spasmwatch flash', a serial
+        # monitor) would read part of the band's frames and interleave its commands with ours.
+        # On a posix device it is pyserial's flock(LOCK_EX | LOCK_NB), which mpremote (the
+        # flashing link), miniterm and picocom take too; Windows opens COM ports exclusively
+        # anyway; the URL handlers (socket://, loop://, rfc2217://) keep the flag and ignore it.
+        port = serial.serial_for_url(self.address, baudrate=self.baudrate, timeout=POLL_S, exclusive=True)
         try:
             _bound_writes(port, self.write_timeout_s)
         except BaseException:
