@@ -86,20 +86,28 @@ def test_every_board_part_has_a_firmware_driver_and_every_driver_is_used() -> No
     assert schema_parts == set(drivers), "schema imu.part enum and band.imu.DRIVERS must list the same parts"
 
 
-def test_firmware_builds_each_boards_driver_under_micropython(micropython: str) -> None:
-    """The band's own code accepts each definition: part -> driver class, address, axis map."""
+def _per_board(micropython: str, setup: str, per_imu: str) -> list[Any]:
+    """Under micropython, with the firmware on the path: ``setup``, then ``per_imu`` for each
+    board's ``d`` (its "imu" object), which prints one JSON row; the rows, in BOARD_IDS order."""
     script = (
-        "import sys, json\nsys.path.insert(0, %r)\nfrom band import imu\n"
-        "for path in %r:\n"
-        "    d = json.load(open(path))['imu']\n"
-        "    drv = imu.from_board(None, d)\n"
-        "    print(json.dumps([d['part'], drv.__class__.__name__, drv._addr, list(drv._map)]))\n"
+        "import sys, json\nsys.path.insert(0, %r)\n" + setup + "for path in %r:\n    d = json.load(open(path))['imu']\n" + per_imu
     ) % (str(ROOT / "firmware"), [str(BOARDS / f"{i}.json") for i in BOARD_IDS])
     out = subprocess.run([micropython, "-c", script], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr or out.stdout
     rows = [json.loads(line) for line in out.stdout.splitlines()]
-    drivers = firmware_drivers()
     assert len(rows) == len(BOARD_IDS)
+    return rows
+
+
+def test_firmware_builds_each_boards_driver_under_micropython(micropython: str) -> None:
+    """The band's own code accepts each definition: part -> driver class, address, axis map."""
+    rows = _per_board(
+        micropython,
+        "from band import imu\n",
+        "    drv = imu.from_board(None, d)\n"
+        "    print(json.dumps([d['part'], drv.__class__.__name__, drv._addr, list(drv._map)]))\n",
+    )
+    drivers = firmware_drivers()
     for board_id, (part, cls, addr, amap) in zip(BOARD_IDS, rows):
         raw = _raw(board_id)["imu"]
         assert cls == drivers[part]
@@ -115,25 +123,19 @@ def test_firmware_builds_each_boards_driver_under_micropython(micropython: str) 
 def test_each_boards_imu_rate_is_the_rate_its_driver_runs_at(micropython: str) -> None:
     """power.imu_rate_hz is what the band's driver sets for the default config rate (the MPU6886
     divides its 1 kHz clock: a 52 Hz request runs at 50 Hz); FRAME is checked by the same run."""
-    script = (
-        "import sys, json\nsys.path.insert(0, %r)\nfrom band import imu\nfrom band.config import DEFAULTS\n"
-        "from swcore import protocol as P\n"
+    rows = _per_board(
+        micropython,
+        "from band import imu\nfrom band.config import DEFAULTS\nfrom swcore import protocol as P\n"
         "class Bus:\n"
         "    def __init__(s, reg, who):\n        s.reg = reg\n        s.who = who\n"
         "    def writeto_mem(s, addr, reg, buf):\n        pass\n"
         "    def readfrom_mem_into(s, addr, reg, buf):\n"
         "        for i in range(len(buf)):\n            buf[i] = 0\n"
-        "        if reg == s.reg:\n            buf[0] = s.who\n"
-        "for path in %r:\n"
-        "    d = json.load(open(path))['imu']\n"
+        "        if reg == s.reg:\n            buf[0] = s.who\n",
         "    cls = imu.DRIVERS[d['part']]\n"
         "    drv = imu.from_board(Bus(cls.WHO_AM_I_REG, cls.WHO_AM_I[0]), d)\n"
-        "    print(json.dumps([DEFAULTS[P.CFG_RATE_HZ], drv.start(DEFAULTS[P.CFG_RATE_HZ])]))\n"
-    ) % (str(ROOT / "firmware"), [str(BOARDS / f"{i}.json") for i in BOARD_IDS])
-    out = subprocess.run([micropython, "-c", script], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr or out.stdout
-    rows = [json.loads(line) for line in out.stdout.splitlines()]
-    assert len(rows) == len(BOARD_IDS)
+        "    print(json.dumps([DEFAULTS[P.CFG_RATE_HZ], drv.start(DEFAULTS[P.CFG_RATE_HZ])]))\n",
+    )
     for board_id, (asked, runs) in zip(BOARD_IDS, rows):
         assert _raw(board_id)["power"]["imu_rate_hz"] == runs, f"{board_id}: the band asks {asked} Hz and runs {runs} Hz"
 

@@ -18,6 +18,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
@@ -384,6 +385,16 @@ class _ClosedUnder:
         threading.setprofile(None)
 
 
+def _watching_closes(body: Callable[[_ClosedUnder], Coroutine[Any, Any, None]], *fds: int) -> None:
+    """Run ``body(closed)``, recording each pyserial read or write that ends on a closed port; then close ``fds``."""
+    try:
+        with _ClosedUnder() as closed:
+            run(body(closed), 30)
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
 def test_a_close_wakes_a_blocked_read_and_waits_for_it(monkeypatch: pytest.MonkeyPatch) -> None:
     """Found by review: ``disconnect()`` cancelled the reader task and closed the port while the
     reader's worker thread was still blocked in ``read``; the thread woke (pyserial's close
@@ -395,7 +406,7 @@ def test_a_close_wakes_a_blocked_read_and_waits_for_it(monkeypatch: pytest.Monke
     master, slave = os.openpty()
     path = os.ttyname(slave)
 
-    async def body() -> None:
+    async def body(closed: _ClosedUnder) -> None:
         link = SerialLink(path)
         await link.connect(5)
         await until(lambda: "read" in _in_pyserial_io(), 5, "the reader to block in a read")
@@ -408,12 +419,7 @@ def test_a_close_wakes_a_blocked_read_and_waits_for_it(monkeypatch: pytest.Monke
         assert took < 2.0, f"the close waited {took:.1f} s for the read"
         assert not link.connected
 
-    try:
-        with _ClosedUnder() as closed:
-            run(body(), 30)
-    finally:
-        os.close(master)
-        os.close(slave)
+    _watching_closes(body, master, slave)
 
 
 def test_a_close_wakes_a_blocked_write_which_fails_at_once() -> None:
@@ -426,7 +432,7 @@ def test_a_close_wakes_a_blocked_write_which_fails_at_once() -> None:
     path = os.ttyname(slave)
     command = P.encode_time_sync(1_700_000_000, 0)
 
-    async def body() -> None:
+    async def body(closed: _ClosedUnder) -> None:
         link = SerialLink(path, write_timeout_s=6.0)
         await link.connect(5)
         blocked = None
@@ -448,9 +454,4 @@ def test_a_close_wakes_a_blocked_write_which_fails_at_once() -> None:
         assert closed.ended == [], "a write went on after its port was closed"
         assert took < 3.0, f"the close and the write took {took:.1f} s"
 
-    try:
-        with _ClosedUnder() as closed:
-            run(body(), 30)
-    finally:
-        os.close(master)
-        os.close(slave)
+    _watching_closes(body, master, slave)
