@@ -11,16 +11,16 @@ memory-budget test gives the band.
 
 import sys
 
-from hw import EXIT_POWER_LOSS, SimStorage
+from hw import EXIT_POWER_LOSS, FileProxy, SimStorage
 
 
 def _ours(name):
     return name.startswith("events.log.")
 
 
-class _CutFile:
+class _CutFile(FileProxy):
     def __init__(self, f, storage):
-        self._f = f
+        super().__init__(f)
         self._st = storage
 
     def write(self, b):
@@ -29,9 +29,6 @@ class _CutFile:
             self._f.close()
             self._st.lose_power("write")
         return self._f.write(b)
-
-    def __getattr__(self, name):
-        return getattr(self._f, name)
 
 
 class CutStorage(SimStorage):

@@ -222,11 +222,27 @@ class SimWDT:
         return self._clock.ticks_ms() - self.last > self.timeout_ms
 
 
-class _TearingFile:
+class FileProxy:
+    """A flash file that behaves as ``f`` except where a subclass overrides (its writes)."""
+
+    def __init__(self, f):
+        self._f = f
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self._f.close()
+
+
+class _TearingFile(FileProxy):
     """Event-log file that loses power in the middle of writing record ``tear_seq``."""
 
     def __init__(self, f, tear_seq, clock=None):
-        self._f = f
+        super().__init__(f)
         self._tear = tear_seq
         self._clock = clock
 
@@ -242,33 +258,12 @@ class _TearingFile:
             sys.exit(EXIT_POWER_LOSS)
         return self._f.write(b)
 
-    def __getattr__(self, name):
-        return getattr(self._f, name)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self._f.close()
-
-
-class _RefusingFile:
+class _RefusingFile(FileProxy):
     """A file opened for update ("r+b": the event log) on a flash that refuses its writes."""
-
-    def __init__(self, f):
-        self._f = f
 
     def write(self, b):
         raise OSError(28)  # ENOSPC
-
-    def __getattr__(self, name):
-        return getattr(self._f, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self._f.close()
 
 
 class SimStorage(Storage):
