@@ -82,6 +82,17 @@ def test_false_and_missed_items_are_put_in_what_was_going_on() -> None:
     assert score(recs, TRUTH).contexts() == {"false_clusters": {}, "missed_clusters": {}, "missed_wakes": {}}
 
 
+def test_contexts_are_ranked_by_count_then_name_whatever_the_counting_order() -> None:
+    """evaluate printed equal counts in the order the labels' sets happened to iterate, which changes
+    with each run's hash seed (found comparing two runs of the same evaluation)."""
+    sc = score([], TRUTH)
+    sc.false_cluster_contexts.update(["vehicle_bumps", "car", "kicking", "kicking"])
+    sc.missed_wake_contexts.update(["stroller", "car"])
+    ranked = sc.contexts()
+    assert list(ranked["false_clusters"].items()) == [("kicking", 2), ("car", 1), ("vehicle_bumps", 1)]
+    assert list(ranked["missed_wakes"]) == ["car", "stroller"]
+
+
 def test_one_detected_cluster_over_two_true_ones_counts_its_spasms_once() -> None:
     """Found by review: a chain bridging two true clusters (30-40 s apart: labelled as two, chained
     as one) gave each a count ratio of the whole detected count: 2.0 and 2.0 for 10 of 10."""

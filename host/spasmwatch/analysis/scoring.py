@@ -87,11 +87,16 @@ class Score:
             setattr(self, k, getattr(self, k) + v)
 
     def contexts(self) -> dict[str, dict[str, int]]:
-        """What was going on at the false clusters, missed clusters and missed wakes, most common first."""
+        """What was going on at the false clusters, missed clusters and missed wakes, most common
+        first, ties by name (labels are counted from sets, whose order changes with each run's hash seed)."""
+
+        def ranked(c: Counter[str]) -> dict[str, int]:
+            return dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
+
         return {
-            "false_clusters": dict(self.false_cluster_contexts.most_common()),
-            "missed_clusters": dict(self.missed_cluster_contexts.most_common()),
-            "missed_wakes": dict(self.missed_wake_contexts.most_common()),
+            "false_clusters": ranked(self.false_cluster_contexts),
+            "missed_clusters": ranked(self.missed_cluster_contexts),
+            "missed_wakes": ranked(self.missed_wake_contexts),
         }
 
     def summary(self) -> dict[str, Any]:
