@@ -9,19 +9,33 @@ Ctrl-C at the REPL stops the app without a reset (the watchdog, once
 started, still resets the board within 8 s).
 """
 
-import asyncio
 import json
-import os
-import sys
-import time
 
-import bluetooth
 import machine
 
-from band import imu as band_imu
-from band.app import App, Hardware
-from band.battery import AdcBattery
-from band.storage import Storage
+
+def _load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+BOARD = _load("/board.json")
+# E.g. M5StickC PLUS2: the board switches itself off unless this pin is driven high, so it is
+# set before the imports below, which take a while on the board.
+if BOARD.get("power_hold_pin") is not None:
+    machine.Pin(BOARD["power_hold_pin"], machine.Pin.OUT, value=1)
+
+import asyncio  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import bluetooth  # noqa: E402
+
+from band import imu as band_imu  # noqa: E402
+from band.app import App, Hardware  # noqa: E402
+from band.battery import AdcBattery  # noqa: E402
+from band.storage import Storage  # noqa: E402
 
 DATA_DIR = "/data"
 
@@ -32,11 +46,6 @@ class Clock:
     ticks_ms = staticmethod(time.ticks_ms)
     sleep_ms = staticmethod(asyncio.sleep_ms)
     pace_ms = staticmethod(asyncio.sleep_ms)
-
-
-def _load(path):
-    with open(path) as f:
-        return json.load(f)
 
 
 def _imu(board):
@@ -60,10 +69,6 @@ def _battery(board):
 
 
 def main():
-    board = _load("/board.json")
-    hold = board.get("power_hold_pin")
-    if hold is not None:  # e.g. M5StickC PLUS2: the board switches itself off unless held high
-        machine.Pin(hold, machine.Pin.OUT, value=1)
     device_id = _load("/device.json")["device_id"]
     try:
         os.mkdir(DATA_DIR)
@@ -71,14 +76,14 @@ def main():
         pass  # exists
     storage = Storage(DATA_DIR)
     hw = Hardware(
-        _imu(board),
+        _imu(BOARD),
         bluetooth.BLE(),
         storage,
         Clock(),
-        _battery(board),
+        _battery(BOARD),
         lambda timeout_ms: machine.WDT(timeout=timeout_ms),
         machine.reset,
-        board,
+        BOARD,
         device_id,
     )
     try:
