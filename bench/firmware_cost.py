@@ -8,7 +8,9 @@ Prints, from one run:
   firmware loaded from source and from .mpy files (as `spasmwatch flash`
   could ship it);
 - the boot-time recovery scan of a full event log, in the same unit, and a
-  capacity change (a new ``log_slots``) of a full log;
+  capacity change (a new ``log_slots``) of a full log: the resize, the scan
+  of both files at the boots after it, and the heap the old file open beside
+  the ring takes (both last until the new ring turns over past it);
 - per-sample cost as ratios to a bare loop that reads the same six values
   from the same array and calls a do-nothing function with them: the IMU
   driver's FIFO decode, the detector, detector + epoch features, the cluster
@@ -219,9 +221,14 @@ rec = P.encode_event(0, 1, 0, 0, 0, 0, 50, 0)
 for i in range(4096):
     log.append(rec)
 log.close()
+log = None
+gc.collect()
+m0 = gc.mem_alloc()
 t0 = time.ticks_us()
 log = EventLog(st, 4096, "scan.log")
 scan_us = time.ticks_diff(time.ticks_us(), t0)
+gc.collect()
+one_file_b = gc.mem_alloc() - m0
 assert log.next_seq == 4096
 for i in range(100):  # wrapped: the new capacity cannot read it in place
     log.append(rec)
@@ -234,11 +241,17 @@ log.resize()
 resize_us = time.ticks_diff(time.ticks_us(), t0)
 assert log.capacity == 8192 and log.next_seq == 4196 and log.oldest_seq == 100
 log.close()
+log = None
+gc.collect()
+m0 = gc.mem_alloc()
 t0 = time.ticks_us()
 log = EventLog(st, 8192, "scan.log")  # the boots after it read both files until the old one goes
 scan_both_us = time.ticks_diff(time.ticks_us(), t0)
+gc.collect()
+old_file_b = gc.mem_alloc() - m0 - one_file_b  # the old file open beside the ring, while it is read
+assert log._old is not None
 log.close()
-print(json.dumps({"scan_us": scan_us, "resize_us": resize_us, "scan_both_us": scan_both_us, "samples": N, "rate_hz": rate, "bare_us": bare, "detector_us": det_us, "detector_epoch_us": both,
+print(json.dumps({"scan_us": scan_us, "resize_us": resize_us, "scan_both_us": scan_both_us, "old_file_bytes": old_file_b, "samples": N, "rate_hz": rate, "bare_us": bare, "detector_us": det_us, "detector_epoch_us": both,
                   "counter_us": mt_us, "edge_test_us": test_us, "pair_test_us": pair_us,
                   "process_us": proc, "driver_us_per_sample": (drv_us - copy_us) / (reps * frames),
                   "bare_us_per_sample": bare / N}))
@@ -347,6 +360,7 @@ def main() -> int:
         % (cost["resize_us"] / cost["bare_us_per_sample"], cost["resize_us"] / 1000,
            cost["scan_both_us"] / cost["bare_us_per_sample"], cost["scan_both_us"] / 1000)
     )  # fmt: skip
+    print("  the old file open beside the ring (until the new ring turns over past it): %d bytes of heap" % cost["old_file_bytes"])
     if args.json:
         ratios = {"detector": cost["detector_us"] / bare, "detector_epoch": cost["detector_epoch_us"] / bare,
                   "counter": cost["counter_us"] / bare,
