@@ -497,7 +497,6 @@ class App:
             if start > self._delivered:  # the host holds every event before the one it asks for
                 self._delivered = start
             await self.periph.notify(self.h_events, self._loginfo(flags))
-            log.held(start)  # a log_slots change's old file goes once a host has its events
             self._done_pending = True
             self._wake.set()
             return P.OK, log.next_seq

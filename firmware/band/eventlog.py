@@ -21,11 +21,14 @@ unwrapped one has ``seq == slot``), so nothing is lost and ``next_seq`` goes
 on. ``resize()`` then sets it aside whole as ``<name>.old`` (read-only) and
 starts a new ring of the wanted capacity, its file written full of empty
 slots (so its own size names its capacity), at ``next_seq``. Nothing is
-copied: the old events are read from the old file until a host has them all
-(``held``) or the new ring has turned over past them, then the old file is
-removed. Power-safe at every step: the new file holds no event until the
-renames (``log`` -> ``old``, ``new`` -> ``log``) are done, and boot finishes or
-drops a resize cut short.
+copied: the old events are read from the old file until the new ring has
+turned over past them, then the old file is removed: the ring's own rule for
+its slots. A BACKFILL's ``from_seq`` removes nothing: it is one host's word,
+and another bonded host (the daemon, when a phone asked) may still lack them.
+Power-safe at every step: the new file holds no event until the renames
+(``log`` -> ``old``, ``new`` -> ``log``) are done, boot finishes or drops a
+resize cut short, and an old file whose removal was cut short is removed at
+the next boot (the ring still shows it turned over).
 """
 
 import struct
@@ -168,7 +171,8 @@ class EventLog:
 
     def resize(self):
         """Give the ring the wanted capacity (see the module doc). False, the log unchanged and
-        whole, if the flash refused (a full file system) or an old file still waits for a host."""
+        whole, if the flash refused (a full file system) or an old file is still read (until the
+        ring turns over past it)."""
         if self.capacity == self.want:
             return True
         if self._old is not None or self._f is None:
@@ -202,19 +206,6 @@ class EventLog:
             return False
         return True
 
-    def held(self, seq):
-        """A host holds every event below ``seq``: the old file goes once it has all of its events
-        and the ring one of its own (which keeps ``next_seq`` for the next boot)."""
-        if self._old is not None and seq >= self._base and self.next_seq > self._base:
-            self._drop_old()
-            self.oldest_seq = self._base
-            self._base = 0
-
-    def _drop_old(self):
-        self._old.close()
-        self._old = None
-        self._storage.remove(self._name + ".old")
-
     def close(self):
         if self._f is not None:
             self._f.close()
@@ -245,8 +236,14 @@ class EventLog:
             if self._old is not None:
                 if floor <= self._base:
                     return seq  # the ring has not reached its first seq: the old file's events still follow on
-                self._drop_old()  # turned over: what the old file holds is older than what was just overwritten
+                # Turned over: what the old file holds is older than what was just overwritten.
+                self._old.close()
+                self._old = None
                 self._base = 0
+                try:
+                    self._storage.remove(self._name + ".old")
+                except OSError:
+                    pass  # the next boot removes it: the ring it finds has turned over past it
             self.oldest_seq = floor
         return seq
 

@@ -33,6 +33,7 @@ FIRMWARE = ROOT / "firmware"
 MICROPYPATH = ".frozen:%s:%s" % (FIRMWARE, FIRMWARE / "sim")  # for tests that run their own scripts
 
 ATT_OK = 0
+CENTRAL_ADDR = bytes.fromhex("c0ffee000001")  # a central's address when a test names none
 ATT_WRITE_NOT_PERMITTED = 0x03
 ATT_INSUFFICIENT_ENCRYPTION = 0x0F
 
@@ -100,7 +101,7 @@ class Band(SimBand):
 class Central:
     """A BLE central on the simulated radio's socket."""
 
-    def __init__(self, port: int, addr: bytes = bytes.fromhex("c0ffee000001"), timeout_s: float = 10):
+    def __init__(self, port: int, addr: bytes = CENTRAL_ADDR, timeout_s: float = 10):
         self.timeout_s = timeout_s
         end = time.monotonic() + timeout_s
         while True:
@@ -238,11 +239,14 @@ class Central:
         self.wait_for(lambda: self.closed, timeout_s, "disconnect")
 
 
-def secure_connect(port: int, ltk: bytes | None = None, mtu: int = 247, ready: bool = True) -> tuple[Central, bytes]:
+def secure_connect(
+    port: int, ltk: bytes | None = None, mtu: int = 247, ready: bool = True, addr: bytes = CENTRAL_ADDR
+) -> tuple[Central, bytes]:
     """Connect, exchange MTU and pair (or re-encrypt with a stored bond key); ``ready``: then
     write a first command (INFO), as a host does once subscribed: the band sends its events
-    and epochs only from then on (one sent before the central subscribed would be dropped)."""
-    c = Central(port)
+    and epochs only from then on (one sent before the central subscribed would be dropped).
+    ``addr``: the central's (a second host bonded to the same band has its own)."""
+    c = Central(port, addr)
     c.exchange_mtu(mtu)
     key = ltk if ltk is not None and c.encrypt(ltk) else c.pair()
     if ready:

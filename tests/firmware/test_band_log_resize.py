@@ -60,6 +60,18 @@ def check(log, lo, n, what):
         e = P.decode(out)
         assert e["seq"] == s and e["onset_ms"] in (s * 1000 + 1, s * 1000 + 2), (what, s, e)
     assert not log.read(lo - 1, out) and not log.read(n, out), what
+
+
+from cutflash import CutStorage
+
+
+class Cut(Exception):
+    pass
+
+
+class Cutting(CutStorage):
+    def lose_power(self, what):  # the power goes here: this "boot" ends with the flash as it is
+        raise Cut(what)
 '''
 
 # (old capacity, events logged, new capacity, oldest seq kept): bigger with a wrapped ring, smaller
@@ -75,18 +87,6 @@ for n_cap, n, m_cap, lo in CASES:
     assert log.resize() and log.capacity == m_cap
     check(log, lo, n, "resized")
     log.close()
-
-from cutflash import CutStorage
-
-
-class Cut(Exception):
-    pass
-
-
-class Cutting(CutStorage):
-    def lose_power(self, what):  # the power goes here: this "boot" ends with the flash as it is
-        raise Cut(what)
-
 
 def boot(storage, m_cap):
     """One boot of the band's log: open, fit to the board's capacity; False if the power went."""
@@ -156,22 +156,25 @@ check(log, 7, 11, "turned over, rebooted")
 assert log.wrapped and log.capacity == 4
 log.close()
 
-# A host holds the old events (its BACKFILL starts past them): the old file goes, once the ring
-# has an event of its own (else the next boot would find no seq to go on from).
+# Bigger: the old file (seqs 6..13) stays through the new ring's 16 slots, whatever a host has
+# (no BACKFILL reaches the log), and goes when the ring overwrites its first seq, 14. The power
+# goes at that removal (after the 16 slot writes and 2 renames of the resize): the next boot
+# finds the ring turned over past the old file and removes it.
 fresh(8, 14)
-log = EventLog(st, 16)
+log = EventLog(Cutting(root, 16 + 2 + 1), 16)
 assert log.resize()
-log.held(14)
-assert files() == ["events.log", "events.log.old"], "no event in the new ring yet"
-log.append(rec(14, 2))
-log.held(13)
-assert files() == ["events.log", "events.log.old"], "the host lacks seq 13"
-log.held(14)
-assert files() == ["events.log"]
-check(log, 14, 15, "held")
-log.close()
+for s in range(14, 30):
+    log.append(rec(s, 2))
+check(log, 6, 30, "the new ring full, the old file still follows on")
+assert files() == ["events.log", "events.log.old"]
+try:
+    log.append(rec(30, 2))
+    raise AssertionError("the ring turned over and did not remove the old file")
+except Cut as e:
+    assert str(e) == "remove events.log.old", e
 log = EventLog(st, 16)
-check(log, 14, 15, "held, rebooted")
+check(log, 15, 31, "turned over, the removal cut short, rebooted")
+assert files() == ["events.log"] and log.wrapped
 log.close()
 
 
@@ -205,6 +208,29 @@ for where in ("open", "rename", "finish"):
     check(log, 0, 14, where + ", room again")
     log.close()
 
+
+class NoRemove(Storage):
+    """A flash refusing removals (a worn block)."""
+
+    def remove(self, name):
+        raise OSError(5)
+
+
+# The old file's removal at the turnover refused: the append stands (its seq stored, the log read
+# as turned over), and the next boot removes the file.
+fresh(16, 6)
+log = EventLog(NoRemove(root), 4)
+assert log.resize()
+for s in range(6, 11):
+    assert log.append(rec(s, 2)) == s
+check(log, 7, 11, "turned over, the removal refused")
+assert files() == ["events.log", "events.log.old"]
+log.close()
+log = EventLog(st, 4)
+check(log, 7, 11, "turned over, the removal refused, rebooted")
+assert files() == ["events.log"]
+log.close()
+
 # Twice before an event: an empty new ring takes the newest capacity as it is.
 fresh(8, 14)
 log = EventLog(st, 16)
@@ -217,17 +243,25 @@ check(log, 6, 15, "changed twice")
 log.close()
 log = EventLog(st, 32)
 check(log, 6, 15, "changed twice, rebooted")
-# A third while the old file waits for a host: the ring is read as it lies (its file's 16 slots:
-# 32 placed seq 14 where 16 does) and keeps that capacity until the old file has gone.
+# A third while the old file is still read: the ring is read as it lies (its file's 16 slots:
+# 32 placed seq 14 where 16 does) and keeps that capacity until the old file has gone, when the
+# ring turns over past it.
 log.close()
 log = EventLog(st, 8)
 assert not log.resize() and log.capacity == 16 and log.write_errors == 0
 check(log, 6, 15, "deferred")
-log.held(15)
+for s in range(15, 30):
+    log.append(rec(s, 2))
+check(log, 6, 30, "deferred, the ring full")
+log.close()
+log = EventLog(st, 8)
+assert not log.resize() and log.capacity == 16, "still deferred"
+log.append(rec(30, 2))
+check(log, 15, 31, "turned over")
 log.close()
 log = EventLog(st, 8)
 assert log.resize() and log.capacity == 8
-check(log, 14, 15, "applied")
+check(log, 15, 31, "applied")
 log.close()
 
 # A log the old firmware left after its own capacity change (16 slots, 10 events, then 8 slots:
@@ -325,9 +359,8 @@ def test_more_slots_serve_the_wrapped_log_and_seq_goes_on(micropython: str, many
         _until_the_end(c, 49)
         events = c.events()
         last = events[-1]["seq"]
-        assert (flash / "events.log.old").exists(), "the old ring stays until a host has its events"
-        _backfill(c, last + 1)  # a host that holds everything
-        assert not (flash / "events.log.old").exists()
+        _backfill(c, last + 1)  # a host that holds everything: its word removes nothing
+        assert (flash / "events.log.old").exists(), "the old ring stays until the new one turns over"
         c.close()
         band.end()
     finally:
@@ -339,7 +372,7 @@ def test_more_slots_serve_the_wrapped_log_and_seq_goes_on(micropython: str, many
     assert sorted(read_flash_log(flash / "events.log", 16)) == list(range(n, last + 1))
 
 
-def test_fewer_slots_keep_every_event_until_a_host_has_them(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+def test_fewer_slots_keep_every_event_until_the_new_ring_turns_over(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
     flash = tmp_path / "flash"
     old = _boot1(micropython, many_spasms_csv, flash, 16, 100)
     n = max(old) + 1
@@ -356,7 +389,6 @@ def test_fewer_slots_keep_every_event_until_a_host_has_them(micropython: str, ma
         last = events[-1]["seq"]
         assert n < last + 1 <= n + 4, "new events, fewer than the new ring holds"
         _backfill(c, last + 1)
-        assert not (flash / "events.log.old").exists(), "a host has them all: the old file goes"
         c.close()
         band.end()
     finally:
@@ -364,11 +396,47 @@ def test_fewer_slots_keep_every_event_until_a_host_has_them(micropython: str, ma
     assert [e["seq"] for e in events] == list(range(last + 1))
     assert events[:n] == [old[s] for s in range(n)]
     assert (flash / "events.log").stat().st_size == 4 * SLOT
-    # The next boot holds the new ring's events only, and says so to a host asking for more.
-    up, info, events = _last_boot_backfill(micropython, many_spasms_csv, flash)
-    assert (up["next_seq"], up["oldest_seq"], up["capacity"]) == (last + 1, n, 4)
-    assert info["flags"] & P.LF_GAP and info["oldest_seq"] == n
-    assert [e["seq"] for e in events] == list(range(n, last + 1))
+    # A host's BACKFILL past them removed nothing: the next boot still serves them all.
+    up, info, again = _last_boot_backfill(micropython, many_spasms_csv, flash)
+    assert (up["next_seq"], up["oldest_seq"], up["capacity"]) == (last + 1, 0, 4)
+    assert (info["oldest_seq"], info["flags"] & (P.LF_GAP | P.LF_WRAPPED)) == (0, 0)
+    assert again == events
+    assert (flash / "events.log.old").exists()
+
+
+PHONE = bytes.fromhex("a4c138000002")  # a second central bonded to the band (a phone app, another laptop)
+
+
+def test_a_backfill_from_a_high_seq_leaves_the_old_events_to_the_host_that_lacks_them(
+    micropython: str, many_spasms_csv: Path, tmp_path: Path
+) -> None:
+    """A phone bonded to the band asks BACKFILL from past everything it holds (the live events it
+    saw) while the old ring's events are still only on the band; then the daemon connects and asks
+    from 0. Before, the phone's from_seq removed the old file: the daemon got LF_GAP and lost them."""
+    flash = tmp_path / "flash"
+    old = _boot1(micropython, many_spasms_csv, flash, 16, 100)
+    n = max(old) + 1
+    band = Band(micropython, many_spasms_csv, flash, ["--log-slots", "4", "--hold", "--csv-skip-s", "100", "--idle-exit-ms", "1000"])
+    try:
+        assert (band.up["next_seq"], band.up["oldest_seq"], band.up["capacity"]) == (n, 0, 4)
+        phone, _ = secure_connect(band.port, addr=PHONE)  # live events only, from seq n
+        _until_the_end(phone, 49)
+        live = phone.events()
+        last = live[-1]["seq"]
+        assert [e["seq"] for e in live] == list(range(n, last + 1)) and n < last + 1 <= n + 4, "the new ring has events, not turned over"
+        _backfill(phone, last + 1)  # "I hold everything before last + 1"; it holds none of 0..n-1
+        phone.close()
+        daemon, _ = secure_connect(band.port, ready=False)  # its own bond, its own address
+        info = _backfill(daemon, 0)  # LF_DONE follows the last event sent
+        daemon.close()
+        band.end()
+    finally:
+        band.kill()
+    assert (info["oldest_seq"], info["flags"] & P.LF_GAP) == (0, 0), "the phone's BACKFILL dropped the old ring's events"
+    got = daemon.events()
+    assert [e["seq"] for e in got] == list(range(last + 1))
+    assert got[:n] == [old[s] for s in range(n)] and got[n:] == live, "as logged"
+    assert (flash / "events.log.old").exists()
 
 
 def test_a_new_ring_that_turns_over_drops_the_old_file_and_says_so(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
