@@ -443,6 +443,8 @@ def test_a_new_ring_that_turns_over_drops_the_old_file_and_says_so(micropython: 
     flash = tmp_path / "flash"
     old = _boot1(micropython, many_spasms_csv, flash, 16, 60)
     n = max(old) + 1
+    cut = tmp_path / "cut"
+    shutil.copytree(flash, cut)
     # 4 slots and no host for the rest of the recording: more new events than the new ring holds.
     band = Band(micropython, many_spasms_csv, flash, ["--log-slots", "4", "--csv-skip-s", "60", "--idle-exit-ms", "100"])
     assert band.up["next_seq"] == n
@@ -453,6 +455,16 @@ def test_a_new_ring_that_turns_over_drops_the_old_file_and_says_so(micropython: 
     assert (up["next_seq"], up["oldest_seq"]) == (end, end - 4)
     assert info["flags"] & P.LF_GAP and info["flags"] & P.LF_WRAPPED and info["oldest_seq"] == end - 4
     assert [e["seq"] for e in events] == list(range(end - 4, end))
+    # The power goes at that removal (operation 7: after the resize's 4 slot writes and 2 renames),
+    # just after seq n + 4 overwrote seq n: the next boot removes the old file.
+    band = Band(micropython, many_spasms_csv, cut, ["--log-slots", "4", "--csv-skip-s", "60", "--cut-resize-op", "7"])
+    assert band.wait() == EXIT_POWER_LOSS
+    assert (band.report("power_loss") or {}).get("what") == "remove events.log.old", "".join(band.lines)
+    assert (cut / "events.log.old").exists()
+    up, info, events = _last_boot_backfill(micropython, many_spasms_csv, cut)
+    assert (up["next_seq"], up["oldest_seq"], info["flags"] & P.LF_WRAPPED) == (n + 5, n + 1, P.LF_WRAPPED)
+    assert [e["seq"] for e in events] == list(range(n + 1, n + 5))
+    assert sorted(p.name for p in cut.glob("events.*")) == ["events.log"]
 
 
 def test_power_loss_or_a_full_flash_during_the_change_loses_nothing(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
