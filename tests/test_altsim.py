@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from unitscheck import read_as_replay
+
 SEED = 2  # this seed's short set has clusters in three of its mornings
 TRUTH_KEYS = {
     "rate_hz", "duration_s", "n_samples", "seed", "has_gyro", "kind", "mounting", "subject",
@@ -91,3 +93,21 @@ def test_spasmwatch_evaluate_scores_the_set(outdir: Path, repo_root: Path, tmp_p
     assert "-- all recordings:" in res.stdout and "cluster_sensitivity" in res.stdout
     summary = json.loads(out.read_text())["summary"]
     assert summary["clusters"] == "3/3" and summary["false_clusters"] == 0, summary
+
+
+def test_gyro_units_check_tells_deg_s_from_rad_s(outdir: Path) -> None:
+    """Replay warns of a gyro in rad/s (io/units.py): never on this simulator's deg/s, always
+    on the same gyros in rad/s, for each 6-axis recording with posture change enough for a
+    verdict (four of the six in this short set)."""
+    judged = 0
+    for path, _ in _recordings(outdir):
+        if "6axis" not in path.name:
+            continue
+        deg, rad, said = read_as_replay(path)
+        assert said == [], f"{path.name}: a deg/s gyro was taken for rad/s: {said}"
+        if deg is None:
+            continue
+        judged += 1
+        assert not deg.looks_rad_s and rad is not None and rad.looks_rad_s, (path.name, deg, rad)
+    assert judged >= 4
+

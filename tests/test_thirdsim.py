@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 from tools.thirdsim.baby import make_sensor  # noqa: E402
 from tools.thirdsim.output import build_truth  # noqa: E402
 from tools.thirdsim.sim import choose  # noqa: E402
+from unitscheck import assert_deg_s_and_rad_s_told_apart  # noqa: E402
 from tools.thirdsim.world import make_plan  # noqa: E402
 
 SPASM_KINDS = {"flexor", "extensor", "mixed", "asymmetric", "subtle"}
@@ -186,3 +187,10 @@ def test_rates_and_accel_only_share() -> None:
 def test_cli_refuses_a_rate_out_of_range(tmp_path: Path) -> None:
     res = _run(tmp_path, "--seed", "1", "--hours", "0.01", "--rate", "400")
     assert res.returncode != 0 and "25-200" in res.stderr
+
+
+def test_gyro_units_check_tells_deg_s_from_rad_s(evening: tuple[Path, dict[str, Any]]) -> None:
+    """Replay warns of a gyro in rad/s (io/units.py): not on this simulator's evening in deg/s,
+    and on the same gyro in rad/s."""
+    assert_deg_s_and_rad_s_told_apart(evening[0])
+

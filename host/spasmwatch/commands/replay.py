@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any, TextIO
@@ -19,6 +20,7 @@ from spasmwatch.analysis.replay import Block, replay
 from spasmwatch.io.csvread import Recording, open_recording
 from spasmwatch.io.rawfile import RawRecording
 from spasmwatch.io.limits import CHUNK_ROWS
+from spasmwatch.io.units import GyroUnitsWarning
 
 
 def register(sub: Any) -> None:
@@ -31,6 +33,11 @@ def register(sub: Any) -> None:
     )
     p.add_argument("file", help="recording CSV")
     p.add_argument("--jsonl", action="store_true", help="one JSON object per line (the replay contract)")
+    p.add_argument(
+        "--gyro-units-ok",
+        action="store_true",
+        help="the gyro is in deg/s: do not warn when its turns look too small for the accelerometer's (rad/s)",
+    )
     p.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS, help=f"rows per processing chunk (bounds memory; default {CHUNK_ROWS})")
     p.set_defaults(func=run)
 
@@ -54,6 +61,8 @@ def replay_recording(rec: Recording | RawRecording) -> Iterator[Record]:
 
 def run(args: argparse.Namespace) -> int:
     out: TextIO = sys.stdout
+    if args.gyro_units_ok:
+        warnings.filterwarnings("ignore", category=GyroUnitsWarning)
     rec = open_recording(args.file, chunk_rows=args.chunk_rows)
     if not rec.has_gyro:  # on stderr: --jsonl output stays the contract's
         print(ACCEL_ONLY_NOTE.format(path=args.file), file=sys.stderr)

@@ -21,6 +21,9 @@ The format (the design's replay contract):
   it (a rate that changes partway; see ``limits``). Values are finite and plausible, and
   the acceleration is in g with gravity in it: the first rows' median
   magnitude is about 1 g (m/s^2, as phone apps write it, reads ~9.8).
+- The gyro is in deg/s. A gyro in rad/s cannot be refused by its values;
+  ``units`` tells it from the posture changes the accelerometer sees, and
+  the chunks warn of it (``GyroUnitsWarning``) once it shows.
 
 Every fault raises ``spasmwatch.errors.InputError`` naming the file, the
 1-based line (the header is line 1) and the field, e.g.
@@ -54,6 +57,7 @@ from spasmwatch.io._pieces import parsed_blocks
 from spasmwatch.io._prefetch import prefetch
 from spasmwatch.io.limits import CHUNK_ROWS, MAX_GRAVITY_G, MAX_RATE_HZ, MIN_GRAVITY_G, MIN_RATE_HZ, MIN_SAMPLES, PREFETCH_BLOCKS, RATE_ROWS, ROUNDED_MIN_ROWS, ROUNDED_SHARE
 from spasmwatch.io.rawfile import RawRecording, is_rawfile, open_rawfile
+from spasmwatch.io.units import GyroUnitsCheck, GyroUnitsWarning, gyro_units_message
 
 __all__ = ["Chunk", "InputWarning", "Recording", "estimate_rate_hz", "open_recording"]
 
@@ -103,9 +107,10 @@ class Recording:
         good samples before it have been yielded.
         """
         checker = Checker(self.path, self.header.fields, 1.0 / self.rate_hz, self.time_slack_s)
+        units = GyroUnitsCheck(self.rate_hz) if self.has_gyro else None
         # Parse (parallel threads) and check (one thread, in order) ahead of
         # the caller; only filling chunks runs in the caller's thread.
-        blocks = prefetch(_checked(parsed_blocks(self.path, self.header), checker), PREFETCH_BLOCKS)
+        blocks = prefetch(_checked(parsed_blocks(self.path, self.header), checker, units), PREFETCH_BLOCKS)
         return _assemble(blocks, self.chunk_rows, self.has_gyro)
 
 
@@ -278,8 +283,9 @@ def _time_resolution_s(t: Column) -> float:
     return float(np.spacing(np.max(np.abs(t))))
 
 
-def _checked(blocks: Generator[Block, None, None], checker: Checker) -> Generator[Block, None, None]:
-    """Blocks that pass the checks; at a fault, the good rows before it, then the fault."""
+def _checked(blocks: Generator[Block, None, None], checker: Checker, units: GyroUnitsCheck | None) -> Generator[Block, None, None]:
+    """Blocks that pass the checks; at a fault, the good rows before it, then the fault.
+    A gyro that looks like rad/s is warned of (GyroUnitsWarning) as soon as it shows."""
     try:
         for block in blocks:
             good, fault = checker.check(block)
@@ -287,6 +293,8 @@ def _checked(blocks: Generator[Block, None, None], checker: Checker) -> Generato
                 if good:
                     yield block.head(good)
                 raise fault
+            if units is not None and (evidence := units.feed(block.cols[1:])) is not None and evidence.looks_rad_s:
+                warnings.warn(gyro_units_message(checker.path, evidence), GyroUnitsWarning, stacklevel=2)
             yield block
     finally:
         blocks.close()

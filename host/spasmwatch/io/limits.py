@@ -79,3 +79,25 @@ MAX_HEADER_BYTES = 64 * 1024
 # lies within one piece, and a piece holds at most PIECE_BYTES / 8 lines (the
 # shortest valid line, "0,0,0,0\n", has 8 bytes): twice that is ample.
 RESCAN_MAX_LINES = PIECE_BYTES // 4
+# Gyro units (io/units.py): a gyro in rad/s reads 57.3x too small, plausible deg/s that
+# never cross the detector's rate bars. The check sums, over posture changes, gravity's
+# turn against the gyro's integral: a band turns at least as far as gravity does in its
+# frame, so in deg/s the integral is at least the tilt, in rad/s 1/57.3 of it.
+# Windows (s) the acceleration is averaged over: jolts and steps average out, a
+# posture change (rolling, being picked up or laid down) does not.
+UNITS_WINDOW_S = 1.0
+# Consecutive windows' mean acceleration this far apart (deg) is a posture change.
+# Walking and turning never did in the real lumbar recordings (tests/data/real).
+UNITS_TILT_MIN_DEG = 10.0
+# Total tilt (deg) over posture changes before a verdict: several changes, so that
+# one car pulling away (0.3 g tilts the mean 17 deg, with no turn) cannot decide it.
+UNITS_EVIDENCE_DEG = 90.0
+# Under this ratio of the gyro's integral to the tilt, the gyro is not deg/s. Physics
+# gives at least 1 in deg/s (less only where linear acceleration tilts the mean) and
+# 1/57.3 of the deg/s ratio in rad/s. Measured at the verdict (and at every block
+# after it) on 18 simulated recordings with a gyro (the three simulators, every kind;
+# 4 more had too little posture change for a verdict) and 3 real ones (tests/data/real;
+# the fourth is walking and turning only): 1.65-11.6 in deg/s, 0.029-0.20 with the same gyros in rad/s (0.20:
+# a thirdsim day that turns 11.6x more than it tilts, about gravity). 0.5 sits
+# between, 3x from either side.
+UNITS_MAX_TURN_RATIO = 0.5
