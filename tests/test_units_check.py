@@ -19,6 +19,8 @@ from unitscheck import assert_deg_s_and_rad_s_told_apart
 
 REAL = Path(__file__).resolve().parent / "data" / "real"
 DAILY_LIVING = REAL / "mobgap_ha001_lowerback_daily_living.csv"  # 6-axis, 100 Hz, sits and stands
+SIT_TO_STAND = REAL / "skdh_lowerback_sit_to_stand_128hz.csv"  # accelerometer only
+G = 9.80665
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -83,6 +85,21 @@ def test_truth_reads_the_recording_with_the_same_check(tmp_path: Path) -> None:
     res = cli("truth", str(path), str(events))
     assert res.returncode == 0, res.stderr
     assert f"spasmwatch truth: warning: {path}: columns gx, gy, gz look like rad/s" in res.stderr
+
+
+@pytest.mark.parametrize("src", [DAILY_LIVING, SIT_TO_STAND], ids=["6-axis", "accel-only"])
+def test_acceleration_in_m_per_s2_is_refused(tmp_path: Path, src: Path) -> None:
+    """Refused, with or without a gyro, naming the file, the columns, the median it read and the
+    fix. Found here: the 6-axis recording in m/s^2 was refused for a jolt 'beyond the +-32 g an
+    IMU can report' at line 5241, the unit unnamed; the median of gravity names it."""
+    header, data = load(src)
+    data[:, 1:4] *= G
+    path = save(tmp_path / "phone.csv", header, data)
+    res = cli("replay", str(path), "--jsonl")
+    assert res.returncode == 2 and res.stdout == ""
+    assert f"spasmwatch replay: error: {path}:2: the median |acceleration| of the first" in res.stderr
+    assert "reads 9.6" in res.stderr or "reads 9.7" in res.stderr or "reads 9.8" in res.stderr, res.stderr
+    assert "looks like m/s^2: divide ax, ay, az by 9.80665 for g" in res.stderr
 
 
 @pytest.mark.parametrize(

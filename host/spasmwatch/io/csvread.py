@@ -52,7 +52,7 @@ from numpy.typing import NDArray
 
 from spasmwatch.errors import InputError
 from spasmwatch.io._checks import Checker
-from spasmwatch.io._format import Block, Column, Header, InputWarning, read_header
+from spasmwatch.io._format import ACC, Block, Column, Header, InputWarning, read_header
 from spasmwatch.io._pieces import parsed_blocks
 from spasmwatch.io._prefetch import prefetch
 from spasmwatch.io.limits import CHUNK_ROWS, MAX_GRAVITY_G, MAX_RATE_HZ, MIN_GRAVITY_G, MIN_RATE_HZ, MIN_SAMPLES, PREFETCH_BLOCKS, RATE_ROWS, ROUNDED_MIN_ROWS, ROUNDED_SHARE
@@ -166,6 +166,9 @@ def _checked_head(path: str, header: Header) -> tuple[Column, float]:
     for block in blocks:
         # Check the good rows before raising a parse fault: an earlier fault wins.
         if (found := checker.check(block)[1]) is not None:
+            if found.field in ACC:
+                # m/s^2 reads a hard jolt past 32 "g": the unit is at fault, not the value.
+                _check_gravity(path, blocks)
             raise found
     if fault is not None:
         raise fault
@@ -180,7 +183,12 @@ def _checked_head(path: str, header: Header) -> tuple[Column, float]:
 def _check_gravity(path: str, blocks: list[Block]) -> None:
     """InputError unless the first rows' median |acceleration| is gravity in g (MIN_GRAVITY_G..MAX_GRAVITY_G)."""
     acc = np.column_stack([np.concatenate([b.cols[k] for b in blocks])[:RATE_ROWS] for k in (1, 2, 3)])
-    g = float(np.median(np.sqrt(np.sum(acc * acc, axis=1))))
+    with np.errstate(over="ignore", invalid="ignore"):  # a corrupt value is named by the checker
+        magnitude = np.sqrt(np.sum(acc * acc, axis=1))
+    magnitude = magnitude[np.isfinite(magnitude)]
+    if not magnitude.size:
+        return  # nothing to judge: the checker names the first value
+    g = float(np.median(magnitude))
     if MIN_GRAVITY_G <= g <= MAX_GRAVITY_G:
         return
     if 5.0 <= g <= 20.0:
@@ -191,7 +199,7 @@ def _check_gravity(path: str, blocks: list[Block]) -> None:
         hint = "the acceleration is not in g"
     raise InputError(
         path,
-        f"the median |acceleration| of the first {len(acc)} samples reads {g:.3g} g, but a band reads gravity, "
+        f"the median |acceleration| of the first {len(magnitude)} samples reads {g:.3g} g, but a band reads gravity, "
         f"about 1 g, worn or not ({MIN_GRAVITY_G:g}-{MAX_GRAVITY_G:g} g allowed): {hint}",
         line=2,
     )
