@@ -19,7 +19,10 @@ car pulling away) can tilt the mean with no turn, hence a sum over several
 posture changes, not one. A recording with too little posture change
 (walking on the flat, a still band) gets no verdict and no warning.
 
-Vectorised: a handful of numpy passes per block, and none after the verdict.
+Vectorised: a handful of numpy passes per block, in the reader's checking
+thread, and none after the verdict. Measured: 0.07-0.09 s for 24 h of 100 Hz
+samples that never reach one (a still band), against 2.2 s for their replay;
+bench/replay.py's day (verdict early) replays in the same time as without it.
 """
 
 from __future__ import annotations
