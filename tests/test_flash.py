@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -463,3 +464,105 @@ def test_a_flash_cut_while_main_py_is_removed_says_the_band_will_not_monitor(ban
     with pytest.raises(DeviceError, match="unplugged; the flash was cut short: the band has no main.py and does not monitor"):
         do_flash(band, fw, board, link=cut)
     assert not (band / "main.py").exists()
+
+
+class CutWhileWritingLink(Link):
+    """The cable comes out (or the power goes) right after the band opened ``target`` for writing:
+    the band is left with that file empty, as a flash cut short leaves it."""
+
+    def __init__(self, inner: Link, target: str) -> None:
+        super().__init__(inner.transport, inner.name, inner.root, inner.simulated)
+        self._extra = inner._extra
+        self.target = target
+
+    def exec(self, code: str, timeout_s: float = 20.0) -> bytes:
+        out = super().exec(code, timeout_s)
+        if f"_P = [{self.target!r}]" in code and "open(_R + _P[0], 'wb')" in code:
+            raise DeviceError("unplugged")
+        return out
+
+
+def cli_flash(band: Path, fw: Path, *extra: str) -> int:
+    return cli.main(["flash", "--port", f"unix:{band}", "--firmware", str(fw), *extra])
+
+
+@pytest.mark.parametrize("target", ["/board.json"])
+def test_a_first_flash_cut_while_writing_board_or_device_json_is_finished_by_the_same_command(
+    band: Path, fw: Path, board: dict[str, object], target: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by review: a /board.json or /device.json left empty by a cut first flash counted as
+    missing and was replaced without a word. The same command finishes the flash (the band never
+    ran the app: no history hangs on its id), and says what it replaces."""
+    with pytest.raises(DeviceError, match="unplugged; the flash was cut short"):
+        do_flash(band, fw, board, link=CutWhileWritingLink(connect(band), target))
+    assert (band / target.lstrip("/")).read_bytes() == b""
+    if target == "/board.json":
+        assert cli_flash(band, fw) == 2  # without --board: nothing says which board it is
+        err = capsys.readouterr().err
+        assert "which board is this? /board.json on the band is empty (0 bytes), and no complete flash recorded the board: give --board" in err
+    assert cli_flash(band, fw, "--board", BOARD) == 0
+    captured = capsys.readouterr()
+    assert "all verified" in captured.out
+    if target == "/board.json":
+        assert f"warning: /board.json on the band is empty (0 bytes); writing board {BOARD}'s definition in its place" in captured.err
+    else:
+        assert "warning: /device.json on the band is empty (0 bytes); the band never ran the app (no /data), so it gets the device id sw-" in captured.err
+    assert json.loads((band / "board.json").read_text()) == board
+    assert json.loads((band / "device.json").read_text())["device_id"].startswith("sw-")
+
+
+DAMAGED_BOARD_JSON = {
+    "truncated": (lambda text: text[: len(text) // 2], r"is not valid JSON \(.* at byte \d+ of \d+: truncated or damaged\)"),
+    "empty": (lambda text: "", r"is empty \(0 bytes\)"),
+    "a list": (lambda text: "[1, 2]\n", r"holds a JSON list, not an object"),
+    "no id": (lambda text: json.dumps({k: v for k, v in json.loads(text).items() if k != "id"}), r'has no "id" field'),
+    "id not text": (lambda text: json.dumps({**json.loads(text), "id": 7}), r'has "id": 7, which is not a valid id'),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGED_BOARD_JSON))
+def test_a_damaged_board_json_is_named_and_the_manifest_says_which_board_the_band_is(
+    band: Path, fw: Path, board: dict[str, object], damage: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by review: a damaged /board.json counted as 'no board': '--board OTHER' replaced it
+    silently (the IMU, pins and axis map of another board), and a flash without --board asked
+    'which board is this?' although the last complete flash had recorded it in the manifest."""
+    change, problem = DAMAGED_BOARD_JSON[damage]
+    do_flash(band, fw, board)
+    path = band / "board.json"
+    path.write_text(change(path.read_text()))
+    other_id = next(b for b in boards.board_ids(ROOT) if b != BOARD)
+    before = on_band(band)
+    assert cli_flash(band, fw, "--board", other_id) == 2
+    err = capsys.readouterr().err
+    assert re.search(rf"the band holds board {BOARD} \(/board.json on the band {problem}; its last complete flash installed it "
+                     rf"\(/.spasmwatch_manifest.json\)\), not {other_id}: .*--board {BOARD}.*--replace-board", err), err  # fmt: skip
+    assert on_band(band) == before, "a refused flash touches nothing"
+    assert cli_flash(band, fw) == 0  # the repair: update the band as it is
+    captured = capsys.readouterr()
+    restored = rf"warning: /board.json on the band {problem}; writing it afresh for board {BOARD}, the board the band's last complete flash installed"
+    assert re.search(restored, captured.err), captured.err
+    assert f"flashing {BOARD}" in captured.out and "all verified" in captured.out
+    assert json.loads(path.read_text()) == board
+    path.write_text(change(path.read_text()))
+    assert cli_flash(band, fw, "--board", other_id, "--replace-board") == 0
+    assert re.search(rf"warning: /board.json on the band {problem}; writing board {other_id}'s definition in its place\n", capsys.readouterr().err)
+    assert json.loads(path.read_text())["id"] == other_id
+
+
+def test_a_board_json_the_band_cannot_read_is_named(band: Path, fw: Path, board: dict[str, object], capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by review: reading a /board.json the band could not read failed with the band's bare
+    'OSError: [Errno 21] EISDIR', naming no file (here a directory stands in for a damaged file)."""
+    (band / "board.json").mkdir()
+    assert cli_flash(band, fw) == 2
+    err = capsys.readouterr().err
+    assert "which board is this? /board.json on the band cannot be read ([Errno 21] EISDIR), and no complete flash recorded the board" in err
+    assert cli.main(["board", "info", "--port", f"unix:{band}", "--json"]) == 0  # board info reads it as a hint: no board
+    assert json.loads(capsys.readouterr().out)["board"] is None
+
+
+def test_a_board_json_naming_an_unknown_board_says_it_came_from_the_band(band: Path, fw: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by review: the error said only "unknown board 'x'", as if the user had typed it."""
+    (band / "board.json").write_text('{"id": "no-such-board"}')
+    assert cli_flash(band, fw) == 2
+    assert "the band's /board.json names board 'no-such-board', which this spasmwatch does not know: give --board" in capsys.readouterr().err

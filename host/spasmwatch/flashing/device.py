@@ -102,6 +102,15 @@ for _p in _P:
 """
 
 
+class UnreadableFile(DeviceError):
+    """A file is there but the band cannot read it (e.g. a damaged flash filesystem)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: the band cannot read it ({reason})")
+        self.path = path
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class DeviceInfo:
     version: tuple[int, int, int]
@@ -168,17 +177,23 @@ class Device:
         return {p: got.get(p) for p in paths}
 
     def read(self, path: str) -> bytes | None:
-        """A small file's bytes, or None if it does not exist."""
+        """A small file's bytes, or None if it does not exist; UnreadableFile if the band cannot read it."""
         program = (
-            "import binascii\ntry:\n f = open(_R + _P[0], 'rb')\nexcept OSError:\n print('{\"missing\": 1}')\n"
-            "else:\n print('{\"hex\": \"%s\"}' % binascii.hexlify(f.read()).decode())\n f.close()\n"
+            "import binascii, json\ntry:\n f = open(_R + _P[0], 'rb')\n try:\n  d = f.read()\n finally:\n  f.close()\n"
+            "except OSError as e:\n print(json.dumps({'missing': 1} if e.args[0] == 2 else {'error': str(e)}))\n"  # 2: ENOENT
+            "else:\n print('{\"hex\": \"%s\"}' % binascii.hexlify(d).decode())\n"
         )
         d = self.run_json(program, [path])
+        if "error" in d:
+            raise UnreadableFile(path, str(d["error"]))
         return None if "missing" in d else bytes.fromhex(d["hex"])
 
     def read_json(self, path: str) -> Any:
-        """A JSON file's content; None if missing or not JSON (never fatal: these are hints)."""
-        raw = self.read(path)
+        """A JSON file's content; None if missing, unreadable or not JSON (never fatal: these are hints)."""
+        try:
+            raw = self.read(path)
+        except UnreadableFile:
+            return None
         if raw is None:
             return None
         try:

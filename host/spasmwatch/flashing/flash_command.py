@@ -10,8 +10,8 @@ from typing import Any, TextIO
 
 from spasmwatch.flashing.device import Device
 from spasmwatch.flashing.firmware import Image
-from spasmwatch.flashing.install import current_board_id, flash
-from spasmwatch.flashing.link import DeviceError, open_link
+from spasmwatch.flashing.install import board_on_band, flash
+from spasmwatch.flashing.link import open_link
 from spasmwatch.flashing.sync import Progress
 from spasmwatch.hardware import boards
 
@@ -89,10 +89,7 @@ def run(args: argparse.Namespace) -> int:
     link = open_link(args.port, prefer)
     try:
         if board is None:
-            found = current_board_id(Device(link))
-            if found is None:
-                raise DeviceError(f"which board is this? give --board (one of: {', '.join(boards.board_ids(root))})")
-            board = boards.load(found, root)
+            board = boards.load(board_on_band(Device(link), boards.board_ids(root)), root)
         out = sys.stdout
         out.write(f"flashing {board['id']} on {link.name}\n")
         result = flash(

@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from spasmwatch import __version__
 from spasmwatch.flashing import firmware
-from spasmwatch.flashing.device import Device, DeviceInfo
+from spasmwatch.flashing.device import Device, DeviceInfo, UnreadableFile
 from spasmwatch.flashing.firmware import Image
 from spasmwatch.flashing.link import DeviceError, Link
-from spasmwatch.flashing.sync import Progress, SyncReport, sync
+from spasmwatch.flashing.sync import MANIFEST, Progress, SyncReport, sync
 from spasmwatch.hardware.boards import Board
 
 BOARD_FILE = "/board.json"
@@ -30,27 +32,115 @@ class FlashResult:
     report: SyncReport
 
 
-def current_board_id(device: Device) -> str | None:
-    doc = device.read_json(BOARD_FILE)
-    return str(doc["id"]) if isinstance(doc, dict) and isinstance(doc.get("id"), str) else None
+class FlashWarning(UserWarning):
+    """A file the flash reads back from the band was damaged or missing; the warning says what it does instead."""
+
+
+@dataclass(frozen=True)
+class BandValue:
+    """A field of one of the flash's own files (/board.json, /device.json) as the band holds it."""
+
+    value: str | None  # None: the file is missing or damaged
+    problem: str | None = None  # what is wrong with a damaged file ("/board.json on the band is empty (0 bytes)")
+    recorded: str | None = None  # the value the last complete flash wrote, from its manifest (None if no manifest)
+
+
+def read_value(device: Device, path: str, field: str, manifest_key: str, pattern: re.Pattern[str] | None = None) -> BandValue:
+    """``field`` of the JSON object in ``path`` on the band, or what is wrong with the file (and then
+    ``manifest_key`` of the manifest, the value the last complete flash wrote there).
+
+    A flash cut short while writing the file (a pulled cable, a power cut) leaves it empty or
+    truncated: that is a damaged file, not a missing one, and is reported as such.
+    """
+    value, problem = _parse(device, path, field, pattern)
+    if value is not None:
+        return BandValue(value)
+    # sync removes the manifest first and writes it last, after verifying every file: it names what the band held.
+    doc = device.read_json(MANIFEST)
+    recorded = doc.get(manifest_key) if isinstance(doc, dict) else None
+    return BandValue(None, problem, recorded if _valid(recorded, pattern) else None)
+
+
+def _valid(value: object, pattern: re.Pattern[str] | None) -> bool:
+    return isinstance(value, str) and bool(value) and (pattern is None or bool(pattern.match(value)))
+
+
+def _parse(device: Device, path: str, field: str, pattern: re.Pattern[str] | None) -> tuple[str | None, str | None]:
+    """(value, None), (None, None) for a missing file, or (None, what is wrong with it)."""
+    where = f"{path} on the band"
+    try:
+        raw = device.read(path)
+    except UnreadableFile as exc:
+        return None, f"{where} cannot be read ({exc.reason})"
+    if raw is None:
+        return None, None
+    if not raw.strip():
+        return None, f"{where} is empty ({len(raw)} bytes)"
+    try:
+        doc = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return None, f"{where} is not valid JSON ({exc.msg} at byte {exc.pos} of {len(raw)}: truncated or damaged)"
+    except ValueError as exc:  # not UTF-8
+        return None, f"{where} is not JSON text ({exc})"
+    if not isinstance(doc, dict):
+        return None, f"{where} holds a JSON {type(doc).__name__}, not an object"
+    if field not in doc:
+        return None, f'{where} has no "{field}" field'
+    if not _valid(doc[field], pattern):
+        return None, f'{where} has "{field}": {json.dumps(doc[field])}, which is not a valid {field}'
+    return str(doc[field]), None
+
+
+def board_on_band(device: Device, known: Sequence[str]) -> str:
+    """The board the band holds (for a flash without --board): its /board.json, else the manifest's record."""
+    found = read_value(device, BOARD_FILE, "id", "board")
+    if found.value is not None:
+        if found.value not in known:
+            raise DeviceError(
+                f"the band's {BOARD_FILE} names board {found.value!r}, which this spasmwatch does not know: "
+                f"give --board (one of: {', '.join(known)})"
+            )
+        return found.value
+    if found.recorded is not None:
+        warnings.warn(
+            f"{found.problem or BOARD_FILE + ' is missing on the band'}; writing it afresh for board {found.recorded}, "
+            f"the board the band's last complete flash installed ({MANIFEST})",
+            FlashWarning, stacklevel=2,
+        )  # fmt: skip
+        return found.recorded
+    choices = f"give --board (one of: {', '.join(known)})"
+    if found.problem is None:
+        raise DeviceError(f"which board is this? {choices}")
+    raise DeviceError(f"which board is this? {found.problem}, and no complete flash recorded the board: {choices}; the flash writes it afresh")
 
 
 def check_board(device: Device, board: Board, replace: bool) -> None:
-    """Refuse to put ``board`` on a band whose /board.json names another board, unless ``replace``.
+    """Refuse to put ``board`` on a band that holds another board, unless ``replace``.
 
     The chip check cannot tell two boards with the same chip apart (an ESP32-S3 XIAO
     and an AtomS3): replacing the definition silently would give the band the wrong
     IMU part, pins and axis map, and it would sense nothing, or the wrong axes.
+    A damaged /board.json is judged by the manifest's record of the board instead; with
+    no record (a first flash cut short while writing it) it is replaced, saying so.
     """
-    found = current_board_id(device)
-    if found is None or found == board["id"] or replace:
-        return
-    raise DeviceError(
-        f"the band holds board {found} (its {BOARD_FILE}), not {board['id']}: flashing would replace its IMU, "
-        f"pins and axis map. To update the band as it is, leave out --board (or give --board {found}); "
-        f"if it really is a {board['id']} (new hardware, or flashed with the wrong board before), "
-        f"run again with --replace-board"
-    )
+    want = str(board["id"])
+    found = read_value(device, BOARD_FILE, "id", "board")
+    held = found.value if found.value is not None else found.recorded
+    if held is not None and held != want and not replace:
+        problem = found.problem or f"{BOARD_FILE} is missing on the band"
+        says = f"its {BOARD_FILE}" if found.value is not None else f"{problem}; its last complete flash installed it ({MANIFEST})"
+        raise DeviceError(
+            f"the band holds board {held} ({says}), not {want}: flashing would replace its IMU, "
+            f"pins and axis map. To update the band as it is, leave out --board (or give --board {held}); "
+            f"if it really is a {want} (new hardware, or flashed with the wrong board before), "
+            f"run again with --replace-board"
+        )
+    if found.problem is not None:
+        unknown = "" if held is not None else (
+            f" (no complete flash recorded another board: if the band is not a {want}, "
+            "flash it again with its own --board and --replace-board)"
+        )
+        warnings.warn(f"{found.problem}; writing board {want}'s definition in its place{unknown}", FlashWarning, stacklevel=2)
 
 
 def choose_device_id(device: Device, requested: str | None) -> str:
