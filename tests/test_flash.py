@@ -15,6 +15,7 @@ import json
 import re
 import shutil
 import subprocess
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from spasmwatch import cli
 from spasmwatch.flashing import firmware
 from spasmwatch.flashing.device import MPY_ARCHS, Device
 from spasmwatch.flashing.firmware import Image
-from spasmwatch.flashing.install import FlashResult, flash
+from spasmwatch.flashing.install import FlashResult, FlashWarning, flash
 from spasmwatch.flashing.link import DeviceError, Link, Port, open_link, pick_port
 from spasmwatch.flashing.sync import MANIFEST, Progress
 from spasmwatch.hardware import boards
@@ -486,7 +487,7 @@ def cli_flash(band: Path, fw: Path, *extra: str) -> int:
     return cli.main(["flash", "--port", f"unix:{band}", "--firmware", str(fw), *extra])
 
 
-@pytest.mark.parametrize("target", ["/board.json"])
+@pytest.mark.parametrize("target", ["/board.json", "/device.json"])
 def test_a_first_flash_cut_while_writing_board_or_device_json_is_finished_by_the_same_command(
     band: Path, fw: Path, board: dict[str, object], target: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -566,3 +567,52 @@ def test_a_board_json_naming_an_unknown_board_says_it_came_from_the_band(band: P
     (band / "board.json").write_text('{"id": "no-such-board"}')
     assert cli_flash(band, fw) == 2
     assert "the band's /board.json names board 'no-such-board', which this spasmwatch does not know: give --board" in capsys.readouterr().err
+
+
+def flash_warnings(band: Path, fw: Path, board: dict[str, object], **kw: str) -> tuple[tuple[Recorder, FlashResult], list[str]]:
+    """A flash and the warnings it gave (the result is checked first: it says more than a missing warning)."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        out = do_flash(band, fw, board, **kw)
+    return out, [str(w.message) for w in seen if issubclass(w.category, FlashWarning)]
+
+
+def test_a_damaged_device_json_never_gives_a_band_that_monitored_a_new_id(
+    band: Path, fw: Path, board: dict[str, object], micropython: str
+) -> None:
+    """Found by review: a damaged /device.json counted as missing, and the flash gave the band a
+    new id ('sw-' and the chip id, random on a chip without one) without a word: the host stores
+    every event under the band's id, so its history split in two."""
+    _, r = do_flash(band, fw, board, device_id="nursery-1")
+    _band_events(band, micropython, 2)  # the band has monitored
+    ident = band / "device.json"
+    ident.write_bytes(ident.read_bytes()[:9])  # damaged after a complete flash: the manifest recorded the id
+    (rec, r), said = flash_warnings(band, fw, board)
+    assert r.device_id == "nursery-1" and rec.files == ["/device.json", "/main.py"]
+    assert len(said) == 1 and re.fullmatch(r"/device.json on the band is not valid JSON \(.*: truncated or damaged\); writing device id "
+                                           r"nursery-1 afresh, the id the band's last complete flash installed \(/.spasmwatch_manifest.json\)", said[0])  # fmt: skip
+    assert json.loads(ident.read_text()) == {"device_id": "nursery-1"}
+    # A flash renaming the band is cut while writing /device.json: the manifest went first, nothing records the id.
+    with pytest.raises(DeviceError, match="unplugged"):
+        do_flash(band, fw, board, link=CutWhileWritingLink(connect(band), "/device.json"), device_id="nursery-2")
+    assert ident.read_bytes() == b"" and not (band / MANIFEST.lstrip("/")).exists()
+    before = on_band(band)
+    with pytest.raises(DeviceError, match=r"/device.json on the band is empty \(0 bytes\), and no complete flash recorded the band's id, "
+                       r"but the band has monitored \(/data is there\): .*split its history\. Run again with --device-id ID"):  # fmt: skip
+        do_flash(band, fw, board)
+    assert on_band(band) == before, "a refused flash touches nothing"
+    with pytest.warns(FlashWarning, match=r"/device.json on the band is empty \(0 bytes\); writing device id nursery-2 in its place"):
+        _, r = do_flash(band, fw, board, device_id="nursery-2")
+    assert r.device_id == "nursery-2" and json.loads(ident.read_text()) == {"device_id": "nursery-2"}
+
+
+def test_a_missing_device_json_on_a_band_that_monitored_keeps_its_recorded_id(
+    band: Path, fw: Path, board: dict[str, object], micropython: str
+) -> None:
+    """The same for a /device.json deleted by hand: the manifest's id is written back, not a new one."""
+    _, r = do_flash(band, fw, board, device_id="nursery-3")
+    _band_events(band, micropython, 1)
+    (band / "device.json").unlink()
+    (_, r), said = flash_warnings(band, fw, board)
+    assert r.device_id == "nursery-3"
+    assert len(said) == 1 and said[0].startswith("/device.json is missing on the band; writing device id nursery-3 afresh")

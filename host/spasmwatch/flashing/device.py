@@ -201,6 +201,11 @@ class Device:
         except ValueError:
             return None
 
+    def exists(self, path: str) -> bool:
+        """Whether the band has a file or directory at ``path``."""
+        d = self.run_json("import os, json\ntry:\n os.stat(_R + _P[0])\n _e = 1\nexcept OSError:\n _e = 0\nprint(json.dumps({'e': _e}))", [path])
+        return bool(d["e"])
+
     def mkdirs(self, dirs: Sequence[str]) -> None:
         if dirs:
             self._run(_MKDIRS, dirs)

@@ -143,15 +143,45 @@ def check_board(device: Device, board: Board, replace: bool) -> None:
         warnings.warn(f"{found.problem}; writing board {want}'s definition in its place{unknown}", FlashWarning, stacklevel=2)
 
 
-def choose_device_id(device: Device, requested: str | None) -> str:
-    """Keep the band's id across flashes (the host stores events by it); else derive one."""
+def choose_device_id(device: Device, requested: str | None, data_dir: str) -> str:
+    """Keep the band's id across flashes (the host stores every event under it); else derive one.
+
+    A missing or damaged /device.json never gives a band that has monitored a new id silently:
+    the manifest's record restores it; without one the flash is refused unless --device-id names it.
+    Only a band that never ran the app (no data directory: a first flash cut short) gets a new id.
+    """
+    found = read_value(device, DEVICE_FILE, "device_id", "device_id", DEVICE_ID)
     if requested is not None:
         if not DEVICE_ID.match(requested):
             raise DeviceError(f"device id {requested!r}: use 3-40 letters, digits, '.', '_' or '-'")
+        if found.problem is not None:
+            warnings.warn(f"{found.problem}; writing device id {requested} in its place", FlashWarning, stacklevel=2)
         return requested
-    doc = device.read_json(DEVICE_FILE)
-    if isinstance(doc, dict) and isinstance(doc.get("device_id"), str) and DEVICE_ID.match(doc["device_id"]):
-        return str(doc["device_id"])
+    if found.value is not None:
+        return found.value
+    problem = found.problem or f"{DEVICE_FILE} is missing on the band"
+    if found.recorded is not None:
+        warnings.warn(
+            f"{problem}; writing device id {found.recorded} afresh, the id the band's last complete flash installed ({MANIFEST})",
+            FlashWarning, stacklevel=2,
+        )  # fmt: skip
+        return found.recorded
+    if not device.exists(data_dir):
+        default = _default_id(device)
+        if found.problem is not None:
+            warnings.warn(f"{problem}; the band never ran the app (no {data_dir}), so it gets the device id {default}", FlashWarning, stacklevel=2)
+        return default  # a first flash (or one cut short before the app ever ran)
+    uid = device.unique_id()
+    hint = f" (its default id, if it was never set with --device-id, is sw-{uid})" if uid else ""
+    raise DeviceError(
+        f"{problem}, and no complete flash recorded the band's id, but the band has monitored ({data_dir} is there): "
+        f"the host stores every event under the band's id, so a new one would split its history. Run again with "
+        f"--device-id ID, the id it had ('spasmwatch events' names each event's band){hint}"
+    )
+
+
+def _default_id(device: Device) -> str:
+    """``sw-`` and the chip's id (the same on every flash), random where the chip has none (the unix port)."""
     uid = device.unique_id()
     return "sw-" + (uid if uid else secrets.token_hex(6))
 
@@ -174,7 +204,7 @@ def flash(
     arch = firmware.check_compatible(info, board, link.simulated, firmware.mpy_cross_version())
     check_board(device, board, replace_board)
     version = firmware.firmware_version(firmware_dir)
-    dev_id = choose_device_id(device, device_id)
+    dev_id = choose_device_id(device, device_id, str(firmware.constant(firmware_dir / "main.py", "DATA_DIR")))
     images = firmware.compile_all(firmware_dir, arch)
     images += [Image(BOARD_FILE, _json_bytes(board)), Image(DEVICE_FILE, _json_bytes({"device_id": dev_id}))]
     meta: dict[str, object] = {
