@@ -558,8 +558,9 @@ def test_a_board_json_the_band_cannot_read_is_named(band: Path, fw: Path, board:
     assert cli_flash(band, fw) == 2
     err = capsys.readouterr().err
     assert "which board is this? /board.json on the band cannot be read ([Errno 21] EISDIR), and no complete flash recorded the board" in err
-    assert cli.main(["board", "info", "--port", f"unix:{band}", "--json"]) == 0  # board info reads it as a hint: no board
-    assert json.loads(capsys.readouterr().out)["board"] is None
+    assert cli.main(["board", "info", "--port", f"unix:{band}", "--json"]) == 1
+    st = json.loads(capsys.readouterr().out)
+    assert st["board"] is None and st["board_problem"] == "/board.json on the band cannot be read ([Errno 21] EISDIR)"
 
 
 def test_a_board_json_naming_an_unknown_board_says_it_came_from_the_band(band: Path, fw: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -616,3 +617,24 @@ def test_a_missing_device_json_on_a_band_that_monitored_keeps_its_recorded_id(
     (_, r), said = flash_warnings(band, fw, board)
     assert r.device_id == "nursery-3"
     assert len(said) == 1 and said[0].startswith("/device.json is missing on the band; writing device id nursery-3 afresh")
+
+
+def test_board_info_names_a_damaged_board_or_device_json(band: Path, fw: Path, board: dict[str, object], capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by review: after a first flash cut while writing /board.json, 'board info' said 'board none',
+    'firmware not installed by spasmwatch flash' and exited 0; a damaged /device.json showed as 'device id none'."""
+    port = f"unix:{band}"
+    with pytest.raises(DeviceError, match="unplugged"):
+        do_flash(band, fw, board, link=CutWhileWritingLink(connect(band), "/board.json"))
+    assert cli.main(["board", "info", "--port", port, "--firmware", str(fw)]) == 1
+    text = capsys.readouterr().out
+    assert "board        damaged: /board.json on the band is empty (0 bytes); run 'spasmwatch flash' again" in text
+    assert "firmware     incomplete: a flash was cut short" in text
+    assert cli.main(["board", "info", "--port", port, "--firmware", str(fw), "--json"]) == 1
+    st = json.loads(capsys.readouterr().out)
+    assert st["board"] is None and st["board_problem"] == "/board.json on the band is empty (0 bytes)" and st["incomplete"] is True
+    do_flash(band, fw, board, device_id="nursery-4")
+    (band / "device.json").write_text('{"device_id": ')
+    assert cli.main(["board", "info", "--port", port, "--firmware", str(fw)]) == 1
+    text = capsys.readouterr().out
+    assert re.search(r"device id    damaged: /device.json on the band is not valid JSON \(.*: truncated or damaged\); run 'spasmwatch flash' again", text), text
+    assert f"board        {BOARD} (" in text

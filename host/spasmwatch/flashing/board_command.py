@@ -57,12 +57,12 @@ def run_info(args: argparse.Namespace) -> int:
         link.close()
     if args.json:
         print(json.dumps(st, sort_keys=True))
-        return 1 if st["files_bad"] or st["incomplete"] else 0  # as without --json (docs/flashing.md)
+        return 1 if _failed(st) else 0  # as without --json (docs/flashing.md)
     rows = [
         ("band", st["port"]),
         ("micropython", f"{st['micropython']} (mpy {st['mpy']}, {st['arch']}, {st['machine']})"),
-        ("board", f"{st['board']} ({st['board_name']})" if st["board"] else "none: run spasmwatch flash --board ID"),
-        ("device id", st["device_id"] or "none"),
+        ("board", f"{st['board']} ({st['board_name']})" if st["board"] else _damaged(st["board_problem"]) or "none: run spasmwatch flash --board ID"),
+        ("device id", st["device_id"] or _damaged(st["device_id_problem"]) or "none"),
     ]
     if st["firmware"]:
         state = "all intact" if not st["files_bad"] else f"{len(st['files_bad'])} changed: {', '.join(st['files_bad'][:3])}"
@@ -84,4 +84,13 @@ def run_info(args: argparse.Namespace) -> int:
     rows.append(("last crash", st["crash"] or "none"))
     for key, value in rows:
         print(f"{key:12} {value}")
-    return 1 if st["files_bad"] or st["incomplete"] else 0
+    return 1 if _failed(st) else 0
+
+
+def _failed(st: dict[str, Any]) -> bool:
+    """A band that does not monitor as flashed: a changed file, a flash cut short, a damaged board or device file."""
+    return bool(st["files_bad"] or st["incomplete"] or st["board_problem"] or st["device_id_problem"])
+
+
+def _damaged(problem: str | None) -> str | None:
+    return f"damaged: {problem}; run 'spasmwatch flash' again (docs/flashing.md)" if problem else None

@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from spasmwatch import __version__
 from spasmwatch.flashing import firmware
@@ -43,6 +44,7 @@ class BandValue:
     value: str | None  # None: the file is missing or damaged
     problem: str | None = None  # what is wrong with a damaged file ("/board.json on the band is empty (0 bytes)")
     recorded: str | None = None  # the value the last complete flash wrote, from its manifest (None if no manifest)
+    doc: dict[str, Any] | None = None  # the whole file, when ``value`` is good
 
 
 def read_value(device: Device, path: str, field: str, manifest_key: str, pattern: re.Pattern[str] | None = None) -> BandValue:
@@ -52,9 +54,9 @@ def read_value(device: Device, path: str, field: str, manifest_key: str, pattern
     A flash cut short while writing the file (a pulled cable, a power cut) leaves it empty or
     truncated: that is a damaged file, not a missing one, and is reported as such.
     """
-    value, problem = _parse(device, path, field, pattern)
-    if value is not None:
-        return BandValue(value)
+    doc, problem = _parse(device, path, field, pattern)
+    if doc is not None:
+        return BandValue(str(doc[field]), doc=doc)
     # sync removes the manifest first and writes it last, after verifying every file: it names what the band held.
     doc = device.read_json(MANIFEST)
     recorded = doc.get(manifest_key) if isinstance(doc, dict) else None
@@ -65,8 +67,8 @@ def _valid(value: object, pattern: re.Pattern[str] | None) -> bool:
     return isinstance(value, str) and bool(value) and (pattern is None or bool(pattern.match(value)))
 
 
-def _parse(device: Device, path: str, field: str, pattern: re.Pattern[str] | None) -> tuple[str | None, str | None]:
-    """(value, None), (None, None) for a missing file, or (None, what is wrong with it)."""
+def _parse(device: Device, path: str, field: str, pattern: re.Pattern[str] | None) -> tuple[dict[str, Any] | None, str | None]:
+    """(the file's object, None), (None, None) for a missing file, or (None, what is wrong with it)."""
     where = f"{path} on the band"
     try:
         raw = device.read(path)
@@ -88,7 +90,7 @@ def _parse(device: Device, path: str, field: str, pattern: re.Pattern[str] | Non
         return None, f'{where} has no "{field}" field'
     if not _valid(doc[field], pattern):
         return None, f'{where} has "{field}": {json.dumps(doc[field])}, which is not a valid {field}'
-    return str(doc[field]), None
+    return doc, None
 
 
 def board_on_band(device: Device, known: Sequence[str]) -> str:

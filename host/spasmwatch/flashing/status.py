@@ -12,7 +12,7 @@ from typing import Any
 
 from spasmwatch.flashing.device import Device
 from spasmwatch.flashing.firmware import constant
-from spasmwatch.flashing.install import BOARD_FILE, DEVICE_FILE
+from spasmwatch.flashing.install import BOARD_FILE, DEVICE_FILE, DEVICE_ID, read_value
 from spasmwatch.flashing.link import DeviceError, Link
 from spasmwatch.flashing.sync import MAIN, MANIFEST
 
@@ -42,8 +42,9 @@ def read_status(link: Link, firmware_dir: Path) -> dict[str, Any]:
     device = Device(link)
     info = device.info()
     manifest = device.read_json(MANIFEST)
-    board = device.read_json(BOARD_FILE)
-    ident = device.read_json(DEVICE_FILE)
+    found_board = read_value(device, BOARD_FILE, "id", "board")
+    found_ident = read_value(device, DEVICE_FILE, "device_id", "device_id", DEVICE_ID)
+    board = found_board.doc or {}
     out: dict[str, Any] = {
         "port": link.name,
         "micropython": info.version_str,
@@ -53,9 +54,11 @@ def read_status(link: Link, firmware_dir: Path) -> dict[str, Any]:
         "fs_total": info.fs_total,
         "fs_free": info.fs_free,
         "mem_free": info.mem_free,
-        "board": board.get("id") if isinstance(board, dict) else None,
-        "board_name": board.get("name") if isinstance(board, dict) else None,
-        "device_id": ident.get("device_id") if isinstance(ident, dict) else None,
+        "board": found_board.value,
+        "board_name": board.get("name"),
+        "board_problem": found_board.problem,  # a damaged /board.json: what is wrong with it
+        "device_id": found_ident.value,
+        "device_id_problem": found_ident.problem,
         "firmware": None,
         "written_at": None,
         "files": 0,
@@ -74,7 +77,7 @@ def read_status(link: Link, firmware_dir: Path) -> dict[str, Any]:
             files=len(files),
             files_bad=sorted(p for p, h in files.items() if got.get(p) != h),
         )
-        slots = board.get("log_slots") if isinstance(board, dict) else None
+        slots = board.get("log_slots")
         if not isinstance(slots, int):
             slots = constant(firmware_dir / "band" / "app.py", "LOG_SLOTS")
         program = f"_SLOTS = {slots!r}\n" + _LOG
@@ -83,9 +86,9 @@ def read_status(link: Link, firmware_dir: Path) -> dict[str, Any]:
             out["log"] = device.run_json(program, [data_dir], timeout_s=60)["log"]
         except DeviceError as exc:  # e.g. a damaged band/eventlog.mpy: report, keep going
             out["log_error"] = str(exc)
-    elif isinstance(board, dict) or isinstance(ident, dict):
-        # A flash removes main.py and the manifest first and writes them last: our files without
-        # either are a flash cut short, and the band boots to the REPL instead of monitoring.
+    elif any(f.value is not None or f.problem is not None for f in (found_board, found_ident)):
+        # A flash removes main.py and the manifest first and writes them last: our files (even
+        # damaged ones) without either are a flash cut short, and the band boots to the REPL.
         out["incomplete"] = device.hashes([MAIN])[MAIN] is None
     crash = device.read(f"{data_dir}/{CRASH_NAME}")
     if crash:
