@@ -505,3 +505,80 @@ def test_the_paho_internals_the_channel_reads_are_there() -> None:
     info = client.publish("t", b"x", qos=1)  # no connection: paho holds it
     held = client._out_messages[info.mid]
     assert held.info is info and held.state == paho.mqtt_ms_publish and held.retain is False
+
+
+# ---- retained state: the latest wins, whatever order the publishes waiting on the broker finish in ----
+
+STATUS = "spasmwatch/cot/status"
+
+
+def _held(ch: MqttChannel, topic: str) -> list[bytes]:
+    """The payloads of ``topic`` paho holds (handed over, not yet acknowledged)."""
+    client = ch._links["cot"].client
+    with client._out_message_mutex:
+        return [m.payload for m in client._out_messages.values() if m.topic == topic]
+
+
+async def _until(ok: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 10
+    while not ok():
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.01)
+
+
+def test_a_status_published_while_a_notification_waits_on_the_broker_stays_the_retained_one(broker: Broker) -> None:
+    """Found by review: publish_status (the daemon's view of the band) runs outside the dispatcher's
+    lock, and a notification sent its status payload, computed before it waited for the broker,
+    after it: the band taken off the baby during quiet hours (worn: false, the fault held) and the
+    retained status said worn, all night, as the daemon publishes a status on change only."""
+    ch = MqttChannel(MqttSettings(port=broker.port, timeout_s=5))
+
+    async def run() -> None:
+        await ch.publish_status("cot", BandStatus(connected=True, worn=True), 1.0)
+        broker.proc.send_signal(signal.SIGSTOP)  # a slow broker: both wait for its answers
+        d = Dispatcher({"mqtt": ch}, retry=RETRY)
+        sent = asyncio.ensure_future(d.dispatch(FIRST))
+        await _until(lambda: bool(_held(ch, EVENT)), "the notification's event handed to paho")
+        off = BandStatus(connected=True, worn=False, faults=("not_worn",))
+        newer = asyncio.ensure_future(ch.publish_status("cot", off, 2.0))
+        await _until(lambda: any(b'"worn": false' in p for p in _held(ch, STATUS)), "the newer status handed to paho")
+        broker.proc.send_signal(signal.SIGCONT)
+        [res] = await sent
+        assert res.ok, res
+        await newer
+        await d.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(run(), 20))
+        late = Watcher(broker.port)  # what the broker retains: what Home Assistant shows
+        try:
+            status = late.json(STATUS)
+            assert (status["worn"], status["faults"]) == (False, ["not_worn"]), status
+            assert status["last_cluster"]["cluster_key"] == 12  # and the notification's part is kept
+        finally:
+            late.stop()
+    finally:
+        broker.proc.send_signal(signal.SIGCONT)
+
+
+def test_a_restored_alarm_mirrored_after_a_newer_notification_does_not_bring_its_state_back(broker: Broker) -> None:
+    """Found by review: mirror() (a restored alarm, shown again after a restart) runs outside the
+    dispatcher's lock, whenever the daemon's MQTT task gets to it; after a notification of the same
+    alarm (escalated, acknowledged, closed) it put the older state back on the retained alert."""
+    ch = MqttChannel(MqttSettings(port=broker.port, timeout_s=5))
+    restored = notice(id=1)  # made by the engine's restore, before anything else about the alarm
+    closed = notice(NoticeKind.CLUSTER_ACKNOWLEDGED, id=2, state="CLOSED", urgency=Urgency.NORMAL, created_t=FIRST.created_t + 60)
+
+    async def run() -> None:
+        await ch.send(closed)
+        await ch.mirror(restored)
+        await ch.close()
+
+    asyncio.run(asyncio.wait_for(run(), 20))
+    late = Watcher(broker.port)
+    try:
+        alert, status = late.json("spasmwatch/cot/alert"), late.json(STATUS)
+        assert (alert["state"], alert["alarm"]) == ("CLOSED", False), alert
+        assert status["last_cluster"]["state"] == "CLOSED", status
+    finally:
+        late.stop()

@@ -3,7 +3,8 @@
 Each channel has its own lock, so one channel's notifications go out in
 order (an ALARM never lands after its CLOSED on the MQTT retained state)
 while a slow or failing channel never delays the others, the local sound
-alarm included.
+alarm included. MQTT's status and mirror publishes do not take it: the
+channel itself keeps its retained state the latest (mqtt.py, publish_latest).
 """
 
 from __future__ import annotations

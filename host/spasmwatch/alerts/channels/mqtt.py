@@ -172,6 +172,9 @@ class _Link:
         self.refused: str | None = None
         self._lock = threading.Lock()
         self._retained: dict[str, bytes] = {}
+        # The id of the newest cluster notification the retained alert shows (ids come from one engine,
+        # in the order it made them): an older one (a restored alarm mirrored late) never replaces it.
+        self.alert_notice: int | None = None
         # Notification key -> its event as handed to paho, so that a retry waits for it (event loop only).
         self._events: OrderedDict[str, paho.MQTTMessageInfo] = OrderedDict()
         cid = f"spasmwatch-{slug(device)}-{uuid.uuid4().hex[:8]}"  # unique: a duplicate id kicks the other client
@@ -245,6 +248,17 @@ class _Link:
         if retain:
             self.remember(topic, payload)
         await self.confirmed(topic, self._send(topic, payload, retain))
+
+    async def publish_latest(self, topic: str) -> None:
+        """Publish (retained) the latest payload remembered for ``topic``, and wait for the broker.
+
+        Not one worked out before an await: a notification waiting for the broker and a status
+        or mirror published meanwhile (outside the dispatcher's lock) would each send its own
+        last, the older one over the newer. Sending the latest, whoever sends last sends it.
+        """
+        with self._lock:
+            payload = self._retained[topic]
+        await self.confirmed(topic, self._send(topic, payload, retain=True))
 
     def publish_once(self, key: str, topic: str, payload: bytes) -> paho.MQTTMessageInfo:
         """Hand ``payload`` (non-retained) to paho once for notification ``key``; ``confirmed`` waits for it.
@@ -331,22 +345,23 @@ class MqttChannel(SettingsChannel[MqttSettings]):
         # The state is remembered, and the event handed to paho, before the broker is waited for:
         # a broker down (restarting) past the retries still gets them when the link reconnects.
         # On a reconnect the retained state goes out first (on_connect), then paho's held events.
+        # Whatever was published meanwhile, the retained payloads sent last are the latest (publish_latest).
         link = self._open(n.device)
-        alert = json.dumps(alert_state(n)).encode() if n.kind in _CLUSTER_KINDS else None
-        if alert is not None:
-            link.remember(link.t["alert"], alert)
+        cluster = n.kind in _CLUSTER_KINDS
+        if cluster and (link.alert_notice is None or n.id >= link.alert_notice):  # equal: a retry
+            link.alert_notice = n.id
+            link.remember(link.t["alert"], json.dumps(alert_state(n)).encode())
             self._note_cluster(n)
-        else:
+        elif not cluster:
             self._note_band(n)
-        status = self._status_payload(link.device, n.created_t)
-        link.remember(link.t["status"], status)
+        link.remember(link.t["status"], self._status_payload(link.device, n.created_t))
         event = link.publish_once(n.key, link.t["event"], json.dumps(n.to_json()).encode()) if announce else None
         await self._connected(link)
         if event is not None:
             await link.confirmed(link.t["event"], event)
-        if alert is not None:
-            await link.publish(link.t["alert"], alert, retain=True)
-        await link.publish(link.t["status"], status, retain=True)
+        if cluster:
+            await link.publish_latest(link.t["alert"])
+        await link.publish_latest(link.t["status"])
 
     async def publish_status(self, device: str, status: BandStatus, t: float) -> None:
         """The daemon's view of the band (battery, worn, asleep, faults), published retained.
@@ -359,10 +374,9 @@ class MqttChannel(SettingsChannel[MqttSettings]):
         old = self._status.get(device, BandStatus())
         self._status[device] = replace(status, last_cluster=status.last_cluster or old.last_cluster)
         link = self._open(device)
-        payload = self._status_payload(device, t)
-        link.remember(link.t["status"], payload)
+        link.remember(link.t["status"], self._status_payload(device, t))
         await self._connected(link)
-        await link.publish(link.t["status"], payload, retain=True)
+        await link.publish_latest(link.t["status"])
 
     async def close(self) -> None:
         links, self._links = list(self._links.values()), {}
