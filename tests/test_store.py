@@ -141,6 +141,7 @@ RELEASED = [
     "5ae59fbe",
     "46bca504",
     "ad8c60a2",
+    "aefac384",
 ]
 
 
@@ -153,6 +154,42 @@ def test_last_alert_id_goes_past_every_stored_alert_and_rows_from_before_alert_i
         row = st.add_alert(None, DEV, "cluster", "ALARM", 3.0, "3 spasms", alert_id=9)
         assert row.alert_id == 9 and st.last_alert_id() == 9
         assert [a.alert_id for a in st.alerts(DEV)] == [None, None, 9]
+
+
+def test_the_outbox_keeps_until_forgotten_and_across_a_reopen_bounded_least_urgent_oldest_first(tmp_path: Path) -> None:
+    path = tmp_path / "sw.db"
+    with Store(path) as st:
+        assert st.keep_outgoing("mqtt", "cot-3-7-1", "cot", '{"n": 1}', 1.0, 5, limit=3) == []
+        assert st.keep_outgoing("mqtt", "cot-3-7-1", "cot", '{"n": "again"}', 9.0, 1, limit=3) == []  # kept as it was
+        assert st.keep_outgoing("mqtt", "cot-4-8-2", "cot", '{"n": 2}', 2.0, 2, limit=3) == []
+        assert st.keep_outgoing("webhook:home", "cot-4-8-2", "cot", "{}", 2.0, 2, limit=1) == []  # another channel's
+        assert st.keep_outgoing("mqtt", "cot-5-9-3", "cot", '{"n": 3}', 3.0, 2, limit=3) == []
+        assert st.keep_outgoing("mqtt", "cot-6-10-4", "cot", '{"n": 4}', 4.0, 6, limit=3) == ["cot-4-8-2"]
+        assert st.keep_outgoing("mqtt", "cot-7-11-5", "cot", '{"n": 5}', 5.0, 1, limit=3) == ["cot-7-11-5"]
+    with Store(path) as st:  # on disk: a daemon started afterwards finds them
+        got = [(r.key, r.payload, r.created_t, r.urgency) for r in st.outgoing("mqtt")]
+        assert got == [("cot-3-7-1", '{"n": 1}', 1.0, 5), ("cot-5-9-3", '{"n": 3}', 3.0, 2), ("cot-6-10-4", '{"n": 4}', 4.0, 6)]
+        assert st.forget_outgoing("mqtt", ["cot-3-7-1", "cot-6-10-4", "never-kept"]) == 2
+        assert [r.key for r in st.outgoing("mqtt")] == ["cot-5-9-3"]
+        assert [r.key for r in st.outgoing("webhook:home")] == ["cot-4-8-2"]
+        with pytest.raises(ValueError, match="outbox: payload must be a non-empty string"):
+            st.keep_outgoing("mqtt", "k", "cot", "", 1.0, 5, limit=3)
+        with pytest.raises(ValueError, match="outbox: urgency must be an integer"):
+            st.keep_outgoing("mqtt", "k", "cot", "{}", 1.0, "urgent", limit=3)  # type: ignore[arg-type]
+
+
+def test_the_latest_retained_state_per_band_and_topic_is_kept_across_a_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "sw.db"
+    with Store(path) as st:
+        st.keep_retained("mqtt", "cot", "alert", '{"state": "ALARM"}')
+        st.keep_retained("mqtt", "cot", "alert", '{"state": "CLOSED"}')  # replaces it
+        st.keep_retained("mqtt", "crib", "alert", '{"state": "WARNING"}')
+        with pytest.raises(ValueError, match="retained: topic must be a non-empty string"):
+            st.keep_retained("mqtt", "cot", "", "{}")
+    with Store(path) as st:
+        got = [(r.device, r.topic, r.payload) for r in st.kept_retained("mqtt")]
+        assert got == [("cot", "alert", '{"state": "CLOSED"}'), ("crib", "alert", '{"state": "WARNING"}')]
+        assert st.kept_retained("webhook:home") == []
 
 
 def test_released_migrations_are_frozen() -> None:

@@ -202,3 +202,28 @@ class TreatmentRow:
     unit: str | None
     note: str | None
     by: str | None
+
+
+@dataclass(frozen=True)
+class OutgoingRow:
+    """A notification a channel handed on and its receiver had not acknowledged (``outbox``)."""
+
+    id: int
+    channel: str
+    key: str  # Notification.key: what the receiver de-duplicates on
+    device: str
+    payload: str  # what the channel sends (MQTT: the event's JSON)
+    created_t: float
+    urgency: int
+    kept_wall_s: float
+
+
+@dataclass(frozen=True)
+class RetainedRow:
+    """The latest state payload a channel published for a band on one topic (``retained``)."""
+
+    channel: str
+    device: str
+    topic: str  # the channel's name for it (MQTT: "alert"), not the full topic
+    payload: str
+    wall_s: float

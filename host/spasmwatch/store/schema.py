@@ -184,5 +184,34 @@ _V5_ALERT_IDS = """
 ALTER TABLE alerts ADD COLUMN alert_id INTEGER;
 """
 
-MIGRATIONS: list[str] = [_V1_BAND_DATA, _V2_CAREGIVER, _V3_LOG_LIVES, _V4_CONFLICTS, _V5_ALERT_IDS]
+# Notifications a channel handed on that their receiver had not acknowledged yet (MQTT events
+# paho still held), kept so that a daemon stopped before the broker answered does not lose
+# them: the next start sends them again, under the same key. A row goes once acknowledged.
+#
+# The latest state a channel published per band and topic (MQTT's retained alert): a restart
+# re-says one that cannot turn an alarm on, so a CLOSED the broker never had does not leave
+# Home Assistant's alarm on (an open alarm is the restore's to re-say).
+_V6_OUTBOX = """
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    channel TEXT NOT NULL,
+    key TEXT NOT NULL,
+    device TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_t REAL NOT NULL,
+    urgency INTEGER NOT NULL,
+    kept_wall_s REAL NOT NULL,
+    UNIQUE (channel, key)
+);
+CREATE TABLE retained (
+    channel TEXT NOT NULL,
+    device TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    wall_s REAL NOT NULL,
+    PRIMARY KEY (channel, device, topic)
+);
+"""
+
+MIGRATIONS: list[str] = [_V1_BAND_DATA, _V2_CAREGIVER, _V3_LOG_LIVES, _V4_CONFLICTS, _V5_ALERT_IDS, _V6_OUTBOX]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -42,6 +42,8 @@ from spasmwatch.store.rows import (
     LogLife,
     LostRange,
     NoteRow,
+    OutgoingRow,
+    RetainedRow,
     StatusRow,
     SyncRow,
     TreatmentRow,
@@ -97,6 +99,7 @@ _CLUSTER_SELECT = (
     "(SELECT label FROM labels l WHERE l.cluster_id = clusters.id ORDER BY l.id DESC LIMIT 1) FROM clusters"
 )
 _ALERT_SELECT = "SELECT id, cluster_id, device, kind, state, wall_s, text, channels, by, alert_id FROM alerts"
+_OUTGOING_SELECT = "SELECT id, channel, key, device, payload, created_t, urgency, kept_wall_s FROM outbox"
 _NOTE_SELECT = "SELECT id, wall_s, kind, text, device, by FROM notes"
 _TREATMENT_SELECT = "SELECT id, wall_s, drug, action, dose, unit, note, by FROM treatments"
 
@@ -700,6 +703,63 @@ class Store:
             sql += " AND device = ?"
             params.append(device)
         return [_alert_row(r) for r in self._all(sql + " ORDER BY wall_s, id", params)]
+
+    # --- outbox: notifications handed on, not yet acknowledged ---------------------------------
+    def keep_outgoing(
+        self, channel: str, key: str, device: str, payload: str, created_t: float, urgency: int, limit: int
+    ) -> list[str]:
+        """Keep one notification of ``channel`` until ``forget_outgoing``; a key kept already stays as
+        it was. At most ``limit`` per channel: beyond it the least urgent go, oldest first; returns
+        the keys that went (the new one among them if it is the least urgent and all others are more)."""
+        for name, v in (("channel", channel), ("key", key), ("device", device), ("payload", payload)):
+            if not isinstance(v, str) or not v:
+                raise ValueError(f"outbox: {name} must be a non-empty string, got {v!r}")
+        if isinstance(urgency, bool) or not isinstance(urgency, int):
+            raise ValueError(f"outbox: urgency must be an integer, got {urgency!r}")
+        if limit < 1:
+            raise ValueError(f"outbox: limit must be at least 1, got {limit!r}")
+        _finite("outbox: created_t", created_t)
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO outbox(channel, key, device, payload, created_t, urgency, kept_wall_s) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(channel, key) DO NOTHING",
+                (channel, key, device, payload, created_t, urgency, time.time()),
+            )
+            over = int(c.execute("SELECT count(*) FROM outbox WHERE channel = ?", (channel,)).fetchone()[0]) - limit
+            if over <= 0:
+                return []
+            gone = c.execute(
+                "SELECT id, key FROM outbox WHERE channel = ? ORDER BY urgency, id LIMIT ?", (channel, over)
+            ).fetchall()
+            c.executemany("DELETE FROM outbox WHERE id = ?", [(r[0],) for r in gone])
+        return [str(r[1]) for r in gone]
+
+    def outgoing(self, channel: str) -> list[OutgoingRow]:
+        """What ``channel`` keeps, in the order it was kept (bounded by ``keep_outgoing``'s limit)."""
+        return [OutgoingRow(*r) for r in self._all(_OUTGOING_SELECT + " WHERE channel = ? ORDER BY id", (channel,))]
+
+    def forget_outgoing(self, channel: str, keys: Iterable[str]) -> int:
+        """The receiver acknowledged these: nothing to send again. Returns how many went."""
+        with self._tx() as c:
+            cur = c.executemany("DELETE FROM outbox WHERE channel = ? AND key = ?", [(channel, k) for k in keys])
+            return int(cur.rowcount)
+
+    def keep_retained(self, channel: str, device: str, topic: str, payload: str) -> None:
+        """The latest state ``channel`` published for ``device`` on ``topic`` (replaces the one before)."""
+        for name, v in (("channel", channel), ("device", device), ("topic", topic), ("payload", payload)):
+            if not isinstance(v, str) or not v:
+                raise ValueError(f"retained: {name} must be a non-empty string, got {v!r}")
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO retained(channel, device, topic, payload, wall_s) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(channel, device, topic) DO UPDATE SET payload = excluded.payload, wall_s = excluded.wall_s",
+                (channel, device, topic, payload, time.time()),
+            )
+
+    def kept_retained(self, channel: str) -> list[RetainedRow]:
+        """One row per band and topic ``channel`` published on."""
+        sql = "SELECT channel, device, topic, payload, wall_s FROM retained WHERE channel = ? ORDER BY device, topic"
+        return [RetainedRow(*r) for r in self._all(sql, (channel,))]
 
     # --- labels, notes, treatments -----------------------------------------------------------
     def label_cluster(self, cluster_id: int, label: str, by: str | None, wall_s: float) -> LabelRow:
