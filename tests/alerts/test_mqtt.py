@@ -582,3 +582,143 @@ def test_a_restored_alarm_mirrored_after_a_newer_notification_does_not_bring_its
         assert status["last_cluster"]["state"] == "CLOSED", status
     finally:
         late.stop()
+
+
+# ---- an event the broker has not acknowledged when the daemon stops: the next start sends it ----
+
+
+def test_an_event_unacknowledged_when_the_daemon_stops_is_sent_once_by_the_next_start(broker: Broker, tmp_path: Path) -> None:
+    """Found by review: the events paho still held when the daemon stopped (the network stopped
+    carrying, the broker unreachable or slow) were lost with it: a family's Home Assistant
+    automation never heard of that alarm. Kept in the store, the next start sends them, once, with
+    their key."""
+    from spasmwatch.alerts import AlertEngine
+    from spasmwatch.store import Store
+
+    proxy = MqttProxy(broker.port)
+    w = Watcher(broker.port)  # straight to the broker: hears everything that reaches it
+    s = MqttSettings(port=proxy.port, timeout_s=0.5)
+    db = tmp_path / "spasmwatch.db"
+    sent: list[Notification] = []
+
+    async def first_run() -> None:
+        with Store(db) as store:
+            ch = MqttChannel(s, outbox=store)
+            await ch.announce("cot")
+            await asyncio.to_thread(w.wait, "spasmwatch/cot/availability", b"online")
+            proxy.lose = lambda packet: True  # the link carries nothing any more, and nobody says so
+            d = Dispatcher({"mqtt": ch}, retry=RetrySettings(attempts=2, first_delay_s=0.1, attempt_timeout_s=10.0))
+            engine = AlertEngine(time.time, lambda n: (sent.append(n), d.submit(n)))
+            engine.on_spasm("cot", 12, 3, started_t=time.time() - 30)
+            await d.drain()
+            assert [(n.kind, r.ok) for n, r in zip(sent, d.deliveries)] == [(NoticeKind.CLUSTER_ALARM, False)]
+            await d.close()  # the daemon stops; the broker never had the event
+            assert [r.key for r in store.outgoing("mqtt")] == [sent[0].key]
+
+    async def next_start() -> None:
+        with Store(db) as store:
+            ch = MqttChannel(s, outbox=store)
+            assert ch.resend_kept() == 1
+            d = Dispatcher({"mqtt": ch}, retry=RETRY)
+            [res] = await d.dispatch(NEXT)  # sent after it: once heard, every copy there will be was
+            assert res.ok, res
+            await asyncio.to_thread(w.wait_until, lambda: len(heard(w, NEXT)) > 0, "the next notification's event")
+            await d.close()
+            assert store.outgoing("mqtt") == []  # acknowledged: a third start sends nothing
+
+    try:
+        asyncio.run(asyncio.wait_for(first_run(), 20))
+        assert any(mqtt_topic(p) == EVENT for p in proxy.lost) and not heard(w, sent[0])
+        proxy.lose = None
+        asyncio.run(asyncio.wait_for(next_start(), 20))
+        got = [e for e in w.all(EVENT) if e["key"] == sent[0].key]
+        assert len(got) == 1, f"the kept event arrived {len(got)} times"
+        assert (got[0]["kind"], got[0]["alert_id"], got[0]["count"]) == ("cluster_alarm", sent[0].alert_id, 3)
+    finally:
+        proxy.close()
+        w.stop()
+
+
+def test_an_event_the_broker_acknowledges_while_the_daemon_stops_is_not_kept(broker: Broker, tmp_path: Path) -> None:
+    """The stop waits (up to timeout_s) for a slow broker: an event it acknowledges meanwhile is
+    not sent again by the next start (a second run of every automation on it)."""
+    from spasmwatch.store import Store
+
+    w = Watcher(broker.port)
+
+    async def run() -> None:
+        with Store(tmp_path / "spasmwatch.db") as store:
+            ch = MqttChannel(MqttSettings(port=broker.port, timeout_s=5), outbox=store)
+            await ch.announce("cot")
+            await asyncio.to_thread(w.wait, "spasmwatch/cot/availability", b"online")
+            broker.proc.send_signal(signal.SIGSTOP)
+            d = Dispatcher({"mqtt": ch}, retry=RetrySettings(attempts=1, attempt_timeout_s=0.5))
+            [res] = await d.dispatch(FIRST)
+            assert not res.ok and [r.key for r in store.outgoing("mqtt")] == [FIRST.key]
+            closing = asyncio.ensure_future(d.close())
+            await asyncio.sleep(0.1)  # the stop is waiting for the broker
+            broker.proc.send_signal(signal.SIGCONT)
+            await closing
+            assert store.outgoing("mqtt") == []
+            assert MqttChannel(MqttSettings(port=broker.port), outbox=store).resend_kept() == 0
+
+    try:
+        asyncio.run(asyncio.wait_for(run(), 20))
+        w.wait("spasmwatch/cot/availability", b"offline")
+        assert len(heard(w, FIRST)) == 1
+    finally:
+        broker.proc.send_signal(signal.SIGCONT)
+        w.stop()
+
+
+def test_an_event_goes_out_when_the_store_cannot_keep_it(broker: Broker, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A store that cannot write (a full disk, closed) must not hold up an alarm: the event is sent,
+    only not kept across a restart, and the log says so."""
+    from spasmwatch.store import Store
+
+    store = Store(tmp_path / "spasmwatch.db")
+    store.close()  # every call now raises StoreError
+    w = Watcher(broker.port)
+
+    async def run() -> None:
+        ch = MqttChannel(MqttSettings(port=broker.port, timeout_s=5), outbox=store)
+        await ch.send(FIRST)
+        await ch.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(run(), 20))
+        w.wait_until(lambda: len(heard(w, FIRST)) > 0, "the event")
+        assert "could not keep event cot-3-7-1709629200000 in the outbox" in caplog.text
+    finally:
+        w.stop()
+
+
+@pytest.mark.parametrize("state", ["CLOSED", "ALARM"])
+def test_a_start_re_says_the_alert_state_kept_only_when_it_is_no_alarm(broker: Broker, tmp_path: Path, state: str) -> None:
+    """The latest alert state of the last run is re-said when it cannot turn an alarm on (a CLOSED
+    the broker never had); an alarm is the restore's to re-say, which knows whether it is still
+    open: one closed since must not come back from the store."""
+    from spasmwatch.alerts.channels.mqtt import alert_state
+    from spasmwatch.store import Store
+
+    w = Watcher(broker.port)
+    kept = notice(NoticeKind.CLUSTER_ACKNOWLEDGED, state=state, urgency=Urgency.NORMAL)
+
+    async def run() -> None:
+        with Store(tmp_path / "spasmwatch.db") as store:
+            store.keep_retained("mqtt", "cot", "alert", json.dumps(alert_state(kept)))  # as the last run left it
+            ch = MqttChannel(MqttSettings(port=broker.port, timeout_s=5), outbox=store)
+            assert ch.resend_kept() == 0  # no event
+            await ch.publish_status("cot", BandStatus(connected=False), 5.0)
+            await ch.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(run(), 20))
+        w.wait("spasmwatch/cot/availability", b"offline")  # said after everything else
+        last_cluster = w.json(STATUS)["last_cluster"]
+        if state == "CLOSED":
+            assert (w.json("spasmwatch/cot/alert")["state"], last_cluster["state"]) == ("CLOSED", "CLOSED")
+        else:
+            assert "spasmwatch/cot/alert" not in w.last and last_cluster is None
+    finally:
+        w.stop()

@@ -588,6 +588,128 @@ def test_backoff_doubles_per_kind_of_error_from_its_own_first_delay() -> None:
     assert s._backoff(NotFoundError("no band")) == 60.0  # kinds taking turns still back off, each its own way
 
 
+def test_an_alarm_event_the_broker_never_had_when_the_daemon_stopped_is_sent_by_the_next_daemon(tmp_path: Path) -> None:
+    """Found by review: an event paho still held when the daemon stopped (the broker unreachable:
+    its computer restarting, the network down) was lost: Home Assistant's automation on the alarm
+    (lights, a phone call) never ran. The next daemon sends it, once, under its key."""
+    from servers import MqttProxy, Watcher, start_broker, stop_broker
+
+    from spasmwatch.alerts import Notification
+    from spasmwatch.alerts.channels import RetrySettings
+    from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
+
+    clock = Clock(time.time())
+    broker = start_broker(tmp_path)
+    proxy = MqttProxy(broker.port)
+    proxy.refuse = True  # the broker unreachable while the alarm is raised
+    watcher = Watcher(broker.port)
+    s = MqttSettings(host="127.0.0.1", port=proxy.port, timeout_s=0.3)
+    event = f"spasmwatch/{DEVICE}/event"
+    try:
+        with Store(tmp_path / "db.sqlite") as store:
+
+            async def first_run() -> Notification:
+                store.add_sync(DEVICE, 1, 0, clock.t - 40)
+                d = Daemon(store, [BandSpec("crib", lambda: None)], {"mqtt": MqttChannel(s)}, clock=clock)  # type: ignore[arg-type,return-value]
+                d.dispatcher.retry = RetrySettings(attempts=1)
+                _connect(d, DEVICE, [], clock.t)
+                for seq in range(3):
+                    d.on_record(DEVICE, _spasm_rec(seq, 10_000 * seq), clock.t)
+                [alarm] = [n for n in d.notifications if n.kind is NoticeKind.CLUSTER_ALARM]
+                await d.dispatcher.drain()
+                assert [r.ok for r in d.dispatcher.deliveries] == [False]
+                await d.stop()
+                return alarm
+
+            alarm = asyncio.run(asyncio.wait_for(first_run(), 20))
+            proxy.refuse = False  # the broker is back; a new daemon starts
+
+            async def next_run() -> None:
+                d = _absent_band(tmp_path, store, channels={"mqtt": MqttChannel(s)}, alert_settings=AlertSettings(escalate_after_s=600.0))
+                await d.start()
+                try:
+                    await asyncio.to_thread(watcher.wait_until, lambda: any(e["key"] == alarm.key for e in watcher.all(event)), "the alarm's event")
+                    alert = f"spasmwatch/{DEVICE}/alert"  # and the restored alarm's state, retained
+                    await asyncio.to_thread(watcher.wait_until, lambda: b'"alarm": true' in watcher.last.get(alert, (b"",))[0], "the alarm")
+                finally:
+                    await d.stop()
+
+            asyncio.run(asyncio.wait_for(next_run(), 20))
+            assert store.outgoing("mqtt") == []
+        watcher.wait(f"spasmwatch/{DEVICE}/availability", b"offline")  # said after everything else
+        got = [e for e in watcher.all(event) if e["key"] == alarm.key]
+        assert len(got) == 1 and got[0]["kind"] == "cluster_alarm", got
+    finally:
+        watcher.stop()
+        proxy.close()
+        stop_broker(broker)
+
+
+def test_an_alarm_closed_while_the_broker_was_unreachable_is_off_in_home_assistant_after_a_restart(tmp_path: Path) -> None:
+    """Found by review: the CLOSED of an alarm acknowledged while the broker could not be reached
+    lived only in the channel's memory; after a restart nothing published an alert (no alarm to
+    restore), so Home Assistant's alarm stayed on, retained, until the next cluster."""
+    from servers import MqttProxy, Watcher, start_broker, stop_broker
+
+    from spasmwatch.alerts.channels import RetrySettings
+    from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
+
+    clock = Clock(time.time() - 120)
+    broker = start_broker(tmp_path)
+    proxy = MqttProxy(broker.port)
+    watcher = Watcher(broker.port)
+    s = MqttSettings(host="127.0.0.1", port=proxy.port, timeout_s=0.3)
+    alert = f"spasmwatch/{DEVICE}/alert"
+    try:
+        with Store(tmp_path / "db.sqlite") as store:
+
+            async def first_run() -> None:
+                store.add_sync(DEVICE, 1, 0, clock.t - 40)
+                d = Daemon(store, [BandSpec("crib", lambda: None)], {"mqtt": MqttChannel(s)}, clock=clock)  # type: ignore[arg-type,return-value]
+                d.dispatcher.retry = RetrySettings(attempts=1)
+                _connect(d, DEVICE, [], clock.t)
+                for seq in range(3):
+                    d.on_record(DEVICE, _spasm_rec(seq, 10_000 * seq), clock.t)
+                clock.t += 110  # quiet past the close time: the cluster ends, the alarm waits for someone
+                d._tick()
+                await d.dispatcher.drain()
+                await asyncio.to_thread(watcher.wait_until, lambda: b'"alarm": true' in watcher.last.get(alert, (b"",))[0], "the alarm on")
+                proxy.refuse = True  # the broker unreachable from now on
+                proxy.cut()
+                (open_alarm,) = [a for a in d.engine.snapshot()["alerts"] if a["kind"] == "cluster"]
+                assert d.ack(open_alarm["id"], "Anna")["state"] == "CLOSED"
+                await d.dispatcher.drain()
+                assert not d.dispatcher.deliveries[-1].ok
+                await d.stop()
+
+            asyncio.run(asyncio.wait_for(first_run(), 20))
+            assert watcher.json(alert)["alarm"] is True  # what Home Assistant still shows
+            proxy.refuse = False
+
+            async def next_run() -> None:
+                d = _absent_band(tmp_path, store, channels={"mqtt": MqttChannel(s)})
+                await d.start()
+                try:
+                    await asyncio.to_thread(watcher.wait_until, lambda: b'"alarm": false' in watcher.last.get(alert, (b"",))[0], "the alarm off")
+                    status = f"spasmwatch/{DEVICE}/status"
+                    await asyncio.to_thread(watcher.wait_until, lambda: b'"state": "CLOSED"' in watcher.last.get(status, (b"",))[0], "the status")
+                finally:
+                    await d.stop()
+
+            asyncio.run(asyncio.wait_for(next_run(), 20))
+        late = Watcher(broker.port)  # as Home Assistant sees it when it restarts
+        try:
+            state = late.json(alert)
+            assert (state["state"], state["alarm"]) == ("CLOSED", False), state
+            assert late.json(f"spasmwatch/{DEVICE}/status")["last_cluster"]["state"] == "CLOSED"
+        finally:
+            late.stop()
+    finally:
+        watcher.stop()
+        proxy.close()
+        stop_broker(broker)
+
+
 def test_a_restored_alarm_is_shown_again_on_mqtt(tmp_path: Path) -> None:
     """Found by running the docs: a restarted daemon restored an open alarm but published nothing,
     so a broker restarted with the computer (no persistence) showed no alarm in Home Assistant."""

@@ -99,6 +99,9 @@ class Daemon:
         self.clock = clock or SystemClock()
         self.disconnect_alert_s = disconnect_alert_s
         self.dispatcher = Dispatcher(channels or {}, caregivers or [], clock=self.clock.wall)
+        mqtt = self.dispatcher.channels.get("mqtt")
+        if isinstance(mqtt, MqttChannel) and mqtt.outbox is None:
+            mqtt.outbox = store  # MQTT events the broker has not acknowledged outlive a stop
         self.engine = AlertEngine(self.clock.wall, self._notify, alert_settings, self._transition, store.last_alert_id())
         self.bands: list[BandView] = []
         self.raw_dir = raw_dir or store.path.parent / "raw"
@@ -117,6 +120,9 @@ class Daemon:
 
     # --- lifecycle ------------------------------------------------------------------
     async def start(self) -> None:
+        mqtt = self.dispatcher.channels.get("mqtt")
+        if isinstance(mqtt, MqttChannel):
+            mqtt.resend_kept()  # an earlier run's unacknowledged events, before anything new
         # A band seen before is monitored from the start, connected or not: its open alarms
         # carry on (and escalate) even while it stays away after a restart.
         known = {r.name: r for r in sorted(self.store.devices(), key=lambda r: r.last_seen_wall_s)}
@@ -129,7 +135,6 @@ class Daemon:
         for b in self.bands:
             self._tasks.append(asyncio.create_task(b.session.run(), name=f"session {b.label}"))
         self._tasks.append(asyncio.create_task(self._ticker(), name="ticker"))
-        mqtt = self.dispatcher.channels.get("mqtt")
         if isinstance(mqtt, MqttChannel):
             self._tasks.append(asyncio.create_task(self._mqtt_mirror(mqtt), name="mqtt status"))
 

@@ -11,6 +11,11 @@ anything but letters, digits, ``_`` and ``-`` replaced by ``_``):
   (last will) when spasmwatch dies without saying goodbye
 * ``{discovery_prefix}/{component}/spasmwatch_{dev}_{entity}/config`` retained: HA discovery
 
+Given an ``Outbox`` (the daemon's Store), an event is kept on disk before paho gets it and
+forgotten once the broker acknowledged it: one still unacknowledged when the daemon stops
+(or dies) is sent by the next start (``resend_kept``), under the same ``key``. The latest
+``alert`` state is kept too; the next start re-says it unless it is an alarm (the restore's).
+
 A last will belongs to a connection, so each device gets its own MQTT
 connection: that is what lets Home Assistant show one band as unavailable.
 Payloads are documented in docs/alerts.md.
@@ -20,13 +25,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import threading
+import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
@@ -34,10 +42,33 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from spasmwatch import __version__
 from spasmwatch.alerts.channels.base import ChannelError, SettingsChannel
 from spasmwatch.alerts.model import BandFault, Notification, NoticeKind, Urgency
+from spasmwatch.store.rows import OutgoingRow, RetainedRow
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _CLUSTER_KINDS = frozenset(k for k in NoticeKind if k.value.startswith("cluster_") or k is NoticeKind.FALSE_ALARM)
 _ALARM_STATES = ("ALARM", "ESCALATED")
 _KEEP_EVENTS = 256  # notifications whose event a link remembers (retries come within a minute)
+# Events kept on disk unacknowledged (a broker down, a daemon stopped before it answered): a week
+# of a broker away at ~50 notifications a day, each under 2 KB (< 1 MB); past it the least urgent go.
+KEEP_UNACKED = 500
+
+
+class Outbox(Protocol):
+    """Where the channel keeps the events the broker has not acknowledged (the daemon's Store)."""
+
+    def keep_outgoing(
+        self, channel: str, key: str, device: str, payload: str, created_t: float, urgency: int, limit: int
+    ) -> list[str]: ...
+
+    def outgoing(self, channel: str) -> list[OutgoingRow]: ...
+
+    def forget_outgoing(self, channel: str, keys: Iterable[str]) -> int: ...
+
+    def keep_retained(self, channel: str, device: str, topic: str, payload: str) -> None: ...
+
+    def kept_retained(self, channel: str) -> list[RetainedRow]: ...
 
 
 @dataclass(frozen=True)
@@ -260,7 +291,9 @@ class _Link:
             payload = self._retained[topic]
         await self.confirmed(topic, self._send(topic, payload, retain=True))
 
-    def publish_once(self, key: str, topic: str, payload: bytes) -> paho.MQTTMessageInfo:
+    def publish_once(
+        self, key: str, topic: str, payload: bytes, keep: Callable[[], object] | None = None
+    ) -> paho.MQTTMessageInfo:
         """Hand ``payload`` (non-retained) to paho once for notification ``key``; ``confirmed`` waits for it.
 
         paho keeps a QoS 1 message until the broker acknowledges it and sends it again after
@@ -270,6 +303,8 @@ class _Link:
         it again: that was a second event, and a second run of every Home Assistant automation
         on it (lights, a phone call). Called before the link is up too: paho sends it after the
         CONNACK, so an event is not lost to a broker down longer than the dispatcher retries.
+        ``keep`` runs just before paho gets it (the channel keeps it on disk: a stop or a crash
+        right after the hand-over must not lose it).
         """
         info = self._events.get(key)
         if info is not None and self._held_or_published(info):
@@ -278,6 +313,8 @@ class _Link:
         # (drop_out_messages, reinitialise; not in paho 2.x on its own): publish it (again). Whether
         # the broker got the dropped one cannot be known: at worst a duplicate, which a consumer can
         # drop by ``key``, rather than maybe a lost alarm.
+        if keep is not None:
+            keep()
         info = self._events[key] = self._send(topic, payload, retain=False)
         while len(self._events) > _KEEP_EVENTS:
             self._events.popitem(last=False)
@@ -324,10 +361,36 @@ class _Link:
 class MqttChannel(SettingsChannel[MqttSettings]):
     network = True
 
-    def __init__(self, settings: MqttSettings | None = None) -> None:
+    def __init__(self, settings: MqttSettings | None = None, outbox: Outbox | None = None) -> None:
         super().__init__(settings or MqttSettings())
+        self.outbox = outbox
         self._links: dict[str, _Link] = {}
         self._status: dict[str, BandStatus] = {}
+        # Key -> the event as handed to paho, for those kept in the outbox and not yet acknowledged.
+        self._unacked: dict[str, paho.MQTTMessageInfo] = {}
+
+    def resend_kept(self) -> int:
+        """Hand to paho, oldest first, the events an earlier run kept unacknowledged (the daemon
+        calls it at start, before anything new): same payload and ``key``, so a consumer that
+        got one after all (acknowledged as the run stopped) can tell. Returns how many.
+
+        And the earlier run's latest ``alert`` state, as the one to re-say on connect, when it
+        cannot turn an alarm on: a CLOSED the broker never had (unreachable as the alarm was
+        acknowledged and the daemon stopped) left Home Assistant's alarm on for good, as nothing
+        after the restart published an alert. An alarm is not taken from there: the restore
+        knows whether it is still open (and mirrors it, replacing this); one closed since must
+        not come back. ``status`` is the new run's (the band's, from the daemon).
+        """
+        for state in self._outbox_call("read the states kept", lambda o: o.kept_retained(self.name)) or []:
+            if state.topic == "alert":
+                self._resay_alert(state)
+        rows = self._outbox_call("read the events kept", lambda o: o.outgoing(self.name)) or []
+        for r in rows:
+            link = self._open(r.device)
+            self._unacked[r.key] = link.publish_once(r.key, link.t["event"], r.payload.encode())
+        if rows:
+            log.info("%s: %d event(s) an earlier run kept unacknowledged handed to the broker again", self.name, len(rows))
+        return len(rows)
 
     async def announce(self, device: str) -> None:
         """Connect for ``device`` and publish discovery and ``online`` (the daemon calls it at start)."""
@@ -350,15 +413,18 @@ class MqttChannel(SettingsChannel[MqttSettings]):
         cluster = n.kind in _CLUSTER_KINDS
         if cluster and (link.alert_notice is None or n.id >= link.alert_notice):  # equal: a retry
             link.alert_notice = n.id
-            link.remember(link.t["alert"], json.dumps(alert_state(n)).encode())
+            alert = json.dumps(alert_state(n))
+            link.remember(link.t["alert"], alert.encode())
+            self._outbox_call("keep the alert state", lambda o: o.keep_retained(self.name, n.device, "alert", alert))
             self._note_cluster(n)
         elif not cluster:
             self._note_band(n)
         link.remember(link.t["status"], self._status_payload(link.device, n.created_t))
-        event = link.publish_once(n.key, link.t["event"], json.dumps(n.to_json()).encode()) if announce else None
+        event = self._hand_event(link, n) if announce else None
         await self._connected(link)
         if event is not None:
             await link.confirmed(link.t["event"], event)
+            self._forget_acknowledged()
         if cluster:
             await link.publish_latest(link.t["alert"])
         await link.publish_latest(link.t["status"])
@@ -379,9 +445,70 @@ class MqttChannel(SettingsChannel[MqttSettings]):
         await link.publish_latest(link.t["status"])
 
     async def close(self) -> None:
+        """Wait up to ``timeout_s`` for the events not yet acknowledged, then say goodbye; those
+        still unacknowledged stay in the outbox for the next start."""
         links, self._links = list(self._links.values()), {}
+        waiting = [info for info in self._unacked.values() if not _published(info)]
+        if waiting:
+            await asyncio.to_thread(_wait_all, waiting, self.settings.timeout_s)
         for link in links:
             await link.stop()
+        self._forget_acknowledged()  # paho's threads are stopped: nothing is acknowledged after this
+        if self._unacked:
+            log.warning("%s: %d event(s) not acknowledged by the broker, kept for the next start", self.name, len(self._unacked))
+
+    def _resay_alert(self, r: RetainedRow) -> None:
+        try:
+            state = json.loads(r.payload)
+            alarm, last = state["alarm"], {k: state[k] for k in ("started", "count", "state", "cluster_key")}
+        except (ValueError, TypeError, KeyError) as e:
+            log.warning("%s: the alert state kept for %s is unreadable (%s): not re-said", self.name, r.device, e)
+            return
+        if alarm:
+            return
+        link = self._open(r.device)
+        link.remember(link.t["alert"], r.payload.encode())
+        st = self._status.get(r.device, BandStatus())
+        self._status[r.device] = replace(st, last_cluster=st.last_cluster or last)
+
+    def _hand_event(self, link: _Link, n: Notification) -> paho.MQTTMessageInfo:
+        """The notification's event to paho once (``publish_once``), kept in the outbox first."""
+        self._forget_acknowledged()
+        payload = json.dumps(n.to_json()).encode()
+        kept = False
+
+        def keep() -> None:
+            nonlocal kept
+            dropped = self._outbox_call(
+                f"keep event {n.key}",
+                lambda o: o.keep_outgoing(self.name, n.key, n.device, payload.decode(), n.created_t, int(n.urgency), KEEP_UNACKED),
+            )
+            kept = dropped is not None and n.key not in dropped
+            for key in dropped or ():
+                self._unacked.pop(key, None)
+                log.warning("%s: more than %d events unacknowledged: %s no longer kept for a restart", self.name, KEEP_UNACKED, key)
+
+        info = link.publish_once(n.key, link.t["event"], payload, keep)
+        if kept:
+            self._unacked[n.key] = info
+        return info
+
+    def _forget_acknowledged(self) -> None:
+        done = [key for key, info in self._unacked.items() if _published(info)]
+        if done and self._outbox_call("forget acknowledged events", lambda o: o.forget_outgoing(self.name, done)) is not None:
+            for key in done:
+                del self._unacked[key]
+
+    def _outbox_call(self, what: str, call: Callable[[Outbox], T]) -> T | None:
+        """``call(outbox)``, or None without one or when it fails: the event goes out all the same
+        (a store that cannot write, a full disk, must not hold up an alarm), only not kept."""
+        if self.outbox is None:
+            return None
+        try:
+            return call(self.outbox)
+        except Exception as e:
+            log.warning("%s: could not %s in the outbox (%s); not kept across a restart", self.name, what, e)
+            return None
 
     async def _link(self, device: str) -> _Link:
         link = self._open(device)
@@ -426,6 +553,19 @@ class MqttChannel(SettingsChannel[MqttSettings]):
 
     def _status_payload(self, device: str, t: float) -> bytes:
         return json.dumps(self._status.get(device, BandStatus()).to_json(device, t)).encode()
+
+
+def _wait_all(infos: list[paho.MQTTMessageInfo], timeout_s: float) -> None:
+    """Wait for the broker to acknowledge ``infos``, all within ``timeout_s`` (in a thread)."""
+    deadline = time.monotonic() + timeout_s
+    for info in infos:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        try:
+            info.wait_for_publish(left)
+        except (RuntimeError, ValueError):
+            pass  # never queued: nothing to wait for (it stays kept)
 
 
 def _published(info: paho.MQTTMessageInfo) -> bool:
