@@ -56,7 +56,8 @@ KEEP_UNACKED = 500
 
 
 class Outbox(Protocol):
-    """Where the channel keeps the events the broker has not acknowledged (the daemon's Store)."""
+    """Where the channel keeps the events the broker has not acknowledged, and its latest alert
+    state per band, across a daemon restart (the daemon's Store; docs/store.md)."""
 
     def keep_outgoing(
         self, channel: str, key: str, device: str, payload: str, created_t: float, urgency: int, limit: int
@@ -507,7 +508,7 @@ class MqttChannel(SettingsChannel[MqttSettings]):
         try:
             return call(self.outbox)
         except Exception as e:
-            log.warning("%s: could not %s in the outbox (%s); not kept across a restart", self.name, what, e)
+            log.warning("%s: could not %s in the outbox (%s); going on without (not kept across a restart)", self.name, what, e)
             return None
 
     async def _link(self, device: str) -> _Link:
