@@ -570,6 +570,15 @@ def test_a_board_json_naming_an_unknown_board_says_it_came_from_the_band(band: P
     assert "the band's /board.json names board 'no-such-board', which this spasmwatch does not know: give --board" in capsys.readouterr().err
 
 
+def test_a_board_json_cut_inside_a_string_is_named_in_plain_words(band: Path, fw: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by running the docs: a /board.json cut inside its id read "Unterminated string starting
+    at at byte 7" (json's message ends in "at", and the flash added another)."""
+    (band / "board.json").write_text('{"id": "xiao-es')
+    assert cli_flash(band, fw) == 2
+    err = capsys.readouterr().err
+    assert "/board.json on the band is not valid JSON (Unterminated string starting at byte 7 of 15: truncated or damaged)" in err, err
+
+
 def flash_warnings(band: Path, fw: Path, board: dict[str, object], **kw: str) -> tuple[tuple[Recorder, FlashResult], list[str]]:
     """A flash and the warnings it gave (the result is checked first: it says more than a missing warning)."""
     with warnings.catch_warnings(record=True) as seen:

@@ -81,7 +81,8 @@ def _parse(device: Device, path: str, field: str, pattern: re.Pattern[str] | Non
     try:
         doc = json.loads(raw)
     except json.JSONDecodeError as exc:
-        return None, f"{where} is not valid JSON ({exc.msg} at byte {exc.pos} of {len(raw)}: truncated or damaged)"
+        # Some of json's messages end in "at" ("Unterminated string starting at"): one "at" before the byte.
+        return None, f"{where} is not valid JSON ({exc.msg.removesuffix(' at')} at byte {exc.pos} of {len(raw)}: truncated or damaged)"
     except ValueError as exc:  # not UTF-8
         return None, f"{where} is not JSON text ({exc})"
     if not isinstance(doc, dict):
