@@ -551,6 +551,24 @@ def test_a_damaged_board_json_is_named_and_the_manifest_says_which_board_the_ban
     assert json.loads(path.read_text())["id"] == other_id
 
 
+@pytest.mark.parametrize("with_board", [False, True])
+def test_a_damaged_board_json_restored_from_the_manifest_is_warned_of_once(
+    band: Path, fw: Path, board: dict[str, object], with_board: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by running the docs: 'spasmwatch flash' (no --board) on a band with an empty /board.json
+    printed two warnings for the one file, once when it chose the board and again when it wrote it."""
+    do_flash(band, fw, board)
+    (band / "board.json").write_text("")
+    capsys.readouterr()
+    assert cli_flash(band, fw, *(["--board", BOARD] if with_board else [])) == 0
+    said = [line for line in capsys.readouterr().err.splitlines() if "warning:" in line]
+    assert said == [
+        f"spasmwatch flash: warning: /board.json on the band is empty (0 bytes); writing it afresh for board {BOARD}, "
+        "the board the band's last complete flash installed (/.spasmwatch_manifest.json)"
+    ], said
+    assert json.loads((band / "board.json").read_text()) == board
+
+
 def test_a_board_json_the_band_cannot_read_is_named(band: Path, fw: Path, board: dict[str, object], capsys: pytest.CaptureFixture[str]) -> None:
     """Found by review: reading a /board.json the band could not read failed with the band's bare
     'OSError: [Errno 21] EISDIR', naming no file (here a directory stands in for a damaged file)."""

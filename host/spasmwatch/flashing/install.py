@@ -105,12 +105,7 @@ def board_on_band(device: Device, known: Sequence[str]) -> str:
             )
         return found.value
     if found.recorded is not None:
-        warnings.warn(
-            f"{found.problem or BOARD_FILE + ' is missing on the band'}; writing it afresh for board {found.recorded}, "
-            f"the board the band's last complete flash installed ({MANIFEST})",
-            FlashWarning, stacklevel=2,
-        )  # fmt: skip
-        return found.recorded
+        return found.recorded  # check_board says what it writes in the damaged file's place
     choices = f"give --board (one of: {', '.join(known)})"
     if found.problem is None:
         raise DeviceError(f"which board is this? {choices}")
@@ -138,7 +133,13 @@ def check_board(device: Device, board: Board, replace: bool) -> None:
             f"if it really is a {want} (new hardware, or flashed with the wrong board before), "
             f"run again with --replace-board"
         )
-    if found.problem is not None:
+    if found.value is None and held == want:  # a damaged or missing file; the manifest names this board
+        warnings.warn(
+            f"{found.problem or BOARD_FILE + ' is missing on the band'}; writing it afresh for board {want}, "
+            f"the board the band's last complete flash installed ({MANIFEST})",
+            FlashWarning, stacklevel=2,
+        )  # fmt: skip
+    elif found.problem is not None:
         unknown = "" if held is not None else (
             f" (no complete flash recorded another board: if the band is not a {want}, "
             "flash it again with its own --board and --replace-board)"
