@@ -569,6 +569,19 @@ def test_a_damaged_board_json_restored_from_the_manifest_is_warned_of_once(
     assert json.loads((band / "board.json").read_text()) == board
 
 
+def test_a_firmware_option_naming_another_directory_is_an_error_naming_it(band: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by running the docs: 'flash --firmware DIR' and 'board info --firmware DIR' with a DIR that is
+    not the firmware directory ended in a FileNotFoundError traceback."""
+    other = tmp_path / "not-firmware"
+    other.mkdir()
+    port = f"unix:{band}"
+    assert cli.main(["flash", "--board", BOARD, "--port", port, "--firmware", str(other)]) == 2
+    assert f"spasmwatch flash: error: {other}/band/app.py: No such file or directory; is {other} the spasmwatch firmware directory" in capsys.readouterr().err
+    assert not any(band.iterdir()), "nothing was written"
+    assert cli.main(["board", "info", "--port", port, "--firmware", str(other)]) == 2
+    assert f"spasmwatch board: error: {other}/main.py: No such file or directory; is {other} the spasmwatch firmware directory" in capsys.readouterr().err
+
+
 def test_a_board_json_the_band_cannot_read_is_named(band: Path, fw: Path, board: dict[str, object], capsys: pytest.CaptureFixture[str]) -> None:
     """Found by review: reading a /board.json the band could not read failed with the band's bare
     'OSError: [Errno 21] EISDIR', naming no file (here a directory stands in for a damaged file)."""

@@ -55,9 +55,14 @@ def sources(firmware_dir: Path) -> list[tuple[Path, str]]:
     return out
 
 
-def constant(path: Path, name: str) -> object:
-    """A module-level ``NAME = literal`` (or ``const(literal)``) of a firmware file, read without importing it."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+def constant(firmware_dir: Path, rel: str, name: str) -> object:
+    """A module-level ``NAME = literal`` (or ``const(literal)``) of the firmware file ``rel``, read without importing it."""
+    path = firmware_dir / rel
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:  # e.g. --firmware naming another directory
+        raise ConfigError(f"{path}: {exc.strerror or exc}; is {firmware_dir} the spasmwatch firmware directory (main.py, band/, swcore/)?") from None
+    tree = ast.parse(text)
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
             value = node.value
@@ -70,12 +75,12 @@ def constant(path: Path, name: str) -> object:
 
 def firmware_version(firmware_dir: Path) -> str:
     """``FIRMWARE_VERSION`` of band/app.py."""
-    return str(constant(firmware_dir / "band" / "app.py", "FIRMWARE_VERSION"))
+    return str(constant(firmware_dir, "band/app.py", "FIRMWARE_VERSION"))
 
 
 def data_dir(firmware_dir: Path) -> str:
     """``DATA_DIR`` of main.py: where the band keeps its data (created when the app first runs)."""
-    return str(constant(firmware_dir / "main.py", "DATA_DIR"))
+    return str(constant(firmware_dir, "main.py", "DATA_DIR"))
 
 
 def mpy_cross_command() -> list[str]:

@@ -80,7 +80,7 @@ def read_status(link: Link, firmware_dir: Path) -> dict[str, Any]:
         )
         slots = board.get("log_slots")
         if not isinstance(slots, int):
-            slots = constant(firmware_dir / "band" / "app.py", "LOG_SLOTS")
+            slots = constant(firmware_dir, "band/app.py", "LOG_SLOTS")
         program = f"_SLOTS = {slots!r}\n" + _LOG
         try:
             # Recovery reads every slot once: allow a slow board a minute.
