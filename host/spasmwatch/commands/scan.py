@@ -30,13 +30,22 @@ def run(args: argparse.Namespace) -> int:
     for f in found:
         rssi = "" if f.rssi is None else f"  {f.rssi} dBm"
         print(f"{f.transport:6}  {f.name:24}  {f.address}{rssi}")
-    if not found:
+    # The band firmware has no USB link to the daemon yet (docs/transport.md): a board on USB is
+    # one to flash, not one to configure; a band is added by the name it advertises.
+    usb = [f for f in found if f.transport == "serial"]
+    bands = [f for f in found if f.transport != "serial"]
+    if usb:
+        print(
+            f"(serial: a board on USB, for 'spasmwatch flash --port {usb[0].address}'; the band firmware reaches the "
+            "daemon over Bluetooth only, advertising as spasmwatch- and the last 4 characters of its device id)"
+        )
+    if not bands:
         print("no band found: is it charged, nearby, and not connected to another host?")
         if "sim" in transports and not os.environ.get(RADIOS_ENV):
             print(f"(no simulated radio to probe: set {RADIOS_ENV}=host:port of each simulated band, docs/transport.md)")
         return 1
     from spasmwatch.config import default_config_path
 
-    print(f"{len(found)} band(s) found; add yours to {default_config_path()}:")
-    print(f'  [[bands]]\n  name = "{found[0].name}"\n  transport = "{found[0].transport}"')
+    print(f"{len(bands)} band(s) found; add yours to {default_config_path()}:")
+    print(f'  [[bands]]\n  name = "{bands[0].name}"\n  transport = "{bands[0].transport}"')
     return 0

@@ -1,0 +1,53 @@
+"""``spasmwatch scan``: what it tells a newcomer to put in config.toml."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pytest
+import serial.tools.list_ports  # type: ignore[import-untyped]
+
+from spasmwatch import cli
+from spasmwatch.transport.simband import SimBand
+from spasmwatch.transport.simradio import RADIOS_ENV
+
+
+@dataclass
+class UsbPort:
+    """What pyserial lists for a XIAO ESP32-C3 running MicroPython (no USB device on a test machine)."""
+
+    device: str = "/dev/ttyACM0"
+    description: str = "USB JTAG/serial debug unit"
+    vid: int = 0x303A
+    pid: int = 0x1001
+
+
+@pytest.fixture
+def usb_board(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(serial.tools.list_ports, "comports", lambda: [UsbPort()])
+
+
+def test_a_board_on_usb_is_offered_for_flashing_not_as_a_band_to_configure(usb_board: None, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by running the docs: after 'spasmwatch flash', the board still on its cable was the one
+    'band' scan found, and scan said to add it as name = "USB JTAG/serial debug unit", transport = "serial":
+    a config the daemon refuses (serial needs a port), and with a port a link the band never answers
+    (its firmware has no USB link yet, docs/transport.md)."""
+    assert cli.main(["scan", "--transport", "serial", "--timeout", "0.1"]) == 1
+    out = capsys.readouterr().out
+    assert 'transport = "serial"' not in out and "[[bands]]" not in out, out
+    assert "serial  USB JTAG/serial debug unit  /dev/ttyACM0" in out
+    assert "for 'spasmwatch flash --port /dev/ttyACM0'; the band firmware reaches the daemon over Bluetooth only" in out
+    assert "no band found" in out
+
+
+def test_the_band_on_the_radio_is_the_one_to_configure_beside_a_board_on_usb(
+    usb_board: None, bands: Callable[..., SimBand], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    band = bands()
+    monkeypatch.setenv(RADIOS_ENV, band.address)
+    monkeypatch.setenv("SPASMWATCH_CONFIG", str(tmp_path / "config.toml"))
+    assert cli.main(["scan", "--transport", "serial,sim", "--timeout", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert f'1 band(s) found; add yours to {tmp_path / "config.toml"}:\n  [[bands]]\n  name = "{band.name}"\n  transport = "sim"' in out, out
