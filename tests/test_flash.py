@@ -29,6 +29,7 @@ from spasmwatch.flashing.install import FlashResult, FlashWarning, flash
 from spasmwatch.flashing.link import DeviceError, Link, Port, open_link, pick_port
 from spasmwatch.flashing.sync import MANIFEST, Progress
 from spasmwatch.hardware import boards
+from spasmwatch.transport.simband import SimBand
 
 ROOT = Path(__file__).resolve().parent.parent
 BOARD = "xiao-esp32c3-lsm6dsox"
@@ -330,6 +331,27 @@ def _band_events(band: Path, micropython: str, n: int) -> None:
     ) % n
     out = subprocess.run([micropython, "-c", script], cwd=band, env={"MICROPYPATH": str(band)}, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
+
+
+def test_cli_flash_names_the_band_as_it_advertises_for_the_daemon(
+    band: Path, fw: Path, micropython: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by running the docs: the flash ended at 'device id sw-55c05d34a066', and nothing in it or in
+    docs/flashing.md said the band reaches the daemon over Bluetooth as 'spasmwatch-a066', the name
+    config.toml needs. The name printed is the one the flashed app advertises."""
+    config = tmp_path / "config.toml"
+    monkeypatch.setenv("SPASMWATCH_CONFIG", str(config))
+    assert cli_flash(band, fw, "--board", BOARD, "--device-id", "nursery-1") == 0
+    out = capsys.readouterr().out
+    said = f'the band advertises as spasmwatch-ry-1 over Bluetooth (\'spasmwatch scan\' lists it in range); for the daemon, add to {config}:\n  [[bands]]\n  name = "spasmwatch-ry-1"\n'
+    assert out.endswith(said), out
+    csv = tmp_path / "still.csv"
+    csv.write_text("t,ax,ay,az\n" + "".join(f"{i / 50:.2f},0,0,1\n" for i in range(100)))
+    sim = SimBand(csv, tmp_path / "simflash", hold=True, device_id="nursery-1", idle_exit_ms=100, timeout_s=30, micropython=micropython, firmware=fw)
+    try:
+        assert sim.name == "spasmwatch-ry-1"  # what the band's app advertises
+    finally:
+        sim.kill()
 
 
 def test_cli_flash_then_board_info(band: Path, fw: Path, micropython: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -181,7 +181,7 @@ class App:
             ("spasmwatch project", board.get("name", "?"), self.hw.device_id, FIRMWARE_VERSION, board.get("id", "?")),
         ):
             p.set_value(h, v.encode())
-        self.name = P.NAME_PREFIX + self.hw.device_id[-4:]
+        self.name = P.band_name(self.hw.device_id)
 
     def _start_imu(self):
         if self.safe_mode:

@@ -164,6 +164,11 @@ class ProtocolError(ValueError):
         self.code = code
 
 
+def band_name(device_id):
+    """The name a band advertises (complete local name): the prefix and its device id's last 4 characters."""
+    return NAME_PREFIX + device_id[-4:]
+
+
 def _check(buf, what, size, exact=True):
     if buf is None or len(buf) < 2:
         raise ProtocolError("%s: record of %d bytes is too short" % (what, 0 if buf is None else len(buf)), E_LENGTH)

@@ -8,6 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from swcore import protocol as P
+
+from spasmwatch.config import default_config_path
 from spasmwatch.flashing.device import Device
 from spasmwatch.flashing.firmware import Image
 from spasmwatch.flashing.install import board_on_band, flash
@@ -102,5 +105,11 @@ def run(args: argparse.Namespace) -> int:
         f"done: MicroPython {result.info.version_str} ({result.arch}), firmware {result.firmware_version}, "
         f"device id {result.device_id}; {len(r.written)} written, {len(r.removed)} removed, "
         f"{len(r.unchanged)} unchanged, all verified\n"
+    )
+    # The step after the flash (docs/flashing.md): the band reaches the daemon over Bluetooth, by this name.
+    name: str = P.band_name(result.device_id)  # type: ignore[no-untyped-call]  # swcore is MicroPython code, unannotated
+    out.write(
+        f"the band advertises as {name} over Bluetooth ('spasmwatch scan' lists it in range); for the daemon, add to "
+        f'{default_config_path()}:\n  [[bands]]\n  name = "{name}"\n'
     )
     return 0
