@@ -393,6 +393,9 @@ def test_board_list_and_power(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["board", "list"]) == 0
     listing = capsys.readouterr().out
     assert all(b in listing for b in boards.board_ids(ROOT))
+    # Found by running the docs: the IMU column was not padded, so 'lsm6dsox@0x6a' pushed its row's battery right.
+    batteries = [re.search(r"(\d+ mAh|no battery)", line) for line in listing.splitlines()]
+    assert len({m.start() for m in batteries if m}) == 1 and all(batteries), listing
     assert cli.main(["board", "power"]) == 0
     assert "runtime" in capsys.readouterr().out
 

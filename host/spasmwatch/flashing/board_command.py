@@ -33,7 +33,8 @@ def run_list(args: argparse.Namespace) -> int:
         b = boards.load(bid)
         imu = b["imu"]
         batt = f"{b['battery']['capacity_mah']} mAh" if b["battery"] else "no battery"
-        print(f"{bid:24} {b['mcu']:8} {imu['part']}@0x{imu['i2c_address']:02x}  {batt:12} {b['name']}")
+        part = f"{imu['part']}@0x{imu['i2c_address']:02x}"
+        print(f"{bid:24} {b['mcu']:8} {part:15} {batt:12} {b['name']}")
     return 0
 
 
