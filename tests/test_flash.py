@@ -492,6 +492,40 @@ def test_a_flash_cut_while_main_py_is_removed_says_the_band_will_not_monitor(ban
     assert not (band / "main.py").exists()
 
 
+class RestartRecordingLink(Link):
+    """A unix-port link that notes each restart of the band (on the unix port a reset does nothing)."""
+
+    resets = 0
+
+    def __init__(self, inner: Link) -> None:
+        super().__init__(inner.transport, inner.name, inner.root, inner.simulated)
+        self._extra = inner._extra
+
+    def reset(self) -> None:
+        RestartRecordingLink.resets += 1
+        super().reset()
+
+
+@pytest.mark.parametrize("no_reset", [False, True])
+def test_a_refused_flash_restarts_the_band_it_stopped(
+    band: Path, fw: Path, board: dict[str, object], no_reset: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by running the docs: a flash refused after it reached the band (another board, a damaged file,
+    a version) had stopped the band's app and left it at the REPL: a band in use stopped monitoring until
+    the watchdog the flash re-armed reset it, up to a minute later."""
+    from spasmwatch.flashing import flash_command
+
+    do_flash(band, fw, board)
+    monkeypatch.setattr(flash_command, "open_link", lambda port, prefer=None: RestartRecordingLink(open_link(port, prefer)))
+    monkeypatch.setattr(RestartRecordingLink, "resets", 0)
+    other = next(b for b in boards.board_ids(ROOT) if b != BOARD)
+    before = on_band(band)
+    assert cli_flash(band, fw, "--board", other, *(["--no-reset"] if no_reset else [])) == 2
+    assert "run again with --replace-board" in capsys.readouterr().err
+    assert on_band(band) == before
+    assert RestartRecordingLink.resets == (0 if no_reset else 1)
+
+
 class CutWhileWritingLink(Link):
     """The cable comes out (or the power goes) right after the band opened ``target`` for writing:
     the band is left with that file empty, as a flash cut short leaves it."""

@@ -11,6 +11,7 @@ from typing import Any, TextIO
 from swcore import protocol as P
 
 from spasmwatch.config import default_config_path
+from spasmwatch.errors import SpasmwatchError
 from spasmwatch.flashing.device import Device
 from spasmwatch.flashing.firmware import Image
 from spasmwatch.flashing.install import board_on_band, flash
@@ -98,6 +99,10 @@ def run(args: argparse.Namespace) -> int:
         result = flash(
             link, board, firmware_dir, args.device_id, ConsoleProgress(out), reset=not args.no_reset, replace_board=args.replace_board
         )
+    except SpasmwatchError:  # refused (another board, a damaged file, a version) or failed
+        if not args.no_reset:
+            link.restart()
+        raise
     finally:
         link.close()
     r = result.report

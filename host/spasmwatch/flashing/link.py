@@ -81,6 +81,17 @@ class Link:
             return
         self.transport.exec_raw_no_follow("import time, machine; time.sleep_ms(100); machine.reset()")
 
+    def restart(self) -> None:
+        """``reset`` after a flash refused or failed: the band's app was stopped to talk to it, and a
+        band at the REPL does not monitor. A link that has failed too is left as it is (the
+        watchdog the flash re-armed restarts the band within a minute)."""
+        from mpremote.transport import TransportError
+
+        try:
+            self.reset()
+        except (OSError, TransportError):
+            pass
+
     def close(self) -> None:
         try:
             if self.transport.in_raw_repl:
