@@ -526,6 +526,23 @@ def test_a_refused_flash_restarts_the_band_it_stopped(
     assert RestartRecordingLink.resets == (0 if no_reset else 1)
 
 
+def test_board_info_that_fails_restarts_the_band_it_stopped(
+    band: Path, fw: Path, board: dict[str, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by running the docs: 'board info' restarts the band when done, but not when it failed
+    after stopping the band's app (here --firmware naming another directory)."""
+    from spasmwatch.flashing import board_command
+
+    do_flash(band, fw, board)
+    monkeypatch.setattr(board_command, "open_link", lambda port, prefer=None: RestartRecordingLink(open_link(port, prefer)))
+    monkeypatch.setattr(RestartRecordingLink, "resets", 0)
+    assert cli.main(["board", "info", "--port", f"unix:{band}", "--firmware", str(tmp_path / "elsewhere")]) == 2
+    assert "is " + str(tmp_path / "elsewhere") + " the spasmwatch firmware directory" in capsys.readouterr().err
+    assert RestartRecordingLink.resets == 1
+    assert cli.main(["board", "info", "--port", f"unix:{band}", "--firmware", str(fw)]) == 0
+    assert RestartRecordingLink.resets == 2  # as when it succeeds
+
+
 class CutWhileWritingLink(Link):
     """The cable comes out (or the power goes) right after the band opened ``target`` for writing:
     the band is left with that file empty, as a flash cut short leaves it."""

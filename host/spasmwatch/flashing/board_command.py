@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from spasmwatch.errors import SpasmwatchError
 from spasmwatch.flashing.link import open_link
 from spasmwatch.flashing.status import read_status
 from spasmwatch.hardware import boards, power
@@ -52,6 +53,11 @@ def run_info(args: argparse.Namespace) -> int:
     link = open_link(args.port)
     try:
         st = read_status(link, firmware_dir)
+    except SpasmwatchError:
+        if not args.no_reset:
+            link.restart()  # the band's app was stopped to read it: back to monitoring, as below
+        raise
+    else:
         if not args.no_reset:
             link.reset()  # back to monitoring: the band must not sit at the REPL
     finally:
