@@ -11,6 +11,7 @@ alarmed and closed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import importlib.util
 import math
@@ -19,16 +20,18 @@ import sys
 import time
 from pathlib import Path
 from types import ModuleType
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 
 from spasmwatch.analysis.clusters import Cluster, Spasm
-from servers import free_port, http_recorder
+from servers import MqttProxy, Watcher, free_port, http_recorder, start_broker, stop_broker
 
 from spasmwatch.alerts import AlertSettings, NoticeKind
-from spasmwatch.alerts.channels import WebhookChannel, WebhookSettings
+from spasmwatch.alerts.channels import RetrySettings, WebhookChannel, WebhookSettings
+from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
 from spasmwatch.daemon.daemon import DEFAULT_RATE_HZ, BandSpec, Daemon, _StoreSource
 from spasmwatch.daemon.live import LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.session import BandClock, BandInfo, BandSession, State
@@ -588,33 +591,47 @@ def test_backoff_doubles_per_kind_of_error_from_its_own_first_delay() -> None:
     assert s._backoff(NotFoundError("no band")) == 60.0  # kinds taking turns still back off, each its own way
 
 
+@contextlib.contextmanager
+def _broker_behind_relay(tmp_path: Path) -> Iterator[tuple[MqttProxy, Watcher, MqttSettings]]:
+    """A real mosquitto, a relay in front of it that can refuse and cut (what the daemon's MQTT
+    settings point at), and a subscriber on the broker itself (Home Assistant)."""
+    broker = start_broker(tmp_path)
+    proxy = MqttProxy(broker.port)
+    watcher = Watcher(broker.port)
+    try:
+        yield proxy, watcher, MqttSettings(host="127.0.0.1", port=proxy.port, timeout_s=0.3)
+    finally:
+        watcher.stop()
+        proxy.close()
+        stop_broker(broker)
+
+
+def _alarmed_over_mqtt(store: Store, clock: Clock, s: MqttSettings) -> Daemon:
+    """A daemon whose band's three spasms have just raised an alarm; its one channel MQTT on ``s``,
+    one attempt per notification (so a refused broker fails it at once)."""
+    store.add_sync(DEVICE, 1, 0, clock.t - 40)
+    d = Daemon(store, [BandSpec("crib", lambda: None)], {"mqtt": MqttChannel(s)}, clock=clock)  # type: ignore[arg-type,return-value]
+    d.dispatcher.retry = RetrySettings(attempts=1)
+    _connect(d, DEVICE, [], clock.t)
+    for seq in range(3):
+        d.on_record(DEVICE, _spasm_rec(seq, 10_000 * seq), clock.t)
+    return d
+
+
 def test_an_alarm_event_the_broker_never_had_when_the_daemon_stopped_is_sent_by_the_next_daemon(tmp_path: Path) -> None:
     """Found by review: an event paho still held when the daemon stopped (the broker unreachable:
     its computer restarting, the network down) was lost: Home Assistant's automation on the alarm
     (lights, a phone call) never ran. The next daemon sends it, once, under its key."""
-    from servers import MqttProxy, Watcher, start_broker, stop_broker
-
     from spasmwatch.alerts import Notification
-    from spasmwatch.alerts.channels import RetrySettings
-    from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
 
     clock = Clock(time.time())
-    broker = start_broker(tmp_path)
-    proxy = MqttProxy(broker.port)
-    proxy.refuse = True  # the broker unreachable while the alarm is raised
-    watcher = Watcher(broker.port)
-    s = MqttSettings(host="127.0.0.1", port=proxy.port, timeout_s=0.3)
     event = f"spasmwatch/{DEVICE}/event"
-    try:
+    with _broker_behind_relay(tmp_path) as (proxy, watcher, s):
+        proxy.refuse = True  # the broker unreachable while the alarm is raised
         with Store(tmp_path / "db.sqlite") as store:
 
             async def first_run() -> Notification:
-                store.add_sync(DEVICE, 1, 0, clock.t - 40)
-                d = Daemon(store, [BandSpec("crib", lambda: None)], {"mqtt": MqttChannel(s)}, clock=clock)  # type: ignore[arg-type,return-value]
-                d.dispatcher.retry = RetrySettings(attempts=1)
-                _connect(d, DEVICE, [], clock.t)
-                for seq in range(3):
-                    d.on_record(DEVICE, _spasm_rec(seq, 10_000 * seq), clock.t)
+                d = _alarmed_over_mqtt(store, clock, s)
                 [alarm] = [n for n in d.notifications if n.kind is NoticeKind.CLUSTER_ALARM]
                 await d.dispatcher.drain()
                 assert [r.ok for r in d.dispatcher.deliveries] == [False]
@@ -639,37 +656,19 @@ def test_an_alarm_event_the_broker_never_had_when_the_daemon_stopped_is_sent_by_
         watcher.wait(f"spasmwatch/{DEVICE}/availability", b"offline")  # said after everything else
         got = [e for e in watcher.all(event) if e["key"] == alarm.key]
         assert len(got) == 1 and got[0]["kind"] == "cluster_alarm", got
-    finally:
-        watcher.stop()
-        proxy.close()
-        stop_broker(broker)
 
 
 def test_an_alarm_closed_while_the_broker_was_unreachable_is_off_in_home_assistant_after_a_restart(tmp_path: Path) -> None:
     """Found by review: the CLOSED of an alarm acknowledged while the broker could not be reached
     lived only in the channel's memory; after a restart nothing published an alert (no alarm to
     restore), so Home Assistant's alarm stayed on, retained, until the next cluster."""
-    from servers import MqttProxy, Watcher, start_broker, stop_broker
-
-    from spasmwatch.alerts.channels import RetrySettings
-    from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
-
     clock = Clock(time.time() - 120)
-    broker = start_broker(tmp_path)
-    proxy = MqttProxy(broker.port)
-    watcher = Watcher(broker.port)
-    s = MqttSettings(host="127.0.0.1", port=proxy.port, timeout_s=0.3)
     alert = f"spasmwatch/{DEVICE}/alert"
-    try:
+    with _broker_behind_relay(tmp_path) as (proxy, watcher, s):
         with Store(tmp_path / "db.sqlite") as store:
 
             async def first_run() -> None:
-                store.add_sync(DEVICE, 1, 0, clock.t - 40)
-                d = Daemon(store, [BandSpec("crib", lambda: None)], {"mqtt": MqttChannel(s)}, clock=clock)  # type: ignore[arg-type,return-value]
-                d.dispatcher.retry = RetrySettings(attempts=1)
-                _connect(d, DEVICE, [], clock.t)
-                for seq in range(3):
-                    d.on_record(DEVICE, _spasm_rec(seq, 10_000 * seq), clock.t)
+                d = _alarmed_over_mqtt(store, clock, s)
                 clock.t += 110  # quiet past the close time: the cluster ends, the alarm waits for someone
                 d._tick()
                 await d.dispatcher.drain()
@@ -697,25 +696,19 @@ def test_an_alarm_closed_while_the_broker_was_unreachable_is_off_in_home_assista
                     await d.stop()
 
             asyncio.run(asyncio.wait_for(next_run(), 20))
-        late = Watcher(broker.port)  # as Home Assistant sees it when it restarts
+        late = Watcher(proxy.broker_port)  # as Home Assistant sees it when it restarts
         try:
             state = late.json(alert)
             assert (state["state"], state["alarm"]) == ("CLOSED", False), state
             assert late.json(f"spasmwatch/{DEVICE}/status")["last_cluster"]["state"] == "CLOSED"
         finally:
             late.stop()
-    finally:
-        watcher.stop()
-        proxy.close()
-        stop_broker(broker)
 
 
 def test_a_restored_alarm_is_shown_again_on_mqtt(tmp_path: Path) -> None:
     """Found by running the docs: a restarted daemon restored an open alarm but published nothing,
     so a broker restarted with the computer (no persistence) showed no alarm in Home Assistant."""
     from servers import Watcher, start_broker, stop_broker
-
-    from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
 
     clock = Clock(time.time())
     broker = start_broker(tmp_path)
