@@ -30,8 +30,10 @@ Band -> central:
     0x8F REFUSED  reason (utf-8), then the socket closes
 
 ATT status codes are Bluetooth's: 0 ok, 0x02 read not permitted, 0x03 write
-not permitted, 0x0F insufficient encryption. A characteristic with
-FLAG_WRITE_ENCRYPTED refuses writes on an unencrypted link, as NimBLE does.
+not permitted, 0x05 insufficient authentication, 0x0F insufficient
+encryption. A characteristic with FLAG_WRITE_ENCRYPTED refuses writes on an
+unencrypted link as NimBLE does: 0x0F from a central the band has a bond
+with, 0x05 from one it has none with.
 
 Transmit backpressure: at most ``TX_PER_EVENT`` notifications are accepted
 between two pump cycles (a "connection event"); more raise OSError(ENOMEM)
@@ -61,6 +63,8 @@ _IRQ_ENCRYPTION_UPDATE = 28
 _IRQ_GET_SECRET = 29
 _IRQ_SET_SECRET = 30
 
+ATT_INSUFFICIENT_AUTHENTICATION = 0x05
+ATT_INSUFFICIENT_ENCRYPTION = 0x0F
 _SEC_LTK = 1  # the sec_type under which the simulated stack keeps a peer's long-term key
 TX_PER_EVENT = 12
 POLL_MS = 2
@@ -315,7 +319,7 @@ class BLE:
             if a is None or not a.flags & FLAG_READ:
                 self._send(0x83, struct.pack("<HB", h, 0x02))
             elif a.flags & FLAG_READ_ENCRYPTED and not self._encrypted:
-                self._send(0x83, struct.pack("<HB", h, 0x0F))
+                self._send(0x83, struct.pack("<HB", h, self._unencrypted_status()))
             else:
                 self._send(0x83, struct.pack("<HB", h, 0) + a.value)
         elif op == 0x04:  # WRITE
@@ -324,7 +328,7 @@ class BLE:
             if a is None or not a.flags & (FLAG_WRITE | FLAG_WRITE_NO_RESPONSE):
                 self._send(0x84, struct.pack("<HB", h, 0x03))
             elif a.flags & FLAG_WRITE_ENCRYPTED and not self._encrypted:
-                self._send(0x84, struct.pack("<HB", h, 0x0F))
+                self._send(0x84, struct.pack("<HB", h, self._unencrypted_status()))
             else:
                 a.value = bytes(body[2 : 2 + a.size])
                 self._send(0x84, struct.pack("<HB", h, 0))
@@ -351,6 +355,13 @@ class BLE:
                 self._send(0x85, bytes(20))  # key missing: the central must pair again
         elif op == 0x07:
             self._drop()
+
+    def _unencrypted_status(self):
+        """NimBLE's answer to an encrypted-only access on a plain link (ble_att_svr_check_perms): 0x0F
+        Insufficient Encryption if it holds a key for the peer (re-encrypt), else 0x05 Insufficient
+        Authentication (pair). The key is looked up in the band's bond store, as NimBLE's store is."""
+        known = self._irq(_IRQ_GET_SECRET, (_SEC_LTK, 0, memoryview(self._peer)))
+        return ATT_INSUFFICIENT_ENCRYPTION if known is not None else ATT_INSUFFICIENT_AUTHENTICATION
 
     async def pump(self):
         """The radio: accept a central, deliver its requests as IRQs, refill tx credits."""

@@ -35,7 +35,8 @@ MICROPYPATH = ".frozen:%s:%s" % (FIRMWARE, FIRMWARE / "sim")  # for tests that r
 ATT_OK = 0
 CENTRAL_ADDR = bytes.fromhex("c0ffee000001")  # a central's address when a test names none
 ATT_WRITE_NOT_PERMITTED = 0x03
-ATT_INSUFFICIENT_ENCRYPTION = 0x0F
+ATT_INSUFFICIENT_AUTHENTICATION = 0x05  # an encrypted-only access from a central the band has no bond with
+ATT_INSUFFICIENT_ENCRYPTION = 0x0F  # ... from one it has a bond with (NimBLE: re-encrypt, not pair)
 
 
 def flashed_firmware(micropython: str, dst: Path) -> Path:

@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from sim_central import EXIT_CRASH, EXIT_POWER_LOSS, EXIT_RESET, EXIT_WDT, MICROPYPATH, ROOT, Band, Central, read_flash_log, run_mp, secure_connect
+from sim_central import ATT_INSUFFICIENT_AUTHENTICATION, EXIT_CRASH, EXIT_POWER_LOSS, EXIT_RESET, EXIT_WDT, MICROPYPATH, ROOT, Band, Central, read_flash_log, run_mp, secure_connect
 
 from swcore import protocol as P
 
@@ -122,7 +122,7 @@ def test_bad_control_writes_are_refused_and_change_nothing(micropython: str, man
     try:
         c = Central(band.port)
         # Not encrypted: the stack itself refuses the write.
-        assert c.write(P.CONTROL_UUID, P.encode_config(P.CFG_MIN_CONFIDENCE, 50)) == 0x0F
+        assert c.write(P.CONTROL_UUID, P.encode_config(P.CFG_MIN_CONFIDENCE, 50)) == ATT_INSUFFICIENT_AUTHENTICATION  # no bond with this central
         # Encrypted but not bonded: the band refuses with E_AUTH.
         c.pair(bond=False)
         assert c.command(P.encode_config(P.CFG_MIN_CONFIDENCE, 50))["code"] == P.E_AUTH

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sim_central import EXIT_RESET, SIM_AXIS_MAP, Band, Central, expected_events, read_flash_log, secure_connect
+from sim_central import ATT_INSUFFICIENT_AUTHENTICATION, EXIT_RESET, SIM_AXIS_MAP, Band, Central, expected_events, read_flash_log, secure_connect
 
 from swcore import protocol as P
 
@@ -151,7 +151,7 @@ def test_advertising_and_standard_services(micropython: str, many_spasms_csv: Pa
         status, level = c.read("2a19")
         assert status == 0 and 40 <= level[0] <= 70, "3.8 V is about half charge"
         # Health data is only sent on an encrypted, bonded link.
-        assert c.write(P.CONTROL_UUID, P.encode_backfill(0)) == 0x0F
+        assert c.write(P.CONTROL_UUID, P.encode_backfill(0)) == ATT_INSUFFICIENT_AUTHENTICATION  # no bond with this central
         assert c.write(P.STATUS_UUID, b"\x01") == 0x03
         c.close()
     finally:

@@ -51,14 +51,26 @@ def test_nobody_listening_is_not_found(bond_file: Path) -> None:
 
 
 def test_control_write_without_pairing_is_auth(bands: Callable[..., SimBand], bond_file: Path) -> None:
+    """The stack refuses it as NimBLE does: ATT 0x05 Insufficient Authentication from a central the
+    band has no bond with (pair), 0x0F Insufficient Encryption from a bonded one (re-encrypt). The
+    simulated radio said 0x0F to both (found by the Bumble bridge, tests/transport/bumble_air.py)."""
     band = bands()
 
     async def body() -> None:
         link = open_link("sim", band.address, bond_file=bond_file)
         await link.connect(5)
-        with pytest.raises(AuthError) as err:  # the stack refuses it: ATT 0x0F insufficient encryption
+        with pytest.raises(AuthError) as err:
+            await link.write(P.CONTROL_UUID, P.encode_time_sync(int(time.time()), 0))
+        assert err.value.kind == "auth" and "Insufficient Authentication" in str(err.value)
+        await link.secure()
+        await until(lambda: (band.flash / "bonds.json").exists(), 5, "the band to store the bond")
+        await link.disconnect()
+        await link.connect(5)
+        with pytest.raises(AuthError) as err:
             await link.write(P.CONTROL_UUID, P.encode_time_sync(int(time.time()), 0))
         assert err.value.kind == "auth" and "Insufficient Encryption" in str(err.value)
+        await link.secure()  # re-encrypts with the bond
+        await link.write(P.CONTROL_UUID, P.encode_time_sync(int(time.time()), 0))
         await link.disconnect()
 
     run(body())

@@ -129,7 +129,8 @@ def test_a_reconnect_re_encrypts_with_the_bond_and_backfills(bands: Callable[...
 def test_a_control_write_before_pairing_is_auth_with_nimbles_codes(bands: Callable[..., SimBand], bond_file: Path) -> None:
     """NimBLE refuses it with 0x05 Insufficient Authentication from a central it has no key for, and
     with 0x0F Insufficient Encryption from one it has bonded with (re-encrypt); the simulated radio
-    says 0x0F to both. Both are auth to the host. A read of a notify-only characteristic is ATT 0x02: io."""
+    said 0x0F to both until this was found here. Both are auth to the host. A read of a notify-only
+    characteristic is ATT 0x02: io."""
     band = start(bands)
 
     async def body() -> None:
