@@ -545,12 +545,19 @@ class BandBridge:
 
 
 class BumbleHost:
-    """The host computer's Bluetooth: one central Device on ``air``, its bonds in ``bond_file`` (as an OS keeps them)."""
+    """The host computer's Bluetooth: one central Device on ``air``, its bonds in ``bond_file`` (as an OS keeps them).
 
-    def __init__(self, air: Air, bond_file: Path | str, *, address: str = "C1:05:7A:00:00:02", mtu: int = 247) -> None:
+    ``bluez``: secure as BlueZ does (bleak's BlueZ ``pair()`` returns at once
+    for a bonded device; an access refused for lack of encryption, ATT 0x05
+    or 0x0F, makes BlueZ encrypt with the bond and send it again). Otherwise
+    ``pair()`` itself encrypts with the bond, or pairs.
+    """
+
+    def __init__(self, air: Air, bond_file: Path | str, *, address: str = "C1:05:7A:00:00:02", mtu: int = 247, bluez: bool = False) -> None:
         self.device = air.device("host", address)
         self.device.keystore = JsonKeyStore(namespace=address, filename=str(bond_file))
         self.mtu = mtu  # what it asks for in the MTU exchange (BlueZ: 517, capped by the adapter)
+        self.bluez = bluez
         self._on = False
         self.scan_lock = asyncio.Lock()
 
@@ -593,6 +600,7 @@ class BumbleScanner(BaseBleakScanner):
         self.call_detection_callbacks(device, data)
 
 
+_ATT_NEEDS_ENCRYPTION = {att.ErrorCode.INSUFFICIENT_AUTHENTICATION, att.ErrorCode.INSUFFICIENT_ENCRYPTION}
 _HCI_AUTH_KIND = {hci.HCI_PIN_OR_KEY_MISSING_ERROR, hci.HCI_AUTHENTICATION_FAILURE_ERROR, hci.HCI_CONNECTION_TERMINATED_DUE_TO_MIC_FAILURE_ERROR}
 
 
@@ -641,11 +649,16 @@ class BumbleClient(BaseBleakClient):
     async def connect(self, pair: bool, **kwargs: Any) -> None:
         await self.host.power_on()
         self._closing = False
+        device = self.host.device
+        # A band's address is static, never resolvable: nothing to resolve. With the IRK a bonded band
+        # gave, Bumble would first scan for the address with no time limit ("TODO: timeout").
+        resolver, device.address_resolver = device.address_resolver, None
         try:
-            async with asyncio.timeout(self._timeout):  # Bumble waits unbounded to hear a bonded peer (its IRK) before connecting
-                connection = await self.host.device.connect_le(hci.Address(self.address), timeout=self._timeout)
+            connection = await device.connect_le(hci.Address(self.address), timeout=self._timeout)
         except (hci.HCI_Error, core.BaseBumbleError, asyncio.TimeoutError) as e:
-            raise BleakDeviceNotFoundError(self.address, f"{self.address}: no connection ({e})") from e
+            raise BleakDeviceNotFoundError(self.address, f"{self.address}: no connection ({type(e).__name__} {e})") from e
+        finally:
+            device.address_resolver = resolver
         self.connection = connection
         connection.on(connection.EVENT_DISCONNECTION, self._lost)
         try:
@@ -697,12 +710,18 @@ class BumbleClient(BaseBleakClient):
         return self.connection
 
     # --- security ----------------------------------------------------------------------------------
+    async def _bonded(self, connection: Connection) -> bool:
+        keystore = self.host.device.keystore
+        return keystore is not None and await keystore.get(str(connection.peer_address)) is not None
+
     async def pair(self, *args: Any, **kwargs: Any) -> None:
-        """As BlueZ's Pair(): with a bond, encrypt with its key; without, pair (Just Works) and bond."""
+        """With a bond, encrypt with its key (BlueZ: nothing, the next refused access does); without, pair (Just Works) and bond."""
         connection = self._live()
-        keys = await self.host.device.keystore.get(str(connection.peer_address)) if self.host.device.keystore else None
+        bonded = await self._bonded(connection)
+        if bonded and self.host.bluez:
+            return
         try:
-            if keys is not None:
+            if bonded:
                 await connection.encrypt()
             else:
                 await connection.pair()
@@ -732,7 +751,23 @@ class BumbleClient(BaseBleakClient):
     async def write_gatt_char(self, characteristic: BleakGATTCharacteristic, data: SizedBuffer, response: bool) -> None:
         proxy = self._proxy(characteristic)
         with _att_errors(self):
-            await proxy.write_value(bytes(data), with_response=response)
+            try:
+                await proxy.write_value(bytes(data), with_response=response)
+            except att.ATT_Error as e:
+                if not await self._raised_security(e):
+                    raise
+                await proxy.write_value(bytes(data), with_response=response)
+
+    async def _raised_security(self, e: att.ATT_Error) -> bool:
+        """BlueZ (bt_att, with a bond): encrypt after ATT 0x05 / 0x0F and say whether to send the request again."""
+        connection = self._live()
+        if not self.host.bluez or e.error_code not in _ATT_NEEDS_ENCRYPTION or connection.is_encrypted or not await self._bonded(connection):
+            return False
+        try:
+            await connection.encrypt()
+        except hci.HCI_Error:
+            return False  # the bond is gone on the band: the access fails with its ATT error
+        return True
 
     async def start_notify(self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback, **kwargs: Any) -> None:
         proxy = self._proxy(characteristic)

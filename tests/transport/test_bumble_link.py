@@ -17,18 +17,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bumble_air import Air, BandBridge, BumbleHost
+from bumble_air import Air, BandBridge, BumbleClient, BumbleHost
 from transport_helpers import N_SPASMS, run, until
 from swcore import protocol as P
 
+from bleak import BleakClient
+from bleak.exc import BleakDeviceNotFoundError
+
+from spasmwatch.alerts import NoticeKind
+from spasmwatch.daemon.clock import ScaledClock
+from spasmwatch.daemon.daemon import DEFAULT_RATE_HZ, BandSpec, Daemon
+from spasmwatch.store import Store
 from spasmwatch.transport import AuthError, DisconnectedError, LinkIOError
 from spasmwatch.transport.ble import BleLink, scan_ble
 from spasmwatch.transport.simband import SimBand
+from synthetic import supine, write_csv
 
 
 @contextlib.asynccontextmanager
-async def on_air(band: SimBand, **kw: Any) -> AsyncIterator[BandBridge]:
-    bridge = BandBridge(Air(), band.address, **kw)
+async def on_air(band: SimBand, air: Air | None = None, **kw: Any) -> AsyncIterator[BandBridge]:
+    bridge = BandBridge(air or Air(), band.address, **kw)
     await bridge.start()
     try:
         yield bridge
@@ -245,3 +253,56 @@ def test_raw_records_are_sized_for_the_mtu_the_stacks_negotiated(bands: Callable
             assert max(sent) <= mtu - 3  # the band's own sizing: nothing for the stack to cut
 
     run(body())
+
+
+def test_a_connect_to_a_band_that_is_off_gives_up_in_time_and_the_next_one_connects(bands: Callable[..., SimBand], bond_file: Path) -> None:
+    """Nothing advertises at the address: the connect ends at its timeout (Bumble's controller left the
+    attempt pending for ever, and every later connect was refused), and a later one connects."""
+    band = start(bands)
+
+    async def body() -> None:
+        air = Air()
+        host = BumbleHost(air, bond_file)
+        t0 = asyncio.get_running_loop().time()
+        with pytest.raises(BleakDeviceNotFoundError):
+            await BleakClient("C0:5B:1D:00:00:01", backend=BumbleClient, host=host, timeout=0.5).connect()
+        assert asyncio.get_running_loop().time() - t0 < 3
+        async with on_air(band, air):
+            link = BleLink(band.name, host.backend())
+            await link.connect(5)
+            await link.disconnect()
+
+    run(body())
+
+
+@pytest.mark.parametrize("bluez", [False, True], ids=["pair_encrypts", "bluez"])
+def test_the_daemon_raises_the_cluster_alarm_over_a_real_host_stack(bands: Callable[..., SimBand], bond_file: Path, tmp_path: Path, bluez: bool) -> None:
+    """The daemon's session, unchanged, on BleLink over Bumble: pairs, syncs, backfills, stores the
+    events of a cluster and raises the alarm; then, the link dropped (the band restarted on the same
+    flash), it connects again with the bond. ``bluez``: secure() does nothing for a bonded band and
+    the first control write, refused with 0x0F, makes the stack re-encrypt (as on Linux)."""
+    rate_hz = DEFAULT_RATE_HZ  # the daemon's rate: the band does not reboot to change it
+    t, acc, gyro = supine(rate_hz=rate_hz, duration_s=70.0, spasms=tuple(15.0 + 8.0 * i for i in range(5)), seed=4)
+    csv = write_csv(tmp_path / "cluster.csv", t, acc, gyro)
+    speed = 4
+    band = start(bands, csv=csv, speed=speed, device_id="air00001")
+
+    async def body() -> None:
+        async with on_air(band) as bridge:
+            host = BumbleHost(bridge.air, bond_file, bluez=bluez)
+            with Store(tmp_path / "db.sqlite") as store:
+                d = Daemon(store, [BandSpec("cot", lambda: BleLink(band.name, host.backend()))], clock=ScaledClock(time.time(), speed))
+                await d.start()
+                try:
+                    await until(lambda: any(n.kind is NoticeKind.CLUSTER_ALARM for n in d.notifications), 60, "the cluster alarm")
+                    assert d.bands[0].device == "air00001"  # Device Information read over real ATT
+                    assert store.count_events("air00001") >= 3
+                    band.kill()
+                    start(bands, csv=csv, speed=speed, device_id="air00001", port=band.port)
+                    await until(lambda: bridge.reencryptions >= 1, 30, "the daemon back, on the bond")
+                    await until(lambda: d.bands[0].session.state.name == "STREAMING", 30, "streaming again")
+                finally:
+                    await d.stop()
+        assert bridge.pairings == 1
+
+    run(body(), 120)
