@@ -33,7 +33,7 @@ import dataclasses
 import json
 import logging
 import struct
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ from bumble.transport.common import AsyncPipeSink
 
 from spasmwatch.transport.base import Kind
 from spasmwatch.transport.ble import BleBackend
+from spasmwatch.transport.simband import SimBand
 from spasmwatch.transport.simradio import (
     OP_BYE,
     OP_ENCRYPT,
@@ -88,7 +89,8 @@ log = logging.getLogger(__name__)
 # The band's characteristic flags (MicroPython's bluetooth FLAG_*; firmware/sim/bluetooth.py)
 FLAG_READ, FLAG_WRITE_NO_RESPONSE, FLAG_WRITE, FLAG_NOTIFY, FLAG_INDICATE = 0x0002, 0x0004, 0x0008, 0x0010, 0x0020
 FLAG_READ_ENCRYPTED, FLAG_WRITE_ENCRYPTED = 0x0200, 0x1000
-PROBE_S = 0.1  # how often the bridge asks the band whether it advertises (it advertises every 250 ms)
+ADV_INTERVAL_MS = 250  # the band's (band/ble.py, Peripheral.advertise); Bumble's default is 1 s
+PROBE_S = 0.1  # how often the bridge asks the band whether it advertises
 BAND_ANSWER_S = 10.0  # a band request's answer; the band answers in a pump cycle (2 ms)
 ASK_MTU = 517  # the largest ATT MTU: the band answers with its own maximum
 JUST_WORKS = PairingDelegate.IoCapability.NO_OUTPUT_NO_INPUT
@@ -378,16 +380,19 @@ class BandBridge:
         self._links: dict[Connection, _BandLink] = {}  # the band's side of each air connection, until it has ended
         self._ltks: dict[str, bytes] = {}  # the LTK the band stored, by central address (its bond)
         self._advertising: tuple[bytes, bytes] | None = None
+        self._on_air = asyncio.Event()  # advertised at least once
         self._tasks: set[asyncio.Task[None]] = set()
         self._run: asyncio.Task[None] | None = None
 
     # --- life ------------------------------------------------------------------------------------
     async def start(self, timeout_s: float = 10.0) -> None:
+        """Learn the band's table, then return once the bridge advertises for it."""
         await self.device.power_on()
         await asyncio.wait_for(self._learn_table(), timeout_s)
         self.device.on(self.device.EVENT_CONNECTION, self._on_connection)
         self.device.on("characteristic_subscription", self._on_subscription)
         self._run = asyncio.create_task(self._mirror_advertising())
+        await asyncio.wait_for(self._on_air.wait(), timeout_s)  # the band advertises again after the table's connection
 
     async def stop(self) -> None:
         if self._run is not None:
@@ -428,7 +433,11 @@ class BandBridge:
                         await self.device.stop_advertising()
                     self._advertising = payloads
                     if payloads is not None:
-                        await self.device.start_advertising(advertising_data=payloads[0], scan_response_data=payloads[1])
+                        await self.device.start_advertising(
+                            advertising_data=payloads[0], scan_response_data=payloads[1],
+                            advertising_interval_min=ADV_INTERVAL_MS, advertising_interval_max=ADV_INTERVAL_MS,
+                        )  # fmt: skip
+                        self._on_air.set()
             await asyncio.sleep(PROBE_S)
 
     def _spawn(self, coro: Any) -> None:
@@ -759,14 +768,19 @@ class BumbleClient(BaseBleakClient):
                 await proxy.write_value(bytes(data), with_response=response)
 
     async def _raised_security(self, e: att.ATT_Error) -> bool:
-        """BlueZ (bt_att, with a bond): encrypt after ATT 0x05 / 0x0F and say whether to send the request again."""
+        """BlueZ's bt_att (src/shared/att.c, change_security) after ATT 0x05 / 0x0F on a plain link: it raises
+        the link's security, which encrypts with the bond or, without one, pairs (the kernel's SMP), and sends
+        the request once more. Whether it is to be sent again."""
         connection = self._live()
-        if not self.host.bluez or e.error_code not in _ATT_NEEDS_ENCRYPTION or connection.is_encrypted or not await self._bonded(connection):
+        if not self.host.bluez or e.error_code not in _ATT_NEEDS_ENCRYPTION or connection.is_encrypted:
             return False
         try:
-            await connection.encrypt()
-        except hci.HCI_Error:
-            return False  # the bond is gone on the band: the access fails with its ATT error
+            if await self._bonded(connection):
+                await connection.encrypt()
+            else:
+                await connection.pair()
+        except (hci.HCI_Error, core.BaseBumbleError):
+            return False  # e.g. the band lost the bond (PIN or Key Missing): the request fails with its ATT error
         return True
 
     async def start_notify(self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback, **kwargs: Any) -> None:
@@ -798,12 +812,40 @@ def _uuid(u: BumbleUUID) -> str:
 
 
 
+# BlueZ's D-Bus error for an ATT error response (src/gatt-client.c, create_gatt_dbus_error)
+_BLUEZ_ATT_ERRORS: dict[int, tuple[str, str]] = {
+    0x02: ("org.bluez.Error.NotPermitted", "Read not permitted"),
+    0x03: ("org.bluez.Error.NotPermitted", "Write not permitted"),
+    0x05: ("org.bluez.Error.NotPermitted", "Not paired"),
+    0x0C: ("org.bluez.Error.NotPermitted", "Not paired"),
+    0x0F: ("org.bluez.Error.NotPermitted", "Not paired"),
+    0x08: ("org.bluez.Error.NotAuthorized", "Operation Not Authorized"),
+    0x06: ("org.bluez.Error.NotSupported", "Operation is not supported"),
+}
+
+
+def _bluez_error(code: int) -> Exception:
+    """What bleak's BlueZ backend raises for a GATT call BlueZ answered with this ATT error: its own conversion of the reply."""
+    from bleak.backends.bluezdbus.utils import assert_gatt_reply
+    from dbus_fast import Message, MessageType
+
+    name, text = _BLUEZ_ATT_ERRORS.get(code, ("org.bluez.Error.Failed", f"Operation failed with ATT error: 0x{code:02x}"))
+    try:
+        assert_gatt_reply(Message(message_type=MessageType.ERROR, error_name=name, reply_serial=1, signature="s", body=[text]))
+    except Exception as e:  # BleakGATTProtocolError or BleakDBusError, as bleak decides
+        return e
+    raise AssertionError("assert_gatt_reply passed an error reply")
+
+
 @contextlib.contextmanager
 def _att_errors(client: BumbleClient) -> Any:
-    """ATT error responses as bleak's backends raise them (BleakGATTProtocolError, with the code); a lost link as disconnected."""
+    """ATT error responses as bleak's backends raise them (BleakGATTProtocolError, with the code; with
+    ``bluez``, what bleak makes of BlueZ's D-Bus error); a lost link as disconnected."""
     try:
         yield
     except att.ATT_Error as e:
+        if client.host.bluez:
+            raise _bluez_error(e.error_code) from e
         raise BleakGATTProtocolError(e.error_code) from e
     except core.TimeoutError as e:  # no ATT answer within Bumble's GATT timeout (BlueZ: org.freedesktop.DBus.Error.NoReply)
         raise client._error("timeout", f"{client.address}: {e}") from e
@@ -812,3 +854,23 @@ def _att_errors(client: BumbleClient) -> Any:
             raise client._error("disconnected", f"{client.address} disconnected") from e
         raise
 
+
+
+# --- for the tests -------------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def on_air(band: SimBand, air: Air | None = None, **kw: Any) -> AsyncIterator[BandBridge]:
+    """The band's radio on ``air`` (a new one by default) for the block; ``kw``: BandBridge's."""
+    bridge = BandBridge(air or Air(), band.address, **kw)
+    await bridge.start()
+    try:
+        yield bridge
+    finally:
+        await bridge.stop()
+
+
+def start(bands: Callable[..., SimBand], **kw: Any) -> SimBand:
+    """A band (the ``bands`` fixture) that stays up between two connections after its recording has played."""
+    kw.setdefault("idle_exit_ms", 30000)
+    return bands(**kw)

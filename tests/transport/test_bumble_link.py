@@ -9,45 +9,23 @@ link-layer encryption are a real stack's, not our simulated radio's.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from bumble_air import Air, BandBridge, BumbleClient, BumbleHost
+from bumble_air import Air, BumbleClient, BumbleHost, on_air, start
 from transport_helpers import N_SPASMS, run, until
 from swcore import protocol as P
 
 from bleak import BleakClient
 from bleak.exc import BleakDeviceNotFoundError
 
-from spasmwatch.alerts import NoticeKind
-from spasmwatch.daemon.clock import ScaledClock
-from spasmwatch.daemon.daemon import DEFAULT_RATE_HZ, BandSpec, Daemon
-from spasmwatch.store import Store
 from spasmwatch.transport import AuthError, DisconnectedError, LinkIOError
 from spasmwatch.transport.ble import BleLink, scan_ble
 from spasmwatch.transport.simband import SimBand
-from synthetic import supine, write_csv
-
-
-@contextlib.asynccontextmanager
-async def on_air(band: SimBand, air: Air | None = None, **kw: Any) -> AsyncIterator[BandBridge]:
-    bridge = BandBridge(air or Air(), band.address, **kw)
-    await bridge.start()
-    try:
-        yield bridge
-    finally:
-        await bridge.stop()
-
-
-def start(bands: Callable[..., SimBand], **kw: Any) -> SimBand:
-    """A band that stays up between two connections after its recording has played (it plays in about a second)."""
-    kw.setdefault("idle_exit_ms", 30000)
-    return bands(**kw)
 
 
 def band_bonds(flash: Path) -> list[Any]:
@@ -62,23 +40,26 @@ def events(recs: list[dict[str, Any]]) -> list[int]:
     return [r["seq"] for r in recs if r["type"] == "event"]
 
 
-@pytest.mark.parametrize("notify_unsubscribed", [True, False], ids=["gatts_notify", "cccd_gated"])
-def test_the_session_over_a_real_host_stack(bands: Callable[..., SimBand], bond_file: Path, notify_unsubscribed: bool) -> None:
+@pytest.mark.parametrize(
+    ("notify_unsubscribed", "mtu"), [(True, 247), (False, 247), (True, 23)], ids=["gatts_notify", "cccd_gated", "mtu23"]
+)
+def test_the_session_over_a_real_host_stack(bands: Callable[..., SimBand], bond_file: Path, notify_unsubscribed: bool, mtu: int) -> None:
     """Scan by name, connect, MTU exchange, discovery, CCCD subscribe, pair, TIME_SYNC, 14 live events.
 
     Either stack (one that notifies whether or not the central subscribed, as
     MicroPython's gatts_notify; or one that honours the CCCD) gives every
-    event: the host enables notifications before its first command."""
-    band = start(bands, speed=20)
+    event: the host enables notifications before its first command. At the
+    smallest MTU (23) every record but RAW still fits one notification."""
+    band = start(bands, speed=40)
 
     async def body() -> None:
         async with on_air(band, notify_unsubscribed=notify_unsubscribed) as bridge:
-            host = BumbleHost(bridge.air, bond_file)
+            host = BumbleHost(bridge.air, bond_file, mtu=mtu)
             found = await scan_ble(0.5, host.backend())
             assert [(f.name, f.transport) for f in found] == [(band.name, "ble")]  # the name is in the scan response
             link = BleLink(band.name, host.backend())
             await link.connect(5)
-            assert link.address == found[0].address and link.mtu == 247  # exchanged: min(host's 247, band's 247)
+            assert link.address == found[0].address and link.mtu == mtu  # exchanged: min(host's, band's 247)
             assert (await link.read("2a25")).decode() == "sim0001"  # Device Information, before pairing
             recs: list[dict[str, Any]] = []
             await link.subscribe(P.EVENTS_UUID, records(recs))
@@ -104,7 +85,7 @@ def test_the_session_over_a_real_host_stack(bands: Callable[..., SimBand], bond_
 
 
 def test_a_reconnect_re_encrypts_with_the_bond_and_backfills(bands: Callable[..., SimBand], bond_file: Path) -> None:
-    band = start(bands, speed=20)
+    band = start(bands, speed=40)
 
     async def body() -> None:
         async with on_air(band) as bridge:
@@ -130,6 +111,60 @@ def test_a_reconnect_re_encrypts_with_the_bond_and_backfills(bands: Callable[...
             assert events(recs) == list(range(N_SPASMS))
             await again.disconnect()
         assert len(band_bonds(band.flash)) == 1
+
+    run(body())
+
+
+def test_on_bluez_a_control_write_before_pairing_pairs_by_itself(bands: Callable[..., SimBand], bond_file: Path) -> None:
+    """BlueZ answers the band's ATT 0x05 by raising the link's security, which pairs (Just Works) and
+    bonds, then sends the write again: the host never sees the refusal, and secure() finds it done."""
+    band = start(bands)
+
+    async def body() -> None:
+        async with on_air(band) as bridge:
+            host = BumbleHost(bridge.air, bond_file, bluez=True)
+            link = BleLink(band.name, host.backend())
+            await link.connect(5)
+            resps: list[dict[str, Any]] = []
+            await link.subscribe(P.CONTROL_UUID, records(resps))
+            await link.write(P.CONTROL_UUID, P.encode_time_sync(int(time.time()), 0))
+            await until(lambda: bool(resps), 5, "RESP")
+            assert resps[0]["code"] == P.OK and bridge.pairings == 1
+            await link.secure()  # bonded already: nothing to do
+            await link.disconnect()
+        assert len(band_bonds(band.flash)) == 1
+
+    run(body())
+
+
+def test_on_bluez_a_band_that_lost_our_bond_fails_the_write_as_not_paired(bands: Callable[..., SimBand], bond_file: Path) -> None:
+    """secure() is a no-op for a bonded band on BlueZ; the re-encryption the control write triggers
+    fails (PIN or Key Missing), and the write fails as BlueZ reports it, NotPermitted "Not paired",
+    which kind_of maps to auth; after unpair() a secure() pairs again."""
+    band = start(bands)
+
+    async def body() -> None:
+        async with on_air(band) as bridge:
+            host = BumbleHost(bridge.air, bond_file, bluez=True)
+            link = BleLink(band.name, host.backend())
+            await link.connect(5)
+            await link.secure()
+            await until(lambda: (band.flash / "bonds.json").exists(), 5, "the band to store the bond")
+            await link.disconnect()
+            band.kill()
+            (band.flash / "bonds.json").unlink()
+            start(bands, port=band.port)
+
+            again = BleLink(band.name, host.backend())
+            await again.connect(10)
+            await again.secure()  # nothing to do: BlueZ has a bond
+            with pytest.raises(AuthError, match="Not paired") as err:
+                await again.write(P.CONTROL_UUID, P.encode_time_sync(int(time.time()), 0))
+            assert type(err.value.__cause__).__name__ == "BleakDBusError"
+            await again.unpair()
+            await again.secure()
+            await again.write(P.CONTROL_UUID, P.encode_time_sync(int(time.time()), 0))
+            await again.disconnect()
 
     run(body())
 
@@ -273,36 +308,3 @@ def test_a_connect_to_a_band_that_is_off_gives_up_in_time_and_the_next_one_conne
             await link.disconnect()
 
     run(body())
-
-
-@pytest.mark.parametrize("bluez", [False, True], ids=["pair_encrypts", "bluez"])
-def test_the_daemon_raises_the_cluster_alarm_over_a_real_host_stack(bands: Callable[..., SimBand], bond_file: Path, tmp_path: Path, bluez: bool) -> None:
-    """The daemon's session, unchanged, on BleLink over Bumble: pairs, syncs, backfills, stores the
-    events of a cluster and raises the alarm; then, the link dropped (the band restarted on the same
-    flash), it connects again with the bond. ``bluez``: secure() does nothing for a bonded band and
-    the first control write, refused with 0x0F, makes the stack re-encrypt (as on Linux)."""
-    rate_hz = DEFAULT_RATE_HZ  # the daemon's rate: the band does not reboot to change it
-    t, acc, gyro = supine(rate_hz=rate_hz, duration_s=70.0, spasms=tuple(15.0 + 8.0 * i for i in range(5)), seed=4)
-    csv = write_csv(tmp_path / "cluster.csv", t, acc, gyro)
-    speed = 4
-    band = start(bands, csv=csv, speed=speed, device_id="air00001")
-
-    async def body() -> None:
-        async with on_air(band) as bridge:
-            host = BumbleHost(bridge.air, bond_file, bluez=bluez)
-            with Store(tmp_path / "db.sqlite") as store:
-                d = Daemon(store, [BandSpec("cot", lambda: BleLink(band.name, host.backend()))], clock=ScaledClock(time.time(), speed))
-                await d.start()
-                try:
-                    await until(lambda: any(n.kind is NoticeKind.CLUSTER_ALARM for n in d.notifications), 60, "the cluster alarm")
-                    assert d.bands[0].device == "air00001"  # Device Information read over real ATT
-                    assert store.count_events("air00001") >= 3
-                    band.kill()
-                    start(bands, csv=csv, speed=speed, device_id="air00001", port=band.port)
-                    await until(lambda: bridge.reencryptions >= 1, 30, "the daemon back, on the bond")
-                    await until(lambda: d.bands[0].session.state.name == "STREAMING", 30, "streaming again")
-                finally:
-                    await d.stop()
-        assert bridge.pairings == 1
-
-    run(body(), 120)
