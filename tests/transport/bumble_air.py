@@ -17,8 +17,9 @@ process, so every device lives on the test's event loop.
   (PAIR / ENCRYPT) so its own security state matches, advertising what the
   band advertises, while it does.
 - ``BumbleScanner`` / ``BumbleClient``: a bleak backend on a Bumble central
-  ``Device`` (``BumbleHost``), errors raised as BlueZ's backend raises them,
-  so the unchanged ``BleLink`` and the daemon's session run over it.
+  ``Device`` (``BumbleHost``), so the unchanged ``BleLink`` and the daemon's
+  session run over it; with ``bluez=True`` it secures and reports errors as
+  BlueZ and bleak's BlueZ backend do.
 
 What the bridge does as the band's stack (NimBLE under MicroPython) does, and
 what it decides itself, is written at each place; docs/transport.md lists the
@@ -87,7 +88,7 @@ from spasmwatch.transport.simradio import (
 log = logging.getLogger(__name__)
 
 # The band's characteristic flags (MicroPython's bluetooth FLAG_*; firmware/sim/bluetooth.py)
-FLAG_READ, FLAG_WRITE_NO_RESPONSE, FLAG_WRITE, FLAG_NOTIFY, FLAG_INDICATE = 0x0002, 0x0004, 0x0008, 0x0010, 0x0020
+FLAG_READ, FLAG_WRITE_NO_RESPONSE, FLAG_WRITE = 0x0002, 0x0004, 0x0008  # the low byte is the characteristic's properties
 FLAG_READ_ENCRYPTED, FLAG_WRITE_ENCRYPTED = 0x0200, 0x1000
 ADV_INTERVAL_MS = 250  # the band's (band/ble.py, Peripheral.advertise); Bumble's default is 1 s
 PROBE_S = 0.1  # how often the bridge asks the band whether it advertises
@@ -168,10 +169,8 @@ class Air:
 
     def __init__(self) -> None:
         self.link = LocalLink()
-        self._n = 0
 
     def device(self, name: str, address: str, device_class: type[Device] = Device) -> Device:
-        self._n += 1
         controller = _Controller(f"{name}-controller", link=self.link)
         device = device_class(name=name, address=hci.Address(address), host=Host(controller, AsyncPipeSink(controller)))
         device.pairing_config_factory = lambda _connection: just_works()
@@ -369,7 +368,6 @@ class BandBridge:
         self.device.bridge = self
         self.device.keystore = MemoryKeyStore()
         self.notify_unsubscribed = notify_unsubscribed
-        self.info: dict[str, Any] = {}
         self.band_mtu = 23
         self.chars: dict[int, _BandCharacteristic] = {}  # by the band's handle
         self.connection: Connection | None = None
@@ -416,7 +414,6 @@ class BandBridge:
             (self.band_mtu,) = struct.unpack("<H", await band.request(OP_MTU, struct.pack("<H", ASK_MTU), R_MTU))
         finally:
             await band.close()
-        self.info = info
         for svc in info["services"]:
             chars = [_BandCharacteristic(self, c["handle"], c["uuid"], c["flags"]) for c in svc["chars"]]
             self.chars.update({c.band_handle: c for c in chars})

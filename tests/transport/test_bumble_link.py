@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bumble_air import Air, BumbleClient, BumbleHost, on_air, start
+from bumble_air import Air, BumbleClient, BumbleHost, BumbleScanner, on_air, start
 from transport_helpers import N_SPASMS, run, until
 from swcore import protocol as P
 
-from bleak import BleakClient
+from bleak import BleakClient, BleakScanner
 from bleak.exc import BleakDeviceNotFoundError
 
 from spasmwatch.transport import AuthError, DisconnectedError, LinkIOError
@@ -38,6 +38,20 @@ def records(into: list[dict[str, Any]]) -> Callable[[bytes], None]:
 
 def events(recs: list[dict[str, Any]]) -> list[int]:
     return [r["seq"] for r in recs if r["type"] == "event"]
+
+
+def test_a_passive_scan_hears_no_name(bands: Callable[..., SimBand], bond_file: Path) -> None:
+    """The name is in the scan response, which only an active scanner asks for."""
+    band = start(bands)
+
+    async def body() -> None:
+        async with on_air(band) as bridge:
+            host = BumbleHost(bridge.air, bond_file)
+            for mode, name in (("passive", None), ("active", band.name)):
+                heard = await BleakScanner.discover(0.6, return_adv=True, scanning_mode=mode, backend=BumbleScanner, host=host)
+                assert [(ad.local_name, ad.service_uuids) for _d, ad in heard.values()] == [(name, [P.SERVICE_UUID])]
+
+    run(body())
 
 
 @pytest.mark.parametrize(
