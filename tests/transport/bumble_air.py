@@ -50,7 +50,7 @@ from bleak.uuids import normalize_uuid_str
 from bumble import att, core, gatt, hci
 from bumble.controller import Controller
 from bumble.core import UUID as BumbleUUID
-from bumble.device import Advertisement, Connection, Device, Peer
+from bumble.device import Advertisement, Connection, Device, DeviceConfiguration, Peer
 from bumble.gatt_client import CharacteristicProxy
 from bumble.host import Host
 from bumble.keys import JsonKeyStore, MemoryKeyStore
@@ -170,9 +170,10 @@ class Air:
     def __init__(self) -> None:
         self.link = LocalLink()
 
-    def device(self, name: str, address: str, device_class: type[Device] = Device) -> Device:
+    def device(self, name: str, address: str, device_class: type[Device] = Device, config: DeviceConfiguration | None = None) -> Device:
         controller = _Controller(f"{name}-controller", link=self.link)
-        device = device_class(name=name, address=hci.Address(address), host=Host(controller, AsyncPipeSink(controller)))
+        host = Host(controller, AsyncPipeSink(controller))
+        device = device_class(name=name, address=hci.Address(address), config=config, host=host)
         device.pairing_config_factory = lambda _connection: just_works()
         return device
 
@@ -310,6 +311,35 @@ class _BandCharacteristic(gatt.Characteristic[bytes]):
             raise att.ATT_Error(error_code=body[2], att_handle=self.handle)
 
 
+def nimble_gatt_service() -> gatt.Service:
+    """The GATT service (0x1801) NimBLE registers in front of the band's own, as MicroPython has it on an ESP32.
+
+    MicroPython's ``gatts_register_services`` first registers NimBLE's GAP and
+    GATT services (extmod/nimble/modbluetooth_nimble.c,
+    ``mp_bluetooth_gatts_register_service_begin``: ``ble_svc_gap_init()``,
+    ``ble_svc_gatt_init()``). ESP-IDF 5's NimBLE (espressif/esp-nimble
+    nimble-1.5.0-idf and later, services/gatt/src/ble_svc_gatt.c) gives it
+    Service Changed (indicate), Server Supported Features (read, 0: no EATT)
+    and Client Supported Features (read, write); the Database Hash only with
+    ``CONFIG_BT_NIMBLE_GATT_CACHING``, which ESP-IDF leaves off and
+    MicroPython's ports/esp32/boards/sdkconfig.ble does not set. Bumble's own
+    GATT service has a Database Hash: a central caching the table (BlueZ) would
+    see the band's changes through it, which it never does with the real band
+    (docs/transport.md, "The GATT cache of a bonded host").
+    """
+    props, perms = gatt.Characteristic.Properties, gatt.Characteristic.Permissions
+    return gatt.Service(
+        gatt.GATT_GENERIC_ATTRIBUTE_SERVICE,
+        [
+            gatt.Characteristic(gatt.GATT_SERVICE_CHANGED_CHARACTERISTIC, props.INDICATE, perms(0), b""),
+            gatt.Characteristic(gatt.GATT_SERVER_SUPPORTED_FEATURES_CHARACTERISTIC, props.READ, perms.READABLE, bytes(1)),
+            gatt.Characteristic(
+                gatt.GATT_CLIENT_SUPPORTED_FEATURES_CHARACTERISTIC, props.READ | props.WRITE, perms.READABLE | perms.WRITEABLE, bytes(1)
+            ),
+        ],
+    )
+
+
 class _BandDevice(Device):
     """The bridge's peripheral: a re-encryption with a stored key is allowed only if the band still has its bond."""
 
@@ -363,7 +393,9 @@ class BandBridge:
     def __init__(self, air: Air, band: str, *, address: str = "C0:5B:1D:00:00:01", notify_unsubscribed: bool = True) -> None:
         self.air = air
         self.host, self.port = parse_address(band)
-        self.device = air.device("band", address, _BandDevice)
+        # NimBLE's GATT service, not Bumble's (which has a Database Hash the band does not have)
+        self.device = air.device("band", address, _BandDevice, DeviceConfiguration(gatt_service_enabled=False))
+        self.device.add_service(nimble_gatt_service())
         assert isinstance(self.device, _BandDevice)
         self.device.bridge = self
         self.device.keystore = MemoryKeyStore()
