@@ -149,6 +149,8 @@ class App:
     # --- set-up -----------------------------------------------------------------------
 
     def _register(self):
+        # Pinned by tests/transport/test_gatt_table.py: bonded hosts keep this table across a firmware
+        # update and the band cannot tell them it changed (docs/transport.md, "The GATT cache ...").
         U = bluetooth.UUID
         p = self.periph
         svc = (

@@ -12,10 +12,11 @@ process, so every device lives on the test's event loop.
 - ``BandBridge``: the band's radio. The band (firmware under micropython,
   docs/firmware.md "Simulated radio socket") is served by a Bumble
   peripheral: its GATT table (from INFO) with the same properties and
-  security, reads and writes forwarded to it, its notifications sent as ATT
-  notifications, pairing done by Bumble's SMP and then told to the band
-  (PAIR / ENCRYPT) so its own security state matches, advertising what the
-  band advertises, while it does.
+  security, behind GAP and NimBLE's GATT service, reads and writes
+  forwarded to it, its notifications sent as ATT notifications, pairing
+  done by Bumble's SMP and then told to the band (PAIR / ENCRYPT) so its
+  own security state matches, advertising what the band advertises, while
+  it does.
 - ``BumbleScanner`` / ``BumbleClient``: a bleak backend on a Bumble central
   ``Device`` (``BumbleHost``), so the unchanged ``BleLink`` and the daemon's
   session run over it; with ``bluez=True`` it secures and reports errors as
