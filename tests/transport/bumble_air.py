@@ -318,8 +318,8 @@ def nimble_gatt_service() -> gatt.Service:
     MicroPython's ``gatts_register_services`` first registers NimBLE's GAP and
     GATT services (extmod/nimble/modbluetooth_nimble.c,
     ``mp_bluetooth_gatts_register_service_begin``: ``ble_svc_gap_init()``,
-    ``ble_svc_gatt_init()``). ESP-IDF 5's NimBLE (espressif/esp-nimble
-    nimble-1.5.0-idf and later, services/gatt/src/ble_svc_gatt.c) gives it
+    ``ble_svc_gatt_init()``). ESP-IDF's NimBLE (espressif/esp-nimble
+    nimble-1.5.0-idf and 1.6.0-idf, services/gatt/src/ble_svc_gatt.c) gives it
     Service Changed (indicate), Server Supported Features (read, 0: no EATT)
     and Client Supported Features (read, write); the Database Hash only with
     ``CONFIG_BT_NIMBLE_GATT_CACHING``, which ESP-IDF leaves off and
