@@ -156,6 +156,16 @@ def test_last_alert_id_goes_past_every_stored_alert_and_rows_from_before_alert_i
         assert [a.alert_id for a in st.alerts(DEV)] == [None, None, 9]
 
 
+def test_alert_state_is_the_latest_transition_of_an_alert_id_of_that_band(tmp_path: Path) -> None:
+    """What a kept push is checked against before it is sent late (docs/alerts.md)."""
+    with Store(tmp_path / "s.db") as st:
+        st.add_alert(None, DEV, "cluster", "ALARM", 3.0, "3 spasms", alert_id=9)
+        assert st.alert_state(DEV, 9) == "ALARM"
+        st.add_alert(None, DEV, "cluster", "ACKNOWLEDGED", 4.0, "by Anna", by="Anna", alert_id=9)
+        st.add_alert(None, "other", "cluster", "ALARM", 5.0, "another band's alert 9", alert_id=9)
+        assert (st.alert_state(DEV, 9), st.alert_state("other", 9), st.alert_state(DEV, 10)) == ("ACKNOWLEDGED", "ALARM", None)
+
+
 def test_the_outbox_keeps_until_forgotten_and_across_a_reopen_bounded_least_urgent_oldest_first(tmp_path: Path) -> None:
     path = tmp_path / "sw.db"
     with Store(path) as st:

@@ -691,6 +691,12 @@ class Store:
         where, params = _range("wall_s", since, until, device)
         return self._stream([(_ALERT_SELECT + where + " ORDER BY wall_s, id", params)], _alert_row)
 
+    def alert_state(self, device: str, alert_id: int) -> str | None:
+        """The state of the latest transition stored for the alert engine's ``alert_id`` of
+        ``device`` (None: none stored, e.g. rows from before schema v5)."""
+        r = self._one("SELECT state FROM alerts WHERE device = ? AND alert_id = ? ORDER BY id DESC LIMIT 1", (device, alert_id))
+        return None if r is None else str(r[0])
+
     def open_alerts(self, device: str | None = None) -> list[AlertRow]:
         """The latest transition of each alert (device, kind, cluster) not in an end state."""
         ends = ", ".join(f"'{s}'" for s in ALERT_END_STATES)
