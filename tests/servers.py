@@ -42,8 +42,9 @@ class Recorder:
 
 
 @asynccontextmanager
-async def http_recorder(statuses: list[int] | None = None, delay_s: float = 0.0) -> AsyncIterator[Recorder]:
-    """An aiohttp server on 127.0.0.1 (ephemeral port) answering ``statuses`` in turn, then 200."""
+async def http_recorder(statuses: list[int] | None = None, delay_s: float = 0.0, port: int = 0) -> AsyncIterator[Recorder]:
+    """An aiohttp server on 127.0.0.1 answering ``statuses`` in turn, then 200; on ``port`` (0: an
+    ephemeral one), e.g. a receiver that was down (nothing listening there) coming back."""
     import asyncio
 
     answers = list(statuses or [])
@@ -59,7 +60,7 @@ async def http_recorder(statuses: list[int] | None = None, delay_s: float = 0.0)
     app.router.add_route("*", "/{tail:.*}", handle)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     host, port = runner.addresses[0][:2]
     rec.url = f"http://{host}:{port}"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 
-from spasmwatch.alerts import NoticeKind, Urgency
+from spasmwatch.alerts import BandFault, Notification, NoticeKind, Urgency
 from spasmwatch.alerts.channels import (
     ChannelError,
     Dispatcher,
@@ -17,8 +18,10 @@ from spasmwatch.alerts.channels import (
     WebhookChannel,
     WebhookSettings,
 )
+from spasmwatch.alerts.channels.outbox import from_json, why_not_resend
+from spasmwatch.store import Store
 
-from .conftest import free_port, http_recorder, notice
+from .conftest import band_notice, free_port, http_recorder, notice
 
 FAST = RetrySettings(attempts=3, first_delay_s=0.01, factor=2.0, attempt_timeout_s=5.0)
 
@@ -121,3 +124,137 @@ def test_ntfy_without_token_sends_no_authorization() -> None:
             assert "Authorization" not in srv.seen[0].headers
 
     asyncio.run(main())
+
+
+# --- the outbox: a push kept until its receiver took it (outbox.py, docs/alerts.md) ------------------
+
+ALARM = notice()
+UPDATE = notice(NoticeKind.CLUSTER_UPDATE, id=8, urgency=Urgency.HIGH, title="Cluster continues: 5 movements (cot)", count=5,
+                created_t=1_709_629_260.0)  # fmt: skip
+
+
+def _channel(kind: str, url: str, outbox: Store | None) -> WebhookChannel | NtfyChannel:
+    if kind == "webhook":
+        return WebhookChannel(WebhookSettings(url=url, name="webhook:phone", timeout_s=2), outbox)
+    return NtfyChannel(NtfySettings(url=url, name="ntfy:phone", timeout_s=2), outbox)
+
+
+@pytest.mark.parametrize("kind", ["webhook", "ntfy"])
+def test_pushes_a_receiver_never_took_are_sent_by_a_new_dispatcher_oldest_first_once_with_their_keys(tmp_path: Path, kind: str) -> None:
+    """Found by review: a push still retried when the daemon stopped (the receiver down, the network
+    out), or whose retries had run out, was lost: a parent's phone never heard of the alarm."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/phone"
+    name = f"{kind}:phone"
+
+    async def main() -> None:
+        with Store(tmp_path / "db.sqlite") as store:
+            first = Dispatcher({name: _channel(kind, url, store)}, retry=FAST)  # nobody listens on the port
+            assert [d.ok for d in await first.dispatch(ALARM) + await first.dispatch(UPDATE)] == [False, False]
+            await first.close()
+            assert [r.key for r in store.outgoing(name)] == [ALARM.key, UPDATE.key]
+            async with http_recorder(port=port) as srv:  # the receiver is back; a new daemon starts
+                nxt = Dispatcher({name: _channel(kind, url, store)}, retry=FAST)
+                nxt.resend_kept(lambda n: None)
+                await nxt.drain()
+                nxt.resend_kept(lambda n: None)  # nothing left: nothing twice
+                await nxt.drain()
+                await nxt.close()
+            assert [s.headers["Idempotency-Key"] for s in srv.seen] == [ALARM.key, UPDATE.key]
+            if kind == "webhook":  # the payload the receiver would have had
+                assert [json.loads(s.body) for s in srv.seen] == [ALARM.to_json(), UPDATE.to_json()]
+            else:
+                assert [(s.headers["Title"], s.headers["Priority"], s.body.decode()) for s in srv.seen] == [
+                    (ALARM.title, "urgent", ALARM.text), (UPDATE.title, "high", UPDATE.text)]  # fmt: skip
+            assert store.outgoing(name) == []
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_a_push_stays_kept_until_a_2xx_and_a_refused_one_is_not_kept(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Kept before the first attempt, kept after a failure worth trying again (503), forgotten on a
+    2xx; a 4xx (a wrong topic or token) fails the same way on every resend: not kept for ever."""
+
+    async def main() -> None:
+        with Store(tmp_path / "db.sqlite") as store:
+            async with http_recorder([503, 404]) as srv:
+                ch = _channel("ntfy", srv.url + "/topic", store)
+                with pytest.raises(ChannelError, match="HTTP 503"):
+                    await ch.send(ALARM)
+                assert [r.key for r in store.outgoing("ntfy:phone")] == [ALARM.key]
+                with pytest.raises(ChannelError, match="HTTP 404"):
+                    await ch.send(UPDATE)
+                assert [r.key for r in store.outgoing("ntfy:phone")] == [ALARM.key]
+                await ch.send(ALARM)
+                assert store.outgoing("ntfy:phone") == []
+                await ch.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+    assert f"notification {UPDATE.key} refused (ntfy:phone: HTTP 404" in caplog.text
+
+
+def test_a_resend_pass_skips_a_push_being_delivered_and_stops_at_the_first_failure(tmp_path: Path) -> None:
+    """A pass never sends what a live delivery is sending (it would arrive twice), and a receiver
+    still away costs one series of attempts per pass, not one per kept push."""
+
+    async def main() -> None:
+        with Store(tmp_path / "db.sqlite") as store:
+            async with http_recorder([503] * 3, delay_s=0.2) as srv:
+                d = Dispatcher({"ntfy:phone": _channel("ntfy", srv.url, store)}, retry=FAST)
+                d.submit(ALARM)
+                await asyncio.sleep(0.1)  # its first attempt is under way (the receiver answers in 0.2 s)
+                assert [r.key for r in store.outgoing("ntfy:phone")] == [ALARM.key]
+                d.resend_kept(lambda n: None)
+                await d.drain()  # 503, 503, 503: the live delivery gave up
+                assert [s.headers["Idempotency-Key"] for s in srv.seen] == [ALARM.key] * 3
+                store.keep_outgoing("ntfy:phone", UPDATE.key, "cot", json.dumps(UPDATE.to_json()), UPDATE.created_t, 4, 500)
+                srv.seen.clear()
+                d.resend_kept(lambda n: None)
+                await d.drain()
+                assert [s.headers["Idempotency-Key"] for s in srv.seen] == [ALARM.key, UPDATE.key]
+                await d.close()
+            for n in (ALARM, UPDATE):
+                store.keep_outgoing("ntfy:phone", n.key, "cot", json.dumps(n.to_json()), n.created_t, int(n.urgency), 500)
+            away = Dispatcher({"ntfy:phone": _channel("ntfy", f"http://127.0.0.1:{free_port()}/", store)}, retry=FAST)
+            away.resend_kept(lambda n: None)
+            await away.drain()
+            assert [(x.notification_id, x.ok, x.attempts) for x in away.deliveries] == [(ALARM.id, False, 3)]
+            assert len(store.outgoing("ntfy:phone")) == 2
+            await away.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_a_kept_push_reads_back_as_the_same_notification_and_an_altered_one_is_refused() -> None:
+    for n in (ALARM, band_notice(BandFault.NOT_WORN, True), notice(cluster_key="c-7", count=None, started_t=None)):
+        back = from_json(json.loads(json.dumps(n.to_json())))
+        assert back.to_json() == n.to_json() and back.key == n.key
+    altered = {**ALARM.to_json(), "created_t": ALARM.created_t + 1}
+    with pytest.raises(ValueError, match="does not match"):
+        from_json(altered)
+
+
+MAX = 900.0
+
+
+@pytest.mark.parametrize(
+    "n, state_now, age_s, sent",
+    [
+        (ALARM, "ALARM", 3 * 3600, True),  # nobody has seen to it: however late
+        (ALARM, "ACKNOWLEDGED", 60, False),  # someone has: the acknowledgement says so
+        (ALARM, "ESCALATED", 60, False),  # the escalation says more
+        (ALARM, "CLOSED", 60, False),
+        (notice(NoticeKind.CLUSTER_ESCALATED, state="ESCALATED", urgency=Urgency.CRITICAL), "ESCALATED", 3 * 3600, True),
+        (notice(NoticeKind.CLUSTER_ACKNOWLEDGED, state="ACKNOWLEDGED", urgency=Urgency.NORMAL), "ACKNOWLEDGED", 300, True),
+        (notice(NoticeKind.CLUSTER_ACKNOWLEDGED, state="ACKNOWLEDGED", urgency=Urgency.NORMAL), "ACKNOWLEDGED", 3600, False),
+        (notice(NoticeKind.CLUSTER_CLOSED, state="CLOSED", urgency=Urgency.INFO), "CLOSED", 300, True),
+        (notice(NoticeKind.CLUSTER_CLOSED, state="CLOSED", urgency=Urgency.INFO), "CLOSED", 3600, False),
+        (band_notice(BandFault.DISCONNECTED, True), "STALE", 300, True),
+        (band_notice(BandFault.DISCONNECTED, True), "OK", 60, False),  # the band came back
+        (band_notice(BandFault.BATTERY_LOW, True), "FAULT", 3600, False),  # the new run says it if still so
+        (ALARM, None, 300, True),  # no state stored: the age decides
+        (ALARM, None, 3600, False),
+    ],
+)
+def test_what_is_sent_late_is_what_is_still_true(n: Notification, state_now: str | None, age_s: float, sent: bool) -> None:
+    assert (why_not_resend(n, state_now, age_s, MAX) is None) is sent

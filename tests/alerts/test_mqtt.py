@@ -688,7 +688,7 @@ def test_an_event_goes_out_when_the_store_cannot_keep_it(broker: Broker, tmp_pat
     try:
         asyncio.run(asyncio.wait_for(run(), 20))
         w.wait_until(lambda: len(heard(w, FIRST)) > 0, "the event")
-        assert "could not keep event cot-3-7-1709629200000 in the outbox" in caplog.text
+        assert "could not keep cot-3-7-1709629200000 in the outbox" in caplog.text
     finally:
         w.stop()
 

@@ -14,24 +14,26 @@ import asyncio
 import contextlib
 import datetime as dt
 import importlib.util
+import json
 import math
 import sqlite3
 import sys
 import time
 from pathlib import Path
 from types import ModuleType
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 
 from spasmwatch.analysis.clusters import Cluster, Spasm
-from servers import MqttProxy, Watcher, free_port, http_recorder, start_broker, stop_broker
+from servers import MqttProxy, Recorder, Seen, Watcher, free_port, http_recorder, start_broker, stop_broker
 
-from spasmwatch.alerts import AlertSettings, NoticeKind
-from spasmwatch.alerts.channels import RetrySettings, WebhookChannel, WebhookSettings
+from spasmwatch.alerts import AlertSettings, Notification, NoticeKind
+from spasmwatch.alerts.channels import Channel, NtfyChannel, NtfySettings, RetrySettings, WebhookChannel, WebhookSettings
 from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
+from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.daemon import DEFAULT_RATE_HZ, BandSpec, Daemon, _StoreSource
 from spasmwatch.daemon.live import LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.session import BandClock, BandInfo, BandSession, State
@@ -609,8 +611,14 @@ def _broker_behind_relay(tmp_path: Path) -> Iterator[tuple[MqttProxy, Watcher, M
 def _alarmed_over_mqtt(store: Store, clock: Clock, s: MqttSettings) -> Daemon:
     """A daemon whose band's three spasms have just raised an alarm; its one channel MQTT on ``s``,
     one attempt per notification (so a refused broker fails it at once)."""
+    return _alarmed_on(store, clock, {"mqtt": MqttChannel(s)})
+
+
+def _alarmed_on(store: Store, clock: Clock, channels: dict[str, Channel]) -> Daemon:
+    """A daemon whose band's three spasms have just raised an alarm on ``channels``, one attempt
+    per notification (so a receiver that is down fails it at once)."""
     store.add_sync(DEVICE, 1, 0, clock.t - 40)
-    d = Daemon(store, [BandSpec("crib", lambda: None)], {"mqtt": MqttChannel(s)}, clock=clock)  # type: ignore[arg-type,return-value]
+    d = Daemon(store, [BandSpec("crib", lambda: None)], channels, clock=clock)  # type: ignore[arg-type,return-value]
     d.dispatcher.retry = RetrySettings(attempts=1)
     _connect(d, DEVICE, [], clock.t)
     for seq in range(3):
@@ -729,3 +737,170 @@ def test_a_restored_alarm_is_shown_again_on_mqtt(tmp_path: Path) -> None:
     finally:
         watcher.stop()
         stop_broker(broker)
+
+
+# --- pushes (webhook, ntfy) a receiver had not taken: kept, sent again when still true ------------------
+
+
+def _phone(kind: str, port: int) -> WebhookChannel | NtfyChannel:
+    """A parent's phone behind ntfy (or a webhook that forwards to it), on 127.0.0.1:``port``."""
+    url = f"http://127.0.0.1:{port}/phone"
+    if kind == "webhook":
+        return WebhookChannel(WebhookSettings(url=url, name="webhook:phone", timeout_s=2))
+    return NtfyChannel(NtfySettings(url=url, name="ntfy:phone", timeout_s=2))
+
+
+def _pushed(srv: Recorder, n: Notification) -> list[Seen]:
+    return [s for s in srv.seen if s.headers.get("Idempotency-Key") == n.key]
+
+
+async def _until(ok: Callable[[], object], what: str, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not ok():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not within {timeout_s:g} s")
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("kind", ["webhook", "ntfy"])
+def test_an_alarm_push_the_receiver_never_took_before_the_daemon_stopped_is_sent_by_the_next_daemon(tmp_path: Path, kind: str) -> None:
+    """Found by review: a push still retried when the daemon stopped (the receiver down, the network
+    out) was lost with the daemon: a parent's phone never heard of the alarm. The next daemon sends
+    it, once, with its original key (``Idempotency-Key``; the webhook's body ``key``)."""
+    clock = Clock(time.time())
+    port = free_port()  # nobody listens there yet: the receiver is down
+    with Store(tmp_path / "db.sqlite") as store:
+
+        async def first_run() -> Notification:
+            d = _alarmed_on(store, clock, {"phone": _phone(kind, port)})
+            [alarm] = [n for n in d.notifications if n.kind is NoticeKind.CLUSTER_ALARM]
+            await d.dispatcher.drain()
+            assert [r.ok for r in d.dispatcher.deliveries] == [False]
+            await d.stop()
+            return alarm
+
+        alarm = asyncio.run(asyncio.wait_for(first_run(), 20))
+        clock.t += 120  # the receiver is back; a new daemon starts two minutes later
+
+        async def next_run() -> list[Seen]:
+            async with http_recorder(port=port) as srv:
+                d = _absent_band(tmp_path, store, clock=clock, channels={"phone": _phone(kind, port)}, alert_settings=AlertSettings(escalate_after_s=600.0))
+                await d.start()
+                try:
+                    await _until(lambda: _pushed(srv, alarm), "the alarm's push")
+                    await _until(lambda: len(srv.seen) >= 2, "the band's disconnected push")  # a later push is not the alarm again
+                finally:
+                    await d.stop()
+                return _pushed(srv, alarm)
+
+        got = asyncio.run(asyncio.wait_for(next_run(), 20))
+        assert len(got) == 1, got
+        if kind == "webhook":
+            assert json.loads(got[0].body) == alarm.to_json()
+        else:
+            assert (got[0].headers["Title"], got[0].headers["Priority"], got[0].body.decode()) == (alarm.title, "urgent", alarm.text)
+        assert store.outgoing(f"{kind}:phone") == []
+
+
+def test_a_push_whose_retries_ran_out_goes_out_while_the_daemon_runs_once_the_receiver_is_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by review: a push whose retries ran out while the receiver was unreachable (~7 s of
+    them) was lost, though the daemon kept running for days: now tried again every
+    ``RESEND_KEPT_EVERY_S``."""
+    monkeypatch.setattr(K, "RESEND_KEPT_EVERY_S", 0.0, raising=False)
+    clock = Clock(time.time())
+    port = free_port()
+    with Store(tmp_path / "db.sqlite") as store:
+
+        async def run() -> tuple[Notification, list[Seen]]:
+            d = _alarmed_on(store, clock, {"phone": _phone("ntfy", port)})
+            [alarm] = [n for n in d.notifications if n.kind is NoticeKind.CLUSTER_ALARM]
+            await d.dispatcher.drain()
+            d._tick()  # a pass while the receiver is still down: it stays kept
+            await d.dispatcher.drain()
+            assert [r.ok for r in d.dispatcher.deliveries] == [False, False]
+            async with http_recorder(port=port) as srv:
+                d._tick()  # the next pass, once it is back
+                await d.dispatcher.drain()
+                d._tick()  # and the one after: nothing left to send
+                await d.dispatcher.drain()
+                await d.stop()
+            return alarm, _pushed(srv, alarm)
+
+        alarm, got = asyncio.run(asyncio.wait_for(run(), 20))
+        assert [s.body.decode() for s in got] == [alarm.text]
+        assert store.outgoing("ntfy:phone") == []
+
+
+def test_an_alarm_acknowledged_while_the_phone_was_unreachable_is_not_pushed_late_its_acknowledgement_is(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An ALARM push sent after someone acknowledged the alarm would call a parent to an alarm that
+    is seen to; the acknowledgement ("Anna is looking after the alarm") is still true, and is sent."""
+    clock = Clock(time.time())
+    port = free_port()
+    with Store(tmp_path / "db.sqlite") as store:
+
+        async def first_run() -> tuple[Notification, Notification]:
+            d = _alarmed_on(store, clock, {"phone": _phone("ntfy", port)})
+            (open_alarm,) = [a for a in d.engine.snapshot()["alerts"] if a["kind"] == "cluster"]
+            assert d.ack(open_alarm["id"], "Anna")["state"] == "ACKNOWLEDGED"
+            alarm, ack = [n for n in d.notifications if n.kind in (NoticeKind.CLUSTER_ALARM, NoticeKind.CLUSTER_ACKNOWLEDGED)]
+            await d.dispatcher.drain()
+            await d.stop()
+            assert [r.key for r in store.outgoing("ntfy:phone")] == [alarm.key, ack.key]
+            return alarm, ack
+
+        alarm, ack = asyncio.run(asyncio.wait_for(first_run(), 20))
+        clock.t += 180
+
+        async def next_run() -> list[Seen]:
+            async with http_recorder(port=port) as srv:
+                d = _absent_band(tmp_path, store, clock=clock, channels={"phone": _phone("ntfy", port)})
+                await d.start()
+                try:
+                    await _until(lambda: _pushed(srv, ack), "the acknowledgement's push")  # the alarm was decided on before it
+                finally:
+                    await d.stop()
+                return srv.seen
+
+        seen = asyncio.run(asyncio.wait_for(next_run(), 20))
+        assert [s.body.decode() for s in seen if s.headers["Idempotency-Key"] in (alarm.key, ack.key)] == [ack.text]
+        assert f"notification {alarm.key} not sent again: its alert is ACKNOWLEDGED now, no longer ALARM" in caplog.text
+        assert store.outgoing("ntfy:phone") == []
+
+
+def test_hours_later_an_alarm_nobody_has_seen_to_is_pushed_a_band_fault_of_then_is_not(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Losing an alarm nobody has acknowledged is worse than a late one (its words say when); a
+    "band not worn" from two hours ago may no longer be so, and the new run says it if it is."""
+    clock = Clock(time.time())
+    port = free_port()
+    with Store(tmp_path / "db.sqlite") as store:
+
+        async def first_run() -> tuple[Notification, Notification]:
+            d = _alarmed_on(store, clock, {"phone": _phone("webhook", port)})
+            d.engine.on_band_state(DEVICE, "not_worn", True)
+            alarm, fault = d.notifications
+            assert (alarm.kind, fault.kind) == (NoticeKind.CLUSTER_ALARM, NoticeKind.BAND_FAULT)
+            await d.dispatcher.drain()
+            await d.stop()
+            return alarm, fault
+
+        alarm, fault = asyncio.run(asyncio.wait_for(first_run(), 20))
+        clock.t += 2 * 3600  # the computer was off; the alarm is still open, nobody acknowledged it
+
+        async def next_run() -> list[Seen]:
+            async with http_recorder(port=port) as srv:
+                long = AlertSettings(escalate_after_s=4 * 3600.0)  # (escalated, its escalation would be pushed instead)
+                d = _absent_band(tmp_path, store, clock=clock, channels={"phone": _phone("webhook", port)}, alert_settings=long)
+                await d.start()
+                try:
+                    await _until(lambda: _pushed(srv, alarm), "the alarm's push")
+                    await d.dispatcher.drain()  # the pass decided on the fault after the alarm
+                finally:
+                    await d.stop()
+                return srv.seen
+
+        seen = asyncio.run(asyncio.wait_for(next_run(), 20))
+        assert [json.loads(s.body)["kind"] for s in seen if s.headers["Idempotency-Key"] in (alarm.key, fault.key)] == ["cluster_alarm"]
+        assert f"notification {fault.key} not sent again: 120 min old" in caplog.text
+        assert store.outgoing("webhook:phone") == []

@@ -68,3 +68,16 @@ TICK_S = 1.0
 # worked for this long after the last refusal, as a nearly full disk takes some
 # writes and refuses others (a notice per flip would be noise).
 STORAGE_OK_S = 120.0
+
+# A kept push (webhook, ntfy: docs/alerts.md "Across a daemon stop") other than an alarm nobody
+# has seen to (a warning, an acknowledgement, a cluster's end, a false alarm, a band fault or
+# its clear) is sent late only within this of its creation: a daemon or router restart takes a
+# few minutes, within which the news is still news. Later it would tell a family what they have
+# found out or what is no longer so (a restarted daemon re-derives each band's faults within
+# DISCONNECT_ALERT_S and its first STATUS and says them itself). An open alarm has no such limit:
+# losing it is worse than a late one, whose time its words carry.
+RESEND_MAX_AGE_S = 15 * 60.0
+# While the daemon runs, kept pushes (a receiver down past the dispatcher's retries, ~7 s of
+# them) are tried again this often: a receiver back within a minute gets them, and a pass
+# stops at the first failure, so one down all night costs one series of attempts a minute.
+RESEND_KEPT_EVERY_S = 60.0

@@ -23,6 +23,7 @@ from spasmwatch.alerts import AlertEngine, AlertSettings, BandFault, ClusterStat
 from spasmwatch.alerts.channels.base import Channel, ChannelError
 from spasmwatch.alerts.channels.mqtt import BandStatus, MqttChannel
 from spasmwatch.alerts.channels.dispatch import Caregiver, Dispatcher
+from spasmwatch.alerts.channels.outbox import KeepsOutgoing, why_not_resend
 from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.api import Json
@@ -99,9 +100,9 @@ class Daemon:
         self.clock = clock or SystemClock()
         self.disconnect_alert_s = disconnect_alert_s
         self.dispatcher = Dispatcher(channels or {}, caregivers or [], clock=self.clock.wall)
-        mqtt = self.dispatcher.channels.get("mqtt")
-        if isinstance(mqtt, MqttChannel) and mqtt.outbox is None:
-            mqtt.outbox = store  # MQTT events the broker has not acknowledged outlive a stop
+        for ch in self.dispatcher.channels.values():
+            if isinstance(ch, KeepsOutgoing) and ch.outbox is None:
+                ch.outbox = store  # what a receiver has not acknowledged outlives a stop (MQTT, webhook, ntfy)
         self.engine = AlertEngine(self.clock.wall, self._notify, alert_settings, self._transition, store.last_alert_id())
         self.bands: list[BandView] = []
         self.raw_dir = raw_dir or store.path.parent / "raw"
@@ -117,12 +118,14 @@ class Daemon:
         self._restored: list[Notification] = []  # alarms carried on from before a restart, for MQTT
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
+        self._resent_mono: float | None = None  # the latest resend pass started (None: none yet)
 
     # --- lifecycle ------------------------------------------------------------------
     async def start(self) -> None:
         mqtt = self.dispatcher.channels.get("mqtt")
         if isinstance(mqtt, MqttChannel):
             mqtt.resend_kept()  # an earlier run's unacknowledged events, before anything new
+        self._resend_kept()  # and its pushes (webhook, ntfy): their passes take the locks first
         # A band seen before is monitored from the start, connected or not: its open alarms
         # carry on (and escalate) even while it stays away after a restart.
         known = {r.name: r for r in sorted(self.store.devices(), key=lambda r: r.last_seen_wall_s)}
@@ -167,6 +170,21 @@ class Daemon:
             if b.analysis is not None and b.session.state is State.STREAMING and not b.backfilling:
                 b.analysis.tick(now)
         self.engine.tick()
+        if self._resent_mono is None or self.clock.mono() - self._resent_mono >= K.RESEND_KEPT_EVERY_S:
+            self._resend_kept()
+
+    def _resend_kept(self) -> None:
+        """The pushes a receiver has not acknowledged, kept (earlier runs' too), sent again when
+        still worth it (``outbox.why_not_resend``)."""
+        self._resent_mono = self.clock.mono()
+        self.dispatcher.resend_kept(self._why_not_resend)
+
+    def _why_not_resend(self, n: Notification) -> str | None:
+        try:
+            state = self.store.alert_state(n.device, n.alert_id)
+        except StoreError:
+            state = None  # unknown: only the age decides
+        return why_not_resend(n, state, self.clock.wall() - n.created_t, K.RESEND_MAX_AGE_S)
 
     async def _mqtt_mirror(self, mqtt: MqttChannel) -> None:
         """Keep each band's retained MQTT status (Home Assistant sensors) in step, on change only."""

@@ -1,4 +1,5 @@
-"""One aiohttp session per HTTP channel, the status -> retry decision they share, and their base class."""
+"""One aiohttp session per HTTP channel, the status -> retry decision they share, and their base class
+(which keeps each notification in the outbox until a 2xx: outbox.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import aiohttp
 
 from spasmwatch import __version__
 from spasmwatch.alerts.channels.base import ChannelError, ChannelSettings, SettingsChannel
+from spasmwatch.alerts.channels.outbox import Outbox, ResendsThroughDispatcher
+from spasmwatch.alerts.model import Notification
 
 USER_AGENT = f"spasmwatch/{__version__}"
 # Worth another try: the server is busy or broken for now, not telling us we are wrong.
@@ -48,14 +51,34 @@ class HttpSettings(ChannelSettings, Protocol):
 H = TypeVar("H", bound=HttpSettings)
 
 
-class HttpChannel(SettingsChannel[H]):
-    """A network channel that POSTs through one HttpPoster (``self._http``), closed with the channel."""
+class HttpChannel(SettingsChannel[H], ResendsThroughDispatcher):
+    """A network channel that POSTs through one HttpPoster (``self._http``), closed with the channel.
+
+    Given an ``outbox`` (the daemon's Store), ``send`` keeps the notification before its first
+    attempt and forgets it on a 2xx or a refusal for good (4xx): one still failing when the
+    dispatcher's retries run out, or when the daemon stops, stays kept and the dispatcher sends
+    it again (``Dispatcher.resend_kept``), under the same key. A subclass implements ``post``.
+    """
 
     network = True
 
-    def __init__(self, settings: H) -> None:
+    def __init__(self, settings: H, outbox: Outbox | None = None) -> None:
         super().__init__(settings)
+        self.outbox = outbox
         self._http = HttpPoster(settings.name, settings.timeout_s)
+
+    async def send(self, n: Notification) -> None:
+        self._keep(n)  # a retry's: kept already, nothing changes
+        try:
+            await self.post(n)
+        except ChannelError as e:
+            if not e.retryable:
+                self._sent(n, refused=str(e))
+            raise
+        self._sent(n)
+
+    async def post(self, n: Notification) -> None:
+        raise NotImplementedError
 
     async def close(self) -> None:
         await self._http.close()

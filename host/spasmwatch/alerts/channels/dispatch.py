@@ -5,6 +5,10 @@ order (an ALARM never lands after its CLOSED on the MQTT retained state)
 while a slow or failing channel never delays the others, the local sound
 alarm included. MQTT's status and mirror publishes do not take it: the
 channel itself keeps its retained state the latest (mqtt.py, publish_latest).
+
+``resend_kept`` sends again, on the channels that keep what they send and leave the
+resending to the dispatcher (webhook, ntfy: outbox.py), what a receiver down past the
+retries or a daemon stopped left kept: oldest first, through the same lock and retries.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from spasmwatch.alerts.channels.base import Channel, ChannelError
+from spasmwatch.alerts.channels.outbox import ResendsKept
 from spasmwatch.alerts.model import Audience, Notification, Urgency
 
 log = logging.getLogger("spasmwatch.alerts.dispatch")
@@ -92,6 +97,8 @@ class Dispatcher:
         self._alerted: OrderedDict[int, set[str]] = OrderedDict()  # alert id -> channels sent anything about it
         self._keep_alerted = 1000  # follow-ups come within hours; old alerts are forgotten
         self._tasks: set[asyncio.Task[Delivery]] = set()
+        self._in_flight: dict[str, set[str]] = {name: set() for name in self.channels}  # keys being delivered
+        self._resending: dict[str, asyncio.Task[None]] = {}  # channel -> its resend pass
 
     def submit(self, n: Notification) -> None:
         """Start sending now (needs a running event loop); results land in ``deliveries``."""
@@ -101,16 +108,46 @@ class Dispatcher:
         return list(await asyncio.gather(*self._start(n)))
 
     async def drain(self) -> None:
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        while self._tasks or self._passes():
+            await asyncio.gather(*list(self._tasks), *self._passes(), return_exceptions=True)
 
     async def close(self) -> None:
+        for task in self._passes():
+            task.cancel()  # what a pass had yet to send stays kept, for the next start
         await self.drain()
         for ch in self.channels.values():
             try:
                 await ch.close()
             except Exception:  # closing is best effort; report, carry on with the others
                 log.exception("closing channel %s failed", ch.name)
+
+    def resend_kept(self, why_not: Callable[[Notification], str | None]) -> None:
+        """Start a pass on each channel that resends what it kept (``ResendsKept``) and has none
+        running: its kept notifications, oldest first, each with the dispatcher's retries, except
+        those being delivered now and those ``why_not`` refuses (dropped from the outbox, logged).
+        A pass stops at the first that fails (its receiver is still away: the rest wait for the
+        next pass). The daemon calls it at start and every ``RESEND_KEPT_EVERY_S``."""
+        for name, ch in self.channels.items():
+            running = self._resending.get(name)
+            if isinstance(ch, ResendsKept) and (running is None or running.done()):
+                # Read with the keys in flight, at once: a kept one not in flight now is not live
+                # (the engine never submits a notification twice), so it cannot be sent twice.
+                kept = [n for n in ch.kept_notifications() if n.key not in self._in_flight[name]]
+                if kept:
+                    self._resending[name] = asyncio.get_running_loop().create_task(self._resend(name, ch, kept, why_not))
+
+    async def _resend(self, name: str, ch: ResendsKept, kept: list[Notification], why_not: Callable[[Notification], str | None]) -> None:
+        for n in kept:
+            why = why_not(n)
+            if why is not None:
+                ch.drop_kept(n.key, why)
+            elif not (await self._deliver(name, n, ())).ok:
+                return
+            else:
+                log.info("notification %d (%s) of %s kept unacknowledged, sent on %s", n.id, n.kind.value, n.device, name)
+
+    def _passes(self) -> list[asyncio.Task[None]]:
+        return [t for t in self._resending.values() if not t.done()]
 
     def routes(self, n: Notification) -> dict[str, tuple[str, ...]]:
         """Channel name -> caregivers reached through it, for this notification."""
@@ -145,6 +182,7 @@ class Dispatcher:
             log.info("notification %d (%s) has no channel to go to", n.id, n.kind.value)
         tasks = []
         for name, cgs in routes.items():
+            self._in_flight[name].add(n.key)  # from now: a resend pass must not send it too
             # Created in submit order, so each channel's lock serves them in that order.
             task = asyncio.get_running_loop().create_task(self._deliver(name, n, cgs))
             self._tasks.add(task)
@@ -154,8 +192,12 @@ class Dispatcher:
 
     async def _deliver(self, name: str, n: Notification, cgs: tuple[str, ...]) -> Delivery:
         # By the key it is configured under (caregivers name channels by it), whatever its own name.
-        async with self._locks[name]:
-            attempts, error = await self._attempts(self.channels[name], n)
+        self._in_flight[name].add(n.key)
+        try:
+            async with self._locks[name]:
+                attempts, error = await self._attempts(self.channels[name], n)
+        finally:
+            self._in_flight[name].discard(n.key)
         d = Delivery(n.id, n.alert_id, name, cgs, error is None, attempts, error, self.clock())
         if error is None:
             log.debug("notification %d sent on %s", n.id, name)

@@ -31,47 +31,24 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from spasmwatch import __version__
 from spasmwatch.alerts.channels.base import ChannelError, SettingsChannel
+from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, Outbox
 from spasmwatch.alerts.model import BandFault, Notification, NoticeKind, Urgency
-from spasmwatch.store.rows import OutgoingRow, RetainedRow
+from spasmwatch.store.rows import RetainedRow
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 _CLUSTER_KINDS = frozenset(k for k in NoticeKind if k.value.startswith("cluster_") or k is NoticeKind.FALSE_ALARM)
-_ALARM_STATES = ("ALARM", "ESCALATED")
 _KEEP_EVENTS = 256  # notifications whose event a link remembers (retries come within a minute)
-# Events kept on disk unacknowledged (a broker down, a daemon stopped before it answered): a week
-# of a broker away at ~50 notifications a day, each under 2 KB (< 1 MB); past it the least urgent go.
-KEEP_UNACKED = 500
-
-
-class Outbox(Protocol):
-    """Where the channel keeps the events the broker has not acknowledged, and its latest alert
-    state per band, across a daemon restart (the daemon's Store; docs/store.md)."""
-
-    def keep_outgoing(
-        self, channel: str, key: str, device: str, payload: str, created_t: float, urgency: int, limit: int
-    ) -> list[str]: ...
-
-    def outgoing(self, channel: str) -> list[OutgoingRow]: ...
-
-    def forget_outgoing(self, channel: str, keys: Iterable[str]) -> int: ...
-
-    def keep_retained(self, channel: str, device: str, topic: str, payload: str) -> None: ...
-
-    def kept_retained(self, channel: str) -> list[RetainedRow]: ...
-
-
 @dataclass(frozen=True)
 class MqttSettings:
     host: str = "127.0.0.1"
@@ -182,7 +159,7 @@ def alert_state(n: Notification) -> dict[str, Any]:
         "schema": "spasmwatch.alert_state/1",
         "device": n.device,
         "state": n.state,
-        "alarm": n.state in _ALARM_STATES,
+        "alarm": n.state in OPEN_ALARM_STATES,
         "alert_id": n.alert_id,
         "cluster_key": n.cluster_key,
         "count": n.count,
@@ -359,7 +336,7 @@ class _Link:
         await asyncio.to_thread(self.client.loop_stop)
 
 
-class MqttChannel(SettingsChannel[MqttSettings]):
+class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
     network = True
 
     def __init__(self, settings: MqttSettings | None = None, outbox: Outbox | None = None) -> None:
@@ -385,7 +362,7 @@ class MqttChannel(SettingsChannel[MqttSettings]):
         for state in self._outbox_call("read the states kept", lambda o: o.kept_retained(self.name)) or []:
             if state.topic == "alert":
                 self._resay_alert(state)
-        rows = self._outbox_call("read the events kept", lambda o: o.outgoing(self.name)) or []
+        rows = self._kept_rows()
         for r in rows:
             link = self._open(r.device)
             self._unacked[r.key] = link.publish_once(r.key, link.t["event"], r.payload.encode())
@@ -475,41 +452,25 @@ class MqttChannel(SettingsChannel[MqttSettings]):
     def _hand_event(self, link: _Link, n: Notification) -> paho.MQTTMessageInfo:
         """The notification's event to paho once (``publish_once``), kept in the outbox first."""
         self._forget_acknowledged()
-        payload = json.dumps(n.to_json()).encode()
         kept = False
 
         def keep() -> None:
             nonlocal kept
-            dropped = self._outbox_call(
-                f"keep event {n.key}",
-                lambda o: o.keep_outgoing(self.name, n.key, n.device, payload.decode(), n.created_t, int(n.urgency), KEEP_UNACKED),
-            )
+            dropped = self._keep(n)
             kept = dropped is not None and n.key not in dropped
             for key in dropped or ():
                 self._unacked.pop(key, None)
-                log.warning("%s: more than %d events unacknowledged: %s no longer kept for a restart", self.name, KEEP_UNACKED, key)
 
-        info = link.publish_once(n.key, link.t["event"], payload, keep)
+        info = link.publish_once(n.key, link.t["event"], json.dumps(n.to_json()).encode(), keep)
         if kept:
             self._unacked[n.key] = info
         return info
 
     def _forget_acknowledged(self) -> None:
         done = [key for key, info in self._unacked.items() if _published(info)]
-        if done and self._outbox_call("forget acknowledged events", lambda o: o.forget_outgoing(self.name, done)) is not None:
+        if self._forget(done):
             for key in done:
                 del self._unacked[key]
-
-    def _outbox_call(self, what: str, call: Callable[[Outbox], T]) -> T | None:
-        """``call(outbox)``, or None without one or when it fails: the event goes out all the same
-        (a store that cannot write, a full disk, must not hold up an alarm), only not kept."""
-        if self.outbox is None:
-            return None
-        try:
-            return call(self.outbox)
-        except Exception as e:
-            log.warning("%s: could not %s in the outbox (%s); going on without (not kept across a restart)", self.name, what, e)
-            return None
 
     async def _link(self, device: str) -> _Link:
         link = self._open(device)

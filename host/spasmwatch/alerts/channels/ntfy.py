@@ -60,10 +60,13 @@ class NtfyChannel(HttpChannel[NtfySettings]):
             "Priority": PRIORITY[n.urgency],
             "Tags": f"{TAGS[n.kind]},{n.kind.value}",
             "Content-Type": "text/plain; charset=utf-8",
+            # ntfy itself does not de-duplicate: a relay or proxy in front of it can, on this
+            # (the same on a retry and on a resend by a later daemon; docs/alerts.md).
+            "Idempotency-Key": n.key,
         }
         if self.settings.token:
             h["Authorization"] = f"Bearer {self.settings.token}"
         return h
 
-    async def send(self, n: Notification) -> None:
+    async def post(self, n: Notification) -> None:
         await self._http.post(self.settings.url, n.text.encode(), self.headers(n))

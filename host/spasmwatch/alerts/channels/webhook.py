@@ -19,12 +19,13 @@ class WebhookSettings:
 
 
 def idempotency_key(n: Notification) -> str:
-    """Same for every retry of one notification, different across daemon restarts (``Notification.key``)."""
+    """Same for every retry of one notification, and for its resend by a later daemon (kept in the
+    outbox), never another notification's (``Notification.key``)."""
     return n.key
 
 
 class WebhookChannel(HttpChannel[WebhookSettings]):
-    async def send(self, n: Notification) -> None:
+    async def post(self, n: Notification) -> None:
         body = json.dumps(n.to_json(), separators=(",", ":")).encode()
         headers = {
             "Content-Type": "application/json",
