@@ -693,11 +693,14 @@ def test_an_event_goes_out_when_the_store_cannot_keep_it(broker: Broker, tmp_pat
         w.stop()
 
 
+@pytest.mark.parametrize("connected_first", [False, True])
 @pytest.mark.parametrize("state", ["CLOSED", "ALARM"])
-def test_a_start_re_says_the_alert_state_kept_only_when_it_is_no_alarm(broker: Broker, tmp_path: Path, state: str) -> None:
+def test_a_start_re_says_the_alert_state_kept_only_when_it_is_no_alarm(broker: Broker, tmp_path: Path, state: str, connected_first: bool) -> None:
     """The latest alert state of the last run is re-said when it cannot turn an alarm on (a CLOSED
     the broker never had); an alarm is the restore's to re-say, which knows whether it is still
-    open: one closed since must not come back from the store."""
+    open: one closed since must not come back from the store. The CLOSED was only remembered for
+    the next connect, so a link already up never sent it (1 run in 6-10 under load, where paho's
+    thread connected before the state was remembered; connected_first makes that order certain)."""
     from spasmwatch.alerts.channels.mqtt import alert_state
     from spasmwatch.store import Store
 
@@ -708,6 +711,8 @@ def test_a_start_re_says_the_alert_state_kept_only_when_it_is_no_alarm(broker: B
         with Store(tmp_path / "spasmwatch.db") as store:
             store.keep_retained("mqtt", "cot", "alert", json.dumps(alert_state(kept)))  # as the last run left it
             ch = MqttChannel(MqttSettings(port=broker.port, timeout_s=5), outbox=store)
+            if connected_first:  # the link up before the kept state is read (it connects as soon as it is opened)
+                await ch.announce("cot")
             assert ch.resend_kept() == 0  # no event
             await ch.publish_status("cot", BandStatus(connected=False), 5.0)
             await ch.close()

@@ -253,6 +253,13 @@ class _Link:
         with self._lock:
             self._retained[topic] = payload
 
+    def say(self, topic: str, payload: bytes) -> None:
+        """Remember ``payload`` as ``topic``'s retained one and hand it to paho now, not waited for:
+        remembering alone reaches the broker only at the next connect, and this link may be up
+        already (it connects in paho's thread as soon as it is opened)."""
+        self.remember(topic, payload)
+        self._send(topic, payload, retain=True)
+
     async def publish(self, topic: str, payload: bytes, retain: bool) -> None:
         if retain:
             self.remember(topic, payload)
@@ -445,7 +452,7 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         if alarm:
             return
         link = self._open(r.device)
-        link.remember(link.t["alert"], r.payload.encode())
+        link.say(link.t["alert"], r.payload.encode())
         st = self._status.get(r.device, BandStatus())
         self._status[r.device] = replace(st, last_cluster=st.last_cluster or last)
 
