@@ -608,6 +608,17 @@ def _broker_behind_relay(tmp_path: Path) -> Iterator[tuple[MqttProxy, Watcher, M
         stop_broker(broker)
 
 
+async def _alarm_never_delivered(alarmed: Callable[[], Daemon]) -> Notification:
+    """Run the daemon ``alarmed`` makes (its alarm just raised) until its one delivery attempt has
+    failed, stop it, and return the alarm."""
+    d = alarmed()
+    [alarm] = [n for n in d.notifications if n.kind is NoticeKind.CLUSTER_ALARM]
+    await d.dispatcher.drain()
+    assert [r.ok for r in d.dispatcher.deliveries] == [False]
+    await d.stop()
+    return alarm
+
+
 def _alarmed_over_mqtt(store: Store, clock: Clock, s: MqttSettings) -> Daemon:
     """A daemon whose band's three spasms have just raised an alarm; its one channel MQTT on ``s``,
     one attempt per notification (so a refused broker fails it at once)."""
@@ -630,23 +641,13 @@ def test_an_alarm_event_the_broker_never_had_when_the_daemon_stopped_is_sent_by_
     """Found by review: an event paho still held when the daemon stopped (the broker unreachable:
     its computer restarting, the network down) was lost: Home Assistant's automation on the alarm
     (lights, a phone call) never ran. The next daemon sends it, once, under its key."""
-    from spasmwatch.alerts import Notification
-
     clock = Clock(time.time())
     event = f"spasmwatch/{DEVICE}/event"
     with _broker_behind_relay(tmp_path) as (proxy, watcher, s):
         proxy.refuse = True  # the broker unreachable while the alarm is raised
         with Store(tmp_path / "db.sqlite") as store:
 
-            async def first_run() -> Notification:
-                d = _alarmed_over_mqtt(store, clock, s)
-                [alarm] = [n for n in d.notifications if n.kind is NoticeKind.CLUSTER_ALARM]
-                await d.dispatcher.drain()
-                assert [r.ok for r in d.dispatcher.deliveries] == [False]
-                await d.stop()
-                return alarm
-
-            alarm = asyncio.run(asyncio.wait_for(first_run(), 20))
+            alarm = asyncio.run(asyncio.wait_for(_alarm_never_delivered(lambda: _alarmed_over_mqtt(store, clock, s)), 20))
             proxy.refuse = False  # the broker is back; a new daemon starts
 
             async def next_run() -> None:
@@ -771,15 +772,7 @@ def test_an_alarm_push_the_receiver_never_took_before_the_daemon_stopped_is_sent
     port = free_port()  # nobody listens there yet: the receiver is down
     with Store(tmp_path / "db.sqlite") as store:
 
-        async def first_run() -> Notification:
-            d = _alarmed_on(store, clock, {"phone": _phone(kind, port)})
-            [alarm] = [n for n in d.notifications if n.kind is NoticeKind.CLUSTER_ALARM]
-            await d.dispatcher.drain()
-            assert [r.ok for r in d.dispatcher.deliveries] == [False]
-            await d.stop()
-            return alarm
-
-        alarm = asyncio.run(asyncio.wait_for(first_run(), 20))
+        alarm = asyncio.run(asyncio.wait_for(_alarm_never_delivered(lambda: _alarmed_on(store, clock, {"phone": _phone(kind, port)})), 20))
         clock.t += 120  # the receiver is back; a new daemon starts two minutes later
 
         async def next_run() -> list[Seen]:

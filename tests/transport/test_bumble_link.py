@@ -40,6 +40,22 @@ def events(recs: list[dict[str, Any]]) -> list[int]:
     return [r["seq"] for r in recs if r["type"] == "event"]
 
 
+async def bond_then_lose_it(bands: Callable[..., SimBand], band: SimBand, host: BumbleHost) -> BleLink:
+    """Bond ``host`` with ``band``, then restart the band with its bonds erased (a flash that lost
+    them); returns a new link to it, connected, the host still holding its half of the bond."""
+    link = BleLink(band.name, host.backend())
+    await link.connect(5)
+    await link.secure()
+    await until(lambda: (band.flash / "bonds.json").exists(), 5, "the band to store the bond")
+    await link.disconnect()
+    band.kill()
+    (band.flash / "bonds.json").unlink()
+    start(bands, port=band.port)
+    again = BleLink(band.name, host.backend())
+    await again.connect(10)
+    return again
+
+
 def test_a_passive_scan_hears_no_name(bands: Callable[..., SimBand], bond_file: Path) -> None:
     """The name is in the scan response, which only an active scanner asks for."""
     band = start(bands)
@@ -159,18 +175,7 @@ def test_on_bluez_a_band_that_lost_our_bond_fails_the_write_as_not_paired(bands:
 
     async def body() -> None:
         async with on_air(band) as bridge:
-            host = BumbleHost(bridge.air, bond_file, bluez=True)
-            link = BleLink(band.name, host.backend())
-            await link.connect(5)
-            await link.secure()
-            await until(lambda: (band.flash / "bonds.json").exists(), 5, "the band to store the bond")
-            await link.disconnect()
-            band.kill()
-            (band.flash / "bonds.json").unlink()
-            start(bands, port=band.port)
-
-            again = BleLink(band.name, host.backend())
-            await again.connect(10)
+            again = await bond_then_lose_it(bands, band, BumbleHost(bridge.air, bond_file, bluez=True))
             await again.secure()  # nothing to do: BlueZ has a bond
             with pytest.raises(AuthError, match="Not paired") as err:
                 await again.write(P.CONTROL_UUID, P.encode_time_sync(int(time.time()), 0))
@@ -250,18 +255,7 @@ def test_a_band_that_lost_our_bond_is_auth_until_the_host_pairs_again(bands: Cal
 
     async def body() -> None:
         async with on_air(band) as bridge:
-            host = BumbleHost(bridge.air, bond_file)
-            link = BleLink(band.name, host.backend())
-            await link.connect(5)
-            await link.secure()
-            await until(lambda: (band.flash / "bonds.json").exists(), 5, "the band to store the bond")
-            await link.disconnect()
-            band.kill()
-            (band.flash / "bonds.json").unlink()
-            start(bands, port=band.port)
-
-            again = BleLink(band.name, host.backend())
-            await again.connect(10)
+            again = await bond_then_lose_it(bands, band, BumbleHost(bridge.air, bond_file))
             with pytest.raises(AuthError, match="PIN_OR_KEY_MISSING"):
                 await again.secure()
             await again.unpair()
