@@ -862,6 +862,44 @@ def test_an_alarm_acknowledged_while_the_phone_was_unreachable_is_not_pushed_lat
         assert store.outgoing("ntfy:phone") == []
 
 
+def test_an_alarm_event_acknowledged_while_the_broker_was_unreachable_is_not_sent_late_its_acknowledgement_is(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The same rule on MQTT: the kept event of an alarm acknowledged since would run Home
+    Assistant's automations on it (lights, a phone call) for an alarm someone is seeing to."""
+    clock = Clock(time.time())
+    event = f"spasmwatch/{DEVICE}/event"
+    with _broker_behind_relay(tmp_path) as (proxy, watcher, s), Store(tmp_path / "db.sqlite") as store:
+        proxy.refuse = True
+
+        async def first_run() -> tuple[Notification, Notification]:
+            d = _alarmed_over_mqtt(store, clock, s)
+            (open_alarm,) = [a for a in d.engine.snapshot()["alerts"] if a["kind"] == "cluster"]
+            assert d.ack(open_alarm["id"], "Anna")["state"] == "ACKNOWLEDGED"
+            alarm, ack = [n for n in d.notifications if n.kind in (NoticeKind.CLUSTER_ALARM, NoticeKind.CLUSTER_ACKNOWLEDGED)]
+            await d.dispatcher.drain()
+            await d.stop()
+            assert [r.key for r in store.outgoing("mqtt")] == [alarm.key, ack.key]
+            return alarm, ack
+
+        alarm, ack = asyncio.run(asyncio.wait_for(first_run(), 20))
+        proxy.refuse = False
+        clock.t += 180
+
+        async def next_run() -> None:
+            d = _absent_band(tmp_path, store, clock=clock, channels={"mqtt": MqttChannel(s)})
+            await d.start()
+            try:
+                await _until(lambda: any(e["key"] == ack.key for e in watcher.all(event)), "the acknowledgement's event")
+            finally:
+                await d.stop()
+
+        asyncio.run(asyncio.wait_for(next_run(), 20))
+        assert [e["kind"] for e in watcher.all(event) if e["key"] in (alarm.key, ack.key)] == ["cluster_acknowledged"]
+        assert f"notification {alarm.key} not sent again: its alert is ACKNOWLEDGED now, no longer ALARM" in caplog.text
+        assert store.outgoing("mqtt") == []
+
+
 def test_hours_later_an_alarm_nobody_has_seen_to_is_pushed_a_band_fault_of_then_is_not(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """Losing an alarm nobody has acknowledged is worse than a late one (its words say when); a
     "band not worn" from two hours ago may no longer be so, and the new run says it if it is."""

@@ -124,7 +124,7 @@ class Daemon:
     async def start(self) -> None:
         mqtt = self.dispatcher.channels.get("mqtt")
         if isinstance(mqtt, MqttChannel):
-            mqtt.resend_kept()  # an earlier run's unacknowledged events, before anything new
+            mqtt.resend_kept(self._why_not_resend)  # an earlier run's unacknowledged events, before anything new
         self._resend_kept()  # and its pushes (webhook, ntfy): their passes take the locks first
         # A band seen before is monitored from the start, connected or not: its open alarms
         # carry on (and escalate) even while it stays away after a restart.

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from spasmwatch.alerts.channels.base import Channel, ChannelError
-from spasmwatch.alerts.channels.outbox import ResendsKept
+from spasmwatch.alerts.channels.outbox import ResendsThroughDispatcher
 from spasmwatch.alerts.model import Audience, Notification, Urgency
 
 log = logging.getLogger("spasmwatch.alerts.dispatch")
@@ -122,21 +122,21 @@ class Dispatcher:
                 log.exception("closing channel %s failed", ch.name)
 
     def resend_kept(self, why_not: Callable[[Notification], str | None]) -> None:
-        """Start a pass on each channel that resends what it kept (``ResendsKept``) and has none
+        """Start a pass on each channel that resends what it kept (``ResendsThroughDispatcher``) and has none
         running: its kept notifications, oldest first, each with the dispatcher's retries, except
         those being delivered now and those ``why_not`` refuses (dropped from the outbox, logged).
         A pass stops at the first that fails (its receiver is still away: the rest wait for the
         next pass). The daemon calls it at start and every ``RESEND_KEPT_EVERY_S``."""
         for name, ch in self.channels.items():
             running = self._resending.get(name)
-            if isinstance(ch, ResendsKept) and (running is None or running.done()):
+            if isinstance(ch, ResendsThroughDispatcher) and (running is None or running.done()):
                 # Read with the keys in flight, at once: a kept one not in flight now is not live
                 # (the engine never submits a notification twice), so it cannot be sent twice.
                 kept = [n for n in ch.kept_notifications() if n.key not in self._in_flight[name]]
                 if kept:
                     self._resending[name] = asyncio.get_running_loop().create_task(self._resend(name, ch, kept, why_not))
 
-    async def _resend(self, name: str, ch: ResendsKept, kept: list[Notification], why_not: Callable[[Notification], str | None]) -> None:
+    async def _resend(self, name: str, ch: ResendsThroughDispatcher, kept: list[Notification], why_not: Callable[[Notification], str | None]) -> None:
         for n in kept:
             why = why_not(n)
             if why is not None:

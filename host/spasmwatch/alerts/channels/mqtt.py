@@ -13,7 +13,8 @@ anything but letters, digits, ``_`` and ``-`` replaced by ``_``):
 
 Given an ``Outbox`` (the daemon's Store), an event is kept on disk before paho gets it and
 forgotten once the broker acknowledged it: one still unacknowledged when the daemon stops
-(or dies) is sent by the next start (``resend_kept``), under the same ``key``. The latest
+(or dies) is sent by the next start (``resend_kept``), under the same ``key``, while still
+true (``outbox.why_not_resend``: not an alarm acknowledged since). The latest
 ``alert`` state is kept too; the next start re-says it unless it is an alarm (the restore's).
 
 A last will belongs to a connection, so each device gets its own MQTT
@@ -354,10 +355,12 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         # Key -> the event as handed to paho, for those kept in the outbox and not yet acknowledged.
         self._unacked: dict[str, paho.MQTTMessageInfo] = {}
 
-    def resend_kept(self) -> int:
+    def resend_kept(self, why_not: Callable[[Notification], str | None] = lambda n: None) -> int:
         """Hand to paho, oldest first, the events an earlier run kept unacknowledged (the daemon
         calls it at start, before anything new): same payload and ``key``, so a consumer that
-        got one after all (acknowledged as the run stopped) can tell. Returns how many.
+        got one after all (acknowledged as the run stopped) can tell; those ``why_not`` refuses
+        are dropped, logged (the daemon's rule for pushes, ``outbox.why_not_resend``: a Home
+        Assistant automation on an alarm acknowledged since must not run). Returns how many.
 
         And the earlier run's latest ``alert`` state, as the one to re-say on connect, when it
         cannot turn an alarm on: a CLOSED the broker never had (unreachable as the alarm was
@@ -369,13 +372,18 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         for state in self._outbox_call("read the states kept", lambda o: o.kept_retained(self.name)) or []:
             if state.topic == "alert":
                 self._resay_alert(state)
-        rows = self._kept_rows()
-        for r in rows:
-            link = self._open(r.device)
-            self._unacked[r.key] = link.publish_once(r.key, link.t["event"], r.payload.encode())
-        if rows:
-            log.info("%s: %d event(s) an earlier run kept unacknowledged handed to the broker again", self.name, len(rows))
-        return len(rows)
+        sent = 0
+        for n in self.kept_notifications():
+            why = why_not(n)
+            if why is not None:
+                self.drop_kept(n.key, why)
+                continue
+            link = self._open(n.device)
+            self._unacked[n.key] = link.publish_once(n.key, link.t["event"], json.dumps(n.to_json()).encode())
+            sent += 1
+        if sent:
+            log.info("%s: %d event(s) an earlier run kept unacknowledged handed to the broker again", self.name, sent)
+        return sent
 
     async def announce(self, device: str) -> None:
         """Connect for ``device`` and publish discovery and ``online`` (the daemon calls it at start)."""

@@ -3,9 +3,9 @@
 A channel given an ``Outbox`` (the daemon's Store, table ``outbox``) keeps each notification
 on disk before its first attempt and forgets it once the receiver acknowledged it (MQTT: the
 broker's PUBACK; webhook and ntfy: a 2xx): one still unacknowledged when the daemon stops, or
-dies, is sent by the next start under the same ``key``. MQTT hands its kept events to paho
-(which resends until acknowledged); the HTTP channels are resent by the dispatcher
-(``Dispatcher.resend_kept``), subject to ``why_not_resend``.
+dies, is sent by the next start under the same ``key``, subject to ``why_not_resend``. MQTT
+hands its kept events to paho at start (which resends until acknowledged); the HTTP channels
+are resent by the dispatcher (``Dispatcher.resend_kept``), at start and every minute.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Protocol, TypeVar
 
 from spasmwatch.alerts.model import BandFault, Notification, NoticeKind, Urgency
 from spasmwatch.store.rows import OutgoingRow, RetainedRow
@@ -87,20 +87,6 @@ class KeepsOutgoing:
     def _kept_rows(self) -> list[OutgoingRow]:
         return self._outbox_call("read the notifications kept", lambda o: o.outgoing(self.name)) or []
 
-
-@runtime_checkable
-class ResendsKept(Protocol):
-    """A channel the dispatcher resends kept notifications on (webhook, ntfy; MQTT's paho does its own)."""
-
-    def kept_notifications(self) -> list[Notification]: ...
-
-    def drop_kept(self, key: str, why: str) -> None: ...
-
-
-class ResendsThroughDispatcher(KeepsOutgoing):
-    """``KeepsOutgoing`` for a channel whose ``send`` keeps ``n`` before it tries and forgets it
-    once the receiver took it or refused it for good (``_sent``); the dispatcher resends the rest."""
-
     def kept_notifications(self) -> list[Notification]:
         """What an earlier attempt or run kept, oldest first (an unreadable row is dropped, logged)."""
         out = []
@@ -114,6 +100,12 @@ class ResendsThroughDispatcher(KeepsOutgoing):
     def drop_kept(self, key: str, why: str) -> None:
         log.warning("%s: notification %s not sent again: %s", self.name, key, why)
         self._forget([key])
+
+
+class ResendsThroughDispatcher(KeepsOutgoing):
+    """``KeepsOutgoing`` for a channel whose ``send`` keeps ``n`` before it tries and forgets it
+    once the receiver took it or refused it for good (``_sent``); the dispatcher resends the rest
+    (webhook, ntfy; MQTT hands its kept events to paho, which resends them itself)."""
 
     def _sent(self, n: Notification, refused: str | None = None) -> None:
         """After an attempt: taken (``refused`` None) or refused for good (a 4xx: a wrong URL, topic
