@@ -235,6 +235,13 @@ def _finite(name: str, value: float | None) -> float | None:
     return value
 
 
+def _texts(table: str, **fields: object) -> None:
+    """ValueError naming the first of ``fields`` that is not a non-empty string."""
+    for name, v in fields.items():
+        if not isinstance(v, str) or not v:
+            raise ValueError(f"{table}: {name} must be a non-empty string, got {v!r}")
+
+
 class Store:
     """The spasmwatch database. ``Store(path)`` creates or migrates it; see docs/store.md."""
 
@@ -717,9 +724,7 @@ class Store:
         """Keep one notification of ``channel`` until ``forget_outgoing``; a key kept already stays as
         it was. At most ``limit`` per channel: beyond it the least urgent go, oldest first; returns
         the keys that went (the new one among them if it is the least urgent and all others are more)."""
-        for name, v in (("channel", channel), ("key", key), ("device", device), ("payload", payload)):
-            if not isinstance(v, str) or not v:
-                raise ValueError(f"outbox: {name} must be a non-empty string, got {v!r}")
+        _texts("outbox", channel=channel, key=key, device=device, payload=payload)
         if isinstance(urgency, bool) or not isinstance(urgency, int):
             raise ValueError(f"outbox: urgency must be an integer, got {urgency!r}")
         if limit < 1:
@@ -752,9 +757,7 @@ class Store:
 
     def keep_retained(self, channel: str, device: str, topic: str, payload: str) -> None:
         """The latest state ``channel`` published for ``device`` on ``topic`` (replaces the one before)."""
-        for name, v in (("channel", channel), ("device", device), ("topic", topic), ("payload", payload)):
-            if not isinstance(v, str) or not v:
-                raise ValueError(f"retained: {name} must be a non-empty string, got {v!r}")
+        _texts("retained", channel=channel, device=device, topic=topic, payload=payload)
         with self._tx() as c:
             c.execute(
                 "INSERT INTO retained(channel, device, topic, payload, wall_s) VALUES (?, ?, ?, ?, ?) "

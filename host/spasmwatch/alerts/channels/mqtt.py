@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 
 _CLUSTER_KINDS = frozenset(k for k in NoticeKind if k.value.startswith("cluster_") or k is NoticeKind.FALSE_ALARM)
 _KEEP_EVENTS = 256  # notifications whose event a link remembers (retries come within a minute)
+
+
 @dataclass(frozen=True)
 class MqttSettings:
     host: str = "127.0.0.1"
@@ -227,10 +229,10 @@ class _Link:
         Held messages are all in state "publish" here (paho reset them for the reconnect and
         counts none in flight); one published since (its payload the latest) is left to paho.
         """
-        out = getattr(client, "_out_messages", None)  # paho 2.x
-        lock = getattr(client, "_out_message_mutex", None)
-        if out is None or lock is None:
+        held = _held_messages(client)
+        if held is None:
             return
+        out, lock = held
         with lock:
             for mid, m in list(out.items()):
                 if m.retain and m.state == paho.mqtt_ms_publish and latest.get(m.topic, m.payload) != m.payload:
@@ -316,10 +318,10 @@ class _Link:
 
     def _held_or_published(self, info: paho.MQTTMessageInfo) -> bool:
         """paho still has the message, to send until the broker acknowledges it, or it was acknowledged."""
-        out = getattr(self.client, "_out_messages", None)  # paho 2.x; without them, publish again (never lost)
-        lock = getattr(self.client, "_out_message_mutex", None)
-        if out is None or lock is None:
-            return _published(info)
+        held = _held_messages(self.client)
+        if held is None:
+            return _published(info)  # publish again rather than maybe lose it
+        out, lock = held
         with lock:  # paho takes a message out and marks it published under it: never neither
             m = out.get(info.mid)
             return (m is not None and m.info is info) or _published(info)  # `is`: not another under a recycled mid
@@ -543,6 +545,14 @@ def _wait_all(infos: list[paho.MQTTMessageInfo], timeout_s: float) -> None:
             info.wait_for_publish(left)
         except (RuntimeError, ValueError):
             pass  # never queued: nothing to wait for (it stays kept)
+
+
+def _held_messages(client: paho.Client) -> tuple[dict[int, Any], Any] | None:
+    """paho 2.x's outgoing QoS>0 messages by mid and the lock guarding them (internals: paho is
+    pinned below 3 and tests/alerts/test_mqtt.py fails if they move), or None without them."""
+    out = getattr(client, "_out_messages", None)
+    lock = getattr(client, "_out_message_mutex", None)
+    return None if out is None or lock is None else (out, lock)
 
 
 def _published(info: paho.MQTTMessageInfo) -> bool:

@@ -18,19 +18,13 @@ class WebhookSettings:
     min_urgency: Urgency = Urgency.INFO  # machines get every state change
 
 
-def idempotency_key(n: Notification) -> str:
-    """Same for every retry of one notification, and for its resend by a later daemon (kept in the
-    outbox), never another notification's (``Notification.key``)."""
-    return n.key
-
-
 class WebhookChannel(HttpChannel[WebhookSettings]):
     async def post(self, n: Notification) -> None:
         body = json.dumps(n.to_json(), separators=(",", ":")).encode()
         headers = {
             "Content-Type": "application/json",
             "X-Spasmwatch-Event": n.kind.value,
-            "Idempotency-Key": idempotency_key(n),
+            "Idempotency-Key": n.key,  # the same on a retry and a later daemon's resend
             **self.settings.headers,
         }
         await self._http.post(self.settings.url, body, headers)
