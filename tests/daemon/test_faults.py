@@ -824,6 +824,19 @@ def test_a_push_whose_retries_ran_out_goes_out_while_the_daemon_runs_once_the_re
         assert store.outgoing("ntfy:phone") == []
 
 
+async def _acknowledged_unsent(store: Store, channel: str, alarmed: Callable[[], Daemon]) -> tuple[Notification, Notification]:
+    """Run the daemon ``alarmed`` makes (its alarm just raised, its receiver away), acknowledge the
+    alarm, stop it; both notifications are left kept for ``channel``. Returns (alarm, acknowledgement)."""
+    d = alarmed()
+    (open_alarm,) = [a for a in d.engine.snapshot()["alerts"] if a["kind"] == "cluster"]
+    assert d.ack(open_alarm["id"], "Anna")["state"] == "ACKNOWLEDGED"
+    alarm, ack = [n for n in d.notifications if n.kind in (NoticeKind.CLUSTER_ALARM, NoticeKind.CLUSTER_ACKNOWLEDGED)]
+    await d.dispatcher.drain()
+    await d.stop()
+    assert [r.key for r in store.outgoing(channel)] == [alarm.key, ack.key]
+    return alarm, ack
+
+
 def test_an_alarm_acknowledged_while_the_phone_was_unreachable_is_not_pushed_late_its_acknowledgement_is(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -833,17 +846,7 @@ def test_an_alarm_acknowledged_while_the_phone_was_unreachable_is_not_pushed_lat
     port = free_port()
     with Store(tmp_path / "db.sqlite") as store:
 
-        async def first_run() -> tuple[Notification, Notification]:
-            d = _alarmed_on(store, clock, {"phone": _phone("ntfy", port)})
-            (open_alarm,) = [a for a in d.engine.snapshot()["alerts"] if a["kind"] == "cluster"]
-            assert d.ack(open_alarm["id"], "Anna")["state"] == "ACKNOWLEDGED"
-            alarm, ack = [n for n in d.notifications if n.kind in (NoticeKind.CLUSTER_ALARM, NoticeKind.CLUSTER_ACKNOWLEDGED)]
-            await d.dispatcher.drain()
-            await d.stop()
-            assert [r.key for r in store.outgoing("ntfy:phone")] == [alarm.key, ack.key]
-            return alarm, ack
-
-        alarm, ack = asyncio.run(asyncio.wait_for(first_run(), 20))
+        alarm, ack = asyncio.run(asyncio.wait_for(_acknowledged_unsent(store, "ntfy:phone", lambda: _alarmed_on(store, clock, {"phone": _phone("ntfy", port)})), 20))
         clock.t += 180
 
         async def next_run() -> list[Seen]:
@@ -872,17 +875,7 @@ def test_an_alarm_event_acknowledged_while_the_broker_was_unreachable_is_not_sen
     with _broker_behind_relay(tmp_path) as (proxy, watcher, s), Store(tmp_path / "db.sqlite") as store:
         proxy.refuse = True
 
-        async def first_run() -> tuple[Notification, Notification]:
-            d = _alarmed_over_mqtt(store, clock, s)
-            (open_alarm,) = [a for a in d.engine.snapshot()["alerts"] if a["kind"] == "cluster"]
-            assert d.ack(open_alarm["id"], "Anna")["state"] == "ACKNOWLEDGED"
-            alarm, ack = [n for n in d.notifications if n.kind in (NoticeKind.CLUSTER_ALARM, NoticeKind.CLUSTER_ACKNOWLEDGED)]
-            await d.dispatcher.drain()
-            await d.stop()
-            assert [r.key for r in store.outgoing("mqtt")] == [alarm.key, ack.key]
-            return alarm, ack
-
-        alarm, ack = asyncio.run(asyncio.wait_for(first_run(), 20))
+        alarm, ack = asyncio.run(asyncio.wait_for(_acknowledged_unsent(store, "mqtt", lambda: _alarmed_over_mqtt(store, clock, s)), 20))
         proxy.refuse = False
         clock.t += 180
 
