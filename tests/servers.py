@@ -126,6 +126,11 @@ class Watcher:
         self.c.on_subscribe = lambda *_: self.subscribed.set()
         self.c.connect("127.0.0.1", port, 30)
         self.c.loop_start()
+        # Subscribed before anything is published to it: a non-retained event sent earlier would
+        # never reach it (a test then failed under load, waiting for an event already gone).
+        if not self.subscribed.wait(MQTT_WAIT_S):
+            self.stop()
+            raise AssertionError("the watcher did not get its subscription")
 
     def _on_message(self, _c: Any, _u: Any, m: paho.MQTTMessage) -> None:
         with self.cond:
@@ -140,9 +145,6 @@ class Watcher:
             )
         assert ok, f"{topic} never got {payload!r}; last: {self.last.get(topic)}"
         return self.last[topic][0]
-
-    def wait_subscribed(self) -> None:
-        assert self.subscribed.wait(MQTT_WAIT_S), "the watcher did not get its subscription"
 
     def json(self, topic: str) -> Any:
         return json.loads(self.wait(topic))

@@ -431,7 +431,6 @@ def test_an_event_whose_retries_ran_out_while_the_broker_was_unreachable_is_sent
     ch = MqttChannel(MqttSettings(port=proxy.port, timeout_s=0.5))
 
     async def run() -> None:
-        await asyncio.to_thread(w.wait_subscribed)
         d = Dispatcher({"mqtt": ch}, retry=RetrySettings(attempts=2, first_delay_s=0.1, attempt_timeout_s=10.0))
         [res] = await d.dispatch(FIRST)
         assert not res.ok and "no answer from MQTT broker" in (res.error or "")  # the dispatcher gave up
@@ -466,7 +465,6 @@ def test_a_retained_alert_paho_held_from_before_a_reconnect_does_not_overwrite_t
 
     async def run() -> None:
         await ch.announce("cot")
-        await asyncio.to_thread(w.wait_subscribed)
         await ch.send(alarm11)
         proxy.lose = lambda packet: mqtt_topic(packet) != EVENT  # the connection dies right after the event
         with pytest.raises(ChannelError, match="alert not confirmed"):
