@@ -450,6 +450,44 @@ def test_an_event_whose_retries_ran_out_while_the_broker_was_unreachable_is_sent
         w.stop()
 
 
+def test_a_retry_of_an_alarm_whose_held_event_was_dropped_as_acknowledged_does_not_send_it(broker: Broker) -> None:
+    """Events paho held while the broker was unreachable are decided on as the link reconnects
+    (outbox.why_not_resend: the alarm acknowledged meanwhile is dropped). A dispatcher retry of that
+    alarm, still under way, found the event no longer held and published it again: Home Assistant
+    got the alarm after all. It is refused instead, not retried."""
+    from spasmwatch.alerts.channels.outbox import why_not_resend
+
+    proxy = MqttProxy(broker.port)
+    proxy.refuse = True
+    w = Watcher(broker.port)
+    states = {FIRST.alert_id: "ALARM"}  # as the daemon's store has them
+    ack = notice(NoticeKind.CLUSTER_ACKNOWLEDGED, id=8, state="ACKNOWLEDGED", urgency=Urgency.NORMAL, created_t=FIRST.created_t + 60)
+    ch = MqttChannel(MqttSettings(port=proxy.port, timeout_s=1),
+                     why_not_resend=lambda n: why_not_resend(n, states.get(n.alert_id), 0.0, 900.0))  # fmt: skip
+
+    def on_failure(attempt: int) -> None:
+        if attempt == 1:
+            states[FIRST.alert_id] = "ACKNOWLEDGED"  # someone saw to it meanwhile
+            proxy.refuse = False  # and the broker is back: paho reconnects within its retries
+
+    async def run() -> None:
+        d = Dispatcher({"mqtt": Hooked(ch, on_failure)}, retry=RETRY)
+        [res] = await d.dispatch(FIRST)
+        assert not res.ok and f"event {FIRST.key} not sent: its alert is ACKNOWLEDGED now" in (res.error or ""), res
+        assert res.attempts < RETRY.attempts  # refused for good, not retried
+        [res] = await d.dispatch(ack)
+        assert res.ok, res
+        await asyncio.to_thread(w.wait_until, lambda: len(heard(w, ack)) > 0, "the acknowledgement's event")
+        await d.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(run(), 20))
+        assert heard(w, FIRST) == [], "the event of an alarm acknowledged before it went out was sent"
+    finally:
+        proxy.close()
+        w.stop()
+
+
 def test_a_retained_alert_paho_held_from_before_a_reconnect_does_not_overwrite_the_latest(broker: Broker) -> None:
     """Found by review: paho sends the messages it held after on_connect returns, so after the link's
     re-say of the latest retained state: a cluster's CLOSED held from a connection that died, then a

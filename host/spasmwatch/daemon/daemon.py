@@ -103,6 +103,8 @@ class Daemon:
         for ch in self.dispatcher.channels.values():
             if isinstance(ch, KeepsOutgoing) and ch.outbox is None:
                 ch.outbox = store  # what a receiver has not acknowledged outlives a stop (MQTT, webhook, ntfy)
+            if isinstance(ch, MqttChannel) and ch.why_not_resend is None:
+                ch.why_not_resend = self._why_not_resend  # its events held late: kept at a stop, or while the broker is away
         self.engine = AlertEngine(self.clock.wall, self._notify, alert_settings, self._transition, store.last_alert_id())
         self.bands: list[BandView] = []
         self.raw_dir = raw_dir or store.path.parent / "raw"
@@ -124,7 +126,7 @@ class Daemon:
     async def start(self) -> None:
         mqtt = self.dispatcher.channels.get("mqtt")
         if isinstance(mqtt, MqttChannel):
-            mqtt.resend_kept(self._why_not_resend)  # an earlier run's unacknowledged events, before anything new
+            mqtt.resend_kept()  # an earlier run's unacknowledged events, before anything new
         self._resend_kept()  # and its pushes (webhook, ntfy): their passes take the locks first
         # A band seen before is monitored from the start, connected or not: its open alarms
         # carry on (and escalate) even while it stays away after a restart.

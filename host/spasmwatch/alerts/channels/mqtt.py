@@ -14,8 +14,10 @@ anything but letters, digits, ``_`` and ``-`` replaced by ``_``):
 Given an ``Outbox`` (the daemon's Store), an event is kept on disk before paho gets it and
 forgotten once the broker acknowledged it: one still unacknowledged when the daemon stops
 (or dies) is sent by the next start (``resend_kept``), under the same ``key``, while still
-true (``outbox.why_not_resend``: not an alarm acknowledged since). The latest
-``alert`` state is kept too; the next start re-says it unless it is an alarm (the restore's).
+true (``why_not_resend``, the daemon's ``outbox.why_not_resend``: not an alarm acknowledged
+since). The same rule decides on the events paho held while the broker was unreachable, as a
+link reconnects within a run (``_Link._on_connect``). The latest ``alert`` state is kept too;
+the next start re-says it unless it is an alarm (the restore's).
 
 A last will belongs to a connection, so each device gets its own MQTT
 connection: that is what lets Home Assistant show one band as unavailable.
@@ -42,7 +44,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from spasmwatch import __version__
 from spasmwatch.alerts.channels.base import ChannelError, SettingsChannel
-from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, Outbox
+from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, Outbox, from_json
 from spasmwatch.alerts.model import BandFault, Notification, NoticeKind, Urgency
 from spasmwatch.store.rows import RetainedRow
 
@@ -177,8 +179,11 @@ def alert_state(n: Notification) -> dict[str, Any]:
 class _Link:
     """One device's MQTT connection (paho's network thread), with its last will."""
 
-    def __init__(self, s: MqttSettings, device: str) -> None:
+    def __init__(self, s: MqttSettings, device: str, late: Callable[[bytes], bool] = lambda payload: False) -> None:
         self.s, self.device, self.t = s, device, topics(s, device)
+        # Whether a held event (its payload) is no longer worth sending, asked in paho's thread as
+        # the link reconnects; True: the channel has logged it and forgotten it in the outbox.
+        self.late = late
         self.connected = threading.Event()
         self.answered = threading.Event()  # any CONNACK, good or bad
         self.refused: str | None = None
@@ -210,9 +215,18 @@ class _Link:
             self.refused = str(rc)
             self.answered.set()
             return
+        # The events held while the broker was unreachable go out late: only those still true
+        # (an alarm acknowledged meanwhile would run Home Assistant's automations on it: lights,
+        # a phone call). A retry of a dropped one is refused (MqttChannel._late).
+        self._drop_held(client, lambda m: not m.retain and m.topic == self.t["event"] and self.late(m.payload))
         # Re-say everything retained: the broker may have restarted without persistence.
         with self._lock:
-            self._drop_superseded(client, {**self._retained, self.t["availability"]: b"online"})
+            latest = {**self._retained, self.t["availability"]: b"online"}
+            # A retained message held from before that ``latest`` replaces: sent after the re-say, a
+            # cluster's CLOSED left unacknowledged by a dying connection would overwrite the ALARM of
+            # the next cluster, remembered while the broker was unreachable, and Home Assistant show
+            # no alarm. Whoever waited for it times out, and a retry publishes anew.
+            self._drop_held(client, lambda m: bool(m.retain) and latest.get(m.topic, m.payload) != m.payload)
             for topic, payload in self._retained.items():
                 client.publish(topic, payload, qos=1, retain=True)
         client.publish(self.t["availability"], "online", qos=1, retain=True)
@@ -220,23 +234,25 @@ class _Link:
         self.answered.set()
 
     @staticmethod
-    def _drop_superseded(client: paho.Client, latest: dict[str, bytes]) -> None:
-        """Drop the retained messages paho held from before this reconnect that ``latest`` replaces.
+    def _drop_held(client: paho.Client, unwanted: Callable[[Any], bool]) -> None:
+        """Drop the messages paho held from before this reconnect that ``unwanted`` refuses (in on_connect).
 
-        paho sends what it held once on_connect has returned, so after the re-say: a cluster's
-        CLOSED left unacknowledged by a dying connection would overwrite the ALARM of the next
-        cluster, remembered while the broker was unreachable, and Home Assistant show no alarm.
-        Held messages are all in state "publish" here (paho reset them for the reconnect and
-        counts none in flight); one published since (its payload the latest) is left to paho.
+        paho sends what it held once on_connect has returned. Held messages are all in state
+        "publish" here (paho reset them for the reconnect and counts none in flight); one published
+        since is sent already and left alone. ``unwanted`` is asked outside paho's lock (it may read
+        the store): this is paho's thread, so none of them is sent meanwhile.
         """
         held = _held_messages(client)
         if held is None:
             return
         out, lock = held
         with lock:
-            for mid, m in list(out.items()):
-                if m.retain and m.state == paho.mqtt_ms_publish and latest.get(m.topic, m.payload) != m.payload:
-                    del out[mid]  # whoever waited for it times out, and a retry publishes anew
+            waiting = [(mid, m) for mid, m in out.items() if m.state == paho.mqtt_ms_publish]
+        drop = [(mid, m) for mid, m in waiting if unwanted(m)]
+        with lock:
+            for mid, m in drop:
+                if out.get(mid) is m:
+                    del out[mid]
 
     def _on_disconnect(self, _c: paho.Client, _u: Any, _f: Any, _rc: Any, _p: Any) -> None:
         self.connected.clear()
@@ -349,20 +365,32 @@ class _Link:
 class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
     network = True
 
-    def __init__(self, settings: MqttSettings | None = None, outbox: Outbox | None = None) -> None:
+    def __init__(
+        self,
+        settings: MqttSettings | None = None,
+        outbox: Outbox | None = None,
+        why_not_resend: Callable[[Notification], str | None] | None = None,
+    ) -> None:
         super().__init__(settings or MqttSettings())
         self.outbox = outbox
+        # Why an event held late must not go out now, or None to send it: the daemon's rule for
+        # pushes (``outbox.why_not_resend``; the daemon sets it). None: every event goes, however late.
+        self.why_not_resend = why_not_resend
         self._links: dict[str, _Link] = {}
         self._status: dict[str, BandStatus] = {}
         # Key -> the event as handed to paho, for those kept in the outbox and not yet acknowledged.
         self._unacked: dict[str, paho.MQTTMessageInfo] = {}
+        # Key -> why, of the events dropped as no longer true (written in paho's threads as links
+        # reconnect: single dict operations, under the lock): a retry must not hand them over again.
+        self._late_dropped: OrderedDict[str, str] = OrderedDict()
+        self._late_lock = threading.Lock()
 
-    def resend_kept(self, why_not: Callable[[Notification], str | None] = lambda n: None) -> int:
+    def resend_kept(self) -> int:
         """Hand to paho, oldest first, the events an earlier run kept unacknowledged (the daemon
         calls it at start, before anything new): same payload and ``key``, so a consumer that
-        got one after all (acknowledged as the run stopped) can tell; those ``why_not`` refuses
-        are dropped, logged (the daemon's rule for pushes, ``outbox.why_not_resend``: a Home
-        Assistant automation on an alarm acknowledged since must not run). Returns how many.
+        got one after all (acknowledged as the run stopped) can tell; those ``why_not_resend``
+        refuses are dropped, logged (``_late``: a Home Assistant automation on an alarm
+        acknowledged since must not run). Returns how many.
 
         And the earlier run's latest ``alert`` state, as the one to re-say on connect, when it
         cannot turn an alarm on: a CLOSED the broker never had (unreachable as the alarm was
@@ -376,9 +404,7 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
                 self._resay_alert(state)
         sent = 0
         for n in self.kept_notifications():
-            why = why_not(n)
-            if why is not None:
-                self.drop_kept(n.key, why)
+            if self._late(n):
                 continue
             link = self._open(n.device)
             self._unacked[n.key] = link.publish_once(n.key, link.t["event"], json.dumps(n.to_json()).encode())
@@ -443,6 +469,7 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         """Wait up to ``timeout_s`` for the events not yet acknowledged, then say goodbye; those
         still unacknowledged stay in the outbox for the next start."""
         links, self._links = list(self._links.values()), {}
+        self._forget_acknowledged()
         waiting = [info for info in self._unacked.values() if not _published(info)]
         if waiting:
             await asyncio.to_thread(_wait_all, waiting, self.settings.timeout_s)
@@ -466,9 +493,35 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         st = self._status.get(r.device, BandStatus())
         self._status[r.device] = replace(st, last_cluster=st.last_cluster or last)
 
+    def _late(self, n: Notification) -> bool:
+        """Whether ``why_not_resend`` refuses ``n``'s event now (kept by an earlier run, or held by
+        paho while the broker was unreachable); if so it is dropped: logged, forgotten in the
+        outbox, and refused to a retry (``_hand_event``). Runs in paho's thread too (``_held_late``)."""
+        why = None if self.why_not_resend is None else self.why_not_resend(n)
+        if why is None:
+            return False
+        with self._late_lock:
+            self._late_dropped[n.key] = why
+            while len(self._late_dropped) > _KEEP_EVENTS:
+                self._late_dropped.popitem(last=False)
+        self.drop_kept(n.key, why)
+        return True
+
+    def _held_late(self, payload: bytes) -> bool:
+        """``_late`` for an event paho held (its payload, ``n.to_json()``), asked as its link reconnects."""
+        try:
+            return self._late(from_json(json.loads(payload)))
+        except Exception:  # in paho's thread: a bug here must neither stop the link nor lose the event
+            log.exception("%s: could not tell whether a held event is still worth sending; sent", self.name)
+            return False
+
     def _hand_event(self, link: _Link, n: Notification) -> paho.MQTTMessageInfo:
-        """The notification's event to paho once (``publish_once``), kept in the outbox first."""
+        """The notification's event to paho once (``publish_once``), kept in the outbox first;
+        ChannelError (not retried) when it was dropped as no longer true (``_late``)."""
         self._forget_acknowledged()
+        why = self._late_dropped.get(n.key)
+        if why is not None:
+            raise ChannelError(self.name, f"event {n.key} not sent: {why}", retryable=False)
         kept = False
 
         def keep() -> None:
@@ -484,7 +537,8 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         return info
 
     def _forget_acknowledged(self) -> None:
-        done = [key for key, info in self._unacked.items() if _published(info)]
+        """Forget in the outbox the events the broker acknowledged (and those dropped as late: forgotten already)."""
+        done = [key for key, info in self._unacked.items() if _published(info) or key in self._late_dropped]
         if self._forget(done):
             for key in done:
                 del self._unacked[key]
@@ -498,7 +552,7 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         """The device's connection, started (paho connects and reconnects in its own thread)."""
         link = self._links.get(device)
         if link is None:
-            link = self._links[device] = _Link(self.settings, device)
+            link = self._links[device] = _Link(self.settings, device, self._held_late)
             link.start()
         return link
 

@@ -4,8 +4,9 @@ A channel given an ``Outbox`` (the daemon's Store, table ``outbox``) keeps each 
 on disk before its first attempt and forgets it once the receiver acknowledged it (MQTT: the
 broker's PUBACK; webhook and ntfy: a 2xx): one still unacknowledged when the daemon stops, or
 dies, is sent by the next start under the same ``key``, subject to ``why_not_resend``. MQTT
-hands its kept events to paho at start (which resends until acknowledged); the HTTP channels
-are resent by the dispatcher (``Dispatcher.resend_kept``), at start and every minute.
+hands its kept events to paho at start (which resends until acknowledged), and puts the events
+paho held while the broker was unreachable to the same rule as a link reconnects; the HTTP
+channels are resent by the dispatcher (``Dispatcher.resend_kept``), at start and every minute.
 """
 
 from __future__ import annotations
