@@ -707,6 +707,69 @@ def test_an_event_the_broker_acknowledges_while_the_daemon_stops_is_not_kept(bro
         w.stop()
 
 
+@pytest.mark.parametrize("down", ["before_the_stop", "while_it_waits"])
+def test_a_stop_does_not_wait_for_acknowledgements_over_a_link_that_is_down_and_keeps_the_events(
+    broker: Broker, tmp_path: Path, down: str
+) -> None:
+    """Found by review: with the broker unreachable a stop waited the whole timeout_s (10 s) for
+    PUBACKs that cannot come before the link reconnects. A link known down (or going down while
+    the stop waits) is not waited for; its events stay kept, and the next start sends them.
+    timeout_s is far past the test's own bound, so a stop that waited for it fails here."""
+    from spasmwatch.store import Store
+
+    proxy = MqttProxy(broker.port)
+    w = Watcher(broker.port)
+    db = tmp_path / "spasmwatch.db"
+
+    async def run() -> None:
+        with Store(db) as store:
+            store.keep_outgoing("mqtt", FIRST.key, "cot", json.dumps(FIRST.to_json()), FIRST.created_t, int(FIRST.urgency), 500)
+            ch = MqttChannel(MqttSettings(port=proxy.port, timeout_s=600), outbox=store)
+            await ch.announce("cot")
+            link = ch._links["cot"]
+            if down == "before_the_stop":
+                proxy.refuse = True  # unreachable from now on
+                proxy.cut()
+                await _until(lambda: not link.connected.is_set(), "the link known down")
+            else:
+                proxy.lose = lambda packet: True  # up, but nothing arrives: the stop waits
+            assert ch.resend_kept() == 1  # an earlier run's event (no waiting for the broker), to paho
+            closing = asyncio.ensure_future(ch.close())
+            try:
+                if down == "while_it_waits":
+                    await asyncio.sleep(0.2)
+                    assert not closing.done()  # waiting for the PUBACK while the link is up
+                    proxy.refuse = True
+                    proxy.cut()
+                await asyncio.wait_for(asyncio.shield(closing), 20)
+            except TimeoutError:
+                raise AssertionError("the stop waits for acknowledgements over a link that is down") from None
+            finally:
+                proxy.refuse, proxy.lose = False, None  # a stop still waiting gets its PUBACK: the test ends
+                await closing
+            assert [r.key for r in store.outgoing("mqtt")] == [FIRST.key]  # kept for the next start
+
+    async def next_start() -> None:
+        with Store(db) as store:
+            ch = MqttChannel(MqttSettings(port=proxy.port, timeout_s=5), outbox=store)
+            assert ch.resend_kept() == 1
+            d = Dispatcher({"mqtt": ch}, retry=RETRY)
+            [res] = await d.dispatch(NEXT)
+            assert res.ok, res
+            await asyncio.to_thread(w.wait_until, lambda: len(heard(w, NEXT)) > 0, "the next notification's event")
+            await d.close()
+            assert store.outgoing("mqtt") == []
+
+    try:
+        asyncio.run(asyncio.wait_for(run(), 60))  # 60: a stop that waits ends when the broker is back
+        assert heard(w, FIRST) == []
+        asyncio.run(asyncio.wait_for(next_start(), 20))
+        assert len(heard(w, FIRST)) == 1
+    finally:
+        proxy.close()
+        w.stop()
+
+
 def test_an_event_goes_out_when_the_store_cannot_keep_it(broker: Broker, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """A store that cannot write (a full disk, closed) must not hold up an alarm: the event is sent,
     only not kept across a restart, and the log says so."""

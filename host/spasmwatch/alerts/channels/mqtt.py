@@ -52,6 +52,9 @@ log = logging.getLogger(__name__)
 
 _CLUSTER_KINDS = frozenset(k for k in NoticeKind if k.value.startswith("cluster_") or k is NoticeKind.FALSE_ALARM)
 _KEEP_EVENTS = 256  # notifications whose event a link remembers (retries come within a minute)
+# How often a stop waiting for the broker's PUBACKs looks whether the link is still up: one that
+# went down brings none before it reconnects (the stop ends within this, not timeout_s, after).
+_CLOSE_CHECK_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -378,8 +381,8 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         self.why_not_resend = why_not_resend
         self._links: dict[str, _Link] = {}
         self._status: dict[str, BandStatus] = {}
-        # Key -> the event as handed to paho, for those kept in the outbox and not yet acknowledged.
-        self._unacked: dict[str, paho.MQTTMessageInfo] = {}
+        # Key -> (its link, the event as handed to paho), for those kept in the outbox and not yet acknowledged.
+        self._unacked: dict[str, tuple[_Link, paho.MQTTMessageInfo]] = {}
         # Key -> why, of the events dropped as no longer true (written in paho's threads as links
         # reconnect: single dict operations, under the lock): a retry must not hand them over again.
         self._late_dropped: OrderedDict[str, str] = OrderedDict()
@@ -407,7 +410,7 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
             if self._late(n):
                 continue
             link = self._open(n.device)
-            self._unacked[n.key] = link.publish_once(n.key, link.t["event"], json.dumps(n.to_json()).encode())
+            self._unacked[n.key] = (link, link.publish_once(n.key, link.t["event"], json.dumps(n.to_json()).encode()))
             sent += 1
         if sent:
             log.info("%s: %d event(s) an earlier run kept unacknowledged handed to the broker again", self.name, sent)
@@ -466,11 +469,15 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         await link.publish_latest(link.t["status"])
 
     async def close(self) -> None:
-        """Wait up to ``timeout_s`` for the events not yet acknowledged, then say goodbye; those
-        still unacknowledged stay in the outbox for the next start."""
+        """Wait up to ``timeout_s`` for the events not yet acknowledged while their link is up, then
+        say goodbye; those still unacknowledged stay in the outbox for the next start.
+
+        A link that is down (the broker unreachable), or goes down meanwhile, brings no PUBACK
+        before it reconnects: its events are not waited for (a stop took ``timeout_s`` longer for
+        nothing); they are kept already."""
         links, self._links = list(self._links.values()), {}
         self._forget_acknowledged()
-        waiting = [info for info in self._unacked.values() if not _published(info)]
+        waiting = [(link, info) for link, info in self._unacked.values() if not _published(info)]
         if waiting:
             await asyncio.to_thread(_wait_all, waiting, self.settings.timeout_s)
         for link in links:
@@ -533,12 +540,12 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
 
         info = link.publish_once(n.key, link.t["event"], json.dumps(n.to_json()).encode(), keep)
         if kept:
-            self._unacked[n.key] = info
+            self._unacked[n.key] = (link, info)
         return info
 
     def _forget_acknowledged(self) -> None:
         """Forget in the outbox the events the broker acknowledged (and those dropped as late: forgotten already)."""
-        done = [key for key, info in self._unacked.items() if _published(info) or key in self._late_dropped]
+        done = [key for key, (_, info) in self._unacked.items() if _published(info) or key in self._late_dropped]
         if self._forget(done):
             for key in done:
                 del self._unacked[key]
@@ -588,17 +595,19 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         return json.dumps(self._status.get(device, BandStatus()).to_json(device, t)).encode()
 
 
-def _wait_all(infos: list[paho.MQTTMessageInfo], timeout_s: float) -> None:
-    """Wait for the broker to acknowledge ``infos``, all within ``timeout_s`` (in a thread)."""
+def _wait_all(waiting: list[tuple[_Link, paho.MQTTMessageInfo]], timeout_s: float) -> None:
+    """Wait for the broker to acknowledge each event while its link is up, all within ``timeout_s``
+    (in a thread): one whose link is down is not waited for (no PUBACK comes over it)."""
     deadline = time.monotonic() + timeout_s
-    for info in infos:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return
-        try:
-            info.wait_for_publish(left)
-        except (RuntimeError, ValueError):
-            pass  # never queued: nothing to wait for (it stays kept)
+    for link, info in waiting:
+        while link.connected.is_set() and not _published(info):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                info.wait_for_publish(min(left, _CLOSE_CHECK_S))
+            except (RuntimeError, ValueError):
+                break  # never queued: nothing to wait for (it stays kept)
 
 
 def _held_messages(client: paho.Client) -> tuple[dict[int, Any], Any] | None:
