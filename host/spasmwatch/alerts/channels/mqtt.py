@@ -220,7 +220,7 @@ class _Link:
             return
         # The events held while the broker was unreachable go out late: only those still true
         # (an alarm acknowledged meanwhile would run Home Assistant's automations on it: lights,
-        # a phone call). A retry of a dropped one is refused (MqttChannel._late).
+        # a phone call). A retry of a dropped one is refused (MqttChannel._hand_event).
         self._drop_held(client, lambda m: not m.retain and m.topic == self.t["event"] and self.late(m.payload))
         # Re-say everything retained: the broker may have restarted without persistence.
         with self._lock:
@@ -238,12 +238,12 @@ class _Link:
 
     @staticmethod
     def _drop_held(client: paho.Client, unwanted: Callable[[Any], bool]) -> None:
-        """Drop the messages paho held from before this reconnect that ``unwanted`` refuses (in on_connect).
+        """Drop the messages paho holds that ``unwanted`` refuses (in on_connect: paho sends them once it returns).
 
-        paho sends what it held once on_connect has returned. Held messages are all in state
-        "publish" here (paho reset them for the reconnect and counts none in flight); one published
-        since is sent already and left alone. ``unwanted`` is asked outside paho's lock (it may read
-        the store): this is paho's thread, so none of them is sent meanwhile.
+        They are all in state "publish" here (paho reset them for the reconnect and counts none in
+        flight), those handed over while the link was down among them; one published on this
+        connection is sent already and left alone. ``unwanted`` is asked outside paho's lock (it
+        may read the store): this is paho's thread, which sends them, so none goes meanwhile.
         """
         held = _held_messages(client)
         if held is None:
