@@ -230,6 +230,15 @@ def default_config_path() -> Path:
     return Path(env) if env else Path(platformdirs.user_config_dir("spasmwatch")) / "config.toml"
 
 
+def existing_config(path: Path | None) -> Path | None:
+    """``path`` itself once a file is there (None passes: the default config, absent = defaults).
+    For a --config given on the command line: a typo read as the defaults, and 'run' then
+    started a daemon with no band on the default store."""
+    if path is not None and not path.is_file():
+        raise ConfigError(f"--config: no such file {path} (without --config: {default_config_path()})")
+    return path
+
+
 def load_config(path: Path | None = None) -> Config:
     """The validated configuration; a missing file gives the defaults."""
     path = default_config_path() if path is None else path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -10,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from servers import free_port
 
 from spasmwatch.alerts import NoticeKind
@@ -99,3 +101,44 @@ def test_a_second_daemon_on_the_same_store_is_refused(tmp_path: Path) -> None:
     finally:
         first.terminate()
         first.wait(20)
+
+
+def test_a_config_named_with_dash_dash_config_must_exist(tmp_path: Path) -> None:
+    """Found by the docs run: a mistyped --config was read as the defaults, so 'status' asked
+    port 8765 and 'run' said "no [[bands]] in the config" without naming the file it read."""
+    typo = tmp_path / "bnad.toml"
+    for args in (("status",), ("events",), ("run",), ("config", "show"), ("config", "get", "alerts.quiet_hours")):
+        r = cli(typo, *args)
+        assert r.returncode == 2 and f"--config: no such file {typo}" in r.stderr, (args, r.stderr)
+    assert not (tmp_path / "spasmwatch.db").exists()
+    made = cli(typo, "config", "set", "alerts.quiet_hours", "22:00-07:00")  # 'set' starts a new file
+    assert made.returncode == 0 and "22:00-07:00" in typo.read_text(), made.stderr
+
+
+def test_run_without_bands_names_the_config_and_makes_no_store(tmp_path: Path) -> None:
+    """Found by the docs run: the error did not name the file, and the store (and its folder)
+    was created before it."""
+    config = tmp_path / "config.toml"
+    config.write_text('[alerts]\nquiet_hours = "22:00-07:00"\n')
+    r = cli(config, "run")
+    assert r.returncode == 2 and f"{config}: no [[bands]]" in r.stderr, r.stderr
+    assert not (tmp_path / "spasmwatch.db").exists()
+
+
+def test_status_says_since_only_for_a_seen_sleep_or_wake_onset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the docs run: 'asleep since -' (and 'sleep: unknown since -') before an onset."""
+    from spasmwatch.commands import status
+
+    monkeypatch.setenv("SPASMWATCH_CONFIG", str(tmp_path / "absent.toml"))  # the defaults, whatever this machine has
+
+    band = {"name": "cot", "device": "sim0001", "state": "STREAMING", "battery_pct": 78, "worn": True,
+            "asleep": True, "sleep_since": None, "faults": [], "last_cluster": None}
+    bands = [band, {**band, "name": "crib", "asleep": None}, {**band, "name": "pram", "asleep": False, "sleep_since": 1_700_000_000.0}]
+    monkeypatch.setattr(status, "api", lambda cfg, path: {"now": 0.0, "bands": bands, "alerts": []})
+    assert status.run(argparse.Namespace(config=None, json=False)) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "cot (sim0001): STREAMING, battery 78%, worn, asleep"
+    assert lines[1] == "crib (sim0001): STREAMING, battery 78%, worn, sleep: unknown"
+    assert lines[2].startswith("pram (sim0001): STREAMING, battery 78%, worn, awake since 20")

@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from spasmwatch.config import Config, default_config_path, load_config
+from spasmwatch.config import Config, default_config_path, existing_config, load_config
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.store import Store
 
@@ -26,7 +26,9 @@ def add_config_arg(p: argparse.ArgumentParser) -> None:
 
 
 def config_of(args: argparse.Namespace) -> Config:
-    return load_config(args.config)
+    """The config --config names (it must exist: a typo gave the defaults, and 'run' a daemon with
+    no bands in the default store), else the default file (absent: the defaults)."""
+    return load_config(existing_config(args.config))
 
 
 def add_store_args(p: argparse.ArgumentParser) -> None:

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from spasmwatch.config import default_config_path, dump, get, load_config, plain, set_value
+from spasmwatch.config import default_config_path, dump, existing_config, get, load_config, plain, set_value
 
 
 def register(sub: Any) -> None:
@@ -31,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
 
     path = Path(args.config) if args.config else None
     action = args.action or "show"
+    if action in ("show", "get"):  # 'set' may start a new file
+        path = existing_config(path)
     if action == "path":
         print(path or default_config_path())
     elif action == "get":

@@ -9,8 +9,9 @@ import time
 from typing import Any
 
 from spasmwatch.commands._daemon import add_config_arg, config_of
+from spasmwatch.config import default_config_path
 from spasmwatch.daemon.clock import Clock, ScaledClock
-from spasmwatch.errors import SpasmwatchError
+from spasmwatch.errors import ConfigError, SpasmwatchError
 
 
 def register(sub: Any) -> None:
@@ -28,6 +29,8 @@ def run(args: argparse.Namespace) -> int:
     from spasmwatch.daemon.main import serve
 
     cfg = config_of(args)
+    if not cfg.bands:  # before the store is made: a config that names no band starts nothing
+        raise ConfigError(f"{args.config or default_config_path()}: no [[bands]]: add one (spasmwatch scan lists bands in range)")
     level = (args.log_level or cfg.daemon.log_level).upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return asyncio.run(serve(cfg, _clock(args.sim_time_scale)))

@@ -24,18 +24,26 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     for b in st["bands"]:
-        worn = {True: "worn", False: "NOT WORN", None: "worn: unknown"}[b["worn"]]
-        sleep = {True: "asleep", False: "awake", None: "sleep: unknown"}[b["asleep"]]
-        batt = "?" if b["battery_pct"] is None else f"{b['battery_pct']}%"
-        print(f"{b['name']} ({b['device'] or 'not seen yet'}): {b['state']}, battery {batt}, {worn}, {sleep} since {hm(b['sleep_since'])}")
-        if b["faults"]:
-            print(f"  faults: {', '.join(b['faults'])}")
-        c = b["last_cluster"]
-        if c:
-            print(f"  last cluster: {hm(c['start'])}, {c['count']} spasms, {minutes(c['post_wake_s'])} after waking")
+        print("\n".join(band_lines(b)))
     open_alerts = [a for a in st["alerts"] if a["state"] not in ("CLOSED", "OK", "QUIET")]
     for a in open_alerts:
         print(f"ALERT #{a['id']} {a['state']}: {a['title']}\n  {a['text']}")
     if not open_alerts:
         print("no open alerts")
     return 0
+
+
+def band_lines(b: dict[str, Any]) -> list[str]:
+    """One band of /api/status for a person."""
+    worn = {True: "worn", False: "NOT WORN", None: "worn: unknown"}[b["worn"]]
+    sleep = {True: "asleep", False: "awake", None: "sleep: unknown"}[b["asleep"]]
+    if b["asleep"] is not None and b["sleep_since"] is not None:  # no onset seen yet: no "since -"
+        sleep += f" since {hm(b['sleep_since'])}"
+    batt = "?" if b["battery_pct"] is None else f"{b['battery_pct']}%"
+    lines = [f"{b['name']} ({b['device'] or 'not seen yet'}): {b['state']}, battery {batt}, {worn}, {sleep}"]
+    if b["faults"]:
+        lines.append(f"  faults: {', '.join(b['faults'])}")
+    c = b["last_cluster"]
+    if c:
+        lines.append(f"  last cluster: {hm(c['start'])}, {c['count']} spasms, {minutes(c['post_wake_s'])} after waking")
+    return lines

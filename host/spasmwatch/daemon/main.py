@@ -19,15 +19,12 @@ from spasmwatch.daemon.clock import Clock, SystemClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.http import HttpServer
 from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, link_factory
-from spasmwatch.errors import ConfigError
 from spasmwatch.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
 
 def build(cfg: Config, store: Store, clock: Clock | None = None, stale_s: float = K.STALE_S) -> Daemon:
-    if not cfg.bands:
-        raise ConfigError("no [[bands]] in the config: add one (spasmwatch scan lists bands in range)")
     bond_file = store.path.parent / "sim-bonds.json"
     bands = [
         BandSpec(b.label or b.name or b.address or b.port or "band", link_factory(b, **({"bond_file": bond_file} if b.transport == "sim" else {})), b.raw, b.rate_hz)
