@@ -52,6 +52,8 @@ def test_cli_talks_to_the_running_daemon(tmp_path: Path, quick_cluster_csv: Path
                 ack = await run("ack", "--by", "Mum")
                 assert ack.returncode == 0 and f"alert #{alert_id}" in ack.stdout, ack.stderr
                 assert r.daemon.engine.snapshot()["alerts"][0]["acked_by"] == "Mum"
+                again = await run("ack", str(alert_id), "--by", "Dad")  # found by the docs run: it said "acknowledged by Dad"
+                assert again.returncode == 0 and f"alert #{alert_id} " in again.stdout and "acknowledged by Mum (before you)" in again.stdout, again.stdout
 
                 mute = await run("mute", "band0000", "--for", "10m")
                 assert mute.returncode == 0, mute.stderr

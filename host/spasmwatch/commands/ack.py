@@ -27,5 +27,7 @@ def run(args: argparse.Namespace) -> int:
         raise SpasmwatchError("no open alert to acknowledge")
     for i in ids:
         a = api(cfg, f"/api/alerts/{i}/ack", {"by": args.by})
-        print(f"alert #{a['id']} {a['state']}: acknowledged by {args.by}")
+        # Who the daemon has: the first to acknowledge stays (a second ack changes nothing).
+        who = a.get("acked_by") or args.by
+        print(f"alert #{a['id']} {a['state']}: acknowledged by {who}" + ("" if who == args.by else " (before you)"))
     return 0
