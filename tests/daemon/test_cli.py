@@ -144,3 +144,12 @@ def test_status_says_since_only_for_a_seen_sleep_or_wake_onset(
     assert lines[0] == "cot (sim0001): STREAMING, battery 78%, worn, asleep"
     assert lines[1] == "crib (sim0001): STREAMING, battery 78%, worn, sleep: unknown"
     assert lines[2].startswith("pram (sim0001): STREAMING, battery 78%, worn, awake since 20")
+
+
+def test_mute_longer_than_a_day_is_refused_naming_the_option(tmp_path: Path) -> None:
+    """Found by the docs run: 'mute cot --for 48h' was sent, and the daemon's refusal named its
+    API field: "for_s must be a number of seconds, 0-86400"."""
+    config = tmp_path / "config.toml"
+    config.write_text(f"[daemon.http]\nport = {free_port()}\n")  # nobody there: the option is checked first
+    r = cli(config, "mute", "cot", "--for", "48h")
+    assert r.returncode == 2 and "--for: at most 24h" in r.stderr and "'48h'" in r.stderr, r.stderr

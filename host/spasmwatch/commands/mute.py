@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from spasmwatch.commands._daemon import add_config_arg, api, config_of
+from spasmwatch.daemon.consts import MAX_MUTE_S
 from spasmwatch.errors import SpasmwatchError
 
 
@@ -21,7 +22,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("mute", help="hold back one band's fault notices for a while (never a cluster alarm)", description=__doc__)
     add_config_arg(p)
     p.add_argument("device", help="band device id (see 'spasmwatch status')")
-    p.add_argument("--for", dest="span", default="30m", help="how long: 90s, 30m, 2h (default 30m)")
+    p.add_argument("--for", dest="span", default="30m", help=f"how long: 90s, 30m, 2h, at most {MAX_MUTE_S / 3600:g}h (default 30m)")
     p.add_argument("--off", action="store_true", help="unmute now")
     p.add_argument("--by", default=getpass.getuser(), help="who mutes (default: your user name)")
     p.set_defaults(func=run)
@@ -31,7 +32,10 @@ def seconds(span: str) -> float:
     m = re.fullmatch(r"(\d+(?:\.\d+)?)([smh])", span.strip())
     if not m:
         raise SpasmwatchError(f"--for: expected a span like 90s, 30m or 2h, got {span!r}")
-    return float(m.group(1)) * {"s": 1, "m": 60, "h": 3600}[m.group(2)]
+    for_s = float(m.group(1)) * {"s": 1, "m": 60, "h": 3600}[m.group(2)]
+    if for_s > MAX_MUTE_S:  # named here: the daemon's refusal spoke of its API field, for_s
+        raise SpasmwatchError(f"--for: at most {MAX_MUTE_S / 3600:g}h (a longer mute is forgotten, not chosen), got {span!r}")
+    return for_s
 
 
 def run(args: argparse.Namespace) -> int:

@@ -21,6 +21,10 @@ BACKOFF_S: dict[str, tuple[float, float]] = {
     "refused": (5.0, 120.0),
     "io": (2.0, 60.0),
 }
+# The longest mute of a band's notices (s; the web API and 'spasmwatch mute' refuse longer):
+# a mute longer than a day is forgotten, not a choice.
+MAX_MUTE_S = 24 * 3600.0
+
 # Pairing refused: retrying cannot help until a person re-pairs (FAULT), but
 # check now and then in case the band was reset to accept a new bond.
 AUTH_RETRY_S = 600.0

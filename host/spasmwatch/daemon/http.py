@@ -46,6 +46,7 @@ from aiohttp import web
 from spasmwatch.config import is_loopback
 from spasmwatch.daemon.api import DaemonAPI, Json
 from spasmwatch.daemon.clock import local_day
+from spasmwatch.daemon.consts import MAX_MUTE_S
 from spasmwatch.errors import ConfigError, SpasmwatchError
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,6 @@ MAX_TEXT = 4000  # characters in a note
 MAX_BY = 100
 MAX_DAYS = 366
 MAX_ID = 2**63 - 1  # SQLite's largest integer: the store's ids
-MAX_MUTE_S = 24 * 3600.0  # a mute longer than a day is forgotten, not a choice
 COOKIE = "spasmwatch_token"
 COOKIE_MAX_AGE = 400 * 86400  # the longest a browser keeps a cookie
 
