@@ -150,6 +150,20 @@ def test_bad_arguments_are_clear(course_db: tuple[Path, Expected], tmp_path: Pat
     assert not (tmp_path / "events.json").exists()
 
 
+@pytest.mark.parametrize("command", ["export", "report"])
+@pytest.mark.parametrize("rate", ["nan", "inf", "-3", "0", "52Hz"])
+def test_a_bad_rate_hz_is_refused_naming_the_option(
+    course_db: tuple[Path, Expected], tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, rate: str
+) -> None:
+    """Found by the docs run: nan and inf ended in a traceback, -3 and 0 gave other wake/sleep rows."""
+    db, _ = course_db
+    out = tmp_path / ("x.csv" if command == "export" else "x.html")
+    with pytest.raises(SystemExit) as exit_:
+        run_cli(command, "--db", str(db), "--out", str(out), "--rate-hz", rate)
+    assert exit_.value.code == 2 and f"--rate-hz: expected a sample rate in Hz, 10-100000, got '{rate}'" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def _many_spasms(n: int) -> Iterator[SpasmRow]:
     for i in range(n):
         yield SpasmRow(DEVICE, 1, i, DAY0 + i * 2.0, 1.0, 100.0, 20.0, 80)

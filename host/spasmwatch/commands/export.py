@@ -8,6 +8,7 @@ The store is opened read-only (docs/exports.md); progress goes to stderr on a te
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ from spasmwatch.export import FORMATS, Query, parse_iso, run_export
 from spasmwatch.export.columns import KINDS
 from spasmwatch.export.store_source import DEFAULT_RATE_HZ, StoreSource
 from spasmwatch.io import rawfile
+from spasmwatch.io.limits import MAX_RATE_HZ, MIN_RATE_HZ
 from spasmwatch.commands._daemon import add_store_args, store_path_of
 
 # Without --until: up to a day from now (anything the clock may still place).
@@ -39,7 +41,7 @@ def register(sub: Any) -> None:
     p.add_argument("--until", help="end (exclusive), ISO 8601; default: a day from now (all that is stored)")
     p.add_argument("--kinds", default=",".join(KINDS), help=f"comma-separated subset of {','.join(KINDS)}")
     add_store_args(p)
-    p.add_argument("--rate-hz", type=float, help=RATE_HELP)
+    p.add_argument("--rate-hz", type=rate_hz, help=RATE_HELP)
     p.set_defaults(func=run)
     what = p.add_subparsers(dest="what", metavar="raw")
     r = what.add_parser("raw", help="convert a raw recording (.swraw) to the replay CSV")
@@ -68,6 +70,18 @@ def query(args: argparse.Namespace) -> Query:
         return Query(args.device, since, until, kinds)
     except ValueError as exc:
         raise SpasmwatchError(str(exc)) from exc
+
+
+def rate_hz(text: str) -> float:
+    """--rate-hz: a sample rate a band can have (nan and inf went on to a traceback, 0 or less to
+    a silently different wake/sleep; found by the docs run)."""
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = math.nan
+    if not MIN_RATE_HZ <= rate <= MAX_RATE_HZ:  # nan fails too
+        raise argparse.ArgumentTypeError(f"expected a sample rate in Hz, {MIN_RATE_HZ:g}-{MAX_RATE_HZ:g}, got {text!r}")
+    return rate
 
 
 RATE_HELP = f"band IMU rate for the epochs' activity threshold (default: each band's as it reported it, else {DEFAULT_RATE_HZ:g})"

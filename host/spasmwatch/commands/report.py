@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from spasmwatch.commands._daemon import add_store_args
-from spasmwatch.commands.export import RATE_HELP, open_source
+from spasmwatch.commands.export import RATE_HELP, open_source, rate_hz
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export.timeline import parse_iso
 from spasmwatch.report import write_report
@@ -33,7 +33,7 @@ def register(sub: Any) -> None:
     p.add_argument("--device", help="band id (default: every band)")
     p.add_argument("--tz", help="time zone for days and times of day, e.g. Europe/Berlin (default: this computer's)")
     add_store_args(p)
-    p.add_argument("--rate-hz", type=float, help=RATE_HELP)
+    p.add_argument("--rate-hz", type=rate_hz, help=RATE_HELP)
     p.set_defaults(func=run)
 
 
