@@ -484,7 +484,9 @@ def test_treatments_normalise_common_drugs(store: Store) -> None:
     store.add_treatment(300.0, "Ketogenic  diet", "start")
     assert [x.drug for x in store.treatments()] == ["ACTH", "vigabatrin", "Ketogenic diet"]
     assert [x.drug for x in store.treatments(since=150.0, until=300.0)] == ["vigabatrin"]
-    for bad in (dict(drug="", action="start"), dict(drug="ACTH", action="pause"), dict(drug="ACTH", action="stop", dose=-1.0)):
+    for bad in (dict(drug="", action="start"), dict(drug="ACTH", action="pause"), dict(drug="ACTH", action="stop", dose=-1.0),
+                # found by the docs run: 'treatment add vigabatrin --action change --dose 100' was kept without a unit
+                dict(drug="vigabatrin", action="change", dose=100.0), dict(drug="vigabatrin", action="change", dose=100.0, unit=" ")):
         with pytest.raises(ValueError):
             store.add_treatment(400.0, **bad)  # type: ignore[arg-type]
     assert len(list(store.treatments())) == 3

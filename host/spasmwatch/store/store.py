@@ -826,6 +826,8 @@ class Store:
             raise ValueError(f"treatment action must be one of {', '.join(TREATMENT_ACTIONS)}, got {action!r}")
         if dose is not None and (_finite("dose", dose) or 0.0) < 0:
             raise ValueError(f"dose must not be negative, got {dose}")
+        if dose is not None and not (unit or "").strip():  # "vigabatrin change 100" reads as mg, or mg/kg/day
+            raise ValueError(f"dose {dose:g} needs its unit (e.g. mg/kg/day, IU/m2/day)")
         with self._tx() as c:
             cur = c.execute(
                 "INSERT INTO treatments(wall_s, drug, action, dose, unit, note, by) VALUES (?, ?, ?, ?, ?, ?, ?)",
