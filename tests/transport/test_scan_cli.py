@@ -51,3 +51,11 @@ def test_the_band_on_the_radio_is_the_one_to_configure_beside_a_board_on_usb(
     assert cli.main(["scan", "--transport", "serial,sim", "--timeout", "0.5"]) == 0
     out = capsys.readouterr().out
     assert f'1 band(s) found; add yours to {tmp_path / "config.toml"}:\n  [[bands]]\n  name = "{band.name}"\n  transport = "sim"' in out, out
+
+
+@pytest.mark.parametrize("timeout", ["-1", "0", "nan", "5s"])
+def test_a_bad_timeout_is_refused_naming_the_option(timeout: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by the docs run: 'scan --timeout -1' listened for nothing and said no band was near."""
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["scan", "--transport", "sim", "--timeout", timeout])
+    assert exit_.value.code == 2 and f"--timeout: expected seconds to listen, more than 0, got '{timeout}'" in capsys.readouterr().err

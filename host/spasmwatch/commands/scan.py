@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 from typing import Any
 
@@ -12,9 +13,20 @@ from spasmwatch.errors import SpasmwatchError
 
 def register(sub: Any) -> None:
     p = sub.add_parser("scan", help="find bands: BLE in range, USB serial, simulated radios", description=__doc__)
-    p.add_argument("--timeout", type=float, default=5.0, help="seconds to listen (default 5)")
+    p.add_argument("--timeout", type=_seconds, default=5.0, help="seconds to listen (default 5)")
     p.add_argument("--transport", default="ble,serial", help="comma list of ble, serial, sim (default ble,serial)")
     p.set_defaults(func=run)
+
+
+def _seconds(text: str) -> float:
+    """--timeout: a time to listen (-1 or nan scanned for nothing and said no band was near)."""
+    try:
+        t = float(text)
+    except ValueError:
+        t = math.nan
+    if not 0 < t < math.inf:  # nan fails too
+        raise argparse.ArgumentTypeError(f"expected seconds to listen, more than 0, got {text!r}")
+    return t
 
 
 def run(args: argparse.Namespace) -> int:
