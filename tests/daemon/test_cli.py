@@ -153,3 +153,14 @@ def test_mute_longer_than_a_day_is_refused_naming_the_option(tmp_path: Path) -> 
     config.write_text(f"[daemon.http]\nport = {free_port()}\n")  # nobody there: the option is checked first
     r = cli(config, "mute", "cot", "--for", "48h")
     assert r.returncode == 2 and "--for: at most 24h" in r.stderr and "'48h'" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("spec", ["0@1796400000", "-5@1796400000", "nan@1796400000", "inf@1796400000", "10@nan", "10", "x@1"])
+def test_a_bad_sim_time_scale_is_refused(spec: str) -> None:
+    """Found by the docs run: 0, -5 and nan speeds (and a nan origin) started a daemon whose clock
+    stood still, ran back or stamped nan."""
+    from spasmwatch.commands.run import _clock
+    from spasmwatch.errors import SpasmwatchError
+
+    with pytest.raises(SpasmwatchError, match=f"--sim-time-scale: expected SPEED@UNIX_S, SPEED > 0, .*got '{spec}'"):
+        _clock(spec)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import time
 from typing import Any
 
@@ -42,5 +43,9 @@ def _clock(spec: str | None) -> Clock | None:
     try:
         speed, origin = (float(x) for x in spec.split("@"))
     except ValueError:
-        raise SpasmwatchError(f"--sim-time-scale: expected SPEED@UNIX_S, e.g. 4@{time.time():.0f}, got {spec!r}") from None
+        speed = origin = math.nan
+    # 0, a negative or nan speed (or a nan origin) ran a daemon whose clock stood still, went
+    # back, or stamped nan (found by the docs run)
+    if not (0 < speed < math.inf and math.isfinite(origin)):
+        raise SpasmwatchError(f"--sim-time-scale: expected SPEED@UNIX_S, SPEED > 0, e.g. 4@{time.time():.0f}, got {spec!r}")
     return ScaledClock(origin, speed, real_start=origin)
