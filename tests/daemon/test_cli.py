@@ -164,3 +164,34 @@ def test_a_bad_sim_time_scale_is_refused(spec: str) -> None:
 
     with pytest.raises(SpasmwatchError, match=f"--sim-time-scale: expected SPEED@UNIX_S, SPEED > 0, .*got '{spec}'"):
         _clock(spec)
+
+
+FAMILY_AND_RESEARCH = ("run", "status", "events", "clusters", "ack", "mute", "note", "treatment", "export", "report", "config", "scan")
+
+
+def _parsers(parser: argparse.ArgumentParser, name: str) -> list[tuple[str, argparse.ArgumentParser]]:
+    """``parser`` and every sub-command parser below it, by their command line."""
+    found = [(name, parser)]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub_name, sub in action.choices.items():
+                found += _parsers(sub, f"{name} {sub_name}")
+    return found
+
+
+def test_every_family_and_research_command_explains_itself_and_each_option() -> None:
+    """Found by the docs run: 'note --help' had no description and listed `text` and `--kind`
+    unexplained, as did 'treatment' and 'config get/set' (`key`, `value`)."""
+    from spasmwatch.cli import build_parser
+
+    top = build_parser()
+    (commands,) = [a for a in top._actions if isinstance(a, argparse._SubParsersAction)]
+    bare = []
+    for command in FAMILY_AND_RESEARCH:
+        for line, p in _parsers(commands.choices[command], command):
+            if line.count(" ") < 1 or line.split()[1] not in ("show", "path"):  # a one-word action needs no more
+                if not p.description:
+                    bare.append(f"{line}: no description")
+            bare += [f"{line}: {a.dest}" for a in p._actions
+                     if not isinstance(a, (argparse._HelpAction, argparse._SubParsersAction)) and not a.help]
+    assert not bare, bare

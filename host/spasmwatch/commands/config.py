@@ -15,11 +15,12 @@ def register(sub: Any) -> None:
     csub = p.add_subparsers(dest="action", metavar="ACTION")
     csub.add_parser("show", help="the whole effective config, as TOML")
     csub.add_parser("path", help="where the config file is")
-    g = csub.add_parser("get", help="one value, e.g. alerts.escalate_after_s")
-    g.add_argument("key")
-    s = csub.add_parser("set", help="set one value (the whole file is checked first; its comments and layout are kept)")
-    s.add_argument("key")
-    s.add_argument("value")
+    g = csub.add_parser("get", help="one value, e.g. alerts.escalate_after_s", description="Print one value of the effective config.")
+    g.add_argument("key", help="dotted key; list items by number: bands.0.name")
+    set_help = "set one value (the whole file is checked first; its comments and layout are kept)"
+    s = csub.add_parser("set", help=set_help, description=set_help[0].upper() + set_help[1:] + ".")
+    s.add_argument("key", help="dotted key; list items by number: caregivers.0.min_urgency")
+    s.add_argument("value", help="a TOML value (300, true, '[\"not_worn\"]'); for a text key, the text")
     for action in (csub.choices.values()):
         # --config also after the action (spasmwatch config get KEY --config F)
         action.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)

@@ -43,8 +43,11 @@ def register(sub: Any) -> None:
     add_store_args(p)
     p.add_argument("--rate-hz", type=rate_hz, help=RATE_HELP)
     p.set_defaults(func=run)
-    what = p.add_subparsers(dest="what", metavar="raw")
-    r = what.add_parser("raw", help="convert a raw recording (.swraw) to the replay CSV")
+    what = p.add_subparsers(dest="what", metavar="[raw FILE.swraw]")
+    r = what.add_parser(
+        "raw", help="convert a raw recording (.swraw) to the replay CSV",
+        description="A raw recording the daemon kept (band raw = true) as the CSV 'spasmwatch replay' reads (docs/rawfile.md).",
+    )  # fmt: skip
     r.add_argument("file", help="raw recording (.swraw)")
     r.add_argument("--csv", type=Path, help="output CSV (default: FILE with .csv)")
     r.set_defaults(func=run_raw)

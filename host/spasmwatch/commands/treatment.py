@@ -21,25 +21,31 @@ from spasmwatch.store.rows import NOTE_KINDS, TREATMENT_ACTIONS, TreatmentRow
 
 
 def register(sub: Any) -> None:
-    t = sub.add_parser("treatment", help="record medication start / dose change / stop; list them")
+    t = sub.add_parser(
+        "treatment", help="record medication start / dose change / stop; list them",
+        description="The child's treatments, for the report's before/after and the exports (written to the daemon's store).",
+    )  # fmt: skip
     tsub = t.add_subparsers(dest="treatment_command", metavar="add|list", required=True)
-    a = tsub.add_parser("add", help="record a treatment change")
+    a = tsub.add_parser("add", help="record a treatment change", description="Record a treatment start, dose change or stop.")
     a.add_argument("drug", help="medication (e.g. vigabatrin, ACTH, prednisolone)")
-    a.add_argument("--action", choices=TREATMENT_ACTIONS, required=True)
-    a.add_argument("--dose", type=float, help="dose (number)")
+    a.add_argument("--action", choices=TREATMENT_ACTIONS, required=True, help="what changed")
+    a.add_argument("--dose", type=float, help="dose (number; needs --unit)")
     a.add_argument("--unit", help="dose unit, e.g. mg/kg/day")
     a.add_argument("--at", help="when, ISO 8601 (no zone: local time); default now")
     a.add_argument("--note", help="free text")
     a.add_argument("--by", help="who recorded it")
     add_store_args(a)
     a.set_defaults(func=run_add)
-    ls = tsub.add_parser("list", help="list recorded treatment changes")
+    ls = tsub.add_parser("list", help="list recorded treatment changes", description="Every recorded treatment change, oldest first.")
     add_store_args(ls)
     ls.set_defaults(func=run_list)
 
-    n = sub.add_parser("note", help="add a caregiver note (video taken, medication given, anything)")
-    n.add_argument("text")
-    n.add_argument("--kind", choices=NOTE_KINDS, default="note")
+    n = sub.add_parser(
+        "note", help="add a caregiver note (video taken, medication given, anything)",
+        description="A caregiver note, shown beside the clusters in 'events', the report and the exports.",
+    )  # fmt: skip
+    n.add_argument("text", help="what happened, e.g. \"video taken\"")
+    n.add_argument("--kind", choices=NOTE_KINDS, default="note", help="the kind of note (default note)")
     n.add_argument("--device", help="band id the note is about")
     n.add_argument("--at", help="when, ISO 8601 (no zone: local time); default now")
     n.add_argument("--by", help="who wrote it")
