@@ -226,6 +226,11 @@ def test_bad_values_name_table_key_expectation_and_value(tmp_path: Path, text: s
     assert expected in error_of(tmp_path, text)
 
 
+def test_a_bad_whole_number_is_quoted_as_written(tmp_path: Path) -> None:
+    """Found by the docs run: 'config set alerts.escalate_after_s -5' said "got -5.0"."""
+    assert error_of(tmp_path, "[alerts]\nescalate_after_s = -5").endswith("[alerts] escalate_after_s: expected a number >= 0, got -5")
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

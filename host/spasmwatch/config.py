@@ -342,13 +342,14 @@ _TYPE_EXPECT = {str: "a string", int: "an integer", float: "a number", bool: "tr
 
 def _scalar(tp: type[Any], v: Any, key: str, meta: Mapping[str, Any], where: _Where) -> Any:
     expect = meta.get("expect", _TYPE_EXPECT[tp])
+    written = v  # for the message: -5, as the file says, not -5.0
     if tp is float and isinstance(v, int) and not isinstance(v, bool):
         v = float(v)
     ok_type = isinstance(v, tp) and not (tp is not bool and isinstance(v, bool))
     if tp is float and ok_type and not math.isfinite(v):
         ok_type = False
     if not ok_type or ("ok" in meta and not meta["ok"](v)):
-        _raise(where, key, expect, v)
+        _raise(where, key, expect, written)
     return v
 
 
