@@ -366,6 +366,29 @@ def test_cli_simulate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert out.read_text().splitlines()[0] == "t,ax,ay,az"
 
 
+def test_cli_simulate_writes_over_a_simulation_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by the docs run: 'simulate rec.csv' replaced a recording and the truth labelled for it
+    with 'spasmwatch truth' (rec.truth.json) without a word."""
+    args = ["--duration-s", "120", "--rate", "50", "--no-gyro"]
+    sim = tmp_path / "sim.csv"
+    assert main(["simulate", str(sim), *args, "--seed", "1"]) == 0
+    assert main(["simulate", str(sim), *args, "--seed", "2"]) == 0  # a new seed, the same name
+    assert json.loads((tmp_path / "sim.truth.json").read_text())["seed"] == 2
+    rec, labels = tmp_path / "rec.csv", tmp_path / "rec.truth.json"
+    rec.write_text("t,ax,ay,az\n0,0,0,1\n0.02,0,0,1\n")
+    labels.write_text('{"source": "labels", "duration_s": 0.04, "spasms": []}\n')
+    before = (rec.read_bytes(), labels.read_bytes())
+    capsys.readouterr()
+    assert main(["simulate", str(rec), *args]) == 2
+    assert f"{labels}: is not a simulation's ground truth" in capsys.readouterr().err
+    labels.unlink()
+    assert main(["simulate", str(rec), *args]) == 2
+    assert f"{rec}: exists, with no simulation's ground truth beside it" in capsys.readouterr().err
+    assert rec.read_bytes() == before[0]
+    labels.write_text("{not json")
+    assert main(["simulate", str(tmp_path / "rec.csv"), *args]) == 2 and rec.read_bytes() == before[0]
+
+
 def test_cli_rejects_bad_values(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", str(tmp_path / "x.csv"), "--rate", "0"]) == 2
     assert "rate_hz" in capsys.readouterr().err

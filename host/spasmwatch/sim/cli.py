@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from spasmwatch.analysis.truthfile import truth_path
+from spasmwatch.errors import InputError
 from spasmwatch.sim.output import write_stream
 from spasmwatch.sim.recording import Simulation
 from spasmwatch.sim.scenario import KINDS, Scenario
@@ -64,7 +66,24 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
     )
 
 
+def _check_replaceable(out: Path) -> None:
+    """A simulation may be written over (a new seed, the same name); a recording of one's own,
+    or the truth labelled for it with 'spasmwatch truth', may not. Found by the docs run:
+    'simulate rec.csv' replaced a labelled rec.csv and its rec.truth.json without a word."""
+    truth = truth_path(out)
+    if truth.exists():
+        try:
+            kept = json.loads(truth.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            kept = None
+        if not (isinstance(kept, dict) and "seed" in kept and kept.get("source") != "labels"):
+            raise InputError(str(truth), "is not a simulation's ground truth (labels of a recording?): simulate to another OUT.csv")
+    elif out.exists():
+        raise InputError(str(out), "exists, with no simulation's ground truth beside it (a recording?): simulate to another OUT.csv")
+
+
 def run(args: argparse.Namespace) -> int:
+    _check_replaceable(args.out)
     scenario = scenario_from_args(args)
     started = time.monotonic()
     sim = Simulation(scenario)
