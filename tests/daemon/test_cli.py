@@ -195,3 +195,15 @@ def test_every_family_and_research_command_explains_itself_and_each_option() -> 
             bare += [f"{line}: {a.dest}" for a in p._actions
                      if not isinstance(a, (argparse._HelpAction, argparse._SubParsersAction)) and not a.help]
     assert not bare, bare
+
+
+def test_run_on_a_data_dir_that_cannot_be_made_names_it(tmp_path: Path) -> None:
+    """Found by the docs run: 'run' with [daemon] data_dir under a file (or /proc) ended in a
+    FileNotFoundError traceback; 'note' and 'treatment add' named the folder."""
+    (tmp_path / "a-file").write_text("x")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[daemon]\ndata_dir = "{tmp_path}/a-file/data"\n\n[[bands]]\nname = "crib"\ntransport = "sim"\n')
+    env = {k: v for k, v in os.environ.items() if k != "SPASMWATCH_DATA_DIR"}
+    r = subprocess.run([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)], capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 2 and f"{tmp_path}/a-file/data/spasmwatch.db: cannot create its folder: Not a directory" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr

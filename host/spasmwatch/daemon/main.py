@@ -19,7 +19,7 @@ from spasmwatch.daemon.clock import Clock, SystemClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.http import HttpServer
 from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, link_factory
-from spasmwatch.store import Store, StoreError
+from spasmwatch.store import Store, StoreError, make_folder
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ async def serve(
 ) -> int:
     """Run until SIGINT/SIGTERM (or ``until`` completes); prints a status line on change."""
     path = cfg.store_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path)  # for the lock beside the store, which is taken first
     with _one_daemon(path), Store(path) as store:
         daemon = build(cfg, store, clock, stale_s)
         http = await _start_http(cfg, daemon)

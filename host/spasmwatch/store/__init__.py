@@ -1,6 +1,6 @@
 """The daemon's SQLite store (WAL, versioned schema): see docs/store.md."""
 
-from spasmwatch.store._db import StoreError
+from spasmwatch.store._db import StoreError, make_folder
 from spasmwatch.store.rows import (
     ActivityRow,
     AlertRow,
@@ -22,6 +22,7 @@ from spasmwatch.store.schema import SCHEMA_VERSION
 from spasmwatch.store.store import Store
 
 __all__ = [
+    "make_folder",
     "SCHEMA_VERSION",
     "ActivityRow",
     "AlertRow",

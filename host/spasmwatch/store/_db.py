@@ -21,15 +21,20 @@ class StoreError(SpasmwatchError):
     """The store file cannot be used: names the file and what is wrong with it."""
 
 
+def make_folder(path: Path) -> None:
+    """The folder of the store file ``path``, created as needed; StoreError naming it if it cannot be."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StoreError(f"{path}: cannot create its folder: {e.strerror}") from e
+
+
 def connect(path: Path, readonly: bool) -> sqlite3.Connection:
     """Open ``path`` (read-write: create and migrate; read-only: must be current)."""
     if readonly and not path.is_file():
         raise StoreError(f"{path}: no spasmwatch store here")
     if not readonly:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise StoreError(f"{path}: cannot create its folder: {e.strerror}") from e
+        make_folder(path)
     target = path.resolve().as_uri() + "?mode=ro" if readonly else str(path)
     try:
         conn = sqlite3.connect(
