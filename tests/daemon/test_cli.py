@@ -58,7 +58,8 @@ def test_cli_talks_to_the_running_daemon(tmp_path: Path, quick_cluster_csv: Path
                 mute = await run("mute", "band0000", "--for", "10m")
                 assert mute.returncode == 0, mute.stderr
                 assert r.daemon.engine.device_summary("band0000")["muted_until"] is not None
-                assert (await run("mute", "nosuch", "--for", "1m")).returncode == 2
+                nosuch = await run("mute", "band0", "--for", "1m")  # the name status shows first, not the id
+                assert nosuch.returncode == 2 and "no band with the device id 'band0'; the daemon's bands: band0000 (band0)" in nosuch.stderr, nosuch.stderr
 
                 cl = await run("clusters", "--since", "1d")
                 assert cl.returncode == 0 and "1 cluster(s)" in cl.stdout, cl.stdout + cl.stderr

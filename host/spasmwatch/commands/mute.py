@@ -40,7 +40,13 @@ def seconds(span: str) -> float:
 
 def run(args: argparse.Namespace) -> int:
     for_s = 0.0 if args.off else seconds(args.span)
+    cfg = config_of(args)
+    # The daemon's 404 said only "no band X": status shows a band's name first, its id in brackets.
+    bands = {b["device"]: b["name"] for b in api(cfg, "/api/status")["bands"] if b["device"]}
+    if args.device not in bands:
+        known = ", ".join(f"{d} ({n})" for d, n in bands.items()) or "none seen yet"
+        raise SpasmwatchError(f"no band with the device id {args.device!r}; the daemon's bands: {known}")
     # One path segment, whatever the id holds: a USB serial band's id is its label ("Mila's band").
-    api(config_of(args), f"/api/bands/{quote(args.device, safe='')}/mute", {"for_s": for_s, "by": args.by})
+    api(cfg, f"/api/bands/{quote(args.device, safe='')}/mute", {"for_s": for_s, "by": args.by})
     print(f"{args.device}: " + ("unmuted" if for_s == 0 else f"band notices muted for {args.span}; a spasm cluster still raises the alarm"))
     return 0
