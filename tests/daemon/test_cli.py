@@ -147,6 +147,20 @@ def test_status_says_since_only_for_a_seen_sleep_or_wake_onset(
     assert lines[2].startswith("pram (sim0001): STREAMING, battery 78%, worn, awake since 20")
 
 
+def test_status_says_who_acknowledged_an_open_alert(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by the docs run: after 'ack', status still listed "ALERT #2 STALE" as before while a
+    second 'ack' said "no open alert to acknowledge"."""
+    from spasmwatch.commands import status
+
+    monkeypatch.setenv("SPASMWATCH_CONFIG", str(tmp_path / "absent.toml"))
+    alert = {"id": 2, "state": "STALE", "title": "Band disconnected (cot)", "text": "No data from the band", "acked_by": "Mum"}
+    alerts = [alert, {**alert, "id": 3, "state": "ALARM", "acked_by": None}]
+    monkeypatch.setattr(status, "api", lambda cfg, path: {"now": 0.0, "bands": [], "alerts": alerts})
+    assert status.run(argparse.Namespace(config=None, json=False)) == 0
+    out = capsys.readouterr().out
+    assert "ALERT #2 STALE (acknowledged by Mum): Band disconnected (cot)" in out and "ALERT #3 ALARM: Band" in out
+
+
 def test_mute_longer_than_a_day_is_refused_naming_the_option(tmp_path: Path) -> None:
     """Found by the docs run: 'mute cot --for 48h' was sent, and the daemon's refusal named its
     API field: "for_s must be a number of seconds, 0-86400"."""

@@ -27,7 +27,9 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(band_lines(b)))
     open_alerts = [a for a in st["alerts"] if a["state"] not in ("CLOSED", "OK", "QUIET")]
     for a in open_alerts:
-        print(f"ALERT #{a['id']} {a['state']}: {a['title']}\n  {a['text']}")
+        # Who is on it: 'ack' (no id) passes over an acknowledged alert, so status says so too.
+        acked = f" (acknowledged by {a['acked_by']})" if a.get("acked_by") else ""
+        print(f"ALERT #{a['id']} {a['state']}{acked}: {a['title']}\n  {a['text']}")
     if not open_alerts:
         print("no open alerts")
     return 0
