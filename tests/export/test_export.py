@@ -164,6 +164,31 @@ def test_a_bad_rate_hz_is_refused_naming_the_option(
     assert not out.exists()
 
 
+@pytest.mark.parametrize(("name", "fmt"), [("e.csv", "csv"), ("e.jsonl", "jsonl"), ("e.parquet", "parquet"), ("e.edf", "edf"), ("sub-01_events.tsv", "bids")])
+def test_an_export_writes_over_an_earlier_export_only(course_db: tuple[Path, Expected], tmp_path: Path, name: str, fmt: str) -> None:
+    """Found by the docs run: '--out rec.csv' replaced a recording, and the sidecar (rec.json)
+    replaced whatever JSON of one's own had that name."""
+    from spasmwatch.errors import SpasmwatchError
+
+    db, _ = course_db
+    out = tmp_path / name
+    args = ("export", "--db", str(db), "--format", fmt, "--out", str(out), "--since", "2024-03-01")
+    assert run_cli(*args) == 0
+    assert run_cli(*args) == 0  # the same export again
+    recording = b"t,ax,ay,az\n0,0,0,1\n0.02,0,0,1\n"
+    out.write_bytes(recording)
+    with pytest.raises(SpasmwatchError, match=f"{out}: exists and is not an earlier spasmwatch export"):
+        run_cli(*args)
+    assert out.read_bytes() == recording
+    if fmt in ("csv", "jsonl", "bids"):
+        out.unlink()
+        own = tmp_path / (out.stem + ".json")
+        own.write_text('{"mine": true}\n')
+        with pytest.raises(SpasmwatchError, match=f"{own}: exists and is not an earlier spasmwatch export"):
+            run_cli(*args)
+        assert own.read_text() == '{"mine": true}\n' and not out.exists()
+
+
 def _many_spasms(n: int) -> Iterator[SpasmRow]:
     for i in range(n):
         yield SpasmRow(DEVICE, 1, i, DAY0 + i * 2.0, 1.0, 100.0, 20.0, 80)

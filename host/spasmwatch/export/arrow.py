@@ -41,3 +41,12 @@ def write_parquet(out: Path, rows: Iterable[Row], doc: dict[str, Any], batch_row
             w.write_table(pa.Table.from_pylist(batch, schema=sch), row_group_size=batch_rows)
             n += len(batch)
     return n
+
+
+def is_export(path: Path) -> bool:
+    """Whether ``path`` is a Parquet file an export wrote (its schema carries the sidecar)."""
+    try:
+        meta = pq.read_schema(path).metadata
+    except (pa.ArrowException, OSError):  # not Parquet at all
+        return False
+    return bool(meta) and b"spasmwatch" in meta

@@ -178,12 +178,53 @@ def bids_sidecar(meta: Meta) -> dict[str, Any]:
     return doc
 
 
+# How each format's file begins (its first line, or for EDF+ the recording field), so an
+# export writes over an earlier export only. Prefixes: columns are only ever added at the end.
+_CSV_HEAD = "onset_utc,onset_s,duration_s,kind,"
+_BIDS_HEAD = "onset\tduration\ttrial_type\tvalue\tonset_utc\t"
+
+
+def _is_export(fmt: str, path: Path) -> bool:
+    """Whether the file at ``path`` is one an export (or its sidecar, ``fmt`` "json") wrote."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1 << 16)
+    except OSError:
+        return True  # nothing readable to keep: the write says what is wrong
+    first = head.split(b"\n", 1)[0].decode("utf-8", "replace")
+    if not head or fmt == "csv" and first.startswith(_CSV_HEAD) or fmt == "bids" and first.startswith(_BIDS_HEAD):
+        return True
+    if fmt == "edf":
+        return b"spasmwatch" in head[88:168]  # EDF+ recording field: setEquipment("spasmwatch")
+    if fmt == "parquet":
+        from spasmwatch.export import arrow
+
+        return arrow.is_export(path)
+    try:
+        doc = json.loads(first if fmt == "jsonl" else head)
+    except ValueError:
+        return False
+    if fmt == "jsonl":
+        return isinstance(doc, dict) and {"onset_utc", "kind"} <= doc.keys()
+    return isinstance(doc, dict) and any(g.get("Name") == "spasmwatch" for g in doc.get("GeneratedBy", []) if isinstance(g, dict))
+
+
+def _check_replaceable(fmt: str, out: Path) -> None:
+    """An export writes over an earlier export (the same range again) and nothing else: found by
+    the docs run, '--out rec.csv' replaced a recording, and a sidecar someone's own JSON."""
+    kept = [(fmt, out)] + ([("json", sidecar_path(out))] if fmt in ("csv", "jsonl", "bids") else [])
+    for kind, path in kept:
+        if path.exists() and not _is_export(kind, path):
+            raise ExportError(f"{path}: exists and is not an earlier spasmwatch export: not written over (choose another --out)")
+
+
 def export(fmt: str, out: Path, rows: Iterable[Row], meta: Meta, progress: Progress | None = None) -> int:
     """Write ``rows`` to ``out`` in ``fmt`` (plus its sidecar); returns the number of rows."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     if fmt in ("csv", "jsonl", "bids") and sidecar_path(out) == out:
         raise ExportError(f"{out}: its .json sidecar would overwrite it: name the {fmt} file .{'tsv' if fmt == 'bids' else fmt}")
+    _check_replaceable(fmt, out)
     if fmt == "edf":
         edf_start(out, meta)  # before anything is written
     try:
