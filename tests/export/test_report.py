@@ -113,6 +113,20 @@ def test_report_refuses_other_suffixes(course_db: tuple[Path, Expected], tmp_pat
         run_cli("report", "--db", str(db), "--out", str(tmp_path / "r.docx"), *ARGS)
 
 
+@pytest.mark.parametrize("name", ["r.pdf", "r.html"])
+def test_a_report_writes_over_an_earlier_report_only(course_db: tuple[Path, Expected], tmp_path: Path, name: str) -> None:
+    """Found by the docs run: '--out report.pdf' replaced whatever PDF had that name."""
+    db, _ = course_db
+    out = tmp_path / name
+    assert run_cli("report", "--db", str(db), "--out", str(out), *ARGS) == 0
+    assert run_cli("report", "--db", str(db), "--out", str(out), *ARGS) == 0  # the same report again
+    letter = b"%PDF-1.4\n1 0 obj << /Creator (LibreOffice) >> endobj\n%%EOF\n" if name.endswith(".pdf") else b"<html><title>letter</title></html>\n"
+    out.write_bytes(letter)
+    with pytest.raises(SpasmwatchError, match=f"{out}: exists and is not an earlier spasmwatch report"):
+        run_cli("report", "--db", str(db), "--out", str(out), *ARGS)
+    assert out.read_bytes() == letter
+
+
 def test_treatment_and_note_cli_write_through_the_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from spasmwatch.store import Store
 

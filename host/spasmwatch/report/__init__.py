@@ -17,6 +17,9 @@ def write_report(source: Source, device: str | None, since: float, until: float,
     suffix = out.suffix.lower()
     if suffix not in (".pdf", ".html", ".htm"):
         raise SpasmwatchError(f"{out}: the report is written as .pdf or .html")
+    if out.exists() and not _is_report(out, suffix):
+        # found by the docs run: '--out report.pdf' replaced whatever PDF had that name (a letter)
+        raise SpasmwatchError(f"{out}: exists and is not an earlier spasmwatch report: not written over (choose another --out)")
     data = gather(source, device, since, until, tz)
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -31,6 +34,27 @@ def write_report(source: Source, device: str | None, since: float, until: float,
     except OSError as exc:
         raise SpasmwatchError(f"{out}: cannot write the report: {exc.strerror or exc}") from exc
     return data
+
+
+def _is_report(out: Path, suffix: str) -> bool:
+    """Whether the file at ``out`` is one a report wrote: the PDF's Info (Creator, near its end)
+    or the HTML's title."""
+    try:
+        with open(out, "rb") as f:
+            head = f.read(1 << 16)
+            f.seek(max(0, out.stat().st_size - (1 << 16)))
+            tail = f.read()
+    except OSError:
+        return True  # nothing readable to keep: the write says what is wrong
+    if not head:
+        return True
+    if suffix == ".pdf":
+        return b"/Creator (spasmwatch)" in head + tail
+    from html import escape
+
+    from spasmwatch.report.text import TITLE
+
+    return f"<title>{escape(TITLE)}</title>".encode() in head
 
 
 __all__ = ["ReportData", "write_report"]
