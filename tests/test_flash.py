@@ -79,12 +79,12 @@ def connect(band: Path) -> Link:
 
 
 def do_flash(
-    band: Path, fw: Path, board: dict[str, object], link: Link | None = None, device_id: str | None = None
+    band: Path, fw: Path, board: dict[str, object], link: Link | None = None, device_id: str | None = None, replace_board: bool = False
 ) -> tuple[Recorder, FlashResult]:
     rec = Recorder()
     link = link or connect(band)
     try:
-        result = flash(link, board, fw, device_id=device_id, progress=rec)
+        result = flash(link, board, fw, device_id=device_id, progress=rec, replace_board=replace_board)
     finally:
         link.close()
     return rec, result
@@ -544,8 +544,8 @@ def test_board_info_that_fails_restarts_the_band_it_stopped(
 
 
 class CutWhileWritingLink(Link):
-    """The cable comes out (or the power goes) right after the band opened ``target`` for writing:
-    the band is left with that file empty, as a flash cut short leaves it."""
+    """The cable comes out (or the power goes) right after the band opened ``target`` (or a temporary
+    file named after it) for writing: the band is left with that file empty."""
 
     def __init__(self, inner: Link, target: str) -> None:
         super().__init__(inner.transport, inner.name, inner.root, inner.simulated)
@@ -554,7 +554,7 @@ class CutWhileWritingLink(Link):
 
     def exec(self, code: str, timeout_s: float = 20.0) -> bytes:
         out = super().exec(code, timeout_s)
-        if f"_P = [{self.target!r}]" in code and "open(_R + _P[0], 'wb')" in code:
+        if f"_P = ['{self.target}" in code and "open(_R + _P[0], 'wb')" in code:
             raise DeviceError("unplugged")
         return out
 
@@ -569,10 +569,13 @@ def test_a_first_flash_cut_while_writing_board_or_device_json_is_finished_by_the
 ) -> None:
     """Found by review: a /board.json or /device.json left empty by a cut first flash counted as
     missing and was replaced without a word. The same command finishes the flash (the band never
-    ran the app: no history hangs on its id), and says what it replaces."""
+    ran the app: no history hangs on its id), and says what it replaces. The flash now writes both
+    whole or not at all, so the empty file is made by hand here, as a flash of an earlier spasmwatch
+    left it."""
     with pytest.raises(DeviceError, match="unplugged; the flash was cut short"):
         do_flash(band, fw, board, link=CutWhileWritingLink(connect(band), target))
-    assert (band / target.lstrip("/")).read_bytes() == b""
+    assert not (band / target.lstrip("/")).exists(), "the cut write went to a temporary file"
+    (band / target.lstrip("/")).write_bytes(b"")
     if target == "/board.json":
         assert cli_flash(band, fw) == 2  # without --board: nothing says which board it is
         err = capsys.readouterr().err
@@ -712,7 +715,8 @@ def test_a_damaged_device_json_never_gives_a_band_that_monitored_a_new_id(
     # A flash renaming the band is cut while writing /device.json: the manifest went first, nothing records the id.
     with pytest.raises(DeviceError, match="unplugged"):
         do_flash(band, fw, board, link=CutWhileWritingLink(connect(band), "/device.json"), device_id="nursery-2")
-    assert ident.read_bytes() == b"" and not (band / MANIFEST.lstrip("/")).exists()
+    assert json.loads(ident.read_text()) == {"device_id": "nursery-1"} and not (band / MANIFEST.lstrip("/")).exists()
+    ident.write_bytes(b"")  # as the flash of an earlier spasmwatch, which wrote it in place, left it
     before = on_band(band)
     with pytest.raises(DeviceError, match=r"/device.json on the band is empty \(0 bytes\), and no complete flash recorded the band's id, "
                        r"but the band has monitored \(/data is there\): .*split its history\. Run again with --device-id ID"):  # fmt: skip
@@ -741,6 +745,7 @@ def test_board_info_names_a_damaged_board_or_device_json(band: Path, fw: Path, b
     port = f"unix:{band}"
     with pytest.raises(DeviceError, match="unplugged"):
         do_flash(band, fw, board, link=CutWhileWritingLink(connect(band), "/board.json"))
+    (band / "board.json").write_bytes(b"")  # as the flash of an earlier spasmwatch, which wrote it in place, left it
     assert cli.main(["board", "info", "--port", port, "--firmware", str(fw)]) == 1
     text = capsys.readouterr().out
     assert "board        damaged: /board.json on the band is empty (0 bytes); run 'spasmwatch flash' again" in text
@@ -754,3 +759,59 @@ def test_board_info_names_a_damaged_board_or_device_json(band: Path, fw: Path, b
     text = capsys.readouterr().out
     assert re.search(r"device id    damaged: /device.json on the band is not valid JSON \(.*: truncated or damaged\); run 'spasmwatch flash' again", text), text
     assert f"board        {BOARD} (" in text
+
+
+class CutBeforeRenameLink(Link):
+    """The cable comes out after a file was written whole to its temporary name, before the rename onto ``target``."""
+
+    def __init__(self, inner: Link, target: str) -> None:
+        super().__init__(inner.transport, inner.name, inner.root, inner.simulated)
+        self._extra = inner._extra
+        self.target = target
+
+    def exec(self, code: str, timeout_s: float = 20.0) -> bytes:
+        if "os.rename(" in code and f"'{self.target}']" in code:
+            raise DeviceError("unplugged")
+        return super().exec(code, timeout_s)
+
+
+@pytest.mark.parametrize("cut", ["while writing", "before the rename"])
+@pytest.mark.parametrize("target", ["/board.json", "/device.json"])
+def test_a_flash_cut_while_replacing_board_or_device_json_leaves_the_old_file_whole(
+    band: Path, fw: Path, board: dict[str, object], micropython: str, target: str, cut: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by review: /board.json and /device.json were written in place, so a flash cut while writing
+    one (a pulled cable, a power cut) left it truncated on a band in use. They are written to a temporary
+    file and renamed onto the name: the old file stays whole and is read as before, the temporary file is
+    never read for it (cut before the rename it holds the new file whole), and the next flash removes it."""
+    do_flash(band, fw, board, device_id="nursery-1")
+    _band_events(band, micropython, 2)  # a band in use
+    path = band / target.lstrip("/")
+    old = path.read_bytes()
+    before = set(on_band(band))
+    # What would replace the file: another board (its definition), or another id.
+    other = boards.load(next(b for b in boards.board_ids(ROOT) if b != BOARD), ROOT)
+    change = {"board": other, "replace_board": True} if target == "/board.json" else {"board": board, "device_id": "nursery-2"}
+    Cut = CutWhileWritingLink if cut == "while writing" else CutBeforeRenameLink
+    with pytest.raises(DeviceError, match="unplugged; the flash was cut short"):
+        do_flash(band, fw, link=Cut(connect(band), target), **change)
+    assert path.read_bytes() == old, f"{target} was changed by a cut write"
+    temps = sorted(set(on_band(band)) - before)
+    assert len(temps) == 1 and temps[0].startswith(target), temps
+    temp = (band / temps[0].lstrip("/")).read_bytes()
+    if cut == "while writing":
+        assert temp == b""
+    else:  # the new file, whole
+        assert json.loads(temp) == (other if target == "/board.json" else {"device_id": "nursery-2"})
+    port = f"unix:{band}"
+    assert cli.main(["board", "info", "--port", port, "--firmware", str(fw), "--json"]) == 1  # cut short: no main.py
+    st = json.loads(capsys.readouterr().out)
+    assert (st["board"], st["device_id"], st["board_problem"], st["device_id_problem"]) == (BOARD, "nursery-1", None, None)
+    assert st["incomplete"] is True
+    (rec, r), said = flash_warnings(band, fw, board)  # the same band, as it was: the old file is read, not the temporary one
+    assert said == [] and r.device_id == "nursery-1"
+    assert temps[0] in r.report.removed and temps[0].lstrip("/") not in {p.name for p in band.iterdir()}
+    assert json.loads(path.read_bytes()) == json.loads(old)
+    assert cli.main(["board", "info", "--port", port, "--firmware", str(fw)]) == 0
+
+

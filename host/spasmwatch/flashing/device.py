@@ -16,6 +16,9 @@ from typing import Any
 from spasmwatch.flashing.link import DeviceError, Link
 
 CHUNK_BYTES = 1024  # per exec when writing a file (raw-paste flow control handles the rest)
+# An atomic write goes to the file's name plus this, then is renamed onto the name (as band/storage.py's
+# write_atomic does): a cut leaves the old file whole and at most this temporary file beside it.
+TMP_SUFFIX = ".tmp"
 # Names of MicroPython's native-code architectures, indexed by sys.implementation._mpy >> 10
 # (py/persistentcode.h MP_NATIVE_ARCH_*; checked against mpy-cross by the tests).
 MPY_ARCHS = (
@@ -214,9 +217,14 @@ class Device:
         if paths:
             self._run(_REMOVE, paths)
 
-    def write(self, path: str, data: bytes, progress: Callable[[int], None] | None = None) -> None:
-        """Write a whole file in chunks; ``progress(n)`` after each chunk of n bytes."""
-        self._run("_sw_feed()\n_f = open(_R + _P[0], 'wb')", [path])
+    def write(self, path: str, data: bytes, progress: Callable[[int], None] | None = None, atomic: bool = False) -> None:
+        """Write a whole file in chunks; ``progress(n)`` after each chunk of n bytes.
+
+        ``atomic``: write ``path`` + TMP_SUFFIX and rename it onto ``path`` (LittleFS, and POSIX on the
+        unix port, replace atomically), so a cut leaves the old file whole, never part of the new one.
+        """
+        target = path + TMP_SUFFIX if atomic else path
+        self._run("_sw_feed()\n_f = open(_R + _P[0], 'wb')", [target])
         try:
             for i in range(0, len(data), CHUNK_BYTES):
                 chunk = data[i : i + CHUNK_BYTES]
@@ -227,6 +235,8 @@ class Device:
         finally:
             self.calls += 1
             self.link.exec("_f.close()")
+        if atomic:  # only once the whole file is written and closed
+            self._run("import os\nos.rename(_R + _P[0], _R + _P[1])", [target, path])
 
     def unique_id(self) -> str | None:
         """The chip's factory id (eFuse MAC on ESP32) as hex, None where there is none."""

@@ -34,6 +34,9 @@ class Image:
 
     path: str  # absolute device path, e.g. /band/imu.mpy
     data: bytes
+    # Written whole or not at all (Device.write's atomic): the flash's own records, which the app and the
+    # next flash read back to know the band (a module cut short is found by hashing and main.py comes last).
+    atomic: bool = False
 
     @property
     def sha256(self) -> str:

@@ -51,8 +51,8 @@ def read_value(device: Device, path: str, field: str, manifest_key: str, pattern
     """``field`` of the JSON object in ``path`` on the band, or what is wrong with the file (and then
     ``manifest_key`` of the manifest, the value the last complete flash wrote there).
 
-    A flash cut short while writing the file (a pulled cable, a power cut) leaves it empty or
-    truncated: that is a damaged file, not a missing one, and is reported as such.
+    A file cut short (by a flash of an earlier spasmwatch, which wrote it in place) or damaged is
+    reported as such, never taken for a missing one.
     """
     doc, problem = _parse(device, path, field, pattern)
     if doc is not None:
@@ -210,7 +210,10 @@ def flash(
     version = firmware.firmware_version(firmware_dir)
     dev_id = choose_device_id(device, device_id, firmware.data_dir(firmware_dir))
     images = firmware.compile_all(firmware_dir, arch)
-    images += [Image(BOARD_FILE, _json_bytes(board)), Image(DEVICE_FILE, _json_bytes({"device_id": dev_id}))]
+    images += [
+        Image(BOARD_FILE, _json_bytes(board), atomic=True),
+        Image(DEVICE_FILE, _json_bytes({"device_id": dev_id}), atomic=True),
+    ]
     meta: dict[str, object] = {
         "board": board["id"],
         "device_id": dev_id,

@@ -17,6 +17,10 @@ Order, so that a band unplugged mid-flash never boots a mixed app:
 4. re-hash everything on the band; any mismatch stops here (no main.py);
 5. write ``/main.py`` and check its hash;
 6. write the manifest.
+
+The manifest and the images marked ``atomic`` are written to a temporary name
+and renamed onto theirs: a cut leaves the old file whole. A temporary file an
+interrupted flash left is never read, and the next flash removes it.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from spasmwatch.flashing.device import Device
+from spasmwatch.flashing.device import TMP_SUFFIX, Device
 from spasmwatch.flashing.firmware import Image
 from spasmwatch.flashing.link import DeviceError
 
@@ -97,10 +101,12 @@ def sync(device: Device, images: Sequence[Image], meta: dict[str, object], progr
     old = device.read_json(MANIFEST)
     stale = [p for p in _manifest_paths(old) if p not in by_path]
     shadows = _shadows(images)
-    on_band = device.hashes(list(by_path) + stale + shadows)
+    # Left by a flash cut between writing a temporary file and renaming it: never read, removed here.
+    temps = [p + TMP_SUFFIX for p in [*(im.path for im in images if im.atomic), MANIFEST]]
+    on_band = device.hashes(list(by_path) + stale + shadows + temps)
     report = SyncReport()
     to_write = [im for im in write_order(images) if on_band.get(im.path) != im.sha256]
-    to_remove = sorted({p for p in stale + shadows if on_band.get(p) is not None})
+    to_remove = sorted({p for p in stale + shadows + temps if on_band.get(p) is not None})
     if (to_write or to_remove) and MAIN in by_path and by_path[MAIN] not in to_write:
         to_write.append(by_path[MAIN])  # step 1 removes it, so it is written again
     report.unchanged = sorted(p for p in by_path if p not in {im.path for im in to_write})
@@ -111,7 +117,7 @@ def sync(device: Device, images: Sequence[Image], meta: dict[str, object], progr
     manifest.update(version=MANIFEST_VERSION, files={im.path: im.sha256 for im in write_order(images)})
     if report.changed or not _same_files(old, manifest):
         manifest["written_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        device.write(MANIFEST, json.dumps(manifest, sort_keys=True).encode())
+        device.write(MANIFEST, json.dumps(manifest, sort_keys=True).encode(), atomic=True)
     progress.done()
     return report
 
@@ -155,7 +161,7 @@ def _apply(
 def _write(device: Device, im: Image, report: SyncReport, progress: Progress) -> None:
     progress.file(im)
     report.written.append(im.path)
-    device.write(im.path, im.data, progress.bytes)
+    device.write(im.path, im.data, progress.bytes, im.atomic)
 
 
 class _Mismatch(DeviceError):
