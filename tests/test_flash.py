@@ -23,9 +23,9 @@ import pytest
 
 from spasmwatch import cli
 from spasmwatch.flashing import firmware
-from spasmwatch.flashing.device import MPY_ARCHS, Device
+from spasmwatch.flashing.device import MPY_ARCHS, Device, FlashWarning
 from spasmwatch.flashing.firmware import Image
-from spasmwatch.flashing.install import FlashResult, FlashWarning, flash
+from spasmwatch.flashing.install import FlashResult, flash
 from spasmwatch.flashing.link import DeviceError, Link, Port, open_link, pick_port
 from spasmwatch.flashing.sync import MANIFEST, Progress
 from spasmwatch.hardware import boards
@@ -814,4 +814,72 @@ def test_a_flash_cut_while_replacing_board_or_device_json_leaves_the_old_file_wh
     assert json.loads(path.read_bytes()) == json.loads(old)
     assert cli.main(["board", "info", "--port", port, "--firmware", str(fw)]) == 0
 
+
+
+DAMAGED_MANIFEST = {
+    "truncated": (lambda text: text[: len(text) // 2], r"is not valid JSON \(.* at byte \d+ of \d+: truncated or damaged\)"),
+    "no files": (lambda text: json.dumps({k: v for k, v in json.loads(text).items() if k != "files"}), r'has no "files" object \(the installed files and their hashes\)'),
+    "no device id": (lambda text: json.dumps({k: v for k, v in json.loads(text).items() if k != "device_id"}), None),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGED_MANIFEST))
+def test_a_damaged_manifest_is_named_and_never_gives_a_band_that_monitored_a_new_id(
+    band: Path, fw: Path, board: dict[str, object], micropython: str, damage: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by review: a damaged manifest (the record of the board and device id every complete flash
+    writes last) read as no manifest: 'board info' said 'firmware not installed by spasmwatch flash' and
+    exited 0, and the flash said 'no complete flash recorded the band's id' of a band whose record is
+    there but damaged. It is named (file and what is wrong), and the flash behaves as with no record."""
+    change, problem = DAMAGED_MANIFEST[damage]
+    port = f"unix:{band}"
+    do_flash(band, fw, board, device_id="nursery-5")
+    _band_events(band, micropython, 2)  # the band has monitored
+    manifest = band / MANIFEST.lstrip("/")
+    manifest.write_text(change(manifest.read_text()))
+    if problem is not None:  # the files cannot be checked without it
+        named = rf"{MANIFEST} on the band {problem}"
+        assert cli.main(["board", "info", "--port", port, "--firmware", str(fw)]) == 1
+        text = capsys.readouterr().out
+        assert re.search(rf"\nmanifest +damaged: {named}; run 'spasmwatch flash' again", text), text
+        assert "firmware     unknown: the record of what was installed is damaged" in text
+        assert "event log    2 events (seq 0..1)" in text, "the band's events are read all the same"
+        assert cli.main(["board", "info", "--port", port, "--firmware", str(fw), "--json"]) == 1
+        assert re.fullmatch(named, json.loads(capsys.readouterr().out)["manifest_problem"])
+    else:
+        named = rf'{MANIFEST} on the band has no "device_id" field'
+    # With /device.json damaged too, nothing says which id the band had: refused, naming both files.
+    (band / "device.json").write_bytes(b"")
+    before = on_band(band)
+    assert cli_flash(band, fw) == 2
+    err = capsys.readouterr().err
+    assert re.search(rf"/device.json on the band is empty \(0 bytes\), and the band's manifest, which records the band's id, "
+                     rf"is damaged \({named}\), but the band has monitored \(/data is there\): .*--device-id ID", err), err  # fmt: skip
+    assert on_band(band) == before, "a refused flash touches nothing"
+    (rec, r), said = flash_warnings(band, fw, board, device_id="nursery-5")
+    assert r.device_id == "nursery-5" and json.loads((band / "device.json").read_text()) == {"device_id": "nursery-5"}
+    assert said[0] == "/device.json on the band is empty (0 bytes); writing device id nursery-5 in its place"
+    if problem is not None:  # the flash reads the manifest for the files it installed: says so
+        assert len(said) == 2 and re.fullmatch(rf"{named}: files an earlier flash installed that this firmware no longer "
+                                               r"has cannot be named, and stay on the band; the flash writes the manifest afresh", said[1])  # fmt: skip
+    assert cli.main(["board", "info", "--port", port, "--firmware", str(fw), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["manifest_problem"] is None
+
+
+def test_a_damaged_board_json_with_a_damaged_manifest_asks_which_board(
+    band: Path, fw: Path, board: dict[str, object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The board's side of the same: a damaged manifest is named as such, not as 'no complete flash'."""
+    do_flash(band, fw, board)
+    (band / "board.json").write_text("")
+    (band / MANIFEST.lstrip("/")).write_text('{"board": ')
+    damaged = rf"the band's manifest, which records the board, is damaged \({MANIFEST} on the band is not valid JSON \(.*: truncated or damaged\)\)"
+    assert cli_flash(band, fw) == 2
+    err = capsys.readouterr().err
+    assert re.search(rf"which board is this\? /board.json on the band is empty \(0 bytes\), and {damaged}: give --board", err), err
+    assert cli_flash(band, fw, "--board", BOARD) == 0
+    err = capsys.readouterr().err
+    assert re.search(rf"warning: /board.json on the band is empty \(0 bytes\); writing board {BOARD}'s definition in its place \({damaged}: "
+                     rf"if the band is not a {BOARD}, flash it again", err), err  # fmt: skip
+    assert json.loads((band / "board.json").read_text()) == board
 

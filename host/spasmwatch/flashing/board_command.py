@@ -76,8 +76,12 @@ def run_info(args: argparse.Namespace) -> int:
         rows.append(("firmware", f"{st['firmware']}, {st['files']} files, {state}, written {st['written_at']}"))
     elif st["incomplete"]:
         rows.append(("firmware", "incomplete: a flash was cut short (no /main.py): the band does not monitor; run 'spasmwatch flash' again"))
+    elif st["manifest_problem"]:
+        rows.append(("firmware", "unknown: the record of what was installed is damaged (manifest, below), so the files cannot be checked"))
     else:
         rows.append(("firmware", "not installed by spasmwatch flash"))
+    if st["manifest_problem"]:
+        rows.append(("manifest", _damaged(st["manifest_problem"])))
     rows.append(("flash", f"{_kb(st['fs_free'])} free of {_kb(st['fs_total'])}"))
     log = st["log"]
     if st["log_error"]:
@@ -95,8 +99,9 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def _failed(st: dict[str, Any]) -> bool:
-    """A band that does not monitor as flashed: a changed file, a flash cut short, a damaged board or device file."""
-    return bool(st["files_bad"] or st["incomplete"] or st["board_problem"] or st["device_id_problem"])
+    """A band that does not monitor as flashed, or cannot be checked: a changed file, a flash cut short,
+    a damaged board, device or manifest file."""
+    return bool(st["files_bad"] or st["incomplete"] or st["board_problem"] or st["device_id_problem"] or st["manifest_problem"])
 
 
 def _damaged(problem: str | None) -> str | None:

@@ -105,6 +105,10 @@ for _p in _P:
 """
 
 
+class FlashWarning(UserWarning):
+    """A file the flash reads back from the band was damaged or missing; the warning says what it does instead."""
+
+
 class UnreadableFile(DeviceError):
     """A file is there but the band cannot read it (e.g. a damaged flash filesystem)."""
 
@@ -191,18 +195,30 @@ class Device:
             raise UnreadableFile(path, str(d["error"]))
         return None if "missing" in d else bytes.fromhex(d["hex"])
 
-    def read_json(self, path: str) -> Any:
-        """A JSON file's content; None if missing, unreadable or not JSON (never fatal: these are hints)."""
+    def read_object(self, path: str) -> tuple[dict[str, Any] | None, str | None]:
+        """The JSON object in ``path``: (it, None), (None, None) for a missing file, or (None, what is wrong with it).
+
+        A file cut short while written (a pulled cable, a power cut) is empty or truncated: damaged, not missing.
+        """
+        where = f"{path} on the band"
         try:
             raw = self.read(path)
-        except UnreadableFile:
-            return None
+        except UnreadableFile as exc:
+            return None, f"{where} cannot be read ({exc.reason})"
         if raw is None:
-            return None
+            return None, None
+        if not raw.strip():
+            return None, f"{where} is empty ({len(raw)} bytes)"
         try:
-            return json.loads(raw)
-        except ValueError:
-            return None
+            doc = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            # Some of json's messages end in "at" ("Unterminated string starting at"): one "at" before the byte.
+            return None, f"{where} is not valid JSON ({exc.msg.removesuffix(' at')} at byte {exc.pos} of {len(raw)}: truncated or damaged)"
+        except ValueError as exc:  # not UTF-8
+            return None, f"{where} is not JSON text ({exc})"
+        if not isinstance(doc, dict):
+            return None, f"{where} holds a JSON {type(doc).__name__}, not an object"
+        return doc, None
 
     def exists(self, path: str) -> bool:
         """Whether the band has a file or directory at ``path``."""

@@ -13,10 +13,10 @@ from typing import Any
 
 from spasmwatch import __version__
 from spasmwatch.flashing import firmware
-from spasmwatch.flashing.device import Device, DeviceInfo, UnreadableFile
+from spasmwatch.flashing.device import Device, DeviceInfo, FlashWarning
 from spasmwatch.flashing.firmware import Image
 from spasmwatch.flashing.link import DeviceError, Link
-from spasmwatch.flashing.sync import MANIFEST, Progress, SyncReport, sync
+from spasmwatch.flashing.sync import MANIFEST, Progress, SyncReport, read_manifest, sync
 from spasmwatch.hardware.boards import Board
 
 BOARD_FILE = "/board.json"
@@ -33,10 +33,6 @@ class FlashResult:
     report: SyncReport
 
 
-class FlashWarning(UserWarning):
-    """A file the flash reads back from the band was damaged or missing; the warning says what it does instead."""
-
-
 @dataclass(frozen=True)
 class BandValue:
     """A field of one of the flash's own files (/board.json, /device.json) as the band holds it."""
@@ -44,54 +40,44 @@ class BandValue:
     value: str | None  # None: the file is missing or damaged
     problem: str | None = None  # what is wrong with a damaged file ("/board.json on the band is empty (0 bytes)")
     recorded: str | None = None  # the value the last complete flash wrote, from its manifest (None if no manifest)
+    record_problem: str | None = None  # what is wrong with the manifest, when it was needed and is damaged
     doc: dict[str, Any] | None = None  # the whole file, when ``value`` is good
+
+    def no_record(self, what: str) -> str:
+        """Why the manifest cannot stand in for the file ("no complete flash recorded the board")."""
+        if self.record_problem is None:
+            return f"no complete flash recorded {what}"
+        return f"the band's manifest, which records {what}, is damaged ({self.record_problem})"
 
 
 def read_value(device: Device, path: str, field: str, manifest_key: str, pattern: re.Pattern[str] | None = None) -> BandValue:
     """``field`` of the JSON object in ``path`` on the band, or what is wrong with the file (and then
-    ``manifest_key`` of the manifest, the value the last complete flash wrote there).
+    ``manifest_key`` of the manifest, the value the last complete flash wrote there, or what is wrong with it).
 
     A file cut short (by a flash of an earlier spasmwatch, which wrote it in place) or damaged is
     reported as such, never taken for a missing one.
     """
-    doc, problem = _parse(device, path, field, pattern)
+    doc, problem = device.read_object(path)
     if doc is not None:
-        return BandValue(str(doc[field]), doc=doc)
+        problem = _field_problem(doc, path, field, pattern)
+        if problem is None:
+            return BandValue(str(doc[field]), doc=doc)
     # sync removes the manifest first and writes it last, after verifying every file: it names what the band held.
-    doc = device.read_json(MANIFEST)
-    recorded = doc.get(manifest_key) if isinstance(doc, dict) else None
-    return BandValue(None, problem, recorded if _valid(recorded, pattern) else None)
+    manifest, record_problem = read_manifest(device)
+    if manifest is not None:
+        record_problem = _field_problem(manifest, MANIFEST, manifest_key, pattern)  # every flash writes both fields
+        if record_problem is None:
+            return BandValue(None, problem, str(manifest[manifest_key]))
+    return BandValue(None, problem, record_problem=record_problem)
 
 
-def _valid(value: object, pattern: re.Pattern[str] | None) -> bool:
-    return isinstance(value, str) and bool(value) and (pattern is None or bool(pattern.match(value)))
-
-
-def _parse(device: Device, path: str, field: str, pattern: re.Pattern[str] | None) -> tuple[dict[str, Any] | None, str | None]:
-    """(the file's object, None), (None, None) for a missing file, or (None, what is wrong with it)."""
-    where = f"{path} on the band"
-    try:
-        raw = device.read(path)
-    except UnreadableFile as exc:
-        return None, f"{where} cannot be read ({exc.reason})"
-    if raw is None:
-        return None, None
-    if not raw.strip():
-        return None, f"{where} is empty ({len(raw)} bytes)"
-    try:
-        doc = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        # Some of json's messages end in "at" ("Unterminated string starting at"): one "at" before the byte.
-        return None, f"{where} is not valid JSON ({exc.msg.removesuffix(' at')} at byte {exc.pos} of {len(raw)}: truncated or damaged)"
-    except ValueError as exc:  # not UTF-8
-        return None, f"{where} is not JSON text ({exc})"
-    if not isinstance(doc, dict):
-        return None, f"{where} holds a JSON {type(doc).__name__}, not an object"
+def _field_problem(doc: dict[str, Any], path: str, field: str, pattern: re.Pattern[str] | None) -> str | None:
+    value = doc.get(field)
     if field not in doc:
-        return None, f'{where} has no "{field}" field'
-    if not _valid(doc[field], pattern):
-        return None, f'{where} has "{field}": {json.dumps(doc[field])}, which is not a valid {field}'
-    return doc, None
+        return f'{path} on the band has no "{field}" field'
+    if not (isinstance(value, str) and value and (pattern is None or pattern.match(value))):
+        return f'{path} on the band has "{field}": {json.dumps(value)}, which is not a valid {field}'
+    return None
 
 
 def board_on_band(device: Device, known: Sequence[str]) -> str:
@@ -107,9 +93,10 @@ def board_on_band(device: Device, known: Sequence[str]) -> str:
     if found.recorded is not None:
         return found.recorded  # check_board says what it writes in the damaged file's place
     choices = f"give --board (one of: {', '.join(known)})"
-    if found.problem is None:
+    if found.problem is None and found.record_problem is None:
         raise DeviceError(f"which board is this? {choices}")
-    raise DeviceError(f"which board is this? {found.problem}, and no complete flash recorded the board: {choices}; the flash writes it afresh")
+    problem = found.problem or f"{BOARD_FILE} is missing on the band"
+    raise DeviceError(f"which board is this? {problem}, and {found.no_record('the board')}: {choices}; the flash writes it afresh")
 
 
 def check_board(device: Device, board: Board, replace: bool) -> None:
@@ -119,13 +106,13 @@ def check_board(device: Device, board: Board, replace: bool) -> None:
     and an AtomS3): replacing the definition silently would give the band the wrong
     IMU part, pins and axis map, and it would sense nothing, or the wrong axes.
     A damaged /board.json is judged by the manifest's record of the board instead; with
-    no record (a first flash cut short while writing it) it is replaced, saying so.
+    no record (a first flash cut short, or a damaged manifest) it is replaced, saying so.
     """
     want = str(board["id"])
     found = read_value(device, BOARD_FILE, "id", "board")
     held = found.value if found.value is not None else found.recorded
+    problem = found.problem or f"{BOARD_FILE} is missing on the band"
     if held is not None and held != want and not replace:
-        problem = found.problem or f"{BOARD_FILE} is missing on the band"
         says = f"its {BOARD_FILE}" if found.value is not None else f"{problem}; its last complete flash installed it ({MANIFEST})"
         raise DeviceError(
             f"the band holds board {held} ({says}), not {want}: flashing would replace its IMU, "
@@ -135,16 +122,15 @@ def check_board(device: Device, board: Board, replace: bool) -> None:
         )
     if found.value is None and held == want:  # a damaged or missing file; the manifest names this board
         warnings.warn(
-            f"{found.problem or BOARD_FILE + ' is missing on the band'}; writing it afresh for board {want}, "
-            f"the board the band's last complete flash installed ({MANIFEST})",
+            f"{problem}; writing it afresh for board {want}, the board the band's last complete flash installed ({MANIFEST})",
             FlashWarning, stacklevel=2,
         )  # fmt: skip
-    elif found.problem is not None:
+    elif found.problem is not None or (held is None and found.record_problem is not None):
         unknown = "" if held is not None else (
-            f" (no complete flash recorded another board: if the band is not a {want}, "
+            f" ({found.no_record('another board' if found.record_problem is None else 'the board')}: if the band is not a {want}, "
             "flash it again with its own --board and --replace-board)"
         )
-        warnings.warn(f"{found.problem}; writing board {want}'s definition in its place{unknown}", FlashWarning, stacklevel=2)
+        warnings.warn(f"{problem}; writing board {want}'s definition in its place{unknown}", FlashWarning, stacklevel=2)
 
 
 def choose_device_id(device: Device, requested: str | None, data_dir: str) -> str:
@@ -172,13 +158,18 @@ def choose_device_id(device: Device, requested: str | None, data_dir: str) -> st
         return found.recorded
     if not device.exists(data_dir):
         default = _default_id(device)
-        if found.problem is not None:
-            warnings.warn(f"{problem}; the band never ran the app (no {data_dir}), so it gets the device id {default}", FlashWarning, stacklevel=2)
+        if found.problem is not None or found.record_problem is not None:
+            unrecorded = "" if found.record_problem is None else f", and {found.no_record('its id')}"
+            warnings.warn(
+                f"{problem}{unrecorded}; the band never ran the app (no {data_dir}), so it gets the device id {default}",
+                FlashWarning, stacklevel=2,
+            )  # fmt: skip
         return default  # a first flash (or one cut short before the app ever ran)
     uid = device.unique_id()
+    unrecorded = found.no_record("the band's id")
     hint = f" (its default id, if it was never set with --device-id, is sw-{uid})" if uid else ""
     raise DeviceError(
-        f"{problem}, and no complete flash recorded the band's id, but the band has monitored ({data_dir} is there): "
+        f"{problem}, and {unrecorded}, but the band has monitored ({data_dir} is there): "
         f"the host stores every event under the band's id, so a new one would split its history. Run again with "
         f"--device-id ID, the id it had ('spasmwatch events' names each event's band){hint}"
     )

@@ -15,7 +15,7 @@ from spasmwatch.flashing import firmware
 from spasmwatch.flashing.firmware import constant
 from spasmwatch.flashing.install import BOARD_FILE, DEVICE_FILE, DEVICE_ID, read_value
 from spasmwatch.flashing.link import DeviceError, Link
-from spasmwatch.flashing.sync import MAIN, MANIFEST
+from spasmwatch.flashing.sync import MAIN, read_manifest
 
 CRASH_NAME = "crash.txt"  # in the band's data directory (firmware/main.py)
 
@@ -42,7 +42,7 @@ def read_status(link: Link, firmware_dir: Path) -> dict[str, Any]:
     data_dir = firmware.data_dir(firmware_dir)
     device = Device(link)
     info = device.info()
-    manifest = device.read_json(MANIFEST)
+    manifest, manifest_problem = read_manifest(device)
     found_board = read_value(device, BOARD_FILE, "id", "board")
     found_ident = read_value(device, DEVICE_FILE, "device_id", "device_id", DEVICE_ID)
     board = found_board.doc or {}
@@ -60,6 +60,7 @@ def read_status(link: Link, firmware_dir: Path) -> dict[str, Any]:
         "board_problem": found_board.problem,  # a damaged /board.json: what is wrong with it
         "device_id": found_ident.value,
         "device_id_problem": found_ident.problem,
+        "manifest_problem": manifest_problem,  # a damaged manifest: the installed files cannot be checked
         "firmware": None,
         "written_at": None,
         "files": 0,
@@ -69,7 +70,7 @@ def read_status(link: Link, firmware_dir: Path) -> dict[str, Any]:
         "crash": None,
         "incomplete": False,
     }
-    if isinstance(manifest, dict) and isinstance(manifest.get("files"), dict):
+    if manifest is not None:
         files: dict[str, str] = manifest["files"]
         got = device.hashes(files)
         out.update(
@@ -78,19 +79,20 @@ def read_status(link: Link, firmware_dir: Path) -> dict[str, Any]:
             files=len(files),
             files_bad=sorted(p for p, h in files.items() if got.get(p) != h),
         )
-        slots = board.get("log_slots")
-        if not isinstance(slots, int):
-            slots = constant(firmware_dir, "band/app.py", "LOG_SLOTS")
-        program = f"_SLOTS = {slots!r}\n" + _LOG
-        try:
-            # Recovery reads every slot once: allow a slow board a minute.
-            out["log"] = device.run_json(program, [data_dir], timeout_s=60)["log"]
-        except DeviceError as exc:  # e.g. a damaged band/eventlog.mpy: report, keep going
-            out["log_error"] = str(exc)
     elif any(f.value is not None or f.problem is not None for f in (found_board, found_ident)):
         # A flash removes main.py and the manifest first and writes them last: our files (even
         # damaged ones) without either are a flash cut short, and the band boots to the REPL.
         out["incomplete"] = device.hashes([MAIN])[MAIN] is None
+    # Read also without a good manifest (a damaged one, a flash cut short): the band's events are there all the same.
+    slots = board.get("log_slots")
+    if not isinstance(slots, int):
+        slots = constant(firmware_dir, "band/app.py", "LOG_SLOTS")
+    program = f"_SLOTS = {slots!r}\n" + _LOG
+    try:
+        # Recovery reads every slot once: allow a slow board a minute.
+        out["log"] = device.run_json(program, [data_dir], timeout_s=60)["log"]
+    except DeviceError as exc:  # e.g. a damaged band/eventlog.mpy, or none: report, keep going
+        out["log_error"] = str(exc)
     crash = device.read(f"{data_dir}/{CRASH_NAME}")
     if crash:
         out["crash"] = crash.decode("utf-8", "replace").strip().splitlines()[-1][:200]

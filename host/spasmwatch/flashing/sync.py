@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from spasmwatch.flashing.device import TMP_SUFFIX, Device
+from spasmwatch.flashing.device import TMP_SUFFIX, Device, FlashWarning
 from spasmwatch.flashing.firmware import Image
 from spasmwatch.flashing.link import DeviceError
 
@@ -87,6 +89,14 @@ def _manifest_paths(doc: object) -> list[str]:
     return []
 
 
+def read_manifest(device: Device) -> tuple[dict[str, Any] | None, str | None]:
+    """The band's manifest: (it, None), (None, None) if there is none, or (None, what is wrong with it)."""
+    doc, problem = device.read_object(MANIFEST)
+    if doc is not None and not isinstance(doc.get("files"), dict):
+        return None, f'{MANIFEST} on the band has no "files" object (the installed files and their hashes)'
+    return doc, problem
+
+
 def write_order(images: Sequence[Image]) -> list[Image]:
     """Path order, ``/main.py`` last."""
     return sorted(images, key=lambda im: (im.path == MAIN, im.path))
@@ -98,7 +108,13 @@ def sync(device: Device, images: Sequence[Image], meta: dict[str, object], progr
     by_path = {im.path: im for im in images}
     if len(by_path) != len(images):
         raise ValueError("two images for one device path")
-    old = device.read_json(MANIFEST)
+    old, damaged = read_manifest(device)
+    if damaged is not None:
+        warnings.warn(
+            f"{damaged}: files an earlier flash installed that this firmware no longer has cannot be named, "
+            "and stay on the band; the flash writes the manifest afresh",
+            FlashWarning, stacklevel=2,
+        )  # fmt: skip
     stale = [p for p in _manifest_paths(old) if p not in by_path]
     shadows = _shadows(images)
     # Left by a flash cut between writing a temporary file and renaming it: never read, removed here.
