@@ -421,9 +421,10 @@ def test_progress_bar_on_a_terminal(band: Path, fw: Path, board: dict[str, objec
     out = _Tty()
     link = connect(band)
     try:
-        flash(link, board, fw, progress=ConsoleProgress(out))  # type: ignore[arg-type]
+        flash(link, board, fw, progress=ConsoleProgress(out, link.name))  # type: ignore[arg-type]
     finally:
         link.close()
+    assert out.text.startswith(f"flashing {BOARD} on {link.name}\nwriting "), out.text[:200]
     frames = out.text.split("\r")
     assert len(frames) > 10, "the bar is redrawn as bytes go out"
     assert "[" + "#" * 30 + "] 100%" in frames[-1] and "/main.py" in frames[-1]
@@ -520,8 +521,12 @@ def test_a_refused_flash_restarts_the_band_it_stopped(
     monkeypatch.setattr(RestartRecordingLink, "resets", 0)
     other = next(b for b in boards.board_ids(ROOT) if b != BOARD)
     before = on_band(band)
+    capsys.readouterr()
     assert cli_flash(band, fw, "--board", other, *(["--no-reset"] if no_reset else [])) == 2
-    assert "run again with --replace-board" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "run again with --replace-board" in captured.err
+    # Found by review: "flashing OTHER on PORT" came first, as if the refused flash had started.
+    assert "flashing" not in captured.out, captured.out
     assert on_band(band) == before
     assert RestartRecordingLink.resets == (0 if no_reset else 1)
 
@@ -883,3 +888,33 @@ def test_a_damaged_board_json_with_a_damaged_manifest_asks_which_board(
                      rf"if the band is not a {BOARD}, flash it again", err), err  # fmt: skip
     assert json.loads((band / "board.json").read_text()) == board
 
+
+def test_a_flash_without_board_reads_board_json_once(
+    band: Path, fw: Path, board: dict[str, object], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by review: 'spasmwatch flash' (no --board) read /board.json twice, to name the board and again
+    to check it, each a raw-REPL round trip (on a board over USB, each costs a serial exchange)."""
+    from spasmwatch.flashing import flash_command
+
+    do_flash(band, fw, board)
+    programs: list[str] = []
+
+    class Counting(Link):
+        def exec(self, code: str, timeout_s: float = 20.0) -> bytes:
+            programs.append(code)
+            return super().exec(code, timeout_s)
+
+    def counting(port: str, prefer: object = None) -> Link:
+        inner = open_link(port)
+        link = Counting(inner.transport, inner.name, inner.root, inner.simulated)
+        link._extra = inner._extra
+        return link
+
+    monkeypatch.setattr(flash_command, "open_link", counting)
+    capsys.readouterr()
+    assert cli_flash(band, fw) == 0
+    reads = [c for c in programs if "_P = ['/board.json']" in c and "'rb'" in c]
+    assert len(reads) == 1, f"/board.json read {len(reads)} times, in {len(programs)} round trips"
+    out = capsys.readouterr().out
+    assert out.startswith(f"flashing {BOARD} on unix:{band}\nband is up to date"), out
+    print(f"round trips of an up-to-date flash without --board: {len(programs)}")

@@ -12,9 +12,8 @@ from swcore import protocol as P
 
 from spasmwatch.config import default_config_path
 from spasmwatch.errors import SpasmwatchError
-from spasmwatch.flashing.device import Device
 from spasmwatch.flashing.firmware import Image
-from spasmwatch.flashing.install import board_on_band, flash
+from spasmwatch.flashing.install import flash
 from spasmwatch.flashing.link import open_link
 from spasmwatch.flashing.sync import Progress
 from spasmwatch.hardware import boards
@@ -40,14 +39,18 @@ def register(sub: Any) -> None:
 class ConsoleProgress(Progress):
     """A bar on a terminal, one line per file otherwise."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, port: str) -> None:
         self.out = out
+        self.port = port
         self.tty = out.isatty()
         self.total = 0
         self.done_bytes = 0
         self.index = 0
         self.count = 0
         self.name = ""
+
+    def start(self, board_id: str) -> None:
+        self.out.write(f"flashing {board_id} on {self.port}\n")
 
     def plan(self, to_write: Sequence[Image], unchanged: int, to_remove: Sequence[str]) -> None:
         self.total = sum(len(im.data) for im in to_write)
@@ -91,13 +94,11 @@ def run(args: argparse.Namespace) -> int:
     board = boards.load(args.board, root) if args.board else None
     prefer = (board["usb"]["vid"], board["usb"]["pid"]) if board else None
     link = open_link(args.port, prefer)
+    out = sys.stdout
     try:
-        if board is None:
-            board = boards.load(board_on_band(Device(link), boards.board_ids(root)), root)
-        out = sys.stdout
-        out.write(f"flashing {board['id']} on {link.name}\n")
+        # board None: the one the band holds (flash reads its /board.json)
         result = flash(
-            link, board, firmware_dir, args.device_id, ConsoleProgress(out), reset=not args.no_reset, replace_board=args.replace_board
+            link, board, firmware_dir, args.device_id, ConsoleProgress(out, link.name), reset=not args.no_reset, replace_board=args.replace_board
         )
     except SpasmwatchError:  # refused (another board, a damaged file, a version) or failed
         if not args.no_reset:

@@ -17,6 +17,7 @@ from spasmwatch.flashing.device import Device, DeviceInfo, FlashWarning
 from spasmwatch.flashing.firmware import Image
 from spasmwatch.flashing.link import DeviceError, Link
 from spasmwatch.flashing.sync import MANIFEST, Progress, SyncReport, read_manifest, sync
+from spasmwatch.hardware import boards
 from spasmwatch.hardware.boards import Board
 
 BOARD_FILE = "/board.json"
@@ -80,9 +81,8 @@ def _field_problem(doc: dict[str, Any], path: str, field: str, pattern: re.Patte
     return None
 
 
-def board_on_band(device: Device, known: Sequence[str]) -> str:
-    """The board the band holds (for a flash without --board): its /board.json, else the manifest's record."""
-    found = read_value(device, BOARD_FILE, "id", "board")
+def board_on_band(found: BandValue, known: Sequence[str]) -> str:
+    """The board the band holds (for a flash without --board): its /board.json (``found``), else the manifest's record."""
     if found.value is not None:
         if found.value not in known:
             raise DeviceError(
@@ -99,8 +99,8 @@ def board_on_band(device: Device, known: Sequence[str]) -> str:
     raise DeviceError(f"which board is this? {problem}, and {found.no_record('the board')}: {choices}; the flash writes it afresh")
 
 
-def check_board(device: Device, board: Board, replace: bool) -> None:
-    """Refuse to put ``board`` on a band that holds another board, unless ``replace``.
+def check_board(found: BandValue, board: Board, replace: bool) -> None:
+    """Refuse to put ``board`` on a band that holds another board (``found``, its /board.json), unless ``replace``.
 
     The chip check cannot tell two boards with the same chip apart (an ESP32-S3 XIAO
     and an AtomS3): replacing the definition silently would give the band the wrong
@@ -109,7 +109,6 @@ def check_board(device: Device, board: Board, replace: bool) -> None:
     no record (a first flash cut short, or a damaged manifest) it is replaced, saying so.
     """
     want = str(board["id"])
-    found = read_value(device, BOARD_FILE, "id", "board")
     held = found.value if found.value is not None else found.recorded
     problem = found.problem or f"{BOARD_FILE} is missing on the band"
     if held is not None and held != want and not replace:
@@ -187,19 +186,25 @@ def _json_bytes(doc: object) -> bytes:
 
 def flash(
     link: Link,
-    board: Board,
+    board: Board | None,
     firmware_dir: Path,
     device_id: str | None = None,
     progress: Progress | None = None,
     reset: bool = True,
     replace_board: bool = False,
 ) -> FlashResult:
+    """Install the firmware in ``firmware_dir`` on the band, as ``board`` (None: the board the band holds)."""
+    progress = progress or Progress()
     device = Device(link)
     info = device.info()
+    found = read_value(device, BOARD_FILE, "id", "board")  # read once: it both names and checks the board
+    if board is None:
+        board = boards.load(board_on_band(found, boards.board_ids()))
     arch = firmware.check_compatible(info, board, link.simulated, firmware.mpy_cross_version())
-    check_board(device, board, replace_board)
+    check_board(found, board, replace_board)
     version = firmware.firmware_version(firmware_dir)
     dev_id = choose_device_id(device, device_id, firmware.data_dir(firmware_dir))
+    progress.start(str(board["id"]))  # every check passed: from here on the flash writes
     images = firmware.compile_all(firmware_dir, arch)
     images += [
         Image(BOARD_FILE, _json_bytes(board), atomic=True),

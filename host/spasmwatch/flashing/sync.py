@@ -55,6 +55,9 @@ class SyncReport:
 class Progress:
     """What the flash tells its user; the CLI prints it, tests record it."""
 
+    def start(self, board_id: str) -> None:
+        """The band passed every check (nothing was written before): the flash installs board ``board_id``."""
+
     def plan(self, to_write: Sequence[Image], unchanged: int, to_remove: Sequence[str]) -> None:
         pass
 
