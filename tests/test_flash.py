@@ -169,12 +169,19 @@ def test_stale_and_shadowing_files_are_removed(band: Path, fw: Path, board: dict
     assert rec.files == ["/main.py"]
 
 
-class CorruptingLink(Link):
+class WrappingLink(Link):
+    """A unix-port band's link (its transport and process), taken over by a link that misbehaves or watches on purpose."""
+
+    def __init__(self, inner: Link) -> None:
+        super().__init__(inner.transport, inner.name, inner.root, inner.simulated)
+        self._extra = inner._extra
+
+
+class CorruptingLink(WrappingLink):
     """A flaky cable: one extra byte lands in the file ``target`` while it is written."""
 
     def __init__(self, inner: Link, target: str) -> None:
-        super().__init__(inner.transport, inner.name, inner.root, inner.simulated)
-        self._extra = inner._extra
+        super().__init__(inner)
         self.target = target
         self.armed = False
 
@@ -201,12 +208,11 @@ def test_verification_catches_a_corrupted_write_and_main_is_not_written(band: Pa
     assert (band / "main.py").is_file()
 
 
-class UnpluggedLink(Link):
+class UnpluggedLink(WrappingLink):
     """The cable comes out after ``n`` file writes."""
 
     def __init__(self, inner: Link, n: int) -> None:
-        super().__init__(inner.transport, inner.name, inner.root, inner.simulated)
-        self._extra = inner._extra
+        super().__init__(inner)
         self.left = n
 
     def exec(self, code: str, timeout_s: float = 20.0) -> bytes:
@@ -469,7 +475,7 @@ def test_board_info_says_a_cut_short_flash_left_the_band_without_its_app(
     assert json.loads(capsys.readouterr().out)["incomplete"] is False
 
 
-class CutAtRemoveLink(Link):
+class CutAtRemoveLink(WrappingLink):
     """The cable comes out while the band answers the first step (removing main.py and the manifest)."""
 
     def exec(self, code: str, timeout_s: float = 20.0) -> bytes:
@@ -485,22 +491,16 @@ def test_a_flash_cut_while_main_py_is_removed_says_the_band_will_not_monitor(ban
     without main.py."""
     do_flash(band, fw, board)
     (fw / "band" / "imu.py").write_text((fw / "band" / "imu.py").read_text() + "\n_V2 = 2\n")
-    inner = connect(band)
-    cut = CutAtRemoveLink(inner.transport, inner.name, inner.root, inner.simulated)
-    cut._extra = inner._extra
+    cut = CutAtRemoveLink(connect(band))
     with pytest.raises(DeviceError, match="unplugged; the flash was cut short: the band has no main.py and does not monitor"):
         do_flash(band, fw, board, link=cut)
     assert not (band / "main.py").exists()
 
 
-class RestartRecordingLink(Link):
+class RestartRecordingLink(WrappingLink):
     """A unix-port link that notes each restart of the band (on the unix port a reset does nothing)."""
 
     resets = 0
-
-    def __init__(self, inner: Link) -> None:
-        super().__init__(inner.transport, inner.name, inner.root, inner.simulated)
-        self._extra = inner._extra
 
     def reset(self) -> None:
         RestartRecordingLink.resets += 1
@@ -548,13 +548,12 @@ def test_board_info_that_fails_restarts_the_band_it_stopped(
     assert RestartRecordingLink.resets == 2  # as when it succeeds
 
 
-class CutWhileWritingLink(Link):
+class CutWhileWritingLink(WrappingLink):
     """The cable comes out (or the power goes) right after the band opened ``target`` (or a temporary
     file named after it) for writing: the band is left with that file empty."""
 
     def __init__(self, inner: Link, target: str) -> None:
-        super().__init__(inner.transport, inner.name, inner.root, inner.simulated)
-        self._extra = inner._extra
+        super().__init__(inner)
         self.target = target
 
     def exec(self, code: str, timeout_s: float = 20.0) -> bytes:
@@ -766,12 +765,11 @@ def test_board_info_names_a_damaged_board_or_device_json(band: Path, fw: Path, b
     assert f"board        {BOARD} (" in text
 
 
-class CutBeforeRenameLink(Link):
+class CutBeforeRenameLink(WrappingLink):
     """The cable comes out after a file was written whole to its temporary name, before the rename onto ``target``."""
 
     def __init__(self, inner: Link, target: str) -> None:
-        super().__init__(inner.transport, inner.name, inner.root, inner.simulated)
-        self._extra = inner._extra
+        super().__init__(inner)
         self.target = target
 
     def exec(self, code: str, timeout_s: float = 20.0) -> bytes:
@@ -899,18 +897,12 @@ def test_a_flash_without_board_reads_board_json_once(
     do_flash(band, fw, board)
     programs: list[str] = []
 
-    class Counting(Link):
+    class Counting(WrappingLink):
         def exec(self, code: str, timeout_s: float = 20.0) -> bytes:
             programs.append(code)
             return super().exec(code, timeout_s)
 
-    def counting(port: str, prefer: object = None) -> Link:
-        inner = open_link(port)
-        link = Counting(inner.transport, inner.name, inner.root, inner.simulated)
-        link._extra = inner._extra
-        return link
-
-    monkeypatch.setattr(flash_command, "open_link", counting)
+    monkeypatch.setattr(flash_command, "open_link", lambda port, prefer=None: Counting(open_link(port, prefer)))
     capsys.readouterr()
     assert cli_flash(band, fw) == 0
     reads = [c for c in programs if "_P = ['/board.json']" in c and "'rb'" in c]
