@@ -579,6 +579,8 @@ def test_a_first_flash_cut_while_writing_board_or_device_json_is_finished_by_the
     with pytest.raises(DeviceError, match="unplugged; the flash was cut short"):
         do_flash(band, fw, board, link=CutWhileWritingLink(connect(band), target))
     assert not (band / target.lstrip("/")).exists(), "the cut write went to a temporary file"
+    assert cli.main(["board", "info", "--port", f"unix:{band}", "--firmware", str(fw), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["incomplete"] is True, "a band left without its app is told apart from a bare one"
     (band / target.lstrip("/")).write_bytes(b"")
     if target == "/board.json":
         assert cli_flash(band, fw) == 2  # without --board: nothing says which board it is

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from spasmwatch.flashing.device import Device
+from spasmwatch.flashing.device import TMP_SUFFIX, Device
 from spasmwatch.flashing import firmware
 from spasmwatch.flashing.firmware import constant
 from spasmwatch.flashing.install import BOARD_FILE, DEVICE_FILE, DEVICE_ID, read_value
@@ -79,10 +79,14 @@ def read_status(link: Link, firmware_dir: Path) -> dict[str, Any]:
             files=len(files),
             files_bad=sorted(p for p, h in files.items() if got.get(p) != h),
         )
-    elif any(f.value is not None or f.problem is not None for f in (found_board, found_ident)):
-        # A flash removes main.py and the manifest first and writes them last: our files (even
-        # damaged ones) without either are a flash cut short, and the band boots to the REPL.
-        out["incomplete"] = device.hashes([MAIN])[MAIN] is None
+    else:
+        # A flash removes main.py and the manifest first and writes them last: our files (even damaged
+        # ones, or only the temporary file of one, cut before its rename) without either are a flash
+        # cut short, and the band boots to the REPL.
+        temps = [p + TMP_SUFFIX for p in (BOARD_FILE, DEVICE_FILE)]
+        got = device.hashes([MAIN, *temps])
+        ours = any(f.value is not None or f.problem is not None for f in (found_board, found_ident))
+        out["incomplete"] = got[MAIN] is None and (ours or any(got[t] is not None for t in temps))
     # Read also without a good manifest (a damaged one, a flash cut short): the band's events are there all the same.
     slots = board.get("log_slots")
     if not isinstance(slots, int):
