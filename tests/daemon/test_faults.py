@@ -19,6 +19,7 @@ import math
 import sqlite3
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from collections.abc import Callable, Iterator
@@ -608,6 +609,13 @@ def _broker_behind_relay(tmp_path: Path) -> Iterator[tuple[MqttProxy, Watcher, M
         stop_broker(broker)
 
 
+def _answering(s: MqttSettings) -> MqttSettings:
+    """``s`` for a broker that answers: a stop waits up to 10 s for its PUBACKs. 0.3 s keeps the
+    refused attempts short, but under load a PUBACK can come later than that after Home Assistant
+    heard the event, which was then kept for the next start (correctly) and the test failed."""
+    return replace(s, timeout_s=10.0)
+
+
 async def _alarm_never_delivered(alarmed: Callable[[], Daemon]) -> Notification:
     """Run the daemon ``alarmed`` makes (its alarm just raised) until its one delivery attempt has
     failed, stop it, and return the alarm."""
@@ -651,7 +659,7 @@ def test_an_alarm_event_the_broker_never_had_when_the_daemon_stopped_is_sent_by_
             proxy.refuse = False  # the broker is back; a new daemon starts
 
             async def next_run() -> None:
-                d = _absent_band(tmp_path, store, channels={"mqtt": MqttChannel(s)}, alert_settings=AlertSettings(escalate_after_s=600.0))
+                d = _absent_band(tmp_path, store, channels={"mqtt": MqttChannel(_answering(s))}, alert_settings=AlertSettings(escalate_after_s=600.0))
                 await d.start()
                 try:
                     await asyncio.to_thread(watcher.wait_until, lambda: any(e["key"] == alarm.key for e in watcher.all(event)), "the alarm's event")
@@ -695,7 +703,7 @@ def test_an_alarm_closed_while_the_broker_was_unreachable_is_off_in_home_assista
             proxy.refuse = False
 
             async def next_run() -> None:
-                d = _absent_band(tmp_path, store, channels={"mqtt": MqttChannel(s)})
+                d = _absent_band(tmp_path, store, channels={"mqtt": MqttChannel(_answering(s))})
                 await d.start()
                 try:
                     await asyncio.to_thread(watcher.wait_until, lambda: b'"alarm": false' in watcher.last.get(alert, (b"",))[0], "the alarm off")
@@ -888,7 +896,7 @@ def test_an_alarm_event_acknowledged_while_the_broker_was_unreachable_is_not_sen
         clock.t += 180
 
         async def next_run() -> None:
-            d = _absent_band(tmp_path, store, clock=clock, channels={"mqtt": MqttChannel(s)})
+            d = _absent_band(tmp_path, store, clock=clock, channels={"mqtt": MqttChannel(_answering(s))})
             await d.start()
             try:
                 await _until(lambda: any(e["key"] == ack.key for e in watcher.all(event)), "the acknowledgement's event")
@@ -922,6 +930,9 @@ def test_an_alarm_event_held_while_the_broker_was_unreachable_is_not_sent_once_a
                 await _until(lambda: any(e["key"] == ack.key for e in watcher.all(event)), "the acknowledgement's event")
                 await _until(lambda: b'"state": "ACKNOWLEDGED"' in watcher.last.get(alert, (b"",))[0], "the current alert state")
             finally:
+                mqtt = d.dispatcher.channels["mqtt"]
+                assert isinstance(mqtt, MqttChannel)
+                mqtt.settings = _answering(mqtt.settings)  # the broker is back: the stop waits for its PUBACKs
                 await d.stop()
             return alarm, ack
 
