@@ -255,6 +255,18 @@ def test_mute_holds_band_alerts_and_warnings_never_the_alarm(caplog: pytest.LogC
     assert r.sent[-1].kind is NoticeKind.BAND_FAULT and r.sent[-1].device == "cot"
 
 
+def test_a_mute_is_in_the_summary_with_who_set_it_until_it_ends() -> None:
+    """Found by the docs run: a mute showed nowhere, so one forgotten after a bath went unseen.
+    A band muted before any alert of it is in the snapshot too (the status reads it there)."""
+    r = Rig()
+    r.engine.mute("cot", 600, "Mum")
+    until = r.clock() + 600
+    assert r.engine.snapshot()["devices"]["cot"]["muted_until"] == until
+    assert r.engine.device_summary("cot")["muted_by"] == "Mum"
+    r.advance(600)
+    assert (r.engine.device_summary("cot")["muted_until"], r.engine.device_summary("cot")["muted_by"]) == (None, None)
+
+
 def test_state_change_logged_once(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="spasmwatch.alerts")
     r = Rig(update_interval_s=0.0, escalate_after_s=1e9)
@@ -275,7 +287,7 @@ def test_snapshot_for_the_status_page() -> None:
     r.engine.on_band_state("cot", "battery_low", True)
     snap = r.engine.snapshot()
     assert snap["devices"]["cot"] == {
-        "alert_state": "ALARM", "band_state": "FAULT", "faults": ["battery_low"], "muted_until": None,
+        "alert_state": "ALARM", "band_state": "FAULT", "faults": ["battery_low"], "muted_until": None, "muted_by": None,
     }  # fmt: skip
     cluster = snap["alerts"][0]
     for key in ("id", "device", "kind", "state", "urgency", "title", "text", "created_t", "cluster_id"):

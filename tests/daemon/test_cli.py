@@ -55,9 +55,18 @@ def test_cli_talks_to_the_running_daemon(tmp_path: Path, quick_cluster_csv: Path
                 again = await run("ack", str(alert_id), "--by", "Dad")  # found by the docs run: it said "acknowledged by Dad"
                 assert again.returncode == 0 and f"alert #{alert_id} " in again.stdout and "acknowledged by Mum (before you)" in again.stdout, again.stdout
 
-                mute = await run("mute", "band0000", "--for", "10m")
+                mute = await run("mute", "band0000", "--for", "10m", "--by", "Mum")
                 assert mute.returncode == 0, mute.stderr
                 assert r.daemon.engine.device_summary("band0000")["muted_until"] is not None
+                # Found by the docs run: a mute (set for a bath, forgotten) showed nowhere.
+                band = json.loads((await run("status", "--json")).stdout)["bands"][0]
+                assert band["muted_by"] == "Mum" and band["muted_until"] == r.daemon.engine.device_summary("band0000")["muted_until"], band
+                st = await run("status")
+                assert "  notices held back until " in st.stdout and " by Mum (cluster alarms still sound; 'spasmwatch mute band0000 --off' ends it)" in st.stdout, st.stdout
+                off = await run("mute", "band0000", "--off")
+                assert off.returncode == 0, off.stderr
+                st = await run("status")
+                assert "held back" not in st.stdout and json.loads((await run("status", "--json")).stdout)["bands"][0]["muted_until"] is None
                 nosuch = await run("mute", "band0", "--for", "1m")  # the name status shows first, not the id
                 assert nosuch.returncode == 2 and "no band with the device id 'band0'; the daemon's bands: band0000 (band0)" in nosuch.stderr, nosuch.stderr
 

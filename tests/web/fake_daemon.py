@@ -38,6 +38,7 @@ class FakeDaemon:
                 "state": "STREAMING", "detail": "", "connected": True, "battery_pct": 82 - 30 * i, "worn": True,
                 "log_fill_pct": 3, "asleep": False, "sleep_since": max(midnight(t) + 60, t - 47 * 60),
                 "last_seen": t - 4, "alert_state": "QUIET", "faults": [], "last_cluster": None,
+                "muted_until": None, "muted_by": None,
             })
         self.alerts: dict[int, Json] = {}
         self.cluster_rows: dict[int, Json] = {}
@@ -108,7 +109,12 @@ class FakeDaemon:
     def mute(self, device: str, for_s: float, by: str) -> Json:
         if device not in {b["device"] for b in self.bands}:
             raise KeyError(device)
-        return {"alert_state": "QUIET", "muted_until": None if for_s == 0 else for_s}
+        self.calls.append(("mute", (device, for_s, by)))
+        until, who = (self.now() + for_s, by) if for_s > 0 else (None, None)
+        b = next(b for b in self.bands if b["device"] == device)
+        b.update(muted_until=until, muted_by=who)
+        self.publish({"type": "status"})
+        return {"alert_state": b["alert_state"], "band_state": "OK", "faults": b["faults"], "muted_until": until, "muted_by": who}
 
     def add_note(self, kind: str, text: str, device: str | None, by: str) -> Json:
         if kind not in ("video", "medication", "note"):

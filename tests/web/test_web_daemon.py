@@ -138,6 +138,15 @@ def test_the_page_against_the_real_daemon(page: Any, watch: Watch, tmp_path: Pat
         assert b0["connected"] is True and b0["worn"] is True and isinstance(b0["battery_pct"], int)
         assert f"{b0['battery_pct']}%" in band.locator("[data-fact='battery']").inner_text()
 
+        # A mute ('spasmwatch mute band0000 --for 2h --by Mum') shows on the card, and ends there.
+        d.call(d.daemon.mute, DEVICE, 2 * 3600.0, "Mum")
+        box = band.locator("[data-fact='mute']")
+        box.wait_for()
+        assert "by Mum (cluster alarms still sound)." in box.inner_text()
+        box.get_by_role("button", name="End the mute of band0 now").click()
+        box.wait_for(state="detached")
+        assert d.call(d.daemon.engine.device_summary, DEVICE)["muted_until"] is None
+
         # The cluster alarm arrives live (server-sent events, no reload).
         alarm = page.locator(".alert.alarm")
         alarm.wait_for(timeout=90_000)

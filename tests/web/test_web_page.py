@@ -122,6 +122,27 @@ def test_labels_are_one_tap_and_saved(page: Any, served: ServerThread, fake: Fak
     page.wait_for_selector("#chart g:last-of-type[data-clusters='2'][data-false='0']")
 
 
+def test_a_muted_band_says_so_on_its_card_and_the_mute_ends_early(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
+    """Found by the docs run: a mute set for a bath (not-worn notices held back) and forgotten
+    showed nowhere on the page; now the card says until when and by whom, and ends it."""
+    load(page, served.url)
+    band = page.locator(".band[data-device='SW-0001']")
+    assert band.locator("[data-fact='mute']").count() == 0
+    served.call(fake.mute, "SW-0001", 2 * 3600, "Mum")  # as 'spasmwatch mute SW-0001 --for 2h --by Mum'
+    box = band.locator("[data-fact='mute']")
+    box.wait_for()  # live, no reload
+    until = served.call(lambda: fake.bands[0]["muted_until"])
+    end = time.strftime("%H:%M", time.localtime(until))
+    text = box.locator("p").inner_text()
+    assert text.startswith(f"Band notices held back until {end}") and "by Mum (cluster alarms still sound)." in text, text
+    page.fill("#who", "Dad")
+    page.locator("#who").dispatch_event("change")
+    box.get_by_role("button", name="End the mute of Mila's band now").click()
+    box.wait_for(state="detached")
+    assert ("mute", ("SW-0001", 0, "Dad")) in served.call(lambda: list(fake.calls))
+    assert served.call(lambda: fake.bands[0]["muted_until"]) is None
+
+
 def test_a_note_is_saved(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
     load(page, served.url)
     assert page.locator("#notes-empty").is_visible()

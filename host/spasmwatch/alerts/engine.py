@@ -121,7 +121,9 @@ class AlertEngine:
         self._closed: OrderedDict[tuple[str, ClusterKey], ClusterAlert] = OrderedDict()
         self._bands: dict[tuple[str, BandFault], BandAlert] = {}
         self._band_sent_t: dict[tuple[str, BandFault], float] = {}  # last raise sent, for the rate limit
-        self._muted_until: dict[str, float] = {}
+        # device -> (mute end, who muted or None). In memory only: a restart forgets a mute, so the
+        # band's notices are sent again (the safe direction; docs/alerts.md).
+        self._mutes: dict[str, tuple[float, str | None]] = {}
         self._devices: set[str] = set()
         self._names: dict[str, str] = {}  # device id -> what the family calls the band
 
@@ -253,14 +255,16 @@ class AlertEngine:
             self._label(a, label, by)
         return self._alert_json(found[0])
 
-    def mute(self, device: str, for_s: float) -> None:
-        """Hold back band alerts and WARNINGs of ``device`` for ``for_s``; never a cluster ALARM."""
+    def mute(self, device: str, for_s: float, by: str | None = None) -> None:
+        """Hold back band alerts and WARNINGs of ``device`` for ``for_s``; never a cluster ALARM.
+        ``by``: who muted, shown with the mute's end in the status (a forgotten mute is seen)."""
         until = self.clock() + for_s
-        self._muted_until[device] = until
+        self._mutes[device] = (until, by)
+        self._devices.add(device)  # in the status' summaries even before its first alert
         log.info("alerts of %s muted for %.0f s (cluster alarms still sound)", device, for_s)
 
     def unmute(self, device: str) -> None:
-        if self._muted_until.pop(device, None) is not None:
+        if self._mutes.pop(device, None) is not None:
             log.info("alerts of %s unmuted", device)
             self.tick()
 
@@ -283,19 +287,22 @@ class AlertEngine:
         return {"now": now, "alerts": alerts, "devices": {d: self.device_summary(d) for d in sorted(self._devices)}}
 
     def device_summary(self, device: str) -> dict[str, Any]:
-        """``alert_state`` (worst open alert or QUIET), ``band_state``, ``faults``, ``muted_until``."""
+        """``alert_state`` (worst open alert or QUIET), ``band_state``, ``faults``, and while a mute
+        holds back its notices ``muted_until`` (t) and ``muted_by`` (or None; both None unmuted)."""
         faults = sorted(b.fault.value for b in self._bands.values() if b.device == device)
         band = BandState.OK
         if faults:
             band = BandState.STALE if BandFault.DISCONNECTED.value in faults else BandState.FAULT
         states = [a.state.value for a in self._clusters.values() if a.device == device] + [band.value]
         worst = min(states, key=lambda s: _SEVERITY.index(s) if s in _SEVERITY else len(_SEVERITY))
-        muted = self._muted_until.get(device)
+        now = self.clock()
+        until, by = self._mutes[device] if self._muted(device, now) else (None, None)
         return {
             "alert_state": worst if worst in _SEVERITY else "QUIET",
             "band_state": band.value,
             "faults": faults,
-            "muted_until": muted if muted is not None and muted > self.clock() else None,
+            "muted_until": until,
+            "muted_by": by,
         }
 
     # ---- cluster transitions -------------------------------------------
@@ -460,8 +467,8 @@ class AlertEngine:
     # ---- helpers --------------------------------------------------------
 
     def _muted(self, device: str, now: float) -> bool:
-        until = self._muted_until.get(device)
-        return until is not None and now < until
+        mute = self._mutes.get(device)
+        return mute is not None and now < mute[0]
 
     def _quiet(self, now: float) -> bool:
         q = self.settings.quiet_hours

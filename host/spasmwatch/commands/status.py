@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from typing import Any
 
@@ -45,6 +46,10 @@ def band_lines(b: dict[str, Any]) -> list[str]:
     lines = [f"{b['name']} ({b['device'] or 'not seen yet'}): {b['state']}, battery {batt}, {worn}, {sleep}"]
     if b["faults"]:
         lines.append(f"  faults: {', '.join(b['faults'])}")
+    if b.get("muted_until") is not None:  # .get: a daemon from before the field; a forgotten mute must be seen
+        by = f" by {b['muted_by']}" if b.get("muted_by") else ""
+        off = f"spasmwatch mute {shlex.quote(b['device'])} --off"
+        lines.append(f"  notices held back until {hm(b['muted_until'])}{by} (cluster alarms still sound; '{off}' ends it)")
     c = b["last_cluster"]
     if c:
         lines.append(f"  last cluster: {hm(c['start'])}, {c['count']} spasms, {minutes(c['post_wake_s'])} after waking")

@@ -23,7 +23,9 @@ class DaemonAPI(Protocol):
         ``last_seen``, ``alert_state`` (worst open alert state or "QUIET"),
         ``faults`` ([kind]), ``last_cluster`` (cluster or null), ``log_life``
         (null, or ``since, boot_offset, seq_offset`` once the band's flash
-        was seen erased: its numbers in the store are the band's + these).
+        was seen erased: its numbers in the store are the band's + these),
+        ``muted_until`` (t) and ``muted_by`` while 'mute' holds back its
+        notices (both null when not muted; who is "web page" for a nameless page).
         alert: ``id, device, kind, state, urgency, title, text, created_t,
         cluster_id``.
         """

@@ -502,6 +502,8 @@ class Daemon:
             "asleep": a.asleep if a else None, "sleep_since": a.sleep_since if a else None,
             "last_seen": b.status_t, "alert_state": summary.get("alert_state", "QUIET"),
             "faults": summary.get("faults", []), "last_cluster": last,
+            # A mute forgotten after a bath must be seen: its end and who set it (None: not muted).
+            "muted_until": summary.get("muted_until"), "muted_by": summary.get("muted_by"),
             "bad_records": b.session.decode_errors,
             "log_life": _life_json(b.log_life),
         }
@@ -557,7 +559,7 @@ class Daemon:
         if not any(b.device == device for b in self.bands):
             raise KeyError(device)
         if for_s > 0:
-            self.engine.mute(device, for_s)
+            self.engine.mute(device, for_s, by)
         else:
             self.engine.unmute(device)
         log.info("%s: band notices %s by %s", device, f"muted for {for_s:.0f} s" if for_s > 0 else "unmuted", by)

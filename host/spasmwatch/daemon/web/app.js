@@ -303,14 +303,55 @@
           fact("Sleep", sleep, { name: "sleep", wide: true })),
         el("p", { class: "seen muted small", "data-fact": "seen", text: `Last heard from the band: ${seen}` }),
         faults.length ? el("ul", { class: "faults", "aria-label": "Band problems" },
-          ...faults.map((f) => el("li", { text: FAULT_NAMES[f] || f }))) : null);
+          ...faults.map((f) => el("li", { text: FAULT_NAMES[f] || f }))) : null,
+        b.muted_until ? muteBox(b, now) : null);
     }));
+    scheduleMuteEnd(bands, now);
     // The band choice of the note form.
     const sel = $("note-device");
     const cur = sel.value;
     sel.replaceChildren(...bands.filter((b) => b.device).map((b) => el("option", { value: b.device, text: b.name || b.device })));
     if (cur) sel.value = cur;
     $("note-device-row").hidden = bands.length < 2;
+  }
+
+  // A mute set for a bath and forgotten holds back "not worn" and "disconnected": say so on the card.
+  function muteText(b, now) {
+    const end = new Date(b.muted_until * 1000);
+    const day = end.toDateString() === new Date(now * 1000).toDateString() ? "" : " tomorrow";  // at most a day
+    return `Band notices held back until ${hhmm(b.muted_until)}${day}${b.muted_by ? ` by ${b.muted_by}` : ""}`
+      + " (cluster alarms still sound).";
+  }
+
+  function muteBox(b, now) {
+    return el("div", { class: "mute", "data-fact": "mute" },
+      el("p", { text: muteText(b, now) }),
+      el("button", {
+        type: "button",
+        class: "btn",
+        "aria-label": `End the mute of ${b.name || b.device} now`,
+        onclick: (ev) => endMute(b, ev.currentTarget),
+        text: "End mute now",
+      }));
+  }
+
+  async function endMute(b, button) {
+    button.disabled = true;
+    try {
+      await api(`/api/bands/${encodeURIComponent(b.device)}/mute`, { for_s: 0, by: who() });
+      refresh("status");
+    } catch (err) {
+      button.disabled = false;
+      alertError(err);
+    }
+  }
+
+  // Re-read the status when the first mute ends, so the card does not claim a mute that is over.
+  let muteTimer = null;
+  function scheduleMuteEnd(bands, now) {
+    if (muteTimer !== null) { clearTimeout(muteTimer); muteTimer = null; }
+    const ends = bands.filter((b) => b.muted_until).map((b) => b.muted_until - now);
+    if (ends.length) muteTimer = setTimeout(() => { muteTimer = null; refresh("status"); }, Math.max(0, Math.min(...ends)) * 1000 + 1000);
   }
 
   function renderStatus() {
