@@ -15,7 +15,7 @@ from conftest import run_cli
 
 from spasmwatch.errors import InputError
 from spasmwatch.io import open_recording
-from spasmwatch.io.rawfile import CHUNK_HEAD_SIZE, HEADER_SIZE, RawHeader, RawReader, RawWarning, RawWriter, open_rawfile
+from spasmwatch.io.rawfile import CHUNK_HEAD_SIZE, HEADER_SIZE, RawHeader, RawReader, RawWarning, RawWriter, open_rawfile, to_csv
 
 RATE = 52.0
 
@@ -154,3 +154,37 @@ def test_the_cli_says_a_torn_chunk_in_one_warning_line(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     lines = res.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"spasmwatch replay: warning: {path}: chunk 2 at byte"), lines
+
+
+def test_export_raw_never_writes_over_a_file_without_force(tmp_path: Path) -> None:
+    """Found by the docs run: 'export raw rec.swraw' replaced a recording rec.csv (the same header
+    as its own output, so it cannot tell an earlier conversion from a researcher's file)."""
+    path = tmp_path / "rec.swraw"
+    _write(path, [(100, _samples(600), 0)])
+    mine = tmp_path / "rec.csv"
+    mine.write_text("t,ax,ay,az,gx,gy,gz\n0.0,0,0,1,0,0,0\n")
+    with pytest.raises(InputError) as e:
+        run_cli("export", "raw", str(path))  # the default output: FILE with .csv
+    assert str(e.value).startswith(f"{mine}: exists") and "--force replaces it" in str(e.value)
+    assert mine.read_text() == "t,ax,ay,az,gx,gy,gz\n0.0,0,0,1,0,0,0\n"
+    with pytest.raises(InputError, match="is the raw recording being converted"):
+        run_cli("export", "raw", str(path), "--csv", str(path), "--force")
+    assert run_cli("export", "raw", str(path), "--force") == 0
+    assert len(mine.read_text().splitlines()) == 601
+
+
+def test_export_raw_force_keeps_the_old_csv_when_the_conversion_fails(tmp_path: Path) -> None:
+    """With --force the old CSV is replaced by a finished conversion only: a damaged chunk leaves it whole."""
+    path = tmp_path / "rec.swraw"
+    _write(path, [(100, _samples(1000), 0)])
+    with open(path, "r+b") as f:  # a byte of the second chunk's samples: its CRC no longer matches
+        f.seek(HEADER_SIZE + 2 * CHUNK_HEAD_SIZE + 256 * 12 + 10)
+        b = f.read(1)
+        f.seek(-1, 1)
+        f.write(bytes([b[0] ^ 0xFF]))
+    old = tmp_path / "rec.csv"
+    old.write_text("t,ax,ay,az\n0.0,0,0,1\n")
+    with pytest.raises(InputError, match="CRC mismatch"):
+        to_csv(path, old)  # what 'export raw --force' runs once it may replace the file
+    assert old.read_text() == "t,ax,ay,az\n0.0,0,0,1\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.csv", "rec.swraw"]

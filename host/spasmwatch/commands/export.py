@@ -50,6 +50,7 @@ def register(sub: Any) -> None:
     )  # fmt: skip
     r.add_argument("file", help="raw recording (.swraw)")
     r.add_argument("--csv", type=Path, help="output CSV (default: FILE with .csv)")
+    r.add_argument("--force", action="store_true", help="replace an existing output CSV (without it, an existing one is refused)")
     r.set_defaults(func=run_raw)
 
 
@@ -135,6 +136,12 @@ def run(args: argparse.Namespace) -> int:
 
 def run_raw(args: argparse.Namespace) -> int:
     out = args.csv if args.csv is not None else rawfile.default_csv_path(args.file)
+    if out.resolve() == Path(args.file).resolve():
+        raise InputError(str(out), "is the raw recording being converted: choose another --csv")
+    # Found by the docs run: 'export raw rec.swraw' replaced a rec.csv recording. The CSV's header is
+    # a recording's (t,ax,...), so an earlier conversion cannot be told apart: only --force replaces.
+    if out.exists() and not args.force:
+        raise InputError(str(out), "exists and may be a recording (same header): not written over; --force replaces it, or choose another --csv")
     n, filled = rawfile.to_csv(args.file, out)
     gaps = f", {filled} of them filling gaps (last sample held)" if filled else ""
     print(f"{out}: {n} samples{gaps}", file=sys.stderr)

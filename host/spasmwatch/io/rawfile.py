@@ -437,14 +437,22 @@ def to_csv(src: str | os.PathLike[str], out: str | os.PathLike[str], chunk_rows:
 
     rec = open_rawfile(src, chunk_rows)
     n = filled = 0
-    with open(out, "wb") as f:
-        f.write(header(rec.has_gyro).encode())
-        for b in rec.chunks():
-            cols: list[tuple[F64, int]] = [(b.t, 6)] + [(b.acc[:, k], 3) for k in range(3)]
-            if b.gyro is not None:
-                cols += [(b.gyro[:, k], 1) for k in range(3)]
-            f.write(format_rows(cols))
-            n, filled = n + len(b), filled + b.filled
+    # Written beside ``out`` and renamed onto it at the end: a damaged chunk, a full disk or ^C
+    # leaves any earlier ``out`` whole (export raw --force replaces it only with a finished CSV).
+    part = Path(out).with_name(Path(out).name + ".part")
+    try:
+        with open(part, "wb") as f:
+            f.write(header(rec.has_gyro).encode())
+            for b in rec.chunks():
+                cols: list[tuple[F64, int]] = [(b.t, 6)] + [(b.acc[:, k], 3) for k in range(3)]
+                if b.gyro is not None:
+                    cols += [(b.gyro[:, k], 1) for k in range(3)]
+                f.write(format_rows(cols))
+                n, filled = n + len(b), filled + b.filled
+        os.replace(part, out)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
     return n, filled
 
 
