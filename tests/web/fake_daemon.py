@@ -13,6 +13,8 @@ import datetime as dt
 import time
 from typing import Any
 
+from spasmwatch.store.rows import check_note
+
 Json = dict[str, Any]
 
 ALARM_TEXT = (
@@ -117,10 +119,7 @@ class FakeDaemon:
         return {"alert_state": b["alert_state"], "band_state": "OK", "faults": b["faults"], "muted_until": until, "muted_by": who}
 
     def add_note(self, kind: str, text: str, device: str | None, by: str) -> Json:
-        if kind not in ("video", "medication", "note"):
-            raise ValueError(f"note kind must be one of video, medication, note, not {kind!r}")
-        if not text.strip():
-            raise ValueError("note text is empty")
+        check_note(kind, text.strip())  # the daemon's store refuses these
         n: Json = {"id": self._id(), "t": self.now(), "kind": kind, "text": text.strip(), "device": device, "by": by}
         self.note_rows.append(n)
         self.publish({"type": "note", **n})

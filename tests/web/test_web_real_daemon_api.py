@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from spasmwatch.daemon.daemon import Daemon
 from spasmwatch.daemon.http import HttpServer
@@ -46,3 +47,29 @@ def test_an_id_too_large_for_the_store_is_not_found(tmp_path: Path) -> None:
         assert await post(http, f"{base}/api/alerts/{big}/ack", {}) == (404, {"error": f"no alert {big}"})
 
     run(tmp_path, check)
+
+
+def test_a_note_too_long_is_refused_the_same_by_the_cli_and_the_web_api(tmp_path: Path) -> None:
+    """Found by the docs run: the web API refused a note over 4000 characters, 'spasmwatch note'
+    kept any length. One limit, in the store (MAX_NOTE_CHARS), one message; nothing is saved."""
+    from spasmwatch.cli import build_parser
+    from spasmwatch.errors import SpasmwatchError
+    from spasmwatch.store.rows import MAX_NOTE_CHARS
+
+    too_long = "x" * (MAX_NOTE_CHARS + 1)
+    message = f"note text is longer than {MAX_NOTE_CHARS} characters ({MAX_NOTE_CHARS + 1}): shorten it; nothing was saved"
+
+    async def check(daemon: Daemon, base: str, http: aiohttp.ClientSession) -> None:
+        assert await post(http, f"{base}/api/notes", {"kind": "note", "text": too_long}) == (400, {"error": message})
+        args = build_parser().parse_args(["note", too_long, "--db", str(tmp_path / "spasmwatch.db")])
+        with pytest.raises(SpasmwatchError) as e:
+            args.func(args)
+        assert str(e.value) == message
+        assert list(daemon.store.notes()) == []
+        status, note = await post(http, f"{base}/api/notes", {"kind": "note", "text": "x" * MAX_NOTE_CHARS})
+        assert status == 201 and len(note["text"]) == MAX_NOTE_CHARS
+
+    run(tmp_path, check)
+    # The page's text box stops at the same length.
+    html = (Path(__file__).resolve().parents[2] / "host/spasmwatch/daemon/web/index.html").read_text()
+    assert f'id="note-text" name="text" rows="3" maxlength="{MAX_NOTE_CHARS}"' in html

@@ -56,7 +56,6 @@ DEFAULT_PORT = 8765
 HEARTBEAT_S = 15.0
 MAX_STREAMS = 32  # live pages at once (each holds a queue in the daemon)
 MAX_BODY = 64 * 1024
-MAX_TEXT = 4000  # characters in a note
 MAX_BY = 100
 MAX_DAYS = 366
 MAX_ID = 2**63 - 1  # SQLite's largest integer: the store's ids
@@ -380,8 +379,6 @@ class HttpServer:
             raise ApiError(400, "kind must be 'video', 'medication' or 'note'")
         if not isinstance(text, str):
             raise ApiError(400, "text must be a string")
-        if len(text) > MAX_TEXT:
-            raise ApiError(400, f"text is longer than {MAX_TEXT} characters")
         if device is not None and not isinstance(device, str):
             raise ApiError(400, "device must be a string or null")
         with _api_errors():

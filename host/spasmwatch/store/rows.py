@@ -12,9 +12,23 @@ from dataclasses import dataclass
 
 LABELS = ("confirmed", "false_alarm")
 NOTE_KINDS = ("video", "medication", "note")
+# The longest note text (characters). A note is a line of the caregiver's log, printed beside the
+# clusters in 'events', the report and the exports; a longer one is a paste gone wrong. One limit for
+# 'spasmwatch note' and the web API (the store refuses it: check_note); notes kept before stay as they are.
+MAX_NOTE_CHARS = 4000
 TREATMENT_ACTIONS = ("start", "stop", "change")
 # States that end an alert (cluster: CLOSED; band: OK / QUIET).
 ALERT_END_STATES = ("CLOSED", "OK", "QUIET")
+
+def check_note(kind: str, text: str) -> None:
+    """ValueError for a note no one may keep, whoever writes it (CLI, web API, the tests' stand-in)."""
+    if kind not in NOTE_KINDS:
+        raise ValueError(f"note kind must be one of {', '.join(NOTE_KINDS)}, got {kind!r}")
+    if not text.strip():
+        raise ValueError("note text is empty")
+    if len(text) > MAX_NOTE_CHARS:
+        raise ValueError(f"note text is longer than {MAX_NOTE_CHARS} characters ({len(text)}): shorten it; nothing was saved")
+
 
 # Common names written one way, so reports group them; any other drug is kept as typed.
 _DRUGS = {

@@ -31,7 +31,6 @@ from spasmwatch.store._db import StoreError
 from spasmwatch.store.rows import (
     ALERT_END_STATES,
     LABELS,
-    NOTE_KINDS,
     TREATMENT_ACTIONS,
     ActivityRow,
     AlertRow,
@@ -47,6 +46,7 @@ from spasmwatch.store.rows import (
     StatusRow,
     SyncRow,
     TreatmentRow,
+    check_note,
     normalise_drug,
 )
 
@@ -790,10 +790,7 @@ class Store:
         return [LabelRow(*r) for r in self._all("SELECT * FROM labels WHERE cluster_id = ? ORDER BY id", (cluster_id,))]
 
     def add_note(self, wall_s: float, kind: str, text: str, device: str | None = None, by: str | None = None) -> NoteRow:
-        if kind not in NOTE_KINDS:
-            raise ValueError(f"note kind must be one of {', '.join(NOTE_KINDS)}, got {kind!r}")
-        if not text.strip():
-            raise ValueError("note text is empty")
+        check_note(kind, text)
         # A note filed under a band the store never saw would be in no export or report of it.
         if device is not None and (why := self.unknown_device(device)) is not None:
             raise ValueError(why)
