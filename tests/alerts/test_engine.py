@@ -267,6 +267,21 @@ def test_a_mute_is_in_the_summary_with_who_set_it_until_it_ends() -> None:
     assert (r.engine.device_summary("cot")["muted_until"], r.engine.device_summary("cot")["muted_by"]) == (None, None)
 
 
+def test_a_band_change_is_logged_with_who_saw_it(caplog: pytest.LogCaptureFixture) -> None:
+    """Found by the docs run: a disconnect the daemon found (no data) was logged 'band reported it'."""
+    caplog.set_level(logging.INFO, logger="spasmwatch.alerts")
+    r = Rig()
+    r.engine.on_band_state("cot", "disconnected", True)
+    r.engine.on_band_state("cot", "not_worn", True)
+    r.engine.on_band_state("cot", "storage_failing", True)
+    r.engine.on_band_state("cot", "disconnected", False)
+    changes = [m.split(": ", 1)[1] for m in caplog.messages if "->" in m]
+    assert changes == [
+        "OK -> STALE (the daemon detected it)", "OK -> FAULT (band reported it)",
+        "OK -> FAULT (the daemon detected it)", "STALE -> OK (the daemon detected it)",
+    ]  # fmt: skip
+
+
 def test_state_change_logged_once(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="spasmwatch.alerts")
     r = Rig(update_interval_s=0.0, escalate_after_s=1e9)

@@ -433,7 +433,7 @@ class AlertEngine:
             n = self._notice(b, NoticeKind.BAND_FAULT, Urgency.NORMAL, msg, fault=fault)
             self._band_sent_t[(device, fault)] = now
         b.pending = hold is not None
-        self._move(b, fault.state, now, f"held back: {hold}" if hold else "band reported it", n, msg)
+        self._move(b, fault.state, now, f"held back: {hold}" if hold else fault.source, n, msg)
 
     def _send_band_raise(self, b: BandAlert, now: float, reason: str) -> None:
         msg = M.band_fault(self._names.get(b.device, b.device), b.fault)
@@ -451,7 +451,7 @@ class AlertEngine:
         n = None
         if b.notified and self._band_hold(b.device, b.fault, now, rate=False) is None:
             n = self._notice(b, NoticeKind.BAND_CLEARED, Urgency.LOW, msg, Audience.ALERTED, fault=b.fault)
-        self._move(b, BandState.OK, now, "band reported it", n, msg)
+        self._move(b, BandState.OK, now, b.fault.source, n, msg)
 
     def _band_hold(self, device: str, fault: BandFault, now: float, rate: bool = True) -> str | None:
         """Why a band message must wait now, or None to send it."""

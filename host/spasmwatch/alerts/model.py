@@ -47,6 +47,12 @@ class BandFault(Enum):
     def state(self) -> BandState:
         return BandState.STALE if self is BandFault.DISCONNECTED else BandState.FAULT
 
+    @property
+    def source(self) -> str:
+        """Who saw it, for the log: a disconnect (no data, link down) and a failing store are
+        this computer's findings, the rest the band's status flags."""
+        return "the daemon detected it" if self in (BandFault.DISCONNECTED, BandFault.STORAGE_FAILING) else "band reported it"
+
 
 class Urgency(IntEnum):
     """Ordered: channels and caregivers filter with ``>= min_urgency``.
