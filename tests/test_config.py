@@ -198,6 +198,13 @@ def test_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
         ('[[bands]]\ntransport = "sim"', "[bands #1] name: set name"),
         ('[[caregivers]]\nchannels = ["sound"]', "[caregivers #1] name: required"),
         ('[[caregivers]]\nname = "mum"\nchannels = ["sond"]', "[caregivers #1] channels: unknown channel \"sond\" (did you mean 'sound'?)"),
+        # Found by the docs run: the hint offered mqtt as "configured" while it was switched off (the default).
+        ('[[caregivers]]\nname = "mum"\nchannels = ["pager"]', '[caregivers #1] channels: unknown channel "pager" (channels switched on: sound, desktop)'),
+        (
+            '[channels.desktop]\nenabled = false\n[[channels.ntfy]]\nurl = "https://ntfy.sh/cot"\n[[caregivers]]\nname = "mum"\nchannels = ["pager"]',
+            '[caregivers #1] channels: unknown channel "pager" (channels switched on: sound, ntfy:cot)',
+        ),
+        ('[[caregivers]]\nname = "mum"\nchannels = ["mqt"]', "unknown channel \"mqt\" (did you mean 'mqtt'? it is switched off: set [channels.mqtt] enabled = true)"),
         ('[[caregivers]]\nname = "mum"\nchannels = [1]', "[caregivers #1] channels: expected a string, got 1"),
         (
             '[[caregivers]]\nname = "mum"\nmin_urgency = "alarm"',

@@ -382,8 +382,15 @@ def _check_config(cfg: Config, source: str) -> None:
                     f"(set [channels.{ch}] enabled = true, or take it off this list)"
                 )
             if ch not in refs:
+                # Only channels switched on are offered: the hint listed mqtt, off by default (found by the docs run).
+                on = [r for r in refs if switches.get(r, True)]
                 hint = difflib.get_close_matches(ch, refs, n=1, cutoff=0.5)
-                more = f" (did you mean '{hint[0]}'?)" if hint else f" (configured: {', '.join(refs)})"
+                if hint and hint[0] in on:
+                    more = f" (did you mean '{hint[0]}'?)"
+                elif hint:
+                    more = f" (did you mean '{hint[0]}'? it is switched off: set [channels.{hint[0]}] enabled = true)"
+                else:
+                    more = f" (channels switched on: {', '.join(on)})" if on else " (no channel is switched on)"
                 raise ConfigError(f"{source}: [caregivers #{i}] channels: unknown channel {json.dumps(ch)}{more}")
 
 
