@@ -144,6 +144,13 @@ def test_bad_arguments_are_clear(course_db: tuple[Path, Expected], tmp_path: Pat
         run_cli("export", "--db", str(db), "--format", "bids", "--out", str(tmp_path / "x.tsv"))
     with pytest.raises(SpasmwatchError, match="no such store"):
         run_cli("export", "--db", str(tmp_path / "none.db"), "--out", str(tmp_path / "x.csv"))
+    # Found by the docs run: 'unknown kind(s) clusters; choose from ...' did not name the option.
+    with pytest.raises(SpasmwatchError) as e:
+        run_cli("export", "--db", str(db), "--out", str(tmp_path / "x.csv"), "--kinds", "spasm,clusters")
+    assert str(e.value) == "--kinds: unknown kind(s) clusters; choose from spasm, cluster, wake, sleep, note, treatment"
+    with pytest.raises(SpasmwatchError, match="^--kinds: no kind given"):  # an export of nothing
+        run_cli("export", "--db", str(db), "--out", str(tmp_path / "x.csv"), "--kinds", ",")
+    assert not (tmp_path / "x.csv").exists()
     # Found by review: JSON Lines written to x.json had its sidecar (x.json) written over it.
     with pytest.raises(SpasmwatchError, match="sidecar would overwrite it"):
         run_cli("export", "--db", str(db), "--format", "jsonl", "--out", str(tmp_path / "events.json"))

@@ -17,6 +17,7 @@ from typing import Any
 from spasmwatch.errors import InputError, SpasmwatchError
 from spasmwatch.export import FORMATS, Query, parse_iso, run_export
 from spasmwatch.export.columns import KINDS
+from spasmwatch.export.timeline import check_kinds
 from spasmwatch.export.store_source import DEFAULT_RATE_HZ, StoreSource
 from spasmwatch.io import rawfile
 from spasmwatch.io.limits import MAX_RATE_HZ, MIN_RATE_HZ
@@ -67,10 +68,14 @@ def _format(args: argparse.Namespace) -> str:
 
 
 def query(args: argparse.Namespace) -> Query:
+    kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
+    try:  # checked here to name the option: Query's own message cannot (found by the docs run)
+        check_kinds(kinds)
+    except ValueError as exc:
+        raise SpasmwatchError(f"--kinds: {exc}") from exc
     try:
         since = parse_iso(args.since, "--since") if args.since else 0.0
         until = parse_iso(args.until, "--until") if args.until else time.time() + _FUTURE_S
-        kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
         return Query(args.device, since, until, kinds)
     except ValueError as exc:
         raise SpasmwatchError(str(exc)) from exc

@@ -32,9 +32,16 @@ class Query:
     def __post_init__(self) -> None:
         if not self.since < self.until:
             raise ValueError(f"empty time range: since {iso(self.since)} is not before until {iso(self.until)}")
-        unknown = [k for k in self.kinds if k not in KINDS]
-        if unknown:
-            raise ValueError(f"unknown kind(s) {', '.join(unknown)}; choose from {', '.join(KINDS)}")
+        check_kinds(self.kinds)
+
+
+def check_kinds(kinds: tuple[str, ...]) -> None:
+    """ValueError unless every kind is one of KINDS, and there is one (an export of nothing)."""
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        raise ValueError(f"unknown kind(s) {', '.join(unknown)}; choose from {', '.join(KINDS)}")
+    if not kinds:
+        raise ValueError(f"no kind given; choose from {', '.join(KINDS)}")
 
 
 def iso(t: float) -> str:
