@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pyedflib
 import pytest
-from conftest import run_cli
+from cli_runner import run_cli
 from course import DAY0, DAY_S, DEVICE, TREATMENT_T, Expected
 
 from spasmwatch.export import Meta, Query, export, iso, relative, rows

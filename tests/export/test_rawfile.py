@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_cli
+from cli_runner import run_cli
 
 from spasmwatch.errors import InputError
 from spasmwatch.io import open_recording

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import matplotlib.pyplot as plt
 import pytest
-from conftest import run_cli
+from cli_runner import run_cli
 from course import CLUSTERS_PER_DAY, Expected
 
 from spasmwatch.errors import SpasmwatchError

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from conftest import Watch
+from web_harness import Watch
 from daemon.conftest import Rig, cluster_csv, rig  # noqa: F401  (cluster_csv is a fixture)
 
 from spasmwatch.daemon.daemon import Daemon

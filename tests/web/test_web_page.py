@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from conftest import Watch, open_context
+from web_harness import Watch, open_context
 from fake_daemon import FakeDaemon, midnight
 from web_harness import ServerThread
 

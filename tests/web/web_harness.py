@@ -6,11 +6,16 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from spasmwatch.daemon.http import HttpServer
 
 T = TypeVar("T")
+
+LOCAL_HOSTS = {"127.0.0.1"}  # the page may ask nothing else
+NON_NETWORK_SCHEMES = {"data", "blob", "about"}
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -58,3 +63,41 @@ class ServerThread:
             return fn(*args, **kw)
 
         return asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
+
+
+@dataclass
+class Watch:
+    """Every URL the browser asked for, and every console error / page error."""
+
+    urls: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def non_local(self) -> list[str]:
+        out = []
+        for u in self.urls:
+            parts = urlsplit(u)
+            if parts.scheme in NON_NETWORK_SCHEMES:
+                continue
+            if parts.scheme not in ("http", "https", "ws", "wss") or parts.hostname not in LOCAL_HOSTS:
+                out.append(u)
+        return out
+
+
+def open_context(browser: Any, watch: Watch, **kw: Any) -> Any:
+    kw.setdefault("viewport", {"width": 390, "height": 844})
+    kw.setdefault("device_scale_factor", 2)
+    kw.setdefault("is_mobile", True)
+    kw.setdefault("has_touch", True)
+    kw.setdefault("locale", "en-GB")
+    ctx = browser.new_context(**kw)
+    ctx.set_default_timeout(10_000)
+    ctx.set_default_navigation_timeout(15_000)
+    ctx.on("request", lambda r: watch.urls.append(r.url))
+    ctx.on("websocket", lambda ws: watch.urls.append(ws.url))
+
+    def on_page(p: Any) -> None:
+        p.on("console", lambda m: watch.errors.append(m.text) if m.type == "error" else None)
+        p.on("pageerror", lambda e: watch.errors.append(str(e)))
+
+    ctx.on("page", on_page)
+    return ctx
