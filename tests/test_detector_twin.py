@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -124,12 +125,16 @@ def _write_samples(path: Path, a: NDArray[np.int64], g: NDArray[np.int64]) -> No
 
 
 def _mpy_run(
-    micropython: str, repo_root: Path, path: Path, rate: float, gyro: bool, rebase_at: int = 0, match_rebase_at: int = 0
+    micropython: str | Sequence[str], repo_root: Path, path: Path, rate: float, gyro: bool, rebase_at: int = 0, match_rebase_at: int = 0,
+    heap_locked: bool = False,
 ) -> Out:
+    """tests/mpy/detector_stream.py under ``micropython`` (the binary, or a command line such as
+    tools/mpwasm's); ``heap_locked``: each sample's steps with the heap locked."""
     env = dict(os.environ, MICROPYPATH=str(repo_root / "firmware"))
     script = repo_root / "tests" / "mpy" / "detector_stream.py"
+    cmd = [micropython] if isinstance(micropython, str) else list(micropython)
     res = subprocess.run(
-        [micropython, str(script), str(path), repr(rate), "1" if gyro else "0", str(rebase_at), str(match_rebase_at)],
+        [*cmd, str(script), str(path), repr(rate), "1" if gyro else "0", str(rebase_at), str(match_rebase_at), "1" if heap_locked else "0"],
         capture_output=True, text=True, env=env, timeout=120, check=False,
     )
     assert res.returncode == 0, res.stderr

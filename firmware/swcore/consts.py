@@ -39,6 +39,13 @@ BIAS_RESET_BLOCKS = const(30)
 # Per-axis clamp of bias-corrected rate (ddps): 1600 deg/s, above anything
 # a trunk does, keeps squares inside a MicroPython small int (no heap use).
 RATE_CLAMP_DDPS = const(16000)
+# The largest MicroPython small int on a 32-bit board (2^30 - 1): past it an int is a heap
+# object and every operation on it allocates. Limits that keep sums and products small are
+# divided from this literal, never from 1 << 30: that is a heap int there, and MicroPython
+# before 1.24 keeps the result of heap-int arithmetic a heap int even when it fits (found on
+# 1.22 and 1.23, 32-bit: the detector's angle clamp, (1 << 30) // kq, made a heap int at
+# every sample of every movement; tests/firmware/test_old_micropython.py).
+SMALL_INT_MAX = const(0x3FFFFFFF)
 # Sample indexes are shifted down (``Detector.rebase``) once they reach 2^29:
 # on a 32-bit board a MicroPython small int ends at 2^30 - 1, which a 100 Hz
 # band passes after 124 days up, and from there every index operation on the

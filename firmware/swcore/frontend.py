@@ -56,7 +56,7 @@ class Params:
             raise ValueError("rebase_at %d too small for ring lengths %d and %d" % (rebase_at, self.la, self.lp))
         # Clamp rate energy so a 1 s sum stays a small int on the board.
         # (also <= 1e7, so that x*100 comparisons in the detector stay small).
-        self.sp2_max = min((1 << 30) // self.lp, C.DEV2_CLAMP)
+        self.sp2_max = min(C.SMALL_INT_MAX // self.lp, C.DEV2_CLAMP)
         # Speed^2 units: ddps^2 with a gyro; without one, (mg change of the
         # short mean over ns samples)^2, mapped from the same physical rate:
         # 1 ddps = 1.745 mrad/s; over ns/rate s that is 1.745*ns/rate mg.
@@ -70,7 +70,7 @@ class Params:
         self.act_adapts = self.act_max2 != self.act2  # without a gyro: the bar follows the rest level
         # Gyro angle: sum of ddps samples -> mrad, Q16 fixed point.
         self.kq = int(1.74533 * 65536 / rate_hz + 0.5)
-        self.th_max = (1 << 30) // self.kq
+        self.th_max = C.SMALL_INT_MAX // self.kq  # |theta| * kq stays a small int
         self.rise_n = samples(C.RISE_MAX_MS, rate_hz, 2)
         self.settle_n = samples(C.SETTLE_MS, rate_hz, 2)
         self.hold_min_n = samples(C.HOLD_MIN_MS, rate_hz, 1)

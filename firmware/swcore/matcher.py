@@ -67,7 +67,7 @@ class Matcher:
         self.keep_n = self.back_n + samples(confirm_ms, fd, 1)
         ring = self.keep_n + self.pre_n + self.lag_n + self.nd + 2
         self.ring_n = (ring + self.nd - 1) // self.nd * self.nd  # whole seconds: shifts keep j % nd
-        self.m2_max = (1 << 30) // (self.nd + 1)  # a 1 s energy sum stays a small int
+        self.m2_max = C.SMALL_INT_MAX // (self.nd + 1)  # a 1 s energy sum stays a small int
         self.bar2 = C.MATCH_EDGE_DDPS * C.MATCH_EDGE_DDPS
         self.rebase_n = rebase_at // 2 // self.ring_n * self.ring_n
         self.rebase_at = rebase_at

@@ -55,12 +55,14 @@ def flashed_firmware(micropython: str, dst: Path) -> Path:
     return dst
 
 
-def run_mp(micropython: str, script: Path, source: str, *args: str, timeout_s: float = 120.0) -> str:
-    """Write ``source`` to ``script``, run it under ``micropython`` with the band's modules on its
-    path, assert it exited cleanly and return its stdout."""
+def run_mp(micropython: str | Sequence[str], script: Path, source: str, *args: str, timeout_s: float = 120.0) -> str:
+    """Write ``source`` to ``script``, run it under ``micropython`` (the binary, or a command line
+    such as tools/mpwasm's) with the band's modules on its path, assert it exited cleanly and
+    return its stdout."""
     script.write_text(source)
     env = dict(os.environ, MICROPYPATH=MICROPYPATH)
-    out = subprocess.run([micropython, str(script), *args], capture_output=True, text=True, env=env, timeout=timeout_s)
+    cmd = [micropython] if isinstance(micropython, str) else list(micropython)
+    out = subprocess.run([*cmd, str(script), *args], capture_output=True, text=True, env=env, timeout=timeout_s)
     assert out.returncode == 0, out.stdout + out.stderr
     return out.stdout
 
