@@ -1,12 +1,15 @@
-"""The EDF+ export opened with the tool docs/exports.md names: MNE. A missing tool fails the
-test, naming how to install it: nothing here is skipped."""
+"""The EDF+ and BIDS exports opened with the tools docs/exports.md names: MNE, mne-bids and the
+BIDS validator (npm bids-validator, put in the venv by tools/install-bids-validator). A missing
+tool fails the test, naming how to install it: nothing here is skipped."""
 
 from __future__ import annotations
 
 import csv
 import importlib
 import json
+import shutil
 import sqlite3
+import subprocess
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,6 +21,7 @@ import pytest
 from cli_runner import run_cli
 from course import DAY0, DAY_S, DEVICE, TREATMENT_T, Expected
 
+from spasmwatch.binaries import find_binary
 from spasmwatch.store import Store
 
 
@@ -138,3 +142,90 @@ def test_the_edf_annotations_line_up_with_an_eeg_by_wall_time(course_db: tuple[P
     want = [(datetime.fromisoformat(r["onset_utc"].replace("Z", "+00:00")).timestamp(), _text(r)) for r in inside]
     assert sorted((round(t, 3), d) for t, d in got) == sorted((round(t, 3), d) for t, d in want)
     assert eeg.annotations.orig_time == datetime.fromtimestamp(eeg_start, timezone.utc)
+
+
+def _validator() -> str:
+    validator = find_binary("bids-validator")
+    if validator is None:
+        pytest.fail("bids-validator is not installed: run make install (tools/install-bids-validator .venv; it needs node and npm)")
+    if shutil.which("node") is None:
+        pytest.fail("node is missing: bids-validator runs under it (tools/install-system-deps installs Debian's nodejs)")
+    return validator
+
+
+def _dataset(root: Path, db: Path, since: float, seconds: int) -> Path:
+    """A minimal BIDS EEG dataset: one EEG recording from ``since`` with the export's events beside it."""
+    eeg = root / "sub-01" / "eeg"
+    eeg.mkdir(parents=True)
+    (root / "dataset_description.json").write_text(json.dumps(
+        {"Name": "spasmwatch events beside an EEG", "BIDSVersion": "1.9.0", "DatasetType": "raw", "Authors": ["spasmwatch tests", "spasmwatch developers"]}))  # fmt: skip
+    (root / "README").write_text("A BIDS dataset made by spasmwatch's tests: one tiny EEG recording of zeros (one channel, Cz), "
+                                 "with the events a spasmwatch export wrote for the same time range beside it, to check that "
+                                 "the BIDS validator and mne-bids accept the export's events files.\n")  # fmt: skip
+    (root / "participants.tsv").write_text("participant_id\nsub-01\n")
+    _eeg(eeg / "sub-01_task-sleep_eeg.edf", since, seconds, 10)
+    (eeg / "sub-01_task-sleep_eeg.json").write_text(json.dumps(
+        {"TaskName": "sleep", "EEGReference": "Cz", "SamplingFrequency": 10, "PowerLineFrequency": 50, "SoftwareFilters": "n/a"}))  # fmt: skip
+    (eeg / "sub-01_task-sleep_channels.tsv").write_text("name\ttype\tunits\nCz\tEEG\tuV\n")
+    _export(db, eeg / "sub-01_task-sleep_events.tsv", "bids", since, since + seconds)
+    return eeg / "sub-01_task-sleep_events.tsv"
+
+
+def _validate(validator: str, root: Path) -> tuple[list[str], list[str]]:
+    """The validator's errors and warnings, each as 'KEY: file: evidence'."""
+    done = subprocess.run([validator, str(root), "--json"], capture_output=True, text=True, timeout=120)
+    try:
+        issues = json.loads(done.stdout)["issues"]
+    except (ValueError, KeyError) as exc:
+        raise AssertionError(f"bids-validator gave no JSON report (exit {done.returncode}): {done.stdout[-2000:]} {done.stderr[-2000:]}") from exc
+
+    def lines(kind: str) -> list[str]:
+        return [f"{i['key']}: {(f.get('file') or {}).get('relativePath')}: {f.get('evidence') or i['reason']}"
+                for i in issues[kind] for f in i["files"] or [{}]]  # fmt: skip
+
+    return lines("errors"), lines("warnings")
+
+
+def test_the_bids_validator_accepts_the_events_files(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    """Found by this test: the events.json carried the export's facts (GeneratedBy, Format, Device,
+    RangeStartUTC, RangeEndUTC, RecordingStartUTC, Description) beside the column descriptions, and
+    the validator refused it: JSON_SCHEMA_VALIDATION_ERROR "['GeneratedBy'] should be object"."""
+    validator = _validator()
+    db = _store(course_db, tmp_path)
+    events = _dataset(tmp_path / "bids", db, SINCE + 6 * 3600, 2 * 3600)
+    errors, warnings_ = _validate(validator, tmp_path / "bids")
+    assert errors == [], "\n".join(errors + ["warnings:"] + warnings_)
+    assert not [w for w in warnings_ if "_events." in w], "\n".join(warnings_)
+    side = json.loads(events.with_suffix(".json").read_text())
+    assert "2024-03-10T06:00:00.000Z" in side["onset"]["Description"]  # the recording start, now told there
+
+    # Without its required 'duration' column the file is refused: the validator does look at it.
+    rows = [line.split("\t") for line in events.read_text(encoding="utf-8").splitlines()]
+    events.write_text("".join("\t".join(r[:1] + r[2:]) + "\n" for r in rows), encoding="utf-8")
+    errors, _ = _validate(validator, tmp_path / "bids")
+    assert any(e.startswith("EVENTS_COLUMN_DURATION: /sub-01/eeg/sub-01_task-sleep_events.tsv") for e in errors), errors
+
+
+def test_mne_bids_reads_the_events_as_annotations(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    """read_raw_bids gives the EEG the export's rows as annotations at their onsets from the EEG's
+    start (--since was the EEG's start, as docs/exports.md says), described by trial_type, or
+    'trial_type/value' for a kind whose rows have several values ('spasm/spasm (matched)',
+    'note/note (video): ...': mne-bids' hierarchical names)."""
+    mne_bids = _need("mne_bids")
+    db = _store(course_db, tmp_path)
+    since = SINCE + 6 * 3600
+    _dataset(tmp_path / "bids", db, since, 2 * 3600)
+    table = _csv_rows(db, tmp_path, since, since + 2 * 3600)
+    path = mne_bids.BIDSPath(subject="01", task="sleep", datatype="eeg", root=tmp_path / "bids")
+    raw = mne_bids.read_raw_bids(path, verbose="error")
+    got = sorted((round(float(o), 3), round(float(d), 3), str(t)) for o, d, t in
+                 zip(raw.annotations.onset, raw.annotations.duration, raw.annotations.description, strict=True))  # fmt: skip
+    values = {k: {_text(r, None) for r in table if r["kind"] == k} for k in {r["kind"] for r in table}}
+
+    def name(r: dict[str, str]) -> str:
+        return f"{r['kind']}/{_text(r, None)}" if len(values[r["kind"]]) > 1 else r["kind"]
+
+    want = sorted((round(float(r["onset_s"]), 3), round(float(r["duration_s"]), 3), name(r)) for r in table)
+    assert len(values["spasm"]) > 1 and len(values["wake"]) == 1
+    assert {r["kind"] for r in table} >= {"wake", "spasm", "cluster", "note"} and got == want
+    assert raw.info["meas_date"] == datetime.fromtimestamp(since, timezone.utc)

@@ -167,15 +167,30 @@ def write_bids(out: Path, rows: Iterable[Row], progress: Progress | None = None)
 
 
 def bids_sidecar(meta: Meta) -> dict[str, Any]:
+    """Column descriptions only: BIDS reads every key of an events.json as a column's, and the
+    validator refused the export-level facts ``sidecar`` puts beside them ("GeneratedBy should be
+    object", found by tests/export/test_research_tools.py). The recording start is told in
+    ``onset``'s description, the rest (tool, band, range) in ``trial_type``'s."""
     doc = sidecar(meta, "bids")
-    cols = {k: doc.pop(k) for k in NAMES}
-    doc["onset"] = {**cols["onset_s"], "Description": "Onset in seconds from the recording start (RecordingStartUTC)."}
-    doc["duration"] = cols["duration_s"]
-    doc["trial_type"] = {**cols["kind"], "LongName": "Event kind"}
-    doc["value"] = {"Description": "Human-readable description of the event (also the EDF+ annotation text)."}
+    cols = {k: doc[k] for k in NAMES}
+    start = doc["RecordingStartUTC"] or "none: nothing was exported"
+    bands = "all bands" if meta.query.device is None else f"band {meta.query.device}"
+    out: dict[str, Any] = {
+        "onset": {**cols["onset_s"], "Description": f"Onset in seconds from the recording start, {start} (UTC): "
+                  "the start of the recording this file accompanies (spasmwatch export --since)."},
+        "duration": cols["duration_s"],
+        "trial_type": {**cols["kind"], "LongName": "Event kind", "Description": f"{cols['kind']['Description']} "
+                       f"{BIDS_ORIGIN} {__version__} from {bands}, "
+                       f"{doc['RangeStartUTC']} to {doc['RangeEndUTC']} (UTC). {doc['Description']}"},
+        "value": {"Description": "Human-readable description of the event (also the EDF+ annotation text)."},
+    }
     for k in BIDS_EXTRA:
-        doc[k] = cols[k]
-    return doc
+        out[k] = cols[k]
+    return out
+
+
+# How a BIDS events.json an export wrote says so (it has no room for GeneratedBy), in trial_type's description.
+BIDS_ORIGIN = "Exported by spasmwatch"
 
 
 # How each format's file begins (its first line, or for EDF+ the recording field), so an
@@ -206,7 +221,12 @@ def _is_export(fmt: str, path: Path) -> bool:
         return False
     if fmt == "jsonl":
         return isinstance(doc, dict) and {"onset_utc", "kind"} <= doc.keys()
-    return isinstance(doc, dict) and any(g.get("Name") == "spasmwatch" for g in doc.get("GeneratedBy", []) if isinstance(g, dict))
+    if not isinstance(doc, dict):
+        return False
+    trial_type = doc.get("trial_type")
+    if isinstance(trial_type, dict) and BIDS_ORIGIN in str(trial_type.get("Description", "")):
+        return True  # a BIDS events.json
+    return any(g.get("Name") == "spasmwatch" for g in doc.get("GeneratedBy", []) if isinstance(g, dict))
 
 
 def _check_replaceable(fmt: str, out: Path) -> None:
