@@ -64,7 +64,9 @@ def _battery(board):
     if not d:
         return None
     adc = machine.ADC(machine.Pin(d["adc_pin"]))
-    adc.atten(machine.ADC.ATTN_11DB)  # full scale ~3.1 V behind the divider
+    # 11 dB: the widest range, 2.45 V (ESP32), 2.5 V (C3), 3.1 V (S3) at the pin; spasmwatch
+    # refuses a board whose divided cell falls outside it (spasmwatch/hardware/boards.py, ADC_RANGE_MV).
+    adc.atten(machine.ADC.ATTN_11DB)
     return AdcBattery(adc, d["divider_ratio"], d["empty_mv"], d["full_mv"])
 
 

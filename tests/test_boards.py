@@ -212,6 +212,10 @@ def _write_broken(tmp_path: Path, board_id: str, mutate: Any) -> Path:
         (lambda d: d["imu"].__setitem__("i2c_address", 300), "imu.i2c_address", "maximum"),
         (lambda d: d["power"].__setitem__("active_ms_per_batch", 500), "power.active_ms_per_batch", "below batch_ms"),
         (lambda d: d.pop("mounting"), None, "'mounting' is a required property"),
+        # Found by the hardware audit: a divider the ADC cannot read, or a pin it cannot read on.
+        # Undivided, a full cell (4200 mV) is above the C3's 2500 mV range at 11 dB.
+        (lambda d: d["battery"].__setitem__("divider_ratio", 1.0), "battery.divider_ratio", "outside the esp32c3 ADC's 0-2500 mV"),
+        (lambda d: d["battery"].__setitem__("adc_pin", 5), "battery.adc_pin", "GPIO5 is not an ADC1 pin of the esp32c3"),
     ],
 )
 def test_broken_definitions_are_refused_naming_the_field(

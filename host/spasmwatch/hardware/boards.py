@@ -2,7 +2,8 @@
 
 A definition is checked twice: against ``hardware/boards/schema.json`` (shape,
 types, ranges) and against facts the schema cannot express: the id matches the
-file name, pins are not shared, the battery range is sane, and ``imu.axis_map``
+file name, pins are not shared, the battery range is sane and sensed on an
+ADC1 pin within the ADC's input range, and ``imu.axis_map``
 follows from the documented ``mounting`` in the body frame of
 shared/design.md (x towards the head, y to the baby's left, z out of the
 chest). Any failure is an ``InputError`` naming the file and field, so a typo
@@ -34,6 +35,14 @@ DIRECTIONS: dict[str, tuple[int, int]] = {
 # the viewer. The design's (head, left, out) frame is left-handed in it, so
 # a correct axis_map from a right-handed sensor is a reflection.
 _PHYSICAL: tuple[tuple[int, int, int], ...] = ((0, 1, 0), (1, 0, 0), (0, 0, 1))
+# The battery sense pin per MCU: its ADC1 GPIOs (ADC2 is shared with the radio, which the band
+# keeps on for BLE) and the input range (mV) at the 11 dB attenuation firmware/main.py sets.
+# A divided full cell above the range reads as the range's top, an empty one below it as its
+# bottom: the band would show a wrong charge and could stop sensing at "3 %" on a good cell.
+# ESP-IDF v4.4 docs/en/api-reference/peripherals/adc.rst ("ADC Channels", "ADC Attenuation",
+# ADC_ATTEN_DB_11 row).
+ADC1_PINS: dict[str, range] = {"esp32": range(32, 40), "esp32s3": range(1, 11), "esp32c3": range(0, 5)}
+ADC_RANGE_MV: dict[str, tuple[int, int]] = {"esp32": (150, 2450), "esp32s3": (0, 3100), "esp32c3": (0, 2500)}
 
 
 def repo_root() -> Path:
@@ -124,6 +133,7 @@ def _check_facts(board: Board, path: str) -> None:
         claim(board["battery"]["adc_pin"], "battery.adc_pin")
         if board["battery"]["empty_mv"] >= board["battery"]["full_mv"]:
             raise InputError(path, "empty_mv must be below full_mv", field="battery.empty_mv")
+        _check_battery_adc(board, path)
     if board["led"]:
         claim(board["led"]["pin"], "led.pin")
     if board["buzzer"]:
@@ -147,6 +157,28 @@ def _check_facts(board: Board, path: str) -> None:
     for interval in ("ble_conn_interval_ms", "ble_conn_interval_target_ms"):
         if power["ble_conn_event_ms"] >= power[interval]:
             raise InputError(path, f"ble_conn_event_ms must be below {interval}", field="power.ble_conn_event_ms")
+
+
+def _check_battery_adc(board: Board, path: str) -> None:
+    """The sense pin is an ADC1 pin of the board's MCU and the divided cell range fits the ADC's."""
+    batt, mcu = board["battery"], board["mcu"]
+    pins = ADC1_PINS[mcu]
+    if batt["adc_pin"] not in pins:
+        raise InputError(
+            path,
+            f"GPIO{batt['adc_pin']} is not an ADC1 pin of the {mcu} (GPIO{pins[0]}-GPIO{pins[-1]})",
+            field="battery.adc_pin",
+        )
+    lo, hi = ADC_RANGE_MV[mcu]
+    ratio = batt["divider_ratio"]
+    top, bottom = batt["full_mv"] / ratio, batt["empty_mv"] / ratio
+    if top > hi or bottom < lo:
+        raise InputError(
+            path,
+            f"the cell's {batt['empty_mv']}-{batt['full_mv']} mV divided by {ratio:g} is "
+            f"{bottom:.0f}-{top:.0f} mV at the pin, outside the {mcu} ADC's {lo}-{hi} mV at 11 dB",
+            field="battery.divider_ratio",
+        )
 
 
 def load_path(path: Path, root: Path | None = None) -> Board:
