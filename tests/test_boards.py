@@ -236,6 +236,54 @@ def test_id_must_match_file_name(tmp_path: Path) -> None:
         boards.load_path(path, ROOT)
 
 
+def _readme_board_claims(b: dict[str, Any]) -> list[str]:
+    """What hardware/README.md's "Supported boards" row must say about a board, from its JSON."""
+    imu = b["imu"]
+    claims = [f"0x{imu['i2c_address']:02X}", f"SDA GPIO{imu['i2c']['sda']} / SCL GPIO{imu['i2c']['scl']}"]
+    if imu["int_pin"] is not None:
+        claims.append(f"INT1 GPIO{imu['int_pin']}")
+    batt = b["battery"]
+    if batt:
+        claims.append(f"{batt['capacity_mah']} mAh, sense GPIO{batt['adc_pin']} (÷{batt['divider_ratio']:g})")
+    else:
+        claims.append("none (USB powered)")
+    if b.get("power_hold_pin") is not None:
+        claims.append(f"hold GPIO{b['power_hold_pin']}")
+    led = f"GPIO{b['led']['pin']}" + (" (active low)" if b["led"]["active_low"] else "") if b["led"] else "-"
+    buzzer = f"GPIO{b['buzzer']['pin']}" if b["buzzer"] else "-"
+    claims.append(f"| {led} / {buzzer} |")
+    return claims
+
+
+@pytest.mark.parametrize("board_id", BOARD_IDS)
+def test_readme_supported_boards_row_is_the_definition(board_id: str) -> None:
+    """The pins, address and battery the README lists are the ones the band is flashed with."""
+    readme = (ROOT / "hardware" / "README.md").read_text(encoding="utf-8")
+    rows = [line for line in readme.splitlines() if line.startswith(f"| `{board_id}` |")]
+    assert len(rows) == 1, f"hardware/README.md: one 'Supported boards' row for {board_id}"
+    b = _raw(board_id)
+    assert f"| {b['mcu'].upper().replace('ESP32', 'ESP32-').rstrip('-')}" in rows[0], rows[0]
+    for claim in _readme_board_claims(b):
+        assert claim in rows[0], f"hardware/README.md row for {board_id} lacks {claim!r}: {rows[0]}"
+
+
+# XIAO pin names -> GPIO (Seeed wiki pin lists; XIAO ESP32C3 also
+# microsoft.github.io/devicescript/devices/esp32/seeed-xiao-esp32c3): D4/D5 are the I2C pins.
+XIAO_GPIO = {"esp32c3": {"D1": 3, "D2": 4, "D4": 6, "D5": 7}, "esp32s3": {"D1": 2, "D2": 3, "D4": 5, "D5": 6}}
+
+
+@pytest.mark.parametrize("board_id", [i for i in BOARD_IDS if i.startswith("xiao-")])
+def test_xiao_wiring_is_on_the_pins_the_readme_names(board_id: str) -> None:
+    """The JSON's GPIOs are the XIAO pins the wiring section tells a builder to solder to."""
+    b = _raw(board_id)
+    pins = XIAO_GPIO[b["mcu"]]
+    wired = {"D4": b["imu"]["i2c"]["sda"], "D5": b["imu"]["i2c"]["scl"], "D2": b["imu"]["int_pin"], "D1": b["battery"]["adc_pin"]}
+    assert wired == pins, f"{board_id}: the JSON's pins are not XIAO D4 (SDA), D5 (SCL), D2 (INT1), D1 (divider)"
+    readme = (ROOT / "hardware" / "README.md").read_text(encoding="utf-8")
+    for name, gpio in pins.items():
+        assert f"{name} / GPIO{gpio} |" in readme or f"{name}/GPIO{gpio} (" in readme, f"hardware/README.md wiring: {name} / GPIO{gpio}"
+
+
 def test_readme_power_budget_is_the_computed_one() -> None:
     readme = (ROOT / "hardware" / "README.md").read_text(encoding="utf-8")
     section = power.readme_section(ROOT)
