@@ -492,6 +492,30 @@ def test_treatments_normalise_common_drugs(store: Store) -> None:
     assert len(list(store.treatments())) == 3
 
 
+def test_a_treatment_note_too_long_is_refused_as_a_caregiver_note_is(tmp_path: Path) -> None:
+    """Found by review: 'treatment add --note' kept any length while a caregiver note stops at
+    MAX_NOTE_CHARS. The same limit and message (check_note_length in the store); nothing is saved."""
+    from spasmwatch.cli import build_parser
+    from spasmwatch.store.rows import MAX_NOTE_CHARS
+
+    db = tmp_path / "spasmwatch.db"
+    Store(db).close()
+    message = f"note text is longer than {MAX_NOTE_CHARS} characters ({MAX_NOTE_CHARS + 1}): shorten it; nothing was saved"
+
+    def add(note: str) -> None:
+        args = build_parser().parse_args(["treatment", "add", "vigabatrin", "--action", "start", "--note", note, "--db", str(db)])
+        args.func(args)
+
+    with pytest.raises(SpasmwatchError) as e:
+        add("x" * (MAX_NOTE_CHARS + 1))
+    assert str(e.value) == message
+    with Store(db) as st:
+        assert list(st.treatments()) == []
+    add("x" * MAX_NOTE_CHARS)
+    with Store(db) as st:
+        assert [len(t.note or "") for t in st.treatments()] == [MAX_NOTE_CHARS]
+
+
 # --- readers ---------------------------------------------------------------------------------------------------
 
 

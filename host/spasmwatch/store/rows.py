@@ -14,7 +14,8 @@ LABELS = ("confirmed", "false_alarm")
 NOTE_KINDS = ("video", "medication", "note")
 # The longest note text (characters). A note is a line of the caregiver's log, printed beside the
 # clusters in 'events', the report and the exports; a longer one is a paste gone wrong. One limit for
-# 'spasmwatch note' and the web API (the store refuses it: check_note); notes kept before stay as they are.
+# 'spasmwatch note', the web API and a treatment's --note (the store refuses it: check_note_length);
+# notes kept before stay as they are.
 MAX_NOTE_CHARS = 4000
 TREATMENT_ACTIONS = ("start", "stop", "change")
 # States that end an alert (cluster: CLOSED; band: OK / QUIET).
@@ -26,6 +27,11 @@ def check_note(kind: str, text: str) -> None:
         raise ValueError(f"note kind must be one of {', '.join(NOTE_KINDS)}, got {kind!r}")
     if not text.strip():
         raise ValueError("note text is empty")
+    check_note_length(text)
+
+
+def check_note_length(text: str) -> None:
+    """ValueError for free text longer than MAX_NOTE_CHARS: a caregiver note's, a treatment's note."""
     if len(text) > MAX_NOTE_CHARS:
         raise ValueError(f"note text is longer than {MAX_NOTE_CHARS} characters ({len(text)}): shorten it; nothing was saved")
 

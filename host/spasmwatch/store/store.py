@@ -47,6 +47,7 @@ from spasmwatch.store.rows import (
     SyncRow,
     TreatmentRow,
     check_note,
+    check_note_length,
     normalise_drug,
 )
 
@@ -825,6 +826,8 @@ class Store:
             raise ValueError(f"dose must not be negative, got {dose}")
         if dose is not None and not (unit or "").strip():  # "vigabatrin change 100" reads as mg, or mg/kg/day
             raise ValueError(f"dose {dose:g} needs its unit (e.g. mg/kg/day, IU/m2/day)")
+        if note is not None:
+            check_note_length(note)  # printed in 'treatment list', the report and the exports, as a note is
         with self._tx() as c:
             cur = c.execute(
                 "INSERT INTO treatments(wall_s, drug, action, dose, unit, note, by) VALUES (?, ?, ?, ?, ?, ?, ?)",
