@@ -119,8 +119,8 @@ class FakeDaemon:
         return {"alert_state": b["alert_state"], "band_state": "OK", "faults": b["faults"], "muted_until": until, "muted_by": who}
 
     def add_note(self, kind: str, text: str, device: str | None, by: str) -> Json:
-        check_note(kind, text.strip())  # the daemon's store refuses these
-        n: Json = {"id": self._id(), "t": self.now(), "kind": kind, "text": text.strip(), "device": device, "by": by}
+        text = check_note(kind, text)  # the daemon's store trims the text and refuses these
+        n: Json = {"id": self._id(), "t": self.now(), "kind": kind, "text": text, "device": device, "by": by}
         self.note_rows.append(n)
         self.publish({"type": "note", **n})
         return dict(n)

@@ -73,3 +73,23 @@ def test_a_note_too_long_is_refused_the_same_by_the_cli_and_the_web_api(tmp_path
     # The page's text box stops at the same length.
     html = (Path(__file__).resolve().parents[2] / "host/spasmwatch/daemon/web/index.html").read_text()
     assert f'id="note-text" name="text" rows="3" maxlength="{MAX_NOTE_CHARS}"' in html
+
+
+def test_the_cli_and_the_web_api_keep_the_same_text_for_the_same_note(tmp_path: Path) -> None:
+    """Found by review: the web API trimmed a note's surrounding spaces, 'spasmwatch note' kept
+    them (and counted them against MAX_NOTE_CHARS). The store trims (check_note) for both."""
+    from spasmwatch.cli import build_parser
+    from spasmwatch.store.rows import MAX_NOTE_CHARS
+
+    typed = "  video taken \n"
+    padded = " " + "x" * MAX_NOTE_CHARS + " "  # the limit counts what is kept
+
+    async def check(daemon: Daemon, base: str, http: aiohttp.ClientSession) -> None:
+        for text, want in ((typed, "video taken"), (padded, "x" * MAX_NOTE_CHARS)):
+            status, note = await post(http, f"{base}/api/notes", {"kind": "video", "text": text})
+            assert status == 201, note
+            args = build_parser().parse_args(["note", text, "--kind", "video", "--db", str(tmp_path / "spasmwatch.db")])
+            args.func(args)
+            assert [n.text for n in daemon.store.notes()][-2:] == [want, want]
+
+    run(tmp_path, check)

@@ -568,8 +568,8 @@ class Daemon:
         return summary
 
     def add_note(self, kind: str, text: str, device: str | None, by: str) -> Json:
-        # The store refuses a bad kind, an empty or too long text (check_note): one rule for the CLI too.
-        n = self.store.add_note(self.clock.wall(), kind, text.strip(), device, by)
+        # The store trims the text and refuses a bad kind, an empty or too long text (check_note): one rule for the CLI too.
+        n = self.store.add_note(self.clock.wall(), kind, text, device, by)
         j = {"id": n.id, "t": n.wall_s, "kind": n.kind, "text": n.text, "device": n.device, "by": n.by}
         self._publish({"type": "note", **j})
         return j

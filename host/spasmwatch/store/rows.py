@@ -21,13 +21,16 @@ TREATMENT_ACTIONS = ("start", "stop", "change")
 # States that end an alert (cluster: CLOSED; band: OK / QUIET).
 ALERT_END_STATES = ("CLOSED", "OK", "QUIET")
 
-def check_note(kind: str, text: str) -> None:
-    """ValueError for a note no one may keep, whoever writes it (CLI, web API, the tests' stand-in)."""
+def check_note(kind: str, text: str) -> str:
+    """The text to keep, without surrounding spaces, whoever writes it (CLI, web API, the tests'
+    stand-in); ValueError for a note no one may keep."""
     if kind not in NOTE_KINDS:
         raise ValueError(f"note kind must be one of {', '.join(NOTE_KINDS)}, got {kind!r}")
-    if not text.strip():
+    text = text.strip()
+    if not text:
         raise ValueError("note text is empty")
     check_note_length(text)
+    return text
 
 
 def check_note_length(text: str) -> None:

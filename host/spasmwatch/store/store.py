@@ -791,7 +791,7 @@ class Store:
         return [LabelRow(*r) for r in self._all("SELECT * FROM labels WHERE cluster_id = ? ORDER BY id", (cluster_id,))]
 
     def add_note(self, wall_s: float, kind: str, text: str, device: str | None = None, by: str | None = None) -> NoteRow:
-        check_note(kind, text)
+        text = check_note(kind, text)  # trimmed here, so 'spasmwatch note' and the web API keep the same text
         # A note filed under a band the store never saw would be in no export or report of it.
         if device is not None and (why := self.unknown_device(device)) is not None:
             raise ValueError(why)
