@@ -168,6 +168,40 @@ def test_a_fault_cleared_without_a_notice_leaves_the_retained_status(broker: Bro
         asyncio.run(ch.close())
 
 
+def test_a_bands_mute_is_in_its_retained_status_until_it_ends(broker: Broker) -> None:
+    """Found by review: a band's mute (its end and who set it, in /api/status, 'spasmwatch status'
+    and the web page) was not in the MQTT status, so Home Assistant could not show a mute set for
+    a bath and forgotten. It is retained as the rest of the status: the latest, null once ended."""
+    ch = MqttChannel(MqttSettings(port=broker.port, timeout_s=5))
+    w = Watcher(broker.port)
+    try:
+
+        async def publish(status: BandStatus) -> None:
+            await ch.publish_status("cot", status, 1.0)
+
+        asyncio.run(publish(BandStatus(connected=True, muted_until=1709629800.0, muted_by="Mum")))
+        status = w.json("spasmwatch/cot/status")
+        assert (status["muted_until"], status["muted_by"]) == ("2024-03-05T09:10:00+00:00", "Mum")
+        assert w.last["spasmwatch/cot/status"][1] is False  # live; a late subscriber gets it retained:
+        late = Watcher(broker.port)
+        try:
+            assert late.json("spasmwatch/cot/status")["muted_until"] == "2024-03-05T09:10:00+00:00"
+            assert late.last["spasmwatch/cot/status"][1] is True
+        finally:
+            late.stop()
+        cfg = w.json("homeassistant/sensor/spasmwatch_cot_muted_until/config")
+        assert cfg["state_topic"] == "spasmwatch/cot/status" and cfg["device_class"] == "timestamp"
+        assert cfg["value_template"] == "{{ value_json.muted_until }}" and cfg["unique_id"] == "spasmwatch_cot_muted_until"
+        assert cfg["json_attributes_template"] == "{{ {'muted_by': value_json.muted_by} | tojson }}"
+
+        asyncio.run(publish(BandStatus(connected=True)))  # the mute ended (or was ended)
+        w.wait_until(lambda: json.loads(w.last["spasmwatch/cot/status"][0])["muted_until"] is None, "the mute's end")
+        assert json.loads(w.last["spasmwatch/cot/status"][0])["muted_by"] is None
+    finally:
+        w.stop()
+        asyncio.run(ch.close())
+
+
 def test_the_end_of_a_cluster_whose_alarm_is_still_open_keeps_the_alarm_on(broker: Broker) -> None:
     """Found by review: the 'Cluster ended' notice of an alarm nobody acknowledged said state
     CLOSED: Home Assistant's alarm sensor went OFF (and a webhook heard 'closed') while the alarm

@@ -748,6 +748,47 @@ def test_a_restored_alarm_is_shown_again_on_mqtt(tmp_path: Path) -> None:
         stop_broker(broker)
 
 
+def test_a_mute_and_its_end_reach_the_retained_mqtt_status(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by review: a band's mute was in /api/status, 'spasmwatch status' and the web page but
+    not in the MQTT status, so Home Assistant could not show a mute set for a bath and forgotten.
+    Its end comes with no notice and, from a band away or quiet, no status change either: the
+    daemon re-says the status as a mute ends (its tick), so the retained one does not show it on."""
+    # The band away, and quiet: its one attempt given up at once, the next in an hour.
+    monkeypatch.setattr(K, "CONNECT_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(K, "BACKOFF_S", {kind: (3600.0, 3600.0) for kind in K.BACKOFF_S})
+    clock = Clock(time.time())
+    topic = f"spasmwatch/{DEVICE}/status"
+    broker = start_broker(tmp_path)
+    watcher = Watcher(broker.port)
+
+    def mute() -> tuple[Any, Any]:
+        st = json.loads(watcher.last[topic][0]) if topic in watcher.last else {}
+        return st.get("muted_until", "absent"), st.get("muted_by", "absent")
+
+    async def run(d: Daemon) -> None:
+        await d.start()
+        try:
+            # The band's absence told (and shown) before the mute: no fault is held back by it.
+            await _until(lambda: d.bands[0].session.state is State.BACKOFF and d.engine.device_summary(DEVICE)["faults"], "the band away")
+            await _until(lambda: "disconnected" in json.loads(watcher.last.get(topic, (b"{}", 0))[0]).get("faults", []), "its status")
+            d.mute(DEVICE, 600.0, "Mum")
+            until = dt.datetime.fromtimestamp(clock.t + 600.0, dt.timezone.utc).isoformat()
+            await _until(lambda: mute() == (until, "Mum"), "the mute in the status")
+            clock.t += 601.0  # the mute ends; nothing else happens
+            await _until(lambda: mute() == (None, None), "the mute's end in the status")
+        finally:
+            await d.stop()
+
+    try:
+        with Store(tmp_path / "db.sqlite") as store:
+            store.upsert_device(DEVICE, name="crib", wall_s=clock.t)  # seen before: monitored from the start
+            mqtt = MqttChannel(MqttSettings(host="127.0.0.1", port=broker.port, timeout_s=5))
+            asyncio.run(asyncio.wait_for(run(_absent_band(tmp_path, store, clock=clock, channels={"mqtt": mqtt})), 40))
+    finally:
+        watcher.stop()
+        stop_broker(broker)
+
+
 # --- pushes (webhook, ntfy) a receiver had not taken: kept, sent again when still true ------------------
 
 

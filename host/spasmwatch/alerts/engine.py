@@ -268,6 +268,16 @@ class AlertEngine:
             log.info("alerts of %s unmuted", device)
             self.tick()
 
+    def end_mutes(self) -> list[str]:
+        """Forget the mutes past their end; their devices, whose status changed with no notice
+        (the daemon re-says it: a retained MQTT status must not show a mute that has ended)."""
+        now = self.clock()
+        ended = [device for device, (until, _) in self._mutes.items() if now >= until]
+        for device in ended:
+            del self._mutes[device]
+            log.info("alerts of %s no longer muted (the mute ended)", device)
+        return ended
+
     def tick(self) -> None:
         """Let time act: escalations, due updates, expired warnings, held-back band alerts."""
         now = self.clock()

@@ -172,6 +172,8 @@ class Daemon:
             if b.analysis is not None and b.session.state is State.STREAMING and not b.backfilling:
                 b.analysis.tick(now)
         self.engine.tick()
+        if self.engine.end_mutes():  # the status (MQTT's retained one, the web page) shows the mute no more
+            self._publish({"type": "status"})
         if self._resent_mono is None or self.clock.mono() - self._resent_mono >= K.RESEND_KEPT_EVERY_S:
             self._resend_kept()
 
@@ -203,7 +205,8 @@ class Daemon:
                 for b in self.status()["bands"]:
                     device = b["device"]
                     # The last cluster as the channel words it comes from its own notifications.
-                    st = BandStatus(b["connected"], b["battery_pct"], b["worn"], b["asleep"], tuple(b["faults"]))
+                    st = BandStatus(b["connected"], b["battery_pct"], b["worn"], b["asleep"], tuple(b["faults"]),
+                                    muted_until=b["muted_until"], muted_by=b["muted_by"])  # fmt: skip
                     if device is None or last.get(device) == st:
                         continue
                     try:

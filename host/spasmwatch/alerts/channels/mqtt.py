@@ -6,7 +6,7 @@ anything but letters, digits, ``_`` and ``-`` replaced by ``_``):
 * ``{prefix}/{dev}/alert``        retained: the cluster alert state (JSON)
 * ``{prefix}/{dev}/event``        every notification (JSON, schema spasmwatch.alert/1), once per
   notification as far as this end can tell (``_Link.publish_once``); ``key`` names it for consumers
-* ``{prefix}/{dev}/status``       retained: band state, faults, battery, worn, asleep, last cluster
+* ``{prefix}/{dev}/status``       retained: band state, faults, battery, worn, asleep, last cluster, mute
 * ``{prefix}/{dev}/availability`` retained: ``online``, or ``offline`` from the broker
   (last will) when spasmwatch dies without saying goodbye
 * ``{discovery_prefix}/{component}/spasmwatch_{dev}_{entity}/config`` retained: HA discovery
@@ -82,6 +82,10 @@ class BandStatus:
     asleep: bool | None = None
     faults: tuple[str, ...] = ()
     last_cluster: dict[str, Any] | None = None
+    # While a mute holds back the band's notices: its end (unix s) and who set it; None: not muted
+    # (a mute forgotten after a bath must be seen in Home Assistant too).
+    muted_until: float | None = None
+    muted_by: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self, device: str, t: float) -> dict[str, Any]:
@@ -96,6 +100,8 @@ class BandStatus:
             "worn": self.worn,
             "asleep": self.asleep,
             "last_cluster": self.last_cluster,
+            "muted_until": _iso(self.muted_until),
+            "muted_by": self.muted_by,
             "updated_t": t,
             **self.extra,
         }
@@ -153,6 +159,9 @@ def discovery_configs(s: MqttSettings, device: str) -> dict[str, dict[str, Any]]
         ("sensor", "last_cluster", {"name": "Last cluster", "state_topic": t["status"], "device_class": "timestamp",
          "value_template": "{{ value_json.last_cluster.started if value_json.last_cluster else None }}",
          "json_attributes_topic": t["status"], "json_attributes_template": "{{ value_json.last_cluster | tojson }}"}),
+        ("sensor", "muted_until", {"name": "Notices muted until", "state_topic": t["status"], "device_class": "timestamp",
+         "value_template": "{{ value_json.muted_until }}", "icon": "mdi:bell-off",
+         "json_attributes_topic": t["status"], "json_attributes_template": "{{ {'muted_by': value_json.muted_by} | tojson }}"}),
     ]  # fmt: skip
     out = {}
     for component, key, cfg in entities:
