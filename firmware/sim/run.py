@@ -28,7 +28,10 @@ Options:
     --uptime-ms MS      the band has been up MS ms already (its u32 ms fields wrap at 2^32: 49.7 days)
 
 Prints one ``SIM {json}`` line when the app is up (boot count, safe mode,
-log state, heap use after start-up) and one when it ends (samples, events).
+log state, heap use after start-up) and one when it ends (samples, events),
+and one per TIME_SYNC answered (``sync``: the band ms it answered, the host's
+stamp ``sent_ms``, the real epoch ms it read its clock at and, when paced, the
+real epoch ms that virtual time was due).
 Exit codes: see sim/hw.py (0 = recording done and idle).
 """
 
@@ -44,6 +47,7 @@ import bluetooth
 import hw as simhw
 from band import imu as band_imu
 from band.app import App, Hardware
+from swcore import protocol as P
 
 SIM_BOARD = {
     "id": "sim-mpu6886",
@@ -175,6 +179,7 @@ async def supervise(app, source, clock, wdts, opts):
     """The simulated world around the app: radio pump, end of recording, resets, watchdog."""
     ble = app.hw.ble
     ble.quiet = clock.behind
+    _report_syncs(app, clock)
     asyncio.create_task(ble.pump())
     asyncio.create_task(_watchdog(app, clock, wdts))
     if opts["reset-at-s"] is not None:
@@ -209,6 +214,21 @@ async def supervise(app, source, clock, wdts, opts):
             elif time.ticks_diff(time.ticks_ms(), idle_since) >= idle_ms:
                 summary(app, "done")
                 sys.exit(0)
+
+
+def _report_syncs(app, clock):
+    """Report each TIME_SYNC the app answers: a harness tells the host's latency (its stamp
+    vs. the real moment) from the band's pacing lag (that moment vs. when it was due)."""
+    apply = app._apply
+
+    async def traced(op, args):
+        code, arg = await apply(op, args)  # TIME_SYNC does not await: no time passes before the stamps
+        if op == P.OP_TIME_SYNC and code == P.OK:
+            report("sync", band_ms=arg, sent_ms=args[0] * 1000 + args[1], real_ms=time.time_ns() // 1000000,
+                   due_ms=clock.due_epoch_ms())
+        return code, arg
+
+    app._apply = traced
 
 
 async def _watchdog(app, clock, wdts):
