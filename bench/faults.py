@@ -34,7 +34,12 @@ Faults, at times drawn from ``--seed``:
 Reported: events the band logged (flash seqs 0..next_seq-1 over all boots) vs.
 stored (must be equal: no loss, no duplicates), clusters stored vs. the
 clusters the detector finds in the same recording with no faults (and the
-ground truth), alarms raised, daemon exits other than our own kills.
+ground truth), alarms raised, daemon exits other than our own kills, and how
+far the recording's time line bends on the host over all syncs next to how far
+the syncs' own measured errors (the daemon's stamp against the moment the band
+read its clock, the band's pacing lag then; from the band's ``SIM sync`` lines)
+would bend it: load grows the errors, a reboot paced wrong bends the line past
+them (TIMELINE_MARGIN_S).
 Bounded in time: every wait has a deadline; nothing asserts a time.
 """
 
@@ -67,6 +72,10 @@ DEVICE = "fault0001"
 OP_INFO, OP_NOTIFY = 0x81, 0x90
 SAFE_S = 70.0  # > the band's STABLE_MS: a boot this long clears its crash streak
 BOOT_S = 1.5  # a board's reboot (ROM, MicroPython, log recovery): the band is blind this long
+# recording s: what the time line may bend by beyond its syncs' own measured errors (ms
+# rounding of the stamps and of the band's due time, times the speed; 0.1-0.2 s at 60x). A
+# reboot paced from its own start bends it 5-10 s.
+TIMELINE_MARGIN_S = 0.5
 
 
 # --- the recording -------------------------------------------------------------------------------
@@ -318,6 +327,7 @@ class Boot:
     next_seq: int | None = None
     uptime_s: float | None = None
     up: dict[str, Any] = field(default_factory=dict)
+    syncs: list[dict[str, Any]] = field(default_factory=list)  # the band's ``sync`` reports
 
 
 class BandRunner:
@@ -365,6 +375,7 @@ class BandRunner:
         boot = self.boots[-1]
         boot.rc, boot.real_end = rc, time.time()
         self.drops_seen += sum(1 for r in b.reports if r["kind"] == "drop")
+        boot.syncs = [r for r in b.reports if r["kind"] == "sync"]
         end = b.report("end")
         if end is not None:
             boot.next_seq = int(end["next_seq"])
@@ -490,7 +501,8 @@ def _report(daemon: DaemonProc, band: BandRunner, px: ProxyStats, plan: Plan, ki
     dups = len(seqs) - len(set(seqs))
     alarm_rows = [a for a in alerts if a.state == "ALARM"]
     alarmed_clusters = {a.cluster_id for a in alarm_rows}
-    spread = _timeline_spread_s(daemon, band, syncs)
+    marks = _timeline_marks(daemon, band, syncs)
+    spread, uncertainty = _timeline_spread_s(marks)
     return {
         "faults": {
             "radio_drops": band.drops_seen,
@@ -503,7 +515,8 @@ def _report(daemon: DaemonProc, band: BandRunner, px: ProxyStats, plan: Plan, ki
             "reordered_notifications": px.reordered,
             "proxied_notifications": px.notifies,
         },
-        "band_boots": [asdict(b) | {"up": {k: b.up.get(k) for k in ("boot", "next_seq", "torn", "safe_mode")}} for b in band.boots],
+        "band_boots": [{k: v for k, v in asdict(b).items() if k != "syncs"}  # in timeline_marks
+                       | {"up": {k: b.up.get(k) for k in ("boot", "next_seq", "torn", "safe_mode")}} for b in band.boots],  # fmt: skip
         "resets_not_armed": band.resets_skipped,
         "band_safe_mode": any(b.up.get("safe_mode") for b in band.boots),
         "recording_played": last.skip_s + (last.uptime_s or 0) >= plan.duration_s,
@@ -518,6 +531,12 @@ def _report(daemon: DaemonProc, band: BandRunner, px: ProxyStats, plan: Plan, ki
         "unplaced_events": sum(1 for e in events if e.wall_t is None),
         "sync_points": len(syncs),
         "timeline_spread_s": None if spread is None else round(spread, 2),
+        "timeline_uncertainty_s": None if uncertainty is None else round(uncertainty, 2),
+        # A sync's stamp outside its own round trip is the daemon's error, not the load's.
+        "sync_outside_round_trip_s": max((round(abs(m.host) - m.half_rtt, 3) for m in marks
+                                          if m.host is not None and m.half_rtt is not None), default=None),  # fmt: skip
+        "syncs_unreported": sum(1 for m in marks if m.host is None),
+        "timeline_marks": [{k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(m).items()} for m in marks],
         "truth_clusters": len(truth["clusters"]),
         "truth_spasms": len(truth["spasms"]),
         "expected_clusters": len(expected),
@@ -532,14 +551,28 @@ def _report(daemon: DaemonProc, band: BandRunner, px: ProxyStats, plan: Plan, ki
     }
 
 
-def _timeline_spread_s(daemon: DaemonProc, band: BandRunner, syncs: list[SyncRow]) -> float | None:
-    """How far the recording's time line bends on the host, in recording s (0: not at all).
+@dataclass
+class Mark:
+    """One stored sync on the real time line, in recording s."""
 
-    A sync pairs the band's time with the daemon's clock. Map each to the real moment it was made
-    and to the recording position the band was at: speed x real time - position is the same for
-    every sync of a campaign whose band kept pace across its reboots and answered no sync from a
-    lagging clock, whatever the clock jumps. A reboot that stretched the time line by a minute
-    (the CI failure of 2026-12-03) shows here as a minute, cluster split or not.
+    boot: int
+    mark: float  # speed x real time - recording position, less the first sync's
+    host: float | None = None  # the daemon's midpoint guess - the real moment the band read its clock
+    half_rtt: float | None = None  # half the daemon's round trip: what it allows itself for that guess
+    lag: float | None = None  # the moment the band read its clock - when that time was due (its pacing lag)
+
+
+def _timeline_marks(daemon: DaemonProc, band: BandRunner, syncs: list[SyncRow]) -> list[Mark]:
+    """Each stored sync mapped to the real moment it was made and to the recording position the
+    band was at: speed x real time - position is the same for every sync of a campaign whose band
+    kept pace across its reboots, whatever the clock jumps. A reboot that stretched the time line
+    by a minute (the CI failure of 2026-12-03) shows here as a minute, cluster split or not.
+
+    Each mark is off by what the run itself measured for it, from the band's ``sync`` report (the
+    real moment it read its clock, and when that virtual time was due): the daemon's midpoint
+    guess (``sent + rtt/2``) against that moment, and the band's pacing lag (up to BEHIND_MS of
+    virtual time before its radio goes quiet). Both grow on a loaded machine (4.5 s of spread
+    measured with 5 busy processes on 2 cores); a bent time line is not made of them.
 
     A clock set back makes a reading recur in two starts' lives; the sync is then placed in the
     one that fits the first sync's mark best. Jumps are 120 s or more, so this hides a bend only
@@ -547,17 +580,38 @@ def _timeline_spread_s(daemon: DaemonProc, band: BandRunner, syncs: list[SyncRow
     """
     boots = {b.up.get("boot"): b for b in band.boots}
     ref: float | None = None
-    marks = []
+    marks: list[Mark] = []
     for sp in syncs:
         b = boots.get(sp.boot)
         if b is None:
             continue
-        fits = [daemon.speed * t - (b.skip_s + sp.band_ms / 1000)
-                for t in daemon.real_times(sp.wall_s) if b.real_start <= t <= b.real_end]  # fmt: skip
-        if fits:
-            ref = fits[0] if ref is None else ref
-            marks.append(min(fits, key=lambda m: abs(m - ref)))
-    return max(marks) - min(marks) if marks else None
+        pos = b.skip_s + sp.band_ms / 1000
+        fits = [t for t in daemon.real_times(sp.wall_s) if b.real_start <= t <= b.real_end]
+        if not fits:
+            continue
+        ref = daemon.speed * fits[0] - pos if ref is None else ref
+        t = min(fits, key=lambda t: abs(daemon.speed * t - pos - ref))
+        m = Mark(sp.boot, daemon.speed * t - pos - ref)
+        seen = [r for r in b.syncs if r["band_ms"] == sp.band_ms]
+        if seen:  # the last: a band answering twice in one ms answered the later sync stored
+            r = seen[-1]
+            m.host = daemon.speed * (t - r["real_ms"] / 1000)
+            m.half_rtt = sp.wall_s - r["sent_ms"] / 1000  # the daemon's clock runs in recording s
+            if r["due_ms"] is not None:
+                m.lag = daemon.speed * (r["real_ms"] - r["due_ms"]) / 1000
+        marks.append(m)
+    return marks
+
+
+def _timeline_spread_s(marks: list[Mark]) -> tuple[float | None, float | None]:
+    """(how far the time line bends over all syncs, how far their measured errors alone would bend
+    it), in recording s: the spreads of the marks and of their errors (the daemon's stamp plus the
+    band's lag; a constant one, such as the radio's slower way back, bends nothing). A mark the
+    band did not report counts as exact."""
+    if not marks:
+        return None, None
+    errors = [(m.host or 0.0) + (m.lag or 0.0) for m in marks]
+    return max(m.mark for m in marks) - min(m.mark for m in marks), max(errors) - min(errors)
 
 
 def table(r: dict[str, Any]) -> str:
@@ -571,7 +625,8 @@ def table(r: dict[str, Any]) -> str:
         ("events logged (flash seqs)", f"{r['events_logged']} (torn seqs rewritten: {r['torn_seqs']})"),
         ("events stored", r["events_stored"]),
         ("missing / extra / duplicates", f"{len(r['missing'])} / {len(r['extra'])} / {r['duplicates']}"),
-        ("time line bent by (recording s, over all syncs)", r["timeline_spread_s"]),
+        ("time line bent by (recording s, over all syncs; their own errors)", f"{r['timeline_spread_s']} ({r['timeline_uncertainty_s']})"),
+        ("sync stamps beyond their round trip (s; unreported syncs)", f"{r['sync_outside_round_trip_s']} ({r['syncs_unreported']})"),
         ("clusters: truth / fault-free detector / stored", f"{r['truth_clusters']} / {r['expected_clusters']} / {r['clusters_stored']}"),
         ("alarms: expected / clusters alarmed / ALARM transitions", f"{r['expected_alarms']} / {r['clusters_alarmed']} / {r['alarm_transitions']}"),
         ("daemon crashes (exits we did not cause)", len(r["daemon_unexpected_exits"])),

@@ -73,9 +73,15 @@ def test_fault_campaign_loses_nothing_doubles_nothing_and_alarms_every_cluster(t
     assert r["daemon_unexpected_exits"] == [], r
     assert r["integrity"] == "ok"
     assert r["expected_alarms"] == 2
-    # The recording keeps one time line on the host across reboots and clock jumps (0.1-0.4 s
-    # measured, also with both cores busy; a reboot paced from its own start bent it 5-10 s).
-    assert r["timeline_spread_s"] is not None and r["timeline_spread_s"] <= 3.0, r["timeline_spread_s"]
+    # The recording keeps one time line on the host across reboots and clock jumps: it bends no
+    # more than its syncs' measured errors alone would bend it (the daemon's stamp against the
+    # moment the band read its clock, and the band's pacing lag then: the machine's load, which
+    # once bent it 4.55 s against a flat 3 s) and a margin. A reboot paced from its own start
+    # bends it 5-10 s past them. Each stamp lies within its own round trip of that moment.
+    spread, errors = r["timeline_spread_s"], r["timeline_uncertainty_s"]
+    assert spread is not None and errors is not None and r["syncs_unreported"] == 0, r["timeline_marks"]
+    assert spread <= errors + faults.TIMELINE_MARGIN_S, (spread, errors, r["timeline_marks"])
+    assert r["sync_outside_round_trip_s"] <= faults.TIMELINE_MARGIN_S, r["timeline_marks"]
     assert r["clusters_alarmed"] == 2 and r["clusters_stored"] == 2, r["clusters"]
     assert all(c["closed"] for c in r["clusters"]), r["clusters"]
 
