@@ -40,20 +40,24 @@ def events(recs: list[dict[str, Any]]) -> list[int]:
     return [r["seq"] for r in recs if r["type"] == "event"]
 
 
+async def connected(band: SimBand, host: BumbleHost, timeout_s: float) -> BleLink:
+    """A link from ``host`` to ``band``, connected within ``timeout_s``."""
+    link = BleLink(band.name, host.backend())
+    await link.connect(timeout_s)
+    return link
+
+
 async def bond_then_lose_it(bands: Callable[..., SimBand], band: SimBand, host: BumbleHost) -> BleLink:
     """Bond ``host`` with ``band``, then restart the band with its bonds erased (a flash that lost
     them); returns a new link to it, connected, the host still holding its half of the bond."""
-    link = BleLink(band.name, host.backend())
-    await link.connect(5)
+    link = await connected(band, host, 5)
     await link.secure()
     await until(lambda: (band.flash / "bonds.json").exists(), 5, "the band to store the bond")
     await link.disconnect()
     band.kill()
     (band.flash / "bonds.json").unlink()
     start(bands, port=band.port)
-    again = BleLink(band.name, host.backend())
-    await again.connect(10)
-    return again
+    return await connected(band, host, 10)
 
 
 def test_a_passive_scan_hears_no_name(bands: Callable[..., SimBand], bond_file: Path) -> None:
@@ -87,8 +91,7 @@ def test_the_session_over_a_real_host_stack(bands: Callable[..., SimBand], bond_
             host = BumbleHost(bridge.air, bond_file, mtu=mtu)
             found = await scan_ble(0.5, host.backend())
             assert [(f.name, f.transport) for f in found] == [(band.name, "ble")]  # the name is in the scan response
-            link = BleLink(band.name, host.backend())
-            await link.connect(5)
+            link = await connected(band, host, 5)
             assert link.address == found[0].address and link.mtu == mtu  # exchanged: min(host's, band's 247)
             assert (await link.read("2a25")).decode() == "sim0001"  # Device Information, before pairing
             recs: list[dict[str, Any]] = []
@@ -120,8 +123,7 @@ def test_a_reconnect_re_encrypts_with_the_bond_and_backfills(bands: Callable[...
     async def body() -> None:
         async with on_air(band) as bridge:
             host = BumbleHost(bridge.air, bond_file)
-            link = BleLink(band.name, host.backend())
-            await link.connect(5)
+            link = await connected(band, host, 5)
             live: list[dict[str, Any]] = []
             await link.subscribe(P.EVENTS_UUID, records(live))
             await link.secure()
@@ -129,8 +131,7 @@ def test_a_reconnect_re_encrypts_with_the_bond_and_backfills(bands: Callable[...
             await until(lambda: len(events(live)) >= N_SPASMS, 30, "14 events")
             await link.disconnect()
 
-            again = BleLink(band.name, host.backend())  # the same computer: its stack kept the keys
-            await again.connect(5)
+            again = await connected(band, host, 5)  # the same computer: its stack kept the keys
             recs: list[dict[str, Any]] = []
             await again.subscribe(P.EVENTS_UUID, records(recs))
             await again.subscribe(P.CONTROL_UUID, records(recs))
@@ -153,8 +154,7 @@ def test_on_bluez_a_control_write_before_pairing_pairs_by_itself(bands: Callable
     async def body() -> None:
         async with on_air(band) as bridge:
             host = BumbleHost(bridge.air, bond_file, bluez=True)
-            link = BleLink(band.name, host.backend())
-            await link.connect(5)
+            link = await connected(band, host, 5)
             resps: list[dict[str, Any]] = []
             await link.subscribe(P.CONTROL_UUID, records(resps))
             await link.write(P.CONTROL_UUID, P.encode_time_sync(int(time.time()), 0))
@@ -198,8 +198,7 @@ def test_a_control_write_before_pairing_is_auth_with_nimbles_codes(bands: Callab
     async def body() -> None:
         async with on_air(band) as bridge:
             host = BumbleHost(bridge.air, bond_file)
-            link = BleLink(band.name, host.backend())
-            await link.connect(5)
+            link = await connected(band, host, 5)
             with pytest.raises(AuthError, match="Insufficient Authentication"):
                 await link.write(P.CONTROL_UUID, P.encode_time_sync(int(time.time()), 0))
             with pytest.raises(LinkIOError, match="Read Not Permitted"):
@@ -207,8 +206,7 @@ def test_a_control_write_before_pairing_is_auth_with_nimbles_codes(bands: Callab
             await link.secure()
             await link.disconnect()
 
-            again = BleLink(band.name, host.backend())
-            await again.connect(5)
+            again = await connected(band, host, 5)
             with pytest.raises(AuthError, match="Insufficient Encryption"):
                 await again.write(P.CONTROL_UUID, P.encode_time_sync(int(time.time()), 0))
             await again.secure()
@@ -238,8 +236,7 @@ def test_a_band_that_dies_drops_the_link_and_keeps_the_bond_across_its_restart(b
 
             again = start(bands, port=band.port)  # same flash: the band kept its half of the bond
             assert again.up["boot"] == 2
-            link2 = BleLink(band.name, host.backend())
-            await link2.connect(10)
+            link2 = await connected(band, host, 10)
             await link2.secure()
             assert (bridge.pairings, bridge.reencryptions) == (1, 1)
             await link2.write(P.CONTROL_UUID, P.encode_time_sync(int(time.time()), 0))
@@ -276,8 +273,7 @@ def test_raw_records_are_sized_for_the_mtu_the_stacks_negotiated(bands: Callable
     async def body() -> None:
         async with on_air(band) as bridge:
             host = BumbleHost(bridge.air, bond_file, mtu=mtu)
-            link = BleLink(band.name, host.backend())
-            await link.connect(5)
+            link = await connected(band, host, 5)
             assert link.mtu == mtu
             raws: list[bytes] = []
             resps: list[dict[str, Any]] = []
@@ -311,8 +307,7 @@ def test_a_connect_to_a_band_that_is_off_gives_up_in_time_and_the_next_one_conne
             await BleakClient("C0:5B:1D:00:00:01", backend=BumbleClient, host=host, timeout=0.5).connect()
         assert asyncio.get_running_loop().time() - t0 < 3
         async with on_air(band, air):
-            link = BleLink(band.name, host.backend())
-            await link.connect(5)
+            link = await connected(band, host, 5)
             await link.disconnect()
 
     run(body())
