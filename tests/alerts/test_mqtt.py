@@ -322,6 +322,11 @@ def heard(w: Watcher, n: Notification) -> list[Any]:
     return [e for e in w.all(EVENT) if (e["id"], e["created_t"]) == (n.id, n.created_t)]
 
 
+async def hears(w: Watcher, n: Notification, what: str) -> None:
+    """Wait (in a thread: the subscriber blocks) until the subscriber has heard ``n``'s event."""
+    await asyncio.to_thread(w.wait_until, lambda: len(heard(w, n)) > 0, what)
+
+
 FIRST = notice()
 NEXT = notice(NoticeKind.CLUSTER_UPDATE, id=8, count=5, urgency=Urgency.HIGH, created_t=FIRST.created_t + 60)
 
@@ -333,7 +338,7 @@ async def once_then_next(d: Dispatcher, w: Watcher, first_ok: bool = True) -> No
     assert res.ok is first_ok, res
     [res] = await d.dispatch(NEXT)
     assert res.ok, res
-    await asyncio.to_thread(w.wait_until, lambda: len(heard(w, NEXT)) > 0, "the next notification's event")
+    await hears(w, NEXT, "the next notification's event")
     await d.close()
 
 
@@ -469,10 +474,10 @@ def test_an_event_whose_retries_ran_out_while_the_broker_was_unreachable_is_sent
         [res] = await d.dispatch(FIRST)
         assert not res.ok and "no answer from MQTT broker" in (res.error or "")  # the dispatcher gave up
         proxy.refuse = False  # paho's next reconnect (within 2 s) gets through
-        await asyncio.to_thread(w.wait_until, lambda: len(heard(w, FIRST)) > 0, "the event of the failed notification")
+        await hears(w, FIRST, "the event of the failed notification")
         [res] = await d.dispatch(NEXT)
         assert res.ok, res
-        await asyncio.to_thread(w.wait_until, lambda: len(heard(w, NEXT)) > 0, "the next notification's event")
+        await hears(w, NEXT, "the next notification's event")
         await d.close()
 
     try:
@@ -511,7 +516,7 @@ def test_a_retry_of_an_alarm_whose_held_event_was_dropped_as_acknowledged_does_n
         assert res.attempts < RETRY.attempts  # refused for good, not retried
         [res] = await d.dispatch(ack)
         assert res.ok, res
-        await asyncio.to_thread(w.wait_until, lambda: len(heard(w, ack)) > 0, "the acknowledgement's event")
+        await hears(w, ack, "the acknowledgement's event")
         await d.close()
 
     try:
@@ -546,7 +551,7 @@ def test_a_retained_alert_paho_held_from_before_a_reconnect_does_not_overwrite_t
         with pytest.raises(ChannelError):
             await ch.send(alarm12)  # remembered, to be re-said on the reconnect
         proxy.refuse = False
-        await asyncio.to_thread(w.wait_until, lambda: len(heard(w, alarm12)) > 0, "the alarm's event after the reconnect")
+        await hears(w, alarm12, "the alarm's event after the reconnect")
         await ch.close()
 
     try:
@@ -692,7 +697,7 @@ def test_an_event_unacknowledged_when_the_daemon_stops_is_sent_once_by_the_next_
             d = Dispatcher({"mqtt": ch}, retry=RETRY)
             [res] = await d.dispatch(NEXT)  # sent after it: once heard, every copy there will be was
             assert res.ok, res
-            await asyncio.to_thread(w.wait_until, lambda: len(heard(w, NEXT)) > 0, "the next notification's event")
+            await hears(w, NEXT, "the next notification's event")
             await d.close()
             assert store.outgoing("mqtt") == []  # acknowledged: a third start sends nothing
 
@@ -790,7 +795,7 @@ def test_a_stop_does_not_wait_for_acknowledgements_over_a_link_that_is_down_and_
             d = Dispatcher({"mqtt": ch}, retry=RETRY)
             [res] = await d.dispatch(NEXT)
             assert res.ok, res
-            await asyncio.to_thread(w.wait_until, lambda: len(heard(w, NEXT)) > 0, "the next notification's event")
+            await hears(w, NEXT, "the next notification's event")
             await d.close()
             assert store.outgoing("mqtt") == []
 
