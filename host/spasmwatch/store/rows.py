@@ -21,6 +21,7 @@ TREATMENT_ACTIONS = ("start", "stop", "change")
 # States that end an alert (cluster: CLOSED; band: OK / QUIET).
 ALERT_END_STATES = ("CLOSED", "OK", "QUIET")
 
+
 def check_note(kind: str, text: str) -> str:
     """The text to keep, without surrounding spaces, whoever writes it (CLI, web API, the tests'
     stand-in); ValueError for a note no one may keep."""
