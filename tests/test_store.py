@@ -492,6 +492,15 @@ def test_treatments_normalise_common_drugs(store: Store) -> None:
     assert len(list(store.treatments())) == 3
 
 
+def test_treatment_notes_and_units_are_trimmed_as_notes_are(store: Store) -> None:
+    # a caregiver note was kept trimmed while a treatment's was kept as typed, trailing newline and all
+    t = store.add_treatment(100.0, "ACTH", "start", 0.5, " mg/m2 ", "  first dose at 8am\n")
+    assert (t.unit, t.note) == ("mg/m2", "first dose at 8am")
+    blank = store.add_treatment(200.0, "ACTH", "stop", note="   ")
+    assert blank.note is None
+    assert [(x.unit, x.note) for x in store.treatments()] == [("mg/m2", "first dose at 8am"), (None, None)]
+
+
 def test_a_treatment_note_too_long_is_refused_as_a_caregiver_note_is(tmp_path: Path) -> None:
     """Found by review: 'treatment add --note' kept any length while a caregiver note stops at
     MAX_NOTE_CHARS. The same limit and message (check_note_length in the store); nothing is saved."""

@@ -826,6 +826,8 @@ class Store:
             raise ValueError(f"dose must not be negative, got {dose}")
         if dose is not None and not (unit or "").strip():  # "vigabatrin change 100" reads as mg, or mg/kg/day
             raise ValueError(f"dose {dose:g} needs its unit (e.g. mg/kg/day, IU/m2/day)")
+        note = (note or "").strip() or None  # kept as a caregiver note is: trimmed, a blank one is none
+        unit = (unit or "").strip() or None
         if note is not None:
             check_note_length(note)  # printed in 'treatment list', the report and the exports, as a note is
         with self._tx() as c:
