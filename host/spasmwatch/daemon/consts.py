@@ -85,3 +85,25 @@ RESEND_MAX_AGE_S = 15 * 60.0
 # them) are tried again this often: a receiver back within a minute gets them, and a pass
 # stops at the first failure, so one down all night costs one series of attempts a minute.
 RESEND_KEPT_EVERY_S = 60.0
+
+# --- systemd (spasmwatch service install, daemon/notify.py) ---------------------------------
+# The watchdog pings (WATCHDOG=1) only while the daemon's ticker (TICK_S) has completed a tick
+# within this (s): a tick takes milliseconds, so ten missed ones mean the ticker died or keeps
+# failing (escalation and STALE alerts run there), and the service manager restarts the daemon.
+WATCHDOG_LATE_S = 10.0
+# WatchdogSec= of the unit (s): a blocked or stalled daemon is killed and restarted within
+# WATCHDOG_LATE_S + this of its last tick (40 s), an alarm's delay a family can live with; long
+# enough that an SD card stalling a SQLite write for seconds does not restart a healthy daemon.
+WATCHDOG_SEC = 30
+# RestartSec= (s): the wait before a restart after a crash or a watchdog kill: short (an unwatched
+# night), long enough that a daemon failing at start-up (a config edited wrong) logs a line every
+# 5 s rather than hundreds; systemd's start limit (5 starts in 10 s) is never reached at this pace,
+# so it keeps trying until the config is fixed.
+RESTART_SEC = 5
+# TimeoutStopSec= is what a stop may take (then SIGKILL): the dispatcher drains deliveries in
+# flight, one network delivery taking up to its retries' worst (RetrySettings: 4 x 20 s + 7 s of
+# backoff), then MQTT waits up to its timeout_s for the broker's acknowledgements
+# (docs/alerts.md). This margin (s) on top covers closing the store and the web server. A kill
+# past it loses nothing (unacknowledged pushes stay kept in the store, SQLite survives a kill),
+# but a stop cut short is logged as a failure.
+STOP_MARGIN_S = 15

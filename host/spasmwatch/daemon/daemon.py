@@ -121,6 +121,7 @@ class Daemon:
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
         self._resent_mono: float | None = None  # the latest resend pass started (None: none yet)
+        self.ticks = 0  # ticks completed: the systemd watchdog pings only while this rises (daemon/notify.py)
 
     # --- lifecycle ------------------------------------------------------------------
     async def start(self) -> None:
@@ -159,6 +160,7 @@ class Daemon:
         while not self._stop.is_set():
             try:
                 self._tick()
+                self.ticks += 1
             except Exception:  # escalation and STALE alerts depend on this loop: never let it die
                 log.exception("tick failed")
             await asyncio.sleep(K.TICK_S)

@@ -18,6 +18,7 @@ from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.clock import Clock, SystemClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.http import HttpServer
+from spasmwatch.daemon.notify import Notifier, StatusNotes, Watchdog, keep_alive, watchdog_interval_s
 from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, link_factory
 from spasmwatch.store import Store, StoreError, make_folder
 
@@ -42,8 +43,13 @@ async def serve(
     status_out: TextIO | None = None,
     until: Callable[[], Awaitable[object]] | None = None,
     stale_s: float = K.STALE_S,
+    watchdog_late_s: float = K.WATCHDOG_LATE_S,
 ) -> int:
-    """Run until SIGINT/SIGTERM (or ``until`` completes); prints a status line on change."""
+    """Run until SIGINT/SIGTERM (or ``until`` completes); prints a status line on change.
+    Under systemd (``Type=notify``): READY=1 once the store is open, the web server listens
+    and the daemon has started; STATUS= on change; WATCHDOG=1 while its ticks progress
+    (daemon/notify.py); STOPPING=1 at the signal."""
+    notifier, ping_s = Notifier.from_env(), watchdog_interval_s()
     path = cfg.store_path()
     make_folder(path)  # for the lock beside the store, which is taken first
     with _one_daemon(path), Store(path) as store:
@@ -56,12 +62,29 @@ async def serve(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         waiter = asyncio.ensure_future(until() if until else stop.wait())
-        printer = asyncio.ensure_future(status_lines(daemon, status_out or sys.stderr))
+        printer = asyncio.ensure_future(status_lines(daemon, status_out or sys.stderr, notify=StatusNotes(notifier)))
+        helpers = [printer] + _systemd_ready(notifier, ping_s, Watchdog(lambda: daemon.ticks, watchdog_late_s))
         await asyncio.wait({waiter, asyncio.ensure_future(stop.wait())}, return_when=asyncio.FIRST_COMPLETED)
-        printer.cancel()
+        if notifier is not None:
+            notifier.send("STOPPING=1\nSTATUS=stopping: sending what is still in flight")
+        for task in helpers:
+            task.cancel()
         await http.stop()
         await daemon.stop()
     return 0
+
+
+def _systemd_ready(notifier: Notifier | None, ping_s: float | None, watchdog: Watchdog) -> list[asyncio.Future[None]]:
+    """Tell systemd the daemon is up (signal handlers set: a stop from now on is clean) and
+    start the watchdog pings it asked for; nothing when not started by systemd."""
+    if notifier is None:
+        return []
+    notifier.send("READY=1")
+    if ping_s is None:
+        log.info("started by the service manager (READY sent); no watchdog asked for")
+        return []
+    log.info("started by the service manager (READY sent); watchdog ping every %.1f s while ticks complete", ping_s)
+    return [asyncio.ensure_future(keep_alive(notifier, watchdog, ping_s))]
 
 
 @contextmanager
@@ -87,13 +110,15 @@ async def _start_http(cfg: Config, daemon: Daemon) -> HttpServer:
     return server
 
 
-async def status_lines(daemon: Daemon, out: TextIO, stamped: bool = False) -> None:
+async def status_lines(daemon: Daemon, out: TextIO, stamped: bool = False, notify: Callable[[str], None] | None = None) -> None:
     """One line per band whenever what a caregiver would care about changes (``stamped``: with
-    the daemon's time, for a run whose clock is not the wall clock)."""
+    the daemon's time, for a run whose clock is not the wall clock); ``notify`` gets all bands'
+    lines in one on each change (systemd's STATUS=)."""
     last: dict[str, str] = {}
     q = daemon.subscribe()
     try:
         while True:
+            changed = False
             for b in daemon.status()["bands"]:
                 line = _band_line(b)
                 if last.get(b["name"]) != line:
@@ -101,6 +126,9 @@ async def status_lines(daemon: Daemon, out: TextIO, stamped: bool = False) -> No
                     when = dt.datetime.fromtimestamp(daemon.clock.wall()).strftime("%H:%M:%S ")
                     out.write((when if stamped else "") + line + "\n")
                     out.flush()
+                    changed = True
+            if notify is not None and changed:
+                notify("; ".join(last.values()))
             await q.get()
     finally:
         daemon.unsubscribe(q)
