@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "ack": "spasmwatch.commands.ack",
     "mute": "spasmwatch.commands.mute",
     "scan": "spasmwatch.commands.scan",
+    "service": "spasmwatch.commands.service",
     "config": "spasmwatch.commands.config",
     "treatment": "spasmwatch.commands.treatment",  # also registers "note"
     "export": "spasmwatch.commands.export",

@@ -1,0 +1,314 @@
+"""``spasmwatch service``: keep the daemon running with systemd (start at boot, restart on a
+crash or a hang), as a user service: install, remove, or show the unit."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from spasmwatch import __version__
+from spasmwatch.commands._daemon import add_config_arg
+from spasmwatch.config import default_config_path, existing_config, load_config
+from spasmwatch.daemon import consts as K
+from spasmwatch.errors import SpasmwatchError
+
+UNIT_NAME = "spasmwatch.service"
+# The first line of every unit this command writes: how it knows its own (and only its own) to
+# write over or remove.
+HEADER = "# Written by 'spasmwatch service install'"
+# Carried into the unit when set at install: without it the daemon would use another store than
+# the one 'spasmwatch events' and 'export' read.
+CARRIED_ENV = ("SPASMWATCH_DATA_DIR",)
+SYSTEMCTL_TIMEOUT_S = 120.0  # 'enable --now' waits for READY=1 (a start takes seconds)
+
+
+class ServiceError(SpasmwatchError):
+    """The unit could not be written, removed, or started."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """What the unit says: the daemon's command line and what the service manager needs."""
+
+    argv: tuple[str, ...]  # ExecStart, absolute
+    environment: tuple[tuple[str, str], ...] = ()
+    stop_timeout_s: int = 120
+    system_user: str | None = None  # a system-wide unit running as this user (None: a user unit)
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("service", help="start the daemon at boot, restart it on a crash or hang (systemd user service)", description=__doc__)
+    ssub = p.add_subparsers(dest="action", metavar="ACTION")
+    i = ssub.add_parser("install", help="write the systemd user unit, then enable and start it", description=install.__doc__)
+    add_config_arg(i)
+    i.add_argument("--no-start", action="store_true", help="only write the unit (no systemctl): start it yourself later")
+    r = ssub.add_parser("remove", help="stop, disable and delete the unit this command wrote", description=remove.__doc__)
+    r.add_argument("--no-stop", action="store_true", help="only delete the unit file (no systemctl): when you stopped it yourself")
+    s = ssub.add_parser("show", help="print the unit without installing it", description=show.__doc__)
+    add_config_arg(s)
+    s.add_argument("--system", action="store_true", help="a system-wide unit (/etc/systemd/system) running as you, instead of a user unit")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    action = args.action or "show"
+    if action == "install":
+        return install(args)
+    if action == "remove":
+        return remove(args)
+    return show(args)
+
+
+# --- the unit text (pure) -----------------------------------------------------------------
+
+
+def unit_text(unit: Unit) -> str:
+    """The unit file for ``unit``: a user unit (``systemctl --user``), or a system one when
+    ``unit.system_user`` is set."""
+    system = unit.system_user is not None
+    lines = [
+        f"{HEADER} (spasmwatch {__version__}): 'spasmwatch service remove' removes it.",
+        "# Change the config file, not this one; run 'spasmwatch service install' again after moving",
+        "# spasmwatch or its config. What each setting is for: docs/host.md, 'Keep it running'.",
+        "[Unit]",
+        "Description=spasmwatch daemon: infantile spasm monitor (bands, alarms, web page)",
+    ]
+    if system:  # a user manager cannot order itself after system units; a system unit can
+        lines += ["After=bluetooth.target network-online.target", "Wants=network-online.target"]
+    lines += [
+        "",
+        "[Service]",
+        # notify: 'start' returns once the store is open and the web page listens, and the
+        # watchdog below works (daemon/notify.py)
+        "Type=notify",
+        "NotifyAccess=main",
+        f"ExecStart={exec_line(unit.argv)}",
+    ]
+    lines += [f"Environment={_quote(f'{k}={v}', variables=False)}" for k, v in unit.environment]
+    lines += ["Environment=PYTHONUNBUFFERED=1"]
+    if system:
+        lines += [f"User={unit.system_user}"]
+    lines += [
+        # always: the only stop meant is 'systemctl stop', which is never restarted; a stray
+        # SIGTERM (exit 0) would leave the baby unwatched under on-failure
+        "Restart=always",
+        f"RestartSec={K.RESTART_SEC}",
+        f"WatchdogSec={K.WATCHDOG_SEC}",
+        f"TimeoutStopSec={unit.stop_timeout_s}",
+        "",
+        "[Install]",
+        f"WantedBy={'multi-user.target' if system else 'default.target'}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _quote(arg: str, variables: bool = True) -> str:
+    """One word of an ExecStart= (or Environment=) line: '%' starts a systemd specifier, and in
+    ExecStart='s arguments (``variables``; not its program, nor Environment=) '$' a variable:
+    each doubled to stay literal; quoted when it holds a space, a quote, a backslash or ';'."""
+    word = arg.replace("%", "%%")
+    if variables:
+        word = word.replace("$", "$$")
+    if word and not any(c in word for c in " \t\"'\\;"):
+        return word
+    return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def exec_line(argv: tuple[str, ...]) -> str:
+    """ExecStart='s value (systemd expands '$' in the arguments only: checked with
+    systemd-analyze verify, which found '$$' in the program's path not undone)."""
+    return " ".join([_quote(argv[0], variables=False)] + [_quote(a) for a in argv[1:]])
+
+
+def stop_timeout_s() -> int:
+    """TimeoutStopSec: the worst of a stop (K.STOP_MARGIN_S): one network delivery's retries, then
+    MQTT's wait for acknowledgements, plus the margin."""
+    from spasmwatch.alerts.channels.dispatch import RetrySettings
+    from spasmwatch.alerts.channels.mqtt import MqttSettings
+
+    r = RetrySettings()
+    delivery_s = r.attempts * r.attempt_timeout_s + sum(r.delay_s(a) for a in range(1, r.attempts))
+    return int(delivery_s + MqttSettings(host="").timeout_s + K.STOP_MARGIN_S + 0.999)
+
+
+# --- what is installed ----------------------------------------------------------------------
+
+
+def unit_dir() -> Path:
+    """Where systemd looks for a user's own units: $XDG_CONFIG_HOME/systemd/user (a relative
+    XDG_CONFIG_HOME is ignored, as the XDG spec says), else ~/.config/systemd/user."""
+    base = os.environ.get("XDG_CONFIG_HOME", "")
+    return (Path(base) if os.path.isabs(base) else Path.home() / ".config") / "systemd" / "user"
+
+
+def daemon_argv(config: Path) -> tuple[str, ...]:
+    """``spasmwatch run --config CONFIG`` with absolute paths: the console script beside this
+    interpreter (a venv's bin/), else this interpreter with ``-m spasmwatch`` (a pip --user install)."""
+    script = Path(sys.executable).parent / "spasmwatch"  # not resolved: a venv's python is a symlink
+    start = (str(script),) if os.access(script, os.X_OK) else (sys.executable, "-m", "spasmwatch")
+    return start + ("run", "--config", str(config.absolute()))
+
+
+def checked_config(arg: Path | None) -> Path:
+    """The config the daemon will run with, checked now: a unit whose daemon cannot start would
+    be restarted every RestartSec all night without a word to the family."""
+    path = existing_config(arg) or default_config_path()
+    if "\n" in str(path.absolute()) or "\n" in sys.executable:  # a unit's line ends there
+        raise ServiceError(f"{str(path.absolute())!r} or {sys.executable!r}: a path with a line break cannot go in a unit")
+    if not path.is_file():
+        raise ServiceError(f"no config at {path}: write one first (README.md, 'spasmwatch config set') or give --config")
+    if not load_config(path).bands:
+        raise ServiceError(f"{path}: no [[bands]]: add one (spasmwatch scan lists bands in range)")
+    return path.absolute()
+
+
+def unit_for(args: argparse.Namespace, system: bool = False) -> Unit:
+    env = tuple((k, os.environ[k]) for k in CARRIED_ENV if os.environ.get(k))
+    return Unit(daemon_argv(checked_config(args.config)), env, stop_timeout_s(), getpass.getuser() if system else None)
+
+
+def is_ours(path: Path) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.readline().startswith(HEADER)
+    except OSError:
+        return False
+
+
+def _check_ours(path: Path, doing: str) -> None:
+    if (path.exists() or path.is_symlink()) and not is_ours(path):
+        raise ServiceError(f"{path}: exists and was not written by 'spasmwatch service install': not {doing} (move it away first)")
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """A unit half-written (a full disk, a power cut on a Pi) is never what systemd reads."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as exc:
+        raise ServiceError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+
+
+# --- systemctl ------------------------------------------------------------------------------
+
+LINGER_HINT = (
+    "to start it at boot with nobody logged in (and keep it running after you log out), "
+    "run once: sudo loginctl enable-linger $USER"
+)
+
+
+def systemctl(*args: str) -> str | None:
+    """Run ``systemctl --user ARGS``; None when it worked, else why not (its own words)."""
+    exe = shutil.which("systemctl")
+    if exe is None:
+        return "systemctl not found (is this a systemd system? 'spasmwatch service show' prints the unit for another init)"
+    try:
+        r = subprocess.run([exe, "--user", *args], capture_output=True, text=True, timeout=SYSTEMCTL_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return f"'systemctl --user {' '.join(args)}' did not finish within {SYSTEMCTL_TIMEOUT_S:g} s"
+    if r.returncode != 0:
+        said = " ".join((r.stderr or r.stdout).split()) or f"exit code {r.returncode}"
+        why = f"'systemctl --user {' '.join(args)}' failed: {said}"
+        if "bus" in said.lower():  # no user manager: ssh or su without lingering, a container
+            why += " (no systemd user manager can be reached from this shell)"
+        return why
+    return None
+
+
+def _lingering() -> bool:
+    """Whether logind starts this user's manager at boot (what 'loginctl enable-linger' sets)."""
+    return Path("/var/lib/systemd/linger", getpass.getuser()).exists()
+
+
+# --- the actions ----------------------------------------------------------------------------
+
+
+def install(args: argparse.Namespace) -> int:
+    """Write ~/.config/systemd/user/spasmwatch.service (respecting $XDG_CONFIG_HOME) to run
+    'spasmwatch run --config CONFIG' with this installation, restarted on a crash, a hang
+    (watchdog) or any exit not asked for; then 'systemctl --user daemon-reload' and
+    'enable --now' it. Only a unit this command wrote is written over. If systemctl cannot
+    reach your user manager (e.g. over ssh), the unit stays written and the commands to
+    run are printed."""
+    unit = unit_for(args)
+    path = unit_dir() / UNIT_NAME
+    _check_ours(path, "written over")
+    write_atomic(path, unit_text(unit))
+    print(f"wrote {path}\n  it runs: {shlex.join(unit.argv)}")
+    start = [("daemon-reload",), ("enable", "--now", UNIT_NAME)]
+    if args.no_start:
+        print("not started (--no-start); to start it now and at every boot:")
+        print("".join(f"  systemctl --user {' '.join(a)}\n" for a in start), end="")
+        if not _lingering():
+            print(LINGER_HINT)
+        return 0
+    for a in start:
+        why = systemctl(*a)
+        if why is not None:
+            raise ServiceError(
+                f"{why}\n  The unit is written ({path}); to start it, in a login session on this machine "
+                f"(a desktop or a console, where your user manager runs) run:\n"
+                + "".join(f"    systemctl --user {' '.join(b)}\n" for b in start)
+                + f"  and, {LINGER_HINT}"
+            )
+        print(f"systemctl --user {' '.join(a)}: done")
+    print("spasmwatch is running and starts at every boot; its log: journalctl --user -u spasmwatch")
+    if not _lingering():
+        print(f"note: {LINGER_HINT}")
+    return 0
+
+
+def remove(args: argparse.Namespace) -> int:
+    """Stop and disable the daemon's unit ('systemctl --user disable --now'), then delete it;
+    only a unit 'spasmwatch service install' wrote."""
+    path = unit_dir() / UNIT_NAME
+    if not (path.exists() or path.is_symlink()):
+        print(f"no {path}: nothing to remove")
+        return 0
+    _check_ours(path, "removed")
+    if not args.no_stop:
+        why = systemctl("disable", "--now", UNIT_NAME)
+        if why is not None:
+            raise ServiceError(
+                f"{why}\n  The unit is left in place ({path}): in a login session on this machine run\n"
+                f"    systemctl --user disable --now {UNIT_NAME}\n"
+                "  then 'spasmwatch service remove --no-stop'"
+            )
+        print(f"systemctl --user disable --now {UNIT_NAME}: done")
+    try:
+        path.unlink()
+    except OSError as exc:
+        raise ServiceError(f"{path}: cannot remove: {exc.strerror or exc}") from exc
+    print(f"removed {path}")
+    if not args.no_stop and systemctl("daemon-reload") is None:
+        print("systemctl --user daemon-reload: done")
+    return 0
+
+
+def show(args: argparse.Namespace) -> int:
+    """Print the unit 'install' would write, without writing it: for another init, or (--system)
+    as a system-wide unit: save it as /etc/systemd/system/spasmwatch.service, then
+    'sudo systemctl daemon-reload && sudo systemctl enable --now spasmwatch'."""
+    print(unit_text(unit_for(args, system=getattr(args, "system", False))), end="")
+    return 0
+

@@ -1,0 +1,360 @@
+"""``spasmwatch service`` and the daemon under a service manager's notify protocol.
+
+Real parts: the unit is checked by systemd's own ``systemd-analyze verify``; the daemon is the
+command line of the generated unit's ExecStart, run as a process on a simulated band
+(the real firmware under micropython) with NOTIFY_SOCKET on a real AF_UNIX datagram socket
+the test binds, as systemd's manager would. Not here: a systemd user manager (none runs in
+this container), so enable/start and restart by systemd itself are not tested (docs/host.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from servers import free_port
+
+from spasmwatch.commands.service import HEADER, Unit, unit_text
+from spasmwatch.config import load_config
+from spasmwatch.daemon.main import serve
+from spasmwatch.transport.simband import SimBand
+
+SYSTEMD_ANALYZE = "/usr/bin/systemd-analyze"
+WATCHDOG_USEC = 1_000_000  # pings every 0.5 s
+
+
+def run_cli(*args: str, env: dict[str, str], python: Path | None = None) -> subprocess.CompletedProcess[str]:
+    cmd = [str(python or sys.executable), "-m", "spasmwatch", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
+
+
+def no_user_manager_env(tmp: Path) -> dict[str, str]:
+    """The environment of a shell with no systemd user manager to reach (as this container, or
+    ssh without lingering): also on a developer's desktop, so a test never installs anything."""
+    runtime = tmp / "runtime"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("DBUS_SESSION_BUS_ADDRESS", "NOTIFY_SOCKET", "SPASMWATCH_CONFIG")}
+    return dict(env, XDG_CONFIG_HOME=str(tmp / "xdg"), XDG_RUNTIME_DIR=str(runtime), SPASMWATCH_DATA_DIR=str(tmp / "data"))
+
+
+def write_config(folder: Path, address: str, port: int) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    cfg = folder / "config.toml"
+    cfg.write_text(
+        f'[daemon.http]\nport = {port}\n\n[[bands]]\nname = "crib"\ntransport = "sim"\naddress = "{address}"\n\n'
+        "[channels.sound]\nenabled = false\n\n[channels.desktop]\nenabled = false\n"
+    )
+    return cfg
+
+
+def systemd_analyze() -> str:
+    if not os.access(SYSTEMD_ANALYZE, os.X_OK):
+        pytest.fail(f"{SYSTEMD_ANALYZE} is missing (Debian package 'systemd'): run make install (tools/install-system-deps)")
+    return SYSTEMD_ANALYZE
+
+
+def verify(unit: Path, env: dict[str, str], system: bool = False) -> subprocess.CompletedProcess[str]:
+    cmd = [systemd_analyze(), *([] if system else ["--user"]), "verify", str(unit)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
+
+
+def exec_start(text: str) -> list[str]:
+    """ExecStart's words as systemd reads them: C-style quotes, '%%' for '%', and in the
+    arguments (not the program: systemd-analyze says so) '$$' for '$'."""
+    (line,) = [x for x in text.splitlines() if x.startswith("ExecStart=")]
+    words = [w.replace("%%", "%") for w in shlex.split(line.removeprefix("ExecStart="), posix=True)]
+    return words[:1] + [w.replace("$$", "$") for w in words[1:]]
+
+
+ODD = "night 100% $HOME"  # a space, a systemd specifier ('%') and a variable ('$')
+
+
+@pytest.fixture
+def odd_venv(tmp_path: Path) -> Path:
+    """This venv again, at a path only right quoting survives: its python (a symlink, as a venv's
+    is), its site-packages, its spasmwatch script. systemd-analyze checks that the unit's
+    program is an executable file: the check of the quoting by systemd itself."""
+    real = Path(sys.executable).parent.parent
+    venv = tmp_path / f"venv {ODD}"
+    (venv / "bin").mkdir(parents=True)
+    shutil.copy(real / "pyvenv.cfg", venv / "pyvenv.cfg")
+    (venv / "lib").symlink_to(real / "lib")
+    (venv / "bin" / "python").symlink_to(sys.executable)
+    shutil.copy(real / "bin" / "spasmwatch", venv / "bin" / "spasmwatch")
+    return venv / "bin" / "python"
+
+
+def setting(text: str, key: str) -> str:
+    (line,) = [x for x in text.splitlines() if x.startswith(key + "=")]
+    return line.split("=", 1)[1]
+
+
+# --- the unit ---------------------------------------------------------------------------------
+
+
+def test_unit_text_quotes_every_word_as_systemd_reads_it(tmp_path: Path, odd_venv: Path) -> None:
+    """The pure function, directly: awkward words come back whole from systemd's parser."""
+    program = str(odd_venv.parent / "spasmwatch")
+    args = ("run", "--config", f"/x/{ODD}/c.toml", 'say "hi"', "back\\slash", ";", "it's")
+    text = unit_text(Unit((program, *args), (("SPASMWATCH_DATA_DIR", f"/d/{ODD}"),), 120))
+    unit = tmp_path / "spasmwatch.service"
+    unit.write_text(text)
+    v = verify(unit, no_user_manager_env(tmp_path))
+    assert v.returncode == 0 and v.stderr == "" and v.stdout == "", f"{v.stdout}{v.stderr}\n{text}"
+    assert exec_start(text) == [program, *args]
+    assert 'Environment="SPASMWATCH_DATA_DIR=/d/night 100%% $HOME"' in text  # no '$' expansion in Environment=
+    assert text.startswith(HEADER) and "User=" not in text and unit_text(Unit((program,), (), 120, "nina")).count("User=nina") == 1
+
+
+def test_the_unit_passes_systemd_analyze_and_its_exec_start_runs_this_install(tmp_path: Path, odd_venv: Path) -> None:
+    env = no_user_manager_env(tmp_path)
+    cfg = write_config(tmp_path / ODD, "127.0.0.1:9", free_port())
+    for system in (False, True):
+        shown = run_cli("service", "show", "--config", str(cfg), *(["--system"] if system else []), env=env, python=odd_venv)
+        assert shown.returncode == 0, shown.stderr
+        unit = tmp_path / ("system" if system else "user") / "spasmwatch.service"
+        unit.parent.mkdir()
+        unit.write_text(shown.stdout)
+        v = verify(unit, env, system)
+        assert v.returncode == 0 and v.stderr == "" and v.stdout == "", f"systemd-analyze verify:\n{v.stdout}{v.stderr}\n{shown.stdout}"
+        argv = exec_start(shown.stdout)
+        assert argv == [str(odd_venv.parent / "spasmwatch"), "run", "--config", str(cfg)], argv
+        assert setting(shown.stdout, "WantedBy") == ("multi-user.target" if system else "default.target")
+    text = shown.stdout
+    assert setting(text, "Type") == "notify" and setting(text, "NotifyAccess") == "main" and setting(text, "Restart") == "always"
+    assert setting(text, "WatchdogSec") == "30" and setting(text, "RestartSec") == "5"
+    # A stop waits for a delivery's retries (87 s) and MQTT's acknowledgements (timeout_s 10 s).
+    assert int(setting(text, "TimeoutStopSec")) >= 87 + 10
+    helped = subprocess.run([*argv, "--help"], capture_output=True, text=True, timeout=60, env=env)
+    assert helped.returncode == 0 and "usage: spasmwatch run" in helped.stdout, helped.stderr
+
+
+def test_a_unit_with_a_wrong_key_fails_the_check(tmp_path: Path) -> None:
+    """The check above can fail: systemd-analyze reports an unknown key (exit 0, a line on stderr)."""
+    bad = tmp_path / "spasmwatch.service"
+    bad.write_text("[Service]\nType=notify\nExecStart=/bin/true\nWatchdogSek=30\n")
+    v = verify(bad, no_user_manager_env(tmp_path))
+    assert "Unknown key 'WatchdogSek'" in v.stderr, v.stderr
+
+
+# --- install / remove ---------------------------------------------------------------------------
+
+
+def test_install_no_start_writes_the_unit_and_refuses_a_foreign_one(tmp_path: Path) -> None:
+    env = no_user_manager_env(tmp_path)
+    cfg = write_config(tmp_path / "cfg", "127.0.0.1:9", free_port())
+    unit = tmp_path / "xdg" / "systemd" / "user" / "spasmwatch.service"
+
+    typo = run_cli("service", "install", "--no-start", "--config", str(tmp_path / "cfg" / "confg.toml"), env=env)
+    assert typo.returncode == 2 and f"--config: no such file {tmp_path}/cfg/confg.toml" in typo.stderr, typo.stderr
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    nobands = run_cli("service", "install", "--no-start", "--config", str(empty), env=env)
+    assert nobands.returncode == 2 and f"{empty}: no [[bands]]" in nobands.stderr, nobands.stderr
+    assert not unit.exists()
+
+    r = run_cli("service", "install", "--no-start", "--config", str(cfg), env=env)
+    assert r.returncode == 0, r.stderr
+    assert f"wrote {unit}" in r.stdout and "systemctl --user enable --now spasmwatch.service" in r.stdout
+    assert "loginctl enable-linger $USER" in r.stdout
+    text = unit.read_text()
+    assert text.startswith("# Written by 'spasmwatch service install'") and exec_start(text)[1:] == ["run", "--config", str(cfg)]
+    assert f"Environment=SPASMWATCH_DATA_DIR={tmp_path}/data" in text  # the store the other commands read
+    assert [p.name for p in unit.parent.iterdir()] == ["spasmwatch.service"], "no temporary file left"
+
+    again = run_cli("service", "install", "--no-start", "--config", str(cfg), env=env)  # over its own: fine
+    assert again.returncode == 0, again.stderr
+
+    unit.write_text("[Service]\nExecStart=/usr/bin/my-own-thing\n")  # someone's own unit of that name
+    refused = run_cli("service", "install", "--no-start", "--config", str(cfg), env=env)
+    assert refused.returncode == 2 and f"{unit}: exists and was not written by 'spasmwatch service install'" in refused.stderr
+    gone = run_cli("service", "remove", "--no-stop", env=env)
+    assert gone.returncode == 2 and f"{unit}: exists and was not written by" in gone.stderr
+    assert unit.read_text() == "[Service]\nExecStart=/usr/bin/my-own-thing\n", "a foreign unit is left alone"
+
+
+def test_remove_deletes_only_its_own_unit(tmp_path: Path) -> None:
+    env = no_user_manager_env(tmp_path)
+    cfg = write_config(tmp_path / "cfg", "127.0.0.1:9", free_port())
+    unit = tmp_path / "xdg" / "systemd" / "user" / "spasmwatch.service"
+    assert run_cli("service", "install", "--no-start", "--config", str(cfg), env=env).returncode == 0
+    # Without a user manager the stop cannot be done: the unit stays, and the way out is named.
+    kept = run_cli("service", "remove", env=env)
+    assert kept.returncode == 2 and unit.exists(), kept.stderr
+    assert "systemctl --user disable --now spasmwatch.service" in kept.stderr and "remove --no-stop" in kept.stderr
+    r = run_cli("service", "remove", "--no-stop", env=env)
+    assert r.returncode == 0 and f"removed {unit}" in r.stdout and not unit.exists(), r.stderr
+    twice = run_cli("service", "remove", "--no-stop", env=env)
+    assert twice.returncode == 0 and "nothing to remove" in twice.stdout
+
+
+def test_install_without_a_user_manager_says_so_and_keeps_the_unit(tmp_path: Path) -> None:
+    """What this container (and ssh without lingering) gives: systemctl cannot reach a user bus.
+    The unit stays written (it is valid; starting it is the one step left) and the error gives
+    the exact commands and the linger hint. Without systemctl at all, the same."""
+    env = no_user_manager_env(tmp_path)
+    cfg = write_config(tmp_path / "cfg", "127.0.0.1:9", free_port())
+    unit = tmp_path / "xdg" / "systemd" / "user" / "spasmwatch.service"
+    if shutil.which("systemctl", path=env.get("PATH")) is None:
+        pytest.fail("systemctl is missing (Debian package 'systemd'): run make install (tools/install-system-deps)")
+    r = run_cli("service", "install", "--config", str(cfg), env=env)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "'systemctl --user daemon-reload' failed: Failed to connect to bus" in r.stderr, r.stderr
+    assert "systemctl --user daemon-reload\n    systemctl --user enable --now spasmwatch.service" in r.stderr
+    assert "loginctl enable-linger $USER" in r.stderr and unit.exists()
+
+    bare = dict(env, PATH=str(tmp_path / "empty-bin"))
+    r = subprocess.run([sys.executable, "-m", "spasmwatch", "service", "install", "--config", str(cfg)], capture_output=True, text=True, timeout=60, env=bare)
+    assert r.returncode == 2 and "systemctl not found" in r.stderr and "systemctl --user enable --now spasmwatch.service" in r.stderr, r.stderr
+
+
+# --- the daemon under the notify protocol ----------------------------------------------------
+
+
+class Manager:
+    """The service manager's side of sd_notify: a datagram socket, messages with arrival times."""
+
+    def __init__(self, address: str) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(address)
+        self.messages: list[tuple[float, str]] = []
+
+    def read(self, timeout_s: float) -> None:
+        """Everything that arrives within ``timeout_s``."""
+        end = time.monotonic() + timeout_s
+        while (left := end - time.monotonic()) > 0:
+            self.sock.settimeout(left)
+            try:
+                self.messages.append((time.monotonic(), self.sock.recv(4096).decode()))
+            except TimeoutError:
+                return
+
+    def wait_for(self, key: str, timeout_s: float, what: str, proc: subprocess.Popen[bytes] | None = None, log: Path | None = None) -> float:
+        end = time.monotonic() + timeout_s
+        while True:
+            for t, m in self.messages:
+                if key in m.split("\n"):
+                    return t
+            left = end - time.monotonic()
+            if left <= 0 or (proc is not None and proc.poll() is not None):
+                said = log.read_text() if log is not None else ""
+                raise AssertionError(f"no {key} within {timeout_s} s ({what}); got {[m for _, m in self.messages]}\n{said}")
+            self.sock.settimeout(min(left, 0.2))
+            try:
+                self.messages.append((time.monotonic(), self.sock.recv(4096).decode()))
+            except TimeoutError:
+                pass
+
+    def pings(self, after: float = 0.0, before: float = float("inf")) -> list[float]:
+        return [t for t, m in self.messages if m == "WATCHDOG=1" and after <= t < before]
+
+
+@pytest.fixture
+def manager(tmp_path: Path) -> Iterator[Manager]:
+    m = Manager(str(tmp_path / "notify.sock"))
+    yield m
+    m.sock.close()
+
+
+def api_status(port: int) -> int:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=5) as r:
+        return int(r.status)
+
+
+def test_the_units_daemon_says_ready_pings_while_alive_and_stops_cleanly(
+    tmp_path: Path, quick_cluster_csv: Path, manager: Manager, odd_venv: Path
+) -> None:
+    env = no_user_manager_env(tmp_path)
+    band = SimBand(quick_cluster_csv, tmp_path / "flash", hold=True, speed=1, device_id="svc00001", idle_exit_ms=500, timeout_s=120)
+    port = free_port()
+    cfg = write_config(tmp_path / ODD, band.address, port)
+    shown = run_cli("service", "show", "--config", str(cfg), env=env, python=odd_venv)
+    assert shown.returncode == 0, shown.stderr
+    argv = exec_start(shown.stdout)  # the daemon exactly as the unit starts it
+    log = tmp_path / "daemon.log"
+    denv = dict(env, NOTIFY_SOCKET=manager.sock.getsockname(), WATCHDOG_USEC=str(WATCHDOG_USEC))
+    t0 = time.monotonic()
+    with open(log, "wb") as f:
+        proc = subprocess.Popen(argv, stdout=f, stderr=f, env=denv)
+    try:
+        ready = manager.wait_for("READY=1", 60, "the daemon's start", proc, log)
+        assert api_status(port) == 200, "READY=1 came before the web API answered"
+        manager.read(3.0)
+        pings = manager.pings(after=ready)
+        gaps = [b - a for a, b in zip(pings, pings[1:])]
+        # every WATCHDOG_USEC/2 = 0.5 s; a gap of WATCHDOG_USEC would be a watchdog kill
+        assert len(pings) >= 5 and max(gaps) < WATCHDOG_USEC / 1e6, f"ping gaps {gaps}"
+        # The band connects: STATUS follows the status line (systemctl status shows it).
+        end = time.monotonic() + 30
+        while not any(m.startswith("STATUS=[crib] connected") for _, m in manager.messages):
+            assert time.monotonic() < end, [m for _, m in manager.messages if m.startswith("STATUS")]
+            manager.read(0.2)
+        statuses = [m for _, m in manager.messages if m.startswith("STATUS=")]
+        assert len(statuses) == len(set(statuses)), f"STATUS on change only: {statuses}"
+
+        # A hung process (stopped: no tick, no event loop) sends nothing; systemd would kill it.
+        proc.send_signal(signal.SIGSTOP)
+        stopped = time.monotonic()
+        manager.read(2.5)
+        proc.send_signal(signal.SIGCONT)
+        resumed = time.monotonic()
+        assert manager.pings(stopped + 0.1, resumed) == []
+        manager.read(1.5)
+        assert len(manager.pings(after=resumed)) >= 2, "pings resume once the daemon runs again"
+
+        proc.send_signal(signal.SIGTERM)
+        sigterm = time.monotonic()
+        stopping = manager.wait_for("STOPPING=1", 10, "the stop")
+        assert proc.wait(30) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        band.kill()
+    print(f"\nREADY {ready - t0:.2f} s after start; ping gaps {min(gaps):.2f}-{max(gaps):.2f} s; STOPPING {stopping - sigterm:.3f} s after SIGTERM")
+
+
+def test_a_dead_ticker_stops_the_pings_while_the_loop_still_serves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pings follow the daemon's ticks, not a timer: with the ticker task dead (escalation
+    and STALE checks would stop) the web page still answers, yet the pings stop within
+    ``watchdog_late_s``, so systemd restarts the daemon. An abstract notify socket ('@')."""
+    name = f"spasmwatch-svc-{os.getpid()}"
+    manager = Manager("\0" + name)
+    port = free_port()
+    cfg = load_config(write_config(tmp_path / "cfg", f"127.0.0.1:{free_port()}", port))
+    monkeypatch.setenv("SPASMWATCH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("NOTIFY_SOCKET", "@" + name)
+    monkeypatch.setenv("WATCHDOG_USEC", "400000")  # pings every 0.2 s
+    seen: dict[str, object] = {}
+
+    async def scenario() -> None:
+        await asyncio.to_thread(manager.wait_for, "READY=1", 30, "the start")
+        await asyncio.to_thread(manager.read, 1.0)
+        seen["before"] = len(manager.pings())
+        (ticker,) = [t for t in asyncio.all_tasks() if t.get_name() == "ticker"]
+        ticker.cancel()
+        killed = time.monotonic()
+        await asyncio.to_thread(manager.read, 3.0)
+        seen["late"] = manager.pings(after=killed + 1.0 + 0.3)  # late_s plus a ping period, with slack
+        seen["api"] = await asyncio.to_thread(api_status, port)
+
+    try:
+        code = asyncio.run(serve(cfg, until=scenario, watchdog_late_s=1.0))
+        manager.read(0.5)
+    finally:
+        manager.sock.close()
+    assert code == 0 and seen["before"] >= 4, seen  # type: ignore[operator]
+    assert seen["api"] == 200, "the event loop was alive"
+    assert seen["late"] == [], f"pings went on without ticks: {seen['late']}"
+    assert "STOPPING=1" in manager.messages[-1][1].split("\n"), manager.messages[-3:]
+    assert "NOTIFY_SOCKET" not in os.environ and "WATCHDOG_USEC" not in os.environ, "not passed on to children"
