@@ -345,7 +345,7 @@ def test_a_dead_ticker_stops_the_pings_while_the_loop_still_serves(tmp_path: Pat
         ticker.cancel()
         killed = time.monotonic()
         await asyncio.to_thread(manager.read, 3.0)
-        seen["late"] = manager.pings(after=killed + 1.0 + 0.3)  # late_s plus a ping period, with slack
+        seen["late"] = manager.pings(after=killed + 1.0 + 0.6)  # late_s, then 2 s in which a timer would ping 7 times
         seen["api"] = await asyncio.to_thread(api_status, port)
 
     try:
@@ -353,7 +353,7 @@ def test_a_dead_ticker_stops_the_pings_while_the_loop_still_serves(tmp_path: Pat
         manager.read(0.5)
     finally:
         manager.sock.close()
-    assert code == 0 and seen["before"] >= 4, seen  # type: ignore[operator]
+    assert code == 0 and seen["before"] >= 3, seen  # type: ignore[operator]
     assert seen["api"] == 200, "the event loop was alive"
     assert seen["late"] == [], f"pings went on without ticks: {seen['late']}"
     assert "STOPPING=1" in manager.messages[-1][1].split("\n"), manager.messages[-3:]
