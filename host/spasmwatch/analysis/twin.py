@@ -179,9 +179,7 @@ class Features:
         self.ca = np.zeros((n + 1 if not p.has_gyro else 1, 3), np.int64)
         if not p.has_gyro:
             np.cumsum(acc, axis=0, out=self.ca[1:])
-        self.cg = np.zeros((n + 1, 3), np.int64)
         if p.has_gyro:
-            np.cumsum(gyro, axis=0, out=self.cg[1:])
             self.bias = bias if bias is not None else BiasTrack(p)
             self.bias.advance(base, gyro)
             d = self.bias.removed(base, gyro)
@@ -253,7 +251,10 @@ class Features:
         k = np.arange(ln, dtype=np.int64)
         idx = np.minimum(pos[:, None] + k, self.n - 1)  # past the end: masked by callers
         if p.has_gyro:
-            th = self.cg[idx + 1] - self.cg[pos][:, None, :] - (k + 1)[None, :, None] * self.bias.at(self.base, pos)[:, None, :]
+            # Angle = running sum of the rate from the onset, less the bias: summed over
+            # the candidates' windows alone (a few % of the samples), not the whole buffer.
+            th = np.cumsum(self.gyro[idx], axis=1)
+            th -= (k + 1)[None, :, None] * self.bias.at(self.base, pos)[:, None, :]
             np.clip(th, -p.th_max, p.th_max, out=th)
             mr = (th * p.kq) >> 16
             d2: I64 = np.einsum("ijk,ijk->ij", mr, mr)
