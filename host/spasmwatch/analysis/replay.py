@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from spasmwatch.analysis.clusters import Spasm
 from spasmwatch.analysis.matchtwin import MatchHit
 from spasmwatch.analysis.pipeline import Analyzer, Record
-from spasmwatch.analysis.twin import EpochRow, SpasmHit, TwinDetector, to_units
+from spasmwatch.analysis.twin import EpochRow, SpasmHit, TwinDetector
 from spasmwatch.errors import InputError
 
 F64 = NDArray[np.float64]
@@ -76,8 +76,7 @@ def replay(
         except InputError as exc:  # a bad line further on: first what the samples before it decided
             fault, nxt = exc, None
         times.extend(block.t)
-        acc, gyro = to_units(block.acc, block.gyro)
-        hits, epochs, matches = twin.feed(acc, gyro, final=nxt is None and fault is None)
+        hits, epochs, matches = twin.feed_units(block.acc, block.gyro, final=nxt is None and fault is None)
         yield from _records(an, times, hits, epochs, matches, p.epoch)
         if fault is not None:
             raise fault

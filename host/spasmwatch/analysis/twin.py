@@ -28,6 +28,7 @@ from swcore.frontend import Params
 from spasmwatch.analysis.matchtwin import MatchHit, TwinMatcher
 
 I64 = NDArray[np.int64]
+F64 = NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class EpochRow:
     gz_mg: int
 
 
-def to_units(acc_g: NDArray[np.float64], gyro_dps: NDArray[np.float64] | None) -> tuple[I64, I64]:
+def to_units(acc_g: F64, gyro_dps: F64 | None) -> tuple[I64, I64]:
     """Float g and deg/s -> the band's ints (mg, 0.1 deg/s), rounded half up."""
     a = _round_half_up(acc_g, 1000.0)
     if gyro_dps is None:
@@ -65,11 +66,15 @@ def to_units(acc_g: NDArray[np.float64], gyro_dps: NDArray[np.float64] | None) -
     return a, _round_half_up(gyro_dps, 10.0)
 
 
-def _round_half_up(x: NDArray[np.float64], scale: float) -> I64:
-    tmp = np.multiply(x, scale)
+def _round_half_up(x: F64, scale: float, out: I64 | None = None, tmp: F64 | None = None) -> I64:
+    """floor(x * scale + 0.5) as int64; into ``out`` (and via ``tmp``) when given."""
+    tmp = np.multiply(x, scale, out=tmp)
     tmp += 0.5
-    np.floor(tmp, out=tmp)
-    return tmp.astype(np.int64)
+    if out is None:
+        np.floor(tmp, out=tmp)
+        return tmp.astype(np.int64)
+    np.floor(tmp, out=out, casting="unsafe")  # the float64 floor, cast as astype casts it
+    return out
 
 
 def _lagged(cs: I64, lag: int, n: int) -> I64:
@@ -287,6 +292,48 @@ def _first_rows(mask: NDArray[np.bool_]) -> I64:
     return np.where(mask[np.arange(len(mask)), k], k, -1).astype(np.int64)
 
 
+class _Window:
+    """Two buffers used in turn for a stream's tail + chunk: the next chunk's window is
+    built in the buffer the tail does not live in, so no per-chunk allocation (a fresh
+    3 MB array costs more in page faults than the copy itself)."""
+
+    def __init__(self) -> None:
+        self._bufs = [np.zeros((0, 3), np.int64), np.zeros((0, 3), np.int64)]
+        self._at = 0
+
+        self._tmp = np.zeros((0, 3))  # floats being rounded
+
+    def join(self, tail: I64, new: I64) -> I64:
+        out = self._next(tail, len(new))
+        out[len(tail) :] = new
+        return out
+
+    def join_rounded(self, tail: I64, new: F64 | None, scale: float, n: int) -> I64:
+        """As ``join(tail, _round_half_up(new, scale))``; ``n`` zeros for a missing stream."""
+        out = self._next(tail, n)
+        if new is None:
+            out[len(tail) :] = 0
+            return out
+        if len(self._tmp) < n:
+            self._tmp = np.empty((n, 3))
+        _round_half_up(new, scale, out[len(tail) :], self._tmp[:n])
+        return out
+
+    def _next(self, tail: I64, n_new: int) -> I64:
+        """The other buffer, holding ``tail`` then room for ``n_new`` rows."""
+        self._at ^= 1
+        n = len(tail) + n_new
+        buf = self._bufs[self._at]
+        if len(buf) < n:
+            buf = self._bufs[self._at] = np.empty((n + n // 8, 3), np.int64)
+        out = buf[:n]
+        out[: len(tail)] = tail
+        return out
+
+
+# What ``feed`` returns: the spasms, epochs and cluster-counter matches completed.
+Fed = tuple[list[SpasmHit], list[EpochRow], list[MatchHit]]
+
 # Outcome of one onset: (end index, hit or None); None when the data runs out.
 Outcome = tuple[int, SpasmHit | None] | None
 
@@ -310,22 +357,35 @@ class TwinDetector:
         self._bias = BiasTrack(self.p)
         self._tail_acc = np.zeros((0, 3), np.int64)
         self._tail_gyro = np.zeros((0, 3), np.int64)
+        self._acc_win = _Window()
+        self._gyro_win = _Window()
         self._base = 0
         self._next_i = 0
         self._next_epoch = 0
         self._rest = first_rest(self.p)
         self.matcher = TwinMatcher(rate_hz) if has_gyro else None
 
-    def feed(self, acc: I64, gyro: I64, final: bool = False) -> tuple[list[SpasmHit], list[EpochRow], list[MatchHit]]:
-        buf_a = np.concatenate([self._tail_acc, acc])
-        buf_g = np.concatenate([self._tail_gyro, gyro])
+    def feed(self, acc: I64, gyro: I64, final: bool = False) -> Fed:
+        buf_a = self._acc_win.join(self._tail_acc, acc)
+        buf_g = self._gyro_win.join(self._tail_gyro, gyro)
+        return self._feed(buf_a, buf_g, len(acc), final)
+
+    def feed_units(self, acc_g: F64, gyro_dps: F64 | None, final: bool = False) -> Fed:
+        """``feed(*to_units(acc_g, gyro_dps))``, rounded straight into the window
+        (no int copies of the chunk on the way)."""
+        n = len(acc_g)
+        buf_a = self._acc_win.join_rounded(self._tail_acc, acc_g, 1000.0, n)
+        buf_g = self._gyro_win.join_rounded(self._tail_gyro, gyro_dps, 10.0, n)
+        return self._feed(buf_a, buf_g, n, final)
+
+    def _feed(self, buf_a: I64, buf_g: I64, n_new: int, final: bool) -> Fed:
         f = Features(self.p, self._base, buf_a, buf_g, self._bias)
         hits = self._spasms(f, final)
         epochs = self._epochs(f)
         matches: list[MatchHit] = []
         if self.matcher is not None:
             shapes = [(h.decided_n, h.onset_n, h.duration_n) for h in hits if h.confidence >= C.STRONG_CONFIDENCE]
-            matches = self.matcher.feed(f.rate[f.n - len(acc) :], shapes, final)
+            matches = self.matcher.feed(f.rate[f.n - n_new :], shapes, final)
             alike = self.matcher.alike_at
             if alike:
                 hits = [replace(h, alike=True) if h.decided_n in alike else h for h in hits]
