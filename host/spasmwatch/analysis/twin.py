@@ -334,6 +334,28 @@ class _Window:
 # What ``feed`` returns: the spasms, epochs and cluster-counter matches completed.
 Fed = tuple[list[SpasmHit], list[EpochRow], list[MatchHit]]
 
+# Samples a chunk is fed in, at most (``TwinDetector.feed`` splits larger ones; the
+# outputs do not depend on where chunks are cut). The windows' arrays (int64 x 3:
+# 768 KB) then stay in a core's L2 cache (2 MB on the 2-core bench machine) over
+# the ~25 passes the features make. Analysis of a 24 h 100 Hz day in 2^17-row
+# blocks (CPU s, median of 3): 1.25-1.28 fed whole, 1.0 in 2^16, 0.94 in 49152,
+# 0.89 in 2^15, 0.87 in 24576, 0.95-0.96 in 2^14 (per-step overhead takes over).
+FEED_ROWS = 1 << 15
+
+
+def _steps(n: int, final: bool) -> list[tuple[int, int, bool]]:
+    """(start, end, final) of the FEED_ROWS pieces of an n-row chunk; one empty piece
+    when n is 0 (a final call with nothing new still finishes the stream)."""
+    cuts = list(range(0, n, FEED_ROWS)) or [0]
+    return [(s, min(n, s + FEED_ROWS), final and s + FEED_ROWS >= n) for s in cuts]
+
+
+def _extend(out: Fed, more: Fed) -> None:
+    out[0].extend(more[0])
+    out[1].extend(more[1])
+    out[2].extend(more[2])
+
+
 # Outcome of one onset: (end index, hit or None); None when the data runs out.
 Outcome = tuple[int, SpasmHit | None] | None
 
@@ -366,17 +388,22 @@ class TwinDetector:
         self.matcher = TwinMatcher(rate_hz) if has_gyro else None
 
     def feed(self, acc: I64, gyro: I64, final: bool = False) -> Fed:
-        buf_a = self._acc_win.join(self._tail_acc, acc)
-        buf_g = self._gyro_win.join(self._tail_gyro, gyro)
-        return self._feed(buf_a, buf_g, len(acc), final)
+        out: Fed = ([], [], [])
+        for s, e, last in _steps(len(acc), final):
+            buf_a = self._acc_win.join(self._tail_acc, acc[s:e])
+            buf_g = self._gyro_win.join(self._tail_gyro, gyro[s:e])
+            _extend(out, self._feed(buf_a, buf_g, e - s, last))
+        return out
 
     def feed_units(self, acc_g: F64, gyro_dps: F64 | None, final: bool = False) -> Fed:
         """``feed(*to_units(acc_g, gyro_dps))``, rounded straight into the window
         (no int copies of the chunk on the way)."""
-        n = len(acc_g)
-        buf_a = self._acc_win.join_rounded(self._tail_acc, acc_g, 1000.0, n)
-        buf_g = self._gyro_win.join_rounded(self._tail_gyro, gyro_dps, 10.0, n)
-        return self._feed(buf_a, buf_g, n, final)
+        out: Fed = ([], [], [])
+        for s, e, last in _steps(len(acc_g), final):
+            buf_a = self._acc_win.join_rounded(self._tail_acc, acc_g[s:e], 1000.0, e - s)
+            buf_g = self._gyro_win.join_rounded(self._tail_gyro, None if gyro_dps is None else gyro_dps[s:e], 10.0, e - s)
+            _extend(out, self._feed(buf_a, buf_g, e - s, last))
+        return out
 
     def _feed(self, buf_a: I64, buf_g: I64, n_new: int, final: bool) -> Fed:
         f = Features(self.p, self._base, buf_a, buf_g, self._bias)
