@@ -575,27 +575,20 @@ class TwinDetector:
         ne = last - first
         sl = slice(start, start + ne * e_len)
         nacc = self._noise(f.acc, start, ne)
-        ngyr = self._noise(f.gyro, start, ne)
         va, m0a, sma = self._block_var(f.acc[sl], ne)
-        vg, _, _ = self._block_var(f.gyro[sl], ne)
-        b_acc = [_ratio(int(v), int(d), p) for v, d in zip(va, nacc)]
-        b_gyr = [_ratio(int(v), int(d), p) if p.has_gyro else 0 for v, d in zip(vg, ngyr)]
+        b_acc = [_ratio(v, d, p) for v, d in zip(va.tolist(), nacc.tolist())]
+        if p.has_gyro:
+            ngyr = self._noise(f.gyro, start, ne)
+            vg, _, _ = self._block_var(f.gyro[sl], ne)
+            b_gyr = [_ratio(v, d, p) for v, d in zip(vg.tolist(), ngyr.tolist())]
+        else:  # the band has no gyro breathing either: skip the all-zero gyro
+            b_gyr = [0] * ne
         act = self._activity(f.sp2[sl].reshape(ne, e_len), b_acc, b_gyr)
-        nb = p.nblocks
-        rows = []
-        for j in range(ne):
-            g = (m0a[j] + sma[j] // nb).tolist()
-            rows.append(
-                EpochRow(
-                    index=first + j,
-                    activity=act[j],
-                    breath_acc=b_acc[j],
-                    breath_gyro=b_gyr[j],
-                    gx_mg=g[0],
-                    gy_mg=g[1],
-                    gz_mg=g[2],
-                )
-            )
+        grav = (m0a + sma // p.nblocks).tolist()
+        rows = [
+            EpochRow(index=first + j, activity=act[j], breath_acc=b_acc[j], breath_gyro=b_gyr[j], gx_mg=g[0], gy_mg=g[1], gz_mg=g[2])
+            for j, g in enumerate(grav)
+        ]
         self._next_epoch = last
         return rows
 
