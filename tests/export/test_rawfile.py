@@ -144,6 +144,36 @@ def test_replay_of_raw_equals_replay_of_its_converted_csv(tmp_path: Path) -> Non
     assert any(r["type"] == "spasm" for r in from_raw)
 
 
+@pytest.mark.parametrize("gyro", [True, False])
+def test_replay_feeds_band_counts_as_they_are_and_gives_the_float_path_s_records(tmp_path: Path, gyro: bool) -> None:
+    """A raw file in the band's units (mg, 0.1 deg/s) is replayed from its int16 counts,
+    skipping the round trip through g and deg/s: the same records, gaps held alike."""
+    from spasmwatch.analysis.replay import Block, CountBlock, replay
+    from spasmwatch.commands.replay import replay_recording
+
+    src, _ = _simulated_swraw(tmp_path)
+    path = tmp_path / "gappy.swraw"
+    data = np.concatenate([c.samples for c in RawReader(src).chunks()])[:, : 6 if gyro else 3]
+    with RawWriter(path, RawHeader("band-1", RATE, gyro, 1_709_510_400.0)) as w:
+        w.append(0, data[:20000], 0)
+        w.append(20007, data[20000:], 7)  # 7 samples lost: held at the last one
+    rec = open_rawfile(path, chunk_rows=4096)
+    assert rec.band_units
+    pairs = list(zip(rec.counts(), rec.chunks()))
+    assert all(np.array_equal(t, b.t) and np.array_equal(c[:, :3] / 1000.0, b.acc) for (t, c), b in pairs)
+    floats = list(replay((Block(b.t, b.acc, b.gyro) for _, b in pairs), RATE, gyro))
+    counts = list(replay((CountBlock(t, c) for (t, c), _ in pairs), RATE, gyro))
+    assert counts == floats == list(replay_recording(rec))
+    assert any(r["type"] == "spasm" for r in counts)
+
+
+def test_a_raw_file_in_other_units_is_replayed_from_floats(tmp_path: Path) -> None:
+    path = tmp_path / "r.swraw"
+    with RawWriter(path, RawHeader("band-1", RATE, True, 0.0, accel_lsb_g=1 / 2048)) as w:
+        w.append(0, _samples(600), 0)
+    assert not open_rawfile(path).band_units  # counts are not mg: to_units must see g
+
+
 def test_the_cli_says_a_torn_chunk_in_one_warning_line(tmp_path: Path) -> None:
     """Found by a run of the docs: Python's warning format showed an internal source line."""
     path = tmp_path / "r.swraw"

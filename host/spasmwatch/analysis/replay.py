@@ -32,6 +32,16 @@ class Block:
     gyro: F64 | None
 
 
+@dataclass(frozen=True)
+class CountBlock:
+    """A run of consecutive samples already in the band's ints: times (s) and counts
+    (n, 3 or 6): accel mg, then gyro 0.1 deg/s (what ``to_units`` makes of a
+    ``Block``'s g and deg/s), fed to the detector as they are."""
+
+    t: F64
+    counts: NDArray[np.int16]
+
+
 class _Times:
     """Sample index -> file time, for a rolling window of recent samples."""
 
@@ -56,7 +66,7 @@ class _Times:
 
 
 def replay(
-    blocks: Iterable[Block], rate_hz: float, has_gyro: bool, analyzer: Analyzer | None = None
+    blocks: Iterable[Block | CountBlock], rate_hz: float, has_gyro: bool, analyzer: Analyzer | None = None
 ) -> Iterator[Record]:
     """Records of the replay contract for consecutive blocks of one recording.
 
@@ -76,7 +86,12 @@ def replay(
         except InputError as exc:  # a bad line further on: first what the samples before it decided
             fault, nxt = exc, None
         times.extend(block.t)
-        hits, epochs, matches = twin.feed_units(block.acc, block.gyro, final=nxt is None and fault is None)
+        final = nxt is None and fault is None
+        if isinstance(block, CountBlock):
+            c = block.counts
+            hits, epochs, matches = twin.feed(c[:, :3], c[:, 3:6] if has_gyro else np.zeros((len(c), 3), np.int16), final)
+        else:
+            hits, epochs, matches = twin.feed_units(block.acc, block.gyro, final)
         yield from _records(an, times, hits, epochs, matches, p.epoch)
         if fault is not None:
             raise fault

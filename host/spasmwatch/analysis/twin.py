@@ -15,6 +15,7 @@ next one.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,6 +30,7 @@ from spasmwatch.analysis.matchtwin import MatchHit, TwinMatcher
 
 I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
+Ints = NDArray[np.signedinteger[Any]]  # int samples in any width (int16 counts from a raw file)
 
 
 @dataclass(frozen=True)
@@ -303,7 +305,7 @@ class _Window:
 
         self._tmp = np.zeros((0, 3))  # floats being rounded
 
-    def join(self, tail: I64, new: I64) -> I64:
+    def join(self, tail: I64, new: Ints) -> I64:
         out = self._next(tail, len(new))
         out[len(tail) :] = new
         return out
@@ -387,7 +389,7 @@ class TwinDetector:
         self._rest = first_rest(self.p)
         self.matcher = TwinMatcher(rate_hz) if has_gyro else None
 
-    def feed(self, acc: I64, gyro: I64, final: bool = False) -> Fed:
+    def feed(self, acc: Ints, gyro: Ints, final: bool = False) -> Fed:
         out: Fed = ([], [], [])
         for s, e, last in _steps(len(acc), final):
             buf_a = self._acc_win.join(self._tail_acc, acc[s:e])

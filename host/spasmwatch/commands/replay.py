@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any, TextIO
 
 from spasmwatch.analysis.pipeline import Record
-from spasmwatch.analysis.replay import Block, replay
+from spasmwatch.analysis.replay import Block, CountBlock, replay
 from spasmwatch.io.csvread import Recording, open_recording
 from spasmwatch.io.rawfile import RawRecording
 from spasmwatch.io.limits import CHUNK_ROWS
@@ -55,6 +55,8 @@ def records(path: str, chunk_rows: int = CHUNK_ROWS) -> Iterator[Record]:
 
 
 def replay_recording(rec: Recording | RawRecording) -> Iterator[Record]:
+    if isinstance(rec, RawRecording) and rec.band_units:  # no round trip through floats
+        return replay((CountBlock(t, c) for t, c in rec.counts()), rec.rate_hz, rec.has_gyro)
     blocks = (Block(c.t, c.acc, c.gyro) for c in rec.chunks())
     return replay(blocks, rec.rate_hz, rec.has_gyro)
 

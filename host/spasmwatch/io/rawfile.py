@@ -323,10 +323,16 @@ class RawReader:
 
 
 def _scale(counts: I16, lsb: float) -> F64:
-    per_unit = 1.0 / lsb
-    if abs(per_unit - round(per_unit)) < 1e-6:
-        return counts.astype(np.float64) / round(per_unit)
+    per_unit = _whole_per_unit(lsb)
+    if per_unit:
+        return counts.astype(np.float64) / per_unit
     return counts.astype(np.float64) * lsb
+
+
+def _whole_per_unit(lsb: float) -> int:
+    """Counts per unit when they are whole (1000 for 0.001 g), else 0."""
+    per_unit = 1.0 / lsb
+    return round(per_unit) if abs(per_unit - round(per_unit)) < 1e-6 else 0
 
 
 # --- as a replay recording -------------------------------------------------------------
@@ -375,10 +381,27 @@ class RawRecording:
     def chunks(self) -> Generator[Block, None, None]:
         """Every sample (gaps filled) in blocks of ``chunk_rows``; reads the file afresh."""
         reader = RawReader(self.path)
-        return _blocks(reader, self.chunk_rows)
+        return (_block(reader, parts) for parts in _groups(reader, self.chunk_rows))
+
+    @property
+    def band_units(self) -> bool:
+        """The counts are the band's own ints (accel mg, gyro 0.1 deg/s), which
+        ``twin.to_units`` makes of the scaled samples exactly (count / 1000 * 1000
+        rounds back to the count)."""
+        h = self.header
+        return _whole_per_unit(h.accel_lsb_g) == 1000 and (not h.has_gyro or _whole_per_unit(h.gyro_lsb_dps) == 10)
+
+    def counts(self) -> Generator[tuple[F64, I16], None, None]:
+        """As ``chunks``, but (times s, counts (n, channels) int16) without scaling to g
+        and deg/s: for a replay that would round them straight back (``band_units``)."""
+        reader = RawReader(self.path)
+        for parts in _groups(reader, self.chunk_rows):
+            start, samples = _joined(parts)
+            yield _times(reader, start, len(samples)), samples
 
 
-def _blocks(reader: RawReader, rows: int) -> Generator[Block, None, None]:
+def _groups(reader: RawReader, rows: int) -> Generator[list[tuple[int, I16, int]], None, None]:
+    """(first index, samples, filled) parts of each block of ``rows`` samples, gaps filled."""
     parts: list[tuple[int, I16, int]] = []
     have = 0
     for first, samples, filled in filled_samples(reader):
@@ -389,19 +412,27 @@ def _blocks(reader: RawReader, rows: int) -> Generator[Block, None, None]:
             have += take
             pos += take
             if have == rows:
-                yield _block(reader, parts)
+                yield parts
                 parts, have = [], 0
     if parts:
-        yield _block(reader, parts)
+        yield parts
+
+
+def _joined(parts: list[tuple[int, I16, int]]) -> tuple[int, I16]:
+    samples = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
+    return parts[0][0], samples
+
+
+def _times(reader: RawReader, start: int, n: int) -> F64:
+    idx = np.arange(start, start + n, dtype=np.float64)
+    t: F64 = (idx - reader.header.index_origin) / reader.header.rate_hz
+    return t
 
 
 def _block(reader: RawReader, parts: list[tuple[int, I16, int]]) -> Block:
-    start = parts[0][0]
-    samples = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
-    idx = np.arange(start, start + len(samples), dtype=np.float64)
-    t = (idx - reader.header.index_origin) / reader.header.rate_hz
+    start, samples = _joined(parts)
     acc, gyro = reader.scaled(samples)
-    return Block(start, 0, t, acc, gyro, sum(p[2] for p in parts))
+    return Block(start, 0, _times(reader, start, len(samples)), acc, gyro, sum(p[2] for p in parts))
 
 
 def open_rawfile(path: str | os.PathLike[str], chunk_rows: int = CHUNK_ROWS) -> RawRecording:
