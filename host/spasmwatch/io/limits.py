@@ -68,7 +68,8 @@ PREFETCH_PIECES = 2
 # Samples per chunk handed to a consumer (rows of t, 3 accel, 3 gyro). Measured
 # on a 24 h 100 Hz replay on 2 cores: 2^17 rows ran in 2.2 s at 220 MB peak
 # RSS, 500k rows in 2.5 s at 376 MB, 1M in 3.0 s at 563 MB (a chunk's arrays,
-# ~3 MB each, stay in cache); 2^16 gave no more speed.
+# ~3 MB each, stay in cache); 2^16 gave no more speed. The detector's twin then
+# works through each chunk in smaller pieces (analysis/twin.py, FEED_ROWS).
 CHUNK_ROWS = 1 << 17
 # Checked blocks (~1 MB of floats each) the checking thread may run ahead of
 # the consumer: enough to ride out its uneven pace (it works chunk by chunk).
