@@ -456,7 +456,7 @@ def set_value(path: Path | None, key: str, value: str) -> Config:
     container = _container(doc, parts, key)
     container[parts[-1]] = value if _strip_optional(target) is str else _parse_value(value)
     cfg = from_dict(doc.unwrap(), str(path))  # raises before anything is written
-    _write_atomic(path, tomlkit.dumps(doc))
+    write_atomic(path, tomlkit.dumps(doc))
     return cfg
 
 
@@ -506,10 +506,13 @@ def _parse_value(text: str) -> Any:
         return text
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write beside the file, fsync, then rename over it: old or new, never half."""
+def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
+    """Write beside the file, fsync, then rename over it: old or new, never half (a full disk, a
+    power cut on a Pi). ``mode`` None keeps an existing file's, else 0o600 (a config holds
+    tokens and passwords)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600  # tokens and passwords live here
+    if mode is None:
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

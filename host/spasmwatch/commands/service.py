@@ -10,14 +10,13 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from spasmwatch import __version__
 from spasmwatch.commands._daemon import add_config_arg
-from spasmwatch.config import default_config_path, existing_config, load_config
+from spasmwatch.config import default_config_path, existing_config, load_config, write_atomic
 from spasmwatch.daemon import consts as K
 from spasmwatch.errors import SpasmwatchError
 
@@ -190,21 +189,9 @@ def _check_ours(path: Path, doing: str) -> None:
         raise ServiceError(f"{path}: exists and was not written by 'spasmwatch service install': not {doing} (move it away first)")
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """A unit half-written (a full disk, a power cut on a Pi) is never what systemd reads."""
+def _write_unit(path: Path, text: str) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        write_atomic(path, text, 0o644)
     except OSError as exc:
         raise ServiceError(f"{path}: cannot write: {exc.strerror or exc}") from exc
 
@@ -253,7 +240,7 @@ def install(args: argparse.Namespace) -> int:
     unit = unit_for(args)
     path = unit_dir() / UNIT_NAME
     _check_ours(path, "written over")
-    write_atomic(path, unit_text(unit))
+    _write_unit(path, unit_text(unit))
     print(f"wrote {path}\n  it runs: {shlex.join(unit.argv)}")
     start = [("daemon-reload",), ("enable", "--now", UNIT_NAME)]
     if args.no_start:
