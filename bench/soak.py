@@ -1,0 +1,788 @@
+"""Soak: does one daemon stay bounded over weeks of reconnects, clusters, alerts and web clients?
+
+    python bench/soak.py                   # 500 reconnects, 500 clusters, a quiet day and a quiet band hour: ~8 min
+    python bench/soak.py --quick           # 40 / 40 / an hour / 15 min (tests/daemon/test_soak.py asserts on these phases)
+    python bench/soak.py --json out.json --no-tracemalloc
+
+Three phases, each on its own daemon in this process (``Daemon``, the very object
+``spasmwatch run`` serves), each measured after a warm-up and again after N more cycles:
+
+* reconnects: the real band firmware under micropython (``SimBand``), bleak's client over the
+  simulated radio, through a TCP relay on 127.0.0.1 that cuts the radio link once the session
+  streams; the session reconnects (connect, secure, sync, backfill) each time. The reconnect
+  backoff is set to 0.05 s for the phase (``K.BACKOFF_S``; 1 s for a drop), so N cycles take
+  N x ~0.2 s; nothing else differs from a radio at the edge of range.
+* clusters: spasms, epochs and status records handed to the daemon as its band session hands
+  them (``Daemon.on_record``) on an injected clock that jumps 10 min a cycle: a three-spasm
+  cluster (WARNING, ALARM), half of them acknowledged over the web API (real HTTP on
+  127.0.0.1), the others left to escalate and end; a not-worn fault raised and cleared;
+  notifications to real receivers: webhook and ntfy (aiohttp on 127.0.0.1), MQTT (mosquitto),
+  the sound channel (a command run per alarm); each cycle 20 GET requests of the page and its API
+  on fresh connections, a note POSTed, and 4 live pages (``/api/stream``) that read their first
+  update and go away, two of them cut without a goodbye.
+* quiet: an hour (a day with ``--quiet-hours 24``) of a connected band with nothing happening:
+  an epoch and a STATUS every 10 s, the ticker every second; log lines at INFO and above (what a
+  service's journal keeps) per hour.
+
+Measured at each point (after ``gc.collect()``): asyncio tasks, threads, open fds, SQLite files
+open, RSS, objects by type (spasmwatch's own classes, and the top growers of all types), the
+sizes of the daemon's internal collections, and (``--tracemalloc``) the top growth by line
+between the warm-up and the end. The reference is the warm-up point of the same run: the
+numbers printed are growth over N cycles. Never asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import json
+import logging
+import os
+import socket
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' recordings and receivers
+from servers import http_recorder, start_broker, stop_broker  # noqa: E402
+from synthetic import supine, write_csv  # noqa: E402
+
+from spasmwatch.alerts import AlertSettings  # noqa: E402
+from spasmwatch.alerts.channels.base import Channel  # noqa: E402
+from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings  # noqa: E402
+from spasmwatch.alerts.channels.ntfy import NtfyChannel, NtfySettings  # noqa: E402
+from spasmwatch.alerts.channels.sound import SoundChannel, SoundSettings  # noqa: E402
+from spasmwatch.alerts.channels.webhook import WebhookChannel, WebhookSettings  # noqa: E402
+from spasmwatch.daemon import consts as K  # noqa: E402
+from spasmwatch.daemon.clock import ScaledClock  # noqa: E402
+from spasmwatch.daemon.daemon import BandSpec, Daemon  # noqa: E402
+from spasmwatch.daemon.http import HttpServer  # noqa: E402
+from spasmwatch.daemon.session import BandInfo, State  # noqa: E402
+from spasmwatch.store import Store  # noqa: E402
+from spasmwatch.transport import open_link  # noqa: E402
+from spasmwatch.transport.simband import SimBand  # noqa: E402
+from swcore import protocol as P  # noqa: E402
+
+RATE_HZ = 52
+DEVICE = "soak0001"
+CYCLE_S = 1200.0  # simulated time per cluster cycle: 72 clusters a day, far more than any baby has
+SLEEP_EVERY = 5  # cycles: a nap and a wake (13 min of epochs) in every fifth
+GETS = ("/", "/static/app.js", "/api/status", "/api/clusters", "/api/days?n=14", "/api/notes")
+
+
+def progress(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# --- what is measured ----------------------------------------------------------------------------
+@dataclass
+class Point:
+    cycles: int
+    tasks: int
+    threads: int  # but the default executor's (in internals)
+    fds: int
+    db_files: int  # open fds on the store's files (SQLite connections, WAL, shm)
+    rss_kb: int
+    objects: dict[str, int]  # spasmwatch's own classes by name
+    all_types: dict[str, int]  # every type (for the top growers)
+    internals: dict[str, int]
+
+
+def _fds(db: Path | None) -> tuple[int, int]:
+    fd_dir = Path("/proc/self/fd")
+    n = db_n = 0
+    for fd in fd_dir.iterdir():
+        n += 1
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if db is not None and target.startswith(str(db)):
+            db_n += 1
+    return n, db_n
+
+
+def _rss_kb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def internals(d: Daemon, server: HttpServer | None = None) -> dict[str, int]:
+    """Sizes of the daemon's collections that change as it runs (each is bounded or pruned)."""
+    e, disp = d.engine, d.dispatcher
+    out = {
+        "daemon.notifications": len(d.notifications),
+        "daemon._subs": len(d._subs),
+        "daemon._tasks": len(d._tasks),
+        "daemon._restored": len(d._restored),
+        "daemon._store_failing": len(d._store_failing),
+        "engine._clusters": len(e._clusters),
+        "engine._closed": len(e._closed),
+        "engine._bands": len(e._bands),
+        "engine._band_sent_t": len(e._band_sent_t),
+        "engine._mutes": len(e._mutes),
+        "engine._devices": len(e._devices),
+        "dispatcher.deliveries": len(disp.deliveries),
+        "dispatcher._alerted": len(disp._alerted),
+        "dispatcher._tasks": len(disp._tasks),
+        "dispatcher._in_flight": sum(len(s) for s in disp._in_flight.values()),
+        "dispatcher._resending": len(disp._resending),
+    }
+    for b in d.bands:
+        a, s = b.analysis, b.session
+        out[f"{b.label}.session._records"] = s._records.qsize()
+        out[f"{b.label}.session._resp"] = s._resp.qsize()
+        out[f"{b.label}.session._failures"] = len(s._failures)
+        if a is not None:
+            out[f"{b.label}.analysis.tracked"] = len(a.tracked)
+            out[f"{b.label}.analysis._replayed"] = len(a._replayed)
+            out[f"{b.label}.analyzer.wake_onsets"] = len(a._an.wake_onsets)
+    mqtt = disp.channels.get("mqtt")
+    if isinstance(mqtt, MqttChannel):
+        out["mqtt._links"] = len(mqtt._links)
+        out["mqtt._unacked"] = len(mqtt._unacked)
+        out["mqtt._late_dropped"] = len(mqtt._late_dropped)
+        out["mqtt.link._events"] = sum(len(k._events) for k in mqtt._links.values())
+        out["mqtt.link._retained"] = sum(len(k._retained) for k in mqtt._links.values())
+        out["mqtt.paho._out_messages"] = sum(len(getattr(k.client, "_out_messages", {})) for k in mqtt._links.values())
+    if server is not None:
+        out["http._streams"] = len(server._streams)
+    return out
+
+
+# Bounds of the collections that are bounded by a size (the rest must stay flat once warm).
+def bounds(d: Daemon) -> dict[str, int]:
+    from spasmwatch.alerts.channels import mqtt as mqtt_mod
+    from spasmwatch.daemon import daemon as daemon_mod
+
+    out = {
+        "asyncio executor threads": min(32, (os.cpu_count() or 1) + 4),  # ThreadPoolExecutor's default
+        "daemon.notifications": daemon_mod.NOTICES_KEPT,
+        "engine._closed": d.engine.settings.keep_closed,
+        "dispatcher.deliveries": d.dispatcher.deliveries.maxlen or 0,
+        "dispatcher._alerted": d.dispatcher._keep_alerted,
+        "mqtt.link._events": mqtt_mod._KEEP_EVENTS,
+        "mqtt._late_dropped": mqtt_mod._KEEP_EVENTS,
+    }
+    return out
+
+
+def measure(cycles: int, d: Daemon, server: HttpServer | None = None) -> Point:
+    gc.collect()
+    counts: Counter[str] = Counter()
+    ours: Counter[str] = Counter()
+    for o in gc.get_objects():
+        t = type(o)
+        mod = t.__dict__.get("__module__")
+        mod = mod if isinstance(mod, str) else "builtins"
+        counts[f"{mod}.{t.__qualname__}"] += 1
+        if mod.startswith("spasmwatch"):
+            ours[t.__qualname__] += 1
+    fds, db = _fds(d.store.path)
+    # The default executor's threads (asyncio.to_thread: MQTT's waits) come and go up to its bound: counted apart.
+    pool = sum(1 for t in threading.enumerate() if t.name.startswith("asyncio_"))
+    inner = {**internals(d, server), "asyncio executor threads": pool}
+    return Point(cycles, len(asyncio.all_tasks()), threading.active_count() - pool, fds, db, _rss_kb(), dict(ours), dict(counts), inner)
+
+
+@dataclass
+class Growth:
+    phase: str
+    warm: Point
+    end: Point
+    per: str  # what a cycle is
+    wall_s: float
+    tracemalloc_top: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def cycles(self) -> int:
+        return self.end.cycles - self.warm.cycles
+
+    def delta(self, attr: str) -> int:
+        return int(getattr(self.end, attr)) - int(getattr(self.warm, attr))
+
+    def grown(self, which: str, limit: int = 10) -> list[tuple[str, int, int]]:
+        """(name, at warm-up, growth) of the ``which`` counts that grew, largest first."""
+        a, b = getattr(self.warm, which), getattr(self.end, which)
+        out = [(k, a.get(k, 0), b.get(k, 0) - a.get(k, 0)) for k in set(a) | set(b) if b.get(k, 0) != a.get(k, 0)]
+        return sorted(out, key=lambda x: -abs(x[2]))[:limit]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "phase": self.phase, "per": self.per, "cycles": self.cycles, "wall_s": round(self.wall_s, 1),
+            "warm": {k: v for k, v in asdict(self.warm).items() if k != "all_types"},
+            "end": {k: v for k, v in asdict(self.end).items() if k != "all_types"},
+            "growth": {a: self.delta(a) for a in ("tasks", "threads", "fds", "db_files", "rss_kb")},
+            "objects_grown": self.grown("objects"), "all_types_grown": self.grown("all_types", 15),
+            "internals_grown": self.grown("internals"), "tracemalloc_top": self.tracemalloc_top,
+            "unexplained_objects": unexplained(self), "over_bound": over_bound(self, self.extra.get("bounds", {})), **self.extra,
+        }  # fmt: skip
+
+
+# Which bounded collection holds each of spasmwatch's classes that a cycle makes (the rest must stay flat).
+HELD_IN = {
+    "Notification": ("daemon.notifications",),
+    "Delivery": ("dispatcher.deliveries",),
+    "ClusterAlert": ("engine._closed", "engine._clusters"),
+    "TrackedCluster": ("crib.analysis.tracked",),
+}
+
+
+def unexplained(g: Growth) -> dict[str, int]:
+    """spasmwatch objects that grew more than the collections holding them did."""
+    out = {}
+    for name, _, grew in g.grown("objects", 1000):
+        held = sum(g.end.internals.get(k, 0) - g.warm.internals.get(k, 0) for k in HELD_IN.get(name, ()))
+        if grew - max(0, held) > 0:
+            out[name] = grew - max(0, held)
+    return out
+
+
+def over_bound(g: Growth, bounds: dict[str, int]) -> dict[str, tuple[int, int, int | None]]:
+    """Collections past their bound, or (no bound) past their size at the warm-up: name -> (warm, end, bound)."""
+    w, e = g.warm.internals, g.end.internals
+    return {k: (w.get(k, 0), v, bounds.get(k)) for k, v in e.items() if v > bounds.get(k, w.get(k, 0))}
+
+
+class Tracer:
+    """tracemalloc from the warm-up point to the end: the lines whose allocations grew most."""
+
+    def __init__(self, on: bool) -> None:
+        self.on = on
+        self._snap: tracemalloc.Snapshot | None = None
+
+    def warm(self) -> None:
+        if self.on:
+            tracemalloc.start(1) if not tracemalloc.is_tracing() else None
+            gc.collect()
+            self._snap = tracemalloc.take_snapshot()
+
+    def top(self, n: int = 8) -> list[str]:
+        if not self.on or self._snap is None:
+            return []
+        gc.collect()
+        end = tracemalloc.take_snapshot()
+        tracemalloc.stop()
+        keep = [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<frozen importlib._bootstrap>")]
+        stats = end.filter_traces(keep).compare_to(self._snap.filter_traces(keep), "lineno")
+        return [f"{s.size_diff / 1024:+.1f} KiB {s.count_diff:+d} blocks  {s.traceback[0].filename}:{s.traceback[0].lineno}" for s in stats[:n]]
+
+
+# --- phase 1: reconnects through a relay that cuts the radio link ---------------------------------
+class CutRelay:
+    """A TCP relay on 127.0.0.1 in front of the band's radio socket, on a loop of its own thread;
+    ``cut()`` closes every connection through it (the band and the daemon both see the link drop)."""
+
+    def __init__(self, band_port: int) -> None:
+        self.band_port = band_port
+        self.port = 0
+        self.connections = 0
+        self._open: set[asyncio.StreamWriter] = set()
+        self._loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def serve() -> None:
+            asyncio.set_event_loop(self._loop)
+            self._server = self._loop.run_until_complete(asyncio.start_server(self._conn, "127.0.0.1", 0))
+            self.port = int(self._server.sockets[0].getsockname()[1])
+            ready.set()
+            self._loop.run_forever()
+            pending = asyncio.all_tasks(self._loop)
+            for t in pending:
+                t.cancel()
+            self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            self._loop.close()
+
+        self._thread = threading.Thread(target=serve, name="soak relay", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+
+    async def _conn(self, cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
+        try:
+            br, bw = await asyncio.open_connection("127.0.0.1", self.band_port)
+        except OSError:
+            cw.close()
+            return
+        self.connections += 1
+        self._open |= {cw, bw}
+        try:
+            await asyncio.gather(self._pipe(cr, bw), self._pipe(br, cw))
+        finally:
+            self._open -= {cw, bw}
+
+    @staticmethod
+    async def _pipe(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        try:
+            while data := await r.read(4096):
+                w.write(data)
+                await w.drain()
+        except OSError:
+            pass
+        finally:
+            w.close()
+
+    def cut(self) -> None:
+        def close_all() -> None:
+            for w in list(self._open):
+                w.transport.abort()
+
+        self._loop.call_soon_threadsafe(close_all)
+
+    def close(self) -> None:
+        self._loop.call_soon_threadsafe(self._server.close)
+        self.cut()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+
+@contextlib.contextmanager
+def short_backoff(delay_s: float) -> Iterator[None]:
+    """Every reconnect backoff ``delay_s`` (the phase is about what a reconnect leaves behind, not its pace)."""
+    saved = dict(K.BACKOFF_S)
+    K.BACKOFF_S.update({k: (delay_s, delay_s) for k in saved})
+    try:
+        yield
+    finally:
+        K.BACKOFF_S.clear()
+        K.BACKOFF_S.update(saved)
+
+
+async def _until(ok: Callable[[], object], what: str, timeout_s: float = 30.0) -> None:
+    end = time.monotonic() + timeout_s
+    while not ok():
+        if time.monotonic() > end:
+            raise RuntimeError(f"timed out after {timeout_s:g} s waiting for {what}")
+        await asyncio.sleep(0.005)
+
+
+def quiet_recording(tmp: Path, seconds: float) -> Path:
+    t, acc, gyro = supine(rate_hz=RATE_HZ, duration_s=seconds, spasms=(), seed=11)
+    return write_csv(tmp / "quiet.csv", t, acc, gyro)
+
+
+async def reconnects(tmp: Path, warmup: int, n: int, speed: int, trace: Tracer) -> Growth:
+    csv = quiet_recording(tmp, 3600.0)
+    band = SimBand(csv, tmp / "flash", hold=True, speed=speed, device_id=DEVICE, timeout_s=1800)
+    relay = CutRelay(band.port)
+    store = Store(tmp / "reconnects.db")
+    link = lambda: open_link("sim", f"127.0.0.1:{relay.port}", bond_file=tmp / "bonds.json")  # noqa: E731
+    d = Daemon(store, [BandSpec("crib", link)], clock=ScaledClock(time.time(), speed))
+    s = d.bands[0].session
+    t0 = time.monotonic()
+    try:
+        with short_backoff(0.05):
+            await d.start()
+            await _until(lambda: s.state is State.STREAMING, "the first connection", 60)
+            warm: Point | None = None
+            for i in range(1, warmup + n + 1):
+                before = relay.connections
+                relay.cut()
+                await _until(lambda: s.state is not State.STREAMING, f"the drop of connection {i}")
+                await _until(lambda: s.state is State.STREAMING and relay.connections > before, f"reconnect {i}")
+                if i == warmup:
+                    await asyncio.sleep(0.2)  # the drop's leftovers (its scan, its timers) run out
+                    warm = measure(i, d)
+                    trace.warm()
+                    t0 = time.monotonic()
+                if i % 50 == 0:
+                    progress(f"  reconnects: {i}/{warmup + n}")
+            assert warm is not None
+            await asyncio.sleep(0.2)
+            end = measure(warmup + n, d)
+            g = Growth("reconnects", warm, end, "radio drop + reconnect (real band firmware, bleak, simulated radio)",
+                       time.monotonic() - t0, trace.top())  # fmt: skip
+            g.extra["relay_connections"] = relay.connections
+            g.extra["bounds"] = bounds(d)
+            g.extra["events_stored"] = store.count_events(DEVICE)
+            return g
+    finally:
+        await d.stop()
+        relay.close()
+        band.kill()
+        store.close()
+
+
+# --- phase 2: clusters, alerts, acks, notifications, web clients -----------------------------------
+class Clock:
+    """The daemon's injected clock: moved by the phase, not by the wall."""
+
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def wall(self) -> float:
+        return self.t
+
+    def mono(self) -> float:
+        return self.t
+
+
+def _event(seq: int, onset_ms: int) -> dict[str, Any]:
+    return {"type": "event", "boot": 1, "seq": seq, "onset_ms": onset_ms, "duration_ms": 1500,
+            "peak_rate_mrads": 2000, "peak_angle_mrad": 300, "confidence": 90, "flags": P.EF_TIME_SYNCED}  # fmt: skip
+
+
+def _epoch(t_ms: int, active: bool, worn: int = 1) -> dict[str, Any]:
+    return {"type": "activity", "boot": 1, "t_ms": t_ms, "activity": 400 if active else 0, "breath": 50,
+            "off_body": int(worn == 0), "worn": worn}  # fmt: skip
+
+
+def _status(worn: int, uptime_s: int, next_seq: int) -> dict[str, Any]:
+    return {"type": "status", "battery_pct": 80, "worn": worn, "log_fill_pct": 1, "flags": P.SF_TIME_SYNCED,
+            "errors": 0, "boot": 1, "uptime_s": uptime_s, "next_seq": next_seq}  # fmt: skip
+
+
+class Band:
+    """The records a band's session hands to the daemon (``SessionSink``), on the injected clock.
+
+    The session itself is the reconnect phase's subject; here the daemon is told of a connection as
+    the session tells it (identified, synced, backfilled, streaming) and given records as they come.
+    """
+
+    def __init__(self, d: Daemon, clock: Clock) -> None:
+        self.d, self.clock = d, clock
+        self.t0 = clock.t
+        self.seq = 0
+
+    def connect(self) -> None:
+        b = self.d.bands[0]
+        b.session.info = BandInfo(DEVICE, "spasmwatch-band", "soak", "sim", "sim:0", "sim")
+        self.d.on_connected(b.session.info)
+        self.d.on_sync(DEVICE, 1, 0, self.t0)
+        self.d.next_backfill_seq(DEVICE)
+        self.d.on_record(DEVICE, {"type": "loginfo", "flags": P.LF_DONE, "oldest_seq": 0, "next_seq": 0, "capacity": 4096}, self.clock.t)
+        b.session._set(State.STREAMING)
+
+    def ms(self, t: float) -> int:
+        return int(round((t - self.t0) * 1000))
+
+    def record(self, rec: dict[str, Any]) -> None:
+        self.d.on_record(DEVICE, rec, self.clock.t)
+
+    def spasm(self) -> None:
+        self.record(_event(self.seq, self.ms(self.clock.t) - 3000))
+        self.seq += 1
+
+    def epoch(self, active: bool, worn: int = 1) -> None:
+        self.record(_epoch(self.ms(self.clock.t), active, worn))
+
+    def status(self, worn: int = 1) -> None:
+        self.record(_status(worn, self.ms(self.clock.t) // 1000, self.seq))
+
+
+def cluster_channels(recv_url: str, broker_port: int) -> dict[str, Channel]:
+    return {
+        "webhook": WebhookChannel(WebhookSettings(url=recv_url + "/hook")),
+        "ntfy": NtfyChannel(NtfySettings(url=recv_url + "/topic")),
+        "mqtt": MqttChannel(MqttSettings(port=broker_port, timeout_s=5.0)),
+        "sound": SoundChannel(SoundSettings(command=("true",), bell=False)),
+    }
+
+
+async def _web_round(http: aiohttp.ClientSession, base: str, i: int) -> None:
+    """One cycle's web clients: GETs on fresh connections, a note, live pages that come and go."""
+    for path in GETS * 3 + GETS[2:4]:  # 20 requests
+        async with http.get(base + path) as r:
+            await r.read()
+            assert r.status == 200, (path, r.status)
+    async with http.post(base + "/api/notes", json={"kind": "note", "text": f"soak {i}", "by": "soak"}) as r:
+        assert r.status == 201, await r.text()
+    for k in range(4):
+        await _live_page(base, cut=k % 2 == 1)
+
+
+async def _live_page(base: str, cut: bool) -> None:
+    """A page's live stream: opened, its hello read, then closed (``cut``: the socket reset, no goodbye)."""
+    host, port = base.split("//")[1].rstrip("/").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(f"GET /api/stream HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: text/event-stream\r\n\r\n".encode())
+    await writer.drain()
+    got = b""
+    while b": hello" not in got:
+        chunk = await reader.read(4096)
+        if not chunk:
+            break
+        got += chunk
+    if cut:
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # RST on close
+        writer.transport.abort()
+    else:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+
+@dataclass
+class Rig:
+    """The cluster phase's daemon, its band's records, clock and web page, and what its receivers got."""
+
+    d: Daemon
+    band: Band
+    clock: Clock
+    server: HttpServer
+    received: list[Any]  # the HTTP receiver's log (emptied each cycle: the receiver's, not the daemon's)
+
+    @property
+    def base(self) -> str:
+        return self.server.url.rstrip("/")
+
+    async def settle(self) -> None:
+        """Deliveries done and every live page's handler gone (what a daemon is between two events)."""
+        await self.d.dispatcher.drain()
+        self.received.clear()
+        # 1: the MQTT mirror's own subscription
+        await _until(lambda: not self.server._streams and len(self.d._subs) == 1, "the live pages to go", 10)
+
+
+async def cluster_cycle(r: Rig, http: aiohttp.ClientSession, i: int) -> None:
+    """CYCLE_S simulated: (every SLEEP_EVERY-th cycle, a nap and a wake), a three-spasm cluster
+    (acknowledged over the web API every other cycle, else left to escalate), a not-worn spell,
+    then quiet until the cluster has closed; then the cycle's web clients."""
+    d, band, clock = r.d, r.band, r.clock
+    start = clock.t
+    if i % SLEEP_EVERY == 0:
+        for k in range(80):  # 11 quiet minutes (asleep), then 2.3 active ones (a wake onset)
+            clock.t += 10
+            band.epoch(active=k >= 66)
+        d._tick()
+    for _ in range(3):
+        clock.t += 8
+        band.spasm()
+        band.epoch(active=True)
+        d._tick()
+    if i % 2 == 0:
+        async with http.get(r.base + "/api/status") as resp:
+            alerts = (await resp.json())["alerts"]
+        for a in alerts:  # this cycle's alarm: the others' are left to whoever comes (nobody)
+            if a["kind"] == "cluster" and a["state"] in ("ALARM", "ESCALATED") and a["created_t"] >= start:
+                async with http.post(r.base + f"/api/alerts/{a['id']}/ack", json={"by": "soak"}) as resp:
+                    assert resp.status == 200, await resp.text()
+    clock.t += 10
+    band.status(worn=0)  # off the baby for a bath
+    d._tick()
+    clock.t += 10
+    band.status(worn=1)
+    while clock.t + 60 < start + CYCLE_S:  # the rest: quiet, the ticker running
+        clock.t += 60
+        band.epoch(active=True)
+        d._tick()
+    clock.t = start + CYCLE_S
+    d._tick()
+    await _web_round(http, r.base, i)
+    await r.settle()
+
+
+@contextlib.asynccontextmanager
+async def cluster_daemon(tmp: Path, t0: float) -> AsyncIterator[Rig]:
+    broker = start_broker(tmp)
+    try:
+        async with http_recorder() as recv:
+            clock = Clock(t0)
+            store = Store(tmp / "clusters.db")
+            spec = BandSpec("crib", lambda: None)  # type: ignore[arg-type,return-value]  # the band: Band, above
+            d = Daemon(store, [spec], cluster_channels(recv.url, broker.port), clock=clock,
+                       alert_settings=AlertSettings(escalate_after_s=60.0))  # fmt: skip
+            server = HttpServer(d, port=0, clock=clock.wall, heartbeat_s=5.0)
+            await server.start()
+            mqtt = d.dispatcher.channels["mqtt"]
+            assert isinstance(mqtt, MqttChannel)
+            mirror = asyncio.create_task(d._mqtt_mirror(mqtt), name="mqtt status")  # what Daemon.start runs
+            band = Band(d, clock)
+            band.connect()
+            try:
+                yield Rig(d, band, clock, server, recv.seen)
+            finally:
+                mirror.cancel()
+                await asyncio.gather(mirror, return_exceptions=True)
+                await server.stop()
+                await d.dispatcher.close()
+                store.close()
+    finally:
+        stop_broker(broker)
+
+
+async def clusters(tmp: Path, warmup: int, n: int, trace: Tracer) -> Growth:
+    t0 = time.time() - (warmup + n) * CYCLE_S - 3600  # ends about now (the web page's "today")
+    async with cluster_daemon(tmp, t0) as r:
+        conn = aiohttp.TCPConnector(force_close=True)  # a fresh connection per request, as many phones make
+        async with aiohttp.ClientSession(connector=conn) as http:
+            warm: Point | None = None
+            start = time.monotonic()
+            for i in range(1, warmup + n + 1):
+                await cluster_cycle(r, http, i)
+                if i == warmup:
+                    warm = measure(i, r.d, r.server)
+                    trace.warm()
+                    start = time.monotonic()
+                if i % 50 == 0:
+                    progress(f"  clusters: {i}/{warmup + n}")
+            assert warm is not None
+            end = measure(warmup + n, r.d, r.server)
+        g = Growth("clusters", warm, end, f"a cluster and its alerts, 20 GETs, a note, 4 live pages ({CYCLE_S / 60:.0f} simulated min)",
+                   time.monotonic() - start, trace.top())  # fmt: skip
+        g.extra["clusters_stored"] = len(list(r.d.store.clusters(DEVICE)))
+        g.extra["notifications"] = r.d.engine._notice_ids
+        g.extra["deliveries_failed"] = sum(not x.ok for x in r.d.dispatcher.deliveries)
+        g.extra["bounds"] = bounds(r.d)
+        return g
+
+
+# --- phase 3: log lines per quiet hour ---------------------------------------------------------------
+class Counting(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.levelname} {record.name}: {record.getMessage()}")
+
+
+async def quiet(tmp: Path, hours: float) -> dict[str, Any]:
+    """A connected band, nothing happening: an epoch and a STATUS every 10 s, a tick every second."""
+    async with cluster_daemon(tmp, time.time() - hours * 3600 - 600) as r:
+        d, band, clock = r.d, r.band, r.clock
+        counter = Counting()
+        root = logging.getLogger()  # every logger, as spasmwatch run's basicConfig(level=INFO) shows them
+        old_level = root.level
+        root.setLevel(logging.INFO)
+        root.addHandler(counter)
+        try:
+            for _ in range(int(hours * 360)):
+                for _ in range(10):
+                    clock.t += 1
+                    d._tick()
+                band.epoch(active=False)
+                band.status()
+            await d.dispatcher.drain()
+        finally:
+            root.removeHandler(counter)
+            root.setLevel(old_level)
+        return {"hours": hours, "log_lines": len(counter.lines), "per_hour": len(counter.lines) / hours,
+                "first_lines": counter.lines[:10], "notifications": d.engine._notice_ids}  # fmt: skip
+
+
+async def quiet_band(tmp: Path, hours: float, speed: int) -> dict[str, Any]:
+    """The same through the real parts: the band firmware (a quiet recording) at ``speed``, connected
+    for ``hours`` simulated hours; log lines at INFO and above once it streams."""
+    csv = quiet_recording(tmp, hours * 3600 + 300)
+    band = SimBand(csv, tmp / "flash", hold=True, speed=speed, device_id=DEVICE, timeout_s=int(hours * 3600 / speed) + 120)
+    store = Store(tmp / "quiet.db")
+    link = lambda: open_link("sim", band.address, bond_file=tmp / "bonds.json")  # noqa: E731
+    d = Daemon(store, [BandSpec("crib", link)], clock=ScaledClock(time.time(), speed))
+    counter = Counting()
+    root = logging.getLogger()  # every logger, as spasmwatch run's basicConfig(level=INFO) shows them
+    old_level = root.level
+    try:
+        await d.start()
+        s = d.bands[0].session
+        await _until(lambda: s.state is State.STREAMING, "the band to connect", 60)
+        await asyncio.sleep(1.0)  # the connection's own work done
+        t0 = d.clock.wall()
+        first = measure(0, d)
+        root.setLevel(logging.INFO)
+        root.addHandler(counter)
+        await asyncio.sleep(hours * 3600 / speed)
+        simulated_h = (d.clock.wall() - t0) / 3600
+        end = measure(1, d)
+        return {"hours": round(simulated_h, 3), "speed": speed, "log_lines": len(counter.lines),
+                "per_hour": len(counter.lines) / simulated_h, "first_lines": counter.lines[:10],
+                "state": s.state.value, "epochs_stored": len(list(store.activity(DEVICE))),
+                "growth": {a: getattr(end, a) - getattr(first, a) for a in ("tasks", "threads", "fds", "db_files", "rss_kb")}}  # fmt: skip
+    finally:
+        root.removeHandler(counter)
+        root.setLevel(old_level)
+        await d.stop()
+        band.kill()
+        store.close()
+
+
+# --- report ------------------------------------------------------------------------------------------
+def show(g: Growth) -> None:
+    w, e = g.warm, g.end
+    print(f"{g.phase}: {g.cycles} cycles after {w.cycles} to warm up ({g.per}), {g.wall_s:.1f} s")
+    print(f"  tasks {w.tasks} -> {e.tasks}, threads {w.threads} -> {e.threads}, fds {w.fds} -> {e.fds}, "
+          f"store fds {w.db_files} -> {e.db_files}, RSS {w.rss_kb / 1024:.1f} -> {e.rss_kb / 1024:.1f} MB "
+          f"({(e.rss_kb - w.rss_kb) / max(1, g.cycles):+.1f} KB a cycle)")  # fmt: skip
+    ours = g.grown("objects")
+    print("  spasmwatch objects grown: " + (", ".join(f"{k} {a}{d:+d}" for k, a, d in ours) or "none")
+          + f"; not held by a bounded collection: {unexplained(g) or 'none'}")
+    print("  internal collections changed: " + (", ".join(f"{k} {a}{d:+d}" for k, a, d in g.grown("internals")) or "none"))
+    print(f"  past their bound (or, unbounded, past the warm-up's size): {over_bound(g, g.extra.get('bounds', {})) or 'none'}")
+    print("  all types, top growth: " + ", ".join(f"{k.rsplit('.', 1)[-1]} {d:+d}" for k, _, d in g.grown("all_types", 8)))
+    for line in g.tracemalloc_top:
+        print("    " + line)
+    for k, v in g.extra.items():
+        print(f"  {k}: {v}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="40 reconnects, 40 clusters, a quiet hour, 15 min of a quiet band")
+    ap.add_argument("--reconnects", type=int, default=500)
+    ap.add_argument("--clusters", type=int, default=500)
+    ap.add_argument("--warmup", type=int, default=0,
+                    help="cycles before the first measurement (default: 20 reconnects; 80 clusters: 26 simulated hours, "
+                         "past the rebuild window and the wake onsets kept)")
+    ap.add_argument("--quiet-hours", type=float, default=24.0)
+    ap.add_argument("--speed", type=int, default=10, help="the band's time speed-up in the reconnect phase")
+    ap.add_argument("--quiet-band-hours", type=float, default=1.0, help="simulated hours of a real quiet band (0: skip)")
+    ap.add_argument("--quiet-band-speed", type=int, default=20,
+                    help="its speed-up (at 60x the band's paced clock lags on 2 busy cores: 'clock stepped' warnings)")
+    ap.add_argument("--no-tracemalloc", action="store_true")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    if args.quick:
+        args.reconnects, args.clusters, args.quiet_hours, args.quiet_band_hours = 40, 40, 1.0, 0.25
+    trace = Tracer(not args.no_tracemalloc)
+    warm = {"r": args.warmup or 20, "c": args.warmup or 80}
+    result: dict[str, Any] = {"cpus": os.cpu_count(), "load": os.getloadavg()[0], "tracemalloc": trace.on}
+    with tempfile.TemporaryDirectory(prefix="spasmwatch-soak-") as td:
+        tmp = Path(td)
+        progress(f"reconnects: {args.reconnects} (+{warm['r']} to warm up) ...")
+        (tmp / "r").mkdir()
+        g1 = asyncio.run(reconnects(tmp / "r", warm["r"], args.reconnects, args.speed, trace))
+        show(g1)
+        progress(f"clusters: {args.clusters} (+{warm['c']} to warm up) ...")
+        (tmp / "c").mkdir()
+        g2 = asyncio.run(clusters(tmp / "c", warm["c"], args.clusters, trace))
+        show(g2)
+        progress(f"quiet: {args.quiet_hours:g} simulated hours ...")
+        (tmp / "q").mkdir()
+        q = asyncio.run(quiet(tmp / "q", args.quiet_hours))
+        print(f"quiet: {q['log_lines']} log lines (INFO and above) in {q['hours']:g} simulated hours of a connected band "
+              f"with nothing happening: {q['per_hour']:.2f} an hour; {q['notifications']} notifications")  # fmt: skip
+        for line in q["first_lines"]:
+            print("    " + line)
+        qb: dict[str, Any] = {}
+        if args.quiet_band_hours > 0:
+            progress(f"quiet band: {args.quiet_band_hours:g} simulated hours at {args.quiet_band_speed}x ...")
+            (tmp / "qb").mkdir()
+            qb = asyncio.run(quiet_band(tmp / "qb", args.quiet_band_hours, args.quiet_band_speed))
+            print(f"quiet band (firmware under micropython, {qb['speed']}x): {qb['log_lines']} log lines in {qb['hours']:.2f} "
+                  f"simulated hours connected ({qb['per_hour']:.2f} an hour), {qb['epochs_stored']} epochs stored, "
+                  f"growth {qb['growth']}")  # fmt: skip
+            for line in qb["first_lines"]:
+                print("    " + line)
+    result.update(reconnects=g1.summary(), clusters=g2.summary(), quiet=q, quiet_band=qb)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
