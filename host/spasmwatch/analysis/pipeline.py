@@ -19,6 +19,12 @@ from swcore.frontend import Params
 
 Record = dict[str, Any]
 
+# Wake onsets older than this (s, before the latest one) are forgotten, all but the last of them:
+# post_wake_s needs only the last onset before a cluster's start, and a cluster is reported at most
+# the daemon's rebuild window (6 h, daemon/consts.py REBUILD_WINDOW_S) after it started. Without it
+# a daemon's analysis, never rebuilt on a band that stays connected, kept every wake for months.
+WAKE_ONSETS_KEEP_S = 24 * 3600.0
+
 
 def _r(x: float) -> float:
     return round(x, 3)
@@ -90,7 +96,7 @@ class Analyzer:
         tr = self.sleep.update(t_start, active, worn=self.wear.state != NOT_WORN)
         if tr is not None:
             if tr.kind == "wake":
-                self.wake_onsets.append(tr.t)
+                self._wake(tr.t)
             out.append({"type": tr.kind, "t": _r(tr.t), "detected_t": _r(tr.detected_t)})
         out.extend(self.tick(t_end))
         return out
@@ -110,6 +116,16 @@ class Analyzer:
         return self._drain_closed()
 
     # --- helpers ----------------------------------------------------------------
+    def _wake(self, t: float) -> None:
+        """A wake onset; those before the last one older than WAKE_ONSETS_KEEP_S can answer no
+        post_wake_s of a cluster reported from now on, and go."""
+        w = self.wake_onsets
+        w.append(t)
+        cut = 0
+        while cut + 1 < len(w) and w[cut + 1] <= t - WAKE_ONSETS_KEEP_S:
+            cut += 1
+        del w[:cut]
+
     def _drain_closed(self) -> list[Record]:
         done = self.clusters.drain()
         self.closed.extend(done)
