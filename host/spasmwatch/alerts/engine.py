@@ -362,6 +362,9 @@ class AlertEngine:
             self._move(a, ClusterState.ESCALATED, now, f"not acknowledged after {s.escalate_after_s:.0f} s", n, msg)
         elif a.state is ClusterState.WARNING and now - a.last_spasm_t >= s.warning_expire_s:
             self._close(a, now, None, "no third spasm")
+        elif a.over and a.state in _OPEN_ALARM and now - (a.ended_t or a.last_spasm_t) >= s.keep_unacknowledged_s:
+            hours = (now - (a.ended_t or a.last_spasm_t)) / 3600
+            self._close(a, now, None, f"ended {hours:.1f} h ago and never acknowledged")
         elif a.state in _RAISED:
             self._maybe_update(a, now)
 

@@ -213,10 +213,16 @@ class AlertSettings:
     quiet_faults: frozenset[BandFault] = field(default_factory=lambda: frozenset(BandFault))
     tz: tzinfo | None = None
     keep_closed: int = 200  # closed alerts kept for labels and the status page
+    # An alarm whose cluster ended stays open until acknowledged (it escalates, it stays on the
+    # page), for at most this long (s) after the cluster's end: as long as a restarted daemon carries
+    # it on (daemon/consts.py REBUILD_WINDOW_S). Then it closes, unacknowledged (a mirror such as MQTT
+    # shows the alarm off). Without it a family that never acknowledges (the sound is enough for them)
+    # kept one open alarm per cluster in memory and on the page for as long as the daemon ran.
+    keep_unacknowledged_s: float = 6 * 3600.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.warning_count < self.alarm_count:
             raise ValueError("need 1 <= warning_count < alarm_count")
-        for name in ("update_interval_s", "escalate_after_s", "warning_expire_s", "rate_limit_s"):
+        for name in ("update_interval_s", "escalate_after_s", "warning_expire_s", "rate_limit_s", "keep_unacknowledged_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
