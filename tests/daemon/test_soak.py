@@ -1,0 +1,111 @@
+"""The daemon stays bounded: bench/soak.py's phases, shorter, with growth asserted (never a time).
+
+After a warm-up and after N more cycles: the same asyncio tasks, threads, open fds and store
+files; no object of spasmwatch's own classes more than the bounded collections that hold them
+account for; every internal collection within its bound, or flat (docs/host.md, "Over weeks").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from spasmwatch.alerts import AlertEngine, AlertSettings, ClusterState
+from spasmwatch.analysis.clusters import Cluster, Spasm
+from spasmwatch.analysis.pipeline import Analyzer
+from spasmwatch.daemon import consts as K
+from swcore.frontend import Params
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def load_soak() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_soak", BENCH / "soak.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["bench_soak"] = mod  # dataclasses look their module up
+    spec.loader.exec_module(mod)
+    return mod
+
+
+soak = load_soak()
+
+
+def assert_bounded(g: Any, bounds: dict[str, int]) -> None:
+    w, e = g.warm, g.end
+    for attr in ("tasks", "threads", "fds", "db_files"):
+        assert getattr(e, attr) <= getattr(w, attr), f"{g.phase}: {attr} {getattr(w, attr)} -> {getattr(e, attr)} over {g.cycles} cycles"
+    over = soak.over_bound(g, bounds)
+    assert not over, f"{g.phase}: collections grew past their bound (or, unbounded, past the warm-up's size): " + ", ".join(
+        f"{k} {a} -> {b} (bound {c})" for k, (a, b, c) in over.items()
+    )
+    assert not soak.unexplained(g), f"{g.phase}: objects grew over {g.cycles} cycles: {soak.unexplained(g)}"
+
+
+def test_radio_drops_and_reconnects_leave_nothing_behind(tmp_path: Path) -> None:
+    """The real band firmware, bleak over the simulated radio, a relay that cuts the link 40 times."""
+    g = asyncio.run(soak.reconnects(tmp_path, 10, 40, 10, soak.Tracer(False)))
+    assert g.extra["relay_connections"] >= 50
+    assert_bounded(g, {})
+
+
+def test_clusters_alerts_channels_and_web_clients_stay_bounded(tmp_path: Path) -> None:
+    """80 cycles (26 simulated hours) to warm up, past the rebuild window and the wake onsets kept,
+    then 40 more: clusters alarmed, half acknowledged over HTTP, half left open; notifications to
+    webhook, ntfy, MQTT (mosquitto) and the sound command; 20 GETs, a note and 4 live pages a cycle."""
+    g = asyncio.run(soak.clusters(tmp_path, 80, 40, soak.Tracer(False)))
+    assert g.extra["clusters_stored"] == 120 and g.extra["deliveries_failed"] == 0
+    assert g.end.internals["crib.analyzer.wake_onsets"] >= 1  # naps and wakes were seen
+    assert_bounded(g, g.extra["bounds"])
+
+
+def test_a_quiet_hour_logs_nothing(tmp_path: Path) -> None:
+    """A connected band with nothing happening: an epoch and a STATUS every 10 s, a tick a second."""
+    q = asyncio.run(soak.quiet(tmp_path, 1.0))
+    assert q["log_lines"] == 0, q["first_lines"]
+
+
+def _spasm(t: float) -> Spasm:
+    return Spasm.from_band(t, 1.5, t + 2.5, 2000, 300, 90, False, False)
+
+
+def test_wake_onsets_kept_are_those_a_cluster_can_still_need() -> None:
+    """A month of naps: the analysis keeps a day of wake onsets, and post_wake_s is as before."""
+    a = Analyzer(Params(52, True))
+    t = 0.0
+    for _ in range(30 * 12):  # a nap and a wake every 2 h
+        for k in range(96):  # 12 quiet minutes (asleep), then 4 active ones (a wake)
+            a.epoch_decided(t, 0 if k < 72 else 500, False)
+            t += 10.0
+        t += 7200 - 960
+    assert len(a.wake_onsets) <= 24 / 2 + 1, f"{len(a.wake_onsets)} wake onsets kept after 30 days"  # a day's, and the one before
+    last = a.wake_onsets[-1]
+    c = Cluster()
+    for k in range(3):
+        c._take(_spasm(last + 600 + 8 * k))
+    assert a.post_wake_s(c) == 600.0
+
+
+def test_an_alarm_nobody_acknowledges_closes_when_a_restart_would_no_longer_carry_it_on() -> None:
+    now = [1_800_000_000.0]
+    sent: list[Any] = []
+    e = AlertEngine(lambda: now[0], sent.append, AlertSettings(escalate_after_s=60))
+    e.on_spasm("b1", 7, 3, now[0] - 20)
+    now[0] += 70
+    e.tick()
+    e.on_cluster_closed("b1", 7, now[0] - 10)
+    (a,) = e.snapshot()["alerts"]
+    assert a["state"] == ClusterState.ESCALATED.value  # ended, open until acknowledged ...
+    now[0] += K.REBUILD_WINDOW_S - 11
+    e.tick()
+    assert e.snapshot()["alerts"][0]["state"] == "ESCALATED"
+    now[0] += 1
+    e.tick()
+    states = [a["state"] for a in e.snapshot()["alerts"]]
+    assert states == ["CLOSED"] and not e._clusters, f"still open 6 h after the cluster ended: {states}"
+    assert sent[-1].state == "CLOSED"  # a mirror (MQTT) shows the alarm off
+    assert AlertSettings().keep_unacknowledged_s == K.REBUILD_WINDOW_S
