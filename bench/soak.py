@@ -41,6 +41,7 @@ import json
 import logging
 import os
 import socket
+import sqlite3
 import sys
 import tempfile
 import threading
@@ -376,7 +377,7 @@ def quiet_recording(tmp: Path, seconds: float) -> Path:
 
 async def reconnects(tmp: Path, warmup: int, n: int, speed: int, trace: Tracer) -> Growth:
     csv = quiet_recording(tmp, 3600.0)
-    band = SimBand(csv, tmp / "flash", hold=True, speed=speed, device_id=DEVICE, timeout_s=1800)
+    band = SimBand(csv, tmp / "flash", hold=True, speed=speed, device_id=DEVICE, timeout_s=1800, args=["--paced"])
     relay = CutRelay(band.port)
     store = Store(tmp / "reconnects.db")
     link = lambda: open_link("sim", f"127.0.0.1:{relay.port}", bond_file=tmp / "bonds.json")  # noqa: E731
@@ -660,6 +661,7 @@ async def quiet(tmp: Path, hours: float) -> dict[str, Any]:
         old_level = root.level
         root.setLevel(logging.INFO)
         root.addHandler(counter)
+        size0 = _store_bytes(d.store.path)
         try:
             for _ in range(int(hours * 360)):
                 for _ in range(10):
@@ -671,15 +673,25 @@ async def quiet(tmp: Path, hours: float) -> dict[str, Any]:
         finally:
             root.removeHandler(counter)
             root.setLevel(old_level)
+        grown = _store_bytes(d.store.path) - size0
         return {"hours": hours, "log_lines": len(counter.lines), "per_hour": len(counter.lines) / hours,
-                "first_lines": counter.lines[:10], "notifications": d.engine._notice_ids}  # fmt: skip
+                "first_lines": counter.lines[:10], "notifications": d.engine._notice_ids,
+                "store_kb_per_day": round(grown / 1024 * 24 / hours)}  # fmt: skip
+
+
+def _store_bytes(db: Path) -> int:
+    """The store's size as SQLite counts it, pages in the WAL included (the WAL file itself is
+    reused after a checkpoint: up to ~4 MB that does not grow)."""
+    with contextlib.closing(sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True)) as c:
+        return int(c.execute("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()").fetchone()[0])
 
 
 async def quiet_band(tmp: Path, hours: float, speed: int) -> dict[str, Any]:
     """The same through the real parts: the band firmware (a quiet recording) at ``speed``, connected
     for ``hours`` simulated hours; log lines at INFO and above once it streams."""
     csv = quiet_recording(tmp, hours * 3600 + 300)
-    band = SimBand(csv, tmp / "flash", hold=True, speed=speed, device_id=DEVICE, timeout_s=int(hours * 3600 / speed) + 120)
+    band = SimBand(csv, tmp / "flash", hold=True, speed=speed, device_id=DEVICE, timeout_s=int(hours * 3600 / speed) + 120,
+                   args=["--paced"])  # on a real-time deadline: unpaced, its clock fell 5 % behind (a clock step every 100 s)
     store = Store(tmp / "quiet.db")
     link = lambda: open_link("sim", band.address, bond_file=tmp / "bonds.json")  # noqa: E731
     d = Daemon(store, [BandSpec("crib", link)], clock=ScaledClock(time.time(), speed))
@@ -764,7 +776,8 @@ def main() -> int:
         (tmp / "q").mkdir()
         q = asyncio.run(quiet(tmp / "q", args.quiet_hours))
         print(f"quiet: {q['log_lines']} log lines (INFO and above) in {q['hours']:g} simulated hours of a connected band "
-              f"with nothing happening: {q['per_hour']:.2f} an hour; {q['notifications']} notifications")  # fmt: skip
+              f"with nothing happening: {q['per_hour']:.2f} an hour; {q['notifications']} notifications; "
+              f"the store grows {q['store_kb_per_day']} KB a day (an epoch and a STATUS every 10 s, kept as history)")  # fmt: skip
         for line in q["first_lines"]:
             print("    " + line)
         qb: dict[str, Any] = {}
