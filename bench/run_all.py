@@ -66,7 +66,7 @@ def headline(name: str, r: dict[str, Any]) -> dict[str, Any]:
                 if k in ("bands", "daemon_cpu_pct", "daemon_peak_rss_mb", "latency_p50_s", "latency_p90_s", "latency_p99_s", "bands_with_loss")}
     if name == "soak":
         return {p: {"cycles": r[p]["cycles"], "growth": r[p]["growth"], "unexplained_objects": r[p]["unexplained_objects"],
-                    "over_bound": r[p]["over_bound"]} for p in ("reconnects", "clusters") if p in r} | {
+                    "over_bound": r[p]["over_bound"]} for p in ("reconnects", "away", "clusters") if p in r} | {
             "quiet_log_lines_per_hour": r.get("quiet", {}).get("per_hour"),
             "quiet_band_log_lines_per_hour": r.get("quiet_band", {}).get("per_hour")}
     return {}

@@ -1,10 +1,10 @@
 """Soak: does one daemon stay bounded over weeks of reconnects, clusters, alerts and web clients?
 
-    python bench/soak.py                   # 500 reconnects, 500 clusters, a quiet day and a quiet band hour: ~8 min
-    python bench/soak.py --quick           # 40 / 40 / an hour / 15 min (tests/daemon/test_soak.py asserts on these phases)
+    python bench/soak.py                   # 500 reconnects, 300 failed connects, 500 clusters, a quiet day, a quiet band hour: ~12 min
+    python bench/soak.py --quick           # 40 / 40 / 40 / an hour / 15 min (tests/daemon/test_soak.py asserts on these phases)
     python bench/soak.py --json out.json --no-tracemalloc
 
-Three phases, each on its own daemon in this process (``Daemon``, the very object
+Four phases, each on its own daemon in this process (``Daemon``, the very object
 ``spasmwatch run`` serves), each measured after a warm-up and again after N more cycles:
 
 * reconnects: the real band firmware under micropython (``SimBand``), bleak's client over the
@@ -12,6 +12,8 @@ Three phases, each on its own daemon in this process (``Daemon``, the very objec
   streams; the session reconnects (connect, secure, sync, backfill) each time. The reconnect
   backoff is set to 0.05 s for the phase (``K.BACKOFF_S``; 1 s for a drop), so N cycles take
   N x ~0.2 s; nothing else differs from a radio at the edge of range.
+* away: a band out of range all night: every connect attempt scans for it (bleak's scanner over
+  the simulated radio, nobody on its address) and fails; the scan cut to 0.2 s (15 s in a daemon).
 * clusters: spasms, epochs and status records handed to the daemon as its band session hands
   them (``Daemon.on_record``) on an injected clock that jumps 10 min a cycle: a three-spasm
   cluster (WARNING, ALARM), half of them acknowledged over the web API (real HTTP on
@@ -417,6 +419,63 @@ async def reconnects(tmp: Path, warmup: int, n: int, speed: int, trace: Tracer) 
         store.close()
 
 
+@contextlib.contextmanager
+def short_connect(timeout_s: float) -> Iterator[None]:
+    """Each connect attempt (the scan for the band) given up after ``timeout_s`` (15 s in a daemon)."""
+    saved = K.CONNECT_TIMEOUT_S
+    K.CONNECT_TIMEOUT_S = timeout_s
+    try:
+        yield
+    finally:
+        K.CONNECT_TIMEOUT_S = saved
+
+
+async def away(tmp: Path, warmup: int, n: int, trace: Tracer) -> Growth:
+    """A band out of range all night: every connect attempt scans for it (bleak's scanner over the
+    simulated radio, nobody answering on its address) and fails. The scan is cut to 0.2 s and the
+    backoff to 0.05 s, so N attempts take N x ~0.3 s; log lines at INFO and above are counted."""
+    address = f"127.0.0.1:{_free_port()}"
+    store = Store(tmp / "away.db")
+    link = lambda: open_link("sim", address, bond_file=tmp / "bonds.json")  # noqa: E731
+    # The "band disconnected" alert within the warm-up (after 60 s in a daemon): it is raised once.
+    d = Daemon(store, [BandSpec("crib", link)], clock=ScaledClock(time.time(), 1), disconnect_alert_s=1.0)
+    s = d.bands[0].session
+    counter = Counting()
+    root = logging.getLogger()  # every logger, as spasmwatch run's basicConfig(level=INFO) shows them
+    old_level = root.level
+    tried = lambda: s._failures.get("not_found", 0)  # noqa: E731  # failed attempts since the last good connect
+    try:
+        with short_backoff(0.05), short_connect(0.2):
+            await d.start()
+            await _until(lambda: tried() >= warmup and d.engine._bands, f"{warmup} failed connects and the alert", 120)
+            await asyncio.sleep(0.1)
+            warm = measure(tried(), d)
+            trace.warm()
+            t0 = time.monotonic()
+            root.setLevel(logging.INFO)
+            root.addHandler(counter)
+            await _until(lambda: tried() >= warmup + n, f"{warmup + n} failed connects", 30 + n)
+            await asyncio.sleep(0.1)
+            end = measure(tried(), d)
+            g = Growth("away", warm, end, "a connect attempt to a band out of range (bleak's scan, simulated radio)",
+                       time.monotonic() - t0, trace.top())  # fmt: skip
+            g.extra["log_lines"] = len(counter.lines)
+            g.extra["first_lines"] = counter.lines[:5]
+            g.extra["bounds"] = bounds(d)
+            return g
+    finally:
+        root.removeHandler(counter)
+        root.setLevel(old_level)
+        await d.stop()
+        store.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 # --- phase 2: clusters, alerts, acks, notifications, web clients -----------------------------------
 class Clock:
     """The daemon's injected clock: moved by the phase, not by the wall."""
@@ -745,6 +804,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="40 reconnects, 40 clusters, a quiet hour, 15 min of a quiet band")
     ap.add_argument("--reconnects", type=int, default=500)
+    ap.add_argument("--away", type=int, default=300, help="failed connects to a band out of range")
     ap.add_argument("--clusters", type=int, default=500)
     ap.add_argument("--warmup", type=int, default=0,
                     help="cycles before the first measurement (default: 20 reconnects; 80 clusters: 26 simulated hours, "
@@ -758,9 +818,9 @@ def main() -> int:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     if args.quick:
-        args.reconnects, args.clusters, args.quiet_hours, args.quiet_band_hours = 40, 40, 1.0, 0.25
+        args.reconnects, args.away, args.clusters, args.quiet_hours, args.quiet_band_hours = 40, 40, 40, 1.0, 0.25
     trace = Tracer(not args.no_tracemalloc)
-    warm = {"r": args.warmup or 20, "c": args.warmup or 80}
+    warm = {"r": args.warmup or 20, "a": args.warmup or 20, "c": args.warmup or 80}
     result: dict[str, Any] = {"cpus": os.cpu_count(), "load": os.getloadavg()[0], "tracemalloc": trace.on}
     with tempfile.TemporaryDirectory(prefix="spasmwatch-soak-") as td:
         tmp = Path(td)
@@ -768,6 +828,10 @@ def main() -> int:
         (tmp / "r").mkdir()
         g1 = asyncio.run(reconnects(tmp / "r", warm["r"], args.reconnects, args.speed, trace))
         show(g1)
+        progress(f"away: {args.away} failed connects (+{warm['a']} to warm up) ...")
+        (tmp / "a").mkdir()
+        ga = asyncio.run(away(tmp / "a", warm["a"], args.away, trace))
+        show(ga)
         progress(f"clusters: {args.clusters} (+{warm['c']} to warm up) ...")
         (tmp / "c").mkdir()
         g2 = asyncio.run(clusters(tmp / "c", warm["c"], args.clusters, trace))
@@ -790,7 +854,7 @@ def main() -> int:
                   f"growth {qb['growth']}")  # fmt: skip
             for line in qb["first_lines"]:
                 print("    " + line)
-    result.update(reconnects=g1.summary(), clusters=g2.summary(), quiet=q, quiet_band=qb)
+    result.update(reconnects=g1.summary(), away=ga.summary(), clusters=g2.summary(), quiet=q, quiet_band=qb)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=1, default=str))
