@@ -58,6 +58,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,6 +152,50 @@ class ProxyStats:
     reordered: int = 0
 
 
+class LoopServer:
+    """A TCP server on 127.0.0.1 run by an event loop of its own thread, so the caller's blocking
+    waits never stall the radio behind it; ``stop`` cancels the connections still open."""
+
+    def __init__(self, handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]], name: str) -> None:
+        self.handler = handler
+        self.name = name
+        self.port = 0
+        self.loop = asyncio.new_event_loop()
+        self._server: asyncio.AbstractServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> int:
+        ready = threading.Event()
+
+        def serve() -> None:
+            asyncio.set_event_loop(self.loop)
+            self._server = self.loop.run_until_complete(asyncio.start_server(self.handler, "127.0.0.1", 0))
+            self.port = int(self._server.sockets[0].getsockname()[1])
+            ready.set()
+            self.loop.run_forever()
+            pending = asyncio.all_tasks(self.loop)
+            for t in pending:
+                t.cancel()
+            self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            self.loop.close()
+
+        self._thread = threading.Thread(target=serve, name=self.name, daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self.port
+
+    def call(self, fn: Callable[[], object]) -> None:
+        """Run ``fn`` on the server's loop (from any thread)."""
+        self.loop.call_soon_threadsafe(fn)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self.call(self._server.close)
+        self.call(self.loop.stop)
+        if self._thread is not None:
+            self._thread.join(5)
+
+
 class Proxy:
     """Between the daemon's simradio client and the band's socket: re-sends and swaps notifications."""
 
@@ -160,30 +205,14 @@ class Proxy:
         self.dup_p, self.reorder_p = dup_p, reorder_p
         self.stats = ProxyStats()
         self.port = 0
-        self._server: asyncio.AbstractServer | None = None
+        self._served = LoopServer(self._conn, "faults proxy")
 
     def start_thread(self) -> int:
-        """Serve on a loop of its own thread, so the campaign's blocking waits never stall the radio."""
-        self._loop = asyncio.new_event_loop()
-        ready = threading.Event()
-
-        def serve() -> None:
-            asyncio.set_event_loop(self._loop)
-            self._server = self._loop.run_until_complete(asyncio.start_server(self._conn, "127.0.0.1", 0))
-            self.port = int(self._server.sockets[0].getsockname()[1])
-            ready.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=serve, daemon=True)
-        self._thread.start()
-        ready.wait(10)
+        self.port = self._served.start()
         return self.port
 
     def stop_thread(self) -> None:
-        if self._server is not None:
-            self._loop.call_soon_threadsafe(self._server.close)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
+        self._served.stop()
 
     async def _conn(self, cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
         try:

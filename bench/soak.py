@@ -58,8 +58,10 @@ from typing import Any
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' recordings and receivers
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/faults.py's loop-thread server
+from faults import LoopServer  # noqa: E402
 from servers import http_recorder, start_broker, stop_broker  # noqa: E402
-from synthetic import supine, write_csv  # noqa: E402
+from synthetic import HandClock as Clock, spasm_record as _event, supine, write_csv  # noqa: E402
 
 from spasmwatch.alerts import AlertSettings  # noqa: E402
 from spasmwatch.alerts.channels.base import Channel  # noqa: E402
@@ -74,7 +76,7 @@ from spasmwatch.daemon.http import HttpServer  # noqa: E402
 from spasmwatch.daemon.session import BandInfo, State  # noqa: E402
 from spasmwatch.store import Store  # noqa: E402
 from spasmwatch.transport import open_link  # noqa: E402
-from spasmwatch.transport.simband import SimBand  # noqa: E402
+from spasmwatch.transport.simband import SimBand, free_port  # noqa: E402
 from swcore import protocol as P  # noqa: E402
 
 RATE_HZ = 52
@@ -295,24 +297,8 @@ class CutRelay:
         self.port = 0
         self.connections = 0
         self._open: set[asyncio.StreamWriter] = set()
-        self._loop = asyncio.new_event_loop()
-        ready = threading.Event()
-
-        def serve() -> None:
-            asyncio.set_event_loop(self._loop)
-            self._server = self._loop.run_until_complete(asyncio.start_server(self._conn, "127.0.0.1", 0))
-            self.port = int(self._server.sockets[0].getsockname()[1])
-            ready.set()
-            self._loop.run_forever()
-            pending = asyncio.all_tasks(self._loop)
-            for t in pending:
-                t.cancel()
-            self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            self._loop.close()
-
-        self._thread = threading.Thread(target=serve, name="soak relay", daemon=True)
-        self._thread.start()
-        ready.wait(10)
+        self._served = LoopServer(self._conn, "soak relay")
+        self.port = self._served.start()
 
     async def _conn(self, cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
         try:
@@ -343,13 +329,11 @@ class CutRelay:
             for w in list(self._open):
                 w.transport.abort()
 
-        self._loop.call_soon_threadsafe(close_all)
+        self._served.call(close_all)
 
     def close(self) -> None:
-        self._loop.call_soon_threadsafe(self._server.close)
         self.cut()
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
+        self._served.stop()
 
 
 @contextlib.contextmanager
@@ -434,7 +418,7 @@ async def away(tmp: Path, warmup: int, n: int, trace: Tracer) -> Growth:
     """A band out of range all night: every connect attempt scans for it (bleak's scanner over the
     simulated radio, nobody answering on its address) and fails. The scan is cut to 0.2 s and the
     backoff to 0.05 s, so N attempts take N x ~0.3 s; log lines at INFO and above are counted."""
-    address = f"127.0.0.1:{_free_port()}"
+    address = f"127.0.0.1:{free_port()}"
     store = Store(tmp / "away.db")
     link = lambda: open_link("sim", address, bond_file=tmp / "bonds.json")  # noqa: E731
     # The "band disconnected" alert within the warm-up (after 60 s in a daemon): it is raised once.
@@ -470,31 +454,7 @@ async def away(tmp: Path, warmup: int, n: int, trace: Tracer) -> Growth:
         store.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # --- phase 2: clusters, alerts, acks, notifications, web clients -----------------------------------
-class Clock:
-    """The daemon's injected clock: moved by the phase, not by the wall."""
-
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def wall(self) -> float:
-        return self.t
-
-    def mono(self) -> float:
-        return self.t
-
-
-def _event(seq: int, onset_ms: int) -> dict[str, Any]:
-    return {"type": "event", "boot": 1, "seq": seq, "onset_ms": onset_ms, "duration_ms": 1500,
-            "peak_rate_mrads": 2000, "peak_angle_mrad": 300, "confidence": 90, "flags": P.EF_TIME_SYNCED}  # fmt: skip
-
-
 def _epoch(t_ms: int, active: bool, worn: int = 1) -> dict[str, Any]:
     return {"type": "activity", "boot": 1, "t_ms": t_ms, "activity": 400 if active else 0, "breath": 50,
             "off_body": int(worn == 0), "worn": worn}  # fmt: skip

@@ -8,9 +8,12 @@ accel are consistent (gyro = d(pitch)/dt, accel = gravity rotated by pitch).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from swcore import protocol as P
 
 F64 = NDArray[np.float64]
 
@@ -83,3 +86,22 @@ def write_csv(path: Path, t: F64, acc: F64, gyro: F64) -> Path:
     """The replay CSV (``t,ax,ay,az,gx,gy,gz``) of a synthetic recording."""
     np.savetxt(path, np.column_stack([t, acc, gyro]), delimiter=",", fmt="%.5f", header="t,ax,ay,az,gx,gy,gz", comments="")
     return path
+
+
+def spasm_record(seq: int, onset_ms: int, flags: int = 0, confidence: int = 90, angle_mrad: int = 300) -> dict[str, Any]:
+    """The band's EVENT record of one full spasm on boot 1, time-synced, as its session hands it on."""
+    return {"type": "event", "boot": 1, "seq": seq, "onset_ms": onset_ms, "duration_ms": 1500, "peak_rate_mrads": 2000,
+            "peak_angle_mrad": angle_mrad, "confidence": confidence, "flags": P.EF_TIME_SYNCED | flags}  # fmt: skip
+
+
+class HandClock:
+    """A daemon's injected clock moved by hand (``t``), not by the wall: wall and mono seconds."""
+
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def wall(self) -> float:
+        return self.t
+
+    def mono(self) -> float:
+        return self.t

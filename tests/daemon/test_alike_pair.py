@@ -13,22 +13,10 @@ from spasmwatch.daemon.live import LiveAnalysis
 from spasmwatch.store import Store
 from swcore import protocol as P
 from swcore.frontend import Params
+from synthetic import HandClock as Clock, spasm_record as _event
 
 DEVICE = "reg0002"
 T0 = 1_800_000_000.0
-
-
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def wall(self) -> float:
-        return self.t
-
-
-def _event(seq: int, onset_ms: int, flags: int, confidence: int = 90, angle_mrad: int = 300) -> dict[str, Any]:
-    return {"type": "event", "boot": 1, "seq": seq, "onset_ms": onset_ms, "duration_ms": 1500, "peak_rate_mrads": 2000,
-            "peak_angle_mrad": angle_mrad, "confidence": confidence, "flags": P.EF_TIME_SYNCED | flags}  # fmt: skip
 
 
 @pytest.mark.parametrize("alike", [True, False])

@@ -44,6 +44,7 @@ from spasmwatch.transport import open_link
 from spasmwatch.transport.base import DisconnectedError
 from swcore import protocol as P
 from swcore.frontend import Params
+from synthetic import HandClock, spasm_record
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
@@ -91,19 +92,8 @@ DEVICE = "reg0001"
 T0 = 1_800_000_000.0
 
 
-def _spasm_rec(seq: int, onset_ms: int) -> dict[str, Any]:
-    return {"type": "event", "boot": 1, "seq": seq, "onset_ms": onset_ms, "duration_ms": 1500,
-            "peak_rate_mrads": 2000, "peak_angle_mrad": 300, "confidence": 90, "flags": P.EF_TIME_SYNCED}  # fmt: skip
-
-
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def wall(self) -> float:
-        return self.t
-
-    def mono(self) -> float:
+class Clock(HandClock):
+    def mono(self) -> float:  # the session's timeouts run in real time here
         return time.monotonic()
 
 
@@ -112,7 +102,7 @@ def test_a_closed_cluster_stays_closed_when_a_restarted_daemon_rebuilds_it(tmp_p
     clock = Clock(T0)
     with Store(tmp_path / "db.sqlite") as store:
         store.add_sync(DEVICE, 1, 0, T0)
-        store.add_events(DEVICE, [_spasm_rec(i, 60_000 + 10_000 * i) for i in range(5)], T0)
+        store.add_events(DEVICE, [spasm_record(i, 60_000 + 10_000 * i) for i in range(5)], T0)
         # Epochs on after it: the analysis closes the cluster while digesting one (not on a tick).
         store.add_activity(DEVICE, [{"type": "activity", "boot": 1, "t_ms": 10_000 * k, "activity": 20, "breath": 50,
                                      "off_body": 0, "worn": 1} for k in range(1, 40)], T0)  # fmt: skip
@@ -267,13 +257,13 @@ def test_a_restart_after_a_long_outage_keeps_an_ongoing_cluster_one_cluster(tmp_
         _connect(first, DEVICE, [], clock.t)
         for seq in range(3):  # live: the alarm at the third
             clock.t = T0 + 10 * seq + 3
-            first.on_record(DEVICE, _spasm_rec(seq, 10_000 * seq), clock.t)
+            first.on_record(DEVICE, spasm_record(seq, 10_000 * seq), clock.t)
         assert [n.kind for n in first.notifications].count(NoticeKind.CLUSTER_ALARM) == 1
         # kill -9. The band logs 13 more spasms, 10 s apart; the daemon is back 10 s after the last of
         # them, 140 s after the last one it stored.
         clock.t = T0 + 160
         restarted = Daemon(store, spec, clock=clock)  # type: ignore[arg-type]
-        _connect(restarted, DEVICE, [_spasm_rec(seq, 10_000 * seq) for seq in range(3, 16)], clock.t)
+        _connect(restarted, DEVICE, [spasm_record(seq, 10_000 * seq) for seq in range(3, 16)], clock.t)
         restarted._tick()
         assert NoticeKind.CLUSTER_CLOSED not in [n.kind for n in restarted.notifications]
         clock.t += 70  # quiet since the last spasm (T0 + 150 s): now it has ended
@@ -390,7 +380,7 @@ def _alarmed(store: Store, clock: Clock) -> Daemon:
     d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
     _connect(d, DEVICE, [], clock.t)
     for seq in range(3):
-        d.on_record(DEVICE, _spasm_rec(seq, 10_000 * seq), clock.t)
+        d.on_record(DEVICE, spasm_record(seq, 10_000 * seq), clock.t)
     return d
 
 
@@ -449,7 +439,7 @@ def test_alert_rows_record_the_channels_and_who_acknowledged(tmp_path: Path) -> 
                 d = Daemon(store, [BandSpec("crib", lambda: None)], {"family_hook": hook}, clock=clock)  # type: ignore[arg-type,return-value]
                 _connect(d, DEVICE, [], clock.t)
                 for seq in range(3):
-                    d.on_record(DEVICE, _spasm_rec(seq, 10_000 * seq), clock.t)
+                    d.on_record(DEVICE, spasm_record(seq, 10_000 * seq), clock.t)
                 (alert,) = [a for a in d.engine.snapshot()["alerts"] if a["state"] == "ALARM"]
                 d.ack(alert["id"], "Anna")
                 await d.dispatcher.close()  # drained, and the channel's HTTP session closed
@@ -525,17 +515,17 @@ def test_a_full_disk_stops_no_alarm_and_the_family_is_told(tmp_path: Path) -> No
                 conn.execute("INSERT INTO filler VALUES (zeroblob(512))")
         for seq in range(N_FULL):  # more than the free room left in the store's pages
             clock.t = T0 + 10 * seq + 3
-            d.on_record(DEVICE, _spasm_rec(seq, 10_000 * seq), clock.t)
+            d.on_record(DEVICE, spasm_record(seq, 10_000 * seq), clock.t)
         kinds = [(n.kind, n.fault.value if n.fault else None) for n in d.notifications]
         assert (NoticeKind.BAND_FAULT, "storage_failing") in kinds
         assert (NoticeKind.CLUSTER_ALARM, None) in kinds, kinds
         assert sum(k == (NoticeKind.BAND_FAULT, "storage_failing") for k in kinds) == 1  # told once
         conn.execute("PRAGMA max_page_count = 1073741823")  # space again
         clock.t += 30
-        d.on_record(DEVICE, _spasm_rec(N_FULL, 10_000 * N_FULL), clock.t)
+        d.on_record(DEVICE, spasm_record(N_FULL, 10_000 * N_FULL), clock.t)
         assert NoticeKind.BAND_CLEARED not in [n.kind for n in d.notifications]  # not at once: it may flip back
         clock.t += 130
-        d.on_record(DEVICE, _spasm_rec(N_FULL + 1, 10_000 * (N_FULL + 1)), clock.t)
+        d.on_record(DEVICE, spasm_record(N_FULL + 1, 10_000 * (N_FULL + 1)), clock.t)
         assert (NoticeKind.BAND_CLEARED, "storage_failing") in [(n.kind, n.fault.value if n.fault else None) for n in d.notifications]
         assert store.next_backfill_seq(DEVICE) < N_FULL  # the refused events are asked for again at the next connection
 
@@ -647,7 +637,7 @@ def _alarmed_on(store: Store, clock: Clock, channels: dict[str, Channel]) -> Dae
     d.dispatcher.retry = RetrySettings(attempts=1)
     _connect(d, DEVICE, [], clock.t)
     for seq in range(3):
-        d.on_record(DEVICE, _spasm_rec(seq, 10_000 * seq), clock.t)
+        d.on_record(DEVICE, spasm_record(seq, 10_000 * seq), clock.t)
     return d
 
 
