@@ -44,6 +44,7 @@ import logging
 import os
 import socket
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import threading
@@ -361,15 +362,54 @@ def quiet_recording(tmp: Path, seconds: float) -> Path:
     return write_csv(tmp / "quiet.csv", t, acc, gyro)
 
 
-async def reconnects(tmp: Path, warmup: int, n: int, speed: int, trace: Tracer) -> Growth:
+@contextlib.contextmanager
+def cdc_bridge(band: SimBand, tmp: Path) -> Iterator[int]:
+    """The band's USB serial port (``spasmwatch.transport.cdcbridge``: the firmware has no CDC yet)
+    in a process of its own, so that only the daemon's side is measured; yields its TCP port."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "spasmwatch.transport.cdcbridge", "--band", band.address, "--port", str(port),
+           "--bond-file", str(tmp / "bridge-bonds.json")]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the CDC bridge did not listen on {port}: {proc.stderr.read().decode() if proc.stderr else ''}") from None
+                time.sleep(0.05)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+async def reconnects(tmp: Path, warmup: int, n: int, speed: int, trace: Tracer, transport: str = "sim") -> Growth:
+    """``transport`` "sim": bleak over the simulated radio; "serial": SerialLink (pyserial's
+    ``socket://``) on the band's USB port (the CDC bridge), the relay cutting it as an unplugged cable."""
     csv = quiet_recording(tmp, 3600.0)
     band = SimBand(csv, tmp / "flash", hold=True, speed=speed, device_id=DEVICE, timeout_s=1800, args=["--paced"])
-    relay = CutRelay(band.port)
+    with contextlib.ExitStack() as stack:
+        stack.callback(band.kill)
+        target = stack.enter_context(cdc_bridge(band, tmp)) if transport == "serial" else band.port
+        return await _reconnects(tmp, band, target, warmup, n, speed, trace, transport)
+
+
+async def _reconnects(tmp: Path, band: SimBand, target: int, warmup: int, n: int, speed: int, trace: Tracer, transport: str) -> Growth:
+    relay = CutRelay(target)
     store = Store(tmp / "reconnects.db")
-    link = lambda: open_link("sim", f"127.0.0.1:{relay.port}", bond_file=tmp / "bonds.json")  # noqa: E731
+    if transport == "serial":
+        link = lambda: open_link("serial", f"socket://127.0.0.1:{relay.port}")  # noqa: E731
+    else:
+        link = lambda: open_link("sim", f"127.0.0.1:{relay.port}", bond_file=tmp / "bonds.json")  # noqa: E731
     d = Daemon(store, [BandSpec("crib", link)], clock=ScaledClock(time.time(), speed))
     s = d.bands[0].session
     t0 = time.monotonic()
+    counter = Counting()  # INFO and above once warm: a journal's lines per reconnect
+    root = logging.getLogger()
+    old_level = root.level
     try:
         with short_backoff(0.05):
             await d.start()
@@ -385,21 +425,29 @@ async def reconnects(tmp: Path, warmup: int, n: int, speed: int, trace: Tracer) 
                     warm = measure(i, d)
                     trace.warm()
                     t0 = time.monotonic()
+                    root.setLevel(logging.INFO)
+                    root.addHandler(counter)
                 if i % 50 == 0:
                     progress(f"  reconnects: {i}/{warmup + n}")
             assert warm is not None
             await asyncio.sleep(0.2)
+            root.removeHandler(counter)
             end = measure(warmup + n, d)
-            g = Growth("reconnects", warm, end, "radio drop + reconnect (real band firmware, bleak, simulated radio)",
-                       time.monotonic() - t0, trace.top())  # fmt: skip
+            per = ("USB serial cut + reopen (real band firmware, pyserial, the CDC bridge)" if transport == "serial"
+                   else "radio drop + reconnect (real band firmware, bleak, simulated radio)")  # fmt: skip
+            g = Growth("reconnects" if transport == "sim" else f"reconnects ({transport})", warm, end, per, time.monotonic() - t0, trace.top())
             g.extra["relay_connections"] = relay.connections
             g.extra["bounds"] = bounds(d)
             g.extra["events_stored"] = store.count_events(DEVICE)
+            g.extra["log_lines"] = len(counter.lines)
+            g.extra["log_lines_per_reconnect"] = round(len(counter.lines) / n, 2)
+            g.extra["first_lines"] = counter.lines[:4]
             return g
     finally:
+        root.removeHandler(counter)
+        root.setLevel(old_level)
         await d.stop()
         relay.close()
-        band.kill()
         store.close()
 
 
@@ -764,6 +812,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="40 reconnects, 40 clusters, a quiet hour, 15 min of a quiet band")
     ap.add_argument("--reconnects", type=int, default=500)
+    ap.add_argument("--serial-reconnects", type=int, default=200, help="USB serial cuts and reopens (the CDC bridge)")
     ap.add_argument("--away", type=int, default=300, help="failed connects to a band out of range")
     ap.add_argument("--clusters", type=int, default=500)
     ap.add_argument("--warmup", type=int, default=0,
@@ -779,6 +828,7 @@ def main() -> int:
     args = ap.parse_args()
     if args.quick:
         args.reconnects, args.away, args.clusters, args.quiet_hours, args.quiet_band_hours = 40, 40, 40, 1.0, 0.25
+        args.serial_reconnects = 20
     trace = Tracer(not args.no_tracemalloc)
     warm = {"r": args.warmup or 20, "a": args.warmup or 20, "c": args.warmup or 80}
     result: dict[str, Any] = {"cpus": os.cpu_count(), "load": os.getloadavg()[0], "tracemalloc": trace.on}
@@ -788,6 +838,10 @@ def main() -> int:
         (tmp / "r").mkdir()
         g1 = asyncio.run(reconnects(tmp / "r", warm["r"], args.reconnects, args.speed, trace))
         show(g1)
+        progress(f"serial reconnects: {args.serial_reconnects} (+{warm['r']} to warm up) ...")
+        (tmp / "s").mkdir()
+        gs = asyncio.run(reconnects(tmp / "s", warm["r"], args.serial_reconnects, args.speed, trace, "serial"))
+        show(gs)
         progress(f"away: {args.away} failed connects (+{warm['a']} to warm up) ...")
         (tmp / "a").mkdir()
         ga = asyncio.run(away(tmp / "a", warm["a"], args.away, trace))
@@ -814,7 +868,7 @@ def main() -> int:
                   f"growth {qb['growth']}")  # fmt: skip
             for line in qb["first_lines"]:
                 print("    " + line)
-    result.update(reconnects=g1.summary(), away=ga.summary(), clusters=g2.summary(), quiet=q, quiet_band=qb)
+    result.update(reconnects=g1.summary(), serial_reconnects=gs.summary(), away=ga.summary(), clusters=g2.summary(), quiet=q, quiet_band=qb)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=1, default=str))

@@ -46,11 +46,28 @@ def assert_bounded(g: Any, bounds: dict[str, int]) -> None:
     assert not soak.unexplained(g), f"{g.phase}: objects grew over {g.cycles} cycles: {soak.unexplained(g)}"
 
 
-def test_radio_drops_and_reconnects_leave_nothing_behind(tmp_path: Path) -> None:
-    """The real band firmware, bleak over the simulated radio, a relay that cuts the link 30 times."""
+def test_radio_drops_and_reconnects_leave_nothing_behind_and_log_two_lines_each(tmp_path: Path) -> None:
+    """The real band firmware, bleak over the simulated radio, a relay that cuts the link 30 times.
+
+    A band at the edge of range reconnects every minute all night: at INFO, the drop (why) and
+    the return (how long away, attempts, backfill from where), not each step (6 lines before)."""
     g = asyncio.run(soak.reconnects(tmp_path, 10, 30, 10, soak.Tracer(False)))
     assert g.extra["relay_connections"] >= 40
     assert_bounded(g, g.extra["bounds"])
+    lines = g.extra["first_lines"]
+    assert g.extra["log_lines"] <= 2 * 30, f"{g.extra['log_lines']} log lines for 30 reconnects: {lines}"
+    assert "streaming -> disconnected (disconnected: the band disconnected)" in lines[0], lines
+    assert "-> streaming (backfill from seq " in lines[1], lines
+    assert " s away, 1 attempt(s); dropped: disconnected: the band disconnected" in lines[1], lines
+
+
+def test_usb_serial_cuts_and_reopens_leave_nothing_behind(tmp_path: Path) -> None:
+    """SerialLink (pyserial's socket://) on the band's USB port (the CDC bridge, in a process of its
+    own, over the real firmware), a relay that cuts it 15 times as an unplugged cable."""
+    g = asyncio.run(soak.reconnects(tmp_path, 5, 15, 10, soak.Tracer(False), "serial"))
+    assert g.extra["relay_connections"] >= 20
+    assert_bounded(g, g.extra["bounds"])
+    assert g.extra["log_lines"] <= 2 * 15, g.extra["first_lines"]
 
 
 def test_a_band_out_of_range_all_night_costs_nothing_per_attempt(tmp_path: Path) -> None:

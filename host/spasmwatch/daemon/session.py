@@ -67,6 +67,11 @@ class State(enum.Enum):
 
 # The states a session cycles through while it cannot reach its band.
 _RETRY_CYCLE = (State.CONNECTING, State.DISCONNECTED, State.BACKOFF)
+# The steps of a reconnect after a drop: logged at debug, the reconnect being two lines at INFO,
+# the drop (why) and the return (how long away, how many attempts, backfill from where), not six
+# (a band at the edge of range reconnects every minute all night: 8640 journal lines a day).
+_RECONNECT_STEPS = (State.BACKOFF, State.CONNECTING, State.SECURING, State.SYNCING)
+_LINKED = (State.STREAMING, State.STALE)
 
 
 @dataclass(frozen=True)
@@ -212,6 +217,8 @@ class BandSession:
         self._failures: dict[str, int] = {}  # failed connects since the last good one, by error kind
         self._last_error = ""
         self._repeating = False  # the current failure is the same as the last one
+        self._away: tuple[float, str] | None = None  # since a drop, until streaming again: (wall s, why)
+        self._attempts = 0  # connect attempts since the drop
         self._backfill_from = 0  # a host seq
         self._life = Offsets()
         self._clock = BandClock()
@@ -223,11 +230,27 @@ class BandSession:
         if state is self.state and detail == self.detail:
             return
         # The same failure again and again (band out of range all night) is one log line,
-        # not one per retry: repeats of the retry cycle go to debug.
-        level = logging.DEBUG if self._repeating and state in _RETRY_CYCLE else logging.INFO
-        log.log(level, "%s: %s -> %s%s", self.label, self.state.value, state.value, f" ({detail})" if detail else "")
+        # not one per retry: repeats of the retry cycle go to debug; so do a reconnect's steps.
+        said = self._reconnect_note(state, detail)
+        quiet = (self._repeating and state in _RETRY_CYCLE) or (self._away is not None and state in _RECONNECT_STEPS)
+        level = logging.DEBUG if quiet else logging.INFO
+        log.log(level, "%s: %s -> %s%s", self.label, self.state.value, state.value, f" ({said})" if said else "")
         self.state, self.detail = state, detail
         self.sink.on_state(self, state, detail)
+
+    def _reconnect_note(self, state: State, detail: str) -> str:
+        """``detail``, and on the return to streaming after a drop, what diagnoses it: how long
+        the band was away, the connect attempts, and why it dropped (the backfill's seq is in ``detail``)."""
+        if self.state in _LINKED and state not in _LINKED:
+            self._away, self._attempts = (self.wall(), detail or self.detail), 0
+        elif state is State.CONNECTING and self._away is not None:
+            self._attempts += 1
+        elif state is State.STREAMING and self._away is not None and self.state not in _LINKED:
+            since, why = self._away
+            self._away = None
+            back = f"back after {self.wall() - since:.0f} s away, {self._attempts} attempt(s); dropped: {why}"
+            return f"{detail}; {back}" if detail else back
+        return detail
 
     # --- main loop ----------------------------------------------------------------
     async def run(self) -> None:
