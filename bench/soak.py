@@ -1,19 +1,30 @@
-"""Soak: does one daemon stay bounded over weeks of reconnects, clusters, alerts and web clients?
+"""Soak: does one daemon stay bounded over weeks of reconnects, outages, clusters, alerts and web clients?
 
-    python bench/soak.py                   # 500 reconnects, 300 failed connects, 500 clusters, a quiet day, a quiet band hour: ~12 min
-    python bench/soak.py --quick           # 40 / 40 / 40 / an hour / 15 min (tests/daemon/test_soak.py asserts on these phases)
+    python bench/soak.py                   # 500 reconnects, 200 over USB serial, 300 failed connects, 500 clusters,
+                                           # 60 outages and a 6 h one, a quiet day, a quiet band hour: ~20 min
+    python bench/soak.py --quick           # 40 / 20 / 40 / 40 / 6 and 2 h / an hour / 15 min (tests/daemon/test_soak.py asserts on these phases)
     python bench/soak.py --json out.json --no-tracemalloc
 
-Four phases, each on its own daemon in this process (``Daemon``, the very object
+Phases, each on its own daemon in this process (``Daemon``, the very object
 ``spasmwatch run`` serves), each measured after a warm-up and again after N more cycles:
 
 * reconnects: the real band firmware under micropython (``SimBand``), bleak's client over the
   simulated radio, through a TCP relay on 127.0.0.1 that cuts the radio link once the session
   streams; the session reconnects (connect, secure, sync, backfill) each time. The reconnect
   backoff is set to 0.05 s for the phase (``K.BACKOFF_S``; 1 s for a drop), so N cycles take
-  N x ~0.2 s; nothing else differs from a radio at the edge of range.
+  N x ~0.2 s; nothing else differs from a radio at the edge of range. Log lines (INFO and up)
+  per reconnect are counted.
+* serial reconnects: the same over USB serial: ``SerialLink`` (pyserial's ``socket://``) on the
+  band's USB port as the CDC bridge plays it (``spasmwatch.transport.cdcbridge``, in a process of
+  its own), the relay cutting it as an unplugged cable.
 * away: a band out of range all night: every connect attempt scans for it (bleak's scanner over
   the simulated radio, nobody on its address) and fails; the scan cut to 0.2 s (15 s in a daemon).
+* outage: the MQTT broker (mosquitto) stopped and the webhook/ntfy receiver (aiohttp) down for a
+  few clusters (alarms, acks, escalations), then both back on their ports, N times; then one long
+  outage with an alarm nobody acknowledges. paho holds the events and reconnects; the outbox keeps
+  the pushes and the minute's resend pass sends them. Measured: growth, paho's held messages and the
+  outbox rows at their peak and after, what the receivers got, log lines per outage and per hour away.
+  MQTT's wait for its broker is 0.1 s and retries come at once (10 s and 1-30 s in a daemon).
 * clusters: spasms, epochs and status records handed to the daemon as its band session hands
   them (``Daemon.on_record``) on an injected clock that jumps 10 min a cycle: a three-spasm
   cluster (WARNING, ALARM), half of them acknowledged over the web API (real HTTP on
@@ -66,6 +77,7 @@ from synthetic import HandClock as Clock, spasm_record as _event, supine, write_
 
 from spasmwatch.alerts import AlertSettings  # noqa: E402
 from spasmwatch.alerts.channels.base import Channel  # noqa: E402
+from spasmwatch.alerts.channels.outbox import KEEP_UNACKED  # noqa: E402
 from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings  # noqa: E402
 from spasmwatch.alerts.channels.ntfy import NtfyChannel, NtfySettings  # noqa: E402
 from spasmwatch.alerts.channels.sound import SoundChannel, SoundSettings  # noqa: E402
@@ -551,11 +563,11 @@ class Band:
         self.record(_status(worn, self.ms(self.clock.t) // 1000, self.seq))
 
 
-def cluster_channels(recv_url: str, broker_port: int) -> dict[str, Channel]:
+def cluster_channels(recv_url: str, broker_port: int, mqtt_timeout_s: float = 5.0) -> dict[str, Channel]:
     return {
         "webhook": WebhookChannel(WebhookSettings(url=recv_url + "/hook")),
         "ntfy": NtfyChannel(NtfySettings(url=recv_url + "/topic")),
-        "mqtt": MqttChannel(MqttSettings(port=broker_port, timeout_s=5.0)),
+        "mqtt": MqttChannel(MqttSettings(port=broker_port, timeout_s=mqtt_timeout_s)),
         "sound": SoundChannel(SoundSettings(command=("true",), bell=False)),
     }
 
@@ -658,29 +670,33 @@ async def cluster_cycle(r: Rig, http: aiohttp.ClientSession, i: int) -> None:
 async def cluster_daemon(tmp: Path, t0: float) -> AsyncIterator[Rig]:
     broker = start_broker(tmp)
     try:
-        async with http_recorder() as recv:
-            clock = Clock(t0)
-            store = Store(tmp / "clusters.db")
-            spec = BandSpec("crib", lambda: None)  # type: ignore[arg-type,return-value]  # the band: Band, above
-            d = Daemon(store, [spec], cluster_channels(recv.url, broker.port), clock=clock,
-                       alert_settings=AlertSettings(escalate_after_s=60.0))  # fmt: skip
-            server = HttpServer(d, port=0, clock=clock.wall, heartbeat_s=5.0)
-            await server.start()
-            mqtt = d.dispatcher.channels["mqtt"]
-            assert isinstance(mqtt, MqttChannel)
-            mirror = asyncio.create_task(d._mqtt_mirror(mqtt), name="mqtt status")  # what Daemon.start runs
-            band = Band(d, clock)
-            band.connect()
-            try:
-                yield Rig(d, band, clock, server, recv.seen)
-            finally:
-                mirror.cancel()
-                await asyncio.gather(mirror, return_exceptions=True)
-                await server.stop()
-                await d.dispatcher.close()
-                store.close()
+        async with http_recorder() as recv, _rig(tmp, t0, cluster_channels(recv.url, broker.port), recv.seen) as r:
+            yield r
     finally:
         stop_broker(broker)
+
+
+@contextlib.asynccontextmanager
+async def _rig(tmp: Path, t0: float, channels: dict[str, Channel], seen: list[Any]) -> AsyncIterator[Rig]:
+    clock = Clock(t0)
+    store = Store(tmp / "clusters.db")
+    spec = BandSpec("crib", lambda: None)  # type: ignore[arg-type,return-value]  # the band: Band, above
+    d = Daemon(store, [spec], channels, clock=clock, alert_settings=AlertSettings(escalate_after_s=60.0))
+    server = HttpServer(d, port=0, clock=clock.wall, heartbeat_s=5.0)
+    await server.start()
+    mqtt = d.dispatcher.channels["mqtt"]
+    assert isinstance(mqtt, MqttChannel)
+    mirror = asyncio.create_task(d._mqtt_mirror(mqtt), name="mqtt status")  # what Daemon.start runs
+    band = Band(d, clock)
+    band.connect()
+    try:
+        yield Rig(d, band, clock, server, seen)
+    finally:
+        mirror.cancel()
+        await asyncio.gather(mirror, return_exceptions=True)
+        await server.stop()
+        await d.dispatcher.close()
+        store.close()
 
 
 async def clusters(tmp: Path, warmup: int, n: int, trace: Tracer) -> Growth:
@@ -709,7 +725,237 @@ async def clusters(tmp: Path, warmup: int, n: int, trace: Tracer) -> Growth:
         return g
 
 
+# --- phase: the receivers away (MQTT broker stopped, webhook and ntfy receiver down) --------------
+def outbox_rows(db: Path) -> dict[str, int]:
+    """The store's ``outbox`` rows by channel (notifications kept until their receiver acknowledges) and ``retained`` rows."""
+    with contextlib.closing(sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True)) as c:
+        out = {f"store.outbox.{ch}": int(k) for ch, k in c.execute("SELECT channel, count(*) FROM outbox GROUP BY channel")}
+        out["store.retained"] = int(c.execute("SELECT count(*) FROM retained").fetchone()[0])
+    return out
+
+
+def _paho_held(d: Daemon) -> int:
+    mqtt = d.dispatcher.channels["mqtt"]
+    assert isinstance(mqtt, MqttChannel)
+    return sum(len(getattr(k.client, "_out_messages", {})) for k in mqtt._links.values())
+
+
+@contextlib.contextmanager
+def fast_mqtt_reconnect(delay_s: tuple[float, float]) -> Iterator[None]:
+    """paho's reconnect delay ``delay_s`` (1 to 30 s in a daemon): the phase is about what an outage leaves, not its pace."""
+    from spasmwatch.alerts.channels import mqtt as mqtt_mod
+
+    saved = mqtt_mod.RECONNECT_DELAY_S
+    mqtt_mod.RECONNECT_DELAY_S = delay_s  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        mqtt_mod.RECONNECT_DELAY_S = saved
+
+
+@dataclass
+class Receivers:
+    """The MQTT broker and the HTTP receiver (webhook, ntfy), stopped and started again on their ports."""
+
+    tmp: Path
+    broker_port: int
+    http_port: int
+    broker: Any = None
+    _http: contextlib.AsyncExitStack | None = None
+    seen: list[Any] = field(default_factory=list)  # what every up-spell's HTTP receiver got
+    outages: int = 0
+
+    async def up(self) -> None:
+        self.broker = start_broker(self.tmp, port=self.broker_port)
+        self._http = contextlib.AsyncExitStack()
+        rec = await self._http.enter_async_context(http_recorder(port=self.http_port))
+        rec.seen = self.seen
+
+    async def down(self) -> None:
+        self.outages += 1
+        if self.broker is not None:
+            stop_broker(self.broker)
+            self.broker = None
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+
+async def outage_cycle(r: Rig, rx: Receivers, http: aiohttp.ClientSession, i: int, away_cycles: int) -> dict[str, int]:
+    """The broker and the HTTP receiver stopped; ``away_cycles`` clusters (WARNING, ALARM, an ack
+    every other one over the web API, else ESCALATED; the CLOSEDs) while they are away, each
+    tried with the dispatcher's retries and every minute's resend pass; then both back on their
+    ports: paho reconnects and sends what it held, the next resend pass what webhook and ntfy kept.
+    Returns the peaks while away (paho's held messages, outbox rows)."""
+    d, band, clock = r.d, r.band, r.clock
+    await rx.down()
+    peak = {"paho_held": 0, "outbox": 0}
+    for k in range(away_cycles):
+        start = clock.t
+        for _ in range(3):
+            clock.t += 8
+            band.spasm()
+            band.epoch(active=True)
+            d._tick()
+        await d.dispatcher.drain()
+        if (i + k) % 2 == 0:
+            async with http.get(r.base + "/api/status") as resp:
+                alerts = (await resp.json())["alerts"]
+            for a in alerts:
+                if a["kind"] == "cluster" and a["state"] in ("ALARM", "ESCALATED") and a["created_t"] >= start:
+                    async with http.post(r.base + f"/api/alerts/{a['id']}/ack", json={"by": "soak"}) as resp:
+                        assert resp.status == 200, await resp.text()
+        while clock.t + 60 < start + CYCLE_S:  # quiet: the ticker and every minute's resend pass
+            clock.t += 60
+            band.epoch(active=True)
+            d._tick()
+        clock.t = start + CYCLE_S
+        d._tick()
+        await d.dispatcher.drain()
+        rows = outbox_rows(d.store.path)
+        peak["paho_held"] = max(peak["paho_held"], _paho_held(d))
+        peak["outbox"] = max(peak["outbox"], sum(v for k2, v in rows.items() if k2.startswith("store.outbox.")))
+    await rx.up()
+    mqtt = d.dispatcher.channels["mqtt"]
+    assert isinstance(mqtt, MqttChannel)
+    await _until(lambda: all(k.connected.is_set() for k in mqtt._links.values()), "paho to reconnect", 30)
+    await _until(lambda: _paho_held(d) == 0, "the broker to acknowledge what paho held", 30)
+    clock.t += K.RESEND_KEPT_EVERY_S  # the next minute's resend pass: webhook and ntfy send what they kept
+    d._tick()
+    await d.dispatcher.drain()
+    await r.settle()
+    return peak
+
+
+async def long_outage(r: Rig, rx: Receivers, hours: float) -> dict[str, Any]:
+    """The receivers away for ``hours`` with one alarm nobody acknowledges (it escalates and stays
+    open, worth sending however late): the journal's lines an hour while webhook and ntfy's resend
+    passes (every minute) fail; then both back: what drains."""
+    d, band, clock = r.d, r.band, r.clock
+    await rx.down()
+    seen0 = len(rx.seen)
+    with counting() as counter:
+        for _ in range(3):
+            clock.t += 8
+            band.spasm()
+            band.epoch(active=True)
+            d._tick()
+        first_hour = 0
+        for k in range(int(hours * 360)):
+            clock.t += 10
+            band.epoch(active=True)
+            d._tick()
+            if d.dispatcher._tasks or d.dispatcher._passes():
+                await d.dispatcher.drain()
+            if k == 359:
+                first_hour = len(_daemons(counter.lines))
+        away_lines = _daemons(counter.lines)
+        kept = outbox_rows(d.store.path)
+        await rx.up()
+        mqtt = d.dispatcher.channels["mqtt"]
+        assert isinstance(mqtt, MqttChannel)
+        await _until(lambda: all(k.connected.is_set() for k in mqtt._links.values()) and _paho_held(d) == 0, "the broker back", 30)
+        clock.t += K.RESEND_KEPT_EVERY_S
+        d._tick()
+        await d.dispatcher.drain()
+        back_lines = _daemons(counter.lines)[len(away_lines):]
+    later = len(away_lines) - first_hour
+    return {"hours": hours, "log_lines_away": len(away_lines), "first_hour": first_hour,
+            "per_hour_after": round(later / (hours - 1), 1) if hours > 1 else None,
+            "by_kind": Counter(_kind(x) for x in away_lines).most_common(6), "kept_while_away": kept,
+            "http_received_after": [f"{x.path} {x.headers.get('X-Spasmwatch-Event') or x.body[:40].decode(errors='replace')}" for x in rx.seen[seen0:]],
+            "outbox_after": outbox_rows(d.store.path), "lines_back": back_lines[:8]}  # fmt: skip
+
+
+async def outage(tmp: Path, warmup: int, n: int, trace: Tracer, away_cycles: int = 2, long_hours: float = 0.0) -> Growth:
+    """N outages of the broker and the HTTP receiver, each ``away_cycles`` x 20 simulated minutes."""
+    from spasmwatch.alerts.channels.dispatch import RetrySettings
+
+    rx = Receivers(tmp, free_port(), free_port())
+    await rx.up()
+    recv_url = f"http://127.0.0.1:{rx.http_port}"
+    t0 = time.time() - (warmup + n) * away_cycles * CYCLE_S - 3600
+    try:
+        with fast_mqtt_reconnect((0.05, 0.2)):
+            # MQTT waits 0.1 s for its broker (10 s in a daemon): no second spent per attempt while it is away.
+            async with _rig(tmp, t0, cluster_channels(recv_url, rx.broker_port, mqtt_timeout_s=0.1), rx.seen) as r:
+                # The daemon's 4 attempts (its log lines), retried at once (1-30 s in a daemon).
+                r.d.dispatcher.retry = RetrySettings(first_delay_s=0.001, max_delay_s=0.001, attempt_timeout_s=2.0)
+                conn = aiohttp.TCPConnector(force_close=True)
+                async with aiohttp.ClientSession(connector=conn) as http:
+                    await r.settle()
+                    warm: Point | None = None
+                    peaks: list[dict[str, int]] = []
+                    start = time.monotonic()
+                    with counting() as counter:
+                        for i in range(1, warmup + n + 1):
+                            peaks.append(await outage_cycle(r, rx, http, i, away_cycles))
+                            if i == warmup:
+                                warm = _with_rows(measure(i, r.d, r.server), r.d)
+                                trace.warm()
+                                start = time.monotonic()
+                                counter.lines.clear()
+                            if i % 10 == 0:
+                                progress(f"  outages: {i}/{warmup + n}")
+                    assert warm is not None
+                    end = _with_rows(measure(warmup + n, r.d, r.server), r.d)
+                g = Growth("outage", warm, end, f"broker and HTTP receiver away for {away_cycles} clusters "
+                           f"({away_cycles * CYCLE_S / 60:.0f} simulated min), then back", time.monotonic() - start, trace.top())  # fmt: skip
+                # Alarms nobody acknowledged stay open, and clusters tracked, for the rebuild window
+                # after they end (bounded by time: the clusters phase runs past it; this one need not).
+                window = int(K.REBUILD_WINDOW_S / CYCLE_S) + 1
+                g.extra["bounds"] = {**bounds(r.d), **{f"store.outbox.{c}": KEEP_UNACKED for c in ("mqtt", "webhook", "ntfy")},
+                                     "engine._clusters": window, "crib.analysis.tracked": window}  # fmt: skip
+                g.extra["peak_while_away"] = {k: max(p[k] for p in peaks) for k in peaks[0]}
+                g.extra["deliveries_failed"] = sum(not x.ok for x in r.d.dispatcher.deliveries)
+                g.extra["http_received"] = len(rx.seen)
+                g.extra["notifications"] = r.d.engine._notice_ids
+                g.extra["outbox_at_end"] = outbox_rows(r.d.store.path)
+                lines = _daemons(counter.lines)
+                g.extra["log_lines"] = len(lines)
+                g.extra["log_lines_per_outage"] = round(len(lines) / n, 1)
+                g.extra["log_lines_by_kind"] = Counter(_kind(x) for x in lines).most_common(8)
+                if long_hours:
+                    g.extra["long_outage"] = await long_outage(r, rx, long_hours)
+                return g
+    finally:
+        await rx.down()
+
+
+def _with_rows(p: Point, d: Daemon) -> Point:
+    p.internals.update(outbox_rows(d.store.path))
+    p.internals["mqtt.paho._out_messages"] = _paho_held(d)
+    return p
+
+
 # --- phase 3: log lines per quiet hour ---------------------------------------------------------------
+@contextlib.contextmanager
+def counting() -> Iterator[Counting]:
+    """The log lines at INFO and above of every logger (as ``spasmwatch run``'s basicConfig(level=INFO) shows them)."""
+    counter = Counting()
+    root = logging.getLogger()
+    old_level = root.level
+    root.setLevel(logging.INFO)
+    root.addHandler(counter)
+    try:
+        yield counter
+    finally:
+        root.removeHandler(counter)
+        root.setLevel(old_level)
+
+
+def _daemons(lines: list[str]) -> list[str]:
+    """Without the access log of the rig's own HTTP receiver (webhook, ntfy), which is not the daemon's."""
+    return [x for x in lines if not (x.startswith("INFO aiohttp.access") and ("POST /hook" in x or "POST /topic" in x))]
+
+
+def _kind(line: str) -> str:
+    """A log line without its numbers and keys: lines of one kind count together."""
+    import re
+
+    return re.sub(r"\b[\w-]*\d[\w.-]*", "#", line)[:110]
+
+
 class Counting(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.INFO)
@@ -814,6 +1060,9 @@ def main() -> int:
     ap.add_argument("--reconnects", type=int, default=500)
     ap.add_argument("--serial-reconnects", type=int, default=200, help="USB serial cuts and reopens (the CDC bridge)")
     ap.add_argument("--away", type=int, default=300, help="failed connects to a band out of range")
+    ap.add_argument("--outages", type=int, default=60, help="times the broker and the HTTP receiver go away and come back")
+    ap.add_argument("--outage-clusters", type=int, default=2, help="clusters (20 simulated min each) during each outage")
+    ap.add_argument("--long-outage-hours", type=float, default=6.0, help="then one outage this long, an alarm left open")
     ap.add_argument("--clusters", type=int, default=500)
     ap.add_argument("--warmup", type=int, default=0,
                     help="cycles before the first measurement (default: 20 reconnects; 80 clusters: 26 simulated hours, "
@@ -828,9 +1077,9 @@ def main() -> int:
     args = ap.parse_args()
     if args.quick:
         args.reconnects, args.away, args.clusters, args.quiet_hours, args.quiet_band_hours = 40, 40, 40, 1.0, 0.25
-        args.serial_reconnects = 20
+        args.serial_reconnects, args.outages, args.long_outage_hours = 20, 6, 2.0
     trace = Tracer(not args.no_tracemalloc)
-    warm = {"r": args.warmup or 20, "a": args.warmup or 20, "c": args.warmup or 80}
+    warm = {"r": args.warmup or 20, "a": args.warmup or 20, "c": args.warmup or 80, "o": args.warmup or 2}
     result: dict[str, Any] = {"cpus": os.cpu_count(), "load": os.getloadavg()[0], "tracemalloc": trace.on}
     with tempfile.TemporaryDirectory(prefix="spasmwatch-soak-") as td:
         tmp = Path(td)
@@ -850,6 +1099,10 @@ def main() -> int:
         (tmp / "c").mkdir()
         g2 = asyncio.run(clusters(tmp / "c", warm["c"], args.clusters, trace))
         show(g2)
+        progress(f"outages: {args.outages} (+{warm['o']} to warm up) of the broker and the HTTP receiver ...")
+        (tmp / "o").mkdir()
+        go = asyncio.run(outage(tmp / "o", warm["o"], args.outages, trace, args.outage_clusters, args.long_outage_hours))
+        show(go)
         progress(f"quiet: {args.quiet_hours:g} simulated hours ...")
         (tmp / "q").mkdir()
         q = asyncio.run(quiet(tmp / "q", args.quiet_hours))
@@ -868,7 +1121,7 @@ def main() -> int:
                   f"growth {qb['growth']}")  # fmt: skip
             for line in qb["first_lines"]:
                 print("    " + line)
-    result.update(reconnects=g1.summary(), serial_reconnects=gs.summary(), away=ga.summary(), clusters=g2.summary(), quiet=q, quiet_band=qb)
+    result.update(reconnects=g1.summary(), serial_reconnects=gs.summary(), away=ga.summary(), clusters=g2.summary(), outage=go.summary(), quiet=q, quiet_band=qb)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=1, default=str))

@@ -63,11 +63,11 @@ def test_radio_drops_and_reconnects_leave_nothing_behind_and_log_two_lines_each(
 
 def test_usb_serial_cuts_and_reopens_leave_nothing_behind(tmp_path: Path) -> None:
     """SerialLink (pyserial's socket://) on the band's USB port (the CDC bridge, in a process of its
-    own, over the real firmware), a relay that cuts it 15 times as an unplugged cable."""
-    g = asyncio.run(soak.reconnects(tmp_path, 5, 15, 10, soak.Tracer(False), "serial"))
-    assert g.extra["relay_connections"] >= 20
+    own, over the real firmware), a relay that cuts it 10 times as an unplugged cable."""
+    g = asyncio.run(soak.reconnects(tmp_path, 3, 10, 10, soak.Tracer(False), "serial"))
+    assert g.extra["relay_connections"] >= 13
     assert_bounded(g, g.extra["bounds"])
-    assert g.extra["log_lines"] <= 2 * 15, g.extra["first_lines"]
+    assert g.extra["log_lines"] <= 2 * 10, g.extra["first_lines"]
 
 
 def test_a_band_out_of_range_all_night_costs_nothing_per_attempt(tmp_path: Path) -> None:
@@ -84,6 +84,25 @@ def test_clusters_alerts_channels_and_web_clients_stay_bounded(tmp_path: Path) -
     g = asyncio.run(soak.clusters(tmp_path, 80, 40, soak.Tracer(False)))
     assert g.extra["clusters_stored"] == 120 and g.extra["deliveries_failed"] == 0
     assert g.end.internals["crib.analyzer.wake_onsets"] >= 1  # naps and wakes were seen
+    assert_bounded(g, g.extra["bounds"])
+
+
+def test_a_broker_and_a_receiver_away_and_back_leave_nothing_behind_and_log_on_change(tmp_path: Path) -> None:
+    """Mosquitto stopped and the webhook/ntfy receiver down for 2 clusters (40 simulated min), then
+    back on their ports, 6 times (2 to warm up); then away 2 simulated hours with an alarm nobody
+    acknowledges, and back. paho holds the events meanwhile and sends those still true; the outbox
+    keeps the pushes and the resend pass sends them: nothing grows, the outbox empties, and a
+    receiver away logs its failure once, not at every resend pass (~480 lines an hour before)."""
+    g = asyncio.run(soak.outage(tmp_path, 2, 4, soak.Tracer(False), away_cycles=1, long_hours=2.0))
+    long = g.extra["long_outage"]
+    assert long["kept_while_away"]["store.outbox.webhook"] >= 1 and long["kept_while_away"]["store.outbox.ntfy"] >= 1, long
+    # The second hour: the cluster's end, not delivered on its 3 channels; no line per resend pass (a minute).
+    assert long["per_hour_after"] <= 3, f"{long['per_hour_after']} log lines an hour while the receivers stay away: {long['by_kind']}"
+    assert "/hook cluster_escalated" in long["http_received_after"], long  # the open alarm, sent late
+    assert long["outbox_after"] == {"store.retained": 1}, f"outbox rows left after the broker and the receiver took them: {long['outbox_after']}"
+    assert any("delivering again after 1" in x for x in long["lines_back"]), long["lines_back"]  # how long it failed
+    assert g.extra["outbox_at_end"] == {"store.retained": 1}, g.extra["outbox_at_end"]
+    assert g.extra["peak_while_away"]["paho_held"] >= 2, g.extra["peak_while_away"]  # held while the broker was away
     assert_bounded(g, g.extra["bounds"])
 
 

@@ -184,6 +184,9 @@ class Daemon:
         still worth it (``outbox.why_not_resend``)."""
         self._resent_mono = self.clock.mono()
         self.dispatcher.resend_kept(self._why_not_resend)
+        mqtt = self.dispatcher.channels.get("mqtt")
+        if isinstance(mqtt, MqttChannel):
+            mqtt.forget_acknowledged()  # what paho sent as it reconnected, acknowledged since
 
     def _why_not_resend(self, n: Notification) -> str | None:
         try:
@@ -196,6 +199,7 @@ class Daemon:
         """Keep each band's retained MQTT status (Home Assistant sensors) in step, on change only."""
         q = self.subscribe()
         last: dict[str, BandStatus] = {}
+        failing: set[str] = set()  # devices whose status the broker has not taken since it went away: logged once
         try:
             while True:
                 while self._restored:  # alarms carried on from before a restart: shown again
@@ -214,8 +218,12 @@ class Daemon:
                     try:
                         await mqtt.publish_status(device, st, self.clock.wall())
                         last[device] = st
+                        failing.discard(device)
                     except ChannelError as e:
-                        log.warning("mqtt: status of %s not published: %s", device, e)
+                        # Tried again at each change while the broker is away (paho sends the
+                        # latest when it is back): one line, not one per change.
+                        log.log(logging.DEBUG if device in failing else logging.WARNING, "mqtt: status of %s not published: %s", device, e)
+                        failing.add(device)
                 await q.get()
         finally:
             self.unsubscribe(q)

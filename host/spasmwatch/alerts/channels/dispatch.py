@@ -99,6 +99,10 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[Delivery]] = set()
         self._in_flight: dict[str, set[str]] = {name: set() for name in self.channels}  # keys being delivered
         self._resending: dict[str, asyncio.Task[None]] = {}  # channel -> its resend pass
+        # Channel -> (wall s, error) of its first failed delivery in a row: while it fails, its
+        # retries and its resend passes' failures go to debug (a receiver away all night made 526
+        # journal lines an hour: a pass a minute on webhook and ntfy, 4 lines each); the return says how long.
+        self._failing: dict[str, tuple[float, str]] = {}
 
     def submit(self, n: Notification) -> None:
         """Start sending now (needs a running event loop); results land in ``deliveries``."""
@@ -141,7 +145,7 @@ class Dispatcher:
             why = why_not(n)
             if why is not None:
                 ch.drop_kept(n.key, why)
-            elif not (await self._deliver(name, n, ())).ok:
+            elif not (await self._deliver(name, n, (), resend=True)).ok:
                 return
             else:
                 log.info("notification %d (%s) of %s kept unacknowledged, sent on %s", n.id, n.kind.value, n.device, name)
@@ -190,19 +194,16 @@ class Dispatcher:
             tasks.append(task)
         return tasks
 
-    async def _deliver(self, name: str, n: Notification, cgs: tuple[str, ...]) -> Delivery:
+    async def _deliver(self, name: str, n: Notification, cgs: tuple[str, ...], resend: bool = False) -> Delivery:
         # By the key it is configured under (caregivers name channels by it), whatever its own name.
         self._in_flight[name].add(n.key)
         try:
             async with self._locks[name]:
-                attempts, error = await self._attempts(self.channels[name], n)
+                attempts, error = await self._attempts(self.channels[name], n, quiet=name in self._failing)
         finally:
             self._in_flight[name].discard(n.key)
         d = Delivery(n.id, n.alert_id, name, cgs, error is None, attempts, error, self.clock())
-        if error is None:
-            log.debug("notification %d sent on %s", n.id, name)
-        else:
-            log.warning("notification %d (%s) not delivered on %s: %s", n.id, n.kind.value, name, error)
+        self._note_outcome(name, n, d, resend)
         self.deliveries.append(d)
         if self.on_delivery is not None:
             try:
@@ -211,7 +212,22 @@ class Dispatcher:
                 log.exception("delivery hook failed")
         return d
 
-    async def _attempts(self, ch: Channel, n: Notification) -> tuple[int, str | None]:
+    def _note_outcome(self, name: str, n: Notification, d: Delivery, resend: bool) -> None:
+        """Log on a change: a live notification not delivered (each, at WARNING), a channel failing
+        (its first failure) and back (how long it failed); a resend pass failing again, at debug."""
+        failing = self._failing.get(name)
+        if d.ok:
+            log.debug("notification %d sent on %s", n.id, name)
+            if failing is not None:
+                del self._failing[name]
+                log.info("%s: delivering again after %.0f min of failures (first: %s)", name, (d.t - failing[0]) / 60, failing[1])
+            return
+        level = logging.DEBUG if resend and failing is not None else logging.WARNING
+        log.log(level, "notification %d (%s) not delivered on %s: %s", n.id, n.kind.value, name, d.error)
+        if failing is None:
+            self._failing[name] = (d.t, d.error or "")
+
+    async def _attempts(self, ch: Channel, n: Notification, quiet: bool = False) -> tuple[int, str | None]:
         r = self.retry
         tries = r.attempts if ch.network else 1
         for attempt in range(1, tries + 1):
@@ -229,6 +245,6 @@ class Dispatcher:
                 return attempt, f"{ch.name}: {type(e).__name__}: {e}"
             if not retry or attempt == tries:
                 return attempt, error
-            log.info("%s (attempt %d of %d), retrying", error, attempt, tries)
+            log.log(logging.DEBUG if quiet else logging.INFO, "%s (attempt %d of %d), retrying", error, attempt, tries)
             await asyncio.sleep(r.delay_s(attempt))
         return tries, "no attempt made"

@@ -55,6 +55,10 @@ _KEEP_EVENTS = 256  # notifications whose event a link remembers (retries come w
 # How often a stop waiting for the broker's PUBACKs looks whether the link is still up: one that
 # went down brings none before it reconnects (the stop ends within this, not timeout_s, after).
 _CLOSE_CHECK_S = 0.1
+# paho's reconnect delay (s: first, cap; doubling while the broker stays away, back to the first
+# after a CONNACK): a restarted broker is back within a second or two, one away long costs a
+# connect attempt every 30 s.
+RECONNECT_DELAY_S = (1, 30)
 
 
 @dataclass(frozen=True)
@@ -213,7 +217,7 @@ class _Link:
         if s.username is not None:
             self.client.username_pw_set(s.username, s.password)
         self.client.will_set(self.t["availability"], "offline", qos=1, retain=True)
-        self.client.reconnect_delay_set(1, 30)
+        self.client.reconnect_delay_set(*RECONNECT_DELAY_S)
         if s.discovery:
             for topic, cfg in discovery_configs(s, device).items():
                 self._retained[topic] = json.dumps(cfg).encode()
@@ -551,6 +555,12 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         if kept:
             self._unacked[n.key] = (link, info)
         return info
+
+    def forget_acknowledged(self) -> None:
+        """``_forget_acknowledged``, for the daemon's minute: events the broker acknowledged as paho
+        reconnected were otherwise forgotten only at the next notification, and a crash before it
+        (hours later) sent them again at the next start."""
+        self._forget_acknowledged()
 
     def _forget_acknowledged(self) -> None:
         """Forget in the outbox the events the broker acknowledged (and those dropped as late: forgotten already)."""
