@@ -420,8 +420,6 @@ async def _reconnects(tmp: Path, band: SimBand, target: int, warmup: int, n: int
     s = d.bands[0].session
     t0 = time.monotonic()
     counter = Counting()  # INFO and above once warm: a journal's lines per reconnect
-    root = logging.getLogger()
-    old_level = root.level
     try:
         with short_backoff(0.05):
             await d.start()
@@ -437,13 +435,12 @@ async def _reconnects(tmp: Path, band: SimBand, target: int, warmup: int, n: int
                     warm = measure(i, d)
                     trace.warm()
                     t0 = time.monotonic()
-                    root.setLevel(logging.INFO)
-                    root.addHandler(counter)
+                    counter.start()
                 if i % 50 == 0:
                     progress(f"  reconnects: {i}/{warmup + n}")
             assert warm is not None
             await asyncio.sleep(0.2)
-            root.removeHandler(counter)
+            counter.stop()
             end = measure(warmup + n, d)
             per = ("USB serial cut + reopen (real band firmware, pyserial, the CDC bridge)" if transport == "serial"
                    else "radio drop + reconnect (real band firmware, bleak, simulated radio)")  # fmt: skip
@@ -456,8 +453,7 @@ async def _reconnects(tmp: Path, band: SimBand, target: int, warmup: int, n: int
             g.extra["first_lines"] = counter.lines[:4]
             return g
     finally:
-        root.removeHandler(counter)
-        root.setLevel(old_level)
+        counter.stop()
         await d.stop()
         relay.close()
         store.close()
@@ -485,8 +481,6 @@ async def away(tmp: Path, warmup: int, n: int, trace: Tracer) -> Growth:
     d = Daemon(store, [BandSpec("crib", link)], clock=ScaledClock(time.time(), 1), disconnect_alert_s=1.0)
     s = d.bands[0].session
     counter = Counting()
-    root = logging.getLogger()  # every logger, as spasmwatch run's basicConfig(level=INFO) shows them
-    old_level = root.level
     tried = lambda: s._failures.get("not_found", 0)  # noqa: E731  # failed attempts since the last good connect
     try:
         with short_backoff(0.05), short_connect(0.2):
@@ -496,8 +490,7 @@ async def away(tmp: Path, warmup: int, n: int, trace: Tracer) -> Growth:
             warm = measure(tried(), d)
             trace.warm()
             t0 = time.monotonic()
-            root.setLevel(logging.INFO)
-            root.addHandler(counter)
+            counter.start()
             await _until(lambda: tried() >= warmup + n, f"{warmup + n} failed connects", 30 + n)
             await asyncio.sleep(0.1)
             end = measure(tried(), d)
@@ -508,8 +501,7 @@ async def away(tmp: Path, warmup: int, n: int, trace: Tracer) -> Growth:
             g.extra["bounds"] = bounds(d)
             return g
     finally:
-        root.removeHandler(counter)
-        root.setLevel(old_level)
+        counter.stop()
         await d.stop()
         store.close()
 
@@ -933,15 +925,11 @@ def _with_rows(p: Point, d: Daemon) -> Point:
 def counting() -> Iterator[Counting]:
     """The log lines at INFO and above of every logger (as ``spasmwatch run``'s basicConfig(level=INFO) shows them)."""
     counter = Counting()
-    root = logging.getLogger()
-    old_level = root.level
-    root.setLevel(logging.INFO)
-    root.addHandler(counter)
+    counter.start()
     try:
         yield counter
     finally:
-        root.removeHandler(counter)
-        root.setLevel(old_level)
+        counter.stop()
 
 
 def _daemons(lines: list[str]) -> list[str]:
@@ -957,25 +945,38 @@ def _kind(line: str) -> str:
 
 
 class Counting(logging.Handler):
+    """Keeps the lines at INFO and above of every logger between ``start`` and ``stop`` (as
+    ``spasmwatch run``'s basicConfig(level=INFO) shows them)."""
+
     def __init__(self) -> None:
         super().__init__(logging.INFO)
         self.lines: list[str] = []
+        self._old_level: int | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(f"{record.levelname} {record.name}: {record.getMessage()}")
+
+    def start(self) -> None:
+        root = logging.getLogger()
+        self._old_level = root.level
+        root.setLevel(logging.INFO)
+        root.addHandler(self)
+
+    def stop(self) -> None:
+        """Idempotent: a phase stops counting before its end is measured and again in its finally."""
+        root = logging.getLogger()
+        root.removeHandler(self)
+        if self._old_level is not None:
+            root.setLevel(self._old_level)
+            self._old_level = None
 
 
 async def quiet(tmp: Path, hours: float) -> dict[str, Any]:
     """A connected band, nothing happening: an epoch and a STATUS every 10 s, a tick every second."""
     async with cluster_daemon(tmp, time.time() - hours * 3600 - 600) as r:
         d, band, clock = r.d, r.band, r.clock
-        counter = Counting()
-        root = logging.getLogger()  # every logger, as spasmwatch run's basicConfig(level=INFO) shows them
-        old_level = root.level
-        root.setLevel(logging.INFO)
-        root.addHandler(counter)
         size0 = _store_bytes(d.store.path)
-        try:
+        with counting() as counter:
             for _ in range(int(hours * 360)):
                 for _ in range(10):
                     clock.t += 1
@@ -983,9 +984,6 @@ async def quiet(tmp: Path, hours: float) -> dict[str, Any]:
                 band.epoch(active=False)
                 band.status()
             await d.dispatcher.drain()
-        finally:
-            root.removeHandler(counter)
-            root.setLevel(old_level)
         grown = _store_bytes(d.store.path) - size0
         return {"hours": hours, "log_lines": len(counter.lines), "per_hour": len(counter.lines) / hours,
                 "first_lines": counter.lines[:10], "notifications": d.engine._notice_ids,
@@ -1009,8 +1007,6 @@ async def quiet_band(tmp: Path, hours: float, speed: int) -> dict[str, Any]:
     link = lambda: open_link("sim", band.address, bond_file=tmp / "bonds.json")  # noqa: E731
     d = Daemon(store, [BandSpec("crib", link)], clock=ScaledClock(time.time(), speed))
     counter = Counting()
-    root = logging.getLogger()  # every logger, as spasmwatch run's basicConfig(level=INFO) shows them
-    old_level = root.level
     try:
         await d.start()
         s = d.bands[0].session
@@ -1018,8 +1014,7 @@ async def quiet_band(tmp: Path, hours: float, speed: int) -> dict[str, Any]:
         await asyncio.sleep(1.0)  # the connection's own work done
         t0 = d.clock.wall()
         first = measure(0, d)
-        root.setLevel(logging.INFO)
-        root.addHandler(counter)
+        counter.start()
         await asyncio.sleep(hours * 3600 / speed)
         simulated_h = (d.clock.wall() - t0) / 3600
         end = measure(1, d)
@@ -1028,8 +1023,7 @@ async def quiet_band(tmp: Path, hours: float, speed: int) -> dict[str, Any]:
                 "state": s.state.value, "epochs_stored": len(list(store.activity(DEVICE))),
                 "growth": {a: getattr(end, a) - getattr(first, a) for a in ("tasks", "threads", "fds", "db_files", "rss_kb")}}  # fmt: skip
     finally:
-        root.removeHandler(counter)
-        root.setLevel(old_level)
+        counter.stop()
         await d.stop()
         band.kill()
         store.close()
