@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,6 +20,10 @@ from spasmwatch.alerts.channels import (
     WebhookChannel,
     WebhookSettings,
 )
+
+from spasmwatch.commands.status import channel_lines
+from spasmwatch.daemon.daemon import Daemon
+from spasmwatch.store import Store
 
 from .conftest import free_port, http_recorder, notice
 
@@ -123,3 +128,37 @@ def test_a_failing_channel_blocks_neither_the_others_nor_its_own_order() -> None
 def test_unknown_channel_for_a_caregiver_is_refused() -> None:
     with pytest.raises(ValueError, match="caregiver 'Anna': unknown channel"):
         Dispatcher({}, [Caregiver("Anna", ("phone",))])
+
+
+def test_a_failing_channel_shows_in_the_status_until_it_delivers_again(tmp_path: Path) -> None:
+    """A phone that gets no alarms (ntfy refusing a wrong topic's token, a receiver away) was told
+    only to the journal: now /api/status, 'spasmwatch status' and the page say so, live."""
+
+    async def main() -> None:
+        async with http_recorder([403]) as rx:  # refused for good: as a wrong token or topic is
+            with Store(tmp_path / "db.sqlite") as store:
+                hook = WebhookChannel(WebhookSettings(url=rx.url + "/hook", name="phone"))
+                d = Daemon(store, [], {"phone": hook}, clock=_WallClock())
+                d.dispatcher.retry = FAST
+                live = d.subscribe()
+                assert d.status()["channels_failing"] == [] and channel_lines(d.status()) == []
+                await d.dispatcher.dispatch(notice(id=1))
+                [f] = d.status()["channels_failing"]
+                assert (f["channel"], f["since"]) == ("phone", 1_800_000_000.0) and "403" in f["error"], f
+                [line] = channel_lines(d.status())
+                assert line.startswith("NOT DELIVERED on phone since ") and "403" in line, line
+                assert live.get_nowait() == {"type": "status"}  # the page re-reads the status at once
+                await d.dispatcher.dispatch(notice(id=2))  # answered 200: delivering again
+                assert d.status()["channels_failing"] == [] and live.get_nowait() == {"type": "status"}
+                assert [json.loads(s.body)["id"] for s in rx.seen] == [1, 2]
+                await d.dispatcher.close()
+
+    asyncio.run(main())
+
+
+class _WallClock:
+    def wall(self) -> float:
+        return 1_800_000_000.0
+
+    def mono(self) -> float:
+        return 0.0

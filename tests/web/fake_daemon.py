@@ -48,6 +48,7 @@ class FakeDaemon:
         self.history: dict[str, tuple[int, int, int]] = {}  # date -> (spasms, clusters, false alarms) before today
         self.subs: list[asyncio.Queue[Json]] = []
         self.calls: list[tuple[str, Any]] = []
+        self.channels_failing: list[Json] = []  # as the daemon's dispatcher reports them
         self._ids = 0
 
     # ---- time and ids ------------------------------------------------------
@@ -62,7 +63,8 @@ class FakeDaemon:
     # ---- DaemonAPI ---------------------------------------------------------
 
     def status(self) -> Json:
-        return {"now": self.now(), "bands": [dict(b) for b in self.bands], "alerts": [dict(a) for a in self.alerts.values()]}
+        return {"now": self.now(), "bands": [dict(b) for b in self.bands], "alerts": [dict(a) for a in self.alerts.values()],
+                "channels_failing": [dict(c) for c in self.channels_failing]}  # fmt: skip
 
     def clusters(self, since: float, until: float) -> list[Json]:
         self.calls.append(("clusters", (since, until)))
@@ -117,6 +119,10 @@ class FakeDaemon:
         b.update(muted_until=until, muted_by=who)
         self.publish({"type": "status"})
         return {"alert_state": b["alert_state"], "band_state": "OK", "faults": b["faults"], "muted_until": until, "muted_by": who}
+
+    def set_failing(self, failing: list[Json]) -> None:
+        self.channels_failing = failing
+        self.publish({"type": "status"})
 
     def add_note(self, kind: str, text: str, device: str | None, by: str) -> Json:
         text = check_note(kind, text)  # the daemon's store trims the text and refuses these

@@ -143,6 +143,21 @@ def test_a_muted_band_says_so_on_its_card_and_the_mute_ends_early(page: Any, ser
     assert served.call(lambda: fake.bands[0]["muted_until"]) is None
 
 
+def test_a_channel_that_delivers_nothing_is_shown_until_it_delivers_again(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
+    """A phone that gets no alarms was told only to the journal: the page now says so, live."""
+    load(page, served.url)
+    banner = page.locator("#channels-failing")
+    assert banner.is_hidden()
+    since = served.call(fake.now) - 600
+    served.call(fake.set_failing, [{"channel": "ntfy", "since": since, "error": "HTTP 403: forbidden"}])
+    banner.wait_for(state="visible")  # live, no reload
+    text = banner.inner_text()
+    hm = time.strftime("%H:%M", time.localtime(since))
+    assert text.startswith(f"Notifications are not getting through on ntfy (since {hm}: HTTP 403: forbidden).") and "internet" in text, text
+    served.call(fake.set_failing, [])
+    banner.wait_for(state="hidden")
+
+
 def test_a_note_is_saved(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
     load(page, served.url)
     assert page.locator("#notes-empty").is_visible()

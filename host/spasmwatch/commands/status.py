@@ -26,6 +26,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for b in st["bands"]:
         print("\n".join(band_lines(b)))
+    for line in channel_lines(st):
+        print(line)
     open_alerts = [a for a in st["alerts"] if a["state"] not in ("CLOSED", "OK", "QUIET")]
     for a in open_alerts:
         # Who is on it: 'ack' (no id) passes over an acknowledged alert, so status says so too.
@@ -54,3 +56,12 @@ def band_lines(b: dict[str, Any]) -> list[str]:
     if c:
         lines.append(f"  last cluster: {hm(c['start'])}, {c['count']} spasms, {minutes(c['post_wake_s'])} after waking")
     return lines
+
+
+def channel_lines(st: dict[str, Any]) -> list[str]:
+    """The notification channels whose latest delivery failed (.get: a daemon from before the field)."""
+    return [
+        f"NOT DELIVERED on {c['channel']} since {hm(c['since'])}: {c['error']} "
+        "(check this computer's internet connection and the channel's settings; the other channels still work)"
+        for c in st.get("channels_failing", [])
+    ]

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from spasmwatch.alerts import AlertEngine, AlertSettings, BandFault, ClusterState, Notification, Transition
 from spasmwatch.alerts.channels.base import Channel, ChannelError
 from spasmwatch.alerts.channels.mqtt import BandStatus, MqttChannel
-from spasmwatch.alerts.channels.dispatch import Caregiver, Dispatcher
+from spasmwatch.alerts.channels.dispatch import Caregiver, Delivery, Dispatcher
 from spasmwatch.alerts.channels.outbox import KeepsOutgoing, why_not_resend
 from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.daemon import consts as K
@@ -99,7 +99,8 @@ class Daemon:
         self.store = store
         self.clock = clock or SystemClock()
         self.disconnect_alert_s = disconnect_alert_s
-        self.dispatcher = Dispatcher(channels or {}, caregivers or [], clock=self.clock.wall)
+        self.dispatcher = Dispatcher(channels or {}, caregivers or [], clock=self.clock.wall, on_delivery=self._on_delivery)
+        self._failing_shown: frozenset[str] = frozenset()  # the channels the page was last told are failing
         for ch in self.dispatcher.channels.values():
             if isinstance(ch, KeepsOutgoing) and ch.outbox is None:
                 ch.outbox = store  # what a receiver has not acknowledged outlives a stop (MQTT, webhook, ntfy)
@@ -495,10 +496,19 @@ class Daemon:
             lambda: self.store.add_alert(cluster_id, t.device, t.subject, t.new, t.t, t.reason, channels=channels, by=t.by, alert_id=t.alert_id),
         )
 
+    def _on_delivery(self, d: Delivery) -> None:
+        """A channel started or stopped failing: the status (web page) says so at once."""
+        failing = frozenset(self.dispatcher.failing())
+        if failing != self._failing_shown:
+            self._failing_shown = failing
+            self._publish({"type": "status"})
+
     # --- DaemonAPI ------------------------------------------------------------------
     def status(self) -> Json:
         snap = self.engine.snapshot()
-        return {"now": self.clock.wall(), "bands": [self._band_json(b, snap) for b in self.bands], "alerts": snap["alerts"]}
+        failing = [{"channel": name, "since": t, "error": err} for name, (t, err) in sorted(self.dispatcher.failing().items())]
+        return {"now": self.clock.wall(), "bands": [self._band_json(b, snap) for b in self.bands], "alerts": snap["alerts"],
+                "channels_failing": failing}  # fmt: skip
 
     def _band_json(self, b: BandView, snap: dict[str, Any]) -> Json:
         st, a = b.status, b.analysis

@@ -104,6 +104,11 @@ class Dispatcher:
         # journal lines an hour: a pass a minute on webhook and ntfy, 4 lines each); the return says how long.
         self._failing: dict[str, tuple[float, str]] = {}
 
+    def failing(self) -> dict[str, tuple[float, str]]:
+        """Channels whose latest delivery failed: name -> (wall s of the first failure in a row, its
+        error). A family must see that its phone gets no alarms, not only the journal."""
+        return dict(self._failing)
+
     def submit(self, n: Notification) -> None:
         """Start sending now (needs a running event loop); results land in ``deliveries``."""
         self._start(n)

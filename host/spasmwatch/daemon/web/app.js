@@ -354,9 +354,21 @@
     if (ends.length) muteTimer = setTimeout(() => { muteTimer = null; refresh("status"); }, Math.max(0, Math.min(...ends)) * 1000 + 1000);
   }
 
+  // A phone that gets no alarms must be seen here, not only in the journal.
+  function renderChannels() {
+    const failing = (state.status && state.status.channels_failing) || [];
+    const box = $("channels-failing");
+    box.hidden = !failing.length;
+    box.textContent = failing.length
+      ? `Notifications are not getting through on ${failing.map((c) => `${c.channel} (since ${hhmm(c.since)}: ${c.error})`).join(", ")}.`
+        + " Check this computer's internet connection and the channel's settings; the other channels still work."
+      : "";
+  }
+
   function renderStatus() {
     renderAlert();
     renderBands();
+    renderChannels();
   }
 
   // ---- clusters ---------------------------------------------------------------------
