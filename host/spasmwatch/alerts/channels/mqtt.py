@@ -461,7 +461,7 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         await self._connected(link)
         if event is not None:
             await link.confirmed(link.t["event"], event)
-            self._forget_acknowledged()
+            self.forget_acknowledged()
         if cluster:
             await link.publish_latest(link.t["alert"])
         await link.publish_latest(link.t["status"])
@@ -489,13 +489,13 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         before it reconnects: its events are not waited for (a stop took ``timeout_s`` longer for
         nothing); they are kept already."""
         links, self._links = list(self._links.values()), {}
-        self._forget_acknowledged()
+        self.forget_acknowledged()
         waiting = [(link, info) for link, info in self._unacked.values() if not _published(info)]
         if waiting:
             await asyncio.to_thread(_wait_all, waiting, self.settings.timeout_s)
         for link in links:
             await link.stop()
-        self._forget_acknowledged()  # paho's threads are stopped: nothing is acknowledged after this
+        self.forget_acknowledged()  # paho's threads are stopped: nothing is acknowledged after this
         if self._unacked:
             log.warning("%s: %d event(s) not acknowledged by the broker, kept for the next start", self.name, len(self._unacked))
 
@@ -538,7 +538,7 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
     def _hand_event(self, link: _Link, n: Notification) -> paho.MQTTMessageInfo:
         """The notification's event to paho once (``publish_once``), kept in the outbox first;
         ChannelError (not retried) when it was dropped as no longer true (``_late``)."""
-        self._forget_acknowledged()
+        self.forget_acknowledged()
         why = self._late_dropped.get(n.key)
         if why is not None:
             raise ChannelError(self.name, f"event {n.key} not sent: {why}", retryable=False)
@@ -557,13 +557,10 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         return info
 
     def forget_acknowledged(self) -> None:
-        """``_forget_acknowledged``, for the daemon's minute: events the broker acknowledged as paho
+        """Forget in the outbox the events the broker acknowledged (and those dropped as late: forgotten
+        already). Also called each minute by the daemon: events the broker acknowledged as paho
         reconnected were otherwise forgotten only at the next notification, and a crash before it
         (hours later) sent them again at the next start."""
-        self._forget_acknowledged()
-
-    def _forget_acknowledged(self) -> None:
-        """Forget in the outbox the events the broker acknowledged (and those dropped as late: forgotten already)."""
         done = [key for key, (_, info) in self._unacked.items() if _published(info) or key in self._late_dropped]
         if self._forget(done):
             for key in done:
