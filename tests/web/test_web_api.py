@@ -4,9 +4,11 @@ token, server-sent events (heartbeat, unsubscribe on disconnect, stop), files.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import math
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -234,6 +236,51 @@ def test_stream_messages_heartbeat_and_unsubscribe() -> None:
         await wait_until(lambda: fake.subs == [] and server.live_streams == 0)
 
     run(t, heartbeat_s=0.3)
+
+
+@pytest.mark.parametrize("stall", ["page gone", "page too slow"])
+def test_a_live_page_that_takes_no_data_gives_back_its_slot(stall: str) -> None:
+    """A phone that left the Wi-Fi (its TCP peer gone) or a page that stopped reading held its slot
+    of ``max_streams`` for good (or ~15 min of TCP retries): at the limit the family's next page got
+    503. It is dropped after ``stream_dead_s`` and the slot is free again.
+
+    The client is a plain socket with a small receive buffer. "page gone": it never reads, and the
+    updates are small (heartbeats to a phone gone): they fit in the kernel's buffers, no write of the
+    server blocks, and it is the kernel that ends the connection (TCP_USER_TIMEOUT: what it sent, or
+    a zero window, unacknowledged that long), as it does for a peer that vanished. "page too slow":
+    it reads a little now and then (so the kernel sees acknowledgements) while large updates pile
+    up: the server's write blocks, and its own write timeout ends it."""
+
+    async def main() -> None:
+        fake = FakeDaemon()
+        server = HttpServer(fake, port=0, max_streams=1, heartbeat_s=0.2, stream_dead_s=1.0)
+        _, port = await server.start()
+        cli = socket.socket()
+        cli.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        cli.setblocking(False)
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.sock_connect(cli, ("127.0.0.1", port))
+            await loop.sock_sendall(cli, f"GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+            await wait_until(lambda: server.live_streams == 1)
+            pad = "x" * (10 if stall == "page gone" else 64 * 1024)
+            t0 = time.monotonic()
+            while server.live_streams and time.monotonic() - t0 < 10:
+                fake.publish({"type": "status", "pad": pad})
+                if stall == "page too slow":
+                    with contextlib.suppress(BlockingIOError):
+                        cli.recv(4096)
+                await asyncio.sleep(0.05)
+            assert server.live_streams == 0, f"{stall}: the stream still holds its slot after 10 s"
+            assert fake.subs == []
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+                async with http.get(f"http://127.0.0.1:{port}/api/stream") as r:
+                    assert r.status == 200 and "retry: 3000" in await read_event(r)
+        finally:
+            cli.close()
+            await server.stop()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
 
 
 def test_stop_ends_open_streams_and_limit() -> None:

@@ -33,6 +33,7 @@ import logging
 import math
 import re
 import secrets
+import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -55,6 +56,10 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 HEARTBEAT_S = 15.0
 MAX_STREAMS = 32  # live pages at once (each holds a queue in the daemon)
+# A live page that takes no data this long is dropped, so its slot of MAX_STREAMS is free for
+# the family's next page: a phone that left the Wi-Fi acknowledges nothing, and TCP alone
+# retries for ~15 min. Three heartbeats: a page that is there acknowledges one within a second.
+STREAM_DEAD_S = 3 * HEARTBEAT_S
 MAX_BODY = 64 * 1024
 MAX_BY = 100
 MAX_DAYS = 366
@@ -123,6 +128,7 @@ class HttpServer:
         require_token: bool = False,
         heartbeat_s: float = HEARTBEAT_S,
         max_streams: int = MAX_STREAMS,
+        stream_dead_s: float = STREAM_DEAD_S,
         clock: Callable[[], float] = time.time,
         static_dir: Path | None = None,
     ) -> None:
@@ -149,6 +155,7 @@ class HttpServer:
             log.warning("web page: the LAN token is short (%d characters); 16 or more is safer", len(self.token))
         self.heartbeat_s = heartbeat_s
         self.max_streams = max_streams
+        self.stream_dead_s = stream_dead_s
         self.clock = clock
         self.static_dir = static_dir or web_dir()
         self._cookie = hmac.new(self.token.encode(), b"spasmwatch web cookie v1", hashlib.sha256).hexdigest() if self.token else ""
@@ -398,7 +405,8 @@ class HttpServer:
         get: asyncio.Future[Json] | None = None
         try:
             await resp.prepare(request)
-            await resp.write(b"retry: 3000\n: hello\n\n")
+            self._drop_if_unacknowledged(request)
+            await self._send(request, resp, b"retry: 3000\n: hello\n\n")
             while not self._closing.is_set():
                 if get is None:  # a pending get is kept across heartbeats (a cancelled one could lose a message)
                     get = asyncio.ensure_future(q.get())
@@ -406,9 +414,9 @@ class HttpServer:
                 done, _ = await asyncio.wait(waiting, timeout=self.heartbeat_s, return_when=asyncio.FIRST_COMPLETED)
                 if get in done:
                     msg, get = get.result(), None
-                    await resp.write(b"data: " + _dumps(msg).encode() + b"\n\n")
+                    await self._send(request, resp, b"data: " + _dumps(msg).encode() + b"\n\n")
                 elif not self._closing.is_set():
-                    await resp.write(b": ping\n\n")
+                    await self._send(request, resp, b": ping\n\n")
         except ConnectionError:
             pass  # the page went away (a cancelled handler is the other way to learn it)
         finally:
@@ -418,6 +426,23 @@ class HttpServer:
             self._streams.discard(q)
             self.api.unsubscribe(q)
         return resp
+
+    def _drop_if_unacknowledged(self, request: web.Request) -> None:
+        """Have the kernel end the connection when what it sent (a heartbeat) stays unacknowledged for
+        ``stream_dead_s``: a peer gone writes nothing back, and no write of ours blocks meanwhile (Linux;
+        elsewhere the write timeout in ``_send`` is what is left)."""
+        sock = request.transport.get_extra_info("socket") if request.transport is not None else None
+        if sock is not None and hasattr(socket, "TCP_USER_TIMEOUT") and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, max(1, int(self.stream_dead_s * 1000)))
+
+    async def _send(self, request: web.Request, resp: web.StreamResponse, data: bytes) -> None:
+        """Write ``data``; a page that takes none of it for ``stream_dead_s`` is cut off (ConnectionError)."""
+        try:
+            await asyncio.wait_for(resp.write(data), self.stream_dead_s)
+        except TimeoutError:
+            if request.transport is not None:
+                request.transport.abort()
+            raise ConnectionResetError(f"live page took no data for {self.stream_dead_s:g} s") from None
 
     @property
     def live_streams(self) -> int:
