@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "clusters": "spasmwatch.commands.clusters",
     "ack": "spasmwatch.commands.ack",
     "mute": "spasmwatch.commands.mute",
+    "test-alarm": "spasmwatch.commands.test_alarm",
     "scan": "spasmwatch.commands.scan",
     "service": "spasmwatch.commands.service",
     "config": "spasmwatch.commands.config",

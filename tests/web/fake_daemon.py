@@ -49,6 +49,8 @@ class FakeDaemon:
         self.subs: list[asyncio.Queue[Json]] = []
         self.calls: list[tuple[str, Any]] = []
         self.channels_failing: list[Json] = []  # as the daemon's dispatcher reports them
+        self.test_results: list[Json] = [{"channel": "sound", "ok": True, "attempts": 1, "error": None}]
+        self.tests_sent: list[tuple[str | None, str]] = []  # (channel, by) of each test alarm asked for
         self._ids = 0
 
     # ---- time and ids ------------------------------------------------------
@@ -123,6 +125,13 @@ class FakeDaemon:
     def set_failing(self, failing: list[Json]) -> None:
         self.channels_failing = failing
         self.publish({"type": "status"})
+
+    async def send_test(self, channel: str | None, by: str) -> Json:
+        """What the daemon answers (its channels are tested in tests/alerts/test_test_alarm.py): ``test_results``."""
+        self.tests_sent.append((channel, by))
+        if channel is not None and channel not in {r["channel"] for r in self.test_results}:
+            raise ValueError(f"no notification channel {channel!r}")
+        return {"title": "Test alarm, nothing detected (cot)", "text": f"sent by {by}", "results": self.test_results}
 
     def add_note(self, kind: str, text: str, device: str | None, by: str) -> Json:
         text = check_note(kind, text)  # the daemon's store trims the text and refuses these

@@ -158,6 +158,25 @@ def test_a_channel_that_delivers_nothing_is_shown_until_it_delivers_again(page: 
     banner.wait_for(state="hidden")
 
 
+def test_a_test_alarm_is_sent_from_the_page_and_says_where_it_did_not_arrive(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
+    load(page, served.url)
+    page.locator("#who").fill("Mum")
+    page.locator("#who").dispatch_event("change")
+    served.call(setattr, fake, "test_results", [
+        {"channel": "sound", "ok": True, "attempts": 1, "error": None},
+        {"channel": "ntfy:phone", "ok": False, "attempts": 1, "error": "HTTP 403 from https://ntfy.sh/ada"},
+    ])  # fmt: skip
+    page.get_by_role("button", name="Send a test alarm").click()
+    page.wait_for_selector("#test-alarm-msg.bad")
+    text = page.locator("#test-alarm-msg").inner_text()
+    assert text == "Sent on sound: check that it arrived. NOT delivered on ntfy:phone: HTTP 403 from https://ntfy.sh/ada.", text
+    assert served.call(lambda: list(fake.tests_sent)) == [(None, "Mum")]
+    served.call(setattr, fake, "test_results", [{"channel": "sound", "ok": True, "attempts": 1, "error": None}])
+    page.get_by_role("button", name="Send a test alarm").click()
+    page.wait_for_selector("#test-alarm-msg.ok")
+    assert page.locator("#test-alarm-msg").inner_text() == "Sent on sound: check that it arrived."
+
+
 def test_a_note_is_saved(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
     load(page, served.url)
     assert page.locator("#notes-empty").is_visible()

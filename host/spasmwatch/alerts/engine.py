@@ -289,6 +289,16 @@ class AlertEngine:
 
     # ---- outputs --------------------------------------------------------
 
+    def test_notice(self, device: str, by: str) -> Notification:
+        """A test alarm for ``device``'s channels: as urgent as an alarm, so it rings where one would,
+        to every channel (``Audience.EVERYONE``); it belongs to no alert (``alert_id`` 0) and moves none."""
+        now = self.clock()
+        self._notice_ids += 1
+        msg = M.test_alarm(self._names.get(device, device), by, now, self.settings.tz)
+        return Notification(id=self._notice_ids, alert_id=0, device=device, kind=NoticeKind.TEST, state="TEST",
+                            urgency=Urgency.URGENT, title=msg.title, text=msg.text, created_t=now,
+                            audience=Audience.EVERYONE)  # fmt: skip
+
     def snapshot(self) -> dict[str, Any]:
         """Open and recently closed alerts, and a summary per device (JSON-ready)."""
         now = self.clock()

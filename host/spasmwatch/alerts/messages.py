@@ -163,6 +163,15 @@ _CLEARED: dict[BandFault, Message] = {
 }
 
 
+def test_alarm(device: str, by: str, t: float, tz: tzinfo | None) -> Message:
+    """The test a family sends to check that an alarm reaches each phone and speaker."""
+    return Message(
+        f"Test alarm, nothing detected ({device})",
+        f"This is a test of spasmwatch's alarms, sent by {by} at {hhmm(t, tz)}. No spasm was detected. "
+        "It reached you here, so a real alarm will too.",
+    )
+
+
 def band_fault(device: str, kind: BandFault) -> Message:
     m = _FAULT[kind]
     return Message(f"{m.title} ({device})", m.text)

@@ -79,6 +79,7 @@ class NoticeKind(Enum):
     FALSE_ALARM = "false_alarm"
     BAND_FAULT = "band_fault"
     BAND_CLEARED = "band_cleared"
+    TEST = "test"  # asked for by the family (spasmwatch test-alarm): changes no alert, never sent late
 
 
 class Audience(Enum):

@@ -63,6 +63,12 @@ class DaemonAPI(Protocol):
         """Store a caregiver note; returns it. ValueError for an unknown kind or empty text."""
         ...
 
+    async def send_test(self, channel: str | None, by: str) -> Json:
+        """Send a test alarm on ``channel`` (None: every channel) and wait for the outcome:
+        ``{"title", "text", "results": [{channel, ok, attempts, error}]}``. ValueError for an
+        unknown channel or none configured."""
+        ...
+
     def subscribe(self) -> asyncio.Queue[Json]:
         """Live updates: ``{"type": "status"|"event"|"cluster"|"alert"|"note", ...}``
         put on the queue as they happen (bounded; the oldest are dropped for a

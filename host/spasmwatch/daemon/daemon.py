@@ -597,6 +597,19 @@ class Daemon:
         self._publish({"type": "note", **j})
         return j
 
+    async def send_test(self, channel: str | None, by: str) -> Json:
+        names = [channel] if channel is not None else list(self.dispatcher.channels)
+        if not names:
+            raise ValueError("no notification channel is configured: add one under [alerts] (docs/alerts.md)")
+        # Named after the first band (MQTT publishes it on that band's event topic, which Home Assistant knows).
+        device = next((b.device or b.label for b in self.bands), "spasmwatch")
+        n = self.engine.test_notice(device, by)
+        done = await self.dispatcher.send_test(n, names)
+        outcome = "; ".join(f"{d.channel}: {'delivered' if d.ok else 'NOT delivered (' + str(d.error) + ')'}" for d in done)
+        log.log(logging.INFO if all(d.ok for d in done) else logging.WARNING, "test alarm by %s: %s", by, outcome)
+        results = [{"channel": d.channel, "ok": d.ok, "attempts": d.attempts, "error": d.error} for d in done]
+        return {"title": n.title, "text": n.text, "results": results}
+
     def subscribe(self) -> asyncio.Queue[Json]:
         q: asyncio.Queue[Json] = asyncio.Queue(QUEUE_MAX)
         self._subs.append(q)

@@ -179,6 +179,7 @@ class HttpServer:
         r.add_post(r"/api/clusters/{id:\d+}/label", self._label)
         r.add_post("/api/notes", self._add_note)
         r.add_post("/api/bands/{device}/mute", self._mute)
+        r.add_post("/api/test-alarm", self._test_alarm)
         r.add_get("/api/stream", self._stream, allow_head=False)
         app.on_response_prepare.append(self._headers)
         return app
@@ -391,6 +392,14 @@ class HttpServer:
         with _api_errors():
             note = self.api.add_note(kind, text, device or None, _by(body))
         return _json(note, status=201)
+
+    async def _test_alarm(self, request: web.Request) -> web.StreamResponse:
+        body = await _body(request)
+        channel = body.get("channel")
+        if channel is not None and not isinstance(channel, str):
+            raise ApiError(400, "channel must be a channel's name or null (every channel)")
+        with _api_errors():
+            return _json(await self.api.send_test(channel or None, _by(body)))
 
     # ---- live updates ---------------------------------------------------
 

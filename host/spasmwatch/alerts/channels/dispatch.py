@@ -116,6 +116,17 @@ class Dispatcher:
     async def dispatch(self, n: Notification) -> list[Delivery]:
         return list(await asyncio.gather(*self._start(n)))
 
+    async def send_test(self, n: Notification, names: Sequence[str]) -> list[Delivery]:
+        """Send the test ``n`` on the channels ``names`` (every one, filters ignored) and wait: one
+        attempt each (a family waiting to hear whether the phone rang wants the answer, not 87 s
+        of retries), in the channel's order. Its outcome counts as a delivery's: a channel that
+        takes it is no longer failing; one that refuses it is, until it delivers again."""
+        unknown = [c for c in names if c not in self.channels]
+        if unknown:
+            raise ValueError(f"no notification channel {', '.join(map(repr, unknown))}; configured: {', '.join(self.channels) or 'none'}")
+        routes = self.routes(n)
+        return list(await asyncio.gather(*(self._deliver(c, n, routes.get(c, ()), tries=1) for c in names)))
+
     async def drain(self) -> None:
         while self._tasks or self._passes():
             await asyncio.gather(*list(self._tasks), *self._passes(), return_exceptions=True)
@@ -199,12 +210,12 @@ class Dispatcher:
             tasks.append(task)
         return tasks
 
-    async def _deliver(self, name: str, n: Notification, cgs: tuple[str, ...], resend: bool = False) -> Delivery:
+    async def _deliver(self, name: str, n: Notification, cgs: tuple[str, ...], resend: bool = False, tries: int | None = None) -> Delivery:
         # By the key it is configured under (caregivers name channels by it), whatever its own name.
         self._in_flight[name].add(n.key)
         try:
             async with self._locks[name]:
-                attempts, error = await self._attempts(self.channels[name], n, quiet=name in self._failing)
+                attempts, error = await self._attempts(self.channels[name], n, quiet=name in self._failing, tries=tries)
         finally:
             self._in_flight[name].discard(n.key)
         d = Delivery(n.id, n.alert_id, name, cgs, error is None, attempts, error, self.clock())
@@ -232,9 +243,9 @@ class Dispatcher:
         if failing is None:
             self._failing[name] = (d.t, d.error or "")
 
-    async def _attempts(self, ch: Channel, n: Notification, quiet: bool = False) -> tuple[int, str | None]:
+    async def _attempts(self, ch: Channel, n: Notification, quiet: bool = False, tries: int | None = None) -> tuple[int, str | None]:
         r = self.retry
-        tries = r.attempts if ch.network else 1
+        tries = tries or (r.attempts if ch.network else 1)
         for attempt in range(1, tries + 1):
             try:
                 # A local channel bounds its own commands (the sound tries player after player,

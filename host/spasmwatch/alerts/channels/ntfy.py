@@ -32,6 +32,7 @@ TAGS = {
     NoticeKind.FALSE_ALARM: "negative_squared_cross_mark",
     NoticeKind.BAND_FAULT: "warning",
     NoticeKind.BAND_CLEARED: "white_check_mark",
+    NoticeKind.TEST: "test_tube",
 }
 
 

@@ -528,6 +528,29 @@
     }
   }
 
+  // The family checks that an alarm reaches each phone and speaker (POST /api/test-alarm, one try each).
+  async function testAlarm() {
+    const btn = $("test-alarm");
+    const msg = $("test-alarm-msg");
+    btn.disabled = true;
+    msg.className = "form-msg";
+    msg.textContent = "Sending a test alarm on every channel…";
+    try {
+      const out = await api("/api/test-alarm", { channel: null, by: who() });
+      const ok = out.results.filter((r) => r.ok).map((r) => r.channel);
+      const bad = out.results.filter((r) => !r.ok);
+      msg.className = bad.length ? "form-msg bad" : "form-msg ok";
+      msg.textContent = (ok.length ? `Sent on ${ok.join(", ")}: check that it arrived. ` : "")
+        + bad.map((r) => `NOT delivered on ${r.channel}: ${r.error}.`).join(" ");
+      refresh("status");
+    } catch (err) {
+      msg.className = "form-msg bad";
+      msg.textContent = `Test not sent: ${err.message}`;
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
   // ---- live updates -----------------------------------------------------------------
 
   const NEEDS = {
@@ -567,6 +590,7 @@
       try { localStorage.setItem(WHO_KEY, whoInput.value.trim()); } catch (e) { /* private mode */ }
     });
     $("note-form").addEventListener("submit", saveNote);
+    $("test-alarm").addEventListener("click", testAlarm);
     for (const r of document.querySelectorAll('input[name="kind"]')) r.addEventListener("change", updateNoteHint);
     updateNoteHint();
     refresh();

@@ -1,0 +1,126 @@
+"""The test alarm a family sends to check its phones and speakers (``spasmwatch test-alarm``,
+``POST /api/test-alarm``): real receivers (aiohttp on 127.0.0.1, mosquitto), a real daemon
+in-process, the CLI as a subprocess against the daemon's real HTTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from servers import Watcher, free_port, http_recorder
+
+from spasmwatch.alerts.channels import MqttChannel, MqttSettings, NtfyChannel, NtfySettings, WebhookChannel, WebhookSettings
+from spasmwatch.daemon.daemon import BandSpec, Daemon
+from spasmwatch.daemon.http import HttpServer
+from spasmwatch.store import Store
+
+from .conftest import Broker
+
+
+class _WallClock:
+    def wall(self) -> float:
+        return 1_800_000_000.0
+
+    def mono(self) -> float:
+        return 0.0
+
+
+def _never() -> object:
+    raise AssertionError("the band is not connected in these tests")
+
+
+def _daemon(store: Store, channels: dict[str, object]) -> Daemon:
+    return Daemon(store, [BandSpec("cot", _never)], channels, clock=_WallClock())  # type: ignore[arg-type]
+
+
+def test_a_test_alarm_reaches_every_channel_opens_no_alert_and_is_never_sent_late(tmp_path: Path, broker: Broker) -> None:
+    """Until now a family could not check that an alarm reaches the phone: the first try was a
+    real cluster. One attempt per channel, the outcome per channel, a refusal shown as failing
+    (and cleared by a test that gets through), no alert, nothing on MQTT's retained alert state."""
+    w = Watcher(broker.port)
+
+    async def main() -> None:
+        async with http_recorder([503]) as phone, http_recorder() as home:  # ntfy away (retryable: kept)
+            with Store(tmp_path / "db.sqlite") as store:
+                d = _daemon(store, {
+                    "ntfy:phone": NtfyChannel(NtfySettings(url=phone.url + "/ada", name="ntfy:phone")),
+                    "webhook:home": WebhookChannel(WebhookSettings(url=home.url + "/hook", name="webhook:home")),
+                    "mqtt": MqttChannel(MqttSettings(port=broker.port, timeout_s=5, prefix="sw")),
+                })  # fmt: skip
+                out = await d.send_test(None, "Mum")
+                by = {r["channel"]: r for r in out["results"]}
+                assert sorted(by) == ["mqtt", "ntfy:phone", "webhook:home"]
+                assert by["webhook:home"]["ok"] and by["mqtt"]["ok"], by
+                assert not by["ntfy:phone"]["ok"] and "503" in by["ntfy:phone"]["error"] and by["ntfy:phone"]["attempts"] == 1, by
+                assert out["title"] == "Test alarm, nothing detected (cot)" and "sent by Mum" in out["text"], out
+
+                [push] = phone.seen
+                assert (push.headers["Priority"], push.headers["Tags"]) == ("urgent", "test_tube,test")  # rings as an alarm would
+                assert "No spasm was detected" in push.body.decode()
+                [hook] = home.seen
+                body = json.loads(hook.body)
+                assert (body["kind"], body["state"], body["alert_id"], body["device"], body["urgency"]) == ("test", "TEST", 0, "cot", "urgent")
+                assert await asyncio.to_thread(w.json, "sw/cot/event") == body | {"key": body["key"]}
+                assert "sw/cot/alert" not in w.last  # Home Assistant's alarm state is not touched
+
+                st = d.status()
+                assert st["alerts"] == [] and [f["channel"] for f in st["channels_failing"]] == ["ntfy:phone"], st
+
+                # The failed test is kept in the outbox like any push; the next resend pass drops it unsent.
+                assert [r.key for r in store.outgoing("ntfy:phone")] == [body["key"]]
+                d._resend_kept()
+                await d.dispatcher.drain()
+                assert len(phone.seen) == 1 and store.outgoing("ntfy:phone") == []
+
+                again = await d.send_test("ntfy:phone", "Mum")  # answered 200 now
+                assert [(r["channel"], r["ok"]) for r in again["results"]] == [("ntfy:phone", True)]
+                assert d.status()["channels_failing"] == [] and len(phone.seen) == 2 and len(home.seen) == 1
+
+                with pytest.raises(ValueError, match="no notification channel 'pager'; configured: ntfy:phone, webhook:home, mqtt"):
+                    await d.send_test("pager", "Mum")
+                await d.dispatcher.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(main(), 60))
+    finally:
+        w.stop()
+
+
+def _cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, SPASMWATCH_DATA_DIR=str(config.parent))
+    cmd = [sys.executable, "-m", "spasmwatch", "test-alarm", *args, "--config", str(config)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+
+
+def test_the_command_says_which_channel_took_it_and_exits_1_when_one_did_not(tmp_path: Path) -> None:
+    port = free_port()
+    config = tmp_path / "config.toml"
+    config.write_text(f"[daemon.http]\nport = {port}\n")
+
+    async def main() -> None:
+        async with http_recorder([500]) as home:  # a retryable refusal: still one attempt only
+            with Store(tmp_path / "db.sqlite") as store:
+                d = _daemon(store, {"webhook:home": WebhookChannel(WebhookSettings(url=home.url + "/hook", name="webhook:home"))})
+                http = HttpServer(d, host="127.0.0.1", port=port, clock=d.clock.wall)
+                await http.start()
+                try:
+                    bad = await asyncio.to_thread(_cli, config, "--by", "Dad")
+                    assert bad.returncode == 1, bad.stdout + bad.stderr
+                    assert "  webhook:home: NOT delivered: " in bad.stdout and "500" in bad.stdout and "Check webhook:home" in bad.stdout, bad.stdout
+                    assert len(home.seen) == 1 and "sent by Dad" in json.loads(home.seen[0].body)["text"]
+                    good = await asyncio.to_thread(_cli, config)
+                    assert good.returncode == 0 and "  webhook:home: delivered" in good.stdout and "Every channel took it" in good.stdout, good.stdout
+                    wrong = await asyncio.to_thread(_cli, config, "--channel", "pager")
+                    assert wrong.returncode == 2 and "no notification channel 'pager'; configured: webhook:home" in wrong.stderr, wrong.stderr
+                finally:
+                    await http.stop()
+                    await d.dispatcher.close()
+
+    asyncio.run(asyncio.wait_for(main(), 120))
+    down = _cli(config)
+    assert down.returncode == 2 and "no daemon answers" in down.stderr, down.stderr
