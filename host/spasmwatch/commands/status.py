@@ -62,6 +62,7 @@ def channel_lines(st: dict[str, Any]) -> list[str]:
     """The notification channels whose latest delivery failed (.get: a daemon from before the field)."""
     return [
         f"NOT DELIVERED on {c['channel']} since {hm(c['since'])}: {c['error']} "
-        "(check this computer's internet connection and the channel's settings; the other channels still work)"
+        "(check this computer's internet connection and the channel's settings, then "
+        f"'spasmwatch test-alarm --channel {c['channel']}'; the other channels still work)"
         for c in st.get("channels_failing", [])
     ]

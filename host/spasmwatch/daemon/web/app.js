@@ -361,7 +361,7 @@
     box.hidden = !failing.length;
     box.textContent = failing.length
       ? `Notifications are not getting through on ${failing.map((c) => `${c.channel} (since ${hhmm(c.since)}: ${c.error})`).join(", ")}.`
-        + " Check this computer's internet connection and the channel's settings; the other channels still work."
+        + " Check this computer's internet connection and the channel's settings, then send a test alarm (below); the other channels still work."
       : "";
   }
 
