@@ -32,7 +32,7 @@ import platformdirs
 from swcore.protocol import RATES_HZ
 import tomlkit
 
-from spasmwatch.alerts.model import AlertSettings, BandFault, Urgency
+from spasmwatch.alerts.model import SOUND_REPEAT_EVERY_S, SOUND_REPEAT_FOR_S, AlertSettings, BandFault, Urgency
 from spasmwatch.errors import ConfigError
 
 CONFIG_ENV = "SPASMWATCH_CONFIG"
@@ -143,6 +143,9 @@ class Sound:
     enabled: bool = True
     # Plays the alarm; default: the platform's player. Split like a shell line, checked here.
     command: str | None = field(default=None, metadata=_rule("a command line with balanced quotes", lambda v: _shell_words(v) is not None))
+    # An unacknowledged alarm plays again this often, for at most repeat_for_s (0: once); reasons in alerts/model.py.
+    repeat_every_s: float = field(default=SOUND_REPEAT_EVERY_S, metadata=_NONNEG)
+    repeat_for_s: float = field(default=SOUND_REPEAT_FOR_S, metadata=_NONNEG)
 
 
 @dataclass

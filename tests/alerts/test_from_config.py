@@ -13,7 +13,7 @@ import tomllib
 from datetime import datetime
 
 from spasmwatch.alerts import AlertEngine
-from spasmwatch.alerts.channels import Dispatcher, RetrySettings
+from spasmwatch.alerts.channels import Dispatcher, RetrySettings, SoundChannel
 from spasmwatch.config import from_dict
 from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from
 
@@ -148,3 +148,12 @@ def test_a_caregiver_with_min_urgency_normal_gets_band_faults_but_not_the_warnin
             }
 
     asyncio.run(main())
+
+
+def test_the_sound_repeat_settings_reach_the_channel() -> None:
+    cfg = from_dict(tomllib.loads("[channels.sound]\nrepeat_every_s = 45\nrepeat_for_s = 0\n"), "config.toml")
+    sound = channels_from(cfg)["sound"]
+    assert isinstance(sound, SoundChannel)
+    assert (sound.settings.repeat_every_s, sound.settings.repeat_for_s) == (45, 0)
+    default = channels_from(from_dict({}, "config.toml"))["sound"]
+    assert isinstance(default, SoundChannel) and (default.settings.repeat_every_s, default.settings.repeat_for_s) == (30, 600)

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import sys
+import time
 import wave
 from pathlib import Path
 
@@ -22,6 +23,9 @@ from spasmwatch.alerts.channels import (
     SoundChannel,
     SoundSettings,
 )
+
+from spasmwatch.daemon.daemon import Daemon
+from spasmwatch.store import Store
 
 from .conftest import notice
 
@@ -148,3 +152,69 @@ def test_a_configured_player_that_is_not_installed_still_rings_the_bell(tmp_path
     (delivery,) = asyncio.run(asyncio.wait_for(Dispatcher({"sound": sound}).dispatch(notice()), 20))
     assert not delivery.ok and tty.getvalue() == "\a"
     assert "mpv exit 127: cannot run" in (delivery.error or "") and "rang the terminal bell" in (delivery.error or "")
+
+
+COUNTER = """#!/bin/sh
+echo played >> "$SW_PLAYS"
+"""
+
+
+@pytest.mark.parametrize("answer", ["acknowledged", "false alarm"])
+def test_an_unanswered_alarm_sounds_again_until_someone_answers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: str) -> None:
+    """The sound played one two-second pattern per alarm (and one at the escalation): a parent asleep
+    through it heard nothing more. It now plays again every ``repeat_every_s`` while the daemon's
+    engine says the alarm is open, and stops at the acknowledgement (or "false alarm")."""
+    plays = tmp_path / "plays"
+    player = tmp_path / "player"
+    player.write_text(COUNTER)
+    player.chmod(0o755)
+    monkeypatch.setenv("SW_PLAYS", str(plays))
+
+    def played() -> int:
+        return len(plays.read_text().splitlines()) if plays.exists() else 0
+
+    async def main() -> None:
+        with Store(tmp_path / "db.sqlite") as store:
+            sound = SoundChannel(SoundSettings(command=(str(player),), wav_path=tmp_path / "a.wav", repeat_every_s=0.2, repeat_for_s=60))
+            store.upsert_device("cot", wall_s=time.time())  # the alert history names a band the store knows
+            d = Daemon(store, [], {"sound": sound})
+            d.engine.on_spasm("cot", 1, 3, started_t=time.time() - 20)  # the third spasm: the alarm
+            [alert] = d.engine.snapshot()["alerts"]
+            assert alert["state"] == "ALARM"
+            deadline = time.monotonic() + 10
+            while played() < 4:
+                assert time.monotonic() < deadline, f"played {played()} time(s) in 10 s; every 0.2 s expected until answered"
+                await asyncio.sleep(0.05)
+            if answer == "acknowledged":
+                d.ack(alert["id"], "Mum")
+            else:
+                d.engine.label(1, "false_alarm", "Mum")
+            at_answer = played()
+            await asyncio.sleep(1.0)  # five repeat periods
+            assert played() - at_answer <= 1, f"{played() - at_answer} plays after it was {answer}"  # one may have been under way
+            assert sound._repeats == {}
+            await d.dispatcher.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_the_repeats_stop_after_repeat_for_s(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plays = tmp_path / "plays"
+    player = tmp_path / "player"
+    player.write_text(COUNTER)
+    player.chmod(0o755)
+    monkeypatch.setenv("SW_PLAYS", str(plays))
+
+    async def main() -> None:
+        with Store(tmp_path / "db.sqlite") as store:
+            sound = SoundChannel(SoundSettings(command=(str(player),), wav_path=tmp_path / "a.wav", repeat_every_s=0.2, repeat_for_s=0.5))
+            store.upsert_device("cot", wall_s=time.time())  # the alert history names a band the store knows
+            d = Daemon(store, [], {"sound": sound})
+            d.engine.on_spasm("cot", 1, 3)
+            await asyncio.sleep(1.5)
+            assert d.engine.snapshot()["alerts"][0]["state"] == "ALARM"  # still open, nobody answered
+            assert len(plays.read_text().splitlines()) == 3  # the alarm, then 2 repeats within 0.5 s
+            assert sound._repeats == {}
+            await d.dispatcher.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))

@@ -289,6 +289,11 @@ class AlertEngine:
 
     # ---- outputs --------------------------------------------------------
 
+    def alarm_open(self, alert_id: int) -> bool:
+        """Whether ``alert_id`` is a cluster alarm nobody has acknowledged (nor called a false alarm)
+        yet: what a repeating alarm sound asks before each repeat."""
+        return any(a.id == alert_id and a.state in _OPEN_ALARM for a in self._clusters.values())
+
     def test_notice(self, device: str, by: str) -> Notification:
         """A test alarm for ``device``'s channels: as urgent as an alarm, so it rings where one would,
         to every channel (``Audience.EVERYONE``); it belongs to no alert (``alert_id`` 0) and moves none."""

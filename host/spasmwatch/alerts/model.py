@@ -14,6 +14,14 @@ from enum import Enum, IntEnum
 ClusterKey = int | str
 """The daemon's name for a cluster (the store's cluster id); opaque to the engine."""
 
+# The local alarm sound plays again while nobody has acknowledged the alarm. Every 30 s: a parent
+# asleep through the first two-second pattern hears the next within half a minute, and an awake one
+# has time to acknowledge before it sounds again.
+SOUND_REPEAT_EVERY_S = 30.0
+# For at most 10 min after it first played: a cluster lasts minutes, and by then the alarm has been
+# escalated to every phone (escalate_after_s, 2 min); the room is then left quiet.
+SOUND_REPEAT_FOR_S = 600.0
+
 
 class ClusterState(Enum):
     QUIET = "QUIET"

@@ -24,6 +24,7 @@ from spasmwatch.alerts.channels.base import Channel, ChannelError
 from spasmwatch.alerts.channels.mqtt import BandStatus, MqttChannel
 from spasmwatch.alerts.channels.dispatch import Caregiver, Delivery, Dispatcher
 from spasmwatch.alerts.channels.outbox import KeepsOutgoing, why_not_resend
+from spasmwatch.alerts.channels.sound import SoundChannel
 from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.api import Json
@@ -107,6 +108,9 @@ class Daemon:
             if isinstance(ch, MqttChannel) and ch.why_not_resend is None:
                 ch.why_not_resend = self._why_not_resend  # its events held late: kept at a stop, or while the broker is away
         self.engine = AlertEngine(self.clock.wall, self._notify, alert_settings, self._transition, store.last_alert_id())
+        for ch in self.dispatcher.channels.values():
+            if isinstance(ch, SoundChannel) and ch.alarm_open is None:
+                ch.alarm_open = self.engine.alarm_open  # the sound repeats until someone acknowledges
         self.bands: list[BandView] = []
         self.raw_dir = raw_dir or store.path.parent / "raw"
         for spec in bands:

@@ -24,7 +24,7 @@ def channels_from(cfg: Config) -> dict[str, Channel]:
     out: dict[str, Channel] = {}
     if ch.sound.enabled:
         cmd = tuple(shlex.split(ch.sound.command)) if ch.sound.command else ()
-        out["sound"] = SoundChannel(SoundSettings(command=cmd))
+        out["sound"] = SoundChannel(SoundSettings(command=cmd, repeat_every_s=ch.sound.repeat_every_s, repeat_for_s=ch.sound.repeat_for_s))
     if ch.desktop.enabled:
         out["desktop"] = DesktopChannel(DesktopSettings())
     for w in ch.webhook:

@@ -5,23 +5,34 @@ in the repository) and played through the first audio player that works. If
 none does, the terminal bell is rung when there is a terminal, and the
 channel still reports the failure: a caregiver relying on sound has to know
 there was none.
+
+An alarm nobody has acknowledged plays again every ``repeat_every_s``, for at
+most ``repeat_for_s``: one two-second pattern is easy to sleep through. The
+channel asks ``alarm_open`` (the daemon's alert engine) before each repeat, so
+an acknowledgement (or "false alarm") stops it; without it, it plays once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 import shutil
 import struct
 import sys
 import tempfile
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from spasmwatch.alerts.channels._proc import run
 from spasmwatch.alerts.channels.base import ChannelError, SettingsChannel
-from spasmwatch.alerts.model import Notification, Urgency
+from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES
+from spasmwatch.alerts.model import SOUND_REPEAT_EVERY_S, SOUND_REPEAT_FOR_S, Notification, Urgency
+
+log = logging.getLogger(__name__)
 
 RATE_HZ = 16000
 # Player name -> arguments before the file. ffplay needs flags to quit when done.
@@ -44,6 +55,8 @@ class SoundSettings:
     timeout_s: float = 30.0
     bell: bool = True
     min_urgency: Urgency = Urgency.URGENT  # alarms and escalations only
+    repeat_every_s: float = SOUND_REPEAT_EVERY_S  # an unacknowledged alarm plays again this often (0: once)
+    repeat_for_s: float = SOUND_REPEAT_FOR_S  # ... for at most this long after it first played
 
 
 def write_alarm_wav(path: Path, repeats: int = 3, rate_hz: int = RATE_HZ) -> Path:
@@ -77,6 +90,11 @@ class SoundChannel(SettingsChannel[SoundSettings]):
         super().__init__(settings or SoundSettings())
         self._terminal = terminal if terminal is not None else sys.stderr
         self._wav: Path | None = None
+        # Whether alert ``id`` is an alarm nobody has acknowledged yet (the daemon sets it to its
+        # engine's ``alarm_open``); None: nothing to ask, each alarm plays once.
+        self.alarm_open: Callable[[int], bool] | None = None
+        self._repeats: dict[int, asyncio.Task[None]] = {}  # alert id -> its repeating, while it runs
+        self._playing = asyncio.Lock()  # a repeat and a new alarm never play over each other
 
     def wav(self) -> Path:
         if self._wav is None or not self._wav.exists():
@@ -94,6 +112,46 @@ class SoundChannel(SettingsChannel[SoundSettings]):
         return [[exe, *args, str(wav)] for exe, args in found if exe is not None]
 
     async def send(self, n: Notification) -> None:
+        await self._play()
+        if n.state in OPEN_ALARM_STATES:
+            self._repeat_while_open(n.alert_id)
+
+    async def close(self) -> None:
+        for task in list(self._repeats.values()):
+            task.cancel()
+        await asyncio.gather(*self._repeats.values(), return_exceptions=True)
+
+    def _repeat_while_open(self, alert_id: int) -> None:
+        s = self.settings
+        if self.alarm_open is None or s.repeat_every_s <= 0 or s.repeat_for_s <= 0 or alert_id in self._repeats:
+            return  # an escalation of an alarm already repeating changes nothing
+        self._repeats[alert_id] = asyncio.get_running_loop().create_task(self._repeat(alert_id))
+
+    async def _repeat(self, alert_id: int) -> None:
+        s, loop = self.settings, asyncio.get_running_loop()
+        end = loop.time() + s.repeat_for_s
+        played = failed = 0
+        try:
+            while loop.time() + s.repeat_every_s <= end:
+                await asyncio.sleep(s.repeat_every_s)
+                if self.alarm_open is None or not self.alarm_open(alert_id):
+                    break
+                try:
+                    await self._play()
+                    played += 1
+                except ChannelError as e:
+                    failed += 1
+                    if failed == 1:  # the first play's failure went through the dispatcher already
+                        log.warning("alert %d: the repeated alarm sound failed: %s", alert_id, e)
+        finally:
+            del self._repeats[alert_id]
+            log.info("alert %d: alarm sound repeated %d time(s)%s", alert_id, played, f", {failed} failed" if failed else "")
+
+    async def _play(self) -> None:
+        async with self._playing:
+            await self._play_once()
+
+    async def _play_once(self) -> None:
         wav = self.wav()
         tried: list[str] = []
         for argv in self.players(wav):
