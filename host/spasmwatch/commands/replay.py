@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from spasmwatch.analysis.pipeline import Record
 from spasmwatch.analysis.replay import Block, CountBlock, replay
 from spasmwatch.io.csvread import Recording, open_recording
-from spasmwatch.io.rawfile import RawRecording
+from spasmwatch.io.rawfile import RawReader, RawRecording
 from spasmwatch.io.limits import CHUNK_ROWS
 from spasmwatch.io.units import GyroUnitsWarning
 
@@ -61,6 +61,18 @@ def replay_recording(rec: Recording | RawRecording) -> Iterator[Record]:
     return replay(blocks, rec.rate_hz, rec.has_gyro)
 
 
+def gaps_note(rec: RawRecording) -> str | None:
+    """What a raw file's gaps mean for its replay (None: no gap)."""
+    gaps, missing = RawReader(rec.path).gaps()
+    if not gaps:
+        return None
+    return (
+        f"{rec.path}: {missing} samples ({missing / rec.rate_hz:.1f} s) missing in {gaps} gap(s): dropped by the band, "
+        "lost on the radio, or not kept while the daemon paused raw recording (docs/host.md, 'Raw samples'); "
+        "replayed as a still band (the last sample held), in which no spasm is found"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     out: TextIO = sys.stdout
     if args.gyro_units_ok:
@@ -68,6 +80,10 @@ def run(args: argparse.Namespace) -> int:
     rec = open_recording(args.file, chunk_rows=args.chunk_rows)
     if not rec.has_gyro:  # on stderr: --jsonl output stays the contract's
         print(ACCEL_ONLY_NOTE.format(path=args.file), file=sys.stderr)
+    if isinstance(rec, RawRecording):
+        note = gaps_note(rec)
+        if note:
+            print(note, file=sys.stderr)
     if args.jsonl:
         for r in replay_recording(rec):
             out.write(json.dumps(r, separators=(",", ":")) + "\n")

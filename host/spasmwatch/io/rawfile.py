@@ -40,6 +40,7 @@ detector sees a constant time base (a still band: no movement, no spasm).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 import warnings
@@ -171,8 +172,13 @@ class RawWriter:
         if os.path.exists(self.path) and os.path.getsize(self.path) > 0:
             return self._resume()
         self._f: BinaryIO = open(self.path, "wb")
-        self._f.write(self.header.pack())
-        self._f.flush()
+        try:
+            self._f.write(self.header.pack())
+            self._f.flush()
+        except OSError:  # (ENOSPC) closed here, not by the garbage collector retrying the write
+            with contextlib.suppress(OSError):
+                self._f.close()
+            raise
         return self.header.index_origin
 
     def _resume(self) -> int:
@@ -222,8 +228,13 @@ class RawWriter:
         self._f.write(head + struct.pack("<I", zlib.crc32(payload, zlib.crc32(head))) + payload)
 
     def close(self) -> None:
-        if not self._f.closed:
+        """Flush and close; the file is closed also when the flush fails (ENOSPC: the error is raised)."""
+        if self._f.closed:
+            return
+        try:
             self.flush()
+        finally:
+            self._pending, self._pending_n = [], 0
             self._f.close()
 
     def __enter__(self) -> RawWriter:
@@ -310,6 +321,24 @@ class RawReader:
                 end = c.offset + CHUNK_HEAD_SIZE + c.samples.nbytes
                 nxt = c.first_index + len(c.samples)
         return end, nxt
+
+    def gaps(self) -> tuple[int, int]:
+        """(gaps, samples missing in them) between the whole chunks, from their headers alone (a seek
+        past each payload: milliseconds for a day's file); damage is left for ``chunks`` to name."""
+        size, width = os.path.getsize(self.path), 2 * self.header.channels
+        gaps = missing = 0
+        offset, nxt = HEADER_SIZE, None
+        with open(self.path, "rb") as f:
+            while offset + CHUNK_HEAD_SIZE <= size:
+                f.seek(offset)
+                magic, first, n, _, _ = struct.unpack(CHUNK_FMT, f.read(CHUNK_HEAD_SIZE))
+                end = offset + CHUNK_HEAD_SIZE + n * width
+                if magic != CHUNK_MAGIC or not 0 < n <= MAX_CHUNK_SAMPLES or end > size:
+                    break
+                if nxt is not None and first > nxt:
+                    gaps, missing = gaps + 1, missing + first - nxt
+                offset, nxt = end, first + n
+        return gaps, missing
 
     def scaled(self, samples: I16) -> tuple[F64, F64 | None]:
         """int16 counts -> accel (n, 3) g and gyro (n, 3) deg/s (None without a gyro).
