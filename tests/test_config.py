@@ -26,6 +26,7 @@ FULL = """
 [daemon]
 log_level = "debug"
 data_dir = "/var/lib/spasmwatch"
+raw_reserve_mb = 500
 http = { host = "127.0.0.1", port = 9000, lan = true, token = "s3cret" }
 
 [[bands]]
@@ -104,6 +105,7 @@ def test_missing_file_gives_defaults(tmp_path: Path) -> None:
 def test_full_file_is_read_into_types(tmp_path: Path) -> None:
     cfg = load_config(write(tmp_path, FULL))
     assert cfg.daemon.log_level == "debug" and cfg.daemon.http.port == 9000 and cfg.daemon.http.lan
+    assert cfg.daemon.raw_reserve_mb == 500.0 and Config().daemon.raw_reserve_mb == 1000.0
     assert cfg.bands == [
         Band(name="spasmwatch-0001", transport="ble", label="Ada"),
         Band(transport="serial", port="/dev/ttyACM0"),
@@ -180,6 +182,8 @@ def test_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
         ('[daemon]\ndata_dir = "spasmwatch-data"', '[daemon] data_dir: expected an absolute path (or ~/...), got "spasmwatch-data"'),
         ('[channels.sound]\ncommand = "aplay \'my alarm.wav"', "[channels.sound] command: expected a command line with balanced quotes"),
         ("[daemon]\nlog_level = \"loud\"", '[daemon] log_level: expected one of "debug", "info", "warning", "error", got "loud"'),
+        ("[daemon]\nraw_reserve_mb = -5", "[daemon] raw_reserve_mb: expected a number of MB >= 0 (0: no reserve), got -5"),
+        ('[daemon]\nraw_reserve_mb = "1GB"', '[daemon] raw_reserve_mb: expected a number of MB >= 0 (0: no reserve), got "1GB"'),
         ("[alerts]\nescalate_after_s = -1", "[alerts] escalate_after_s: expected a number >= 0, got -1"),
         ("[alerts]\nescalate_after_s = nan", "[alerts] escalate_after_s: expected a number >= 0, got nan"),
         ('[alerts]\nquiet_hours = "10pm-7am"', '[alerts] quiet_hours: expected "HH:MM-HH:MM" or "", got "10pm-7am"'),
@@ -245,7 +249,8 @@ def test_a_bad_whole_number_is_quoted_as_written(tmp_path: Path) -> None:
         ("[channels.mqtt]\nhots = \"x\"", "[channels.mqtt] hots: unknown key (did you mean 'host'?)"),
         ("[alert]\nrate_limit_s = 1", "alert: unknown key (did you mean 'alerts'?)"),
         ("[[bands]]\nname = \"a\"\nadress = \"x\"", "[bands #1] adress: unknown key (did you mean 'address'?)"),
-        ("[daemon]\nzzz = 1", "[daemon] zzz: unknown key (known: log_level, data_dir, http)"),
+        ("[daemon]\nzzz = 1", "[daemon] zzz: unknown key (known: log_level, data_dir, http, raw_reserve_mb)"),
+        ("[daemon]\nraw_reserve = 500", "[daemon] raw_reserve: unknown key (did you mean 'raw_reserve_mb'?)"),
     ],
 )
 def test_unknown_keys_are_errors_with_a_hint(tmp_path: Path, text: str, expected: str) -> None:

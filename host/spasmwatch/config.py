@@ -33,6 +33,7 @@ from swcore.protocol import RATES_HZ
 import tomlkit
 
 from spasmwatch.alerts.model import SOUND_REPEAT_EVERY_S, SOUND_REPEAT_FOR_S, AlertSettings, BandFault, Urgency
+from spasmwatch.daemon.consts import RAW_RESERVE_MB
 from spasmwatch.errors import ConfigError
 
 CONFIG_ENV = "SPASMWATCH_CONFIG"
@@ -106,6 +107,8 @@ class Daemon:
     # whatever folder a command runs in, the daemon and the CLI would each open a store of their own.
     data_dir: str | None = field(default=None, metadata=_rule("an absolute path (or ~/...)", lambda v: Path(v).expanduser().is_absolute()))
     http: Http = field(default_factory=Http)
+    # Free space (MB) raw recording leaves for the store's events; raw pauses below it (0: none).
+    raw_reserve_mb: float = field(default=RAW_RESERVE_MB, metadata=_rule("a number of MB >= 0 (0: no reserve)", lambda v: v >= 0))
 
 
 @dataclass

@@ -52,6 +52,9 @@ def band_lines(b: dict[str, Any]) -> list[str]:
         by = f" by {b['muted_by']}" if b.get("muted_by") else ""
         off = f"spasmwatch mute {shlex.quote(b['device'])} --off"
         lines.append(f"  notices held back until {hm(b['muted_until'])}{by} (cluster alarms still sound; '{off}' ends it)")
+    raw = b.get("raw_paused")  # .get: a daemon from before the field
+    if raw:
+        lines.append(f"  raw recording paused since {hm(raw['since'])}: {raw['why']} (events, alarms and status go on)")
     c = b["last_cluster"]
     if c:
         lines.append(f"  last cluster: {hm(c['start'])}, {c['count']} spasms, {minutes(c['post_wake_s'])} after waking")

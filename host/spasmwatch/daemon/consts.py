@@ -107,3 +107,23 @@ RESTART_SEC = 5
 # past it loses nothing (unacknowledged pushes stay kept in the store, SQLite survives a kill),
 # but a stop cut short is logged as a failure.
 STOP_MARGIN_S = 15
+
+# --- raw recording (a band's raw = true: docs/host.md "Raw samples") -----------------------------
+# Free space (MB, 10^6 bytes) that raw recording leaves on its file system for the store. A band's
+# raw at 100 Hz is 105 MB a day (measured, 109.5 MB at 104 Hz), the store 1.4 MB a day: on a small
+# SD card raw took the last of the space within days and then the store refused the events. 1000 MB
+# holds years of the store's growth, SQLite's WAL and checkpoints, and a Raspberry Pi's own logs and
+# updates on the same card ([daemon] raw_reserve_mb; 0: no reserve).
+RAW_RESERVE_MB = 1000.0
+# Raw recording starts again once free space is this much (MB) above the reserve: about a day of
+# one band's raw, so a disk hovering at the reserve pauses and resumes about once a day, not at
+# every check (each is a log line and a status change).
+RAW_RESUME_MARGIN_MB = 100.0
+# Free space is read (statvfs) at most this often (s, monotonic) while raw arrives: a band sends
+# 5-100 RAW records a second (19 samples each at a 247-byte MTU, 1 at 23), a statvfs each would be
+# waste; raw grows 1.2 kB/s a band at 100 Hz, so 5 s between checks overshoots the reserve by 6 kB.
+RAW_DISK_CHECK_S = 5.0
+# A band whose raw file failed to write (ENOSPC, EIO, a read-only file system) tries again this
+# often (s): such a fault seldom clears within minutes, and each try is an open and one small
+# write, not one failing write per record (5-100 a second); raw is back within 10 min of the fix.
+RAW_RETRY_S = 600.0

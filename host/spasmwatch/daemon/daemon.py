@@ -30,6 +30,7 @@ from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.api import Json
 from spasmwatch.daemon.clock import Clock, SystemClock, local_day
 from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
+from spasmwatch.daemon.rawkeep import DiskReserve, RawPause
 from spasmwatch.daemon.session import BandInfo, BandSession, Offsets, State, unwrap_u32
 from spasmwatch.errors import InputError
 from spasmwatch.io.rawfile import RawHeader, RawReader, RawWriter
@@ -78,6 +79,8 @@ class BandView:
     backfilling: bool = False
     raw: RawWriter | None = None
     raw_boot: int | None = None
+    raw_failed: RawPause | None = None  # its raw file failed to write: raw paused for this band
+    raw_retry_mono: float = 0.0  # mono s of the next try while raw_failed
     params: Params = field(default_factory=lambda: Params(DEFAULT_RATE_HZ, True))  # at the band's reported IMU rate
     log_life: LogLife | None = None  # the band's current log life (known once it connected)
     link_alert: str | None = None  # the id the disconnected alert was raised under (the label if never seen)
@@ -96,6 +99,7 @@ class Daemon:
         resync_s: float = K.RESYNC_S,
         disconnect_alert_s: float = K.DISCONNECT_ALERT_S,
         raw_dir: Path | None = None,
+        raw_reserve_mb: float = K.RAW_RESERVE_MB,
     ) -> None:
         self.store = store
         self.clock = clock or SystemClock()
@@ -113,6 +117,7 @@ class Daemon:
                 ch.alarm_open = self.engine.alarm_open  # the sound repeats until someone acknowledges
         self.bands: list[BandView] = []
         self.raw_dir = raw_dir or store.path.parent / "raw"
+        self.raw_disk = DiskReserve(self.raw_dir, raw_reserve_mb, self.clock.mono, self.clock.wall)
         for spec in bands:
             s = BandSession(
                 spec.label, spec.link_factory, self, wall=self.clock.wall, stale_s=stale_s, raw=spec.raw, resync_s=resync_s, rate_hz=spec.rate_hz
@@ -157,8 +162,7 @@ class Daemon:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for b in self.bands:
-            if b.raw is not None:
-                b.raw.close()
+            self._close_raw(b)  # (a failure: the last pending samples are lost, a gap at the file's end)
         await self.dispatcher.close()
 
     async def _ticker(self) -> None:
@@ -391,24 +395,87 @@ class Daemon:
         self._publish({"type": "status"})
 
     def _on_raw(self, device: str, rec: dict[str, Any], received_s: float) -> None:
-        """Raw samples go to one .swraw file per band boot (sample indexes restart at a boot)."""
+        """Raw samples go to one .swraw file per band boot (sample indexes restart at a boot) while
+        the disk keeps its reserve for the store and the file takes writes (rawkeep.py): samples
+        not kept are a gap in the file's indexes. Nothing here may disturb the band's session."""
         b = self._by_device(device)
+        if not self._raw_may_write(b, device):
+            return
+        try:
+            w = self._raw_writer(b, device, rec, received_s)
+            # The band's u32 index wraps after 2^32 samples (497 days at 100 Hz); the file's does not.
+            first = unwrap_u32(rec["first_index"], w.next_index, slack=1 << 31)
+            try:
+                w.append(first, rec["samples"], rec["dropped"])
+            except ValueError as e:
+                log.warning("%s: raw samples out of order, skipped: %s", device, e)
+            if b.raw_failed is not None:
+                w.flush()  # a try after a failure: a write that reaches the file says it takes raw again
+        except (OSError, InputError) as e:  # ENOSPC, EIO, a read-only file system, a damaged file
+            path = b.raw.path if b.raw is not None else str(self._raw_path(device, int(b.status.get("boot", 0))))
+            self._close_raw(b)  # (the same fault again on the pending samples: they are the gap)
+            self._raw_failed(b, device, e, path)
+            return
+        if b.raw_failed is not None:
+            log.info("%s: raw recording resumed: %s takes writes again", device, w.path)
+            b.raw_failed = None
+            self._publish({"type": "status"})
+
+    def _raw_may_write(self, b: BandView, device: str) -> bool:
+        """Not while this band's file failed (until its next try), nor while the disk is under the
+        reserve (its file closed then, so it is whole on disk)."""
+        if b.raw_failed is not None and self.clock.mono() < b.raw_retry_mono:
+            return False
+        before = self.raw_disk.paused
+        room = self.raw_disk.room()
+        if self.raw_disk.paused is not before:
+            self._publish({"type": "status"})
+        if not room and b.raw is not None:
+            path = b.raw.path
+            err = self._close_raw(b)
+            if err is not None:
+                self._raw_failed(b, device, err, path)
+        return room
+
+    def _raw_writer(self, b: BandView, device: str, rec: dict[str, Any], received_s: float) -> RawWriter:
         boot = int(b.status.get("boot", 0))
         if b.raw is None or b.raw_boot != boot:
-            if b.raw is not None:
-                b.raw.close()
+            err = self._close_raw(b)
+            if err is not None:
+                raise err
             self.raw_dir.mkdir(parents=True, exist_ok=True)
             b.raw, b.raw_boot = RawWriter(*self._raw_file(device, boot, b.params.rate_hz, rec, received_s)), boot
-        # The band's u32 index wraps after 2^32 samples (497 days at 100 Hz); the file's does not.
-        first = unwrap_u32(rec["first_index"], b.raw.next_index, slack=1 << 31)
+        return b.raw
+
+    def _raw_failed(self, b: BandView, device: str, e: OSError | InputError, path: str) -> None:
+        """Raw paused for this band, tried again in RAW_RETRY_S; logged once per distinct error."""
+        why = f"cannot write {path}: {e.strerror or e}" if isinstance(e, OSError) else str(e)
+        b.raw_retry_mono = self.clock.mono() + K.RAW_RETRY_S
+        if b.raw_failed is not None and b.raw_failed.why == why:
+            log.debug("%s: raw recording still paused: %s", device, why)
+            return
+        log.warning("%s: raw recording paused: %s; events, alarms and status go on; raw is tried again every %.0f min",
+                    device, why, K.RAW_RETRY_S / 60)  # fmt: skip
+        b.raw_failed = RawPause(self.clock.wall(), why)
+        self._publish({"type": "status"})
+
+    @staticmethod
+    def _close_raw(b: BandView) -> OSError | None:
+        """Its pending samples written and the file closed (closed also when that write fails: the error)."""
+        w, b.raw, b.raw_boot = b.raw, None, None
         try:
-            b.raw.append(first, rec["samples"], rec["dropped"])
-        except ValueError as e:
-            log.warning("%s: raw samples out of order, skipped: %s", device, e)
+            if w is not None:
+                w.close()
+        except OSError as e:
+            return e
+        return None
+
+    def _raw_path(self, device: str, boot: int) -> Path:
+        return self.raw_dir / f"{device}-boot{boot}.swraw"
 
     def _raw_file(self, device: str, boot: int, rate: int, rec: dict[str, Any], received_s: float) -> tuple[Path, RawHeader]:
         """This boot's raw file and its header: the file's own when it exists (from before a restart)."""
-        path = self.raw_dir / f"{device}-boot{boot}.swraw"
+        path = self._raw_path(device, boot)
         if path.exists() and path.stat().st_size > 0:
             try:
                 return path, RawReader(path).header
@@ -533,7 +600,14 @@ class Daemon:
             "muted_until": summary.get("muted_until"), "muted_by": summary.get("muted_by"),
             "bad_records": b.session.decode_errors,
             "log_life": _life_json(b.log_life),
+            "raw_paused": self._raw_pause_json(b),
         }
+
+    def _raw_pause_json(self, b: BandView) -> Json | None:
+        """Why this band's raw recording is paused (null: recording, or raw is off): researchers and
+        the family must see it, not only the journal."""
+        pause = (b.raw_failed or self.raw_disk.paused) if b.session.raw else None
+        return None if pause is None else {"since": pause.since, "why": pause.why}
 
     def clusters(self, since: float, until: float) -> list[Json]:
         return [self._cluster_json(r) for r in self.store.clusters(None, since, until)]

@@ -1,0 +1,192 @@
+"""Raw recording never costs the events (docs/host.md "Raw samples"): a raw file that cannot be
+written pauses raw for its band, not its session; raw pauses while the disk is under the reserve
+kept for the store, and resumes above it; the file keeps the pause as a gap that replay fills.
+
+The full disk is the kernel's own: the boot's raw file is a symlink to /dev/full (every write
+ENOSPC). The reserve is read against the tmp file system's real free space (statvfs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from spasmwatch.alerts import NoticeKind
+from spasmwatch.commands.status import band_lines
+from spasmwatch.daemon import consts as K
+from spasmwatch.daemon.daemon import BandSpec, Daemon
+from spasmwatch.daemon.session import BandInfo, State
+from spasmwatch.io.rawfile import RawReader
+from spasmwatch.store import Store
+from swcore import protocol as P
+from synthetic import HandClock, spasm_record
+
+from .conftest import SPASMS_S, rig
+
+DEVICE = "raw00001"
+T0 = 1_800_000_000.0
+RATE_HZ = 100
+PER_RECORD = 19  # samples per RAW record at a 247-byte MTU (firmware RAW_MAX_SAMPLES)
+ENOSPC = os.strerror(28)  # "No space left on device"
+MB = 1_000_000  # bytes: the unit of raw_reserve_mb
+
+
+def test_a_full_disk_under_the_raw_file_pauses_raw_not_the_band(tmp_path: Path, cluster_csv: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The real band firmware streaming raw into /dev/full: before, the OSError left on_record, the
+    session reconnected every 2 s with a traceback each time, and events came only by backfill."""
+    caplog.set_level(logging.INFO)
+    (tmp_path / "raw").mkdir()
+    os.symlink("/dev/full", tmp_path / "raw" / "band0000-boot1.swraw")
+    states: list[str] = []
+
+    async def main() -> dict[str, Any]:
+        async with rig(tmp_path, cluster_csv, speed=4, raw=True) as r:
+            assert r.daemon is not None
+            d, session = r.daemon, r.daemon.bands[0].session
+            on_state = d.on_state
+
+            def watch(s: Any, state: State, detail: str) -> None:
+                states.append(f"{state.value}: {detail}")
+                on_state(s, state, detail)
+
+            d.on_state = watch  # type: ignore[method-assign]
+            await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 90, "the alarm")
+            await r.wait_for(lambda: (r.store.latest_status("band0000").uptime_s or 0) >= 100, 60, "the recording to be played")  # type: ignore[union-attr]
+            after = states[[x.split(":")[0] for x in states].index("streaming") + 1 :]
+            assert after == [], f"the band session was disturbed: {after}"
+            assert session.state is State.STREAMING
+            return d.status()
+
+    st = asyncio.run(main())
+    errors = [rec.getMessage() for rec in caplog.records if rec.levelno >= logging.ERROR]
+    assert errors == [], errors
+    paused = [rec.getMessage() for rec in caplog.records if "raw recording paused" in rec.getMessage()]
+    assert len(paused) == 1, paused  # logged once, with the path and the error
+    assert "band0000-boot1.swraw" in paused[0] and ENOSPC in paused[0], paused
+    band = st["bands"][0]
+    assert band["connected"] and band["state"] == "STREAMING"
+    assert band["raw_paused"] is not None and ENOSPC in band["raw_paused"]["why"], band
+    assert any("raw recording paused since" in line and ENOSPC in line for line in band_lines(band)), band_lines(band)
+    with Store(tmp_path / "spasmwatch.db") as store:  # events, epochs and status all stored
+        full = [e for e in store.events("band0000") if not e.flags & P.EF_MATCHED]
+        assert len(full) >= len(SPASMS_S) - 1, full
+        assert len(list(store.activity("band0000"))) >= 5
+        assert store.latest_status("band0000") is not None
+
+
+def _daemon(store: Store, clock: HandClock, raw_dir: Path, **kw: Any) -> Daemon:
+    """A daemon with one raw band, connected and caught up as its session would leave it."""
+    spec = [BandSpec("crib", lambda: None, raw=True, rate_hz=RATE_HZ)]  # type: ignore[arg-type,return-value]  # driven below
+    d = Daemon(store, spec, clock=clock, raw_dir=raw_dir, **kw)
+    b = d.bands[0]
+    b.session.info = BandInfo(DEVICE, "spasmwatch-band", "test", "sim", "sim:0", "sim")
+    d.on_connected(b.session.info)
+    d.on_rate(DEVICE, float(RATE_HZ))
+    d.next_backfill_seq(DEVICE)
+    d.on_record(DEVICE, {"type": "loginfo", "flags": P.LF_DONE}, clock.t)
+    b.session._set(State.STREAMING)
+    store.add_sync(DEVICE, 1, 0, T0)
+    return d
+
+
+class Band:
+    """RAW records of a band sampling at 100 Hz, sent as its clock (the daemon's HandClock) runs."""
+
+    def __init__(self, d: Daemon, clock: HandClock) -> None:
+        self.d, self.clock, self.index = d, clock, 0
+        self.rows = np.random.default_rng(1).integers(-900, 900, (1 << 16, 6))
+
+    def run(self, seconds: float) -> None:
+        for _ in range(round(seconds * RATE_HZ / PER_RECORD)):
+            i = self.index % len(self.rows)
+            rec = P.decode(P.encode_raw(self.index, self.rows[i : i + PER_RECORD].tolist()))
+            self.index += PER_RECORD
+            self.clock.t += PER_RECORD / RATE_HZ
+            self.d.on_record(DEVICE, rec, self.clock.t)
+
+
+def test_raw_pauses_under_the_reserve_resumes_above_it_and_the_gap_replays(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    clock = HandClock(T0)
+    raw_dir = tmp_path / "raw"
+    free_mb = shutil.disk_usage(tmp_path).free / MB
+    with Store(tmp_path / "db.sqlite") as store:
+        d = _daemon(store, clock, raw_dir, raw_reserve_mb=free_mb + 1000)  # more than this disk has free
+        band = Band(d, clock)
+        band.run(60)
+        (st,) = d.status()["bands"]
+        assert st["raw_paused"] is not None, "raw went on under the reserve"
+        assert "free on" in st["raw_paused"]["why"] and "for events" in st["raw_paused"]["why"], st["raw_paused"]
+        # Cheaply: one statvfs per RAW_DISK_CHECK_S of the clock, not one per record (316 records).
+        assert d.raw_disk.checks <= 60 / K.RAW_DISK_CHECK_S + 1, d.raw_disk.checks
+        assert not (raw_dir / f"{DEVICE}-boot0.swraw").exists() or os.path.getsize(raw_dir / f"{DEVICE}-boot0.swraw") == 0
+
+        d.raw_disk.reserve_mb = 0.001  # room again (the disk has far more than the resume margin free)
+        band.run(30)
+        resumed_at = band.index
+        d.raw_disk.reserve_mb = free_mb + 1000
+        band.run(30)  # paused again: a gap inside the file
+        d.raw_disk.reserve_mb = 0.001
+        band.run(30)
+        assert d.status()["bands"][0]["raw_paused"] is None
+        d.on_record(DEVICE, spasm_record(0, 1_000), clock.t)  # events went on throughout
+        assert len(list(store.events(DEVICE))) == 1
+        for b in d.bands:
+            d._close_raw(b)
+    lines = [rec.getMessage() for rec in caplog.records if rec.name == "spasmwatch.daemon.rawkeep"]
+    assert [line.split(":")[0] for line in lines] == ["raw recording paused", "raw recording resumed"] * 2, lines
+
+    path = raw_dir / f"{DEVICE}-boot0.swraw"
+    gaps, missing = RawReader(path).gaps()
+    assert gaps == 1 and abs(missing - 30 * RATE_HZ) <= 2 * PER_RECORD + K.RAW_DISK_CHECK_S * RATE_HZ, (gaps, missing)
+    first = next(RawReader(path).chunks()).first_index
+    assert resumed_at - 30 * RATE_HZ - PER_RECORD <= first <= resumed_at - 30 * RATE_HZ + K.RAW_DISK_CHECK_S * RATE_HZ
+    out = _replay(path)
+    assert out.returncode == 0, out.stderr
+    assert f"missing in 1 gap(s)" in out.stderr and "paused raw recording" in out.stderr, out.stderr
+    assert out.stdout.startswith("{") or out.stdout == "", out.stdout
+
+
+def test_a_raw_file_that_fails_is_tried_again_later_and_resumes(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """ENOSPC on the band's file (not the reserve: the disk has room): raw paused for that band,
+    logged once, nothing written per record; tried again after RAW_RETRY_S, and back."""
+    caplog.set_level(logging.DEBUG)
+    clock = HandClock(T0)
+    raw_dir = tmp_path / "raw"
+    raw_dir.mkdir()
+    path = raw_dir / f"{DEVICE}-boot0.swraw"
+    os.symlink("/dev/full", path)
+    with Store(tmp_path / "db.sqlite") as store:
+        d = _daemon(store, clock, raw_dir, raw_reserve_mb=0.001)
+        band = Band(d, clock)
+        band.run(K.RAW_RETRY_S / 2)
+        (st,) = d.status()["bands"]
+        assert st["raw_paused"] is not None and str(path) in st["raw_paused"]["why"] and ENOSPC in st["raw_paused"]["why"], st
+        band.run(K.RAW_RETRY_S)  # one more try, the same error: not logged again
+        warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and "raw" in r.getMessage()]
+        assert len(warned) == 1, warned
+        tries = [r.getMessage() for r in caplog.records if "raw recording still paused" in r.getMessage()]
+        assert len(tries) == 1, tries  # one try in RAW_RETRY_S, not one per record
+        path.unlink()  # the disk fixed
+        band.run(K.RAW_RETRY_S / 2 + 60)  # its next try comes RAW_RETRY_S after the last: a minute before the end
+        assert d.status()["bands"][0]["raw_paused"] is None
+        assert any("raw recording resumed" in r.getMessage() for r in caplog.records)
+        for b in d.bands:
+            d._close_raw(b)
+    assert RawReader(path).gaps() == (0, 0)  # a new file from the retry on
+    assert 55 * RATE_HZ <= sum(len(c.samples) for c in RawReader(path).chunks()) <= 61 * RATE_HZ
+
+
+def _replay(path: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.run([sys.executable, "-m", "spasmwatch", "replay", str(path), "--jsonl"],
+                          capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
