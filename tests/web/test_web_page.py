@@ -177,6 +177,23 @@ def test_a_test_alarm_is_sent_from_the_page_and_says_where_it_did_not_arrive(pag
     assert page.locator("#test-alarm-msg").inner_text() == "Sent on sound: check that it arrived."
 
 
+def test_a_raw_recording_paused_shows_on_the_band_card(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
+    """Raw paused under the disk reserve (or a file that cannot be written): the researcher's
+    recording has a gap from then on, and the card says so and why, live."""
+    load(page, served.url)
+    band = page.locator(".band[data-device='SW-0001']")
+    assert band.locator("[data-fact='raw']").count() == 0
+    since = served.call(fake.now) - 300
+    why = "412 MB free on /home, keeping 1 GB for events"
+    served.call(fake.set_band, raw_paused={"since": since, "why": why})
+    line = band.locator("[data-fact='raw']")
+    line.wait_for()  # live, no reload
+    hm = time.strftime("%H:%M", time.localtime(since))
+    assert line.inner_text() == f"Raw recording paused since {hm}: {why}. Events and alarms go on.", line.inner_text()
+    served.call(fake.set_band, raw_paused=None)
+    line.wait_for(state="detached")
+
+
 def test_a_note_is_saved(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
     load(page, served.url)
     assert page.locator("#notes-empty").is_visible()

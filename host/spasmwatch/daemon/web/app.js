@@ -304,7 +304,10 @@
         el("p", { class: "seen muted small", "data-fact": "seen", text: `Last heard from the band: ${seen}` }),
         faults.length ? el("ul", { class: "faults", "aria-label": "Band problems" },
           ...faults.map((f) => el("li", { text: FAULT_NAMES[f] || f }))) : null,
-        b.muted_until ? muteBox(b, now) : null);
+        b.muted_until ? muteBox(b, now) : null,
+        // For researchers: their recording has a gap from here (low disk, a file that cannot be written).
+        b.raw_paused ? el("p", { class: "raw-paused small", "data-fact": "raw",
+          text: `Raw recording paused since ${hhmm(b.raw_paused.since)}: ${b.raw_paused.why}. Events and alarms go on.` }) : null);
     }));
     scheduleMuteEnd(bands, now);
     // The band choice of the note form.
