@@ -190,3 +190,12 @@ def _replay(path: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     return subprocess.run([sys.executable, "-m", "spasmwatch", "replay", str(path), "--jsonl"],
                           capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+
+
+def test_the_reserve_comes_from_the_config(tmp_path: Path) -> None:
+    from spasmwatch.config import from_dict
+    from spasmwatch.daemon.main import build
+
+    with Store(tmp_path / "db.sqlite") as store:
+        assert build(from_dict({"daemon": {"raw_reserve_mb": 250}}, "config.toml"), store).raw_disk.reserve_mb == 250.0
+        assert build(from_dict({}, "config.toml"), store).raw_disk.reserve_mb == K.RAW_RESERVE_MB

@@ -73,12 +73,20 @@ class DiskReserve:
         now = self.mono()
         if self._checked is None or now - self._checked >= K.RAW_DISK_CHECK_S:
             self._checked = now
-            self._check(self._free_bytes())
+            free = self._free_bytes()
+            if free is not None:
+                self._check(free)
         return self.paused is None
 
-    def _free_bytes(self) -> int:
+    def _free_bytes(self) -> int | None:
+        """Free bytes for an unprivileged writer (statvfs f_bavail), None when it cannot be read
+        (the state stays as it was: a write that fails pauses its band by itself)."""
         self.checks += 1
-        return shutil.disk_usage(existing(self.folder)).free
+        try:
+            return shutil.disk_usage(existing(self.folder)).free
+        except OSError as e:
+            log.debug("free space of %s not read: %s", self.folder, e)
+            return None
 
     def _check(self, free: int) -> None:
         reserve = self.reserve_mb * MB
