@@ -32,7 +32,16 @@ from spasmwatch.analysis.clusters import Cluster, Spasm
 from servers import MqttProxy, Recorder, Seen, Watcher, free_port, http_recorder, start_broker, stop_broker
 
 from spasmwatch.alerts import AlertSettings, Notification, NoticeKind
-from spasmwatch.alerts.channels import Channel, NtfyChannel, NtfySettings, RetrySettings, WebhookChannel, WebhookSettings
+from spasmwatch.alerts.channels import (
+    Channel,
+    NtfyChannel,
+    NtfySettings,
+    RetrySettings,
+    SoundChannel,
+    SoundSettings,
+    WebhookChannel,
+    WebhookSettings,
+)
 from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.daemon import DEFAULT_RATE_HZ, BandSpec, Daemon, _StoreSource
@@ -403,6 +412,31 @@ def test_an_open_alarm_is_restored_and_escalates_when_the_band_stays_away_after_
         kinds = [n.kind for n in d.notifications]
         assert NoticeKind.CLUSTER_ESCALATED in kinds and NoticeKind.CLUSTER_ALARM not in kinds, kinds
         assert d.status()["bands"][0]["device"] == DEVICE and d.status()["bands"][0]["alert_state"] == "ESCALATED"
+
+
+@pytest.mark.parametrize("alarm_age_s", [5.0, 700.0])
+def test_a_restored_alarm_nobody_answered_sounds_again_for_what_is_left_of_repeat_for_s(tmp_path: Path, alarm_age_s: float) -> None:
+    """The local sound repeats an unanswered alarm (repeat_for_s, 600 s by default); a daemon killed
+    during it came back silent, its alarm open and nobody told again. Now the repeats carry on, for
+    the rest of repeat_for_s since the alarm first played (none left after 700 s)."""
+    plays = tmp_path / "plays"
+    player = tmp_path / "player"
+    player.write_text(f"#!/bin/sh\necho played >> {plays}\n")
+    player.chmod(0o755)
+    clock = Clock(time.time() - alarm_age_s)
+    with Store(tmp_path / "db.sqlite") as store:
+        _alarmed(store, clock)
+        # kill -9; the band is out of range when the daemon comes back.
+        sound = SoundChannel(SoundSettings(command=(str(player),), wav_path=tmp_path / "a.wav", repeat_every_s=0.2))
+        # (no escalation meanwhile: it is a new alarm to the room, which plays and repeats anew)
+        d = _absent_band(tmp_path, store, channels={"sound": sound}, alert_settings=AlertSettings(escalate_after_s=3600))
+        asyncio.run(asyncio.wait_for(_run_for(d, 1.5), 20))
+        assert d.status()["bands"][0]["alert_state"] == "ALARM"
+        played = len(plays.read_text().splitlines()) if plays.exists() else 0
+        if alarm_age_s < 600:
+            assert played >= 3, f"played {played} time(s) in 1.5 s after the restart; every 0.2 s expected"
+        else:
+            assert played == 0, "an alarm past repeat_for_s stays quiet after a restart"
 
 
 def test_alert_ids_go_on_across_a_restart_and_a_restored_alarm_keeps_its_id(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from spasmwatch.alerts import AlertEngine, AlertSettings, BandFault, ClusterStat
 from spasmwatch.alerts.channels.base import Channel, ChannelError
 from spasmwatch.alerts.channels.mqtt import BandStatus, MqttChannel
 from spasmwatch.alerts.channels.dispatch import Caregiver, Delivery, Dispatcher
-from spasmwatch.alerts.channels.outbox import KeepsOutgoing, why_not_resend
+from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, why_not_resend
 from spasmwatch.alerts.channels.sound import SoundChannel
 from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.daemon import consts as K
@@ -535,6 +535,10 @@ class Daemon:
             )
             if n is not None and isinstance(self.dispatcher.channels.get("mqtt"), MqttChannel):
                 self._restored.append(n)  # for MQTT's retained state (_mqtt_mirror)
+            if n is not None and n.state in OPEN_ALARM_STATES:  # nobody has answered it: the room hears it again
+                for ch in self.dispatcher.channels.values():
+                    if isinstance(ch, SoundChannel):
+                        ch.keep_ringing(n.alert_id, played_s_ago=self.clock.wall() - r.alert_t)
             if not r.closed:  # (a closed one is tracked already: _stored_clusters)
                 ts = self._spasm_ts(r.id)
                 analysis.tracked.append(TrackedCluster(r.key, r.start_t, r.end_t, store_id=r.id, alarmed=True, spasm_ts=ts))

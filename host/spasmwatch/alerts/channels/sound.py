@@ -114,22 +114,25 @@ class SoundChannel(SettingsChannel[SoundSettings]):
     async def send(self, n: Notification) -> None:
         await self._play()
         if n.state in OPEN_ALARM_STATES:
-            self._repeat_while_open(n.alert_id)
+            self.keep_ringing(n.alert_id)
 
     async def close(self) -> None:
         for task in list(self._repeats.values()):
             task.cancel()
         await asyncio.gather(*self._repeats.values(), return_exceptions=True)
 
-    def _repeat_while_open(self, alert_id: int) -> None:
+    def keep_ringing(self, alert_id: int, played_s_ago: float = 0.0) -> None:
+        """Play ``alert_id``'s alarm again while it is open, for what is left of ``repeat_for_s`` since it
+        first played ``played_s_ago`` (a daemon restarted during an alarm carries on with the rest)."""
         s = self.settings
-        if self.alarm_open is None or s.repeat_every_s <= 0 or s.repeat_for_s <= 0 or alert_id in self._repeats:
+        for_s = s.repeat_for_s - max(0.0, played_s_ago)
+        if self.alarm_open is None or s.repeat_every_s <= 0 or for_s <= 0 or alert_id in self._repeats:
             return  # an escalation of an alarm already repeating changes nothing
-        self._repeats[alert_id] = asyncio.get_running_loop().create_task(self._repeat(alert_id))
+        self._repeats[alert_id] = asyncio.get_running_loop().create_task(self._repeat(alert_id, for_s))
 
-    async def _repeat(self, alert_id: int) -> None:
+    async def _repeat(self, alert_id: int, for_s: float) -> None:
         s, loop = self.settings, asyncio.get_running_loop()
-        end = loop.time() + s.repeat_for_s
+        end = loop.time() + for_s
         played = failed = 0
         try:
             while loop.time() + s.repeat_every_s <= end:
