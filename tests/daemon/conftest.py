@@ -111,6 +111,9 @@ async def rig(
         for i in range(n_bands):
             r.start_band(i, band_args)
         specs = [BandSpec(f"band{i}", r.link_factory(i), raw=raw, rate_hz=rate_hz) for i in range(n_bands)]
+        # The raw tests must not depend on the machine's free space (the default reserve is 1 GB);
+        # tests/daemon/test_rawdisk.py tests the reserve on a daemon of its own.
+        daemon_kw.setdefault("raw_reserve_mb", 1.0)
         r.daemon = Daemon(r.store, specs, channels, clock=r.clock, **daemon_kw)
         await r.daemon.start()
         yield r
