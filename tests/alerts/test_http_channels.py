@@ -21,6 +21,8 @@ from spasmwatch.alerts.channels import (
 from spasmwatch.alerts.channels.outbox import from_json, why_not_resend
 from spasmwatch.store import Store
 
+from servers import Seen
+
 from .conftest import band_notice, free_port, http_recorder, notice
 
 FAST = RetrySettings(attempts=3, first_delay_s=0.01, factor=2.0, attempt_timeout_s=5.0)
@@ -258,3 +260,80 @@ MAX = 900.0
 )
 def test_what_is_sent_late_is_what_is_still_true(n: Notification, state_now: str | None, age_s: float, sent: bool) -> None:
     assert (why_not_resend(n, state_now, age_s, MAX) is None) is sent
+
+
+
+# --- [daemon.http] page_url: a tap on the push opens the family page (docs/alerts.md "ntfy") -------
+
+PAGE = "http://raspberrypi.local:8765/"
+# What aiohttp adds to any request; the rest is what spasmwatch chose to send, compared exactly.
+TRANSPORT_HEADERS = {"Host", "Content-Length", "Accept", "Accept-Encoding", "User-Agent"}
+ACK_BUTTON = f"view, Open to acknowledge, {PAGE}, clear=true"
+
+
+def ntfy_headers(seen: Seen) -> dict[str, str]:
+    return {k: v for k, v in seen.headers.items() if k not in TRANSPORT_HEADERS}
+
+
+def test_ntfy_with_page_url_opens_the_page_and_offers_the_button_on_an_open_alarm() -> None:
+    """Found by review: tapping the 3 am push did nothing, and the parent had to find the page to
+    acknowledge by hand. The exact headers: nothing else goes to the ntfy server (no LAN token)."""
+    band = band_notice(BandFault.NOT_WORN, True)
+    escalated = notice(NoticeKind.CLUSTER_ESCALATED, state="ESCALATED", urgency=Urgency.CRITICAL)
+    acked_update = notice(NoticeKind.CLUSTER_UPDATE, state="ACKNOWLEDGED", urgency=Urgency.NORMAL)
+    test = notice(NoticeKind.TEST, state="TEST", alert_id=0, cluster_key=None, count=None, started_t=None)
+
+    async def main() -> None:
+        async with http_recorder() as srv:
+            ch = NtfyChannel(NtfySettings(url=srv.url + "/baby-xyz", page_url=PAGE))
+            for n in (ALARM, band, UPDATE, escalated, acked_update, test):
+                await ch.send(n)
+            await ch.close()
+            alarm, fault, update, esc, acked, tst = (ntfy_headers(s) for s in srv.seen)
+            assert alarm == {
+                "Title": "ALARM: possible spasm cluster (cot)", "Priority": "urgent", "Tags": "rotating_light,cluster_alarm",
+                "Content-Type": "text/plain; charset=utf-8", "Idempotency-Key": "cot-3-7-1709629200000",
+                "Click": "http://raspberrypi.local:8765/",
+                "Actions": "view, Open to acknowledge, http://raspberrypi.local:8765/, clear=true",
+            }  # fmt: skip
+            assert fault == {
+                "Title": "not_worn (cot)", "Priority": "default", "Tags": "warning,band_fault",
+                "Content-Type": "text/plain; charset=utf-8", "Idempotency-Key": "cot-3-7-1709629200000",
+                "Click": "http://raspberrypi.local:8765/",
+            }  # fmt: skip
+            assert (update["Actions"], esc["Actions"], tst["Actions"]) == (ACK_BUTTON,) * 3
+            assert acked["Click"] == PAGE and "Actions" not in acked  # acknowledged: nothing left to acknowledge
+
+    asyncio.run(main())
+
+
+def test_ntfy_without_page_url_sends_no_click_or_actions() -> None:
+    async def main() -> None:
+        async with http_recorder() as srv:
+            ch = NtfyChannel(NtfySettings(url=srv.url + "/baby-xyz"))
+            await ch.send(ALARM)
+            await ch.send(band_notice(BandFault.NOT_WORN, True))
+            await ch.close()
+            alarm, fault = (ntfy_headers(s) for s in srv.seen)
+            assert alarm == {
+                "Title": "ALARM: possible spasm cluster (cot)", "Priority": "urgent", "Tags": "rotating_light,cluster_alarm",
+                "Content-Type": "text/plain; charset=utf-8", "Idempotency-Key": "cot-3-7-1709629200000",
+            }  # fmt: skip
+            assert fault == {
+                "Title": "not_worn (cot)", "Priority": "default", "Tags": "warning,band_fault",
+                "Content-Type": "text/plain; charset=utf-8", "Idempotency-Key": "cot-3-7-1709629200000",
+            }  # fmt: skip
+
+    asyncio.run(main())
+
+
+def test_webhook_with_page_url_adds_it_to_the_documented_json() -> None:
+    async def main() -> None:
+        async with http_recorder() as srv:
+            ch = WebhookChannel(WebhookSettings(url=srv.url + "/hook", page_url=PAGE))
+            await ch.send(ALARM)
+            await ch.close()
+            assert json.loads(srv.seen[0].body) == {**ALARM.to_json(), "page_url": "http://raspberrypi.local:8765/"}
+
+    asyncio.run(main())
+

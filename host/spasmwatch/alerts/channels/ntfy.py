@@ -2,6 +2,12 @@
 
 The phone app turns Priority 5 ("urgent") into a long, loud notification
 that can break through do-not-disturb: that is reserved for cluster alarms.
+
+With ``page_url`` (the family web page as a phone on the home network opens it), every push
+opens the page when tapped (``Click``) and an open alarm has an "Open to acknowledge" button
+(a ``view`` action): the page shows it at the top with its Acknowledge button. Not an ``http``
+action that acknowledges by itself: it would carry the LAN token, which the ntfy server (ntfy.sh
+for most families) would then hold.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ import base64
 from dataclasses import dataclass
 
 from spasmwatch.alerts.channels._http import HttpChannel
+from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES
 from spasmwatch.alerts.model import Notification, NoticeKind, Urgency
 
 # ntfy priorities: 1 min, 2 low, 3 default, 4 high, 5 urgent.
@@ -34,6 +41,9 @@ TAGS = {
     NoticeKind.BAND_CLEARED: "white_check_mark",
     NoticeKind.TEST: "test_tube",
 }
+# The pushes of an alarm; they get the button while it is open (below).
+ACK_BUTTON_KINDS = frozenset({NoticeKind.CLUSTER_ALARM, NoticeKind.CLUSTER_UPDATE, NoticeKind.CLUSTER_ESCALATED})
+ACK_BUTTON_LABEL = "Open to acknowledge"
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,9 @@ class NtfySettings:
     token: str | None = None  # access token: sent as a bearer token
     timeout_s: float = 10.0
     min_urgency: Urgency = Urgency.LOW
+    # The family web page as a phone on the home network opens it, without the token (config.py
+    # refuses one: the ntfy server sees every header). None: pushes open nothing.
+    page_url: str | None = None
 
 
 def header_text(s: str) -> str:
@@ -52,6 +65,15 @@ def header_text(s: str) -> str:
     if s.isascii():
         return s
     return "=?UTF-8?B?" + base64.b64encode(s.encode()).decode() + "?="
+
+
+def wants_ack_button(n: Notification) -> bool:
+    """An alarm nobody has seen to yet, and the test alarm (tapping its button checks, before a
+    real night, that this phone opens the page). An update after the acknowledgement, a warning
+    or a band notice open the page on a tap (Click) only."""
+    if n.kind is NoticeKind.TEST:
+        return True
+    return n.kind in ACK_BUTTON_KINDS and n.state in OPEN_ALARM_STATES
 
 
 class NtfyChannel(HttpChannel[NtfySettings]):
@@ -67,6 +89,12 @@ class NtfyChannel(HttpChannel[NtfySettings]):
         }
         if self.settings.token:
             h["Authorization"] = f"Bearer {self.settings.token}"
+        if self.settings.page_url:
+            h["Click"] = self.settings.page_url
+            if wants_ack_button(n):
+                # ntfy's short form "view, label, url, clear=true": tapping it opens the page and
+                # clears the notification (config.py keeps ',' and ';' out of the URL).
+                h["Actions"] = f"view, {ACK_BUTTON_LABEL}, {self.settings.page_url}, clear=true"
         return h
 
     async def post(self, n: Notification) -> None:

@@ -16,11 +16,20 @@ class WebhookSettings:
     timeout_s: float = 10.0
     headers: dict[str, str] = field(default_factory=dict)  # e.g. an Authorization header
     min_urgency: Urgency = Urgency.INFO  # machines get every state change
+    page_url: str | None = None  # the family web page ([daemon.http] page_url): in the body when set
 
 
 class WebhookChannel(HttpChannel[WebhookSettings]):
+    def payload(self, n: Notification) -> dict[str, object]:
+        """``spasmwatch.alert/1``, plus ``page_url`` when set: a receiver that forwards to a phone
+        can link to the page that acknowledges (the schema's fields are only ever added)."""
+        body = n.to_json()
+        if self.settings.page_url:
+            body["page_url"] = self.settings.page_url
+        return body
+
     async def post(self, n: Notification) -> None:
-        body = json.dumps(n.to_json(), separators=(",", ":")).encode()
+        body = json.dumps(self.payload(n), separators=(",", ":")).encode()
         headers = {
             "Content-Type": "application/json",
             "X-Spasmwatch-Event": n.kind.value,
