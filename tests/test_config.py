@@ -380,6 +380,43 @@ def test_a_caregiver_channel_that_is_switched_off_is_refused_when_read(tmp_path:
     assert expected in error_of(tmp_path, text)
 
 
+LAN = '[daemon.http]\nlan = true\ntoken = "s3cret-lan-token-0123"\n'
+
+
+def test_page_url_is_read() -> None:
+    cfg = from_dict(tomllib.loads(LAN + 'page_url = "http://raspberrypi.local:8765/"'), "config.toml")
+    assert cfg.daemon.http.page_url == "http://raspberrypi.local:8765/"
+    assert from_dict({}, "config.toml").daemon.http.page_url == ""  # unset: pushes open nothing
+
+
+@pytest.mark.parametrize(
+    ("page_url", "expected"),
+    [
+        ("raspberrypi.local:8765", '[daemon.http] page_url: expected an http:// or https:// URL, or "", got "raspberrypi.local:8765"'),
+        # ntfy.sh sees every push's headers: the LAN token in them would let anyone who reads them in.
+        (
+            "http://raspberrypi.local:8765/?token=s3cret-lan-token-0123",
+            "[daemon.http] page_url: must not carry the token (or a user name or password): the ntfy server sees every push's "
+            'headers. Give "http://raspberrypi.local:8765/" alone (the page is at /); a phone that opened the link with ?token= '
+            "once keeps a cookie for 400 days (docs/web.md)",
+        ),
+        ("http://raspberrypi.local:8765/?token=other", "[daemon.http] page_url: must not carry the token"),
+        ("http://raspberrypi.local:8765/s3cret-lan-token-0123", "[daemon.http] page_url: must not carry the token"),
+        ("http://mum:pw@raspberrypi.local:8765/", "[daemon.http] page_url: must not carry the token (or a user name or password)"),
+        ("http://127.0.0.1:8765/", '[daemon.http] page_url: "127.0.0.1:8765" is this computer: a phone cannot open it'),
+        ("http://raspberrypi.local:87x/", '[daemon.http] page_url: "raspberrypi.local:87x": the port is not a number 1-65535'),
+        ("http://raspberrypi.local:8765/a,b", "[daemon.http] page_url: \",\" cannot go into ntfy's Actions header: percent-encode it"),
+    ],
+)
+def test_a_page_url_that_pushes_cannot_carry_is_refused_naming_why(tmp_path: Path, page_url: str, expected: str) -> None:
+    assert expected in error_of(tmp_path, LAN + f'page_url = "{page_url}"')
+
+
+def test_a_page_url_for_a_page_that_serves_only_this_computer_is_refused(tmp_path: Path) -> None:
+    msg = error_of(tmp_path, '[daemon.http]\npage_url = "http://raspberrypi.local:8765/"')
+    assert msg.endswith("[daemon.http] page_url: the page serves only this computer: set lan = true (and a token) so phones can open it")
+
+
 def test_every_config_that_is_read_builds_a_daemon(tmp_path: Path) -> None:
     from spasmwatch.daemon.main import build
     from spasmwatch.store import Store

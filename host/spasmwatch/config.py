@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
+from urllib.parse import parse_qs, urlsplit
 
 import platformdirs
 from swcore.protocol import RATES_HZ
@@ -98,6 +99,9 @@ class Http:
     port: int = field(default=8765, metadata=_PORT)
     lan: bool = False  # serve on every interface (needs a token)
     token: str = ""
+    # The page as a phone on the home network opens it, e.g. "http://raspberrypi.local:8765/":
+    # ntfy pushes open it when tapped (more checks in _check_page_url). "": pushes open nothing.
+    page_url: str = field(default="", metadata=_rule('an http:// or https:// URL, or ""', lambda v: v == "" or _url(v)))
 
 
 @dataclass
@@ -372,6 +376,8 @@ def _check_config(cfg: Config, source: str) -> None:
         raise ConfigError(f"{source}: [daemon.http] token: required when lan = true (the page can acknowledge alarms)")
     if not is_loopback(http.host) and not http.token:
         raise ConfigError(f"{source}: [daemon.http] token: required when host = {json.dumps(http.host)}, which other machines can reach")
+    if http.page_url:
+        _check_page_url(http, _Where(source, "daemon.http"))
     for i, b in enumerate(cfg.bands, 1):
         _check_band(b, _Where(source, f"bands #{i}"))
     _check_unique(source, "channels.webhook", [w.ref_name for w in cfg.channels.webhook])
@@ -409,6 +415,37 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(h).is_loopback
     except ValueError:
         return False
+
+
+# ntfy's Actions header separates its fields with ',' and an action from the next with ';'
+# (docs.ntfy.sh/publish, "Action buttons"); headers are Latin-1, and a URL is printable ASCII.
+_PAGE_URL_BAD = re.compile(r"[,;'\"]|[^\x21-\x7e]")
+
+
+def _check_page_url(http: Http, where: _Where) -> None:
+    """What ntfy pushes carry: never the LAN token (the ntfy server, ntfy.sh for most families,
+    sees every header), an address a phone can reach, characters ntfy's header keeps apart."""
+    u = urlsplit(http.page_url)
+    address = u.netloc.rsplit("@", 1)[-1]
+    if "token" in parse_qs(u.query) or (http.token and http.token in http.page_url) or "@" in u.netloc:
+        raise where.error(
+            "page_url", "must not carry the token (or a user name or password): the ntfy server sees every push's "
+            f'headers. Give "{u.scheme}://{address}/" alone (the page is at /); a phone that opened the link with ?token= '
+            "once keeps a cookie for 400 days (docs/web.md)",
+        )  # fmt: skip
+    try:
+        _ = u.port  # raises for a port that is no number 0-65535
+    except ValueError:
+        raise where.error("page_url", f"{json.dumps(address)}: the port is not a number 1-65535") from None
+    if is_loopback(u.hostname or ""):
+        raise where.error("page_url", f"{json.dumps(address)} is this computer: a phone cannot open it. Use the name or "
+                          'address the phones reach it by, e.g. "http://raspberrypi.local:8765/"')  # fmt: skip
+    if not http.lan and is_loopback(http.host):
+        raise where.error("page_url", "the page serves only this computer: set lan = true (and a token) so phones can open it")
+    bad = _PAGE_URL_BAD.search(http.page_url)
+    if bad:
+        raise where.error("page_url", f"{json.dumps(bad.group(), ensure_ascii=False)} cannot go into ntfy's Actions header: "
+                          "percent-encode it")  # fmt: skip
 
 
 def _check_band(b: Band, where: _Where) -> None:

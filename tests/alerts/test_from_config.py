@@ -157,3 +157,45 @@ def test_the_sound_repeat_settings_reach_the_channel() -> None:
     assert (sound.settings.repeat_every_s, sound.settings.repeat_for_s) == (45, 0)
     default = channels_from(from_dict({}, "config.toml"))["sound"]
     assert isinstance(default, SoundChannel) and (default.settings.repeat_every_s, default.settings.repeat_for_s) == (30, 600)
+
+
+def test_page_url_reaches_the_ntfy_and_webhook_pushes_and_the_lan_token_none() -> None:
+    """[daemon.http] page_url through the daemon's wiring: a real engine's band notice, alarm and
+    acknowledgement as the ntfy server and a webhook receive them."""
+    token = "s3cret-lan-token-0123"
+
+    async def main() -> None:
+        async with http_recorder() as srv:
+            text = f"""
+[daemon.http]
+lan = true
+token = "{token}"
+page_url = "http://192.168.1.20:8765/"
+[channels.sound]
+enabled = false
+[channels.desktop]
+enabled = false
+[[channels.ntfy]]
+url = "{srv.url}/baby-xyz"
+[[channels.webhook]]
+url = "{srv.url}/hook"
+"""
+            engine, d = wire(text, Clock(datetime(2024, 3, 5, 10, 0).timestamp()))
+            engine.on_band_state("cot", "not_worn", True)
+            engine.on_spasm("cot", 1, 2)
+            engine.on_spasm("cot", 1, 3)
+            await d.drain()
+            engine.ack_device("cot", "Mum")
+            await d.close()
+            pushes = [(s.headers["Tags"].split(",")[-1], s.headers.get("Click"), s.headers.get("Actions"))
+                      for s in srv.seen if s.path == "/baby-xyz"]  # fmt: skip
+            page, button = "http://192.168.1.20:8765/", "view, Open to acknowledge, http://192.168.1.20:8765/, clear=true"
+            assert pushes == [
+                ("band_fault", page, None), ("cluster_warning", page, None), ("cluster_alarm", page, button),
+                ("cluster_acknowledged", page, None),
+            ]  # fmt: skip
+            hooks = [json.loads(s.body) for s in srv.seen if s.path == "/hook"]
+            assert hooks and all(h["page_url"] == page for h in hooks)
+            assert not [s for s in srv.seen if token in str(s.headers) or token.encode() in s.body]
+
+    asyncio.run(main())

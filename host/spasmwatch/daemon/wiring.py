@@ -21,6 +21,7 @@ from spasmwatch.transport import Link, open_link
 
 def channels_from(cfg: Config) -> dict[str, Channel]:
     ch = cfg.channels
+    page_url = cfg.daemon.http.page_url or None  # what a push links to (checked: no token in it)
     out: dict[str, Channel] = {}
     if ch.sound.enabled:
         cmd = tuple(shlex.split(ch.sound.command)) if ch.sound.command else ()
@@ -29,10 +30,10 @@ def channels_from(cfg: Config) -> dict[str, Channel]:
         out["desktop"] = DesktopChannel(DesktopSettings())
     for w in ch.webhook:
         name = f"webhook:{w.ref_name}"
-        out[name] = WebhookChannel(WebhookSettings(url=w.url, name=name))
+        out[name] = WebhookChannel(WebhookSettings(url=w.url, name=name, page_url=page_url))
     for n in ch.ntfy:
         name = f"ntfy:{n.ref_name}"
-        out[name] = NtfyChannel(NtfySettings(url=n.url, name=name, token=n.token))
+        out[name] = NtfyChannel(NtfySettings(url=n.url, name=name, token=n.token, page_url=page_url))
     if ch.mqtt.enabled:
         m = ch.mqtt
         out["mqtt"] = MqttChannel(
