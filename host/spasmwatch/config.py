@@ -192,6 +192,9 @@ class Mqtt:
     password: str | None = None
     topic_prefix: str = "spasmwatch"
     discovery_prefix: str = "homeassistant"
+    # Acknowledge / test alarm from Home Assistant (buttons; {topic_prefix}/{band}/command): on, as
+    # a family with Home Assistant expects; the broker's authentication guards it (docs/alerts.md).
+    commands: bool = True
 
 
 @dataclass

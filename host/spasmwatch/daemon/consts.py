@@ -24,6 +24,11 @@ BACKOFF_S: dict[str, tuple[float, float]] = {
 # The longest mute of a band's notices (s; the web API and 'spasmwatch mute' refuse longer):
 # a mute longer than a day is forgotten, not a choice.
 MAX_MUTE_S = 24 * 3600.0
+# The longest "who did it" kept (characters; the web API's ``by`` and an MQTT command's): a name,
+# not a text; the alert history and the acknowledgement's words carry it.
+MAX_BY = 100
+# Who an MQTT command (a Home Assistant button) is from when its payload names nobody.
+MQTT_BY = "Home Assistant"
 
 # Pairing refused: retrying cannot help until a person re-pairs (FAULT), but
 # check now and then in case the band was reset to accept a new bond.

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from spasmwatch.alerts import AlertEngine, AlertSettings, BandFault, ClusterState, Notification, Transition
 from spasmwatch.alerts.channels.base import Channel, ChannelError
-from spasmwatch.alerts.channels.mqtt import BandStatus, MqttChannel
+from spasmwatch.alerts.channels.mqtt import BandStatus, MqttChannel, MqttCommand
 from spasmwatch.alerts.channels.dispatch import Caregiver, Delivery, Dispatcher
 from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, why_not_resend
 from spasmwatch.alerts.channels.sound import SoundChannel
@@ -111,6 +111,8 @@ class Daemon:
                 ch.outbox = store  # what a receiver has not acknowledged outlives a stop (MQTT, webhook, ntfy)
             if isinstance(ch, MqttChannel) and ch.why_not_resend is None:
                 ch.why_not_resend = self._why_not_resend  # its events held late: kept at a stop, or while the broker is away
+            if isinstance(ch, MqttChannel) and ch.on_command is None:
+                ch.on_command = self._mqtt_command  # Home Assistant's buttons: acknowledge, test alarm
         self.engine = AlertEngine(self.clock.wall, self._notify, alert_settings, self._transition, store.last_alert_id())
         for ch in self.dispatcher.channels.values():
             if isinstance(ch, SoundChannel) and ch.alarm_open is None:
@@ -129,6 +131,7 @@ class Daemon:
         self._subs: list[asyncio.Queue[Json]] = []
         self._restored: list[Notification] = []  # alarms carried on from before a restart, for MQTT
         self._tasks: list[asyncio.Task[None]] = []
+        self._command_tasks: set[asyncio.Task[None]] = set()  # test alarms asked for over MQTT, under way
         self._stop = asyncio.Event()
         self._resent_mono: float | None = None  # the latest resend pass started (None: none yet)
         self.ticks = 0  # ticks completed: the systemd watchdog pings only while this rises (daemon/notify.py)
@@ -158,9 +161,9 @@ class Daemon:
         self._stop.set()
         for b in self.bands:
             await b.session.stop()
-        for t in self._tasks:
+        for t in [*self._tasks, *self._command_tasks]:
             t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._command_tasks, return_exceptions=True)
         for b in self.bands:
             self._close_raw(b)  # (a failure: the last pending samples are lost, a gap at the file's end)
         await self.dispatcher.close()
@@ -679,18 +682,43 @@ class Daemon:
         self._publish({"type": "note", **j})
         return j
 
-    async def send_test(self, channel: str | None, by: str) -> Json:
+    async def send_test(self, channel: str | None, by: str, device: str | None = None) -> Json:
         names = [channel] if channel is not None else list(self.dispatcher.channels)
         if not names:
             raise ValueError("no notification channel is configured: add one under [alerts] (docs/alerts.md)")
-        # Named after the first band (MQTT publishes it on that band's event topic, which Home Assistant knows).
-        device = next((b.device or b.label for b in self.bands), "spasmwatch")
+        # Named after ``device`` (a Home Assistant button's band), else the first band (MQTT
+        # publishes it on that band's event topic, which Home Assistant knows).
+        device = device or next((b.device or b.label for b in self.bands), "spasmwatch")
         n = self.engine.test_notice(device, by)
         done = await self.dispatcher.send_test(n, names)
         outcome = "; ".join(f"{d.channel}: {'delivered' if d.ok else 'NOT delivered (' + str(d.error) + ')'}" for d in done)
         log.log(logging.INFO if all(d.ok for d in done) else logging.WARNING, "test alarm by %s: %s", by, outcome)
         results = [{"channel": d.channel, "ok": d.ok, "attempts": d.attempts, "error": d.error} for d in done]
         return {"title": n.title, "text": n.text, "results": results}
+
+    def _mqtt_command(self, c: MqttCommand) -> None:
+        """A command from MQTT (a Home Assistant button or automation; the channel hands it over
+        on the event loop): ``ack`` acknowledges the band's open alerts, ``test`` sends a test
+        alarm on every channel. Whoever can publish on the broker can do this: its
+        authentication is the boundary (docs/alerts.md); the log names the topic."""
+        by = (c.by or "").strip()[: K.MAX_BY] or K.MQTT_BY
+        if c.command == "ack":
+            acked = self.engine.ack_device(c.device, by)
+            for a in acked:
+                self._publish({"type": "alert", "id": a["id"], "state": a["state"]})
+            log.info("%s: acknowledge from %s (by %s): %s", c.device, c.topic, by,
+                     ", ".join(f"alert {a['id']} {a['state']}" for a in acked) or "nothing open")  # fmt: skip
+        elif c.command == "test":
+            log.info("%s: test alarm asked from %s (by %s)", c.device, c.topic, by)
+            task = asyncio.create_task(self._mqtt_test(c.device, by), name=f"mqtt test alarm {c.device}")
+            self._command_tasks.add(task)
+            task.add_done_callback(self._command_tasks.discard)
+
+    async def _mqtt_test(self, device: str, by: str) -> None:
+        try:
+            await self.send_test(None, by, device=device)  # (it logs each channel's outcome)
+        except Exception:  # nobody waits for this task: say it
+            log.exception("%s: the test alarm asked over MQTT failed", device)
 
     def subscribe(self) -> asyncio.Queue[Json]:
         q: asyncio.Queue[Json] = asyncio.Queue(QUEUE_MAX)

@@ -47,7 +47,7 @@ from aiohttp import web
 from spasmwatch.config import is_loopback
 from spasmwatch.daemon.api import DaemonAPI, Json
 from spasmwatch.daemon.clock import local_day
-from spasmwatch.daemon.consts import MAX_MUTE_S
+from spasmwatch.daemon.consts import MAX_BY, MAX_MUTE_S
 from spasmwatch.errors import ConfigError, SpasmwatchError
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,6 @@ MAX_STREAMS = 32  # live pages at once (each holds a queue in the daemon)
 # retries for ~15 min. Three heartbeats: a page that is there acknowledges one within a second.
 STREAM_DEAD_S = 3 * HEARTBEAT_S
 MAX_BODY = 64 * 1024
-MAX_BY = 100
 MAX_DAYS = 366
 MAX_ID = 2**63 - 1  # SQLite's largest integer: the store's ids
 COOKIE = "spasmwatch_token"

@@ -39,7 +39,7 @@ def channels_from(cfg: Config) -> dict[str, Channel]:
         out["mqtt"] = MqttChannel(
             MqttSettings(
                 host=m.host, port=m.port, username=m.username, password=m.password,
-                prefix=m.topic_prefix, discovery_prefix=m.discovery_prefix,
+                prefix=m.topic_prefix, discovery_prefix=m.discovery_prefix, commands=m.commands,
             )
         )
     return out

@@ -9,6 +9,8 @@ anything but letters, digits, ``_`` and ``-`` replaced by ``_``):
 * ``{prefix}/{dev}/status``       retained: band state, faults, battery, worn, asleep, last cluster, mute
 * ``{prefix}/{dev}/availability`` retained: ``online``, or ``offline`` from the broker
   (last will) when spasmwatch dies without saying goodbye
+* ``{prefix}/{dev}/command``      subscribed (QoS 1, with ``commands`` on and a daemon to act):
+  ``ack`` or ``test``, or JSON ``{"command": "ack", "by": "Anna"}``; Home Assistant's buttons
 * ``{discovery_prefix}/{component}/spasmwatch_{dev}_{entity}/config`` retained: HA discovery
 
 Given an ``Outbox`` (the daemon's Store), an event is kept on disk before paho gets it and
@@ -59,6 +61,20 @@ _CLOSE_CHECK_S = 0.1
 # after a CONNACK): a restarted broker is back within a second or two, one away long costs a
 # connect attempt every 30 s.
 RECONNECT_DELAY_S = (1, 30)
+COMMANDS = frozenset({"ack", "test"})  # what {prefix}/{dev}/command takes (docs/alerts.md)
+# The longest command payload read (bytes): ``{"command": "ack", "by": <100 characters>}`` fits
+# many times over; anything longer is no command of ours and is not parsed.
+MAX_COMMAND_BYTES = 1024
+
+
+@dataclass(frozen=True)
+class MqttCommand:
+    """A command from ``{prefix}/{dev}/command`` (a Home Assistant button, an automation), for the daemon."""
+
+    device: str
+    command: str  # one of COMMANDS
+    by: str | None  # who, when the payload names someone (untrimmed: the daemon bounds it)
+    topic: str  # where it came from, for the log
 
 
 @dataclass(frozen=True)
@@ -74,6 +90,11 @@ class MqttSettings:
     keepalive_s: int = 30
     timeout_s: float = 10.0
     min_urgency: Urgency = Urgency.INFO  # a state mirror needs every change
+    # Take commands (acknowledge, test alarm) on {prefix}/{dev}/command, with Home Assistant
+    # buttons for them. On by default: the broker already carries the alarm Home Assistant shows
+    # (whoever can publish there can already hide it), and a family with Home Assistant expects
+    # to acknowledge there; the broker's authentication is what guards both (docs/alerts.md).
+    commands: bool = True
 
 
 @dataclass(frozen=True)
@@ -118,7 +139,31 @@ def slug(device: str) -> str:
 
 def topics(s: MqttSettings, device: str) -> dict[str, str]:
     base = f"{s.prefix}/{slug(device)}"
-    return {k: f"{base}/{k}" for k in ("alert", "event", "status", "availability")}
+    return {k: f"{base}/{k}" for k in ("alert", "event", "status", "availability", "command")}
+
+
+def parse_command(payload: bytes) -> tuple[str, str | None] | None:
+    """``(command, by)`` from a command payload, or None when it is none of ours.
+
+    Plain ``ack`` / ``test`` (what the buttons send; case and spaces ignored), or a JSON object
+    ``{"command": "ack", "by": "Anna"}`` for an automation that names who pressed."""
+    if len(payload) > MAX_COMMAND_BYTES:
+        return None
+    try:
+        text = payload.decode().strip()
+    except UnicodeDecodeError:
+        return None
+    by: Any = None
+    if text.startswith("{"):
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            return None
+        text, by = str(obj.get("command", "")), obj.get("by")
+    command = text.strip().lower()
+    if command not in COMMANDS or not (by is None or isinstance(by, str)):
+        return None
+    return command, by
 
 
 def _iso(t: float | None) -> str | None:
@@ -130,8 +175,9 @@ def _tristate(field_name: str) -> str:
     return f"{{% if value_json.{field_name} is none %}}None{{% elif value_json.{field_name} %}}ON{{% else %}}OFF{{% endif %}}"
 
 
-def discovery_configs(s: MqttSettings, device: str) -> dict[str, dict[str, Any]]:
-    """Discovery topic -> config for one band's entities (docs/alerts.md)."""
+def discovery_configs(s: MqttSettings, device: str, commands: bool | None = None) -> dict[str, dict[str, Any]]:
+    """Discovery topic -> config for one band's entities (docs/alerts.md); with ``commands``
+    (default ``s.commands``) its buttons too."""
     t, d = topics(s, device), slug(device)
     common = {
         "availability_topic": t["availability"],
@@ -167,6 +213,14 @@ def discovery_configs(s: MqttSettings, device: str) -> dict[str, dict[str, Any]]
          "value_template": "{{ value_json.muted_until }}", "icon": "mdi:bell-off",
          "json_attributes_topic": t["status"], "json_attributes_template": "{{ {'muted_by': value_json.muted_by} | tojson }}"}),
     ]  # fmt: skip
+    if s.commands if commands is None else commands:
+        # Pressed, Home Assistant publishes payload_press on command_topic (not retained: a
+        # retained one would act again at each reconnect; the channel ignores those anyway).
+        press = {"command_topic": t["command"], "qos": 1, "retain": False}
+        entities += [
+            ("button", "acknowledge", {"name": "Acknowledge alarm", "payload_press": "ack", "icon": "mdi:alarm-check", **press}),
+            ("button", "test_alarm", {"name": "Send test alarm", "payload_press": "test", "icon": "mdi:bell-ring-outline", **press}),
+        ]
     out = {}
     for component, key, cfg in entities:
         uid = f"spasmwatch_{d}_{key}"
@@ -195,11 +249,20 @@ def alert_state(n: Notification) -> dict[str, Any]:
 class _Link:
     """One device's MQTT connection (paho's network thread), with its last will."""
 
-    def __init__(self, s: MqttSettings, device: str, late: Callable[[bytes], bool] = lambda payload: False) -> None:
+    def __init__(
+        self,
+        s: MqttSettings,
+        device: str,
+        late: Callable[[bytes], bool] = lambda payload: False,
+        command: Callable[[_Link, paho.MQTTMessage], None] | None = None,
+    ) -> None:
         self.s, self.device, self.t = s, device, topics(s, device)
         # Whether a held event (its payload) is no longer worth sending, asked in paho's thread as
         # the link reconnects; True: the channel has logged it and forgotten it in the outbox.
         self.late = late
+        # What takes a message on the command topic (paho's thread); None: not subscribed, no buttons.
+        self.command = command
+        self.odd_commands = 0  # payloads on the command topic that were none of ours (the first is a WARNING)
         self.connected = threading.Event()
         self.answered = threading.Event()  # any CONNACK, good or bad
         self.refused: str | None = None
@@ -214,12 +277,13 @@ class _Link:
         self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=cid, clean_session=True)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
         if s.username is not None:
             self.client.username_pw_set(s.username, s.password)
         self.client.will_set(self.t["availability"], "offline", qos=1, retain=True)
         self.client.reconnect_delay_set(*RECONNECT_DELAY_S)
         if s.discovery:
-            for topic, cfg in discovery_configs(s, device).items():
+            for topic, cfg in discovery_configs(s, device, commands=command is not None).items():
                 self._retained[topic] = json.dumps(cfg).encode()
 
     def start(self) -> None:
@@ -246,8 +310,16 @@ class _Link:
             for topic, payload in self._retained.items():
                 client.publish(topic, payload, qos=1, retain=True)
         client.publish(self.t["availability"], "online", qos=1, retain=True)
+        if self.command is not None:
+            # Here, not once at start: the session is clean, so the broker forgets the
+            # subscription with each connection, and a reconnect must subscribe again.
+            client.subscribe(self.t["command"], qos=1)
         self.connected.set()
         self.answered.set()
+
+    def _on_message(self, _c: paho.Client, _u: Any, m: paho.MQTTMessage) -> None:
+        if self.command is not None and m.topic == self.t["command"]:
+            self.command(self, m)
 
     @staticmethod
     def _drop_held(client: paho.Client, unwanted: Callable[[Any], bool]) -> None:
@@ -386,12 +458,18 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         settings: MqttSettings | None = None,
         outbox: Outbox | None = None,
         why_not_resend: Callable[[Notification], str | None] | None = None,
+        on_command: Callable[[MqttCommand], None] | None = None,
     ) -> None:
         super().__init__(settings or MqttSettings())
         self.outbox = outbox
         # Why an event held late must not go out now, or None to send it: the daemon's rule for
         # pushes (``outbox.why_not_resend``; the daemon sets it). None: every event goes, however late.
         self.why_not_resend = why_not_resend
+        # What acts on a command (the daemon sets it), called on the event loop that opened the
+        # link. None (no daemon): the links subscribe to nothing and offer no buttons, which would
+        # do nothing; nor with ``commands`` off.
+        self.on_command = on_command
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop the links were opened from
         self._links: dict[str, _Link] = {}
         self._status: dict[str, BandStatus] = {}
         # Key -> (its link, the event as handed to paho), for those kept in the outbox and not yet acknowledged.
@@ -575,9 +653,52 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         """The device's connection, started (paho connects and reconnects in its own thread)."""
         link = self._links.get(device)
         if link is None:
-            link = self._links[device] = _Link(self.settings, device, self._held_late)
+            takes = self.settings.commands and self.on_command is not None
+            if takes:
+                try:
+                    self._loop = asyncio.get_running_loop()  # commands are handed over to it
+                except RuntimeError:
+                    log.warning("%s: opened outside an event loop: %s takes no commands", self.name, device)
+                    takes = False
+            link = self._links[device] = _Link(self.settings, device, self._held_late, self._command if takes else None)
             link.start()
         return link
+
+    def _command(self, link: _Link, m: paho.MQTTMessage) -> None:
+        """A message on ``link``'s command topic, in paho's thread: handed to the event loop
+        (``on_command`` touches the engine, which is the loop's alone)."""
+        if m.retain:
+            # Retained: the broker's copy of an old command, sent again at every (re)subscribe. An
+            # "ack" kept there would acknowledge the next alarm the moment the link reconnects
+            # (a broker restart, a Wi-Fi drop), before anyone saw it. A press is live; this is
+            # not one. Cleared (an empty retained payload deletes it) so it stops coming back.
+            if m.payload:
+                log.warning("%s: a retained command on %s ignored and cleared (%r): publish commands without retain",
+                            self.name, m.topic, m.payload[:60])  # fmt: skip
+                link.client.publish(m.topic, b"", qos=1, retain=True)
+            return
+        parsed = parse_command(bytes(m.payload))
+        if parsed is None:
+            if m.payload:  # (empty: our own clearing of a retained one, echoed back)
+                link.odd_commands += 1
+                level = logging.WARNING if link.odd_commands == 1 else logging.DEBUG
+                log.log(level, "%s: %r on %s is no command (ack or test): ignored%s", self.name, m.payload[:60], m.topic,
+                        "; further ones are logged at DEBUG" if level == logging.WARNING else "")  # fmt: skip
+            return
+        cmd = MqttCommand(link.device, parsed[0], parsed[1], m.topic)
+        loop, act = self._loop, self.on_command
+        if loop is None or act is None:
+            return
+        try:
+            loop.call_soon_threadsafe(self._act, act, cmd)
+        except RuntimeError:  # the loop is closed: the daemon has stopped
+            log.warning("%s: %s on %s not acted on: the daemon is stopping", self.name, cmd.command, m.topic)
+
+    def _act(self, act: Callable[[MqttCommand], None], cmd: MqttCommand) -> None:
+        try:
+            act(cmd)
+        except Exception:  # a bad command must not be lost silently, nor stop the loop's callbacks
+            log.exception("%s: %s from %s failed", self.name, cmd.command, cmd.topic)
 
     async def _connected(self, link: _Link) -> None:
         try:
