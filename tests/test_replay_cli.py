@@ -262,3 +262,22 @@ def test_a_last_line_cut_short_is_read_past_with_a_warning(morning: tuple[Path, 
     res = cli("replay", str(path), "--jsonl")
     assert res.returncode == 2 and f"{path}:{end + 1}:" in res.stderr
     assert not any(json.loads(x)["type"] == "cluster" for x in res.stdout.splitlines())
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("replay", "{rec}", "--chunk-rows", "0"),  # was a ValueError traceback (exit 1)
+        ("replay", "{rec}", "--chunk-rows", "-5"),
+        ("evaluate", "--seeds", "0"),  # scored nothing, printed None everywhere, exit 0
+        ("evaluate", "{rec}", "--jobs", "0"),  # "replaying 1 recordings on 0 workers...", exit 0
+        ("evaluate", "{rec}", "--jobs", "-2"),
+        ("evaluate", "{rec}", "--jobs", "two"),
+    ],
+)
+def test_a_count_below_one_is_refused_naming_the_option(morning: tuple[Path, dict[str, object]], args: tuple[str, ...]) -> None:
+    res = cli(*(a.format(rec=morning[0]) for a in args))
+    option, value = args[-2], args[-1]
+    assert res.returncode == 2, res.stderr
+    assert f"argument {option}: expected a whole number, 1 or more, got '{value}'" in res.stderr
+    assert "Traceback" not in res.stderr and res.stdout == ""

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from spasmwatch.alerts import Notification, NoticeKind, Urgency
+from spasmwatch.commands._args import positive_int
 from spasmwatch.commands.replay import clock
 from spasmwatch.daemon.clock import ScaledClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
@@ -44,17 +45,10 @@ RATE_HZ = 52.0  # the band's default IMU rate
 def register(sub: Any) -> None:
     p = sub.add_parser("demo", help="end-to-end demo: a simulated band (real firmware) streams a morning with a cluster to the daemon", description=__doc__)
     p.add_argument("--seed", type=int, default=2, help="simulation seed (default 2)")
-    p.add_argument("--speed", type=_positive, default=30, help="x real time for the band and the daemon (default 30)")
+    p.add_argument("--speed", type=positive_int, default=30, help="x real time for the band and the daemon (default 30)")
     p.add_argument("--data-dir", type=Path, default=None, help="keep the store and the recording here (default: a temporary dir)")
     p.add_argument("--port", type=int, default=0, help="web page port on 127.0.0.1 (default: any free port)")
     p.set_defaults(func=run)
-
-
-def _positive(text: str) -> int:
-    v = int(text)
-    if v < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return v
 
 
 class TerminalChannel:

@@ -31,6 +31,7 @@ from spasmwatch.analysis.replay import Block, replay
 from spasmwatch.analysis.scoring import Score, score
 from spasmwatch.analysis.truthfile import load_truth
 from spasmwatch.analysis.twin import to_units
+from spasmwatch.commands._args import positive_int
 from spasmwatch.commands.replay import replay_recording
 from spasmwatch.io.csvread import open_recording
 
@@ -107,7 +108,7 @@ def register(sub: Any) -> None:
         description=__doc__,
     )
     p.add_argument("files", nargs="*", help="recordings X.csv with ground truth X.truth.json beside them")
-    p.add_argument("--seeds", type=int, default=3, help="seeds per scenario in the simulated suite")
+    p.add_argument("--seeds", type=positive_int, default=3, help="seeds per scenario in the simulated suite")
     p.add_argument(
         "--seed-start",
         type=int,
@@ -116,7 +117,7 @@ def register(sub: Any) -> None:
         help="first seed of the suite (default 1); e.g. --seed-start 11 --seeds 3 for held-out seeds 11-13",
     )
     p.add_argument("--quick", action="store_true", help="a smaller suite (no night/day recordings)")
-    p.add_argument("--jobs", type=int, default=2, help="parallel worker processes")
+    p.add_argument("--jobs", type=positive_int, default=2, help="parallel worker processes")
     p.add_argument("--json", metavar="FILE", help="write the summary and per-recording scores as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="print each recording's score (with --why: each true cluster's spasms too)")
     p.add_argument(
@@ -151,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     total = Score()
     by_mode: dict[str, Score] = {"6-axis": Score(), "accel-only": Score()}
     rows: list[dict[str, Any]] = []
-    with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as ex:
+    with ProcessPoolExecutor(max_workers=args.jobs) as ex:
         if args.files:
             print(f"replaying {len(args.files)} recordings on {args.jobs} workers...", file=sys.stderr)
             results = _gather(ex, partial(_file_job, why=args.why), args.files)
