@@ -171,3 +171,30 @@ def test_a_table_not_in_utf8_names_file_and_line(tmp_path: Path) -> None:
     assert str(err.value).startswith(f"{events}:3: ") and "UTF-8" in str(err.value), str(err.value)
     res = cli("truth", str(events), str(events))
     assert res.returncode == 2 and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("where", ["missing folder", "folder", "link", "part is a folder"])
+def test_an_output_that_cannot_be_written_is_named_and_nothing_is_left(morning: tuple[Path, dict[str, Any]], tmp_path: Path, where: str) -> None:
+    """Found by the input audit: '-o' in a missing folder, or onto a folder with --force, ended in a
+    FileNotFoundError / IsADirectoryError traceback (the latter leaving 'X.part' behind), and a
+    link (/dev/stdout) was replaced by a regular file."""
+    src, truth = morning
+    events = tmp_path / "events.tsv"
+    events.write_text(labels_of(truth))
+    out = tmp_path / "out.truth.json"
+    if where == "missing folder":
+        out = tmp_path / "nowhere" / "out.truth.json"
+    elif where == "folder":
+        out.mkdir()
+    elif where == "link":
+        kept = tmp_path / "kept.json"
+        kept.write_text("{}")
+        out.symlink_to(kept)
+    else:
+        (tmp_path / "out.truth.json.part").mkdir()
+    res = cli("truth", str(src), str(events), "-o", str(out), "--force")
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr and f"spasmwatch truth: error: " in res.stderr and str(out) in res.stderr, res.stderr
+    assert not (tmp_path / "nowhere").exists() and not any(p.is_file() and p.name.endswith(".part") for p in tmp_path.iterdir())
+    if where == "link":
+        assert out.is_symlink() and kept.read_text() == "{}"

@@ -218,3 +218,27 @@ def test_export_raw_force_keeps_the_old_csv_when_the_conversion_fails(tmp_path: 
         to_csv(path, old)  # what 'export raw --force' runs once it may replace the file
     assert old.read_text() == "t,ax,ay,az\n0.0,0,0,1\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.csv", "rec.swraw"]
+
+
+@pytest.mark.parametrize("where", ["missing folder", "folder", "link"])
+def test_export_raw_names_an_output_it_cannot_write_and_leaves_nothing(tmp_path: Path, where: str) -> None:
+    """Found by the input audit: '--csv' in a missing folder, or onto a folder with --force, ended
+    in a traceback, and '--csv /dev/stdout --force' replaced that link with a regular file."""
+    path = tmp_path / "rec.swraw"
+    _write(path, [(100, _samples(600), 0)])
+    out = tmp_path / "out.csv"
+    if where == "missing folder":
+        out = tmp_path / "nowhere" / "out.csv"
+    elif where == "folder":
+        out.mkdir()
+    else:
+        kept = tmp_path / "kept.csv"
+        kept.write_text("mine")
+        out.symlink_to(kept)
+    res = subprocess.run([sys.executable, "-m", "spasmwatch", "export", "raw", str(path), "--csv", str(out), "--force"],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.startswith(f"spasmwatch export: error: --csv: {out}: ") and "Traceback" not in res.stderr, res.stderr
+    assert not any(p.name.endswith(".part") for p in tmp_path.rglob("*"))
+    if where == "link":
+        assert out.is_symlink() and kept.read_text() == "mine"

@@ -22,6 +22,7 @@ from spasmwatch.export.store_source import DEFAULT_RATE_HZ, StoreSource
 from spasmwatch.io import rawfile
 from spasmwatch.io.limits import MAX_RATE_HZ, MIN_RATE_HZ
 from spasmwatch.commands._daemon import add_store_args, store_path_of
+from spasmwatch.outfile import check_writable
 
 # Without --until: up to a day from now (anything the clock may still place).
 _FUTURE_S = 86_400.0
@@ -141,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_raw(args: argparse.Namespace) -> int:
     out = args.csv if args.csv is not None else rawfile.default_csv_path(args.file)
+    check_writable(out, "--csv")
     if out.resolve() == Path(args.file).resolve():
         raise InputError(str(out), "is the raw recording being converted: choose another --csv")
     # Found by the docs run: 'export raw rec.swraw' replaced a rec.csv recording. The CSV's header is

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from spasmwatch.analysis.labels import CLUSTER_MAX_GAP_S, DEFAULT_SPASM_S, SPASM
 from spasmwatch.analysis.truthfile import check_truth, truth_path
 from spasmwatch.errors import InputError
 from spasmwatch.io import open_recording
+from spasmwatch.outfile import check_writable, whole_file
 
 
 def register(sub: Any) -> None:
@@ -55,15 +55,15 @@ def run(args: argparse.Namespace) -> int:
     if not (args.max_gap_s > 0 and args.spasm_s > 0):
         raise InputError(args.events, "--max-gap-s and --spasm-s must be positive")
     out = Path(args.out) if args.out else truth_path(args.recording)
+    check_writable(out, "--out")  # before the whole recording is read
     if out.exists() and not args.force:
         raise InputError(str(out), "exists; --force replaces it")
     labels = read_labels(args.events, args.offset_s)
     t0, duration_s = _span(args.recording)
     truth = build_truth(args.events, labels, t0, duration_s, args.max_gap_s, args.spasm_s)
     check_truth(str(out), truth)
-    tmp = out.with_name(out.name + ".part")
-    tmp.write_text(json.dumps(truth, indent=1) + "\n")
-    os.replace(tmp, out)  # never a half-written truth file
+    with whole_file(out, "the truth") as f:  # never a half-written truth file
+        f.write((json.dumps(truth, indent=1) + "\n").encode())
     spasms, clusters = truth["spasms"], truth["clusters"]
     no_len = sum(1 for x in labels if x.kind in (SPASM, SUBTLE) and not x.duration)
     print(

@@ -55,6 +55,7 @@ from numpy.typing import NDArray
 
 from spasmwatch.errors import InputError
 from spasmwatch.io.limits import CHUNK_ROWS
+from spasmwatch.outfile import whole_file
 
 MAGIC = b"SWRAW\r\n\x1a"
 VERSION = 1
@@ -497,22 +498,16 @@ def to_csv(src: str | os.PathLike[str], out: str | os.PathLike[str], chunk_rows:
 
     rec = open_rawfile(src, chunk_rows)
     n = filled = 0
-    # Written beside ``out`` and renamed onto it at the end: a damaged chunk, a full disk or ^C
-    # leaves any earlier ``out`` whole (export raw --force replaces it only with a finished CSV).
-    part = Path(out).with_name(Path(out).name + ".part")
-    try:
-        with open(part, "wb") as f:
-            f.write(header(rec.has_gyro).encode())
-            for b in rec.chunks():
-                cols: list[tuple[F64, int]] = [(b.t, 6)] + [(b.acc[:, k], 3) for k in range(3)]
-                if b.gyro is not None:
-                    cols += [(b.gyro[:, k], 1) for k in range(3)]
-                f.write(format_rows(cols))
-                n, filled = n + len(b), filled + b.filled
-        os.replace(part, out)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
+    # A damaged chunk, a full disk or ^C leaves any earlier ``out`` whole (export raw --force
+    # replaces it only with a finished CSV).
+    with whole_file(out, "the CSV") as f:
+        f.write(header(rec.has_gyro).encode())
+        for b in rec.chunks():
+            cols: list[tuple[F64, int]] = [(b.t, 6)] + [(b.acc[:, k], 3) for k in range(3)]
+            if b.gyro is not None:
+                cols += [(b.gyro[:, k], 1) for k in range(3)]
+            f.write(format_rows(cols))
+            n, filled = n + len(b), filled + b.filled
     return n, filled
 
 

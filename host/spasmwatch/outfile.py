@@ -1,0 +1,60 @@
+"""Output files written whole or not at all: ``with whole_file(out) as f: f.write(...)``.
+
+The text goes to ``OUT.part`` beside ``out`` and is renamed onto it once complete, so an
+error, a full disk or ^C leaves any earlier ``out`` as it was and nothing half-written
+(found by the input audit: ^C during 'simulate' left a 92 MB CSV that replayed as a
+shorter recording and blocked the rerun). A path that cannot be written is a
+SpasmwatchError naming it, not a traceback; an existing non-file (a folder, a link such
+as /dev/stdout) is refused, as the rename would replace it (the audit's 'export raw --csv
+/dev/stdout --force' replaced the /dev/stdout link with a regular file).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+from spasmwatch.errors import SpasmwatchError
+
+
+def part_path(out: str | os.PathLike[str]) -> Path:
+    """Where ``whole_file`` writes before the rename."""
+    path = Path(out)
+    return path.with_name(path.name + ".part")
+
+
+def check_writable(out: str | os.PathLike[str], option: str = "") -> None:
+    """Refuse early (before a long run) what ``whole_file`` would refuse: an existing non-file,
+    a folder that does not exist. ``option`` (e.g. "--json") prefixes the message."""
+    path, lead = Path(out), f"{option}: " if option else ""
+    if path.is_symlink() or path.exists() and not path.is_file():  # the rename would replace the link itself
+        raise SpasmwatchError(f"{lead}{path}: is not a regular file (a link, a folder or a device): choose a file name")
+    if not path.parent.is_dir():
+        raise SpasmwatchError(f"{lead}{path}: the folder {path.parent} does not exist")
+
+
+@contextmanager
+def whole_file(out: str | os.PathLike[str], what: str = "") -> Iterator[BinaryIO]:
+    """A binary file to write ``out`` through; ``what`` (e.g. "the recording") goes in errors."""
+    path, part = Path(out), part_path(out)
+    check_writable(path)
+    try:
+        with open(part, "wb") as f:
+            yield f
+        os.replace(part, path)
+    except OSError as exc:
+        _discard(part)
+        where = f" ({exc.filename})" if exc.filename and os.fspath(exc.filename) != os.fspath(path) else ""
+        raise SpasmwatchError(f"{path}: cannot write{' ' + what if what else ''}: {exc.strerror or exc}{where}") from exc
+    except BaseException:
+        _discard(part)
+        raise
+
+
+def _discard(part: Path) -> None:
+    """Remove what was written of ``part`` (a folder of that name is not ours: left alone)."""
+    if part.is_file() and not part.is_symlink():
+        part.unlink()
