@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,9 +12,10 @@ import pytest
 
 from spasmwatch.cli import main
 from spasmwatch.errors import ConfigError
-from spasmwatch.sim import Recording, Scenario, Simulation, simulate, truth_path, write_recording
+from spasmwatch.sim import Recording, Scenario, Simulation, simulate, truth_path, write_recording, write_stream
 from spasmwatch.sim import rotation as rot
 from spasmwatch.sim.output import format_rows
+from spasmwatch.sim.recording import Chunk
 from spasmwatch.sim.rotation import FloatArray
 
 TOP_KEYS = {"version", "rate_hz", "duration_s", "seed", "has_gyro", "mounting", "spasms", "clusters", "states", "wake_onsets", "not_worn", "confounders"}
@@ -393,3 +395,26 @@ def test_cli_rejects_bad_values(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["simulate", str(tmp_path / "x.csv"), "--rate", "0"]) == 2
     assert "rate_hz" in capsys.readouterr().err
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_an_interrupted_simulation_leaves_the_earlier_one_whole(tmp_path: Path) -> None:
+    """Found by the input audit: ^C 3 s into 'simulate day.csv --kind day' left a 92 MB CSV with no
+    truth (or, over an earlier simulation, a shorter CSV beside the old truth): it replayed as a
+    complete recording and blocked the rerun ('exists, with no simulation's ground truth')."""
+    path = tmp_path / "rec.csv"
+    write_recording(rec(kind="morning", duration_s=120.0, rate_hz=50.0, seed=1), path)
+    before = path.read_bytes(), truth_path(path).read_bytes()
+    sim = Simulation(Scenario(kind="morning", duration_s=1800.0, rate_hz=50.0, seed=2))  # 90000 samples: 2 chunks
+
+    def interrupted() -> Iterator[Chunk]:
+        for k, chunk in enumerate(sim.chunks()):
+            if k == 1:
+                raise KeyboardInterrupt  # ^C while the second chunk is made
+            yield chunk
+
+    assert sim.n_chunks > 1
+    with pytest.raises(KeyboardInterrupt):
+        write_stream(path, sim.truth, interrupted())
+    assert (path.read_bytes(), truth_path(path).read_bytes()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.csv", "rec.truth.json"]
+

@@ -8,13 +8,12 @@ See docs/simulator.md for the movement models and their sources.
 """
 
 from spasmwatch.analysis.truthfile import truth_path
-from spasmwatch.sim.output import OutputError, write_recording, write_stream
+from spasmwatch.sim.output import write_recording, write_stream
 from spasmwatch.sim.recording import Recording, Simulation, simulate
 from spasmwatch.sim.scenario import KINDS, Scenario
 
 __all__ = [
     "KINDS",
-    "OutputError",
     "Recording",
     "Scenario",
     "Simulation",

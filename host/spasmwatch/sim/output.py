@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from spasmwatch.analysis.truthfile import truth_path
 from spasmwatch.errors import SpasmwatchError
+from spasmwatch.outfile import whole_file
 from spasmwatch.sim.recording import Chunk, Recording
 from spasmwatch.sim.rotation import FloatArray
 
@@ -26,10 +27,6 @@ ACC_DECIMALS = 5  # 10 ug: far below sensor noise (~1 mg)
 GYRO_DECIMALS = 4
 _WRITE_ROWS = 1 << 20
 _PAD = 0  # byte value marking positions to drop
-
-
-class OutputError(SpasmwatchError):
-    """The recording could not be written."""
 
 
 def _column(x: FloatArray, decimals: int) -> npt.NDArray[np.uint8]:
@@ -77,23 +74,26 @@ def _rows(t: FloatArray, acc: FloatArray, gyro: FloatArray | None) -> bytes:
 
 
 def write_stream(path: str | Path, truth: dict[str, Any], chunks: Iterable[Chunk], progress: Callable[[int], None] | None = None) -> int:
-    """Write chunks as CSV and the truth JSON; returns the CSV size in bytes."""
+    """Write chunks as CSV and the truth JSON; returns the CSV size in bytes.
+
+    Both are written whole or not at all (outfile.whole_file): ^C or a full disk leaves an
+    earlier simulation of that name as it was, never a shorter CSV beside the old truth.
+    """
     csv_path = Path(path)
     has_gyro = bool(truth["has_gyro"])
     try:
         csv_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(csv_path, "wb") as f:
-            f.write(header(has_gyro).encode())
-            for k, (t, acc, gyro) in enumerate(chunks):
-                f.write(_rows(t, acc, gyro if has_gyro else None))
-                if progress is not None:
-                    progress(k + 1)
-        with open(truth_path(csv_path), "w", encoding="utf-8") as f:
-            json.dump(truth, f, indent=1)
-            f.write("\n")
-        return csv_path.stat().st_size
     except OSError as exc:
-        raise OutputError(f"{csv_path}: cannot write recording: {exc.strerror or exc}") from exc
+        raise SpasmwatchError(f"{csv_path}: cannot create its folder: {exc.strerror or exc}") from exc
+    with whole_file(csv_path, "the recording") as f:
+        f.write(header(has_gyro).encode())
+        for k, (t, acc, gyro) in enumerate(chunks):
+            f.write(_rows(t, acc, gyro if has_gyro else None))
+            if progress is not None:
+                progress(k + 1)
+        with whole_file(truth_path(csv_path), "the ground truth") as g:
+            g.write((json.dumps(truth, indent=1) + "\n").encode())
+    return csv_path.stat().st_size
 
 
 def write_recording(rec: Recording, path: str | Path) -> int:
