@@ -281,3 +281,24 @@ def test_a_count_below_one_is_refused_naming_the_option(morning: tuple[Path, dic
     assert res.returncode == 2, res.stderr
     assert f"argument {option}: expected a whole number, 1 or more, got '{value}'" in res.stderr
     assert "Traceback" not in res.stderr and res.stdout == ""
+
+
+@pytest.mark.parametrize("where", ["missing folder", "folder"])
+def test_evaluate_refuses_a_json_it_cannot_write_before_the_run(morning: tuple[Path, dict[str, object]], tmp_path: Path, where: str) -> None:
+    """Found by the input audit: '--json' in a missing folder or onto a folder ended, after the
+    whole run had been scored and printed, in a FileNotFoundError / IsADirectoryError traceback."""
+    out = tmp_path / "nowhere" / "scores.json" if where == "missing folder" else tmp_path / "scores.json"
+    if where == "folder":
+        out.mkdir()
+    res = cli("evaluate", str(morning[0]), "--json", str(out))
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.startswith(f"spasmwatch evaluate: error: --json: {out}: "), res.stderr
+    assert res.stdout == ""  # refused before anything was replayed
+
+
+def test_evaluate_json_is_written(morning: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+    out = tmp_path / "scores.json"
+    res = cli("evaluate", str(morning[0]), "--json", str(out))
+    assert res.returncode == 0, res.stderr
+    assert json.loads(out.read_text())["summary"]["clusters"] == "1/1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scores.json"]

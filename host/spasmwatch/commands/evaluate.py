@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -34,6 +33,7 @@ from spasmwatch.analysis.twin import to_units
 from spasmwatch.commands._args import positive_int
 from spasmwatch.commands.replay import replay_recording
 from spasmwatch.io.csvread import open_recording
+from spasmwatch.outfile import check_writable, whole_file
 
 J = TypeVar("J")
 
@@ -152,6 +152,8 @@ def run(args: argparse.Namespace) -> int:
     total = Score()
     by_mode: dict[str, Score] = {"6-axis": Score(), "accel-only": Score()}
     rows: list[dict[str, Any]] = []
+    if args.json:
+        check_writable(args.json, "--json")  # before the run, not after minutes of it
     with ProcessPoolExecutor(max_workers=args.jobs) as ex:
         if args.files:
             print(f"replaying {len(args.files)} recordings on {args.jobs} workers...", file=sys.stderr)
@@ -213,7 +215,8 @@ def run(args: argparse.Namespace) -> int:
         out: dict[str, Any] = {"summary": summary, "by_sensor": modes, "recordings": rows, "contexts": contexts}
         if whys:
             out["why"] = {m: {g: {st: v for (gg, st), v in c.items() if gg == g} for g in sorted({g for g, _ in c})} for m, c in whys.items()}
-        Path(args.json).write_text(json.dumps(out, indent=2))
+        with whole_file(args.json, "the scores") as f:
+            f.write(json.dumps(out, indent=2).encode())
     return 0
 
 
