@@ -113,6 +113,16 @@ def test_report_refuses_other_suffixes(course_db: tuple[Path, Expected], tmp_pat
         run_cli("report", "--db", str(db), "--out", str(tmp_path / "r.docx"), *ARGS)
 
 
+def test_a_report_in_a_folder_that_is_a_file_is_named(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    """Found by the input audit: '--out notes.txt/r.pdf' ended in a FileExistsError traceback."""
+    db, _ = course_db
+    (tmp_path / "notes.txt").write_text("mine")
+    out = tmp_path / "notes.txt" / "r.pdf"
+    with pytest.raises(SpasmwatchError, match=f"{re.escape(str(out))}: cannot write the report: "):
+        run_cli("report", "--db", str(db), "--out", str(out), *ARGS)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
 @pytest.mark.parametrize("name", ["r.pdf", "r.html"])
 def test_a_report_writes_over_an_earlier_report_only(course_db: tuple[Path, Expected], tmp_path: Path, name: str) -> None:
     """Found by the docs run: '--out report.pdf' replaced whatever PDF had that name."""

@@ -21,8 +21,8 @@ def write_report(source: Source, device: str | None, since: float, until: float,
         # found by the docs run: '--out report.pdf' replaced whatever PDF had that name (a letter)
         raise SpasmwatchError(f"{out}: exists and is not an earlier spasmwatch report: not written over (choose another --out)")
     data = gather(source, device, since, until, tz)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    try:
+    try:  # the folder too: one that is a file was a FileExistsError traceback (input audit)
+        out.parent.mkdir(parents=True, exist_ok=True)
         if suffix == ".pdf":
             from spasmwatch.report.pages import write_pdf
 
