@@ -408,6 +408,28 @@ def test_events_and_clusters_name_an_unknown_device_instead_of_listing_nothing(
         assert "nothing in this time range" not in capsys.readouterr().out
 
 
+def test_events_and_clusters_refuse_a_since_not_before_until(
+    course_db: tuple[Path, Expected], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the input audit: 'events --until 2024-03-05' (the default --since 24h being after
+    it) said 'nothing in this time range', exit 0, over a store holding that day's clusters."""
+    from spasmwatch import cli
+
+    db, _ = course_db
+    monkeypatch.delenv("SPASMWATCH_DATA_DIR", raising=False)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[daemon]\ndata_dir = "{db.parent}"\n')
+    for command in ("events", "clusters"):
+        for window in (["--until", "2024-03-05"], ["--since", "2024-03-05", "--until", "2024-03-04"]):
+            assert cli.main([command, "--config", str(config), *window]) == 2
+            captured = capsys.readouterr()
+            assert f"spasmwatch {command}: error: --since " in captured.err and " is not before --until 2024-03-" in captured.err, captured
+            assert captured.out == ""
+        assert cli.main([command, "--config", str(config), "--since", "2024-03-04", "--until", "2024-03-05"]) == 0
+        listed = capsys.readouterr().out
+        assert ("CLUSTER #1" in listed) if command == "events" else ("\n4 cluster(s)" in listed), listed
+
+
 def test_events_of_one_band_list_its_notes_and_those_of_no_band_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -114,8 +114,16 @@ def add_window_args(p: argparse.ArgumentParser, since_default: str) -> None:
 
 
 def window_of(args: argparse.Namespace) -> tuple[float | None, float | None]:
-    """(since, until) from ``add_window_args``' options; a bad one is named in the error."""
-    return parse_when(args.since, what="--since"), parse_when(args.until, what="--until")
+    """(since, until) from ``add_window_args``' options; a bad one is named in the error, and so
+    is a --since not before --until (found by the input audit: 'events --until 2024-03-05' under
+    the default --since 24h said 'nothing in this time range', exit 0, over a store full of events)."""
+    since, until = parse_when(args.since, what="--since"), parse_when(args.until, what="--until")
+    if since is not None and until is not None and since >= until:
+        raise SpasmwatchError(
+            f"--since {args.since} ({hm(since)}) is not before --until {args.until} ({hm(until)}): "
+            "nothing can lie between them; give an earlier --since"
+        )
+    return since, until
 
 
 def hm(t: float | None) -> str:
