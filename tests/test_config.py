@@ -173,6 +173,18 @@ def test_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
         load_config(p)
 
 
+def test_a_file_saved_with_a_byte_order_mark_is_read_and_set(tmp_path: Path) -> None:
+    """Found by the input audit: a config saved as 'UTF-8 with BOM' (Windows Notepad), CRLF line
+    ends, was refused as 'TOML syntax error: Invalid statement (at line 1, column 1)'."""
+    p = tmp_path / "config.toml"
+    p.write_bytes(b"\xef\xbb\xbf# mine\r\n[alerts]\r\nescalate_after_s = 90\r\n")
+    assert load_config(p).alerts.escalate_after_s == 90
+    set_value(p, "alerts.rate_limit_s", "60")
+    assert p.read_bytes().startswith(b"# mine\r\n")  # comments kept; the mark dropped
+    cfg = load_config(p)
+    assert (cfg.alerts.escalate_after_s, cfg.alerts.rate_limit_s) == (90, 60)
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

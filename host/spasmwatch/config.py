@@ -267,8 +267,7 @@ def from_dict(data: Mapping[str, Any], source: str) -> Config:
 
 def _read_raw(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
+        return tomllib.loads(_text(path))
     except FileNotFoundError:
         return {}
     except tomllib.TOMLDecodeError as e:  # its message carries the line and column
@@ -277,6 +276,13 @@ def _read_raw(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from e
     except OSError as e:
         raise ConfigError(f"{path}: cannot read: {e.strerror}") from e
+
+
+def _text(path: Path) -> str:
+    """The file's text; a UTF-8 byte-order mark (Windows Notepad, 'UTF-8 with BOM' in editors) is
+    dropped: TOML has none, and tomllib said 'Invalid statement (at line 1, column 1)' for it,
+    pointing at nothing visible (found by the input audit)."""
+    return path.read_bytes().decode("utf-8-sig")
 
 
 # --- generic validation -------------------------------------------------------------------------
@@ -496,7 +502,7 @@ def set_value(path: Path | None, key: str, value: str) -> Config:
     """
     path = default_config_path() if path is None else path
     _read_raw(path)  # tomllib's errors name the line; the text is then edited in place
-    doc = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
+    doc = tomlkit.parse(_text(path)) if path.exists() else tomlkit.document()
     parts = key.split(".")
     target = _field_type(parts, key)
     container = _container(doc, parts, key)
