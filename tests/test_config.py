@@ -249,6 +249,30 @@ def test_bad_values_name_table_key_expectation_and_value(tmp_path: Path, text: s
     assert expected in error_of(tmp_path, text)
 
 
+@pytest.mark.parametrize(
+    ("band", "expected"),
+    [
+        ('address = "zz:11:22"', 'address: expected a BLE address as \'spasmwatch scan\' shows it, "AA:BB:CC:DD:EE:FF" (macOS: a UUID), got "zz:11:22"'),
+        ('address = "AA:BB:CC:DD:EE:FF:00"', 'got "AA:BB:CC:DD:EE:FF:00"'),
+        ('address = "spasmwatch-0001"', 'got "spasmwatch-0001"'),  # a name in the address key
+        ('transport = "sim"\naddress = "localhost"', 'address: expected the simulated radio\'s "host:port", got "localhost"'),
+        ('address = "aa:bb:cc:dd:ee:ff"', None),
+        ('address = "12345678-1234-1234-1234-123456789ABC"', None),  # macOS
+        ('transport = "sim"\naddress = "127.0.0.1:4000"', None),
+        ('transport = "sim"\naddress = "4000"', None),  # a bare port: 127.0.0.1
+    ],
+)
+def test_a_band_address_that_can_never_be_found_is_refused(tmp_path: Path, band: str, expected: str | None) -> None:
+    """Found by the input audit: address = "zz:11:22" was accepted, and the daemon would scan for it all night."""
+    text = f'[[bands]]\nname = "crib"\n{band}\n'
+    if expected is None:
+        p = tmp_path / "config.toml"
+        p.write_text(text)
+        assert load_config(p).bands[0].address
+    else:
+        assert f"[bands #1] address: expected " in (msg := error_of(tmp_path, text)) and expected in msg, msg
+
+
 def test_a_bad_whole_number_is_quoted_as_written(tmp_path: Path) -> None:
     """Found by the docs run: 'config set alerts.escalate_after_s -5' said "got -5.0"."""
     assert error_of(tmp_path, "[alerts]\nescalate_after_s = -5").endswith("[alerts] escalate_after_s: expected a number >= 0, got -5")

@@ -46,6 +46,10 @@ BAND_FAULTS = tuple(f.value for f in BandFault)
 # would read as "escalations only" and still let every alarm through.
 CAREGIVER_URGENCIES = tuple(u.name.lower() for u in Urgency if u <= Urgency.URGENT)
 _QUIET_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+# A band's address as bleak takes it: a MAC (Linux, Windows) or the UUID macOS gives a device;
+# for the simulated radio host:port (docs/transport.md). Anything else is never found.
+_BLE_ADDRESS_RE = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}")
+_SIM_ADDRESS_RE = re.compile(r"([^\s:]+:)?\d{1,5}")
 
 
 def _rule(expect: str, ok: Callable[[Any], bool], required: bool = False) -> dict[str, Any]:
@@ -462,6 +466,11 @@ def _check_band(b: Band, where: _Where) -> None:
         raise where.error("port", 'required for transport = "serial" (e.g. "/dev/ttyACM0")')
     if b.transport in ("ble", "sim") and not (b.name or b.address):
         raise where.error("name", 'set name (e.g. "spasmwatch-0001") or address')
+    # Found by the input audit: address = "zz:11:22" was taken, and the daemon would look for it all night.
+    if b.address is not None and b.transport == "ble" and not _BLE_ADDRESS_RE.fullmatch(b.address):
+        raise where.error("address", f'expected a BLE address as \'spasmwatch scan\' shows it, "AA:BB:CC:DD:EE:FF" (macOS: a UUID), got {_got(b.address)}')
+    if b.address is not None and b.transport == "sim" and not _SIM_ADDRESS_RE.fullmatch(b.address):
+        raise where.error("address", f'expected the simulated radio\'s "host:port", got {_got(b.address)}')
 
 
 def _check_unique(source: str, section: str, names: list[str]) -> None:
