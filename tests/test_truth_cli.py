@@ -198,3 +198,15 @@ def test_an_output_that_cannot_be_written_is_named_and_nothing_is_left(morning: 
     assert not (tmp_path / "nowhere").exists() and not any(p.is_file() and p.name.endswith(".part") for p in tmp_path.iterdir())
     if where == "link":
         assert out.is_symlink() and kept.read_text() == "{}"
+
+
+@pytest.mark.parametrize("offset", ["nan", "inf", "-inf"])
+def test_an_offset_that_is_no_number_is_named(morning: tuple[Path, dict[str, Any]], tmp_path: Path, offset: str) -> None:
+    """Found by the input audit: '--offset-s nan' was blamed on the output, "field 'spasms[0].t':
+    must be a number of seconds, not nan"; inf on the labels ('lies outside the recording')."""
+    src, truth = morning
+    events = tmp_path / "events.tsv"
+    events.write_text(labels_of(truth))
+    res = cli("truth", str(src), str(events), "-o", str(tmp_path / "t.json"), f"--offset-s={offset}")
+    assert res.returncode == 2 and res.stderr == f"spasmwatch truth: error: --offset-s: expected a number of seconds, got {offset}\n", res.stderr
+    assert not (tmp_path / "t.json").exists()

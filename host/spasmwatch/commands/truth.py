@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
 
 from spasmwatch.analysis.labels import CLUSTER_MAX_GAP_S, DEFAULT_SPASM_S, SPASM, SUBTLE, build_truth, read_labels
 from spasmwatch.analysis.truthfile import check_truth, truth_path
-from spasmwatch.errors import InputError
+from spasmwatch.errors import InputError, SpasmwatchError
 from spasmwatch.io import open_recording
 from spasmwatch.outfile import check_writable, whole_file
 
@@ -54,6 +55,8 @@ def _span(path: str) -> tuple[float, float]:
 def run(args: argparse.Namespace) -> int:
     if not (args.max_gap_s > 0 and args.spasm_s > 0):
         raise InputError(args.events, "--max-gap-s and --spasm-s must be positive")
+    if not math.isfinite(args.offset_s):  # nan was blamed on the output's 'spasms[0].t' (input audit)
+        raise SpasmwatchError(f"--offset-s: expected a number of seconds, got {args.offset_s}")
     out = Path(args.out) if args.out else truth_path(args.recording)
     check_writable(out, "--out")  # before the whole recording is read
     if out.exists() and not args.force:
