@@ -94,6 +94,16 @@ def test_evaluate_without_truth_is_a_clear_error(tmp_path: Path) -> None:
     assert res.returncode == 2 and "x.truth.json" in res.stderr and "not found" in res.stderr
 
 
+def test_evaluate_of_a_missing_recording_names_the_recording(morning: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+    """Found by the input audit: 'evaluate typo.csv' said 'typo.truth.json: ground truth file not
+    found', though the recording was what was missing."""
+    for with_truth in (False, True):
+        if with_truth:
+            (tmp_path / "typo.truth.json").write_text(Path(str(morning[0])[:-4] + ".truth.json").read_text())
+        res = cli("evaluate", str(tmp_path / "typo.csv"))
+        assert res.returncode == 2 and f"spasmwatch evaluate: error: {tmp_path / 'typo.csv'}: cannot open the file: No such file" in res.stderr, res.stderr
+
+
 def test_replay_imports_neither_daemon_nor_web_stack() -> None:
     """A command line naming one command imports that command alone (replay's start-up)."""
     probe = (

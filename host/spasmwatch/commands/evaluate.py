@@ -129,8 +129,8 @@ def register(sub: Any) -> None:
 
 
 def _file_job(path: str, why: bool = False) -> Result:
+    rec = open_recording(path)  # first: a missing recording was reported as its truth file missing
     truth = load_truth(path)
-    rec = open_recording(path)
     if not why:
         return Result(path, score(list(replay_recording(rec)), truth), rec.has_gyro, [])
     # --why needs the whole recording in memory: read it once, replay it as one block.
