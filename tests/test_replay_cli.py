@@ -283,13 +283,15 @@ def test_a_last_line_cut_short_is_read_past_with_a_warning(morning: tuple[Path, 
         ("evaluate", "{rec}", "--jobs", "0"),  # "replaying 1 recordings on 0 workers...", exit 0
         ("evaluate", "{rec}", "--jobs", "-2"),
         ("evaluate", "{rec}", "--jobs", "two"),
+        ("evaluate", "--seed-start", "-5"),  # 'scenario: seed must be >= 0', after the pool had started
     ],
 )
 def test_a_count_below_one_is_refused_naming_the_option(morning: tuple[Path, dict[str, object]], args: tuple[str, ...]) -> None:
     res = cli(*(a.format(rec=morning[0]) for a in args))
     option, value = args[-2], args[-1]
+    low = 0 if option == "--seed-start" else 1
     assert res.returncode == 2, res.stderr
-    assert f"argument {option}: expected a whole number, 1 or more, got '{value}'" in res.stderr
+    assert f"argument {option}: expected a whole number, {low} or more, got '{value}'" in res.stderr
     assert "Traceback" not in res.stderr and res.stdout == ""
 
 

@@ -397,6 +397,29 @@ def test_cli_rejects_bad_values(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert not (tmp_path / "x.csv").exists()
 
 
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["--rate", "0"], "--rate"),
+        (["--duration-s", "5"], "--hours / --duration-s"),
+        (["--hours", "400"], "--hours / --duration-s"),
+        (["--clusters", "-1"], "--clusters"),
+        (["--isolated", "-2"], "--isolated"),
+        (["--cluster-size", "5", "2"], "--cluster-size"),
+        (["--subtle-fraction", "2"], "--subtle-fraction"),
+        (["--amplitude-scale", "0"], "--amplitude-scale"),
+        (["--noise-scale", "-1"], "--noise-scale"),
+        (["--seed", "-1"], "--seed"),
+    ],
+)
+def test_a_bad_value_is_named_by_its_option(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], option: str) -> None:
+    """Found by the input audit: '--amplitude-scale 0' said 'scenario: spasm_amplitude_scale must
+    be in (0, 5]', a name the user never typed."""
+    assert main(["simulate", str(tmp_path / "x.csv"), *args]) == 2
+    assert capsys.readouterr().err.startswith(f"spasmwatch simulate: error: {option}: ")
+    assert not any(tmp_path.iterdir())
+
+
 def test_an_interrupted_simulation_leaves_the_earlier_one_whole(tmp_path: Path) -> None:
     """Found by the input audit: ^C 3 s into 'simulate day.csv --kind day' left a 92 MB CSV with no
     truth (or, over an earlier simulation, a shorter CSV beside the old truth): it replayed as a

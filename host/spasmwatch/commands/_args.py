@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 
-def positive_int(text: str) -> int:
-    """A whole number, 1 or more: a count of rows, seeds, workers (found by the input audit:
-    'replay --chunk-rows 0' ended in a ValueError traceback, 'evaluate --seeds 0' scored nothing
-    and exited 0, 'evaluate --jobs -2' announced '-2 workers')."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number, 1 or more, got {text!r}")
-    return value
+def at_least(low: int) -> Callable[[str], int]:
+    """A whole number, ``low`` or more (found by the input audit: 'replay --chunk-rows 0' ended in
+    a ValueError traceback, 'evaluate --seeds 0' scored nothing and exited 0, 'evaluate --jobs -2'
+    announced '-2 workers', 'evaluate --seed-start -5' blamed 'scenario: seed')."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected a whole number, {low} or more, got {text!r}")
+        return value
+
+    return parse
+
+
+positive_int = at_least(1)  # counts: rows, seeds, workers

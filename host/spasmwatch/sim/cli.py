@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from spasmwatch.analysis.truthfile import truth_path
-from spasmwatch.errors import InputError
+from spasmwatch.errors import ConfigError, InputError
 from spasmwatch.sim.output import write_stream
 from spasmwatch.sim.recording import Simulation
 from spasmwatch.sim.scenario import KINDS, Scenario
@@ -46,7 +46,33 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
+# The option that sets each Scenario field its checks name ("scenario: rate_hz must be ..."), so that
+# the error names what the user typed (found by the input audit: '--rate 0' said only 'rate_hz').
+_OPTION_OF = {
+    "rate_hz": "--rate",
+    "duration_s": "--hours / --duration-s",
+    "clusters": "--clusters",
+    "isolated_spasms": "--isolated",
+    "cluster_size": "--cluster-size",
+    "subtle_fraction": "--subtle-fraction",
+    "spasm_amplitude_scale": "--amplitude-scale",
+    "noise_scale": "--noise-scale",
+    "seed": "--seed",
+}
+
+
 def scenario_from_args(args: argparse.Namespace) -> Scenario:
+    try:
+        return _scenario(args)
+    except ConfigError as exc:
+        problem = str(exc).removeprefix("scenario: ")
+        option = _OPTION_OF.get(problem.split(" ", 1)[0])
+        if option is None:
+            raise
+        raise ConfigError(f"{option}: {problem}") from exc
+
+
+def _scenario(args: argparse.Namespace) -> Scenario:
     duration = args.duration_s if args.hours is None else args.hours * 3600.0
     return Scenario(
         duration_s=duration,
