@@ -155,6 +155,11 @@ def test_bad_arguments_are_clear(course_db: tuple[Path, Expected], tmp_path: Pat
     with pytest.raises(SpasmwatchError, match="sidecar would overwrite it"):
         run_cli("export", "--db", str(db), "--format", "jsonl", "--out", str(tmp_path / "events.json"))
     assert not (tmp_path / "events.json").exists()
+    # Found by the input audit: 'empty time range: since 2024-03-05T00:00:00.000Z is not before until ...' named no option.
+    for window in (["--since", "2024-03-05", "--until", "2024-03-04"], ["--until", "1970-01-01T00:00:00Z"]):
+        with pytest.raises(SpasmwatchError, match="^--since .* is not before --until .*: an empty time range$"):
+            run_cli("export", "--db", str(db), "--out", str(tmp_path / "x.csv"), *window)
+    assert not (tmp_path / "x.csv").exists()
 
 
 @pytest.mark.parametrize("command", ["export", "report"])

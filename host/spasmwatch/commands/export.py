@@ -77,6 +77,8 @@ def query(args: argparse.Namespace) -> Query:
     try:
         since = parse_iso(args.since, "--since") if args.since else 0.0
         until = parse_iso(args.until, "--until") if args.until else time.time() + _FUTURE_S
+        if not since < until:  # named by the options, as events and clusters do (input audit)
+            raise ValueError(f"--since {args.since or '(none)'} is not before --until {args.until or '(none: a day from now)'}: an empty time range")
         return Query(args.device, since, until, kinds)
     except ValueError as exc:
         raise SpasmwatchError(str(exc)) from exc
