@@ -252,6 +252,8 @@ def existing_config(path: Path | None) -> Path | None:
     For a --config given on the command line: a typo read as the defaults, and 'run' then
     started a daemon with no band on the default store."""
     if path is not None and not path.is_file():
+        if path.exists():  # a folder was called 'no such file' (input audit)
+            raise ConfigError(f"--config: {path} is a {'folder' if path.is_dir() else 'device'}, not a config file")
         raise ConfigError(f"--config: no such file {path} (without --config: {default_config_path()})")
     return path
 

@@ -125,6 +125,12 @@ def test_a_config_named_with_dash_dash_config_must_exist(tmp_path: Path) -> None
     assert not (tmp_path / "spasmwatch.db").exists()
     made = cli(typo, "config", "set", "alerts.quiet_hours", "22:00-07:00")  # 'set' starts a new file
     assert made.returncode == 0 and "22:00-07:00" in typo.read_text(), made.stderr
+    # Found by the input audit: a folder was 'no such file', and 'config set' said 'cannot read'.
+    folder = tmp_path / "conf.d"
+    folder.mkdir()
+    for args in (("events",), ("config", "show")):
+        r = cli(folder, *args)
+        assert r.returncode == 2 and r.stderr.endswith(f"--config: {folder} is a folder, not a config file\n"), (args, r.stderr)
 
 
 def test_run_without_bands_names_the_config_and_makes_no_store(tmp_path: Path) -> None:
