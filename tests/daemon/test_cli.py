@@ -133,6 +133,14 @@ def test_a_config_named_with_dash_dash_config_must_exist(tmp_path: Path) -> None
         assert r.returncode == 2 and r.stderr.endswith(f"--config: {folder} is a folder, not a config file\n"), (args, r.stderr)
 
 
+def test_a_cluster_label_is_checked_before_asking_the_daemon(tmp_path: Path) -> None:
+    """Found by the input audit: 'clusters --label 1 maybe' said only 'no daemon answers ...'."""
+    config = tmp_path / "config.toml"
+    config.write_text(f"[daemon.http]\nport = {free_port()}\n")
+    r = cli(config, "clusters", "--label", "1", "maybe")
+    assert r.returncode == 2 and r.stderr == "spasmwatch clusters: error: --label: the second value is confirmed or false_alarm, not 'maybe'\n", r.stderr
+
+
 def test_run_without_bands_names_the_config_and_makes_no_store(tmp_path: Path) -> None:
     """Found by the docs run: the error did not name the file, and the store (and its folder)
     was created before it."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from spasmwatch.commands._daemon import add_config_arg, add_window_args, api, config_of, hm, minutes, open_store, window_of
 from spasmwatch.errors import SpasmwatchError
+from spasmwatch.store.rows import LABELS
 
 
 def register(sub: Any) -> None:
@@ -25,6 +26,8 @@ def run(args: argparse.Namespace) -> int:
         cid, label = args.label
         if not cid.isdigit():
             raise SpasmwatchError(f"--label: the first value is a cluster number (see 'spasmwatch clusters'), not {cid!r}")
+        if label not in LABELS:  # checked here: without a daemon it said only 'no daemon answers' (input audit)
+            raise SpasmwatchError(f"--label: the second value is {' or '.join(LABELS)}, not {label!r}")
         c = api(cfg, f"/api/clusters/{int(cid)}/label", {"label": label, "by": args.by})
         print(f"cluster #{c['id']} labelled {c['label']}")
         return 0
