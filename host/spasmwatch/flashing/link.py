@@ -14,6 +14,7 @@ import os
 import pty
 import select
 import socket
+import stat
 import subprocess
 import threading
 import tty
@@ -258,6 +259,8 @@ def open_serial(device: str) -> Link:
             raise DeviceError(f"{device}: no such port: is the band plugged in? ('spasmwatch scan' lists the bands it finds on USB)") from None
         if not os.access(device, os.R_OK | os.W_OK):
             raise DeviceError(f"{device}: {exc}: no permission (on Linux, add yourself to the 'dialout' group and log in again)") from None
+        if os.name == "posix" and not stat.S_ISCHR(os.stat(device).st_mode):  # was 'another program has it open' (input audit)
+            raise DeviceError(f"{device}: not a serial port (a file or a folder): give the band's port, e.g. /dev/ttyACM0 ('spasmwatch scan' lists them)") from None
         raise DeviceError(
             f"{device}: {exc}: another program has it open: the spasmwatch daemon, if it monitors this "
             "band over USB (stop it while flashing), or a serial monitor, Thonny or mpremote"
