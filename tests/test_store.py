@@ -121,6 +121,16 @@ def test_readonly_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     assert not (tmp_path / "nope.db").exists()
 
 
+def test_readonly_empty_file_is_named_as_empty_not_as_an_old_store(tmp_path: Path) -> None:
+    """Found by the input audit: 'export --db empty.csv' said 'store schema version 0, this
+    spasmwatch reads version 6; start the daemon once to migrate it'."""
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    with pytest.raises(StoreError, match=r"empty\.csv: an empty file, not a spasmwatch store"):
+        Store.open_readonly(path)
+    assert path.read_bytes() == b""
+
+
 def test_closed_store_refuses_calls(tmp_path: Path) -> None:
     st = Store(tmp_path / "sw.db")
     st.close()

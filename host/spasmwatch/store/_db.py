@@ -83,6 +83,8 @@ def _check_identity(conn: sqlite3.Connection, path: Path) -> int:
 
 
 def _require_current(path: Path, version: int) -> None:
+    if version == 0:  # no table in it (_check_identity): an empty file was told to 'migrate' (input audit)
+        raise StoreError(f"{path}: an empty file, not a spasmwatch store (the daemon makes one: give the store's path)")
     if version != SCHEMA_VERSION:
         raise StoreError(
             f"{path}: store schema version {version}, this spasmwatch reads version {SCHEMA_VERSION}; "
