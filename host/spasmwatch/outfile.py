@@ -37,13 +37,14 @@ def check_writable(out: str | os.PathLike[str], option: str = "") -> None:
 
 
 @contextmanager
-def whole_file(out: str | os.PathLike[str], what: str = "") -> Iterator[BinaryIO]:
-    """A binary file to write ``out`` through; ``what`` (e.g. "the recording") goes in errors."""
+def whole_path(out: str | os.PathLike[str], what: str = "") -> Iterator[Path]:
+    """The path to write ``out`` through (OUT.part), renamed onto ``out`` when the block ends
+    without an error, for writers that take a path (pyedflib, pyarrow); ``what`` (e.g. "the
+    recording") goes in errors."""
     path, part = Path(out), part_path(out)
     check_writable(path)
     try:
-        with open(part, "wb") as f:
-            yield f
+        yield part
         os.replace(part, path)
     except OSError as exc:
         _discard(part)
@@ -52,6 +53,13 @@ def whole_file(out: str | os.PathLike[str], what: str = "") -> Iterator[BinaryIO
     except BaseException:
         _discard(part)
         raise
+
+
+@contextmanager
+def whole_file(out: str | os.PathLike[str], what: str = "") -> Iterator[BinaryIO]:
+    """``whole_path``, opened: a binary file to write ``out`` through."""
+    with whole_path(out, what) as part, open(part, "wb") as f:
+        yield f
 
 
 def _discard(part: Path) -> None:

@@ -19,6 +19,7 @@ from course import DAY0, DAY_S, DEVICE, TREATMENT_T, Expected
 from spasmwatch.export import Meta, Query, export, iso, relative, rows
 from spasmwatch.export.columns import COLUMNS
 from spasmwatch.export.rows import SpasmRow, Tables
+from spasmwatch.export.timeline import Row
 
 SINCE = "2024-03-04T00:00:00Z"
 UNTIL = "2024-03-18T00:00:00Z"
@@ -233,6 +234,28 @@ def test_a_huge_range_streams_in_bounded_memory(tmp_path: Path, fmt: str) -> Non
     """Four times the rows, about the same peak: nothing grows with the range."""
     small, big = _peak_bytes(tmp_path, fmt, 15_000), _peak_bytes(tmp_path, fmt, 60_000)
     assert big < 1.3 * small + 2e6, f"peak {small / 1e6:.1f} MB for 15k rows, {big / 1e6:.1f} MB for 60k"
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("x.csv", "csv"), ("x.jsonl", "jsonl"), ("x.parquet", "parquet"), ("x.edf", "edf"), ("sub-01_events.tsv", "bids")])
+def test_an_interrupted_export_leaves_the_earlier_one_whole(tmp_path: Path, name: str, fmt: str) -> None:
+    """Found by the input audit: an export stopped part-way (^C, a full disk, a store error) left a
+    cut file in place of the earlier export, which the next export took for a whole one."""
+    q = Query(None, DAY0, DAY0 + 1e7)
+    out = tmp_path / name
+    t0, stream = relative(rows(_Lazy(100), q), None)
+    assert export(fmt, out, stream, Meta(q, t0)) == 100
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def interrupted() -> Iterator[Row]:
+        _, more = relative(rows(_Lazy(5000), q), None)
+        for n, r in enumerate(more):
+            if n == 3000:
+                raise KeyboardInterrupt  # ^C part-way through
+            yield r
+
+    with pytest.raises(KeyboardInterrupt):
+        export(fmt, out, interrupted(), Meta(q, t0))
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
 def test_docs_table_lists_every_column_as_exported(repo_root: Path) -> None:

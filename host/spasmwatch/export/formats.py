@@ -20,6 +20,7 @@ from spasmwatch import __version__
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export.columns import COLUMNS, KINDS, NAMES
 from spasmwatch.export.timeline import Query, Row, iso
+from spasmwatch.outfile import whole_file, whole_path
 
 FORMATS = ("csv", "jsonl", "parquet", "edf", "bids")
 BATCH_ROWS = 10_000
@@ -83,10 +84,8 @@ def sidecar_path(out: Path) -> Path:
     return out.with_suffix(".json")
 
 
-def write_json(path: Path, doc: dict[str, Any]) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=2, ensure_ascii=False)
-        f.write("\n")
+def _json_text(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
 def _counted(rows: Iterable[Row], progress: Progress | None) -> Iterator[Row]:
@@ -158,7 +157,7 @@ def _tsv_cell(v: object) -> str:
 
 def write_bids(out: Path, rows: Iterable[Row], progress: Progress | None = None) -> int:
     n = 0
-    with open(bids_path(out), "w", encoding="utf-8", newline="") as f:
+    with open(out, "w", encoding="utf-8", newline="") as f:  # named as BIDS asks: checked by export()
         f.write("\t".join(BIDS_COLUMNS) + "\n")
         for n, r in enumerate(_counted(rows, progress), 1):
             cells = [r["onset_s"], r["duration_s"], r["kind"], describe(r)] + [r[k] for k in BIDS_EXTRA]
@@ -247,11 +246,21 @@ def export(fmt: str, out: Path, rows: Iterable[Row], meta: Meta, progress: Progr
     _check_replaceable(fmt, out)
     if fmt == "edf":
         edf_start(out, meta)  # before anything is written
+    if fmt == "bids":
+        bids_path(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        return _export(fmt, out, rows, meta, progress)
     except OSError as exc:
-        raise ExportError(f"{out}: cannot write: {exc.strerror or exc}") from exc
+        raise ExportError(f"{out}: cannot create its folder: {exc.strerror or exc}") from exc
+    # Written beside ``out`` and renamed onto it once complete (found by the input audit: ^C or an
+    # error part-way left a cut file, which the next export took for an earlier one, and none
+    # was told). Its sidecar is put in place just before it, whole too.
+    with whole_path(out, f"the {fmt} export") as part:
+        n = _export(fmt, part, rows, meta, progress)
+        if fmt in ("csv", "jsonl", "bids"):
+            with whole_file(sidecar_path(out), "the sidecar") as f:
+                f.write(_json_text(bids_sidecar(meta) if fmt == "bids" else sidecar(meta, fmt)).encode())
+    return n
 
 
 def _export(fmt: str, out: Path, rows: Iterable[Row], meta: Meta, progress: Progress | None) -> int:
@@ -260,9 +269,5 @@ def _export(fmt: str, out: Path, rows: Iterable[Row], meta: Meta, progress: Prog
     if fmt == "edf":
         return write_edf(out, rows, meta, progress)
     if fmt == "bids":
-        n = write_bids(out, rows, progress)
-        write_json(sidecar_path(out), bids_sidecar(meta))
-        return n
-    n = write_csv(out, rows, progress) if fmt == "csv" else write_jsonl(out, rows, progress)
-    write_json(sidecar_path(out), sidecar(meta, fmt))
-    return n
+        return write_bids(out, rows, progress)
+    return write_csv(out, rows, progress) if fmt == "csv" else write_jsonl(out, rows, progress)
