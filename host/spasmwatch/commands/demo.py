@@ -27,12 +27,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from spasmwatch.alerts import Notification, NoticeKind, Urgency
-from spasmwatch.commands._args import positive_int
+from spasmwatch.commands._args import port_number, positive_int, whole_number
 from spasmwatch.commands.replay import clock
 from spasmwatch.daemon.clock import ScaledClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.http import HttpServer
 from spasmwatch.daemon.main import status_lines
+from spasmwatch.errors import SpasmwatchError
 from spasmwatch.store import Store
 from spasmwatch.transport import open_link
 from spasmwatch.transport.simband import SimBand
@@ -44,10 +45,10 @@ RATE_HZ = 52.0  # the band's default IMU rate
 
 def register(sub: Any) -> None:
     p = sub.add_parser("demo", help="end-to-end demo: a simulated band (real firmware) streams a morning with a cluster to the daemon", description=__doc__)
-    p.add_argument("--seed", type=int, default=2, help="simulation seed (default 2)")
+    p.add_argument("--seed", type=whole_number(0), default=2, help="simulation seed (default 2)")
     p.add_argument("--speed", type=positive_int, default=30, help="x real time for the band and the daemon (default 30)")
     p.add_argument("--data-dir", type=Path, default=None, help="keep the store and the recording here (default: a temporary dir)")
-    p.add_argument("--port", type=int, default=0, help="web page port on 127.0.0.1 (default: any free port)")
+    p.add_argument("--port", type=port_number, default=0, help="web page port on 127.0.0.1 (default: any free port)")
     p.set_defaults(func=run)
 
 
@@ -77,7 +78,10 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     with tempfile.TemporaryDirectory(prefix="spasmwatch-demo-") as tmp:
         folder = args.data_dir or Path(tmp)
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file of that name was a FileExistsError traceback (input audit)
+            raise SpasmwatchError(f"--data-dir: {folder}: cannot make the folder: {exc.strerror or exc}") from exc
         return asyncio.run(_demo(args, folder, sys.stdout))
 
 

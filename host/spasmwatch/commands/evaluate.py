@@ -30,7 +30,7 @@ from spasmwatch.analysis.replay import Block, replay
 from spasmwatch.analysis.scoring import Score, score
 from spasmwatch.analysis.truthfile import load_truth
 from spasmwatch.analysis.twin import to_units
-from spasmwatch.commands._args import at_least, positive_int
+from spasmwatch.commands._args import positive_int, whole_number
 from spasmwatch.commands.replay import replay_recording
 from spasmwatch.io.csvread import open_recording
 from spasmwatch.outfile import check_writable, whole_file
@@ -111,7 +111,7 @@ def register(sub: Any) -> None:
     p.add_argument("--seeds", type=positive_int, default=3, help="seeds per scenario in the simulated suite")
     p.add_argument(
         "--seed-start",
-        type=at_least(0),
+        type=whole_number(0),
         default=1,
         metavar="N",
         help="first seed of the suite (default 1); e.g. --seed-start 11 --seeds 3 for held-out seeds 11-13",
