@@ -365,6 +365,21 @@ def test_binary_and_utf16_files(tmp_path: Path) -> None:
     assert_fault(fault(binary), binary, 1, None, "not UTF-8 text")
 
 
+def test_gzip_and_zip_files_are_named_as_such(tmp_path: Path) -> None:
+    """Found by the input audit: a rec.csv.gz (or an .xlsx, a zip) was only 'the header is not
+    UTF-8 text: not a CSV recording'."""
+    import gzip
+    import zipfile
+
+    packed = tmp_path / "rec.csv.gz"
+    packed.write_bytes(gzip.compress((HEADER + body(3)).encode()))
+    assert_fault(fault(packed), packed, 1, None, "the file is gzip-compressed: decompress it first (gunzip)")
+    book = tmp_path / "rec.xlsx"
+    with zipfile.ZipFile(book, "w") as z:
+        z.writestr("xl/worksheets/sheet1.xml", "<worksheet/>")
+    assert_fault(fault(book), book, 1, None, "the file is a zip archive (an Excel .xlsx workbook?)")
+
+
 def test_missing_file_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "nope.csv"
     with pytest.raises(InputError, match=r"nope\.csv: cannot open the file: No such file or directory"):

@@ -34,6 +34,10 @@ NUMBER = re.compile(
 LINE_END = re.compile(rb"\r\n|\r|\n")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_PACKED = (
+    (b"\x1f\x8b", "gzip-compressed: decompress it first (gunzip)"),
+    (b"PK\x03\x04", "a zip archive (an Excel .xlsx workbook?): save the sheet as CSV, or unzip it"),
+)
 
 
 class InputWarning(UserWarning):
@@ -100,6 +104,10 @@ def read_header(path: str, f: BinaryIO) -> Header:
 def _decode_header(path: str, line: bytes) -> str:
     if line.startswith(_UTF16_BOMS):
         raise InputError(path, "the file is UTF-16 text; save it as UTF-8 (or plain ASCII) CSV", line=1)
+    # Loggers hand out rec.csv.gz, spreadsheets .xlsx (a zip): say which, not only "not UTF-8" (input audit).
+    for magic, what in _PACKED:
+        if line.startswith(magic):
+            raise InputError(path, f"the file is {what}, not a CSV recording", line=1)
     try:
         # Spreadsheet programs put a byte-order mark in front of UTF-8 CSV.
         return line.removeprefix(_UTF8_BOM).decode("utf-8")
