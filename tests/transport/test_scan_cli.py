@@ -59,3 +59,12 @@ def test_a_bad_timeout_is_refused_naming_the_option(timeout: str, capsys: pytest
     with pytest.raises(SystemExit) as exit_:
         cli.main(["scan", "--transport", "sim", "--timeout", timeout])
     assert exit_.value.code == 2 and f"--timeout: expected seconds to listen, more than 0, got '{timeout}'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("transports", ["", ",", " , "])
+def test_no_transport_is_refused_naming_the_option(transports: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by the input audit: 'scan --transport ""' printed 'scanning  for 5 s...', listened on
+    nothing and said no band was near (exit 1)."""
+    assert cli.main(["scan", "--transport", transports, "--timeout", "0.1"]) == 2
+    captured = capsys.readouterr()
+    assert "spasmwatch scan: error: --transport: none given (one or more of ble, serial, sim" in captured.err and captured.out == "", captured

@@ -37,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
     bad = [t for t in transports if t not in TRANSPORTS]
     if bad:
         raise SpasmwatchError(f"--transport: unknown {', '.join(bad)} (one of {', '.join(TRANSPORTS)})")
+    if not transports:  # scanned nothing and said no band was near (input audit)
+        raise SpasmwatchError(f"--transport: none given (one or more of {', '.join(TRANSPORTS)}, comma-separated)")
     print(f"scanning {', '.join(transports)} for {args.timeout:g} s...")
     found = asyncio.run(scan(args.timeout, transports))
     for f in found:
