@@ -210,3 +210,18 @@ def test_an_offset_that_is_no_number_is_named(morning: tuple[Path, dict[str, Any
     res = cli("truth", str(src), str(events), "-o", str(tmp_path / "t.json"), f"--offset-s={offset}")
     assert res.returncode == 2 and res.stderr == f"spasmwatch truth: error: --offset-s: expected a number of seconds, got {offset}\n", res.stderr
     assert not (tmp_path / "t.json").exists()
+
+
+def test_a_label_one_letter_off_a_spasm_is_warned_of(morning: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    """Found by the input audit: 'spazm' (and 'spasms') became context labels without a word, so
+    those spasms were missing from the truth and 'evaluate' counted their detections as false."""
+    src, _ = morning
+    events = tmp_path / "events.tsv"
+    events.write_text("onset\tduration\ttrial_type\n494.1\t1\tspazm\n500\t1\tspazm\n507\t1\tspasms\n510\t1\tspasm\n520\t30\tcrying\n")
+    res = cli("truth", str(src), str(events), "-o", str(tmp_path / "t.json"))
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.splitlines() == [
+        f"spasmwatch truth: warning: {events}:2: label 'spazm' is read as what the baby was doing, not as 'spasm': a typo?",
+        f"spasmwatch truth: warning: {events}:4: label 'spasms' is read as what the baby was doing, not as 'spasm': a typo?",
+    ]  # once per label; 'crying' is no near miss
+    assert "1 spasms" in res.stdout

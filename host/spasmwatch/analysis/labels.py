@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import codecs
 import csv
+import difflib
 import math
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 from spasmwatch.errors import InputError
+from spasmwatch.io import InputWarning
 
 # shared/design.md: a cluster's intervals are mostly 3-30 s; both simulators
 # keep every gap within a cluster at or under 30 s.
@@ -42,6 +45,10 @@ ONSET_NAMES = ("onset", "start", "begin")
 DURATION_NAMES = ("duration",)
 LABEL_NAMES = ("trial_type", "label", "annotation")
 SPASM, SUBTLE, WAKE, NOT_WORN, PLACE = "spasm", "subtle_spasm", "wake", "not_worn", "place:"
+RESERVED = (SPASM, SUBTLE, WAKE, NOT_WORN)
+# difflib similarity above which a context label is warned of as a near miss of a RESERVED one:
+# 0.8 catches one letter off in 'spasm' ('spazm' 0.8, 'spasms' 0.91, 'not_warn' 0.875).
+NEAR_MISS = 0.8
 _CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d*)?)$")
 
 
@@ -97,7 +104,23 @@ def read_labels(path: str, offset_s: float = 0.0) -> list[Label]:
         if not kind or kind == PLACE:
             raise InputError(path, "empty label", line=number, field=header[cols["label"]])
         out.append(Label(number, onset + offset_s, duration, kind))
+    _warn_near_misses(path, out)
     return out
+
+
+def _warn_near_misses(path: str, labels: list[Label]) -> None:
+    """A label close to one the truth reads ('spazm', 'spasms', 'not_warn') is taken as what the
+    baby was doing: say so once per label, as its spasms would be missing from the truth (found
+    by the input audit: 'spazm' became '1 context labels' without a word). A warning, not an
+    error: a context such as 'awake' may be meant."""
+    seen: dict[str, int] = {}
+    for lab in labels:
+        if lab.kind not in RESERVED and not lab.kind.startswith(PLACE):
+            seen.setdefault(lab.kind, lab.line)
+    for kind, line in seen.items():
+        near = difflib.get_close_matches(kind, RESERVED, n=1, cutoff=NEAR_MISS)
+        if near:
+            warnings.warn(InputWarning(f"{path}:{line}: label {kind!r} is read as what the baby was doing, not as {near[0]!r}: a typo?"), stacklevel=2)
 
 
 def _decode(path: str, data: bytes) -> str:
