@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from spasmwatch.analysis.clusters import CLOSE_S
+from spasmwatch.io.limits import MAX_CHUNK_ROWS
 
 
 # A CSV whose line 3 has a bad number in field 'ay'.
@@ -284,14 +285,15 @@ def test_a_last_line_cut_short_is_read_past_with_a_warning(morning: tuple[Path, 
         ("evaluate", "{rec}", "--jobs", "-2"),
         ("evaluate", "{rec}", "--jobs", "two"),
         ("evaluate", "--seed-start", "-5"),  # 'scenario: seed must be >= 0', after the pool had started
+        ("replay", "{rec}", "--chunk-rows", str(10**12)),  # numpy MemoryError traceback: 'Unable to allocate 7.28 TiB'
     ],
 )
 def test_a_count_below_one_is_refused_naming_the_option(morning: tuple[Path, dict[str, object]], args: tuple[str, ...]) -> None:
     res = cli(*(a.format(rec=morning[0]) for a in args))
     option, value = args[-2], args[-1]
-    low = 0 if option == "--seed-start" else 1
+    span = {"--seed-start": "0 or more", "--chunk-rows": f"1-{MAX_CHUNK_ROWS}"}.get(option, "1 or more")
     assert res.returncode == 2, res.stderr
-    assert f"argument {option}: expected a whole number, {low} or more, got '{value}'" in res.stderr
+    assert f"argument {option}: expected a whole number, {span}, got '{value}'" in res.stderr
     assert "Traceback" not in res.stderr and res.stdout == ""
 
 

@@ -17,10 +17,10 @@ from typing import Any, TextIO
 
 from spasmwatch.analysis.pipeline import Record
 from spasmwatch.analysis.replay import Block, CountBlock, replay
-from spasmwatch.commands._args import positive_int
+from spasmwatch.commands._args import whole_number
 from spasmwatch.io.csvread import Recording, open_recording
 from spasmwatch.io.rawfile import RawReader, RawRecording
-from spasmwatch.io.limits import CHUNK_ROWS
+from spasmwatch.io.limits import CHUNK_ROWS, MAX_CHUNK_ROWS
 from spasmwatch.io.units import GyroUnitsWarning
 
 
@@ -39,7 +39,7 @@ def register(sub: Any) -> None:
         action="store_true",
         help="the gyro is in deg/s: do not warn when its turns look too small for the accelerometer's (rad/s)",
     )
-    p.add_argument("--chunk-rows", type=positive_int, default=CHUNK_ROWS, help=f"rows per processing chunk (bounds memory; default {CHUNK_ROWS})")
+    p.add_argument("--chunk-rows", type=whole_number(1, MAX_CHUNK_ROWS), default=CHUNK_ROWS, help=f"rows per processing chunk (bounds memory; default {CHUNK_ROWS}, at most {MAX_CHUNK_ROWS})")
     p.set_defaults(func=run)
 
 

@@ -71,6 +71,10 @@ PREFETCH_PIECES = 2
 # ~3 MB each, stay in cache); 2^16 gave no more speed. The detector's twin then
 # works through each chunk in smaller pieces (analysis/twin.py, FEED_ROWS).
 CHUNK_ROWS = 1 << 17
+# The most 'replay --chunk-rows' takes. Peak RSS grows ~0.4 KB a row (the figures above:
+# 1M rows, 563 MB), so 2^22 rows is ~2 GB, as much as a small host has; more gave no speed,
+# and 10^12 ended in a numpy MemoryError traceback ('Unable to allocate 7.28 TiB'; input audit).
+MAX_CHUNK_ROWS = 1 << 22
 # Checked blocks (~1 MB of floats each) the checking thread may run ahead of
 # the consumer: enough to ride out its uneven pace (it works chunk by chunk).
 PREFETCH_BLOCKS = 8
