@@ -225,3 +225,21 @@ def test_a_label_one_letter_off_a_spasm_is_warned_of(morning: tuple[Path, dict[s
         f"spasmwatch truth: warning: {events}:4: label 'spasms' is read as what the baby was doing, not as 'spasm': a typo?",
     ]  # once per label; 'crying' is no near miss
     assert "1 spasms" in res.stdout
+
+
+@pytest.mark.parametrize("which", ["recording", "events"])
+def test_force_never_writes_over_the_recording_or_the_labels(morning: tuple[Path, dict[str, Any]], tmp_path: Path, which: str) -> None:
+    """Found by the input audit: 'truth rec.csv events.tsv -o rec.csv --force' replaced the
+    recording with the truth's JSON (and '-o events.tsv --force' the labels)."""
+    src, truth = morning
+    rec = tmp_path / "rec.csv"
+    rec.write_bytes(src.read_bytes())
+    events = tmp_path / "events.tsv"
+    events.write_text(labels_of(truth))
+    before = rec.read_bytes(), events.read_bytes()
+    out = rec if which == "recording" else events
+    res = cli("truth", str(rec), str(events), "-o", str(out), "--force")
+    assert res.returncode == 2, res.stderr
+    what = "the recording" if which == "recording" else "the labels table"
+    assert res.stderr == f"spasmwatch truth: error: {out}: is {what}: choose another --out\n", res.stderr
+    assert (rec.read_bytes(), events.read_bytes()) == before

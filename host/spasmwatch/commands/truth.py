@@ -59,6 +59,11 @@ def run(args: argparse.Namespace) -> int:
         raise SpasmwatchError(f"--offset-s: expected a number of seconds, got {args.offset_s}")
     out = Path(args.out) if args.out else truth_path(args.recording)
     check_writable(out, "--out")  # before the whole recording is read
+    for given, what in ((args.recording, "the recording"), (args.events, "the labels table")):
+        # --force replaces a truth file, never these (found by the input audit: '-o REC.csv --force'
+        # replaced the recording with the truth's JSON, '-o EVENTS.tsv --force' the labels)
+        if Path(given).exists() and out.resolve() == Path(given).resolve():
+            raise InputError(str(out), f"is {what}: choose another --out")
     if out.exists() and not args.force:
         raise InputError(str(out), "exists; --force replaces it")
     labels = read_labels(args.events, args.offset_s)
