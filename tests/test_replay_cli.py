@@ -316,3 +316,21 @@ def test_evaluate_json_is_written(morning: tuple[Path, dict[str, object]], tmp_p
     assert res.returncode == 0, res.stderr
     assert json.loads(out.read_text())["summary"]["clusters"] == "1/1"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scores.json"]
+
+
+def test_evaluate_json_writes_over_an_earlier_json_only(morning: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+    """Found by the input audit: '--json rec.csv' replaced the recording with the scores, and
+    '--json rec.truth.json' its truth; an earlier --json file is written over as before."""
+    rec = tmp_path / "rec.csv"
+    rec.write_bytes(morning[0].read_bytes())
+    truth = tmp_path / "rec.truth.json"
+    truth.write_text(json.dumps(morning[1]))
+    before = rec.read_bytes(), truth.read_bytes()
+    for kept in (rec, truth):
+        res = cli("evaluate", str(rec), "--json", str(kept))
+        assert res.returncode == 2 and res.stderr.startswith(f"spasmwatch evaluate: error: --json: {kept}: exists and is not an earlier"), res.stderr
+    assert (rec.read_bytes(), truth.read_bytes()) == before
+    scores = tmp_path / "scores.json"
+    for _ in range(2):  # the same run again replaces its own file
+        assert cli("evaluate", str(rec), "--json", str(scores)).returncode == 0
+    assert json.loads(scores.read_text())["summary"]["clusters"] == "1/1"

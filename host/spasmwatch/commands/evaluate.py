@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -32,6 +33,7 @@ from spasmwatch.analysis.truthfile import load_truth
 from spasmwatch.analysis.twin import to_units
 from spasmwatch.commands._args import positive_int, whole_number
 from spasmwatch.commands.replay import replay_recording
+from spasmwatch.errors import SpasmwatchError
 from spasmwatch.io.csvread import open_recording
 from spasmwatch.outfile import check_writable, whole_file
 
@@ -154,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     if args.json:
         check_writable(args.json, "--json")  # before the run, not after minutes of it
+        _check_replaceable(Path(args.json))
     with ProcessPoolExecutor(max_workers=args.jobs) as ex:
         if args.files:
             print(f"replaying {len(args.files)} recordings on {args.jobs} workers...", file=sys.stderr)
@@ -218,6 +221,24 @@ def run(args: argparse.Namespace) -> int:
         with whole_file(args.json, "the scores") as f:
             f.write(json.dumps(out, indent=2).encode())
     return 0
+
+
+# How the file 'evaluate --json' writes begins (json.dumps(..., indent=2) of {"summary": ...}).
+_JSON_HEAD = b'{\n  "summary": '
+
+
+def _check_replaceable(out: Path) -> None:
+    """--json writes over an earlier 'evaluate --json' only (found by the input audit: '--json
+    rec.csv' replaced the recording with the scores, '--json rec.truth.json' its truth)."""
+    if not out.exists():
+        return
+    try:
+        with open(out, "rb") as f:
+            head = f.read(len(_JSON_HEAD))  # not the whole file: it may be a 500 MB recording
+    except OSError:
+        return  # nothing readable to keep: the write says what is wrong
+    if head and head != _JSON_HEAD:
+        raise SpasmwatchError(f"--json: {out}: exists and is not an earlier 'evaluate --json': not written over (choose another file)")
 
 
 def _gather(ex: Executor, fn: Callable[[J], Result], jobs: Sequence[J]) -> list[Result]:
