@@ -38,3 +38,32 @@ def test_bad_options_are_refused_before_anything_starts(tmp_path: Path) -> None:
         assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr, out.stderr
         assert out.stdout == "" and not (tmp_path / "demo").exists()  # nothing simulated, nothing started
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_a_data_dir_with_real_data_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    """Found by the input audit: '--data-dir' on a folder with a family's store added the demo's
+    simulated spasms to it (6 events of 'nursery-0001' beside band-1's 322), and a morning.csv of
+    one's own was replaced by the simulation."""
+    from spasmwatch.commands.demo import DEVICE_ID, _check_data_dir
+    from spasmwatch.sim import Scenario, simulate, write_recording
+    from spasmwatch.store import Store
+
+    family, mine = tmp_path / "family", tmp_path / "mine"
+    family.mkdir()
+    mine.mkdir()
+    with Store(family / "spasmwatch.db") as store:
+        store.upsert_device("band-1", name="spasmwatch-0001")
+    (mine / "morning.csv").write_text("t,ax,ay,az\n")
+    before = {p: p.read_bytes() for d in (family, mine) for p in d.iterdir()}
+    for folder, message in ((family, f"--data-dir: {family / 'spasmwatch.db'} holds the band(s) band-1: not a demo's store"),
+                            (mine, f"{mine / 'morning.csv'}: exists, with no simulation's ground truth beside it")):
+        out = subprocess.run([sys.executable, "-m", "spasmwatch", "demo", "--data-dir", str(folder)], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 2 and message in out.stderr, out.stderr
+        assert out.stdout == ""
+    assert {p: p.read_bytes() for p in before} == before  # (a read-only look at a WAL store may add its -shm)
+    earlier = tmp_path / "earlier"  # an earlier demo's folder may be used again
+    earlier.mkdir()
+    with Store(earlier / "spasmwatch.db") as store:
+        store.upsert_device(DEVICE_ID)
+    write_recording(simulate(Scenario(kind="morning", duration_s=60.0, seed=2)), earlier / "morning.csv")
+    _check_data_dir(earlier)

@@ -41,13 +41,14 @@ from spasmwatch.transport.simband import SimBand
 _TTY = sys.stdout.isatty()
 RED, BOLD, RESET = ("\033[1;31m", "\033[1m", "\033[0m") if _TTY else ("", "", "")
 RATE_HZ = 52.0  # the band's default IMU rate
+DEVICE_ID = "nursery-0001"  # the demo's band: a store holding only it is a demo's
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("demo", help="end-to-end demo: a simulated band (real firmware) streams a morning with a cluster to the daemon", description=__doc__)
     p.add_argument("--seed", type=whole_number(0), default=2, help="simulation seed (default 2)")
     p.add_argument("--speed", type=positive_int, default=30, help="x real time for the band and the daemon (default 30)")
-    p.add_argument("--data-dir", type=Path, default=None, help="keep the store and the recording here (default: a temporary dir)")
+    p.add_argument("--data-dir", type=Path, default=None, help="keep the store and the recording here: a new folder or an earlier demo's (default: a temporary dir)")
     p.add_argument("--port", type=port_number, default=0, help="web page port on 127.0.0.1 (default: any free port)")
     p.set_defaults(func=run)
 
@@ -82,7 +83,23 @@ def run(args: argparse.Namespace) -> int:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:  # a file of that name was a FileExistsError traceback (input audit)
             raise SpasmwatchError(f"--data-dir: {folder}: cannot make the folder: {exc.strerror or exc}") from exc
+        _check_data_dir(folder)
         return asyncio.run(_demo(args, folder, sys.stdout))
+
+
+def _check_data_dir(folder: Path) -> None:
+    """A new folder or an earlier demo's, never one with real data in it (found by the input
+    audit: '--data-dir' on a family's data folder added the demo's simulated spasms to their
+    store, and replaced a morning.csv of their own)."""
+    from spasmwatch.sim.cli import check_replaceable
+
+    db = folder / "spasmwatch.db"
+    if db.exists():
+        with Store.open_readonly(db) as store:
+            bands = [d.device_id for d in store.devices() if d.device_id != DEVICE_ID]
+        if bands:
+            raise SpasmwatchError(f"--data-dir: {db} holds the band(s) {', '.join(bands)}: not a demo's store; choose an empty folder")
+    check_replaceable(folder / "morning.csv", "choose another --data-dir")
 
 
 async def _demo(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
@@ -100,7 +117,7 @@ async def _demo(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
     # --paced: on the daemon's clock (unpaced, the band ran up to 11 % fast and the store had the
     # alarm before the spasm that raised it).
     band = SimBand(
-        csv, folder / "flash", hold=True, speed=args.speed, device_id="nursery-0001", idle_exit_ms=500,
+        csv, folder / "flash", hold=True, speed=args.speed, device_id=DEVICE_ID, idle_exit_ms=500,
         timeout_s=sc.resolved_duration_s / args.speed + 120, args=("--paced",),
     )  # fmt: skip
     try:

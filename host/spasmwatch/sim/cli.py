@@ -92,7 +92,7 @@ def _scenario(args: argparse.Namespace) -> Scenario:
     )
 
 
-def _check_replaceable(out: Path) -> None:
+def check_replaceable(out: Path, instead: str = "simulate to another OUT.csv") -> None:
     """A simulation may be written over (a new seed, the same name); a recording of one's own,
     or the truth labelled for it with 'spasmwatch truth', may not. Found by the docs run:
     'simulate rec.csv' replaced a labelled rec.csv and its rec.truth.json without a word."""
@@ -103,13 +103,13 @@ def _check_replaceable(out: Path) -> None:
         except (OSError, UnicodeDecodeError, ValueError):
             kept = None
         if not (isinstance(kept, dict) and "seed" in kept and kept.get("source") != "labels"):
-            raise InputError(str(truth), "is not a simulation's ground truth (labels of a recording?): simulate to another OUT.csv")
+            raise InputError(str(truth), f"is not a simulation's ground truth (labels of a recording?): {instead}")
     elif out.exists():
-        raise InputError(str(out), "exists, with no simulation's ground truth beside it (a recording?): simulate to another OUT.csv")
+        raise InputError(str(out), f"exists, with no simulation's ground truth beside it (a recording?): {instead}")
 
 
 def run(args: argparse.Namespace) -> int:
-    _check_replaceable(args.out)
+    check_replaceable(args.out)
     scenario = scenario_from_args(args)
     started = time.monotonic()
     sim = Simulation(scenario)
