@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pty
 import subprocess
 import sys
+from concurrent.futures import Executor, Future
 from pathlib import Path
 
 import pytest
 
 from spasmwatch.analysis.clusters import CLOSE_S
+from spasmwatch.commands.evaluate import _gather
+from spasmwatch.errors import SpasmwatchError
 from spasmwatch.io.limits import MAX_CHUNK_ROWS
 
 
@@ -234,6 +238,40 @@ def test_evaluate_stops_at_the_first_file_that_fails(morning: tuple[Path, dict[s
     code, err = _on_a_terminal("evaluate", str(morning[0]), str(bad), "--jobs", "1")
     assert code == 2 and "1/2 recordings scored\r\n" in err, err  # the error starts on a line of its own
     assert f"{bad}:3" in err
+
+
+class _Inline(Executor):
+    """Runs each job as it is submitted: every future is done before ``_gather`` first waits, as when
+    a loaded machine wakes its main thread after both workers finished."""
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+        f: Future[object] = Future()
+        try:
+            f.set_result(fn(*args, **kwargs))
+        except Exception as e:
+            f.set_exception(e)
+        return f
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_line_counts_what_was_scored_before_a_failure_found_in_the_same_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found flaky under load (test_evaluate_stops_at_the_first_file_that_fails): a wait returning the
+    scored recording and the failed one together printed no progress before the error."""
+
+    def job(name: str) -> str:
+        if name == "bad.csv":
+            raise SpasmwatchError("bad.csv:3: field 'ay': not a number")
+        return name
+
+    term = _Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    with pytest.raises(SpasmwatchError, match="bad.csv:3"):
+        _gather(_Inline(), job, ["good.csv", "bad.csv"])
+    assert term.getvalue() == "\r1/2 recordings scored\n"
 
 
 def test_a_bad_line_late_in_a_file_comes_after_every_record_decided_before_it(morning: tuple[Path, dict[str, object]], tmp_path: Path) -> None:

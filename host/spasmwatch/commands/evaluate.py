@@ -246,20 +246,23 @@ def _gather(ex: Executor, fn: Callable[[J], Result], jobs: Sequence[J]) -> list[
     line. The first job to fail stops the rest (its error names the file)."""
     futures = [ex.submit(fn, j) for j in jobs]
     tty = sys.stderr.isatty()
-    shown = False  # a progress line is on the terminal: end it before anything else is written
+    shown = 0  # recordings scored on the progress line (0: none shown; end it before anything else is written)
     pending = set(futures)
     try:
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            # Counted before a failure is raised: a wait that returns a scored job and a failed one
+            # together (a loaded machine) showed no progress at all.
+            scored = sum(1 for f in futures if f.done() and not f.cancelled() and f.exception() is None)
+            if tty and scored > shown:
+                sys.stderr.write(f"\r{scored}/{len(futures)} recordings scored")
+                sys.stderr.flush()
+                shown = scored
             failed = next((f for f in done if f.exception() is not None), None)
             if failed is not None:
                 for f in pending:
                     f.cancel()
                 failed.result()
-            if tty:
-                sys.stderr.write(f"\r{len(futures) - len(pending)}/{len(futures)} recordings scored")
-                sys.stderr.flush()
-                shown = True
     finally:
         if shown:
             sys.stderr.write("\n")
