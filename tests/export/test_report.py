@@ -137,6 +137,21 @@ def test_a_report_writes_over_an_earlier_report_only(course_db: tuple[Path, Expe
     assert out.read_bytes() == letter
 
 
+@pytest.mark.parametrize("name", ["r.pdf", "r.html"])
+def test_a_report_that_cannot_be_written_whole_leaves_the_earlier_one(course_db: tuple[Path, Expected], tmp_path: Path, name: str) -> None:
+    """Found by the input audit: the report was written in place, so ^C or a full disk left a cut
+    file, which the next run refused to write over. It goes through OUT.part; here that is the
+    kernel's always-full device, as a full disk is."""
+    db, _ = course_db
+    out = tmp_path / name
+    assert run_cli("report", "--db", str(db), "--out", str(out), *ARGS) == 0
+    earlier = out.read_bytes()
+    (tmp_path / (name + ".part")).symlink_to("/dev/full")
+    with pytest.raises(SpasmwatchError, match=f"{re.escape(str(out))}: cannot write the report: No space left on device"):
+        run_cli("report", "--db", str(db), "--out", str(out), *ARGS)
+    assert out.read_bytes() == earlier
+
+
 def test_treatment_and_note_cli_write_through_the_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from spasmwatch.store import Store
 

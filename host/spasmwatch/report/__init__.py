@@ -9,6 +9,7 @@ from pathlib import Path
 
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export.rows import Source
+from spasmwatch.outfile import whole_path
 from spasmwatch.report.data import ReportData, gather
 
 
@@ -23,16 +24,19 @@ def write_report(source: Source, device: str | None, since: float, until: float,
     data = gather(source, device, since, until, tz)
     try:  # the folder too: one that is a file was a FileExistsError traceback (input audit)
         out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SpasmwatchError(f"{out}: cannot write the report: {exc.strerror or exc}") from exc
+    # Whole or not at all: ^C or a full disk during the write left a cut file, which the next
+    # run refused to write over (no Creator in it: "not an earlier spasmwatch report").
+    with whole_path(out, "the report") as part:
         if suffix == ".pdf":
             from spasmwatch.report.pages import write_pdf
 
-            write_pdf(data, out)
+            write_pdf(data, part)
         else:
             from spasmwatch.report.html import write_html
 
-            write_html(data, out)
-    except OSError as exc:
-        raise SpasmwatchError(f"{out}: cannot write the report: {exc.strerror or exc}") from exc
+            write_html(data, part)
     return data
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
@@ -98,8 +99,12 @@ def figures(data: ReportData) -> list[Figure]:
 
 def write_pdf(data: ReportData, out: Path) -> int:
     figs = figures(data)
-    with PdfPages(out, metadata={"Title": f"{text.TITLE} (not a diagnosis)", "Creator": "spasmwatch"}) as pdf:
+    # Made in memory (a report is a few hundred kB), then written: a full disk under PdfPages
+    # ended in a zlib error from its clean-up instead of the OSError that names the problem.
+    buf = io.BytesIO()
+    with PdfPages(buf, metadata={"Title": f"{text.TITLE} (not a diagnosis)", "Creator": "spasmwatch"}) as pdf:
         for fig in figs:
             pdf.savefig(fig)
             plt.close(fig)
+    out.write_bytes(buf.getvalue())
     return len(figs)
