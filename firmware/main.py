@@ -87,6 +87,9 @@ def main():
         machine.reset,
         BOARD,
         device_id,
+        # Only a power-on opens the pairing window. The ESP32 port reads a brown-out as PWRON_RESET
+        # too, the watchdog as WDT_RESET, machine.reset() (crash, REBOOT) and a panic as HARD_RESET.
+        power_on=machine.reset_cause() == machine.PWRON_RESET,
     )
     try:
         asyncio.run(App(hw).run())

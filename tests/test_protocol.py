@@ -53,6 +53,14 @@ VECTORS: list[tuple[str, str, list[Any], str, dict[str, Any]]] = [
          "boot": 3, "uptime_s": 86400, "next_seq": 42},
     ),
     (
+        "status, pairing window open",
+        "encode_status",
+        [100, -1, 0, P.SF_PAIRING | P.SF_ENCRYPTED, 0, 1, 120, 0],
+        "010264ff00c0000001007800000000000000",
+        {"type": "status", "battery_pct": 100, "worn": -1, "log_fill_pct": 0, "flags": 0xC0, "errors": 0,
+         "boot": 1, "uptime_s": 120, "next_seq": 0},
+    ),
+    (
         "activity",
         "encode_activity",
         [3, 600000, 120, 250, 0, 1],

@@ -57,7 +57,7 @@ SAMPLES_LAP = const(1 << 29)  # the sample count runs modulo this: with a batch 
 class Hardware:
     """What the app needs from a board (or the simulator)."""
 
-    def __init__(self, imu, ble, storage, clock, battery, make_wdt, reset, board, device_id, irq_flag=None):
+    def __init__(self, imu, ble, storage, clock, battery, make_wdt, reset, board, device_id, irq_flag=None, power_on=True):
         self.imu = imu  # band.imu driver, or None if the IMU failed to answer
         self.ble = ble  # bluetooth.BLE()
         self.storage = storage  # band.storage.Storage
@@ -68,6 +68,9 @@ class Hardware:
         self.board = board  # board definition dict
         self.device_id = device_id
         self.irq_flag = irq_flag  # flag class for IRQ -> task wake-ups (None: asyncio.ThreadSafeFlag)
+        # This boot followed a power-on (machine.reset_cause() == PWRON_RESET), not a watchdog,
+        # crash or REBOOT reset: only then does the pairing window open (see App._pairing_update).
+        self.power_on = power_on
 
 
 class App:
@@ -144,6 +147,11 @@ class App:
         self._raw_dropped = 0
         self._raw_cap = 1
         self.periph = Peripheral(hw.ble, self.bonds, hw.irq_flag)
+        # Uptime ms until which a new central may bond: P.PAIRING_WINDOW_MS after a power-on, none
+        # after any other reset (a watchdog at night must not open the band to the neighbours).
+        self._pair_end_ms = P.PAIRING_WINDOW_MS if hw.power_on else 0
+        self.pairing = None  # the window as last given to the stack (None: not yet)
+        self._pairing_update()
         self._register()
 
     # --- set-up -----------------------------------------------------------------------
@@ -225,6 +233,17 @@ class App:
         self._up_ms += time.ticks_diff(t, self._last_ticks)
         self._last_ticks = t
         return self._up_ms
+
+    # --- pairing window -------------------------------------------------------------------
+
+    def _pairing_update(self):
+        """Open the pairing window in the first PAIRING_WINDOW_MS after a power-on, and while no
+        central has ever bonded (a band switched on and set up later must still pair); closed,
+        a new central's pairing is encrypted but unbonded and its commands are refused (E_AUTH)."""
+        is_open = self.bonds.count() == 0 or self.uptime_ms() < self._pair_end_ms
+        if is_open != self.pairing:
+            self.pairing = is_open
+            self.periph.set_bonding(is_open)
 
     # --- per-sample path (no allocation) --------------------------------------------------
 
@@ -535,6 +554,8 @@ class App:
             f |= P.SF_RAW_ON
         if self.periph.encrypted:
             f |= P.SF_ENCRYPTED
+        if self.pairing:
+            f |= P.SF_PAIRING
         return f
 
     def _update_status(self):
@@ -592,6 +613,7 @@ class App:
             # Every pass, not every status period (up to an hour): a band below 3 % must stop
             # writing flash before it browns out, and one on the charger must sense again.
             self._check_battery()
+            self._pairing_update()
             if self.det is not None and self.det.p.has_gyro and self.sampling:
                 self.bias_store.keep(self.det.fe.bias, self.uptime_ms())
             self._update_status()
@@ -606,6 +628,9 @@ class App:
             wait_ms = due - up
             if wait_ms > BATTERY_MS:
                 wait_ms = BATTERY_MS
+            close_ms = self._pair_end_ms - up
+            if self.pairing and 0 < close_ms < wait_ms:  # close the window on time, not up to 10 s late
+                wait_ms = close_ms
             if not stable and not self.safe_mode:
                 up = self.uptime_ms()
                 if up >= STABLE_MS:
@@ -635,15 +660,16 @@ class App:
                     self.raw_on = False
                     p.restart_advertising()
                 was = now
-            self._update_status()
-            cap = P.raw_capacity(p.payload_max())
-            self._raw_cap = cap if cap < RAW_MAX_SAMPLES else RAW_MAX_SAMPLES
-            self._raw_n = 0
             if self.bonds.dirty:
                 try:
                     self.bonds.save()
                 except OSError:
                     pass
+                self._pairing_update()  # a first bond after the window's time closes it
+            self._update_status()
+            cap = P.raw_capacity(p.payload_max())
+            self._raw_cap = cap if cap < RAW_MAX_SAMPLES else RAW_MAX_SAMPLES
+            self._raw_n = 0
             self._wake.set()
             await p.wait_change()
 

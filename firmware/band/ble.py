@@ -97,6 +97,18 @@ class Peripheral:
         ble.config(bond=True, le_secure=True, mitm=False, io=_IO_NO_INPUT_OUTPUT, mtu=MTU_MAX)
         ble.irq(self._irq)
 
+    def set_bonding(self, on):
+        """Offer bonding to a central that pairs (the pairing window), or pair it unbonded.
+
+        NimBLE puts ``bond`` (ble_hs_cfg.sm_bonding) in its pairing response; without it the
+        link is encrypted but the stack reports bonded=0 and stores no key, while a central
+        bonded earlier still re-encrypts with its stored key and is reported bonded. Refusing
+        the key in _IRQ_SET_SECRET instead would not work there: NimBLE reports bonded=1
+        before it stores keys, and a refused store makes it unpair the oldest bonded peer and
+        try again, until none is left (ble_store_util_status_rr; docs/firmware.md, "Security").
+        """
+        self._ble.config(bond=bool(on))
+
     def register(self, services):
         return self._ble.gatts_register_services(services)
 

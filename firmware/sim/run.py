@@ -26,6 +26,8 @@ Options:
     --idle-exit-ms MS   after the recording ends, exit once no central has been connected for MS real ms (default 1000)
     --timeout-s S       give up after S real seconds (default 120)
     --uptime-ms MS      the band has been up MS ms already (its u32 ms fields wrap at 2^32: 49.7 days)
+    --reset-cause C     what started this boot, as machine.reset_cause() tells it: power_on (default: a new
+                        process is a band switched on), hard (machine.reset(): a crash, REBOOT), wdt, deepsleep
 
 Prints one ``SIM {json}`` line when the app is up (boot count, safe mode,
 log state, heap use after start-up) and one when it ends (samples, events),
@@ -67,6 +69,9 @@ SIM_BOARD = {
 }
 
 
+RESET_CAUSES = ("power_on", "hard", "wdt", "deepsleep")
+
+
 def parse_args(argv):
     opts = {
         "csv": None,
@@ -93,6 +98,7 @@ def parse_args(argv):
         "idle-exit-ms": "1000",
         "timeout-s": "120",
         "uptime-ms": "0",
+        "reset-cause": "power_on",
     }
     i = 0
     while i < len(argv):
@@ -111,6 +117,8 @@ def parse_args(argv):
     for req in ("csv", "flash", "socket"):
         if opts[req] is None:
             raise SystemExit("run.py: --%s is required" % req)
+    if opts["reset-cause"] not in RESET_CAUSES:
+        raise SystemExit("run.py: --reset-cause %r: expected one of %s" % (opts["reset-cause"], ", ".join(RESET_CAUSES)))
     return opts
 
 
@@ -171,7 +179,10 @@ def build(opts):
         report("reset", reason="reboot")
         sys.exit(simhw.EXIT_RESET)
 
-    hardware = Hardware(imu, ble, storage, clock, battery, make_wdt, reset, board, opts["device-id"], bluetooth.Flag)
+    hardware = Hardware(
+        imu, ble, storage, clock, battery, make_wdt, reset, board, opts["device-id"], bluetooth.Flag,
+        power_on=opts["reset-cause"] == "power_on",
+    )
     return hardware, source, clock, wdts
 
 
@@ -286,6 +297,7 @@ def main():
     hardware, source, clock, wdts = build(opts)
     app = App(hardware)
     app._up_ms = int(opts["uptime-ms"])  # before sensing starts: every time the band reports counts on from here
+    app._pairing_update()  # a band up that long already is past its pairing window
     gc.collect()
     report(
         "up",
@@ -300,6 +312,7 @@ def main():
         rate_hz=app.rate_hz,
         bias=_bias(app),
         name=app.name,
+        pairing=app.pairing,
         mem_alloc=gc.mem_alloc(),
         mem_free=gc.mem_free(),
     )

@@ -73,6 +73,7 @@ SF_CRITICAL_BATTERY = 0x08  # sensing and flash writes stopped to keep the log s
 SF_TIME_SYNCED = 0x10
 SF_RAW_ON = 0x20
 SF_ENCRYPTED = 0x40  # the link this status is read on is encrypted
+SF_PAIRING = 0x80  # the pairing window is open: the band bonds a new central now (docs/firmware.md, "Security")
 # STATUS.errors
 ERR_IMU = 0x0001  # IMU missing, wrong WHO_AM_I or I2C error
 ERR_LOG_WRITE = 0x0002  # a flash log write failed
@@ -86,6 +87,16 @@ ERR_NOT_WORN = 0x0080  # no breathing micro-motion: band off the baby
 LF_WRAPPED = 0x01
 LF_GAP = 0x02  # the requested seq is older than the oldest still stored
 LF_DONE = 0x04  # backfill finished: live events follow
+
+# --- pairing window --------------------------------------------------------------------
+# The band bonds a new central only this long (ms) after a power-on, and while it has no bond
+# at all; bonded centrals re-encrypt at any time. A family pairs right after switching the
+# band on, and the daemon tries again at least every minute (BACKOFF_S "not_found" cap and
+# PAIRING_RETRY_S, host/spasmwatch/daemon/consts.py), so 5 minutes is 5 or more tries;
+# a neighbour's phone gets no more than those 5 minutes after the band was switched on.
+# A watchdog, crash or REBOOT reset (at night) opens no window at all (band/app.py).
+# Here, not in band/: the host tells the family this number when a band refuses to bond.
+PAIRING_WINDOW_MS = 300000
 
 # --- control (host -> band), byte 1 is the opcode ------------------------------------
 OP_TIME_SYNC = 0x01  # <BBIH: unix_s, ms          RESP.arg = band ms at sync

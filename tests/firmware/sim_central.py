@@ -130,6 +130,7 @@ class Central:
                 self.handles[c["uuid"]] = c["handle"]
                 self.flags[c["uuid"]] = c["flags"]
         self.mtu = 23
+        self.bonded = False
 
     def _reader(self) -> None:
         buf = b""
@@ -192,10 +193,12 @@ class Central:
     def pair(self, bond: bool = True) -> bytes:
         _, body = self._request(0x05, bytes((1 if bond else 0,)), 0x85)
         assert body[0] == 1, "pairing failed: %r" % body
+        self.bonded = bool(body[2])  # the band's stack bonded (its pairing window was open)
         return body[4:20]
 
     def encrypt(self, ltk: bytes) -> bool:
         _, body = self._request(0x06, ltk, 0x85)
+        self.bonded = bool(body[2])
         return body[0] == 1
 
     def close(self) -> None:

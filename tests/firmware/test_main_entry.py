@@ -68,6 +68,14 @@ class WDT:
 def reset():
     log("reset")
     sys.exit(3)
+
+PWRON_RESET = 1  # the values of MicroPython's esp32 port
+HARD_RESET = 2
+WDT_RESET = 3
+
+def reset_cause():  # switched on: the pairing window opens
+    log("reset_cause")
+    return PWRON_RESET
 '''
 
 DRIVE = '''
@@ -114,6 +122,7 @@ def test_main_holds_the_power_pin_before_loading_the_band_then_runs_it(micropyth
     bus = board["imu"]["i2c"]
     assert ["i2c", bus["id"], bus["scl"], bus["sda"], bus["freq_hz"]] in log
     assert ["adc", board["battery"]["adc_pin"]] in log
+    assert ["reset_cause"] in log  # a power-on opens the pairing window, another reset does not
     feeds = [e for e in log if e[0] == "feed"]
     assert len(feeds) >= 3 and feeds[-1] == ["feed", board["power"]["imu_rate_hz"]], log  # the IMU runs at the board's rate
     assert (root / "data" / "events.log").exists() and not (root / "data" / "crash.txt").exists(), out
