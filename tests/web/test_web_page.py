@@ -194,6 +194,23 @@ def test_a_raw_recording_paused_shows_on_the_band_card(page: Any, served: Server
     line.wait_for(state="detached")
 
 
+def test_a_band_that_will_not_pair_says_on_its_card_what_to_do(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
+    """The band paired but would not bond (its pairing window was shut): the session's FAULT
+    detail is the instruction, and the family reads it on the card, live."""
+    from spasmwatch.daemon.session import NOT_BONDED
+
+    load(page, served.url)
+    band = page.locator(".band[data-device='SW-0001']")
+    assert band.locator("[data-fact='fault']").count() == 0
+    served.call(fake.set_band, state="FAULT", detail=NOT_BONDED, connected=False)
+    line = band.locator("[data-fact='fault']")
+    line.wait_for()
+    assert line.inner_text() == NOT_BONDED[0].upper() + NOT_BONDED[1:] + ".", line.inner_text()
+    assert "switch it off and on, then wait for spasmwatch to connect" in line.inner_text()
+    served.call(fake.set_band, state="STREAMING", detail="backfill from seq 0", connected=True)
+    line.wait_for(state="detached")
+
+
 def test_a_note_is_saved(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
     load(page, served.url)
     assert page.locator("#notes-empty").is_visible()

@@ -48,6 +48,8 @@ def band_lines(b: dict[str, Any]) -> list[str]:
     lines = [f"{b['name']} ({b['device'] or 'not seen yet'}): {b['state']}, battery {batt}, {worn}, {sleep}"]
     if b["faults"]:
         lines.append(f"  faults: {', '.join(b['faults'])}")
+    if b["state"] == "FAULT" and b.get("detail"):  # what a person must do (e.g. switch the band off and on to pair)
+        lines.append(f"  {b['detail']}")
     if b.get("muted_until") is not None:  # .get: a daemon from before the field; a forgotten mute must be seen
         by = f" by {b['muted_by']}" if b.get("muted_by") else ""
         off = f"spasmwatch mute {shlex.quote(b['device'])} --off"

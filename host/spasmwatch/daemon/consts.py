@@ -33,6 +33,10 @@ MQTT_BY = "Home Assistant"
 # Pairing refused: retrying cannot help until a person re-pairs (FAULT), but
 # check now and then in case the band was reset to accept a new bond.
 AUTH_RETRY_S = 600.0
+# The band paired us but would not bond (E_AUTH: its pairing window was closed). The family is
+# told to switch it off and on, which opens the window for swcore.protocol.PAIRING_WINDOW_MS
+# (5 min): trying every 30 s bonds within it with about 10 tries to spare.
+PAIRING_RETRY_S = 30.0
 
 # Every request on the link (read, write, command response) must finish in
 # this time: a healthy link answers in tens of ms, a stuck one must not hang

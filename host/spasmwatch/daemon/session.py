@@ -3,7 +3,7 @@
     DISCONNECTED -> CONNECTING -> SECURING -> SYNCING -> STREAMING
          ^                                                  |
          +---- BACKOFF (delay by error kind) <---- error ---+--> STALE (silent link)
-                                                            +--> FAULT (pairing refused)
+                                                            +--> FAULT (pairing refused, or not bonded)
 
 On every connect: read the device identity, pair or re-encrypt, negotiate
 the MTU, subscribe, sync the band's clock to wall time, and ask for every
@@ -175,6 +175,14 @@ class SessionSink(Protocol):
     def on_lost(self, device: str, first_seq: int, last_seq: int) -> None: ...
 
 
+# What the family is told when the band pairs but will not bond (E_AUTH on an encrypted link):
+# the one place this instruction is written (the FAULT detail; docs/host.md "Pairing").
+NOT_BONDED = (
+    "not paired: the band accepts new pairings only in the first %d minutes after it is switched on: "
+    "switch it off and on, then wait for spasmwatch to connect" % (P.PAIRING_WINDOW_MS // 60000)
+)
+
+
 class SessionError(Exception):
     """A step of the connect sequence failed in a way the band explained (``code``: its RESP code)."""
 
@@ -265,7 +273,7 @@ class BandSession:
                 delay = self._backoff(e)
             except SessionError as e:
                 self._set(State.FAULT, str(e))
-                delay = K.AUTH_RETRY_S
+                delay = K.PAIRING_RETRY_S if e.code == P.E_AUTH else K.AUTH_RETRY_S
             except Exception as e:  # a bug must not end monitoring: log it, reconnect as after an I/O error
                 what = f"{type(e).__name__}: {e}"
                 if what != self._last_error:  # the traceback once, not at every retry
@@ -462,6 +470,8 @@ class BandSession:
             resp: Record = await self._req(self._resp.get())
             if resp["opcode"] != op:
                 continue
+            if resp["code"] == P.E_AUTH:  # the link is encrypted (secure() saw to it) but the band did not bond
+                raise SessionError(NOT_BONDED, P.E_AUTH)
             if resp["code"] != P.OK:
                 raise SessionError(f"band refused command {op:#04x}: {resp['error']}", resp["code"], int(resp["arg"]))
             return resp

@@ -456,7 +456,7 @@ class SimRadioClient(BaseBleakClient):
         if sec[2]:
             self.bonds.put(self.address, bytes(sec[4:20]))
         else:
-            log.warning("%s: encrypted but not bonded (the band's bond store refused us)", self.address)
+            log.warning("%s: encrypted but not bonded (the band's pairing window is closed)", self.address)
 
     async def unpair(self) -> None:
         self.bonds.remove(self.address)

@@ -304,6 +304,9 @@
         el("p", { class: "seen muted small", "data-fact": "seen", text: `Last heard from the band: ${seen}` }),
         faults.length ? el("ul", { class: "faults", "aria-label": "Band problems" },
           ...faults.map((f) => el("li", { text: FAULT_NAMES[f] || f }))) : null,
+        // A fault only a person can clear says what to do (a band that will not pair: switch it off and on).
+        b.state === "FAULT" && b.detail ? el("p", { class: "fault-detail small", "data-fact": "fault",
+          text: b.detail.charAt(0).toUpperCase() + b.detail.slice(1) + "." }) : null,
         b.muted_until ? muteBox(b, now) : null,
         // For researchers: their recording has a gap from here (low disk, a file that cannot be written).
         b.raw_paused ? el("p", { class: "raw-paused small", "data-fact": "raw",
