@@ -13,7 +13,9 @@ length counts op + body. Central -> band:
     0x02 MTU      mtu u16                        exchange MTU
     0x03 READ     handle u16                     read a characteristic
     0x04 WRITE    handle u16, data               write with response
-    0x05 PAIR     [bond u8, default 1]           LE Secure Connections, Just Works; bond=0: encrypt only
+    0x05 PAIR     [bond u8, default 1]           LE Secure Connections, Just Works; bond=0: encrypt only; so
+                                                 too while the band offers no bonding (config bond=False, as
+                                                 NimBLE's sm_bonding: its pairing window is shut)
     0x06 ENCRYPT  ltk 16 bytes                   re-encrypt with the key from an earlier bond
     0x07 BYE      (empty)                        disconnect (closing the socket does too)
     0x08 SCAN     (empty)                        scan probe: ADV reply, then the socket closes; the band sees no connection

@@ -72,6 +72,9 @@ _RETRY_CYCLE = (State.CONNECTING, State.DISCONNECTED, State.BACKOFF)
 # (a band at the edge of range reconnects every minute all night: 8640 journal lines a day).
 _RECONNECT_STEPS = (State.BACKOFF, State.CONNECTING, State.SECURING, State.SYNCING)
 _LINKED = (State.STREAMING, State.STALE)
+# The same failure again (a band that will not bond, retried every 30 s all night): its steps
+# and its FAULT are logged the first time only, at debug after that.
+_REPEAT_QUIET = (*_RETRY_CYCLE, State.SECURING, State.SYNCING, State.FAULT)
 
 
 @dataclass(frozen=True)
@@ -240,7 +243,7 @@ class BandSession:
         # The same failure again and again (band out of range all night) is one log line,
         # not one per retry: repeats of the retry cycle go to debug; so do a reconnect's steps.
         said = self._reconnect_note(state, detail)
-        quiet = (self._repeating and state in _RETRY_CYCLE) or (self._away is not None and state in _RECONNECT_STEPS)
+        quiet = (self._repeating and state in _REPEAT_QUIET) or (self._away is not None and state in _RECONNECT_STEPS)
         level = logging.DEBUG if quiet else logging.INFO
         log.log(level, "%s: %s -> %s%s", self.label, self.state.value, state.value, f" ({said})" if said else "")
         self.state, self.detail = state, detail
@@ -272,6 +275,7 @@ class BandSession:
             except TransportError as e:
                 delay = self._backoff(e)
             except SessionError as e:
+                self._repeat(str(e))
                 self._set(State.FAULT, str(e))
                 delay = K.PAIRING_RETRY_S if e.code == P.E_AUTH else K.AUTH_RETRY_S
             except Exception as e:  # a bug must not end monitoring: log it, reconnect as after an I/O error
@@ -289,12 +293,16 @@ class BandSession:
         await self._close_link()
         self._set(State.DISCONNECTED, "stopped")
 
+    def _repeat(self, what: str) -> None:
+        """Note a failure: ``_repeating`` when it is the same as the last one."""
+        self._repeating = what == self._last_error
+        self._last_error = what
+
     def _backoff(self, e: TransportError) -> float:
+        self._repeat(str(e))
         if e.kind == "auth":
             self._set(State.FAULT, f"pairing refused: {e}")
             return K.AUTH_RETRY_S
-        self._repeating = str(e) == self._last_error
-        self._last_error = str(e)
         first, cap = K.BACKOFF_S.get(e.kind, K.BACKOFF_S["io"])
         n = self._failures.get(e.kind, 0)  # each kind doubles from its own first delay
         delay = min(cap, first * (1 << min(n, 16)))

@@ -456,7 +456,8 @@ class SimRadioClient(BaseBleakClient):
         if sec[2]:
             self.bonds.put(self.address, bytes(sec[4:20]))
         else:
-            log.warning("%s: encrypted but not bonded (the band's pairing window is closed)", self.address)
+            # Not a warning: the band's commands will be refused, and the session's FAULT says what to do.
+            log.debug("%s: encrypted but not bonded (the band's pairing window is closed)", self.address)
 
     async def unpair(self) -> None:
         self.bonds.remove(self.address)
