@@ -7,13 +7,14 @@ import io
 import json
 import os
 import sys
-import time
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from synthetic import HandClock
 
-from spasmwatch.alerts import NoticeKind, Urgency
+from spasmwatch.alerts import AlertSettings, NoticeKind, Urgency
 from spasmwatch.alerts.channels import (
     ChannelError,
     DesktopChannel,
@@ -159,62 +160,77 @@ echo played >> "$SW_PLAYS"
 """
 
 
-@pytest.mark.parametrize("answer", ["acknowledged", "false alarm"])
-def test_an_unanswered_alarm_sounds_again_until_someone_answers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: str) -> None:
-    """The sound played one two-second pattern per alarm (and one at the escalation): a parent asleep
-    through it heard nothing more. It now plays again every ``repeat_every_s`` while the daemon's
-    engine says the alarm is open, and stops at the acknowledgement (or "false alarm")."""
-    plays = tmp_path / "plays"
-    player = tmp_path / "player"
+def _counting_player(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Callable[[], int]]:
+    plays, player = tmp_path / "plays", tmp_path / "player"
     player.write_text(COUNTER)
     player.chmod(0o755)
     monkeypatch.setenv("SW_PLAYS", str(plays))
+    return player, lambda: len(plays.read_text().splitlines()) if plays.exists() else 0
 
-    def played() -> int:
-        return len(plays.read_text().splitlines()) if plays.exists() else 0
+
+async def _ticks(d: Daemon, clock: HandClock, played: Callable[[], int], steps: int, step_s: float = 30.0) -> list[int]:
+    """Move the daemon's clock on by ``step_s`` and tick, ``steps`` times; the play count after each
+    (a repeat started by a tick is let finish first)."""
+    counts = []
+    for _ in range(steps):
+        clock.t += step_s
+        before = played()
+        d._tick()
+        repeat = next(iter(d._sounds))._repeat
+        if repeat is not None and not repeat.done():
+            await asyncio.wait_for(repeat, 10)
+        assert played() - before <= 1
+        counts.append(played())
+    return counts
+
+
+@pytest.mark.parametrize("answer", ["acknowledged", "false alarm"])
+def test_an_unanswered_alarm_sounds_again_until_someone_answers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: str) -> None:
+    """The sound played one two-second pattern per alarm (and one at the escalation): a parent asleep
+    through it heard nothing more. It now plays again every ``repeat_every_s`` (30 s) of the daemon's
+    clock while its engine says the alarm is open, and stops at the acknowledgement or "false alarm"."""
+    player, played = _counting_player(tmp_path, monkeypatch)
 
     async def main() -> None:
+        clock = HandClock(1_800_000_000.0)
         with Store(tmp_path / "db.sqlite") as store:
-            sound = SoundChannel(SoundSettings(command=(str(player),), wav_path=tmp_path / "a.wav", repeat_every_s=0.2, repeat_for_s=60))
-            store.upsert_device("cot", wall_s=time.time())  # the alert history names a band the store knows
-            d = Daemon(store, [], {"sound": sound})
-            d.engine.on_spasm("cot", 1, 3, started_t=time.time() - 20)  # the third spasm: the alarm
+            store.upsert_device("cot", wall_s=clock.t)  # the alert history names a band the store knows
+            sound = SoundChannel(SoundSettings(command=(str(player),), wav_path=tmp_path / "a.wav"))
+            d = Daemon(store, [], {"sound": sound}, clock=clock, alert_settings=AlertSettings(escalate_after_s=3600))
+            d.engine.on_spasm("cot", 1, 3, started_t=clock.t - 20)  # the third spasm: the alarm
+            await d.dispatcher.drain()
             [alert] = d.engine.snapshot()["alerts"]
-            assert alert["state"] == "ALARM"
-            deadline = time.monotonic() + 10
-            while played() < 4:
-                assert time.monotonic() < deadline, f"played {played()} time(s) in 10 s; every 0.2 s expected until answered"
-                await asyncio.sleep(0.05)
+            assert alert["state"] == "ALARM" and played() == 1
+            assert await _ticks(d, clock, played, 6, 10.0) == [1, 1, 2, 2, 2, 3]  # every 30 s
             if answer == "acknowledged":
                 d.ack(alert["id"], "Mum")
             else:
                 d.engine.label(1, "false_alarm", "Mum")
-            at_answer = played()
-            await asyncio.sleep(1.0)  # five repeat periods
-            assert played() - at_answer <= 1, f"{played() - at_answer} plays after it was {answer}"  # one may have been under way
-            assert sound._repeats == {}
+            await d.dispatcher.drain()
+            assert await _ticks(d, clock, played, 4) == [3, 3, 3, 3], f"played after it was {answer}"
+            assert sound._ringing == {}
             await d.dispatcher.close()
 
-    asyncio.run(asyncio.wait_for(main(), 30))
+    asyncio.run(asyncio.wait_for(main(), 60))
 
 
-def test_the_repeats_stop_after_repeat_for_s(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    plays = tmp_path / "plays"
-    player = tmp_path / "player"
-    player.write_text(COUNTER)
-    player.chmod(0o755)
-    monkeypatch.setenv("SW_PLAYS", str(plays))
+def test_the_repeats_stop_repeat_for_s_after_the_alarm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bounded: an alarm nobody answers rings for ``repeat_for_s`` (600 s), then the room is quiet
+    and the channel keeps nothing of it (the soak's unanswered alarms: nothing grows)."""
+    player, played = _counting_player(tmp_path, monkeypatch)
 
     async def main() -> None:
+        clock = HandClock(1_800_000_000.0)
         with Store(tmp_path / "db.sqlite") as store:
-            sound = SoundChannel(SoundSettings(command=(str(player),), wav_path=tmp_path / "a.wav", repeat_every_s=0.2, repeat_for_s=0.5))
-            store.upsert_device("cot", wall_s=time.time())  # the alert history names a band the store knows
-            d = Daemon(store, [], {"sound": sound})
+            store.upsert_device("cot", wall_s=clock.t)
+            sound = SoundChannel(SoundSettings(command=(str(player),), wav_path=tmp_path / "a.wav"))
+            d = Daemon(store, [], {"sound": sound}, clock=clock, alert_settings=AlertSettings(escalate_after_s=3600))
             d.engine.on_spasm("cot", 1, 3)
-            await asyncio.sleep(1.5)
+            await d.dispatcher.drain()
+            counts = await _ticks(d, clock, played, 24)
             assert d.engine.snapshot()["alerts"][0]["state"] == "ALARM"  # still open, nobody answered
-            assert len(plays.read_text().splitlines()) == 3  # the alarm, then 2 repeats within 0.5 s
-            assert sound._repeats == {}
+            assert counts[18:] == [20] * 6  # the alarm, then 19 repeats at 30-570 s; none from 600 s
+            assert sound._ringing == {}
             await d.dispatcher.close()
 
-    asyncio.run(asyncio.wait_for(main(), 30))
+    asyncio.run(asyncio.wait_for(main(), 60))

@@ -430,11 +430,11 @@ def test_a_restored_alarm_nobody_answered_sounds_again_for_what_is_left_of_repea
         sound = SoundChannel(SoundSettings(command=(str(player),), wav_path=tmp_path / "a.wav", repeat_every_s=0.2))
         # (no escalation meanwhile: it is a new alarm to the room, which plays and repeats anew)
         d = _absent_band(tmp_path, store, channels={"sound": sound}, alert_settings=AlertSettings(escalate_after_s=3600))
-        asyncio.run(asyncio.wait_for(_run_for(d, 1.5), 20))
+        asyncio.run(asyncio.wait_for(_run_for(d, 2.5), 20))
         assert d.status()["bands"][0]["alert_state"] == "ALARM"
         played = len(plays.read_text().splitlines()) if plays.exists() else 0
-        if alarm_age_s < 600:
-            assert played >= 3, f"played {played} time(s) in 1.5 s after the restart; every 0.2 s expected"
+        if alarm_age_s < 600:  # due at every tick (1 s) of the 2.5 s
+            assert played >= 2, f"played {played} time(s) in 2.5 s after the restart; at each tick expected"
         else:
             assert played == 0, "an alarm past repeat_for_s stays quiet after a restart"
 

@@ -114,9 +114,11 @@ class Daemon:
             if isinstance(ch, MqttChannel) and ch.on_command is None:
                 ch.on_command = self._mqtt_command  # Home Assistant's buttons: acknowledge, test alarm
         self.engine = AlertEngine(self.clock.wall, self._notify, alert_settings, self._transition, store.last_alert_id())
-        for ch in self.dispatcher.channels.values():
-            if isinstance(ch, SoundChannel) and ch.alarm_open is None:
-                ch.alarm_open = self.engine.alarm_open  # the sound repeats until someone acknowledges
+        # The local sound repeats an alarm until someone answers it, on this daemon's ticks.
+        self._sounds = [ch for ch in self.dispatcher.channels.values() if isinstance(ch, SoundChannel)]
+        for ch in self._sounds:
+            if ch.alarm_open is None:
+                ch.alarm_open = self.engine.alarm_open
         self.bands: list[BandView] = []
         self.raw_dir = raw_dir or store.path.parent / "raw"
         self.raw_disk = DiskReserve(self.raw_dir, raw_reserve_mb, self.clock.mono, self.clock.wall)
@@ -186,6 +188,8 @@ class Daemon:
             if b.analysis is not None and b.session.state is State.STREAMING and not b.backfilling:
                 b.analysis.tick(now)
         self.engine.tick()
+        for ch in self._sounds:
+            ch.ring_due(now)
         if self.engine.end_mutes():  # the status (MQTT's retained one, the web page) shows the mute no more
             self._publish({"type": "status"})
         if self._resent_mono is None or self.clock.mono() - self._resent_mono >= K.RESEND_KEPT_EVERY_S:
@@ -539,9 +543,8 @@ class Daemon:
             if n is not None and isinstance(self.dispatcher.channels.get("mqtt"), MqttChannel):
                 self._restored.append(n)  # for MQTT's retained state (_mqtt_mirror)
             if n is not None and n.state in OPEN_ALARM_STATES:  # nobody has answered it: the room hears it again
-                for ch in self.dispatcher.channels.values():
-                    if isinstance(ch, SoundChannel):
-                        ch.keep_ringing(n.alert_id, played_s_ago=self.clock.wall() - r.alert_t)
+                for ch in self._sounds:
+                    ch.keep_ringing(n.alert_id, r.alert_t)
             if not r.closed:  # (a closed one is tracked already: _stored_clusters)
                 ts = self._spasm_ts(r.id)
                 analysis.tracked.append(TrackedCluster(r.key, r.start_t, r.end_t, store_id=r.id, alarmed=True, spasm_ts=ts))

@@ -8,8 +8,9 @@ there was none.
 
 An alarm nobody has acknowledged plays again every ``repeat_every_s``, for at
 most ``repeat_for_s``: one two-second pattern is easy to sleep through. The
+daemon's ticker calls ``ring_due(now)`` with its own clock (the engine's); the
 channel asks ``alarm_open`` (the daemon's alert engine) before each repeat, so
-an acknowledgement (or "false alarm") stops it; without it, it plays once.
+an acknowledgement (or "false alarm") stops it. Without a daemon it plays once.
 """
 
 from __future__ import annotations
@@ -85,6 +86,16 @@ def _tone(freq: float, dur_s: float, rate_hz: int) -> bytes:
     return bytes(out)
 
 
+@dataclass
+class _Ringing:
+    """An unanswered alarm's repeats (times on the daemon's clock)."""
+
+    first_t: float
+    next_t: float
+    played: int = 0
+    failed: int = 0
+
+
 class SoundChannel(SettingsChannel[SoundSettings]):
     def __init__(self, settings: SoundSettings | None = None, terminal: TextIO | None = None) -> None:
         super().__init__(settings or SoundSettings())
@@ -93,7 +104,11 @@ class SoundChannel(SettingsChannel[SoundSettings]):
         # Whether alert ``id`` is an alarm nobody has acknowledged yet (the daemon sets it to its
         # engine's ``alarm_open``); None: nothing to ask, each alarm plays once.
         self.alarm_open: Callable[[int], bool] | None = None
-        self._repeats: dict[int, asyncio.Task[None]] = {}  # alert id -> its repeating, while it runs
+        # Alert id -> its repeats: when it first played and when the next is due (the daemon's
+        # clock), and how many played. Bounded: an entry goes when its alarm is answered or
+        # repeat_for_s has passed.
+        self._ringing: dict[int, _Ringing] = {}
+        self._repeat: asyncio.Task[None] | None = None  # the repeat playing now (one at a time)
         self._playing = asyncio.Lock()  # a repeat and a new alarm never play over each other
 
     def wav(self) -> Path:
@@ -114,41 +129,43 @@ class SoundChannel(SettingsChannel[SoundSettings]):
     async def send(self, n: Notification) -> None:
         await self._play()
         if n.state in OPEN_ALARM_STATES:
-            self.keep_ringing(n.alert_id)
+            self.keep_ringing(n.alert_id, n.created_t)
 
     async def close(self) -> None:
-        for task in list(self._repeats.values()):
-            task.cancel()
-        await asyncio.gather(*self._repeats.values(), return_exceptions=True)
+        if self._repeat is not None:
+            self._repeat.cancel()
+            await asyncio.gather(self._repeat, return_exceptions=True)
 
-    def keep_ringing(self, alert_id: int, played_s_ago: float = 0.0) -> None:
-        """Play ``alert_id``'s alarm again while it is open, for what is left of ``repeat_for_s`` since it
-        first played ``played_s_ago`` (a daemon restarted during an alarm carries on with the rest)."""
+    def keep_ringing(self, alert_id: int, first_t: float) -> None:
+        """Play ``alert_id``'s alarm again while it is open, until ``repeat_for_s`` after ``first_t``
+        (when it first played, on the daemon's clock: a daemon restarted during an alarm carries
+        on with what is left)."""
         s = self.settings
-        for_s = s.repeat_for_s - max(0.0, played_s_ago)
-        if self.alarm_open is None or s.repeat_every_s <= 0 or for_s <= 0 or alert_id in self._repeats:
+        if self.alarm_open is None or s.repeat_every_s <= 0 or alert_id in self._ringing:
             return  # an escalation of an alarm already repeating changes nothing
-        self._repeats[alert_id] = asyncio.get_running_loop().create_task(self._repeat(alert_id, for_s))
+        self._ringing[alert_id] = _Ringing(first_t, first_t + s.repeat_every_s)
 
-    async def _repeat(self, alert_id: int, for_s: float) -> None:
-        s, loop = self.settings, asyncio.get_running_loop()
-        end = loop.time() + for_s
-        played = failed = 0
+    def ring_due(self, now: float) -> None:
+        """The daemon's tick: start the repeat that is due (one at a time), forget the alarms
+        answered or past ``repeat_for_s``."""
+        for alert_id, r in list(self._ringing.items()):
+            answered = self.alarm_open is None or not self.alarm_open(alert_id)
+            if answered or now >= r.first_t + self.settings.repeat_for_s:
+                del self._ringing[alert_id]
+                failed = f", {r.failed} failed" if r.failed else ""
+                log.info("alert %d: alarm sound repeated %d time(s)%s", alert_id, r.played, failed)
+            elif now >= r.next_t and (self._repeat is None or self._repeat.done()):
+                r.next_t = now + self.settings.repeat_every_s
+                self._repeat = asyncio.get_running_loop().create_task(self._play_again(alert_id, r))
+
+    async def _play_again(self, alert_id: int, r: _Ringing) -> None:
         try:
-            while loop.time() + s.repeat_every_s <= end:
-                await asyncio.sleep(s.repeat_every_s)
-                if self.alarm_open is None or not self.alarm_open(alert_id):
-                    break
-                try:
-                    await self._play()
-                    played += 1
-                except ChannelError as e:
-                    failed += 1
-                    if failed == 1:  # the first play's failure went through the dispatcher already
-                        log.warning("alert %d: the repeated alarm sound failed: %s", alert_id, e)
-        finally:
-            del self._repeats[alert_id]
-            log.info("alert %d: alarm sound repeated %d time(s)%s", alert_id, played, f", {failed} failed" if failed else "")
+            await self._play()
+            r.played += 1
+        except ChannelError as e:
+            r.failed += 1
+            if r.failed == 1:  # the first play's failure went through the dispatcher already
+                log.warning("alert %d: the repeated alarm sound failed: %s", alert_id, e)
 
     async def _play(self) -> None:
         async with self._playing:
