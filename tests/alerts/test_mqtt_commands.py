@@ -13,8 +13,9 @@ import json
 import logging
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import pytest
 from servers import MqttProxy, Watcher, http_recorder
@@ -31,6 +32,14 @@ CMD = "sw/cot/command"
 WAIT_S = 10.0
 # How long a command that must do nothing is given to do something (a live one acts within ~10 ms).
 NOTHING_S = 1.0
+
+
+def _run(main: Callable[[], Coroutine[Any, Any, None]], w: Watcher) -> None:
+    """``main`` on a fresh loop, bounded in time; the watcher stopped whatever happens."""
+    try:
+        asyncio.run(asyncio.wait_for(main(), 60))
+    finally:
+        w.stop()
 
 
 def _never() -> object:
@@ -108,10 +117,7 @@ def test_pressing_acknowledge_in_home_assistant_acknowledges_the_alarm(tmp_path:
             await d.stop()
 
     caplog.set_level(logging.DEBUG, logger="spasmwatch.alerts.channels.mqtt")
-    try:
-        asyncio.run(asyncio.wait_for(main(), 60))
-    finally:
-        w.stop()
+    _run(main, w)
 
 
 def test_send_test_alarm_from_home_assistant_reaches_the_other_channels(tmp_path: Path, broker: Broker) -> None:
@@ -135,10 +141,7 @@ def test_send_test_alarm_from_home_assistant_reaches_the_other_channels(tmp_path
                 assert json.loads(w.last["sw/cot/alert"][0])["state"] == "ALARM"  # the alarm is untouched
                 await d.stop()
 
-    try:
-        asyncio.run(asyncio.wait_for(main(), 60))
-    finally:
-        w.stop()
+    _run(main, w)
 
 
 def test_a_retained_ack_left_on_the_broker_does_not_acknowledge_after_a_reconnect(tmp_path: Path, broker: Broker) -> None:
@@ -216,10 +219,7 @@ def test_the_buttons_are_discovered_retained(tmp_path: Path, broker: Broker) -> 
                 late.stop()
             await d.stop()
 
-    try:
-        asyncio.run(asyncio.wait_for(main(), 60))
-    finally:
-        w.stop()
+    _run(main, w)
 
 
 def test_commands_false_subscribes_to_nothing_and_offers_no_buttons(tmp_path: Path, broker: Broker) -> None:
@@ -257,7 +257,4 @@ commands = false
                 late.stop()
             await d.stop()
 
-    try:
-        asyncio.run(asyncio.wait_for(main(), 60))
-    finally:
-        w.stop()
+    _run(main, w)
