@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from spasmwatch.alerts import AlertEngine, AlertSettings, BandFault, ClusterState, Notification, Transition
 from spasmwatch.alerts.channels.base import Channel, ChannelError
-from spasmwatch.alerts.channels.mqtt import BandStatus, MqttChannel, MqttCommand
+from spasmwatch.alerts.channels.mqtt import BandStatus, FailingChannel, MqttChannel, MqttCommand
 from spasmwatch.alerts.channels.dispatch import Caregiver, Delivery, Dispatcher
 from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, why_not_resend
 from spasmwatch.alerts.channels.sound import SoundChannel
@@ -224,11 +224,13 @@ class Daemon:
                         await mqtt.mirror(n)
                     except ChannelError as e:
                         log.warning("mqtt: restored alarm of %s not published: %s", n.device, e)
-                for b in self.status()["bands"]:
+                status = self.status()
+                others = self._failing_besides(mqtt, status)
+                for b in status["bands"]:
                     device = b["device"]
                     # The last cluster as the channel words it comes from its own notifications.
                     st = BandStatus(b["connected"], b["battery_pct"], b["worn"], b["asleep"], tuple(b["faults"]),
-                                    muted_until=b["muted_until"], muted_by=b["muted_by"])  # fmt: skip
+                                    muted_until=b["muted_until"], muted_by=b["muted_by"], channels_failing=others)  # fmt: skip
                     if device is None or last.get(device) == st:
                         continue
                     try:
@@ -243,6 +245,15 @@ class Daemon:
                 await q.get()
         finally:
             self.unsubscribe(q)
+
+    def _failing_besides(self, mqtt: MqttChannel, status: Json) -> tuple[FailingChannel, ...]:
+        """The failing channels MQTT can tell Home Assistant of: all but itself (its own failure
+        cannot reach the broker it failed to reach; the journal, page and CLI say it)."""
+        return tuple(
+            FailingChannel(c["channel"], c["since"], c["error"])
+            for c in status["channels_failing"]
+            if self.dispatcher.channels.get(c["channel"]) is not mqtt
+        )
 
     def _check_link(self, b: BandView) -> None:
         if b.down_since is None:
@@ -578,7 +589,7 @@ class Daemon:
         )
 
     def _on_delivery(self, d: Delivery) -> None:
-        """A channel started or stopped failing: the status (web page) says so at once."""
+        """A channel started or stopped failing: the status (web page, MQTT's retained status) says so at once."""
         failing = frozenset(self.dispatcher.failing())
         if failing != self._failing_shown:
             self._failing_shown = failing

@@ -7,7 +7,7 @@ webhook (JSON POST), ntfy (push), mqtt (state + Home Assistant discovery).
 from spasmwatch.alerts.channels.base import Channel, ChannelError
 from spasmwatch.alerts.channels.desktop import DesktopChannel, DesktopSettings
 from spasmwatch.alerts.channels.dispatch import Caregiver, Delivery, Dispatcher, RetrySettings
-from spasmwatch.alerts.channels.mqtt import BandStatus, MqttChannel, MqttSettings
+from spasmwatch.alerts.channels.mqtt import BandStatus, FailingChannel, MqttChannel, MqttSettings
 from spasmwatch.alerts.channels.ntfy import NtfyChannel, NtfySettings
 from spasmwatch.alerts.channels.sound import SoundChannel, SoundSettings, write_alarm_wav
 from spasmwatch.alerts.channels.webhook import WebhookChannel, WebhookSettings
@@ -21,6 +21,7 @@ __all__ = [
     "DesktopChannel",
     "DesktopSettings",
     "Dispatcher",
+    "FailingChannel",
     "MqttChannel",
     "MqttSettings",
     "NtfyChannel",

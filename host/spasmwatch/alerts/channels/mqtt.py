@@ -98,6 +98,15 @@ class MqttSettings:
 
 
 @dataclass(frozen=True)
+class FailingChannel:
+    """A notification channel whose latest delivery failed (``Dispatcher.failing``), as ``status`` says it."""
+
+    channel: str
+    since: float  # wall s of its first failure in a row
+    error: str
+
+
+@dataclass(frozen=True)
 class BandStatus:
     """What the daemon knows of a band; None = unknown. Published retained on ``status``."""
 
@@ -111,6 +120,10 @@ class BandStatus:
     # (a mute forgotten after a bath must be seen in Home Assistant too).
     muted_until: float | None = None
     muted_by: str | None = None
+    # The daemon's other channels whose latest delivery failed (never this one: it cannot say its
+    # own failure). Daemon-wide, repeated in each band's status: a family watching Home Assistant
+    # must see that its phone gets no alarms, as the page's red banner says.
+    channels_failing: tuple[FailingChannel, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self, device: str, t: float) -> dict[str, Any]:
@@ -127,6 +140,7 @@ class BandStatus:
             "last_cluster": self.last_cluster,
             "muted_until": _iso(self.muted_until),
             "muted_by": self.muted_by,
+            "channels_failing": [{"channel": c.channel, "since": _iso(c.since), "error": c.error} for c in self.channels_failing],
             "updated_t": t,
             **self.extra,
         }
@@ -212,6 +226,12 @@ def discovery_configs(s: MqttSettings, device: str, commands: bool | None = None
         ("sensor", "muted_until", {"name": "Notices muted until", "state_topic": t["status"], "device_class": "timestamp",
          "value_template": "{{ value_json.muted_until }}", "icon": "mdi:bell-off",
          "json_attributes_topic": t["status"], "json_attributes_template": "{{ {'muted_by': value_json.muted_by} | tojson }}"}),
+        # Daemon-wide, on each band's device: where the family looks (docs/alerts.md). Attributes
+        # must be a JSON object for Home Assistant, so the list is under its field's name.
+        ("binary_sensor", "channels_failing", {"name": "Notifications failing", "state_topic": t["status"],
+         "device_class": "problem", "value_template": "{{ 'ON' if value_json.channels_failing else 'OFF' }}",
+         "json_attributes_topic": t["status"],
+         "json_attributes_template": "{{ {'channels_failing': value_json.channels_failing} | tojson }}"}),
     ]  # fmt: skip
     if s.commands if commands is None else commands:
         # Pressed, Home Assistant publishes payload_press on command_topic (not retained: a
