@@ -527,7 +527,7 @@ def test_a_treatment_note_too_long_is_refused_as_a_caregiver_note_is(tmp_path: P
 
     with pytest.raises(SpasmwatchError) as e:
         add("x" * (MAX_NOTE_CHARS + 1))
-    assert str(e.value) == message
+    assert str(e.value) == f"--note: {message}"  # the store's words, with the option that carries them
     with Store(db) as st:
         assert list(st.treatments()) == []
     add("x" * MAX_NOTE_CHARS)

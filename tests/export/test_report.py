@@ -174,6 +174,30 @@ def test_treatment_and_note_cli_write_through_the_store(tmp_path: Path, capsys: 
 
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("treatment", "add", "vigabatrin", "--action", "start", "--dose", "-5", "--unit", "mg"), "--dose: dose must not be negative, got -5"),
+        (("treatment", "add", "vigabatrin", "--action", "start", "--dose", "nan", "--unit", "mg"), "--dose: dose must be a finite number, got nan"),
+        (("treatment", "add", "vigabatrin", "--action", "change", "--dose", "100"), "--unit: dose 100 needs its unit (e.g. mg/kg/day"),
+        (("treatment", "add", "ACTH", "--action", "start", "--note", "x" * 4001), "--note: note text is longer than 4000 characters (4001)"),
+        (("note", "filmed it", "--device", "band-9"), "--device: no band 'band-9' in the store; it holds no band yet"),
+    ],
+)
+def test_a_value_the_store_refuses_is_named_by_its_option(tmp_path: Path, argv: tuple[str, ...], message: str) -> None:
+    """Found by the input audit: 'treatment add --dose -5' said 'dose must not be negative, got
+    -5.0', the store's words (shared with the web API) naming the field, not the option typed."""
+    from spasmwatch.store import Store
+
+    db = tmp_path / "s.db"
+    Store(db).close()
+    with pytest.raises(SpasmwatchError) as e:
+        run_cli(*argv, "--db", str(db))
+    assert str(e.value).startswith(message), str(e.value)
+    with Store.open_readonly(db) as store:
+        assert (list(store.treatments()), list(store.notes())) == ([], [])
+
+
 def test_notes_treatments_exports_and_reports_use_the_store_a_config_names(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -17,7 +17,11 @@ from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export.timeline import parse_iso
 from spasmwatch.commands._daemon import add_store_args, store_path_of
 from spasmwatch.store import Store
-from spasmwatch.store.rows import NOTE_KINDS, TREATMENT_ACTIONS, TreatmentRow
+from spasmwatch.store.rows import NOTE_KINDS, TREATMENT_ACTIONS, FieldError, TreatmentRow
+
+# The option that carries each field the store may refuse (FieldError.field): its rules are shared
+# with the web API and name the field; here the user typed the option ('--dose -5').
+OPTION_OF_FIELD = {"dose": "--dose", "unit": "--unit", "note": "--note", "device": "--device"}
 
 
 def register(sub: Any) -> None:
@@ -60,6 +64,12 @@ def _when(at: str | None) -> float:
         raise SpasmwatchError(str(exc)) from exc
 
 
+def _refused(exc: ValueError) -> SpasmwatchError:
+    """The store's refusal, with the option in front when it names a field one carries."""
+    option = OPTION_OF_FIELD.get(exc.field) if isinstance(exc, FieldError) else None
+    return SpasmwatchError(f"{option}: {exc}" if option else str(exc))
+
+
 def _store(args: argparse.Namespace) -> Store:
     if args.db is not None and not args.db.is_file():  # a typo must not start a store of its own for the note
         raise SpasmwatchError(f"--db: no such store {args.db}")
@@ -82,7 +92,7 @@ def run_add(args: argparse.Namespace) -> int:
         try:
             row = store.add_treatment(_when(args.at), args.drug, args.action, args.dose, args.unit, args.note, args.by)
         except ValueError as exc:
-            raise SpasmwatchError(str(exc)) from exc
+            raise _refused(exc) from exc
     print(treatment_line(row))
     return 0
 
@@ -102,6 +112,6 @@ def run_note(args: argparse.Namespace) -> int:
         try:
             row = store.add_note(_when(args.at), args.kind, args.text, args.device, args.by)
         except ValueError as exc:
-            raise SpasmwatchError(str(exc)) from exc
+            raise _refused(exc) from exc
     print(f"{row.id:4d}  {_local(row.wall_s)}  {row.kind}: {row.text}")
     return 0

@@ -22,6 +22,15 @@ TREATMENT_ACTIONS = ("start", "stop", "change")
 ALERT_END_STATES = ("CLOSED", "OK", "QUIET")
 
 
+class FieldError(ValueError):
+    """A value the store refuses, with the field it came in: the web API says the message as it
+    is, the CLI names its option in front of it (``--dose: dose must not be negative``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def check_note(kind: str, text: str) -> str:
     """The text to keep, without surrounding spaces, whoever writes it (CLI, web API, the tests'
     stand-in); ValueError for a note no one may keep."""
@@ -34,10 +43,10 @@ def check_note(kind: str, text: str) -> str:
     return text
 
 
-def check_note_length(text: str) -> None:
-    """ValueError for free text longer than MAX_NOTE_CHARS: a caregiver note's, a treatment's note."""
+def check_note_length(text: str, field: str = "text") -> None:
+    """FieldError for free text longer than MAX_NOTE_CHARS: a caregiver note's, a treatment's note."""
     if len(text) > MAX_NOTE_CHARS:
-        raise ValueError(f"note text is longer than {MAX_NOTE_CHARS} characters ({len(text)}): shorten it; nothing was saved")
+        raise FieldError(field, f"note text is longer than {MAX_NOTE_CHARS} characters ({len(text)}): shorten it; nothing was saved")
 
 
 # Common names written one way, so reports group them; any other drug is kept as typed.

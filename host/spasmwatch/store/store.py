@@ -37,6 +37,7 @@ from spasmwatch.store.rows import (
     ClusterRow,
     DeviceRow,
     EventRow,
+    FieldError,
     LabelRow,
     LogLife,
     LostRange,
@@ -232,7 +233,7 @@ def _keep_conflicts(c: sqlite3.Connection, table: str, cols: Sequence[str], what
 
 def _finite(name: str, value: float | None) -> float | None:
     if value is not None and not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
+        raise FieldError(name, f"{name} must be a finite number, got {value!r}")
     return value
 
 
@@ -794,7 +795,7 @@ class Store:
         text = check_note(kind, text)  # trimmed here, so 'spasmwatch note' and the web API keep the same text
         # A note filed under a band the store never saw would be in no export or report of it.
         if device is not None and (why := self.unknown_device(device)) is not None:
-            raise ValueError(why)
+            raise FieldError("device", why)
         with self._tx() as c:
             cur = c.execute("INSERT INTO notes(wall_s, kind, text, device, by) VALUES (?, ?, ?, ?, ?)", (wall_s, kind, text, device, by))
             nid = int(cur.lastrowid or 0)
@@ -823,13 +824,13 @@ class Store:
         if action not in TREATMENT_ACTIONS:
             raise ValueError(f"treatment action must be one of {', '.join(TREATMENT_ACTIONS)}, got {action!r}")
         if dose is not None and (_finite("dose", dose) or 0.0) < 0:
-            raise ValueError(f"dose must not be negative, got {dose}")
+            raise FieldError("dose", f"dose must not be negative, got {dose:g}")
         if dose is not None and not (unit or "").strip():  # "vigabatrin change 100" reads as mg, or mg/kg/day
-            raise ValueError(f"dose {dose:g} needs its unit (e.g. mg/kg/day, IU/m2/day)")
+            raise FieldError("unit", f"dose {dose:g} needs its unit (e.g. mg/kg/day, IU/m2/day)")
         note = (note or "").strip() or None  # kept as a caregiver note is: trimmed, a blank one is none
         unit = (unit or "").strip() or None
         if note is not None:
-            check_note_length(note)  # printed in 'treatment list', the report and the exports, as a note is
+            check_note_length(note, "note")  # printed in 'treatment list', the report and the exports, as a note is
         with self._tx() as c:
             cur = c.execute(
                 "INSERT INTO treatments(wall_s, drug, action, dose, unit, note, by) VALUES (?, ?, ?, ?, ?, ?, ?)",
