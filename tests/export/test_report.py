@@ -198,6 +198,33 @@ def test_a_value_the_store_refuses_is_named_by_its_option(tmp_path: Path, argv: 
         assert (list(store.treatments()), list(store.notes())) == ([], [])
 
 
+@pytest.mark.parametrize("command", [("note", "video taken"), ("treatment", "add", "vigabatrin", "--action", "start")])
+def test_a_note_or_treatment_dated_in_the_future_is_refused(tmp_path: Path, command: tuple[str, ...]) -> None:
+    """Found by the input audit: 'note "x" --at 2999-01-01' (and 'treatment add --at') was kept.
+    Refused after MAX_AHEAD_S (26 h: the widest gap between two time zones), naming --at, the
+    time read and this computer's; 25 h ahead is kept."""
+    import time
+
+    from spasmwatch.store import Store
+    from spasmwatch.store.rows import MAX_AHEAD_S
+
+    db = tmp_path / "s.db"
+    Store(db).close()
+    iso = lambda t: datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    too_late = iso(time.time() + MAX_AHEAD_S + 3600)
+    for at, read in (("2999-01-01", "2999-01-01 00:00"), (too_late, "")):
+        with pytest.raises(SpasmwatchError) as e:
+            run_cli(*command, "--at", at, "--db", str(db))
+        assert str(e.value).startswith(f"--at {at}: {read}"), str(e.value)
+        assert "after this computer's clock" in str(e.value) and "at most 26 h ahead" in str(e.value), str(e.value)
+    assert "is 27 hours after" in str(e.value), str(e.value)  # the second: 27 h ahead
+    with Store.open_readonly(db) as store:
+        assert (list(store.treatments()), list(store.notes())) == ([], [])
+    assert run_cli(*command, "--at", iso(time.time() + MAX_AHEAD_S - 3600), "--db", str(db)) == 0
+    with Store.open_readonly(db) as store:
+        assert len(list(store.treatments()) + list(store.notes())) == 1
+
+
 def test_notes_treatments_exports_and_reports_use_the_store_a_config_names(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 
 LABELS = ("confirmed", "false_alarm")
 NOTE_KINDS = ("video", "medication", "note")
@@ -17,6 +18,13 @@ NOTE_KINDS = ("video", "medication", "note")
 # 'spasmwatch note', the web API and a treatment's --note (the store refuses it: check_note_length);
 # notes kept before stay as they are.
 MAX_NOTE_CHARS = 4000
+# How far after this computer's clock a note or a treatment may be dated (s): nothing is logged
+# ahead of time, so later is a typo ('--at 2062-...' for 2026, a wrong month, a day 2 ahead). Not
+# less: a time typed without a zone is read in this computer's zone, and one set to UTC (a
+# Raspberry Pi's default) reads a family's UTC+14 time 14 h ahead; 26 h is the widest gap between
+# two zones (UTC-12 to UTC+14). The refusal prints this computer's time too: one whose clock is
+# behind (no network time yet) refuses a right date, and says so.
+MAX_AHEAD_S = 26 * 3600.0
 TREATMENT_ACTIONS = ("start", "stop", "change")
 # States that end an alert (cluster: CLOSED; band: OK / QUIET).
 ALERT_END_STATES = ("CLOSED", "OK", "QUIET")
@@ -29,6 +37,24 @@ class FieldError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+def check_not_ahead(wall_s: float, now_s: float) -> None:
+    """FieldError ``at`` for a note or treatment dated more than MAX_AHEAD_S after ``now_s``. For
+    a time someone typed ('note' / 'treatment add --at'); the web API takes none (the daemon stamps
+    a note with its clock), and add_note does not check it: a daemon's clock may be a simulated one."""
+    ahead_s = wall_s - now_s
+    if ahead_s > MAX_AHEAD_S:
+        span = f"{ahead_s / 3600:.0f} hours" if ahead_s < 2 * 86400 else f"{ahead_s / 86400:,.0f} days"
+        raise FieldError(
+            "at",
+            f"{_local(wall_s)} is {span} after this computer's clock ({_local(now_s)}): a typo? A note or treatment "
+            f"is dated at most {MAX_AHEAD_S / 3600:g} h ahead (if the clock is wrong, set it)",
+        )
+
+
+def _local(t: float) -> str:
+    return datetime.fromtimestamp(t).astimezone().strftime("%Y-%m-%d %H:%M %Z")
 
 
 def check_note(kind: str, text: str) -> str:
