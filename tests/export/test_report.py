@@ -159,6 +159,13 @@ def test_treatment_and_note_cli_write_through_the_store(tmp_path: Path, capsys: 
     # Found by review: a --db typo wrote the note into a new store of its own, silently.
     with pytest.raises(SpasmwatchError, match="--db: no such store"):
         run_cli("note", "gave vigabatrin", "--db", db)
+    # Found by the input audit: an empty file (0 bytes) named as --db was made a store of its own.
+    Path(db).touch()
+    for argv in (("note", "gave vigabatrin"), ("treatment", "add", "vigabatrin", "--action", "start")):
+        with pytest.raises(SpasmwatchError, match=f"--db: {re.escape(db)} is an empty file \\(0 bytes\\), not a spasmwatch store: give"):
+            run_cli(*argv, "--db", db)
+    assert Path(db).stat().st_size == 0
+    Path(db).unlink()
     Store(Path(db)).close()  # the daemon's store
     assert run_cli("treatment", "add", "acth", "--action", "start", "--dose", "150", "--unit", "IU/m2/day", "--at", "2024-03-04T08:00:00Z", "--db", db) == 0
     assert run_cli("note", "video taken", "--kind", "video", "--at", "2024-03-04T09:00:00Z", "--db", db) == 0

@@ -80,6 +80,13 @@ def _refused(exc: ValueError) -> SpasmwatchError:
 def _store(args: argparse.Namespace) -> Store:
     if args.db is not None and not args.db.is_file():  # a typo must not start a store of its own for the note
         raise SpasmwatchError(f"--db: no such store {args.db}")
+    # Nor a file of 0 bytes: SQLite makes it a store, and the note lands where no daemon reads it. The
+    # daemon's store never has 0 bytes (its tables are written when it opens it); readers refuse one.
+    if args.db is not None and args.db.stat().st_size == 0:
+        raise SpasmwatchError(
+            f"--db: {args.db} is an empty file (0 bytes), not a spasmwatch store: give the daemon's store "
+            "(without --db: the one the config names); nothing was saved"
+        )
     return Store(store_path_of(args))
 
 
