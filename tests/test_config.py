@@ -185,6 +185,20 @@ def test_a_file_saved_with_a_byte_order_mark_is_read_and_set(tmp_path: Path) -> 
     assert (cfg.alerts.escalate_after_s, cfg.alerts.rate_limit_s) == (90, 60)
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_a_file_saved_as_utf16_is_named_so(tmp_path: Path, encoding: str) -> None:
+    """Found by the input audit: a config saved as UTF-16 (Notepad's "Unicode", with a byte-order
+    mark FF FE or FE FF) said only 'not UTF-8 text (invalid start byte at byte 0)'."""
+    p = tmp_path / "config.toml"
+    mark = {"utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff"}.get(encoding, b"")  # 'utf-16' writes its own
+    p.write_bytes(mark + "[alerts]\r\nescalate_after_s = 90\r\n".encode(encoding))
+    for read in (lambda: load_config(p), lambda: set_value(p, "alerts.rate_limit_s", "60")):
+        with pytest.raises(ConfigError) as e:
+            read()
+        assert str(e.value) == f"{p}: saved as UTF-16 (Windows Notepad: 'Unicode'): save it as UTF-8"
+    assert p.read_bytes()[:2] in (b"\xff\xfe", b"\xfe\xff")  # left as it was
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

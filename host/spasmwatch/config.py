@@ -287,8 +287,12 @@ def _read_raw(path: Path) -> dict[str, Any]:
 def _text(path: Path) -> str:
     """The file's text; a UTF-8 byte-order mark (Windows Notepad, 'UTF-8 with BOM' in editors) is
     dropped: TOML has none, and tomllib said 'Invalid statement (at line 1, column 1)' for it,
-    pointing at nothing visible (found by the input audit)."""
-    return path.read_bytes().decode("utf-8-sig")
+    pointing at nothing visible (found by the input audit). A UTF-16 one (Notepad's "Unicode") is
+    refused saying so: its text was 'not UTF-8 text (invalid start byte at byte 0)'."""
+    data = path.read_bytes()
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise ConfigError(f"{path}: saved as UTF-16 (Windows Notepad: 'Unicode'): save it as UTF-8")
+    return data.decode("utf-8-sig")
 
 
 # --- generic validation -------------------------------------------------------------------------
