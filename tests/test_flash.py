@@ -395,19 +395,20 @@ def test_cli_errors_are_clear(band: Path, fw: Path, capsys: pytest.CaptureFixtur
     assert "/dev/ttyNOSUCH0: no such port: is the band plugged in?" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("kind", ["file", "folder"])
+@pytest.mark.parametrize("kind", ["file", "folder", "device"])
 def test_a_port_that_is_a_file_or_folder_is_not_blamed_on_another_program(tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str) -> None:
     """Found by the input audit: '--port rec.csv' said 'another program has it open: the spasmwatch
-    daemon ... Thonny or mpremote'."""
-    port = tmp_path / "rec.csv"
+    daemon ... Thonny or mpremote', as did '--port /dev/null' (a device, but no terminal: ENOTTY)."""
+    port = Path("/dev/null") if kind == "device" else tmp_path / "rec.csv"
     if kind == "file":
         port.write_text("t,ax\n")
-    else:
+    elif kind == "folder":
         port.mkdir()
+    why = "a device that is not a terminal" if kind == "device" else "a file or a folder"
     for argv in (["board", "info", "--port", str(port)], ["flash", "--board", BOARD, "--port", str(port)]):
         assert cli.main(argv) == 2
         err = capsys.readouterr().err
-        assert f"{port}: not a serial port (a file or a folder)" in err and "another program" not in err, err
+        assert f"{port}: not a serial port ({why}): give the band's port" in err and "another program" not in err, err
 
 
 def test_board_list_and_power(capsys: pytest.CaptureFixture[str]) -> None:
