@@ -335,6 +335,22 @@ def test_a_count_below_one_is_refused_naming_the_option(morning: tuple[Path, dic
     assert "Traceback" not in res.stderr and res.stdout == ""
 
 
+def test_evaluate_jobs_are_bounded_by_the_cpus_and_the_recordings(morning: tuple[Path, dict[str, object]]) -> None:
+    """Found by the input audit: 'evaluate --jobs 1000' started 1000 processes. More than
+    JOBS_PER_CPU (2) per CPU is refused before anything starts, naming --jobs; within it, no more
+    workers start than there are recordings."""
+    from spasmwatch.commands.evaluate import JOBS_PER_CPU, cpus
+
+    most = JOBS_PER_CPU * cpus()
+    res = cli("evaluate", str(morning[0]), "--jobs", str(most + 1))
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.startswith(f"spasmwatch evaluate: error: --jobs {most + 1}: at most {most} ({JOBS_PER_CPU} per CPU; "), res.stderr
+    assert res.stdout == "" and "replaying" not in res.stderr
+    res = cli("evaluate", str(morning[0]), "--jobs", str(most))
+    assert res.returncode == 0, res.stderr
+    assert "replaying 1 recordings on 1 workers..." in res.stderr, res.stderr
+
+
 @pytest.mark.parametrize("where", ["missing folder", "folder"])
 def test_evaluate_refuses_a_json_it_cannot_write_before_the_run(morning: tuple[Path, dict[str, object]], tmp_path: Path, where: str) -> None:
     """Found by the input audit: '--json' in a missing folder or onto a folder ended, after the

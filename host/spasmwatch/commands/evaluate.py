@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -41,6 +42,14 @@ J = TypeVar("J")
 
 # (kind, hours or None for the kind's default, rate_hz, has_gyro, amplitude scale, noise scale)
 SuiteItem = tuple[str, float | None, float, bool, float, float]
+
+# The most worker processes (--jobs) per CPU this process may run on. A worker replays one
+# recording at a time and keeps the CPU busy: more workers than CPUs finish no sooner, and each
+# holds its recording in memory (the suite's 24 h 'day' recording, 100 Hz 6-axis, peaked at
+# 737 MiB in one worker; an 8 h night at 286 MiB). Twice the CPUs leaves room for a worker that
+# waits on a file; '--jobs 1000' started 1000 processes (input audit). Fewer are started when
+# there are fewer recordings.
+JOBS_PER_CPU = 2
 
 TARGETS = {
     "cluster_sensitivity": (">=", 0.90),
@@ -157,13 +166,14 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         check_writable(args.json, "--json")  # before the run, not after minutes of it
         _check_replaceable(Path(args.json))
-    with ProcessPoolExecutor(max_workers=args.jobs) as ex:
+    jobs = [] if args.files else suite(args.seeds, args.quick, args.seed_start)
+    workers = _workers(args.jobs, len(args.files or jobs))
+    with ProcessPoolExecutor(max_workers=workers) as ex:
         if args.files:
-            print(f"replaying {len(args.files)} recordings on {args.jobs} workers...", file=sys.stderr)
+            print(f"replaying {len(args.files)} recordings on {workers} workers...", file=sys.stderr)
             results = _gather(ex, partial(_file_job, why=args.why), args.files)
         else:
-            jobs = suite(args.seeds, args.quick, args.seed_start)
-            print(f"simulating and replaying {len(jobs)} recordings on {args.jobs} workers...", file=sys.stderr)
+            print(f"simulating and replaying {len(jobs)} recordings on {workers} workers...", file=sys.stderr)
             results = _gather(ex, partial(run_one, why=args.why), jobs)
     why: dict[str, Counter[tuple[str, str]]] = {"6-axis": Counter(), "accel-only": Counter()}
     lines: list[str] = []
@@ -239,6 +249,22 @@ def _check_replaceable(out: Path) -> None:
         return  # nothing readable to keep: the write says what is wrong
     if head and head != _JSON_HEAD:
         raise SpasmwatchError(f"--json: {out}: exists and is not an earlier 'evaluate --json': not written over (choose another file)")
+
+
+def cpus() -> int:
+    """The CPUs this process may run on (its affinity: taskset, a container's cpuset)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _workers(jobs: int, recordings: int) -> int:
+    """How many workers to start for --jobs: refused above JOBS_PER_CPU per CPU, at most one per recording."""
+    n = cpus()
+    if jobs > JOBS_PER_CPU * n:
+        raise SpasmwatchError(
+            f"--jobs {jobs}: at most {JOBS_PER_CPU * n} ({JOBS_PER_CPU} per CPU; this computer gives it {n}): "
+            "more workers than CPUs finish no sooner, and each holds a recording in memory (0.7 GiB for 24 h)"
+        )
+    return max(1, min(jobs, recordings))
 
 
 def _gather(ex: Executor, fn: Callable[[J], Result], jobs: Sequence[J]) -> list[Result]:
