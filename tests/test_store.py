@@ -152,6 +152,7 @@ RELEASED = [
     "46bca504",
     "ad8c60a2",
     "aefac384",
+    "3c5ca9ab",
 ]
 
 
@@ -210,6 +211,34 @@ def test_the_latest_retained_state_per_band_and_topic_is_kept_across_a_reopen(tm
         got = [(r.device, r.topic, r.payload) for r in st.kept_retained("mqtt")]
         assert got == [("cot", "alert", '{"state": "CLOSED"}'), ("crib", "alert", '{"state": "WARNING"}')]
         assert st.kept_retained("webhook:home") == []
+
+
+def test_a_daily_summary_is_claimed_once_per_band_and_day_across_a_reopen(tmp_path: Path) -> None:
+    """What keeps a daemon restarted after the summary's time from sending it again (schema v7)."""
+    path = tmp_path / "sw.db"
+    with Store(path) as st:
+        assert st.claim_summary(DEV, "2027-01-15", 10.0)
+        assert not st.claim_summary(DEV, "2027-01-15", 11.0)
+        assert st.claim_summary("other", "2027-01-15", 12.0) and st.claim_summary(DEV, "2027-01-16", 13.0)
+        with pytest.raises(ValueError, match="summaries: day must be a non-empty string"):
+            st.claim_summary(DEV, "", 14.0)
+    with Store(path) as st:
+        assert not st.claim_summary(DEV, "2027-01-15", 20.0) and not st.claim_summary(DEV, "2027-01-16", 20.0)
+
+
+def test_a_v6_file_gets_the_summaries_table_keeping_its_outbox(tmp_path: Path) -> None:
+    path = tmp_path / "v6.db"
+    with sqlite3.connect(path, isolation_level=None) as c:
+        for m in schema.MIGRATIONS[:6]:
+            for stmt in _db.statements(m):
+                c.execute(stmt)
+        c.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
+        c.execute("PRAGMA user_version = 6")
+        c.execute("INSERT INTO outbox(channel, key, device, payload, created_t, urgency, kept_wall_s) VALUES ('mqtt', 'k', ?, '{}', 1.0, 5, 1.0)", (DEV,))
+    with Store(path) as st:
+        assert st.schema_version == SCHEMA_VERSION == 7
+        assert [r.key for r in st.outgoing("mqtt")] == ["k"]
+        assert st.claim_summary(DEV, "2027-01-15", 10.0) and not st.claim_summary(DEV, "2027-01-15", 11.0)
 
 
 def test_released_migrations_are_frozen() -> None:

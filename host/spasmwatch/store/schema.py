@@ -213,5 +213,16 @@ CREATE TABLE retained (
 );
 """
 
-MIGRATIONS: list[str] = [_V1_BAND_DATA, _V2_CAREGIVER, _V3_LOG_LIVES, _V4_CONFLICTS, _V5_ALERT_IDS, _V6_OUTBOX]
+# The daily summary ([alerts] daily_summary) each band was sent, by local day (ISO date): a daemon
+# restarted after the summary's time on the same day does not send it again.
+_V7_SUMMARIES = """
+CREATE TABLE summaries (
+    device TEXT NOT NULL,
+    day TEXT NOT NULL,
+    sent_wall_s REAL NOT NULL,
+    PRIMARY KEY (device, day)
+);
+"""
+
+MIGRATIONS: list[str] = [_V1_BAND_DATA, _V2_CAREGIVER, _V3_LOG_LIVES, _V4_CONFLICTS, _V5_ALERT_IDS, _V6_OUTBOX, _V7_SUMMARIES]
 SCHEMA_VERSION = len(MIGRATIONS)

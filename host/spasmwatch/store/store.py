@@ -772,6 +772,19 @@ class Store:
         sql = "SELECT channel, device, topic, payload, wall_s FROM retained WHERE channel = ? ORDER BY device, topic"
         return [RetainedRow(*r) for r in self._all(sql, (channel,))]
 
+    # --- daily summaries ----------------------------------------------------------------------
+    def claim_summary(self, device: str, day: str, wall_s: float) -> bool:
+        """Record that ``device``'s daily summary of local ``day`` (ISO date) goes out now; False when
+        one was recorded already (an earlier run of the daemon sent it: not again)."""
+        _texts("summaries", device=device, day=day)
+        _finite("summaries: wall_s", wall_s)
+        with self._tx() as c:
+            cur = c.execute(
+                "INSERT INTO summaries(device, day, sent_wall_s) VALUES (?, ?, ?) ON CONFLICT(device, day) DO NOTHING",
+                (device, day, wall_s),
+            )
+            return int(cur.rowcount) == 1
+
     # --- labels, notes, treatments -----------------------------------------------------------
     def label_cluster(self, cluster_id: int, label: str, by: str | None, wall_s: float) -> LabelRow:
         """Label a cluster (history kept; the latest counts). ValueError / KeyError."""
