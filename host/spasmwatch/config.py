@@ -46,6 +46,7 @@ BAND_FAULTS = tuple(f.value for f in BandFault)
 # would read as "escalations only" and still let every alarm through.
 CAREGIVER_URGENCIES = tuple(u.name.lower() for u in Urgency if u <= Urgency.URGENT)
 _QUIET_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+_HHMM_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 # A band's address as bleak takes it: a MAC (Linux, Windows) or the UUID macOS gives a device;
 # for the simulated radio host:port (docs/transport.md). Anything else is never found.
 _BLE_ADDRESS_RE = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}")
@@ -139,6 +140,13 @@ class Alerts:
     # The band faults quiet hours hold back; default all. Leaving out "disconnected" tells the
     # family at night that monitoring stopped.
     quiet_faults: list[str] = field(default_factory=lambda: list(BAND_FAULTS), metadata=_list_of(*BAND_FAULTS))
+    # A summary of each band's last 24 h sent once a day at this local time (the zone of quiet_hours), e.g. "07:30".
+    daily_summary: str = field(default="", metadata=_rule('"HH:MM" (e.g. "07:30") or ""', lambda v: v == "" or bool(_HHMM_RE.match(v))))
+
+    def daily_summary_min(self) -> int | None:
+        """Minutes after local midnight of the daily summary (None: off)."""
+        m = _HHMM_RE.match(self.daily_summary)
+        return None if m is None else int(m.group(1)) * 60 + int(m.group(2))
 
     def quiet_window_min(self) -> tuple[int, int] | None:
         """(start, end) minutes after midnight; end < start wraps over midnight."""

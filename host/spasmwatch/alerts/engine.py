@@ -304,6 +304,14 @@ class AlertEngine:
                             urgency=Urgency.URGENT, title=msg.title, text=msg.text, created_t=now,
                             audience=Audience.EVERYONE)  # fmt: skip
 
+    def summary_notice(self, device: str, msg: M.Message) -> Notification:
+        """The daily summary of ``device`` (worded by the daemon from its store): LOW, so a phone shows
+        it without an alarm's sound and a caregiver at ``min_urgency`` urgent does not get it; it
+        belongs to no alert (``alert_id`` 0) and moves none."""
+        self._notice_ids += 1
+        return Notification(id=self._notice_ids, alert_id=0, device=device, kind=NoticeKind.DAILY_SUMMARY, state="SUMMARY",
+                            urgency=Urgency.LOW, title=msg.title, text=msg.text, created_t=self.clock())  # fmt: skip
+
     def snapshot(self) -> dict[str, Any]:
         """Open and recently closed alerts, and a summary per device (JSON-ready)."""
         now = self.clock()

@@ -180,3 +180,66 @@ def band_fault(device: str, kind: BandFault) -> Message:
 def band_cleared(device: str, kind: BandFault) -> Message:
     m = _CLEARED[kind]
     return Message(f"{m.title} ({device})", m.text)
+
+
+# The daily summary lists at most this many cluster start times, then "and N more": a phone
+# notification shows 4-6 lines, and a day with more clusters than this is told by its number.
+SUMMARY_MAX_TIMES = 4
+
+
+@dataclass(frozen=True)
+class TreatmentDays:
+    """Clusters per local day since a treatment started: its start day first, yesterday last."""
+
+    drug: str
+    days_ago: int
+    clusters_per_day: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class SummaryFacts:
+    """What the daily summary reports of one band's last 24 h (times are unix seconds)."""
+
+    device: str
+    cluster_starts: tuple[float, ...]  # clusters not marked a false alarm, in time order
+    spasms: int  # spasm-like movements, as the report counts them
+    worn_s: float | None  # time the band was worn (None: no data from it in the 24 h)
+    quiet_days: int | None = None  # no cluster in the 24 h: whole days since the latest one (None: none seen)
+    treatments: tuple[TreatmentDays, ...] = ()
+
+
+def _n(k: int, word: str) -> str:
+    return f"{k} {word}{'s' if k != 1 else ''}"
+
+
+def _worn(s: float | None) -> str:
+    if s is None:
+        return "no data from the band"
+    return f"band worn {s / 3600:.0f} h" if s >= 3600 else f"band worn {s / 60:.0f} min"
+
+
+def _ago(days: int) -> str:
+    return "yesterday" if days == 1 else f"{days} days ago"
+
+
+def daily_summary(f: SummaryFacts, tz: tzinfo | None) -> Message:
+    """The morning look at the last day: counts and times, worn time, the days since a treatment
+    started. Counts only, never a verdict; a day with clusters points to the pediatrician."""
+    n = len(f.cluster_starts)
+    if n:
+        shown = ", ".join(hhmm(t, tz) for t in f.cluster_starts[:SUMMARY_MAX_TIMES])
+        more = f" and {n - SUMMARY_MAX_TIMES} more" if n > SUMMARY_MAX_TIMES else ""
+        clusters = f"{_n(n, 'cluster')} ({shown}{more})"
+    else:
+        clusters = "no cluster"
+    lines = [f"Last 24 h: {clusters}, {_n(f.spasms, 'spasm-like movement')}; {_worn(f.worn_s)}."]
+    if not n and f.quiet_days:
+        lines.append(f"No cluster for {_n(f.quiet_days, 'day')}.")
+    for t in f.treatments:
+        per_day = ", ".join(map(str, t.clusters_per_day))
+        lines.append(f"Since {t.drug} started {_ago(t.days_ago)}: {per_day} clusters a day.")
+    if n:
+        lines.append("Keep any video and tell your pediatrician.")
+    lines.append(DISCLAIMER)
+    title = f"Daily summary: {_n(n, 'cluster') if n else 'no cluster'} in 24 h ({f.device})"
+    return Message(title, " ".join(lines))

@@ -88,6 +88,7 @@ class NoticeKind(Enum):
     BAND_FAULT = "band_fault"
     BAND_CLEARED = "band_cleared"
     TEST = "test"  # asked for by the family (spasmwatch test-alarm): changes no alert, never sent late
+    DAILY_SUMMARY = "daily_summary"  # [alerts] daily_summary: the last 24 h, once a day; changes no alert, never sent late
 
 
 class Audience(Enum):
@@ -228,10 +229,15 @@ class AlertSettings:
     # shows the alarm off). Without it a family that never acknowledges (the sound is enough for them)
     # kept one open alarm per cluster in memory and on the page for as long as the daemon ran.
     keep_unacknowledged_s: float = 6 * 3600.0
+    # [alerts] daily_summary: minutes after local midnight (in ``tz``) of the daily summary the
+    # daemon sends each band (None: none). The engine only words it; the daemon schedules it.
+    daily_summary_min: int | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.warning_count < self.alarm_count:
             raise ValueError("need 1 <= warning_count < alarm_count")
+        if self.daily_summary_min is not None and not 0 <= self.daily_summary_min < 24 * 60:
+            raise ValueError(f"daily_summary_min must be 0-1439, got {self.daily_summary_min}")
         for name in ("update_interval_s", "escalate_after_s", "warning_expire_s", "rate_limit_s", "keep_unacknowledged_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")

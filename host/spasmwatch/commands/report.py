@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from spasmwatch.commands._daemon import add_store_args
 from spasmwatch.commands.export import RATE_HELP, open_source, rate_hz
+from spasmwatch.daemon.clock import local_zone
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export.timeline import parse_iso
 from spasmwatch.report import write_report
@@ -37,36 +37,10 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _local_tz() -> tzinfo:
-    """This computer's zone as the other commands see it (TZ, else /etc/localtime), with its
-    DST rules where the OS has them and by its name where it has one."""
-    env = os.environ.get("TZ", "").lstrip(":")
-    name = _zone_name(Path(env)) if env.startswith("/") else env or _zone_name(Path("/etc/localtime"))
-    if name:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    if not env:
-        try:
-            with open("/etc/localtime", "rb") as f:
-                return ZoneInfo.from_file(f, key="localtime")
-        except (OSError, ValueError):
-            pass
-    local = datetime.now().astimezone().tzinfo  # e.g. a POSIX TZ rule: its offset now
-    return local if local is not None else timezone.utc
-
-
-def _zone_name(link: Path) -> str:
-    """``Europe/Berlin`` for /etc/localtime -> /usr/share/zoneinfo/Europe/Berlin, else ''."""
-    target = os.path.realpath(link)
-    return target.split("/zoneinfo/", 1)[1] if "/zoneinfo/" in target else ""
-
-
 def _tz(name: str | None) -> tzinfo:
-    """The named zone; by default this computer's (see ``_local_tz``)."""
+    """The named zone; by default this computer's (``daemon.clock.local_zone``)."""
     if not name:
-        return _local_tz()
+        return local_zone()
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:

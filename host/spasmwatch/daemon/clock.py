@@ -9,8 +9,11 @@ alert escalation) sees one consistent clock.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def local_day(day: dt.date) -> tuple[float, float]:
@@ -20,6 +23,32 @@ def local_day(day: dt.date) -> tuple[float, float]:
     """
     start = dt.datetime.combine(day, dt.time()).timestamp()
     return start, dt.datetime.combine(day + dt.timedelta(days=1), dt.time()).timestamp()
+
+
+def local_zone() -> dt.tzinfo:
+    """This computer's zone as the commands see it (TZ, else /etc/localtime), with its DST rules
+    where the OS has them and by its name where it has one."""
+    env = os.environ.get("TZ", "").lstrip(":")
+    name = _zone_name(Path(env)) if env.startswith("/") else env or _zone_name(Path("/etc/localtime"))
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    if not env:
+        try:
+            with open("/etc/localtime", "rb") as f:
+                return ZoneInfo.from_file(f, key="localtime")
+        except (OSError, ValueError):
+            pass
+    local = dt.datetime.now().astimezone().tzinfo  # e.g. a POSIX TZ rule: its offset now
+    return local if local is not None else dt.timezone.utc
+
+
+def _zone_name(link: Path) -> str:
+    """``Europe/Berlin`` for /etc/localtime -> /usr/share/zoneinfo/Europe/Berlin, else ''."""
+    target = os.path.realpath(link)
+    return target.split("/zoneinfo/", 1)[1] if "/zoneinfo/" in target else ""
 
 
 class SystemClock:

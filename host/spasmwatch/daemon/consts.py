@@ -136,3 +136,16 @@ RAW_DISK_CHECK_S = 5.0
 # often (s): such a fault seldom clears within minutes, and each try is an open and one small
 # write, not one failing write per record (5-100 a second); raw is back within 10 min of the fix.
 RAW_RETRY_S = 600.0
+
+# --- the daily summary ([alerts] daily_summary, docs/alerts.md) ------------------------------------
+# A summary is sent at most this long (s) after its time (a daemon started or restarted within it
+# sends it; one started later does not): a restart takes seconds (RestartSec, the watchdog's 40 s),
+# a computer's reboot a few minutes, and within half an hour the summary still is the morning's.
+# Later it would land in the middle of the day as if it were news, and the next one comes tomorrow.
+DAILY_SUMMARY_GRACE_S = 30 * 60.0
+# Treatments started within this many days (local calendar days) get their clusters per day in the
+# summary: a week, as the report's trend (report/data.py TREND_DAYS) and what fits a phone's lines.
+SUMMARY_TREATMENT_DAYS = 7
+# How far back (s) the summary looks for the latest cluster when the last 24 h had none ("No cluster
+# for N days"): 30 days; a longer quiet is told as no cluster seen rather than read from months of rows.
+SUMMARY_QUIET_LOOKBACK_S = 30 * 86400.0

@@ -28,10 +28,12 @@ from spasmwatch.alerts.channels.sound import SoundChannel
 from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.api import Json
-from spasmwatch.daemon.clock import Clock, SystemClock, local_day
+from spasmwatch.alerts import messages as M
+from spasmwatch.daemon.clock import Clock, SystemClock, local_day, local_zone
 from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.rawkeep import DiskReserve, RawPause
 from spasmwatch.daemon.session import BandInfo, BandSession, Offsets, State, unwrap_u32
+from spasmwatch.daemon.summary import summary_facts
 from spasmwatch.errors import InputError
 from spasmwatch.io.rawfile import RawHeader, RawReader, RawWriter
 from spasmwatch.store import Store, StoreError
@@ -136,6 +138,7 @@ class Daemon:
         self._command_tasks: set[asyncio.Task[None]] = set()  # test alarms asked for over MQTT, under way
         self._stop = asyncio.Event()
         self._resent_mono: float | None = None  # the latest resend pass started (None: none yet)
+        self._summary_day: dict[str, str] = {}  # device -> the local day (ISO) its daily summary was handled
         self.ticks = 0  # ticks completed: the systemd watchdog pings only while this rises (daemon/notify.py)
 
     # --- lifecycle ------------------------------------------------------------------
@@ -194,6 +197,41 @@ class Daemon:
             self._publish({"type": "status"})
         if self._resent_mono is None or self.clock.mono() - self._resent_mono >= K.RESEND_KEPT_EVERY_S:
             self._resend_kept()
+        self._daily_summaries(now)
+
+    def _daily_summaries(self, now: float) -> None:
+        """Each band's summary of its last 24 h, once a local day at ``[alerts] daily_summary``: from
+        that minute until DAILY_SUMMARY_GRACE_S after it (a daemon started later that day sends none),
+        and not when the store says an earlier run sent it (a restart after the time)."""
+        at = self.engine.settings.daily_summary_min
+        if at is None:
+            return
+        tz = self.engine.settings.tz or local_zone()
+        local = dt.datetime.fromtimestamp(now, tz)
+        due = local.replace(hour=at // 60, minute=at % 60, second=0, microsecond=0).timestamp()
+        if not 0 <= now - due <= K.DAILY_SUMMARY_GRACE_S:
+            return
+        day = local.date().isoformat()
+        for b in self.bands:
+            if b.device is not None and self._summary_day.get(b.device) != day:
+                self._summary_day[b.device] = day  # handled: sent, or found sent by an earlier run
+                self._daily_summary(b, b.device, day, now, tz)
+
+    def _daily_summary(self, b: BandView, device: str, day: str, now: float, tz: dt.tzinfo) -> None:
+        # Claimed before it goes (at most once): a daemon killed while sending does not send it
+        # again; a store refusing the claim does not hold the summary up (it may then come twice).
+        if self._stored(device, lambda: self.store.claim_summary(device, day, now)) is False:
+            log.info("%s: the daily summary of %s was sent by an earlier run", device, day)
+            return
+        try:
+            facts = summary_facts(self.store, device, b.label, now, tz)
+        except StoreError as e:
+            log.warning("%s: no daily summary of %s: the store could not be read (%s)", device, day, e)
+            return
+        n = self.engine.summary_notice(device, M.daily_summary(facts, tz))
+        log.info("%s: daily summary: %s", device, n.text)
+        self.notifications.append(n)
+        self.dispatcher.submit(n)
 
     def _resend_kept(self) -> None:
         """The pushes a receiver has not acknowledged, kept (earlier runs' too), sent again when

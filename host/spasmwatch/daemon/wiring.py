@@ -63,6 +63,7 @@ def alert_settings_from(cfg: Config) -> AlertSettings:
         rate_limit_s=a.rate_limit_s,
         quiet_hours=quiet,
         quiet_faults=frozenset(BandFault(f) for f in a.quiet_faults),
+        daily_summary_min=a.daily_summary_min(),
     )
 
 

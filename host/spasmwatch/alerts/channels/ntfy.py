@@ -40,6 +40,7 @@ TAGS = {
     NoticeKind.BAND_FAULT: "warning",
     NoticeKind.BAND_CLEARED: "white_check_mark",
     NoticeKind.TEST: "test_tube",
+    NoticeKind.DAILY_SUMMARY: "calendar",
 }
 # The pushes of an alarm; they get the button while it is open (below).
 ACK_BUTTON_KINDS = frozenset({NoticeKind.CLUSTER_ALARM, NoticeKind.CLUSTER_UPDATE, NoticeKind.CLUSTER_ESCALATED})
