@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from spasmwatch.alerts import AlertEngine, AlertSettings, BandFault, ClusterState, Notification, Transition
+from spasmwatch.alerts import messages as M
 from spasmwatch.alerts.channels.base import Channel, ChannelError
 from spasmwatch.alerts.channels.mqtt import BandStatus, FailingChannel, MqttChannel, MqttCommand
 from spasmwatch.alerts.channels.dispatch import Caregiver, Delivery, Dispatcher
@@ -28,7 +29,6 @@ from spasmwatch.alerts.channels.sound import SoundChannel
 from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.api import Json
-from spasmwatch.alerts import messages as M
 from spasmwatch.daemon.clock import Clock, SystemClock, local_day, local_zone
 from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.rawkeep import DiskReserve, RawPause
