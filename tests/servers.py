@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
 import subprocess
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -279,3 +280,13 @@ def _whole_packet(buf: bytes) -> bytes | None:
             break
     end = i + length
     return buf[:end] if len(buf) >= end else None
+
+
+def run_then_close(main: Callable[[], Coroutine[Any, Any, None]], *close: Callable[[], object], timeout_s: float = 60) -> None:
+    """``main`` on a fresh event loop, bounded in time; each of ``close`` (a watcher's stop, a proxy's
+    close) called whatever happens."""
+    try:
+        asyncio.run(asyncio.wait_for(main(), timeout_s))
+    finally:
+        for c in close:
+            c()

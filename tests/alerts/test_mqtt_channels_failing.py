@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from servers import MqttProxy, Watcher, http_recorder, mqtt_topic
+from servers import MqttProxy, Watcher, http_recorder, run_then_close, mqtt_topic
 
 from spasmwatch.alerts.channels import Channel, MqttChannel, MqttSettings, RetrySettings, WebhookChannel, WebhookSettings
 from spasmwatch.daemon.daemon import BandSpec, Daemon
@@ -81,10 +81,7 @@ def test_home_assistant_shows_a_channel_that_fails_until_it_delivers_again(tmp_p
                 finally:
                     await d.stop()
 
-    try:
-        asyncio.run(asyncio.wait_for(main(), 60))
-    finally:
-        w.stop()
+    run_then_close(main, w.stop)
 
 
 async def _checks(d: Daemon, w: Watcher, pushes: list[Any]) -> None:
@@ -134,11 +131,7 @@ def test_mqtts_own_failure_is_not_in_its_status(tmp_path: Path, broker: Broker) 
             finally:
                 await d.stop()
 
-    try:
-        asyncio.run(asyncio.wait_for(main(), 60))
-    finally:
-        w.stop()
-        proxy.close()
+    run_then_close(main, w.stop, proxy.close)
 
 
 def test_the_notifications_failing_sensor_is_discovered_retained(tmp_path: Path, broker: Broker) -> None:
@@ -153,10 +146,7 @@ def test_the_notifications_failing_sensor_is_discovered_retained(tmp_path: Path,
             finally:
                 await d.stop()
 
-    try:
-        asyncio.run(asyncio.wait_for(main(), 60))
-    finally:
-        w.stop()
+    run_then_close(main, w.stop)
     late = Watcher(broker.port, "homeassistant/#")  # after the daemon: what it gets was retained
     try:
         cfg = json.loads(late.wait(SENSOR))

@@ -13,12 +13,11 @@ import json
 import logging
 import time
 import tomllib
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from servers import MqttProxy, Watcher, http_recorder
+from servers import MqttProxy, Watcher, http_recorder, run_then_close
 
 from spasmwatch.alerts.channels import Channel, MqttChannel, MqttSettings, WebhookChannel, WebhookSettings
 from spasmwatch.config import from_dict
@@ -32,14 +31,6 @@ CMD = "sw/cot/command"
 WAIT_S = 10.0
 # How long a command that must do nothing is given to do something (a live one acts within ~10 ms).
 NOTHING_S = 1.0
-
-
-def _run(main: Callable[[], Coroutine[Any, Any, None]], w: Watcher) -> None:
-    """``main`` on a fresh loop, bounded in time; the watcher stopped whatever happens."""
-    try:
-        asyncio.run(asyncio.wait_for(main(), 60))
-    finally:
-        w.stop()
 
 
 def _never() -> object:
@@ -117,7 +108,7 @@ def test_pressing_acknowledge_in_home_assistant_acknowledges_the_alarm(tmp_path:
             await d.stop()
 
     caplog.set_level(logging.DEBUG, logger="spasmwatch.alerts.channels.mqtt")
-    _run(main, w)
+    run_then_close(main, w.stop)
 
 
 def test_send_test_alarm_from_home_assistant_reaches_the_other_channels(tmp_path: Path, broker: Broker) -> None:
@@ -141,7 +132,7 @@ def test_send_test_alarm_from_home_assistant_reaches_the_other_channels(tmp_path
                 assert json.loads(w.last["sw/cot/alert"][0])["state"] == "ALARM"  # the alarm is untouched
                 await d.stop()
 
-    _run(main, w)
+    run_then_close(main, w.stop)
 
 
 def test_a_retained_ack_left_on_the_broker_does_not_acknowledge_after_a_reconnect(tmp_path: Path, broker: Broker) -> None:
@@ -178,11 +169,7 @@ def test_a_retained_ack_left_on_the_broker_does_not_acknowledge_after_a_reconnec
             await _until(lambda: _state(d, second)["state"] == "ACKNOWLEDGED", "a press after the reconnect")
             await d.stop()
 
-    try:
-        asyncio.run(asyncio.wait_for(main(), 60))
-    finally:
-        w.stop()
-        proxy.close()
+    run_then_close(main, w.stop, proxy.close)
 
 
 def _late_watcher(port: int) -> Watcher:
@@ -219,7 +206,7 @@ def test_the_buttons_are_discovered_retained(tmp_path: Path, broker: Broker) -> 
                 late.stop()
             await d.stop()
 
-    _run(main, w)
+    run_then_close(main, w.stop)
 
 
 def test_commands_false_subscribes_to_nothing_and_offers_no_buttons(tmp_path: Path, broker: Broker) -> None:
@@ -257,4 +244,4 @@ commands = false
                 late.stop()
             await d.stop()
 
-    _run(main, w)
+    run_then_close(main, w.stop)
