@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "status": "spasmwatch.commands.status",
     "events": "spasmwatch.commands.events",
     "clusters": "spasmwatch.commands.clusters",
+    "summary": "spasmwatch.commands.summary",
     "ack": "spasmwatch.commands.ack",
     "mute": "spasmwatch.commands.mute",
     "test-alarm": "spasmwatch.commands.test_alarm",

@@ -204,7 +204,7 @@ def test_a_bad_sim_time_scale_is_refused(spec: str) -> None:
         _clock(spec)
 
 
-FAMILY_AND_RESEARCH = ("run", "status", "events", "clusters", "ack", "mute", "test-alarm", "note", "treatment", "export", "report", "config", "scan", "service")
+FAMILY_AND_RESEARCH = ("run", "status", "events", "clusters", "summary", "ack", "mute", "test-alarm", "note", "treatment", "export", "report", "config", "scan", "service")
 
 
 def _parsers(parser: argparse.ArgumentParser, name: str) -> list[tuple[str, argparse.ArgumentParser]]:

@@ -45,7 +45,11 @@ def open_store(cfg: Config, device: str | None = None) -> Store:
     """The store, read-only: these commands never change it (labels and notes go through the daemon).
     A ``device`` it has never seen is an error naming the bands it holds (a typo listed nothing,
     as if the band had seen nothing)."""
-    path = cfg.store_path()
+    return open_store_at(cfg.store_path(), device)
+
+
+def open_store_at(path: Path, device: str | None = None) -> Store:
+    """``open_store`` for the store at ``path`` (--db)."""
     if not path.exists():
         raise SpasmwatchError(f"no store at {path} yet: start the daemon with 'spasmwatch run'")
     store = Store.open_readonly(path)

@@ -9,9 +9,12 @@ The words are ``alerts.messages.daily_summary``'s.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
 
-from spasmwatch.alerts.messages import SummaryFacts, TreatmentDays
+from spasmwatch.alerts.messages import SummaryFacts, TreatmentDays, daily_summary
 from spasmwatch.daemon import consts as K
 from spasmwatch.export.store_source import StoreSource
 from spasmwatch.report.data import gather
@@ -37,6 +40,28 @@ def summary_facts(store: Store, device: str, name: str, now: float, tz: tzinfo) 
         quiet_days=None if starts else _quiet_days(source, device, now),
         treatments=_treatments(source, device, today, tz),
     )
+
+
+def summary_json(store: Store, device: str, name: str, now: float, tz: tzinfo) -> dict[str, Any]:
+    """One band's summary as ``spasmwatch summary --json`` and ``GET /api/summary`` give it: the
+    words the daily summary would send at ``now`` (title, text) and the facts they come from."""
+    f = summary_facts(store, device, name, now, tz)
+    msg = daily_summary(f, tz)
+    return {
+        "device": device, "name": name, "since": now - DAY_S, "until": now, "title": msg.title, "text": msg.text,
+        "clusters": len(f.cluster_starts), "cluster_starts": list(f.cluster_starts), "spasms": f.spasms,
+        "worn_h": None if f.worn_s is None else round(f.worn_s / 3600, 2), "quiet_days": f.quiet_days,
+        "treatments": [{"drug": t.drug, "days_ago": t.days_ago, "clusters_per_day": list(t.clusters_per_day)} for t in f.treatments],
+    }  # fmt: skip
+
+
+def read_summaries(path: Path, names: Mapping[str, str], now: float, tz: tzinfo, device: str | None = None) -> list[dict[str, Any]]:
+    """Each band the store at ``path`` holds (or ``device`` alone), on a read-only connection of its
+    own: the daemon gathers in a worker thread (~0.3 s for 8 days), where its own connection must
+    not be used. ``names``: device -> the name shown (else the device id). StoreError if unreadable."""
+    with Store.open_readonly(path) as store:
+        devices = [device] if device is not None else [r.device_id for r in store.devices()]
+        return [summary_json(store, d, names.get(d, d), now, tz) for d in devices]
 
 
 def _midnight(d: date, tz: tzinfo) -> float:

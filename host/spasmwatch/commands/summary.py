@@ -1,0 +1,58 @@
+"""``spasmwatch summary``: the daily summary's words for each band now (its last 24 h), any time.
+
+The same text ``[alerts] daily_summary`` sends each morning, read from the store read-only: no
+daemon needed, and it works whether or not the daily summary is configured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any
+
+from spasmwatch.commands._daemon import add_store_args, config_of, open_store_at, parse_when, store_path_of
+from spasmwatch.config import Config
+from spasmwatch.daemon.clock import local_zone
+from spasmwatch.daemon.summary import summary_json
+from spasmwatch.store.rows import DeviceRow
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("summary", help="the daily summary of each band's last 24 h, now", description=__doc__)
+    add_store_args(p)
+    p.add_argument("--device", help="only this band (device id)")
+    p.add_argument("--at", help="the summary as it was at this ISO local time, e.g. this morning's 2027-01-15T07:30 (default: now), or a span back: 12h")
+    p.add_argument("--json", action="store_true", help="the facts (counts, times, worn hours, clusters a day since a treatment) as JSON, one object a line per band")
+    p.set_defaults(func=run)
+
+
+def band_names(cfg: Config, rows: list[DeviceRow]) -> dict[str, str]:
+    """device -> the label the config gives the band (matched by advertised name or address), as
+    the daemon titles its summary; a band the config does not label keeps its device id."""
+    out = {}
+    for r in rows:
+        for b in cfg.bands:
+            if b.label and ((b.name and b.name == r.name) or (b.address and b.address == r.address)):
+                out[r.device_id] = b.label
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    path = store_path_of(args)
+    at = parse_when(args.at, what="--at")
+    now = time.time() if at is None else at
+    with open_store_at(path, args.device) as store:
+        rows = store.devices()
+        names = band_names(config_of(args), rows) if args.db is None else {}
+        devices = [args.device] if args.device is not None else [r.device_id for r in rows]
+        out = [summary_json(store, d, names.get(d, d), now, local_zone()) for d in devices]
+    if not out:
+        print(f"no band in the store {path} yet: nothing to summarise (a band shows here once the daemon has heard from it)")
+        return 0
+    if args.json:
+        for o in out:
+            print(json.dumps(o))
+        return 0
+    print("\n\n".join(f"{o['title']}\n{o['text']}" for o in out))
+    return 0

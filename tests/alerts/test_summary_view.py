@@ -1,0 +1,75 @@
+"""The daily summary any time: ``spasmwatch summary`` (the real CLI as a subprocess on a store on
+disk)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from spasmwatch.store import Store
+
+from .test_daily_summary import DEV, EXPECTED, _fill, _t
+
+TITLE = "Daily summary: 2 clusters in 24 h ({name})"
+FACTS = {
+    "device": DEV, "clusters": 2, "cluster_starts": [_t(14, 21, 5), _t(15, 6, 10)], "spasms": 14, "worn_h": 11.0, "quiet_days": None,
+    "treatments": [{"drug": "vigabatrin", "days_ago": 4, "clusters_per_day": [4, 3, 2, 2]}],
+    "since": _t(14, 7, 30), "until": _t(15, 7, 30), "text": EXPECTED,
+}  # fmt: skip
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, TZ="Europe/Paris")  # the family's zone: the clock times in the text
+    env.pop("SPASMWATCH_DATA_DIR", None)
+    return subprocess.run([sys.executable, "-m", "spasmwatch", "summary", *args], capture_output=True, text=True, timeout=60, env=env)
+
+
+def _filled(tmp_path: Path) -> Path:
+    path = tmp_path / "spasmwatch.db"
+    with Store(path) as store:
+        _fill(store)
+    return path
+
+
+def test_the_command_prints_the_daily_summary_words_from_the_store_without_a_daemon(tmp_path: Path) -> None:
+    """A family saw the summary only when the morning push came. 'spasmwatch summary' prints the
+    same title and text, read-only, with no daemon and no daily_summary configured; titled with
+    the config's label for the band (by --config), else the device id (by --db)."""
+    db = _filled(tmp_path)
+    before = db.stat().st_mtime_ns
+    by_db = _cli("--db", str(db), "--at", "2027-01-15T07:30")
+    assert by_db.returncode == 0, by_db.stderr
+    assert by_db.stdout == f"{TITLE.format(name=DEV)}\n{EXPECTED}\n", by_db.stdout
+    config = tmp_path / "config.toml"
+    config.write_text(f'[daemon]\ndata_dir = "{tmp_path}"\n\n[[bands]]\nname = "cot"\nlabel = "Mila"\n')
+    by_config = _cli("--config", str(config), "--device", DEV, "--at", "2027-01-15T07:30")
+    assert by_config.returncode == 0, by_config.stderr
+    assert by_config.stdout == f"{TITLE.format(name='Mila')}\n{EXPECTED}\n", by_config.stdout
+    assert db.stat().st_mtime_ns == before, "the command wrote to the store"
+
+
+def test_the_command_json_gives_the_facts_one_object_per_band(tmp_path: Path) -> None:
+    db = _filled(tmp_path)
+    r = _cli("--db", str(db), "--at", "2027-01-15T07:30", "--json")
+    assert r.returncode == 0, r.stderr
+    [line] = r.stdout.splitlines()
+    got = json.loads(line)
+    assert {k: got[k] for k in FACTS} == FACTS, got
+    assert (got["name"], got["title"]) == (DEV, TITLE.format(name=DEV)), got
+
+
+def test_an_unknown_band_is_named_and_an_empty_store_says_so(tmp_path: Path) -> None:
+    db = _filled(tmp_path)
+    typo = _cli("--db", str(db), "--device", "cot001")
+    assert typo.returncode == 2 and typo.stdout == "", typo
+    assert f"--device: no band 'cot001' in {db}; it holds {DEV}" in typo.stderr, typo.stderr
+    empty = tmp_path / "empty.db"
+    Store(empty).close()
+    r = _cli("--db", str(empty))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"no band in the store {empty} yet: nothing to summarise"), r.stdout
+    missing = _cli("--db", str(tmp_path / "none.db"))
+    assert missing.returncode == 2 and "no store at" in missing.stderr, missing.stderr
