@@ -1,17 +1,27 @@
 """The daily summary any time: ``spasmwatch summary`` (the real CLI as a subprocess on a store on
-disk)."""
+disk) and ``GET /api/summary`` (a real Daemon behind the real HttpServer). The page's card is in
+tests/web/test_web_page.py."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
+from typing import Any
 
+from synthetic import HandClock
+
+from spasmwatch.alerts import AlertSettings
+from spasmwatch.daemon.daemon import BandSpec, Daemon
+from spasmwatch.daemon.http import HttpServer
+from spasmwatch.daemon.session import BandInfo
 from spasmwatch.store import Store
 
-from .test_daily_summary import DEV, EXPECTED, _fill, _t
+from .test_daily_summary import DEV, EXPECTED, PARIS, _fill, _t
 
 TITLE = "Daily summary: 2 clusters in 24 h ({name})"
 FACTS = {
@@ -73,3 +83,33 @@ def test_an_unknown_band_is_named_and_an_empty_store_says_so(tmp_path: Path) -> 
     assert r.stdout.startswith(f"no band in the store {empty} yet: nothing to summarise"), r.stdout
     missing = _cli("--db", str(tmp_path / "none.db"))
     assert missing.returncode == 2 and "no store at" in missing.stderr, missing.stderr
+
+
+def _get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def test_the_route_gives_each_band_s_summary_from_a_real_daemon(tmp_path: Path) -> None:
+    """GET /api/summary through HttpServer: the daemon's words at its clock's now (daily_summary
+    not configured), gathered on a read-only connection in a worker thread."""
+
+    async def main() -> None:
+        with Store(tmp_path / "db.sqlite") as store:
+            _fill(store)
+            clock = HandClock(_t(15, 7, 30))
+            d = Daemon(store, [BandSpec("cot", lambda: None)], {}, [], AlertSettings(tz=PARIS), clock=clock, disconnect_alert_s=1e9)  # type: ignore[arg-type,return-value]
+            info = BandInfo(DEV, "spasmwatch-band", "test", "sim", "sim:0", "sim")
+            d.bands[0].session.info = info
+            d.on_connected(info)
+            http = HttpServer(d, host="127.0.0.1", port=0, clock=clock.wall)
+            await http.start()
+            try:
+                [got] = await asyncio.to_thread(_get, http.url + "api/summary")
+            finally:
+                await http.stop()
+                await d.dispatcher.close()
+        assert {k: got[k] for k in FACTS} == FACTS, got
+        assert (got["name"], got["title"]) == ("cot", TITLE.format(name="cot")), got
+
+    asyncio.run(asyncio.wait_for(main(), 60))

@@ -13,6 +13,7 @@ import datetime as dt
 import time
 from typing import Any
 
+from spasmwatch.alerts.messages import SummaryFacts, daily_summary
 from spasmwatch.store.rows import check_note
 
 Json = dict[str, Any]
@@ -84,6 +85,18 @@ class FakeDaemon:
                 cl = [c for c in self.cluster_rows.values() if t0 <= c["start"] < t0 + 86400]
                 spasms, clusters, false = (sum(c["count"] for c in cl), len(cl), sum(c["label"] == "false_alarm" for c in cl))
             out.append({"date": d.isoformat(), "spasms": spasms, "clusters": clusters, "false_alarms": false})
+        return out
+
+    async def summary(self) -> list[Json]:
+        """The daemon's words (alerts.messages) over this fake's clusters of the last 24 h (the
+        counting from the store is tested with the real daemon); ``calls`` records each read."""
+        self.calls.append(("summary", None))
+        now, out = self.now(), []
+        for b in self.bands:
+            cl = sorted((c for c in self.cluster_rows.values() if c["device"] == b["device"] and now - 86400 <= c["start"] < now
+                         and c["label"] != "false_alarm"), key=lambda c: c["start"])  # fmt: skip
+            msg = daily_summary(SummaryFacts(b["name"], tuple(c["start"] for c in cl), sum(c["count"] for c in cl), 20 * 3600.0), None)
+            out.append({"device": b["device"], "name": b["name"], "title": msg.title, "text": msg.text, "clusters": len(cl)})
         return out
 
     def notes(self, since: float, until: float) -> list[Json]:

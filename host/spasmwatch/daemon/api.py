@@ -41,6 +41,13 @@ class DaemonAPI(Protocol):
         ``spasms``, ``clusters``, ``false_alarms``."""
         ...
 
+    async def summary(self) -> list[Json]:
+        """Each band's daily summary words now (its last 24 h), as ``spasmwatch summary --json``:
+        ``device, name, title, text`` and the facts (``clusters, cluster_starts, spasms, worn_h,
+        quiet_days, treatments``). Gathered off the event loop (~0.3 s for 8 days). StoreError if
+        the store cannot be read."""
+        ...
+
     def notes(self, since: float, until: float) -> list[Json]:
         """Caregiver notes: ``id, t, kind`` (video/medication/note), ``text, device, by``."""
         ...

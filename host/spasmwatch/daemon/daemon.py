@@ -33,7 +33,7 @@ from spasmwatch.daemon.clock import Clock, SystemClock, local_day, local_zone
 from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.rawkeep import DiskReserve, RawPause
 from spasmwatch.daemon.session import BandInfo, BandSession, Offsets, State, unwrap_u32
-from spasmwatch.daemon.summary import summary_facts
+from spasmwatch.daemon.summary import read_summaries, summary_facts
 from spasmwatch.errors import InputError
 from spasmwatch.io.rawfile import RawHeader, RawReader, RawWriter
 from spasmwatch.store import Store, StoreError
@@ -691,6 +691,13 @@ class Daemon:
                 "clusters": len(cl), "false_alarms": sum(c.label == "false_alarm" for c in cl),
             })
         return out
+
+    async def summary(self) -> list[Json]:
+        # A worker thread on a read-only connection of its own: ~0.3 s of reading would stall the
+        # loop (the bands' streams, the alarms), and this connection is the loop's alone.
+        now, tz = self.clock.wall(), self.engine.settings.tz or local_zone()
+        names = {b.device: b.label for b in self.bands if b.device is not None}
+        return await asyncio.to_thread(read_summaries, self.store.path, names, now, tz)
 
     def notes(self, since: float, until: float) -> list[Json]:
         return [

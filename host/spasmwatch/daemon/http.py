@@ -49,6 +49,7 @@ from spasmwatch.daemon.api import DaemonAPI, Json
 from spasmwatch.daemon.clock import local_day
 from spasmwatch.daemon.consts import MAX_BY, MAX_MUTE_S
 from spasmwatch.errors import ConfigError, SpasmwatchError
+from spasmwatch.store import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +175,7 @@ class HttpServer:
         r.add_get("/api/clusters", self._clusters)
         r.add_get("/api/days", self._days)
         r.add_get("/api/notes", self._notes)
+        r.add_get("/api/summary", self._summary)
         r.add_post(r"/api/alerts/{id:\d+}/ack", self._ack)
         r.add_post(r"/api/clusters/{id:\d+}/label", self._label)
         r.add_post("/api/notes", self._add_note)
@@ -342,6 +344,12 @@ class HttpServer:
         if not 1 <= n <= MAX_DAYS:
             raise ApiError(400, f"n must be 1-{MAX_DAYS}, got {n}")
         return _json(self.api.days(n))
+
+    async def _summary(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return _json(await self.api.summary())
+        except StoreError as e:
+            raise ApiError(503, f"the store cannot be read for the summary: {e}") from None
 
     async def _notes(self, request: web.Request) -> web.StreamResponse:
         since, until = self._range(request)
