@@ -333,3 +333,25 @@ def test_dark_theme_and_screenshot(browser: Any, fake: FakeDaemon, tmp_path: Pat
     for path in shots:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
         print(f"screenshot: {path}")
+
+
+def test_the_last_24_hours_card_shows_the_summary_and_follows_a_cluster_not_each_status(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
+    """The daily summary reached phones once a morning and nowhere else. The page's "Last 24 hours"
+    card shows its words (GET /api/summary), again after a cluster message, and not on status
+    updates (each read costs the daemon ~0.3 s of store reading)."""
+    load(page, served.url)
+    card = page.locator("#summary .summary-text[data-device='SW-0001']")
+    card.wait_for()
+    assert card.inner_text().startswith("Last 24 h: no cluster, 0 spasm-like movements; band worn 20 h."), card.inner_text()
+    reads = served.call(lambda: sum(c[0] == "summary" for c in fake.calls))
+    for pct in (81, 80, 79):
+        served.call(fake.set_band, battery_pct=pct)
+    page.wait_for_selector(".band [data-fact='battery']:has-text('79%')")
+    time.sleep(0.3)  # past the page's 80 ms coalescing of updates
+    assert served.call(lambda: sum(c[0] == "summary" for c in fake.calls)) == reads, "a status update read the summary"
+    start = today_t(14)
+    served.call(fake.add_cluster, start, count=3)
+    page.wait_for_selector("#summary .summary-text:has-text('1 cluster')")
+    hm = time.strftime("%H:%M", time.localtime(start))
+    assert card.inner_text().startswith(f"Last 24 h: 1 cluster ({hm}), 3 spasm-like movements; band worn 20 h."), card.inner_text()
+    assert "tell your pediatrician" in card.inner_text()

@@ -30,7 +30,7 @@
   };
 
   const $ = (id) => document.getElementById(id);
-  const state = { status: null, clusters: [], days: [], notes: [], live: false, lastOk: 0, alertKey: "" };
+  const state = { status: null, clusters: [], days: [], notes: [], summary: [], live: false, lastOk: 0, alertKey: "" };
 
   // ---- small helpers ---------------------------------------------------------------
 
@@ -134,6 +134,8 @@
     clusters: async () => { state.clusters = await api("/api/clusters"); renderClusters(); },
     days: async () => { state.days = await api("/api/days?n=14"); renderChart(); },
     notes: async () => { state.notes = await api("/api/notes"); renderNotes(); },
+    // ~0.3 s of store reading on the daemon: on a cluster message and the 5-minute refresh, never on a status one.
+    summary: async () => { state.summary = await api("/api/summary"); renderSummary(); },
   };
 
   let pending = new Set();
@@ -480,6 +482,15 @@
 
   // ---- notes ------------------------------------------------------------------------
 
+  // The daily summary's words for each band's last 24 h (GET /api/summary), named when there are several.
+  function renderSummary() {
+    const box = $("summary");
+    const items = state.summary || [];
+    if (!items.length) { box.replaceChildren(el("p", { class: "muted", text: "No band has been heard from yet." })); return; }
+    box.replaceChildren(...items.map((s) => el("p", { class: "summary-text", "data-device": s.device },
+      items.length > 1 ? el("b", { text: `${s.name}: ` }) : null, s.text)));
+  }
+
   function renderNotes() {
     const list = [...state.notes].sort((a, b) => b.t - a.t);
     $("notes-empty").hidden = list.length > 0;
@@ -562,7 +573,7 @@
   const NEEDS = {
     status: ["status"],
     alert: ["status", "clusters"],
-    cluster: ["status", "clusters", "days"],
+    cluster: ["status", "clusters", "days", "summary"],
     note: ["status", "notes"],
     // One per spasm the band reports: a cluster it changes comes as its own "cluster" message.
     event: ["status"],
