@@ -98,6 +98,7 @@ class Setup:
 async def _tick_at(d: Daemon, clock: HandClock, t: float) -> None:
     clock.t = t
     d._tick()
+    await asyncio.gather(*d._errands)  # the summary is gathered in a worker thread
     await d.dispatcher.drain()
 
 

@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 import os
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,7 +33,7 @@ from spasmwatch.daemon.clock import Clock, SystemClock, local_day, local_zone
 from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.rawkeep import DiskReserve, RawPause
 from spasmwatch.daemon.session import BandInfo, BandSession, Offsets, State, unwrap_u32
-from spasmwatch.daemon.summary import read_summaries, summary_facts
+from spasmwatch.daemon.summary import read_summaries
 from spasmwatch.errors import InputError
 from spasmwatch.io.rawfile import RawHeader, RawReader, RawWriter
 from spasmwatch.store import Store, StoreError
@@ -135,7 +135,7 @@ class Daemon:
         self._subs: list[asyncio.Queue[Json]] = []
         self._restored: list[Notification] = []  # alarms carried on from before a restart, for MQTT
         self._tasks: list[asyncio.Task[None]] = []
-        self._command_tasks: set[asyncio.Task[None]] = set()  # test alarms asked for over MQTT, under way
+        self._errands: set[asyncio.Task[None]] = set()  # nobody awaits them: MQTT's test alarms, daily summaries
         self._stop = asyncio.Event()
         self._resent_mono: float | None = None  # the latest resend pass started (None: none yet)
         self._summary_day: dict[str, str] = {}  # device -> the local day (ISO) its daily summary was handled
@@ -166,9 +166,9 @@ class Daemon:
         self._stop.set()
         for b in self.bands:
             await b.session.stop()
-        for t in [*self._tasks, *self._command_tasks]:
+        for t in [*self._tasks, *self._errands]:
             t.cancel()
-        await asyncio.gather(*self._tasks, *self._command_tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._errands, return_exceptions=True)
         for b in self.bands:
             self._close_raw(b)  # (a failure: the last pending samples are lost, a gap at the file's end)
         await self.dispatcher.close()
@@ -223,15 +223,34 @@ class Daemon:
         if self._stored(device, lambda: self.store.claim_summary(device, day, now)) is False:
             log.info("%s: the daily summary of %s was sent by an earlier run", device, day)
             return
+        self._errand(self._send_summary(device, b.label, day, now, tz), f"daily summary {device}")
+
+    async def _send_summary(self, device: str, name: str, day: str, now: float, tz: dt.tzinfo) -> None:
+        """Gathered in a worker thread on a read-only connection of its own, as the page's card is
+        (~0.3 s for 8 days of epochs would stall the bands' streams and the alarms)."""
         try:
-            facts = summary_facts(self.store, device, b.label, now, tz)
+            [j] = await asyncio.to_thread(read_summaries, self.store.path, {device: name}, now, tz, device)
         except StoreError as e:
             log.warning("%s: no daily summary of %s: the store could not be read (%s)", device, day, e)
             return
-        n = self.engine.summary_notice(device, M.daily_summary(facts, tz))
+        n = self.engine.summary_notice(device, M.Message(j["title"], j["text"]))
         log.info("%s: daily summary: %s", device, n.text)
         self.notifications.append(n)
         self.dispatcher.submit(n)
+
+    def _errand(self, work: Coroutine[Any, Any, object], name: str) -> None:
+        """Run ``work`` beside the loop's own tasks, cancelled at ``stop``; nobody awaits it, so an
+        error is logged."""
+
+        async def run() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("%s failed", name)
+
+        task = asyncio.create_task(run(), name=name)
+        self._errands.add(task)
+        task.add_done_callback(self._errands.discard)
 
     def _resend_kept(self) -> None:
         """The pushes a receiver has not acknowledged, kept (earlier runs' too), sent again when
@@ -769,15 +788,7 @@ class Daemon:
                      ", ".join(f"alert {a['id']} {a['state']}" for a in acked) or "nothing open")  # fmt: skip
         elif c.command == "test":
             log.info("%s: test alarm asked from %s (by %s)", c.device, c.topic, by)
-            task = asyncio.create_task(self._mqtt_test(c.device, by), name=f"mqtt test alarm {c.device}")
-            self._command_tasks.add(task)
-            task.add_done_callback(self._command_tasks.discard)
-
-    async def _mqtt_test(self, device: str, by: str) -> None:
-        try:
-            await self.send_test(None, by, device=device)  # (it logs each channel's outcome)
-        except Exception:  # nobody waits for this task: say it
-            log.exception("%s: the test alarm asked over MQTT failed", device)
+            self._errand(self.send_test(None, by, device=c.device), f"the test alarm asked over MQTT for {c.device}")
 
     def subscribe(self) -> asyncio.Queue[Json]:
         q: asyncio.Queue[Json] = asyncio.Queue(QUEUE_MAX)
