@@ -298,19 +298,23 @@ class AlertEngine:
         """A test alarm for ``device``'s channels: as urgent as an alarm, so it rings where one would,
         to every channel (``Audience.EVERYONE``); it belongs to no alert (``alert_id`` 0) and moves none."""
         now = self.clock()
-        self._notice_ids += 1
         msg = M.test_alarm(self._names.get(device, device), by, now, self.settings.tz)
-        return Notification(id=self._notice_ids, alert_id=0, device=device, kind=NoticeKind.TEST, state="TEST",
-                            urgency=Urgency.URGENT, title=msg.title, text=msg.text, created_t=now,
-                            audience=Audience.EVERYONE)  # fmt: skip
+        return self._unattached(device, NoticeKind.TEST, "TEST", Urgency.URGENT, msg, now, Audience.EVERYONE)
 
     def summary_notice(self, device: str, msg: M.Message) -> Notification:
         """The daily summary of ``device`` (worded by the daemon from its store): LOW, so a phone shows
         it without an alarm's sound and a caregiver at ``min_urgency`` urgent does not get it; it
         belongs to no alert (``alert_id`` 0) and moves none."""
+        return self._unattached(device, NoticeKind.DAILY_SUMMARY, "SUMMARY", Urgency.LOW, msg, self.clock())
+
+    def _unattached(
+        self, device: str, kind: NoticeKind, state: str, urgency: Urgency, msg: M.Message, now: float,
+        audience: Audience = Audience.FILTERED,
+    ) -> Notification:  # fmt: skip
+        """A notice of no alert (``alert_id`` 0: engine ids start at 1), which moves none."""
         self._notice_ids += 1
-        return Notification(id=self._notice_ids, alert_id=0, device=device, kind=NoticeKind.DAILY_SUMMARY, state="SUMMARY",
-                            urgency=Urgency.LOW, title=msg.title, text=msg.text, created_t=self.clock())  # fmt: skip
+        return Notification(id=self._notice_ids, alert_id=0, device=device, kind=kind, state=state, urgency=urgency,
+                            title=msg.title, text=msg.text, created_t=now, audience=audience)  # fmt: skip
 
     def snapshot(self) -> dict[str, Any]:
         """Open and recently closed alerts, and a summary per device (JSON-ready)."""

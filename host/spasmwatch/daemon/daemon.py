@@ -206,7 +206,7 @@ class Daemon:
         at = self.engine.settings.daily_summary_min
         if at is None:
             return
-        tz = self.engine.settings.tz or local_zone()
+        tz = self._zone()
         local = dt.datetime.fromtimestamp(now, tz)
         due = local.replace(hour=at // 60, minute=at % 60, second=0, microsecond=0).timestamp()
         if not 0 <= now - due <= K.DAILY_SUMMARY_GRACE_S:
@@ -237,6 +237,10 @@ class Daemon:
         log.info("%s: daily summary: %s", device, n.text)
         self.notifications.append(n)
         self.dispatcher.submit(n)
+
+    def _zone(self) -> dt.tzinfo:
+        """The family's zone, as the engine words times (its settings', else this computer's)."""
+        return self.engine.settings.tz or local_zone()
 
     def _errand(self, work: Coroutine[Any, Any, object], name: str) -> None:
         """Run ``work`` beside the loop's own tasks, cancelled at ``stop``; nobody awaits it, so an
@@ -714,7 +718,7 @@ class Daemon:
     async def summary(self) -> list[Json]:
         # A worker thread on a read-only connection of its own: ~0.3 s of reading would stall the
         # loop (the bands' streams, the alarms), and this connection is the loop's alone.
-        now, tz = self.clock.wall(), self.engine.settings.tz or local_zone()
+        now, tz = self.clock.wall(), self._zone()
         names = {b.device: b.label for b in self.bands if b.device is not None}
         return await asyncio.to_thread(read_summaries, self.store.path, names, now, tz)
 

@@ -153,10 +153,8 @@ def why_not_resend(n: Notification, state_now: str | None, age_s: float, max_age
     seen to or that is over, and the push that moved it on says so. An alarm nobody has seen to is
     sent however late (losing it is the worse harm); anything else only within ``max_age_s``.
     """
-    if n.kind is NoticeKind.TEST:
-        return "a test alarm is sent when it is asked for, not later"
-    if n.kind is NoticeKind.DAILY_SUMMARY:
-        return "a daily summary is sent at its time, not later (the next one tells the next day)"
+    if n.alert_id == 0:  # a test alarm, a daily summary: no alert to be still true of
+        return f"a {n.kind.value} belongs to no alert: it is sent when it is made, never later"
     if state_now is not None and state_now != n.state:
         return f"its alert is {state_now} now, no longer {n.state}"
     if age_s > max_age_s and not (state_now is not None and n.state in OPEN_ALARM_STATES):
