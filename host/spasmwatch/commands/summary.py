@@ -14,7 +14,7 @@ from typing import Any
 from spasmwatch.commands._daemon import add_store_args, config_of, open_store_at, parse_when, store_path_of
 from spasmwatch.config import Config
 from spasmwatch.daemon.clock import local_zone
-from spasmwatch.daemon.summary import summary_json
+from spasmwatch.daemon.summary import summaries
 from spasmwatch.store.rows import DeviceRow
 
 
@@ -43,10 +43,8 @@ def run(args: argparse.Namespace) -> int:
     at = parse_when(args.at, what="--at")
     now = time.time() if at is None else at
     with open_store_at(path, args.device) as store:
-        rows = store.devices()
-        names = band_names(config_of(args), rows) if args.db is None else {}
-        devices = [args.device] if args.device is not None else [r.device_id for r in rows]
-        out = [summary_json(store, d, names.get(d, d), now, local_zone()) for d in devices]
+        names = band_names(config_of(args), store.devices()) if args.db is None else {}
+        out = summaries(store, names, now, local_zone(), args.device)
     if not out:
         print(f"no band in the store {path} yet: nothing to summarise (a band shows here once the daemon has heard from it)")
         return 0

@@ -60,8 +60,13 @@ def read_summaries(path: Path, names: Mapping[str, str], now: float, tz: tzinfo,
     own: the daemon gathers in a worker thread (~0.3 s for 8 days), where its own connection must
     not be used. ``names``: device -> the name shown (else the device id). StoreError if unreadable."""
     with Store.open_readonly(path) as store:
-        devices = [device] if device is not None else [r.device_id for r in store.devices()]
-        return [summary_json(store, d, names.get(d, d), now, tz) for d in devices]
+        return summaries(store, names, now, tz, device)
+
+
+def summaries(store: Store, names: Mapping[str, str], now: float, tz: tzinfo, device: str | None = None) -> list[dict[str, Any]]:
+    """``summary_json`` of each band ``store`` holds (or ``device`` alone), titled by ``names``."""
+    devices = [device] if device is not None else [r.device_id for r in store.devices()]
+    return [summary_json(store, d, names.get(d, d), now, tz) for d in devices]
 
 
 def _midnight(d: date, tz: tzinfo) -> float:
