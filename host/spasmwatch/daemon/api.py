@@ -10,7 +10,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Protocol
 
+from spasmwatch.daemon.consts import MAX_BY
+
 Json = dict[str, Any]
+
+
+def who(by: str | None, default: str) -> str:
+    """Who did it, as kept with an acknowledgement or a note: trimmed, at most ``MAX_BY``
+    characters, ``default`` (where it came from) when empty."""
+    return (by or "").strip()[:MAX_BY] or default
 
 
 class DaemonAPI(Protocol):

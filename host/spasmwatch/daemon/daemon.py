@@ -28,7 +28,7 @@ from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, 
 from spasmwatch.alerts.channels.sound import SoundChannel
 from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.daemon import consts as K
-from spasmwatch.daemon.api import Json
+from spasmwatch.daemon.api import Json, who
 from spasmwatch.daemon.clock import Clock, SystemClock, local_day, local_zone
 from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.rawkeep import DiskReserve, RawPause
@@ -783,7 +783,7 @@ class Daemon:
         on the event loop): ``ack`` acknowledges the band's open alerts, ``test`` sends a test
         alarm on every channel. Whoever can publish on the broker can do this: its
         authentication is the boundary (docs/alerts.md); the log names the topic."""
-        by = (c.by or "").strip()[: K.MAX_BY] or K.MQTT_BY
+        by = who(c.by, K.MQTT_BY)
         if c.command == "ack":
             acked = self.engine.ack_device(c.device, by)
             for a in acked:

@@ -45,9 +45,9 @@ from urllib.parse import quote, urlsplit
 from aiohttp import web
 
 from spasmwatch.config import is_loopback
-from spasmwatch.daemon.api import DaemonAPI, Json
+from spasmwatch.daemon.api import DaemonAPI, Json, who
 from spasmwatch.daemon.clock import local_day
-from spasmwatch.daemon.consts import MAX_BY, MAX_MUTE_S
+from spasmwatch.daemon.consts import MAX_MUTE_S
 from spasmwatch.errors import ConfigError, SpasmwatchError
 from spasmwatch.store import StoreError
 
@@ -560,13 +560,10 @@ async def _body(request: web.Request) -> Json:
 
 
 def _by(body: Json) -> str:
-    by = body.get("by", "")
-    if by is None:
-        by = ""
-    if not isinstance(by, str):
+    by = body.get("by")
+    if by is not None and not isinstance(by, str):
         raise ApiError(400, "by must be a string (who did it)")
-    by = by.strip()[:MAX_BY]
-    return by or "web page"
+    return who(by, "web page")
 
 
 _UNAUTHORIZED_HTML = """<!doctype html>
