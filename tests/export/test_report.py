@@ -232,6 +232,31 @@ def test_a_note_or_treatment_dated_in_the_future_is_refused(tmp_path: Path, comm
         assert len(list(store.treatments()) + list(store.notes())) == 1
 
 
+@pytest.mark.parametrize("command", [("note", "video taken"), ("treatment", "add", "vigabatrin", "--action", "start")])
+def test_a_note_or_treatment_dated_years_back_is_refused(tmp_path: Path, command: tuple[str, ...]) -> None:
+    """A mistyped year ('2016' for 2026) was kept, and sorted years before the clusters it is about
+    in the log and the report. Refused past MAX_BEHIND_S (5 years), naming --at, the time read and
+    this computer's; a treatment begun 4 years back is kept."""
+    import time
+
+    from spasmwatch.store import Store
+    from spasmwatch.store.rows import MAX_BEHIND_S
+
+    db = tmp_path / "s.db"
+    Store(db).close()
+    iso = lambda t: datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    for at in ("2006-11-20T07:30", iso(time.time() - MAX_BEHIND_S - 86400)):
+        with pytest.raises(SpasmwatchError) as e:
+            run_cli(*command, "--at", at, "--db", str(db))
+        assert str(e.value).startswith(f"--at {at}: "), str(e.value)
+        assert "years before this computer's clock" in str(e.value) and "at most 5 years back" in str(e.value), str(e.value)
+    with Store.open_readonly(db) as store:
+        assert (list(store.treatments()), list(store.notes())) == ([], [])
+    assert run_cli(*command, "--at", iso(time.time() - 4 * 365.25 * 86400), "--db", str(db)) == 0
+    with Store.open_readonly(db) as store:
+        assert len(list(store.treatments()) + list(store.notes())) == 1
+
+
 def test_notes_treatments_exports_and_reports_use_the_store_a_config_names(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

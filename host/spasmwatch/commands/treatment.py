@@ -17,7 +17,7 @@ from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export.timeline import parse_iso
 from spasmwatch.commands._daemon import add_store_args, store_path_of
 from spasmwatch.store import Store
-from spasmwatch.store.rows import NOTE_KINDS, TREATMENT_ACTIONS, FieldError, TreatmentRow, check_not_ahead
+from spasmwatch.store.rows import NOTE_KINDS, TREATMENT_ACTIONS, FieldError, TreatmentRow, check_plausible
 
 # The option that carries each field the store may refuse (FieldError.field): its rules are shared
 # with the web API and name the field; here the user typed the option ('--dose -5').
@@ -63,7 +63,7 @@ def _when(at: str | None) -> float:
         return now
     try:
         t = parse_iso(at, "--at")
-        check_not_ahead(t, now)  # '--at 2062-...' for 2026: a typo, not a note for later
+        check_plausible(t, now)  # '--at 2062-...' or '2016-...' for 2026: a typo
     except FieldError as exc:
         raise SpasmwatchError(f"--at {at}: {exc}") from exc
     except ValueError as exc:

@@ -25,6 +25,11 @@ MAX_NOTE_CHARS = 4000
 # two zones (UTC-12 to UTC+14). The refusal prints this computer's time too: one whose clock is
 # behind (no network time yet) refuses a right date, and says so.
 MAX_AHEAD_S = 26 * 3600.0
+# How far before this computer's clock a note or a treatment may be dated (s): 5 years. Spasms start
+# by 12 months in nearly all babies and seldom go on past 4 years, so an older date is before
+# anything the band watches: a mistyped year ('2016' for 2026, '2006'), kept on the log and the
+# report out of order. A treatment begun before the band (months back) is well inside it.
+MAX_BEHIND_S = 5 * 365.25 * 86400.0
 TREATMENT_ACTIONS = ("start", "stop", "change")
 # States that end an alert (cluster: CLOSED; band: OK / QUIET).
 ALERT_END_STATES = ("CLOSED", "OK", "QUIET")
@@ -39,10 +44,11 @@ class FieldError(ValueError):
         self.field = field
 
 
-def check_not_ahead(wall_s: float, now_s: float) -> None:
-    """FieldError ``at`` for a note or treatment dated more than MAX_AHEAD_S after ``now_s``. For
-    a time someone typed ('note' / 'treatment add --at'); the web API takes none (the daemon stamps
-    a note with its clock), and add_note does not check it: a daemon's clock may be a simulated one."""
+def check_plausible(wall_s: float, now_s: float) -> None:
+    """FieldError ``at`` for a note or treatment dated more than MAX_AHEAD_S after ``now_s`` or
+    more than MAX_BEHIND_S before it. For a time someone typed ('note' / 'treatment add --at'); the
+    web API takes none (the daemon stamps a note with its clock), and add_note does not check it: a
+    daemon's clock may be a simulated one."""
     ahead_s = wall_s - now_s
     if ahead_s > MAX_AHEAD_S:
         span = f"{ahead_s / 3600:.0f} hours" if ahead_s < 2 * 86400 else f"{ahead_s / 86400:,.0f} days"
@@ -50,6 +56,13 @@ def check_not_ahead(wall_s: float, now_s: float) -> None:
             "at",
             f"{_local(wall_s)} is {span} after this computer's clock ({_local(now_s)}): a typo? A note or treatment "
             f"is dated at most {MAX_AHEAD_S / 3600:g} h ahead (if the clock is wrong, set it)",
+        )
+    if -ahead_s > MAX_BEHIND_S:
+        raise FieldError(
+            "at",
+            f"{_local(wall_s)} is {-ahead_s / (365.25 * 86400):.1f} years before this computer's clock "
+            f"({_local(now_s)}): a typo in the year? A note or treatment is dated at most "
+            f"{MAX_BEHIND_S / (365.25 * 86400):g} years back",
         )
 
 
