@@ -109,6 +109,19 @@ def test_nobody_on_the_port_is_not_found() -> None:
         run(open_link("serial", "/dev/ttyNO-SUCH-BAND").connect(2))
 
 
+@pytest.mark.parametrize("port, why", [("/dev/null", "a device that is not a terminal"), ("FILE", "a file or a folder")])
+def test_a_port_that_is_no_serial_port_is_named_so(tmp_path: Path, port: str, why: str) -> None:
+    """A [bands] port set to /dev/null or a file: the daemon retried for ever with "io:
+    /dev/null: Could not configure port: (25, 'Inappropriate ioctl for device')". Now it says the
+    path is not a serial port and how to find the band's (the words 'spasmwatch flash' uses)."""
+    if port == "FILE":
+        port = str(tmp_path / "band.txt")
+        Path(port).write_text("")
+    with pytest.raises(NotFoundError) as e:
+        run(SerialLink(port).connect(2))
+    assert str(e.value) == f"{port}: not a serial port ({why}): set the band's port, e.g. /dev/ttyACM0 ('spasmwatch scan' lists them)"
+
+
 def test_a_status_read_right_after_a_command_sees_its_effect(bands: Callable[..., SimBand], tmp_path: Path) -> None:
     """Found by review: the bridge (the spec of the band's CDC port) sent STATUS only when the port
     opened, so read(status) after a command gave the STATUS from before it (over BLE the band

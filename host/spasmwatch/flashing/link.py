@@ -15,9 +15,7 @@ import os
 import pty
 import select
 import socket
-import stat
 import subprocess
-import termios
 import threading
 import tty
 from collections.abc import Iterable
@@ -27,6 +25,7 @@ from typing import Any
 
 from spasmwatch.binaries import find_binary
 from spasmwatch.errors import SpasmwatchError
+from spasmwatch.transport.serial import not_a_port
 
 # USB ids of ESP32 boards and their USB-UART bridges (vid, pid); pid None = any.
 KNOWN_USB: dict[tuple[int, int | None], str] = {
@@ -248,24 +247,6 @@ def open_unix(root: Path, micropython: str | None = None) -> Link:
     return link
 
 
-def _not_a_port(device: str) -> str | None:
-    """Why ``device``, which did not open as a port, is none (posix): a file or a folder, or a
-    device with no serial settings (termios: ENOTTY, e.g. /dev/null); None when it may be one."""
-    if not stat.S_ISCHR(os.stat(device).st_mode):
-        return "a file or a folder"
-    try:  # O_NONBLOCK: a port's open waits for no carrier; O_NOCTTY: it does not become ours
-        fd = os.open(device, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-    except OSError:
-        return None  # EBUSY (another program made it exclusive), gone: for the caller to say
-    try:
-        termios.tcgetattr(fd)
-    except termios.error as exc:
-        return "a device that is not a terminal" if exc.args[0] == errno.ENOTTY else None
-    finally:
-        os.close(fd)
-    return None
-
-
 def open_serial(device: str) -> Link:
     from mpremote.transport import TransportError
     from mpremote.transport_serial import SerialTransport
@@ -279,7 +260,7 @@ def open_serial(device: str) -> Link:
             raise DeviceError(f"{device}: no such port: is the band plugged in? ('spasmwatch scan' lists the bands it finds on USB)") from None
         if not os.access(device, os.R_OK | os.W_OK):
             raise DeviceError(f"{device}: {exc}: no permission (on Linux, add yourself to the 'dialout' group and log in again)") from None
-        if os.name == "posix" and (why := _not_a_port(device)) is not None:  # was 'another program has it open' (input audit)
+        if (why := not_a_port(device)) is not None:  # was 'another program has it open' (input audit)
             raise DeviceError(f"{device}: not a serial port ({why}): give the band's port, e.g. /dev/ttyACM0 ('spasmwatch scan' lists them)") from None
         raise DeviceError(
             f"{device}: {exc}: another program has it open: the spasmwatch daemon, if it monitors this "

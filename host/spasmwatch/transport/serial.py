@@ -27,6 +27,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import os
+import stat
 import threading
 from collections.abc import Callable, Iterator
 
@@ -39,6 +41,7 @@ from spasmwatch.transport.base import (
     Kind,
     LinkIOError,
     LinkTimeoutError,
+    NotFoundError,
     RefusedError,
     TransportError,
 )
@@ -97,6 +100,29 @@ def open_kind(e: BaseException) -> Kind:
     return "not_found" if "refused" in str(e).lower() or "no such" in str(e).lower() else "io"
 
 
+def not_a_port(device: str) -> str | None:
+    """Why ``device``, which did not open as a port, is none (posix): a file or a folder, or a
+    device with no serial settings (termios: ENOTTY, e.g. /dev/null); None when it may be one,
+    or is gone, or this is not posix."""
+    if os.name != "posix":
+        return None
+    import termios  # posix only; pyserial opens COM ports too
+
+    try:
+        if not stat.S_ISCHR(os.stat(device).st_mode):
+            return "a file or a folder"
+        fd = os.open(device, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)  # no wait for a carrier, not our tty
+    except OSError:
+        return None  # gone, EBUSY (another program made it exclusive), no permission: for the caller to say
+    try:
+        termios.tcgetattr(fd)
+    except termios.error as exc:
+        return "a device that is not a terminal" if exc.args[0] == errno.ENOTTY else None
+    finally:
+        os.close(fd)
+    return None
+
+
 def open_error(address: str, e: BaseException) -> TransportError:
     """The TransportError for a port that did not open (``e``, pyserial's or the OS's)."""
     if port_busy(e):
@@ -104,6 +130,8 @@ def open_error(address: str, e: BaseException) -> TransportError:
             f"{address} is open in another program (another spasmwatch daemon, 'spasmwatch flash' or "
             f"'board info', mpremote, a serial monitor): close it, the link retries ({e})"
         )
+    if (why := not_a_port(address)) is not None:  # a wrong [bands] port: was "io: Could not configure port: (25, ...)"
+        return NotFoundError(f"{address}: not a serial port ({why}): set the band's port, e.g. /dev/ttyACM0 ('spasmwatch scan' lists them)")
     return ERROR_BY_KIND[open_kind(e)](f"{address}: {e}")
 
 
