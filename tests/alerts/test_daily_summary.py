@@ -103,7 +103,7 @@ async def _tick_at(d: Daemon, clock: HandClock, t: float) -> None:
 
 
 EXPECTED = (
-    "Last 24 h: 2 clusters (21:05, 06:10), 14 spasm-like movements; band worn 11 h. "
+    "Last 24 h: 2 clusters (21:05, 06:10) with 16 spasm-like movements and 14 more outside them; band worn 11 h. "
     "Since vigabatrin started 4 days ago: 4, 3, 2, 2 clusters a day. "
     "Keep any video and tell your pediatrician. spasmwatch is a screening aid, not a diagnosis."
 )

@@ -25,7 +25,7 @@ from .test_daily_summary import DEV, EXPECTED, PARIS, _fill, _t
 
 TITLE = "Daily summary: 2 clusters in 24 h ({name})"
 FACTS = {
-    "device": DEV, "clusters": 2, "cluster_starts": [_t(14, 21, 5), _t(15, 6, 10)], "spasms": 14, "worn_h": 11.0, "quiet_days": None,
+    "device": DEV, "clusters": 2, "cluster_starts": [_t(14, 21, 5), _t(15, 6, 10)], "spasms": 30, "cluster_spasms": 16, "worn_h": 11.0, "quiet_days": None,
     "treatments": [{"drug": "vigabatrin", "days_ago": 4, "clusters_per_day": [4, 3, 2, 2]}],
     "since": _t(14, 7, 30), "until": _t(15, 7, 30), "text": EXPECTED,
 }  # fmt: skip

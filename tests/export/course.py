@@ -86,7 +86,7 @@ def build(path: Path) -> Expected:
                 start = DAY0 + day * DAY_S + wake_s + after_min * 60
                 times = [start + i * SPASM_GAP_S for i in range(SPASMS_PER_CLUSTER)]
                 # The first cluster of each day has a spasm the detector let go, counted by
-                # the band's cluster counter: in the cluster's count, not in the day's events;
+                # the band's cluster counter: in the cluster's count, so in the day's spasms;
                 # its second spasm is shaped like the first (the alike pair that lets it count).
                 matched = [start + 2.5 * SPASM_GAP_S] if slot == 0 else []
                 alike = times[1:2] if slot == 0 else []
@@ -103,12 +103,13 @@ def build(path: Path) -> Expected:
                     DEVICE, f"c{day}-{slot}", start, times[-1] + 1.2, len(times) + len(matched), times[2] + 1.5,
                     after_min * 60, True, ids, wall_s=start,
                 )
-                if day == 2 and slot == 3:
+                if day == 2 and slot == 3:  # its events are no spasms: the caregiver saw them
                     store.label_cluster(cid, "false_alarm", "parent", start + 600)
                     exp.false_alarm_cluster_start = start
-                elif day < 7:
-                    store.label_cluster(cid, "confirmed", "parent", start + 600)
-                exp.spasms_per_day[day] += len(times)
+                else:
+                    if day < 7:
+                        store.label_cluster(cid, "confirmed", "parent", start + 600)
+                    exp.spasms_per_day[day] += len(times) + len(matched)
                 exp.clusters_per_day[day] += 1
                 exp.cluster_starts.append(start)
                 exp.spasm_times.extend(times + matched)

@@ -95,7 +95,8 @@ class FakeDaemon:
         for b in self.bands:
             cl = sorted((c for c in self.cluster_rows.values() if c["device"] == b["device"] and now - 86400 <= c["start"] < now
                          and c["label"] != "false_alarm"), key=lambda c: c["start"])  # fmt: skip
-            msg = daily_summary(SummaryFacts(b["name"], tuple(c["start"] for c in cl), sum(c["count"] for c in cl), 20 * 3600.0), None)
+            in_clusters = sum(c["count"] for c in cl)
+            msg = daily_summary(SummaryFacts(b["name"], tuple(c["start"] for c in cl), in_clusters, in_clusters, 20 * 3600.0), None)
             out.append({"device": b["device"], "name": b["name"], "title": msg.title, "text": msg.text, "clusters": len(cl)})
         return out
 

@@ -202,7 +202,8 @@ class SummaryFacts:
 
     device: str
     cluster_starts: tuple[float, ...]  # clusters not marked a false alarm, in time order
-    spasms: int  # spasm-like movements, as the report counts them
+    spasms: int  # spasm-like movements, as the report counts them (report.data)
+    cluster_spasms: int  # those of them in the clusters (each cluster's count)
     worn_s: float | None  # time the band was worn (None: no data from it in the 24 h)
     quiet_days: int | None = None  # no cluster in the 24 h: whole days since the latest one (None: none seen)
     treatments: tuple[TreatmentDays, ...] = ()
@@ -229,10 +230,12 @@ def daily_summary(f: SummaryFacts, tz: tzinfo | None) -> Message:
     if n:
         shown = ", ".join(hhmm(t, tz) for t in f.cluster_starts[:SUMMARY_MAX_TIMES])
         more = f" and {n - SUMMARY_MAX_TIMES} more" if n > SUMMARY_MAX_TIMES else ""
-        clusters = f"{_n(n, 'cluster')} ({shown}{more})"
+        lone = f.spasms - f.cluster_spasms
+        outside = f" and {lone} more outside {'it' if n == 1 else 'them'}" if lone else ""
+        counts = f"{_n(n, 'cluster')} ({shown}{more}) with {_n(f.cluster_spasms, 'spasm-like movement')}{outside}"
     else:
-        clusters = "no cluster"
-    lines = [f"Last 24 h: {clusters}, {_n(f.spasms, 'spasm-like movement')}; {_worn(f.worn_s)}."]
+        counts = f"no cluster, {_n(f.spasms, 'spasm-like movement')}"
+    lines = [f"Last 24 h: {counts}; {_worn(f.worn_s)}."]
     if not n and f.quiet_days:
         lines.append(f"No cluster for {_n(f.quiet_days, 'day')}.")
     for t in f.treatments:

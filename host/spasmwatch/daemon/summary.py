@@ -1,8 +1,8 @@
 """The daily summary's facts ([alerts] daily_summary): one band's last 24 h from the store.
 
 Counted as the pediatrician report counts them (``report.data.gather`` over the store read as an
-export ``Source``): clusters not marked a false alarm, spasm-like movements without the matches
-(a match is in its cluster's count), calendar days in the family's zone. Worn time is the band's
+export ``Source``): clusters not marked a false alarm, spasm-like movements as their counts and
+the events in no cluster, calendar days in the family's zone. Worn time is the band's
 own verdict per ACTIVITY epoch, as exports and the sleep/wake code read it (``StoreSource.activity``).
 The words are ``alerts.messages.daily_summary``'s.
 """
@@ -36,6 +36,7 @@ def summary_facts(store: Store, device: str, name: str, now: float, tz: tzinfo) 
         device=name,
         cluster_starts=starts,
         spasms=sum(d.spasms for d in day.days),
+        cluster_spasms=sum(d.cluster_spasms for d in day.days),
         worn_s=worn_s,
         quiet_days=None if starts else _quiet_days(source, device, now),
         treatments=_treatments(source, device, today, tz),
@@ -50,6 +51,7 @@ def summary_json(store: Store, device: str, name: str, now: float, tz: tzinfo) -
     return {
         "device": device, "name": name, "since": now - DAY_S, "until": now, "title": msg.title, "text": msg.text,
         "clusters": len(f.cluster_starts), "cluster_starts": list(f.cluster_starts), "spasms": f.spasms,
+        "cluster_spasms": f.cluster_spasms,
         "worn_h": None if f.worn_s is None else round(f.worn_s / 3600, 2), "quiet_days": f.quiet_days,
         "treatments": [{"drug": t.drug, "days_ago": t.days_ago, "clusters_per_day": list(t.clusters_per_day)} for t in f.treatments],
     }  # fmt: skip

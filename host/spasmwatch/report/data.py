@@ -3,26 +3,41 @@
 Days are local calendar days in the report's time zone. Spasms are only
 counted (never held); clusters, sleep/wake onsets, notes and treatments of a
 few weeks are small and kept.
+
+A day's spasms are its clusters' counts (a cluster-counter match included, on the day the
+cluster starts) and the spasm-like events in no cluster. The events of a cluster the caregiver
+marked a false alarm are none: they saw them, and they were not spasms. So a day's spasms are
+never fewer than its spasms in clusters, and the family's page, the daily summary and the report
+give the same numbers as a cluster's card.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from spasmwatch.export.rows import ClusterRow, NoteRow, Source, TransitionRow, TreatmentRow
 
 TREND_DAYS = 7
+# How long before the report's start a cluster may begin and still hold its first events (s): a
+# cluster lasts minutes; a day is ample and costs one small query.
+CLUSTER_LOOKBACK_S = 86400.0
 
 
 @dataclass
 class Day:
     day: date
     whole: bool = True  # the report covers all of it (its first and last day may be partial)
-    spasms: int = 0
     clusters: int = 0
     false_alarms: int = 0
-    cluster_spasms: int = 0
+    cluster_spasms: int = 0  # the counts of the clusters begun this day, not marked a false alarm
+    lone_spasms: int = 0  # spasm-like events in no cluster
+
+    @property
+    def spasms(self) -> int:
+        return self.cluster_spasms + self.lone_spasms
 
 
 @dataclass(frozen=True)
@@ -73,10 +88,11 @@ def _days(since: float, until: float, tz: tzinfo) -> list[Day]:
 
 def gather(source: Source, device: str | None, since: float, until: float, tz: tzinfo) -> ReportData:
     data = ReportData(device, since, until, tz, _days(since, until, tz))
-    for s in source.spasms(device, since, until):
-        if not s.matched:  # a match is counted in its cluster's count, not as an event of its own
-            data.days[data.day_index(s.t)].spasms += 1
     data.clusters = list(source.clusters(device, since, until))
+    spans = _Spans(source.clusters(device, since - CLUSTER_LOOKBACK_S, until))
+    for s in source.spasms(device, since, until):
+        if not s.matched and not spans.holds(s.device, s.t):  # a match is always in its cluster's count
+            data.days[data.day_index(s.t)].lone_spasms += 1
     for c in data.clusters:
         d = data.days[data.day_index(c.t)]
         if c.label == "false_alarm":
@@ -90,6 +106,22 @@ def gather(source: Source, device: str | None, since: float, until: float, tz: t
     data.treatments = list(source.treatments(float("-inf"), until))
     data.trends = [trend(data, t) for t in data.treatments if t.action == "start" and t.t >= since]
     return data
+
+
+class _Spans:
+    """Each band's clusters as time spans (first onset to end): which cluster an event is in."""
+
+    def __init__(self, clusters: Iterable[ClusterRow]) -> None:
+        self._by_device: dict[str, tuple[list[float], list[float]]] = {}
+        for c in sorted(clusters, key=lambda c: c.t):
+            starts, ends = self._by_device.setdefault(c.device, ([], []))
+            starts.append(c.t)
+            ends.append(c.end)
+
+    def holds(self, device: str, t: float) -> bool:
+        starts, ends = self._by_device.get(device, ([], []))
+        i = bisect_right(starts, t) - 1
+        return i >= 0 and t <= ends[i]
 
 
 def _mean(xs: list[int]) -> float | None:
