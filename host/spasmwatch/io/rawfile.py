@@ -326,20 +326,36 @@ class RawReader:
     def gaps(self) -> tuple[int, int]:
         """(gaps, samples missing in them) between the whole chunks, from their headers alone (a seek
         past each payload: milliseconds for a day's file); damage is left for ``chunks`` to name."""
-        size, width = os.path.getsize(self.path), 2 * self.header.channels
         gaps = missing = 0
-        offset, nxt = HEADER_SIZE, None
+        nxt = None
+        for first, n in self._heads():
+            if nxt is not None and first > nxt:
+                gaps, missing = gaps + 1, missing + first - nxt
+            nxt = first + n
+        return gaps, missing
+
+    def index_span(self) -> tuple[int, int] | None:
+        """(first sample index, index after the last) of the whole chunks, from their headers alone
+        as ``gaps``; None for a file with no chunk yet."""
+        first = end = None
+        for start, n in self._heads():
+            first = start if first is None else first
+            end = start + n
+        return None if first is None or end is None else (first, end)
+
+    def _heads(self) -> Generator[tuple[int, int], None, None]:
+        """(first_index, n_samples) of each whole chunk until the first that is torn or damaged."""
+        size, width = os.path.getsize(self.path), 2 * self.header.channels
+        offset = HEADER_SIZE
         with open(self.path, "rb") as f:
             while offset + CHUNK_HEAD_SIZE <= size:
                 f.seek(offset)
                 magic, first, n, _, _ = struct.unpack(CHUNK_FMT, f.read(CHUNK_HEAD_SIZE))
                 end = offset + CHUNK_HEAD_SIZE + n * width
                 if magic != CHUNK_MAGIC or not 0 < n <= MAX_CHUNK_SAMPLES or end > size:
-                    break
-                if nxt is not None and first > nxt:
-                    gaps, missing = gaps + 1, missing + first - nxt
-                offset, nxt = end, first + n
-        return gaps, missing
+                    return
+                yield first, n
+                offset = end
 
     def scaled(self, samples: I16) -> tuple[F64, F64 | None]:
         """int16 counts -> accel (n, 3) g and gyro (n, 3) deg/s (None without a gyro).
