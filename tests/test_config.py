@@ -27,6 +27,7 @@ FULL = """
 log_level = "debug"
 data_dir = "/var/lib/spasmwatch"
 raw_reserve_mb = 500
+raw_keep_days = 14
 http = { host = "127.0.0.1", port = 9000, lan = true, token = "s3cret" }
 
 [[bands]]
@@ -106,6 +107,7 @@ def test_full_file_is_read_into_types(tmp_path: Path) -> None:
     cfg = load_config(write(tmp_path, FULL))
     assert cfg.daemon.log_level == "debug" and cfg.daemon.http.port == 9000 and cfg.daemon.http.lan
     assert cfg.daemon.raw_reserve_mb == 500.0 and Config().daemon.raw_reserve_mb == 1000.0
+    assert cfg.daemon.raw_keep_days == 14.0 and Config().daemon.raw_keep_days == 0.0  # default: every raw file kept
     assert cfg.bands == [
         Band(name="spasmwatch-0001", transport="ble", label="Ada"),
         Band(transport="serial", port="/dev/ttyACM0"),
@@ -210,6 +212,9 @@ def test_a_file_saved_as_utf16_is_named_so(tmp_path: Path, encoding: str) -> Non
         ("[daemon]\nlog_level = \"loud\"", '[daemon] log_level: expected one of "debug", "info", "warning", "error", got "loud"'),
         ("[daemon]\nraw_reserve_mb = -5", "[daemon] raw_reserve_mb: expected a number of MB >= 0 (0: no reserve), got -5"),
         ('[daemon]\nraw_reserve_mb = "1GB"', '[daemon] raw_reserve_mb: expected a number of MB >= 0 (0: no reserve), got "1GB"'),
+        ("[daemon]\nraw_keep_days = -1", "[daemon] raw_keep_days: expected a number of days >= 0 (0: keep every raw file), got -1"),
+        ('[daemon]\nraw_keep_days = "2 weeks"', '[daemon] raw_keep_days: expected a number of days >= 0 (0: keep every raw file), got "2 weeks"'),
+        ("[daemon]\nraw_keep_days = inf", "[daemon] raw_keep_days: expected a number of days >= 0 (0: keep every raw file), got inf"),
         ("[alerts]\nescalate_after_s = -1", "[alerts] escalate_after_s: expected a number >= 0, got -1"),
         ("[alerts]\nescalate_after_s = nan", "[alerts] escalate_after_s: expected a number >= 0, got nan"),
         ('[alerts]\nquiet_hours = "10pm-7am"', '[alerts] quiet_hours: expected "HH:MM-HH:MM" or "", got "10pm-7am"'),
@@ -299,7 +304,7 @@ def test_a_bad_whole_number_is_quoted_as_written(tmp_path: Path) -> None:
         ("[channels.mqtt]\nhots = \"x\"", "[channels.mqtt] hots: unknown key (did you mean 'host'?)"),
         ("[alert]\nrate_limit_s = 1", "alert: unknown key (did you mean 'alerts'?)"),
         ("[[bands]]\nname = \"a\"\nadress = \"x\"", "[bands #1] adress: unknown key (did you mean 'address'?)"),
-        ("[daemon]\nzzz = 1", "[daemon] zzz: unknown key (known: log_level, data_dir, http, raw_reserve_mb)"),
+        ("[daemon]\nzzz = 1", "[daemon] zzz: unknown key (known: log_level, data_dir, http, raw_reserve_mb, raw_keep_days)"),
         ("[daemon]\nraw_reserve = 500", "[daemon] raw_reserve: unknown key (did you mean 'raw_reserve_mb'?)"),
     ],
 )

@@ -34,7 +34,7 @@ from swcore.protocol import RATES_HZ
 import tomlkit
 
 from spasmwatch.alerts.model import SOUND_REPEAT_EVERY_S, SOUND_REPEAT_FOR_S, AlertSettings, BandFault, Urgency
-from spasmwatch.daemon.consts import RAW_RESERVE_MB
+from spasmwatch.daemon.consts import RAW_KEEP_DAYS, RAW_RESERVE_MB
 from spasmwatch.errors import ConfigError
 
 CONFIG_ENV = "SPASMWATCH_CONFIG"
@@ -118,6 +118,9 @@ class Daemon:
     http: Http = field(default_factory=Http)
     # Free space (MB) raw recording leaves for the store's events; raw pauses below it (0: none).
     raw_reserve_mb: float = field(default=RAW_RESERVE_MB, metadata=_rule("a number of MB >= 0 (0: no reserve)", lambda v: v >= 0))
+    # Raw files whose newest sample is older than this many days are deleted, except near a cluster
+    # or a note (daemon/rawkeep.py); 0 (the default): every file is kept.
+    raw_keep_days: float = field(default=RAW_KEEP_DAYS, metadata=_rule("a number of days >= 0 (0: keep every raw file)", lambda v: v >= 0))
 
 
 @dataclass

@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from spasmwatch.commands._daemon import add_config_arg, api, config_of, hm, minutes
+from spasmwatch.daemon.rawkeep import size_text
 
 
 def register(sub: Any) -> None:
@@ -27,6 +28,8 @@ def run(args: argparse.Namespace) -> int:
     for b in st["bands"]:
         print("\n".join(band_lines(b)))
     for line in channel_lines(st):
+        print(line)
+    for line in raw_lines(st):
         print(line)
     open_alerts = [a for a in st["alerts"] if a["state"] not in ("CLOSED", "OK", "QUIET")]
     for a in open_alerts:
@@ -71,3 +74,14 @@ def channel_lines(st: dict[str, Any]) -> list[str]:
         f"'spasmwatch test-alarm --channel {c['channel']}'; the other channels still work)"
         for c in st.get("channels_failing", [])
     ]
+
+
+def raw_lines(st: dict[str, Any]) -> list[str]:
+    """The raw files kept, once the daemon has looked (.get: a daemon from before the field); none without any."""
+    k = st.get("raw_kept")
+    if not k or not k["files"]:
+        return []
+    days = k["keep_days"]
+    rule = (f"deleted {days:g} days after their last sample unless near a cluster or note" if days > 0
+            else "all kept: [daemon] raw_keep_days = 0")  # fmt: skip
+    return [f"raw recordings: {k['files']} file(s), {size_text(k['bytes'])} ({rule})"]

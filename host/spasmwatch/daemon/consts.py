@@ -136,6 +136,22 @@ RAW_DISK_CHECK_S = 5.0
 # often (s): such a fault seldom clears within minutes, and each try is an open and one small
 # write, not one failing write per record (5-100 a second); raw is back within 10 min of the fix.
 RAW_RETRY_S = 600.0
+# Raw files are deleted once their newest sample is this many days old ([daemon] raw_keep_days,
+# daemon/rawkeep.py RawPruner). 0 keeps every file and is the default: an upgrade must delete no
+# researcher's recordings; a family sets it (14 days of one band at 100 Hz: 1.5 GB).
+RAW_KEEP_DAYS = 0.0
+# A raw file within this (s) of a cluster, either side, is never deleted: the minutes before its
+# first detected spasm hold the waking and the spasms the detector missed (it finds most, not all),
+# those after it the last ones; a doctor or researcher asks for the stretch, not its seconds.
+# Labels do not matter: a false alarm's raw is what tunes the detector (docs/host.md).
+RAW_KEEP_MARGIN_S = 10 * 60.0
+# ... and from this long (s) before a caregiver's note to RAW_KEEP_MARGIN_S after it: a note ("video
+# taken", "spasms at feeding") is written after what it tells, often once the baby is settled.
+RAW_NOTE_BEFORE_S = 60 * 60.0
+# The pruning pass runs at start and then this often (s): raw grows 105 MB a day a band, so a file
+# deleted an hour late holds 4 MB more; a pass lists the folder and reads the chunk headers of the
+# files it has not seen at their size (a few ms each, cached), in a worker thread.
+RAW_PRUNE_EVERY_S = 3600.0
 
 # --- the daily summary ([alerts] daily_summary, docs/alerts.md) ------------------------------------
 # A summary is sent at most this long (s) after its time (a daemon started or restarted within it

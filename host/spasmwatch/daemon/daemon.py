@@ -31,7 +31,7 @@ from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.api import Json, who
 from spasmwatch.daemon.clock import Clock, SystemClock, local_day, local_zone
 from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
-from spasmwatch.daemon.rawkeep import DiskReserve, RawPause
+from spasmwatch.daemon.rawkeep import DiskReserve, RawInUse, RawPause, RawPruner
 from spasmwatch.daemon.session import BandInfo, BandSession, Offsets, State, unwrap_u32
 from spasmwatch.daemon.summary import read_summaries
 from spasmwatch.errors import InputError
@@ -102,6 +102,7 @@ class Daemon:
         disconnect_alert_s: float = K.DISCONNECT_ALERT_S,
         raw_dir: Path | None = None,
         raw_reserve_mb: float = K.RAW_RESERVE_MB,
+        raw_keep_days: float = K.RAW_KEEP_DAYS,
     ) -> None:
         self.store = store
         self.clock = clock or SystemClock()
@@ -123,7 +124,9 @@ class Daemon:
                 ch.alarm_open = self.engine.alarm_open
         self.bands: list[BandView] = []
         self.raw_dir = raw_dir or store.path.parent / "raw"
-        self.raw_disk = DiskReserve(self.raw_dir, raw_reserve_mb, self.clock.mono, self.clock.wall)
+        self.raw_disk = DiskReserve(self.raw_dir, raw_reserve_mb, self.clock.mono, self.clock.wall, raw_keep_days)
+        self.raw_in_use = RawInUse()  # the files its bands write: never pruned
+        self.raw_prune = RawPruner(self.raw_dir, raw_keep_days, store.path, self.clock.wall, self.raw_in_use)
         for spec in bands:
             s = BandSession(
                 spec.label, spec.link_factory, self, wall=self.clock.wall, stale_s=stale_s, raw=spec.raw, resync_s=resync_s, rate_hz=spec.rate_hz
@@ -159,6 +162,7 @@ class Daemon:
         for b in self.bands:
             self._tasks.append(asyncio.create_task(b.session.run(), name=f"session {b.label}"))
         self._tasks.append(asyncio.create_task(self._ticker(), name="ticker"))
+        self._tasks.append(asyncio.create_task(self._raw_pruning(), name="raw pruning"))
         if isinstance(mqtt, MqttChannel):
             self._tasks.append(asyncio.create_task(self._mqtt_mirror(mqtt), name="mqtt status"))
 
@@ -181,6 +185,17 @@ class Daemon:
             except Exception:  # escalation and STALE alerts depend on this loop: never let it die
                 log.exception("tick failed")
             await asyncio.sleep(K.TICK_S)
+
+    async def _raw_pruning(self) -> None:
+        """Old raw files deleted ([daemon] raw_keep_days) at start and every RAW_PRUNE_EVERY_S, in a
+        worker thread: listing, chunk headers, the store's clusters and notes and the unlinks are
+        disk work the bands' streams must not wait for."""
+        while not self._stop.is_set():
+            try:
+                await asyncio.to_thread(self.raw_prune.run)
+            except Exception:  # (it takes no OSError out) whatever else: the next pass tries again
+                log.exception("raw pruning pass failed")
+            await asyncio.sleep(K.RAW_PRUNE_EVERY_S)
 
     def _tick(self) -> None:
         now = self.clock.wall()
@@ -523,7 +538,13 @@ class Daemon:
             if err is not None:
                 raise err
             self.raw_dir.mkdir(parents=True, exist_ok=True)
-            b.raw, b.raw_boot = RawWriter(*self._raw_file(device, boot, b.params.rate_hz, rec, received_s)), boot
+            path = self._raw_path(device, boot)
+            self.raw_in_use.add(os.fspath(path))  # before it is looked at: the pruning thread leaves it be
+            try:
+                b.raw, b.raw_boot = RawWriter(*self._raw_file(path, device, b.params.rate_hz, rec, received_s)), boot
+            except BaseException:
+                self.raw_in_use.discard(os.fspath(path))
+                raise
         return b.raw
 
     def _raw_failed(self, b: BandView, device: str, e: OSError | InputError, path: str) -> None:
@@ -538,8 +559,7 @@ class Daemon:
         b.raw_failed = RawPause(self.clock.wall(), why)
         self._publish({"type": "status"})
 
-    @staticmethod
-    def _close_raw(b: BandView) -> OSError | None:
+    def _close_raw(self, b: BandView) -> OSError | None:
         """Its pending samples written and the file closed (closed also when that write fails: the error)."""
         w, b.raw, b.raw_boot = b.raw, None, None
         try:
@@ -547,14 +567,16 @@ class Daemon:
                 w.close()
         except OSError as e:
             return e
+        finally:
+            if w is not None:
+                self.raw_in_use.discard(w.path)  # closed: the pruning may judge it by its age
         return None
 
     def _raw_path(self, device: str, boot: int) -> Path:
         return self.raw_dir / f"{device}-boot{boot}.swraw"
 
-    def _raw_file(self, device: str, boot: int, rate: int, rec: dict[str, Any], received_s: float) -> tuple[Path, RawHeader]:
+    def _raw_file(self, path: Path, device: str, rate: int, rec: dict[str, Any], received_s: float) -> tuple[Path, RawHeader]:
         """This boot's raw file and its header: the file's own when it exists (from before a restart)."""
-        path = self._raw_path(device, boot)
         if path.exists() and path.stat().st_size > 0:
             try:
                 return path, RawReader(path).header
@@ -661,7 +683,12 @@ class Daemon:
         snap = self.engine.snapshot()
         failing = [{"channel": name, "since": t, "error": err} for name, (t, err) in sorted(self.dispatcher.failing().items())]
         return {"now": self.clock.wall(), "bands": [self._band_json(b, snap) for b in self.bands], "alerts": snap["alerts"],
-                "channels_failing": failing}  # fmt: skip
+                "channels_failing": failing, "raw_kept": self._raw_kept_json()}  # fmt: skip
+
+    def _raw_kept_json(self) -> Json | None:
+        """The raw folder as the latest pruning pass found it (null: no pass yet)."""
+        k = self.raw_prune.kept
+        return None if k is None else {"files": k.files, "bytes": k.bytes, "keep_days": k.keep_days, "t": k.t}
 
     def _band_json(self, b: BandView, snap: dict[str, Any]) -> Json:
         st, a = b.status, b.analysis
