@@ -67,8 +67,8 @@ def test_cli_talks_to_the_running_daemon(tmp_path: Path, quick_cluster_csv: Path
                 assert off.returncode == 0, off.stderr
                 st = await run("status")
                 assert "held back" not in st.stdout and json.loads((await run("status", "--json")).stdout)["bands"][0]["muted_until"] is None
-                nosuch = await run("mute", "band0", "--for", "1m")  # the name status shows first, not the id
-                assert nosuch.returncode == 2 and "no band with the device id 'band0'; the daemon's bands: band0000 (band0)" in nosuch.stderr, nosuch.stderr
+                nosuch = await run("mute", "crib", "--for", "1m")
+                assert nosuch.returncode == 2 and "no band with the device id or name 'crib'; the daemon's bands: band0000 (band0)" in nosuch.stderr, nosuch.stderr
 
                 cl = await run("clusters", "--since", "1d")
                 assert cl.returncode == 0 and "1 cluster(s)" in cl.stdout, cl.stdout + cl.stderr

@@ -44,6 +44,18 @@ def test_mute_reaches_a_band_whose_id_has_spaces_or_slashes(tmp_path: Path, caps
     assert f"{device}: band notices muted for 30m" in capsys.readouterr().out
 
 
+def test_mute_takes_the_bands_name_as_the_config_names_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by the docs run: README's 'spasmwatch mute spasmwatch-0001 --for 1h' names the band as
+    [[bands]] name does, but a real band's device id is its serial number (sw-55c05d34a066):
+    the command refused it ("no band with the device id 'spasmwatch-0001'")."""
+    fake = FakeDaemon(bands=2)
+    with ServerThread(fake) as srv:
+        rc = cli.main(["mute", "--config", _config(tmp_path, "127.0.0.1", srv.port), "Noah's band", "--for", "1h"])
+    assert rc == 0, capsys.readouterr().err
+    assert "SW-0002: band notices muted for 1h" in capsys.readouterr().out
+    assert fake.bands[1]["muted_until"] is not None and fake.bands[0]["muted_until"] is None
+
+
 def test_another_program_on_the_daemons_port_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Found by review: a web server that is not the daemon on the configured port (8765 is a
     common one) answered /api/status with a page, and 'spasmwatch status' died with a

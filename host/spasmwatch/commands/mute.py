@@ -21,7 +21,7 @@ from spasmwatch.errors import SpasmwatchError
 def register(sub: Any) -> None:
     p = sub.add_parser("mute", help="hold back one band's fault notices for a while (never a cluster alarm)", description=__doc__)
     add_config_arg(p)
-    p.add_argument("device", help="band device id (see 'spasmwatch status')")
+    p.add_argument("device", help="band device id or name (see 'spasmwatch status')")
     p.add_argument("--for", dest="span", default="30m", help=f"how long: 90s, 30m, 2h, at most {MAX_MUTE_S / 3600:g}h (default 30m)")
     p.add_argument("--off", action="store_true", help="unmute now")
     p.add_argument("--by", default=getpass.getuser(), help="who mutes (default: your user name)")
@@ -41,12 +41,22 @@ def seconds(span: str) -> float:
 def run(args: argparse.Namespace) -> int:
     for_s = 0.0 if args.off else seconds(args.span)
     cfg = config_of(args)
-    # The daemon's 404 said only "no band X": status shows a band's name first, its id in brackets.
-    bands = {b["device"]: b["name"] for b in api(cfg, "/api/status")["bands"] if b["device"]}
-    if args.device not in bands:
-        known = ", ".join(f"{d} ({n})" for d, n in bands.items()) or "none seen yet"
-        raise SpasmwatchError(f"no band with the device id {args.device!r}; the daemon's bands: {known}")
+    device = _device(api(cfg, "/api/status")["bands"], args.device)
     # One path segment, whatever the id holds: a USB serial band's id is its label ("Mila's band").
-    api(cfg, f"/api/bands/{quote(args.device, safe='')}/mute", {"for_s": for_s, "by": args.by})
-    print(f"{args.device}: " + ("unmuted" if for_s == 0 else f"band notices muted for {args.span}; a spasm cluster still raises the alarm"))
+    api(cfg, f"/api/bands/{quote(device, safe='')}/mute", {"for_s": for_s, "by": args.by})
+    print(f"{device}: " + ("unmuted" if for_s == 0 else f"band notices muted for {args.span}; a spasm cluster still raises the alarm"))
     return 0
+
+
+def _device(status_bands: list[dict[str, Any]], wanted: str) -> str:
+    """The device id of the band named ``wanted`` by its id or by its ``[[bands]] name`` (the name
+    a family wrote in the config, README's example, is not the id a real band reports)."""
+    bands = {b["device"]: b["name"] for b in status_bands if b["device"]}
+    if wanted in bands:
+        return wanted
+    by_name = [d for d, n in bands.items() if n == wanted]
+    if len(by_name) == 1:
+        return by_name[0]
+    # The daemon's 404 said only "no band X": status shows a band's name first, its id in brackets.
+    known = ", ".join(f"{d} ({n})" for d, n in bands.items()) or "none seen yet"
+    raise SpasmwatchError(f"no band with the device id or name {wanted!r}; the daemon's bands: {known}")
