@@ -48,12 +48,18 @@ def test_mute_takes_the_bands_name_as_the_config_names_it(tmp_path: Path, capsys
     """Found by the docs run: README's 'spasmwatch mute spasmwatch-0001 --for 1h' names the band as
     [[bands]] name does, but a real band's device id is its serial number (sw-55c05d34a066):
     the command refused it ("no band with the device id 'spasmwatch-0001'")."""
-    fake = FakeDaemon(bands=2)
+    fake = FakeDaemon(bands=2)  # the daemon calls them "Mila's band" and "Noah's band"
     with ServerThread(fake) as srv:
-        rc = cli.main(["mute", "--config", _config(tmp_path, "127.0.0.1", srv.port), "Noah's band", "--for", "1h"])
-    assert rc == 0, capsys.readouterr().err
-    assert "SW-0002: band notices muted for 1h" in capsys.readouterr().out
-    assert fake.bands[1]["muted_until"] is not None and fake.bands[0]["muted_until"] is None
+        cfg = _config(tmp_path, "127.0.0.1", srv.port)
+        rc = cli.main(["mute", "--config", cfg, "Noah's band", "--for", "1h"])
+        assert rc == 0, capsys.readouterr().err
+        assert "SW-0002: band notices muted for 1h" in capsys.readouterr().out
+        assert fake.bands[1]["muted_until"] is not None and fake.bands[0]["muted_until"] is None
+        # With a label, the daemon calls the band by it; the [[bands]] name still reaches it.
+        Path(cfg).write_text(Path(cfg).read_text() + '[[bands]]\nname = "spasmwatch-0001"\nlabel = "Mila\'s band"\n')
+        rc = cli.main(["mute", "--config", cfg, "spasmwatch-0001", "--for", "2h"])
+        assert rc == 0, capsys.readouterr().err
+        assert "SW-0001: band notices muted for 2h" in capsys.readouterr().out
 
 
 def test_another_program_on_the_daemons_port_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -41,7 +41,9 @@ def seconds(span: str) -> float:
 def run(args: argparse.Namespace) -> int:
     for_s = 0.0 if args.off else seconds(args.span)
     cfg = config_of(args)
-    device = _device(api(cfg, "/api/status")["bands"], args.device)
+    # The daemon calls a band by its label, else its name, address or port (daemon/main.py).
+    label = next((b.label or b.name or b.address or b.port for b in cfg.bands if args.device in (b.name, b.address, b.port)), None)
+    device = _device(api(cfg, "/api/status")["bands"], label or args.device)
     # One path segment, whatever the id holds: a USB serial band's id is its label ("Mila's band").
     api(cfg, f"/api/bands/{quote(device, safe='')}/mute", {"for_s": for_s, "by": args.by})
     print(f"{device}: " + ("unmuted" if for_s == 0 else f"band notices muted for {args.span}; a spasm cluster still raises the alarm"))
@@ -49,8 +51,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _device(status_bands: list[dict[str, Any]], wanted: str) -> str:
-    """The device id of the band named ``wanted`` by its id or by its ``[[bands]] name`` (the name
-    a family wrote in the config, README's example, is not the id a real band reports)."""
+    """The device id of the band called ``wanted`` by its id or by the daemon's name for it (the
+    name a family wrote in the config, README's example, is not the id a real band reports)."""
     bands = {b["device"]: b["name"] for b in status_bands if b["device"]}
     if wanted in bands:
         return wanted
