@@ -1,0 +1,105 @@
+"""Every cross-reference in the docs resolves: markdown links (and their #anchors), repository
+paths such as `docs/host.md` or `host/spasmwatch/alerts/`, and sections named in quotes
+(docs/host.md, "Raw samples"). Found by the docs run: "Band session" was cited in
+hardware/BRINGUP.md and docs/host.md for a section called "Session state machine"."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = [ROOT / "README.md", ROOT / "bench" / "README.md", *sorted((ROOT / "hardware").glob("*.md")), *sorted((ROOT / "docs").glob("*.md"))]
+TOP = ("docs", "hardware", "host", "firmware", "tests", "tools", "bench")
+# Paths the docs name that are not files of this repository, each for its reason.
+NOT_HERE = {
+    "docs/en/api-reference/peripherals/adc.rst",  # ESP-IDF's documentation, cited as a source
+    "hardware/boards/X.json",  # a placeholder for any board
+    "bench/results/summary.json",  # written by bench/run_all.py
+    "bench/results/fuzz/csv/crash-",  # the start of a crash file's name, written by a fuzz run
+}
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+PATH = re.compile(r"(?<![\w/.-])((?:%s)/[\w./-]*[\w-])" % "|".join(TOP))
+# doc.md "Section", doc.md, "Section", doc.md ("Section"): not when the quote is followed by
+# " in other.md" (a list of "Section" in doc.md, read by IN below).
+AFTER = re.compile(r"((?:docs/|hardware/)?[\w-]+\.md)`?,? \(?\"([^\"]{3,80})\"(?! in )")
+IN = re.compile(r"\"([^\"]{3,80})\",? in ((?:docs/|hardware/)?[\w-]+\.md)")
+
+
+def _no_code(text: str) -> str:
+    return re.sub(r"```.*?```", "", text, flags=re.S)
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading).replace("`", "").strip().lower()
+    return "".join(c for c in text if c.isalnum() or c in " -_").replace(" ", "-")
+
+
+def _headings(doc: Path) -> list[str]:
+    return [m.group(1).strip() for m in re.finditer(r"^#{1,6}\s+(.*?)\s*$", _no_code(doc.read_text()), re.M)]
+
+
+def _sections(doc: Path) -> list[str]:
+    """What a quote may name: a heading (or its start, before a `(file)` note) or a **bold** label."""
+    bold = re.findall(r"\*\*([^*]{3,80}?)\*\*", doc.read_text())
+    return [" ".join(re.sub(r"[`*]", "", s).split()).lower() for s in _headings(doc) + bold]
+
+
+def _target(doc: Path, name: str) -> Path | None:
+    for base in (ROOT, doc.parent, ROOT / "docs"):
+        if (base / name).is_file():
+            return base / name
+    return None
+
+
+def _where(doc: Path) -> str:
+    return str(doc.relative_to(ROOT))
+
+
+def broken(doc: Path, text: str | None = None) -> list[str]:
+    """What in ``doc`` (its text, or ``text`` read as if it were there) does not resolve."""
+    text = doc.read_text() if text is None else text
+    prose = _no_code(text)
+    out = []
+    for m in LINK.finditer(prose):
+        target = m.group(1)
+        if re.match(r"[a-z]+:", target):
+            continue  # a URL
+        path, _, anchor = target.partition("#")
+        file = (doc.parent / path) if path else doc
+        if not file.exists():
+            out.append(f"{_where(doc)}: link to a missing file: {target}")
+        elif anchor and file.suffix == ".md" and anchor not in {_slug(h) for h in _headings(file)}:
+            out.append(f"{_where(doc)}: link to a missing heading: {target}")
+    for m in PATH.finditer(text):
+        path = m.group(1).rstrip(".")
+        if "*" not in path and path not in NOT_HERE and not (ROOT / path).exists():
+            out.append(f"{_where(doc)}:{text.count(chr(10), 0, m.start()) + 1}: no such path: {path}")
+    flat = " ".join(prose.split())
+    refs = [(m.group(1), m.group(2)) for m in AFTER.finditer(flat)] + [(m.group(2), m.group(1)) for m in IN.finditer(flat)]
+    for name, section in refs:
+        file = _target(doc, name)
+        if file is None:
+            continue  # a file named in passing (night1.md is no doc here); paths are checked above
+        want = " ".join(section.split()).lower().rstrip(".")
+        if not any(s == want or s.startswith(want) for s in _sections(file)):
+            out.append(f'{_where(doc)}: {name} has no section "{section}"')
+    return out
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=_where)
+def test_every_reference_in_the_docs_resolves(doc: Path) -> None:
+    assert broken(doc) == []
+
+
+def test_the_check_finds_a_broken_reference() -> None:
+    """The check itself: one broken reference of each kind, read as if in docs/, one complaint each."""
+    text = (
+        "See [the store](store.md) and [gone](nowhere.md), [a heading](host.md#no-such-heading),\n"
+        '`host/spasmwatch/no_such_module.py`, docs/host.md, "No such section", and docs/host.md, "Raw samples".\n'
+    )
+    got = broken(ROOT / "docs" / "web.md", text)
+    assert len(got) == 4 and all(x in "\n".join(got) for x in ("nowhere.md", "#no-such-heading", "no_such_module.py", "No such section")), got
