@@ -46,8 +46,9 @@ def _filled(tmp_path: Path) -> Path:
 
 def test_the_command_prints_the_daily_summary_words_from_the_store_without_a_daemon(tmp_path: Path) -> None:
     """A family saw the summary only when the morning push came. 'spasmwatch summary' prints the
-    same title and text, read-only, with no daemon and no daily_summary configured; titled with
-    the config's label for the band (by --config), else the device id (by --db)."""
+    same title and text, read-only, with no daemon and no daily_summary configured; titled as the
+    daemon titles it, with the config's label for the band, else its name (by --config), else the
+    device id (by --db)."""
     db = _filled(tmp_path)
     before = db.stat().st_mtime_ns
     by_db = _cli("--db", str(db), "--at", "2027-01-15T07:30")
@@ -58,6 +59,12 @@ def test_the_command_prints_the_daily_summary_words_from_the_store_without_a_dae
     by_config = _cli("--config", str(config), "--device", DEV, "--at", "2027-01-15T07:30")
     assert by_config.returncode == 0, by_config.stderr
     assert by_config.stdout == f"{TITLE.format(name='Mila')}\n{EXPECTED}\n", by_config.stdout
+    # Found by the docs run: without a label the daemon titles its summary with the band's name
+    # ('cot', test_the_route_gives_...), and the command, said to print the same, gave the device id.
+    config.write_text(f'[daemon]\ndata_dir = "{tmp_path}"\n\n[[bands]]\nname = "cot"\n')
+    unlabelled = _cli("--config", str(config), "--at", "2027-01-15T07:30")
+    assert unlabelled.returncode == 0, unlabelled.stderr
+    assert unlabelled.stdout == f"{TITLE.format(name='cot')}\n{EXPECTED}\n", unlabelled.stdout
     assert db.stat().st_mtime_ns == before, "the command wrote to the store"
 
 
