@@ -1,7 +1,8 @@
 """Every cross-reference in the docs resolves: markdown links (and their #anchors), repository
 paths such as `docs/host.md` or `host/spasmwatch/alerts/`, and sections named in quotes
 (docs/host.md, "Raw samples"). Found by the docs run: "Band session" was cited in
-hardware/BRINGUP.md and docs/host.md for a section called "Session state machine"."""
+hardware/BRINGUP.md and docs/host.md for a section called "Session state machine", and
+hardware/README.md had a [shared/design.md] that linked nowhere."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ NOT_HERE = {
     "bench/results/fuzz/csv/crash-",  # the start of a crash file's name, written by a fuzz run
 }
 LINK = re.compile(r"\]\(([^)\s]+)\)")
+# [file.md] with no (target) and no [file.md]: definition shows as its brackets, linking nowhere.
+BARE = re.compile(r"(?<!\])\[([^\]\s]+\.md)\](?![(\[:])")
 PATH = re.compile(r"(?<![\w/.-])((?:%s)/[\w./-]*[\w-])" % "|".join(TOP))
 # doc.md "Section", doc.md, "Section", doc.md ("Section"): not when the quote is followed by
 # " in other.md" (a list of "Section" in doc.md, read by IN below).
@@ -74,6 +77,9 @@ def broken(doc: Path, text: str | None = None) -> list[str]:
             out.append(f"{_where(doc)}: link to a missing file: {target}")
         elif anchor and file.suffix == ".md" and anchor not in {_slug(h) for h in _headings(file)}:
             out.append(f"{_where(doc)}: link to a missing heading: {target}")
+    for m in BARE.finditer(prose):
+        if not re.search(r"^\[%s\]:" % re.escape(m.group(1)), text, re.M):
+            out.append(f"{_where(doc)}: [{m.group(1)}] links nowhere (no (target), no definition)")
     for m in PATH.finditer(text):
         path = m.group(1).rstrip(".")
         if "*" not in path and path not in NOT_HERE and not (ROOT / path).exists():
@@ -98,8 +104,9 @@ def test_every_reference_in_the_docs_resolves(doc: Path) -> None:
 def test_the_check_finds_a_broken_reference() -> None:
     """The check itself: one broken reference of each kind, read as if in docs/, one complaint each."""
     text = (
-        "See [the store](store.md) and [gone](nowhere.md), [a heading](host.md#no-such-heading),\n"
+        "See [the store](store.md) and [gone](nowhere.md), [a heading](host.md#no-such-heading), [store.md],\n"
         '`host/spasmwatch/no_such_module.py`, docs/host.md, "No such section", and docs/host.md, "Raw samples".\n'
     )
     got = broken(ROOT / "docs" / "web.md", text)
-    assert len(got) == 4 and all(x in "\n".join(got) for x in ("nowhere.md", "#no-such-heading", "no_such_module.py", "No such section")), got
+    want = ("nowhere.md", "#no-such-heading", "[store.md] links nowhere", "no_such_module.py", "No such section")
+    assert len(got) == len(want) and all(x in "\n".join(got) for x in want), got
