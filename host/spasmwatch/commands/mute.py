@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
 def _device(status_bands: list[dict[str, Any]], wanted: str) -> str:
     """The device id of the band called ``wanted`` by its id or by the daemon's name for it (the
     name a family wrote in the config, README's example, is not the id a real band reports)."""
-    bands = {b["device"]: b["name"] for b in status_bands if b["device"]}
+    bands: dict[str, str] = {b["device"]: b["name"] for b in status_bands if b["device"]}
     if wanted in bands:
         return wanted
     by_name = [d for d, n in bands.items() if n == wanted]
