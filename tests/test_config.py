@@ -499,5 +499,4 @@ def test_the_readme_and_alerts_doc_examples_are_valid_configs(repo_root: Path) -
     assert cfg.caregivers[0].min_urgency == "urgent" and "disconnected" not in cfg.alerts.quiet_faults
     doc = (repo_root / "docs" / "alerts.md").read_text(encoding="utf-8")
     example = doc.split("```toml\n", 1)[1].split("```", 1)[0]
-    ntfy = '[[channels.ntfy]]\nurl = "https://ntfy.sh/ada-band"\n'  # the channel its caregiver names
-    assert from_dict(tomllib.loads(example + ntfy), "docs/alerts.md").caregivers[0].min_urgency == "urgent"
+    assert from_dict(tomllib.loads(example), "docs/alerts.md").caregivers[0].min_urgency == "urgent"  # as written
