@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 import logging
 import random
 import signal
@@ -21,7 +22,7 @@ from typing import Any
 import pytest
 
 from spasmwatch.errors import SpasmwatchError
-from spasmwatch.store import SCHEMA_VERSION, Store, StoreError
+from spasmwatch.store import SCHEMA_VERSION, FailingRow, Store, StoreError
 from spasmwatch.store import _db, schema
 from swcore import protocol as P
 
@@ -153,6 +154,7 @@ RELEASED = [
     "ad8c60a2",
     "aefac384",
     "3c5ca9ab",
+    "bdc5239a",
 ]
 
 
@@ -236,9 +238,46 @@ def test_a_v6_file_gets_the_summaries_table_keeping_its_outbox(tmp_path: Path) -
         c.execute("PRAGMA user_version = 6")
         c.execute("INSERT INTO outbox(channel, key, device, payload, created_t, urgency, kept_wall_s) VALUES ('mqtt', 'k', ?, '{}', 1.0, 5, 1.0)", (DEV,))
     with Store(path) as st:
-        assert st.schema_version == SCHEMA_VERSION == 7
+        assert st.schema_version == SCHEMA_VERSION
         assert [r.key for r in st.outgoing("mqtt")] == ["k"]
         assert st.claim_summary(DEV, "2027-01-15", 10.0) and not st.claim_summary(DEV, "2027-01-15", 11.0)
+
+
+def test_a_failing_channel_is_kept_with_its_first_failure_until_forgotten_across_a_reopen(tmp_path: Path) -> None:
+    """What lets a restarted daemon still show a channel whose latest delivery failed (schema v8)."""
+    path = tmp_path / "sw.db"
+    with Store(path) as st:
+        assert st.failing_channels() == []
+        st.keep_failing("ntfy:phone", 1000.0, "ntfy:phone: HTTP 403 Forbidden")
+        st.keep_failing("ntfy:phone", 2000.0, "ntfy:phone: HTTP 500")  # still failing: the first stays
+        st.keep_failing("mqtt", 1500.0, "")  # an error without words is kept as it is
+        with pytest.raises(ValueError, match="channels_failing: channel must be a non-empty string"):
+            st.keep_failing("", 1.0, "x")
+        with pytest.raises(ValueError, match="channels_failing: since_wall_s must be a finite number"):
+            st.keep_failing("webhook:home", math.nan, "x")
+    with Store(path) as st:
+        assert st.failing_channels() == [FailingRow("mqtt", 1500.0, ""), FailingRow("ntfy:phone", 1000.0, "ntfy:phone: HTTP 403 Forbidden")]
+        assert st.forget_failing("mqtt") and not st.forget_failing("mqtt")
+        st.keep_failing("mqtt", 3000.0, "down again")  # a new run of failures: its own first failure
+    with Store(path) as st:
+        assert [(r.channel, r.since_wall_s) for r in st.failing_channels()] == [("mqtt", 3000.0), ("ntfy:phone", 1000.0)]
+
+
+def test_a_v7_file_gets_the_channels_failing_table_keeping_its_summaries(tmp_path: Path) -> None:
+    path = tmp_path / "v7.db"
+    with sqlite3.connect(path, isolation_level=None) as c:
+        for m in schema.MIGRATIONS[:7]:
+            for stmt in _db.statements(m):
+                c.execute(stmt)
+        c.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
+        c.execute("PRAGMA user_version = 7")
+        c.execute("INSERT INTO summaries(device, day, sent_wall_s) VALUES (?, '2027-01-15', 10.0)", (DEV,))
+    with Store(path) as st:
+        assert st.schema_version == SCHEMA_VERSION == 8
+        assert not st.claim_summary(DEV, "2027-01-15", 11.0)  # the v7 row is still there
+        assert st.failing_channels() == []
+        st.keep_failing("ntfy:phone", 5.0, "HTTP 403")
+        assert st.failing_channels() == [FailingRow("ntfy:phone", 5.0, "HTTP 403")]
 
 
 def test_released_migrations_are_frozen() -> None:

@@ -299,3 +299,12 @@ class RetainedRow:
     topic: str  # the channel's name for it (MQTT: "alert"), not the full topic
     payload: str
     wall_s: float
+
+
+@dataclass(frozen=True)
+class FailingRow:
+    """A notification channel whose latest delivery failed (``channels_failing``): its first failure in a row."""
+
+    channel: str  # the name it is configured under (the dispatcher's key)
+    since_wall_s: float
+    error: str

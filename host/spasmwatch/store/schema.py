@@ -224,5 +224,19 @@ CREATE TABLE summaries (
 );
 """
 
-MIGRATIONS: list[str] = [_V1_BAND_DATA, _V2_CAREGIVER, _V3_LOG_LIVES, _V4_CONFLICTS, _V5_ALERT_IDS, _V6_OUTBOX, _V7_SUMMARIES]
+# The notification channels whose latest delivery failed (the alert dispatcher's ``failing``), by
+# the name they are configured under: the first failure in a row (when, why). A restarted daemon
+# shows them still failing (the page's banner, ``spasmwatch status``, Home Assistant's sensor)
+# until they deliver again; a row goes with the channel's next good delivery.
+_V8_CHANNELS_FAILING = """
+CREATE TABLE channels_failing (
+    channel TEXT PRIMARY KEY,
+    since_wall_s REAL NOT NULL,
+    error TEXT NOT NULL
+);
+"""
+
+MIGRATIONS: list[str] = [
+    _V1_BAND_DATA, _V2_CAREGIVER, _V3_LOG_LIVES, _V4_CONFLICTS, _V5_ALERT_IDS, _V6_OUTBOX, _V7_SUMMARIES, _V8_CHANNELS_FAILING,
+]  # fmt: skip
 SCHEMA_VERSION = len(MIGRATIONS)

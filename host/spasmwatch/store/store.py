@@ -42,6 +42,7 @@ from spasmwatch.store.rows import (
     LogLife,
     LostRange,
     NoteRow,
+    FailingRow,
     OutgoingRow,
     RetainedRow,
     StatusRow,
@@ -784,6 +785,30 @@ class Store:
                 (device, day, wall_s),
             )
             return int(cur.rowcount) == 1
+
+    # --- notification channels failing ----------------------------------------------------------
+    def keep_failing(self, channel: str, since_wall_s: float, error: str) -> None:
+        """``channel``'s delivery failed: kept until ``forget_failing``. One kept already stays as it
+        was (the first failure in a row is what the family is shown)."""
+        _texts("channels_failing", channel=channel)
+        if not isinstance(error, str):
+            raise ValueError(f"channels_failing: error must be a string, got {error!r}")
+        _finite("channels_failing: since_wall_s", since_wall_s)
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO channels_failing(channel, since_wall_s, error) VALUES (?, ?, ?) ON CONFLICT(channel) DO NOTHING",
+                (channel, since_wall_s, error),
+            )
+
+    def forget_failing(self, channel: str) -> bool:
+        """``channel`` delivered again (or is no longer configured); False when it was not kept."""
+        with self._tx() as c:
+            return int(c.execute("DELETE FROM channels_failing WHERE channel = ?", (channel,)).rowcount) == 1
+
+    def failing_channels(self) -> list[FailingRow]:
+        """The channels kept failing, by name."""
+        sql = "SELECT channel, since_wall_s, error FROM channels_failing ORDER BY channel"
+        return [FailingRow(*r) for r in self._all(sql)]
 
     # --- labels, notes, treatments -----------------------------------------------------------
     def label_cluster(self, cluster_id: int, label: str, by: str | None, wall_s: float) -> LabelRow:
