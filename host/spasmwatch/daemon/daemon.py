@@ -107,8 +107,9 @@ class Daemon:
         self.store = store
         self.clock = clock or SystemClock()
         self.disconnect_alert_s = disconnect_alert_s
-        self.dispatcher = Dispatcher(channels or {}, caregivers or [], clock=self.clock.wall, on_delivery=self._on_delivery)
-        self._failing_shown: frozenset[str] = frozenset()  # the channels the page was last told are failing
+        # The failing channels are kept in the store: a restart keeps showing them until they deliver.
+        self.dispatcher = Dispatcher(channels or {}, caregivers or [], clock=self.clock.wall, on_delivery=self._on_delivery, failing_store=store)
+        self._failing_shown = frozenset(self.dispatcher.failing())  # the channels the page was last told are failing
         for ch in self.dispatcher.channels.values():
             if isinstance(ch, KeepsOutgoing) and ch.outbox is None:
                 ch.outbox = store  # what a receiver has not acknowledged outlives a stop (MQTT, webhook, ntfy)
@@ -294,12 +295,6 @@ class Daemon:
         failing: set[str] = set()  # devices whose status the broker has not taken since it went away: logged once
         try:
             while True:
-                while self._restored:  # alarms carried on from before a restart: shown again
-                    n = self._restored.pop(0)
-                    try:
-                        await mqtt.mirror(n)
-                    except ChannelError as e:
-                        log.warning("mqtt: restored alarm of %s not published: %s", n.device, e)
                 status = self.status()
                 others = self._failing_besides(mqtt, status)
                 for b in status["bands"]:
@@ -318,6 +313,15 @@ class Daemon:
                         # latest when it is back): one line, not one per change.
                         log.log(logging.DEBUG if device in failing else logging.WARNING, "mqtt: status of %s not published: %s", device, e)
                         failing.add(device)
+                # Alarms carried on from before a restart: shown again. After the status: the one a
+                # restored alarm publishes is the channel's, and the first must already list the
+                # channels failing (Home Assistant's sensor must not blink OFF at a restart).
+                while self._restored:
+                    n = self._restored.pop(0)
+                    try:
+                        await mqtt.mirror(n)
+                    except ChannelError as e:
+                        log.warning("mqtt: restored alarm of %s not published: %s", n.device, e)
                 await q.get()
         finally:
             self.unsubscribe(q)

@@ -6,6 +6,9 @@ while a slow or failing channel never delays the others, the local sound
 alarm included. MQTT's status and mirror publishes do not take it: the
 channel itself keeps its retained state the latest (mqtt.py, publish_latest).
 
+``failing`` is the record of the channels whose latest delivery failed. Given a ``FailingStore``
+(the daemon's Store), it is kept on disk, so a restarted daemon still shows them.
+
 ``resend_kept`` sends again, on the channels that keep what they send and leave the
 resending to the dispatcher (webhook, ntfy: outbox.py), what a receiver down past the
 retries or a daemon stopped left kept: oldest first, through the same lock and retries.
@@ -14,17 +17,31 @@ retries or a daemon stopped left kept: oldest first, through the same lock and r
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from spasmwatch.alerts.channels.base import Channel, ChannelError
 from spasmwatch.alerts.channels.outbox import ResendsThroughDispatcher
 from spasmwatch.alerts.model import Audience, Notification, Urgency
+from spasmwatch.store.rows import FailingRow
 
 log = logging.getLogger("spasmwatch.alerts.dispatch")
+T = TypeVar("T")
+
+
+class FailingStore(Protocol):
+    """Where the failing channels outlive a daemon restart (the daemon's Store; docs/store.md)."""
+
+    def keep_failing(self, channel: str, since_wall_s: float, error: str) -> None: ...
+
+    def forget_failing(self, channel: str) -> bool: ...
+
+    def failing_channels(self) -> list[FailingRow]: ...
 
 
 @dataclass(frozen=True)
@@ -82,6 +99,7 @@ class Dispatcher:
         clock: Callable[[], float] = time.time,
         on_delivery: OnDelivery | None = None,
         keep: int = 500,
+        failing_store: FailingStore | None = None,
     ) -> None:
         for cg in caregivers:
             unknown = [c for c in cg.channels if c not in channels]
@@ -103,11 +121,52 @@ class Dispatcher:
         # retries and its resend passes' failures go to debug (a receiver away all night made 526
         # journal lines an hour: a pass a minute on webhook and ntfy, 4 lines each); the return says how long.
         self._failing: dict[str, tuple[float, str]] = {}
+        self.failing_store = failing_store
+        self._restore_failing()
 
     def failing(self) -> dict[str, tuple[float, str]]:
         """Channels whose latest delivery failed: name -> (wall s of the first failure in a row, its
         error). A family must see that its phone gets no alarms, not only the journal."""
         return dict(self._failing)
+
+    def _mark(self, name: str, error: str | None, t: float) -> tuple[float, str] | None:
+        """``name``'s latest outcome (``error`` None: delivered) into ``failing``, and the store's copy
+        of it; returns its failure before (None: it was not failing). A first failure opens a run,
+        kept until a delivery ends it (a later failure's error does not replace the first's)."""
+        before = self._failing.get(name)
+        if error is None and before is not None:
+            del self._failing[name]
+            self._keep_failing(name, "forget it", lambda s: s.forget_failing(name))
+            log.info("%s: delivering again after %.0f min of failures (first: %s)", name, (t - before[0]) / 60, before[1])
+        elif error is not None and before is None:
+            self._failing[name] = (t, error)
+            self._keep_failing(name, "keep it", lambda s: s.keep_failing(name, t, error))
+        return before
+
+    def _restore_failing(self) -> None:
+        """The channels failing when an earlier run stopped (a restart: an update, a crash, a reboot)
+        fail still, with their first failure's time and error, until they deliver: a banner that
+        went off at a restart told the family its phone was fine again. One no longer configured
+        is forgotten, said once (gone from the store, the next start does not see it)."""
+        for r in self._keep_failing("failing channels", "read them", lambda s: s.failing_channels()) or []:
+            since = dt.datetime.fromtimestamp(r.since_wall_s).strftime("%Y-%m-%d %H:%M")
+            if r.channel in self.channels:
+                self._failing[r.channel] = (r.since_wall_s, r.error)
+                log.warning("%s: failing since %s before this start (%s): shown as failing until it delivers", r.channel, since, r.error)
+            else:
+                self._keep_failing(r.channel, "forget it", lambda s: s.forget_failing(r.channel))
+                log.info("%s: failing since %s before this start (%s), and no longer configured: forgotten", r.channel, since, r.error)
+
+    def _keep_failing(self, name: str, what: str, call: Callable[[FailingStore], T]) -> T | None:
+        """``call(failing_store)``, or None without one or when it fails (a full disk never holds a
+        delivery up: the channel's state is still right in this run, only not kept for the next)."""
+        if self.failing_store is None:
+            return None
+        try:
+            return call(self.failing_store)
+        except Exception as e:
+            log.warning("%s: could not %s in the store's failing channels (%s); not kept across a restart", name, what, e)
+            return None
 
     def submit(self, n: Notification) -> None:
         """Start sending now (needs a running event loop); results land in ``deliveries``."""
@@ -231,17 +290,12 @@ class Dispatcher:
     def _note_outcome(self, name: str, n: Notification, d: Delivery, resend: bool) -> None:
         """Log on a change: a live notification not delivered (each, at WARNING), a channel failing
         (its first failure) and back (how long it failed); a resend pass failing again, at debug."""
-        failing = self._failing.get(name)
+        failing = self._mark(name, None if d.ok else d.error or "", d.t)
         if d.ok:
             log.debug("notification %d sent on %s", n.id, name)
-            if failing is not None:
-                del self._failing[name]
-                log.info("%s: delivering again after %.0f min of failures (first: %s)", name, (d.t - failing[0]) / 60, failing[1])
             return
         level = logging.DEBUG if resend and failing is not None else logging.WARNING
         log.log(level, "notification %d (%s) not delivered on %s: %s", n.id, n.kind.value, name, d.error)
-        if failing is None:
-            self._failing[name] = (d.t, d.error or "")
 
     async def _attempts(self, ch: Channel, n: Notification, quiet: bool = False, tries: int | None = None) -> tuple[int, str | None]:
         r = self.retry

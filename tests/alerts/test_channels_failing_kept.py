@@ -1,0 +1,175 @@
+"""The notification channels whose latest delivery failed outlive a daemon restart, have one owner
+(the dispatcher: MQTT's own status publishes included), and every MQTT channel is found by what it
+is, whatever its name.
+
+Real parts: the SQLite store on disk (reopened by each run, as a restart does), a real mosquitto,
+ntfy and webhook receivers on 127.0.0.1 (aiohttp) that refuse (HTTP 403, as a wrong token) and then
+take, a TCP proxy that makes the broker unreachable, and real Daemons in-process with an injected
+clock. Until 2026-12-05 a restart forgot them: the page's banner, ``spasmwatch status`` and Home
+Assistant's "Notifications failing" said all fine until the next alarm failed too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.publish as publish
+import pytest
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from servers import MqttProxy, Recorder, Watcher, http_recorder, run_then_close
+
+from spasmwatch.alerts.channels import Channel, MqttChannel, MqttSettings, NtfyChannel, NtfySettings, RetrySettings, WebhookChannel, WebhookSettings
+from spasmwatch.alerts.channels.mqtt import discovery_configs
+from spasmwatch.commands.status import channel_lines
+from spasmwatch.daemon.daemon import BandSpec, Daemon
+from spasmwatch.store import Store
+
+from .conftest import Broker
+
+NOW = 1_800_000_000.0  # the 03:00 alarm of the first run
+LATER = NOW + 60.0  # the restarted daemon's clock: its restored alarm escalates at NOW + 120 s, not in these runs
+STATUS = "sw/cot/status"
+FAST = RetrySettings(attempts=2, first_delay_s=0.05)
+
+
+class _Clock:
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def wall(self) -> float:
+        return self.t
+
+    def mono(self) -> float:
+        return 0.0
+
+
+def _never() -> object:
+    raise AssertionError("the band is not connected in these tests")
+
+
+def _daemon(store: Store, channels: dict[str, Channel], t: float) -> Daemon:
+    store.upsert_device("cot", name="cot", wall_s=NOW)  # seen before: monitored, its status mirrored, from the start
+    d = Daemon(store, [BandSpec("cot", _never)], channels, clock=_Clock(t))  # type: ignore[arg-type]
+    d.dispatcher.retry = FAST
+    return d
+
+
+def _alarm(d: Daemon) -> int:
+    """A cluster's third spasm through the engine: its alarm goes to every channel. Returns its id."""
+    cluster = d.store.upsert_cluster("cot", "c1", NOW - 20, NOW, 3, NOW, None, False, wall_s=NOW)
+    d.engine.on_spasm("cot", cluster, 3, started_t=NOW - 20)
+    [a] = d.engine.snapshot()["alerts"]
+    assert a["state"] == "ALARM", a
+    return int(a["id"])
+
+
+def _ntfy(rx: Recorder, name: str = "ntfy:phone") -> NtfyChannel:
+    return NtfyChannel(NtfySettings(url=rx.url + "/ada", name=name))
+
+
+def _mqtt(port: int, name: str = "mqtt", prefix: str = "sw", timeout_s: float = 5) -> MqttChannel:
+    return MqttChannel(MqttSettings(port=port, timeout_s=timeout_s, prefix=prefix, name=name))
+
+
+def _render(template: str, payload: dict[str, Any]) -> str:
+    return ImmutableSandboxedEnvironment().from_string(template).render(value_json=payload).strip()
+
+
+def _status_when(w: Watcher, topic: str, ok: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
+    w.wait_until(lambda: topic in w.last and ok(json.loads(w.last[topic][0])), what)
+    status: dict[str, Any] = json.loads(w.last[topic][0])
+    return status
+
+
+async def _until(ok: Callable[[], bool], what: str, timeout_s: float = 15.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not ok():
+        assert loop.time() < deadline, f"{what}: not within {timeout_s:g} s"
+        await asyncio.sleep(0.02)
+
+
+def test_a_restarted_daemon_shows_the_channel_that_refused_the_alarm_until_it_delivers(tmp_path: Path, broker: Broker) -> None:
+    """ntfy refused the 03:00 alarm (403), the daemon restarted: the page, the CLI and Home Assistant
+    still say so, with the first failure's time and error, until a test alarm gets through; the
+    run after that shows nothing failing."""
+    db = tmp_path / "db.sqlite"
+    w = Watcher(broker.port)
+    sensor = discovery_configs(MqttSettings(prefix="sw"), "cot")["homeassistant/binary_sensor/spasmwatch_cot_channels_failing/config"]
+
+    async def main() -> None:
+        async with http_recorder([403]) as phone:  # refused (a wrong token), then taken
+            with Store(db) as store:  # the first run: the alarm is refused
+                d = _daemon(store, {"ntfy:phone": _ntfy(phone)}, NOW)
+                await d.start()
+                try:
+                    _alarm(d)
+                    await d.dispatcher.drain()
+                    [first] = d.status()["channels_failing"]
+                finally:
+                    await d.stop()
+            assert first["since"] == NOW and "403" in first["error"], first
+
+            with Store(db) as store:  # restarted a minute later (an update, a crash, a reboot)
+                d = _daemon(store, {"ntfy:phone": _ntfy(phone), "mqtt": _mqtt(broker.port)}, LATER)
+                await d.start()
+                try:
+                    assert d.status()["channels_failing"] == [first]  # the page's banner: the same since and error
+                    [line] = channel_lines(d.status())
+                    assert line.startswith("NOT DELIVERED on ntfy:phone since ") and "403" in line, line
+                    ha = await asyncio.to_thread(_status_when, w, STATUS, lambda s: s["last_cluster"] is not None, "the restored alarm's status")
+                    since = datetime.fromtimestamp(NOW, timezone.utc).isoformat()
+                    assert [(c["channel"], c["since"], c["error"]) for c in ha["channels_failing"]] == [("ntfy:phone", since, first["error"])], ha
+                    assert {_render(sensor["value_template"], s) for s in w.all(STATUS)} == {"ON"}  # from the first status on
+
+                    out = await d.send_test("ntfy:phone", "Mum")  # answered 200 now
+                    assert [(r["channel"], r["ok"]) for r in out["results"]] == [("ntfy:phone", True)], out
+                    assert d.status()["channels_failing"] == [] and store.failing_channels() == []
+                    ok = await asyncio.to_thread(_status_when, w, STATUS, lambda s: s["channels_failing"] == [], "the status after the test")
+                    assert _render(sensor["value_template"], ok) == "OFF"
+                finally:
+                    await d.stop()
+
+            with Store(db) as store:  # and the run after that shows nothing failing
+                d = _daemon(store, {"ntfy:phone": _ntfy(phone)}, LATER + 30)
+                assert d.status()["channels_failing"] == []
+                await d.dispatcher.close()
+            assert len(phone.seen) == 2  # the alarm (refused) and the test: nothing sent by the restarts
+
+    run_then_close(main, w.stop)
+
+
+def test_a_failing_channel_no_longer_configured_after_a_restart_is_dropped_and_said_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = tmp_path / "db.sqlite"
+    caplog.set_level(logging.INFO, logger="spasmwatch.alerts.dispatch")
+
+    def about_old() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.getMessage().startswith("webhook:old: ")]
+
+    async def main() -> None:
+        async with http_recorder([403]) as phone, http_recorder([403]) as old:
+            with Store(db) as store:
+                d = _daemon(store, {"ntfy:phone": _ntfy(phone), "webhook:old": WebhookChannel(WebhookSettings(url=old.url, name="webhook:old"))}, NOW)
+                _alarm(d)
+                await d.dispatcher.drain()
+                assert [c["channel"] for c in d.status()["channels_failing"]] == ["ntfy:phone", "webhook:old"]
+                await d.dispatcher.close()
+            caplog.clear()
+            for t in (LATER, LATER + 30):  # the webhook taken out of the config; two restarts
+                with Store(db) as store:
+                    d = _daemon(store, {"ntfy:phone": _ntfy(phone)}, t)
+                    assert [(c["channel"], c["since"]) for c in d.status()["channels_failing"]] == [("ntfy:phone", NOW)]
+                    assert [(r.channel, r.since_wall_s, r.error) for r in store.failing_channels()] == [("ntfy:phone", NOW, d.status()["channels_failing"][0]["error"])]
+                    await d.dispatcher.close()
+            [said] = about_old()  # once: at the first start without it
+            assert said.levelno == logging.INFO and "no longer configured: forgotten" in said.getMessage() and "403" in said.getMessage(), said
+
+    asyncio.run(asyncio.wait_for(main(), 60))
