@@ -173,3 +173,56 @@ def test_a_failing_channel_no_longer_configured_after_a_restart_is_dropped_and_s
             assert said.levelno == logging.INFO and "no longer configured: forgotten" in said.getMessage() and "403" in said.getMessage(), said
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_mqtts_own_status_failures_are_the_dispatchers_failing_and_logged_once(
+    tmp_path: Path, broker: Broker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One owner: the broker away, the retained status not published makes MQTT failing (the page
+    says so; kept in the store for the next start), one WARNING for the outage however many status
+    changes and alarms came meanwhile, and the status taken again ends it ('delivering again')."""
+    caplog.set_level(logging.DEBUG, logger="spasmwatch")
+    proxy = MqttProxy(broker.port)
+    proxy.refuse = True  # the broker unreachable from the start
+
+    def warnings(about: str) -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and about in r.getMessage()]
+
+    def published_not() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if "not published" in r.getMessage()]
+
+    async def main() -> None:
+        with Store(tmp_path / "db.sqlite") as store:
+            d = _daemon(store, {"mqtt": _mqtt(proxy.port, timeout_s=0.3)}, NOW)
+            await d.start()
+            try:
+                await _until(lambda: bool(d.status()["channels_failing"]), "MQTT failing")
+                [f] = d.status()["channels_failing"]
+                assert f["channel"] == "mqtt" and "broker" in f["error"], f
+                assert [(r.channel, r.since_wall_s, r.error) for r in store.failing_channels()] == [("mqtt", NOW, f["error"])]
+                assert isinstance(d.clock, _Clock)
+                d.clock.t = NOW + 10
+                d.mute("cot", 600, "Mum")  # status changes while the broker stays away
+                await _until(lambda: len(published_not()) >= 2, "a second status not published")
+                d.mute("cot", 0, "Mum")
+                alert_id = _alarm(d)  # its event not confirmed either: a live alarm is a WARNING of its own
+                await d.dispatcher.drain()
+                await _until(lambda: len(published_not()) >= 3, "a third status not published")
+                assert len(warnings("not published")) == 1, warnings("not published")
+                assert [c["channel"] for c in d.status()["channels_failing"]] == ["mqtt"]
+                assert d.status()["channels_failing"][0]["since"] == NOW  # the first failure in a row
+
+                proxy.refuse = False  # the broker is back: the next status it takes ends the failure
+                d.ack(alert_id, "Mum")
+                for i in range(80):  # a status change every 0.5 s until paho has reconnected (its backoff: up to 30 s)
+                    if d.status()["channels_failing"] == []:
+                        break
+                    d.mute("cot", 600 + i, "Dad")
+                    await asyncio.sleep(0.5)
+                assert d.status()["channels_failing"] == [], d.status()["channels_failing"]
+                assert store.failing_channels() == []
+                assert any(r.getMessage().startswith("mqtt: delivering again after ") for r in caplog.records)
+            finally:
+                await d.stop()
+
+    run_then_close(main, proxy.close, timeout_s=90)

@@ -165,7 +165,7 @@ class Daemon:
         self._tasks.append(asyncio.create_task(self._ticker(), name="ticker"))
         self._tasks.append(asyncio.create_task(self._raw_pruning(), name="raw pruning"))
         if isinstance(mqtt, MqttChannel):
-            self._tasks.append(asyncio.create_task(self._mqtt_mirror(mqtt), name="mqtt status"))
+            self._tasks.append(asyncio.create_task(self._mqtt_mirror("mqtt", mqtt), name="mqtt status"))
 
     async def stop(self) -> None:
         self._stop.set()
@@ -288,15 +288,16 @@ class Daemon:
             state = None  # unknown: only the age decides
         return why_not_resend(n, state, self.clock.wall() - n.created_t, K.RESEND_MAX_AGE_S)
 
-    async def _mqtt_mirror(self, mqtt: MqttChannel) -> None:
-        """Keep each band's retained MQTT status (Home Assistant sensors) in step, on change only."""
+    async def _mqtt_mirror(self, name: str, mqtt: MqttChannel) -> None:
+        """Keep each band's retained MQTT status (Home Assistant sensors) in step, on change only.
+        Each publish is an outcome of the channel ``name`` for the dispatcher's ``failing`` (its one
+        record, and what logs a broker away once)."""
         q = self.subscribe()
         last: dict[str, BandStatus] = {}
-        failing: set[str] = set()  # devices whose status the broker has not taken since it went away: logged once
         try:
             while True:
                 status = self.status()
-                others = self._failing_besides(mqtt, status)
+                others = self._failing_besides(name, status)
                 for b in status["bands"]:
                     device = b["device"]
                     # The last cluster as the channel words it comes from its own notifications.
@@ -304,36 +305,35 @@ class Daemon:
                                     muted_until=b["muted_until"], muted_by=b["muted_by"], channels_failing=others)  # fmt: skip
                     if device is None or last.get(device) == st:
                         continue
-                    try:
-                        await mqtt.publish_status(device, st, self.clock.wall())
+                    # Tried again at each change while the broker is away (paho sends the latest when it is back).
+                    if await self._mirrored(name, f"the status of {device}", mqtt.publish_status(device, st, self.clock.wall())):
                         last[device] = st
-                        failing.discard(device)
-                    except ChannelError as e:
-                        # Tried again at each change while the broker is away (paho sends the
-                        # latest when it is back): one line, not one per change.
-                        log.log(logging.DEBUG if device in failing else logging.WARNING, "mqtt: status of %s not published: %s", device, e)
-                        failing.add(device)
                 # Alarms carried on from before a restart: shown again. After the status: the one a
                 # restored alarm publishes is the channel's, and the first must already list the
                 # channels failing (Home Assistant's sensor must not blink OFF at a restart).
                 while self._restored:
                     n = self._restored.pop(0)
-                    try:
-                        await mqtt.mirror(n)
-                    except ChannelError as e:
-                        log.warning("mqtt: restored alarm of %s not published: %s", n.device, e)
+                    await self._mirrored(name, f"the restored alarm of {n.device}", mqtt.mirror(n))
                 await q.get()
         finally:
             self.unsubscribe(q)
 
-    def _failing_besides(self, mqtt: MqttChannel, status: Json) -> tuple[FailingChannel, ...]:
-        """The failing channels MQTT can tell Home Assistant of: all but itself (its own failure
-        cannot reach the broker it failed to reach; the journal, page and CLI say it)."""
-        return tuple(
-            FailingChannel(c["channel"], c["since"], c["error"])
-            for c in status["channels_failing"]
-            if self.dispatcher.channels.get(c["channel"]) is not mqtt
-        )
+    async def _mirrored(self, name: str, what: str, publish: Coroutine[Any, Any, None]) -> bool:
+        """Await one of the mirror's publishes on MQTT channel ``name``; its outcome goes to the
+        dispatcher's ``failing`` (the page hears of a change). True when the broker took it."""
+        try:
+            await publish
+            error = None
+        except ChannelError as e:
+            error = str(e)
+        if self.dispatcher.note_sent(name, what, error):
+            self._failing_changed()
+        return error is None
+
+    def _failing_besides(self, name: str, status: Json) -> tuple[FailingChannel, ...]:
+        """The failing channels MQTT channel ``name`` can tell Home Assistant of: all but itself
+        (its own failure cannot reach the broker it failed to reach; the journal, page and CLI say it)."""
+        return tuple(FailingChannel(c["channel"], c["since"], c["error"]) for c in status["channels_failing"] if c["channel"] != name)
 
     def _check_link(self, b: BandView) -> None:
         if b.down_since is None:
@@ -676,6 +676,9 @@ class Daemon:
         )
 
     def _on_delivery(self, d: Delivery) -> None:
+        self._failing_changed()
+
+    def _failing_changed(self) -> None:
         """A channel started or stopped failing: the status (web page, MQTT's retained status) says so at once."""
         failing = frozenset(self.dispatcher.failing())
         if failing != self._failing_shown:

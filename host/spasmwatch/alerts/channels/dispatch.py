@@ -6,8 +6,9 @@ while a slow or failing channel never delays the others, the local sound
 alarm included. MQTT's status and mirror publishes do not take it: the
 channel itself keeps its retained state the latest (mqtt.py, publish_latest).
 
-``failing`` is the record of the channels whose latest delivery failed. Given a ``FailingStore``
-(the daemon's Store), it is kept on disk, so a restarted daemon still shows them.
+``failing`` is the one record of the channels whose latest delivery failed: the dispatcher's own
+deliveries, and the sends that go around it (MQTT's retained status, ``note_sent``). Given a
+``FailingStore`` (the daemon's Store), it is kept on disk, so a restarted daemon still shows them.
 
 ``resend_kept`` sends again, on the channels that keep what they send and leave the
 resending to the dispatcher (webhook, ntfy: outbox.py), what a receiver down past the
@@ -128,6 +129,18 @@ class Dispatcher:
         """Channels whose latest delivery failed: name -> (wall s of the first failure in a row, its
         error). A family must see that its phone gets no alarms, not only the journal."""
         return dict(self._failing)
+
+    def note_sent(self, name: str, what: str, error: str | None) -> bool:
+        """The outcome of a send on channel ``name`` that goes around the dispatcher (MQTT's
+        retained status and restored alarms, published by the daemon's mirror): it counts as a
+        delivery's for ``failing``. Logged on a change only: a failure at WARNING when the channel
+        was not failing yet, at DEBUG while it is (a broker away all night is one line, not one
+        per status change). Returns whether ``failing`` changed."""
+        t = self.clock()
+        before = self._mark(name, error, t)
+        if error is not None:
+            log.log(logging.DEBUG if before is not None else logging.WARNING, "%s: %s not published: %s", name, what, error)
+        return (before is None) != (error is None)
 
     def _mark(self, name: str, error: str | None, t: float) -> tuple[float, str] | None:
         """``name``'s latest outcome (``error`` None: delivered) into ``failing``, and the store's copy
