@@ -226,3 +226,54 @@ def test_mqtts_own_status_failures_are_the_dispatchers_failing_and_logged_once(
                 await d.stop()
 
     run_then_close(main, proxy.close, timeout_s=90)
+
+
+def test_every_mqtt_channel_is_found_by_what_it_is_whatever_its_name(tmp_path: Path, broker: Broker) -> None:
+    """Two MQTT channels, neither named "mqtt" (two Home Assistants on one broker, by prefix): each
+    keeps each band's retained status, lists the other channels failing, and shows
+    an alarm a restarted daemon carries on."""
+    db = tmp_path / "db.sqlite"
+    w = Watcher(broker.port)
+
+    def channels(hook: Recorder) -> dict[str, Channel]:
+        return {"mqtt:home": _mqtt(broker.port, "mqtt:home", "home"), "mqtt:cabin": _mqtt(broker.port, "mqtt:cabin", "cabin"),
+                "webhook:phone": WebhookChannel(WebhookSettings(url=hook.url + "/hook", name="webhook:phone"))}  # fmt: skip
+
+    async def main() -> None:
+        async with http_recorder([403]) as hook:
+            with Store(db) as store:
+                d = _daemon(store, channels(hook), NOW)
+                await d.start()
+                try:
+                    for prefix in ("home", "cabin"):
+                        await asyncio.to_thread(_status_when, w, f"{prefix}/cot/status", lambda s: s["connected"] is False, f"{prefix}'s first status")
+                    _alarm(d)
+                    await d.dispatcher.drain()
+                    for prefix in ("home", "cabin"):
+                        st = await asyncio.to_thread(_status_when, w, f"{prefix}/cot/status", lambda s: s["channels_failing"] != [], f"{prefix}'s failing")
+                        assert [c["channel"] for c in st["channels_failing"]] == ["webhook:phone"], st
+                finally:
+                    await d.stop()
+            for prefix in ("home", "cabin"):  # the broker forgets the alarm (restarted without persistence)
+                await asyncio.to_thread(publish.single, f"{prefix}/cot/alert", b"", retain=True, hostname="127.0.0.1", port=broker.port)
+            await asyncio.to_thread(w.wait_until, lambda: all(w.last.get(f"{p}/cot/alert", (b"x",))[0] == b"" for p in ("home", "cabin")), "cleared")
+
+            with Store(db) as store:  # restarted: the open alarm carries on, shown on both
+                d = _daemon(store, channels(hook), NOW + 60)
+                await d.start()
+                try:
+                    for prefix in ("home", "cabin"):
+                        await asyncio.to_thread(w.wait_until, lambda: b'"alarm": true' in w.last.get(f"{prefix}/cot/alert", (b"",))[0],
+                                                f"{prefix}'s restored alarm")  # fmt: skip
+                finally:
+                    await d.stop()
+
+    run_then_close(main, w.stop)
+
+
+def test_two_mqtt_channels_under_one_name_are_refused(tmp_path: Path) -> None:
+    """They would keep their unacknowledged events in one outbox (by the channel's name), each
+    resending the other's at the next start."""
+    with Store(tmp_path / "db.sqlite") as store:
+        with pytest.raises(ValueError, match="channels 'mqtt:home' and 'mqtt:cabin' are both named 'mqtt': give each its own name"):
+            Daemon(store, [], {"mqtt:home": MqttChannel(MqttSettings(prefix="home")), "mqtt:cabin": MqttChannel(MqttSettings(prefix="cabin"))})

@@ -110,6 +110,9 @@ class Daemon:
         # The failing channels are kept in the store: a restart keeps showing them until they deliver.
         self.dispatcher = Dispatcher(channels or {}, caregivers or [], clock=self.clock.wall, on_delivery=self._on_delivery, failing_store=store)
         self._failing_shown = frozenset(self.dispatcher.failing())  # the channels the page was last told are failing
+        # The MQTT channels by what they are, not by a name: each mirrors the bands' status (configured key -> channel).
+        self._mqtt = {name: ch for name, ch in self.dispatcher.channels.items() if isinstance(ch, MqttChannel)}
+        _one_outbox_each(self.dispatcher.channels)
         for ch in self.dispatcher.channels.values():
             if isinstance(ch, KeepsOutgoing) and ch.outbox is None:
                 ch.outbox = store  # what a receiver has not acknowledged outlives a stop (MQTT, webhook, ntfy)
@@ -137,7 +140,7 @@ class Daemon:
         self.notifications: deque[Notification] = deque(maxlen=NOTICES_KEPT)
         self._store_failing: dict[str, float] = {}  # device -> wall time of its latest refused store write
         self._subs: list[asyncio.Queue[Json]] = []
-        self._restored: list[Notification] = []  # alarms carried on from before a restart, for MQTT
+        self._restored: dict[str, list[Notification]] = {name: [] for name in self._mqtt}  # alarms carried on from before a restart, per MQTT channel
         self._tasks: list[asyncio.Task[None]] = []
         self._errands: set[asyncio.Task[None]] = set()  # nobody awaits them: MQTT's test alarms, daily summaries
         self._stop = asyncio.Event()
@@ -147,8 +150,7 @@ class Daemon:
 
     # --- lifecycle ------------------------------------------------------------------
     async def start(self) -> None:
-        mqtt = self.dispatcher.channels.get("mqtt")
-        if isinstance(mqtt, MqttChannel):
+        for mqtt in self._mqtt.values():
             mqtt.resend_kept()  # an earlier run's unacknowledged events, before anything new
         self._resend_kept()  # and its pushes (webhook, ntfy): their passes take the locks first
         # A band seen before is monitored from the start, connected or not: its open alarms
@@ -164,8 +166,8 @@ class Daemon:
             self._tasks.append(asyncio.create_task(b.session.run(), name=f"session {b.label}"))
         self._tasks.append(asyncio.create_task(self._ticker(), name="ticker"))
         self._tasks.append(asyncio.create_task(self._raw_pruning(), name="raw pruning"))
-        if isinstance(mqtt, MqttChannel):
-            self._tasks.append(asyncio.create_task(self._mqtt_mirror("mqtt", mqtt), name="mqtt status"))
+        for name, mqtt in self._mqtt.items():
+            self._tasks.append(asyncio.create_task(self._mqtt_mirror(name, mqtt), name=f"{name} status"))
 
     async def stop(self) -> None:
         self._stop.set()
@@ -277,8 +279,7 @@ class Daemon:
         still worth it (``outbox.why_not_resend``)."""
         self._resent_mono = self.clock.mono()
         self.dispatcher.resend_kept(self._why_not_resend)
-        mqtt = self.dispatcher.channels.get("mqtt")
-        if isinstance(mqtt, MqttChannel):
+        for mqtt in self._mqtt.values():
             mqtt.forget_acknowledged()  # what paho sent as it reconnected, acknowledged since
 
     def _why_not_resend(self, n: Notification) -> str | None:
@@ -294,6 +295,7 @@ class Daemon:
         record, and what logs a broker away once)."""
         q = self.subscribe()
         last: dict[str, BandStatus] = {}
+        restored = self._restored[name]
         try:
             while True:
                 status = self.status()
@@ -311,8 +313,8 @@ class Daemon:
                 # Alarms carried on from before a restart: shown again. After the status: the one a
                 # restored alarm publishes is the channel's, and the first must already list the
                 # channels failing (Home Assistant's sensor must not blink OFF at a restart).
-                while self._restored:
-                    n = self._restored.pop(0)
+                while restored:
+                    n = restored.pop(0)
                     await self._mirrored(name, f"the restored alarm of {n.device}", mqtt.mirror(n))
                 await q.get()
         finally:
@@ -638,8 +640,9 @@ class Daemon:
             n = self.engine.restore(
                 device, r.id, ClusterState(a.state), r.count, r.start_t, r.alert_t, a.by, r.post_wake_s, over=r.closed, alert_id=a.alert_id
             )
-            if n is not None and isinstance(self.dispatcher.channels.get("mqtt"), MqttChannel):
-                self._restored.append(n)  # for MQTT's retained state (_mqtt_mirror)
+            if n is not None:
+                for restored in self._restored.values():
+                    restored.append(n)  # for each MQTT channel's retained state (_mqtt_mirror)
             if n is not None and n.state in OPEN_ALARM_STATES:  # nobody has answered it: the room hears it again
                 for ch in self._sounds:
                     ch.keep_ringing(n.alert_id, r.alert_t)
@@ -860,6 +863,17 @@ class _StoreSource:
             if r.wall_t is not None:
                 yield (r.wall_t - EPOCH_S, r.activity, bool(r.off_body))
 
+
+
+def _one_outbox_each(channels: dict[str, Channel]) -> None:
+    """ValueError for two channels that keep their outbox under one name (two MQTT channels both
+    left at MqttSettings' default ``name``): each would resend the other's kept events."""
+    seen: dict[str, str] = {}
+    for key, ch in channels.items():
+        if isinstance(ch, KeepsOutgoing):
+            other = seen.setdefault(ch.name, key)
+            if other != key:
+                raise ValueError(f"channels {other!r} and {key!r} are both named {ch.name!r}: give each its own name (MqttSettings.name, ...)")
 
 
 def _spasm(t: float, duration_ms: int, rate_mrads: int, angle_mrad: int, confidence: int, flags: int) -> Spasm:
