@@ -304,7 +304,7 @@ def test_a_bad_whole_number_is_quoted_as_written(tmp_path: Path) -> None:
         ("[channels.mqtt]\nhots = \"x\"", "[channels.mqtt] hots: unknown key (did you mean 'host'?)"),
         ("[alert]\nrate_limit_s = 1", "alert: unknown key (did you mean 'alerts'?)"),
         ("[[bands]]\nname = \"a\"\nadress = \"x\"", "[bands #1] adress: unknown key (did you mean 'address'?)"),
-        ("[daemon]\nzzz = 1", "[daemon] zzz: unknown key (known: log_level, data_dir, http, raw_reserve_mb, raw_keep_days)"),
+        ("[daemon]\nzzz = 1", "[daemon] zzz: unknown key (known: log_level, data_dir, http, raw_reserve_mb, raw_keep_days, heartbeat)"),
         ("[daemon]\nraw_reserve = 500", "[daemon] raw_reserve: unknown key (did you mean 'raw_reserve_mb'?)"),
     ],
 )
@@ -470,6 +470,39 @@ def test_a_page_url_that_pushes_cannot_carry_is_refused_naming_why(tmp_path: Pat
 def test_a_page_url_for_a_page_that_serves_only_this_computer_is_refused(tmp_path: Path) -> None:
     msg = error_of(tmp_path, '[daemon.http]\npage_url = "http://raspberrypi.local:8765/"')
     assert msg.endswith("[daemon.http] page_url: the page serves only this computer: set lan = true (and a token) so phones can open it")
+
+
+def test_a_heartbeat_is_read_and_off_without_a_url(tmp_path: Path) -> None:
+    from spasmwatch.daemon.main import build
+    from spasmwatch.store import Store
+
+    cfg = from_dict(tomllib.loads('[daemon.heartbeat]\nurl = "https://hc-ping.com/0f1e2d3c"\nevery_s = 120'), "config.toml")
+    assert (cfg.daemon.heartbeat.url, cfg.daemon.heartbeat.every_s) == ("https://hc-ping.com/0f1e2d3c", 120.0)
+    assert from_dict({}, "config.toml").daemon.heartbeat.every_s == 60.0
+    with Store(tmp_path / "s.db") as store:
+        assert build(from_dict({}, "config.toml"), store).heartbeat is None  # no url: off
+        on = build(cfg, store).heartbeat
+    assert on is not None and (on.host, on.settings.every_s) == ("hc-ping.com", 120.0)
+    assert set_value(write(tmp_path, ""), "daemon.heartbeat.url", "https://hc-ping.com/abc").daemon.heartbeat.url == "https://hc-ping.com/abc"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('url = "hc-ping.com/0f1e2d3c"', '[daemon.heartbeat] url: expected an http:// or https:// URL, or "", got "hc-ping.com/0f1e2d3c"'),
+        ("url = 60", '[daemon.heartbeat] url: expected an http:// or https:// URL, or "", got 60'),
+        ('url = "https://hc-ping.com/x"\nevery_s = 5', "[daemon.heartbeat] every_s: expected a number of seconds 20-900, got 5"),
+        ('url = "https://hc-ping.com/x"\nevery_s = 3600', "[daemon.heartbeat] every_s: expected a number of seconds 20-900, got 3600"),
+        ('url = "https://hc-ping.com/x"\nevery_s = "1m"', '[daemon.heartbeat] every_s: expected a number of seconds 20-900, got "1m"'),
+        ('url = "https://kuma.example:3001x/api/push/a"', '[daemon.heartbeat] url: "kuma.example:3001x": the port is not a number 1-65535'),
+        ('url = "https://hc-ping.com/0f1e 2d3c"', '[daemon.heartbeat] url: " " cannot stand in a URL as it is: copy the URL the service shows'),
+        # The LAN token opens the family page (acknowledge alarms): it must not go to a service outside the home.
+        ('url = "https://kuma.example/api/push/s3cret-lan-token-0123"', "[daemon.heartbeat] url: must not carry [daemon.http] token"),
+        ("urll = 1", "[daemon.heartbeat] urll: unknown key (did you mean 'url'?)"),
+    ],
+)
+def test_a_heartbeat_the_daemon_could_not_ping_is_refused_naming_why(tmp_path: Path, text: str, expected: str) -> None:
+    assert expected in error_of(tmp_path, LAN + "[daemon.heartbeat]\n" + text)
 
 
 def test_every_config_that_is_read_builds_a_daemon(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ from swcore.protocol import RATES_HZ
 import tomlkit
 
 from spasmwatch.alerts.model import SOUND_REPEAT_EVERY_S, SOUND_REPEAT_FOR_S, AlertSettings, BandFault, Urgency
-from spasmwatch.daemon.consts import RAW_KEEP_DAYS, RAW_RESERVE_MB
+from spasmwatch.daemon.consts import HEARTBEAT_EVERY_MAX_S, HEARTBEAT_EVERY_MIN_S, HEARTBEAT_EVERY_S, RAW_KEEP_DAYS, RAW_RESERVE_MB
 from spasmwatch.errors import ConfigError
 
 CONFIG_ENV = "SPASMWATCH_CONFIG"
@@ -110,6 +110,19 @@ class Http:
 
 
 @dataclass
+class Heartbeat:
+    # A dead man's switch (docs/alerts.md, "When the monitor itself goes down"): fetched every every_s
+    # while the daemon is healthy; the service behind it (healthchecks.io, an Uptime Kuma push
+    # monitor) tells the phones when the fetches stop. "": off. More checks in _check_heartbeat.
+    url: str = field(default="", metadata=_rule('an http:// or https:// URL, or ""', lambda v: v == "" or _url(v)))
+    every_s: float = field(
+        default=HEARTBEAT_EVERY_S,
+        metadata=_rule(f"a number of seconds {HEARTBEAT_EVERY_MIN_S:g}-{HEARTBEAT_EVERY_MAX_S:g}",
+                       lambda v: HEARTBEAT_EVERY_MIN_S <= v <= HEARTBEAT_EVERY_MAX_S),
+    )  # fmt: skip
+
+
+@dataclass
 class Daemon:
     log_level: str = field(default="info", metadata=_choice(*LOG_LEVELS))
     # The store's folder; default: the platform's user data dir. Absolute (or ~/...): relative to
@@ -121,6 +134,7 @@ class Daemon:
     # Raw files whose newest sample is older than this many days are deleted, except near a cluster
     # or a note (daemon/rawkeep.py); 0 (the default): every file is kept.
     raw_keep_days: float = field(default=RAW_KEEP_DAYS, metadata=_rule("a number of days >= 0 (0: keep every raw file)", lambda v: v >= 0))
+    heartbeat: Heartbeat = field(default_factory=Heartbeat)
 
 
 @dataclass
@@ -408,6 +422,8 @@ def _check_config(cfg: Config, source: str) -> None:
         raise ConfigError(f"{source}: [daemon.http] token: required when host = {json.dumps(http.host)}, which other machines can reach")
     if http.page_url:
         _check_page_url(http, _Where(source, "daemon.http"))
+    if cfg.daemon.heartbeat.url:
+        _check_heartbeat(cfg.daemon.heartbeat.url, http.token, _Where(source, "daemon.heartbeat"))
     for i, b in enumerate(cfg.bands, 1):
         _check_band(b, _Where(source, f"bands #{i}"))
     _check_unique(source, "channels.webhook", [w.ref_name for w in cfg.channels.webhook])
@@ -476,6 +492,24 @@ def _check_page_url(http: Http, where: _Where) -> None:
     if bad:
         raise where.error("page_url", f"{json.dumps(bad.group(), ensure_ascii=False)} cannot go into ntfy's Actions header: "
                           "percent-encode it")  # fmt: skip
+
+
+def _check_heartbeat(url: str, token: str, where: _Where) -> None:
+    """A URL the daemon can fetch every minute all night: never the LAN token (it goes to a
+    service outside the home), a port that is a number, no space or other character a URL
+    cannot hold as it is (it would fail at every ping, in the dark)."""
+    if token and token in url:
+        raise where.error("url", "must not carry [daemon.http] token: it goes to a service outside the home. "
+                          "Give the URL the service shows for this check")  # fmt: skip
+    u = urlsplit(url)
+    try:
+        _ = u.port
+    except ValueError:
+        raise where.error("url", f"{json.dumps(u.netloc.rsplit('@', 1)[-1])}: the port is not a number 1-65535") from None
+    bad = re.search(r"[^\x21-\x7e]", url)
+    if bad:
+        raise where.error("url", f"{json.dumps(bad.group(), ensure_ascii=False)} cannot stand in a URL as it is: "
+                          "copy the URL the service shows, or percent-encode it")  # fmt: skip
 
 
 def _check_band(b: Band, where: _Where) -> None:

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for b in st["bands"]:
         print("\n".join(band_lines(b)))
-    for line in channel_lines(st):
+    for line in channel_lines(st) + heartbeat_lines(st):
         print(line)
     for line in raw_lines(st):
         print(line)
@@ -85,3 +85,20 @@ def raw_lines(st: dict[str, Any]) -> list[str]:
     rule = (f"deleted {days:g} days after their last sample unless near a cluster or note" if days > 0
             else "all kept: [daemon] raw_keep_days = 0")  # fmt: skip
     return [f"raw recordings: {k['files']} file(s), {size_text(k['bytes'])} ({rule})"]
+
+
+def heartbeat_lines(st: dict[str, Any]) -> list[str]:
+    """The dead man's switch ([daemon.heartbeat]): off, pinging, failing, or held back (.get: a
+    daemon from before the field says nothing)."""
+    if "heartbeat" not in st:
+        return []
+    hb = st["heartbeat"]
+    if hb is None:
+        return ["heartbeat: off (nobody is told if this computer goes off: [daemon.heartbeat] url, docs/alerts.md)"]
+    last = f"last ping taken {hm(hb['last_ok'])}" if hb["last_ok"] is not None else "no ping taken yet"
+    if hb["paused"]:
+        return [f"HEARTBEAT HELD BACK to {hb['host']}: {hb['paused']} (its service will say the monitor is down; {last})"]
+    if hb["error"]:
+        return [f"HEARTBEAT FAILING to {hb['host']} since {hm(hb['failing_since'])}: {hb['error']} ({last}; "
+                "check this computer's internet connection and the URL)"]  # fmt: skip
+    return [f"heartbeat to {hb['host']} every {hb['every_s']:g} s: {last}"]

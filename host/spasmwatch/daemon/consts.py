@@ -165,3 +165,18 @@ SUMMARY_TREATMENT_DAYS = 7
 # How far back (s) the summary looks for the latest cluster when the last 24 h had none ("No cluster
 # for N days"): 30 days; a longer quiet is told as no cluster seen rather than read from months of rows.
 SUMMARY_QUIET_LOOKBACK_S = 30 * 86400.0
+
+# --- the heartbeat ([daemon.heartbeat], daemon/heartbeat.py, docs/alerts.md) -------------------------
+# A dead man's switch: while healthy the daemon fetches a URL this often (s) and a service elsewhere
+# (healthchecks.io, Uptime Kuma's push monitor) tells the phones when the fetches stop. 60 s: the
+# shortest period healthchecks.io offers, so its grace decides how soon the family hears that the
+# computer beside the cot went off; one small request a minute costs nothing on a home network.
+HEARTBEAT_EVERY_S = 60.0
+# The bounds of [daemon.heartbeat] every_s (s). Under 20 s: Uptime Kuma's shortest push interval,
+# and twice HEARTBEAT_TIMEOUT_S, so one ping has ended before the next is due. Over 15 min: a
+# computer that froze at the start of a nap would go unnoticed for a good part of it.
+HEARTBEAT_EVERY_MIN_S = 20.0
+HEARTBEAT_EVERY_MAX_S = 900.0
+# A ping's whole request (DNS, connect, TLS, answer) must finish within this (s): a service answers in
+# well under a second; past it the ping counts as failed (the service's grace absorbs one or two).
+HEARTBEAT_TIMEOUT_S = 10.0

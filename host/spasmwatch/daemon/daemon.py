@@ -18,6 +18,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from spasmwatch.alerts import AlertEngine, AlertSettings, BandFault, ClusterState, Notification, Transition
 from spasmwatch.alerts import messages as M
@@ -29,7 +30,9 @@ from spasmwatch.alerts.channels.sound import SoundChannel
 from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.api import Json, who
+from spasmwatch.config import is_loopback
 from spasmwatch.daemon.clock import Clock, SystemClock, local_day, local_zone
+from spasmwatch.daemon.heartbeat import Heartbeat, HeartbeatSettings
 from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.rawkeep import DiskReserve, RawInUse, RawPause, RawPruner
 from spasmwatch.daemon.session import BandInfo, BandSession, Offsets, State, unwrap_u32
@@ -103,6 +106,7 @@ class Daemon:
         raw_dir: Path | None = None,
         raw_reserve_mb: float = K.RAW_RESERVE_MB,
         raw_keep_days: float = K.RAW_KEEP_DAYS,
+        heartbeat: HeartbeatSettings | None = None,
     ) -> None:
         self.store = store
         self.clock = clock or SystemClock()
@@ -147,6 +151,8 @@ class Daemon:
         self._resent_mono: float | None = None  # the latest resend pass started (None: none yet)
         self._summary_day: dict[str, str] = {}  # device -> the local day (ISO) its daily summary was handled
         self.ticks = 0  # ticks completed: the systemd watchdog pings only while this rises (daemon/notify.py)
+        # The dead man's switch ([daemon.heartbeat]): pinged from the ticker while healthy (None: off).
+        self.heartbeat = Heartbeat(heartbeat, self.clock.mono, self.clock.wall) if heartbeat is not None else None
 
     # --- lifecycle ------------------------------------------------------------------
     async def start(self) -> None:
@@ -166,6 +172,7 @@ class Daemon:
             self._tasks.append(asyncio.create_task(b.session.run(), name=f"session {b.label}"))
         self._tasks.append(asyncio.create_task(self._ticker(), name="ticker"))
         self._tasks.append(asyncio.create_task(self._raw_pruning(), name="raw pruning"))
+        self._announce_heartbeat()
         for name, mqtt in self._mqtt.items():
             self._tasks.append(asyncio.create_task(self._mqtt_mirror(name, mqtt), name=f"{name} status"))
 
@@ -179,12 +186,16 @@ class Daemon:
         for b in self.bands:
             self._close_raw(b)  # (a failure: the last pending samples are lost, a gap at the file's end)
         await self.dispatcher.close()
+        if self.heartbeat is not None:
+            await self.heartbeat.close()
 
     async def _ticker(self) -> None:
         while not self._stop.is_set():
             try:
                 self._tick()
                 self.ticks += 1
+                if self.heartbeat is not None:  # only after a tick completed: a stalled ticker pings nothing
+                    self.heartbeat.beat(self._unhealthy())
             except Exception:  # escalation and STALE alerts depend on this loop: never let it die
                 log.exception("tick failed")
             await asyncio.sleep(K.TICK_S)
@@ -216,6 +227,21 @@ class Daemon:
         if self._resent_mono is None or self.clock.mono() - self._resent_mono >= K.RESEND_KEPT_EVERY_S:
             self._resend_kept()
         self._daily_summaries(now)
+
+    def _unhealthy(self) -> str | None:
+        """Why the daemon should not tell the heartbeat's service it is alive, or None. A band that
+        is away is no reason: the daemon alarms that itself, and its phones still hear it."""
+        if self._store_failing:  # until STORAGE_OK_S of writes that work, as the family's notice
+            return f"the store refuses writes ({', '.join(sorted(self._store_failing))}): events would be lost"
+        return None
+
+    def _announce_heartbeat(self) -> None:
+        hb = self.heartbeat
+        if hb is None:
+            return
+        log.info("heartbeat to %s every %g s while the daemon is healthy", hb.host, hb.settings.every_s)
+        if is_loopback(urlsplit(hb.settings.url).hostname or ""):
+            log.warning("heartbeat to %s: a service on this computer cannot tell anyone when this computer goes off", hb.host)
 
     def _daily_summaries(self, now: float) -> None:
         """Each band's summary of its last 24 h, once a local day at ``[alerts] daily_summary``: from
@@ -693,7 +719,8 @@ class Daemon:
         snap = self.engine.snapshot()
         failing = [{"channel": name, "since": t, "error": err} for name, (t, err) in sorted(self.dispatcher.failing().items())]
         return {"now": self.clock.wall(), "bands": [self._band_json(b, snap) for b in self.bands], "alerts": snap["alerts"],
-                "channels_failing": failing, "raw_kept": self._raw_kept_json()}  # fmt: skip
+                "channels_failing": failing, "raw_kept": self._raw_kept_json(),
+                "heartbeat": self.heartbeat.status() if self.heartbeat is not None else None}  # fmt: skip
 
     def _raw_kept_json(self) -> Json | None:
         """The raw folder as the latest pruning pass found it (null: no pass yet)."""

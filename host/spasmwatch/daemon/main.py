@@ -19,7 +19,7 @@ from spasmwatch.daemon.clock import Clock, SystemClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.http import HttpServer
 from spasmwatch.daemon.notify import Notifier, StatusNotes, Watchdog, keep_alive, watchdog_interval_s
-from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, link_factory
+from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, heartbeat_from, link_factory
 from spasmwatch.store import Store, StoreError, make_folder
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def build(cfg: Config, store: Store, clock: Clock | None = None, stale_s: float 
     channels = channels_from(cfg)
     return Daemon(
         store, bands, channels, caregivers_from(cfg, channels), alert_settings_from(cfg), clock=clock or SystemClock(), stale_s=stale_s,
-        raw_reserve_mb=cfg.daemon.raw_reserve_mb, raw_keep_days=cfg.daemon.raw_keep_days,
+        raw_reserve_mb=cfg.daemon.raw_reserve_mb, raw_keep_days=cfg.daemon.raw_keep_days, heartbeat=heartbeat_from(cfg),
     )  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from spasmwatch.alerts.channels.ntfy import NtfyChannel, NtfySettings
 from spasmwatch.alerts.channels.sound import SoundChannel, SoundSettings
 from spasmwatch.alerts.channels.webhook import WebhookChannel, WebhookSettings
 from spasmwatch.config import Band, Config
+from spasmwatch.daemon.heartbeat import HeartbeatSettings
 from spasmwatch.errors import ConfigError
 from spasmwatch.transport import Link, open_link
 
@@ -65,6 +66,11 @@ def alert_settings_from(cfg: Config) -> AlertSettings:
         quiet_faults=frozenset(BandFault(f) for f in a.quiet_faults),
         daily_summary_min=a.daily_summary_min(),
     )
+
+
+def heartbeat_from(cfg: Config) -> HeartbeatSettings | None:
+    hb = cfg.daemon.heartbeat
+    return HeartbeatSettings(hb.url, hb.every_s) if hb.url else None
 
 
 def band_target(b: Band) -> str:
