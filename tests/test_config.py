@@ -530,6 +530,15 @@ def test_the_readme_and_alerts_doc_examples_are_valid_configs(repo_root: Path) -
     readme = (repo_root / "README.md").read_text(encoding="utf-8")
     cfg = from_dict(tomllib.loads(readme.split("```toml\n", 1)[1].split("```", 1)[0]), "README.md")
     assert cfg.caregivers[0].min_urgency == "urgent" and "disconnected" not in cfg.alerts.quiet_faults
+    assert cfg.daemon.heartbeat.url.startswith("https://hc-ping.com/")
     doc = (repo_root / "docs" / "alerts.md").read_text(encoding="utf-8")
     example = doc.split("```toml\n", 1)[1].split("```", 1)[0]
     assert from_dict(tomllib.loads(example), "docs/alerts.md").caregivers[0].min_urgency == "urgent"  # as written
+
+
+def test_the_heartbeat_examples_of_the_alerts_doc_are_valid_configs(repo_root: Path) -> None:
+    doc = (repo_root / "docs" / "alerts.md").read_text(encoding="utf-8")
+    section = doc.split("## When the monitor itself goes down", 1)[1].split("\n## ", 1)[0]
+    examples = [block.split("```", 1)[0] for block in section.split("```toml\n")[1:]]
+    urls = [from_dict(tomllib.loads(e), "docs/alerts.md").daemon.heartbeat.url for e in examples]
+    assert [u.split("/")[2] for u in urls] == ["hc-ping.com", "kuma.example.org"]
