@@ -12,7 +12,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -22,9 +25,11 @@ from typing import Any
 import pytest
 
 from servers import http_recorder
+from spasmwatch.config import load_config
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.heartbeat import HeartbeatSettings
+from spasmwatch.daemon.main import serve
 from spasmwatch.daemon.session import BandInfo, State
 from spasmwatch.store import Store
 from spasmwatch.transport import open_link
@@ -285,3 +290,38 @@ def test_status_says_the_heartbeat_in_words(monkeypatch: pytest.MonkeyPatch, cap
         monkeypatch.setattr(status, "api", lambda cfg, path, st=st: {"now": T0, "bands": [], "alerts": [], "heartbeat": st})
         assert status.run(argparse.Namespace(config=None, json=False)) == 0
         assert words in capsys.readouterr().out
+
+
+def test_spasmwatch_run_pings_the_configured_url_and_status_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From config.toml to the ping and back to 'spasmwatch status': the daemon 'spasmwatch run'
+    serves (its real clock), a band that is away, a real HTTP server for the service."""
+    monkeypatch.setenv("SPASMWATCH_DATA_DIR", str(tmp_path / "data"))
+    port = free_port()
+
+    async def main() -> tuple[int, subprocess.CompletedProcess[str]]:
+        async with http_recorder() as srv:
+            config = tmp_path / "config.toml"
+            config.write_text(
+                f'[daemon.http]\nport = {port}\n\n[daemon.heartbeat]\nurl = "{srv.url}{SECRET}"\n\n'
+                f'[[bands]]\nname = "crib"\ntransport = "sim"\naddress = "127.0.0.1:{free_port()}"\n\n'
+                "[channels.sound]\nenabled = false\n\n[channels.desktop]\nenabled = false\n"
+            )
+
+            async def scenario() -> subprocess.CompletedProcess[str]:
+                await until(lambda: srv.seen, "the first ping")
+                cmd = [sys.executable, "-m", "spasmwatch", "status", "--config", str(config)]
+                return await asyncio.to_thread(subprocess.run, cmd, capture_output=True, text=True, timeout=60, env=dict(os.environ))
+
+            seen: dict[str, subprocess.CompletedProcess[str]] = {}
+
+            async def until_done() -> None:
+                seen["status"] = await scenario()
+
+            await serve(load_config(config), until=until_done)
+            return len(srv.seen), seen["status"]
+
+    pings, status = run(main)
+    assert pings == 1  # at the first tick; the next one is due 60 s later
+    assert status.returncode == 0, status.stderr
+    assert "heartbeat to 127.0.0.1:" in status.stdout and " every 60 s: last ping taken " in status.stdout, status.stdout
+    assert "5f1c0a8e" not in status.stdout

@@ -83,7 +83,11 @@ class Heartbeat:
         self._task = asyncio.create_task(self._ping(), name="heartbeat")
 
     async def _ping(self) -> None:
-        error = await self._get()
+        try:
+            error = await self._get()
+        except Exception as e:  # nobody awaits this task: whatever it was, a failed ping, said so
+            log.exception("heartbeat to %s: unexpected error", self.host)
+            error = type(e).__name__
         if error is None:
             if self.failing is not None:
                 log.warning("heartbeat reaches %s again", self.host)
@@ -100,7 +104,11 @@ class Heartbeat:
     async def _get(self) -> str | None:
         """None when the service took the ping (2xx), else why not, in words that hold no secret."""
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(headers={"User-Agent": f"spasmwatch/{__version__}"})
+            # A new connection per ping (force_close): one kept a minute idle is often closed by the
+            # service or a home router by then, and its first use would fail a ping for nothing.
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(force_close=True), headers={"User-Agent": f"spasmwatch/{__version__}"}
+            )
         try:
             async with asyncio.timeout(self.settings.timeout_s):  # DNS, connect, TLS and the answer
                 async with self._session.get(self.settings.url, allow_redirects=True) as resp:
