@@ -88,7 +88,9 @@ def nowhere() -> Any:
 
 @asynccontextmanager
 async def running(store: Store, clock: HandClock, url: str, bands: list[BandSpec] | None = None, **kw: Any) -> AsyncIterator[Daemon]:
+    before_start: Callable[[Daemon], object] = kw.pop("before_start", lambda d: None)
     d = Daemon(store, bands or [], clock=clock, heartbeat=HeartbeatSettings(url, EVERY_S, kw.pop("timeout_s", 2.0)), **kw)  # type: ignore[arg-type]
+    before_start(d)
     await d.start()
     try:
         await settle(d)  # the first ping, at the first tick: at T0
@@ -230,9 +232,10 @@ def test_a_service_that_is_down_is_logged_once_and_pings_get_through_when_it_is_
     url = f"http://127.0.0.1:{port}{SECRET}"
     with Store(tmp_path / "db.sqlite") as store:
 
-        async def main() -> tuple[Any, Any, Any, int]:
-            async with running(store, clock, url) as d:
-                hb = d.heartbeat
+        async def main() -> tuple[Any, Any, Any, int, list[Any]]:
+            heard: list[asyncio.Queue[Any]] = []  # what the page hears (a daemon with no band: only the heartbeat's)
+            async with running(store, clock, url, before_start=lambda d: heard.append(d.subscribe())) as d:
+                hb, updates = d.heartbeat, heard[0]
                 assert hb is not None
                 down = await walk(d, clock, T0 + 180)  # nothing listens: 4 pings refused
                 assert len(down) == 3 and hb.pings == 4
@@ -241,14 +244,15 @@ def test_a_service_that_is_down_is_logged_once_and_pings_get_through_when_it_is_
                     await walk(d, clock, T0 + 240)  # back, but says the check is unknown: still failing
                     not_found = d.status()["heartbeat"]
                     await walk(d, clock, T0 + 300)  # takes it
-                    return refused, not_found, d.status()["heartbeat"], len(srv.seen)
+                    return refused, not_found, d.status()["heartbeat"], len(srv.seen), [updates.get_nowait() for _ in range(updates.qsize())]
 
         with caplog.at_level(logging.DEBUG, logger="spasmwatch"):
-            refused, not_found, ok, taken = run(main)
+            refused, not_found, ok, taken, updates = run(main)
     host = f"127.0.0.1:{port}"
     assert refused["failing_since"] == T0 and refused["error"].startswith("cannot connect: ") and refused["last_ok"] is None
     assert not_found["failing_since"] == T0 and not_found["error"] == "HTTP 404 Not Found"
     assert ok["error"] is None and ok["failing_since"] is None and ok["last_ok"] == T0 + 300 and taken == 2
+    assert updates == [{"type": "status"}] * 2  # failing, and through again (the page's banner); none per failed ping
     warned = [r.getMessage() for r in caplog.records if r.name == "spasmwatch.daemon.heartbeat" and r.levelno >= logging.WARNING]
     assert warned == [
         f"heartbeat to {host} failed: {refused['error']}; tried again every 60 s (logged again when it gets through)",

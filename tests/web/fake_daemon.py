@@ -50,6 +50,7 @@ class FakeDaemon:
         self.subs: list[asyncio.Queue[Json]] = []
         self.calls: list[tuple[str, Any]] = []
         self.channels_failing: list[Json] = []  # as the daemon's dispatcher reports them
+        self.heartbeat: Json | None = None  # as daemon/heartbeat.py reports it (None: off)
         self.test_results: list[Json] = [{"channel": "sound", "ok": True, "attempts": 1, "error": None}]
         self.tests_sent: list[tuple[str | None, str]] = []  # (channel, by) of each test alarm asked for
         self._ids = 0
@@ -67,7 +68,7 @@ class FakeDaemon:
 
     def status(self) -> Json:
         return {"now": self.now(), "bands": [dict(b) for b in self.bands], "alerts": [dict(a) for a in self.alerts.values()],
-                "channels_failing": [dict(c) for c in self.channels_failing]}  # fmt: skip
+                "channels_failing": [dict(c) for c in self.channels_failing], "heartbeat": self.heartbeat}  # fmt: skip
 
     def clusters(self, since: float, until: float) -> list[Json]:
         self.calls.append(("clusters", (since, until)))
@@ -135,6 +136,10 @@ class FakeDaemon:
         b.update(muted_until=until, muted_by=who)
         self.publish({"type": "status"})
         return {"alert_state": b["alert_state"], "band_state": "OK", "faults": b["faults"], "muted_until": until, "muted_by": who}
+
+    def set_heartbeat(self, heartbeat: Json | None) -> None:
+        self.heartbeat = heartbeat
+        self.publish({"type": "status"})
 
     def set_failing(self, failing: list[Json]) -> None:
         self.channels_failing = failing

@@ -158,6 +158,26 @@ def test_a_channel_that_delivers_nothing_is_shown_until_it_delivers_again(page: 
     banner.wait_for(state="hidden")
 
 
+def test_a_heartbeat_that_fails_or_is_held_back_is_shown_until_it_gets_through(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
+    """The dead man's switch tells the phones when this computer goes off: while it cannot, the
+    page says so, live (the daemon publishes a status message at each change)."""
+    load(page, served.url)
+    banner = page.locator("#heartbeat-failing")
+    hb = {"host": "hc-ping.com", "every_s": 60.0, "last_ok": None, "failing_since": None, "error": None, "paused": None}
+    served.call(fake.set_heartbeat, hb)
+    assert banner.is_hidden()
+    since = served.call(fake.now) - 300
+    served.call(fake.set_heartbeat, {**hb, "failing_since": since, "error": "cannot connect: Name or service not known"})
+    banner.wait_for(state="visible")  # live, no reload
+    hm = time.strftime("%H:%M", time.localtime(since))
+    text = banner.inner_text()
+    assert text.startswith(f"The heartbeat to hc-ping.com is failing since {hm}: cannot connect: Name or service not known.") and "nobody is told" in text, text
+    served.call(fake.set_heartbeat, {**hb, "paused": "the store refuses writes (SW-0001): events would be lost"})
+    page.get_by_text("The heartbeat to hc-ping.com is held back: the store refuses writes (SW-0001)").wait_for()
+    served.call(fake.set_heartbeat, {**hb, "last_ok": since + 290})
+    banner.wait_for(state="hidden")
+
+
 def test_a_test_alarm_is_sent_from_the_page_and_says_where_it_did_not_arrive(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
     load(page, served.url)
     page.locator("#who").fill("Mum")

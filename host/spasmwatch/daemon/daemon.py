@@ -152,7 +152,10 @@ class Daemon:
         self._summary_day: dict[str, str] = {}  # device -> the local day (ISO) its daily summary was handled
         self.ticks = 0  # ticks completed: the systemd watchdog pings only while this rises (daemon/notify.py)
         # The dead man's switch ([daemon.heartbeat]): pinged from the ticker while healthy (None: off).
-        self.heartbeat = Heartbeat(heartbeat, self.clock.mono, self.clock.wall) if heartbeat is not None else None
+        self.heartbeat = (
+            Heartbeat(heartbeat, self.clock.mono, self.clock.wall, on_change=lambda: self._publish({"type": "status"}))
+            if heartbeat is not None else None
+        )  # fmt: skip
 
     # --- lifecycle ------------------------------------------------------------------
     async def start(self) -> None:

@@ -53,8 +53,11 @@ class Heartbeat:
     the last ping began, one request at a time. Logs on change only: the first failure, the first
     success after failures, a pause and its end."""
 
-    def __init__(self, settings: HeartbeatSettings, mono: Callable[[], float], wall: Callable[[], float]) -> None:
+    def __init__(
+        self, settings: HeartbeatSettings, mono: Callable[[], float], wall: Callable[[], float], on_change: Callable[[], None] = lambda: None
+    ) -> None:
         self.settings = settings
+        self.on_change = on_change  # failing, taken again, held back, resumed: the status changed (the page shows it)
         self.host = url_host(settings.url)
         self.mono, self.wall = mono, wall
         self.last_ok: float | None = None  # wall s of the latest ping the service took
@@ -74,6 +77,7 @@ class Heartbeat:
             else:
                 log.warning("heartbeat to %s resumed (it was held back: %s)", self.host, self.paused)
             self.paused = unhealthy
+            self.on_change()
         if unhealthy is not None or (self._task is not None and not self._task.done()):
             return
         if self._began is not None and self.mono() - self._began < self.settings.every_s:
@@ -89,14 +93,17 @@ class Heartbeat:
             log.exception("heartbeat to %s: unexpected error", self.host)
             error = type(e).__name__
         if error is None:
-            if self.failing is not None:
-                log.warning("heartbeat reaches %s again", self.host)
+            was = self.failing
             self.last_ok, self.failing = self.wall(), None
+            if was is not None:
+                log.warning("heartbeat reaches %s again", self.host)
+                self.on_change()
             return
         if self.failing is None:
             log.warning("heartbeat to %s failed: %s; tried again every %g s (logged again when it gets through)",
                         self.host, error, self.settings.every_s)  # fmt: skip
             self.failing = (self.wall(), error)
+            self.on_change()
         else:
             log.debug("heartbeat to %s failed again: %s", self.host, error)
             self.failing = (self.failing[0], error)

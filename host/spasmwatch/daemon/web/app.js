@@ -373,10 +373,24 @@
       : "";
   }
 
+  // The dead man's switch ([daemon.heartbeat]) that tells the phones when this computer goes off:
+  // while its pings fail or are held back, nobody would hear of that.
+  function renderHeartbeat() {
+    const hb = state.status && state.status.heartbeat;
+    const box = $("heartbeat-failing");
+    const why = hb && (hb.paused || (hb.error && `failing since ${hhmm(hb.failing_since)}: ${hb.error}`));
+    box.hidden = !why;
+    box.textContent = why
+      ? `The heartbeat to ${hb.host} is ${hb.paused ? `held back: ${why}` : why}.`
+        + " If this computer goes off now, nobody is told; its service will soon say the monitor is down."
+      : "";
+  }
+
   function renderStatus() {
     renderAlert();
     renderBands();
     renderChannels();
+    renderHeartbeat();
   }
 
   // ---- clusters ---------------------------------------------------------------------
