@@ -90,8 +90,9 @@ class Heartbeat:
         try:
             error = await self._get()
         except Exception as e:  # nobody awaits this task: whatever it was, a failed ping, said so
-            log.exception("heartbeat to %s: unexpected error", self.host)
-            error = type(e).__name__
+            # The kind only at WARNING: an error's text or traceback may carry the URL (its secret).
+            log.debug("heartbeat to %s: unexpected error", self.host, exc_info=True)
+            error = f"unexpected {type(e).__name__}"
         if error is None:
             was = self.failing
             self.last_ok, self.failing = self.wall(), None
