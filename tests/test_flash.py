@@ -349,7 +349,7 @@ def test_cli_flash_names_the_band_as_it_advertises_for_the_daemon(
     monkeypatch.setenv("SPASMWATCH_CONFIG", str(config))
     assert cli_flash(band, fw, "--board", BOARD, "--device-id", "nursery-1") == 0
     out = capsys.readouterr().out
-    said = f'the band advertises as spasmwatch-ry-1 over Bluetooth (\'spasmwatch scan\' lists it in range); for the daemon, add to {config}:\n  [[bands]]\n  name = "spasmwatch-ry-1"\n'
+    said = "the band advertises as spasmwatch-ry-1 over Bluetooth ('spasmwatch scan' lists it in range); for the daemon: spasmwatch config init --band spasmwatch-ry-1 --ntfy new\n"
     assert out.endswith(said), out
     csv = tmp_path / "still.csv"
     csv.write_text("t,ax,ay,az\n" + "".join(f"{i / 50:.2f},0,0,1\n" for i in range(100)))

@@ -279,7 +279,8 @@ def existing_config(path: Path | None) -> Path | None:
     if path is not None and not path.is_file():
         if path.exists():  # a folder was called 'no such file' (input audit)
             raise ConfigError(f"--config: {path} is a {'folder' if path.is_dir() else 'device'}, not a config file")
-        raise ConfigError(f"--config: no such file {path} (without --config: {default_config_path()})")
+        raise ConfigError(f"--config: no such file {path} (without --config: {default_config_path()}; "
+                          f"to start one there: spasmwatch config init --config {shlex.quote(str(path))})")
     return path
 
 

@@ -50,7 +50,11 @@ def test_the_band_on_the_radio_is_the_one_to_configure_beside_a_board_on_usb(
     monkeypatch.setenv("SPASMWATCH_CONFIG", str(tmp_path / "config.toml"))
     assert cli.main(["scan", "--transport", "serial,sim", "--timeout", "0.5"]) == 0
     out = capsys.readouterr().out
-    assert f'1 band(s) found; add yours to {tmp_path / "config.toml"}:\n  [[bands]]\n  name = "{band.name}"\n  transport = "sim"' in out, out
+    # The commands that write it, not TOML to copy: 'config init' first on a fresh machine, then 'add-band'.
+    assert f"1 band(s) found; add yours: spasmwatch config init, then spasmwatch config add-band {band.name} --transport sim\n" in out, out
+    (tmp_path / "config.toml").write_text("")
+    assert cli.main(["scan", "--transport", "sim", "--timeout", "0.5"]) == 0
+    assert f"1 band(s) found; add yours: spasmwatch config add-band {band.name} --transport sim\n" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("timeout", ["-1", "0", "nan", "5s"])

@@ -1,16 +1,18 @@
-"""``spasmwatch config``: show, get or set settings in the TOML config (validated before writing)."""
+"""``spasmwatch config``: start the TOML config, add a band to it, show, get or set settings
+(every change validated before writing)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
-from spasmwatch.config import default_config_path, dump, existing_config, get, load_config, plain, set_value
+from spasmwatch.config import TRANSPORTS, default_config_path, dump, existing_config, get, load_config, plain, set_value
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("config", help="show, get or set settings (config.toml)", description=__doc__)
+    p = sub.add_parser("config", help="start config.toml, add a band, show, get or set settings", description=__doc__)
     p.add_argument("--config", default=None, help=f"config file (default {default_config_path()})")
     csub = p.add_subparsers(dest="action", metavar="ACTION")
     csub.add_parser("show", help="the whole effective config, as TOML")
@@ -21,17 +23,39 @@ def register(sub: Any) -> None:
     s = csub.add_parser("set", help=set_help, description=set_help[0].upper() + set_help[1:] + ".")
     s.add_argument("key", help="dotted key; list items by number: caregivers.0.min_urgency")
     s.add_argument("value", help="a TOML value (300, true, '[\"not_worn\"]'); for a text key, the text")
+    _register_first_run(csub)
     for action in (csub.choices.values()):
         # --config also after the action (spasmwatch config get KEY --config F)
         action.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
+def _register_first_run(csub: Any) -> None:
+    i = csub.add_parser(
+        "init", help="write a commented starter config.toml (first run)",
+        description="Write a commented starter config at the config path, checked as the daemon reads it. "
+        "An existing file is never replaced unasked.",
+    )  # fmt: skip
+    i.add_argument("--band", action="append", default=[], metavar="NAME", help="a band by the name 'spasmwatch scan' shows (repeatable)")
+    i.add_argument("--ntfy", metavar="URL|new", help='phone alarms through ntfy: "new" makes an unguessable topic on ntfy.sh, or give its URL')
+    i.add_argument("--force", action="store_true", help="replace an existing config, keeping it as config.toml.bak")
+    a = csub.add_parser(
+        "add-band", help="add a [[bands]] table at the end of the config (its comments kept)",
+        description="Append a [[bands]] table to the existing config, checked as the daemon reads it; "
+        "everything above it is kept byte for byte.",
+    )  # fmt: skip
+    a.add_argument("name", metavar="NAME", help="the band's name as 'spasmwatch scan' shows it")
+    a.add_argument("--transport", choices=TRANSPORTS, help="how the daemon reaches it (default ble)")
+    a.add_argument("--address", help="its address as 'spasmwatch scan' shows it (BLE; host:port for sim)")
+    a.add_argument("--port", help="serial device, for --transport serial (e.g. /dev/ttyACM0)")
+    a.add_argument("--label", help="the child's name, shown in alerts")
 
+
+def run(args: argparse.Namespace) -> int:
     path = Path(args.config) if args.config else None
     action = args.action or "show"
+    if action in ("init", "add-band"):
+        return _first_run(args, path or default_config_path(), path is not None)
     if action in ("show", "get"):  # 'set' may start a new file
         path = existing_config(path)
     if action == "path":
@@ -44,4 +68,29 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.key} = {json.dumps(plain(get(cfg, args.key)))}  ({path or default_config_path()})")
     else:
         print(dump(load_config(path)), end="")
+    return 0
+
+
+def _first_run(args: argparse.Namespace, path: Path, given: bool) -> int:
+    from spasmwatch import firstrun
+
+    if args.action == "add-band":
+        band = firstrun.NewBand(args.name, args.transport, args.address, args.port, args.label)
+        cfg = firstrun.add_band(path, band, given)
+        print(f"added [bands #{len(cfg.bands)}] {args.name} at the end of {path}")
+        print(f"next: {firstrun.cmd('run', path, given)}, then {firstrun.cmd('test-alarm', path, given)} (does every phone ring?)")
+        return 0
+    url = None if args.ntfy is None else firstrun.new_topic_url() if args.ntfy == "new" else firstrun.check_ntfy_url(args.ntfy)
+    had_bak = firstrun.bak_path(path).exists()
+    kept = firstrun.init(path, [firstrun.NewBand(n) for n in args.band], url, args.force)
+    print(f"wrote {path}" + (f" with {len(args.band)} band(s): {', '.join(args.band)}" if args.band else " (no band yet)"))
+    if kept is not None:
+        print(f"kept the old one as {kept}" + (" (replacing the earlier .bak)" if had_bak else ""))
+    if url is not None:
+        print(firstrun.ntfy_howto(url, made=args.ntfy == "new"))
+    if args.band:
+        print(f"next: {firstrun.cmd('run', path, given)}, then {firstrun.cmd('test-alarm', path, given)} (does every phone ring?)")
+    else:
+        print(f"next: spasmwatch scan (lists the bands in range), then {firstrun.cmd('config add-band NAME', path, given)}, "
+              f"then {firstrun.cmd('run', path, given)}")  # fmt: skip
     return 0

@@ -31,7 +31,9 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = config_of(args)
     if not cfg.bands:  # before the store is made: a config that names no band starts nothing
-        raise ConfigError(f"{args.config or default_config_path()}: no [[bands]]: add one (spasmwatch scan lists bands in range)")
+        from spasmwatch.firstrun import no_band_message
+
+        raise ConfigError(no_band_message(args.config or default_config_path(), args.config is not None))
     level = (args.log_level or cfg.daemon.log_level).upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return asyncio.run(serve(cfg, _clock(args.sim_time_scale)))

@@ -58,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
         if "sim" in transports and not os.environ.get(RADIOS_ENV):
             print(f"(no simulated radio to probe: set {RADIOS_ENV}=host:port of each simulated band, docs/transport.md)")
         return 1
-    from spasmwatch.config import default_config_path
+    from spasmwatch.firstrun import next_step_for
 
-    print(f"{len(bands)} band(s) found; add yours to {default_config_path()}:")
-    print(f'  [[bands]]\n  name = "{bands[0].name}"\n  transport = "{bands[0].transport}"')
+    # The command that writes it (checked), not TOML to copy by hand: a family's first run.
+    print(f"{len(bands)} band(s) found; add yours: {next_step_for(bands[0].name, bands[0].transport)}")
     return 0

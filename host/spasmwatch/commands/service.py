@@ -19,6 +19,7 @@ from spasmwatch.commands._daemon import add_config_arg
 from spasmwatch.config import default_config_path, existing_config, load_config, write_atomic
 from spasmwatch.daemon import consts as K
 from spasmwatch.errors import SpasmwatchError
+from spasmwatch.firstrun import no_band_message
 
 UNIT_NAME = "spasmwatch.service"
 # The first line of every unit this command writes: how it knows its own (and only its own) to
@@ -164,10 +165,8 @@ def checked_config(arg: Path | None) -> Path:
     path = existing_config(arg) or default_config_path()
     if "\n" in str(path.absolute()) or "\n" in sys.executable:  # a unit's line ends there
         raise ServiceError(f"{str(path.absolute())!r} or {sys.executable!r}: a path with a line break cannot go in a unit")
-    if not path.is_file():
-        raise ServiceError(f"no config at {path}: write one first (README.md, 'spasmwatch config set') or give --config")
-    if not load_config(path).bands:
-        raise ServiceError(f"{path}: no [[bands]]: add one (spasmwatch scan lists bands in range)")
+    if not path.is_file() or not load_config(path).bands:
+        raise ServiceError(no_band_message(path, arg is not None))
     return path.absolute()
 
 

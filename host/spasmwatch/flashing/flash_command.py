@@ -10,8 +10,8 @@ from typing import Any, TextIO
 
 from swcore import protocol as P
 
-from spasmwatch.config import default_config_path
 from spasmwatch.errors import SpasmwatchError
+from spasmwatch.firstrun import next_step_for
 from spasmwatch.flashing.firmware import Image
 from spasmwatch.flashing.install import flash
 from spasmwatch.flashing.link import open_link
@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     # The step after the flash (docs/flashing.md): the band reaches the daemon over Bluetooth, by this name.
     name: str = P.band_name(result.device_id)  # type: ignore[no-untyped-call]  # swcore is MicroPython code, unannotated
     out.write(
-        f"the band advertises as {name} over Bluetooth ('spasmwatch scan' lists it in range); for the daemon, add to "
-        f'{default_config_path()}:\n  [[bands]]\n  name = "{name}"\n'
+        f"the band advertises as {name} over Bluetooth ('spasmwatch scan' lists it in range); for the daemon: "
+        f"{next_step_for(name, 'ble')}\n"
     )
     return 0

@@ -1,0 +1,263 @@
+"""A family's first run: a starter config.toml (``spasmwatch config init``) and bands added to
+it (``spasmwatch config add-band``), and what ``run`` says when either is missing.
+
+Both check the resulting text with tomllib and the real loader (``from_dict``) before writing
+the whole file (``outfile.whole_path``: old or new, never half). ``init`` never replaces a
+file unasked; ``add-band`` appends one ``[[bands]]`` table after the file's last byte, so every
+comment and line above it stays as the family wrote it (an array-of-tables entry may follow
+any other table in TOML).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import shlex
+import shutil
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import tomlkit
+
+from spasmwatch.config import Band, Config, Ntfy, default_config_path, from_dict, load_config
+from spasmwatch.errors import ConfigError
+from spasmwatch.outfile import whole_path
+
+NTFY_SERVER = "https://ntfy.sh"
+# secrets.token_urlsafe(18): 24 characters of [-_A-Za-z0-9] (ntfy topics take up to 64 of them),
+# 144 random bits: a topic nobody guesses or tries through, since anyone who knows it reads the alarms.
+NTFY_TOPIC_BYTES = 18
+TOPIC_PREFIX = "spasmwatch-"
+
+
+@dataclass(frozen=True)
+class NewBand:
+    """One ``[[bands]]`` table as the command line gives it (None: not written, the default)."""
+
+    name: str
+    transport: str | None = None
+    address: str | None = None
+    port: str | None = None
+    label: str | None = None
+
+    def table(self) -> dict[str, str]:
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+
+def new_topic_url() -> str:
+    """An unguessable ntfy.sh topic (secrets, not random: the topic is the only key to the alarms)."""
+    return f"{NTFY_SERVER}/{TOPIC_PREFIX}{secrets.token_urlsafe(NTFY_TOPIC_BYTES)}"
+
+
+def check_ntfy_url(url: str) -> str:
+    """``url`` if the config's own rule for [[channels.ntfy]] url takes it, else an error naming --ntfy."""
+    rule = {f.name: f for f in fields(Ntfy)}["url"].metadata
+    if not rule["ok"](url):
+        raise ConfigError(f'--ntfy: expected "new" or {rule["expect"]}, got {url!r}')
+    return url
+
+
+def ntfy_howto(url: str, made: bool) -> str:
+    """How to get the alarms on a phone, and why the topic stays private."""
+    server, topic = url.rstrip("/").rsplit("/", 1)
+    other = "" if server == NTFY_SERVER else f", 'Use another server': {server}"
+    why = f" it holds {NTFY_TOPIC_BYTES * 8} random bits, so nobody can guess it" if made else " make it long and random"
+    return (
+        f"phones: the alarms go to the ntfy topic {topic} ({url})\n"
+        f"  on each phone: install the ntfy app (Android: Google Play or F-Droid; iPhone: App Store), tap +,\n"
+        f"  topic {topic}{other}, Subscribe, and allow its notifications (or open {url} in a browser)\n"
+        f"  keep the topic private, like a password: anyone who knows it reads the alarms (and can send false ones);{why}"
+    )
+
+
+def bak_path(path: Path) -> Path:
+    return path.with_name(path.name + ".bak")
+
+
+def cmd(words: str, path: Path, given: bool) -> str:
+    """A spasmwatch command line to suggest, with --config when the family gave one."""
+    return f"spasmwatch {words}" + (f" --config {shlex.quote(str(path))}" if given else "")
+
+
+# --- config init --------------------------------------------------------------------------------------------
+
+_HEAD = """\
+# spasmwatch config, started by 'spasmwatch config init' on {date}.
+# Every key is checked when the daemon starts: a mistake is reported with this file, the key
+# and what was expected. A line starting with '#' is off: remove the '#' to use it.
+# 'spasmwatch config set KEY VALUE' changes one value and keeps these comments;
+# 'spasmwatch config show' prints every setting with its default. More: README.md, docs/alerts.md.
+#
+# Bands: one [[bands]] table each, at the end of this file ('spasmwatch scan' lists the bands
+# in range; 'spasmwatch config add-band NAME' adds one there). A band's keys:
+# [[bands]]
+# name = "spasmwatch-0001"        # as 'spasmwatch scan' shows it
+# label = "Sam"                   # the child's name, shown in alerts
+
+[alerts]
+# escalate_after_s = 120          # re-sent to everyone if nobody acknowledges
+# quiet_hours = "22:00-07:00"     # holds the band notices below, never a cluster alarm
+# quiet_faults = ["not_worn", "log_nearly_full"]   # which (default: all); without "disconnected"
+#                                 # and "battery_low", a band that drops or runs low at night still wakes you
+# daily_summary = "07:30"         # each morning on the phones: last 24 h
+
+[channels.sound]
+# enabled = true                  # the local alarm (on by default): works with no internet; it plays
+#                                 # again every 30 s until someone acknowledges (at most 10 min)
+
+"""
+
+_NTFY_ON = """\
+# Phones, also away from home: the ntfy app subscribed to this topic. The topic is the only key:
+# anyone who knows it reads the alarms (and can send false ones). Keep it private, like a password.
+[[channels.ntfy]]
+url = {url}
+"""
+
+_NTFY_OFF = """\
+# Phones, also away from home: the ntfy app subscribed to a topic. This one was made at random for
+# you: remove the two '#' to use it. The topic is the only key: anyone who knows it reads the alarms.
+# [[channels.ntfy]]
+# url = {url}
+"""
+
+_MORE = """
+# [[caregivers]]                  # a channel named here reaches only its caregivers
+# name = "grandma"
+# channels = ["ntfy:grandma"]     # an [[channels.ntfy]] table with name = "grandma"
+# min_urgency = "urgent"          # only alarms (default "low": warnings and band notices too)
+
+# [channels.mqtt]                 # Home Assistant: sensors appear by MQTT discovery
+# enabled = true
+# host = "homeassistant.local"
+
+[daemon.http]
+# port = 8765                     # the family web page on http://127.0.0.1:8765/
+# lan = true and token = "..." to open it to phones on the home network
+"""
+
+
+def starter_text(bands: list[NewBand], ntfy_url: str | None) -> str:
+    """The commented starter config: ``bands`` at its end (none: only the commented example at its
+    top) and the ntfy topic (None: a commented one, made at random). Nothing but blank lines comes
+    between the last table and the bands: tomlkit ('config set') adds a key to a table after the
+    comments that follow it, and a band's heading would then end up above the new key."""
+    ntfy = (_NTFY_ON if ntfy_url else _NTFY_OFF).format(url=tomlkit.string(ntfy_url or new_topic_url()).as_string())
+    text = _HEAD.format(date=dt.date.today().isoformat()) + ntfy + _MORE
+    return text + "".join("\n" + band_block(b) for b in bands)
+
+
+def band_block(band: NewBand) -> str:
+    """``[[bands]]`` and its keys, as TOML (tomlkit quotes and escapes the values)."""
+    return tomlkit.dumps({"bands": [band.table()]})
+
+
+def check_text(text: str, path: Path) -> Config:
+    """What the daemon would read from ``text`` at ``path``; its errors name the file."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: TOML syntax error: {e}") from e
+    return from_dict(data, str(path))
+
+
+def init(path: Path, bands: list[NewBand], ntfy_url: str | None, force: bool) -> Path | None:
+    """Write the starter config at ``path``; with ``force`` an existing one is kept as
+    ``config.toml.bak`` (its path is returned), else refused. Nothing is written on an error."""
+    if path.is_symlink() or path.exists() and not path.is_file():  # the rename would replace a link, not its file
+        raise ConfigError(f"{path}: is a link, a folder or a device, not a config file: give another --config")
+    names = [b.name.casefold() for b in bands]
+    twice = [b.name for i, b in enumerate(bands) if b.name.casefold() in names[:i]]
+    if twice:
+        raise ConfigError(f"--band {twice[0]}: given twice")
+    text = starter_text(bands, ntfy_url)
+    check_text(text, path)
+    kept = None
+    if path.exists():
+        if not force:
+            raise ConfigError(
+                f"{path}: a config is already there: not replacing it (--force replaces it and keeps it as "
+                f"{bak_path(path).name}; 'spasmwatch config add-band NAME' adds a band to it)"
+            )
+        kept = bak_path(path)
+        shutil.copy2(path, kept)  # its mode too: it may hold tokens
+    _write(path, text.encode("utf-8"), 0o600)  # the ntfy topic is a secret
+    return kept
+
+
+# --- config add-band ---------------------------------------------------------------------------------------
+
+
+def _no_twice(path: Path, have: list[Band], new: NewBand) -> None:
+    """Refuse a band already configured (same name, address or serial port), naming its table."""
+    for i, old in enumerate(have, 1):
+        for key in ("name", "address", "port"):
+            mine, theirs = getattr(new, key), getattr(old, key)
+            if mine is not None and theirs is not None and mine.casefold() == theirs.casefold():
+                raise ConfigError(f'{path}: [bands #{i}] already has {key} = "{theirs}": not adding it twice')
+
+
+def add_band(path: Path, band: NewBand, given: bool) -> Config:
+    """Append ``band`` as a ``[[bands]]`` table after the file's last byte (all above it kept as it
+    is), once the loader takes the result; refused when the band is there already or the file is not."""
+    if path.is_symlink() or not path.is_file():
+        if path.exists():
+            raise ConfigError(f"{path}: is a link, a folder or a device, not a config file: give another --config")
+        raise ConfigError(f"no config at {path} yet: start one with '{cmd('config init --band ' + shlex.quote(band.name), path, given)}'")
+    old = load_config(path)  # the file's own errors first, as 'run' would report them
+    _no_twice(path, old.bands, band)
+    raw = path.read_bytes()
+    nl = b"\r\n" if b"\r\n" in raw else b"\n"
+    lead = b"" if not raw.strip() else nl * ((0 if raw.endswith(nl * 2) else 1) + (0 if raw.endswith(nl) else 1))
+    new = raw + lead + band_block(band).encode("utf-8").replace(b"\n", nl)
+    try:
+        data = tomllib.loads(new.decode("utf-8-sig"))
+    except tomllib.TOMLDecodeError as e:  # e.g. the file writes its bands inline: bands = [{...}]
+        raise ConfigError(f"{path}: a [[bands]] table cannot be added at its end ({e}): add the band by hand") from e
+    cfg = from_dict(data, str(path))
+    if len(cfg.bands) != len(old.bands) + 1:  # the new table was not read as one more band
+        raise ConfigError(f"{path}: the [[bands]] table added at its end was not read as a band: add the band by hand")
+    _write(path, new, path.stat().st_mode & 0o777)  # the bytes as read (a BOM, CRLF too) + the table
+    return cfg
+
+
+def _write(path: Path, data: bytes, mode: int) -> None:
+    """The whole file or nothing (outfile.whole_path: PATH.part, then renamed onto it), synced
+    before the rename (a power cut on a Pi), never readable by others on the way (tokens, topic)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with whole_path(path, "the config") as part:
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(part, mode)
+
+
+# --- what 'run' (and 'service install') say without a band ------------------------------------------------
+
+
+def no_band_message(path: Path, given: bool) -> str:
+    """The next step when ``path`` has no band: make the file, or add a band to it."""
+    if not path.exists():
+        return (
+            f"no config at {path} yet: find your band's name with 'spasmwatch scan', then "
+            f"'{cmd('config init --band NAME', path, given)}' writes one (README.md, 'For families')"
+        )
+    return (
+        f"{path}: no [[bands]]: find your band's name with 'spasmwatch scan', then add it with "
+        f"'{cmd('config add-band NAME', path, given)}'"
+    )
+
+
+def next_step_for(name: str, transport: str) -> str:
+    """What 'scan' and 'flash' suggest for a band they found: init or add-band, whichever fits."""
+    path, band = default_config_path(), shlex.quote(name)
+    extra = "" if transport == "ble" else f" --transport {transport}"
+    if path.exists():
+        return f"spasmwatch config add-band {band}{extra}"
+    if extra:
+        return f"spasmwatch config init, then spasmwatch config add-band {band}{extra}"
+    return f"spasmwatch config init --band {band} --ntfy new"

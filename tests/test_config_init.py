@@ -1,0 +1,189 @@
+"""A family's first run: 'config init', 'config add-band', and what 'run' says before them.
+
+Each runs the real CLI in a subprocess on a config in a temporary folder; what it writes is
+read back with tomllib and the real loader, and 'run' is started on it."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+from servers import free_port
+
+from spasmwatch.config import load_config
+
+TOPIC_RE = re.compile(r"https://ntfy\.sh/spasmwatch-[A-Za-z0-9_-]{24}")
+
+
+def sw(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """spasmwatch ARGS with this test's own default config path and store (never the machine's)."""
+    env = dict(os.environ, SPASMWATCH_CONFIG=str(tmp_path / "default" / "config.toml"), SPASMWATCH_DATA_DIR=str(tmp_path / "data"))
+    return subprocess.run([sys.executable, "-m", "spasmwatch", *args], capture_output=True, text=True, timeout=60, env=env)
+
+
+def test_init_then_add_band_gives_a_config_run_starts_with(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    made = sw(tmp_path, "config", "init", "--config", str(config))
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.startswith(f"wrote {config} (no band yet)\n"), made.stdout
+    assert f"next: spasmwatch scan (lists the bands in range), then spasmwatch config add-band NAME --config {config}" in made.stdout
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600  # it will hold the ntfy topic, maybe tokens
+    text = config.read_text()
+    assert tomllib.loads(text) == {"alerts": {}, "channels": {"sound": {}}, "daemon": {"http": {}}}  # all else commented out
+    assert "# [[bands]]\n# name = " in text and "# [[channels.ntfy]]\n# url = " in text and not (tmp_path / "default").exists()
+    assert load_config(config).bands == []
+
+    nobands = sw(tmp_path, "run", "--config", str(config))  # loadable, but nothing to monitor: refused, saying what next
+    assert nobands.returncode == 2, nobands.stderr
+    assert nobands.stderr == (
+        f"spasmwatch run: error: {config}: no [[bands]]: find your band's name with 'spasmwatch scan', "
+        f"then add it with 'spasmwatch config add-band NAME --config {config}'\n"
+    )
+
+    port = free_port()
+    added = sw(tmp_path, "config", "add-band", "crib", "--transport", "sim", "--address", f"127.0.0.1:{free_port()}", "--label", "Sam", "--config", str(config))
+    assert added.returncode == 0 and added.stdout.startswith(f"added [bands #1] crib at the end of {config}\n"), added.stderr
+    for key, value in (("daemon.http.port", str(port)), ("channels.sound.enabled", "false"), ("channels.desktop.enabled", "false")):
+        assert sw(tmp_path, "config", "set", key, value, "--config", str(config)).returncode == 0
+    band = load_config(config).bands[0]
+    assert (band.name, band.transport, band.label) == ("crib", "sim", "Sam")
+
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "spasmwatch", "run", "--config", str(config)], env=dict(os.environ, SPASMWATCH_DATA_DIR=str(tmp_path / "data")),
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:  # the store is made after run's config check: the daemon is past it
+        end = time.monotonic() + 30
+        while not (tmp_path / "data" / "spasmwatch.db.lock").exists():
+            assert daemon.poll() is None, daemon.communicate()[1]
+            assert time.monotonic() < end, "the daemon did not start"
+            time.sleep(0.05)
+    finally:
+        daemon.terminate()
+        daemon.wait(20)
+
+
+def test_init_with_bands_and_a_new_ntfy_topic(tmp_path: Path) -> None:
+    urls = []
+    for i in range(2):
+        config = tmp_path / f"c{i}.toml"
+        r = sw(tmp_path, "config", "init", "--band", "spasmwatch-0001", "--band", "spasmwatch-0002", "--ntfy", "new", "--config", str(config))
+        assert r.returncode == 0, r.stderr
+        cfg = load_config(config)
+        assert [(b.name, b.transport) for b in cfg.bands] == [("spasmwatch-0001", "ble"), ("spasmwatch-0002", "ble")]
+        assert 'transport' not in config.read_text().split("[[bands]]", 1)[1]  # the default, as the config has it
+        (url,) = [n.url for n in cfg.channels.ntfy]
+        assert TOPIC_RE.fullmatch(url), url
+        topic = url.rsplit("/", 1)[1]
+        assert f"phones: the alarms go to the ntfy topic {topic} ({url})\n" in r.stdout
+        assert f"tap +,\n  topic {topic}, Subscribe" in r.stdout
+        assert "anyone who knows it reads the alarms (and can send false ones); it holds 144 random bits" in r.stdout
+        assert f"next: spasmwatch run --config {config}, then spasmwatch test-alarm --config {config}" in r.stdout
+        urls.append(url)
+    assert urls[0] != urls[1]  # random each time
+
+
+def test_init_with_an_ntfy_url_and_refusals(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    r = sw(tmp_path, "config", "init", "--ntfy", "https://ntfy.example.org/ours", "--config", str(config))
+    assert r.returncode == 0 and [n.url for n in load_config(config).channels.ntfy] == ["https://ntfy.example.org/ours"], r.stderr
+    assert "topic ours, 'Use another server': https://ntfy.example.org, Subscribe" in r.stdout and "make it long and random" in r.stdout
+    for args, said in (
+        (("--ntfy", "https://ntfy.sh/"), '--ntfy: expected "new" or an http(s) URL ending in the topic, "https://ntfy.sh/topic", got \'https://ntfy.sh/\''),
+        (("--ntfy", "ntfy.sh/topic"), "--ntfy: expected \"new\" or an http(s) URL"),
+        (("--band", "a", "--band", "a"), "--band a: given twice"),
+        (("--band", ""), f'{tmp_path / "n.toml"}: [bands #1] name: set name (e.g. "spasmwatch-0001") or address'),
+        (("--band", "a", "--config", str(tmp_path)), f"{tmp_path}: is a link, a folder or a device, not a config file: give another --config"),
+    ):
+        bad = sw(tmp_path, "config", "init", "--config", str(tmp_path / "n.toml"), *args)
+        assert bad.returncode == 2 and said in bad.stderr, (args, bad.stderr)
+    assert not (tmp_path / "n.toml").exists()
+
+
+def test_init_never_replaces_a_config_unasked_and_force_keeps_a_bak(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    old = b'# ours\n[[bands]]\nname = "crib"\n'
+    config.write_bytes(old)
+    refused = sw(tmp_path, "config", "init", "--band", "x", "--config", str(config))
+    assert refused.returncode == 2 and refused.stderr == (
+        f"spasmwatch config: error: {config}: a config is already there: not replacing it (--force replaces it and "
+        "keeps it as c.toml.bak; 'spasmwatch config add-band NAME' adds a band to it)\n"
+    )
+    assert config.read_bytes() == old and not (tmp_path / "c.toml.bak").exists()
+    forced = sw(tmp_path, "config", "init", "--band", "x", "--force", "--config", str(config))
+    assert forced.returncode == 0 and f"kept the old one as {tmp_path / 'c.toml.bak'}\n" in forced.stdout, forced.stderr
+    assert (tmp_path / "c.toml.bak").read_bytes() == old and [b.name for b in load_config(config).bands] == ["x"]
+    again = sw(tmp_path, "config", "init", "--band", "y", "--force", "--config", str(config))
+    assert f"kept the old one as {tmp_path / 'c.toml.bak'} (replacing the earlier .bak)\n" in again.stdout, again.stdout
+    assert [b.name for b in load_config(tmp_path / "c.toml.bak").bands] == ["x"]
+
+
+README_LIKE = (
+    "# the family's own words\r\n[[bands]]\r\nname = \"spasmwatch-0001\"   # the cot\r\n\r\n"
+    "[alerts]\r\nquiet_hours = \"22:00-07:00\"\r\n\r\n[[channels.ntfy]]\r\nurl = \"https://ntfy.sh/ours\"\r\n\r\n"
+    "[daemon.http]\r\nport = 8765   # last table\r\n# a closing comment"  # no line break at its end
+)
+
+
+def test_add_band_appends_after_the_last_byte_keeping_the_file_as_written(tmp_path: Path) -> None:
+    for i, old in enumerate((README_LIKE.replace("\r\n", "\n"), README_LIKE, "\ufeff" + README_LIKE.replace("\r\n", "\n") + "\n\n")):
+        config = tmp_path / f"c{i}.toml"
+        config.write_bytes(old.encode("utf-8"))
+        r = sw(tmp_path, "config", "add-band", "spasmwatch-0002", "--label", "Sam", "--config", str(config))
+        assert r.returncode == 0, r.stderr
+        new = config.read_bytes().decode("utf-8")
+        assert new.startswith(old), new  # every byte above it as it was
+        nl = "\r\n" if "\r\n" in old else "\n"
+        assert new[len(old):].lstrip(nl) == f'[[bands]]{nl}name = "spasmwatch-0002"{nl}label = "Sam"{nl}', repr(new[len(old):])
+        before, after = tomllib.loads(old.lstrip("\ufeff")), tomllib.loads(new.lstrip("\ufeff"))
+        assert after == {**before, "bands": before["bands"] + [{"name": "spasmwatch-0002", "label": "Sam"}]}
+        assert [b.name for b in load_config(config).bands] == ["spasmwatch-0001", "spasmwatch-0002"]
+
+
+def test_add_band_refuses_a_band_twice_a_missing_file_and_a_bad_band(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    old = '[[bands]]\nname = "Crib"\n\n[[bands]]\naddress = "AA:BB:CC:DD:EE:FF"\n'
+    config.write_text(old)
+    for args, said in (
+        (("crib",), f'{config}: [bands #1] already has name = "Crib": not adding it twice'),
+        (("cot", "--address", "aa:bb:cc:dd:ee:ff"), f'{config}: [bands #2] already has address = "AA:BB:CC:DD:EE:FF": not adding it twice'),
+        (("cot", "--transport", "serial"), f'{config}: [bands #3] port: required for transport = "serial" (e.g. "/dev/ttyACM0")'),
+        (("cot", "--address", "zz"), f"{config}: [bands #3] address: expected a BLE address"),
+        (("cot", "--transport", "usb"), "argument --transport: invalid choice: 'usb' (choose from"),
+    ):
+        r = sw(tmp_path, "config", "add-band", *args, "--config", str(config))
+        assert r.returncode == 2 and said in r.stderr, (args, r.stderr)
+    assert config.read_text() == old
+    inline = tmp_path / "inline.toml"
+    inline.write_text('bands = [{name = "crib"}]\n')
+    r = sw(tmp_path, "config", "add-band", "cot", "--config", str(inline))
+    assert r.returncode == 2 and f"{inline}: a [[bands]] table cannot be added at its end (" in r.stderr, r.stderr
+    missing = tmp_path / "none.toml"
+    r = sw(tmp_path, "config", "add-band", "spasmwatch-0001", "--config", str(missing))
+    assert r.returncode == 2 and r.stderr == (
+        f"spasmwatch config: error: no config at {missing} yet: start one with "
+        f"'spasmwatch config init --band spasmwatch-0001 --config {missing}'\n"
+    )
+    assert not missing.exists()
+
+
+def test_run_without_a_config_says_how_to_start_one(tmp_path: Path) -> None:
+    """'run' on a fresh machine said '<path>: no [[bands]]: add one' about a file that did not exist."""
+    r = sw(tmp_path, "run")
+    default = tmp_path / "default" / "config.toml"
+    assert r.returncode == 2 and r.stderr == (
+        f"spasmwatch run: error: no config at {default} yet: find your band's name with 'spasmwatch scan', "
+        "then 'spasmwatch config init --band NAME' writes one (README.md, 'For families')\n"
+    )
+    typo = sw(tmp_path, "run", "--config", str(tmp_path / "cfg.toml"))
+    assert typo.returncode == 2 and f"to start one there: spasmwatch config init --config {tmp_path / 'cfg.toml'})" in typo.stderr, typo.stderr
+    assert not (tmp_path / "data").exists()
+    made = sw(tmp_path, "config", "init", "--band", "crib")  # at the default path, its folder made
+    assert made.returncode == 0 and made.stdout.startswith(f"wrote {default} with 1 band(s): crib\n"), made.stderr
+    assert "next: spasmwatch run, then spasmwatch test-alarm (does every phone ring?)" in made.stdout
