@@ -15,6 +15,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("config", help="start config.toml, add a band, show, get or set settings", description=__doc__)
     p.add_argument("--config", default=None, help=f"config file (default {default_config_path()})")
     csub = p.add_subparsers(dest="action", metavar="ACTION")
+    _register_first_run(csub)  # first in the help: a family's first run starts here
     csub.add_parser("show", help="the whole effective config, as TOML")
     csub.add_parser("path", help="where the config file is")
     g = csub.add_parser("get", help="one value, e.g. alerts.escalate_after_s", description="Print one value of the effective config.")
@@ -23,7 +24,6 @@ def register(sub: Any) -> None:
     s = csub.add_parser("set", help=set_help, description=set_help[0].upper() + set_help[1:] + ".")
     s.add_argument("key", help="dotted key; list items by number: caregivers.0.min_urgency")
     s.add_argument("value", help="a TOML value (300, true, '[\"not_worn\"]'); for a text key, the text")
-    _register_first_run(csub)
     for action in (csub.choices.values()):
         # --config also after the action (spasmwatch config get KEY --config F)
         action.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -88,6 +88,8 @@ def _first_run(args: argparse.Namespace, path: Path, given: bool) -> int:
         print(f"kept the old one as {kept}" + (" (replacing the earlier .bak)" if had_bak else ""))
     if url is not None:
         print(firstrun.ntfy_howto(url, made=args.ntfy == "new"))
+    else:
+        print(f"phones: none yet ({path.name} holds an ntfy topic made for you, commented out: remove its two '#' to use it)")
     if args.band:
         print(f"next: {firstrun.cmd('run', path, given)}, then {firstrun.cmd('test-alarm', path, given)} (does every phone ring?)")
     else:
