@@ -678,7 +678,7 @@ async def _rig(tmp: Path, t0: float, channels: dict[str, Channel], seen: list[An
     await server.start()
     mqtt = d.dispatcher.channels["mqtt"]
     assert isinstance(mqtt, MqttChannel)
-    mirror = asyncio.create_task(d._mqtt_mirror(mqtt), name="mqtt status")  # what Daemon.start runs
+    mirror = asyncio.create_task(d._mqtt_mirror("mqtt", mqtt), name="mqtt status")  # what Daemon.start runs
     band = Band(d, clock)
     band.connect()
     try:
