@@ -181,7 +181,7 @@ def test_raw_stream_is_kept_and_replays_to_the_same_cluster(tmp_path: Path, clus
         async with rig(tmp_path, cluster_csv, speed=4, raw=True) as r:
             await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 90, "the alarm")
             await r.wait_for(lambda: _band_played(r, 100.0), 60, "the recording to be played")
-        return tmp_path / "raw" / "band0000-boot1.swraw"
+        return tmp_path / "raw" / "band0000-boot1-000.swraw"
 
     raw = asyncio.run(main())
     reader = RawReader(raw)

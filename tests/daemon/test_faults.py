@@ -499,7 +499,7 @@ def test_a_restarted_daemon_continues_the_raw_file_of_the_same_boot(tmp_path: Pa
             for i in range(start, stop, 10):
                 d.on_record(DEVICE, P.decode(P.encode_raw(i, rows[i : i + 10])), clock.t)
             d.bands[0].raw.close()  # type: ignore[union-attr]  # (a kill -9 would leave it torn: cut on resume)
-    blocks = list(open_rawfile(tmp_path / "raw" / f"{DEVICE}-boot0.swraw").chunks())
+    blocks = list(open_rawfile(tmp_path / "raw" / f"{DEVICE}-boot0-000.swraw").chunks())
     acc = np.concatenate([b.acc for b in blocks])
     assert len(acc) == 40 and acc[39, 1] == pytest.approx(-0.039)
 

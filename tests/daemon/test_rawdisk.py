@@ -45,7 +45,7 @@ def test_a_full_disk_under_the_raw_file_pauses_raw_not_the_band(tmp_path: Path, 
     session reconnected every 2 s with a traceback each time, and events came only by backfill."""
     caplog.set_level(logging.INFO)
     (tmp_path / "raw").mkdir()
-    os.symlink("/dev/full", tmp_path / "raw" / "band0000-boot1.swraw")
+    os.symlink("/dev/full", tmp_path / "raw" / "band0000-boot1-000.swraw")
     states: list[str] = []
 
     async def main() -> dict[str, Any]:
@@ -71,7 +71,7 @@ def test_a_full_disk_under_the_raw_file_pauses_raw_not_the_band(tmp_path: Path, 
     assert errors == [], errors
     paused = [rec.getMessage() for rec in caplog.records if "raw recording paused" in rec.getMessage()]
     assert len(paused) == 1, paused  # logged once, with the path and the error
-    assert "band0000-boot1.swraw" in paused[0] and ENOSPC in paused[0], paused
+    assert "band0000-boot1-000.swraw" in paused[0] and ENOSPC in paused[0], paused
     band = st["bands"][0]
     assert band["connected"] and band["state"] == "STREAMING"
     assert band["raw_paused"] is not None and ENOSPC in band["raw_paused"]["why"], band
@@ -128,7 +128,7 @@ def test_raw_pauses_under_the_reserve_resumes_above_it_and_the_gap_replays(tmp_p
         assert "free on" in st["raw_paused"]["why"] and "for events" in st["raw_paused"]["why"], st["raw_paused"]
         # Cheaply: one statvfs per RAW_DISK_CHECK_S of the clock, not one per record (316 records).
         assert d.raw_disk.checks <= 60 / K.RAW_DISK_CHECK_S + 1, d.raw_disk.checks
-        assert not (raw_dir / f"{DEVICE}-boot0.swraw").exists() or os.path.getsize(raw_dir / f"{DEVICE}-boot0.swraw") == 0
+        assert not (raw_dir / f"{DEVICE}-boot0-000.swraw").exists() or os.path.getsize(raw_dir / f"{DEVICE}-boot0-000.swraw") == 0
 
         d.raw_disk.reserve_mb = 0.001  # room again (the disk has far more than the resume margin free)
         band.run(30)
@@ -145,7 +145,7 @@ def test_raw_pauses_under_the_reserve_resumes_above_it_and_the_gap_replays(tmp_p
     lines = [rec.getMessage() for rec in caplog.records if rec.name == "spasmwatch.daemon.rawkeep"]
     assert [line.split(":")[0] for line in lines] == ["raw recording paused", "raw recording resumed"] * 2, lines
 
-    path = raw_dir / f"{DEVICE}-boot0.swraw"
+    path = raw_dir / f"{DEVICE}-boot0-000.swraw"
     gaps, missing = RawReader(path).gaps()
     assert gaps == 1 and abs(missing - 30 * RATE_HZ) <= 2 * PER_RECORD + K.RAW_DISK_CHECK_S * RATE_HZ, (gaps, missing)
     first = next(RawReader(path).chunks()).first_index
@@ -163,7 +163,7 @@ def test_a_raw_file_that_fails_is_tried_again_later_and_resumes(tmp_path: Path, 
     clock = HandClock(T0)
     raw_dir = tmp_path / "raw"
     raw_dir.mkdir()
-    path = raw_dir / f"{DEVICE}-boot0.swraw"
+    path = raw_dir / f"{DEVICE}-boot0-000.swraw"
     os.symlink("/dev/full", path)
     with Store(tmp_path / "db.sqlite") as store:
         d = _daemon(store, clock, raw_dir, raw_reserve_mb=0.001)

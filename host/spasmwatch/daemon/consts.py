@@ -153,6 +153,18 @@ RAW_NOTE_BEFORE_S = 60 * 60.0
 # files it has not seen at their size (a few ms each, cached), in a worker thread.
 RAW_PRUNE_EVERY_S = 3600.0
 
+# A band's raw file of one boot is cut into parts at local noon (in the family's zone, [alerts]
+# tz, else this computer's), by the samples' own times (the file's header dates them), so a part is
+# at most this long (s): a night and the waking after it, when clusters come (docs/detector.md),
+# in one file that replays as one. A boot of weeks was one file of GBs, kept whole until its
+# last sample was raw_keep_days old and taken whole for one night; a part is 105 MB at 100 Hz
+# (110 MB at 104 Hz), well under FAT32's 4 GB and read into memory at once by any tool. It must
+# divide a day (boundaries every RAW_FILE_SPAN_S from RAW_FILE_START_HOUR).
+RAW_FILE_SPAN_S = 24 * 3600.0
+# The local hour (0-23) parts start at: noon, so a night and the morning waking after it, when
+# clusters are most often seen, are never cut in two; a researcher asking for a night takes one file.
+RAW_FILE_START_HOUR = 12
+
 # --- the daily summary ([alerts] daily_summary, docs/alerts.md) ------------------------------------
 # A summary is sent at most this long (s) after its time (a daemon started or restarted within it
 # sends it; one started later does not): a restart takes seconds (RestartSec, the watchdog's 40 s),

@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 import os
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,6 +35,7 @@ from spasmwatch.daemon.clock import Clock, SystemClock, local_day, local_zone
 from spasmwatch.daemon.heartbeat import Heartbeat, HeartbeatSettings
 from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.rawkeep import DiskReserve, RawInUse, RawPause, RawPruner
+from spasmwatch.daemon.rawparts import Part, boot_parts, latest, next_header, part_end, part_path
 from spasmwatch.daemon.session import BandInfo, BandSession, Offsets, State, unwrap_u32
 from spasmwatch.daemon.summary import read_summaries
 from spasmwatch.errors import InputError
@@ -84,6 +85,9 @@ class BandView:
     backfilling: bool = False
     raw: RawWriter | None = None
     raw_boot: int | None = None
+    raw_part: int = 0  # the open part's number (-1: a boot's file named before parts, rawparts.py)
+    raw_end: int = 0  # the sample index its part ends before (the next local noon by its header)
+    raw_path: str = ""  # the raw file it writes or last tried to (for the pause's words)
     raw_failed: RawPause | None = None  # its raw file failed to write: raw paused for this band
     raw_retry_mono: float = 0.0  # mono s of the next try while raw_failed
     params: Params = field(default_factory=lambda: Params(DEFAULT_RATE_HZ, True))  # at the band's reported IMU rate
@@ -524,9 +528,10 @@ class Daemon:
         self._publish({"type": "status"})
 
     def _on_raw(self, device: str, rec: dict[str, Any], received_s: float) -> None:
-        """Raw samples go to one .swraw file per band boot (sample indexes restart at a boot) while
-        the disk keeps its reserve for the store and the file takes writes (rawkeep.py): samples
-        not kept are a gap in the file's indexes. Nothing here may disturb the band's session."""
+        """Raw samples go to a band boot's .swraw files (sample indexes restart at a boot), a part a
+        day cut at local noon by the samples' times (rawparts.py), while the disk keeps its reserve
+        for the store and the file takes writes (rawkeep.py): samples not kept are a gap in the
+        file's indexes. Nothing here may disturb the band's session."""
         b = self._by_device(device)
         if not self._raw_may_write(b, device):
             return
@@ -534,14 +539,18 @@ class Daemon:
             w = self._raw_writer(b, device, rec, received_s)
             # The band's u32 index wraps after 2^32 samples (497 days at 100 Hz); the file's does not.
             first = unwrap_u32(rec["first_index"], w.next_index, slack=1 << 31)
-            try:
-                w.append(first, rec["samples"], rec["dropped"])
-            except ValueError as e:
-                log.warning("%s: raw samples out of order, skipped: %s", device, e)
+            samples, dropped = rec["samples"], rec["dropped"]
+            cut = b.raw_end - first  # how many of them the open part still takes
+            if 0 < cut < len(samples):
+                self._raw_append(w, device, first, samples[:cut], dropped)
+                first, samples, dropped = first + cut, samples[cut:], 0
+            if first >= b.raw_end:
+                w = self._raw_rotate(b, device, first)
+            self._raw_append(w, device, first, samples, dropped)
             if b.raw_failed is not None:
                 w.flush()  # a try after a failure: a write that reaches the file says it takes raw again
         except (OSError, InputError) as e:  # ENOSPC, EIO, a read-only file system, a damaged file
-            path = b.raw.path if b.raw is not None else str(self._raw_path(device, int(b.status.get("boot", 0))))
+            path = b.raw_path
             self._close_raw(b)  # (the same fault again on the pending samples: they are the gap)
             self._raw_failed(b, device, e, path)
             return
@@ -549,6 +558,15 @@ class Daemon:
             log.info("%s: raw recording resumed: %s takes writes again", device, w.path)
             b.raw_failed = None
             self._publish({"type": "status"})
+
+    @staticmethod
+    def _raw_append(w: RawWriter, device: str, first: int, samples: Sequence[Sequence[int]], dropped: int) -> None:
+        """Samples before the open part's next index (late ones, of this part or a closed one) are
+        skipped: a part is append-only, and a closed one is never reopened."""
+        try:
+            w.append(first, samples, dropped)
+        except ValueError as e:
+            log.warning("%s: raw samples out of order, skipped: %s", device, e)
 
     def _raw_may_write(self, b: BandView, device: str) -> bool:
         """Not while this band's file failed (until its next try), nor while the disk is under the
@@ -567,20 +585,50 @@ class Daemon:
         return room
 
     def _raw_writer(self, b: BandView, device: str, rec: dict[str, Any], received_s: float) -> RawWriter:
+        """The open part of this boot: at the boot's first record (or the daemon's), its latest part
+        on disk continued, or its first started."""
         boot = int(b.status.get("boot", 0))
-        if b.raw is None or b.raw_boot != boot:
-            err = self._close_raw(b)
-            if err is not None:
-                raise err
-            self.raw_dir.mkdir(parents=True, exist_ok=True)
-            path = self._raw_path(device, boot)
-            self.raw_in_use.add(os.fspath(path))  # before it is looked at: the pruning thread leaves it be
-            try:
-                b.raw, b.raw_boot = RawWriter(*self._raw_file(path, device, b.params.rate_hz, rec, received_s)), boot
-            except BaseException:
-                self.raw_in_use.discard(os.fspath(path))
-                raise
-        return b.raw
+        if b.raw is not None and b.raw_boot == boot:
+            return b.raw
+        err = self._close_raw(b)
+        if err is not None:
+            raise err
+        b.raw_path = str(self.raw_dir)
+        found = latest(boot_parts(self.raw_dir, device, boot))
+        if found is not None:
+            return self._raw_open(b, boot, *found)
+        # RAW carries sample indexes, not times: date index 0 from this record's arrival.
+        rate = b.params.rate_hz
+        dating = RawHeader(device, float(rate), True, received_s - (rec["first_index"] + len(rec["samples"])) / rate)
+        head = next_header(dating, rec["first_index"], self._zone(), floor=0)
+        return self._raw_open(b, boot, Part(part_path(self.raw_dir, device, boot, 0), 0), head)
+
+    def _raw_rotate(self, b: BandView, device: str, index: int) -> RawWriter:
+        """The open part closed at its boundary; the next one opened by sample ``index``, dated
+        as the boot's parts are (its header's wall_start_s at its own origin)."""
+        assert b.raw is not None and b.raw_boot is not None
+        boot, number = b.raw_boot, b.raw_part + 1
+        head = next_header(b.raw.header, index, self._zone(), floor=b.raw_end)
+        err = self._close_raw(b)
+        if err is not None:
+            raise err
+        log.info("%s: raw recording goes on in a new part from %s (the last one closed at its boundary)",
+                 device, M.hhmm(head.wall_start_s, self._zone()))  # fmt: skip
+        return self._raw_open(b, boot, Part(part_path(self.raw_dir, device, boot, number), number), head)
+
+    def _raw_open(self, b: BandView, boot: int, part: Part, head: RawHeader) -> RawWriter:
+        self.raw_dir.mkdir(parents=True, exist_ok=True)
+        path = os.fspath(part.path)
+        b.raw_path = path
+        self.raw_in_use.add(path)  # before it is looked at: the pruning thread leaves it be
+        try:
+            w = RawWriter(path, self._raw_file(part.path, head))
+        except BaseException:
+            self.raw_in_use.discard(path)
+            raise
+        b.raw, b.raw_boot, b.raw_part = w, boot, part.number
+        b.raw_end = part_end(w.header, w.next_index, self._zone())
+        return w
 
     def _raw_failed(self, b: BandView, device: str, e: OSError | InputError, path: str) -> None:
         """Raw paused for this band, tried again in RAW_RETRY_S; logged once per distinct error."""
@@ -607,20 +655,15 @@ class Daemon:
                 self.raw_in_use.discard(w.path)  # closed: the pruning may judge it by its age
         return None
 
-    def _raw_path(self, device: str, boot: int) -> Path:
-        return self.raw_dir / f"{device}-boot{boot}.swraw"
-
-    def _raw_file(self, path: Path, device: str, rate: int, rec: dict[str, Any], received_s: float) -> tuple[Path, RawHeader]:
-        """This boot's raw file and its header: the file's own when it exists (from before a restart)."""
+    def _raw_file(self, path: Path, head: RawHeader) -> RawHeader:
+        """The header to write ``path`` with: the file's own when it exists (from before a restart)."""
         if path.exists() and path.stat().st_size > 0:
             try:
-                return path, RawReader(path).header
-            except InputError as e:  # unreadable header: keep it aside, start the boot's file anew
-                log.warning("%s: %s; kept as %s.bad, a new raw file is started", device, e, path.name)
+                return RawReader(path).header
+            except InputError as e:  # unreadable header: keep it aside, start the part anew
+                log.warning("%s: %s; kept as %s.bad, a new raw file is started", head.device_id, e, path.name)
                 os.replace(path, path.with_name(path.name + ".bad"))
-        # RAW carries sample indexes, not times: date index 0 from this record's arrival.
-        start = received_s - (rec["first_index"] + len(rec["samples"])) / rate
-        return path, RawHeader(device, float(rate), True, start)
+        return head
 
     def _backfill_done(self, device: str) -> None:
         b = self._by_device(device)

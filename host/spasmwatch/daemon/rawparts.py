@@ -1,0 +1,102 @@
+"""A band boot's raw recording as parts: ``<device>-boot<N>-<part:03d>.swraw``, cut at local noon.
+
+A band charged without a reboot runs one boot for weeks; its raw was one file of GBs that the
+pruning (``rawkeep.RawPruner``) kept whole until its last sample was old. A part ends where its
+samples reach the next boundary (RAW_FILE_START_HOUR local, every RAW_FILE_SPAN_S): by the
+samples' index and the boot's dating in the file header (``wall_start_s`` of ``index_origin``),
+not by when they arrive, so samples that come late after a reconnect or a restart still land in
+the part their time belongs to while it is the open one. A part's header dates its own first
+index, so one part replays alone with its own wall times.
+
+Files named ``<device>-boot<N>.swraw`` (before parts) are the boot's first part: continued until
+their samples reach a boundary, then followed by numbered parts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from spasmwatch.daemon import consts as K
+from spasmwatch.errors import InputError
+from spasmwatch.io.rawfile import RawHeader, RawReader
+
+assert 86400 % K.RAW_FILE_SPAN_S == 0 and 0 <= K.RAW_FILE_START_HOUR < 24
+
+
+def part_path(folder: Path, device: str, boot: int, part: int) -> Path:
+    return folder / f"{device}-boot{boot}-{part:03d}.swraw"
+
+
+def legacy_path(folder: Path, device: str, boot: int) -> Path:
+    """The one file of a boot as the daemon named it before parts."""
+    return folder / f"{device}-boot{boot}.swraw"
+
+
+@dataclass(frozen=True)
+class Part:
+    path: Path
+    number: int  # -1: the boot's file from before parts
+
+
+def boot_parts(folder: Path, device: str, boot: int) -> list[Part]:
+    """The boot's files on disk, the old-named one first, then by part number."""
+    pattern = re.compile(re.escape(f"{device}-boot{boot}-") + r"(\d{3,})\.swraw")
+    try:
+        with os.scandir(folder) as it:
+            found = [Part(Path(e.path), int(m[1])) for e in it if (m := pattern.fullmatch(e.name))]
+    except FileNotFoundError:
+        found = []
+    old = legacy_path(folder, device, boot)
+    return ([Part(old, -1)] if os.path.lexists(old) else []) + sorted(found, key=lambda p: p.number)
+
+
+def wall_at(h: RawHeader, index: int) -> float:
+    """Wall time (unix s) of sample ``index`` by the header's dating."""
+    return h.wall_start_s + (index - h.index_origin) / h.rate_hz
+
+
+def index_at(h: RawHeader, wall_s: float) -> int:
+    """The first sample index at or after wall time ``wall_s``."""
+    return h.index_origin + math.ceil(round((wall_s - h.wall_start_s) * h.rate_hz, 6))
+
+
+def boundaries(wall_s: float, zone: dt.tzinfo) -> tuple[float, float]:
+    """The part boundaries (unix s) around ``wall_s``: the latest at or before it and the next
+    after it, in local time of ``zone`` (a day of a daylight-saving change has a 23 or 25 h part)."""
+    t = dt.datetime.fromtimestamp(wall_s, zone)
+    day = dt.datetime.combine(t.date(), dt.time(K.RAW_FILE_START_HOUR), tzinfo=zone)
+    if day.timestamp() > wall_s:
+        day = dt.datetime.combine(t.date() - dt.timedelta(days=1), dt.time(K.RAW_FILE_START_HOUR), tzinfo=zone)
+    step = dt.timedelta(seconds=K.RAW_FILE_SPAN_S)
+    start = day
+    while (start + step).timestamp() <= wall_s:  # wall-clock steps: (naive arithmetic on local time)
+        start += step
+    return start.timestamp(), (start + step).timestamp()
+
+
+def part_end(h: RawHeader, next_index: int, zone: dt.tzinfo) -> int:
+    """The index after the part holding ``next_index - 1`` (its last sample; its origin when empty)."""
+    last = max(next_index - 1, h.index_origin)
+    return index_at(h, boundaries(wall_at(h, last), zone)[1])
+
+
+def next_header(h: RawHeader, index: int, zone: dt.tzinfo, floor: int) -> RawHeader:
+    """The header of the part that sample ``index`` opens, dated as ``h`` dates the boot: its
+    origin is the boundary before ``index`` (not before ``floor``, the end of the part before)."""
+    origin = max(index_at(h, boundaries(wall_at(h, index), zone)[0]), floor)
+    return RawHeader(h.device_id, h.rate_hz, h.has_gyro, wall_at(h, origin), origin, h.accel_lsb_g, h.gyro_lsb_dps)
+
+
+def latest(parts: list[Part]) -> tuple[Part, RawHeader] | None:
+    """The last part whose header reads (a part not a raw file is passed over: it stays as it is)."""
+    for p in reversed(parts):
+        try:
+            return p, RawReader(p.path).header
+        except InputError:
+            continue
+    return None
