@@ -79,16 +79,26 @@ def boundaries(wall_s: float, zone: dt.tzinfo) -> tuple[float, float]:
     return start.timestamp(), (start + step).timestamp()
 
 
+def part_span(h: RawHeader, index: int, zone: dt.tzinfo) -> tuple[int, int]:
+    """The indexes [first, end) of the part holding sample ``index``: the first index at or after
+    each boundary, so a sample belongs to one part whichever way its wall time's float rounds."""
+    b0, b1 = boundaries(wall_at(h, index), zone)
+    if index_at(h, b1) <= index:  # dated a hair before the boundary it is the first sample of
+        b0, b1 = b1, boundaries(b1, zone)[1]
+    elif index_at(h, b0) > index:  # dated a hair after the boundary whose index is its next one
+        b0, b1 = boundaries(b0 - 1.0, zone)[0], b0
+    return index_at(h, b0), index_at(h, b1)
+
+
 def part_end(h: RawHeader, next_index: int, zone: dt.tzinfo) -> int:
     """The index after the part holding ``next_index - 1`` (its last sample; its origin when empty)."""
-    last = max(next_index - 1, h.index_origin)
-    return index_at(h, boundaries(wall_at(h, last), zone)[1])
+    return part_span(h, max(next_index - 1, h.index_origin), zone)[1]
 
 
 def next_header(h: RawHeader, index: int, zone: dt.tzinfo, floor: int) -> RawHeader:
     """The header of the part that sample ``index`` opens, dated as ``h`` dates the boot: its
     origin is the boundary before ``index`` (not before ``floor``, the end of the part before)."""
-    origin = max(index_at(h, boundaries(wall_at(h, index), zone)[0]), floor)
+    origin = max(part_span(h, index, zone)[0], floor)
     return RawHeader(h.device_id, h.rate_hz, h.has_gyro, wall_at(h, origin), origin, h.accel_lsb_g, h.gyro_lsb_dps)
 
 
