@@ -20,7 +20,6 @@ import pytest
 
 from spasmwatch.alerts import AlertSettings
 from spasmwatch.daemon.daemon import Daemon
-from spasmwatch.daemon.rawparts import boundaries
 from spasmwatch.io.rawfile import RawHeader, RawReader, RawWriter
 from spasmwatch.store import Store
 from swcore import protocol as P
@@ -121,6 +120,12 @@ def test_a_boot_file_named_before_parts_is_continued_then_followed_by_parts(tmp_
         _to(band, NOON_INDEX - 100)
         band.run(10)
         _stop(d)
+        d = _berlin(store, clock, raw)  # restarted: on in the part, not back in the old-named file
+        band = Band(d, clock)
+        _to(band, NOON_INDEX + 10 * RATE_HZ)
+        band.run(1)
+        assert d.bands[0].raw is not None and d.bands[0].raw.path == str(_part(raw, 0))
+        _stop(d)
     assert sorted(p.name for p in raw.iterdir()) == [_part(raw, 0).name, old.name]
     assert RawReader(old).index_span() == (0, NOON_INDEX) and RawReader(old).gaps()[0] == 1
     part = RawReader(_part(raw, 0))
@@ -173,6 +178,8 @@ def test_the_old_parts_of_a_running_boot_are_pruned_not_its_open_one(tmp_path: P
 
 def test_a_part_across_a_daylight_saving_change_runs_noon_to_noon() -> None:
     """23 h across the spring change, 25 h across the autumn one: noon stays noon on the wall."""
+    from spasmwatch.daemon.rawparts import boundaries
+
     spring = boundaries(dt.datetime(2027, 3, 28, 1, tzinfo=dt.UTC).timestamp(), BERLIN)  # an hour before the change
     assert [dt.datetime.fromtimestamp(t, BERLIN).isoformat() for t in spring] == ["2027-03-27T12:00:00+01:00", "2027-03-28T12:00:00+02:00"]
     assert spring[1] - spring[0] == 23 * 3600
