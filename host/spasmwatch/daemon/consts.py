@@ -153,8 +153,8 @@ RAW_NOTE_BEFORE_S = 60 * 60.0
 # files it has not seen at their size (a few ms each, cached), in a worker thread.
 RAW_PRUNE_EVERY_S = 3600.0
 
-# A band's raw file of one boot is cut into parts at local noon (in the family's zone, [alerts]
-# tz, else this computer's), by the samples' own times (the file's header dates them), so a part is
+# A band's raw file of one boot is cut into parts at local noon (the zone the daemon words times
+# in: AlertSettings.tz, else this computer's), by the samples' own times (the file's header dates them), so a part is
 # at most this long (s): a night and the waking after it, when clusters come (README "Why"),
 # in one file that replays as one. A boot of weeks was one file of GBs, kept whole until its
 # last sample was raw_keep_days old and taken whole for one night; a part is 105 MB at 100 Hz
