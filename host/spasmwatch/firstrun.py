@@ -1,11 +1,12 @@
-"""A family's first run: a starter config.toml (``spasmwatch config init``) and bands added to
-it (``spasmwatch config add-band``), and what ``run`` says when either is missing.
+"""A family's first run: a starter config.toml (``spasmwatch config init``), bands and phones
+added to it (``spasmwatch config add-band``, ``add-ntfy``), and what ``run`` says when the config
+or its band is missing.
 
-Both check the resulting text with tomllib and the real loader (``from_dict``) before writing
+Each checks the resulting text with tomllib and the real loader (``from_dict``) before writing
 the whole file (``outfile.whole_path``: old or new, never half). ``init`` never replaces a
-file unasked; ``add-band`` appends one ``[[bands]]`` table after the file's last byte, so every
-comment and line above it stays as the family wrote it (an array-of-tables entry may follow
-any other table in TOML).
+file unasked; the ``add-*`` commands append array-of-tables entries (``append_entries``) after
+the file's last byte, so every comment and line above them stays as the family wrote it (an
+array-of-tables entry may follow any other table in TOML).
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import secrets
 import shlex
 import shutil
 import tomllib
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import tomlkit
 
-from spasmwatch.config import Band, Config, Ntfy, default_config_path, from_dict, load_config
+from spasmwatch.config import Band, Config, Ntfy, default_config_path, from_dict, get, load_config
 from spasmwatch.errors import ConfigError
 from spasmwatch.outfile import whole_path
 
@@ -42,8 +45,26 @@ class NewBand:
     port: str | None = None
     label: str | None = None
 
-    def table(self) -> dict[str, str]:
-        return {k: v for k, v in vars(self).items() if v is not None}
+    def entry(self) -> Entry:
+        return Entry("bands", vars(self), "the band")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One array-of-tables entry to append: its dotted key (``channels.ntfy``), its keys (None: not
+    written, the default) and what it is, for the messages ("the band")."""
+
+    key: str
+    values: Mapping[str, object]
+    what: str
+
+    def block(self) -> str:
+        """``[[KEY]]`` and its keys, as TOML (tomlkit quotes and escapes the values)."""
+        *outer, last = self.key.split(".")
+        table: dict[str, object] = {last: [{k: v for k, v in self.values.items() if v is not None}]}
+        for part in reversed(outer):
+            table = {part: table}
+        return tomlkit.dumps(table)
 
 
 def new_topic_url() -> str:
@@ -150,8 +171,7 @@ def starter_text(bands: list[NewBand], ntfy_url: str | None) -> str:
 
 
 def band_block(band: NewBand) -> str:
-    """``[[bands]]`` and its keys, as TOML (tomlkit quotes and escapes the values)."""
-    return tomlkit.dumps({"bands": [band.table()]})
+    return band.entry().block()
 
 
 def check_text(text: str, path: Path) -> Config:
@@ -200,26 +220,38 @@ def _no_twice(path: Path, have: list[Band], new: NewBand) -> None:
 
 
 def add_band(path: Path, band: NewBand, given: bool) -> Config:
-    """Append ``band`` as a ``[[bands]]`` table after the file's last byte (all above it kept as it
-    is), once the loader takes the result; refused when the band is there already or the file is not."""
+    """Append ``band`` as a ``[[bands]]`` table (``append_entries``); refused when it is there already."""
+    start = cmd("config init --band " + shlex.quote(band.name), path, given)
+    return append_entries(path, [band.entry()], lambda old: _no_twice(path, old.bands, band), start)
+
+
+def append_entries(path: Path, entries: list[Entry], refuse: Callable[[Config], None], start: str) -> Config:
+    """Append ``entries`` after the file's last byte (all above it kept as it is, a BOM and CRLF
+    too), once the loader takes the result and reads each as one more entry of its key.
+    ``refuse`` raises for what the file already has (checked on the file as it is); ``start``:
+    the command that makes a file, when there is none. Nothing is written on an error."""
     if path.is_symlink() or not path.is_file():
         if path.exists():
             raise ConfigError(f"{path}: is a link, a folder or a device, not a config file: give another --config")
-        raise ConfigError(f"no config at {path} yet: start one with '{cmd('config init --band ' + shlex.quote(band.name), path, given)}'")
+        raise ConfigError(f"no config at {path} yet: start one with '{start}'")
     old = load_config(path)  # the file's own errors first, as 'run' would report them
-    _no_twice(path, old.bands, band)
+    refuse(old)
     raw = path.read_bytes()
     nl = b"\r\n" if b"\r\n" in raw else b"\n"
     lead = b"" if not raw.strip() else nl * ((0 if raw.endswith(nl * 2) else 1) + (0 if raw.endswith(nl) else 1))
-    new = raw + lead + band_block(band).encode("utf-8").replace(b"\n", nl)
+    new = raw + lead + "\n".join(e.block() for e in entries).encode("utf-8").replace(b"\n", nl)
+    what = " and ".join(e.what for e in entries)
+    tables = " and ".join(f"[[{e.key}]]" for e in entries)
+    tables = f"a {tables} table" if len(entries) == 1 else f"the {tables} tables"
     try:
         data = tomllib.loads(new.decode("utf-8-sig"))
     except tomllib.TOMLDecodeError as e:  # e.g. the file writes its bands inline: bands = [{...}]
-        raise ConfigError(f"{path}: a [[bands]] table cannot be added at its end ({e}): add the band by hand") from e
+        raise ConfigError(f"{path}: {tables} cannot be added at its end ({e}): add {what} by hand") from e
     cfg = from_dict(data, str(path))
-    if len(cfg.bands) != len(old.bands) + 1:  # the new table was not read as one more band
-        raise ConfigError(f"{path}: the [[bands]] table added at its end was not read as a band: add the band by hand")
-    _write(path, new, path.stat().st_mode & 0o777)  # the bytes as read (a BOM, CRLF too) + the table
+    for key, n in Counter(e.key for e in entries).items():
+        if len(get(cfg, key)) != len(get(old, key)) + n:  # the new table was not read as one more entry
+            raise ConfigError(f"{path}: the [[{key}]] table added at its end was not read as one more: add {what} by hand")
+    _write(path, new, path.stat().st_mode & 0o777)  # the bytes as read (a BOM, CRLF too) + the tables
     return cfg
 
 
