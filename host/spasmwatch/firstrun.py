@@ -12,6 +12,7 @@ array-of-tables entry may follow any other table in TOML).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import secrets
 import shlex
@@ -21,10 +22,11 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import tomlkit
 
-from spasmwatch.config import Band, Config, Ntfy, default_config_path, from_dict, get, load_config
+from spasmwatch.config import Band, Config, Ntfy, Webhook, default_config_path, from_dict, get, load_config
 from spasmwatch.errors import ConfigError
 from spasmwatch.outfile import whole_path
 
@@ -72,11 +74,11 @@ def new_topic_url() -> str:
     return f"{NTFY_SERVER}/{TOPIC_PREFIX}{secrets.token_urlsafe(NTFY_TOPIC_BYTES)}"
 
 
-def check_ntfy_url(url: str) -> str:
-    """``url`` if the config's own rule for [[channels.ntfy]] url takes it, else an error naming --ntfy."""
+def check_ntfy_url(url: str, option: str = "--ntfy") -> str:
+    """``url`` if the config's own rule for [[channels.ntfy]] url takes it, else an error naming ``option``."""
     rule = {f.name: f for f in fields(Ntfy)}["url"].metadata
     if not rule["ok"](url):
-        raise ConfigError(f'--ntfy: expected "new" or {rule["expect"]}, got {url!r}')
+        raise ConfigError(f'{option}: expected "new" or {rule["expect"]}, got {url!r}')
     return url
 
 
@@ -253,6 +255,95 @@ def append_entries(path: Path, entries: list[Entry], refuse: Callable[[Config], 
             raise ConfigError(f"{path}: the [[{key}]] table added at its end was not read as one more: add {what} by hand")
     _write(path, new, path.stat().st_mode & 0o777)  # the bytes as read (a BOM, CRLF too) + the tables
     return cfg
+
+
+# --- config add-ntfy (and add-webhook) ----------------------------------------------------------------
+
+# The [[channels.KIND]] tables a channel can be added to, by the schema that names them (ref_name).
+_CHANNEL_SCHEMAS: dict[str, type[Ntfy] | type[Webhook]] = {"ntfy": Ntfy, "webhook": Webhook}
+_UNNAMED = {"ntfy": "topic names it", "webhook": "URL's host names it"}  # what ref_name falls back to
+
+
+@dataclass(frozen=True)
+class NewChannel:
+    """A ``[[channels.KIND]]`` table and, with ``caregiver``, the ``[[caregivers]]`` it reaches."""
+
+    kind: str  # "ntfy" or "webhook"
+    url: str
+    name: str | None = None
+    caregiver: str | None = None
+    min_urgency: str | None = None  # None: not written (the loader's default, "low")
+
+    @property
+    def ref(self) -> str:
+        """How caregivers and 'test-alarm --channel' name it, as the config does (no name: the topic, the host)."""
+        return f"{self.kind}:{_CHANNEL_SCHEMAS[self.kind](url=self.url, name=self.name).ref_name}"
+
+    def entries(self) -> list[Entry]:
+        out = [Entry(f"channels.{self.kind}", {"url": self.url, "name": self.name}, f"the {self.kind} channel")]
+        if self.caregiver is not None:
+            cg = {"name": self.caregiver, "channels": [self.ref], "min_urgency": self.min_urgency}
+            out.append(Entry("caregivers", cg, "the caregiver"))
+        return out
+
+
+def add_channel(path: Path, new: NewChannel, start: str) -> Config:
+    """Append ``new``'s tables (``append_entries``); refused when its URL or name, or its caregiver,
+    is configured already. ``start``: the command that makes a file, when there is none."""
+    return append_entries(path, new.entries(), lambda old: _no_twin_channel(path, old, new), start)
+
+
+def _no_twin_channel(path: Path, old: Config, new: NewChannel) -> None:
+    """Refuse a channel already there (same URL, or same name as caregivers give it) or a second
+    caregiver of the same name, naming the table; names compare case-insensitively, as add-band's."""
+    for i, ch in enumerate(getattr(old.channels, new.kind), 1):
+        where = f"{path}: [channels.{new.kind} #{i}]"
+        if _same_url(ch.url, new.url):
+            raise ConfigError(f'{where} already has url = "{ch.url}": not adding it twice')
+        if f"{new.kind}:{ch.ref_name}".casefold() == new.ref.casefold():
+            named = f'already has name = "{ch.name}"' if ch.name else f"is {new.kind}:{ch.ref_name} already (no name: its {_UNNAMED[new.kind]})"
+            raise ConfigError(f"{where} {named}: give this one another --name")
+    for i, cg in enumerate(old.caregivers, 1):
+        if new.caregiver is not None and cg.name.casefold() == new.caregiver.casefold():
+            both = json.dumps(cg.channels + [new.ref])
+            raise ConfigError(
+                f'{path}: [caregivers #{i}] already has name = "{cg.name}": not adding a second one (add the channel '
+                f"without --caregiver, then: spasmwatch config set caregivers.{i - 1}.channels '{both}')"
+            )
+
+
+def _same_url(a: str, b: str) -> bool:
+    """One endpoint whatever the case of its scheme and server, or a '/' at its end."""
+    ua, ub = urlsplit(a.rstrip("/")), urlsplit(b.rstrip("/"))
+    return (ua.scheme.lower(), ua.netloc.lower(), ua.path, ua.query) == (ub.scheme.lower(), ub.netloc.lower(), ub.path, ub.query)
+
+
+def routing(new: NewChannel) -> str:
+    """What the added channel will carry (the dispatcher's routes: alerts/channels/dispatch.py)."""
+    if new.caregiver is None:
+        return f"{new.ref}: no caregiver names it, so it gets what every house channel gets (alarms, warnings, band notices)"
+    level = new.min_urgency or "low"
+    if level == "urgent":  # 'alerted' notices follow an alarm to the channels it reached (docs/alerts.md)
+        gets = "alarms only, and the news of those (updated, acknowledged, false alarm)"
+    else:
+        gets = f"every alarm, and their other notifications from {level} urgency up"
+    return f"{new.ref} reaches {new.caregiver} only ([[caregivers]] {new.caregiver}): {gets}"
+
+
+def restart_step(ref: str, path: Path, given: bool, running: bool, systemctl: str | None) -> str:
+    """What comes after adding ``ref``: the daemon reads its config once, when it starts
+    (daemon/main.py), so a running one sends nothing to ``ref`` until restarted; then the test
+    alarm on it. ``systemctl``: "systemctl --user" when the installed service runs this config."""
+    check = "does that phone ring?" if ref.startswith("ntfy:") else "does it arrive?"
+    test = f"{cmd('test-alarm --channel ' + shlex.quote(ref), path, given)} ({check})"
+    if systemctl is not None:  # restart starts a stopped unit too
+        how = f"{systemctl} restart spasmwatch"
+    elif running:
+        how = "stop 'spasmwatch run' (Ctrl+C) and start it again"
+    else:
+        return f"next: {cmd('run', path, given)}, then {test}"
+    now = "the daemon running now" if running else "the service's daemon"
+    return f"{now} reads {path.name} only when it starts: {ref} gets nothing until it restarts.\nnext: {how}, then {test}"
 
 
 def _write(path: Path, data: bytes, mode: int) -> None:

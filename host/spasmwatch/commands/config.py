@@ -1,18 +1,25 @@
-"""``spasmwatch config``: start the TOML config, add a band to it, show, get or set settings
-(every change validated before writing)."""
+"""``spasmwatch config``: start the TOML config, add a band or a phone to it, show, get or set
+settings (every change validated before writing)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
-from spasmwatch.config import TRANSPORTS, default_config_path, dump, existing_config, get, load_config, plain, set_value
+from spasmwatch.config import (CAREGIVER_URGENCIES, TRANSPORTS, Config, default_config_path, dump, existing_config, get, load_config,
+                               plain, set_value)
+from spasmwatch.errors import ConfigError, SpasmwatchError
+
+# A daemon on this computer answers /api/status within milliseconds; one that does not within this
+# (s) is taken as not running (the advice then is to start it, which a restart also does).
+DAEMON_PROBE_S = 2.0
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("config", help="start config.toml, add a band, show, get or set settings", description=__doc__)
+    p = sub.add_parser("config", help="start config.toml, add a band or a phone, show, get or set settings", description=__doc__)
     p.add_argument("--config", default=None, help=f"config file (default {default_config_path()})")
     csub = p.add_subparsers(dest="action", metavar="ACTION")
     _register_first_run(csub)  # first in the help: a family's first run starts here
@@ -49,12 +56,35 @@ def _register_first_run(csub: Any) -> None:
     a.add_argument("--address", help="its address as 'spasmwatch scan' shows it (BLE; host:port for sim)")
     a.add_argument("--port", help="serial device, for --transport serial (e.g. /dev/ttyACM0)")
     a.add_argument("--label", help="the child's name, shown in alerts")
+    n = csub.add_parser(
+        "add-ntfy", help="add a phone's ntfy topic ([[channels.ntfy]]) at the end of the config, and its caregiver",
+        description="Append a [[channels.ntfy]] table (and, with --caregiver, a [[caregivers]] table routed to it) "
+        "to the existing config, checked as the daemon reads it; everything above is kept byte for byte.",
+    )  # fmt: skip
+    n.add_argument("url", metavar="URL|new", help='"new" makes an unguessable topic on ntfy.sh (as config init --ntfy new), or give its URL')
+    _channel_args(n, "ntfy", "grandma")
+    w = csub.add_parser(
+        "add-webhook", help="add a [[channels.webhook]] at the end of the config, and its caregiver",
+        description="Append a [[channels.webhook]] table (and, with --caregiver, a [[caregivers]] table routed to it) "
+        "to the existing config, checked as the daemon reads it; everything above is kept byte for byte.",
+    )  # fmt: skip
+    w.add_argument("url", metavar="URL", help="where each notification is POSTed as JSON (docs/alerts.md, webhook)")
+    _channel_args(w, "webhook", "home")
+
+
+def _channel_args(p: argparse.ArgumentParser, kind: str, example: str) -> None:
+    p.add_argument("--name", help=f"the channel's name: caregivers and test-alarm call it {kind}:NAME (default: --caregiver's name, else "
+                   + ("the topic)" if kind == "ntfy" else "the URL's host)"))
+    p.add_argument("--caregiver", metavar="NAME", help=f"also add a caregiver NAME (e.g. {example}) routed to this channel: it then carries what they get, "
+                   "no one else's notices")
+    p.add_argument("--min-urgency", choices=CAREGIVER_URGENCIES, help='with --caregiver: the least urgent notice they get (default "low"; '
+                   '"urgent": alarms only; every alarm reaches them whatever it says)')
 
 
 def run(args: argparse.Namespace) -> int:
     path = Path(args.config) if args.config else None
     action = args.action or "show"
-    if action in ("init", "add-band"):
+    if action in ("init", "add-band", "add-ntfy", "add-webhook"):
         return _first_run(args, path or default_config_path(), path is not None)
     if action in ("show", "get"):  # 'set' may start a new file
         path = existing_config(path)
@@ -74,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
 def _first_run(args: argparse.Namespace, path: Path, given: bool) -> int:
     from spasmwatch import firstrun
 
+    if args.action in ("add-ntfy", "add-webhook"):
+        return _add_channel(args, path, given)
     if args.action == "add-band":
         band = firstrun.NewBand(args.name, args.transport, args.address, args.port, args.label)
         cfg = firstrun.add_band(path, band, given)
@@ -96,3 +128,41 @@ def _first_run(args: argparse.Namespace, path: Path, given: bool) -> int:
         print(f"next: spasmwatch scan (lists the bands in range), then {firstrun.cmd('config add-band NAME', path, given)}, "
               f"then {firstrun.cmd('run', path, given)}")  # fmt: skip
     return 0
+
+
+def _add_channel(args: argparse.Namespace, path: Path, given: bool) -> int:
+    """add-ntfy / add-webhook: the tables appended, how to subscribe (ntfy), whom it reaches, and
+    the restart and test alarm that prove it rings."""
+    from spasmwatch import firstrun
+    from spasmwatch.commands.service import systemctl_for
+
+    if args.min_urgency is not None and args.caregiver is None:
+        raise ConfigError("--min-urgency: only with --caregiver (it is that caregiver's filter)")
+    kind = args.action.removeprefix("add-")
+    made = kind == "ntfy" and args.url == "new"
+    url = firstrun.new_topic_url() if made else firstrun.check_ntfy_url(args.url, "URL") if kind == "ntfy" else args.url
+    new = firstrun.NewChannel(kind, url, args.name or args.caregiver, args.caregiver, args.min_urgency)
+    start = firstrun.cmd("config init" + ("" if args.caregiver or kind != "ntfy" else f" --ntfy {shlex.quote(args.url)}"), path, given)
+    cfg = firstrun.add_channel(path, new, start)
+    added = f"[channels.{kind} #{len(getattr(cfg.channels, kind))}] {new.ref}"
+    if args.caregiver is not None:
+        added += f" and [caregivers #{len(cfg.caregivers)}] {args.caregiver}"
+    print(f"added {added} at the end of {path}")
+    if kind == "ntfy":
+        print(firstrun.ntfy_howto(url, made))
+    print(firstrun.routing(new))
+    print(firstrun.restart_step(new.ref, path, given, _daemon_running(cfg), systemctl_for(path)))
+    return 0
+
+
+def _daemon_running(cfg: Config) -> bool:
+    """Whether a daemon answers on the config's [daemon.http] port."""
+    from spasmwatch.commands._daemon import DaemonNotRunning, api
+
+    try:
+        api(cfg, "/api/status", timeout_s=DAEMON_PROBE_S)
+    except DaemonNotRunning:
+        return False
+    except SpasmwatchError:
+        return True  # it answered as the daemon and refused (a token, say)
+    return True

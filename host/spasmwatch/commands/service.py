@@ -22,6 +22,7 @@ from spasmwatch.errors import SpasmwatchError
 from spasmwatch.firstrun import no_band_message
 
 UNIT_NAME = "spasmwatch.service"
+SYSTEM_UNIT_DIR = Path("/etc/systemd/system")  # where 'service show --system' says to put it
 # The first line of every unit this command writes: how it knows its own (and only its own) to
 # write over or remove.
 HEADER = "# Written by 'spasmwatch service install'"
@@ -181,6 +182,20 @@ def is_ours(path: Path) -> bool:
             return f.readline().startswith(HEADER)
     except OSError:
         return False
+
+
+def systemctl_for(config: Path) -> str | None:
+    """How to restart the service that runs ``config``: "systemctl --user" for the user unit
+    'service install' wrote, "sudo systemctl" for the system one 'service show --system' printed
+    (installed as printed); None when neither runs this config."""
+    tail = f" --config {_quote(str(config.absolute()))}"
+    for folder, ctl in ((unit_dir(), "systemctl --user"), (SYSTEM_UNIT_DIR, "sudo systemctl")):
+        unit = folder / UNIT_NAME
+        if is_ours(unit):
+            lines = unit.read_text(encoding="utf-8", errors="replace").splitlines()
+            if any(line.startswith("ExecStart=") and line.endswith(tail) for line in lines):
+                return ctl
+    return None
 
 
 def _check_ours(path: Path, doing: str) -> None:
