@@ -186,7 +186,8 @@ def test_run_without_a_config_says_how_to_start_one(tmp_path: Path) -> None:
     assert not (tmp_path / "data").exists()
     made = sw(tmp_path, "config", "init", "--band", "crib")  # at the default path, its folder made
     assert made.returncode == 0 and made.stdout.startswith(f"wrote {default} with 1 band(s): crib\n"), made.stderr
-    assert "phones: none yet (config.toml holds an ntfy topic made for you, commented out: remove its two '#' to use it)" in made.stdout
+    assert "phones: none yet (config.toml holds an ntfy topic made for you, commented out: remove its two '#' to use it); " \
+        "or 'spasmwatch config add-ntfy new' adds one\n" in made.stdout
     assert "next: spasmwatch run, then spasmwatch test-alarm (does every phone ring?)" in made.stdout
     hidden = default.read_text().split("# [[channels.ntfy]]\n# url = ", 1)[1].split("\n", 1)[0]
     assert TOPIC_RE.fullmatch(tomllib.loads("url = " + hidden)["url"]), hidden  # unguessable too

@@ -147,6 +147,7 @@ _NTFY_OFF = """\
 """
 
 _MORE = """
+# A caregiver's own phone: 'spasmwatch config add-ntfy new --caregiver grandma' adds both tables.
 # [[caregivers]]                  # a channel named here reaches only its caregivers
 # name = "grandma"
 # channels = ["ntfy:grandma"]     # an [[channels.ntfy]] table with name = "grandma"

@@ -121,7 +121,8 @@ def _first_run(args: argparse.Namespace, path: Path, given: bool) -> int:
     if url is not None:
         print(firstrun.ntfy_howto(url, made=args.ntfy == "new"))
     else:
-        print(f"phones: none yet ({path.name} holds an ntfy topic made for you, commented out: remove its two '#' to use it)")
+        print(f"phones: none yet ({path.name} holds an ntfy topic made for you, commented out: remove its two '#' to use it); "
+              f"or '{firstrun.cmd('config add-ntfy new', path, given)}' adds one")  # fmt: skip
     if args.band:
         print(f"next: {firstrun.cmd('run', path, given)}, then {firstrun.cmd('test-alarm', path, given)} (does every phone ring?)")
     else:
