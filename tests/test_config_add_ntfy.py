@@ -126,10 +126,10 @@ def test_add_ntfy_refuses_what_is_there_already_and_bad_options_writing_nothing(
     assert not missing.exists()
 
 
-def _wait_up(port: int, daemon: subprocess.Popen[str]) -> None:
+def _wait_up(port: int, daemon: subprocess.Popen[str], log: Path) -> None:
     end = time.monotonic() + DAEMON_UP_S
     while True:
-        assert daemon.poll() is None, daemon.communicate()[1]
+        assert daemon.poll() is None, log.read_text()
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=2) as r:
                 json.loads(r.read())
@@ -152,8 +152,10 @@ def test_a_phone_added_while_the_daemon_runs_rings_after_the_restart_it_asks_for
         assert cli(tmp_path, "config", "set", key, value, "--config", str(config)).returncode == 0
 
     def start() -> subprocess.Popen[str]:
-        d = subprocess.Popen([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)], env=env_of(tmp_path), stderr=subprocess.PIPE, text=True)
-        _wait_up(port, d)
+        log = tmp_path / "daemon.log"
+        with open(log, "w") as out:  # a file, not a pipe nobody reads while the daemon logs its band retries
+            d = subprocess.Popen([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)], env=env_of(tmp_path), stderr=out, text=True)
+        _wait_up(port, d, log)
         return d
 
     async def main() -> None:
