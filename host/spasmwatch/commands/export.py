@@ -20,6 +20,7 @@ from spasmwatch.export.columns import KINDS
 from spasmwatch.export.timeline import check_kinds
 from spasmwatch.export.store_source import DEFAULT_RATE_HZ, StoreSource
 from spasmwatch.io import rawfile
+from spasmwatch.io.rawboot import open_rawparts
 from spasmwatch.io.limits import MAX_RATE_HZ, MIN_RATE_HZ
 from spasmwatch.commands._daemon import add_store_args, store_path_of
 from spasmwatch.outfile import check_writable
@@ -45,13 +46,13 @@ def register(sub: Any) -> None:
     add_store_args(p)
     p.add_argument("--rate-hz", type=rate_hz, help=RATE_HELP)
     p.set_defaults(func=run)
-    what = p.add_subparsers(dest="what", metavar="[raw FILE.swraw]")
+    what = p.add_subparsers(dest="what", metavar="[raw FILE.swraw ...]")
     r = what.add_parser(
         "raw", help="convert a raw recording (.swraw) to the replay CSV",
         description="A raw recording the daemon kept (band raw = true) as the CSV 'spasmwatch replay' reads (docs/rawfile.md).",
     )  # fmt: skip
-    r.add_argument("file", help="raw recording (.swraw)")
-    r.add_argument("--csv", type=Path, help="output CSV (default: FILE with .csv)")
+    r.add_argument("file", nargs="+", help="raw recording (.swraw); several parts of one band boot make one CSV, in index order")
+    r.add_argument("--csv", type=Path, help="output CSV (default: FILE with .csv; needed with several parts)")
     r.add_argument("--force", action="store_true", help="replace an existing output CSV (without it, an existing one is refused)")
     r.set_defaults(func=run_raw)
 
@@ -143,15 +144,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_raw(args: argparse.Namespace) -> int:
-    out = args.csv if args.csv is not None else rawfile.default_csv_path(args.file)
+    if args.csv is None and len(args.file) > 1:
+        raise SpasmwatchError(f"--csv is needed to convert {len(args.file)} parts into one CSV")
+    out = args.csv if args.csv is not None else rawfile.default_csv_path(args.file[0])
     check_writable(out, "--csv")
-    if out.resolve() == Path(args.file).resolve():
+    if any(out.resolve() == Path(f).resolve() for f in args.file):
         raise InputError(str(out), "is the raw recording being converted: choose another --csv")
     # Found by the docs run: 'export raw rec.swraw' replaced a rec.csv recording. The CSV's header is
     # a recording's (t,ax,...), so an earlier conversion cannot be told apart: only --force replaces.
     if out.exists() and not args.force:
         raise InputError(str(out), "exists and may be a recording (same header): not written over; --force replaces it, or choose another --csv")
-    n, filled = rawfile.to_csv(args.file, out)
+    n, filled = rawfile.to_csv(open_rawparts(args.file, 1 << 18), out)
     gaps = f", {filled} of them filling gaps (last sample held)" if filled else ""
     print(f"{out}: {n} samples{gaps}", file=sys.stderr)
     return 0

@@ -1,5 +1,8 @@
 """``spasmwatch replay FILE.csv [--jsonl]``: run a recording through the detector.
 
+``spasmwatch replay PART.swraw PART.swraw ...``: the parts of one band boot as one recording
+(``io.rawboot``).
+
 Output follows the replay contract of shared/design.md: with ``--jsonl`` one
 JSON object per line, in the order the live system would have decided them;
 without it, a readable table and a summary.
@@ -19,7 +22,8 @@ from spasmwatch.analysis.pipeline import Record
 from spasmwatch.analysis.replay import Block, CountBlock, replay
 from spasmwatch.commands._args import whole_number
 from spasmwatch.io.csvread import Recording, open_recording
-from spasmwatch.io.rawfile import RawReader, RawRecording
+from spasmwatch.io.rawboot import open_rawparts
+from spasmwatch.io.rawfile import RawRecording
 from spasmwatch.io.limits import CHUNK_ROWS, MAX_CHUNK_ROWS
 from spasmwatch.io.units import GyroUnitsWarning
 
@@ -32,7 +36,12 @@ def register(sub: Any) -> None:
         "gyro columns optional) through the band's detector, clustering and sleep/wake "
         "estimation, causally, as the live system would.",
     )
-    p.add_argument("file", help="recording CSV")
+    p.add_argument(
+        "file",
+        nargs="+",
+        help="recording CSV or raw recording (.swraw); several .swraw parts of one band boot "
+        "(e.g. raw/band-boot3-*.swraw) are replayed as one recording, in index order",
+    )
     p.add_argument("--jsonl", action="store_true", help="one JSON object per line (the replay contract)")
     p.add_argument(
         "--gyro-units-ok",
@@ -64,11 +73,12 @@ def replay_recording(rec: Recording | RawRecording) -> Iterator[Record]:
 
 def gaps_note(rec: RawRecording) -> str | None:
     """What a raw file's gaps mean for its replay (None: no gap)."""
-    gaps, missing = RawReader(rec.path).gaps()
+    gaps, missing, between = rec.gaps()
     if not gaps:
         return None
+    parts = f" ({between} between parts)" if between else ""
     return (
-        f"{rec.path}: {missing} samples ({missing / rec.rate_hz:.1f} s) missing in {gaps} gap(s): dropped by the band, "
+        f"{rec.name}: {missing} samples ({missing / rec.rate_hz:.1f} s) missing in {gaps} gap(s){parts}: dropped by the band, "
         "lost on the radio, or not kept while the daemon paused raw recording (docs/host.md, 'Raw samples'); "
         "replayed as a still band (the last sample held), in which no spasm is found"
     )
@@ -78,9 +88,9 @@ def run(args: argparse.Namespace) -> int:
     out: TextIO = sys.stdout
     if args.gyro_units_ok:
         warnings.filterwarnings("ignore", category=GyroUnitsWarning)
-    rec = open_recording(args.file, chunk_rows=args.chunk_rows)
+    rec = open_recording(args.file[0], chunk_rows=args.chunk_rows) if len(args.file) == 1 else open_rawparts(args.file, args.chunk_rows)
     if not rec.has_gyro:  # on stderr: --jsonl output stays the contract's
-        print(ACCEL_ONLY_NOTE.format(path=args.file), file=sys.stderr)
+        print(ACCEL_ONLY_NOTE.format(path=rec.name if isinstance(rec, RawRecording) else rec.path), file=sys.stderr)
     if isinstance(rec, RawRecording):
         note = gaps_note(rec)
         if note:

@@ -106,3 +106,10 @@ UNITS_EVIDENCE_DEG = 90.0
 # a thirdsim day that turns 11.6x more than it tilts, about gravity). 0.5 sits
 # between, 3x from either side.
 UNITS_MAX_TURN_RATIO = 0.5
+# Several .swraw parts replayed as one recording must be dated alike: each part's header
+# (wall_start_s of its index_origin) within this many sample intervals of where the first
+# part's dating puts that index. The daemon dates every part of a boot from the one dating
+# (daemon/rawparts.next_header), so they agree to float rounding (< 1 ms over years of
+# parts); a part of another boot (its index counts from 0 again) or another band is off by
+# at least the samples of the boot before, so one interval tells them apart.
+PART_DATING_SAMPLES = 1.0

@@ -45,7 +45,7 @@ import os
 import struct
 import warnings
 import zlib
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -363,9 +363,12 @@ class RawReader:
         Dividing by the counts per unit (1000, 10) when they are whole gives the
         nearest doubles to the decimal values (0.981, not 0.9810000000000001).
         """
-        return _scale(samples[:, :3], self.header.accel_lsb_g), (
-            _scale(samples[:, 3:6], self.header.gyro_lsb_dps) if self.header.has_gyro else None
-        )
+        return scale(self.header, samples)
+
+
+def scale(h: RawHeader, samples: I16) -> tuple[F64, F64 | None]:
+    """``RawReader.scaled`` by a header."""
+    return _scale(samples[:, :3], h.accel_lsb_g), (_scale(samples[:, 3:6], h.gyro_lsb_dps) if h.has_gyro else None)
 
 
 def _scale(counts: I16, lsb: float) -> F64:
@@ -399,11 +402,11 @@ class Block:
         return len(self.t)
 
 
-def filled_samples(reader: RawReader) -> Iterator[tuple[int, I16, int]]:
+def filled_samples(chunks: Iterable[RawChunk]) -> Iterator[tuple[int, I16, int]]:
     """(first_index, samples, how many of them fill a gap) with every gap filled by the last sample."""
     last: I16 | None = None
     nxt: int | None = None
-    for c in reader.chunks():
+    for c in chunks:
         if last is not None and nxt is not None and c.first_index > nxt:
             gap = c.first_index - nxt
             for i in range(0, gap, MAX_CHUNK_SAMPLES):
@@ -415,7 +418,9 @@ def filled_samples(reader: RawReader) -> Iterator[tuple[int, I16, int]]:
 
 @dataclass(frozen=True)
 class RawRecording:
-    """A raw file opened for replay: the same face as ``csvread.Recording``."""
+    """A raw file, or consecutive parts of one band boot (``io.rawboot``), opened for replay:
+    the same face as ``csvread.Recording``. Times count from ``header``'s (the first file's)
+    ``index_origin``; the files are read one after the other, one chunk in memory at a time."""
 
     path: str
     rate_hz: float
@@ -423,11 +428,25 @@ class RawRecording:
     t0: float  # file time of the first sample, s
     chunk_rows: int
     header: RawHeader
+    parts: tuple[str, ...] = ()  # the files in index order when several; () is ``path`` alone
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return self.parts or (self.path,)
+
+    @property
+    def name(self) -> str:
+        """The file, or the parts as a span, for messages."""
+        f = self.files
+        return f[0] if len(f) == 1 else f"{f[0]} .. {f[-1]} ({len(f)} parts)"
+
+    def _chunks(self) -> Generator[RawChunk, None, None]:
+        for path in self.files:
+            yield from RawReader(path).chunks()
 
     def chunks(self) -> Generator[Block, None, None]:
-        """Every sample (gaps filled) in blocks of ``chunk_rows``; reads the file afresh."""
-        reader = RawReader(self.path)
-        return (_block(reader, parts) for parts in _groups(reader, self.chunk_rows))
+        """Every sample (gaps filled) in blocks of ``chunk_rows``; reads the file(s) afresh."""
+        return (_block(self.header, parts) for parts in _groups(self._chunks(), self.chunk_rows))
 
     @property
     def band_units(self) -> bool:
@@ -440,17 +459,28 @@ class RawRecording:
     def counts(self) -> Generator[tuple[F64, I16], None, None]:
         """As ``chunks``, but (times s, counts (n, channels) int16) without scaling to g
         and deg/s: for a replay that would round them straight back (``band_units``)."""
-        reader = RawReader(self.path)
-        for parts in _groups(reader, self.chunk_rows):
+        for parts in _groups(self._chunks(), self.chunk_rows):
             start, samples = _joined(parts)
-            yield _times(reader, start, len(samples)), samples
+            yield _times(self.header, start, len(samples)), samples
+
+    def gaps(self) -> tuple[int, int, int]:
+        """(gaps, samples missing in them, how many of those gaps lie between two files), from
+        the chunk headers alone (``RawReader.gaps``)."""
+        gaps = missing = between = 0
+        nxt = None
+        for path in self.files:
+            for k, (first, n) in enumerate(RawReader(path)._heads()):
+                if nxt is not None and first > nxt:
+                    gaps, missing, between = gaps + 1, missing + first - nxt, between + (k == 0)
+                nxt = first + n
+        return gaps, missing, between
 
 
-def _groups(reader: RawReader, rows: int) -> Generator[list[tuple[int, I16, int]], None, None]:
+def _groups(chunks: Iterable[RawChunk], rows: int) -> Generator[list[tuple[int, I16, int]], None, None]:
     """(first index, samples, filled) parts of each block of ``rows`` samples, gaps filled."""
     parts: list[tuple[int, I16, int]] = []
     have = 0
-    for first, samples, filled in filled_samples(reader):
+    for first, samples, filled in filled_samples(chunks):
         pos = 0
         while pos < len(samples):
             take = min(len(samples) - pos, rows - have)
@@ -469,16 +499,16 @@ def _joined(parts: list[tuple[int, I16, int]]) -> tuple[int, I16]:
     return parts[0][0], samples
 
 
-def _times(reader: RawReader, start: int, n: int) -> F64:
+def _times(header: RawHeader, start: int, n: int) -> F64:
     idx = np.arange(start, start + n, dtype=np.float64)
-    t: F64 = (idx - reader.header.index_origin) / reader.header.rate_hz
+    t: F64 = (idx - header.index_origin) / header.rate_hz
     return t
 
 
-def _block(reader: RawReader, parts: list[tuple[int, I16, int]]) -> Block:
+def _block(header: RawHeader, parts: list[tuple[int, I16, int]]) -> Block:
     start, samples = _joined(parts)
-    acc, gyro = reader.scaled(samples)
-    return Block(start, 0, _times(reader, start, len(samples)), acc, gyro, sum(p[2] for p in parts))
+    acc, gyro = scale(header, samples)
+    return Block(start, 0, _times(header, start, len(samples)), acc, gyro, sum(p[2] for p in parts))
 
 
 def open_rawfile(path: str | os.PathLike[str], chunk_rows: int = CHUNK_ROWS) -> RawRecording:
@@ -503,8 +533,9 @@ def _quiet_chunks(reader: RawReader) -> Iterator[RawChunk]:
 # --- conversion to the replay CSV -----------------------------------------------------------
 
 
-def to_csv(src: str | os.PathLike[str], out: str | os.PathLike[str], chunk_rows: int = 1 << 18) -> tuple[int, int]:
-    """Write the replay CSV (t,ax,ay,az[,gx,gy,gz]; s, g, deg/s) of a raw recording.
+def to_csv(src: str | os.PathLike[str] | RawRecording, out: str | os.PathLike[str], chunk_rows: int = 1 << 18) -> tuple[int, int]:
+    """Write the replay CSV (t,ax,ay,az[,gx,gy,gz]; s, g, deg/s) of a raw recording (a file,
+    or an opened one: the parts of a boot, ``io.rawboot``).
 
     Returns (samples written, samples that fill gaps). Times are file time
     (``(index - index_origin) / rate_hz``), 6 decimals; accel 3 decimals (mg),
@@ -512,7 +543,7 @@ def to_csv(src: str | os.PathLike[str], out: str | os.PathLike[str], chunk_rows:
     """
     from spasmwatch.sim.output import format_rows, header
 
-    rec = open_rawfile(src, chunk_rows)
+    rec = src if isinstance(src, RawRecording) else open_rawfile(src, chunk_rows)
     n = filled = 0
     # A damaged chunk, a full disk or ^C leaves any earlier ``out`` whole (export raw --force
     # replaces it only with a finished CSV).
