@@ -8,6 +8,9 @@ as CSV once and cached by hours and seed):
   1b. the same from the band's raw file (``.swraw``, the same samples in
      counts, written once from the CSV and cached beside it): the analysis
      without CSV parsing;
+  1c. the same .swraw as the two parts the daemon would write (cut at the
+     middle sample, dated by the boot), replayed together by one process:
+     wall time, peak RSS, and whether its JSONL is byte for byte (1b)'s;
   2. the CSV reader alone (``bench/csv_read.py``'s child, fresh process), and
      its share of (1);
   3. the analysis alone: the same samples, already in memory as CHUNK_ROWS-row (2^17)
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import hashlib
 import json
 import os
 import pstats
@@ -49,7 +53,7 @@ from spasmwatch.analysis.replay import Block, replay
 from spasmwatch.analysis.twin import to_units
 from spasmwatch.io.limits import CHUNK_ROWS
 from spasmwatch.io import open_recording
-from spasmwatch.io.rawfile import RawHeader, RawWriter
+from spasmwatch.io.rawfile import RawHeader, RawReader, RawWriter
 from swcore.detector import Detector
 from swcore.epoch import EpochFeatures
 
@@ -122,6 +126,31 @@ def raw_recording(csv: Path) -> Path:
     return path
 
 
+def raw_parts(raw: Path) -> tuple[Path, Path]:
+    """The .swraw's samples as the boot's parts 000 and 001, cut at the middle sample, cached beside it."""
+    parts = tuple(raw.with_name(f"{raw.stem}-boot0-{k:03d}.swraw") for k in (0, 1))
+    if all(p.exists() and p.stat().st_mtime >= raw.stat().st_mtime for p in parts):
+        return parts[0], parts[1]
+    reader = RawReader(raw)
+    span = reader.index_span()
+    assert span is not None
+    cut = (span[0] + span[1]) // 2
+    h = reader.header
+    log(f"writing the same samples as two parts cut at sample {cut}: {parts[0].name}, {parts[1].name} ...")
+    heads = (h, RawHeader(h.device_id, h.rate_hz, h.has_gyro, h.wall_start_s + (cut - h.index_origin) / h.rate_hz, cut))
+    tmps = [p.with_name(".part-" + p.name) for p in parts]
+    with RawWriter(tmps[0], heads[0]) as w0, RawWriter(tmps[1], heads[1]) as w1:
+        for c in reader.chunks():  # one chunk in memory at a time
+            k = max(0, min(len(c.samples), cut - c.first_index))
+            if k:
+                w0.append(c.first_index, c.samples[:k], c.dropped)
+            if k < len(c.samples):
+                w1.append(c.first_index + k, c.samples[k:], 0 if k else c.dropped)
+    for t, p in zip(tmps, parts):
+        os.replace(t, p)
+    return parts[0], parts[1]
+
+
 # The child reports its own peak RSS: RUSAGE_CHILDREN would count this
 # process's memory, which a forked child holds until it execs.
 _CHILD = (
@@ -130,17 +159,20 @@ _CHILD = (
 )
 
 
-def full_replay(path: Path) -> tuple[float, float, float]:
-    """(wall s, CPU s, peak RSS MB) of ``spasmwatch replay PATH --jsonl > /dev/null`` in a fresh process."""
+def full_replay(*paths: Path, digest: list[str] | None = None) -> tuple[float, float, float]:
+    """(wall s, CPU s, peak RSS MB) of ``spasmwatch replay PATH... --jsonl`` in a fresh process;
+    the SHA-256 of its JSONL appended to ``digest`` when given (else it goes to /dev/null)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     res = subprocess.run(
-        [sys.executable, "-c", _CHILD, "replay", str(path), "--jsonl"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True,
+        [sys.executable, "-c", _CHILD, "replay", *map(str, paths), "--jsonl"],
+        stdout=subprocess.DEVNULL if digest is None else subprocess.PIPE, stderr=subprocess.PIPE, check=True,
     )
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)  # CPU times are per child, unlike ru_maxrss
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    if digest is not None:
+        digest.append(hashlib.sha256(res.stdout).hexdigest())
     return wall, cpu, int(res.stderr.split()[-1]) / 1024.0
 
 
@@ -221,16 +253,21 @@ def main() -> int:
     path = recording(args.hours, args.seed, args.fresh)
     size_mb = path.stat().st_size / 1e6
     raw = raw_recording(path)
+    parts = raw_parts(raw)
 
     full: list[tuple[float, float, float]] = []
     full_raw: list[tuple[float, float, float]] = []
+    full_parts: list[tuple[float, float, float]] = []
+    digests: tuple[list[str], list[str]] = ([], [])
     reads: list[dict[str, float]] = []
     starts: list[float] = []
     for k in range(args.runs):
         log(f"[{k + 1}/{args.runs}] spasmwatch replay --jsonl from CSV, fresh process ...")
         full.append(full_replay(path))
         log(f"[{k + 1}/{args.runs}] spasmwatch replay --jsonl from .swraw, fresh process ...")
-        full_raw.append(full_replay(raw))
+        full_raw.append(full_replay(raw, digest=digests[0]))
+        log(f"[{k + 1}/{args.runs}] spasmwatch replay --jsonl of the same as two parts, fresh process ...")
+        full_parts.append(full_replay(*parts, digest=digests[1]))
         log(f"[{k + 1}/{args.runs}] CSV reader alone, and interpreter start-up alone, fresh processes ...")
         reads.append(read_in_child(path))
         starts.append(startup())
@@ -239,6 +276,9 @@ def main() -> int:
     full_rss = max(r for _, _, r in full)
     raw_s = statistics.median([w for w, _, _ in full_raw])
     raw_rss = max(r for _, _, r in full_raw)
+    parts_s = statistics.median([w for w, _, _ in full_parts])
+    parts_rss = max(r for _, _, r in full_parts)
+    parts_same = len(set(digests[0] + digests[1])) == 1
     read_s = statistics.median([r["s"] for r in reads])
     read_cpu = statistics.median([r["cpu_s"] for r in reads])
     read_rss = max(r["peak_mb"] for r in reads)
@@ -280,6 +320,10 @@ def main() -> int:
         "raw_replay_x_realtime": round(span_s / raw_s),
         "raw_replay_peak_rss_mb": round(raw_rss),
         "raw_mb": round(raw.stat().st_size / 1e6, 1),
+        "parts_replay_s": round(parts_s, 3),
+        "parts_replay_runs_s": [round(w, 3) for w, _, _ in full_parts],
+        "parts_replay_peak_rss_mb": round(parts_rss),
+        "parts_jsonl_same_as_one_file": parts_same,
         "startup_s": round(start_s, 3),
         "csv_read_alone_s": round(read_s, 3),
         "csv_read_alone_cpu_s": round(read_cpu, 3),
@@ -308,6 +352,9 @@ def main() -> int:
     print(f"  of which interpreter start + imports:   {start_s:7.2f} s  = {start_s / full_s:.0%}")
     print(f"  the same from the band's .swraw:        {raw_s:7.2f} s {res['raw_replay_x_realtime']:>9} x real time, "
           f"peak RSS {res['raw_replay_peak_rss_mb']} MB ({res['raw_mb']:.0f} MB file)")
+    same = "byte for byte the one file's" if parts_same else "DIFFERS from the one file's"
+    print(f"  the same .swraw as 2 parts, together:   {parts_s:7.2f} s {round(span_s / parts_s):>9} x real time, "
+          f"peak RSS {res['parts_replay_peak_rss_mb']} MB; JSONL {same}")
     print(f"  CSV reader alone (fresh process):       {read_s:7.2f} s  = {read_s / full_s:.0%} of the full replay's wall, "
           f"CPU {read_cpu:.2f} s, peak RSS {res['csv_read_alone_peak_rss_mb']} MB")
     print("    (in the replay, reading runs on its own threads, overlapping the analysis)")

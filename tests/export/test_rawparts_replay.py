@@ -27,6 +27,7 @@ def morning() -> tuple[np.ndarray, int]:
     from spasmwatch.sim import Scenario, simulate
 
     rec = simulate(Scenario(duration_s=900.0, seed=3, rate_hz=RATE, clusters=1))
+    assert rec.gyro is not None
     counts = np.column_stack([np.rint(rec.acc * 1000), np.rint(rec.gyro * 10)]).astype(np.int16)
     (c,) = rec.truth["clusters"]
     return counts, int((c["start"] + c["end"]) / 2 * RATE)
