@@ -135,3 +135,16 @@ def test_parts_of_other_boots_overlaps_and_csv_are_refused(tmp_path: Path, morni
     csv.write_text("t,ax,ay,az\n0,0,0,1\n0.02,0,0,1\n")
     res = cli("replay", str(a), str(csv), "--jsonl")
     assert res.returncode == 2 and f"{csv}: is not a raw recording (.swraw)" in res.stderr
+
+
+def test_a_boot_file_from_before_parts_and_an_empty_part_in_glob_order(tmp_path: Path, morning: tuple[np.ndarray, int]) -> None:
+    """As 'band-1-boot4*.swraw' lists them: -000, -001 (opened at the next noon, nothing written
+    yet), then the boot's start from before parts; replayed in index order as one recording."""
+    counts, cut = morning
+    whole = write(tmp_path / "whole.swraw", counts, 0)
+    old = write(tmp_path / "band-1-boot4.swraw", counts[:cut], 0)
+    p0 = write(tmp_path / "band-1-boot4-000.swraw", counts[cut:], cut, origin=cut)
+    p1 = write(tmp_path / "band-1-boot4-001.swraw", counts[:0], len(counts), origin=len(counts))
+    one, parts = cli("replay", str(whole), "--jsonl"), cli("replay", str(p0), str(p1), str(old), "--jsonl")
+    assert parts.returncode == 0, parts.stderr
+    assert parts.stdout == one.stdout and parts.stderr == ""
