@@ -80,7 +80,7 @@ def test_a_gap_between_parts_is_held_and_reported(tmp_path: Path, morning: tuple
     one, parts = cli("replay", str(whole), "--jsonl"), cli("replay", str(a), str(b), "--jsonl")
     assert parts.returncode == 0, parts.stderr
     assert parts.stdout == one.stdout
-    assert f"{a} .. {b} (2 parts): 104 samples (2.0 s) missing in 1 gap(s) (1 between parts)" in parts.stderr
+    assert f"{a} .. {b} (2 parts): 104 samples (2.0 s) missing in 1 gap(s) (1 between parts, e.g. a part not given): dropped" in parts.stderr
 
 
 def test_export_raw_of_parts_is_the_csv_of_their_samples(tmp_path: Path, morning: tuple[np.ndarray, int]) -> None:

@@ -76,7 +76,7 @@ def gaps_note(rec: RawRecording) -> str | None:
     gaps, missing, between = rec.gaps()
     if not gaps:
         return None
-    parts = f" ({between} between parts)" if between else ""
+    parts = f" ({between} between parts, e.g. a part not given)" if between else ""
     return (
         f"{rec.name}: {missing} samples ({missing / rec.rate_hz:.1f} s) missing in {gaps} gap(s){parts}: dropped by the band, "
         "lost on the radio, or not kept while the daemon paused raw recording (docs/host.md, 'Raw samples'); "
