@@ -19,13 +19,13 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import aiohttp
 
 from spasmwatch import __version__
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.api import Json
+from spasmwatch.urls import http_failure, url_host
 
 log = logging.getLogger(__name__)
 
@@ -35,17 +35,6 @@ class HeartbeatSettings:
     url: str
     every_s: float = K.HEARTBEAT_EVERY_S
     timeout_s: float = K.HEARTBEAT_TIMEOUT_S
-
-
-def url_host(url: str) -> str:
-    """``host[:port]`` of ``url``: no user name or password, no path, no query."""
-    u = urlsplit(url)
-    host = u.hostname or "?"
-    host = f"[{host}]" if ":" in host else host
-    try:
-        return f"{host}:{u.port}" if u.port is not None else host
-    except ValueError:  # a port that is no number (the config refuses it)
-        return host
 
 
 class Heartbeat:
@@ -125,10 +114,8 @@ class Heartbeat:
                     return f"HTTP {resp.status} {resp.reason or ''}".rstrip()
         except TimeoutError:
             return f"no answer within {self.settings.timeout_s:g} s"
-        except aiohttp.ClientConnectorError as e:  # its text names host and port only
-            return f"cannot connect: {e.os_error.strerror or e.os_error}"
-        except (aiohttp.ClientError, OSError) as e:  # some carry the whole URL in their text: the kind only
-            return f"{type(e).__name__}" + (f": {e.strerror}" if isinstance(e, OSError) and e.strerror else "")
+        except (aiohttp.ClientError, OSError) as e:  # some carry the whole URL in their text: never used
+            return http_failure(e)
 
     def status(self) -> Json:
         """For /api/status and 'spasmwatch status'."""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol, TypeVar
 
 import aiohttp
@@ -11,31 +12,42 @@ from spasmwatch import __version__
 from spasmwatch.alerts.channels.base import ChannelError, ChannelSettings, SettingsChannel
 from spasmwatch.alerts.channels.outbox import Outbox, ResendsThroughDispatcher
 from spasmwatch.alerts.model import Notification
+from spasmwatch.urls import http_failure, redact, url_origin, url_secrets
 
 USER_AGENT = f"spasmwatch/{__version__}"
 # Worth another try: the server is busy or broken for now, not telling us we are wrong.
 RETRY_STATUS = frozenset({408, 425, 429}) | frozenset(range(500, 600))
+# How much of a refusing receiver's reply its error quotes (characters): ntfy's JSON error fits.
+REPLY_QUOTED_CHARS = 200
 
 
 class HttpPoster:
-    def __init__(self, channel: str, timeout_s: float) -> None:
-        self.channel = channel
+    """POSTs to one URL. Its failures (ChannelError) name the channel and ``scheme://host[:port]``
+    only, never the path, query, user name or password (an ntfy topic, a webhook's token:
+    spasmwatch/urls.py): their text goes to the journal, the store and the status, MQTT's included.
+    A receiver's reply is quoted with those, and ``secrets`` (a token the request carries), cut out."""
+
+    def __init__(self, channel: str, url: str, timeout_s: float, secrets: Iterable[str] = ()) -> None:
+        self.channel, self.url = channel, url
+        self.origin = url_origin(url)
+        self.secrets = [*url_secrets(url), *(s for s in secrets if s)]
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
 
-    async def post(self, url: str, data: bytes, headers: dict[str, str]) -> None:
+    async def post(self, data: bytes, headers: dict[str, str]) -> None:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=self.timeout, headers={"User-Agent": USER_AGENT})
         try:
-            async with self._session.post(url, data=data, headers=headers) as resp:
+            async with self._session.post(self.url, data=data, headers=headers) as resp:
                 if resp.status >= 300:
-                    body = (await resp.text(errors="replace"))[:200]
-                    raise ChannelError(self.channel, f"HTTP {resp.status} from {url}: {body}",
+                    body = redact((await resp.text(errors="replace"))[:REPLY_QUOTED_CHARS], self.secrets)
+                    raise ChannelError(self.channel, f"HTTP {resp.status} from {self.origin}: {body}",
                                        retryable=resp.status in RETRY_STATUS)  # fmt: skip
-        except aiohttp.ClientError as e:
-            raise ChannelError(self.channel, f"POST {url} failed: {type(e).__name__}: {e}") from e
-        except TimeoutError as e:
-            raise ChannelError(self.channel, f"POST {url}: no answer within {self.timeout.total:g} s") from e
+        except TimeoutError:  # (before OSError, which it is)
+            raise ChannelError(self.channel, f"POST to {self.origin}: no answer within {self.timeout.total:g} s") from None
+        except (aiohttp.ClientError, OSError, ValueError) as e:
+            # ``from None``: a traceback logged later (the dispatcher's) must not show the URL either.
+            raise ChannelError(self.channel, f"POST to {self.origin} failed: {http_failure(e)}") from None
 
     async def close(self) -> None:
         if self._session is not None:
@@ -44,6 +56,9 @@ class HttpPoster:
 
 
 class HttpSettings(ChannelSettings, Protocol):
+    @property
+    def url(self) -> str: ...
+
     @property
     def timeout_s(self) -> float: ...
 
@@ -65,7 +80,11 @@ class HttpChannel(SettingsChannel[H], ResendsThroughDispatcher):
     def __init__(self, settings: H, outbox: Outbox | None = None) -> None:
         super().__init__(settings)
         self.outbox = outbox
-        self._http = HttpPoster(settings.name, settings.timeout_s)
+        self._http = HttpPoster(settings.name, settings.url, settings.timeout_s, self.secrets())
+
+    def secrets(self) -> list[str]:
+        """What the requests carry besides the URL that a reply must not have quoted (a token)."""
+        return []
 
     async def send(self, n: Notification) -> None:
         self._keep(n)  # a retry's: kept already, nothing changes

@@ -78,6 +78,9 @@ def wants_ack_button(n: Notification) -> bool:
 
 
 class NtfyChannel(HttpChannel[NtfySettings]):
+    def secrets(self) -> list[str]:
+        return [self.settings.token] if self.settings.token else []
+
     def headers(self, n: Notification) -> dict[str, str]:
         h = {
             "Title": header_text(n.title),
@@ -99,4 +102,4 @@ class NtfyChannel(HttpChannel[NtfySettings]):
         return h
 
     async def post(self, n: Notification) -> None:
-        await self._http.post(self.settings.url, n.text.encode(), self.headers(n))
+        await self._http.post(n.text.encode(), self.headers(n))

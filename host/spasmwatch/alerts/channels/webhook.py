@@ -20,6 +20,9 @@ class WebhookSettings:
 
 
 class WebhookChannel(HttpChannel[WebhookSettings]):
+    def secrets(self) -> list[str]:
+        return list(self.settings.headers.values())  # an Authorization header's token
+
     def payload(self, n: Notification) -> dict[str, object]:
         """``spasmwatch.alert/1``, plus ``page_url`` when set: a receiver that forwards to a phone
         can link to the page that acknowledges (the schema's fields are only ever added)."""
@@ -36,4 +39,4 @@ class WebhookChannel(HttpChannel[WebhookSettings]):
             "Idempotency-Key": n.key,  # the same on a retry and a later daemon's resend
             **self.settings.headers,
         }
-        await self._http.post(self.settings.url, body, headers)
+        await self._http.post(body, headers)
