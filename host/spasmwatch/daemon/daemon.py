@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 import os
 from collections import deque
@@ -128,6 +129,9 @@ class Daemon:
                 ch.why_not_resend = self._why_not_resend  # its events held late: kept at a stop, or while the broker is away
             if isinstance(ch, MqttChannel) and ch.on_command is None:
                 ch.on_command = self._mqtt_command  # Home Assistant's buttons: acknowledge, test alarm
+        for name, mqtt in self._mqtt.items():
+            if mqtt.on_connected is None:
+                mqtt.on_connected = functools.partial(self._mqtt_up, name, mqtt)  # a broker back: not failing any more
         self.engine = AlertEngine(self.clock.wall, self._notify, alert_settings, self._transition, store.last_alert_id())
         # The local sound repeats an alarm until someone answers it, on this daemon's ticks.
         self._sounds = [ch for ch in self.dispatcher.channels.values() if isinstance(ch, SoundChannel)]
@@ -364,6 +368,15 @@ class Daemon:
         if self.dispatcher.note_sent(name, what, error):
             self._failing_changed()
         return error is None
+
+    def _mqtt_up(self, name: str, mqtt: MqttChannel) -> None:
+        """Paho (re)connected every link of MQTT channel ``name`` (on this loop, from the channel):
+        a success for the dispatcher's ``failing``. Without it, a broker back after an outage left
+        the channel listed as failing until the next notification or status change, hours maybe;
+        paho re-says the retained state and sends the events it held by itself as it reconnects."""
+        if self.dispatcher.note_sent(name, f"the connection to {mqtt.broker}", None):
+            log.warning("%s: reaches %s again", name, mqtt.broker)
+            self._failing_changed()
 
     def _failing_besides(self, name: str, status: Json) -> tuple[FailingChannel, ...]:
         """The failing channels MQTT channel ``name`` can tell Home Assistant of: all but itself

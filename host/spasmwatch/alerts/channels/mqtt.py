@@ -275,8 +275,10 @@ class _Link:
         device: str,
         late: Callable[[bytes], bool] = lambda payload: False,
         command: Callable[[_Link, paho.MQTTMessage], None] | None = None,
+        up: Callable[[], None] = lambda: None,
     ) -> None:
         self.s, self.device, self.t = s, device, topics(s, device)
+        self.up = up  # told (in paho's thread) after each CONNACK that took us, the re-say handed over
         # Whether a held event (its payload) is no longer worth sending, asked in paho's thread as
         # the link reconnects; True: the channel has logged it and forgotten it in the outbox.
         self.late = late
@@ -336,6 +338,7 @@ class _Link:
             client.subscribe(self.t["command"], qos=1)
         self.connected.set()
         self.answered.set()
+        self.up()
 
     def _on_message(self, _c: paho.Client, _u: Any, m: paho.MQTTMessage) -> None:
         if self.command is not None and m.topic == self.t["command"]:
@@ -489,6 +492,10 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         # link. None (no daemon): the links subscribe to nothing and offer no buttons, which would
         # do nothing; nor with ``commands`` off.
         self.on_command = on_command
+        # Told on the event loop that opened the links when paho (re)connected them all (the
+        # daemon sets it: a broker back ends the channel's failure at once, not at the next
+        # notification or status change). None: nobody is told.
+        self.on_connected: Callable[[], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop the links were opened from
         self._links: dict[str, _Link] = {}
         self._status: dict[str, BandStatus] = {}
@@ -674,15 +681,42 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         link = self._links.get(device)
         if link is None:
             takes = self.settings.commands and self.on_command is not None
-            if takes:
-                try:
-                    self._loop = asyncio.get_running_loop()  # commands are handed over to it
-                except RuntimeError:
+            try:
+                self._loop = asyncio.get_running_loop()  # commands and (re)connects are handed over to it
+            except RuntimeError:
+                if takes:
                     log.warning("%s: opened outside an event loop: %s takes no commands", self.name, device)
-                    takes = False
-            link = self._links[device] = _Link(self.settings, device, self._held_late, self._command if takes else None)
+                takes = False
+            link = self._links[device] = _Link(self.settings, device, self._held_late, self._command if takes else None, self._link_up)
             link.start()
         return link
+
+    @property
+    def broker(self) -> str:
+        """``host:port`` of the broker, as the channel's errors and logs name it."""
+        return f"{self.settings.host}:{self.settings.port}"
+
+    def _link_up(self) -> None:
+        """A link (re)connected, in paho's thread: the event loop is told (``on_connected``
+        belongs to it, as the dispatcher's failing record does)."""
+        loop = self._loop
+        if loop is None or self.on_connected is None:
+            return
+        try:
+            loop.call_soon_threadsafe(self._tell_connected)
+        except RuntimeError:  # the loop is closed: the daemon has stopped
+            pass
+
+    def _tell_connected(self) -> None:
+        """``on_connected``, once every link is up (one band's link back while another's is still
+        down does not mean the broker is reached for all)."""
+        act = self.on_connected
+        if act is None or not self._links or not all(link.connected.is_set() for link in self._links.values()):
+            return
+        try:
+            act()
+        except Exception:  # a bug there must not be lost silently, nor stop the loop's callbacks
+            log.exception("%s: telling of the connection to %s failed", self.name, self.broker)
 
     def _command(self, link: _Link, m: paho.MQTTMessage) -> None:
         """A message on ``link``'s command topic, in paho's thread: handed to the event loop
