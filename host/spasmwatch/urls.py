@@ -11,6 +11,7 @@ failure in ``http_failure``'s words, never its text (some carry the whole URL).
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -20,6 +21,8 @@ import aiohttp
 # segment or query value ("v1", "x") guards nothing, and cutting it would garble the reply.
 MIN_SECRET_CHARS = 4
 REDACTED = "[…]"
+_URL_RE = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
+_URL_TAIL = ".,:;!?)]}"  # punctuation after a URL in a sentence, not part of it
 
 
 def url_host(url: str) -> str:
@@ -36,6 +39,18 @@ def url_host(url: str) -> str:
 def url_origin(url: str) -> str:
     """``scheme://host[:port]`` of ``url`` (``url_host`` with its scheme: http and https differ)."""
     return f"{urlsplit(url).scheme or '?'}://{url_host(url)}"
+
+
+def scrub_urls(text: str) -> str:
+    """Every URL in ``text`` said as its origin (``url_origin``): for a text worded elsewhere or
+    earlier (an error an older spasmwatch kept in the store), whose URLs are not known apart."""
+
+    def origin(m: re.Match[str]) -> str:
+        url = m.group()
+        tail = len(url) - len(url.rstrip(_URL_TAIL))  # "from https://h/topic: 403" keeps its ':'
+        return url_origin(url[: len(url) - tail]) + url[len(url) - tail :]
+
+    return _URL_RE.sub(origin, text)
 
 
 def url_secrets(url: str) -> list[str]:

@@ -221,3 +221,27 @@ async def _until(ok: Any, what: str, timeout_s: float = 10.0) -> None:
     while not ok():
         assert time.monotonic() < deadline, f"{what}: not within {timeout_s:g} s"
         await asyncio.sleep(0.05)
+
+
+def test_a_failure_an_older_spasmwatch_kept_is_shown_and_kept_without_its_secret(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The store keeps a failing channel's first error across restarts: one the old code worded
+    (the whole URL) was shown by every status after the update, until the channel delivered."""
+    caplog.set_level(logging.DEBUG)
+    db, url = tmp_path / "db.sqlite", f"https://ntfy.sh/{TOPIC}"
+    with Store(db) as store:
+        store.keep_failing("ntfy:anna", NOW, f"ntfy:anna: HTTP 403 from {url}: forbidden")
+        gone = f"webhook:gone: POST http://127.0.0.1:9/hooks/{HOOK}?token={QUERY} failed: ClientConnectorError: cannot connect"
+        store.keep_failing("webhook:gone", NOW, gone)  # taken out of the config since
+
+    async def main() -> None:
+        with Store(db) as store:
+            d = Daemon(store, [], {"ntfy:anna": NtfyChannel(NtfySettings(url=url, name="ntfy:anna"))}, clock=_WallClock())
+            [f] = d.status()["channels_failing"]
+            assert (f["channel"], f["since"], f["error"]) == ("ntfy:anna", NOW, "ntfy:anna: HTTP 403 from https://ntfy.sh: forbidden"), f
+            assert [(r.channel, r.since_wall_s, r.error) for r in store.failing_channels()] == [("ntfy:anna", NOW, f["error"])]
+            await d.dispatcher.close()
+
+    asyncio.run(main())
+    ours = "\n".join(logging.Formatter().format(r) for r in caplog.records if r.name.startswith("spasmwatch"))
+    assert "webhook:gone: failing since" in ours and "http://127.0.0.1:9 failed: ClientConnectorError" in ours, ours
+    _no_secret("spasmwatch's log", ours)

@@ -12,7 +12,7 @@ from spasmwatch import __version__
 from spasmwatch.alerts.channels.base import ChannelError, ChannelSettings, SettingsChannel
 from spasmwatch.alerts.channels.outbox import Outbox, ResendsThroughDispatcher
 from spasmwatch.alerts.model import Notification
-from spasmwatch.urls import http_failure, redact, url_origin, url_secrets
+from spasmwatch.urls import http_failure, redact, scrub_urls, url_origin, url_secrets
 
 USER_AGENT = f"spasmwatch/{__version__}"
 # Worth another try: the server is busy or broken for now, not telling us we are wrong.
@@ -33,6 +33,11 @@ class HttpPoster:
         self.secrets = [*url_secrets(url), *(s for s in secrets if s)]
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
+
+    def scrub(self, text: str) -> str:
+        """``text`` with the URL said as its origin and every secret cut out: an error an older
+        spasmwatch worded (the store keeps a failing channel's first error across restarts)."""
+        return redact(scrub_urls(text), self.secrets)
 
     async def post(self, data: bytes, headers: dict[str, str]) -> None:
         if self._session is None or self._session.closed:
@@ -95,6 +100,10 @@ class HttpChannel(SettingsChannel[H], ResendsThroughDispatcher):
                 self._sent(n, refused=str(e))
             raise
         self._sent(n)
+
+    def scrub(self, text: str) -> str:
+        """``text`` without this channel's URL secrets (``HttpPoster.scrub``)."""
+        return self._http.scrub(text)
 
     async def post(self, n: Notification) -> None:
         raise NotImplementedError

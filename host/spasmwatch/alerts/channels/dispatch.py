@@ -26,10 +26,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from spasmwatch.alerts.channels._http import HttpChannel
 from spasmwatch.alerts.channels.base import Channel, ChannelError
 from spasmwatch.alerts.channels.outbox import ResendsThroughDispatcher
 from spasmwatch.alerts.model import Audience, Notification, Urgency
 from spasmwatch.store.rows import FailingRow
+from spasmwatch.urls import scrub_urls
 
 log = logging.getLogger("spasmwatch.alerts.dispatch")
 T = TypeVar("T")
@@ -164,11 +166,23 @@ class Dispatcher:
         for r in self._keep_failing("failing channels", "read them", lambda s: s.failing_channels()) or []:
             since = dt.datetime.fromtimestamp(r.since_wall_s).strftime("%Y-%m-%d %H:%M")
             if r.channel in self.channels:
-                self._failing[r.channel] = (r.since_wall_s, r.error)
-                log.warning("%s: failing since %s before this start (%s): shown as failing until it delivers", r.channel, since, r.error)
+                error = self._scrubbed(r)
+                self._failing[r.channel] = (r.since_wall_s, error)
+                log.warning("%s: failing since %s before this start (%s): shown as failing until it delivers", r.channel, since, error)
             else:
                 self._keep_failing(r.channel, "forget it", lambda s: s.forget_failing(r.channel))
-                log.info("%s: failing since %s before this start (%s), and no longer configured: forgotten", r.channel, since, r.error)
+                # Its URLs said as their host: an older spasmwatch kept errors quoting the whole URL.
+                log.info("%s: failing since %s before this start (%s), and no longer configured: forgotten", r.channel, since, scrub_urls(r.error))
+
+    def _scrubbed(self, r: FailingRow) -> str:
+        """A kept failure's error without its channel's URL secrets, and so in the store too: one
+        an older spasmwatch kept quoted the whole URL (an ntfy topic), shown by every status."""
+        ch = self.channels[r.channel]
+        error = ch.scrub(r.error) if isinstance(ch, HttpChannel) else r.error
+        if error != r.error:
+            self._keep_failing(r.channel, "forget its old error", lambda s: s.forget_failing(r.channel))
+            self._keep_failing(r.channel, "keep it", lambda s: s.keep_failing(r.channel, r.since_wall_s, error))
+        return error
 
     def _keep_failing(self, name: str, what: str, call: Callable[[FailingStore], T]) -> T | None:
         """``call(failing_store)``, or None without one or when it fails (a full disk never holds a
