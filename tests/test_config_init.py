@@ -80,6 +80,8 @@ def test_init_with_bands_and_a_new_ntfy_topic(tmp_path: Path) -> None:
         assert 'transport' not in config.read_text().split("[[bands]]", 1)[1]  # the default, as the config has it
         (url,) = [n.url for n in cfg.channels.ntfy]
         assert TOPIC_RE.fullmatch(url), url
+        # Named: the channel's name goes to the journal, the status and Home Assistant; the topic must not.
+        assert [n.ref_name for n in cfg.channels.ntfy] == ["phones"] and "ntfy:phones" in cfg.channels.refs()
         topic = url.rsplit("/", 1)[1]
         assert f"phones: the alarms go to the ntfy topic {topic} ({url})\n" in r.stdout
         assert f"tap +,\n  topic {topic}, Subscribe" in r.stdout

@@ -137,6 +137,7 @@ _NTFY_ON = """\
 # anyone who knows it reads the alarms (and can send false ones). Keep it private, like a password.
 [[channels.ntfy]]
 url = {url}
+name = "phones"  # the journal, the status and Home Assistant name the channel by it, never by the topic
 """
 
 _NTFY_OFF = """\
@@ -144,6 +145,7 @@ _NTFY_OFF = """\
 # you: remove the two '#' to use it. The topic is the only key: anyone who knows it reads the alarms.
 # [[channels.ntfy]]
 # url = {url}
+# name = "phones"  # the journal, the status and Home Assistant name the channel by it, never by the topic
 """
 
 _MORE = """

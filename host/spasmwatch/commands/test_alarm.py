@@ -23,7 +23,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("test-alarm", help="send a test alarm on every notification channel and say which took it",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     add_config_arg(p)
-    p.add_argument("--channel", help="only this channel, named as caregivers name it (sound, desktop, mqtt, ntfy:TOPIC, ...); "
+    p.add_argument("--channel", help="only this channel, named as caregivers name it (sound, desktop, mqtt, ntfy:NAME, ...); "
                    "a wrong name lists the configured ones")
     p.add_argument("--by", default=getpass.getuser(), help="who sends it, said in the message (default: your user name)")
     p.set_defaults(func=run)
