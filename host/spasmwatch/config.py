@@ -36,6 +36,7 @@ import tomlkit
 from spasmwatch.alerts.model import SOUND_REPEAT_EVERY_S, SOUND_REPEAT_FOR_S, AlertSettings, BandFault, Urgency
 from spasmwatch.daemon.consts import HEARTBEAT_EVERY_MAX_S, HEARTBEAT_EVERY_MIN_S, HEARTBEAT_EVERY_S, RAW_KEEP_DAYS, RAW_RESERVE_MB
 from spasmwatch.errors import ConfigError
+from spasmwatch.urls import scrub_urls
 
 CONFIG_ENV = "SPASMWATCH_CONFIG"
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -75,6 +76,11 @@ def _list_of(*options: str) -> dict[str, Any]:
     """A list whose items are each one of ``options``; both messages name them all."""
     item = _choice(*options)
     return {"expect": "a list of " + item["expect"].removeprefix("one of "), "item": item}
+
+
+# The keys whose URL carries a secret in its path or query: [[channels.webhook]], [[channels.ntfy]],
+# [daemon.heartbeat] (page_url is refused with a token in it).
+_SECRET_URL_KEYS = frozenset({"url"})
 
 
 def _url(v: str) -> bool:
@@ -409,6 +415,12 @@ def _scalar(tp: type[Any], v: Any, key: str, meta: Mapping[str, Any], where: _Wh
 
 
 def _raise(where: _Where, key: str, expect: str, v: Any) -> Any:
+    if key in _SECRET_URL_KEYS and isinstance(v, str):
+        # Its path and query are the secret (an ntfy topic, a webhook or heartbeat token) and the
+        # daemon's start, where this is said, writes to the journal: the rest shows the mistake.
+        shown = scrub_urls(v) if "://" in v else v.split("/", 1)[0]
+        if shown != v:
+            raise where.error(key, f"expected {expect}, got {_got(shown)} and a path, not repeated here (it may be the secret)")
     raise where.error(key, f"expected {expect}, got {_got(v)}")
 
 

@@ -15,8 +15,6 @@ import re
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-import aiohttp
-
 # A reply's echo of a secret is cut only from this length on (characters): a shorter path
 # segment or query value ("v1", "x") guards nothing, and cutting it would garble the reply.
 MIN_SECRET_CHARS = 4
@@ -78,6 +76,7 @@ def http_failure(e: BaseException) -> str:
     """An HTTP request's failure (aiohttp's or the OS's) in words that hold no URL: the kind, and
     the OS's reason for a connection that failed (``ClientConnectorError`` and ``TooManyRedirects``,
     ``InvalidURL`` and ``ClientResponseError`` carry the URL in their text, so no text is used)."""
+    import aiohttp  # here: the config imports this module, and most commands never talk HTTP
     if isinstance(e, aiohttp.ClientConnectorError):
         return f"cannot connect: {e.os_error.strerror or e.os_error}"  # (its text: the host and port only)
     reason = e.strerror if isinstance(e, OSError) and e.strerror else None

@@ -245,3 +245,22 @@ def test_a_failure_an_older_spasmwatch_kept_is_shown_and_kept_without_its_secret
     ours = "\n".join(logging.Formatter().format(r) for r in caplog.records if r.name.startswith("spasmwatch"))
     assert "webhook:gone: failing since" in ours and "http://127.0.0.1:9 failed: ClientConnectorError" in ours, ours
     _no_secret("spasmwatch's log", ours)
+
+
+@pytest.mark.parametrize("text", [
+    f'[[channels.ntfy]]\nurl = "htps://ntfy.sh/{TOPIC}"',  # a typo in the scheme: the topic is real
+    f'[[channels.webhook]]\nurl = "ftp://{USER}:{PASSWORD}@hooks.example/{HOOK}?token={QUERY}"',
+    f'[daemon.heartbeat]\nurl = "hc-ping.com/{HOOK}"',
+])  # fmt: skip
+def test_a_config_error_on_a_url_names_its_host_not_its_secret(tmp_path: Path, text: str) -> None:
+    """The daemon's start says a config error, to the journal when systemd runs it: the key, what
+    is expected and the host show the mistake; the path and query are not repeated."""
+    from spasmwatch.config import load_config
+    from spasmwatch.errors import ConfigError
+
+    config = tmp_path / "config.toml"
+    config.write_text(text + "\n")
+    with pytest.raises(ConfigError) as e:
+        load_config(config)
+    assert "url: expected" in str(e.value) and "not repeated here" in str(e.value), e.value
+    _no_secret("the config error", str(e.value))
