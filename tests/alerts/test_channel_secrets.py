@@ -264,3 +264,19 @@ def test_a_config_error_on_a_url_names_its_host_not_its_secret(tmp_path: Path, t
         load_config(config)
     assert "url: expected" in str(e.value) and "not repeated here" in str(e.value), e.value
     _no_secret("the config error", str(e.value))
+
+
+def test_an_unnamed_ntfy_channel_is_warned_of_without_its_topic(caplog: pytest.LogCaptureFixture) -> None:
+    """Without ``name`` an ntfy channel is called after its topic, in every text above: the
+    daemon says so at each start (naming the table and host), until the family names it."""
+    import tomllib
+
+    from spasmwatch.config import from_dict
+    from spasmwatch.daemon.wiring import channels_from
+
+    text = f'[[channels.ntfy]]\nurl = "https://ntfy.sh/{TOPIC}"\n[[channels.ntfy]]\nurl = "https://ntfy.sh/{TOPIC_DOWN}"\nname = "grandma"\n'
+    with caplog.at_level(logging.WARNING, logger="spasmwatch"):
+        channels_from(from_dict(tomllib.loads(text), "config.toml"))
+    [said] = [r.getMessage() for r in caplog.records if "has no name" in r.getMessage()]
+    assert said.startswith("[channels.ntfy #1] (https://ntfy.sh) has no name: "), said
+    _no_secret("the warning", said)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shlex
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +19,9 @@ from spasmwatch.config import Band, Config
 from spasmwatch.daemon.heartbeat import HeartbeatSettings
 from spasmwatch.errors import ConfigError
 from spasmwatch.transport import Link, open_link
+from spasmwatch.urls import url_origin
+
+log = logging.getLogger(__name__)
 
 
 def channels_from(cfg: Config) -> dict[str, Channel]:
@@ -32,8 +36,13 @@ def channels_from(cfg: Config) -> dict[str, Channel]:
     for w in ch.webhook:
         name = f"webhook:{w.ref_name}"
         out[name] = WebhookChannel(WebhookSettings(url=w.url, name=name, page_url=page_url))
-    for n in ch.ntfy:
+    for i, n in enumerate(ch.ntfy, 1):
         name = f"ntfy:{n.ref_name}"
+        if not n.name:
+            # Said at each start, without the topic: the channel's name is in every log line, the
+            # status and MQTT's retained status, and this one is the key to the alarms.
+            log.warning("[channels.ntfy #%d] (%s) has no name: the journal, the status and Home Assistant call it after its topic, "
+                        "which is its secret; set name = \"phones\" (and list it as ntfy:phones in [[caregivers]])", i, url_origin(n.url))  # fmt: skip
         out[name] = NtfyChannel(NtfySettings(url=n.url, name=name, token=n.token, page_url=page_url))
     if ch.mqtt.enabled:
         m = ch.mqtt
