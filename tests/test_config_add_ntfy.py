@@ -68,17 +68,21 @@ def test_add_ntfy_new_with_a_caregiver_appends_both_tables_after_the_last_byte(t
     assert topics[0] != topics[1] and all(len(t) == len("spasmwatch-") + 24 for t in topics)  # 144 random bits each time
 
 
-def test_add_ntfy_url_without_a_caregiver_is_a_house_channel_named_by_its_topic(tmp_path: Path) -> None:
+def test_add_ntfy_url_without_a_caregiver_is_a_house_channel_named_phones(tmp_path: Path) -> None:
+    """Without --name the channel is "phones" (then "phones-2"): unnamed, the config calls it by its
+    topic, the secret, in the journal, the status and Home Assistant (it was ntfy:our-home)."""
     config = tmp_path / "c.toml"
     assert cli(tmp_path, "config", "init", "--band", "crib", "--config", str(config)).returncode == 0
     before = config.read_bytes()
     r = cli(tmp_path, "config", "add-ntfy", "https://ntfy.example.org/our-home", "--config", str(config))
     assert r.returncode == 0 and config.read_bytes().startswith(before), r.stderr
     cfg = load_config(config)
-    assert cfg.channels.ntfy == [Ntfy(url="https://ntfy.example.org/our-home")] and cfg.caregivers == []
+    assert cfg.channels.ntfy == [Ntfy(url="https://ntfy.example.org/our-home", name="phones")] and cfg.caregivers == []
     assert "topic our-home, 'Use another server': https://ntfy.example.org, Subscribe" in r.stdout and "make it long and random" in r.stdout
-    assert "ntfy:our-home: no caregiver names it, so it gets what every house channel gets (alarms, warnings, band notices)\n" in r.stdout
-    assert "spasmwatch test-alarm --channel ntfy:our-home --config" in r.stdout
+    assert "ntfy:phones: no caregiver names it, so it gets what every house channel gets (alarms, warnings, band notices)\n" in r.stdout
+    assert "spasmwatch test-alarm --channel ntfy:phones --config" in r.stdout
+    assert cli(tmp_path, "config", "add-ntfy", "new", "--config", str(config)).returncode == 0
+    assert [n.name for n in load_config(config).channels.ntfy] == ["phones", "phones-2"]
     hook = cli(tmp_path, "config", "add-webhook", "https://hooks.example.org/spasm", "--caregiver", "dad", "--config", str(config))
     assert hook.returncode == 0 and hook.stdout.startswith(f"added [channels.webhook #1] webhook:dad and [caregivers #1] dad at the end of {config}\n"), hook.stderr
     cfg = load_config(config)

@@ -20,7 +20,7 @@ import shutil
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -288,6 +288,21 @@ class NewChannel:
             cg = {"name": self.caregiver, "channels": [self.ref], "min_urgency": self.min_urgency}
             out.append(Entry("caregivers", cg, "the caregiver"))
         return out
+
+
+# The name an ntfy channel added with neither --name nor --caregiver gets ("phones", then "phones-2",
+# ...): without one the config calls it by its topic, which is the secret (docs/alerts.md).
+NTFY_DEFAULT_NAME = "phones"
+
+
+def named(path: Path, new: NewChannel) -> NewChannel:
+    """``new`` with a name: its own, else, for ntfy, the first of NTFY_DEFAULT_NAME, -2, -3... the
+    config at ``path`` has not given a channel (a missing file: left to add_channel to refuse)."""
+    if new.name is not None or new.kind != "ntfy" or not path.is_file():
+        return new
+    taken = {ch.ref_name.casefold() for ch in load_config(path).channels.ntfy}
+    names = (NTFY_DEFAULT_NAME if n == 1 else f"{NTFY_DEFAULT_NAME}-{n}" for n in range(1, len(taken) + 2))
+    return replace(new, name=next(n for n in names if n not in taken))
 
 
 def add_channel(path: Path, new: NewChannel, start: str) -> Config:

@@ -142,7 +142,7 @@ def _add_channel(args: argparse.Namespace, path: Path, given: bool) -> int:
     kind = args.action.removeprefix("add-")
     made = kind == "ntfy" and args.url == "new"
     url = firstrun.new_topic_url() if made else firstrun.check_ntfy_url(args.url, "URL") if kind == "ntfy" else args.url
-    new = firstrun.NewChannel(kind, url, args.name or args.caregiver, args.caregiver, args.min_urgency)
+    new = firstrun.named(path, firstrun.NewChannel(kind, url, args.name or args.caregiver, args.caregiver, args.min_urgency))
     start = firstrun.cmd("config init" + ("" if args.caregiver or kind != "ntfy" else f" --ntfy {shlex.quote(args.url)}"), path, given)
     cfg = firstrun.add_channel(path, new, start)
     added = f"[channels.{kind} #{len(getattr(cfg.channels, kind))}] {new.ref}"
