@@ -69,6 +69,24 @@ def test_gyro_in_rad_s_is_warned_of(tmp_path: Path) -> None:
     assert original.returncode == 0 and "warning" not in original.stderr, original.stderr
 
 
+def test_a_gyro_that_reads_zero_throughout_is_named_not_recorded(tmp_path: Path) -> None:
+    """A logger that wrote 0 for a gyro it did not sample was told its gyro looks like rad/s and to
+    multiply the zeros by 57.2958 (found by the reader's round-trip property test). Now the warning
+    says the gyro was not recorded and to drop the columns; the accelerometer-only replay of the same
+    file gives no warning."""
+    header, data = load(DAILY_LIVING)
+    data[:, 4:7] = 0.0
+    path = save(tmp_path / "no_gyro.csv", header, data)
+    res = cli("replay", str(path), "--jsonl")
+    assert res.returncode == 0, res.stderr
+    (line,) = [line for line in res.stderr.splitlines() if "warning" in line]
+    assert f"spasmwatch replay: warning: {path}: columns gx, gy, gz read 0 at most while the accelerometer saw gravity turn" in line, line
+    assert "the gyro was not recorded" in line and "drop the gx, gy, gz columns" in line and "57.2958" not in line, line
+    accel_only = save(tmp_path / "accel_only.csv", ",".join(header.split(",")[:4]), data[:, :4])
+    res = cli("replay", str(accel_only), "--jsonl")
+    assert res.returncode == 0 and "warning" not in res.stderr, res.stderr
+
+
 def test_gyro_units_ok_silences_the_warning(tmp_path: Path) -> None:
     path = in_rad_s(DAILY_LIVING, tmp_path / "converted.csv")
     res = cli("replay", str(path), "--gyro-units-ok")

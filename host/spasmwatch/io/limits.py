@@ -106,6 +106,11 @@ UNITS_EVIDENCE_DEG = 90.0
 # a thirdsim day that turns 11.6x more than it tilts, about gravity). 0.5 sits
 # between, 3x from either side.
 UNITS_MAX_TURN_RATIO = 0.5
+# Under this largest |rate| (deg/s) over the evidence, the gyro columns are not rad/s but empty: a
+# MEMS gyro's noise alone is 0.05-0.1 deg/s RMS, so a real one never reads this little through 90
+# deg of posture changes, in either unit; a logger that writes 0 for a sensor it did not sample
+# does. Multiplying zeros by 57.3 helps nobody: the warning then says to drop the columns.
+UNITS_DEAD_GYRO_DPS = 0.01
 # Several .swraw parts replayed as one recording must be dated alike: each part's header
 # (wall_start_s of its index_origin) within this many sample intervals of where the first
 # part's dating puts that index. The daemon dates every part of a boot from the one dating

@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spasmwatch.io._format import GYRO, Column, InputWarning
-from spasmwatch.io.limits import UNITS_EVIDENCE_DEG, UNITS_MAX_TURN_RATIO, UNITS_TILT_MIN_DEG, UNITS_WINDOW_S
+from spasmwatch.io.limits import UNITS_DEAD_GYRO_DPS, UNITS_EVIDENCE_DEG, UNITS_MAX_TURN_RATIO, UNITS_TILT_MIN_DEG, UNITS_WINDOW_S
 
 RAD_TO_DEG = 180.0 / math.pi  # 57.2958
 
@@ -125,6 +125,13 @@ class GyroUnitsCheck:
 
 def gyro_units_message(path: str, ev: GyroEvidence) -> str:
     cols = ", ".join(GYRO)
+    if ev.peak < UNITS_DEAD_GYRO_DPS:
+        return (
+            f"{path}: columns {cols} read {ev.peak:.3g} at most while the accelerometer saw gravity turn "
+            f"{ev.tilt_deg:.0f} deg in {ev.changes} posture changes: the gyro was not recorded (a logger writing 0 "
+            f"for a sensor it did not sample?). The detector would see no rotation at all: drop the {cols} "
+            "columns to replay it with the accelerometer-only detector (replay --gyro-units-ok silences this)"
+        )
     return (
         f"{path}: columns {cols} look like rad/s, not deg/s: in {ev.changes} posture changes the accelerometer "
         f"saw gravity turn {ev.tilt_deg:.0f} deg in all, but over the same seconds the gyro integrates to only "
