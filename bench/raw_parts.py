@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path[:0] = [str(Path(__file__).resolve().parents[1] / p) for p in ("host", "firmware")]
+sys.path[:0] = [str(Path(__file__).resolve().parents[1] / p) for p in ("host", "firmware", "tests")]
 
 from spasmwatch.alerts import AlertSettings  # noqa: E402
 from spasmwatch.daemon.daemon import BandSpec, Daemon  # noqa: E402
@@ -29,21 +29,11 @@ from spasmwatch.daemon.session import BandInfo, State  # noqa: E402
 from spasmwatch.io.rawfile import RawReader, RawWriter  # noqa: E402
 from spasmwatch.store import Store  # noqa: E402
 from swcore import protocol as P  # noqa: E402
+from synthetic import HandClock as Clock  # noqa: E402  (the tests' clock moved by hand)
 
 RATE_HZ = 100
 PER_RECORD = 19
 DEVICE = "bench001"
-
-
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def wall(self) -> float:
-        return self.t
-
-    def mono(self) -> float:
-        return self.t
 
 
 def daemon(store: Store, clock: Clock, raw: Path) -> Daemon:

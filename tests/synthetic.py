@@ -105,3 +105,21 @@ class HandClock:
 
     def mono(self) -> float:
         return self.t
+
+
+def fill_store(store: Any) -> Any:
+    """The disk under ``store`` full, as SQLite sees it: its pages capped a few past those it has,
+    then filled, so its next writes fail with "database or disk is full". Returns its connection
+    (``PRAGMA max_page_count`` on it gives the space back)."""
+    import sqlite3
+
+    conn = store._conn
+    assert conn is not None
+    conn.execute("CREATE TABLE filler(x BLOB)")
+    conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0] + 8}")
+    try:
+        while True:
+            conn.execute("INSERT INTO filler VALUES (zeroblob(512))")
+    except sqlite3.OperationalError as e:
+        assert "full" in str(e), e
+    return conn

@@ -31,13 +31,13 @@ from aiohttp import web
 from servers import Watcher, run_then_close, start_broker, stop_broker
 
 from spasmwatch.alerts.channels import Channel, MqttChannel, MqttSettings, NtfyChannel, NtfySettings, RetrySettings, WebhookChannel, WebhookSettings
-from spasmwatch.daemon.daemon import BandSpec, Daemon
+from spasmwatch.daemon.daemon import Daemon
 from spasmwatch.daemon.http import HttpServer
 from spasmwatch.store import Store
 
 from .conftest import Broker, free_port, notice
+from .cot_daemon import NOW, StillClock, alarm, cot_daemon
 
-NOW = 1_800_000_000.0
 STATUS = "sw/cot/status"
 TOPIC = "ada-band-7f3a9c1e5b2d"  # ntfy topics: refused (403), and on a closed port
 TOPIC_DOWN = "grandma-0c4e8a2f6d19"
@@ -51,31 +51,6 @@ FAST = RetrySettings(attempts=2, first_delay_s=0.05, attempt_timeout_s=5.0)
 # How soon after the broker is back the failing listing must clear (s): paho retries 1 s, then
 # 2 s, ... (mqtt.RECONNECT_DELAY_S); the broker is away about 2 s here.
 BACK_WITHIN_S = 8.0
-
-
-class _WallClock:
-    def wall(self) -> float:
-        return NOW
-
-    def mono(self) -> float:
-        return 0.0
-
-
-def _never() -> object:
-    raise AssertionError("the band is not connected in these tests")
-
-
-def _daemon(store: Store, channels: dict[str, Channel]) -> Daemon:
-    store.upsert_device("cot", name="cot", wall_s=NOW)  # seen before: its status is mirrored from the start
-    d = Daemon(store, [BandSpec("cot", _never)], channels, clock=_WallClock())  # type: ignore[arg-type]
-    d.dispatcher.retry = FAST
-    return d
-
-
-def _alarm(d: Daemon) -> None:
-    """A cluster's third spasm through the engine: its alarm goes to every channel."""
-    cluster = d.store.upsert_cluster("cot", "c1", NOW - 20, NOW, 3, NOW, None, False, wall_s=NOW)
-    d.engine.on_spasm("cot", cluster, 3, started_t=NOW - 20)
 
 
 @asynccontextmanager
@@ -133,12 +108,12 @@ def test_failures_name_the_channel_and_host_never_the_urls_secret(
                 "mqtt": MqttChannel(MqttSettings(port=broker.port, timeout_s=5, prefix="sw")),
             }
             with Store(tmp_path / "db.sqlite") as store:
-                d = _daemon(store, channels)
+                d = cot_daemon(store, channels, retry=FAST)
                 server = HttpServer(d, host="127.0.0.1", port=0)
                 _, port = await server.start()
                 await d.start()
                 try:
-                    _alarm(d)
+                    alarm(d)
                     await d.dispatcher.drain()
                     await asyncio.to_thread(w.wait_until, lambda: _failing_listed(w) == 3, "the three failing channels in MQTT's status")
                     async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/api/status") as r:
@@ -189,7 +164,7 @@ def test_mqtt_stops_failing_when_the_broker_comes_back_without_a_notification(tm
     async def main() -> None:
         nonlocal b
         with Store(tmp_path / "db.sqlite") as store:
-            d = Daemon(store, [], {"mqtt": MqttChannel(MqttSettings(port=b.port, timeout_s=1, prefix="sw"))}, clock=_WallClock())
+            d = Daemon(store, [], {"mqtt": MqttChannel(MqttSettings(port=b.port, timeout_s=1, prefix="sw"))}, clock=StillClock())
             d.dispatcher.retry = FAST
             await d.start()
             try:
@@ -235,7 +210,7 @@ def test_a_failure_an_older_spasmwatch_kept_is_shown_and_kept_without_its_secret
 
     async def main() -> None:
         with Store(db) as store:
-            d = Daemon(store, [], {"ntfy:anna": NtfyChannel(NtfySettings(url=url, name="ntfy:anna"))}, clock=_WallClock())
+            d = Daemon(store, [], {"ntfy:anna": NtfyChannel(NtfySettings(url=url, name="ntfy:anna"))}, clock=StillClock())
             [f] = d.status()["channels_failing"]
             assert (f["channel"], f["since"], f["error"]) == ("ntfy:anna", NOW, "ntfy:anna: HTTP 403 from https://ntfy.sh: forbidden"), f
             assert [(r.channel, r.since_wall_s, r.error) for r in store.failing_channels()] == [("ntfy:anna", NOW, f["error"])]

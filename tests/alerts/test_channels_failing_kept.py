@@ -27,46 +27,15 @@ from servers import MqttProxy, Recorder, Watcher, http_recorder, run_then_close
 from spasmwatch.alerts.channels import Channel, MqttChannel, MqttSettings, NtfyChannel, NtfySettings, RetrySettings, WebhookChannel, WebhookSettings
 from spasmwatch.alerts.channels.mqtt import discovery_configs
 from spasmwatch.commands.status import channel_lines
-from spasmwatch.daemon.daemon import BandSpec, Daemon
+from spasmwatch.daemon.daemon import Daemon
 from spasmwatch.store import Store
 
 from .conftest import Broker
+from .cot_daemon import NOW, StillClock, alarm, cot_daemon
 
-NOW = 1_800_000_000.0  # the 03:00 alarm of the first run
 LATER = NOW + 60.0  # the restarted daemon's clock: its restored alarm escalates at NOW + 120 s, not in these runs
 STATUS = "sw/cot/status"
 FAST = RetrySettings(attempts=2, first_delay_s=0.05)
-
-
-class _Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def wall(self) -> float:
-        return self.t
-
-    def mono(self) -> float:
-        return 0.0
-
-
-def _never() -> object:
-    raise AssertionError("the band is not connected in these tests")
-
-
-def _daemon(store: Store, channels: dict[str, Channel], t: float) -> Daemon:
-    store.upsert_device("cot", name="cot", wall_s=NOW)  # seen before: monitored, its status mirrored, from the start
-    d = Daemon(store, [BandSpec("cot", _never)], channels, clock=_Clock(t))  # type: ignore[arg-type]
-    d.dispatcher.retry = FAST
-    return d
-
-
-def _alarm(d: Daemon) -> int:
-    """A cluster's third spasm through the engine: its alarm goes to every channel. Returns its id."""
-    cluster = d.store.upsert_cluster("cot", "c1", NOW - 20, NOW, 3, NOW, None, False, wall_s=NOW)
-    d.engine.on_spasm("cot", cluster, 3, started_t=NOW - 20)
-    [a] = d.engine.snapshot()["alerts"]
-    assert a["state"] == "ALARM", a
-    return int(a["id"])
 
 
 def _ntfy(rx: Recorder, name: str = "ntfy:phone") -> NtfyChannel:
@@ -106,10 +75,10 @@ def test_a_restarted_daemon_shows_the_channel_that_refused_the_alarm_until_it_de
     async def main() -> None:
         async with http_recorder([403]) as phone:  # refused (a wrong token), then taken
             with Store(db) as store:  # the first run: the alarm is refused
-                d = _daemon(store, {"ntfy:phone": _ntfy(phone)}, NOW)
+                d = cot_daemon(store, {"ntfy:phone": _ntfy(phone)}, NOW, retry=FAST)
                 await d.start()
                 try:
-                    _alarm(d)
+                    alarm(d)
                     await d.dispatcher.drain()
                     [first] = d.status()["channels_failing"]
                 finally:
@@ -117,7 +86,7 @@ def test_a_restarted_daemon_shows_the_channel_that_refused_the_alarm_until_it_de
             assert first["since"] == NOW and "403" in first["error"], first
 
             with Store(db) as store:  # restarted a minute later (an update, a crash, a reboot)
-                d = _daemon(store, {"ntfy:phone": _ntfy(phone), "mqtt": _mqtt(broker.port)}, LATER)
+                d = cot_daemon(store, {"ntfy:phone": _ntfy(phone), "mqtt": _mqtt(broker.port)}, LATER, retry=FAST)
                 await d.start()
                 try:
                     assert d.status()["channels_failing"] == [first]  # the page's banner: the same since and error
@@ -137,7 +106,7 @@ def test_a_restarted_daemon_shows_the_channel_that_refused_the_alarm_until_it_de
                     await d.stop()
 
             with Store(db) as store:  # and the run after that shows nothing failing
-                d = _daemon(store, {"ntfy:phone": _ntfy(phone)}, LATER + 30)
+                d = cot_daemon(store, {"ntfy:phone": _ntfy(phone)}, LATER + 30, retry=FAST)
                 assert d.status()["channels_failing"] == []
                 await d.dispatcher.close()
             assert len(phone.seen) == 2  # the alarm (refused) and the test: nothing sent by the restarts
@@ -157,15 +126,15 @@ def test_a_failing_channel_no_longer_configured_after_a_restart_is_dropped_and_s
     async def main() -> None:
         async with http_recorder([403]) as phone, http_recorder([403]) as old:
             with Store(db) as store:
-                d = _daemon(store, {"ntfy:phone": _ntfy(phone), "webhook:old": WebhookChannel(WebhookSettings(url=old.url, name="webhook:old"))}, NOW)
-                _alarm(d)
+                d = cot_daemon(store, {"ntfy:phone": _ntfy(phone), "webhook:old": WebhookChannel(WebhookSettings(url=old.url, name="webhook:old"))}, NOW, retry=FAST)
+                alarm(d)
                 await d.dispatcher.drain()
                 assert [c["channel"] for c in d.status()["channels_failing"]] == ["ntfy:phone", "webhook:old"]
                 await d.dispatcher.close()
             caplog.clear()
             for t in (LATER, LATER + 30):  # the webhook taken out of the config; two restarts
                 with Store(db) as store:
-                    d = _daemon(store, {"ntfy:phone": _ntfy(phone)}, t)
+                    d = cot_daemon(store, {"ntfy:phone": _ntfy(phone)}, t, retry=FAST)
                     assert [(c["channel"], c["since"]) for c in d.status()["channels_failing"]] == [("ntfy:phone", NOW)]
                     assert [(r.channel, r.since_wall_s, r.error) for r in store.failing_channels()] == [("ntfy:phone", NOW, d.status()["channels_failing"][0]["error"])]
                     await d.dispatcher.close()
@@ -193,19 +162,19 @@ def test_mqtts_own_status_failures_are_the_dispatchers_failing_and_logged_once(
 
     async def main() -> None:
         with Store(tmp_path / "db.sqlite") as store:
-            d = _daemon(store, {"mqtt": _mqtt(proxy.port, timeout_s=0.3)}, NOW)
+            d = cot_daemon(store, {"mqtt": _mqtt(proxy.port, timeout_s=0.3)}, NOW, retry=FAST)
             await d.start()
             try:
                 await _until(lambda: bool(d.status()["channels_failing"]), "MQTT failing")
                 [f] = d.status()["channels_failing"]
                 assert f["channel"] == "mqtt" and "broker" in f["error"], f
                 assert [(r.channel, r.since_wall_s, r.error) for r in store.failing_channels()] == [("mqtt", NOW, f["error"])]
-                assert isinstance(d.clock, _Clock)
+                assert isinstance(d.clock, StillClock)
                 d.clock.t = NOW + 10
                 d.mute("cot", 600, "Mum")  # status changes while the broker stays away
                 await _until(lambda: len(published_not()) >= 2, "a second status not published")
                 d.mute("cot", 0, "Mum")
-                alert_id = _alarm(d)  # its event not confirmed either: a live alarm is a WARNING of its own
+                alert_id = alarm(d)  # its event not confirmed either: a live alarm is a WARNING of its own
                 await d.dispatcher.drain()
                 await _until(lambda: len(published_not()) >= 3, "a third status not published")
                 assert len(warnings("not published")) == 1, warnings("not published")
@@ -242,12 +211,12 @@ def test_every_mqtt_channel_is_found_by_what_it_is_whatever_its_name(tmp_path: P
     async def main() -> None:
         async with http_recorder([403]) as hook:
             with Store(db) as store:
-                d = _daemon(store, channels(hook), NOW)
+                d = cot_daemon(store, channels(hook), NOW, retry=FAST)
                 await d.start()
                 try:
                     for prefix in ("home", "cabin"):
                         await asyncio.to_thread(_status_when, w, f"{prefix}/cot/status", lambda s: s["connected"] is False, f"{prefix}'s first status")
-                    _alarm(d)
+                    alarm(d)
                     await d.dispatcher.drain()
                     for prefix in ("home", "cabin"):
                         st = await asyncio.to_thread(_status_when, w, f"{prefix}/cot/status", lambda s: s["channels_failing"] != [], f"{prefix}'s failing")
@@ -259,7 +228,7 @@ def test_every_mqtt_channel_is_found_by_what_it_is_whatever_its_name(tmp_path: P
             await asyncio.to_thread(w.wait_until, lambda: all(w.last.get(f"{p}/cot/alert", (b"x",))[0] == b"" for p in ("home", "cabin")), "cleared")
 
             with Store(db) as store:  # restarted: the open alarm carries on, shown on both
-                d = _daemon(store, channels(hook), NOW + 60)
+                d = cot_daemon(store, channels(hook), NOW + 60, retry=FAST)
                 await d.start()
                 try:
                     for prefix in ("home", "cabin"):

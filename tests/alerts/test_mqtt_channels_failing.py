@@ -20,41 +20,15 @@ from typing import Any
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from servers import MqttProxy, Watcher, http_recorder, run_then_close, mqtt_topic
 
-from spasmwatch.alerts.channels import Channel, MqttChannel, MqttSettings, RetrySettings, WebhookChannel, WebhookSettings
-from spasmwatch.daemon.daemon import BandSpec, Daemon
+from spasmwatch.alerts.channels import MqttChannel, MqttSettings, RetrySettings, WebhookChannel, WebhookSettings
+from spasmwatch.daemon.daemon import Daemon
 from spasmwatch.store import Store
 
 from .conftest import Broker
+from .cot_daemon import NOW, alarm, cot_daemon
 
-NOW = 1_800_000_000.0
 STATUS = "sw/cot/status"
 SENSOR = "homeassistant/binary_sensor/spasmwatch_cot_channels_failing/config"
-
-
-class _WallClock:
-    def wall(self) -> float:
-        return NOW
-
-    def mono(self) -> float:
-        return 0.0
-
-
-def _never() -> object:
-    raise AssertionError("the band is not connected in these tests")
-
-
-def _daemon(store: Store, channels: dict[str, Channel]) -> Daemon:
-    store.upsert_device("cot", name="cot", wall_s=NOW)  # seen before: monitored, its status mirrored, from the start
-    return Daemon(store, [BandSpec("cot", _never)], channels, clock=_WallClock())  # type: ignore[arg-type]
-
-
-def _alarm(d: Daemon) -> int:
-    """A cluster's third spasm through the engine: its alarm goes to every channel. Returns its id."""
-    cluster = d.store.upsert_cluster("cot", "c1", NOW - 20, NOW, 3, NOW, None, False, wall_s=NOW)
-    d.engine.on_spasm("cot", cluster, 3, started_t=NOW - 20)
-    [a] = d.engine.snapshot()["alerts"]
-    assert a["state"] == "ALARM", a
-    return int(a["id"])
 
 
 def _render(template: str, payload: dict[str, Any]) -> str:
@@ -74,7 +48,7 @@ def test_home_assistant_shows_a_channel_that_fails_until_it_delivers_again(tmp_p
         async with http_recorder([403]) as phone:  # refused for good (a wrong token), then taken
             with Store(tmp_path / "db.sqlite") as store:
                 hook = WebhookChannel(WebhookSettings(url=phone.url + "/hook", name="webhook:phone"))
-                d = _daemon(store, {"mqtt": MqttChannel(MqttSettings(port=broker.port, timeout_s=5, prefix="sw")), "webhook:phone": hook})
+                d = cot_daemon(store, {"mqtt": MqttChannel(MqttSettings(port=broker.port, timeout_s=5, prefix="sw")), "webhook:phone": hook})
                 await d.start()
                 try:
                     await _checks(d, w, phone.seen)
@@ -90,7 +64,7 @@ async def _checks(d: Daemon, w: Watcher, pushes: list[Any]) -> None:
     cfg = json.loads((await asyncio.to_thread(w.wait, SENSOR)).decode())
     assert _render(cfg["value_template"], ok) == "OFF"
 
-    alert_id = _alarm(d)
+    alert_id = alarm(d)
     bad = await asyncio.to_thread(_status_when, w, lambda s: s["channels_failing"] != [], "the refused push in the status")
     [f] = bad["channels_failing"]
     since = datetime.fromtimestamp(NOW, timezone.utc).isoformat()  # ISO 8601 UTC, as muted_until
@@ -117,12 +91,12 @@ def test_mqtts_own_failure_is_not_in_its_status(tmp_path: Path, broker: Broker) 
 
     async def main() -> None:
         with Store(tmp_path / "db.sqlite") as store:
-            d = _daemon(store, {"mqtt": MqttChannel(MqttSettings(port=proxy.port, timeout_s=0.5, prefix="sw"))})
+            d = cot_daemon(store, {"mqtt": MqttChannel(MqttSettings(port=proxy.port, timeout_s=0.5, prefix="sw"))})
             d.dispatcher.retry = RetrySettings(attempts=2, first_delay_s=0.05)
             await d.start()
             try:
                 await asyncio.to_thread(_status_when, w, lambda s: True, "the first status")
-                _alarm(d)
+                alarm(d)
                 await d.dispatcher.drain()
                 assert [c["channel"] for c in d.status()["channels_failing"]] == ["mqtt"]
                 d.mute("cot", 600, "Mum")  # a change the mirror publishes: after the failure
@@ -139,7 +113,7 @@ def test_the_notifications_failing_sensor_is_discovered_retained(tmp_path: Path,
 
     async def main() -> None:
         with Store(tmp_path / "db.sqlite") as store:
-            d = _daemon(store, {"mqtt": MqttChannel(MqttSettings(port=broker.port, timeout_s=5, prefix="sw"))})
+            d = cot_daemon(store, {"mqtt": MqttChannel(MqttSettings(port=broker.port, timeout_s=5, prefix="sw"))})
             await d.start()
             try:
                 await asyncio.to_thread(_status_when, w, lambda s: True, "the first status")  # (after the discovery)

@@ -16,7 +16,6 @@ import datetime as dt
 import importlib.util
 import json
 import math
-import sqlite3
 import sys
 import time
 from dataclasses import replace
@@ -53,7 +52,7 @@ from spasmwatch.transport import open_link
 from spasmwatch.transport.base import DisconnectedError
 from swcore import protocol as P
 from swcore.frontend import Params
-from synthetic import HandClock, spasm_record
+from synthetic import HandClock, fill_store, spasm_record
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
@@ -540,13 +539,7 @@ def test_a_full_disk_stops_no_alarm_and_the_family_is_told(tmp_path: Path) -> No
         d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
         _connect(d, DEVICE, [], clock.t)
         d.on_sync(DEVICE, 1, 0, T0)
-        conn = store._conn
-        assert conn is not None
-        conn.execute("CREATE TABLE filler(x BLOB)")
-        conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0] + 8}")
-        with pytest.raises(sqlite3.OperationalError, match="full"):
-            while True:  # the disk fills up
-                conn.execute("INSERT INTO filler VALUES (zeroblob(512))")
+        conn = fill_store(store)  # the disk fills up
         for seq in range(N_FULL):  # more than the free room left in the store's pages
             clock.t = T0 + 10 * seq + 3
             d.on_record(DEVICE, spasm_record(seq, 10_000 * seq), clock.t)

@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import logging
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -35,7 +34,7 @@ from spasmwatch.store import Store
 from spasmwatch.transport import open_link
 from spasmwatch.transport.simband import free_port
 from swcore import protocol as P
-from synthetic import HandClock, spasm_record
+from synthetic import HandClock, fill_store, spasm_record
 
 T0 = 1_800_000_000.0
 DEVICE = "hb0001"
@@ -191,13 +190,7 @@ def test_no_ping_while_the_store_refuses_writes_and_pings_again_once_it_takes_th
                     _streaming(d)
                     await settle(d)
                     assert len(srv.seen) == 1
-                    conn = store._conn
-                    assert conn is not None
-                    conn.execute("CREATE TABLE filler(x BLOB)")
-                    conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0] + 8}")
-                    with pytest.raises(sqlite3.OperationalError, match="full"):
-                        while True:  # the disk fills up
-                            conn.execute("INSERT INTO filler VALUES (zeroblob(512))")
+                    conn = fill_store(store)  # the disk fills up
                     seqs = iter(range(10_000))
 
                     def arrives() -> None:  # the band's next event, as its session hands it over

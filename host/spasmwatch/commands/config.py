@@ -56,25 +56,22 @@ def _register_first_run(csub: Any) -> None:
     a.add_argument("--address", help="its address as 'spasmwatch scan' shows it (BLE; host:port for sim)")
     a.add_argument("--port", help="serial device, for --transport serial (e.g. /dev/ttyACM0)")
     a.add_argument("--label", help="the child's name, shown in alerts")
-    n = csub.add_parser(
-        "add-ntfy", help="add a phone's ntfy topic ([[channels.ntfy]]) at the end of the config, and its caregiver",
-        description="Append a [[channels.ntfy]] table (and, with --caregiver, a [[caregivers]] table routed to it) "
-        "to the existing config, checked as the daemon reads it; everything above is kept byte for byte.",
-    )  # fmt: skip
-    n.add_argument("url", metavar="URL|new", help='"new" makes an unguessable topic on ntfy.sh (as config init --ntfy new), or give its URL')
-    _channel_args(n, "ntfy", "grandma")
-    w = csub.add_parser(
-        "add-webhook", help="add a [[channels.webhook]] at the end of the config, and its caregiver",
-        description="Append a [[channels.webhook]] table (and, with --caregiver, a [[caregivers]] table routed to it) "
-        "to the existing config, checked as the daemon reads it; everything above is kept byte for byte.",
-    )  # fmt: skip
-    w.add_argument("url", metavar="URL", help="where each notification is POSTed as JSON (docs/alerts.md, webhook)")
-    _channel_args(w, "webhook", "home")
+    for kind, what, url_help, example in (
+        ("ntfy", "a phone's ntfy topic", '"new" makes an unguessable topic on ntfy.sh (as config init --ntfy new), or give its URL', "grandma"),
+        ("webhook", "a webhook", "where each notification is POSTed as JSON (docs/alerts.md, webhook)", "home"),
+    ):
+        c = csub.add_parser(
+            f"add-{kind}", help=f"add {what} ([[channels.{kind}]]) at the end of the config, and its caregiver",
+            description=f"Append a [[channels.{kind}]] table (and, with --caregiver, a [[caregivers]] table routed to it) "
+            "to the existing config, checked as the daemon reads it; everything above is kept byte for byte.",
+        )  # fmt: skip
+        c.add_argument("url", metavar="URL|new" if kind == "ntfy" else "URL", help=url_help)
+        _channel_args(c, kind, example)
 
 
 def _channel_args(p: argparse.ArgumentParser, kind: str, example: str) -> None:
     p.add_argument("--name", help=f"the channel's name: caregivers and test-alarm call it {kind}:NAME (default: --caregiver's name, else "
-                   + ("the topic)" if kind == "ntfy" else "the URL's host)"))
+                   + ("\"phones\", \"phones-2\"...)" if kind == "ntfy" else "the URL's host)"))
     p.add_argument("--caregiver", metavar="NAME", help=f"also add a caregiver NAME (e.g. {example}) routed to this channel: it then carries what they get, "
                    "no one else's notices")
     p.add_argument("--min-urgency", choices=CAREGIVER_URGENCIES, help='with --caregiver: the least urgent notice they get (default "low"; '
