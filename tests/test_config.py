@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import tomllib
@@ -115,7 +116,11 @@ def test_full_file_is_read_into_types(tmp_path: Path) -> None:
     assert isinstance(cfg.alerts.escalate_after_s, float) and cfg.alerts.escalate_after_s == 90.0
     assert cfg.alerts.quiet_window_min() == (22 * 60, 7 * 60)
     assert cfg.channels.desktop.enabled is False
-    assert cfg.channels.ntfy[0].ref_name == "ada-band" and cfg.channels.ntfy[0].token == "tk_1"
+    # Unnamed: called after its server and a hash of its URL, not its topic (the secret); the
+    # topic, its name until 2026-12-05, still routes mum's alarms (Channels.aliases).
+    assert cfg.channels.ntfy[0].ref_name == "ntfy.sh-" + hashlib.sha256(b"https://ntfy.sh/ada-band").hexdigest()[:6]
+    assert cfg.channels.ntfy[0].token == "tk_1"
+    assert cfg.channels.aliases() == {"ntfy:ada-band": f"ntfy:{cfg.channels.ntfy[0].ref_name}"}
     assert cfg.channels.mqtt.port == 1883 and cfg.channels.mqtt.host == "homeassistant.local"
     assert [c.channels for c in cfg.caregivers] == [["ntfy:ada-band", "sound"], ["webhook:family", "mqtt"]]
     assert cfg.alerts.quiet_faults == ["not_worn", "battery_low"]
@@ -237,7 +242,9 @@ def test_a_file_saved_as_utf16_is_named_so(tmp_path: Path, encoding: str) -> Non
         ('[[caregivers]]\nname = "mum"\nchannels = ["pager"]', '[caregivers #1] channels: unknown channel "pager" (channels switched on: sound, desktop)'),
         (
             '[channels.desktop]\nenabled = false\n[[channels.ntfy]]\nurl = "https://ntfy.sh/cot"\n[[caregivers]]\nname = "mum"\nchannels = ["pager"]',
-            '[caregivers #1] channels: unknown channel "pager" (channels switched on: sound, ntfy:cot)',
+            # Not ntfy:cot: an unnamed ntfy is called after its server and a hash, never its topic (the secret).
+            '[caregivers #1] channels: unknown channel "pager" (channels switched on: sound, ntfy:ntfy.sh-'
+            + hashlib.sha256(b"https://ntfy.sh/cot").hexdigest()[:6] + ")",
         ),
         ('[[caregivers]]\nname = "mum"\nchannels = ["mqt"]', "unknown channel \"mqt\" (did you mean 'mqtt'? it is switched off: set [channels.mqtt] enabled = true)"),
         ('[[caregivers]]\nname = "mum"\nchannels = [1]', "[caregivers #1] channels: expected a string, got 1"),
@@ -259,8 +266,12 @@ def test_a_file_saved_as_utf16_is_named_so(tmp_path: Path, encoding: str) -> Non
             '"safe_mode", "sensor_error", "storage_failing", "band_log_failing", got "battery_low"',
         ),
         (
-            '[[channels.ntfy]]\nurl = "https://a/t"\n[[channels.ntfy]]\nurl = "https://b/t"',
+            '[[channels.ntfy]]\nurl = "https://a/t"\nname = "t"\n[[channels.ntfy]]\nurl = "https://b/u"\nname = "t"',
             '[channels.ntfy #2] name: "t" is used twice',
+        ),
+        (  # one URL twice, unnamed: one name (a hash of the URL), refused as before
+            '[[channels.ntfy]]\nurl = "https://a/t"\n[[channels.ntfy]]\nurl = "https://a/t/"',
+            f'[channels.ntfy #2] name: "a-{hashlib.sha256(b"https://a/t").hexdigest()[:6]}" is used twice',
         ),
     ],
 )

@@ -21,7 +21,7 @@ from pathlib import Path
 from servers import free_port, http_recorder
 from test_config_init import README_LIKE, TOPIC_RE
 
-from spasmwatch.config import Caregiver, Ntfy, Webhook, load_config
+from spasmwatch.config import Caregiver, Ntfy, Webhook, load_config, unnamed_ntfy_name
 
 DAEMON_UP_S = 30.0  # 'run' answers /api/status within a few seconds on the shared test machine
 
@@ -103,7 +103,10 @@ def test_add_ntfy_refuses_what_is_there_already_and_bad_options_writing_nothing(
         (("add-ntfy", "https://ntfy.SH/x2/"), f'{config}: [channels.ntfy #2] already has url = "https://ntfy.sh/x2": not adding it twice'),
         (("add-ntfy", "new", "--caregiver", "grandma"), f'{config}: [channels.ntfy #2] already has name = "Grandma": give this one another --name'),
         (("add-ntfy", "https://ntfy.sh/y", "--name", "family-topic"),
-         f"{config}: [channels.ntfy #1] is ntfy:family-topic already (no name: its topic names it): give this one another --name"),
+         f"{config}: [channels.ntfy #1] went by ntfy:family-topic before (caregivers may still list it so): give this one another --name"),
+        (("add-ntfy", "https://ntfy.sh/y", "--name", unnamed_ntfy_name("https://ntfy.sh/family-topic")),
+         f"{config}: [channels.ntfy #1] is ntfy:{unnamed_ntfy_name('https://ntfy.sh/family-topic')} already "
+         "(no name: its server and a hash of its URL name it): give this one another --name"),
         (("add-ntfy", "new", "--name", "dads", "--caregiver", "dad"),
          f"{config}: [caregivers #1] already has name = \"Dad\": not adding a second one (add the channel without --caregiver, then: "
          "spasmwatch config set caregivers.0.channels '[\"ntfy:family-topic\", \"ntfy:dads\"]')"),

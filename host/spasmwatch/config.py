@@ -14,6 +14,7 @@ layout stay as the caregiver wrote them.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import ipaddress
 import json
 import math
@@ -34,7 +35,9 @@ from swcore.protocol import RATES_HZ
 import tomlkit
 
 from spasmwatch.alerts.model import SOUND_REPEAT_EVERY_S, SOUND_REPEAT_FOR_S, AlertSettings, BandFault, Urgency
-from spasmwatch.daemon.consts import HEARTBEAT_EVERY_MAX_S, HEARTBEAT_EVERY_MIN_S, HEARTBEAT_EVERY_S, RAW_KEEP_DAYS, RAW_RESERVE_MB
+from spasmwatch.daemon.consts import (
+    HEARTBEAT_EVERY_MAX_S, HEARTBEAT_EVERY_MIN_S, HEARTBEAT_EVERY_S, NTFY_NAME_HASH_HEX, RAW_KEEP_DAYS, RAW_RESERVE_MB,
+)  # fmt: skip
 from spasmwatch.errors import ConfigError
 from spasmwatch.urls import scrub_urls
 
@@ -210,12 +213,32 @@ class Ntfy:
     url: str = field(
         default="", metadata=_rule('an http(s) URL ending in the topic, "https://ntfy.sh/topic"', _ntfy_url, required=True)
     )
-    name: str | None = field(default=None, metadata=_NAME)  # default: the topic
+    name: str | None = field(default=None, metadata=_NAME)  # default: unnamed_ntfy_name(url), not the topic
     token: str | None = None
 
     @property
     def ref_name(self) -> str:
-        return self.name if self.name else self.url.rstrip("/").rsplit("/", 1)[-1]
+        return self.name if self.name else unnamed_ntfy_name(self.url)
+
+    @property
+    def old_refs(self) -> tuple[str, ...]:
+        """The names this table went by before (``ntfy:`` left out): its topic (an unnamed table's
+        name until 2026-12-05) and its unnamed name (a table named since). Caregivers, 'test-alarm
+        --channel' and the store's rows may still use them (docs/alerts.md, ntfy)."""
+        return tuple(n for n in dict.fromkeys((_topic(self.url), unnamed_ntfy_name(self.url))) if n != self.ref_name)
+
+
+def _topic(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def unnamed_ntfy_name(url: str) -> str:
+    """What an [[channels.ntfy]] without ``name`` is called: its server's host name and the first
+    NTFY_NAME_HASH_HEX hex digits of sha256(URL), "ntfy.sh-3f9a1c". The topic is the secret and the
+    name is in every log line, the status, the store and MQTT's retained status: the hash tells two
+    topics on one server apart and is the same at every start (the URL's, nothing random)."""
+    host = (urlsplit(url).hostname or "ntfy").replace(":", ".")  # an IPv6 literal: no ':' in a name
+    return f"{host}-{hashlib.sha256(url.rstrip('/').encode()).hexdigest()[:NTFY_NAME_HASH_HEX]}"
 
 
 @dataclass
@@ -243,6 +266,18 @@ class Channels:
     def refs(self) -> list[str]:
         """Names caregivers may list: sound, desktop, mqtt, webhook:NAME, ntfy:NAME."""
         return ["sound", "desktop", "mqtt"] + [f"webhook:{w.ref_name}" for w in self.webhook] + [f"ntfy:{n.ref_name}" for n in self.ntfy]
+
+    def aliases(self) -> dict[str, str]:
+        """The names ntfy channels went by before -> the name each has now ("ntfy:<topic>" ->
+        "ntfy:ntfy.sh-3f9a1c"): caregivers and 'test-alarm --channel' may still say them, and the
+        daemon moves the store's rows kept under them at start. A current name is never an alias."""
+        refs = set(self.refs())
+        out: dict[str, str] = {}
+        for n in self.ntfy:
+            for old in n.old_refs:
+                if f"ntfy:{old}" not in refs:
+                    out.setdefault(f"ntfy:{old}", f"ntfy:{n.ref_name}")
+        return out
 
 
 @dataclass
@@ -444,6 +479,7 @@ def _check_config(cfg: Config, source: str) -> None:
     if cfg.channels.mqtt.enabled and not cfg.channels.mqtt.host:
         raise ConfigError(f"{source}: [channels.mqtt] host: required when enabled = true")
     refs = cfg.channels.refs()
+    aliases = cfg.channels.aliases()  # an ntfy channel's topic, its name until 2026-12-05: still taken
     switches = {"sound": cfg.channels.sound.enabled, "desktop": cfg.channels.desktop.enabled, "mqtt": cfg.channels.mqtt.enabled}
     for i, c in enumerate(cfg.caregivers, 1):
         for ch in c.channels:
@@ -452,7 +488,7 @@ def _check_config(cfg: Config, source: str) -> None:
                     f"{source}: [caregivers #{i}] channels: {json.dumps(ch)} is not enabled "
                     f"(set [channels.{ch}] enabled = true, or take it off this list)"
                 )
-            if ch not in refs:
+            if ch not in refs and ch not in aliases:
                 # Only channels switched on are offered: the hint listed mqtt, off by default (found by the docs run).
                 on = [r for r in refs if switches.get(r, True)]
                 hint = difflib.get_close_matches(ch, refs, n=1, cutoff=0.5)

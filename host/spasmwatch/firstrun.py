@@ -264,7 +264,7 @@ def append_entries(path: Path, entries: list[Entry], refuse: Callable[[Config], 
 
 # The [[channels.KIND]] tables a channel can be added to, by the schema that names them (ref_name).
 _CHANNEL_SCHEMAS: dict[str, type[Ntfy] | type[Webhook]] = {"ntfy": Ntfy, "webhook": Webhook}
-_UNNAMED = {"ntfy": "topic names it", "webhook": "URL's host names it"}  # what ref_name falls back to
+_UNNAMED = {"ntfy": "server and a hash of its URL name it", "webhook": "URL's host names it"}  # what ref_name falls back to
 
 
 @dataclass(frozen=True)
@@ -279,7 +279,7 @@ class NewChannel:
 
     @property
     def ref(self) -> str:
-        """How caregivers and 'test-alarm --channel' name it, as the config does (no name: the topic, the host)."""
+        """How caregivers and 'test-alarm --channel' name it, as the config does (no name: unnamed_ntfy_name, the host)."""
         return f"{self.kind}:{_CHANNEL_SCHEMAS[self.kind](url=self.url, name=self.name).ref_name}"
 
     def entries(self) -> list[Entry]:
@@ -321,6 +321,9 @@ def _no_twin_channel(path: Path, old: Config, new: NewChannel) -> None:
         if f"{new.kind}:{ch.ref_name}".casefold() == new.ref.casefold():
             named = f'already has name = "{ch.name}"' if ch.name else f"is {new.kind}:{ch.ref_name} already (no name: its {_UNNAMED[new.kind]})"
             raise ConfigError(f"{where} {named}: give this one another --name")
+        if new.ref.casefold() in {f"{new.kind}:{r}".casefold() for r in getattr(ch, "old_refs", ())}:
+            # Its old name (the topic, or its unnamed name): caregivers may list it still, and would reach the new one.
+            raise ConfigError(f"{where} went by {new.ref} before (caregivers may still list it so): give this one another --name")
     for i, cg in enumerate(old.caregivers, 1):
         if new.caregiver is not None and cg.name.casefold() == new.caregiver.casefold():
             both = json.dumps(cg.channels + [new.ref])

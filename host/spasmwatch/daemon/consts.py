@@ -95,6 +95,15 @@ RESEND_MAX_AGE_S = 15 * 60.0
 # stops at the first failure, so one down all night costs one series of attempts a minute.
 RESEND_KEPT_EVERY_S = 60.0
 
+# An [[channels.ntfy]] without a name is called "<host>-<this many hex digits of sha256(URL)>"
+# (config.unnamed_ntfy_name), not after its topic, the secret. 6 hex = 24 bits: k unnamed topics
+# on one server share a name with odds of about k^2/2 in 2^24 (10 topics: 3 in a million), and
+# such a pair is refused by the config's check of unique names (set name), never merged. What
+# the name gives away: a test of a guessed topic, offline; a guessable topic is found by
+# subscribing to guesses anyway, and a made one (config init --ntfy new: 144 random bits) is
+# not searched 2^144 hashes deep for a 24-bit match. Short enough to write in [[caregivers]].
+NTFY_NAME_HASH_HEX = 6
+
 # --- systemd (spasmwatch service install, daemon/notify.py) ---------------------------------
 # The watchdog pings (WATCHDOG=1) only while the daemon's ticker (TICK_S) has completed a tick
 # within this (s): a tick takes milliseconds, so ten missed ones mean the ticker died or keeps

@@ -15,7 +15,7 @@ import functools
 import logging
 import os
 from collections import deque
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -112,9 +112,14 @@ class Daemon:
         raw_reserve_mb: float = K.RAW_RESERVE_MB,
         raw_keep_days: float = K.RAW_KEEP_DAYS,
         heartbeat: HeartbeatSettings | None = None,
+        aliases: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock or SystemClock()
+        # Old channel name -> its name now (an ntfy channel's topic: Channels.aliases): what the
+        # store kept under it is moved first, for the restore of failing and kept pushes to see.
+        self.aliases = {old: new for old, new in (aliases or {}).items() if channels and new in channels}
+        _rename_kept(store, self.aliases)
         self.disconnect_alert_s = disconnect_alert_s
         # The failing channels are kept in the store: a restart keeps showing them until they deliver.
         self.dispatcher = Dispatcher(channels or {}, caregivers or [], clock=self.clock.wall, on_delivery=self._on_delivery, failing_store=store)
@@ -888,7 +893,7 @@ class Daemon:
         return j
 
     async def send_test(self, channel: str | None, by: str, device: str | None = None) -> Json:
-        names = [channel] if channel is not None else list(self.dispatcher.channels)
+        names = [self.aliases.get(channel, channel)] if channel is not None else list(self.dispatcher.channels)
         if not names:
             raise ValueError("no notification channel is configured: add one under [alerts] (docs/alerts.md)")
         # Named after ``device`` (a Home Assistant button's band), else the first band (MQTT
@@ -949,6 +954,19 @@ class _StoreSource:
             if r.wall_t is not None:
                 yield (r.wall_t - EPOCH_S, r.activity, bool(r.off_body))
 
+
+
+def _rename_kept(store: Store, aliases: Mapping[str, str]) -> None:
+    """The store's rows kept under an old channel name, moved to its name now; said without the
+    old name (an ntfy topic). A store that cannot write: said, and the rows wait for the next start."""
+    for old, new in aliases.items():
+        try:
+            moved = store.rename_channel(old, new)
+        except Exception as e:
+            log.warning("%s: could not move the rows kept under its old name in the store (%s): not resent or shown until a start that can", new, e)
+            continue
+        if moved:
+            log.info("%s: %d row(s) the store kept under its old name (its topic, or its name before it had one) moved to this name", new, moved)
 
 
 def _one_outbox_each(channels: dict[str, Channel]) -> None:

@@ -35,6 +35,7 @@ def build(cfg: Config, store: Store, clock: Clock | None = None, stale_s: float 
     return Daemon(
         store, bands, channels, caregivers_from(cfg, channels), alert_settings_from(cfg), clock=clock or SystemClock(), stale_s=stale_s,
         raw_reserve_mb=cfg.daemon.raw_reserve_mb, raw_keep_days=cfg.daemon.raw_keep_days, heartbeat=heartbeat_from(cfg),
+        aliases=cfg.channels.aliases(),
     )  # fmt: skip
 
 

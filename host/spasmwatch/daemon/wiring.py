@@ -39,10 +39,10 @@ def channels_from(cfg: Config) -> dict[str, Channel]:
     for i, n in enumerate(ch.ntfy, 1):
         name = f"ntfy:{n.ref_name}"
         if not n.name:
-            # Said at each start, without the topic: the channel's name is in every log line, the
-            # status and MQTT's retained status, and this one is the key to the alarms.
-            log.warning("[channels.ntfy #%d] (%s) has no name: the journal, the status and Home Assistant call it after its topic, "
-                        "which is its secret; set name = \"phones\" (and list it as ntfy:phones in [[caregivers]])", i, url_origin(n.url))  # fmt: skip
+            # Said at each start, without the topic (the secret): the name it got in its stead,
+            # which the journal, the status and Home Assistant show, and a better one to give.
+            log.warning("[channels.ntfy #%d] (%s) has no name: called %s (its server and a hash of its URL, not its topic); "
+                        "set name = \"phones\" (and list it as ntfy:phones in [[caregivers]])", i, url_origin(n.url), name)  # fmt: skip
         out[name] = NtfyChannel(NtfySettings(url=n.url, name=name, token=n.token, page_url=page_url))
     if ch.mqtt.enabled:
         m = ch.mqtt
@@ -57,11 +57,17 @@ def channels_from(cfg: Config) -> dict[str, Channel]:
 
 def caregivers_from(cfg: Config, channels: dict[str, Channel]) -> list[Caregiver]:
     out = []
-    for cg in cfg.caregivers:
-        missing = [c for c in cg.channels if c not in channels]
+    aliases = cfg.channels.aliases()
+    for i, cg in enumerate(cfg.caregivers, 1):
+        names = [aliases.get(c, c) for c in cg.channels]
+        for old in dict.fromkeys(c for c in cg.channels if c in aliases):
+            # Routed all the same; said at each start without the old name (it may be the topic).
+            log.warning("[caregivers #%d] %s lists an ntfy channel by an old name (its topic, or the name it had without one): "
+                        "it is %s now; write that in channels (or give the table a name)", i, cg.name, aliases[old])  # fmt: skip
+        missing = [c for c in names if c not in channels]
         if missing:
             raise ConfigError(f"[[caregivers]] {cg.name}: channel(s) not enabled: {', '.join(missing)}")
-        out.append(Caregiver(cg.name, tuple(cg.channels), Urgency[cg.min_urgency.upper()]))
+        out.append(Caregiver(cg.name, tuple(dict.fromkeys(names)), Urgency[cg.min_urgency.upper()]))
     return out
 
 

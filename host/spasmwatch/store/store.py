@@ -810,6 +810,24 @@ class Store:
         sql = "SELECT channel, since_wall_s, error FROM channels_failing ORDER BY channel"
         return [FailingRow(*r) for r in self._all(sql)]
 
+    # --- a channel renamed -----------------------------------------------------------------------
+    def rename_channel(self, old: str, new: str) -> int:
+        """Move what is kept under channel ``old`` to ``new`` (an ntfy channel called after its
+        topic until 2026-12-05): its outbox (resent under ``new``), retained states, failing
+        record (its error's mentions of ``old`` too) and the alerts' channel lists. A row ``new``
+        has already (the same key, band and topic) wins; the old one goes. Returns the rows moved."""
+        _texts("rename_channel", old=old, new=new)
+        moved = 0
+        with self._tx() as c:
+            for table in ("outbox", "retained", "channels_failing"):
+                moved += int(c.execute(f"UPDATE OR IGNORE {table} SET channel = ? WHERE channel = ?", (new, old)).rowcount)
+                c.execute(f"DELETE FROM {table} WHERE channel = ?", (old,))
+            c.execute("UPDATE channels_failing SET error = replace(error, ?, ?) WHERE channel = ?", (old, new, new))
+            # alerts.channels is a JSON list: the quoted name, as json.dumps wrote it, is one element.
+            q_old, q_new = json.dumps(old), json.dumps(new)
+            moved += int(c.execute("UPDATE alerts SET channels = replace(channels, ?, ?) WHERE instr(channels, ?) > 0", (q_old, q_new, q_old)).rowcount)
+        return moved
+
     # --- labels, notes, treatments -----------------------------------------------------------
     def label_cluster(self, cluster_id: int, label: str, by: str | None, wall_s: float) -> LabelRow:
         """Label a cluster (history kept; the latest counts). ValueError / KeyError."""
