@@ -32,8 +32,11 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """0 when every channel took the test, 1 when one did not (the reason is printed)."""
     cfg = config_of(args)
-    print(f"Sending a test alarm on {args.channel or 'every channel'} (waiting up to {WAIT_S:.0f} s)...", flush=True)
-    out = api(cfg, "/api/test-alarm", {"channel": args.channel, "by": args.by}, timeout_s=WAIT_S)
+    channel = cfg.channels.aliases().get(args.channel, args.channel) if args.channel else None
+    if channel != args.channel:  # an ntfy channel by its topic, its name until 2026-12-05: said by its name now
+        print(f"(that is the channel {channel} now: name it so, or give its [[channels.ntfy]] a name)")
+    print(f"Sending a test alarm on {channel or 'every channel'} (waiting up to {WAIT_S:.0f} s)...", flush=True)
+    out = api(cfg, "/api/test-alarm", {"channel": channel, "by": args.by}, timeout_s=WAIT_S)
     for r in out["results"]:
         print(f"  {r['channel']}: delivered" if r["ok"] else f"  {r['channel']}: NOT delivered: {r['error']}")
     failed = [r["channel"] for r in out["results"] if not r["ok"]]
