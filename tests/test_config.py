@@ -269,6 +269,10 @@ def test_a_file_saved_as_utf16_is_named_so(tmp_path: Path, encoding: str) -> Non
             '[[channels.ntfy]]\nurl = "https://a/t"\nname = "t"\n[[channels.ntfy]]\nurl = "https://b/u"\nname = "t"',
             '[channels.ntfy #2] name: "t" is used twice',
         ),
+        (  # one topic on two servers, unnamed: its old name (ntfy:t) was neither's alone, so no alias
+            '[[channels.ntfy]]\nurl = "https://a/t"\n[[channels.ntfy]]\nurl = "https://b/t"\n[[caregivers]]\nname = "mum"\nchannels = ["ntfy:t"]',
+            '[caregivers #1] channels: unknown channel "ntfy:t"',
+        ),
         (  # one URL twice, unnamed: one name (a hash of the URL), refused as before
             '[[channels.ntfy]]\nurl = "https://a/t"\n[[channels.ntfy]]\nurl = "https://a/t/"',
             f'[channels.ntfy #2] name: "a-{hashlib.sha256(b"https://a/t").hexdigest()[:6]}" is used twice',

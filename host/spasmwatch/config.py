@@ -270,14 +270,15 @@ class Channels:
     def aliases(self) -> dict[str, str]:
         """The names ntfy channels went by before -> the name each has now ("ntfy:<topic>" ->
         "ntfy:ntfy.sh-3f9a1c"): caregivers and 'test-alarm --channel' may still say them, and the
-        daemon moves the store's rows kept under them at start. A current name is never an alias."""
+        daemon moves the store's rows kept under them at start. A current name is never an alias,
+        nor one two tables went by (one topic on two servers: neither had it alone)."""
         refs = set(self.refs())
-        out: dict[str, str] = {}
+        out: dict[str, set[str]] = {}
         for n in self.ntfy:
             for old in n.old_refs:
                 if f"ntfy:{old}" not in refs:
-                    out.setdefault(f"ntfy:{old}", f"ntfy:{n.ref_name}")
-        return out
+                    out.setdefault(f"ntfy:{old}", set()).add(f"ntfy:{n.ref_name}")
+        return {old: next(iter(new)) for old, new in out.items() if len(new) == 1}
 
 
 @dataclass

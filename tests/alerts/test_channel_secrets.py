@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import hashlib
 import json
 import logging
 import sqlite3
@@ -254,4 +255,6 @@ def test_an_unnamed_ntfy_channel_is_warned_of_without_its_topic(caplog: pytest.L
         channels_from(from_dict(tomllib.loads(text), "config.toml"))
     [said] = [r.getMessage() for r in caplog.records if "has no name" in r.getMessage()]
     assert said.startswith("[channels.ntfy #1] (https://ntfy.sh) has no name: "), said
+    hashed = "ntfy.sh-" + hashlib.sha256(f"https://ntfy.sh/{TOPIC}".encode()).hexdigest()[:6]
+    assert f"called ntfy:{hashed} (its server and a hash of its URL, not its topic)" in said, said  # the name the status shows
     _no_secret("the warning", said)
