@@ -19,7 +19,7 @@ def test_demo_raises_the_alarm_and_stores_the_cluster(tmp_path: Path) -> None:
     assert "Cluster ended" in text
     assert "awake" in text  # the wake-up was seen before the cluster
     assert "1 cluster(s)" in text
-    assert "'spasmwatch test-alarm'" in text  # where a family goes next, with a real band
+    assert "'spasmwatch config init --band NAME --ntfy new'" in text and "'spasmwatch test-alarm'" in text  # where a family goes next, with a real band
     assert (tmp_path / "spasmwatch.db").exists() and (tmp_path / "flash" / "events.log").exists()
 
 

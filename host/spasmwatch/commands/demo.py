@@ -160,5 +160,8 @@ def _summary(daemon: Daemon, store: Store, out: TextIO) -> int:
         out.write("No cluster alarm was raised in this run.\n")
         return 1
     out.write("The alarm went out on every configured channel (here: the terminal).\n")
-    out.write("With a real band: docs/flashing.md, then 'spasmwatch run' and 'spasmwatch test-alarm' (README.md, 'For families').\n")
+    out.write(
+        "With a real band: docs/flashing.md, then 'spasmwatch config init --band NAME --ntfy new', 'spasmwatch run' "
+        "and 'spasmwatch test-alarm' (README.md, 'For families').\n"
+    )
     return 0
