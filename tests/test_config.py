@@ -127,6 +127,19 @@ def test_full_file_is_read_into_types(tmp_path: Path) -> None:
     assert [c.min_urgency for c in cfg.caregivers] == ["low", "urgent"]  # mum: the default
 
 
+def test_an_unnamed_webhook_is_named_by_its_host_without_the_password_in_front(tmp_path: Path) -> None:
+    """An unnamed webhook was called after the URL's whole authority, 'webhook:bob:s3cretpw@hooks.
+    example.org', in every log line, channels_failing and MQTT's retained status. Now its host; the
+    old name still routes a caregiver that lists it (and the daemon moves rows kept under it)."""
+    old = "webhook:bob:s3cretpw@hooks.example.org"
+    cfg = load_config(write(tmp_path, f'[[channels.webhook]]\nurl = "https://bob:s3cretpw@hooks.example.org/x"\n\n'
+                                      f'[[caregivers]]\nname = "dad"\nchannels = ["{old}"]\n'))
+    assert cfg.channels.webhook[0].ref_name == "hooks.example.org"
+    assert cfg.channels.aliases() == {old: "webhook:hooks.example.org"}
+    named = load_config(write(tmp_path, '[[channels.webhook]]\nurl = "https://bob:pw@h.example.org/x"\nname = "home"\n'))
+    assert named.channels.aliases() == {}  # a named table never went by its authority
+
+
 def test_alert_defaults_are_the_engines_and_dispatchers() -> None:
     """Unset, the new keys change nothing: quiet hours hold every fault, a caregiver gets LOW and up."""
     from spasmwatch.alerts import AlertSettings

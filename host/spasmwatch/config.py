@@ -39,7 +39,7 @@ from spasmwatch.daemon.consts import (
     HEARTBEAT_EVERY_MAX_S, HEARTBEAT_EVERY_MIN_S, HEARTBEAT_EVERY_S, NTFY_NAME_HASH_HEX, RAW_KEEP_DAYS, RAW_RESERVE_MB,
 )  # fmt: skip
 from spasmwatch.errors import ConfigError
-from spasmwatch.urls import scrub_urls
+from spasmwatch.urls import scrub_urls, url_host
 
 CONFIG_ENV = "SPASMWATCH_CONFIG"
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -201,11 +201,17 @@ class Desktop:
 @dataclass
 class Webhook:
     url: str = field(default="", metadata=_rule("an http:// or https:// URL", _url, required=True))
-    name: str | None = field(default=None, metadata=_NAME)  # default: the URL's host
+    name: str | None = field(default=None, metadata=_NAME)  # default: the URL's host[:port]
 
     @property
     def ref_name(self) -> str:
-        return self.name if self.name else _host(self.url)
+        return self.name if self.name else url_host(self.url)
+
+    @property
+    def old_refs(self) -> tuple[str, ...]:
+        """The name an unnamed table went by until 2026-12-05 (``webhook:`` left out) when it
+        differs: the URL's whole authority, with a user name and password in front of the host."""
+        return tuple(n for n in (_host(self.url),) if not self.name and n != self.ref_name)
 
 
 @dataclass
@@ -268,16 +274,18 @@ class Channels:
         return ["sound", "desktop", "mqtt"] + [f"webhook:{w.ref_name}" for w in self.webhook] + [f"ntfy:{n.ref_name}" for n in self.ntfy]
 
     def aliases(self) -> dict[str, str]:
-        """The names ntfy channels went by before -> the name each has now ("ntfy:<topic>" ->
-        "ntfy:ntfy.sh-3f9a1c"): caregivers and 'test-alarm --channel' may still say them, and the
-        daemon moves the store's rows kept under them at start. A current name is never an alias,
-        nor one two tables went by (one topic on two servers: neither had it alone)."""
+        """The names channels went by before -> the name each has now ("ntfy:<topic>" ->
+        "ntfy:ntfy.sh-3f9a1c", "webhook:user:pw@host" -> "webhook:host"): caregivers and
+        'test-alarm --channel' may still say them, and the daemon moves the store's rows kept under
+        them at start. A current name is never an alias, nor one two tables went by (one topic on
+        two servers: neither had it alone)."""
         refs = set(self.refs())
         out: dict[str, set[str]] = {}
-        for n in self.ntfy:
-            for old in n.old_refs:
-                if f"ntfy:{old}" not in refs:
-                    out.setdefault(f"ntfy:{old}", set()).add(f"ntfy:{n.ref_name}")
+        tables: list[tuple[str, Ntfy | Webhook]] = [("ntfy", n) for n in self.ntfy] + [("webhook", w) for w in self.webhook]
+        for kind, t in tables:
+            for old in t.old_refs:
+                if f"{kind}:{old}" not in refs:
+                    out.setdefault(f"{kind}:{old}", set()).add(f"{kind}:{t.ref_name}")
         return {old: next(iter(new)) for old, new in out.items() if len(new) == 1}
 
 
