@@ -117,6 +117,7 @@ class Watcher:
     def __init__(self, port: int, topic: str = "#", **auth: str) -> None:
         self.last: dict[str, tuple[bytes, bool]] = {}
         self.seen: list[tuple[str, bytes]] = []  # (topic, payload) in arrival order
+        self.at: list[float] = []  # time.monotonic() of each arrival, as ``seen`` (latencies measured)
         self.subscribed = threading.Event()
         self.cond = threading.Condition()
         self.c = paho.Client(CallbackAPIVersion.VERSION2)
@@ -137,6 +138,7 @@ class Watcher:
         with self.cond:
             self.last[m.topic] = (m.payload, bool(m.retain))
             self.seen.append((m.topic, m.payload))
+            self.at.append(time.monotonic())
             self.cond.notify_all()
 
     def wait(self, topic: str, payload: bytes | None = None) -> bytes:

@@ -3,6 +3,8 @@ of what the daemon tells about its notification channels (failing, kept, secret-
 
 from __future__ import annotations
 
+from typing import Any
+
 from spasmwatch.alerts.channels import Channel, RetrySettings
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.store import Store
@@ -27,11 +29,12 @@ def _never() -> object:
     raise AssertionError("the band is not connected in these tests")
 
 
-def cot_daemon(store: Store, channels: dict[str, Channel], t: float = NOW, retry: RetrySettings | None = None) -> Daemon:
+def cot_daemon(store: Store, channels: dict[str, Channel], t: float = NOW, retry: RetrySettings | None = None, **kw: Any) -> Daemon:
     """The band seen before (monitored, its status mirrored from the start); ``retry``: the
-    dispatcher's, to fail fast."""
+    dispatcher's, to fail fast; ``kw``: the Daemon's (``clock`` replaces the still one at ``t``)."""
     store.upsert_device("cot", name="cot", wall_s=NOW)
-    d = Daemon(store, [BandSpec("cot", _never)], channels, clock=StillClock(t))  # type: ignore[arg-type]
+    kw.setdefault("clock", StillClock(t))
+    d = Daemon(store, [BandSpec("cot", _never)], channels, **kw)  # type: ignore[arg-type]
     if retry is not None:
         d.dispatcher.retry = retry
     return d

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from spasmwatch.alerts import AlertEngine, AlertSettings, BandFault, ClusterState, Notification, Transition
 from spasmwatch.alerts import messages as M
 from spasmwatch.alerts.channels.base import Channel, ChannelError
-from spasmwatch.alerts.channels.mqtt import BandStatus, FailingChannel, MqttChannel, MqttCommand
+from spasmwatch.alerts.channels.mqtt import BandStatus, FailingChannel, HeartbeatState, MqttChannel, MqttCommand
 from spasmwatch.alerts.channels.dispatch import Caregiver, Delivery, Dispatcher
 from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, why_not_resend
 from spasmwatch.alerts.channels.sound import SoundChannel
@@ -169,6 +169,8 @@ class Daemon:
             Heartbeat(heartbeat, self.clock.mono, self.clock.wall, on_change=lambda: self._publish({"type": "status"}))
             if heartbeat is not None else None
         )  # fmt: skip
+        for mqtt in self._mqtt.values():
+            mqtt.heartbeat_sensor = heartbeat is not None  # Home Assistant's "Heartbeat failing" (or its removal)
 
     # --- lifecycle ------------------------------------------------------------------
     async def start(self) -> None:
@@ -342,11 +344,12 @@ class Daemon:
             while True:
                 status = self.status()
                 others = self._failing_besides(name, status)
+                hb = _heartbeat_state(status["heartbeat"])
                 for b in status["bands"]:
                     device = b["device"]
                     # The last cluster as the channel words it comes from its own notifications.
                     st = BandStatus(b["connected"], b["battery_pct"], b["worn"], b["asleep"], tuple(b["faults"]),
-                                    muted_until=b["muted_until"], muted_by=b["muted_by"], channels_failing=others)  # fmt: skip
+                                    muted_until=b["muted_until"], muted_by=b["muted_by"], channels_failing=others, heartbeat=hb)  # fmt: skip
                     if device is None or last.get(device) == st:
                         continue
                     # Tried again at each change while the broker is away (paho sends the latest when it is back).
@@ -987,6 +990,12 @@ def _spasm(t: float, duration_ms: int, rate_mrads: int, angle_mrad: int, confide
     matched = bool(flags & P.EF_MATCHED)
     alike = bool(flags & P.EF_ALIKE)
     return Spasm.from_band(t, d, t + d + C.POST_MS / 1000.0, rate_mrads, angle_mrad, confidence, matched, alike)
+
+
+def _heartbeat_state(hb: Json | None) -> HeartbeatState | None:
+    """The heartbeat's ``/api/status`` entry as MQTT's status carries it: its state, not ``last_ok``
+    (the mirror publishes when the status differs: that one would differ at every ping)."""
+    return None if hb is None else HeartbeatState(hb["host"], hb["failing_since"], hb["error"], hb["paused"])
 
 
 def _life_json(life: LogLife | None) -> Json | None:

@@ -107,6 +107,18 @@ class FailingChannel:
 
 
 @dataclass(frozen=True)
+class HeartbeatState:
+    """The daemon's heartbeat ([daemon.heartbeat]) as ``status`` says it: what changes on its
+    state changes only (not ``last_ok``, which moves at every ping: a retained publish a minute
+    for nothing). The host only: the URL's path and query are its secret."""
+
+    host: str
+    failing_since: float | None  # wall s of the first failed ping in a row; None: not failing
+    error: str | None  # the latest failed ping's, as the status was built
+    paused: str | None  # why the daemon holds the pings back; None: it does not
+
+
+@dataclass(frozen=True)
 class BandStatus:
     """What the daemon knows of a band; None = unknown. Published retained on ``status``."""
 
@@ -124,6 +136,9 @@ class BandStatus:
     # own failure). Daemon-wide, repeated in each band's status: a family watching Home Assistant
     # must see that its phone gets no alarms, as the page's red banner says.
     channels_failing: tuple[FailingChannel, ...] = ()
+    # The dead man's switch, daemon-wide too (None: not configured). Failing or held back, the
+    # service it feeds will tell the phones "down" while the monitor may be fine (or miss it when not).
+    heartbeat: HeartbeatState | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self, device: str, t: float) -> dict[str, Any]:
@@ -141,6 +156,7 @@ class BandStatus:
             "muted_until": _iso(self.muted_until),
             "muted_by": self.muted_by,
             "channels_failing": [{"channel": c.channel, "since": _iso(c.since), "error": c.error} for c in self.channels_failing],
+            "heartbeat": _heartbeat_json(self.heartbeat),
             "updated_t": t,
             **self.extra,
         }
@@ -184,14 +200,25 @@ def _iso(t: float | None) -> str | None:
     return None if t is None else datetime.fromtimestamp(t, timezone.utc).isoformat()
 
 
+def _heartbeat_json(h: HeartbeatState | None) -> dict[str, Any] | None:
+    if h is None:
+        return None
+    return {"host": h.host, "failing_since": _iso(h.failing_since), "error": h.error, "paused": h.paused}
+
+
 def _tristate(field_name: str) -> str:
     # HA reads the payload "None" as unknown (the band has not said yet).
     return f"{{% if value_json.{field_name} is none %}}None{{% elif value_json.{field_name} %}}ON{{% else %}}OFF{{% endif %}}"
 
 
-def discovery_configs(s: MqttSettings, device: str, commands: bool | None = None) -> dict[str, dict[str, Any]]:
+def heartbeat_sensor_topic(s: MqttSettings, device: str) -> str:
+    """Where the "Heartbeat failing" sensor's discovery config is retained (an empty payload there removes it)."""
+    return f"{s.discovery_prefix}/binary_sensor/spasmwatch_{slug(device)}_heartbeat_failing/config"
+
+
+def discovery_configs(s: MqttSettings, device: str, commands: bool | None = None, heartbeat: bool = False) -> dict[str, dict[str, Any]]:
     """Discovery topic -> config for one band's entities (docs/alerts.md); with ``commands``
-    (default ``s.commands``) its buttons too."""
+    (default ``s.commands``) its buttons too; with ``heartbeat`` (one is configured) its sensor."""
     t, d = topics(s, device), slug(device)
     common = {
         "availability_topic": t["availability"],
@@ -233,6 +260,14 @@ def discovery_configs(s: MqttSettings, device: str, commands: bool | None = None
          "json_attributes_topic": t["status"],
          "json_attributes_template": "{{ {'channels_failing': value_json.channels_failing} | tojson }}"}),
     ]  # fmt: skip
+    if heartbeat:
+        # Apart from "Notifications failing": the alarms still reach the phones, but the service
+        # will soon say the monitor is down (or would miss it); the fix is elsewhere (the network,
+        # the check's URL). ON while failing or held back; which one, in the attributes.
+        entities.append(("binary_sensor", "heartbeat_failing", {"name": "Heartbeat failing", "state_topic": t["status"],
+            "device_class": "problem", "icon": "mdi:heart-broken",
+            "value_template": "{{ 'ON' if value_json.heartbeat and (value_json.heartbeat.failing_since or value_json.heartbeat.paused) else 'OFF' }}",
+            "json_attributes_topic": t["status"], "json_attributes_template": "{{ (value_json.heartbeat or {}) | tojson }}"}))  # fmt: skip
     if s.commands if commands is None else commands:
         # Pressed, Home Assistant publishes payload_press on command_topic (not retained: a
         # retained one would act again at each reconnect; the channel ignores those anyway).
@@ -276,6 +311,7 @@ class _Link:
         late: Callable[[bytes], bool] = lambda payload: False,
         command: Callable[[_Link, paho.MQTTMessage], None] | None = None,
         up: Callable[[], None] = lambda: None,
+        heartbeat: bool = False,
     ) -> None:
         self.s, self.device, self.t = s, device, topics(s, device)
         self.up = up  # told (in paho's thread) after each CONNACK that took us, the re-say handed over
@@ -305,8 +341,10 @@ class _Link:
         self.client.will_set(self.t["availability"], "offline", qos=1, retain=True)
         self.client.reconnect_delay_set(*RECONNECT_DELAY_S)
         if s.discovery:
-            for topic, cfg in discovery_configs(s, device, commands=command is not None).items():
+            for topic, cfg in discovery_configs(s, device, commands=command is not None, heartbeat=heartbeat).items():
                 self._retained[topic] = json.dumps(cfg).encode()
+            if not heartbeat:  # an earlier run's sensor, the heartbeat taken out of the config since: removed
+                self._retained[heartbeat_sensor_topic(s, device)] = b""
 
     def start(self) -> None:
         self.client.connect_async(self.s.host, self.s.port, self.s.keepalive_s)
@@ -496,6 +534,9 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         # daemon sets it: a broker back ends the channel's failure at once, not at the next
         # notification or status change). None: nobody is told.
         self.on_connected: Callable[[], None] | None = None
+        # Whether the daemon has a heartbeat configured (it sets it): its "Heartbeat failing"
+        # sensor is discovered; without one it is removed (an earlier run's would stay OFF for good).
+        self.heartbeat_sensor = False
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop the links were opened from
         self._links: dict[str, _Link] = {}
         self._status: dict[str, BandStatus] = {}
@@ -687,7 +728,9 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
                 if takes:
                     log.warning("%s: opened outside an event loop: %s takes no commands", self.name, device)
                 takes = False
-            link = self._links[device] = _Link(self.settings, device, self._held_late, self._command if takes else None, self._link_up)
+            link = self._links[device] = _Link(
+                self.settings, device, self._held_late, self._command if takes else None, self._link_up, self.heartbeat_sensor
+            )
             link.start()
         return link
 
