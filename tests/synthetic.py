@@ -107,6 +107,20 @@ class HandClock:
         return self.t
 
 
+def streaming(d: Any, device: str, wall_s: float) -> None:
+    """The daemon's first band connected as ``device``, identified, caught up and streaming, synced
+    at ``wall_s``, as its session tells the daemon (the session itself never runs)."""
+    from spasmwatch.daemon.session import BandInfo, State  # here: most users of this module need no daemon
+
+    b = d.bands[0]
+    b.session.info = BandInfo(device, "spasmwatch-band", "test", "sim", "sim:0", "sim")
+    d.on_connected(b.session.info)
+    d.next_backfill_seq(device)
+    d.on_record(device, {"type": "loginfo", "flags": P.LF_DONE}, d.clock.wall())
+    b.session._set(State.STREAMING)
+    d.on_sync(device, 1, 0, wall_s)
+
+
 def fill_store(store: Any) -> Any:
     """The disk under ``store`` full, as SQLite sees it: its pages capped a few past those it has,
     then filled, so its next writes fail with "database or disk is full". Returns its connection

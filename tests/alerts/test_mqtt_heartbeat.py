@@ -5,7 +5,8 @@ binary_sensor "Heartbeat failing" (device_class problem) turns ON, apart from "N
 A real mosquitto, a real Daemon in-process (a band that never connects, known to the store so its
 status is mirrored) with its real ticker and its clock moved by hand, the heartbeat's service a
 port on 127.0.0.1 with nothing listening (refused) and then a real HTTP server there (taken), and a
-plain paho client reading what the broker retains. The templates are rendered with jinja2's
+plain paho client reading what the broker retains; held back: a streaming band's records on a
+store whose SQLite file is capped full. The templates are rendered with jinja2's
 sandbox, as Home Assistant renders them. Until 2026-12-05 the page, the CLI and /api/status said
 the heartbeat failed, and Home Assistant showed everything fine.
 """
@@ -22,21 +23,25 @@ from typing import Any
 
 import pytest
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from servers import Watcher, free_port, http_recorder, run_then_close
-from synthetic import HandClock
+from servers import Watcher, http_recorder, run_then_close
+from synthetic import HandClock, fill_store, spasm_record, streaming
 
 from spasmwatch.alerts.channels import MqttChannel, MqttSettings
-from spasmwatch.alerts.channels.mqtt import BandStatus, HeartbeatState
+from spasmwatch.alerts.channels.mqtt import BandStatus, discovery_configs
 from spasmwatch.daemon import consts as K
-from spasmwatch.daemon.daemon import Daemon
+from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.heartbeat import HeartbeatSettings
 from spasmwatch.store import Store
+from spasmwatch.transport import open_link
+from spasmwatch.transport.simband import free_port
 
 from .conftest import Broker
 from .cot_daemon import NOW, cot_daemon
 
 STATUS = "sw/cot/status"
 SENSOR = "homeassistant/binary_sensor/spasmwatch_cot_heartbeat_failing/config"
+BAND = "hb0001"  # the streaming band of the held-back test
+STATUS_OF_BAND = f"sw/{BAND}/status"
 NOTIFICATIONS = "homeassistant/binary_sensor/spasmwatch_cot_channels_failing/config"
 SECRET = "/ping/5f1c0a8e-2b7d-4c1e-9a3f-0d6e8b2c4a71"  # what a healthchecks.io URL keeps secret
 EVERY_S = 60.0
@@ -84,8 +89,21 @@ def _statuses(w: Watcher) -> list[tuple[float, dict[str, Any]]]:
 
 
 def _first(w: Watcher, ok: Callable[[dict[str, Any]], object], what: str) -> tuple[float, dict[str, Any]]:
-    w.wait_until(lambda: any(ok(json.loads(p)) for t, p in w.seen if t == STATUS), what, WAIT_S)
-    return next((at, s) for at, s in _statuses(w) if ok(s))
+    return _first_on(w, STATUS, ok, what)
+
+
+def _first_on(w: Watcher, topic: str, ok: Callable[[dict[str, Any]], object], what: str) -> tuple[float, dict[str, Any]]:
+    """(arrival, payload) of the first status on ``topic`` that is ``ok``, waited for."""
+    w.wait_until(lambda: any(ok(json.loads(p)) for t, p in w.seen if t == topic), what, WAIT_S)
+    with w.cond:
+        heard = [(at, json.loads(p)) for (t, p), at in zip(w.seen, w.at) if t == topic]
+    return next((at, s) for at, s in heard if ok(s))
+
+
+def _away() -> Callable[[], Any]:
+    """A band that is away: the simulated radio with nothing listening on its port."""
+    address = f"127.0.0.1:{free_port()}"
+    return lambda: open_link("sim", address)
 
 
 def _failing(s: dict[str, Any]) -> bool:
@@ -224,16 +242,64 @@ def _retained(broker: Broker) -> dict[str, bytes]:
         late.stop()
 
 
-def test_the_sensor_is_on_while_the_pings_are_held_back() -> None:
-    """Held back (the store refuses writes): the service will say the monitor is down, so ON, the
-    reason in the attributes; off ([daemon.heartbeat] absent): null, and no sensor to read it."""
-    from spasmwatch.alerts.channels.mqtt import discovery_configs
+def test_the_sensor_is_on_while_the_store_holds_the_pings_back(tmp_path: Path, broker: Broker) -> None:
+    """Held back (the store refuses writes: a full disk, SQLite on disk capped): the service will
+    say the monitor is down, so ON, the reason in the attributes; OFF again once the store has
+    taken writes for STORAGE_OK_S and the pings resume."""
+    w = Watcher(broker.port, STATUS_OF_BAND)
+    clock = HandClock(NOW)
 
-    cfg = discovery_configs(MqttSettings(prefix="sw"), "cot", heartbeat=True)[SENSOR]
-    held = BandStatus(heartbeat=HeartbeatState("hc-ping.com", None, None, "the store refuses writes (cot): events would be lost"))
-    st = held.to_json("cot", NOW)
-    assert _render(cfg["value_template"], st) == "ON"
-    assert json.loads(_render(cfg["json_attributes_template"], st))["paused"] == "the store refuses writes (cot): events would be lost"
+    async def main() -> None:
+        async with http_recorder() as service:
+            with Store(tmp_path / "db.sqlite") as store:
+                ch = MqttChannel(MqttSettings(port=broker.port, timeout_s=5, prefix="sw"))
+                d = Daemon(store, [BandSpec("crib", _away())], {"mqtt": ch}, clock=clock,  # type: ignore[arg-type]
+                           heartbeat=HeartbeatSettings(service.url + SECRET, EVERY_S, 2.0))  # fmt: skip
+                # The band's session never runs (its records are handed over as it would): the
+                # ticker and the MQTT mirror do, as start() runs them.
+                d._tasks += [asyncio.create_task(d._ticker(), name="ticker"), asyncio.create_task(d._mqtt_mirror("mqtt", ch), name="mirror")]
+                try:
+                    await _held_back(d, w, clock, store)
+                    assert len(service.seen) >= 2  # before the disk filled, and after
+                finally:
+                    await d.stop()
+
+    run_then_close(main, w.stop)
+
+
+async def _held_back(d: Daemon, w: Watcher, clock: HandClock, store: Store) -> None:
+    streaming(d, BAND, NOW)
+    hb = d.heartbeat
+    assert hb is not None
+    await _until(lambda: hb.last_ok is not None, "the first ping taken")
+    conn = fill_store(store)  # the disk fills up
+    seqs = iter(range(10_000))
+
+    def arrives() -> None:  # the band's next event, as its session hands it over
+        seq = next(seqs)
+        d.on_record(BAND, spasm_record(seq, 10_000 * seq), clock.t)
+
+    for _ in range(200):  # more than the room left in the store's pages
+        arrives()
+    clock.t += 10
+    _, held = await asyncio.to_thread(_first_on, w, STATUS_OF_BAND, lambda s: (s.get("heartbeat") or {}).get("paused"), "the held-back heartbeat")
+    assert held["heartbeat"]["paused"] == f"the store refuses writes ({BAND}): events would be lost", held
+    assert held["heartbeat"]["failing_since"] is None  # not failing: held back
+    cfg = discovery_configs(MqttSettings(prefix="sw"), BAND, heartbeat=True)[f"homeassistant/binary_sensor/spasmwatch_{BAND}_heartbeat_failing/config"]
+    assert _render(cfg["value_template"], held) == "ON"
+    assert json.loads(_render(cfg["json_attributes_template"], held)) == held["heartbeat"]
+    conn.execute("PRAGMA max_page_count = 1073741823")  # space again
+    clock.t += K.STORAGE_OK_S  # the latest refusal is at least this old
+    arrives()  # taken: the store is trusted again
+    clock.t += 10
+    _, again = await asyncio.to_thread(
+        _first_on, w, STATUS_OF_BAND, lambda s: s.get("heartbeat") and not s["heartbeat"]["paused"] and s["updated_t"] > held["updated_t"], "resumed")
+    assert _render(cfg["value_template"], again) == "OFF"
+
+
+def test_no_heartbeat_is_null_in_the_status_and_offers_no_sensor() -> None:
     assert BandStatus().to_json("cot", NOW)["heartbeat"] is None
-    assert _render(cfg["value_template"], BandStatus().to_json("cot", NOW)) == "OFF"
     assert SENSOR not in discovery_configs(MqttSettings(prefix="sw"), "cot")
+    cfg = discovery_configs(MqttSettings(prefix="sw"), "cot", heartbeat=True)[SENSOR]
+    assert _render(cfg["value_template"], BandStatus().to_json("cot", NOW)) == "OFF"  # a status the channel built before the daemon's first
+    assert json.loads(_render(cfg["json_attributes_template"], BandStatus().to_json("cot", NOW))) == {}  # an object, as Home Assistant wants

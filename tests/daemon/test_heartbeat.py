@@ -29,12 +29,10 @@ from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.heartbeat import HeartbeatSettings
 from spasmwatch.daemon.main import serve
-from spasmwatch.daemon.session import BandInfo, State
 from spasmwatch.store import Store
 from spasmwatch.transport import open_link
 from spasmwatch.transport.simband import free_port
-from swcore import protocol as P
-from synthetic import HandClock, fill_store, spasm_record
+from synthetic import HandClock, fill_store, spasm_record, streaming
 
 T0 = 1_800_000_000.0
 DEVICE = "hb0001"
@@ -162,17 +160,6 @@ def test_no_ping_while_the_ticker_is_dead_or_every_tick_fails(tmp_path: Path, ho
         assert [t - T0 for t in resumed] == [310, 370, 430]
 
 
-def _streaming(d: Daemon) -> None:
-    """The band connected, identified, caught up and streaming, as its session tells the daemon."""
-    b = d.bands[0]
-    b.session.info = BandInfo(DEVICE, "spasmwatch-band", "test", "sim", "sim:0", "sim")
-    d.on_connected(b.session.info)
-    d.next_backfill_seq(DEVICE)
-    d.on_record(DEVICE, {"type": "loginfo", "flags": P.LF_DONE}, d.clock.wall())
-    b.session._set(State.STREAMING)
-    d.on_sync(DEVICE, 1, 0, T0)
-
-
 def test_no_ping_while_the_store_refuses_writes_and_pings_again_once_it_takes_them(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """A daemon whose store refuses writes (a full disk) would lose events: the service is told
     nothing, so it says the monitor is down. Pings come again once the store has taken writes for
@@ -187,7 +174,7 @@ def test_no_ping_while_the_store_refuses_writes_and_pings_again_once_it_takes_th
                 d = Daemon(store, [BandSpec("crib", nowhere())], clock=clock, heartbeat=HeartbeatSettings(srv.url + SECRET, EVERY_S, 2.0))  # type: ignore[arg-type]
                 d._tasks.append(asyncio.create_task(d._ticker(), name="ticker"))
                 try:
-                    _streaming(d)
+                    streaming(d, DEVICE, T0)
                     await settle(d)
                     assert len(srv.seen) == 1
                     conn = fill_store(store)  # the disk fills up
