@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +42,53 @@ def truth_path(recording: str | os.PathLike[str]) -> Path:
     return p.with_name(p.stem + ".truth.json")
 
 
-def load_truth(recording: str | os.PathLike[str]) -> dict[str, Any]:
-    """The checked truth beside ``recording``; InputError naming the file (and line or field) at fault."""
-    path = truth_path(recording)
+# A part's name as the daemon writes it: <device>-boot<N>-<part>.swraw (docs/rawfile.md).
+_PART_NAME = re.compile(r"^(?P<boot>.+-boot\d+)-(?P<part>\d{3,})$")
+# Truth times are written rounded to the ms (analysis/labels.py): they may end that far past the last sample.
+_TIME_SLACK_S = 0.001
+
+
+def parts_truth_path(files: Sequence[str | os.PathLike[str]]) -> Path:
+    """The truth of a recording: one file's ``truth_path``; several parts of a boot (in index
+    order) ``band-boot3-000-003.truth.json`` beside the first (its first and last part; never a
+    part's own truth's name), ``<first stem>--<last stem>.truth.json`` for parts named otherwise."""
+    if len(files) == 1:
+        return truth_path(files[0])
+    first, last = Path(files[0]), Path(files[-1])
+    a, b = _PART_NAME.match(first.stem), _PART_NAME.match(last.stem)
+    if a and b and a["boot"] == b["boot"]:
+        return first.with_name(f"{first.stem}-{b['part']}.truth.json")
+    return first.with_name(f"{first.stem}--{last.stem}.truth.json")
+
+
+def check_parts(path: str, truth: dict[str, Any], files: Sequence[str], t0: float, t_end: float) -> None:
+    """A truth for several parts must be of these parts: its ``parts`` (when it lists them: ``spasmwatch
+    truth`` does) the files' names, and its times within their span [t0, t_end] (s)."""
+    names = [os.path.basename(f) for f in files]
+    listed = truth.get("parts")
+    if listed is not None and listed != names:
+        raise InputError(path, f"written for {', '.join(map(str, listed))}; given {', '.join(names)}: give the parts it was written for", field="parts")
+    if len(files) < 2:
+        return
+    for field, t in _times(truth):
+        if not t0 - _TIME_SLACK_S <= t <= t_end + _TIME_SLACK_S:
+            raise InputError(
+                path, f"{t:.3f} s lies outside the parts' {t0:.3f}-{t_end:.3f} s ({names[0]} .. {names[-1]}): a truth "
+                "of other parts, or times not counted from the first part's noon (its index_origin)", field=field)
+
+
+def _times(truth: dict[str, Any]) -> list[tuple[str, float]]:
+    """Every time the truth holds, with its field, in the order of TRUTH_FIELDS."""
+    out = [(f"spasms[{i}].t", s["t"]) for i, s in enumerate(truth["spasms"])]
+    for name in ("clusters", "not_worn"):
+        out += [(f"{name}[{i}].{k}", c[k]) for i, c in enumerate(truth[name]) for k in ("start", "end")]
+    return out + [(f"wake_onsets[{i}]", w) for i, w in enumerate(truth["wake_onsets"])]
+
+
+def load_truth(recording: str | os.PathLike[str], path: Path | None = None) -> dict[str, Any]:
+    """The checked truth beside ``recording`` (or at ``path``); InputError naming the file (and
+    line or field) at fault."""
+    path = truth_path(recording) if path is None else path
     try:
         # Bytes: JSON is UTF-8 (json finds UTF-16/32 by their bytes), whatever the locale's encoding.
         truth = json.loads(path.read_bytes())

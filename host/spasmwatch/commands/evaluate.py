@@ -3,7 +3,9 @@
 With no files, simulates a suite of recordings (every scenario kind, several
 seeds, rates 50-104 Hz, with and without gyro, varied amplitudes and noise),
 replays each in memory exactly as ``replay`` would, and scores it. With files,
-scores each ``X.csv`` against its ``X.truth.json``. When the truth labels
+scores each ``X.csv`` against its ``X.truth.json``; ``--parts`` takes several .swraw parts of one
+band boot as one recording, as replay does, scored against the truth ``spasmwatch truth`` wrote
+for them (``band-boot3-000-003.truth.json``). When the truth labels
 what was going on (``confounders``, ``places``), it counts those labels at
 every false cluster, missed cluster and missed wake. ``--why`` adds, for every
 true spasm in a cluster, the stage at which the detector let it go
@@ -30,12 +32,14 @@ import numpy as np
 from spasmwatch.analysis.diagnose import ClusterWhy, cluster_line, counts, diagnose, legend, report
 from spasmwatch.analysis.replay import Block, replay
 from spasmwatch.analysis.scoring import Score, score
-from spasmwatch.analysis.truthfile import load_truth
+from spasmwatch.analysis.truthfile import check_parts, load_truth, parts_truth_path
 from spasmwatch.analysis.twin import to_units
 from spasmwatch.commands._args import positive_int, whole_number
 from spasmwatch.commands.replay import replay_recording
 from spasmwatch.errors import SpasmwatchError
-from spasmwatch.io.csvread import open_recording
+from spasmwatch.io.csvread import Recording
+from spasmwatch.io.rawboot import open_recordings, time_span
+from spasmwatch.io.rawfile import RawRecording
 from spasmwatch.outfile import check_writable, whole_file
 
 J = TypeVar("J")
@@ -119,6 +123,16 @@ def register(sub: Any) -> None:
         description=__doc__,
     )
     p.add_argument("files", nargs="*", help="recordings X.csv with ground truth X.truth.json beside them")
+    p.add_argument(
+        "--parts",
+        nargs="+",
+        action="append",
+        default=[],
+        metavar="PART",
+        help="several .swraw parts of one band boot as ONE recording (e.g. --parts raw/band-boot3-*.swraw), "
+        "with the truth 'spasmwatch truth' wrote for them beside the first (band-boot3-000-003.truth.json); "
+        "once per boot; after the files",
+    )
     p.add_argument("--seeds", type=positive_int, default=3, help="seeds per scenario in the simulated suite")
     p.add_argument(
         "--seed-start",
@@ -139,11 +153,13 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _file_job(path: str, why: bool = False) -> Result:
-    rec = open_recording(path)  # first: a missing recording was reported as its truth file missing
-    truth = load_truth(path)
+def _file_job(paths: tuple[str, ...], why: bool = False) -> Result:
+    """One recording: a file, or the parts of one boot (``open_recordings``), and its truth."""
+    rec = open_recordings(paths)  # first: a missing recording was reported as its truth file missing
+    truth = _truth_of(rec)
+    label = rec.name if isinstance(rec, RawRecording) else rec.path
     if not why:
-        return Result(path, score(list(replay_recording(rec)), truth), rec.has_gyro, [])
+        return Result(label, score(list(replay_recording(rec)), truth), rec.has_gyro, [])
     # --why needs the whole recording in memory: read it once, replay it as one block.
     ts, accs, gyros = [], [], []
     for c in rec.chunks():
@@ -155,7 +171,19 @@ def _file_job(path: str, why: bool = False) -> Result:
     gyro = np.concatenate(gyros) if gyros else None
     t = np.concatenate(ts)
     recs = list(replay([Block(t, acc, gyro)], rec.rate_hz, rec.has_gyro))
-    return Result(path, score(recs, truth), rec.has_gyro, _why(acc, gyro, rec.rate_hz, truth, recs, float(t[0])))
+    return Result(label, score(recs, truth), rec.has_gyro, _why(acc, gyro, rec.rate_hz, truth, recs, float(t[0])))
+
+
+def _truth_of(rec: Recording | RawRecording) -> dict[str, Any]:
+    """The checked truth of a recording: beside the file, or of the parts beside the first; a truth
+    that lists other parts, or whose times do not fit the parts' span, is refused (``check_parts``)."""
+    if not isinstance(rec, RawRecording):
+        return load_truth(rec.path)
+    path = parts_truth_path(rec.files)
+    truth = load_truth(rec.files[0], path)
+    span = time_span(rec) if len(rec.files) > 1 else (rec.t0, rec.t0)  # one file: its times are not checked
+    check_parts(str(path), truth, rec.files, *span)
+    return truth
 
 
 def run(args: argparse.Namespace) -> int:
@@ -166,12 +194,13 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         check_writable(args.json, "--json")  # before the run, not after minutes of it
         _check_replaceable(Path(args.json))
-    jobs = [] if args.files else suite(args.seeds, args.quick, args.seed_start)
-    workers = _workers(args.jobs, len(args.files or jobs))
+    files = [(f,) for f in args.files] + [tuple(p) for p in args.parts]
+    jobs = [] if files else suite(args.seeds, args.quick, args.seed_start)
+    workers = _workers(args.jobs, len(files or jobs))
     with ProcessPoolExecutor(max_workers=workers) as ex:
-        if args.files:
-            print(f"replaying {len(args.files)} recordings on {workers} workers...", file=sys.stderr)
-            results = _gather(ex, partial(_file_job, why=args.why), args.files)
+        if files:
+            print(f"replaying {len(files)} recordings on {workers} workers...", file=sys.stderr)
+            results = _gather(ex, partial(_file_job, why=args.why), files)
         else:
             print(f"simulating and replaying {len(jobs)} recordings on {workers} workers...", file=sys.stderr)
             results = _gather(ex, partial(run_one, why=args.why), jobs)

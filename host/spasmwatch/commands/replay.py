@@ -22,7 +22,7 @@ from spasmwatch.analysis.pipeline import Record
 from spasmwatch.analysis.replay import Block, CountBlock, replay
 from spasmwatch.commands._args import whole_number
 from spasmwatch.io.csvread import Recording, open_recording
-from spasmwatch.io.rawboot import open_rawparts
+from spasmwatch.io.rawboot import open_recordings
 from spasmwatch.io.rawfile import RawRecording
 from spasmwatch.io.limits import CHUNK_ROWS, MAX_CHUNK_ROWS
 from spasmwatch.io.units import GyroUnitsWarning
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     out: TextIO = sys.stdout
     if args.gyro_units_ok:
         warnings.filterwarnings("ignore", category=GyroUnitsWarning)
-    rec = open_recording(args.file[0], chunk_rows=args.chunk_rows) if len(args.file) == 1 else open_rawparts(args.file, args.chunk_rows)
+    rec = open_recordings(args.file, args.chunk_rows)
     if not rec.has_gyro:  # on stderr: --jsonl output stays the contract's
         print(ACCEL_ONLY_NOTE.format(path=rec.name if isinstance(rec, RawRecording) else rec.path), file=sys.stderr)
     if isinstance(rec, RawRecording):

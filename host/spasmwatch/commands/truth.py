@@ -1,5 +1,9 @@
 """``spasmwatch truth X.csv EVENTS.tsv``: write ``X.truth.json`` from video labels.
 
+``spasmwatch truth PART.swraw PART.swraw ... EVENTS.tsv``: the truth of several parts of one band
+boot as one recording (``io.rawboot``, as replay takes them), ``band-boot3-000-003.truth.json``
+beside the first part (``truthfile.parts_truth_path``), listing its parts.
+
 Turns a labelled events table (analysis/labels.py) into the ground-truth file
 ``spasmwatch evaluate`` scores a real recording against, with the clusters,
 their ``third_end`` and ``post_wake_s`` derived by one rule
@@ -11,14 +15,17 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from spasmwatch.analysis.labels import CLUSTER_MAX_GAP_S, DEFAULT_SPASM_S, SPASM, SUBTLE, build_truth, read_labels
-from spasmwatch.analysis.truthfile import check_truth, truth_path
+from spasmwatch.analysis.truthfile import check_truth, parts_truth_path
 from spasmwatch.errors import InputError, SpasmwatchError
-from spasmwatch.io import open_recording
+from spasmwatch.io.csvread import Recording
+from spasmwatch.io.rawboot import open_recordings
+from spasmwatch.io.rawfile import RawRecording
 from spasmwatch.outfile import check_writable, whole_file
 
 
@@ -32,7 +39,12 @@ def register(sub: Any) -> None:
         "baby was doing (crying, feeding, ...). Clusters are derived: spasms at most --max-gap-s apart, "
         "three or more.",
     )
-    p.add_argument("recording", help="the recording the labels belong to (CSV or .swraw)")
+    p.add_argument(
+        "recording",
+        nargs="+",
+        help="the recording the labels belong to (CSV or .swraw), or several .swraw parts of one band boot "
+        "(e.g. raw/band-boot3-*.swraw) as one recording, times from the first part's noon, as replay takes them",
+    )
     p.add_argument("events", help="the labels: an events table (.tsv or .csv)")
     p.add_argument("--offset-s", type=float, default=0.0,
                    help="seconds to add to every label's onset: video time -> the recording's t (default 0)")
@@ -40,14 +52,14 @@ def register(sub: Any) -> None:
                    help=f"longest gap between spasm onsets within one cluster (default {CLUSTER_MAX_GAP_S:g})")
     p.add_argument("--spasm-s", type=float, default=DEFAULT_SPASM_S,
                    help=f"length given to a spasm labelled with no duration (default {DEFAULT_SPASM_S:g})")
-    p.add_argument("-o", "--out", help="where to write (default: X.truth.json beside the recording)")
+    p.add_argument("-o", "--out", help="where to write (default: X.truth.json beside the recording; for parts "
+                   "band-boot3-000-003.truth.json, its first and last part, where evaluate --parts looks)")
     p.add_argument("--force", action="store_true", help="replace an existing truth file")
     p.set_defaults(func=run)
 
 
-def _span(path: str) -> tuple[float, float]:
+def _span(rec: Recording | RawRecording) -> tuple[float, float]:
     """(time of the first sample, duration) of a recording, in s: every sample is read (and checked)."""
-    rec = open_recording(path)
     n = sum(len(c) for c in rec.chunks())
     return rec.t0, n / rec.rate_hz
 
@@ -57,9 +69,11 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(args.events, "--max-gap-s and --spasm-s must be positive")
     if not math.isfinite(args.offset_s):  # nan was blamed on the output's 'spasms[0].t' (input audit)
         raise SpasmwatchError(f"--offset-s: expected a number of seconds, got {args.offset_s}")
-    out = Path(args.out) if args.out else truth_path(args.recording)
+    rec = open_recordings(args.recording) if len(args.recording) > 1 else None  # parts: checked, in index order
+    files = rec.files if isinstance(rec, RawRecording) else args.recording
+    out = Path(args.out) if args.out else parts_truth_path(files)
     check_writable(out, "--out")  # before the whole recording is read
-    for given, what in ((args.recording, "the recording"), (args.events, "the labels table")):
+    for given, what in [*((f, "the recording") for f in args.recording), (args.events, "the labels table")]:
         # --force replaces a truth file, never these (found by the input audit: '-o REC.csv --force'
         # replaced the recording with the truth's JSON, '-o EVENTS.tsv --force' the labels)
         if Path(given).exists() and out.resolve() == Path(given).resolve():
@@ -67,8 +81,10 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and not args.force:
         raise InputError(str(out), "exists; --force replaces it")
     labels = read_labels(args.events, args.offset_s)
-    t0, duration_s = _span(args.recording)
+    t0, duration_s = _span(rec or open_recordings(args.recording))
     truth = build_truth(args.events, labels, t0, duration_s, args.max_gap_s, args.spasm_s)
+    if len(files) > 1:  # evaluate checks it is given these parts (truthfile.check_parts)
+        truth["parts"] = [os.path.basename(f) for f in files]
     check_truth(str(out), truth)
     with whole_file(out, "the truth") as f:  # never a half-written truth file
         f.write((json.dumps(truth, indent=1) + "\n").encode())

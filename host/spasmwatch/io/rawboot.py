@@ -20,6 +20,7 @@ import re
 from collections.abc import Sequence
 
 from spasmwatch.errors import InputError
+from spasmwatch.io.csvread import Recording, open_recording
 from spasmwatch.io.limits import CHUNK_ROWS, PART_DATING_SAMPLES
 from spasmwatch.io.rawfile import RawHeader, RawReader, RawRecording, is_rawfile, open_rawfile
 
@@ -27,6 +28,22 @@ from spasmwatch.io.rawfile import RawHeader, RawReader, RawRecording, is_rawfile
 _SHARED = (("device_id", "device_id"), ("rate_hz", "rate_hz"), ("has_gyro", "flags (has_gyro: channels)"),
            ("accel_lsb_g", "accel_lsb_g"), ("gyro_lsb_dps", "gyro_lsb_dps"))  # fmt: skip
 _BOOT_NAME = re.compile(r"-boot(\d+)(?:-\d{3,})?\.swraw")
+
+
+def open_recordings(paths: Sequence[str | os.PathLike[str]], chunk_rows: int = CHUNK_ROWS) -> Recording | RawRecording:
+    """What replay, truth and evaluate take as one recording: one file (CSV or .swraw), or
+    several .swraw parts of one band boot (``open_rawparts``)."""
+    if len(paths) == 1:
+        return open_recording(paths[0], chunk_rows=chunk_rows)
+    return open_rawparts(paths, chunk_rows)
+
+
+def time_span(rec: RawRecording) -> tuple[float, float]:
+    """(time of the first sample, time after the last) of a raw recording, s on its time base,
+    from the chunk headers alone (``RawReader.index_span``)."""
+    ends = [span[1] for f in rec.files if (span := RawReader(f).index_span()) is not None]
+    h = rec.header
+    return rec.t0, (max(ends) - h.index_origin) / h.rate_hz if ends else rec.t0
 
 
 def open_rawparts(paths: Sequence[str | os.PathLike[str]], chunk_rows: int = CHUNK_ROWS) -> RawRecording:
