@@ -17,6 +17,7 @@ import json
 import math
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,18 @@ def _span(rec: Recording | RawRecording) -> tuple[float, float]:
     return rec.t0, n / rec.rate_hz
 
 
+def _origin_note(rec: RawRecording) -> str:
+    """When t = 0 is on the wall clock: what a label read off a video's time of day is offset by."""
+    h = rec.header
+    local = datetime.fromtimestamp(h.wall_start_s).astimezone()
+    day_s = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
+    return (
+        f"t = 0 s is {local.isoformat(timespec='milliseconds')} in this computer's time zone ({rec.files[0]}'s "
+        f"wall_start_s, the band's dating): labels read off a video clock's time of day need --offset-s {0.0 - day_s:.3f} "
+        "plus the tap correction, and a time after midnight 24 h more (29:22:01 for 05:22:01)"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     if not (args.max_gap_s > 0 and args.spasm_s > 0):
         raise InputError(args.events, "--max-gap-s and --spasm-s must be positive")
@@ -81,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and not args.force:
         raise InputError(str(out), "exists; --force replaces it")
     labels = read_labels(args.events, args.offset_s)
-    t0, duration_s = _span(rec or open_recordings(args.recording))
+    rec = rec or open_recordings(args.recording)
+    t0, duration_s = _span(rec)
     truth = build_truth(args.events, labels, t0, duration_s, args.max_gap_s, args.spasm_s)
     if len(files) > 1:  # evaluate checks it is given these parts (truthfile.check_parts)
         truth["parts"] = [os.path.basename(f) for f in files]
@@ -96,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
         f"{sum(c['count'] for c in clusters)} spasms in clusters, {len(truth['wake_onsets'])} wake onsets, "
         f"{len(truth['not_worn'])} not-worn spells, {len(truth['confounders']) + len(truth['places'])} context labels"
     )
+    if isinstance(rec, RawRecording):
+        print(f"note: {_origin_note(rec)}", file=sys.stderr)
     if no_len:
         print(f"note: {no_len} spasms have no duration: each ends {args.spasm_s:g} s after its onset (--spasm-s)", file=sys.stderr)
     return 0
