@@ -113,6 +113,7 @@ def test_parts_and_truths_that_do_not_belong_together_are_refused(tmp_path: Path
     # A truth written by hand with times from midnight, not from the first part's noon.
     by_hand = {k: sim[k] for k in ("duration_s", "spasms", "clusters", "wake_onsets", "not_worn")}
     by_hand["spasms"] = [{"t": s["t"] + 43200.0} for s in sim["spasms"]]
+    by_hand["duration_s"] = 30000 / RATE  # parts 000 and 001's: that is right
     (tmp_path / "band-1-boot4-000-001.truth.json").write_text(json.dumps(by_hand))
     res = cli("evaluate", "--parts", str(p1), str(p0))
     first = sim["spasms"][0]["t"] + 43200.0
@@ -120,6 +121,22 @@ def test_parts_and_truths_that_do_not_belong_together_are_refused(tmp_path: Path
         f"band-1-boot4-000-001.truth.json: field 'spasms[0].t': {first:.3f} s lies outside the parts' 0.000-576.923 s "
         f"({p0.name} .. {p1.name}): a truth of other parts, or times not counted from the first part's noon"
     ) in res.stderr
+    # A truth written while the daemon was still writing the last part: the parts hold more now.
+    short = tmp_path / "short"
+    short.mkdir()
+    q0, q1 = parts(short, counts[:30000], [15000])
+    early = short / "events.tsv"
+    early.write_text("onset\tduration\ttrial_type\n360\tn/a\twake\n")  # the labels of its first 577 s
+    assert cli("truth", str(q0), str(q1), str(early)).returncode == 0
+    with RawWriter(q1, RawHeader("band-1", RATE, True, WALL0 + 15000 / RATE, index_origin=15000)) as w:
+        w.append(30000, counts[30000:], 0)  # the daemon goes on writing the part
+    res = cli("evaluate", "--parts", str(q0), str(q1))
+    assert res.returncode == 2 and "band-1-boot4-000-001.truth.json: field 'duration_s': 576.923 s here, the parts hold 900.000 s: written before the last part was complete" in res.stderr
+    # A recording typed after --parts lands among them: named, with where it goes.
+    csv = tmp_path / "night1.csv"
+    csv.write_text("t,ax,ay,az\n0,0,0,1\n0.02,0,0,1\n")
+    res = cli("evaluate", "--parts", str(p0), str(p1), str(p2), str(csv))
+    assert res.returncode == 2 and f"--parts: {csv}: not a .swraw part of a band boot; a recording of its own goes before --parts" in res.stderr
     # Labels outside the parts' span are refused when the truth is written, too.
     res = cli("truth", str(p0), str(p1), str(table), "--offset-s", "400", "--force")
     assert res.returncode == 2 and "lies outside the recording (0.000-576.923 s); is the offset right?" in res.stderr

@@ -46,6 +46,10 @@ def truth_path(recording: str | os.PathLike[str]) -> Path:
 _PART_NAME = re.compile(r"^(?P<boot>.+-boot\d+)-(?P<part>\d{3,})$")
 # Truth times are written rounded to the ms (analysis/labels.py): they may end that far past the last sample.
 _TIME_SLACK_S = 0.001
+# How far a truth's duration_s may be from its parts' span: a hand-written one rounded to the
+# second. Further off, it was written for other samples (before the last part was complete: the
+# daemon still writing it), and the false clusters of the rest would be scored against no label.
+DURATION_SLACK_S = 1.0
 
 
 def parts_truth_path(files: Sequence[str | os.PathLike[str]]) -> Path:
@@ -70,6 +74,10 @@ def check_parts(path: str, truth: dict[str, Any], files: Sequence[str], t0: floa
         raise InputError(path, f"written for {', '.join(map(str, listed))}; given {', '.join(names)}: give the parts it was written for", field="parts")
     if len(files) < 2:
         return
+    if abs(truth["duration_s"] - (t_end - t0)) > DURATION_SLACK_S:
+        raise InputError(
+            path, f"{truth['duration_s']:.3f} s here, the parts hold {t_end - t0:.3f} s: written before the last part was "
+            "complete, or for other parts? Write it again for these ('spasmwatch truth ... --force')", field="duration_s")
     for field, t in _times(truth):
         if not t0 - _TIME_SLACK_S <= t <= t_end + _TIME_SLACK_S:
             raise InputError(

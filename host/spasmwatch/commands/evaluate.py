@@ -39,7 +39,7 @@ from spasmwatch.commands.replay import replay_recording
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.io.csvread import Recording
 from spasmwatch.io.rawboot import open_recordings, time_span
-from spasmwatch.io.rawfile import RawRecording
+from spasmwatch.io.rawfile import RawRecording, is_rawfile
 from spasmwatch.outfile import check_writable, whole_file
 
 J = TypeVar("J")
@@ -174,6 +174,15 @@ def _file_job(paths: tuple[str, ...], why: bool = False) -> Result:
     return Result(label, score(recs, truth), rec.has_gyro, _why(acc, gyro, rec.rate_hz, truth, recs, float(t[0])))
 
 
+def _parts(group: list[str]) -> tuple[str, ...]:
+    """One --parts group; a file that is no .swraw is named with where it belongs (before the run):
+    --parts takes every file after it, and a recording typed after it lands among the parts."""
+    for f in group:
+        if os.path.isfile(f) and not is_rawfile(f):
+            raise SpasmwatchError(f"--parts: {f}: not a .swraw part of a band boot; a recording of its own goes before --parts")
+    return tuple(group)
+
+
 def _truth_of(rec: Recording | RawRecording) -> dict[str, Any]:
     """The checked truth of a recording: beside the file, or of the parts beside the first; a truth
     that lists other parts, or whose times do not fit the parts' span, is refused (``check_parts``)."""
@@ -194,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         check_writable(args.json, "--json")  # before the run, not after minutes of it
         _check_replaceable(Path(args.json))
-    files = [(f,) for f in args.files] + [tuple(p) for p in args.parts]
+    files = [(f,) for f in args.files] + [_parts(p) for p in args.parts]
     jobs = [] if files else suite(args.seeds, args.quick, args.seed_start)
     workers = _workers(args.jobs, len(files or jobs))
     with ProcessPoolExecutor(max_workers=workers) as ex:
