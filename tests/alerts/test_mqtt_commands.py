@@ -210,6 +210,8 @@ def test_the_buttons_are_discovered_retained(tmp_path: Path, broker: Broker) -> 
 
 
 def test_commands_false_subscribes_to_nothing_and_offers_no_buttons(tmp_path: Path, broker: Broker) -> None:
+    """With commands off, no subscription and no buttons; an earlier run's retained buttons (commands
+    on then) are removed, or Home Assistant kept them for good, unavailable (they stayed on the broker)."""
     text = f"""
 [channels.sound]
 enabled = false
@@ -225,6 +227,8 @@ commands = false
     channels = channels_from(from_dict(tomllib.loads(text), "config.toml"))
     assert isinstance(channels["mqtt"], MqttChannel) and channels["mqtt"].settings.commands is False
     w = Watcher(broker.port)
+    for key in ("acknowledge", "test_alarm"):  # an earlier run's, with commands on
+        w.c.publish(f"homeassistant/button/spasmwatch_cot_{key}/config", json.dumps({"name": key}), qos=1, retain=True).wait_for_publish(5)
 
     async def main() -> None:
         with Store(tmp_path / "db.sqlite") as store:

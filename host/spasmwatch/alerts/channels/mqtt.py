@@ -211,9 +211,15 @@ def _tristate(field_name: str) -> str:
     return f"{{% if value_json.{field_name} is none %}}None{{% elif value_json.{field_name} %}}ON{{% else %}}OFF{{% endif %}}"
 
 
-def heartbeat_sensor_topic(s: MqttSettings, device: str) -> str:
-    """Where the "Heartbeat failing" sensor's discovery config is retained (an empty payload there removes it)."""
-    return f"{s.discovery_prefix}/binary_sensor/spasmwatch_{slug(device)}_heartbeat_failing/config"
+def config_topic(s: MqttSettings, device: str, component: str, key: str) -> str:
+    """Where an entity's discovery config is retained (an empty payload there removes it)."""
+    return f"{s.discovery_prefix}/{component}/spasmwatch_{slug(device)}_{key}/config"
+
+
+# The entities offered only with something configured (discovery_configs), as (component, key):
+# without it an earlier run's are removed, or Home Assistant keeps showing them, unavailable.
+HEARTBEAT_SENSOR = (("binary_sensor", "heartbeat_failing"),)
+BUTTONS = (("button", "acknowledge"), ("button", "test_alarm"))
 
 
 def discovery_configs(s: MqttSettings, device: str, commands: bool | None = None, heartbeat: bool = False) -> dict[str, dict[str, Any]]:
@@ -279,7 +285,7 @@ def discovery_configs(s: MqttSettings, device: str, commands: bool | None = None
     out = {}
     for component, key, cfg in entities:
         uid = f"spasmwatch_{d}_{key}"
-        out[f"{s.discovery_prefix}/{component}/{uid}/config"] = {**cfg, "unique_id": uid, **common}
+        out[config_topic(s, device, component, key)] = {**cfg, "unique_id": uid, **common}
     return out
 
 
@@ -343,8 +349,10 @@ class _Link:
         if s.discovery:
             for topic, cfg in discovery_configs(s, device, commands=command is not None, heartbeat=heartbeat).items():
                 self._retained[topic] = json.dumps(cfg).encode()
-            if not heartbeat:  # an earlier run's sensor, the heartbeat taken out of the config since: removed
-                self._retained[heartbeat_sensor_topic(s, device)] = b""
+            # an earlier run's sensor or buttons, the heartbeat or commands taken out of the config since: removed
+            gone = (() if heartbeat else HEARTBEAT_SENSOR) + (() if command is not None else BUTTONS)
+            for component, key in gone:
+                self._retained[config_topic(s, device, component, key)] = b""
 
     def start(self) -> None:
         self.client.connect_async(self.s.host, self.s.port, self.s.keepalive_s)
