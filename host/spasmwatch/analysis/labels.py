@@ -26,7 +26,7 @@ import math
 import re
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from spasmwatch.errors import InputError
 from spasmwatch.io import InputWarning
@@ -75,8 +75,11 @@ def parse_time(text: str) -> float:
     return value
 
 
-def read_labels(path: str, offset_s: float = 0.0) -> list[Label]:
-    """The table's rows as labels, ``offset_s`` added to every onset (video -> sensor time)."""
+def read_labels(path: str, offset_s: float = 0.0, onset: Callable[[str], float] | None = None) -> list[Label]:
+    """The table's rows as labels, ``offset_s`` added to every onset (video -> sensor time).
+
+    ``onset`` reads the onset column instead of ``parse_time`` (``wallclock.WallClock.t``: times on
+    the video's clock); its ValueError's text is the reason given for the line."""
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -95,7 +98,7 @@ def read_labels(path: str, offset_s: float = 0.0) -> list[Label]:
             continue
         if len(row) < len(header):
             raise InputError(path, f"{len(row)} fields, the header has {len(header)}", line=number)
-        onset = _time(path, number, header[cols["onset"]], row[cols["onset"]])
+        start = _time(path, number, header[cols["onset"]], row[cols["onset"]], onset)
         dur_text = row[cols["duration"]].strip()
         duration = None if dur_text.lower() in ("", "n/a", "na") else _time(path, number, "duration", dur_text)
         if duration is not None and duration < 0:
@@ -103,7 +106,7 @@ def read_labels(path: str, offset_s: float = 0.0) -> list[Label]:
         kind = re.sub(r"[\s-]+", "_", row[cols["label"]].strip().lower())
         if not kind or kind == PLACE:
             raise InputError(path, "empty label", line=number, field=header[cols["label"]])
-        out.append(Label(number, onset + offset_s, duration, kind))
+        out.append(Label(number, start + offset_s, duration, kind))
     _warn_near_misses(path, out)
     return out
 
@@ -147,7 +150,12 @@ def _column(path: str, header: list[str], names: tuple[str, ...]) -> int:
     raise InputError(path, f"no column {' or '.join(names)} in the header {','.join(header)!r}", line=1)
 
 
-def _time(path: str, line: int, field: str, text: str) -> float:
+def _time(path: str, line: int, field: str, text: str, read: Callable[[str], float] | None = None) -> float:
+    if read is not None:
+        try:
+            return read(text)
+        except ValueError as exc:
+            raise InputError(path, str(exc), line=line, field=field) from None
     try:
         return parse_time(text)
     except ValueError:

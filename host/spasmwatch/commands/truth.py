@@ -17,12 +17,14 @@ import json
 import math
 import os
 import sys
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from spasmwatch.analysis.labels import CLUSTER_MAX_GAP_S, DEFAULT_SPASM_S, SPASM, SUBTLE, build_truth, read_labels
 from spasmwatch.analysis.truthfile import check_truth, parts_truth_path
+from spasmwatch.analysis.wallclock import WallClock, instant_s
 from spasmwatch.errors import InputError, SpasmwatchError
 from spasmwatch.io.csvread import Recording
 from spasmwatch.io.rawboot import open_recordings
@@ -49,6 +51,16 @@ def register(sub: Any) -> None:
     p.add_argument("events", help="the labels: an events table (.tsv or .csv)")
     p.add_argument("--offset-s", type=float, default=0.0,
                    help="seconds to add to every label's onset: video time -> the recording's t (default 0)")
+    p.add_argument("--wall-clock", action="store_true",
+                   help="onsets are local times read off the video's clock: a time of day HH:MM:SS[.fff] (placed "
+                   "within the recording's span, after midnight too) or a date and time 2026-12-05T06:40:12[+01:00]; "
+                   "a .swraw dates them itself, a CSV needs --start; --offset-s still adds the tap correction")
+    p.add_argument("--tz", metavar="ZONE",
+                   help="with --wall-clock: the time zone the video's clock shows, e.g. Europe/Paris "
+                   "(default: this computer's)")
+    p.add_argument("--start", metavar="DATETIME",
+                   help="with --wall-clock, for a CSV (its t carries no wall time): the date and time of its t = 0, "
+                   "e.g. 2026-12-04T21:30:00 (in --tz unless it has a zone)")
     p.add_argument("--max-gap-s", type=float, default=CLUSTER_MAX_GAP_S,
                    help=f"longest gap between spasm onsets within one cluster (default {CLUSTER_MAX_GAP_S:g})")
     p.add_argument("--spasm-s", type=float, default=DEFAULT_SPASM_S,
@@ -73,8 +85,42 @@ def _origin_note(rec: RawRecording) -> str:
     return (
         f"t = 0 s is {local.isoformat(timespec='milliseconds')} in this computer's time zone ({rec.files[0]}'s "
         f"wall_start_s, the band's dating): labels read off a video clock's time of day need --offset-s {0.0 - day_s:.3f} "
-        "plus the tap correction, and a time after midnight 24 h more (29:22:01 for 05:22:01)"
+        "plus the tap correction, and a time after midnight 24 h more (29:22:01 for 05:22:01); --wall-clock reads "
+        "such times as they are"
     )
+
+
+def _zone(args: argparse.Namespace) -> tzinfo | None:
+    """--tz as a zoneinfo zone; None for this computer's. --tz and --start only mean something with --wall-clock."""
+    for opt, given in (("--tz", args.tz), ("--start", args.start)):
+        if given is not None and not args.wall_clock:
+            raise SpasmwatchError(f"{opt}: only with --wall-clock (onsets read off the video's clock)")
+    if args.tz is None:
+        return None
+    try:
+        return ZoneInfo(args.tz)
+    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError; a path-like name a ValueError
+        raise SpasmwatchError(f"--tz: no time zone {args.tz!r}: give a zoneinfo name, e.g. Europe/Paris or America/New_York") from None
+
+
+def _wall_clock(args: argparse.Namespace, rec: Recording | RawRecording, tz: tzinfo | None, t0: float, duration_s: float) -> WallClock:
+    """The recording's span on the video's clock: t = 0 dated by a .swraw's header (the band's dating),
+    or by --start for a CSV, whose t carries no wall time; --offset-s moves video time to the band's."""
+    if isinstance(rec, RawRecording):
+        if args.start is not None:
+            raise InputError(rec.files[0], "--start: a .swraw dates its samples itself (wall_start_s); correct the "
+                             "video clock's offset with --offset-s")
+        origin = rec.header.wall_start_s
+    elif args.start is None:
+        raise InputError(args.recording[0], "a CSV's t carries no wall time: --wall-clock needs --start, the date and "
+                         "time of its t = 0 (or label the band's .swraw parts, which are dated)")
+    else:
+        try:
+            origin = instant_s(args.start, tz)
+        except ValueError as exc:
+            raise SpasmwatchError(f"--start: {exc}") from None
+    video_origin = origin - args.offset_s  # the video-clock instant that is t = 0
+    return WallClock(video_origin, video_origin + t0, video_origin + t0 + duration_s, tz)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,9 +139,16 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(str(out), f"is {what}: choose another --out")
     if out.exists() and not args.force:
         raise InputError(str(out), "exists; --force replaces it")
-    labels = read_labels(args.events, args.offset_s)
-    rec = rec or open_recordings(args.recording)
-    t0, duration_s = _span(rec)
+    tz = _zone(args)
+    if args.wall_clock:  # the span places each time of day: read it first
+        rec = rec or open_recordings(args.recording)
+        t0, duration_s = _span(rec)
+        clock = _wall_clock(args, rec, tz, t0, duration_s)
+        labels = read_labels(args.events, 0.0, clock.t)  # clock.t adds --offset-s
+    else:
+        labels = read_labels(args.events, args.offset_s)
+        rec = rec or open_recordings(args.recording)
+        t0, duration_s = _span(rec)
     truth = build_truth(args.events, labels, t0, duration_s, args.max_gap_s, args.spasm_s)
     if len(files) > 1:  # evaluate checks it is given these parts (truthfile.check_parts)
         truth["parts"] = [os.path.basename(f) for f in files]
@@ -110,7 +163,10 @@ def run(args: argparse.Namespace) -> int:
         f"{sum(c['count'] for c in clusters)} spasms in clusters, {len(truth['wake_onsets'])} wake onsets, "
         f"{len(truth['not_worn'])} not-worn spells, {len(truth['confounders']) + len(truth['places'])} context labels"
     )
-    if isinstance(rec, RawRecording):
+    if args.wall_clock:
+        print(f"note: onsets read as local times in {clock.zone_name()}: the recording is {clock.span_text()} "
+              f"on the video's clock (--offset-s {args.offset_s:g})", file=sys.stderr)
+    elif isinstance(rec, RawRecording):
         print(f"note: {_origin_note(rec)}", file=sys.stderr)
     if no_len:
         print(f"note: {no_len} spasms have no duration: each ends {args.spasm_s:g} s after its onset (--spasm-s)", file=sys.stderr)
