@@ -8,6 +8,9 @@ Turns a labelled events table (analysis/labels.py) into the ground-truth file
 ``spasmwatch evaluate`` scores a real recording against, with the clusters,
 their ``third_end`` and ``post_wake_s`` derived by one rule
 (docs/real-recordings.md, "Labelling").
+
+``--wall-clock``: onsets are local times read off the video's clock (``analysis.wallclock``), placed
+within the recording's wall span: a .swraw's header dates t = 0, a CSV needs ``--start``.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ def register(sub: Any) -> None:
         help="write X.truth.json for a recording from a labelled events table",
         description="Write the ground truth `spasmwatch evaluate` scores a recording against, from an "
         "events table (BIDS events.tsv columns onset, duration, trial_type; tab or comma separated; "
-        "seconds or hh:mm:ss). Labels: spasm, subtle_spasm, wake, not_worn, place:<where>, or what the "
+        "seconds or hh:mm:ss from the video's start, or with --wall-clock the times of day its clock shows). Labels: spasm, subtle_spasm, wake, not_worn, place:<where>, or what the "
         "baby was doing (crying, feeding, ...). Clusters are derived: spasms at most --max-gap-s apart, "
         "three or more.",
     )
