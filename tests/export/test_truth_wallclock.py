@@ -7,9 +7,10 @@ import json
 import os
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -168,24 +169,37 @@ def test_a_csv_needs_the_wall_time_of_its_start(tmp_path: Path, night: Path) -> 
         assert res.returncode == 2 and words in res.stderr, (args, res.stderr)
 
 
-def test_times_of_day_a_recording_holds_twice_or_never_are_refused() -> None:
-    """Over a day long, and across the DST changes (Paris: 2026-03-29 02:00 skipped, 2026-10-25 02:00-03:00 twice)."""
-    long = WallClock(NOON, NOON, NOON + 30 * 3600, PARIS)
+@pytest.fixture
+def paris_here(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This process's local zone set to Paris (TZ), as on a computer there; put back after."""
+    monkeypatch.setenv("TZ", "Europe/Paris")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize("zone", [PARIS, None], ids=["tz", "local"])
+def test_times_of_day_a_recording_holds_twice_or_never_are_refused(paris_here: None, zone: ZoneInfo | None) -> None:
+    """Over a day long, and across the DST changes (Paris: 2026-03-29 02:00 skipped, 2026-10-25 02:00-03:00
+    twice), given as --tz and as this computer's zone alike."""
+    name = "Europe/Paris" if zone else "this computer's time zone"
+    long = WallClock(NOON, NOON, NOON + 30 * 3600, zone)
     with pytest.raises(ValueError, match=r"13:00:00 falls 2 times within the recording, .*: give the date and time, "
                        r"2026-12-04T13:00:00.000\+01:00 or 2026-12-05T13:00:00.000\+01:00"):
         long.t("13:00:00")
     assert long.t("2026-12-05T13:00:00") == 25 * 3600 and long.t("11:00:00") == 23 * 3600  # once only: fine
     autumn = datetime(2026, 10, 24, 12, tzinfo=PARIS).timestamp()
-    back = WallClock(autumn, autumn, autumn + 24 * 3600, PARIS)
+    back = WallClock(autumn, autumn, autumn + 24 * 3600, zone)
     with pytest.raises(ValueError, match=r"02:30:00 falls 2 times within the recording \(the clocks went back an hour, DST\)"):
         back.t("02:30:00")
-    with pytest.raises(ValueError, match=r"happened twice in Europe/Paris .*2026-10-25T02:30:00.000\+02:00 or 2026-10-25T02:30:00.000\+01:00"):
+    with pytest.raises(ValueError, match=rf"happened twice in {name} .*2026-10-25T02:30:00.000\+02:00 or 2026-10-25T02:30:00.000\+01:00"):
         back.t("2026-10-25T02:30:00")
     assert back.t("2026-10-25T02:30:00+01:00") - back.t("2026-10-25T02:30:00+02:00") == 3600
     assert back.t("03:30:00") == 16.5 * 3600  # 15 h 30 min on the clock, 16 h 30 min elapsed
     spring = datetime(2026, 3, 28, 12, tzinfo=PARIS).timestamp()
-    fwd = WallClock(spring, spring, spring + 23 * 3600, PARIS)
+    fwd = WallClock(spring, spring, spring + 23 * 3600, zone)
     for text in ("02:30:00", "2026-03-29T02:30:00"):
-        with pytest.raises(ValueError, match=r"did not happen in Europe/Paris: the clocks skipped that hour \(DST\)"):
+        with pytest.raises(ValueError, match=rf"did not happen in {name}: the clocks skipped that hour \(DST\)"):
             fwd.t(text)
     assert fwd.t("03:30:00") == 14.5 * 3600
