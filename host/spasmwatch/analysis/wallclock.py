@@ -50,7 +50,7 @@ class WallClock:
         """The recording's ``t`` (s) of an onset read off the video's clock; ValueError(why) otherwise."""
         text = text.strip()
         m = _TIME_OF_DAY.match(text)
-        instant = self._time_of_day(text, m) if m else self._datetime(text)
+        instant = self._time_of_day(text, m) if m else self.date_and_time(text)
         return (instant - datetime.fromtimestamp(self.origin_s, timezone.utc)) / timedelta(seconds=1)
 
     def _time_of_day(self, text: str, m: re.Match[str]) -> datetime:
@@ -59,16 +59,7 @@ class WallClock:
         if h > 23 or mins > 59 or s > 59:
             raise ValueError(f"{text!r} is no time of day (00:00:00 to 23:59:59.999)")
         tod = time(h, mins, s, min(round(float(f"0.{frac or 0}") * 1e6), 999_999))
-        first, last = self.local(self.first_s).date(), self.local(self.last_s).date()
-        found: list[datetime] = []
-        skipped: list[datetime] = []
-        day = first - _DAY
-        while day <= last + _DAY:
-            naive = datetime.combine(day, tod)
-            instants = self._instants(naive)
-            found += [x for x in instants if self._inside(x)]
-            skipped += [naive] if not instants and self._naive_inside(naive) else []
-            day += _DAY
+        found, skipped = self._on_each_day(tod)
         if not found and skipped:
             raise ValueError(_skipped(text, skipped[0], self))
         if not found:
@@ -81,7 +72,22 @@ class WallClock:
             )
         return found[0]
 
-    def _datetime(self, text: str) -> datetime:
+    def _on_each_day(self, tod: time) -> tuple[list[datetime], list[datetime]]:
+        """The instants of a time of day within the recording, one per day (two in a DST repeated
+        hour), and the local times it names there that the clocks skipped."""
+        found: list[datetime] = []
+        skipped: list[datetime] = []
+        day, last = self.local(self.first_s).date() - _DAY, self.local(self.last_s).date() + _DAY
+        while day <= last:
+            naive = datetime.combine(day, tod)
+            instants = self._instants(naive)
+            found += [x for x in instants if self._inside(x)]
+            skipped += [naive] if not instants and self._naive_inside(naive) else []
+            day += _DAY
+        return found, skipped
+
+    def date_and_time(self, text: str) -> datetime:
+        """The instant of an ISO date and time within the recording (no zone: ``tz``); ValueError(why)."""
         if not re.match(r"^\d{4}-\d{2}-\d{2}[T ]", text):
             raise ValueError(f"{text!r} is neither a time of day HH:MM:SS[.fff] nor a date and time 2026-12-05T06:40:12[+01:00]")
         try:
@@ -136,4 +142,4 @@ def _skipped(text: str, naive: datetime, clock: WallClock) -> str:
 
 def instant_s(text: str, tz: tzinfo | None) -> float:
     """Unix seconds of a date and time (``truth --start``); no zone means ``tz``. ValueError(why)."""
-    return WallClock(0.0, -math.inf, math.inf, tz)._datetime(text.strip()).timestamp()
+    return WallClock(0.0, -math.inf, math.inf, tz).date_and_time(text.strip()).timestamp()
