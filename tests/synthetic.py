@@ -137,3 +137,15 @@ def fill_store(store: Any) -> Any:
     except sqlite3.OperationalError as e:
         assert "full" in str(e), e
     return conn
+
+
+def event_feed(d: Any, device: str, clock: Any) -> Any:
+    """A function that hands the daemon ``d`` the band's next EVENT at ``clock.t``, as its session
+    would: one full spasm a call, 10 s apart on the band's clock."""
+    seqs = iter(range(1_000_000))
+
+    def arrives() -> None:
+        seq = next(seqs)
+        d.on_record(device, spasm_record(seq, 10_000 * seq), clock.t)
+
+    return arrives

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from servers import Watcher, http_recorder, run_then_close
-from synthetic import HandClock, fill_store, spasm_record, streaming
+from synthetic import HandClock, event_feed, fill_store, streaming
 
 from spasmwatch.alerts.channels import MqttChannel, MqttSettings
 from spasmwatch.alerts.channels.mqtt import BandStatus, discovery_configs
@@ -273,12 +273,7 @@ async def _held_back(d: Daemon, w: Watcher, clock: HandClock, store: Store) -> N
     assert hb is not None
     await _until(lambda: hb.last_ok is not None, "the first ping taken")
     conn = fill_store(store)  # the disk fills up
-    seqs = iter(range(10_000))
-
-    def arrives() -> None:  # the band's next event, as its session hands it over
-        seq = next(seqs)
-        d.on_record(BAND, spasm_record(seq, 10_000 * seq), clock.t)
-
+    arrives = event_feed(d, BAND, clock)  # the band's next event, as its session hands it over
     for _ in range(200):  # more than the room left in the store's pages
         arrives()
     clock.t += 10

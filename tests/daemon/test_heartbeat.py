@@ -32,7 +32,7 @@ from spasmwatch.daemon.main import serve
 from spasmwatch.store import Store
 from spasmwatch.transport import open_link
 from spasmwatch.transport.simband import free_port
-from synthetic import HandClock, fill_store, spasm_record, streaming
+from synthetic import HandClock, event_feed, fill_store, streaming
 
 T0 = 1_800_000_000.0
 DEVICE = "hb0001"
@@ -178,12 +178,7 @@ def test_no_ping_while_the_store_refuses_writes_and_pings_again_once_it_takes_th
                     await settle(d)
                     assert len(srv.seen) == 1
                     conn = fill_store(store)  # the disk fills up
-                    seqs = iter(range(10_000))
-
-                    def arrives() -> None:  # the band's next event, as its session hands it over
-                        seq = next(seqs)
-                        d.on_record(DEVICE, spasm_record(seq, 10_000 * seq), clock.t)
-
+                    arrives = event_feed(d, DEVICE, clock)  # the band's next event, as its session hands it over
                     for _ in range(200):  # more than the room left in the store's pages
                         arrives()
                     assert "storage_failing" in d.status()["bands"][0]["faults"]
