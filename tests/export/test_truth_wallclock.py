@@ -130,6 +130,22 @@ def test_a_part_across_midnight_places_times_before_and_after_it(tmp_path: Path,
     assert f"{events}:2: field 'onset': 23:10:00 is not within the recording, 2026-12-05T06:50:00+09:00 to 2026-12-05T15:00:00+09:00 (Asia/Tokyo)" in res.stderr
 
 
+def test_export_raw_says_the_start_a_csv_of_the_part_is_labelled_with(tmp_path: Path, night: Path) -> None:
+    """The CSV a part is exported to has no wall time, and truth --wall-clock needs its --start:
+    export raw now prints it (the part's dating), and the CSV labelled with it gets the part's times."""
+    csv = tmp_path / "night.csv"
+    res = cli("export", "raw", str(night), "--csv", str(csv), tz="Europe/Paris")
+    assert res.returncode == 0, res.stderr
+    start = "2026-12-04T12:00:00.000+01:00"  # the part's noon: t = 0
+    assert f"t = 0 s is {start} (the band's dating): label it on a video's clock with " in res.stderr, res.stderr
+    assert f"'spasmwatch truth {csv} EVENTS.tsv --wall-clock --start {start}'" in res.stderr, res.stderr
+    events = table(tmp_path / "night.tsv", [("23:10:00", "n/a", "spasm"), ("06:40:00", "n/a", "wake"), ("2026-12-05T06:40:12", "1.5", "spasm")])
+    res = cli("truth", str(csv), str(events), "--wall-clock", "--start", start, tz="Europe/Paris")
+    assert res.returncode == 0, res.stderr
+    truth = json.loads((tmp_path / "night.truth.json").read_text())
+    assert [s["t"] for s in truth["spasms"]] == [40200.0, 67212.0] and truth["wake_onsets"] == [67200.0]
+
+
 @pytest.mark.parametrize(("onset", "why"), [
     ("12:00:00", "12:00:00 is not within the recording, 2026-12-04T22:50:00+01:00 to 2026-12-05T07:00:00+01:00 (Europe/Paris)"),
     ("2026-12-06T06:40:00", "2026-12-06T06:40:00 is not within the recording"),

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import math
+import shlex
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +156,12 @@ def run_raw(args: argparse.Namespace) -> int:
     # a recording's (t,ax,...), so an earlier conversion cannot be told apart: only --force replaces.
     if out.exists() and not args.force:
         raise InputError(str(out), "exists and may be a recording (same header): not written over; --force replaces it, or choose another --csv")
-    n, filled = rawfile.to_csv(open_rawparts(args.file, 1 << 18), out)
+    rec = open_rawparts(args.file, 1 << 18)
+    n, filled = rawfile.to_csv(rec, out)
     gaps = f", {filled} of them filling gaps (last sample held)" if filled else ""
     print(f"{out}: {n} samples{gaps}", file=sys.stderr)
+    # The CSV's t carries no wall time (its contract): what 'truth --wall-clock' needs to date it.
+    start = datetime.fromtimestamp(rec.header.wall_start_s).astimezone().isoformat(timespec="milliseconds")
+    print(f"t = 0 s is {start} (the band's dating): label it on a video's clock with "
+          f"'spasmwatch truth {shlex.quote(str(out))} EVENTS.tsv --wall-clock --start {start}'", file=sys.stderr)  # fmt: skip
     return 0
