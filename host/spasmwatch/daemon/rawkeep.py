@@ -141,11 +141,7 @@ def raw_span(path: str, mtime: float) -> RawSpan:
     r = RawReader(path)
     h = r.header
     first, end = r.index_span() or (h.index_origin, h.index_origin)
-
-    def at(index: int) -> float:
-        return h.wall_start_s + (index - h.index_origin) / h.rate_hz
-
-    return RawSpan(at(first), max(at(end), mtime))
+    return RawSpan(h.wall_at(first), max(h.wall_at(end), mtime))
 
 
 @dataclass(frozen=True)

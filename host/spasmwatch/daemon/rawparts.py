@@ -55,11 +55,6 @@ def boot_parts(folder: Path, device: str, boot: int) -> list[Part]:
     return ([Part(old, -1)] if os.path.lexists(old) else []) + sorted(found, key=lambda p: p.number)
 
 
-def wall_at(h: RawHeader, index: int) -> float:
-    """Wall time (unix s) of sample ``index`` by the header's dating."""
-    return h.wall_start_s + (index - h.index_origin) / h.rate_hz
-
-
 def index_at(h: RawHeader, wall_s: float) -> int:
     """The first sample index at or after wall time ``wall_s``."""
     return h.index_origin + math.ceil(round((wall_s - h.wall_start_s) * h.rate_hz, 6))
@@ -82,7 +77,7 @@ def boundaries(wall_s: float, zone: dt.tzinfo) -> tuple[float, float]:
 def part_span(h: RawHeader, index: int, zone: dt.tzinfo) -> tuple[int, int]:
     """The indexes [first, end) of the part holding sample ``index``: the first index at or after
     each boundary, so a sample belongs to one part whichever way its wall time's float rounds."""
-    b0, b1 = boundaries(wall_at(h, index), zone)
+    b0, b1 = boundaries(h.wall_at(index), zone)
     if index_at(h, b1) <= index:  # dated a hair before the boundary it is the first sample of
         b0, b1 = b1, boundaries(b1, zone)[1]
     elif index_at(h, b0) > index:  # dated a hair after the boundary whose index is its next one
@@ -99,7 +94,7 @@ def next_header(h: RawHeader, index: int, zone: dt.tzinfo, floor: int) -> RawHea
     """The header of the part that sample ``index`` opens, dated as ``h`` dates the boot: its
     origin is the boundary before ``index`` (not before ``floor``, the end of the part before)."""
     origin = max(part_span(h, index, zone)[0], floor)
-    return RawHeader(h.device_id, h.rate_hz, h.has_gyro, wall_at(h, origin), origin, h.accel_lsb_g, h.gyro_lsb_dps)
+    return RawHeader(h.device_id, h.rate_hz, h.has_gyro, h.wall_at(origin), origin, h.accel_lsb_g, h.gyro_lsb_dps)
 
 
 def latest(parts: list[Part]) -> tuple[Part, RawHeader] | None:

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from spasmwatch.errors import InputError
 from spasmwatch.io.csvread import Recording, open_recording
 from spasmwatch.io.limits import CHUNK_ROWS, PART_DATING_SAMPLES
-from spasmwatch.io.rawfile import RawHeader, RawReader, RawRecording, is_rawfile, open_rawfile
+from spasmwatch.io.rawfile import RawReader, RawRecording, is_rawfile, open_rawfile
 
 # Header fields the parts of one boot share, with the name the error gives each.
 _SHARED = (("device_id", "device_id"), ("rate_hz", "rate_hz"), ("has_gyro", "flags (has_gyro: channels)"),
@@ -82,7 +82,7 @@ def _same_boot(a: RawReader, b: RawReader) -> None:
     boots = [m[1] if (m := _BOOT_NAME.search(os.path.basename(r.path))) else None for r in (a, b)]
     if None not in boots and boots[0] != boots[1]:
         raise InputError(b.path, f"boot {boots[1]} here, boot {boots[0]} in {a.path}: not parts of one band boot", field="boot (file name)")
-    expected = _wall_at(a.header, b.header.index_origin)
+    expected = a.header.wall_at(b.header.index_origin)
     if abs(b.header.wall_start_s - expected) > PART_DATING_SAMPLES / a.header.rate_hz:
         raise InputError(
             b.path,
@@ -90,10 +90,6 @@ def _same_boot(a: RawReader, b: RawReader) -> None:
             f"{a.path}'s dating: not parts of one band boot (another boot counts its samples from 0 again)",
             field="wall_start_s",
         )
-
-
-def _wall_at(h: RawHeader, index: int) -> float:
-    return h.wall_start_s + (index - h.index_origin) / h.rate_hz
 
 
 def _spans(readers: list[RawReader]) -> list[tuple[RawReader, int, int]]:

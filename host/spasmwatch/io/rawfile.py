@@ -97,6 +97,10 @@ class RawHeader:
     def channels(self) -> int:
         return 6 if self.has_gyro else 3
 
+    def wall_at(self, index: int) -> float:
+        """Wall time (unix s) of sample ``index`` by this header's dating."""
+        return self.wall_start_s + (index - self.index_origin) / self.rate_hz
+
     def pack(self) -> bytes:
         dev = self.device_id.encode("utf-8")
         if len(dev) > DEVICE_ID_BYTES:
