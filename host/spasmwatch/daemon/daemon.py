@@ -130,13 +130,14 @@ class Daemon:
         for ch in self.dispatcher.channels.values():
             if isinstance(ch, KeepsOutgoing) and ch.outbox is None:
                 ch.outbox = store  # what a receiver has not acknowledged outlives a stop (MQTT, webhook, ntfy)
-            if isinstance(ch, MqttChannel) and ch.why_not_resend is None:
-                ch.why_not_resend = self._why_not_resend  # its events held late: kept at a stop, or while the broker is away
-            if isinstance(ch, MqttChannel) and ch.on_command is None:
-                ch.on_command = self._mqtt_command  # Home Assistant's buttons: acknowledge, test alarm
         for name, mqtt in self._mqtt.items():
+            if mqtt.why_not_resend is None:
+                mqtt.why_not_resend = self._why_not_resend  # its events held late: kept at a stop, or while the broker is away
+            if mqtt.on_command is None:
+                mqtt.on_command = self._mqtt_command  # Home Assistant's buttons: acknowledge, test alarm
             if mqtt.on_connected is None:
                 mqtt.on_connected = functools.partial(self._mqtt_up, name, mqtt)  # a broker back: not failing any more
+            mqtt.heartbeat_sensor = heartbeat is not None  # Home Assistant's "Heartbeat failing" (or its removal)
         self.engine = AlertEngine(self.clock.wall, self._notify, alert_settings, self._transition, store.last_alert_id())
         # The local sound repeats an alarm until someone answers it, on this daemon's ticks.
         self._sounds = [ch for ch in self.dispatcher.channels.values() if isinstance(ch, SoundChannel)]
@@ -169,8 +170,6 @@ class Daemon:
             Heartbeat(heartbeat, self.clock.mono, self.clock.wall, on_change=lambda: self._publish({"type": "status"}))
             if heartbeat is not None else None
         )  # fmt: skip
-        for mqtt in self._mqtt.values():
-            mqtt.heartbeat_sensor = heartbeat is not None  # Home Assistant's "Heartbeat failing" (or its removal)
 
     # --- lifecycle ------------------------------------------------------------------
     async def start(self) -> None:
