@@ -676,17 +676,18 @@ def _parse_value(text: str) -> Any:
         return text
 
 
-def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
-    """Write beside the file, fsync, then rename over it: old or new, never half (a full disk, a
-    power cut on a Pi). ``mode`` None keeps an existing file's, else 0o600 (a config holds
-    tokens and passwords)."""
+def write_atomic(path: Path, data: str | bytes, mode: int | None = None) -> None:
+    """Write beside the file (never readable by others on the way), fsync, then rename over it:
+    old or new, never half (a full disk, a power cut on a Pi). ``data``: text (UTF-8) or the
+    bytes as they are (a BOM, CRLF). ``mode`` None keeps an existing file's, else 0o600 (a config
+    holds tokens and passwords)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if mode is None:
         mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, mode)

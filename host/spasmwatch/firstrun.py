@@ -3,7 +3,7 @@ added to it (``spasmwatch config add-band``, ``add-ntfy``), and what ``run`` say
 or its band is missing.
 
 Each checks the resulting text with tomllib and the real loader (``from_dict``) before writing
-the whole file (``outfile.whole_path``: old or new, never half). ``init`` never replaces a
+the whole file (``config.write_atomic``: old or new, never half). ``init`` never replaces a
 file unasked; the ``add-*`` commands append array-of-tables entries (``append_entries``) after
 the file's last byte, so every comment and line above them stays as the family wrote it (an
 array-of-tables entry may follow any other table in TOML).
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import secrets
 import shlex
 import shutil
@@ -26,9 +25,8 @@ from urllib.parse import urlsplit
 
 import tomlkit
 
-from spasmwatch.config import Band, Config, Ntfy, Webhook, default_config_path, from_dict, get, load_config
+from spasmwatch.config import Band, Config, Ntfy, Webhook, default_config_path, from_dict, get, load_config, write_atomic
 from spasmwatch.errors import ConfigError
-from spasmwatch.outfile import whole_path
 
 NTFY_SERVER = "https://ntfy.sh"
 # secrets.token_urlsafe(18): 24 characters of [-_A-Za-z0-9] (ntfy topics take up to 64 of them),
@@ -368,16 +366,12 @@ def restart_step(ref: str, path: Path, given: bool, running: bool, systemctl: st
 
 
 def _write(path: Path, data: bytes, mode: int) -> None:
-    """The whole file or nothing (outfile.whole_path: PATH.part, then renamed onto it), synced
-    before the rename (a power cut on a Pi), never readable by others on the way (tokens, topic)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with whole_path(path, "the config") as part:
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(part, mode)
+    """The whole file or nothing (``config.write_atomic``, as 'config set' writes), its errors
+    named as the config's."""
+    try:
+        write_atomic(path, data, mode)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write the config: {exc.strerror or exc}") from exc
 
 
 # --- what 'run' (and 'service install') say without a band ------------------------------------------------
