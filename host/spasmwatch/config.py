@@ -156,6 +156,12 @@ class Band:
     rate_hz: int = field(default=52, metadata=_rule(f"one of {', '.join(map(str, RATES_HZ))}", lambda v: v in RATES_HZ))  # the band's IMU rate
     raw: bool = False  # keep the raw sample stream in <data dir>/raw/*.swraw (for research; costs battery)
 
+    @property
+    def title(self) -> str:
+        """What the daemon calls the band in its log, alerts and summaries: its label, else its
+        name, address or port."""
+        return self.label or self.name or self.address or self.port or "band"
+
 
 @dataclass
 class Alerts:

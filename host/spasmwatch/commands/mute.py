@@ -41,8 +41,8 @@ def seconds(span: str) -> float:
 def run(args: argparse.Namespace) -> int:
     for_s = 0.0 if args.off else seconds(args.span)
     cfg = config_of(args)
-    # The daemon calls a band by its label, else its name, address or port (daemon/main.py).
-    label = next((b.label or b.name or b.address or b.port for b in cfg.bands if args.device in (b.name, b.address, b.port)), None)
+    # The daemon calls a band by its title (config.Band.title), not always the name given here.
+    label = next((b.title for b in cfg.bands if args.device in (b.name, b.address, b.port)), None)
     device = _device(api(cfg, "/api/status")["bands"], label or args.device)
     # One path segment, whatever the id holds: a USB serial band's id is its label ("Mila's band").
     api(cfg, f"/api/bands/{quote(device, safe='')}/mute", {"for_s": for_s, "by": args.by})

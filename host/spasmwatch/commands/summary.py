@@ -28,14 +28,14 @@ def register(sub: Any) -> None:
 
 
 def band_names(cfg: Config, rows: list[DeviceRow]) -> dict[str, str]:
-    """device -> the name the daemon titles its summary with (daemon/main.py): the config's label
+    """device -> the name the daemon titles its summary with (config.Band.title): the config's label
     for the band (matched by advertised name or address), else its name, else its address; a band
     the config does not list keeps its device id."""
     out = {}
     for r in rows:
         for b in cfg.bands:
             if (b.name and b.name == r.name) or (b.address and b.address == r.address):
-                out[r.device_id] = b.label or b.name or b.address or r.device_id
+                out[r.device_id] = b.title
     return out
 
 

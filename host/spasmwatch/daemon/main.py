@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 def build(cfg: Config, store: Store, clock: Clock | None = None, stale_s: float = K.STALE_S) -> Daemon:
     bond_file = store.path.parent / "sim-bonds.json"
     bands = [
-        BandSpec(b.label or b.name or b.address or b.port or "band", link_factory(b, **({"bond_file": bond_file} if b.transport == "sim" else {})), b.raw, b.rate_hz)
+        BandSpec(b.title, link_factory(b, **({"bond_file": bond_file} if b.transport == "sim" else {})), b.raw, b.rate_hz)
         for b in cfg.bands
     ]
     channels = channels_from(cfg)
