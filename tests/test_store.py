@@ -263,6 +263,19 @@ def test_a_failing_channel_is_kept_with_its_first_failure_until_forgotten_across
         assert [(r.channel, r.since_wall_s) for r in st.failing_channels()] == [("mqtt", 3000.0), ("ntfy:phone", 1000.0)]
 
 
+def test_a_channel_failing_under_its_old_and_new_name_keeps_the_first_failure_of_the_two(tmp_path: Path) -> None:
+    """An ntfy channel renamed while failing: rows under both names merge into the earlier failure
+    (since and its error), whichever name held it; the family is shown when the failing began."""
+    with Store(tmp_path / "sw.db") as st:
+        st.keep_failing("ntfy:topic", 1000.0, "ntfy:topic: HTTP 403")
+        st.keep_failing("ntfy:phones", 2000.0, "ntfy:phones: HTTP 500")
+        st.keep_failing("ntfy:b-old", 3000.0, "ntfy:b-old: HTTP 502")
+        st.keep_failing("ntfy:b", 500.0, "ntfy:b: refused")
+        st.rename_channel("ntfy:topic", "ntfy:phones")
+        st.rename_channel("ntfy:b-old", "ntfy:b")
+        assert st.failing_channels() == [FailingRow("ntfy:b", 500.0, "ntfy:b: refused"), FailingRow("ntfy:phones", 1000.0, "ntfy:phones: HTTP 403")]
+
+
 def test_a_v7_file_gets_the_channels_failing_table_keeping_its_summaries(tmp_path: Path) -> None:
     path = tmp_path / "v7.db"
     with sqlite3.connect(path, isolation_level=None) as c:

@@ -815,10 +815,13 @@ class Store:
         """Move what is kept under channel ``old`` to ``new`` (an ntfy channel called after its
         topic until 2026-12-05): its outbox (resent under ``new``), retained states, failing
         record (its error's mentions of ``old`` too) and the alerts' channel lists. A row ``new``
-        has already (the same key, band and topic) wins; the old one goes. Returns the rows moved."""
+        has already (the same key, band and topic) wins; the old one goes, except a failing record:
+        the earlier of the two is the first failure in a row. Returns the rows moved."""
         _texts("rename_channel", old=old, new=new)
         moved = 0
         with self._tx() as c:
+            earlier = "(SELECT since_wall_s FROM channels_failing WHERE channel = ?)"  # NULL: none kept, nothing goes
+            c.execute(f"DELETE FROM channels_failing WHERE channel = ? AND since_wall_s > {earlier}", (new, old))
             for table in ("outbox", "retained", "channels_failing"):
                 moved += int(c.execute(f"UPDATE OR IGNORE {table} SET channel = ? WHERE channel = ?", (new, old)).rowcount)
                 c.execute(f"DELETE FROM {table} WHERE channel = ?", (old,))
