@@ -41,6 +41,7 @@ COMMANDS: dict[str, str] = {
     "simulate": "spasmwatch.sim.cli",
     "evaluate": "spasmwatch.commands.evaluate",
     "truth": "spasmwatch.commands.truth",
+    "taps": "spasmwatch.commands.taps",
     "flash": "spasmwatch.flashing.flash_command",
     "board": "spasmwatch.flashing.board_command",
 }

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from spasmwatch.analysis.labels import CLUSTER_MAX_GAP_S, DEFAULT_SPASM_S, SPASM, SUBTLE, build_truth, read_labels
 from spasmwatch.analysis.truthfile import check_truth, parts_truth_path
+from spasmwatch.analysis import videosync
 from spasmwatch.analysis.wallclock import WallClock, instant_s
 from spasmwatch.errors import InputError, SpasmwatchError
 from spasmwatch.io.csvread import Recording
@@ -52,8 +53,12 @@ def register(sub: Any) -> None:
         "(e.g. raw/band-boot3-*.swraw) as one recording, times from the first part's noon, as replay takes them",
     )
     p.add_argument("events", help="the labels: an events table (.tsv or .csv)")
-    p.add_argument("--offset-s", type=float, default=0.0,
+    p.add_argument("--offset-s", type=float, default=None,
                    help="seconds to add to every label's onset: video time -> the recording's t (default 0)")
+    p.add_argument("--sync", action="append", metavar="VIDEO=REC",
+                   help="a tap triple's first tap on the video and in the recording ('spasmwatch taps'), seconds or "
+                   "h:mm:ss.fff (with --wall-clock the video's time of day); once: an offset; from the start and "
+                   "the end: the line rec = a * video + b, drift corrected (instead of --offset-s)")
     p.add_argument("--wall-clock", action="store_true",
                    help="onsets are local times read off the video's clock: a time of day HH:MM:SS[.fff] (placed "
                    "within the recording's span, after midnight too) or a date and time 2026-12-05T06:40:12[+01:00]; "
@@ -126,7 +131,18 @@ def _wall_clock(args: argparse.Namespace, rec: Recording | RawRecording, tz: tzi
     return WallClock(video_origin, video_origin + t0, video_origin + t0 + duration_s, tz)
 
 
+def _sync_or_offset(args: argparse.Namespace) -> None:
+    """--sync replaces --offset-s: both given is refused; otherwise --offset-s defaults to 0."""
+    if args.sync and args.offset_s is not None:
+        raise SpasmwatchError(f"--sync {args.sync[0]} with --offset-s {args.offset_s:g}: give one; --sync measures the "
+                              "offset (and, from two tap triples, the drift)")
+    args.offset_s = 0.0 if args.offset_s is None else args.offset_s
+    for text in args.sync or () if not args.wall_clock else ():  # the form, before the recording is read
+        videosync.parse_pair(text)
+
+
 def run(args: argparse.Namespace) -> int:
+    _sync_or_offset(args)
     if not (args.max_gap_s > 0 and args.spasm_s > 0):
         raise InputError(args.events, "--max-gap-s and --spasm-s must be positive")
     if not math.isfinite(args.offset_s):  # nan was blamed on the output's 'spasms[0].t' (input audit)
@@ -152,6 +168,10 @@ def run(args: argparse.Namespace) -> int:
         labels = read_labels(args.events, args.offset_s)
         rec = rec or open_recordings(args.recording)
         t0, duration_s = _span(rec)
+    fit = None
+    if args.sync:  # the video's time -> the recording's, by the taps' line
+        fit = videosync.fit(args.sync, t0, duration_s, clock.t if args.wall_clock else videosync.parse_time)
+        labels = fit.apply(labels)
     truth = build_truth(args.events, labels, t0, duration_s, args.max_gap_s, args.spasm_s)
     if len(files) > 1:  # evaluate checks it is given these parts (truthfile.check_parts)
         truth["parts"] = [os.path.basename(f) for f in files]
@@ -171,6 +191,8 @@ def run(args: argparse.Namespace) -> int:
               f"on the video's clock (--offset-s {args.offset_s:g})", file=sys.stderr)
     elif isinstance(rec, RawRecording):
         print(f"note: {_origin_note(rec)}", file=sys.stderr)
+    if fit is not None:
+        print(f"note: {fit.describe()}", file=sys.stderr)
     if no_len:
         print(f"note: {no_len} spasms have no duration: each ends {args.spasm_s:g} s after its onset (--spasm-s)", file=sys.stderr)
     return 0

@@ -43,6 +43,8 @@ def register(sub: Any) -> None:
     p.add_argument("--noise-scale", type=float, default=1.0, help="scale sensor noise and errors; 0 = ideal sensor")
     p.add_argument("--no-band-off", action="store_true", help="never take the band off")
     p.add_argument("--aligned", action="store_true", help="sensor axes aligned with the body (no mounting rotation)")
+    p.add_argument("--taps", type=float, nargs="+", metavar="T",
+                   help="tap the band firmly three times from each T s (the video's sync mark; truth 'taps')")
     p.set_defaults(func=run)
 
 
@@ -58,6 +60,7 @@ _OPTION_OF = {
     "spasm_amplitude_scale": "--amplitude-scale",
     "noise_scale": "--noise-scale",
     "seed": "--seed",
+    "taps": "--taps",
 }
 
 
@@ -89,6 +92,7 @@ def _scenario(args: argparse.Namespace) -> Scenario:
         noise_scale=args.noise_scale,
         not_worn=not args.no_band_off,
         random_mounting=not args.aligned,
+        taps=tuple(args.taps or ()),
     )
 
 

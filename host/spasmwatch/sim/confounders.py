@@ -261,6 +261,20 @@ def head_lifting(w: World, start: float, end: float) -> None:
     w.label("head_lifting", start, end)
 
 
+def taps(w: World, t: float) -> float:
+    """Three firm taps of a finger on the band, the video's sync mark (docs/real-recordings.md):
+    each a spike of 2-6 g into the chest (a 3-8 g pulse, PulseTrain peaks at ~0.7 of it) lasting 15-30 ms, 0.3-0.6 s apart, the trunk barely
+    moved. Returns when the last tap has rung out."""
+    times = t + np.concatenate([[0.0], np.cumsum([w.u(0.3, 0.6), w.u(0.3, 0.6)])])
+    direction = unit(np.array([w.rng.normal(0, 0.15), w.rng.normal(0, 0.15), -1.0]))  # pressed in
+    acc = direction * np.array([w.u(3.0, 8.0) for _ in times])[:, None]
+    rot = unit(w.rng.normal(size=3)) * rad(w.u(0.1, 0.5)) * np.ones((3, 1))
+    w.add(PulseTrain(times, acc, rot, _pulse_width(w, 0.015, 0.03), 0.1))
+    end = float(times[-1]) + 0.2
+    w.label("tap", t, end)
+    return end
+
+
 def diaper_change(w: World, start: float, end: float) -> None:
     """Changing: legs lifted (trunk tilts), wiping, turning; lots of handling."""
     w.add(NoiseMotion(w.rng, start, end, w.u(0.5, 2.0), rot_sigma=np.full(3, rad(w.u(3.0, 8.0))), acc_body_sigma=np.full(3, 0.03), ramp_s=1.0))

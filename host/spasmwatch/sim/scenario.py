@@ -16,6 +16,8 @@ KINDS: dict[str, tuple[float, int, str]] = {
     "subtle": (1800.0, 1, "like morning, but the cluster is of subtle spasms (head nods, belly tensing)"),
     "clusters": (7200.0, 4, "short naps and wake windows with several clusters, for detector evaluation"),
 }
+# Room a tap triple takes (s): three taps at most 0.6 s apart, rung out (confounders.taps).
+TAPS_S = 2.0
 # ~22 % of spasms occur outside clusters (Kellaway 1979); a day carries a few.
 _ISOLATED_DEFAULT: dict[str, int] = {"day": 2, "clusters": 1}
 
@@ -29,7 +31,8 @@ class Scenario:
     ``subtle`` forces every cluster to be of subtle spasms; ``subtle_fraction``
     is the chance that a cluster is subtle otherwise. Scales multiply the
     randomly drawn spasm amplitudes and sensor noise; ``cluster_size`` bounds
-    the number of spasms per cluster.
+    the number of spasms per cluster. ``taps`` places a triple of firm taps on the band at
+    each time (the first tap), as a researcher marks the video's start and end.
     """
 
     duration_s: float | None = None
@@ -46,6 +49,7 @@ class Scenario:
     noise_scale: float = 1.0
     not_worn: bool = True
     random_mounting: bool = True
+    taps: tuple[float, ...] = ()  # times (s) of tap triples on the band, the video's sync mark
 
     def __post_init__(self) -> None:
         _check(self.kind in KINDS, f"unknown kind {self.kind!r}; choose from {', '.join(KINDS)}")
@@ -60,6 +64,10 @@ class Scenario:
         _check(0.0 < self.spasm_amplitude_scale <= 5.0, "spasm_amplitude_scale must be in (0, 5]")
         _check(0.0 <= self.noise_scale <= 20.0, "noise_scale must be in [0, 20]")
         _check(self.seed >= 0, "seed must be >= 0")
+        _check(all(math.isfinite(t) and 0.0 <= t <= self.resolved_duration_s - TAPS_S for t in self.taps),
+               f"taps must lie within 0..duration - {TAPS_S:g} s")
+        ordered = sorted(self.taps)
+        _check(all(b - a >= TAPS_S for a, b in zip(ordered, ordered[1:])), f"taps must be at least {TAPS_S:g} s apart")
 
     @property
     def resolved_duration_s(self) -> float:

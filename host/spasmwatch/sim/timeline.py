@@ -92,6 +92,8 @@ def build_plan(scn: Scenario, baby: Baby, rng: np.random.Generator) -> Plan:
     if scn.not_worn:
         _place_not_worn(plan, scn.kind)
     _fill(plan, scn.kind)
+    for t in scn.taps:  # last: the rest of the story keeps its random draws
+        cf.taps(plan.world, t)
     return plan
 
 

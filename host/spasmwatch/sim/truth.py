@@ -79,5 +79,6 @@ def build_truth(scn: Scenario, plan: Plan, mounting: dict[str, object]) -> dict[
         "states": [{"start": _r(s.start), "end": _r(s.end), "state": s.state} for s in states],
         "wake_onsets": [_r(t) for t in onsets],
         "not_worn": [{"start": _r(n.start), "end": _r(n.end)} for n in plan.not_worn],
+        "taps": [_r(t) for t in sorted(scn.taps)],
         "confounders": [c.as_dict() for c in sorted(plan.world.labels, key=lambda c: (c.start, c.kind))],
     }

@@ -1,0 +1,88 @@
+"""``spasmwatch taps RECORDING...``: the tap triples of a recording, the video's sync marks.
+
+Three firm taps on the band in view of the camera, at the start and the end of a recording
+(docs/real-recordings.md, "Synchronising with the video"), are found by ``analysis.taps``;
+each triple's first tap, here in the recording's seconds, paired with its video frame's time,
+is what ``spasmwatch truth --sync VIDEO_S=REC_S`` lines the labels up with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from spasmwatch.analysis.taps import F64, Triple, find_triples
+from spasmwatch.io.csvread import Recording
+from spasmwatch.io.rawboot import open_recordings
+from spasmwatch.io.rawfile import RawRecording
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "taps",
+        help="find the tap triples (three firm taps on the band) that line a video up with a recording",
+        description="Find tap triples in a recording: three sharp spikes of a few g within 2 s, alone in "
+        "a quiet second around them, as docs/real-recordings.md asks for at the start and the end of each "
+        "recording. Prints each triple's first tap in the recording's seconds (and, for a .swraw, on the "
+        "band's wall clock): pair it with the video time of that tap for 'spasmwatch truth --sync'.",
+    )
+    p.add_argument("recording", nargs="+", help="a recording (CSV or .swraw), or several .swraw parts of one band boot")
+    p.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    p.set_defaults(func=run)
+
+
+def clock(t: float) -> str:
+    """``h:mm:ss.fff``, the form labels and --sync take."""
+    ms = int(round(t * 1000))
+    s, ms = divmod(ms, 1000)
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}.{ms:03d}"
+
+
+def _wall(rec: Recording | RawRecording, t: float) -> str | None:
+    """A .swraw's wall time of ``t`` by the band's dating, local ISO; None for a CSV (no wall time)."""
+    if not isinstance(rec, RawRecording):
+        return None
+    h = rec.header
+    unix = h.wall_at(h.index_origin + round(t * h.rate_hz))
+    return datetime.fromtimestamp(unix).astimezone().isoformat(timespec="milliseconds")
+
+
+def _chunks(rec: Recording | RawRecording, count: list[int]) -> Iterator[tuple[F64, F64]]:
+    for c in rec.chunks():
+        count[0] += len(c.t)
+        yield c.t, c.acc
+
+
+def as_dict(rec: Recording | RawRecording, tr: Triple) -> dict[str, Any]:
+    return {"t": tr.t[0], "clock": clock(tr.t[0]), "wall": _wall(rec, tr.t[0]),
+            "taps": list(tr.t), "peaks_g": [round(p, 2) for p in tr.peak_g]}
+
+
+def run(args: argparse.Namespace) -> int:
+    rec = open_recordings(args.recording)
+    name = rec.name if isinstance(rec, RawRecording) else rec.path
+    count = [0]
+    found = find_triples(rec.rate_hz, _chunks(rec, count))
+    duration_s = count[0] / rec.rate_hz
+    rows = [as_dict(rec, tr) for tr in found]
+    if args.json:
+        print(json.dumps({"recording": name, "rate_hz": rec.rate_hz, "duration_s": duration_s, "triples": rows}, indent=1))
+        return 0
+    print(f"{name}: {len(rows)} tap triple(s) in {duration_s / 3600:.2f} h at {rec.rate_hz:g} Hz")
+    if rows:
+        wall = isinstance(rec, RawRecording)
+        print(f"  #  {'t (s)':>12}  {'h:mm:ss.fff':>13}" + ("  wall (band's dating)         " if wall else "") + "  taps at (+s)     peaks (g)")
+        for k, r in enumerate(rows, 1):
+            rel = ", ".join(f"{x - r['t']:.2f}" for x in r["taps"])
+            peaks = " ".join(f"{p:.1f}" for p in r["peaks_g"])
+            print(f"{k:>3}  {r['t']:>12.3f}  {r['clock']:>13}" + (f"  {r['wall']:<29}" if wall else "") + f"  {rel:<16} {peaks}")
+        print("next: note the video time of each triple's first tap, then 'spasmwatch truth RECORDING EVENTS.tsv "
+              "--sync VIDEO=REC' once per triple (e.g. --sync 0:00:41.200=" + f"{rows[0]['t']:.3f})", file=sys.stderr)
+    else:
+        print("no tap triple found: three firm taps on the band, within 2 s, with the band still for a second "
+              "before and after (docs/real-recordings.md, 'Synchronising with the video')", file=sys.stderr)
+    return 0
