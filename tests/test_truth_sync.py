@@ -118,3 +118,23 @@ def test_refusals_name_the_option_and_value(night: tuple[Path, dict[str, Any], P
     assert got.returncode == 2
     assert message in got.stderr, got.stderr
     assert not (tmp_path / "x.json").exists()
+
+
+def test_sync_with_wall_clock_reads_the_video_side_as_a_time_of_day(night: tuple[Path, dict[str, Any], Path, list[str]], tmp_path: Path) -> None:
+    """A video clock's times of day (--wall-clock, a CSV's --start) on both the labels and --sync."""
+    rec, truth, _, pairs = night
+    start = 21 * 3600 + 30 * 60  # the video's clock shows 21:30:00 at its time 0
+
+    def tod(video_s: float) -> str:
+        return hms((start + video_s) % 86400).zfill(12)  # after midnight: 00:31:...
+
+    rows = [(tod(video(s["t"])), f"{FAST * (s['end'] - s['t']):.3f}", "spasm") for s in truth["spasms"] if s["kind"] != "subtle"]
+    labels = tmp_path / "clock_events.tsv"
+    labels.write_text("onset\tduration\ttrial_type\n" + "".join(f"{t}\t{d}\t{k}\n" for t, d, k in rows))
+    sync = [f"{tod(video(t))}={p.split('=')[1]}" for t, p in zip(TAPS, pairs)]
+    made, note = truth_with(rec, labels, tmp_path / "w.json", "--wall-clock", "--tz", "UTC", "--start", "2026-12-04T21:30:00Z",
+                            "--sync", sync[0], "--sync", sync[1])
+    want = [s["t"] for s in truth["spasms"] if s["kind"] != "subtle"]
+    assert len(made["spasms"]) == len(want)
+    assert max(abs(a - b["t"]) for a, b in zip(want, made["spasms"])) < 0.05
+    assert "ppm" in note

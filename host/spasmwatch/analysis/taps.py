@@ -176,7 +176,11 @@ def triples(spikes: Spikes) -> list[Triple]:
     lo = np.searchsorted(t, t[first] - TAP_QUIET_S, side="left")
     hi = np.searchsorted(t, t[third] + TAP_QUIET_S, side="right")
     ok &= hi - lo == 3  # nothing else spikes around them
-    return [Triple(tuple(float(x) for x in t[i : i + 3]), tuple(float(x) for x in peak[i : i + 3])) for i in first[ok]]  # type: ignore[misc]
+    return [Triple(_three(t[i : i + 3]), _three(peak[i : i + 3])) for i in first[ok]]
+
+
+def _three(x: F64) -> tuple[float, float, float]:
+    return float(x[0]), float(x[1]), float(x[2])
 
 
 def find_triples(rate_hz: float, chunks: Iterable[tuple[F64, F64]]) -> list[Triple]:

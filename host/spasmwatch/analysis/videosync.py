@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spasmwatch.analysis.labels import Label, parse_time
+from spasmwatch.analysis.wallclock import WallClock
 from spasmwatch.errors import SpasmwatchError
 
 # Largest drift |a - 1| a fit may give. An IMU runs on its own oscillator, ~1 % off its
@@ -109,3 +110,11 @@ def fit(texts: Sequence[str], t_first: float, duration_s: float, video: Callable
         raise SpasmwatchError(f"{given}: the recording's clock would run {(a - 1.0) * 100:+.1f} % against the video's, "
                               f"beyond the {MAX_DRIFT * 100:g} % any band or camera drifts: a pair of the wrong taps?")
     return SyncFit(float(a), float(b), tuple(pairs), tuple(texts))
+
+
+def widen(clock: WallClock, duration_s: float) -> WallClock:
+    """``clock`` with room for the drift --sync corrects: times of day on a video clock 1 % fast
+    run past the band's dating of the recording's end (by 5 min over 8 h), and are placed in
+    the span before the line maps them; ``build_truth`` then checks the mapped times."""
+    slack = MAX_DRIFT * duration_s
+    return dataclasses.replace(clock, first_s=clock.first_s - slack, last_s=clock.last_s + slack)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from spasmwatch.analysis.labels import CLUSTER_MAX_GAP_S, DEFAULT_SPASM_S, SPASM, SUBTLE, build_truth, read_labels
+from spasmwatch.analysis.labels import CLUSTER_MAX_GAP_S, DEFAULT_SPASM_S, SPASM, SUBTLE, build_truth, parse_time, read_labels
 from spasmwatch.analysis.truthfile import check_truth, parts_truth_path
 from spasmwatch.analysis import videosync
 from spasmwatch.analysis.wallclock import WallClock, instant_s
@@ -163,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
         rec = rec or open_recordings(args.recording)
         t0, duration_s = _span(rec)
         clock = _wall_clock(args, rec, tz, t0, duration_s)
+        clock = videosync.widen(clock, duration_s) if args.sync else clock
         labels = read_labels(args.events, 0.0, clock.t)  # clock.t adds --offset-s
     else:
         labels = read_labels(args.events, args.offset_s)
@@ -170,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
         t0, duration_s = _span(rec)
     fit = None
     if args.sync:  # the video's time -> the recording's, by the taps' line
-        fit = videosync.fit(args.sync, t0, duration_s, clock.t if args.wall_clock else videosync.parse_time)
+        fit = videosync.fit(args.sync, t0, duration_s, clock.t if args.wall_clock else parse_time)
         labels = fit.apply(labels)
     truth = build_truth(args.events, labels, t0, duration_s, args.max_gap_s, args.spasm_s)
     if len(files) > 1:  # evaluate checks it is given these parts (truthfile.check_parts)
