@@ -97,3 +97,26 @@ def test_a_swraw_triple_carries_its_wall_time(tmp_path: Path) -> None:
     (row,) = json.loads(out.stdout)["triples"]
     assert 0.0 <= row["t"] - 200.0 <= 1 / 52 + 1e-9
     assert abs(datetime.fromisoformat(row["wall"]).timestamp() - (wall0 + row["t"])) < 1e-3
+
+
+def test_simulate_refuses_taps_outside_the_recording(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", str(tmp_path / "m.csv"), "--duration-s", "60", "--taps", "59"]) == 2
+    assert "--taps: taps must lie within 0..duration - 2 s" in capsys.readouterr().err
+    assert main(["simulate", str(tmp_path / "m.csv"), "--duration-s", "60", "--taps", "10", "11"]) == 2
+    assert "--taps: taps must be at least 2 s apart" in capsys.readouterr().err
+
+
+def test_chunking_does_not_change_what_is_found() -> None:
+    """Chunks of any size (a spike cut by a chunk's edge) give the same spikes and triples."""
+    from spasmwatch.analysis.taps import SpikeFinder
+
+    rec = simulate(Scenario(kind="confounders", seed=2, duration_s=900.0, taps=(100.0, 450.0, 800.0)))
+    runs = []
+    for rows in (37, 1000, 1 << 17):
+        finder = SpikeFinder(rec.rate_hz)
+        for i in range(0, len(rec.t), rows):
+            finder.feed(rec.t[i : i + rows], rec.acc[i : i + rows])
+        runs.append(finder.finish())
+    for other in runs[1:]:
+        np.testing.assert_array_equal(runs[0].t, other.t)
+        np.testing.assert_allclose(runs[0].peak_g, other.peak_g, rtol=1e-9)  # sums restart at each chunk

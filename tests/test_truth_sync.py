@@ -138,3 +138,27 @@ def test_sync_with_wall_clock_reads_the_video_side_as_a_time_of_day(night: tuple
     assert len(made["spasms"]) == len(want)
     assert max(abs(a - b["t"]) for a, b in zip(want, made["spasms"])) < 0.05
     assert "ppm" in note
+
+
+def test_sync_on_a_band_swraw(tmp_path: Path) -> None:
+    """A band's .swraw: 'taps' on it gives the recording's side of each pair, as for a CSV."""
+    import numpy as np
+
+    from spasmwatch.io.rawfile import RawHeader, RawWriter
+    from spasmwatch.sim import Scenario, simulate
+
+    sim = simulate(Scenario(duration_s=900.0, seed=3, rate_hz=52.0, clusters=1, taps=(30.0, 860.0)))
+    assert sim.gyro is not None
+    counts = np.column_stack([np.rint(sim.acc * 1000), np.rint(sim.gyro * 10)]).astype(np.int16)
+    part = tmp_path / "band-boot1-000.swraw"
+    with RawWriter(part, RawHeader("band-1", 52.0, True, 1_764_936_000.0, index_origin=0)) as w:
+        for i in range(0, len(counts), 4000):
+            w.append(i, counts[i : i + 4000], 0)
+    found = [r["t"] for r in json.loads(cli("taps", str(part), "--json").stdout)["triples"]]
+    assert len(found) == 2
+    labels = tmp_path / "events.tsv"
+    labels.write_text("onset\tduration\ttrial_type\n" + "".join(f"{hms(video(s['t']))}\t1.0\tspasm\n" for s in sim.truth["spasms"]))
+    sync = [f"{hms(video(t))}={f:.3f}" for t, f in zip((30.0, 860.0), found)]
+    made, note = truth_with(part, labels, tmp_path / "t.json", "--sync", sync[0], "--sync", sync[1])
+    assert max(onset_errors(sim.truth, made)) < 0.05
+    assert "note: t = 0 s is" not in note  # the --offset-s hint is for labels without --sync

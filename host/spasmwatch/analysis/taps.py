@@ -38,7 +38,8 @@ TAP_BASE_S = 0.5
 TAP_QUIET_G = 0.35
 # Peak deviation (g) of a tap. A firm tap is 2-6 g on the band; an IMU at its +-2 g range
 # (15 % of the simulated ones) clips it with gravity on the axis to 1-3 g of deviation.
-# Spasm onset jolts, startles and pats stay under 0.6 g (measured, module doc).
+# Other movements reach it too (a simulated day: 700-900 such spikes, mostly bouncing;
+# spasm onsets up to 4.4 g, startles 2.1 g): the triple and the quiet around it tell them apart.
 TAP_MIN_G = 1.0
 # Longest a tap deviates TAP_QUIET_G or more (s), and in samples at low rates: a tap's
 # spike and rebound last 20-60 ms, which an IMU's low-pass filter smears over a few samples
@@ -55,6 +56,9 @@ TAP_TRIPLE_S = 2.0
 # Quiet (s) before the first and after the third tap: no other spike within it. A triple
 # stands alone in the video, and patting, kicking, walking and car bumps repeat.
 TAP_QUIET_S = 1.0
+# Longest a run of deviating samples is carried to the next chunk (s): longer is no tap
+# (TAP_MAX_WIDTH_S) and is cut there, so a band shaken for minutes keeps memory bounded.
+TAP_MAX_CARRY_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -89,22 +93,22 @@ def _window_sums(x: F64, width: int) -> F64:
 
 
 def deviation_g(acc: F64, half: int) -> F64:
-    """How far each sample of half..n - half - 1 lies from the movement around it (g): from the
-    centred mean over 2 * half + 1 samples of those that are not themselves spikes. A plain
-    mean takes in the tap (a 4 g tap over 3 samples lifts a 0.5 s mean by 0.5 g at 50 Hz),
-    which read as spikes of its own a quarter second either side of each tap."""
+    """How far each sample of 2 * half..n - 2 * half - 1 lies from the movement around it (g):
+    from the centred mean over 2 * half + 1 samples of those that are not themselves spikes
+    (each judged against the plain mean around it). A plain mean takes in the tap (a 4 g tap
+    over 3 samples lifts a 0.5 s mean by 0.5 g at 50 Hz), which read as spikes of its own a
+    quarter second either side of each tap."""
     n = len(acc)
     width = 2 * half + 1
-    if n < width:
+    if n < 2 * width - 1:
         return np.empty(0)
-    inner = acc[half : n - half]
-    mean = _window_sums(acc, width) / width
-    calm = (np.sqrt(np.sum((inner - mean) ** 2, axis=1)) < TAP_QUIET_G).astype(np.float64)
-    calm = np.concatenate([np.ones(half), calm, np.ones(half)])  # the edges: as they are
-    count = _window_sums(calm, width)
-    sums = _window_sums(acc * calm[:, None], width)
-    mean = np.where(count[:, None] > 0, sums / np.maximum(count, 1.0)[:, None], mean)
-    d: F64 = np.sqrt(np.sum((inner - mean) ** 2, axis=1))
+    mean = _window_sums(acc, width) / width  # samples half..n - half - 1
+    calm = (np.sqrt(np.sum((acc[half : n - half] - mean) ** 2, axis=1)) < TAP_QUIET_G).astype(np.float64)
+    count = _window_sums(calm, width)  # samples 2 * half..n - 2 * half - 1
+    sums = _window_sums(acc[half : n - half] * calm[:, None], width)
+    plain = mean[half : len(mean) - half]
+    base = np.where(count[:, None] > 0, sums / np.maximum(count, 1.0)[:, None], plain)
+    d: F64 = np.sqrt(np.sum((acc[2 * half : n - 2 * half] - base) ** 2, axis=1))
     return d
 
 
@@ -139,17 +143,18 @@ class SpikeFinder:
             return
         above = d >= TAP_QUIET_G
         edges = np.flatnonzero(np.diff(np.concatenate([[0], above.astype(np.int8), [0]])))
-        starts, ends = edges[::2], edges[1::2]  # [start, end) in d's indices; d[i] is sample i + half
+        starts, ends = edges[::2], edges[1::2]  # [start, end) in d's indices; d[i] is sample i + 2 * half
         cut = len(d)  # every run before it is complete
-        if len(starts) and ends[-1] == len(d) and not final:  # may go on in the next chunk
+        carry = len(d) - starts[-1] if len(starts) else 0
+        if len(starts) and ends[-1] == len(d) and not final and carry < TAP_MAX_CARRY_S * self.rate_hz:  # may go on
             cut = int(starts[-1])
             starts, ends = starts[:-1], ends[:-1]
         if len(starts):
             bounds = np.column_stack([starts, ends]).ravel()  # reduceat over [start, end) of each run
             peaks = np.maximum.reduceat(np.append(d, 0.0), bounds)[::2]
-            t = self._t[self.half :]
+            t = self._t[2 * self.half :]
             self._found.append((t[starts], t[ends - 1], peaks))
-        # d from index cut on is sample cut + half: keep samples from cut, half of them for the mean
+        # d from index cut on is sample cut + 2 * half: keep samples from cut, for the means before it
         self._t, self._acc = self._t[cut:], self._acc[cut:]
 
 

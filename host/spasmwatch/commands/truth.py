@@ -137,8 +137,9 @@ def _sync_or_offset(args: argparse.Namespace) -> None:
         raise SpasmwatchError(f"--sync {args.sync[0]} with --offset-s {args.offset_s:g}: give one; --sync measures the "
                               "offset (and, from two tap triples, the drift)")
     args.offset_s = 0.0 if args.offset_s is None else args.offset_s
-    for text in args.sync or () if not args.wall_clock else ():  # the form, before the recording is read
-        videosync.parse_pair(text)
+    if args.sync and not args.wall_clock:  # the form, before the recording is read (a time of day needs its span)
+        for text in args.sync:
+            videosync.parse_pair(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -190,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
     if args.wall_clock:
         print(f"note: onsets read as local times in {clock.zone_name()}: the recording is {clock.span_text()} "
               f"on the video's clock (--offset-s {args.offset_s:g})", file=sys.stderr)
-    elif isinstance(rec, RawRecording):
+    elif isinstance(rec, RawRecording) and not args.sync:  # the offset --sync replaces
         print(f"note: {_origin_note(rec)}", file=sys.stderr)
     if fit is not None:
         print(f"note: {fit.describe()}", file=sys.stderr)
