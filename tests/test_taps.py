@@ -68,7 +68,7 @@ def test_no_triple_in_the_real_adult_recordings() -> None:
 
 def test_cli_on_a_simulated_recording(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rec = tmp_path / "night.csv"
-    assert main(["simulate", str(rec), "--kind", "morning", "--seed", "2", "--taps", "30", "1750"]) == 0
+    assert main(["simulate", str(rec), "--kind", "morning", "--seed", "2", "--taps", "30,1750"]) == 0
     truth = json.loads(rec.with_suffix(".truth.json").read_text())
     assert truth["taps"] == [30.0, 1750.0]
     assert {"kind": "tap", "start": 30.0} .items() <= next(c for c in truth["confounders"] if c["kind"] == "tap").items()
@@ -100,9 +100,16 @@ def test_a_swraw_triple_carries_its_wall_time(tmp_path: Path) -> None:
 
 
 def test_simulate_refuses_taps_outside_the_recording(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the file named after the option, as one writes it: not taken for a time (nargs="+" took it)
+    assert main(["simulate", "--duration-s", "60", "--taps", "5", "--taps", "20,40", str(tmp_path / "a.csv")]) == 0
+    assert json.loads((tmp_path / "a.truth.json").read_text())["taps"] == [5.0, 20.0, 40.0]
+    with pytest.raises(SystemExit) as e:
+        main(["simulate", str(tmp_path / "m.csv"), "--taps", "5,x"])
+    assert e.value.code == 2
+    assert "--taps: '5,x': give times in seconds, commas between them (60,28740)" in capsys.readouterr().err
     assert main(["simulate", str(tmp_path / "m.csv"), "--duration-s", "60", "--taps", "59"]) == 2
     assert "--taps: taps must lie within 0..duration - 2 s" in capsys.readouterr().err
-    assert main(["simulate", str(tmp_path / "m.csv"), "--duration-s", "60", "--taps", "10", "11"]) == 2
+    assert main(["simulate", str(tmp_path / "m.csv"), "--duration-s", "60", "--taps", "10,11"]) == 2
     assert "--taps: taps must be at least 2 s apart" in capsys.readouterr().err
 
 

@@ -41,7 +41,7 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any
     d = tmp_path_factory.mktemp("sync")
     rec = d / "rec.csv"
     assert main(["simulate", str(rec), "--kind", "clusters", "--hours", str(HOURS), "--rate", str(RATE),
-                 "--seed", "2", "--taps", *map(str, TAPS)]) == 0
+                 "--seed", "2", "--taps", ",".join(map(str, TAPS))]) == 0
     truth = json.loads(rec.with_suffix(".truth.json").read_text())
     rows = [(video(s["t"]), f"{FAST * (s['end'] - s['t']):.3f}", "subtle_spasm" if s["kind"] == "subtle" else "spasm") for s in truth["spasms"]]
     rows += [(video(w), "n/a", "wake") for w in truth["wake_onsets"]]

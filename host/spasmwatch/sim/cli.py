@@ -16,6 +16,13 @@ from spasmwatch.sim.recording import Simulation
 from spasmwatch.sim.scenario import KINDS, Scenario
 
 
+def _times(text: str) -> list[float]:
+    try:
+        return [float(t) for t in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give times in seconds, commas between them (60,28740)") from None
+
+
 def register(sub: Any) -> None:
     kinds = "\n".join(f"  {name:<12} {desc}" for name, (_, _, desc) in KINDS.items())
     p = sub.add_parser(
@@ -43,8 +50,10 @@ def register(sub: Any) -> None:
     p.add_argument("--noise-scale", type=float, default=1.0, help="scale sensor noise and errors; 0 = ideal sensor")
     p.add_argument("--no-band-off", action="store_true", help="never take the band off")
     p.add_argument("--aligned", action="store_true", help="sensor axes aligned with the body (no mounting rotation)")
-    p.add_argument("--taps", type=float, nargs="+", metavar="T",
-                   help="tap the band firmly three times from each T s (the video's sync mark; truth 'taps')")
+    # One value, commas between times: nargs="+" would take OUT.csv written after it for a time.
+    p.add_argument("--taps", type=_times, action="extend", metavar="T[,T...]",
+                   help="tap the band firmly three times from each T s (the video's sync mark; truth 'taps'), "
+                   "e.g. --taps 60,28740")
     p.set_defaults(func=run)
 
 
