@@ -110,6 +110,8 @@ def test_evaluate_scores_the_synced_labels_as_the_true_ones(night: tuple[Path, d
         (["--sync", "0:01:12.900"], "--sync '0:01:12.900': expected VIDEO=REC"),
         (["--sync", "1:72:00=60"], "--sync '1:72:00=60': the video time '1:72:00': not seconds or hh:mm:ss[.fff]"),
         (["--sync", "10=60", "--sync", "10.5=61"], "--sync 10=60 and --sync 10.5=61: video times under 1 s apart are one mark"),
+        # a third pair 0.5 s off the line of the other two (the second tap read for the first)
+        (["--sync", "100=100", "--sync", "5100=5101", "--sync", "10100=10101"], "--sync 5100=5101: 0.333 s off the line through the pairs (at most 0.3 s): another tap of the triple"),
     ],
 )
 def test_refusals_name_the_option_and_value(night: tuple[Path, dict[str, Any], Path, list[str]], tmp_path: Path, opts: list[str], message: str) -> None:

@@ -25,6 +25,11 @@ from spasmwatch.errors import SpasmwatchError
 MAX_DRIFT = 0.05
 # Two pairs closer than this on the video (s) cannot give a drift: their taps are one mark.
 MIN_PAIR_SPAN_S = 1.0
+# Largest distance (s) of a pair from the line through three or more. A video frame is 33-40
+# ms, taps finds a tap within a sample, and a crystal's drift changes by a few ppm over a
+# night (0.1 s in 8 h); a triple's taps are 0.3-0.6 s apart, so a pair further off is the
+# second tap read for the first, or another triple: it would bend every label.
+MAX_RESIDUAL_S = 0.3
 
 PPM = 1e6
 
@@ -109,7 +114,13 @@ def fit(texts: Sequence[str], t_first: float, duration_s: float, video: Callable
         given = " ".join(f"--sync {x}" for x in texts)
         raise SpasmwatchError(f"{given}: the recording's clock would run {(a - 1.0) * 100:+.1f} % against the video's, "
                               f"beyond the {MAX_DRIFT * 100:g} % any band or camera drifts: a pair of the wrong taps?")
-    return SyncFit(float(a), float(b), tuple(pairs), tuple(texts))
+    found = SyncFit(float(a), float(b), tuple(pairs), tuple(texts))
+    res = np.abs(found.residuals_s())
+    worst = int(np.argmax(res))
+    if res[worst] > MAX_RESIDUAL_S:
+        raise SpasmwatchError(f"--sync {texts[worst]}: {res[worst]:.3f} s off the line through the pairs (at most "
+                              f"{MAX_RESIDUAL_S:g} s): another tap of the triple, or another triple? Check its video frame")
+    return found
 
 
 def widen(clock: WallClock, duration_s: float) -> WallClock:
