@@ -353,6 +353,27 @@ def from_dict(data: Mapping[str, Any], source: str) -> Config:
     return cfg
 
 
+def reach_part(path: Path) -> Config:
+    """Only ``[daemon] data_dir`` and ``[daemon.http]`` of a file the loader refuses (an edit with
+    a mistake further down, or a TOML error: the text above the error's line), as defaults
+    otherwise: what the CLI needs to reach a daemon that runs on the config it had (a reload
+    keeps it, daemon/reload.py), and to show it the error. ConfigError when even these fail."""
+    text = _text(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        line = re.search(r"at line (\d+)", str(e))
+        if line is None:
+            raise ConfigError(f"{path}: TOML syntax error: {e}") from e
+        try:
+            data = tomllib.loads("\n".join(text.splitlines()[: int(line.group(1)) - 1]))
+        except tomllib.TOMLDecodeError:
+            raise ConfigError(f"{path}: TOML syntax error: {e}") from e
+    d = data.get("daemon", {})
+    part = {k: d[k] for k in ("http", "data_dir") if k in d} if isinstance(d, dict) else {}
+    return from_dict({"daemon": part}, str(path))
+
+
 def _read_raw(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(_text(path))

@@ -349,20 +349,43 @@ def routing(new: NewChannel) -> str:
     return f"{new.ref} reaches {new.caregiver} only ([[caregivers]] {new.caregiver}): {gets}"
 
 
-def restart_step(ref: str, path: Path, given: bool, running: bool, systemctl: str | None) -> str:
-    """What comes after adding ``ref``: the daemon reads its config once, when it starts
-    (daemon/main.py), so a running one sends nothing to ``ref`` until restarted; then the test
-    alarm on it. ``systemctl``: "systemctl --user" when the installed service runs this config."""
+def restart_step(ref: str, path: Path, given: bool, running: bool, systemctl: str | None, pid: int | None = None) -> str:
+    """What comes after adding ``ref``: a running daemon applies its config when told to reload
+    (SIGHUP, daemon/reload.py), so it sends nothing to ``ref`` until then; then the test alarm on
+    it. ``systemctl``: "systemctl --user" when the installed service runs this config; ``pid``:
+    the daemon found serving this config (daemon/main.py ``serving_pid``)."""
     check = "does that phone ring?" if ref.startswith("ntfy:") else "does it arrive?"
     test = f"{cmd('test-alarm --channel ' + shlex.quote(ref), path, given)} ({check})"
-    if systemctl is not None:  # restart starts a stopped unit too
-        how = f"{systemctl} restart spasmwatch"
-    elif running:
-        how = "stop 'spasmwatch run' (Ctrl+C) and start it again"
-    else:
+    how = apply_step(path, given, running, systemctl, pid)
+    if how is None:
         return f"next: {cmd('run', path, given)}, then {test}"
-    now = "the daemon running now" if running else "the service's daemon"
-    return f"{now} reads {path.name} only when it starts: {ref} gets nothing until it restarts.\nnext: {how}, then {test}"
+    if how.restarts:
+        now = "the daemon running now" if running else "the service's daemon"
+        return f"{now} has not read this {path.name}: {ref} gets nothing until it {how.verb}.\nnext: {how.command}, then {test}"
+    return f"the daemon running now applies {path.name} when told to reload: {ref} gets nothing until then.\nnext: {how.command}, then {test}"
+
+
+@dataclass(frozen=True)
+class ApplyStep:
+    command: str  # what to run
+    restarts: bool  # a start or a restart (not a reload: the band's connection is dropped)
+    verb: str  # what the daemon does, for the sentence
+
+
+def apply_step(path: Path, given: bool, running: bool, systemctl: str | None, pid: int | None) -> ApplyStep | None:
+    """How an edit of ``path`` reaches the daemon, from what can be known here: the installed
+    service running it reloads (a stopped one is started: 'reload' would fail); a daemon
+    started by hand from this file (its pid in the store's lock) takes SIGHUP; one that
+    answers but was started otherwise is restarted; None: nothing runs it."""
+    if systemctl is not None:
+        if running:
+            return ApplyStep(f"{systemctl} reload spasmwatch", False, "reloads")
+        return ApplyStep(f"{systemctl} restart spasmwatch", True, "starts")
+    if pid is not None:
+        return ApplyStep(f"kill -HUP {pid}", False, "reloads")
+    if running:
+        return ApplyStep("stop 'spasmwatch run' (Ctrl+C) and start it again", True, "restarts")
+    return None
 
 
 def _write(path: Path, data: bytes, mode: int) -> None:

@@ -131,6 +131,20 @@ class AlertEngine:
         """Messages speak of ``device`` as ``name`` (the band as the family named it)."""
         self._names[device] = name
 
+    def forget_device(self, device: str) -> int:
+        """Drop everything held for ``device`` (a band taken out of the config by a reload): its
+        cluster alerts, open or closed, its band faults, its mute. Nothing is notified: the family
+        removed the band. Returns how many open alerts were dropped (the caller logs them)."""
+        open_n = sum(d == device for d, _ in self._clusters) + sum(d == device and a.active for (d, _), a in self._bands.items())
+        self._clusters = {k: a for k, a in self._clusters.items() if k[0] != device}
+        self._closed = OrderedDict((k, a) for k, a in self._closed.items() if k[0] != device)
+        self._bands = {k: a for k, a in self._bands.items() if k[0] != device}
+        self._band_sent_t = {k: t for k, t in self._band_sent_t.items() if k[0] != device}
+        self._mutes.pop(device, None)
+        self._devices.discard(device)
+        self._names.pop(device, None)
+        return open_n
+
     # ---- cluster inputs -------------------------------------------------
 
     def on_spasm(

@@ -6,14 +6,15 @@ import argparse
 import datetime as dt
 import json
 import re
+import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from spasmwatch.config import Config, default_config_path, existing_config, load_config
-from spasmwatch.errors import SpasmwatchError
+from spasmwatch.config import Config, default_config_path, existing_config, load_config, reach_part
+from spasmwatch.errors import ConfigError, SpasmwatchError
 from spasmwatch.store import Store
 
 
@@ -29,6 +30,22 @@ def config_of(args: argparse.Namespace) -> Config:
     """The config --config names (it must exist: a typo gave the defaults, and 'run' a daemon with
     no bands in the default store), else the default file (absent: the defaults)."""
     return load_config(existing_config(args.config))
+
+
+def daemon_config_of(args: argparse.Namespace) -> Config:
+    """``config_of``, or when the file does not load, only what reaches the daemon (its [daemon.http],
+    ``config.reach_part``), said on stderr: the daemon runs on the config it had (a reload keeps
+    it), and 'status', 'ack', 'mute' and 'test-alarm' must still work then."""
+    try:
+        return config_of(args)
+    except ConfigError as e:
+        path = existing_config(args.config) or default_config_path()
+        try:
+            cfg = reach_part(path)
+        except ConfigError:
+            raise e from None
+        print(f"spasmwatch: {e}\n  (reaching the daemon by the file's [daemon.http]: a daemon running keeps the config it had)", file=sys.stderr)
+        return cfg
 
 
 def add_store_args(p: argparse.ArgumentParser) -> None:

@@ -6,7 +6,7 @@ import argparse
 import getpass
 from typing import Any
 
-from spasmwatch.commands._daemon import add_config_arg, api, config_of
+from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of
 from spasmwatch.errors import SpasmwatchError
 
 
@@ -19,7 +19,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = config_of(args)
+    cfg = daemon_config_of(args)
     ids = [args.alert_id] if args.alert_id is not None else [
         a["id"] for a in api(cfg, "/api/status")["alerts"] if a["state"] in ("WARNING", "ALARM", "ESCALATED", "FAULT", "STALE") and not a.get("acked_by")
     ]

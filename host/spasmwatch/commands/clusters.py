@@ -6,7 +6,7 @@ import argparse
 import getpass
 from typing import Any
 
-from spasmwatch.commands._daemon import add_config_arg, add_window_args, api, config_of, hm, minutes, open_store, window_of
+from spasmwatch.commands._daemon import add_config_arg, add_window_args, api, daemon_config_of, hm, minutes, open_store, window_of
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.store.rows import LABELS
 
@@ -21,7 +21,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = config_of(args)
+    cfg = daemon_config_of(args)
     if args.label:
         cid, label = args.label
         if not cid.isdigit():

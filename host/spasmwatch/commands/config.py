@@ -93,6 +93,9 @@ def run(args: argparse.Namespace) -> int:
     elif action == "set":
         cfg = set_value(path, args.key, args.value)
         print(f"{args.key} = {json.dumps(plain(get(cfg, args.key)))}  ({path or default_config_path()})")
+        hint = _reload_hint(cfg, path or default_config_path(), path is not None, "it", args.key)
+        if hint is not None:
+            print(hint)
     else:
         print(dump(load_config(path)), end="")
     return 0
@@ -107,7 +110,8 @@ def _first_run(args: argparse.Namespace, path: Path, given: bool) -> int:
         band = firstrun.NewBand(args.name, args.transport, args.address, args.port, args.label)
         cfg = firstrun.add_band(path, band, given)
         print(f"added [bands #{len(cfg.bands)}] {args.name} at the end of {path}")
-        print(f"next: {firstrun.cmd('run', path, given)}, then {firstrun.cmd('test-alarm', path, given)} (does every phone ring?)")
+        hint = _reload_hint(cfg, path, given, "the new band")
+        print(hint or f"next: {firstrun.cmd('run', path, given)}, then {firstrun.cmd('test-alarm', path, given)} (does every phone ring?)")
         return 0
     url = None if args.ntfy is None else firstrun.new_topic_url() if args.ntfy == "new" else firstrun.check_ntfy_url(args.ntfy)
     had_bak = firstrun.bak_path(path).exists()
@@ -149,8 +153,34 @@ def _add_channel(args: argparse.Namespace, path: Path, given: bool) -> int:
     if kind == "ntfy":
         print(firstrun.ntfy_howto(url, made))
     print(firstrun.routing(new))
-    print(firstrun.restart_step(new.ref, path, given, _daemon_running(cfg), systemctl_for(path)))
+    print(firstrun.restart_step(new.ref, path, given, _daemon_running(cfg), systemctl_for(path), _serving_pid(cfg, path)))
     return 0
+
+
+def _serving_pid(cfg: Config, path: Path) -> int | None:
+    from spasmwatch.daemon.main import serving_pid
+
+    return serving_pid(cfg.store_path(), path)
+
+
+def _reload_hint(cfg: Config, path: Path, given: bool, what: str, key: str | None = None) -> str | None:
+    """How the running daemon takes the edit (None: none runs this config): a reload, or a
+    restart for a key only a start applies (daemon/reload.py RESTART_KEYS)."""
+    from spasmwatch import firstrun
+    from spasmwatch.commands.service import systemctl_for
+    from spasmwatch.daemon.reload import RESTART_KEYS
+
+    running = _daemon_running(cfg)
+    systemctl = systemctl_for(path)
+    how = firstrun.apply_step(path, given, running, systemctl, _serving_pid(cfg, path))
+    if how is None or not running:
+        return None
+    if key is not None and key in RESTART_KEYS:
+        again = f"{systemctl} restart spasmwatch" if systemctl else "stop 'spasmwatch run' (Ctrl+C) and start it again"
+        return f"{key} is read only when the daemon starts: next: {again}"
+    if how.restarts:
+        return f"the daemon running now has not read this {path.name}: next: {how.command}"
+    return f"the daemon running now applies {what} when told to reload (the bands stay connected): next: {how.command}"
 
 
 def _daemon_running(cfg: Config) -> bool:

@@ -13,7 +13,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from spasmwatch.commands._daemon import add_config_arg, api, config_of
+from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of
 from spasmwatch.daemon.consts import MAX_MUTE_S
 from spasmwatch.errors import SpasmwatchError
 
@@ -40,7 +40,7 @@ def seconds(span: str) -> float:
 
 def run(args: argparse.Namespace) -> int:
     for_s = 0.0 if args.off else seconds(args.span)
-    cfg = config_of(args)
+    cfg = daemon_config_of(args)
     # The daemon calls a band by its title (config.Band.title), not always the name given here.
     label = next((b.title for b in cfg.bands if args.device in (b.name, b.address, b.port)), None)
     device = _device(api(cfg, "/api/status")["bands"], label or args.device)

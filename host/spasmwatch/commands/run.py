@@ -7,6 +7,7 @@ import asyncio
 import logging
 import math
 import time
+from pathlib import Path
 from typing import Any
 
 from spasmwatch.commands._daemon import add_config_arg, config_of
@@ -36,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(no_band_message(args.config or default_config_path(), args.config is not None))
     level = (args.log_level or cfg.daemon.log_level).upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return asyncio.run(serve(cfg, _clock(args.sim_time_scale)))
+    path = args.config or default_config_path()  # what SIGHUP reloads (config_of read this one)
+    return asyncio.run(serve(cfg, _clock(args.sim_time_scale), config_path=Path(path)))
 
 
 def _clock(spec: str | None) -> Clock | None:

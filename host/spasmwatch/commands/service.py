@@ -93,6 +93,9 @@ def unit_text(unit: Unit) -> str:
         "Type=notify",
         "NotifyAccess=main",
         f"ExecStart={exec_line(unit.argv)}",
+        # 'systemctl reload' applies a config edit without a restart (the bands stay connected); a
+        # bad edit leaves the daemon on the config it had (daemon/reload.py)
+        "ExecReload=/bin/kill -HUP $MAINPID",
     ]
     lines += [f"Environment={_quote(f'{k}={v}', variables=False)}" for k, v in unit.environment]
     lines += ["Environment=PYTHONUNBUFFERED=1"]
@@ -185,7 +188,7 @@ def is_ours(path: Path) -> bool:
 
 
 def systemctl_for(config: Path) -> str | None:
-    """How to restart the service that runs ``config``: "systemctl --user" for the user unit
+    """How to reload (or start) the service that runs ``config``: "systemctl --user" for the user unit
     'service install' wrote, "sudo systemctl" for the system one 'service show --system' printed
     (installed as printed); None when neither runs this config."""
     tail = f" --config {_quote(str(config.absolute()))}"

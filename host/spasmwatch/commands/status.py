@@ -8,7 +8,7 @@ import shlex
 import sys
 from typing import Any
 
-from spasmwatch.commands._daemon import add_config_arg, api, config_of, hm, minutes
+from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of, hm, minutes
 from spasmwatch.daemon.rawkeep import size_text
 
 
@@ -20,14 +20,14 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    st = api(config_of(args), "/api/status")
+    st = api(daemon_config_of(args), "/api/status")
     if args.json:
         json.dump(st, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
     for b in st["bands"]:
         print("\n".join(band_lines(b)))
-    for line in channel_lines(st) + heartbeat_lines(st):
+    for line in config_lines(st) + channel_lines(st) + heartbeat_lines(st):
         print(line)
     for line in raw_lines(st):
         print(line)
@@ -63,6 +63,20 @@ def band_lines(b: dict[str, Any]) -> list[str]:
     c = b["last_cluster"]
     if c:
         lines.append(f"  last cluster: {hm(c['start'])}, {c['count']} spasms, {minutes(c['post_wake_s'])} after waking")
+    return lines
+
+
+def config_lines(st: dict[str, Any]) -> list[str]:
+    """A config reload that failed (the daemon runs on the config it had), and the settings changed
+    in the file that only a restart applies (.get: a daemon from before the fields)."""
+    lines = []
+    err = st.get("config_error")
+    if err:
+        lines.append(f"CONFIG NOT APPLIED since {hm(err['since'])}: {err['error']} (the daemon runs on the config it had; "
+                     "fix the file, then: systemctl --user reload spasmwatch)")  # fmt: skip
+    keys = st.get("config_needs_restart") or []
+    if keys:
+        lines.append(f"config: {', '.join(keys)} changed in the file: needs a restart (systemctl --user restart spasmwatch)")
     return lines
 
 

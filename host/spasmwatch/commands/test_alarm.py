@@ -13,7 +13,7 @@ import argparse
 import getpass
 from typing import Any
 
-from spasmwatch.commands._daemon import add_config_arg, api, config_of
+from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of
 
 # One attempt per channel, all at once; a sound channel may try player after player (30 s each).
 WAIT_S = 120.0
@@ -31,7 +31,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """0 when every channel took the test, 1 when one did not (the reason is printed)."""
-    cfg = config_of(args)
+    cfg = daemon_config_of(args)
     channel = cfg.channels.aliases().get(args.channel, args.channel) if args.channel else None
     if channel != args.channel:  # an ntfy channel by its topic, its name until 2026-12-05: said by its name now
         print(f"(that is the channel {channel} now: name it so, or give its [[channels.ntfy]] a name)")

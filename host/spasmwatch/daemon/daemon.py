@@ -94,6 +94,7 @@ class BandView:
     params: Params = field(default_factory=lambda: Params(DEFAULT_RATE_HZ, True))  # at the band's reported IMU rate
     log_life: LogLife | None = None  # the band's current log life (known once it connected)
     link_alert: str | None = None  # the id the disconnected alert was raised under (the label if never seen)
+    task: asyncio.Task[None] | None = None  # its session's run, once started
 
 
 class Daemon:
@@ -124,42 +125,32 @@ class Daemon:
         # The failing channels are kept in the store: a restart keeps showing them until they deliver.
         self.dispatcher = Dispatcher(channels or {}, caregivers or [], clock=self.clock.wall, on_delivery=self._on_delivery, failing_store=store)
         self._failing_shown = frozenset(self.dispatcher.failing())  # the channels the page was last told are failing
-        # The MQTT channels by what they are, not by a name: each mirrors the bands' status (configured key -> channel).
-        self._mqtt = {name: ch for name, ch in self.dispatcher.channels.items() if isinstance(ch, MqttChannel)}
         _one_outbox_each(self.dispatcher.channels)
-        for ch in self.dispatcher.channels.values():
-            if isinstance(ch, KeepsOutgoing) and ch.outbox is None:
-                ch.outbox = store  # what a receiver has not acknowledged outlives a stop (MQTT, webhook, ntfy)
-        for name, mqtt in self._mqtt.items():
-            if mqtt.why_not_resend is None:
-                mqtt.why_not_resend = self._why_not_resend  # its events held late: kept at a stop, or while the broker is away
-            if mqtt.on_command is None:
-                mqtt.on_command = self._mqtt_command  # Home Assistant's buttons: acknowledge, test alarm
-            if mqtt.on_connected is None:
-                mqtt.on_connected = functools.partial(self._mqtt_up, name, mqtt)  # a broker back: not failing any more
-            mqtt.heartbeat_sensor = heartbeat is not None  # Home Assistant's "Heartbeat failing" (or its removal)
         self.engine = AlertEngine(self.clock.wall, self._notify, alert_settings, self._transition, store.last_alert_id())
-        # The local sound repeats an alarm until someone answers it, on this daemon's ticks.
-        self._sounds = [ch for ch in self.dispatcher.channels.values() if isinstance(ch, SoundChannel)]
-        for ch in self._sounds:
-            if ch.alarm_open is None:
-                ch.alarm_open = self.engine.alarm_open
+        self._heartbeat_on = heartbeat is not None
+        self._mqtt: dict[str, MqttChannel] = {}
+        self._sounds: list[SoundChannel] = []
+        self._wire_channels()
         self.bands: list[BandView] = []
         self.raw_dir = raw_dir or store.path.parent / "raw"
         self.raw_disk = DiskReserve(self.raw_dir, raw_reserve_mb, self.clock.mono, self.clock.wall, raw_keep_days)
         self.raw_in_use = RawInUse()  # the files its bands write: never pruned
         self.raw_prune = RawPruner(self.raw_dir, raw_keep_days, store.path, self.clock.wall, self.raw_in_use)
-        for spec in bands:
-            s = BandSession(
-                spec.label, spec.link_factory, self, wall=self.clock.wall, stale_s=stale_s, raw=spec.raw, resync_s=resync_s, rate_hz=spec.rate_hz
-            )
-            self.bands.append(BandView(spec.label, s, down_since=self.clock.mono(), params=Params(spec.rate_hz, True)))
+        self._session_kw: dict[str, Any] = {"wall": self.clock.wall, "stale_s": stale_s, "resync_s": resync_s}
+        self.bands.extend(self._band_view(spec) for spec in bands)
         # The latest notifications, for the demo and tests (bounded: a daemon runs for months).
         self.notifications: deque[Notification] = deque(maxlen=NOTICES_KEPT)
         self._store_failing: dict[str, float] = {}  # device -> wall time of its latest refused store write
         self._subs: list[asyncio.Queue[Json]] = []
         self._restored: dict[str, list[Notification]] = {name: [] for name in self._mqtt}  # alarms carried on from before a restart, per MQTT channel
+        self._carried: list[Notification] = []  # all of those: for an MQTT channel a reload adds
         self._tasks: list[asyncio.Task[None]] = []
+        self._mirrors: dict[str, asyncio.Task[None]] = {}  # MQTT channel -> its status mirror
+        self._started = False
+        # What the latest config reload said (daemon/reload.py): its error (null: it loaded), and the
+        # settings changed in the file that only a restart applies. Shown by the status, CLI and page.
+        self.config_error: Json | None = None
+        self.config_needs_restart: list[str] = []
         self._errands: set[asyncio.Task[None]] = set()  # nobody awaits them: MQTT's test alarms, daily summaries
         self._stop = asyncio.Event()
         self._resent_mono: float | None = None  # the latest resend pass started (None: none yet)
@@ -178,20 +169,62 @@ class Daemon:
         self._resend_kept()  # and its pushes (webhook, ntfy): their passes take the locks first
         # A band seen before is monitored from the start, connected or not: its open alarms
         # carry on (and escalate) even while it stays away after a restart.
-        known = {r.name: r for r in sorted(self.store.devices(), key=lambda r: r.last_seen_wall_s)}
         for b in self.bands:
-            if b.label in known:
-                row = known[b.label]
-                if row.rate_hz:  # the rate it last reported, until it connects and says again
-                    b.params = Params(row.rate_hz, True)
-                self._attach(b, row.device_id)
+            self._resume(b)
         for b in self.bands:
-            self._tasks.append(asyncio.create_task(b.session.run(), name=f"session {b.label}"))
+            self._run_session(b)
         self._tasks.append(asyncio.create_task(self._ticker(), name="ticker"))
         self._tasks.append(asyncio.create_task(self._raw_pruning(), name="raw pruning"))
         self._announce_heartbeat()
         for name, mqtt in self._mqtt.items():
-            self._tasks.append(asyncio.create_task(self._mqtt_mirror(name, mqtt), name=f"{name} status"))
+            self._start_mirror(name, mqtt)
+        self._started = True
+
+    def _resume(self, b: BandView) -> None:
+        """A band seen before (by its label, in the store) is monitored from the start, its analysis
+        rebuilt and its open alarms restored, connected or not."""
+        known = {r.name: r for r in sorted(self.store.devices(), key=lambda r: r.last_seen_wall_s)}
+        row = known.get(b.label)
+        if row is not None:
+            if row.rate_hz:  # the rate it last reported, until it connects and says again
+                b.params = Params(row.rate_hz, True)
+            self._attach(b, row.device_id)
+
+    def _run_session(self, b: BandView) -> None:
+        b.task = asyncio.create_task(b.session.run(), name=f"session {b.label}")
+        self._tasks.append(b.task)
+
+    def _start_mirror(self, name: str, mqtt: MqttChannel) -> None:
+        self._mirrors[name] = asyncio.create_task(self._mqtt_mirror(name, mqtt), name=f"{name} status")
+        self._tasks.append(self._mirrors[name])
+
+    def _band_view(self, spec: BandSpec) -> BandView:
+        s = BandSession(spec.label, spec.link_factory, self, raw=spec.raw, rate_hz=spec.rate_hz, **self._session_kw)
+        return BandView(spec.label, s, down_since=self.clock.mono(), params=Params(spec.rate_hz, True))
+
+    def _wire_channels(self) -> None:
+        """Hook the dispatcher's channels to this daemon (at start, and for those a reload adds):
+        the store as their outbox, MQTT's callbacks, the sound's question whether an alarm is
+        still open. A hook already set (a test's) is left."""
+        channels = self.dispatcher.channels
+        for ch in channels.values():
+            if isinstance(ch, KeepsOutgoing) and ch.outbox is None:
+                ch.outbox = self.store  # what a receiver has not acknowledged outlives a stop (MQTT, webhook, ntfy)
+        # The MQTT channels by what they are, not by a name: each mirrors the bands' status (configured key -> channel).
+        self._mqtt = {name: ch for name, ch in channels.items() if isinstance(ch, MqttChannel)}
+        for name, mqtt in self._mqtt.items():
+            if mqtt.why_not_resend is None:
+                mqtt.why_not_resend = self._why_not_resend  # its events held late: kept at a stop, or while the broker is away
+            if mqtt.on_command is None:
+                mqtt.on_command = self._mqtt_command  # Home Assistant's buttons: acknowledge, test alarm
+            if mqtt.on_connected is None:
+                mqtt.on_connected = functools.partial(self._mqtt_up, name, mqtt)  # a broker back: not failing any more
+            mqtt.heartbeat_sensor = self._heartbeat_on  # Home Assistant's "Heartbeat failing" (or its removal)
+        # The local sound repeats an alarm until someone answers it, on this daemon's ticks.
+        self._sounds = [ch for ch in channels.values() if isinstance(ch, SoundChannel)]
+        for ch in self._sounds:
+            if ch.alarm_open is None:
+                ch.alarm_open = self.engine.alarm_open
 
     async def stop(self) -> None:
         self._stop.set()
@@ -205,6 +238,103 @@ class Daemon:
         await self.dispatcher.close()
         if self.heartbeat is not None:
             await self.heartbeat.close()
+
+    # --- a config reload (daemon/reload.py decides what changed; these apply it) -----------
+    def set_channels(self, channels: dict[str, Channel], caregivers: list[Caregiver], aliases: Mapping[str, str]) -> None:
+        """Route to ``channels`` and ``caregivers`` from now on. A channel kept (the same object)
+        keeps everything; one retired is closed once its sends are done; one new (or new
+        settings under its name) is hooked up, sends what the store kept for it, and an MQTT one
+        connects and mirrors the status and the alarms open now. ValueError, nothing changed:
+        two channels would keep one outbox."""
+        _one_outbox_each(channels)
+        before = dict(self.dispatcher.channels)
+        self.aliases = {old: new for old, new in aliases.items() if new in channels}
+        _rename_kept(self.store, self.aliases)
+        for ch in self.dispatcher.reconfigure(channels, caregivers):
+            name = next(k for k, v in before.items() if v is ch)
+            mirror = self._mirrors.pop(name, None)
+            if mirror is not None:
+                mirror.cancel()
+            self._errand(self.dispatcher.close_when_idle(name, ch), f"closing the channel {name} the reload replaced")
+        self._wire_channels()
+        for name, mqtt in self._mqtt.items():
+            if before.get(name) is not mqtt:
+                self._restored[name] = self._open_alarm_notices()
+                mqtt.resend_kept()
+                if self._started:
+                    self._start_mirror(name, mqtt)
+        self._resend_kept()  # a new ntfy or webhook channel's kept pushes (its name's rows in the store)
+        self._failing_changed()
+        self._publish({"type": "status"})
+
+    def _open_alarm_notices(self) -> list[Notification]:
+        """The latest notification of each alert still open (unacknowledged alarms, restored ones
+        too): what a new MQTT channel must show Home Assistant, as a start's restore does."""
+        open_ids = {a["id"] for a in self.engine.snapshot()["alerts"] if a["state"] in OPEN_ALARM_STATES}
+        latest: dict[int, Notification] = {}
+        for n in [*self._carried, *self.notifications]:
+            if n.alert_id in open_ids:
+                latest[n.alert_id] = n
+        return list(latest.values())
+
+    def set_alert_settings(self, settings: AlertSettings) -> None:
+        """The engine reads its settings at each use: escalation, rate limits, quiet hours, the
+        daily summary take the new ones from the next tick on; open alerts stay open."""
+        self.engine.settings = settings
+        self._publish({"type": "status"})
+
+    async def set_heartbeat(self, settings: HeartbeatSettings | None) -> None:
+        """The dead man's switch replaced (or switched on or off): the next tick pings the new URL."""
+        old = self.heartbeat
+        self.heartbeat = (
+            Heartbeat(settings, self.clock.mono, self.clock.wall, on_change=lambda: self._publish({"type": "status"}))
+            if settings is not None else None
+        )  # fmt: skip
+        self._heartbeat_on = settings is not None
+        for mqtt in self._mqtt.values():
+            mqtt.heartbeat_sensor = self._heartbeat_on  # (discovery says it at the link's next connect)
+        if old is not None:
+            await old.close()
+        self._announce_heartbeat()
+        self._publish({"type": "status"})
+
+    def add_band(self, spec: BandSpec) -> None:
+        """A band the config now names: monitored as at a start (its store state resumed) and connected."""
+        b = self._band_view(spec)
+        self.bands.append(b)
+        self._resume(b)
+        if self._started:
+            self._run_session(b)
+        self._publish({"type": "status"})
+
+    async def remove_band(self, label: str) -> None:
+        """The band ``label`` is no longer configured: disconnected, its raw file closed, and
+        what this run held for it dropped (its analysis, its open alerts and mute: nothing is
+        sent about them). The store keeps what it stored."""
+        b = next(v for v in self.bands if v.label == label)
+        await b.session.stop()
+        if b.task is not None:
+            b.task.cancel()
+            await asyncio.gather(b.task, return_exceptions=True)
+            self._tasks.remove(b.task)
+        self.bands.remove(b)
+        log.info("%s: disconnected and no longer monitored: it is not in the config any more", label)
+        err = self._close_raw(b)
+        if err is not None:
+            log.warning("%s: its raw file could not be closed cleanly (%s): its last samples are lost", label, err)
+        for device in dict.fromkeys(d for d in (b.device, b.link_alert, label) if d is not None):
+            dropped = self.engine.forget_device(device)
+            if dropped:
+                log.warning("%s: %d open alert(s) of this band dropped: it is no longer in the config", label, dropped)
+            self._summary_day.pop(device, None)
+            self._store_failing.pop(device, None)
+        self._publish({"type": "status"})
+
+    def set_config_state(self, error: Json | None, needs_restart: list[str]) -> None:
+        """What the latest reload said, for the status (the page shows it as a banner)."""
+        if (error, needs_restart) != (self.config_error, self.config_needs_restart):
+            self.config_error, self.config_needs_restart = error, list(needs_restart)
+            self._publish({"type": "status"})
 
     async def _ticker(self) -> None:
         while not self._stop.is_set():
@@ -733,6 +863,7 @@ class Daemon:
                 device, r.id, ClusterState(a.state), r.count, r.start_t, r.alert_t, a.by, r.post_wake_s, over=r.closed, alert_id=a.alert_id
             )
             if n is not None:
+                self._carried.append(n)
                 for restored in self._restored.values():
                     restored.append(n)  # for each MQTT channel's retained state (_mqtt_mirror)
             if n is not None and n.state in OPEN_ALARM_STATES:  # nobody has answered it: the room hears it again
@@ -786,7 +917,8 @@ class Daemon:
         failing = [{"channel": name, "since": t, "error": err} for name, (t, err) in sorted(self.dispatcher.failing().items())]
         return {"now": self.clock.wall(), "bands": [self._band_json(b, snap) for b in self.bands], "alerts": snap["alerts"],
                 "channels_failing": failing, "raw_kept": self._raw_kept_json(),
-                "heartbeat": self.heartbeat.status() if self.heartbeat is not None else None}  # fmt: skip
+                "heartbeat": self.heartbeat.status() if self.heartbeat is not None else None,
+                "config_error": self.config_error, "config_needs_restart": self.config_needs_restart}  # fmt: skip
 
     def _raw_kept_json(self) -> Json | None:
         """The raw folder as the latest pruning pass found it (null: no pass yet)."""

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import fcntl
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -13,11 +14,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from spasmwatch.config import Config
+from spasmwatch.config import Band, Config
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.clock import Clock, SystemClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.http import HttpServer
+from spasmwatch.daemon.reload import Reloader
 from spasmwatch.daemon.notify import Notifier, StatusNotes, Watchdog, keep_alive, watchdog_interval_s
 from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, heartbeat_from, link_factory
 from spasmwatch.store import Store, StoreError, make_folder
@@ -25,12 +27,14 @@ from spasmwatch.store import Store, StoreError, make_folder
 log = logging.getLogger(__name__)
 
 
+def band_spec(b: Band, store_path: Path) -> BandSpec:
+    """What the daemon runs for one [[bands]] table (at a start, and for a band a reload adds)."""
+    bond_file = store_path.parent / "sim-bonds.json"
+    return BandSpec(b.title, link_factory(b, **({"bond_file": bond_file} if b.transport == "sim" else {})), b.raw, b.rate_hz)
+
+
 def build(cfg: Config, store: Store, clock: Clock | None = None, stale_s: float = K.STALE_S) -> Daemon:
-    bond_file = store.path.parent / "sim-bonds.json"
-    bands = [
-        BandSpec(b.title, link_factory(b, **({"bond_file": bond_file} if b.transport == "sim" else {})), b.raw, b.rate_hz)
-        for b in cfg.bands
-    ]
+    bands = [band_spec(b, store.path) for b in cfg.bands]
     channels = channels_from(cfg)
     return Daemon(
         store, bands, channels, caregivers_from(cfg, channels), alert_settings_from(cfg), clock=clock or SystemClock(), stale_s=stale_s,
@@ -46,15 +50,18 @@ async def serve(
     until: Callable[[], Awaitable[object]] | None = None,
     stale_s: float = K.STALE_S,
     watchdog_late_s: float = K.WATCHDOG_LATE_S,
+    config_path: Path | None = None,
 ) -> int:
     """Run until SIGINT/SIGTERM (or ``until`` completes); prints a status line on change.
+    SIGHUP reloads ``config_path`` (the file ``cfg`` was read from; None: SIGHUP is ignored)
+    in the loop: daemon/reload.py.
     Under systemd (``Type=notify``): READY=1 once the store is open, the web server listens
     and the daemon has started; STATUS= on change; WATCHDOG=1 while its ticks progress
     (daemon/notify.py); STOPPING=1 at the signal."""
     notifier, ping_s = Notifier.from_env(), watchdog_interval_s()
     path = cfg.store_path()
     make_folder(path)  # for the lock beside the store, which is taken first
-    with _one_daemon(path), Store(path) as store:
+    with _one_daemon(path, config_path), Store(path) as store:
         daemon = build(cfg, store, clock, stale_s)
         http = await _start_http(cfg, daemon)
         await daemon.start()
@@ -63,6 +70,7 @@ async def serve(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        _on_sighup(loop, daemon, cfg, config_path, path)
         waiter = asyncio.ensure_future(until() if until else stop.wait())
         printer = asyncio.ensure_future(status_lines(daemon, status_out or sys.stderr, notify=StatusNotes(notifier)))
         helpers = [printer] + _systemd_ready(notifier, ping_s, Watchdog(lambda: daemon.ticks, watchdog_late_s))
@@ -74,6 +82,17 @@ async def serve(
         await http.stop()
         await daemon.stop()
     return 0
+
+
+def _on_sighup(loop: asyncio.AbstractEventLoop, daemon: Daemon, cfg: Config, config_path: Path | None, store_path: Path) -> None:
+    """SIGHUP reloads the config in the loop (the handler only schedules it). Without a path
+    (an in-process run from a Config) it is ignored: its default action would end the daemon."""
+    if config_path is None:
+        loop.add_signal_handler(signal.SIGHUP, lambda: log.warning("SIGHUP: this daemon was not started from a file: nothing to reload"))
+        return
+    reloader = Reloader(daemon, config_path, cfg, lambda b: band_spec(b, store_path))
+    loop.add_signal_handler(signal.SIGHUP, reloader.request)
+    log.info("SIGHUP (systemctl --user reload spasmwatch) reloads %s", config_path)
 
 
 def _systemd_ready(notifier: Notifier | None, ping_s: float | None, watchdog: Watchdog) -> list[asyncio.Future[None]]:
@@ -89,19 +108,44 @@ def _systemd_ready(notifier: Notifier | None, ping_s: float | None, watchdog: Wa
     return [asyncio.ensure_future(keep_alive(notifier, watchdog, ping_s))]
 
 
+def _lock_path(store_path: Path) -> Path:
+    return store_path.with_name(store_path.name + ".lock")
+
+
 @contextmanager
-def _one_daemon(store_path: Path) -> Iterator[None]:
+def _one_daemon(store_path: Path, config_path: Path | None = None) -> Iterator[None]:
     """Hold ``<store>.lock`` while the daemon runs: a second daemon on the same store would restore
-    and escalate the same alarms and raise "band disconnected" for the band it cannot reach."""
-    with open(store_path.with_name(store_path.name + ".lock"), "a") as f:
+    and escalate the same alarms and raise "band disconnected" for the band it cannot reach.
+    It holds the daemon's pid and the config file it reloads, for 'config add-ntfy' to say
+    which ``kill -HUP`` applies an edit (``serving_pid``)."""
+    with open(_lock_path(store_path), "a") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise StoreError(f"another spasmwatch daemon is using {store_path}: stop it first") from None
         try:
+            f.truncate(0)
+            f.write(f"{os.getpid()}\n{config_path.absolute() if config_path is not None else ''}\n")
+            f.flush()
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def serving_pid(store_path: Path, config_path: Path) -> int | None:
+    """The pid of the daemon that holds ``store_path``'s lock now and reloads ``config_path`` on
+    SIGHUP, or None (no daemon, or one started from another file or from a Config in-process)."""
+    try:
+        with open(_lock_path(store_path)) as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:  # held: a daemon runs on this store
+                pid, _, path = f.read().partition("\n")
+                return int(pid) if pid.isdigit() and path.rstrip("\n") == str(config_path.absolute()) else None
+            fcntl.flock(f, fcntl.LOCK_UN)  # free: what it says is a stopped daemon's
+            return None
+    except OSError:
+        return None
 
 
 async def _start_http(cfg: Config, daemon: Daemon) -> HttpServer:
@@ -120,8 +164,12 @@ async def status_lines(daemon: Daemon, out: TextIO, stamped: bool = False, notif
     q = daemon.subscribe()
     try:
         while True:
-            changed = False
-            for b in daemon.status()["bands"]:
+            bands = daemon.status()["bands"]
+            gone = last.keys() - {b["name"] for b in bands}  # taken out of the config by a reload
+            changed = bool(gone)
+            for name in gone:
+                del last[name]
+            for b in bands:
                 line = _band_line(b)
                 if last.get(b["name"]) != line:
                     last[b["name"]] = line

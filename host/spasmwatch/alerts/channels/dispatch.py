@@ -195,6 +195,50 @@ class Dispatcher:
             log.warning("%s: could not %s in the store's failing channels (%s); not kept across a restart", name, what, e)
             return None
 
+    def reconfigure(self, channels: Mapping[str, Channel], caregivers: Sequence[Caregiver]) -> list[Channel]:
+        """Route from now on to ``channels`` and ``caregivers`` (a config reload): a channel kept
+        (the same object) keeps its lock, its deliveries in flight and its failing state; one
+        replaced under its name (new settings) keeps its lock, so what the old object is sending
+        finishes before the new one sends; one gone is forgotten (its resend pass stopped, its
+        failing state dropped, as a start drops it). Returns the channel objects no longer used,
+        for the caller to close once their sends are done (``close_when_idle``)."""
+        for cg in caregivers:
+            unknown = [c for c in cg.channels if c not in channels]
+            if unknown:
+                raise ValueError(f"caregiver {cg.name!r}: unknown channel(s) {', '.join(unknown)}")
+        old = self.channels
+        retired = [ch for name, ch in old.items() if channels.get(name) is not ch]
+        for name in old.keys() - channels.keys():
+            self._forget(name)
+        self.channels, self.caregivers = dict(channels), list(caregivers)
+        for name in self.channels:
+            self._locks.setdefault(name, asyncio.Lock())
+            self._in_flight.setdefault(name, set())
+        return retired
+
+    def _forget(self, name: str) -> None:
+        """A channel taken out of the config: its resend pass stopped (what it had yet to send stays
+        kept, for its return), its failing state dropped, here and in the store."""
+        running = self._resending.pop(name, None)
+        if running is not None:
+            running.cancel()
+        if self._failing.pop(name, None) is not None:
+            self._keep_failing(name, "forget it", lambda s: s.forget_failing(name))
+            log.info("%s: no longer configured: its failing state is forgotten", name)
+
+    async def close_when_idle(self, name: str, ch: Channel) -> None:
+        """Close ``ch`` (retired by ``reconfigure``) once the sends it was making are done: they hold
+        the lock of the name it was configured under."""
+        lock = self._locks.get(name)
+        try:
+            if lock is None:
+                await ch.close()
+            else:
+                async with lock:
+                    await ch.close()
+        except Exception:  # best effort, as at a stop
+            log.exception("closing channel %s failed", ch.name)
+
     def submit(self, n: Notification) -> None:
         """Start sending now (needs a running event loop); results land in ``deliveries``."""
         self._start(n)
@@ -299,9 +343,10 @@ class Dispatcher:
     async def _deliver(self, name: str, n: Notification, cgs: tuple[str, ...], resend: bool = False, tries: int | None = None) -> Delivery:
         # By the key it is configured under (caregivers name channels by it), whatever its own name.
         self._in_flight[name].add(n.key)
+        ch = self.channels[name]  # the object routed to now: a reload replacing it lets this send finish on it
         try:
             async with self._locks[name]:
-                attempts, error = await self._attempts(self.channels[name], n, quiet=name in self._failing, tries=tries)
+                attempts, error = await self._attempts(ch, n, quiet=name in self._failing, tries=tries)
         finally:
             self._in_flight[name].discard(n.key)
         d = Delivery(n.id, n.alert_id, name, cgs, error is None, attempts, error, self.clock())

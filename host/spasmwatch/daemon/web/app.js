@@ -386,9 +386,22 @@
       : "";
   }
 
+  // A config edit the daemon could not load: it runs on the config it had (a phone added in
+  // that edit gets nothing) until the file is fixed and reloaded.
+  function renderConfig() {
+    const err = state.status && state.status.config_error;
+    const box = $("config-error");
+    box.hidden = !err;
+    box.textContent = err
+      ? `The config change was not applied (since ${hhmm(err.since)}): ${err.error}. The monitor runs on with the config it had;`
+        + " fix the file, then reload the daemon (systemctl --user reload spasmwatch)."
+      : "";
+  }
+
   function renderStatus() {
     renderAlert();
     renderBands();
+    renderConfig();
     renderChannels();
     renderHeartbeat();
   }

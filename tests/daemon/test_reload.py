@@ -1,0 +1,197 @@
+"""A config edit applied to the running daemon by SIGHUP (``systemctl --user reload spasmwatch``),
+and a bad edit that must not stop the monitor (daemon/reload.py).
+
+Real parts: ``spasmwatch run`` as a subprocess on simulated bands (the band firmware under
+micropython over the simulated radio), ntfy and webhook receivers on 127.0.0.1
+(servers.http_recorder), the CLI as a subprocess. The band's connection is judged by the
+daemon's own log: each connect attempt logs "<band>: ... -> connecting"."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from servers import Recorder, free_port, http_recorder
+
+from spasmwatch.transport.simband import SimBand
+
+UP_S = 60.0  # the daemon answers and the band streams within seconds on the shared test machine
+RELOADED_S = 30.0
+
+
+class Run:
+    """``spasmwatch run --config CONFIG`` with its log in a file."""
+
+    def __init__(self, tmp: Path, config: Path, port: int) -> None:
+        self.tmp, self.config, self.port = tmp, config, port
+        self.log = tmp / "daemon.log"
+        self.env = dict(os.environ, SPASMWATCH_DATA_DIR=str(tmp / "data"), XDG_CONFIG_HOME=str(tmp / "xdg"),
+                        SPASMWATCH_CONFIG=str(tmp / "none.toml"))  # fmt: skip
+        with open(self.log, "w") as out:  # a file: nobody reads a pipe while the daemon logs
+            self.proc = subprocess.Popen([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)], env=self.env, stderr=out, text=True)
+
+    def text(self) -> str:
+        return self.log.read_text()
+
+    def status(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/status", timeout=5) as r:
+            return json.loads(r.read())  # type: ignore[no-any-return]
+
+    def wait(self, pred: Callable[[], object], what: str, timeout_s: float = UP_S) -> None:
+        end = time.monotonic() + timeout_s
+        while True:
+            assert self.proc.poll() is None, f"the daemon exited ({self.proc.returncode}) waiting for {what}:\n{self.text()}"
+            try:
+                if pred():
+                    return
+            except OSError:
+                pass  # not answering yet
+            assert time.monotonic() < end, f"timed out after {timeout_s:g} s waiting for {what}:\n{self.text()}"
+            time.sleep(0.1)
+
+    def streaming(self, *names: str) -> bool:
+        bands = {b["name"]: b["state"] for b in self.status()["bands"]}
+        return sorted(bands) == sorted(names) and all(s == "STREAMING" for s in bands.values())
+
+    def connects(self, band: str) -> int:
+        return len(re.findall(rf"{band}: \w+ -> connecting", self.text()))
+
+    def reload(self, n: int) -> None:
+        """SIGHUP, and wait for the ``n``-th reload's outcome in the log."""
+        self.proc.send_signal(signal.SIGHUP)
+        self.wait(lambda: len(re.findall(r"config reloaded from|config reload failed", self.text())) >= n, f"reload #{n}", RELOADED_S)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "spasmwatch", *args, "--config", str(self.config)],
+                              capture_output=True, text=True, timeout=120, env=self.env)  # fmt: skip
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def band_table(name: str, band: SimBand) -> str:
+    return f'\n[[bands]]\nname = "{name}"\ntransport = "sim"\naddress = "{band.address}"\n'
+
+
+def base(port: int, home: Recorder) -> str:
+    return (
+        f"[daemon.http]\nport = {port}\n\n[channels.sound]\nenabled = false\n\n[channels.desktop]\nenabled = false\n\n"
+        f'[[channels.webhook]]\nurl = "{home.url}/hook"\nname = "home"\n'
+    )
+
+
+def ntfy_table(phone: Recorder) -> str:
+    return f'\n[[channels.ntfy]]\nurl = "{phone.url}/grandma-{"x" * 20}"\nname = "grandma"\n'
+
+
+def test_a_phone_added_by_reload_rings_without_dropping_the_band_and_a_bad_edit_keeps_the_monitor(tmp_path: Path, cluster_csv: Path) -> None:
+    """Until now the daemon read its config only at start: a phone added meant a restart (the band
+    dropped, monitoring off for a while), and a hand edit with a typo made that restart fail, with
+    no monitor at all until someone read the journal. SIGHUP's default action ended the daemon."""
+    band = SimBand(cluster_csv, tmp_path / "flash", hold=True, speed=1, device_id="reload0001", idle_exit_ms=500, timeout_s=400)
+    port, config = free_port(), tmp_path / "config.toml"
+
+    async def main() -> dict[str, float]:
+        async with http_recorder() as home, http_recorder() as phone:
+            config.write_text(base(port, home) + band_table("crib", band))
+            d = Run(tmp_path, config, port)
+            try:
+                await asyncio.to_thread(d.wait, lambda: d.streaming("crib"), "the band to stream")
+                assert d.connects("crib") == 1, d.text()
+                before = await asyncio.to_thread(d.cli, "test-alarm", "--channel", "ntfy:grandma")
+                assert before.returncode == 2 and "no notification channel 'ntfy:grandma'" in before.stderr, before.stderr
+
+                config.write_text(config.read_text() + ntfy_table(phone))  # the phone added by hand
+                await asyncio.to_thread(d.reload, 1)
+                line = re.search(r"config reloaded from .* in (\d+) ms: (.*)", d.text())
+                assert line is not None and line.group(2) == "channel +ntfy:grandma", d.text()
+                rang = await asyncio.to_thread(d.cli, "test-alarm", "--channel", "ntfy:grandma", "--by", "Mum")
+                assert rang.returncode == 0 and "  ntfy:grandma: delivered\n" in rang.stdout, rang.stdout + rang.stderr
+                (push,) = phone.seen
+                assert (push.path, push.headers["Priority"]) == (f"/grandma-{'x' * 20}", "urgent") and "Mum" in push.body.decode()
+                # The band was never dropped: one connect in the log, streaming all along.
+                assert d.connects("crib") == 1 and d.streaming("crib") and "crib: streaming ->" not in d.text(), d.text()
+
+                good = config.read_text()
+                config.write_text(good.replace("[channels.sound]\nenabled = false", "[channels.sound]\nenabled = flase"))
+                await asyncio.to_thread(d.reload, 2)
+                assert d.proc.poll() is None, d.text()
+                st = d.status()
+                err = st["config_error"]
+                assert err is not None and err["error"].startswith(f"{config}: TOML syntax error: ") and err["error"].endswith("Invalid value (at line 5, column 11)"), st
+                shown = await asyncio.to_thread(d.cli, "status")
+                assert shown.returncode == 0 and f"CONFIG NOT APPLIED since " in shown.stdout and err["error"] in shown.stdout, shown.stdout
+                # Still alarming on the channels it had: both the old webhook and the phone the good reload added.
+                sent = await asyncio.to_thread(d.cli, "test-alarm")
+                assert sent.returncode == 0 and "  webhook:home: delivered\n" in sent.stdout and "  ntfy:grandma: delivered\n" in sent.stdout, sent.stdout
+                assert len(home.seen) == 1 and len(phone.seen) == 2
+                await asyncio.to_thread(d.reload, 3)  # the same error again: said once
+                assert d.text().count("config reload failed,") == 1 and "config reload failed again, the same error as at" in d.text() and d.status()["config_error"] == err, d.text()
+
+                config.write_text(good.replace('name = "home"', 'name = "home"\n\n[alerts]\nescalate_after_s = 60'))
+                await asyncio.to_thread(d.reload, 4)
+                st = d.status()
+                assert st["config_error"] is None and "the earlier error is cleared" in d.text(), d.text()
+                assert "CONFIG" not in (await asyncio.to_thread(d.cli, "status")).stdout
+                assert re.findall(r"config reloaded from .* in \d+ ms: (.*)", d.text())[-1] == "alerts: alerts.escalate_after_s"
+                assert d.connects("crib") == 1 and d.streaming("crib"), d.text()
+                ms = [float(x) for x in re.findall(r"config reloaded from .* in (\d+) ms", d.text())]
+                return {"reload_ms_max": max(ms), "connects": d.connects("crib")}
+            finally:
+                await asyncio.to_thread(d.stop)
+
+    try:
+        out = asyncio.run(asyncio.wait_for(main(), 300))
+    finally:
+        band.kill()
+    print(f"reloads: at most {out['reload_ms_max']:.0f} ms each; the band connected {out['connects']:.0f} time(s) over 4 reloads")
+
+
+def test_a_band_added_and_one_removed_by_reload(tmp_path: Path, cluster_csv: Path) -> None:
+    """The new band is connected and monitored; the removed one is disconnected and no longer in
+    the status; neither needs a restart."""
+    old = SimBand(cluster_csv, tmp_path / "flash-a", hold=True, speed=1, device_id="reload000a", idle_exit_ms=500, timeout_s=400)
+    new = SimBand(cluster_csv, tmp_path / "flash-b", hold=True, speed=1, device_id="reload000b", idle_exit_ms=500, timeout_s=400)
+    port, config = free_port(), tmp_path / "config.toml"
+
+    async def main() -> None:
+        async with http_recorder() as home:
+            config.write_text(base(port, home) + band_table("nursery", old))
+            d = Run(tmp_path, config, port)
+            try:
+                await asyncio.to_thread(d.wait, lambda: d.streaming("nursery"), "the first band to stream")
+                config.write_text(base(port, home) + band_table("cot", new) + '\n[daemon]\nraw_keep_days = 30\n')
+                await asyncio.to_thread(d.reload, 1)
+                line = re.findall(r"config reloaded from .* in \d+ ms: (.*)", d.text())
+                assert line == ["band +cot; band -nursery"], d.text()
+                assert "needs a restart: daemon.raw_keep_days" in d.text(), d.text()
+                await asyncio.to_thread(d.wait, lambda: d.streaming("cot"), "the added band to stream")
+                st = d.status()
+                assert [b["name"] for b in st["bands"]] == ["cot"] and st["config_needs_restart"] == ["daemon.raw_keep_days"], st
+                assert "nursery: disconnected and no longer monitored: it is not in the config any more" in d.text(), d.text()
+                assert d.connects("nursery") == 1 and d.connects("cot") == 1, d.text()
+                shown = await asyncio.to_thread(d.cli, "status")
+                assert "config: daemon.raw_keep_days changed in the file: needs a restart" in shown.stdout, shown.stdout
+            finally:
+                await asyncio.to_thread(d.stop)
+
+    try:
+        asyncio.run(asyncio.wait_for(main(), 300))
+    finally:
+        old.kill()
+        new.kill()
