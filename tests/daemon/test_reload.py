@@ -21,9 +21,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from servers import Recorder, free_port, http_recorder
+from servers import Broker, Recorder, Watcher, free_port, http_recorder, start_broker, stop_broker
 
+from spasmwatch.alerts import NoticeKind
+from spasmwatch.config import load_config
+from spasmwatch.daemon.daemon import BandSpec
+from spasmwatch.daemon.main import band_spec, build
+from spasmwatch.daemon.reload import Reloader
+from spasmwatch.daemon.session import State
+from spasmwatch.store import Store
 from spasmwatch.transport.simband import SimBand
+
+from .conftest import rig
 
 UP_S = 60.0  # the daemon answers and the band streams within seconds on the shared test machine
 RELOADED_S = 30.0
@@ -175,7 +184,13 @@ def test_a_band_added_and_one_removed_by_reload(tmp_path: Path, cluster_csv: Pat
             d = Run(tmp_path, config, port)
             try:
                 await asyncio.to_thread(d.wait, lambda: d.streaming("nursery"), "the first band to stream")
-                config.write_text(base(port, home) + band_table("cot", new) + '\n[daemon]\nraw_keep_days = 30\n')
+                added = await asyncio.to_thread(d.cli, "config", "add-band", "cot", "--transport", "sim", "--address", new.address)
+                assert added.returncode == 0 and added.stdout.endswith(
+                    "the daemon running now applies the new band when told to reload (the bands stay connected): "
+                    f"next: kill -HUP {d.proc.pid}\n"
+                ), added.stdout + added.stderr
+                config.write_text(config.read_text().replace(band_table("nursery", old), "") + '\n[daemon]\nraw_keep_days = 30\n')
+                assert "nursery" not in config.read_text() and 'name = "cot"' in config.read_text()
                 await asyncio.to_thread(d.reload, 1)
                 line = re.findall(r"config reloaded from .* in \d+ ms: (.*)", d.text())
                 assert line == ["band +cot; band -nursery"], d.text()
@@ -195,3 +210,92 @@ def test_a_band_added_and_one_removed_by_reload(tmp_path: Path, cluster_csv: Pat
     finally:
         old.kill()
         new.kill()
+
+
+# --- in-process: what a reload leaves alone ------------------------------------------------------
+
+
+def test_an_unchanged_band_keeps_its_link_and_its_cluster_in_progress(tmp_path: Path, cluster_csv: Path) -> None:
+    """A reload in the middle of a cluster alarm, changing a channel and an alert setting: the
+    band's session, link and live analysis are the same objects, the open cluster goes on to
+    close as one cluster, alarmed once (a reconnect would rebuild it from the store)."""
+
+    async def main() -> None:
+        async with http_recorder() as home, rig(tmp_path, cluster_csv, speed=4) as r:
+            d = r.daemon
+            assert d is not None
+            config = tmp_path / "config.toml"
+            head = f"[daemon.http]\nport = {free_port()}\n\n[channels.sound]\nenabled = false\n\n[channels.desktop]\nenabled = false\n"
+            config.write_text(head + band_table("band0", r.bands[0]))
+            reloader = Reloader(d, config, load_config(config), lambda b: BandSpec(b.title, r.link_factory(0)))
+            await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 90, "the cluster alarm")
+            (b,) = d.bands
+            session, link, analysis = b.session, b.session.link, b.analysis
+            assert analysis is not None and link is not None
+            tracked = list(analysis.tracked)
+            (open_cluster,) = [tc for tc in tracked if not tc.closed]
+            alert_ids = [a["id"] for a in d.engine.snapshot()["alerts"]]
+
+            config.write_text(config.read_text() + f'\n[[channels.webhook]]\nurl = "{home.url}/hook"\nname = "home"\n\n[alerts]\nescalate_after_s = 600\n')
+            await reloader.reload()
+            assert d.config_error is None and list(d.dispatcher.channels) == ["webhook:home"] and d.engine.settings.escalate_after_s == 600
+            assert d.bands == [b] and b.session is session and session.link is link and b.analysis is analysis
+            assert session.state is State.STREAMING and analysis.tracked[: len(tracked)] == tracked and not open_cluster.closed
+            assert [a["id"] for a in d.engine.snapshot()["alerts"]] == alert_ids
+
+            await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_CLOSED), 120, "the cluster to close")
+            assert open_cluster.closed and len(r.notices(NoticeKind.CLUSTER_ALARM)) == 1
+            assert len(list(r.store.clusters(b.device))) == 1 and session.link is link
+
+    asyncio.run(asyncio.wait_for(main(), 240))
+
+
+def _connects(broker: Broker) -> int:
+    return broker.log.read_text().count("New client connected")
+
+
+def test_mqtt_reconnects_only_when_its_settings_change(tmp_path: Path) -> None:
+    """Real mosquitto: a reload that changes something else keeps the MQTT channel and its
+    connection (the broker sees no new client); a new topic_prefix replaces it (the old client
+    leaves, the test alarm goes out under the new prefix)."""
+    broker = start_broker(tmp_path)
+    watcher = Watcher(broker.port)
+    config = tmp_path / "config.toml"
+    head = (f'[daemon]\ndata_dir = "{tmp_path / "data"}"\n\n[daemon.http]\nport = {free_port()}\n\n[channels.sound]\nenabled = false\n\n'
+            f'[channels.desktop]\nenabled = false\n\n[[bands]]\nname = "cot"\ntransport = "sim"\naddress = "127.0.0.1:{free_port()}"\n\n'
+            f'[channels.mqtt]\nenabled = true\nhost = "127.0.0.1"\nport = {broker.port}\n')  # fmt: skip
+
+    async def main() -> None:
+        config.write_text(head + 'topic_prefix = "sw"\n')
+        cfg = load_config(config)
+        (tmp_path / "data").mkdir()
+        with Store(cfg.store_path()) as store:
+            d = build(cfg, store)
+            await d.start()
+            try:
+                reloader = Reloader(d, config, cfg, lambda b: band_spec(b, store.path))
+                await d.send_test("mqtt", "Mum")
+                await asyncio.to_thread(watcher.wait, "sw/cot/event")
+                mqtt, clients = d.dispatcher.channels["mqtt"], _connects(broker)
+                config.write_text(head + 'topic_prefix = "sw"\n\n[alerts]\nrate_limit_s = 60\n')
+                await reloader.reload()
+                assert d.dispatcher.channels["mqtt"] is mqtt and _connects(broker) == clients
+                out = await d.send_test("mqtt", "Mum")
+                assert out["results"][0]["ok"] and _connects(broker) == clients, out
+
+                config.write_text(head + 'topic_prefix = "sw2"\n\n[alerts]\nrate_limit_s = 60\n')
+                await reloader.reload()
+                assert d.dispatcher.channels["mqtt"] is not mqtt
+                out = await d.send_test("mqtt", "Dad")
+                assert out["results"][0]["ok"], out
+                got = json.loads(await asyncio.to_thread(watcher.wait, "sw2/cot/event"))
+                assert "Dad" in got["text"], got
+                await asyncio.to_thread(lambda: watcher.wait_until(lambda: "disconnected" in broker.log.read_text(), "the old client to leave"))
+            finally:
+                await d.stop()
+
+    try:
+        asyncio.run(asyncio.wait_for(main(), 120))
+    finally:
+        watcher.stop()
+        stop_broker(broker)

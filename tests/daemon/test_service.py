@@ -303,6 +303,17 @@ def test_the_units_daemon_says_ready_pings_while_alive_and_stops_cleanly(
         statuses = [m for _, m in manager.messages if m.startswith("STATUS=")]
         assert len(statuses) == len(set(statuses)), f"STATUS on change only: {statuses}"
 
+        # 'systemctl reload': the unit's ExecReload with $MAINPID as systemd sets it. The daemon
+        # reloads its config and runs on (SIGHUP's default action would end it).
+        (reload_line,) = [x for x in shown.stdout.splitlines() if x.startswith("ExecReload=")]
+        assert reload_line == "ExecReload=/bin/kill -HUP $MAINPID"
+        subprocess.run(shlex.split(reload_line.removeprefix("ExecReload=").replace("$MAINPID", str(proc.pid))), check=True)
+        end = time.monotonic() + 30
+        while "config reloaded from" not in log.read_text():
+            assert time.monotonic() < end and proc.poll() is None, log.read_text()
+            time.sleep(0.1)
+        assert api_status(port) == 200
+
         # A hung process (stopped: no tick, no event loop) sends nothing; systemd would kill it.
         proc.send_signal(signal.SIGSTOP)
         stopped = time.monotonic()
