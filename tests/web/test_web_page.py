@@ -158,6 +158,24 @@ def test_a_channel_that_delivers_nothing_is_shown_until_it_delivers_again(page: 
     banner.wait_for(state="hidden")
 
 
+def test_a_config_edit_the_daemon_could_not_load_is_shown_until_a_reload_succeeds(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
+    """A bad edit leaves the daemon on the config it had (daemon/reload.py): a phone added in
+    that edit gets nothing, so the page says it, live, beside the failing channels."""
+    load(page, served.url)
+    banner = page.locator("#config-error")
+    assert banner.is_hidden()
+    since = served.call(fake.now) - 120
+    error = "/home/me/.config/spasmwatch/config.toml: TOML syntax error: Invalid value (at line 5, column 11)"
+    served.call(fake.set_config_error, {"error": error, "since": since, "path": "/home/me/.config/spasmwatch/config.toml"})
+    banner.wait_for(state="visible")  # live, no reload
+    hm = time.strftime("%H:%M", time.localtime(since))
+    text = banner.inner_text()
+    assert text.startswith(f"The config change was not applied (since {hm}): {error}. The monitor runs on with the config it had;") \
+        and "systemctl --user reload spasmwatch" in text, text
+    served.call(fake.set_config_error, None)
+    banner.wait_for(state="hidden")
+
+
 def test_a_heartbeat_that_fails_or_is_held_back_is_shown_until_it_gets_through(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
     """The dead man's switch tells the phones when this computer goes off: while it cannot, the
     page says so, live (the daemon publishes a status message at each change)."""
