@@ -257,6 +257,11 @@ class Daemon:
                 mirror.cancel()
             self._errand(self.dispatcher.close_when_idle(name, ch), f"closing the channel {name} the reload replaced")
         self._wire_channels()
+        for name, ch in self.dispatcher.channels.items():
+            old = before.get(name)
+            if isinstance(ch, SoundChannel) and isinstance(old, SoundChannel) and old is not ch:
+                for alert_id, first_t in old.ringing().items():
+                    ch.keep_ringing(alert_id, first_t)  # an unanswered alarm goes on repeating, on the new settings
         for name, mqtt in self._mqtt.items():
             if before.get(name) is not mqtt:
                 self._restored[name] = self._open_alarm_notices()
@@ -311,7 +316,9 @@ class Daemon:
         """The band ``label`` is no longer configured: disconnected, its raw file closed, and
         what this run held for it dropped (its analysis, its open alerts and mute: nothing is
         sent about them). The store keeps what it stored."""
-        b = next(v for v in self.bands if v.label == label)
+        b = next((v for v in self.bands if v.label == label), None)
+        if b is None:  # (a reload that failed half-way already removed it)
+            return
         await b.session.stop()
         if b.task is not None:
             b.task.cancel()

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from spasmwatch.alerts.channels.base import Channel
+from spasmwatch.alerts.channels.dispatch import Caregiver
 from spasmwatch.config import Band, Config, load_config, plain
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, heartbeat_from
@@ -44,7 +45,7 @@ class Plan:
 
     cfg: Config
     channels: dict[str, Channel]  # the old object where its settings are the same
-    caregivers: list[Any]
+    caregivers: list[Caregiver]
     added: list[Band] = field(default_factory=list)
     removed: list[Band] = field(default_factory=list)
     words: list[str] = field(default_factory=list)  # the summary line's parts

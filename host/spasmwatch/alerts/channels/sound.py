@@ -136,6 +136,11 @@ class SoundChannel(SettingsChannel[SoundSettings]):
             self._repeat.cancel()
             await asyncio.gather(self._repeat, return_exceptions=True)
 
+    def ringing(self) -> dict[int, float]:
+        """The alarms it repeats: alert id -> when each first played (a channel a config reload
+        puts in its place carries them on, ``keep_ringing``)."""
+        return {alert_id: r.first_t for alert_id, r in self._ringing.items()}
+
     def keep_ringing(self, alert_id: int, first_t: float) -> None:
         """Play ``alert_id``'s alarm again while it is open, until ``repeat_for_s`` after ``first_t``
         (when it first played, on the daemon's clock: a daemon restarted during an alarm carries
