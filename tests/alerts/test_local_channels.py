@@ -234,3 +234,27 @@ def test_the_repeats_stop_repeat_for_s_after_the_alarm(tmp_path: Path, monkeypat
             await d.dispatcher.close()
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_a_sound_channel_a_reload_replaces_carries_on_repeating_the_unanswered_alarm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A config reload that changes [channels.sound] puts a new channel in its place
+    (daemon/reload.py): the alarm nobody answered goes on repeating on the new settings (every
+    60 s here), counted from when it first played; the old channel plays no more."""
+    player, played = _counting_player(tmp_path, monkeypatch)
+
+    async def main() -> None:
+        clock = HandClock(1_800_000_000.0)
+        with Store(tmp_path / "db.sqlite") as store:
+            store.upsert_device("cot", wall_s=clock.t)
+            old = SoundChannel(SoundSettings(command=(str(player),), wav_path=tmp_path / "a.wav"))
+            d = Daemon(store, [], {"sound": old}, clock=clock, alert_settings=AlertSettings(escalate_after_s=3600))
+            d.engine.on_spasm("cot", 1, 3, started_t=clock.t - 20)
+            await d.dispatcher.drain()
+            assert await _ticks(d, clock, played, 3, 10.0) == [1, 1, 2]  # the alarm, its first repeat at 30 s
+            new = SoundChannel(SoundSettings(command=(str(player),), wav_path=tmp_path / "b.wav", repeat_every_s=60.0))
+            d.set_channels({"sound": new}, [], {})
+            assert d._sounds == [new] and list(new.ringing()) == list(old.ringing())
+            assert await _ticks(d, clock, played, 9, 10.0) == [2, 2, 3, 3, 3, 3, 3, 3, 4]  # at 60 s after it first played, then 120 s
+            await d.dispatcher.close()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
