@@ -202,6 +202,19 @@ def test_a_band_added_and_one_removed_by_reload(tmp_path: Path, cluster_csv: Pat
                 assert d.connects("nursery") == 1 and d.connects("cot") == 1, d.text()
                 shown = await asyncio.to_thread(d.cli, "status")
                 assert "config: daemon.raw_keep_days changed in the file: needs a restart" in shown.stdout, shown.stdout
+
+                # A band whose table changed (here: raw on) is reconnected; 'config set' says how.
+                said = await asyncio.to_thread(d.cli, "config", "set", "bands.0.raw", "true")
+                assert said.returncode == 0 and said.stdout.endswith(
+                    f"the daemon running now applies it when told to reload (the bands stay connected): next: kill -HUP {d.proc.pid}\n"
+                ), said.stdout + said.stderr
+                await asyncio.to_thread(d.reload, 2)
+                assert re.findall(r"config reloaded from .* in \d+ ms: (.*)", d.text())[-1] == "band ~cot (reconnected)", d.text()
+                await asyncio.to_thread(d.wait, lambda: d.streaming("cot") and d.connects("cot") == 2, "the changed band to reconnect")
+                port_set = await asyncio.to_thread(d.cli, "config", "set", "daemon.http.lan", "false")
+                assert port_set.stdout.endswith(
+                    "daemon.http.lan is read only when the daemon starts: next: stop 'spasmwatch run' (Ctrl+C) and start it again\n"
+                ), port_set.stdout
             finally:
                 await asyncio.to_thread(d.stop)
 
@@ -299,3 +312,41 @@ def test_mqtt_reconnects_only_when_its_settings_change(tmp_path: Path) -> None:
     finally:
         watcher.stop()
         stop_broker(broker)
+
+
+def test_the_heartbeat_follows_a_reload(tmp_path: Path) -> None:
+    """[daemon.heartbeat] url changed: the next tick pings the new URL (real receivers on
+    127.0.0.1); taken out: the status says the heartbeat is off."""
+    config = tmp_path / "config.toml"
+
+    async def main() -> None:
+        async with http_recorder() as first, http_recorder() as second:
+            head = (f'[daemon]\ndata_dir = "{tmp_path / "data"}"\n\n[channels.sound]\nenabled = false\n\n[channels.desktop]\nenabled = false\n\n'
+                    f'[[bands]]\nname = "cot"\ntransport = "sim"\naddress = "127.0.0.1:{free_port()}"\n')  # fmt: skip
+            config.write_text(head + f'\n[daemon.heartbeat]\nurl = "{first.url}/ping/one"\n')
+            cfg = load_config(config)
+            (tmp_path / "data").mkdir()
+            with Store(cfg.store_path()) as store:
+                d = build(cfg, store)
+                await d.start()
+                try:
+                    reloader = Reloader(d, config, cfg, lambda b: band_spec(b, store.path))
+                    await _until(lambda: first.seen, "the first ping")
+                    config.write_text(head + f'\n[daemon.heartbeat]\nurl = "{second.url}/ping/two"\n')
+                    await reloader.reload()
+                    await _until(lambda: second.seen, "a ping to the new URL")
+                    assert [s.path for s in second.seen] == ["/ping/two"] and d.status()["heartbeat"]["host"] == second.url.split("//")[1]
+                    config.write_text(head)
+                    await reloader.reload()
+                    assert d.heartbeat is None and d.status()["heartbeat"] is None
+                finally:
+                    await d.stop()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+async def _until(pred: Callable[[], object], what: str, timeout_s: float = 10.0) -> None:
+    end = time.monotonic() + timeout_s
+    while not pred():
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
