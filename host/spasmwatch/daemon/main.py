@@ -59,6 +59,9 @@ async def serve(
     and the daemon has started; STATUS= on change; WATCHDOG=1 while its ticks progress
     (daemon/notify.py); STOPPING=1 at the signal."""
     notifier, ping_s = Notifier.from_env(), watchdog_interval_s()
+    loop = asyncio.get_running_loop()
+    early: list[int] = []  # a SIGHUP before the daemon is up (its default action would end it): reloaded once it is
+    loop.add_signal_handler(signal.SIGHUP, early.append, signal.SIGHUP)
     path = cfg.store_path()
     make_folder(path)  # for the lock beside the store, which is taken first
     with _one_daemon(path, config_path), Store(path) as store:
@@ -67,16 +70,18 @@ async def serve(
         await daemon.start()
         log.info("spasmwatch daemon up: store %s, %d band(s)", path, len(daemon.bands))
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        _on_sighup(loop, daemon, cfg, config_path, path)
+        reloader = _on_sighup(loop, daemon, cfg, config_path, path, bool(early))
         waiter = asyncio.ensure_future(until() if until else stop.wait())
         printer = asyncio.ensure_future(status_lines(daemon, status_out or sys.stderr, notify=StatusNotes(notifier)))
         helpers = [printer] + _systemd_ready(notifier, ping_s, Watchdog(lambda: daemon.ticks, watchdog_late_s))
         await asyncio.wait({waiter, asyncio.ensure_future(stop.wait())}, return_when=asyncio.FIRST_COMPLETED)
         if notifier is not None:
             notifier.send("STOPPING=1\nSTATUS=stopping: sending what is still in flight")
+        loop.add_signal_handler(signal.SIGHUP, log.info, "SIGHUP while stopping: ignored")
+        if reloader is not None:
+            await reloader.close()
         for task in helpers:
             task.cancel()
         await http.stop()
@@ -84,15 +89,21 @@ async def serve(
     return 0
 
 
-def _on_sighup(loop: asyncio.AbstractEventLoop, daemon: Daemon, cfg: Config, config_path: Path | None, store_path: Path) -> None:
-    """SIGHUP reloads the config in the loop (the handler only schedules it). Without a path
-    (an in-process run from a Config) it is ignored: its default action would end the daemon."""
+def _on_sighup(
+    loop: asyncio.AbstractEventLoop, daemon: Daemon, cfg: Config, config_path: Path | None, store_path: Path, pending: bool
+) -> Reloader | None:
+    """SIGHUP reloads the config in the loop (the handler only schedules it); ``pending``: one came
+    while the daemon started (the file may have changed after it was read). Without a path (an
+    in-process run from a Config) it is ignored: its default action would end the daemon."""
     if config_path is None:
-        loop.add_signal_handler(signal.SIGHUP, lambda: log.warning("SIGHUP: this daemon was not started from a file: nothing to reload"))
-        return
+        loop.add_signal_handler(signal.SIGHUP, log.warning, "SIGHUP: this daemon was not started from a file: nothing to reload")
+        return None
     reloader = Reloader(daemon, config_path, cfg, lambda b: band_spec(b, store_path))
     loop.add_signal_handler(signal.SIGHUP, reloader.request)
     log.info("SIGHUP (systemctl --user reload spasmwatch) reloads %s", config_path)
+    if pending:
+        reloader.request()
+    return reloader
 
 
 def _systemd_ready(notifier: Notifier | None, ping_s: float | None, watchdog: Watchdog) -> list[asyncio.Future[None]]:

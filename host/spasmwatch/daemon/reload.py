@@ -71,6 +71,13 @@ class Reloader:
             return
         self._running = asyncio.get_running_loop().create_task(self._loop(), name="config reload")
 
+    async def close(self) -> None:
+        """At a stop: a reload in progress is cancelled (the daemon stops whatever it applied)."""
+        self._again = False
+        if self._running is not None and not self._running.done():
+            self._running.cancel()
+            await asyncio.gather(self._running, return_exceptions=True)
+
     async def _loop(self) -> None:
         while True:
             self._again = False
