@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone, tzinfo
 
@@ -35,6 +36,8 @@ class WallClock:
     first_s: float
     last_s: float
     tz: tzinfo | None = None
+    # unix s on the video's clock -> t, when not linear from origin_s (a .swraw's measured dating)
+    to_t: Callable[[float], float] | None = None
 
     def zone_name(self) -> str:
         return str(self.tz) if self.tz is not None else "this computer's time zone"
@@ -51,6 +54,8 @@ class WallClock:
         text = text.strip()
         m = _TIME_OF_DAY.match(text)
         instant = self._time_of_day(text, m) if m else self.date_and_time(text)
+        if self.to_t is not None:
+            return self.to_t(instant.timestamp())
         return (instant - datetime.fromtimestamp(self.origin_s, timezone.utc)) / timedelta(seconds=1)
 
     def _time_of_day(self, text: str, m: re.Match[str]) -> datetime:

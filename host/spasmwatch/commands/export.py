@@ -161,7 +161,22 @@ def run_raw(args: argparse.Namespace) -> int:
     gaps = f", {filled} of them filling gaps (last sample held)" if filled else ""
     print(f"{out}: {n} samples{gaps}", file=sys.stderr)
     # The CSV's t carries no wall time (its contract): what 'truth --wall-clock' needs to date it.
-    start = datetime.fromtimestamp(rec.header.wall_start_s).astimezone().isoformat(timespec="milliseconds")
+    start = datetime.fromtimestamp(rec.wall_at(0.0)).astimezone().isoformat(timespec="milliseconds")
     print(f"t = 0 s is {start} (the band's dating): label it on a video's clock with "
           f"'spasmwatch truth {shlex.quote(str(out))} EVENTS.tsv --wall-clock --start {start}'", file=sys.stderr)  # fmt: skip
+    drift = _drift_note(rec)
+    if drift:
+        print(drift, file=sys.stderr)
     return 0
+
+
+def _drift_note(rec: rawfile.RawRecording) -> str:
+    """How far the band's measured rate is from the nominal one the CSV's t counts at ('' unmeasured)."""
+    if rec.dating is None or not rec.dating.points:
+        return ""
+    measured, nominal = rec.dating.rate_hz(), rec.rate_hz
+    pct = (measured / nominal - 1.0) * 100.0
+    way = "fast" if pct > 0 else "slow"
+    files = "the .swraw parts" if len(rec.files) > 1 else "the .swraw"
+    return (f"the band's IMU ran at {measured:.2f} Hz, not {nominal:g}: the CSV's t runs {abs(pct):.2f} % {way} of the "
+            f"wall ({abs(pct) * 36:.0f} s an hour); label {files} with --wall-clock, not the CSV: they carry the measured dating")  # fmt: skip

@@ -10,7 +10,8 @@ their ``third_end`` and ``post_wake_s`` derived by one rule
 (docs/real-recordings.md, "Labelling").
 
 ``--wall-clock``: onsets are local times read off the video's clock (``analysis.wallclock``), placed
-within the recording's wall span: a .swraw's header dates t = 0, a CSV needs ``--start``.
+within the recording's wall span: a .swraw dates its samples (its dating records: the band's
+measured rate, ``RawRecording.t_at``), a CSV needs ``--start``.
 """
 
 from __future__ import annotations
@@ -87,12 +88,11 @@ def _span(rec: Recording | RawRecording) -> tuple[float, float]:
 
 def _origin_note(rec: RawRecording) -> str:
     """When t = 0 is on the wall clock: what a label read off a video's time of day is offset by."""
-    h = rec.header
-    local = datetime.fromtimestamp(h.wall_start_s).astimezone()
+    local = datetime.fromtimestamp(rec.wall_at(0.0)).astimezone()
     day_s = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
     return (
         f"t = 0 s is {local.isoformat(timespec='milliseconds')} in this computer's time zone ({rec.files[0]}'s "
-        f"wall_start_s, the band's dating): labels read off a video clock's time of day need --offset-s {0.0 - day_s:.3f} "
+        f"dating): labels read off a video clock's time of day need --offset-s {0.0 - day_s:.3f} "
         "plus the tap correction, and a time after midnight 24 h more (29:22:01 for 05:22:01); --wall-clock reads "
         "such times as they are"
     )
@@ -118,7 +118,10 @@ def _wall_clock(args: argparse.Namespace, rec: Recording | RawRecording, tz: tzi
         if args.start is not None:
             raise InputError(rec.files[0], "--start: a .swraw dates its samples itself (wall_start_s); correct the "
                              "video clock's offset with --offset-s")
-        origin = rec.header.wall_start_s
+        # The samples' measured wall times, not t = 0 plus t: the band's IMU runs ~1 % off nominal.
+        shift = args.offset_s
+        first, last = rec.wall_at(t0) - shift, rec.wall_at(t0 + duration_s) - shift
+        return WallClock(rec.wall_at(0.0) - shift, first, last, tz, to_t=lambda video_s: rec.t_at(video_s + shift))
     elif args.start is None:
         raise InputError(args.recording[0], "a CSV's t carries no wall time: --wall-clock needs --start, the date and "
                          "time of its t = 0 (or label the band's .swraw parts, which are dated)")

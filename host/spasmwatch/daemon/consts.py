@@ -174,6 +174,27 @@ RAW_FILE_SPAN_S = 24 * 3600.0
 # clusters are most often seen, are never cut in two; a researcher asking for a night takes one file.
 RAW_FILE_START_HOUR = 12
 
+# --- raw dating: the band's real sample rate, measured (daemon/rawdating.py, docs/rawfile.md) -----------
+# A real IMU samples off its own oscillator, ~1 % from nominal (36 s an hour): the host fits the lower
+# envelope of its RAW records' arrivals (index -> monotonic s). Arrivals are grouped in blocks of this
+# long (s), each keeping only its records' lower convex hull (a few points), so a record costs a few
+# list operations and the fit a hull over a few hundred points.
+RAW_DATING_BLOCK_S = 300.0
+# The fit spans the latest blocks within this long (s): an hour. Its rate's error is about the spread
+# of the least delays (a few ms over BLE/USB) over the span, ~1 ppm (3.6 ms an hour), and an hour is
+# short against an oscillator's drift with temperature (ppm per degree).
+RAW_DATING_WINDOW_S = 3600.0
+# No dating before the records span this long (s): over 60 s a 5 ms spread of the least delays is
+# 0.008 % of rate (0.3 s an hour), corrected by the points written as the span grows.
+RAW_DATING_MIN_SPAN_S = 60.0
+# A dating record is written this often (s, monotonic) while raw streams, and at each part's start:
+# 32 bytes a minute (46 kB a day against the day's 105 MB), so a crash leaves at most a minute past
+# the last record extrapolated, and the piecewise-linear dating follows the fit as it improves.
+RAW_DATING_EVERY_S = 60.0
+# A fitted rate further than this (fraction) from nominal is not a clock error (parts are within
+# +-1-3 %, datasheets): an index jump (a lost count) bent the envelope; it is not written.
+RAW_DATING_MAX_RATE_ERROR = 0.05
+
 # --- the daily summary ([alerts] daily_summary, docs/alerts.md) ------------------------------------
 # A summary is sent at most this long (s) after its time (a daemon started or restarted within it
 # sends it; one started later does not): a restart takes seconds (RestartSec, the watchdog's 40 s),

@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 import functools
 import logging
+import math
 import os
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping, Sequence
@@ -36,11 +37,12 @@ from spasmwatch.daemon.clock import Clock, SystemClock, local_day, local_zone
 from spasmwatch.daemon.heartbeat import Heartbeat, HeartbeatSettings
 from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.rawkeep import DiskReserve, RawInUse, RawPause, RawPruner
+from spasmwatch.daemon.rawdating import RateFit
 from spasmwatch.daemon.rawparts import Part, boot_parts, latest, next_header, part_end, part_path
 from spasmwatch.daemon.session import BandInfo, BandSession, Offsets, State, unwrap_u32
 from spasmwatch.daemon.summary import read_summaries
 from spasmwatch.errors import InputError
-from spasmwatch.io.rawfile import RawHeader, RawReader, RawWriter
+from spasmwatch.io.rawfile import DatingPoint, RawDating, RawHeader, RawReader, RawWriter
 from spasmwatch.store import Store, StoreError
 from spasmwatch.store.rows import AlertRow, LogLife
 from spasmwatch.transport import Link
@@ -87,7 +89,10 @@ class BandView:
     raw: RawWriter | None = None
     raw_boot: int | None = None
     raw_part: int = 0  # the open part's number (-1: a boot's file named before parts, rawparts.py)
-    raw_end: int = 0  # the sample index its part ends before (the next local noon by its header)
+    raw_end: int = 0  # the sample index its part ends before (the next local noon by its dating)
+    raw_fit: RateFit | None = None  # the band's real rate measured from this boot's RAW arrivals (rawdating.py)
+    raw_fit_boot: int | None = None  # the boot raw_fit measures
+    raw_dated_mono: float = -math.inf  # mono s of the open part's last dating record
     raw_path: str = ""  # the raw file it writes or last tried to (for the pause's words)
     raw_failed: RawPause | None = None  # its raw file failed to write: raw paused for this band
     raw_retry_mono: float = 0.0  # mono s of the next try while raw_failed
@@ -697,6 +702,7 @@ class Daemon:
             # The band's u32 index wraps after 2^32 samples (497 days at 100 Hz); the file's does not.
             first = unwrap_u32(rec["first_index"], w.next_index, slack=1 << 31)
             samples, dropped = rec["samples"], rec["dropped"]
+            end = first + len(samples)
             cut = b.raw_end - first  # how many of them the open part still takes
             if 0 < cut < len(samples):
                 self._raw_append(w, device, first, samples[:cut], dropped)
@@ -704,6 +710,7 @@ class Daemon:
             if first >= b.raw_end:
                 w = self._raw_rotate(b, device, first)
             self._raw_append(w, device, first, samples, dropped)
+            self._raw_date(b, w, end)
             if b.raw_failed is not None:
                 w.flush()  # a try after a failure: a write that reaches the file says it takes raw again
         except (OSError, InputError) as e:  # ENOSPC, EIO, a read-only file system, a damaged file
@@ -724,6 +731,27 @@ class Daemon:
             w.append(first, samples, dropped)
         except ValueError as e:
             log.warning("%s: raw samples out of order, skipped: %s", device, e)
+
+    def _raw_date(self, b: BandView, w: RawWriter, end: int) -> None:
+        """The record's arrival into the boot's rate fit; every RAW_DATING_EVERY_S a dating record
+        (the fit at the record's end, on the wall clock as it reads now) and the part's end again
+        by it (the noon cut by the samples' measured times)."""
+        mono = self.clock.mono()
+        if b.raw_fit is None or b.raw_fit_boot != b.raw_boot:
+            b.raw_fit, b.raw_fit_boot = RateFit(w.header.rate_hz), b.raw_boot
+        b.raw_fit.add(end, mono)
+        if mono - b.raw_dated_mono < K.RAW_DATING_EVERY_S:
+            return
+        line = b.raw_fit.line()
+        if line is None:
+            return
+        b.raw_dated_mono = mono
+        w.date(DatingPoint(end, line.mono_at(end) + self.clock.wall() - mono, line.rate_hz))
+        b.raw_end = max(part_end(self._raw_dating(w), w.next_index, self._zone()), w.next_index)
+
+    @staticmethod
+    def _raw_dating(w: RawWriter) -> RawDating:
+        return RawDating(w.header, tuple(w.points))
 
     def _raw_may_write(self, b: BandView, device: str) -> bool:
         """Not while this band's file failed (until its next try), nor while the disk is under the
@@ -757,7 +785,7 @@ class Daemon:
         # RAW carries sample indexes, not times: date index 0 from this record's arrival.
         rate = b.params.rate_hz
         dating = RawHeader(device, float(rate), True, received_s - (rec["first_index"] + len(rec["samples"])) / rate)
-        head = next_header(dating, rec["first_index"], self._zone(), floor=0)
+        head = next_header(RawDating(dating), rec["first_index"], self._zone(), floor=0)
         return self._raw_open(b, boot, Part(part_path(self.raw_dir, device, boot, 0), 0), head)
 
     def _raw_rotate(self, b: BandView, device: str, index: int) -> RawWriter:
@@ -765,13 +793,18 @@ class Daemon:
         as the boot's parts are (its header's wall_start_s at its own origin)."""
         assert b.raw is not None and b.raw_boot is not None
         boot, number = b.raw_boot, b.raw_part + 1
-        head = next_header(b.raw.header, index, self._zone(), floor=b.raw_end)
+        dating = self._raw_dating(b.raw)
+        head = next_header(dating, index, self._zone(), floor=b.raw_end)
         err = self._close_raw(b)
         if err is not None:
             raise err
         log.info("%s: raw recording goes on in a new part from %s (the last one closed at its boundary)",
-                 device, M.hhmm(head.wall_start_s, self._zone()))  # fmt: skip
-        return self._raw_open(b, boot, Part(part_path(self.raw_dir, device, boot, number), number), head)
+                 device, M.hhmm(dating.wall_at(head.index_origin), self._zone()))  # fmt: skip
+        w = self._raw_open(b, boot, Part(part_path(self.raw_dir, device, boot, number), number), head)
+        if dating.points:  # the part dates its own start as measured (it replays alone)
+            w.date(DatingPoint(head.index_origin, dating.wall_at(head.index_origin), dating.points[-1].rate_hz))
+            b.raw_end = part_end(self._raw_dating(w), w.next_index, self._zone())
+        return w
 
     def _raw_open(self, b: BandView, boot: int, part: Part, head: RawHeader) -> RawWriter:
         self.raw_dir.mkdir(parents=True, exist_ok=True)
@@ -784,7 +817,7 @@ class Daemon:
             self.raw_in_use.discard(path)
             raise
         b.raw, b.raw_boot, b.raw_part = w, boot, part.number
-        b.raw_end = part_end(w.header, w.next_index, self._zone())
+        b.raw_end = part_end(self._raw_dating(w), w.next_index, self._zone())
         return w
 
     def _raw_failed(self, b: BandView, device: str, e: OSError | InputError, path: str) -> None:

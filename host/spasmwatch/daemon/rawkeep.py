@@ -132,16 +132,16 @@ class RawSpan:
 
 
 def raw_span(path: str, mtime: float) -> RawSpan:
-    """From the header and the chunk headers (no payload is read). The end is never before the
+    """From the header, the chunk headers and the dating records (no payload is read). The end is never before the
     file's last change (``mtime``): a file dated by a host clock that was wrong at its first record
     (a Raspberry Pi without a clock battery, before NTP) but written since is not old.
     InputError for a file that is no readable raw file."""
     from spasmwatch.io.rawfile import RawReader  # numpy: not for 'spasmwatch status', which takes size_text
 
     r = RawReader(path)
-    h = r.header
+    h, dating = r.header, r.dating()  # (its dating records: the band's measured rate)
     first, end = r.index_span() or (h.index_origin, h.index_origin)
-    return RawSpan(h.wall_at(first), max(h.wall_at(end), mtime))
+    return RawSpan(dating.wall_at(first), max(dating.wall_at(end), mtime))
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,13 @@
 A band charged without a reboot runs one boot for weeks; its raw was one file of GBs that the
 pruning (``rawkeep.RawPruner``) kept whole until its last sample was old. A part ends where its
 samples reach the next boundary (RAW_FILE_START_HOUR local, every RAW_FILE_SPAN_S): by the
-samples' index and the boot's dating in the file header (``wall_start_s`` of ``index_origin``),
+samples' index and the boot's dating (``RawDating``: the open part's dating records, measured by
+the host at the band's real rate, else its header's nominal ``wall_start_s`` of ``index_origin``),
 not by when they arrive, so samples that come late after a reconnect or a restart still land in
 the part their time belongs to while it is the open one. A part's header dates its own first
-index, so one part replays alone with its own wall times.
+index (at the nominal rate from the boot's first header, so the parts' headers stay one dating,
+which ``io.rawboot`` checks) and its first dating record dates that index as measured, so one
+part replays alone with its own wall times.
 
 Files named ``<device>-boot<N>.swraw`` (before parts) are the boot's first part: continued until
 their samples reach a boundary, then followed by numbered parts.
@@ -23,7 +26,7 @@ from pathlib import Path
 
 from spasmwatch.daemon import consts as K
 from spasmwatch.errors import InputError
-from spasmwatch.io.rawfile import RawHeader, RawReader
+from spasmwatch.io.rawfile import RawDating, RawHeader, RawReader
 
 assert 86400 % K.RAW_FILE_SPAN_S == 0 and 0 <= K.RAW_FILE_START_HOUR < 24
 
@@ -55,9 +58,10 @@ def boot_parts(folder: Path, device: str, boot: int) -> list[Part]:
     return ([Part(old, -1)] if os.path.lexists(old) else []) + sorted(found, key=lambda p: p.number)
 
 
-def index_at(h: RawHeader, wall_s: float) -> int:
+def index_at(d: RawDating, wall_s: float) -> int:
     """The first sample index at or after wall time ``wall_s``."""
-    return h.index_origin + math.ceil(round((wall_s - h.wall_start_s) * h.rate_hz, 6))
+    base = d.header.index_origin
+    return base + math.ceil(round(d.index_at(wall_s) - base, 6))
 
 
 def boundaries(wall_s: float, zone: dt.tzinfo) -> tuple[float, float]:
@@ -74,26 +78,28 @@ def boundaries(wall_s: float, zone: dt.tzinfo) -> tuple[float, float]:
     return start.timestamp(), (start + step).timestamp()
 
 
-def part_span(h: RawHeader, index: int, zone: dt.tzinfo) -> tuple[int, int]:
+def part_span(d: RawDating, index: int, zone: dt.tzinfo) -> tuple[int, int]:
     """The indexes [first, end) of the part holding sample ``index``: the first index at or after
     each boundary, so a sample belongs to one part whichever way its wall time's float rounds."""
-    b0, b1 = boundaries(h.wall_at(index), zone)
-    if index_at(h, b1) <= index:  # dated a hair before the boundary it is the first sample of
+    b0, b1 = boundaries(d.wall_at(index), zone)
+    if index_at(d, b1) <= index:  # dated a hair before the boundary it is the first sample of
         b0, b1 = b1, boundaries(b1, zone)[1]
-    elif index_at(h, b0) > index:  # dated a hair after the boundary whose index is its next one
+    elif index_at(d, b0) > index:  # dated a hair after the boundary whose index is its next one
         b0, b1 = boundaries(b0 - 1.0, zone)[0], b0
-    return index_at(h, b0), index_at(h, b1)
+    return index_at(d, b0), index_at(d, b1)
 
 
-def part_end(h: RawHeader, next_index: int, zone: dt.tzinfo) -> int:
+def part_end(d: RawDating, next_index: int, zone: dt.tzinfo) -> int:
     """The index after the part holding ``next_index - 1`` (its last sample; its origin when empty)."""
-    return part_span(h, max(next_index - 1, h.index_origin), zone)[1]
+    return part_span(d, max(next_index - 1, d.header.index_origin), zone)[1]
 
 
-def next_header(h: RawHeader, index: int, zone: dt.tzinfo, floor: int) -> RawHeader:
-    """The header of the part that sample ``index`` opens, dated as ``h`` dates the boot: its
-    origin is the boundary before ``index`` (not before ``floor``, the end of the part before)."""
-    origin = max(part_span(h, index, zone)[0], floor)
+def next_header(d: RawDating, index: int, zone: dt.tzinfo, floor: int) -> RawHeader:
+    """The header of the part that sample ``index`` opens: its origin is the boundary before
+    ``index`` by the dating ``d`` (not before ``floor``, the end of the part before), its
+    ``wall_start_s`` that origin as ``d``'s header dates the boot (nominal: one chain of headers)."""
+    h = d.header
+    origin = max(part_span(d, index, zone)[0], floor)
     return RawHeader(h.device_id, h.rate_hz, h.has_gyro, h.wall_at(origin), origin, h.accel_lsb_g, h.gyro_lsb_dps)
 
 

@@ -5,7 +5,7 @@ Byte layout (docs/rawfile.md; all little-endian):
 File header, 96 bytes::
 
     0  8s  magic          b"SWRAW\\r\\n\\x1a" (catches text-mode and truncating transfers)
-    8  H   version        1
+    8  H   version        2 (1: files without dating records, still read)
    10  H   header_size    96
    12  H   flags          bit 0: has_gyro
    14  H   reserved       0
@@ -26,13 +26,23 @@ Then chunks, appended one after the other::
    20  I   crc            CRC-32 of bytes 0-19 and the payload
    24  n_samples x channels x h   payload: ax ay az [gx gy gz] per sample, int16
 
-Sample ``i`` lies at file time ``(i - index_origin) / rate_hz`` and wall time
-``wall_start_s`` plus that. Chunks follow in increasing index order; a jump
+Version 2 puts dating records between chunks (the band's measured rate, docs/rawfile.md)::
+
+    0  4s  magic          b"SWTM"
+    4  Q   index          a sample index
+   12  d   wall_s         unix seconds (UTC) of that sample, measured by the host
+   20  d   rate_hz        the band's measured sample rate there
+   28  I   crc            CRC-32 of bytes 0-27
+
+Sample ``i`` lies at file time ``(i - index_origin) / rate_hz`` (the nominal rate: the time base
+replay, the detector and truth files count in). Its wall time is ``RawDating.wall_at(i)``:
+between dating records linear, beyond them at their measured rate; without any (version 1) the
+header's nominal dating ``wall_start_s + (i - index_origin) / rate_hz``. Chunks follow in increasing index order; a jump
 in index between chunks is a gap (samples the band dropped or the radio
 lost), kept as it is. A crash while writing loses at most the unwritten
 samples and leaves at most one partial chunk at the end: the reader skips it
 with a warning. Any other fault is an ``InputError`` naming the file, the
-chunk number and its byte offset.
+chunk (or dating record) number and its byte offset.
 
 Replaying a file with gaps fills each gap by holding the last sample, so the
 detector sees a constant time base (a still band: no movement, no spasm).
@@ -40,13 +50,14 @@ detector sees a constant time base (a still band: no movement, no spasm).
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import os
 import struct
 import warnings
 import zlib
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -58,12 +69,16 @@ from spasmwatch.io.limits import CHUNK_ROWS
 from spasmwatch.outfile import whole_file
 
 MAGIC = b"SWRAW\r\n\x1a"
-VERSION = 1
+VERSION = 2
+VERSIONS = (1, 2)  # read; version 1 has no dating records
 HEADER_FMT = "<8sHHHHddQdd36sI"
 HEADER_SIZE = struct.calcsize(HEADER_FMT)
 CHUNK_MAGIC = b"SWCK"
 CHUNK_FMT = "<4sQIII"
 CHUNK_HEAD_SIZE = struct.calcsize(CHUNK_FMT)
+DATING_MAGIC = b"SWTM"
+DATING_FMT = "<4sQddI"
+DATING_SIZE = struct.calcsize(DATING_FMT)
 FLAG_GYRO = 0x01
 ACCEL_LSB_G = 0.001  # mg, as swcore.protocol's RAW record
 GYRO_LSB_DPS = 0.1  # 0.1 deg/s (ddps)
@@ -73,7 +88,7 @@ CHUNK_SAMPLES = 256
 # A chunk claiming more samples than this is corrupt (bounds the reader's memory).
 MAX_CHUNK_SAMPLES = 1 << 20
 
-assert HEADER_SIZE == 96 and CHUNK_HEAD_SIZE == 24
+assert HEADER_SIZE == 96 and CHUNK_HEAD_SIZE == 24 and DATING_SIZE == 32
 
 I16 = NDArray[np.int16]
 F64 = NDArray[np.float64]
@@ -101,7 +116,7 @@ class RawHeader:
         """Wall time (unix s) of sample ``index`` by this header's dating."""
         return self.wall_start_s + (index - self.index_origin) / self.rate_hz
 
-    def pack(self) -> bytes:
+    def pack(self, version: int = VERSION) -> bytes:
         dev = self.device_id.encode("utf-8")
         if len(dev) > DEVICE_ID_BYTES:
             raise ValueError(f"device id longer than {DEVICE_ID_BYTES} bytes: {self.device_id!r}")
@@ -110,7 +125,7 @@ class RawHeader:
         head = struct.pack(
             HEADER_FMT[:-1],
             MAGIC,
-            VERSION,
+            version,
             HEADER_SIZE,
             FLAG_GYRO if self.has_gyro else 0,
             0,
@@ -124,20 +139,92 @@ class RawHeader:
         return head + struct.pack("<I", zlib.crc32(head))
 
 
+@dataclass(frozen=True)
+class DatingPoint:
+    """A dating record: sample ``index`` was taken at ``wall_s`` (unix s), the band sampling at
+    ``rate_hz`` there (measured by the host, daemon/rawdating.py)."""
+
+    index: int
+    wall_s: float
+    rate_hz: float
+
+    def pack(self) -> bytes:
+        head = struct.pack(DATING_FMT[:-1], DATING_MAGIC, self.index, self.wall_s, self.rate_hz)
+        return head + struct.pack("<I", zlib.crc32(head))
+
+
+@dataclass(frozen=True)
+class RawDating:
+    """When each sample of a raw file (or of a boot's parts) was taken: THE place a sample index
+    becomes a wall time and back. Linear between the dating points, at the first point's measured
+    rate before it and the last's beyond it (continuous: no jump at a point); without points, the
+    header's nominal dating (a version 1 file, or the minute before the host's first fit)."""
+
+    header: RawHeader
+    points: tuple[DatingPoint, ...] = ()
+    _idx: list[int] = field(init=False, repr=False, compare=False)
+    _wall: list[float] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_idx", [p.index for p in self.points])
+        object.__setattr__(self, "_wall", [p.wall_s for p in self.points])
+
+    def wall_at(self, index: float) -> float:
+        """Wall time (unix s) of sample ``index`` (fractional: between two samples)."""
+        pts = self.points
+        if not pts:
+            h = self.header
+            return h.wall_start_s + (index - h.index_origin) / h.rate_hz
+        k = bisect.bisect_right(self._idx, index)
+        if k == 0 or k == len(pts):
+            p = pts[0] if k == 0 else pts[-1]
+            return p.wall_s + (index - p.index) / p.rate_hz
+        a, b = pts[k - 1], pts[k]
+        return a.wall_s + (index - a.index) * (b.wall_s - a.wall_s) / (b.index - a.index)
+
+    def index_at(self, wall_s: float) -> float:
+        """The (fractional) sample index taken at ``wall_s``: ``wall_at``'s inverse."""
+        pts = self.points
+        if not pts:
+            h = self.header
+            return h.index_origin + (wall_s - h.wall_start_s) * h.rate_hz
+        k = bisect.bisect_right(self._wall, wall_s)
+        if k == 0 or k == len(pts):
+            p = pts[0] if k == 0 else pts[-1]
+            return p.index + (wall_s - p.wall_s) * p.rate_hz
+        a, b = pts[k - 1], pts[k]
+        return a.index + (wall_s - a.wall_s) * (b.index - a.index) / (b.wall_s - a.wall_s)
+
+    def rate_hz(self) -> float:
+        """The band's measured rate over the points (the last point's for one; nominal for none)."""
+        pts = self.points
+        if len(pts) < 2:
+            return pts[0].rate_hz if pts else self.header.rate_hz
+        return (pts[-1].index - pts[0].index) / (pts[-1].wall_s - pts[0].wall_s)
+
+    def joined(self, other: RawDating) -> RawDating:
+        """This dating followed by a later part's points (``io.rawboot``)."""
+        return RawDating(self.header, self.points + tuple(p for p in other.points if not self.points or p.index > self.points[-1].index))
+
+
 def _unpack_header(path: str, data: bytes) -> RawHeader:
     if len(data) < len(MAGIC) or data[: len(MAGIC)] != MAGIC:
         raise InputError(path, "not a spasmwatch raw recording (bad magic at byte 0)")
     if len(data) < HEADER_SIZE:
         raise InputError(path, f"file header truncated: {len(data)} of {HEADER_SIZE} bytes")
     magic, version, size, flags, _, rate, wall, origin, alsb, glsb, dev, crc = struct.unpack(HEADER_FMT, data)
-    if version != VERSION:
-        raise InputError(path, f"raw format version {version} is not supported (this program reads {VERSION})", field="version")
+    if version not in VERSIONS:
+        raise InputError(path, f"raw format version {version} is not supported (this program reads {VERSIONS[0]} to {VERSIONS[-1]})", field="version")
     if zlib.crc32(data[:-4]) != crc:
         raise InputError(path, "file header CRC mismatch at byte 92: the header is damaged", field="header_crc")
     if size != HEADER_SIZE or not (rate > 0 and np.isfinite(rate)):
         raise InputError(path, f"bad header: header_size {size}, rate_hz {rate}", field="header")
     device = bytes(dev).rstrip(b"\0").decode("utf-8", errors="replace")
     return RawHeader(device, float(rate), bool(flags & FLAG_GYRO), float(wall), int(origin), float(alsb), float(glsb))
+
+
+def _version(data: bytes) -> int:
+    return int(struct.unpack_from("<H", data, 8)[0])
 
 
 def is_rawfile(path: str | os.PathLike[str]) -> bool:
@@ -159,7 +246,8 @@ class RawWriter:
     as the protocol's RAW record carries them. Contiguous records are
     collected into chunks of ``chunk_samples``; a gap or ``flush()`` writes
     the pending chunk. An existing file is continued (its header must match)
-    after cutting off a torn last chunk.
+    after cutting off a torn last chunk (a version 1 file becomes version 2: its header is
+    rewritten in place, so its dating records are read). ``date(point)`` adds a dating record.
     """
 
     def __init__(self, path: str | os.PathLike[str], header: RawHeader, chunk_samples: int = CHUNK_SAMPLES, fsync: bool = False) -> None:
@@ -171,6 +259,7 @@ class RawWriter:
         self._pending_n = 0
         self._first = 0
         self._dropped = 0
+        self.points: list[DatingPoint] = []  # the file's dating records, in order
         self.next_index = self._open()
 
     def _open(self) -> int:
@@ -191,7 +280,10 @@ class RawWriter:
         if reader.header != self.header:
             raise InputError(self.path, f"cannot append: file header {reader.header} differs from {self.header}")
         end, next_index = reader.scan_end()
+        self.points = list(reader.dating().points)
         self._f = open(self.path, "r+b")
+        if reader.version != VERSION:
+            self._f.write(self.header.pack())
         self._f.truncate(end)
         self._f.seek(end)
         return next_index if next_index is not None else self.header.index_origin
@@ -213,6 +305,18 @@ class RawWriter:
         self._pending_n += len(block)
         if self._pending_n >= self.chunk_samples:
             self.flush()
+
+    def date(self, point: DatingPoint) -> None:
+        """A dating record after the samples so far (flushed first, so the records stay in file
+        order); one whose index or wall time does not come after the last record's is not written
+        (a host clock stepped back by more than the points' spacing)."""
+        last = self.points[-1] if self.points else None
+        if last is not None and (point.index <= last.index or point.wall_s <= last.wall_s):
+            return
+        self.flush()
+        self._f.write(point.pack())
+        self._f.flush()
+        self.points.append(point)
 
     def flush(self) -> None:
         """Write the pending samples as one chunk (to the OS; to disk too with fsync=True)."""
@@ -268,63 +372,115 @@ class RawReader:
         self.path = os.fspath(path)
         try:
             with open(self.path, "rb") as f:
-                self.header = _unpack_header(self.path, f.read(HEADER_SIZE))
+                data = f.read(HEADER_SIZE)
+                self.header = _unpack_header(self.path, data)
+                self.version = _version(data)
         except OSError as exc:
             raise InputError(self.path, f"cannot open the file: {exc.strerror or exc}") from exc
 
     def chunks(self) -> Generator[RawChunk, None, None]:
-        """Every whole chunk in order; a torn last chunk is skipped with a ``RawWarning``."""
-        size = os.path.getsize(self.path)
-        with open(self.path, "rb", buffering=1 << 20) as f:
-            f.seek(HEADER_SIZE)
-            yield from self._chunks(f, size)
+        """Every whole chunk in order (dating records checked and passed over); a torn last chunk
+        or dating record is skipped with a ``RawWarning``."""
+        for _, rec in self._records(payloads=True):
+            if isinstance(rec, RawChunk):
+                yield rec
 
-    def _chunks(self, f: BinaryIO, size: int) -> Generator[RawChunk, None, None]:
-        offset, number, next_index = HEADER_SIZE, 0, self.header.index_origin
+    def dating(self) -> RawDating:
+        """The file's dating: its dating records (version 2), read past the payloads (milliseconds
+        for a day's file); the header's nominal dating alone without any."""
+        return RawDating(self.header, tuple(r for _, r in self._records(payloads=False) if isinstance(r, DatingPoint)))
+
+    def _records(self, payloads: bool) -> Generator[tuple[int, RawChunk | DatingPoint], None, None]:
+        """(byte offset after it, record) of each whole chunk and dating record in order. With
+        ``payloads`` False the chunks' payloads are seeked past, unread (``samples`` empty), their
+        CRC unchecked, and the scan stops quietly at a damaged chunk (``chunks`` names it)."""
+        size = os.path.getsize(self.path)
+        with open(self.path, "rb", buffering=(1 << 20) if payloads else -1) as f:
+            f.seek(HEADER_SIZE)
+            yield from self._scan(f, size, payloads)
+
+    def _scan(self, f: BinaryIO, size: int, payloads: bool) -> Generator[tuple[int, RawChunk | DatingPoint], None, None]:
+        offset, number, dated, next_index = HEADER_SIZE, 0, 0, self.header.index_origin
+        last: DatingPoint | None = None
         width = 2 * self.header.channels
         while offset < size:
             head = f.read(CHUNK_HEAD_SIZE)
+            if head[:4] == DATING_MAGIC and self.version >= 2:
+                last = self._point(head + f.read(DATING_SIZE - CHUNK_HEAD_SIZE), dated, offset, size, last, payloads)
+                if last is None:
+                    return
+                offset, dated = offset + DATING_SIZE, dated + 1
+                yield offset, last
+                continue
             if len(head) < CHUNK_HEAD_SIZE:
-                self._torn(number, offset, "header")
+                if payloads:
+                    self._torn(f"chunk {number}", offset, "header")
                 return
             magic, first, n, dropped, crc = struct.unpack(CHUNK_FMT, head)
             where = f"chunk {number} at byte {offset}"
+            end = offset + CHUNK_HEAD_SIZE + n * width
+            if not payloads:
+                if magic != CHUNK_MAGIC or not 0 < n <= MAX_CHUNK_SAMPLES or end > size:
+                    return
+                f.seek(end)
+                yield end, RawChunk(number, offset, first, dropped, np.empty((n, 0), dtype=np.int16))
+                offset, number = end, number + 1
+                continue
             if magic != CHUNK_MAGIC:
                 raise InputError(self.path, f"{where}: bad chunk magic {magic!r}", field="magic")
             if not 0 < n <= MAX_CHUNK_SAMPLES:
                 raise InputError(self.path, f"{where}: bad sample count {n}", field="n_samples")
             payload = f.read(n * width)
-            end = offset + CHUNK_HEAD_SIZE + n * width
             if len(payload) < n * width:
-                self._torn(number, offset, "payload")
+                self._torn(f"chunk {number}", offset, "payload")
                 return
             if zlib.crc32(payload, zlib.crc32(head[:20])) != crc:
                 if end == size:  # a last chunk whose bytes never all reached the disk
-                    self._torn(number, offset, "CRC")
+                    self._torn(f"chunk {number}", offset, "CRC")
                     return
                 raise InputError(self.path, f"{where}: CRC mismatch, the chunk is damaged", field="crc")
             if first < next_index:
                 raise InputError(self.path, f"{where}: sample index {first} goes back (expected >= {next_index})", field="first_index")
             samples = np.frombuffer(payload, dtype="<i2").reshape(n, self.header.channels)
-            yield RawChunk(number, offset, first, dropped, samples)
+            yield end, RawChunk(number, offset, first, dropped, samples)
             offset, number, next_index = end, number + 1, first + n
 
-    def _torn(self, number: int, offset: int, part: str) -> None:
+    def _point(self, body: bytes, number: int, offset: int, size: int, last: DatingPoint | None, warn: bool) -> DatingPoint | None:
+        """A dating record checked (None: torn at the end of the file, warned with ``warn``);
+        InputError when damaged."""
+        where = f"dating record {number} at byte {offset}"
+        torn = len(body) < DATING_SIZE
+        _, index, wall, rate, crc = struct.unpack(DATING_FMT, body) if not torn else (b"", 0, 0.0, 0.0, 0)
+        if torn or zlib.crc32(body[:-4]) != crc:
+            if not torn and offset + DATING_SIZE != size:
+                raise InputError(self.path, f"{where}: CRC mismatch, the dating record is damaged", field="crc")
+            if warn:  # a last record whose bytes never all reached the disk
+                self._torn(f"dating record {number}", offset, "record" if torn else "CRC")
+            return None
+        if not (np.isfinite(wall) and np.isfinite(rate) and rate > 0):
+            raise InputError(self.path, f"{where}: bad dating: wall_s {wall}, rate_hz {rate}", field="dating")
+        if last is not None and (index <= last.index or wall <= last.wall_s):
+            raise InputError(self.path, f"{where}: index {index} at {wall:.3f} does not come after the record before "
+                             f"(index {last.index} at {last.wall_s:.3f})", field="dating")  # fmt: skip
+        return DatingPoint(int(index), float(wall), float(rate))
+
+    def _torn(self, what: str, offset: int, part: str) -> None:
         warnings.warn(
-            f"{self.path}: chunk {number} at byte {offset} is incomplete ({part}): skipped "
+            f"{self.path}: {what} at byte {offset} is incomplete ({part}): skipped "
             "(the recording was cut off while writing)",
             RawWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
 
     def scan_end(self) -> tuple[int, int | None]:
-        """Byte offset after the last whole chunk, and the next sample index (None: no chunk)."""
+        """Byte offset after the last whole chunk or dating record, and the next sample index
+        (None: no chunk)."""
         end, nxt = HEADER_SIZE, None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RawWarning)
-            for c in self.chunks():
-                end = c.offset + CHUNK_HEAD_SIZE + c.samples.nbytes
-                nxt = c.first_index + len(c.samples)
+            for end, rec in self._records(payloads=True):
+                if isinstance(rec, RawChunk):
+                    nxt = rec.first_index + len(rec.samples)
         return end, nxt
 
     def gaps(self) -> tuple[int, int]:
@@ -349,17 +505,9 @@ class RawReader:
 
     def _heads(self) -> Generator[tuple[int, int], None, None]:
         """(first_index, n_samples) of each whole chunk until the first that is torn or damaged."""
-        size, width = os.path.getsize(self.path), 2 * self.header.channels
-        offset = HEADER_SIZE
-        with open(self.path, "rb") as f:
-            while offset + CHUNK_HEAD_SIZE <= size:
-                f.seek(offset)
-                magic, first, n, _, _ = struct.unpack(CHUNK_FMT, f.read(CHUNK_HEAD_SIZE))
-                end = offset + CHUNK_HEAD_SIZE + n * width
-                if magic != CHUNK_MAGIC or not 0 < n <= MAX_CHUNK_SAMPLES or end > size:
-                    return
-                yield first, n
-                offset = end
+        for _, rec in self._records(payloads=False):
+            if isinstance(rec, RawChunk):
+                yield rec.first_index, len(rec.samples)
 
     def scaled(self, samples: I16) -> tuple[F64, F64 | None]:
         """int16 counts -> accel (n, 3) g and gyro (n, 3) deg/s (None without a gyro).
@@ -433,6 +581,20 @@ class RawRecording:
     chunk_rows: int
     header: RawHeader
     parts: tuple[str, ...] = ()  # the files in index order when several; () is ``path`` alone
+    dating: RawDating | None = None  # the files' dating records (None: the header's nominal dating)
+
+    def wall_at(self, t: float) -> float:
+        """Wall time (unix s) of file time ``t`` (s on the nominal time base replay counts in)."""
+        h = self.header
+        return self._dating().wall_at(h.index_origin + t * h.rate_hz)
+
+    def t_at(self, wall_s: float) -> float:
+        """File time ``t`` (s) of the sample taken at ``wall_s``: ``wall_at``'s inverse."""
+        h = self.header
+        return (self._dating().index_at(wall_s) - h.index_origin) / h.rate_hz
+
+    def _dating(self) -> RawDating:
+        return self.dating if self.dating is not None else RawDating(self.header)
 
     @property
     def files(self) -> tuple[str, ...]:
@@ -525,7 +687,8 @@ def open_rawfile(path: str | os.PathLike[str], chunk_rows: int = CHUNK_ROWS) -> 
     if first is None:
         raise InputError(name, "no samples: the raw recording holds no complete chunk")
     t0 = (first.first_index - reader.header.index_origin) / reader.header.rate_hz
-    return RawRecording(name, reader.header.rate_hz, reader.header.has_gyro, t0, chunk_rows, reader.header)
+    h = reader.header
+    return RawRecording(name, h.rate_hz, h.has_gyro, t0, chunk_rows, h, dating=reader.dating())
 
 
 def _quiet_chunks(reader: RawReader) -> Iterator[RawChunk]:
