@@ -1,0 +1,143 @@
+"""A band's raw recording is dated by the band's real sample rate, measured by the daemon
+(docs/rawfile.md "Dating"): an IMU ~1 % off nominal put a .swraw 36 s off the wall clock after an
+hour. The band here samples as firmware/sim's IMU with ``--imu-odr-error-pct P`` does (``odr_scale``:
+sample k taken at k / (rate x (1 + P/100)) on the band's crystal clock, which dates its EVENTS),
+its RAW records of 19 samples leave as their last sample is taken and arrive over an in-order link
+with random latency; the real daemon (in-process, its clock moved to each arrival) writes the
+parts, cut at Berlin noon, to disk; they are read back by the real reader, replay and truth CLIs.
+
+Tolerance 50 ms: the fit finds the least-delayed arrivals, which are the band's clock plus the
+link's least latency (5 ms here: a BLE connection event), a constant the host cannot see; the
+rest is under 5 ms. 50 ms is 5 samples at 100 Hz and a video frame and a half: what a label
+read off a video can tell apart at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from spasmwatch.alerts import AlertSettings
+from spasmwatch.io.rawboot import open_rawparts
+from spasmwatch.io.rawfile import RawReader
+from spasmwatch.store import Store
+from swcore import protocol as P
+from synthetic import HandClock, supine
+
+from .test_rawdisk import DEVICE, PER_RECORD, RATE_HZ, T0, _daemon
+
+BERLIN = ZoneInfo("Europe/Berlin")
+START = T0 + 2 * 3600.0  # 2027-01-15 11:00 in Berlin: noon an hour into the stream
+NOON = T0 + 3 * 3600.0
+DURATION_S = 5400.0  # 1.5 h of the band's true time
+CLUSTERS_S = (1800.0, 4500.0)  # a cluster of 8 before noon, one after (true s from START)
+TOLERANCE_S = 0.050
+LEAST_LATENCY_S = 0.005
+
+
+@dataclass
+class Streamed:
+    actual_hz: float
+    parts: list[Path]
+    n: int
+    spasms_s: list[float]  # true wall times of the synthetic spasms
+
+
+def _stream(tmp: Path, pct: float, seed: int = 3) -> Streamed:
+    """The band's 1.5 h streamed through the daemon; latency 5 ms + exponential (mean 40 ms), 2 % of
+    records held 0.3-3 s (radio retries; the link is in order, so the next ones wait behind them)."""
+    actual = RATE_HZ * (1 + pct / 100)
+    spasms = tuple(c + 8.0 * i for c in CLUSTERS_S for i in range(8))
+    _, acc, gyro = supine(rate_hz=actual, duration_s=DURATION_S, spasms=spasms, seed=seed)
+    counts = np.column_stack([np.rint(acc * 1000), np.rint(gyro * 10)]).astype(int)
+    rng = np.random.default_rng(seed)
+    clock, raw = HandClock(START), tmp / "raw"
+    with Store(tmp / "db.sqlite") as store:
+        d = _daemon(store, clock, raw, raw_reserve_mb=0, alert_settings=AlertSettings(tz=BERLIN))
+        arrive = START
+        for i in range(0, len(counts) - PER_RECORD + 1, PER_RECORD):
+            sent = START + (i + PER_RECORD) / actual  # its last sample taken (band crystal = true time)
+            late = rng.uniform(0.3, 3.0) if rng.random() < 0.02 else rng.exponential(0.040)
+            arrive = max(arrive, sent + LEAST_LATENCY_S + late)
+            clock.t = arrive
+            d.on_record(DEVICE, P.decode(P.encode_raw(i, counts[i : i + PER_RECORD].tolist())), clock.t)
+        for b in d.bands:
+            assert d._close_raw(b) is None
+    parts = sorted(raw.glob(f"{DEVICE}-boot0-*.swraw"))
+    return Streamed(actual, parts, len(counts) // PER_RECORD * PER_RECORD, [START + s for s in spasms])
+
+
+@pytest.fixture(scope="module", params=[1.0, -1.5], ids=["odr+1%", "odr-1.5%"])
+def streamed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Streamed:
+    return _stream(tmp_path_factory.mktemp("band"), request.param)
+
+
+def test_every_sample_is_dated_within_50_ms_of_when_it_was_taken(streamed: Streamed) -> None:
+    rec = open_rawparts(streamed.parts)
+    idx = np.arange(0, streamed.n, 997)
+    nominal = rec.header.rate_hz
+    errors = [rec.wall_at((k - rec.header.index_origin) / nominal) - (START + k / streamed.actual_hz) for k in idx]
+    worst = max(abs(e) for e in errors)
+    print(f"dating error over {DURATION_S / 3600:g} h at {streamed.actual_hz:.2f} Hz: max {worst * 1000:.1f} ms, "
+          f"median {np.median(np.abs(errors)) * 1000:.1f} ms")  # fmt: skip
+    assert worst < TOLERANCE_S, worst
+    old = abs(rec.header.wall_at(streamed.n) - (START + streamed.n / streamed.actual_hz))  # the nominal dating
+    assert old > 50.0, old  # 54 s (+1 %) or 82 s (-1.5 %) after 1.5 h
+
+
+def test_a_spasm_onset_in_the_raw_is_dated_as_the_live_event(streamed: Streamed) -> None:
+    """Replayed, the parts find the spasms; each onset's wall time by the .swraw is within 50 ms of
+    the time the band's crystal clock gives the same sample (the live EVENT's)."""
+    rec = open_rawparts(streamed.parts)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run([sys.executable, "-m", "spasmwatch", "replay", *map(str, streamed.parts), "--jsonl"],
+                         capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    onsets = [x["t"] for x in map(json.loads, out.stdout.splitlines()) if x["type"] == "spasm" and not x.get("matched")]
+    assert len(onsets) >= 14, onsets  # of 16
+    for t in onsets:
+        index = rec.header.index_origin + t * rec.header.rate_hz
+        event_wall = START + index / streamed.actual_hz  # the band's crystal dating of that sample
+        assert abs(rec.wall_at(t) - event_wall) < TOLERANCE_S, (t, rec.wall_at(t) - event_wall)
+        assert min(abs(event_wall - s) for s in streamed.spasms_s) < 0.5  # a real onset, not a stray
+        assert abs(rec.header.wall_at(round(index)) - event_wall) > 10  # the nominal dating: 18-70 s off
+
+
+def test_the_noon_cut_is_at_the_sample_taken_at_noon(streamed: Streamed) -> None:
+    assert [p.name for p in streamed.parts] == [f"{DEVICE}-boot0-000.swraw", f"{DEVICE}-boot0-001.swraw"]
+    second = RawReader(streamed.parts[1])
+    origin = second.header.index_origin
+    taken = START + origin / streamed.actual_hz
+    assert NOON <= taken + TOLERANCE_S and taken - 1 / streamed.actual_hz < NOON + TOLERANCE_S, taken - NOON
+    dating = second.dating()
+    assert dating.points and dating.points[0].index == origin  # the part dates its own start
+    assert abs(dating.wall_at(origin) - NOON) < TOLERANCE_S
+
+
+def test_truth_wall_clock_maps_a_video_time_to_the_sample_taken_then(streamed: Streamed, tmp_path: Path) -> None:
+    """A spasm seen on the video at a Berlin time of day after noon: labelled on part 001 with
+    --wall-clock, its t is the sample the band took then (old: off by the drift since the boot)."""
+    import datetime as dt
+
+    part = streamed.parts[1]
+    seen = streamed.spasms_s[8]  # the second cluster's first spasm, 25 min after noon
+    label = dt.datetime.fromtimestamp(seen, BERLIN).strftime("%H:%M:%S.%f")[:-3]
+    events = tmp_path / "events.tsv"
+    events.write_text(f"onset\tduration\ttrial_type\n{label}\t1.0\tspasm\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run([sys.executable, "-m", "spasmwatch", "truth", str(part), str(events), "--wall-clock",
+                          "--tz", "Europe/Berlin", "-o", str(tmp_path / "t.json")],
+                         capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    (spasm,) = json.loads((tmp_path / "t.json").read_text())["spasms"]
+    h = RawReader(part).header
+    index = h.index_origin + spasm["t"] * h.rate_hz
+    assert abs(START + index / streamed.actual_hz - seen) < TOLERANCE_S, START + index / streamed.actual_hz - seen
