@@ -69,7 +69,7 @@ def test_a_v2_file_round_trips_its_dating_and_its_samples(tmp_path: Path) -> Non
     for k in (0, 3000, 59_999, 70_000):  # between points, at the last, beyond it (its rate)
         assert rec.wall_at(k / RATE) == pytest.approx(WALL0 + k / ACTUAL, abs=1e-6)
         assert rec.t_at(WALL0 + k / ACTUAL) == pytest.approx(k / RATE, abs=1e-6)
-    assert rec.dating is not None and rec.dating.rate_hz() == pytest.approx(ACTUAL)
+    assert rec.dating.rate_hz() == pytest.approx(ACTUAL)
 
 
 def test_a_v1_file_still_reads_with_its_header_dating(tmp_path: Path) -> None:

@@ -172,7 +172,7 @@ def run_raw(args: argparse.Namespace) -> int:
 
 def _drift_note(rec: rawfile.RawRecording) -> str:
     """How far the band's measured rate is from the nominal one the CSV's t counts at ('' unmeasured)."""
-    if rec.dating is None or not rec.dating.points:
+    if not rec.dating.points:
         return ""
     measured, nominal = rec.dating.rate_hz(), rec.rate_hz
     pct = (measured / nominal - 1.0) * 100.0

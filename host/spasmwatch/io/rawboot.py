@@ -64,10 +64,7 @@ def open_rawparts(paths: Sequence[str | os.PathLike[str]], chunk_rows: int = CHU
     h = readers[0].header
     t0 = (spans[0][1] - h.index_origin) / h.rate_hz
     files = tuple(r.path for r in readers)
-    dating = readers[0].dating()
-    for r in readers[1:]:  # the boot's dating across its parts (their headers are checked above)
-        dating = dating.joined(r.dating())
-    return RawRecording(files[0], h.rate_hz, h.has_gyro, t0, chunk_rows, h, parts=files, dating=dating)
+    return RawRecording(files[0], h.rate_hz, h.has_gyro, t0, chunk_rows, h, parts=files)
 
 
 def _reader(path: str) -> RawReader:

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import functools
 import os
 import struct
 import warnings
@@ -381,25 +382,28 @@ class RawReader:
     def chunks(self) -> Generator[RawChunk, None, None]:
         """Every whole chunk in order (dating records checked and passed over); a torn last chunk
         or dating record is skipped with a ``RawWarning``."""
-        for _, rec in self._records(payloads=True):
-            if isinstance(rec, RawChunk):
-                yield rec
+        size = os.path.getsize(self.path)
+        with open(self.path, "rb", buffering=1 << 20) as f:
+            f.seek(HEADER_SIZE)
+            for _, rec in self._scan(f, size, payloads=True):
+                if type(rec) is RawChunk:
+                    yield rec
 
     def dating(self) -> RawDating:
         """The file's dating: its dating records (version 2), read past the payloads (milliseconds
         for a day's file); the header's nominal dating alone without any."""
         return RawDating(self.header, tuple(r for _, r in self._records(payloads=False) if isinstance(r, DatingPoint)))
 
-    def _records(self, payloads: bool) -> Generator[tuple[int, RawChunk | DatingPoint], None, None]:
+    def _records(self, payloads: bool) -> Generator[tuple[int, RawChunk | DatingPoint | tuple[int, int]], None, None]:
         """(byte offset after it, record) of each whole chunk and dating record in order. With
-        ``payloads`` False the chunks' payloads are seeked past, unread (``samples`` empty), their
-        CRC unchecked, and the scan stops quietly at a damaged chunk (``chunks`` names it)."""
+        ``payloads`` False a chunk is its (first_index, n_samples), its payload seeked past unread
+        and its CRC unchecked, and the scan stops quietly at a damaged chunk (``chunks`` names it)."""
         size = os.path.getsize(self.path)
         with open(self.path, "rb", buffering=(1 << 20) if payloads else -1) as f:
             f.seek(HEADER_SIZE)
             yield from self._scan(f, size, payloads)
 
-    def _scan(self, f: BinaryIO, size: int, payloads: bool) -> Generator[tuple[int, RawChunk | DatingPoint], None, None]:
+    def _scan(self, f: BinaryIO, size: int, payloads: bool) -> Generator[tuple[int, RawChunk | DatingPoint | tuple[int, int]], None, None]:
         offset, number, dated, next_index = HEADER_SIZE, 0, 0, self.header.index_origin
         last: DatingPoint | None = None
         width = 2 * self.header.channels
@@ -423,8 +427,8 @@ class RawReader:
                 if magic != CHUNK_MAGIC or not 0 < n <= MAX_CHUNK_SAMPLES or end > size:
                     return
                 f.seek(end)
-                yield end, RawChunk(number, offset, first, dropped, np.empty((n, 0), dtype=np.int16))
-                offset, number = end, number + 1
+                yield end, (first, n)
+                offset = end
                 continue
             if magic != CHUNK_MAGIC:
                 raise InputError(self.path, f"{where}: bad chunk magic {magic!r}", field="magic")
@@ -504,10 +508,23 @@ class RawReader:
         return None if first is None or end is None else (first, end)
 
     def _heads(self) -> Generator[tuple[int, int], None, None]:
-        """(first_index, n_samples) of each whole chunk until the first that is torn or damaged."""
-        for _, rec in self._records(payloads=False):
-            if isinstance(rec, RawChunk):
-                yield rec.first_index, len(rec.samples)
+        """(first_index, n_samples) of each whole chunk until the first that is torn or damaged
+        (dating records passed over unread: ``dating`` checks them). A tight loop: ``gaps`` runs it
+        before every replay."""
+        size, width, v2 = os.path.getsize(self.path), 2 * self.header.channels, self.version >= 2
+        offset = HEADER_SIZE
+        with open(self.path, "rb") as f:
+            while offset + CHUNK_HEAD_SIZE <= size:
+                f.seek(offset)
+                magic, first, n, _, _ = struct.unpack(CHUNK_FMT, f.read(CHUNK_HEAD_SIZE))
+                if v2 and magic == DATING_MAGIC:
+                    offset += DATING_SIZE
+                    continue
+                end = offset + CHUNK_HEAD_SIZE + n * width
+                if magic != CHUNK_MAGIC or not 0 < n <= MAX_CHUNK_SAMPLES or end > size:
+                    return
+                yield first, n
+                offset = end
 
     def scaled(self, samples: I16) -> tuple[F64, F64 | None]:
         """int16 counts -> accel (n, 3) g and gyro (n, 3) deg/s (None without a gyro).
@@ -581,20 +598,24 @@ class RawRecording:
     chunk_rows: int
     header: RawHeader
     parts: tuple[str, ...] = ()  # the files in index order when several; () is ``path`` alone
-    dating: RawDating | None = None  # the files' dating records (None: the header's nominal dating)
+
+    @functools.cached_property
+    def dating(self) -> RawDating:
+        """The files' dating records as one dating (read when first asked: replay never needs it)."""
+        dating = RawDating(self.header)
+        for path in self.files:
+            dating = dating.joined(RawReader(path).dating())
+        return dating
 
     def wall_at(self, t: float) -> float:
         """Wall time (unix s) of file time ``t`` (s on the nominal time base replay counts in)."""
         h = self.header
-        return self._dating().wall_at(h.index_origin + t * h.rate_hz)
+        return self.dating.wall_at(h.index_origin + t * h.rate_hz)
 
     def t_at(self, wall_s: float) -> float:
         """File time ``t`` (s) of the sample taken at ``wall_s``: ``wall_at``'s inverse."""
         h = self.header
-        return (self._dating().index_at(wall_s) - h.index_origin) / h.rate_hz
-
-    def _dating(self) -> RawDating:
-        return self.dating if self.dating is not None else RawDating(self.header)
+        return (self.dating.index_at(wall_s) - h.index_origin) / h.rate_hz
 
     @property
     def files(self) -> tuple[str, ...]:
@@ -687,8 +708,7 @@ def open_rawfile(path: str | os.PathLike[str], chunk_rows: int = CHUNK_ROWS) -> 
     if first is None:
         raise InputError(name, "no samples: the raw recording holds no complete chunk")
     t0 = (first.first_index - reader.header.index_origin) / reader.header.rate_hz
-    h = reader.header
-    return RawRecording(name, h.rate_hz, h.has_gyro, t0, chunk_rows, h, dating=reader.dating())
+    return RawRecording(name, reader.header.rate_hz, reader.header.has_gyro, t0, chunk_rows, reader.header)
 
 
 def _quiet_chunks(reader: RawReader) -> Iterator[RawChunk]:
