@@ -73,7 +73,7 @@ def test_parts_are_labelled_and_scored_as_the_one_file_of_their_samples(tmp_path
     # When t = 0 is, for labels read off a video's clock (WALL0 + 0: the first part's dating).
     local = datetime.fromtimestamp(WALL0).astimezone()
     day_s = local.hour * 3600 + local.minute * 60 + local.second
-    assert f"note: t = 0 s is {local.isoformat(timespec='milliseconds')} in this computer's time zone ({a}'s wall_start_s" in res.stderr
+    assert f"note: t = 0 s is {local.isoformat(timespec='milliseconds')} in this computer's time zone ({a}'s dating)" in res.stderr
     assert f"need --offset-s {0.0 - day_s:.3f} plus the tap correction" in res.stderr
     one_truth, parts_truth = json.loads((tmp_path / "whole.truth.json").read_text()), json.loads(both.read_text())
     assert parts_truth.pop("parts") == [a.name, b.name]
