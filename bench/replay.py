@@ -6,8 +6,8 @@ as CSV once and cached by hours and seed):
   1. ``spasmwatch replay FILE --jsonl`` in a fresh process, from the CSV
      (reading included): wall time, peak RSS, x real time;
   1b. the same from the band's raw file (``.swraw``, the same samples in
-     counts, written once from the CSV and cached beside it): the analysis
-     without CSV parsing;
+     counts and a dating record a minute as the daemon writes them, written
+     once from the CSV and cached beside it): the analysis without CSV parsing;
   1c. the same .swraw as the two parts the daemon would write (cut at the
      middle sample, dated by the boot), replayed together by one process:
      wall time, peak RSS, and whether its JSONL is byte for byte (1b)'s;
@@ -53,7 +53,7 @@ from spasmwatch.analysis.replay import Block, replay
 from spasmwatch.analysis.twin import to_units
 from spasmwatch.io.limits import CHUNK_ROWS
 from spasmwatch.io import open_recording
-from spasmwatch.io.rawfile import RawHeader, RawReader, RawWriter
+from spasmwatch.io.rawfile import DatingPoint, RawHeader, RawReader, RawWriter
 from swcore.detector import Detector
 from swcore.epoch import EpochFeatures
 
@@ -112,16 +112,20 @@ def raw_recording(csv: Path) -> Path:
     Written through a scratch name, so an interrupted run leaves no truncated file.
     """
     path = csv.with_suffix(".swraw")
-    if path.exists() and path.stat().st_mtime >= csv.stat().st_mtime:
+    if path.exists() and path.stat().st_mtime >= csv.stat().st_mtime and RawReader(path).version >= 2:
         return path
-    log(f"writing the same samples as {path} ...")
+    log(f"writing the same samples as {path} (a dating record a minute, as the daemon writes them) ...")
     rec = open_recording(csv)
     tmp = path.with_name(".part-" + path.name)
+    every, nxt = round(60 * rec.rate_hz), 0
     with RawWriter(tmp, RawHeader("bench", rec.rate_hz, rec.has_gyro, 0.0)) as w:
         for c in rec.chunks():
             a, g = to_units(c.acc, c.gyro)
             counts = np.hstack([a, g]) if c.gyro is not None else a
             w.append(c.start_index, np.clip(counts, -32768, 32767).astype(np.int16))
+            while nxt < c.start_index + len(counts):  # (1 % fast: a band's IMU off nominal)
+                w.date(DatingPoint(nxt, nxt / (rec.rate_hz * 1.01), rec.rate_hz * 1.01))
+                nxt += every
     os.replace(tmp, path)
     return path
 
@@ -129,7 +133,7 @@ def raw_recording(csv: Path) -> Path:
 def raw_parts(raw: Path) -> tuple[Path, Path]:
     """The .swraw's samples as the boot's parts 000 and 001, cut at the middle sample, cached beside it."""
     parts = tuple(raw.with_name(f"{raw.stem}-boot0-{k:03d}.swraw") for k in (0, 1))
-    if all(p.exists() and p.stat().st_mtime >= raw.stat().st_mtime for p in parts):
+    if all(p.exists() and p.stat().st_mtime >= raw.stat().st_mtime and RawReader(p).version >= 2 for p in parts):
         return parts[0], parts[1]
     reader = RawReader(raw)
     span = reader.index_span()
@@ -139,8 +143,12 @@ def raw_parts(raw: Path) -> tuple[Path, Path]:
     log(f"writing the same samples as two parts cut at sample {cut}: {parts[0].name}, {parts[1].name} ...")
     heads = (h, RawHeader(h.device_id, h.rate_hz, h.has_gyro, h.wall_start_s + (cut - h.index_origin) / h.rate_hz, cut))
     tmps = [p.with_name(".part-" + p.name) for p in parts]
+    points = list(reader.dating().points)
     with RawWriter(tmps[0], heads[0]) as w0, RawWriter(tmps[1], heads[1]) as w1:
         for c in reader.chunks():  # one chunk in memory at a time
+            while points and points[0].index <= c.first_index:  # the dating records, where they were
+                p = points.pop(0)
+                (w0 if p.index < cut else w1).date(p)
             k = max(0, min(len(c.samples), cut - c.first_index))
             if k:
                 w0.append(c.first_index, c.samples[:k], c.dropped)

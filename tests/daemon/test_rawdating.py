@@ -141,3 +141,54 @@ def test_truth_wall_clock_maps_a_video_time_to_the_sample_taken_then(streamed: S
     h = RawReader(part).header
     index = h.index_origin + spasm["t"] * h.rate_hz
     assert abs(START + index / streamed.actual_hz - seen) < TOLERANCE_S, START + index / streamed.actual_hz - seen
+
+
+def test_the_real_band_firmware_with_a_fast_imu_dates_raw_as_its_events(tmp_path: Path) -> None:
+    """firmware/sim/run.py under micropython with --imu-odr-error-pct 1, streaming raw to the real
+    daemon over the simulated radio (ScaledClock at the band's speed, tests/daemon/conftest.py):
+    each spasm replayed from the .swraw is dated, by its dating records, at the live EVENT's wall
+    time (the firmware dates events from its crystal clock) but for a constant, the link's least
+    latency (x 4 in the band's virtual time), with no drift across the cluster. The header's
+    nominal dating is 1 % of the time since the boot's first record off: 1.6-2.1 s there."""
+    import asyncio
+
+    from spasmwatch.alerts import NoticeKind
+    from spasmwatch.commands.replay import records
+    from synthetic import write_csv
+
+    from .conftest import rig
+
+    spasms = tuple(160.0 + 8.0 * i for i in range(8))
+    t, acc, gyro = supine(rate_hz=50.0, duration_s=260.0, spasms=spasms, seed=4)
+    csv = write_csv(tmp_path / "rec.csv", t, acc, gyro)
+
+    async def main() -> None:
+        async with rig(tmp_path, csv, speed=4, raw=True, band_args=("--imu-odr-error-pct", "1", "--paced")) as r:
+            await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 200, "the alarm")
+            st = lambda: r.store.latest_status("band0000")  # noqa: E731
+            await r.wait_for(lambda: (s := st()) is not None and (s.uptime_s or 0) >= 250, 120, "the recording to be played")
+
+    asyncio.run(main())
+    raw = tmp_path / "raw" / "band0000-boot1-000.swraw"
+    rec = open_rawparts([raw])
+    assert rec.dating.points, "no dating record written"
+    print(f"measured {rec.dating.rate_hz():.3f} Hz for a nominal {rec.rate_hz:g} Hz")
+    with Store(tmp_path / "spasmwatch.db") as store:
+        events = [e.wall_t for e in store.events("band0000") if e.wall_t is not None and not e.flags & P.EF_MATCHED]
+    found = [x["t"] for x in records(str(raw)) if x["type"] == "spasm" and not x.get("matched")]
+    assert len(found) >= len(spasms) - 1 and len(events) >= len(spasms) - 1, (found, events)
+    assert abs(rec.dating.rate_hz() / 50.5 - 1) < 1e-4, rec.dating.rate_hz()  # the IMU's real rate
+    errs = [_nearest(rec.wall_at(t), events) for t in found]
+    old = [_nearest(rec.header.wall_at(round(t * rec.rate_hz)), events) for t in found]
+    print(f"raw onset - live event: {min(errs) * 1000:.1f} to {max(errs) * 1000:.1f} ms "
+          f"(the header's nominal dating: {min(old):.2f} to {max(old):.2f} s)")  # fmt: skip
+    # The link's least latency is in the raw's dating, not in the event's (dated by the band's
+    # crystal, synced over round trips): a constant, in virtual time 4 x the real one (speed 4).
+    assert max(abs(e) for e in errs) < 4 * TOLERANCE_S, errs
+    assert max(errs) - min(errs) < 0.010, errs  # and no drift across the cluster: within 10 ms
+    assert min(abs(e) for e in old) > 1.0 and max(old) - min(old) > 0.4, old  # 1 % of 56 s
+
+
+def _nearest(wall: float, events: list[float]) -> float:
+    """``wall`` minus the nearest live event's wall time."""
+    return min((wall - w for w in events), key=abs)
