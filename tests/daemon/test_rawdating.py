@@ -192,3 +192,36 @@ def test_the_real_band_firmware_with_a_fast_imu_dates_raw_as_its_events(tmp_path
 def _nearest(wall: float, events: list[float]) -> float:
     """``wall`` minus the nearest live event's wall time."""
     return min((wall - w for w in events), key=abs)
+
+
+def test_a_restarted_daemon_goes_on_dating_the_part_it_continues(tmp_path: Path) -> None:
+    """Down for 40 s 10 min into the stream: the part is continued, its earlier dating records
+    kept, the samples after the restart dated by them until the new fit's first record, then by
+    it; every sample stays within 50 ms (the band 1 % fast: 6 s off by the nominal dating)."""
+    actual = RATE_HZ * 1.01
+    rng = np.random.default_rng(5)
+    rows = rng.integers(-900, 900, (PER_RECORD, 6)).tolist()
+    clock, raw = HandClock(START), tmp_path / "raw"
+    n = round(20 * 60 * actual) // PER_RECORD * PER_RECORD
+    down = range(round(600 * actual), round(640 * actual))
+    with Store(tmp_path / "db.sqlite") as store:
+        d = _daemon(store, clock, raw, raw_reserve_mb=0, alert_settings=AlertSettings(tz=BERLIN))
+        for i in range(0, n, PER_RECORD):
+            if i in down:
+                continue
+            if i - PER_RECORD in down and i not in down:  # back: a new daemon on the same files
+                for b in d.bands:
+                    assert d._close_raw(b) is None
+                d = _daemon(store, clock, raw, raw_reserve_mb=0, alert_settings=AlertSettings(tz=BERLIN))
+            clock.t = START + (i + PER_RECORD) / actual + LEAST_LATENCY_S + rng.exponential(0.040)
+            d.on_record(DEVICE, P.decode(P.encode_raw(i, rows)), clock.t)
+        for b in d.bands:
+            assert d._close_raw(b) is None
+    (part,) = raw.glob("*.swraw")
+    r = RawReader(part)
+    points = r.dating().points
+    assert r.gaps()[0] == 1 and len(points) >= 15, points
+    dating = r.dating()
+    worst = max(abs(dating.wall_at(k) - (START + k / actual)) for k in range(0, n, 499))
+    assert worst < TOLERANCE_S, worst
+    assert abs(r.header.wall_at(n) - (START + n / actual)) > 5.0
