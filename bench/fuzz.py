@@ -149,7 +149,7 @@ def _csv_check(data: bytes) -> None:
 
 
 def _rawfile_seeds(rng: random.Random) -> list[bytes]:
-    from spasmwatch.io.rawfile import RawHeader, RawWriter
+    from spasmwatch.io.rawfile import DatingPoint, RawHeader, RawWriter
 
     out = []
     for k in range(40):
@@ -163,6 +163,8 @@ def _rawfile_seeds(rng: random.Random) -> list[bytes]:
                 w.append(index, [[rng.randint(-32768, 32767) for _ in range(6 if gyro else 3)] for _ in range(n)],
                          dropped=rng.choice((0, 0, 1, 7)))
                 index += n + rng.choice((0, 0, 0, 1, 50))
+                if rng.random() < 0.5:  # a dating record (version 2)
+                    w.date(DatingPoint(index, 1_709_510_400.0 + index / 101.0, rng.choice((49.5, 101.0, 103.9))))
         out.append(path.read_bytes())
         path.unlink()
     return out
@@ -180,6 +182,10 @@ def _rawfile_check(data: bytes) -> None:
             rec = open_recording(path, chunk_rows=1 + (len(data) % 97))
             for c in rec.chunks():
                 assert len(c.t) == len(c.acc) and (c.gyro is None or len(c.gyro) == len(c.t))
+            dating = getattr(rec, "dating", None)  # a .swraw's (io.rawfile.RawDating): a number both ways
+            if dating is not None:
+                for t in (rec.t0, rec.t0 + 1.0):
+                    rec.t_at(rec.wall_at(t))
         except InputError:
             pass
 
