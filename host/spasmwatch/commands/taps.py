@@ -43,12 +43,11 @@ def clock(t: float) -> str:
 
 
 def _wall(rec: Recording | RawRecording, t: float) -> str | None:
-    """A .swraw's wall time of ``t`` by the band's dating, local ISO; None for a CSV (no wall time)."""
+    """A .swraw's wall time of ``t`` by the band's dating (its dating records: the measured rate),
+    local ISO; None for a CSV (no wall time)."""
     if not isinstance(rec, RawRecording):
         return None
-    h = rec.header
-    unix = h.wall_at(h.index_origin + round(t * h.rate_hz))
-    return datetime.fromtimestamp(unix).astimezone().isoformat(timespec="milliseconds")
+    return datetime.fromtimestamp(rec.wall_at(t)).astimezone().isoformat(timespec="milliseconds")
 
 
 def _chunks(rec: Recording | RawRecording, count: list[int]) -> Iterator[tuple[F64, F64]]:
