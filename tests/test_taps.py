@@ -99,6 +99,28 @@ def test_a_swraw_triple_carries_its_wall_time(tmp_path: Path) -> None:
     assert abs(datetime.fromisoformat(row["wall"]).timestamp() - (wall0 + row["t"])) < 1e-3
 
 
+def test_a_dated_swraw_triple_is_on_the_wall_clock_by_its_dating_records(tmp_path: Path) -> None:
+    """A band whose IMU ran 1 % fast: the daemon's dating records (docs/rawfile.md "Dating") put the
+    triple at the wall time its sample was taken, not the header's nominal one (2 s off at 200 s)."""
+    from spasmwatch.io.rawfile import DatingPoint
+
+    rec = simulate(Scenario(duration_s=600.0, seed=4, rate_hz=52.0, taps=(200.0,)))
+    assert rec.gyro is not None
+    counts = np.column_stack([np.rint(rec.acc * 1000), np.rint(rec.gyro * 10)]).astype(np.int16)
+    wall0, actual = 1_764_936_000.0, 52.0 * 1.01
+    path = tmp_path / "band-boot1-000.swraw"
+    with RawWriter(path, RawHeader("band-1", 52.0, True, wall0, index_origin=0)) as w:
+        for i in range(0, len(counts), 3120):  # a dating record a minute, as the daemon writes them
+            if i:
+                w.date(DatingPoint(i, wall0 + i / actual, actual))
+            w.append(i, counts[i : i + 3120], 0)
+    out = cli("taps", str(path), "--json")
+    assert out.returncode == 0, out.stderr
+    (row,) = json.loads(out.stdout)["triples"]
+    taken = wall0 + row["t"] * 52.0 / actual
+    assert abs(datetime.fromisoformat(row["wall"]).timestamp() - taken) < 1e-3, taken
+
+
 def test_simulate_refuses_taps_outside_the_recording(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # the file named after the option, as one writes it: not taken for a time (nargs="+" took it)
     assert main(["simulate", "--duration-s", "60", "--taps", "5", "--taps", "20,40", str(tmp_path / "a.csv")]) == 0
