@@ -156,6 +156,10 @@ class Daemon:
         # settings changed in the file that only a restart applies. Shown by the status, CLI and page.
         self.config_error: Json | None = None
         self.config_needs_restart: list[str] = []
+        # SIGHUPs taken, and the outcome of the latest reload with the number of the latest SIGHUP it
+        # covers (it read the file after that one came): 'spasmwatch reload' waits for its own.
+        self.reload_requested = 0
+        self.last_reload: Json | None = None
         self._errands: set[asyncio.Task[None]] = set()  # nobody awaits them: MQTT's test alarms, daily summaries
         self._stop = asyncio.Event()
         self._resent_mono: float | None = None  # the latest resend pass started (None: none yet)
@@ -302,7 +306,7 @@ class Daemon:
         )  # fmt: skip
         self._heartbeat_on = settings is not None
         for mqtt in self._mqtt.values():
-            mqtt.heartbeat_sensor = self._heartbeat_on  # (discovery says it at the link's next connect)
+            mqtt.set_heartbeat_sensor(self._heartbeat_on)  # Home Assistant's sensor discovered (or removed) now
         if old is not None:
             await old.close()
         self._announce_heartbeat()
@@ -960,7 +964,8 @@ class Daemon:
         return {"now": self.clock.wall(), "bands": [self._band_json(b, snap) for b in self.bands], "alerts": snap["alerts"],
                 "channels_failing": failing, "raw_kept": self._raw_kept_json(),
                 "heartbeat": self.heartbeat.status() if self.heartbeat is not None else None,
-                "config_error": self.config_error, "config_needs_restart": self.config_needs_restart}  # fmt: skip
+                "config_error": self.config_error, "config_needs_restart": self.config_needs_restart,
+                "reload": {"requested": self.reload_requested, "last": self.last_reload}}  # fmt: skip
 
     def _raw_kept_json(self) -> Json | None:
         """The raw folder as the latest pruning pass found it (null: no pass yet)."""

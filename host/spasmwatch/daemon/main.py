@@ -146,13 +146,25 @@ def _one_daemon(store_path: Path, config_path: Path | None = None) -> Iterator[N
 def serving_pid(store_path: Path, config_path: Path) -> int | None:
     """The pid of the daemon that holds ``store_path``'s lock now and reloads ``config_path`` on
     SIGHUP, or None (no daemon, or one started from another file or from a Config in-process)."""
+    held = lock_holder(store_path)
+    return held[0] if held is not None and same_file(held[1], config_path) else None
+
+
+def same_file(said: str, path: Path) -> bool:
+    """Whether the config path a lock holds (``said``; "" for none) is ``path`` (a link to it too)."""
+    return said != "" and (said == str(path.absolute()) or Path(said).resolve() == path.resolve())
+
+
+def lock_holder(store_path: Path) -> tuple[int, str] | None:
+    """(pid, the config file it reloads: "" for none) of the daemon holding ``store_path``'s lock
+    now, or None: no daemon runs on that store (the lock is free, or was never taken)."""
     try:
         with open(_lock_path(store_path)) as f:
             try:
                 fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
             except BlockingIOError:  # held: a daemon runs on this store
                 pid, _, path = f.read().partition("\n")
-                return int(pid) if pid.isdigit() and path.rstrip("\n") == str(config_path.absolute()) else None
+                return (int(pid), path.rstrip("\n")) if pid.isdigit() else None
             fcntl.flock(f, fcntl.LOCK_UN)  # free: what it says is a stopped daemon's
             return None
     except OSError:

@@ -66,6 +66,7 @@ class Reloader:
     def request(self) -> None:
         """From the loop's signal callback: reload in a task of the loop. A SIGHUP during a reload
         gives one more after it (the file may have changed again meanwhile)."""
+        self.daemon.reload_requested += 1
         if self._running is not None and not self._running.done():
             self._again = True
             return
@@ -81,29 +82,47 @@ class Reloader:
     async def _loop(self) -> None:
         while True:
             self._again = False
+            covers = self.daemon.reload_requested  # the SIGHUPs this reload answers: it reads the file after them
             try:
-                await self.reload()
-            except Exception:  # a bug in applying must not end the daemon: said, and it runs on
+                await self.reload(covers)
+            except Exception as e:  # a bug in applying must not end the daemon: said, and it runs on
                 log.exception("config reload failed while applying it; the daemon runs on (a restart applies the file)")
+                self._outcome(covers, None, error=f"failed while applying it ({type(e).__name__}: {e}): a restart applies the file")
             self.reloads += 1
             if not self._again:
                 return
 
-    async def reload(self) -> None:
+    async def reload(self, covers: int | None = None) -> None:
+        """Read, check and apply the file; its outcome is in the status's ``reload.last``
+        (``covers``: the number of the latest SIGHUP it answers; None: the latest taken)."""
+        covers = self.daemon.reload_requested if covers is None else covers
         t0 = time.perf_counter()
         try:
             plan = self._plan(load_config(self.path))
         except (ConfigError, ValueError) as e:
             self._failed(str(e))
+            self._outcome(covers, t0, error=str(e))
             return
         await self._apply(plan)
         ms = (time.perf_counter() - t0) * 1000
-        if self.daemon.config_error is not None:
+        cleared = self.daemon.config_error is not None
+        if cleared:
             log.warning("%s: the config loads again: the earlier error is cleared", self.path)
         for key in plan.needs_restart:
             log.warning("%s: needs a restart: %s (changed in the file; the daemon runs on with the value it started with)", self.path, key)
         self.daemon.set_config_state(None, plan.needs_restart)
         log.info("config reloaded from %s in %.0f ms: %s", self.path, ms, "; ".join(plan.words) or "nothing changed")
+        self._outcome(covers, t0, changes=plan.words, needs_restart=plan.needs_restart, cleared=cleared)
+
+    def _outcome(self, covers: int, t0: float | None, error: str | None = None, changes: list[str] | None = None,
+                 needs_restart: list[str] | None = None, cleared: bool = False) -> None:
+        """The latest reload as the status says it ('spasmwatch reload' prints it)."""
+        d = self.daemon
+        d.last_reload = {
+            "covers": covers, "t": d.clock.wall(), "ms": None if t0 is None else round((time.perf_counter() - t0) * 1000, 2),
+            "applied": error is None, "error": error, "changes": changes or [], "cleared": cleared,
+            "needs_restart": d.config_needs_restart if needs_restart is None else needs_restart, "path": str(self.path),
+        }  # fmt: skip
 
     def _failed(self, error: str) -> None:
         """Keep running on the current config; said once per distinct error, shown until a good reload."""

@@ -346,6 +346,7 @@ class _Link:
             self.client.username_pw_set(s.username, s.password)
         self.client.will_set(self.t["availability"], "offline", qos=1, retain=True)
         self.client.reconnect_delay_set(*RECONNECT_DELAY_S)
+        self.heartbeat = heartbeat  # whether its "Heartbeat failing" sensor is discovered (else removed)
         if s.discovery:
             for topic, cfg in discovery_configs(s, device, commands=command is not None, heartbeat=heartbeat).items():
                 self._retained[topic] = json.dumps(cfg).encode()
@@ -353,6 +354,19 @@ class _Link:
             gone = (() if heartbeat else HEARTBEAT_SENSOR) + (() if command is not None else BUTTONS)
             for component, key in gone:
                 self._retained[config_topic(s, device, component, key)] = b""
+
+    def set_heartbeat(self, on: bool) -> None:
+        """The heartbeat switched on or off while the link runs (a config reload): its sensor's
+        discovery config said now (an empty payload removes it), not at the next connect."""
+        if on == self.heartbeat:
+            return
+        self.heartbeat = on
+        if not self.s.discovery:
+            return
+        configs = discovery_configs(self.s, self.device, commands=self.command is not None, heartbeat=True)
+        for component, key in HEARTBEAT_SENSOR:
+            topic = config_topic(self.s, self.device, component, key)
+            self.say(topic, json.dumps(configs[topic]).encode() if on else b"")
 
     def start(self) -> None:
         self.client.connect_async(self.s.host, self.s.port, self.s.keepalive_s)
@@ -554,6 +568,14 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         # reconnect: single dict operations, under the lock): a retry must not hand them over again.
         self._late_dropped: OrderedDict[str, str] = OrderedDict()
         self._late_lock = threading.Lock()
+
+    def set_heartbeat_sensor(self, on: bool) -> None:
+        """The daemon's heartbeat configured (``on``) or not, as a reload changed it: each open
+        link offers or removes Home Assistant's "Heartbeat failing" sensor at once; links opened
+        later do so as they connect."""
+        self.heartbeat_sensor = on
+        for link in self._links.values():
+            link.set_heartbeat(on)
 
     def resend_kept(self) -> int:
         """Hand to paho, oldest first, the events an earlier run kept unacknowledged (the daemon
