@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "ack": "spasmwatch.commands.ack",
     "mute": "spasmwatch.commands.mute",
     "test-alarm": "spasmwatch.commands.test_alarm",
+    "reload": "spasmwatch.commands.reload",
     "scan": "spasmwatch.commands.scan",
     "service": "spasmwatch.commands.service",
     "config": "spasmwatch.commands.config",

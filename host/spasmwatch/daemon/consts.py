@@ -222,3 +222,11 @@ HEARTBEAT_EVERY_MAX_S = 900.0
 # A ping's whole request (DNS, connect, TLS, answer) must finish within this (s): a service answers in
 # well under a second; past it the ping counts as failed (the service's grace absorbs one or two).
 HEARTBEAT_TIMEOUT_S = 10.0
+
+# 'spasmwatch reload' waits this long (s) for the daemon to report the reload it asked for: one
+# takes milliseconds (docs/host.md, 1-3 ms; a new band's link or a channel's first connect is not
+# waited for), so one not reported by then is stuck or slowed by a loaded machine, and said so.
+RELOAD_WAIT_S = 10.0
+# How often (s) it asks /api/status meanwhile: a local request costs about a millisecond, and the
+# round trip a person sees is the reload's plus at most this.
+RELOAD_POLL_S = 0.01

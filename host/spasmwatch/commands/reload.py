@@ -1,0 +1,152 @@
+"""``spasmwatch reload``: the running daemon applies its config file now, and says what happened.
+
+It sends SIGHUP (what ``systemctl --user reload spasmwatch`` and ``kill -HUP`` do) to the daemon
+serving this config, found by the pid in its store's lock, waits for the daemon's own report
+(its /api/status) and prints it: what changed, the keys only a restart applies, or why the edit
+was NOT applied (the daemon then runs on the config it had). Exit 0: applied; 1: not applied, or
+no report in time; 2: no daemon serves this config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from spasmwatch.commands._daemon import DaemonNotRunning, add_config_arg, api
+from spasmwatch.config import Config, default_config_path, existing_config, load_config, reach_part
+from spasmwatch.daemon import consts as K
+from spasmwatch.errors import ConfigError, SpasmwatchError
+from spasmwatch.firstrun import cmd
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("reload", help="apply the config file to the running daemon now and say what changed (or why not)",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    add_config_arg(p)
+    p.add_argument("--json", action="store_true", help="the outcome as JSON (the daemon's report, and the round trip in ms)")
+    p.add_argument("--wait", type=float, default=K.RELOAD_WAIT_S, metavar="S",
+                   help=f"how long to wait for the daemon's report (default {K.RELOAD_WAIT_S:g} s)")  # fmt: skip
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    given = args.config is not None
+    path = (existing_config(args.config) or default_config_path()).absolute()
+    shown = Path(args.config) if given else path  # as the family typed it, in the commands suggested
+    cfg = _reach(path)
+    pid = _daemon_pid(cfg, path, cmd("run", shown, given))
+    try:
+        before = api(cfg, "/api/status")
+    except SpasmwatchError as e:
+        return _unread(pid, e)
+    if not isinstance(before.get("reload"), dict):
+        raise SpasmwatchError(f"the daemon (pid {pid}) is older than 'spasmwatch reload' and cannot say how a reload went: "
+                              "restart it once (it then reads the file), or send 'kill -HUP' and read its journal")  # fmt: skip
+    wanted = before["reload"]["requested"] + 1
+    t0 = time.perf_counter()
+    _signal(pid)
+    last = _wait(cfg, wanted, args.wait)
+    round_ms = (time.perf_counter() - t0) * 1000
+    if last is None:
+        return _late(args, pid, path, round_ms)
+    if args.json:
+        json.dump({"pid": pid, "config": str(path), "round_trip_ms": round(round_ms, 1), **last}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print("\n".join(outcome_lines(last, cmd("reload", shown, given))))
+    return 0 if last["applied"] else 1
+
+
+def _reach(path: Path) -> Config:
+    """The config, or when the edit does not load, the part that reaches the daemon (its store and
+    [daemon.http]: ``config.reach_part``): the daemon itself says what is wrong, once reloaded."""
+    try:
+        return load_config(path)
+    except ConfigError:
+        return reach_part(path)
+
+
+def _unread(pid: int, e: SpasmwatchError) -> int:
+    """The daemon serving the file does not answer (or refuses) at the file's [daemon.http]: an
+    edit of its host, port or token, which only a start applies. The rest is applied all the same."""
+    _signal(pid)
+    print(f"sent the reload to the daemon (pid {pid}), but cannot read how it went: {e}\n"
+          "[daemon.http] host, port and token are read only when the daemon starts: restart it to apply them "
+          "(then 'spasmwatch status' answers again)")  # fmt: skip
+    return 1
+
+
+def _daemon_pid(cfg: Config, path: Path, start: str) -> int:
+    """The pid of the daemon serving ``path`` (the store's lock says it); the reason when none does."""
+    from spasmwatch.daemon.main import lock_holder, same_file
+
+    store = cfg.store_path()
+    held = lock_holder(store)
+    if held is None:
+        try:
+            api(cfg, "/api/status", timeout_s=2.0)
+        except DaemonNotRunning:
+            raise DaemonNotRunning(f"no daemon runs on {path.name} (nothing holds {store}.lock): start it with "
+                                   f"'{start}' (or 'systemctl --user start spasmwatch'): it reads the file as it starts") from None  # fmt: skip
+        except SpasmwatchError:
+            pass
+        raise DaemonNotRunning(f"a daemon answers on port {cfg.daemon.http.port}, but none runs on this config's store ({store}): "
+                               f"it was started from another config (or on another computer); reload that one, or restart it with --config {path}")  # fmt: skip
+    pid, serves = held
+    if not same_file(serves, path):
+        what = f"reloads {serves}" if serves else "was not started from a file (it cannot reload one)"
+        raise SpasmwatchError(f"the daemon on this store (pid {pid}) {what}, not {path}: edit that file and reload, "
+                              f"or restart the daemon with --config {path}")  # fmt: skip
+    return pid
+
+
+def _signal(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except ProcessLookupError:
+        raise DaemonNotRunning(f"the daemon (pid {pid}) has just stopped: start it again") from None
+    except PermissionError:
+        raise SpasmwatchError(f"not allowed to signal the daemon (pid {pid}: another user's, the system service?): "
+                              "'sudo systemctl reload spasmwatch' applies the file, then 'spasmwatch status' shows whether it loaded") from None  # fmt: skip
+
+
+def _wait(cfg: Config, wanted: int, wait_s: float) -> dict[str, Any] | None:
+    """The daemon's report of a reload that read the file after our SIGHUP, or None after ``wait_s``."""
+    end = time.monotonic() + wait_s
+    while True:
+        last = api(cfg, "/api/status")["reload"]["last"]
+        if last is not None and last["covers"] >= wanted:
+            return last  # type: ignore[no-any-return]
+        if time.monotonic() >= end:
+            return None
+        time.sleep(K.RELOAD_POLL_S)
+
+
+def _late(args: argparse.Namespace, pid: int, path: Path, round_ms: float) -> int:
+    msg = (f"the daemon (pid {pid}) took SIGHUP but has not reported the reload within {args.wait:g} s: it may still be applying "
+           f"{path.name}; 'spasmwatch status' shows a refused edit, the journal (or run's log) says what it did")  # fmt: skip
+    if args.json:
+        json.dump({"pid": pid, "config": str(path), "round_trip_ms": round(round_ms, 1), "applied": None, "error": msg}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(msg)
+    return 1
+
+
+def outcome_lines(last: dict[str, Any], again: str) -> list[str]:
+    """The daemon's report of a reload for a person; ``again``: this command, to run after a fix."""
+    if not last["applied"]:
+        return [f"NOT applied, the daemon runs on the config it had: {last['error']}", f"fix it and run '{again}' again"]
+    took = f"reloaded in {last['ms']:.0f} ms" if last["ms"] >= 1 else f"reloaded in {last['ms']:.1f} ms"
+    lines = [f"{took}: {'; '.join(last['changes']) or 'nothing changed'}"]
+    if last["cleared"]:
+        lines.append("the earlier config error is cleared")
+    if last["needs_restart"]:
+        lines.append(f"needs a restart: {', '.join(last['needs_restart'])} (read only when the daemon starts; it runs on the value it started with)")
+    return lines

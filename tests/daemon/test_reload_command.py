@@ -1,0 +1,171 @@
+"""``spasmwatch reload``: the running daemon applies its config now and the command says what
+happened (a SIGHUP, and ``systemctl --user reload``, which only sends one, say nothing back).
+
+Real parts: ``spasmwatch run`` as a subprocess on a simulated band (the band firmware under
+micropython over the simulated radio), ntfy and webhook receivers on 127.0.0.1, a real mosquitto
+with a plain paho subscriber standing in for Home Assistant, the CLI as a subprocess. Until
+2026-12-05 there was no such command (``invalid choice: 'reload'``), the config commands said
+``kill -HUP PID``, and Home Assistant's "Heartbeat failing" sensor followed a reload only at
+MQTT's next connect."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+from servers import Watcher, free_port, http_recorder, start_broker, stop_broker
+
+from spasmwatch.transport.simband import SimBand
+
+from .test_reload import Run, band_table, base
+
+SENSOR = "homeassistant/binary_sensor/spasmwatch_cot_heartbeat_failing/config"
+ROUND_TRIPS = 20  # reloads timed as the command sees them
+
+
+def _cli(d: Run, *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI with the daemon's environment, its arguments as given (no --config added)."""
+    return subprocess.run([sys.executable, "-m", "spasmwatch", *args], capture_output=True, text=True, timeout=120, env=d.env)
+
+
+def test_reload_says_what_changed_and_why_an_edit_was_refused(tmp_path: Path, cluster_csv: Path) -> None:
+    band = SimBand(cluster_csv, tmp_path / "flash", hold=True, speed=1, device_id="reloadc001", idle_exit_ms=500, timeout_s=400)
+    port, config = free_port(), tmp_path / "config.toml"
+
+    async def main() -> list[float]:
+        async with http_recorder() as home, http_recorder() as phone:
+            config.write_text(base(port, home) + band_table("crib", band))
+            d = Run(tmp_path, config, port)
+            try:
+                await asyncio.to_thread(d.wait, lambda: d.streaming("crib"), "the band to stream")
+                url = f"{phone.url}/grandma-{'x' * 20}"
+                added = await asyncio.to_thread(d.cli, "config", "add-ntfy", url, "--caregiver", "grandma")
+                assert added.returncode == 0 and added.stdout.endswith(
+                    f"next: spasmwatch reload --config {config} (it says what changed, or why the edit was not applied), "
+                    f"then spasmwatch test-alarm --channel ntfy:grandma --config {config} (does that phone ring?)\n"
+                ), added.stdout + added.stderr
+
+                done = await asyncio.to_thread(d.cli, "reload")
+                assert done.returncode == 0 and re.fullmatch(r"reloaded in [\d.]+ ms: channel \+ntfy:grandma; caregivers\n", done.stdout), done
+                rang = await asyncio.to_thread(d.cli, "test-alarm", "--channel", "ntfy:grandma", "--by", "Mum")
+                assert rang.returncode == 0 and "  ntfy:grandma: delivered\n" in rang.stdout, rang.stdout + rang.stderr
+                (push,) = phone.seen
+                assert push.path == f"/grandma-{'x' * 20}" and "Mum" in push.body.decode()
+
+                good = config.read_text()
+                config.write_text(good.replace("[channels.sound]\nenabled = false", "[channels.sound]\nenabled = flase"))
+                bad = await asyncio.to_thread(d.cli, "reload")
+                assert bad.returncode == 1 and bad.stdout == (
+                    f"NOT applied, the daemon runs on the config it had: {config}: TOML syntax error: Invalid value (at line 5, column 11)\n"
+                    f"fix it and run 'spasmwatch reload --config {config}' again\n"
+                ), bad
+                config.write_text(good + "\n[alerts]\nescalate_after = 60\n")  # a key misspelt: named, with the one meant
+                bad = await asyncio.to_thread(d.cli, "reload")
+                assert bad.returncode == 1 and bad.stdout.startswith(
+                    f"NOT applied, the daemon runs on the config it had: {config}: [alerts] escalate_after: unknown key (did you mean 'escalate_after_s'?)\n"
+                ), bad
+                # Still alarming on the channels it had (the webhook and the phone the good reload added).
+                sent = await asyncio.to_thread(d.cli, "test-alarm")
+                assert sent.returncode == 0 and "  webhook:home: delivered\n" in sent.stdout and "  ntfy:grandma: delivered\n" in sent.stdout, sent.stdout
+                assert len(home.seen) == 1 and len(phone.seen) == 2
+
+                config.write_text(good + "\n[alerts]\nescalate_after_s = 60\n")
+                fixed = await asyncio.to_thread(d.cli, "reload")
+                assert fixed.returncode == 0 and re.fullmatch(
+                    r"reloaded in [\d.]+ ms: alerts: alerts\.escalate_after_s\nthe earlier config error is cleared\n", fixed.stdout
+                ), fixed.stdout
+                assert d.status()["config_error"] is None
+
+                # Another file on the same store is not the one this daemon reloads: refused, named.
+                other = tmp_path / "other.toml"
+                other.write_text(config.read_text())
+                wrong = await asyncio.to_thread(_cli, d, "reload", "--config", str(other))
+                assert wrong.returncode == 2 and f"(pid {d.proc.pid}) reloads {config}, not {other}" in wrong.stderr, wrong.stderr
+
+                config.write_text(config.read_text() + "\n[daemon]\nraw_keep_days = 30\n")
+                later = await asyncio.to_thread(d.cli, "reload", "--json")
+                out = json.loads(later.stdout)
+                assert later.returncode == 0 and out["applied"] and out["needs_restart"] == ["daemon.raw_keep_days"] and out["pid"] == d.proc.pid, out
+                assert (await asyncio.to_thread(d.cli, "reload")).stdout.endswith(
+                    "needs a restart: daemon.raw_keep_days (read only when the daemon starts; it runs on the value it started with)\n"
+                )
+                ms = []
+                for _ in range(ROUND_TRIPS):
+                    r = await asyncio.to_thread(d.cli, "reload", "--json")
+                    assert r.returncode == 0, r
+                    ms.append(json.loads(r.stdout)["round_trip_ms"])
+                assert d.connects("crib") == 1 and d.streaming("crib"), d.text()  # never dropped
+            finally:
+                await asyncio.to_thread(d.stop)
+            gone = await asyncio.to_thread(d.cli, "reload")
+            assert gone.returncode == 2 and gone.stderr.startswith(
+                f"spasmwatch reload: error: no daemon runs on config.toml (nothing holds {tmp_path / 'data' / 'spasmwatch.db.lock'}): "
+                f"start it with 'spasmwatch run --config {config}'"
+            ), gone.stderr
+            return ms
+
+    try:
+        ms = asyncio.run(asyncio.wait_for(main(), 300))
+    finally:
+        band.kill()
+    print(f"spasmwatch reload round trip (SIGHUP to the daemon's report, as the command sees it) over {len(ms)} reloads: "
+          f"median {statistics.median(ms):.1f} ms, max {max(ms):.1f} ms")
+
+
+def _daemon_clients(log: Path) -> int:
+    """The daemon's MQTT connections the broker took (its client ids start "spasmwatch-")."""
+    return len(re.findall(r"New client connected from \S+ as spasmwatch-", log.read_text()))
+
+
+def test_home_assistant_sees_the_heartbeat_sensor_come_and_go_on_reload(tmp_path: Path) -> None:
+    """Real mosquitto: the discovery of "Heartbeat failing" is published (and removed, an empty
+    retained payload) by the reload that adds (removes) [daemon.heartbeat], with the MQTT client
+    kept (no reconnect: until now the sensor followed only at the next connect)."""
+    broker = start_broker(tmp_path)
+    ha = Watcher(broker.port, "homeassistant/#")
+    port, config = free_port(), tmp_path / "config.toml"
+    head = (f"[daemon.http]\nport = {port}\n\n[channels.sound]\nenabled = false\n\n[channels.desktop]\nenabled = false\n\n"
+            f'[channels.mqtt]\nenabled = true\nhost = "127.0.0.1"\nport = {broker.port}\ntopic_prefix = "sw"\n\n'
+            f'[[bands]]\nname = "cot"\ntransport = "sim"\naddress = "127.0.0.1:{free_port()}"\n')  # fmt: skip
+
+    async def main() -> None:
+        async with http_recorder() as checks:
+            config.write_text(head)
+            d = Run(tmp_path, config, port)
+            try:
+                await asyncio.to_thread(d.wait, d.status, "the daemon to answer")
+                tested = await asyncio.to_thread(d.cli, "test-alarm", "--channel", "mqtt")  # the band's MQTT link opened
+                assert tested.returncode == 0, tested.stdout + tested.stderr
+                await asyncio.to_thread(ha.wait, SENSOR, b"")  # no heartbeat: removed
+                clients = _daemon_clients(broker.log)
+
+                config.write_text(head + f'\n[daemon.heartbeat]\nurl = "{checks.url}/ping/abc"\n')
+                added = await asyncio.to_thread(d.cli, "reload")
+                assert added.returncode == 0 and added.stdout.endswith(": heartbeat\n"), added
+                await asyncio.to_thread(ha.wait_until, lambda: bool(ha.last.get(SENSOR, (b"",))[0]), "the sensor discovered")
+                cfg = json.loads(ha.last[SENSOR][0])
+                assert cfg["name"] == "Heartbeat failing" and cfg["state_topic"] == "sw/cot/status", cfg
+                fresh = Watcher(broker.port, SENSOR)  # Home Assistant started later: the broker retains it
+                try:
+                    assert json.loads(fresh.wait(SENSOR))["unique_id"] == "spasmwatch_cot_heartbeat_failing"
+                finally:
+                    fresh.stop()
+
+                config.write_text(head)
+                removed = await asyncio.to_thread(d.cli, "reload")
+                assert removed.returncode == 0 and removed.stdout.endswith(": heartbeat\n"), removed
+                await asyncio.to_thread(ha.wait, SENSOR, b"")
+                assert _daemon_clients(broker.log) == clients == 1, broker.log.read_text()  # never reconnected
+            finally:
+                await asyncio.to_thread(d.stop)
+
+    try:
+        asyncio.run(asyncio.wait_for(main(), 120))
+    finally:
+        ha.stop()
+        stop_broker(broker)
