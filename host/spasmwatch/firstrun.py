@@ -362,7 +362,16 @@ def restart_step(ref: str, path: Path, given: bool, running: bool, systemctl: st
     if how.restarts:
         now = "the daemon running now" if running else "the service's daemon"
         return f"{now} has not read this {path.name}: {ref} gets nothing until it {how.verb}.\nnext: {how.command}, then {test}"
-    return f"the daemon running now applies {path.name} when told to reload: {ref} gets nothing until then.\nnext: {how.command}, then {test}"
+    said = reload_said(how, systemctl)
+    return f"the daemon running now applies {path.name} when told to reload: {ref} gets nothing until then.\nnext: {how.command}{said}, then {test}"
+
+
+def reload_said(how: ApplyStep, systemctl: str | None) -> str:
+    """What 'spasmwatch reload' adds over a bare SIGHUP, said after it (nothing for another step)."""
+    if not how.command.startswith("spasmwatch reload"):
+        return ""
+    also = f"; '{systemctl} reload spasmwatch' does the same without a word" if systemctl else ""
+    return f" (it says what changed, or why the edit was not applied{also})"
 
 
 @dataclass(frozen=True)
@@ -373,16 +382,17 @@ class ApplyStep:
 
 
 def apply_step(path: Path, given: bool, running: bool, systemctl: str | None, pid: int | None) -> ApplyStep | None:
-    """How an edit of ``path`` reaches the daemon, from what can be known here: the installed
-    service running it reloads (a stopped one is started: 'reload' would fail); a daemon
-    started by hand from this file (its pid in the store's lock) takes SIGHUP; one that
-    answers but was started otherwise is restarted; None: nothing runs it."""
-    if systemctl is not None:
-        if running:
-            return ApplyStep(f"{systemctl} reload spasmwatch", False, "reloads")
+    """How an edit of ``path`` reaches the daemon, from what can be known here: a daemon serving
+    this file (its pid in the store's lock; the installed user service's too) takes 'spasmwatch
+    reload', which says whether the edit applied; the system service's (another user's process)
+    'sudo systemctl reload'; a stopped service is started ('reload' would fail); one that answers
+    but was started otherwise is restarted; None: nothing runs it."""
+    if systemctl is not None and not running:
         return ApplyStep(f"{systemctl} restart spasmwatch", True, "starts")
-    if pid is not None:
-        return ApplyStep(f"kill -HUP {pid}", False, "reloads")
+    if pid is not None and (systemctl is None or not systemctl.startswith("sudo")):
+        return ApplyStep(cmd("reload", path, given), False, "reloads")
+    if systemctl is not None:
+        return ApplyStep(f"{systemctl} reload spasmwatch", False, "reloads")
     if running:
         return ApplyStep("stop 'spasmwatch run' (Ctrl+C) and start it again", True, "restarts")
     return None

@@ -187,7 +187,7 @@ def test_a_band_added_and_one_removed_by_reload(tmp_path: Path, cluster_csv: Pat
                 added = await asyncio.to_thread(d.cli, "config", "add-band", "cot", "--transport", "sim", "--address", new.address)
                 assert added.returncode == 0 and added.stdout.endswith(
                     "the daemon running now applies the new band when told to reload (the bands stay connected): "
-                    f"next: kill -HUP {d.proc.pid}\n"
+                    f"next: spasmwatch reload --config {config} (it says what changed, or why the edit was not applied)\n"
                 ), added.stdout + added.stderr
                 config.write_text(config.read_text().replace(band_table("nursery", old), "") + '\n[daemon]\nraw_keep_days = 30\n')
                 assert "nursery" not in config.read_text() and 'name = "cot"' in config.read_text()
@@ -206,7 +206,8 @@ def test_a_band_added_and_one_removed_by_reload(tmp_path: Path, cluster_csv: Pat
                 # A band whose table changed (here: raw on) is reconnected; 'config set' says how.
                 said = await asyncio.to_thread(d.cli, "config", "set", "bands.0.raw", "true")
                 assert said.returncode == 0 and said.stdout.endswith(
-                    f"the daemon running now applies it when told to reload (the bands stay connected): next: kill -HUP {d.proc.pid}\n"
+                    "the daemon running now applies it when told to reload (the bands stay connected): "
+                    f"next: spasmwatch reload --config {config} (it says what changed, or why the edit was not applied)\n"
                 ), said.stdout + said.stderr
                 await asyncio.to_thread(d.reload, 2)
                 assert re.findall(r"config reloaded from .* in \d+ ms: (.*)", d.text())[-1] == "band ~cot (reconnected)", d.text()

@@ -180,7 +180,7 @@ def _reload_hint(cfg: Config, path: Path, given: bool, what: str, key: str | Non
         return f"{key} is read only when the daemon starts: next: {again}"
     if how.restarts:
         return f"the daemon running now has not read this {path.name}: next: {how.command}"
-    return f"the daemon running now applies {what} when told to reload (the bands stay connected): next: {how.command}"
+    return f"the daemon running now applies {what} when told to reload (the bands stay connected): next: {how.command}{firstrun.reload_said(how, systemctl)}"
 
 
 def _daemon_running(cfg: Config) -> bool:

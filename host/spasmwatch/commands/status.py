@@ -73,7 +73,7 @@ def config_lines(st: dict[str, Any]) -> list[str]:
     err = st.get("config_error")
     if err:
         lines.append(f"CONFIG NOT APPLIED since {hm(err['since'])}: {err['error']} (the daemon runs on the config it had; "
-                     "fix the file, then: systemctl --user reload spasmwatch)")  # fmt: skip
+                     "fix the file, then: spasmwatch reload, which says whether it applied)")  # fmt: skip
     keys = st.get("config_needs_restart") or []
     if keys:
         lines.append(f"config: {', '.join(keys)} changed in the file: needs a restart (systemctl --user restart spasmwatch)")
