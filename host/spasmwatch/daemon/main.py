@@ -100,7 +100,7 @@ def _on_sighup(
         return None
     reloader = Reloader(daemon, config_path, cfg, lambda b: band_spec(b, store_path))
     loop.add_signal_handler(signal.SIGHUP, reloader.request)
-    log.info("SIGHUP (systemctl --user reload spasmwatch) reloads %s", config_path)
+    log.info("SIGHUP (spasmwatch reload; systemctl --user reload spasmwatch) reloads %s", config_path)
     if pending:
         reloader.request()
     return reloader
@@ -127,8 +127,8 @@ def _lock_path(store_path: Path) -> Path:
 def _one_daemon(store_path: Path, config_path: Path | None = None) -> Iterator[None]:
     """Hold ``<store>.lock`` while the daemon runs: a second daemon on the same store would restore
     and escalate the same alarms and raise "band disconnected" for the band it cannot reach.
-    It holds the daemon's pid and the config file it reloads, for 'config add-ntfy' to say
-    which ``kill -HUP`` applies an edit (``serving_pid``)."""
+    It holds the daemon's pid and the config file it reloads: 'spasmwatch reload' signals that
+    pid, and 'config add-ntfy' suggests it when the file is this one (``lock_holder``)."""
     with open(_lock_path(store_path), "a") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
