@@ -20,6 +20,7 @@ from pathlib import Path
 
 from servers import Watcher, free_port, http_recorder, start_broker, stop_broker
 
+from spasmwatch.firstrun import apply_step
 from spasmwatch.transport.simband import SimBand
 
 from .test_reload import Run, band_table, base
@@ -169,3 +170,20 @@ def test_home_assistant_sees_the_heartbeat_sensor_come_and_go_on_reload(tmp_path
     finally:
         ha.stop()
         stop_broker(broker)
+
+
+def test_the_step_the_config_commands_suggest() -> None:
+    """'spasmwatch reload' wherever a daemon serves the file and is ours to signal; the system
+    unit's (root's) keeps 'sudo systemctl reload'; a stopped unit is started; no pid: a restart."""
+    f = Path("/home/me/c.toml")
+    steps = {
+        (True, "systemctl --user", 41): "spasmwatch reload --config /home/me/c.toml",
+        (True, None, 41): "spasmwatch reload --config /home/me/c.toml",
+        (True, "sudo systemctl", 41): "sudo systemctl reload spasmwatch",
+        (False, "systemctl --user", None): "systemctl --user restart spasmwatch",
+        (True, None, None): "stop 'spasmwatch run' (Ctrl+C) and start it again",
+    }
+    for (running, systemctl, pid), command in steps.items():
+        how = apply_step(f, True, running, systemctl, pid)
+        assert how is not None and how.command == command, (running, systemctl, pid, how)
+    assert apply_step(f, True, False, None, None) is None

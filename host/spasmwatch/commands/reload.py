@@ -36,6 +36,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not 0 < args.wait <= K.RELOAD_WAIT_MAX_S:  # (nan too)
+        raise SpasmwatchError(f"--wait {args.wait:g}: give seconds above 0, at most {K.RELOAD_WAIT_MAX_S:g}")
     given = args.config is not None
     path = (existing_config(args.config) or default_config_path()).absolute()
     shown = Path(args.config) if given else path  # as the family typed it, in the commands suggested

@@ -227,6 +227,8 @@ HEARTBEAT_TIMEOUT_S = 10.0
 # takes milliseconds (docs/host.md, 1-3 ms; a new band's link or a channel's first connect is not
 # waited for), so one not reported by then is stuck or slowed by a loaded machine, and said so.
 RELOAD_WAIT_S = 10.0
+# The longest --wait it takes (s): past this a reload is not slow but stuck (the journal says why).
+RELOAD_WAIT_MAX_S = 600.0
 # How often (s) it asks /api/status meanwhile: a local request costs about a millisecond, and the
 # round trip a person sees is the reload's plus at most this.
 RELOAD_POLL_S = 0.01
