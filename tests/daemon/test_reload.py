@@ -351,3 +351,61 @@ async def _until(pred: Callable[[], object], what: str, timeout_s: float = 10.0)
     while not pred():
         assert time.monotonic() < end, f"timed out waiting for {what}"
         await asyncio.sleep(0.05)
+
+
+def test_a_band_changed_by_reload_mid_alarm_keeps_the_alarm_open_and_the_cluster_one(tmp_path: Path, cluster_csv: Path) -> None:
+    """A reload that changes the alarming band's table (raw recording switched on, the reconnect
+    a change takes): the open cluster alarm is the same alert afterwards, still open (escalation
+    goes on), and the cluster closes as one, alarmed once, as after a radio drop."""
+
+    async def main() -> None:
+        async with rig(tmp_path, cluster_csv, speed=4) as r:
+            d = r.daemon
+            assert d is not None
+            config = tmp_path / "config.toml"
+            head = f"[daemon.http]\nport = {free_port()}\n\n[channels.sound]\nenabled = false\n\n[channels.desktop]\nenabled = false\n"
+            config.write_text(head + band_table("band0", r.bands[0]))
+            reloader = Reloader(d, config, load_config(config), lambda b: BandSpec(b.title, r.link_factory(0), raw=b.raw))
+            await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 90, "the cluster alarm")
+            before = [(a["id"], a["state"]) for a in d.engine.snapshot()["alerts"]]
+            assert before, d.engine.snapshot()
+
+            config.write_text(head + band_table("band0", r.bands[0]) + "raw = true\n")
+            await reloader.reload()
+            (b,) = d.bands
+            assert d.config_error is None and b.session.raw
+            assert [(a["id"], a["state"]) for a in d.engine.snapshot()["alerts"]] == before
+
+            await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_CLOSED), 120, "the cluster to close")
+            assert len(r.notices(NoticeKind.CLUSTER_ALARM)) == 1
+            assert len(list(r.store.clusters(b.device))) == 1
+
+    asyncio.run(asyncio.wait_for(main(), 240))
+
+
+def test_a_band_given_a_label_by_reload_mid_alarm_keeps_the_alarm_open(tmp_path: Path, cluster_csv: Path) -> None:
+    """The family names the band ('label = "Ada"') while it alarms: the config's band is the same
+    band under a new name, so its open alarm stays open (not dropped as a removed band's), and the
+    cluster closes as one, alarmed once."""
+
+    async def main() -> None:
+        async with rig(tmp_path, cluster_csv, speed=4) as r:
+            d = r.daemon
+            assert d is not None
+            config = tmp_path / "config.toml"
+            head = f"[daemon.http]\nport = {free_port()}\n\n[channels.sound]\nenabled = false\n\n[channels.desktop]\nenabled = false\n"
+            config.write_text(head + band_table("band0", r.bands[0]))
+            reloader = Reloader(d, config, load_config(config), lambda b: BandSpec(b.title, r.link_factory(0), raw=b.raw))
+            await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 90, "the cluster alarm")
+            before = [a["id"] for a in d.engine.snapshot()["alerts"] if a["state"] != "CLOSED"]
+            assert before, d.engine.snapshot()
+
+            config.write_text(head + band_table("band0", r.bands[0]) + 'label = "Ada"\n')
+            await reloader.reload()
+            await _until(lambda: [a["id"] for a in d.engine.snapshot()["alerts"] if a["state"] != "CLOSED"] == before, "the alarm open again", 30)
+            await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_CLOSED), 120, "the cluster to close")
+            assert len(r.notices(NoticeKind.CLUSTER_ALARM)) == 1
+            (b,) = d.bands
+            assert b.label == "Ada" and len(list(r.store.clusters(b.device))) == 1
+
+    asyncio.run(asyncio.wait_for(main(), 240))
