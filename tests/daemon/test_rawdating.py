@@ -27,6 +27,7 @@ import pytest
 
 from spasmwatch.alerts import AlertSettings
 from spasmwatch.io.rawboot import open_rawparts
+from spasmwatch.commands.status import band_lines
 from spasmwatch.io.rawfile import RawReader
 from spasmwatch.store import Store
 from swcore import protocol as P
@@ -49,6 +50,8 @@ class Streamed:
     parts: list[Path]
     n: int
     spasms_s: list[float]  # true wall times of the synthetic spasms
+    status_lines: list[str]  # 'spasmwatch status' of the band at the stream's end
+    raw_rate: dict[str, float]  # /api/status's measured rate then
 
 
 def _stream(tmp: Path, pct: float, seed: int = 3) -> Streamed:
@@ -69,10 +72,11 @@ def _stream(tmp: Path, pct: float, seed: int = 3) -> Streamed:
             arrive = max(arrive, sent + LEAST_LATENCY_S + late)
             clock.t = arrive
             d.on_record(DEVICE, P.decode(P.encode_raw(i, counts[i : i + PER_RECORD].tolist())), clock.t)
+        (band,) = d.status()["bands"]
         for b in d.bands:
             assert d._close_raw(b) is None
     parts = sorted(raw.glob(f"{DEVICE}-boot0-*.swraw"))
-    return Streamed(actual, parts, len(counts) // PER_RECORD * PER_RECORD, [START + s for s in spasms])
+    return Streamed(actual, parts, len(counts) // PER_RECORD * PER_RECORD, [START + s for s in spasms], band_lines(band), band["raw_rate"])
 
 
 @pytest.fixture(scope="module", params=[1.0, -1.5], ids=["odr+1%", "odr-1.5%"])
@@ -91,6 +95,15 @@ def test_every_sample_is_dated_within_50_ms_of_when_it_was_taken(streamed: Strea
     assert worst < TOLERANCE_S, worst
     old = abs(rec.header.wall_at(streamed.n) - (START + streamed.n / streamed.actual_hz))  # the nominal dating
     assert old > 50.0, old  # 54 s (+1 %) or 82 s (-1.5 %) after 1.5 h
+
+
+def test_the_status_shows_the_imus_measured_rate(streamed: Streamed) -> None:
+    """An engineer bringing up a board sees its IMU's real rate against the one it was set to."""
+    assert streamed.raw_rate["nominal_hz"] == RATE_HZ
+    assert abs(streamed.raw_rate["measured_hz"] / streamed.actual_hz - 1) < 1e-5, streamed.raw_rate  # 10 ppm
+    pct = (streamed.actual_hz / RATE_HZ - 1) * 100
+    line = f"  IMU measured at {streamed.raw_rate['measured_hz']:.3f} Hz from the raw stream ({pct:+.2f} % of its nominal {RATE_HZ:g} Hz"
+    assert any(x.startswith(line) for x in streamed.status_lines), streamed.status_lines
 
 
 def test_a_spasm_onset_in_the_raw_is_dated_as_the_live_event(streamed: Streamed) -> None:
@@ -215,6 +228,7 @@ def test_a_restarted_daemon_goes_on_dating_the_part_it_continues(tmp_path: Path)
                 d = _daemon(store, clock, raw, raw_reserve_mb=0, alert_settings=AlertSettings(tz=BERLIN))
             clock.t = START + (i + PER_RECORD) / actual + LEAST_LATENCY_S + rng.exponential(0.040)
             d.on_record(DEVICE, P.decode(P.encode_raw(i, rows)), clock.t)
+        (band,) = d.status()["bands"]
         for b in d.bands:
             assert d._close_raw(b) is None
     (part,) = raw.glob("*.swraw")

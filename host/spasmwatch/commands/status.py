@@ -60,6 +60,11 @@ def band_lines(b: dict[str, Any]) -> list[str]:
     raw = b.get("raw_paused")  # .get: a daemon from before the field
     if raw:
         lines.append(f"  raw recording paused since {hm(raw['since'])}: {raw['why']} (events, alarms and status go on)")
+    rate = b.get("raw_rate")  # .get: a daemon from before the field
+    if rate:
+        off = (rate["measured_hz"] / rate["nominal_hz"] - 1) * 100
+        lines.append(f"  IMU measured at {rate['measured_hz']:.3f} Hz from the raw stream ({off:+.2f} % of its nominal "
+                     f"{rate['nominal_hz']:g} Hz; the raw files are dated by it)")
     c = b["last_cluster"]
     if c:
         lines.append(f"  last cluster: {hm(c['start'])}, {c['count']} spasms, {minutes(c['post_wake_s'])} after waking")

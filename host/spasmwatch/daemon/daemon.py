@@ -93,6 +93,7 @@ class BandView:
     raw_fit: RateFit | None = None  # the band's real rate measured from this boot's RAW arrivals (rawdating.py)
     raw_fit_boot: int | None = None  # the boot raw_fit measures
     raw_dated_mono: float = -math.inf  # mono s of the open part's last dating record
+    raw_rate: tuple[float, float] | None = None  # (measured, nominal) Hz at raw_fit's latest dating record
     raw_path: str = ""  # the raw file it writes or last tried to (for the pause's words)
     raw_failed: RawPause | None = None  # its raw file failed to write: raw paused for this band
     raw_retry_mono: float = 0.0  # mono s of the next try while raw_failed
@@ -744,14 +745,14 @@ class Daemon:
         # ``speed`` x faster than its mono, which stays real for the timeouts.
         mono = self.clock.mono() * getattr(self.clock, "speed", 1.0)
         if b.raw_fit is None or b.raw_fit_boot != b.raw_boot:
-            b.raw_fit, b.raw_fit_boot = RateFit(w.header.rate_hz), b.raw_boot
+            b.raw_fit, b.raw_fit_boot, b.raw_rate = RateFit(w.header.rate_hz), b.raw_boot, None
         b.raw_fit.add(end, mono)
         if mono - b.raw_dated_mono < K.RAW_DATING_EVERY_S:
             return
         line = b.raw_fit.line()
         if line is None:
             return
-        b.raw_dated_mono = mono
+        b.raw_dated_mono, b.raw_rate = mono, (line.rate_hz, w.header.rate_hz)
         w.date(DatingPoint(end, line.mono_at(end) + self.clock.wall() - mono, line.rate_hz))
         b.raw_end = max(part_end(self._raw_dating(w), w.next_index, self._zone()), w.next_index)
 
@@ -992,6 +993,9 @@ class Daemon:
             "bad_records": b.session.decode_errors,
             "log_life": _life_json(b.log_life),
             "raw_paused": self._raw_pause_json(b),
+            # Measured from the raw stream (rawdating.py): an engineer bringing up a board sees its IMU's
+            # real rate against the one it was set to (null: no raw streamed this boot, or not yet a minute).
+            "raw_rate": None if b.raw_rate is None else dict(zip(("measured_hz", "nominal_hz"), b.raw_rate, strict=True)),
         }
 
     def _raw_pause_json(self, b: BandView) -> Json | None:
