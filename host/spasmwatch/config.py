@@ -34,7 +34,7 @@ import platformdirs
 from swcore.protocol import RATES_HZ
 import tomlkit
 
-from spasmwatch.alerts.model import SOUND_REPEAT_EVERY_S, SOUND_REPEAT_FOR_S, AlertSettings, BandFault, Urgency
+from spasmwatch.alerts.model import LANGUAGES, SOUND_REPEAT_EVERY_S, SOUND_REPEAT_FOR_S, AlertSettings, BandFault, Urgency
 from spasmwatch.daemon.consts import (
     HEARTBEAT_EVERY_MAX_S, HEARTBEAT_EVERY_MIN_S, HEARTBEAT_EVERY_S, NTFY_NAME_HASH_HEX, RAW_KEEP_DAYS, RAW_RESERVE_MB,
 )  # fmt: skip
@@ -174,6 +174,8 @@ class Alerts:
     quiet_faults: list[str] = field(default_factory=lambda: list(BAND_FAULTS), metadata=_list_of(*BAND_FAULTS))
     # A summary of each band's last 24 h sent once a day at this local time (the zone of quiet_hours), e.g. "07:30".
     daily_summary: str = field(default="", metadata=_rule('"HH:MM" (e.g. "07:30") or ""', lambda v: v == "" or bool(_HHMM_RE.match(v))))
+    # The language of every push (alarms, band alerts, the daily summary); the page and the CLI stay English.
+    language: str = field(default=AlertSettings.language, metadata=_choice(*LANGUAGES))
 
     def daily_summary_min(self) -> int | None:
         """Minutes after local midnight of the daily summary (None: off)."""

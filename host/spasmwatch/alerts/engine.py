@@ -211,7 +211,7 @@ class AlertEngine:
         a.alarm_t = a.last_update_t = alarm_t
         a.last_spasm_t = self.clock()
         a.restored = True
-        msg = M.alarm(a.facts(), self.settings.tz)
+        msg = M.alarm(a.facts(), self.settings.tz, self.settings.language)
         self._move(a, state, self.clock(), "restored after a daemon restart", None, msg)
         return self._notice(a, NoticeKind.CLUSTER_ALARM, Urgency.URGENT, msg, state=state)
 
@@ -312,7 +312,7 @@ class AlertEngine:
         """A test alarm for ``device``'s channels: as urgent as an alarm, so it rings where one would,
         to every channel (``Audience.EVERYONE``); it belongs to no alert (``alert_id`` 0) and moves none."""
         now = self.clock()
-        msg = M.test_alarm(self._names.get(device, device), by, now, self.settings.tz)
+        msg = M.test_alarm(self._names.get(device, device), by, now, self.settings.tz, self.settings.language)
         return self._unattached(device, NoticeKind.TEST, "TEST", Urgency.URGENT, msg, now, Audience.EVERYONE)
 
     def summary_notice(self, device: str, msg: M.Message) -> Notification:
@@ -368,14 +368,14 @@ class AlertEngine:
         return a
 
     def _warning(self, a: ClusterAlert, now: float) -> None:
-        msg = M.warning(a.facts(), self.settings.tz)
+        msg = M.warning(a.facts(), self.settings.tz, self.settings.language)
         muted = self._muted(a.device, now)
         n = None if muted else self._notice(a, NoticeKind.CLUSTER_WARNING, Urgency.LOW, msg)
         self._move(a, ClusterState.WARNING, now, "muted: warning not sent" if muted else "2 spasms close together", n, msg)
 
     def _alarm(self, a: ClusterAlert, now: float) -> None:
         # Never muted, rate-limited or held by quiet hours: see the module docstring.
-        msg = M.alarm(a.facts(), self.settings.tz)
+        msg = M.alarm(a.facts(), self.settings.tz, self.settings.language)
         n = self._notice(a, NoticeKind.CLUSTER_ALARM, Urgency.URGENT, msg)
         a.alarm_t = a.last_update_t = now
         a.update_pending = False
@@ -387,7 +387,7 @@ class AlertEngine:
     def _maybe_update(self, a: ClusterAlert, now: float) -> None:
         if not a.update_pending or now - a.last_update_t < self.settings.update_interval_s:
             return
-        msg = M.update(a.facts(), self.settings.tz)
+        msg = M.update(a.facts(), self.settings.tz, self.settings.language)
         urgency = Urgency.NORMAL if a.state is ClusterState.ACKNOWLEDGED else Urgency.HIGH
         n = self._notice(a, NoticeKind.CLUSTER_UPDATE, urgency, msg, Audience.ALERTED)
         a.last_update_t, a.update_pending = now, False
@@ -398,7 +398,7 @@ class AlertEngine:
     def _tick_cluster(self, a: ClusterAlert, now: float) -> None:
         s = self.settings
         if a.state is ClusterState.ALARM and a.alarm_t is not None and now - a.alarm_t >= s.escalate_after_s:
-            msg = M.escalated(a.facts(), s.tz, now - a.alarm_t)
+            msg = M.escalated(a.facts(), s.tz, now - a.alarm_t, s.language)
             n = self._notice(a, NoticeKind.CLUSTER_ESCALATED, Urgency.CRITICAL, msg, Audience.EVERYONE)
             self._move(a, ClusterState.ESCALATED, now, f"not acknowledged after {s.escalate_after_s:.0f} s", n, msg)
         elif a.state is ClusterState.WARNING and now - a.last_spasm_t >= s.warning_expire_s:
@@ -415,7 +415,7 @@ class AlertEngine:
         if a.state not in _OPEN_ALARM:
             # A WARNING ack is recorded but does not pre-acknowledge an ALARM that may follow.
             return
-        msg = M.acknowledged(a.facts(), by)
+        msg = M.acknowledged(a.facts(), by, self.settings.language)
         # An alarm whose cluster already ended closes at once: its last word says so.
         closes = ClusterState.CLOSED if a.over else None
         n = self._notice(a, NoticeKind.CLUSTER_ACKNOWLEDGED, Urgency.NORMAL, msg, Audience.ALERTED, state=closes)
@@ -433,7 +433,7 @@ class AlertEngine:
             a.acked_by = a.acked_by or by
             self._move(a, ClusterState.ACKNOWLEDGED, now, f"false alarm per {by}", None, None, by=by)
         if a.notified:  # nobody to correct if nothing was sent
-            msg = M.false_alarm(a.facts(), self.settings.tz, by)
+            msg = M.false_alarm(a.facts(), self.settings.tz, by, self.settings.language)
             closes = ClusterState.CLOSED if a.over else None
             self._emit(self._notice(a, NoticeKind.FALSE_ALARM, Urgency.NORMAL, msg, Audience.ALERTED, state=closes))
         if a.over:
@@ -451,7 +451,7 @@ class AlertEngine:
         a.over = True
         log.info("alert %d %s cluster %s: ended, alarm still unacknowledged", a.id, a.device, a.key)
         # Its state is the alarm's, still open (a mirror such as MQTT keeps the alarm on until it is seen to).
-        msg = M.closed(a.facts(), self.settings.tz)
+        msg = M.closed(a.facts(), self.settings.tz, self.settings.language)
         self._emit(self._notice(a, NoticeKind.CLUSTER_CLOSED, Urgency.INFO, msg, Audience.ALERTED, state=a.state))
 
     def _ended(self, a: ClusterAlert, ended_t: float | None) -> None:
@@ -461,7 +461,7 @@ class AlertEngine:
     def _close(self, a: ClusterAlert, now: float, ended_t: float | None, reason: str, tell: bool = True) -> None:
         self._ended(a, ended_t)
         a.over = False  # closed: nothing left to close once it is acknowledged
-        msg = M.closed(a.facts(), self.settings.tz)
+        msg = M.closed(a.facts(), self.settings.tz, self.settings.language)
         n = None
         if a.notified and tell:  # (tell=False: the end was told when it came)
             n = self._notice(a, NoticeKind.CLUSTER_CLOSED, Urgency.INFO, msg, Audience.ALERTED)
@@ -480,7 +480,7 @@ class AlertEngine:
     def _band_raise(self, device: str, fault: BandFault, now: float) -> None:
         b = BandAlert(self._next_id(), device, now, fault=fault, updated_t=now)
         self._bands[(device, fault)] = b
-        msg = M.band_fault(self._names.get(device, device), fault)
+        msg = M.band_fault(self._names.get(device, device), fault, self.settings.language)
         hold = self._band_hold(device, fault, now)
         n = None
         if hold is None:
@@ -490,7 +490,7 @@ class AlertEngine:
         self._move(b, fault.state, now, f"held back: {hold}" if hold else fault.source, n, msg)
 
     def _send_band_raise(self, b: BandAlert, now: float, reason: str) -> None:
-        msg = M.band_fault(self._names.get(b.device, b.device), b.fault)
+        msg = M.band_fault(self._names.get(b.device, b.device), b.fault, self.settings.language)
         n = self._notice(b, NoticeKind.BAND_FAULT, Urgency.NORMAL, msg, fault=b.fault)
         b.pending = False
         self._band_sent_t[(b.device, b.fault)] = now
@@ -500,7 +500,7 @@ class AlertEngine:
     def _band_clear(self, b: BandAlert, now: float) -> None:
         del self._bands[(b.device, b.fault)]
         b.active = False
-        msg = M.band_cleared(self._names.get(b.device, b.device), b.fault)
+        msg = M.band_cleared(self._names.get(b.device, b.device), b.fault, self.settings.language)
         # The good news goes only to those who got the bad news, and not into quiet hours or a mute.
         n = None
         if b.notified and self._band_hold(b.device, b.fault, now, rate=False) is None:

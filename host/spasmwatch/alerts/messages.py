@@ -3,16 +3,147 @@ translated) without touching the state machine.
 
 Principles: say what was seen, in plain words; say what to do now; never
 claim a diagnosis. Band messages say what to check.
+
+The English wording is ``EN`` below: templates with named placeholders, one key each. The
+functions fill them in the family's language ([alerts] language): its catalog in
+``alerts/lang/<code>.py`` has the same keys and placeholders (tests/alerts/test_language.py
+holds each to it); a key a catalog lacks falls back to English. Plural keys end in ``.one`` /
+``.other`` (``_plural`` picks one per language).
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from functools import cache
 
-from spasmwatch.alerts.model import BandFault
+from spasmwatch.alerts.model import LANGUAGES, BandFault
 
-DISCLAIMER = "spasmwatch is a screening aid, not a diagnosis."
+EN: dict[str, str] = {
+    "disclaimer": "spasmwatch is a screening aid, not a diagnosis.",
+    "device": "{label} ({device})",
+    "since": " since {time}",
+    "of": " of {time}",
+    "waking.unknown": "waking time unknown",
+    "waking.after": "{min} min after waking",
+    "spasms.one": "{n} sudden tensing movement",
+    "spasms.other": "{n} sudden tensing movements",
+    "span.s": "{n} s",
+    "span.min": "{n} min",
+    "warning.title": "Heads-up: {n} spasm-like movements",
+    "warning.text": "{spasms} close together{since}. If a third follows, spasmwatch will raise the cluster alarm. "
+    "You may want to look at the baby.",
+    "alarm.title": "ALARM: possible spasm cluster",
+    "alarm.text": "{spasms} in a cluster{since}, {waking}. Please film the baby now if it is still happening, "
+    "and contact your pediatrician. {disclaimer}",
+    "update.title": "Cluster continues: {n} movements",
+    "update.text": "The cluster goes on: {spasms}{since}. Keep filming if you can. {disclaimer}",
+    "escalated.title": "ALARM NOT ACKNOWLEDGED: possible spasm cluster",
+    "escalated.text": "Nobody has acknowledged the alarm for {span}. {spasms} in a cluster{since}, {waking}. "
+    "Please check the baby now, film if it is still happening, and contact your pediatrician. {disclaimer}",
+    "acknowledged.title": "Alarm acknowledged by {by}",
+    "acknowledged.text": "{by} is looking after the alarm of {device}.",
+    "closed.title": "Cluster ended",
+    "closed.over": " over {span}",
+    "closed.start": ", starting at {time}",
+    "closed.text": "Cluster ended: {n} spasm-like movements{over}{start}. "
+    "Note anything you saw, and keep any video for the pediatrician.",
+    "false_alarm.title": "False alarm",
+    "false_alarm.text": "{by} marked the cluster{of} as a false alarm. No action needed.",
+    "test_alarm.title": "Test alarm, nothing detected",
+    "test_alarm.text": "This is a test of spasmwatch's alarms, sent by {by} at {time}. No spasm was detected. "
+    "It reached you here, so a real alarm will too.",
+    # band faults, keyed by BandFault value
+    "fault.disconnected.title": "Band disconnected",
+    "fault.disconnected.text": "No data from the band: spasms cannot be detected. "
+    "Check the band is charged and within range of this computer.",
+    "fault.not_worn.title": "Band not worn",
+    "fault.not_worn.text": "Band not worn: check it is snug on the baby's chest, sensor at the front.",
+    "fault.battery_low.title": "Band battery low",
+    "fault.battery_low.text": "Band battery low: charge it soon. At 3 % it stops detecting until it is charged.",
+    "fault.log_nearly_full.title": "Band memory nearly full",
+    "fault.log_nearly_full.text": "The band's event log is nearly full: "
+    "bring it in range of this computer so it can upload its events.",
+    "fault.clock_unsynced.title": "Band clock not set",
+    "fault.clock_unsynced.text": "The band's clock is not synchronised: "
+    "event times may be wrong until it connects to this computer.",
+    "fault.safe_mode.title": "Band in safe mode",
+    "fault.safe_mode.text": "The band restarted in safe mode and is not detecting: "
+    "restart it, and update its firmware if this repeats.",
+    "fault.sensor_error.title": "Band sensor error",
+    "fault.sensor_error.text": "The band's motion sensor reports an error and it is not detecting: restart the band.",
+    "fault.storage_failing.title": "Cannot save the band's events",
+    "fault.storage_failing.text": "This computer cannot save the band's events (is its disk full?). Alarms still work "
+    "and the band keeps its events until they can be saved: free some space.",
+    "fault.band_log_failing.title": "Band cannot save events",
+    "fault.band_log_failing.text": "The band could not save a movement it detected to its memory, and such movements "
+    "are not sent here either: spasms may be missed. Restart the band; if this comes back, flash it again "
+    "(spasmwatch flash) or replace it.",
+    "cleared.disconnected.title": "Band reconnected",
+    "cleared.disconnected.text": "Band reconnected: monitoring again.",
+    "cleared.not_worn.title": "Band worn again",
+    "cleared.not_worn.text": "Band worn again: monitoring again.",
+    "cleared.battery_low.title": "Band battery OK",
+    "cleared.battery_low.text": "Band battery OK again.",
+    "cleared.log_nearly_full.title": "Band memory OK",
+    "cleared.log_nearly_full.text": "The band uploaded its events; its log has room again.",
+    "cleared.clock_unsynced.title": "Band clock set",
+    "cleared.clock_unsynced.text": "The band's clock is synchronised again.",
+    "cleared.safe_mode.title": "Band detecting again",
+    "cleared.safe_mode.text": "The band left safe mode and is detecting again.",
+    "cleared.sensor_error.title": "Band sensor OK",
+    "cleared.sensor_error.text": "The band's motion sensor works again.",
+    "cleared.storage_failing.title": "Saving events again",
+    "cleared.storage_failing.text": "This computer saves the band's events again.",
+    "cleared.band_log_failing.title": "Band saves events again",
+    "cleared.band_log_failing.text": "The band saves its events again (it was restarted).",
+    # the daily summary
+    "summary.title": "Daily summary: {clusters} in 24 h",
+    "summary.no_cluster": "no cluster",
+    "summary.clusters.one": "{n} cluster",
+    "summary.clusters.other": "{n} clusters",
+    "summary.spasms.one": "{n} spasm-like movement",
+    "summary.spasms.other": "{n} spasm-like movements",
+    "summary.more": " and {n} more",
+    "summary.outside.one": " and {n} more outside it",
+    "summary.outside.other": " and {n} more outside them",
+    "summary.counts": "{clusters} ({times}{more}) with {spasms}{outside}",
+    "summary.counts_none": "no cluster, {spasms}",
+    "summary.last_day": "Last 24 h: {counts}; {worn}.",
+    "summary.worn_none": "no data from the band",
+    "summary.worn_h": "band worn {n} h",
+    "summary.worn_min": "band worn {n} min",
+    "summary.quiet.one": "No cluster for {n} day.",
+    "summary.quiet.other": "No cluster for {n} days.",
+    "summary.yesterday": "yesterday",
+    "summary.days_ago": "{n} days ago",
+    "summary.treatment": "Since {drug} started {ago}: {per_day} clusters a day.",
+    "summary.video": "Keep any video and tell your pediatrician.",
+}
+
+DISCLAIMER = EN["disclaimer"]
+
+
+@cache
+def catalog(lang: str) -> dict[str, str]:
+    """The templates of ``lang`` (English: ``EN``); ValueError naming the choices."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"no alert language {lang!r}: one of {', '.join(LANGUAGES)}")
+    if lang == "en":
+        return EN
+    table: dict[str, str] = importlib.import_module(f"spasmwatch.alerts.lang.{lang}").CATALOG
+    return table
+
+
+def _t(lang: str, key: str, **kw: object) -> str:
+    return catalog(lang).get(key, EN[key]).format(**kw)
+
+
+def _plural(lang: str, key: str, n: int, **kw: object) -> str:
+    """``key.one`` or ``key.other`` by ``n``: French counts 0 and 1 as one (CLDR), the others 1 alone."""
+    one = n in (0, 1) if lang == "fr" else n == 1
+    return _t(lang, f"{key}.{'one' if one else 'other'}", n=n, **kw)
 
 
 @dataclass(frozen=True)
@@ -33,153 +164,92 @@ class ClusterFacts:
 
 
 def hhmm(t: float, tz: tzinfo | None) -> str:
+    """24 h clock in every language (de, es, fr write it so too)."""
     return datetime.fromtimestamp(t, tz).strftime("%H:%M")
 
 
-def _since(f: ClusterFacts, tz: tzinfo | None) -> str:
-    return "" if f.started_t is None else f" since {hhmm(f.started_t, tz)}"
+def _titled(lang: str, key: str, device: str, **kw: object) -> str:
+    return _t(lang, "device", label=_t(lang, key, **kw), device=device)
 
 
-def _of(f: ClusterFacts, tz: tzinfo | None) -> str:
-    return "" if f.started_t is None else f" of {hhmm(f.started_t, tz)}"
+def _since(f: ClusterFacts, tz: tzinfo | None, lang: str) -> str:
+    return "" if f.started_t is None else _t(lang, "since", time=hhmm(f.started_t, tz))
 
 
-def _after_waking(f: ClusterFacts) -> str:
+def _of(f: ClusterFacts, tz: tzinfo | None, lang: str) -> str:
+    return "" if f.started_t is None else _t(lang, "of", time=hhmm(f.started_t, tz))
+
+
+def _after_waking(f: ClusterFacts, lang: str) -> str:
     if f.post_wake_s is None:
-        return "waking time unknown"
-    return f"{f.post_wake_s / 60:.0f} min after waking"
+        return _t(lang, "waking.unknown")
+    return _t(lang, "waking.after", min=f"{f.post_wake_s / 60:.0f}")
 
 
-def _spasms(n: int) -> str:
-    return f"{n} sudden tensing movement{'s' if n != 1 else ''}"
+def _spasms(n: int, lang: str) -> str:
+    return _plural(lang, "spasms", n)
 
 
-def warning(f: ClusterFacts, tz: tzinfo | None) -> Message:
-    return Message(
-        f"Heads-up: {f.count} spasm-like movements ({f.device})",
-        f"{_spasms(f.count)} close together{_since(f, tz)}. If a third follows, spasmwatch will raise "
-        "the cluster alarm. You may want to look at the baby.",
-    )
+def _cluster_kw(f: ClusterFacts, tz: tzinfo | None, lang: str) -> dict[str, object]:
+    return {"spasms": _spasms(f.count, lang), "since": _since(f, tz, lang), "waking": _after_waking(f, lang),
+            "disclaimer": _t(lang, "disclaimer")}  # fmt: skip
 
 
-def alarm(f: ClusterFacts, tz: tzinfo | None) -> Message:
-    return Message(
-        f"ALARM: possible spasm cluster ({f.device})",
-        f"{_spasms(f.count)} in a cluster{_since(f, tz)}, {_after_waking(f)}. "
-        "Please film the baby now if it is still happening, and contact your pediatrician. " + DISCLAIMER,
-    )
+def warning(f: ClusterFacts, tz: tzinfo | None, lang: str = "en") -> Message:
+    kw = _cluster_kw(f, tz, lang)
+    return Message(_titled(lang, "warning.title", f.device, n=f.count), _t(lang, "warning.text", **kw))
 
 
-def update(f: ClusterFacts, tz: tzinfo | None) -> Message:
-    return Message(
-        f"Cluster continues: {f.count} movements ({f.device})",
-        f"The cluster goes on: {_spasms(f.count)}{_since(f, tz)}. Keep filming if you can. " + DISCLAIMER,
-    )
+def alarm(f: ClusterFacts, tz: tzinfo | None, lang: str = "en") -> Message:
+    kw = _cluster_kw(f, tz, lang)
+    return Message(_titled(lang, "alarm.title", f.device), _t(lang, "alarm.text", **kw))
 
 
-def escalated(f: ClusterFacts, tz: tzinfo | None, after_s: float) -> Message:
-    return Message(
-        f"ALARM NOT ACKNOWLEDGED: possible spasm cluster ({f.device})",
-        f"Nobody has acknowledged the alarm for {_span(after_s)}. {_spasms(f.count)} in a cluster"
-        f"{_since(f, tz)}, {_after_waking(f)}. Please check the baby now, film if it is still happening, "
-        "and contact your pediatrician. " + DISCLAIMER,
-    )
+def update(f: ClusterFacts, tz: tzinfo | None, lang: str = "en") -> Message:
+    kw = _cluster_kw(f, tz, lang)
+    return Message(_titled(lang, "update.title", f.device, n=f.count), _t(lang, "update.text", **kw))
 
 
-def acknowledged(f: ClusterFacts, by: str) -> Message:
-    return Message(f"Alarm acknowledged by {by} ({f.device})", f"{by} is looking after the alarm of {f.device}.")
+def escalated(f: ClusterFacts, tz: tzinfo | None, after_s: float, lang: str = "en") -> Message:
+    kw = _cluster_kw(f, tz, lang)
+    return Message(_titled(lang, "escalated.title", f.device), _t(lang, "escalated.text", span=_span(after_s, lang), **kw))
 
 
-def _span(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+def acknowledged(f: ClusterFacts, by: str, lang: str = "en") -> Message:
+    return Message(_titled(lang, "acknowledged.title", f.device, by=by), _t(lang, "acknowledged.text", by=by, device=f.device))
 
 
-def closed(f: ClusterFacts, tz: tzinfo | None) -> Message:
-    span = ""
+def _span(seconds: float, lang: str) -> str:
+    if seconds < 90:
+        return _t(lang, "span.s", n=f"{seconds:.0f}")
+    return _t(lang, "span.min", n=f"{seconds / 60:.0f}")
+
+
+def closed(f: ClusterFacts, tz: tzinfo | None, lang: str = "en") -> Message:
+    over = ""
     if f.started_t is not None and f.ended_t is not None:
-        span = f" over {_span(max(0.0, f.ended_t - f.started_t))}"
-    since = "" if f.started_t is None else f", starting at {hhmm(f.started_t, tz)}"
-    return Message(
-        f"Cluster ended ({f.device})",
-        f"Cluster ended: {f.count} spasm-like movements{span}{since}. "
-        "Note anything you saw, and keep any video for the pediatrician.",
-    )
+        over = _t(lang, "closed.over", span=_span(max(0.0, f.ended_t - f.started_t), lang))
+    start = "" if f.started_t is None else _t(lang, "closed.start", time=hhmm(f.started_t, tz))
+    return Message(_titled(lang, "closed.title", f.device), _t(lang, "closed.text", n=f.count, over=over, start=start))
 
 
-def false_alarm(f: ClusterFacts, tz: tzinfo | None, by: str) -> Message:
-    return Message(
-        f"False alarm ({f.device})",
-        f"{by} marked the cluster{_of(f, tz)} as a false alarm. No action needed.",
-    )
+def false_alarm(f: ClusterFacts, tz: tzinfo | None, by: str, lang: str = "en") -> Message:
+    return Message(_titled(lang, "false_alarm.title", f.device), _t(lang, "false_alarm.text", by=by, of=_of(f, tz, lang)))
 
 
-_FAULT: dict[BandFault, Message] = {
-    BandFault.DISCONNECTED: Message(
-        "Band disconnected",
-        "No data from the band: spasms cannot be detected. Check the band is charged and within range of this computer.",
-    ),
-    BandFault.NOT_WORN: Message(
-        "Band not worn", "Band not worn: check it is snug on the baby's chest, sensor at the front."
-    ),
-    BandFault.BATTERY_LOW: Message("Band battery low", "Band battery low: charge it soon. At 3 % it stops detecting until it is charged."),
-    BandFault.LOG_NEARLY_FULL: Message(
-        "Band memory nearly full",
-        "The band's event log is nearly full: bring it in range of this computer so it can upload its events.",
-    ),
-    BandFault.CLOCK_UNSYNCED: Message(
-        "Band clock not set",
-        "The band's clock is not synchronised: event times may be wrong until it connects to this computer.",
-    ),
-    BandFault.SAFE_MODE: Message(
-        "Band in safe mode",
-        "The band restarted in safe mode and is not detecting: restart it, and update its firmware if this repeats.",
-    ),
-    BandFault.SENSOR_ERROR: Message(
-        "Band sensor error",
-        "The band's motion sensor reports an error and it is not detecting: restart the band.",
-    ),
-    BandFault.STORAGE_FAILING: Message(
-        "Cannot save the band's events",
-        "This computer cannot save the band's events (is its disk full?). Alarms still work and the band keeps "
-        "its events until they can be saved: free some space.",
-    ),
-    BandFault.BAND_LOG_FAILING: Message(
-        "Band cannot save events",
-        "The band could not save a movement it detected to its memory, and such movements are not sent here either: "
-        "spasms may be missed. Restart the band; if this comes back, flash it again (spasmwatch flash) or replace it.",
-    ),
-}
-
-_CLEARED: dict[BandFault, Message] = {
-    BandFault.DISCONNECTED: Message("Band reconnected", "Band reconnected: monitoring again."),
-    BandFault.NOT_WORN: Message("Band worn again", "Band worn again: monitoring again."),
-    BandFault.BATTERY_LOW: Message("Band battery OK", "Band battery OK again."),
-    BandFault.LOG_NEARLY_FULL: Message("Band memory OK", "The band uploaded its events; its log has room again."),
-    BandFault.CLOCK_UNSYNCED: Message("Band clock set", "The band's clock is synchronised again."),
-    BandFault.SAFE_MODE: Message("Band detecting again", "The band left safe mode and is detecting again."),
-    BandFault.SENSOR_ERROR: Message("Band sensor OK", "The band's motion sensor works again."),
-    BandFault.STORAGE_FAILING: Message("Saving events again", "This computer saves the band's events again."),
-    BandFault.BAND_LOG_FAILING: Message("Band saves events again", "The band saves its events again (it was restarted)."),
-}
-
-
-def test_alarm(device: str, by: str, t: float, tz: tzinfo | None) -> Message:
+def test_alarm(device: str, by: str, t: float, tz: tzinfo | None, lang: str = "en") -> Message:
     """The test a family sends to check that an alarm reaches each phone and speaker."""
-    return Message(
-        f"Test alarm, nothing detected ({device})",
-        f"This is a test of spasmwatch's alarms, sent by {by} at {hhmm(t, tz)}. No spasm was detected. "
-        "It reached you here, so a real alarm will too.",
-    )
+    return Message(_titled(lang, "test_alarm.title", device), _t(lang, "test_alarm.text", by=by, time=hhmm(t, tz)))
 
 
-def band_fault(device: str, kind: BandFault) -> Message:
-    m = _FAULT[kind]
-    return Message(f"{m.title} ({device})", m.text)
+def band_fault(device: str, kind: BandFault, lang: str = "en") -> Message:
+    key = f"fault.{kind.value}"
+    return Message(_titled(lang, f"{key}.title", device), _t(lang, f"{key}.text"))
 
 
-def band_cleared(device: str, kind: BandFault) -> Message:
-    m = _CLEARED[kind]
-    return Message(f"{m.title} ({device})", m.text)
+def band_cleared(device: str, kind: BandFault, lang: str = "en") -> Message:
+    key = f"cleared.{kind.value}"
+    return Message(_titled(lang, f"{key}.title", device), _t(lang, f"{key}.text"))
 
 
 # The daily summary lists at most this many cluster start times, then "and N more": a phone
@@ -209,40 +279,41 @@ class SummaryFacts:
     treatments: tuple[TreatmentDays, ...] = ()
 
 
-def _n(k: int, word: str) -> str:
-    return f"{k} {word}{'s' if k != 1 else ''}"
-
-
-def _worn(s: float | None) -> str:
+def _worn(s: float | None, lang: str) -> str:
     if s is None:
-        return "no data from the band"
-    return f"band worn {s / 3600:.0f} h" if s >= 3600 else f"band worn {s / 60:.0f} min"
+        return _t(lang, "summary.worn_none")
+    return _t(lang, "summary.worn_h", n=f"{s / 3600:.0f}") if s >= 3600 else _t(lang, "summary.worn_min", n=f"{s / 60:.0f}")
 
 
-def _ago(days: int) -> str:
-    return "yesterday" if days == 1 else f"{days} days ago"
+def _ago(days: int, lang: str) -> str:
+    return _t(lang, "summary.yesterday") if days == 1 else _t(lang, "summary.days_ago", n=days)
 
 
-def daily_summary(f: SummaryFacts, tz: tzinfo | None) -> Message:
+def _counts(f: SummaryFacts, tz: tzinfo | None, lang: str) -> str:
+    n = len(f.cluster_starts)
+    if not n:
+        return _t(lang, "summary.counts_none", spasms=_plural(lang, "summary.spasms", f.spasms))
+    shown = ", ".join(hhmm(t, tz) for t in f.cluster_starts[:SUMMARY_MAX_TIMES])
+    more = _t(lang, "summary.more", n=n - SUMMARY_MAX_TIMES) if n > SUMMARY_MAX_TIMES else ""
+    lone = f.spasms - f.cluster_spasms
+    # "outside it" / "outside them": the form follows the clusters' number, not the movements'
+    outside = _t(lang, f"summary.outside.{'one' if n == 1 else 'other'}", n=lone) if lone else ""
+    return _t(lang, "summary.counts", clusters=_plural(lang, "summary.clusters", n), times=shown, more=more,
+              spasms=_plural(lang, "summary.spasms", f.cluster_spasms), outside=outside)  # fmt: skip
+
+
+def daily_summary(f: SummaryFacts, tz: tzinfo | None, lang: str = "en") -> Message:
     """The morning look at the last day: counts and times, worn time, the days since a treatment
     started. Counts only, never a verdict; a day with clusters points to the pediatrician."""
     n = len(f.cluster_starts)
-    if n:
-        shown = ", ".join(hhmm(t, tz) for t in f.cluster_starts[:SUMMARY_MAX_TIMES])
-        more = f" and {n - SUMMARY_MAX_TIMES} more" if n > SUMMARY_MAX_TIMES else ""
-        lone = f.spasms - f.cluster_spasms
-        outside = f" and {lone} more outside {'it' if n == 1 else 'them'}" if lone else ""
-        counts = f"{_n(n, 'cluster')} ({shown}{more}) with {_n(f.cluster_spasms, 'spasm-like movement')}{outside}"
-    else:
-        counts = f"no cluster, {_n(f.spasms, 'spasm-like movement')}"
-    lines = [f"Last 24 h: {counts}; {_worn(f.worn_s)}."]
+    lines = [_t(lang, "summary.last_day", counts=_counts(f, tz, lang), worn=_worn(f.worn_s, lang))]
     if not n and f.quiet_days:
-        lines.append(f"No cluster for {_n(f.quiet_days, 'day')}.")
+        lines.append(_plural(lang, "summary.quiet", f.quiet_days))
     for t in f.treatments:
         per_day = ", ".join(map(str, t.clusters_per_day))
-        lines.append(f"Since {t.drug} started {_ago(t.days_ago)}: {per_day} clusters a day.")
+        lines.append(_t(lang, "summary.treatment", drug=t.drug, ago=_ago(t.days_ago, lang), per_day=per_day))
     if n:
-        lines.append("Keep any video and tell your pediatrician.")
-    lines.append(DISCLAIMER)
-    title = f"Daily summary: {_n(n, 'cluster') if n else 'no cluster'} in 24 h ({f.device})"
-    return Message(title, " ".join(lines))
+        lines.append(_t(lang, "summary.video"))
+    lines.append(_t(lang, "disclaimer"))
+    clusters = _plural(lang, "summary.clusters", n) if n else _t(lang, "summary.no_cluster")
+    return Message(_titled(lang, "summary.title", f.device, clusters=clusters), " ".join(lines))

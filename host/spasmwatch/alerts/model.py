@@ -38,6 +38,11 @@ class BandState(Enum):
     STALE = "STALE"
 
 
+# The languages a push can be worded in ([alerts] language): English and a catalog each
+# (alerts/lang/<code>.py). The web page and the CLI stay English.
+LANGUAGES = ("en", "de", "es", "fr")
+
+
 class BandFault(Enum):
     """What can be wrong with a band. ``disconnected`` is the STALE state; the rest are FAULT."""
 
@@ -232,8 +237,12 @@ class AlertSettings:
     # [alerts] daily_summary: minutes after local midnight (in ``tz``) of the daily summary the
     # daemon sends each band (None: none). The engine only words it; the daemon schedules it.
     daily_summary_min: int | None = None
+    # [alerts] language: the language of every push (alerts/messages.py, catalogs in alerts/lang/).
+    language: str = "en"
 
     def __post_init__(self) -> None:
+        if self.language not in LANGUAGES:
+            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {self.language!r}")
         if not 1 <= self.warning_count < self.alarm_count:
             raise ValueError("need 1 <= warning_count < alarm_count")
         if self.daily_summary_min is not None and not 0 <= self.daily_summary_min < 24 * 60:

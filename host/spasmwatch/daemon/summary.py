@@ -43,11 +43,12 @@ def summary_facts(store: Store, device: str, name: str, now: float, tz: tzinfo) 
     )
 
 
-def summary_json(store: Store, device: str, name: str, now: float, tz: tzinfo) -> dict[str, Any]:
-    """One band's summary as ``spasmwatch summary --json`` and ``GET /api/summary`` give it: the
-    words the daily summary would send at ``now`` (title, text) and the facts they come from."""
+def summary_json(store: Store, device: str, name: str, now: float, tz: tzinfo, lang: str = "en") -> dict[str, Any]:
+    """One band's summary as ``spasmwatch summary --json`` and ``GET /api/summary`` give it (in
+    English, as the page and the CLI are): the words the daily summary would send at ``now`` (title,
+    text; the push in ``lang``, [alerts] language) and the facts they come from."""
     f = summary_facts(store, device, name, now, tz)
-    msg = daily_summary(f, tz)
+    msg = daily_summary(f, tz, lang)
     return {
         "device": device, "name": name, "since": now - DAY_S, "until": now, "title": msg.title, "text": msg.text,
         "clusters": len(f.cluster_starts), "cluster_starts": list(f.cluster_starts), "spasms": f.spasms,
@@ -57,18 +58,22 @@ def summary_json(store: Store, device: str, name: str, now: float, tz: tzinfo) -
     }  # fmt: skip
 
 
-def read_summaries(path: Path, names: Mapping[str, str], now: float, tz: tzinfo, device: str | None = None) -> list[dict[str, Any]]:
+def read_summaries(
+    path: Path, names: Mapping[str, str], now: float, tz: tzinfo, device: str | None = None, lang: str = "en"
+) -> list[dict[str, Any]]:
     """Each band the store at ``path`` holds (or ``device`` alone), on a read-only connection of its
     own: the daemon gathers in a worker thread (~0.3 s for 8 days), where its own connection must
     not be used. ``names``: device -> the name shown (else the device id). StoreError if unreadable."""
     with Store.open_readonly(path) as store:
-        return summaries(store, names, now, tz, device)
+        return summaries(store, names, now, tz, device, lang)
 
 
-def summaries(store: Store, names: Mapping[str, str], now: float, tz: tzinfo, device: str | None = None) -> list[dict[str, Any]]:
+def summaries(
+    store: Store, names: Mapping[str, str], now: float, tz: tzinfo, device: str | None = None, lang: str = "en"
+) -> list[dict[str, Any]]:
     """``summary_json`` of each band ``store`` holds (or ``device`` alone), titled by ``names``."""
     devices = [device] if device is not None else [r.device_id for r in store.devices()]
-    return [summary_json(store, d, names.get(d, d), now, tz) for d in devices]
+    return [summary_json(store, d, names.get(d, d), now, tz, lang) for d in devices]
 
 
 def _midnight(d: date, tz: tzinfo) -> float:

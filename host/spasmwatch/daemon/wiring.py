@@ -80,6 +80,7 @@ def alert_settings_from(cfg: Config) -> AlertSettings:
         quiet_hours=quiet,
         quiet_faults=frozenset(BandFault(f) for f in a.quiet_faults),
         daily_summary_min=a.daily_summary_min(),
+        language=a.language,
     )
 
 

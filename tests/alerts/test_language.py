@@ -1,0 +1,211 @@
+"""[alerts] language: every push in the family's language (en, de, es, fr).
+
+The catalogs (alerts/lang/<code>.py) hold each English template of alerts/messages.py with the
+same placeholders; each language words every message kind without English left in it; a daemon
+configured ``language = "de"`` sends its cluster alarm in German to real ntfy and webhook
+receivers on 127.0.0.1 (aiohttp), and a reload to "fr" words the next push in French; a bad
+language is refused naming the key and the choices. Until 2026-12-05 the key was unknown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.header
+import json
+import re
+import tomllib
+from datetime import datetime, timezone
+from pathlib import Path
+from string import Formatter
+
+import pytest
+
+from spasmwatch.alerts import messages as M
+from spasmwatch.alerts.model import LANGUAGES, AlertSettings, BandFault
+from spasmwatch.config import from_dict, load_config, set_value
+from spasmwatch.daemon.daemon import BandSpec
+from spasmwatch.daemon.reload import Reloader
+from spasmwatch.daemon.summary import read_summaries
+from spasmwatch.daemon.wiring import alert_settings_from, channels_from
+from spasmwatch.errors import ConfigError
+from spasmwatch.store import Store
+
+from .conftest import http_recorder
+from .cot_daemon import NOW, alarm, cot_daemon
+
+UTC = timezone.utc
+OTHERS = [lang for lang in LANGUAGES if lang != "en"]
+# Words of the English templates that none of the translations should keep ("Baby" is German too,
+# "Alarm" German, "OK" everyone's: not listed).
+ENGLISH = re.compile(
+    r"\b(the|and|is|of|with|please|pediatrician|spasms?|movements?|clusters?|since|after|waking|ended|band|"
+    r"summary|nobody|acknowledged|detected|daily|battery|again|worn|film|keep|yesterday|days?)\b",
+    re.IGNORECASE,
+)
+# What each alarm must tell a parent at 03:00: film the baby, call the pediatrician; an aid, not a diagnosis.
+# (Regular expressions, case ignored.)
+MUST = {
+    "de": ("filmen Sie", "Kinderärztin oder Ihren Kinderarzt", "keine Diagnose"),
+    "es": ("gr[aá]be", "su pediatra", "no un diagnóstico"),
+    "fr": ("filmez", "votre pédiatre", "pas un diagnostic"),
+}
+
+
+def _fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in Formatter().parse(template) if name is not None}
+
+
+@pytest.mark.parametrize("lang", OTHERS)
+def test_every_english_template_has_a_translation_with_the_same_placeholders(lang: str) -> None:
+    cat = M.catalog(lang)
+    assert sorted(set(M.EN) - set(cat)) == [], f"alerts/lang/{lang}.py lacks these English templates"
+    assert sorted(set(cat) - set(M.EN)) == [], f"alerts/lang/{lang}.py has keys messages.EN does not"
+    wrong = {k: (sorted(_fields(M.EN[k])), sorted(_fields(v))) for k, v in cat.items() if _fields(v) != _fields(M.EN[k])}
+    assert wrong == {}, f"alerts/lang/{lang}.py: placeholders differ from English (English, {lang})"
+
+
+def every_message(lang: str) -> list[M.Message]:
+    """Each kind messages.py has, with and without the optional facts, in ``lang``."""
+    out: list[M.Message] = []
+    for f in (M.ClusterFacts("cot", 3, NOW - 600, 300.0, NOW), M.ClusterFacts("cot", 1, None, None), M.ClusterFacts("cot", 7, NOW, None)):
+        out += [M.warning(f, UTC, lang), M.alarm(f, UTC, lang), M.update(f, UTC, lang), M.escalated(f, UTC, 45, lang),
+                M.escalated(f, UTC, 600, lang), M.acknowledged(f, "Anna", lang), M.closed(f, UTC, lang),
+                M.false_alarm(f, UTC, "Anna", lang)]  # fmt: skip
+    for kind in BandFault:
+        out += [M.band_fault("cot", kind, lang), M.band_cleared("cot", kind, lang)]
+    out.append(M.test_alarm("cot", "Anna", NOW, UTC, lang))
+    starts = tuple(NOW - 3600 * k for k in range(6, 0, -1))
+    for clusters, spasms, lone, worn, quiet in ((starts, 20, 2, 7 * 3600.0, None), (starts[:1], 4, 1, 1800.0, None),
+                                               ((), 1, 0, None, 1), ((), 0, 0, 3600.0, 5)):  # fmt: skip
+        treat = (M.TreatmentDays("ACTH", 1, (2,)), M.TreatmentDays("Vigabatrin", 4, (3, 2, 1, 0)))
+        out.append(M.daily_summary(M.SummaryFacts("cot", clusters, spasms, spasms - lone, worn, quiet, treat), UTC, lang))
+    return out
+
+
+@pytest.mark.parametrize("lang", OTHERS)
+def test_each_language_words_every_message_kind_without_english(lang: str) -> None:
+    msgs = every_message(lang)
+    english = every_message("en")
+    assert len(msgs) == len(english) == 47
+    for m, e in zip(msgs, english):
+        for got, en in ((m.title, e.title), (m.text, e.text)):
+            assert got != en and not ENGLISH.search(got), f"{lang}: English left in {got!r} (English: {en!r})"
+            assert "{" not in got and "}" not in got, got
+    alarms = [m for m in msgs if m.title.startswith(("ALARM", "ALARMA", "ALARME"))]
+    assert len(alarms) == 9  # 3 alarms, 6 escalations
+    for m in alarms:
+        for words in MUST[lang]:
+            assert re.search(words, m.text, re.IGNORECASE), f"{lang}: {words!r} not in {m.text!r}"
+
+
+def test_plurals_and_times_per_language() -> None:
+    one = M.ClusterFacts("cot", 1, None, None)
+    assert M.alarm(one, UTC, "de").text.startswith("1 plötzliche Anspannung in einer Serie, ")
+    assert M.alarm(M.ClusterFacts("cot", 0, None, None), UTC, "fr").text.startswith("0 contraction soudaine en série")
+    summary = M.SummaryFacts("cot", (), 0, 0, 3600.0, 1)
+    assert "0 mouvement de type spasme" in M.daily_summary(summary, UTC, "fr").text  # French: 0 and 1 are singular
+    assert "0 movimientos tipo espasmo" in M.daily_summary(summary, UTC, "es").text
+    assert "Seit 1 Tag keine Serie." in M.daily_summary(summary, UTC, "de").text
+    late = M.ClusterFacts("cot", 3, datetime(2027, 1, 15, 22, 0, tzinfo=UTC).timestamp(), None)  # the 24 h clock
+    assert " seit 22:00" in M.alarm(late, UTC, "de").text and " depuis 22:00" in M.alarm(late, UTC, "fr").text
+
+
+def test_english_stays_the_default_and_the_wording_of_before() -> None:
+    f = M.ClusterFacts("cot", 3, None, 300.0)
+    assert M.alarm(f, UTC) == M.alarm(f, UTC, "en") == M.Message(
+        "ALARM: possible spasm cluster (cot)",
+        "3 sudden tensing movements in a cluster, 5 min after waking. Please film the baby now if it is still "
+        "happening, and contact your pediatrician. spasmwatch is a screening aid, not a diagnosis.",
+    )
+    assert M.DISCLAIMER == "spasmwatch is a screening aid, not a diagnosis."
+    assert AlertSettings().language == "en" and from_dict({}, "config.toml").alerts.language == "en"
+
+
+def test_a_bad_language_is_refused_naming_the_key_and_the_choices(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as e:
+        from_dict(tomllib.loads('[alerts]\nlanguage = "nl"\n'), "config.toml")
+    assert "language" in str(e.value) and '"en", "de", "es", "fr"' in str(e.value) and "nl" in str(e.value), e.value
+    p = tmp_path / "config.toml"
+    assert set_value(p, "alerts.language", "de").alerts.language == "de"  # spasmwatch config set alerts.language de
+    with pytest.raises(ConfigError, match=r'language.*"en", "de", "es", "fr"'):
+        set_value(p, "alerts.language", "German")
+    assert load_config(p).alerts.language == "de"  # the refused edit left the file as it was
+    with pytest.raises(ValueError, match="language must be one of en, de, es, fr"):
+        AlertSettings(language="nl")
+
+
+def config_text(url: str, lang: str) -> str:
+    return f"""
+[alerts]
+language = "{lang}"
+
+[channels.sound]
+enabled = false
+[channels.desktop]
+enabled = false
+
+[[channels.ntfy]]
+url = "{url}/family"
+name = "phones"
+[[channels.webhook]]
+url = "{url}/hook"
+name = "home"
+
+[[bands]]
+name = "cot"
+transport = "sim"
+address = "127.0.0.1:9"
+"""
+
+
+def _title(header: str) -> str:
+    """The ntfy Title header as the phone shows it (RFC 2047 decoded)."""
+    return str(email.header.make_header(email.header.decode_header(header)))
+
+
+def test_a_daemon_configured_in_german_sends_its_alarm_in_german_and_a_reload_to_french_applies(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+
+    async def main() -> None:
+        async with http_recorder() as rx:
+            config.write_text(config_text(rx.url, "de"))
+            cfg = load_config(config)
+            with Store(tmp_path / "db.sqlite") as store:
+                d = cot_daemon(store, channels_from(cfg), alert_settings=alert_settings_from(cfg))
+                reloader = Reloader(d, config, cfg, lambda b: BandSpec(b.title, lambda: None))  # type: ignore[arg-type, return-value]
+                await d.start()
+                try:
+                    alarm(d)
+                    await d.dispatcher.drain()
+                    by_path = {s.path: s for s in rx.seen}
+                    assert sorted(by_path) == ["/family", "/hook"], rx.seen
+                    ntfy, hook = by_path["/family"], json.loads(by_path["/hook"].body)
+                    assert _title(ntfy.headers["Title"]) == hook["title"] == "ALARM: mögliche Serie von Spasmen (cot)"
+                    text = ntfy.body.decode()
+                    assert text == hook["text"] and text.startswith("3 plötzliche Anspannungen in einer Serie seit "), text
+                    assert "Bitte filmen Sie das Baby jetzt" in text and "Kinderärztin oder Ihren Kinderarzt" in text, text
+                    assert text.endswith("spasmwatch ist ein Hilfsmittel zur Früherkennung, keine Diagnose."), text
+
+                    config.write_text(config_text(rx.url, "fr"))  # the family's edit, then systemctl reload
+                    await reloader.reload()
+                    assert d.config_error is None and d.engine.settings.language == "fr"
+                    out = await d.send_test("ntfy:phones", "Anna")
+                    assert out["title"] == "Alarme de test, rien de détecté (cot)", out
+                    assert _title(rx.seen[-1].headers["Title"]) == out["title"] and rx.seen[-1].path == "/family"
+                finally:
+                    await d.stop()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_the_daily_summary_push_in_german_and_the_page_in_english(tmp_path: Path) -> None:
+    """The daemon words its daily push with [alerts] language; /api/summary and ``spasmwatch summary``
+    (no language given) stay English."""
+    db = tmp_path / "db.sqlite"
+    with Store(db) as store:
+        store.upsert_device("cot", name="cot", wall_s=NOW)
+    [de] = read_summaries(db, {"cot": "cot"}, NOW, UTC, "cot", "de")
+    [en] = read_summaries(db, {"cot": "cot"}, NOW, UTC, "cot")
+    assert de["title"] == "Tagesübersicht: keine Serie in 24 h (cot)", de
+    assert en["title"] == "Daily summary: no cluster in 24 h (cot)", en
+    assert de["text"].endswith("keine Diagnose.") and not ENGLISH.search(de["text"]), de["text"]
