@@ -2,8 +2,8 @@
 
 The catalogs (alerts/lang/<code>.py) hold each English template of alerts/messages.py with the
 same placeholders; each language words every message kind without English left in it; a daemon
-configured ``language = "de"`` sends its cluster alarm in German to real ntfy and webhook
-receivers on 127.0.0.1 (aiohttp), and a reload to "fr" words the next push in French; a bad
+configured ``language = "de"`` sends its cluster alarm and its daily summary in German to real
+ntfy and webhook receivers on 127.0.0.1 (aiohttp), a reload to "fr" words the next push in French; a bad
 language is refused naming the key and the choices. Until 2026-12-05 the key was unknown.
 """
 
@@ -14,11 +14,13 @@ import email.header
 import json
 import re
 import tomllib
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from string import Formatter
 
 import pytest
+from synthetic import HandClock
 
 from spasmwatch.alerts import messages as M
 from spasmwatch.alerts.model import LANGUAGES, AlertSettings, BandFault
@@ -32,6 +34,7 @@ from spasmwatch.store import Store
 
 from .conftest import http_recorder
 from .cot_daemon import NOW, alarm, cot_daemon
+from .test_daily_summary import Setup, _fill, _t, _tick_at
 
 UTC = timezone.utc
 OTHERS = [lang for lang in LANGUAGES if lang != "en"]
@@ -209,3 +212,30 @@ def test_the_daily_summary_push_in_german_and_the_page_in_english(tmp_path: Path
     assert de["title"] == "Tagesübersicht: keine Serie in 24 h (cot)", de
     assert en["title"] == "Daily summary: no cluster in 24 h (cot)", en
     assert de["text"].endswith("keine Diagnose.") and not ENGLISH.search(de["text"]), de["text"]
+
+
+def test_the_daemon_sends_its_daily_summary_in_german(tmp_path: Path) -> None:
+    """The daily summary's store and receivers (test_daily_summary.py), the language set as a reload
+    sets it (Daemon.set_alert_settings): the 07:30 push in German, the same counts."""
+
+    async def main() -> None:
+        async with http_recorder() as hook, http_recorder() as anna, http_recorder() as grandma:
+            s = Setup(tmp_path, hook, anna, grandma)
+            with Store(tmp_path / "db.sqlite") as store:
+                _fill(store)
+                clock = HandClock(_t(15, 7, 29))
+                d = s.daemon(store, clock)
+                d.set_alert_settings(replace(d.engine.settings, language="de"))
+                await _tick_at(d, clock, _t(15, 7, 30))
+                [body] = s.summaries()
+                assert body["title"] == "Tagesübersicht: 2 Serien in 24 h (cot)", body
+                assert body["text"] == (
+                    "Letzte 24 h: 2 Serien (21:05, 06:10): 16 krampfartige Bewegungen darin und 14 weitere außerhalb davon; "
+                    "Brustgurt 11 h getragen. Seit Beginn der Behandlung mit vigabatrin (vor 4 Tagen): 4, 3, 2, 2 Serien pro Tag. "
+                    "Heben Sie Videos auf und sagen Sie es Ihrer Kinderärztin oder Ihrem Kinderarzt. "
+                    "spasmwatch ist ein Hilfsmittel zur Früherkennung, keine Diagnose."
+                ), body["text"]
+                assert anna.seen[0].body.decode() == body["text"]
+                await d.dispatcher.close()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
