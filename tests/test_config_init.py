@@ -193,3 +193,18 @@ def test_run_without_a_config_says_how_to_start_one(tmp_path: Path) -> None:
     assert "next: spasmwatch run, then spasmwatch test-alarm (does every phone ring?)" in made.stdout
     hidden = default.read_text().split("# [[channels.ntfy]]\n# url = ", 1)[1].split("\n", 1)[0]
     assert TOPIC_RE.fullmatch(tomllib.loads("url = " + hidden)["url"]), hidden  # unguessable too
+
+
+def test_init_with_a_language_sets_the_pushes_language_and_without_one_shows_the_choices(tmp_path: Path) -> None:
+    de, plain = tmp_path / "de.toml", tmp_path / "en.toml"
+    r = sw(tmp_path, "config", "init", "--band", "spasmwatch-0001", "--language", "de", "--config", str(de))
+    assert r.returncode == 0, r.stderr
+    assert load_config(de).alerts.language == "de"
+    assert sw(tmp_path, "config", "init", "--band", "spasmwatch-0001", "--config", str(plain)).returncode == 0
+    assert load_config(plain).alerts.language == "en"
+    assert '# language = "en"                # the pushes\' language: en, de, es, fr' in plain.read_text()
+    # 'config set' turns the commented line's key on where the family looks for it: under [alerts]
+    assert sw(tmp_path, "config", "set", "alerts.language", "fr", "--config", str(plain)).returncode == 0
+    assert load_config(plain).alerts.language == "fr"
+    bad = sw(tmp_path, "config", "init", "--language", "nl", "--config", str(tmp_path / "nl.toml"))
+    assert bad.returncode == 2 and "argument --language: invalid choice: 'nl' (choose from 'en', 'de', 'es', 'fr')" in bad.stderr

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import tomlkit
 
+from spasmwatch.alerts.model import LANGUAGES
 from spasmwatch.config import Band, Config, Ntfy, Webhook, default_config_path, from_dict, get, load_config, write_atomic
 from spasmwatch.errors import ConfigError
 
@@ -118,6 +119,7 @@ _HEAD = """\
 # label = "Sam"                   # the child's name, shown in alerts
 
 [alerts]
+{language}
 # escalate_after_s = 120          # re-sent to everyone if nobody acknowledges
 # quiet_hours = "22:00-07:00"     # holds the band notices below, never a cluster alarm
 # quiet_faults = ["not_worn", "log_nearly_full"]   # which (default: all); without "disconnected"
@@ -163,13 +165,19 @@ _MORE = """
 """
 
 
-def starter_text(bands: list[NewBand], ntfy_url: str | None) -> str:
+def language_line(code: str | None) -> str:
+    """[alerts] language as init writes it: set when given, else the default commented with the choices."""
+    what = f"the pushes' language: {', '.join(LANGUAGES)} (the page and the commands stay English)"
+    return f'language = "{code}"  # {what}' if code else f'# language = "en"                # {what}'
+
+
+def starter_text(bands: list[NewBand], ntfy_url: str | None, language: str | None = None) -> str:
     """The commented starter config: ``bands`` at its end (none: only the commented example at its
     top) and the ntfy topic (None: a commented one, made at random). Nothing but blank lines comes
     between the last table and the bands: tomlkit ('config set') adds a key to a table after the
     comments that follow it, and a band's heading would then end up above the new key."""
     ntfy = (_NTFY_ON if ntfy_url else _NTFY_OFF).format(url=tomlkit.string(ntfy_url or new_topic_url()).as_string())
-    text = _HEAD.format(date=dt.date.today().isoformat()) + ntfy + _MORE
+    text = _HEAD.format(date=dt.date.today().isoformat(), language=language_line(language)) + ntfy + _MORE
     return text + "".join("\n" + band_block(b) for b in bands)
 
 
@@ -186,7 +194,7 @@ def check_text(text: str, path: Path) -> Config:
     return from_dict(data, str(path))
 
 
-def init(path: Path, bands: list[NewBand], ntfy_url: str | None, force: bool) -> Path | None:
+def init(path: Path, bands: list[NewBand], ntfy_url: str | None, force: bool, language: str | None = None) -> Path | None:
     """Write the starter config at ``path``; with ``force`` an existing one is kept as
     ``config.toml.bak`` (its path is returned), else refused. Nothing is written on an error."""
     if path.is_symlink() or path.exists() and not path.is_file():  # the rename would replace a link, not its file
@@ -195,7 +203,7 @@ def init(path: Path, bands: list[NewBand], ntfy_url: str | None, force: bool) ->
     twice = [b.name for i, b in enumerate(bands) if b.name.casefold() in names[:i]]
     if twice:
         raise ConfigError(f"--band {twice[0]}: given twice")
-    text = starter_text(bands, ntfy_url)
+    text = starter_text(bands, ntfy_url, language)
     check_text(text, path)
     kept = None
     if path.exists():

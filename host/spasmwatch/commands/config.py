@@ -11,6 +11,7 @@ from typing import Any
 
 from spasmwatch.config import (CAREGIVER_URGENCIES, TRANSPORTS, Config, default_config_path, dump, existing_config, get, load_config,
                                plain, set_value)
+from spasmwatch.alerts.model import LANGUAGES
 from spasmwatch.errors import ConfigError, SpasmwatchError
 
 # A daemon on this computer answers /api/status within milliseconds; one that does not within this
@@ -45,6 +46,7 @@ def _register_first_run(csub: Any) -> None:
     )  # fmt: skip
     i.add_argument("--band", action="append", default=[], metavar="NAME", help="a band by the name 'spasmwatch scan' shows (repeatable)")
     i.add_argument("--ntfy", metavar="URL|new", help='phone alarms through ntfy: "new" makes an unguessable topic on ntfy.sh, or give its URL')
+    i.add_argument("--language", choices=LANGUAGES, help="the language of the alarms and notices on the phones (default en)")
     i.add_argument("--force", action="store_true", help="replace an existing config, keeping it as config.toml.bak")
     a = csub.add_parser(
         "add-band", help="add a [[bands]] table at the end of the config (its comments kept)",
@@ -115,7 +117,7 @@ def _first_run(args: argparse.Namespace, path: Path, given: bool) -> int:
         return 0
     url = None if args.ntfy is None else firstrun.new_topic_url() if args.ntfy == "new" else firstrun.check_ntfy_url(args.ntfy)
     had_bak = firstrun.bak_path(path).exists()
-    kept = firstrun.init(path, [firstrun.NewBand(n) for n in args.band], url, args.force)
+    kept = firstrun.init(path, [firstrun.NewBand(n) for n in args.band], url, args.force, args.language)
     print(f"wrote {path}" + (f" with {len(args.band)} band(s): {', '.join(args.band)}" if args.band else " (no band yet)"))
     if kept is not None:
         print(f"kept the old one as {kept}" + (" (replacing the earlier .bak)" if had_bak else ""))
