@@ -21,11 +21,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from servers import Broker, Recorder, Watcher, free_port, http_recorder, start_broker, stop_broker
 
 from spasmwatch.alerts import NoticeKind
 from spasmwatch.config import load_config
-from spasmwatch.daemon.daemon import BandSpec
+from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.main import band_spec, build
 from spasmwatch.daemon.reload import Reloader
 from spasmwatch.daemon.session import State
@@ -353,10 +354,18 @@ async def _until(pred: Callable[[], object], what: str, timeout_s: float = 10.0)
         await asyncio.sleep(0.05)
 
 
-def test_a_band_changed_by_reload_mid_alarm_keeps_the_alarm_open_and_the_cluster_one(tmp_path: Path, cluster_csv: Path) -> None:
-    """A reload that changes the alarming band's table (raw recording switched on, the reconnect
-    a change takes): the open cluster alarm is the same alert afterwards, still open (escalation
-    goes on), and the cluster closes as one, alarmed once, as after a radio drop."""
+
+@pytest.mark.parametrize("edit", ["raw = true\n", 'label = "Ada"\n'], ids=["changed", "named"])
+def test_a_band_changed_or_named_by_reload_mid_alarm_keeps_the_alarm_open_and_the_cluster_one(
+    tmp_path: Path, cluster_csv: Path, edit: str
+) -> None:
+    """A reload that changes the alarming band's table (raw switched on: the reconnect a change
+    takes) or names it (label: the same band under a new title, removed and added): its open
+    cluster alarm is the same alert afterwards, still open (escalation goes on; restored from the
+    store as at a start), and the cluster closes as one, alarmed once, as after a radio drop."""
+
+    def open_alerts(d: Daemon) -> list[Any]:
+        return [a["id"] for a in d.engine.snapshot()["alerts"] if a["state"] != "CLOSED"]
 
     async def main() -> None:
         async with rig(tmp_path, cluster_csv, speed=4) as r:
@@ -367,45 +376,16 @@ def test_a_band_changed_by_reload_mid_alarm_keeps_the_alarm_open_and_the_cluster
             config.write_text(head + band_table("band0", r.bands[0]))
             reloader = Reloader(d, config, load_config(config), lambda b: BandSpec(b.title, r.link_factory(0), raw=b.raw))
             await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 90, "the cluster alarm")
-            before = [(a["id"], a["state"]) for a in d.engine.snapshot()["alerts"]]
+            before = open_alerts(d)
             assert before, d.engine.snapshot()
 
-            config.write_text(head + band_table("band0", r.bands[0]) + "raw = true\n")
+            config.write_text(head + band_table("band0", r.bands[0]) + edit)
             await reloader.reload()
-            (b,) = d.bands
-            assert d.config_error is None and b.session.raw
-            assert [(a["id"], a["state"]) for a in d.engine.snapshot()["alerts"]] == before
-
-            await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_CLOSED), 120, "the cluster to close")
-            assert len(r.notices(NoticeKind.CLUSTER_ALARM)) == 1
-            assert len(list(r.store.clusters(b.device))) == 1
-
-    asyncio.run(asyncio.wait_for(main(), 240))
-
-
-def test_a_band_given_a_label_by_reload_mid_alarm_keeps_the_alarm_open(tmp_path: Path, cluster_csv: Path) -> None:
-    """The family names the band ('label = "Ada"') while it alarms: the config's band is the same
-    band under a new name, so its open alarm stays open (not dropped as a removed band's), and the
-    cluster closes as one, alarmed once."""
-
-    async def main() -> None:
-        async with rig(tmp_path, cluster_csv, speed=4) as r:
-            d = r.daemon
-            assert d is not None
-            config = tmp_path / "config.toml"
-            head = f"[daemon.http]\nport = {free_port()}\n\n[channels.sound]\nenabled = false\n\n[channels.desktop]\nenabled = false\n"
-            config.write_text(head + band_table("band0", r.bands[0]))
-            reloader = Reloader(d, config, load_config(config), lambda b: BandSpec(b.title, r.link_factory(0), raw=b.raw))
-            await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 90, "the cluster alarm")
-            before = [a["id"] for a in d.engine.snapshot()["alerts"] if a["state"] != "CLOSED"]
-            assert before, d.engine.snapshot()
-
-            config.write_text(head + band_table("band0", r.bands[0]) + 'label = "Ada"\n')
-            await reloader.reload()
-            await _until(lambda: [a["id"] for a in d.engine.snapshot()["alerts"] if a["state"] != "CLOSED"] == before, "the alarm open again", 30)
+            assert d.config_error is None
+            await _until(lambda: open_alerts(d) == before, "the alarm open (again)", 30)
             await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_CLOSED), 120, "the cluster to close")
             assert len(r.notices(NoticeKind.CLUSTER_ALARM)) == 1
             (b,) = d.bands
-            assert b.label == "Ada" and len(list(r.store.clusters(b.device))) == 1
+            assert (b.session.raw if edit.startswith("raw") else b.label == "Ada") and len(list(r.store.clusters(b.device))) == 1
 
     asyncio.run(asyncio.wait_for(main(), 240))
