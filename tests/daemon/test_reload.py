@@ -9,6 +9,7 @@ daemon's own log: each connect attempt logs "<band>: ... -> connecting"."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -17,7 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -282,32 +283,24 @@ def test_mqtt_reconnects_only_when_its_settings_change(tmp_path: Path) -> None:
 
     async def main() -> None:
         config.write_text(head + 'topic_prefix = "sw"\n')
-        cfg = load_config(config)
-        (tmp_path / "data").mkdir()
-        with Store(cfg.store_path()) as store:
-            d = build(cfg, store)
-            await d.start()
-            try:
-                reloader = Reloader(d, config, cfg, lambda b: band_spec(b, store.path))
-                await d.send_test("mqtt", "Mum")
-                await asyncio.to_thread(watcher.wait, "sw/cot/event")
-                mqtt, clients = d.dispatcher.channels["mqtt"], _connects(broker)
-                config.write_text(head + 'topic_prefix = "sw"\n\n[alerts]\nrate_limit_s = 60\n')
-                await reloader.reload()
-                assert d.dispatcher.channels["mqtt"] is mqtt and _connects(broker) == clients
-                out = await d.send_test("mqtt", "Mum")
-                assert out["results"][0]["ok"] and _connects(broker) == clients, out
+        async with _started(config) as (d, reloader):
+            await d.send_test("mqtt", "Mum")
+            await asyncio.to_thread(watcher.wait, "sw/cot/event")
+            mqtt, clients = d.dispatcher.channels["mqtt"], _connects(broker)
+            config.write_text(head + 'topic_prefix = "sw"\n\n[alerts]\nrate_limit_s = 60\n')
+            await reloader.reload()
+            assert d.dispatcher.channels["mqtt"] is mqtt and _connects(broker) == clients
+            out = await d.send_test("mqtt", "Mum")
+            assert out["results"][0]["ok"] and _connects(broker) == clients, out
 
-                config.write_text(head + 'topic_prefix = "sw2"\n\n[alerts]\nrate_limit_s = 60\n')
-                await reloader.reload()
-                assert d.dispatcher.channels["mqtt"] is not mqtt
-                out = await d.send_test("mqtt", "Dad")
-                assert out["results"][0]["ok"], out
-                got = json.loads(await asyncio.to_thread(watcher.wait, "sw2/cot/event"))
-                assert "Dad" in got["text"], got
-                await asyncio.to_thread(lambda: watcher.wait_until(lambda: "disconnected" in broker.log.read_text(), "the old client to leave"))
-            finally:
-                await d.stop()
+            config.write_text(head + 'topic_prefix = "sw2"\n\n[alerts]\nrate_limit_s = 60\n')
+            await reloader.reload()
+            assert d.dispatcher.channels["mqtt"] is not mqtt
+            out = await d.send_test("mqtt", "Dad")
+            assert out["results"][0]["ok"], out
+            got = json.loads(await asyncio.to_thread(watcher.wait, "sw2/cot/event"))
+            assert "Dad" in got["text"], got
+            await asyncio.to_thread(lambda: watcher.wait_until(lambda: "disconnected" in broker.log.read_text(), "the old client to leave"))
 
     try:
         asyncio.run(asyncio.wait_for(main(), 120))
@@ -326,25 +319,32 @@ def test_the_heartbeat_follows_a_reload(tmp_path: Path) -> None:
             head = (f'[daemon]\ndata_dir = "{tmp_path / "data"}"\n\n[channels.sound]\nenabled = false\n\n[channels.desktop]\nenabled = false\n\n'
                     f'[[bands]]\nname = "cot"\ntransport = "sim"\naddress = "127.0.0.1:{free_port()}"\n')  # fmt: skip
             config.write_text(head + f'\n[daemon.heartbeat]\nurl = "{first.url}/ping/one"\n')
-            cfg = load_config(config)
-            (tmp_path / "data").mkdir()
-            with Store(cfg.store_path()) as store:
-                d = build(cfg, store)
-                await d.start()
-                try:
-                    reloader = Reloader(d, config, cfg, lambda b: band_spec(b, store.path))
-                    await _until(lambda: first.seen, "the first ping")
-                    config.write_text(head + f'\n[daemon.heartbeat]\nurl = "{second.url}/ping/two"\n')
-                    await reloader.reload()
-                    await _until(lambda: second.seen, "a ping to the new URL")
-                    assert [s.path for s in second.seen] == ["/ping/two"] and d.status()["heartbeat"]["host"] == second.url.split("//")[1]
-                    config.write_text(head)
-                    await reloader.reload()
-                    assert d.heartbeat is None and d.status()["heartbeat"] is None
-                finally:
-                    await d.stop()
+            async with _started(config) as (d, reloader):
+                await _until(lambda: first.seen, "the first ping")
+                config.write_text(head + f'\n[daemon.heartbeat]\nurl = "{second.url}/ping/two"\n')
+                await reloader.reload()
+                await _until(lambda: second.seen, "a ping to the new URL")
+                assert [s.path for s in second.seen] == ["/ping/two"] and d.status()["heartbeat"]["host"] == second.url.split("//")[1]
+                config.write_text(head)
+                await reloader.reload()
+                assert d.heartbeat is None and d.status()["heartbeat"] is None
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+@contextlib.asynccontextmanager
+async def _started(config: Path) -> AsyncIterator[tuple[Daemon, Reloader]]:
+    """The daemon 'run' builds from ``config`` (its data folder made), started in this loop, and
+    the Reloader a SIGHUP would run; stopped at the end."""
+    cfg = load_config(config)
+    cfg.store_path().parent.mkdir(parents=True, exist_ok=True)
+    with Store(cfg.store_path()) as store:
+        d = build(cfg, store)
+        await d.start()
+        try:
+            yield d, Reloader(d, config, cfg, lambda b: band_spec(b, store.path))
+        finally:
+            await d.stop()
 
 
 async def _until(pred: Callable[[], object], what: str, timeout_s: float = 10.0) -> None:
