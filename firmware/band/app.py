@@ -51,6 +51,19 @@ ACT_QUEUE = const(4)
 RAW_BUFS = const(4)
 RAW_MAX_SAMPLES = const(19)  # 8 + 19 * 12 = 236 bytes, inside a 247-byte MTU
 EVENT_SIZE = const(20)
+# The IMU's real sample period, measured against the crystal uptime clock over the batches: an
+# event is dated back from its batch by 1-4 s of samples, and at the nominal period an IMU 1 % off
+# (its own oscillator) put onsets 10-40 ms early (2 % fast: 40-80 ms). Measured from the first
+# RATE_MIN_SPAN_MS of sensing on (a read dates the sample after it within one period, so at 50 Hz
+# the estimate is within 0.2 % then: < 5 ms back over 2.5 s), then over windows of RATE_SPAN_MS
+# (< 17.9 min keeps span x 1000 a small int on a 32-bit board), each taken at its end. A count
+# within RATE_SAME_SAMPLES of the nominal one keeps the nominal period (the window cannot tell
+# them apart; an IMU on its rate keeps the detector's exact times); one RATE_MAX_ERROR_PCT off
+# (a stall, lost samples) is not taken.
+RATE_MIN_SPAN_MS = const(10000)
+RATE_SPAN_MS = const(600000)
+RATE_MAX_ERROR_PCT = const(5)
+RATE_SAME_SAMPLES = const(2)
 SAMPLES_LAP = const(1 << 29)  # the sample count runs modulo this: with a batch added, still a small int on a 32-bit board
 
 
@@ -112,6 +125,11 @@ class App:
         # (ODR off by ~1 %) cannot make them drift over a night.
         self._anchor_ms = 0
         self._anchor_n = 0
+        self._period_us = 0  # the IMU's measured sample period (us); the nominal one until measured
+        self._span_ms0 = 0  # uptime ms of the measuring window's first anchor
+        self._span_n = -1  # samples read since it (-1: no window open)
+        self._span_overruns = 0
+        self._span_first = True  # the first window since sensing began: its estimate is taken as it grows
         self._beat = self._last_ticks
         self._wall_ms = 0  # unix ms at _wall_at_ms uptime; 0 = never synced this boot
         self._wall_at_ms = 0
@@ -219,6 +237,9 @@ class App:
         self.wear = Wear()
         self._anchor_ms = self.uptime_ms()
         self._anchor_n = 0
+        self._period_us = 1000000 // self.rate_hz
+        self._span_n = -1  # measured anew: the sensor was (re)configured
+        self._span_first = True
         if self._paused_ms >= 0:  # resumed: the count goes on as if sensing had not paused, so
             # RAW's index stays the time since sensing began (the host refused one that went back)
             self._count((self._anchor_ms - self._paused_ms) * self.rate_hz // 1000)
@@ -252,10 +273,38 @@ class App:
         (the anchor is only read inside ``_process``, so a shift after it needs no fix-up)."""
         self._anchor_ms = self.uptime_ms()
         self._anchor_n = self.det.n + n  # detector index of the sample after the batch
+        self._measure_period(n)
         self._process(n)
         self.det.rebase()
         if self.mt is not None:
             self.mt.rebase()
+
+    def _measure_period(self, n):
+        """The IMU's period from the samples read between two anchors (uptime ms at a batch's read);
+        a FIFO overrun (samples lost) starts the window again."""
+        if self._span_n < 0 or self.hw.imu.overruns != self._span_overruns:
+            self._span_ms0 = self._anchor_ms
+            self._span_n = 0
+            self._span_overruns = self.hw.imu.overruns
+            return
+        self._span_n += n
+        span = self._anchor_ms - self._span_ms0
+        if span < (RATE_MIN_SPAN_MS if self._span_first else RATE_SPAN_MS):
+            return
+        nominal = 1000000 // self.rate_hz
+        off = self._span_n - span * self.rate_hz // 1000  # samples more than at the nominal rate
+        if abs(off) <= RATE_SAME_SAMPLES:
+            self._period_us = nominal
+        elif abs(off) * 100 <= self._span_n * RATE_MAX_ERROR_PCT:
+            self._period_us = span * 1000 // self._span_n
+        if span >= RATE_SPAN_MS:
+            self._span_n = -1  # a new window from the next batch on (the estimate is kept meanwhile)
+            self._span_first = False
+
+    def _ms_at(self, n):
+        """Uptime ms when detector sample ``n`` was taken: counted back from the latest anchor at the
+        measured period (not the nominal one), so neither the IMU's drift nor its offset dates it."""
+        return self._anchor_ms - (self._anchor_n - n) * self._period_us // 1000
 
     def _process(self, n):
         s = self._samples
@@ -362,8 +411,7 @@ class App:
         if confidence < self.cfg.get(P.CFG_MIN_CONFIDENCE):
             self.suppressed += 1
             return
-        rate = self.rate_hz
-        onset_ms = self._anchor_ms - (self._anchor_n - onset_n) * 1000 // rate
+        onset_ms = self._ms_at(onset_n)
         if self._wall_ms:
             flags |= P.EF_TIME_SYNCED
         P.pack_event_into(
@@ -372,7 +420,7 @@ class App:
             0,
             self.boot.boot_count,
             onset_ms,
-            duration_n * 1000 // rate,
+            duration_n * 1000 // self.rate_hz,
             peak_rate,
             peak_angle,
             confidence,
@@ -394,7 +442,7 @@ class App:
             self.errors |= P.ERR_NOT_WORN
         else:
             self.errors &= ~P.ERR_NOT_WORN
-        t_ms = self._anchor_ms - (self._anchor_n - self.det.n) * 1000 // self.rate_hz
+        t_ms = self._ms_at(self.det.n)
         breath = e.breath_gyro if self.det.p.has_gyro else e.breath_acc
         rec = P.encode_activity(self.boot.boot_count, t_ms, e.activity, breath, off, self.worn)
         if len(self._act) >= ACT_QUEUE:

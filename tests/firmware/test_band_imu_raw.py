@@ -259,6 +259,32 @@ def test_event_times_follow_the_band_clock_not_the_imu_rate(micropython: str, tm
     assert nominal[-1] - true_ms[-1] > 5000, "counting samples at the nominal rate would be seconds off"
 
 
+@pytest.mark.parametrize("pct", [2.0, -1.5])
+def test_an_onset_is_dated_back_at_the_imus_measured_period(micropython: str, tmp_path: Path, pct: float) -> None:
+    """An onset is dated back from its batch's read over the 1-4 s its confirmation takes: at the
+    nominal period an IMU 2 % fast put it 40-80 ms early (1.5 % slow: 30-60 ms late). At the period
+    measured against the crystal clock (band/app.py RATE_*) it is within a sample of when it was
+    taken: the batch's read dates the sample after it, taken up to one period before."""
+    from sim_central import SIM_AXIS_MAP, expected_events, read_flash_log
+    from synthetic import supine
+
+    actual = 50.0 * (1 + pct / 100)
+    spasms = tuple(20.0 + 37.3 * i for i in range(8))  # 37.3 s apart: the batch's phase differs each time
+    t, acc, gyro = supine(rate_hz=actual, duration_s=320, spasms=spasms, seed=8)
+    csv = write_csv(tmp_path / "rec.csv", t, acc, gyro)
+    band = Band(micropython, csv, tmp_path / "flash", ["--imu-odr-error-pct", str(pct), "--idle-exit-ms", "100"])
+    try:
+        band.end()
+    finally:
+        band.kill()
+    got = [e["onset_ms"] for _, e in sorted(read_flash_log(tmp_path / "flash" / "events.log", 4096).items())]
+    true_ms = [m / 20 / actual * 1000 for m, *_ in expected_events(csv, SIM_AXIS_MAP, 50)]  # index / real rate
+    assert len(got) == len(true_ms) >= 6
+    errors = [g - tm for g, tm in zip(got, true_ms)]
+    print(f"onset - taken: {min(errors):.1f} to {max(errors):.1f} ms")
+    assert all(-1 <= e <= 1000 / actual + 1 for e in errors), errors  # 1 ms: the ms clock's rounding
+
+
 MONTHS = '''
 import sys
 import run
