@@ -104,9 +104,13 @@ async def rig(
     raw: bool = False,
     rate_hz: int = DEFAULT_RATE_HZ,
     wrap_link: Callable[[Any], Any] | None = None,
+    start_wall: float | None = None,
     **daemon_kw: Any,
 ) -> AsyncIterator[Rig]:
-    r = Rig(tmp, csv, speed, Store(tmp / "spasmwatch.db"), ScaledClock(time.time(), speed), wrap_link=wrap_link)
+    """``start_wall``: the daemon's (and so the band's synced) wall time now, e.g. just before a
+    noon for raw parts cut there; default the real time."""
+    clock = ScaledClock(time.time() if start_wall is None else start_wall, speed)
+    r = Rig(tmp, csv, speed, Store(tmp / "spasmwatch.db"), clock, wrap_link=wrap_link)
     try:
         for i in range(n_bands):
             r.start_band(i, band_args)
