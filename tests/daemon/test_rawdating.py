@@ -160,9 +160,14 @@ def test_the_real_band_firmware_with_a_fast_imu_dates_raw_as_its_events(tmp_path
     """firmware/sim/run.py under micropython with --imu-odr-error-pct 1, streaming raw to the real
     daemon over the simulated radio (ScaledClock at the band's speed, tests/daemon/conftest.py):
     each spasm replayed from the .swraw is dated, by its dating records, at the live EVENT's wall
-    time (the firmware dates events from its crystal clock) but for a constant, the link's least
-    latency (x 4 in the band's virtual time), with no drift across the cluster. The header's
-    nominal dating is 1 % of the time since the boot's first record off: 1.6-2.1 s there."""
+    time (the firmware dates events from its crystal clock) within 50 ms, with no drift across the
+    cluster. Measured against the simulation's truth (docs/rawfile.md "Dating"): the .swraw +6 to
+    +9 ms (the link's least latency, 1-2 ms real x speed 4), the events +11 to +27 ms (the sync
+    +9 to +15 ms: the simulated band's clock stands between its 200 ms batches; and a batch's read
+    dates the sample after it, taken up to a period, 20 ms, before): -7.6 to -6.3 ms apart. It was
+    -63 to -106 ms: the simulated radio held the TIME_SYNC's answer for the host's delayed ACK
+    (Nagle, 40 ms real) and the firmware dated onsets back at the nominal rate (8-25 ms early).
+    The header's nominal dating is 1 % of the time since the boot's first record off: 1.6-2.1 s."""
     import asyncio
 
     from spasmwatch.alerts import NoticeKind
@@ -195,9 +200,9 @@ def test_the_real_band_firmware_with_a_fast_imu_dates_raw_as_its_events(tmp_path
     old = [_nearest(rec.header.wall_at(round(t * rec.rate_hz)), events) for t in found]
     print(f"raw onset - live event: {min(errs) * 1000:.1f} to {max(errs) * 1000:.1f} ms "
           f"(the header's nominal dating: {min(old):.2f} to {max(old):.2f} s)")  # fmt: skip
-    # The link's least latency is in the raw's dating, not in the event's (dated by the band's
-    # crystal, synced over round trips): a constant, in virtual time 4 x the real one (speed 4).
-    assert max(abs(e) for e in errs) < 4 * TOLERANCE_S, errs
+    # The raw's dating carries the link's least latency, the event's the sync's error and the
+    # batch's phase (up to a period, 20 ms): under 35 ms apart at speed 4.
+    assert max(abs(e) for e in errs) < TOLERANCE_S, errs
     assert max(errs) - min(errs) < 0.010, errs  # and no drift across the cluster: within 10 ms
     assert min(abs(e) for e in old) > 1.0 and max(old) - min(old) > 0.4, old  # 1 % of 56 s
 
