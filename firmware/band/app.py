@@ -125,7 +125,7 @@ class App:
         # (ODR off by ~1 %) cannot make them drift over a night.
         self._anchor_ms = 0
         self._anchor_n = 0
-        self._period_us = 0  # the IMU's measured sample period (us); the nominal one until measured
+        self._period_us = 0  # the IMU's measured sample period (us); 0: the nominal one
         self._span_ms0 = 0  # uptime ms of the measuring window's first anchor
         self._span_n = -1  # samples read since it (-1: no window open)
         self._span_overruns = 0
@@ -237,7 +237,7 @@ class App:
         self.wear = Wear()
         self._anchor_ms = self.uptime_ms()
         self._anchor_n = 0
-        self._period_us = 1000000 // self.rate_hz
+        self._period_us = 0
         self._span_n = -1  # measured anew: the sensor was (re)configured
         self._span_first = True
         if self._paused_ms >= 0:  # resumed: the count goes on as if sensing had not paused, so
@@ -291,10 +291,9 @@ class App:
         span = self._anchor_ms - self._span_ms0
         if span < (RATE_MIN_SPAN_MS if self._span_first else RATE_SPAN_MS):
             return
-        nominal = 1000000 // self.rate_hz
         off = self._span_n - span * self.rate_hz // 1000  # samples more than at the nominal rate
         if abs(off) <= RATE_SAME_SAMPLES:
-            self._period_us = nominal
+            self._period_us = 0
         elif abs(off) * 100 <= self._span_n * RATE_MAX_ERROR_PCT:
             self._period_us = span * 1000 // self._span_n
         if span >= RATE_SPAN_MS:
@@ -304,7 +303,10 @@ class App:
     def _ms_at(self, n):
         """Uptime ms when detector sample ``n`` was taken: counted back from the latest anchor at the
         measured period (not the nominal one), so neither the IMU's drift nor its offset dates it."""
-        return self._anchor_ms - (self._anchor_n - n) * self._period_us // 1000
+        back = self._anchor_n - n
+        if self._period_us:
+            return self._anchor_ms - back * self._period_us // 1000
+        return self._anchor_ms - back * 1000 // self.rate_hz  # the nominal period, to the ms as the host twin counts
 
     def _process(self, n):
         s = self._samples
