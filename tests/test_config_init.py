@@ -208,3 +208,28 @@ def test_init_with_a_language_sets_the_pushes_language_and_without_one_shows_the
     assert load_config(plain).alerts.language == "fr"
     bad = sw(tmp_path, "config", "init", "--language", "nl", "--config", str(tmp_path / "nl.toml"))
     assert bad.returncode == 2 and "argument --language: invalid choice: 'nl' (choose from 'en', 'de', 'es', 'fr')" in bad.stderr
+
+
+def test_a_toml_typo_above_daemon_http_still_reaches_the_daemon_on_the_files_port(tmp_path: Path) -> None:
+    """'config init' puts [daemon.http] near the end, so the family's usual edit (in [alerts]) is
+    above it: a TOML typo there left the CLI only the default port 8765, and 'status' and 'reload'
+    lost the daemon that runs on the config it had (the tables below the broken one are read too)."""
+    from spasmwatch.config import reach_part
+
+    path, port = tmp_path / "config.toml", free_port()
+    assert sw(tmp_path, "config", "init", "--band", "spasmwatch-0001", "--language", "de", "--config", str(path)).returncode == 0
+    assert sw(tmp_path, "config", "set", "daemon.http.port", str(port), "--config", str(path)).returncode == 0
+    text = path.read_text()
+    assert text.index("[alerts]") < text.index("[daemon.http]")
+    path.write_text(text.replace('language = "de"', 'language = "de"\nescalate_after_s = 3 00', 1))
+    assert reach_part(path).daemon.http.port == port
+    shown = sw(tmp_path, "status", "--config", str(path))  # no daemon runs: it names where it asked
+    assert shown.returncode == 2 and f"no daemon answers at http://127.0.0.1:{port}/api/status" in shown.stderr, shown.stderr
+    assert "TOML syntax error: Expected newline or end of document after a statement (at line 15" in shown.stderr, shown.stderr
+    # a typo in [daemon.http] itself: what is above it there (as before); one below it: the part above
+    path.write_text(text.replace(f"port = {port}", f"port = {port}\nlan = tru", 1))
+    assert reach_part(path).daemon.http.port == port
+    path.write_text(text.replace("[daemon.http]", "[daemon.http]\nlan = tru", 1))
+    assert reach_part(path).daemon.http.port == 8765
+    path.write_text(text + "\n[[bands]]\nname = spasmwatch-0002\n")
+    assert reach_part(path).daemon.http.port == port

@@ -357,23 +357,48 @@ def from_dict(data: Mapping[str, Any], source: str) -> Config:
 
 def reach_part(path: Path) -> Config:
     """Only ``[daemon] data_dir`` and ``[daemon.http]`` of a file the loader refuses (an edit with
-    a mistake further down, or a TOML error: the text above the error's line), as defaults
-    otherwise: what the CLI needs to reach a daemon that runs on the config it had (a reload
-    keeps it, daemon/reload.py), and to show it the error. ConfigError when even these fail."""
-    text = _text(path)
+    a mistake further down, or a TOML error: the tables above and below the broken one), as
+    defaults otherwise: what the CLI needs to reach a daemon that runs on the config it had (a
+    reload keeps it, daemon/reload.py), and to show it the error. ConfigError when even these fail."""
+    try:
+        part = _daemon_reach(_text(path))
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: TOML syntax error: {e}") from e
+    return from_dict({"daemon": part}, str(path))
+
+
+_TABLE_HEADER = re.compile(r"^\s*\[")
+
+
+def _daemon_reach(text: str) -> dict[str, Any]:
+    """``[daemon]`` data_dir and http of TOML text, around its syntax errors: the text above an
+    error's line, and the tables from the next table header after it (checked the same way). The
+    broken table is left out: 'config init' puts [daemon.http] near the end, so a typo in [alerts]
+    used to leave only the defaults (port 8765) and the CLI lost the daemon it had reached."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         line = re.search(r"at line (\d+)", str(e))
         if line is None:
-            raise ConfigError(f"{path}: TOML syntax error: {e}") from e
+            raise
+        lines = text.splitlines()
+        cut = int(line.group(1)) - 1
         try:
-            data = tomllib.loads("\n".join(text.splitlines()[: int(line.group(1)) - 1]))
+            above = _daemon_part(tomllib.loads("\n".join(lines[:cut])))
         except tomllib.TOMLDecodeError:
-            raise ConfigError(f"{path}: TOML syntax error: {e}") from e
+            raise e from None  # the file's own error, with its line
+        nxt = next((i for i in range(cut + 1, len(lines)) if _TABLE_HEADER.match(lines[i])), None)
+        try:
+            below = {} if nxt is None else _daemon_reach("\n".join(lines[nxt:]))
+        except tomllib.TOMLDecodeError:
+            below = {}  # a header line inside a broken array or string: the part above only
+        return above | below
+    return _daemon_part(data)
+
+
+def _daemon_part(data: dict[str, Any]) -> dict[str, Any]:
     d = data.get("daemon", {})
-    part = {k: d[k] for k in ("http", "data_dir") if k in d} if isinstance(d, dict) else {}
-    return from_dict({"daemon": part}, str(path))
+    return {k: d[k] for k in ("http", "data_dir") if k in d} if isinstance(d, dict) else {}
 
 
 def _read_raw(path: Path) -> dict[str, Any]:
