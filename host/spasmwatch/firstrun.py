@@ -402,8 +402,14 @@ def apply_step(path: Path, given: bool, running: bool, systemctl: str | None, pi
     if systemctl is not None:
         return ApplyStep(f"{systemctl} reload spasmwatch", False, "reloads")
     if running:
-        return ApplyStep("stop 'spasmwatch run' (Ctrl+C) and start it again", True, "restarts")
+        return ApplyStep(restart_command(None), True, "restarts")
     return None
+
+
+def restart_command(systemctl: str | None) -> str:
+    """How a running daemon is restarted: its service's ``systemctl`` (``service.systemctl_for``),
+    else the 'spasmwatch run' started by hand."""
+    return f"{systemctl} restart spasmwatch" if systemctl else "stop 'spasmwatch run' (Ctrl+C) and start it again"
 
 
 def _write(path: Path, data: bytes, mode: int) -> None:

@@ -178,8 +178,7 @@ def _reload_hint(cfg: Config, path: Path, given: bool, what: str, key: str | Non
     if how is None or not running:
         return None
     if key is not None and key in RESTART_KEYS:
-        again = f"{systemctl} restart spasmwatch" if systemctl else "stop 'spasmwatch run' (Ctrl+C) and start it again"
-        return f"{key} is read only when the daemon starts: next: {again}"
+        return f"{key} is read only when the daemon starts: next: {firstrun.restart_command(systemctl)}"
     if how.restarts:
         return f"the daemon running now has not read this {path.name}: next: {how.command}"
     return f"the daemon running now applies {what} when told to reload (the bands stay connected): next: {how.command}{firstrun.reload_said(how, systemctl)}"

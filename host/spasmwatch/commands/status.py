@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of, hm, minutes
+from spasmwatch.config import default_config_path, existing_config
 from spasmwatch.daemon.rawkeep import size_text
 
 
@@ -27,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for b in st["bands"]:
         print("\n".join(band_lines(b)))
-    for line in config_lines(st) + channel_lines(st) + heartbeat_lines(st):
+    for line in config_lines(st, restart_step(args)) + channel_lines(st) + heartbeat_lines(st):
         print(line)
     for line in raw_lines(st):
         print(line)
@@ -71,9 +72,18 @@ def band_lines(b: dict[str, Any]) -> list[str]:
     return lines
 
 
-def config_lines(st: dict[str, Any]) -> list[str]:
+def restart_step(args: argparse.Namespace) -> str:
+    """How the daemon serving this config is restarted: its service's systemctl, else by hand (as
+    'config set' says it; status said 'systemctl --user restart' to a daemon started by 'run')."""
+    from spasmwatch.commands.service import systemctl_for
+    from spasmwatch.firstrun import restart_command
+
+    return restart_command(systemctl_for(existing_config(args.config) or default_config_path()))
+
+
+def config_lines(st: dict[str, Any], restart: str) -> list[str]:
     """A config reload that failed (the daemon runs on the config it had), and the settings changed
-    in the file that only a restart applies (.get: a daemon from before the fields)."""
+    in the file that only a restart applies (``restart``: how; .get: a daemon from before the fields)."""
     lines = []
     err = st.get("config_error")
     if err:
@@ -81,7 +91,7 @@ def config_lines(st: dict[str, Any]) -> list[str]:
                      "fix the file, then: spasmwatch reload, which says whether it applied)")  # fmt: skip
     keys = st.get("config_needs_restart") or []
     if keys:
-        lines.append(f"config: {', '.join(keys)} changed in the file: needs a restart (systemctl --user restart spasmwatch)")
+        lines.append(f"config: {', '.join(keys)} changed in the file: needs a restart ({restart})")
     return lines
 
 
