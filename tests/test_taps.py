@@ -130,9 +130,9 @@ def test_simulate_refuses_taps_outside_the_recording(tmp_path: Path, capsys: pyt
     assert e.value.code == 2
     assert "--taps: '5,x': give times in seconds, commas between them (60,28740)" in capsys.readouterr().err
     assert main(["simulate", str(tmp_path / "m.csv"), "--duration-s", "60", "--taps", "59"]) == 2
-    assert "--taps: taps must lie within 0..duration - 2 s" in capsys.readouterr().err
+    assert "--taps: taps must lie within 0..duration - 2 s (0-58 s here): 59" in capsys.readouterr().err
     assert main(["simulate", str(tmp_path / "m.csv"), "--duration-s", "60", "--taps", "10,11"]) == 2
-    assert "--taps: taps must be at least 2 s apart" in capsys.readouterr().err
+    assert "--taps: taps must be at least 2 s apart: 10 and 11" in capsys.readouterr().err
 
 
 def test_chunking_does_not_change_what_is_found() -> None:

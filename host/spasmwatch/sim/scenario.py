@@ -64,10 +64,12 @@ class Scenario:
         _check(0.0 < self.spasm_amplitude_scale <= 5.0, "spasm_amplitude_scale must be in (0, 5]")
         _check(0.0 <= self.noise_scale <= 20.0, "noise_scale must be in [0, 20]")
         _check(self.seed >= 0, "seed must be >= 0")
-        _check(all(math.isfinite(t) and 0.0 <= t <= self.resolved_duration_s - TAPS_S for t in self.taps),
-               f"taps must lie within 0..duration - {TAPS_S:g} s")
+        last = self.resolved_duration_s - TAPS_S
+        out = [t for t in self.taps if not (math.isfinite(t) and 0.0 <= t <= last)]
+        _check(not out, f"taps must lie within 0..duration - {TAPS_S:g} s (0-{last:g} s here): {out[0]:g}" if out else "")
         ordered = sorted(self.taps)
-        _check(all(b - a >= TAPS_S for a, b in zip(ordered, ordered[1:])), f"taps must be at least {TAPS_S:g} s apart")
+        close = [(a, b) for a, b in zip(ordered, ordered[1:]) if b - a < TAPS_S]
+        _check(not close, f"taps must be at least {TAPS_S:g} s apart: {close[0][0]:g} and {close[0][1]:g}" if close else "")
 
     @property
     def resolved_duration_s(self) -> float:
