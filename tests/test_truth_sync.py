@@ -140,6 +140,9 @@ def test_sync_with_wall_clock_reads_the_video_side_as_a_time_of_day(night: tuple
     assert len(made["spasms"]) == len(want)
     assert max(abs(a - b["t"]) for a, b in zip(want, made["spasms"])) < 0.05
     assert "ppm" in note
+    # the span the times were placed in is the widened one, said so (it read as the recording's, '--offset-s 0')
+    assert ("note: onsets read as local times in UTC: the times were placed within 2026-12-04T21:21:00+00:00 to "
+            "2026-12-05T00:39:00+00:00 (UTC), the recording's span widened by 5% for the video clock's drift --sync corrects") in note, note  # fmt: skip
 
 
 def test_sync_on_a_band_swraw(tmp_path: Path) -> None:

@@ -191,9 +191,11 @@ def run(args: argparse.Namespace) -> int:
         f"{sum(c['count'] for c in clusters)} spasms in clusters, {len(truth['wake_onsets'])} wake onsets, "
         f"{len(truth['not_worn'])} not-worn spells, {len(truth['confounders']) + len(truth['places'])} context labels"
     )
-    if args.wall_clock:
-        print(f"note: onsets read as local times in {clock.zone_name()}: the recording is {clock.span_text()} "
-              f"on the video's clock (--offset-s {args.offset_s:g})", file=sys.stderr)
+    if args.wall_clock:  # with --sync: the span the times were placed in, not the recording's (and no offset)
+        span = (f"the times were placed within {clock.span_text()}, the recording's span widened by "
+                f"{videosync.MAX_DRIFT:.0%} for the video clock's drift --sync corrects") if args.sync else (
+                f"the recording is {clock.span_text()} on the video's clock (--offset-s {args.offset_s:g})")  # fmt: skip
+        print(f"note: onsets read as local times in {clock.zone_name()}: {span}", file=sys.stderr)
     elif isinstance(rec, RawRecording) and not args.sync:  # the offset --sync replaces
         print(f"note: {_origin_note(rec)}", file=sys.stderr)
     if fit is not None:
