@@ -219,6 +219,11 @@ def test_a_band_added_and_one_removed_by_reload(tmp_path: Path, cluster_csv: Pat
                 assert port_set.stdout.endswith(
                     "daemon.http.lan is read only when the daemon starts: next: stop 'spasmwatch run' (Ctrl+C) and start it again\n"
                 ), port_set.stdout
+                # the port itself: the daemon is looked for at the port it runs on, not the new one (it said nothing)
+                port_set = await asyncio.to_thread(d.cli, "config", "set", "daemon.http.port", str(free_port()))
+                assert port_set.stdout.endswith(
+                    "daemon.http.port is read only when the daemon starts: next: stop 'spasmwatch run' (Ctrl+C) and start it again\n"
+                ), port_set.stdout
             finally:
                 await asyncio.to_thread(d.stop)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from spasmwatch.config import (CAREGIVER_URGENCIES, TRANSPORTS, Config, default_config_path, dump, existing_config, get, load_config,
-                               plain, set_value)
+                               plain, reach_part, set_value)
 from spasmwatch.alerts.model import LANGUAGES
 from spasmwatch.errors import ConfigError, SpasmwatchError
 
@@ -93,9 +93,10 @@ def run(args: argparse.Namespace) -> int:
         v = get(load_config(path), args.key)
         print(v if isinstance(v, str) else json.dumps(plain(v)))
     elif action == "set":
+        before = _reach_before(path or default_config_path())
         cfg = set_value(path, args.key, args.value)
         print(f"{args.key} = {json.dumps(plain(get(cfg, args.key)))}  ({path or default_config_path()})")
-        hint = _reload_hint(cfg, path or default_config_path(), path is not None, "it", args.key)
+        hint = _reload_hint(cfg, path or default_config_path(), path is not None, "it", args.key, before)
         if hint is not None:
             print(hint)
     else:
@@ -165,16 +166,27 @@ def _serving_pid(cfg: Config, path: Path) -> int | None:
     return serving_pid(cfg.store_path(), path)
 
 
-def _reload_hint(cfg: Config, path: Path, given: bool, what: str, key: str | None = None) -> str | None:
+def _reach_before(path: Path) -> Config | None:
+    """The file's [daemon.http] and data_dir before an edit (``config.reach_part``; None: no file,
+    or none that parses): the running daemon answers there, not at an edited port."""
+    try:
+        return reach_part(path) if path.is_file() else None
+    except ConfigError:
+        return None
+
+
+def _reload_hint(cfg: Config, path: Path, given: bool, what: str, key: str | None = None, before: Config | None = None) -> str | None:
     """How the running daemon takes the edit (None: none runs this config): a reload, or a
-    restart for a key only a start applies (daemon/reload.py RESTART_KEYS)."""
+    restart for a key only a start applies (daemon/reload.py RESTART_KEYS). The daemon is looked
+    for where the file said before the edit (``before``): 'config set daemon.http.port' said nothing."""
     from spasmwatch import firstrun
     from spasmwatch.commands.service import systemctl_for
     from spasmwatch.daemon.reload import RESTART_KEYS
 
-    running = _daemon_running(cfg)
+    at = before or cfg
+    running = _daemon_running(at)
     systemctl = systemctl_for(path)
-    how = firstrun.apply_step(path, given, running, systemctl, _serving_pid(cfg, path))
+    how = firstrun.apply_step(path, given, running, systemctl, _serving_pid(at, path))
     if how is None or not running:
         return None
     if key is not None and key in RESTART_KEYS:
