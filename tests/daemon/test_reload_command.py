@@ -106,8 +106,8 @@ def test_reload_says_what_changed_and_why_an_edit_was_refused(tmp_path: Path, cl
             gone = await asyncio.to_thread(d.cli, "reload")
             assert gone.returncode == 2 and gone.stderr.startswith(
                 f"spasmwatch reload: error: no daemon runs on config.toml (nothing holds {tmp_path / 'data' / 'spasmwatch.db.lock'}): "
-                f"start it with 'spasmwatch run --config {config}'"
-            ), gone.stderr
+                f"start it with 'spasmwatch run --config {config}': it reads the file as it starts\n"
+            ), gone.stderr  # no service installed: none named (it said 'or systemctl --user start spasmwatch')
             return ms
 
     try:

@@ -94,8 +94,12 @@ def _daemon_pid(cfg: Config, path: Path, start: str) -> int:
         try:
             api(cfg, "/api/status", timeout_s=2.0)
         except DaemonNotRunning:
+            from spasmwatch.commands.service import systemctl_for
+
+            ctl = systemctl_for(path)  # the service only when one is installed for this file
+            service = f" (or '{ctl} start spasmwatch', the service installed for it)" if ctl else ""
             raise DaemonNotRunning(f"no daemon runs on {path.name} (nothing holds {store}.lock): start it with "
-                                   f"'{start}' (or 'systemctl --user start spasmwatch'): it reads the file as it starts") from None  # fmt: skip
+                                   f"'{start}'{service}: it reads the file as it starts") from None  # fmt: skip
         except SpasmwatchError:
             pass
         raise DaemonNotRunning(f"a daemon answers on port {cfg.daemon.http.port}, but none runs on this config's store ({store}): "
