@@ -171,7 +171,7 @@ def test_a_config_edit_the_daemon_could_not_load_is_shown_until_a_reload_succeed
     hm = time.strftime("%H:%M", time.localtime(since))
     text = banner.inner_text()
     assert text.startswith(f"The config change was not applied (since {hm}): {error}. The monitor runs on with the config it had;") \
-        and "systemctl --user reload spasmwatch" in text, text
+        and "for the installed service, systemctl --user reload spasmwatch" in text, text  # not for a daemon started by hand
     served.call(fake.set_config_error, None)
     banner.wait_for(state="hidden")
 

@@ -394,7 +394,7 @@
     box.hidden = !err;
     box.textContent = err
       ? `The config change was not applied (since ${hhmm(err.since)}): ${err.error}. The monitor runs on with the config it had;`
-        + " fix the file, then run 'spasmwatch reload' (it says whether the edit applied; systemctl --user reload spasmwatch does the same silently)."
+        + " fix the file, then run 'spasmwatch reload' (it says whether the edit applied; for the installed service, systemctl --user reload spasmwatch does the same silently)."
       : "";
   }
 
