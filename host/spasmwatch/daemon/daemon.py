@@ -44,7 +44,7 @@ from spasmwatch.daemon.summary import read_summaries
 from spasmwatch.errors import InputError
 from spasmwatch.io.rawfile import DatingPoint, RawDating, RawHeader, RawReader, RawWriter
 from spasmwatch.store import Store, StoreError
-from spasmwatch.store.rows import AlertRow, LogLife
+from spasmwatch.store.rows import AlertRow, DeviceRow, LogLife
 from spasmwatch.transport import Link
 from swcore import consts as C
 from swcore import protocol as P
@@ -133,7 +133,8 @@ class Daemon:
         self._failing_shown = frozenset(self.dispatcher.failing())  # the channels the page was last told are failing
         _one_outbox_each(self.dispatcher.channels)
         self.engine = AlertEngine(self.clock.wall, self._notify, alert_settings, self._transition, store.last_alert_id())
-        self._heartbeat_on = heartbeat is not None
+        # The dead man's switch ([daemon.heartbeat]): pinged from the ticker while healthy (None: off).
+        self.heartbeat = self._heartbeat(heartbeat)
         self._mqtt: dict[str, MqttChannel] = {}
         self._sounds: list[SoundChannel] = []
         self._wire_channels()
@@ -166,11 +167,6 @@ class Daemon:
         self._resent_mono: float | None = None  # the latest resend pass started (None: none yet)
         self._summary_day: dict[str, str] = {}  # device -> the local day (ISO) its daily summary was handled
         self.ticks = 0  # ticks completed: the systemd watchdog pings only while this rises (daemon/notify.py)
-        # The dead man's switch ([daemon.heartbeat]): pinged from the ticker while healthy (None: off).
-        self.heartbeat = (
-            Heartbeat(heartbeat, self.clock.mono, self.clock.wall, on_change=lambda: self._publish({"type": "status"}))
-            if heartbeat is not None else None
-        )  # fmt: skip
 
     # --- lifecycle ------------------------------------------------------------------
     async def start(self) -> None:
@@ -179,8 +175,9 @@ class Daemon:
         self._resend_kept()  # and its pushes (webhook, ntfy): their passes take the locks first
         # A band seen before is monitored from the start, connected or not: its open alarms
         # carry on (and escalate) even while it stays away after a restart.
+        known = self._known_bands()
         for b in self.bands:
-            self._resume(b)
+            self._resume(b, known)
         for b in self.bands:
             self._run_session(b)
         self._tasks.append(asyncio.create_task(self._ticker(), name="ticker"))
@@ -190,10 +187,13 @@ class Daemon:
             self._start_mirror(name, mqtt)
         self._started = True
 
-    def _resume(self, b: BandView) -> None:
-        """A band seen before (by its label, in the store) is monitored from the start, its analysis
+    def _known_bands(self) -> dict[str | None, DeviceRow]:
+        """The store's bands by label (the latest seen wins a label two devices had)."""
+        return {r.name: r for r in sorted(self.store.devices(), key=lambda r: r.last_seen_wall_s)}
+
+    def _resume(self, b: BandView, known: dict[str | None, DeviceRow]) -> None:
+        """A band seen before (by its label, in ``known``) is monitored from the start, its analysis
         rebuilt and its open alarms restored, connected or not."""
-        known = {r.name: r for r in sorted(self.store.devices(), key=lambda r: r.last_seen_wall_s)}
         row = known.get(b.label)
         if row is not None:
             if row.rate_hz:  # the rate it last reported, until it connects and says again
@@ -229,7 +229,7 @@ class Daemon:
                 mqtt.on_command = self._mqtt_command  # Home Assistant's buttons: acknowledge, test alarm
             if mqtt.on_connected is None:
                 mqtt.on_connected = functools.partial(self._mqtt_up, name, mqtt)  # a broker back: not failing any more
-            mqtt.heartbeat_sensor = self._heartbeat_on  # Home Assistant's "Heartbeat failing" (or its removal)
+            mqtt.heartbeat_sensor = self.heartbeat is not None  # Home Assistant's "Heartbeat failing" (or its removal)
         # The local sound repeats an alarm until someone answers it, on this daemon's ticks.
         self._sounds = [ch for ch in channels.values() if isinstance(ch, SoundChannel)]
         for ch in self._sounds:
@@ -300,24 +300,24 @@ class Daemon:
 
     async def set_heartbeat(self, settings: HeartbeatSettings | None) -> None:
         """The dead man's switch replaced (or switched on or off): the next tick pings the new URL."""
-        old = self.heartbeat
-        self.heartbeat = (
-            Heartbeat(settings, self.clock.mono, self.clock.wall, on_change=lambda: self._publish({"type": "status"}))
-            if settings is not None else None
-        )  # fmt: skip
-        self._heartbeat_on = settings is not None
+        old, self.heartbeat = self.heartbeat, self._heartbeat(settings)
         for mqtt in self._mqtt.values():
-            mqtt.set_heartbeat_sensor(self._heartbeat_on)  # Home Assistant's sensor discovered (or removed) now
+            mqtt.set_heartbeat_sensor(self.heartbeat is not None)  # Home Assistant's sensor discovered (or removed) now
         if old is not None:
             await old.close()
         self._announce_heartbeat()
         self._publish({"type": "status"})
 
+    def _heartbeat(self, settings: HeartbeatSettings | None) -> Heartbeat | None:
+        if settings is None:
+            return None
+        return Heartbeat(settings, self.clock.mono, self.clock.wall, on_change=lambda: self._publish({"type": "status"}))
+
     def add_band(self, spec: BandSpec) -> None:
         """A band the config now names: monitored as at a start (its store state resumed) and connected."""
         b = self._band_view(spec)
         self.bands.append(b)
-        self._resume(b)
+        self._resume(b, self._known_bands())
         if self._started:
             self._run_session(b)
         self._publish({"type": "status"})
@@ -755,11 +755,7 @@ class Daemon:
             return
         b.raw_dated_mono, b.raw_rate = mono, (line.rate_hz, w.header.rate_hz)
         w.date(DatingPoint(end, line.mono_at(end) + self.clock.wall() - mono, line.rate_hz))
-        b.raw_end = max(part_end(self._raw_dating(w), w.next_index, self._zone()), w.next_index)
-
-    @staticmethod
-    def _raw_dating(w: RawWriter) -> RawDating:
-        return RawDating(w.header, tuple(w.points))
+        b.raw_end = max(part_end(w.dating(), w.next_index, self._zone()), w.next_index)
 
     def _raw_may_write(self, b: BandView, device: str) -> bool:
         """Not while this band's file failed (until its next try), nor while the disk is under the
@@ -801,7 +797,7 @@ class Daemon:
         as the boot's parts are (its header's wall_start_s at its own origin)."""
         assert b.raw is not None and b.raw_boot is not None
         boot, number = b.raw_boot, b.raw_part + 1
-        dating = self._raw_dating(b.raw)
+        dating = b.raw.dating()
         head = next_header(dating, index, self._zone(), floor=b.raw_end)
         err = self._close_raw(b)
         if err is not None:
@@ -811,7 +807,7 @@ class Daemon:
         w = self._raw_open(b, boot, Part(part_path(self.raw_dir, device, boot, number), number), head)
         if dating.points:  # the part dates its own start as measured (it replays alone)
             w.date(DatingPoint(head.index_origin, dating.wall_at(head.index_origin), dating.points[-1].rate_hz))
-            b.raw_end = part_end(self._raw_dating(w), w.next_index, self._zone())
+            b.raw_end = part_end(w.dating(), w.next_index, self._zone())
         return w
 
     def _raw_open(self, b: BandView, boot: int, part: Part, head: RawHeader) -> RawWriter:
@@ -825,7 +821,7 @@ class Daemon:
             self.raw_in_use.discard(path)
             raise
         b.raw, b.raw_boot, b.raw_part = w, boot, part.number
-        b.raw_end = part_end(self._raw_dating(w), w.next_index, self._zone())
+        b.raw_end = part_end(w.dating(), w.next_index, self._zone())
         return w
 
     def _raw_failed(self, b: BandView, device: str, e: OSError | InputError, path: str) -> None:

@@ -307,6 +307,10 @@ class RawWriter:
         if self._pending_n >= self.chunk_samples:
             self.flush()
 
+    def dating(self) -> RawDating:
+        """The file's dating as written so far (``RawReader.dating`` of the file, without reading it)."""
+        return RawDating(self.header, tuple(self.points))
+
     def date(self, point: DatingPoint) -> None:
         """A dating record after the samples so far (flushed first, so the records stay in file
         order); one whose index or wall time does not come after the last record's is not written
