@@ -161,7 +161,7 @@ def _add_channel(args: argparse.Namespace, path: Path, given: bool) -> int:
 
 
 def _serving_pid(cfg: Config, path: Path) -> int | None:
-    from spasmwatch.daemon.main import serving_pid
+    from spasmwatch.daemon.lock import serving_pid
 
     return serving_pid(cfg.store_path(), path)
 

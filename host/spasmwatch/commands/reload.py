@@ -86,7 +86,7 @@ def _unread(pid: int, e: SpasmwatchError) -> int:
 
 def _daemon_pid(cfg: Config, path: Path, start: str) -> int:
     """The pid of the daemon serving ``path`` (the store's lock says it); the reason when none does."""
-    from spasmwatch.daemon.main import lock_holder, same_file
+    from spasmwatch.daemon.lock import lock_holder, same_file
 
     store = cfg.store_path()
     held = lock_holder(store)

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import fcntl
 import logging
-import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -19,10 +16,11 @@ from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.clock import Clock, SystemClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.http import HttpServer
+from spasmwatch.daemon.lock import one_daemon
 from spasmwatch.daemon.reload import Reloader
 from spasmwatch.daemon.notify import Notifier, StatusNotes, Watchdog, keep_alive, watchdog_interval_s
 from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, heartbeat_from, link_factory
-from spasmwatch.store import Store, StoreError, make_folder
+from spasmwatch.store import Store, make_folder
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +62,7 @@ async def serve(
     loop.add_signal_handler(signal.SIGHUP, early.append, signal.SIGHUP)
     path = cfg.store_path()
     make_folder(path)  # for the lock beside the store, which is taken first
-    with _one_daemon(path, config_path), Store(path) as store:
+    with one_daemon(path, config_path), Store(path) as store:
         daemon = build(cfg, store, clock, stale_s)
         http = await _start_http(cfg, daemon)
         await daemon.start()
@@ -117,58 +115,6 @@ def _systemd_ready(notifier: Notifier | None, ping_s: float | None, watchdog: Wa
         return []
     log.info("started by the service manager (READY sent); watchdog ping every %.1f s while ticks complete", ping_s)
     return [asyncio.ensure_future(keep_alive(notifier, watchdog, ping_s))]
-
-
-def _lock_path(store_path: Path) -> Path:
-    return store_path.with_name(store_path.name + ".lock")
-
-
-@contextmanager
-def _one_daemon(store_path: Path, config_path: Path | None = None) -> Iterator[None]:
-    """Hold ``<store>.lock`` while the daemon runs: a second daemon on the same store would restore
-    and escalate the same alarms and raise "band disconnected" for the band it cannot reach.
-    It holds the daemon's pid and the config file it reloads: 'spasmwatch reload' signals that
-    pid, and 'config add-ntfy' suggests it when the file is this one (``lock_holder``)."""
-    with open(_lock_path(store_path), "a") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise StoreError(f"another spasmwatch daemon is using {store_path}: stop it first") from None
-        try:
-            f.truncate(0)
-            f.write(f"{os.getpid()}\n{config_path.absolute() if config_path is not None else ''}\n")
-            f.flush()
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def serving_pid(store_path: Path, config_path: Path) -> int | None:
-    """The pid of the daemon that holds ``store_path``'s lock now and reloads ``config_path`` on
-    SIGHUP, or None (no daemon, or one started from another file or from a Config in-process)."""
-    held = lock_holder(store_path)
-    return held[0] if held is not None and same_file(held[1], config_path) else None
-
-
-def same_file(said: str, path: Path) -> bool:
-    """Whether the config path a lock holds (``said``; "" for none) is ``path`` (a link to it too)."""
-    return said != "" and (said == str(path.absolute()) or Path(said).resolve() == path.resolve())
-
-
-def lock_holder(store_path: Path) -> tuple[int, str] | None:
-    """(pid, the config file it reloads: "" for none) of the daemon holding ``store_path``'s lock
-    now, or None: no daemon runs on that store (the lock is free, or was never taken)."""
-    try:
-        with open(_lock_path(store_path)) as f:
-            try:
-                fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:  # held: a daemon runs on this store
-                pid, _, path = f.read().partition("\n")
-                return (int(pid), path.rstrip("\n")) if pid.isdigit() else None
-            fcntl.flock(f, fcntl.LOCK_UN)  # free: what it says is a stopped daemon's
-            return None
-    except OSError:
-        return None
 
 
 async def _start_http(cfg: Config, daemon: Daemon) -> HttpServer:
