@@ -104,7 +104,7 @@ def _daemon_pid(cfg: Config, path: Path, start: str) -> int:
             pass
         raise DaemonNotRunning(f"a daemon answers on port {cfg.daemon.http.port}, but none runs on this config's store ({store}): "
                                f"it was started from another config (or on another computer); reload that one, or restart it with --config {path}")  # fmt: skip
-    pid, serves = held
+    pid, serves = held.pid, held.config
     if not same_file(serves, path):
         what = f"reloads {serves}" if serves else "was not started from a file (it cannot reload one)"
         raise SpasmwatchError(f"the daemon on this store (pid {pid}) {what}, not {path}: edit that file and reload, "

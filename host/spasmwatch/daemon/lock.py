@@ -9,7 +9,9 @@ import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from spasmwatch.store import StoreError
 
@@ -18,12 +20,39 @@ def lock_path(store_path: Path) -> Path:
     return store_path.with_name(store_path.name + ".lock")
 
 
+@dataclass(frozen=True)
+class LockHolder:
+    """What the lock of a running daemon says (``lock_holder``)."""
+
+    pid: int
+    config: str  # the config file it reloads on SIGHUP ("" for none: started in-process from a Config)
+    # (host, port) its web server listens on, as bound; None until it listens, or from a daemon
+    # from before 2026-12-05, which wrote only the two lines above
+    address: tuple[str, int] | None
+
+
+class DaemonLock:
+    """The lock a running daemon holds (``one_daemon``), to add what it learns after taking it."""
+
+    def __init__(self, f: TextIO) -> None:
+        self._f = f
+
+    def serving(self, host: str, port: int) -> None:
+        """Line 3: where the web server listens, once it does (the lock is taken before it starts,
+        and port 0 or an edit of [daemon.http] makes it differ from the file): the CLI reaches the
+        daemon there. Appended, not rewritten: a reader never finds the file empty (as if no
+        daemon ran), and one that reads a line without its end ignores it. Never the token."""
+        self._f.write(f"{host}:{port}\n")
+        self._f.flush()
+
+
 @contextmanager
-def one_daemon(store_path: Path, config_path: Path | None = None) -> Iterator[None]:
+def one_daemon(store_path: Path, config_path: Path | None = None) -> Iterator[DaemonLock]:
     """Hold ``<store>.lock`` while the daemon runs: a second daemon on the same store would restore
     and escalate the same alarms and raise "band disconnected" for the band it cannot reach.
-    It holds the daemon's pid and the config file it reloads: 'spasmwatch reload' signals that
-    pid, and 'config add-ntfy' suggests it when the file is this one (``lock_holder``)."""
+    It holds the daemon's pid (line 1) and the config file it reloads (line 2): 'spasmwatch reload'
+    signals that pid, and 'config add-ntfy' suggests it when the file is this one; then where its
+    web server listens (line 3, ``DaemonLock.serving``): the CLI's commands reach it there."""
     with open(lock_path(store_path), "a") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -33,7 +62,7 @@ def one_daemon(store_path: Path, config_path: Path | None = None) -> Iterator[No
             f.truncate(0)
             f.write(f"{os.getpid()}\n{config_path.absolute() if config_path is not None else ''}\n")
             f.flush()
-            yield
+            yield DaemonLock(f)
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
 
@@ -42,7 +71,7 @@ def serving_pid(store_path: Path, config_path: Path) -> int | None:
     """The pid of the daemon that holds ``store_path``'s lock now and reloads ``config_path`` on
     SIGHUP, or None (no daemon, or one started from another file or from a Config in-process)."""
     held = lock_holder(store_path)
-    return held[0] if held is not None and same_file(held[1], config_path) else None
+    return held.pid if held is not None and same_file(held.config, config_path) else None
 
 
 def same_file(said: str, path: Path) -> bool:
@@ -50,17 +79,32 @@ def same_file(said: str, path: Path) -> bool:
     return said != "" and (said == str(path.absolute()) or Path(said).resolve() == path.resolve())
 
 
-def lock_holder(store_path: Path) -> tuple[int, str] | None:
-    """(pid, the config file it reloads: "" for none) of the daemon holding ``store_path``'s lock
-    now, or None: no daemon runs on that store (the lock is free, or was never taken)."""
+def lock_holder(store_path: Path) -> LockHolder | None:
+    """What the daemon holding ``store_path``'s lock now says of itself, or None: no daemon runs on
+    that store (the lock is free, or was never taken)."""
     try:
         with open(lock_path(store_path)) as f:
             try:
                 fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
             except BlockingIOError:  # held: a daemon runs on this store
-                pid, _, path = f.read().partition("\n")
-                return (int(pid), path.rstrip("\n")) if pid.isdigit() else None
+                return _holder(f.read())
             fcntl.flock(f, fcntl.LOCK_UN)  # free: what it says is a stopped daemon's
             return None
     except OSError:
         return None
+
+
+def _holder(text: str) -> LockHolder | None:
+    """A held lock's lines (pid, config, address); None without a pid (read as it was written)."""
+    lines = text.split("\n")
+    if not lines[0].isdigit():
+        return None
+    config = lines[1] if len(lines) > 1 else ""
+    # line 3 counts once its end is there ([3] exists): a half-written one is ignored
+    return LockHolder(int(lines[0]), config, _address(lines[2]) if len(lines) > 3 else None)
+
+
+def _address(line: str) -> tuple[str, int] | None:
+    """``host:port`` (host may be IPv6: the port is after the last ':'); None if it is not that."""
+    host, _, port = line.rpartition(":")
+    return (host, int(port)) if host and port.isdigit() else None

@@ -16,7 +16,7 @@ from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.clock import Clock, SystemClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.http import HttpServer
-from spasmwatch.daemon.lock import one_daemon
+from spasmwatch.daemon.lock import DaemonLock, one_daemon
 from spasmwatch.daemon.reload import Reloader
 from spasmwatch.daemon.notify import Notifier, StatusNotes, Watchdog, keep_alive, watchdog_interval_s
 from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, heartbeat_from, link_factory
@@ -62,9 +62,9 @@ async def serve(
     loop.add_signal_handler(signal.SIGHUP, early.append, signal.SIGHUP)
     path = cfg.store_path()
     make_folder(path)  # for the lock beside the store, which is taken first
-    with one_daemon(path, config_path), Store(path) as store:
+    with one_daemon(path, config_path) as lock, Store(path) as store:
         daemon = build(cfg, store, clock, stale_s)
-        http = await _start_http(cfg, daemon)
+        http = await _start_http(cfg, daemon, lock)
         await daemon.start()
         log.info("spasmwatch daemon up: store %s, %d band(s)", path, len(daemon.bands))
         stop = asyncio.Event()
@@ -117,10 +117,13 @@ def _systemd_ready(notifier: Notifier | None, ping_s: float | None, watchdog: Wa
     return [asyncio.ensure_future(keep_alive(notifier, watchdog, ping_s))]
 
 
-async def _start_http(cfg: Config, daemon: Daemon) -> HttpServer:
+async def _start_http(cfg: Config, daemon: Daemon, lock: DaemonLock) -> HttpServer:
+    """The web page and API, listening; where is written in the store's lock: the CLI reaches the
+    daemon there after an edit of [daemon.http] host or port (applied only at the next start)."""
     h = cfg.daemon.http
     server = HttpServer(daemon, host=h.host, port=h.port, lan=h.lan, token=h.token, clock=daemon.clock.wall)
     host, port = await server.start()
+    lock.serving(host, port)
     log.info("status page and API on http://%s:%d/", host, port)
     return server
 
