@@ -564,6 +564,12 @@ def _check_config(cfg: Config, source: str) -> None:
                 raise ConfigError(f"{source}: [caregivers #{i}] channels: unknown channel {json.dumps(ch)}{more}")
 
 
+def bind_host(host: str, lan: bool) -> str:
+    """The address the web server listens on for [daemon.http] ``host`` and ``lan``: every
+    interface for ``lan`` on a loopback host (daemon/http.py; the CLI compares it with the lock's)."""
+    return "0.0.0.0" if lan and is_loopback(host) else host
+
+
 def is_loopback(host: str) -> bool:
     """True for names and addresses that only this machine can reach."""
     h = host.strip().strip("[]").lower().rstrip(".")

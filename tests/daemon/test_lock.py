@@ -1,14 +1,26 @@
-"""The store's lock (daemon/lock.py): where the daemon listens (line 3).
+"""The store's lock (daemon/lock.py) as the CLI reads it: where the daemon listens (line 3), and
+when the file's [daemon.http] differs from it, said once (commands/_daemon.py ``daemon_config_of``).
 
 Real parts: the lock taken by ``one_daemon`` in this process (an flock, as the daemon takes it;
-a second open of the file sees it held)."""
+a second open of the file sees it held), config files on disk. The daemon itself, and the
+commands against it, in test_reload_command.py (an edited port)."""
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
+import pytest
+
+from spasmwatch.commands._daemon import daemon_config_of
 from spasmwatch.daemon.lock import LockHolder, lock_holder, lock_path, one_daemon
+
+
+def _file(tmp: Path, http: str, name: str = "config.toml") -> Path:
+    path = tmp / name
+    path.write_text(f"[daemon.http]\n{http}\n")
+    return path
 
 
 def test_the_lock_says_where_the_daemon_listens_once_it_does(tmp_path: Path) -> None:
@@ -24,3 +36,46 @@ def test_the_lock_says_where_the_daemon_listens_once_it_does(tmp_path: Path) -> 
             f.write(f"{os.getpid()}\n{config}\n127.0.0.1:87")
         assert lock_holder(store) == LockHolder(os.getpid(), str(config), None)
     assert lock_holder(store) is None  # released: what it says is a stopped daemon's
+
+
+@pytest.mark.parametrize(
+    ("http", "bound", "note"),
+    [
+        ('host = "localhost"\nport = 41234', "127.0.0.1", ""),  # a name for the address it bound: no edit
+        ('lan = true\ntoken = "0123456789abcdef0123"\nport = 41234', "0.0.0.0", ""),  # lan: every interface
+        ('host = "::1"\nport = 41234', "127.0.0.1", "host ::1"),
+        ('host = "127.0.0.2"\nport = 41235', "127.0.0.1", "host 127.0.0.2 and port 41235"),
+    ],
+)
+def test_the_cli_reaches_the_daemon_where_its_lock_says_and_names_an_edit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], http: str, bound: str, note: str
+) -> None:
+    monkeypatch.setenv("SPASMWATCH_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))  # no service installed: the hand-started daemon's restart
+    config = _file(tmp_path, http)
+    args = argparse.Namespace(config=config)
+    port = int(http.rpartition("= ")[2])
+    assert daemon_config_of(args).daemon.http.port == port  # no daemon: the file's, as before
+    with one_daemon(tmp_path / "spasmwatch.db", config) as lock:
+        assert daemon_config_of(args).daemon.http.port == port  # a daemon from before the address (two lines): the same
+        lock.serving(bound, 41234)
+        capsys.readouterr()
+        h = daemon_config_of(args).daemon.http
+        assert (h.host, h.port) == (bound, 41234)
+        assert h.token == ("0123456789abcdef0123" if "token" in http else "")  # the file's, always
+        said = capsys.readouterr().err
+        assert said == (f"spasmwatch: reaching the daemon (pid {os.getpid()}) where it listens, {bound}:41234: [daemon.http] {note} "
+                        "in config.toml is applied at its next start: next: stop 'spasmwatch run' (Ctrl+C) and start it again\n"
+                        if note else ""), said  # fmt: skip
+
+
+def test_a_daemon_started_from_another_file_is_reached_and_said_not_to_read_this_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SPASMWATCH_DATA_DIR", str(tmp_path))
+    mine, theirs = _file(tmp_path, "port = 41235"), _file(tmp_path, "port = 41234", "other.toml")
+    with one_daemon(tmp_path / "spasmwatch.db", theirs) as lock:
+        lock.serving("127.0.0.1", 41234)
+        assert daemon_config_of(argparse.Namespace(config=mine)).daemon.http.port == 41234
+    assert capsys.readouterr().err == (f"spasmwatch: reaching the daemon (pid {os.getpid()}) where it listens, 127.0.0.1:41234: "
+                                       f"it was started from {theirs}, not {mine}, whose [daemon.http] port 41235 it does not read\n")  # fmt: skip

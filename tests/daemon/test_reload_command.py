@@ -187,3 +187,49 @@ def test_the_step_the_config_commands_suggest() -> None:
         how = apply_step(f, True, running, systemctl, pid)
         assert how is not None and how.command == command, (running, systemctl, pid, how)
     assert apply_step(f, True, False, None, None) is None
+
+
+def test_an_edited_port_still_reaches_the_daemon_where_it_listens(tmp_path: Path) -> None:
+    """[daemon.http] port edited while the daemon runs (read only at a start): the commands asked
+    the file's new port, where nothing answers, until a restart ('reload' exit 1 "cannot read how
+    it went", 'status' and 'ack' exit 2 "no daemon answers"). The store's lock now says where the
+    daemon listens (line 3): they reach it there and say once on stderr how the edit is applied.
+    A lock from a daemon from before (two lines) leaves the file's port, as before."""
+    port, new, config = free_port(), free_port(), tmp_path / "config.toml"
+    config.write_text(f"[daemon.http]\nport = {port}\n\n[channels.sound]\nenabled = false\n\n[channels.desktop]\nenabled = false\n\n"
+                      f'[[bands]]\nname = "cot"\ntransport = "sim"\naddress = "127.0.0.1:{free_port()}"\n')  # fmt: skip
+    d = Run(tmp_path, config, port)
+    try:
+        d.wait(d.status, "the daemon to answer")
+        lock = tmp_path / "data" / "spasmwatch.db.lock"
+        assert lock.read_text() == f"{d.proc.pid}\n{config}\n127.0.0.1:{port}\n"  # pid, the file it reloads, where it listens
+        config.write_text(config.read_text().replace(f"port = {port}", f"port = {new}"))
+        note = (f"spasmwatch: reaching the daemon (pid {d.proc.pid}) where it listens, 127.0.0.1:{port}: [daemon.http] port {new} "
+                "in config.toml is applied at its next start: next: stop 'spasmwatch run' (Ctrl+C) and start it again\n")  # fmt: skip
+
+        done = d.cli("reload")
+        assert done.returncode == 0 and re.fullmatch(
+            r"reloaded in [\d.]+ ms: nothing changed\nneeds a restart: daemon\.http\.port \(read only when the daemon starts; "
+            r"it runs on the value it started with\)\n", done.stdout), done  # fmt: skip
+        assert done.stderr == note, done.stderr
+        out = json.loads(d.cli("reload", "--json").stdout)
+        assert out["applied"] and out["needs_restart"] == ["daemon.http.port"], out
+        shown = d.cli("status")
+        assert shown.returncode == 0 and shown.stderr == note, shown
+        assert shown.stdout.startswith("cot (not seen yet): ") and (
+            "config: daemon.http.port changed in the file: needs a restart (stop 'spasmwatch run' (Ctrl+C) and start it again)\n"
+        ) in shown.stdout, shown.stdout
+        acked = d.cli("ack")  # it asked the daemon, which has no alert open
+        assert acked.returncode == 2 and acked.stderr == note + "spasmwatch ack: error: no open alert to acknowledge\n", acked.stderr
+
+        # A daemon from before wrote two lines: the file's port is asked, as before (nothing there)...
+        lock.write_text(f"{d.proc.pid}\n{config}\n")
+        lost = d.cli("status")
+        assert lost.returncode == 2 and f"no daemon answers at http://127.0.0.1:{new}/api/status" in lost.stderr, lost.stderr
+        # ...and with the file's port the one it listens on, it is found, by its pid too ('reload')
+        config.write_text(config.read_text().replace(f"port = {new}", f"port = {port}"))
+        again = d.cli("reload")
+        assert again.returncode == 0 and again.stdout.startswith("reloaded in ") and again.stderr == "", again
+        assert d.cli("status").returncode == 0
+    finally:
+        d.stop()

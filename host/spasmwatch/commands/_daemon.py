@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import ipaddress
 import json
 import re
+import socket
 import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from spasmwatch.config import Config, default_config_path, existing_config, load_config, reach_part
+from spasmwatch.config import Config, Http, bind_host, default_config_path, existing_config, load_config, reach_part
+from spasmwatch.daemon.lock import LockHolder, lock_holder, same_file
 from spasmwatch.errors import ConfigError, SpasmwatchError
 from spasmwatch.store import Store
 
@@ -32,20 +36,68 @@ def config_of(args: argparse.Namespace) -> Config:
     return load_config(existing_config(args.config))
 
 
-def daemon_config_of(args: argparse.Namespace) -> Config:
-    """``config_of``, or when the file does not load, only what reaches the daemon (its [daemon.http],
-    ``config.reach_part``), said on stderr: the daemon runs on the config it had (a reload keeps
-    it), and 'status', 'ack', 'mute' and 'test-alarm' must still work then."""
+def daemon_config_of(args: argparse.Namespace, quiet: bool = False) -> Config:
+    """The config to reach the running daemon by: ``config_of``, or when the file does not load,
+    only what reaches the daemon (its [daemon.http], ``config.reach_part``), said on stderr unless
+    ``quiet`` ('reload': the daemon reports the error itself): the daemon runs on the config it
+    had (a reload keeps it), and 'status', 'ack', 'mute' and 'test-alarm' must still work then.
+    Its [daemon.http] host and port are where the daemon on its store listens (``_where_served``)."""
+    path = existing_config(args.config) or default_config_path()
     try:
-        return config_of(args)
+        cfg = load_config(path)
     except ConfigError as e:
-        path = existing_config(args.config) or default_config_path()
         try:
             cfg = reach_part(path)
         except ConfigError:
             raise e from None
-        print(f"spasmwatch: {e}\n  (reaching the daemon by the file's [daemon.http]: a daemon running keeps the config it had)", file=sys.stderr)
+        if not quiet:
+            print(f"spasmwatch: {e}\n  (reaching the daemon by the file's [daemon.http]: a daemon running keeps the config it had)", file=sys.stderr)
+    return _where_served(cfg, path)
+
+
+def _where_served(cfg: Config, path: Path) -> Config:
+    """``cfg`` with [daemon.http] host and port where the daemon holding its store listens (its lock
+    says: daemon/lock.py), the file's when none does or an older one said nothing. The file's are
+    read only at a start: after an edit of them every command asked where nothing answered until
+    a restart ('reload' could not read its own report). An edit is said once on stderr, with how
+    the daemon takes it. The token stays the file's (an edited one is refused, as it says)."""
+    held = lock_holder(cfg.store_path())
+    if held is None or held.address is None:
         return cfg
+    h = cfg.daemon.http
+    host, port = held.address
+    edited = ([f"host {h.host}"] if not _listens_at(h, host) else []) + ([f"port {h.port}"] if h.port != port else [])
+    if edited:
+        print(f"spasmwatch: {_edit_note(held, path, ' and '.join(edited))}", file=sys.stderr)
+    return replace(cfg, daemon=replace(cfg.daemon, http=replace(h, host=host, port=port)))
+
+
+def _listens_at(h: Http, bound: str) -> bool:
+    """Whether the file's [daemon.http] host (and lan) asks for the address the daemon listens on
+    (``bound``, from its lock): the file may name it ('localhost', a host name) or give any
+    address (0.0.0.0: 'lan')."""
+    asked = bind_host(h.host, h.lan)
+    if asked == bound or {asked, bound} <= {"", "0.0.0.0", "::"}:
+        return True
+    try:
+        return ipaddress.ip_address(asked.strip("[]")) == ipaddress.ip_address(bound)
+    except ValueError:  # a name: the daemon bound to one of its addresses (the lookup it made too)
+        try:
+            return bound in {a[4][0] for a in socket.getaddrinfo(asked, None, proto=socket.IPPROTO_TCP)}
+        except OSError:
+            return False
+
+
+def _edit_note(held: LockHolder, path: Path, edited: str) -> str:
+    """Why the command reaches the daemon elsewhere than the file says, and what applies the file."""
+    host, port = held.address or ("", 0)
+    at = f"reaching the daemon (pid {held.pid}) where it listens, {host}:{port}"
+    if not same_file(held.config, path):
+        return f"{at}: it was started from {held.config or 'no file'}, not {path}, whose [daemon.http] {edited} it does not read"
+    from spasmwatch.commands.service import systemctl_for
+    from spasmwatch.firstrun import restart_command
+
+    return f"{at}: [daemon.http] {edited} in {path.name} is applied at its next start: next: {restart_command(systemctl_for(path))}"
 
 
 def add_store_args(p: argparse.ArgumentParser) -> None:

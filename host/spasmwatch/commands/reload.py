@@ -2,7 +2,7 @@
 
 It sends SIGHUP (what ``systemctl --user reload spasmwatch`` and ``kill -HUP`` do) to the daemon
 serving this config, found by the pid in its store's lock, waits for the daemon's own report
-(its /api/status) and prints it: what changed, the keys only a restart applies, or why the edit
+(its /api/status, asked where the lock says it listens) and prints it: what changed, the keys only a restart applies, or why the edit
 was NOT applied (the daemon then runs on the config it had). Exit 0: applied; 1: not applied, or
 no report in time; 2: no daemon serves this config.
 """
@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from spasmwatch.commands._daemon import DaemonNotRunning, add_config_arg, api
-from spasmwatch.config import Config, default_config_path, existing_config, load_config, reach_part
+from spasmwatch.commands._daemon import DaemonNotRunning, add_config_arg, api, daemon_config_of
+from spasmwatch.config import Config, default_config_path, existing_config
 from spasmwatch.daemon import consts as K
-from spasmwatch.errors import ConfigError, SpasmwatchError
+from spasmwatch.errors import SpasmwatchError
 from spasmwatch.firstrun import cmd
 
 
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     given = args.config is not None
     path = (existing_config(args.config) or default_config_path()).absolute()
     shown = Path(args.config) if given else path  # as the family typed it, in the commands suggested
-    cfg = _reach(path)
+    cfg = daemon_config_of(args, quiet=True)  # the file need not load: the daemon says what is wrong, once reloaded
     pid = _daemon_pid(cfg, path, cmd("run", shown, given))
     try:
         before = api(cfg, "/api/status")
@@ -65,18 +65,10 @@ def run(args: argparse.Namespace) -> int:
     return 0 if last["applied"] else 1
 
 
-def _reach(path: Path) -> Config:
-    """The config, or when the edit does not load, the part that reaches the daemon (its store and
-    [daemon.http]: ``config.reach_part``): the daemon itself says what is wrong, once reloaded."""
-    try:
-        return load_config(path)
-    except ConfigError:
-        return reach_part(path)
-
-
 def _unread(pid: int, e: SpasmwatchError) -> int:
-    """The daemon serving the file does not answer (or refuses) at the file's [daemon.http]: an
-    edit of its host, port or token, which only a start applies. The rest is applied all the same."""
+    """The daemon serving the file does not answer (or refuses): an edit of [daemon.http] token,
+    which only a start applies, or of its host or port with a daemon from before its lock said where
+    it listens (``_daemon.daemon_config_of``). The rest is applied all the same."""
     _signal(pid)
     print(f"sent the reload to the daemon (pid {pid}), but cannot read how it went: {e}\n"
           "[daemon.http] host, port and token are read only when the daemon starts: restart it to apply them "

@@ -44,7 +44,7 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
-from spasmwatch.config import is_loopback
+from spasmwatch.config import bind_host, is_loopback
 from spasmwatch.daemon.api import DaemonAPI, Json, who
 from spasmwatch.daemon.clock import local_day
 from spasmwatch.daemon.consts import MAX_MUTE_S
@@ -133,7 +133,7 @@ class HttpServer:
         static_dir: Path | None = None,
     ) -> None:
         self.api = api
-        self.bind_host = "0.0.0.0" if lan and is_loopback(host) else host
+        self.bind_host = bind_host(host, lan)
         self.port = port
         self.lan = lan
         self.require_token = require_token or lan or not is_loopback(self.bind_host)

@@ -1,6 +1,6 @@
 """The store's lock, ``<store>.lock``: one daemon per store, and what the CLI learns from it.
 
-Its own module, apart from daemon/main.py: 'reload' and the config commands read it, and
+Its own module, apart from daemon/main.py: every command that talks to the daemon reads it, and
 importing the daemon (aiohttp, the band sessions) for that took 0.5 s more per command."""
 
 from __future__ import annotations
