@@ -97,6 +97,8 @@ def spasm_record(seq: int, onset_ms: int, flags: int = 0, confidence: int = 90, 
 class HandClock:
     """A daemon's injected clock moved by hand (``t``), not by the wall: wall and mono seconds."""
 
+    rate = 1.0  # wall and mono move together
+
     def __init__(self, t: float) -> None:
         self.t = t
 

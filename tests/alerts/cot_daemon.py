@@ -15,6 +15,8 @@ NOW = 1_800_000_000.0  # the 03:00 alarm
 class StillClock:
     """The daemon's clock (wall, mono) stopped at ``t``."""
 
+    rate = 1.0
+
     def __init__(self, t: float = NOW) -> None:
         self.t = t
 

@@ -157,6 +157,8 @@ def test_a_failing_channel_shows_in_the_status_until_it_delivers_again(tmp_path:
 
 
 class _WallClock:
+    rate = 1.0
+
     def wall(self) -> float:
         return 1_800_000_000.0
 

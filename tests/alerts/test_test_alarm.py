@@ -23,6 +23,8 @@ from .conftest import Broker
 
 
 class _WallClock:
+    rate = 1.0
+
     def wall(self) -> float:
         return 1_800_000_000.0
 

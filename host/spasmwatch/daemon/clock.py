@@ -1,7 +1,8 @@
 """Injectable clocks: the daemon never reads time itself.
 
+``Clock`` is what every clock gives: ``wall``, ``mono`` and ``rate``.
 ``SystemClock`` is the real one. ``ScaledClock`` runs from a chosen start
-time at N x real time: the demo plays a simulated morning at 06:00 in a
+time at ``rate`` x real time: the demo plays a simulated morning at 06:00 in a
 minute, and every part (time sync to the band, cluster and sleep analysis,
 alert escalation) sees one consistent clock.
 """
@@ -13,6 +14,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -51,7 +53,27 @@ def _zone_name(link: Path) -> str:
     return target.split("/zoneinfo/", 1)[1] if "/zoneinfo/" in target else ""
 
 
+class Clock(Protocol):
+    """What the daemon reads time from: the wall, a mono that never jumps, and the wall's rate."""
+
+    @property
+    def rate(self) -> float:
+        """Wall seconds per real second (1.0 for the real clock). ``mono`` stays real so timeouts
+        hold; ``mono() * rate`` is a real clock on the wall's scale (the raw samples' rate fit)."""
+        ...
+
+    def wall(self) -> float:
+        """Unix seconds."""
+        ...
+
+    def mono(self) -> float:
+        """Real seconds that never jump (timeouts, staleness)."""
+        ...
+
+
 class SystemClock:
+    rate = 1.0  # the wall runs with real time
+
     def wall(self) -> float:
         """Unix seconds."""
         return time.time()
@@ -63,21 +85,18 @@ class SystemClock:
 
 @dataclass
 class ScaledClock:
-    """``start_wall`` at real time ``real_start`` (default: now), then ``speed`` x faster.
+    """``start_wall`` at real time ``real_start`` (default: now), then ``rate`` x faster.
 
     Two processes given the same ``real_start`` share one clock: a daemon
     restarted next to a simulated band keeps the band's time base.
     """
 
     start_wall: float
-    speed: float = 1.0
+    rate: float = 1.0
     real_start: float = field(default_factory=time.time)
 
     def wall(self) -> float:
-        return self.start_wall + (time.time() - self.real_start) * self.speed
+        return self.start_wall + (time.time() - self.real_start) * self.rate
 
     def mono(self) -> float:
         return time.monotonic()
-
-
-Clock = SystemClock | ScaledClock

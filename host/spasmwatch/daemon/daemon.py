@@ -743,8 +743,8 @@ class Daemon:
         (the fit at the record's end, on the wall clock as it reads now) and the part's end again
         by it (the noon cut by the samples' measured times)."""
         # At the wall's rate: a ScaledClock (the simulated band's time, tests and demo) runs its wall
-        # ``speed`` x faster than its mono, which stays real for the timeouts.
-        mono = self.clock.mono() * getattr(self.clock, "speed", 1.0)
+        # ``rate`` x faster than its mono, which stays real for the timeouts.
+        mono = self.clock.mono() * self.clock.rate
         if b.raw_fit is None or b.raw_fit_boot != b.raw_boot:
             b.raw_fit, b.raw_fit_boot, b.raw_rate = RateFit(w.header.rate_hz), b.raw_boot, None
         b.raw_fit.add(end, mono)
