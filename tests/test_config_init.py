@@ -1,4 +1,5 @@
-"""A family's first run: 'config init', 'config add-band', and what 'run' says before them.
+"""A family's first run: 'config init', 'config add-band', what 'run' says before them, and
+what 'config set', 'get' and 'show' print.
 
 Each runs the real CLI in a subprocess on a config in a temporary folder; what it writes is
 read back with tomllib and the real loader, and 'run' is started on it."""
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from servers import free_port
 
-from spasmwatch.config import load_config
+from spasmwatch.config import from_dict, load_config
 
 TOPIC_RE = re.compile(r"https://ntfy\.sh/spasmwatch-[A-Za-z0-9_-]{24}")
 
@@ -233,3 +234,27 @@ def test_a_toml_typo_above_daemon_http_still_reaches_the_daemon_on_the_files_por
     assert reach_part(path).daemon.http.port == 8765
     path.write_text(text + "\n[[bands]]\nname = spasmwatch-0002\n")
     assert reach_part(path).daemon.http.port == port
+
+
+def test_config_set_get_and_show_print_numbers_as_the_family_writes_them(tmp_path: Path) -> None:
+    """A seconds key is read into a float: 'config set alerts.escalate_after_s 600' said '= 600.0',
+    'config get' printed 600.0 and 'config show' escalate_after_s = 600.0 (and the defaults
+    repeat_for_s = 600.0, raw_keep_days = 0.0). Now 600 and 2.5, as in the TOML, in all three."""
+    config = tmp_path / "c.toml"
+    config.write_text(f"[daemon.http]\nport = {free_port()}\n")  # nobody answers there: no reload hint
+    said = [sw(tmp_path, "config", "set", key, value, "--config", str(config)) for key, value in (
+        ("alerts.escalate_after_s", "600"), ("alerts.rate_limit_s", "2.5"), ("daemon.raw_reserve_mb", "1e300"))]  # fmt: skip
+    assert [r.stdout for r in said] == [
+        f"alerts.escalate_after_s = 600  ({config})\n",
+        f"alerts.rate_limit_s = 2.5  ({config})\n",
+        f"daemon.raw_reserve_mb = 1e+300  ({config})\n",  # a whole number of 301 digits would be no TOML integer
+    ], [r.stderr for r in said]
+    assert sw(tmp_path, "config", "get", "alerts.escalate_after_s", "--config", str(config)).stdout == "600\n"
+    alerts = sw(tmp_path, "config", "get", "alerts", "--config", str(config)).stdout
+    assert '"escalate_after_s": 600, ' in alerts and '"rate_limit_s": 2.5, ' in alerts, alerts
+    shown = sw(tmp_path, "config", "show", "--config", str(config)).stdout
+    lines = shown.splitlines()
+    for line in ("escalate_after_s = 600", "rate_limit_s = 2.5", "raw_reserve_mb = 1e+300", "raw_keep_days = 0", "repeat_for_s = 600"):
+        assert line in lines, shown
+    assert not [x for x in lines if re.search(r"= -?\d+\.0$", x)], shown
+    assert from_dict(tomllib.loads(shown), "shown") == load_config(config)  # what show prints reads back as the same config

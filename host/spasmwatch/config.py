@@ -758,8 +758,8 @@ def write_atomic(path: Path, data: str | bytes, mode: int | None = None) -> None
 
 
 def to_dict(config: Config) -> dict[str, Any]:
-    """Plain TOML-ready data (None values left out: TOML has no null)."""
-    return plain(config)  # type: ignore[no-any-return]
+    """Plain TOML-ready data (None values left out: TOML has no null), numbers as written."""
+    return as_written(config)  # type: ignore[no-any-return]
 
 
 def plain(v: Any) -> Any:
@@ -768,6 +768,28 @@ def plain(v: Any) -> Any:
         return {f.name: plain(getattr(v, f.name)) for f in fields(v) if getattr(v, f.name) is not None}
     if isinstance(v, list):
         return [plain(x) for x in v]
+    return v
+
+
+# Up to here a whole float is shown as an integer (2^53: every float below it is exact). A larger
+# one, e.g. 1e300 MB of raw reserve, stays 1e+300: as an integer it would be 301 digits, past TOML's 64-bit ints.
+_WHOLE_SHOWN_MAX = 2**53
+
+
+def as_written(v: Any) -> Any:
+    """A config value as plain dicts and lists (``plain``), its numbers as a family writes them in
+    the TOML: 600 for a seconds key read from 600 (into 600.0), 2.5 as 2.5 (a float key takes
+    either). What every 'config' subcommand shows (get, set, show)."""
+    return _numbers_as_written(plain(v))
+
+
+def _numbers_as_written(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _numbers_as_written(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_numbers_as_written(x) for x in v]
+    if isinstance(v, float) and v.is_integer() and abs(v) < _WHOLE_SHOWN_MAX:
+        return int(v)
     return v
 
 

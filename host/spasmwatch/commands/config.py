@@ -9,8 +9,8 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from spasmwatch.config import (CAREGIVER_URGENCIES, TRANSPORTS, Config, default_config_path, dump, existing_config, get, load_config,
-                               plain, reach_part, set_value)
+from spasmwatch.config import (CAREGIVER_URGENCIES, TRANSPORTS, Config, as_written, default_config_path, dump, existing_config, get,
+                               load_config, reach_part, set_value)
 from spasmwatch.alerts.model import LANGUAGES
 from spasmwatch.errors import ConfigError, SpasmwatchError
 
@@ -91,11 +91,11 @@ def run(args: argparse.Namespace) -> int:
         print(path or default_config_path())
     elif action == "get":
         v = get(load_config(path), args.key)
-        print(v if isinstance(v, str) else json.dumps(plain(v)))
+        print(v if isinstance(v, str) else json.dumps(as_written(v)))
     elif action == "set":
         before = _reach_before(path or default_config_path())
         cfg = set_value(path, args.key, args.value)
-        print(f"{args.key} = {json.dumps(plain(get(cfg, args.key)))}  ({path or default_config_path()})")
+        print(f"{args.key} = {json.dumps(as_written(get(cfg, args.key)))}  ({path or default_config_path()})")
         hint = _reload_hint(cfg, path or default_config_path(), path is not None, "it", args.key, before)
         if hint is not None:
             print(hint)
