@@ -55,6 +55,21 @@ def daemon_config_of(args: argparse.Namespace, quiet: bool = False) -> Config:
     return _where_served(cfg, path)
 
 
+def answers(cfg: Config) -> bool:
+    """Whether a spasmwatch daemon answers on ``cfg``'s [daemon.http] within ``DAEMON_PROBE_S``
+    (one that refuses, a token say, answers). For where no daemon holds the config's store's lock:
+    the lock finds the daemons that run on it, whatever port they listen on."""
+    from spasmwatch.daemon import consts as K
+
+    try:
+        api(cfg, "/api/status", timeout_s=K.DAEMON_PROBE_S)
+    except DaemonNotRunning:
+        return False
+    except SpasmwatchError:
+        return True  # it answered as the daemon and refused
+    return True
+
+
 def _where_served(cfg: Config, path: Path) -> Config:
     """``cfg`` with [daemon.http] host and port where the daemon holding its store listens (its lock
     says: daemon/lock.py), the file's when none does or an older one said nothing. The file's are

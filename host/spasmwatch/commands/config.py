@@ -12,12 +12,7 @@ from typing import Any
 from spasmwatch.config import (CAREGIVER_URGENCIES, TRANSPORTS, Config, as_written, default_config_path, dump, existing_config, get,
                                load_config, reach_part, set_value)
 from spasmwatch.alerts.model import LANGUAGES
-from spasmwatch.errors import ConfigError, SpasmwatchError
-
-# A daemon on this computer answers /api/status within milliseconds; one that does not within this
-# (s) is taken as not running (the advice then is to start it, which a restart also does).
-DAEMON_PROBE_S = 2.0
-
+from spasmwatch.errors import ConfigError
 
 def register(sub: Any) -> None:
     p = sub.add_parser("config", help="start config.toml, add a band or a phone, show, get or set settings", description=__doc__)
@@ -139,6 +134,7 @@ def _add_channel(args: argparse.Namespace, path: Path, given: bool) -> int:
     """add-ntfy / add-webhook: the tables appended, how to subscribe (ntfy), whom it reaches, and
     the restart and test alarm that prove it rings."""
     from spasmwatch import firstrun
+    from spasmwatch.commands._daemon import answers
     from spasmwatch.commands.service import systemctl_for
 
     if args.min_urgency is not None and args.caregiver is None:
@@ -156,7 +152,7 @@ def _add_channel(args: argparse.Namespace, path: Path, given: bool) -> int:
     if kind == "ntfy":
         print(firstrun.ntfy_howto(url, made))
     print(firstrun.routing(new))
-    print(firstrun.restart_step(new.ref, path, given, _daemon_running(cfg), systemctl_for(path), _serving_pid(cfg, path)))
+    print(firstrun.restart_step(new.ref, path, given, answers(cfg), systemctl_for(path), _serving_pid(cfg, path)))
     return 0
 
 
@@ -180,11 +176,12 @@ def _reload_hint(cfg: Config, path: Path, given: bool, what: str, key: str | Non
     restart for a key only a start applies (daemon/reload.py RESTART_KEYS). The daemon is looked
     for where the file said before the edit (``before``): 'config set daemon.http.port' said nothing."""
     from spasmwatch import firstrun
+    from spasmwatch.commands._daemon import answers
     from spasmwatch.commands.service import systemctl_for
     from spasmwatch.daemon.reload import RESTART_KEYS
 
     at = before or cfg
-    running = _daemon_running(at)
+    running = answers(at)
     systemctl = systemctl_for(path)
     how = firstrun.apply_step(path, given, running, systemctl, _serving_pid(at, path))
     if how is None or not running:
@@ -194,16 +191,3 @@ def _reload_hint(cfg: Config, path: Path, given: bool, what: str, key: str | Non
     if how.restarts:
         return f"the daemon running now has not read this {path.name}: next: {how.command}"
     return f"the daemon running now applies {what} when told to reload (the bands stay connected): next: {how.command}{firstrun.reload_said(how, systemctl)}"
-
-
-def _daemon_running(cfg: Config) -> bool:
-    """Whether a daemon answers on the config's [daemon.http] port."""
-    from spasmwatch.commands._daemon import DaemonNotRunning, api
-
-    try:
-        api(cfg, "/api/status", timeout_s=DAEMON_PROBE_S)
-    except DaemonNotRunning:
-        return False
-    except SpasmwatchError:
-        return True  # it answered as the daemon and refused (a token, say)
-    return True

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from spasmwatch.commands._daemon import DaemonNotRunning, add_config_arg, api, daemon_config_of
+from spasmwatch.commands._daemon import DaemonNotRunning, add_config_arg, answers, api, daemon_config_of
 from spasmwatch.config import Config, default_config_path, existing_config
 from spasmwatch.daemon import consts as K
 from spasmwatch.errors import SpasmwatchError
@@ -83,17 +83,13 @@ def _daemon_pid(cfg: Config, path: Path, start: str) -> int:
     store = cfg.store_path()
     held = lock_holder(store)
     if held is None:
-        try:
-            api(cfg, "/api/status", timeout_s=2.0)
-        except DaemonNotRunning:
+        if not answers(cfg):
             from spasmwatch.commands.service import systemctl_for
 
             ctl = systemctl_for(path)  # the service only when one is installed for this file
             service = f" (or '{ctl} start spasmwatch', the service installed for it)" if ctl else ""
             raise DaemonNotRunning(f"no daemon runs on {path.name} (nothing holds {store}.lock): start it with "
-                                   f"'{start}'{service}: it reads the file as it starts") from None  # fmt: skip
-        except SpasmwatchError:
-            pass
+                                   f"'{start}'{service}: it reads the file as it starts")  # fmt: skip
         raise DaemonNotRunning(f"a daemon answers on port {cfg.daemon.http.port}, but none runs on this config's store ({store}): "
                                f"it was started from another config (or on another computer); reload that one, or restart it with --config {path}")  # fmt: skip
     pid, serves = held.pid, held.config

@@ -223,6 +223,9 @@ HEARTBEAT_EVERY_MAX_S = 900.0
 # well under a second; past it the ping counts as failed (the service's grace absorbs one or two).
 HEARTBEAT_TIMEOUT_S = 10.0
 
+# The CLI takes a daemon that does not answer /api/status within this (s) as not there: one on this
+# computer answers within milliseconds.
+DAEMON_PROBE_S = 2.0
 # 'spasmwatch reload' waits this long (s) for the daemon to report the reload it asked for: one
 # takes milliseconds (docs/host.md, 1-3 ms; a new band's link or a channel's first connect is not
 # waited for), so one not reported by then is stuck or slowed by a loaded machine, and said so.
