@@ -361,7 +361,7 @@ def restart_step(ref: str, path: Path, given: bool, running: bool, systemctl: st
     """What comes after adding ``ref``: a running daemon applies its config when told to reload
     (SIGHUP, daemon/reload.py), so it sends nothing to ``ref`` until then; then the test alarm on
     it. ``systemctl``: "systemctl --user" when the installed service runs this config; ``pid``:
-    the daemon found serving this config (daemon/lock.py ``serving_pid``)."""
+    the daemon found serving this config (its store's lock says: daemon/lock.py)."""
     check = "does that phone ring?" if ref.startswith("ntfy:") else "does it arrive?"
     test = f"{cmd('test-alarm --channel ' + shlex.quote(ref), path, given)} ({check})"
     how = apply_step(path, given, running, systemctl, pid)

@@ -233,3 +233,68 @@ def test_an_edited_port_still_reaches_the_daemon_where_it_listens(tmp_path: Path
         assert d.cli("status").returncode == 0
     finally:
         d.stop()
+
+
+def test_the_config_commands_find_the_daemon_by_its_lock_after_a_hand_edit_of_its_port(tmp_path: Path) -> None:
+    """'config set' and 'config add-*' tell whether a daemon runs this file, and so whether to say
+    'next: spasmwatch reload' or a restart, by the store's lock (the daemon's pid, the file it
+    reloads). They asked the file's port: after a hand edit of [daemon.http] port (read only at a
+    start) nothing answered there, and 'config set alerts.escalate_after_s 600' printed the value
+    alone, 'config set daemon.http.port N' no restart, 'config add-band' 'next: spasmwatch run' (a
+    second daemon on the store), 'config add-ntfy' for the installed service 'systemctl --user
+    restart' (a reload applies it, the band kept). A daemon started from another file on the
+    store, and none at all: as before."""
+    port, new, config = free_port(), free_port(), tmp_path / "config.toml"
+    config.write_text(f"[daemon.http]\nport = {port}\n\n[channels.sound]\nenabled = false\n\n[channels.desktop]\nenabled = false\n\n"
+                      f'[[bands]]\nname = "cot"\ntransport = "sim"\naddress = "127.0.0.1:{free_port()}"\n')  # fmt: skip
+    reload = f"next: spasmwatch reload --config {config} (it says what changed, or why the edit was not applied"
+    restart = "daemon.http.port is read only when the daemon starts: next: "
+    d = Run(tmp_path, config, port)
+    try:
+        d.wait(d.status, "the daemon to answer")
+        other = tmp_path / "other.toml"  # another file on the store, with the port the daemon listens on
+        other.write_text(config.read_text())
+        config.write_text(config.read_text().replace(f"port = {port}", f"port = {new}"))  # by hand, while it runs
+
+        said = d.cli("config", "set", "alerts.escalate_after_s", "600")
+        assert said.returncode == 0 and said.stderr == "" and said.stdout == (
+            f"alerts.escalate_after_s = 600  ({config})\n"
+            f"the daemon running now applies it when told to reload (the bands stay connected): {reload})\n"
+        ), said  # fmt: skip
+        moved = d.cli("config", "set", "daemon.http.port", str(free_port()))
+        assert moved.returncode == 0 and moved.stdout.endswith(f"\n{restart}stop 'spasmwatch run' (Ctrl+C) and start it again\n"), moved
+        added = d.cli("config", "add-ntfy", "new", "--name", "aunt")
+        assert added.returncode == 0 and added.stdout.endswith(
+            "the daemon running now applies config.toml when told to reload: ntfy:aunt gets nothing until then.\n"
+            f"{reload}), then spasmwatch test-alarm --channel ntfy:aunt --config {config} (does that phone ring?)\n"
+        ), added.stdout
+        band = d.cli("config", "add-band", "crib", "--transport", "sim", "--address", f"127.0.0.1:{free_port()}")
+        assert band.returncode == 0 and band.stdout.endswith(
+            f"the daemon running now applies the new band when told to reload (the bands stay connected): {reload})\n"
+        ), band.stdout
+        done = d.cli("reload")  # what they said to do
+        assert done.returncode == 0 and "channel +ntfy:aunt" in done.stdout and "band +crib" in done.stdout, done
+
+        # Started from another file on the store: a restart with this one, as before (its port answered)
+        elsewhere = _cli(d, "config", "set", "alerts.escalate_after_s", "300", "--config", str(other))
+        assert elsewhere.returncode == 0 and elsewhere.stdout.endswith(
+            "\nthe daemon running now has not read this other.toml: next: stop 'spasmwatch run' (Ctrl+C) and start it again\n"
+        ), elsewhere  # fmt: skip
+
+        # The user service installed for this file: its own restart, and its reload named
+        unit = d.cli("service", "install", "--no-start")
+        assert unit.returncode == 0 and (tmp_path / "xdg" / "systemd" / "user" / "spasmwatch.service").exists(), unit
+        moved = d.cli("config", "set", "daemon.http.port", str(free_port()))
+        assert moved.returncode == 0 and moved.stdout.endswith(f"\n{restart}systemctl --user restart spasmwatch\n"), moved
+        said = d.cli("config", "set", "alerts.escalate_after_s", "900")
+        service = "; 'systemctl --user reload spasmwatch' does the same without a word)"
+        assert said.returncode == 0 and said.stdout.endswith(f"{reload}{service}\n"), said
+        added = d.cli("config", "add-ntfy", "new", "--name", "uncle")
+        assert added.returncode == 0 and added.stdout.endswith(
+            "the daemon running now applies config.toml when told to reload: ntfy:uncle gets nothing until then.\n"
+            f"{reload}{service}, then spasmwatch test-alarm --channel ntfy:uncle --config {config} (does that phone ring?)\n"
+        ), added.stdout
+    finally:
+        d.stop()
+    alone = d.cli("config", "set", "alerts.escalate_after_s", "120")  # no daemon: the value alone, as before
+    assert alone.returncode == 0 and alone.stdout == f"alerts.escalate_after_s = 120  ({config})\n", alone

@@ -6,13 +6,15 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spasmwatch.config import (CAREGIVER_URGENCIES, TRANSPORTS, Config, as_written, default_config_path, dump, existing_config, get,
+from spasmwatch.config import (CAREGIVER_URGENCIES, TRANSPORTS, as_written, default_config_path, dump, existing_config, get,
                                load_config, reach_part, set_value)
 from spasmwatch.alerts.model import LANGUAGES
 from spasmwatch.errors import ConfigError
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser("config", help="start config.toml, add a band or a phone, show, get or set settings", description=__doc__)
@@ -88,10 +90,11 @@ def run(args: argparse.Namespace) -> int:
         v = get(load_config(path), args.key)
         print(v if isinstance(v, str) else json.dumps(as_written(v)))
     elif action == "set":
-        before = _reach_before(path or default_config_path())
+        file = path or default_config_path()
+        daemon = _daemon_for(file)  # before the edit, which may move the store (daemon.data_dir)
         cfg = set_value(path, args.key, args.value)
-        print(f"{args.key} = {json.dumps(as_written(get(cfg, args.key)))}  ({path or default_config_path()})")
-        hint = _reload_hint(cfg, path or default_config_path(), path is not None, "it", args.key, before)
+        print(f"{args.key} = {json.dumps(as_written(get(cfg, args.key)))}  ({file})")
+        hint = _reload_hint(file, path is not None, "it", daemon or _daemon_for(file), args.key)
         if hint is not None:
             print(hint)
     else:
@@ -108,7 +111,7 @@ def _first_run(args: argparse.Namespace, path: Path, given: bool) -> int:
         band = firstrun.NewBand(args.name, args.transport, args.address, args.port, args.label)
         cfg = firstrun.add_band(path, band, given)
         print(f"added [bands #{len(cfg.bands)}] {args.name} at the end of {path}")
-        hint = _reload_hint(cfg, path, given, "the new band")
+        hint = _reload_hint(path, given, "the new band", _daemon_for(path))
         print(hint or f"next: {firstrun.cmd('run', path, given)}, then {firstrun.cmd('test-alarm', path, given)} (does every phone ring?)")
         return 0
     url = None if args.ntfy is None else firstrun.new_topic_url() if args.ntfy == "new" else firstrun.check_ntfy_url(args.ntfy)
@@ -134,7 +137,6 @@ def _add_channel(args: argparse.Namespace, path: Path, given: bool) -> int:
     """add-ntfy / add-webhook: the tables appended, how to subscribe (ntfy), whom it reaches, and
     the restart and test alarm that prove it rings."""
     from spasmwatch import firstrun
-    from spasmwatch.commands._daemon import answers
     from spasmwatch.commands.service import systemctl_for
 
     if args.min_urgency is not None and args.caregiver is None:
@@ -152,39 +154,53 @@ def _add_channel(args: argparse.Namespace, path: Path, given: bool) -> int:
     if kind == "ntfy":
         print(firstrun.ntfy_howto(url, made))
     print(firstrun.routing(new))
-    print(firstrun.restart_step(new.ref, path, given, answers(cfg), systemctl_for(path), _serving_pid(cfg, path)))
+    daemon = _daemon_for(path) or _Daemon(False, None)  # (None: not after a checked edit)
+    print(firstrun.restart_step(new.ref, path, given, daemon.running, systemctl_for(path), daemon.pid))
     return 0
 
 
-def _serving_pid(cfg: Config, path: Path) -> int | None:
-    from spasmwatch.daemon.lock import serving_pid
+@dataclass(frozen=True)
+class _Daemon:
+    """The daemon an edit of a config file concerns (``_daemon_for``)."""
 
-    return serving_pid(cfg.store_path(), path)
+    running: bool  # one runs on the file's store (its lock), or, with the lock free, answers on the file's port
+    pid: int | None  # the one that reloads this very file ('spasmwatch reload' signals it); None: none, or another file's
 
 
-def _reach_before(path: Path) -> Config | None:
-    """The file's [daemon.http] and data_dir before an edit (``config.reach_part``; None: no file,
-    or none that parses): the running daemon answers there, not at an edited port."""
+def _daemon_for(path: Path) -> _Daemon | None:
+    """The daemon on the store ``path`` names, by the store's lock (daemon/lock.py: its pid, the
+    file it reloads), whatever port it listens on: the file's port was asked, and after a hand
+    edit of it (read only at a start) nothing answered there: 'config set alerts.escalate_after_s
+    600' named no reload, 'config set daemon.http.port N' no restart, 'add-band' 'spasmwatch run'
+    (a second daemon on the store). With the lock free: whether a daemon answers on the file's
+    port all the same, as before (another store's, started from another file; the system
+    service's, whose lock this user may not read). None: no file yet, or its [daemon] does not
+    read (``config.reach_part``); 'set' then asks again after its edit."""
+    from spasmwatch.commands._daemon import answers
+    from spasmwatch.daemon.lock import lock_holder, same_file
+
+    if not path.is_file():
+        return None
     try:
-        return reach_part(path) if path.is_file() else None
+        at = reach_part(path)
     except ConfigError:
         return None
+    held = lock_holder(at.store_path())
+    if held is None:
+        return _Daemon(answers(at), None)
+    return _Daemon(True, held.pid if same_file(held.config, path) else None)
 
 
-def _reload_hint(cfg: Config, path: Path, given: bool, what: str, key: str | None = None, before: Config | None = None) -> str | None:
-    """How the running daemon takes the edit (None: none runs this config): a reload, or a
-    restart for a key only a start applies (daemon/reload.py RESTART_KEYS). The daemon is looked
-    for where the file said before the edit (``before``): 'config set daemon.http.port' said nothing."""
+def _reload_hint(path: Path, given: bool, what: str, daemon: _Daemon | None, key: str | None = None) -> str | None:
+    """How the running ``daemon`` takes the edit (None: none runs this config): a reload, or a
+    restart for a key only a start applies (daemon/reload.py RESTART_KEYS)."""
     from spasmwatch import firstrun
-    from spasmwatch.commands._daemon import answers
     from spasmwatch.commands.service import systemctl_for
     from spasmwatch.daemon.reload import RESTART_KEYS
 
-    at = before or cfg
-    running = answers(at)
     systemctl = systemctl_for(path)
-    how = firstrun.apply_step(path, given, running, systemctl, _serving_pid(at, path))
-    if how is None or not running:
+    how = None if daemon is None or not daemon.running else firstrun.apply_step(path, given, True, systemctl, daemon.pid)
+    if how is None:
         return None
     if key is not None and key in RESTART_KEYS:
         return f"{key} is read only when the daemon starts: next: {firstrun.restart_command(systemctl)}"

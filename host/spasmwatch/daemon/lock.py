@@ -51,8 +51,9 @@ def one_daemon(store_path: Path, config_path: Path | None = None) -> Iterator[Da
     """Hold ``<store>.lock`` while the daemon runs: a second daemon on the same store would restore
     and escalate the same alarms and raise "band disconnected" for the band it cannot reach.
     It holds the daemon's pid (line 1) and the config file it reloads (line 2): 'spasmwatch reload'
-    signals that pid, and 'config add-ntfy' suggests it when the file is this one; then where its
-    web server listens (line 3, ``DaemonLock.serving``): the CLI's commands reach it there."""
+    signals that pid, and 'config set' and 'add-*' suggest it when the file is this one (a daemon
+    holding the lock runs, whatever port it listens on); then where its web server listens (line
+    3, ``DaemonLock.serving``): the CLI's commands reach it there."""
     with open(lock_path(store_path), "a") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -65,13 +66,6 @@ def one_daemon(store_path: Path, config_path: Path | None = None) -> Iterator[Da
             yield DaemonLock(f)
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def serving_pid(store_path: Path, config_path: Path) -> int | None:
-    """The pid of the daemon that holds ``store_path``'s lock now and reloads ``config_path`` on
-    SIGHUP, or None (no daemon, or one started from another file or from a Config in-process)."""
-    held = lock_holder(store_path)
-    return held.pid if held is not None and same_file(held.config, config_path) else None
 
 
 def same_file(said: str, path: Path) -> bool:
