@@ -33,7 +33,8 @@ Prints one ``SIM {json}`` line when the app is up (boot count, safe mode,
 log state, heap use after start-up) and one when it ends (samples, events),
 and one per TIME_SYNC answered (``sync``: the band ms it answered, the host's
 stamp ``sent_ms``, the real epoch ms it read its clock at and, when paced, the
-real epoch ms that virtual time was due).
+real epoch ms that virtual time was due), and one when the recording has been
+played (``played``: the band's ms then; its clock runs on in real time).
 Exit codes: see sim/hw.py (0 = recording done and idle).
 """
 
@@ -209,6 +210,7 @@ async def supervise(app, source, clock, wdts, opts):
     idle_ms = int(opts["idle-exit-ms"])
     deadline = time.ticks_add(time.ticks_ms(), int(opts["timeout-s"]) * 1000)
     idle_since = None
+    played = False
     while True:
         await asyncio.sleep_ms(2)
         if time.ticks_diff(deadline, time.ticks_ms()) < 0:
@@ -218,6 +220,9 @@ async def supervise(app, source, clock, wdts, opts):
             await clock.advance_ms(200)  # the sampler is not pacing: the world moves on anyway
         elif source.done or not app.sampling:
             clock.free_run()
+            if source.done and not played:  # from here the band's clock runs on in real time, to the ms
+                played = True
+                report("played", t_ms=clock.ticks_ms())
             if ble.connected():
                 idle_since = None
             elif idle_since is None:

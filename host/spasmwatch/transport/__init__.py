@@ -84,7 +84,8 @@ async def scan(timeout_s: float, transports: Iterable[str] = ("ble",), **kw: Any
 
 def open_link(transport: str, target: str, **kw: Any) -> Link:
     """A Link, not yet connected. ``ble``: name or address (``backend=`` a BleBackend); ``serial``: a
-    port or pyserial URL (``baudrate=``); ``sim``: a simulated band's ``host:port`` (``bond_file=``)."""
+    port or pyserial URL (``baudrate=``); ``sim``: a simulated band's ``host:port`` (``bond_file=``;
+    tests: ``latency=``, an uneven radio, simradio.SimRadioClient)."""
     from spasmwatch.transport import simradio
 
     if transport == "ble":
@@ -93,5 +94,6 @@ def open_link(transport: str, target: str, **kw: Any) -> Link:
         return SerialLink(target, **kw)
     if transport == "sim":
         bond_file: Path | str | None = kw.get("bond_file")
-        return BleLink(target, simradio.backend([target] if not target.startswith("spasmwatch-") else kw.get("radios"), bond_file))
+        radios = [target] if not target.startswith("spasmwatch-") else kw.get("radios")
+        return BleLink(target, simradio.backend(radios, bond_file, kw.get("latency")))
     raise ValueError(f"unknown transport {transport!r} (one of {', '.join(TRANSPORTS)})")

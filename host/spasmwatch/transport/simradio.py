@@ -54,6 +54,8 @@ R_INFO, R_MTU, R_READ, R_WRITE, R_SECURITY, R_ADV = 0x81, 0x82, 0x83, 0x84, 0x85
 R_REFUSED, R_NOTIFY = 0x8F, 0x90
 ATT_TIMEOUT_S = 30.0  # a request's answer (the ATT transaction timeout); the client's timeout is the connect's
 _LOST = -1  # queued when the socket closes, so a waiting request wakes up
+# A test's uneven link: (way, value) -> real s the radio holds it; way "write" or "notify" (SimRadioClient).
+Latency = Callable[[str, bytes], float]
 
 
 class SimRadioError(BleakError):
@@ -279,6 +281,11 @@ class SimRadioClient(BaseBleakClient):
     Extra keyword arguments (through ``BleakClient(..., **kw)``): ``bond_file``
     (the ``BondStore`` path) and ``mtu`` (asked for at connect, as OS stacks do).
     The disconnected callback fires when the link drops without ``disconnect()``.
+
+    ``latency`` (for tests: an uneven link, as a radio's retries make it): called with
+    ``("write", value)`` before each characteristic write goes out and ``("notify", value)``
+    as each notification comes in, it returns how long (real s) the radio holds it. A held
+    notification holds everything behind it, as a link-layer retransmission does.
     """
 
     def __init__(
@@ -290,6 +297,7 @@ class SimRadioClient(BaseBleakClient):
         bond_file: Path | str | None = None,
         mtu: int = DEFAULT_MTU,
         services: set[str] | None = None,
+        latency: Latency | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(address_or_ble_device, disconnected_callback=disconnected_callback, timeout=timeout)
@@ -297,6 +305,7 @@ class SimRadioClient(BaseBleakClient):
         self.bonds = BondStore(bond_file)
         self._want_mtu = mtu
         self._only_services = services
+        self._latency = latency
         self._mtu = 23
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
@@ -402,12 +411,19 @@ class SimRadioClient(BaseBleakClient):
             while True:
                 op, body = await _read_message(self._reader)
                 if op == R_NOTIFY:
+                    await self._held("notify", body[2:])
                     self._notified(body)
                 else:
                     self._responses.put_nowait((op, body))
         except (OSError, asyncio.IncompleteReadError):
             pass
         self._lost()
+
+    async def _held(self, way: str, value: bytes) -> None:
+        """The time the test's ``latency`` has the radio hold this message."""
+        held = self._latency(way, value) if self._latency is not None else 0.0
+        if held > 0:
+            await asyncio.sleep(held)
 
     def _notified(self, body: bytes) -> None:
         (handle,) = struct.unpack_from("<H", body)
@@ -471,6 +487,7 @@ class SimRadioClient(BaseBleakClient):
 
     async def write_gatt_char(self, characteristic: BleakGATTCharacteristic, data: SizedBuffer, response: bool) -> None:
         # The simulated radio acknowledges every write, so a write without response waits for it too.
+        await self._held("write", bytes(data))
         _, body = await self._request(OP_WRITE, struct.pack("<H", characteristic.handle) + bytes(data), R_WRITE)
         if body[2]:
             raise BleakGATTProtocolError(body[2])
@@ -490,7 +507,9 @@ class SimRadioClient(BaseBleakClient):
         raise BleakError("the simulated radio has no descriptor access (it has no CCCDs to write)")
 
 
-def backend(radios: Iterable[str] | None = None, bond_file: Path | str | None = None) -> BleBackend:
-    """The simulated radio as a ``BleLink`` backend: scan ``radios`` (default $SPASMWATCH_SIM_RADIOS), keep bonds in ``bond_file``."""
+def backend(radios: Iterable[str] | None = None, bond_file: Path | str | None = None, latency: Latency | None = None) -> BleBackend:
+    """The simulated radio as a ``BleLink`` backend: scan ``radios`` (default $SPASMWATCH_SIM_RADIOS), keep bonds
+    in ``bond_file``; ``latency``: for tests, how long the radio holds each message (``SimRadioClient``)."""
     scanner_kw: dict[str, Any] = {} if radios is None else {"radios": list(radios)}
-    return BleBackend(SimRadioScanner, SimRadioClient, scanner_kw, {"bond_file": bond_file}, transport="sim")
+    client_kw: dict[str, Any] = {"bond_file": bond_file} if latency is None else {"bond_file": bond_file, "latency": latency}
+    return BleBackend(SimRadioScanner, SimRadioClient, scanner_kw, client_kw, transport="sim")
