@@ -622,8 +622,11 @@ def _timeline_marks(daemon: DaemonProc, band: BandRunner, syncs: list[SyncRow]) 
         t = min(fits, key=lambda t: abs(daemon.speed * t - pos - ref))
         m = Mark(sp.boot, daemon.speed * t - pos - ref)
         seen = [r for r in b.syncs if r["band_ms"] == sp.band_ms]
-        if seen:  # the last: a band answering twice in one ms answered the later sync stored
-            r = seen[-1]
+        if seen:
+            # The exchange the daemon kept of a sync's several (a paced band's clock stands between
+            # its batches: they may read one ms): its midpoint lies within its own round trip, so
+            # nearer its reading than any other exchange's, each made after or before that trip.
+            r = min(seen, key=lambda r: abs(t - r["real_ms"] / 1000))
             m.host = daemon.speed * (t - r["real_ms"] / 1000)
             m.half_rtt = sp.wall_s - r["sent_ms"] / 1000  # the daemon's clock runs in recording s
             if r["due_ms"] is not None:

@@ -62,8 +62,9 @@ def hms(t: float) -> str:
 
 def _record(tmp: Path, csv: Path) -> tuple[list[Path], dict[int, float]]:
     """The band plays ``csv`` to the daemon, which keeps its raw; noon 80 s after the daemon starts.
-    Also each TIME_SYNC's band ms -> how far (s) the simulated band's clock stood behind its true
-    time when it answered (it steps once a 200 ms batch; run.py reports when that time was due)."""
+    Also each stored sync point's band ms -> how far (s) the simulated band's clock stood behind its
+    true time when it answered the exchange kept (it steps once a 200 ms batch; run.py reports when
+    that time was due)."""
     lags: dict[int, float] = {}
 
     async def main() -> None:
@@ -76,9 +77,15 @@ def _record(tmp: Path, csv: Path) -> tuple[list[Path], dict[int, float]]:
             await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 120, "the alarm")
             st = lambda: r.store.latest_status("band0000")  # noqa: E731
             await r.wait_for(lambda: (s := st()) is not None and (s.uptime_s or 0) >= DURATION_S, 60, "the recording's end")
-            for x in r.bands[0].reports:
-                if x["kind"] == "sync" and x["due_ms"] is not None:
-                    lags[x["band_ms"]] = (x["real_ms"] - x["due_ms"]) / 1000 * SPEED
+            reports = [x for x in r.bands[0].reports if x["kind"] == "sync" and x["due_ms"] is not None]
+            for sp in r.store.syncs("band0000"):
+                # A sync's exchanges may read one band ms (the clock stands between batches): the
+                # pair kept is one exchange's, whose reading is the nearest to its midpoint.
+                real = r.clock.real_start + (sp.wall_s - r.clock.start_wall) / r.clock.speed
+                same = [x for x in reports if x["band_ms"] == sp.band_ms]
+                if same:
+                    x = min(same, key=lambda x: abs(x["real_ms"] / 1000 - real))
+                    lags[sp.band_ms] = (x["real_ms"] - x["due_ms"]) / 1000 * SPEED
 
     asyncio.run(main())
     return sorted((tmp / "raw").glob("band0000-boot1-*.swraw")), lags
