@@ -554,6 +554,8 @@ class App:
 
     async def _apply(self, op, args):
         if op == P.OP_TIME_SYNC:
+            # Kept only as "synced" (EF/SF_TIME_SYNCED): records carry uptime ms, placed by the host
+            # from the exchange of its choice (it sends several), not by this wall time.
             self._wall_ms = args[0] * 1000 + args[1]
             self._wall_at_ms = self.uptime_ms()
             return P.OK, self._wall_at_ms

@@ -25,6 +25,7 @@ from servers import Watcher, http_recorder, start_broker, stop_broker
 from spasmwatch.alerts import NoticeKind
 from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
 from spasmwatch.alerts.channels.webhook import WebhookChannel, WebhookSettings
+from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.clock import ScaledClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.session import State
@@ -355,7 +356,8 @@ def test_an_epoch_sent_while_a_resync_fails_is_stored(tmp_path: Path, quick_clus
     stayed queued, as the failure skipped the stream's exit, and were thrown away at the next
     connect; an ACTIVITY epoch is never sent again."""
     links: list[EpochBeforeWrite] = []
-    wrap = _first_link(lambda k: EpochBeforeWrite(k, P.OP_TIME_SYNC, nth=2, fail=True), links)  # 1st: the connect's sync
+    # The first after the connect's sync (its SYNC_EXCHANGES exchanges): a resync's.
+    wrap = _first_link(lambda k: EpochBeforeWrite(k, P.OP_TIME_SYNC, nth=K.SYNC_EXCHANGES + 1, fail=True), links)
 
     async def main() -> None:
         async with rig(tmp_path, quick_cluster_csv, speed=4, resync_s=6.0, wrap_link=wrap) as r:

@@ -65,6 +65,25 @@ RESYNC_S = 3600.0
 # clock to catch up, and events were placed by the old sync all that while.
 CLOCK_STEP_S = 5.0
 
+# Each sync (at connect and at each resync) is up to this many TIME_SYNC exchanges, and the
+# host keeps the one of least round trip (the rule of NTP's clock filter and of PTP): it takes
+# the band's reading at the midpoint of the round trip, wrong by up to half of it when the two
+# ways are uneven. Over BLE a round trip is 2-6 connection intervals (30-300 ms) and a radio
+# retry makes one slow: with one exchange every event of the connection was placed up to that
+# far off (150 ms after a 300 ms retry); of 5, one is nearly always a quick one. The band
+# counts each the same (it only notes that it was synced: docs/protocol.md).
+SYNC_EXCHANGES = 5
+# ... begun within this much time (s, real) from the first: 5 exchanges of 300 ms take 1.5 s,
+# and a link slower than that gains little from more while the connect (its backfill, an alarm
+# in it) waits; one exchange is always made.
+SYNC_BUDGET_S = 2.0
+# A sync whose least round trip is over this (s) places events up to half of it off: logged at
+# INFO once the link turns this slow, and once it is back under half of it (a link hovering at
+# the line, a band at the edge of range reconnecting every minute, says it once); each sync is
+# logged at DEBUG. Spasm onsets are estimated to ~0.15 s and repeat every 5-10 s: an error
+# under 0.1 s does not change a cluster or the time a doctor reads.
+SYNC_SLOW_RTT_S = 0.2
+
 # Log fill that counts as "nearly full": at ~100 events a day a 4096-slot log
 # still holds weeks, so 90 % means the host has not backfilled in a long time.
 LOG_NEARLY_FULL_PCT = 90

@@ -20,6 +20,8 @@ every record it passes on and takes them off the BACKFILL it sends.
 
 The band's ms times are u32 and wrap after 49.7 days up; ``BandClock``, read
 at each sync with STATUS's uptime in seconds, gives them back their laps.
+A sync is several TIME_SYNC exchanges; the one of least round trip dates the
+band's clock (``best_sync``), as its midpoint errs by at most half of it.
 
 The session knows nothing of SQLite or alerts: it reports to a ``SessionSink``.
 """
@@ -29,8 +31,9 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -160,6 +163,37 @@ class BandClock:
         return out
 
 
+@dataclass(frozen=True)
+class SyncExchange:
+    """One TIME_SYNC round trip: the band's ms in its RESP, the host's wall s when it sent the
+    command, and how long (wall s) the RESP took to come back."""
+
+    band_ms: int
+    sent_s: float
+    rtt_s: float
+
+    @property
+    def wall_s(self) -> float:
+        # The band read its clock when the command arrived: taken as half the round trip,
+        # wrong by up to half of it when one way was slower (a radio retry).
+        return self.sent_s + self.rtt_s / 2
+
+
+def best_sync(exchanges: Sequence[SyncExchange]) -> SyncExchange:
+    """The exchange of least round trip (NTP's clock filter, PTP's best sample): its midpoint is
+    the closest bound on when the band read its clock. A negative round trip means the host's
+    clock was stepped back during it: it bounds nothing and is kept only if all are so."""
+    if not exchanges:
+        raise ValueError("no TIME_SYNC exchange to choose from")
+    return min(exchanges, key=lambda x: x.rtt_s if x.rtt_s >= 0 else math.inf)
+
+
+def rtt_spread_s(exchanges: Sequence[SyncExchange]) -> float:
+    """How far apart the round trips of a sync's exchanges were (s; stepped ones left out)."""
+    rtts = [x.rtt_s for x in exchanges if x.rtt_s >= 0]
+    return max(rtts) - min(rtts) if rtts else 0.0
+
+
 class SessionSink(Protocol):
     def next_backfill_seq(self, device: str) -> int: ...
 
@@ -235,6 +269,7 @@ class BandSession:
         self._clock = BandClock()
         self._seen_ms = 0  # the band's latest ms (unwrapped) seen in its current boot
         self._step_s = 0.0  # the host clock's step seen since the last sync (0: none)
+        self._sync_slow = False  # the latest sync's least round trip was over SYNC_SLOW_RTT_S (and said so)
 
     # --- state ------------------------------------------------------------------
     def _set(self, state: State, detail: str = "") -> None:
@@ -427,12 +462,37 @@ class BandSession:
             raise LinkTimeoutError("the band did not answer in time") from None
 
     async def _time_sync(self) -> tuple[int, float]:
-        """Give the band wall time; returns (band ms, wall s) of one instant, for its events' times."""
-        sent = self.wall()
-        resp = await self.command(P.encode_time_sync(int(sent), int(sent * 1000) % 1000))
-        rtt = self.wall() - sent
-        # The band read its clock when the command arrived: about half the round trip.
-        return int(resp["arg"]), sent + rtt / 2
+        """Give the band wall time; returns (band ms, wall s) of one instant, for its events' times:
+        of up to SYNC_EXCHANGES exchanges begun within SYNC_BUDGET_S, the one of least round trip.
+
+        The band keeps the wall time of the last one it answered, which need not be the one kept
+        here: it only flags its records as synced by it (EF_TIME_SYNCED), and every time it sends
+        is its own ms, placed by the pair returned (docs/protocol.md, "TIME_SYNC")."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + K.SYNC_BUDGET_S  # real time, as the request timeouts: the connect's wait
+        done: list[SyncExchange] = []
+        while not done or (len(done) < K.SYNC_EXCHANGES and loop.time() < until):
+            sent = self.wall()
+            resp = await self.command(P.encode_time_sync(int(sent), int(sent * 1000) % 1000))
+            done.append(SyncExchange(int(resp["arg"]), sent, self.wall() - sent))
+        best = best_sync(done)
+        self._log_sync(best, done)
+        return best.band_ms, best.wall_s
+
+    def _log_sync(self, best: SyncExchange, done: Sequence[SyncExchange]) -> None:
+        """Each sync at DEBUG; at INFO when the link turns slow (its least round trip over
+        SYNC_SLOW_RTT_S) and when it is back under half of that, not at every (re)connect."""
+        was = self._sync_slow
+        if best.rtt_s > K.SYNC_SLOW_RTT_S:
+            self._sync_slow = True
+        elif best.rtt_s < K.SYNC_SLOW_RTT_S / 2:
+            self._sync_slow = False
+        level = logging.INFO if self._sync_slow != was else logging.DEBUG
+        how = "slow link: " if self._sync_slow else ""
+        log.log(
+            level, "%s: clock synced, %sevent times within %.0f ms (least round trip %.0f ms of %d exchanges, spread %.0f ms)",
+            self.label, how, best.rtt_s * 500, best.rtt_s * 1000, len(done), rtt_spread_s(done) * 1000,
+        )  # fmt: skip
 
     async def _imu_rate(self) -> float | None:
         """The rate the band's IMU samples at (its step near the configured one), in Hz.
