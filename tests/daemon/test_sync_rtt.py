@@ -86,8 +86,9 @@ async def _until(pred: Callable[[], object], timeout_s: float) -> None:
 
 
 def _read_at(reports: list[dict[str, Any]], sync: SyncRow) -> float:
-    """The real time (s) the band's clock read the sync point's band ms (its clock ticks each ms:
-    two exchanges within one ms read the same; the one nearer the host's estimate)."""
+    """The real time (s) the band's clock read the sync point's band ms. Two exchanges within one ms
+    read the same: the kept one's is the nearer its midpoint, which lies within its own round trip,
+    and every other exchange was made before or after that trip."""
     same = [r["real_ms"] / 1000 for r in reports if r["band_ms"] == sync.band_ms]
     assert same, (sync, reports)
     return min(same, key=lambda t: abs(t - sync.wall_s))

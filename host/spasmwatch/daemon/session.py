@@ -467,7 +467,7 @@ class BandSession:
 
         The band keeps the wall time of the last one it answered, which need not be the one kept
         here: it only flags its records as synced by it (EF_TIME_SYNCED), and every time it sends
-        is its own ms, placed by the pair returned (docs/protocol.md, "TIME_SYNC")."""
+        is its own ms, placed by the pair returned (docs/protocol.md, "Host session")."""
         loop = asyncio.get_running_loop()
         until = loop.time() + K.SYNC_BUDGET_S  # real time, as the request timeouts: the connect's wait
         done: list[SyncExchange] = []
