@@ -202,6 +202,30 @@ def test_an_export_writes_over_an_earlier_export_only(course_db: tuple[Path, Exp
         assert own.read_text() == '{"mine": true}\n' and not out.exists()
 
 
+@pytest.mark.parametrize(("first", "fmt1", "second", "fmt2"), [
+    ("out.csv", "csv", "out.jsonl", "jsonl"), ("out.jsonl", "jsonl", "out.csv", "csv"),
+    ("sub-01_events.tsv", "bids", "sub-01_events.csv", "csv"), ("sub-01_events.csv", "csv", "sub-01_events.tsv", "bids")])  # fmt: skip
+def test_an_export_keeps_the_sidecar_of_another_format_s_file(
+    course_db: tuple[Path, Expected], tmp_path: Path, first: str, fmt1: str, second: str, fmt2: str
+) -> None:
+    """Found by the researcher audit: 'out.csv --since A' then 'out.jsonl --since B' share out.json,
+    and the second replaced the first's: out.csv's onset_s counted from A beside a sidecar saying
+    RecordingStartUTC B. Refused now, naming both files; once the first file is gone, it is written."""
+    from spasmwatch.errors import SpasmwatchError
+
+    db, _ = course_db
+    a, b, side = tmp_path / first, tmp_path / second, (tmp_path / first).with_suffix(".json")
+    assert run_cli("export", "--db", str(db), "--format", fmt1, "--out", str(a), "--since", "2024-03-05T00:00:00Z") == 0
+    kept = side.read_bytes()
+    with pytest.raises(SpasmwatchError, match=f"^{side}: is the sidecar of {a} \\(an earlier {fmt1} export"):
+        run_cli("export", "--db", str(db), "--format", fmt2, "--out", str(b), "--since", "2024-03-04T00:00:00Z")
+    assert side.read_bytes() == kept and not b.exists()
+    assert "2024-03-05T00:00:00.000Z" in kept.decode()
+    a.unlink()  # its data file gone, the sidecar is nobody's: written over
+    assert run_cli("export", "--db", str(db), "--format", fmt2, "--out", str(b), "--since", "2024-03-04T00:00:00Z") == 0
+    assert "2024-03-04T00:00:00.000Z" in side.read_text() and b.exists()
+
+
 def _many_spasms(n: int) -> Iterator[SpasmRow]:
     for i in range(n):
         yield SpasmRow(DEVICE, 1, i, DAY0 + i * 2.0, 1.0, 100.0, 20.0, 80)

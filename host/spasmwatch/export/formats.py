@@ -228,13 +228,51 @@ def _is_export(fmt: str, path: Path) -> bool:
     return any(g.get("Name") == "spasmwatch" for g in doc.get("GeneratedBy", []) if isinstance(g, dict))
 
 
+# The suffix of each format that writes a sidecar: the data file an earlier sidecar describes.
+SIDECAR_SUFFIX = {"csv": ".csv", "jsonl": ".jsonl", "bids": ".tsv"}
+
+
+def _sidecar_format(path: Path) -> str | None:
+    """The format of the export whose sidecar ``path`` is (an export's sidecar, checked before)."""
+    try:
+        doc = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict):
+        return None
+    trial_type = doc.get("trial_type")
+    if isinstance(trial_type, dict) and BIDS_ORIGIN in str(trial_type.get("Description", "")):
+        return "bids"
+    fmt = doc.get("Format")
+    return fmt if isinstance(fmt, str) else None
+
+
+def _check_sidecar_owner(fmt: str, out: Path) -> None:
+    """A sidecar is shared by every file of its stem ('out.csv' and 'out.jsonl' both have 'out.json'):
+    an export of another format must not replace the one that describes a file still there (found
+    by the researcher audit: 'out.csv --since 06:10' then 'out.jsonl --since 06:00' left out.csv's
+    onset_s counted from 06:10 beside a sidecar saying RecordingStartUTC 06:00)."""
+    side = sidecar_path(out)
+    other = _sidecar_format(side) if side.is_file() else None
+    if other is None or other == fmt or other not in SIDECAR_SUFFIX:
+        return
+    described = out.with_suffix(SIDECAR_SUFFIX[other])
+    if described != out and described.is_file():
+        raise ExportError(
+            f"{side}: is the sidecar of {described} (an earlier {other} export: its recording start and columns); "
+            f"the {fmt} export to {out} would replace it: choose another --out, or delete {described} and {side} first"
+        )
+
+
 def _check_replaceable(fmt: str, out: Path) -> None:
     """An export writes over an earlier export (the same range again) and nothing else: found by
     the docs run, '--out rec.csv' replaced a recording, and a sidecar someone's own JSON."""
-    kept = [(fmt, out)] + ([("json", sidecar_path(out))] if fmt in ("csv", "jsonl", "bids") else [])
+    kept = [(fmt, out)] + ([("json", sidecar_path(out))] if fmt in SIDECAR_SUFFIX else [])
     for kind, path in kept:
         if path.exists() and not _is_export(kind, path):
             raise ExportError(f"{path}: exists and is not an earlier spasmwatch export: not written over (choose another --out)")
+    if fmt in SIDECAR_SUFFIX:
+        _check_sidecar_owner(fmt, out)
 
 
 def export(fmt: str, out: Path, rows: Iterable[Row], meta: Meta, progress: Progress | None = None) -> int:
