@@ -163,6 +163,21 @@ def test_bad_arguments_are_clear(course_db: tuple[Path, Expected], tmp_path: Pat
     assert not (tmp_path / "x.csv").exists()
 
 
+@pytest.mark.parametrize(("name", "fmt", "want"), [("y.parquet", "csv", "csv"), ("y.edf", "jsonl", "jsonl"), ("sub-01_events.csv", "bids", "tsv")])
+def test_a_format_its_out_suffix_contradicts_is_refused(course_db: tuple[Path, Expected], tmp_path: Path, name: str, fmt: str, want: str) -> None:
+    """Found by the researcher audit: '--format csv --out y.parquet' wrote a CSV named y.parquet, which
+    pyarrow then refused ('Parquet magic bytes not found'). A suffix of no format (x.dat) is still free."""
+    from spasmwatch.errors import SpasmwatchError
+
+    db, _ = course_db
+    out = tmp_path / name
+    with pytest.raises(SpasmwatchError, match=f"^--format {fmt} with --out {name}: .* name it \\.{want}, or leave --format out$"):
+        run_cli("export", "--db", str(db), "--format", fmt, "--out", str(out))
+    assert not out.exists()
+    assert run_cli("export", "--db", str(db), "--format", "csv", "--out", str(tmp_path / "x.dat"), "--since", SINCE, "--until", UNTIL) == 0
+    assert (tmp_path / "x.dat").read_text().startswith("onset_utc,onset_s,")
+
+
 @pytest.mark.parametrize("command", ["export", "report"])
 @pytest.mark.parametrize("rate", ["nan", "inf", "-3", "0", "52Hz"])
 def test_a_bad_rate_hz_is_refused_naming_the_option(

@@ -60,12 +60,18 @@ def register(sub: Any) -> None:
 
 
 _SUFFIX_FORMAT = {".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet", ".edf": "edf", ".tsv": "bids"}
+_FORMAT_SUFFIX = {fmt: suffix[1:] for suffix, fmt in _SUFFIX_FORMAT.items()}
 
 
 def _format(args: argparse.Namespace) -> str:
-    if args.format:
-        return str(args.format)
     fmt = _SUFFIX_FORMAT.get(args.out.suffix.lower())
+    if args.format:
+        if fmt is not None and fmt != args.format:  # found by the researcher audit: a CSV written as y.parquet
+            raise SpasmwatchError(
+                f"--format {args.format} with --out {args.out.name}: {args.out.suffix} is the suffix of {fmt}, and a "
+                f"tool opening the file by it would fail; name it .{_FORMAT_SUFFIX[args.format]}, or leave --format out"
+            )
+        return str(args.format)
     if fmt is None:
         raise SpasmwatchError(f"--format is needed: cannot tell the format from {args.out.name!r}")
     return fmt
