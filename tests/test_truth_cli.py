@@ -243,3 +243,29 @@ def test_force_never_writes_over_the_recording_or_the_labels(morning: tuple[Path
     what = "the recording" if which == "recording" else "the labels table"
     assert res.stderr == f"spasmwatch truth: error: {out}: is {what}: choose another --out\n", res.stderr
     assert (rec.read_bytes(), events.read_bytes()) == before
+
+
+@pytest.mark.parametrize("why", [False, True])
+def test_a_truth_not_of_the_csv_is_refused_not_scored(morning: tuple[Path, dict[str, Any]], tmp_path: Path, why: bool) -> None:
+    """Found by the researcher audit: evaluate took a CSV's hours from its truth's duration_s, and
+    its times as they were: a truth of 2 h beside a morning of 30 min was scored 'evaluated 2.0 h'
+    (false clusters per 24 h 4 times too few), and a spasm at 99999 s counted as missed, without a
+    word. Refused now, as for a band's parts, naming the truth file and field."""
+    src, truth = morning
+    csv = tmp_path / "m.csv"
+    csv.write_bytes(src.read_bytes())
+    side = tmp_path / "m.truth.json"
+    extra = ("--why",) if why else ()
+    side.write_text(json.dumps({**truth, "duration_s": 4 * truth["duration_s"]}))
+    res = cli("evaluate", str(csv), *extra)
+    assert res.returncode == 2 and (
+        f"{side}: field 'duration_s': 7200.000 s here, m.csv holds 1800.000 s: a truth written for another recording"
+    ) in res.stderr, res.stderr
+    late = [{**truth["spasms"][0], "t": 99999.0}] + truth["spasms"][1:]
+    side.write_text(json.dumps({**truth, "spasms": late}))
+    res = cli("evaluate", str(csv), *extra)
+    assert res.returncode == 2 and (
+        f"{side}: field 'spasms[0].t': 99999.000 s lies outside m.csv's 0.000-1800.000 s: a truth of another recording"
+    ) in res.stderr, res.stderr
+    side.write_text(json.dumps(truth))  # its own: scored
+    assert cli("evaluate", str(csv), *extra).returncode == 0

@@ -132,6 +132,12 @@ def test_parts_and_truths_that_do_not_belong_together_are_refused(tmp_path: Path
         w.append(30000, counts[30000:], 0)  # the daemon goes on writing the part
     res = cli("evaluate", "--parts", str(q0), str(q1))
     assert res.returncode == 2 and "band-1-boot4-000-001.truth.json: field 'duration_s': 576.923 s here, the parts hold 900.000 s: written before the last part was complete" in res.stderr
+    # One file is checked as well (found by the researcher audit: its truth's hours were taken as they were).
+    (tmp_path / "one").mkdir()
+    (q2,) = parts(tmp_path / "one", counts, [])
+    q2.with_name(q2.stem + ".truth.json").write_text(json.dumps({**by_hand, "spasms": sim["spasms"], "duration_s": 30000 / RATE}))
+    res = cli("evaluate", str(q2))
+    assert res.returncode == 2 and f"field 'duration_s': 576.923 s here, {q2.name} holds 900.000 s: a truth written for another recording" in res.stderr
     # A recording typed after --parts lands among them: named, with where it goes.
     csv = tmp_path / "night1.csv"
     csv.write_text("t,ax,ay,az\n0,0,0,1\n0.02,0,0,1\n")

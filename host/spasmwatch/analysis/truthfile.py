@@ -67,12 +67,14 @@ def parts_truth_path(files: Sequence[str | os.PathLike[str]]) -> Path:
 
 def check_parts(path: str, truth: dict[str, Any], files: Sequence[str], t0: float, t_end: float) -> None:
     """A truth for several parts must be of these parts: its ``parts`` (when it lists them: ``spasmwatch
-    truth`` does) the files' names, and its times within their span [t0, t_end] (s)."""
+    truth`` does) the files' names, and its times within their span [t0, t_end] (s); one file's is
+    checked against that file (``check_span``)."""
     names = [os.path.basename(f) for f in files]
     listed = truth.get("parts")
     if listed is not None and listed != names:
         raise InputError(path, f"written for {', '.join(map(str, listed))}; given {', '.join(names)}: give the parts it was written for", field="parts")
     if len(files) < 2:
+        check_span(path, truth, names[0], t0, t_end)
         return
     if abs(truth["duration_s"] - (t_end - t0)) > DURATION_SLACK_S:
         raise InputError(
@@ -83,6 +85,23 @@ def check_parts(path: str, truth: dict[str, Any], files: Sequence[str], t0: floa
             raise InputError(
                 path, f"{t:.3f} s lies outside the parts' {t0:.3f}-{t_end:.3f} s ({names[0]} .. {names[-1]}): a truth "
                 "of other parts, or times not counted from the first part's noon (its index_origin)", field=field)
+
+
+def check_span(path: str, truth: dict[str, Any], recording: str, t0: float, t_end: float) -> None:
+    """A truth for one recording must be of it: its ``duration_s`` the recording's (scoring counts
+    false clusters per 24 h of it) and its times within [t0, t_end] (s). Found by the researcher
+    audit: a truth of 2 h beside a CSV of 30 min was scored as 2 h ('evaluated 2.0 h', a false-alarm
+    rate 4 times too low), and a spasm at 99999 s of it as missed, without a word."""
+    name = os.path.basename(recording)
+    if abs(truth["duration_s"] - (t_end - t0)) > DURATION_SLACK_S:
+        raise InputError(
+            path, f"{truth['duration_s']:.3f} s here, {name} holds {t_end - t0:.3f} s: a truth written for another recording, "
+            "or before this one was complete? Write it again for this one ('spasmwatch truth ... --force')", field="duration_s")
+    for field, t in _times(truth):
+        if not t0 - _TIME_SLACK_S <= t <= t_end + _TIME_SLACK_S:
+            raise InputError(
+                path, f"{t:.3f} s lies outside {name}'s {t0:.3f}-{t_end:.3f} s: a truth of another recording, or times "
+                "not on its t", field=field)
 
 
 def _times(truth: dict[str, Any]) -> list[tuple[str, float]]:

@@ -20,7 +20,7 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from functools import partial
@@ -30,9 +30,10 @@ from typing import Any, TypeVar
 import numpy as np
 
 from spasmwatch.analysis.diagnose import ClusterWhy, cluster_line, counts, diagnose, legend, report
+from spasmwatch.analysis.pipeline import Record
 from spasmwatch.analysis.replay import Block, replay
 from spasmwatch.analysis.scoring import Score, score
-from spasmwatch.analysis.truthfile import check_parts, load_truth, parts_truth_path
+from spasmwatch.analysis.truthfile import check_parts, check_span, load_truth, parts_truth_path, truth_path
 from spasmwatch.analysis.twin import to_units
 from spasmwatch.commands._args import positive_int, whole_number
 from spasmwatch.commands.replay import replay_recording
@@ -159,7 +160,11 @@ def _file_job(paths: tuple[str, ...], why: bool = False) -> Result:
     truth = _truth_of(rec)
     label = rec.name if isinstance(rec, RawRecording) else rec.path
     if not why:
-        return Result(label, score(list(replay_recording(rec)), truth), rec.has_gyro, [])
+        if isinstance(rec, RawRecording):
+            return Result(label, score(list(replay_recording(rec)), truth), rec.has_gyro, [])
+        csv_recs, n = _replayed(rec)
+        check_span(str(truth_path(rec.path)), truth, rec.path, rec.t0, rec.t0 + n / rec.rate_hz)
+        return Result(label, score(csv_recs, truth), rec.has_gyro, [])
     # --why needs the whole recording in memory: read it once, replay it as one block.
     ts, accs, gyros = [], [], []
     for c in rec.chunks():
@@ -170,8 +175,24 @@ def _file_job(paths: tuple[str, ...], why: bool = False) -> Result:
     acc = np.concatenate(accs)
     gyro = np.concatenate(gyros) if gyros else None
     t = np.concatenate(ts)
+    if not isinstance(rec, RawRecording):  # a CSV's length is known once read (a raw one's: checked before)
+        check_span(str(truth_path(rec.path)), truth, rec.path, rec.t0, rec.t0 + len(t) / rec.rate_hz)
     recs = list(replay([Block(t, acc, gyro)], rec.rate_hz, rec.has_gyro))
     return Result(label, score(recs, truth), rec.has_gyro, _why(acc, gyro, rec.rate_hz, truth, recs, float(t[0])))
+
+
+def _replayed(rec: Recording) -> tuple[list[Record], int]:
+    """A CSV's records, as ``replay_recording`` gives them, and its number of samples, in one read."""
+    n = 0
+
+    def blocks() -> Iterator[Block]:
+        nonlocal n
+        for c in rec.chunks():
+            n += len(c)
+            yield Block(c.t, c.acc, c.gyro)
+
+    recs = list(replay(blocks(), rec.rate_hz, rec.has_gyro))
+    return recs, n
 
 
 def _parts(group: list[str]) -> tuple[str, ...]:
@@ -185,13 +206,13 @@ def _parts(group: list[str]) -> tuple[str, ...]:
 
 def _truth_of(rec: Recording | RawRecording) -> dict[str, Any]:
     """The checked truth of a recording: beside the file, or of the parts beside the first; a truth
-    that lists other parts, or whose times do not fit the parts' span, is refused (``check_parts``)."""
+    that lists other parts, or whose duration or times do not fit the parts' (or the one file's)
+    span, is refused (``check_parts``). A CSV's truth is checked once the CSV is read (``check_span``)."""
     if not isinstance(rec, RawRecording):
         return load_truth(rec.path)
     path = parts_truth_path(rec.files)
     truth = load_truth(rec.files[0], path)
-    span = time_span(rec) if len(rec.files) > 1 else (rec.t0, rec.t0)  # one file: its times are not checked
-    check_parts(str(path), truth, rec.files, *span)
+    check_parts(str(path), truth, rec.files, *time_span(rec))  # one file's too: check_span
     return truth
 
 
