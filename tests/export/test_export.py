@@ -241,6 +241,21 @@ def test_an_export_keeps_the_sidecar_of_another_format_s_file(
     assert "2024-03-04T00:00:00.000Z" in side.read_text() and b.exists()
 
 
+def test_a_csv_and_a_jsonl_of_the_same_range_share_their_sidecar(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    """The same rows in two formats (README: 'also csv, jsonl, ...') describe each other's: the
+    second export is written, without --until too (its range end moves on). A BIDS events.json is
+    never replaced by another format's (the validator refuses the keys a CSV's sidecar has)."""
+    from spasmwatch.errors import SpasmwatchError
+
+    db, _ = course_db
+    for name, fmt in (("out.csv", "csv"), ("out.jsonl", "jsonl"), ("out.csv", "csv")):
+        assert run_cli("export", "--db", str(db), "--format", fmt, "--out", str(tmp_path / name), "--since", SINCE) == 0
+    assert json.loads((tmp_path / "out.json").read_text())["RecordingStartUTC"] == "2024-03-04T00:00:00.000Z"
+    _export(db, tmp_path / "sub-01_events.tsv", "bids")
+    with pytest.raises(SpasmwatchError, match="is the sidecar of .*sub-01_events.tsv \\(an earlier bids export"):
+        _export(db, tmp_path / "sub-01_events.csv", "csv")
+
+
 def _many_spasms(n: int) -> Iterator[SpasmRow]:
     for i in range(n):
         yield SpasmRow(DEVICE, 1, i, DAY0 + i * 2.0, 1.0, 100.0, 20.0, 80)
@@ -515,3 +530,4 @@ def test_events_of_one_band_list_its_notes_and_those_of_no_band_only(
     assert cli.main(["events", "--config", str(config), "--since", "2000-01-01", "--device", "cot", "--json"]) == 0
     notes = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [(n["text"], n["device"]) for n in notes] == [("filmed on the cot band", "cot"), ("vigabatrin given", None)]
+

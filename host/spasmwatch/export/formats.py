@@ -232,8 +232,8 @@ def _is_export(fmt: str, path: Path) -> bool:
 SIDECAR_SUFFIX = {"csv": ".csv", "jsonl": ".jsonl", "bids": ".tsv"}
 
 
-def _sidecar_format(path: Path) -> str | None:
-    """The format of the export whose sidecar ``path`` is (an export's sidecar, checked before)."""
+def _sidecar_doc(path: Path) -> tuple[str, dict[str, Any]] | None:
+    """(format, content) of the export whose sidecar ``path`` is (an export's sidecar, checked before)."""
     try:
         doc = json.loads(path.read_bytes())
     except (OSError, ValueError):
@@ -242,29 +242,47 @@ def _sidecar_format(path: Path) -> str | None:
         return None
     trial_type = doc.get("trial_type")
     if isinstance(trial_type, dict) and BIDS_ORIGIN in str(trial_type.get("Description", "")):
-        return "bids"
+        return "bids", doc
     fmt = doc.get("Format")
-    return fmt if isinstance(fmt, str) else None
+    return (fmt, doc) if isinstance(fmt, str) else None
 
 
-def _check_sidecar_owner(fmt: str, out: Path) -> None:
+# What may differ between the sidecars of a CSV and a JSONL export of the same rows: the format,
+# and the range's end (without --until a day from now, a little later at each export).
+_SIDECAR_FREE = ("Format", "RangeEndUTC")
+
+
+def _same_rows(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    def kept(d: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in d.items() if k not in _SIDECAR_FREE}
+
+    return kept(a) == kept(b)
+
+
+def _check_sidecar_owner(fmt: str, out: Path, meta: Meta) -> None:
     """A sidecar is shared by every file of its stem ('out.csv' and 'out.jsonl' both have 'out.json'):
     an export of another format must not replace the one that describes a file still there (found
     by the researcher audit: 'out.csv --since 06:10' then 'out.jsonl --since 06:00' left out.csv's
-    onset_s counted from 06:10 beside a sidecar saying RecordingStartUTC 06:00)."""
+    onset_s counted from 06:10 beside a sidecar saying RecordingStartUTC 06:00; and a CSV beside a
+    BIDS events.tsv replaced its events.json with keys the BIDS validator refuses). A CSV and a
+    JSONL export of the same range describe the same rows: the second is written."""
     side = sidecar_path(out)
-    other = _sidecar_format(side) if side.is_file() else None
-    if other is None or other == fmt or other not in SIDECAR_SUFFIX:
+    found = _sidecar_doc(side) if side.is_file() else None
+    if found is None or found[0] == fmt or found[0] not in SIDECAR_SUFFIX:
         return
+    other, doc = found
     described = out.with_suffix(SIDECAR_SUFFIX[other])
-    if described != out and described.is_file():
-        raise ExportError(
-            f"{side}: is the sidecar of {described} (an earlier {other} export: its recording start and columns); "
-            f"the {fmt} export to {out} would replace it: choose another --out, or delete {described} and {side} first"
-        )
+    if described == out or not described.is_file():
+        return
+    if "bids" not in (fmt, other) and _same_rows(doc, sidecar(meta, fmt)):
+        return
+    raise ExportError(
+        f"{side}: is the sidecar of {described} (an earlier {other} export: its recording start, range and columns); "
+        f"the {fmt} export to {out} would replace it: choose another --out, or delete {described} and {side} first"
+    )
 
 
-def _check_replaceable(fmt: str, out: Path) -> None:
+def _check_replaceable(fmt: str, out: Path, meta: Meta) -> None:
     """An export writes over an earlier export (the same range again) and nothing else: found by
     the docs run, '--out rec.csv' replaced a recording, and a sidecar someone's own JSON."""
     kept = [(fmt, out)] + ([("json", sidecar_path(out))] if fmt in SIDECAR_SUFFIX else [])
@@ -272,7 +290,7 @@ def _check_replaceable(fmt: str, out: Path) -> None:
         if path.exists() and not _is_export(kind, path):
             raise ExportError(f"{path}: exists and is not an earlier spasmwatch export: not written over (choose another --out)")
     if fmt in SIDECAR_SUFFIX:
-        _check_sidecar_owner(fmt, out)
+        _check_sidecar_owner(fmt, out, meta)
 
 
 def export(fmt: str, out: Path, rows: Iterable[Row], meta: Meta, progress: Progress | None = None) -> int:
@@ -281,7 +299,7 @@ def export(fmt: str, out: Path, rows: Iterable[Row], meta: Meta, progress: Progr
         raise ExportError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     if fmt in ("csv", "jsonl", "bids") and sidecar_path(out) == out:
         raise ExportError(f"{out}: its .json sidecar would overwrite it: name the {fmt} file .{'tsv' if fmt == 'bids' else fmt}")
-    _check_replaceable(fmt, out)
+    _check_replaceable(fmt, out, meta)
     if fmt == "edf":
         edf_start(out, meta)  # before anything is written
     if fmt == "bids":
