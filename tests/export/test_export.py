@@ -531,3 +531,29 @@ def test_events_of_one_band_list_its_notes_and_those_of_no_band_only(
     notes = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [(n["text"], n["device"]) for n in notes] == [("filmed on the cot band", "cot"), ("vigabatrin given", None)]
 
+
+def test_a_treatment_s_note_is_exported_in_text(tmp_path: Path) -> None:
+    """Found by the researcher audit: 'treatment add ACTH ... --note "first, dose"' kept its note in
+    the store ('treatment list' shows it) and every export dropped it: the text column was notes' only."""
+    from spasmwatch.store import Store
+
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        store.add_treatment(DAY0 + 3600, "ACTH", "start", 150.0, "IU/m2/day", 'first dose, "low"\tat home', "parent")
+        store.add_treatment(DAY0 + 7200, "ACTH", "stop", None, None, None, "parent")
+    want = ['first dose, "low"\tat home', None]
+    for name, fmt in (("t.csv", "csv"), ("u.jsonl", "jsonl"), ("v.parquet", "parquet"), ("sub-01_events.tsv", "bids")):
+        out = tmp_path / name
+        _export(db, out, fmt)
+        if fmt == "csv":
+            with open(out, newline="", encoding="utf-8") as f:
+                got = [r["text"] or None for r in csv.DictReader(f)]
+        elif fmt == "jsonl":
+            got = [json.loads(line)["text"] for line in out.read_text(encoding="utf-8").splitlines()]
+        elif fmt == "parquet":
+            got = pq.read_table(out).column("text").to_pylist()
+        else:  # BIDS cells hold no tab: runs of white space are one space
+            lines = out.read_text(encoding="utf-8").splitlines()
+            got = [None if c == "n/a" else c for c in (dict(zip(lines[0].split("\t"), ln.split("\t")))["text"] for ln in lines[1:])]
+            want = ['first dose, "low" at home', None]
+        assert got == want, fmt

@@ -41,7 +41,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("post_wake_s", "float", "s", "cluster: seconds from the last wake onset to the cluster start; empty when no wake onset was seen."),
     Column("label", "str", None, "cluster: caregiver's label, confirmed | false_alarm; empty when not labelled."),
     Column("note_kind", "str", None, "note: video | medication | note."),
-    Column("text", "str", None, "note: the caregiver's text."),
+    Column("text", "str", None, "note: the caregiver's text; treatment: its note (treatment add --note), empty without one."),
     Column("drug", "str", None, "treatment: medication name (e.g. vigabatrin, ACTH, prednisolone)."),
     Column("dose", "float", None, "treatment: dose, in the unit of the 'unit' column."),
     Column("unit", "str", None, "treatment: dose unit as entered (e.g. mg/kg/day, IU/m2/day)."),

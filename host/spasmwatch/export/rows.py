@@ -79,6 +79,7 @@ class TreatmentRow:
     dose: float | None
     unit: str | None
     action: str  # start, change, stop
+    note: str | None = None  # treatment add --note
 
 
 class Source(Protocol):

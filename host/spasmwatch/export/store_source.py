@@ -76,4 +76,4 @@ class StoreSource:
 
     def treatments(self, since: float, until: float) -> Iterator[TreatmentRow]:
         for t in self.store.treatments(since, until):
-            yield TreatmentRow(t.id, t.wall_s, t.drug, t.dose, t.unit, t.action)
+            yield TreatmentRow(t.id, t.wall_s, t.drug, t.dose, t.unit, t.action, t.note)

@@ -104,7 +104,7 @@ def note_row(n: NoteRow) -> Row:
 
 def treatment_row(tr: TreatmentRow) -> Row:
     row = _blank(tr.t, "treatment", None)
-    row.update(drug=tr.drug, dose=tr.dose, unit=tr.unit, action=tr.action)
+    row.update(drug=tr.drug, dose=tr.dose, unit=tr.unit, action=tr.action, text=tr.note)  # the note was dropped (researcher audit)
     return row
 
 
