@@ -557,3 +557,38 @@ def test_a_treatment_s_note_is_exported_in_text(tmp_path: Path) -> None:
             got = [None if c == "n/a" else c for c in (dict(zip(lines[0].split("\t"), ln.split("\t")))["text"] for ln in lines[1:])]
             want = ['first dose, "low" at home', None]
         assert got == want, fmt
+
+
+def test_a_local_since_the_clocks_skipped_or_went_through_twice_is_refused(
+    course_db: tuple[Path, Expected], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the researcher audit: in Europe/Paris '--since 2026-10-25T02:30' (the hour the clocks
+    go through twice) was taken as its first instant without a word, and '2026-03-29T02:30' (an hour
+    skipped) as 00:30Z: the recording start of a BIDS or EDF+ export, which must be the EEG's. Refused
+    now, naming the option and asking for the offset, as 'truth --wall-clock' does; with one it is taken."""
+    import time as time_
+
+    from zoneinfo import ZoneInfo
+
+    from spasmwatch.errors import SpasmwatchError
+    from spasmwatch.export import parse_iso
+
+    paris = ZoneInfo("Europe/Paris")
+    with pytest.raises(ValueError, match=r"^--since: 2026-10-25T02:30 happened twice in Europe/Paris .*give its offset, "
+                       r"2026-10-25T02:30:00\+02:00 or 2026-10-25T02:30:00\+01:00$"):  # fmt: skip
+        parse_iso("2026-10-25T02:30", "--since", paris)
+    with pytest.raises(ValueError, match=r"^--until: 2026-03-29T02:30 did not happen in Europe/Paris: the clocks skipped"):
+        parse_iso("2026-03-29T02:30", "--until", paris)
+    assert parse_iso("2026-10-25T02:30+01:00", "--since", paris) == datetime(2026, 10, 25, 1, 30, tzinfo=timezone.utc).timestamp()
+    assert parse_iso("2026-12-05T06:00", "--since", paris) == datetime(2026, 12, 5, 5, 0, tzinfo=timezone.utc).timestamp()
+    db, _ = course_db
+    monkeypatch.setenv("TZ", "Europe/Paris")
+    time_.tzset()
+    try:
+        with pytest.raises(SpasmwatchError, match="^--since: 2024-03-31T02:30 did not happen in this computer's time zone"):
+            run_cli("export", "--db", str(db), "--out", str(tmp_path / "x.edf"), "--since", "2024-03-31T02:30")
+        assert not (tmp_path / "x.edf").exists()
+        assert run_cli("export", "--db", str(db), "--out", str(tmp_path / "x.edf"), "--since", "2024-03-31T03:30") == 0
+    finally:
+        monkeypatch.undo()
+        time_.tzset()

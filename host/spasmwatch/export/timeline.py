@@ -56,8 +56,29 @@ def parse_iso(text: str, what: str = "time", tz: tzinfo | None = None) -> float:
     except ValueError as exc:
         raise ValueError(f"{what}: not an ISO 8601 date/time: {text!r}") from exc
     if dt.tzinfo is None:
-        dt = dt.astimezone() if tz is None else dt.replace(tzinfo=tz)
+        return _local_instant(dt, tz, what, text.strip())
     return dt.timestamp()
+
+
+def _local_instant(naive: datetime, tz: tzinfo | None, what: str, text: str) -> float:
+    """Unix seconds of a local time in ``tz`` (None: this computer's), refused when it names no
+    instant or two (DST), as 'truth --wall-clock' refuses them: found by the researcher audit,
+    '--since 2026-10-25T02:30' (Europe/Paris, the hour gone through twice) was taken as the first
+    without a word, and '2026-03-29T02:30' (skipped) as 00:30Z, for a recording start the EEG's."""
+    found: list[float] = []
+    for fold in (0, 1):
+        aware = naive.replace(fold=fold, tzinfo=tz) if tz is not None else naive.replace(fold=fold).astimezone()
+        unix_s = aware.timestamp()
+        back = datetime.fromtimestamp(unix_s, tz).replace(tzinfo=None) if tz is not None else datetime.fromtimestamp(unix_s)
+        if back == naive and unix_s not in found:
+            found.append(unix_s)
+    zone = str(tz) if tz is not None else "this computer's time zone"
+    if not found:
+        raise ValueError(f"{what}: {text} did not happen in {zone}: the clocks skipped that hour (DST); give its offset (e.g. +01:00)")
+    if len(found) > 1:
+        both = " or ".join(datetime.fromtimestamp(u, tz).astimezone(tz).isoformat() for u in found)  # tz None: local
+        raise ValueError(f"{what}: {text} happened twice in {zone} (the clocks went back an hour): give its offset, {both}")
+    return found[0]
 
 
 def _blank(t: float, kind: str, device: str | None, duration_s: float = 0.0) -> Row:
