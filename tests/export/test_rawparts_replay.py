@@ -148,3 +148,30 @@ def test_a_boot_file_from_before_parts_and_an_empty_part_in_glob_order(tmp_path:
     one, parts = cli("replay", str(whole), "--jsonl"), cli("replay", str(p0), str(p1), str(old), "--jsonl")
     assert parts.returncode == 0, parts.stderr
     assert parts.stdout == one.stdout and parts.stderr == ""
+
+
+def test_the_table_of_a_part_reads_the_band_s_clock(tmp_path: Path, morning: tuple[np.ndarray, int]) -> None:
+    """Found by the researcher audit: a part runs from noon, and 'replay PART.swraw' printed its
+    records' elapsed time, '00:10:34.4  spasm' for a spasm ten minutes after noon, which reads as ten
+    past midnight. The table of a .swraw now gives each time of day by the band's dating, and says
+    so; --jsonl keeps t (seconds from the part's t = 0)."""
+    import os
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    counts, cut = morning
+    _, b = split(tmp_path, counts, cut)  # part 001: t = 0 at index `cut`, dated WALL0 + cut / RATE
+    jsonl = cli("replay", str(b), "--jsonl")
+    table = subprocess.run([sys.executable, "-m", "spasmwatch", "replay", str(b)], capture_output=True, text=True,
+                           timeout=300, env={**os.environ, "TZ": "Asia/Kolkata"})  # fmt: skip
+    assert jsonl.returncode == 0 and table.returncode == 0, table.stderr
+    first = json.loads(jsonl.stdout.splitlines()[0])
+    kolkata = ZoneInfo("Asia/Kolkata")
+    start = datetime.fromtimestamp(WALL0 + cut / RATE, kolkata)
+    local = datetime.fromtimestamp(WALL0 + cut / RATE + first.get("t", first.get("start")), kolkata)
+    lines = table.stdout.splitlines()
+    assert lines[0] == (
+        f"{b}: times of day on the band's clock, by its dating, in this computer's time zone (UTC+05:30); "
+        f"t = 0 s, which --jsonl's t counts from, is {start.isoformat(timespec='milliseconds')}"
+    )
+    assert lines[1].startswith(local.strftime("%H:%M:%S.") + str(local.microsecond // 100_000) + "  "), lines[1]

@@ -15,7 +15,8 @@ import json
 import sys
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any, TextIO
 
 from spasmwatch.analysis.pipeline import Record
@@ -99,7 +100,11 @@ def run(args: argparse.Namespace) -> int:
         for r in replay_recording(rec):
             out.write(json.dumps(r, separators=(",", ":")) + "\n")
         return 0
-    print_table(replay_recording(rec), out, color=out.isatty())
+    when: Callable[[float], str] = clock
+    if isinstance(rec, RawRecording):  # dated: its table reads the band's wall clock
+        when = wall_clock(rec)
+        out.write(wall_note(rec) + "\n")
+    print_table(replay_recording(rec), out, color=out.isatty(), when=when)
     return 0
 
 
@@ -108,17 +113,39 @@ def clock(t: float) -> str:
     return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}.{int((t - s) * 10)}"
 
 
-def record_line(r: Record) -> str:
+def wall_clock(rec: RawRecording) -> Callable[[float], str]:
+    """A raw recording's file time -> the local time of day its dating puts it at (``HH:MM:SS.f``).
+    Found by the researcher audit: a part runs from noon, and its table's elapsed '00:10:34.4' read
+    as ten past midnight for a spasm ten minutes after noon."""
+
+    def when(t: float) -> str:
+        local = datetime.fromtimestamp(rec.wall_at(t)).astimezone()  # the dating is read once (cached)
+        return local.strftime("%H:%M:%S.") + str(local.microsecond // 100_000)
+
+    return when
+
+
+def wall_note(rec: RawRecording) -> str:
+    """The table's first line for a raw recording: what its times are, and the t they come from."""
+    start = datetime.fromtimestamp(rec.wall_at(0.0)).astimezone()
+    zone = start.strftime("%z")
+    return (
+        f"{rec.name}: times of day on the band's clock, by its dating, in this computer's time zone "
+        f"(UTC{zone[:3]}:{zone[3:]}); t = 0 s, which --jsonl's t counts from, is {start.isoformat(timespec='milliseconds')}"
+    )
+
+
+def record_line(r: Record, when: Callable[[float], str] = clock) -> str:
     kind = r["type"]
     if kind == "spasm" and r.get("matched"):
         return (
-            f"{clock(r['t'])}  spasm      {r['duration_s']:.1f} s, shaped like its cluster's spasms "
+            f"{when(r['t'])}  spasm      {r['duration_s']:.1f} s, shaped like its cluster's spasms "
             f"(counted by likeness), confidence {r['confidence']}"
         )
     if kind == "spasm":
         alike = ", shaped like the one before" if r.get("alike") else ""
         return (
-            f"{clock(r['t'])}  spasm      {r['duration_s']:.1f} s, posture change "
+            f"{when(r['t'])}  spasm      {r['duration_s']:.1f} s, posture change "
             f"{r['peak_angle_deg']:.0f} deg, confidence {r['confidence']}{alike}"
         )
     if kind == "cluster":
@@ -126,20 +153,20 @@ def record_line(r: Record) -> str:
         after = f", {pw / 60:.0f} min after waking" if pw is not None else ""
         by_likeness = f" ({r['matched']} by likeness)" if r.get("matched") else ""
         return (
-            f"{clock(r['start'])}  CLUSTER    {r['count']} spasms{by_likeness} until {clock(r['end'])}, "
-            f"alarm at {clock(r['alert_t'])}{after}"
+            f"{when(r['start'])}  CLUSTER    {r['count']} spasms{by_likeness} until {when(r['end'])}, "
+            f"alarm at {when(r['alert_t'])}{after}"
         )
     if kind == "not_worn":
-        return f"{clock(r['start'])}  not worn   until {clock(r['end'])}"
-    return f"{clock(r['t'])}  {kind}"
+        return f"{when(r['start'])}  not worn   until {when(r['end'])}"
+    return f"{when(r['t'])}  {kind}"
 
 
-def print_table(recs: Iterator[Record], out: TextIO, color: bool) -> None:
+def print_table(recs: Iterator[Record], out: TextIO, color: bool, when: Callable[[float], str] = clock) -> None:
     counts: Counter[str] = Counter()
     red, dim, reset = ("\033[1;31m", "\033[2m", "\033[0m") if color else ("", "", "")
     for r in recs:
         counts[r["type"]] += 1
-        line = record_line(r)
+        line = record_line(r, when)
         if r["type"] == "cluster":
             line = red + line + reset
         elif r["type"] in ("wake", "sleep", "not_worn"):
