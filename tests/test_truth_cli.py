@@ -120,7 +120,11 @@ def test_bad_times_are_refused(text: str) -> None:
         ("onset\tduration\ttrial_type\n5\t2\t \n", ":2: field 'trial_type': empty label"),
         ("onset\tduration\ttrial_type\n5\t-2\tspasm\n", ":2: field 'duration': negative duration"),
         ("onset\tduration\ttrial_type\n5\t2\n", ":2: 2 fields, the header has 3"),
-        ("onset\tduration\ttrial_type\n9999\t1\tspasm\n", ":2: spasm at 9999.000-10000.000 s lies outside the recording"),
+        ("onset\tduration\ttrial_type\n9999\t1\tspasm\n", ":2: field 'onset': spasm at 9999.000 s (to 10000.000 s) lies outside the recording"),
+        # Found by the researcher audit: the field was not named, and a negative span read '-41716.580--41715.580 s'.
+        ("onset\tduration\ttrial_type\n-5\t1\tspasm\n", ":2: field 'onset': spasm at -5.000 s (to -4.000 s) lies outside the recording"),
+        ("onset\tduration\ttrial_type\n10\t99999\tcrying\n", ":2: field 'duration': crying at 10.000 s (to 100009.000 s) lies outside the recording"),
+        ("onset\tduration\ttrial_type\n-5\tn/a\twake\n", ":2: field 'onset': wake at -5.000 s lies outside the recording"),
         ("onset\tduration\ttrial_type\n5\t1\tspasm\n8\t1\tspasm\n5.2\t1\tspasm\n", ":4: spasm 0.200 s after the one on line 2"),
         ("", ": empty: expected a header"),
     ],

@@ -175,9 +175,12 @@ def build_truth(
     for lab in labels:
         end = lab.onset + (lab.duration or 0.0)
         if lab.onset < t_first or end > t_last:
+            # The field at fault, and the span as words: '-41716.580--41715.580 s' named no field
+            # and read badly for a negative offset (found by the researcher audit).
+            span = f"{lab.onset:.3f} s" + (f" (to {end:.3f} s)" if lab.duration else "")
             raise InputError(
-                path, f"{lab.kind} at {lab.onset:.3f}-{end:.3f} s lies outside the recording ({t_first:.3f}-{t_last:.3f} s); "
-                "is the offset right?", line=lab.line)
+                path, f"{lab.kind} at {span} lies outside the recording ({t_first:.3f}-{t_last:.3f} s); is the offset right?",
+                line=lab.line, field="onset" if not t_first <= lab.onset <= t_last else "duration")
         if lab.kind not in (SPASM, SUBTLE, WAKE) and not lab.duration:
             raise InputError(path, f"{lab.kind} is a span: it needs a duration", line=lab.line, field="duration")
     marked = sorted((x for x in labels if x.kind in (SPASM, SUBTLE)), key=lambda x: x.onset)
