@@ -592,3 +592,29 @@ def test_a_local_since_the_clocks_skipped_or_went_through_twice_is_refused(
     finally:
         monkeypatch.undo()
         time_.tzset()
+
+
+def test_spasms_of_a_boot_never_synced_are_told_not_dropped_silently(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by the researcher audit: events of a band boot that never got a time sync (the band
+    rebooted twice out of range, docs/host.md) are kept in the store with no wall time, and every
+    export left them out without a word ('3 rows' for a store of 5 spasms). The export now says how
+    many, of which band and boot; the rows are those it can date."""
+    from spasmwatch.store import Store
+    from swcore import protocol as P
+
+    def spasm(boot: int, seq: int, ms: int) -> dict[str, int]:
+        return {"boot": boot, "seq": seq, "onset_ms": ms, "duration_ms": 1000, "peak_rate_mrads": 2000,
+                "peak_angle_mrad": 300, "confidence": 80, "flags": P.EF_TIME_SYNCED}  # fmt: skip
+
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        store.add_sync(DEVICE, 1, 0, DAY0)
+        store.add_events(DEVICE, [spasm(1, 0, 1000), spasm(1, 1, 8000), spasm(1, 2, 15000), spasm(2, 3, 5000), spasm(2, 4, 12000)],
+                         received_wall_s=DAY0 + 100)  # fmt: skip
+    capsys.readouterr()
+    assert run_cli("export", "--db", str(db), "--out", str(tmp_path / "x.csv")) == 0
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'x.csv'}: 3 rows (csv)" in err
+    assert f"note: 2 spasm event(s) are not in the export: their band boot never got a time sync, so they have no wall time ({DEVICE} boot 2: 2;" in err
+    assert run_cli("export", "--db", str(db), "--out", str(tmp_path / "y.csv"), "--kinds", "cluster") == 0
+    assert "note:" not in capsys.readouterr().err  # no spasm asked for: none left out

@@ -441,6 +441,13 @@ class Store:
             queries.append((_EVENT_SELECT + w + (" AND" if w else " WHERE") + " wall_t IS NULL ORDER BY device, boot, seq", p))
         return self._stream(queries, _event_row)
 
+    def unplaced_events(self, device: str | None = None) -> list[tuple[str, int, int]]:
+        """(device, boot, events) for each boot whose events no sync has placed (``wall_t`` NULL:
+        a boot that never got a time sync), which a ranged query leaves out."""
+        w, p = _where(device)
+        sql = "SELECT device, boot, COUNT(*) FROM events" + w + (" AND" if w else " WHERE") + " wall_t IS NULL GROUP BY device, boot ORDER BY device, boot"
+        return [(str(r[0]), int(r[1]), int(r[2])) for r in self._all(sql, p)]
+
     def count_events(
         self, device: str | None = None, since: float | None = None, until: float | None = None, without_flags: int = 0
     ) -> int:
