@@ -445,7 +445,8 @@ class Store:
         """(device, boot, events) for each boot whose events no sync has placed (``wall_t`` NULL:
         a boot that never got a time sync), which a ranged query leaves out."""
         w, p = _where(device)
-        sql = "SELECT device, boot, COUNT(*) FROM events" + w + (" AND" if w else " WHERE") + " wall_t IS NULL GROUP BY device, boot ORDER BY device, boot"
+        sql = "SELECT device, boot, COUNT(*) FROM events" + w + (" AND" if w else " WHERE") + " wall_t IS NULL"
+        sql += " GROUP BY device, boot ORDER BY device, boot"
         return [(str(r[0]), int(r[1]), int(r[2])) for r in self._all(sql, p)]
 
     def count_events(
