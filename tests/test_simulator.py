@@ -363,6 +363,8 @@ def test_cli_simulate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert code == 0
     printed = capsys.readouterr().out
     assert "spasms:" in printed and "clusters:" in printed
+    # Found by the researcher audit: 'wrote out/m.csv (...) and m.truth.json' named the truth without its folder.
+    assert printed.startswith(f"wrote {out} (") and f"MB) and {tmp_path / 'cli.truth.json'} in " in printed
     truth = json.loads((tmp_path / "cli.truth.json").read_text())
     assert truth["has_gyro"] is False and truth["rate_hz"] == 50.0 and truth["seed"] == 3
     assert out.read_text().splitlines()[0] == "t,ax,ay,az"

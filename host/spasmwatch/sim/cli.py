@@ -145,9 +145,10 @@ def run(args: argparse.Namespace) -> int:
 def summary(truth: dict[str, Any], out: Path, size_bytes: int, elapsed_s: float) -> str:
     clusters = truth["clusters"]
     isolated = sum(1 for s in truth["spasms"] if s["cluster"] is None)
+    # The truth with its folder: 'and m.truth.json' after 'out/m.csv' read as the working folder's (researcher audit).
     lines = [
         f"wrote {out} ({truth['n_samples']} samples at {truth['rate_hz']:g} Hz, "
-        f"{truth['duration_s'] / 3600.0:.2f} h, {size_bytes / 1e6:.1f} MB) and {truth_path(out).name} in {elapsed_s:.1f} s",
+        f"{truth['duration_s'] / 3600.0:.2f} h, {size_bytes / 1e6:.1f} MB) and {truth_path(out)} in {elapsed_s:.1f} s",
         f"spasms: {len(truth['spasms'])} ({isolated} isolated); clusters: {len(clusters)} "
         f"({sum(1 for c in clusters if c['subtle'])} subtle); wake onsets: {len(truth['wake_onsets'])}; "
         f"band off: {len(truth['not_worn'])}; confounder spans: {len(truth['confounders'])}",
