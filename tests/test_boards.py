@@ -149,7 +149,7 @@ MICROPYTHON_USB = {"esp32c3": (0x303A, 0x1001), "esp32s3": (0x303A, 0x4001)}
 
 @pytest.mark.parametrize("board_id", BOARD_IDS)
 def test_board_usb_id_is_what_the_band_enumerates_as(board_id: str) -> None:
-    from spasmwatch.flashing.link import KNOWN_USB
+    from spasmwatch.transport.serial import KNOWN_USB
 
     b = _raw(board_id)
     got = (b["usb"]["vid"], b["usb"]["pid"])

@@ -42,6 +42,32 @@ def test_a_board_on_usb_is_offered_for_flashing_not_as_a_band_to_configure(usb_b
     assert "no band found" in out
 
 
+@pytest.mark.parametrize(
+    "port, listed",
+    [
+        (UsbPort("/dev/ttyUSB0", "FT232R USB UART", 0x0403, 0x6001), True),  # an ESP32 board behind an FTDI bridge
+        (UsbPort("/dev/ttyUSB1", "CP2105 Dual USB to UART Bridge", 0x10C4, 0xEA70), False),  # not a board 'flash' picks
+    ],
+)
+def test_scan_lists_the_boards_on_usb_that_flash_would_pick(
+    port: UsbPort, listed: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the engineer's audit: scan listed USB serial ports by its own vendor list (303A, 10C4,
+    1A86, any product), flash picked them by its table (with FTDI 0403:6001/6015, CP210x EA60 only):
+    'spasmwatch scan' did not list an FTDI board that 'spasmwatch flash' found, and listed a CP2105
+    flash would not pick, though docs/flashing.md sends a reader to scan for the port to pass."""
+    from spasmwatch.flashing.link import Port, pick_port
+
+    monkeypatch.setattr(serial.tools.list_ports, "comports", lambda: [port])
+    assert cli.main(["scan", "--transport", "serial", "--timeout", "0.1"]) == 1
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if line.startswith("serial ")]
+    assert ([port.device] == [row[-1] for row in rows]) is listed, out
+    assert (f"'spasmwatch flash --port {port.device}'" in out) is listed, out
+    if listed:  # the same port, as flash finds it
+        assert pick_port([Port(port.device, port.vid, port.pid, port.description)]).device == port.device
+
+
 def test_the_band_on_the_radio_is_the_one_to_configure_beside_a_board_on_usb(
     usb_board: None, bands: Callable[..., SimBand], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

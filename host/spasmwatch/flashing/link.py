@@ -25,18 +25,8 @@ from typing import Any
 
 from spasmwatch.binaries import find_binary
 from spasmwatch.errors import SpasmwatchError
-from spasmwatch.transport.serial import not_a_port
+from spasmwatch.transport.serial import known_usb, not_a_port
 
-# USB ids of ESP32 boards and their USB-UART bridges (vid, pid); pid None = any.
-KNOWN_USB: dict[tuple[int, int | None], str] = {
-    (0x303A, None): "Espressif native USB (ESP32-C3/S3)",
-    (0x10C4, 0xEA60): "Silicon Labs CP210x",
-    (0x1A86, 0x7523): "WCH CH340",
-    (0x1A86, 0x55D4): "WCH CH9102",
-    (0x1A86, 0x55D3): "WCH CH343",
-    (0x0403, 0x6001): "FTDI FT232R",
-    (0x0403, 0x6015): "FTDI FT231X",
-}
 UNIX_PREFIX = "unix:"
 
 
@@ -123,9 +113,7 @@ def list_ports() -> list[Port]:
 
 
 def _known(port: Port) -> str | None:
-    if port.vid is None:
-        return None
-    return KNOWN_USB.get((port.vid, port.pid)) or KNOWN_USB.get((port.vid, None))
+    return known_usb(port.vid, port.pid)
 
 
 def pick_port(ports: Iterable[Port], prefer: tuple[int, int] | None = None) -> Port:

@@ -25,13 +25,10 @@ from spasmwatch.transport.base import (
     TransportError,
 )
 from spasmwatch.transport.ble import BleBackend, BleLink, scan_ble
-from spasmwatch.transport.serial import SerialLink
+from spasmwatch.transport.serial import SerialLink, known_usb
 
 log = logging.getLogger(__name__)
 TRANSPORTS = ("ble", "serial", "sim")
-# USB vendor ids of the bands' USB serial: Espressif's built-in USB (ESP32-C3/S3), and the
-# CP210x / CH34x bridge chips of classic ESP32 boards.
-USB_VIDS = {0x303A, 0x10C4, 0x1A86}
 
 __all__ = [
     "AuthError",
@@ -55,7 +52,8 @@ __all__ = [
 def _serial_ports() -> list[Found]:
     from serial.tools import list_ports  # type: ignore[import-untyped]
 
-    return [Found(p.description or p.device, p.device, None, "serial") for p in list_ports.comports() if p.vid in USB_VIDS]
+    # The ports 'spasmwatch flash' would pick (transport/serial.py KNOWN_USB): a board on USB is one to flash.
+    return [Found(p.description or p.device, p.device, None, "serial") for p in list_ports.comports() if known_usb(p.vid, p.pid)]
 
 
 async def scan(timeout_s: float, transports: Iterable[str] = ("ble",), **kw: Any) -> list[Found]:

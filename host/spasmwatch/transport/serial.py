@@ -46,6 +46,27 @@ from spasmwatch.transport.base import (
     TransportError,
 )
 
+# USB ids of ESP32 boards and their USB-UART bridges (vid, pid); pid None = any. One table for
+# 'spasmwatch flash' (which port to open) and 'spasmwatch scan' (which boards on USB to list):
+# scan kept its own list of vendors, without FTDI, so a board that flash found was not listed.
+KNOWN_USB: dict[tuple[int, int | None], str] = {
+    (0x303A, None): "Espressif native USB (ESP32-C3/S3)",
+    (0x10C4, 0xEA60): "Silicon Labs CP210x",
+    (0x1A86, 0x7523): "WCH CH340",
+    (0x1A86, 0x55D4): "WCH CH9102",
+    (0x1A86, 0x55D3): "WCH CH343",
+    (0x0403, 0x6001): "FTDI FT232R",
+    (0x0403, 0x6015): "FTDI FT231X",
+}
+
+
+def known_usb(vid: int | None, pid: int | None) -> str | None:
+    """What a USB serial port with these ids is, if it looks like an ESP32 board (else None)."""
+    if vid is None:
+        return None
+    return KNOWN_USB.get((vid, pid)) or KNOWN_USB.get((vid, None))
+
+
 BAUD = 115200  # ignored by USB CDC and sockets; what a UART bridge chip would need
 POLL_S = 0.05  # longest a read blocks in the worker thread: the latency of a record and of close
 MAX_RECORD = 255  # a frame's payload limit
