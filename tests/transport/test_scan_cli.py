@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -98,3 +99,19 @@ def test_no_transport_is_refused_naming_the_option(transports: str, capsys: pyte
     assert cli.main(["scan", "--transport", transports, "--timeout", "0.1"]) == 2
     captured = capsys.readouterr()
     assert "spasmwatch scan: error: --transport: none given (one or more of ble, serial, sim" in captured.err and captured.out == "", captured
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="BlueZ's D-Bus system bus is Linux's")
+def test_no_bluetooth_is_not_reported_as_no_band_near(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by the engineer's audit, on a computer without BlueZ: 'spasmwatch scan' logged "Bluetooth is
+    not available here (no BlueZ on the D-Bus system bus: ...) (skipped)", without what to do, and ended
+    "no band found: is it charged, nearby, and not connected to another host?": advice about the band
+    when nothing had listened for it. A system bus socket that is not there is that computer."""
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", f"unix:path={tmp_path / 'no-system-bus'}")
+    monkeypatch.setattr(serial.tools.list_ports, "comports", lambda: [])
+    assert cli.main(["scan", "--timeout", "0.1"]) == 1
+    captured = capsys.readouterr()
+    assert "is it charged, nearby" not in captured.out, captured.out
+    assert 'no band found, and none could be: Bluetooth was not scanned (the "(skipped)" line says why and what to do)' in captured.out
+    assert "Bluetooth is not available here (no BlueZ on the D-Bus system bus: No such file or directory): install and start BlueZ, e.g. " in captured.err
+    assert "'sudo systemctl enable --now bluetooth' (skipped)" in captured.err, captured.err

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import math
 import os
+import sys
 from typing import Any
 
 from spasmwatch.errors import SpasmwatchError
@@ -40,7 +41,10 @@ def run(args: argparse.Namespace) -> int:
     if not transports:  # scanned nothing and said no band was near (input audit)
         raise SpasmwatchError(f"--transport: none given (one or more of {', '.join(TRANSPORTS)}, comma-separated)")
     print(f"scanning {', '.join(transports)} for {args.timeout:g} s...")
-    found = asyncio.run(scan(args.timeout, transports))
+    skipped: dict[str, BaseException] = {}
+    found = asyncio.run(scan(args.timeout, transports, skipped=skipped))
+    for error in skipped.values():
+        print(f"{error} (skipped)", file=sys.stderr)
     for f in found:
         rssi = "" if f.rssi is None else f"  {f.rssi} dBm"
         print(f"{f.transport:6}  {f.name:24}  {f.address}{rssi}")
@@ -53,6 +57,10 @@ def run(args: argparse.Namespace) -> int:
             f"(serial: a board on USB, for 'spasmwatch flash --port {usb[0].address}'; the band firmware reaches the "
             "daemon over Bluetooth only, advertising as spasmwatch- and the last 4 characters of its device id)"
         )
+    if not bands and "ble" in skipped:
+        # Not "is it charged, nearby": nobody listened. Bands are found over Bluetooth only.
+        print('no band found, and none could be: Bluetooth was not scanned (the "(skipped)" line says why and what to do)')
+        return 1
     if not bands:
         print("no band found: is it charged, nearby, and not connected to another host?")
         if "sim" in transports and not os.environ.get(RADIOS_ENV):

@@ -56,11 +56,15 @@ def _serial_ports() -> list[Found]:
     return [Found(p.description or p.device, p.device, None, "serial") for p in list_ports.comports() if known_usb(p.vid, p.pid)]
 
 
-async def scan(timeout_s: float, transports: Iterable[str] = ("ble",), **kw: Any) -> list[Found]:
-    """Bands found on each transport (one that cannot scan is logged and skipped, unless all fail). ``ble``: the OS radio (``backend=`` to override); ``sim``:
+async def scan(
+    timeout_s: float, transports: Iterable[str] = ("ble",), *, skipped: dict[str, BaseException] | None = None, **kw: Any
+) -> list[Found]:
+    """Bands found on each transport (one that cannot scan is skipped, unless all fail: put in ``skipped``
+    by transport name when given, else logged). ``ble``: the OS radio (``backend=`` to override); ``sim``:
     the simulated radios (``radios=``, default $SPASMWATCH_SIM_RADIOS); ``serial``: USB serial ports of band chips."""
     from spasmwatch.transport import simradio
 
+    transports = list(transports)
     jobs = []
     for t in transports:
         if t == "ble":
@@ -75,8 +79,13 @@ async def scan(timeout_s: float, transports: Iterable[str] = ("ble",), **kw: Any
     failed = [r for r in results if isinstance(r, BaseException)]
     if failed and len(failed) == len(results):
         raise failed[0]
-    for error in failed:  # no Bluetooth adapter must not hide the band on USB
-        log.warning("%s (skipped)", error)
+    for t, r in zip(transports, results):  # no Bluetooth adapter must not hide the band on USB
+        if not isinstance(r, BaseException):
+            continue
+        if skipped is None:
+            log.warning("%s (skipped)", r)
+        else:
+            skipped[t] = r
     return [f for r in results if not isinstance(r, BaseException) for f in r]
 
 

@@ -107,7 +107,10 @@ def mapped(what: str, default: Kind = "io") -> Iterator[None]:
 def _message(e: BaseException) -> str:
     if isinstance(e, FileNotFoundError):
         # BlueZ's D-Bus socket is missing: no Bluetooth stack on this computer at all.
-        return f"Bluetooth is not available here (no BlueZ on the D-Bus system bus: {e.strerror or e})"
+        return (
+            f"Bluetooth is not available here (no BlueZ on the D-Bus system bus: {e.strerror or e}): "
+            "install and start BlueZ, e.g. 'sudo apt install bluez', then 'sudo systemctl enable --now bluetooth'"
+        )
     # bleak puts a code before its text in some errors' args ((15, "GATT Protocol Error: ..."))
     text = e.args[-1] if len(e.args) > 1 and isinstance(e.args[-1], str) else str(e)
     return text or type(e).__name__
