@@ -102,6 +102,29 @@ def test_serial_port_closes_when_the_band_dies(bands: Callable[..., SimBand], tm
     run(body())
 
 
+def test_the_bridge_says_when_no_band_answers_at_its_address(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Found by the engineer's audit: 'python -m spasmwatch.transport.cdcbridge --band 127.0.0.1:47999'
+    with no band there served the port, a serial host opened it, read nothing ('no STATUS within 5 s',
+    as from a hung band) and the bridge closed it ten seconds later without a word."""
+    nobody = "127.0.0.1:%d" % free_port()
+
+    async def body() -> None:
+        bridge = CdcBridge(nobody, bond_file=tmp_path / "bonds.json", connect_timeout_s=1.0)
+        await bridge.start()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", bridge.port)
+            assert await asyncio.wait_for(reader.read(), 10) == b"", "the port closes, having sent nothing"
+            writer.close()
+        finally:
+            await bridge.close()
+
+    with caplog.at_level("WARNING", logger="spasmwatch.transport.cdcbridge"):
+        run(body())
+    said = [r.getMessage() for r in caplog.records if r.name == "spasmwatch.transport.cdcbridge"]
+    assert len(said) == 1 and said[0].startswith(f"cdcbridge: the band at {nobody} did not answer ("), said
+    assert said[0].endswith("the serial port closes; is the simulated band running there (firmware/sim/run.py --socket PORT)?"), said
+
+
 def test_nobody_on_the_port_is_not_found() -> None:
     with pytest.raises(NotFoundError):
         run(SerialLink("socket://127.0.0.1:%d" % free_port()).connect(2))

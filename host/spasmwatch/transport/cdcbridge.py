@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import random
 from pathlib import Path
 
@@ -31,13 +32,24 @@ from swcore import protocol as P
 from spasmwatch.transport.simradio import SimRadioClient
 
 RELAYED = (P.EVENTS_UUID, P.STATUS_UUID, P.CONTROL_UUID, P.RAW_UUID)
+log = logging.getLogger(__name__)
 
 
 class CdcBridge:
     """Serves one serial host at a time on 127.0.0.1:``port`` (0: any free port)."""
 
-    def __init__(self, band_address: str, *, bond_file: Path | str | None = None, port: int = 0, noise_bytes: int = 0, seed: int = 0) -> None:
+    def __init__(
+        self,
+        band_address: str,
+        *,
+        bond_file: Path | str | None = None,
+        port: int = 0,
+        noise_bytes: int = 0,
+        seed: int = 0,
+        connect_timeout_s: float = 10.0,
+    ) -> None:
         self.band_address = band_address
+        self.connect_timeout_s = connect_timeout_s
         self.bond_file = bond_file
         self.port = port
         self.noise_bytes = noise_bytes
@@ -65,16 +77,25 @@ class CdcBridge:
             writer.close()
             return
         self._busy = True
-        client = BleakClient(self.band_address, lambda _c: writer.close(), backend=SimRadioClient, bond_file=self.bond_file, timeout=10)
+        client = BleakClient(
+            self.band_address, lambda _c: writer.close(), backend=SimRadioClient, bond_file=self.bond_file, timeout=self.connect_timeout_s
+        )
         try:
-            await client.connect()
-            await client.pair()
-            for uuid in RELAYED:
-                if uuid == P.CONTROL_UUID:
-                    await client.start_notify(uuid, lambda _c, data: self._answer(client, writer, bytes(data)))
-                else:
-                    await client.start_notify(uuid, lambda _c, data: self._send(writer, bytes(data)))
-            self._send(writer, bytes(await client.read_gatt_char(P.STATUS_UUID)))
+            try:
+                await client.connect()
+                await client.pair()
+                for uuid in RELAYED:
+                    if uuid == P.CONTROL_UUID:
+                        await client.start_notify(uuid, lambda _c, data: self._answer(client, writer, bytes(data)))
+                    else:
+                        await client.start_notify(uuid, lambda _c, data: self._send(writer, bytes(data)))
+                self._send(writer, bytes(await client.read_gatt_char(P.STATUS_UUID)))
+            except (BleakError, OSError, asyncio.TimeoutError) as e:
+                # Said, not swallowed: the serial host only sees a port that sends nothing and closes
+                # ("no STATUS within 5 s"), which reads as a hung band, not as a wrong --band.
+                log.warning("cdcbridge: the band at %s did not answer (%s: %s): the serial port closes; is the simulated band "
+                            "running there (firmware/sim/run.py --socket PORT)?", self.band_address, type(e).__name__, e)
+                return
             await self._commands(reader, client)
         except (BleakError, OSError, asyncio.IncompleteReadError):
             pass  # the band went away, or the serial host did: the port closes, as a CDC port would
@@ -134,6 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--bond-file", default=None)
     ap.add_argument("--noise-bytes", type=int, default=0)
     a = ap.parse_args(argv)
+    logging.basicConfig(format="%(message)s")  # the bridge's warnings on stderr
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_main(a.band, a.port, a.bond_file, a.noise_bytes))
 
