@@ -928,3 +928,24 @@ def test_a_flash_without_board_reads_board_json_once(
     out = capsys.readouterr().out
     assert out.startswith(f"flashing {BOARD} on unix:{band}\nband is up to date"), out
     print(f"round trips of an up-to-date flash without --board: {len(programs)}")
+
+
+@pytest.mark.parametrize("how", ["empty", "itself"])
+def test_a_unix_band_is_never_the_firmware_it_is_flashed_from(
+    fw: Path, how: str, micropython: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the engineer's audit: '--port unix:' (no directory) flashed the current directory,
+    and run in a firmware checkout ('cd firmware') that removed its 21 band/ and swcore/ sources
+    ('writing 24 file(s) ...; 21 to remove': a .py beside a new .mpy would shadow it) and left .mpy
+    files, main.py and board.json in their place; '--port unix:firmware' did the same."""
+    sources = sorted(p.relative_to(fw) for p in fw.rglob("*.py"))
+    monkeypatch.chdir(fw)
+    port = "unix:" if how == "empty" else f"unix:{fw}"
+    assert cli.main(["flash", "--board", BOARD, "--port", port, "--firmware", str(fw)]) == 2
+    err = capsys.readouterr().err
+    if how == "empty":
+        assert "spasmwatch flash: error: unix:: give the unix-port band's directory after 'unix:', e.g. --port unix:/tmp/band" in err, err
+    else:
+        assert f"spasmwatch flash: error: {port} is the firmware being flashed ({fw}): the flash would replace its band/ and swcore/ sources with .mpy files; give the band a directory of its own, e.g. --port unix:/tmp/band" in err, err
+    assert sorted(p.relative_to(fw) for p in fw.rglob("*.py")) == sources
+    assert not list(fw.rglob("*.mpy")) and not (fw / "board.json").exists() and not (fw / MANIFEST.lstrip("/")).exists()

@@ -14,7 +14,7 @@ from spasmwatch.errors import SpasmwatchError
 from spasmwatch.firstrun import next_step_for
 from spasmwatch.flashing.firmware import Image
 from spasmwatch.flashing.install import flash
-from spasmwatch.flashing.link import open_link
+from spasmwatch.flashing.link import UNIX_PREFIX, DeviceError, open_link, unix_root
 from spasmwatch.flashing.sync import Progress
 from spasmwatch.hardware import boards
 
@@ -93,6 +93,12 @@ def run(args: argparse.Namespace) -> int:
     firmware_dir: Path = args.firmware or root / "firmware"
     board = boards.load(args.board, root) if args.board else None
     prefer = (board["usb"]["vid"], board["usb"]["pid"]) if board else None
+    if args.port is not None and args.port.startswith(UNIX_PREFIX) and unix_root(args.port).resolve() == firmware_dir.resolve():
+        # The flash removes every band/ and swcore/ .py there (they would shadow the new .mpy): the sources.
+        raise DeviceError(
+            f"{args.port} is the firmware being flashed ({firmware_dir}): the flash would replace its band/ and "
+            "swcore/ sources with .mpy files; give the band a directory of its own, e.g. --port unix:/tmp/band"
+        )
     link = open_link(args.port, prefer)
     out = sys.stdout
     try:

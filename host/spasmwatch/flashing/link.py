@@ -257,6 +257,16 @@ def open_serial(device: str) -> Link:
     return Link(transport, device)
 
 
+def unix_root(port: str) -> Path:
+    """The filesystem root of a ``unix:DIR`` band. An empty DIR is refused: it was the current
+    directory, which a flash fills with the band's files and rids of every band/ and swcore/ .py
+    (they would shadow the new .mpy): run in a firmware checkout, its sources."""
+    text = port[len(UNIX_PREFIX) :]
+    if not text:
+        raise DeviceError(f"{port}: give the unix-port band's directory after 'unix:', e.g. --port unix:/tmp/band")
+    return Path(text)
+
+
 def open_link(port: str | None, prefer_usb: tuple[int, int] | None = None) -> Link:
     """``unix:DIR`` for a local unix-port band, a serial device path, or None to detect the board."""
     try:
@@ -264,7 +274,7 @@ def open_link(port: str | None, prefer_usb: tuple[int, int] | None = None) -> Li
     except ImportError:
         raise DeviceError("talking to a band needs mpremote (and pyserial): pip install mpremote") from None
     if port is not None and port.startswith(UNIX_PREFIX):
-        link = open_unix(Path(port[len(UNIX_PREFIX) :]))
+        link = open_unix(unix_root(port))
     else:
         device = port if port is not None else pick_port(list_ports(), prefer_usb).device
         link = open_serial(device)
