@@ -223,6 +223,37 @@ class UnpluggedLink(WrappingLink):
         return super().exec(code, timeout_s)
 
 
+class PulledLink(WrappingLink):
+    """The band goes away after ``n`` file writes: its process is killed, so the link's own port
+    fails under mpremote (pyserial's SerialException, as a pulled USB cable gives), not a stand-in error."""
+
+    def __init__(self, inner: Link, n: int) -> None:
+        super().__init__(inner)
+        self.left = n
+
+    def exec(self, code: str, timeout_s: float = 20.0) -> bytes:
+        if "open(_R + _P[0], 'wb')" in code:
+            if self.left == 0:
+                process = self._extra[0].proc
+                process.kill()
+                process.wait()
+            self.left -= 1
+        return super().exec(code, timeout_s)
+
+
+def test_a_port_that_fails_mid_flash_says_the_flash_was_cut_short(band: Path, fw: Path, board: dict[str, object]) -> None:
+    """Found by the engineer's audit: the real port failing (pyserial's SerialException 'read failed:
+    socket disconnected' here; 'device reports readiness to read but returned no data' from a tty whose
+    other end went away) passed through the link as it was: a traceback, instead of the flash's
+    'the flash was cut short: the band has no main.py ...; run spasmwatch flash again'."""
+    with pytest.raises(DeviceError, match=r"link failed: the port failed \(.*\): was the cable pulled, or the board reset\?; "
+                       r"the flash was cut short: the band has no main.py and does not monitor"):
+        do_flash(band, fw, board, link=PulledLink(connect(band), 5))
+    assert not (band / "main.py").exists()
+    rec, _ = do_flash(band, fw, board)  # the band back: the same command completes it
+    assert rec.files[-1] == "/main.py"
+
+
 def test_interrupted_flash_leaves_no_main_and_the_next_one_finishes(band: Path, fw: Path, board: dict[str, object]) -> None:
     with pytest.raises(DeviceError, match="unplugged; the flash was cut short: the band has no main.py and does not monitor"):
         do_flash(band, fw, board, link=UnpluggedLink(connect(band), 5))

@@ -53,6 +53,8 @@ class Link:
             self.transport.enter_raw_repl(soft_reset=not self.simulated)
         except TransportError as exc:
             raise DeviceError(f"{self.name}: no raw REPL ({exc}); is MicroPython installed and the port free?") from None
+        except OSError as exc:  # pyserial's SerialException: the port went away
+            raise DeviceError(f"{self.name}: {_gone(exc)}") from None
 
     def exec(self, code: str, timeout_s: float = 20.0) -> bytes:
         from mpremote.transport import TransportError
@@ -61,6 +63,8 @@ class Link:
             out, err = self.transport.exec_raw(code, timeout=timeout_s)
         except TransportError as exc:
             raise DeviceError(f"{self.name}: link failed: {exc}") from None
+        except OSError as exc:  # pyserial's SerialException (an OSError): mpremote passes it on as it is
+            raise DeviceError(f"{self.name}: link failed: {_gone(exc)}") from None
         if err:
             last = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["?"]
             raise DeviceError(f"{self.name}: device error: {last[0]}")
@@ -96,6 +100,13 @@ class Link:
             pass
         for thing in reversed(self._extra):
             thing.close()
+
+
+def _gone(exc: OSError) -> str:
+    """A port that failed under a read or write: on a board, the cable pulled or the board reset.
+    Said as a DeviceError, so a flash cut short says what the band is left with (sync.py), where
+    pyserial's SerialException ended the command in a traceback."""
+    return f"the port failed ({exc}): was the cable pulled, or the board reset?"
 
 
 @dataclass(frozen=True)
