@@ -71,6 +71,11 @@ SIM_BOARD = {
 
 
 RESET_CAUSES = ("power_on", "hard", "wdt", "deepsleep")
+# Options read as numbers (int() or float() in build()): checked up front, so a typo is named,
+# not a ValueError traceback from the middle of build().
+NUMBERS = ("socket", "speed", "paced-from-ms", "csv-skip-s", "reset-at-s", "tear-at-seq", "cut-resize-op",
+           "imu-fault-at-s", "stall-at-s", "imu-odr-error-pct", "battery-mv", "log-slots", "idle-exit-ms",
+           "timeout-s", "uptime-ms")
 
 
 def parse_args(argv):
@@ -120,6 +125,19 @@ def parse_args(argv):
             raise SystemExit("run.py: --%s is required" % req)
     if opts["reset-cause"] not in RESET_CAUSES:
         raise SystemExit("run.py: --reset-cause %r: expected one of %s" % (opts["reset-cause"], ", ".join(RESET_CAUSES)))
+    for key in NUMBERS:
+        try:
+            if opts[key] is not None:
+                float(opts[key])
+        except ValueError:
+            raise SystemExit("run.py: --%s %r: expected a number" % (key, opts[key]))
+    # A missing file was "OSError: [Errno 2] ENOENT" from deep in build(), naming no file.
+    for key in ("csv", "board"):
+        if opts[key] is not None:
+            try:
+                os.stat(opts[key])
+            except OSError:
+                raise SystemExit("run.py: --%s %s: no such file" % (key, opts[key]))
     return opts
 
 
