@@ -980,3 +980,15 @@ def test_a_unix_band_is_never_the_firmware_it_is_flashed_from(
         assert f"spasmwatch flash: error: {port} is the firmware being flashed ({fw}): the flash would replace its band/ and swcore/ sources with .mpy files; give the band a directory of its own, e.g. --port unix:/tmp/band" in err, err
     assert sorted(p.relative_to(fw) for p in fw.rglob("*.py")) == sources
     assert not list(fw.rglob("*.mpy")) and not (fw / "board.json").exists() and not (fw / MANIFEST.lstrip("/")).exists()
+
+
+def test_a_unix_band_directory_that_is_a_file_is_named(tmp_path: Path, micropython: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by the engineer's audit: '--port unix:/etc/hostname' ended in a traceback
+    ('FileExistsError: [Errno 17] File exists'), from making the band's directory."""
+    file = tmp_path / "a-file"
+    file.write_text("")
+    assert cli.main(["flash", "--board", BOARD, "--port", f"unix:{file}"]) == 2
+    assert cli.main(["board", "info", "--port", f"unix:{file}"]) == 2
+    err = capsys.readouterr().err
+    said = f"error: unix:{file}: cannot be the band's directory (File exists): give a directory, e.g. --port unix:/tmp/band"
+    assert f"spasmwatch flash: {said}" in err and f"spasmwatch board: {said}" in err, err

