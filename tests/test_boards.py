@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import copy
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from spasmwatch import cli
 from spasmwatch.errors import InputError
 from spasmwatch.flashing.firmware import constant
 from spasmwatch.hardware import boards, power
@@ -227,6 +229,26 @@ def test_broken_definitions_are_refused_naming_the_field(
     assert err.value.field == field
     assert words in str(err.value)
     assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda p: p.mkdir(), "cannot read the board definition: Is a directory"),
+        (lambda p: p.write_bytes(b"\xff\xfe{}"), "not a UTF-8 text file (invalid start byte at byte 0)"),
+    ],
+)
+def test_a_board_file_that_cannot_be_read_as_text_is_named(tmp_path: Path, make: Any, words: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by the engineer's audit: 'spasmwatch flash --board hardware/boards/' ended in a traceback
+    (IsADirectoryError: [Errno 21] Is a directory), and so did a board file that is not text
+    (UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff)."""
+    path = tmp_path / "mine.json"
+    make(path)
+    with pytest.raises(InputError, match=re.escape(f"{path}: {words}")):
+        boards.load_path(path, ROOT)
+    assert cli.main(["flash", "--board", str(path), "--port", f"unix:{tmp_path / 'band'}"]) == 2
+    assert f"spasmwatch flash: error: {path}: {words}" in capsys.readouterr().err
+    assert not (tmp_path / "band").exists(), "refused before the band was reached"
 
 
 def test_id_must_match_file_name(tmp_path: Path) -> None:

@@ -187,6 +187,10 @@ def load_path(path: Path, root: Path | None = None) -> Board:
             board = json.load(f)
     except FileNotFoundError:
         raise InputError(str(path), "no such board definition") from None
+    except UnicodeDecodeError as exc:  # not text (a binary file): was a traceback
+        raise InputError(str(path), f"not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:  # a folder (--board hardware/boards/), no permission: was a traceback
+        raise InputError(str(path), f"cannot read the board definition: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise InputError(str(path), f"not JSON: {exc.msg}", line=exc.lineno) from None
     if not isinstance(board, dict):
