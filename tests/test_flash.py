@@ -992,3 +992,22 @@ def test_a_unix_band_directory_that_is_a_file_is_named(tmp_path: Path, micropyth
     err = capsys.readouterr().err
     said = f"error: unix:{file}: cannot be the band's directory (File exists): give a directory, e.g. --port unix:/tmp/band"
     assert f"spasmwatch flash: {said}" in err and f"spasmwatch board: {said}" in err, err
+
+
+def test_a_new_device_id_for_a_band_that_monitored_is_said(band: Path, fw: Path, board: dict[str, object], micropython: str) -> None:
+    """Found by the engineer's audit: 'flash --device-id other-2' on a band that had monitored as
+    nursery-1 replaced its id without a word: the host stores its events under the new id from then
+    on, and it advertises under a new name the config's [[bands]] does not have (spasmwatch-er-2,
+    not spasmwatch-ry-1); a typo in the option did the same."""
+    do_flash(band, fw, board, device_id="nursery-1")
+    (_, again), said = flash_warnings(band, fw, board, device_id="nursery-1")
+    assert again.device_id == "nursery-1" and said == [], said  # the same id: nothing to say
+    (_, fresh), said = flash_warnings(band, fw, board, device_id="other-2")
+    assert fresh.device_id == "other-2" and said == [], said  # never monitored: nothing to split
+    _band_events(band, micropython, 1)
+    (_, r), said = flash_warnings(band, fw, board, device_id="nursery-1")
+    assert r.device_id == "nursery-1"
+    assert said == [
+        "the band's device id other-2 becomes nursery-1: its events are stored under nursery-1 from now on, apart from "
+        "those under other-2, and it advertises as spasmwatch-ry-1, not spasmwatch-er-2 (to keep its id: --device-id other-2)"
+    ], said

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from swcore import protocol as P
+
 from spasmwatch import __version__
 from spasmwatch.flashing import firmware
 from spasmwatch.flashing.device import Device, DeviceInfo, FlashWarning
@@ -132,6 +134,11 @@ def check_board(found: BandValue, board: Board, replace: bool) -> None:
         warnings.warn(f"{problem}; writing board {want}'s definition in its place{unknown}", FlashWarning, stacklevel=2)
 
 
+def _band_name(device_id: str) -> str:
+    """The name the band advertises with this id (swcore is MicroPython code, unannotated)."""
+    return str(P.band_name(device_id))  # type: ignore[no-untyped-call]
+
+
 def choose_device_id(device: Device, requested: str | None, data_dir: str) -> str:
     """Keep the band's id across flashes (the host stores every event under it); else derive one.
 
@@ -145,6 +152,15 @@ def choose_device_id(device: Device, requested: str | None, data_dir: str) -> st
             raise DeviceError(f"device id {requested!r}: use 3-40 letters, digits, '.', '_' or '-'")
         if found.problem is not None:
             warnings.warn(f"{found.problem}; writing device id {requested} in its place", FlashWarning, stacklevel=2)
+        elif found.value is not None and found.value != requested and device.exists(data_dir):
+            # Asked for, so done; but said: the host stores every event under the id, and the band's
+            # name (the config's [[bands]] name) comes from it. A typo here was a new band, silently.
+            warnings.warn(
+                f"the band's device id {found.value} becomes {requested}: its events are stored under {requested} from now "
+                f"on, apart from those under {found.value}, and it advertises as {_band_name(requested)}, not "
+                f"{_band_name(found.value)} (to keep its id: --device-id {found.value})",
+                FlashWarning, stacklevel=2,
+            )  # fmt: skip
         return requested
     if found.value is not None:
         return found.value
