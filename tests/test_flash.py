@@ -1011,3 +1011,43 @@ def test_a_new_device_id_for_a_band_that_monitored_is_said(band: Path, fw: Path,
         "the band's device id other-2 becomes nursery-1: its events are stored under nursery-1 from now on, apart from "
         "those under other-2, and it advertises as spasmwatch-ry-1, not spasmwatch-er-2 (to keep its id: --device-id other-2)"
     ], said
+
+
+class ResetPulledLink(WrappingLink):
+    """A board's link (``reset`` is not skipped as on the unix port) whose band goes away just before
+    the reset: its process is killed, so the real reset fails on the real port (SerialException)."""
+
+    def reset(self) -> None:
+        process = self._extra[0].proc
+        process.kill()
+        process.wait()
+        self.simulated = False  # a board's reset: machine.reset() sent over the port
+        try:
+            super().reset()
+        finally:
+            self.simulated = True
+
+
+def test_a_reset_that_fails_after_a_complete_flash_is_a_warning(band: Path, fw: Path, board: dict[str, object]) -> None:
+    """Found by the engineer's audit: the reset after a complete, verified flash went straight to the
+    port, so a cable pulled at that moment ended the flash in a traceback (SerialException), as if
+    the flash had failed; 'board info' the same after its read."""
+    (_, r), said = flash_warnings(band, fw, board, link=ResetPulledLink(connect(band)))
+    assert r.report.written[-1] == "/main.py" and (band / "main.py").is_file()
+    assert len(said) == 1 and said[0].startswith(f"unix:{band}: could not restart the band: the port failed ("), said
+    assert said[0].endswith("): was the cable pulled, or the board reset?; the firmware is installed and verified: the band "
+                            "starts it at its next reset or power-on (unplug it and plug it in)"), said
+
+
+def test_board_info_shows_what_it_read_when_the_reset_after_it_fails(
+    band: Path, fw: Path, board: dict[str, object], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from spasmwatch.flashing import board_command
+
+    do_flash(band, fw, board, device_id="nursery-1")
+    monkeypatch.setattr(board_command, "open_link", lambda port: ResetPulledLink(connect(band)))
+    assert cli.main(["board", "info", "--port", f"unix:{band}", "--firmware", str(fw)]) == 0
+    out, err = capsys.readouterr()
+    assert "device id    nursery-1" in out and "all intact" in out, out
+    assert f"spasmwatch board: warning: unix:{band}: could not restart the band: the port failed (" in err, err
+    assert err.rstrip().endswith("; unplug the band and plug it in so that it monitors"), err

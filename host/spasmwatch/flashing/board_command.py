@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
 from spasmwatch.errors import SpasmwatchError
-from spasmwatch.flashing.link import open_link
+from spasmwatch.flashing.device import FlashWarning
+from spasmwatch.flashing.link import DeviceError, open_link
 from spasmwatch.flashing.status import read_status
 from spasmwatch.hardware import boards, power
 
@@ -59,7 +61,10 @@ def run_info(args: argparse.Namespace) -> int:
         raise
     else:
         if not args.no_reset:
-            link.reset()  # back to monitoring: the band must not sit at the REPL
+            try:
+                link.reset()  # back to monitoring: the band must not sit at the REPL
+            except DeviceError as exc:  # what was read stands: said, then shown
+                warnings.warn(f"{exc}; unplug the band and plug it in so that it monitors", FlashWarning, stacklevel=1)
     finally:
         link.close()
     if args.json:

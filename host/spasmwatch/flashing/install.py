@@ -236,5 +236,12 @@ def flash(
     }
     report = sync(device, images, meta, progress)
     if reset:
-        link.reset()
+        try:
+            link.reset()
+        except DeviceError as exc:  # installed and verified all the same: not a failed flash
+            warnings.warn(
+                f"{exc}; the firmware is installed and verified: the band starts it at its next reset or power-on "
+                "(unplug it and plug it in)",
+                FlashWarning, stacklevel=2,
+            )  # fmt: skip
     return FlashResult(info, arch, dev_id, version, report)

@@ -73,19 +73,22 @@ class Link:
 
     def reset(self) -> None:
         """Hard-reset a board so it boots the (new) app; the unix port has nothing to reset."""
+        from mpremote.transport import TransportError
+
         if self.simulated:
             return
-        self.transport.exec_raw_no_follow("import time, machine; time.sleep_ms(100); machine.reset()")
+        try:
+            self.transport.exec_raw_no_follow("import time, machine; time.sleep_ms(100); machine.reset()")
+        except (OSError, TransportError) as exc:  # OSError: pyserial's SerialException, a traceback before
+            raise DeviceError(f"{self.name}: could not restart the band: {_gone(exc) if isinstance(exc, OSError) else exc}") from None
 
     def restart(self) -> None:
         """``reset`` after a flash refused or failed: the band's app was stopped to talk to it, and a
         band at the REPL does not monitor. A link that has failed too is left as it is (the
         watchdog the flash re-armed restarts the band within a minute)."""
-        from mpremote.transport import TransportError
-
         try:
             self.reset()
-        except (OSError, TransportError):
+        except DeviceError:
             pass
 
     def close(self) -> None:
