@@ -1051,3 +1051,23 @@ def test_board_info_shows_what_it_read_when_the_reset_after_it_fails(
     assert "device id    nursery-1" in out and "all intact" in out, out
     assert f"spasmwatch board: warning: unix:{band}: could not restart the band: the port failed (" in err, err
     assert err.rstrip().endswith("; unplug the band and plug it in so that it monitors"), err
+
+
+@pytest.mark.parametrize(
+    "gone, importer, module",
+    [
+        ("swcore/crc.py", "band/biasstore.py", "swcore.crc"),  # from swcore.crc import ...
+        ("band/imu.py", "main.py", "band.imu"),  # from band import imu as band_imu
+    ],
+)
+def test_a_firmware_directory_missing_a_module_is_refused_before_writing(
+    band: Path, fw: Path, gone: str, importer: str, module: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the engineer's audit: '--firmware DIR' with swcore/crc.py missing flashed '23 written,
+    ... all verified', a band that cannot start (ImportError at boot, before main.py can note a crash)."""
+    (fw / gone).unlink()
+    assert cli_flash(band, fw, "--board", BOARD) == 2
+    out, err = capsys.readouterr()
+    line = next(i for i, text in enumerate((fw / importer).read_text().splitlines(), 1) if module.rsplit(".", 1)[-1] in text and "import" in text)
+    assert f"spasmwatch flash: error: {fw}/{importer}:{line}: imports {module}, but {fw / gone} is missing: the band could not start; is {fw} the whole spasmwatch firmware directory (main.py, band/, swcore/)?" in err, err
+    assert "flashing" not in out and not any(band.iterdir()), "refused before anything was written"

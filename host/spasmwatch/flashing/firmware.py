@@ -55,7 +55,35 @@ def sources(firmware_dir: Path) -> list[tuple[Path, str]]:
         for f in sorted(base.rglob("*.py")):
             if "__pycache__" not in f.parts:
                 out.append((f, f.relative_to(firmware_dir).as_posix()))
+    _check_own_imports(firmware_dir, out)
     return out
+
+
+def _check_own_imports(firmware_dir: Path, files: list[tuple[Path, str]]) -> None:
+    """Every band/ and swcore/ module a firmware file imports is among ``files``: a directory missing
+    one (a partial copy, a file deleted by mistake) flashed 'all verified' and left a band that
+    cannot start (ImportError at boot, before main.py can note a crash)."""
+    have = {rel[:-3].replace("/", ".").removesuffix(".__init__") for _, rel in files}
+    for src, rel in files:
+        try:
+            tree = ast.parse(src.read_text(encoding="utf-8"), rel)
+        except (SyntaxError, UnicodeDecodeError, ValueError):
+            continue  # mpy-cross names it, with its line
+        for node in ast.walk(tree):
+            wanted: list[tuple[str, int]] = []
+            if isinstance(node, ast.Import):
+                wanted = [(a.name, node.lineno) for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                wanted = [(node.module, node.lineno)]
+                if node.module in PACKAGES:  # 'from band import imu': band/imu.py (the packages' __init__ define nothing)
+                    wanted += [(f"{node.module}.{a.name}", node.lineno) for a in node.names]
+            for module, line in wanted:
+                if module.split(".")[0] in PACKAGES and module not in have:
+                    missing = firmware_dir / (module.replace(".", "/") + ".py")
+                    raise ConfigError(
+                        f"{src}:{line}: imports {module}, but {missing} is missing: the band could not start; "
+                        f"is {firmware_dir} the whole spasmwatch firmware directory (main.py, band/, swcore/)?"
+                    )
 
 
 def constant(firmware_dir: Path, rel: str, name: str) -> object:

@@ -219,6 +219,7 @@ def flash(
     arch = firmware.check_compatible(info, board, link.simulated, firmware.mpy_cross_version())
     check_board(found, board, replace_board)
     version = firmware.firmware_version(firmware_dir)
+    firmware.sources(firmware_dir)  # every module the firmware imports is there: refused before anything is written
     dev_id = choose_device_id(device, device_id, firmware.data_dir(firmware_dir))
     progress.start(str(board["id"]))  # every check passed: from here on the flash writes
     images = firmware.compile_all(firmware_dir, arch)
