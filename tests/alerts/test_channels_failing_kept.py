@@ -90,8 +90,9 @@ def test_a_restarted_daemon_shows_the_channel_that_refused_the_alarm_until_it_de
                 await d.start()
                 try:
                     assert d.status()["channels_failing"] == [first]  # the page's banner: the same since and error
-                    [line] = channel_lines(d.status())
+                    [line, others] = channel_lines(d.status())
                     assert line.startswith("NOT DELIVERED on ntfy:phone since ") and "403" in line, line
+                    assert others == "the other channels (mqtt) are not failing", others
                     ha = await asyncio.to_thread(_status_when, w, STATUS, lambda s: s["last_cluster"] is not None, "the restored alarm's status")
                     since = datetime.fromtimestamp(NOW, timezone.utc).isoformat()
                     assert [(c["channel"], c["since"], c["error"]) for c in ha["channels_failing"]] == [("ntfy:phone", since, first["error"])], ha

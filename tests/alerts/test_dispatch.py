@@ -17,6 +17,8 @@ from spasmwatch.alerts.channels import (
     NtfyChannel,
     NtfySettings,
     RetrySettings,
+    SoundChannel,
+    SoundSettings,
     WebhookChannel,
     WebhookSettings,
 )
@@ -145,12 +147,38 @@ def test_a_failing_channel_shows_in_the_status_until_it_delivers_again(tmp_path:
                 await d.dispatcher.dispatch(notice(id=1))
                 [f] = d.status()["channels_failing"]
                 assert (f["channel"], f["since"]) == ("phone", 1_800_000_000.0) and "403" in f["error"], f
-                [line] = channel_lines(d.status())
+                [line, nobody] = channel_lines(d.status())  # its one channel: nobody is reached
                 assert line.startswith("NOT DELIVERED on phone since ") and "403" in line, line
+                assert nobody.startswith("NO CHANNEL DELIVERS"), nobody
                 assert live.get_nowait() == {"type": "status"}  # the page re-reads the status at once
                 await d.dispatcher.dispatch(notice(id=2))  # answered 200: delivering again
                 assert d.status()["channels_failing"] == [] and live.get_nowait() == {"type": "status"}
                 assert [json.loads(s.body)["id"] for s in rx.seen] == [1, 2]
+                await d.dispatcher.close()
+
+    asyncio.run(main())
+
+
+def test_status_says_when_no_channel_delivers_and_sends_a_speaker_to_this_computer_not_the_internet(tmp_path: Path) -> None:
+    """Every channel failing was shown as each one's line ending "the other channels still work",
+    and a speaker with no audio player was sent to check the internet connection. Real channels:
+    a sound player that fails (a real process) and a webhook refused by a receiver on 127.0.0.1."""
+
+    async def main() -> None:
+        async with http_recorder([403, 403]) as rx:
+            with Store(tmp_path / "db.sqlite") as store:
+                hook = WebhookChannel(WebhookSettings(url=rx.url + "/hook", name="webhook:home"))
+                sound = SoundChannel(SoundSettings(command=("false",), bell=False))
+                d = Daemon(store, [], {"sound": sound, "webhook:home": hook}, clock=_WallClock())
+                d.dispatcher.retry = FAST
+                await d.dispatcher.send_test(notice(id=1), ["webhook:home"])
+                [hook_line, others] = channel_lines(d.status())
+                assert "internet connection" in hook_line and "still work" not in hook_line, hook_line
+                assert others == "the other channels (sound) are not failing", others
+                await d.dispatcher.dispatch(notice(id=2))
+                sound_line, hook_line, nobody = channel_lines(d.status())
+                assert sound_line.startswith("NOT DELIVERED on sound since ") and "internet" not in sound_line, sound_line
+                assert nobody.startswith("NO CHANNEL DELIVERS: an alarm now reaches nobody"), nobody
                 await d.dispatcher.close()
 
     asyncio.run(main())

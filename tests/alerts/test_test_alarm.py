@@ -14,7 +14,16 @@ from pathlib import Path
 import pytest
 from servers import Watcher, free_port, http_recorder
 
-from spasmwatch.alerts.channels import MqttChannel, MqttSettings, NtfyChannel, NtfySettings, WebhookChannel, WebhookSettings
+from spasmwatch.alerts.channels import (
+    MqttChannel,
+    MqttSettings,
+    NtfyChannel,
+    NtfySettings,
+    SoundChannel,
+    SoundSettings,
+    WebhookChannel,
+    WebhookSettings,
+)
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.http import HttpServer
 from spasmwatch.store import Store
@@ -126,3 +135,33 @@ def test_the_command_says_which_channel_took_it_and_exits_1_when_one_did_not(tmp
     asyncio.run(asyncio.wait_for(main(), 120))
     down = _cli(config)
     assert down.returncode == 2 and "no daemon answers" in down.stderr, down.stderr
+
+
+def test_the_command_says_when_no_channel_took_it_and_sends_a_speaker_to_this_computer(tmp_path: Path) -> None:
+    """Every channel failing read "Check sound, webhook:home: its settings in the config, and this
+    computer's internet connection", as if some other channel would still ring; and a speaker
+    with no audio player was sent to check the internet. A real player that fails, a real receiver."""
+    port = free_port()
+    config = tmp_path / "config.toml"
+    config.write_text(f"[daemon.http]\nport = {port}\n")
+
+    async def main() -> None:
+        async with http_recorder([500]) as home:
+            with Store(tmp_path / "db.sqlite") as store:
+                sound = SoundChannel(SoundSettings(command=("false",), bell=False))
+                hook = WebhookChannel(WebhookSettings(url=home.url + "/hook", name="webhook:home"))
+                d = _daemon(store, {"sound": sound, "webhook:home": hook})
+                http = HttpServer(d, host="127.0.0.1", port=port, clock=d.clock.wall)
+                await http.start()
+                try:
+                    every = await asyncio.to_thread(_cli, config)
+                    assert every.returncode == 1, every.stdout + every.stderr
+                    assert "No channel took it: a real alarm now would reach nobody." in every.stdout, every.stdout
+                    speaker = await asyncio.to_thread(_cli, config, "--channel", "sound")
+                    assert speaker.returncode == 1 and "Check sound: " in speaker.stdout, speaker.stdout
+                    assert "internet" not in speaker.stdout and "No channel took it" not in speaker.stdout, speaker.stdout
+                finally:
+                    await http.stop()
+                    await d.dispatcher.close()
+
+    asyncio.run(asyncio.wait_for(main(), 120))

@@ -49,6 +49,7 @@ class FakeDaemon:
         self.history: dict[str, tuple[int, int, int]] = {}  # date -> (spasms, clusters, false alarms) before today
         self.subs: list[asyncio.Queue[Json]] = []
         self.calls: list[tuple[str, Any]] = []
+        self.channels = ["ntfy", "sound"]  # the configured notification channels
         self.channels_failing: list[Json] = []  # as the daemon's dispatcher reports them
         self.heartbeat: Json | None = None  # as daemon/heartbeat.py reports it (None: off)
         self.config_error: Json | None = None  # as daemon/reload.py reports a reload that failed
@@ -69,7 +70,7 @@ class FakeDaemon:
 
     def status(self) -> Json:
         return {"now": self.now(), "bands": [dict(b) for b in self.bands], "alerts": [dict(a) for a in self.alerts.values()],
-                "channels_failing": [dict(c) for c in self.channels_failing], "heartbeat": self.heartbeat,
+                "channels": list(self.channels), "channels_failing": [dict(c) for c in self.channels_failing], "heartbeat": self.heartbeat,
                 "config_error": self.config_error, "config_needs_restart": []}  # fmt: skip
 
     def clusters(self, since: float, until: float) -> list[Json]:

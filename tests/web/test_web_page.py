@@ -158,6 +158,26 @@ def test_a_channel_that_delivers_nothing_is_shown_until_it_delivers_again(page: 
     banner.wait_for(state="hidden")
 
 
+def test_the_failing_channels_banner_says_when_nothing_delivers_and_sends_a_speaker_to_this_computer(
+    page: Any, served: ServerThread, fake: FakeDaemon
+) -> None:
+    """It ended "the other channels still work" when every one failed, and sent a speaker with
+    no audio player to check the internet connection."""
+    load(page, served.url)
+    banner = page.locator("#channels-failing")
+    since = served.call(fake.now) - 600
+    sound = {"channel": "sound", "since": since, "error": "no audio player found", "network": False}
+    served.call(fake.set_failing, [sound])
+    banner.wait_for(state="visible")
+    text = banner.inner_text()
+    assert "internet" not in text and text.endswith("The other channels (ntfy) are not failing."), text
+    phone = {"channel": "ntfy", "since": since, "error": "HTTP 403: forbidden", "network": True}
+    served.call(fake.set_failing, [phone, sound])
+    page.locator("#channels-failing", has_text="No channel delivers").wait_for()  # live, no reload
+    text = banner.inner_text()
+    assert "internet" in text and "still work" not in text and "an alarm now reaches nobody" in text, text
+
+
 def test_a_config_edit_the_daemon_could_not_load_is_shown_until_a_reload_succeeds(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
     """A bad edit leaves the daemon on the config it had (daemon/reload.py): a phone added in
     that edit gets nothing, so the page says it, live, beside the failing channels."""

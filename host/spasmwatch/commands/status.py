@@ -96,13 +96,33 @@ def config_lines(st: dict[str, Any], restart: str) -> list[str]:
 
 
 def channel_lines(st: dict[str, Any]) -> list[str]:
-    """The notification channels whose latest delivery failed (.get: a daemon from before the field)."""
-    return [
-        f"NOT DELIVERED on {c['channel']} since {hm(c['since'])}: {c['error']} "
-        "(check this computer's internet connection and the channel's settings, then "
-        f"'spasmwatch test-alarm --channel {c['channel']}'; the other channels still work)"
-        for c in st.get("channels_failing", [])
+    """The notification channels whose latest delivery failed (.get: a daemon from before the
+    fields), and what that leaves: it said "the other channels still work" when every one failed,
+    and sent a family with no audio player to check its internet connection."""
+    failing = st.get("channels_failing", [])
+    lines = [
+        f"NOT DELIVERED on {c['channel']} since {hm(c['since'])}: {c['error']} (check {fix_hint(c.get('network', True))}, "
+        f"then 'spasmwatch test-alarm --channel {c['channel']}')"
+        for c in failing
     ]
+    if failing and "channels" in st:
+        lines.append(others_line(st["channels"], {c["channel"] for c in failing}))
+    return lines
+
+
+def fix_hint(network: bool) -> str:
+    """Where to look for a channel that failed: a push over the network may fail on this
+    computer's internet; sound and desktop fail on this computer (the error names what)."""
+    return "this computer's internet connection and the channel's settings" if network else "the channel's settings and this computer (the error says what is missing)"
+
+
+def others_line(channels: list[str], failing: set[str]) -> str:
+    """What still carries an alarm while ``failing`` do not: said plainly when nothing does."""
+    working = [c for c in channels if c not in failing]
+    if not working:
+        return ("NO CHANNEL DELIVERS: an alarm now reaches nobody, no phone and no speaker. Until one works, "
+                "spasmwatch cannot tell you of a cluster: fix one, then 'spasmwatch test-alarm'")  # fmt: skip
+    return f"the other channels ({', '.join(working)}) are not failing"
 
 
 def raw_lines(st: dict[str, Any]) -> list[str]:

@@ -39,10 +39,21 @@ def run(args: argparse.Namespace) -> int:
     out = api(cfg, "/api/test-alarm", {"channel": channel, "by": args.by}, timeout_s=WAIT_S)
     for r in out["results"]:
         print(f"  {r['channel']}: delivered" if r["ok"] else f"  {r['channel']}: NOT delivered: {r['error']}")
-    failed = [r["channel"] for r in out["results"] if not r["ok"]]
+    failed = [r for r in out["results"] if not r["ok"]]
     if failed:
-        print(f"Check {', '.join(failed)}: its settings in the config, and this computer's internet connection. "
-              "Until it works, alarms do not reach you there.")  # fmt: skip
+        print(check_line(failed, every=channel is None and len(failed) == len(out["results"])))
         return 1
     print(f"Every channel took it. Check that it arrived: \"{out['title']}\".")
     return 0
+
+
+def check_line(failed: list[dict[str, Any]], every: bool) -> str:
+    """What to check for the channels that did not take the test. The internet only for one that
+    sends over it (.get: a daemon from before the field): a speaker with no audio player was
+    sent to check the internet. ``every``: no channel took it, said as what it means."""
+    names = ", ".join(r["channel"] for r in failed)
+    where = "this computer's internet connection" if any(r.get("network", True) for r in failed) else "this computer"
+    if every:
+        return (f"No channel took it: a real alarm now would reach nobody. Check {names}: their settings in the "
+                f"config, and {where} (each error above says what). Until one works, spasmwatch cannot tell you of a cluster.")
+    return f"Check {names}: the settings in the config, and {where}. Until it works, alarms do not reach you there."

@@ -958,12 +958,20 @@ class Daemon:
     # --- DaemonAPI ------------------------------------------------------------------
     def status(self) -> Json:
         snap = self.engine.snapshot()
-        failing = [{"channel": name, "since": t, "error": err} for name, (t, err) in sorted(self.dispatcher.failing().items())]
+        failing = [{"channel": name, "since": t, "error": err, "network": self._network(name)}
+                   for name, (t, err) in sorted(self.dispatcher.failing().items())]  # fmt: skip
         return {"now": self.clock.wall(), "bands": [self._band_json(b, snap) for b in self.bands], "alerts": snap["alerts"],
-                "channels_failing": failing, "raw_kept": self._raw_kept_json(),
+                "channels": sorted(self.dispatcher.channels), "channels_failing": failing, "raw_kept": self._raw_kept_json(),
                 "heartbeat": self.heartbeat.status() if self.heartbeat is not None else None,
                 "config_error": self.config_error, "config_needs_restart": self.config_needs_restart,
                 "reload": {"requested": self.reload_requested, "last": self.last_reload}}  # fmt: skip
+
+    def _network(self, name: str) -> bool:
+        """Whether channel ``name`` sends over the network: its failure may be this computer's
+        internet; sound and desktop fail on this computer (no player). A channel no longer
+        configured (a failure kept in the store) may be either: True, the hint that costs nothing."""
+        ch = self.dispatcher.channels.get(name)
+        return ch is None or bool(ch.network)
 
     def _raw_kept_json(self) -> Json | None:
         """The raw folder as the latest pruning pass found it (null: no pass yet)."""
@@ -1085,7 +1093,8 @@ class Daemon:
         done = await self.dispatcher.send_test(n, names)
         outcome = "; ".join(f"{d.channel}: {'delivered' if d.ok else 'NOT delivered (' + str(d.error) + ')'}" for d in done)
         log.log(logging.INFO if all(d.ok for d in done) else logging.WARNING, "test alarm by %s: %s", by, outcome)
-        results = [{"channel": d.channel, "ok": d.ok, "attempts": d.attempts, "error": d.error} for d in done]
+        results = [{"channel": d.channel, "ok": d.ok, "attempts": d.attempts, "error": d.error, "network": self._network(d.channel)}
+                   for d in done]  # fmt: skip
         return {"title": n.title, "text": n.text, "results": results}
 
     def _mqtt_command(self, c: MqttCommand) -> None:

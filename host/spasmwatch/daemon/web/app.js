@@ -362,15 +362,27 @@
     if (ends.length) muteTimer = setTimeout(() => { muteTimer = null; refresh("status"); }, Math.max(0, Math.min(...ends)) * 1000 + 1000);
   }
 
-  // A phone that gets no alarms must be seen here, not only in the journal.
+  // A phone that gets no alarms must be seen here, not only in the journal. It said "the other
+  // channels still work" when every one failed, and "internet" to a speaker with no player.
   function renderChannels() {
     const failing = (state.status && state.status.channels_failing) || [];
     const box = $("channels-failing");
     box.hidden = !failing.length;
     box.textContent = failing.length
       ? `Notifications are not getting through on ${failing.map((c) => `${c.channel} (since ${hhmm(c.since)}: ${c.error})`).join(", ")}.`
-        + " Check this computer's internet connection and the channel's settings, then send a test alarm (below); the other channels still work."
+        + ` Check ${failing.some((c) => c.network !== false) ? "this computer's internet connection and " : ""}the channel's settings, then send a test alarm (below).`
+        + othersWords(state.status.channels, failing)
       : "";
+  }
+
+  // What still carries an alarm (nothing said by a daemon from before the list of channels).
+  function othersWords(channels, failing) {
+    if (!channels) return "";
+    const names = new Set(failing.map((c) => c.channel));
+    const working = channels.filter((c) => !names.has(c));
+    return working.length
+      ? ` The other channels (${working.join(", ")}) are not failing.`
+      : " No channel delivers: an alarm now reaches nobody. Until one works, spasmwatch cannot tell you of a cluster.";
   }
 
   // The dead man's switch ([daemon.heartbeat]) that tells the phones when this computer goes off:
