@@ -17,7 +17,15 @@ from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export.timeline import parse_iso
 from spasmwatch.commands._daemon import add_store_args, store_path_of
 from spasmwatch.store import Store
-from spasmwatch.store.rows import NOTE_KINDS, TREATMENT_ACTIONS, FieldError, TreatmentRow, check_plausible
+from spasmwatch.store.rows import (
+    NOTE_KINDS,
+    SAME_TREATMENT_S,
+    TREATMENT_ACTIONS,
+    FieldError,
+    TreatmentRow,
+    check_plausible,
+    normalise_drug,
+)
 
 # The option that carries each field the store may refuse (FieldError.field): its rules are shared
 # with the web API and name the field; here the user typed the option ('--dose -5').
@@ -38,6 +46,8 @@ def register(sub: Any) -> None:
     a.add_argument("--at", help="when, ISO 8601 (no zone: local time); default now")
     a.add_argument("--note", help="free text")
     a.add_argument("--by", help="who recorded it")
+    a.add_argument("--again", action="store_true",
+                   help=f"record it even if the same change is already recorded within {SAME_TREATMENT_S / 3600:g} h of it")
     add_store_args(a)
     a.set_defaults(func=run_add)
     ls = tsub.add_parser("list", help="list recorded treatment changes", description="Every recorded treatment change, oldest first.")
@@ -102,13 +112,32 @@ def treatment_line(r: TreatmentRow) -> str:
 
 
 def run_add(args: argparse.Namespace) -> int:
+    when = _when(args.at)
     with _store(args) as store:
+        if not args.again:
+            _not_twice(store, when, args)
         try:
-            row = store.add_treatment(_when(args.at), args.drug, args.action, args.dose, args.unit, args.note, args.by)
+            row = store.add_treatment(when, args.drug, args.action, args.dose, args.unit, args.note, args.by)
         except ValueError as exc:
             raise _refused(exc) from exc
     print(treatment_line(row))
     return 0
+
+
+def _not_twice(store: Store, when: float, args: argparse.Namespace) -> None:
+    """Refuse the change already recorded near ``when`` (SAME_TREATMENT_S): typed twice, it was kept
+    twice, with no way to remove it, and the report listed the start twice."""
+    try:
+        drug = normalise_drug(args.drug)
+    except ValueError:
+        return  # the store refuses it, in its words
+    same = (drug.casefold(), args.action, args.dose, (args.unit or "").strip().casefold())  # 'Keto diet', 'keto diet'
+    for r in store.treatments(when - SAME_TREATMENT_S, when + SAME_TREATMENT_S):
+        if (r.drug.casefold(), r.action, r.dose, (r.unit or "").casefold()) == same:
+            raise SpasmwatchError(
+                f"already recorded as #{r.id}: {treatment_line(r).split(maxsplit=1)[1]}; nothing was added (each entry counts in the report "
+                f"and the daily summary). If this is another change of its own, add --again"
+            )
 
 
 def run_list(args: argparse.Namespace) -> int:

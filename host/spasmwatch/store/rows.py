@@ -31,6 +31,13 @@ MAX_AHEAD_S = 26 * 3600.0
 # report out of order. A treatment begun before the band (months back) is well inside it.
 MAX_BEHIND_S = 5 * 365.25 * 86400.0
 TREATMENT_ACTIONS = ("start", "stop", "change")
+# Within this much of an identical entry (same drug, action, dose and unit), 'treatment add' takes
+# a new one for the same change typed twice (s): a command run again after an unclear answer, or
+# both parents recording the morning's start, each with their own --at. There is no 'treatment
+# remove', and the report and the daily summary count each entry (one start read as two). A real
+# repeat of the same change comes days apart (a dose raised every 3-7 days, a course of 2 weeks);
+# '--again' records one anyway.
+SAME_TREATMENT_S = 12 * 3600.0
 # States that end an alert (cluster: CLOSED; band: OK / QUIET).
 ALERT_END_STATES = ("CLOSED", "OK", "QUIET")
 
