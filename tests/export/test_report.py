@@ -402,3 +402,19 @@ def test_the_median_time_after_waking_is_the_median() -> None:
     clusters = [ClusterRow(i, "b", D0 + 3600 * (i + 1), D0 + 3600 * (i + 1) + 60, 5, None, m * 60.0, None) for i, m in enumerate(mins)]
     data = gather(Tables(cluster_rows=clusters), None, D0, D0 + DAY, timezone.utc)
     assert "Median cluster start 51 min after waking (4 clusters with a wake onset seen)." in summary(data)
+
+
+def test_one_cluster_one_day_is_said_in_the_singular(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by the family audit: a report of a first cluster read '9 spasm-like events and 1
+    clusters in 5 days' ('1 clusters with a wake onset seen'), and 'spasmwatch report' said
+    'report.html: 5 days, 1 clusters'. The real CLI on a real store."""
+    from spasmwatch.report.text import summary
+    from spasmwatch.store import Store
+
+    one = ClusterRow(0, "b", D0 + 3600, D0 + 3660, 9, None, 19 * 60.0, None)
+    data = gather(Tables(cluster_rows=[one]), None, D0, D0 + DAY, timezone.utc)
+    assert summary(data) == ["9 spasm-like events and 1 cluster in 1 day", "Median cluster start 19 min after waking (1 cluster with a wake onset seen)."]
+    db = tmp_path / "s.db"
+    Store(db).close()
+    assert run_cli("report", "--out", str(tmp_path / "r.html"), "--since", "2024-03-04", "--until", "2024-03-05", "--db", str(db), "--tz", "UTC") == 0
+    assert capsys.readouterr().err.endswith("r.html: 1 day, 0 clusters\n")

@@ -16,6 +16,7 @@ from spasmwatch.daemon.clock import local_zone
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export.timeline import parse_iso
 from spasmwatch.report import write_report
+from spasmwatch.report.text import counted
 
 DEFAULT_DAYS = 14
 
@@ -71,5 +72,5 @@ def run(args: argparse.Namespace) -> int:
         data = write_report(source, args.device, since, until, tz, args.out)
     finally:
         source.close()
-    print(f"{args.out}: {len(data.days)} days, {sum(d.clusters for d in data.days)} clusters", file=sys.stderr)
+    print(f"{args.out}: {counted(len(data.days), 'day')}, {counted(sum(d.clusters for d in data.days), 'cluster')}", file=sys.stderr)
     return 0

@@ -35,12 +35,17 @@ def summary(data: ReportData) -> list[str]:
     fa = sum(d.false_alarms for d in data.days)
     pw = [c.post_wake_s / 60 for c in data.counted_clusters if c.post_wake_s is not None]
     lines = [
-        f"{spasms} spasm-like events and {clusters} clusters in {len(data.days)} days"
+        f"{counted(spasms, 'spasm-like event')} and {counted(clusters, 'cluster')} in {counted(len(data.days), 'day')}"
         + (f" ({fa} more marked false alarm by the caregiver)" if fa else ""),
     ]
     if pw:
-        lines.append(f"Median cluster start {median(pw):.0f} min after waking ({len(pw)} clusters with a wake onset seen).")
+        lines.append(f"Median cluster start {median(pw):.0f} min after waking ({counted(len(pw), 'cluster')} with a wake onset seen).")
     return lines
+
+
+def counted(n: int, noun: str) -> str:
+    """``1 cluster``, ``2 clusters``: a doctor's report read '1 clusters in 5 days'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _per_day(x: float | None) -> str:
@@ -52,8 +57,8 @@ def trend_line(data: ReportData, t: Trend) -> str:
     dose = f" {tr.dose:g} {tr.unit or ''}".rstrip() if tr.dose is not None else ""
     when = f"{tr.drug}{dose} started {data.local(tr.t):%Y-%m-%d}"
     return (
-        f"{when}: clusters/day {_per_day(t.clusters_before)} in the {t.days_before} days before -> "
-        f"{_per_day(t.clusters_after)} in the {t.days_after} days after; "
+        f"{when}: clusters/day {_per_day(t.clusters_before)} in the {counted(t.days_before, 'day')} before -> "
+        f"{_per_day(t.clusters_after)} in the {counted(t.days_after, 'day')} after; "
         f"spasms/day {_per_day(t.spasms_before)} -> {_per_day(t.spasms_after)}"
     )
 
