@@ -115,6 +115,31 @@ def test_a_second_daemon_on_the_same_store_is_refused(tmp_path: Path) -> None:
         first.wait(20)
 
 
+def test_a_computer_without_bluetooth_is_said_under_the_band_not_out_of_reach(tmp_path: Path) -> None:
+    """Found by the family audit: 'spasmwatch run' on a computer with no BlueZ (the README's
+    config, transport ble) left the band 'BACKOFF' in 'status' (the page: 'Out of reach,
+    retrying'), then 'Band disconnected ... Check the band is charged and within range'; why
+    was only in the journal. The real daemon and bleak's BlueZ backend on a system bus that is
+    not there (as on a machine without BlueZ running)."""
+    port = free_port()
+    config = tmp_path / "config.toml"
+    config.write_text(f'[[bands]]\nname = "spasmwatch-0001"\n\n[daemon.http]\nport = {port}\n\n'
+                      "[channels.sound]\nenabled = false\n\n[channels.desktop]\nenabled = false\n")  # fmt: skip
+    env = dict(os.environ, SPASMWATCH_DATA_DIR=str(tmp_path), DBUS_SYSTEM_BUS_ADDRESS=f"unix:path={tmp_path}/no-system-bus")
+    daemon = subprocess.Popen([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        end = time.monotonic() + 30
+        while "not connecting" not in (out := cli(config, "status").stdout):
+            assert time.monotonic() < end and daemon.poll() is None, out
+            time.sleep(0.2)
+        line = out.splitlines()[1]
+        assert line.startswith("  not connecting: scan for spasmwatch-0001: Bluetooth is not available here"), out
+    finally:
+        daemon.terminate()
+        daemon.wait(20)
+
+
 def test_a_config_named_with_dash_dash_config_must_exist(tmp_path: Path) -> None:
     """Found by the docs run: a mistyped --config was read as the defaults, so 'status' asked
     port 8765 and 'run' said "no [[bands]] in the config" without naming the file it read."""

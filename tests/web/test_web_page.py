@@ -178,6 +178,18 @@ def test_the_failing_channels_banner_says_when_nothing_delivers_and_sends_a_spea
     assert "internet" in text and "still work" not in text and "an alarm now reaches nobody" in text, text
 
 
+def test_a_band_that_does_not_connect_says_why_under_it(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
+    """A computer with no Bluetooth read as "Out of reach, retrying" alone: the reason was only in the journal."""
+    load(page, served.url)
+    why = "scan for spasmwatch-0001: Bluetooth is not available here (no BlueZ on the D-Bus system bus)"
+    served.call(fake.set_band, connected=False, state="BACKOFF", detail="retry in 60 s", last_error=why)
+    box = page.locator(".band [data-fact='why']").first
+    box.wait_for()  # live, no reload
+    assert box.inner_text() == f"Not connecting: {why}.", box.inner_text()
+    served.call(fake.set_band, connected=True, state="STREAMING", detail="", last_error=None)
+    box.wait_for(state="detached")
+
+
 def test_a_config_edit_the_daemon_could_not_load_is_shown_until_a_reload_succeeds(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
     """A bad edit leaves the daemon on the config it had (daemon/reload.py): a phone added in
     that edit gets nothing, so the page says it, live, beside the failing channels."""

@@ -987,7 +987,7 @@ class Daemon:
         return {
             "device": b.device, "name": b.label, "transport": b.info.transport if b.info else None,
             "state": b.session.state.value.upper(), "detail": b.session.detail,
-            "connected": b.session.state in (State.STREAMING, State.STALE),
+            "connected": b.session.state in (State.STREAMING, State.STALE), "last_error": b.session.last_error or None,
             "battery_pct": st.get("battery_pct"), "worn": None if worn in (None, -1) else worn == 1,
             "log_fill_pct": st.get("log_fill_pct"),
             "asleep": a.asleep if a else None, "sleep_since": a.sleep_since if a else None,

@@ -272,6 +272,12 @@ class BandSession:
         self._sync_slow = False  # the latest sync's least round trip was over SYNC_SLOW_RTT_S (and said so)
 
     # --- state ------------------------------------------------------------------
+    @property
+    def last_error(self) -> str:
+        """Why the latest connect or stream failed ("" since one succeeded): while the band is not
+        connected, the status says it (this computer with no Bluetooth read as "out of reach")."""
+        return self._last_error
+
     def _set(self, state: State, detail: str = "") -> None:
         if state is self.state and detail == self.detail:
             return

@@ -309,6 +309,9 @@
         // A fault only a person can clear says what to do (a band that will not pair: switch it off and on).
         b.state === "FAULT" && b.detail ? el("p", { class: "fault-detail small", "data-fact": "fault",
           text: b.detail.charAt(0).toUpperCase() + b.detail.slice(1) + "." }) : null,
+        // Why it does not connect: this computer with no Bluetooth read as "Out of reach" alone.
+        !b.connected && b.state !== "FAULT" && b.last_error ? el("p", { class: "fault-detail small", "data-fact": "why",
+          text: `Not connecting: ${b.last_error}.` }) : null,
         b.muted_until ? muteBox(b, now) : null,
         // For researchers: their recording has a gap from here (low disk, a file that cannot be written).
         b.raw_paused ? el("p", { class: "raw-paused small", "data-fact": "raw",
