@@ -18,9 +18,17 @@ def test_demo_raises_the_alarm_and_stores_the_cluster(tmp_path: Path) -> None:
     assert "film the baby" in text and "pediatrician" in text
     assert "Cluster ended" in text
     assert "awake" in text  # the wake-up was seen before the cluster
-    assert "1 cluster(s)" in text
+    assert f"1 cluster(s) in {tmp_path / 'spasmwatch.db'}." in text
     assert "'spasmwatch config init --band NAME --ntfy new'" in text and "'spasmwatch test-alarm'" in text  # where a family goes next, with a real band
     assert (tmp_path / "spasmwatch.db").exists() and (tmp_path / "flash" / "events.log").exists()
+
+
+def test_the_demo_says_its_store_is_gone_when_it_kept_none() -> None:
+    """Found by the family audit: 'make demo' ended "Stored 6 spasm event(s) and 1 cluster(s) in
+    spasmwatch.db.", a file in a temporary folder deleted as it ended: nothing to open."""
+    out = subprocess.run([sys.executable, "-m", "spasmwatch", "demo", "--speed", "60"], capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "1 cluster(s) in a temporary store, deleted as the demo ends ('--data-dir DIR' keeps it" in out.stdout, out.stdout
 
 
 def test_bad_options_are_refused_before_anything_starts(tmp_path: Path) -> None:

@@ -145,17 +145,20 @@ async def _run_daemon(args: argparse.Namespace, band: SimBand, store: Store, clk
         printer.cancel()
         await http.stop()
         await daemon.stop()
-    return _summary(daemon, store, out)
+    return _summary(daemon, store, out, kept=args.data_dir is not None)
 
 
 def _seen(daemon: Daemon, kind: NoticeKind) -> bool:
     return any(n.kind is kind for n in daemon.notifications)
 
 
-def _summary(daemon: Daemon, store: Store, out: TextIO) -> int:
+def _summary(daemon: Daemon, store: Store, out: TextIO, kept: bool) -> int:
     events = store.count_events()
     clusters = list(store.clusters())
-    out.write(f"Stored {events} spasm event(s) and {len(clusters)} cluster(s) in {store.path.name}.\n")
+    # It said "in spasmwatch.db" of a temporary folder deleted as the demo ended: nothing to look in.
+    where = (f"in {store.path}" if kept else
+             "in a temporary store, deleted as the demo ends ('--data-dir DIR' keeps it: then 'spasmwatch events --db DIR/spasmwatch.db')")  # fmt: skip
+    out.write(f"Stored {events} spasm event(s) and {len(clusters)} cluster(s) {where}.\n")
     if not _seen(daemon, NoticeKind.CLUSTER_ALARM):
         out.write("No cluster alarm was raised in this run.\n")
         return 1
