@@ -54,7 +54,7 @@ def band_lines(b: dict[str, Any]) -> list[str]:
         lines.append(f"  faults: {', '.join(b['faults'])}")
     if b["state"] == "FAULT" and b.get("detail"):  # what a person must do (e.g. switch the band off and on to pair)
         lines.append(f"  {b['detail']}")
-    elif not b["connected"] and b.get("last_error"):  # .get: a daemon from before the field
+    elif b.get("last_error") and not b.get("connected"):  # .get: a daemon from before the field
         lines.append(f"  not connecting: {b['last_error']}")  # no Bluetooth here is not a band out of reach
     if b.get("muted_until") is not None:  # .get: a daemon from before the field; a forgotten mute must be seen
         by = f" by {b['muted_by']}" if b.get("muted_by") else ""
