@@ -490,6 +490,46 @@ def test_events_and_clusters_name_an_unknown_device_instead_of_listing_nothing(
         assert "nothing in this time range" not in capsys.readouterr().out
 
 
+def test_a_band_is_known_by_its_name_as_by_its_id(
+    course_db: tuple[Path, Expected], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the family audit: 'status' shows 'spasmwatch-0001 (sim0001)' and 'mute
+    spasmwatch-0001' works, but 'events', 'clusters', 'summary', 'export', 'report' and 'note'
+    with --device spasmwatch-0001 said "no band 'spasmwatch-0001' ...; it holds sim0001". The
+    real CLI on a copy of a real store whose band advertised a name."""
+    import shutil
+
+    from spasmwatch import cli
+    from spasmwatch.store import Store
+
+    db = tmp_path / "spasmwatch.db"
+    shutil.copy(course_db[0], db)
+    with Store(db) as store:
+        store.upsert_device(DEVICE, name="Spasmwatch-0001")  # as the band advertised it
+    monkeypatch.delenv("SPASMWATCH_DATA_DIR", raising=False)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[daemon]\ndata_dir = "{tmp_path}"\n')
+    outs = {}
+    for device in (DEVICE, "spasmwatch-0001"):  # any case, as the config's name may be typed
+        for command in ("events", "clusters"):
+            assert cli.main([command, "--config", str(config), "--since", "2000-01-01", "--device", device]) == 0, capsys.readouterr().err
+            outs[command, device] = capsys.readouterr().out
+        assert cli.main(["summary", "--config", str(config), "--device", device, "--json", "--at", "2024-03-10T08:00"]) == 0, capsys.readouterr().err
+        outs["summary", device] = capsys.readouterr().out
+        out = tmp_path / f"{device}.csv"
+        assert cli.main(["export", "--config", str(config), "--format", "csv", "--out", str(out), "--device", device]) == 0, capsys.readouterr().err
+        outs["export", device] = out.read_text()
+        assert cli.main(["report", "--config", str(config), "--out", str(tmp_path / f"{device}.html"), "--since", "2024-03-04",
+                         "--until", "2024-03-18", "--device", device]) == 0, capsys.readouterr().err  # fmt: skip
+    for command in ("events", "clusters", "summary", "export"):
+        assert outs[command, "spasmwatch-0001"] == outs[command, DEVICE] and DEVICE in outs[command, DEVICE], command
+    assert cli.main(["note", "filmed it", "--config", str(config), "--device", "spasmwatch-0001"]) == 0, capsys.readouterr().err
+    with Store.open_readonly(db) as store:
+        assert [n.device for n in store.notes() if n.text == "filmed it"] == [DEVICE]  # filed under its id
+    assert cli.main(["events", "--config", str(config), "--device", "spasmwatch-001"]) == 2
+    assert f"it holds {DEVICE} (Spasmwatch-0001)" in capsys.readouterr().err  # a typo: the bands by id and name
+
+
 def test_events_and_clusters_refuse_a_since_not_before_until(
     course_db: tuple[Path, Expected], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -125,22 +125,34 @@ def store_path_of(args: argparse.Namespace) -> Path:
     return Path(args.db) if args.db is not None else config_of(args).store_path()
 
 
-def open_store(cfg: Config, device: str | None = None) -> Store:
+def open_store(cfg: Config, args: argparse.Namespace) -> Store:
     """The store, read-only: these commands never change it (labels and notes go through the daemon).
-    A ``device`` it has never seen is an error naming the bands it holds (a typo listed nothing,
-    as if the band had seen nothing)."""
-    return open_store_at(cfg.store_path(), device)
+    ``args.device`` (a band's id or name) it has never seen is an error naming the bands it holds
+    (a typo listed nothing, as if the band had seen nothing); a name becomes its id in ``args``."""
+    return open_store_at(cfg.store_path(), args)
 
 
-def open_store_at(path: Path, device: str | None = None) -> Store:
+def open_store_at(path: Path, args: argparse.Namespace) -> Store:
     """``open_store`` for the store at ``path`` (--db)."""
     if not path.exists():
         raise SpasmwatchError(f"no store at {path} yet: start the daemon with 'spasmwatch run'")
     store = Store.open_readonly(path)
-    if device is not None and (why := store.unknown_device(device, str(path))) is not None:
+    try:
+        resolve_device(store, args, str(path))
+    except SpasmwatchError:
         store.close()
-        raise SpasmwatchError(f"--device: {why}")
+        raise
     return store
+
+
+def resolve_device(store: Store, args: argparse.Namespace, where: str) -> None:
+    """``args.device`` as the store's device id: a band is known by its name (the config's, first in
+    'status') as by its id; one the store never saw is an error naming the bands it holds."""
+    if args.device is None:
+        return
+    if (why := store.unknown_device(args.device, where)) is not None:
+        raise SpasmwatchError(f"--device: {why}")
+    args.device = store.band_id(args.device)
 
 
 def api(cfg: Config, path: str, body: dict[str, Any] | None = None, timeout_s: float = 5.0) -> Any:
@@ -196,7 +208,7 @@ def parse_when(text: str | None, default: float | None = None, what: str = "time
 
 def add_window_args(p: argparse.ArgumentParser, since_default: str) -> None:
     """--device, --since and --until, as the listing commands take them."""
-    p.add_argument("--device", help="only this band (device id)")
+    p.add_argument("--device", help="only this band (its name or device id)")
     p.add_argument("--since", default=since_default, help=f"ISO time or a span back from now (default {since_default})")
     p.add_argument("--until", default=None, help="ISO time (default: no end, all that is stored)")
 

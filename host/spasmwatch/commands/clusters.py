@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"cluster #{c['id']} labelled {c['label']}")
         return 0
     since, until = window_of(args)
-    with open_store(cfg, args.device) as store:
+    with open_store(cfg, args) as store:
         rows = list(store.clusters(args.device, since, until))
     print(f"{'id':>4}  {'start':19}  {'device':10} {'spasms':>6} {'minutes':>7}  {'after waking':>12}  label")
     for c in rows:

@@ -20,7 +20,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     since, until = window_of(args)
-    with open_store(config_of(args), args.device) as store:
+    with open_store(config_of(args), args) as store:
         clusters = list(store.clusters(args.device, since, until))
         in_cluster = {e.id: c.id for c in clusters for e in store.cluster_events(c.id)}
         lone = [e for e in store.events(args.device, since, until) if e.id not in in_cluster]

@@ -12,6 +12,7 @@ import math
 import shlex
 import sys
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from spasmwatch.export.store_source import DEFAULT_RATE_HZ, StoreSource
 from spasmwatch.io import rawfile
 from spasmwatch.io.rawboot import open_rawparts
 from spasmwatch.io.limits import MAX_RATE_HZ, MIN_RATE_HZ
-from spasmwatch.commands._daemon import add_store_args, store_path_of
+from spasmwatch.commands._daemon import add_store_args, resolve_device, store_path_of
 from spasmwatch.outfile import check_writable
 
 # Without --until: up to a day from now (anything the clock may still place).
@@ -41,7 +42,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--format", choices=FORMATS, help="output format (default: from the --out suffix)")
     p.add_argument("--out", type=Path, help="output file (BIDS: <entities>_events.tsv)")
-    p.add_argument("--device", help="band id (default: every band)")
+    p.add_argument("--device", help="a band's name or device id (default: every band)")
     p.add_argument("--since", help="start, ISO 8601 (no zone: local time); also the recording start")
     p.add_argument("--until", help="end (exclusive), ISO 8601; default: a day from now (all that is stored)")
     p.add_argument("--kinds", default=",".join(KINDS), help=f"comma-separated subset of {','.join(KINDS)}")
@@ -111,13 +112,15 @@ RATE_HELP = f"band IMU rate for the epochs' activity threshold (default: each ba
 def open_source(args: argparse.Namespace) -> StoreSource:
     """The store (--db / --config) read-only; a ``--device`` it has never seen is an error (a
     typo would give an export or report with nothing of the band in it)."""
-    path, device = store_path_of(args), args.device
+    path = store_path_of(args)
     if not path.exists():
         raise InputError(str(path), "no such store (give --db, or run the daemon first)")
     source = StoreSource.open(path, args.rate_hz)
-    if device is not None and (why := source.store.unknown_device(device, str(path))) is not None:
+    try:
+        resolve_device(source.store, args, str(path))  # a band's name: its id in args.device from here
+    except SpasmwatchError:
         source.close()
-        raise SpasmwatchError(f"--device: {why}")
+        raise
     return source
 
 
@@ -140,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
         raise SpasmwatchError("--out is required")
     q, fmt = query(args), _format(args)
     source = open_source(args)
+    q = replace(q, device=args.device)  # a band's name given: its id
     progress = Progress() if sys.stderr.isatty() else None
     try:
         n, start = run_export(source, q, fmt, args.out, q.since if args.since else None, progress)

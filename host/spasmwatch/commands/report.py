@@ -31,7 +31,7 @@ def register(sub: Any) -> None:
     p.add_argument("--out", type=Path, required=True, help="report.pdf or report.html")
     p.add_argument("--since", help=f"first day, ISO 8601 (default: the start of the {DEFAULT_DAYS} calendar days up to --until)")
     p.add_argument("--until", help="end (exclusive), ISO 8601 (default: now)")
-    p.add_argument("--device", help="band id (default: every band)")
+    p.add_argument("--device", help="a band's name or device id (default: every band)")
     p.add_argument("--tz", help="time zone for days and times of day, e.g. Europe/Berlin (default: this computer's)")
     add_store_args(p)
     p.add_argument("--rate-hz", type=rate_hz, help=RATE_HELP)

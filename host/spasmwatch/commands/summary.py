@@ -21,7 +21,7 @@ from spasmwatch.store.rows import DeviceRow
 def register(sub: Any) -> None:
     p = sub.add_parser("summary", help="the daily summary of each band's last 24 h, now", description=__doc__)
     add_store_args(p)
-    p.add_argument("--device", help="only this band (device id)")
+    p.add_argument("--device", help="only this band (its name or device id)")
     p.add_argument("--at", help="the summary as it was at this ISO local time, e.g. this morning's 2027-01-15T07:30 (default: now), or a span back: 12h")
     p.add_argument("--json", action="store_true", help="the facts (counts, times, worn hours, clusters a day since a treatment) as JSON, one object a line per band")
     p.set_defaults(func=run)
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     path = store_path_of(args)
     at = parse_when(args.at, what="--at")
     now = time.time() if at is None else at
-    with open_store_at(path, args.device) as store:
+    with open_store_at(path, args) as store:
         names = band_names(config_of(args), store.devices()) if args.db is None else {}
         out = summaries(store, names, now, local_zone(), args.device)
     if not out:

@@ -60,7 +60,7 @@ def register(sub: Any) -> None:
     )  # fmt: skip
     n.add_argument("text", help="what happened, e.g. \"video taken\"")
     n.add_argument("--kind", choices=NOTE_KINDS, default="note", help="the kind of note (default note)")
-    n.add_argument("--device", help="band id the note is about")
+    n.add_argument("--device", help="the band the note is about (its name or device id)")
     n.add_argument("--at", help="when, ISO 8601 (no zone: local time); default now")
     n.add_argument("--by", help="who wrote it")
     add_store_args(n)

@@ -379,12 +379,23 @@ class Store:
     def devices(self) -> list[DeviceRow]:
         return [DeviceRow(*r) for r in self._all("SELECT * FROM devices ORDER BY device_id")]
 
+    def band_id(self, device: str) -> str | None:
+        """The device id of band ``device``: its id, or the name it advertised (the config's
+        ``[[bands]] name``, what 'status' shows first), whatever the case; None if neither, or a
+        name two bands have. 'mute' took the name and the store's readers only the id."""
+        rows = self._all("SELECT device_id, name FROM devices ORDER BY device_id")
+        if any(r[0] == device for r in rows):
+            return device
+        named = [r[0] for r in rows if r[1] is not None and r[1].casefold() == device.casefold()]
+        return named[0] if len(named) == 1 else None
+
     def unknown_device(self, device: str, where: str = "the store") -> str | None:
-        """None if the store holds band ``device``; else why not, naming the bands it does hold
-        (a typo must not file a note, or list and export nothing, as if the band had seen nothing)."""
-        known = [r[0] for r in self._all("SELECT device_id FROM devices ORDER BY device_id")]
-        if device in known:
+        """None if the store holds band ``device`` (its id or its name: band_id); else why not,
+        naming the bands it does hold (a typo must not file a note, or list and export nothing, as
+        if the band had seen nothing)."""
+        if self.band_id(device) is not None:
             return None
+        known = [f"{r[0]} ({r[1]})" if r[1] else r[0] for r in self._all("SELECT device_id, name FROM devices ORDER BY device_id")]
         return f"no band {device!r} in {where}; " + (f"it holds {', '.join(known)}" if known else "it holds no band yet")
 
     # --- time ----------------------------------------------------------------------
@@ -863,6 +874,7 @@ class Store:
         # A note filed under a band the store never saw would be in no export or report of it.
         if device is not None and (why := self.unknown_device(device)) is not None:
             raise FieldError("device", why)
+        device = None if device is None else self.band_id(device)  # filed under its id, named or not
         with self._tx() as c:
             cur = c.execute("INSERT INTO notes(wall_s, kind, text, device, by) VALUES (?, ?, ?, ?, ?)", (wall_s, kind, text, device, by))
             nid = int(cur.lastrowid or 0)
