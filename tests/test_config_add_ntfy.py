@@ -58,7 +58,8 @@ def test_add_ntfy_new_with_a_caregiver_appends_both_tables_after_the_last_byte(t
         )), repr(new[len(old) :])  # fmt: skip
         topic = grandmas.url.rsplit("/", 1)[1]
         assert r.stdout.startswith(f"added [channels.ntfy #2] ntfy:grandma and [caregivers #1] grandma at the end of {config}\n"), r.stdout
-        assert f"phones: the alarms go to the ntfy topic {topic} ({grandmas.url})\n" in r.stdout and f"tap +,\n  topic {topic}, Subscribe" in r.stdout
+        # Found by the family audit: grandma's own topic was introduced as "phones:", the family's.
+        assert f"grandma's phone: the alarms go to the ntfy topic {topic} ({grandmas.url})\n" in r.stdout and f"tap +,\n  topic {topic}, Subscribe" in r.stdout
         assert "keep the topic private, like a password: anyone who knows it reads the alarms (and can send false ones); it holds 144 random bits" in r.stdout
         assert "ntfy:grandma reaches grandma only ([[caregivers]] grandma): alarms only, and the news of those (updated, acknowledged, false alarm)\n" in r.stdout
         assert r.stdout.endswith(  # no daemon runs, no service is installed

@@ -81,13 +81,19 @@ def check_ntfy_url(url: str, option: str = "--ntfy") -> str:
     return url
 
 
-def ntfy_howto(url: str, made: bool) -> str:
-    """How to get the alarms on a phone, and why the topic stays private."""
+# The name an ntfy channel added with neither --name nor --caregiver gets ("phones", then "phones-2",
+# ...): without one the config calls it by its topic, which is the secret (docs/alerts.md).
+NTFY_DEFAULT_NAME = "phones"
+
+
+def ntfy_howto(url: str, made: bool, whose: str = NTFY_DEFAULT_NAME) -> str:
+    """How to get the alarms on a phone, and why the topic stays private. ``whose``: the phones it is
+    for ('config add-ntfy new --caregiver grandma' said "phones:" of grandma's own topic)."""
     server, topic = url.rstrip("/").rsplit("/", 1)
     other = "" if server == NTFY_SERVER else f", 'Use another server': {server}"
     why = f" it holds {NTFY_TOPIC_BYTES * 8} random bits, so nobody can guess it" if made else " make it long and random"
     return (
-        f"phones: the alarms go to the ntfy topic {topic} ({url})\n"
+        f"{whose}: the alarms go to the ntfy topic {topic} ({url})\n"
         f"  on each phone: install the ntfy app (Android: Google Play or F-Droid; iPhone: App Store), tap +,\n"
         f"  topic {topic}{other}, Subscribe, and allow its notifications (or open {url} in a browser)\n"
         f"  keep the topic private, like a password: anyone who knows it reads the alarms (and can send false ones);{why}"
@@ -295,10 +301,6 @@ class NewChannel:
             out.append(Entry("caregivers", cg, "the caregiver"))
         return out
 
-
-# The name an ntfy channel added with neither --name nor --caregiver gets ("phones", then "phones-2",
-# ...): without one the config calls it by its topic, which is the secret (docs/alerts.md).
-NTFY_DEFAULT_NAME = "phones"
 
 
 def named(path: Path, new: NewChannel) -> NewChannel:

@@ -152,7 +152,7 @@ def _add_channel(args: argparse.Namespace, path: Path, given: bool) -> int:
         added += f" and [caregivers #{len(cfg.caregivers)}] {args.caregiver}"
     print(f"added {added} at the end of {path}")
     if kind == "ntfy":
-        print(firstrun.ntfy_howto(url, made))
+        print(firstrun.ntfy_howto(url, made, f"{args.caregiver}'s phone" if args.caregiver else new.name or firstrun.NTFY_DEFAULT_NAME))
     print(firstrun.routing(new))
     daemon = _daemon_for(path) or _Daemon(False, None)  # (None: not after a checked edit)
     print(firstrun.restart_step(new.ref, path, given, daemon.running, systemctl_for(path), daemon.pid))
