@@ -186,13 +186,16 @@ def test_status_says_since_only_for_a_seen_sleep_or_wake_onset(
 
     band = {"name": "cot", "device": "sim0001", "state": "STREAMING", "battery_pct": 78, "worn": True,
             "asleep": True, "sleep_since": None, "faults": [], "last_cluster": None}
-    bands = [band, {**band, "name": "crib", "asleep": None}, {**band, "name": "pram", "asleep": False, "sleep_since": 1_700_000_000.0}]
+    seen = {"start": 1_700_000_000.0, "count": 9, "post_wake_s": 600.0}
+    bands = [band, {**band, "name": "crib", "asleep": None}, {**band, "name": "pram", "asleep": False, "sleep_since": 1_700_000_000.0, "last_cluster": seen}]
     monkeypatch.setattr(status, "api", lambda cfg, path: {"now": 0.0, "bands": bands, "alerts": []})
     assert status.run(argparse.Namespace(config=None, json=False)) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "cot (sim0001): STREAMING, battery 78%, worn, asleep"
     assert lines[1] == "crib (sim0001): STREAMING, battery 78%, worn, sleep: unknown"
     assert lines[2].startswith("pram (sim0001): STREAMING, battery 78%, worn, awake since 20")
+    # Found by the family audit: "9 spasms" read as a count of confirmed spasms; the alarm says "spasm-like".
+    assert lines[3].startswith("  last cluster: 20") and lines[3].endswith(", 9 spasm-like movements, 10.0 min after waking"), lines[3]
 
 
 def test_status_says_who_acknowledged_an_open_alert(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

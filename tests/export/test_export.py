@@ -550,6 +550,7 @@ def test_events_and_clusters_refuse_a_since_not_before_until(
         assert cli.main([command, "--config", str(config), "--since", "2024-03-04", "--until", "2024-03-05"]) == 0
         listed = capsys.readouterr().out
         assert ("CLUSTER #1" in listed) if command == "events" else ("\n4 cluster(s)" in listed), listed
+        assert (" spasm-like movements over " in listed) if command == "events" else True, listed  # not "9 spasms" (family audit)
 
 
 def test_events_of_one_band_list_its_notes_and_those_of_no_band_only(

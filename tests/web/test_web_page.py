@@ -72,7 +72,8 @@ def test_a_cluster_appears_live_without_reload(page: Any, served: ServerThread, 
     row.wait_for()
     assert page.evaluate("window.__sameDocument") is True, "the page reloaded"
     line = row.inner_text()
-    assert "3 spasms" in line and "12 min after waking" in line
+    # Found by the family audit: "3 spasms" read as a count of confirmed spasms; the alarm says "spasm-like".
+    assert "3 spasm-like movements" in line and "12 min after waking" in line
     assert row.locator(".cluster-time").inner_text() == time.strftime("%H:%M", time.localtime(start))
     alarm = page.locator(".alert.alarm")
     alarm.wait_for()

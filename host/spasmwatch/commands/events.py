@@ -50,7 +50,7 @@ def _line(it: dict[str, Any]) -> str:
     if it["type"] == "cluster":
         label = f" [{it['label']}]" if it["label"] else ""
         span = (it["end"] - it["start"]) / 60
-        return (f"{hm(it['start'])}  CLUSTER #{it['id']} {it['device']}: {it['count']} spasms over {span:.1f} min, "
+        return (f"{hm(it['start'])}  CLUSTER #{it['id']} {it['device']}: {it['count']} spasm-like movements over {span:.1f} min, "
                 f"{minutes(it['post_wake_s'])} after waking{label}")
     if it["type"] == "note":
         return f"{hm(it['t'])}  note ({it['kind']}): {it['text']}" + (f" - {it['by']}" if it["by"] else "")

@@ -70,7 +70,7 @@ def band_lines(b: dict[str, Any]) -> list[str]:
                      f"{rate['nominal_hz']:g} Hz; the raw files are dated by it)")
     c = b["last_cluster"]
     if c:
-        lines.append(f"  last cluster: {hm(c['start'])}, {c['count']} spasms, {minutes(c['post_wake_s'])} after waking")
+        lines.append(f"  last cluster: {hm(c['start'])}, {c['count']} spasm-like movements, {minutes(c['post_wake_s'])} after waking")
     return lines
 
 

@@ -191,7 +191,8 @@
 
   function clusterFacts(a) {
     const bits = [];
-    if (a.count) bits.push(plural(a.count, "spasm"));
+    // "spasm-like", as the alarm's own words: "9 spasms" read as a count the band had confirmed.
+    if (a.count) bits.push(plural(a.count, "spasm-like movement"));
     if (a.started_t) bits.push(`since ${hhmm(a.started_t)}`);
     if (a.post_wake_s !== null && a.post_wake_s !== undefined) bits.push(`${Math.round(a.post_wake_s / 60)} min after waking`);
     return bits.join(" · ");
@@ -441,7 +442,7 @@
       return el("li", { class: "cluster", "data-cluster-id": c.id, "data-label": c.label || "" },
         el("div", { class: "cluster-line" },
           el("span", { class: "cluster-time", text: hhmm(c.start) }),
-          el("span", { class: "cluster-count", text: plural(c.count, "spasm") }),
+          el("span", { class: "cluster-count", text: plural(c.count, "spasm-like movement") }),
           c.closed ? null : el("span", { class: "cluster-state", text: "ongoing" })),
         el("div", { class: "cluster-wake", text: multi ? `${wake} · ${bandName(c.device)}` : wake }),
         el("div", { class: "labels", role: "group", "aria-label": `Label the cluster of ${hhmm(c.start)}` },
