@@ -439,6 +439,21 @@ def no_band_message(path: Path, given: bool) -> str:
     )
 
 
+def configured_as(name: str) -> str | None:
+    """Where the default config has band ``name`` ("[bands #1] of PATH", whatever the case), None
+    if it has not, or no config loads: 'scan' said "add yours: config add-band NAME" of a band
+    configured already, a command that is refused."""
+    path = default_config_path()
+    try:
+        bands = load_config(path).bands if path.is_file() else []
+    except ConfigError:
+        return None  # a broken file: 'add-band' says what is wrong with it
+    for i, b in enumerate(bands, 1):
+        if b.name is not None and b.name.casefold() == name.casefold():
+            return f"[bands #{i}] of {path}"
+    return None
+
+
 def next_step_for(name: str, transport: str) -> str:
     """What 'scan' and 'flash' suggest for a band they found: init or add-band, whichever fits."""
     path, band = default_config_path(), shlex.quote(name)

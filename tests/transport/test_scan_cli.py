@@ -82,6 +82,12 @@ def test_the_band_on_the_radio_is_the_one_to_configure_beside_a_board_on_usb(
     (tmp_path / "config.toml").write_text("")
     assert cli.main(["scan", "--transport", "sim", "--timeout", "0.5"]) == 0
     assert f"1 band(s) found; add yours: spasmwatch config add-band {band.name} --transport sim\n" in capsys.readouterr().out
+    # Found by the family audit: once added, scan still said "add yours: ... add-band NAME", which is refused.
+    assert cli.main(["config", "add-band", band.name.upper(), "--transport", "sim"]) == 0
+    capsys.readouterr()
+    assert cli.main(["scan", "--transport", "sim", "--timeout", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert f"{band.name}: configured already ([bands #1] of {tmp_path / 'config.toml'})\n" in out and "add yours" not in out, out
 
 
 @pytest.mark.parametrize("timeout", ["-1", "0", "nan", "5s"])

@@ -66,8 +66,16 @@ def run(args: argparse.Namespace) -> int:
         if "sim" in transports and not os.environ.get(RADIOS_ENV):
             print(f"(no simulated radio to probe: set {RADIOS_ENV}=host:port of each simulated band, docs/transport.md)")
         return 1
-    from spasmwatch.firstrun import next_step_for
+    from spasmwatch.firstrun import configured_as, next_step_for
 
+    known = {f.name: configured_as(f.name) for f in bands}
+    for name, where in known.items():
+        if where is not None:
+            print(f"{name}: configured already ({where})")
+    new = [f for f in bands if known[f.name] is None]
+    if not new:
+        print("nothing to add: 'spasmwatch run' connects to the bands configured ('spasmwatch status' says how they are)")
+        return 0
     # The command that writes it (checked), not TOML to copy by hand: a family's first run.
-    print(f"{len(bands)} band(s) found; add yours: {next_step_for(bands[0].name, bands[0].transport)}")
+    print(f"{len(bands)} band(s) found; add yours: {next_step_for(new[0].name, new[0].transport)}")
     return 0
