@@ -18,6 +18,21 @@ from spasmwatch.transport.simband import SimBand, free_port
 from spasmwatch.transport.simradio import R_MTU, R_SECURITY, BondStore, SimRadioClient, backend
 
 
+def test_a_name_typed_in_capitals_connects(bands: Callable[..., SimBand], bond_file: Path) -> None:
+    """Found by the family audit: a band configured as 'SPASMWATCH-0001' (typed from a label) was
+    taken for an address and never found ("not found within 15 s (out of range, off, or connected
+    elsewhere)"), while 'config add-band' refuses it beside 'spasmwatch-0001' as the same band."""
+    band = bands()
+
+    async def body() -> None:
+        link = open_link("sim", band.name.upper(), radios=[band.address], bond_file=bond_file)
+        await link.connect(5)
+        assert link.connected and link.address == band.address
+        await link.disconnect()
+
+    asyncio.run(body())
+
+
 def test_scan_and_the_session_sequence_by_name(bands: Callable[..., SimBand], bond_file: Path) -> None:
     band = bands()
 

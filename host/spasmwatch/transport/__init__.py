@@ -24,7 +24,7 @@ from spasmwatch.transport.base import (
     RefusedError,
     TransportError,
 )
-from spasmwatch.transport.ble import BleBackend, BleLink, scan_ble
+from spasmwatch.transport.ble import BleBackend, BleLink, is_name, scan_ble
 from spasmwatch.transport.serial import SerialLink, known_usb
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,6 @@ def open_link(transport: str, target: str, **kw: Any) -> Link:
         return SerialLink(target, **kw)
     if transport == "sim":
         bond_file: Path | str | None = kw.get("bond_file")
-        radios = [target] if not target.startswith("spasmwatch-") else kw.get("radios")
+        radios = [target] if not is_name(target) else kw.get("radios")
         return BleLink(target, simradio.backend(radios, bond_file, kw.get("latency")))
     raise ValueError(f"unknown transport {transport!r} (one of {', '.join(TRANSPORTS)})")

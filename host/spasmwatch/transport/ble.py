@@ -131,7 +131,9 @@ async def scan_ble(timeout_s: float, backend: BleBackend | None = None) -> list[
 
 
 def is_name(target: str) -> bool:
-    return target.startswith(P.NAME_PREFIX)
+    """A band's advertised name, not an address; whatever the case ('SPASMWATCH-00A1' typed from a
+    label was taken for an address and never found: "not found ... (out of range, off ...)")."""
+    return target.casefold().startswith(P.NAME_PREFIX)
 
 
 class BleLink:
@@ -170,7 +172,7 @@ class BleLink:
     async def _find(self, timeout_s: float) -> tuple[BLEDevice, AdvertisementData]:
         def wanted(d: BLEDevice, ad: AdvertisementData) -> bool:
             if is_name(self.target):
-                return ad.local_name == self.target
+                return (ad.local_name or "").casefold() == self.target.casefold()
             return d.address.lower() == self.target.lower()
 
         with mapped(f"scan for {self.target}"):
