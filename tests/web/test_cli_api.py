@@ -60,6 +60,11 @@ def test_mute_takes_the_bands_name_as_the_config_names_it(tmp_path: Path, capsys
         rc = cli.main(["mute", "--config", cfg, "spasmwatch-0001", "--for", "2h"])
         assert rc == 0, capsys.readouterr().err
         assert "SW-0001: band notices muted for 2h" in capsys.readouterr().out
+        # Found by the family audit: the name in other capitals was "no band with the device id or name".
+        for typed in ("SPASMWATCH-0001", "noah's BAND"):
+            rc = cli.main(["mute", "--config", cfg, typed, "--for", "3h"])
+            assert rc == 0, capsys.readouterr().err
+            assert "band notices muted for 3h" in capsys.readouterr().out
 
 
 def test_another_program_on_the_daemons_port_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

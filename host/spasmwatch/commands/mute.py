@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     for_s = 0.0 if args.off else seconds(args.span)
     cfg = daemon_config_of(args)
     # The daemon calls a band by its title (config.Band.title), not always the name given here.
-    label = next((b.title for b in cfg.bands if args.device in (b.name, b.address, b.port)), None)
+    label = next((b.title for b in cfg.bands if _same(args.device, b.name, b.address, b.port)), None)
     device = _device(api(cfg, "/api/status")["bands"], label or args.device)
     # One path segment, whatever the id holds: a USB serial band's id is its label ("Mila's band").
     api(cfg, f"/api/bands/{quote(device, safe='')}/mute", {"for_s": for_s, "by": args.by})
@@ -56,9 +56,15 @@ def _device(status_bands: list[dict[str, Any]], wanted: str) -> str:
     bands: dict[str, str] = {b["device"]: b["name"] for b in status_bands if b["device"]}
     if wanted in bands:
         return wanted
-    by_name = [d for d, n in bands.items() if n == wanted]
+    by_name = [d for d, n in bands.items() if _same(wanted, n)]
     if len(by_name) == 1:
         return by_name[0]
     # The daemon's 404 said only "no band X": status shows a band's name first, its id in brackets.
     known = ", ".join(f"{d} ({n})" for d, n in bands.items()) or "none seen yet"
     raise SpasmwatchError(f"no band with the device id or name {wanted!r}; the daemon's bands: {known}")
+
+
+def _same(wanted: str, *names: str | None) -> bool:
+    """``wanted`` is one of ``names`` whatever the case: a band is one band however its name is
+    typed ('config add-band' and the radio match it so); 'mute SPASMWATCH-0001' was refused."""
+    return any(n is not None and n.casefold() == wanted.casefold() for n in names)
