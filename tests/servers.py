@@ -9,6 +9,7 @@ import socket
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -164,6 +165,35 @@ class Watcher:
     def stop(self) -> None:
         self.c.disconnect()
         self.c.loop_stop()
+
+
+def retained(port: int) -> dict[str, bytes]:
+    """The retained messages a newcomer to the broker on 127.0.0.1:``port`` gets (topic -> payload; an empty one is deleted, not listed).
+
+    A fresh subscriber to '#' is sent every retained message right after its SUBACK, before what
+    it publishes itself afterwards: its own probe, heard back, ends the list."""
+    got: dict[str, bytes] = {}
+    done = threading.Event()
+    probe = f"probe/{uuid.uuid4().hex}"
+    c = paho.Client(CallbackAPIVersion.VERSION2)
+
+    def on_message(_c: Any, _u: Any, m: paho.MQTTMessage) -> None:
+        if m.topic == probe:
+            done.set()
+        elif m.retain and m.payload:
+            got[m.topic] = bytes(m.payload)
+
+    c.on_message = on_message
+    c.on_subscribe = lambda cl, *_: cl.publish(probe, b"end", qos=1)
+    c.on_connect = lambda cl, *_: cl.subscribe("#", qos=1)
+    c.connect("127.0.0.1", port, 30)
+    c.loop_start()
+    try:
+        assert done.wait(10), "the probe never came back from the broker"
+    finally:
+        c.disconnect()
+        c.loop_stop()
+    return got
 
 
 def mqtt_topic(packet: bytes) -> str | None:

@@ -16,8 +16,9 @@ import pytest
 
 from spasmwatch.alerts import BandFault, Notification, NoticeKind, Urgency
 from spasmwatch.alerts.channels import BandStatus, ChannelError, Dispatcher, MqttChannel, MqttSettings, RetrySettings
+from spasmwatch.alerts.channels.mqtt import MqttCommand
 
-from servers import MqttProxy, Watcher, mqtt_topic
+from servers import MqttProxy, Watcher, mqtt_topic, retained
 
 from .conftest import Broker, band_notice, free_port, notice, start_broker, stop_broker
 
@@ -865,3 +866,82 @@ def test_a_start_re_says_the_alert_state_kept_only_when_it_is_no_alarm(broker: B
             assert "spasmwatch/cot/alert" not in w.last and last_cluster is None
     finally:
         w.stop()
+
+
+def _under(prefix: str, got: dict[str, bytes]) -> list[str]:
+    return sorted(t for t in got if t.startswith(prefix + "/"))
+
+
+def test_a_channel_retired_for_another_prefix_deletes_its_topics_but_not_the_discovery_its_successor_says(broker: Broker) -> None:
+    """A reload's order at its worst: the new channel (prefix "swb", same broker) has published its
+    discovery configs (the same topics as the old one's, now pointing at "swb") before the old
+    channel ("swa") retires. The old one deletes "swa"'s alert, status and availability, and
+    leaves the configs; a channel that cleared all it had retained took Home Assistant's entities away."""
+    old = MqttChannel(MqttSettings(port=broker.port, timeout_s=5, prefix="swa"))
+    new = MqttChannel(MqttSettings(port=broker.port, timeout_s=5, prefix="swb"))
+
+    async def run() -> None:
+        await old.send(notice())
+        await new.send(notice())
+        await old.retire([new.settings])
+        try:
+            got = await asyncio.to_thread(retained, broker.port)
+            assert not _under("swa", got), sorted(got)
+            assert _under("swb", got) == ["swb/cot/alert", "swb/cot/availability", "swb/cot/status"], sorted(got)
+            configs = [t for t in got if t.startswith("homeassistant/")]
+            assert len(configs) == 9, sorted(got)  # (no daemon to act: no buttons)
+            assert {json.loads(got[t])["availability_topic"] for t in configs} == {"swb/cot/availability"}
+        finally:
+            await new.close()
+
+    asyncio.run(asyncio.wait_for(run(), 60))
+
+
+def test_a_channel_retired_with_no_successor_on_its_broker_deletes_everything_it_retained(broker: Broker, tmp_path: Path) -> None:
+    """The reload moved MQTT to another broker (same prefix, so the same topics): the old broker
+    keeps nothing, Home Assistant's configs included (also those of the buttons and the heartbeat
+    sensor, which a channel may have removed with an empty config). A plain close, by contrast,
+    keeps them and says "offline" (a restart keeps Home Assistant's entities)."""
+
+    def act(_c: MqttCommand) -> None:  # something to act on commands: the buttons are offered
+        pass
+
+    (tmp_path / "other").mkdir()
+    other = start_broker(tmp_path / "other")
+    s = MqttSettings(port=broker.port, timeout_s=5)
+
+    async def run() -> None:
+        closed = MqttChannel(s, on_command=act)
+        await closed.send(notice())
+        await closed.close()
+        got = await asyncio.to_thread(retained, broker.port)
+        assert got["spasmwatch/cot/availability"] == b"offline" and len([t for t in got if t.startswith("homeassistant/")]) == 11
+
+        ch = MqttChannel(s, on_command=act)
+        await ch.send(notice())
+        await ch.retire([MqttSettings(port=other.port)])
+        got = await asyncio.to_thread(retained, broker.port)
+        assert not got, sorted(got)
+
+    try:
+        asyncio.run(asyncio.wait_for(run(), 60))
+    finally:
+        stop_broker(other)
+
+
+def test_a_channel_retired_while_its_broker_is_away_says_what_stays_and_does_not_hang(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Nothing can be deleted from a broker that is gone: the retirement ends within timeout_s and
+    names the topics left and how to delete them, rather than hanging the reload's errand."""
+    b = start_broker(tmp_path)
+    ch = MqttChannel(MqttSettings(port=b.port, timeout_s=1, prefix="swa"))
+
+    async def run() -> None:
+        await ch.send(notice())
+        stop_broker(b)
+        t0 = time.monotonic()
+        await ch.retire()
+        assert time.monotonic() - t0 < 5
+
+    asyncio.run(asyncio.wait_for(run(), 60))
+    assert "mqtt: the retained topics of cot stay on the broker" in caplog.text, caplog.text
+    assert f"'mosquitto_pub -h 127.0.0.1 -p {b.port} -r -n -t TOPIC'" in caplog.text, caplog.text

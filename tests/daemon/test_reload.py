@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from servers import Broker, Recorder, Watcher, free_port, http_recorder, start_broker, stop_broker
+from servers import Broker, Recorder, Watcher, free_port, http_recorder, retained, start_broker, stop_broker
 
 from spasmwatch.alerts import NoticeKind
 from spasmwatch.config import load_config
@@ -395,3 +395,90 @@ def test_a_band_changed_or_named_by_reload_mid_alarm_keeps_the_alarm_open_and_th
             assert (b.session.raw if edit.startswith("raw") else b.label == "Ada") and len(list(r.store.clusters(b.device))) == 1
 
     asyncio.run(asyncio.wait_for(main(), 240))
+
+
+async def _retained_until(port: int, ok: Callable[[dict[str, bytes]], bool], what: str, timeout_s: float = 15.0) -> dict[str, bytes]:
+    """The broker's retained messages once ``ok`` holds for them (a retired channel clears its
+    topics in the background, once its sends are done); AssertionError naming them otherwise."""
+    end = time.monotonic() + timeout_s
+    while True:
+        now = await asyncio.to_thread(retained, port)
+        if ok(now):
+            return now
+        assert time.monotonic() < end, f"timed out after {timeout_s:g} s waiting for {what}; retained: {sorted(now)}"
+        await asyncio.sleep(0.1)
+
+
+def _mqtt_head(tmp_path: Path) -> str:
+    return (f'[daemon]\ndata_dir = "{tmp_path / "data"}"\n\n[daemon.http]\nport = {free_port()}\n\n[channels.sound]\nenabled = false\n\n'
+            f'[channels.desktop]\nenabled = false\n\n[[bands]]\nname = "cot"\ntransport = "sim"\naddress = "127.0.0.1:{free_port()}"\n')  # fmt: skip
+
+
+def _mqtt_table(broker: Broker, prefix: str) -> str:
+    return f'\n[channels.mqtt]\nenabled = true\nhost = "127.0.0.1"\nport = {broker.port}\ntopic_prefix = "{prefix}"\n'
+
+
+def test_a_reload_to_another_topic_prefix_clears_the_old_retained_topics_and_a_stop_keeps_the_new(tmp_path: Path) -> None:
+    """Real mosquitto: MQTT on prefix "swa" (a test alarm opens the band's topics: availability,
+    status, Home Assistant's discovery), reloaded to "swb": nothing stays retained under "swa/"
+    (Home Assistant would keep an entity and a subscriber a stale state for ever), while "swb"'s
+    topics and the discovery configs (the same topics for both prefixes, now pointing at "swb")
+    stay, also once the old channel's clearing is done after the new one published them. A plain
+    stop then clears nothing: "swb" stays, "offline", and Home Assistant keeps its entities."""
+    broker = start_broker(tmp_path)
+    config = tmp_path / "config.toml"
+    head = _mqtt_head(tmp_path)
+
+    def under(prefix: str, r: dict[str, bytes]) -> list[str]:
+        return sorted(t for t in r if t.startswith(prefix + "/"))
+
+    async def main() -> None:
+        config.write_text(head + _mqtt_table(broker, "swa"))
+        async with _started(config) as (d, reloader):
+            assert (await d.send_test("mqtt", "Mum"))["results"][0]["ok"]
+            before = await _retained_until(broker.port, lambda r: "swa/cot/availability" in r, "swa's topics")
+            assert under("swa", before) == ["swa/cot/availability", "swa/cot/status"], sorted(before)
+            discovery = [t for t in before if t.startswith("homeassistant/")]
+            assert len(discovery) >= 9, sorted(before)
+
+            config.write_text(head + _mqtt_table(broker, "swb"))
+            await reloader.reload()
+            assert (await d.send_test("mqtt", "Dad"))["results"][0]["ok"]
+            after = await _retained_until(broker.port, lambda r: not under("swa", r), "swa's retained topics cleared")
+            assert under("swb", after) == ["swb/cot/availability", "swb/cot/status"], sorted(after)
+            assert after["swb/cot/availability"] == b"online"
+            assert [t for t in after if t.startswith("homeassistant/")] == discovery, sorted(after)
+            for t in discovery:
+                assert json.loads(after[t])["availability_topic"] == "swb/cot/availability", (t, after[t])
+        stopped = await asyncio.to_thread(retained, broker.port)
+        assert under("swb", stopped) == ["swb/cot/availability", "swb/cot/status"] and stopped["swb/cot/availability"] == b"offline"
+        assert [t for t in stopped if t.startswith("homeassistant/")] == discovery and not under("swa", stopped)
+
+    try:
+        asyncio.run(asyncio.wait_for(main(), 120))
+    finally:
+        stop_broker(broker)
+
+
+def test_a_reload_that_removes_mqtt_clears_its_retained_topics(tmp_path: Path) -> None:
+    """Real mosquitto: [channels.mqtt] taken out of the config by a reload: its band's retained
+    topics and Home Assistant discovery configs are deleted from the broker (the entities go),
+    not left "offline" for ever."""
+    broker = start_broker(tmp_path)
+    config = tmp_path / "config.toml"
+    head = _mqtt_head(tmp_path)
+
+    async def main() -> None:
+        config.write_text(head + _mqtt_table(broker, "swa"))
+        async with _started(config) as (d, reloader):
+            assert (await d.send_test("mqtt", "Mum"))["results"][0]["ok"]
+            await _retained_until(broker.port, lambda r: "swa/cot/availability" in r and any(t.startswith("homeassistant/") for t in r), "swa's topics")
+            config.write_text(head)
+            await reloader.reload()
+            assert "mqtt" not in d.dispatcher.channels
+            await _retained_until(broker.port, lambda r: not r, "every retained topic cleared")
+
+    try:
+        asyncio.run(asyncio.wait_for(main(), 120))
+    finally:
+        stop_broker(broker)

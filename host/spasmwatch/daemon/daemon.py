@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from spasmwatch.alerts import AlertEngine, AlertSettings, BandFault, ClusterState, Notification, Transition
 from spasmwatch.alerts import messages as M
 from spasmwatch.alerts.channels.base import Channel, ChannelError
-from spasmwatch.alerts.channels.mqtt import BandStatus, FailingChannel, HeartbeatState, MqttChannel, MqttCommand
+from spasmwatch.alerts.channels.mqtt import BandStatus, FailingChannel, HeartbeatState, MqttChannel, MqttCommand, MqttSettings
 from spasmwatch.alerts.channels.dispatch import Caregiver, Delivery, Dispatcher
 from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, why_not_resend
 from spasmwatch.alerts.channels.sound import SoundChannel
@@ -252,20 +252,25 @@ class Daemon:
     # --- a config reload (daemon/reload.py decides what changed; these apply it) -----------
     def set_channels(self, channels: dict[str, Channel], caregivers: list[Caregiver], aliases: Mapping[str, str]) -> None:
         """Route to ``channels`` and ``caregivers`` from now on. A channel kept (the same object)
-        keeps everything; one retired is closed once its sends are done; one new (or new
-        settings under its name) is hooked up, sends what the store kept for it, and an MQTT one
+        keeps everything; one retired is closed once its sends are done (an MQTT one deletes its
+        retained topics, but those a channel now retains on its broker: ``_retire_mqtt``); one
+        new (or new settings under its name) is hooked up, sends what the store kept for it, and an MQTT one
         connects and mirrors the status and the alarms open now. ValueError, nothing changed:
         two channels would keep one outbox."""
         _one_outbox_each(channels)
         before = dict(self.dispatcher.channels)
         self.aliases = {old: new for old, new in aliases.items() if new in channels}
         _rename_kept(self.store, self.aliases)
+        successors = [c.settings for c in channels.values() if isinstance(c, MqttChannel)]
         for ch in self.dispatcher.reconfigure(channels, caregivers):
             name = next(k for k, v in before.items() if v is ch)
             mirror = self._mirrors.pop(name, None)
             if mirror is not None:
                 mirror.cancel()
-            self._errand(self.dispatcher.close_when_idle(name, ch), f"closing the channel {name} the reload replaced")
+            if isinstance(ch, MqttChannel):
+                self._errand(self._retire_mqtt(name, ch, successors), f"retiring the MQTT channel {name} the reload replaced")
+            else:
+                self._errand(self.dispatcher.close_when_idle(name, ch), f"closing the channel {name} the reload replaced")
         self._wire_channels()
         for name, ch in self.dispatcher.channels.items():
             old = before.get(name)
@@ -281,6 +286,14 @@ class Daemon:
         self._resend_kept()  # a new ntfy or webhook channel's kept pushes (its name's rows in the store)
         self._failing_changed()
         self._publish({"type": "status"})
+
+    async def _retire_mqtt(self, name: str, ch: MqttChannel, successors: list[MqttSettings]) -> None:
+        """An MQTT channel a reload replaced (another prefix, broker) or removed deletes its retained
+        topics once its sends are done (left, Home Assistant kept its entities and a subscriber its
+        alarm state for ever). Outside the name's lock: a new channel under it does not wait for
+        a broker that is gone (``timeout_s`` per band), its alarms least of all."""
+        await self.dispatcher.idle(name)
+        await ch.retire(successors)
 
     def _open_alarm_notices(self) -> list[Notification]:
         """The latest notification of each alert still open (unacknowledged alarms, restored ones

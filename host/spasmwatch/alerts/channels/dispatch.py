@@ -226,6 +226,14 @@ class Dispatcher:
             self._keep_failing(name, "forget it", lambda s: s.forget_failing(name))
             log.info("%s: no longer configured: its failing state is forgotten", name)
 
+    async def idle(self, name: str) -> None:
+        """Return once the sends under ``name`` in flight now are done (they hold its lock): after a
+        ``reconfigure`` none starts on a channel it retired, so that one is idle for good."""
+        lock = self._locks.get(name)
+        if lock is not None:
+            async with lock:
+                pass
+
     async def close_when_idle(self, name: str, ch: Channel) -> None:
         """Close ``ch`` (retired by ``reconfigure``) once the sends it was making are done: they hold
         the lock of the name it was configured under."""

@@ -21,6 +21,11 @@ since). The same rule decides on the events paho held while the broker was unrea
 link reconnects within a run (``_Link._on_connect``). The latest ``alert`` state is kept too;
 the next start re-says it unless it is an alarm (the restore's).
 
+A channel a config reload replaces (another prefix, device id or broker) or removes deletes its
+retained topics as it goes (``retire``: an empty retained payload on each), except those a
+channel configured after the reload retains on the same broker; a stop (``close``) keeps them,
+and says ``offline``: a restart must not take Home Assistant's entities away.
+
 A last will belongs to a connection, so each device gets its own MQTT
 connection: that is what lets Home Assistant show one band as unavailable.
 Payloads are documented in docs/alerts.md.
@@ -32,11 +37,12 @@ import asyncio
 import json
 import logging
 import re
+import socket
 import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
@@ -170,6 +176,31 @@ def slug(device: str) -> str:
 def topics(s: MqttSettings, device: str) -> dict[str, str]:
     base = f"{s.prefix}/{slug(device)}"
     return {k: f"{base}/{k}" for k in ("alert", "event", "status", "availability", "command")}
+
+
+def retained_topics(s: MqttSettings, device: str) -> set[str]:
+    """Every topic a channel on ``s`` may retain for ``device``: its state, its availability and
+    (with discovery) each entity's config, the optional ones too (what ``retire`` deletes)."""
+    t = topics(s, device)
+    out = {t["alert"], t["status"], t["availability"]}
+    if s.discovery:
+        out |= set(discovery_configs(s, device, commands=True, heartbeat=True))
+    return out
+
+
+def same_broker(a: MqttSettings, b: MqttSettings) -> bool:
+    """Whether ``a`` and ``b`` reach one broker: the same port, and the same host name or an address
+    in common (``localhost`` and ``127.0.0.1``). Resolves names: call it in a thread."""
+    if a.port != b.port:
+        return False
+    return a.host.lower() == b.host.lower() or bool(_addresses(a.host, a.port) & _addresses(b.host, b.port))
+
+
+def _addresses(host: str, port: int) -> set[str]:
+    try:
+        return {str(ai[4][0]) for ai in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
+    except OSError:  # not resolvable (now): no address in common
+        return set()
 
 
 def parse_command(payload: bytes) -> tuple[str, str | None] | None:
@@ -327,6 +358,9 @@ class _Link:
         # What takes a message on the command topic (paho's thread); None: not subscribed, no buttons.
         self.command = command
         self.odd_commands = 0  # payloads on the command topic that were none of ours (the first is a WARNING)
+        # Set as a reload retires the channel (``clear``): a reconnect meanwhile says ``online`` no
+        # more, or it would bring back the availability just deleted.
+        self.leaving = False
         self.connected = threading.Event()
         self.answered = threading.Event()  # any CONNACK, good or bad
         self.refused: str | None = None
@@ -382,8 +416,9 @@ class _Link:
         # a phone call). A retry of a dropped one is refused (MqttChannel._hand_event).
         self._drop_held(client, lambda m: not m.retain and m.topic == self.t["event"] and self.late(m.payload))
         # Re-say everything retained: the broker may have restarted without persistence.
+        online = {} if self.leaving else {self.t["availability"]: b"online"}
         with self._lock:
-            latest = {**self._retained, self.t["availability"]: b"online"}
+            latest = {**self._retained, **online}
             # A retained message held from before that ``latest`` replaces: sent after the re-say, a
             # cluster's CLOSED left unacknowledged by a dying connection would overwrite the ALARM of
             # the next cluster, remembered while the broker was unreachable, and Home Assistant show
@@ -391,7 +426,8 @@ class _Link:
             self._drop_held(client, lambda m: bool(m.retain) and latest.get(m.topic, m.payload) != m.payload)
             for topic, payload in self._retained.items():
                 client.publish(topic, payload, qos=1, retain=True)
-        client.publish(self.t["availability"], "online", qos=1, retain=True)
+        for topic, payload in online.items():
+            client.publish(topic, payload, qos=1, retain=True)
         if self.command is not None:
             # Here, not once at start: the session is clean, so the broker forgets the
             # subscription with each connection, and a reconnect must subscribe again.
@@ -522,9 +558,27 @@ class _Link:
         if not info.is_published():
             raise ChannelError(self.s.name, f"publish to {topic} not confirmed within {self.s.timeout_s:g} s")
 
-    async def stop(self) -> None:
-        """Say goodbye cleanly: ``offline`` retained, then DISCONNECT (so the will is not sent twice)."""
-        if self.connected.is_set():
+    async def clear(self, gone: Collection[str]) -> None:
+        """Delete the retained messages of ``gone`` (an empty retained payload each: how MQTT deletes
+        one) and wait up to ``timeout_s`` for the broker; ChannelError naming those it did not take.
+
+        Everything else this link remembered is forgotten first: a reconnect meanwhile re-says the
+        empty payloads only, not a discovery config a successor publishes on the same topic now."""
+        self.leaving = True
+        with self._lock:
+            self._retained = {topic: b"" for topic in gone}
+        sent = [(topic, self._send(topic, b"", retain=True)) for topic in sorted(gone)]
+        await self.wait_connected()
+        await asyncio.to_thread(_wait_all, [(self, info) for _, info in sent], self.s.timeout_s)
+        left = [topic for topic, info in sent if not _published(info)]
+        if left:
+            raise ChannelError(self.s.name, f"MQTT broker {self.s.host}:{self.s.port} did not take the deletion of "
+                                            f"{len(left)} retained topic(s) within {self.s.timeout_s:g} s: {', '.join(left)}")  # fmt: skip
+
+    async def stop(self, offline: bool = True) -> None:
+        """Say goodbye cleanly: ``offline`` retained (unless not ``offline``: the retained topics were
+        deleted), then DISCONNECT (so the will is not sent: it would say ``offline`` retained)."""
+        if offline and self.connected.is_set():
             try:
                 await self.publish(self.t["availability"], b"offline", retain=True)
             except ChannelError:
@@ -664,13 +718,49 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         A link that is down (the broker unreachable), or goes down meanwhile, brings no PUBACK
         before it reconnects: its events are not waited for (a stop took ``timeout_s`` longer for
         nothing); they are kept already."""
+        links = await self._settle()
+        for link in links:
+            await link.stop()
+        self._closed()
+
+    async def retire(self, successors: Sequence[MqttSettings] = ()) -> None:
+        """Closed for good by a config reload that replaced or removed it (``successors``: the MQTT
+        channels configured after the reload). Its events are waited for and kept as by ``close``;
+        then, instead of ``offline``, each band's retained topics are deleted (``retained_topics``:
+        state, availability, Home Assistant's entities), but those a successor on the same broker
+        retains (the discovery configs of a new prefix are on the same topics, and say it now).
+        Left, with a WARNING naming them, when the broker does not take it within ``timeout_s``
+        (the bands' links at once: a broker gone costs that once, not once per band)."""
+        links = await self._settle()
+        same = [s for s in successors if await asyncio.to_thread(same_broker, self.settings, s)]
+        await asyncio.gather(*(self._clear(link, same) for link in links))
+        self._closed()
+
+    async def _clear(self, link: _Link, same: list[MqttSettings]) -> None:
+        """``link``'s retained topics deleted but those of ``same`` (successors on this broker), then DISCONNECT."""
+        kept = set().union(*(retained_topics(s, link.device) for s in same))
+        gone = retained_topics(self.settings, link.device) - kept
+        try:
+            await link.clear(gone)
+            log.info("%s: %d retained topic(s) of %s deleted from %s: a reload took this channel out", self.name,
+                     len(gone), link.device, self.broker)  # fmt: skip
+        except ChannelError as e:
+            log.warning("%s: the retained topics of %s stay on the broker (%s); delete each with "
+                        "'mosquitto_pub -h %s -p %d -r -n -t TOPIC'", self.name, link.device, e,
+                        self.settings.host, self.settings.port)  # fmt: skip
+        await link.stop(offline=False)
+
+    async def _settle(self) -> list[_Link]:
+        """The links taken out of use, once the events not yet acknowledged are (while their link
+        is up, within ``timeout_s``): the start of ``close`` and ``retire``."""
         links, self._links = list(self._links.values()), {}
         self.forget_acknowledged()
         waiting = [(link, info) for link, info in self._unacked.values() if not _published(info)]
         if waiting:
             await asyncio.to_thread(_wait_all, waiting, self.settings.timeout_s)
-        for link in links:
-            await link.stop()
+        return links
+
+    def _closed(self) -> None:
         self.forget_acknowledged()  # paho's threads are stopped: nothing is acknowledged after this
         if self._unacked:
             log.warning("%s: %d event(s) not acknowledged by the broker, kept for the next start", self.name, len(self._unacked))
