@@ -213,6 +213,9 @@ def test_the_latest_retained_state_per_band_and_topic_is_kept_across_a_reopen(tm
         got = [(r.device, r.topic, r.payload) for r in st.kept_retained("mqtt")]
         assert got == [("cot", "alert", '{"state": "CLOSED"}'), ("crib", "alert", '{"state": "WARNING"}')]
         assert st.kept_retained("webhook:home") == []
+        # A band taken out of the config: its rows go, the other band's stay.
+        assert st.forget_retained("mqtt", "cot") == 1 and st.forget_retained("mqtt", "cot") == 0
+        assert [r.device for r in st.kept_retained("mqtt")] == ["crib"]
 
 
 def test_a_daily_summary_is_claimed_once_per_band_and_day_across_a_reopen(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.main import band_spec, build
 from spasmwatch.daemon.reload import Reloader
 from spasmwatch.daemon.session import State
+from spasmwatch.daemon.wiring import channels_from
 from spasmwatch.store import Store
 from spasmwatch.transport.simband import SimBand
 
@@ -480,5 +481,85 @@ def test_a_reload_that_removes_mqtt_clears_its_retained_topics(tmp_path: Path) -
 
     try:
         asyncio.run(asyncio.wait_for(main(), 120))
+    finally:
+        stop_broker(broker)
+
+
+def test_a_band_removed_by_reload_has_its_retained_mqtt_topics_deleted_and_a_changed_one_keeps_them(tmp_path: Path) -> None:
+    """Real mosquitto, two bands ("cot", "pram"; a test alarm for each opens its topics). A reload
+    that changes pram's table (raw on: the band reconnected, not gone) deletes nothing; one that
+    takes pram out deletes its retained topics and its Home Assistant entities, and cot's stay
+    (the MQTT channel itself is the same)."""
+    broker = start_broker(tmp_path)
+    config = tmp_path / "config.toml"
+    pram = f'\n[[bands]]\nname = "pram"\ntransport = "sim"\naddress = "127.0.0.1:{free_port()}"\n'
+    head = _mqtt_head(tmp_path) + _mqtt_table(broker, "sw")
+
+    def of(band: str, r: dict[str, bytes]) -> list[str]:
+        return sorted(t for t in r if t.startswith(f"sw/{band}/") or f"/spasmwatch_{band}_" in t)
+
+    async def main() -> None:
+        config.write_text(head + pram)
+        async with _started(config) as (d, reloader):
+            for band in ("cot", "pram"):
+                assert (await d.send_test("mqtt", "Mum", device=band))["results"][0]["ok"]
+            both = await _retained_until(broker.port, lambda r: len(of("cot", r)) == len(of("pram", r)) == 13, "both bands' topics")
+            mqtt = d.dispatcher.channels["mqtt"]
+
+            config.write_text(head + pram + "raw = true\n")
+            await reloader.reload()
+            await _until(lambda: not d._errands, "the reload's errands (a deletion would be one)")
+            assert sorted(await asyncio.to_thread(retained, broker.port)) == sorted(both)
+
+            config.write_text(head)
+            await reloader.reload()
+            after = await _retained_until(broker.port, lambda r: not of("pram", r), "pram's retained topics deleted")
+            assert of("cot", after) == of("cot", both) and after["sw/cot/availability"] == b"online", sorted(after)
+            assert d.dispatcher.channels["mqtt"] is mqtt
+
+    try:
+        asyncio.run(asyncio.wait_for(main(), 120))
+    finally:
+        stop_broker(broker)
+
+
+def test_a_band_renamed_by_reload_keeps_its_devices_retained_mqtt_topics(tmp_path: Path, cluster_csv: Path) -> None:
+    """A band seen (the simulated band firmware, connected: its device id is its own) renamed by a
+    reload (label "Ada": the same address, removed and added under a new title, its device not yet
+    known to the new entry): its device's retained topics stay; Home Assistant's entities for it
+    must not go (they come back only when it reconnects, and its alarm state with the next cluster)."""
+    broker = start_broker(tmp_path)
+    config = tmp_path / "config.toml"
+    head = _mqtt_head(tmp_path) + _mqtt_table(broker, "sw")
+
+    async def main() -> None:
+        config.write_text(head)  # (its band is the rig's, below)
+        async with rig(tmp_path, cluster_csv, channels=channels_from(load_config(config))) as r:
+            d = r.daemon
+            assert d is not None
+            config.write_text(head.split("[[bands]]")[0] + band_table("band0", r.bands[0]) + _mqtt_table(broker, "sw"))
+            reloader = Reloader(d, config, load_config(config), lambda b: BandSpec(b.title, r.link_factory(0), raw=b.raw))
+            await _until(lambda: d.bands[0].device is not None, "the band seen", 60)
+            device = d.bands[0].device
+            topics = await _retained_until(broker.port, lambda g: f"sw/{device}/status" in g, "the band's status")
+            mine = sorted(t for t in topics if t.startswith(f"sw/{device}/") or f"/spasmwatch_{device}_" in t)
+            assert len(mine) >= 13, sorted(topics)  # (its alert too, once a cluster came)
+
+            # Watched from before the reload: the band reconnects at once here and would publish its
+            # topics again, so a deletion shows as the empty payloads it sent, not in what is left.
+            watcher = await asyncio.to_thread(Watcher, broker.port)
+            try:
+                config.write_text(head.split("[[bands]]")[0] + band_table("band0", r.bands[0]) + 'label = "Ada"\n' + _mqtt_table(broker, "sw"))
+                await reloader.reload()
+                assert [b.label for b in d.bands] == ["Ada"]
+                await _until(lambda: not d._errands, "the reload's errands (a deletion would be one)")
+                after = await asyncio.to_thread(retained, broker.port)
+                deleted = [t for t, payload in watcher.seen if t in mine and not payload]
+            finally:
+                watcher.stop()
+            assert not deleted and all(t in after for t in mine), (deleted, sorted(set(mine) - set(after)))
+
+    try:
+        asyncio.run(asyncio.wait_for(main(), 180))
     finally:
         stop_broker(broker)

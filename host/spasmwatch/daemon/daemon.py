@@ -335,13 +335,15 @@ class Daemon:
             self._run_session(b)
         self._publish({"type": "status"})
 
-    async def remove_band(self, label: str) -> None:
+    async def remove_band(self, label: str) -> tuple[str | None, list[str]]:
         """The band ``label`` is no longer configured: disconnected, its raw file closed, and
         what this run held for it dropped (its analysis, its open alerts and mute: nothing is
-        sent about them). The store keeps what it stored."""
+        sent about them). The store keeps what it stored. Returns its device's id (None: never
+        seen) and every id it went by (that one, the label its alerts had before it was seen),
+        for ``forget_in_mqtt``."""
         b = next((v for v in self.bands if v.label == label), None)
         if b is None:  # (a reload that failed half-way already removed it)
-            return
+            return None, []
         await b.session.stop()
         if b.task is not None:
             b.task.cancel()
@@ -352,13 +354,31 @@ class Daemon:
         err = self._close_raw(b)
         if err is not None:
             log.warning("%s: its raw file could not be closed cleanly (%s): its last samples are lost", label, err)
-        for device in dict.fromkeys(d for d in (b.device, b.link_alert, label) if d is not None):
+        devices = list(dict.fromkeys(d for d in (b.device, b.link_alert, label) if d is not None))
+        for device in devices:
             dropped = self.engine.forget_device(device)
             if dropped:
                 log.warning("%s: %d open alert(s) of this band dropped: it is no longer in the config", label, dropped)
             self._summary_day.pop(device, None)
             self._store_failing.pop(device, None)
         self._publish({"type": "status"})
+        return b.device, devices
+
+    def forget_in_mqtt(self, devices: list[str]) -> None:
+        """Bands a reload took out of the config for good (``devices``: the ids ``remove_band``
+        returned): each MQTT channel deletes their retained topics (Home Assistant's devices for
+        them go; left, they showed "unavailable" for ever), in the background once its sends are
+        done. Not an id a configured band still goes by."""
+        still = {d for b in self.bands for d in (b.device, b.link_alert, b.label) if d is not None}
+        gone = [d for d in dict.fromkeys(devices) if d not in still]
+        if not gone:
+            return
+        for name, mqtt in self._mqtt.items():
+            self._errand(self._forget_in_mqtt(name, mqtt, gone), f"deleting the retained topics of {', '.join(gone)} on {name}")
+
+    async def _forget_in_mqtt(self, name: str, mqtt: MqttChannel, devices: list[str]) -> None:
+        await self.dispatcher.idle(name)  # a send for the band still retrying would open its link again
+        await asyncio.gather(*(mqtt.forget_device(d) for d in devices))
 
     def set_config_state(self, error: Json | None, needs_restart: list[str]) -> None:
         """What the latest reload said, for the status (the page shows it as a banner)."""
@@ -503,6 +523,8 @@ class Daemon:
         try:
             while True:
                 status = self.status()
+                # A band removed (a reload) is forgotten: back later, its status is published anew.
+                last = {d: st for d, st in last.items() if any(b["device"] == d for b in status["bands"])}
                 others = self._failing_besides(name, status)
                 hb = _heartbeat_state(status["heartbeat"])
                 for b in status["bands"]:

@@ -190,15 +190,27 @@ class Reloader:
         hb = heartbeat_from(new)
         if hb != heartbeat_from(self.current):
             await d.set_heartbeat(hb)
+        gone: list[str] = []
         for b in plan.removed:
-            await d.remove_band(b.title)
+            device, ids = await d.remove_band(b.title)
+            # A band changed or renamed keeps its device's topics (they come back as it reconnects).
+            same = any(_same_band(b, other) for other in new.bands)
+            gone += [i for i in ids if not (same and i == device)]
         for b in plan.added:
             d.add_band(self.band_spec(b))
+        d.forget_in_mqtt(gone)
         self.current = new
 
 
 def _hms(t: float) -> str:
     return dt.datetime.fromtimestamp(t).strftime("%H:%M:%S")
+
+
+def _same_band(a: Band, b: Band) -> bool:
+    """Whether ``b`` may be ``a``'s band under an edited table (the same title, BLE name, address or
+    serial port): its device's MQTT topics stay (a band renamed is known by its device's id, but
+    only once it connects again, not by the new title)."""
+    return a.title == b.title or any(x is not None and x == y for x, y in ((a.name, b.name), (a.address, b.address), (a.port, b.port)))
 
 
 def _kept(old: Channel | None, new: Channel) -> Channel:

@@ -787,6 +787,12 @@ class Store:
                 (channel, device, topic, payload, time.time()),
             )
 
+    def forget_retained(self, channel: str, device: str) -> int:
+        """What ``channel`` kept for ``device`` (a band taken out of the config: a restart must not
+        re-say its state and bring it back to Home Assistant). Returns the rows removed."""
+        with self._tx() as c:
+            return int(c.execute("DELETE FROM retained WHERE channel = ? AND device = ?", (channel, device)).rowcount)
+
     def kept_retained(self, channel: str) -> list[RetainedRow]:
         """One row per band and topic ``channel`` published on."""
         sql = "SELECT channel, device, topic, payload, wall_s FROM retained WHERE channel = ? ORDER BY device, topic"

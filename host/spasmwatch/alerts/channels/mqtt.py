@@ -23,8 +23,9 @@ the next start re-says it unless it is an alarm (the restore's).
 
 A channel a config reload replaces (another prefix, device id or broker) or removes deletes its
 retained topics as it goes (``retire``: an empty retained payload on each), except those a
-channel configured after the reload retains on the same broker; a stop (``close``) keeps them,
-and says ``offline``: a restart must not take Home Assistant's entities away.
+channel configured after the reload retains on the same broker; so do a band's, when a reload
+takes the band out (``forget_device``). A stop (``close``) keeps them, and says ``offline``: a
+restart must not take Home Assistant's entities away.
 
 A last will belongs to a connection, so each device gets its own MQTT
 connection: that is what lets Home Assistant show one band as unavailable.
@@ -742,13 +743,24 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         gone = retained_topics(self.settings, link.device) - kept
         try:
             await link.clear(gone)
-            log.info("%s: %d retained topic(s) of %s deleted from %s: a reload took this channel out", self.name,
+            log.info("%s: %d retained topic(s) of %s deleted from %s: a reload took it out", self.name,
                      len(gone), link.device, self.broker)  # fmt: skip
         except ChannelError as e:
             log.warning("%s: the retained topics of %s stay on the broker (%s); delete each with "
                         "'mosquitto_pub -h %s -p %d -r -n -t TOPIC'", self.name, link.device, e,
                         self.settings.host, self.settings.port)  # fmt: skip
         await link.stop(offline=False)
+
+    async def forget_device(self, device: str) -> None:
+        """A band a reload took out of the config for good: its retained topics deleted (Home
+        Assistant's device for it goes), its link closed without ``offline``, and the alert state
+        kept for it forgotten (the next start re-said it, bringing the device back). Other bands'
+        links, and this channel, go on."""
+        self._status.pop(device, None)
+        self._outbox_call("forget the band's alert state", lambda o: o.forget_retained(self.name, device))
+        link = self._links.pop(device, None)
+        if link is not None:
+            await self._clear(link, [])
 
     async def _settle(self) -> list[_Link]:
         """The links taken out of use, once the events not yet acknowledged are (while their link

@@ -47,6 +47,8 @@ class Outbox(Protocol):
 
     def kept_retained(self, channel: str) -> list[RetainedRow]: ...
 
+    def forget_retained(self, channel: str, device: str) -> int: ...
+
 
 class KeepsOutgoing:
     """Mixin of the channels that keep what they send in an ``Outbox`` (``self.outbox``; None: not
