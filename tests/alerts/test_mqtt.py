@@ -945,3 +945,24 @@ def test_a_channel_retired_while_its_broker_is_away_says_what_stays_and_does_not
     asyncio.run(asyncio.wait_for(run(), 60))
     assert "mqtt: the retained topics of cot stay on the broker" in caplog.text, caplog.text
     assert f"'mosquitto_pub -h 127.0.0.1 -p {b.port} -r -n -t TOPIC'" in caplog.text, caplog.text
+
+
+def test_a_channel_retired_for_one_on_the_same_topics_leaves_them_online(broker: Broker) -> None:
+    """A reload that changed only, say, timeout_s: the new channel retains the very same topics
+    (and has said 'online' already here). The old one deletes nothing and says no 'offline': a
+    close (as before this change) would leave Home Assistant showing the band unavailable."""
+    old = MqttChannel(MqttSettings(port=broker.port, timeout_s=5, prefix="sw"))
+    new = MqttChannel(MqttSettings(port=broker.port, timeout_s=6, prefix="sw"))
+
+    async def run() -> None:
+        await old.send(notice())
+        await new.send(notice())
+        before = await asyncio.to_thread(retained, broker.port)
+        await old.retire([new.settings])
+        try:
+            after = await asyncio.to_thread(retained, broker.port)
+            assert after == before and after["sw/cot/availability"] == b"online", sorted(after)
+        finally:
+            await new.close()
+
+    asyncio.run(asyncio.wait_for(run(), 60))

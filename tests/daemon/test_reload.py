@@ -563,3 +563,41 @@ def test_a_band_renamed_by_reload_keeps_its_devices_retained_mqtt_topics(tmp_pat
         asyncio.run(asyncio.wait_for(main(), 180))
     finally:
         stop_broker(broker)
+
+
+def test_a_band_removed_by_reload_after_a_restart_has_the_earlier_runs_topics_deleted(tmp_path: Path) -> None:
+    """The band's topics were published by the run before a restart (a test alarm each), and this
+    run has not seen it (no link open for it): the reload that takes it out still deletes them,
+    over a connection opened only for that (it says no 'online' nor a discovery config first)."""
+    broker = start_broker(tmp_path)
+    config = tmp_path / "config.toml"
+    pram = f'\n[[bands]]\nname = "pram"\ntransport = "sim"\naddress = "127.0.0.1:{free_port()}"\n'
+    head = _mqtt_head(tmp_path) + _mqtt_table(broker, "sw")
+
+    def of(band: str, r: dict[str, bytes]) -> list[str]:
+        return sorted(t for t in r if t.startswith(f"sw/{band}/") or f"/spasmwatch_{band}_" in t)
+
+    async def main() -> None:
+        config.write_text(head + pram)
+        watcher = await asyncio.to_thread(Watcher, broker.port)  # (on an empty broker: all it hears is live)
+        try:
+            async with _started(config) as (d, _):
+                for band in ("cot", "pram"):
+                    assert (await d.send_test("mqtt", "Mum", device=band))["results"][0]["ok"]
+            before = await _retained_until(broker.port, lambda r: len(of("pram", r)) == 13, "pram's topics after the stop")
+            assert before["sw/pram/availability"] == b"offline"
+            mark = len(watcher.seen)
+            async with _started(config) as (d, reloader):
+                config.write_text(head)
+                await reloader.reload()
+                after = await _retained_until(broker.port, lambda r: not of("pram", r), "pram's retained topics deleted")
+                assert of("cot", after) == of("cot", before), sorted(after)
+                said = [(t, p) for t, p in watcher.seen[mark:] if t in of("pram", before) and p]
+                assert not said, said  # only empty payloads went to pram's topics (no 'online', no config)
+        finally:
+            watcher.stop()
+
+    try:
+        asyncio.run(asyncio.wait_for(main(), 120))
+    finally:
+        stop_broker(broker)

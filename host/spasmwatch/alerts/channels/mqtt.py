@@ -350,6 +350,7 @@ class _Link:
         command: Callable[[_Link, paho.MQTTMessage], None] | None = None,
         up: Callable[[], None] = lambda: None,
         heartbeat: bool = False,
+        leaving: bool = False,
     ) -> None:
         self.s, self.device, self.t = s, device, topics(s, device)
         self.up = up  # told (in paho's thread) after each CONNACK that took us, the re-say handed over
@@ -359,9 +360,10 @@ class _Link:
         # What takes a message on the command topic (paho's thread); None: not subscribed, no buttons.
         self.command = command
         self.odd_commands = 0  # payloads on the command topic that were none of ours (the first is a WARNING)
-        # Set as a reload retires the channel (``clear``): a reconnect meanwhile says ``online`` no
-        # more, or it would bring back the availability just deleted.
-        self.leaving = False
+        # Set as a reload retires the channel (``clear``), or from the start for a link opened only
+        # to delete: a (re)connect says ``online`` and the discovery configs no more, or it would
+        # bring back what is being deleted.
+        self.leaving = leaving
         self.connected = threading.Event()
         self.answered = threading.Event()  # any CONNACK, good or bad
         self.refused: str | None = None
@@ -382,7 +384,7 @@ class _Link:
         self.client.will_set(self.t["availability"], "offline", qos=1, retain=True)
         self.client.reconnect_delay_set(*RECONNECT_DELAY_S)
         self.heartbeat = heartbeat  # whether its "Heartbeat failing" sensor is discovered (else removed)
-        if s.discovery:
+        if s.discovery and not leaving:
             for topic, cfg in discovery_configs(s, device, commands=command is not None, heartbeat=heartbeat).items():
                 self._retained[topic] = json.dumps(cfg).encode()
             # an earlier run's sensor or buttons, the heartbeat or commands taken out of the config since: removed
@@ -741,6 +743,9 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         """``link``'s retained topics deleted but those of ``same`` (successors on this broker), then DISCONNECT."""
         kept = set().union(*(retained_topics(s, link.device) for s in same))
         gone = retained_topics(self.settings, link.device) - kept
+        if not gone:  # a successor on the same topics (say a new timeout_s): nothing to delete, nor 'offline' to say
+            await link.stop(offline=False)
+            return
         try:
             await link.clear(gone)
             log.info("%s: %d retained topic(s) of %s deleted from %s: a reload took it out", self.name,
@@ -759,8 +764,12 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         self._status.pop(device, None)
         self._outbox_call("forget the band's alert state", lambda o: o.forget_retained(self.name, device))
         link = self._links.pop(device, None)
-        if link is not None:
-            await self._clear(link, [])
+        if link is None:
+            # None this run (the band not seen since the start, or the channel new with the reload):
+            # one that connects only to delete what an earlier run or channel left retained.
+            link = _Link(self.settings, device, leaving=True)
+            link.start()
+        await self._clear(link, [])
 
     async def _settle(self) -> list[_Link]:
         """The links taken out of use, once the events not yet acknowledged are (while their link
