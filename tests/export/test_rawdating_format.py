@@ -92,14 +92,15 @@ def test_a_v1_file_continued_becomes_v2_with_its_dating(tmp_path: Path) -> None:
     assert r.index_span() == (0, 5100)
 
 
-def test_a_damaged_dating_record_names_file_record_and_offset(tmp_path: Path) -> None:
+def test_a_damaged_dating_record_names_file_record_and_offset_when_strict(tmp_path: Path) -> None:
+    """Read strictly, as before damage was read past; by default the record is skipped (tests/export/test_rawdamage.py)."""
     path = tmp_path / "r.swraw"
     _write_v2(path, n=2000, every=500)
     data = bytearray(path.read_bytes())
     at = data.index(b"SWTM", data.index(b"SWTM") + 1)  # dating record 1
     data[at + 14] ^= 0xFF  # in its wall_s
     path.write_bytes(bytes(data))
-    for read in (lambda: list(RawReader(path).chunks()), lambda: RawReader(path).dating()):
+    for read in (lambda: list(RawReader(path, strict=True).chunks()), lambda: RawReader(path, strict=True).dating()):
         with pytest.raises(InputError) as e:
             read()
         assert str(path) in str(e.value) and f"dating record 1 at byte {at}: CRC mismatch" in str(e.value), e.value

@@ -84,7 +84,8 @@ def test_a_torn_last_chunk_is_skipped_with_a_warning_and_the_writer_resumes(tmp_
         assert np.array_equal(np.concatenate([c.samples for c in RawReader(path).chunks()]), data)
 
 
-def test_damage_is_an_error_naming_file_chunk_and_offset(tmp_path: Path) -> None:
+def test_damage_is_an_error_naming_file_chunk_and_offset_when_strict(tmp_path: Path) -> None:
+    """Read strictly, as every read was before damage was read past (tests/export/test_rawdamage.py)."""
     data = _samples(600)
     path = tmp_path / "r.swraw"
     _write(path, [(100, data, 0)], chunk=200)
@@ -93,7 +94,10 @@ def test_damage_is_an_error_naming_file_chunk_and_offset(tmp_path: Path) -> None
     raw[second + CHUNK_HEAD_SIZE + 5] ^= 0xFF
     path.write_bytes(bytes(raw))
     with pytest.raises(InputError, match=rf"r.swraw: field 'crc': chunk 1 at byte {second}: CRC mismatch"):
-        list(RawReader(path).chunks())
+        list(RawReader(path, strict=True).chunks())
+    with pytest.warns(RawWarning, match=rf"r.swraw: chunk 1 at byte {second} is damaged \(CRC mismatch\): read on from byte "
+                      rf"{second + CHUNK_HEAD_SIZE + 200 * 12}; samples 300-499 \(200\) are lost"):
+        assert sum(len(c.samples) for c in RawReader(path).chunks()) == 400
     raw[0] = ord("X")
     path.write_bytes(bytes(raw))
     with pytest.raises(InputError, match="not a spasmwatch raw recording"):
@@ -204,7 +208,8 @@ def test_export_raw_never_writes_over_a_file_without_force(tmp_path: Path) -> No
 
 
 def test_export_raw_force_keeps_the_old_csv_when_the_conversion_fails(tmp_path: Path) -> None:
-    """With --force the old CSV is replaced by a finished conversion only: a damaged chunk leaves it whole."""
+    """With --force the old CSV is replaced by a finished conversion only: a damaged chunk, refused
+    (--strict), leaves it whole."""
     path = tmp_path / "rec.swraw"
     _write(path, [(100, _samples(1000), 0)])
     with open(path, "r+b") as f:  # a byte of the second chunk's samples: its CRC no longer matches
@@ -215,7 +220,7 @@ def test_export_raw_force_keeps_the_old_csv_when_the_conversion_fails(tmp_path: 
     old = tmp_path / "rec.csv"
     old.write_text("t,ax,ay,az\n0.0,0,0,1\n")
     with pytest.raises(InputError, match="CRC mismatch"):
-        to_csv(path, old)  # what 'export raw --force' runs once it may replace the file
+        to_csv(open_rawfile(path, strict=True), old)  # what 'export raw --force --strict' runs once it may replace the file
     assert old.read_text() == "t,ax,ay,az\n0.0,0,0,1\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.csv", "rec.swraw"]
 

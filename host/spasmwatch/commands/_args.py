@@ -27,3 +27,15 @@ def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
 
 positive_int = whole_number(1)  # counts: rows, seeds, workers
 port_number = whole_number(0, 65535)  # 0: any free port
+
+
+def add_strict(p: argparse.ArgumentParser) -> None:
+    """``--strict`` for a command that reads .swraw files (``commands._rawdamage``): by default a
+    damaged chunk or dating record in a file's middle is read past, its samples held as a gap and
+    said on stderr; ``--strict`` refuses the file (exit 2), as every such command did before."""
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse a .swraw with a damaged chunk or dating record (a flipped bit, a bad sector) in its middle, "
+        "exit 2; by default the damage is read past, its samples held as a gap, and said on stderr",
+    )

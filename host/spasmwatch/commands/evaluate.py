@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,7 +35,8 @@ from spasmwatch.analysis.replay import Block, replay
 from spasmwatch.analysis.scoring import Score, score
 from spasmwatch.analysis.truthfile import check_parts, check_span, load_truth, parts_truth_path, truth_path
 from spasmwatch.analysis.twin import to_units
-from spasmwatch.commands._args import positive_int, whole_number
+from spasmwatch.commands._args import add_strict, positive_int, whole_number
+from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
 from spasmwatch.commands.replay import replay_recording
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.io.csvread import Recording
@@ -90,6 +91,7 @@ class Result:
     score: Score
     has_gyro: bool
     why: list[ClusterWhy]  # per true cluster; empty without --why
+    notes: list[str] = field(default_factory=list)  # damage read past in a .swraw (commands._rawdamage)
 
 
 def _why(acc_g: Any, gyro_dps: Any, rate_hz: float, truth: dict[str, Any], recs: list[dict[str, Any]], t0: float) -> list[ClusterWhy]:
@@ -151,12 +153,21 @@ def register(sub: Any) -> None:
         action="store_true",
         help="also say, for each true spasm in a cluster, where the detector let it go (slower: the band's own detector)",
     )
+    add_strict(p)
     p.set_defaults(func=run)
 
 
-def _file_job(paths: tuple[str, ...], why: bool = False) -> Result:
-    """One recording: a file, or the parts of one boot (``open_recordings``), and its truth."""
-    rec = open_recordings(paths)  # first: a missing recording was reported as its truth file missing
+def _file_job(paths: tuple[str, ...], why: bool = False, strict: bool = False) -> Result:
+    """One recording: a file, or the parts of one boot (``open_recordings``), and its truth; a
+    .swraw's damage read past is said (``Result.notes``) by the parent, once."""
+    rec = open_recordings(paths, strict=strict)  # first: a missing recording was reported as its truth file missing
+    with reading_past_damage():
+        res = _scored(rec, why)
+    res.notes = damage_notes(rec, "replayed as a gap")
+    return res
+
+
+def _scored(rec: Recording | RawRecording, why: bool) -> Result:
     truth = _truth_of(rec)
     label = rec.name if isinstance(rec, RawRecording) else rec.path
     if not why:
@@ -230,7 +241,9 @@ def run(args: argparse.Namespace) -> int:
     with ProcessPoolExecutor(max_workers=workers) as ex:
         if files:
             print(f"replaying {len(files)} recordings on {workers} workers...", file=sys.stderr)
-            results = _gather(ex, partial(_file_job, why=args.why), files)
+            results = _gather(ex, partial(_file_job, why=args.why, strict=args.strict), files)
+            for line in (n for res in results for n in res.notes):
+                print(line, file=sys.stderr)
         else:
             print(f"simulating and replaying {len(jobs)} recordings on {workers} workers...", file=sys.stderr)
             results = _gather(ex, partial(run_one, why=args.why), jobs)

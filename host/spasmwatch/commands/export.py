@@ -25,7 +25,9 @@ from spasmwatch.export.store_source import DEFAULT_RATE_HZ, StoreSource
 from spasmwatch.io import rawfile
 from spasmwatch.io.rawboot import open_rawparts
 from spasmwatch.io.limits import MAX_RATE_HZ, MIN_RATE_HZ
+from spasmwatch.commands._args import add_strict
 from spasmwatch.commands._daemon import add_store_args, resolve_device, store_path_of
+from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
 from spasmwatch.outfile import check_writable
 
 # Without --until: up to a day from now (anything the clock may still place).
@@ -57,6 +59,7 @@ def register(sub: Any) -> None:
     r.add_argument("file", nargs="+", help="raw recording (.swraw); several parts of one band boot make one CSV, in index order")
     r.add_argument("--csv", type=Path, help="output CSV (default: FILE with .csv; needed with several parts)")
     r.add_argument("--force", action="store_true", help="replace an existing output CSV (without it, an existing one is refused)")
+    add_strict(r)
     r.set_defaults(func=run_raw)
 
 
@@ -181,10 +184,15 @@ def run_raw(args: argparse.Namespace) -> int:
     # a recording's (t,ax,...), so an earlier conversion cannot be told apart: only --force replaces.
     if out.exists() and not args.force:
         raise InputError(str(out), "exists and may be a recording (same header): not written over; --force replaces it, or choose another --csv")
-    rec = open_rawparts(args.file, 1 << 18)
-    n, filled = rawfile.to_csv(rec, out)
-    gaps = f", {filled} of them filling gaps (last sample held)" if filled else ""
+    rec = open_rawparts(args.file, 1 << 18, args.strict)
+    with reading_past_damage():
+        n, filled = rawfile.to_csv(rec, out)
+    damaged = rec.read_gaps.damaged_missing
+    where = f"; {damaged} of those where the .swraw is damaged, said below" if damaged else ""
+    gaps = f", {filled} of them filling gaps (last sample held{where})" if filled else ""
     print(f"{out}: {n} samples{gaps}", file=sys.stderr)
+    for line in damage_notes(rec, "written as a gap (the last sample held)"):
+        print(line, file=sys.stderr)
     # The CSV's t carries no wall time (its contract): what 'truth --wall-clock' needs to date it.
     start = datetime.fromtimestamp(rec.wall_at(0.0)).astimezone().isoformat(timespec="milliseconds")
     print(f"t = 0 s is {start} (the band's dating): label it on a video's clock with "

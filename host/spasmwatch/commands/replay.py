@@ -21,7 +21,8 @@ from typing import Any, TextIO
 
 from spasmwatch.analysis.pipeline import Record
 from spasmwatch.analysis.replay import Block, CountBlock, replay
-from spasmwatch.commands._args import whole_number
+from spasmwatch.commands._args import add_strict, whole_number
+from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
 from spasmwatch.io.csvread import Recording, open_recording
 from spasmwatch.io.rawboot import open_recordings
 from spasmwatch.io.rawfile import RawRecording
@@ -50,6 +51,7 @@ def register(sub: Any) -> None:
         help="the gyro is in deg/s: do not warn when its turns look too small for the accelerometer's (rad/s)",
     )
     p.add_argument("--chunk-rows", type=whole_number(1, MAX_CHUNK_ROWS), default=CHUNK_ROWS, help=f"rows per processing chunk (bounds memory; default {CHUNK_ROWS}, at most {MAX_CHUNK_ROWS})")
+    add_strict(p)
     p.set_defaults(func=run)
 
 
@@ -73,39 +75,51 @@ def replay_recording(rec: Recording | RawRecording) -> Iterator[Record]:
 
 
 def gaps_note(rec: RawRecording) -> str | None:
-    """What a raw file's gaps mean for its replay (None: no gap)."""
-    gaps, missing, between = rec.gaps()
-    if not gaps:
+    """What a raw file's gaps mean for its replay (None: no gap), as its read found them: those
+    around damage read past apart (the headers alone do not see a chunk whose samples are damaged)."""
+    g = rec.read_gaps
+    if not g.gaps:
         return None
-    parts = f" ({between} between parts, e.g. a part not given)" if between else ""
+    parts = f" ({g.between} between parts, e.g. a part not given)" if g.between else ""
+    why = ("dropped by the band, lost on the radio, or not kept while the daemon paused raw recording "
+           "(docs/host.md, 'Raw samples')")
+    if g.damaged == g.gaps:
+        why = "where the file is damaged (said below)"
+    elif g.damaged:
+        why = (f"{g.damaged_missing} samples ({g.damaged_missing / rec.rate_hz:.1f} s) in {g.damaged} where the file is "
+               f"damaged (said below), the others {why}")
     return (
-        f"{rec.name}: {missing} samples ({missing / rec.rate_hz:.1f} s) missing in {gaps} gap(s){parts}: dropped by the band, "
-        "lost on the radio, or not kept while the daemon paused raw recording (docs/host.md, 'Raw samples'); "
+        f"{rec.name}: {g.missing} samples ({g.missing / rec.rate_hz:.1f} s) missing in {g.gaps} gap(s){parts}: {why}; "
         "replayed as a still band (the last sample held), in which no spasm is found"
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    out: TextIO = sys.stdout
     if args.gyro_units_ok:
         warnings.filterwarnings("ignore", category=GyroUnitsWarning)
-    rec = open_recordings(args.file, args.chunk_rows)
+    rec = open_recordings(args.file, args.chunk_rows, args.strict)
     if not rec.has_gyro:  # on stderr: --jsonl output stays the contract's
         print(ACCEL_ONLY_NOTE.format(path=rec.name if isinstance(rec, RawRecording) else rec.path), file=sys.stderr)
-    if isinstance(rec, RawRecording):
+    with reading_past_damage():
+        _replay_out(rec, args.jsonl)
+    if isinstance(rec, RawRecording):  # the read counted the gaps and met any damage: said once it is done
         note = gaps_note(rec)
-        if note:
-            print(note, file=sys.stderr)
-    if args.jsonl:
+        for line in ([note] if note else []) + damage_notes(rec, "replayed as a gap"):
+            print(line, file=sys.stderr)
+    return 0
+
+
+def _replay_out(rec: Recording | RawRecording, jsonl: bool) -> None:
+    out: TextIO = sys.stdout
+    if jsonl:
         for r in replay_recording(rec):
             out.write(json.dumps(r, separators=(",", ":")) + "\n")
-        return 0
+        return
     when: Callable[[float], str] = clock
     if isinstance(rec, RawRecording):  # dated: its table reads the band's wall clock
         when = wall_clock(rec)
         out.write(wall_note(rec) + "\n")
     print_table(replay_recording(rec), out, color=out.isatty(), when=when)
-    return 0
 
 
 def clock(t: float) -> str:

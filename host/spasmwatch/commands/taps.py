@@ -16,6 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from spasmwatch.analysis.taps import F64, Triple, find_triples
+from spasmwatch.commands._args import add_strict
+from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
 from spasmwatch.io.csvread import Recording
 from spasmwatch.io.rawboot import open_recordings
 from spasmwatch.io.rawfile import RawRecording
@@ -32,6 +34,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("recording", nargs="+", help="a recording (CSV or .swraw), or several .swraw parts of one band boot")
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    add_strict(p)
     p.set_defaults(func=run)
 
 
@@ -62,12 +65,15 @@ def as_dict(rec: Recording | RawRecording, tr: Triple) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    rec = open_recordings(args.recording)
+    rec = open_recordings(args.recording, strict=args.strict)
     name = rec.name if isinstance(rec, RawRecording) else rec.path
     count = [0]
-    found = find_triples(rec.rate_hz, _chunks(rec, count))
+    with reading_past_damage():
+        found = find_triples(rec.rate_hz, _chunks(rec, count))
+        rows = [as_dict(rec, tr) for tr in found]
     duration_s = count[0] / rec.rate_hz
-    rows = [as_dict(rec, tr) for tr in found]
+    for line in damage_notes(rec, "held as a gap (a still band: no tap in it is found)"):
+        print(line, file=sys.stderr)
     if args.json:
         print(json.dumps({"recording": name, "rate_hz": rec.rate_hz, "duration_s": duration_s, "triples": rows}, indent=1))
         return 0

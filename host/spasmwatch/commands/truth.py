@@ -30,6 +30,8 @@ from spasmwatch.analysis.labels import CLUSTER_MAX_GAP_S, DEFAULT_SPASM_S, SPASM
 from spasmwatch.analysis.truthfile import check_truth, parts_truth_path
 from spasmwatch.analysis import videosync
 from spasmwatch.analysis.wallclock import WallClock, instant_s
+from spasmwatch.commands._args import add_strict
+from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
 from spasmwatch.errors import InputError, SpasmwatchError
 from spasmwatch.io.csvread import Recording
 from spasmwatch.io.rawboot import open_recordings
@@ -77,6 +79,7 @@ def register(sub: Any) -> None:
     p.add_argument("-o", "--out", help="where to write (default: X.truth.json beside the recording; for parts "
                    "band-boot3-000-003.truth.json, its first and last part, where evaluate --parts looks)")
     p.add_argument("--force", action="store_true", help="replace an existing truth file")
+    add_strict(p)
     p.set_defaults(func=run)
 
 
@@ -146,12 +149,21 @@ def _sync_or_offset(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    with reading_past_damage():
+        rec = _run(args)
+    for line in damage_notes(rec, "held as a gap (a still band: a spasm labelled in it cannot be found)"):
+        print(line, file=sys.stderr)
+    return 0
+
+
+def _run(args: argparse.Namespace) -> Recording | RawRecording:
+    """The truth written; the recording it read (its damage is said once it is done)."""
     _sync_or_offset(args)
     if not (args.max_gap_s > 0 and args.spasm_s > 0):
         raise InputError(args.events, "--max-gap-s and --spasm-s must be positive")
     if not math.isfinite(args.offset_s):  # nan was blamed on the output's 'spasms[0].t' (input audit)
         raise SpasmwatchError(f"--offset-s: expected a number of seconds, got {args.offset_s}")
-    rec = open_recordings(args.recording) if len(args.recording) > 1 else None  # parts: checked, in index order
+    rec = open_recordings(args.recording, strict=args.strict) if len(args.recording) > 1 else None  # parts: checked, in index order
     files = rec.files if isinstance(rec, RawRecording) else args.recording
     out = Path(args.out) if args.out else parts_truth_path(files)
     check_writable(out, "--out")  # before the whole recording is read
@@ -164,14 +176,14 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(str(out), "exists; --force replaces it")
     tz = _zone(args)
     if args.wall_clock:  # the span places each time of day: read it first
-        rec = rec or open_recordings(args.recording)
+        rec = rec or open_recordings(args.recording, strict=args.strict)
         t0, duration_s = _span(rec)
         clock = _wall_clock(args, rec, tz, t0, duration_s)
         clock = videosync.widen(clock, duration_s) if args.sync else clock
         labels = read_labels(args.events, 0.0, clock.t)  # clock.t adds --offset-s
     else:
         labels = read_labels(args.events, args.offset_s)
-        rec = rec or open_recordings(args.recording)
+        rec = rec or open_recordings(args.recording, strict=args.strict)
         t0, duration_s = _span(rec)
     fit = None
     if args.sync:  # the video's time -> the recording's, by the taps' line
@@ -202,4 +214,4 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {fit.describe()}", file=sys.stderr)
     if no_len:
         print(f"note: {no_len} spasms have no duration: each ends {args.spasm_s:g} s after its onset (--spasm-s)", file=sys.stderr)
-    return 0
+    return rec

@@ -114,15 +114,16 @@ class Recording:
         return _assemble(blocks, self.chunk_rows, self.has_gyro)
 
 
-def open_recording(path: str | os.PathLike[str], chunk_rows: int = CHUNK_ROWS) -> Recording | RawRecording:
+def open_recording(path: str | os.PathLike[str], chunk_rows: int = CHUNK_ROWS, strict: bool = False) -> Recording | RawRecording:
     """Read the header and the first rows (rate, t0); raise InputError for a bad file.
 
     A raw recording (``.swraw``, known by its magic bytes) opens as a
-    ``rawfile.RawRecording``: same fields used by replay, chunks with gaps filled.
+    ``rawfile.RawRecording``: same fields used by replay, chunks with gaps filled; ``strict``
+    refuses one damaged in its middle (``rawfile.RawReader``) instead of reading past the damage.
     """
     name = os.fspath(path)
     if is_rawfile(name):
-        return open_rawfile(name, chunk_rows)
+        return open_rawfile(name, chunk_rows, strict)
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
     header = _open_header(name)

@@ -30,31 +30,33 @@ _SHARED = (("device_id", "device_id"), ("rate_hz", "rate_hz"), ("has_gyro", "fla
 _BOOT_NAME = re.compile(r"-boot(\d+)(?:-\d{3,})?\.swraw")
 
 
-def open_recordings(paths: Sequence[str | os.PathLike[str]], chunk_rows: int = CHUNK_ROWS) -> Recording | RawRecording:
+def open_recordings(paths: Sequence[str | os.PathLike[str]], chunk_rows: int = CHUNK_ROWS, strict: bool = False) -> Recording | RawRecording:
     """What replay, truth and evaluate take as one recording: one file (CSV or .swraw), or
-    several .swraw parts of one band boot (``open_rawparts``)."""
+    several .swraw parts of one band boot (``open_rawparts``); ``strict``: a .swraw damaged in its
+    middle is refused, not read past (``rawfile.RawReader``)."""
     if len(paths) == 1:
-        return open_recording(paths[0], chunk_rows=chunk_rows)
-    return open_rawparts(paths, chunk_rows)
+        return open_recording(paths[0], chunk_rows=chunk_rows, strict=strict)
+    return open_rawparts(paths, chunk_rows, strict)
 
 
 def time_span(rec: RawRecording) -> tuple[float, float]:
     """(time of the first sample, time after the last) of a raw recording, s on its time base,
     from the chunk headers alone (``RawReader.index_span``)."""
-    ends = [span[1] for f in rec.files if (span := RawReader(f).index_span()) is not None]
+    ends = [span[1] for f in rec.files if (span := RawReader(f, rec.strict).index_span()) is not None]
     h = rec.header
     return rec.t0, (max(ends) - h.index_origin) / h.rate_hz if ends else rec.t0
 
 
-def open_rawparts(paths: Sequence[str | os.PathLike[str]], chunk_rows: int = CHUNK_ROWS) -> RawRecording:
+def open_rawparts(paths: Sequence[str | os.PathLike[str]], chunk_rows: int = CHUNK_ROWS, strict: bool = False) -> RawRecording:
     """One recording of the parts ``paths`` (one path: ``open_rawfile``); InputError naming the
-    file and field when they are not consecutive parts of one band boot."""
+    file and field when they are not consecutive parts of one band boot (``strict``: or when one
+    is damaged in its middle)."""
     names = [os.fspath(p) for p in paths]
     if len(names) == 1:
-        return open_rawfile(names[0], chunk_rows)
+        return open_rawfile(names[0], chunk_rows, strict)
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
-    readers = [_reader(n) for n in names]
+    readers = [_reader(n, strict) for n in names]
     for r in readers[1:]:
         _same_boot(readers[0], r)
     readers.sort(key=lambda r: r.header.index_origin)
@@ -64,14 +66,14 @@ def open_rawparts(paths: Sequence[str | os.PathLike[str]], chunk_rows: int = CHU
     h = readers[0].header
     t0 = (spans[0][1] - h.index_origin) / h.rate_hz
     files = tuple(r.path for r in readers)
-    return RawRecording(files[0], h.rate_hz, h.has_gyro, t0, chunk_rows, h, parts=files)
+    return RawRecording(files[0], h.rate_hz, h.has_gyro, t0, chunk_rows, h, parts=files, strict=strict)
 
 
-def _reader(path: str) -> RawReader:
+def _reader(path: str, strict: bool) -> RawReader:
     if not is_rawfile(path):
         why = "cannot be read" if not os.path.isfile(path) else "is not a raw recording (.swraw)"
         raise InputError(path, f"{why}: several files are replayed as one only when each is a .swraw part of one band boot")
-    return RawReader(path)
+    return RawReader(path, strict)
 
 
 def _same_boot(a: RawReader, b: RawReader) -> None:

@@ -88,6 +88,9 @@ DEVICE_ID_BYTES = 36
 CHUNK_SAMPLES = 256
 # A chunk claiming more samples than this is corrupt (bounds the reader's memory).
 MAX_CHUNK_SAMPLES = 1 << 20
+# Bytes the reader reads at a time looking for the next good record past damage (bounds its
+# memory beside the largest chunk's payload; as the reader's own 1 MiB buffer).
+RESYNC_BYTES = 1 << 20
 
 assert HEADER_SIZE == 96 and CHUNK_HEAD_SIZE == 24 and DATING_SIZE == 32
 
@@ -96,7 +99,7 @@ F64 = NDArray[np.float64]
 
 
 class RawWarning(UserWarning):
-    """A raw file's torn last chunk was skipped."""
+    """A raw file's torn last chunk was skipped, or a damaged record read past (``RawDamageWarning``)."""
 
 
 @dataclass(frozen=True)
@@ -277,7 +280,7 @@ class RawWriter:
         return self.header.index_origin
 
     def _resume(self) -> int:
-        reader = RawReader(self.path)
+        reader = RawReader(self.path, strict=True)  # never writes on past damage: as before
         if reader.header != self.header:
             raise InputError(self.path, f"cannot append: file header {reader.header} differs from {self.header}")
         end, next_index = reader.scan_end()
@@ -372,9 +375,101 @@ class RawChunk:
     samples: I16
 
 
+@dataclass(frozen=True)
+class RawDamage:
+    """A damaged chunk or dating record in the middle of a raw file, read past (``RawReader``)."""
+
+    path: str
+    what: str  # "chunk 17", "dating record 3": numbered as the reader counts them
+    offset: int  # byte offset of its header
+    reason: str  # "CRC mismatch", "bad chunk magic b'SWCx'", ...
+    resumed_at: int  # byte offset of the good record read on from (the file's size: none)
+    after: int | None  # sample index after the last good chunk before it (None: none before)
+    before: int | None  # first sample index of the next good chunk (None: none after it)
+    claimed: int | None = None  # samples its own header claims, when that header looked intact
+
+    @property
+    def lost(self) -> int | None:
+        """Samples lost with it: the span between the good chunks around it (held as a gap), else what
+        its intact header claims; None: not known (nothing readable after it and its header damaged)."""
+        if self.after is not None and self.before is not None:
+            return self.before - self.after
+        return self.claimed
+
+    def where(self) -> str:
+        return f"{self.what} at byte {self.offset} is damaged ({self.reason})"
+
+    def message(self) -> str:
+        lost = self.lost
+        if self.before is None:
+            cost = f"nothing readable follows it: the file's last {self.resumed_at - self.offset} bytes are lost"
+            cost += f" ({lost} samples)" if lost is not None else ""
+        elif lost is None:
+            cost = "it comes before the first good chunk: the samples in it are lost"
+        elif self.after is not None and lost:
+            cost = f"samples {self.after}-{self.before - 1} ({lost}) are lost"
+        else:
+            cost = f"{lost} samples are lost" if lost else "no sample is lost (the records around it date the samples)"
+        return f"{self.path}: {self.where()}: read on from byte {self.resumed_at}; {cost}"
+
+
+class RawDamageWarning(RawWarning):
+    """A damaged record in the middle of a raw file was read past; ``damage`` says which, where, and
+    how many samples it cost."""
+
+    def __init__(self, damage: RawDamage) -> None:
+        super().__init__(damage.message())
+        self.damage = damage
+
+
+class _Damaged(Exception):
+    """A damaged record met while reading: read past (RawReader) or, strict, the InputError ``error()``."""
+
+    def __init__(self, path: str, what: str, offset: int, reason: str, field: str, detail: str | None = None, *,
+                 end: int | None = None, claimed: int | None = None, dating: bool = False, torn: str = "") -> None:  # fmt: skip
+        super().__init__(reason)
+        self.path, self.what, self.offset, self.reason, self.field = path, what, offset, reason, field
+        self.detail = detail or reason
+        self.end = end  # where it ends by its own header, when that looks intact
+        self.claimed = claimed
+        self.dating = dating
+        self.torn = torn  # it runs to the end of the file: torn by a crash when nothing good follows
+
+    def error(self) -> InputError:
+        return InputError(self.path, f"{self.what} at byte {self.offset}: {self.detail}", field=self.field)
+
+
+@dataclass
+class _Walk:
+    """Where a walk through a raw file's records is."""
+
+    next_index: int  # a good chunk's first index may not be below this
+    number: int = 0  # chunks met
+    dated: int = 0  # dating records met
+    last_end: int | None = None  # index after the last good chunk
+    last: DatingPoint | None = None  # the last good dating record
+    pending: list[tuple[_Damaged, int]] = field(default_factory=list)  # damage since it, and where read on
+
+
+def _finds(buf: bytes, magic: bytes, limit: int) -> Iterator[int]:
+    """Offsets below ``limit`` where ``magic`` starts in ``buf``."""
+    k = buf.find(magic)
+    while 0 <= k < limit:
+        yield k
+        k = buf.find(magic, k + 1)
+
+
 class RawReader:
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    """A raw file's records. A damaged chunk or dating record in the middle of the file (a flipped
+    bit, a bad sector) is read past from the next good record, with a ``RawDamageWarning`` per
+    damaged record and the record in ``damage``; ``strict`` makes it an InputError instead (as
+    every damage was before 2026-12-05). A sample index going back, dating records out of order or
+    a bad file header are errors either way: a good record holds them, no damage explains them."""
+
+    def __init__(self, path: str | os.PathLike[str], strict: bool = False) -> None:
         self.path = os.fspath(path)
+        self.strict = strict
+        self.damage: list[RawDamage] = []  # read past by the last ``chunks()``, in file order
         try:
             with open(self.path, "rb") as f:
                 data = f.read(HEADER_SIZE)
@@ -385,8 +480,9 @@ class RawReader:
 
     def chunks(self) -> Generator[RawChunk, None, None]:
         """Every whole chunk in order (dating records checked and passed over); a torn last chunk
-        or dating record is skipped with a ``RawWarning``."""
+        or dating record is skipped with a ``RawWarning``, a damaged one read past (class doc)."""
         size = os.path.getsize(self.path)
+        self.damage = []
         with open(self.path, "rb", buffering=1 << 20) as f:
             f.seek(HEADER_SIZE)
             for _, rec in self._scan(f, size, payloads=True):
@@ -401,67 +497,98 @@ class RawReader:
     def _records(self, payloads: bool) -> Generator[tuple[int, RawChunk | DatingPoint | tuple[int, int]], None, None]:
         """(byte offset after it, record) of each whole chunk and dating record in order. With
         ``payloads`` False a chunk is its (first_index, n_samples), its payload seeked past unread
-        and its CRC unchecked, and the scan stops quietly at a damaged chunk (``chunks`` names it)."""
+        and its CRC unchecked, and damage is passed over quietly (``chunks`` names it; strict: the
+        scan stops quietly at a damaged chunk)."""
         size = os.path.getsize(self.path)
         with open(self.path, "rb", buffering=(1 << 20) if payloads else -1) as f:
             f.seek(HEADER_SIZE)
             yield from self._scan(f, size, payloads)
 
     def _scan(self, f: BinaryIO, size: int, payloads: bool) -> Generator[tuple[int, RawChunk | DatingPoint | tuple[int, int]], None, None]:
-        offset, number, dated, next_index = HEADER_SIZE, 0, 0, self.header.index_origin
-        last: DatingPoint | None = None
-        width = 2 * self.header.channels
+        w = _Walk(self.header.index_origin)
+        yield from self._walk(f, size, payloads, w)
+        if payloads:  # read to the end: damage after the last good chunk has nothing after it
+            self._settle(w, None)
+
+    def _walk(self, f: BinaryIO, size: int, payloads: bool, w: _Walk) -> Generator[tuple[int, RawChunk | DatingPoint | tuple[int, int]], None, None]:
+        offset = HEADER_SIZE
         while offset < size:
-            head = f.read(CHUNK_HEAD_SIZE)
-            if head[:4] == DATING_MAGIC and self.version >= 2:
-                last = self._point(head + f.read(DATING_SIZE - CHUNK_HEAD_SIZE), dated, offset, size, last, payloads)
-                if last is None:
+            try:
+                end, rec = self._record(f, offset, size, w, payloads)
+            except _Damaged as d:
+                if self.strict and not payloads and not d.dating:
+                    return  # as before: a header walk stops at a damaged chunk, ``chunks`` names it
+                if self.strict:
+                    raise d.error() from None
+                resumed = self._read_past(f, offset, size, d, w, payloads)
+                if resumed is None:
                     return
-                offset, dated = offset + DATING_SIZE, dated + 1
-                yield offset, last
+                offset = resumed
                 continue
-            if len(head) < CHUNK_HEAD_SIZE:
+            if rec is None:
+                return
+            if payloads and isinstance(rec, RawChunk):
+                self._settle(w, rec.first_index)
+                w.last_end = rec.first_index + len(rec.samples)
+            yield end, rec
+            offset = end
+
+    def _record(self, f: BinaryIO, offset: int, size: int, w: _Walk, payloads: bool) -> tuple[int, RawChunk | DatingPoint | tuple[int, int] | None]:
+        """The record at ``offset`` (``f`` there) and the offset after it; None: a torn last record
+        (warned with ``payloads``). _Damaged for a damaged one, InputError for an impossible one."""
+        head = f.read(CHUNK_HEAD_SIZE)
+        if head[:4] == DATING_MAGIC and self.version >= 2:
+            point = self._point(head + f.read(DATING_SIZE - CHUNK_HEAD_SIZE), w.dated, offset, size, w.last, payloads)
+            if point is not None:
+                w.last, w.dated = point, w.dated + 1
+            return offset + DATING_SIZE, point
+        what = f"chunk {w.number}"
+        if len(head) < CHUNK_HEAD_SIZE:
+            if payloads:
+                self._torn(what, offset, "header")
+            return 0, None
+        magic, first, n, dropped, crc = struct.unpack(CHUNK_FMT, head)
+        width = 2 * self.header.channels
+        end = offset + CHUNK_HEAD_SIZE + n * width
+        if magic != CHUNK_MAGIC:
+            raise _Damaged(self.path, what, offset, f"bad chunk magic {magic!r}", "magic")
+        if not 0 < n <= MAX_CHUNK_SAMPLES:
+            raise _Damaged(self.path, what, offset, f"bad sample count {n}", "n_samples")
+        if end > size:  # cut short by a crash; or, with good records after it, a damaged count
+            if self.strict:
                 if payloads:
-                    self._torn(f"chunk {number}", offset, "header")
-                return
-            magic, first, n, dropped, crc = struct.unpack(CHUNK_FMT, head)
-            where = f"chunk {number} at byte {offset}"
-            end = offset + CHUNK_HEAD_SIZE + n * width
-            if not payloads:
-                if magic != CHUNK_MAGIC or not 0 < n <= MAX_CHUNK_SAMPLES or end > size:
-                    return
-                f.seek(end)
-                yield end, (first, n)
-                offset = end
-                continue
-            if magic != CHUNK_MAGIC:
-                raise InputError(self.path, f"{where}: bad chunk magic {magic!r}", field="magic")
-            if not 0 < n <= MAX_CHUNK_SAMPLES:
-                raise InputError(self.path, f"{where}: bad sample count {n}", field="n_samples")
-            payload = f.read(n * width)
-            if len(payload) < n * width:
-                self._torn(f"chunk {number}", offset, "payload")
-                return
-            if zlib.crc32(payload, zlib.crc32(head[:20])) != crc:
-                if end == size:  # a last chunk whose bytes never all reached the disk
-                    self._torn(f"chunk {number}", offset, "CRC")
-                    return
-                raise InputError(self.path, f"{where}: CRC mismatch, the chunk is damaged", field="crc")
-            if first < next_index:
-                raise InputError(self.path, f"{where}: sample index {first} goes back (expected >= {next_index})", field="first_index")
-            samples = np.frombuffer(payload, dtype="<i2").reshape(n, self.header.channels)
-            yield end, RawChunk(number, offset, first, dropped, samples)
-            offset, number, next_index = end, number + 1, first + n
+                    self._torn(what, offset, "payload")
+                return 0, None
+            raise _Damaged(self.path, what, offset, f"sample count {n} runs past the end of the file", "n_samples", torn="payload")
+        if not payloads:
+            f.seek(end)
+            w.number += 1
+            return end, (first, n)
+        payload = f.read(n * width)
+        if zlib.crc32(payload, zlib.crc32(head[:20])) != crc:
+            if end == size:  # a last chunk whose bytes never all reached the disk
+                self._torn(what, offset, "CRC")
+                return 0, None
+            # Its header may be intact (a flipped bit in the samples): stepped over when the next record is good.
+            intact = first >= w.next_index
+            raise _Damaged(self.path, what, offset, "CRC mismatch", "crc", "CRC mismatch, the chunk is damaged",
+                           end=end if intact else None, claimed=n if intact else None)  # fmt: skip
+        if first < w.next_index:
+            raise InputError(self.path, f"{what} at byte {offset}: sample index {first} goes back (expected >= {w.next_index})", field="first_index")
+        samples = np.frombuffer(payload, dtype="<i2").reshape(n, self.header.channels)
+        w.number, w.next_index = w.number + 1, first + n
+        return end, RawChunk(w.number - 1, offset, first, dropped, samples)
 
     def _point(self, body: bytes, number: int, offset: int, size: int, last: DatingPoint | None, warn: bool) -> DatingPoint | None:
         """A dating record checked (None: torn at the end of the file, warned with ``warn``);
-        InputError when damaged."""
+        _Damaged when damaged, InputError when impossible."""
         where = f"dating record {number} at byte {offset}"
         torn = len(body) < DATING_SIZE
         _, index, wall, rate, crc = struct.unpack(DATING_FMT, body) if not torn else (b"", 0, 0.0, 0.0, 0)
         if torn or zlib.crc32(body[:-4]) != crc:
             if not torn and offset + DATING_SIZE != size:
-                raise InputError(self.path, f"{where}: CRC mismatch, the dating record is damaged", field="crc")
+                raise _Damaged(self.path, f"dating record {number}", offset, "CRC mismatch", "crc",
+                               "CRC mismatch, the dating record is damaged", end=offset + DATING_SIZE, dating=True)  # fmt: skip
             if warn:  # a last record whose bytes never all reached the disk
                 self._torn(f"dating record {number}", offset, "record" if torn else "CRC")
             return None
@@ -471,6 +598,66 @@ class RawReader:
             raise InputError(self.path, f"{where}: index {index} at {wall:.3f} does not come after the record before "
                              f"(index {last.index} at {last.wall_s:.3f})", field="dating")  # fmt: skip
         return DatingPoint(int(index), float(wall), float(rate))
+
+    def _read_past(self, f: BinaryIO, offset: int, size: int, d: _Damaged, w: _Walk, payloads: bool) -> int | None:
+        """Where to read on after the damaged record at ``offset`` (``f`` there); None: nothing good
+        follows a record cut short by a crash (warned as torn with ``payloads``)."""
+        if d.end is not None and d.end < size and self._good_at(f, d.end, size):
+            resumed = d.end  # its own header is intact: step over it
+        else:
+            resumed = self._next_good(f, offset + 1, size)
+        if d.dating:
+            w.dated += 1
+        else:
+            w.number += 1
+        if resumed >= size and d.torn:
+            if payloads:
+                self._torn(d.what, offset, d.torn)
+            return None
+        if payloads:
+            w.pending.append((d, resumed))
+        f.seek(resumed)
+        return resumed
+
+    def _next_good(self, f: BinaryIO, start: int, size: int) -> int:
+        """Byte offset of the first record at or after ``start`` that parses and whose CRC checks (the
+        file's size: none). Reads pieces of at most RESYNC_BYTES, growing from 4 KiB (the next chunk
+        is usually a few kB on), and checks only where a record's magic is: a megabyte of garbage costs
+        a millisecond or so (docs/rawfile.md, 'Reading')."""
+        magics = (CHUNK_MAGIC, DATING_MAGIC) if self.version >= 2 else (CHUNK_MAGIC,)
+        pos, piece = start, 4096
+        while pos < size:
+            f.seek(pos)
+            buf = f.read(piece + len(CHUNK_MAGIC) - 1)  # a magic across the piece's end is seen
+            for k in sorted(k for m in magics for k in _finds(buf, m, piece)):
+                if self._good_at(f, pos + k, size):
+                    return pos + k
+            pos, piece = pos + piece, min(2 * piece, RESYNC_BYTES)
+        return size
+
+    def _good_at(self, f: BinaryIO, at: int, size: int) -> bool:
+        """A record starts at ``at`` that parses and whose CRC checks."""
+        f.seek(at)
+        head = f.read(CHUNK_HEAD_SIZE)
+        if self.version >= 2 and head[:4] == DATING_MAGIC:
+            body = head + f.read(DATING_SIZE - CHUNK_HEAD_SIZE)
+            return len(body) == DATING_SIZE and zlib.crc32(body[:-4]) == int(struct.unpack_from("<I", body, DATING_SIZE - 4)[0])
+        if len(head) < CHUNK_HEAD_SIZE or head[:4] != CHUNK_MAGIC:
+            return False
+        _, _, n, _, crc = struct.unpack(CHUNK_FMT, head)
+        width = 2 * self.header.channels
+        if not 0 < n <= MAX_CHUNK_SAMPLES or at + CHUNK_HEAD_SIZE + n * width > size:
+            return False
+        return bool(zlib.crc32(f.read(n * width), zlib.crc32(head[:20])) == crc)
+
+    def _settle(self, w: _Walk, before: int | None) -> None:
+        """The damage read past since the last good chunk, now that the next one (its first index
+        ``before``; None: none) says how many samples it cost: kept in ``damage`` and warned of."""
+        for d, resumed in w.pending:
+            damage = RawDamage(self.path, d.what, d.offset, d.reason, resumed, w.last_end, before, d.claimed)
+            self.damage.append(damage)
+            warnings.warn(RawDamageWarning(damage), stacklevel=5)
+        w.pending.clear()
 
     def _torn(self, what: str, offset: int, part: str) -> None:
         warnings.warn(
@@ -493,7 +680,8 @@ class RawReader:
 
     def gaps(self) -> tuple[int, int]:
         """(gaps, samples missing in them) between the whole chunks, from their headers alone (a seek
-        past each payload: milliseconds for a day's file); damage is left for ``chunks`` to name."""
+        past each payload: milliseconds for a day's file); damage is left for ``chunks`` to name (a
+        chunk whose samples alone are damaged counts here as read)."""
         gaps = missing = 0
         nxt = None
         for first, n in self._heads():
@@ -512,9 +700,9 @@ class RawReader:
         return None if first is None or end is None else (first, end)
 
     def _heads(self) -> Generator[tuple[int, int], None, None]:
-        """(first_index, n_samples) of each whole chunk until the first that is torn or damaged
-        (dating records passed over unread: ``dating`` checks them). A tight loop: ``gaps`` runs it
-        before every replay."""
+        """(first_index, n_samples) of each whole chunk, a damaged header read past to the next good
+        record (strict: until the first that is torn or damaged); dating records passed over unread
+        (``dating`` checks them). A tight loop: ``gaps`` runs it before every replay."""
         size, width, v2 = os.path.getsize(self.path), 2 * self.header.channels, self.version >= 2
         offset = HEADER_SIZE
         with open(self.path, "rb") as f:
@@ -526,7 +714,10 @@ class RawReader:
                     continue
                 end = offset + CHUNK_HEAD_SIZE + n * width
                 if magic != CHUNK_MAGIC or not 0 < n <= MAX_CHUNK_SAMPLES or end > size:
-                    return
+                    if self.strict:
+                        return
+                    offset = self._next_good(f, offset + 1, size)
+                    continue
                 yield first, n
                 offset = end
 
@@ -602,13 +793,15 @@ class RawRecording:
     chunk_rows: int
     header: RawHeader
     parts: tuple[str, ...] = ()  # the files in index order when several; () is ``path`` alone
+    strict: bool = False  # damage in a file's middle is an InputError (``RawReader``), not read past
+    _seen: _Seen = field(default_factory=lambda: _Seen(), compare=False, repr=False)
 
     @functools.cached_property
     def dating(self) -> RawDating:
         """The files' dating records as one dating (read when first asked: replay never needs it)."""
         dating = RawDating(self.header)
         for path in self.files:
-            dating = dating.joined(RawReader(path).dating())
+            dating = dating.joined(RawReader(path, self.strict).dating())
         return dating
 
     def wall_at(self, t: float) -> float:
@@ -632,8 +825,19 @@ class RawRecording:
         return f[0] if len(f) == 1 else f"{f[0]} .. {f[-1]} ({len(f)} parts)"
 
     def _chunks(self) -> Generator[RawChunk, None, None]:
+        """Every chunk of the files in order, counting the gaps between them (``read_gaps``)."""
+        seen = self._seen
+        seen.readers, seen.gaps = [], ReadGaps()
+        nxt: int | None = None
         for path in self.files:
-            yield from RawReader(path).chunks()
+            reader = RawReader(path, self.strict)
+            seen.readers.append(reader)
+            for k, c in enumerate(reader.chunks()):
+                if nxt is not None and c.first_index > nxt:  # the damage before c is settled when c comes
+                    damaged = bool(reader.damage) and reader.damage[-1].before == c.first_index
+                    seen.gaps.add(c.first_index - nxt, k == 0, damaged)
+                nxt = c.first_index + len(c.samples)
+                yield c
 
     def chunks(self) -> Generator[Block, None, None]:
         """Every sample (gaps filled) in blocks of ``chunk_rows``; reads the file(s) afresh."""
@@ -654,17 +858,41 @@ class RawRecording:
             start, samples = _joined(parts)
             yield _times(self.header, start, len(samples)), samples
 
-    def gaps(self) -> tuple[int, int, int]:
-        """(gaps, samples missing in them, how many of those gaps lie between two files), from
-        the chunk headers alone (``RawReader.gaps``)."""
-        gaps = missing = between = 0
-        nxt = None
-        for path in self.files:
-            for k, (first, n) in enumerate(RawReader(path)._heads()):
-                if nxt is not None and first > nxt:
-                    gaps, missing, between = gaps + 1, missing + first - nxt, between + (k == 0)
-                nxt = first + n
-        return gaps, missing, between
+    @property
+    def read_gaps(self) -> ReadGaps:
+        """The gaps the last read through ``chunks``/``counts`` held (read to its end: all of them),
+        those around damage apart: unlike the headers (``RawReader.gaps``), the read sees a chunk
+        whose samples alone are damaged."""
+        return self._seen.gaps
+
+    @property
+    def damage(self) -> list[RawDamage]:
+        """The damaged records the last read through ``chunks``/``counts`` read past, file by file."""
+        return [d for r in self._seen.readers for d in r.damage]
+
+
+@dataclass
+class ReadGaps:
+    """Gaps held while reading a raw recording (``RawRecording.read_gaps``)."""
+
+    gaps: int = 0
+    missing: int = 0  # samples held in them
+    between: int = 0  # of the gaps, those between two files
+    damaged: int = 0  # of the gaps, those around damage read past (RawDamage)
+    damaged_missing: int = 0
+
+    def add(self, missing: int, between: bool, damaged: bool) -> None:
+        self.gaps, self.missing, self.between = self.gaps + 1, self.missing + missing, self.between + between
+        if damaged:
+            self.damaged, self.damaged_missing = self.damaged + 1, self.damaged_missing + missing
+
+
+@dataclass
+class _Seen:
+    """What the last read through a RawRecording met (its readers hold their ``damage``)."""
+
+    readers: list[RawReader] = field(default_factory=list)
+    gaps: ReadGaps = field(default_factory=ReadGaps)
 
 
 def _groups(chunks: Iterable[RawChunk], rows: int) -> Generator[list[tuple[int, I16, int]], None, None]:
@@ -702,17 +930,18 @@ def _block(header: RawHeader, parts: list[tuple[int, I16, int]]) -> Block:
     return Block(start, 0, _times(header, start, len(samples)), acc, gyro, sum(p[2] for p in parts))
 
 
-def open_rawfile(path: str | os.PathLike[str], chunk_rows: int = CHUNK_ROWS) -> RawRecording:
-    """Open a raw recording for replay; InputError for a bad or empty file."""
+def open_rawfile(path: str | os.PathLike[str], chunk_rows: int = CHUNK_ROWS, strict: bool = False) -> RawRecording:
+    """Open a raw recording for replay; InputError for a bad or empty file (``strict``: also for
+    damage in its middle, which is otherwise read past: ``RawReader``)."""
     name = os.fspath(path)
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
-    reader = RawReader(name)
+    reader = RawReader(name, strict)
     first = next(iter(_quiet_chunks(reader)), None)
     if first is None:
         raise InputError(name, "no samples: the raw recording holds no complete chunk")
     t0 = (first.first_index - reader.header.index_origin) / reader.header.rate_hz
-    return RawRecording(name, reader.header.rate_hz, reader.header.has_gyro, t0, chunk_rows, reader.header)
+    return RawRecording(name, reader.header.rate_hz, reader.header.has_gyro, t0, chunk_rows, reader.header, strict=strict)
 
 
 def _quiet_chunks(reader: RawReader) -> Iterator[RawChunk]:
