@@ -22,7 +22,7 @@ from cli_runner import run_cli
 from spasmwatch.commands.replay import replay_recording
 from spasmwatch.errors import InputError
 from spasmwatch.io.rawboot import open_recordings
-from spasmwatch.io.rawfile import (CHUNK_HEAD_SIZE, DATING_SIZE, DatingPoint, RawDamageWarning, RawHeader, RawReader,
+from spasmwatch.io.rawfile import (CHUNK_HEAD_SIZE, DATING_SIZE, HEADER_SIZE, DatingPoint, RawDamageWarning, RawHeader, RawReader,
                                    RawWriter, open_rawfile)  # fmt: skip
 
 RATE = 52.0
@@ -236,3 +236,24 @@ def test_structural_faults_between_good_chunks_stay_errors(tmp_path: Path, morni
     path.write_bytes(bytes(data))
     with pytest.raises(InputError, match="does not come after the record before"):
         RawReader(path).dating()
+
+
+def test_a_part_s_first_chunk_damaged_is_told_apart_from_the_gap_between_parts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Parts of a boot replayed as one: the gap before the second part holds 100 samples the daemon
+    never had and the 256 of its damaged first chunk; the report tells them apart."""
+    counts = np.random.default_rng(0).integers(-40, 40, size=(20000, 6)).astype(np.int16)
+    h = RawHeader("band-1", 50.0, True, WALL0)
+    a, b = tmp_path / "band-1-boot3-000.swraw", tmp_path / "band-1-boot3-001.swraw"
+    with RawWriter(a, h) as w:
+        w.append(0, counts[:10000])
+    with RawWriter(b, RawHeader("band-1", 50.0, True, h.wall_at(10100), index_origin=10100)) as w:
+        w.append(10100, counts[10100:])
+    data = bytearray(b.read_bytes())
+    data[HEADER_SIZE + CHUNK_HEAD_SIZE + 5] ^= 0x01
+    b.write_bytes(bytes(data))
+    assert run_cli("replay", str(a), str(b), "--jsonl") == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"{a} .. {b} (2 parts): 356 samples (7.1 s) missing in 1 gap(s) (1 between parts, e.g. a part "
+                             "not given): 256 samples (5.1 s) in 1 where the file is damaged (said below), the others dropped by the band"), err  # fmt: skip
+    assert err[1] == (f"{b}: chunk 0 at byte {HEADER_SIZE} is damaged (CRC mismatch): its 256 samples (5.1 s) are replayed "
+                      "as a gap; --strict refuses the file instead"), err  # fmt: skip

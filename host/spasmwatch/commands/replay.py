@@ -83,7 +83,7 @@ def gaps_note(rec: RawRecording) -> str | None:
     parts = f" ({g.between} between parts, e.g. a part not given)" if g.between else ""
     why = ("dropped by the band, lost on the radio, or not kept while the daemon paused raw recording "
            "(docs/host.md, 'Raw samples')")
-    if g.damaged == g.gaps:
+    if g.damaged_missing == g.missing:
         why = "where the file is damaged (said below)"
     elif g.damaged:
         why = (f"{g.damaged_missing} samples ({g.damaged_missing / rec.rate_hz:.1f} s) in {g.damaged} where the file is "

@@ -834,8 +834,11 @@ class RawRecording:
             seen.readers.append(reader)
             for k, c in enumerate(reader.chunks()):
                 if nxt is not None and c.first_index > nxt:  # the damage before c is settled when c comes
-                    damaged = bool(reader.damage) and reader.damage[-1].before == c.first_index
-                    seen.gaps.add(c.first_index - nxt, k == 0, damaged)
+                    d = reader.damage[-1] if reader.damage and reader.damage[-1].before == c.first_index else None
+                    gap = c.first_index - nxt
+                    # A file's first chunk damaged: its header's count, the rest lies between the files.
+                    lost = 0 if d is None else gap if d.lost is None else min(d.lost, gap)
+                    seen.gaps.add(gap, k == 0, lost)
                 nxt = c.first_index + len(c.samples)
                 yield c
 
@@ -881,10 +884,11 @@ class ReadGaps:
     damaged: int = 0  # of the gaps, those around damage read past (RawDamage)
     damaged_missing: int = 0
 
-    def add(self, missing: int, between: bool, damaged: bool) -> None:
+    def add(self, missing: int, between: bool, damaged: int) -> None:
+        """A gap of ``missing`` samples, ``damaged`` of them lost with damage read past."""
         self.gaps, self.missing, self.between = self.gaps + 1, self.missing + missing, self.between + between
         if damaged:
-            self.damaged, self.damaged_missing = self.damaged + 1, self.damaged_missing + missing
+            self.damaged, self.damaged_missing = self.damaged + 1, self.damaged_missing + damaged
 
 
 @dataclass
