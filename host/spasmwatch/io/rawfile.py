@@ -527,8 +527,9 @@ class RawReader:
                 continue
             if rec is None:
                 return
-            if payloads and isinstance(rec, RawChunk):
-                self._settle(w, rec.first_index)
+            if payloads and type(rec) is RawChunk:
+                if w.pending:
+                    self._settle(w, rec.first_index)
                 w.last_end = rec.first_index + len(rec.samples)
             yield end, rec
             offset = end
