@@ -3,7 +3,7 @@
     python bench/run_all.py            # full: 24 h replay and comparisons, 60 s of fuzzing per target
     python bench/run_all.py --quick    # smoke run: 1 h, 5 s per fuzz target, 40 min fault campaign, 3 bands 30 s, short soak
 
-Runs replay.py, csv_read.py, firmware_cost.py, compare.py, fuzz.py, store_insert.py,
+Runs replay.py, csv_read.py, firmware_cost.py, compare.py, fuzz.py, store_insert.py, raw_damage.py,
 faults.py, load.py and soak.py, each in its
 own process with ``--json bench/results/<name>.json``, shows their output as it
 comes, and writes bench/results/summary.json: each bench's exit code, wall time
@@ -36,6 +36,7 @@ def benches(quick: bool, fuzz_seconds: float | None) -> dict[str, list[str]]:
         "compare": ["compare.py", *q],
         "fuzz": ["fuzz.py", *fuzz],
         "store_insert": ["store_insert.py", *q],
+        "raw_damage": ["raw_damage.py", *(["--hours", "1", "--runs", "1"] if quick else [])],
         "faults": ["faults.py", *q],
         "load": ["load.py", *q],
         "soak": ["soak.py", *q],
@@ -58,6 +59,8 @@ def headline(name: str, r: dict[str, Any]) -> dict[str, Any]:
                 "per_target": {t: [v["inputs"], v["crashes"]] for t, v in r.get("targets", {}).items()}}
     if name == "store_insert":
         return {k: round(v, 2) for k, v in r.get("ratios", {}).items()}
+    if name == "raw_damage":
+        return {k: round(v["ratio"], 2) for k, v in r.get("cases", {}).items()}
     if name == "faults":
         return {k: r.get(k) for k in ("events_logged", "events_stored", "duplicates", "expected_alarms", "clusters_alarmed")} | {
             "faults": {k: v for k, v in r.get("faults", {}).items() if k != "clock_jumps_s"}}
