@@ -41,8 +41,12 @@ header's nominal dating ``wall_start_s + (i - index_origin) / rate_hz``. Chunks 
 in index between chunks is a gap (samples the band dropped or the radio
 lost), kept as it is. A crash while writing loses at most the unwritten
 samples and leaves at most one partial chunk at the end: the reader skips it
-with a warning. Any other fault is an ``InputError`` naming the file, the
-chunk (or dating record) number and its byte offset.
+with a warning. A damaged chunk or dating record in the middle (a flipped bit,
+a bad sector) is read past from the next good record, its samples a gap, with a
+``RawDamageWarning`` naming the file, the record, its byte offset and the samples
+lost (``strict``: an ``InputError`` naming them, as before). What no damage explains
+(a good chunk's index going back, dating out of order, a bad file header) is an
+``InputError`` either way.
 
 Replaying a file with gaps fills each gap by holding the last sample, so the
 detector sees a constant time base (a still band: no movement, no spasm).
