@@ -257,3 +257,21 @@ def test_a_part_s_first_chunk_damaged_is_told_apart_from_the_gap_between_parts(t
                              "not given): 256 samples (5.1 s) in 1 where the file is damaged (said below), the others dropped by the band"), err  # fmt: skip
     assert err[1] == (f"{b}: chunk 0 at byte {HEADER_SIZE} is damaged (CRC mismatch): its 256 samples (5.1 s) are replayed "
                       "as a gap; --strict refuses the file instead"), err  # fmt: skip
+
+
+def test_several_damaged_stretches_of_a_file_are_said_in_one_line(tmp_path: Path, morning: tuple[Path, np.ndarray],
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    clean, counts = morning
+    chunks, _ = _layout(clean)
+    data = bytearray(clean.read_bytes())
+    for k in (DAMAGED - 1, DAMAGED + 1):  # a good chunk between: two stretches
+        data[chunks[k][0] + CHUNK_HEAD_SIZE + 7] ^= 0x01
+    path = tmp_path / "two.swraw"
+    path.write_bytes(bytes(data))
+    assert run_cli("replay", str(path), "--jsonl") == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"{path}: 512 samples (9.8 s) missing in 2 gap(s): where the file is damaged"), err
+    assert err[1] == (f"{path}: 2 damaged chunks or dating records (chunk {DAMAGED - 1} at byte {chunks[DAMAGED - 1][0]} "
+                      f"(CRC mismatch); chunk {DAMAGED + 1} at byte {chunks[DAMAGED + 1][0]} (CRC mismatch)): their 512 "
+                      "samples (9.8 s) are replayed as a gap; --strict refuses the file instead"), err  # fmt: skip
+    assert len(err) == 2
