@@ -27,6 +27,7 @@ from spasmwatch.daemon.daemon import DEFAULT_RATE_HZ, BandSpec, Daemon
 from spasmwatch.store import Store
 from spasmwatch.transport import open_link
 from spasmwatch.transport.simband import SimBand
+from spasmwatch.transport.simradio import Latency
 from synthetic import supine, write_csv
 
 RATE_HZ = 52
@@ -61,6 +62,7 @@ class Rig:
     bands: list[SimBand] = field(default_factory=list)
     daemon: Daemon | None = None
     wrap_link: Callable[[Any], Any] | None = None  # each link the daemon opens goes through this, if set
+    latency: Latency | None = None  # the simulated radio holds messages this long (open_link's latency=)
 
     def start_band(self, i: int = 0, args: tuple[str, ...] = (), port: int | None = None, hold: bool = True) -> SimBand:
         band = SimBand(
@@ -76,7 +78,7 @@ class Rig:
     def link_factory(self, i: int) -> Callable[[], Any]:
         # The band's port is looked up at each connect: a rebooted band process listens anew.
         def make() -> Any:
-            link = open_link("sim", self.bands[i].address, bond_file=self.tmp / "bonds.json")
+            link = open_link("sim", self.bands[i].address, bond_file=self.tmp / "bonds.json", latency=self.latency)
             return link if self.wrap_link is None else self.wrap_link(link)
 
         return make
@@ -105,12 +107,14 @@ async def rig(
     rate_hz: int = DEFAULT_RATE_HZ,
     wrap_link: Callable[[Any], Any] | None = None,
     start_wall: float | None = None,
+    latency: Latency | None = None,
     **daemon_kw: Any,
 ) -> AsyncIterator[Rig]:
     """``start_wall``: the daemon's (and so the band's synced) wall time now, e.g. just before a
-    noon for raw parts cut there; default the real time."""
+    noon for raw parts cut there; default the real time. ``latency``: how long (real s) the
+    simulated radio holds each message (simradio.SimRadioClient)."""
     clock = ScaledClock(time.time() if start_wall is None else start_wall, speed)
-    r = Rig(tmp, csv, speed, Store(tmp / "spasmwatch.db"), clock, wrap_link=wrap_link)
+    r = Rig(tmp, csv, speed, Store(tmp / "spasmwatch.db"), clock, wrap_link=wrap_link, latency=latency)
     try:
         for i in range(n_bands):
             r.start_band(i, band_args)
