@@ -1,21 +1,26 @@
 """The host's wall clock stepped back while a band streams (NTP correcting a
 hardware clock kept in local time): the session must sync the band again at
 once, so the events after the step are placed on the corrected clock, and the
-alarm still comes. Through the real parts: the band firmware under
-micropython, the simulated radio, the daemon and its SQLite store.
+alarm still comes. And what is not a step: epochs the band held while out of
+range arrive late by their wait. Through the real parts: the band firmware
+under micropython, the simulated radio, the daemon and its SQLite store.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from spasmwatch.alerts import NoticeKind
+from spasmwatch.store.rows import ActivityRow, SyncRow
+from swcore import protocol as P
 
-from .conftest import QUICK_SPASMS_S, rig
+from .conftest import QUICK_SPASMS_S, SPASMS_S, rig
 
 DEVICE = "band0000"
 STEP_S = -7200.0  # two hours back, as a UTC+2 local-time hardware clock corrected by NTP
@@ -47,3 +52,85 @@ def test_a_clock_stepped_back_is_followed_by_a_sync_and_the_events_after_it(
 
     with caplog.at_level(logging.WARNING, logger="spasmwatch.daemon.session"):
         asyncio.run(main())
+
+
+
+
+AWAY_S = 70.0  # band time out of range: its queue of 4 epochs fills, the oldest 30-60 s old at the reconnect
+DROP_AT_S = 15.0  # before the cluster (cluster_csv's spasms from 20 s): its 8 events come by backfill
+SPEED = 4
+
+
+class OutOfRange:
+    """The simulated band's link, held ``away_s`` of band time in its connect (a scan while the
+    band is out of range): the test's second link, after the first drops (``--drop-at-s``)."""
+
+    def __init__(self, inner: Any, away_s: float) -> None:
+        self.inner = inner
+        self.away_s = away_s
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def connect(self, timeout_s: float = 10.0) -> None:
+        await asyncio.sleep(self.away_s / SPEED)
+        await self.inner.connect(timeout_s)
+
+
+def _hold_events(held_s: float) -> Callable[[str, bytes], float]:
+    """The radio's latency: each EVENT notification held ``held_s`` real s, and all behind it."""
+    return lambda way, value: held_s if way == "notify" and len(value) > 1 and value[1] == P.T_EVENT else 0.0
+
+
+def _back_in_range(tmp: Path, csv: Path, event_hold_s: float) -> tuple[float, list[ActivityRow], list[SyncRow]]:
+    """A band out of range AWAY_S, then back; the radio holds each event ``event_hold_s``.
+    Returns how long it was away (band s), the epochs that ended meanwhile (as stored) and the
+    sync points, once the backfill is in and epochs came after it."""
+    links: list[OutOfRange] = []
+
+    def wrap(link: Any) -> OutOfRange:
+        links.append(OutOfRange(link, AWAY_S if len(links) == 1 else 0.0))
+        return links[-1]
+
+    async def main() -> tuple[float, list[ActivityRow], list[SyncRow]]:
+        args = ("--drop-at-s", str(DROP_AT_S), "--paced")
+        async with rig(tmp, csv, speed=SPEED, band_args=args, wrap_link=wrap, latency=_hold_events(event_hold_s)) as r:
+            st, band = r.store, r.bands[0]
+            drop = await band.wait_report_async("drop", 60)
+            await r.wait_for(lambda: len(st.syncs(DEVICE)) >= 2, 60, "the reconnect's sync")
+            back = st.syncs(DEVICE)[1]
+            await r.wait_for(lambda: st.count_events(DEVICE) >= len(SPASMS_S), 60, "the backfill")
+            after = back.band_ms + 20_000  # after the backfill, however long the radio held it
+            await r.wait_for(lambda: any(a.t_ms > after for a in st.activity(DEVICE)), 60, "live epochs")
+            await asyncio.sleep(0.5)  # a resync an epoch would cause is made
+            held = [a for a in st.activity(DEVICE) if drop["t_ms"] < a.t_ms < back.band_ms]
+            return (back.band_ms - drop["t_ms"]) / 1000, held, st.syncs(DEVICE)
+
+    return asyncio.run(asyncio.wait_for(main(), 150))
+
+
+def _steps(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [m for m in caplog.messages if "clock stepped by" in m]
+
+
+def test_epochs_the_band_held_out_of_range_are_stored_and_not_read_as_a_clock_step(
+    tmp_path: Path, cluster_csv: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The band held its last 4 epochs while out of range for over a minute and sends them at the
+    reconnect: they are stored, placed by the band's ms and its sync points, and no step of the
+    host's clock is read from their age: one sync per connect. The old code took each for a live
+    one, logged "the host's clock stepped by +39 s" (+29, +19, +9) and synced again each time."""
+    with caplog.at_level(logging.WARNING, logger="spasmwatch.daemon.session"):
+        away, held, syncs = _back_in_range(tmp_path, cluster_csv, 0.0)
+    first, back = syncs[0], syncs[1]
+    off = [(a.wall_t or 0.0) - (back.wall_s + (a.t_ms - back.band_ms) / 1000) for a in held]
+    print(f"out of range {away:.0f} s; held epochs {[(back.band_ms - a.t_ms) / 1000 for a in held]} s old at the reconnect, "
+          f"placed {min(off) * 1000:+.0f} to {max(off) * 1000:+.0f} ms off the reconnect's sync line")  # fmt: skip
+    assert away > 60 and len(held) == 4, (away, held)
+    assert [b.t_ms - a.t_ms for a, b in zip(held, held[1:])] == [10_000] * 3, held
+    for a in held:  # placed by the sync before them; the reconnect's agrees (the band's clock is one line)
+        assert a.wall_t is not None
+        assert abs(a.wall_t - (first.wall_s + (a.t_ms - first.band_ms) / 1000)) < 0.001, (a, first)
+        assert abs(a.wall_t - (back.wall_s + (a.t_ms - back.band_ms) / 1000)) < 0.5, (a, back)
+    assert _steps(caplog) == [] and len(syncs) == 2, (_steps(caplog), syncs)
+

@@ -269,6 +269,10 @@ class BandSession:
         self._clock = BandClock()
         self._seen_ms = 0  # the band's latest ms (unwrapped) seen in its current boot
         self._step_s = 0.0  # the host clock's step seen since the last sync (0: none)
+        # The band's ms (unwrapped) from which its epochs reach this link as they end: the
+        # connect's sync. Those ending before were held (docs/host.md "Time"): late by their
+        # wait, they tell nothing of the host's clock.
+        self._live_from_ms = 0
         self._sync_slow = False  # the latest sync's least round trip was over SYNC_SLOW_RTT_S (and said so)
 
     # --- state ------------------------------------------------------------------
@@ -398,7 +402,7 @@ class BandSession:
         status = P.decode(await self._req(link.read(P.STATUS_UUID)))
         status_t = self.wall()
         self._clock = BandClock.at_sync(int(status["boot"]), band_ms, int(status["uptime_s"]), sync_wall)
-        band_ms = self._seen_ms = self._clock.ms
+        band_ms = self._seen_ms = self._live_from_ms = self._clock.ms
         self._step_s = 0.0
         self._life = self.sink.log_life(device, int(status["boot"]), int(status["next_seq"]), band_ms)
         # This link's records can be placed from here on: its clock and its log life are known
@@ -620,15 +624,25 @@ class BandSession:
         if placed.get("boot") == self._clock.boot:  # the band's clock only goes forward within a boot
             for f in _MS_FIELDS.get(placed["type"], ()):
                 self._seen_ms = max(self._seen_ms, int(placed[f]))
-            if placed["type"] == "activity":  # sent as its epoch ends: a live reading of the band's clock
-                skew_s = (self._clock.now_ms(received_s) - int(placed["t_ms"])) / 1000
-                if abs(skew_s) > K.CLOCK_STEP_S:
-                    self._step_s = skew_s
+            if placed["type"] == "activity" and int(placed["t_ms"]) >= self._live_from_ms:
+                self._check_step(int(placed["t_ms"]), received_s)
         rec = self._life.to_host(placed)
         if rec["type"] == "loginfo" and rec["flags"] & P.LF_GAP:
             # The band's ring overwrote events we never got: say so once, stop asking.
             self.sink.on_lost(device, self._backfill_from, int(rec["oldest_seq"]) - 1)
         self.sink.on_record(device, rec, received_s)
+
+    def _check_step(self, t_ms: int, received_s: float) -> None:
+        """An epoch sent as it ended is a live reading of the band's clock: far from the host's
+        estimate of it at its arrival, the host's wall clock was stepped (CLOCK_STEP_S).
+
+        Only epochs that ended from ``_live_from_ms`` on are judged, by the band's own ms. The
+        band holds its last 4 epochs while no host is there and sends them at the connect's
+        first TIME_SYNC, each as old as its wait: read as live, a reconnect after a minute out
+        of range logged "stepped by +39 s" (+29, +19, +9) and synced again for each."""
+        skew_s = (self._clock.now_ms(received_s) - t_ms) / 1000
+        if abs(skew_s) > K.CLOCK_STEP_S:
+            self._step_s = skew_s
 
 
 def _drain(q: asyncio.Queue[Any]) -> None:
