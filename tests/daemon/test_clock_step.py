@@ -2,8 +2,9 @@
 hardware clock kept in local time): the session must sync the band again at
 once, so the events after the step are placed on the corrected clock, and the
 alarm still comes. And what is not a step: epochs the band held while out of
-range arrive late by their wait. Through the real parts: the band firmware
-under micropython, the simulated radio, the daemon and its SQLite store.
+range, or behind a slow backfill, arrive late by their wait. Through the real
+parts: the band firmware under micropython, the simulated radio, the daemon
+and its SQLite store (the session's rule alone at the end).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 
 from spasmwatch.alerts import NoticeKind
+from spasmwatch.daemon.session import BandClock, BandSession
 from spasmwatch.store.rows import ActivityRow, SyncRow
 from swcore import protocol as P
 
@@ -134,3 +136,46 @@ def test_epochs_the_band_held_out_of_range_are_stored_and_not_read_as_a_clock_st
         assert abs(a.wall_t - (back.wall_s + (a.t_ms - back.band_ms) / 1000)) < 0.5, (a, back)
     assert _steps(caplog) == [] and len(syncs) == 2, (_steps(caplog), syncs)
 
+
+def test_epochs_that_ended_during_a_slow_backfill_are_not_read_as_a_clock_step(
+    tmp_path: Path, cluster_csv: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The band sends an epoch only when no stored event waits, and the radio takes 2 s of band
+    time over each of the 8 backfilled events: the epochs that ended meanwhile come after the
+    backfill, up to 16 s late. Judged from the backfill's end (its LOGINFO done) on, no step is
+    read from them; judged from the connect's sync (and in the old code), they read as one."""
+    with caplog.at_level(logging.WARNING, logger="spasmwatch.daemon.session"):
+        _, _, syncs = _back_in_range(tmp_path, cluster_csv, 2.0 / SPEED)
+    assert _steps(caplog) == [] and len(syncs) == 2, (_steps(caplog), syncs)
+
+
+class _Sink:
+    """A session sink that takes what it is given and keeps nothing (the step is the session's)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *a, **k: None
+
+
+def test_a_step_either_way_is_still_read_from_the_first_epoch_after_the_backfill() -> None:
+    """The session's rule by itself, with a step forward as well as back: epochs that ended before
+    the connect's sync (held) or before the backfill's end (LOGINFO done, 18 s after the sync here)
+    are not judged, however old they arrive; the first that ended after it is, and tells a step
+    of the host's clock either way."""
+    T0, SYNC_MS = 1_800_000_000.0, 100_000  # the connect's sync: the band read 100 s at T0
+    for step_s in (0.0, +30.0, -30.0):
+        now = [T0]
+        s = BandSession("crib", lambda: None, _Sink(), wall=lambda: now[0])  # type: ignore[arg-type,return-value]
+        s._clock = BandClock.at_sync(1, SYNC_MS, SYNC_MS // 1000, T0)
+        s._live_from_ms = s._seen_ms = SYNC_MS
+
+        def arrives(rec: bytes, band_s: float) -> None:  # at band time band_s, on the host's clock
+            now[0] = T0 + band_s - SYNC_MS / 1000 + (step_s if band_s > 119 else 0.0)
+            s._handle("band0000", P.decode(rec), now[0])
+
+        for end_s in (70, 80, 90, 100):  # held while out of range: sent at the sync
+            arrives(P.encode_activity(1, end_s * 1000, 20, 50, 0, 1), 100.1)
+        arrives(P.encode_loginfo(P.LF_DONE, 0, 8, 4096), 118.0)  # the backfill's end; then epochs
+        arrives(P.encode_activity(1, 110_000, 20, 50, 0, 1), 118.0)  # ended during the backfill
+        assert s._step_s == 0.0, (step_s, s._step_s)
+        arrives(P.encode_activity(1, 120_000, 20, 50, 0, 1), 120.1)  # live, after the host's step at 119 s
+        assert s._step_s == pytest.approx(step_s, abs=0.2), (step_s, s._step_s)

@@ -63,8 +63,8 @@ RESYNC_S = 3600.0
 # stepped. Stepped forward, the hourly rule caught it at the next record; stepped
 # back (NTP after a hardware clock kept in local time), it waited for the
 # clock to catch up, and events were placed by the old sync all that while.
-# Epochs the band held (ended before the connect's sync) are late by their
-# wait and not judged (session._check_step).
+# Epochs the band held (ended before the connect's sync or the backfill's end)
+# are late by their wait and not judged (session._check_step).
 CLOCK_STEP_S = 5.0
 
 # Each sync (at connect and at each resync) is up to this many TIME_SYNC exchanges, and the

@@ -270,8 +270,8 @@ class BandSession:
         self._seen_ms = 0  # the band's latest ms (unwrapped) seen in its current boot
         self._step_s = 0.0  # the host clock's step seen since the last sync (0: none)
         # The band's ms (unwrapped) from which its epochs reach this link as they end: the
-        # connect's sync. Those ending before were held (docs/host.md "Time"): late by their
-        # wait, they tell nothing of the host's clock.
+        # connect's sync, then the backfill's end. Those ending before were held (docs/host.md
+        # "Time"): late by their wait, they tell nothing of the host's clock.
         self._live_from_ms = 0
         self._sync_slow = False  # the latest sync's least round trip was over SYNC_SLOW_RTT_S (and said so)
 
@@ -626,6 +626,13 @@ class BandSession:
                 self._seen_ms = max(self._seen_ms, int(placed[f]))
             if placed["type"] == "activity" and int(placed["t_ms"]) >= self._live_from_ms:
                 self._check_step(int(placed["t_ms"]), received_s)
+        if placed["type"] == "loginfo" and placed["flags"] & P.LF_DONE:
+            # The band sends an epoch only when no stored event waits: those that ended during
+            # the backfill come after its end (this LOGINFO), late by up to its length. Where the
+            # band's clock was then is estimated by the sync of seconds before: a host step
+            # forward within them puts this mark (and its detection) off by the step's size, an
+            # hour at most (RESYNC_S catches a larger one at once); one back, not at all.
+            self._live_from_ms = max(self._live_from_ms, self._clock.now_ms(received_s))
         rec = self._life.to_host(placed)
         if rec["type"] == "loginfo" and rec["flags"] & P.LF_GAP:
             # The band's ring overwrote events we never got: say so once, stop asking.
