@@ -47,8 +47,28 @@ def test_cli_talks_to_the_running_daemon(tmp_path: Path, quick_cluster_csv: Path
                 js = json.loads((await run("status", "--json")).stdout)
                 alert_id = js["alerts"][0]["id"]
 
+                # Found by the family audit: the refusals named the API path ("the daemon refused
+                # /api/alerts/999/ack: 404 no alert 999"): the daemon's words, then where to look.
                 bad = await run("ack", "999")
-                assert bad.returncode == 2 and "no alert 999" in bad.stderr
+                assert bad.returncode == 2 and bad.stderr == (
+                    "spasmwatch ack: error: no alert 999: 'spasmwatch status' lists the open alerts with their numbers (ALERT #N)\n"
+                ), bad.stderr
+                nocl = await run("clusters", "--label", "99999", "false_alarm")
+                assert nocl.returncode == 2 and nocl.stderr == ("spasmwatch clusters: error: no cluster 99999: 'spasmwatch clusters' "
+                                                                "lists the clusters with their numbers (add --since 30d for older ones)\n"), nocl.stderr
+                noch = await run("test-alarm", "--channel", "ntfy:phone")
+                assert noch.returncode == 2 and "error: no notification channel" in noch.stderr and "/api/" not in noch.stderr, noch.stderr
+                # A token the daemon does not take: where, and which setting (the path helps there).
+                locked = HttpServer(r.daemon, host="127.0.0.1", port=free_port(), token="the-daemons-token", require_token=True, clock=r.clock.wall)
+                await locked.start()
+                try:
+                    other = tmp_path / "other.toml"
+                    other.write_text(f'[daemon]\ndata_dir = "{tmp_path}/other"\n\n[daemon.http]\nport = {locked.port}\ntoken = "an-old-token"\n')
+                    tok = await asyncio.to_thread(cli, other, "status")
+                    assert tok.returncode == 2 and f"the daemon at http://127.0.0.1:{locked.port}/api/status did not take the token the commands send " \
+                        "([daemon.http] token in the config)" in tok.stderr, tok.stderr
+                finally:
+                    await locked.stop()
                 ack = await run("ack", "--by", "Mum")
                 assert ack.returncode == 0 and f"alert #{alert_id}" in ack.stdout, ack.stderr
                 assert r.daemon.engine.snapshot()["alerts"][0]["acked_by"] == "Mum"

@@ -155,8 +155,10 @@ def resolve_device(store: Store, args: argparse.Namespace, where: str) -> None:
     args.device = store.band_id(args.device)
 
 
-def api(cfg: Config, path: str, body: dict[str, Any] | None = None, timeout_s: float = 5.0) -> Any:
-    """GET (or POST ``body``) the running daemon's local API; DaemonNotRunning if nobody answers."""
+def api(cfg: Config, path: str, body: dict[str, Any] | None = None, timeout_s: float = 5.0, look: str = "") -> Any:
+    """GET (or POST ``body``) the running daemon's local API; DaemonNotRunning if nobody answers.
+    A refusal is the daemon's own words ('no alert 7'), then ``look``: where the right one is
+    listed (``refusal``)."""
     h = cfg.daemon.http
     host = "127.0.0.1" if h.host in ("0.0.0.0", "::", "") else h.host
     if ":" in host:
@@ -176,7 +178,7 @@ def api(cfg: Config, path: str, body: dict[str, Any] | None = None, timeout_s: f
             msg = json.loads(msg).get("error", msg)
         except ValueError:
             pass
-        raise SpasmwatchError(f"the daemon refused {path}: {e.code} {msg}") from None
+        raise SpasmwatchError(refusal(e.code, str(e.reason), msg, url, look)) from None
     except (urllib.error.URLError, OSError) as e:
         raise DaemonNotRunning(f"no daemon answers at {url} ({getattr(e, 'reason', e)}): is 'spasmwatch run' running?") from None
     try:
@@ -186,6 +188,20 @@ def api(cfg: Config, path: str, body: dict[str, Any] | None = None, timeout_s: f
             f"{url} answered, but not as the spasmwatch daemon (no JSON): is another program using port {h.port}? "
             "Check [daemon.http] port in the config"
         ) from None
+
+
+def refusal(code: int, reason: str, msg: str, url: str, look: str) -> str:
+    """The daemon's refusal for a person. It says what is wrong ('no alert 7', 'no notification
+    channel ...; configured: ...'): its URL path meant nothing to a family ("the daemon refused
+    /api/alerts/7/ack: 404 no alert 7"). The path stays where it is the point: a token or host
+    the daemon does not take (401 / 403), a path it does not know (an older daemon: the router's
+    bare reason), an error inside it (500, in its log)."""
+    if code == 401:
+        return (f"the daemon at {url} did not take the token the commands send ([daemon.http] token in the config): "
+                f"it must be the one the daemon started with (a changed token applies at its next start) ({code})")
+    if code == 403 or code >= 500 or msg == reason:
+        return f"the daemon refused {url}: {code} {msg}"
+    return f"{msg}: {look}" if look else msg
 
 
 _REL = re.compile(r"^(\d+(?:\.\d+)?)([mhd])$")

@@ -9,6 +9,9 @@ from typing import Any
 from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of
 from spasmwatch.errors import SpasmwatchError
 
+# Said after the daemon's 'no alert N': where the numbers are (an open alert is 'ALERT #N' there).
+LOOK = "'spasmwatch status' lists the open alerts with their numbers (ALERT #N)"
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser("ack", help="acknowledge an alert (stops escalation)", description=__doc__)
@@ -26,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     if not ids:
         raise SpasmwatchError("no open alert to acknowledge")
     for i in ids:
-        a = api(cfg, f"/api/alerts/{i}/ack", {"by": args.by})
+        a = api(cfg, f"/api/alerts/{i}/ack", {"by": args.by}, look=LOOK)
         # Who the daemon has: the first to acknowledge stays (a second ack changes nothing).
         who = a.get("acked_by") or args.by
         print(f"alert #{a['id']} {a['state']}: acknowledged by {who}" + ("" if who == args.by else " (before you)"))

@@ -28,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
             raise SpasmwatchError(f"--label: the first value is a cluster number (see 'spasmwatch clusters'), not {cid!r}")
         if label not in LABELS:  # checked here: without a daemon it said only 'no daemon answers' (input audit)
             raise SpasmwatchError(f"--label: the second value is {' or '.join(LABELS)}, not {label!r}")
-        c = api(cfg, f"/api/clusters/{int(cid)}/label", {"label": label, "by": args.by})
+        look = "'spasmwatch clusters' lists the clusters with their numbers (add --since 30d for older ones)"
+        c = api(cfg, f"/api/clusters/{int(cid)}/label", {"label": label, "by": args.by}, look=look)
         print(f"cluster #{c['id']} labelled {c['label']}")
         return 0
     since, until = window_of(args)
