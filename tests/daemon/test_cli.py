@@ -16,6 +16,7 @@ from servers import free_port
 
 from spasmwatch.alerts import NoticeKind
 from spasmwatch.daemon.http import HttpServer
+from spasmwatch.daemon.lock import lock_holder
 
 from .conftest import rig
 
@@ -128,11 +129,41 @@ def test_a_second_daemon_on_the_same_store_is_refused(tmp_path: Path) -> None:
         while not (tmp_path / "data" / "spasmwatch.db.lock").exists():
             assert time.monotonic() < end and first.poll() is None, "the first daemon did not start"
             time.sleep(0.05)
+        while (held := lock_holder(tmp_path / "data" / "spasmwatch.db")) is None or held.address is None:
+            assert time.monotonic() < end and first.poll() is None, "the first daemon did not listen"
+            time.sleep(0.05)
         second = subprocess.run([sys.executable, "-m", "spasmwatch", "run", "--config", str(cfgs[1])], env=env, capture_output=True, text=True, timeout=30)
-        assert second.returncode == 2 and "another spasmwatch daemon is using" in second.stderr, second.stderr
+        # Found by the family audit: it said only "another spasmwatch daemon is using ...: stop
+        # it first", with no pid, no file and no way; the lock knows them.
+        assert second.returncode == 2 and second.stderr == (
+            f"spasmwatch run: error: another spasmwatch daemon is using {tmp_path}/data/spasmwatch.db "
+            f"(pid {first.pid}, started from {cfgs[0]}, listening on 127.0.0.1:{held.address[1]}).\n"
+            f"  'spasmwatch status --config {cfgs[0]}' talks to the one running: another is not needed.\n"
+            f"  To run this one instead, stop that one first: it was started by hand: press Ctrl+C in the terminal where it runs, or 'kill {first.pid}'.\n"
+        ), second.stderr
     finally:
         first.terminate()
         first.wait(20)
+
+
+def test_a_daemon_run_by_the_service_is_stopped_with_systemctl(tmp_path: Path) -> None:
+    """Which systemctl stops the daemon holding the store: its cgroup says whether the unit runs it
+    (a /proc of the test's own: this machine's daemons are none of the test's business); a
+    'spasmwatch run' by hand on the service's config is not stopped by systemctl."""
+    from spasmwatch.commands.service import in_use, service_of
+    from spasmwatch.daemon.lock import LockHolder, StoreInUse
+
+    for pid, group, ctl in ((41, "0::/user.slice/user-1000.slice/user@1000.service/app.slice/spasmwatch.service", "systemctl --user"),
+                            (42, "0::/system.slice/spasmwatch.service", "sudo systemctl"),
+                            (43, "0::/user.slice/user-1000.slice/session-3.scope", None)):  # fmt: skip
+        (tmp_path / str(pid)).mkdir()
+        (tmp_path / str(pid) / "cgroup").write_text(group + "\n")
+        assert service_of(pid, tmp_path) == ctl
+    assert service_of(44, tmp_path) is None  # gone, or not Linux
+    said = in_use(StoreInUse(tmp_path / "spasmwatch.db", LockHolder(41, "", None)), tmp_path)
+    assert said.endswith("stop that one first: it runs as the spasmwatch service: 'systemctl --user stop spasmwatch' "
+                         "(it starts again at the next boot; 'spasmwatch service remove' ends that)."), said
+    assert "(pid 41, started without a config file)" in said
 
 
 def test_a_computer_without_bluetooth_is_said_under_the_band_not_out_of_reach(tmp_path: Path) -> None:

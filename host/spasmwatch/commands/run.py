@@ -13,6 +13,7 @@ from typing import Any
 from spasmwatch.commands._daemon import add_config_arg, config_of
 from spasmwatch.config import default_config_path
 from spasmwatch.daemon.clock import Clock, ScaledClock
+from spasmwatch.daemon.lock import StoreInUse
 from spasmwatch.errors import ConfigError, SpasmwatchError
 
 
@@ -38,7 +39,12 @@ def run(args: argparse.Namespace) -> int:
     level = (args.log_level or cfg.daemon.log_level).upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     path = args.config or default_config_path()  # what SIGHUP reloads (config_of read this one)
-    return asyncio.run(serve(cfg, _clock(args.sim_time_scale), config_path=Path(path)))
+    try:
+        return asyncio.run(serve(cfg, _clock(args.sim_time_scale), config_path=Path(path)))
+    except StoreInUse as e:  # which daemon, and how to stop it: the lock says, the service knows
+        from spasmwatch.commands.service import in_use
+
+        raise SpasmwatchError(in_use(e)) from None
 
 
 def _clock(spec: str | None) -> Clock | None:

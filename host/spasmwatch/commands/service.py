@@ -18,6 +18,7 @@ from spasmwatch import __version__
 from spasmwatch.commands._daemon import add_config_arg
 from spasmwatch.config import default_config_path, existing_config, load_config, write_atomic
 from spasmwatch.daemon import consts as K
+from spasmwatch.daemon.lock import StoreInUse, held_by, same_file
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.firstrun import no_band_message
 
@@ -199,6 +200,42 @@ def systemctl_for(config: Path) -> str | None:
             if any(line.startswith("ExecStart=") and line.endswith(tail) for line in lines):
                 return ctl
     return None
+
+
+def service_of(pid: int, proc: Path = Path("/proc")) -> str | None:
+    """The systemctl that stops the daemon ``pid`` when it runs as our unit ("systemctl --user", or
+    "sudo systemctl" for the system one), else None: started by hand (or not Linux). Its cgroup
+    says so, not the unit file: a 'spasmwatch run' started by hand on the config a service was
+    installed for is not stopped by systemctl."""
+    try:
+        groups = (proc / str(pid) / "cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in groups:
+        group = line.rpartition(":")[2]
+        if group.endswith("/" + UNIT_NAME):
+            return "systemctl --user" if "/user@" in group else "sudo systemctl"
+    return None
+
+
+def in_use(e: StoreInUse, proc: Path = Path("/proc")) -> str:
+    """'Another daemon is using the store' for a family: which one (its lock: pid, config, where it
+    listens), that 'spasmwatch status' talks to it, and how to stop it, should this one run
+    instead (the message said 'stop it first', with no pid and no way)."""
+    held = e.holder
+    if held is None:  # it had not written its pid yet: it is starting
+        return f"{e}: one is starting on it ('spasmwatch status' talks to it once it is up)"
+    config = f" --config {shlex.quote(held.config)}" if held.config and not same_file(held.config, default_config_path()) else ""
+    ctl = service_of(held.pid, proc)
+    how = (
+        f"it runs as the spasmwatch service: '{ctl} stop spasmwatch' (it starts again at the next boot; 'spasmwatch service remove' ends that)"
+        if ctl else f"it was started by hand: press Ctrl+C in the terminal where it runs, or 'kill {held.pid}'"
+    )
+    return (
+        f"another spasmwatch daemon is using {e.store_path}{held_by(held)}.\n"
+        f"  'spasmwatch status{config}' talks to the one running: another is not needed.\n"
+        f"  To run this one instead, stop that one first: {how}."
+    )
 
 
 def _check_ours(path: Path, doing: str) -> None:

@@ -31,6 +31,28 @@ class LockHolder:
     address: tuple[str, int] | None
 
 
+class StoreInUse(StoreError):
+    """Another daemon holds the store's lock; ``holder`` is what its lock says (None: it had not
+    written its pid yet). The commands add how to stop it (commands/service.py ``in_use``)."""
+
+    def __init__(self, store_path: Path, holder: LockHolder | None) -> None:
+        self.store_path = store_path
+        self.holder = holder
+        super().__init__(f"another spasmwatch daemon is using {store_path}{held_by(holder)}: stop it first")
+
+
+def held_by(holder: LockHolder | None) -> str:
+    """`` (pid N, started from FILE, listening on HOST:PORT)``: which daemon, as its lock says; the
+    message said only 'another daemon', leaving the family to hunt for it."""
+    if holder is None:
+        return ""
+    said = [f"pid {holder.pid}", f"started from {holder.config}" if holder.config else "started without a config file"]
+    if holder.address is not None:
+        host, port = holder.address
+        said.append(f"listening on {f'[{host}]' if ':' in host else host}:{port}")
+    return f" ({', '.join(said)})"
+
+
 class DaemonLock:
     """The lock a running daemon holds (``one_daemon``), to add what it learns after taking it."""
 
@@ -58,7 +80,7 @@ def one_daemon(store_path: Path, config_path: Path | None = None) -> Iterator[Da
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise StoreError(f"another spasmwatch daemon is using {store_path}: stop it first") from None
+            raise StoreInUse(store_path, lock_holder(store_path)) from None
         try:
             f.truncate(0)
             f.write(f"{os.getpid()}\n{config_path.absolute() if config_path is not None else ''}\n")
