@@ -27,6 +27,7 @@ from servers import free_port
 
 from spasmwatch.commands.service import HEADER, Unit, unit_text
 from spasmwatch.config import load_config
+from spasmwatch.daemon.lock import lock_holder
 from spasmwatch.daemon.main import serve
 from spasmwatch.transport.simband import SimBand
 
@@ -217,6 +218,36 @@ def test_install_without_a_user_manager_says_so_and_keeps_the_unit(tmp_path: Pat
     bare = dict(env, PATH=str(tmp_path / "empty-bin"))
     r = subprocess.run([sys.executable, "-m", "spasmwatch", "service", "install", "--config", str(cfg)], capture_output=True, text=True, timeout=60, env=bare)
     assert r.returncode == 2 and "systemctl not found" in r.stderr and "systemctl --user enable --now spasmwatch.service" in r.stderr, r.stderr
+
+
+def test_install_while_a_run_by_hand_holds_the_store_says_to_stop_it_first(tmp_path: Path) -> None:
+    """Found by the family audit: 'service install' beside a 'spasmwatch run' started by hand
+    wrote and enabled the unit without a word; its daemon then failed on the store's lock and
+    systemd restarted it every 5 s until the other stopped. Now nothing is written and the family
+    is told to stop that one (the command never stops it: it may be watching the baby)."""
+    env = no_user_manager_env(tmp_path)
+    cfg = write_config(tmp_path / "cfg", f"127.0.0.1:{free_port()}", free_port())
+    unit = tmp_path / "xdg" / "systemd" / "user" / "spasmwatch.service"
+    by_hand = subprocess.Popen([sys.executable, "-m", "spasmwatch", "run", "--config", str(cfg)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        end = time.monotonic() + 30
+        while (held := lock_holder(tmp_path / "data" / "spasmwatch.db")) is None or held.address is None:
+            assert time.monotonic() < end and by_hand.poll() is None, "the daemon by hand did not start"
+            time.sleep(0.05)
+        r = run_cli("service", "install", "--config", str(cfg), env=env)
+        stop = (f"a 'spasmwatch run' started by hand is using the store (pid {by_hand.pid}, started from {cfg}, listening on "
+                f"127.0.0.1:{held.address[1]}): the service's daemon cannot start beside it (systemd would retry every 5 s). "
+                f"Stop it first: press Ctrl+C in the terminal where it runs, or 'kill {by_hand.pid}'")
+        assert r.returncode == 2 and r.stderr == f"spasmwatch service: error: {stop}, then run 'spasmwatch service install' again (nothing was written)\n", r.stderr
+        assert not unit.exists() and by_hand.poll() is None, "nothing written, and the daemon by hand left running"
+        only = run_cli("service", "install", "--no-start", "--config", str(cfg), env=env)  # only the unit: said, not refused
+        assert only.returncode == 0 and unit.exists() and f"note: {stop}, before you start the service\n" in only.stdout, only.stdout + only.stderr
+    finally:
+        by_hand.terminate()
+        by_hand.wait(20)
+    after = run_cli("service", "install", "--no-start", "--config", str(cfg), env=env)
+    assert after.returncode == 0 and "note:" not in after.stdout, after.stdout
 
 
 # --- the daemon under the notify protocol ----------------------------------------------------

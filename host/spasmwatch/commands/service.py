@@ -18,7 +18,7 @@ from spasmwatch import __version__
 from spasmwatch.commands._daemon import add_config_arg
 from spasmwatch.config import default_config_path, existing_config, load_config, write_atomic
 from spasmwatch.daemon import consts as K
-from spasmwatch.daemon.lock import StoreInUse, held_by, same_file
+from spasmwatch.daemon.lock import StoreInUse, held_by, lock_holder, same_file
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.firstrun import no_band_message
 
@@ -294,10 +294,15 @@ def install(args: argparse.Namespace) -> int:
     unit = unit_for(args)
     path = unit_dir() / UNIT_NAME
     _check_ours(path, "written over")
+    by_hand = _started_by_hand(Path(unit.argv[-1]))
+    if by_hand is not None and not args.no_start:
+        raise ServiceError(f"{by_hand}, then run 'spasmwatch service install' again (nothing was written)")
     _write_unit(path, unit_text(unit))
     print(f"wrote {path}\n  it runs: {shlex.join(unit.argv)}")
     start = [("daemon-reload",), ("enable", "--now", UNIT_NAME)]
     if args.no_start:
+        if by_hand is not None:
+            print(f"note: {by_hand}, before you start the service")
         print("not started (--no-start); to start it now and at every boot:")
         print("".join(f"  systemctl --user {' '.join(a)}\n" for a in start), end="")
         if not _lingering():
@@ -317,6 +322,22 @@ def install(args: argparse.Namespace) -> int:
     if not _lingering():
         print(f"note: {LINGER_HINT}")
     return 0
+
+
+def _started_by_hand(config: Path) -> str | None:
+    """Why the service's daemon could not start now: a 'spasmwatch run' started by hand holds the
+    store the unit's config names (its lock says; daemon/lock.py), else None. The unit was written
+    and enabled without a word, and its daemon failed on the lock and was restarted every
+    RestartSec until the other stopped. That one is the family's to stop, never this command's:
+    it may be watching the baby now."""
+    held = lock_holder(load_config(config).store_path())
+    if held is None or service_of(held.pid) is not None:  # none, or our service itself: an install again
+        return None
+    return (
+        f"a 'spasmwatch run' started by hand is using the store{held_by(held)}: the service's daemon cannot start "
+        f"beside it (systemd would retry every {K.RESTART_SEC} s). Stop it first: press Ctrl+C in the terminal where "
+        f"it runs, or 'kill {held.pid}'"
+    )
 
 
 def remove(args: argparse.Namespace) -> int:
