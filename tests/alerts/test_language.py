@@ -76,6 +76,7 @@ def every_message(lang: str) -> list[M.Message]:
                 M.false_alarm(f, UTC, "Anna", lang)]  # fmt: skip
     for kind in BandFault:
         out += [M.band_fault("cot", kind, lang), M.band_cleared("cot", kind, lang)]
+    out.append(M.band_fault("cot", BandFault.DISCONNECTED, lang, here=True))  # no Bluetooth on this computer
     out.append(M.test_alarm("cot", "Anna", NOW, UTC, lang))
     starts = tuple(NOW - 3600 * k for k in range(6, 0, -1))
     for clusters, spasms, lone, worn, quiet in ((starts, 20, 2, 7 * 3600.0, None), (starts[:1], 4, 1, 1800.0, None),
@@ -89,7 +90,7 @@ def every_message(lang: str) -> list[M.Message]:
 def test_each_language_words_every_message_kind_without_english(lang: str) -> None:
     msgs = every_message(lang)
     english = every_message("en")
-    assert len(msgs) == len(english) == 47
+    assert len(msgs) == len(english) == 48
     for m, e in zip(msgs, english):
         for got, en in ((m.title, e.title), (m.text, e.text)):
             assert got != en and not ENGLISH.search(got), f"{lang}: English left in {got!r} (English: {en!r})"

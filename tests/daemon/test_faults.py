@@ -31,6 +31,7 @@ from spasmwatch.analysis.clusters import Cluster, Spasm
 from servers import MqttProxy, Recorder, Seen, Watcher, free_port, http_recorder, start_broker, stop_broker
 
 from spasmwatch.alerts import AlertSettings, Notification, NoticeKind
+from spasmwatch.alerts import messages
 from spasmwatch.alerts.channels import (
     Channel,
     NtfyChannel,
@@ -380,6 +381,23 @@ def test_a_band_that_never_connects_after_a_start_raises_band_disconnected(tmp_p
         faults = [(n.kind, n.title) for n in d.notifications if n.kind is NoticeKind.BAND_FAULT]
         assert faults == [(NoticeKind.BAND_FAULT, "Band disconnected (crib)")], faults
         assert d.status()["bands"][0]["faults"] == ["disconnected"]
+
+
+def test_a_band_disconnected_by_no_bluetooth_here_says_the_computer_not_the_band(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the family audit: on a computer with no Bluetooth (no BlueZ) the push said 'Check the
+    band is charged and within range of this computer', which no band can fix ('status' and the page
+    said the real reason). The real BleLink, bleak's BlueZ backend on a system bus that is not there."""
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", f"unix:path={tmp_path}/no-system-bus")
+    with Store(tmp_path / "db.sqlite") as store:
+        d = Daemon(store, [BandSpec("cot", lambda: open_link("ble", "spasmwatch-0001"))], disconnect_alert_s=0.3)
+        asyncio.run(asyncio.wait_for(_run_for(d, 1.5), 20))
+        faults = [n for n in d.notifications if n.kind is NoticeKind.BAND_FAULT]
+        assert [(n.title, n.text) for n in faults] == [("Band disconnected (cot)", messages.EN["fault.disconnected.here.text"])], faults
+        assert "The problem is on this computer, not the band: it cannot use Bluetooth" in faults[0].text
+    with Store(tmp_path / "db2.sqlite") as store:  # a band out of reach (nobody on its address): the band's words
+        d = _absent_band(tmp_path, store)
+        asyncio.run(asyncio.wait_for(_run_for(d, 1.5), 20))
+        assert [n.text for n in d.notifications if n.kind is NoticeKind.BAND_FAULT] == [messages.EN["fault.disconnected.text"]]
 
 
 def _alarmed(store: Store, clock: Clock) -> Daemon:

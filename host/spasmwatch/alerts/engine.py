@@ -91,6 +91,7 @@ class BandAlert(_Alert):
     fault: BandFault = BandFault.DISCONNECTED
     active: bool = True
     pending: bool = False  # raised but held back (mute, quiet hours, rate limit)
+    here: bool = False  # its cause is on this computer (no Bluetooth): said instead of "check the band"
 
     @property
     def state(self) -> BandState:
@@ -227,14 +228,15 @@ class AlertEngine:
 
     # ---- band input -----------------------------------------------------
 
-    def on_band_state(self, device: str, kind: BandFault | str, active: bool) -> None:
-        """A band condition started (``active``) or ended. Repeats of the same state are ignored."""
+    def on_band_state(self, device: str, kind: BandFault | str, active: bool, here: bool = False) -> None:
+        """A band condition started (``active``) or ended. Repeats of the same state are ignored.
+        ``here``: the daemon knows its cause is on this computer (messages.band_fault)."""
         fault = BandFault(kind)
         self._devices.add(device)
         a = self._bands.get((device, fault))
         now = self.clock()
         if active and a is None:
-            self._band_raise(device, fault, now)
+            self._band_raise(device, fault, now, here)
         elif not active and a is not None:
             self._band_clear(a, now)
 
@@ -477,10 +479,10 @@ class AlertEngine:
 
     # ---- band transitions ----------------------------------------------
 
-    def _band_raise(self, device: str, fault: BandFault, now: float) -> None:
-        b = BandAlert(self._next_id(), device, now, fault=fault, updated_t=now)
+    def _band_raise(self, device: str, fault: BandFault, now: float, here: bool = False) -> None:
+        b = BandAlert(self._next_id(), device, now, fault=fault, updated_t=now, here=here)
         self._bands[(device, fault)] = b
-        msg = M.band_fault(self._names.get(device, device), fault, self.settings.language)
+        msg = M.band_fault(self._names.get(device, device), fault, self.settings.language, b.here)
         hold = self._band_hold(device, fault, now)
         n = None
         if hold is None:
@@ -490,7 +492,7 @@ class AlertEngine:
         self._move(b, fault.state, now, f"held back: {hold}" if hold else fault.source, n, msg)
 
     def _send_band_raise(self, b: BandAlert, now: float, reason: str) -> None:
-        msg = M.band_fault(self._names.get(b.device, b.device), b.fault, self.settings.language)
+        msg = M.band_fault(self._names.get(b.device, b.device), b.fault, self.settings.language, b.here)
         n = self._notice(b, NoticeKind.BAND_FAULT, Urgency.NORMAL, msg, fault=b.fault)
         b.pending = False
         self._band_sent_t[(b.device, b.fault)] = now

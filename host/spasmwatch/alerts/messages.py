@@ -58,6 +58,11 @@ EN: dict[str, str] = {
     "fault.disconnected.title": "Band disconnected",
     "fault.disconnected.text": "No data from the band: spasms cannot be detected. "
     "Check the band is charged and within range of this computer.",
+    # when the daemon knows the cause is this computer (no Bluetooth adapter, no BlueZ): charging
+    # the band and bringing it nearer would not help
+    "fault.disconnected.here.text": "No data from the band: spasms cannot be detected. The problem is on this computer, "
+    "not the band: it cannot use Bluetooth (no Bluetooth adapter, or the Bluetooth service is not running). "
+    "'spasmwatch status' on this computer says what to do.",
     "fault.not_worn.title": "Band not worn",
     "fault.not_worn.text": "Band not worn: check it is snug on the baby's chest, sensor at the front.",
     "fault.battery_low.title": "Band battery low",
@@ -242,9 +247,11 @@ def test_alarm(device: str, by: str, t: float, tz: tzinfo | None, lang: str = "e
     return Message(_titled(lang, "test_alarm.title", device), _t(lang, "test_alarm.text", by=by, time=hhmm(t, tz)))
 
 
-def band_fault(device: str, kind: BandFault, lang: str = "en") -> Message:
+def band_fault(device: str, kind: BandFault, lang: str = "en", here: bool = False) -> Message:
+    """``here``: the daemon knows the cause is on this computer (a disconnected band only)."""
     key = f"fault.{kind.value}"
-    return Message(_titled(lang, f"{key}.title", device), _t(lang, f"{key}.text"))
+    text = f"{key}.here.text" if here and kind is BandFault.DISCONNECTED else f"{key}.text"
+    return Message(_titled(lang, f"{key}.title", device), _t(lang, text))
 
 
 def band_cleared(device: str, kind: BandFault, lang: str = "en") -> Message:

@@ -261,6 +261,7 @@ class BandSession:
         self._stop = asyncio.Event()
         self._failures: dict[str, int] = {}  # failed connects since the last good one, by error kind
         self._last_error = ""
+        self._here = False  # the latest failure's cause is on this computer (TransportError.here)
         self._repeating = False  # the current failure is the same as the last one
         self._away: tuple[float, str] | None = None  # since a drop, until streaming again: (wall s, why)
         self._attempts = 0  # connect attempts since the drop
@@ -281,6 +282,12 @@ class BandSession:
         """Why the latest connect or stream failed ("" since one succeeded): while the band is not
         connected, the status says it (this computer with no Bluetooth read as "out of reach")."""
         return self._last_error
+
+    @property
+    def cause_here(self) -> bool:
+        """Whether the latest failure's cause is on this computer (no Bluetooth adapter, no BlueZ),
+        not the band: the 'band disconnected' push says so instead of 'charge it, bring it nearer'."""
+        return self._here
 
     def _set(self, state: State, detail: str = "") -> None:
         if state is self.state and detail == self.detail:
@@ -314,7 +321,7 @@ class BandSession:
         while not self._stop.is_set():
             try:
                 await self._connect_once()
-                self._failures, self._last_error, self._repeating = {}, "", False
+                self._failures, self._last_error, self._here, self._repeating = {}, "", False, False
                 await self._stream()
                 delay = K.BACKOFF_S["disconnected"][0]
             except TransportError as e:
@@ -338,13 +345,13 @@ class BandSession:
         await self._close_link()
         self._set(State.DISCONNECTED, "stopped")
 
-    def _repeat(self, what: str) -> None:
+    def _repeat(self, what: str, here: bool = False) -> None:
         """Note a failure: ``_repeating`` when it is the same as the last one."""
         self._repeating = what == self._last_error
-        self._last_error = what
+        self._last_error, self._here = what, here
 
     def _backoff(self, e: TransportError) -> float:
-        self._repeat(str(e))
+        self._repeat(str(e), e.here)
         if e.kind == "auth":
             self._set(State.FAULT, f"pairing refused: {e}")
             return K.AUTH_RETRY_S

@@ -22,6 +22,9 @@ class TransportError(SpasmwatchError):
     """A link failure; ``kind`` says how to retry (see docs/host.md, Session)."""
 
     kind: ClassVar[Kind] = "io"
+    # The cause is on this computer (no Bluetooth adapter, no BlueZ), not the band: the family is
+    # told so, not to charge the band and bring it nearer (set where the cause is known: ble.mapped).
+    here: bool = False
 
 
 class NotFoundError(TransportError):

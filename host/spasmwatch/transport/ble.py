@@ -101,7 +101,16 @@ def mapped(what: str, default: Kind = "io") -> Iterator[None]:
         raise
     except (BleakError, OSError, EOFError, asyncio.TimeoutError) as e:
         kind = kind_of(e, default)
-        raise ERROR_BY_KIND[kind](f"{what}: {_message(e)}") from e
+        err = ERROR_BY_KIND[kind](f"{what}: {_message(e)}")
+        err.here = on_this_computer(e)
+        raise err from e
+
+
+def on_this_computer(e: BaseException) -> bool:
+    """Whether ``e`` says the cause is this computer's Bluetooth, not the band: BlueZ's D-Bus
+    socket is missing, or bleak found no (usable) adapter. Its BleakBluetoothNotAvailableError
+    came with bleak 2.0 (pyproject allows 1.x: found by its name)."""
+    return isinstance(e, FileNotFoundError) or type(e).__name__ == "BleakBluetoothNotAvailableError"
 
 
 def _message(e: BaseException) -> str:

@@ -38,6 +38,9 @@ CATALOG: dict[str, str] = {
     "fault.disconnected.title": "Brustgurt getrennt",
     "fault.disconnected.text": "Keine Daten vom Brustgurt: Spasmen können nicht erkannt werden. Prüfen Sie, ob er "
     "geladen und in Reichweite dieses Computers ist.",
+    "fault.disconnected.here.text": "Keine Daten vom Brustgurt: Spasmen können nicht erkannt werden. Das Problem liegt "
+    "an diesem Computer, nicht am Brustgurt: Er kann Bluetooth nicht nutzen (kein Bluetooth-Adapter, oder der "
+    "Bluetooth-Dienst läuft nicht). 'spasmwatch status' auf diesem Computer sagt, was zu tun ist.",
     "fault.not_worn.title": "Brustgurt nicht angelegt",
     "fault.not_worn.text": "Brustgurt nicht angelegt: Prüfen Sie, ob er eng an der Brust des Babys sitzt, Sensor vorne.",
     "fault.battery_low.title": "Akku des Brustgurts schwach",

@@ -37,6 +37,9 @@ CATALOG: dict[str, str] = {
     "fault.disconnected.title": "Ceinture déconnectée",
     "fault.disconnected.text": "Aucune donnée de la ceinture : les spasmes ne peuvent pas être détectés. Vérifiez "
     "qu'elle est chargée et à portée de cet ordinateur.",
+    "fault.disconnected.here.text": "Aucune donnée de la ceinture : les spasmes ne peuvent pas être détectés. Le "
+    "problème vient de cet ordinateur, pas de la ceinture : il ne peut pas utiliser le Bluetooth (pas d'adaptateur "
+    "Bluetooth, ou le service Bluetooth n'est pas lancé). 'spasmwatch status' sur cet ordinateur indique quoi faire.",
     "fault.not_worn.title": "Ceinture non portée",
     "fault.not_worn.text": "Ceinture non portée : vérifiez qu'elle est bien ajustée sur la poitrine du bébé, "
     "capteur devant.",
