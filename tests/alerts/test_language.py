@@ -240,3 +240,25 @@ def test_the_daemon_sends_its_daily_summary_in_german(tmp_path: Path) -> None:
                 await d.dispatcher.close()
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+# What a test alarm may promise: this channel reaches this phone or speaker; a real alarm also
+# needs the band (charged, worn, connected) and a cluster the detector finds (it misses some).
+TEST_SAYS = {
+    "en": ("reach this phone or speaker", "band charged, worn and connected", "misses some", "pediatrician"),
+    "de": ("dieses Handy oder diesen Lautsprecher", "geladenen, angelegten und verbundenen Brustgurt", "manche übersieht es", "Kinderarzt"),
+    "es": ("este teléfono o altavoz", "la banda cargada, puesta y conectada", "algunas se le escapan", "su pediatra"),
+    "fr": ("ce téléphone ou à ce haut-parleur", "ceinture chargée, portée et connectée", "en manque certaines", "votre pédiatre"),
+}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_test_alarm_says_what_it_proves_and_what_not(lang: str) -> None:
+    """Found by the family audit: 'It reached you here, so a real alarm will too.' promised what a
+    test cannot: a real alarm also needs the band connected and worn, and a detected cluster."""
+    text = M.test_alarm("cot", "Anna", NOW, UTC, lang).text
+    for words in TEST_SAYS[lang]:
+        assert words in text, f"{lang}: {words!r} not in {text!r}"
+    for promise in ("so a real alarm will too", "also kommt auch ein echter Alarm an", "una alarma real también le llegará",
+                    "une vraie alarme vous parviendra donc aussi"):  # fmt: skip
+        assert promise not in text

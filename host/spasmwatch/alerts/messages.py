@@ -52,8 +52,12 @@ EN: dict[str, str] = {
     "false_alarm.title": "False alarm",
     "false_alarm.text": "{by} marked the cluster{of} as a false alarm. No action needed.",
     "test_alarm.title": "Test alarm, nothing detected",
+    # what the test proves (this channel reaches this phone or speaker), and what it does not: a
+    # real alarm also needs the band on the baby and connected, and a cluster it detects
     "test_alarm.text": "This is a test of spasmwatch's alarms, sent by {by} at {time}. No spasm was detected. "
-    "It reached you here, so a real alarm will too.",
+    "It arrived, so alarms reach this phone or speaker. A real alarm also needs the band charged, worn and "
+    "connected, and comes only when spasmwatch detects a cluster; it misses some. If you see spasms, film them "
+    "and contact your pediatrician.",
     # band faults, keyed by BandFault value
     "fault.disconnected.title": "Band disconnected",
     "fault.disconnected.text": "No data from the band: spasms cannot be detected. "

@@ -34,7 +34,10 @@ CATALOG: dict[str, str] = {
     "false_alarm.text": "{by} hat die Serie{of} als Fehlalarm markiert. Nichts zu tun.",
     "test_alarm.title": "Testalarm, nichts erkannt",
     "test_alarm.text": "Dies ist ein Test der Alarme von spasmwatch, gesendet von {by} um {time}. Es wurde kein Spasmus "
-    "erkannt. Dieser Test ist hier angekommen, also kommt auch ein echter Alarm an.",
+    "erkannt. Er ist angekommen, also erreichen Alarme dieses Handy oder diesen Lautsprecher. Ein echter Alarm braucht "
+    "außerdem einen geladenen, angelegten und verbundenen Brustgurt und kommt nur, wenn spasmwatch eine Serie erkennt; "
+    "manche übersieht es. Wenn Sie Spasmen sehen, filmen Sie sie und wenden Sie sich an Ihre Kinderärztin oder Ihren "
+    "Kinderarzt.",
     "fault.disconnected.title": "Brustgurt getrennt",
     "fault.disconnected.text": "Keine Daten vom Brustgurt: Spasmen können nicht erkannt werden. Prüfen Sie, ob er "
     "geladen und in Reichweite dieses Computers ist.",

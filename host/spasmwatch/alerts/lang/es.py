@@ -33,7 +33,9 @@ CATALOG: dict[str, str] = {
     "false_alarm.text": "{by} marcó la serie{of} como falsa alarma. No hace falta hacer nada.",
     "test_alarm.title": "Alarma de prueba, nada detectado",
     "test_alarm.text": "Esto es una prueba de las alarmas de spasmwatch, enviada por {by} a las {time}. No se detectó "
-    "ningún espasmo. Si le ha llegado aquí, una alarma real también le llegará.",
+    "ningún espasmo. Ha llegado, así que las alarmas llegan a este teléfono o altavoz. Una alarma real necesita "
+    "además la banda cargada, puesta y conectada, y solo llega cuando spasmwatch detecta una serie; algunas se le "
+    "escapan. Si ve espasmos, grábelos y consulte a su pediatra.",
     "fault.disconnected.title": "Banda desconectada",
     "fault.disconnected.text": "No llegan datos de la banda: no se pueden detectar espasmos. Compruebe que la banda "
     "está cargada y al alcance de este ordenador.",

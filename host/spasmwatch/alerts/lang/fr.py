@@ -33,7 +33,9 @@ CATALOG: dict[str, str] = {
     "false_alarm.text": "{by} a marqué la série{of} comme fausse alarme. Rien à faire.",
     "test_alarm.title": "Alarme de test, rien de détecté",
     "test_alarm.text": "Ceci est un test des alarmes de spasmwatch, envoyé par {by} à {time}. Aucun spasme n'a été "
-    "détecté. Ce message vous est parvenu ici, une vraie alarme vous parviendra donc aussi.",
+    "détecté. Il est arrivé : les alarmes parviennent donc à ce téléphone ou à ce haut-parleur. Une vraie alarme "
+    "demande aussi une ceinture chargée, portée et connectée, et ne vient que si spasmwatch détecte une série ; il "
+    "en manque certaines. Si vous voyez des spasmes, filmez-les et contactez votre pédiatre.",
     "fault.disconnected.title": "Ceinture déconnectée",
     "fault.disconnected.text": "Aucune donnée de la ceinture : les spasmes ne peuvent pas être détectés. Vérifiez "
     "qu'elle est chargée et à portée de cet ordinateur.",
