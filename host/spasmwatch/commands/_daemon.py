@@ -155,6 +155,12 @@ def resolve_device(store: Store, args: argparse.Namespace, where: str) -> None:
     args.device = store.band_id(args.device)
 
 
+def band_labels(store: Store) -> dict[str, str]:
+    """Each stored band's device id -> how 'status' and the page call it: its name, with the id in
+    brackets where they differ ('cot (sim0001)'); the listings showed the bare id ('sim0001')."""
+    return {d.device_id: d.device_id if not d.name or d.name == d.device_id else f"{d.name} ({d.device_id})" for d in store.devices()}
+
+
 def api(cfg: Config, path: str, body: dict[str, Any] | None = None, timeout_s: float = 5.0, look: str = "") -> Any:
     """GET (or POST ``body``) the running daemon's local API; DaemonNotRunning if nobody answers.
     A refusal is the daemon's own words ('no alert 7'), then ``look``: where the right one is

@@ -6,7 +6,7 @@ import argparse
 import getpass
 from typing import Any
 
-from spasmwatch.commands._daemon import add_config_arg, add_window_args, api, daemon_config_of, hm, minutes, open_store, window_of
+from spasmwatch.commands._daemon import add_config_arg, add_window_args, api, band_labels, daemon_config_of, hm, minutes, open_store, window_of
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.store.rows import LABELS
 
@@ -35,8 +35,12 @@ def run(args: argparse.Namespace) -> int:
     since, until = window_of(args)
     with open_store(cfg, args) as store:
         rows = list(store.clusters(args.device, since, until))
-    print(f"{'id':>4}  {'start':19}  {'device':10} {'spasms':>6} {'minutes':>7}  {'after waking':>12}  label")
+        bands = band_labels(store)  # as 'status' calls them: the name, the id where it differs
+    width = max([10] + [len(bands.get(c.device, c.device)) for c in rows])
+    print(f"{'id':>4}  {'start':19}  {'band':{width}} {'spasms':>6} {'minutes':>7}  {'after waking':>12}  label")
     for c in rows:
-        print(f"{c.id:>4}  {hm(c.start_t):19}  {c.device:10} {c.count:>6} {(c.end_t - c.start_t) / 60:>7.1f}  {minutes(c.post_wake_s):>12}  {c.label or ''}")
+        band = bands.get(c.device, c.device)
+        print(f"{c.id:>4}  {hm(c.start_t):19}  {band:{width}} {c.count:>6} {(c.end_t - c.start_t) / 60:>7.1f}  "
+              f"{minutes(c.post_wake_s):>12}  {c.label or ''}")
     print(f"{len(rows)} cluster(s)")
     return 0

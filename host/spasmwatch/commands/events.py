@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from spasmwatch.commands._daemon import add_config_arg, add_window_args, config_of, hm, minutes, open_store, window_of
+from spasmwatch.commands._daemon import add_config_arg, add_window_args, band_labels, config_of, hm, minutes, open_store, window_of
 
 
 def register(sub: Any) -> None:
@@ -21,6 +21,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     since, until = window_of(args)
     with open_store(config_of(args), args) as store:
+        bands = band_labels(store)
         clusters = list(store.clusters(args.device, since, until))
         in_cluster = {e.id: c.id for c in clusters for e in store.cluster_events(c.id)}
         lone = [e for e in store.events(args.device, since, until) if e.id not in in_cluster]
@@ -40,18 +41,20 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(json.dumps(it) + "\n")
         return 0
     for _, it in items:
-        sys.stdout.write(_line(it) + "\n")
+        sys.stdout.write(_line(it, bands) + "\n")
     if not items:
         print("nothing in this time range")
     return 0
 
 
-def _line(it: dict[str, Any]) -> str:
+def _line(it: dict[str, Any], bands: dict[str, str]) -> str:
+    """One item for a person: a band as 'status' calls it (--json keeps the device id)."""
+    band = bands.get(it["device"], it["device"]) if it["device"] else ""
     if it["type"] == "cluster":
         label = f" [{it['label']}]" if it["label"] else ""
         span = (it["end"] - it["start"]) / 60
-        return (f"{hm(it['start'])}  CLUSTER #{it['id']} {it['device']}: {it['count']} spasm-like movements over {span:.1f} min, "
+        return (f"{hm(it['start'])}  CLUSTER #{it['id']} {band}: {it['count']} spasm-like movements over {span:.1f} min, "
                 f"{minutes(it['post_wake_s'])} after waking{label}")
     if it["type"] == "note":
         return f"{hm(it['t'])}  note ({it['kind']}): {it['text']}" + (f" - {it['by']}" if it["by"] else "")
-    return f"{hm(it['t'])}  single event {it['device']} ({it['duration_s']:.1f} s, confidence {it['confidence']})"
+    return f"{hm(it['t'])}  single event {band} ({it['duration_s']:.1f} s, confidence {it['confidence']})"
