@@ -101,7 +101,9 @@ def test_init_with_an_ntfy_url_and_refusals(tmp_path: Path) -> None:
         (("--ntfy", "https://ntfy.sh/"), '--ntfy: expected "new" or an http(s) URL ending in the topic, "https://ntfy.sh/topic", got \'https://ntfy.sh/\''),
         (("--ntfy", "ntfy.sh/topic"), "--ntfy: expected \"new\" or an http(s) URL"),
         (("--band", "a", "--band", "a"), "--band a: given twice"),
-        (("--band", ""), f'{tmp_path / "n.toml"}: [bands #1] name: set name (e.g. "spasmwatch-0001") or address'),
+        # Found by the family audit: it named the file not written ('n.toml: [bands #1] name: ...'), and "  " was written.
+        (("--band", ""), "spasmwatch config: error: --band: a band's name as 'spasmwatch scan' shows it (e.g. spasmwatch-0001), got ''\n"),
+        (("--band", "  "), "spasmwatch config: error: --band: a band's name as 'spasmwatch scan' shows it (e.g. spasmwatch-0001), got '  '\n"),
         (("--band", "a", "--config", str(tmp_path)), f"{tmp_path}: is a link, a folder or a device, not a config file: give another --config"),
     ):
         bad = sw(tmp_path, "config", "init", "--config", str(tmp_path / "n.toml"), *args)
@@ -159,6 +161,7 @@ def test_add_band_refuses_a_band_twice_a_missing_file_and_a_bad_band(tmp_path: P
         (("cot", "--transport", "serial"), f'{config}: [bands #3] port: required for transport = "serial" (e.g. "/dev/ttyACM0")'),
         (("cot", "--address", "zz"), f"{config}: [bands #3] address: expected a BLE address"),
         (("cot", "--transport", "usb"), "argument --transport: invalid choice: 'usb' (choose from"),
+        (("",), "NAME: a band's name as 'spasmwatch scan' shows it (e.g. spasmwatch-0001), got ''"),
     ):
         r = sw(tmp_path, "config", "add-band", *args, "--config", str(config))
         assert r.returncode == 2 and said in r.stderr, (args, r.stderr)
@@ -184,8 +187,11 @@ def test_run_without_a_config_says_how_to_start_one(tmp_path: Path) -> None:
         f"spasmwatch run: error: no config at {default} yet: find your band's name with 'spasmwatch scan', "
         "then 'spasmwatch config init --band NAME' writes one (README.md, 'For families')\n"
     )
-    typo = sw(tmp_path, "run", "--config", str(tmp_path / "cfg.toml"))
-    assert typo.returncode == 2 and f"to start one there: spasmwatch config init --config {tmp_path / 'cfg.toml'})" in typo.stderr, typo.stderr
+    typo = sw(tmp_path, "run", "--config", str(tmp_path / "cfg.toml"))  # no config anywhere yet: a first run
+    assert typo.returncode == 2 and typo.stderr == (
+        f"spasmwatch run: error: --config: no such file {tmp_path / 'cfg.toml'}. No config is written yet: 'spasmwatch config init' "
+        f"writes the default, {default} (then no --config is needed), or 'spasmwatch config init --config {tmp_path / 'cfg.toml'}' one there.\n"
+    ), typo.stderr
     assert not (tmp_path / "data").exists()
     made = sw(tmp_path, "config", "init", "--band", "crib")  # at the default path, its folder made
     assert made.returncode == 0 and made.stdout.startswith(f"wrote {default} with 1 band(s): crib\n"), made.stderr
@@ -194,6 +200,53 @@ def test_run_without_a_config_says_how_to_start_one(tmp_path: Path) -> None:
     assert "next: spasmwatch run, then spasmwatch test-alarm (does every phone ring?)" in made.stdout
     hidden = default.read_text().split("# [[channels.ntfy]]\n# url = ", 1)[1].split("\n", 1)[0]
     assert TOPIC_RE.fullmatch(tomllib.loads("url = " + hidden)["url"]), hidden  # unguessable too
+
+
+def test_a_mistyped_config_lists_the_configs_there_and_suggests_none_at_the_typo(tmp_path: Path) -> None:
+    """Found by the family audit: 'status --config nosuch.toml' suggested 'config init --config
+    nosuch.toml', a new config at the typo beside the one meant."""
+    (tmp_path / "c.toml").write_text('[[bands]]\nname = "cot"\n')
+    typo = tmp_path / "nosuch.toml"
+    default = tmp_path / "default" / "config.toml"
+    r = sw(tmp_path, "status", "--config", str(typo))
+    assert r.returncode == 2 and r.stderr == (
+        f"spasmwatch status: error: --config: no such file {typo}. Config files in {tmp_path}: c.toml. "
+        f"The default, {default}, is not written yet.\n"
+    ), r.stderr
+    default.parent.mkdir()
+    default.write_text("")
+    r = sw(tmp_path, "events", "--config", str(typo))
+    assert r.returncode == 2 and r.stderr.endswith(f"Config files in {tmp_path}: c.toml. Without --config: {default}.\n"), r.stderr
+
+
+def test_config_get_says_what_an_empty_value_means(tmp_path: Path) -> None:
+    """Found by the family audit: 'config get alerts.daily_summary' printed an empty line when off."""
+    config = tmp_path / "c.toml"
+    config.write_text("")
+    got = [sw(tmp_path, "config", "get", key, "--config", str(config)).stdout for key in ("alerts.daily_summary", "daemon.http.token")]
+    assert got == ["\"\" (off: no daily summary; 'spasmwatch config set alerts.daily_summary 07:30' sends one each morning)\n",
+                   "\"\" (none: the page and commands on this computer need none)\n"], got  # fmt: skip
+    assert sw(tmp_path, "config", "set", "alerts.daily_summary", "07:30", "--config", str(config)).returncode == 0
+    assert sw(tmp_path, "config", "get", "alerts.daily_summary", "--config", str(config)).stdout == "07:30\n"
+
+
+def test_config_set_and_get_take_a_band_by_its_name_and_errors_show_the_key_they_take(tmp_path: Path) -> None:
+    """Found by the family audit: messages count bands from 1 ('[bands #1]') while 'config set'
+    took 'bands.0.transport' ('bands.cot.transport': "'cot' should be an item number")."""
+    config = tmp_path / "c.toml"
+    config.write_text('[[bands]]\nname = "spasmwatch-0001"\n\n[[bands]]\nname = "Cot"\ntransport = "sim"\n')
+    r = sw(tmp_path, "config", "set", "bands.cot.rate_hz", "104", "--config", str(config))
+    assert r.returncode == 0 and r.stdout == f"bands.cot.rate_hz = 104  ({config})\n", r.stderr
+    assert [b.rate_hz for b in load_config(config).bands] == [52, 104]  # the band named, whatever the case
+    assert sw(tmp_path, "config", "get", "bands.COT.transport", "--config", str(config)).stdout == "sim\n"
+    assert sw(tmp_path, "config", "get", "bands.0.name", "--config", str(config)).stdout == "spasmwatch-0001\n"  # numbers still work
+    bad = sw(tmp_path, "config", "set", "bands.spasmwatch-0001.transport", "usb", "--config", str(config))
+    assert bad.returncode == 2 and bad.stderr.endswith(
+        'transport: expected one of "ble", "serial", "sim", got "usb" (config set bands.spasmwatch-0001.transport)\n'), bad.stderr
+    for key in ("bands.crib.transport", "bands.2.transport"):
+        r = sw(tmp_path, "config", "get", key, "--config", str(config))
+        assert r.returncode == 2 and r.stderr.endswith(
+            "bands has 2: bands.spasmwatch-0001 (bands.0), bands.Cot (bands.1)\n"), r.stderr
 
 
 def test_init_with_a_language_sets_the_pushes_language_and_without_one_shows_the_choices(tmp_path: Path) -> None:

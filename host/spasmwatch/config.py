@@ -337,9 +337,32 @@ def existing_config(path: Path | None) -> Path | None:
     if path is not None and not path.is_file():
         if path.exists():  # a folder was called 'no such file' (input audit)
             raise ConfigError(f"--config: {path} is a {'folder' if path.is_dir() else 'device'}, not a config file")
-        raise ConfigError(f"--config: no such file {path} (without --config: {default_config_path()}; "
-                          f"to start one there: spasmwatch config init --config {shlex.quote(str(path))})")
+        raise ConfigError(f"--config: no such file {path}. {_configs_near(path)}")
     return path
+
+
+# At most this many config files are named beside a --config that is not there: the ones a typo
+# meant are among them; a folder of hundreds (a home folder) would drown the line.
+CONFIGS_LISTED = 5
+
+
+def _configs_near(path: Path) -> str:
+    """What a --config that is not there may have meant: the .toml files in its folder, and the
+    default config. It suggested 'config init --config TYPO', a new config at the typo, also
+    beside the config meant; that is said only where no config is written yet (a first run)."""
+    try:
+        near = sorted(p.name for p in path.absolute().parent.glob("*.toml") if p.is_file())
+    except OSError:
+        near = []
+    listed = ", ".join(near[:CONFIGS_LISTED]) + (f" and {len(near) - CONFIGS_LISTED} more" if len(near) > CONFIGS_LISTED else "")
+    there = f"Config files in {path.absolute().parent}: {listed}. " if near else ""
+    default = default_config_path()
+    if default.is_file():
+        return f"{there}Without --config: {default}."
+    if near:
+        return f"{there}The default, {default}, is not written yet."
+    return (f"No config is written yet: 'spasmwatch config init' writes the default, {default} (then no --config is "
+            f"needed), or 'spasmwatch config init --config {shlex.quote(str(path))}' one there.")
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -652,18 +675,51 @@ def _check_unique(source: str, section: str, names: list[str]) -> None:
 
 
 def get(config: Config, key: str) -> Any:
-    """``get(cfg, "alerts.escalate_after_s")``; list items by index: ``"bands.0.name"``."""
+    """``get(cfg, "alerts.escalate_after_s")``; list items by index from 0 or by name:
+    ``"bands.0.transport"``, ``"bands.cot.transport"``."""
     node: Any = config
-    for part in key.split("."):
+    parts = key.split(".")
+    for i, part in enumerate(parts):
+        if isinstance(node, list):
+            part = str(_item_index([plain(x) for x in node], part, ".".join(parts[:i]), key))
         node = _step(node, part, key)
     return node
 
 
+def _item_index(items: list[Any], part: str, prefix: str, key: str) -> int:
+    """Which item of the list at ``prefix`` ``part`` names: its number from 0, or its name (a
+    band's [[bands]] name or label, a channel's or caregiver's name), whatever the case. Messages
+    count tables from 1 ('[bands #1]') while the keys counted from 0: a name is what a family knows."""
+    if part.isdigit():
+        if int(part) < len(items):
+            return int(part)
+        raise ConfigError(f"{key}: no item {part}: {_items_said(items, prefix)}")
+    named = [i for i, x in enumerate(items) if isinstance(x, Mapping)
+             and any(isinstance(x.get(k), str) and x[k].casefold() == part.casefold() for k in ("name", "label"))]  # fmt: skip
+    if len(named) == 1:
+        return named[0]
+    why = "two are named" if named else "none is named"
+    raise ConfigError(f"{key}: {why} '{part}': {_items_said(items, prefix)}")
+
+
+def _items_said(items: list[Any], prefix: str) -> str:
+    """The items of the list at ``prefix`` as 'config set' and 'get' take them (``item_key``)."""
+    if not items:
+        return f"{prefix} has none in the file"
+    return f"{prefix} has {len(items)}: " + ", ".join(item_key(prefix, i, x) for i, x in enumerate(items))
+
+
+def item_key(prefix: str, i: int, item: Any) -> str:
+    """How 'config set' names item ``i`` of the list at ``prefix``: by its name when it has one
+    that fits in a key (no '.'), with its number from 0: 'bands.cot (bands.0)'."""
+    name = next((item[k] for k in ("name", "label") if isinstance(item, Mapping) and isinstance(item.get(k), str)
+                 and item[k].strip() and "." not in item[k]), None)  # fmt: skip
+    return f"{prefix}.{name} ({prefix}.{i})" if name else f"{prefix}.{i}"
+
+
 def _step(node: Any, part: str, key: str) -> Any:
     if isinstance(node, list):
-        if part.isdigit() and int(part) < len(node):
-            return node[int(part)]
-        raise ConfigError(f"{key}: no item {part} (there are {len(node)})")
+        return node[int(part)]  # (_item_index checked it)
     if is_dataclass(node):
         names = {f.name: f for f in fields(node)}
         if part in names:
@@ -681,13 +737,53 @@ def set_value(path: Path | None, key: str, value: str) -> Config:
     path = default_config_path() if path is None else path
     _read_raw(path)  # tomllib's errors name the line; the text is then edited in place
     doc = tomlkit.parse(_text(path)) if path.exists() else tomlkit.document()
-    parts = key.split(".")
-    target = _field_type(parts, key)
+    target = _field_type(key.split("."), key)
+    parts = _numbered(doc.unwrap(), key)
     container = _container(doc, parts, key)
     container[parts[-1]] = value if _strip_optional(target) is str else _parse_value(value)
-    cfg = from_dict(doc.unwrap(), str(path))  # raises before anything is written
+    try:
+        cfg = from_dict(doc.unwrap(), str(path))  # raises before anything is written
+    except ConfigError as e:
+        raise ConfigError(f"{e}{_set_form(doc.unwrap(), str(e))}") from None
     write_atomic(path, tomlkit.dumps(doc))
     return cfg
+
+
+def _numbered(raw: Mapping[str, Any], key: str) -> list[str]:
+    """``key``'s parts (``_field_type`` checked them) with each list item's name or number made
+    its number in the file (``_item_index``); a list the file lacks has no items."""
+    parts, tp = key.split("."), Config
+    node: Any = raw
+    for i, part in enumerate(parts):
+        tp = _strip_optional(tp)
+        if get_origin(tp) is list:
+            items: list[Any] = node if isinstance(node, list) else []
+            parts[i] = str(_item_index(items, part, ".".join(parts[:i]), key))
+            node, tp = items[int(parts[i])], get_args(tp)[0]
+            continue
+        if not is_dataclass(tp):
+            break
+        tp = get_type_hints(tp)[part]
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return parts
+
+
+_TABLE_ITEM_RE = re.compile(r"\[([a-z_.]+) #(\d+)\] (\w+):")
+
+
+def _set_form(raw: Mapping[str, Any], message: str) -> str:
+    """For the loader's '[bands #1] transport: ...' after a 'config set': the key as 'config set'
+    takes it (' (config set bands.cot.transport)'): the message counts from 1, the keys from 0."""
+    m = _TABLE_ITEM_RE.search(message)
+    if m is None:
+        return ""
+    node: Any = raw
+    for part in m.group(1).split("."):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    i = int(m.group(2)) - 1
+    if not isinstance(node, list) or not 0 <= i < len(node):
+        return ""
+    return f" (config set {item_key(m.group(1), i, node[i]).split(' ')[0]}.{m.group(3)})"
 
 
 def _field_type(parts: list[str], key: str) -> Any:
@@ -695,9 +791,7 @@ def _field_type(parts: list[str], key: str) -> Any:
     tp: Any = Config
     for part in parts:
         tp = _strip_optional(tp)
-        if get_origin(tp) is list:
-            if not part.isdigit():
-                raise ConfigError(f"{key}: '{part}' should be an item number")
+        if get_origin(tp) is list:  # an item's number or name (``_numbered``)
             tp = get_args(tp)[0]
             continue
         if not is_dataclass(tp):
@@ -717,9 +811,7 @@ def _container(raw: MutableMapping[str, Any], parts: list[str], key: str) -> Mut
     node: Any = raw
     for i, part in enumerate(parts[:-1]):
         if isinstance(node, list):
-            if int(part) >= len(node):
-                raise ConfigError(f"{key}: no item {part} (there are {len(node)})")
-            node = node[int(part)]
+            node = node[int(part)]  # (``_numbered`` checked it)
         elif isinstance(node, dict):
             node = node.setdefault(part, [] if parts[i + 1].isdigit() else {})
         else:

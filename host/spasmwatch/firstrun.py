@@ -200,11 +200,20 @@ def check_text(text: str, path: Path) -> Config:
     return from_dict(data, str(path))
 
 
+def check_band_name(name: str, option: str) -> None:
+    """A band's name from the command line, not blank: '--band ""' was refused as the file's
+    '[bands #1] name: set name ... or address' (a file not written), and '--band "  "' written."""
+    if not name.strip():
+        raise ConfigError(f"{option}: a band's name as 'spasmwatch scan' shows it (e.g. spasmwatch-0001), got {name!r}")
+
+
 def init(path: Path, bands: list[NewBand], ntfy_url: str | None, force: bool, language: str | None = None) -> Path | None:
     """Write the starter config at ``path``; with ``force`` an existing one is kept as
     ``config.toml.bak`` (its path is returned), else refused. Nothing is written on an error."""
     if path.is_symlink() or path.exists() and not path.is_file():  # the rename would replace a link, not its file
         raise ConfigError(f"{path}: is a link, a folder or a device, not a config file: give another --config")
+    for b in bands:
+        check_band_name(b.name, "--band")
     names = [b.name.casefold() for b in bands]
     twice = [b.name for i, b in enumerate(bands) if b.name.casefold() in names[:i]]
     if twice:
@@ -238,6 +247,7 @@ def _no_twice(path: Path, have: list[Band], new: NewBand) -> None:
 
 def add_band(path: Path, band: NewBand, given: bool) -> Config:
     """Append ``band`` as a ``[[bands]]`` table (``append_entries``); refused when it is there already."""
+    check_band_name(band.name, "NAME")
     start = cmd("config init --band " + shlex.quote(band.name), path, given)
     return append_entries(path, [band.entry()], lambda old: _no_twice(path, old.bands, band), start)
 

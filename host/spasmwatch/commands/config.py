@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         print(path or default_config_path())
     elif action == "get":
         v = get(load_config(path), args.key)
-        print(v if isinstance(v, str) else json.dumps(as_written(v)))
+        print(shown(args.key, v))
     elif action == "set":
         file = path or default_config_path()
         daemon = _daemon_for(file)  # before the edit, which may move the store (daemon.data_dir)
@@ -100,6 +100,24 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(dump(load_config(path)), end="")
     return 0
+
+
+# What an empty value of these keys means: 'config get alerts.daily_summary' printed an empty line.
+EMPTY_MEANS = {
+    "alerts.daily_summary": "off: no daily summary; 'spasmwatch config set alerts.daily_summary 07:30' sends one each morning",
+    "alerts.quiet_hours": "off: no quiet hours, band notices come at any time",
+    "daemon.http.token": "none: the page and commands on this computer need none",
+    "daemon.http.page_url": "none: a tapped push opens no page",
+    "daemon.heartbeat.url": "off: no heartbeat service is told the daemon runs",
+}
+
+
+def shown(key: str, v: Any) -> str:
+    """A value as 'config get' prints it: a string as it is, else JSON; an empty string as ""
+    and what it means (nothing printed read as a broken command)."""
+    if v == "":
+        return f'"" ({EMPTY_MEANS.get(key, "empty")})'
+    return v if isinstance(v, str) else json.dumps(as_written(v))
 
 
 def _first_run(args: argparse.Namespace, path: Path, given: bool) -> int:
