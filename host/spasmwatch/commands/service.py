@@ -224,7 +224,7 @@ def in_use(e: StoreInUse, proc: Path = Path("/proc")) -> str:
     instead (the message said 'stop it first', with no pid and no way)."""
     held = e.holder
     if held is None:  # it had not written its pid yet: it is starting
-        return f"{e}: one is starting on it ('spasmwatch status' talks to it once it is up)"
+        return f"another spasmwatch daemon is starting on {e.store_path}: 'spasmwatch status' talks to it once it is up"
     config = f" --config {shlex.quote(held.config)}" if held.config and not same_file(held.config, default_config_path()) else ""
     ctl = service_of(held.pid, proc)
     how = (
