@@ -81,7 +81,7 @@ def _record(tmp: Path, csv: Path) -> tuple[list[Path], dict[int, float]]:
             for sp in r.store.syncs("band0000"):
                 # A sync's exchanges may read one band ms (the clock stands between batches): the
                 # pair kept is one exchange's, whose reading is the nearest to its midpoint.
-                real = r.clock.real_start + (sp.wall_s - r.clock.start_wall) / r.clock.speed
+                real = r.clock.real_start + (sp.wall_s - r.clock.start_wall) / r.clock.rate
                 same = [x for x in reports if x["band_ms"] == sp.band_ms]
                 if same:
                     x = min(same, key=lambda x: abs(x["real_ms"] / 1000 - real))
