@@ -197,6 +197,16 @@ def test_table_says_which_spasms_were_counted_by_likeness() -> None:
     assert record_line(s).endswith("confidence 80") and "shaped like the one before" in record_line(dict(s, alike=True))
 
 
+def test_table_times_are_rounded_to_the_tenth_not_cut() -> None:
+    """Found by an audit: the table cut times to the tenth, a spasm at t = 43.87 s (--jsonl) read
+    '00:00:43.8'; rounded it is 43.9, and a time a hair under a minute carries into it."""
+    from spasmwatch.commands.replay import clock, record_line
+
+    s = {"type": "spasm", "t": 43.87, "duration_s": 1.0, "peak_rate_dps": 40.0, "peak_angle_deg": 10.0, "confidence": 80, "detected_t": 46.0}
+    assert record_line(s).startswith("00:00:43.9  spasm"), record_line(s)
+    assert (clock(59.96), clock(3599.99), clock(12.04), clock(0.0)) == ("00:01:00.0", "01:00:00.0", "00:00:12.0", "00:00:00.0")
+
+
 def _on_a_terminal(*args: str) -> tuple[int, str]:
     """Run the CLI with stderr on a pseudo-terminal (as a person would): exit code, stderr."""
     master, slave = pty.openpty()

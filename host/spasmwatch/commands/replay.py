@@ -123,8 +123,9 @@ def _replay_out(rec: Recording | RawRecording, jsonl: bool) -> None:
 
 
 def clock(t: float) -> str:
-    s = int(t)
-    return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}.{int((t - s) * 10)}"
+    """``HH:MM:SS.f``, rounded to the tenth (truncated, 43.87 s read 43.8 while --jsonl said 43.87)."""
+    s, tenth = divmod(round(t * 10), 10)  # in whole tenths: 59.96 s carries to 00:01:00.0
+    return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}.{tenth}"
 
 
 def wall_clock(rec: RawRecording) -> Callable[[float], str]:
@@ -133,8 +134,9 @@ def wall_clock(rec: RawRecording) -> Callable[[float], str]:
     as ten past midnight for a spasm ten minutes after noon."""
 
     def when(t: float) -> str:
-        local = datetime.fromtimestamp(rec.wall_at(t)).astimezone()  # the dating is read once (cached)
-        return local.strftime("%H:%M:%S.") + str(local.microsecond // 100_000)
+        s, tenth = divmod(round(rec.wall_at(t) * 10), 10)  # rounded to the tenth, as clock() is
+        local = datetime.fromtimestamp(s).astimezone()  # the dating is read once (cached)
+        return local.strftime("%H:%M:%S.") + str(tenth)
 
     return when
 
