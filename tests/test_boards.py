@@ -314,6 +314,29 @@ def test_readme_power_budget_is_the_computed_one() -> None:
     )
 
 
+def test_write_readme_says_unchanged_when_the_budget_is_current(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by an audit: '--write-readme' printed 'updated hardware/README.md' when nothing in it
+    changed. On a copy of hardware/: unchanged (the file not rewritten), then updated after an edit."""
+    import shutil
+
+    shutil.copytree(ROOT / "hardware", tmp_path / "hardware")
+    monkeypatch.setenv("SPASMWATCH_ROOT", str(tmp_path))
+    readme = tmp_path / "hardware" / "README.md"
+    before = readme.stat().st_mtime_ns, readme.read_bytes()
+    assert power.main(["--write-readme"]) == 0
+    assert capsys.readouterr().out == f"unchanged {readme} (its power budget is the computed one)\n"
+    assert (readme.stat().st_mtime_ns, readme.read_bytes()) == before
+    board = tmp_path / "hardware" / "boards" / f"{BOARD_IDS[0]}.json"
+    doc = json.loads(board.read_text())
+    doc["power"]["imu_ma"] += 0.25
+    board.write_text(json.dumps(doc, indent=2) + "\n")
+    assert power.main(["--write-readme"]) == 0
+    assert capsys.readouterr().out == f"updated {readme}\n"
+    assert readme.read_bytes() != before[1] and power.readme_section(tmp_path) in readme.read_text(encoding="utf-8")
+
+
 def _gap_calls(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     return {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr.startswith("gap_")}

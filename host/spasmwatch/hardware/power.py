@@ -126,7 +126,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     root = boards_mod.repo_root()
     if args.write_readme:
         readme = root / "hardware" / "README.md"
-        readme.write_text(readme_with_budget(readme.read_text(encoding="utf-8"), readme_section(root)), encoding="utf-8")
+        text = readme.read_text(encoding="utf-8")
+        new = readme_with_budget(text, readme_section(root))
+        if new == text:  # said "updated" for a budget already current (found by an audit)
+            print(f"unchanged {readme} (its power budget is the computed one)")
+            return 0
+        readme.write_text(new, encoding="utf-8")
         print(f"updated {readme}")
         return 0
     sys.stdout.write(markdown(all_budgets(root)))
