@@ -40,7 +40,10 @@ def test_a_board_on_usb_is_offered_for_flashing_not_as_a_band_to_configure(usb_b
     assert 'transport = "serial"' not in out and "[[bands]]" not in out, out
     assert "serial  USB JTAG/serial debug unit  /dev/ttyACM0" in out
     assert "for 'spasmwatch flash --port /dev/ttyACM0'; the band firmware reaches the daemon over Bluetooth only" in out
-    assert "no band found" in out
+    # Found by an audit: it ended 'no band found: is it charged, nearby, ...' though no band was listened for.
+    assert "is it charged, nearby" not in out, out
+    assert out.endswith("no band found, and none could be: only USB was scanned, which lists boards to flash; bands are found "
+                        "over Bluetooth ('spasmwatch scan', or --transport ble)\n"), out  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -61,6 +61,11 @@ def run(args: argparse.Namespace) -> int:
         # Not "is it charged, nearby": nobody listened. Bands are found over Bluetooth only.
         print('no band found, and none could be: Bluetooth was not scanned (the "(skipped)" line says why and what to do)')
         return 1
+    if not bands and set(transports) <= {"serial"}:
+        # Not "is it charged, nearby" either: USB lists boards to flash, and no band was listened for.
+        print("no band found, and none could be: only USB was scanned, which lists boards to flash; bands are found "
+              "over Bluetooth ('spasmwatch scan', or --transport ble)")  # fmt: skip
+        return 1
     if not bands:
         print("no band found: is it charged, nearby, and not connected to another host?")
         if "sim" in transports and not os.environ.get(RADIOS_ENV):
