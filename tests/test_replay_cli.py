@@ -109,6 +109,17 @@ def test_evaluate_of_a_missing_recording_names_the_recording(morning: tuple[Path
         assert res.returncode == 2 and f"spasmwatch evaluate: error: {tmp_path / 'typo.csv'}: cannot open the file: No such file" in res.stderr, res.stderr
 
 
+def test_evaluate_names_an_input_error_before_saying_the_run_starts(morning: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+    """Found by an audit: 'evaluate typo.csv' printed 'replaying 1 recordings on 1 workers...' and then
+    the error, as if the run had started; a good recording beside a bad one was not replayed first either."""
+    for bad in (tmp_path / "typo.csv", tmp_path / "x.csv"):  # no such recording; a recording with no truth
+        if bad.name == "x.csv":
+            bad.write_text("t,ax,ay,az\n0,0,0,1\n0.01,0,0,1\n")
+        res = cli("evaluate", str(morning[0]), str(bad))
+        assert res.returncode == 2 and res.stderr.startswith(f"spasmwatch evaluate: error: {bad.with_suffix('') if bad.name == 'x.csv' else bad}"), res.stderr
+        assert "replaying" not in res.stderr and res.stdout == "", res.stderr
+
+
 def test_replay_imports_neither_daemon_nor_web_stack() -> None:
     """A command line naming one command imports that command alone (replay's start-up)."""
     probe = (
@@ -245,9 +256,19 @@ def test_evaluate_stops_at_the_first_file_that_fails(morning: tuple[Path, dict[s
     (tmp_path / "bad.truth.json").write_text(json.dumps(morning[1]))
     res = cli("evaluate", str(bad), str(morning[0]), "--jobs", "2")
     assert res.returncode == 2 and f"{bad}:3" in res.stderr and "'ay'" in res.stderr
-    code, err = _on_a_terminal("evaluate", str(morning[0]), str(bad), "--jobs", "1")
+    assert "replaying" not in res.stderr  # in the rows the opening reads: found before the run starts
+    # A bad line late in a file is found only in the run: after the good recording was scored.
+    lines = morning[0].read_text().splitlines(keepends=True)
+    bad_line = 1 + 900 * 100  # t = 900 s at 100 Hz
+    fields = lines[bad_line - 1].split(",")
+    fields[2] = "oops"  # ay
+    lines[bad_line - 1] = ",".join(fields)
+    late = tmp_path / "late.csv"
+    late.write_text("".join(lines))
+    (tmp_path / "late.truth.json").write_text(json.dumps(morning[1]))
+    code, err = _on_a_terminal("evaluate", str(morning[0]), str(late), "--jobs", "1")
     assert code == 2 and "1/2 recordings scored\r\n" in err, err  # the error starts on a line of its own
-    assert f"{bad}:3" in err
+    assert f"{late}:{bad_line}: field 'ay'" in err
 
 
 class _Inline(Executor):
@@ -358,7 +379,7 @@ def test_evaluate_jobs_are_bounded_by_the_cpus_and_the_recordings(morning: tuple
     assert res.stdout == "" and "replaying" not in res.stderr
     res = cli("evaluate", str(morning[0]), "--jobs", str(most))
     assert res.returncode == 0, res.stderr
-    assert "replaying 1 recordings on 1 workers..." in res.stderr, res.stderr
+    assert "replaying 1 recording on 1 worker..." in res.stderr, res.stderr
 
 
 @pytest.mark.parametrize("where", ["missing folder", "folder"])

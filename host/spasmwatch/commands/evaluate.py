@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
@@ -215,6 +216,21 @@ def _parts(group: list[str]) -> tuple[str, ...]:
     return tuple(group)
 
 
+def _many(n: int, what: str) -> str:
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"
+
+
+def _check_inputs(files: Sequence[tuple[str, ...]], strict: bool = False) -> None:
+    """Open every recording (its header and first rows) and load its truth, as ``_file_job`` does
+    first: a missing file or truth, a bad header or truth field is an error before the run starts
+    (found by an audit: 'replaying 1 recordings on 1 workers...', then the error). What only the
+    whole file tells (a bad line late in it, a truth longer than the CSV) is still found in the run."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # an ignored column is warned of once, by the job that replays it
+        for paths in files:
+            _truth_of(open_recordings(paths, strict=strict))
+
+
 def _truth_of(rec: Recording | RawRecording) -> dict[str, Any]:
     """The checked truth of a recording: beside the file, or of the parts beside the first; a truth
     that lists other parts, or whose duration or times do not fit the parts' (or the one file's)
@@ -238,14 +254,15 @@ def run(args: argparse.Namespace) -> int:
     files = [(f,) for f in args.files] + [_parts(p) for p in args.parts]
     jobs = [] if files else suite(args.seeds, args.quick, args.seed_start)
     workers = _workers(args.jobs, len(files or jobs))
+    _check_inputs(files, args.strict)  # before the line saying the run starts, and before any worker
     with ProcessPoolExecutor(max_workers=workers) as ex:
         if files:
-            print(f"replaying {len(files)} recordings on {workers} workers...", file=sys.stderr)
+            print(f"replaying {_many(len(files), 'recording')} on {_many(workers, 'worker')}...", file=sys.stderr)
             results = _gather(ex, partial(_file_job, why=args.why, strict=args.strict), files)
             for line in (n for res in results for n in res.notes):
                 print(line, file=sys.stderr)
         else:
-            print(f"simulating and replaying {len(jobs)} recordings on {workers} workers...", file=sys.stderr)
+            print(f"simulating and replaying {_many(len(jobs), 'recording')} on {_many(workers, 'worker')}...", file=sys.stderr)
             results = _gather(ex, partial(run_one, why=args.why), jobs)
     why: dict[str, Counter[tuple[str, str]]] = {"6-axis": Counter(), "accel-only": Counter()}
     lines: list[str] = []
