@@ -994,6 +994,22 @@ def test_a_unix_band_directory_that_is_a_file_is_named(tmp_path: Path, micropyth
     assert f"spasmwatch flash: {said}" in err and f"spasmwatch board: {said}" in err, err
 
 
+@pytest.mark.parametrize("wrong", ["firmware", "device-id"])
+def test_a_flash_refused_for_its_own_options_makes_no_unix_band_directory(
+    tmp_path: Path, fw: Path, wrong: str, micropython: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by an audit: '--port unix:DIR' made DIR (and a USB band would have been stopped) for a
+    flash then refused for a --firmware that is not there; what needs no band is checked first."""
+    band = tmp_path / "new" / "band"
+    argv = ["flash", "--board", BOARD, "--port", f"unix:{band}"]
+    argv += ["--firmware", str(tmp_path / "no-firmware")] if wrong == "firmware" else ["--firmware", str(fw), "--device-id", "no spaces"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    said = f"{tmp_path / 'no-firmware'}/band/app.py: No such file or directory" if wrong == "firmware" else "device id 'no spaces': use 3-40"
+    assert f"spasmwatch flash: error: {said}" in err, err
+    assert not (tmp_path / "new").exists(), "the band's directory was made for a refused flash"
+
+
 def test_a_new_device_id_for_a_band_that_monitored_is_said(band: Path, fw: Path, board: dict[str, object], micropython: str) -> None:
     """Found by the engineer's audit: 'flash --device-id other-2' on a band that had monitored as
     nursery-1 replaced its id without a word: the host stores its events under the new id from then

@@ -13,7 +13,7 @@ from swcore import protocol as P
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.firstrun import next_step_for
 from spasmwatch.flashing.firmware import Image
-from spasmwatch.flashing.install import flash
+from spasmwatch.flashing.install import check_before_the_band, flash
 from spasmwatch.flashing.link import UNIX_PREFIX, DeviceError, open_link, unix_root
 from spasmwatch.flashing.sync import Progress
 from spasmwatch.hardware import boards
@@ -99,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
             f"{args.port} is the firmware being flashed ({firmware_dir}): the flash would replace its band/ and "
             "swcore/ sources with .mpy files; give the band a directory of its own, e.g. --port unix:/tmp/band"
         )
+    check_before_the_band(firmware_dir, args.device_id)  # before the port: a unix: band's directory is made there
     link = open_link(args.port, prefer)
     out = sys.stdout
     try:

