@@ -1010,6 +1010,16 @@ def test_a_flash_refused_for_its_own_options_makes_no_unix_band_directory(
     assert not (tmp_path / "new").exists(), "the band's directory was made for a refused flash"
 
 
+def test_replace_board_without_board_is_refused_not_ignored(band: Path, fw: Path, board: dict[str, object], capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by an audit: 'flash --replace-board' without --board flashed the band's own board
+    ('band is up to date', exit 0), the option ignored without a word: there is no board to put in place."""
+    do_flash(band, fw, board)
+    before = on_band(band)
+    assert cli.main(["flash", "--replace-board", "--port", f"unix:{band}", "--firmware", str(fw)]) == 2
+    assert "spasmwatch flash: error: --replace-board: only with --board, the board to put in place of the one the band holds" in capsys.readouterr().err
+    assert on_band(band) == before
+
+
 def test_a_new_device_id_for_a_band_that_monitored_is_said(band: Path, fw: Path, board: dict[str, object], micropython: str) -> None:
     """Found by the engineer's audit: 'flash --device-id other-2' on a band that had monitored as
     nursery-1 replaced its id without a word: the host stores its events under the new id from then

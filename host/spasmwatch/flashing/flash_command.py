@@ -89,6 +89,13 @@ class ConsoleProgress(Progress):
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.replace_board and not args.board:
+        # Without --board the flash keeps the board the band holds: there is nothing to replace it
+        # with, and the option was ignored without a word (found by an audit).
+        raise DeviceError(
+            "--replace-board: only with --board, the board to put in place of the one the band holds "
+            "(without --board the flash keeps the band's own board)"
+        )
     root = boards.repo_root()
     firmware_dir: Path = args.firmware or root / "firmware"
     board = boards.load(args.board, root) if args.board else None
