@@ -418,3 +418,38 @@ def test_one_cluster_one_day_is_said_in_the_singular(tmp_path: Path, capsys: pyt
     Store(db).close()
     assert run_cli("report", "--out", str(tmp_path / "r.html"), "--since", "2024-03-04", "--until", "2024-03-05", "--db", str(db), "--tz", "UTC") == 0
     assert capsys.readouterr().err.endswith("r.html: 1 day, 0 clusters\n")
+
+
+def test_spasms_of_a_boot_never_synced_are_said_in_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by an audit: the report left out the spasms of a band boot that never got a time sync (no
+    wall time, so on no day) without a word, though 'export' says so (Store.unplaced_events). The
+    report now tells the doctor in its summary, and the command on stderr as export does."""
+    from course import DAY0, DEVICE
+
+    from spasmwatch.report.text import summary
+    from spasmwatch.store import Store
+    from swcore import protocol as P
+
+    def spasm(boot: int, seq: int, ms: int) -> dict[str, int]:
+        return {"boot": boot, "seq": seq, "onset_ms": ms, "duration_ms": 1000, "peak_rate_mrads": 2000,
+                "peak_angle_mrad": 300, "confidence": 80, "flags": P.EF_TIME_SYNCED}  # fmt: skip
+
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        store.add_sync(DEVICE, 1, 0, DAY0 + 3600)
+        store.add_events(DEVICE, [spasm(1, 0, 1000), spasm(2, 1, 5000), spasm(2, 2, 12000)], received_wall_s=DAY0 + 7200)
+    out = tmp_path / "r.html"
+    capsys.readouterr()
+    assert run_cli("report", "--db", str(db), "--out", str(out), "--since", "2024-03-04", "--until", "2024-03-05", "--tz", "UTC") == 0
+    err = capsys.readouterr().err
+    assert f"note: 2 spasm event(s) are not in the report: their band boot never got a time sync, so they have no wall time ({DEVICE} boot 2: 2;" in err, err
+    page = _Text()
+    page.feed(out.read_text(encoding="utf-8"))
+    said = ("2 spasm events recorded while the band's clock was not set are not in the day counts: the band restarted "
+            "and was never given the time, so they cannot be put on a day.")  # fmt: skip
+    assert said in page.text, page.text
+    (day,) = [r for r in page.rows if r and r[0] == "Mon 2024-03-04"]
+    assert day[1] == "1"  # the one spasm with a wall time
+    data = gather(Tables(), None, D0, D0 + DAY, timezone.utc)
+    data.unplaced = [(DEVICE, 3, 1)]
+    assert summary(data)[-1].startswith("1 spasm event recorded while the band's clock was not set is not in the day counts")

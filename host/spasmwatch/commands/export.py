@@ -161,14 +161,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def unplaced_note(boots: list[tuple[str, int, int]]) -> str | None:
-    """What an export otherwise leaves out without a word (found by the researcher audit): the
-    events of a band boot that never got a time sync have no wall time, so no range holds them."""
+def unplaced_note(boots: list[tuple[str, int, int]], what: str = "the export") -> str | None:
+    """What an export (or the report, ``what``) otherwise leaves out without a word (found by the
+    researcher audit): the events of a band boot that never got a time sync have no wall time, so
+    no range holds them."""
     if not boots:
         return None
     where = ", ".join(f"{device} boot {boot}: {n}" for device, boot, n in boots)
     return (
-        f"note: {sum(n for _, _, n in boots)} spasm event(s) are not in the export: their band boot never got a time "
+        f"note: {sum(n for _, _, n in boots)} spasm event(s) are not in {what}: their band boot never got a time "
         f"sync, so they have no wall time ({where}; the band rebooted while out of range, docs/host.md); the store keeps them"
     )
 

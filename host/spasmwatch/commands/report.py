@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from spasmwatch.commands._daemon import add_store_args
-from spasmwatch.commands.export import RATE_HELP, open_source, rate_hz
+from spasmwatch.commands.export import RATE_HELP, open_source, rate_hz, unplaced_note
 from spasmwatch.daemon.clock import local_zone
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export.timeline import parse_iso
@@ -69,8 +69,12 @@ def run(args: argparse.Namespace) -> int:
         raise SpasmwatchError("--since must be before --until")
     source = open_source(args)
     try:
-        data = write_report(source, args.device, since, until, tz, args.out)
+        # Spasms of a boot never synced have no wall time: on no day, said in the report and here.
+        unplaced = source.store.unplaced_events(args.device)
+        data = write_report(source, args.device, since, until, tz, args.out, unplaced)
     finally:
         source.close()
     print(f"{args.out}: {counted(len(data.days), 'day')}, {counted(sum(d.clusters for d in data.days), 'cluster')}", file=sys.stderr)
+    if note := unplaced_note(unplaced, "the report"):
+        print(note, file=sys.stderr)
     return 0

@@ -4,6 +4,7 @@ started. A screening log, not a diagnosis."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import tzinfo
 from pathlib import Path
 
@@ -13,8 +14,12 @@ from spasmwatch.outfile import whole_path
 from spasmwatch.report.data import ReportData, gather
 
 
-def write_report(source: Source, device: str | None, since: float, until: float, tz: tzinfo, out: Path) -> ReportData:
-    """Gather and write the report; the format follows ``out``'s suffix (.pdf or .html)."""
+def write_report(
+    source: Source, device: str | None, since: float, until: float, tz: tzinfo, out: Path, unplaced: Sequence[tuple[str, int, int]] = ()
+) -> ReportData:
+    """Gather and write the report; the format follows ``out``'s suffix (.pdf or .html). ``unplaced``:
+    (device, boot, spasm events) of each boot no time sync placed (``Store.unplaced_events``), which
+    the report says are on no day."""
     suffix = out.suffix.lower()
     if suffix not in (".pdf", ".html", ".htm"):
         raise SpasmwatchError(f"{out}: the report is written as .pdf or .html")
@@ -22,6 +27,7 @@ def write_report(source: Source, device: str | None, since: float, until: float,
         # found by the docs run: '--out report.pdf' replaced whatever PDF had that name (a letter)
         raise SpasmwatchError(f"{out}: exists and is not an earlier spasmwatch report: not written over (choose another --out)")
     data = gather(source, device, since, until, tz)
+    data.unplaced = list(unplaced)
     try:  # the folder too: one that is a file was a FileExistsError traceback (input audit)
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -65,6 +65,8 @@ class ReportData:
     notes: list[NoteRow] = field(default_factory=list)
     treatments: list[TreatmentRow] = field(default_factory=list)
     trends: list[Trend] = field(default_factory=list)
+    # (device, boot, spasm events) of each band boot that never got a time sync: no wall time, so on no day
+    unplaced: list[tuple[str, int, int]] = field(default_factory=list)
 
     def local(self, t: float) -> datetime:
         return datetime.fromtimestamp(t, tz=self.tz)

@@ -40,12 +40,25 @@ def summary(data: ReportData) -> list[str]:
     ]
     if pw:
         lines.append(f"Median cluster start {median(pw):.0f} min after waking ({counted(len(pw), 'cluster')} with a wake onset seen).")
+    if unplaced := unplaced_line(data):
+        lines.append(unplaced)
     return lines
 
 
 def counted(n: int, noun: str) -> str:
     """``1 cluster``, ``2 clusters``: a doctor's report read '1 clusters in 5 days'."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def unplaced_line(data: ReportData) -> str | None:
+    """The spasms on no day, said plainly: a band that restarted away from this computer and was
+    never given the time stamps its events with no date (they were left out without a word)."""
+    n = sum(count for _, _, count in data.unplaced)
+    if not n:
+        return None
+    events = "1 spasm event recorded while the band's clock was not set is" if n == 1 else (
+        f"{n} spasm events recorded while the band's clock was not set are")
+    return f"{events} not in the day counts: the band restarted and was never given the time, so {'it' if n == 1 else 'they'} cannot be put on a day."
 
 
 def _per_day(x: float | None) -> str:
