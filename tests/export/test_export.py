@@ -659,3 +659,31 @@ def test_spasms_of_a_boot_never_synced_are_told_not_dropped_silently(tmp_path: P
     assert f"note: 2 spasm event(s) are not in the export: their band boot never got a time sync, so they have no wall time ({DEVICE} boot 2: 2;" in err
     assert run_cli("export", "--db", str(db), "--out", str(tmp_path / "y.csv"), "--kinds", "cluster") == 0
     assert "note:" not in capsys.readouterr().err  # no spasm asked for: none left out
+
+
+def test_without_since_the_range_starts_at_the_recording_start_not_1970(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    """Found by an audit: without --since the sidecar's RangeStartUTC (and the BIDS events.json's
+    trial_type description) said 1970-01-01T00:00:00.000Z, the query's unbounded start. It is now
+    the recording start (the first row's second), so '--since RangeStartUTC --until RangeEndUTC'
+    exports the same rows with the same onset_s; with nothing exported it is null, as RecordingStartUTC."""
+    db, _ = course_db
+    out = tmp_path / "all.csv"
+    assert run_cli("export", "--db", str(db), "--out", str(out), "--until", UNTIL) == 0
+    side = json.loads((tmp_path / "all.json").read_text())
+    with open(out, newline="", encoding="utf-8") as f:
+        first = next(csv.DictReader(f))["onset_utc"]  # the first row, of any kind
+    first_s = datetime.fromisoformat(first.replace("Z", "+00:00")).timestamp()
+    assert side["RangeStartUTC"] == side["RecordingStartUTC"] == iso(int(first_s)), (side, first)
+    again = tmp_path / "again.csv"
+    assert run_cli("export", "--db", str(db), "--out", str(again), "--since", side["RangeStartUTC"], "--until", side["RangeEndUTC"]) == 0
+    assert again.read_bytes() == out.read_bytes()
+    bids = tmp_path / "sub-01_events.tsv"
+    assert run_cli("export", "--db", str(db), "--out", str(bids), "--until", UNTIL) == 0
+    described = json.loads((tmp_path / "sub-01_events.json").read_text())["trial_type"]["Description"]
+    assert "1970" not in described and f"from all bands, {side['RangeStartUTC']} to {iso(datetime.fromisoformat(UNTIL).timestamp())} (UTC)" in described
+    none = tmp_path / "none.csv"
+    assert run_cli("export", "--db", str(db), "--out", str(none), "--until", "2024-03-01T00:00:00Z") == 0
+    empty = json.loads((tmp_path / "none.json").read_text())
+    assert empty["RangeStartUTC"] is None and empty["RecordingStartUTC"] is None
+    assert run_cli("export", "--db", str(db), "--out", str(tmp_path / "sub-02_events.tsv"), "--until", "2024-03-01T00:00:00Z") == 0
+    assert "up to 2024-03-01T00:00:00.000Z (nothing was exported) (UTC)" in json.loads((tmp_path / "sub-02_events.json").read_text())["trial_type"]["Description"]

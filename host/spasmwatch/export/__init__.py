@@ -21,4 +21,4 @@ def run_export(
     ``start`` is the recording start (usually --since); None takes the first row's time.
     """
     t0, stream = relative(rows(source, q), start)
-    return export(fmt, out, stream, Meta(q, t0), progress), t0
+    return export(fmt, out, stream, Meta(q, t0, from_first_row=start is None), progress), t0

@@ -34,6 +34,15 @@ class ExportError(SpasmwatchError):
 class Meta:
     query: Query
     start: float | None  # recording start, unix s (None: nothing to export)
+    # No --since: the query starts at 0 (1970-01-01), which the sidecar said as the range's start
+    # (found by an audit); the range then starts at the recording start, the first row's second.
+    from_first_row: bool = False
+
+    @property
+    def range_start(self) -> float | None:
+        """Where the exported range starts: --since, else the recording start (None: nothing exported).
+        '--since RangeStartUTC --until RangeEndUTC' exports the same rows, with the same onset_s."""
+        return self.start if self.from_first_row else self.query.since
 
 
 Progress = Callable[[int], None]
@@ -63,7 +72,7 @@ def sidecar(meta: Meta, fmt: str) -> dict[str, Any]:
         "GeneratedBy": [{"Name": "spasmwatch", "Version": __version__}],
         "Format": fmt,
         "Device": q.device if q.device is not None else "all",
-        "RangeStartUTC": iso(q.since),
+        "RangeStartUTC": iso(meta.range_start) if meta.range_start is not None else None,
         "RangeEndUTC": iso(q.until),
         "RecordingStartUTC": iso(meta.start) if meta.start is not None else None,
         "Description": "spasmwatch screening log (infantile spasm monitor): events detected from a "
@@ -174,13 +183,15 @@ def bids_sidecar(meta: Meta) -> dict[str, Any]:
     cols = {k: doc[k] for k in NAMES}
     start = doc["RecordingStartUTC"] or "none: nothing was exported"
     bands = "all bands" if meta.query.device is None else f"band {meta.query.device}"
+    since = doc["RangeStartUTC"]
+    span = f"{since} to {doc['RangeEndUTC']}" if since else f"up to {doc['RangeEndUTC']} (nothing was exported)"
     out: dict[str, Any] = {
         "onset": {**cols["onset_s"], "Description": f"Onset in seconds from the recording start, {start} (UTC): "
                   "the start of the recording this file accompanies (spasmwatch export --since)."},
         "duration": cols["duration_s"],
         "trial_type": {**cols["kind"], "LongName": "Event kind", "Description": f"{cols['kind']['Description']} "
                        f"{BIDS_ORIGIN} {__version__} from {bands}, "
-                       f"{doc['RangeStartUTC']} to {doc['RangeEndUTC']} (UTC). {doc['Description']}"},
+                       f"{span} (UTC). {doc['Description']}"},
         "value": {"Description": "Human-readable description of the event (also the EDF+ annotation text)."},
     }
     for k in BIDS_EXTRA:
