@@ -588,6 +588,10 @@ def test_board_info_that_fails_restarts_the_band_it_stopped(
     do_flash(band, fw, board)
     monkeypatch.setattr(board_command, "open_link", lambda port, prefer=None: RestartRecordingLink(open_link(port, prefer)))
     monkeypatch.setattr(RestartRecordingLink, "resets", 0)
+    # Its main.py only: read before the port is opened (a directory with none is refused before the
+    # band is stopped); band/app.py, read for the log's size once the band is stopped, is not there.
+    (tmp_path / "elsewhere").mkdir()
+    shutil.copy(fw / "main.py", tmp_path / "elsewhere" / "main.py")
     assert cli.main(["board", "info", "--port", f"unix:{band}", "--firmware", str(tmp_path / "elsewhere")]) == 2
     assert "is " + str(tmp_path / "elsewhere") + " the spasmwatch firmware directory" in capsys.readouterr().err
     assert RestartRecordingLink.resets == 1
@@ -1008,6 +1012,10 @@ def test_a_flash_refused_for_its_own_options_makes_no_unix_band_directory(
     said = f"{tmp_path / 'no-firmware'}/band/app.py: No such file or directory" if wrong == "firmware" else "device id 'no spaces': use 3-40"
     assert f"spasmwatch flash: error: {said}" in err, err
     assert not (tmp_path / "new").exists(), "the band's directory was made for a refused flash"
+    if wrong == "firmware":  # board info reads the firmware's data directory: the same
+        assert cli.main(["board", "info", "--port", f"unix:{band}", "--firmware", str(tmp_path / "no-firmware")]) == 2
+        assert f"spasmwatch board: error: {tmp_path / 'no-firmware'}/main.py: No such file or directory" in capsys.readouterr().err
+        assert not (tmp_path / "new").exists(), "the band's directory was made for a refused board info"
 
 
 def test_replace_board_without_board_is_refused_not_ignored(band: Path, fw: Path, board: dict[str, object], capsys: pytest.CaptureFixture[str]) -> None:

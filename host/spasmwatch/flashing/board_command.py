@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from spasmwatch.errors import SpasmwatchError
+from spasmwatch.flashing import firmware
 from spasmwatch.flashing.device import FlashWarning
 from spasmwatch.flashing.link import DeviceError, open_link
 from spasmwatch.flashing.status import read_status
@@ -52,6 +53,7 @@ def _kb(n: int) -> str:
 
 def run_info(args: argparse.Namespace) -> int:
     firmware_dir: Path = args.firmware or boards.repo_root() / "firmware"
+    firmware.data_dir(firmware_dir)  # --firmware checked before the port: a unix: band's directory is made there
     link = open_link(args.port)
     try:
         st = read_status(link, firmware_dir)
