@@ -159,7 +159,7 @@ def test_the_page_against_the_real_daemon(page: Any, watch: Watch, tmp_path: Pat
         assert isinstance(cluster_id, int) and d.call(store.cluster, cluster_id) is not None
         row = page.locator(f".cluster[data-cluster-id='{cluster_id}']")
         row.wait_for()
-        assert "spasms" in row.locator(".cluster-count").inner_text()
+        assert "spasm-like movements" in row.locator(".cluster-count").inner_text()
 
         # Acknowledge: the engine, the store's alert history and the page all agree.
         alarm.locator("button.ack-btn").click()
@@ -212,6 +212,6 @@ def test_the_page_against_the_real_daemon(page: Any, watch: Watch, tmp_path: Pat
         assert page.locator(f".cluster[data-cluster-id='{cluster_id}'] .cluster-state").count() == 0  # no longer "ongoing"
         c = d.call(store.cluster, cluster_id)
         assert c is not None and c.closed and c.label == "false_alarm"
-        assert page.locator(f".cluster[data-cluster-id='{cluster_id}'] .cluster-count").inner_text() == f"{c.count} spasms"
+        assert page.locator(f".cluster[data-cluster-id='{cluster_id}'] .cluster-count").inner_text() == f"{c.count} spasm-like movements"
         assert page.evaluate("window.__sameDocument") is True
         page.close()
