@@ -124,3 +124,27 @@ def test_no_bluetooth_is_not_reported_as_no_band_near(tmp_path: Path, monkeypatc
     assert 'no band found, and none could be: Bluetooth was not scanned (the "(skipped)" line says why and what to do)' in captured.out
     assert "Bluetooth is not available here (no BlueZ on the D-Bus system bus: No such file or directory): install and start BlueZ, e.g. " in captured.err
     assert "'sudo systemctl enable --now bluetooth' (skipped)" in captured.err, captured.err
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="BlueZ's D-Bus system bus is Linux's")
+def test_no_bluetooth_beside_simulated_radios_that_were_probed_is_not_none_could_be(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the docs pass: 'scan --transport ble,sim' on a computer without Bluetooth ended "no band
+    found, and none could be" though the simulated radios named in the environment were probed."""
+    import socket
+
+    with socket.socket() as s:  # a 127.0.0.1 port nobody listens on: a simulated radio that is off
+        s.bind(("127.0.0.1", 0))
+        radio = f"127.0.0.1:{s.getsockname()[1]}"
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", f"unix:path={tmp_path / 'no-system-bus'}")
+    monkeypatch.setenv(RADIOS_ENV, radio)
+    assert cli.main(["scan", "--transport", "ble,sim", "--timeout", "0.1"]) == 1
+    out = capsys.readouterr().out
+    assert "none could be" not in out, out
+    assert out.endswith('no band found: Bluetooth was not scanned (the "(skipped)" line says why and what to do), '
+                        "and no simulated radio answered\n"), out  # fmt: skip
+    monkeypatch.delenv(RADIOS_ENV)  # no radio named: the sim scan listened to nothing, and says what to set
+    assert cli.main(["scan", "--transport", "ble,sim", "--timeout", "0.1"]) == 1
+    out = capsys.readouterr().out
+    assert "no band found, and none could be: Bluetooth was not scanned" in out and f"set {RADIOS_ENV}=host:port" in out, out

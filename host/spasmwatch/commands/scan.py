@@ -32,7 +32,6 @@ def _seconds(text: str) -> float:
 
 def run(args: argparse.Namespace) -> int:
     from spasmwatch.transport import TRANSPORTS, scan
-    from spasmwatch.transport.simradio import RADIOS_ENV
 
     transports = [t.strip() for t in args.transport.split(",") if t.strip()]
     bad = [t for t in transports if t not in TRANSPORTS]
@@ -57,9 +56,19 @@ def run(args: argparse.Namespace) -> int:
             f"(serial: a board on USB, for 'spasmwatch flash --port {usb[0].address}'; the band firmware reaches the "
             "daemon over Bluetooth only, advertising as spasmwatch- and the last 4 characters of its device id)"
         )
+    from spasmwatch.transport.simradio import RADIOS_ENV
+
+    sim_probed = "sim" in transports and "sim" not in skipped and bool(os.environ.get(RADIOS_ENV))
+    if not bands and "ble" in skipped and sim_probed:
+        # Not "none could be": the simulated radios were listened to, only Bluetooth was not.
+        print('no band found: Bluetooth was not scanned (the "(skipped)" line says why and what to do), '
+              "and no simulated radio answered")  # fmt: skip
+        return 1
     if not bands and "ble" in skipped:
         # Not "is it charged, nearby": nobody listened. Bands are found over Bluetooth only.
         print('no band found, and none could be: Bluetooth was not scanned (the "(skipped)" line says why and what to do)')
+        if "sim" in transports:
+            _no_radio_hint()
         return 1
     if not bands and set(transports) <= {"serial"}:
         # Not "is it charged, nearby" either: USB lists boards to flash, and no band was listened for.
@@ -68,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if not bands:
         print("no band found: is it charged, nearby, and not connected to another host?")
-        if "sim" in transports and not os.environ.get(RADIOS_ENV):
-            print(f"(no simulated radio to probe: set {RADIOS_ENV}=host:port of each simulated band, docs/transport.md)")
+        if "sim" in transports:
+            _no_radio_hint()
         return 1
     from spasmwatch.firstrun import configured_as, next_step_for
 
@@ -84,3 +93,11 @@ def run(args: argparse.Namespace) -> int:
     # The command that writes it (checked), not TOML to copy by hand: a family's first run.
     print(f"{len(bands)} band(s) found; add yours: {next_step_for(new[0].name, new[0].transport)}")
     return 0
+
+
+def _no_radio_hint() -> None:
+    """The sim scan probes only the radios named in the environment: none named is nothing listened to."""
+    from spasmwatch.transport.simradio import RADIOS_ENV
+
+    if not os.environ.get(RADIOS_ENV):
+        print(f"(no simulated radio to probe: set {RADIOS_ENV}=host:port of each simulated band, docs/transport.md)")
