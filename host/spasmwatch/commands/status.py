@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import socket
 import sys
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of, hm, minutes
-from spasmwatch.config import default_config_path, existing_config
+from spasmwatch.config import Http, default_config_path, existing_config, is_loopback
 from spasmwatch.daemon.rawkeep import size_text
 
 
@@ -21,7 +23,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    st = api(daemon_config_of(args), "/api/status")
+    cfg = daemon_config_of(args)
+    st = api(cfg, "/api/status")
     if args.json:
         json.dump(st, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -30,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(band_lines(b)))
     for line in config_lines(st, restart_step(args)) + channel_lines(st) + heartbeat_lines(st):
         print(line)
-    for line in raw_lines(st):
+    for line in raw_lines(st) + page_lines(cfg.daemon.http):
         print(line)
     open_alerts = [a for a in st["alerts"] if a["state"] not in ("CLOSED", "OK", "QUIET")]
     for a in open_alerts:
@@ -125,6 +128,28 @@ def others_line(channels: list[str], failing: set[str]) -> str:
         return ("NO CHANNEL DELIVERS: an alarm now reaches nobody, no phone and no speaker. Until one works, "
                 "spasmwatch cannot tell you of a cluster: fix one, then 'spasmwatch test-alarm'")  # fmt: skip
     return f"the other channels ({', '.join(working)}) are not failing"
+
+
+def page_lines(h: Http) -> list[str]:
+    """The link with the token for the phones, when the page needs one: the 401 page sends a family
+    here. Shown only on this computer, to whoever can read the config that holds the token (never
+    in the log, which is pasted into questions, nor in a push, which the ntfy server sees)."""
+    if not (h.token and (h.lan or not is_loopback(h.host))):  # the conditions HttpServer asks for a token on
+        return []
+    page = urlsplit(h.page_url)  # checked by the config: the name and port the phones reach this computer by
+    guessed = not page.hostname and (h.host in ("0.0.0.0", "::") or is_loopback(h.host))
+    host = page.hostname or (_mdns_name() if guessed else h.host)
+    port = page.port or h.port
+    link = f"http://{f'[{host}]' if ':' in host else host}:{port}/?token={quote(h.token.strip(), safe='')}"
+    where = " (a phone that cannot open it: this computer's address on the home network, or set [daemon.http] page_url)"
+    return [f"web page for phones: {link} (open it once on each phone, which keeps a cookie; it lets a phone "
+            f"acknowledge alarms: give it only to the family){where if guessed else ''}"]  # fmt: skip
+
+
+def _mdns_name() -> str:
+    """This computer as phones on the home network reach it by name (mDNS, e.g. raspberrypi.local)."""
+    name = socket.gethostname()
+    return name if "." in name else f"{name}.local"
 
 
 def raw_lines(st: dict[str, Any]) -> list[str]:

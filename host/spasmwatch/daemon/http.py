@@ -202,7 +202,9 @@ class HttpServer:
         self._runner = runner
         sock = runner.addresses[0]
         self.address = (str(sock[0]), int(sock[1]))
-        log.info("web page on %s (%s)", self.url, "token required" if self.require_token else "this computer only")
+        # Not the link with the token: a log is pasted into questions. 'status' shows it on this computer.
+        how = "token required: 'spasmwatch status' shows the link for phones" if self.require_token else "this computer only"
+        log.info("web page on %s (%s)", self.url, how)
         return self.address
 
     async def stop(self) -> None:
@@ -284,8 +286,8 @@ class HttpServer:
         hdrs = {"WWW-Authenticate": 'Bearer realm="spasmwatch"'}
         if not request.path.startswith("/api/") and "text/html" in request.headers.get("Accept", ""):
             return web.Response(status=401, headers=hdrs, content_type="text/html", text=_UNAUTHORIZED_HTML)
-        return _error(401, "token required: open the link with ?token=... that the daemon shows, "
-                      "or send 'Authorization: Bearer <token>'", hdrs)
+        return _error(401, "token required: open the link with ?token=... that 'spasmwatch status' shows on the "
+                      "computer running spasmwatch, or send 'Authorization: Bearer <token>'", hdrs)
 
     def _check_origin(self, request: web.Request) -> None:
         """CSRF: a browser's POST must come from this very origin."""
@@ -570,6 +572,6 @@ _UNAUTHORIZED_HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>spasmwatch: access needs the link with the token</title></head>
 <body><h1>spasmwatch</h1>
-<p>This page is protected. Open the link with <code>?token=...</code> that the spasmwatch daemon
-shows (or ask whoever set it up). The phone then remembers it.</p></body></html>
+<p>This page is protected. Open the link with <code>?token=...</code> that <code>spasmwatch status</code>
+shows on the computer running spasmwatch (or ask whoever set it up). The phone then remembers it.</p></body></html>
 """
