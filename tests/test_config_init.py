@@ -249,6 +249,24 @@ def test_config_set_and_get_take_a_band_by_its_name_and_errors_show_the_key_they
             "bands has 2: bands.spasmwatch-0001 (bands.0), bands.Cot (bands.1)\n"), r.stderr
 
 
+def test_a_band_whose_name_holds_a_dot_is_set_by_its_name_quoted_as_toml_does(tmp_path: Path) -> None:
+    """Found by the docs pass: 'bands.cot.1.transport' was read as the band 'cot' (none) and key '1',
+    and the error listed 'bands.0' alone: a name with a '.' could not be used. It is quoted as in
+    TOML (bands."cot.1".transport), and the lists of keys show it so."""
+    config = tmp_path / "c.toml"
+    config.write_text('[[bands]]\nname = "cot.1"\ntransport = "sim"\n\n[[bands]]\nname = "Mila\'s band"\n')
+    r = sw(tmp_path, "config", "set", 'bands."cot.1".rate_hz', "104", "--config", str(config))
+    assert r.returncode == 0 and r.stdout == f'bands."cot.1".rate_hz = 104  ({config})\n', r.stderr
+    assert [b.rate_hz for b in load_config(config).bands] == [104, 52]
+    assert sw(tmp_path, "config", "get", "bands.'cot.1'.transport", "--config", str(config)).stdout == "sim\n"  # a literal key too
+    assert sw(tmp_path, "config", "get", "bands.Mila's band.transport", "--config", str(config)).stdout == "ble\n"  # bare, as before
+    r = sw(tmp_path, "config", "get", "bands.cot.1.transport", "--config", str(config))
+    assert r.returncode == 2 and r.stderr.endswith(
+        'bands has 2: bands."cot.1" (bands.0), bands."Mila\'s band" (bands.1)\n'), r.stderr
+    bad = sw(tmp_path, "config", "set", 'bands."cot.1".transport', "usb", "--config", str(config))
+    assert bad.returncode == 2 and bad.stderr.endswith('(config set bands."cot.1".transport)\n'), bad.stderr
+
+
 def test_init_with_a_language_sets_the_pushes_language_and_without_one_shows_the_choices(tmp_path: Path) -> None:
     de, plain = tmp_path / "de.toml", tmp_path / "en.toml"
     r = sw(tmp_path, "config", "init", "--band", "spasmwatch-0001", "--language", "de", "--config", str(de))

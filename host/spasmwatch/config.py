@@ -678,7 +678,7 @@ def get(config: Config, key: str) -> Any:
     """``get(cfg, "alerts.escalate_after_s")``; list items by index from 0 or by name:
     ``"bands.0.transport"``, ``"bands.cot.transport"``."""
     node: Any = config
-    parts = key.split(".")
+    parts = key_parts(key)
     for i, part in enumerate(parts):
         if isinstance(node, list):
             part = str(_item_index([plain(x) for x in node], part, ".".join(parts[:i]), key))
@@ -709,12 +709,46 @@ def _items_said(items: list[Any], prefix: str) -> str:
     return f"{prefix} has {len(items)}: " + ", ".join(item_key(prefix, i, x) for i, x in enumerate(items))
 
 
+_BARE_KEY_RE = re.compile(r"[A-Za-z0-9_-]+")  # TOML's bare keys; any other part is quoted, as TOML does
+
+
+def key_parts(key: str) -> list[str]:
+    """A dotted key's parts, each bare or quoted as in TOML: 'bands."cot.1".transport' is
+    ['bands', 'cot.1', 'transport'] (a band's name may hold a '.': 'cot.1' split into 'cot' and '1')."""
+    parts, rest = [], key
+    while True:
+        m = re.match(r'"((?:[^"\\]|\\.)*)"(?=\.|$)|\'([^\']*)\'(?=\.|$)|([^.]*)', rest)
+        assert m is not None  # the last branch (bare: anything but '.', as before quotes were read) matches even ""
+        if m.group(1) is not None:
+            try:
+                parts.append(json.loads(f'"{m.group(1)}"'))  # TOML's basic-string escapes are JSON's
+            except ValueError:
+                raise ConfigError(f"{key}: {m.group(0)} is not a TOML quoted key (a \\ starts an escape such as \\\" or \\\\)") from None
+        else:
+            parts.append(m.group(2) if m.group(2) is not None else m.group(3))
+        rest = rest[m.end():]
+        if not rest:
+            return parts
+        rest = rest[1:]  # the '.' (every branch stops at one or at the end)
+
+
+def quoted_part(part: str) -> str:
+    """``part`` as a key part 'config set' takes back (``key_parts``): bare when TOML allows it."""
+    return part if _BARE_KEY_RE.fullmatch(part) else json.dumps(part, ensure_ascii=False)
+
+
 def item_key(prefix: str, i: int, item: Any) -> str:
     """How 'config set' names item ``i`` of the list at ``prefix``: by its name when it has one
-    that fits in a key (no '.'), with its number from 0: 'bands.cot (bands.0)'."""
+    (quoted as TOML does when not a bare key: 'bands."cot.1"'), with its number from 0:
+    'bands.cot (bands.0)'."""
+    name = _item_name_key(prefix, i, item)
+    return f"{name} ({prefix}.{i})" if name else f"{prefix}.{i}"
+
+
+def _item_name_key(prefix: str, i: int, item: Any) -> str | None:
     name = next((item[k] for k in ("name", "label") if isinstance(item, Mapping) and isinstance(item.get(k), str)
-                 and item[k].strip() and "." not in item[k]), None)  # fmt: skip
-    return f"{prefix}.{name} ({prefix}.{i})" if name else f"{prefix}.{i}"
+                 and item[k].strip()), None)  # fmt: skip
+    return f"{prefix}.{quoted_part(name)}" if name else None
 
 
 def _step(node: Any, part: str, key: str) -> Any:
@@ -737,7 +771,7 @@ def set_value(path: Path | None, key: str, value: str) -> Config:
     path = default_config_path() if path is None else path
     _read_raw(path)  # tomllib's errors name the line; the text is then edited in place
     doc = tomlkit.parse(_text(path)) if path.exists() else tomlkit.document()
-    target = _field_type(key.split("."), key)
+    target = _field_type(key_parts(key), key)
     parts = _numbered(doc.unwrap(), key)
     container = _container(doc, parts, key)
     container[parts[-1]] = value if _strip_optional(target) is str else _parse_value(value)
@@ -752,7 +786,7 @@ def set_value(path: Path | None, key: str, value: str) -> Config:
 def _numbered(raw: Mapping[str, Any], key: str) -> list[str]:
     """``key``'s parts (``_field_type`` checked them) with each list item's name or number made
     its number in the file (``_item_index``); a list the file lacks has no items."""
-    parts, tp = key.split("."), Config
+    parts, tp = key_parts(key), Config
     node: Any = raw
     for i, part in enumerate(parts):
         tp = _strip_optional(tp)
@@ -783,7 +817,7 @@ def _set_form(raw: Mapping[str, Any], message: str) -> str:
     i = int(m.group(2)) - 1
     if not isinstance(node, list) or not 0 <= i < len(node):
         return ""
-    return f" (config set {item_key(m.group(1), i, node[i]).split(' ')[0]}.{m.group(3)})"
+    return f" (config set {_item_name_key(m.group(1), i, node[i]) or f'{m.group(1)}.{i}'}.{m.group(3)})"
 
 
 def _field_type(parts: list[str], key: str) -> Any:

@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
     csub.add_parser("show", help="the whole effective config, as TOML")
     csub.add_parser("path", help="where the config file is")
     g = csub.add_parser("get", help="one value, e.g. alerts.escalate_after_s", description="Print one value of the effective config.")
-    g.add_argument("key", help="dotted key; list items by number: bands.0.name")
+    g.add_argument("key", help='dotted key; list items by number or name: bands.0.name, bands."cot.1".name')
     set_help = "set one value (the whole file is checked first; its comments and layout are kept)"
     s = csub.add_parser("set", help=set_help, description=set_help[0].upper() + set_help[1:] + ".")
     s.add_argument("key", help="dotted key; list items by number: caregivers.0.min_urgency")
