@@ -198,7 +198,7 @@ class StaticI2C:
         pass
 
 frames = 64
-drv = MPU6886(StaticI2C(frames), 0x68, {"x": "+y", "y": "-x", "z": "+z"})
+drv = MPU6886(StaticI2C(frames), 0x68, {"x": "+y", "y": "+x", "z": "+z"})
 out = array("h", bytes(12 * frames))
 reps = max(1, N // frames)
 t0 = time.ticks_us()

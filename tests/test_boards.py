@@ -197,6 +197,17 @@ def test_axis_maps_land_in_the_design_body_frame(board_id: str) -> None:
     assert _det(_raw(board_id)["imu"]["axis_map"]) == -1
 
 
+def test_the_simulated_board_maps_into_the_body_frame_as_a_real_one_does() -> None:
+    """Found by the docs pass: firmware/sim's SIM_BOARD mapped its MPU6886 by a rotation (det +1),
+    which no real board can (and the loader refuses), so the simulator's sensor-frame gyro turned the
+    wrong way about the gravity it reported. Its map follows from a mounting, as a real board's."""
+    tree = ast.parse((ROOT / "firmware" / "sim" / "run.py").read_text())  # (tests/firmware/sim_central.py reads it so too)
+    board = ast.literal_eval(next(n.value for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "SIM_BOARD"))
+    mount = board["mounting"]
+    assert board["imu"]["axis_map"] == boards.axis_map_from_mounting(mount["sensor_x"], mount["sensor_y"])
+    assert _det(board["imu"]["axis_map"]) == -1
+
+
 def _write_broken(tmp_path: Path, board_id: str, mutate: Any) -> Path:
     doc = copy.deepcopy(_raw(board_id))
     mutate(doc)

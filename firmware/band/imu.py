@@ -33,7 +33,7 @@ class ImuError(OSError):
 
 
 def parse_axis_map(axis_map):
-    """{"x": "+y", "y": "-x", "z": "+z"} -> array of (source index, sign) for body x, y, z."""
+    """{"x": "+y", "y": "+x", "z": "+z"} -> array of (source index, sign) for body x, y, z."""
     m = array("b", bytes(6))
     seen = 0
     for j, body in enumerate("xyz"):

@@ -62,8 +62,11 @@ SIM_BOARD = {
         "i2c_address": 0x68,
         "i2c": {"id": 0, "scl": 5, "sda": 4, "freq_hz": 400000},
         "int_pin": None,
-        "axis_map": {"x": "+y", "y": "-x", "z": "+z"},
+        # A reflection, as on every real board (hardware/README.md, "Axis mapping"): the body frame is
+        # left-handed, so a right-handed MPU6886 maps into it with det -1. tests/test_boards.py checks it.
+        "axis_map": {"x": "+y", "y": "+x", "z": "+z"},
     },
+    "mounting": {"sensor_x": "left", "sensor_y": "head", "note": "chip face out of the chest"},
     "battery": {"adc_pin": 2, "divider_ratio": 2.0, "full_mv": 4200, "empty_mv": 3300},
     "led": None,
     "buzzer": None,

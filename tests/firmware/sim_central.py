@@ -10,6 +10,7 @@ notifications.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import queue
@@ -346,4 +347,12 @@ def expected_events(csv: Path, axis_map: dict[str, str], rate_hz: int, part: str
     return out
 
 
-SIM_AXIS_MAP = {"x": "+y", "y": "-x", "z": "+z"}  # firmware/sim/run.py SIM_BOARD
+def sim_board() -> dict[str, Any]:
+    """firmware/sim/run.py SIM_BOARD, read from its source (run.py imports MicroPython's modules)."""
+    tree = ast.parse((FIRMWARE / "sim" / "run.py").read_text())
+    value = next(n.value for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "SIM_BOARD")
+    board: dict[str, Any] = ast.literal_eval(value)
+    return board
+
+
+SIM_AXIS_MAP: dict[str, str] = sim_board()["imu"]["axis_map"]
