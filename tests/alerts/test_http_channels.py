@@ -262,6 +262,25 @@ def test_what_is_sent_late_is_what_is_still_true(n: Notification, state_now: str
     assert (why_not_resend(n, state_now, age_s, MAX) is None) is sent
 
 
+TEST_ALARM = notice(NoticeKind.TEST, id=9, alert_id=0, state="TEST", cluster_key=None, count=None, started_t=None)
+
+
+@pytest.mark.parametrize(
+    "n, state_now, age_s, sent",
+    [
+        (TEST_ALARM, None, 5, True),  # made as the MQTT link connected: goes on that connection
+        (ALARM, "ALARM", 5, True),
+        (ALARM, "ACKNOWLEDGED", 5, False),  # seen to while the link connected: no longer true
+        (notice(NoticeKind.CLUSTER_CLOSED, state="CLOSED", urgency=Urgency.INFO), "CLOSED", 3600, True),  # the send's, not the late rule's
+    ],
+)
+def test_a_push_still_being_sent_is_not_late_but_must_still_be_true(n: Notification, state_now: str | None, age_s: float, sent: bool) -> None:
+    """``in_flight`` (MqttChannel: handed over within its timeout_s, held for the CONNACK): the
+    never-later rule and the age are not asked, whether it is still true is."""
+    assert (why_not_resend(n, state_now, age_s, MAX, in_flight=True) is None) is sent
+    assert why_not_resend(TEST_ALARM, None, 5, MAX) == "a test belongs to no alert: it is sent when it is made, never later"
+
+
 
 # --- [daemon.http] page_url: a tap on the push opens the family page (docs/alerts.md "ntfy") -------
 

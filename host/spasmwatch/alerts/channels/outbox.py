@@ -145,7 +145,14 @@ def _int(v: object) -> int:
     return v
 
 
-def why_not_resend(n: Notification, state_now: str | None, age_s: float, max_age_s: float) -> str | None:
+class WhyNotResend(Protocol):
+    """The daemon's ``why_not_resend`` with its store and clock (MqttChannel's hook): why ``n``
+    must not go out now, or None; ``in_flight`` as there."""
+
+    def __call__(self, n: Notification, in_flight: bool = False) -> str | None: ...
+
+
+def why_not_resend(n: Notification, state_now: str | None, age_s: float, max_age_s: float, in_flight: bool = False) -> str | None:
     """Why a kept push ``n`` must not go out now, or None to send it (docs/alerts.md, "Across a
     daemon stop"). ``state_now``: its alert's latest stored state (None: unknown); ``age_s``: since
     ``n.created_t``.
@@ -154,11 +161,18 @@ def why_not_resend(n: Notification, state_now: str | None, age_s: float, max_age
     acknowledged, escalated or closed, a fault cleared) would call a parent to something someone has
     seen to or that is over, and the push that moved it on says so. An alarm nobody has seen to is
     sent however late (losing it is the worse harm); anything else only within ``max_age_s``.
+
+    ``in_flight``: ``n`` is not late but still being sent, handed to the receiver by this run within
+    the channel's send timeout (MQTT: held by paho while its connection is set up, the first or
+    a reconnect). Only whether it is still true decides then: a test alarm sent right after the
+    daemon started goes on that connection (until 2026-12-05 its CONNACK dropped it as late).
     """
     if n.alert_id == 0:  # a test alarm, a daily summary: no alert to be still true of
-        return f"a {n.kind.value} belongs to no alert: it is sent when it is made, never later"
+        return None if in_flight else f"a {n.kind.value} belongs to no alert: it is sent when it is made, never later"
     if state_now is not None and state_now != n.state:
         return f"its alert is {state_now} now, no longer {n.state}"
+    if in_flight:
+        return None
     if age_s > max_age_s and not (state_now is not None and n.state in OPEN_ALARM_STATES):
         return f"{age_s / 60:.0f} min old, past the {max_age_s / 60:.0f} min a {n.kind.value} push is worth sending late"
     return None
