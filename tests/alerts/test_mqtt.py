@@ -503,7 +503,7 @@ def test_a_retry_of_an_alarm_whose_held_event_was_dropped_as_acknowledged_does_n
     states = {FIRST.alert_id: "ALARM"}  # as the daemon's store has them
     ack = notice(NoticeKind.CLUSTER_ACKNOWLEDGED, id=8, state="ACKNOWLEDGED", urgency=Urgency.NORMAL, created_t=FIRST.created_t + 60)
     ch = MqttChannel(MqttSettings(port=proxy.port, timeout_s=1),
-                     why_not_resend=lambda n: why_not_resend(n, states.get(n.alert_id), 0.0, 900.0))  # fmt: skip
+                     why_not_resend=lambda n, in_flight=False: why_not_resend(n, states.get(n.alert_id), 0.0, 900.0, in_flight))  # fmt: skip
 
     def on_failure(attempt: int) -> None:
         if attempt == 1:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from servers import Watcher, free_port, http_recorder
+from servers import MqttProxy, Watcher, free_port, http_recorder
 
 from spasmwatch.alerts.channels import (
     MqttChannel,
@@ -99,6 +99,76 @@ def test_a_test_alarm_reaches_every_channel_opens_no_alert_and_is_never_sent_lat
     try:
         asyncio.run(asyncio.wait_for(main(), 60))
     finally:
+        w.stop()
+
+
+def test_a_test_alarm_sent_as_the_first_connection_is_set_up_goes_out_on_it(tmp_path: Path, broker: Broker) -> None:
+    """Found by the MQTT helper: ``spasmwatch test-alarm`` right after the daemon starts (as the
+    docs say, after setup) reached paho before its connection was up, and the CONNACK dropped it
+    as held late (a test alarm is never sent late), so the family read "publish to sw/cot/event
+    not confirmed within 5 s". A push the channel is still sending is not late. Here paho's first
+    attempt is refused by a relay on 127.0.0.1 and its next, 1 s on, taken (under load, the
+    test alarm came before paho's thread had its socket: the same hand-over before the CONNACK)."""
+    proxy = MqttProxy(broker.port)
+    proxy.refuse = True
+    w = Watcher(broker.port)
+
+    async def main() -> None:
+        async def reachable_soon() -> None:
+            await asyncio.sleep(0.3)  # paho's first attempt refused; its next (RECONNECT_DELAY_S, 1 s) taken
+            proxy.refuse = False
+
+        with Store(tmp_path / "db.sqlite") as store:
+            d = _daemon(store, {"mqtt": MqttChannel(MqttSettings(port=proxy.port, timeout_s=5, prefix="sw"))})
+            try:
+                soon = asyncio.create_task(reachable_soon())
+                out = await d.send_test("mqtt", "Mum")  # the channel's first use: its link opens now
+                await soon
+                assert out["results"][0]["ok"], out
+                event = json.loads(await asyncio.to_thread(w.wait, "sw/cot/event"))
+                assert (event["kind"], event["alert_id"]) == ("test", 0) and "sent by Mum" in event["text"], event
+                assert len(w.all("sw/cot/event")) == 1 and store.outgoing("mqtt") == []
+            finally:
+                await d.dispatcher.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(main(), 60))
+    finally:
+        proxy.close()
+        w.stop()
+
+
+def test_a_test_alarm_held_past_the_channels_timeout_is_never_sent_late(tmp_path: Path, broker: Broker) -> None:
+    """The other side of the above: a test alarm paho held longer than the channel's timeout_s
+    (the broker unreachable as it was sent, the command already answered "NOT delivered") is
+    dropped as the link connects, not sent late; the next one goes. The daemon's clock stands
+    still here: the channel's own time since it handed the event over decides, not the age."""
+    proxy = MqttProxy(broker.port)
+    proxy.refuse = True
+    w = Watcher(broker.port)
+
+    async def main() -> None:
+        with Store(tmp_path / "db.sqlite") as store:
+            d = _daemon(store, {"mqtt": MqttChannel(MqttSettings(port=proxy.port, timeout_s=0.5, prefix="sw"))})
+            try:
+                out = await d.send_test("mqtt", "Mum")
+                assert not out["results"][0]["ok"] and "no answer from MQTT broker" in out["results"][0]["error"], out
+                await asyncio.sleep(0.6)  # past timeout_s since the hand-over, whenever paho reconnects
+                proxy.refuse = False
+                await asyncio.to_thread(w.wait, "sw/cot/availability", b"online")  # the link is up again
+                again = await d.send_test("mqtt", "Dad")
+                assert again["results"][0]["ok"], again
+                await asyncio.to_thread(w.wait_until, lambda: bool(w.all("sw/cot/event")), "the second test alarm")
+                # The held one would have gone before it, on the connect: only Dad's was sent.
+                assert ["sent by Dad" in e["text"] for e in w.all("sw/cot/event")] == [True], w.all("sw/cot/event")
+                assert store.outgoing("mqtt") == []  # dropped, not kept for a later start
+            finally:
+                await d.dispatcher.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(main(), 60))
+    finally:
+        proxy.close()
         w.stop()
 
 

@@ -506,12 +506,14 @@ class Daemon:
         for mqtt in self._mqtt.values():
             mqtt.forget_acknowledged()  # what paho sent as it reconnected, acknowledged since
 
-    def _why_not_resend(self, n: Notification) -> str | None:
+    def _why_not_resend(self, n: Notification, in_flight: bool = False) -> str | None:
+        """``outbox.why_not_resend`` with this daemon's store and clock (``in_flight``: the MQTT
+        channel's, for an event it is still sending as its link connects)."""
         try:
             state = self.store.alert_state(n.device, n.alert_id)
         except StoreError:
             state = None  # unknown: only the age decides
-        return why_not_resend(n, state, self.clock.wall() - n.created_t, K.RESEND_MAX_AGE_S)
+        return why_not_resend(n, state, self.clock.wall() - n.created_t, K.RESEND_MAX_AGE_S, in_flight)
 
     async def _mqtt_mirror(self, name: str, mqtt: MqttChannel) -> None:
         """Keep each band's retained MQTT status (Home Assistant sensors) in step, on change only.

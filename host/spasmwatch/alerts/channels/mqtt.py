@@ -18,7 +18,9 @@ forgotten once the broker acknowledged it: one still unacknowledged when the dae
 (or dies) is sent by the next start (``resend_kept``), under the same ``key``, while still
 true (``why_not_resend``, the daemon's ``outbox.why_not_resend``: not an alarm acknowledged
 since). The same rule decides on the events paho held while the broker was unreachable, as a
-link reconnects within a run (``_Link._on_connect``). The latest ``alert`` state is kept too;
+link reconnects within a run (``_Link._on_connect``); one this run handed over within
+``timeout_s`` is not late but still being sent (``in_flight``: a test alarm right after the
+start, before the first CONNACK, goes on that connection). The latest ``alert`` state is kept too;
 the next start re-says it unless it is an alarm (the restore's).
 
 A channel a config reload replaces (another prefix, device id or broker) or removes deletes its
@@ -53,7 +55,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from spasmwatch import __version__
 from spasmwatch.alerts.channels.base import ChannelError, SettingsChannel
-from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, Outbox, from_json
+from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, Outbox, WhyNotResend, from_json
 from spasmwatch.alerts.model import BandFault, Notification, NoticeKind, Urgency
 from spasmwatch.store.rows import RetainedRow
 
@@ -597,14 +599,14 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         self,
         settings: MqttSettings | None = None,
         outbox: Outbox | None = None,
-        why_not_resend: Callable[[Notification], str | None] | None = None,
+        why_not_resend: WhyNotResend | None = None,
         on_command: Callable[[MqttCommand], None] | None = None,
     ) -> None:
         super().__init__(settings or MqttSettings())
         self.outbox = outbox
         # Why an event held late must not go out now, or None to send it: the daemon's rule for
         # pushes (``outbox.why_not_resend``; the daemon sets it). None: every event goes, however late.
-        self.why_not_resend = why_not_resend
+        self.why_not_resend: WhyNotResend | None = why_not_resend
         # What acts on a command (the daemon sets it), called on the event loop that opened the
         # link. None (no daemon): the links subscribe to nothing and offer no buttons, which would
         # do nothing; nor with ``commands`` off.
@@ -624,6 +626,9 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         # Key -> why, of the events dropped as no longer true (written in paho's threads as links
         # reconnect: single dict operations, under the lock): a retry must not hand them over again.
         self._late_dropped: OrderedDict[str, str] = OrderedDict()
+        # Key -> time.monotonic() as this run handed its event to paho (``_hand_event``; read in
+        # paho's threads, under the lock): within timeout_s of it the event is in flight, not late.
+        self._handed: OrderedDict[str, float] = OrderedDict()
         self._late_lock = threading.Lock()
 
     def set_heartbeat_sensor(self, on: bool) -> None:
@@ -800,11 +805,11 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         st = self._status.get(r.device, BandStatus())
         self._status[r.device] = replace(st, last_cluster=st.last_cluster or last)
 
-    def _late(self, n: Notification) -> bool:
+    def _late(self, n: Notification, in_flight: bool = False) -> bool:
         """Whether ``why_not_resend`` refuses ``n``'s event now (kept by an earlier run, or held by
         paho while the broker was unreachable); if so it is dropped: logged, forgotten in the
         outbox, and refused to a retry (``_hand_event``). Runs in paho's thread too (``_held_late``)."""
-        why = None if self.why_not_resend is None else self.why_not_resend(n)
+        why = None if self.why_not_resend is None else self.why_not_resend(n, in_flight=in_flight)
         if why is None:
             return False
         with self._late_lock:
@@ -815,9 +820,12 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         return True
 
     def _held_late(self, payload: bytes) -> bool:
-        """``_late`` for an event paho held (its payload, ``n.to_json()``), asked as its link reconnects."""
+        """``_late`` for an event paho held (its payload, ``n.to_json()``), asked as its link (re)connects:
+        one this run handed over within ``timeout_s`` is in flight (the send still waits for it),
+        not late: a test alarm made as the first connection was set up goes on it."""
         try:
-            return self._late(from_json(json.loads(payload)))
+            n = from_json(json.loads(payload))
+            return self._late(n, in_flight=self._in_flight(n.key))
         except Exception:  # in paho's thread: a bug here must neither stop the link nor lose the event
             log.exception("%s: could not tell whether a held event is still worth sending; sent", self.name)
             return False
@@ -831,8 +839,9 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
             raise ChannelError(self.name, f"event {n.key} not sent: {why}", retryable=False)
         kept = False
 
-        def keep() -> None:
+        def keep() -> None:  # just before paho gets it
             nonlocal kept
+            self._handed_now(n.key)
             dropped = self._keep(n)
             kept = dropped is not None and n.key not in dropped
             for key in dropped or ():
@@ -842,6 +851,20 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         if kept:
             self._unacked[n.key] = (link, info)
         return info
+
+    def _handed_now(self, key: str) -> None:
+        with self._late_lock:
+            self._handed[key] = time.monotonic()
+            self._handed.move_to_end(key)
+            while len(self._handed) > _KEEP_EVENTS:
+                self._handed.popitem(last=False)
+
+    def _in_flight(self, key: str) -> bool:
+        """Whether this run handed ``key``'s event to paho within ``timeout_s``: the send (or the
+        test alarm's one attempt) still waits for it. Not an event an earlier run kept (``resend_kept``)."""
+        with self._late_lock:
+            t = self._handed.get(key)
+        return t is not None and time.monotonic() - t <= self.settings.timeout_s
 
     def forget_acknowledged(self) -> None:
         """Forget in the outbox the events the broker acknowledged (and those dropped as late: forgotten
