@@ -219,27 +219,22 @@ class UnpluggedLink(WrappingLink):
     def exec(self, code: str, timeout_s: float = 20.0) -> bytes:
         if "open(_R + _P[0], 'wb')" in code:
             if self.left == 0:
-                raise DeviceError("unplugged")
+                self.unplug()
             self.left -= 1
         return super().exec(code, timeout_s)
 
+    def unplug(self) -> None:
+        raise DeviceError("unplugged")
 
-class PulledLink(WrappingLink):
+
+class PulledLink(UnpluggedLink):
     """The band goes away after ``n`` file writes: its process is killed, so the link's own port
     fails under mpremote (pyserial's SerialException, as a pulled USB cable gives), not a stand-in error."""
 
-    def __init__(self, inner: Link, n: int) -> None:
-        super().__init__(inner)
-        self.left = n
-
-    def exec(self, code: str, timeout_s: float = 20.0) -> bytes:
-        if "open(_R + _P[0], 'wb')" in code:
-            if self.left == 0:
-                process = self._extra[0].proc
-                process.kill()
-                process.wait()
-            self.left -= 1
-        return super().exec(code, timeout_s)
+    def unplug(self) -> None:
+        process = self._extra[0].proc
+        process.kill()
+        process.wait()
 
 
 def test_a_port_that_fails_mid_flash_says_the_flash_was_cut_short(band: Path, fw: Path, board: dict[str, object]) -> None:

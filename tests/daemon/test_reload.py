@@ -497,6 +497,11 @@ def test_a_reload_that_removes_mqtt_clears_its_retained_topics(tmp_path: Path) -
         stop_broker(broker)
 
 
+def _topics_of(band: str, r: dict[str, bytes]) -> list[str]:
+    """The retained topics ``r`` holds of ``band``: its own under prefix "sw" and its Home Assistant entities."""
+    return sorted(t for t in r if t.startswith(f"sw/{band}/") or f"/spasmwatch_{band}_" in t)
+
+
 def test_a_band_removed_by_reload_has_its_retained_mqtt_topics_deleted_and_a_changed_one_keeps_them(tmp_path: Path) -> None:
     """Real mosquitto, two bands ("cot", "pram"; a test alarm for each opens its topics). A reload
     that changes pram's table (raw on: the band reconnected, not gone) deletes nothing; one that
@@ -507,15 +512,12 @@ def test_a_band_removed_by_reload_has_its_retained_mqtt_topics_deleted_and_a_cha
     pram = f'\n[[bands]]\nname = "pram"\ntransport = "sim"\naddress = "127.0.0.1:{free_port()}"\n'
     head = _mqtt_head(tmp_path) + _mqtt_table(broker, "sw")
 
-    def of(band: str, r: dict[str, bytes]) -> list[str]:
-        return sorted(t for t in r if t.startswith(f"sw/{band}/") or f"/spasmwatch_{band}_" in t)
-
     async def main() -> None:
         config.write_text(head + pram)
         async with _started(config) as (d, reloader):
             for band in ("cot", "pram"):
                 assert (await _test_alarm(d, "Mum", band))["results"][0]["ok"]
-            both = await _retained_until(broker.port, lambda r: len(of("cot", r)) == len(of("pram", r)) == 13, "both bands' topics")
+            both = await _retained_until(broker.port, lambda r: len(_topics_of("cot", r)) == len(_topics_of("pram", r)) == 13, "both bands' topics")
             mqtt = d.dispatcher.channels["mqtt"]
 
             config.write_text(head + pram + "raw = true\n")
@@ -525,8 +527,8 @@ def test_a_band_removed_by_reload_has_its_retained_mqtt_topics_deleted_and_a_cha
 
             config.write_text(head)
             await reloader.reload()
-            after = await _retained_until(broker.port, lambda r: not of("pram", r), "pram's retained topics deleted")
-            assert of("cot", after) == of("cot", both) and after["sw/cot/availability"] == b"online", sorted(after)
+            after = await _retained_until(broker.port, lambda r: not _topics_of("pram", r), "pram's retained topics deleted")
+            assert _topics_of("cot", after) == _topics_of("cot", both) and after["sw/cot/availability"] == b"online", sorted(after)
             assert d.dispatcher.channels["mqtt"] is mqtt
 
     try:
@@ -586,9 +588,6 @@ def test_a_band_removed_by_reload_after_a_restart_has_the_earlier_runs_topics_de
     pram = f'\n[[bands]]\nname = "pram"\ntransport = "sim"\naddress = "127.0.0.1:{free_port()}"\n'
     head = _mqtt_head(tmp_path) + _mqtt_table(broker, "sw")
 
-    def of(band: str, r: dict[str, bytes]) -> list[str]:
-        return sorted(t for t in r if t.startswith(f"sw/{band}/") or f"/spasmwatch_{band}_" in t)
-
     async def main() -> None:
         config.write_text(head + pram)
         watcher = await asyncio.to_thread(Watcher, broker.port)  # (on an empty broker: all it hears is live)
@@ -596,15 +595,15 @@ def test_a_band_removed_by_reload_after_a_restart_has_the_earlier_runs_topics_de
             async with _started(config) as (d, _):
                 for band in ("cot", "pram"):
                     assert (await _test_alarm(d, "Mum", band))["results"][0]["ok"]
-            before = await _retained_until(broker.port, lambda r: len(of("pram", r)) == 13, "pram's topics after the stop")
+            before = await _retained_until(broker.port, lambda r: len(_topics_of("pram", r)) == 13, "pram's topics after the stop")
             assert before["sw/pram/availability"] == b"offline"
             mark = len(watcher.seen)
             async with _started(config) as (d, reloader):
                 config.write_text(head)
                 await reloader.reload()
-                after = await _retained_until(broker.port, lambda r: not of("pram", r), "pram's retained topics deleted")
-                assert of("cot", after) == of("cot", before), sorted(after)
-                said = [(t, p) for t, p in watcher.seen[mark:] if t in of("pram", before) and p]
+                after = await _retained_until(broker.port, lambda r: not _topics_of("pram", r), "pram's retained topics deleted")
+                assert _topics_of("cot", after) == _topics_of("cot", before), sorted(after)
+                said = [(t, p) for t, p in watcher.seen[mark:] if t in _topics_of("pram", before) and p]
                 assert not said, said  # only empty payloads went to pram's topics (no 'online', no config)
         finally:
             watcher.stop()

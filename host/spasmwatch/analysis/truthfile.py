@@ -76,15 +76,10 @@ def check_parts(path: str, truth: dict[str, Any], files: Sequence[str], t0: floa
     if len(files) < 2:
         check_span(path, truth, names[0], t0, t_end)
         return
-    if abs(truth["duration_s"] - (t_end - t0)) > DURATION_SLACK_S:
-        raise InputError(
-            path, f"{truth['duration_s']:.3f} s here, the parts hold {t_end - t0:.3f} s: written before the last part was "
-            "complete, or for other parts? Write it again for these ('spasmwatch truth ... --force')", field="duration_s")
-    for field, t in _times(truth):
-        if not t0 - _TIME_SLACK_S <= t <= t_end + _TIME_SLACK_S:
-            raise InputError(
-                path, f"{t:.3f} s lies outside the parts' {t0:.3f}-{t_end:.3f} s ({names[0]} .. {names[-1]}): a truth "
-                "of other parts, or times not counted from the first part's noon (its index_origin)", field=field)
+    _check_within(path, truth, t0, t_end, "the parts hold",
+                  "written before the last part was complete, or for other parts? Write it again for these",
+                  f"the parts' {{span}} ({names[0]} .. {names[-1]}): a truth of other parts, or times not counted from "
+                  "the first part's noon (its index_origin)")  # fmt: skip
 
 
 def check_span(path: str, truth: dict[str, Any], recording: str, t0: float, t_end: float) -> None:
@@ -93,15 +88,20 @@ def check_span(path: str, truth: dict[str, Any], recording: str, t0: float, t_en
     audit: a truth of 2 h beside a CSV of 30 min was scored as 2 h ('evaluated 2.0 h', a false-alarm
     rate 4 times too low), and a spasm at 99999 s of it as missed, without a word."""
     name = os.path.basename(recording)
+    _check_within(path, truth, t0, t_end, f"{name} holds",
+                  "a truth written for another recording, or before this one was complete? Write it again for this one",
+                  f"{name}'s {{span}}: a truth of another recording, or times not on its t")  # fmt: skip
+
+
+def _check_within(path: str, truth: dict[str, Any], t0: float, t_end: float, holds: str, redo: str, outside: str) -> None:
+    """The truth's ``duration_s`` is [t0, t_end]'s and its times lie in it, else an InputError:
+    "``holds`` <s>: ``redo``" and "<t> lies outside ``outside``" (``{span}``: "<t0>-<t_end> s")."""
     if abs(truth["duration_s"] - (t_end - t0)) > DURATION_SLACK_S:
-        raise InputError(
-            path, f"{truth['duration_s']:.3f} s here, {name} holds {t_end - t0:.3f} s: a truth written for another recording, "
-            "or before this one was complete? Write it again for this one ('spasmwatch truth ... --force')", field="duration_s")
+        raise InputError(path, f"{truth['duration_s']:.3f} s here, {holds} {t_end - t0:.3f} s: {redo} ('spasmwatch truth ... --force')",
+                         field="duration_s")  # fmt: skip
     for field, t in _times(truth):
         if not t0 - _TIME_SLACK_S <= t <= t_end + _TIME_SLACK_S:
-            raise InputError(
-                path, f"{t:.3f} s lies outside {name}'s {t0:.3f}-{t_end:.3f} s: a truth of another recording, or times "
-                "not on its t", field=field)
+            raise InputError(path, f"{t:.3f} s lies outside {outside.replace('{span}', f'{t0:.3f}-{t_end:.3f} s')}", field=field)
 
 
 def _times(truth: dict[str, Any]) -> list[tuple[str, float]]:
