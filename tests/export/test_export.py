@@ -148,7 +148,7 @@ def test_bad_arguments_are_clear(course_db: tuple[Path, Expected], tmp_path: Pat
     # Found by the docs run: 'unknown kind(s) clusters; choose from ...' did not name the option.
     with pytest.raises(SpasmwatchError) as e:
         run_cli("export", "--db", str(db), "--out", str(tmp_path / "x.csv"), "--kinds", "spasm,clusters")
-    assert str(e.value) == "--kinds: unknown kind(s) clusters; choose from spasm, cluster, wake, sleep, note, treatment"
+    assert str(e.value) == "--kinds: unknown kind(s) clusters; choose from spasm, cluster, wake, sleep, note, treatment, not_worn, disconnected, lost"
     with pytest.raises(SpasmwatchError, match="^--kinds: no kind given"):  # an export of nothing
         run_cli("export", "--db", str(db), "--out", str(tmp_path / "x.csv"), "--kinds", ",")
     assert not (tmp_path / "x.csv").exists()
@@ -687,3 +687,98 @@ def test_without_since_the_range_starts_at_the_recording_start_not_1970(course_d
     assert empty["RangeStartUTC"] is None and empty["RecordingStartUTC"] is None
     assert run_cli("export", "--db", str(db), "--out", str(tmp_path / "sub-02_events.tsv"), "--until", "2024-03-01T00:00:00Z") == 0
     assert "up to 2024-03-01T00:00:00.000Z (nothing was exported) (UTC)" in json.loads((tmp_path / "sub-02_events.json").read_text())["trial_type"]["Description"]
+
+
+# A morning of a band taken off for half an hour (01:00-01:30), out of range for 45 min
+# (03:00-03:45), and 5 events it logged lost (seqs 3-7, between the spasms at 02:00 and 04:00).
+GAPS_OFF = ((3600.0, 5400.0),)
+GAPS_GAP = ((10800.0, 13500.0),)
+# (kind, onset_s, duration_s, EDF+ / BIDS text) as every format must carry them
+GAPS_ROWS = [
+    ("not_worn", 3600.0, 1800.0, "band not worn"),
+    ("lost", 7200.0, 7200.0, "5 events lost (seq 3-7)"),
+    ("disconnected", 10800.0, 2700.0, "band not heard (disconnected)"),
+]
+
+
+def _gaps_db(tmp_path: Path) -> Path:
+    import gaps
+
+    db = tmp_path / "gaps.db"
+    gaps.build(db, DAY0, 6 * 3600, GAPS_OFF, GAPS_GAP, (1800.0, 7200.0, 14400.0), (3, 7, 4 * 3600.0))
+    return db
+
+
+def _gaps_export(db: Path, out: Path, fmt: str) -> None:
+    assert run_cli("export", "--db", str(db), "--format", fmt, "--out", str(out), "--since", SINCE, "--until", "2024-03-04T06:00:00Z") == 0
+
+
+def test_every_format_carries_not_worn_disconnected_and_lost_at_the_same_times(tmp_path: Path) -> None:
+    """Researcher audit: a rate needs the time the band was worn and heard from, and no export said
+    it: no not_worn rows (the store holds the band's verdict per epoch), nothing of the store's lost
+    seq ranges or of the spans nothing was heard. Now each is a row of its own kind in every format,
+    at the same times, and the sidecars give the range's hours. The old code wrote the 3 spasms only."""
+    db = _gaps_db(tmp_path)
+    coverage = {"not_worn", "disconnected", "lost"}
+    want = [(k, o, d) for k, o, d, _ in GAPS_ROWS]
+
+    _gaps_export(db, tmp_path / "g.csv", "csv")
+    with open(tmp_path / "g.csv", newline="", encoding="utf-8") as f:
+        table = list(csv.DictReader(f))
+    assert [(r["kind"], float(r["onset_s"]), float(r["duration_s"])) for r in table if r["kind"] in coverage] == want
+    (lost,) = [r for r in table if r["kind"] == "lost"]
+    assert (lost["seq"], lost["count"], lost["device"], lost["onset_utc"]) == ("3", "5", "band-1", "2024-03-04T02:00:00.000Z")
+    assert [r["kind"] for r in table].count("spasm") == 3
+    side = json.loads((tmp_path / "g.json").read_text())
+    hours = {"RecordedHours": 6.0, "WornHours": 5.5, "MonitoredHours": 4.75, "NotWornHours": 0.5, "DisconnectedHours": 0.75,
+             "LostEvents": 5, "LostEventsUndated": 0}  # fmt: skip
+    assert side["Coverage"] == hours | {"ByDevice": {"band-1": hours}}
+
+    _gaps_export(db, tmp_path / "g.jsonl", "jsonl")
+    recs = [json.loads(line) for line in (tmp_path / "g.jsonl").read_text().splitlines()]
+    assert [(r["kind"], r["onset_s"], r["duration_s"]) for r in recs if r["kind"] in coverage] == want
+
+    _gaps_export(db, tmp_path / "g.parquet", "parquet")
+    pt = pq.read_table(tmp_path / "g.parquet").to_pylist()
+    assert [(r["kind"], r["onset_s"], r["duration_s"]) for r in pt if r["kind"] in coverage] == want
+    assert json.loads(pq.read_schema(tmp_path / "g.parquet").metadata[b"spasmwatch"])["Coverage"]["MonitoredHours"] == 4.75
+
+    _gaps_export(db, tmp_path / "g.edf", "edf")
+    r = pyedflib.EdfReader(str(tmp_path / "g.edf"))
+    try:
+        onsets, durations, texts = r.readAnnotations()
+    finally:
+        r.close()
+    got = [(float(o), float(d), str(t)) for o, d, t in zip(onsets, durations, texts, strict=True) if t != "spasm"]
+    assert got == [(o, d, text) for _, o, d, text in GAPS_ROWS]
+
+    bids = tmp_path / "sub-01_events.tsv"
+    _gaps_export(db, bids, "bids")
+    with open(bids, newline="", encoding="utf-8") as f:
+        rows_ = list(csv.DictReader(f, delimiter="\t"))
+    got_b = [(r["trial_type"], float(r["onset"]), float(r["duration"]), r["value"]) for r in rows_ if r["trial_type"] in coverage]
+    assert got_b == GAPS_ROWS
+    trial_type = json.loads(bids.with_suffix(".json").read_text())["trial_type"]
+    assert set(trial_type["Levels"]) >= coverage
+    assert "recorded 6.0 h, worn 5.5 h, monitored (worn and heard from) 4.75 h; not worn 0.5 h, disconnected 0.75 h; 5 events lost" in trial_type["Description"]
+
+
+def test_a_not_worn_span_is_dated_as_replay_dates_it(tmp_path: Path) -> None:
+    """The band says 'not worn' after 2 min of off-body epochs and 'worn' after 20 s on: the export's
+    not_worn row runs from the first off-body epoch to the first on-body one, as replay's not_worn
+    record (the Analyzer the daemon runs) says for the same epochs, not from the verdict's epochs."""
+    import gaps
+
+    from spasmwatch.analysis.pipeline import Analyzer
+    from swcore.frontend import Params
+
+    db = _gaps_db(tmp_path)
+    an = Analyzer(Params(rate_hz=52.0))
+    recs = [rec for t, off, _ in gaps.epochs(6 * 3600, GAPS_OFF) for rec in an.epoch_decided(DAY0 + t, 3 if off else 200, off)]
+    (replayed,) = [r for r in recs if r["type"] == "not_worn"]
+    _gaps_export(db, tmp_path / "w.csv", "csv")
+    with open(tmp_path / "w.csv", newline="", encoding="utf-8") as f:
+        (row,) = [r for r in csv.DictReader(f) if r["kind"] == "not_worn"]
+    start = datetime.fromisoformat(row["onset_utc"].replace("Z", "+00:00")).timestamp()
+    assert (start, start + float(row["duration_s"])) == (replayed["start"], replayed["end"]) == (DAY0 + 3600, DAY0 + 5400)
+

@@ -229,3 +229,29 @@ def test_mne_bids_reads_the_events_as_annotations(course_db: tuple[Path, Expecte
     assert len(values["spasm"]) > 1 and len(values["wake"]) == 1
     assert {r["kind"] for r in table} >= {"wake", "spasm", "cluster", "note"} and got == want
     assert raw.info["meas_date"] == datetime.fromtimestamp(since, timezone.utc)
+
+
+def test_the_tools_take_the_not_worn_disconnected_and_lost_rows(tmp_path: Path) -> None:
+    """The rows that say when the band was not monitoring (a half hour off the baby, 45 min not heard,
+    5 events lost) keep the BIDS validator content (no error, no warning about the events files) and
+    reach MNE from the EDF+ file with their durations."""
+    import gaps
+
+    mne = _need("mne")
+    validator = _validator()
+    db = tmp_path / "gaps.db"
+    gaps.build(db, DAY0, 6 * 3600, ((3600.0, 5400.0),), ((10800.0, 13500.0),), (1800.0, 7200.0, 14400.0), (3, 7, 4 * 3600.0))
+    events = _dataset(tmp_path / "bids", db, DAY0, 6 * 3600)
+    errors, warnings_ = _validate(validator, tmp_path / "bids")
+    assert errors == [], "\n".join(errors + ["warnings:"] + warnings_)
+    assert not [w for w in warnings_ if "_events." in w], "\n".join(warnings_)
+    with open(events, newline="", encoding="utf-8") as f:
+        kinds = [r["trial_type"] for r in csv.DictReader(f, delimiter="\t")]
+    assert {"not_worn", "disconnected", "lost"} <= set(kinds)
+
+    edf = tmp_path / "gaps.edf"
+    _export(db, edf, "edf", DAY0, DAY0 + 6 * 3600)
+    raw = mne.io.read_raw_edf(edf, verbose="error")
+    got = _triples(raw.annotations.onset, raw.annotations.duration, raw.annotations.description)
+    assert [g for g in got if g[2] != "spasm"] == [
+        (3600.0, 1800.0, "band not worn"), (7200.0, 7200.0, "5 events lost (seq 3-7)"), (10800.0, 2700.0, "band not heard (disconnected)")]  # fmt: skip

@@ -4,8 +4,10 @@ events.tsv (docs/exports.md). The store is opened read-only and streamed."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+from spasmwatch.export.coverage import coverage, spans
 from spasmwatch.export.formats import FORMATS, ExportError, Meta, Progress, describe, export
 from spasmwatch.export.rows import Source
 from spasmwatch.export.timeline import Query, iso, parse_iso, relative, rows
@@ -20,5 +22,10 @@ def run_export(
 
     ``start`` is the recording start (usually --since); None takes the first row's time.
     """
-    t0, stream = relative(rows(source, q), start)
-    return export(fmt, out, stream, Meta(q, t0, from_first_row=start is None), progress), t0
+    # One pass over the epochs gives the coverage rows and the sidecar's hours (two took twice as long).
+    segs = spans(source, q.device, q.since, q.until)
+    t0, stream = relative(rows(source, q, segs), start)
+    meta = Meta(q, t0, from_first_row=start is None)
+    # The hours of the range the sidecar states: from its start (the recording start without --since).
+    meta = replace(meta, coverage=coverage(source, q.device, meta.range_start or q.since, q.until, segs))
+    return export(fmt, out, stream, meta, progress), t0

@@ -1,7 +1,8 @@
 """The one table every export writes: its columns, types, units and meanings.
 
 Exports are "long": one row per thing that happened (a spasm, a cluster, a
-wake or sleep onset, a caregiver note, a treatment change), ordered by onset,
+wake or sleep onset, a caregiver note, a treatment change, a span the band was
+not worn or not heard from, a range of lost events), ordered by onset,
 with the columns that do not apply to a kind left empty (null / ``n/a``).
 The sidecars, the Parquet schema metadata and docs/exports.md are written
 from this list, so they cannot drift apart.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-KINDS = ("spasm", "cluster", "wake", "sleep", "note", "treatment")
+KINDS = ("spasm", "cluster", "wake", "sleep", "note", "treatment", "not_worn", "disconnected", "lost")
 
 
 @dataclass(frozen=True)
@@ -25,18 +26,18 @@ class Column:
 COLUMNS: tuple[Column, ...] = (
     Column("onset_utc", "str", None, "Wall time of the onset, UTC, ISO 8601 with milliseconds (e.g. 2024-03-05T06:12:40.125Z)."),
     Column("onset_s", "float", "s", "Seconds from the export's recording start (see the sidecar's RecordingStartUTC): --since, or the first row, rounded down to the whole second."),
-    Column("duration_s", "float", "s", "Duration: spasm onset to end; cluster first onset to last spasm end; 0 for instantaneous rows (wake, sleep, note, treatment)."),
-    Column("kind", "str", None, "spasm | cluster | wake | sleep | note | treatment."),
+    Column("duration_s", "float", "s", "Duration: spasm onset to end; cluster first onset to last spasm end; 0 for instantaneous rows (wake, sleep, note, treatment); not_worn, disconnected: the span; lost: from the stored event before the lost ones to the one after."),
+    Column("kind", "str", None, "spasm | cluster | wake | sleep | note | treatment | not_worn (the band said it was off the baby) | disconnected (nothing heard from the band: out of range, off, restarting; its spasm events still arrive by backfill, its wear is unknown) | lost (events the band logged that the host never got)."),
     Column("device", "str", None, "Band id; empty for treatments and notes not tied to a band."),
     Column("boot", "int", None, "spasm: band boot counter when the event was logged."),
-    Column("seq", "int", None, "spasm: the band's event sequence number (unique per band)."),
+    Column("seq", "int", None, "spasm: the band's event sequence number (unique per band); lost: the first lost one."),
     Column("confidence", "int", None, "spasm: the detector's confidence, 0-100."),
     Column("peak_rate_dps", "float", "deg/s", "spasm: peak trunk angular rate."),
     Column("peak_angle_deg", "float", "deg", "spasm: peak trunk posture change (0 for a match)."),
     Column("matched", "int", None, "spasm: 1 for a match of the band's cluster counter (a movement shaped like the full spasms of its cluster: counted in a cluster, towards its alarm only beside two alike full spasms), else 0."),
     Column("alike", "int", None, "spasm: 1 when the band found this full spasm shaped like one up to 40 s before it (an alike pair: the matches of its cluster then count towards the alarm), else 0."),
     Column("cluster_id", "int", None, "cluster: the store's cluster id."),
-    Column("count", "int", None, "cluster: number of spasms counted in the cluster."),
+    Column("count", "int", None, "cluster: number of spasms counted in the cluster; lost: number of events lost (seq to seq + count - 1)."),
     Column("alert_utc", "str", None, "cluster: when the live system raised the alarm (third spasm), UTC ISO 8601."),
     Column("post_wake_s", "float", "s", "cluster: seconds from the last wake onset to the cluster start; empty when no wake onset was seen."),
     Column("label", "str", None, "cluster: caregiver's label, confirmed | false_alarm; empty when not labelled."),

@@ -19,6 +19,7 @@ from typing import Any
 from spasmwatch import __version__
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export.columns import COLUMNS, KINDS, NAMES
+from spasmwatch.export.coverage import Coverage
 from spasmwatch.export.timeline import Query, Row, iso
 from spasmwatch.outfile import whole_file, whole_path
 
@@ -37,6 +38,8 @@ class Meta:
     # No --since: the query starts at 0 (1970-01-01), which the sidecar said as the range's start
     # (found by an audit); the range then starts at the recording start, the first row's second.
     from_first_row: bool = False
+    # The range's recorded, worn and monitored hours and lost events (None: not computed, a test's Meta).
+    coverage: Coverage | None = None
 
     @property
     def range_start(self) -> float | None:
@@ -62,6 +65,14 @@ def describe(r: Row) -> str:
         return f"{r['drug']} {r['action']}{dose}{unit}"
     if kind == "spasm" and r["matched"]:
         return "spasm (matched)"
+    if kind == "lost":
+        first = r["seq"]
+        last = first + r["count"] - 1 if isinstance(first, int) and isinstance(r["count"], int) else "?"
+        return f"{r['count']} events lost (seq {first}-{last})"
+    if kind == "not_worn":
+        return "band not worn"
+    if kind == "disconnected":
+        return "band not heard (disconnected)"
     return str(kind)
 
 
@@ -75,6 +86,8 @@ def sidecar(meta: Meta, fmt: str) -> dict[str, Any]:
         "RangeStartUTC": iso(meta.range_start) if meta.range_start is not None else None,
         "RangeEndUTC": iso(q.until),
         "RecordingStartUTC": iso(meta.start) if meta.start is not None else None,
+        # What a rate is divided by (researcher audit: no export said when the band was worn).
+        "Coverage": meta.coverage.doc() if meta.coverage is not None else None,
         "Description": "spasmwatch screening log (infantile spasm monitor): events detected from a "
         "movement band. A screening and logging aid, not a diagnosis.",
     }
@@ -191,7 +204,7 @@ def bids_sidecar(meta: Meta) -> dict[str, Any]:
         "duration": cols["duration_s"],
         "trial_type": {**cols["kind"], "LongName": "Event kind", "Description": f"{cols['kind']['Description']} "
                        f"{BIDS_ORIGIN} {__version__} from {bands}, "
-                       f"{span} (UTC). {doc['Description']}"},
+                       f"{span} (UTC). {meta.coverage.sentence() + ' ' if meta.coverage else ''}{doc['Description']}"},
         "value": {"Description": "Human-readable description of the event (also the EDF+ annotation text)."},
     }
     for k in BIDS_EXTRA:

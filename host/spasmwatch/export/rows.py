@@ -52,7 +52,8 @@ class ActivityRow:
     t: float  # epoch start, wall s
     epoch_s: float
     active: bool
-    worn: bool
+    worn: bool  # not the band's "not worn" verdict (its "unknown", at a boot, counts as worn)
+    off_body: bool = False  # this epoch alone looked off the body (what the verdict's hysteresis counts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,18 @@ class TransitionRow:
     device: str
     t: float  # onset, wall s
     kind: str  # "wake" or "sleep"
+
+
+@dataclass(frozen=True, slots=True)
+class LostRow:
+    """A range of seqs the band logged and no longer held when the host asked (the store's
+    ``lost``), dated between the stored events on either side of it."""
+
+    device: str
+    t: float | None  # the stored event before it, wall s; None: none (the events cannot be dated)
+    end: float  # the stored event after it, else when the band reported the loss, wall s
+    first_seq: int
+    n: int  # events lost
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +108,16 @@ class Source(Protocol):
 
     def treatments(self, since: float, until: float) -> Iterable[TreatmentRow]: ...
 
+    def wear(self, device: str | None, since: float, until: float) -> Iterable[ActivityRow]:
+        """Each band's epochs (one band after another, each in time order) starting in [since, until),
+        with the band's last epoch before the range and its first after it (coverage sees a span
+        that crosses either end)."""
+        ...
+
+    def lost(self, device: str | None) -> Iterable[LostRow]:
+        """Every lost seq range of the band (or all bands), dated; the caller picks by time."""
+        ...
+
 
 class _Timed(Protocol):
     @property
@@ -119,6 +142,7 @@ class Tables:
     activity_rows: list[ActivityRow] = field(default_factory=list)
     note_rows: list[NoteRow] = field(default_factory=list)
     treatment_rows: list[TreatmentRow] = field(default_factory=list)
+    lost_rows: list[LostRow] = field(default_factory=list)
 
     def spasms(self, device: str | None, since: float, until: float) -> Iterator[SpasmRow]:
         return _window(self.spasm_rows, device, since, until)
@@ -137,3 +161,13 @@ class Tables:
 
     def treatments(self, since: float, until: float) -> Iterator[TreatmentRow]:
         return _window(self.treatment_rows, None, since, until)
+
+    def wear(self, device: str | None, since: float, until: float) -> Iterator[ActivityRow]:
+        for d in sorted({a.device for a in self.activity_rows if device in (None, a.device)}):
+            mine = sorted((a for a in self.activity_rows if a.device == d), key=lambda a: a.t)
+            before = [a for a in mine if a.t < since][-1:]
+            after = [a for a in mine if a.t >= until][:1]
+            yield from before + [a for a in mine if since <= a.t < until] + after
+
+    def lost(self, device: str | None) -> Iterator[LostRow]:
+        return (r for r in self.lost_rows if device in (None, r.device))

@@ -12,9 +12,10 @@ from pathlib import Path
 from swcore import consts as C
 from swcore import protocol as P
 
-from spasmwatch.export.rows import ActivityRow, ClusterRow, NoteRow, SpasmRow, TransitionRow, TreatmentRow
+from spasmwatch.export.rows import ActivityRow, ClusterRow, LostRow, NoteRow, SpasmRow, TransitionRow, TreatmentRow
 from spasmwatch.export.sleep import LEAD_S, transitions_from_activity
 from spasmwatch.store import Store
+from spasmwatch.store.rows import ActivityRow as StoredEpoch
 
 # The band's default IMU rate (firmware/band/config.py), for a band that has not
 # reported its own: the rate sets how many samples an epoch holds, hence when an
@@ -60,10 +61,31 @@ class StoreSource:
         # The store's wall_t is the epoch's end. Worn is the band's verdict (its hysteresis: two
         # minutes of off-body epochs), as the daemon and replay follow it: one still epoch with no
         # breathing seen (off_body) does not mean the band came off.
-        for a in self.store.activity(device, since + EPOCH_S, until + EPOCH_S):
-            assert a.wall_t is not None
-            active = a.activity * 100 >= self._epoch_n.get(a.device, self._default_n) * C.EPOCH_ACTIVE_PCT
-            yield ActivityRow(a.device, a.wall_t - EPOCH_S, EPOCH_S, active, a.worn != 0)
+        return map(self._epoch, self.store.activity(device, since + EPOCH_S, until + EPOCH_S))
+
+    def _epoch(self, a: StoredEpoch) -> ActivityRow:
+        assert a.wall_t is not None  # a ranged query returns placed epochs only
+        active = a.activity * 100 >= self._epoch_n.get(a.device, self._default_n) * C.EPOCH_ACTIVE_PCT
+        return ActivityRow(a.device, a.wall_t - EPOCH_S, EPOCH_S, active, a.worn != 0, a.off_body)
+
+    def wear(self, device: str | None, since: float, until: float) -> Iterator[ActivityRow]:
+        bands = [device] if device is not None else sorted(d.device_id for d in self.store.devices())
+        for d in bands:
+            before = self.store.activity_next_to(d, since + EPOCH_S, before=True)
+            if before is not None:
+                yield self._epoch(before)
+            yield from self.activity(d, since, until)
+            after = self.store.activity_next_to(d, until + EPOCH_S, before=False)
+            if after is not None:
+                yield self._epoch(after)
+
+    def lost(self, device: str | None) -> Iterator[LostRow]:
+        bands = [device] if device is not None else sorted(d.device_id for d in self.store.devices())
+        for d in bands:
+            for r in self.store.lost_ranges(d):
+                t = self.store.event_time_next_to(d, r.first_seq, before=True)
+                after = self.store.event_time_next_to(d, r.last_seq, before=False)
+                yield LostRow(d, t, after if after is not None else r.wall_s, r.first_seq, r.last_seq - r.first_seq + 1)
 
     def transitions(self, device: str | None, since: float, until: float) -> Iterator[TransitionRow]:
         for tr in transitions_from_activity(self.activity(device, since - LEAD_S, until + LEAD_S)):

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 
 from spasmwatch.export.columns import KINDS, NAMES
-from spasmwatch.export.rows import ClusterRow, NoteRow, Source, SpasmRow, TransitionRow, TreatmentRow
+from spasmwatch.export.coverage import DISCONNECTED, NOT_WORN, Segment, lost_in, spans
+from spasmwatch.export.rows import ClusterRow, LostRow, NoteRow, Source, SpasmRow, TransitionRow, TreatmentRow
 
 Value = str | int | float | None
 Row = dict[str, Value]
@@ -129,23 +130,43 @@ def treatment_row(tr: TreatmentRow) -> Row:
     return row
 
 
-def _streams(source: Source, q: Query) -> list[Iterable[Row]]:
+def segment_row(s: Segment) -> Row:
+    """A span the band was not worn, or not heard from (export/coverage.py)."""
+    return _blank(s.t, s.kind, s.device, s.end - s.t)
+
+
+def lost_row(r: LostRow) -> Row:
+    assert r.t is not None  # only dated ones are rows; the others are counted in the sidecar
+    row = _blank(r.t, "lost", r.device, max(r.end - r.t, 0.0))
+    row.update(seq=r.first_seq, count=r.n)
+    return row
+
+
+def _gaps(segs: Iterable[Segment]) -> Iterator[Row]:
+    return (segment_row(s) for s in segs if s.kind in (NOT_WORN, DISCONNECTED))
+
+
+def _streams(source: Source, q: Query, segs: Sequence[Segment] | None) -> list[Iterable[Row]]:
     d, a, b = q.device, q.since, q.until
-    makers = {
+    makers: dict[str, Callable[[], Iterable[Row]]] = {
         "spasm": lambda: map(spasm_row, source.spasms(d, a, b)),
         "cluster": lambda: map(cluster_row, source.clusters(d, a, b)),
         "wake": lambda: map(transition_row, source.transitions(d, a, b)),
         "note": lambda: map(note_row, source.notes(d, a, b)),
         "treatment": lambda: map(treatment_row, source.treatments(a, b)),
+        "not_worn": lambda: _gaps(segs if segs is not None else spans(source, d, a, b)),
+        "lost": lambda: map(lost_row, lost_in(source, d, a, b)[0]),
     }
-    wanted = {("wake" if k == "sleep" else k) for k in q.kinds}
+    same = {"sleep": "wake", "disconnected": "not_worn"}  # one stream gives both kinds
+    wanted = {same.get(k, k) for k in q.kinds}
     return [makers[k]() for k in makers if k in wanted]
 
 
-def rows(source: Source, q: Query) -> Iterator[Row]:
-    """Export rows in onset order; ``onset_s`` is still wall time (see ``relative``)."""
+def rows(source: Source, q: Query, segs: Sequence[Segment] | None = None) -> Iterator[Row]:
+    """Export rows in onset order; ``onset_s`` is still wall time (see ``relative``). ``segs``: the
+    range's coverage segments (``coverage.spans``), when the caller has them already."""
     keep = set(q.kinds)
-    merged = heapq.merge(*_streams(source, q), key=_onset)
+    merged = heapq.merge(*_streams(source, q, segs), key=_onset)
     return (r for r in merged if r["kind"] in keep)
 
 

@@ -602,6 +602,23 @@ class Store:
         where += (" AND" if where else " WHERE") + " wall_t IS NOT NULL"
         return self._stream([(_ACTIVITY_SELECT + where + " ORDER BY wall_t, id", params)], _activity_row)
 
+    def activity_next_to(self, device: str, t: float, before: bool) -> ActivityRow | None:
+        """The band's last placed epoch ending before ``t`` (``before``), else its first ending at or
+        after it: what an export's coverage reads beyond its range, so a disconnection or a not-worn
+        span that crosses the range's start or end is seen (one indexed row, however long ago)."""
+        op, order = ("<", "DESC") if before else (">=", "ASC")
+        sql = f"{_ACTIVITY_SELECT} WHERE device = ? AND wall_t {op} ? ORDER BY wall_t {order}, id {order} LIMIT 1"
+        r = self._one(sql, (device, t))
+        return _activity_row(r) if r is not None else None
+
+    def event_time_next_to(self, device: str, seq: int, before: bool) -> float | None:
+        """Wall time of the band's placed event with the highest seq below ``seq`` (``before``), else
+        the lowest above it: the times a lost seq range lies between (seqs grow with time)."""
+        op, order = ("<", "DESC") if before else (">", "ASC")
+        sql = f"SELECT wall_t FROM events WHERE device = ? AND seq {op} ? AND wall_t IS NOT NULL ORDER BY seq {order} LIMIT 1"
+        r = self._one(sql, (device, seq))
+        return float(r[0]) if r is not None else None
+
     # --- status ----------------------------------------------------------------------
     def add_status(self, device: str, wall_s: float, rec: Mapping[str, Any]) -> int:
         """Keep a STATUS record (protocol dict; missing fields stored as NULL); returns its id."""

@@ -1,0 +1,185 @@
+"""Coverage of a range: when each band was heard from and worn, and which of its events were lost.
+
+A rate (spasms per day, per hour awake) means nothing without the time the band was recording:
+this is the one place exports (rows and sidecars) and the report take it from (docs/exports.md,
+"Coverage"). From each band's ACTIVITY epochs, one every 10 s while the host hears the band, its
+time is cut into segments of three kinds that do not overlap:
+
+- ``worn``: epochs came and the band's verdict was worn (or not yet known, at a boot): monitored;
+- ``not_worn``: the band's verdict was not worn, dated as replay dates it (docs/detector.md): from
+  the start of the off-body epochs that made the verdict (2 min of them) to the start of the
+  on-body ones that ended it (20 s);
+- ``disconnected``: no epoch came for more than ``GAP_EPOCHS`` epochs (out of range, switched off,
+  restarting, this computer off). The band goes on logging spasm events meanwhile, and they
+  arrive by backfill; whether it was worn is not known.
+
+Before a band's first epoch and after its latest nothing is said: the range's hours say how much
+of it was recorded. Lost events (seqs the band no longer held when the host asked) are dated
+between the stored events on either side of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from spasmwatch.export.rows import ActivityRow, LostRow, Source
+from spasmwatch.export.sleep import GAP_EPOCHS
+
+WORN, NOT_WORN, DISCONNECTED = "worn", "not_worn", "disconnected"
+HOUR_S = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    device: str
+    t: float  # start, wall s
+    end: float
+    kind: str  # WORN, NOT_WORN or DISCONNECTED
+
+
+@dataclass
+class _Band:
+    """One band's segment in progress and the run of epochs its wear change is dated from."""
+
+    kind: str
+    start: float
+    last_t: float
+    last_end: float
+    run_off: bool
+    run_start: float
+
+
+def _kind(e: ActivityRow) -> str:
+    return WORN if e.worn else NOT_WORN
+
+
+def segments(epochs: Iterable[ActivityRow]) -> Iterator[Segment]:
+    """The segments of epochs given one band after another, each band's in time order."""
+    band: _Band | None = None
+    device = ""
+    for e in epochs:
+        if band is not None and e.device == device and e.t - band.last_t <= GAP_EPOCHS * e.epoch_s:
+            yield from _step(band, device, e)
+            continue
+        if band is not None:
+            yield Segment(device, band.start, band.last_end, band.kind)
+            if e.device == device:  # a gap: nothing heard from the band in between
+                yield Segment(device, band.last_end, e.t, DISCONNECTED)
+        device = e.device
+        band = _Band(_kind(e), e.t, e.t, e.t + e.epoch_s, e.off_body, e.t)
+    if band is not None:
+        yield Segment(device, band.start, band.last_end, band.kind)
+
+
+def _step(band: _Band, device: str, e: ActivityRow) -> Iterator[Segment]:
+    if e.off_body != band.run_off:
+        band.run_off, band.run_start = e.off_body, e.t
+    kind = _kind(e)
+    if kind != band.kind:
+        # The verdict changes after a run of epochs that says so (the band's hysteresis): the
+        # change happened where that run began, as replay's not_worn start and end say.
+        led_here = band.run_off == (kind == NOT_WORN)
+        at = max(band.run_start if led_here else e.t, band.start)
+        if at > band.start:
+            yield Segment(device, band.start, at, band.kind)
+        band.kind, band.start = kind, at
+    band.last_t, band.last_end = e.t, e.t + e.epoch_s
+
+
+def clipped(segs: Iterable[Segment], since: float, until: float) -> Iterator[Segment]:
+    """The segments cut to [since, until): one crossing an end is cut there."""
+    for s in segs:
+        a, b = max(s.t, since), min(s.end, until)
+        if a < b:
+            yield Segment(s.device, a, b, s.kind)
+
+
+def spans(source: Source, device: str | None, since: float, until: float) -> list[Segment]:
+    """The range's segments of every band (or one), in time order. Held in a list: a band's
+    segments are few (a few a day: each removal, each disconnection), its epochs are streamed."""
+    return sorted(clipped(segments(source.wear(device, since, until)), since, until), key=lambda s: (s.t, s.device))
+
+
+def lost_in(source: Source, device: str | None, since: float, until: float) -> tuple[list[LostRow], int]:
+    """The lost ranges dated in [since, until), in time order, and the events of those that cannot
+    be dated (no stored event before them) whose end is in the range."""
+    dated: list[LostRow] = []
+    undated = 0
+    for r in source.lost(device):
+        if r.t is not None and since <= r.t < until:
+            dated.append(r)
+        elif r.t is None and since <= r.end < until:
+            undated += r.n
+    return sorted(dated, key=lambda r: (r.t or 0.0, r.device, r.first_seq)), undated
+
+
+@dataclass
+class Hours:
+    """Seconds of each kind (the sidecar gives them in hours)."""
+
+    worn_s: float = 0.0
+    not_worn_s: float = 0.0
+    disconnected_s: float = 0.0
+    lost_events: int = 0
+    lost_undated: int = 0
+
+    def add(self, s: Segment) -> None:
+        d = s.end - s.t
+        if s.kind == WORN:
+            self.worn_s += d
+        elif s.kind == NOT_WORN:
+            self.not_worn_s += d
+        else:
+            self.disconnected_s += d
+
+    def doc(self) -> dict[str, float | int]:
+        """The sidecar's words. Recorded = monitored + not worn + disconnected (first to last epoch);
+        worn = recorded - not worn (disconnected time included: not seen off); monitored = worn
+        and heard from, the hours to divide counts by."""
+        h = {
+            "RecordedHours": self.worn_s + self.not_worn_s + self.disconnected_s,
+            "WornHours": self.worn_s + self.disconnected_s,
+            "MonitoredHours": self.worn_s,
+            "NotWornHours": self.not_worn_s,
+            "DisconnectedHours": self.disconnected_s,
+        }
+        return {k: round(v / HOUR_S, 3) for k, v in h.items()} | {"LostEvents": self.lost_events, "LostEventsUndated": self.lost_undated}
+
+
+@dataclass
+class Coverage:
+    """The range's hours, in all and per band."""
+
+    since: float
+    until: float
+    total: Hours = field(default_factory=Hours)
+    by_device: dict[str, Hours] = field(default_factory=dict)
+
+    def doc(self) -> dict[str, object]:
+        return self.total.doc() | {"ByDevice": {d: h.doc() for d, h in sorted(self.by_device.items())}}
+
+    def sentence(self) -> str:
+        """The same in words (the BIDS events.json has no room for keys of its own)."""
+        d = self.total.doc()
+        lost = f"; {d['LostEvents']} events lost (sequence gaps)" if d["LostEvents"] else ""
+        undated = f", {d['LostEventsUndated']} more undated" if d["LostEventsUndated"] else ""
+        return (
+            f"Coverage: recorded {d['RecordedHours']} h, worn {d['WornHours']} h, monitored (worn and heard from) "
+            f"{d['MonitoredHours']} h; not worn {d['NotWornHours']} h, disconnected {d['DisconnectedHours']} h{lost}{undated}."
+        )
+
+
+def coverage(source: Source, device: str | None, since: float, until: float, segs: Iterable[Segment] | None = None) -> Coverage:
+    """The range's hours and lost events. ``segs``: the segments of a range holding this one, when
+    the caller has them already (an export: its rows came from them; one pass over the epochs)."""
+    cov = Coverage(since, until)
+    for s in clipped(segs if segs is not None else segments(source.wear(device, since, until)), since, until):
+        cov.total.add(s)
+        cov.by_device.setdefault(s.device, Hours()).add(s)
+    dated, undated = lost_in(source, device, since, until)
+    for r in dated:
+        cov.total.lost_events += r.n
+        cov.by_device.setdefault(r.device, Hours()).lost_events += r.n
+    cov.total.lost_undated = undated
+    return cov
