@@ -782,3 +782,40 @@ def test_a_not_worn_span_is_dated_as_replay_dates_it(tmp_path: Path) -> None:
     start = datetime.fromisoformat(row["onset_utc"].replace("Z", "+00:00")).timestamp()
     assert (start, start + float(row["duration_s"])) == (replayed["start"], replayed["end"]) == (DAY0 + 3600, DAY0 + 5400)
 
+
+def test_a_treatment_s_and_a_note_s_author_are_exported(tmp_path: Path) -> None:
+    """Researcher audit: the store keeps who recorded a treatment change (treatment add --by) and
+    every export dropped it. Now in the 'by' column (for notes too); the old code had no such column."""
+    from spasmwatch.store import Store
+
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        store.add_treatment(TREATMENT_T, "vigabatrin", "start", 50.0, "mg/kg/day", None, "Dr Weber")
+        store.add_note(TREATMENT_T + 60, "medication", "first dose", None, "mother")
+        store.add_treatment(TREATMENT_T + 3600, "vigabatrin", "change", 100.0, "mg/kg/day")
+    _export(db, tmp_path / "t.csv", "csv")
+    with open(tmp_path / "t.csv", newline="", encoding="utf-8") as f:
+        assert [(r["kind"], r["by"]) for r in csv.DictReader(f)] == [("treatment", "Dr Weber"), ("note", "mother"), ("treatment", "")]
+    out = tmp_path / "sub-01_events.tsv"
+    _export(db, out, "bids")
+    with open(out, newline="", encoding="utf-8") as f:
+        assert [r["by"] for r in csv.DictReader(f, delimiter="\t")] == ["Dr Weber", "mother", "n/a"]
+
+
+def test_a_note_that_reads_n_a_is_not_a_missing_value_in_bids(tmp_path: Path) -> None:
+    """BIDS reads 'n/a' as a missing value: a caregiver note whose text is 'n/a' was written as
+    'n/a', the same as no text (researcher audit). It is written 'n/a' in single quotes (double
+    quotes are taken off by CSV readers such as pandas, which would read it missing again); the
+    sidecar says so."""
+    from spasmwatch.store import Store
+
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        store.add_note(TREATMENT_T, "note", "n/a")
+        store.add_treatment(TREATMENT_T + 60, "vigabatrin", "start", 50.0, "mg/kg/day")  # no note: its text is missing
+    out = tmp_path / "sub-01_events.tsv"
+    _export(db, out, "bids")
+    with open(out, newline="", encoding="utf-8") as f:
+        texts = [r["text"] for r in csv.DictReader(f, delimiter="\t")]
+    assert texts == ["'n/a'", "n/a"]  # the note's own text; the treatment's missing one
+    assert "written 'n/a', in single quotes" in json.loads(out.with_suffix(".json").read_text())["text"]["Description"]

@@ -171,10 +171,18 @@ def bids_path(out: Path) -> Path:
     return out
 
 
+# BIDS: 'n/a' is a missing value. A text that is itself 'n/a' (a caregiver's note) is written in
+# single quotes so it is not read as none (researcher audit: the two looked the same); double
+# quotes would be taken off by CSV readers (pandas) and the cell read as missing again.
+BIDS_MISSING = "n/a"
+BIDS_LITERAL_MISSING = "'n/a'"
+
+
 def _tsv_cell(v: object) -> str:
     if v is None or v == "":
-        return "n/a"
-    return " ".join(str(v).split()) if isinstance(v, str) else str(v)
+        return BIDS_MISSING
+    text = " ".join(str(v).split()) if isinstance(v, str) else str(v)
+    return BIDS_LITERAL_MISSING if text == BIDS_MISSING else text
 
 
 def write_bids(out: Path, rows: Iterable[Row], progress: Progress | None = None) -> int:
@@ -209,6 +217,8 @@ def bids_sidecar(meta: Meta) -> dict[str, Any]:
     }
     for k in BIDS_EXTRA:
         out[k] = cols[k]
+    out["text"] = {**cols["text"], "Description": f"{cols['text']['Description']} n/a: none; a text that is itself "
+                   f"n/a is written {BIDS_LITERAL_MISSING}, in single quotes."}
     return out
 
 

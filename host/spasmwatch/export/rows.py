@@ -82,6 +82,7 @@ class NoteRow:
     t: float
     kind: str  # video, medication, note
     text: str
+    by: str | None = None  # who wrote it
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,7 @@ class TreatmentRow:
     unit: str | None
     action: str  # start, change, stop
     note: str | None = None  # treatment add --note
+    by: str | None = None  # who recorded it (treatment add --by); dropped until 2026-12-05 (researcher audit)
 
 
 class Source(Protocol):

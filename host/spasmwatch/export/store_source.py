@@ -94,8 +94,8 @@ class StoreSource:
 
     def notes(self, device: str | None, since: float, until: float) -> Iterator[NoteRow]:
         for n in self.store.notes(since, until, device):
-            yield NoteRow(n.id, n.device, n.wall_s, n.kind, n.text)
+            yield NoteRow(n.id, n.device, n.wall_s, n.kind, n.text, n.by)
 
     def treatments(self, since: float, until: float) -> Iterator[TreatmentRow]:
         for t in self.store.treatments(since, until):
-            yield TreatmentRow(t.id, t.wall_s, t.drug, t.dose, t.unit, t.action, t.note)
+            yield TreatmentRow(t.id, t.wall_s, t.drug, t.dose, t.unit, t.action, t.note, t.by)

@@ -120,13 +120,14 @@ def transition_row(tr: TransitionRow) -> Row:
 
 def note_row(n: NoteRow) -> Row:
     row = _blank(n.t, "note", n.device)
-    row.update(note_kind=n.kind, text=n.text)
+    row.update(note_kind=n.kind, text=n.text, by=n.by)
     return row
 
 
 def treatment_row(tr: TreatmentRow) -> Row:
     row = _blank(tr.t, "treatment", None)
-    row.update(drug=tr.drug, dose=tr.dose, unit=tr.unit, action=tr.action, text=tr.note)  # the note was dropped (researcher audit)
+    # the note and who recorded it were dropped (researcher audits)
+    row.update(drug=tr.drug, dose=tr.dose, unit=tr.unit, action=tr.action, text=tr.note, by=tr.by)
     return row
 
 
