@@ -74,11 +74,12 @@ def test_html_report_counts_dates_treatments_and_wording(course_db: tuple[Path, 
     days = [r for r in page.rows if r and re.match(r"\w{3} 2024-03-\d\d$", r[0])]
     assert [r[0] for r in days[:2]] == ["Mon 2024-03-04", "Tue 2024-03-05"] and days[-1][0] == "Sun 2024-03-17"
     # a day's spasms: its clusters' counts (matches in) and the lone events; none of a false alarm
-    assert [int(r[1]) for r in days] == exp.spasms_per_day
-    assert all(int(r[1]) >= int(r[3]) for r in days), days  # the old count gave 33 spasms, 34 in clusters
+    assert [r[1] for r in days] == ["24.0"] * len(days)  # hours monitored: the course's band is worn and heard all day
+    assert [int(r[2]) for r in days] == exp.spasms_per_day
+    assert all(int(r[2]) >= int(r[4]) for r in days), days  # the old count gave 33 spasms, 34 in clusters
     # clusters column leaves out the one labelled false alarm (day 2), which has its own column
-    assert [int(r[2]) + int(r[4]) for r in days] == list(CLUSTERS_PER_DAY)
-    assert int(days[2][4]) == 1
+    assert [int(r[3]) + int(r[5]) for r in days] == list(CLUSTERS_PER_DAY)
+    assert int(days[2][5]) == 1
     log = [r for r in page.rows if len(r) == 3 and r[1] == "treatment"]
     assert log == [["2024-03-11 08:00", "treatment", "vigabatrin start 50 mg/kg/day"], ["2024-03-14 09:00", "treatment", "vigabatrin change 100 mg/kg/day"]]
     (trend,) = [i for i in page.items if i.startswith("vigabatrin")]
@@ -413,7 +414,9 @@ def test_one_cluster_one_day_is_said_in_the_singular(tmp_path: Path, capsys: pyt
 
     one = ClusterRow(0, "b", D0 + 3600, D0 + 3660, 9, None, 19 * 60.0, None)
     data = gather(Tables(cluster_rows=[one]), None, D0, D0 + DAY, timezone.utc)
-    assert summary(data) == ["9 spasm-like events and 1 cluster in 1 day", "Median cluster start 19 min after waking (1 cluster with a wake onset seen)."]
+    lines = summary(data)
+    assert lines[0] == "9 spasm-like events and 1 cluster in 1 day" and lines[2] == "Median cluster start 19 min after waking (1 cluster with a wake onset seen)."
+    assert lines[1].startswith("The band was monitoring (worn and connected) 0.0 h of the 24.0 h") and len(lines) == 3
     db = tmp_path / "s.db"
     Store(db).close()
     assert run_cli("report", "--out", str(tmp_path / "r.html"), "--since", "2024-03-04", "--until", "2024-03-05", "--db", str(db), "--tz", "UTC") == 0
@@ -449,7 +452,34 @@ def test_spasms_of_a_boot_never_synced_are_said_in_the_report(tmp_path: Path, ca
             "and was never given the time, so they cannot be put on a day.")  # fmt: skip
     assert said in page.text, page.text
     (day,) = [r for r in page.rows if r and r[0] == "Mon 2024-03-04"]
-    assert day[1] == "1"  # the one spasm with a wall time
+    assert day[1:3] == ["0.0", "1"]  # no epoch: no hour monitored; the one spasm with a wall time
     data = gather(Tables(), None, D0, D0 + DAY, timezone.utc)
     data.unplaced = [(DEVICE, 3, 1)]
     assert summary(data)[-1].startswith("1 spasm event recorded while the band's clock was not set is not in the day counts")
+
+
+@pytest.mark.parametrize(("tz", "want"), [("UTC", ["3.5", "6.5"]), ("Europe/Berlin", ["3.0", "7.0"])])
+def test_each_day_shows_the_hours_the_band_was_monitoring(tmp_path: Path, tz: str, want: list[str]) -> None:
+    """Researcher audit: the report gave a day's counts with no word of how long the band was worn,
+    so a day of few spasms and 2 h of wear read as a good day. The per-day table now says each day's
+    hours monitored (worn and heard from), beside the counts, and the summary the total. Here the
+    band ran 20:00-08:00 UTC, off the baby 23:30-00:30 and not heard 02:00-03:00. By hand, in UTC:
+    Monday 20:00-23:30 = 3.5 h; Tuesday 00:30-02:00 + 03:00-08:00 = 6.5 h. In Berlin (UTC+1 in
+    March) Monday ends at 23:00 UTC: 21:00-24:00 local = 3.0 h; Tuesday 00:00-00:30 + 01:30-03:00 +
+    04:00-09:00 = 7.0 h. The old table had no such column (its second cell was the spasms, 0)."""
+    import gaps
+    from course import DAY0
+
+    db = tmp_path / "s.db"
+    h = 3600.0
+    gaps.build(db, DAY0 + 20 * h, 12 * h, off=((3.5 * h, 4.5 * h),), gaps=((6 * h, 7 * h),))
+    out = tmp_path / "r.html"
+    assert run_cli("report", "--db", str(db), "--out", str(out), "--since", "2024-03-04", "--until", "2024-03-06", "--tz", tz) == 0
+    page = _Text()
+    page.feed(out.read_text(encoding="utf-8"))
+    (header,) = [r for r in page.rows if r and r[0] == "date"]
+    assert header[:3] == ["date", "hours monitored", "spasms"]
+    days = [r for r in page.rows if r and re.match(r"\w{3} 2024-03-\d\d$", r[0])]
+    assert [r[1] for r in days] == want
+    text = " ".join(page.text)
+    assert "The band was monitoring (worn and connected) 10.0 h of the 48.0 h in this report." in text

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from spasmwatch.export.coverage import WORN, spans
 from spasmwatch.export.rows import ClusterRow, NoteRow, Source, TransitionRow, TreatmentRow
 
 TREND_DAYS = 7
@@ -34,6 +35,9 @@ class Day:
     false_alarms: int = 0
     cluster_spasms: int = 0  # the counts of the clusters begun this day, not marked a false alarm
     lone_spasms: int = 0  # spasm-like events in no cluster
+    # Seconds the band was worn and heard from (export/coverage.py): a day of few spasms and 2 h of
+    # wear is no good day (researcher audit: the report gave counts with no hours beside them).
+    monitored_s: float = 0.0
 
     @property
     def spasms(self) -> int:
@@ -102,12 +106,34 @@ def gather(source: Source, device: str | None, since: float, until: float, tz: t
         else:
             d.clusters += 1
             d.cluster_spasms += c.count
+    _monitored(data, source)
     data.transitions = list(source.transitions(device, since, until))
     data.notes = list(source.notes(device, since, until))
     # treatments from before the range still matter (a drug started last month)
     data.treatments = list(source.treatments(float("-inf"), until))
     data.trends = [trend(data, t) for t in data.treatments if t.action == "start" and t.t >= since]
     return data
+
+
+def _monitored(data: ReportData, source: Source) -> None:
+    """Each day's monitored seconds: the bands' worn segments, merged (two bands on the baby at once
+    are one hour, not two), cut at local midnights (a daylight-saving day has 23 or 25 hours)."""
+    worn = sorted((s.t, s.end) for s in spans(source, data.device, data.since, data.until) if s.kind == WORN)
+    merged: list[list[float]] = []
+    for a, b in worn:
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    tz = data.tz
+    for a, b in merged:
+        while a < b:
+            i = data.day_index(a)
+            nxt = data.days[i].day + timedelta(days=1)
+            midnight = datetime.combine(nxt, time(), tzinfo=tz).timestamp()
+            end = min(b, midnight)
+            data.days[i].monitored_s += end - a
+            a = end
 
 
 class _Spans:

@@ -88,7 +88,7 @@ def figures(data: ReportData) -> list[Figure]:
         page_summary(data),
         page_actogram(data),
         page_clusters(data),
-        _table_page("Per day", text.DAY_HEADER, text.day_rows(data), [0.3, 0.15, 0.15, 0.2, 0.15]),
+        _table_page("Per day", text.DAY_HEADER, text.day_rows(data), [0.24, 0.16, 0.12, 0.12, 0.2, 0.16]),
         *(
             _table_page(f"Treatments and caregiver notes{f' ({k + 1}/{len(pages)})' if len(pages) > 1 else ''}",
                         ("time", "what", "text"), rows, [0.2, 0.17, 0.63])

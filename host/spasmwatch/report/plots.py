@@ -41,7 +41,9 @@ def plot_daily(ax: Axes, data: ReportData) -> None:
     ax.bar(x, [d.clusters for d in data.days], color=CLUSTER_COLOR, alpha=0.85, label="clusters")
     ax.bar(x, [d.false_alarms for d in data.days], bottom=[d.clusters for d in data.days], color="#e6b0aa", label="false alarms")
     ax.set_ylabel("clusters per day")
-    ax.set_xticks(x, _day_labels(data), rotation=60, ha="right", fontsize=7)
+    # Each day's hours monitored under its date: its counts are of those hours only.
+    labels = [f"{lab} ({d.monitored_s / 3600:.1f} h)" for lab, d in zip(_day_labels(data), data.days, strict=True)]
+    ax.set_xticks(x, labels, rotation=60, ha="right", fontsize=7)
     ax.set_xlim(-0.6, len(x) - 0.4)
     ax2 = ax.twinx()
     ax2.plot(x, [d.spasms for d in data.days], "o-", color=SPASM_COLOR, ms=3, lw=1.2, label="spasms")
@@ -60,7 +62,7 @@ def plot_daily(ax: Axes, data: ReportData) -> None:
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, loc="upper right", fontsize=7, framealpha=0.9)
-    ax.set_title("Clusters and spasms per day (green: treatment changes; markers: notes)", fontsize=9)
+    ax.set_title("Clusters and spasms per day, hours monitored in brackets (green: treatment changes; markers: notes)", fontsize=9)
 
 
 def plot_actogram(ax: Axes, data: ReportData) -> None:

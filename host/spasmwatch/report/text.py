@@ -38,11 +38,28 @@ def summary(data: ReportData) -> list[str]:
         f"{counted(spasms, 'spasm-like event')} and {counted(clusters, 'cluster')} in {counted(len(data.days), 'day')}"
         + (f" ({fa} more marked false alarm by the caregiver)" if fa else ""),
     ]
+    lines.append(monitored_line(data))
     if pw:
         lines.append(f"Median cluster start {median(pw):.0f} min after waking ({counted(len(pw), 'cluster')} with a wake onset seen).")
     if unplaced := unplaced_line(data):
         lines.append(unplaced)
     return lines
+
+
+def hours(seconds: float) -> str:
+    """Hours with one decimal: '23.5', '0.0'."""
+    return f"{seconds / 3600:.1f}"
+
+
+def monitored_line(data: ReportData) -> str:
+    """The hours the counts are of, said before anyone compares days by them."""
+    total = sum(d.monitored_s for d in data.days)
+    span = data.until - data.since
+    return (
+        f"The band was monitoring (worn and connected) {hours(total)} h of the {hours(span)} h in this report. "
+        "Counts are only of those hours: a day with few spasms and few hours monitored is not a good day "
+        "(see 'hours monitored' in the per-day table)."
+    )
 
 
 def counted(n: int, noun: str) -> str:
@@ -84,11 +101,14 @@ def trend_lines(data: ReportData) -> list[str]:
     ]
 
 
-DAY_HEADER = ("date", "spasms", "clusters", "spasms in clusters", "false alarms")
+DAY_HEADER = ("date", "hours monitored", "spasms", "clusters", "spasms in clusters", "false alarms")
 
 
 def day_rows(data: ReportData) -> list[tuple[str, ...]]:
-    return [(f"{d.day:%a %Y-%m-%d}", str(d.spasms), str(d.clusters), str(d.cluster_spasms), str(d.false_alarms)) for d in data.days]
+    return [
+        (f"{d.day:%a %Y-%m-%d}", hours(d.monitored_s), str(d.spasms), str(d.clusters), str(d.cluster_spasms), str(d.false_alarms))
+        for d in data.days
+    ]
 
 
 def log_rows(data: ReportData) -> list[tuple[str, str, str]]:
