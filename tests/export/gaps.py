@@ -41,9 +41,10 @@ def spasm(seq: int, t: float) -> dict[str, int]:
 
 
 def build(path: Path, t0: float, seconds: float, off: Spans = (), gaps: Spans = (), spasms: tuple[float, ...] = (),
-          lost: tuple[int, int, float] | None = None) -> None:  # fmt: skip
+          lost: tuple[int, int, float] | None = None, clusters: tuple[tuple[float, int], ...] = ()) -> None:  # fmt: skip
     """``spasms``: onsets, given seqs 1, 2, ... with the ``lost`` (first seq, last seq, when reported)
-    left out of the numbering."""
+    left out of the numbering. ``clusters``: (start, spasms counted) of closed clusters a minute long,
+    as the daemon stores them (their spasm events are not stored: the report counts the count)."""
     with Store(path) as store:
         store.add_sync(DEVICE, BOOT, 0, t0)
         rows = [
@@ -61,3 +62,5 @@ def build(path: Path, t0: float, seconds: float, off: Spans = (), gaps: Spans = 
             store.add_events(DEVICE, [spasm(seq, t)], received_wall_s=t0 + t)
         if lost is not None:
             store.mark_lost(DEVICE, lost[0], lost[1], t0 + lost[2])
+        for i, (t, count) in enumerate(clusters):
+            store.upsert_cluster(DEVICE, f"c{i}", t0 + t, t0 + t + 60, count, t0 + t + 20, None, True, wall_s=t0 + t + 120)

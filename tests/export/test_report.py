@@ -17,7 +17,7 @@ from cli_runner import run_cli
 from course import CLUSTERS_PER_DAY, Expected
 
 from spasmwatch.errors import SpasmwatchError
-from spasmwatch.export.rows import ClusterRow, NoteRow, Tables, TransitionRow, TreatmentRow
+from spasmwatch.export.rows import ActivityRow, ClusterRow, NoteRow, Tables, TransitionRow, TreatmentRow
 from spasmwatch.report.data import ReportData, gather
 from spasmwatch.report.pages import figures
 from spasmwatch.report.plots import plot_actogram
@@ -84,7 +84,9 @@ def test_html_report_counts_dates_treatments_and_wording(course_db: tuple[Path, 
     assert log == [["2024-03-11 08:00", "treatment", "vigabatrin start 50 mg/kg/day"], ["2024-03-14 09:00", "treatment", "vigabatrin change 100 mg/kg/day"]]
     (trend,) = [i for i in page.items if i.startswith("vigabatrin")]
     # 7 days before: 4,4,4,3(false alarm left out on day 2 -> 3),4,4,4 ; after (days 8-13): 2,2,1,1,0,0
-    assert "started 2024-03-11" in trend and "clusters/day 3.9 in the 7 days before -> 1.0 in the 6 days after" in trend
+    # the course's band is worn and heard all day: per 24 h monitored is per day (27 in 168 h, 6 in 144 h)
+    assert "started 2024-03-11: clusters per 24 h monitored 3.9 -> 1.0 (down 74 %)" in trend, trend
+    assert trend.endswith("168.0 h monitored in the 7 days before, 144.0 h monitored in the 6 days after"), trend
     assert all(src.startswith("data:image/png;base64,") for src in page.imgs) and len(page.imgs) == 5
     assert "http" not in out.read_text().split("<body>")[1]  # nothing fetched from elsewhere
 
@@ -328,9 +330,11 @@ def test_a_treatment_trend_counts_whole_days_only() -> None:
     a day read as 2.5 after a start, as if the drug had cut them by a third."""
     clusters = [ClusterRow(i, "b", D0 + 3 * 3600 + i * 6 * 3600, D0 + 3 * 3600 + i * 6 * 3600 + 60, 5, None, None, None) for i in range(48)]
     start = TreatmentRow(1, D0 + 7 * DAY + 12 * 3600, "vigabatrin", 50.0, "mg/kg/day", "start")
-    data = gather(Tables(cluster_rows=clusters, treatment_rows=[start]), None, D0, D0 + 9 * DAY + 8 * 3600, timezone.utc)
+    until = D0 + 9 * DAY + 8 * 3600
+    worn = [ActivityRow("b", t, 10.0, True, True) for t in range(int(D0), int(until), 10)]  # the band worn throughout
+    data = gather(Tables(cluster_rows=clusters, activity_rows=worn, treatment_rows=[start]), None, D0, until, timezone.utc)
     (tr,) = data.trends
-    assert (tr.days_before, tr.days_after, tr.clusters_before, tr.clusters_after) == (7, 1, 4.0, 4.0)
+    assert (tr.before.days, tr.after.days, tr.before.per_24h(tr.before.clusters), tr.after.per_24h(tr.after.clusters)) == (7, 1, 4.0, 4.0)
 
 
 def _bars(data: ReportData) -> list[tuple[int, float, float]]:
@@ -483,3 +487,80 @@ def test_each_day_shows_the_hours_the_band_was_monitoring(tmp_path: Path, tz: st
     assert [r[1] for r in days] == want
     text = " ".join(page.text)
     assert "The band was monitoring (worn and connected) 10.0 h of the 48.0 h in this report." in text
+
+
+def _trend_items(tmp_path: Path, db: Path, since: str, until: str) -> list[str]:
+    out = tmp_path / "r.html"
+    assert run_cli("report", "--db", str(db), "--out", str(out), "--since", since, "--until", until, "--tz", "UTC") == 0
+    page = _Text()
+    page.feed(out.read_text(encoding="utf-8"))
+    return [i for i in page.items if i.startswith("vigabatrin")]
+
+
+def test_a_trend_is_per_hour_monitored_not_per_calendar_day(tmp_path: Path) -> None:
+    """Researcher audit: the trend divided by calendar days, so a week the band was worn half the
+    time read as spasms halved after a treatment start. Here the band is worn all day for the 7 days
+    before vigabatrin starts (Mon 11 March 08:00) and taken off 20:00-08:00 from then on, and the
+    rate per hour worn stays the same: 4 clusters of 5 a day before (every 6 h), 2 in the 12 h a
+    day after. By hand: before 28 clusters in 168 h = 4.0 per 24 h, after 12 in 72 h = 4.0: no
+    change. The old code said 'clusters/day 4.0 in the 7 days before -> 2.0 in the 6 days after'."""
+    import gaps
+    from course import DAY0
+
+    from spasmwatch.store import Store
+
+    h = 3600.0
+    db = tmp_path / "s.db"
+    start = 7 * 24 * h
+    off = tuple((start + d * 24 * h + 20 * h, start + d * 24 * h + 32 * h) for d in range(7))  # 20:00-08:00
+    before = tuple((d * 24 * h + k * 6 * h + 2 * h, 5) for d in range(7) for k in range(4))  # 02, 08, 14, 20 h
+    after = tuple((start + d * 24 * h + k, 5) for d in range(1, 7) for k in (10 * h, 16 * h))  # 10, 16 h
+    gaps.build(db, DAY0, 14 * 24 * h, off=off, clusters=before + after)
+    with Store(db) as store:
+        store.add_treatment(DAY0 + start + 8 * h, "vigabatrin", "start", 50.0, "mg/kg/day")
+    (trend,) = _trend_items(tmp_path, db, "2024-03-04T00:00:00Z", "2024-03-18T00:00:00Z")
+    assert trend == (
+        "vigabatrin 50 mg/kg/day started 2024-03-11: clusters per 24 h monitored 4.0 -> 4.0 (no change); "
+        "spasms per 24 h monitored 20.0 -> 20.0 (no change); "
+        "168.0 h monitored in the 7 days before, 72.0 h monitored in the 6 days after"
+    ), trend
+
+
+def test_a_trend_side_with_too_few_hours_monitored_is_not_compared(tmp_path: Path) -> None:
+    """A side of the trend with under TREND_MIN_MONITORED_S (24 h) monitored gives its hours and
+    counts, and says it is too few to compare: here the band was first heard Tue 14:00, so the two
+    days before Wednesday's start hold 10 h, with 1 cluster; the day after, 24 h with 2. The old
+    code said clusters/day 0.5 -> 2.0, a quadrupling, from 10 hours."""
+    import gaps
+    from course import DAY0
+
+    from spasmwatch.store import Store
+
+    h = 3600.0
+    db = tmp_path / "s.db"
+    gaps.build(db, DAY0 + 38 * h, 58 * h, clusters=((2 * h, 5), (36 * h, 5), (42 * h, 5)))  # Tue 14:00 - Fri 00:00
+    with Store(db) as store:
+        store.add_treatment(DAY0 + 56 * h, "vigabatrin", "start", 50.0, "mg/kg/day")  # Wed 08:00
+    (trend,) = _trend_items(tmp_path, db, "2024-03-04T00:00:00Z", "2024-03-08T00:00:00Z")
+    assert trend == (
+        "vigabatrin 50 mg/kg/day started 2024-03-06: too few hours monitored to compare (under 24.0 h on a side): "
+        "10.0 h monitored in the 2 days before, 24.0 h monitored in the 1 day after; "
+        "1 cluster and 5 spasms before, 2 clusters and 10 spasms after"
+    ), trend
+
+
+@pytest.mark.parametrize(
+    ("counts", "said"),
+    [((28, 26), "4.0 -> 3.7 (no change)"), ((28, 25), "4.0 -> 3.6 (down 11 %)"), ((28, 14), "4.0 -> 2.0 (down 50 %)"),
+     ((28, 42), "4.0 -> 6.0 (up 50 %)"), ((0, 3), "0.0 -> 0.4 (up from none)"), ((0, 0), "0.0 -> 0.0 (no change)")],
+)  # fmt: skip
+def test_a_trend_s_change_is_said_in_words(counts: tuple[int, int], said: str) -> None:
+    """Under TREND_SAME_FRACTION (10 %) of the rate before is 'no change'; more is a percentage,
+    not a verdict; from none is 'up from none'. Both sides 168 h (7 days) monitored."""
+    from spasmwatch.report.data import Side, Trend
+    from spasmwatch.report.text import trend_line
+
+    data = gather(Tables(), None, D0, D0 + DAY, timezone.utc)
+    start = TreatmentRow(1, D0, "ACTH", None, None, "start")
+    t = Trend(start, Side(7, 7 * DAY, counts[0], 0), Side(7, 7 * DAY, counts[1], 0))
+    assert f"clusters per 24 h monitored {said};" in trend_line(data, t)

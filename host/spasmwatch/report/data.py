@@ -20,8 +20,8 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from spasmwatch.export.coverage import WORN, spans
 from spasmwatch.export.rows import ClusterRow, NoteRow, Source, TransitionRow, TreatmentRow
+from spasmwatch.report.consts import TREND_DAYS, TREND_MIN_MONITORED_S, TREND_PER_S, TREND_SAME_FRACTION
 
-TREND_DAYS = 7
 # How long before the report's start a cluster may begin and still hold its first events (s): a
 # cluster lasts minutes; a day is ample and costs one small query.
 CLUSTER_LOOKBACK_S = 86400.0
@@ -45,16 +45,54 @@ class Day:
 
 
 @dataclass(frozen=True)
+class Side:
+    """One side of a trend: its whole days, their monitored seconds and their counts."""
+
+    days: int
+    monitored_s: float
+    clusters: int
+    spasms: int
+
+    @property
+    def enough(self) -> bool:
+        """Monitored long enough for a rate (TREND_MIN_MONITORED_S)."""
+        return self.monitored_s >= TREND_MIN_MONITORED_S
+
+    def per_24h(self, n: int) -> float:
+        """``n`` per 24 h monitored (only of a side with enough hours: never of none)."""
+        return n * TREND_PER_S / self.monitored_s
+
+
+@dataclass(frozen=True)
 class Trend:
-    """Clusters (and spasms) per day in the TREND_DAYS days before and after a treatment start."""
+    """Clusters and spasms per 24 h monitored in the TREND_DAYS whole days before and after a
+    treatment start. Per calendar day, a week with the band worn half the time read as a halving
+    of spasms (researcher audit): counts are only of the hours the band was monitoring."""
 
     treatment: TreatmentRow
-    days_before: int
-    days_after: int
-    clusters_before: float | None  # per day; None when no day of that side is in the report
-    clusters_after: float | None
-    spasms_before: float | None
-    spasms_after: float | None
+    before: Side
+    after: Side
+
+    @property
+    def comparable(self) -> bool:
+        return self.before.enough and self.after.enough
+
+    def change(self, n_before: int, n_after: int) -> float | None:
+        """The fraction by which the rate after differs from the rate before (-0.5: halved); None
+        from a rate of none before. Only of a comparable trend."""
+        if n_before == 0:
+            return None
+        rate = self.before.per_24h(n_before)
+        return (self.after.per_24h(n_after) - rate) / rate
+
+    def same(self, n_before: int, n_after: int) -> bool:
+        """Whether the rates differ by less than TREND_SAME_FRACTION (both none: the same)."""
+        frac = self.change(n_before, n_after)
+        return n_after == 0 if frac is None else abs(frac) < TREND_SAME_FRACTION
+
+
+def _side(days: list[Day]) -> Side:
+    return Side(len(days), sum(d.monitored_s for d in days), sum(d.clusters for d in days), sum(d.spasms for d in days))
 
 
 @dataclass
@@ -152,25 +190,14 @@ class _Spans:
         return i >= 0 and t <= ends[i]
 
 
-def _mean(xs: list[int]) -> float | None:
-    return sum(xs) / len(xs) if xs else None
-
-
 def trend(data: ReportData, tr: TreatmentRow) -> Trend:
     """Whole days before the start day vs whole days after it (the start day itself is left out,
-    and so is a day the report covers in part: today, by default, would count as a quiet day)."""
+    and so is a day the report covers in part: today, by default, would count as a quiet day).
+    Each side's hours are its days' monitored ones (export/coverage.py, as the per-day table's)."""
     k = data.day_index(tr.t)
     before = [d for i, d in enumerate(data.days) if k - TREND_DAYS <= i < k and d.whole]
     after = [d for i, d in enumerate(data.days) if k < i <= k + TREND_DAYS and d.whole]
-    return Trend(
-        tr,
-        len(before),
-        len(after),
-        _mean([d.clusters for d in before]),
-        _mean([d.clusters for d in after]),
-        _mean([d.spasms for d in before]),
-        _mean([d.spasms for d in after]),
-    )
+    return Trend(tr, _side(before), _side(after))
 
 
 def sleep_spans(data: ReportData) -> list[tuple[float, float]]:

@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 from statistics import median
 
 from spasmwatch import __version__
-from spasmwatch.report.data import TREND_DAYS, ReportData, Trend
+from spasmwatch.report.consts import TREND_DAYS, TREND_MIN_MONITORED_S
+from spasmwatch.report.data import ReportData, Side, Trend
 
 TITLE = "spasmwatch screening log"
 DISCLAIMER = (
@@ -78,26 +79,48 @@ def unplaced_line(data: ReportData) -> str | None:
     return f"{events} not in the day counts: the band restarted and was never given the time, so {'it' if n == 1 else 'they'} cannot be put on a day."
 
 
-def _per_day(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.1f}"
+def _change(t: Trend, n_before: int, n_after: int) -> str:
+    """'no change', 'down 50 %', 'up 25 %', 'up from none': the rates' change in words."""
+    if t.same(n_before, n_after):
+        return "no change"
+    frac = t.change(n_before, n_after)
+    if frac is None:
+        return "up from none"
+    return f"{'up' if frac > 0 else 'down'} {abs(frac) * 100:.0f} %"
+
+
+def _rates(t: Trend, what: str, n_before: int, n_after: int) -> str:
+    b, a = t.before.per_24h(n_before), t.after.per_24h(n_after)
+    return f"{what} per 24 h monitored {b:.1f} -> {a:.1f} ({_change(t, n_before, n_after)})"
+
+
+def _side_words(s: Side, where: str) -> str:
+    return f"{hours(s.monitored_s)} h monitored in the {counted(s.days, 'day')} {where}"
 
 
 def trend_line(data: ReportData, t: Trend) -> str:
+    """Rates per 24 h monitored, not per calendar day: a week with half the wear time read as a
+    halving of spasms. A side with too few hours monitored gives its counts, no rate to compare."""
     tr = t.treatment
     dose = f" {tr.dose:g} {tr.unit or ''}".rstrip() if tr.dose is not None else ""
     when = f"{tr.drug}{dose} started {data.local(tr.t):%Y-%m-%d}"
-    return (
-        f"{when}: clusters/day {_per_day(t.clusters_before)} in the {counted(t.days_before, 'day')} before -> "
-        f"{_per_day(t.clusters_after)} in the {counted(t.days_after, 'day')} after; "
-        f"spasms/day {_per_day(t.spasms_before)} -> {_per_day(t.spasms_after)}"
-    )
+    sides = f"{_side_words(t.before, 'before')}, {_side_words(t.after, 'after')}"
+    if not t.comparable:
+        counts = (f"{counted(t.before.clusters, 'cluster')} and {counted(t.before.spasms, 'spasm')} before, "
+                  f"{counted(t.after.clusters, 'cluster')} and {counted(t.after.spasms, 'spasm')} after")  # fmt: skip
+        return (f"{when}: too few hours monitored to compare (under {hours(TREND_MIN_MONITORED_S)} h on a side): "
+                f"{sides}; {counts}")  # fmt: skip
+    return (f"{when}: {_rates(t, 'clusters', t.before.clusters, t.after.clusters)}; "
+            f"{_rates(t, 'spasms', t.before.spasms, t.after.spasms)}; {sides}")  # fmt: skip
 
 
 def trend_lines(data: ReportData) -> list[str]:
     if not data.trends:
         return ["No treatment started in this period."]
     return [trend_line(data, t) for t in data.trends] + [
-        f"(up to {TREND_DAYS} whole days each side within the report; the start day itself is left out)"
+        f"(up to {TREND_DAYS} whole days each side within the report, the start day itself left out; "
+        f"rates are per 24 h the band was worn and heard from, so days of less wear do not look like fewer spasms; "
+        f"a side needs {hours(TREND_MIN_MONITORED_S)} h monitored)"
     ]
 
 

@@ -1,0 +1,21 @@
+"""The pediatrician report's thresholds, each with its unit and its reason."""
+
+from __future__ import annotations
+
+# Days each side of a treatment start the trend compares (local calendar days, whole ones only): a
+# week, as the daily summary's treatment lines (daemon/consts.py SUMMARY_TREATMENT_DAYS); a response
+# to ACTH, prednisolone or vigabatrin is usually judged within the first two weeks.
+TREND_DAYS = 7
+# The trend's rates are per this many monitored seconds: per 24 h monitored reads as "a day's worth"
+# of spasms, the unit a doctor and a family count in; per hour gives fractions (0.3/h) nobody reads.
+TREND_PER_S = 24 * 3600.0
+# A side of the trend with fewer monitored seconds (band worn and heard from, export/coverage.py)
+# than this is not compared: clusters come a few a day, mostly on waking, and under a day's worth
+# of monitoring a side holds a handful of wakings, so one cluster more or less halves or doubles its
+# rate; and a per-24-h rate would then be a guess beyond the time seen.
+TREND_MIN_MONITORED_S = 24 * 3600.0
+# Rates (per 24 h monitored) that differ by less than this fraction of the rate before are said to
+# be "no change": a week of 4 clusters a day is 28, and 2-3 clusters more or less (<= 10 %) is what
+# a quiet or a restless day makes, not a treatment. Bigger changes are given as a percentage only:
+# whether that is a response is the doctor's call (with EEG), never the report's.
+TREND_SAME_FRACTION = 0.10
