@@ -802,6 +802,30 @@ def test_a_treatment_s_and_a_note_s_author_are_exported(tmp_path: Path) -> None:
         assert [r["by"] for r in csv.DictReader(f, delimiter="\t")] == ["Dr Weber", "mother", "n/a"]
 
 
+def test_who_labelled_a_cluster_is_exported(tmp_path: Path) -> None:
+    """Researcher audit: a cluster's label (confirmed, false alarm) is exported but not who gave
+    it, while a note's and a treatment's author are (the store keeps it: labels.by). It is the
+    cluster row's 'by', of its latest label as 'label' is; the old code left it empty in every
+    format (CSV '', BIDS 'n/a', JSONL null)."""
+    from spasmwatch.store import Store
+
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        first = store.upsert_cluster(DEVICE, "a", TREATMENT_T, TREATMENT_T + 60, 5, TREATMENT_T + 20, None, True)
+        store.upsert_cluster(DEVICE, "b", TREATMENT_T + 3600, TREATMENT_T + 3660, 4, TREATMENT_T + 3620, None, True)  # not labelled
+        store.label_cluster(first, "confirmed", "mother", TREATMENT_T + 600)
+        store.label_cluster(first, "false_alarm", "Dr Weber", TREATMENT_T + 900)  # the latest label is the one exported
+    _export(db, tmp_path / "t.csv", "csv")
+    with open(tmp_path / "t.csv", newline="", encoding="utf-8") as f:
+        assert [(r["label"], r["by"]) for r in csv.DictReader(f)] == [("false_alarm", "Dr Weber"), ("", "")]
+    _export(db, tmp_path / "t.jsonl", "jsonl")
+    assert [json.loads(x)["by"] for x in (tmp_path / "t.jsonl").read_text().splitlines()] == ["Dr Weber", None]
+    out = tmp_path / "sub-01_events.tsv"
+    _export(db, out, "bids")
+    with open(out, newline="", encoding="utf-8") as f:
+        assert [r["by"] for r in csv.DictReader(f, delimiter="\t")] == ["Dr Weber", "n/a"]
+
+
 def test_a_note_that_reads_n_a_is_not_a_missing_value_in_bids(tmp_path: Path) -> None:
     """BIDS reads 'n/a' as a missing value: a caregiver note whose text is 'n/a' was written as
     'n/a', the same as no text (researcher audit). It is written 'n/a' in single quotes (double

@@ -47,7 +47,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("dose", "float", None, "treatment: dose, in the unit of the 'unit' column."),
     Column("unit", "str", None, "treatment: dose unit as entered (e.g. mg/kg/day, IU/m2/day)."),
     Column("action", "str", None, "treatment: start | change | stop."),
-    Column("by", "str", None, "note, treatment: who recorded it (note --by, treatment add --by); empty when not given."),
+    Column("by", "str", None, "note, treatment: who recorded it (note --by, treatment add --by); cluster: who gave its label (clusters --label --by, the web page); empty when not given."),
 )
 
 NAMES = tuple(c.name for c in COLUMNS)

@@ -42,6 +42,7 @@ class ClusterRow:
     alert_t: float | None
     post_wake_s: float | None
     label: str | None  # "confirmed", "false_alarm" or None (not labelled)
+    label_by: str | None = None  # who gave the label; dropped until 2026-12-05 (researcher audit)
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,7 +55,7 @@ class StoreSource:
     def clusters(self, device: str | None, since: float, until: float) -> Iterator[ClusterRow]:
         for c in self.store.clusters(device, since, until):
             if since <= c.start_t < until:  # the store gives clusters overlapping the range
-                yield ClusterRow(c.id, c.device, c.start_t, c.end_t, c.count, c.alert_t, c.post_wake_s, c.label)
+                yield ClusterRow(c.id, c.device, c.start_t, c.end_t, c.count, c.alert_t, c.post_wake_s, c.label, c.label_by)
 
     def activity(self, device: str | None, since: float, until: float) -> Iterator[ActivityRow]:
         # The store's wall_t is the epoch's end. Worn is the band's verdict (its hysteresis: two

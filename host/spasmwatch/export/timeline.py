@@ -110,6 +110,7 @@ def cluster_row(c: ClusterRow) -> Row:
         alert_utc=iso(c.alert_t) if c.alert_t is not None else None,
         post_wake_s=round(c.post_wake_s, 1) if c.post_wake_s is not None else None,
         label=c.label,
+        by=c.label_by,  # who labelled it, as a note's and a treatment's author (researcher audit)
     )
     return row
 

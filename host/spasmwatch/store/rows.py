@@ -234,6 +234,7 @@ class ClusterRow:
     closed: bool
     updated_wall_s: float
     label: str | None  # the latest label, if any
+    label_by: str | None = None  # who gave the latest label (clusters --label --by, the web page's name)
 
 
 @dataclass(frozen=True)

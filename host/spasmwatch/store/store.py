@@ -99,7 +99,8 @@ _EVENT_SELECT = "SELECT id, device, " + ", ".join(_EVENT_COLS) + ", wall_t, rece
 _ACTIVITY_SELECT = "SELECT id, device, " + ", ".join(_ACTIVITY_COLS) + ", wall_t, received_wall_s FROM activity"
 _CLUSTER_SELECT = (
     "SELECT id, device, key, start_t, end_t, count, alert_t, post_wake_s, closed, updated_wall_s, "
-    "(SELECT label FROM labels l WHERE l.cluster_id = clusters.id ORDER BY l.id DESC LIMIT 1) FROM clusters"
+    "(SELECT label FROM labels l WHERE l.cluster_id = clusters.id ORDER BY l.id DESC LIMIT 1), "
+    "(SELECT by FROM labels l WHERE l.cluster_id = clusters.id ORDER BY l.id DESC LIMIT 1) FROM clusters"
 )
 _ALERT_SELECT = "SELECT id, cluster_id, device, kind, state, wall_s, text, channels, by, alert_id FROM alerts"
 _OUTGOING_SELECT = "SELECT id, channel, key, device, payload, created_t, urgency, kept_wall_s FROM outbox"
@@ -176,8 +177,8 @@ def _activity_row(r: Row) -> ActivityRow:
 
 
 def _cluster_row(r: Row) -> ClusterRow:
-    i, device, key, start_t, end_t, count, alert_t, post_wake_s, closed, updated, label = r
-    return ClusterRow(i, device, key, start_t, end_t, count, alert_t, post_wake_s, bool(closed), updated, label)
+    i, device, key, start_t, end_t, count, alert_t, post_wake_s, closed, updated, label, label_by = r
+    return ClusterRow(i, device, key, start_t, end_t, count, alert_t, post_wake_s, bool(closed), updated, label, label_by)
 
 
 def _alert_row(r: Row) -> AlertRow:
