@@ -7,6 +7,7 @@ accel are consistent (gyro = d(pitch)/dt, accel = gravity rotated by pitch).
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,20 @@ class HandClock:
 
     def mono(self) -> float:
         return self.t
+
+
+class HandLoop(asyncio.SelectorEventLoop):
+    """An event loop whose time is a HandClock's: its timers (``asyncio.sleep``, ``call_later``,
+    ``wait_for``'s timeouts) come due only as the clock is moved by hand. While the clock stands
+    still, what runs is what needs no timer: ready callbacks, sockets, threads' results. So work
+    that finishes with the clock still shows it waited on no timer, poll or batch interval."""
+
+    def __init__(self, clock: HandClock) -> None:
+        super().__init__()
+        self.hand = clock
+
+    def time(self) -> float:
+        return self.hand.mono()
 
 
 def streaming(d: Any, device: str, wall_s: float) -> None:
