@@ -47,7 +47,7 @@ QUICK_SPASMS_S = (8.0, 14.0, 20.0, 26.0)
 
 @pytest.fixture(scope="session")
 def quick_cluster_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """40 s with a cluster from t = 8 s: for real-time (speed 1) latency checks."""
+    """40 s with a cluster from t = 8 s: short, for tests that need the alarm (bench/alarm_latency.py plays it in real time)."""
     t, acc, gyro = supine(rate_hz=RATE_HZ, duration_s=40.0, spasms=QUICK_SPASMS_S, seed=5)
     return write_csv(tmp_path_factory.mktemp("rec") / "quick.csv", t, acc, gyro)
 
