@@ -1,10 +1,10 @@
 """Run every benchmark, one after the other, and write one JSON summary.
 
     python bench/run_all.py            # full: 24 h replay and comparisons, 60 s of fuzzing per target
-    python bench/run_all.py --quick    # smoke run: 1 h, 5 s per fuzz target, 40 min fault campaign, 3 bands 30 s, short soak
+    python bench/run_all.py --quick    # smoke run: 1 h, 5 s per fuzz target, 40 min fault campaign, 3 bands 30 s, 2 alarm latency runs, short soak
 
 Runs replay.py, csv_read.py, firmware_cost.py, compare.py, fuzz.py, store_insert.py, raw_damage.py,
-faults.py, load.py and soak.py, each in its
+faults.py, load.py, alarm_latency.py and soak.py, each in its
 own process with ``--json bench/results/<name>.json``, shows their output as it
 comes, and writes bench/results/summary.json: each bench's exit code, wall time
 and numbers, and the headline ratios. A bench that fails is recorded as failed;
@@ -39,6 +39,7 @@ def benches(quick: bool, fuzz_seconds: float | None) -> dict[str, list[str]]:
         "raw_damage": ["raw_damage.py", *(["--hours", "1", "--runs", "1"] if quick else [])],
         "faults": ["faults.py", *q],
         "load": ["load.py", *q],
+        "alarm_latency": ["alarm_latency.py", *q],
         "soak": ["soak.py", *q],
     }
 
@@ -67,6 +68,9 @@ def headline(name: str, r: dict[str, Any]) -> dict[str, Any]:
     if name == "load":
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()
                 if k in ("bands", "daemon_cpu_pct", "daemon_peak_rss_mb", "latency_p50_s", "latency_p90_s", "latency_p99_s", "bands_with_loss")}
+    if name == "alarm_latency":
+        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()
+                if k in ("runs", "latency_median_s", "latency_max_s", "host_max_s", "latency_vs_band_median", "latency_vs_post_max")}
     if name == "soak":
         return {p: {"cycles": r[p]["cycles"], "growth": r[p]["growth"], "unexplained_objects": r[p]["unexplained_objects"],
                     "over_bound": r[p]["over_bound"]} for p in ("reconnects", "away", "clusters") if p in r} | {
