@@ -44,7 +44,7 @@ HANG_S = 20.0  # real seconds before a wait that cannot end is given up: a hang 
 
 def confirmed_at(onset_ms: int) -> float:
     """Wall s when the band confirms (and so sends) the spasm with this onset: POST_MS after its release."""
-    return T0 + (onset_ms + DURATION_MS + C.POST_MS) / 1000.0
+    return T0 + (onset_ms + DURATION_MS + int(C.POST_MS)) / 1000.0
 
 
 async def still(work: Awaitable[T], what: str) -> T:
