@@ -9,6 +9,7 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,6 +21,7 @@ from spasmwatch.alerts.channels import Caregiver, NtfyChannel, NtfySettings, Ret
 from spasmwatch.config import load_config
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.session import BandInfo
+from spasmwatch.daemon.summary import read_summaries
 from spasmwatch.daemon.wiring import alert_settings_from
 from spasmwatch.errors import ConfigError
 from spasmwatch.store import Store
@@ -102,16 +104,19 @@ async def _tick_at(d: Daemon, clock: HandClock, t: float) -> None:
     await d.dispatcher.drain()
 
 
+# The band was first heard 01-14 08:00: no hour before vigabatrin's start, 11 after its start day.
+FEW = "too few hours monitored yet to compare (11 h monitored since, 0 h before; 24 h needed on each side)."
+DOCTOR = "Only the hours the band was worn and connected are counted; whether the treatment works is for your pediatrician to judge."
 EXPECTED = (
     "Last 24 h: 2 clusters (21:05, 06:10) with 16 spasm-like movements and 14 more outside them; band worn 11 h. "
-    "Since vigabatrin started 4 days ago: 4, 3, 2, 2 clusters a day. "
+    f"Since vigabatrin started 4 days ago: {FEW} {DOCTOR} "
     "Keep any video and tell your pediatrician. spasmwatch is a screening aid, not a diagnosis."
 )
 
 
 def test_one_summary_a_day_at_its_time_with_the_counts_not_twice_not_hours_late(tmp_path: Path) -> None:
     """Nothing told a family each morning how the last day went. At 07:30 local the receivers get
-    one summary (counts, start times, worn time, clusters per day since the treatment started);
+    one summary (counts, start times, worn time, the treatment's trend per 24 h monitored);
     none at 07:29, none again at 07:31 or from a daemon restarted the same day; the next day's at
     the next 07:30; one missed by more than the grace window (30 min) is not sent; within it, it is."""
 
@@ -148,7 +153,7 @@ def test_one_summary_a_day_at_its_time_with_the_counts_not_twice_not_hours_late(
                 assert len(s.summaries()) == 2, "no summary the next day"
                 nxt = s.summaries()[1]["text"]
                 assert isinstance(nxt, str) and nxt.startswith("Last 24 h: no cluster, 0 spasm-like movements; no data from the band. No cluster for 1 day."), nxt
-                assert "Since vigabatrin started 5 days ago: 4, 3, 2, 2, 1 clusters a day." in nxt, nxt
+                assert f"Since vigabatrin started 5 days ago: {FEW}" in nxt, nxt
                 await again.dispatcher.close()
 
                 clock.t = _t(17, 8, 0, 1)  # the computer was off at 07:30: started 30 min 1 s late
@@ -185,6 +190,74 @@ def test_a_summary_that_failed_is_not_sent_later(tmp_path: Path) -> None:
                 await d.dispatcher.close()
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+START = _t(11, 8, 0)  # vigabatrin started Monday 2027-01-11 08:00, Paris
+NOW = _t(17, 7, 30)  # this Sunday's summary: 6 days later
+
+
+def _wear_halved_after_the_start(store: Store, heard_from: float) -> None:
+    """The band heard every 10 s from ``heard_from`` to NOW: worn all day until vigabatrin starts,
+    then only 08:00-20:00 (off at night); clusters of 5 spasms at the same rate per hour worn
+    throughout, one every 6 h: at 02, 08, 14 and 20 h before the start, at 10 and 16 h after it."""
+    store.upsert_device(DEV, name="cot", wall_s=heard_from)
+    store.add_sync(DEV, 1, 0, heard_from)
+    epochs = []
+    for k in range(int((NOW - heard_from) / 10)):
+        t = heard_from + 10 * k
+        worn = t < START or 8 <= datetime.fromtimestamp(t, PARIS).hour < 20
+        epochs.append({"type": "activity", "boot": 1, "t_ms": 10_000 * k, "activity": 20, "breath": 50 if worn else 0,
+                       "off_body": 0 if worn else 1, "worn": 1 if worn else 0})  # fmt: skip
+    store.add_activity(DEV, epochs, heard_from)
+    before = [_t(day, h, 0) for day in range(4, 11) for h in (2, 8, 14, 20)]
+    after = [_t(day, h, 0) for day in range(11, 17) for h in (10, 16)]
+    for start in [t for t in before + after if t >= heard_from]:
+        store.upsert_cluster(DEV, f"c{start:.0f}", start, start + 60, 5, start + 20, None, True, wall_s=start + 120)
+    store.add_treatment(START, "vigabatrin", "start", 50, "mg/kg/day")
+
+
+def _summary(tmp_path: Path, heard_from: float) -> dict[str, Any]:
+    path = tmp_path / "db.sqlite"
+    with Store(path) as store:
+        _wear_halved_after_the_start(store, heard_from)
+    [summary] = read_summaries(path, {DEV: "cot"}, NOW, PARIS)  # as the daemon gathers it at 07:30
+    return summary
+
+
+def test_a_treatment_s_clusters_are_per_24_h_monitored_so_half_the_wear_is_not_half_the_spasms(tmp_path: Path) -> None:
+    """Researcher audit: the summary gave clusters per calendar day since a treatment started, so
+    nights with the band off read as spasms stopping. Here the band is worn all day for the week
+    before vigabatrin starts and 12 h a day after, at 4 clusters per 24 h worn throughout. By hand:
+    before 28 clusters in 168 h, after (01-12 to 01-16, the start day left out) 10 in 60 h: 4.0
+    per 24 h each, within 10 % (the report's TREND_SAME_FRACTION): about the same. The old code
+    said 'Since vigabatrin started 6 days ago: 2, 2, 2, 2, 2, 2 clusters a day.' (4 a day before)."""
+    summary = _summary(tmp_path, _t(4, 0, 0))
+    assert summary["text"] == (
+        "Last 24 h: 2 clusters (10:00, 16:00) with 10 spasm-like movements; band worn 12 h. "
+        "Since vigabatrin started 6 days ago: 4.0 clusters per 24 h of monitoring (4.0 before: about the same). "
+        f"{DOCTOR} Keep any video and tell your pediatrician. spasmwatch is a screening aid, not a diagnosis."
+    ), summary["text"]
+    [treatment] = summary["treatments"]
+    assert treatment == {
+        "drug": "vigabatrin", "days_ago": 6, "comparable": True,
+        "before": {"days": 7, "monitored_h": 168.0, "clusters": 28, "spasms": 140},
+        "after": {"days": 5, "monitored_h": 60.0, "clusters": 10, "spasms": 50},
+        "clusters_per_24h_before": 4.0, "clusters_per_24h_after": 4.0,
+    }, treatment  # fmt: skip
+
+
+def test_a_treatment_side_with_too_few_hours_monitored_is_not_compared(tmp_path: Path) -> None:
+    """The band first heard Sunday 01-10 04:00: 20 h monitored in the week before the start (under
+    the report's TREND_MIN_MONITORED_S, 24 h), 3 clusters in them. The summary gives no rate, only
+    the hours. The old code said '2, 2, 2, 2, 2, 2 clusters a day'."""
+    summary = _summary(tmp_path, _t(10, 4, 0))
+    text = summary["text"]
+    few = "Since vigabatrin started 6 days ago: too few hours monitored yet to compare (60 h monitored since, 20 h before; 24 h needed on each side). "
+    assert few in text, text
+    assert "per 24 h" not in text, text
+    [treatment] = summary["treatments"]
+    assert treatment["comparable"] is False and treatment["clusters_per_24h_before"] is None, treatment
+    assert treatment["before"] == {"days": 7, "monitored_h": 20.0, "clusters": 3, "spasms": 15}, treatment
 
 
 def test_config_daily_summary_good_and_bad(tmp_path: Path) -> None:

@@ -30,6 +30,8 @@ from spasmwatch.daemon.reload import Reloader
 from spasmwatch.daemon.summary import read_summaries
 from spasmwatch.daemon.wiring import alert_settings_from, channels_from
 from spasmwatch.errors import ConfigError
+from spasmwatch.export.rows import TreatmentRow
+from spasmwatch.report.data import Side, Trend
 from spasmwatch.store import Store
 
 from .conftest import http_recorder
@@ -67,6 +69,12 @@ def test_every_english_template_has_a_translation_with_the_same_placeholders(lan
     assert wrong == {}, f"alerts/lang/{lang}.py: placeholders differ from English (English, {lang})"
 
 
+DAY = 86400.0
+# A treatment's trend each way the summary words it: too few hours after its start, fewer clusters
+# per 24 h monitored, about the same (report/consts.py TREND_SAME_FRACTION).
+TRENDS = (("ACTH", 1, Side(0, 0.0, 0, 0)), ("Vigabatrin", 4, Side(3, 1.5 * DAY, 3, 15)), ("Prednisolon", 6, Side(5, 5 * DAY, 19, 95)))
+
+
 def every_message(lang: str) -> list[M.Message]:
     """Each kind messages.py has, with and without the optional facts, in ``lang``."""
     out: list[M.Message] = []
@@ -81,7 +89,8 @@ def every_message(lang: str) -> list[M.Message]:
     starts = tuple(NOW - 3600 * k for k in range(6, 0, -1))
     for clusters, spasms, lone, worn, quiet in ((starts, 20, 2, 7 * 3600.0, None), (starts[:1], 4, 1, 1800.0, None),
                                                ((), 1, 0, None, 1), ((), 0, 0, 3600.0, 5)):  # fmt: skip
-        treat = (M.TreatmentDays("ACTH", 1, (2,)), M.TreatmentDays("Vigabatrin", 4, (3, 2, 1, 0)))
+        treat = tuple(M.TreatmentTrend(ago, Trend(TreatmentRow(1, NOW, drug, None, None, "start"), Side(7, 7 * DAY, 28, 140), after))
+                      for drug, ago, after in TRENDS)  # fmt: skip
         out.append(M.daily_summary(M.SummaryFacts("cot", clusters, spasms, spasms - lone, worn, quiet, treat), UTC, lang))
     return out
 
@@ -110,6 +119,13 @@ def test_plurals_and_times_per_language() -> None:
     assert "0 mouvement de type spasme" in M.daily_summary(summary, UTC, "fr").text  # French: 0 and 1 are singular
     assert "0 movimientos tipo espasmo" in M.daily_summary(summary, UTC, "es").text
     assert "Seit 1 Tag keine Serie." in M.daily_summary(summary, UTC, "de").text
+    (en,) = every_message("en")[-4:-3]  # the first summary's treatments, each way they are worded
+    assert "Since ACTH started yesterday: too few hours monitored yet to compare (0 h monitored since, 168 h before" in en.text, en.text
+    assert "Since Vigabatrin started 4 days ago: 2.0 clusters per 24 h of monitoring (4.0 before). " in en.text, en.text
+    assert "Since Prednisolon started 6 days ago: 3.8 clusters per 24 h of monitoring (4.0 before: about the same). " in en.text, en.text
+    (vigabatrin,) = every_message("de")[-4:-3]  # the decimal comma
+    assert "mit Vigabatrin (vor 4 Tagen): 2,0 Serien pro 24 h Überwachung (vorher 4,0)." in vigabatrin.text, vigabatrin.text
+    assert "(vorher 4,0: etwa gleich)" in vigabatrin.text and "je 24 h nötig" in vigabatrin.text, vigabatrin.text
     late = M.ClusterFacts("cot", 3, datetime(2027, 1, 15, 22, 0, tzinfo=UTC).timestamp(), None)  # the 24 h clock
     assert " seit 22:00" in M.alarm(late, UTC, "de").text and " depuis 22:00" in M.alarm(late, UTC, "fr").text
 
@@ -232,8 +248,10 @@ def test_the_daemon_sends_its_daily_summary_in_german(tmp_path: Path) -> None:
                 assert body["title"] == "Tagesübersicht: 2 Serien in 24 h (cot)", body
                 assert body["text"] == (
                     "Letzte 24 h: 2 Serien (21:05, 06:10): 16 krampfartige Bewegungen darin und 14 weitere außerhalb davon; "
-                    "Brustgurt 11 h getragen. Seit Beginn der Behandlung mit vigabatrin (vor 4 Tagen): 4, 3, 2, 2 Serien pro Tag. "
-                    "Heben Sie Videos auf und sagen Sie es Ihrer Kinderärztin oder Ihrem Kinderarzt. "
+                    "Brustgurt 11 h getragen. Seit Beginn der Behandlung mit vigabatrin (vor 4 Tagen): noch zu wenige Stunden "
+                    "überwacht für einen Vergleich (11 h seitdem, 0 h davor; je 24 h nötig). Es zählen nur Stunden, in denen "
+                    "der Brustgurt getragen und verbunden war; ob die Behandlung wirkt, beurteilt Ihre Kinderärztin oder Ihr "
+                    "Kinderarzt. Heben Sie Videos auf und sagen Sie es Ihrer Kinderärztin oder Ihrem Kinderarzt. "
                     "spasmwatch ist ein Hilfsmittel zur Früherkennung, keine Diagnose."
                 ), body["text"]
                 assert anna.seen[0].body.decode() == body["text"]

@@ -19,6 +19,8 @@ from datetime import datetime, tzinfo
 from functools import cache
 
 from spasmwatch.alerts.model import LANGUAGES, BandFault
+from spasmwatch.report.consts import TREND_MIN_MONITORED_S
+from spasmwatch.report.data import Trend
 
 EN: dict[str, str] = {
     "disclaimer": "spasmwatch is a screening aid, not a diagnosis.",
@@ -127,7 +129,17 @@ EN: dict[str, str] = {
     "summary.quiet.other": "No cluster for {n} days.",
     "summary.yesterday": "yesterday",
     "summary.days_ago": "{n} days ago",
-    "summary.treatment": "Since {drug} started {ago}: {per_day} clusters a day.",
+    # a treatment's clusters per 24 h the band was monitoring (report/data.py trend): per calendar
+    # day, nights with the band off read as spasms stopping
+    "summary.treatment": "Since {drug} started {ago}: {after} clusters per 24 h of monitoring ({before} before).",
+    "summary.treatment_same": "Since {drug} started {ago}: {after} clusters per 24 h of monitoring "
+    "({before} before: about the same).",
+    "summary.treatment_few": "Since {drug} started {ago}: too few hours monitored yet to compare "
+    "({after} h monitored since, {before} h before; {need} h needed on each side).",
+    "summary.treatment_doctor": "Only the hours the band was worn and connected are counted; "
+    "whether the treatment works is for your pediatrician to judge.",
+    # the mark in a rate such as 1.2 (de, es and fr write 1,2)
+    "decimal_mark": ".",
     "summary.video": "Keep any video and tell your pediatrician.",
 }
 
@@ -269,12 +281,17 @@ SUMMARY_MAX_TIMES = 4
 
 
 @dataclass(frozen=True)
-class TreatmentDays:
-    """Clusters per local day since a treatment started: its start day first, yesterday last."""
+class TreatmentTrend:
+    """A treatment started ``days_ago`` local days ago and its trend, as the pediatrician report
+    computes it (report/data.py ``trend``: whole days before its start day vs after it, up to
+    yesterday, clusters per 24 h monitored; one computation, its rules in report/consts.py)."""
 
-    drug: str
     days_ago: int
-    clusters_per_day: tuple[int, ...]
+    trend: Trend
+
+    @property
+    def drug(self) -> str:
+        return self.trend.treatment.drug
 
 
 @dataclass(frozen=True)
@@ -287,7 +304,7 @@ class SummaryFacts:
     cluster_spasms: int  # those of them in the clusters (each cluster's count)
     worn_s: float | None  # time the band was worn (None: no data from it in the 24 h)
     quiet_days: int | None = None  # no cluster in the 24 h: whole days since the latest one (None: none seen)
-    treatments: tuple[TreatmentDays, ...] = ()
+    treatments: tuple[TreatmentTrend, ...] = ()
 
 
 def _worn(s: float | None, lang: str) -> str:
@@ -298,6 +315,28 @@ def _worn(s: float | None, lang: str) -> str:
 
 def _ago(days: int, lang: str) -> str:
     return _t(lang, "summary.yesterday") if days == 1 else _t(lang, "summary.days_ago", n=days)
+
+
+def _decimal(x: float, lang: str) -> str:
+    """One decimal, with the language's mark (1,2 in de, es, fr)."""
+    return f"{x:.1f}".replace(".", _t(lang, "decimal_mark"))
+
+
+def _hours(s: float) -> str:
+    return f"{s / 3600:.0f}"
+
+
+def _treatment(t: TreatmentTrend, lang: str) -> str:
+    """Clusters per 24 h monitored after the start vs before, as the report's trend gives them; a
+    side under TREND_MIN_MONITORED_S says so, with its hours, instead of a rate. Rates only, never a
+    verdict ('about the same' is the report's 'no change', TREND_SAME_FRACTION)."""
+    tr, kw = t.trend, {"drug": t.drug, "ago": _ago(t.days_ago, lang)}
+    b, a = tr.before, tr.after
+    if not tr.comparable:
+        return _t(lang, "summary.treatment_few", after=_hours(a.monitored_s), before=_hours(b.monitored_s),
+                  need=_hours(TREND_MIN_MONITORED_S), **kw)  # fmt: skip
+    key = "summary.treatment_same" if tr.same(b.clusters, a.clusters) else "summary.treatment"
+    return _t(lang, key, after=_decimal(a.per_24h(a.clusters), lang), before=_decimal(b.per_24h(b.clusters), lang), **kw)
 
 
 def _counts(f: SummaryFacts, tz: tzinfo | None, lang: str) -> str:
@@ -314,15 +353,16 @@ def _counts(f: SummaryFacts, tz: tzinfo | None, lang: str) -> str:
 
 
 def daily_summary(f: SummaryFacts, tz: tzinfo | None, lang: str = "en") -> Message:
-    """The morning look at the last day: counts and times, worn time, the days since a treatment
-    started. Counts only, never a verdict; a day with clusters points to the pediatrician."""
+    """The morning look at the last day: counts and times, worn time, clusters per 24 h monitored
+    since a treatment started and before it. Counts only, never a verdict; a day with clusters and
+    a treatment's line point to the pediatrician."""
     n = len(f.cluster_starts)
     lines = [_t(lang, "summary.last_day", counts=_counts(f, tz, lang), worn=_worn(f.worn_s, lang))]
     if not n and f.quiet_days:
         lines.append(_plural(lang, "summary.quiet", f.quiet_days))
-    for t in f.treatments:
-        per_day = ", ".join(map(str, t.clusters_per_day))
-        lines.append(_t(lang, "summary.treatment", drug=t.drug, ago=_ago(t.days_ago, lang), per_day=per_day))
+    lines += [_treatment(t, lang) for t in f.treatments]
+    if f.treatments:
+        lines.append(_t(lang, "summary.treatment_doctor"))
     if n:
         lines.append(_t(lang, "summary.video"))
     lines.append(_t(lang, "disclaimer"))

@@ -23,7 +23,7 @@ def register(sub: Any) -> None:
     add_store_args(p)
     p.add_argument("--device", help="only this band (its name or device id)")
     p.add_argument("--at", help="the summary as it was at this ISO local time, e.g. this morning's 2027-01-15T07:30 (default: now), or a span back: 12h")
-    p.add_argument("--json", action="store_true", help="the facts (counts, times, worn hours, clusters a day since a treatment) as JSON, one object a line per band")
+    p.add_argument("--json", action="store_true", help="the facts (counts, times, worn hours, clusters per 24 h monitored since a treatment started and before it) as JSON, one object a line per band")
     p.set_defaults(func=run)
 
 

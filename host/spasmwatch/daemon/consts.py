@@ -222,8 +222,9 @@ RAW_DATING_MAX_RATE_ERROR = 0.05
 # a computer's reboot a few minutes, and within half an hour the summary still is the morning's.
 # Later it would land in the middle of the day as if it were news, and the next one comes tomorrow.
 DAILY_SUMMARY_GRACE_S = 30 * 60.0
-# Treatments started within this many days (local calendar days) get their clusters per day in the
-# summary: a week, as the report's trend (report/consts.py TREND_DAYS) and what fits a phone's lines.
+# Treatments started within this many days (local calendar days) get a line in the summary: their
+# clusters per 24 h monitored since vs before, the report's trend (report/data.py trend, with its
+# rules in report/consts.py); a week, as the trend's TREND_DAYS, and what fits a phone's lines.
 SUMMARY_TREATMENT_DAYS = 7
 # How far back (s) the summary looks for the latest cluster when the last 24 h had none ("No cluster
 # for N days"): 30 days; a longer quiet is told as no cluster seen rather than read from months of rows.

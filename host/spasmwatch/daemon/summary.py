@@ -4,7 +4,8 @@ Counted as the pediatrician report counts them (``report.data.gather`` over the 
 export ``Source``): clusters not marked a false alarm, spasm-like movements as their counts and
 the events in no cluster, calendar days in the family's zone. Worn time is the band's
 own verdict per ACTIVITY epoch, as exports and the sleep/wake code read it (``StoreSource.activity``).
-The words are ``alerts.messages.daily_summary``'s.
+A treatment's line is the report's trend (``report.data.trend``): clusters per 24 h the band was
+monitoring, not per calendar day. The words are ``alerts.messages.daily_summary``'s.
 """
 
 from __future__ import annotations
@@ -14,18 +15,19 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
-from spasmwatch.alerts.messages import SummaryFacts, TreatmentDays, daily_summary
+from spasmwatch.alerts.messages import SummaryFacts, TreatmentTrend, daily_summary
 from spasmwatch.daemon import consts as K
 from spasmwatch.export.store_source import StoreSource
-from spasmwatch.report.data import gather
+from spasmwatch.report.consts import TREND_DAYS
+from spasmwatch.report.data import Side, gather, trend
 from spasmwatch.store import Store
 
 DAY_S = 86400.0
 
 
 def summary_facts(store: Store, device: str, name: str, now: float, tz: tzinfo) -> SummaryFacts:
-    """``device``'s last 24 h before ``now`` (titled ``name``), and the days since each treatment
-    started within ``SUMMARY_TREATMENT_DAYS``."""
+    """``device``'s last 24 h before ``now`` (titled ``name``), and the trend of each treatment
+    started within ``SUMMARY_TREATMENT_DAYS`` (clusters per 24 h monitored, the report's)."""
     source = StoreSource(store)
     day = gather(source, device, now - DAY_S, now, tz)
     starts = tuple(c.t for c in day.counted_clusters)
@@ -54,8 +56,22 @@ def summary_json(store: Store, device: str, name: str, now: float, tz: tzinfo, l
         "clusters": len(f.cluster_starts), "cluster_starts": list(f.cluster_starts), "spasms": f.spasms,
         "cluster_spasms": f.cluster_spasms,
         "worn_h": None if f.worn_s is None else round(f.worn_s / 3600, 2), "quiet_days": f.quiet_days,
-        "treatments": [{"drug": t.drug, "days_ago": t.days_ago, "clusters_per_day": list(t.clusters_per_day)} for t in f.treatments],
+        "treatments": [_treatment_json(t) for t in f.treatments],
     }  # fmt: skip
+
+
+def _side_json(s: Side) -> dict[str, Any]:
+    return {"days": s.days, "monitored_h": round(s.monitored_s / 3600, 2), "clusters": s.clusters, "spasms": s.spasms}
+
+
+def _treatment_json(t: TreatmentTrend) -> dict[str, Any]:
+    """The trend's sides and, when both have enough hours monitored, their clusters per 24 h (else
+    null: a rate from a few hours is not given, as the text says)."""
+    tr = t.trend
+    b, a = tr.before, tr.after
+    rates = (round(b.per_24h(b.clusters), 2), round(a.per_24h(a.clusters), 2)) if tr.comparable else (None, None)
+    return {"drug": t.drug, "days_ago": t.days_ago, "comparable": tr.comparable, "before": _side_json(b),
+            "after": _side_json(a), "clusters_per_24h_before": rates[0], "clusters_per_24h_after": rates[1]}  # fmt: skip
 
 
 def read_summaries(
@@ -86,15 +102,17 @@ def _quiet_days(source: StoreSource, device: str, now: float) -> int | None:
     return int((now - max(latest)) // DAY_S) if latest else None
 
 
-def _treatments(source: StoreSource, device: str, today: date, tz: tzinfo) -> tuple[TreatmentDays, ...]:
-    """Clusters per day from each recent start's day to yesterday (today is not over; a treatment
-    started today has no day yet)."""
+def _treatments(source: StoreSource, device: str, today: date, tz: tzinfo) -> tuple[TreatmentTrend, ...]:
+    """The report's trend (report/data.py ``trend``, its rules in report/consts.py) of each start
+    since ``SUMMARY_TREATMENT_DAYS`` ago: clusters per 24 h monitored in the whole days after its
+    start day up to yesterday (today is not over; one started today has no line yet) vs the
+    TREND_DAYS days before it. Per calendar day, nights with the band off read as spasms stopping."""
     first = today - timedelta(days=K.SUMMARY_TREATMENT_DAYS)
-    out = []
-    for tr in source.treatments(_midnight(first, tz), _midnight(today, tz)):
-        if tr.action != "start":
-            continue
-        start_day = datetime.fromtimestamp(tr.t, tz).date()
-        days = gather(source, device, _midnight(start_day, tz), _midnight(today, tz), tz).days
-        out.append(TreatmentDays(tr.drug, (today - start_day).days, tuple(d.clusters for d in days)))
-    return tuple(out)
+    until = _midnight(today, tz)
+    starts = [tr for tr in source.treatments(_midnight(first, tz), until) if tr.action == "start"]
+    if not starts:
+        return ()  # no gather of two weeks on a day with nothing to compare
+    # one gather holds every start's week before and its days after
+    data = gather(source, device, _midnight(first - timedelta(days=TREND_DAYS), tz), until, tz)
+    days_ago = [(today - datetime.fromtimestamp(tr.t, tz).date()).days for tr in starts]
+    return tuple(TreatmentTrend(n, trend(data, tr)) for tr, n in zip(starts, days_ago))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 # Days each side of a treatment start the trend compares (local calendar days, whole ones only): a
-# week, as the daily summary's treatment lines (daemon/consts.py SUMMARY_TREATMENT_DAYS); a response
+# week, as the daily summary's treatment lines (daemon/consts.py SUMMARY_TREATMENT_DAYS), which give
+# this same trend (daemon/summary.py: the thresholds below hold for both); a response
 # to ACTH, prednisolone or vigabatrin is usually judged within the first two weeks.
 TREND_DAYS = 7
 # The trend's rates are per this many monitored seconds: per 24 h monitored reads as "a day's worth"

@@ -106,6 +106,13 @@ CATALOG: dict[str, str] = {
     "summary.quiet.other": "Seit {n} Tagen keine Serie.",
     "summary.yesterday": "gestern",
     "summary.days_ago": "vor {n} Tagen",
-    "summary.treatment": "Seit Beginn der Behandlung mit {drug} ({ago}): {per_day} Serien pro Tag.",
+    "summary.treatment": "Seit Beginn der Behandlung mit {drug} ({ago}): {after} Serien pro 24 h Überwachung (vorher {before}).",
+    "summary.treatment_same": "Seit Beginn der Behandlung mit {drug} ({ago}): {after} Serien pro 24 h Überwachung "
+    "(vorher {before}: etwa gleich).",
+    "summary.treatment_few": "Seit Beginn der Behandlung mit {drug} ({ago}): noch zu wenige Stunden überwacht für einen "
+    "Vergleich ({after} h seitdem, {before} h davor; je {need} h nötig).",
+    "summary.treatment_doctor": "Es zählen nur Stunden, in denen der Brustgurt getragen und verbunden war; ob die "
+    "Behandlung wirkt, beurteilt Ihre Kinderärztin oder Ihr Kinderarzt.",
+    "decimal_mark": ",",
     "summary.video": "Heben Sie Videos auf und sagen Sie es Ihrer Kinderärztin oder Ihrem Kinderarzt.",
 }

@@ -101,6 +101,14 @@ CATALOG: dict[str, str] = {
     "summary.quiet.other": "Ninguna serie desde hace {n} días.",
     "summary.yesterday": "ayer",
     "summary.days_ago": "hace {n} días",
-    "summary.treatment": "Desde el inicio del tratamiento con {drug} ({ago}): {per_day} series al día.",
+    "summary.treatment": "Desde el inicio del tratamiento con {drug} ({ago}): {after} series por cada 24 h de "
+    "monitorización ({before} antes).",
+    "summary.treatment_same": "Desde el inicio del tratamiento con {drug} ({ago}): {after} series por cada 24 h de "
+    "monitorización ({before} antes: más o menos igual).",
+    "summary.treatment_few": "Desde el inicio del tratamiento con {drug} ({ago}): aún hay pocas horas de monitorización "
+    "para comparar ({after} h desde entonces, {before} h antes; se necesitan {need} h en cada periodo).",
+    "summary.treatment_doctor": "Solo cuentan las horas con la banda puesta y conectada; si el tratamiento funciona, "
+    "lo valora su pediatra.",
+    "decimal_mark": ",",
     "summary.video": "Guarde los vídeos y cuénteselo a su pediatra.",
 }

@@ -105,6 +105,14 @@ CATALOG: dict[str, str] = {
     "summary.quiet.other": "Aucune série depuis {n} jours.",
     "summary.yesterday": "hier",
     "summary.days_ago": "il y a {n} jours",
-    "summary.treatment": "Depuis le début du traitement par {drug} ({ago}) : {per_day} séries par jour.",
+    "summary.treatment": "Depuis le début du traitement par {drug} ({ago}) : {after} séries par 24 h de surveillance "
+    "({before} avant).",
+    "summary.treatment_same": "Depuis le début du traitement par {drug} ({ago}) : {after} séries par 24 h de surveillance "
+    "({before} avant : à peu près pareil).",
+    "summary.treatment_few": "Depuis le début du traitement par {drug} ({ago}) : encore trop peu d'heures de surveillance "
+    "pour comparer ({after} h depuis, {before} h avant ; {need} h nécessaires pour chaque période).",
+    "summary.treatment_doctor": "Seules comptent les heures où la ceinture était portée et connectée ; c'est à votre "
+    "pédiatre de juger si le traitement fonctionne.",
+    "decimal_mark": ",",
     "summary.video": "Gardez les vidéos et parlez-en à votre pédiatre.",
 }
