@@ -270,6 +270,7 @@ class BandSession:
         self._clock = BandClock()
         self._seen_ms = 0  # the band's latest ms (unwrapped) seen in its current boot
         self._step_s = 0.0  # the host clock's step seen since the last sync (0: none)
+        self._late_s = 0.0  # a live epoch that came late by this (s), to be confirmed by the next
         # The band's ms (unwrapped) from which its epochs reach this link as they end: the
         # connect's sync, then the backfill's end. Those ending before were held (docs/host.md
         # "Time"): late by their wait, they tell nothing of the host's clock.
@@ -410,7 +411,7 @@ class BandSession:
         status_t = self.wall()
         self._clock = BandClock.at_sync(int(status["boot"]), band_ms, int(status["uptime_s"]), sync_wall)
         band_ms = self._seen_ms = self._live_from_ms = self._clock.ms
-        self._step_s = 0.0
+        self._step_s = self._late_s = 0.0
         self._life = self.sink.log_life(device, int(status["boot"]), int(status["next_seq"]), band_ms)
         # This link's records can be placed from here on: its clock and its log life are known
         # (taken in the life the session holds then, as the backfill may settle on another).
@@ -653,10 +654,18 @@ class BandSession:
         Only epochs that ended from ``_live_from_ms`` on are judged, by the band's own ms. The
         band holds its last 4 epochs while no host is there and sends them at the connect's
         first TIME_SYNC, each as old as its wait: read as live, a reconnect after a minute out
-        of range logged "stepped by +39 s" (+29, +19, +9) and synced again for each."""
+        of range logged "stepped by +39 s" (+29, +19, +9) and synced again for each.
+
+        An epoch early on the host's clock can only be a step back: judged at once. One late may
+        be a step forward or one delivery held up (the band's process or radio stalled: a loaded
+        host's serial soak saw +10 s once), so the next epoch confirms it, 10 s later; a step
+        forward the hourly resync would catch anyway."""
         skew_s = (self._clock.now_ms(received_s) - t_ms) / 1000
-        if abs(skew_s) > K.CLOCK_STEP_S:
+        late, self._late_s = self._late_s, 0.0
+        if skew_s < -K.CLOCK_STEP_S or (skew_s > K.CLOCK_STEP_S and late):
             self._step_s = skew_s
+        elif skew_s > K.CLOCK_STEP_S:
+            self._late_s = skew_s
 
 
 def _drain(q: asyncio.Queue[Any]) -> None:
