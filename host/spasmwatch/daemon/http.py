@@ -44,6 +44,7 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
+from spasmwatch.alerts.messages import catalog
 from spasmwatch.config import bind_host, is_loopback
 from spasmwatch.daemon.api import DaemonAPI, Json, who
 from spasmwatch.daemon.clock import local_day
@@ -131,8 +132,11 @@ class HttpServer:
         stream_dead_s: float = STREAM_DEAD_S,
         clock: Callable[[], float] = time.time,
         static_dir: Path | None = None,
+        language: Callable[[], str] = lambda: "en",
     ) -> None:
         self.api = api
+        # Read on each page load, so a reload of [alerts] language reaches the next one.
+        self.language = language
         self.bind_host = bind_host(host, lan)
         self.port = port
         self.lan = lan
@@ -317,7 +321,8 @@ class HttpServer:
     # ---- the page -------------------------------------------------------
 
     async def _index(self, request: web.Request) -> web.StreamResponse:
-        return self._file("index.html")
+        html = page_in(self._path("index.html").read_text(encoding="utf-8"), self.language())
+        return web.Response(body=html.encode(), headers={"Content-Type": _TYPES[".html"], "Cache-Control": "no-cache"})
 
     async def _static(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
@@ -326,11 +331,14 @@ class HttpServer:
         return self._file(name)
 
     def _file(self, name: str) -> web.Response:
+        path = self._path(name)
+        return web.Response(body=path.read_bytes(), headers={"Content-Type": _TYPES[path.suffix], "Cache-Control": "no-cache"})
+
+    def _path(self, name: str) -> Path:
         path = self.static_dir / name
-        ctype = _TYPES.get(path.suffix)
-        if ctype is None or not path.is_file() or path.parent.resolve() != self.static_dir.resolve():
+        if path.suffix not in _TYPES or not path.is_file() or path.parent.resolve() != self.static_dir.resolve():
             raise ApiError(404, f"no such file: {name}")
-        return web.Response(body=path.read_bytes(), headers={"Content-Type": ctype, "Cache-Control": "no-cache"})
+        return path
 
     # ---- JSON API -------------------------------------------------------
 
@@ -468,6 +476,18 @@ class HttpServer:
 
 
 # ---- helpers ---------------------------------------------------------------
+
+
+def page_in(html: str, lang: str) -> str:
+    """index.html in ``lang`` ([alerts] language): ``<html lang>`` set and the page's words (the
+    ``page.`` templates of alerts/messages.py or alerts/lang/<lang>.py) embedded once as a JSON data
+    block, which app.js reads (a data block runs nothing, so the CSP's script-src 'self' allows it)."""
+    words = {k.removeprefix("page."): v for k, v in catalog(lang).items() if k.startswith("page.")}
+    # "<" escaped: a translation holding "</script>" cannot end the block early.
+    data = json.dumps(words, ensure_ascii=False).replace("<", "\\u003c")
+    block = f'<script type="application/json" id="page-words">{data}</script>\n'
+    html = html.replace('<html lang="en">', f'<html lang="{lang}">', 1)
+    return html.replace("</head>", block + "</head>", 1)
 
 
 def _same(a: str, b: str) -> bool:

@@ -117,11 +117,18 @@ def _systemd_ready(notifier: Notifier | None, ping_s: float | None, watchdog: Wa
     return [asyncio.ensure_future(keep_alive(notifier, watchdog, ping_s))]
 
 
+def http_server(cfg: Config, daemon: Daemon) -> HttpServer:
+    """The web page and API of [daemon.http], in the language of the pushes ([alerts] language):
+    read from the running engine at each page load, so a reload of the language reaches the page too."""
+    h = cfg.daemon.http
+    return HttpServer(daemon, host=h.host, port=h.port, lan=h.lan, token=h.token, clock=daemon.clock.wall,
+                      language=lambda: daemon.engine.settings.language)  # fmt: skip
+
+
 async def _start_http(cfg: Config, daemon: Daemon, lock: DaemonLock) -> HttpServer:
     """The web page and API, listening; where is written in the store's lock: the CLI reaches the
     daemon there after an edit of [daemon.http] host or port (applied only at the next start)."""
-    h = cfg.daemon.http
-    server = HttpServer(daemon, host=h.host, port=h.port, lan=h.lan, token=h.token, clock=daemon.clock.wall)
+    server = http_server(cfg, daemon)
     host, port = await server.start()
     lock.serving(host, port)
     log.info("status page and API on http://%s:%d/", host, port)

@@ -6,27 +6,51 @@
   const WHO_KEY = "spasmwatch.who";
   const ALERT_RANK = { ESCALATED: 0, ALARM: 1, WARNING: 2, ACKNOWLEDGED: 3, STALE: 4, FAULT: 5 };
   const CLOSED_STATES = new Set(["CLOSED", "OK", "QUIET"]);
-  const KIND_NAMES = { video: "Video taken", medication: "Medication given", note: "Note" };
+  // The page's words in the family's language ([alerts] language): the "page." templates of
+  // alerts/messages.py (English) or alerts/lang/<code>.py, embedded once in index.html by the
+  // daemon (daemon/http.py page_in). Every key is a literal string in a call of t or tn here, so
+  // tests/web/test_web_language.py can check that each language has it.
+  const WORDS = readWords();
+  const LANG = document.documentElement.lang || "en";
+
+  function readWords() {
+    const block = document.getElementById("page-words");
+    try { return block ? JSON.parse(block.textContent) : {}; } catch (e) { return {}; }
+  }
+
+  // A missing word shows its key (never a blank), and the key test fails.
+  function t(key, vars) {
+    const text = WORDS[key] === undefined ? key : WORDS[key];
+    return text.replace(/\{(\w+)\}/g, (m, name) => (vars && name in vars ? String(vars[name]) : m));
+  }
+
+  // Plural forms as alerts/messages.py _plural picks them: French counts 0 as one.
+  function tn(key, n, vars) {
+    const one = LANG === "fr" ? n === 0 || n === 1 : n === 1;
+    return one ? t(`${key}.one`, { n, ...vars }) : t(`${key}.other`, { n, ...vars });
+  }
+
+  const KIND_NAMES = { video: t("kind.video"), medication: t("kind.medication"), note: t("kind.note") };
   const FAULT_NAMES = {
-    disconnected: "Disconnected",
-    not_worn: "Not worn",
-    battery_low: "Battery low",
-    log_nearly_full: "Band memory nearly full",
-    clock_unsynced: "Clock not set",
-    safe_mode: "Band in safe mode",
-    sensor_error: "Sensor error",
-    storage_failing: "Cannot save events (disk full?)",
-    band_log_failing: "Band cannot save events",
+    disconnected: t("fault.disconnected"),
+    not_worn: t("fault.not_worn"),
+    battery_low: t("fault.battery_low"),
+    log_nearly_full: t("fault.log_nearly_full"),
+    clock_unsynced: t("fault.clock_unsynced"),
+    safe_mode: t("fault.safe_mode"),
+    sensor_error: t("fault.sensor_error"),
+    storage_failing: t("fault.storage_failing"),
+    band_log_failing: t("fault.band_log_failing"),
   };
   const STATE_NAMES = {
-    STREAMING: ["Connected", "good"],
-    STALE: ["Connected, silent", "mid"],
-    CONNECTING: ["Connecting…", "mid"],
-    SECURING: ["Connecting…", "mid"],
-    SYNCING: ["Connecting…", "mid"],
-    BACKOFF: ["Out of reach, retrying", "bad"],
-    DISCONNECTED: ["Disconnected", "bad"],
-    FAULT: ["Needs attention", "bad"],
+    STREAMING: [t("state.connected"), "good"],
+    STALE: [t("state.silent"), "mid"],
+    CONNECTING: [t("connecting"), "mid"],
+    SECURING: [t("connecting"), "mid"],
+    SYNCING: [t("connecting"), "mid"],
+    BACKOFF: [t("state.out_of_reach"), "bad"],
+    DISCONNECTED: [t("state.disconnected"), "bad"],
+    FAULT: [t("state.needs_attention"), "bad"],
   };
 
   const $ = (id) => document.getElementById(id);
@@ -55,27 +79,23 @@
     return e;
   }
 
-  function hhmm(t) {
-    return new Date(t * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  function hhmm(when) {
+    return new Date(when * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   }
 
   function duration(s) {
     s = Math.max(0, Math.round(s));
-    if (s < 60) return "under a minute";
+    if (s < 60) return t("under_minute");
     const m = Math.floor(s / 60);
-    if (m < 60) return `${m} min`;
+    if (m < 60) return t("min", { m });
     const h = Math.floor(m / 60);
-    return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
+    return m % 60 ? t("h_min", { h, m: m % 60 }) : t("h", { h });
   }
 
-  function ago(t, now) {
-    const s = Math.max(0, now - t);
-    if (s < 60) return "just now";
-    return `${duration(s)} ago`;
-  }
-
-  function plural(n, word) {
-    return `${n} ${word}${n === 1 ? "" : "s"}`;
+  function ago(when, now) {
+    const s = Math.max(0, now - when);
+    if (s < 60) return t("just_now");
+    return t("ago", { span: duration(s) });
   }
 
   function who() {
@@ -85,7 +105,7 @@
   function bandName(device) {
     const bands = (state.status && state.status.bands) || [];
     const b = bands.find((x) => x.device === device);
-    return (b && b.name) || device || "band";
+    return (b && b.name) || device || t("band_fallback");
   }
 
   async function api(path, body) {
@@ -119,12 +139,10 @@
   function showOffline(err) {
     const o = $("offline");
     if (!err) { o.hidden = true; o.textContent = ""; return; }
-    const since = state.lastOk ? ` Last update ${hhmm(state.lastOk / 1000)}.` : "";
-    o.textContent = err.status === 401
-      ? "Access expired: open the link with the token again."
-      : `Cannot reach spasmwatch: what you see may be out of date.${since}`;
+    const since = state.lastOk ? ` ${t("last_update", { time: hhmm(state.lastOk / 1000) })}` : "";
+    o.textContent = err.status === 401 ? t("access_expired") : t("cannot_reach") + since;
     o.hidden = false;
-    setConn("down", "Offline");
+    setConn("down", t("offline"));
   }
 
   // ---- loading ----------------------------------------------------------------------
@@ -157,8 +175,8 @@
       .then(() => {
         state.lastOk = Date.now();
         showOffline(null);
-        setConn(state.live ? "live" : "connecting", state.live ? "Live" : "Reconnecting…");
-        $("updated").textContent = `Updated ${new Date().toLocaleTimeString()}`;
+        setConn(state.live ? "live" : "connecting", state.live ? t("live") : t("reconnecting"));
+        $("updated").textContent = t("updated", { time: new Date().toLocaleTimeString() });
       })
       .catch((err) => { showOffline(err); for (const w of todo) pending.add(w); })
       .finally(() => { running = null; });
@@ -183,18 +201,18 @@
       type: "button",
       class: `btn ack-btn${big ? " wide" : ""}`,
       "data-alert-id": a.id,
-      "aria-label": `Acknowledge: ${a.title || "alert"}`,
+      "aria-label": t("ack_label", { title: a.title || t("alert_fallback") }),
       onclick: (ev) => acknowledge(a, ev.currentTarget),
-      text: "Acknowledge",
+      text: t("ack"),
     });
   }
 
   function clusterFacts(a) {
     const bits = [];
     // "spasm-like", as the alarm's own words: "9 spasms" read as a count the band had confirmed.
-    if (a.count) bits.push(plural(a.count, "spasm-like movement"));
-    if (a.started_t) bits.push(`since ${hhmm(a.started_t)}`);
-    if (a.post_wake_s !== null && a.post_wake_s !== undefined) bits.push(`${Math.round(a.post_wake_s / 60)} min after waking`);
+    if (a.count) bits.push(tn("spasms", a.count));
+    if (a.started_t) bits.push(t("since", { time: hhmm(a.started_t) }));
+    if (a.post_wake_s !== null && a.post_wake_s !== undefined) bits.push(t("after_waking", { min: Math.round(a.post_wake_s / 60) }));
     return bits.join(" · ");
   }
 
@@ -212,40 +230,40 @@
       const cls = a.state === "ALARM" || a.state === "ESCALATED" ? "alarm" : a.state === "WARNING" ? "warning" : "ack";
       const facts = clusterFacts(a);
       nodes.push(el("div", { class: `alert ${cls}`, "data-alert-id": a.id, "data-state": a.state },
-        el("h2", { text: a.title || "Possible spasm cluster" }),
+        el("h2", { text: a.title || t("cluster_title") }),
         a.text ? el("p", { class: "alert-text", text: a.text }) : null,
         facts ? el("p", { class: "facts", text: facts }) : null,
         a.acked_by || a.state === "ACKNOWLEDGED"
-          ? el("p", { class: "acked", text: `Acknowledged${a.acked_by ? ` by ${a.acked_by}` : ""}.` })
+          ? el("p", { class: "acked", text: a.acked_by ? t("acked_by", { by: a.acked_by }) : t("acked") })
           : null,
-        a.label === "false_alarm" ? el("p", { class: "acked", text: "Marked as a false alarm." }) : null,
+        a.label === "false_alarm" ? el("p", { class: "acked", text: t("marked_false") }) : null,
         canAck(a) ? ackButton(a, true) : null));
     }
     for (const a of bandAlerts) {
       nodes.push(el("div", { class: "alert band", "data-alert-id": a.id, "data-state": a.state },
         el("h2", { text: a.title || `${bandName(a.device)}: ${FAULT_NAMES[a.kind] || a.kind}` }),
         a.text ? el("p", { class: "alert-text", text: a.text }) : null,
-        a.acked_by ? el("p", { class: "acked muted", text: `Seen by ${a.acked_by}.` }) : null,
+        a.acked_by ? el("p", { class: "acked muted", text: t("seen_by", { by: a.acked_by }) }) : null,
         canAck(a) ? ackButton(a, false) : null));
     }
     if (!nodes.length && state.status) {
       nodes.push(el("div", { class: "alert quiet", "data-state": "QUIET" },
         el("span", { class: "check", "aria-hidden": "true", text: "✓" }),
-        el("p", { text: "No alert right now." })));
+        el("p", { text: t("no_alert") })));
     }
     area.replaceChildren(...nodes);
   }
 
   async function acknowledge(a, button) {
     button.disabled = true;
-    button.textContent = "Acknowledging…";
+    button.textContent = t("acking");
     try {
       await api(`/api/alerts/${encodeURIComponent(a.id)}/ack`, { by: who() });
       state.alertKey = "";
       refresh("status", "clusters");
     } catch (err) {
       button.disabled = false;
-      button.textContent = "Acknowledge";
+      button.textContent = t("ack");
       alertError(err);
     }
   }
@@ -253,7 +271,7 @@
   function alertError(err) {
     if (!err.status) { showOffline(err); return; }
     const o = $("offline");
-    o.textContent = `Not saved: ${err.message}`;
+    o.textContent = t("not_saved", { error: err.message });
     o.hidden = false;
   }
 
@@ -271,14 +289,14 @@
     const now = (st && st.now) || Date.now() / 1000;
     const box = $("bands");
     if (!bands.length) {
-      box.replaceChildren(el("p", { class: "muted", text: "No band is set up yet." }));
+      box.replaceChildren(el("p", { class: "muted", text: t("no_band") }));
       return;
     }
-    $("bands-h").textContent = bands.length > 1 ? "Bands" : "Band";
+    $("bands-h").textContent = bands.length > 1 ? t("bands") : t("band");
     box.replaceChildren(...bands.map((b) => {
       const [stateText, tone] = b.connected
-        ? (STATE_NAMES[b.state] && b.state !== "STREAMING" ? STATE_NAMES[b.state] : ["Connected", "good"])
-        : (STATE_NAMES[b.state] || [b.state ? String(b.state).toLowerCase() : "Unknown", "bad"]);
+        ? (STATE_NAMES[b.state] && b.state !== "STREAMING" ? STATE_NAMES[b.state] : [t("state.connected"), "good"])
+        : (STATE_NAMES[b.state] || [b.state ? String(b.state).toLowerCase() : t("unknown"), "bad"]);
       const pct = typeof b.battery_pct === "number" ? Math.round(b.battery_pct) : null;
       let battery = "—";
       if (pct !== null) {
@@ -286,37 +304,37 @@
         fill.style.width = `${Math.max(0, Math.min(100, pct))}%`;  // CSSOM: allowed by the CSP, unlike style=""
         battery = el("span", { class: "battery" }, el("span", { text: `${pct}%` }), el("span", { class: "meter", "aria-hidden": "true" }, fill));
       }
-      const worn = b.worn === true ? "Yes" : b.worn === false ? "No — not on the baby" : "Unknown";
-      let sleep = "Unknown";
+      const worn = b.worn === true ? t("yes") : b.worn === false ? t("not_on_baby") : t("unknown");
+      let sleep = t("unknown");
       if (b.asleep === true || b.asleep === false) {
-        const word = b.asleep ? "Asleep" : "Awake";
-        sleep = b.sleep_since
-          ? [`${word} since ${hhmm(b.sleep_since)}`, el("span", { class: "sub", text: `for ${duration(now - b.sleep_since)}` })]
-          : word;
+        const since = b.sleep_since && (b.asleep ? t("asleep_since", { time: hhmm(b.sleep_since) }) : t("awake_since", { time: hhmm(b.sleep_since) }));
+        sleep = since
+          ? [since, el("span", { class: "sub", text: t("for", { span: duration(now - b.sleep_since) }) })]
+          : b.asleep ? t("asleep") : t("awake");
       }
-      const seen = b.last_seen ? ago(b.last_seen, now) : "never";
+      const seen = b.last_seen ? ago(b.last_seen, now) : t("never");
       const faults = (b.faults || []).filter((f) => f);
       return el("div", { class: "band", "data-device": b.device || "" },
         el("div", { class: "band-head" },
-          el("span", { class: "band-name", text: b.name || b.device || "Band" }),
+          el("span", { class: "band-name", text: b.name || b.device || t("band") }),
           el("span", { class: `pill ${tone}`, "data-connected": b.connected ? "yes" : "no", text: stateText })),
         el("dl", { class: "facts-grid" },
-          fact("Battery", battery, { name: "battery", low: pct !== null && pct <= 15 }),
-          fact("Worn", worn, { name: "worn", low: b.worn === false }),
-          fact("Sleep", sleep, { name: "sleep", wide: true })),
-        el("p", { class: "seen muted small", "data-fact": "seen", text: `Last heard from the band: ${seen}` }),
-        faults.length ? el("ul", { class: "faults", "aria-label": "Band problems" },
+          fact(t("battery"), battery, { name: "battery", low: pct !== null && pct <= 15 }),
+          fact(t("worn"), worn, { name: "worn", low: b.worn === false }),
+          fact(t("sleep"), sleep, { name: "sleep", wide: true })),
+        el("p", { class: "seen muted small", "data-fact": "seen", text: t("last_heard", { seen }) }),
+        faults.length ? el("ul", { class: "faults", "aria-label": t("band_problems") },
           ...faults.map((f) => el("li", { text: FAULT_NAMES[f] || f }))) : null,
         // A fault only a person can clear says what to do (a band that will not pair: switch it off and on).
         b.state === "FAULT" && b.detail ? el("p", { class: "fault-detail small", "data-fact": "fault",
           text: b.detail.charAt(0).toUpperCase() + b.detail.slice(1) + "." }) : null,
         // Why it does not connect: this computer with no Bluetooth read as "Out of reach" alone.
         !b.connected && b.state !== "FAULT" && b.last_error ? el("p", { class: "fault-detail small", "data-fact": "why",
-          text: `Not connecting: ${b.last_error}.` }) : null,
+          text: t("not_connecting", { error: b.last_error }) }) : null,
         b.muted_until ? muteBox(b, now) : null,
         // For researchers: their recording has a gap from here (low disk, a file that cannot be written).
         b.raw_paused ? el("p", { class: "raw-paused small", "data-fact": "raw",
-          text: `Raw recording paused since ${hhmm(b.raw_paused.since)}: ${b.raw_paused.why}. Events and alarms go on.` }) : null);
+          text: t("raw_paused", { time: hhmm(b.raw_paused.since), why: b.raw_paused.why }) }) : null);
     }));
     scheduleMuteEnd(bands, now);
     // The band choice of the note form.
@@ -330,9 +348,9 @@
   // A mute set for a bath and forgotten holds back "not worn" and "disconnected": say so on the card.
   function muteText(b, now) {
     const end = new Date(b.muted_until * 1000);
-    const day = end.toDateString() === new Date(now * 1000).toDateString() ? "" : " tomorrow";  // at most a day
-    return `Band notices held back until ${hhmm(b.muted_until)}${day}${b.muted_by ? ` by ${b.muted_by}` : ""}`
-      + " (cluster alarms still sound).";
+    const today = end.toDateString() === new Date(now * 1000).toDateString();  // else tomorrow: at most a day
+    const vars = { time: hhmm(b.muted_until), by: b.muted_by ? t("muted_by", { by: b.muted_by }) : "" };
+    return today ? t("muted", vars) : t("muted_tomorrow", vars);
   }
 
   function muteBox(b, now) {
@@ -341,9 +359,9 @@
       el("button", {
         type: "button",
         class: "btn",
-        "aria-label": `End the mute of ${b.name || b.device} now`,
+        "aria-label": t("end_mute_label", { band: b.name || b.device }),
         onclick: (ev) => endMute(b, ev.currentTarget),
-        text: "End mute now",
+        text: t("end_mute"),
       }));
   }
 
@@ -373,8 +391,8 @@
     const box = $("channels-failing");
     box.hidden = !failing.length;
     box.textContent = failing.length
-      ? `Notifications are not getting through on ${failing.map((c) => `${c.channel} (since ${hhmm(c.since)}: ${c.error})`).join(", ")}.`
-        + ` Check ${failing.some((c) => c.network !== false) ? "this computer's internet connection and " : ""}the channel's settings, then send a test alarm (below).`
+      ? t("channels_failing", { channels: failing.map((c) => t("channel_failing", { channel: c.channel, time: hhmm(c.since), error: c.error })).join(", ") })
+        + " " + (failing.some((c) => c.network !== false) ? t("channels_check_net") : t("channels_check"))
         + othersWords(state.status.channels, failing)
       : "";
   }
@@ -385,8 +403,8 @@
     const names = new Set(failing.map((c) => c.channel));
     const working = channels.filter((c) => !names.has(c));
     return working.length
-      ? ` The other channels (${working.join(", ")}) are not failing.`
-      : " No channel delivers: an alarm now reaches nobody. Until one works, spasmwatch cannot tell you of a cluster.";
+      ? ` ${t("channels_others", { channels: working.join(", ") })}`
+      : ` ${t("channels_none")}`;
   }
 
   // The dead man's switch ([daemon.heartbeat]) that tells the phones when this computer goes off:
@@ -394,11 +412,11 @@
   function renderHeartbeat() {
     const hb = state.status && state.status.heartbeat;
     const box = $("heartbeat-failing");
-    const why = hb && (hb.paused || (hb.error && `failing since ${hhmm(hb.failing_since)}: ${hb.error}`));
+    const why = hb && (hb.paused || (hb.error && t("heartbeat_failing", { time: hhmm(hb.failing_since), error: hb.error })));
     box.hidden = !why;
     box.textContent = why
-      ? `The heartbeat to ${hb.host} is ${hb.paused ? `held back: ${why}` : why}.`
-        + " If this computer goes off now, nobody is told; its service will soon say the monitor is down."
+      ? (hb.paused ? t("heartbeat_held", { host: hb.host, why }) : t("heartbeat", { host: hb.host, why }))
+        + " " + t("heartbeat_off")
       : "";
   }
 
@@ -409,8 +427,7 @@
     const box = $("config-error");
     box.hidden = !err;
     box.textContent = err
-      ? `The config change was not applied (since ${hhmm(err.since)}): ${err.error}. The monitor runs on with the config it had;`
-        + " fix the file, then run 'spasmwatch reload' (it says whether the edit applied; for the installed service, systemctl --user reload spasmwatch does the same silently)."
+      ? t("config_error", { time: hhmm(err.since), error: err.error })
       : "";
   }
 
@@ -430,7 +447,7 @@
     $("clusters-empty").hidden = list.length > 0;
     $("clusters").replaceChildren(...list.map((c) => {
       const wake = c.post_wake_s === null || c.post_wake_s === undefined
-        ? "waking time unknown" : `${Math.round(c.post_wake_s / 60)} min after waking`;
+        ? t("waking_unknown") : t("after_waking", { min: Math.round(c.post_wake_s / 60) });
       const labelBtn = (value, text) => el("button", {
         type: "button",
         class: `btn ${value}`,
@@ -442,12 +459,12 @@
       return el("li", { class: "cluster", "data-cluster-id": c.id, "data-label": c.label || "" },
         el("div", { class: "cluster-line" },
           el("span", { class: "cluster-time", text: hhmm(c.start) }),
-          el("span", { class: "cluster-count", text: plural(c.count, "spasm-like movement") }),
-          c.closed ? null : el("span", { class: "cluster-state", text: "ongoing" })),
+          el("span", { class: "cluster-count", text: tn("spasms", c.count) }),
+          c.closed ? null : el("span", { class: "cluster-state", text: t("ongoing") })),
         el("div", { class: "cluster-wake", text: multi ? `${wake} · ${bandName(c.device)}` : wake }),
-        el("div", { class: "labels", role: "group", "aria-label": `Label the cluster of ${hhmm(c.start)}` },
-          labelBtn("confirmed", "Confirmed"),
-          labelBtn("false_alarm", "False alarm")));
+        el("div", { class: "labels", role: "group", "aria-label": t("label_cluster", { time: hhmm(c.start) }) },
+          labelBtn("confirmed", t("confirmed")),
+          labelBtn("false_alarm", t("false_alarm"))));
     }));
   }
 
@@ -484,8 +501,8 @@
     const total = days.reduce((s, d) => s + (d.clusters || 0), 0);
     const falseTotal = days.reduce((s, d) => s + (d.false_alarms || 0), 0);
     const today = days.length ? days[days.length - 1] : null;
-    const summary = `Clusters per day over the last ${days.length} days: ${total} in all, ${falseTotal} marked false alarm`
-      + (today ? `; today ${today.clusters}.` : ".");
+    const counts = { days: days.length, total, false: falseTotal };
+    const summary = today ? t("chart_today", { ...counts, today: today.clusters }) : t("chart", counts);
 
     const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": summary });
     s.append(svg("title", {}, summary));
@@ -511,13 +528,13 @@
       if (all > 0) g.append(svg("text", { class: "val", x: cx, y: y(all) - 4, "text-anchor": "middle" }, String(all)));
       const date = new Date(`${d.date}T12:00:00`);
       const isToday = i === days.length - 1;
-      const label = isToday ? "today" : String(date.getDate());
+      const label = isToday ? t("today") : String(date.getDate());
       g.append(svg("text", { class: isToday ? "today" : "", x: cx, y: H - bottom + 14, "text-anchor": "middle" }, label));
       if (!isToday && (i === 0 || date.getDate() === 1)) {
         g.append(svg("text", { x: cx, y: H - bottom + 26, "text-anchor": "middle" },
           date.toLocaleDateString([], { month: "short" })));
       }
-      g.append(svg("title", {}, `${d.date}: ${plural(all, "cluster")}${fa ? `, ${fa} false alarm${fa === 1 ? "" : "s"}` : ""}`));
+      g.append(svg("title", {}, `${d.date}: ${tn("clusters", all)}${fa ? `, ${tn("false_alarms", fa)}` : ""}`));
       s.append(g);
     });
     box.replaceChildren(s);
@@ -529,7 +546,7 @@
   function renderSummary() {
     const box = $("summary");
     const items = state.summary || [];
-    if (!items.length) { box.replaceChildren(el("p", { class: "muted", text: "No band has been heard from yet." })); return; }
+    if (!items.length) { box.replaceChildren(el("p", { class: "muted", text: t("no_band_heard") })); return; }
     box.replaceChildren(...items.map((s) => el("p", { class: "summary-text", "data-device": s.device },
       items.length > 1 ? el("b", { text: `${s.name}: ` }) : null, s.text)));
   }
@@ -551,7 +568,7 @@
   }
 
   function updateNoteHint() {
-    $("note-optional").textContent = selectedKind() === "note" ? "(required)" : "(optional)";
+    $("note-optional").textContent = selectedKind() === "note" ? t("required") : t("optional");
   }
 
   async function saveNote(ev) {
@@ -561,7 +578,7 @@
     let text = $("note-text").value.trim();
     if (!text && kind === "note") {
       msg.className = "form-msg bad";
-      msg.textContent = "Please write the note first.";
+      msg.textContent = t("write_first");
       $("note-text").focus();
       return;
     }
@@ -571,18 +588,18 @@
     const btn = $("note-save");
     btn.disabled = true;
     msg.className = "form-msg";
-    msg.textContent = "Saving…";
+    msg.textContent = t("saving");
     try {
       const note = await api("/api/notes", { kind, text, device, by: who() });
       $("note-text").value = "";
       msg.className = "form-msg ok";
-      msg.textContent = `Saved at ${hhmm(note && note.t ? note.t : Date.now() / 1000)}.`;
+      msg.textContent = t("saved_at", { time: hhmm(note && note.t ? note.t : Date.now() / 1000) });
       if (note && note.id !== undefined && !state.notes.some((n) => n.id === note.id)) state.notes.push(note);
       renderNotes();
       refresh("notes");
     } catch (err) {
       msg.className = "form-msg bad";
-      msg.textContent = `Not saved: ${err.message}`;
+      msg.textContent = t("not_saved", { error: err.message });
     } finally {
       btn.disabled = false;
     }
@@ -594,18 +611,18 @@
     const msg = $("test-alarm-msg");
     btn.disabled = true;
     msg.className = "form-msg";
-    msg.textContent = "Sending a test alarm on every channel…";
+    msg.textContent = t("test_sending");
     try {
       const out = await api("/api/test-alarm", { channel: null, by: who() });
       const ok = out.results.filter((r) => r.ok).map((r) => r.channel);
       const bad = out.results.filter((r) => !r.ok);
       msg.className = bad.length ? "form-msg bad" : "form-msg ok";
-      msg.textContent = (ok.length ? `Sent on ${ok.join(", ")}: check that it arrived. ` : "")
-        + bad.map((r) => `NOT delivered on ${r.channel}: ${r.error}.`).join(" ");
+      msg.textContent = (ok.length ? `${t("test_sent", { channels: ok.join(", ") })} ` : "")
+        + bad.map((r) => t("test_failed", { channel: r.channel, error: r.error })).join(" ");
       refresh("status");
     } catch (err) {
       msg.className = "form-msg bad";
-      msg.textContent = `Test not sent: ${err.message}`;
+      msg.textContent = t("test_not_sent", { error: err.message });
     } finally {
       btn.disabled = false;
     }
@@ -623,9 +640,9 @@
   };
 
   function connect() {
-    if (!window.EventSource) { setConn("connecting", "Refreshing every 10 s"); setInterval(() => refresh(), 10000); return; }
+    if (!window.EventSource) { setConn("connecting", t("refreshing")); setInterval(() => refresh(), 10000); return; }
     const es = new EventSource("/api/stream");
-    es.onopen = () => { state.live = true; setConn("live", "Live"); refresh(); };
+    es.onopen = () => { state.live = true; setConn("live", t("live")); refresh(); };
     es.onmessage = (e) => {
       let m = null;
       try { m = JSON.parse(e.data); } catch (err) { m = null; }
@@ -633,7 +650,7 @@
     };
     es.onerror = () => {
       state.live = false;
-      setConn("connecting", "Reconnecting…");
+      setConn("connecting", t("reconnecting"));
       // EventSource retries by itself; the status fetch tells whether the daemon is gone.
       refresh("status");
     };
@@ -641,7 +658,19 @@
 
   // ---- start ------------------------------------------------------------------------
 
+  // The words index.html carries (English, as served before any script runs) in the page's language.
+  function translatePage() {
+    for (const e of document.querySelectorAll("[data-t]")) e.textContent = t(e.dataset.t);
+    for (const e of document.querySelectorAll("[data-t-placeholder]")) e.placeholder = t(e.dataset.tPlaceholder);
+    for (const e of document.querySelectorAll("[data-t-aria-label]")) e.setAttribute("aria-label", t(e.dataset.tAriaLabel));
+    // The two button names stand out in bold, wherever the language puts them.
+    const bold = { "{confirmed}": t("confirmed"), "{false_alarm}": t("false_alarm") };
+    $("clusters-help").replaceChildren(...t("clusters_help").split(/(\{confirmed\}|\{false_alarm\})/)
+      .filter((part) => part).map((part) => (part in bold ? el("b", { text: bold[part] }) : part)));
+  }
+
   function start() {
+    translatePage();
     // A ?token=... link has set the cookie; keep the token out of the address bar and history.
     if (new URLSearchParams(location.search).has("token")) history.replaceState(null, "", location.pathname);
     const whoInput = $("who");

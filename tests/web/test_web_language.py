@@ -1,0 +1,149 @@
+"""The family page in the family's language ([alerts] language, as the pushes): its words come from
+the "page." templates of alerts/messages.py and alerts/lang/<code>.py, embedded once in index.html
+with ``<html lang>`` set; app.js looks them up. Until 2026-12-05 the page was English only: a German
+family got a German alarm on the phone and opened an English page to acknowledge it.
+
+Real headless Chromium against HttpServer and the in-memory DaemonAPI (as test_web_page.py), a real
+Daemon behind the page's ``<html lang>``, and app.js/index.html parsed for every word they look up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import urllib.request
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fake_daemon import FakeDaemon
+from test_web_page import load, today_t, wait_for
+from web_harness import ServerThread, Watch, open_context
+
+from spasmwatch.alerts import messages as M
+from spasmwatch.alerts.model import LANGUAGES
+from spasmwatch.config import from_dict
+from spasmwatch.daemon.daemon import Daemon
+from spasmwatch.daemon.http import web_dir
+from spasmwatch.daemon.wiring import alert_settings_from
+from spasmwatch.store import Store
+
+WEB = web_dir()
+
+
+def used_keys() -> set[str]:
+    """Every word app.js and index.html look up, as the catalogues' keys ("page." + key; a plural
+    tn("x") needs "x.one" and "x.other")."""
+    js = (WEB / "app.js").read_text(encoding="utf-8")
+    html = (WEB / "index.html").read_text(encoding="utf-8")
+    plain = set(re.findall(r'\bt\("([^"]+)"', js)) | set(re.findall(r'\bdata-t(?:-[a-z-]+)?="([^"]+)"', html))
+    plurals = set(re.findall(r'\btn\("([^"]+)"', js))
+    return {f"page.{k}" for k in plain} | {f"page.{k}.{form}" for k in plurals for form in ("one", "other")}
+
+
+def test_the_lookups_are_found_in_app_js_and_index_html() -> None:
+    keys = used_keys()
+    # A parser that finds nothing would pass the test below on any catalogue.
+    assert {"page.ack", "page.cluster_title", "page.config_error", "page.spasms.one", "page.ago", "page.band"} <= keys
+    assert len(keys) > 100, len(keys)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_word_the_page_looks_up_exists_in_every_language(lang: str) -> None:
+    cat = M.catalog(lang)
+    assert sorted(used_keys() - set(cat)) == [], f"the page looks up words {lang} lacks"
+    # And no page word the page no longer uses (a translator would translate it for nothing).
+    assert sorted({k for k in cat if k.startswith("page.")} - used_keys()) == [], f"{lang}: page words nothing uses"
+
+
+def get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as r:
+        body: bytes = r.read()
+    return body.decode()
+
+
+def test_html_lang_follows_the_config_and_a_reload_of_it(tmp_path: Path) -> None:
+    """Through main.http_server (what `spasmwatch run` serves) and a real Daemon: [alerts] language
+    sets the page's lang and words; a reload to another language reaches the next page load."""
+    from spasmwatch.daemon.main import http_server  # here: before 2026-12-05 it did not exist, the other tests still run
+
+    with socket.socket() as free:  # [daemon.http] port takes 1-65535: a port free now
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    cfg = from_dict({"alerts": {"language": "de"}, "daemon": {"http": {"port": port}}}, "config.toml")
+
+    async def main() -> None:
+        store = Store(tmp_path / "spasmwatch.db")
+        daemon = Daemon(store, [], alert_settings=alert_settings_from(cfg))
+        server = http_server(cfg, daemon)
+        host, port = await server.start()
+        try:
+            html = await asyncio.to_thread(get, f"http://{host}:{port}/")
+            assert html.startswith('<!doctype html>\n<html lang="de">'), html[:80]
+            assert '"ack": "Bestätigen"' in html and 'id="page-words"' in html
+            daemon.set_alert_settings(replace(daemon.engine.settings, language="fr"))  # as `spasmwatch reload` does
+            html = await asyncio.to_thread(get, f"http://{host}:{port}/")
+            assert '<html lang="fr">' in html and '"ack": "Prendre en charge"' in html
+        finally:
+            await server.stop()
+            store.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_english_is_the_default_and_serves_the_file_as_it_is_plus_its_words(fake: FakeDaemon) -> None:
+    with ServerThread(fake) as s:
+        html = get(s.url)
+    words = re.search(r'<script type="application/json" id="page-words">.*?</script>\n', html)
+    assert words is not None
+    assert html.replace(words.group(0), "") == (WEB / "index.html").read_text(encoding="utf-8")
+    assert '"ack": "Acknowledge"' in words.group(0)
+
+
+def test_the_page_in_german_shows_the_alarm_and_acknowledges_it(browser: Any, fake: FakeDaemon) -> None:
+    c = fake.add_cluster(today_t(5), count=4, post_wake_s=12 * 60)
+    alert_id = next(a["id"] for a in fake.alerts.values() if a["cluster_id"] == c["id"])
+    watch = Watch()
+    with ServerThread(fake, heartbeat_s=1.0, language=lambda: "de") as s:
+        ctx = open_context(browser, watch)
+        try:
+            page = ctx.new_page()
+            load(page, s.url)
+            assert page.evaluate("document.documentElement.lang") == "de"
+            alarm = page.locator(f".alert[data-alert-id='{alert_id}']")
+            # The daemon's own title and text stay as it words them; the page's words are German.
+            assert alarm.locator(".facts").inner_text().startswith("4 krampfartige Bewegungen · seit ")
+            assert "12 min nach dem Aufwachen" in alarm.locator(".facts").inner_text()
+            assert page.locator("#bands-h").inner_text() == "Brustgurt"
+            assert page.locator("#clusters-h").inner_text() == "Serien heute"
+            assert page.locator("#clusters-help b").all_inner_texts() == ["Bestätigt", "Fehlalarm"]
+            assert "keine Diagnose" in page.locator(".disclaimer").inner_text()
+            assert "Kinderärztin oder Ihren Kinderarzt" in page.locator(".disclaimer").inner_text()
+            assert page.locator("#conn-text").inner_text() == "Live"
+            page.fill("#who", "Papa")
+            page.locator("#who").dispatch_event("change")
+            button = alarm.get_by_role("button", name="Bestätigen: ALARM")
+            assert button.inner_text() == "Bestätigen"
+            button.click()
+            wait_for(lambda: s.call(lambda: fake.alerts[alert_id]["state"]) == "ACKNOWLEDGED", what="ack in the API")
+            assert s.call(lambda: fake.alerts[alert_id]["acked_by"]) == "Papa"
+            page.wait_for_selector(f".alert[data-alert-id='{alert_id}'][data-state='ACKNOWLEDGED']")
+            assert "Bestätigt von Papa." in alarm.inner_text()
+            # The false-alarm flow, and the config-error banner, in German too.
+            row = page.locator(f".cluster[data-cluster-id='{c['id']}']")
+            row.get_by_role("button", name="Fehlalarm").click()
+            wait_for(lambda: s.call(lambda: fake.cluster_rows[c["id"]]["label"]) == "false_alarm", what="label")
+            s.call(fake.set_config_error, {"error": "config.toml: [alerts] sprache: unknown key", "since": s.call(fake.now), "path": "config.toml"})
+            banner = page.locator("#config-error")
+            banner.wait_for(state="visible")
+            assert banner.inner_text().startswith("Die Änderung der Konfiguration wurde nicht übernommen (seit ")
+            # No English page word left where the family reads (the daemon's alarm text aside).
+            body = page.locator("body").inner_text()
+            for english in ("Acknowledge", "Loading", "Last 24 hours", "Today's clusters", "Battery", "Save note", "Send a test alarm"):
+                assert english not in body, english
+        finally:
+            ctx.close()
+    assert watch.errors == [], f"console errors: {watch.errors}"
+    assert watch.non_local() == []
