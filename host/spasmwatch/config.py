@@ -174,7 +174,7 @@ class Alerts:
     quiet_faults: list[str] = field(default_factory=lambda: list(BAND_FAULTS), metadata=_list_of(*BAND_FAULTS))
     # A summary of each band's last 24 h sent once a day at this local time (the zone of quiet_hours), e.g. "07:30".
     daily_summary: str = field(default="", metadata=_rule('"HH:MM" (e.g. "07:30") or ""', lambda v: v == "" or bool(_HHMM_RE.match(v))))
-    # The language of every push (alarms, band alerts, the daily summary); the page and the CLI stay English.
+    # The language of every push (alarms, band alerts, the daily summary) and of the web page; the CLI stays English.
     language: str = field(default=AlertSettings.language, metadata=_choice(*LANGUAGES))
 
     def daily_summary_min(self) -> int | None:

@@ -173,7 +173,7 @@ _MORE = """
 
 def language_line(code: str | None) -> str:
     """[alerts] language as init writes it: set when given, else the default commented with the choices."""
-    what = f"the pushes' language: {', '.join(LANGUAGES)} (the page and the commands stay English)"
+    what = f"the pushes' language: {', '.join(LANGUAGES)} (the page's too; the commands stay English)"
     return f'language = "{code}"  # {what}' if code else f'# language = "en"                # {what}'
 
 

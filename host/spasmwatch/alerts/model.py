@@ -39,7 +39,7 @@ class BandState(Enum):
 
 
 # The languages a push can be worded in ([alerts] language): English and a catalog each
-# (alerts/lang/<code>.py). The web page and the CLI stay English.
+# (alerts/lang/<code>.py); the web page too (its "page." keys). The CLI stays English.
 LANGUAGES = ("en", "de", "es", "fr")
 
 

@@ -470,7 +470,7 @@ class Daemon:
         """Gathered in a worker thread on a read-only connection of its own, as the page's card is
         (~0.3 s for 8 days of epochs would stall the bands' streams and the alarms)."""
         try:
-            lang = self.engine.settings.language  # the push in the family's language; the page stays English
+            lang = self.engine.settings.language  # the push in the family's language (the page too: daemon/http.py)
             [j] = await asyncio.to_thread(read_summaries, self.store.path, {device: name}, now, tz, device, lang)
         except StoreError as e:
             log.warning("%s: no daily summary of %s: the store could not be read (%s)", device, day, e)
