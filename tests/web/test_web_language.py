@@ -112,6 +112,8 @@ def test_the_page_in_german_shows_the_alarm_and_acknowledges_it(browser: Any, fa
             page = ctx.new_page()
             load(page, s.url)
             assert page.evaluate("document.documentElement.lang") == "de"
+            # German's longer words still fit a phone (390 px, as test_web_page.py checks English).
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
             alarm = page.locator(f".alert[data-alert-id='{alert_id}']")
             # The daemon's own title and text stay as it words them; the page's words are German.
             assert alarm.locator(".facts").inner_text().startswith("4 krampfartige Bewegungen · seit ")
