@@ -18,7 +18,7 @@ from course import DAY0, DAY_S, DEVICE, TREATMENT_T, Expected
 
 from spasmwatch.export import Meta, Query, export, iso, relative, rows
 from spasmwatch.export.columns import COLUMNS
-from spasmwatch.export.rows import SpasmRow, Tables
+from spasmwatch.export.rows import ActivityRow, SpasmRow, Tables
 from spasmwatch.export.timeline import Row
 
 SINCE = "2024-03-04T00:00:00Z"
@@ -517,7 +517,9 @@ def test_a_band_is_known_by_its_name_as_by_its_id(
         assert cli.main(["summary", "--config", str(config), "--device", device, "--json", "--at", "2024-03-10T08:00"]) == 0, capsys.readouterr().err
         outs["summary", device] = capsys.readouterr().out
         out = tmp_path / f"{device}.csv"
-        assert cli.main(["export", "--config", str(config), "--format", "csv", "--out", str(out), "--device", device]) == 0, capsys.readouterr().err
+        # --until: the store's band is not heard after it, so without it a disconnected row runs to each export's time
+        export = ["export", "--config", str(config), "--format", "csv", "--out", str(out), "--device", device, "--until", "2024-03-18"]
+        assert cli.main(export) == 0, capsys.readouterr().err
         outs["export", device] = out.read_text()
         assert cli.main(["report", "--config", str(config), "--out", str(tmp_path / f"{device}.html"), "--since", "2024-03-04",
                          "--until", "2024-03-18", "--device", device]) == 0, capsys.readouterr().err  # fmt: skip
@@ -731,7 +733,7 @@ def test_every_format_carries_not_worn_disconnected_and_lost_at_the_same_times(t
     assert [r["kind"] for r in table].count("spasm") == 3
     side = json.loads((tmp_path / "g.json").read_text())
     hours = {"RecordedHours": 6.0, "WornHours": 5.5, "MonitoredHours": 4.75, "NotWornHours": 0.5, "DisconnectedHours": 0.75,
-             "LostEvents": 5, "LostEventsUndated": 0}  # fmt: skip
+             "BeforeFirstHeardHours": 0.0, "AfterDataEndHours": 0.0, "LostEvents": 5, "LostEventsUndated": 0}  # fmt: skip
     assert side["Coverage"] == hours | {"ByDevice": {"band-1": hours}}
 
     _gaps_export(db, tmp_path / "g.jsonl", "jsonl")
@@ -781,6 +783,92 @@ def test_a_not_worn_span_is_dated_as_replay_dates_it(tmp_path: Path) -> None:
         (row,) = [r for r in csv.DictReader(f) if r["kind"] == "not_worn"]
     start = datetime.fromisoformat(row["onset_utc"].replace("Z", "+00:00")).timestamp()
     assert (start, start + float(row["duration_s"])) == (replayed["start"], replayed["end"]) == (DAY0 + 3600, DAY0 + 5400)
+
+
+def _coverage_rows(csv_path: Path) -> list[tuple[str, float, float]]:
+    with open(csv_path, newline="", encoding="utf-8") as f:
+        return [(r["kind"], float(r["onset_s"]), float(r["duration_s"])) for r in csv.DictReader(f) if r["kind"] in ("not_worn", "disconnected")]
+
+
+def _range_h(side: dict[str, object]) -> float:
+    a, b = (datetime.fromisoformat(str(side[k]).replace("Z", "+00:00")).timestamp() for k in ("RangeStartUTC", "RangeEndUTC"))
+    return (b - a) / 3600
+
+
+def _accounted_h(hours: dict[str, float]) -> float:
+    return hours["RecordedHours"] + hours["BeforeFirstHeardHours"] + hours["AfterDataEndHours"]
+
+
+def test_every_second_of_the_range_is_accounted_for(tmp_path: Path) -> None:
+    """Researcher audit: coverage said nothing before a band's first epoch or after its latest, so a
+    band switched off since (here 06:00 of a range to 08:00) had no disconnected row and its missing
+    hours were only implicit; nor was a range starting before the band was first heard (01:00) told.
+    Now the silence after the latest epoch is a disconnected row, and the sidecar's recorded hours
+    (first heard to the end of data) + before first heard + after the end of data are the range's 8 h.
+    By hand: off 02:00-02:30, not heard 03:00-03:30 and 06:00-08:00; monitored 5 - 0.5 - 0.5 = 4 h.
+    The old code wrote no 06:00 row, and its hours (recorded 5.0) did not add up to the range."""
+    import gaps
+
+    db = tmp_path / "late.db"
+    h = 3600.0
+    gaps.build(db, DAY0 + h, 5 * h, off=((h, 1.5 * h),), gaps=((2 * h, 2.5 * h),))
+    assert run_cli("export", "--db", str(db), "--out", str(tmp_path / "l.csv"), "--since", SINCE, "--until", "2024-03-04T08:00:00Z") == 0
+    assert _coverage_rows(tmp_path / "l.csv") == [("not_worn", 2 * h, 0.5 * h), ("disconnected", 3 * h, 0.5 * h), ("disconnected", 6 * h, 2 * h)]
+    side = json.loads((tmp_path / "l.json").read_text())
+    hours = {"RecordedHours": 7.0, "WornHours": 6.5, "MonitoredHours": 4.0, "NotWornHours": 0.5, "DisconnectedHours": 2.5,
+             "BeforeFirstHeardHours": 1.0, "AfterDataEndHours": 0.0, "LostEvents": 0, "LostEventsUndated": 0}  # fmt: skip
+    assert side["Coverage"] == hours | {"ByDevice": {"band-1": hours}}
+    assert _accounted_h(hours) == _range_h(side) == 8.0
+
+
+def test_a_band_not_heard_now_is_disconnected_up_to_the_export(tmp_path: Path) -> None:
+    """A band heard until an hour ago and not since (out of range, switched off) is disconnected from
+    its latest epoch to the time of the export; the rest of the default range (up to a day from now)
+    is after the end of data, and the hours add up to the range. The old code wrote no row for it."""
+    import time
+
+    import gaps
+
+    h = 3600.0
+    t0 = float(int(time.time() - 3 * h))
+    db = tmp_path / "now.db"
+    gaps.build(db, t0, 2 * h)
+    before = time.time()
+    assert run_cli("export", "--db", str(db), "--out", str(tmp_path / "n.csv"), "--since", iso(t0)) == 0
+    after = time.time()
+    ((kind, onset, duration),) = _coverage_rows(tmp_path / "n.csv")
+    assert (kind, onset) == ("disconnected", 2 * h)
+    assert before - t0 - 2 * h - 0.001 <= duration <= after - t0 - 2 * h + 0.001
+    side = json.loads((tmp_path / "n.json").read_text())
+    cov = side["Coverage"]
+    assert (cov["MonitoredHours"], cov["DisconnectedHours"], cov["BeforeFirstHeardHours"]) == (2.0, pytest.approx(1.0, abs=0.002), 0.0)
+    assert cov["AfterDataEndHours"] == pytest.approx(24.0, abs=0.002)  # --until's default: a day from now
+    assert _accounted_h(cov) == pytest.approx(_range_h(side), abs=0.002)
+
+
+def _epochs(device: str, t: float, end: float) -> list[ActivityRow]:
+    return [ActivityRow(device, t + k * 10.0, 10.0, True, True) for k in range(int((end - t) / 10.0))]
+
+
+@pytest.mark.parametrize(("silent_s", "a_disconnected_s"), [(15.0, 0.0), (25.0, 25.0)])
+def test_each_band_s_seconds_add_up_to_the_range(silent_s: float, a_disconnected_s: float) -> None:
+    """Two bands, a range 09:00-12:00 exported at 11:00 + ``silent_s``: band a heard 10:00-11:00,
+    band b 09:30-10:00. Each band's kinds add up to the range's 3 h to the second. A band silent
+    for no longer than a bridged gap (20 s: its next epoch may be on its way) is not disconnected:
+    a live export has no stub at its end; 25 s is. The old coverage() had no end of data (no
+    ``now``): b's last 61 min and a's silence were no hour of any kind."""
+    from spasmwatch.export.coverage import coverage
+
+    h = 3600.0
+    since, now = DAY0 + 9 * h, DAY0 + 11 * h + silent_s
+    src = Tables(activity_rows=_epochs("a", DAY0 + 10 * h, DAY0 + 11 * h) + _epochs("b", DAY0 + 9.5 * h, DAY0 + 10 * h))
+    cov = coverage(src, None, since, since + 3 * h, now=now)
+    a, b = cov.by_device["a"], cov.by_device["b"]
+    assert (a.before_heard_s, a.worn_s, a.disconnected_s) == (h, h + silent_s - a_disconnected_s, a_disconnected_s)
+    assert (b.before_heard_s, b.worn_s, b.disconnected_s) == (0.5 * h, 0.5 * h, h + silent_s)
+    for hours in (a, b):
+        assert hours.worn_s + hours.not_worn_s + hours.disconnected_s + hours.before_heard_s + hours.after_data_s == 3 * h
+        assert hours.after_data_s == 1 * h - silent_s
 
 
 def test_a_treatment_s_and_a_note_s_author_are_exported(tmp_path: Path) -> None:

@@ -489,6 +489,28 @@ def test_each_day_shows_the_hours_the_band_was_monitoring(tmp_path: Path, tz: st
     assert "The band was monitoring (worn and connected) 10.0 h of the 48.0 h in this report." in text
 
 
+def test_the_report_s_hours_monitored_are_the_export_s(tmp_path: Path) -> None:
+    """The report's hours monitored are the export's MonitoredHours of the same range, whose hours
+    add up to it: the band of the test above, first heard Monday 20:00 and not heard after Tuesday
+    08:00, is 20 h before it was first heard and disconnected 02:00-03:00 and 08:00-24:00 (17 h);
+    recorded 28 h, + 20 h = the 48 h; monitored 10 h, as the report's days (3.5 + 6.5 h)."""
+    import gaps
+    from course import DAY0
+
+    db = tmp_path / "s.db"
+    h = 3600.0
+    gaps.build(db, DAY0 + 20 * h, 12 * h, off=((3.5 * h, 4.5 * h),), gaps=((6 * h, 7 * h),))
+    rng = ("--since", "2024-03-04T00:00:00Z", "--until", "2024-03-06T00:00:00Z")
+    assert run_cli("report", "--db", str(db), "--out", str(tmp_path / "r.html"), *rng, "--tz", "UTC") == 0
+    page = _Text()
+    page.feed((tmp_path / "r.html").read_text(encoding="utf-8"))
+    days = [float(r[1]) for r in page.rows if r and re.match(r"\w{3} 2024-03-\d\d$", r[0])]
+    assert run_cli("export", "--db", str(db), "--out", str(tmp_path / "e.csv"), *rng) == 0
+    cov = json.loads((tmp_path / "e.json").read_text())["Coverage"]
+    assert sum(days) == cov["MonitoredHours"] == 10.0
+    assert (cov["RecordedHours"], cov["BeforeFirstHeardHours"], cov["AfterDataEndHours"], cov["DisconnectedHours"]) == (28.0, 20.0, 0.0, 17.0)
+
+
 def _trend_items(tmp_path: Path, db: Path, since: str, until: str) -> list[str]:
     out = tmp_path / "r.html"
     assert run_cli("report", "--db", str(db), "--out", str(out), "--since", since, "--until", until, "--tz", "UTC") == 0

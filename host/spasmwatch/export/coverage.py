@@ -10,16 +10,23 @@ time is cut into segments of three kinds that do not overlap:
   the start of the off-body epochs that made the verdict (2 min of them) to the start of the
   on-body ones that ended it (20 s);
 - ``disconnected``: no epoch came for more than ``GAP_EPOCHS`` epochs (out of range, switched off,
-  restarting, this computer off). The band goes on logging spasm events meanwhile, and they
-  arrive by backfill; whether it was worn is not known.
+  restarting, this computer off), between two epochs or after the band's latest one up to the end
+  of data: a band not heard now, or switched off since yesterday, is disconnected until the export
+  (the time it reads the store). The band goes on logging spasm events meanwhile, and they arrive
+  by backfill; whether it was worn is not known.
 
-Before a band's first epoch and after its latest nothing is said: the range's hours say how much
-of it was recorded. Lost events (seqs the band no longer held when the host asked) are dated
-between the stored events on either side of them.
+A range's every second is one of those, or of two kinds no row is made of: ``before_heard``, the
+range before the band's first epoch ever (it was not yet in use here), and ``after_data``, the
+range after the end of data (the export's clock: nothing later can be stored yet). So a band's
+segments of a range add up to its length (researcher audit: a band not heard since yesterday had
+no row and no hour for it, and the recorded hours of a range ended at its latest epoch). Lost
+events (seqs the band no longer held when the host asked) are dated between the stored events on
+either side of them.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -27,6 +34,8 @@ from spasmwatch.export.rows import ActivityRow, LostRow, Source
 from spasmwatch.export.sleep import GAP_EPOCHS
 
 WORN, NOT_WORN, DISCONNECTED = "worn", "not_worn", "disconnected"
+# A range's time outside a band's recording: not rows (the range's ends say them), hours only.
+BEFORE_HEARD, AFTER_DATA = "before_heard", "after_data"
 HOUR_S = 3600.0
 
 
@@ -35,7 +44,7 @@ class Segment:
     device: str
     t: float  # start, wall s
     end: float
-    kind: str  # WORN, NOT_WORN or DISCONNECTED
+    kind: str  # WORN, NOT_WORN, DISCONNECTED; BEFORE_HEARD or AFTER_DATA (of a range: spans)
 
 
 @dataclass
@@ -48,28 +57,45 @@ class _Band:
     last_end: float
     run_off: bool
     run_start: float
+    epoch_s: float
 
 
 def _kind(e: ActivityRow) -> str:
     return WORN if e.worn else NOT_WORN
 
 
-def segments(epochs: Iterable[ActivityRow]) -> Iterator[Segment]:
-    """The segments of epochs given one band after another, each band's in time order."""
+def segments(epochs: Iterable[ActivityRow], end: float | None = None) -> Iterator[Segment]:
+    """The segments of epochs given one band after another, each band's in time order. ``end``: the
+    end of data; a band silent from its latest epoch to it is disconnected there (None: not said)."""
     band: _Band | None = None
     device = ""
     for e in epochs:
         if band is not None and e.device == device and e.t - band.last_t <= GAP_EPOCHS * e.epoch_s:
             yield from _step(band, device, e)
             continue
-        if band is not None:
+        if band is not None and e.device == device:
             yield Segment(device, band.start, band.last_end, band.kind)
-            if e.device == device:  # a gap: nothing heard from the band in between
-                yield Segment(device, band.last_end, e.t, DISCONNECTED)
+            yield Segment(device, band.last_end, e.t, DISCONNECTED)  # a gap: nothing heard from the band in between
+        elif band is not None:
+            yield from _last(band, device, end)
         device = e.device
-        band = _Band(_kind(e), e.t, e.t, e.t + e.epoch_s, e.off_body, e.t)
+        band = _Band(_kind(e), e.t, e.t, e.t + e.epoch_s, e.off_body, e.t, e.epoch_s)
     if band is not None:
+        yield from _last(band, device, end)
+
+
+def _last(band: _Band, device: str, end: float | None) -> Iterator[Segment]:
+    """A band's last segment, and its silence from its latest epoch to the end of data."""
+    if end is None or end <= band.last_end:
         yield Segment(device, band.start, band.last_end, band.kind)
+    elif end - band.last_end <= GAP_EPOCHS * band.epoch_s:
+        # Silent no longer than between the arrivals of two epochs whose gap is bridged (an epoch
+        # is sent as it ends; arrivals up to GAP_EPOCHS epochs apart): its next epoch may be on its
+        # way, so the band's state goes on, as over such a gap (a live export has no 10 s stub).
+        yield Segment(device, band.start, end, band.kind)
+    else:
+        yield Segment(device, band.start, band.last_end, band.kind)
+        yield Segment(device, band.last_end, end, DISCONNECTED)
 
 
 def _step(band: _Band, device: str, e: ActivityRow) -> Iterator[Segment]:
@@ -95,10 +121,29 @@ def clipped(segs: Iterable[Segment], since: float, until: float) -> Iterator[Seg
             yield Segment(s.device, a, b, s.kind)
 
 
-def spans(source: Source, device: str | None, since: float, until: float) -> list[Segment]:
-    """The range's segments of every band (or one), in time order. Held in a list: a band's
-    segments are few (a few a day: each removal, each disconnection), its epochs are streamed."""
-    return sorted(clipped(segments(source.wear(device, since, until)), since, until), key=lambda s: (s.t, s.device))
+def data_end(until: float, now: float | None = None) -> float:
+    """The end of a range's data: ``until``, or before it the export's clock (``now``, None: this
+    computer's): no epoch can be stored later, so a band silent up to it is disconnected now."""
+    return min(until, time.time() if now is None else now)
+
+
+def spans(source: Source, device: str | None, since: float, until: float, now: float | None = None) -> list[Segment]:
+    """The range's segments of every band (or one), in time order, each second of the range one of
+    each band's (``now``: see ``data_end``). Held in a list: a band's segments are few (a few a day:
+    each removal, each disconnection), its epochs are streamed."""
+    recorded = list(segments(source.wear(device, since, until), data_end(until, now)))
+    return sorted(clipped(recorded + _outside(recorded, since, until), since, until), key=lambda s: (s.t, s.device))
+
+
+def _outside(recorded: list[Segment], since: float, until: float) -> list[Segment]:
+    """Each band's range before its first epoch (none before the range: ``wear`` gives the latest
+    one before it) and after its end of data (its segments run to it, or past ``until``)."""
+    ends: dict[str, tuple[float, float]] = {}
+    for s in recorded:
+        first, last = ends.get(s.device, (s.t, s.end))
+        ends[s.device] = (min(first, s.t), max(last, s.end))
+    out = [Segment(d, since, first, BEFORE_HEARD) for d, (first, _) in ends.items()]
+    return out + [Segment(d, last, until, AFTER_DATA) for d, (_, last) in ends.items()]
 
 
 def lost_in(source: Source, device: str | None, since: float, until: float) -> tuple[list[LostRow], int]:
@@ -121,6 +166,8 @@ class Hours:
     worn_s: float = 0.0
     not_worn_s: float = 0.0
     disconnected_s: float = 0.0
+    before_heard_s: float = 0.0
+    after_data_s: float = 0.0
     lost_events: int = 0
     lost_undated: int = 0
 
@@ -130,19 +177,26 @@ class Hours:
             self.worn_s += d
         elif s.kind == NOT_WORN:
             self.not_worn_s += d
-        else:
+        elif s.kind == DISCONNECTED:
             self.disconnected_s += d
+        elif s.kind == BEFORE_HEARD:
+            self.before_heard_s += d
+        else:
+            self.after_data_s += d
 
     def doc(self) -> dict[str, float | int]:
-        """The sidecar's words. Recorded = monitored + not worn + disconnected (first to last epoch);
-        worn = recorded - not worn (disconnected time included: not seen off); monitored = worn
-        and heard from, the hours to divide counts by."""
+        """The sidecar's words. Recorded = monitored + not worn + disconnected (the band's first
+        epoch, or the range's start, to the end of data); recorded + before first heard + after the
+        end of data = the range; worn = recorded - not worn (disconnected time included: not seen
+        off); monitored = worn and heard from, the hours to divide counts by."""
         h = {
             "RecordedHours": self.worn_s + self.not_worn_s + self.disconnected_s,
             "WornHours": self.worn_s + self.disconnected_s,
             "MonitoredHours": self.worn_s,
             "NotWornHours": self.not_worn_s,
             "DisconnectedHours": self.disconnected_s,
+            "BeforeFirstHeardHours": self.before_heard_s,
+            "AfterDataEndHours": self.after_data_s,
         }
         return {k: round(v / HOUR_S, 3) for k, v in h.items()} | {"LostEvents": self.lost_events, "LostEventsUndated": self.lost_undated}
 
@@ -164,17 +218,23 @@ class Coverage:
         d = self.total.doc()
         lost = f"; {d['LostEvents']} events lost (sequence gaps)" if d["LostEvents"] else ""
         undated = f", {d['LostEventsUndated']} more undated" if d["LostEventsUndated"] else ""
+        before = f"; {d['BeforeFirstHeardHours']} h before the band was first heard" if d["BeforeFirstHeardHours"] else ""
+        after = f"; {d['AfterDataEndHours']} h after the end of data (the export's time)" if d["AfterDataEndHours"] else ""
         return (
             f"Coverage: recorded {d['RecordedHours']} h, worn {d['WornHours']} h, monitored (worn and heard from) "
-            f"{d['MonitoredHours']} h; not worn {d['NotWornHours']} h, disconnected {d['DisconnectedHours']} h{lost}{undated}."
+            f"{d['MonitoredHours']} h; not worn {d['NotWornHours']} h, disconnected {d['DisconnectedHours']} h{lost}{undated}"
+            f"{before}{after}."
         )
 
 
-def coverage(source: Source, device: str | None, since: float, until: float, segs: Iterable[Segment] | None = None) -> Coverage:
-    """The range's hours and lost events. ``segs``: the segments of a range holding this one, when
-    the caller has them already (an export: its rows came from them; one pass over the epochs)."""
+def coverage(
+    source: Source, device: str | None, since: float, until: float, segs: Iterable[Segment] | None = None, now: float | None = None
+) -> Coverage:
+    """The range's hours and lost events. ``segs``: the ``spans`` of a range holding this one and
+    ending with it, when the caller has them already (an export: its rows came from them; one pass
+    over the epochs); ``now``: see ``data_end``."""
     cov = Coverage(since, until)
-    for s in clipped(segs if segs is not None else segments(source.wear(device, since, until)), since, until):
+    for s in clipped(segs if segs is not None else spans(source, device, since, until, now), since, until):
         cov.total.add(s)
         cov.by_device.setdefault(s.device, Hours()).add(s)
     dated, undated = lost_in(source, device, since, until)

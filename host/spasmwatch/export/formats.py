@@ -282,8 +282,9 @@ def _sidecar_doc(path: Path) -> tuple[str, dict[str, Any]] | None:
 
 
 # What may differ between the sidecars of a CSV and a JSONL export of the same rows: the format,
-# and the range's end (without --until a day from now, a little later at each export).
-_SIDECAR_FREE = ("Format", "RangeEndUTC")
+# the range's end (without --until a day from now, a little later at each export), and so its
+# coverage (a band not heard now is disconnected up to each export's time: export/coverage.py).
+_SIDECAR_FREE = ("Format", "RangeEndUTC", "Coverage")
 
 
 def _same_rows(a: dict[str, Any], b: dict[str, Any]) -> bool:
