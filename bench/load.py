@@ -16,10 +16,16 @@ config, so every sample crosses the radio and lands in a ``.swraw`` file.
 Measured on the daemon process (``/proc/<pid>``): CPU (user + sys over the
 run, % of one core), RSS now and peak (VmHWM); the bands' CPU for scale.
 Alarm latency per band: the ALARM transition's time in the store (the
-daemon's clock, here the system clock) minus the end (onset + duration) of
-the cluster's third spasm as stored; p50 / p90 / p99 over the bands (with 10
-bands, p90 and p99 are the worst ones). Events logged vs. stored per band.
-Nothing asserts a time.
+daemon's clock, here the system clock: when the alarm was raised, not when a
+channel delivered it) minus the end (onset + duration: its release) of the
+cluster's third spasm as stored; p50 / p90 / p99 over the bands (with 10
+bands, p90 and p99 are the worst ones). It splits as ``alarm_latency.py``'s
+does: the band's part, the daemon's receipt of that spasm's EVENT minus its
+end (the band's calm-after wait POST_MS, 1 s, plus its sample batch and the
+radio), and the host's part, ALARM stored minus that receipt (store, analysis,
+alert engine: what ten bands' raw streams load). ``alarm_latency.py`` measures
+from the same end to a webhook's receipt (the host's part then includes the
+HTTP delivery). Events logged vs. stored per band. Nothing asserts a time.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from synthetic import supine, write_csv  # noqa: E402
 
 from spasmwatch.store import Store, StoreError
 from spasmwatch.transport.simband import SimBand, firmware_dir, free_port
+from swcore import consts as C
 from swcore import protocol as P
 
 RATE_HZ = 104
@@ -131,6 +138,8 @@ def per_band(db: Path, raw_dir: Path, logged: list[int]) -> dict[str, Any]:
     from spasmwatch.io.rawfile import RawReader
 
     lat: list[float] = []
+    band_parts: list[float] = []  # the third spasm's end -> its EVENT at the daemon (POST_MS + batch + radio)
+    host_parts: list[float] = []  # that EVENT's receipt -> ALARM stored
     rows = []
     try:
         s = Store.open_readonly(db)
@@ -142,19 +151,22 @@ def per_band(db: Path, raw_dir: Path, logged: list[int]) -> dict[str, Any]:
             evs = sorted(s.events(dev), key=lambda e: e.seq)
             st = s.latest_status(dev)
             alarms = [a for a in s.alerts(dev) if a.kind == "cluster" and a.state == "ALARM"]
-            latency = None
+            latency = band = None
             if alarms and alarms[0].cluster_id is not None:
                 ce = sorted(s.cluster_events(alarms[0].cluster_id), key=lambda e: e.wall_t or 0)
                 if len(ce) >= 3 and ce[2].wall_t is not None:
-                    latency = alarms[0].wall_s - (ce[2].wall_t + ce[2].duration_ms / 1000)
+                    end = ce[2].wall_t + ce[2].duration_ms / 1000  # the third spasm's release, not its EVENT's arrival
+                    latency, band = alarms[0].wall_s - end, ce[2].received_wall_s - end
                     lat.append(latency)
+                    band_parts.append(band)
+                    host_parts.append(latency - band)
             raw_samples = 0
             for f in raw_dir.glob(f"{dev}-boot*.swraw"):
                 raw_samples += sum(len(c.samples) for c in RawReader(f).chunks())
             rows.append({"device": dev, "events_stored": len(evs), "seqs": [e.seq for e in evs], "events_logged": next_seq,
-                         "alarms": len(alarms), "latency_s": latency, "raw_samples": raw_samples,
+                         "alarms": len(alarms), "latency_s": latency, "band_s": band, "raw_samples": raw_samples,
                          "uptime_s": st.uptime_s if st else None})  # fmt: skip
-    return {"bands": rows, "latencies_s": lat}
+    return {"bands": rows, "latencies_s": lat, "band_parts_s": band_parts, "host_parts_s": host_parts}
 
 
 def main() -> int:
@@ -168,7 +180,7 @@ def main() -> int:
         args.bands, args.seconds = 3, 30.0
     tmp = Path(tempfile.mkdtemp(prefix="spasmwatch-load-"))
     r = run(tmp, args.bands, args.seconds)
-    lat = r["latencies_s"]
+    lat, band, host = r["latencies_s"], r["band_parts_s"], r["host_parts_s"]
     raw_rate = sum(b["raw_samples"] for b in r["bands"]) / r["sampling_s"]  # while the bands were sampling
     loss = [b["device"] for b in r["bands"] if b["events_logged"] is None or b["seqs"] != list(range(b["events_logged"]))]
     out = {
@@ -178,6 +190,8 @@ def main() -> int:
         "raw_samples_per_s": raw_rate, "raw_samples_per_s_per_band": raw_rate / args.bands,
         "alarms": sum(1 for b in r["bands"] if b["alarms"]), "latency_p50_s": pct(lat, 50), "latency_p90_s": pct(lat, 90),
         "latency_p99_s": pct(lat, 99), "latency_max_s": max(lat) if lat else None,
+        "band_p50_s": pct(band, 50), "band_max_s": max(band) if band else None, "post_ms": C.POST_MS,
+        "host_p50_s": pct(host, 50), "host_max_s": max(host) if host else None,
         "events_logged": sum(b["events_logged"] or 0 for b in r["bands"]), "events_stored": sum(b["events_stored"] for b in r["bands"]),
         "bands_with_loss": loss, "per_band": r["bands"], "load_1min_end": os.getloadavg()[0],
     }  # fmt: skip
@@ -186,8 +200,11 @@ def main() -> int:
     print(f"  daemon CPU:  {out['daemon_cpu_pct']:.1f} % of one core   (the {args.bands} micropython bands: {out['bands_cpu_pct']:.0f} %)")
     print(f"  daemon RSS:  {out['daemon_rss_mb_median']:.0f} MB median, {out['daemon_peak_rss_mb']:.0f} MB peak")
     print(f"  raw samples stored: {raw_rate:.0f}/s ({raw_rate / args.bands:.1f}/s per band)")
-    print(f"  alarms: {out['alarms']} of {args.bands} bands; latency after the third spasm's end: "
+    print(f"  alarms: {out['alarms']} of {args.bands} bands; raised (ALARM stored) after the third spasm's end (its release): "
           f"p50 {f(out['latency_p50_s'])} s, p90 {f(out['latency_p90_s'])} s, p99 {f(out['latency_p99_s'])} s")
+    print(f"    band's part (spasm end -> its EVENT at the daemon: POST_MS {C.POST_MS} ms + batch + radio): "
+          f"p50 {f(out['band_p50_s'])} s, max {f(out['band_max_s'])} s")
+    print(f"    host's part (EVENT received -> ALARM stored): p50 {f(out['host_p50_s'])} s, max {f(out['host_max_s'])} s")
     print(f"  events logged {out['events_logged']}, stored {out['events_stored']}, bands with loss: {loss or 'none'}")
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")

@@ -67,7 +67,8 @@ def headline(name: str, r: dict[str, Any]) -> dict[str, Any]:
             "faults": {k: v for k, v in r.get("faults", {}).items() if k != "clock_jumps_s"}}
     if name == "load":
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()
-                if k in ("bands", "daemon_cpu_pct", "daemon_peak_rss_mb", "latency_p50_s", "latency_p90_s", "latency_p99_s", "bands_with_loss")}
+                if k in ("bands", "daemon_cpu_pct", "daemon_peak_rss_mb", "latency_p50_s", "latency_p90_s", "latency_p99_s", "host_max_s",
+                         "bands_with_loss")}
     if name == "alarm_latency":
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()
                 if k in ("runs", "latency_median_s", "latency_max_s", "host_max_s", "latency_vs_band_median", "latency_vs_post_max")}
