@@ -821,6 +821,20 @@ def test_every_second_of_the_range_is_accounted_for(tmp_path: Path) -> None:
     assert _accounted_h(hours) == _range_h(side) == 8.0
 
 
+def test_with_neither_since_nor_a_row_the_hours_start_where_the_band_was_first_heard(tmp_path: Path) -> None:
+    """No --since and nothing of the kinds asked (no treatment here): the range's start was the
+    query's, 1970-01-01, and the sidecar said 'BeforeFirstHeardHours' of some 475,000 h. Now the
+    hours start where the band was first heard (01:00): none before it, 7 h recorded to the range's
+    08:00, 5 of them monitored."""
+    import gaps
+
+    db = tmp_path / "t.db"
+    gaps.build(db, DAY0 + 3600.0, 5 * 3600.0)
+    assert run_cli("export", "--db", str(db), "--out", str(tmp_path / "t.csv"), "--kinds", "treatment", "--until", "2024-03-04T08:00:00Z") == 0
+    cov = json.loads((tmp_path / "t.json").read_text())["Coverage"]
+    assert (cov["BeforeFirstHeardHours"], cov["RecordedHours"], cov["MonitoredHours"]) == (0.0, 7.0, 5.0), cov
+
+
 def test_a_band_not_heard_now_is_disconnected_up_to_the_export(tmp_path: Path) -> None:
     """A band heard until an hour ago and not since (out of range, switched off) is disconnected from
     its latest epoch to the time of the export; the rest of the default range (up to a day from now)

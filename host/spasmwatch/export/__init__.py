@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from spasmwatch.export.coverage import coverage, spans
+from spasmwatch.export.coverage import BEFORE_HEARD, Segment, coverage, spans
 from spasmwatch.export.formats import FORMATS, ExportError, Meta, Progress, describe, export
 from spasmwatch.export.rows import Source
 from spasmwatch.export.timeline import Query, iso, parse_iso, relative, rows
@@ -27,5 +27,14 @@ def run_export(
     t0, stream = relative(rows(source, q, segs), start)
     meta = Meta(q, t0, from_first_row=start is None)
     # The hours of the range the sidecar states: from its start (the recording start without --since).
-    meta = replace(meta, coverage=coverage(source, q.device, meta.range_start or q.since, q.until, segs))
+    meta = replace(meta, coverage=coverage(source, q.device, _coverage_start(meta, segs), q.until, segs))
     return export(fmt, out, stream, meta, progress), t0
+
+
+def _coverage_start(meta: Meta, segs: list[Segment]) -> float:
+    """Where the sidecar's hours start: the range's start; with neither --since nor a row, where
+    the first band was first heard (the query's start is then 1970: 'BeforeFirstHeardHours' read
+    as 56 years)."""
+    if meta.range_start is not None:
+        return meta.range_start
+    return min((s.end for s in segs if s.kind == BEFORE_HEARD), default=meta.query.since)
