@@ -383,7 +383,9 @@ class _Link:
         self.client.on_message = self._on_message
         if s.username is not None:
             self.client.username_pw_set(s.username, s.password)
-        self.client.will_set(self.t["availability"], "offline", qos=1, retain=True)
+        if not leaving:  # one that only deletes never says 'online': its will could only bring back a topic it deleted
+            self.client.will_set(self.t["availability"], "offline", qos=1, retain=True)
+        self.disconnected = threading.Event()  # our DISCONNECT went out (``stop``)
         self.client.reconnect_delay_set(*RECONNECT_DELAY_S)
         self.heartbeat = heartbeat  # whether its "Heartbeat failing" sensor is discovered (else removed)
         if s.discovery and not leaving:
@@ -468,6 +470,7 @@ class _Link:
 
     def _on_disconnect(self, _c: paho.Client, _u: Any, _f: Any, _rc: Any, _p: Any) -> None:
         self.connected.clear()
+        self.disconnected.set()
 
     async def wait_connected(self) -> None:
         s = self.s
@@ -588,7 +591,12 @@ class _Link:
                 await self.publish(self.t["availability"], b"offline", retain=True)
             except ChannelError:
                 pass  # the broker is gone; its last will covers it
+        was = self.connected.is_set()
+        self.disconnected.clear()
         self.client.disconnect()
+        if was:  # stopping paho's thread before it wrote the DISCONNECT left the broker to send the
+            # will ('offline' retained): on a loaded host, over a topic a reload had just deleted
+            await asyncio.to_thread(self.disconnected.wait, self.s.timeout_s)
         await asyncio.to_thread(self.client.loop_stop)
 
 
