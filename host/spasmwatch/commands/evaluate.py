@@ -44,6 +44,7 @@ from spasmwatch.io.csvread import Recording
 from spasmwatch.io.rawboot import open_recordings, time_span
 from spasmwatch.io.rawfile import RawRecording, is_rawfile
 from spasmwatch.outfile import check_writable, whole_file
+from spasmwatch.words import counted
 
 J = TypeVar("J")
 
@@ -216,10 +217,6 @@ def _parts(group: list[str]) -> tuple[str, ...]:
     return tuple(group)
 
 
-def _many(n: int, what: str) -> str:
-    return f"{n} {what}" if n == 1 else f"{n} {what}s"
-
-
 def _check_inputs(files: Sequence[tuple[str, ...]], strict: bool = False) -> None:
     """Open every recording (its header and first rows) and load its truth, as ``_file_job`` does
     first: a missing file or truth, a bad header or truth field is an error before the run starts
@@ -257,12 +254,12 @@ def run(args: argparse.Namespace) -> int:
     _check_inputs(files, args.strict)  # before the line saying the run starts, and before any worker
     with ProcessPoolExecutor(max_workers=workers) as ex:
         if files:
-            print(f"replaying {_many(len(files), 'recording')} on {_many(workers, 'worker')}...", file=sys.stderr)
+            print(f"replaying {counted(len(files), 'recording')} on {counted(workers, 'worker')}...", file=sys.stderr)
             results = _gather(ex, partial(_file_job, why=args.why, strict=args.strict), files)
             for line in (n for res in results for n in res.notes):
                 print(line, file=sys.stderr)
         else:
-            print(f"simulating and replaying {_many(len(jobs), 'recording')} on {_many(workers, 'worker')}...", file=sys.stderr)
+            print(f"simulating and replaying {counted(len(jobs), 'recording')} on {counted(workers, 'worker')}...", file=sys.stderr)
             results = _gather(ex, partial(run_one, why=args.why), jobs)
     why: dict[str, Counter[tuple[str, str]]] = {"6-axis": Counter(), "accel-only": Counter()}
     lines: list[str] = []

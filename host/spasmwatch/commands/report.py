@@ -16,7 +16,7 @@ from spasmwatch.daemon.clock import local_zone
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export.timeline import parse_iso
 from spasmwatch.report import write_report
-from spasmwatch.report.text import counted
+from spasmwatch.words import counted
 
 DEFAULT_DAYS = 14
 

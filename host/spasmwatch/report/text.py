@@ -8,6 +8,7 @@ from statistics import median
 from spasmwatch import __version__
 from spasmwatch.report.consts import TREND_DAYS, TREND_MIN_MONITORED_S
 from spasmwatch.report.data import ReportData, Side, Trend
+from spasmwatch.words import counted
 
 TITLE = "spasmwatch screening log"
 DISCLAIMER = (
@@ -61,11 +62,6 @@ def monitored_line(data: ReportData) -> str:
         "Counts are only of those hours: a day with few spasms and few hours monitored is not a good day "
         "(see 'hours monitored' in the per-day table)."
     )
-
-
-def counted(n: int, noun: str) -> str:
-    """``1 cluster``, ``2 clusters``: a doctor's report read '1 clusters in 5 days'."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def unplaced_line(data: ReportData) -> str | None:

@@ -1,0 +1,10 @@
+"""English words the CLI and the doctor's report share (the family's alerts have their own
+catalogues in several languages: alerts/messages.py)."""
+
+from __future__ import annotations
+
+
+def counted(n: int, noun: str) -> str:
+    """``1 cluster``, ``2 clusters``: a doctor's report read '1 clusters in 5 days', evaluate
+    'replaying 1 recordings on 1 workers'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
