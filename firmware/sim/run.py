@@ -234,7 +234,9 @@ async def supervise(app, source, clock, wdts, opts):
     played = False
     while True:
         await asyncio.sleep_ms(2)
-        if time.ticks_diff(deadline, time.ticks_ms()) < 0:
+        if time.ticks_diff(deadline, time.ticks_ms()) < 0:  # what kept the band from its idle exit
+            report("stuck", played=source.done, sampling=app.sampling, central=ble.connected(),
+                   held=bool(clock.hold and clock.hold()), stalled=clock.stalled)
             summary(app, "timeout")
             sys.exit(simhw.EXIT_TIMEOUT)
         if (clock.stalled or (not app.sampling and app.critical)) and not source.done:

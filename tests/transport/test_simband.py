@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Callable
@@ -10,7 +11,7 @@ from typing import Callable
 import pytest
 
 from spasmwatch.transport import simband
-from spasmwatch.transport.simband import EXIT_DONE, SimBand, SimBandError
+from spasmwatch.transport.simband import EXIT_DONE, EXIT_TIMEOUT, SimBand, SimBandError
 
 
 def test_missing_micropython_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -55,3 +56,23 @@ def test_a_band_that_does_not_come_up_in_time_is_not_left_running(micropython: s
     assert _our_bands_on(port) == []
     with SimBand(spasms_csv, tmp_path / "flash", port=port, micropython=micropython, hold=True, idle_exit_ms=300, timeout_s=60) as band:
         assert band.up["boot"] >= 1  # the port is free: a band restarted in place comes up
+
+
+def test_a_band_stuck_until_its_deadline_says_what_held_it(bands: Callable[..., SimBand]) -> None:
+    """Held for a central that never comes, the band stops at its own deadline and says why
+    (a test that waited for it used to see only that it ran out of time)."""
+    band = bands(hold=True, timeout_s=2)
+    assert band.wait(60) == EXIT_TIMEOUT
+    stuck = band.wait_report("stuck", 5)
+    assert (stuck["held"], stuck["played"], stuck["central"]) == (True, False, False), stuck
+    assert band.wait_report("end", 5)["why"] == "timeout"
+
+
+def test_a_band_that_does_not_stop_is_killed_and_its_output_shown(bands: Callable[..., SimBand]) -> None:
+    """A blocked band (here: stopped by a signal) raised subprocess.TimeoutExpired, with no word of
+    what it had printed, and was left running."""
+    band = bands(hold=True, timeout_s=60)
+    os.kill(band.proc.pid, signal.SIGSTOP)
+    with pytest.raises(SimBandError, match=r"(?s)did not stop within 1 s.*SIM \{.*\"kind\": \"up\""):
+        band.wait(1)
+    assert not band.running

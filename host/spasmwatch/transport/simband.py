@@ -27,6 +27,7 @@ from spasmwatch.errors import SpasmwatchError
 
 # Exit codes of firmware/sim/run.py (sim/hw.py).
 EXIT_DONE, EXIT_RESET, EXIT_CRASH, EXIT_WDT, EXIT_POWER_LOSS, EXIT_TIMEOUT = 0, 3, 4, 5, 6, 7
+WAIT_GRACE_S = 15.0  # past the band's own deadline: time for a loaded host to let it report and exit
 
 
 class SimBandError(SpasmwatchError):
@@ -161,8 +162,19 @@ class SimBand:
         return self.proc.poll() is None
 
     def wait(self, timeout_s: float | None = None) -> int:
-        """Exit code (see EXIT_*), once the band stops by itself."""
-        rc = self.proc.wait(timeout=timeout_s or self._timeout_s)
+        """Exit code (see EXIT_*), once the band stops by itself; SimBandError, with its output, if it does not.
+
+        By default this waits past the band's own ``--timeout-s``: a band that is only stuck
+        (a central that never leaves, a recording that never ends) stops itself first with
+        an ``end`` report saying ``why="timeout"``; one still running after that has a
+        blocked event loop, and is killed so its output can be shown.
+        """
+        try:
+            rc = self.proc.wait(timeout=timeout_s or self._timeout_s + WAIT_GRACE_S)
+        except subprocess.TimeoutExpired as e:
+            self.kill()
+            self._reader.join(5)
+            raise SimBandError("the band did not stop within %g s; output:\n%s%s" % (e.timeout, "".join(self.lines), self.stderr())) from None
         self._reader.join(5)  # the last lines (the end report) are read
         return rc
 
