@@ -134,6 +134,7 @@ class BLE:
 
     def _init(self):
         self._active = False
+        self.encryptions = 0  # links encrypted so far: sim/run.py's --hold ends at the first
         self._irq = None
         self._cfg = {"mtu": 23, "bond": False, "le_secure": False, "mitm": False, "io": 3}
         self._attrs = {}
@@ -362,12 +363,14 @@ class BLE:
             if want_bond and self._cfg["bond"] and irq(_IRQ_SET_SECRET, (_SEC_LTK, memoryview(self._peer), memoryview(ltk))):
                 bonded = 1
             self._encrypted = True
+            self.encryptions += 1
             self._send(0x85, bytes((1, 0, bonded, 16)) + ltk)
             irq(_IRQ_ENCRYPTION_UPDATE, (self._conn, 1, 0, bonded, 16))
         elif op == 0x06:  # ENCRYPT with a stored key
             known = irq(_IRQ_GET_SECRET, (_SEC_LTK, 0, memoryview(self._peer)))
             if known is not None and bytes(known) == bytes(body[:16]):
                 self._encrypted = True
+                self.encryptions += 1
                 self._send(0x85, bytes((1, 0, 1, 16)) + bytes(body[:16]))
                 irq(_IRQ_ENCRYPTION_UPDATE, (self._conn, 1, 0, 1, 16))
             else:

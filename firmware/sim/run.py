@@ -208,6 +208,16 @@ def build(opts):
     return hardware, source, clock, wdts
 
 
+def held_until_encrypted(ble):
+    """--hold: virtual time stands still until a central has first encrypted a link.
+
+    By the radio's count, not its link's state: a whole session (pair, backfill, close)
+    can fall between two of the sampler's 5 ms polls on a loaded host, and a poll of
+    the state then missed it; the band held on until its deadline.
+    """
+    return lambda: ble.encryptions == 0
+
+
 async def supervise(app, source, clock, wdts, opts):
     """The simulated world around the app: radio pump, end of recording, resets, watchdog."""
     ble = app.hw.ble
@@ -221,13 +231,7 @@ async def supervise(app, source, clock, wdts, opts):
         asyncio.create_task(_drops(ble, clock, [int(float(x) * 1000) for x in opts["drop-at-s"].split(",")]))
     clock.ended = lambda: source.done
     if opts["hold"]:
-        seen = [False]
-
-        def hold():
-            seen[0] = seen[0] or ble._encrypted
-            return not seen[0]
-
-        clock.hold = hold
+        clock.hold = held_until_encrypted(ble)
     idle_ms = int(opts["idle-exit-ms"])
     deadline = time.ticks_add(time.ticks_ms(), int(opts["timeout-s"]) * 1000)
     idle_since = None
