@@ -304,8 +304,12 @@ def test_a_harness_reboot_is_paced_from_the_last_boots_end_not_from_its_own_star
 def test_a_band_catching_up_answers_no_time_sync_until_its_clock_is_due(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
     """A rebooted band paced from the past runs its backlog first; a time sync answered meanwhile
     would give the host a band ms behind real time and place the whole boot that far off."""
-    speed = 25
-    from_ms = time.time_ns() // 1_000_000 - 4000  # 100 s of virtual time to catch up
+    # 40 s of virtual time to catch up, and 110 s of recording after it: 11 s of real time for
+    # the band to start and the central to sync. At speed 25 (100 s to catch up, 2 s left) a
+    # start slowed to 2.6 s by a loaded host let the recording end first; the band's clock then
+    # ran on in real time and answered 150 s where 166 s were due.
+    speed = 10
+    from_ms = time.time_ns() // 1_000_000 - 4000
     band = Band(micropython, many_spasms_csv, tmp_path / "flash", ["--speed", str(speed), "--paced", "--paced-from-ms", str(from_ms)])
     try:
         c, _ = secure_connect(band.port)
@@ -313,6 +317,7 @@ def test_a_band_catching_up_answers_no_time_sync_until_its_clock_is_due(micropyt
         resp = c.command(P.encode_time_sync(1_764_000_000, 0))
         got_ms = time.time_ns() // 1_000_000
         assert resp["code"] == P.OK
+        assert (sent_ms - from_ms) * speed < 150_000, "the recording was over before the sync was sent: no catching up to test"
         behind_ms, batch_ms = 1000, 200  # sim/clock.py BEHIND_MS; the sampler's batch
         assert (sent_ms - from_ms) * speed - behind_ms - batch_ms <= resp["arg"] <= (got_ms - from_ms) * speed + batch_ms, (resp, sent_ms - from_ms)
         c.close()
