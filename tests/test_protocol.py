@@ -75,6 +75,13 @@ VECTORS: list[tuple[str, str, list[Any], str, dict[str, Any]]] = [
         {"type": "loginfo", "flags": 3, "oldest_seq": 4000, "next_seq": 8096, "capacity": 4096},
     ),
     (
+        "loginfo, the next epoch was held",
+        "encode_loginfo",
+        [P.LF_HELD | P.LF_WRAPPED, 4000, 8096, 4096],
+        "01040900a00f0000a01f000000100000",
+        {"type": "loginfo", "flags": 9, "oldest_seq": 4000, "next_seq": 8096, "capacity": 4096},
+    ),
+    (
         "resp",
         "encode_resp",
         [P.OP_CONFIG, P.E_VALUE, 7],

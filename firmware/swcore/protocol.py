@@ -87,6 +87,14 @@ ERR_NOT_WORN = 0x0080  # no breathing micro-motion: band off the baby
 LF_WRAPPED = 0x01
 LF_GAP = 0x02  # the requested seq is older than the oldest still stored
 LF_DONE = 0x04  # backfill finished: live events follow
+# The next ACTIVITY on this link waited in the band (a busy stack, no host yet, a backfill) over
+# HELD_MS after its end: its t_ms is no reading of the band's clock now (docs/protocol.md).
+LF_HELD = 0x08
+# An epoch is handed to the stack within a batch (200 ms) of its end when nothing holds it up;
+# one older than this (ms) at its send waited, and gets LF_HELD. Well under the host's 5 s step
+# threshold (CLOCK_STEP_S), so an unmarked epoch left the band at most 1 s (+ the stack's 2 s of
+# retries, band/ble.py) after its end. Here, not in band/: it is what LF_HELD means to a host.
+HELD_MS = 1000
 
 # --- pairing window --------------------------------------------------------------------
 # The band bonds a new central only this long (ms) after a power-on, and while it has no bond
