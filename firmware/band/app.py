@@ -7,7 +7,8 @@ Hardware is injected (``Hardware``), so ``main.py`` on a board and
   the detector, the cluster counter and the epoch features (``_process``: no
   allocation), logs confirmed spasms and the counter's matches to flash;
 - sender: notifies events from the flash log from ``_cursor`` on (live and
-  backfill are one path), then epoch (ACTIVITY) records; raw_sender: RAW;
+  backfill are one path), then epoch (ACTIVITY) records, one that waited behind a
+  LOGINFO(LF_HELD); raw_sender: RAW;
 - control: validates and applies control writes (bonded, encrypted links only);
 - status: battery, wear, log fill, flags and errors every ``status_period_s``;
   low and critical battery handling; clears the crash streak after a healthy run;
@@ -492,12 +493,23 @@ class App:
                     self._done_pending = False
                     await p.notify(self.h_events, self._loginfo(P.LF_DONE))
                 elif self._act:
-                    if not await p.notify(self.h_events, self._act[0]):
+                    rec = self._act[0]
+                    # An epoch that waited here goes behind a LOGINFO saying so: its end is no
+                    # reading of the band's clock now, and the host must not judge its own by it.
+                    if self._held(rec) and not await p.notify(self.h_events, self._loginfo(P.LF_HELD)):
                         break
-                    self._act.pop(0)
+                    if not await p.notify(self.h_events, rec):
+                        break
+                    if self._act and self._act[0] is rec:  # not dropped (queue full) while it was sent
+                        self._act.pop(0)
                 else:
                     break
                 await asyncio.sleep_ms(0)  # let the sampler run during a long backfill
+
+    def _held(self, rec):
+        """True if epoch record ``rec`` ended over P.HELD_MS ago (its t_ms is u32 bytes 4-7)."""
+        t_ms = rec[4] | (rec[5] << 8) | (rec[6] << 16) | (rec[7] << 24)
+        return (self.uptime_ms() - t_ms) & 0xFFFFFFFF > P.HELD_MS
 
     def _follow_link(self):
         """A new link starts with live events only; older ones come by BACKFILL."""
