@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -199,3 +200,68 @@ def test_one_late_epoch_between_timely_ones_is_a_held_up_delivery_not_a_step() -
 
     assert (epoch(110, 0.1), epoch(120, 10.1), epoch(130, 0.1), epoch(140, 0.1)) == (0.0, 0.0, 0.0, 0.0)
     assert epoch(150, 10.1) == 0.0 and epoch(160, 10.1) == pytest.approx(10.0, abs=0.2)
+
+
+def _stall(marks: bool, stalled: tuple[int, ...]) -> list[tuple[bytes, float]]:
+    """What a band sends (record, band s when it left) for epochs ending every 10 s from 110 to
+    160 s when those ending at ``stalled`` s waited behind a busy stack until the next one that did
+    not: sent together with it, oldest first, 0.2 s apart, each behind a LOGINFO with LF_HELD if
+    ``marks`` (this firmware; tests/firmware/test_band_held.py shows the band sending just this)."""
+    out: list[tuple[bytes, float]] = []
+    waiting: list[int] = []
+    for end_s in range(110, 170, 10):
+        if end_s in stalled:
+            waiting.append(end_s)
+            continue
+        sent_s = end_s + 0.2
+        for held in waiting:
+            if marks:
+                out.append((P.encode_loginfo(P.LF_HELD, 0, 8, 4096), sent_s))
+            out.append((P.encode_activity(1, held * 1000, 20, 50, 0, 1), sent_s))
+            sent_s += 0.2
+        waiting = []
+        out.append((P.encode_activity(1, end_s * 1000, 20, 50, 0, 1), sent_s))
+    return out
+
+
+def _judged(sent: list[tuple[bytes, float]], step_at_s: float = math.inf, step_s: float = 0.0) -> list[tuple[float, float]]:
+    """The session's rule over ``sent`` arriving 50 ms after it left (the host's clock stepped by
+    ``step_s`` from band time ``step_at_s``): (late_s, step_s) after each record; a step read is
+    synced again (taken as zero after it, as _stream's resync does)."""
+    T0, SYNC_MS = 1_800_000_000.0, 100_000
+    s = BandSession("crib", lambda: None, _Sink(), wall=lambda: T0)  # type: ignore[arg-type,return-value]
+    s._clock = BandClock.at_sync(1, SYNC_MS, SYNC_MS // 1000, T0)
+    s._live_from_ms = s._seen_ms = SYNC_MS
+    seen = []
+    for rec, band_s in sent:
+        wall = T0 + band_s - SYNC_MS / 1000 + 0.05 + (step_s if band_s >= step_at_s else 0.0)
+        s._handle("band0000", P.decode(rec), wall)
+        seen.append((s._late_s, s._step_s))
+        if s._step_s:
+            s._clock = BandClock.at_sync(1, int(band_s * 1000), int(band_s), wall)
+            s._step_s = 0.0
+    return seen
+
+
+def test_epochs_the_band_marks_as_held_are_not_judged_nor_wait_for_confirmation() -> None:
+    """Epochs queued in the band while its stack stayed busy (30 and 20 s, or 10 s, late when the
+    link frees) come each behind a LOGINFO with LF_HELD: no step is read, logged or synced, and
+    none waits for the next epoch to confirm it (the session holds no pending late epoch). The old
+    code read a stall of two epochs as a confirmed step of +10 s (synced again for nothing), and a
+    stall of one as a pending step. A real step back just after the stall is still read at once."""
+    for stalled in ((120,), (120, 130), (120, 130, 140)):
+        judged = _judged(_stall(True, stalled))
+        assert judged == [(0.0, 0.0)] * len(judged), (stalled, judged)
+    after = _judged(_stall(True, (120, 130)), step_at_s=150.1, step_s=-30.0)
+    assert [j for j in after if j[1]] == [(0.0, pytest.approx(-30.0, abs=0.3))], after
+
+
+def test_a_band_without_the_mark_gets_the_rules_it_had() -> None:
+    """Firmware from before LF_HELD sends the same epochs unmarked: one late epoch waits for the
+    next to confirm it (it does not), two late in a row read as a step forward (20 and 10 s late:
+    +10 s, a false one, synced again for nothing; the mark is what tells it apart)."""
+    one = _judged(_stall(False, (120,)))
+    assert [late for late, _ in one] == [0.0, pytest.approx(10.25, abs=0.1), 0.0, 0.0, 0.0, 0.0], one
+    assert not any(step for _, step in one), one
+    two = _judged(_stall(False, (120, 130)))
+    assert [step for _, step in two if step] == [pytest.approx(10.45, abs=0.1)], two

@@ -64,8 +64,10 @@ RESYNC_S = 3600.0
 # back (NTP after a hardware clock kept in local time), it waited for the
 # clock to catch up, and events were placed by the old sync all that while.
 # Epochs the band held (ended before the connect's sync or the backfill's end)
-# are late by their wait and not judged (session._check_step); one live epoch
-# late (a step forward, or a delivery held up) waits for the next to confirm it.
+# are late by their wait and not judged (session._check_step), nor are epochs
+# the band marks as held (a LOGINFO with LF_HELD before each: it waited there
+# over P.HELD_MS); one live epoch late (a step forward, or a delivery held up
+# past the band) waits for the next to confirm it.
 CLOCK_STEP_S = 5.0
 
 # Each sync (at connect and at each resync) is up to this many TIME_SYNC exchanges, and the

@@ -271,6 +271,7 @@ class BandSession:
         self._seen_ms = 0  # the band's latest ms (unwrapped) seen in its current boot
         self._step_s = 0.0  # the host clock's step seen since the last sync (0: none)
         self._late_s = 0.0  # a live epoch that came late by this (s), to be confirmed by the next
+        self._held_next = False  # the band said the next epoch waited there (LOGINFO LF_HELD)
         # The band's ms (unwrapped) from which its epochs reach this link as they end: the
         # connect's sync, then the backfill's end. Those ending before were held (docs/host.md
         # "Time"): late by their wait, they tell nothing of the host's clock.
@@ -412,6 +413,7 @@ class BandSession:
         self._clock = BandClock.at_sync(int(status["boot"]), band_ms, int(status["uptime_s"]), sync_wall)
         band_ms = self._seen_ms = self._live_from_ms = self._clock.ms
         self._step_s = self._late_s = 0.0
+        self._held_next = False
         self._life = self.sink.log_life(device, int(status["boot"]), int(status["next_seq"]), band_ms)
         # This link's records can be placed from here on: its clock and its log life are known
         # (taken in the life the session holds then, as the backfill may settle on another).
@@ -632,8 +634,14 @@ class BandSession:
         if placed.get("boot") == self._clock.boot:  # the band's clock only goes forward within a boot
             for f in _MS_FIELDS.get(placed["type"], ()):
                 self._seen_ms = max(self._seen_ms, int(placed[f]))
-            if placed["type"] == "activity" and int(placed["t_ms"]) >= self._live_from_ms:
-                self._check_step(int(placed["t_ms"]), received_s)
+            if placed["type"] == "activity":
+                held, self._held_next = self._held_next, False
+                if not held and int(placed["t_ms"]) >= self._live_from_ms:
+                    self._check_step(int(placed["t_ms"]), received_s)
+        if placed["type"] == "loginfo" and placed["flags"] & P.LF_HELD:
+            # The band marks an epoch that waited there (its stack busy, no host yet, a backfill)
+            # over HELD_MS: late by its wait, it is no reading of the band's clock now.
+            self._held_next = True
         if placed["type"] == "loginfo" and placed["flags"] & P.LF_DONE:
             # The band sends an epoch only when no stored event waits: those that ended during
             # the backfill come after its end (this LOGINFO), late by up to its length. Where the
@@ -654,7 +662,11 @@ class BandSession:
         Only epochs that ended from ``_live_from_ms`` on are judged, by the band's own ms. The
         band holds its last 4 epochs while no host is there and sends them at the connect's
         first TIME_SYNC, each as old as its wait: read as live, a reconnect after a minute out
-        of range logged "stepped by +39 s" (+29, +19, +9) and synced again for each.
+        of range logged "stepped by +39 s" (+29, +19, +9) and synced again for each. Nor one
+        the band marked as held (a LOGINFO with LF_HELD just before it: it waited there over
+        P.HELD_MS, e.g. behind a stack that stayed busy): a stall of two epochs flushed their
+        ends 20 and 10 s late, read as a confirmed step of +20 s. Firmware from before the mark
+        sends none, and gets the rules above alone.
 
         An epoch early on the host's clock can only be a step back: judged at once. One late may
         be a step forward or one delivery held up (the band's process or radio stalled: a loaded
