@@ -230,6 +230,11 @@ class Central:
     def events(self) -> list[dict[str, Any]]:
         return [r for r in self.records(P.EVENTS_UUID) if r["type"] == "event"]
 
+    def loginfos(self) -> list[dict[str, Any]]:
+        """The LOGINFO records that answer a BACKFILL: not the marks the band sends before an
+        epoch it held (LF_HELD), which come whenever an epoch waited, a backfill or not."""
+        return [r for r in self.records(P.EVENTS_UUID) if r["type"] == "loginfo" and not r["flags"] & P.LF_HELD]
+
     def command(self, data: bytes, timeout_s: float = 10) -> dict[str, Any]:
         """Write a control command; return the band's RESP for it."""
         before = len(self.records(P.CONTROL_UUID))

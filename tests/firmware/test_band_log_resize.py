@@ -304,9 +304,9 @@ def test_a_capacity_change_turning_over_full_flash_and_old_logs(micropython: str
 
 
 def _backfill(c: Central, from_seq: int) -> dict[str, Any]:
-    before = len([r for r in c.records(P.EVENTS_UUID) if r["type"] == "loginfo"])
+    before = len(c.loginfos())
     assert c.command(P.encode_backfill(from_seq))["code"] == P.OK
-    infos = lambda: [r for r in c.records(P.EVENTS_UUID) if r["type"] == "loginfo"][before:]  # noqa: E731
+    infos = lambda: c.loginfos()[before:]  # noqa: E731
     c.wait_for(lambda: any(i["flags"] & P.LF_DONE for i in infos()), 20, "backfill done")
     return infos()[0]
 

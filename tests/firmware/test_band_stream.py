@@ -121,7 +121,7 @@ def test_disconnect_then_backfill_by_seq(micropython: str, many_spasms_csv: Path
         assert c2.read(P.STATUS_UUID)[0] == 0
         resp = c2.command(P.encode_backfill(last + 1))
         assert resp["code"] == P.OK
-        infos = lambda: [r for r in c2.records(P.EVENTS_UUID) if r["type"] == "loginfo"]  # noqa: E731
+        infos = c2.loginfos
         c2.wait_for(lambda: any(i["flags"] & P.LF_DONE for i in infos()), 30, "backfill done")
         assert infos()[0]["flags"] & P.LF_GAP == 0
         c2.wait_for(lambda: any(r["uptime_s"] >= 150 for r in c2.records(P.STATUS_UUID)), 60, "end of recording")
