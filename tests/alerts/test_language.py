@@ -219,8 +219,8 @@ def test_a_daemon_configured_in_german_sends_its_alarm_in_german_and_a_reload_to
 
 
 def test_the_daily_summary_push_in_german_and_the_page_in_english(tmp_path: Path) -> None:
-    """The daemon words its daily push with [alerts] language; /api/summary and ``spasmwatch summary``
-    (no language given) stay English."""
+    """The daemon words its daily push with [alerts] language; /api/summary's ``text`` and ``spasmwatch
+    summary`` (no language given) stay English; the page's card reads ``local``, the words in its language."""
     db = tmp_path / "db.sqlite"
     with Store(db) as store:
         store.upsert_device("cot", name="cot", wall_s=NOW)
@@ -229,6 +229,10 @@ def test_the_daily_summary_push_in_german_and_the_page_in_english(tmp_path: Path
     assert de["title"] == "Tagesübersicht: keine Serie in 24 h (cot)", de
     assert en["title"] == "Daily summary: no cluster in 24 h (cot)", en
     assert de["text"].endswith("keine Diagnose.") and not ENGLISH.search(de["text"]), de["text"]
+    assert "local" not in en
+    [page] = read_summaries(db, {"cot": "cot"}, NOW, UTC, "cot", local="de")
+    assert (page["title"], page["text"]) == (en["title"], en["text"])
+    assert page["local"] == {"lang": "de", "title": de["title"], "text": de["text"]}, page
 
 
 def test_the_daemon_sends_its_daily_summary_in_german(tmp_path: Path) -> None:

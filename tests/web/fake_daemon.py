@@ -91,17 +91,20 @@ class FakeDaemon:
             out.append({"date": d.isoformat(), "spasms": spasms, "clusters": clusters, "false_alarms": false})
         return out
 
-    async def summary(self) -> list[Json]:
-        """The daemon's words (alerts.messages) over this fake's clusters of the last 24 h (the
-        counting from the store is tested with the real daemon); ``calls`` records each read."""
-        self.calls.append(("summary", None))
+    async def summary(self, lang: str = "en") -> list[Json]:
+        """The daemon's words (alerts.messages; in English and in ``lang``, as daemon/summary.py
+        gives them) over this fake's clusters of the last 24 h (the counting from the store is tested
+        with the real daemon); ``calls`` records each read."""
+        self.calls.append(("summary", lang))
         now, out = self.now(), []
         for b in self.bands:
             cl = sorted((c for c in self.cluster_rows.values() if c["device"] == b["device"] and now - 86400 <= c["start"] < now
                          and c["label"] != "false_alarm"), key=lambda c: c["start"])  # fmt: skip
             in_clusters = sum(c["count"] for c in cl)
-            msg = daily_summary(SummaryFacts(b["name"], tuple(c["start"] for c in cl), in_clusters, in_clusters, 20 * 3600.0), None)
-            out.append({"device": b["device"], "name": b["name"], "title": msg.title, "text": msg.text, "clusters": len(cl)})
+            facts = SummaryFacts(b["name"], tuple(c["start"] for c in cl), in_clusters, in_clusters, 20 * 3600.0)
+            msg, local = daily_summary(facts, None), daily_summary(facts, None, lang)
+            out.append({"device": b["device"], "name": b["name"], "title": msg.title, "text": msg.text, "clusters": len(cl),
+                        "local": {"lang": lang, "title": local.title, "text": local.text}})  # fmt: skip
         return out
 
     def notes(self, since: float, until: float) -> list[Json]:

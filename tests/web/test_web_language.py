@@ -10,8 +10,10 @@ Daemon behind the page's ``<html lang>``, and app.js/index.html parsed for every
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import socket
+import time
 import urllib.request
 from dataclasses import replace
 from pathlib import Path
@@ -66,7 +68,8 @@ def get(url: str) -> str:
 
 def test_html_lang_follows_the_config_and_a_reload_of_it(tmp_path: Path) -> None:
     """Through main.http_server (what `spasmwatch run` serves) and a real Daemon: [alerts] language
-    sets the page's lang and words; a reload to another language reaches the next page load."""
+    sets the page's lang and words, and the Last 24 hours card's (/api/summary ``local``; its ``text``
+    stays English for other clients); a reload to another language reaches the next page load."""
     from spasmwatch.daemon.main import http_server  # here: before 2026-12-05 it did not exist, the other tests still run
 
     with socket.socket() as free:  # [daemon.http] port takes 1-65535: a port free now
@@ -76,6 +79,7 @@ def test_html_lang_follows_the_config_and_a_reload_of_it(tmp_path: Path) -> None
 
     async def main() -> None:
         store = Store(tmp_path / "spasmwatch.db")
+        store.upsert_device("cot", name="cot", wall_s=time.time())
         daemon = Daemon(store, [], alert_settings=alert_settings_from(cfg))
         server = http_server(cfg, daemon)
         host, port = await server.start()
@@ -83,9 +87,14 @@ def test_html_lang_follows_the_config_and_a_reload_of_it(tmp_path: Path) -> None
             html = await asyncio.to_thread(get, f"http://{host}:{port}/")
             assert html.startswith('<!doctype html>\n<html lang="de">'), html[:80]
             assert '"ack": "Bestätigen"' in html and 'id="page-words"' in html
+            [card] = json.loads(await asyncio.to_thread(get, f"http://{host}:{port}/api/summary"))
+            assert card["local"]["lang"] == "de" and card["local"]["text"].startswith("Letzte 24 h: keine Serie"), card
+            assert card["text"].startswith("Last 24 h: no cluster"), card  # as before, for other clients
             daemon.set_alert_settings(replace(daemon.engine.settings, language="fr"))  # as `spasmwatch reload` does
             html = await asyncio.to_thread(get, f"http://{host}:{port}/")
             assert '<html lang="fr">' in html and '"ack": "Prendre en charge"' in html
+            [card] = json.loads(await asyncio.to_thread(get, f"http://{host}:{port}/api/summary"))
+            assert card["local"]["lang"] == "fr" and card["local"]["text"].startswith("Dernières 24 h"), card
         finally:
             await server.stop()
             store.close()

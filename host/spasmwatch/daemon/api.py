@@ -49,11 +49,12 @@ class DaemonAPI(Protocol):
         ``spasms``, ``clusters``, ``false_alarms``."""
         ...
 
-    async def summary(self) -> list[Json]:
+    async def summary(self, lang: str = "en") -> list[Json]:
         """Each band's daily summary words now (its last 24 h), as ``spasmwatch summary --json``:
-        ``device, name, title, text`` and the facts (``clusters, cluster_starts, spasms, worn_h,
-        quiet_days, treatments``). Gathered off the event loop (~0.3 s for 8 days). StoreError if
-        the store cannot be read."""
+        ``device, name, title, text`` (English) and the facts (``clusters, cluster_starts, spasms,
+        worn_h, quiet_days, treatments``), and ``local: {lang, title, text}``, the words in ``lang``
+        (the page's language). Gathered off the event loop (~0.3 s for 8 days). StoreError if the
+        store cannot be read."""
         ...
 
     def notes(self, since: float, until: float) -> list[Json]:

@@ -1070,12 +1070,12 @@ class Daemon:
             })
         return out
 
-    async def summary(self) -> list[Json]:
+    async def summary(self, lang: str = "en") -> list[Json]:
         # A worker thread on a read-only connection of its own: ~0.3 s of reading would stall the
         # loop (the bands' streams, the alarms), and this connection is the loop's alone.
         now, tz = self.clock.wall(), self._zone()
         names = {b.device: b.label for b in self.bands if b.device is not None}
-        return await asyncio.to_thread(read_summaries, self.store.path, names, now, tz)
+        return await asyncio.to_thread(read_summaries, self.store.path, names, now, tz, local=lang)
 
     def notes(self, since: float, until: float) -> list[Json]:
         return [

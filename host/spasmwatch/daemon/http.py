@@ -357,7 +357,7 @@ class HttpServer:
 
     async def _summary(self, request: web.Request) -> web.StreamResponse:
         try:
-            return _json(await self.api.summary())
+            return _json(await self.api.summary(self.language()))
         except StoreError as e:
             raise ApiError(503, f"the store cannot be read for the summary: {e}") from None
 

@@ -45,19 +45,30 @@ def summary_facts(store: Store, device: str, name: str, now: float, tz: tzinfo) 
     )
 
 
-def summary_json(store: Store, device: str, name: str, now: float, tz: tzinfo, lang: str = "en") -> dict[str, Any]:
+def summary_json(
+    store: Store, device: str, name: str, now: float, tz: tzinfo, lang: str = "en", local: str | None = None
+) -> dict[str, Any]:
     """One band's summary as ``spasmwatch summary --json`` and ``GET /api/summary`` give it (in
-    English, as the page and the CLI are): the words the daily summary would send at ``now`` (title,
-    text; the push in ``lang``, [alerts] language) and the facts they come from."""
+    English, as the CLI is): the words the daily summary would send at ``now`` (title, text; the
+    push in ``lang``, [alerts] language) and the facts they come from. ``local``: the same words in
+    that language too, as ``local: {lang, title, text}`` (the page's card, in the page's language;
+    ``text`` stays English for other clients)."""
     f = summary_facts(store, device, name, now, tz)
     msg = daily_summary(f, tz, lang)
+    words = {} if local is None else {"local": local_words(f, tz, local)}
     return {
-        "device": device, "name": name, "since": now - DAY_S, "until": now, "title": msg.title, "text": msg.text,
+        "device": device, "name": name, "since": now - DAY_S, "until": now, "title": msg.title, "text": msg.text, **words,
         "clusters": len(f.cluster_starts), "cluster_starts": list(f.cluster_starts), "spasms": f.spasms,
         "cluster_spasms": f.cluster_spasms,
         "worn_h": None if f.worn_s is None else round(f.worn_s / 3600, 2), "quiet_days": f.quiet_days,
         "treatments": [_treatment_json(t) for t in f.treatments],
     }  # fmt: skip
+
+
+def local_words(f: SummaryFacts, tz: tzinfo | None, lang: str) -> dict[str, str]:
+    """The summary's words in ``lang``: what the page's card shows (the very words of the push)."""
+    msg = daily_summary(f, tz, lang)
+    return {"lang": lang, "title": msg.title, "text": msg.text}
 
 
 def _side_json(s: Side) -> dict[str, Any]:
@@ -75,21 +86,33 @@ def _treatment_json(t: TreatmentTrend) -> dict[str, Any]:
 
 
 def read_summaries(
-    path: Path, names: Mapping[str, str], now: float, tz: tzinfo, device: str | None = None, lang: str = "en"
+    path: Path,
+    names: Mapping[str, str],
+    now: float,
+    tz: tzinfo,
+    device: str | None = None,
+    lang: str = "en",
+    local: str | None = None,
 ) -> list[dict[str, Any]]:
     """Each band the store at ``path`` holds (or ``device`` alone), on a read-only connection of its
     own: the daemon gathers in a worker thread (~0.3 s for 8 days), where its own connection must
     not be used. ``names``: device -> the name shown (else the device id). StoreError if unreadable."""
     with Store.open_readonly(path) as store:
-        return summaries(store, names, now, tz, device, lang)
+        return summaries(store, names, now, tz, device, lang, local)
 
 
 def summaries(
-    store: Store, names: Mapping[str, str], now: float, tz: tzinfo, device: str | None = None, lang: str = "en"
+    store: Store,
+    names: Mapping[str, str],
+    now: float,
+    tz: tzinfo,
+    device: str | None = None,
+    lang: str = "en",
+    local: str | None = None,
 ) -> list[dict[str, Any]]:
     """``summary_json`` of each band ``store`` holds (or ``device`` alone), titled by ``names``."""
     devices = [device] if device is not None else [r.device_id for r in store.devices()]
-    return [summary_json(store, d, names.get(d, d), now, tz, lang) for d in devices]
+    return [summary_json(store, d, names.get(d, d), now, tz, lang, local) for d in devices]
 
 
 def _midnight(d: date, tz: tzinfo) -> float:

@@ -542,13 +542,14 @@
 
   // ---- notes ------------------------------------------------------------------------
 
-  // The daily summary's words for each band's last 24 h (GET /api/summary), named when there are several.
+  // The daily summary's words for each band's last 24 h (GET /api/summary), named when there are several;
+  // in the page's language (its "local" words; "text" is English, as a daemon from before them sent it).
   function renderSummary() {
     const box = $("summary");
     const items = state.summary || [];
     if (!items.length) { box.replaceChildren(el("p", { class: "muted", text: t("no_band_heard") })); return; }
     box.replaceChildren(...items.map((s) => el("p", { class: "summary-text", "data-device": s.device },
-      items.length > 1 ? el("b", { text: `${s.name}: ` }) : null, s.text)));
+      items.length > 1 ? el("b", { text: `${s.name}: ` }) : null, s.local ? s.local.text : s.text)));
   }
 
   function renderNotes() {
