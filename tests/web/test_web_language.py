@@ -158,3 +158,21 @@ def test_the_page_in_german_shows_the_alarm_and_acknowledges_it(browser: Any, fa
             ctx.close()
     assert watch.errors == [], f"console errors: {watch.errors}"
     assert watch.non_local() == []
+
+
+def test_the_noscript_line_is_in_the_language_of_the_page(browser: Any, fake: FakeDaemon) -> None:
+    """Without its script the page shows its <noscript> line alone: the server writes it in the
+    family's language (it was English whatever the language), and the rest of index.html's words too."""
+    watch = Watch()
+    with ServerThread(fake, language=lambda: "fr") as s:
+        ctx = open_context(browser, watch, java_script_enabled=False)
+        try:
+            page = ctx.new_page()
+            page.goto(s.url)
+            line = "Cette page a besoin de JavaScript pour montrer l'état de la ceinture."
+            assert page.locator("noscript p").inner_text() == line, page.content()
+            assert page.locator("#bands-h").inner_text() == "Ceinture"
+            assert "This page needs JavaScript" not in page.content()
+        finally:
+            ctx.close()
+    assert watch.errors == []

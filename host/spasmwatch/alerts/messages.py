@@ -277,6 +277,7 @@ EN: dict[str, str] = {
     "page.test_sent": "Sent on {channels}: check that it arrived.",
     "page.test_failed": "NOT delivered on {channel}: {error}.",
     "page.test_not_sent": "Test not sent: {error}",
+    "page.noscript": "This page needs JavaScript to show the band's state.",
 }
 
 DISCLAIMER = EN["disclaimer"]

@@ -37,6 +37,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from html import escape
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -478,15 +479,22 @@ class HttpServer:
 # ---- helpers ---------------------------------------------------------------
 
 
+# An element of index.html whose whole content is one page word: ``data-t="key">text<``.
+_DATA_T = re.compile(r'( data-t="([a-z_.]+)"[^>]*>)([^<]*)<')
+
+
 def page_in(html: str, lang: str) -> str:
-    """index.html in ``lang`` ([alerts] language): ``<html lang>`` set and the page's words (the
+    """index.html in ``lang`` ([alerts] language): ``<html lang>`` set, the page's words (the
     ``page.`` templates of alerts/messages.py or alerts/lang/<lang>.py) embedded once as a JSON data
-    block, which app.js reads (a data block runs nothing, so the CSP's script-src 'self' allows it)."""
+    block, which app.js reads (a data block runs nothing, so the CSP's script-src 'self' allows it),
+    and the words of its ``data-t`` elements put in the language here: the ``<noscript>`` line shows
+    only where app.js does not run, and the rest reads right before it does."""
     words = {k.removeprefix("page."): v for k, v in catalog(lang).items() if k.startswith("page.")}
     # "<" escaped: a translation holding "</script>" cannot end the block early.
     data = json.dumps(words, ensure_ascii=False).replace("<", "\\u003c")
     block = f'<script type="application/json" id="page-words">{data}</script>\n'
     html = html.replace('<html lang="en">', f'<html lang="{lang}">', 1)
+    html = _DATA_T.sub(lambda m: m[1] + escape(words.get(m[2], m[3]), quote=False) + "<", html)
     return html.replace("</head>", block + "</head>", 1)
 
 

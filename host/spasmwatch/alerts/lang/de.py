@@ -253,4 +253,5 @@ CATALOG: dict[str, str] = {
     "page.test_sent": "Gesendet über {channels}: Prüfen Sie, ob er angekommen ist.",
     "page.test_failed": "NICHT zugestellt über {channel}: {error}.",
     "page.test_not_sent": "Test nicht gesendet: {error}",
+    "page.noscript": "Diese Seite braucht JavaScript, um den Zustand des Brustgurts zu zeigen.",
 }

@@ -248,4 +248,5 @@ CATALOG: dict[str, str] = {
     "page.test_sent": "Enviada por {channels}: compruebe que llegó.",
     "page.test_failed": "NO entregada por {channel}: {error}.",
     "page.test_not_sent": "Prueba no enviada: {error}",
+    "page.noscript": "Esta página necesita JavaScript para mostrar el estado de la banda.",
 }

@@ -254,4 +254,5 @@ CATALOG: dict[str, str] = {
     "page.test_sent": "Envoyée sur {channels} : vérifiez qu'elle est arrivée.",
     "page.test_failed": "NON livrée sur {channel} : {error}.",
     "page.test_not_sent": "Test non envoyé : {error}",
+    "page.noscript": "Cette page a besoin de JavaScript pour montrer l'état de la ceinture.",
 }
