@@ -176,3 +176,31 @@ def test_the_noscript_line_is_in_the_language_of_the_page(browser: Any, fake: Fa
         finally:
             ctx.close()
     assert watch.errors == []
+
+
+def test_times_and_numbers_follow_the_page_language_not_the_phone(browser: Any, fake: FakeDaemon) -> None:
+    """A German page on an English (en-US) phone: times on the 24 h clock, "82 %", German dates. They
+    followed the phone's locale alone until 2026-12-05: "02:05 PM" and "82%" on a German page."""
+    start = today_t(20)
+    c = fake.add_cluster(start, count=3, alarm=False)
+    fake.set_band(battery_pct=82)
+    watch = Watch()
+    with ServerThread(fake, heartbeat_s=1.0, language=lambda: "de") as s:
+        ctx = open_context(browser, watch, locale="en-US")
+        try:
+            page = ctx.new_page()
+            load(page, s.url)
+            hm = time.strftime("%H:%M", time.localtime(start))
+            assert page.locator(f".cluster[data-cluster-id='{c['id']}'] .cluster-time").inner_text() == hm
+            battery = page.locator("[data-fact='battery']").inner_text().replace("\u00a0", " ")
+            assert "82 %" in battery, battery
+            # The chart's day: "Sa., 5. Dez.", not the ISO date or "Sat, Dec 5".
+            day = page.evaluate("document.querySelector('#chart g:last-of-type title').textContent")
+            months = ("Jan", "Feb", "März", "Apr", "Mai", "Juni", "Juli", "Aug", "Sept", "Okt", "Nov", "Dez")
+            assert re.match(r"(Mo|Di|Mi|Do|Fr|Sa|So)\., \d+\. ", day) and any(m in day for m in months), day
+            updated = page.locator("#updated").inner_text()
+            assert re.fullmatch(r"Aktualisiert \d\d:\d\d:\d\d", updated), updated
+            assert not re.search(r"\b(AM|PM)\b", page.locator("body").inner_text())
+        finally:
+            ctx.close()
+    assert watch.errors == [], f"console errors: {watch.errors}"

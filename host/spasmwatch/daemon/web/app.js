@@ -12,6 +12,15 @@
   // tests/web/test_web_language.py can check that each language has it.
   const WORDS = readWords();
   const LANG = document.documentElement.lang || "en";
+  // Times, dates and numbers in the page's language (a German page: "14:05", "82 %", "1,5 GB"), in
+  // the phone's own variant of it when it has one (en-GB, de-AT). They followed the phone's locale
+  // alone: a German page on an English phone said "2:05 PM".
+  const LOCALE = localeOf(LANG);
+
+  function localeOf(lang) {
+    const mine = (navigator.languages || [navigator.language || ""]).find((l) => l.split("-")[0].toLowerCase() === lang);
+    return mine || lang;
+  }
 
   function readWords() {
     const block = document.getElementById("page-words");
@@ -80,7 +89,11 @@
   }
 
   function hhmm(when) {
-    return new Date(when * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    return new Date(when * 1000).toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function percent(pct) {
+    return new Intl.NumberFormat(LOCALE, { style: "percent" }).format(pct / 100);
   }
 
   function duration(s) {
@@ -176,7 +189,7 @@
         state.lastOk = Date.now();
         showOffline(null);
         setConn(state.live ? "live" : "connecting", state.live ? t("live") : t("reconnecting"));
-        $("updated").textContent = t("updated", { time: new Date().toLocaleTimeString() });
+        $("updated").textContent = t("updated", { time: new Date().toLocaleTimeString(LOCALE) });
       })
       .catch((err) => { showOffline(err); for (const w of todo) pending.add(w); })
       .finally(() => { running = null; });
@@ -302,7 +315,7 @@
       if (pct !== null) {
         const fill = el("span");
         fill.style.width = `${Math.max(0, Math.min(100, pct))}%`;  // CSSOM: allowed by the CSP, unlike style=""
-        battery = el("span", { class: "battery" }, el("span", { text: `${pct}%` }), el("span", { class: "meter", "aria-hidden": "true" }, fill));
+        battery = el("span", { class: "battery" }, el("span", { text: percent(pct) }), el("span", { class: "meter", "aria-hidden": "true" }, fill));
       }
       const worn = b.worn === true ? t("yes") : b.worn === false ? t("not_on_baby") : t("unknown");
       let sleep = t("unknown");
@@ -532,9 +545,10 @@
       g.append(svg("text", { class: isToday ? "today" : "", x: cx, y: H - bottom + 14, "text-anchor": "middle" }, label));
       if (!isToday && (i === 0 || date.getDate() === 1)) {
         g.append(svg("text", { x: cx, y: H - bottom + 26, "text-anchor": "middle" },
-          date.toLocaleDateString([], { month: "short" })));
+          date.toLocaleDateString(LOCALE, { month: "short" })));
       }
-      g.append(svg("title", {}, `${d.date}: ${tn("clusters", all)}${fa ? `, ${tn("false_alarms", fa)}` : ""}`));
+      const day = date.toLocaleDateString(LOCALE, { weekday: "short", day: "numeric", month: "short" });
+      g.append(svg("title", {}, `${day}: ${tn("clusters", all)}${fa ? `, ${tn("false_alarms", fa)}` : ""}`));
       s.append(g);
     });
     box.replaceChildren(s);
