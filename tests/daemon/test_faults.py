@@ -394,6 +394,7 @@ def test_a_band_disconnected_by_no_bluetooth_here_says_the_computer_not_the_band
         faults = [n for n in d.notifications if n.kind is NoticeKind.BAND_FAULT]
         assert [(n.title, n.text) for n in faults] == [("Band disconnected (cot)", messages.EN["fault.disconnected.here.text"])], faults
         assert "The problem is on this computer, not the band: it cannot use Bluetooth" in faults[0].text
+        assert d.status()["bands"][0]["last_error_msg"] == {"key": "here", "args": {}}
     with Store(tmp_path / "db2.sqlite") as store:  # a band out of reach (nobody on its address): the band's words
         d = _absent_band(tmp_path, store)
         asyncio.run(asyncio.wait_for(_run_for(d, 1.5), 20))
@@ -633,6 +634,26 @@ def test_backoff_doubles_per_kind_of_error_from_its_own_first_delay() -> None:
     assert away[:3] == [2.0, 4.0, 8.0] and away[-1] == 60.0
     assert [s._backoff(RefusedError("busy")) for _ in range(3)] == [5.0, 10.0, 20.0]
     assert s._backoff(NotFoundError("no band")) == 60.0  # kinds taking turns still back off, each its own way
+
+
+def test_the_latest_failure_and_a_fault_are_also_page_words() -> None:
+    """The page words them in the family's language (docs/web.md "Texts the daemon words"): the kind
+    of the latest failure (or "here": this computer's Bluetooth), a FAULT's instruction; the English
+    ``last_error`` / ``detail`` stay for other clients. Until 2026-12-05 only the English was sent."""
+    from spasmwatch.transport.base import AuthError, NotFoundError, RefusedError
+
+    s = BandSession("crib", lambda: None, Recorder())  # type: ignore[arg-type,return-value]
+    assert (s.last_error_msg, s.detail_msg) == (None, None)
+    s._backoff(NotFoundError("crib not found within 10 s"))
+    assert (s.last_error, s.last_error_msg) == ("crib not found within 10 s", {"key": "not_found", "args": {}})
+    assert s.detail_msg is None  # DISCONNECTED: no instruction
+    here = RefusedError("scan: Bluetooth is not available here")
+    here.here = True
+    s._backoff(here)
+    assert s.last_error_msg == {"key": "here", "args": {}}
+    s._backoff(AuthError("secure crib: AuthenticationFailed"))
+    assert (s.state, s.detail_msg) == (State.FAULT, {"key": "pairing_refused", "args": {}})
+    assert s.detail == "pairing refused: secure crib: AuthenticationFailed"
 
 
 @contextlib.contextmanager

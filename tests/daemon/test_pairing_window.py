@@ -62,6 +62,8 @@ def test_a_band_past_its_pairing_window_faults_with_the_instruction_then_bonds_a
             assert band["state"] == "FAULT" and "switch it off and on" in band["detail"], band
             assert "first 5 minutes after it is switched on" in band["detail"]
             assert f"  {NOT_BONDED}" in band_lines(band)  # what 'spasmwatch status' prints
+            # The instruction as a page word and its value: the page words it in the family's language.
+            assert band["detail_msg"] == {"key": "not_bonded", "args": {"min": 5}}, band
             assert r.store.count_events("band0000") == 0  # nothing was read from a band that did not trust us
             # Tried again and again, said once: the FAULT (and the steps to it) are one INFO line each,
             # not one per retry all night.

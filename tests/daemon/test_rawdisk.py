@@ -126,6 +126,10 @@ def test_raw_pauses_under_the_reserve_resumes_above_it_and_the_gap_replays(tmp_p
         (st,) = d.status()["bands"]
         assert st["raw_paused"] is not None, "raw went on under the reserve"
         assert "free on" in st["raw_paused"]["why"] and "for events" in st["raw_paused"]["why"], st["raw_paused"]
+        # The same as a page word and its values, for the page in the family's language (docs/web.md).
+        msg = st["raw_paused"]["why_msg"]
+        assert msg["key"] == "low_disk" and msg["args"]["keep"] == round((free_mb + 1000) * MB), msg
+        assert 0 < msg["args"]["free"] < msg["args"]["keep"] and msg["args"]["mount"].startswith("/"), msg
         # Cheaply: one statvfs per RAW_DISK_CHECK_S of the clock, not one per record (316 records).
         assert d.raw_disk.checks <= 60 / K.RAW_DISK_CHECK_S + 1, d.raw_disk.checks
         assert not (raw_dir / f"{DEVICE}-boot0-000.swraw").exists() or os.path.getsize(raw_dir / f"{DEVICE}-boot0-000.swraw") == 0
@@ -171,6 +175,7 @@ def test_a_raw_file_that_fails_is_tried_again_later_and_resumes(tmp_path: Path, 
         band.run(K.RAW_RETRY_S / 2)
         (st,) = d.status()["bands"]
         assert st["raw_paused"] is not None and str(path) in st["raw_paused"]["why"] and ENOSPC in st["raw_paused"]["why"], st
+        assert st["raw_paused"]["why_msg"] == {"key": "cannot_write", "args": {"path": str(path), "error": ENOSPC}}, st
         band.run(K.RAW_RETRY_S)  # one more try, the same error: not logged again
         warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and "raw" in r.getMessage()]
         assert len(warned) == 1, warned

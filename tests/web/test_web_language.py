@@ -29,6 +29,7 @@ from spasmwatch.alerts.model import LANGUAGES
 from spasmwatch.config import from_dict
 from spasmwatch.daemon.daemon import Daemon
 from spasmwatch.daemon.http import web_dir
+from spasmwatch.daemon.session import NOT_BONDED
 from spasmwatch.daemon.wiring import alert_settings_from
 from spasmwatch.store import Store
 
@@ -154,6 +155,78 @@ def test_the_page_in_german_shows_the_alarm_and_acknowledges_it(browser: Any, fa
             body = page.locator("body").inner_text()
             for english in ("Acknowledge", "Loading", "Last 24 hours", "Today's clusters", "Battery", "Save note", "Send a test alarm"):
                 assert english not in body, english
+        finally:
+            ctx.close()
+    assert watch.errors == [], f"console errors: {watch.errors}"
+    assert watch.non_local() == []
+
+
+def english_sentences() -> set[str]:
+    """Every run of 2 words or more of the English catalogue (alerts/messages.py EN: the pushes, the
+    daily summary, the page) between its placeholders, unless German keeps it too (a command such as
+    'spasmwatch status' is the same in every language)."""
+    german = " ".join(M.catalog("de").values())
+    runs = {run.strip(" .,:;()'—") for template in M.EN.values() for run in re.split(r"\{\w+\}", template)}
+    return {r for r in runs if len(re.findall(r"\w+", r)) >= 2 and r not in german}
+
+
+def test_the_english_sentences_are_found() -> None:
+    sentences = english_sentences()
+    # A split that finds nothing would pass the check below on any page.
+    assert {"Last 24 h", "Not connecting", "Keep any video and tell your pediatrician", "Battery low"} <= sentences
+    assert len(sentences) > 150, len(sentences)
+
+
+def test_a_german_page_has_no_english_sentence_with_a_band_in_error_and_the_summary(browser: Any) -> None:
+    """A German family with a band that does not connect, one in FAULT, raw paused and a cluster
+    in the Last 24 hours card: every text on the page is German. Until 2026-12-05 the daemon's own
+    words were English on a German page ("Not connecting: ...", "Last 24 h: 1 cluster (...) ...",
+    the FAULT's instruction, "412 MB free on /home, ..."), and times followed the phone's locale ("02:05 PM")."""
+    fake = FakeDaemon(bands=2)
+    start = today_t(20)
+    c = fake.add_cluster(start, count=3, post_wake_s=8 * 60)
+    # The real daemon words its alarm in the family's language (tests/alerts/test_language.py).
+    de = M.alarm(M.ClusterFacts("Mila's band", 3, start, 8 * 60.0), None, "de")
+    next(a for a in fake.alerts.values() if a["cluster_id"] == c["id"]).update(title=de.title, text=de.text)
+    away = "scan for spasmwatch-0001: spasmwatch-0001 not found within 10 s (out of range, off, or connected elsewhere)"
+    fake.set_band("SW-0001", connected=False, state="BACKOFF", detail="retry in 60 s", battery_pct=82,
+                  last_error=away, last_error_msg={"key": "not_found", "args": {}},
+                  raw_paused={"since": start, "why": "1.5 GB free on /home, keeping 2 GB for events",
+                              "why_msg": {"key": "low_disk", "args": {"free": 1_500_000_000, "mount": "/home", "keep": 2_000_000_000}}})  # fmt: skip
+    fake.set_band("SW-0002", connected=False, state="FAULT", detail=NOT_BONDED,
+                  detail_msg={"key": "not_bonded", "args": {"min": 5}}, last_error=NOT_BONDED,
+                  last_error_msg={"key": "io", "args": {}})  # fmt: skip
+    watch = Watch()
+    with ServerThread(fake, heartbeat_s=1.0, language=lambda: "de") as s:
+        ctx = open_context(browser, watch, locale="en-US")  # an English phone: its 12 h clock is not the page's
+        try:
+            page = ctx.new_page()
+            load(page, s.url)
+            card = page.locator("#summary .summary-text[data-device='SW-0001']")
+            card.wait_for()
+            hm = time.strftime("%H:%M", time.localtime(start))
+            assert card.inner_text().startswith(f"Mila's band: Letzte 24 h: 1 Serie ({hm})"), card.inner_text()
+            away_box = page.locator(".band[data-device='SW-0001'] [data-fact='why']")
+            assert away_box.locator("p").inner_text() == "Keine Verbindung: der Brustgurt wird nicht gefunden: außer " \
+                "Reichweite, ausgeschaltet oder mit einem anderen Computer verbunden."
+            # The daemon's English stays there for whoever sets the band up, closed.
+            assert away_box.locator("details summary").inner_text() == "Technische Angaben"
+            assert away not in page.locator("body").inner_text()
+            raw = page.locator(".band[data-device='SW-0001'] [data-fact='raw']").inner_text().replace("\u00a0", " ")
+            assert raw == f"Rohaufzeichnung pausiert seit {hm}: 1,5 GB frei auf /home, 2 GB bleiben für Ereignisse " \
+                "reserviert. Ereignisse und Alarme laufen weiter.", raw
+            fault = page.locator(".band[data-device='SW-0002'] [data-fact='fault']").inner_text()
+            assert fault.startswith("Nicht gekoppelt: Der Brustgurt nimmt neue Kopplungen nur in den ersten 5 Minuten"), fault
+            battery = page.locator(".band[data-device='SW-0001'] [data-fact='battery']").inner_text().replace("\u00a0", " ")
+            assert "82 %" in battery, battery
+            assert page.locator(f".cluster[data-cluster-id='{c['id']}'] .cluster-time").inner_text() == hm
+            wide = page.evaluate("""[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 390)
+                .map(e => e.tagName + '.' + e.className + ' ' + e.getBoundingClientRect().right + ' ' + e.textContent.slice(0, 60))""")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, wide
+            body = page.locator("body").inner_text()
+            english = sorted(e for e in english_sentences() if e in body)
+            assert english == [], f"English on the German page: {english}"
+            assert not re.search(r"\b(AM|PM)\b", body), body
         finally:
             ctx.close()
     assert watch.errors == [], f"console errors: {watch.errors}"

@@ -278,6 +278,26 @@ EN: dict[str, str] = {
     "page.test_failed": "NOT delivered on {channel}: {error}.",
     "page.test_not_sent": "Test not sent: {error}",
     "page.noscript": "This page needs JavaScript to show the band's state.",
+    # the daemon's own words on the page, sent as a key and its values (docs/web.md "Texts the
+    # daemon words"): why a band does not connect, by the link's kind of failure (last_error_msg)
+    "page.tech": "Technical details",
+    "page.why.here": "this computer cannot use Bluetooth (no Bluetooth adapter, or the Bluetooth service is not "
+    "running); 'spasmwatch status' on this computer says what to do",
+    "page.why.not_found": "the band is not found: out of range, switched off, or connected to another computer",
+    "page.why.timeout": "the band does not answer in time",
+    "page.why.refused": "the band refuses the connection (busy with another computer?)",
+    "page.why.disconnected": "the connection dropped",
+    "page.why.auth": "the band refuses the pairing",
+    "page.why.io": "the connection reports an error",
+    # what a person must do for a band in FAULT (detail_msg)
+    "page.fault_detail.not_bonded": "Not paired: the band accepts new pairings only in the first {min} minutes "
+    "after it is switched on: switch it off and on, then wait for spasmwatch to connect.",
+    "page.fault_detail.pairing_refused": "The band refuses the pairing: if it was erased or flashed again, remove it "
+    "in this computer's Bluetooth settings, then switch the band off and on.",
+    "page.fault_detail.band_refused": "The band refused a command: restart it; if this comes back, update its firmware.",
+    # why a band's raw recording is paused (raw_paused.why_msg)
+    "page.raw.low_disk": "{free} free on {mount}, keeping {keep} for events",
+    "page.raw.cannot_write": "cannot write {path}: {error}",
 }
 
 DISCLAIMER = EN["disclaimer"]

@@ -25,7 +25,9 @@ class DaemonAPI(Protocol):
     def status(self) -> Json:
         """``{"now": t, "bands": [band], "alerts": [alert]}``.
 
-        band: ``device, name, transport, state`` (session state name),
+        band: ``device, name, transport, state`` (session state name), ``detail``,
+        ``last_error`` and, for the page in the family's language, ``detail_msg`` (a FAULT's) and
+        ``last_error_msg``: ``{key, args}``, a page word (docs/web.md "Texts the daemon words") or null,
         ``connected, battery_pct, worn`` (true/false/null), ``asleep``
         (true/false/null), ``sleep_since`` (t of the last sleep/wake change),
         ``last_seen``, ``alert_state`` (worst open alert state or "QUIET"),

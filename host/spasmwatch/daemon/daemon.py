@@ -863,14 +863,15 @@ class Daemon:
 
     def _raw_failed(self, b: BandView, device: str, e: OSError | InputError, path: str) -> None:
         """Raw paused for this band, tried again in RAW_RETRY_S; logged once per distinct error."""
-        why = f"cannot write {path}: {e.strerror or e}" if isinstance(e, OSError) else str(e)
+        error = (e.strerror or str(e)) if isinstance(e, OSError) else str(e)
+        why = f"cannot write {path}: {error}" if isinstance(e, OSError) else error
         b.raw_retry_mono = self.clock.mono() + K.RAW_RETRY_S
         if b.raw_failed is not None and b.raw_failed.why == why:
             log.debug("%s: raw recording still paused: %s", device, why)
             return
         log.warning("%s: raw recording paused: %s; events, alarms and status go on; raw is tried again every %.0f min",
                     device, why, K.RAW_RETRY_S / 60)  # fmt: skip
-        b.raw_failed = RawPause(self.clock.wall(), why)
+        b.raw_failed = RawPause(self.clock.wall(), why, {"key": "cannot_write", "args": {"path": path, "error": error}})
         self._publish({"type": "status"})
 
     def _close_raw(self, b: BandView) -> OSError | None:
@@ -1025,6 +1026,9 @@ class Daemon:
             "device": b.device, "name": b.label, "transport": b.info.transport if b.info else None,
             "state": b.session.state.value.upper(), "detail": b.session.detail,
             "connected": b.session.state in (State.STREAMING, State.STALE), "last_error": b.session.last_error or None,
+            # The two above as page words and their values, for the page in the family's language
+            # (docs/web.md "Texts the daemon words"); the English fields stay for other clients.
+            "detail_msg": b.session.detail_msg, "last_error_msg": b.session.last_error_msg,
             "battery_pct": st.get("battery_pct"), "worn": None if worn in (None, -1) else worn == 1,
             "log_fill_pct": st.get("log_fill_pct"),
             "asleep": a.asleep if a else None, "sleep_since": a.sleep_since if a else None,
@@ -1044,7 +1048,7 @@ class Daemon:
         """Why this band's raw recording is paused (null: recording, or raw is off): researchers and
         the family must see it, not only the journal."""
         pause = (b.raw_failed or self.raw_disk.paused) if b.session.raw else None
-        return None if pause is None else {"since": pause.since, "why": pause.why}
+        return None if pause is None else {"since": pause.since, "why": pause.why, "why_msg": pause.msg}
 
     def clusters(self, since: float, until: float) -> list[Json]:
         return [self._cluster_json(r) for r in self.store.clusters(None, since, until)]

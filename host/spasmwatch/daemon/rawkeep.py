@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from spasmwatch.daemon import consts as K
 from spasmwatch.errors import InputError
@@ -35,6 +36,9 @@ class RawPause:
 
     since: float  # wall s
     why: str
+    # ``why`` as a page word and its values (docs/web.md "Texts the daemon words"): sizes in bytes,
+    # which the page writes in the family's language
+    msg: dict[str, Any]
 
 
 def size_text(n_bytes: float) -> str:
@@ -101,8 +105,9 @@ class DiskReserve:
     def _check(self, free: int) -> None:
         reserve = self.reserve_mb * MB
         if self.paused is None and free < reserve:
-            why = f"{size_text(free)} free on {mount_point(self.folder)}, keeping {size_text(reserve)} for events"
-            self.paused = RawPause(self.wall(), why)
+            mount = mount_point(self.folder)
+            why = f"{size_text(free)} free on {mount}, keeping {size_text(reserve)} for events"
+            self.paused = RawPause(self.wall(), why, {"key": "low_disk", "args": {"free": free, "mount": mount, "keep": round(reserve)}})
             log.warning("raw recording paused: %s (the store's events, alarms and status go on; "
                         "it starts again at %s free; %s)", why, size_text(reserve + K.RAW_RESUME_MARGIN_MB * MB), self._advice())  # fmt: skip
         elif self.paused is not None and free >= reserve + K.RAW_RESUME_MARGIN_MB * MB:

@@ -38,10 +38,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from spasmwatch.daemon import consts as K
-from spasmwatch.transport.base import DisconnectedError, Link, LinkIOError, LinkTimeoutError, TransportError
+from spasmwatch.transport.base import DisconnectedError, Kind, Link, LinkIOError, LinkTimeoutError, TransportError
 from swcore import protocol as P
 
 log = logging.getLogger(__name__)
+
+# A page word and its values, ``{"key": ..., "args": {...}}`` (docs/web.md "Texts the daemon words").
+Msg = dict[str, Any]
 
 Record = dict[str, Any]
 
@@ -220,6 +223,14 @@ NOT_BONDED = (
 )
 
 
+def _fault_msg(e: SessionError) -> Msg:
+    """The page word of a FAULT the band explained: not bonded (``NOT_BONDED``'s instruction), or
+    another command it refused."""
+    if e.code == P.E_AUTH:
+        return {"key": "not_bonded", "args": {"min": P.PAIRING_WINDOW_MS // 60000}}
+    return {"key": "band_refused", "args": {"code": e.code}}
+
+
 class SessionError(Exception):
     """A step of the connect sequence failed in a way the band explained (``code``: its RESP code)."""
 
@@ -251,6 +262,9 @@ class BandSession:
         self.resync_s = resync_s
         self.state = State.DISCONNECTED
         self.detail = ""
+        # ``detail`` of a FAULT as a page word and its values (docs/web.md "Texts the daemon words"):
+        # the family reads what to do in its own language; None in every other state.
+        self.detail_msg: Msg | None = None
         self.info: BandInfo | None = None
         self.link: Link | None = None
         self.decode_errors = 0
@@ -261,6 +275,7 @@ class BandSession:
         self._stop = asyncio.Event()
         self._failures: dict[str, int] = {}  # failed connects since the last good one, by error kind
         self._last_error = ""
+        self._last_kind: Kind = "io"  # the latest failure's kind (TransportError.kind)
         self._here = False  # the latest failure's cause is on this computer (TransportError.here)
         self._repeating = False  # the current failure is the same as the last one
         self._away: tuple[float, str] | None = None  # since a drop, until streaming again: (wall s, why)
@@ -286,14 +301,23 @@ class BandSession:
         return self._last_error
 
     @property
+    def last_error_msg(self) -> Msg | None:
+        """``last_error`` as a page word (``why.<key>``: the link's kind of failure, or ``here`` when
+        this computer is the cause), for the page in the family's language; None when there is none."""
+        if not self._last_error:
+            return None
+        return {"key": "here" if self._here else self._last_kind, "args": {}}
+
+    @property
     def cause_here(self) -> bool:
         """Whether the latest failure's cause is on this computer (no Bluetooth adapter, no BlueZ),
         not the band: the 'band disconnected' push says so instead of 'charge it, bring it nearer'."""
         return self._here
 
-    def _set(self, state: State, detail: str = "") -> None:
+    def _set(self, state: State, detail: str = "", msg: Msg | None = None) -> None:
         if state is self.state and detail == self.detail:
             return
+        self.detail_msg = msg
         # The same failure again and again (band out of range all night) is one log line,
         # not one per retry: repeats of the retry cycle go to debug; so do a reconnect's steps.
         said = self._reconnect_note(state, detail)
@@ -330,7 +354,7 @@ class BandSession:
                 delay = self._backoff(e)
             except SessionError as e:
                 self._repeat(str(e))
-                self._set(State.FAULT, str(e))
+                self._set(State.FAULT, str(e), _fault_msg(e))
                 delay = K.PAIRING_RETRY_S if e.code == P.E_AUTH else K.AUTH_RETRY_S
             except Exception as e:  # a bug must not end monitoring: log it, reconnect as after an I/O error
                 what = f"{type(e).__name__}: {e}"
@@ -347,15 +371,15 @@ class BandSession:
         await self._close_link()
         self._set(State.DISCONNECTED, "stopped")
 
-    def _repeat(self, what: str, here: bool = False) -> None:
+    def _repeat(self, what: str, here: bool = False, kind: Kind = "io") -> None:
         """Note a failure: ``_repeating`` when it is the same as the last one."""
         self._repeating = what == self._last_error
-        self._last_error, self._here = what, here
+        self._last_error, self._here, self._last_kind = what, here, kind
 
     def _backoff(self, e: TransportError) -> float:
-        self._repeat(str(e), e.here)
+        self._repeat(str(e), e.here, e.kind)
         if e.kind == "auth":
-            self._set(State.FAULT, f"pairing refused: {e}")
+            self._set(State.FAULT, f"pairing refused: {e}", {"key": "pairing_refused", "args": {}})
             return K.AUTH_RETRY_S
         first, cap = K.BACKOFF_S.get(e.kind, K.BACKOFF_S["io"])
         n = self._failures.get(e.kind, 0)  # each kind doubles from its own first delay

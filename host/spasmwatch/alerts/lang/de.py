@@ -254,4 +254,22 @@ CATALOG: dict[str, str] = {
     "page.test_failed": "NICHT zugestellt über {channel}: {error}.",
     "page.test_not_sent": "Test nicht gesendet: {error}",
     "page.noscript": "Diese Seite braucht JavaScript, um den Zustand des Brustgurts zu zeigen.",
+    "page.tech": "Technische Angaben",
+    "page.why.here": "dieser Computer kann kein Bluetooth nutzen (kein Bluetooth-Adapter, oder der Bluetooth-Dienst "
+    "läuft nicht); 'spasmwatch status' auf diesem Computer sagt, was zu tun ist",
+    "page.why.not_found": "der Brustgurt wird nicht gefunden: außer Reichweite, ausgeschaltet oder mit einem anderen "
+    "Computer verbunden",
+    "page.why.timeout": "der Brustgurt antwortet nicht rechtzeitig",
+    "page.why.refused": "der Brustgurt lehnt die Verbindung ab (mit einem anderen Computer beschäftigt?)",
+    "page.why.disconnected": "die Verbindung ist abgebrochen",
+    "page.why.auth": "der Brustgurt lehnt die Kopplung ab",
+    "page.why.io": "die Verbindung meldet einen Fehler",
+    "page.fault_detail.not_bonded": "Nicht gekoppelt: Der Brustgurt nimmt neue Kopplungen nur in den ersten {min} "
+    "Minuten nach dem Einschalten an: Schalten Sie ihn aus und wieder ein und warten Sie, bis spasmwatch sich verbindet.",
+    "page.fault_detail.pairing_refused": "Der Brustgurt lehnt die Kopplung ab: Wurde er gelöscht oder neu bespielt, "
+    "entfernen Sie ihn in den Bluetooth-Einstellungen dieses Computers und schalten Sie ihn dann aus und wieder ein.",
+    "page.fault_detail.band_refused": "Der Brustgurt hat einen Befehl abgelehnt: Starten Sie ihn neu; kommt das "
+    "wieder, aktualisieren Sie seine Firmware.",
+    "page.raw.low_disk": "{free} frei auf {mount}, {keep} bleiben für Ereignisse reserviert",
+    "page.raw.cannot_write": "{path} kann nicht geschrieben werden: {error}",
 }

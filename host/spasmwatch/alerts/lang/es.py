@@ -249,4 +249,20 @@ CATALOG: dict[str, str] = {
     "page.test_failed": "NO entregada por {channel}: {error}.",
     "page.test_not_sent": "Prueba no enviada: {error}",
     "page.noscript": "Esta página necesita JavaScript para mostrar el estado de la banda.",
+    "page.tech": "Detalles técnicos",
+    "page.why.here": "este ordenador no puede usar Bluetooth (no tiene adaptador Bluetooth, o el servicio Bluetooth "
+    "no está en marcha); 'spasmwatch status' en este ordenador indica qué hacer",
+    "page.why.not_found": "no se encuentra la banda: fuera de alcance, apagada o conectada a otro ordenador",
+    "page.why.timeout": "la banda no responde a tiempo",
+    "page.why.refused": "la banda rechaza la conexión (¿ocupada con otro ordenador?)",
+    "page.why.disconnected": "la conexión se cortó",
+    "page.why.auth": "la banda rechaza el emparejamiento",
+    "page.why.io": "la conexión informa de un error",
+    "page.fault_detail.not_bonded": "No emparejada: la banda acepta emparejamientos nuevos solo en los primeros {min} "
+    "minutos después de encenderla: apáguela y enciéndala, y espere a que spasmwatch se conecte.",
+    "page.fault_detail.pairing_refused": "La banda rechaza el emparejamiento: si se borró o se volvió a programar, "
+    "quítela en los ajustes de Bluetooth de este ordenador y luego apáguela y enciéndala.",
+    "page.fault_detail.band_refused": "La banda rechazó una orden: reiníciela; si vuelve a pasar, actualice su firmware.",
+    "page.raw.low_disk": "{free} libres en {mount}, se reservan {keep} para los eventos",
+    "page.raw.cannot_write": "no se puede escribir {path}: {error}",
 }

@@ -255,4 +255,21 @@ CATALOG: dict[str, str] = {
     "page.test_failed": "NON livrée sur {channel} : {error}.",
     "page.test_not_sent": "Test non envoyé : {error}",
     "page.noscript": "Cette page a besoin de JavaScript pour montrer l'état de la ceinture.",
+    "page.tech": "Détails techniques",
+    "page.why.here": "cet ordinateur ne peut pas utiliser le Bluetooth (pas d'adaptateur Bluetooth, ou le service "
+    "Bluetooth n'est pas lancé) ; 'spasmwatch status' sur cet ordinateur indique quoi faire",
+    "page.why.not_found": "la ceinture est introuvable : hors de portée, éteinte ou connectée à un autre ordinateur",
+    "page.why.timeout": "la ceinture ne répond pas à temps",
+    "page.why.refused": "la ceinture refuse la connexion (occupée avec un autre ordinateur ?)",
+    "page.why.disconnected": "la connexion a été coupée",
+    "page.why.auth": "la ceinture refuse l'appairage",
+    "page.why.io": "la connexion signale une erreur",
+    "page.fault_detail.not_bonded": "Non appairée : la ceinture n'accepte de nouveaux appairages que dans les {min} "
+    "premières minutes après sa mise en marche : éteignez-la et rallumez-la, puis attendez que spasmwatch se connecte.",
+    "page.fault_detail.pairing_refused": "La ceinture refuse l'appairage : si elle a été effacée ou reprogrammée, "
+    "retirez-la dans les réglages Bluetooth de cet ordinateur, puis éteignez-la et rallumez-la.",
+    "page.fault_detail.band_refused": "La ceinture a refusé une commande : redémarrez-la ; si cela revient, mettez à "
+    "jour son firmware.",
+    "page.raw.low_disk": "{free} libres sur {mount}, {keep} gardés pour les événements",
+    "page.raw.cannot_write": "impossible d'écrire {path} : {error}",
 }

@@ -51,6 +51,27 @@
     storage_failing: t("fault.storage_failing"),
     band_log_failing: t("fault.band_log_failing"),
   };
+  // The daemon's own words, sent as a key and its values next to its English text (docs/web.md
+  // "Texts the daemon words"): why a band does not connect (last_error_msg), what to do for a band
+  // in FAULT (detail_msg; [words, whether the daemon's English adds to them]), why raw is paused.
+  const WHY = {
+    here: t("why.here"),
+    not_found: t("why.not_found"),
+    timeout: t("why.timeout"),
+    refused: t("why.refused"),
+    disconnected: t("why.disconnected"),
+    auth: t("why.auth"),
+    io: t("why.io"),
+  };
+  const FAULT_DETAIL = {
+    not_bonded: [(a) => t("fault_detail.not_bonded", a), false],
+    pairing_refused: [(a) => t("fault_detail.pairing_refused", a), true],
+    band_refused: [(a) => t("fault_detail.band_refused", a), true],
+  };
+  const RAW_WHY = {
+    low_disk: (a) => t("raw.low_disk", { ...a, free: size(a.free), keep: size(a.keep) }),
+    cannot_write: (a) => t("raw.cannot_write", a),
+  };
   const STATE_NAMES = {
     STREAMING: [t("state.connected"), "good"],
     STALE: [t("state.silent"), "mid"],
@@ -94,6 +115,20 @@
 
   function percent(pct) {
     return new Intl.NumberFormat(LOCALE, { style: "percent" }).format(pct / 100);
+  }
+
+  // A disk's size rounded as the daemon's rawkeep.size_text rounds it (412 MB, 1.5 GB, 0.3 MB),
+  // written the language's way ("1,5 GB", "412 Mo").
+  function size(bytes) {
+    const MB = 1e6;
+    const [value, unit, digits] = bytes >= 1000 * MB ? [bytes / (1000 * MB), "gigabyte", 1]
+      : [bytes / MB, "megabyte", bytes < 10 * MB ? 1 : 0];
+    return new Intl.NumberFormat(LOCALE, { style: "unit", unit, maximumFractionDigits: digits }).format(value);
+  }
+
+  // The daemon's English words under "Technical details", closed: for whoever sets the band up.
+  function tech(english) {
+    return el("details", { class: "tech" }, el("summary", { text: t("tech") }), el("span", { text: english }));
   }
 
   function duration(s) {
@@ -339,15 +374,13 @@
         faults.length ? el("ul", { class: "faults", "aria-label": t("band_problems") },
           ...faults.map((f) => el("li", { text: FAULT_NAMES[f] || f }))) : null,
         // A fault only a person can clear says what to do (a band that will not pair: switch it off and on).
-        b.state === "FAULT" && b.detail ? el("p", { class: "fault-detail small", "data-fact": "fault",
-          text: b.detail.charAt(0).toUpperCase() + b.detail.slice(1) + "." }) : null,
+        b.state === "FAULT" && b.detail ? faultDetail(b) : null,
         // Why it does not connect: this computer with no Bluetooth read as "Out of reach" alone.
-        !b.connected && b.state !== "FAULT" && b.last_error ? el("p", { class: "fault-detail small", "data-fact": "why",
-          text: t("not_connecting", { error: b.last_error }) }) : null,
+        !b.connected && b.state !== "FAULT" && b.last_error ? whyNot(b) : null,
         b.muted_until ? muteBox(b, now) : null,
         // For researchers: their recording has a gap from here (low disk, a file that cannot be written).
         b.raw_paused ? el("p", { class: "raw-paused small", "data-fact": "raw",
-          text: t("raw_paused", { time: hhmm(b.raw_paused.since), why: b.raw_paused.why }) }) : null);
+          text: t("raw_paused", { time: hhmm(b.raw_paused.since), why: rawWhy(b.raw_paused) }) }) : null);
     }));
     scheduleMuteEnd(bands, now);
     // The band choice of the note form.
@@ -356,6 +389,24 @@
     sel.replaceChildren(...bands.filter((b) => b.device).map((b) => el("option", { value: b.device, text: b.name || b.device })));
     if (cur) sel.value = cur;
     $("note-device-row").hidden = bands.length < 2;
+  }
+
+  // A daemon that sends no key (from before them) is shown in its English words, as it was.
+  function faultDetail(b) {
+    const msg = b.detail_msg && FAULT_DETAIL[b.detail_msg.key];
+    const text = msg ? msg[0](b.detail_msg.args || {}) : b.detail.charAt(0).toUpperCase() + b.detail.slice(1) + ".";
+    return el("div", { class: "fault-detail small", "data-fact": "fault" }, el("p", { text }), msg && msg[1] ? tech(b.detail) : null);
+  }
+
+  function whyNot(b) {
+    const why = b.last_error_msg && WHY[b.last_error_msg.key];
+    return el("div", { class: "fault-detail small", "data-fact": "why" },
+      el("p", { text: t("not_connecting", { error: why || b.last_error }) }), why ? tech(b.last_error) : null);
+  }
+
+  function rawWhy(raw) {
+    const words = raw.why_msg && RAW_WHY[raw.why_msg.key];
+    return words ? words(raw.why_msg.args || {}) : raw.why;
   }
 
   // A mute set for a bath and forgotten holds back "not worn" and "disconnected": say so on the card.
