@@ -115,7 +115,8 @@ def test_pings_come_every_every_s_while_healthy_and_go_on_while_a_band_is_away(t
     assert [t - T0 for t in began] == [0, 60, 120, 180, 240, 300]
     assert len(seen) == 6 and {(s.method, s.path) for s in seen} == {("GET", SECRET)}
     assert seen[0].headers["User-Agent"].startswith("spasmwatch/")
-    assert status == {"host": srv_host(status), "every_s": 60.0, "last_ok": T0 + 300, "failing_since": None, "error": None, "paused": None}
+    assert status == {"host": srv_host(status), "every_s": 60.0, "last_ok": T0 + 300, "failing_since": None, "error": None, "paused": None,
+                      "paused_msg": None}  # fmt: skip
 
 
 def srv_host(status: dict[str, Any]) -> str:
@@ -196,6 +197,8 @@ def test_no_ping_while_the_store_refuses_writes_and_pings_again_once_it_takes_th
             held, again, paused = run(main)
     assert held == []
     assert paused["paused"] == f"the store refuses writes ({DEVICE}): events would be lost"
+    # The same as a page word, for the page in the family's language (docs/web.md "Texts the daemon words").
+    assert paused["paused_msg"] == {"key": "store_refuses", "args": {"bands": DEVICE}}, paused
     assert [t - T0 - 300 - K.STORAGE_OK_S for t in again] == [10.0, 70.0]  # the first tick after the clear, then every 60 s
     lines = [r.getMessage() for r in caplog.records if r.name == "spasmwatch.daemon.heartbeat"]
     assert sum("paused: the store refuses writes" in m for m in lines) == 1 and sum("resumed" in m for m in lines) == 1

@@ -178,8 +178,8 @@ def test_the_english_sentences_are_found() -> None:
 
 
 def test_a_german_page_has_no_english_sentence_with_a_band_in_error_and_the_summary(browser: Any) -> None:
-    """A German family with a band that does not connect, one in FAULT, raw paused and a cluster
-    in the Last 24 hours card: every text on the page is German. Until 2026-12-05 the daemon's own
+    """A German family with a band that does not connect, one in FAULT, raw paused, the heartbeat
+    held back and a cluster in the Last 24 hours card: every text on the page is German. Until 2026-12-05 the daemon's own
     words were English on a German page ("Not connecting: ...", "Last 24 h: 1 cluster (...) ...",
     the FAULT's instruction, "412 MB free on /home, ..."), and times followed the phone's locale ("02:05 PM")."""
     fake = FakeDaemon(bands=2)
@@ -196,6 +196,9 @@ def test_a_german_page_has_no_english_sentence_with_a_band_in_error_and_the_summ
     fake.set_band("SW-0002", connected=False, state="FAULT", detail=NOT_BONDED,
                   detail_msg={"key": "not_bonded", "args": {"min": 5}}, last_error=NOT_BONDED,
                   last_error_msg={"key": "io", "args": {}})  # fmt: skip
+    fake.heartbeat = {"host": "hc-ping.com", "every_s": 60.0, "last_ok": None, "failing_since": None, "error": None,
+                      "paused": "the store refuses writes (SW-0001): events would be lost",
+                      "paused_msg": {"key": "store_refuses", "args": {"bands": "SW-0001"}}}  # fmt: skip
     watch = Watch()
     with ServerThread(fake, heartbeat_s=1.0, language=lambda: "de") as s:
         ctx = open_context(browser, watch, locale="en-US")  # an English phone: its 12 h clock is not the page's
@@ -217,6 +220,9 @@ def test_a_german_page_has_no_english_sentence_with_a_band_in_error_and_the_summ
                 "reserviert. Ereignisse und Alarme laufen weiter.", raw
             fault = page.locator(".band[data-device='SW-0002'] [data-fact='fault']").inner_text()
             assert fault.startswith("Nicht gekoppelt: Der Brustgurt nimmt neue Kopplungen nur in den ersten 5 Minuten"), fault
+            held = page.locator("#heartbeat-failing").inner_text()
+            assert held.startswith("Das Lebenszeichen an hc-ping.com ist zurückgehalten: die Datenbank nimmt keine Daten "
+                                   "mehr an (SW-0001): Ereignisse gingen verloren."), held
             battery = page.locator(".band[data-device='SW-0001'] [data-fact='battery']").inner_text().replace("\u00a0", " ")
             assert "82 %" in battery, battery
             assert page.locator(f".cluster[data-cluster-id='{c['id']}'] .cluster-time").inner_text() == hm

@@ -298,6 +298,8 @@ EN: dict[str, str] = {
     # why a band's raw recording is paused (raw_paused.why_msg)
     "page.raw.low_disk": "{free} free on {mount}, keeping {keep} for events",
     "page.raw.cannot_write": "cannot write {path}: {error}",
+    # why the heartbeat is held back (heartbeat.paused_msg)
+    "page.held.store_refuses": "the store refuses writes ({bands}): events would be lost",
 }
 
 DISCLAIMER = EN["disclaimer"]

@@ -392,7 +392,7 @@ class Daemon:
                 self._tick()
                 self.ticks += 1
                 if self.heartbeat is not None:  # only after a tick completed: a stalled ticker pings nothing
-                    self.heartbeat.beat(self._unhealthy())
+                    self.heartbeat.beat(*(self._unhealthy() or (None, None)))
             except Exception:  # escalation and STALE alerts depend on this loop: never let it die
                 log.exception("tick failed")
             await asyncio.sleep(K.TICK_S)
@@ -425,11 +425,13 @@ class Daemon:
             self._resend_kept()
         self._daily_summaries(now)
 
-    def _unhealthy(self) -> str | None:
-        """Why the daemon should not tell the heartbeat's service it is alive, or None. A band that
-        is away is no reason: the daemon alarms that itself, and its phones still hear it."""
+    def _unhealthy(self) -> tuple[str, Json] | None:
+        """Why the daemon should not tell the heartbeat's service it is alive (and the same as a page
+        word, for the page in the family's language), or None. A band that is away is no reason: the
+        daemon alarms that itself, and its phones still hear it."""
         if self._store_failing:  # until STORAGE_OK_S of writes that work, as the family's notice
-            return f"the store refuses writes ({', '.join(sorted(self._store_failing))}): events would be lost"
+            bands = ", ".join(sorted(self._store_failing))
+            return f"the store refuses writes ({bands}): events would be lost", {"key": "store_refuses", "args": {"bands": bands}}
         return None
 
     def _announce_heartbeat(self) -> None:

@@ -52,20 +52,23 @@ class Heartbeat:
         self.last_ok: float | None = None  # wall s of the latest ping the service took
         self.failing: tuple[float, str] | None = None  # (wall s of the first failure in a row, the latest error)
         self.paused: str | None = None  # why the daemon holds the pings back (None: it does not)
+        # ``paused`` as a page word and its values, for the page in the family's language (docs/web.md
+        # "Texts the daemon words")
+        self.paused_msg: Json | None = None
         self.pings = 0  # pings begun
         self._began: float | None = None  # mono s the latest ping began
         self._task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
 
-    def beat(self, unhealthy: str | None) -> None:
+    def beat(self, unhealthy: str | None, msg: Json | None = None) -> None:
         """From the ticker, after a completed tick: ping if one is due, unless ``unhealthy`` says
-        why the daemon is not fit to be called alive."""
+        why the daemon is not fit to be called alive (``msg``: the same as a page word)."""
         if unhealthy != self.paused:
             if unhealthy is not None:
                 log.error("heartbeat to %s paused: %s; the service watching it will tell the phones the monitor is down", self.host, unhealthy)
             else:
                 log.warning("heartbeat to %s resumed (it was held back: %s)", self.host, self.paused)
-            self.paused = unhealthy
+            self.paused, self.paused_msg = unhealthy, msg if unhealthy is not None else None
             self.on_change()
         if unhealthy is not None or (self._task is not None and not self._task.done()):
             return
@@ -121,7 +124,7 @@ class Heartbeat:
         """For /api/status and 'spasmwatch status'."""
         since, error = self.failing if self.failing is not None else (None, None)
         return {"host": self.host, "every_s": self.settings.every_s, "last_ok": self.last_ok,
-                "failing_since": since, "error": error, "paused": self.paused}  # fmt: skip
+                "failing_since": since, "error": error, "paused": self.paused, "paused_msg": self.paused_msg}  # fmt: skip
 
     async def close(self) -> None:
         """At a stop: a ping in flight is cancelled; nothing is said to the service (a family

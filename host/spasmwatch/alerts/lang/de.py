@@ -272,4 +272,5 @@ CATALOG: dict[str, str] = {
     "wieder, aktualisieren Sie seine Firmware.",
     "page.raw.low_disk": "{free} frei auf {mount}, {keep} bleiben für Ereignisse reserviert",
     "page.raw.cannot_write": "{path} kann nicht geschrieben werden: {error}",
+    "page.held.store_refuses": "die Datenbank nimmt keine Daten mehr an ({bands}): Ereignisse gingen verloren",
 }

@@ -265,4 +265,5 @@ CATALOG: dict[str, str] = {
     "page.fault_detail.band_refused": "La banda rechazó una orden: reiníciela; si vuelve a pasar, actualice su firmware.",
     "page.raw.low_disk": "{free} libres en {mount}, se reservan {keep} para los eventos",
     "page.raw.cannot_write": "no se puede escribir {path}: {error}",
+    "page.held.store_refuses": "la base de datos no acepta escrituras ({bands}): se perderían eventos",
 }

@@ -272,4 +272,5 @@ CATALOG: dict[str, str] = {
     "jour son firmware.",
     "page.raw.low_disk": "{free} libres sur {mount}, {keep} gardés pour les événements",
     "page.raw.cannot_write": "impossible d'écrire {path} : {error}",
+    "page.held.store_refuses": "la base de données refuse les écritures ({bands}) : des événements seraient perdus",
 }

@@ -72,6 +72,7 @@
     low_disk: (a) => t("raw.low_disk", { ...a, free: size(a.free), keep: size(a.keep) }),
     cannot_write: (a) => t("raw.cannot_write", a),
   };
+  const HELD = { store_refuses: (a) => t("held.store_refuses", a) };  // why the heartbeat is held back
   const STATE_NAMES = {
     STREAMING: [t("state.connected"), "good"],
     STALE: [t("state.silent"), "mid"],
@@ -476,10 +477,11 @@
   function renderHeartbeat() {
     const hb = state.status && state.status.heartbeat;
     const box = $("heartbeat-failing");
-    const why = hb && (hb.paused || (hb.error && t("heartbeat_failing", { time: hhmm(hb.failing_since), error: hb.error })));
+    const held = hb && hb.paused && (hb.paused_msg && HELD[hb.paused_msg.key] ? HELD[hb.paused_msg.key](hb.paused_msg.args || {}) : hb.paused);
+    const why = hb && (held || (hb.error && t("heartbeat_failing", { time: hhmm(hb.failing_since), error: hb.error })));
     box.hidden = !why;
     box.textContent = why
-      ? (hb.paused ? t("heartbeat_held", { host: hb.host, why }) : t("heartbeat", { host: hb.host, why }))
+      ? (held ? t("heartbeat_held", { host: hb.host, why }) : t("heartbeat", { host: hb.host, why }))
         + " " + t("heartbeat_off")
       : "";
   }
