@@ -14,6 +14,7 @@ import json
 import re
 import socket
 import time
+import urllib.error
 import urllib.request
 from dataclasses import replace
 from pathlib import Path
@@ -283,3 +284,17 @@ def test_times_and_numbers_follow_the_page_language_not_the_phone(browser: Any, 
         finally:
             ctx.close()
     assert watch.errors == [], f"console errors: {watch.errors}"
+
+
+def test_the_page_without_the_token_is_in_the_family_s_language(fake: FakeDaemon) -> None:
+    """A phone without the LAN token gets a short page saying where the link is: in the family's
+    language (it was English whatever the language until 2026-12-05), the link and command as code."""
+    with ServerThread(fake, language=lambda: "de", token="s3cret-token-for-the-test", require_token=True) as s:
+        request = urllib.request.Request(s.url, headers={"Accept": "text/html"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        html = refused.value.read().decode()
+    assert refused.value.code == 401
+    assert '<html lang="de">' in html and "<title>spasmwatch: Zugang nur über den Link mit dem Token</title>" in html, html
+    assert "Diese Seite ist geschützt. Öffnen Sie den Link mit <code>?token=...</code>, den <code>spasmwatch status</code>" in html, html
+    assert "This page is protected" not in html

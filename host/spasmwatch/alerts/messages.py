@@ -300,6 +300,10 @@ EN: dict[str, str] = {
     "page.raw.cannot_write": "cannot write {path}: {error}",
     # why the heartbeat is held back (heartbeat.paused_msg)
     "page.held.store_refuses": "the store refuses writes ({bands}): events would be lost",
+    # the page a browser without the LAN token gets (401; daemon/http.py): {link} and {command} are code
+    "locked.title": "spasmwatch: access needs the link with the token",
+    "locked.text": "This page is protected. Open the link with {link} that {command} shows on the computer running "
+    "spasmwatch (or ask whoever set it up). The phone then remembers it.",
 }
 
 DISCLAIMER = EN["disclaimer"]

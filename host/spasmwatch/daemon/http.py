@@ -290,7 +290,7 @@ class HttpServer:
     def _unauthorized(self, request: web.Request) -> web.Response:
         hdrs = {"WWW-Authenticate": 'Bearer realm="spasmwatch"'}
         if not request.path.startswith("/api/") and "text/html" in request.headers.get("Accept", ""):
-            return web.Response(status=401, headers=hdrs, content_type="text/html", text=_UNAUTHORIZED_HTML)
+            return web.Response(status=401, headers=hdrs, content_type="text/html", text=unauthorized_html(self.language()))
         return _error(401, "token required: open the link with ?token=... that 'spasmwatch status' shows on the "
                       "computer running spasmwatch, or send 'Authorization: Bearer <token>'", hdrs)
 
@@ -597,9 +597,16 @@ def _by(body: Json) -> str:
 
 
 _UNAUTHORIZED_HTML = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>spasmwatch: access needs the link with the token</title></head>
+<html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title></head>
 <body><h1>spasmwatch</h1>
-<p>This page is protected. Open the link with <code>?token=...</code> that <code>spasmwatch status</code>
-shows on the computer running spasmwatch (or ask whoever set it up). The phone then remembers it.</p></body></html>
+<p>{text}</p></body></html>
 """
+
+
+def unauthorized_html(lang: str) -> str:
+    """The page a browser without the token gets, in ``lang`` ([alerts] language, as the page; it
+    was English whatever the language): the catalogue's words escaped, the link and command as code."""
+    words = catalog(lang)
+    text = escape(words["locked.text"]).format(link="<code>?token=...</code>", command="<code>spasmwatch status</code>")
+    return _UNAUTHORIZED_HTML.format(lang=lang, title=escape(words["locked.title"]), text=text)

@@ -273,4 +273,7 @@ CATALOG: dict[str, str] = {
     "page.raw.low_disk": "{free} frei auf {mount}, {keep} bleiben für Ereignisse reserviert",
     "page.raw.cannot_write": "{path} kann nicht geschrieben werden: {error}",
     "page.held.store_refuses": "die Datenbank nimmt keine Daten mehr an ({bands}): Ereignisse gingen verloren",
+    "locked.title": "spasmwatch: Zugang nur über den Link mit dem Token",
+    "locked.text": "Diese Seite ist geschützt. Öffnen Sie den Link mit {link}, den {command} auf dem Computer zeigt, "
+    "auf dem spasmwatch läuft (oder fragen Sie, wer es eingerichtet hat). Das Handy merkt ihn sich dann.",
 }

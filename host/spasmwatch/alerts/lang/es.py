@@ -266,4 +266,7 @@ CATALOG: dict[str, str] = {
     "page.raw.low_disk": "{free} libres en {mount}, se reservan {keep} para los eventos",
     "page.raw.cannot_write": "no se puede escribir {path}: {error}",
     "page.held.store_refuses": "la base de datos no acepta escrituras ({bands}): se perderían eventos",
+    "locked.title": "spasmwatch: el acceso necesita el enlace con el token",
+    "locked.text": "Esta página está protegida. Abra el enlace con {link} que muestra {command} en el ordenador donde "
+    "funciona spasmwatch (o pregunte a quien lo configuró). El móvil lo recuerda después.",
 }

@@ -273,4 +273,7 @@ CATALOG: dict[str, str] = {
     "page.raw.low_disk": "{free} libres sur {mount}, {keep} gardés pour les événements",
     "page.raw.cannot_write": "impossible d'écrire {path} : {error}",
     "page.held.store_refuses": "la base de données refuse les écritures ({bands}) : des événements seraient perdus",
+    "locked.title": "spasmwatch : l'accès demande le lien avec le jeton",
+    "locked.text": "Cette page est protégée. Ouvrez le lien avec {link} que {command} affiche sur l'ordinateur où "
+    "tourne spasmwatch (ou demandez à qui l'a installé). Le téléphone s'en souvient ensuite.",
 }
