@@ -21,6 +21,8 @@ from spasmwatch.config import (
     load_config,
     set_value,
 )
+from spasmwatch.alerts import QuietHours
+from spasmwatch.daemon.wiring import alert_settings_from
 from spasmwatch.errors import ConfigError, SpasmwatchError
 
 FULL = """
@@ -99,7 +101,7 @@ def test_missing_file_gives_defaults(tmp_path: Path) -> None:
     assert cfg == Config()
     assert cfg.daemon.http.port == 8765 and cfg.daemon.http.host == "127.0.0.1" and not cfg.daemon.http.lan
     assert cfg.alerts.escalate_after_s == 120.0 and cfg.alerts.rate_limit_s == 300.0
-    assert cfg.alerts.quiet_window_min() is None
+    assert alert_settings_from(cfg).quiet_hours is None
     assert cfg.channels.mqtt.port == 1883 and cfg.channels.mqtt.discovery_prefix == "homeassistant"
     assert not (tmp_path / "absent.toml").exists()
 
@@ -114,7 +116,7 @@ def test_full_file_is_read_into_types(tmp_path: Path) -> None:
         Band(transport="serial", port="/dev/ttyACM0"),
     ]
     assert isinstance(cfg.alerts.escalate_after_s, float) and cfg.alerts.escalate_after_s == 90.0
-    assert cfg.alerts.quiet_window_min() == (22 * 60, 7 * 60)
+    assert alert_settings_from(cfg).quiet_hours == QuietHours(22 * 60, 7 * 60)  # as the daemon reads it
     assert cfg.channels.desktop.enabled is False
     # Unnamed: called after its server and a hash of its URL, not its topic (the secret); the
     # topic, its name until 2026-12-05, still routes mum's alarms (Channels.aliases).
@@ -374,7 +376,7 @@ def test_set_value_writes_typed_values_and_keeps_the_rest(tmp_path: Path) -> Non
     set_value(p, "alerts.quiet_faults", '["disconnected"]')
     again = load_config(p)
     assert again.alerts.escalate_after_s == 300.0
-    assert again.alerts.quiet_window_min() == (21 * 60 + 30, 6 * 60 + 45)
+    assert alert_settings_from(again).quiet_hours == QuietHours(21 * 60 + 30, 6 * 60 + 45)
     assert again.daemon.http.token == "123456" and again.channels.desktop.enabled
     assert again.bands[0].label == "Ada Lovelace" and again.caregivers[1].channels == ["mqtt", "sound"]
     assert again.caregivers[0].min_urgency == "high" and again.alerts.quiet_faults == ["disconnected"]

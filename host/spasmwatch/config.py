@@ -182,14 +182,6 @@ class Alerts:
         m = _HHMM_RE.match(self.daily_summary)
         return None if m is None else int(m.group(1)) * 60 + int(m.group(2))
 
-    def quiet_window_min(self) -> tuple[int, int] | None:
-        """(start, end) minutes after midnight; end < start wraps over midnight."""
-        m = _QUIET_RE.match(self.quiet_hours)
-        if m is None:
-            return None
-        h1, m1, h2, m2 = (int(x) for x in m.groups())
-        return h1 * 60 + m1, h2 * 60 + m2
-
 
 @dataclass
 class Sound:
