@@ -55,7 +55,21 @@ from spasmwatch.io._checks import Checker
 from spasmwatch.io._format import ACC, Block, Column, Header, InputWarning, read_header
 from spasmwatch.io._pieces import parsed_blocks
 from spasmwatch.io._prefetch import prefetch
-from spasmwatch.io.limits import CHUNK_ROWS, MAX_GRAVITY_G, MAX_RATE_HZ, MIN_GRAVITY_G, MIN_RATE_HZ, MIN_SAMPLES, PREFETCH_BLOCKS, RATE_ROWS, ROUNDED_MIN_ROWS, ROUNDED_SHARE
+from spasmwatch.io.limits import (
+    CHUNK_ROWS,
+    MAX_GRAVITY_G,
+    MAX_RATE_HZ,
+    MIN_GRAVITY_G,
+    MIN_RATE_HZ,
+    MIN_SAMPLES,
+    MS2_GRAVITY_MAX,
+    MS2_GRAVITY_MIN,
+    PREFETCH_BLOCKS,
+    RATE_ROWS,
+    ROUNDED_MIN_ROWS,
+    ROUNDED_OFF_RATIO,
+    ROUNDED_SHARE,
+)
 from spasmwatch.io.rawfile import RawRecording, is_rawfile, open_rawfile
 from spasmwatch.io.units import GyroUnitsCheck, GyroUnitsWarning, gyro_units_message
 
@@ -192,7 +206,7 @@ def _check_gravity(path: str, blocks: list[Block]) -> None:
     g = float(np.median(magnitude))
     if MIN_GRAVITY_G <= g <= MAX_GRAVITY_G:
         return
-    if 5.0 <= g <= 20.0:
+    if MS2_GRAVITY_MIN <= g <= MS2_GRAVITY_MAX:
         hint = "the acceleration looks like m/s^2: divide ax, ay, az by 9.80665 for g"
     elif g < MIN_GRAVITY_G:
         hint = "gravity looks taken out (a 'linear acceleration'); the detector needs the accelerometer's own readings, in g"
@@ -219,10 +233,10 @@ def _rounding_slack_s(t: Column, interval_s: float) -> float:
     if len(t) <= ROUNDED_MIN_ROWS or not math.isfinite(interval_s):
         return 0.0
     resolution = _time_resolution_s(t)
-    if resolution < 0.25 * interval_s:
+    if resolution < ROUNDED_OFF_RATIO * interval_s:
         return 0.0
     with np.errstate(invalid="ignore"):
-        off = np.abs(np.diff(t) - interval_s) > 0.25 * interval_s
+        off = np.abs(np.diff(t) - interval_s) > ROUNDED_OFF_RATIO * interval_s
     return resolution if float(np.mean(off)) >= ROUNDED_SHARE else 0.0
 
 

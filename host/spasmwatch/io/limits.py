@@ -28,6 +28,10 @@ MAX_GAP_RATIO = 1.5
 # sample grid (100 Hz to 10 ms) no step is off and nothing is widened.
 ROUNDED_SHARE = 0.01
 ROUNDED_MIN_ROWS = 100
+# "Coarser than the samples" and "a step off" above, as a fraction of the interval: a
+# resolution of a quarter interval or more can move a step by that much, and sampling
+# jitter of a logging clock stays well under it.
+ROUNDED_OFF_RATIO = 0.25
 # Median |acceleration| (g) of the first RATE_ROWS samples: gravity, which a band
 # reads whether worn, carried or on a table (adult recordings of walking and daily
 # living: 0.98-1.04 g). Outside this, the accel is not in g: m/s^2, as phone and
@@ -36,6 +40,11 @@ ROUNDED_MIN_ROWS = 100
 # taken out reads ~0 (found by review).
 MIN_GRAVITY_G = 0.5
 MAX_GRAVITY_G = 2.0
+# A median |acceleration| (in the file's unit) in this range is gravity in m/s^2 (9.81),
+# with the same room around it as the bar above has around 1 g: the error then says to
+# divide by 9.80665 rather than just "not in g".
+MS2_GRAVITY_MIN = 5.0
+MS2_GRAVITY_MAX = 20.0
 # Over a parsed block of at least RATE_CHECK_ROWS samples, the mean step may
 # differ from the nominal interval by at most this fraction. Each step may
 # jitter by up to half an interval, so a logger that switched from 100 to 120 Hz
