@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import logging
 import math
 import socket
 import time
@@ -18,7 +19,8 @@ import pytest
 from fake_daemon import FakeDaemon, midnight
 
 from spasmwatch.config import is_loopback
-from spasmwatch.daemon.http import HttpError, HttpServer
+from spasmwatch.daemon.consts import MIN_TOKEN_CHARS
+from spasmwatch.daemon.http import HttpError, HttpServer, new_token
 from spasmwatch.errors import ConfigError
 
 TOKEN = "api-test-token-abcdefghijkl"
@@ -354,6 +356,17 @@ def test_start_stop_and_addresses() -> None:
 def test_lan_without_token_refuses_to_start(kw: dict[str, Any]) -> None:
     with pytest.raises(ConfigError, match="token is required"):
         HttpServer(FakeDaemon(), **kw)
+
+
+def test_a_short_lan_token_is_warned_of_and_a_made_one_is_not(caplog: pytest.LogCaptureFixture) -> None:
+    """The page acknowledges alarms: a token under MIN_TOKEN_CHARS starts, with a warning naming its length."""
+    with caplog.at_level(logging.WARNING, logger="spasmwatch.daemon.http"):
+        HttpServer(FakeDaemon(), lan=True, token="x" * (MIN_TOKEN_CHARS - 1))
+        HttpServer(FakeDaemon(), lan=True, token="x" * MIN_TOKEN_CHARS)
+        HttpServer(FakeDaemon(), lan=True, token=new_token())
+    assert [r.getMessage() for r in caplog.records] == [
+        f"web page: the LAN token is short ({MIN_TOKEN_CHARS - 1} characters); {MIN_TOKEN_CHARS} or more is safer"
+    ]
 
 
 def test_link_for_a_phone() -> None:

@@ -21,6 +21,10 @@ BACKOFF_S: dict[str, tuple[float, float]] = {
     "refused": (5.0, 120.0),
     "io": (2.0, 60.0),
 }
+# A LAN token shorter than this (characters) is warned of at start: 16 url-safe characters
+# carry 96 bits, past guessing over the home network at any rate the page answers, and the
+# token opens the page that acknowledges alarms. new_token (daemon/http.py) makes 32.
+MIN_TOKEN_CHARS = 16
 # The longest mute of a band's notices (s; the web API and 'spasmwatch mute' refuse longer):
 # a mute longer than a day is forgotten, not a choice.
 MAX_MUTE_S = 24 * 3600.0

@@ -49,7 +49,7 @@ from spasmwatch.alerts.messages import catalog
 from spasmwatch.config import bind_host, is_loopback
 from spasmwatch.daemon.api import DaemonAPI, Json, who
 from spasmwatch.daemon.clock import local_day
-from spasmwatch.daemon.consts import MAX_MUTE_S
+from spasmwatch.daemon.consts import MAX_MUTE_S, MIN_TOKEN_CHARS
 from spasmwatch.errors import ConfigError, SpasmwatchError
 from spasmwatch.store import StoreError
 
@@ -156,8 +156,8 @@ class HttpServer:
             )
         if not 0 <= port <= 65535:
             raise ConfigError(f"web page: port must be 0-65535, got {port}")
-        if self.require_token and len(self.token) < 16:
-            log.warning("web page: the LAN token is short (%d characters); 16 or more is safer", len(self.token))
+        if self.require_token and len(self.token) < MIN_TOKEN_CHARS:
+            log.warning("web page: the LAN token is short (%d characters); %d or more is safer", len(self.token), MIN_TOKEN_CHARS)
         self.heartbeat_s = heartbeat_s
         self.max_streams = max_streams
         self.stream_dead_s = stream_dead_s
