@@ -243,19 +243,19 @@ def test_a_service_that_never_answers_fails_the_ping_at_its_timeout_and_never_ho
     clock = HandClock(T0)
     with Store(tmp_path / "db.sqlite") as store:
 
-        async def main() -> tuple[int, float, Any]:
+        async def main() -> tuple[int, Any]:
             async with http_recorder(delay_s=2) as srv, running(store, clock, srv.url + SECRET, timeout_s=0.5) as d:
                 await until(lambda: len(srv.seen) == 1, "the first ping")
-                t0, n = time.monotonic(), d.ticks
+                n = d.ticks
                 await asyncio.sleep(0.2)  # the ping hangs: ticks go on meanwhile
                 ticked = d.ticks - n
                 await settle(d)
-                return ticked, time.monotonic() - t0, d.status()["heartbeat"]
+                return ticked, d.status()["heartbeat"]
 
-        ticked, took_s, status = run(main)
+        ticked, status = run(main)
     assert ticked >= 5, f"only {ticked} ticks while the ping hung"
+    # Failed at its 0.5 s timeout: the service answers after 2 s, and an answer would have cleared the error.
     assert status["error"] == "no answer within 0.5 s" and status["failing_since"] == T0
-    assert took_s < 5
 
 
 def test_status_says_the_heartbeat_in_words(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
