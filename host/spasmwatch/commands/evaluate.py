@@ -33,7 +33,7 @@ import numpy as np
 from spasmwatch.analysis.diagnose import ClusterWhy, cluster_line, counts, diagnose, legend, report
 from spasmwatch.analysis.pipeline import Record
 from spasmwatch.analysis.replay import Block, replay
-from spasmwatch.analysis.scoring import Score, score
+from spasmwatch.analysis.scoring import WAKE_TOL_S, Score, score
 from spasmwatch.analysis.truthfile import check_parts, check_span, load_truth, parts_truth_path, truth_path
 from spasmwatch.analysis.twin import to_units
 from spasmwatch.commands._args import add_strict, positive_int, whole_number
@@ -242,81 +242,113 @@ def _truth_of(rec: Recording | RawRecording) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
-    total = Score()
-    by_mode: dict[str, Score] = {"6-axis": Score(), "accel-only": Score()}
-    rows: list[dict[str, Any]] = []
     if args.json:
         check_writable(args.json, "--json")  # before the run, not after minutes of it
         _check_replaceable(Path(args.json))
+    tally = _tally(_results(args), args.verbose)
+    _print_tally(tally, time.perf_counter() - t0, args.verbose)
+    if args.json:
+        _write_json(args.json, tally)
+    return 0
+
+
+def _results(args: argparse.Namespace) -> list[Result]:
+    """The given recordings replayed and scored, or (none given) the simulated suite, on worker processes."""
     files = [(f,) for f in args.files] + [_parts(p) for p in args.parts]
     jobs = [] if files else suite(args.seeds, args.quick, args.seed_start)
     workers = _workers(args.jobs, len(files or jobs))
     _check_inputs(files, args.strict)  # before the line saying the run starts, and before any worker
     with ProcessPoolExecutor(max_workers=workers) as ex:
-        if files:
-            print(f"replaying {counted(len(files), 'recording')} on {counted(workers, 'worker')}...", file=sys.stderr)
-            results = _gather(ex, partial(_file_job, why=args.why, strict=args.strict), files)
-            for line in (n for res in results for n in res.notes):
-                print(line, file=sys.stderr)
-        else:
+        if not files:
             print(f"simulating and replaying {counted(len(jobs), 'recording')} on {counted(workers, 'worker')}...", file=sys.stderr)
-            results = _gather(ex, partial(run_one, why=args.why), jobs)
-    why: dict[str, Counter[tuple[str, str]]] = {"6-axis": Counter(), "accel-only": Counter()}
-    lines: list[str] = []
-    lines_wake: list[str] = []
+            return _gather(ex, partial(run_one, why=args.why), jobs)
+        print(f"replaying {counted(len(files), 'recording')} on {counted(workers, 'worker')}...", file=sys.stderr)
+        results = _gather(ex, partial(_file_job, why=args.why, strict=args.strict), files)
+    for line in (n for res in results for n in res.notes):
+        print(line, file=sys.stderr)
+    return results
+
+
+@dataclass
+class _Tally:
+    """The results added up: in all, by sensor, and per recording (its --json row and its lines)."""
+
+    total: Score = field(default_factory=Score)
+    by_mode: dict[str, Score] = field(default_factory=lambda: {"6-axis": Score(), "accel-only": Score()})
+    why: dict[str, Counter[tuple[str, str]]] = field(default_factory=lambda: {"6-axis": Counter(), "accel-only": Counter()})
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    cluster_lines: list[str] = field(default_factory=list)
+    wake_lines: list[str] = field(default_factory=list)
+
+
+def _tally(results: list[Result], verbose: bool) -> _Tally:
+    """Adds up ``results``; with ``verbose``, prints each recording's score as it goes."""
+    t = _Tally()
     for res in results:
         mode = "6-axis" if res.has_gyro else "accel-only"
-        total.add(res.score)
-        by_mode[mode].add(res.score)
-        why[mode].update(counts(res.why))
+        t.total.add(res.score)
+        t.by_mode[mode].add(res.score)
+        t.why[mode].update(counts(res.why))
         row: dict[str, Any] = {"recording": res.label, **res.score.summary()}
-        row["missed_wakes_s"] = [round(t, 1) for t in res.score.missed_wakes_s]
-        row["false_wakes_s"] = [round(t, 1) for t in res.score.false_wakes_s]
-        if args.verbose and (res.score.missed_wakes_s or res.score.false_wakes_s):
-            lines_wake.append(_wake_line(res.label, res.score))
+        row["missed_wakes_s"] = [round(x, 1) for x in res.score.missed_wakes_s]
+        row["false_wakes_s"] = [round(x, 1) for x in res.score.false_wakes_s]
+        if verbose and (res.score.missed_wakes_s or res.score.false_wakes_s):
+            t.wake_lines.append(_wake_line(res.label, res.score))
         if res.why:
             delays = res.score.cluster_delays_s
             row["true_clusters"] = [  # not "clusters": that is the score's "found/total"
                 {"start": c.start, "subtle": c.subtle, "alarm_delay_s": d, "spasms": list(c.stages), "counted": list(c.counted)}
                 for c, d in zip(res.why, delays)
             ]
-            lines += [cluster_line(res.label, c, d) for c, d in zip(res.why, delays)]
-        rows.append(row)
-        if args.verbose:
+            t.cluster_lines += [cluster_line(res.label, c, d) for c, d in zip(res.why, delays)]
+        t.rows.append(row)
+        if verbose:
             print(f"{res.label}: {json.dumps(res.score.summary())}")
-    summary = total.summary()
-    modes = {m: sc.summary() for m, sc in by_mode.items() if sc.hours}
+    return t
+
+
+def _modes(t: _Tally) -> dict[str, dict[str, Any]]:
+    """Each sensor's summary, of the sensors that had recordings."""
+    return {m: sc.summary() for m, sc in t.by_mode.items() if sc.hours}
+
+
+def _print_tally(t: _Tally, seconds: float, verbose: bool) -> None:
+    modes = _modes(t)
     if len(modes) > 1:
         for m, s in modes.items():
             print(f"-- {m} recordings only:")
             _print_summary(s, None)
     print("-- all recordings:")
-    _print_summary(summary, time.perf_counter() - t0)
-    whys = {m: c for m, c in why.items() if c}
-    for m, c in whys.items():
-        print(f"-- where the true spasms in clusters went, {m} recordings:")
-        print("\n".join(report(c)))
-    contexts = {k: v for k, v in total.contexts().items() if v}
+    _print_summary(t.total.summary(), seconds)
+    for m, c in t.why.items():
+        if c:
+            print(f"-- where the true spasms in clusters went, {m} recordings:")
+            print("\n".join(report(c)))
+    contexts = {k: v for k, v in t.total.contexts().items() if v}
     if contexts:
+        total = t.total
         n = {"false_clusters": total.false_clusters, "missed_clusters": total.clusters_true - total.clusters_found,
              "missed_wakes": len(total.missed_wakes_s)}
         print("-- what was going on (the truth's confounders and places; one item can have several):")
         for k, v in contexts.items():
             print(f"  {n[k]} {k.replace('_', ' ')}: " + ", ".join(f"{c} {m}" for c, m in v.items()))
-    if lines_wake:
-        print("-- wake onsets missed (no detected wake within 5 min) and detected near no true one, s:")
-        print("\n".join(lines_wake))
-    if lines and args.verbose:
+    if t.wake_lines:
+        print(f"-- wake onsets missed (no detected wake within {WAKE_TOL_S / 60:g} min) and detected near no true one, s:")
+        print("\n".join(t.wake_lines))
+    if t.cluster_lines and verbose:
         print("-- each true cluster, its spasms in order:")
         print(legend())
-        print("\n".join(lines))
-    if args.json:
-        out: dict[str, Any] = {"summary": summary, "by_sensor": modes, "recordings": rows, "contexts": contexts}
-        if whys:
-            out["why"] = {m: {g: {st: v for (gg, st), v in c.items() if gg == g} for g in sorted({g for g, _ in c})} for m, c in whys.items()}
-        with whole_file(args.json, "the scores") as f:
-            f.write(json.dumps(out, indent=2).encode())
-    return 0
+        print("\n".join(t.cluster_lines))
+
+
+def _write_json(path: str, t: _Tally) -> None:
+    contexts = {k: v for k, v in t.total.contexts().items() if v}
+    out: dict[str, Any] = {"summary": t.total.summary(), "by_sensor": _modes(t), "recordings": t.rows, "contexts": contexts}
+    whys = {m: c for m, c in t.why.items() if c}
+    if whys:
+        out["why"] = {m: {g: {st: v for (gg, st), v in c.items() if gg == g} for g in sorted({g for g, _ in c})} for m, c in whys.items()}
+    with whole_file(path, "the scores") as f:
+        f.write(json.dumps(out, indent=2).encode())
 
 
 # How the file 'evaluate --json' writes begins (json.dumps(..., indent=2) of {"summary": ...}).
