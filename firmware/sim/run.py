@@ -321,6 +321,7 @@ def summary(app, why):
         bias=_bias(app),
         notify_failures=app.periph.notify_failures,
         notify_busy=app.periph.notify_busy,
+        writes_dropped=app.periph.writes_dropped,
     )
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -97,6 +99,11 @@ def test_full_log_wraps_and_tells_the_host(micropython: str, many_spasms_csv: Pa
     assert sorted(read_flash_log(tmp_path / "flash" / "events.log", 8)) == list(range(6, 14))
 
 
+# A harmless command (it only reads the band's sample step) for the write flood.
+INFO = P.encode_info(P.INFO_RATE_MHZ)
+# ... and a command refused with its own code (no such config key) to mark the flood's end.
+MARK = P.encode_config(99, 1)
+
 BAD_WRITES = [
     (bytes([7, P.OP_BACKFILL, 0, 0, 0, 0]), P.E_VERSION),
     (bytes([P.VERSION, 0x7E, 0]), P.E_OPCODE),
@@ -157,6 +164,42 @@ def test_bad_control_writes_are_refused_and_change_nothing(micropython: str, man
     assert band2.up["rate_hz"] == 100, "MPU6886 at the configured 104 Hz runs at its 100 Hz step"
     end = band2.end()
     assert end["suppressed"] > 0 and end["next_seq"] == 0, "min_confidence 100 keeps every event out of the log"
+
+
+def test_a_flood_of_control_writes_is_bounded_counted_and_survived(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """A central that writes faster than the band reads: writes past the WRITE_SLOTS ring are
+    dropped and counted (writes_dropped), never queued without bound; every one kept is answered,
+    and the band goes on answering."""
+    flood = 40
+    band = Band(micropython, many_spasms_csv, tmp_path / "flash", ["--hold", "--idle-exit-ms", "200"])
+    try:
+        c, _ = secure_connect(band.port)
+        before = len(c.records(P.CONTROL_UUID))
+        write = struct.pack("<HBH", 3 + len(INFO), 0x04, c.handles[P.CONTROL_UUID]) + INFO
+        c.sock.sendall(write * flood)  # in one go: the band's radio takes them in before its control task runs
+        for _ in range(flood):  # the stack accepts each (ATT OK); the app keeps what its ring holds
+            op, body = c._responses.get(timeout=10)
+            assert (op, body[2]) == (0x84, 0)
+        # Still answering: a last write, refused (E_KEY) to tell its RESP apart. The control task
+        # answers its ring in order, so the kept writes of the flood are answered before it. It can
+        # itself find the ring still full (and be dropped, counted): then it is written again.
+        marks = 0
+        while not any(r["code"] == P.E_KEY for r in c.records(P.CONTROL_UUID)[before:]):
+            assert marks < 5, "the band stopped answering after the flood"
+            assert c.write(P.CONTROL_UUID, MARK) == 0
+            marks += 1
+            with contextlib.suppress(AssertionError):
+                c.wait_for(lambda: any(r["code"] == P.E_KEY for r in c.records(P.CONTROL_UUID)[before:]), 10, "the last RESP")
+        resps = c.records(P.CONTROL_UUID)[before:]
+        c.close()
+        end = band.end()
+    finally:
+        band.kill()
+    answered = resps[: [r["code"] for r in resps].index(P.E_KEY)]
+    assert all((r["code"], r["arg"]) == (P.OK, 50000) for r in answered), resps
+    dropped = end["writes_dropped"] - (marks - 1)  # of the flood: less the marks written again
+    assert 0 < dropped < flood, end
+    assert len(answered) + dropped == flood, (len(answered), dropped, marks)
 
 
 def test_corrupt_config_falls_back_to_defaults_and_says_so(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
