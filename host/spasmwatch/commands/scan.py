@@ -7,9 +7,12 @@ import asyncio
 import math
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spasmwatch.errors import SpasmwatchError
+
+if TYPE_CHECKING:  # the transports are imported when a scan runs, not for --help
+    from spasmwatch.transport.base import Found
 
 
 def register(sub: Any) -> None:
@@ -31,14 +34,9 @@ def _seconds(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    from spasmwatch.transport import TRANSPORTS, scan
+    from spasmwatch.transport import scan
 
-    transports = [t.strip() for t in args.transport.split(",") if t.strip()]
-    bad = [t for t in transports if t not in TRANSPORTS]
-    if bad:
-        raise SpasmwatchError(f"--transport: unknown {', '.join(bad)} (one of {', '.join(TRANSPORTS)})")
-    if not transports:  # scanned nothing and said no band was near (input audit)
-        raise SpasmwatchError(f"--transport: none given (one or more of {', '.join(TRANSPORTS)}, comma-separated)")
+    transports = _transports(args.transport)
     print(f"scanning {', '.join(transports)} for {args.timeout:g} s...")
     skipped: dict[str, BaseException] = {}
     found = asyncio.run(scan(args.timeout, transports, skipped=skipped))
@@ -56,30 +54,51 @@ def run(args: argparse.Namespace) -> int:
             f"(serial: a board on USB, for 'spasmwatch flash --port {usb[0].address}'; the band firmware reaches the "
             "daemon over Bluetooth only, advertising as spasmwatch- and the last 4 characters of its device id)"
         )
+    if not bands:
+        _no_band(transports, skipped)
+        return 1
+    return _next_step(bands)
+
+
+def _transports(text: str) -> list[str]:
+    """--transport: the comma-separated transports to scan, each a known one, at least one."""
+    from spasmwatch.transport import TRANSPORTS
+
+    transports = [t.strip() for t in text.split(",") if t.strip()]
+    bad = [t for t in transports if t not in TRANSPORTS]
+    if bad:
+        raise SpasmwatchError(f"--transport: unknown {', '.join(bad)} (one of {', '.join(TRANSPORTS)})")
+    if not transports:  # scanned nothing and said no band was near (input audit)
+        raise SpasmwatchError(f"--transport: none given (one or more of {', '.join(TRANSPORTS)}, comma-separated)")
+    return transports
+
+
+def _no_band(transports: list[str], skipped: dict[str, BaseException]) -> None:
+    """Why no band was found: nobody listened (Bluetooth skipped, USB only), or none answered."""
     from spasmwatch.transport.simradio import RADIOS_ENV
 
     sim_probed = "sim" in transports and "sim" not in skipped and bool(os.environ.get(RADIOS_ENV))
-    if not bands and "ble" in skipped and sim_probed:
+    if "ble" in skipped and sim_probed:
         # Not "none could be": the simulated radios were listened to, only Bluetooth was not.
         print('no band found: Bluetooth was not scanned (the "(skipped)" line says why and what to do), '
               "and no simulated radio answered")  # fmt: skip
-        return 1
-    if not bands and "ble" in skipped:
+        return
+    if "ble" in skipped:
         # Not "is it charged, nearby": nobody listened. Bands are found over Bluetooth only.
         print('no band found, and none could be: Bluetooth was not scanned (the "(skipped)" line says why and what to do)')
-        if "sim" in transports:
-            _no_radio_hint()
-        return 1
-    if not bands and set(transports) <= {"serial"}:
+    elif set(transports) <= {"serial"}:
         # Not "is it charged, nearby" either: USB lists boards to flash, and no band was listened for.
         print("no band found, and none could be: only USB was scanned, which lists boards to flash; bands are found "
               "over Bluetooth ('spasmwatch scan', or --transport ble)")  # fmt: skip
-        return 1
-    if not bands:
+        return
+    else:
         print("no band found: is it charged, nearby, and not connected to another host?")
-        if "sim" in transports:
-            _no_radio_hint()
-        return 1
+    if "sim" in transports:
+        _no_radio_hint()
+
+
+def _next_step(bands: list[Found]) -> int:
+    """The bands found: which are configured already, and the command that adds a new one."""
     from spasmwatch.firstrun import configured_as, next_step_for
 
     known = {f.name: configured_as(f.name) for f in bands}
