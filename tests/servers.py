@@ -153,6 +153,12 @@ class Watcher:
     def json(self, topic: str) -> Any:
         return json.loads(self.wait(topic))
 
+    def latest(self, topic: str) -> dict[str, Any]:
+        """The last JSON payload heard on ``topic``, now, without waiting ({} before any)."""
+        with self.cond:
+            got = self.last.get(topic)
+        return json.loads(got[0]) if got else {}
+
     def all(self, topic: str) -> list[Any]:
         """Every JSON payload heard on ``topic`` so far, in order."""
         with self.cond:

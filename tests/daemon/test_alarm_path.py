@@ -100,8 +100,8 @@ def test_the_third_spasms_record_raises_the_alarm_and_sends_it_with_the_clock_st
                     assert (body["created_t"], body["count"], body["state"]) == (now, 3, "ALARM")
                     assert "film" in body["text"] and "pediatrician" in body["text"]
                     topic = f"spasmwatch/{DEV}/alert"
-                    await still(asyncio.to_thread(watcher.wait_until, lambda: _alert(watcher, topic).get("state") == "ALARM", "ALARM on MQTT"), "MQTT")
-                    assert _alert(watcher, topic)["updated_t"] == now
+                    await still(asyncio.to_thread(watcher.wait_until, lambda: watcher.latest(topic).get("state") == "ALARM", "ALARM on MQTT"), "MQTT")
+                    assert watcher.latest(topic)["updated_t"] == now
                 finally:
                     await d.dispatcher.close()
 
@@ -111,9 +111,3 @@ def test_the_third_spasms_record_raises_the_alarm_and_sends_it_with_the_clock_st
     finally:
         watcher.stop()
         stop_broker(broker)
-
-
-def _alert(w: Watcher, topic: str) -> dict[str, object]:
-    with w.cond:
-        got = w.last.get(topic)
-    return json.loads(got[0]) if got else {}

@@ -72,8 +72,8 @@ def test_cluster_alarm_on_webhook_and_mqtt_from_the_real_band(tmp_path: Path, qu
                 state = await asyncio.to_thread(watcher.json, f"spasmwatch/{device}/alert")
                 assert state["state"] == "ALARM"
                 # Home Assistant's sensors: the retained status follows the band (published on change).
-                await r.wait_for(lambda: _json(watcher, f"spasmwatch/{device}/status").get("worn") is True, 10, "worn on MQTT")
-                status = _json(watcher, f"spasmwatch/{device}/status")
+                await r.wait_for(lambda: watcher.latest(f"spasmwatch/{device}/status").get("worn") is True, 10, "worn on MQTT")
+                status = watcher.latest(f"spasmwatch/{device}/status")
                 assert status["connected"] is True and status["battery_pct"] is not None
                 config = await asyncio.to_thread(watcher.json, f"homeassistant/binary_sensor/spasmwatch_{device}_alarm/config")
                 assert config["state_topic"] == f"spasmwatch/{device}/alert"
@@ -83,12 +83,6 @@ def test_cluster_alarm_on_webhook_and_mqtt_from_the_real_band(tmp_path: Path, qu
     finally:
         watcher.stop()
         stop_broker(broker)
-
-
-def _json(w: Watcher, topic: str) -> dict[str, object]:
-    with w.cond:
-        got = w.last.get(topic)
-    return json.loads(got[0]) if got else {}
 
 
 def test_radio_drop_and_band_reboot_mid_cluster_lose_nothing(tmp_path: Path, cluster_csv: Path) -> None:

@@ -824,7 +824,7 @@ def test_a_mute_and_its_end_reach_the_retained_mqtt_status(tmp_path: Path, monke
     watcher = Watcher(broker.port)
 
     def mute() -> tuple[Any, Any]:
-        st = json.loads(watcher.last[topic][0]) if topic in watcher.last else {}
+        st = watcher.latest(topic)
         return st.get("muted_until", "absent"), st.get("muted_by", "absent")
 
     async def run(d: Daemon) -> None:
@@ -832,7 +832,7 @@ def test_a_mute_and_its_end_reach_the_retained_mqtt_status(tmp_path: Path, monke
         try:
             # The band's absence told (and shown) before the mute: no fault is held back by it.
             await _until(lambda: d.bands[0].session.state is State.BACKOFF and d.engine.device_summary(DEVICE)["faults"], "the band away")
-            await _until(lambda: "disconnected" in json.loads(watcher.last.get(topic, (b"{}", 0))[0]).get("faults", []), "its status")
+            await _until(lambda: "disconnected" in watcher.latest(topic).get("faults", []), "its status")
             d.mute(DEVICE, 600.0, "Mum")
             until = dt.datetime.fromtimestamp(clock.t + 600.0, dt.timezone.utc).isoformat()
             await _until(lambda: mute() == (until, "Mum"), "the mute in the status")
