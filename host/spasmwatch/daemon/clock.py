@@ -27,6 +27,11 @@ def local_day(day: dt.date) -> tuple[float, float]:
     return start, dt.datetime.combine(day + dt.timedelta(days=1), dt.time()).timestamp()
 
 
+def log_time(t: float) -> str:
+    """``t`` (unix s) as HH:MM:SS of this computer's zone, as the daemon's log lines give a time."""
+    return dt.datetime.fromtimestamp(t).strftime("%H:%M:%S")
+
+
 def local_zone() -> dt.tzinfo:
     """This computer's zone as the commands see it (TZ, else /etc/localtime), with its DST rules
     where the OS has them and by its name where it has one."""

@@ -33,7 +33,7 @@ from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.api import Json, who
 from spasmwatch.config import is_loopback
-from spasmwatch.daemon.clock import Clock, SystemClock, local_day, local_zone
+from spasmwatch.daemon.clock import Clock, SystemClock, local_day, local_zone, log_time
 from spasmwatch.daemon.heartbeat import Heartbeat, HeartbeatSettings
 from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.rawkeep import DiskReserve, RawInUse, RawPause, RawPruner
@@ -926,7 +926,7 @@ class Daemon:
         self._publish({"type": "cluster", "device": device, "id": tc.store_id, "event": event})
 
     def sleep_changed(self, device: str, kind: str, t: float) -> None:
-        log.info("%s: %s at %s", device, kind, _hm(t))
+        log.info("%s: %s at %s", device, kind, log_time(t))
         self._publish({"type": "status"})
 
     def _restore_alarms(self, device: str, analysis: LiveAnalysis) -> None:
@@ -1234,7 +1234,3 @@ def _life_json(life: LogLife | None) -> Json | None:
     if life is None or life.since_wall_s is None:
         return None
     return {"since": life.since_wall_s, "boot_offset": life.boot_offset, "seq_offset": life.seq_offset}
-
-
-def _hm(t: float) -> str:
-    return dt.datetime.fromtimestamp(t).strftime("%H:%M:%S")

@@ -13,7 +13,6 @@ left, said as "needs a restart: KEY".
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from typing import Any
 from spasmwatch.alerts.channels.base import Channel
 from spasmwatch.alerts.channels.dispatch import Caregiver
 from spasmwatch.config import Band, Config, load_config, plain
+from spasmwatch.daemon.clock import log_time
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, heartbeat_from
 from spasmwatch.errors import ConfigError
@@ -130,7 +130,7 @@ class Reloader:
         same = d.config_error is not None and d.config_error["error"] == error
         if same:  # its words once; that the reload was tried and refused, each time
             assert d.config_error is not None
-            log.info("config reload failed again, the same error as at %s: not applied", _hms(d.config_error["since"]))
+            log.info("config reload failed again, the same error as at %s: not applied", log_time(d.config_error["since"]))
             return
         log.error("config reload failed, the daemon runs on with the config it had: %s", error)
         since = d.config_error["since"] if d.config_error is not None else d.clock.wall()
@@ -200,10 +200,6 @@ class Reloader:
             d.add_band(self.band_spec(b))
         d.forget_in_mqtt(gone)
         self.current = new
-
-
-def _hms(t: float) -> str:
-    return dt.datetime.fromtimestamp(t).strftime("%H:%M:%S")
 
 
 def _same_band(a: Band, b: Band) -> bool:
