@@ -57,14 +57,18 @@ log = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
+# An idle live page is sent ': ping' this often (s): a quiet stream is not closed as idle on
+# the way, and a page gone is noticed within STREAM_DEAD_S (three of them).
 HEARTBEAT_S = 15.0
 MAX_STREAMS = 32  # live pages at once (each holds a queue in the daemon)
 # A live page that takes no data this long is dropped, so its slot of MAX_STREAMS is free for
 # the family's next page: a phone that left the Wi-Fi acknowledges nothing, and TCP alone
 # retries for ~15 min. Three heartbeats: a page that is there acknowledges one within a second.
 STREAM_DEAD_S = 3 * HEARTBEAT_S
+# The largest POST body (bytes): the longest one, a note of MAX_NOTE_CHARS (4000) characters and
+# its author, is under 50 KB of JSON even with each character escaped as a surrogate pair (12 bytes).
 MAX_BODY = 64 * 1024
-MAX_DAYS = 366
+MAX_DAYS = 366  # /api/days?n= at most (days): a year, a leap one too
 MAX_ID = 2**63 - 1  # SQLite's largest integer: the store's ids
 COOKIE = "spasmwatch_token"
 COOKIE_MAX_AGE = 400 * 86400  # the longest a browser keeps a cookie
