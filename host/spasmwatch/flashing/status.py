@@ -13,7 +13,7 @@ from typing import Any
 from spasmwatch.flashing.device import TMP_SUFFIX, Device
 from spasmwatch.flashing import firmware
 from spasmwatch.flashing.firmware import constant
-from spasmwatch.flashing.install import BOARD_FILE, DEVICE_FILE, DEVICE_ID, read_value
+from spasmwatch.flashing.install import BOARD_FILE, DEVICE_FILE, DEVICE_ID, BandValue, read_value
 from spasmwatch.flashing.link import DeviceError, Link
 from spasmwatch.flashing.sync import MAIN, read_manifest
 
@@ -70,35 +70,46 @@ def read_status(link: Link, firmware_dir: Path) -> dict[str, Any]:
         "crash": None,
         "incomplete": False,
     }
+    out.update(_installed(device, manifest, (found_board, found_ident)))
+    # Read also without a good manifest (a damaged one, a flash cut short): the band's events are there all the same.
+    out["log"], out["log_error"] = _log(device, board, firmware_dir, data_dir)
+    crash = device.read(f"{data_dir}/{CRASH_NAME}")
+    if crash:
+        out["crash"] = crash.decode("utf-8", "replace").strip().splitlines()[-1][:200]
+    return out
+
+
+def _installed(device: Device, manifest: dict[str, Any] | None, found: tuple[BandValue, BandValue]) -> dict[str, Any]:
+    """With a manifest: the firmware it names and the files whose hash differs from it. Without:
+    whether a flash was cut short (``incomplete``)."""
     if manifest is not None:
         files: dict[str, str] = manifest["files"]
         got = device.hashes(files)
-        out.update(
-            firmware=manifest.get("firmware"),
-            written_at=manifest.get("written_at"),
-            files=len(files),
-            files_bad=sorted(p for p, h in files.items() if got.get(p) != h),
-        )
-    else:
-        # A flash removes main.py and the manifest first and writes them last: our files (even damaged
-        # ones, or only the temporary file of one, cut before its rename) without either are a flash
-        # cut short, and the band boots to the REPL.
-        temps = [p + TMP_SUFFIX for p in (BOARD_FILE, DEVICE_FILE)]
-        got = device.hashes([MAIN, *temps])
-        ours = any(f.value is not None or f.problem is not None for f in (found_board, found_ident))
-        out["incomplete"] = got[MAIN] is None and (ours or any(got[t] is not None for t in temps))
-    # Read also without a good manifest (a damaged one, a flash cut short): the band's events are there all the same.
+        return {
+            "firmware": manifest.get("firmware"),
+            "written_at": manifest.get("written_at"),
+            "files": len(files),
+            "files_bad": sorted(p for p, h in files.items() if got.get(p) != h),
+        }
+    # A flash removes main.py and the manifest first and writes them last: our files (even damaged
+    # ones, or only the temporary file of one, cut before its rename) without either are a flash
+    # cut short, and the band boots to the REPL.
+    temps = [p + TMP_SUFFIX for p in (BOARD_FILE, DEVICE_FILE)]
+    got = device.hashes([MAIN, *temps])
+    ours = any(f.value is not None or f.problem is not None for f in found)
+    return {"incomplete": got[MAIN] is None and (ours or any(got[t] is not None for t in temps))}
+
+
+def _log(device: Device, board: dict[str, Any], firmware_dir: Path, data_dir: str) -> tuple[Any, str | None]:
+    """The band's event log as its own code recovers it (the board's log_slots, else the
+    firmware's LOG_SLOTS), or the error that stopped the reading."""
     slots = board.get("log_slots")
     if not isinstance(slots, int):
         slots = constant(firmware_dir, "band/app.py", "LOG_SLOTS")
     program = f"_SLOTS = {slots!r}\n" + _LOG
     try:
         # Recovery reads every slot once: allow a slow board a minute.
-        out["log"] = device.run_json(program, [data_dir], timeout_s=60)["log"]
+        return device.run_json(program, [data_dir], timeout_s=60)["log"], None
     except DeviceError as exc:  # e.g. a damaged band/eventlog.mpy, or none: report, keep going
-        out["log_error"] = str(exc)
-    crash = device.read(f"{data_dir}/{CRASH_NAME}")
-    if crash:
-        out["crash"] = crash.decode("utf-8", "replace").strip().splitlines()[-1][:200]
-    return out
+        return None, str(exc)
 
