@@ -16,7 +16,7 @@ Average current at the 3.3 V rail is the sum of
   mode takes ``ble_conn_interval_target_ms``, which needs that request;
 - the board's static draw (regulator quiescent, charger, divider, display off).
 
-The battery supplies ``rail_ma * 3300 / (supply_mv * regulator_efficiency)``,
+The battery supplies that rail current x ``3300 / (supply_mv * regulator_efficiency)``,
 and the runtime is ``capacity_mah * usable_capacity`` divided by that. An LDO
 passes the rail current through, which is an efficiency of 3300 / supply_mv
 (0.89 at 3.7 V); the boards on a cell give 0.85 at 3700 mV, so the cell is
@@ -58,10 +58,6 @@ class Budget:
     static_ma: float
     battery_ma: float  # drawn from the cell
     runtime_h: float | None  # None: no battery on the board
-
-    @property
-    def rail_ma(self) -> float:
-        return self.imu_ma + self.mcu_ma + self.ble_ma + self.static_ma
 
 
 def budget(board: Board, mode: str) -> Budget:
