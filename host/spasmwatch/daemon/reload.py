@@ -61,7 +61,6 @@ class Reloader:
         self.started = self.current = started
         self._running: asyncio.Task[None] | None = None
         self._again = False
-        self.reloads = 0  # completed, good or bad (tests wait on it)
 
     def request(self) -> None:
         """From the loop's signal callback: reload in a task of the loop. A SIGHUP during a reload
@@ -88,7 +87,6 @@ class Reloader:
             except Exception as e:  # a bug in applying must not end the daemon: said, and it runs on
                 log.exception("config reload failed while applying it; the daemon runs on (a restart applies the file)")
                 self._outcome(covers, None, error=f"failed while applying it ({type(e).__name__}: {e}): a restart applies the file")
-            self.reloads += 1
             if not self._again:
                 return
 

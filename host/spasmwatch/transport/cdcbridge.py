@@ -57,7 +57,6 @@ class CdcBridge:
         self._server: asyncio.Server | None = None
         self._busy = False
         self._answering: asyncio.Future[None] | None = None  # the RESP being relayed
-        self.frames_sent = 0
 
     @property
     def url(self) -> str:
@@ -130,7 +129,6 @@ class CdcBridge:
         if writer.is_closing():
             return
         writer.write(self._noise() + P.frame(record))  # type: ignore[no-untyped-call]
-        self.frames_sent += 1
 
     def _noise(self) -> bytes:
         if not self.noise_bytes:
