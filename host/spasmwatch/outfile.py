@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from spasmwatch import private
 from spasmwatch.errors import SpasmwatchError
 
 
@@ -40,11 +41,13 @@ def check_writable(out: str | os.PathLike[str], option: str = "") -> None:
 def whole_path(out: str | os.PathLike[str], what: str = "") -> Iterator[Path]:
     """The path to write ``out`` through (OUT.part), renamed onto ``out`` when the block ends
     without an error, for writers that take a path (pyedflib, pyarrow); ``what`` (e.g. "the
-    recording") goes in errors."""
+    recording") goes in errors. A new ``out`` is mode 0600 (exports and reports hold the baby's
+    data: private.py), one written over keeps its mode."""
     path, part = Path(out), part_path(out)
     check_writable(path)
     try:
         yield part
+        os.chmod(part, private.mode_for(path))
         os.replace(part, path)
     except OSError as exc:
         _discard(part)

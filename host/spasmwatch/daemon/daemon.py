@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from spasmwatch import private
 from spasmwatch.alerts import AlertEngine, AlertSettings, BandFault, ClusterState, Notification, Transition
 from spasmwatch.alerts import messages as M
 from spasmwatch.alerts.channels.base import Channel, ChannelError
@@ -850,7 +851,7 @@ class Daemon:
         return w
 
     def _raw_open(self, b: BandView, boot: int, part: Part, head: RawHeader) -> RawWriter:
-        self.raw_dir.mkdir(parents=True, exist_ok=True)
+        private.make_dir(self.raw_dir)  # 0700: the baby's movement
         path = os.fspath(part.path)
         b.raw_path = path
         self.raw_in_use.add(path)  # before it is looked at: the pruning thread leaves it be

@@ -69,6 +69,7 @@ from typing import BinaryIO
 import numpy as np
 from numpy.typing import NDArray
 
+from spasmwatch import private
 from spasmwatch.errors import InputError
 from spasmwatch.io.limits import CHUNK_ROWS
 from spasmwatch.outfile import whole_file
@@ -273,7 +274,7 @@ class RawWriter:
     def _open(self) -> int:
         if os.path.exists(self.path) and os.path.getsize(self.path) > 0:
             return self._resume()
-        self._f: BinaryIO = open(self.path, "wb")
+        self._f: BinaryIO = open(self.path, "wb", opener=private.opener)  # the baby's movement: 0600
         try:
             self._f.write(self.header.pack())
             self._f.flush()

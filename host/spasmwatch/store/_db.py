@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+from spasmwatch import private
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
@@ -22,9 +23,10 @@ class StoreError(SpasmwatchError):
 
 
 def make_folder(path: Path) -> None:
-    """The folder of the store file ``path``, created as needed; StoreError naming it if it cannot be."""
+    """The folder of the store file ``path``, created as needed (0700: private.py); StoreError
+    naming it if it cannot be."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private.make_dir(path.parent)
     except OSError as e:
         raise StoreError(f"{path}: cannot create its folder: {e.strerror}") from e
 
@@ -35,6 +37,7 @@ def connect(path: Path, readonly: bool) -> sqlite3.Connection:
         raise StoreError(f"{path}: no spasmwatch store here")
     if not readonly:
         make_folder(path)
+        _private(path)
     target = path.resolve().as_uri() + "?mode=ro" if readonly else str(path)
     try:
         conn = sqlite3.connect(
@@ -48,6 +51,19 @@ def connect(path: Path, readonly: bool) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def _private(path: Path) -> None:
+    """The store is the baby's medical record: created 0600 before SQLite opens it (its -wal and
+    -shm then take that mode: SQLite gives them the database's), and one from before 2026-12-05
+    (0644) closed to other accounts, its -wal and -shm too (private.py)."""
+    try:
+        created = private.create_file(path)
+    except OSError as e:
+        raise StoreError(f"{path}: cannot create: {e.strerror or e}") from e
+    if not created:
+        for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            private.tighten(p, "the store")
 
 
 def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool) -> None:

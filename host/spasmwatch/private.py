@@ -1,0 +1,81 @@
+"""Files that hold a baby's medical data are the user's alone: the store (its -wal and -shm too),
+raw recordings, exports and the doctor's report are created mode 0600, and the folders spasmwatch
+makes for them 0700, whatever the umask.
+
+Why: with the usual umask 022 they were created 0644 in a 0755 folder (measured: a new store was
+``-rw-r--r--`` in ``drwxr-xr-x``), so any other account on the computer (a shared family PC, a
+guest login, a service's own user on a Raspberry Pi) could copy the child's spasms, notes,
+treatments and raw movement. The config file was already 0600 (config.py ``write_atomic``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+FILE_MODE = 0o600  # read and write by the owner alone
+DIR_MODE = 0o700  # only the owner may list or enter
+OTHERS = stat.S_IRWXG | stat.S_IRWXO  # the bits that open a file to the group or to everyone
+
+
+def make_dir(path: Path) -> None:
+    """``path`` as a folder, created DIR_MODE when it is missing (its missing parents as the umask
+    says: ~/.local/share is not ours to close). An existing folder is left as it is: it may be
+    one the family chose and shares on purpose; the files in it are private anyway."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=DIR_MODE)  # masked by the umask, which can only take more away
+    except FileExistsError:
+        if not path.is_dir():
+            raise
+
+
+def create_file(path: Path) -> bool:
+    """Create ``path`` empty with FILE_MODE if it does not exist (True when it did not); an
+    existing one is left as it is. The program that writes it (SQLite, a writer taking a path)
+    then opens what is already private, with no moment at the umask's mode."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    return True
+
+
+def opener(path: str, flags: int) -> int:
+    """``open(path, mode, opener=private.opener)``: a file it creates is FILE_MODE (raw recordings)."""
+    return os.open(path, flags, FILE_MODE)
+
+
+def mode_for(out: Path) -> int:
+    """The mode to give a new version of ``out`` (an export, a report) before it is renamed onto
+    it: the existing file's (the family may have opened it to others on purpose), else FILE_MODE."""
+    try:
+        return stat.S_IMODE(out.stat().st_mode)
+    except FileNotFoundError:
+        return FILE_MODE
+
+
+def tighten(path: Path, what: str) -> bool:
+    """Take the group's and everyone's access from an existing ``path`` (a store from before
+    2026-12-05, created 0644), saying so once in the log; True if it changed. Missing: nothing.
+    One that cannot be changed (another account's, a read-only mount) is logged, not raised: the
+    monitor must still start."""
+    try:
+        mode = path.stat().st_mode
+        if not mode & OTHERS:
+            return False
+        os.chmod(path, stat.S_IMODE(mode) & ~OTHERS)
+    except FileNotFoundError:
+        return False
+    except OSError as e:
+        log.warning("%s: %s is readable by other accounts on this computer and cannot be made private (%s): "
+                    "'chmod go= %s' as its owner", path, what, e.strerror or e, path)  # fmt: skip
+        return False
+    log.warning("%s: %s was readable by other accounts on this computer (mode %o): now by you alone (%o)",
+                path, what, stat.S_IMODE(mode), stat.S_IMODE(mode) & ~OTHERS)  # fmt: skip
+    return True

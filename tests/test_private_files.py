@@ -1,0 +1,92 @@
+"""The baby's data is the user's alone (spasmwatch/private.py): the store, its -wal and -shm, raw
+recordings, exports and reports are created 0600 in folders spasmwatch makes 0700, whatever the
+umask; a store from before (0644) is closed to other accounts when opened. Real files, real SQLite.
+
+Before 2026-12-05 a new store was -rw-r--r-- in a drwxr-xr-x folder under the usual umask 022."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from spasmwatch.io.rawfile import RawHeader, RawWriter
+from spasmwatch.outfile import whole_file, whole_path
+from spasmwatch.store import Store
+
+
+def mode(p: Path) -> int:
+    return stat.S_IMODE(p.stat().st_mode)
+
+
+@pytest.fixture(autouse=True)
+def usual_umask() -> Iterator[None]:
+    """The umask of most desktops and Raspberry Pis, whatever the test runner's."""
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def test_a_new_store_its_wal_and_folder_are_the_users_alone(tmp_path: Path) -> None:
+    db = tmp_path / "data" / "spasmwatch.db"
+    with Store(db) as s:
+        s.add_note(1_709_510_400.0, "note", "slept badly", None, "Mum")  # a write: the -wal and -shm are there while it is open
+        wal, shm = db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")
+        assert wal.exists() and shm.exists()
+        assert (mode(db), mode(wal), mode(shm)) == (0o600, 0o600, 0o600)
+    assert mode(db.parent) == 0o700
+
+
+def test_an_existing_folder_is_left_as_the_family_made_it(tmp_path: Path) -> None:
+    folder = tmp_path / "shared"
+    folder.mkdir(mode=0o750)
+    Store(folder / "spasmwatch.db").close()
+    assert mode(folder) == 0o750 and mode(folder / "spasmwatch.db") == 0o600
+
+
+def test_a_store_from_before_is_made_private_and_said(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    db = tmp_path / "spasmwatch.db"
+    Store(db).close()
+    os.chmod(db, 0o644)  # as the old code created it
+    with caplog.at_level(logging.WARNING, logger="spasmwatch.private"):
+        Store(db).close()
+    assert mode(db) == 0o600
+    assert "was readable by other accounts" in caplog.text and str(db) in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="spasmwatch.private"):
+        Store(db).close()
+    assert caplog.text == ""  # said once, when it changed
+
+
+def test_read_only_opening_changes_no_mode(tmp_path: Path) -> None:
+    """Exports never modify the store (design.md): a reader does not chmod it either."""
+    db = tmp_path / "spasmwatch.db"
+    Store(db).close()
+    os.chmod(db, 0o640)
+    Store.open_readonly(db).close()
+    assert mode(db) == 0o640
+
+
+def test_a_raw_recording_is_created_private(tmp_path: Path) -> None:
+    path = tmp_path / "band-boot1-000.swraw"
+    w = RawWriter(path, RawHeader("band-1", 52.0, True, 1_709_510_400.0))
+    w.append(0, [[1, 2, 3, 4, 5, 6]] * 52)
+    w.close()
+    assert mode(path) == 0o600
+
+
+def test_an_export_or_report_is_created_private_and_one_written_over_keeps_its_mode(tmp_path: Path) -> None:
+    out = tmp_path / "report.pdf"
+    with whole_path(out, "the report") as part:  # how export and report write (pyedflib, pyarrow: a path)
+        part.write_bytes(b"%PDF")
+    assert mode(out) == 0o600
+    os.chmod(out, 0o644)  # the family opened it to the doctor's account on purpose
+    with whole_file(out, "the report") as f:
+        f.write(b"%PDF again")
+    assert mode(out) == 0o644 and out.read_bytes() == b"%PDF again"
