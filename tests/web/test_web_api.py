@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import logging
 import math
+import os
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -373,3 +374,70 @@ def test_link_for_a_phone() -> None:
     s = HttpServer(FakeDaemon(), lan=True, token="a b+c", port=8765)
     assert s.link("192.168.1.20") == "http://192.168.1.20:8765/?token=a%20b%2Bc"
     assert HttpServer(FakeDaemon()).link() == "http://127.0.0.1:8765/"
+
+
+def _fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc")
+def test_connections_beyond_the_cap_get_503_and_hold_no_descriptor() -> None:
+    """Anything that reaches the port (a local program; on the LAN, any device: no token is asked
+    before a request) opened connections without end, each a descriptor of the daemon's (1024 under
+    systemd): the next push's socket or raw file failed with EMFILE. Old code: all 40 held."""
+
+    async def t(server: HttpServer, fake: FakeDaemon, base: str, http: aiohttp.ClientSession) -> None:
+        host, port = server.address or ("", 0)
+        before = _fds()
+        conns = await asyncio.gather(*(asyncio.open_connection(host, port) for _ in range(40)))  # at once, as a flood
+        await asyncio.sleep(0.3)
+        held_by_server = _fds() - before - len(conns)  # the clients' own sockets are in this process too
+        assert held_by_server <= 8 + 2, held_by_server
+        answers = await asyncio.gather(*(asyncio.wait_for(r.read(), 5) for r, _ in conns), return_exceptions=True)
+        refused = [a for a in answers if isinstance(a, bytes)]  # the kept 8 send nothing: their reads time out
+        assert len(refused) == 32 and all(a.startswith(b"HTTP/1.1 503 ") and b"too many connections" in a for a in refused)
+        st, _ = await req(http, "GET", base + "/api/status")
+        assert st == 503  # full: the family's phone too, until some close
+        for _, w in conns:
+            w.close()
+        await asyncio.sleep(0.3)
+        st, _ = await req(http, "GET", base + "/api/status", headers={"Connection": "close"})
+        assert st == 200
+
+    run(t, max_connections=8)
+
+
+def test_a_connection_that_sends_no_whole_request_is_closed() -> None:
+    """Idle from the start, or trickling its headers: closed after ``idle_s`` (old code: aiohttp's
+    3630 s; measured still open after 90 s)."""
+
+    async def t(server: HttpServer, fake: FakeDaemon, base: str, http: aiohttp.ClientSession) -> None:
+        host, port = server.address or ("", 0)
+        t0 = time.monotonic()
+        idle = await asyncio.open_connection(host, port)
+        trickle = await asyncio.open_connection(host, port)
+        for part in (b"GET /api/status HTTP/1.1\r\n", b"Host: 127.0.0.1\r\n", b"X-A: 1\r\n", b"X-B: 2\r\n"):
+            trickle[1].write(part)
+            await asyncio.sleep(0.3)
+        for r, _ in (idle, trickle):
+            assert await asyncio.wait_for(r.read(), 4) == b""  # closed, no request was made
+        assert time.monotonic() - t0 < 4
+
+    run(t, idle_s=1.0)
+
+
+def test_a_post_body_that_does_not_arrive_gets_408() -> None:
+    """A body trickled or never sent held its handler and connection for good (old code)."""
+
+    async def t(server: HttpServer, fake: FakeDaemon, base: str, http: aiohttp.ClientSession) -> None:
+        host, port = server.address or ("", 0)
+        r, w = await asyncio.open_connection(host, port)
+        w.write(b"POST /api/notes HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 100\r\n\r\n{")  # fmt: skip
+        answer = await asyncio.wait_for(r.read(4096), 5)  # then closed by aiohttp within its lingering_time (10 s)
+        assert answer.startswith(b"HTTP/1.1 408 ") and b"did not arrive within 1 s" in answer
+        assert b"Connection: close" in answer
+        w.close()
+        assert fake.note_rows == []
+
+    run(t, body_s=1.0, idle_s=30.0)

@@ -68,6 +68,20 @@ STREAM_DEAD_S = 3 * HEARTBEAT_S
 # The largest POST body (bytes): the longest one, a note of MAX_NOTE_CHARS (4000) characters and
 # its author, is under 50 KB of JSON even with each character escaped as a surrogate pair (12 bytes).
 MAX_BODY = 64 * 1024
+# Open connections at once. Each is a file descriptor, and the daemon's are shared with the store,
+# the raw files and the sockets of the pushes (1024 under systemd's default soft limit): without a
+# cap, anything that reaches the port held 1000 idle connections and the next ntfy push failed
+# with EMFILE. A phone's browser opens about 6; the live pages are capped at MAX_STREAMS. Beyond
+# it a connection gets 503 and is closed at once.
+MAX_CONNECTIONS = 128
+# A connection that has not sent a whole request's headers this long after it opened, or that
+# sits idle between requests this long, is closed (aiohttp's keepalive_timeout, 3630 s by
+# default: a client that trickled its headers held its connection for an hour). A phone sends
+# its headers at once; its browser opens a new connection when it needs one.
+IDLE_S = 15.0
+# A POST's body must arrive within this (at most MAX_BODY bytes, sent at once by the page and
+# the CLI): one that trickles in holds a connection and its handler; 408 then.
+BODY_S = 10.0
 MAX_DAYS = 366  # /api/days?n= at most (days): a year, a leap one too
 MAX_ID = 2**63 - 1  # SQLite's largest integer: the store's ids
 COOKIE = "spasmwatch_token"
@@ -89,6 +103,7 @@ _TYPES = {
 _STATIC_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+BODY_S_KEY = web.AppKey("body_s", float)
 
 
 class HttpError(SpasmwatchError):
@@ -135,6 +150,9 @@ class HttpServer:
         heartbeat_s: float = HEARTBEAT_S,
         max_streams: int = MAX_STREAMS,
         stream_dead_s: float = STREAM_DEAD_S,
+        max_connections: int = MAX_CONNECTIONS,
+        idle_s: float = IDLE_S,
+        body_s: float = BODY_S,
         clock: Callable[[], float] = time.time,
         static_dir: Path | None = None,
         language: Callable[[], str] = lambda: "en",
@@ -165,6 +183,9 @@ class HttpServer:
         self.heartbeat_s = heartbeat_s
         self.max_streams = max_streams
         self.stream_dead_s = stream_dead_s
+        self.max_connections = max_connections
+        self.idle_s = idle_s
+        self.body_s = body_s
         self.clock = clock
         self.static_dir = static_dir or web_dir()
         self._cookie = hmac.new(self.token.encode(), b"spasmwatch web cookie v1", hashlib.sha256).hexdigest() if self.token else ""
@@ -177,6 +198,7 @@ class HttpServer:
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._errors, self._guard], client_max_size=MAX_BODY)
+        app[BODY_S_KEY] = self.body_s
         r = app.router
         r.add_get("/", self._index)
         r.add_get("/static/{name}", self._static)
@@ -199,10 +221,11 @@ class HttpServer:
         if self._runner is not None:
             raise RuntimeError("HttpServer already started")
         self._closing = asyncio.Event()
-        runner = web.AppRunner(self.app(), handler_cancellation=True, access_log=None, shutdown_timeout=2.0)
+        runner = web.AppRunner(self.app(), handler_cancellation=True, access_log=None, shutdown_timeout=2.0,
+                               keepalive_timeout=self.idle_s)  # fmt: skip
         await runner.setup()
         try:
-            site = web.TCPSite(runner, self.bind_host, self.port, reuse_address=True)
+            site = _CappedSite(runner, self.bind_host, self.port, self.max_connections)
             await site.start()
         except OSError as e:
             await runner.cleanup()
@@ -483,6 +506,59 @@ class HttpServer:
 # ---- helpers ---------------------------------------------------------------
 
 
+class _CappedSite(web.BaseSite):
+    """aiohttp's TCP site, with at most ``max_connections`` open at once (MAX_CONNECTIONS): one
+    more gets a 503 and is closed before aiohttp sees it, so it costs a descriptor for an instant."""
+
+    def __init__(self, runner: web.AppRunner, host: str, port: int, max_connections: int) -> None:
+        super().__init__(runner)
+        self.host, self.bind_port, self.max_connections = host, port, max_connections
+        self._full_said = False
+        self._starting: set[asyncio.BaseProtocol] = set()
+
+    @property
+    def name(self) -> str:
+        return f"http://{self.host}:{self.bind_port}"
+
+    async def start(self) -> None:
+        await super().start()
+        server = self._runner.server
+        assert server is not None  # set up before a site starts
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: self._protocol(server), self.host, self.bind_port, reuse_address=True
+        )
+
+    def _protocol(self, server: web.Server) -> asyncio.BaseProtocol:
+        # A connection counts in server.connections from its connection_made, which asyncio runs
+        # an iteration after this (measured: 189 open under a cap of 128 counting those alone).
+        # The ones made since are counted here until then: two hops, as the transport schedules
+        # connection_made right after this returns (a spell of counting one twice refuses early).
+        if len(server.connections) + len(self._starting) < self.max_connections:
+            self._full_said = False
+            handler = server()
+            self._starting.add(handler)
+            loop = asyncio.get_running_loop()
+            loop.call_soon(loop.call_soon, self._starting.discard, handler)
+            return handler
+        if not self._full_said:  # once per spell, not once per connection of a flood
+            log.warning("web page: %d connections open, the most it serves: new ones get 503 until some close",
+                        self.max_connections)  # fmt: skip
+            self._full_said = True
+        return _Full()
+
+
+class _Full(asyncio.Protocol):
+    """A connection over MAX_CONNECTIONS: told so (the few bytes fit the socket's buffer, so a peer
+    that reads nothing holds nothing) and closed."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.WriteTransport)
+        text = b'{"error": "too many connections open to the spasmwatch page: try again soon"}'
+        transport.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(text), text))  # fmt: skip
+        transport.close()
+
+
 # An element of index.html whose whole content is one page word: ``data-t="key">text<``.
 _DATA_T = re.compile(r'( data-t="([a-z_.]+)"[^>]*>)([^<]*)<')
 
@@ -548,7 +624,7 @@ def _json(v: Any, status: int = 200) -> web.Response:
 def _error(status: int, message: str, headers: Any = None) -> web.Response:
     """``{"error": message}``, keeping the headers that explain a 401 / 405."""
     resp = web.Response(text=_dumps({"error": message}), status=status, content_type="application/json")
-    for k in ("WWW-Authenticate", "Allow"):
+    for k in ("WWW-Authenticate", "Allow", "Connection"):
         if headers is not None and k in headers:
             resp.headers[k] = headers[k]
     return resp
@@ -582,8 +658,11 @@ def _int(s: str, name: str) -> int:
 async def _body(request: web.Request) -> Json:
     if request.content_type != "application/json":
         raise ApiError(400, "expected a JSON body (Content-Type: application/json)")
+    body_s: float = request.app[BODY_S_KEY]
     try:
-        body = await request.json()
+        body = await asyncio.wait_for(request.json(), body_s)
+    except TimeoutError:
+        raise ApiError(408, f"the body did not arrive within {body_s:g} s", {"Connection": "close"}) from None
     except web.HTTPRequestEntityTooLarge:
         raise ApiError(413, f"body larger than {MAX_BODY} bytes") from None
     except (ValueError, UnicodeDecodeError):
