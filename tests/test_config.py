@@ -299,6 +299,25 @@ def test_bad_values_name_table_key_expectation_and_value(tmp_path: Path, text: s
 
 
 @pytest.mark.parametrize(
+    ("text", "secret", "expected"),
+    [
+        ('[channels.mqtt]\nhost = "h"\nusername = "u"\npassword = 20240611', "20240611",
+         "[channels.mqtt] password: expected a string, got a number, not repeated here (it is a secret)"),
+        ("[daemon.http]\ntoken = 8675309123456789", "8675309123456789",
+         "[daemon.http] token: expected a string, got a number, not repeated here (it is a secret)"),
+        ('[[channels.ntfy]]\nurl = "https://ntfy.sh/t"\ntoken = ["tk_abcdefgh"]', "tk_abcdefgh",
+         "[channels.ntfy #1] token: expected a string, got a list, not repeated here (it is a secret)"),
+    ],
+)
+def test_a_mistyped_secret_is_not_repeated_in_the_error(tmp_path: Path, text: str, secret: str, expected: str) -> None:
+    """A password written without quotes is a number: the error quoted it ("got 20240611"), and the
+    error goes to the journal, stderr, and the page's and 'spasmwatch status''s config error."""
+    with pytest.raises(ConfigError) as e:
+        load_config(write(tmp_path, text))
+    assert expected in str(e.value) and secret not in str(e.value)
+
+
+@pytest.mark.parametrize(
     ("band", "expected"),
     [
         ('address = "zz:11:22"', 'address: expected a BLE address as \'spasmwatch scan\' shows it, "AA:BB:CC:DD:EE:FF" (macOS: a UUID), got "zz:11:22"'),

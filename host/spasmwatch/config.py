@@ -84,6 +84,10 @@ def _list_of(*options: str) -> dict[str, Any]:
 # The keys whose URL carries a secret in its path or query: [[channels.webhook]], [[channels.ntfy]],
 # [daemon.heartbeat] (page_url is refused with a token in it).
 _SECRET_URL_KEYS = frozenset({"url"})
+# The keys that are a secret whole: [daemon.http] token, [channels.mqtt] password, [[channels.ntfy]]
+# token. A mistake in one (password = 12345678, unquoted: a number) is said without its value: the
+# message goes to the journal, stderr, and the page's and 'status''s config error.
+_SECRET_KEYS = frozenset({"token", "password"})
 
 
 def _url(v: str) -> bool:
@@ -528,6 +532,9 @@ def _scalar(tp: type[Any], v: Any, key: str, meta: Mapping[str, Any], where: _Wh
 
 
 def _raise(where: _Where, key: str, expect: str, v: Any) -> Any:
+    if key in _SECRET_KEYS:
+        kind = "a string" if isinstance(v, str) else "true or false" if isinstance(v, bool) else _got(v) if isinstance(v, (dict, list)) else "a number"
+        raise where.error(key, f"expected {expect}, got {kind}, not repeated here (it is a secret)")
     if key in _SECRET_URL_KEYS and isinstance(v, str):
         # Its path and query are the secret (an ntfy topic, a webhook or heartbeat token) and the
         # daemon's start, where this is said, writes to the journal: the rest shows the mistake.
