@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from spasmwatch.io.rawfile import RawHeader, RawWriter
-from spasmwatch.outfile import whole_file, whole_path
+from spasmwatch.outfile import part_path, whole_file, whole_path
 from spasmwatch.store import Store
 
 
@@ -89,4 +89,5 @@ def test_an_export_or_report_is_created_private_and_one_written_over_keeps_its_m
     os.chmod(out, 0o644)  # the family opened it to the doctor's account on purpose
     with whole_file(out, "the report") as f:
         f.write(b"%PDF again")
+        assert mode(part_path(out)) == 0o600  # while it is written, too
     assert mode(out) == 0o644 and out.read_bytes() == b"%PDF again"

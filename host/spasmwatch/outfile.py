@@ -60,8 +60,9 @@ def whole_path(out: str | os.PathLike[str], what: str = "") -> Iterator[Path]:
 
 @contextmanager
 def whole_file(out: str | os.PathLike[str], what: str = "") -> Iterator[BinaryIO]:
-    """``whole_path``, opened: a binary file to write ``out`` through."""
-    with whole_path(out, what) as part, open(part, "wb") as f:
+    """``whole_path``, opened: a binary file to write ``out`` through (0600 from its first byte:
+    a cut ``.part`` of an export is the baby's data too)."""
+    with whole_path(out, what) as part, open(part, "wb", opener=private.opener) as f:
         yield f
 
 
