@@ -26,9 +26,11 @@ def make_dir(path: Path) -> None:
     """``path`` as a folder, created DIR_MODE when it is missing (its missing parents as the umask
     says: ~/.local/share is not ours to close). An existing folder is left as it is: it may be
     one the family chose and shares on purpose; the files in it are private anyway."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
         path.mkdir(mode=DIR_MODE)  # masked by the umask, which can only take more away
+    except FileNotFoundError:  # a parent is missing (one that is a file: NotADirectoryError, raised)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dir(path)
     except FileExistsError:
         if not path.is_dir():
             raise
