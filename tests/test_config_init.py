@@ -307,6 +307,56 @@ def test_a_toml_typo_above_daemon_http_still_reaches_the_daemon_on_the_files_por
     assert reach_part(path).daemon.http.port == port
 
 
+SECRETS = {
+    "daemon.http.token": "tok-abcdefghijklmnopqrstuv", "channels.mqtt.password": "mqttpass123",
+    "channels.ntfy.0.url": "spasmwatch-secrettopic", "channels.ntfy.0.token": "tk_ntfytoken1",
+    "channels.webhook.0.url": "hooksecret", "daemon.heartbeat.url": "0f1e2d3c-uuid",
+}
+SECRET_CONFIG = f"""[[bands]]
+name = "cot"
+[daemon.http]
+port = {{port}}
+token = "{SECRETS['daemon.http.token']}"
+lan = true
+[daemon.heartbeat]
+url = "https://hc-ping.com/{SECRETS['daemon.heartbeat.url']}"
+[channels.mqtt]
+enabled = true
+host = "ha.local"
+username = "u"
+password = "{SECRETS['channels.mqtt.password']}"
+[[channels.ntfy]]
+url = "https://ntfy.sh/{SECRETS['channels.ntfy.0.url']}"
+token = "{SECRETS['channels.ntfy.0.token']}"
+[[channels.webhook]]
+url = "http://ha.local:8123/api/webhook/{SECRETS['channels.webhook.0.url']}"
+[[channels.webhook]]
+url = "http://ha.local:8123"
+name = "plain"
+"""
+
+
+def test_config_show_hides_the_secrets_unless_asked(tmp_path: Path) -> None:
+    """'config show' is what a family pastes to ask for help: it printed the web token, the MQTT
+    password, the ntfy topic and token and the webhook's and heartbeat's secret paths (old code:
+    all six in its output). --secrets prints the config as it is, which reads back the same."""
+    config = tmp_path / "c.toml"
+    config.write_text(SECRET_CONFIG.format(port=free_port()))
+    shown = sw(tmp_path, "config", "show", "--config", str(config))
+    assert shown.returncode == 0, shown.stderr
+    assert [k for k, v in SECRETS.items() if v in shown.stdout] == []
+    assert shown.stdout.splitlines()[0] == ("# hidden: daemon.http.token, daemon.heartbeat.url, channels.mqtt.password, "
+                                            "channels.ntfy.0.url, channels.ntfy.0.token, channels.webhook.0.url "
+                                            "('spasmwatch config show --secrets' prints them)")  # fmt: skip
+    shown_cfg = tomllib.loads(shown.stdout)
+    assert shown_cfg["channels"]["ntfy"][0]["url"] == "https://ntfy.sh/[…]"  # which server, not which topic
+    assert shown_cfg["channels"]["webhook"][1]["url"] == "http://ha.local:8123"  # no path: nothing hidden
+    assert shown_cfg["daemon"]["http"]["token"] == "[hidden]" and shown_cfg["channels"]["mqtt"]["username"] == "u"
+    full = sw(tmp_path, "config", "show", "--secrets", "--config", str(config)).stdout
+    assert all(v in full for v in SECRETS.values())
+    assert from_dict(tomllib.loads(full), "shown") == load_config(config)
+
+
 def test_config_set_get_and_show_print_numbers_as_the_family_writes_them(tmp_path: Path) -> None:
     """A seconds key is read into a float: 'config set alerts.escalate_after_s 600' said '= 600.0',
     'config get' printed 600.0 and 'config show' escalate_after_s = 600.0 (and the defaults

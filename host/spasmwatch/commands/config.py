@@ -10,8 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spasmwatch.config import (CAREGIVER_URGENCIES, TRANSPORTS, as_written, default_config_path, dump, existing_config, get,
-                               load_config, reach_part, set_value)
+import tomlkit
+
+from spasmwatch.config import (CAREGIVER_URGENCIES, TRANSPORTS, Config, as_written, default_config_path, dump, existing_config,
+                               get, load_config, reach_part, set_value, to_dict)
+from spasmwatch.urls import REDACTED, url_origin
 from spasmwatch.alerts.model import LANGUAGES
 from spasmwatch.errors import ConfigError
 
@@ -21,7 +24,11 @@ def register(sub: Any) -> None:
     p.add_argument("--config", default=None, help=f"config file (default {default_config_path()})")
     csub = p.add_subparsers(dest="action", metavar="ACTION")
     _register_first_run(csub)  # first in the help: a family's first run starts here
-    csub.add_parser("show", help="the whole effective config, as TOML")
+    sh = csub.add_parser("show", help="the whole effective config, as TOML (its secrets hidden)",
+                         description="Print the whole effective config as TOML. Its secrets (the web token, the MQTT "
+                         "password, ntfy tokens, the paths of ntfy, webhook and heartbeat URLs) are hidden, as it is "
+                         "pasted into questions; --secrets prints them.")  # fmt: skip
+    sh.add_argument("--secrets", action="store_true", help="print the secrets too (a config to copy as it is)")
     csub.add_parser("path", help="where the config file is")
     g = csub.add_parser("get", help="one value, e.g. alerts.escalate_after_s", description="Print one value of the effective config.")
     g.add_argument("key", help='dotted key; list items by number or name: bands.0.name, bands."cot.1".name')
@@ -98,8 +105,43 @@ def run(args: argparse.Namespace) -> int:
         if hint is not None:
             print(hint)
     else:
-        print(dump(load_config(path)), end="")
+        print(shown_config(load_config(path), getattr(args, "secrets", False)), end="")
     return 0
+
+
+def shown_config(cfg: Config, secrets: bool) -> str:
+    """The config as 'config show' prints it: with ``secrets`` as it is (it reads back as the same
+    config), else each secret replaced by HIDDEN or its URL by ``scheme://host/[…]`` and listed in a
+    first comment. Until 2026-12-05 it printed them all, and it is what a family pastes to ask
+    for help (the daemon's log already never says them: spasmwatch/urls.py)."""
+    if secrets:
+        return dump(cfg)
+    data, hid = to_dict(cfg), []
+    for key, table, field in _secret_places(data):
+        v = table.get(field)
+        if not isinstance(v, str) or not v:
+            continue
+        if field == "url" and v.rstrip("/") == url_origin(v):
+            continue  # nothing but scheme://host[:port]: no secret in it
+        table[field] = f"{url_origin(v)}/{REDACTED}" if field == "url" else HIDDEN
+        hid.append(key)
+    if not hid:
+        return tomlkit.dumps(data)
+    return f"# hidden: {', '.join(hid)} ('spasmwatch config show --secrets' prints them)\n" + tomlkit.dumps(data)
+
+
+HIDDEN = "[hidden]"
+
+
+def _secret_places(data: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
+    """(dotted key, its table, its field) of every secret of ``data`` (``to_dict``'s)."""
+    daemon, channels = data.get("daemon", {}), data.get("channels", {})
+    out = [("daemon.http.token", daemon.get("http", {}), "token"), ("daemon.heartbeat.url", daemon.get("heartbeat", {}), "url"),
+           ("channels.mqtt.password", channels.get("mqtt", {}), "password")]  # fmt: skip
+    for kind, fields in (("ntfy", ("url", "token")), ("webhook", ("url",))):
+        for i, t in enumerate(channels.get(kind, [])):
+            out += [(f"channels.{kind}.{i}.{f}", t, f) for f in fields]
+    return out
 
 
 # What an empty value of these keys means: 'config get alerts.daily_summary' printed an empty line.
