@@ -258,6 +258,12 @@ class Mqtt:
     port: int = field(default=1883, metadata=_PORT)
     username: str | None = None
     password: str | None = None
+    # TLS to the broker (its port is then usually 8883): without it the user name, password and
+    # every status cross the home network as they are. The broker's certificate is checked against
+    # ca_file (a self-signed broker's CA, PEM), or the system's CAs when it is "".
+    tls: bool = False
+    ca_file: str = field(default="", metadata=_rule('"" (the system\'s CAs) or a PEM file of the CA that signed the broker\'s certificate',
+                                                    lambda v: v == "" or Path(v).expanduser().is_file()))
     topic_prefix: str = "spasmwatch"
     discovery_prefix: str = "homeassistant"
     # Acknowledge / test alarm from Home Assistant (buttons; {topic_prefix}/{band}/command): on, as

@@ -164,6 +164,8 @@ _MORE = """
 # [channels.mqtt]                 # Home Assistant: sensors appear by MQTT discovery
 # enabled = true
 # host = "homeassistant.local"
+# username = "..." and password = "..." as the broker wants; tls = true and port = 8883 to
+# encrypt them (ca_file = "/path/to/ca.crt" for a broker with its own CA: docs/alerts.md)
 
 [daemon.http]
 # port = 8765                     # the family web page on http://127.0.0.1:8765/

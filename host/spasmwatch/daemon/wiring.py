@@ -48,7 +48,7 @@ def channels_from(cfg: Config) -> dict[str, Channel]:
         m = ch.mqtt
         out["mqtt"] = MqttChannel(
             MqttSettings(
-                host=m.host, port=m.port, username=m.username, password=m.password,
+                host=m.host, port=m.port, username=m.username, password=m.password, tls=m.tls, ca_file=m.ca_file,
                 prefix=m.topic_prefix, discovery_prefix=m.discovery_prefix, commands=m.commands,
             )
         )

@@ -40,7 +40,9 @@ import asyncio
 import json
 import logging
 import re
+import os
 import socket
+import ssl
 import threading
 import time
 import uuid
@@ -92,6 +94,8 @@ class MqttSettings:
     port: int = 1883
     username: str | None = None
     password: str | None = None
+    tls: bool = False  # TLS, the broker's certificate checked against ca_file ("": the system's CAs)
+    ca_file: str = ""
     prefix: str = "spasmwatch"
     discovery_prefix: str = "homeassistant"
     discovery: bool = True
@@ -383,6 +387,12 @@ class _Link:
         self.client.on_message = self._on_message
         if s.username is not None:
             self.client.username_pw_set(s.username, s.password)
+        if s.tls:
+            try:  # certificate and host name checked (paho's defaults): TLS that trusts anyone guards no password
+                self.client.tls_set(ca_certs=os.path.expanduser(s.ca_file) if s.ca_file else None)
+            except (OSError, ssl.SSLError, ValueError) as e:
+                raise ChannelError(s.name, f"TLS to MQTT broker {s.host}:{s.port}: cannot use ca_file {s.ca_file or '(the system CAs)'}: "
+                                   f"{getattr(e, 'strerror', None) or e}", retryable=False) from None  # fmt: skip
         if not leaving:  # one that only deletes never says 'online': its will could only bring back a topic it deleted
             self.client.will_set(self.t["availability"], "offline", qos=1, retain=True)
         self.disconnected = threading.Event()  # our DISCONNECT went out (``stop``)
@@ -475,7 +485,9 @@ class _Link:
     async def wait_connected(self) -> None:
         s = self.s
         if not await asyncio.to_thread(self.answered.wait, s.timeout_s):
-            raise ChannelError(s.name, f"no answer from MQTT broker {s.host}:{s.port} within {s.timeout_s:g} s")
+            tls = (" (TLS: is it the broker's TLS port, and did ca_file's CA sign its certificate, for this host name?)"
+                   if s.tls else "")  # a failed handshake is retried by paho as silently as a broker that is down
+            raise ChannelError(s.name, f"no answer from MQTT broker {s.host}:{s.port} within {s.timeout_s:g} s{tls}")
         if self.refused is not None:
             raise ChannelError(s.name, f"MQTT broker {s.host}:{s.port} refused the connection: {self.refused}",
                                retryable=False)  # fmt: skip
