@@ -441,3 +441,42 @@ def test_a_post_body_that_does_not_arrive_gets_408() -> None:
         assert fake.note_rows == []
 
     run(t, body_s=1.0, idle_s=30.0)
+
+
+class SlowDays(FakeDaemon):
+    """``days`` as long as the real daemon's reading of a year from the store on a slow computer
+    (0.47 s for 366 days on an empty store on a desktop): what is under test is whether the
+    server's loop stays free meanwhile."""
+
+    DAYS_S = 1.0
+
+    def days(self, n_days: int) -> list[dict[str, Any]]:
+        time.sleep(self.DAYS_S)
+        return super().days(n_days)
+
+
+def test_a_year_of_days_is_read_off_the_event_loop() -> None:
+    """Old code: /api/days ran on the event loop that streams the bands and raises the alarms, so
+    the status asked meanwhile waited the whole second (a client asking n=366 in a loop held the
+    daemon up); now it answers at once."""
+
+    async def main() -> None:
+        fake = SlowDays()
+        server = HttpServer(fake, host="127.0.0.1", port=0, clock=fake.now)
+        host, port = await server.start()
+        base = f"http://{host}:{port}"
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+                t0 = time.monotonic()
+                days = [asyncio.ensure_future(req(http, "GET", base + "/api/days?n=366")) for _ in range(2)]
+                await asyncio.sleep(0.2)  # both under way (on the old code the loop itself is held: 2 s)
+                st, _ = await req(http, "GET", base + "/api/status")
+                answered = time.monotonic() - t0
+                assert st == 200 and answered < 0.6, answered
+                answers = await asyncio.gather(*days)
+                assert [a[0] for a in answers] == [200, 200] and len(answers[0][1]) == 366
+                assert time.monotonic() - t0 > 1.5  # one worker at a time: the second waited for the first
+        finally:
+            await server.stop()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
