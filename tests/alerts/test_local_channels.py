@@ -258,3 +258,40 @@ def test_a_sound_channel_a_reload_replaces_carries_on_repeating_the_unanswered_a
             await d.dispatcher.close()
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_the_default_alarm_wav_is_the_users_own_not_a_shared_temp_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It was /tmp/spasmwatch-alarm.wav for every account: one that made it first (another
+    account's demo) left this one unable to write it (PermissionError: no sound), or could make it
+    a link to this user's file, which the daemon then overwrote (old code: the file below replaced
+    by the WAV). Now ~/.cache/spasmwatch/alarm.wav, made 0700."""
+    import tempfile
+
+    shared = tmp_path / "tmp"  # the world-writable temp folder
+    shared.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(shared))
+    precious = tmp_path / "home" / "notes.txt"
+    precious.parent.mkdir()
+    precious.write_text("the baby's first words\n")
+    (shared / "spasmwatch-alarm.wav").symlink_to(precious)  # laid by another account
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home" / ".cache"))
+    player = _script(tmp_path / "player")
+    monkeypatch.setenv("SW_RECORD", str(tmp_path / "played"))
+    asyncio.run(SoundChannel(SoundSettings(command=(str(player), "{wav}"))).send(notice()))
+    assert precious.read_text() == "the baby's first words\n"
+    played = json.loads((tmp_path / "played.json").read_text())[1]
+    assert played == str(tmp_path / "home" / ".cache" / "spasmwatch" / "alarm.wav")
+    assert (os.stat(Path(played).parent).st_mode & 0o777) == 0o700
+    with wave.open(played, "rb") as w:
+        assert w.getnframes() > 0
+
+
+def test_without_a_home_to_write_in_the_alarm_wav_goes_to_a_temp_folder_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    (tmp_path / "not-a-folder").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "not-a-folder"))  # e.g. a system user's /nonexistent
+    wav = SoundChannel(SoundSettings()).wav()
+    assert wav.parent.parent == tmp_path and wav.parent.name.startswith("spasmwatch-sound-") and wav.name == "alarm.wav"
+    assert (os.stat(wav.parent).st_mode & 0o777) == 0o700 and wav.stat().st_size > 0

@@ -28,6 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+import platformdirs
+
+from spasmwatch import private
 from spasmwatch.alerts.channels._proc import run
 from spasmwatch.alerts.channels.base import ChannelError, SettingsChannel
 from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES
@@ -51,13 +54,30 @@ class SoundSettings:
 
     name: str = "sound"
     command: tuple[str, ...] = ()
-    wav_path: Path | None = None  # default: a file in the temp directory
+    wav_path: Path | None = None  # default: default_wav_path(), the user's own cache folder
     repeats: int = 3  # beep pairs per alarm
     timeout_s: float = 30.0
     bell: bool = True
     min_urgency: Urgency = Urgency.URGENT  # alarms and escalations only
     repeat_every_s: float = SOUND_REPEAT_EVERY_S  # an unacknowledged alarm plays again this often (0: once)
     repeat_for_s: float = SOUND_REPEAT_FOR_S  # ... for at most this long after it first played
+
+
+def default_wav_path() -> Path:
+    """Where the alarm WAV is written: ``alarm.wav`` in the user's cache folder
+    (``~/.cache/spasmwatch``, made 0700), else in a temp folder of this process's own.
+
+    Until 2026-12-05 it was ``/tmp/spasmwatch-alarm.wav``, one name for every account in a folder
+    anyone writes: once another account's spasmwatch (a demo, a test) had made it, this one could
+    not write it (measured: PermissionError, so the sound channel failed and the local alarm did
+    not sound), and an account that made it first could swap its sound for silence, or make it a
+    link to one of this user's files, which the daemon then overwrote."""
+    cache = Path(platformdirs.user_cache_dir("spasmwatch"))
+    try:
+        private.make_dir(cache)
+    except OSError:  # no home to write in (a system user): a name nobody can take first
+        return Path(tempfile.mkdtemp(prefix="spasmwatch-sound-")) / "alarm.wav"
+    return cache / "alarm.wav"
 
 
 def write_alarm_wav(path: Path, repeats: int = 3, rate_hz: int = RATE_HZ) -> Path:
@@ -113,7 +133,7 @@ class SoundChannel(SettingsChannel[SoundSettings]):
 
     def wav(self) -> Path:
         if self._wav is None or not self._wav.exists():
-            path = self.settings.wav_path or Path(tempfile.gettempdir()) / "spasmwatch-alarm.wav"
+            path = self.settings.wav_path or default_wav_path()
             self._wav = write_alarm_wav(path, self.settings.repeats)
         return self._wav
 
