@@ -166,7 +166,7 @@ def test_a_raw_file_that_fails_is_tried_again_later_and_resumes(tmp_path: Path, 
     caplog.set_level(logging.DEBUG)
     clock = HandClock(T0)
     raw_dir = tmp_path / "raw"
-    raw_dir.mkdir()
+    raw_dir.mkdir(mode=0o700)  # as the daemon makes it: no warning of its own among the raw ones counted
     path = raw_dir / f"{DEVICE}-boot0-000.swraw"
     os.symlink("/dev/full", path)
     with Store(tmp_path / "db.sqlite") as store:
@@ -204,3 +204,26 @@ def test_the_reserve_comes_from_the_config(tmp_path: Path) -> None:
     with Store(tmp_path / "db.sqlite") as store:
         assert build(from_dict({"daemon": {"raw_reserve_mb": 250}}, "config.toml"), store).raw_disk.reserve_mb == 250.0
         assert build(from_dict({}, "config.toml"), store).raw_disk.reserve_mb == K.RAW_RESERVE_MB
+
+
+def test_raw_files_are_private_and_a_folder_from_before_is_closed(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The raw stream is the baby's movement: its file is 0600, and a raw folder made 0755 before
+    2026-12-05 (with 0644 files in it) is made 0700 when the daemon records into it, said once.
+    Old code: the new file 0644, the folder left 0755 (every account could read both)."""
+    old_umask = os.umask(0o022)  # the usual one, whatever the test runner's
+    try:
+        clock = HandClock(T0)
+        raw_dir = tmp_path / "raw"
+        raw_dir.mkdir(mode=0o755)
+        (raw_dir / "old-boot0-000.swraw").write_bytes(b"")  # as the old code left it, 0644
+        with Store(tmp_path / "db.sqlite") as store:
+            d = _daemon(store, clock, raw_dir)
+            Band(d, clock).run(5)
+            for b in d.bands:
+                d._close_raw(b)
+    finally:
+        os.umask(old_umask)
+    (new,) = [p for p in raw_dir.iterdir() if p.name.startswith(DEVICE)]
+    assert (raw_dir.stat().st_mode & 0o777, new.stat().st_mode & 0o777) == (0o700, 0o600)
+    said = [r.getMessage() for r in caplog.records if "raw recordings' folder was readable by other accounts" in r.getMessage()]
+    assert len(said) == 1, said

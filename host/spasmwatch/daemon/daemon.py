@@ -852,6 +852,8 @@ class Daemon:
 
     def _raw_open(self, b: BandView, boot: int, part: Part, head: RawHeader) -> RawWriter:
         private.make_dir(self.raw_dir)  # 0700: the baby's movement
+        # One made 0755 before 2026-12-05: closed, with the 0644 files in it (a stat when it is 0700).
+        private.tighten(self.raw_dir, "the raw recordings' folder")
         path = os.fspath(part.path)
         b.raw_path = path
         self.raw_in_use.add(path)  # before it is looked at: the pruning thread leaves it be
