@@ -71,6 +71,7 @@ from numpy.typing import NDArray
 
 from spasmwatch import private
 from spasmwatch.errors import InputError
+from spasmwatch.io._spancrc import SpanCrc
 from spasmwatch.io.limits import CHUNK_ROWS
 from spasmwatch.outfile import whole_file
 
@@ -96,6 +97,11 @@ MAX_CHUNK_SAMPLES = 1 << 20
 # Bytes the reader reads at a time looking for the next good record past damage (bounds its
 # memory beside the largest chunk's payload; as the reader's own 1 MiB buffer).
 RESYNC_BYTES = 1 << 20
+# A payload longer than this has its CRC checked from the registers of ``_spancrc.SpanCrc`` before
+# it is read (~10 us whatever its length), not by reading it: a crafted stretch of fake headers each
+# claiming 12 MB cost the sum of the claims (2 s per 10 kB of them). Up to it, the payload is read
+# and summed as before (5 us for 16 KiB; a writer's chunk of 256 samples is 3 KiB).
+DIRECT_CRC_BYTES = 1 << 14
 
 assert HEADER_SIZE == 96 and CHUNK_HEAD_SIZE == 24 and DATING_SIZE == 32
 
@@ -449,6 +455,7 @@ class _Walk:
     """Where a walk through a raw file's records is."""
 
     next_index: int  # a good chunk's first index may not be below this
+    spans: SpanCrc  # long payloads' CRCs (``_crc_ok``): each byte read once however many claim it
     number: int = 0  # chunks met
     dated: int = 0  # dating records met
     last_end: int | None = None  # index after the last good chunk
@@ -510,10 +517,11 @@ class RawReader:
             yield from self._scan(f, size, payloads)
 
     def _scan(self, f: BinaryIO, size: int, payloads: bool) -> Generator[tuple[int, RawChunk | DatingPoint | tuple[int, int]], None, None]:
-        w = _Walk(self.header.index_origin)
-        yield from self._walk(f, size, payloads, w)
-        if payloads:  # read to the end: damage after the last good chunk has nothing after it
-            self._settle(w, None)
+        with contextlib.closing(SpanCrc(self.path)) as spans:
+            w = _Walk(self.header.index_origin, spans)
+            yield from self._walk(f, size, payloads, w)
+            if payloads:  # read to the end: damage after the last good chunk has nothing after it
+                self._settle(w, None)
 
     def _walk(self, f: BinaryIO, size: int, payloads: bool, w: _Walk) -> Generator[tuple[int, RawChunk | DatingPoint | tuple[int, int]], None, None]:
         offset = HEADER_SIZE
@@ -553,7 +561,7 @@ class RawReader:
             if payloads:
                 self._torn(what, offset, "header")
             return 0, None
-        magic, first, n, dropped, crc = struct.unpack(CHUNK_FMT, head)
+        magic, first, n, dropped, _ = struct.unpack(CHUNK_FMT, head)
         width = 2 * self.header.channels
         end = offset + CHUNK_HEAD_SIZE + n * width
         if magic != CHUNK_MAGIC:
@@ -570,8 +578,8 @@ class RawReader:
             f.seek(end)
             w.number += 1
             return end, (first, n)
-        payload = f.read(n * width)
-        if zlib.crc32(payload, zlib.crc32(head[:20])) != crc:
+        payload = self._payload(f, head, offset, end, w)
+        if payload is None:
             if end == size:  # a last chunk whose bytes never all reached the disk
                 self._torn(what, offset, "CRC")
                 return 0, None
@@ -584,6 +592,16 @@ class RawReader:
         samples = np.frombuffer(payload, dtype="<i2").reshape(n, self.header.channels)
         w.number, w.next_index = w.number + 1, first + n
         return end, RawChunk(w.number - 1, offset, first, dropped, samples)
+
+    def _payload(self, f: BinaryIO, head: bytes, at: int, end: int, w: _Walk) -> bytes | None:
+        """The payload of the chunk at ``at`` (``f`` after its header); None when its CRC fails. A long
+        one is read only once its CRC checks (a fake header's claim is never read whole)."""
+        n = end - at - CHUNK_HEAD_SIZE
+        if n > DIRECT_CRC_BYTES:
+            w.spans.start_at(at)
+            return f.read(n) if self._crc_ok(f, head, at, end, w.spans) else None
+        payload = f.read(n)
+        return payload if zlib.crc32(payload, zlib.crc32(head[:20])) == struct.unpack_from("<I", head, 20)[0] else None
 
     def _point(self, body: bytes, number: int, offset: int, size: int, last: DatingPoint | None, warn: bool) -> DatingPoint | None:
         """A dating record checked (None: torn at the end of the file, warned with ``warn``);
@@ -608,10 +626,12 @@ class RawReader:
     def _read_past(self, f: BinaryIO, offset: int, size: int, d: _Damaged, w: _Walk, payloads: bool) -> int | None:
         """Where to read on after the damaged record at ``offset`` (``f`` there); None: nothing good
         follows a record cut short by a crash (warned as torn with ``payloads``)."""
-        if d.end is not None and d.end < size and self._good_at(f, d.end, size):
+        w.spans.start_at(offset)  # every record checked from here on starts after it
+        # The record at d.end is up to 12 MB on: read through the span's handle, not the reader's buffer.
+        if d.end is not None and d.end < size and self._good_at(w.spans.handle(), d.end, size, w.spans):
             resumed = d.end  # its own header is intact: step over it
         else:
-            resumed = self._next_good(f, offset + 1, size)
+            resumed = self._next_good(f, offset + 1, size, w.spans)
         if d.dating:
             w.dated += 1
         else:
@@ -625,23 +645,24 @@ class RawReader:
         f.seek(resumed)
         return resumed
 
-    def _next_good(self, f: BinaryIO, start: int, size: int) -> int:
+    def _next_good(self, f: BinaryIO, start: int, size: int, spans: SpanCrc) -> int:
         """Byte offset of the first record at or after ``start`` that parses and whose CRC checks (the
         file's size: none). Reads pieces of at most RESYNC_BYTES, growing from 4 KiB (the next chunk
         is usually a few kB on), and checks only where a record's magic is: a megabyte of garbage costs
-        a millisecond or so (docs/rawfile.md, 'Reading')."""
+        a millisecond or so; a long payload's CRC comes from ``spans``, so a stretch of fake headers
+        costs its own bytes, not their claims (docs/rawfile.md, 'Reading')."""
         magics = (CHUNK_MAGIC, DATING_MAGIC) if self.version >= 2 else (CHUNK_MAGIC,)
         pos, piece = start, 4096
         while pos < size:
             f.seek(pos)
             buf = f.read(piece + len(CHUNK_MAGIC) - 1)  # a magic across the piece's end is seen
             for k in sorted(k for m in magics for k in _finds(buf, m, piece)):
-                if self._good_at(f, pos + k, size):
+                if self._good_at(f, pos + k, size, spans):
                     return pos + k
             pos, piece = pos + piece, min(2 * piece, RESYNC_BYTES)
         return size
 
-    def _good_at(self, f: BinaryIO, at: int, size: int) -> bool:
+    def _good_at(self, f: BinaryIO, at: int, size: int, spans: SpanCrc) -> bool:
         """A record starts at ``at`` that parses and whose CRC checks."""
         f.seek(at)
         head = f.read(CHUNK_HEAD_SIZE)
@@ -650,11 +671,18 @@ class RawReader:
             return len(body) == DATING_SIZE and zlib.crc32(body[:-4]) == int(struct.unpack_from("<I", body, DATING_SIZE - 4)[0])
         if len(head) < CHUNK_HEAD_SIZE or head[:4] != CHUNK_MAGIC:
             return False
-        _, _, n, _, crc = struct.unpack(CHUNK_FMT, head)
-        width = 2 * self.header.channels
-        if not 0 < n <= MAX_CHUNK_SAMPLES or at + CHUNK_HEAD_SIZE + n * width > size:
-            return False
-        return bool(zlib.crc32(f.read(n * width), zlib.crc32(head[:20])) == crc)
+        n = struct.unpack_from("<I", head, 12)[0]
+        end = at + CHUNK_HEAD_SIZE + n * 2 * self.header.channels
+        return 0 < n <= MAX_CHUNK_SAMPLES and end <= size and self._crc_ok(f, head, at, end, spans)
+
+    @staticmethod
+    def _crc_ok(f: BinaryIO, head: bytes, at: int, end: int, spans: SpanCrc) -> bool:
+        """The chunk at ``at`` (``f`` after its header) ending at ``end`` has a good CRC: a long
+        payload's from ``spans``, without reading it; a short one read and summed."""
+        crc = struct.unpack_from("<I", head, 20)[0]
+        if end - at - CHUNK_HEAD_SIZE > DIRECT_CRC_BYTES:
+            return bool(spans.crc(head[:20], at + CHUNK_HEAD_SIZE, end) == crc)
+        return bool(zlib.crc32(f.read(end - at - CHUNK_HEAD_SIZE), zlib.crc32(head[:20])) == crc)
 
     def _settle(self, w: _Walk, before: int | None) -> None:
         """The damage read past since the last good chunk, now that the next one (its first index
@@ -711,7 +739,7 @@ class RawReader:
         (``dating`` checks them). A tight loop: ``gaps`` runs it before every replay."""
         size, width, v2 = os.path.getsize(self.path), 2 * self.header.channels, self.version >= 2
         offset = HEADER_SIZE
-        with open(self.path, "rb") as f:
+        with open(self.path, "rb") as f, contextlib.closing(SpanCrc(self.path)) as spans:
             while offset + CHUNK_HEAD_SIZE <= size:
                 f.seek(offset)
                 magic, first, n, _, _ = struct.unpack(CHUNK_FMT, f.read(CHUNK_HEAD_SIZE))
@@ -722,7 +750,7 @@ class RawReader:
                 if magic != CHUNK_MAGIC or not 0 < n <= MAX_CHUNK_SAMPLES or end > size:
                     if self.strict:
                         return
-                    offset = self._next_good(f, offset + 1, size)
+                    offset = self._next_good(f, offset + 1, size, spans)
                     continue
                 yield first, n
                 offset = end

@@ -1,0 +1,148 @@
+"""A .swraw whose damaged stretch is full of fake chunk headers (a crafted file) is read past in
+time and reads linear in the file's size.
+
+Each fake has the chunk magic and a sample count in range, so the reader checks its CRC; one
+that claims a long payload was checked by reading the payload: the cost was the sum of the
+claims (10 000 fakes claiming 1.2 MB each: 12 GB read for a 6 MB file; bench/raw_damage.py:
+2 s per 10 kB of fakes claiming 12 MB). Now a long payload's CRC comes from registers kept over
+the file (``io._spancrc``), so the bytes read stay a few times the file's size, and the good
+chunk right after the fakes is found as before, the fakes said as one damaged stretch.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
+from spasmwatch.errors import InputError
+from spasmwatch.io._spancrc import SpanCrc, shift
+from spasmwatch.io.rawfile import CHUNK_HEAD_SIZE, CHUNK_MAGIC, RawDamage, RawHeader, RawReader, RawWriter, open_rawfile
+
+RATE = 100.0
+CHUNKS = 2000  # of 256 samples with gyro: 6.2 MB
+FIRST_LOST, LOST_CHUNKS = 500, 100  # the chunks the fakes take the place of
+FAKES = 10_000
+
+
+@pytest.fixture(autouse=True)
+def _linux_only() -> None:
+    if not os.path.exists("/proc/self/io"):
+        pytest.skip("counts the bytes read from /proc/self/io (Linux)")
+
+
+def _bytes_read() -> int:
+    """Bytes this process has read from files so far (Linux: /proc/self/io)."""
+    with open("/proc/self/io") as f:
+        return int(next(line for line in f if line.startswith("rchar:")).split()[1])
+
+
+def _fakes(claimed: int, in_order_from: int | None) -> bytes:
+    """FAKES chunk headers back to back with a wrong CRC, each claiming ``claimed`` samples (1: its
+    sample follows it); their index in order from ``in_order_from`` (an intact-looking header), or 0
+    (going back: the reader cannot step over one)."""
+    out = []
+    for j in range(FAKES):
+        first = 0 if in_order_from is None else in_order_from + j
+        head = CHUNK_MAGIC + first.to_bytes(8, "little") + claimed.to_bytes(4, "little") + bytes(4) + (0x5EED0BAD).to_bytes(4, "little")
+        out.append(head + (np.array([0, 0, 1000, 0, 0, 0], "<i2").tobytes() if claimed == 1 else b""))
+    return b"".join(out)
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[tuple[int, int]]]:
+    """CHUNKS chunks of a still band; (offset, first index) of each."""
+    path = tmp_path_factory.mktemp("fakes") / "clean.swraw"
+    rng = np.random.default_rng(1)
+    with RawWriter(path, RawHeader("band-1", RATE, True, 1_764_900_000.0)) as w:
+        block = rng.integers(-40, 40, size=(CHUNKS * 256, 6)).astype(np.int16)
+        block[:, 2] += 1000
+        w.append(0, block)
+    return path, [(c.offset, c.first_index) for c in RawReader(path).chunks()]
+
+
+@pytest.mark.parametrize(("claimed", "in_order"), [(100_000, False), (1, True)], ids=["claiming 1.2 MB, index back", "1 sample, index in order"])
+def test_the_good_chunk_after_10000_fake_headers_is_found_and_the_fakes_are_one_damaged_stretch(
+        tmp_path: Path, clean: tuple[Path, list[tuple[int, int]]], claimed: int, in_order: bool) -> None:  # fmt: skip
+    src, chunks = clean
+    (start, first), (end, after) = chunks[FIRST_LOST], chunks[FIRST_LOST + LOST_CHUNKS]
+    fakes = _fakes(claimed, first if in_order else None)
+    data = src.read_bytes()
+    path = tmp_path / "fakes.swraw"
+    path.write_bytes(data[:start] + fakes + data[end:])
+    size, lost = path.stat().st_size, after - first
+
+    before = _bytes_read()
+    reader = RawReader(path)
+    with reading_past_damage():
+        got = [(c.offset, c.first_index, len(c.samples)) for c in reader.chunks()]
+    read = _bytes_read() - before
+
+    # The good chunk right after the fakes, and every one after it, is read.
+    assert got[FIRST_LOST] == (start + len(fakes), after, 256)
+    assert len(got) == CHUNKS - LOST_CHUNKS and sum(n for *_, n in got) == (CHUNKS - LOST_CHUNKS) * 256
+    # One damaged stretch: the first fake, read on from the good chunk; its bytes and samples.
+    assert reader.damage == [RawDamage(str(path), f"chunk {FIRST_LOST}", start, "CRC mismatch", start + len(fakes), first, after,
+                                       1 if in_order else None)]  # fmt: skip
+    assert reader.damage[0].resumed_at - reader.damage[0].offset == len(fakes)
+    # Linear: the file is read about twice (the walk, and the registers over the claims), not 10 000 x 1.2 MB.
+    assert read < 3 * size, f"read {read} bytes for a file of {size}"
+
+    rec = open_rawfile(path)
+    with reading_past_damage():
+        n = sum(len(b) for b in rec.chunks())
+    assert n == CHUNKS * 256  # the lost samples held as a gap
+    assert (rec.read_gaps.damaged, rec.read_gaps.damaged_missing) == (1, lost)
+    assert damage_notes(rec, "replayed as a gap") == [
+        f"{path}: chunk {FIRST_LOST} at byte {start} is damaged (CRC mismatch): the {lost} samples ({lost / RATE:.1f} s) are "
+        "replayed as a gap; --strict refuses the file instead"
+    ]
+    with pytest.raises(InputError, match=f"field 'crc': chunk {FIRST_LOST} at byte {start}: CRC mismatch"):
+        list(RawReader(path, strict=True).chunks())
+
+
+def test_a_fake_header_claiming_samples_past_a_good_chunk_does_not_hide_it(tmp_path: Path, clean: tuple[Path, list[tuple[int, int]]]) -> None:
+    """Nested fakes: each claims the samples up to one short of the file's end (each inside the one
+    before it; one claiming exactly to the end would read as a torn last chunk, as before); the good
+    chunk after them is found, reading the file a few times at most."""
+    src, chunks = clean
+    (start, first), (end, after) = chunks[FIRST_LOST], chunks[FIRST_LOST + LOST_CHUNKS]
+    data = src.read_bytes()
+    tail = len(data) - end
+    heads = []
+    for j in range(FAKES):
+        n = (FAKES * CHUNK_HEAD_SIZE - j * CHUNK_HEAD_SIZE - CHUNK_HEAD_SIZE + tail) // 12 - 1
+        heads.append(CHUNK_MAGIC + bytes(8) + n.to_bytes(4, "little") + bytes(4) + (0x5EED0BAD).to_bytes(4, "little"))
+    path = tmp_path / "nested.swraw"
+    path.write_bytes(data[:start] + b"".join(heads) + data[end:])
+    before = _bytes_read()
+    reader = RawReader(path)
+    with reading_past_damage():
+        n = sum(len(c.samples) for c in reader.chunks())
+    assert _bytes_read() - before < 3 * path.stat().st_size
+    assert n == (CHUNKS - LOST_CHUNKS) * 256
+    assert [(d.offset, d.resumed_at, d.lost) for d in reader.damage] == [(start, start + FAKES * CHUNK_HEAD_SIZE, after - first)]
+
+
+def test_span_crc_is_zlib_s_crc_of_the_range(tmp_path: Path) -> None:
+    """The registers give zlib's CRC-32 of any range after any head (ranges forward, back, far on)."""
+    rng = random.Random(3)
+    data = rng.randbytes(1 << 21)
+    path = tmp_path / "bytes"
+    path.write_bytes(data)
+    spans = SpanCrc(str(path))
+    try:
+        for k in range(600):
+            a = rng.randrange(len(data))
+            e = min(len(data), a + (rng.randrange(40) if k % 2 else rng.randrange(1 << 20)))
+            head = rng.randbytes(20)
+            assert spans.crc(head, a, e) == zlib.crc32(data[a:e], zlib.crc32(head)), (a, e)
+    finally:
+        spans.close()
+    for n in (0, 1, 4095, 4096, 4097, 12 * (1 << 20), (1 << 24) - 1):
+        assert shift(0x1234ABCD, n) == zlib.crc32(bytes(n), 0x1234ABCD ^ 0xFFFFFFFF) ^ 0xFFFFFFFF, n
