@@ -36,7 +36,7 @@ def benches(quick: bool, fuzz_seconds: float | None) -> dict[str, list[str]]:
         "compare": ["compare.py", *q],
         "fuzz": ["fuzz.py", *fuzz],
         "store_insert": ["store_insert.py", *q],
-        "raw_damage": ["raw_damage.py", *(["--hours", "1", "--runs", "1"] if quick else [])],
+        "raw_damage": ["raw_damage.py", *(["--hours", "1", "--runs", "1", "--fake-mb", "1"] if quick else ["--rss"])],
         "faults": ["faults.py", *q],
         "load": ["load.py", *q],
         "alarm_latency": ["alarm_latency.py", *q],
@@ -61,7 +61,7 @@ def headline(name: str, r: dict[str, Any]) -> dict[str, Any]:
     if name == "store_insert":
         return {k: round(v, 2) for k, v in r.get("ratios", {}).items()}
     if name == "raw_damage":
-        return {k: round(v["ratio"], 2) for k, v in r.get("cases", {}).items()}
+        return {k: round(v["ratio"], 2) for k, v in (r.get("cases", {}) | r.get("fakes", {})).items()}
     if name == "faults":
         return {k: r.get(k) for k in ("events_logged", "events_stored", "duplicates", "expected_alarms", "clusters_alarmed")} | {
             "faults": {k: v for k, v in r.get("faults", {}).items() if k != "clock_jumps_s"}}
