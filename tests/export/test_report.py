@@ -586,3 +586,38 @@ def test_a_trend_s_change_is_said_in_words(counts: tuple[int, int], said: str) -
     start = TreatmentRow(1, D0, "ACTH", None, None, "start")
     t = Trend(start, Side(7, 7 * DAY, counts[0], 0), Side(7, 7 * DAY, counts[1], 0))
     assert f"clusters per 24 h monitored {said};" in trend_line(data, t)
+
+
+def test_a_day_the_band_never_monitored_says_no_data_not_zero(tmp_path: Path) -> None:
+    """Doctor review: the demo's 14-day report, of a band first worn on its last day, gave 13 days of
+    '0.0 | 0 | 0 | 0 | 0': a column of zeros reads as 13 days free of spasms. Here the band is first
+    heard Wednesday 00:00 (gaps.build) with 2 spasms that day; Monday and Tuesday had no hour
+    monitored and nothing recorded: 'no data' in their count cells, said under the table, a gap in
+    the daily plot; Wednesday keeps its counts. A report of a range with no monitoring at all says
+    so in its summary. The old code gave Monday ['0.0', '0', '0', '0', '0'] and no such line."""
+    import gaps
+    from course import DAY0
+
+    db = tmp_path / "s.db"
+    gaps.build(db, DAY0 + 2 * DAY, 24 * 3600.0, spasms=(3600.0, 7200.0))
+    out = tmp_path / "r.html"
+    assert run_cli("report", "--db", str(db), "--out", str(out), "--since", "2024-03-04", "--until", "2024-03-07", "--tz", "UTC") == 0
+    page = _Text()
+    page.feed(out.read_text(encoding="utf-8"))
+    days = [r for r in page.rows if r and re.match(r"\w{3} 2024-03-\d\d$", r[0])]
+    assert days == [
+        ["Mon 2024-03-04", "0.0", "no data", "no data", "no data", "no data"],
+        ["Tue 2024-03-05", "0.0", "no data", "no data", "no data", "no data"],
+        ["Wed 2024-03-06", "24.0", "2", "0", "0", "0"],
+    ], days
+    from spasmwatch.report.text import NO_DATA_NOTE, summary
+
+    assert NO_DATA_NOTE in page.text
+    data = gather(Tables(), None, D0, D0 + DAY, timezone.utc)
+    (fig, *rest) = figures(data)
+    words = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert "no data" in words, words
+    for f in [fig, *rest]:
+        plt.close(f)
+    assert summary(data)[1].startswith("The band was not monitoring (worn and connected) at any time in the 24.0 h of this report"), summary(data)
+    assert "there is no data, so its zeros do not mean there were no spasms" in summary(data)[1]

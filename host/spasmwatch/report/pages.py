@@ -66,10 +66,13 @@ def page_clusters(data: ReportData) -> Figure:
     return fig
 
 
-def _table_page(title: str, header: tuple[str, ...], rows: Sequence[tuple[str, ...]], widths: list[float]) -> Figure:
+def _table_page(
+    title: str, header: tuple[str, ...], rows: Sequence[tuple[str, ...]], widths: list[float], notes: Sequence[str] = ()
+) -> Figure:
     fig = plt.figure(figsize=A4)
     fig.text(0.07, 0.965, title, fontsize=12, weight="bold", va="top")
-    ax = fig.add_axes((0.07, 0.05, 0.86, 0.88))
+    below = _lines(fig, 0.945, list(notes), 8)
+    ax = fig.add_axes((0.07, 0.05, 0.86, min(0.88, below - 0.065)))
     ax.axis("off")
     if rows:
         tab = ax.table(cellText=[list(r) for r in rows], colLabels=list(header), colWidths=widths, loc="upper left", cellLoc="left")
@@ -88,7 +91,7 @@ def figures(data: ReportData) -> list[Figure]:
         page_summary(data),
         page_actogram(data),
         page_clusters(data),
-        _table_page("Per day", text.DAY_HEADER, text.day_rows(data), [0.24, 0.16, 0.12, 0.12, 0.2, 0.16]),
+        _table_page("Per day", text.DAY_HEADER, text.day_rows(data), [0.24, 0.16, 0.12, 0.12, 0.2, 0.16], text.day_notes(data)),
         *(
             _table_page(f"Treatments and caregiver notes{f' ({k + 1}/{len(pages)})' if len(pages) > 1 else ''}",
                         ("time", "what", "text"), rows, [0.2, 0.17, 0.63])

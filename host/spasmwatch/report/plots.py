@@ -7,10 +7,12 @@ import matplotlib
 matplotlib.use("Agg")
 
 from datetime import datetime, timedelta  # noqa: E402
+from math import nan  # noqa: E402
 
 from matplotlib.axes import Axes  # noqa: E402
 
 from spasmwatch.report.data import ReportData, sleep_spans  # noqa: E402
+from spasmwatch.report.text import NO_DATA, unmonitored  # noqa: E402
 
 CLUSTER_COLOR = "#c0392b"
 SPASM_COLOR = "#34495e"
@@ -46,11 +48,15 @@ def plot_daily(ax: Axes, data: ReportData) -> None:
     ax.set_xticks(x, labels, rotation=60, ha="right", fontsize=7)
     ax.set_xlim(-0.6, len(x) - 0.4)
     ax2 = ax.twinx()
-    ax2.plot(x, [d.spasms for d in data.days], "o-", color=SPASM_COLOR, ms=3, lw=1.2, label="spasms")
+    # A day the band never monitored is no point on the line (a gap), not a zero: it says "no data".
+    ax2.plot(x, [nan if unmonitored(d) else d.spasms for d in data.days], "o-", color=SPASM_COLOR, ms=3, lw=1.2, label="spasms")
     ax2.set_ylabel("spasms per day")
     ax2.set_ylim(bottom=0)
     top = max([d.clusters + d.false_alarms for d in data.days] + [1]) * 1.35
     ax.set_ylim(0, top)
+    for i, d in enumerate(data.days):
+        if unmonitored(d):
+            ax.text(i, top * 0.5, NO_DATA, rotation=90, ha="center", va="center", fontsize=7, color="#888888")
     for i, tr in enumerate(data.treatments):
         if tr.t < data.since:
             continue

@@ -7,7 +7,7 @@ from statistics import median
 
 from spasmwatch import __version__
 from spasmwatch.report.consts import TREND_DAYS, TREND_MIN_MONITORED_S
-from spasmwatch.report.data import ReportData, Side, Trend
+from spasmwatch.report.data import Day, ReportData, Side, Trend
 from spasmwatch.words import counted
 
 TITLE = "spasmwatch screening log"
@@ -57,6 +57,11 @@ def monitored_line(data: ReportData) -> str:
     """The hours the counts are of, said before anyone compares days by them."""
     total = sum(d.monitored_s for d in data.days)
     span = data.until - data.since
+    if all(unmonitored(d) for d in data.days):  # its zeros read as a period free of spasms (doctor review)
+        return (
+            f"The band was not monitoring (worn and connected) at any time in the {hours(span)} h of this report: "
+            "there is no data, so its zeros do not mean there were no spasms."
+        )
     return (
         f"The band was monitoring (worn and connected) {hours(total)} h of the {hours(span)} h in this report. "
         "Counts are only of those hours: a day with few spasms and few hours monitored is not a good day "
@@ -121,13 +126,32 @@ def trend_lines(data: ReportData) -> list[str]:
 
 
 DAY_HEADER = ("date", "hours monitored", "spasms", "clusters", "spasms in clusters", "false alarms")
+# A day's counts when the band never monitored it and nothing was recorded: no data, not a zero.
+NO_DATA = "no data"
+NO_DATA_NOTE = (f"'{NO_DATA}': the band was not worn and heard from at any time that day, "
+                "so there is nothing to count; it is not a day without spasms.")  # fmt: skip
+
+
+def unmonitored(day: Day) -> bool:
+    """A day with no hour monitored and nothing recorded: its zeros would read as a day free of
+    spasms (doctor review: a 14-day report of a band first worn on its last day showed 13 such
+    days as 0 spasms, 0 clusters). Events that arrived by backfill (a disconnected band still logs)
+    are counts, so a day holding any is shown with them."""
+    return day.monitored_s == 0 and day.spasms == 0 and day.clusters == 0 and day.false_alarms == 0
 
 
 def day_rows(data: ReportData) -> list[tuple[str, ...]]:
-    return [
-        (f"{d.day:%a %Y-%m-%d}", hours(d.monitored_s), str(d.spasms), str(d.clusters), str(d.cluster_spasms), str(d.false_alarms))
-        for d in data.days
-    ]
+    rows: list[tuple[str, ...]] = []
+    for d in data.days:
+        counts = (d.spasms, d.clusters, d.cluster_spasms, d.false_alarms)
+        cells = (NO_DATA,) * len(counts) if unmonitored(d) else tuple(str(n) for n in counts)
+        rows.append((f"{d.day:%a %Y-%m-%d}", hours(d.monitored_s), *cells))
+    return rows
+
+
+def day_notes(data: ReportData) -> list[str]:
+    """What the per-day table needs said under it."""
+    return [NO_DATA_NOTE] if any(unmonitored(d) for d in data.days) else []
 
 
 def log_rows(data: ReportData) -> list[tuple[str, str, str]]:
