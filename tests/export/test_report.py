@@ -621,3 +621,31 @@ def test_a_day_the_band_never_monitored_says_no_data_not_zero(tmp_path: Path) ->
         plt.close(f)
     assert summary(data)[1].startswith("The band was not monitoring (worn and connected) at any time in the 24.0 h of this report"), summary(data)
     assert "there is no data, so its zeros do not mean there were no spasms" in summary(data)[1]
+
+
+def test_every_pdf_page_says_whose_which_period_and_what_it_is(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    """Doctor review: only page 1 gave the period and zone, and no page said whose report it was:
+    a printed page 3 (clusters after waking) or 4 (per day), filed or faxed alone, was anonymous and
+    undated. Now each page's foot gives the patient (report --patient, never stored), the period,
+    the bands, the zone, 'not a diagnosis' and 'page k of N'; page 1 gives the patient under the
+    title. Without --patient, page 1 leaves a line to write the name on. The old code had no
+    --patient (argparse exit 2) and no page but the first said the period."""
+    db, _ = course_db
+    out = tmp_path / "report.pdf"
+    who = "Mia Example, born 2023-08-01, clinic no. 4711"
+    assert run_cli("report", "--db", str(db), "--out", str(out), *ARGS, "--patient", who) == 0
+    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
+    n = int(re.search(r"Pages:\s+(\d+)", info).group(1))  # type: ignore[union-attr]
+    for k in range(1, n + 1):
+        page = subprocess.run(["pdftotext", "-f", str(k), "-l", str(k), str(out), "-"], capture_output=True, text=True, check=True).stdout
+        page = " ".join(page.split())
+        assert who in page, (k, page)
+        assert "2024-03-04 to 2024-03-17 (14 days), all bands; times in UTC" in page, (k, page)
+        assert f"not a diagnosis | page {k} of {n}" in page, (k, page)
+    first = subprocess.run(["pdftotext", "-l", "1", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    assert f"Patient: {who}" in first
+    html = tmp_path / "report.html"
+    assert run_cli("report", "--db", str(db), "--out", str(html), *ARGS) == 0
+    text = _Text()
+    text.feed(html.read_text(encoding="utf-8"))
+    assert "Patient: ________________________ (not given)" in text.text

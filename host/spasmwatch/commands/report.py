@@ -33,6 +33,7 @@ def register(sub: Any) -> None:
     p.add_argument("--until", help="end (exclusive), ISO 8601 (default: now)")
     p.add_argument("--device", help="a band's name or device id (default: every band)")
     p.add_argument("--tz", help="time zone for days and times of day, e.g. Europe/Berlin (default: this computer's)")
+    p.add_argument("--patient", help="the child's name, date of birth or clinic number: printed on every page (not stored)")
     add_store_args(p)
     p.add_argument("--rate-hz", type=rate_hz, help=RATE_HELP)
     p.set_defaults(func=run)
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         # Spasms of a boot never synced have no wall time: on no day, said in the report and here.
         unplaced = source.store.unplaced_events(args.device)
-        data = write_report(source, args.device, since, until, tz, args.out, unplaced)
+        data = write_report(source, args.device, since, until, tz, args.out, unplaced, args.patient)
     finally:
         source.close()
     print(f"{args.out}: {counted(len(data.days), 'day')}, {counted(sum(d.clusters for d in data.days), 'cluster')}", file=sys.stderr)

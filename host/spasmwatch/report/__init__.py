@@ -15,11 +15,18 @@ from spasmwatch.report.data import ReportData, gather
 
 
 def write_report(
-    source: Source, device: str | None, since: float, until: float, tz: tzinfo, out: Path, unplaced: Sequence[tuple[str, int, int]] = ()
+    source: Source,
+    device: str | None,
+    since: float,
+    until: float,
+    tz: tzinfo,
+    out: Path,
+    unplaced: Sequence[tuple[str, int, int]] = (),
+    patient: str | None = None,
 ) -> ReportData:
     """Gather and write the report; the format follows ``out``'s suffix (.pdf or .html). ``unplaced``:
     (device, boot, spasm events) of each boot no time sync placed (``Store.unplaced_events``), which
-    the report says are on no day."""
+    the report says are on no day. ``patient``: who it is about, printed on every page."""
     suffix = out.suffix.lower()
     if suffix not in (".pdf", ".html", ".htm"):
         raise SpasmwatchError(f"{out}: the report is written as .pdf or .html")
@@ -28,6 +35,7 @@ def write_report(
         raise SpasmwatchError(f"{out}: exists and is not an earlier spasmwatch report: not written over (choose another --out)")
     data = gather(source, device, since, until, tz)
     data.unplaced = list(unplaced)
+    data.patient = patient
     try:  # the folder too: one that is a file was a FileExistsError traceback (input audit)
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

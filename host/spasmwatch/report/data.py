@@ -109,6 +109,8 @@ class ReportData:
     trends: list[Trend] = field(default_factory=list)
     # (device, boot, spasm events) of each band boot that never got a time sync: no wall time, so on no day
     unplaced: list[tuple[str, int, int]] = field(default_factory=list)
+    # Who the report is about (report --patient), on every page; never stored (the store has no such field)
+    patient: str | None = None
 
     def local(self, t: float) -> datetime:
         return datetime.fromtimestamp(t, tz=self.tz)

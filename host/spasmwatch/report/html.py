@@ -51,6 +51,7 @@ def render(data: ReportData) -> str:
     n_days = len(data.days)
     parts = [
         f"<h1>{escape(text.TITLE)}</h1>",
+        f"<p><strong>{escape(text.patient_line(data))}</strong></p>",
         f'<p class="sub">{escape(text.subtitle(data))}</p>',
         f'<p class="warn"><strong>{escape(text.DISCLAIMER)}</strong></p>',
         "<h2>Summary</h2>" + "".join(f"<p>{escape(s)}</p>" for s in text.summary(data)),

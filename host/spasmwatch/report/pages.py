@@ -36,7 +36,8 @@ def _lines(fig: Figure, y: float, lines: list[str], size: float = 9, width: int 
 def page_summary(data: ReportData) -> Figure:
     fig = plt.figure(figsize=A4)
     fig.text(0.07, 0.965, text.TITLE, fontsize=17, weight="bold", va="top")
-    y = _lines(fig, 0.935, [text.subtitle(data)], 8, 130, color="#555555")
+    y = _lines(fig, 0.935, [text.patient_line(data)], 10, 100, weight="bold")
+    y = _lines(fig, y, [text.subtitle(data)], 8, 130, color="#555555")
     warn = textwrap.wrap(text.DISCLAIMER, 110)
     box = fig.text(0.07, y - 0.008, "\n".join(warn), fontsize=8.5, va="top", color="#7b241c")
     box.set_bbox({"facecolor": "#fdedec", "edgecolor": "#c0392b", "boxstyle": "round,pad=0.5"})
@@ -45,7 +46,7 @@ def page_summary(data: ReportData) -> Figure:
     y = _lines(fig, y, text.summary(data))
     y = _lines(fig, y - 0.01, ["Since each treatment started"], 11, weight="bold")
     y = _lines(fig, y, text.trend_lines(data))
-    ax = fig.add_axes((0.1, 0.1, 0.8, y - 0.19))
+    ax = fig.add_axes((0.1, 0.13, 0.8, y - 0.22))  # room below for its date labels and the page foot
     plots.plot_daily(ax, data)
     return fig
 
@@ -102,6 +103,8 @@ def figures(data: ReportData) -> list[Figure]:
 
 def write_pdf(data: ReportData, out: Path) -> int:
     figs = figures(data)
+    for k, fig in enumerate(figs):
+        fig.text(0.5, 0.012, text.footer(data, k + 1, len(figs)), fontsize=6.5, ha="center", va="bottom", color="#555555")
     # Made in memory (a report is a few hundred kB), then written: a full disk under PdfPages
     # ended in a zlib error from its clean-up instead of the OSError that names the problem.
     buf = io.BytesIO()

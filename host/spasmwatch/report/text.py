@@ -20,11 +20,31 @@ DISCLAIMER = (
 )
 
 
-def subtitle(data: ReportData) -> str:
+# Without --patient: a line to write the child's name on, so a printout is not left anonymous.
+PATIENT_BLANK = "________________________ (not given)"
+
+
+def patient_line(data: ReportData) -> str:
+    return f"Patient: {data.patient or PATIENT_BLANK}"
+
+
+def period(data: ReportData) -> str:
+    """'2024-03-04 to 2024-03-17 (14 days), all bands; times in Europe/Berlin'."""
     first, last = data.days[0].day, data.days[-1].day
     device = data.device or "all bands"
+    return f"{first:%Y-%m-%d} to {last:%Y-%m-%d} ({counted(len(data.days), 'day')}), {device}; times in {_tzname(data)}"
+
+
+def subtitle(data: ReportData) -> str:
     made = datetime.now(tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return f"{first:%Y-%m-%d} to {last:%Y-%m-%d} ({len(data.days)} days), {device}; times in {_tzname(data)}; made {made} by spasmwatch {__version__}"
+    return f"{period(data)}; made {made} by spasmwatch {__version__}"
+
+
+def footer(data: ReportData, page: int, pages: int) -> str:
+    """Each PDF page's foot: a page printed or sent alone still says whose, which period, in which
+    zone, and what it is (doctor review: only page 1 said the period; no page said whose)."""
+    who = data.patient or "patient not given"
+    return f"{who} | {period(data)} | {TITLE}, not a diagnosis | page {page} of {pages}"
 
 
 def _tzname(data: ReportData) -> str:
