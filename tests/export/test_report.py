@@ -107,7 +107,7 @@ def test_pdf_report_pages_and_page_one_png(course_db: tuple[Path, Expected], tmp
     shutil.copy(out, OUTPUT / "report.pdf")
     print(f"report page 1: {kept}")
     info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
-    assert re.search(r"Pages:\s+5", info)
+    assert re.search(r"Pages:\s+6", info)  # summary, sleep, clusters plots, per day, each cluster, notes
     words = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(out), "-"], capture_output=True, text=True, check=True).stdout
     assert "Screening log, not a diagnosis" in words and "vigabatrin" in words
 
@@ -420,7 +420,8 @@ def test_one_cluster_one_day_is_said_in_the_singular(tmp_path: Path, capsys: pyt
     data = gather(Tables(cluster_rows=[one]), None, D0, D0 + DAY, timezone.utc)
     lines = summary(data)
     assert lines[0] == "9 spasm-like events and 1 cluster in 1 day" and lines[2] == "Median cluster start 19 min after waking (1 cluster with a wake onset seen)."
-    assert lines[1].startswith("The band was monitoring (worn and connected) 0.0 h of the 24.0 h") and len(lines) == 3
+    assert lines[1].startswith("The band was monitoring (worn and connected) 0.0 h of the 24.0 h") and len(lines) == 4
+    assert lines[3].startswith("No video noted for any of the 1 cluster")
     db = tmp_path / "s.db"
     Store(db).close()
     assert run_cli("report", "--out", str(tmp_path / "r.html"), "--since", "2024-03-04", "--until", "2024-03-05", "--db", str(db), "--tz", "UTC") == 0
@@ -649,3 +650,29 @@ def test_every_pdf_page_says_whose_which_period_and_what_it_is(course_db: tuple[
     text = _Text()
     text.feed(html.read_text(encoding="utf-8"))
     assert "Patient: ________________________ (not given)" in text.text
+
+
+def test_each_cluster_is_listed_with_the_video_the_family_noted(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    """Doctor review: the report gave counts and plots only, and the family's 'video taken' note sat
+    in the log table with nothing to say which cluster it showed, nor that 35 of 36 were never
+    filmed. Now an 'Each cluster' table gives every cluster (start, spasms counted, how long,
+    after waking, the caregiver's label, the notes from 10 min before to 1 h after it, videos
+    first), and the summary says how many were filmed, or asks for a video when none was. The
+    course's video note is at Tue 06:36, 2 min after that morning's 06:34 cluster. The old report
+    had no such table (0 rows) and no such line."""
+    db, exp = course_db
+    out = tmp_path / "report.html"
+    assert run_cli("report", "--db", str(db), "--out", str(out), *ARGS) == 0
+    page = _Text()
+    page.feed(out.read_text(encoding="utf-8"))
+    rows = [r for r in page.rows if len(r) == 6 and re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d$", r[0])]
+    assert len(rows) == len(exp.cluster_starts) == 37
+    assert ["2024-03-05 06:34", "9", "50 s", "4 min", "confirmed", "video 06:36: video taken of the morning cluster"] in rows, rows
+    assert [r[4] for r in rows].count("false alarm") == 1
+    assert sum(1 for r in rows if r[5].startswith("video")) == 1
+    assert "1 of the 36 clusters has a caregiver's video noted near it (see 'Each cluster')." in page.text
+    from spasmwatch.report.text import summary
+
+    one = ClusterRow(0, "b", D0 + 3600, D0 + 3660, 9, None, 19 * 60.0, None)
+    data = gather(Tables(cluster_rows=[one]), None, D0, D0 + DAY, timezone.utc)
+    assert any(s.startswith("No video noted for any of the 1 cluster: a video of a cluster shows what the band cannot") for s in summary(data))

@@ -20,3 +20,9 @@ TREND_MIN_MONITORED_S = 24 * 3600.0
 # a quiet or a restless day makes, not a treatment. Bigger changes are given as a percentage only:
 # whether that is a response is the doctor's call (with EEG), never the report's.
 TREND_SAME_FRACTION = 0.10
+# A caregiver's video note belongs to a cluster when written from this long before its start
+# (filming began as the alarm came, the note typed at once) ...
+NOTE_BEFORE_S = 10 * 60.0
+# ... to this long after its end: a family files "video taken" once the baby is settled and fed,
+# within the hour; later notes are about something else as often as not.
+NOTE_AFTER_S = 60 * 60.0

@@ -88,11 +88,18 @@ def figures(data: ReportData) -> list[Figure]:
     """The PDF's pages in order."""
     log = [(a, b, textwrap.shorten(c, 70)) for a, b, c in text.log_rows(data)]
     pages = [log[i : i + LOG_ROWS_PER_PAGE] for i in range(0, len(log), LOG_ROWS_PER_PAGE)] or [[]]
+    cl = [(*r[:-1], textwrap.shorten(r[-1], 48)) for r in text.cluster_rows(data)]
+    cl_pages = [cl[i : i + LOG_ROWS_PER_PAGE] for i in range(0, len(cl), LOG_ROWS_PER_PAGE)] or [[]]
     return [
         page_summary(data),
         page_actogram(data),
         page_clusters(data),
         _table_page("Per day", text.DAY_HEADER, text.day_rows(data), [0.24, 0.16, 0.12, 0.12, 0.2, 0.16], text.day_notes(data)),
+        *(
+            _table_page(f"Each cluster{f' ({k + 1}/{len(cl_pages)})' if len(cl_pages) > 1 else ''}",
+                        text.CLUSTER_HEADER, rows, [0.18, 0.08, 0.1, 0.12, 0.12, 0.4])
+            for k, rows in enumerate(cl_pages)
+        ),
         *(
             _table_page(f"Treatments and caregiver notes{f' ({k + 1}/{len(pages)})' if len(pages) > 1 else ''}",
                         ("time", "what", "text"), rows, [0.2, 0.17, 0.63])

@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 from statistics import median
 
 from spasmwatch import __version__
-from spasmwatch.report.consts import TREND_DAYS, TREND_MIN_MONITORED_S
+from spasmwatch.export.rows import ClusterRow, NoteRow
+from spasmwatch.report.consts import NOTE_AFTER_S, NOTE_BEFORE_S, TREND_DAYS, TREND_MIN_MONITORED_S
 from spasmwatch.report.data import Day, ReportData, Side, Trend
 from spasmwatch.words import counted
 
@@ -63,6 +64,8 @@ def summary(data: ReportData) -> list[str]:
     lines.append(monitored_line(data))
     if pw:
         lines.append(f"Median cluster start {median(pw):.0f} min after waking ({counted(len(pw), 'cluster')} with a wake onset seen).")
+    if video := video_line(data):
+        lines.append(video)
     if unplaced := unplaced_line(data):
         lines.append(unplaced)
     return lines
@@ -172,6 +175,47 @@ def day_rows(data: ReportData) -> list[tuple[str, ...]]:
 def day_notes(data: ReportData) -> list[str]:
     """What the per-day table needs said under it."""
     return [NO_DATA_NOTE] if any(unmonitored(d) for d in data.days) else []
+
+
+CLUSTER_HEADER = ("start", "spasms", "lasted", "after waking", "label", "video or note near it")
+LABELS = {"confirmed": "confirmed", "false_alarm": "false alarm", None: "not labelled"}
+
+
+def near_notes(data: ReportData, c: ClusterRow) -> list[NoteRow]:
+    """The caregiver's notes about this cluster's band (or no band) from NOTE_BEFORE_S before its
+    start to NOTE_AFTER_S after its end, videos first."""
+    near = [n for n in data.notes if n.device in (None, c.device) and c.t - NOTE_BEFORE_S <= n.t <= c.end + NOTE_AFTER_S]
+    return sorted(near, key=lambda n: (n.kind != "video", n.t))
+
+
+def _lasted(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 60 else f"{seconds // 60:.0f} min {seconds % 60:.0f} s"
+
+
+def cluster_rows(data: ReportData) -> list[tuple[str, ...]]:
+    """Each cluster in time order, with the caregiver's video or note beside it: which of them the
+    doctor can watch (doctor review: the report gave counts and plots only; a video note sat in
+    the log table, with nothing to say which cluster it showed)."""
+    rows: list[tuple[str, ...]] = []
+    for c in sorted(data.clusters, key=lambda c: c.t):
+        notes = near_notes(data, c)
+        said = "; ".join(f"{n.kind} {data.local(n.t):%H:%M}: {n.text}" for n in notes) or "none"
+        wake = "no wake seen" if c.post_wake_s is None else f"{c.post_wake_s / 60:.0f} min"
+        rows.append((data.local(c.t).strftime("%Y-%m-%d %H:%M"), str(c.count), _lasted(c.end - c.t), wake, LABELS.get(c.label, str(c.label)), said))
+    return rows
+
+
+def video_line(data: ReportData) -> str | None:
+    """How many clusters the family filmed (by their video notes), and a prompt when none."""
+    clusters = data.counted_clusters
+    if not clusters:
+        return None
+    filmed = sum(1 for c in clusters if any(n.kind == "video" for n in near_notes(data, c)))
+    if not filmed:
+        return (f"No video noted for any of the {counted(len(clusters), 'cluster')}: a video of a cluster shows "
+                "what the band cannot; ask the family to film the next one (the alarm asks them to).")  # fmt: skip
+    return (f"{filmed} of the {counted(len(clusters), 'cluster')} {'has' if filmed == 1 else 'have'} a caregiver's video "
+            "noted near it (see 'Each cluster').")  # fmt: skip
 
 
 def log_rows(data: ReportData) -> list[tuple[str, str, str]]:
