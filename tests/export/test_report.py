@@ -676,3 +676,36 @@ def test_each_cluster_is_listed_with_the_video_the_family_noted(course_db: tuple
     one = ClusterRow(0, "b", D0 + 3600, D0 + 3660, 9, None, 19 * 60.0, None)
     data = gather(Tables(cluster_rows=[one]), None, D0, D0 + DAY, timezone.utc)
     assert any(s.startswith("No video noted for any of the 1 cluster: a video of a cluster shows what the band cannot") for s in summary(data))
+
+
+def test_two_bands_in_one_report_are_said_and_each_cluster_names_its_band(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Doctor review: a report of two bands (twins' perhaps, or a spare) added their clusters
+    together as one child's without a word: 'all bands', 3 clusters, 48.0 h monitored. Now the
+    period names the bands, the summary says they are added together and how to report one, and
+    the cluster table has a band column. Here band-1 has clusters Mon 07:00 and Tue 07:00, band-2
+    Mon 09:00; both are worn all the time. The old code said none of it."""
+    import gaps
+    from course import DAY0
+
+    db = tmp_path / "s.db"
+    h = 3600.0
+    gaps.build(db, DAY0, 48 * h, clusters=((7 * h, 8), (31 * h, 8)))
+    monkeypatch.setattr(gaps, "DEVICE", "band-2")
+    gaps.build(db, DAY0, 48 * h, clusters=((9 * h, 5),))
+    out = tmp_path / "r.html"
+    assert run_cli("report", "--db", str(db), "--out", str(out), "--since", "2024-03-04", "--until", "2024-03-06", "--tz", "UTC") == 0
+    page = _Text()
+    page.feed(out.read_text(encoding="utf-8"))
+    text = " ".join(page.text)
+    assert "2024-03-04 to 2024-03-05 (2 days), all bands (band-1, band-2); times in UTC" in text
+    assert ("2 bands are in this report (band-1, band-2): their counts are added together as one child's, and hours "
+            "when both were worn count once. If they were worn by different children, make one report per band "
+            "(spasmwatch report --device).") in page.text  # fmt: skip
+    assert ["start", "band", "spasms", "lasted", "after waking", "label", "video or note near it"] in page.rows
+    rows = [r[:3] for r in page.rows if r and re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d$", r[0])]
+    assert rows == [["2024-03-04 07:00", "band-1", "8"], ["2024-03-04 09:00", "band-2", "5"], ["2024-03-05 07:00", "band-1", "8"]]
+    assert run_cli("report", "--db", str(db), "--out", str(out), "--since", "2024-03-04", "--until", "2024-03-06", "--tz", "UTC", "--device", "band-2") == 0
+    page = _Text()
+    page.feed(out.read_text(encoding="utf-8"))
+    assert not any("bands are in this report" in s for s in page.text)
+    assert [r for r in page.rows if r and r[0] == "start"] == [["start", "spasms", "lasted", "after waking", "label", "video or note near it"]]

@@ -111,6 +111,9 @@ class ReportData:
     unplaced: list[tuple[str, int, int]] = field(default_factory=list)
     # Who the report is about (report --patient), on every page; never stored (the store has no such field)
     patient: str | None = None
+    # The bands heard from in the range (worn, a spasm, a cluster): more than one is said, as their
+    # counts are added together as one child's
+    bands: list[str] = field(default_factory=list)
 
     def local(self, t: float) -> datetime:
         return datetime.fromtimestamp(t, tz=self.tz)
@@ -136,7 +139,9 @@ def gather(source: Source, device: str | None, since: float, until: float, tz: t
     data = ReportData(device, since, until, tz, _days(since, until, tz))
     data.clusters = list(source.clusters(device, since, until))
     spans = _Spans(source.clusters(device, since - CLUSTER_LOOKBACK_S, until))
+    bands = {c.device for c in data.clusters}
     for s in source.spasms(device, since, until):
+        bands.add(s.device)
         if not s.matched and not spans.holds(s.device, s.t):  # a match is always in its cluster's count
             data.days[data.day_index(s.t)].lone_spasms += 1
     for c in data.clusters:
@@ -146,7 +151,8 @@ def gather(source: Source, device: str | None, since: float, until: float, tz: t
         else:
             d.clusters += 1
             d.cluster_spasms += c.count
-    _monitored(data, source)
+    bands |= _monitored(data, source)
+    data.bands = sorted(bands)
     data.transitions = list(source.transitions(device, since, until))
     data.notes = list(source.notes(device, since, until))
     # treatments from before the range still matter (a drug started last month)
@@ -155,10 +161,12 @@ def gather(source: Source, device: str | None, since: float, until: float, tz: t
     return data
 
 
-def _monitored(data: ReportData, source: Source) -> None:
+def _monitored(data: ReportData, source: Source) -> set[str]:
     """Each day's monitored seconds: the bands' worn segments, merged (two bands on the baby at once
-    are one hour, not two), cut at local midnights (a daylight-saving day has 23 or 25 hours)."""
-    worn = sorted((s.t, s.end) for s in spans(source, data.device, data.since, data.until) if s.kind == WORN)
+    are one hour, not two), cut at local midnights (a daylight-saving day has 23 or 25 hours).
+    Returns the bands worn."""
+    segments = [s for s in spans(source, data.device, data.since, data.until) if s.kind == WORN]
+    worn = sorted((s.t, s.end) for s in segments)
     merged: list[list[float]] = []
     for a, b in worn:
         if merged and a <= merged[-1][1]:
@@ -174,6 +182,7 @@ def _monitored(data: ReportData, source: Source) -> None:
             end = min(b, midnight)
             data.days[i].monitored_s += end - a
             a = end
+    return {s.device for s in segments}
 
 
 class _Spans:

@@ -84,6 +84,11 @@ def _table_page(
     return fig
 
 
+def _cluster_widths(data: ReportData) -> list[float]:
+    """Column widths of text.cluster_header(data): a band column takes from the notes'."""
+    return [0.18, 0.1, 0.08, 0.1, 0.12, 0.12, 0.3] if len(data.bands) > 1 else [0.18, 0.08, 0.1, 0.12, 0.12, 0.4]
+
+
 def figures(data: ReportData) -> list[Figure]:
     """The PDF's pages in order."""
     log = [(a, b, textwrap.shorten(c, 70)) for a, b, c in text.log_rows(data)]
@@ -97,7 +102,7 @@ def figures(data: ReportData) -> list[Figure]:
         _table_page("Per day", text.DAY_HEADER, text.day_rows(data), [0.24, 0.16, 0.12, 0.12, 0.2, 0.16], text.day_notes(data)),
         *(
             _table_page(f"Each cluster{f' ({k + 1}/{len(cl_pages)})' if len(cl_pages) > 1 else ''}",
-                        text.CLUSTER_HEADER, rows, [0.18, 0.08, 0.1, 0.12, 0.12, 0.4])
+                        text.cluster_header(data), rows, _cluster_widths(data))
             for k, rows in enumerate(cl_pages)
         ),
         *(

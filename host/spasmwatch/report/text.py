@@ -32,7 +32,7 @@ def patient_line(data: ReportData) -> str:
 def period(data: ReportData) -> str:
     """'2024-03-04 to 2024-03-17 (14 days), all bands; times in Europe/Berlin'."""
     first, last = data.days[0].day, data.days[-1].day
-    device = data.device or "all bands"
+    device = data.device or ("all bands" + (f" ({', '.join(data.bands)})" if len(data.bands) > 1 else ""))
     return f"{first:%Y-%m-%d} to {last:%Y-%m-%d} ({counted(len(data.days), 'day')}), {device}; times in {_tzname(data)}"
 
 
@@ -62,6 +62,8 @@ def summary(data: ReportData) -> list[str]:
         + (f" ({fa} more marked false alarm by the caregiver)" if fa else ""),
     ]
     lines.append(monitored_line(data))
+    if bands := bands_line(data):
+        lines.append(bands)
     if pw:
         lines.append(f"Median cluster start {median(pw):.0f} min after waking ({counted(len(pw), 'cluster')} with a wake onset seen).")
     if video := video_line(data):
@@ -69,6 +71,16 @@ def summary(data: ReportData) -> list[str]:
     if unplaced := unplaced_line(data):
         lines.append(unplaced)
     return lines
+
+
+def bands_line(data: ReportData) -> str | None:
+    """Several bands in one report are added together as one child's (doctor review: two bands'
+    clusters, twins' perhaps, were summed without a word, and the table did not say whose)."""
+    if len(data.bands) < 2:
+        return None
+    return (f"{len(data.bands)} bands are in this report ({', '.join(data.bands)}): their counts are added "
+            "together as one child's, and hours when both were worn count once. If they were worn by "
+            "different children, make one report per band (spasmwatch report --device).")  # fmt: skip
 
 
 def hours(seconds: float) -> str:
@@ -178,6 +190,11 @@ def day_notes(data: ReportData) -> list[str]:
 
 
 CLUSTER_HEADER = ("start", "spasms", "lasted", "after waking", "label", "video or note near it")
+
+
+def cluster_header(data: ReportData) -> tuple[str, ...]:
+    """CLUSTER_HEADER, with a band column after the start when more than one band is in the report."""
+    return (CLUSTER_HEADER[0], "band", *CLUSTER_HEADER[1:]) if len(data.bands) > 1 else CLUSTER_HEADER
 LABELS = {"confirmed": "confirmed", "false_alarm": "false alarm", None: "not labelled"}
 
 
@@ -201,7 +218,9 @@ def cluster_rows(data: ReportData) -> list[tuple[str, ...]]:
         notes = near_notes(data, c)
         said = "; ".join(f"{n.kind} {data.local(n.t):%H:%M}: {n.text}" for n in notes) or "none"
         wake = "no wake seen" if c.post_wake_s is None else f"{c.post_wake_s / 60:.0f} min"
-        rows.append((data.local(c.t).strftime("%Y-%m-%d %H:%M"), str(c.count), _lasted(c.end - c.t), wake, LABELS.get(c.label, str(c.label)), said))
+        band = (c.device,) if len(data.bands) > 1 else ()
+        start = data.local(c.t).strftime("%Y-%m-%d %H:%M")
+        rows.append((start, *band, str(c.count), _lasted(c.end - c.t), wake, LABELS.get(c.label, str(c.label)), said))
     return rows
 
 
