@@ -709,3 +709,26 @@ def test_two_bands_in_one_report_are_said_and_each_cluster_names_its_band(tmp_pa
     page.feed(out.read_text(encoding="utf-8"))
     assert not any("bands are in this report" in s for s in page.text)
     assert [r for r in page.rows if r and r[0] == "start"] == [["start", "spasms", "lasted", "after waking", "label", "video or note near it"]]
+
+
+def test_the_report_says_what_the_band_cannot_see_with_the_readme_s_figures(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    """Doctor review: the report said spasms 'can be missed' and no more, so a quiet week read as a
+    week without spasms. Now page 1 (PDF and HTML) says what the band senses, that it was tested on
+    simulated babies only, how many clusters it found there, and which it misses (subtle ones; held,
+    fed, crying). Its figures are the README safety note's: both must change together. The old
+    report had no such section."""
+    db, _ = course_db
+    pdf, html = tmp_path / "r.pdf", tmp_path / "r.html"
+    assert run_cli("report", "--db", str(db), "--out", str(pdf), *ARGS) == 0
+    assert run_cli("report", "--db", str(db), "--out", str(html), *ARGS) == 0
+    first = " ".join(subprocess.run(["pdftotext", "-l", "1", str(pdf), "-"], capture_output=True, text=True, check=True).stdout.split())
+    page = _Text()
+    page.feed(html.read_text(encoding="utf-8"))
+    note = [line.removeprefix(">") for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()]
+    readme = " ".join(" ".join(note).split())  # the safety note is a block quote: its lines start with '>'
+    for said in ("What the band cannot see", "tested on simulated babies only", "6 to 7 in 10", "92 of 143 clusters of 24 babies",
+                 "only 3 in 10", "subtle spasms (head nods, belly tensing)", "held, fed or crying", "docs/detector.md"):  # fmt: skip
+        assert said in first, (said, first)
+        assert any(said in s for s in page.text), said
+    for figure in ("6 to 7 in 10", "92 of 143 clusters of 24 babies", "3 of 10", "head nods, belly tensing", "held, crying or fed"):
+        assert figure in readme, figure  # the README's safety note gives the same measurements

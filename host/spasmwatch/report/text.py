@@ -35,6 +35,18 @@ def period(data: ReportData) -> str:
     device = data.device or ("all bands" + (f" ({', '.join(data.bands)})" if len(data.bands) > 1 else ""))
     return f"{first:%Y-%m-%d} to {last:%Y-%m-%d} ({counted(len(data.days), 'day')}), {device}; times in {_tzname(data)}"
 
+# What the band can and cannot see, with the measured numbers the README's safety note gives (a test
+# holds the two to the same figures): the disclaimer says spasms can be missed; a doctor weighing a
+# quiet week needs to know which ones (doctor review: the report named no limit of the band).
+LIMITS = (
+    "The band senses movement of the trunk only (no EEG, no video). It has been tested on simulated "
+    "babies only, not yet on real ones: on an independently written simulator it found 6 to 7 in 10 "
+    "spasm clusters (92 of 143 clusters of 24 babies), on a third only 3 in 10. It misses most clusters "
+    "of subtle spasms (head nods, belly tensing) and many that come while the baby is held, fed or "
+    "crying, and of a cluster it finds it counts most spasms, not all. False alarms came under once a day "
+    "for most simulated babies, twice a day for one. Measurements: docs/detector.md."
+)
+
 
 def subtitle(data: ReportData) -> str:
     made = datetime.now(tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
