@@ -637,6 +637,32 @@ def test_a_local_since_the_clocks_skipped_or_went_through_twice_is_refused(
         time_.tzset()
 
 
+@pytest.mark.parametrize(
+    ("zone", "text", "said"),
+    [
+        ("Europe/Berlin", "2024-03-31T02:30",
+         "2024-03-31T02:30:00+01:00 (03:30 on the clocks) or 2024-03-31T02:30:00+02:00 (01:30 on the clocks)"),
+        ("America/New_York", "2024-03-10T02:30",
+         "2024-03-10T02:30:00-05:00 (03:30 on the clocks) or 2024-03-10T02:30:00-04:00 (01:30 on the clocks)"),
+    ],
+)  # fmt: skip
+def test_a_skipped_local_time_is_refused_with_the_zone_s_own_offsets(zone: str, text: str, said: str) -> None:
+    """Doctor review: a report from the night the clocks went forward ('--since 2024-03-10T02:30' in
+    New York) was refused with 'give its offset (e.g. +01:00)': Europe's offset, whatever the zone,
+    which there would name 20:30 the day before, and no word of which instant an offset names. Now the
+    refusal gives the zone's offsets before and after the change as whole times, with what the clocks
+    read at each, as the hour gone through twice already did. The old code ended '(e.g. +01:00)'."""
+    from zoneinfo import ZoneInfo
+
+    from spasmwatch.export import parse_iso
+
+    with pytest.raises(ValueError) as err:
+        parse_iso(text, "--since", ZoneInfo(zone))
+    assert str(err.value) == f"--since: {text} did not happen in {zone}: the clocks skipped that hour (DST); give its offset, {said}"
+    first = said.split(" (")[0]
+    assert datetime.fromtimestamp(parse_iso(first, "--since"), ZoneInfo(zone)).strftime("%H:%M") == "03:30"
+
+
 def test_spasms_of_a_boot_never_synced_are_told_not_dropped_silently(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Found by the researcher audit: events of a band boot that never got a time sync (the band
     rebooted twice out of range, docs/host.md) are kept in the store with no wall time, and every

@@ -75,11 +75,30 @@ def _local_instant(naive: datetime, tz: tzinfo | None, what: str, text: str) -> 
             found.append(unix_s)
     zone = str(tz) if tz is not None else "this computer's time zone"
     if not found:
-        raise ValueError(f"{what}: {text} did not happen in {zone}: the clocks skipped that hour (DST); give its offset (e.g. +01:00)")
+        raise ValueError(f"{what}: {text} did not happen in {zone}: the clocks skipped that hour (DST); give its offset, {_skipped(naive, tz)}")
     if len(found) > 1:
         both = " or ".join(datetime.fromtimestamp(u, tz).astimezone(tz).isoformat() for u in found)  # tz None: local
         raise ValueError(f"{what}: {text} happened twice in {zone} (the clocks went back an hour): give its offset, {both}")
     return found[0]
+
+
+def _skipped(naive: datetime, tz: tzinfo | None) -> str:
+    """A skipped local time with the zone's offset before and after the change, each with what the
+    clocks read then: '2024-03-31T02:30:00+01:00 (03:30 on the clocks) or 2024-03-31T02:30:00+02:00
+    (01:30 on the clocks)'. The refusal said 'e.g. +01:00', Europe's offset whatever the zone (New
+    York's is -05:00), and not which instant each offset names (doctor review)."""
+    said: list[str] = []
+    for fold in (0, 1):
+        aware = naive.replace(fold=fold, tzinfo=tz) if tz is not None else naive.replace(fold=fold).astimezone()
+        offset = aware.utcoffset()
+        if offset is None:
+            continue
+        exact = naive.replace(tzinfo=timezone(offset))
+        clocks = datetime.fromtimestamp(exact.timestamp(), tz) if tz is not None else datetime.fromtimestamp(exact.timestamp())
+        choice = f"{exact.isoformat()} ({clocks:%H:%M} on the clocks)"
+        if choice not in said:
+            said.append(choice)
+    return " or ".join(said)
 
 
 def _blank(t: float, kind: str, device: str | None, duration_s: float = 0.0) -> Row:
