@@ -483,7 +483,7 @@ def test_each_day_shows_the_hours_the_band_was_monitoring(tmp_path: Path, tz: st
     page = _Text()
     page.feed(out.read_text(encoding="utf-8"))
     (header,) = [r for r in page.rows if r and r[0] == "date"]
-    assert header[:3] == ["date", "hours monitored", "spasms"]
+    assert header[:3] == ["date", "hours monitored", "spasm-like events"]
     days = [r for r in page.rows if r and re.match(r"\w{3} 2024-03-\d\d$", r[0])]
     assert [r[1] for r in days] == want
     text = " ".join(page.text)
@@ -701,14 +701,14 @@ def test_two_bands_in_one_report_are_said_and_each_cluster_names_its_band(tmp_pa
     assert ("2 bands are in this report (band-1, band-2): their counts are added together as one child's, and hours "
             "when both were worn count once. If they were worn by different children, make one report per band "
             "(spasmwatch report --device).") in page.text  # fmt: skip
-    assert ["start", "band", "spasms", "lasted", "after waking", "label", "video or note near it"] in page.rows
+    assert ["start", "band", "events", "lasted", "after waking", "label", "video or note near it"] in page.rows
     rows = [r[:3] for r in page.rows if r and re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d$", r[0])]
     assert rows == [["2024-03-04 07:00", "band-1", "8"], ["2024-03-04 09:00", "band-2", "5"], ["2024-03-05 07:00", "band-1", "8"]]
     assert run_cli("report", "--db", str(db), "--out", str(out), "--since", "2024-03-04", "--until", "2024-03-06", "--tz", "UTC", "--device", "band-2") == 0
     page = _Text()
     page.feed(out.read_text(encoding="utf-8"))
     assert not any("bands are in this report" in s for s in page.text)
-    assert [r for r in page.rows if r and r[0] == "start"] == [["start", "spasms", "lasted", "after waking", "label", "video or note near it"]]
+    assert [r for r in page.rows if r and r[0] == "start"] == [["start", "events", "lasted", "after waking", "label", "video or note near it"]]
 
 
 def test_the_report_says_what_the_band_cannot_see_with_the_readme_s_figures(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
@@ -732,3 +732,23 @@ def test_the_report_says_what_the_band_cannot_see_with_the_readme_s_figures(cour
         assert any(said in s for s in page.text), said
     for figure in ("6 to 7 in 10", "92 of 143 clusters of 24 babies", "3 of 10", "head nods, belly tensing", "held, crying or fed"):
         assert figure in readme, figure  # the README's safety note gives the same measurements
+
+
+def test_tables_and_plots_say_spasm_like_events_not_spasms() -> None:
+    """Doctor review: the summary said '314 spasm-like events', but the per-day table was headed
+    'spasms' and 'spasms in clusters', the daily plot 'spasms per day': the band's classification
+    read as spasms confirmed and counted. Every header and plot label now says what they are. The
+    old table's third column was 'spasms'."""
+    from spasmwatch.report.text import CLUSTER_HEADER, DAY_HEADER
+
+    assert DAY_HEADER == ("date", "hours monitored", "spasm-like events", "clusters", "events in clusters", "false alarms")
+    assert "spasms" not in CLUSTER_HEADER
+    one = ClusterRow(0, "b", D0 + 3600, D0 + 3660, 9, None, 19 * 60.0, None)
+    figs = figures(gather(Tables(cluster_rows=[one]), None, D0, D0 + DAY, timezone.utc))
+    try:
+        labels = [s for f in figs for ax in f.axes for s in (ax.get_ylabel(), ax.get_title(), *ax.get_legend_handles_labels()[1])]
+    finally:
+        for f in figs:
+            plt.close(f)
+    assert not [s for s in labels if re.search(r"\bspasms\b", s)], labels
+    assert "spasm-like events per day" in labels

@@ -57,7 +57,7 @@ def render(data: ReportData) -> str:
         "<h2>Summary</h2>" + "".join(f"<p>{escape(s)}</p>" for s in text.summary(data)),
         '<h2>Since each treatment started</h2><ul class="trends">' + "".join(f"<li>{escape(s)}</li>" for s in text.trend_lines(data)) + "</ul>",
         f"<h2>What the band cannot see</h2><p>{escape(text.LIMITS)}</p>",
-        _img(_png(plots.plot_daily, data, (9, 4.2)), "clusters and spasms per day"),
+        _img(_png(plots.plot_daily, data, (9, 4.2)), "clusters and spasm-like events per day"),
         "<h2>Sleep, clusters, treatments and notes by day</h2>",
         _img(_png(plots.plot_actogram, data, (9, 1.2 + 0.3 * n_days)), "sleep and clusters by day"),
         "<h2>Clusters</h2>",

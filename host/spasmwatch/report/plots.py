@@ -49,8 +49,8 @@ def plot_daily(ax: Axes, data: ReportData) -> None:
     ax.set_xlim(-0.6, len(x) - 0.4)
     ax2 = ax.twinx()
     # A day the band never monitored is no point on the line (a gap), not a zero: it says "no data".
-    ax2.plot(x, [nan if unmonitored(d) else d.spasms for d in data.days], "o-", color=SPASM_COLOR, ms=3, lw=1.2, label="spasms")
-    ax2.set_ylabel("spasms per day")
+    ax2.plot(x, [nan if unmonitored(d) else d.spasms for d in data.days], "o-", color=SPASM_COLOR, ms=3, lw=1.2, label="spasm-like events")
+    ax2.set_ylabel("spasm-like events per day")
     ax2.set_ylim(bottom=0)
     top = max([d.clusters + d.false_alarms for d in data.days] + [1]) * 1.35
     ax.set_ylim(0, top)
@@ -68,7 +68,7 @@ def plot_daily(ax: Axes, data: ReportData) -> None:
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, loc="upper right", fontsize=7, framealpha=0.9)
-    ax.set_title("Clusters and spasms per day, hours monitored in brackets (green: treatment changes; markers: notes)", fontsize=9)
+    ax.set_title("Clusters and spasm-like events per day, hours monitored in brackets (green: treatment changes; markers: notes)", fontsize=9)
 
 
 def plot_actogram(ax: Axes, data: ReportData) -> None:
@@ -129,7 +129,7 @@ def plot_size_duration(ax: Axes, data: ReportData) -> None:
     cl = data.counted_clusters
     ax.scatter([(c.end - c.t) / 60 for c in cl], [c.count for c in cl], color=CLUSTER_COLOR, s=14, alpha=0.7)
     ax.set_xlabel("cluster duration (min)")
-    ax.set_ylabel("spasms in cluster")
+    ax.set_ylabel("spasm-like events in cluster")
     ax.set_xlim(left=0)
     ax.set_ylim(bottom=0)
     ax.set_title("Cluster size and duration", fontsize=9)

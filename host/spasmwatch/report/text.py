@@ -172,7 +172,9 @@ def trend_lines(data: ReportData) -> list[str]:
     ]
 
 
-DAY_HEADER = ("date", "hours monitored", "spasms", "clusters", "spasms in clusters", "false alarms")
+# Headers and plot labels say "spasm-like events", as the summary does: a table headed "spasms"
+# read as confirmed spasms counted (doctor review), and it is the band's classification.
+DAY_HEADER = ("date", "hours monitored", "spasm-like events", "clusters", "events in clusters", "false alarms")
 # A day's counts when the band never monitored it and nothing was recorded: no data, not a zero.
 NO_DATA = "no data"
 NO_DATA_NOTE = (f"'{NO_DATA}': the band was not worn and heard from at any time that day, "
@@ -201,7 +203,7 @@ def day_notes(data: ReportData) -> list[str]:
     return [NO_DATA_NOTE] if any(unmonitored(d) for d in data.days) else []
 
 
-CLUSTER_HEADER = ("start", "spasms", "lasted", "after waking", "label", "video or note near it")
+CLUSTER_HEADER = ("start", "events", "lasted", "after waking", "label", "video or note near it")
 
 
 def cluster_header(data: ReportData) -> tuple[str, ...]:
