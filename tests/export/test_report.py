@@ -752,3 +752,23 @@ def test_tables_and_plots_say_spasm_like_events_not_spasms() -> None:
             plt.close(f)
     assert not [s for s in labels if re.search(r"\bspasms\b", s)], labels
     assert "spasm-like events per day" in labels
+
+
+def test_every_plot_of_a_time_of_day_names_the_zone_and_dates_are_iso() -> None:
+    """Doctor review: the time-of-day plot said 'hour of day' and the sleep-by-day plot's hours named
+    no zone, so a page read alone (a clinic in another zone, a family back from a journey) gave
+    clusters at hours of an unknown clock; and the plots dated days 'Mon 04 Mar', without a year.
+    Now both name the report's zone and the days are ISO dates, as the tables. Old code: 'hour of
+    day', no x label on the actogram, 'Mon 04 Mar'."""
+    from zoneinfo import ZoneInfo
+
+    one = ClusterRow(0, "b", D0 + 3600, D0 + 3660, 9, None, 19 * 60.0, None)
+    figs = figures(gather(Tables(cluster_rows=[one]), None, D0, D0 + DAY, ZoneInfo("Europe/Berlin")))
+    try:
+        xlabels = [ax.get_xlabel() for f in figs for ax in f.axes]
+        ticks = [t.get_text() for f in figs for ax in f.axes for t in (*ax.get_xticklabels(), *ax.get_yticklabels())]
+    finally:
+        for f in figs:
+            plt.close(f)
+    assert "hour of day (Europe/Berlin)" in xlabels and "time of day (Europe/Berlin)" in xlabels, xlabels
+    assert "Mon 2024-03-04" in ticks and "Mon 2024-03-04 (0.0 h)" in ticks, ticks

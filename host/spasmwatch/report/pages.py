@@ -48,7 +48,7 @@ def page_summary(data: ReportData) -> Figure:
     y = _lines(fig, y, text.trend_lines(data))
     y = _lines(fig, y - 0.01, ["What the band cannot see"], 11, weight="bold")
     y = _lines(fig, y, [text.LIMITS], 8, 125)
-    ax = fig.add_axes((0.1, 0.13, 0.8, y - 0.22))  # room below for its date labels and the page foot
+    ax = fig.add_axes((0.1, 0.15, 0.8, y - 0.24))  # room below for its date labels and the page foot
     plots.plot_daily(ax, data)
     return fig
 

@@ -12,7 +12,7 @@ from math import nan  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
 from spasmwatch.report.data import ReportData, sleep_spans  # noqa: E402
-from spasmwatch.report.text import NO_DATA, unmonitored  # noqa: E402
+from spasmwatch.report.text import NO_DATA, unmonitored, zone  # noqa: E402
 
 CLUSTER_COLOR = "#c0392b"
 SPASM_COLOR = "#34495e"
@@ -22,7 +22,9 @@ NOTE_COLOR = "#b9770e"
 
 
 def _day_labels(data: ReportData) -> list[str]:
-    return [d.day.strftime("%a %d %b") for d in data.days]
+    """ISO dates with the weekday, as the tables give them ('Mon 2024-03-04'): 'Mon 04 Mar' had no
+    year, and a report spanning New Year read out of order."""
+    return [d.day.strftime("%a %Y-%m-%d") for d in data.days]
 
 
 def _frac_day(data: ReportData, t: float) -> float:
@@ -101,6 +103,7 @@ def plot_actogram(ax: Axes, data: ReportData) -> None:
     ax.set_ylim(n - 0.5, -0.5)
     ax.set_xlim(0, 24)
     ax.set_xticks(range(0, 25, 3), [f"{h:02d}:00" for h in range(0, 25, 3)], fontsize=7)
+    ax.set_xlabel(f"time of day ({zone(data)})", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
     ax.set_title("Sleep (blue), clusters (red | ; grey: false alarm), treatments (green *), notes (v)", fontsize=9)
 
@@ -110,7 +113,7 @@ def plot_time_of_day(ax: Axes, data: ReportData) -> None:
     ax.hist(hours, bins=range(25), color=CLUSTER_COLOR, alpha=0.85)
     ax.set_xlim(0, 24)
     ax.set_xticks(range(0, 25, 3))
-    ax.set_xlabel("hour of day")
+    ax.set_xlabel(f"hour of day ({zone(data)})")
     ax.set_ylabel("clusters")
     ax.set_title("Cluster start, time of day", fontsize=9)
 

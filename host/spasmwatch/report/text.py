@@ -33,7 +33,7 @@ def period(data: ReportData) -> str:
     """'2024-03-04 to 2024-03-17 (14 days), all bands; times in Europe/Berlin'."""
     first, last = data.days[0].day, data.days[-1].day
     device = data.device or ("all bands" + (f" ({', '.join(data.bands)})" if len(data.bands) > 1 else ""))
-    return f"{first:%Y-%m-%d} to {last:%Y-%m-%d} ({counted(len(data.days), 'day')}), {device}; times in {_tzname(data)}"
+    return f"{first:%Y-%m-%d} to {last:%Y-%m-%d} ({counted(len(data.days), 'day')}), {device}; times in {zone(data)}"
 
 # What the band can and cannot see, with the measured numbers the README's safety note gives (a test
 # holds the two to the same figures): the disclaimer says spasms can be missed; a doctor weighing a
@@ -60,7 +60,9 @@ def footer(data: ReportData, page: int, pages: int) -> str:
     return f"{who} | {period(data)} | {TITLE}, not a diagnosis | page {page} of {pages}"
 
 
-def _tzname(data: ReportData) -> str:
+def zone(data: ReportData) -> str:
+    """The report's time zone by name ('Europe/Berlin'): every time of day is in it, and every plot
+    of one says so (doctor review: the plots' hours named no zone; only page 1 said it)."""
     return str(getattr(data.tz, "key", None) or data.local(data.since).tzname() or data.tz)
 
 
