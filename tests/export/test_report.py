@@ -420,8 +420,9 @@ def test_one_cluster_one_day_is_said_in_the_singular(tmp_path: Path, capsys: pyt
     data = gather(Tables(cluster_rows=[one]), None, D0, D0 + DAY, timezone.utc)
     lines = summary(data)
     assert lines[0] == "9 spasm-like events and 1 cluster in 1 day" and lines[2] == "Median cluster start 19 min after waking (1 cluster with a wake onset seen)."
-    assert lines[1].startswith("The band was monitoring (worn and connected) 0.0 h of the 24.0 h") and len(lines) == 4
-    assert lines[3].startswith("No video noted for any of the 1 cluster")
+    assert lines[1].startswith("The band was monitoring (worn and connected) 0.0 h of the 24.0 h") and len(lines) == 5
+    assert lines[3] == "Last cluster: 2024-03-04 01:00; none after it in the 23.0 h to the report's end, 0.0 h of them monitored."
+    assert lines[4].startswith("No video noted for any of the 1 cluster")
     db = tmp_path / "s.db"
     Store(db).close()
     assert run_cli("report", "--out", str(tmp_path / "r.html"), "--since", "2024-03-04", "--until", "2024-03-05", "--db", str(db), "--tz", "UTC") == 0
@@ -772,3 +773,23 @@ def test_every_plot_of_a_time_of_day_names_the_zone_and_dates_are_iso() -> None:
             plt.close(f)
     assert "hour of day (Europe/Berlin)" in xlabels and "time of day (Europe/Berlin)" in xlabels, xlabels
     assert "Mon 2024-03-04" in ticks and "Mon 2024-03-04 (0.0 h)" in ticks, ticks
+
+
+def test_the_summary_says_when_the_last_cluster_was_and_the_hours_monitored_since(tmp_path: Path) -> None:
+    """Doctor review: whether the clusters have stopped is what a doctor asks during a treatment, and
+    the report gave no date of the last cluster, nor how long the band watched after it (the demo's
+    band stopped being heard 2 min after its cluster: 3.8 h since, none of them monitored). Here the
+    band is worn Mon-Tue (48 h) and not heard Tue 12:00-16:00; clusters Mon 07:00 and Tue 07:00, a
+    minute long. By hand: 17 h less the minute to the end (16.98 h), 4 h of them not heard (12.98 h).
+    The old summary had no such line."""
+    import gaps
+    from course import DAY0
+
+    db = tmp_path / "s.db"
+    h = 3600.0
+    gaps.build(db, DAY0, 48 * h, gaps=((36 * h, 40 * h),), clusters=((7 * h, 8), (31 * h, 8)))
+    out = tmp_path / "r.html"
+    assert run_cli("report", "--db", str(db), "--out", str(out), "--since", "2024-03-04", "--until", "2024-03-06", "--tz", "UTC") == 0
+    page = _Text()
+    page.feed(out.read_text(encoding="utf-8"))
+    assert "Last cluster: 2024-03-05 07:00; none after it in the 17.0 h to the report's end, 13.0 h of them monitored." in page.text, page.text

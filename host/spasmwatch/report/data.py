@@ -114,12 +114,18 @@ class ReportData:
     # The bands heard from in the range (worn, a spasm, a cluster): more than one is said, as their
     # counts are added together as one child's
     bands: list[str] = field(default_factory=list)
+    # The monitored spans (start, end), merged across bands: the hours since the last cluster
+    monitored: list[tuple[float, float]] = field(default_factory=list)
 
     def local(self, t: float) -> datetime:
         return datetime.fromtimestamp(t, tz=self.tz)
 
     def day_index(self, t: float) -> int:
         return (self.local(t).date() - self.days[0].day).days
+
+    def monitored_s(self, a: float, b: float) -> float:
+        """Seconds monitored between ``a`` and ``b``."""
+        return sum(max(0.0, min(b, e) - max(a, s)) for s, e in self.monitored)
 
     @property
     def counted_clusters(self) -> list[ClusterRow]:
@@ -173,6 +179,7 @@ def _monitored(data: ReportData, source: Source) -> set[str]:
             merged[-1][1] = max(merged[-1][1], b)
         else:
             merged.append([a, b])
+    data.monitored = [(a, b) for a, b in merged]
     tz = data.tz
     for a, b in merged:
         while a < b:

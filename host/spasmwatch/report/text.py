@@ -80,11 +80,27 @@ def summary(data: ReportData) -> list[str]:
         lines.append(bands)
     if pw:
         lines.append(f"Median cluster start {median(pw):.0f} min after waking ({counted(len(pw), 'cluster')} with a wake onset seen).")
+    if last := last_cluster_line(data):
+        lines.append(last)
     if video := video_line(data):
         lines.append(video)
     if unplaced := unplaced_line(data):
         lines.append(unplaced)
     return lines
+
+
+def last_cluster_line(data: ReportData) -> str | None:
+    """When the last cluster was, and how long the band has monitored since: whether the spasms
+    have stopped is what a doctor asks of a treatment, and a week's rate does not say it (doctor
+    review: the report gave no date of the last cluster, nor the hours watched since)."""
+    clusters = data.counted_clusters
+    if not clusters:
+        return None
+    last = max(clusters, key=lambda c: c.t)
+    since = max(0.0, data.until - last.end)
+    watched = data.monitored_s(last.end, data.until)
+    return (f"Last cluster: {data.local(last.t):%Y-%m-%d %H:%M}; none after it in the {hours(since)} h to the report's end, "
+            f"{hours(watched)} h of them monitored.")  # fmt: skip
 
 
 def bands_line(data: ReportData) -> str | None:
