@@ -793,3 +793,26 @@ def test_the_summary_says_when_the_last_cluster_was_and_the_hours_monitored_sinc
     page = _Text()
     page.feed(out.read_text(encoding="utf-8"))
     assert "Last cluster: 2024-03-05 07:00; none after it in the 17.0 h to the report's end, 13.0 h of them monitored." in page.text, page.text
+
+
+def test_a_long_report_s_per_day_table_goes_on_over_pages_and_stays_on_them() -> None:
+    """Doctor review: the per-day table was one page whatever the period, and ran off the page: an
+    89-day report's PDF showed the days to about 1 April, its last 27 days (the treatment's weeks)
+    below the paper's edge. Now it goes on over as many pages as it needs, each table above the
+    page's foot. Old code: 1 'Per day' page, its table's bottom far below the page (y0 < 0)."""
+    data = gather(Tables(), None, D0, D0 + 89 * DAY, timezone.utc)
+    figs = figures(data)
+    try:
+        titles = [t.get_text() for f in figs for t in f.texts if t.get_text().startswith("Per day")]
+        assert titles == ["Per day (1/2)", "Per day (2/2)"], titles
+        dates: list[str] = []
+        for f in figs:
+            f.canvas.draw()
+            for ax in f.axes:
+                for tab in ax.tables:
+                    assert tab.get_window_extent().y0 >= 0.03 * f.bbox.height, "a table runs into the page's foot"
+                    dates += [c.get_text().get_text() for c in tab.get_celld().values()]
+    finally:
+        for f in figs:
+            plt.close(f)
+    assert {f"{datetime.fromtimestamp(D0 + k * DAY, timezone.utc):%a %Y-%m-%d}" for k in range(89)} <= set(dates)

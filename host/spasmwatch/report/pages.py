@@ -18,8 +18,11 @@ from matplotlib.figure import Figure  # noqa: E402
 from spasmwatch.report import plots, text  # noqa: E402
 from spasmwatch.report.data import ReportData  # noqa: E402
 
-# Rows of the treatments-and-notes table that fit an A4 page at 8 pt; more go on further pages.
+# Rows of a table that fit an A4 page at 8 pt; more go on further pages.
 LOG_ROWS_PER_PAGE = 60
+# ... of the per-day table, under its two lines of notes: the table ran off the page (an 89-day
+# report's last 27 days, the treatment's weeks, were not in the PDF).
+DAY_ROWS_PER_PAGE = 56
 
 A4 = (8.27, 11.69)
 
@@ -91,28 +94,29 @@ def _cluster_widths(data: ReportData) -> list[float]:
     return [0.18, 0.1, 0.08, 0.1, 0.12, 0.12, 0.3] if len(data.bands) > 1 else [0.18, 0.08, 0.1, 0.12, 0.12, 0.4]
 
 
+def _pages(
+    title: str, header: tuple[str, ...], rows: Sequence[tuple[str, ...]], widths: list[float], per_page: int, notes: Sequence[str] = ()
+) -> list[Figure]:
+    """A table over as many pages as its rows need ('Per day (2/3)'), one page when it has none."""
+    chunks = [rows[i : i + per_page] for i in range(0, len(rows), per_page)] or [[]]
+    return [
+        _table_page(f"{title}{f' ({k + 1}/{len(chunks)})' if len(chunks) > 1 else ''}", header, chunk, widths, notes)
+        for k, chunk in enumerate(chunks)
+    ]
+
+
 def figures(data: ReportData) -> list[Figure]:
     """The PDF's pages in order."""
     log = [(a, b, textwrap.shorten(c, 70)) for a, b, c in text.log_rows(data)]
-    pages = [log[i : i + LOG_ROWS_PER_PAGE] for i in range(0, len(log), LOG_ROWS_PER_PAGE)] or [[]]
     cl = [(*r[:-1], textwrap.shorten(r[-1], 48)) for r in text.cluster_rows(data)]
-    cl_pages = [cl[i : i + LOG_ROWS_PER_PAGE] for i in range(0, len(cl), LOG_ROWS_PER_PAGE)] or [[]]
     return [
         page_summary(data),
         page_actogram(data),
         page_clusters(data),
-        _table_page("Per day", text.DAY_HEADER, text.day_rows(data), [0.24, 0.16, 0.12, 0.12, 0.2, 0.16], text.day_notes(data)),
-        *(
-            _table_page(f"Each cluster{f' ({k + 1}/{len(cl_pages)})' if len(cl_pages) > 1 else ''}",
-                        text.cluster_header(data), rows, _cluster_widths(data))
-            for k, rows in enumerate(cl_pages)
-        ),
-        *(
-            _table_page(f"Treatments and caregiver notes{f' ({k + 1}/{len(pages)})' if len(pages) > 1 else ''}",
-                        ("time", "what", "text"), rows, [0.2, 0.17, 0.63])
-            for k, rows in enumerate(pages)
-        ),
-    ]  # fmt: skip
+        *_pages("Per day", text.DAY_HEADER, text.day_rows(data), [0.19, 0.15, 0.17, 0.1, 0.18, 0.14], DAY_ROWS_PER_PAGE, text.day_notes(data)),
+        *_pages("Each cluster", text.cluster_header(data), cl, _cluster_widths(data), LOG_ROWS_PER_PAGE),
+        *_pages("Treatments and caregiver notes", ("time", "what", "text"), log, [0.2, 0.17, 0.63], LOG_ROWS_PER_PAGE),
+    ]
 
 
 def write_pdf(data: ReportData, out: Path) -> int:
