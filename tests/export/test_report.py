@@ -816,3 +816,23 @@ def test_a_long_report_s_per_day_table_goes_on_over_pages_and_stays_on_them() ->
         for f in figs:
             plt.close(f)
     assert {f"{datetime.fromtimestamp(D0 + k * DAY, timezone.utc):%a %Y-%m-%d}" for k in range(89)} <= set(dates)
+
+
+def test_a_treatment_given_from_before_the_period_is_said(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    """Doctor review: a report of the days after a dose change (here 15-17 March, vigabatrin started
+    the 11th, raised to 100 mg/kg/day the 14th) said only 'No treatment started in this period', so
+    its counts read as an untreated child's. Now it says what was given from before the period, by
+    its latest change; a drug stopped before it is not said. The old section held one line."""
+    db, _ = course_db
+    out = tmp_path / "r.html"
+    assert run_cli("report", "--db", str(db), "--out", str(out), "--since", "2024-03-15", "--until", "2024-03-18", "--tz", "UTC") == 0
+    page = _Text()
+    page.feed(out.read_text(encoding="utf-8"))
+    assert [i for i in page.items if "treatment" in i or "Given" in i] == [
+        "Given from before this period: vigabatrin 100 mg/kg/day (its latest change before it: change on 2024-03-14).",
+        "No treatment started in this period.",
+    ], page.items
+    from spasmwatch.report.text import trend_lines
+
+    given = [TreatmentRow(1, D0 - 5 * DAY, "ACTH", 150.0, "IU/m2/day", "start"), TreatmentRow(2, D0 - DAY, "ACTH", None, None, "stop")]
+    assert trend_lines(gather(Tables(treatment_rows=given), None, D0, D0 + DAY, timezone.utc)) == ["No treatment started in this period."]

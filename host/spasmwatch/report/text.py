@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from statistics import median
 
 from spasmwatch import __version__
-from spasmwatch.export.rows import ClusterRow, NoteRow
+from spasmwatch.export.rows import ClusterRow, NoteRow, TreatmentRow
 from spasmwatch.report.consts import NOTE_AFTER_S, NOTE_BEFORE_S, TREND_DAYS, TREND_MIN_MONITORED_S
 from spasmwatch.report.data import Day, ReportData, Side, Trend
 from spasmwatch.words import counted
@@ -180,10 +180,26 @@ def trend_line(data: ReportData, t: Trend) -> str:
             f"{_rates(t, 'spasms', t.before.spasms, t.after.spasms)}; {sides}")  # fmt: skip
 
 
+def ongoing_lines(data: ReportData) -> list[str]:
+    """Each drug given when the period begins, by its latest change before it (a stop ends it):
+    a report of the third week on vigabatrin said only 'No treatment started in this period', so
+    its counts read as untreated ones (doctor review)."""
+    latest: dict[str, TreatmentRow] = {}
+    for tr in sorted(data.treatments, key=lambda tr: tr.t):
+        if tr.t < data.since:
+            latest[tr.drug.lower()] = tr
+    lines = []
+    for tr in latest.values():
+        if tr.action != "stop":
+            dose = f" {tr.dose:g} {tr.unit or ''}".rstrip() if tr.dose is not None else ""
+            lines.append(f"Given from before this period: {tr.drug}{dose} (its latest change before it: {tr.action} on {data.local(tr.t):%Y-%m-%d}).")
+    return lines
+
+
 def trend_lines(data: ReportData) -> list[str]:
     if not data.trends:
-        return ["No treatment started in this period."]
-    return [trend_line(data, t) for t in data.trends] + [
+        return [*ongoing_lines(data), "No treatment started in this period."]
+    return ongoing_lines(data) + [trend_line(data, t) for t in data.trends] + [
         f"(up to {TREND_DAYS} whole days each side within the report, the start day itself left out; "
         f"rates are per 24 h the band was worn and heard from, so days of less wear do not look like fewer spasms; "
         f"a side needs {hours(TREND_MIN_MONITORED_S)} h monitored)"
