@@ -836,3 +836,17 @@ def test_a_treatment_given_from_before_the_period_is_said(course_db: tuple[Path,
 
     given = [TreatmentRow(1, D0 - 5 * DAY, "ACTH", 150.0, "IU/m2/day", "start"), TreatmentRow(2, D0 - DAY, "ACTH", None, None, "stop")]
     assert trend_lines(gather(Tables(treatment_rows=given), None, D0, D0 + DAY, timezone.utc)) == ["No treatment started in this period."]
+
+
+def test_a_report_whose_clusters_were_all_filmed_says_so_plainly() -> None:
+    """The demo's report (one cluster, filmed) said '1 of the 1 cluster has a caregiver's video noted
+    near it'. Now 'The cluster has ...', and 'All 2 clusters have ... near them'."""
+    from spasmwatch.report.text import video_line
+
+    one = ClusterRow(0, "b", D0 + 3600, D0 + 3660, 9, None, 19 * 60.0, None)
+    two = ClusterRow(1, "b", D0 + 7200, D0 + 7260, 5, None, None, None)
+    videos = [NoteRow(1, "b", D0 + 3700, "video", "filmed"), NoteRow(2, None, D0 + 7300, "video", "filmed again")]
+    data = gather(Tables(cluster_rows=[one], note_rows=videos[:1]), None, D0, D0 + DAY, timezone.utc)
+    assert video_line(data) == "The cluster has a caregiver's video noted near it (see 'Each cluster')."
+    data = gather(Tables(cluster_rows=[one, two], note_rows=videos), None, D0, D0 + DAY, timezone.utc)
+    assert video_line(data) == "All 2 clusters have a caregiver's video noted near them (see 'Each cluster')."

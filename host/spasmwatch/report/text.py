@@ -281,8 +281,11 @@ def video_line(data: ReportData) -> str | None:
     if not filmed:
         return (f"No video noted for any of the {counted(len(clusters), 'cluster')}: a video of a cluster shows "
                 "what the band cannot; ask the family to film the next one (the alarm asks them to).")  # fmt: skip
-    return (f"{filmed} of the {counted(len(clusters), 'cluster')} {'has' if filmed == 1 else 'have'} a caregiver's video "
-            "noted near it (see 'Each cluster').")  # fmt: skip
+    if filmed == len(clusters):  # not '1 of the 1 cluster has'
+        which = "The cluster has" if filmed == 1 else f"All {filmed} clusters have"
+    else:
+        which = f"{filmed} of the {counted(len(clusters), 'cluster')} {'has' if filmed == 1 else 'have'}"
+    return f"{which} a caregiver's video noted near {'it' if filmed == 1 else 'them'} (see 'Each cluster')."
 
 
 def log_rows(data: ReportData) -> list[tuple[str, str, str]]:
