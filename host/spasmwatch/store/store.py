@@ -305,8 +305,13 @@ class Store:
         if isinstance(e, sqlite3.IntegrityError):
             return ValueError(f"store: {e}")  # the caller's data broke a constraint
         if isinstance(e, sqlite3.Error):
-            return StoreError(f"{self.path}: {e}")
+            return self._error(e)
         return e
+
+    def _error(self, e: sqlite3.Error) -> StoreError:
+        """``e`` naming the file; a damaged file's also the way out (found by the fault audit: an
+        export said only 'database disk image is malformed')."""
+        return StoreError(f"{self.path}: {e}{_db.damage_hint(e)}")
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         with self._lock:
@@ -343,7 +348,7 @@ class Store:
                     for r in batch:
                         yield make(r)
         except sqlite3.Error as e:
-            raise StoreError(f"{self.path}: {e}") from e
+            raise self._error(e) from e
         finally:
             conn.close()
 
