@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "reload": "spasmwatch.commands.reload",
     "scan": "spasmwatch.commands.scan",
     "service": "spasmwatch.commands.service",
+    "store": "spasmwatch.commands.store",
     "config": "spasmwatch.commands.config",
     "treatment": "spasmwatch.commands.treatment",  # also registers "note"
     "export": "spasmwatch.commands.export",

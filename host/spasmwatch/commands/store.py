@@ -1,0 +1,88 @@
+"""``spasmwatch store check`` / ``store recover``: is the store sound, and a way out when it is damaged.
+
+A store damaged on disk (a bad sector, a file cut short) is refused by the daemon, which never
+writes into it (docs/store.md, "A damaged store"). ``recover`` copies every row that can still
+be read into a new store in its place and keeps the damaged file beside it, never deleted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from spasmwatch.commands._daemon import add_store_args, store_path_of
+from spasmwatch.errors import SpasmwatchError
+from spasmwatch.store.recover import Recovered, recover
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("store", help="check the store file, or recover a damaged one", description=__doc__)
+    acts = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    check = acts.add_parser("check", help="read every page of the store: 'ok', or what is damaged (exit 1)",
+                            description="Read every page and index of the store (it is not changed): 'ok', or what is damaged, exit 1.")
+    add_store_args(check)
+    check.set_defaults(func=run_check)
+    rec = acts.add_parser("recover", help="copy what can be read of a damaged store into a new one; the damaged file is kept",
+                          description=__doc__)
+    add_store_args(rec)
+    rec.set_defaults(func=run_recover)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    path = _existing(store_path_of(args))
+    try:
+        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+        try:
+            found = [str(r[0]) for r in conn.execute("PRAGMA integrity_check(20)")]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as e:
+        found = [str(e)]
+    if found == ["ok"]:
+        print(f"{path}: ok")
+        return 0
+    print(f"{path}: damaged:")
+    for line in found:
+        print(f"  {line}")
+    print("'spasmwatch store recover' copies every row that can still be read into a new store and keeps this file beside it")
+    return 1
+
+
+def run_recover(args: argparse.Namespace) -> int:
+    from spasmwatch.commands.service import in_use
+    from spasmwatch.daemon.lock import StoreInUse, one_daemon
+
+    path = _existing(store_path_of(args))
+    try:
+        with one_daemon(path):  # no daemon may write while the file is swapped
+            result = recover(path, time.strftime("%Y%m%d-%H%M%S"))
+    except StoreInUse as e:
+        raise SpasmwatchError(in_use(e)) from None
+    print(_told(path, result))
+    return 0
+
+
+def _existing(path: Path) -> Path:
+    if not path.is_file():
+        raise SpasmwatchError(f"no store at {path}")
+    return path
+
+
+def _told(path: Path, r: Recovered) -> str:
+    """What was kept, what could not be read, where the damaged file is."""
+    lines = [f"{path}: a new store with every row that could be read:"]
+    lines += [f"  {table}: {n}" for table, n in r.rows.items() if n]
+    for s in r.skipped:
+        upto = "the end" if s.last is None else f"{s.last}"
+        lines.append(f"  could not read: {s.table} rows {s.first} to {upto} (a damaged page)")
+    if r.devices_remade:
+        lines.append(f"  {r.devices_remade} band(s) whose own row was lost: kept by id (its name comes back when it connects)")
+    if r.links_dropped:
+        lines.append(f"  {r.links_dropped} link(s) of a cluster to a lost cluster or event: dropped")
+    if not r.skipped:
+        lines.append("  nothing was unreadable")
+    lines.append(f"the damaged file is kept as {r.kept} (never deleted: 'sqlite3 {r.kept} .recover' may find more)")
+    return "\n".join(lines)

@@ -1,0 +1,220 @@
+"""Recovering a damaged store: every row that can still be read, copied into a new one.
+
+A store damaged on disk (a bad sector, a file cut short by a full disk or a copy, a page
+overwritten: SQLite's "database disk image is malformed") is refused by the daemon, which never
+writes into it. ``recover(path)`` reads it through a read-only connection, table by table in
+rowid order, steps over the rowids it cannot read (a damaged page), and writes what it read into
+a fresh file built at the damaged file's schema version (so the usual migrations bring it up to
+date, data steps included). The damaged file is then kept beside it under a new name, never
+deleted, and the new file takes its place. Rows on a damaged interior page of a table (every
+row under it) are not found: ``sqlite3 FILE .recover`` digs deeper, into the kept file.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from spasmwatch.store import _db
+from spasmwatch.store._db import StoreError
+from spasmwatch.store.schema import APPLICATION_ID, MIGRATIONS
+
+# The largest rowid SQLite gives (2**63 - 1): the end of a table's key space.
+MAX_ROWID = 2**63 - 1
+SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """Rowids ``first``..``last`` of ``table`` that could not be read (``last`` None: to the end)."""
+
+    table: str
+    first: int
+    last: int | None
+
+
+@dataclass
+class Recovered:
+    """What ``recover`` did: rows copied per table, the rowid ranges stepped over, the kept file."""
+
+    kept: Path
+    rows: dict[str, int] = field(default_factory=dict)
+    skipped: list[Skipped] = field(default_factory=list)
+    devices_remade: int = 0  # devices rows lost but named by kept rows: remade with the id alone
+    links_dropped: int = 0  # cluster_events rows whose cluster or event was lost
+
+
+def damaged_name(path: Path, stamp: str) -> Path:
+    """Where the damaged file is kept: ``spasmwatch.db.damaged-20261205-0931``."""
+    return path.with_name(f"{path.name}.damaged-{stamp}")
+
+
+def recover(path: Path, stamp: str) -> Recovered:
+    """Copy what can be read of ``path`` into a new store at ``path``; the old file is kept as
+    ``damaged_name(path, stamp)``. The caller holds the daemon lock (no daemon writes meanwhile)."""
+    if not path.is_file():
+        raise StoreError(f"{path}: no spasmwatch store here")
+    kept = damaged_name(path, stamp)
+    if kept.exists():
+        raise StoreError(f"{kept}: exists already (a recovery a minute ago?): wait a minute and run it again")
+    fresh, copy = path.with_name(path.name + ".recovering"), path.with_name(path.name + ".reading")
+    for p in (fresh, copy):
+        _remove(p)  # what an interrupted recovery left: never the store itself
+    _readable_copy(path, copy)
+    try:
+        src = sqlite3.connect(copy, isolation_level=None)
+        try:
+            version = _version(src, path)
+            dst = sqlite3.connect(fresh, isolation_level=None)
+            try:
+                result = _copy(src, dst, version, kept)
+            finally:
+                dst.close()
+        finally:
+            src.close()
+    finally:
+        _remove(copy)
+    _db.connect(fresh, readonly=False).close()  # migrated to the current schema, WAL
+    for side in SIDE_FILES:  # a WAL belongs with its file: kept together
+        if Path(str(path) + side).exists():
+            os.replace(str(path) + side, str(kept) + side)
+    os.replace(path, kept)
+    os.replace(fresh, path)
+    return result
+
+
+def _readable_copy(path: Path, copy: Path) -> None:
+    """``path`` (and its WAL) copied to ``copy``, a file cut short padded with zeros to the size
+    its header gives: SQLite refuses every read of a file shorter than its header says ('database
+    disk image is malformed', even of the first page), and reads the pages of a padded one up
+    to the missing ones, which are then damaged pages like any other."""
+    data = path.read_bytes()
+    size = _header_size(data)
+    copy.write_bytes(data + bytes(max(0, size - len(data))))
+    if Path(str(path) + "-wal").exists():
+        Path(str(copy) + "-wal").write_bytes(Path(str(path) + "-wal").read_bytes())
+
+
+def _header_size(data: bytes) -> int:
+    """The file's size by its SQLite header (page size x page count; 0 when it gives none)."""
+    if len(data) < 32:
+        return 0
+    page = int.from_bytes(data[16:18], "big")
+    page = 65536 if page == 1 else page
+    return page * int.from_bytes(data[28:32], "big")
+
+
+def _version(src: sqlite3.Connection, path: Path) -> int:
+    """The damaged file's schema version, from its first page (unreadable: nothing to go by)."""
+    try:
+        app_id = int(src.execute("PRAGMA application_id").fetchone()[0])
+        version = int(src.execute("PRAGMA user_version").fetchone()[0])
+        src.execute("SELECT name FROM sqlite_master").fetchall()
+    except sqlite3.DatabaseError as e:
+        raise StoreError(f"{path}: its first pages cannot be read ({e}): spasmwatch cannot recover it; the file was left as it is") from e
+    if app_id != APPLICATION_ID or not 1 <= version <= len(MIGRATIONS):
+        raise StoreError(f"{path}: not a spasmwatch store this version can recover (schema version {version}); left as it is")
+    return version
+
+
+def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, version: int, kept: Path) -> Recovered:
+    for step in MIGRATIONS[:version]:  # the same tables and columns as the damaged file
+        for stmt in _db.statements(step):
+            dst.execute(stmt)
+    dst.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    dst.execute(f"PRAGMA user_version = {version}")
+    result = Recovered(kept)
+    tables = [r[0] for r in dst.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+    dst.execute("BEGIN")
+    for table in tables:
+        cols = [r[1] for r in dst.execute(f"PRAGMA table_info({table})")]
+        insert = f"INSERT OR IGNORE INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        n = 0
+        for row in _readable(src, table, cols, result.skipped):
+            n += dst.execute(insert, row).rowcount
+        result.rows[table] = n
+    result.devices_remade = _remake_devices(dst)
+    result.links_dropped = dst.execute(
+        "DELETE FROM cluster_events WHERE cluster_id NOT IN (SELECT id FROM clusters) OR event_id NOT IN (SELECT id FROM events)"
+    ).rowcount
+    dst.execute("COMMIT")
+    return result
+
+
+def _readable(src: sqlite3.Connection, table: str, cols: list[str], skipped: list[Skipped]) -> Iterator[tuple[object, ...]]:
+    """The rows of ``table`` that can be read, in rowid order; the ranges that cannot, in ``skipped``."""
+    select = f"SELECT rowid, {', '.join(cols)} FROM {table} WHERE rowid > ? ORDER BY rowid"
+    last, failed_at = 0, None  # rowids start at 1 in every table here
+    while True:
+        try:
+            for row in src.execute(select, (last,)):  # row by row: all before a bad page is kept
+                last = row[0]
+                yield tuple(row[1:])
+            return
+        except sqlite3.DatabaseError:
+            # Failing again where the last step over landed: the row there is unreadable itself
+            # (its rowid seeks, its columns fail): the search starts past it, so the scan moves on.
+            nxt = _next_readable(src, table, last + 1 if failed_at == last else last)
+            if nxt is None or nxt > last + 1:  # (nxt = last + 1: that row fails on its own, found next time)
+                skipped.append(Skipped(table, last + 1, None if nxt is None else nxt - 1))
+            if nxt is None:
+                return
+            failed_at = last = nxt - 1
+
+
+def _next_readable(src: sqlite3.Connection, table: str, last: int) -> int | None:
+    """The first rowid after ``last`` from which ``table`` reads again (None: none found).
+
+    Seeking to a rowid on a damaged page fails, to one past it works: the step grows until a
+    seek works, then halves back to the first rowid that does."""
+    bad, step = last, 1
+    while True:
+        probe = min(last + step, MAX_ROWID)
+        found = _seek(src, table, probe)
+        if found is not False:
+            break
+        if probe == MAX_ROWID:
+            return None
+        bad, step = probe, step * 2
+    good = probe  # seeking here works; at ``bad`` it failed
+    while good - bad > 1:
+        mid = (bad + good) // 2
+        if _seek(src, table, mid) is False:
+            bad = mid
+        else:
+            good = mid
+    first = _seek(src, table, good)
+    return first if isinstance(first, int) else None
+
+
+def _seek(src: sqlite3.Connection, table: str, at: int) -> int | None | bool:
+    """The first rowid >= ``at`` (None: no more rows), or False when that read fails."""
+    try:
+        r = src.execute(f"SELECT rowid FROM {table} WHERE rowid >= ? ORDER BY rowid LIMIT 1", (at,)).fetchone()
+    except sqlite3.DatabaseError:
+        return False
+    return None if r is None else int(r[0])
+
+
+def _remake_devices(dst: sqlite3.Connection) -> int:
+    """A devices row for each band the kept rows name but whose own row was lost (the rows that
+    name it need one): its id, first and last seen from the kept rows' times."""
+    named = dst.execute(
+        "SELECT device, min(t), max(t) FROM (SELECT device, received_wall_s AS t FROM events "
+        "UNION ALL SELECT device, received_wall_s FROM activity UNION ALL SELECT device, received_wall_s FROM status "
+        "UNION ALL SELECT device, wall_s FROM syncs UNION ALL SELECT device, wall_s FROM lost "
+        "UNION ALL SELECT device, updated_wall_s FROM clusters) "
+        "WHERE device NOT IN (SELECT device_id FROM devices) GROUP BY device"
+    ).fetchall()
+    for device, first, last in named:
+        dst.execute("INSERT INTO devices (device_id, first_seen_wall_s, last_seen_wall_s) VALUES (?, ?, ?)", (device, first, last))
+    return len(named)
+
+
+def _remove(path: Path) -> None:
+    for p in [path, *(Path(str(path) + side) for side in SIDE_FILES)]:
+        if p.exists():
+            p.unlink()
