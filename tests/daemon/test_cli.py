@@ -330,3 +330,18 @@ def test_run_on_a_data_dir_that_cannot_be_made_names_it(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)], capture_output=True, text=True, timeout=60, env=env)
     assert r.returncode == 2 and f"{tmp_path}/a-file/data/spasmwatch.db: cannot create its folder: Not a directory" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_run_where_its_lock_cannot_be_opened_names_it(tmp_path: Path) -> None:
+    """Found by the fault audit: 'run' on a data folder this user may not write (a store copied
+    in by another user, a read-only mount) ended in a PermissionError traceback at the lock.
+    Here the lock's name is taken by a folder, the same failure for root as for anyone."""
+    data = tmp_path / "data"
+    (data / "spasmwatch.db.lock").mkdir(parents=True)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[daemon]\ndata_dir = "{data}"\n\n[[bands]]\nname = "crib"\ntransport = "sim"\naddress = "127.0.0.1:9"\n')
+    r = subprocess.run([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stderr == (
+        f"spasmwatch run: error: {data}/spasmwatch.db.lock: cannot open the daemon's lock beside the store: Is a directory\n"
+    ), r.stderr
+    assert not (data / "spasmwatch.db").exists()

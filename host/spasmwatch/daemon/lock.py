@@ -5,6 +5,7 @@ importing the daemon (aiohttp, the band sessions) for that took 0.5 s more per c
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 from collections.abc import Iterator
@@ -76,7 +77,7 @@ def one_daemon(store_path: Path, config_path: Path | None = None) -> Iterator[Da
     signals that pid, and 'config set' and 'add-*' suggest it when the file is this one (a daemon
     holding the lock runs, whatever port it listens on); then where its web server listens (line
     3, ``DaemonLock.serving``): the CLI's commands reach it there."""
-    with open(lock_path(store_path), "a") as f:
+    with _open_lock(store_path) as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -88,6 +89,20 @@ def one_daemon(store_path: Path, config_path: Path | None = None) -> Iterator[Da
             yield DaemonLock(f)
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _open_lock(store_path: Path) -> TextIO:
+    """The lock file, for appending; StoreError naming it and why not. Found by the fault audit:
+    'spasmwatch run' on a data folder it may not write (a store copied in by another user, a
+    read-only mount) ended in a PermissionError traceback."""
+    path = lock_path(store_path)
+    try:
+        return open(path, "a")
+    except OSError as e:
+        why = f"{e.strerror or e}"
+        if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            why += f": this user may not write in {path.parent}, where the store keeps its lock and its WAL (check its owner and mode)"
+        raise StoreError(f"{path}: cannot open the daemon's lock beside the store: {why}") from e
 
 
 def same_file(said: str, path: Path) -> bool:
