@@ -6,12 +6,15 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
+import os
 import logging
 import random
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -638,6 +641,38 @@ def test_readonly_store_reads_everything_and_changes_nothing(tmp_path: Path) -> 
             ro.add_note(1.0, "note", "x")
     after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name in before}
     assert after == before
+
+
+def _unprivileged(cmd: list[str]) -> list[str]:
+    """``cmd`` as a user without root's pass through file modes (nobody, when the tests run as root)."""
+    if os.geteuid() != 0:
+        return cmd
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *cmd]
+
+
+READ_ALL = "import sys; from pathlib import Path; from spasmwatch.store import Store\n" \
+    "with Store.open_readonly(Path(sys.argv[1])) as st: print(st.count_events(), len(list(st.events())))"
+
+
+@pytest.mark.skipif(os.geteuid() == 0 and shutil.which("setpriv") is None, reason="root without setpriv: file modes do not stop root")
+def test_a_store_in_a_folder_this_user_may_not_write_is_read(tmp_path: Path) -> None:
+    """Found by the fault audit: 'spasmwatch events' (every reader) on a store in a folder its user
+    may not write (a backup mount, a copy owned by another user), no daemon running, said
+    'attempt to write a readonly database': SQLite makes a WAL store's -shm beside it."""
+    folder = Path(tempfile.mkdtemp(prefix="sw-ro-", dir="/tmp"))  # not under pytest's 0700 folder: nobody reaches it
+    try:
+        path = folder / "spasmwatch.db"
+        with Store(path) as st:
+            st.add_sync(DEV, 1, 0, 1000.0)
+            st.add_events(DEV, [ev(s) for s in range(20)])
+        folder.chmod(0o555)
+        before = path.read_bytes()
+        r = subprocess.run(_unprivileged([sys.executable, "-c", READ_ALL, str(path)]), capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and r.stdout == "20 20\n", r.stderr
+        assert path.read_bytes() == before and sorted(p.name for p in folder.iterdir()) == ["spasmwatch.db"]
+    finally:
+        folder.chmod(0o755)
+        shutil.rmtree(folder)
 
 
 def test_reader_thread_alongside_writer(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from spasmwatch.commands._daemon import add_store_args, store_path_of
 from spasmwatch.errors import SpasmwatchError
+from spasmwatch.store._db import reading_uri
 from spasmwatch.store.recover import Recovered, recover
 
 
@@ -34,7 +35,7 @@ def register(sub: Any) -> None:
 def run_check(args: argparse.Namespace) -> int:
     path = _existing(store_path_of(args))
     try:
-        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+        conn = sqlite3.connect(reading_uri(path), uri=True)
         try:
             found = [str(r[0]) for r in conn.execute("PRAGMA integrity_check(20)")]
         finally:

@@ -7,6 +7,7 @@ either all on disk when it returns or not at all (WAL, ``synchronous=FULL``).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,7 +44,7 @@ def connect(path: Path, readonly: bool) -> sqlite3.Connection:
     if not readonly:
         make_folder(path)
         _private(path)
-    target = path.resolve().as_uri() + "?mode=ro" if readonly else str(path)
+    target = reading_uri(path) if readonly else str(path)
     try:
         conn = sqlite3.connect(
             target, uri=readonly, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S
@@ -69,6 +70,19 @@ def _private(path: Path) -> None:
     if not created:
         for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
             private.tighten(p, "the store")
+
+
+def reading_uri(path: Path) -> str:
+    """The URI readers open ``path`` by: read-only; ``immutable`` too in a folder this user may not
+    write with no WAL beside the file. A reader of a WAL store makes its ``-shm`` index beside it
+    when no daemon has (found by the fault audit: 'spasmwatch events' on a store in a read-only
+    folder, a backup mount or a copy owned by another user, said 'attempt to write a readonly
+    database'). Without a WAL the main file holds every commit; no daemon can be writing it
+    from here, and one that starts meanwhile writes its WAL, not this file, until a checkpoint."""
+    uri = path.resolve().as_uri() + "?mode=ro"
+    if not os.access(path.parent, os.W_OK) and not Path(f"{path}-wal").exists():
+        uri += "&immutable=1"
+    return uri
 
 
 def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool) -> None:

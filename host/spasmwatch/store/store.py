@@ -335,7 +335,7 @@ class Store:
         return self._stream_gen([(q, list(p)) for q, p in queries], make)
 
     def _stream_gen(self, queries: list[tuple[str, list[Any]]], make: Callable[[Row], T]) -> Iterator[T]:
-        uri = self.path.resolve().as_uri() + "?mode=ro"
+        uri = _db.reading_uri(self.path)
         try:
             conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=_db.BUSY_TIMEOUT_S)
         except sqlite3.Error as e:
