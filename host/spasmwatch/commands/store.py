@@ -32,16 +32,21 @@ def register(sub: Any) -> None:
     rec.set_defaults(func=run_recover)
 
 
-def run_check(args: argparse.Namespace) -> int:
-    path = _existing(store_path_of(args))
+def _damage(path: Path) -> list[str]:
+    """What SQLite's integrity_check finds wrong (read-only): ``["ok"]`` for a sound file."""
     try:
         conn = sqlite3.connect(reading_uri(path), uri=True)
         try:
-            found = [str(r[0]) for r in conn.execute("PRAGMA integrity_check(20)")]
+            return [str(r[0]) for r in conn.execute("PRAGMA integrity_check(20)")]
         finally:
             conn.close()
     except sqlite3.DatabaseError as e:
-        found = [str(e)]
+        return [str(e)]
+
+
+def run_check(args: argparse.Namespace) -> int:
+    path = _existing(store_path_of(args))
+    found = _damage(path)
     if found == ["ok"]:
         print(f"{path}: ok")
         return 0
@@ -57,6 +62,9 @@ def run_recover(args: argparse.Namespace) -> int:
     from spasmwatch.daemon.lock import StoreInUse, one_daemon
 
     path = _existing(store_path_of(args))
+    if _damage(path) == ["ok"]:  # a sound store stays as it is (nothing to set aside as damaged)
+        print(f"{path}: ok, not damaged: nothing to recover")
+        return 0
     try:
         with one_daemon(path):  # no daemon may write while the file is swapped
             result = recover(path, time.strftime("%Y%m%d-%H%M%S"))

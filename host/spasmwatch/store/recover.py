@@ -159,10 +159,17 @@ def _readable(src: sqlite3.Connection, table: str, cols: list[str], skipped: lis
             # (its rowid seeks, its columns fail): the search starts past it, so the scan moves on.
             nxt = _next_readable(src, table, last + 1 if failed_at == last else last)
             if nxt is None or nxt > last + 1:  # (nxt = last + 1: that row fails on its own, found next time)
-                skipped.append(Skipped(table, last + 1, None if nxt is None else nxt - 1))
+                _note_skip(skipped, Skipped(table, last + 1, None if nxt is None else nxt - 1))
             if nxt is None:
                 return
             failed_at = last = nxt - 1
+
+
+def _note_skip(skipped: list[Skipped], s: Skipped) -> None:
+    """Add ``s`` to ``skipped``, one range with the one before when they touch."""
+    if skipped and skipped[-1].table == s.table and skipped[-1].last == s.first - 1:
+        s = Skipped(s.table, skipped.pop().first, s.last)
+    skipped.append(s)
 
 
 def _next_readable(src: sqlite3.Connection, table: str, last: int) -> int | None:
