@@ -27,7 +27,9 @@ def register(sub: Any) -> None:
     add_store_args(check)
     check.set_defaults(func=run_check)
     rec = acts.add_parser("recover", help="copy what can be read of a damaged store into a new one; the damaged file is kept",
-                          description=__doc__)
+                          description="Copy every row that can still be read of a damaged store into a new store in its place; "
+                          "the damaged file is kept beside it (spasmwatch.db.damaged-DATE-TIME), never deleted. Refused while "
+                          "a daemon runs on the store; a sound store is left as it is. docs/store.md, 'A damaged store'.")
     add_store_args(rec)
     rec.set_defaults(func=run_recover)
 
