@@ -13,6 +13,7 @@ row under it) are not found: ``sqlite3 FILE .recover`` digs deeper, into the kep
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -87,24 +88,27 @@ def recover(path: Path, stamp: str) -> Recovered:
 
 
 def _readable_copy(path: Path, copy: Path) -> None:
-    """``path`` (and its WAL) copied to ``copy``, a file cut short padded with zeros to the size
+    """``path`` (and its WAL) copied to ``copy``, a file cut short extended with zeros to the size
     its header gives: SQLite refuses every read of a file shorter than its header says ('database
-    disk image is malformed', even of the first page), and reads the pages of a padded one up
-    to the missing ones, which are then damaged pages like any other."""
-    data = path.read_bytes()
-    size = _header_size(data)
-    copy.write_bytes(data + bytes(max(0, size - len(data))))
+    disk image is malformed', even of the first page), and reads the pages of an extended one up
+    to the missing ones, which are then damaged pages like any other. Copied on disk, not through
+    memory: a year's store is a few hundred MB."""
+    shutil.copyfile(path, copy)
+    with open(path, "rb") as f:
+        size = _header_size(f.read(32))
+    if copy.stat().st_size < size:
+        os.truncate(copy, size)
     if Path(str(path) + "-wal").exists():
-        Path(str(copy) + "-wal").write_bytes(Path(str(path) + "-wal").read_bytes())
+        shutil.copyfile(str(path) + "-wal", str(copy) + "-wal")
 
 
-def _header_size(data: bytes) -> int:
+def _header_size(head: bytes) -> int:
     """The file's size by its SQLite header (page size x page count; 0 when it gives none)."""
-    if len(data) < 32:
+    if len(head) < 32:
         return 0
-    page = int.from_bytes(data[16:18], "big")
+    page = int.from_bytes(head[16:18], "big")
     page = 65536 if page == 1 else page
-    return page * int.from_bytes(data[28:32], "big")
+    return page * int.from_bytes(head[28:32], "big")
 
 
 def _version(src: sqlite3.Connection, path: Path) -> int:
