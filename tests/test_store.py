@@ -665,6 +665,7 @@ def test_a_store_in_a_folder_this_user_may_not_write_is_read(tmp_path: Path) -> 
         with Store(path) as st:
             st.add_sync(DEV, 1, 0, 1000.0)
             st.add_events(DEV, [ev(s) for s in range(20)])
+        path.chmod(0o644)  # a copy this user may read (a store is made 0600: the owner's alone)
         folder.chmod(0o555)
         before = path.read_bytes()
         r = subprocess.run(_unprivileged([sys.executable, "-c", READ_ALL, str(path)]), capture_output=True, text=True, timeout=60)
