@@ -82,6 +82,9 @@ IDLE_S = 15.0
 # A POST's body must arrive within this (at most MAX_BODY bytes, sent at once by the page and
 # the CLI): one that trickles in holds a connection and its handler; 408 then.
 BODY_S = 10.0
+# How long a stop waits for the requests under way before aiohttp cancels their handlers (s): an
+# API answer takes milliseconds; live streams do not count on it, the stop ends them itself at once.
+SHUTDOWN_S = 2.0
 MAX_DAYS = 366  # /api/days?n= at most (days): a year, a leap one too
 MAX_ID = 2**63 - 1  # SQLite's largest integer: the store's ids
 COOKIE = "spasmwatch_token"
@@ -136,6 +139,8 @@ class HttpServer:
     ``lan=True`` serves every interface (0.0.0.0, or ``host`` if it names a
     non-loopback address) and needs ``token``. ``require_token=True`` asks for
     the token on any bind address (tests: 127.0.0.1 with a token).
+    ``shutdown_s``: how long ``stop`` waits for the requests under way before their handlers are
+    cancelled (``SHUTDOWN_S``; the live streams it ends itself at once, not after it).
     """
 
     def __init__(
@@ -153,6 +158,7 @@ class HttpServer:
         max_connections: int = MAX_CONNECTIONS,
         idle_s: float = IDLE_S,
         body_s: float = BODY_S,
+        shutdown_s: float = SHUTDOWN_S,
         clock: Callable[[], float] = time.time,
         static_dir: Path | None = None,
         language: Callable[[], str] = lambda: "en",
@@ -186,6 +192,7 @@ class HttpServer:
         self.max_connections = max_connections
         self.idle_s = idle_s
         self.body_s = body_s
+        self.shutdown_s = shutdown_s
         self.clock = clock
         self.static_dir = static_dir or web_dir()
         self._cookie = hmac.new(self.token.encode(), b"spasmwatch web cookie v1", hashlib.sha256).hexdigest() if self.token else ""
@@ -223,7 +230,7 @@ class HttpServer:
             raise RuntimeError("HttpServer already started")
         self._closing = asyncio.Event()
         self._heavy = asyncio.Semaphore(1)  # of this loop (a server started again may be on another)
-        runner = web.AppRunner(self.app(), handler_cancellation=True, access_log=None, shutdown_timeout=2.0,
+        runner = web.AppRunner(self.app(), handler_cancellation=True, access_log=None, shutdown_timeout=self.shutdown_s,
                                keepalive_timeout=self.idle_s)  # fmt: skip
         await runner.setup()
         try:
