@@ -17,7 +17,6 @@ import select
 import socket
 import sys
 import threading
-import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -30,7 +29,6 @@ from transport_helpers import run, until
 from spasmwatch.daemon.session import BandSession, State
 from spasmwatch.flashing.link import DeviceError, open_serial
 from spasmwatch.transport import DisconnectedError, LinkTimeoutError, RefusedError, TransportError
-from spasmwatch.transport import serial as serial_link
 from spasmwatch.transport.serial import SerialLink
 
 # pyserial's RFC 2217 client names its reader thread the old way (setDaemon, setName).
@@ -351,6 +349,11 @@ def test_the_daemon_backs_off_while_the_band_is_being_flashed() -> None:
 # --- closing a port a read or write is blocked on ------------------------------------------------------
 
 PYSERIAL_IO = {serial.Serial.read.__code__: "read", serial.Serial.write.__code__: "write"}
+# The close's bound in the tests of a blocked read or write (s): a close that wakes them ends in
+# milliseconds. BLOCKED_S, the read's poll_s or the write's timeout there, is longer, so one the close
+# did not wake fails the bound rather than being timed; and it still ends, so the loop closes after.
+CLOSE_BOUND_S = 10.0
+BLOCKED_S = 3 * CLOSE_BOUND_S
 
 
 def _in_pyserial_io() -> list[str]:
@@ -395,28 +398,26 @@ def _watching_closes(body: Callable[[_ClosedUnder], Coroutine[Any, Any, None]], 
             os.close(fd)
 
 
-def test_a_close_wakes_a_blocked_read_and_waits_for_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_close_wakes_a_blocked_read_and_waits_for_it() -> None:
     """Found by review: ``disconnect()`` cancelled the reader task and closed the port while the
     reader's worker thread was still blocked in ``read``; the thread woke (pyserial's close
     closes the pipes it also waits on) and went on with the closed port (a TypeError on its
     fd, swallowed). Now the close wakes the read (``cancel_read``) and waits for the thread to
     leave it before closing: no read ends on a closed port, none is left, and the close is
-    prompt though a read may block for POLL_S, made long here so the read is certainly blocked."""
-    monkeypatch.setattr(serial_link, "POLL_S", 4.0)  # taken at open
+    prompt though a read may block for ``poll_s``, made long here so the read is certainly
+    blocked, and longer than the close's bound: a close that waited for the read to end by
+    itself fails the bound (the old test timed the close instead: < 2 s)."""
     master, slave = os.openpty()
     path = os.ttyname(slave)
 
     async def body(closed: _ClosedUnder) -> None:
-        link = SerialLink(path)
+        link = SerialLink(path, poll_s=BLOCKED_S)
         await link.connect(5)
         await until(lambda: "read" in _in_pyserial_io(), 5, "the reader to block in a read")
-        started = time.monotonic()
-        await asyncio.wait_for(link.disconnect(), 10)
-        took = time.monotonic() - started
+        await asyncio.wait_for(link.disconnect(), CLOSE_BOUND_S)
         assert "read" not in _in_pyserial_io(), "a thread is still reading the closed port"
         await asyncio.sleep(0.2)  # a read the close did not wait for ends now
         assert closed.ended == [], "a read went on after its port was closed"
-        assert took < 2.0, f"the close waited {took:.1f} s for the read"
         assert not link.connected
 
     _watching_closes(body, master, slave)
@@ -427,13 +428,15 @@ def test_a_close_wakes_a_blocked_write_which_fails_at_once() -> None:
     does not read; the write's thread woke (pyserial's close closes the pipes it also waits on)
     and raised TypeError from the closed port, which ``write`` passed on (not a TransportError).
     Now the close wakes it (``cancel_write``) and waits for it: the write raises
-    DisconnectedError at once, and it ended before the port closed."""
+    DisconnectedError at once, and it ended before the port closed. Its write timeout is
+    longer than the test's bounds: a write left to it would fail them, and end as
+    LinkTimeoutError (the old test timed the close and the write instead: < 3 s)."""
     master, slave = os.openpty()  # the master end is the band, which never reads
     path = os.ttyname(slave)
     command = P.encode_time_sync(1_700_000_000, 0)
 
     async def body(closed: _ClosedUnder) -> None:
-        link = SerialLink(path, write_timeout_s=6.0)
+        link = SerialLink(path, write_timeout_s=BLOCKED_S)
         await link.connect(5)
         blocked = None
         for _ in range(2000):  # a Linux pty takes ~19 KB, ~75 frames, before a write waits
@@ -445,13 +448,10 @@ def test_a_close_wakes_a_blocked_write_which_fails_at_once() -> None:
             writing.result()
         assert blocked is not None, "2000 commands went into a port nobody reads"
         assert "write" in _in_pyserial_io()
-        started = time.monotonic()
-        await asyncio.wait_for(link.disconnect(), 10)
-        with pytest.raises(DisconnectedError):
-            await asyncio.wait_for(blocked, 3.0)  # the write timeout is 6 s
-        took = time.monotonic() - started
+        await asyncio.wait_for(link.disconnect(), CLOSE_BOUND_S)
+        with pytest.raises(DisconnectedError):  # woken by the close, not ended by its timeout (LinkTimeoutError)
+            await asyncio.wait_for(blocked, CLOSE_BOUND_S)
         assert "write" not in _in_pyserial_io(), "a thread is still writing to the closed port"
         assert closed.ended == [], "a write went on after its port was closed"
-        assert took < 3.0, f"the close and the write took {took:.1f} s"
 
     _watching_closes(body, master, slave)

@@ -12,7 +12,7 @@ The port is opened exclusively (a flock on posix, as mpremote takes): another pr
 holding it is ``RefusedError`` saying so, and this link keeps others out.
 
 pyserial blocks in worker threads, which cannot be stopped, so each is bounded: a
-read by ``POLL_S``, a write by ``WRITE_TIMEOUT_S`` (then ``LinkTimeoutError``), and a
+read by ``POLL_S`` (``poll_s``), a write by ``WRITE_TIMEOUT_S`` (then ``LinkTimeoutError``), and a
 port that opens after ``connect()`` stopped waiting for it is closed (docs/transport.md).
 A close wakes the read and write under way (``cancel_read`` / ``cancel_write``) and
 waits for them before it closes the port.
@@ -157,15 +157,20 @@ def open_error(address: str, e: BaseException) -> TransportError:
 
 
 class SerialLink:
-    """A Link to a band on a serial port (or a pyserial URL)."""
+    """A Link to a band on a serial port (or a pyserial URL).
+
+    ``write_timeout_s``: the longest a write waits for the port to take its bytes (``WRITE_TIMEOUT_S``);
+    ``poll_s``: the longest a read blocks in its worker thread (``POLL_S``). Both taken at connect.
+    """
 
     transport = "serial"
 
-    def __init__(self, target: str, baudrate: int = BAUD, write_timeout_s: float = WRITE_TIMEOUT_S) -> None:
+    def __init__(self, target: str, baudrate: int = BAUD, write_timeout_s: float = WRITE_TIMEOUT_S, poll_s: float = POLL_S) -> None:
         self.name = target
         self.address = target
         self.baudrate = baudrate
         self.write_timeout_s = write_timeout_s  # taken at connect
+        self.poll_s = poll_s  # taken at connect
         self.decoder = P.FrameDecoder()  # type: ignore[no-untyped-call]  # swcore is MicroPython code, unannotated
         self._port: _Port | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -221,7 +226,7 @@ class SerialLink:
         # On a posix device it is pyserial's flock(LOCK_EX | LOCK_NB), which mpremote (the
         # flashing link), miniterm and picocom take too; Windows opens COM ports exclusively
         # anyway; the URL handlers (socket://, loop://, rfc2217://) keep the flag and ignore it.
-        port = serial.serial_for_url(self.address, baudrate=self.baudrate, timeout=POLL_S, exclusive=True)
+        port = serial.serial_for_url(self.address, baudrate=self.baudrate, timeout=self.poll_s, exclusive=True)
         try:
             _bound_writes(port, self.write_timeout_s)
         except BaseException:
@@ -484,7 +489,7 @@ def _close_quietly(port: serial.SerialBase) -> None:
 
 
 def _read_some(port: serial.SerialBase) -> bytes:
-    """Block up to POLL_S for at least one byte, then take whatever else is waiting."""
+    """Block up to the port's timeout (``SerialLink.poll_s``) for at least one byte, then take whatever else is waiting."""
     data = bytes(port.read(1))
     waiting = port.in_waiting if data else 0
     return data + bytes(port.read(waiting)) if waiting else data
