@@ -13,9 +13,9 @@ from transport_helpers import N_SPASMS, run, until
 from swcore import protocol as P
 
 from spasmwatch.transport import AuthError, DisconnectedError, Link, NotFoundError, TransportError, open_link, scan
-from spasmwatch.transport.ble import BleLink
+from spasmwatch.transport.ble import BleBackend, BleLink
 from spasmwatch.transport.simband import SimBand, free_port
-from spasmwatch.transport.simradio import R_MTU, R_SECURITY, BondStore, SimRadioClient, backend
+from spasmwatch.transport.simradio import R_MTU, R_SECURITY, BondStore, SimRadioClient, SimRadioScanner, backend
 
 
 def test_a_name_typed_in_capitals_connects(bands: Callable[..., SimBand], bond_file: Path) -> None:
@@ -57,12 +57,34 @@ def test_scan_and_the_session_sequence_by_name(bands: Callable[..., SimBand], bo
     run(body())
 
 
+class CountingScanner(SimRadioScanner):
+    """The simulated radio's scanner, which notes each probe of a radio in ``probes``: a round of
+    probes comes every ``interval_s`` at most, so their number tells how long it scanned (at most),
+    as the scan's own clock, on a computer of any speed (a slow one probes less often, not more)."""
+
+    def __init__(self, *args: Any, probes: list[str], **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.probes = probes
+
+    async def _probe(self, radio: str) -> None:
+        self.probes.append(radio)
+        await super()._probe(radio)
+
+
 def test_nobody_listening_is_not_found(bond_file: Path) -> None:
-    link = open_link("sim", "127.0.0.1:%d" % free_port(), bond_file=bond_file)
-    t0 = time.monotonic()
+    """Nobody at the address: the connect ends at its own timeout as not_found. Told by the scan's
+    probes, not a clock (the old test: < 5 s): within timeout_s, at most timeout_s / interval_s + 1
+    rounds of them (+ 1: one may be under way as the timeout comes); the connect's 10 s default would
+    be ~100, and a scan that never ended fails run's bound."""
+    address = "127.0.0.1:%d" % free_port()
+    timeout_s, interval_s = 0.5, 0.1
+    probes: list[str] = []
+    scanner_kw = {"radios": [address], "interval_s": interval_s, "probes": probes}
+    link = BleLink(address, BleBackend(CountingScanner, SimRadioClient, scanner_kw, {"bond_file": bond_file}, "sim"))
     with pytest.raises(NotFoundError) as err:
-        run(link.connect(0.5))
-    assert err.value.kind == "not_found" and time.monotonic() - t0 < 5
+        run(link.connect(timeout_s))
+    assert err.value.kind == "not_found" and f"not found within {timeout_s:g} s" in str(err.value), err.value
+    assert 1 <= len(probes) <= timeout_s / interval_s + 2, f"{len(probes)} probes: the scan went on past its timeout"
 
 
 def test_control_write_without_pairing_is_auth(bands: Callable[..., SimBand], bond_file: Path) -> None:
