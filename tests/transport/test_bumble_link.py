@@ -296,16 +296,16 @@ def test_raw_records_are_sized_for_the_mtu_the_stacks_negotiated(bands: Callable
 
 def test_a_connect_to_a_band_that_is_off_gives_up_in_time_and_the_next_one_connects(bands: Callable[..., SimBand], bond_file: Path) -> None:
     """Nothing advertises at the address: the connect ends at its timeout (Bumble's controller left the
-    attempt pending for ever, and every later connect was refused), and a later one connects."""
+    attempt pending for ever, and every later connect was refused), and a later one connects.
+
+    Not timed (the old test: < 3 s): the other way it could end is never, which fails run's bound."""
     band = start(bands)
 
     async def body() -> None:
         air = Air()
         host = BumbleHost(air, bond_file)
-        t0 = asyncio.get_running_loop().time()
         with pytest.raises(BleakDeviceNotFoundError):
             await BleakClient("C0:5B:1D:00:00:01", backend=BumbleClient, host=host, timeout=0.5).connect()
-        assert asyncio.get_running_loop().time() - t0 < 3
         async with on_air(band, air):
             link = await connected(band, host, 5)
             await link.disconnect()
