@@ -930,20 +930,23 @@ def test_a_channel_retired_with_no_successor_on_its_broker_deletes_everything_it
 
 
 def test_a_channel_retired_while_its_broker_is_away_says_what_stays_and_does_not_hang(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """Nothing can be deleted from a broker that is gone: the retirement ends within timeout_s and
-    names the topics left and how to delete them, rather than hanging the reload's errand."""
+    """Nothing can be deleted from a broker that is gone: the retirement gives up on it after
+    timeout_s and names the topics left and how to delete them, rather than hanging the reload's
+    errand. Not timed (the old test: < 5 s): the broker never comes back, so a retirement that
+    waited for it fails the bound of ``wait_for``; one that gave up says why."""
     b = start_broker(tmp_path)
     ch = MqttChannel(MqttSettings(port=b.port, timeout_s=1, prefix="swa"))
 
     async def run() -> None:
         await ch.send(notice())
         stop_broker(b)
-        t0 = time.monotonic()
         await ch.retire()
-        assert time.monotonic() - t0 < 5
 
     asyncio.run(asyncio.wait_for(run(), 60))
     assert "mqtt: the retained topics of cot stay on the broker" in caplog.text, caplog.text
+    # Either the link saw the broker go (no reconnect within timeout_s) or not yet (no PUBACK within it).
+    gave_up = (f"MQTT broker 127.0.0.1:{b.port} not reachable (reconnecting)", "retained topic(s) within 1 s")
+    assert any(why in caplog.text for why in gave_up), caplog.text
     assert f"'mosquitto_pub -h 127.0.0.1 -p {b.port} -r -n -t TOPIC'" in caplog.text, caplog.text
 
 
