@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from spasmwatch.daemon.lock import LockHolder, lock_holder, lock_path, one_daemon
 from spasmwatch.io.rawfile import RawHeader, RawWriter
 from spasmwatch.outfile import part_path, whole_file, whole_path
 from spasmwatch.store import Store
@@ -91,3 +92,17 @@ def test_an_export_or_report_is_created_private_and_one_written_over_keeps_its_m
         f.write(b"%PDF again")
         assert mode(part_path(out)) == 0o600  # while it is written, too
     assert mode(out) == 0o644 and out.read_bytes() == b"%PDF again"
+
+
+def test_the_daemons_lock_is_the_users_alone_and_an_older_one_is_made_so(tmp_path: Path) -> None:
+    """The lock says the daemon's pid, its config file's path and where it serves; only the same
+    user's commands read it (the system unit runs as the user who wrote it). Until 2026-12-05 it
+    was created 0644 (open(path, "a") under umask 022)."""
+    db = tmp_path / "spasmwatch.db"
+    with one_daemon(db, tmp_path / "config.toml") as lock:
+        lock.serving("127.0.0.1", 8377)
+        assert mode(lock_path(db)) == 0o600
+        assert lock_holder(db) == LockHolder(os.getpid(), str(tmp_path / "config.toml"), ("127.0.0.1", 8377))  # still read
+    os.chmod(lock_path(db), 0o644)  # left by a daemon from before
+    with one_daemon(db):
+        assert mode(lock_path(db)) == 0o600

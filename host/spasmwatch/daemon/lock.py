@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from spasmwatch import private
 from spasmwatch.store import StoreError
 
 
@@ -94,15 +95,22 @@ def one_daemon(store_path: Path, config_path: Path | None = None) -> Iterator[Da
 def _open_lock(store_path: Path) -> TextIO:
     """The lock file, for appending; StoreError naming it and why not. Found by the fault audit:
     'spasmwatch run' on a data folder it may not write (a store copied in by another user, a
-    read-only mount) ended in a PermissionError traceback."""
+    read-only mount) ended in a PermissionError traceback.
+
+    Created 0600 and an older one (0644 until 2026-12-05) made so (private.py): it says the
+    daemon's pid, its config file's path and where it serves, which only its own user's commands
+    read (the system unit runs as the user who wrote it: commands/service.py); a command of
+    another account finds no daemon by it, as it would find no store it may read."""
     path = lock_path(store_path)
     try:
-        return open(path, "a")
+        f = open(path, "a", opener=private.opener)
     except OSError as e:
         why = f"{e.strerror or e}"
         if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             why += f": this user may not write in {path.parent}, where the store keeps its lock and its WAL (check its owner and mode)"
         raise StoreError(f"{path}: cannot open the daemon's lock beside the store: {why}") from e
+    private.tighten(path, "the daemon's lock")
+    return f
 
 
 def same_file(said: str, path: Path) -> bool:
