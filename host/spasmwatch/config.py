@@ -39,6 +39,7 @@ from spasmwatch.daemon.consts import (
     HEARTBEAT_EVERY_MAX_S, HEARTBEAT_EVERY_MIN_S, HEARTBEAT_EVERY_S, NTFY_NAME_HASH_HEX, RAW_KEEP_DAYS, RAW_RESERVE_MB,
 )  # fmt: skip
 from spasmwatch.errors import ConfigError
+from spasmwatch.outfile import replace_durably
 from spasmwatch.urls import scrub_urls, url_host
 
 CONFIG_ENV = "SPASMWATCH_CONFIG"
@@ -868,10 +869,10 @@ def _parse_value(text: str) -> Any:
 
 
 def write_atomic(path: Path, data: str | bytes, mode: int | None = None) -> None:
-    """Write beside the file (never readable by others on the way), fsync, then rename over it:
-    old or new, never half (a full disk, a power cut on a Pi). ``data``: text (UTF-8) or the
-    bytes as they are (a BOM, CRLF). ``mode`` None keeps an existing file's, else 0o600 (a config
-    holds tokens and passwords)."""
+    """Write beside the file (never readable by others on the way), then rename over it, both
+    synced to disk (outfile.py ``replace_durably``): old or new, never half (a full disk, a power
+    cut on a Pi). ``data``: text (UTF-8) or the bytes as they are (a BOM, CRLF). ``mode`` None
+    keeps an existing file's, else 0o600 (a config holds tokens and passwords)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if mode is None:
         mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
@@ -879,10 +880,8 @@ def write_atomic(path: Path, data: str | bytes, mode: int | None = None) -> None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode("utf-8") if isinstance(data, str) else data)
-            f.flush()
-            os.fsync(f.fileno())
         os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        replace_durably(Path(tmp), path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

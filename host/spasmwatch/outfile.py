@@ -6,11 +6,14 @@ error, a full disk or ^C leaves any earlier ``out`` as it was and nothing half-w
 shorter recording and blocked the rerun). A path that cannot be written is a
 SpasmwatchError naming it, not a traceback; an existing non-file (a folder, a link such
 as /dev/stdout) is refused, as the rename would replace it (the audit's 'export raw --csv
-/dev/stdout --force' replaced the /dev/stdout link with a regular file).
+/dev/stdout --force' replaced the /dev/stdout link with a regular file). The rename is
+made durable (``replace_durably``): after a power cut ``out`` is the earlier file or the new
+one, whole.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,7 +51,7 @@ def whole_path(out: str | os.PathLike[str], what: str = "") -> Iterator[Path]:
     try:
         yield part
         os.chmod(part, private.mode_for(path))
-        os.replace(part, path)
+        replace_durably(part, path)
     except OSError as exc:
         _discard(part)
         where = f" ({exc.filename})" if exc.filename and os.fspath(exc.filename) != os.fspath(path) else ""
@@ -70,3 +73,29 @@ def _discard(part: Path) -> None:
     """Remove what was written of ``part`` (a folder of that name is not ours: left alone)."""
     if part.is_file() and not part.is_symlink():
         part.unlink()
+
+
+def replace_durably(part: Path, path: Path) -> None:
+    """Rename the complete ``part`` onto ``path`` so that after a power cut ``path`` is the old file
+    or the new one, whole: ``part``'s bytes reach the disk first (fsync), then the rename, then the
+    folder's entry for it (fsync of the folder). Without the first a filesystem may commit the
+    rename before the data (ext4 without auto_da_alloc, XFS, btrfs: an empty or partial file where
+    the family's earlier export was); without the second the rename itself may be lost on a
+    reboot. Every whole-file write goes through here: exports, reports, simulated recordings and
+    the config (config.py ``write_atomic``). Until 2026-12-05 exports and reports were not synced
+    at all, and the config's folder was not."""
+    _sync(part, os.O_RDONLY)  # (fsync works on a descriptor opened for reading: the writer may have closed its own)
+    os.replace(part, path)
+    try:
+        _sync(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as e:
+        if e.errno != errno.EINVAL:  # a filesystem that cannot sync a folder (some FUSE, CIFS): as durable as it makes it
+            raise
+
+
+def _sync(path: Path, flags: int) -> None:
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
