@@ -86,16 +86,18 @@ def check_ntfy_url(url: str, option: str = "--ntfy") -> str:
 NTFY_DEFAULT_NAME = "phones"
 
 
-def ntfy_howto(url: str, made: bool, whose: str = NTFY_DEFAULT_NAME) -> str:
+def ntfy_howto(url: str, made: bool, whose: str = NTFY_DEFAULT_NAME, said: bool = True) -> str:
     """How to get the alarms on a phone, and why the topic stays private. ``whose``: the phones it is
-    for ('config add-ntfy new --caregiver grandma' said "phones:" of grandma's own topic)."""
+    for ('config add-ntfy new --caregiver grandma' said "phones:" of grandma's own topic). ``said``
+    False: a URL the family gave on standard input, not repeated (the point of giving it there)."""
     server, topic = url.rstrip("/").rsplit("/", 1)
     other = "" if server == NTFY_SERVER else f", 'Use another server': {server}"
     why = f" it holds {NTFY_TOPIC_BYTES * 8} random bits, so nobody can guess it" if made else " make it long and random"
+    at, open_it = (f"{topic} ({url})", f" (or open {url} in a browser)") if said else (f"you gave, on {server}", "")
     return (
-        f"{whose}: the alarms go to the ntfy topic {topic} ({url})\n"
+        f"{whose}: the alarms go to the ntfy topic {at}\n"
         f"  on each phone: install the ntfy app (Android: Google Play or F-Droid; iPhone: App Store), tap +,\n"
-        f"  topic {topic}{other}, Subscribe, and allow its notifications (or open {url} in a browser)\n"
+        f"  topic {topic if said else '(the one you gave)'}{other}, Subscribe, and allow its notifications{open_it}\n"
         f"  keep the topic private, like a password: anyone who knows it reads the alarms (and can send false ones);{why}"
     )
 

@@ -4,8 +4,12 @@ settings (every change validated before writing)."""
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import shlex
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,10 +17,17 @@ from typing import Any
 import tomlkit
 
 from spasmwatch.config import (CAREGIVER_URGENCIES, TRANSPORTS, Config, as_written, default_config_path, dump, existing_config,
-                               get, load_config, reach_part, set_value, to_dict)
-from spasmwatch.urls import REDACTED, url_origin
+                               get, key_parts, load_config, reach_part, set_value, to_dict)
+from spasmwatch.urls import REDACTED, redact, url_origin, url_secrets
 from spasmwatch.alerts.model import LANGUAGES
-from spasmwatch.errors import ConfigError
+from spasmwatch.errors import ConfigError, SpasmwatchError
+
+
+# A value given as "-" is read from standard input: a prompt that does not echo on a terminal, else
+# what is piped or redirected in. A secret on the command line lands in the shell's history and,
+# while the command runs, in every account's 'ps' (found by the security review of 2026-12-05).
+STDIN = "-"
+STDIN_HELP = '"-" reads it from standard input (a prompt that does not echo, or a pipe), out of the shell history and ps'
 
 
 def register(sub: Any) -> None:
@@ -35,7 +46,8 @@ def register(sub: Any) -> None:
     set_help = "set one value (the whole file is checked first; its comments and layout are kept)"
     s = csub.add_parser("set", help=set_help, description=set_help[0].upper() + set_help[1:] + ".")
     s.add_argument("key", help="dotted key; list items by number: caregivers.0.min_urgency")
-    s.add_argument("value", help="a TOML value (300, true, '[\"not_worn\"]'); for a text key, the text")
+    s.add_argument("value", help="a TOML value (300, true, '[\"not_worn\"]'); for a text key, the text; "
+                   f"for a token, a password or a secret URL, {STDIN_HELP}")
     for action in (csub.choices.values()):
         # --config also after the action (spasmwatch config get KEY --config F)
         action.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -49,7 +61,8 @@ def _register_first_run(csub: Any) -> None:
         "An existing file is never replaced unasked.",
     )  # fmt: skip
     i.add_argument("--band", action="append", default=[], metavar="NAME", help="a band by the name 'spasmwatch scan' shows (repeatable)")
-    i.add_argument("--ntfy", metavar="URL|new", help='phone alarms through ntfy: "new" makes an unguessable topic on ntfy.sh, or give its URL')
+    i.add_argument("--ntfy", metavar="URL|new|-", help='phone alarms through ntfy: "new" makes an unguessable topic on ntfy.sh, or give its URL; '
+                   f"the topic is a secret: {STDIN_HELP}")
     i.add_argument("--language", choices=LANGUAGES, help="the language of the alarms and notices on the phones (default en)")
     i.add_argument("--force", action="store_true", help="replace an existing config, keeping it as config.toml.bak")
     a = csub.add_parser(
@@ -63,15 +76,17 @@ def _register_first_run(csub: Any) -> None:
     a.add_argument("--port", help="serial device, for --transport serial (e.g. /dev/ttyACM0)")
     a.add_argument("--label", help="the child's name, shown in alerts")
     for kind, what, url_help, example in (
-        ("ntfy", "a phone's ntfy topic", '"new" makes an unguessable topic on ntfy.sh (as config init --ntfy new), or give its URL', "grandma"),
-        ("webhook", "a webhook", "where each notification is POSTed as JSON (docs/alerts.md, webhook)", "home"),
+        ("ntfy", "a phone's ntfy topic", '"new" makes an unguessable topic on ntfy.sh (as config init --ntfy new), or give its URL; '
+         f"the topic is a secret: {STDIN_HELP}", "grandma"),
+        ("webhook", "a webhook", f"where each notification is POSTed as JSON (docs/alerts.md, webhook); its path may be a secret: {STDIN_HELP}",
+         "home"),
     ):
         c = csub.add_parser(
             f"add-{kind}", help=f"add {what} ([[channels.{kind}]]) at the end of the config, and its caregiver",
             description=f"Append a [[channels.{kind}]] table (and, with --caregiver, a [[caregivers]] table routed to it) "
             "to the existing config, checked as the daemon reads it; everything above is kept byte for byte.",
         )  # fmt: skip
-        c.add_argument("url", metavar="URL|new" if kind == "ntfy" else "URL", help=url_help)
+        c.add_argument("url", metavar="URL|new|-" if kind == "ntfy" else "URL|-", help=url_help)
         _channel_args(c, kind, example)
 
 
@@ -98,15 +113,71 @@ def run(args: argparse.Namespace) -> int:
         print(shown(args.key, v))
     elif action == "set":
         file = path or default_config_path()
+        value = read_value(args.value, args.key)
         daemon = _daemon_for(file)  # before the edit, which may move the store (daemon.data_dir)
-        cfg = set_value(path, args.key, args.value)
-        print(f"{args.key} = {json.dumps(as_written(get(cfg, args.key)))}  ({file})")
+        with unsaid(value if args.value == STDIN else None):
+            cfg = set_value(path, args.key, value)
+        print(f"{args.key} = {shown_set(args.key, get(cfg, args.key))}  ({file})")
         hint = _reload_hint(file, path is not None, "it", daemon or _daemon_for(file), args.key)
         if hint is not None:
             print(hint)
     else:
         print(shown_config(load_config(path), getattr(args, "secrets", False)), end="")
     return 0
+
+
+def read_value(value: str, what: str) -> str:
+    """``value`` as given on the command line, or, for STDIN, read from standard input: asked for
+    without echo when it is a terminal (getpass), else all that is piped in, its line ending(s) at
+    the end cut (echo and files add one). Nothing read is refused: a failed 'pass show X |' would
+    otherwise set an empty token (to empty a key, give '""')."""
+    if value != STDIN:
+        return value
+    if sys.stdin is None:
+        raise ConfigError(f'{what}: "-" reads the value from standard input, and this command has none')
+    text = getpass.getpass(f"{what} (not shown): ") if sys.stdin.isatty() else sys.stdin.read()
+    text = text.rstrip("\r\n")
+    if not text:
+        raise ConfigError(f'{what}: "-" reads the value from standard input, and nothing came: '
+                          "pipe or redirect it in, or run the command at a terminal to be asked for it")  # fmt: skip
+    return text
+
+
+@contextmanager
+def unsaid(secret: str | None) -> Iterator[None]:
+    """Errors raised inside with ``secret`` (read from standard input) cut out of their words: its
+    URL's path, query and user parts too ('URL: expected ..., got ...' repeated a mistyped one)."""
+    try:
+        yield
+    except SpasmwatchError as e:
+        if secret is None:
+            raise
+        said = redact(str(e), [secret, *url_secrets(secret)])
+        if said == str(e):
+            raise
+        raise ConfigError(said) from None
+
+
+def shown_set(key: str, v: Any) -> str:
+    """The value 'config set' says it wrote: JSON, or for a secret key what 'config show' prints
+    (the terminal's scrollback and a pasted transcript are no place for it either)."""
+    field = key_parts(key)[-1]
+    if isinstance(v, str) and v and _secret_key(key) and not (field == "url" and v.rstrip("/") == url_origin(v)):
+        return json.dumps(_hidden(field, v), ensure_ascii=False)  # (a URL of scheme://host alone holds no secret, as in 'show')
+    return json.dumps(as_written(v))
+
+
+def _secret_key(key: str) -> bool:
+    """Whether ``key`` ('config set' form: list items by number or name) is one of ``_secret_places``."""
+    parts = key_parts(key)
+    if len(parts) == 4 and parts[:2] in (["channels", "ntfy"], ["channels", "webhook"]):
+        parts[2] = "*"  # the item, by number or name
+    return ".".join(parts) in _SECRET_KEYS
+
+
+def _hidden(field: str, v: str) -> str:
+    """A secret as 'config show' prints it: a URL as ``scheme://host/[…]``, anything else HIDDEN."""
+    return f"{url_origin(v)}/{REDACTED}" if field == "url" else HIDDEN
 
 
 def shown_config(cfg: Config, secrets: bool) -> str:
@@ -123,7 +194,7 @@ def shown_config(cfg: Config, secrets: bool) -> str:
             continue
         if field == "url" and v.rstrip("/") == url_origin(v):
             continue  # nothing but scheme://host[:port]: no secret in it
-        table[field] = f"{url_origin(v)}/{REDACTED}" if field == "url" else HIDDEN
+        table[field] = _hidden(field, v)
         hid.append(key)
     if not hid:
         return tomlkit.dumps(data)
@@ -142,6 +213,10 @@ def _secret_places(data: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]
         for i, t in enumerate(channels.get(kind, [])):
             out += [(f"channels.{kind}.{i}.{f}", t, f) for f in fields]
     return out
+
+
+# The secret keys as 'config set' takes them, any list item as "*": daemon.http.token, channels.ntfy.*.url, ...
+_SECRET_KEYS = frozenset(k.replace(".0.", ".*.") for k, _, _ in _secret_places({"channels": {"ntfy": [{}], "webhook": [{}]}}))
 
 
 # What an empty value of these keys means: 'config get alerts.daily_summary' printed an empty line.
@@ -174,14 +249,17 @@ def _first_run(args: argparse.Namespace, path: Path, given: bool) -> int:
         hint = _reload_hint(path, given, "the new band", _daemon_for(path))
         print(hint or f"next: {firstrun.cmd('run', path, given)}, then {firstrun.cmd('test-alarm', path, given)} (does every phone ring?)")
         return 0
-    url = None if args.ntfy is None else firstrun.new_topic_url() if args.ntfy == "new" else firstrun.check_ntfy_url(args.ntfy)
+    ntfy = None if args.ntfy is None else read_value(args.ntfy, "--ntfy")
+    hide = args.ntfy == STDIN and ntfy != "new"  # a topic they gave is not repeated; one made here must be
+    with unsaid(ntfy if hide else None):
+        url = None if ntfy is None else firstrun.new_topic_url() if ntfy == "new" else firstrun.check_ntfy_url(ntfy)
     had_bak = firstrun.bak_path(path).exists()
     kept = firstrun.init(path, [firstrun.NewBand(n) for n in args.band], url, args.force, args.language)
     print(f"wrote {path}" + (f" with {len(args.band)} band(s): {', '.join(args.band)}" if args.band else " (no band yet)"))
     if kept is not None:
         print(f"kept the old one as {kept}" + (" (replacing the earlier .bak)" if had_bak else ""))
     if url is not None:
-        print(firstrun.ntfy_howto(url, made=args.ntfy == "new"))
+        print(firstrun.ntfy_howto(url, made=ntfy == "new", said=not hide))
     else:
         print(f"phones: none yet ({path.name} holds an ntfy topic made for you, commented out: remove its two '#' to use it); "
               f"or '{firstrun.cmd('config add-ntfy new', path, given)}' adds one")  # fmt: skip
@@ -202,17 +280,21 @@ def _add_channel(args: argparse.Namespace, path: Path, given: bool) -> int:
     if args.min_urgency is not None and args.caregiver is None:
         raise ConfigError("--min-urgency: only with --caregiver (it is that caregiver's filter)")
     kind = args.action.removeprefix("add-")
-    made = kind == "ntfy" and args.url == "new"
-    url = firstrun.new_topic_url() if made else firstrun.check_ntfy_url(args.url, "URL") if kind == "ntfy" else args.url
-    new = firstrun.named(path, firstrun.NewChannel(kind, url, args.name or args.caregiver, args.caregiver, args.min_urgency))
-    start = firstrun.cmd("config init" + ("" if args.caregiver or kind != "ntfy" else f" --ntfy {shlex.quote(args.url)}"), path, given)
-    cfg = firstrun.add_channel(path, new, start)
+    raw = read_value(args.url, "URL")
+    made = kind == "ntfy" and raw == "new"
+    hide = args.url == STDIN and not made  # a URL they gave is not repeated; a topic made here must be
+    with unsaid(raw if hide else None):
+        url = firstrun.new_topic_url() if made else firstrun.check_ntfy_url(raw, "URL") if kind == "ntfy" else raw
+        new = firstrun.named(path, firstrun.NewChannel(kind, url, args.name or args.caregiver, args.caregiver, args.min_urgency))
+        start = firstrun.cmd("config init" + ("" if args.caregiver or kind != "ntfy" else f" --ntfy {shlex.quote(args.url)}"), path, given)
+        cfg = firstrun.add_channel(path, new, start)
     added = f"[channels.{kind} #{len(getattr(cfg.channels, kind))}] {new.ref}"
     if args.caregiver is not None:
         added += f" and [caregivers #{len(cfg.caregivers)}] {args.caregiver}"
     print(f"added {added} at the end of {path}")
     if kind == "ntfy":
-        print(firstrun.ntfy_howto(url, made, f"{args.caregiver}'s phone" if args.caregiver else new.name or firstrun.NTFY_DEFAULT_NAME))
+        whose = f"{args.caregiver}'s phone" if args.caregiver else new.name or firstrun.NTFY_DEFAULT_NAME
+        print(firstrun.ntfy_howto(url, made, whose, said=not hide))
     print(firstrun.routing(new))
     daemon = _daemon_for(path) or _Daemon(False, None)  # (None: not after a checked edit)
     print(firstrun.restart_step(new.ref, path, given, daemon.running, systemctl_for(path), daemon.pid))
