@@ -124,3 +124,33 @@ def test_the_route_gives_each_band_s_summary_from_a_real_daemon(tmp_path: Path) 
         assert (got["name"], got["title"]) == ("cot", TITLE.format(name="cot")), got
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_a_labelled_band_is_named_by_its_label_as_the_daemon_stored_it(tmp_path: Path) -> None:
+    """The daemon stores a band under the name it calls it by (config.Band.title: the label, here
+    'Mila', daemon.on_connected), not under the advertised name the config matches it by ('cot').
+    band_names matched the stored name to the config's name only, so a labelled band's summary (and
+    report) was titled with its device id. Here the store is written by a real Daemon built from
+    the config (daemon.main.build) as 'spasmwatch run' builds it. Old code: the device id."""
+    from spasmwatch.commands.summary import band_names
+    from spasmwatch.config import load_config
+    from spasmwatch.daemon.main import build
+
+    config = tmp_path / "config.toml"
+    config.write_text(f'[daemon]\ndata_dir = "{tmp_path}"\n\n[[bands]]\nname = "cot"\nlabel = "Mila"\n')
+    cfg = load_config(config)
+
+    async def main() -> None:
+        with Store(cfg.store_path()) as store:
+            _fill(store)
+            d = build(cfg, store, clock=HandClock(_t(15, 7, 30)))
+            info = BandInfo(DEV, "spasmwatch-band", "test", "sim", "AA:BB:CC:DD:EE:FF", "ble")
+            d.bands[0].session.info = info
+            d.on_connected(info)
+            await d.dispatcher.close()
+            assert band_names(cfg, store.devices()) == {DEV: "Mila"}
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+    r = _cli("--config", str(config), "--at", "2027-01-15T07:30")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(TITLE.format(name="Mila") + "\n"), r.stdout

@@ -29,12 +29,15 @@ def register(sub: Any) -> None:
 
 def band_names(cfg: Config, rows: list[DeviceRow]) -> dict[str, str]:
     """device -> the name the daemon titles its summary with (config.Band.title): the config's label
-    for the band (matched by advertised name or address), else its name, else its address; a band
-    the config does not list keeps its device id."""
+    for the band, else its name, else its address; a band the config does not list keeps its device
+    id. The one lookup of a band's name for the commands that read the store (summary, report).
+    A band is matched by its stored name, which the daemon writes as the band's title (its label
+    when it has one: daemon.on_connected), or by its advertised name or address: matched by the
+    name only, a labelled band kept its device id."""
     out = {}
     for r in rows:
         for b in cfg.bands:
-            if (b.name and b.name == r.name) or (b.address and b.address == r.address):
+            if (r.name is not None and r.name in (b.name, b.title)) or (b.address and b.address == r.address):
                 out[r.device_id] = b.title
     return out
 
