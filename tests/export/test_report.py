@@ -850,3 +850,59 @@ def test_a_report_whose_clusters_were_all_filmed_says_so_plainly() -> None:
     assert video_line(data) == "The cluster has a caregiver's video noted near it (see 'Each cluster')."
     data = gather(Tables(cluster_rows=[one, two], note_rows=videos), None, D0, D0 + DAY, timezone.utc)
     assert video_line(data) == "All 2 clusters have a caregiver's video noted near them (see 'Each cluster')."
+
+
+def _named_bands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Two bands the family named in its config (Mila's band-1, Sam's band-2), stored as the daemon
+    stores them: under their title, the label (daemon.on_connected; tests/alerts/test_summary_view's
+    labelled test runs a real daemon for it). Clusters: band-1 Mon 07:00 and Tue 07:00, band-2 Mon
+    09:00; both worn throughout. Returns the config."""
+    import gaps
+    from course import DAY0
+
+    from spasmwatch.store import Store
+
+    db = tmp_path / "spasmwatch.db"
+    h = 3600.0
+    gaps.build(db, DAY0, 48 * h, clusters=((7 * h, 8), (31 * h, 8)))
+    monkeypatch.setattr(gaps, "DEVICE", "band-2")
+    gaps.build(db, DAY0, 48 * h, clusters=((9 * h, 5),))
+    with Store(db) as store:
+        store.upsert_device("band-1", name="Mila", wall_s=DAY0)
+        store.upsert_device("band-2", name="Sam", wall_s=DAY0)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[daemon]\ndata_dir = "{tmp_path}"\n\n[[bands]]\nname = "band-1"\nlabel = "Mila"\n\n'
+                   '[[bands]]\nname = "band-2"\nlabel = "Sam"\n')  # fmt: skip
+    return cfg
+
+
+def test_bands_are_named_as_the_family_named_them_with_the_id_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Audit of the doctor's report: it named the bands by their ids ('all bands (band-1, band-2)',
+    the band column, the summary) where the family's config gives them names, the ones 'status', the
+    alarms and the daily summary use. Now the report uses the same lookup as 'spasmwatch summary'
+    (commands.summary.band_names): names everywhere, and each name's id beside it once, in page 1's
+    subtitle ('Mila [band-1]'), so a doctor can still match the exports. Old code: band-1 and band-2
+    only, on every page's foot too."""
+    cfg = _named_bands(tmp_path, monkeypatch)
+    rng = ("--since", "2024-03-04", "--until", "2024-03-06", "--tz", "UTC", "--config", str(cfg))
+    out = tmp_path / "r.html"
+    assert run_cli("report", "--out", str(out), *rng) == 0
+    page = _Text()
+    page.feed(out.read_text(encoding="utf-8"))
+    text = " ".join(page.text)
+    assert "2024-03-04 to 2024-03-05 (2 days), all bands (Mila [band-1], Sam [band-2]); times in UTC; made" in text, text
+    assert any(s.startswith("2 bands are in this report (Mila, Sam): their counts are added together") for s in page.text), page.text
+    rows = [r[:3] for r in page.rows if r and re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d$", r[0])]
+    assert rows == [["2024-03-04 07:00", "Mila", "8"], ["2024-03-04 09:00", "Sam", "5"], ["2024-03-05 07:00", "Mila", "8"]]
+    assert text.count("band-1") == 1 and text.count("band-2") == 1, text
+    pdf = tmp_path / "r.pdf"
+    assert run_cli("report", "--out", str(pdf), *rng) == 0
+    words = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    pages = [" ".join(p.split()) for p in words.split("\f") if p.strip()]
+    assert "all bands (Mila [band-1], Sam [band-2]); times in UTC" in pages[0], pages[0]
+    assert all("all bands (Mila, Sam); times in UTC" in p for p in pages), pages
+    assert sum(p.count("band-1") for p in pages) == 1, [p for p in pages if "band-1" in p]
+    assert run_cli("report", "--out", str(out), *rng, "--device", "Mila") == 0  # one band, by its name
+    page = _Text()
+    page.feed(out.read_text(encoding="utf-8"))
+    assert "2024-03-04 to 2024-03-05 (2 days), Mila [band-1]; times in UTC" in " ".join(page.text)

@@ -4,7 +4,7 @@ started. A screening log, not a diagnosis."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import tzinfo
 from pathlib import Path
 
@@ -23,10 +23,12 @@ def write_report(
     out: Path,
     unplaced: Sequence[tuple[str, int, int]] = (),
     patient: str | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> ReportData:
     """Gather and write the report; the format follows ``out``'s suffix (.pdf or .html). ``unplaced``:
     (device, boot, spasm events) of each boot no time sync placed (``Store.unplaced_events``), which
-    the report says are on no day. ``patient``: who it is about, printed on every page."""
+    the report says are on no day. ``patient``: who it is about, printed on every page. ``names``:
+    device -> the band's name in the family's config (``commands.summary.band_names``)."""
     suffix = out.suffix.lower()
     if suffix not in (".pdf", ".html", ".htm"):
         raise SpasmwatchError(f"{out}: the report is written as .pdf or .html")
@@ -36,6 +38,7 @@ def write_report(
     data = gather(source, device, since, until, tz)
     data.unplaced = list(unplaced)
     data.patient = patient
+    data.names = dict(names or {})
     try:  # the folder too: one that is a file was a FileExistsError traceback (input audit)
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -116,6 +116,9 @@ class ReportData:
     bands: list[str] = field(default_factory=list)
     # The monitored spans (start, end), merged across bands: the hours since the last cluster
     monitored: list[tuple[float, float]] = field(default_factory=list)
+    # device -> the name the family gave the band (config.Band.title, by commands.summary.band_names):
+    # a doctor reads 'Mila', not 'nursery-0001' (a band with none keeps its id)
+    names: dict[str, str] = field(default_factory=dict)
 
     def local(self, t: float) -> datetime:
         return datetime.fromtimestamp(t, tz=self.tz)

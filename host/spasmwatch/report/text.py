@@ -29,10 +29,26 @@ def patient_line(data: ReportData) -> str:
     return f"Patient: {data.patient or PATIENT_BLANK}"
 
 
-def period(data: ReportData) -> str:
-    """'2024-03-04 to 2024-03-17 (14 days), all bands; times in Europe/Berlin'."""
+def band(data: ReportData, device: str) -> str:
+    """The band as the family calls it (its [[bands]] label or name, as the daemon and 'status' do),
+    else its device id: a doctor reads 'Mila', not 'nursery-0001' (doctor review)."""
+    return data.names.get(device, device)
+
+
+def band_and_id(data: ReportData, device: str) -> str:
+    """'Mila [nursery-0001]': the name with the id the exports and the store use, said once, on
+    page 1; an unnamed band is its id alone."""
+    name = band(data, device)
+    return name if name == device else f"{name} [{device}]"
+
+
+def period(data: ReportData, ids: bool = False) -> str:
+    """'2024-03-04 to 2024-03-17 (14 days), all bands; times in Europe/Berlin'; the bands by their
+    names, with their ids when ``ids`` (page 1's subtitle; each page's foot has the names only)."""
     first, last = data.days[0].day, data.days[-1].day
-    device = data.device or ("all bands" + (f" ({', '.join(data.bands)})" if len(data.bands) > 1 else ""))
+    named = band_and_id if ids else band
+    listed = f" ({', '.join(named(data, d) for d in data.bands)})" if len(data.bands) > 1 else ""
+    device = named(data, data.device) if data.device else "all bands" + listed
     return f"{first:%Y-%m-%d} to {last:%Y-%m-%d} ({counted(len(data.days), 'day')}), {device}; times in {zone(data)}"
 
 # What the band can and cannot see, with the measured numbers the README's safety note gives (a test
@@ -50,7 +66,7 @@ LIMITS = (
 
 def subtitle(data: ReportData) -> str:
     made = datetime.now(tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return f"{period(data)}; made {made} by spasmwatch {__version__}"
+    return f"{period(data, ids=True)}; made {made} by spasmwatch {__version__}"
 
 
 def footer(data: ReportData, page: int, pages: int) -> str:
@@ -108,7 +124,7 @@ def bands_line(data: ReportData) -> str | None:
     clusters, twins' perhaps, were summed without a word, and the table did not say whose)."""
     if len(data.bands) < 2:
         return None
-    return (f"{len(data.bands)} bands are in this report ({', '.join(data.bands)}): their counts are added "
+    return (f"{len(data.bands)} bands are in this report ({', '.join(band(data, d) for d in data.bands)}): their counts are added "
             "together as one child's, and hours when both were worn count once. If they were worn by "
             "different children, make one report per band (spasmwatch report --device).")  # fmt: skip
 
@@ -266,9 +282,9 @@ def cluster_rows(data: ReportData) -> list[tuple[str, ...]]:
         notes = near_notes(data, c)
         said = "; ".join(f"{n.kind} {data.local(n.t):%H:%M}: {n.text}" for n in notes) or "none"
         wake = "no wake seen" if c.post_wake_s is None else f"{c.post_wake_s / 60:.0f} min"
-        band = (c.device,) if len(data.bands) > 1 else ()
+        which = (band(data, c.device),) if len(data.bands) > 1 else ()
         start = data.local(c.t).strftime("%Y-%m-%d %H:%M")
-        rows.append((start, *band, str(c.count), _lasted(c.end - c.t), wake, LABELS.get(c.label, str(c.label)), said))
+        rows.append((start, *which, str(c.count), _lasted(c.end - c.t), wake, LABELS.get(c.label, str(c.label)), said))
     return rows
 
 
