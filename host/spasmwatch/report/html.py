@@ -66,7 +66,8 @@ def render(data: ReportData) -> str:
         _img(_png(plots.plot_size_duration, data, (9, 2.8)), "cluster size and duration"),
         "<h2>Per day</h2>" + _table(text.DAY_HEADER, text.day_rows(data), "days")
         + "".join(f'<p class="sub">{escape(s)}</p>' for s in text.day_notes(data)),
-        "<h2>Each cluster</h2>" + _table(text.cluster_header(data), text.cluster_rows(data), "clusters"),
+        "<h2>Each cluster</h2>" + _table(text.cluster_header(data), text.cluster_rows(data), "clusters")
+        + "".join(f'<p class="sub">{escape(s)}</p>' for s in text.cluster_notes(data)),
         "<h2>Treatments and caregiver notes</h2>" + _table(("time", "what", "text"), text.log_rows(data), "log"),
     ]
     body = "\n".join(parts)

@@ -23,6 +23,9 @@ LOG_ROWS_PER_PAGE = 60
 # ... of the per-day table, under its two lines of notes: the table ran off the page (an 89-day
 # report's last 27 days, the treatment's weeks, were not in the PDF).
 DAY_ROWS_PER_PAGE = 56
+# ... of the cluster table, under its note that 'after waking' is estimated (four lines): 60 rows
+# ran into the page's foot (the test of that note).
+CLUSTER_ROWS_PER_PAGE = 54
 
 A4 = (8.27, 11.69)
 
@@ -114,7 +117,7 @@ def figures(data: ReportData) -> list[Figure]:
         page_actogram(data),
         page_clusters(data),
         *_pages("Per day", text.DAY_HEADER, text.day_rows(data), [0.19, 0.15, 0.17, 0.1, 0.18, 0.14], DAY_ROWS_PER_PAGE, text.day_notes(data)),
-        *_pages("Each cluster", text.cluster_header(data), cl, _cluster_widths(data), LOG_ROWS_PER_PAGE),
+        *_pages("Each cluster", text.cluster_header(data), cl, _cluster_widths(data), CLUSTER_ROWS_PER_PAGE, text.cluster_notes(data)),
         *_pages("Treatments and caregiver notes", ("time", "what", "text"), log, [0.2, 0.17, 0.63], LOG_ROWS_PER_PAGE),
     ]
 

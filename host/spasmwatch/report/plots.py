@@ -123,9 +123,9 @@ def plot_post_wake(ax: Axes, data: ReportData) -> None:
     unknown = sum(1 for c in data.counted_clusters if c.post_wake_s is None)
     top = max(mins + [30.0])
     ax.hist(mins, bins=[0, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, max(240.0, top + 1)], color="#8e44ad", alpha=0.85)
-    ax.set_xlabel("minutes after waking")
+    ax.set_xlabel("minutes after waking (the waking estimated from the band's movement)")
     ax.set_ylabel("clusters")
-    ax.set_title(f"Cluster start after waking ({unknown} with no wake seen)", fontsize=9)
+    ax.set_title(f"Cluster start after waking, estimated from movement, not observed ({unknown} with no wake seen)", fontsize=9)
 
 
 def plot_size_duration(ax: Axes, data: ReportData) -> None:
