@@ -608,9 +608,9 @@ def test_a_day_the_band_never_monitored_says_no_data_not_zero(tmp_path: Path) ->
     page.feed(out.read_text(encoding="utf-8"))
     days = [r for r in page.rows if r and re.match(r"\w{3} 2024-03-\d\d$", r[0])]
     assert days == [
-        ["Mon 2024-03-04", "0.0", "no data", "no data", "no data", "no data"],
-        ["Tue 2024-03-05", "0.0", "no data", "no data", "no data", "no data"],
-        ["Wed 2024-03-06", "24.0", "2", "0", "0", "0"],
+        ["Mon 2024-03-04", "0.0", "no data", "no data", "no data", "no data", "no data"],
+        ["Tue 2024-03-05", "0.0", "no data", "no data", "no data", "no data", "no data"],
+        ["Wed 2024-03-06", "24.0", "2", "0", "0", "0", "0.0"],
     ], days
     from spasmwatch.report.text import NO_DATA_NOTE, summary
 
@@ -742,7 +742,8 @@ def test_tables_and_plots_say_spasm_like_events_not_spasms() -> None:
     old table's third column was 'spasms'."""
     from spasmwatch.report.text import CLUSTER_HEADER, DAY_HEADER
 
-    assert DAY_HEADER == ("date", "hours monitored", "spasm-like events", "clusters", "events in clusters", "false alarms")
+    assert DAY_HEADER[:6] == ("date", "hours monitored", "spasm-like events", "clusters", "events in clusters", "false alarms")
+    assert DAY_HEADER[6] == "clusters per 24 h monitored"
     assert "spasms" not in CLUSTER_HEADER
     one = ClusterRow(0, "b", D0 + 3600, D0 + 3660, 9, None, 19 * 60.0, None)
     figs = figures(gather(Tables(cluster_rows=[one]), None, D0, D0 + DAY, timezone.utc))
@@ -950,3 +951,46 @@ def test_after_waking_is_said_to_be_estimated_with_the_accuracy_docs_measured() 
             plt.close(f)
     none_woke = gather(Tables(cluster_rows=[ClusterRow(0, "b", D0 + 600, D0 + 660, 5, None, None, None)]), None, D0, D0 + DAY, timezone.utc)
     assert WAKE_ESTIMATED not in summary(none_woke)  # no time after waking given: nothing to qualify
+
+
+def test_each_day_gives_its_clusters_per_24h_monitored_when_it_has_the_hours(tmp_path: Path) -> None:
+    """Audit of the doctor's report: the per-day table gave counts beside hours monitored, and a day
+    of 2 h with no cluster read as a good day. A last column now gives clusters per 24 h monitored
+    for a day with at least DAY_RATE_MIN_MONITORED_S (12 h) monitored, and '-' under it, said under
+    the table. Here the band is worn Mon 00:00 to Wed 02:00: Monday 24 h with 4 clusters (4.0),
+    Tuesday 24 h with 2 (2.0), Wednesday 2 h with none ('-', not 0.0). Old code: 6 columns."""
+    import gaps
+    from course import DAY0
+
+    from spasmwatch.report.consts import DAY_RATE_MIN_MONITORED_S
+    from spasmwatch.report.text import NO_RATE_NOTE
+
+    assert DAY_RATE_MIN_MONITORED_S == 12 * 3600.0
+    db = tmp_path / "s.db"
+    h = 3600.0
+    gaps.build(db, DAY0, 50 * h, clusters=((7 * h, 5), (13 * h, 5), (19 * h, 5), (22 * h, 5), (31 * h, 5), (43 * h, 5)))
+    out = tmp_path / "r.html"
+    assert run_cli("report", "--db", str(db), "--out", str(out), "--since", "2024-03-04", "--until", "2024-03-07", "--tz", "UTC") == 0
+    page = _Text()
+    page.feed(out.read_text(encoding="utf-8"))
+    (header,) = [r for r in page.rows if r and r[0] == "date"]
+    assert header[-1] == "clusters per 24 h monitored"
+    days = [[r[0], r[1], r[3], r[-1]] for r in page.rows if r and re.match(r"\w{3} 2024-03-\d\d$", r[0])]
+    assert days == [["Mon 2024-03-04", "24.0", "4", "4.0"], ["Tue 2024-03-05", "24.0", "2", "2.0"], ["Wed 2024-03-06", "2.0", "0", "-"]], days
+    assert NO_RATE_NOTE in page.text
+    assert NO_RATE_NOTE.startswith("'-' under 'clusters per 24 h monitored': that day had under 12.0 h monitored, too few for a rate")
+    # Under both notes ('no data' and '-'), a long report's per-day pages keep their tables above the foot.
+    data = gather(Tables(), None, D0, D0 + 89 * DAY, timezone.utc)
+    data.days[0].monitored_s = 2 * 3600.0  # (as a band worn 2 h that day would give)
+    figs = figures(data)
+    try:
+        pages = [f for f in figs if any(t.get_text().startswith("Per day") for t in f.texts)]
+        assert len(pages) == 2 and all(any(t.get_text().startswith("'-' under") for t in f.texts) for f in pages)
+        for f in pages:
+            f.canvas.draw()
+            for ax in f.axes:
+                for tab in ax.tables:
+                    assert tab.get_window_extent().y0 >= 0.03 * f.bbox.height, "a per-day table runs into the page's foot"
+    finally:
+        for f in figs:
+            plt.close(f)

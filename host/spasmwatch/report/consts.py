@@ -15,6 +15,13 @@ TREND_PER_S = 24 * 3600.0
 # of monitoring a side holds a handful of wakings, so one cluster more or less halves or doubles its
 # rate; and a per-24-h rate would then be a guess beyond the time seen.
 TREND_MIN_MONITORED_S = 24 * 3600.0
+# A day's clusters per 24 h monitored (the per-day table) are given for a day with at least this many
+# monitored seconds; under it the cell says '-'. Clusters come a few a day, mostly on waking: under
+# half a day, scaling to 24 h counts each cluster more than twice, so one cluster more or less moves
+# the rate by 2 or more a day, and a day of 2 h with none reads "0.0" as if it were a good day.
+# Half a day, not TREND_MIN_MONITORED_S's full one: a single day never exceeds 24 h (25 on the
+# night the clocks go back), so a full day's bar would leave almost every day without a rate.
+DAY_RATE_MIN_MONITORED_S = 12 * 3600.0
 # Rates (per 24 h monitored) that differ by less than this fraction of the rate before are said to
 # be "no change": a week of 4 clusters a day is 28, and 2-3 clusters more or less (<= 10 %) is what
 # a quiet or a restless day makes, not a treatment. Bigger changes are given as a percentage only:

@@ -7,7 +7,14 @@ from statistics import median
 
 from spasmwatch import __version__
 from spasmwatch.export.rows import ClusterRow, NoteRow, TreatmentRow
-from spasmwatch.report.consts import NOTE_AFTER_S, NOTE_BEFORE_S, TREND_DAYS, TREND_MIN_MONITORED_S
+from spasmwatch.report.consts import (
+    DAY_RATE_MIN_MONITORED_S,
+    NOTE_AFTER_S,
+    NOTE_BEFORE_S,
+    TREND_DAYS,
+    TREND_MIN_MONITORED_S,
+    TREND_PER_S,
+)
 from spasmwatch.report.data import Day, ReportData, Side, Trend
 from spasmwatch.words import counted
 
@@ -235,7 +242,13 @@ def trend_lines(data: ReportData) -> list[str]:
 
 # Headers and plot labels say "spasm-like events", as the summary does: a table headed "spasms"
 # read as confirmed spasms counted (doctor review), and it is the band's classification.
-DAY_HEADER = ("date", "hours monitored", "spasm-like events", "clusters", "events in clusters", "false alarms")
+DAY_HEADER = ("date", "hours monitored", "spasm-like events", "clusters", "events in clusters", "false alarms",
+              "clusters per 24 h monitored")  # fmt: skip
+# A day's rate when it had too few hours monitored for one (DAY_RATE_MIN_MONITORED_S): its counts stay.
+NO_RATE = "-"
+NO_RATE_NOTE = (f"'{NO_RATE}' under 'clusters per 24 h monitored': that day had under {hours(DAY_RATE_MIN_MONITORED_S)} h "
+                "monitored, too few for a rate (one cluster more or less would move it by 2 or more a day); "
+                "read its counts with its hours, not as a good or a bad day.")  # fmt: skip
 # A day's counts when the band never monitored it and nothing was recorded: no data, not a zero.
 NO_DATA = "no data"
 NO_DATA_NOTE = (f"'{NO_DATA}': the band was not worn and heard from at any time that day, "
@@ -250,18 +263,34 @@ def unmonitored(day: Day) -> bool:
     return day.monitored_s == 0 and day.spasms == 0 and day.clusters == 0 and day.false_alarms == 0
 
 
+def too_few_for_a_rate(day: Day) -> bool:
+    """A day monitored, but under DAY_RATE_MIN_MONITORED_S: no rate (a day of 2 h with no cluster
+    read as a good day beside its counts; researcher audit)."""
+    return not unmonitored(day) and day.monitored_s < DAY_RATE_MIN_MONITORED_S
+
+
+def day_rate(day: Day) -> str:
+    """The day's clusters per 24 h monitored ('4.0'), NO_RATE under the bar, NO_DATA unmonitored."""
+    if unmonitored(day):
+        return NO_DATA
+    if too_few_for_a_rate(day):
+        return NO_RATE
+    return f"{day.clusters * TREND_PER_S / day.monitored_s:.1f}"
+
+
 def day_rows(data: ReportData) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
     for d in data.days:
         counts = (d.spasms, d.clusters, d.cluster_spasms, d.false_alarms)
         cells = (NO_DATA,) * len(counts) if unmonitored(d) else tuple(str(n) for n in counts)
-        rows.append((f"{d.day:%a %Y-%m-%d}", hours(d.monitored_s), *cells))
+        rows.append((f"{d.day:%a %Y-%m-%d}", hours(d.monitored_s), *cells, day_rate(d)))
     return rows
 
 
 def day_notes(data: ReportData) -> list[str]:
     """What the per-day table needs said under it."""
-    return [NO_DATA_NOTE] if any(unmonitored(d) for d in data.days) else []
+    notes = [NO_DATA_NOTE] if any(unmonitored(d) for d in data.days) else []
+    return notes + ([NO_RATE_NOTE] if any(too_few_for_a_rate(d) for d in data.days) else [])
 
 
 CLUSTER_HEADER = ("start", "events", "lasted", "after waking", "label", "video or note near it")
