@@ -22,6 +22,15 @@ TREND_MIN_MONITORED_S = 24 * 3600.0
 # Half a day, not TREND_MIN_MONITORED_S's full one: a single day never exceeds 24 h (25 on the
 # night the clocks go back), so a full day's bar would leave almost every day without a rate.
 DAY_RATE_MIN_MONITORED_S = 12 * 3600.0
+# A day with more clusters than this (not marked false alarms) is flagged as more likely a band
+# problem (loose, or rocked, bounced or driven: movement the band can take for spasms) than the
+# child's: the report asks the family to check the band's fit and to film, and keeps the count.
+# The project's docs state no published upper bound; the nearest is the third simulator's model,
+# written from the clinical descriptions (docs/thirdsim.md: Kellaway et al. 1979, Plouin et al.
+# 1987): a cluster after 25-70 % of wakings from >= 20 min of sleep, plus 0.2-1.5 a day at other
+# wake times and 0-0.35 out of sleep; under 10 a day even for a baby who wakes 10 times. 30 is three
+# times that: "far above", so a severe but real day is not called a band problem lightly.
+CLUSTERS_IMPLAUSIBLE_PER_DAY = 30
 # Rates (per 24 h monitored) that differ by less than this fraction of the rate before are said to
 # be "no change": a week of 4 clusters a day is 28, and 2-3 clusters more or less (<= 10 %) is what
 # a quiet or a restless day makes, not a treatment. Bigger changes are given as a percentage only:

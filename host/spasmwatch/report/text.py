@@ -8,6 +8,7 @@ from statistics import median
 from spasmwatch import __version__
 from spasmwatch.export.rows import ClusterRow, NoteRow, TreatmentRow
 from spasmwatch.report.consts import (
+    CLUSTERS_IMPLAUSIBLE_PER_DAY,
     DAY_RATE_MIN_MONITORED_S,
     NOTE_AFTER_S,
     NOTE_BEFORE_S,
@@ -109,6 +110,8 @@ def summary(data: ReportData) -> list[str]:
         + (f" ({fa} more marked false alarm by the caregiver)" if fa else ""),
     ]
     lines.append(monitored_line(data))
+    if implausible := implausible_line(data):
+        lines.append(implausible)
     if bands := bands_line(data):
         lines.append(bands)
     if pw:
@@ -135,6 +138,26 @@ def last_cluster_line(data: ReportData) -> str | None:
     watched = data.monitored_s(last.end, data.until)
     return (f"Last cluster: {data.local(last.t):%Y-%m-%d %H:%M}; none after it in the {hours(since)} h to the report's end, "
             f"{hours(watched)} h of them monitored.")  # fmt: skip
+
+
+def implausible_days(data: ReportData) -> list[Day]:
+    """Days with more clusters than CLUSTERS_IMPLAUSIBLE_PER_DAY: more likely the band than the child."""
+    return [d for d in data.days if d.clusters > CLUSTERS_IMPLAUSIBLE_PER_DAY]
+
+
+def implausible_line(data: ReportData) -> str | None:
+    """A day far above what infantile spasms give, said plainly with its count kept: a loose band or a
+    rocking chair makes cluster after cluster, and 100 clusters in a day read as the child's (audit of
+    the doctor's report)."""
+    days = implausible_days(data)
+    if not days:
+        return None
+    said = [f"{d.day:%a %Y-%m-%d} ({counted(d.clusters, 'cluster')})" for d in days]
+    which = said[0] if len(said) == 1 else f"{', '.join(said[:-1])} and {said[-1]}"
+    return (f"On {which} the band counted far more clusters than infantile spasms usually give (over "
+            f"{CLUSTERS_IMPLAUSIBLE_PER_DAY} in a day): a loose band, or rocking, bouncing, a swing or a car ride, can "
+            "make movements like these. Please check that the band sits snugly and film the next alarm; "
+            "the counts are shown as the band recorded them.")  # fmt: skip
 
 
 def bands_line(data: ReportData) -> str | None:
@@ -290,7 +313,8 @@ def day_rows(data: ReportData) -> list[tuple[str, ...]]:
 def day_notes(data: ReportData) -> list[str]:
     """What the per-day table needs said under it."""
     notes = [NO_DATA_NOTE] if any(unmonitored(d) for d in data.days) else []
-    return notes + ([NO_RATE_NOTE] if any(too_few_for_a_rate(d) for d in data.days) else [])
+    notes += [NO_RATE_NOTE] if any(too_few_for_a_rate(d) for d in data.days) else []
+    return notes + ([line] if (line := implausible_line(data)) else [])
 
 
 CLUSTER_HEADER = ("start", "events", "lasted", "after waking", "label", "video or note near it")
