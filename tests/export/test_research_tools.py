@@ -255,3 +255,50 @@ def test_the_tools_take_the_not_worn_disconnected_and_lost_rows(tmp_path: Path) 
     got = _triples(raw.annotations.onset, raw.annotations.duration, raw.annotations.description)
     assert [g for g in got if g[2] != "spasm"] == [
         (3600.0, 1800.0, "band not worn"), (7200.0, 7200.0, "5 events lost (seq 3-7)"), (10800.0, 2700.0, "band not heard (disconnected)")]  # fmt: skip
+
+
+def test_a_bids_export_names_its_participant_when_given_and_the_validator_accepts_it(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    """Audit of the exports: the BIDS export had no participant field; 'report --patient' names the
+    child, 'export' had nothing. Now 'export --format bids --patient 01' checks that the events file
+    is named sub-01_..., adds sub-01 to the dataset's participants.tsv (made when there is none, a row
+    added with n/a when it lists others, left as it is when it lists sub-01), and says the participant
+    in trial_type's description; the validator accepts the dataset (here with no participants.tsv of
+    its own). A label that is not letters and digits (a name), a file named for another participant,
+    or --patient with another format is refused naming the option, nothing written; without --patient
+    no participants.tsv is written, as before. Old code: argparse refused --patient (exit 2)."""
+    from spasmwatch.errors import SpasmwatchError
+
+    validator = _validator()
+    db = _store(course_db, tmp_path)
+    since = SINCE + 6 * 3600
+    root = tmp_path / "bids"
+    events = _dataset(root, db, since, 2 * 3600)
+    (root / "participants.tsv").unlink()
+    events.unlink()
+    events.with_suffix(".json").unlink()
+    rng = [datetime.fromtimestamp(t, timezone.utc).isoformat() for t in (since, since + 2 * 3600)]
+    args = ("export", "--db", str(db), "--format", "bids", "--since", rng[0], "--until", rng[1])
+    for patient, out, said in (("Mia, born 2026-05-02", events, "--patient 'Mia, born 2026-05-02': a BIDS participant label is letters and digits only"),
+                               ("sub-0 1", events, "--patient 'sub-0 1': a BIDS participant label"),
+                               ("02", events, "--out sub-01_task-sleep_events.tsv: the events of participant sub-02 (--patient) are named 'sub-02_")):  # fmt: skip
+        with pytest.raises(SpasmwatchError) as e:
+            run_cli(*args, "--out", str(out), "--patient", patient)
+        assert str(e.value).startswith(said), str(e.value)
+    with pytest.raises(SpasmwatchError, match="--patient: only the BIDS export has a participant"):
+        run_cli("export", "--db", str(db), "--out", str(tmp_path / "x.csv"), "--patient", "01")
+    assert not events.exists() and not (root / "participants.tsv").exists() and not (tmp_path / "x.csv").exists()
+    assert run_cli(*args, "--out", str(events), "--patient", "01") == 0
+    assert (root / "participants.tsv").read_text() == "participant_id\nsub-01\n"
+    assert "participant sub-01, all bands" in json.loads(events.with_suffix(".json").read_text())["trial_type"]["Description"]
+    errors, warnings_ = _validate(validator, root)
+    assert errors == [], "\n".join(errors + ["warnings:"] + warnings_)
+    assert not [w for w in warnings_ if "_events." in w or "participants" in w], "\n".join(warnings_)
+    # Another participant in a dataset whose participants.tsv has more columns: a row added, once.
+    (root / "participants.tsv").write_text("participant_id\tage\nsub-01\t5\n")
+    other = root / "sub-02" / "eeg" / "sub-02_task-sleep_events.tsv"
+    for _ in range(2):
+        assert run_cli(*args, "--out", str(other), "--patient", "sub-02") == 0
+    assert (root / "participants.tsv").read_text() == "participant_id\tage\nsub-01\t5\nsub-02\tn/a\n"
+    plain = tmp_path / "plain" / "sub-03_task-sleep_events.tsv"
+    assert run_cli(*args, "--out", str(plain)) == 0
+    assert not (plain.parent / "participants.tsv").exists()  # no --patient: no participant, as before

@@ -20,6 +20,7 @@ from typing import Any
 from spasmwatch.errors import InputError, SpasmwatchError
 from spasmwatch.export import FORMATS, Query, parse_iso, run_export
 from spasmwatch.export.columns import KINDS
+from spasmwatch.export.participants import participant_id
 from spasmwatch.export.timeline import check_kinds
 from spasmwatch.export.store_source import DEFAULT_RATE_HZ, StoreSource
 from spasmwatch.io import rawfile
@@ -48,6 +49,9 @@ def register(sub: Any) -> None:
     p.add_argument("--since", help="start, ISO 8601 (no zone: local time); also the recording start")
     p.add_argument("--until", help="end (exclusive), ISO 8601; default: a day from now (all that is stored)")
     p.add_argument("--kinds", default=",".join(KINDS), help=f"comma-separated subset of {','.join(KINDS)}")
+    p.add_argument("--patient", help="BIDS only: the participant's label, letters and digits (e.g. 01: participant_id sub-01; "
+                   "a pseudonym, not a name): the events file must be named sub-01_..., and sub-01 is added to the "
+                   "dataset's participants.tsv (default: no participant)")  # fmt: skip
     add_store_args(p)
     p.add_argument("--rate-hz", type=rate_hz, help=RATE_HELP)
     p.set_defaults(func=run)
@@ -145,11 +149,12 @@ def run(args: argparse.Namespace) -> int:
     if args.out is None:
         raise SpasmwatchError("--out is required")
     q, fmt = query(args), _format(args)
+    participant = _participant(args, fmt)
     source = open_source(args)
     q = replace(q, device=args.device)  # a band's name given: its id
     progress = Progress() if sys.stderr.isatty() else None
     try:
-        n, start = run_export(source, q, fmt, args.out, q.since if args.since else None, progress)
+        n, start = run_export(source, q, fmt, args.out, q.since if args.since else None, progress, participant)
         note = unplaced_note(source.store.unplaced_events(args.device)) if "spasm" in q.kinds else None
     finally:
         source.close()
@@ -159,6 +164,16 @@ def run(args: argparse.Namespace) -> int:
     if note:
         print(note, file=sys.stderr)
     return 0
+
+
+def _participant(args: argparse.Namespace, fmt: str) -> str | None:
+    """--patient as a BIDS participant_id (None: not given). Only the BIDS export has a participant:
+    given with another format it would be dropped without a word."""
+    if args.patient is None:
+        return None
+    if fmt != "bids":
+        raise SpasmwatchError(f"--patient: only the BIDS export has a participant (participants.tsv); the {fmt} export has none: leave --patient out")
+    return participant_id(args.patient)
 
 
 def unplaced_note(boots: list[tuple[str, int, int]], what: str = "the export") -> str | None:

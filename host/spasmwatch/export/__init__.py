@@ -16,16 +16,17 @@ __all__ = ["FORMATS", "ExportError", "Meta", "Query", "describe", "export", "iso
 
 
 def run_export(
-    source: Source, q: Query, fmt: str, out: Path, start: float | None, progress: Progress | None = None
+    source: Source, q: Query, fmt: str, out: Path, start: float | None, progress: Progress | None = None, participant: str | None = None
 ) -> tuple[int, float | None]:
     """Export ``q`` from ``source`` to ``out``; returns (rows written, recording start).
 
     ``start`` is the recording start (usually --since); None takes the first row's time.
+    ``participant``: BIDS only, the participant_id ('sub-01', export/participants.py).
     """
     # One pass over the epochs gives the coverage rows and the sidecar's hours (two took twice as long).
     segs = spans(source, q.device, q.since, q.until)
     t0, stream = relative(rows(source, q, segs), start)
-    meta = Meta(q, t0, from_first_row=start is None)
+    meta = Meta(q, t0, from_first_row=start is None, participant=participant)
     # The hours of the range the sidecar states: from its start (the recording start without --since).
     meta = replace(meta, coverage=coverage(source, q.device, _coverage_start(meta, segs), q.until, segs))
     return export(fmt, out, stream, meta, progress), t0

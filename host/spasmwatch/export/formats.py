@@ -18,6 +18,7 @@ from typing import Any
 
 from spasmwatch import __version__
 from spasmwatch.errors import SpasmwatchError
+from spasmwatch.export import participants
 from spasmwatch.export.columns import COLUMNS, KINDS, NAMES
 from spasmwatch.export.coverage import Coverage
 from spasmwatch.export.timeline import Query, Row, iso
@@ -40,6 +41,8 @@ class Meta:
     from_first_row: bool = False
     # The range's recorded, worn and monitored hours and lost events (None: not computed, a test's Meta).
     coverage: Coverage | None = None
+    # BIDS only: the participant_id ('sub-01', export --patient; export/participants.py), None: none given
+    participant: str | None = None
 
     @property
     def range_start(self) -> float | None:
@@ -204,6 +207,8 @@ def bids_sidecar(meta: Meta) -> dict[str, Any]:
     cols = {k: doc[k] for k in NAMES}
     start = doc["RecordingStartUTC"] or "none: nothing was exported"
     bands = "all bands" if meta.query.device is None else f"band {meta.query.device}"
+    if meta.participant is not None:
+        bands = f"participant {meta.participant}, {bands}"
     since = doc["RangeStartUTC"]
     span = f"{since} to {doc['RangeEndUTC']}" if since else f"up to {doc['RangeEndUTC']} (nothing was exported)"
     out: dict[str, Any] = {
@@ -339,6 +344,8 @@ def export(fmt: str, out: Path, rows: Iterable[Row], meta: Meta, progress: Progr
         edf_start(out, meta)  # before anything is written
     if fmt == "bids":
         bids_path(out)
+        if meta.participant is not None:
+            participants.check_participants(out, meta.participant)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -351,6 +358,8 @@ def export(fmt: str, out: Path, rows: Iterable[Row], meta: Meta, progress: Progr
         if fmt in ("csv", "jsonl", "bids"):
             with whole_file(sidecar_path(out), "the sidecar") as f:
                 f.write(_json_text(bids_sidecar(meta) if fmt == "bids" else sidecar(meta, fmt)).encode())
+    if fmt == "bids" and meta.participant is not None:
+        participants.add_participant(out, meta.participant)
     return n
 
 
