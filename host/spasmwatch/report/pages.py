@@ -116,7 +116,7 @@ def figures(data: ReportData) -> list[Figure]:
         page_summary(data),
         page_actogram(data),
         page_clusters(data),
-        *_pages("Per day", text.DAY_HEADER, text.day_rows(data), [0.15, 0.12, 0.15, 0.08, 0.14, 0.11, 0.22], DAY_ROWS_PER_PAGE, text.day_notes(data)),
+        *_pages("Per day", text.DAY_HEADER, text.day_rows(data), [0.15, 0.14, 0.15, 0.08, 0.14, 0.11, 0.22], DAY_ROWS_PER_PAGE, text.day_notes(data)),
         *_pages("Each cluster", text.cluster_header(data), cl, _cluster_widths(data), CLUSTER_ROWS_PER_PAGE, text.cluster_notes(data)),
         *_pages("Treatments and caregiver notes", ("time", "what", "text"), log, [0.2, 0.17, 0.63], LOG_ROWS_PER_PAGE),
     ]
