@@ -43,6 +43,7 @@ from spasmwatch.alerts.channels import (
     WebhookSettings,
 )
 from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
+from spasmwatch.alerts.engine import RESTORED
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.daemon import DEFAULT_RATE_HZ, BandSpec, Daemon, _StoreSource
 from spasmwatch.daemon.live import LiveAnalysis, TrackedCluster
@@ -94,6 +95,10 @@ def test_fault_campaign_loses_nothing_doubles_nothing_and_alarms_every_cluster(t
     assert r["sync_outside_round_trip_s"] <= faults.TIMELINE_MARGIN_S, r["timeline_marks"]
     assert r["clusters_alarmed"] == 2 and r["clusters_stored"] == 2, r["clusters"]
     assert all(c["closed"] for c in r["clusters"]), r["clusters"]
+    # Each cluster reached the family's phones (the campaign's webhook receiver) with one alarm, not
+    # only one or more; an alarm a restarted daemon carried on is stored as ALARM again, sending nothing.
+    assert r["alarmed_once_to_the_phones"], (r["alarm_pushes"], r["clusters"])
+    assert r["alarm_transitions"] - r["alarm_transitions_restored"] == r["clusters_alarmed"], r
 
 
 # --- regressions found by the campaign --------------------------------------------------------------
@@ -872,6 +877,39 @@ async def _until(ok: Callable[[], object], what: str, timeout_s: float = 10.0) -
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not within {timeout_s:g} s")
         await asyncio.sleep(0.05)
+
+
+def test_an_alarm_a_restart_carries_on_is_stored_again_but_reaches_the_phone_once(tmp_path: Path) -> None:
+    """bench/faults.py --quick --seed 2 stored 3 ALARM transitions for 2 clusters: a kill -9 just
+    after cluster 1's alarm. The third row was the restarted daemon carrying the open alarm on
+    (``RESTORED``: stored, nothing sent), not a second alarm. Here the same: alarm, kill -9, the
+    restart as the band comes back with the rest of the cluster, which the rebuild meets again
+    and closes; one alarm push for the cluster reaches the receiver on 127.0.0.1."""
+    clock = Clock(time.time())
+    with Store(tmp_path / "db.sqlite") as store:
+
+        async def run() -> list[Seen]:
+            async with http_recorder() as srv:
+                port = int(srv.url.rsplit(":", 1)[1])
+                first = _alarmed_on(store, clock, {"phone": _phone("webhook", port)})
+                await first.dispatcher.drain()  # delivered; then kill -9 (never stopped)
+                clock.t += 20
+                restarted = Daemon(store, [BandSpec("crib", lambda: None)], {"phone": _phone("webhook", port)}, clock=clock)  # type: ignore[arg-type,return-value]
+                _connect(restarted, DEVICE, [spasm_record(seq, 10_000 * seq) for seq in range(3, 6)], clock.t)
+                clock.t += 70  # quiet since the last spasm: the cluster has ended
+                restarted._tick()
+                await restarted.dispatcher.drain()
+                seen = list(srv.seen)
+                for d in (restarted, first):  # their HTTP sessions closed (the killed one's too: a test)
+                    await d.dispatcher.close()
+                return seen
+
+        seen = asyncio.run(asyncio.wait_for(run(), 20))
+        kinds = [s.headers["X-Spasmwatch-Event"] for s in seen]
+        assert kinds.count("cluster_alarm") == 1 and "cluster_closed" in kinds, kinds
+        rows = [(a.text, a.channels) for a in store.alerts(DEVICE) if a.cluster_id is not None and a.state == "ALARM"]
+        assert rows == [("spasm 3 of a cluster", ("phone",)), (RESTORED, ())], rows
+        assert [(c.count, c.closed) for c in store.clusters(DEVICE)] == [(6, True)]
 
 
 @pytest.mark.parametrize("kind", ["webhook", "ntfy"])
