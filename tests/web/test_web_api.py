@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import itertools
 import json
 import logging
 import math
@@ -436,23 +437,54 @@ def test_connections_beyond_the_cap_get_503_and_hold_no_descriptor() -> None:
     run(t, max_connections=8)
 
 
+async def _closed(r: asyncio.StreamReader) -> bytes:
+    """What the server sent on a connection until it closed it (a reset after its close: closed too)."""
+    got = b""
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := await r.read(4096):
+            got += chunk
+    return got
+
+
 def test_a_connection_that_sends_no_whole_request_is_closed() -> None:
-    """Idle from the start, or trickling its headers: closed after ``idle_s`` (old code: aiohttp's
-    3630 s; measured still open after 90 s)."""
+    """Idle from the start, or trickling its headers for ever: closed after ``idle_s``, nothing sent
+    (old code: aiohttp's 3630 s; measured still open after 90 s).
 
-    async def t(server: HttpServer, fake: FakeDaemon, base: str, http: aiohttp.ClientSession) -> None:
-        host, port = server.address or ("", 0)
-        t0 = time.monotonic()
-        idle = await asyncio.open_connection(host, port)
-        trickle = await asyncio.open_connection(host, port)
-        for part in (b"GET /api/status HTTP/1.1\r\n", b"Host: 127.0.0.1\r\n", b"X-A: 1\r\n", b"X-B: 2\r\n"):
-            trickle[1].write(part)
-            await asyncio.sleep(0.3)
-        for r, _ in (idle, trickle):
-            assert await asyncio.wait_for(r.read(), 4) == b""  # closed, no request was made
-        assert time.monotonic() - t0 < 4
+    No clock is read (the old test asserted both closes came within 4 s). The trickler sends a
+    header line every quarter of ``idle_s`` until it is closed, so a server that never closed it, or
+    counted ``idle_s`` from the last byte, holds the test until its bound (TimeoutError). The same
+    two connections to a server whose ``idle_s`` never comes (``NEVER_S``), opened first, are still
+    open after: what closed the others was their server's ``idle_s``, not another limit."""
 
-    run(t, idle_s=1.0)
+    async def main() -> None:
+        server = HttpServer(FakeDaemon(), port=0, idle_s=0.5)
+        never = HttpServer(FakeDaemon(), port=0, idle_s=NEVER_S)
+        _, never_port = await never.start()
+        host, port = await server.start()
+        try:
+            kept_idle, kept_trickle, idle, trickle = [await asyncio.open_connection(host, p) for p in (never_port, never_port, port, port)]
+            closed = [asyncio.ensure_future(_closed(r)) for r, _ in (idle, trickle)]
+            lines = itertools.chain((b"GET /api/status HTTP/1.1\r\n", b"Host: 127.0.0.1\r\n"), (b"X-%d: 1\r\n" % n for n in itertools.count()))
+            while not all(c.done() for c in closed):
+                line = next(lines)
+                if not closed[1].done():
+                    trickle[1].write(line)
+                kept_trickle[1].write(line)
+                await asyncio.wait(closed, timeout=server.idle_s / 4)  # the trickle's pace, not a bound
+            assert [c.result() for c in closed] == [b"", b""]  # closed, no answer: no request was made
+            # The other server's two are open: the trickled request is finished and answered, and so
+            # is one sent now on the idle one.
+            kept_trickle[1].write(b"Connection: close\r\n\r\n")
+            kept_idle[1].write(b"GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            for r, _ in (kept_idle, kept_trickle):
+                assert (await _closed(r)).startswith(b"HTTP/1.1 200 "), "closed though its server's idle_s never comes"
+            for _, w in (kept_idle, kept_trickle, idle, trickle):
+                w.close()
+        finally:
+            await server.stop()
+            await never.stop()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
 
 
 def test_a_post_body_that_does_not_arrive_gets_408() -> None:
