@@ -12,12 +12,14 @@ import logging
 import math
 import os
 import socket
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from fake_daemon import FakeDaemon, midnight
 
 from spasmwatch.config import is_loopback
@@ -504,40 +506,76 @@ def test_a_post_body_that_does_not_arrive_gets_408() -> None:
     run(t, body_s=1.0, idle_s=30.0)
 
 
-class SlowDays(FakeDaemon):
-    """``days`` as long as the real daemon's reading of a year from the store on a slow computer
-    (0.47 s for 366 days on an empty store on a desktop): what is under test is whether the
-    server's loop stays free meanwhile."""
+class HeldDays(FakeDaemon):
+    """``days`` held until the test lets it go (``release``), as the real daemon's reading of a year
+    from the store holds its caller (0.47 s for 366 days on an empty store on a desktop, longer on a
+    slow computer): what is under test is whether the server's loop stays free meanwhile, on a
+    computer of any speed. Counts the reads begun, under way, and the most under way at once."""
 
-    DAYS_S = 1.0
+    # A read held this long gives up (s): a server that read on its event loop holds the test's own
+    # code with it, which could then never release it. Longer than a status answer under any load.
+    HELD_S = 10.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.begun = self.under_way = self.most_at_once = 0
+        self.gave_up = False
+        self._lock = threading.Lock()  # the reads run in worker threads
 
     def days(self, n_days: int) -> list[dict[str, Any]]:
-        time.sleep(self.DAYS_S)
-        return super().days(n_days)
+        with self._lock:
+            self.begun += 1
+            self.under_way += 1
+            self.most_at_once = max(self.most_at_once, self.under_way)
+        try:
+            if not self.release.wait(self.HELD_S):
+                self.gave_up = True
+                raise RuntimeError("the day read was not released: the test's code did not run meanwhile")
+            return super().days(n_days)
+        finally:
+            with self._lock:
+                self.under_way -= 1
+
+
+class DaysAsked(HttpServer):
+    """The server, counting the /api/days requests that reached their handler (there they read, or
+    wait for the read under way: no await before either)."""
+
+    days_asked = 0
+
+    async def _days(self, request: web.Request) -> web.StreamResponse:
+        self.days_asked += 1
+        return await super()._days(request)
 
 
 def test_a_year_of_days_is_read_off_the_event_loop() -> None:
     """Old code: /api/days ran on the event loop that streams the bands and raises the alarms, so
-    the status asked meanwhile waited the whole second (a client asking n=366 in a loop held the
-    daemon up); now it answers at once."""
+    the status asked meanwhile waited for both reads (a client asking n=366 in a loop held the
+    daemon up); now it is answered while they are held, and they run one at a time.
+
+    No clock is read (the old test asserted the status came within 0.6 s and the two reads of a
+    second each took over 1.5 s): the reads are held until the status is answered, then let go."""
 
     async def main() -> None:
-        fake = SlowDays()
-        server = HttpServer(fake, host="127.0.0.1", port=0, clock=fake.now)
+        fake = HeldDays()
+        server = DaysAsked(fake, host="127.0.0.1", port=0, clock=fake.now)
         host, port = await server.start()
         base = f"http://{host}:{port}"
         try:
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
-                t0 = time.monotonic()
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as http:
                 days = [asyncio.ensure_future(req(http, "GET", base + "/api/days?n=366")) for _ in range(2)]
-                await asyncio.sleep(0.2)  # both under way (on the old code the loop itself is held: 2 s)
+                await wait_until(lambda: server.days_asked == 2 and fake.begun >= 1)
                 st, _ = await req(http, "GET", base + "/api/status")
-                answered = time.monotonic() - t0
-                assert st == 200 and answered < 0.6, answered
+                assert st == 200 and not fake.gave_up, "the status waited for the day reads: they held the event loop"
+                assert not any(d.done() for d in days)  # answered while both reads are held
+                assert fake.under_way == 1, "one read at a time: the second waits for the first"
+                fake.release.set()
                 answers = await asyncio.gather(*days)
                 assert [a[0] for a in answers] == [200, 200] and len(answers[0][1]) == 366
-                assert time.monotonic() - t0 > 1.5  # one worker at a time: the second waited for the first
+                assert (fake.begun, fake.most_at_once) == (2, 1), "one worker at a time: the second waits for the first"
         finally:
+            fake.release.set()  # a read still held (a failure above) ends now, not at HELD_S
             await server.stop()
 
     asyncio.run(asyncio.wait_for(main(), 30))
