@@ -29,6 +29,7 @@ from synthetic import HandClock, event_feed, fill_store, streaming
 from spasmwatch.alerts.channels import MqttChannel, MqttSettings
 from spasmwatch.alerts.channels.mqtt import BandStatus, discovery_configs
 from spasmwatch.daemon import consts as K
+from spasmwatch.daemon.api import Json
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.heartbeat import HeartbeatSettings
 from spasmwatch.store import Store
@@ -46,9 +47,9 @@ NOTIFICATIONS = "homeassistant/binary_sensor/spasmwatch_cot_channels_failing/con
 SECRET = "/ping/5f1c0a8e-2b7d-4c1e-9a3f-0d6e8b2c4a71"  # what a healthchecks.io URL keeps secret
 EVERY_S = 60.0
 WAIT_S = 10.0  # real seconds a condition may take under load
-# From the heartbeat's change (a ping refused, or taken again) to the broker handing its status to a
-# subscriber. Measured 0.7-40 ms (docs/alerts.md); the bound leaves room for two shared, loaded cores.
-LATENCY_MAX_S = 2.0
+# A delay that never comes within a test (s): the away band's reconnects, each a message to the
+# daemon's subscribers, are not tried again after its first.
+NEVER_S = 3600.0
 
 
 @pytest.fixture(autouse=True)
@@ -110,39 +111,55 @@ def _failing(s: dict[str, Any]) -> bool:
     return bool(s.get("heartbeat") and s["heartbeat"]["failing_since"])
 
 
-def test_home_assistant_shows_the_heartbeat_failing_until_a_ping_is_taken(tmp_path: Path, broker: Broker) -> None:
+def test_home_assistant_shows_the_heartbeat_failing_until_a_ping_is_taken(tmp_path: Path, broker: Broker, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The status that shows the heartbeat failing (and through again) is published at the change:
+    the first message the daemon sends its subscribers (the MQTT mirror) from the change on is the
+    change's own, and the status is heard after it. An order, not a latency (the old test asserted
+    the change-to-status time was under 2 s). The band is tried once only, so no other message
+    comes meanwhile: a status that waited for another wake of the mirror would not come."""
+    monkeypatch.setattr(K, "BACKOFF_S", {kind: (NEVER_S, NEVER_S) for kind in K.BACKOFF_S})
     port = free_port()  # the service's: taken, then nothing listens (the network down), then taken again
     url = f"http://127.0.0.1:{port}{SECRET}"
     w = Watcher(broker.port)
     clock = HandClock(NOW)
     changed: list[float] = []  # time.monotonic() of each heartbeat state change, as the daemon is told
+    # time.monotonic() of each message the daemon sends its subscribers (each wakes the MQTT mirror),
+    # and whether a heartbeat change sent it.
+    sent: list[tuple[float, bool]] = []
 
     async def main() -> None:
         with Store(tmp_path / "db.sqlite") as store:
             d = _daemon(store, broker.port, clock, url)
             hb = d.heartbeat
             assert hb is not None
-            told = hb.on_change
+            told, publish = hb.on_change, d._publish
 
-            def change() -> None:  # the daemon's own handler, timed
+            def change() -> None:  # the daemon's own handler, noted
                 changed.append(time.monotonic())
+                n = len(sent)
                 told()
+                sent[n:] = [(t, True) for t, _ in sent[n:]]  # the messages it sent
+
+            def publish_noted(msg: Json) -> None:  # the daemon's own, noted
+                sent.append((time.monotonic(), False))
+                publish(msg)
 
             hb.on_change = change
+            d._publish = publish_noted  # type: ignore[method-assign]
             try:
                 async with http_recorder(port=port) as service:
                     await d.start()
                     await _until(lambda: hb.last_ok is not None, "the first ping taken")
                     _, ok = await asyncio.to_thread(_first, w, lambda s: s.get("heartbeat"), "a status with the heartbeat")
                     assert len(service.seen) == 1 and not _failing(ok), ok
-                await _checks(d, w, clock, port, changed)
+                await _checks(d, w, clock, port, changed, sent)
             finally:
                 await d.stop()
 
     run_then_close(main, w.stop)
 
 
-async def _checks(d: Daemon, w: Watcher, clock: HandClock, port: int, changed: list[float]) -> None:
+async def _checks(d: Daemon, w: Watcher, clock: HandClock, port: int, changed: list[float], sent: list[tuple[float, bool]]) -> None:
     await _ping(d, clock)  # refused
     at, bad = await asyncio.to_thread(_first, w, _failing, "the failing heartbeat in the status")
     hb = bad["heartbeat"]
@@ -169,10 +186,14 @@ async def _checks(d: Daemon, w: Watcher, clock: HandClock, port: int, changed: l
     d.mute("cot", 600, "Mum")  # a change the mirror publishes: after whatever the pings made it publish
     await asyncio.to_thread(_first, w, lambda s: s["muted_by"] == "Mum", "the muted status")
 
-    # From the failed ping (and the first one taken again) to the broker handing the status on.
-    latencies_s = [at - changed[0], back_at - changed[1]]
-    print("heartbeat change -> retained status heard: " + ", ".join(f"{x * 1000:.1f} ms" for x in latencies_s))
-    assert all(0 <= x < LATENCY_MAX_S for x in latencies_s), latencies_s
+    # From the failed ping (and the first one taken again) to the broker handing the status on:
+    # printed (docs/alerts.md), not asserted. Asserted is what woke the mirror: the change's own
+    # message, the first sent from the change on, before the status was heard.
+    heard = [(changed[0], at), (changed[1], back_at)]
+    print("heartbeat change -> retained status heard: " + ", ".join(f"{(b - a) * 1000:.1f} ms" for a, b in heard))
+    for change_t, heard_t in heard:
+        after = [(t <= heard_t, own) for t, own in sent if t >= change_t]
+        assert after[:1] == [(True, True)], f"messages from the change on (sent before the status heard, the change's own): {after}"
     statuses = [s for _, s in _statuses(w)]
     shown = [(_failing(s), s["muted_by"]) for s in statuses]
     first_failing = shown.index((True, None))
