@@ -146,3 +146,59 @@ def test_span_crc_is_zlib_s_crc_of_the_range(tmp_path: Path) -> None:
         spans.close()
     for n in (0, 1, 4095, 4096, 4097, 12 * (1 << 20), (1 << 24) - 1):
         assert shift(0x1234ABCD, n) == zlib.crc32(bytes(n), 0x1234ABCD ^ 0xFFFFFFFF) ^ 0xFFFFFFFF, n
+
+
+def _good_chunk(first: int) -> bytes:
+    """A chunk of one sample (a still band's) with a right CRC."""
+    payload = np.array([0, 0, 1000, 0, 0, 0], "<i2").tobytes()
+    head = CHUNK_MAGIC + first.to_bytes(8, "little") + (1).to_bytes(4, "little") + bytes(4)
+    return head + zlib.crc32(payload, zlib.crc32(head)).to_bytes(4, "little") + payload
+
+
+PAIRS = 10_000  # a good chunk and a fake, alternating: 600 kB
+AHEAD = 1000  # pairs a fake's claim spans: its end is the good chunk AHEAD pairs on
+
+
+def test_a_fake_whose_claimed_end_lands_on_a_good_chunk_hides_no_good_chunk_between(
+        tmp_path: Path, clean: tuple[Path, list[tuple[int, int]]]) -> None:  # fmt: skip
+    """A good 1-sample chunk and a fake header (index in order, CRC wrong) alternating, each fake
+    claiming the 60 kB up to the good chunk AHEAD pairs on. The reader stepped to that end (the fake's
+    header looks intact and the record there is good): of the 10 000 good chunks, 10 were read, the
+    samples of the 9990 others reported lost. Now every good chunk is read, reading the file a few
+    times at most; each fake is a damaged stretch of one sample."""
+    src, chunks = clean
+    (start, first), (end, after) = chunks[FIRST_LOST], chunks[FIRST_LOST + LOST_CHUNKS]
+    pair = CHUNK_HEAD_SIZE + 12 + CHUNK_HEAD_SIZE
+    claimed = (AHEAD - 1) * pair // 12  # from the fake (a good chunk's 36 bytes in), 24 + 12 x claimed on: the good chunk AHEAD pairs on
+    region = b"".join(_good_chunk(first + 2 * j) + CHUNK_MAGIC + (first + 2 * j + 1).to_bytes(8, "little") + claimed.to_bytes(4, "little")
+                      + bytes(4) + (0x5EED0BAD).to_bytes(4, "little") for j in range(PAIRS))  # fmt: skip
+    assert claimed * 12 > 16384 and (pair + claimed * 12) % pair == 0  # checked from the registers, ends on a good chunk
+    data = src.read_bytes()
+    path = tmp_path / "alternating.swraw"
+    path.write_bytes(data[:start] + region + data[end:])
+
+    before = _bytes_read()
+    reader = RawReader(path)
+    with reading_past_damage():
+        got = [(c.offset, c.first_index) for c in reader.chunks()]
+    read = _bytes_read() - before
+    assert got[FIRST_LOST : FIRST_LOST + PAIRS] == [(start + j * pair, first + 2 * j) for j in range(PAIRS)]
+    assert got[FIRST_LOST + PAIRS] == (start + len(region), after)
+    assert len(got) == CHUNKS - LOST_CHUNKS + PAIRS
+    assert read < 3 * path.stat().st_size, f"read {read} bytes for a file of {path.stat().st_size}"
+
+
+def test_a_damaged_chunk_claiming_to_end_on_a_later_good_chunk_loses_only_itself(tmp_path: Path, clean: tuple[Path, list[tuple[int, int]]]) -> None:
+    """A writer's chunk whose header claims the samples up to the chunk 10 on (its index in order, its
+    CRC failing): the 9 good chunks between are read; its own 256 samples are the one loss."""
+    src, chunks = clean
+    (start, first), (nxt, _), (ten_on, _) = chunks[FIRST_LOST], chunks[FIRST_LOST + 1], chunks[FIRST_LOST + 10]
+    data = bytearray(src.read_bytes())
+    data[start + 12 : start + 16] = ((ten_on - start - CHUNK_HEAD_SIZE) // 12).to_bytes(4, "little")
+    path = tmp_path / "claims.swraw"
+    path.write_bytes(bytes(data))
+    reader = RawReader(path)
+    with reading_past_damage():
+        got = [(c.offset, c.first_index) for c in reader.chunks()]
+    assert got == chunks[:FIRST_LOST] + chunks[FIRST_LOST + 1 :]
+    assert [(d.offset, d.resumed_at, d.lost) for d in reader.damage] == [(start, nxt, 256)]

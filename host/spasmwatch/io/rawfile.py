@@ -438,11 +438,10 @@ class _Damaged(Exception):
     """A damaged record met while reading: read past (RawReader) or, strict, the InputError ``error()``."""
 
     def __init__(self, path: str, what: str, offset: int, reason: str, field: str, detail: str | None = None, *,
-                 end: int | None = None, claimed: int | None = None, dating: bool = False, torn: str = "") -> None:  # fmt: skip
+                 claimed: int | None = None, dating: bool = False, torn: str = "") -> None:  # fmt: skip
         super().__init__(reason)
         self.path, self.what, self.offset, self.reason, self.field = path, what, offset, reason, field
         self.detail = detail or reason
-        self.end = end  # where it ends by its own header, when that looks intact
         self.claimed = claimed
         self.dating = dating
         self.torn = torn  # it runs to the end of the file: torn by a crash when nothing good follows
@@ -584,10 +583,11 @@ class RawReader:
             if end == size:  # a last chunk whose bytes never all reached the disk
                 self._torn(what, offset, "CRC")
                 return 0, None
-            # Its header may be intact (a flipped bit in the samples): stepped over when the next record is good.
+            # Its header may be intact (a flipped bit in the samples): then its count is the samples lost
+            # when nothing readable follows it.
             intact = first >= w.next_index
             raise _Damaged(self.path, what, offset, "CRC mismatch", "crc", "CRC mismatch, the chunk is damaged",
-                           end=end if intact else None, claimed=n if intact else None)  # fmt: skip
+                           claimed=n if intact else None)  # fmt: skip
         if first < w.next_index:
             raise InputError(self.path, f"{what} at byte {offset}: sample index {first} goes back (expected >= {w.next_index})", field="first_index")
         samples = np.frombuffer(payload, dtype="<i2").reshape(n, self.header.channels)
@@ -613,7 +613,7 @@ class RawReader:
         if torn or zlib.crc32(body[:-4]) != crc:
             if not torn and offset + DATING_SIZE != size:
                 raise _Damaged(self.path, f"dating record {number}", offset, "CRC mismatch", "crc",
-                               "CRC mismatch, the dating record is damaged", end=offset + DATING_SIZE, dating=True)  # fmt: skip
+                               "CRC mismatch, the dating record is damaged", dating=True)  # fmt: skip
             if warn:  # a last record whose bytes never all reached the disk
                 self._torn(f"dating record {number}", offset, "record" if torn else "CRC")
             return None
@@ -628,11 +628,11 @@ class RawReader:
         """Where to read on after the damaged record at ``offset`` (``f`` there); None: nothing good
         follows a record cut short by a crash (warned as torn with ``payloads``)."""
         w.spans.start_at(offset)  # every record checked from here on starts after it
-        # The record at d.end is up to 12 MB on: read through the span's handle, not the reader's buffer.
-        if d.end is not None and d.end < size and self._good_at(w.spans.handle(), d.end, size, w.spans):
-            resumed = d.end  # its own header is intact: step over it
-        else:
-            resumed = self._next_good(f, offset + 1, size, w.spans)
+        # Scanned for from the byte after its start, never stepped over to where its header says it
+        # ends: a fake header that looks intact could claim 12 MB and hide the good chunks in them (a
+        # crafted file lost ~1M samples so). A flipped bit in a 3 KiB chunk costs the same: the scan
+        # reads a 4 KiB piece and finds the next record's magic, as the step over read its header.
+        resumed = self._next_good(f, offset + 1, size, w.spans)
         if d.dating:
             w.dated += 1
         else:
