@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import random
+import warnings
 import zlib
 from pathlib import Path
 
@@ -22,7 +23,9 @@ import pytest
 from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
 from spasmwatch.errors import InputError
 from spasmwatch.io._spancrc import SpanCrc, shift
-from spasmwatch.io.rawfile import CHUNK_HEAD_SIZE, CHUNK_MAGIC, RawDamage, RawHeader, RawReader, RawWriter, open_rawfile
+from spasmwatch.io.limits import MAX_LISTED_DAMAGE
+from spasmwatch.io.rawfile import (CHUNK_HEAD_SIZE, CHUNK_MAGIC, RawDamage, RawDamageLeftOutWarning, RawDamageWarning, RawHeader, RawReader,
+                                   RawWriter, open_rawfile)  # fmt: skip
 
 RATE = 100.0
 CHUNKS = 2000  # of 256 samples with gyro: 6.2 MB
@@ -202,3 +205,51 @@ def test_a_damaged_chunk_claiming_to_end_on_a_later_good_chunk_loses_only_itself
         got = [(c.offset, c.first_index) for c in reader.chunks()]
     assert got == chunks[:FIRST_LOST] + chunks[FIRST_LOST + 1 :]
     assert [(d.offset, d.resumed_at, d.lost) for d in reader.damage] == [(start, nxt, 256)]
+
+
+def test_more_damaged_stretches_than_listed_are_counted_exactly_and_listed_up_to_the_limit(
+        tmp_path: Path, clean: tuple[Path, list[tuple[int, int]]]) -> None:  # fmt: skip
+    """A good 1-sample chunk and a damaged one (CRC wrong) alternating, 500 pairs more than
+    MAX_LISTED_DAMAGE: each damaged chunk a stretch of its own. The reader kept a RawDamage for every
+    one (~400 bytes each: 605 MB for the 1.46 million of 100 MB); now it lists the first
+    MAX_LISTED_DAMAGE, warns of the rest once, and its totals, the replay's gaps and the command's
+    note count every one."""
+    src, chunks = clean
+    (start, first), (end, after) = chunks[FIRST_LOST], chunks[FIRST_LOST + LOST_CHUNKS]
+    pairs = MAX_LISTED_DAMAGE + 500
+    assert 2 * pairs <= after - first
+    bad = [bytearray(_good_chunk(first + 2 * j + 1)) for j in range(pairs)]
+    for b in bad:
+        b[20] ^= 0x01  # its CRC: the header intact
+    region = b"".join(_good_chunk(first + 2 * j) + bytes(b) for j, b in enumerate(bad))
+    data = src.read_bytes()
+    path = tmp_path / "many.swraw"
+    path.write_bytes(data[:start] + region + data[end:])
+
+    reader = RawReader(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        n = sum(len(c.samples) for c in reader.chunks())
+    assert n == (CHUNKS - LOST_CHUNKS) * 256 + pairs
+    t = reader.damage_totals
+    lost = pairs - 1 + (after - (first + 2 * pairs - 1))  # a sample each, the last one to the good chunk after
+    assert (t.count, t.lost, t.damaged_bytes, t.unknown, t.tail) == (pairs, lost, pairs * 36, False, None)
+    assert len(reader.damage) == MAX_LISTED_DAMAGE and t.left_out == 500
+    assert [d.offset for d in reader.damage] == [start + 36 + 72 * j for j in range(MAX_LISTED_DAMAGE)]
+    assert t.last is not None and (t.last.offset, t.last.before) == (start + 36 + 72 * (pairs - 1), after)
+    said = [w.message for w in caught]
+    assert len(said) == MAX_LISTED_DAMAGE + 1 and all(type(m) is RawDamageWarning for m in said[:-1])
+    assert isinstance(said[-1], RawDamageLeftOutWarning) and str(said[-1]) == (
+        f"{path}: 500 more damaged stretches read past, not listed one by one (the first {MAX_LISTED_DAMAGE} are): "
+        f"{pairs} in all over {pairs * 36} bytes, {lost} samples lost")
+
+    rec = open_rawfile(path)
+    with reading_past_damage():
+        assert sum(len(b) for b in rec.chunks()) == CHUNKS * 256
+    assert (rec.read_gaps.damaged, rec.read_gaps.damaged_missing) == (pairs, lost)
+    assert damage_notes(rec, "replayed as a gap") == [
+        f"{path}: {pairs} damaged chunks or dating records (chunk {FIRST_LOST + 1} at byte {start + 36} (CRC mismatch); chunk "
+        f"{FIRST_LOST + 3} at byte {start + 108} (CRC mismatch); chunk {FIRST_LOST + 5} at byte {start + 180} (CRC mismatch); "
+        f"and {pairs - 3} more, {pairs * 36} bytes in all): their {lost} samples ({lost / RATE:.1f} s) are replayed as a gap; "
+        "--strict refuses the file instead"
+    ]

@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Iterator
 
 from spasmwatch.io.csvread import Recording
-from spasmwatch.io.rawfile import RawDamage, RawDamageWarning, RawRecording
+from spasmwatch.io.rawfile import DamageTotals, RawDamageWarning, RawRecording
 
 # Damaged records a note names one by one; more are counted.
 NAMED = 3
@@ -24,7 +24,7 @@ STRICT = "--strict refuses the file instead"
 def reading_past_damage() -> Iterator[None]:
     """Within: the reader's per-record damage warnings are held back (``damage_notes`` says them)."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RawDamageWarning)
+        warnings.simplefilter("ignore", RawDamageWarning)  # RawDamageLeftOutWarning too
         yield
 
 
@@ -33,34 +33,28 @@ def damage_notes(rec: Recording | RawRecording, held: str) -> list[str]:
     lost samples ('replayed as a gap')."""
     if not isinstance(rec, RawRecording):
         return []
-    by_file: dict[str, list[RawDamage]] = {}
-    for d in rec.damage:
-        by_file.setdefault(d.path, []).append(d)
-    return [_note(path, ds, rec.rate_hz, held) for path, ds in by_file.items()]
+    return [_note(t, rec.rate_hz, held) for t in rec.damage_totals]
 
 
-def _note(path: str, ds: list[RawDamage], rate_hz: float, held: str) -> str:
-    # Several damaged records in one stretch (a chunk and a dating record under one bad sector) share its samples.
-    spans = {(d.after, d.before) if d.after is not None and d.before is not None else d.offset: d.lost for d in ds}
-    lost = sum(n for n in spans.values() if n is not None)
-    unknown = any(n is None for n in spans.values())
-    tail = next((d for d in ds if d.before is None), None)
-    if len(ds) == 1:
-        d = ds[0]
-        head = f"{path}: {d.where()}"
+def _note(t: DamageTotals, rate_hz: float, held: str) -> str:
+    # The totals are exact however many stretches there are; the reader lists the first ones only
+    # (io.limits.MAX_LISTED_DAMAGE), of which the note names NAMED.
+    if t.count == 1:
+        d = t.listed[0]
+        head = f"{t.path}: {d.where()}"
         whose = "its" if d.lost == d.claimed else "the"
     else:
-        named = "; ".join(d.where().replace(" is damaged (", " (") for d in ds[:NAMED])
-        more = f"; and {len(ds) - NAMED} more" if len(ds) > NAMED else ""
-        head = f"{path}: {len(ds)} damaged chunks or dating records ({named}{more})"
+        named = "; ".join(d.where().replace(" is damaged (", " (") for d in t.listed[:NAMED])
+        more = f"; and {t.count - NAMED} more, {t.damaged_bytes} bytes in all" if t.count > NAMED else ""
+        head = f"{t.path}: {t.count} damaged chunks or dating records ({named}{more})"
         whose = "their"
     parts = []
-    if lost:
-        parts.append(f"{whose} {lost} samples ({lost / rate_hz:.1f} s) are {held}")
-    elif not unknown:
+    if t.lost:
+        parts.append(f"{whose} {t.lost} samples ({t.lost / rate_hz:.1f} s) are {held}")
+    elif not t.unknown:
         parts.append("no sample is lost (the dating records around it date the samples)")
-    if tail is not None:
-        parts.append(f"nothing readable follows {tail.what}: the file's last {tail.resumed_at - tail.offset} bytes are lost")
-    elif unknown:
+    if t.tail is not None:
+        parts.append(f"nothing readable follows {t.tail.what}: the file's last {t.tail.resumed_at - t.tail.offset} bytes are lost")
+    elif t.unknown:
         parts.append("the samples before the first good chunk are lost")
     return f"{head}: {'; '.join(parts)}; {STRICT}"

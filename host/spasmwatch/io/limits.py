@@ -127,3 +127,9 @@ UNITS_DEAD_GYRO_DPS = 0.01
 # parts); a part of another boot (its index counts from 0 again) or another band is off by
 # at least the samples of the boot before, so one interval tells them apart.
 PART_DATING_SAMPLES = 1.0
+# Damaged stretches (RawDamage records, ~400 bytes each) a read of one .swraw keeps one by one in
+# RawReader.damage and warns of one by one; beyond them it only counts (RawReader.damage_totals:
+# stretches, bytes and samples lost, exact). A failing card's day (bench/raw_damage.py: 2000
+# damaged chunks) is listed whole, while a crafted file with a damaged stretch every 60 bytes
+# (1.46 million in 100 MB) kept them all: 605 MB peak RSS. 10 000 is at most ~4 MB a file.
+MAX_LISTED_DAMAGE = 10_000

@@ -73,7 +73,7 @@ from numpy.typing import NDArray
 from spasmwatch import private
 from spasmwatch.errors import InputError
 from spasmwatch.io._spancrc import SpanCrc
-from spasmwatch.io.limits import CHUNK_ROWS
+from spasmwatch.io.limits import CHUNK_ROWS, MAX_LISTED_DAMAGE
 from spasmwatch.outfile import whole_file
 
 MAGIC = b"SWRAW\r\n\x1a"
@@ -434,6 +434,57 @@ class RawDamageWarning(RawWarning):
         self.damage = damage
 
 
+@dataclass
+class DamageTotals:
+    """The damage one read of a raw file read past: its totals exact, its first MAX_LISTED_DAMAGE
+    stretches one by one (a crafted file can hold a million: kept whole, they took 605 MB)."""
+
+    path: str
+    listed: list[RawDamage] = field(default_factory=list)  # the first ones, in file order
+    count: int = 0  # damaged stretches (RawDamage records), listed or not
+    damaged_bytes: int = 0  # bytes read past: from each damaged record to where the read went on
+    lost: int = 0  # samples lost, where known (held as gaps)
+    unknown: bool = False  # some loss not known: damage before the first good chunk, its header damaged
+    last: RawDamage | None = None  # the latest (``RawRecording`` tells its gap apart)
+    tail: RawDamage | None = None  # the first with nothing readable after it
+
+    @property
+    def left_out(self) -> int:
+        """Stretches counted but not listed."""
+        return self.count - len(self.listed)
+
+    def add(self, group: list[RawDamage]) -> list[RawDamage]:
+        """The damaged records between two good chunks (they share the samples between: counted
+        once); returns those listed."""
+        first = group[0]
+        if first.after is not None and first.before is not None:
+            self.lost += first.before - first.after
+        else:
+            self.lost += sum(d.claimed or 0 for d in group)
+            self.unknown = self.unknown or any(d.claimed is None for d in group)
+        self.count += len(group)
+        self.damaged_bytes += sum(d.resumed_at - d.offset for d in group)
+        self.last = group[-1]
+        if self.tail is None and first.before is None:
+            self.tail = first
+        kept = group[: max(0, MAX_LISTED_DAMAGE - len(self.listed))]
+        self.listed += kept
+        return kept
+
+
+class RawDamageLeftOutWarning(RawDamageWarning):
+    """More damaged stretches were read past than are warned of one by one (``MAX_LISTED_DAMAGE``):
+    ``totals`` counts them all; ``damage`` is the last."""
+
+    def __init__(self, totals: DamageTotals, last: RawDamage) -> None:
+        RawWarning.__init__(
+            self,
+            f"{totals.path}: {totals.left_out} more damaged stretches read past, not listed one by one (the first "
+            f"{len(totals.listed)} are): {totals.count} in all over {totals.damaged_bytes} bytes, {totals.lost} samples lost",
+        )
+        self.damage, self.totals = last, totals
+
+
 class _Damaged(Exception):
     """A damaged record met while reading: read past (RawReader) or, strict, the InputError ``error()``."""
 
@@ -481,7 +532,7 @@ class RawReader:
     def __init__(self, path: str | os.PathLike[str], strict: bool = False) -> None:
         self.path = os.fspath(path)
         self.strict = strict
-        self.damage: list[RawDamage] = []  # read past by the last ``chunks()``, in file order
+        self.damage_totals = DamageTotals(self.path)  # read past by the last ``chunks()``
         try:
             with open(self.path, "rb") as f:
                 data = f.read(HEADER_SIZE)
@@ -490,11 +541,17 @@ class RawReader:
         except OSError as exc:
             raise InputError(self.path, f"cannot open the file: {exc.strerror or exc}") from exc
 
+    @property
+    def damage(self) -> list[RawDamage]:
+        """The damaged records the last ``chunks()`` read past, in file order: the first
+        MAX_LISTED_DAMAGE (``damage_totals`` counts them all)."""
+        return self.damage_totals.listed
+
     def chunks(self) -> Generator[RawChunk, None, None]:
         """Every whole chunk in order (dating records checked and passed over); a torn last chunk
         or dating record is skipped with a ``RawWarning``, a damaged one read past (class doc)."""
         size = os.path.getsize(self.path)
-        self.damage = []
+        self.damage_totals = DamageTotals(self.path)
         with open(self.path, "rb", buffering=1 << 20) as f:
             f.seek(HEADER_SIZE)
             for _, rec in self._scan(f, size, payloads=True):
@@ -522,6 +579,9 @@ class RawReader:
             yield from self._walk(f, size, payloads, w)
             if payloads:  # read to the end: damage after the last good chunk has nothing after it
                 self._settle(w, None)
+                totals = self.damage_totals
+                if totals.left_out and totals.last is not None:
+                    warnings.warn(RawDamageLeftOutWarning(totals, totals.last), stacklevel=4)
 
     def _walk(self, f: BinaryIO, size: int, payloads: bool, w: _Walk) -> Generator[tuple[int, RawChunk | DatingPoint | tuple[int, int]], None, None]:
         offset = HEADER_SIZE
@@ -689,11 +749,12 @@ class RawReader:
     def _settle(self, w: _Walk, before: int | None) -> None:
         """The damage read past since the last good chunk, now that the next one (its first index
         ``before``; None: none) says how many samples it cost: kept in ``damage`` and warned of."""
-        for d, resumed in w.pending:
-            damage = RawDamage(self.path, d.what, d.offset, d.reason, resumed, w.last_end, before, d.claimed)
-            self.damage.append(damage)
-            warnings.warn(RawDamageWarning(damage), stacklevel=5)
+        if not w.pending:
+            return
+        group = [RawDamage(self.path, d.what, d.offset, d.reason, resumed, w.last_end, before, d.claimed) for d, resumed in w.pending]
         w.pending.clear()
+        for damage in self.damage_totals.add(group):  # the rest counted, warned of once at the end (_scan)
+            warnings.warn(RawDamageWarning(damage), stacklevel=5)
 
     def _torn(self, what: str, offset: int, part: str) -> None:
         warnings.warn(
@@ -870,7 +931,8 @@ class RawRecording:
             seen.readers.append(reader)
             for k, c in enumerate(reader.chunks()):
                 if nxt is not None and c.first_index > nxt:  # the damage before c is settled when c comes
-                    d = reader.damage[-1] if reader.damage and reader.damage[-1].before == c.first_index else None
+                    last = reader.damage_totals.last
+                    d = last if last is not None and last.before == c.first_index else None
                     gap = c.first_index - nxt
                     # A file's first chunk damaged: its header's count, the rest lies between the files.
                     lost = 0 if d is None else gap if d.lost is None else min(d.lost, gap)
@@ -906,8 +968,14 @@ class RawRecording:
 
     @property
     def damage(self) -> list[RawDamage]:
-        """The damaged records the last read through ``chunks``/``counts`` read past, file by file."""
+        """The damaged records the last read through ``chunks``/``counts`` read past, file by file
+        (each file's first MAX_LISTED_DAMAGE: ``damage_totals`` counts them all)."""
         return [d for r in self._seen.readers for d in r.damage]
+
+    @property
+    def damage_totals(self) -> list[DamageTotals]:
+        """What the last read through ``chunks``/``counts`` read past, file by file (those with damage)."""
+        return [r.damage_totals for r in self._seen.readers if r.damage_totals.count]
 
 
 @dataclass
