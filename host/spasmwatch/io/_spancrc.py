@@ -142,14 +142,10 @@ class SpanCrc:
                 r = _run(r, data[i : i + SPAN_BLOCK])
                 regs.append(r)
 
-    def handle(self) -> BinaryIO:
-        """Its own unbuffered handle on the file: a read far from the reader's place through it
-        leaves the reader's 1 MiB buffer as it is (through the reader's, it costs two refills)."""
+    def _read(self, at: int, n: int) -> bytes:
+        """Through its own unbuffered handle: a read far from the reader's place leaves the reader's
+        1 MiB buffer as it is (through the reader's, it costs two refills)."""
         if self._f is None:
             self._f = open(self._path, "rb", buffering=0)  # closed by close()
-        return self._f
-
-    def _read(self, at: int, n: int) -> bytes:
-        f = self.handle()
-        f.seek(at)
-        return f.read(n)
+        self._f.seek(at)
+        return self._f.read(n)
