@@ -57,7 +57,6 @@ from __future__ import annotations
 import bisect
 import contextlib
 import functools
-import heapq
 import os
 import struct
 import warnings
@@ -514,12 +513,16 @@ class _Walk:
     pending: list[tuple[_Damaged, int]] = field(default_factory=list)  # damage since it, and where read on
 
 
-def _finds(buf: bytes, magic: bytes, limit: int) -> Iterator[int]:
-    """Offsets below ``limit`` where ``magic`` starts in ``buf``."""
-    k = buf.find(magic)
-    while 0 <= k < limit:
+def _finds(buf: bytes, magics: tuple[bytes, ...], limit: int) -> Iterator[int]:
+    """Offsets below ``limit`` where one of ``magics`` starts in ``buf``, in order (a min of the
+    next find of each: a few us less than heapq.merge a scan, which every damaged chunk costs)."""
+    at = [buf.find(m) for m in magics]
+    while True:
+        k = min((a for a in at if 0 <= a < limit), default=-1)
+        if k < 0:
+            return
         yield k
-        k = buf.find(magic, k + 1)
+        at = [buf.find(m, k + 1) if a == k else a for a, m in zip(at, magics)]
 
 
 class RawReader:
@@ -718,7 +721,7 @@ class RawReader:
             f.seek(pos)
             buf = f.read(piece + len(CHUNK_MAGIC) - 1)  # a magic across the piece's end is seen
             # In order as found: the first candidate is often good (fakes met one after another).
-            for k in heapq.merge(*(_finds(buf, m, piece) for m in magics)):
+            for k in _finds(buf, magics, piece):
                 if self._good_at(f, pos + k, size, spans):
                     return pos + k
             pos, piece = pos + piece, min(2 * piece, RESYNC_BYTES)
