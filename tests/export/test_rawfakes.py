@@ -6,7 +6,9 @@ that claims a long payload was checked by reading the payload: the cost was the 
 claims (10 000 fakes claiming 1.2 MB each: 12 GB read for a 6 MB file; bench/raw_damage.py:
 2 s per 10 kB of fakes claiming 12 MB). Now a long payload's CRC comes from registers kept over
 the file (``io._spancrc``), so the bytes read stay a few times the file's size, and the good
-chunk right after the fakes is found as before, the fakes said as one damaged stretch.
+chunk right after the fakes is found as before, the fakes said as one damaged stretch. A fake
+whose claimed end lands on a good chunk no longer hides the good chunks between (the reader
+stepped to that end), and a million damaged stretches are counted, not each kept.
 """
 
 from __future__ import annotations
@@ -211,7 +213,7 @@ def test_more_damaged_stretches_than_listed_are_counted_exactly_and_listed_up_to
         tmp_path: Path, clean: tuple[Path, list[tuple[int, int]]]) -> None:  # fmt: skip
     """A good 1-sample chunk and a damaged one (CRC wrong) alternating, 500 pairs more than
     MAX_LISTED_DAMAGE: each damaged chunk a stretch of its own. The reader kept a RawDamage for every
-    one (~400 bytes each: 605 MB for the 1.46 million of 100 MB); now it lists the first
+    one (~375 bytes each: 605 MB for the 1.46 million of 100 MB); now it lists the first
     MAX_LISTED_DAMAGE, warns of the rest once, and its totals, the replay's gaps and the command's
     note count every one."""
     src, chunks = clean

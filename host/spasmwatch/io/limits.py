@@ -127,7 +127,7 @@ UNITS_DEAD_GYRO_DPS = 0.01
 # parts); a part of another boot (its index counts from 0 again) or another band is off by
 # at least the samples of the boot before, so one interval tells them apart.
 PART_DATING_SAMPLES = 1.0
-# Damaged stretches (RawDamage records, ~400 bytes each) a read of one .swraw keeps one by one in
+# Damaged stretches (RawDamage records, ~375 bytes each) a read of one .swraw keeps one by one in
 # RawReader.damage and warns of one by one; beyond them it only counts (RawReader.damage_totals:
 # stretches, bytes and samples lost, exact). A failing card's day (bench/raw_damage.py: 2000
 # damaged chunks) is listed whole, while a crafted file with a damaged stretch every 60 bytes

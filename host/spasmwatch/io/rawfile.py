@@ -757,7 +757,8 @@ class RawReader:
 
     def _settle(self, w: _Walk, before: int | None) -> None:
         """The damage read past since the last good chunk, now that the next one (its first index
-        ``before``; None: none) says how many samples it cost: kept in ``damage`` and warned of."""
+        ``before``; None: none) says how many samples it cost: counted in ``damage_totals``, listed in
+        ``damage`` and warned of up to MAX_LISTED_DAMAGE."""
         if not w.pending:
             return
         group = [RawDamage(self.path, d.what, d.offset, d.reason, resumed, w.last_end, before, d.claimed) for d, resumed in w.pending]
