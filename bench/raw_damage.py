@@ -5,7 +5,7 @@ a minute: ~104 MB), is read whole (``RawReader.chunks()``) clean and damaged, ea
 (median CPU time), in this one process:
 
   1. clean: the reference;
-  2. one flipped bit in a chunk's samples in the middle (its header intact: stepped over);
+  2. one flipped bit in a chunk's samples in the middle (its header intact);
   3. one flipped bit in a chunk's magic in the middle (the next good record scanned for);
   4. 300 bytes of garbage over the boundary of two chunks;
   5. 1000 chunks with a flipped bit in their samples and 1000 with one in their magic, spread
@@ -26,12 +26,13 @@ from its second minute on, S MB up to a chunk's start, replaced by one of:
   9. fake headers whose length points far ahead: 24-byte headers claiming 1 048 576 samples
      (12 MB, still inside the file: the clean 13 MB after the damage), CRC wrong;
  10. nested fakes: every 24 bytes a header claiming the samples up to the end of the damage
-     (each inside the one before it), its index going back (so not stepped over);
+     (each inside the one before it), its index going back;
  11. a good 1-sample chunk and a fake claiming 12 MB, alternating (the reader meets each fake
      right after a good chunk);
 
-each read whole (median CPU time, as above), with the damaged records it names and the samples it
-reads (the good chunk right after the damage and all after it are found); printed against the clean
+each read whole (median CPU time, as above), with the damaged stretches it reads past (all, listed or
+not: ``RawReader.damage_totals``) and the samples it reads (the good chunk right after the damage and
+all after it, and in case 11 every good chunk, are found); printed against the clean
 read of the same file, and as the extra CPU per MB of damage against a clean MB. ``--rss`` also
 reads the largest size's file of each case, and its clean file, in a fresh process each: peak RSS.
 Never asserts a time.
