@@ -35,7 +35,8 @@ and one per TIME_SYNC answered (``sync``: the band ms it answered, the host's
 stamp ``sent_ms``, the real epoch ms it read its clock at and, when paced, the
 real epoch ms that virtual time was due), and one when the recording has been
 played (``played``: the band's ms then; its clock runs on in real time).
-Exit codes: see sim/hw.py (0 = recording done and idle).
+Exit codes: see sim/hw.py (0 = recording done and idle, or stopped by SIGINT: ``end`` with
+``why="stopped"``).
 """
 
 import gc
@@ -356,6 +357,11 @@ def main():
 
     try:
         asyncio.run(both())
+    except KeyboardInterrupt:
+        # SIGINT from a harness that holds the band up until the host has fetched its log
+        # (bench/faults.py): it ends it as the idle exit would, with the end report's next_seq.
+        summary(app, "stopped")
+        sys.exit(0)
     except Exception as e:  # what the board's main.py does: note the crash, then reset
         sys.print_exception(e)
         try:

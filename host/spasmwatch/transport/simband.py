@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import socket
+import signal
 import subprocess
 import sys
 import threading
@@ -180,6 +181,13 @@ class SimBand:
 
     async def wait_async(self, timeout_s: float | None = None) -> int:
         return await asyncio.to_thread(self.wait, timeout_s)
+
+    def stop(self, timeout_s: float = 30) -> int:
+        """End the band as its idle exit would (SIGINT: an ``end`` report, ``why="stopped"``, exit 0),
+        for a harness that keeps it up (a long ``idle_exit_ms``) until the host holds its log."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        return self.wait(timeout_s)
 
     def kill(self) -> None:
         """Pull the battery: no clean-up, the flash keeps what was written."""
