@@ -8,6 +8,8 @@ Options:
     --device-id ID      default "sim0001"
     --speed N           virtual ms per real ms (default 0: as fast as possible)
     --paced             with --speed: keep virtual time on a real-time deadline (no drift over hours)
+    --pace-after-end    with --paced: after the recording, virtual time goes on paced at --speed, not in
+                        real time (for a harness whose host clock runs at the speed, bench/faults.py)
     --paced-from-ms MS  with --paced: this boot's virtual time 0 was due at MS (real ms since the epoch;
                         a harness rebooting the band passes the last boot's end, its ``due_ms``)
     --hold              stop virtual time until a central first has an encrypted link
@@ -34,7 +36,8 @@ log state, heap use after start-up) and one when it ends (samples, events),
 and one per TIME_SYNC answered (``sync``: the band ms it answered, the host's
 stamp ``sent_ms``, the real epoch ms it read its clock at and, when paced, the
 real epoch ms that virtual time was due), and one when the recording has been
-played (``played``: the band's ms then; its clock runs on in real time).
+played (``played``: the band's ms then; its clock runs on in real time, or paced with
+``--pace-after-end``).
 Exit codes: see sim/hw.py (0 = recording done and idle, or stopped by SIGINT: ``end`` with
 ``why="stopped"``).
 """
@@ -92,6 +95,7 @@ def parse_args(argv):
         "speed": "0",
         "hold": False,
         "paced": False,
+        "pace-after-end": False,
         "paced-from-ms": None,
         "csv-skip-s": "0",
         "reset-at-s": None,
@@ -159,6 +163,7 @@ def build(opts):
         board = dict(board)
         board["log_slots"] = int(opts["log-slots"])
     clock = simhw.SimClock(int(opts["speed"]), opts["paced"])
+    clock.keep_pace = opts["pace-after-end"] and opts["paced"] and int(opts["speed"]) > 0
     if opts["paced-from-ms"] is not None:
         clock.pace_from(int(opts["paced-from-ms"]))
     if opts["stall-at-s"] is not None:
@@ -247,7 +252,8 @@ async def supervise(app, source, clock, wdts, opts):
         if (clock.stalled or (not app.sampling and app.critical)) and not source.done:
             await clock.advance_ms(200)  # the sampler is not pacing: the world moves on anyway
         elif source.done or not app.sampling:
-            clock.free_run()
+            if not (clock.keep_pace and app.sampling):  # (kept: the sampler's batches pace it)
+                clock.free_run()
             if source.done and not played:  # from here the band's clock runs on in real time, to the ms
                 played = True
                 report("played", t_ms=clock.ticks_ms())

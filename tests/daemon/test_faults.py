@@ -110,18 +110,26 @@ def test_the_campaign_s_band_waits_for_the_daemon_after_its_recording(tmp_path: 
     still says how many events it logged. No daemon here: a band that waits for none waits for
     a slow one."""
     faults = load_bench("faults")
-    plan = faults.Plan(40.0, 20, [], [], [], [], {}, 0.0, 0.0)
+    speed = 20
+    plan = faults.Plan(40.0, speed, [], [], [], [], {}, 0.0, 0.0)
     band = faults.BandRunner(quick_cluster_csv, tmp_path / "flash", plan, free_port())
     band.start(0.0, hold=False)
     try:
         assert band.band is not None
-        band.band.wait_report("played", 120)
+        played = band.band.wait_report("played", 120)
+        t_played = time.monotonic()
         time.sleep(3)  # 3x the sim's idle exit: the old band had left by now
         assert band.poll() and band.band.running, band.band.report("end")
         band.stop()
+        real_ms = (time.monotonic() - t_played) * 1000
         (boot,) = band.boots
         assert boot.rc == 0 and boot.why == "stopped" and boot.next_seq is not None and boot.next_seq >= 3, boot
         assert not band.poll(), "its end taken once"
+        # ... and its clock kept the speed after the recording, as the daemon's does (run on in real
+        # time, a sync made then placed the boot minutes off: 344 s at 60x). At most the real time
+        # since it reported 'played' times the speed; at least half that (a loaded machine's lag).
+        after_ms = boot.uptime_s * 1000 - played["t_ms"]
+        assert speed * real_ms / 2 <= after_ms <= speed * real_ms + 1000, (after_ms, real_ms)
     finally:
         band.kill()
 
