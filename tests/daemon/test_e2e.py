@@ -157,7 +157,12 @@ def test_raw_stream_is_kept_and_replays_to_the_same_cluster(tmp_path: Path, clus
     from spasmwatch.io.rawfile import RawReader
 
     async def main() -> Path:
-        async with rig(tmp_path, cluster_csv, speed=4, raw=True) as r:
+        # --paced: the band's clock on the daemon's 4x clock. Unpaced, a loaded machine slowed the
+        # band's clock against it (it sleeps ms // speed a batch, plus the batch's own cost): 7 s
+        # behind by 70 s, so the daemon rightly resynced (the host's clock "stepped") and placed the
+        # last spasm's event 7 s later than the raw's band-time dating (6.02-7.68 s, 3 runs of 4 at
+        # load ~12 on 2 cores); the seven before it were 0.03-0.25 s off.
+        async with rig(tmp_path, cluster_csv, speed=4, raw=True, band_args=("--paced",)) as r:
             await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 90, "the alarm")
             await r.wait_for(lambda: _band_played(r, 100.0), 60, "the recording to be played")
         return tmp_path / "raw" / "band0000-boot1-000.swraw"
