@@ -440,7 +440,9 @@ class BandRunner:
         # Paced after the recording too: the daemon's clock runs at the speed, and a sync made after
         # the end (a daemon back late on a loaded machine) with the band's clock run on in real time
         # placed that boot minutes off (the time line bent 344 s for a sync 6 s of real time late).
-        args = ["--paced", "--pace-after-end", "--csv-skip-s", f"{skip_s:.3f}"]
+        # --sync-at-pace: the radio answers while the band lags its pace (its syncs read the pace's
+        # time): kept quiet instead, a loaded machine's band was out of reach for whole boots.
+        args = ["--paced", "--pace-after-end", "--sync-at-pace", "--csv-skip-s", f"{skip_s:.3f}"]
         if from_ms is not None:
             args += ["--paced-from-ms", str(from_ms)]
         if nxt:

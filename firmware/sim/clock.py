@@ -49,6 +49,14 @@ class SimClock:
         # of real time after it). Paced, not scaled real time: sleepers (the watchdog's check and
         # feed) still run in order, so a stalled process is not a watchdog reset.
         self.keep_pace = False
+        # A TIME_SYNC reads the clock where its pace has it, not where the samples' processing has
+        # got to (run.py --sync-at-pace): a board's clock never lags its CPU. Then the radio need
+        # not go quiet while the clock lags (BEHIND_MS) so that no sync is answered from a lagging
+        # clock: on a loaded machine (load 10-17, 2 cores) a band at 60x lagged more than 1 s of
+        # virtual time (17 ms real) for whole boots, unreachable, and their events never placed.
+        self.sync_at_pace = False
+        self.reading_sync = False  # set around the app's TIME_SYNC answer
+        self.read_at_pace = False  # the last such reading was the pace's, past the samples'
 
     def pace_from(self, epoch_ms):
         """Pace as if virtual time now had been due at ``epoch_ms`` (real ms since the epoch).
@@ -79,9 +87,19 @@ class SimClock:
             return None
         return time.ticks_diff(time.ticks_ms(), self._pace0[0])
 
+    def due_ms(self):
+        """The virtual ms its pace has now (where a board's clock would read); None unless pacing."""
+        e = self._paced_for_ms()
+        return None if e is None else self._pace0[1] + e * self.speed
+
     def ticks_ms(self):
         if self._free:
             return self._v + time.ticks_diff(time.ticks_ms(), self._real0)
+        if self.reading_sync and self.sync_at_pace:
+            due = self.due_ms()
+            self.read_at_pace = due is not None and due > self._v
+            if self.read_at_pace:
+                return due
         return self._v
 
     def free_run(self):

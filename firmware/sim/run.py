@@ -10,6 +10,8 @@ Options:
     --paced             with --speed: keep virtual time on a real-time deadline (no drift over hours)
     --pace-after-end    with --paced: after the recording, virtual time goes on paced at --speed, not in
                         real time (for a harness whose host clock runs at the speed, bench/faults.py)
+    --sync-at-pace      with --paced: a TIME_SYNC reads the clock where the pace has it (a board's clock
+                        never lags its CPU), and the radio is not kept quiet while the samples lag
     --paced-from-ms MS  with --paced: this boot's virtual time 0 was due at MS (real ms since the epoch;
                         a harness rebooting the band passes the last boot's end, its ``due_ms``)
     --hold              stop virtual time until a central first has an encrypted link
@@ -96,6 +98,7 @@ def parse_args(argv):
         "hold": False,
         "paced": False,
         "pace-after-end": False,
+        "sync-at-pace": False,
         "paced-from-ms": None,
         "csv-skip-s": "0",
         "reset-at-s": None,
@@ -164,6 +167,7 @@ def build(opts):
         board["log_slots"] = int(opts["log-slots"])
     clock = simhw.SimClock(int(opts["speed"]), opts["paced"])
     clock.keep_pace = opts["pace-after-end"] and opts["paced"] and int(opts["speed"]) > 0
+    clock.sync_at_pace = opts["sync-at-pace"] and opts["paced"] and int(opts["speed"]) > 0
     if opts["paced-from-ms"] is not None:
         clock.pace_from(int(opts["paced-from-ms"]))
     if opts["stall-at-s"] is not None:
@@ -227,7 +231,7 @@ def held_until_encrypted(ble):
 async def supervise(app, source, clock, wdts, opts):
     """The simulated world around the app: radio pump, end of recording, resets, watchdog."""
     ble = app.hw.ble
-    ble.quiet = clock.behind
+    ble.quiet = None if clock.sync_at_pace else clock.behind
     _report_syncs(app, clock)
     asyncio.create_task(ble.pump())
     asyncio.create_task(_watchdog(app, clock, wdts))
@@ -272,10 +276,17 @@ def _report_syncs(app, clock):
     apply = app._apply
 
     async def traced(op, args):
-        code, arg = await apply(op, args)  # TIME_SYNC does not await: no time passes before the stamps
-        if op == P.OP_TIME_SYNC and code == P.OK:
-            report("sync", band_ms=arg, sent_ms=args[0] * 1000 + args[1], real_ms=time.time_ns() // 1000000,
-                   due_ms=clock.due_epoch_ms())
+        sync = op == P.OP_TIME_SYNC
+        clock.reading_sync, clock.read_at_pace = sync, False
+        try:
+            code, arg = await apply(op, args)  # TIME_SYNC does not await: no time passes before the stamps
+        finally:
+            clock.reading_sync = False
+        if sync and code == P.OK:
+            real = time.time_ns() // 1000000
+            # Read where the pace has it (--sync-at-pace): that time is due now, whatever the lag.
+            report("sync", band_ms=arg, sent_ms=args[0] * 1000 + args[1], real_ms=real,
+                   due_ms=real if clock.read_at_pace else clock.due_epoch_ms())
         return code, arg
 
     app._apply = traced
