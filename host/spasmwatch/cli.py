@@ -12,10 +12,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import warnings
 from functools import partial
 from collections.abc import Sequence
+
+# numpy's OpenBLAS starts a thread per core at its import, and they spin: ~40 ms of CPU on every
+# command (measured 2026-12-05: 0.09 s against 0.05 s for `import numpy` on 2 cores; a Pi has 4),
+# for linear algebra spasmwatch does not do (elementwise numpy; evaluate's workers are processes,
+# each with its own pool). Set before any command imports numpy; a user's own setting wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from spasmwatch import __version__
 from spasmwatch.errors import SpasmwatchError
