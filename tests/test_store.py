@@ -204,6 +204,36 @@ def test_the_outbox_keeps_until_forgotten_and_across_a_reopen_bounded_least_urge
             st.keep_outgoing("mqtt", "k", "cot", "{}", 1.0, "urgent", limit=3)  # type: ignore[arg-type]
 
 
+def test_a_transaction_commits_an_alert_and_its_kept_pushes_together_or_none_of_them(tmp_path: Path) -> None:
+    """``Store.transaction``: the daemon stores an alert's transition and keeps the push it sends in
+    one commit (docs/alerts.md): a reader (a restarted daemon) sees both or neither. A write that
+    fails inside is undone alone and raises as it would; an error out of the block undoes all."""
+    path = tmp_path / "sw.db"
+
+    def on_disk() -> tuple[list[str], list[str]]:
+        with Store.open_readonly(path) as r:
+            return [a.state for a in r.alerts(DEV)], [o.key for o in r.outgoing("webhook:phone")]
+
+    with Store(path) as st:
+        with st.transaction():
+            st.add_alert(None, DEV, "cluster", "ALARM", 1.0, "spasm 3 of a cluster", channels=("phone",), alert_id=1)
+            assert st.keep_outgoing("webhook:phone", "cot-1-1-1000", DEV, "{}", 1.0, 5, limit=3) == []
+            assert on_disk() == ([], [])  # not yet: one commit at the end
+            with pytest.raises(ValueError, match="NOT NULL"):  # a write that fails: undone alone
+                with st._tx() as c:
+                    c.execute("INSERT INTO outbox(channel, key) VALUES ('webhook:phone', 'half')")
+                    c.execute("INSERT INTO outbox(channel) VALUES (NULL)")
+        assert on_disk() == (["ALARM"], ["cot-1-1-1000"])
+        with pytest.raises(RuntimeError, match="killed"):
+            with st.transaction():
+                st.add_alert(None, DEV, "cluster", "ACKNOWLEDGED", 2.0, "by Anna", by="Anna", alert_id=1)
+                st.forget_outgoing("webhook:phone", ["cot-1-1-1000"])
+                raise RuntimeError("killed")
+        assert on_disk() == (["ALARM"], ["cot-1-1-1000"])
+        st.add_alert(None, DEV, "cluster", "ACKNOWLEDGED", 2.0, "by Anna", by="Anna", alert_id=1)  # and on its own again
+    assert on_disk() == (["ALARM", "ACKNOWLEDGED"], ["cot-1-1-1000"])
+
+
 def test_the_latest_retained_state_per_band_and_topic_is_kept_across_a_reopen(tmp_path: Path) -> None:
     path = tmp_path / "sw.db"
     with Store(path) as st:

@@ -286,12 +286,26 @@ class Store:
         return self._conn
 
     @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """The writes made inside it (by this thread, through this object) are committed together at
+        its end, or none of them: each method's own transaction joins it as a savepoint (one that
+        fails is undone alone, and raises as it would). What must not be on disk without the
+        other: an alert's transition and the pushes it sends (``Daemon._transition``: a kill
+        between two commits left an alarm stored as sent and nothing kept to send; docs/alerts.md)."""
+        with self._tx():
+            yield
+
+    @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: all of it is committed, or none."""
+        """One write transaction: all of it is committed, or none (inside ``transaction``: a savepoint of it)."""
         if self.readonly:
             raise StoreError(f"{self.path}: opened read-only")
         with self._lock:
             conn = self._live_conn()
+            if conn.in_transaction:  # only ours: the lock is held across a transaction, and reads open none
+                with self._savepoint(conn):
+                    yield conn
+                return
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 yield conn
@@ -300,6 +314,20 @@ class Store:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise self._translate(e) from e
+
+    @contextmanager
+    def _savepoint(self, conn: sqlite3.Connection) -> Iterator[None]:
+        """A write inside ``transaction``: undone alone when it fails (SQLite may have rolled the whole
+        transaction back already, on a full disk: then there is nothing left to undo)."""
+        try:
+            conn.execute("SAVEPOINT tx")
+            yield
+            conn.execute("RELEASE tx")
+        except BaseException as e:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK TO tx")
+                conn.execute("RELEASE tx")
+            raise self._translate(e) from e
 
     def _translate(self, e: BaseException) -> BaseException:
         if isinstance(e, sqlite3.IntegrityError):
