@@ -977,6 +977,79 @@ def test_an_alarm_push_the_receiver_never_took_before_the_daemon_stopped_is_sent
         assert store.outgoing(f"{kind}:phone") == []
 
 
+async def _alarm_behind_a_retry(store: Store, clock: Clock, kind: str, port: int) -> tuple[Daemon, Notification, Notification]:
+    """A daemon whose phone's receiver on ``port`` refuses the push of an earlier notice (the band not
+    worn: HTTP 503) and, while the dispatcher waits to retry it (holding the channel's lock, as a
+    receiver down does for up to ~87 s), the band's third spasm raises the alarm. Returns (daemon,
+    notice, alarm): the alarm's push not yet attempted, its ALARM transition stored with the channel
+    it goes to."""
+    async with http_recorder(statuses=[503] * 10, port=port) as srv:
+        store.add_sync(DEVICE, 1, 0, clock.t - 40)
+        d = Daemon(store, [BandSpec("crib", lambda: None)], {"phone": _phone(kind, port)}, clock=clock)  # type: ignore[arg-type,return-value]
+        d.dispatcher.retry = RetrySettings(first_delay_s=10.0)  # the retry waits well past the kill below
+        _connect(d, DEVICE, [], clock.t)
+        d.engine.on_band_state(DEVICE, "not_worn", True)
+        [notice] = d.notifications
+        await _until(lambda: _pushed(srv, notice), "the notice's first attempt")
+        for seq in range(3):
+            d.on_record(DEVICE, spasm_record(seq, 10_000 * seq), clock.t)
+        [alarm] = [n for n in d.notifications if n.kind is NoticeKind.CLUSTER_ALARM]
+        assert [a.channels for a in store.alerts(DEVICE) if a.state == "ALARM"] == [("phone",)]
+        await asyncio.sleep(0.05)  # the loop turns: the alarm's delivery waits for the lock, the warning's retry
+        assert not _pushed(srv, alarm) and len(srv.seen) == 1
+    return d, notice, alarm
+
+
+def _bury(loop: asyncio.AbstractEventLoop, d: Daemon) -> None:
+    """After the test: the loop of a daemon "killed" by abandoning it torn down (its tasks cancelled,
+    its HTTP sessions closed), as the end of its process would; nothing of it ran after the kill."""
+    for task in asyncio.all_tasks(loop):
+        task.cancel()
+    loop.run_until_complete(d.dispatcher.close())
+    loop.close()
+
+
+@pytest.mark.parametrize("kind", ["webhook", "ntfy"])
+def test_an_alarm_raised_while_its_channel_retries_an_earlier_push_reaches_the_phone_after_a_kill(tmp_path: Path, kind: str) -> None:
+    """Found by review: the alarm's push was kept for a resend only by the channel's send, after it
+    took the channel's lock; while an earlier push to a receiver down was being retried (up to ~87
+    s) the ALARM transition was stored (with the channel it went to) and nothing kept the push. A
+    kill -9 then (or a power cut): the restart restored the alarm as sent, nothing was left to
+    resend, and the phone never heard of it. Now the push is kept in the transaction that stores
+    the transition: the restart sends it, once, under its key."""
+    clock = Clock(time.time())
+    port = free_port()
+    with Store(tmp_path / "db.sqlite") as store:
+        killed = asyncio.new_event_loop()  # the first daemon's: never run again once the alarm is raised (kill -9)
+        first, notice, alarm = killed.run_until_complete(asyncio.wait_for(_alarm_behind_a_retry(store, clock, kind, port), 20))
+        try:
+            clock.t += 30  # systemd restarts it; the receiver is back
+
+            async def next_run() -> list[Seen]:
+                async with http_recorder(port=port) as srv:
+                    d = _absent_band(tmp_path, store, clock=clock, channels={"phone": _phone(kind, port)}, alert_settings=AlertSettings(escalate_after_s=600.0))
+                    await d.start()  # its resend pass takes the channel's lock before the band's disconnected push
+                    try:
+                        faults = lambda: [n for n in d.notifications if n.kind is NoticeKind.BAND_FAULT and _pushed(srv, n)]  # noqa: E731
+                        await _until(faults, "the band's disconnected push")
+                    finally:
+                        await d.stop()
+                    return list(srv.seen)
+
+            seen = asyncio.run(asyncio.wait_for(next_run(), 20))
+        finally:
+            _bury(killed, first)
+        # Oldest first: the notice (still true, 30 s old), then the alarm; each once.
+        keys = [s.headers.get("Idempotency-Key") for s in seen]
+        assert keys[:2] == [notice.key, alarm.key] and keys.count(alarm.key) == 1, (keys, notice.key, alarm.key)
+        got = seen[1]
+        if kind == "webhook":
+            assert json.loads(got.body) == alarm.to_json()
+        else:
+            assert (got.headers["Title"], got.headers["Priority"], got.body.decode()) == (alarm.title, "urgent", alarm.text)
+        assert store.outgoing(f"{kind}:phone") == []
+
+
 def test_a_push_whose_retries_ran_out_goes_out_while_the_daemon_runs_once_the_receiver_is_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Found by review: a push whose retries ran out while the receiver was unreachable (~7 s of
     them) was lost, though the daemon kept running for days: now tried again every

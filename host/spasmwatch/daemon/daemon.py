@@ -981,12 +981,20 @@ class Daemon:
 
     def _transition(self, t: Transition) -> None:
         cluster_id = t.cluster_key if isinstance(t.cluster_key, int) else None
+        n = t.notification
         # The channels it goes out on, as the dispatcher will route it right after this.
-        channels = tuple(self.dispatcher.routes(t.notification)) if t.notification is not None else ()
-        self._stored(
-            t.device,
-            lambda: self.store.add_alert(cluster_id, t.device, t.subject, t.new, t.t, t.reason, channels=channels, by=t.by, alert_id=t.alert_id),
-        )
+        channels = tuple(self.dispatcher.routes(n)) if n is not None else ()
+
+        def record() -> None:
+            # One commit: the transition, and its push kept for a resend (the outbox). Stored alone,
+            # a kill before the push was kept left an ALARM the restart restored as sent, with
+            # nothing to send: that phone never heard of it (test_faults, "...after a kill").
+            with self.store.transaction():
+                self.store.add_alert(cluster_id, t.device, t.subject, t.new, t.t, t.reason, channels=channels, by=t.by, alert_id=t.alert_id)
+                if n is not None:
+                    self.dispatcher.keep(n)
+
+        self._stored(t.device, record)
 
     def _on_delivery(self, d: Delivery) -> None:
         self._failing_changed()

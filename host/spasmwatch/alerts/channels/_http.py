@@ -92,7 +92,7 @@ class HttpChannel(SettingsChannel[H], ResendsThroughDispatcher):
         return []
 
     async def send(self, n: Notification) -> None:
-        self._keep(n)  # a retry's: kept already, nothing changes
+        self.keep(n)  # kept at submit (Dispatcher.keep), or a retry's: kept already, nothing changes
         try:
             await self.post(n)
         except ChannelError as e:

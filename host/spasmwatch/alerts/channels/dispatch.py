@@ -13,6 +13,7 @@ deliveries, and the sends that go around it (MQTT's retained status, ``note_sent
 ``resend_kept`` sends again, on the channels that keep what they send and leave the
 resending to the dispatcher (webhook, ntfy: outbox.py), what a receiver down past the
 retries or a daemon stopped left kept: oldest first, through the same lock and retries.
+What they keep is kept as it is submitted (``keep``), before its send waits for the lock.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Protocol, TypeVar
 
 from spasmwatch.alerts.channels._http import HttpChannel
 from spasmwatch.alerts.channels.base import Channel, ChannelError
-from spasmwatch.alerts.channels.outbox import ResendsThroughDispatcher
+from spasmwatch.alerts.channels.outbox import KeepsOutgoing, ResendsThroughDispatcher
 from spasmwatch.alerts.model import Audience, Notification, Urgency
 from spasmwatch.store.rows import FailingRow
 from spasmwatch.urls import scrub_urls
@@ -120,6 +121,7 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[Delivery]] = set()
         self._in_flight: dict[str, set[str]] = {name: set() for name in self.channels}  # keys being delivered
         self._resending: dict[str, asyncio.Task[None]] = {}  # channel -> its resend pass
+        self._kept_ahead: str | None = None  # the key ``keep`` kept for the submit that follows it
         # Channel -> (wall s, error) of its first failed delivery in a row: while it fails, its
         # retries and its resend passes' failures go to debug (a receiver away all night made 526
         # journal lines an hour: a pass a minute on webhook and ntfy, 4 lines each); the return says how long.
@@ -251,6 +253,19 @@ class Dispatcher:
         """Start sending now (needs a running event loop); results land in ``deliveries``."""
         self._start(n)
 
+    def keep(self, n: Notification) -> None:
+        """Keep ``n``, for a resend, in the outbox of each channel it goes to that keeps what it sends
+        (``KeepsOutgoing``: webhook, ntfy, MQTT), now: not once its send has the channel's lock,
+        which an earlier push being retried holds for up to ~87 s (a daemon killed meanwhile lost
+        it, though the store said the alarm went out). ``submit`` does it for what is not kept so;
+        the daemon calls it in the store transaction of the alert's transition, right before the
+        engine submits ``n``, so that a restart that finds the transition finds the push."""
+        for name in self.routes(n):
+            ch = self.channels[name]
+            if isinstance(ch, KeepsOutgoing):
+                ch.keep(n)
+        self._kept_ahead = n.key
+
     async def dispatch(self, n: Notification) -> list[Delivery]:
         return list(await asyncio.gather(*self._start(n)))
 
@@ -331,6 +346,9 @@ class Dispatcher:
         return n.urgency >= Urgency.URGENT or n.urgency >= cg.min_urgency
 
     def _start(self, n: Notification) -> list[asyncio.Task[Delivery]]:
+        if self._kept_ahead != n.key:
+            self.keep(n)
+        self._kept_ahead = None
         routes = self.routes(n)
         self._alerted.setdefault(n.alert_id, set()).update(routes)
         self._alerted.move_to_end(n.alert_id)

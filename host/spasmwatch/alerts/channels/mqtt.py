@@ -862,7 +862,7 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         def keep() -> None:  # just before paho gets it
             nonlocal kept
             self._handed_now(n.key)
-            dropped = self._keep(n)
+            dropped = self.keep(n)
             kept = dropped is not None and n.key not in dropped
             for key in dropped or ():
                 self._unacked.pop(key, None)

@@ -71,9 +71,12 @@ class KeepsOutgoing:
             log.warning("%s: could not %s in the outbox (%s); not kept across a restart", self.name, what, e)
             return None
 
-    def _keep(self, n: Notification) -> list[str] | None:
+    def keep(self, n: Notification) -> list[str] | None:
         """Keep ``n`` until ``_forget`` (a key kept already stays as it was). Returns the keys the
-        limit pushed out (``n.key`` among them when it is the least urgent), None when not kept."""
+        limit pushed out (``n.key`` among them when it is the least urgent), None when not kept.
+        The dispatcher keeps each notification so as it is submitted (``Dispatcher.keep``), before
+        its send waits for the channel's lock; the send keeps it again (nothing changes), for a
+        send that did not come through the dispatcher's submit (a test alarm)."""
         payload = json.dumps(n.to_json())
         dropped = self._outbox_call(
             f"keep {n.key}",
