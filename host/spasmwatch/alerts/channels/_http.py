@@ -75,9 +75,10 @@ class HttpChannel(SettingsChannel[H], ResendsThroughDispatcher):
     """A network channel that POSTs through one HttpPoster (``self._http``), closed with the channel.
 
     Given an ``outbox`` (the daemon's Store), ``send`` keeps the notification before its first
-    attempt and forgets it on a 2xx or a refusal for good (4xx): one still failing when the
-    dispatcher's retries run out, or when the daemon stops, stays kept and the dispatcher sends
-    it again (``Dispatcher.resend_kept``), under the same key. A subclass implements ``post``.
+    attempt (kept already when the dispatcher's submit kept it: ``Dispatcher.keep``) and
+    forgets it on a 2xx or a refusal for good (4xx): one still failing when the dispatcher's
+    retries run out, or when the daemon stops, stays kept and the dispatcher sends it again
+    (``Dispatcher.resend_kept``), under the same key. A subclass implements ``post``.
     """
 
     network = True

@@ -1,7 +1,9 @@
 """What the network channels share to keep a notification across a daemon stop (docs/alerts.md).
 
 A channel given an ``Outbox`` (the daemon's Store, table ``outbox``) keeps each notification
-on disk before its first attempt and forgets it once the receiver acknowledged it (MQTT: the
+on disk before its first attempt (the dispatcher as it is submitted, before its send waits for
+the channel's lock; the daemon with its alert's transition, in one commit: ``Dispatcher.keep``)
+and forgets it once the receiver acknowledged it (MQTT: the
 broker's PUBACK; webhook and ntfy: a 2xx): one still unacknowledged when the daemon stops, or
 dies, is sent by the next start under the same ``key``, subject to ``why_not_resend``. MQTT
 hands its kept events to paho at start (which resends until acknowledged), and puts the events
