@@ -1050,6 +1050,54 @@ def test_an_alarm_raised_while_its_channel_retries_an_earlier_push_reaches_the_p
         assert store.outgoing(f"{kind}:phone") == []
 
 
+def test_an_alarm_event_raised_while_mqtt_retries_an_earlier_one_reaches_the_broker_after_a_kill(tmp_path: Path) -> None:
+    """The same on MQTT: the alarm's event was kept only as the channel handed it to paho, under the
+    channel's lock, held by an earlier event's send waiting for a broker that is away; killed then,
+    the restart had nothing to hand over, and Home Assistant's automation on the alarm never ran."""
+    clock = Clock(time.time())
+    event = f"spasmwatch/{DEVICE}/event"
+    with _broker_behind_relay(tmp_path) as (proxy, watcher, s), Store(tmp_path / "db.sqlite") as store:
+        proxy.refuse = True  # the broker unreachable
+        killed = asyncio.new_event_loop()
+
+        async def first_run() -> tuple[Daemon, Notification]:
+            store.add_sync(DEVICE, 1, 0, clock.t - 40)
+            d = Daemon(store, [BandSpec("crib", lambda: None)], {"mqtt": MqttChannel(s)}, clock=clock)  # type: ignore[arg-type,return-value]
+            d.dispatcher.retry = RetrySettings(first_delay_s=10.0)
+            _connect(d, DEVICE, [], clock.t)
+            d.engine.on_band_state(DEVICE, "not_worn", True)  # its send waits for the broker, then for a retry
+            await asyncio.sleep(0.5)  # its first attempt failed (timeout_s 0.3): 10 s to its retry
+            assert d.dispatcher._locks["mqtt"].locked() and not d.dispatcher.deliveries
+            for seq in range(3):
+                d.on_record(DEVICE, spasm_record(seq, 10_000 * seq), clock.t)
+            [alarm] = [n for n in d.notifications if n.kind is NoticeKind.CLUSTER_ALARM]
+            return d, alarm
+
+        first, alarm = killed.run_until_complete(asyncio.wait_for(first_run(), 20))
+        mqtt = first.dispatcher.channels["mqtt"]
+        assert isinstance(mqtt, MqttChannel)
+        try:
+            for link in mqtt._links.values():  # its network threads end with the process
+                link.client.loop_stop()
+            proxy.refuse = False  # the broker is back as the daemon restarts
+            clock.t += 30
+
+            async def next_run() -> None:
+                d = _absent_band(tmp_path, store, clock=clock, channels={"mqtt": MqttChannel(_answering(s))}, alert_settings=AlertSettings(escalate_after_s=600.0))
+                await d.start()
+                try:
+                    faults = lambda: [n for n in d.notifications if n.kind is NoticeKind.BAND_FAULT and any(e["key"] == n.key for e in watcher.all(event))]  # noqa: E731
+                    await _until(faults, "the band's disconnected event")  # after those kept: handed to paho at start
+                finally:
+                    await d.stop()
+
+            asyncio.run(asyncio.wait_for(next_run(), 30))
+        finally:
+            _bury(killed, first)
+        assert [e["key"] for e in watcher.all(event)].count(alarm.key) == 1, [e["kind"] for e in watcher.all(event)]
+        assert store.outgoing("mqtt") == []
+
+
 def test_a_push_whose_retries_ran_out_goes_out_while_the_daemon_runs_once_the_receiver_is_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Found by review: a push whose retries ran out while the receiver was unreachable (~7 s of
     them) was lost, though the daemon kept running for days: now tried again every
