@@ -215,3 +215,23 @@ class _WallClock:
 
     def mono(self) -> float:
         return 0.0
+
+
+def test_a_channel_removed_by_a_reload_right_after_a_submit_still_sends_what_was_submitted() -> None:
+    """A reload (reconfigure) between a submit and its send task's first step: the send looked its
+    channel up by name when the task began, and a channel taken out of the config raised KeyError
+    there (the push was never sent). It goes out on the object it was routed to."""
+
+    async def main() -> None:
+        async with http_recorder() as srv:
+            hook = WebhookChannel(WebhookSettings(url=srv.url + "/home", name="home"))
+            d = Dispatcher({"home": hook}, [Caregiver("Anna", ("home",))], retry=FAST)
+            e = AlertEngine(Clock(1_709_629_200.0), d.submit, AlertSettings(tz=ZoneInfo("UTC")))
+            e.on_spasm("cot", 1, 3)  # ALARM: its send task is created, not yet run
+            retired = d.reconfigure({}, [])  # the reload takes the webhook out, in the same step
+            await d.drain()
+            assert retired == [hook]
+            assert [x.ok for x in d.deliveries] == [True] and [s.path for s in srv.seen] == ["/home"]
+            await hook.close()
+
+    asyncio.run(main())

@@ -278,7 +278,7 @@ class Dispatcher:
         if unknown:
             raise ValueError(f"no notification channel {', '.join(map(repr, unknown))}; configured: {', '.join(self.channels) or 'none'}")
         routes = self.routes(n)
-        return list(await asyncio.gather(*(self._deliver(c, n, routes.get(c, ()), tries=1) for c in names)))
+        return list(await asyncio.gather(*(self._deliver(c, self.channels[c], n, routes.get(c, ()), tries=1) for c in names)))
 
     async def drain(self) -> None:
         while self._tasks or self._passes():
@@ -309,12 +309,13 @@ class Dispatcher:
                 if kept:
                     self._resending[name] = asyncio.get_running_loop().create_task(self._resend(name, ch, kept, why_not))
 
-    async def _resend(self, name: str, ch: ResendsThroughDispatcher, kept: list[Notification], why_not: Callable[[Notification], str | None]) -> None:
+    async def _resend(self, name: str, ch: Channel, kept: list[Notification], why_not: Callable[[Notification], str | None]) -> None:
+        assert isinstance(ch, ResendsThroughDispatcher)  # resend_kept starts passes on those alone
         for n in kept:
             why = why_not(n)
             if why is not None:
                 ch.drop_kept(n.key, why)
-            elif not (await self._deliver(name, n, (), resend=True)).ok:
+            elif not (await self._deliver(name, ch, n, (), resend=True)).ok:
                 return
             else:
                 log.info("notification %d (%s) of %s kept unacknowledged, sent on %s", n.id, n.kind.value, n.device, name)
@@ -360,16 +361,19 @@ class Dispatcher:
         for name, cgs in routes.items():
             self._in_flight[name].add(n.key)  # from now: a resend pass must not send it too
             # Created in submit order, so each channel's lock serves them in that order.
-            task = asyncio.get_running_loop().create_task(self._deliver(name, n, cgs))
+            task = asyncio.get_running_loop().create_task(self._deliver(name, self.channels[name], n, cgs))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             tasks.append(task)
         return tasks
 
-    async def _deliver(self, name: str, n: Notification, cgs: tuple[str, ...], resend: bool = False, tries: int | None = None) -> Delivery:
-        # By the key it is configured under (caregivers name channels by it), whatever its own name.
+    async def _deliver(
+        self, name: str, ch: Channel, n: Notification, cgs: tuple[str, ...], resend: bool = False, tries: int | None = None
+    ) -> Delivery:
+        # By the key it is configured under (caregivers name channels by it), whatever its own name;
+        # on ``ch``, the object routed to when it was submitted: a reload that replaces or removes
+        # it before this task first runs lets the send finish on it (it raised KeyError, removed).
         self._in_flight[name].add(n.key)
-        ch = self.channels[name]  # the object routed to now: a reload replacing it lets this send finish on it
         try:
             async with self._locks[name]:
                 attempts, error = await self._attempts(ch, n, quiet=name in self._failing, tries=tries)
