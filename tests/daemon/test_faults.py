@@ -246,6 +246,7 @@ def test_a_rebuild_that_finds_a_cluster_began_earlier_alarms_it_once() -> None:
     assert a.needs_rebuild
     a.rebuild()
     clock.t = later[-1] + 120
+    a.band_time(clock.t)  # the band's STATUS: its clock is past the quiet time too
     a.tick(clock.t)
     assert [e for _, e in listener.keyed].count("alarm") == 1, listener.keyed
     assert len({k for k, _ in listener.keyed}) == 1, listener.keyed
@@ -279,6 +280,32 @@ def test_a_cluster_ahead_of_a_clock_that_jumped_back_is_the_same_cluster_when_it
     assert {k for k, _ in listener.keyed} == set(keys), "a cluster got a second key"
 
 
+def test_a_late_cluster_after_the_host_clock_jumped_back_is_one_cluster_alarmed_once() -> None:
+    """The same fault through the rebuild a clock set back brings (``LiveAnalysis._late``): with
+    data ahead of the clock, a live spasm is 'late' and the analysis is rebuilt on the clock as it
+    is; that rebuild closed by the host's clock, so on a link 90 s behind it closed the cluster's
+    first spasm off before its second came (until then each tick did the same)."""
+    clock = Clock(T0 + 600)
+    src = Source()
+    listener = KeyListener()
+    a = LiveAnalysis(DEVICE, Params(52, True), src, listener, clock.wall)
+    src.spasms.append(_sp(T0 + 600))  # stored before the clock jumped back: ahead of it now
+    a.spasm(_sp(T0 + 600))
+    cluster = [T0 + 100.5 + 7 * i for i in range(6)]  # the band re-synced to the clock as it is now
+    for now in range(180, 400):
+        clock.t = T0 + now
+        for t in cluster:
+            if t + 1.5 + 1 + 90 == clock.t:  # confirmed 1 s after its end, here 90 s later
+                src.spasms.append(_sp(t))
+                a.spasm(_sp(t))
+                a.band_time(t + 2.5)  # the band's clock as it sent it
+        a.tick(clock.t)
+    a.band_time(cluster[-1] + 100)  # its epochs, quiet past the close time
+    a.tick(clock.t)
+    assert [e for _, e in listener.keyed].count("alarm") == 1, listener.keyed
+    assert len({k for k, _ in listener.keyed}) == 1 and listener.events[-1] == ("closed", 6), listener.events
+
+
 def _connect(d: Daemon, device: str, backfill: list[dict[str, Any]], now: float) -> None:
     """A (re)connection as the daemon's sink sees it from the session: identified, backfilled, streaming."""
     b = d.bands[0]
@@ -289,6 +316,21 @@ def _connect(d: Daemon, device: str, backfill: list[dict[str, Any]], now: float)
         d.on_record(device, rec, now)
     d.on_record(device, {"type": "loginfo", "flags": P.LF_DONE}, now)
     b.session._set(State.STREAMING)
+
+
+def _quiet_for(d: Daemon, clock: Clock, seconds: float, synced_at: float) -> None:
+    """The band stays connected and quiet for ``seconds``: its epoch every 10 s on its clock (boot 1,
+    0 ms at wall ``synced_at``), the daemon ticking. A cluster closes by the band's time line, and a
+    link that sends nothing for 35 s is STALE, not streaming."""
+    end = clock.t + seconds
+    k = math.floor((clock.t - synced_at) / 10) + 1
+    while synced_at + 10 * k <= end:
+        clock.t = synced_at + 10 * k
+        d.on_record(DEVICE, _epoch(k, worn=1), clock.t)
+        d._tick()
+        k += 1
+    clock.t = end
+    d._tick()
 
 
 def test_a_restart_after_a_long_outage_keeps_an_ongoing_cluster_one_cluster(tmp_path: Path) -> None:
@@ -313,13 +355,94 @@ def test_a_restart_after_a_long_outage_keeps_an_ongoing_cluster_one_cluster(tmp_
         _connect(restarted, DEVICE, [spasm_record(seq, 10_000 * seq) for seq in range(3, 16)], clock.t)
         restarted._tick()
         assert NoticeKind.CLUSTER_CLOSED not in [n.kind for n in restarted.notifications]
-        clock.t += 70  # quiet since the last spasm (T0 + 150 s): now it has ended
-        restarted._tick()
+        _quiet_for(restarted, clock, 70, T0)  # quiet since the last spasm (T0 + 150 s): now it has ended
         kinds = [n.kind for n in restarted.notifications]
         assert kinds.count(NoticeKind.CLUSTER_CLOSED) == 1 and kinds[-1] is NoticeKind.CLUSTER_CLOSED, kinds
         assert NoticeKind.CLUSTER_ALARM not in kinds, kinds
         clusters = [(c.start_t - T0, c.count, c.closed) for c in store.clusters(DEVICE)]
         assert clusters == [(0.0, 16, True)], clusters
+
+
+# One cluster on the band's clock: 8 spasms 7 s apart from 60 s, quiet after; the band sends a spasm
+# when it confirms it (its end + POST_MS, 1 s of calm) and an epoch (ACTIVITY) at its end, every 10 s.
+LATE_CLUSTER_MS = [60_000 + 7_000 * i for i in range(8)]
+
+
+def _band_sends(until_s: float, every: str = "activity") -> list[tuple[float, dict[str, Any]]]:
+    """(band s when sent, record) of that band in the order it sends them: events before epochs.
+    ``every="status"``: a band whose sensing stopped after the cluster (critical battery), no
+    epochs from then on, a STATUS every 10 s (status_period_s)."""
+    sent = [((ms + 1500 + 1000) / 1000, spasm_record(seq, ms)) for seq, ms in enumerate(LATE_CLUSTER_MS)]
+    for k in range(1, int(until_s / 10) + 1):
+        if every == "activity" or 10 * k <= 120:
+            sent.append((10.0 * k, _epoch(k, worn=1)))
+        else:
+            sent.append((10.0 * k + 5, _status(10 * k + 5)))
+    return sorted(sent, key=lambda x: (x[0], x[1]["type"] != "event"))
+
+
+def _status(uptime_s: int) -> dict[str, Any]:
+    return {"type": "status", "battery_pct": 2, "worn": 1, "log_fill_pct": 1, "flags": P.SF_TIME_SYNCED | P.SF_CRITICAL_BATTERY,
+            "errors": 0, "boot": 1, "uptime_s": uptime_s, "next_seq": len(LATE_CLUSTER_MS)}  # fmt: skip
+
+
+def _deliver(d: Daemon, clock: Clock, sent: list[tuple[float, dict[str, Any]]], lag_s: float, burst_s: float, until_s: float) -> None:
+    """The host's clock runs from T0 to T0 + until_s, the daemon ticking every second; each ``burst_s``
+    the link hands over everything the band sent up to ``lag_s`` before (a link that lags and comes
+    in bursts, each sooner than the daemon's STALE_S: the session stays STREAMING)."""
+    queue = list(sent)
+    for now in range(1, int(until_s) + 1):
+        clock.t = T0 + now
+        if now % burst_s == 0:
+            while queue and queue[0][0] <= now - lag_s:
+                d.on_record(DEVICE, queue.pop(0)[1], clock.t)
+        d._tick()
+
+
+@pytest.mark.parametrize("burst_s", [30, 1])
+def test_a_cluster_whose_events_arrive_late_on_a_live_link_is_one_cluster_alarmed_once(tmp_path: Path, burst_s: int) -> None:
+    """Found by bench/faults.py (2026-12-05, two investigations): one cluster stored as two (events 0-7
+    and 3-7) and alarmed twice, the daemon's log closing cluster 1 and alarming a new one 0.2 s
+    later while it saw the band's data up to 315 s behind its own clock on a live link. The live
+    analysis closed a cluster when the daemon's clock was 60 s past its last spasm, whether or not
+    the band's data had got that far: its later spasms, still on their way, opened a second cluster.
+    Here the band's times are right (synced at T0), and every record arrives 95 s after the band
+    sent it, in bursts every 30 s: the old daemon stored [(0, 4), (28, 4)] and alarmed twice. Each
+    second: it closed every chain before its third spasm came, stored nothing and never alarmed."""
+    clock = Clock(T0)
+    with Store(tmp_path / "db.sqlite") as store:
+        store.add_sync(DEVICE, 1, 0, T0)
+        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+        _connect(d, DEVICE, [], clock.t)
+        _deliver(d, clock, _band_sends(400), lag_s=95, burst_s=burst_s, until_s=500)
+        kinds = [n.kind for n in d.notifications]
+        clusters = [(c.start_t - T0 - 60, c.count, c.closed) for c in store.clusters(DEVICE)]
+        assert clusters == [(0.0, 8, True)], clusters
+        assert kinds.count(NoticeKind.CLUSTER_ALARM) == 1 and kinds.count(NoticeKind.CLUSTER_CLOSED) == 1, kinds
+
+
+@pytest.mark.parametrize("every", ["activity", "status"])
+def test_a_quiet_band_s_cluster_ends_on_time_by_its_epochs_or_its_statuses(tmp_path: Path, every: str) -> None:
+    """What the family is promised after the fix above: a cluster on a live band that has gone quiet
+    is told as ended 60 s after its last spasm, at most one epoch or status period (10 s) later
+    than the host's clock alone would have closed it; also for a band that sends no epochs."""
+    clock = Clock(T0)
+    with Store(tmp_path / "db.sqlite") as store:
+        store.add_sync(DEVICE, 1, 0, T0)
+        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+        _connect(d, DEVICE, [], clock.t)
+        closed_at: list[float] = []
+        sent = _band_sends(300, every)
+        for now in range(1, 301):
+            clock.t = T0 + now
+            while sent and sent[0][0] <= now:  # live: each record as the band sends it
+                d.on_record(DEVICE, sent.pop(0)[1], clock.t)
+            d._tick()
+            if not closed_at and NoticeKind.CLUSTER_CLOSED in [n.kind for n in d.notifications]:
+                closed_at.append(now)
+        last_end = (LATE_CLUSTER_MS[-1] + 1500) / 1000
+        assert closed_at and 60 < closed_at[0] - last_end <= 60 + 10, (closed_at, last_end)
+        assert [(c.count, c.closed) for c in store.clusters(DEVICE)] == [(8, True)]
 
 
 def _epoch(k: int, worn: int) -> dict[str, Any]:
@@ -458,8 +581,7 @@ def test_an_open_alarm_is_restored_and_escalates_when_the_band_stays_away_after_
     with Store(tmp_path / "db.sqlite") as store:
         first = _alarmed(store, clock)
         if ended:
-            clock.t += 110  # quiet past the close time: the cluster ends, nobody acknowledged
-            first._tick()
+            _quiet_for(first, clock, 110, clock.t - 40)  # quiet past the close time: the cluster ends, nobody acknowledged
             assert [c.closed for c in store.clusters(DEVICE)] == [True]
         assert [a.state for a in store.alerts(DEVICE) if a.cluster_id is not None] == ["ALARM"]
         # kill -9; the band is out of range when the daemon comes back.
@@ -786,8 +908,7 @@ def test_an_alarm_closed_while_the_broker_was_unreachable_is_off_in_home_assista
 
             async def first_run() -> None:
                 d = _alarmed_over_mqtt(store, clock, s)
-                clock.t += 110  # quiet past the close time: the cluster ends, the alarm waits for someone
-                d._tick()
+                _quiet_for(d, clock, 110, clock.t - 40)  # quiet past the close time: the cluster ends, the alarm waits for someone
                 await d.dispatcher.drain()
                 await asyncio.to_thread(watcher.wait_until, lambda: b'"alarm": true' in watcher.last.get(alert, (b"",))[0], "the alarm on")
                 proxy.refuse = True  # the broker unreachable from now on
@@ -929,8 +1050,7 @@ def test_an_alarm_a_restart_carries_on_is_stored_again_but_reaches_the_phone_onc
                 clock.t += 20
                 restarted = Daemon(store, [BandSpec("crib", lambda: None)], {"phone": _phone("webhook", port)}, clock=clock)  # type: ignore[arg-type,return-value]
                 _connect(restarted, DEVICE, [spasm_record(seq, 10_000 * seq) for seq in range(3, 6)], clock.t)
-                clock.t += 70  # quiet since the last spasm: the cluster has ended
-                restarted._tick()
+                _quiet_for(restarted, clock, 70, clock.t - 60)  # quiet since the last spasm: the cluster has ended
                 await restarted.dispatcher.drain()
                 seen = list(srv.seen)
                 for d in (restarted, first):  # their HTTP sessions closed (the killed one's too: a test)

@@ -415,6 +415,7 @@ class Daemon:
             self._check_link(b)
             # Time only closes a cluster while the link is live and caught up: events
             # of a dropped link are still in the band's flash and will be backfilled.
+            # And only as far as the band's own data has come (LiveAnalysis.tick).
             if b.analysis is not None and b.session.state is State.STREAMING and not b.backfilling:
                 b.analysis.tick(now)
         self.engine.tick()
@@ -672,7 +673,7 @@ class Daemon:
         elif kind == "status":
             self._on_status(device, rec, received_s)
         elif kind == "loginfo" and rec["flags"] & P.LF_DONE:
-            self._backfill_done(device)
+            self._backfill_done(device, received_s)
         elif kind == "raw":
             self._on_raw(device, rec, received_s)
 
@@ -733,6 +734,11 @@ class Daemon:
             e(device, BandFault.NOT_WORN, rec["worn"] == 0)
         if b.synced:  # the first status of a connection is read before the sync
             e(device, BandFault.CLOCK_UNSYNCED, not flags & P.SF_TIME_SYNCED)
+        # The band's clock as it read this status (whole seconds, so never ahead): a quiet band's
+        # time line goes on with it too, when it sends no epochs (sensing stopped).
+        t = self.store.wall_time(device, rec["boot"], rec["uptime_s"] * 1000)
+        if t is not None and b.analysis is not None:
+            b.analysis.band_time(t)
         self._publish({"type": "status"})
 
     def _on_raw(self, device: str, rec: dict[str, Any], received_s: float) -> None:
@@ -902,12 +908,18 @@ class Daemon:
                 os.replace(path, path.with_name(path.name + ".bad"))
         return head
 
-    def _backfill_done(self, device: str) -> None:
+    def _backfill_done(self, device: str, received_s: float) -> None:
+        """The band sent every event it logged up to this LOGINFO (its arrival, on the connect's
+        fresh sync): its time line is in up to then."""
         b = self._by_device(device)
         b.backfilling = False
-        if b.analysis is not None and b.analysis.needs_rebuild:
+        if b.analysis is None:
+            return
+        if b.analysis.needs_rebuild:
             log.info("%s: late events arrived; rebuilding the analysis from the store", device)
-            b.analysis.rebuild()
+            b.analysis.rebuild(received_s)
+        else:
+            b.analysis.band_time(received_s)
 
     # --- ClusterListener ------------------------------------------------------------
     def cluster_changed(self, device: str, tc: TrackedCluster, c: Cluster, event: str) -> None:

@@ -9,6 +9,14 @@ Clusters are matched to the ones already stored by overlap, in the extent
 the rebuild ends with, so a rebuild updates a cluster instead of adding a
 second one, and the alarm listener is told about each cluster once (the alert
 engine is idempotent by key too).
+
+A cluster closes when the band's own time line shows its quiet time, never by
+the host's clock alone: the band sends its events before its epochs, so data
+of the band's up to time T (an epoch ending at T, a STATUS read at T, the end
+of a backfill) says every spasm before T is in. A link that lags (a host's
+Bluetooth stack holding notifications, a band whose clock is behind) brings a
+cluster's later spasms after the host's clock is past its quiet time; closed by
+that clock, the cluster was stored and alarmed twice (bench/faults.py).
 """
 
 from __future__ import annotations
@@ -76,6 +84,9 @@ class LiveAnalysis:
         self.tracked: list[TrackedCluster] = []
         self._an = Analyzer(params)
         self._t_last = float("-inf")
+        # How far the band's own time line has shown its data to be in (wall s, placed by its sync):
+        # a cluster closes when this, not the host's clock, is past its quiet time.
+        self._band_t = float("-inf")
         self._replaying = False
         self._replayed: dict[int, tuple[Cluster, str]] = {}  # during a rebuild: cluster -> its last event
         self.needs_rebuild = False
@@ -96,39 +107,53 @@ class LiveAnalysis:
         if s.t < self._t_last - LATE_S and not s.matched:  # a match may reach back: taken in any order
             self._late()  # stored already; a rebuild places it
             return
+        self._band_t = max(self._band_t, s.detected_t)
         self._after(self._an.spasm(s), s.t)
 
     def epoch(self, t_start: float, activity: int, off_body: bool) -> None:
         if t_start < self._t_last - LATE_S:
             self._late()
             return
+        self._band_t = max(self._band_t, t_start + EPOCH_S)
         self._after(self._an.epoch_decided(t_start, activity, off_body), t_start + EPOCH_S)
+
+    def band_time(self, t: float) -> None:
+        """The band's clock read ``t`` (wall s): a STATUS's uptime placed by its sync, or the end of a
+        backfill (the band's whole log is in up to then). What lets a band that sends no epochs (its
+        sensing stopped: critical battery, safe mode) have its cluster closed on time."""
+        self._band_t = max(self._band_t, t)
 
     def _late(self) -> None:
         if self._t_last > self.wall() + LATE_S:
             # The analysis is ahead of the clock: the host clock jumped back (and the band was
             # re-synced to it). Waiting for a backfill would leave every live item "late" until
-            # the clock catches up: no alarm for that long. Rebuild on the clock as it is now.
-            self.rebuild()
+            # the clock catches up: no alarm for that long. Rebuild on the clock as it is now;
+            # closing goes by the band's data as ever (nothing says its log is in up to now).
+            self.rebuild(close=False)
         else:
             self.needs_rebuild = True
 
     def tick(self, now: float) -> None:
-        """Close a cluster after its quiet time even when no epoch arrives (band gone)."""
-        if now > self._t_last:
-            self._after(self._an.tick(now), self._t_last)
+        """Close a cluster whose quiet time the band's time line has shown (``band_time``, its epochs
+        and spasms), at most as far as the host's clock ``now``: a cluster whose later spasms are
+        still on their way on a lagging link stays open for them."""
+        t = min(now, self._band_t)
+        if t > self._t_last:
+            self._after(self._an.tick(t), self._t_last)
 
     def rebuild(self, now: float | None = None, close: bool = True) -> None:
         """Re-run the analysis over the store's last REBUILD_WINDOW_S.
 
-        ``close=False`` leaves a cluster open however long ago its last stored spasm
-        was: before a backfill the store is not caught up, and the band may have
-        logged the rest of the cluster (time closes clusters only on a live link).
+        ``close=True``: the store holds the band's whole log up to ``now`` (a backfill just
+        ended), so a cluster quiet for its close time by then closes. ``close=False`` closes
+        only as far as the stored data reaches: before a backfill the band may have logged
+        the rest of the cluster.
         """
         now = self.wall() if now is None else now
         since = now - K.REBUILD_WINDOW_S
         self._an = Analyzer(self.params)
         self._t_last = float("-inf")
+        self._band_t = float("-inf")  # as far as the replay reaches (a clock set back left it ahead)
         self.needs_rebuild = False
         self._replaying = True
         self._replayed = {}
@@ -156,8 +181,8 @@ class LiveAnalysis:
         replayed, self._replayed = self._replayed, {}
         for c, event in sorted(replayed.values(), key=lambda ce: ce[0].start):
             self._emit(c, event)
-        if close:
-            self.tick(now)
+        self._band_t = max(self._band_t, self._t_last, now if close else float("-inf"))
+        self.tick(now)
 
     # --- outputs -------------------------------------------------------------------
     def _after(self, records: list[dict[str, object]], t: float) -> None:
