@@ -381,18 +381,21 @@ def _band_sends(until_s: float, every: str = "activity") -> list[tuple[float, di
     return sorted(sent, key=lambda x: (x[0], x[1]["type"] != "event"))
 
 
-def _status(uptime_s: int) -> dict[str, Any]:
-    return {"type": "status", "battery_pct": 2, "worn": 1, "log_fill_pct": 1, "flags": P.SF_TIME_SYNCED | P.SF_CRITICAL_BATTERY,
+def _status(uptime_s: int, flags: int = P.SF_TIME_SYNCED | P.SF_CRITICAL_BATTERY) -> dict[str, Any]:
+    return {"type": "status", "battery_pct": 2, "worn": 1, "log_fill_pct": 1, "flags": flags,
             "errors": 0, "boot": 1, "uptime_s": uptime_s, "next_seq": len(LATE_CLUSTER_MS)}  # fmt: skip
 
 
-def _deliver(d: Daemon, clock: Clock, sent: list[tuple[float, dict[str, Any]]], lag_s: float, burst_s: float, until_s: float) -> None:
-    """The host's clock runs from T0 to T0 + until_s, the daemon ticking every second; each ``burst_s``
-    the link hands over everything the band sent up to ``lag_s`` before (a link that lags and comes
-    in bursts, each sooner than the daemon's STALE_S: the session stays STREAMING)."""
+def _deliver(
+    d: Daemon, clock: Clock, sent: list[tuple[float, dict[str, Any]]], lag_s: float, burst_s: float, until_s: float, origin: float = T0
+) -> None:
+    """The host's clock runs on to ``origin`` + until_s (``origin``: where it put the band's 0 ms), the
+    daemon ticking every second; each ``burst_s`` the link hands over everything the band sent up to
+    ``lag_s`` before (a link that lags and comes in bursts, each sooner than the daemon's STALE_S: the
+    session stays STREAMING)."""
     queue = list(sent)
-    for now in range(1, int(until_s) + 1):
-        clock.t = T0 + now
+    for now in range(int(clock.t - origin) + 1, int(until_s) + 1):
+        clock.t = origin + now
         if now % burst_s == 0:
             while queue and queue[0][0] <= now - lag_s:
                 d.on_record(DEVICE, queue.pop(0)[1], clock.t)
@@ -421,6 +424,26 @@ def test_a_cluster_whose_events_arrive_late_on_a_live_link_is_one_cluster_alarme
         assert kinds.count(NoticeKind.CLUSTER_ALARM) == 1 and kinds.count(NoticeKind.CLUSTER_CLOSED) == 1, kinds
 
 
+def test_a_connect_status_placed_by_a_sync_from_before_the_clock_was_set_back_leaves_closing_to_the_band(tmp_path: Path) -> None:
+    """The STATUS read at connect is handed on before that connection's sync is stored (session.py),
+    so it is placed by the boot's older sync: after the host's clock was set back 600 s, 600 s ahead
+    of the clock. Taken as the band's time line, it left every tick closing by the host's clock, and
+    the late cluster below was split as before the fix (stored [(0, 4), (28, 4)], alarmed twice)."""
+    clock = Clock(T0 - 560)
+    with Store(tmp_path / "db.sqlite") as store:
+        store.add_sync(DEVICE, 1, 0, T0)  # boot 1 synced before the host's clock was set back 600 s
+        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+        _connect(d, DEVICE, [], clock.t)  # at the band's uptime 40 s
+        d.on_record(DEVICE, _status(40, P.SF_TIME_SYNCED), clock.t)  # read before this connection's sync ...
+        d.on_sync(DEVICE, 1, 40_000, clock.t)  # ... which is stored after it
+        later = [x for x in _band_sends(400) if x[0] > 40]
+        _deliver(d, clock, later, lag_s=95, burst_s=30, until_s=500, origin=T0 - 600)
+        kinds = [n.kind for n in d.notifications]
+        clusters = [(c.start_t - (T0 - 600) - 60, c.count, c.closed) for c in store.clusters(DEVICE)]
+        assert clusters == [(0.0, 8, True)], clusters
+        assert kinds.count(NoticeKind.CLUSTER_ALARM) == 1 and kinds.count(NoticeKind.CLUSTER_CLOSED) == 1, kinds
+
+
 @pytest.mark.parametrize("every", ["activity", "status"])
 def test_a_quiet_band_s_cluster_ends_on_time_by_its_epochs_or_its_statuses(tmp_path: Path, every: str) -> None:
     """What the family is promised after the fix above: a cluster on a live band that has gone quiet
@@ -431,6 +454,7 @@ def test_a_quiet_band_s_cluster_ends_on_time_by_its_epochs_or_its_statuses(tmp_p
         store.add_sync(DEVICE, 1, 0, T0)
         d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
         _connect(d, DEVICE, [], clock.t)
+        d.on_sync(DEVICE, 1, 0, T0)  # as the session does after the backfill
         closed_at: list[float] = []
         sent = _band_sends(300, every)
         for now in range(1, 301):

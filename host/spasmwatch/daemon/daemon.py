@@ -734,11 +734,12 @@ class Daemon:
             e(device, BandFault.NOT_WORN, rec["worn"] == 0)
         if b.synced:  # the first status of a connection is read before the sync
             e(device, BandFault.CLOCK_UNSYNCED, not flags & P.SF_TIME_SYNCED)
-        # The band's clock as it read this status (whole seconds, so never ahead): a quiet band's
-        # time line goes on with it too, when it sends no epochs (sensing stopped).
-        t = self.store.wall_time(device, rec["boot"], rec["uptime_s"] * 1000)
-        if t is not None and b.analysis is not None:
-            b.analysis.band_time(t)
+            # The band's clock as it read this status (whole seconds, so never ahead): a quiet band's
+            # time line goes on with it too, when it sends no epochs (sensing stopped). Not the first:
+            # placed by an older sync, after the host's clock was set back it lay ahead of the clock.
+            t = self.store.wall_time(device, rec["boot"], rec["uptime_s"] * 1000)
+            if t is not None and b.analysis is not None:
+                b.analysis.band_time(t)
         self._publish({"type": "status"})
 
     def _on_raw(self, device: str, rec: dict[str, Any], received_s: float) -> None:
