@@ -51,13 +51,14 @@ def _filled(tmp_path: Path) -> Path:
 def test_the_command_prints_the_daily_summary_words_from_the_store_without_a_daemon(tmp_path: Path) -> None:
     """A family saw the summary only when the morning push came. 'spasmwatch summary' prints the
     same title and text, read-only, with no daemon and no daily_summary configured; titled as the
-    daemon titles it, with the config's label for the band, else its name (by --config), else the
-    device id (by --db)."""
+    daemon titles it, with the config's label for the band, else its name (by --config), else, with
+    --db (no config read), the name the band is stored under (here 'cot'; the device id until
+    2026-12-05)."""
     db = _filled(tmp_path)
     before = db.stat().st_mtime_ns
     by_db = _cli("--db", str(db), "--at", "2027-01-15T07:30")
     assert by_db.returncode == 0, by_db.stderr
-    assert by_db.stdout == f"{TITLE.format(name=DEV)}\n{EXPECTED}\n", by_db.stdout
+    assert by_db.stdout == f"{TITLE.format(name='cot')}\n{EXPECTED}\n", by_db.stdout
     config = tmp_path / "config.toml"
     config.write_text(f'[daemon]\ndata_dir = "{tmp_path}"\n\n[[bands]]\nname = "cot"\nlabel = "Mila"\n')
     by_config = _cli("--config", str(config), "--device", DEV, "--at", "2027-01-15T07:30")
@@ -79,7 +80,7 @@ def test_the_command_json_gives_the_facts_one_object_per_band(tmp_path: Path) ->
     [line] = r.stdout.splitlines()
     got = json.loads(line)
     assert {k: got[k] for k in FACTS} == FACTS, got
-    assert (got["name"], got["title"]) == (DEV, TITLE.format(name=DEV)), got
+    assert (got["device"], got["name"], got["title"]) == (DEV, "cot", TITLE.format(name="cot")), got
 
 
 def test_an_unknown_band_is_named_and_an_empty_store_says_so(tmp_path: Path) -> None:
@@ -152,5 +153,9 @@ def test_a_labelled_band_is_named_by_its_label_as_the_daemon_stored_it(tmp_path:
 
     asyncio.run(asyncio.wait_for(main(), 60))
     r = _cli("--config", str(config), "--at", "2027-01-15T07:30")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(TITLE.format(name="Mila") + "\n"), r.stdout
+    # A store on its own (--db: no config read) names the band as it was stored; was the device id.
+    r = _cli("--db", str(cfg.store_path()), "--at", "2027-01-15T07:30")
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith(TITLE.format(name="Mila") + "\n"), r.stdout

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from spasmwatch.commands._daemon import add_store_args, config_of
+from spasmwatch.commands._daemon import add_store_args
 from spasmwatch.commands.export import RATE_HELP, open_source, rate_hz, unplaced_note
-from spasmwatch.commands.summary import band_names
+from spasmwatch.commands.summary import names_of
 from spasmwatch.daemon.clock import local_zone
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export.timeline import parse_iso
@@ -73,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         # Spasms of a boot never synced have no wall time: on no day, said in the report and here.
         unplaced = source.store.unplaced_events(args.device)
-        # The bands by the names the family gave them, as 'summary' titles them (a --db has no config)
-        names = band_names(config_of(args), source.store.devices()) if args.db is None else {}
+        # The bands by the names the family gave them, as 'summary' titles them
+        names = names_of(args, source.store.devices())
         data = write_report(source, args.device, since, until, tz, args.out, unplaced, args.patient, names)
     finally:
         source.close()

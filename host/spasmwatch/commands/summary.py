@@ -42,12 +42,22 @@ def band_names(cfg: Config, rows: list[DeviceRow]) -> dict[str, str]:
     return out
 
 
+def names_of(args: argparse.Namespace, rows: list[DeviceRow]) -> dict[str, str]:
+    """The bands' names for a command reading the store: by the config (``band_names``), or with
+    ``--db`` (a store on its own, no config read) the name each band is stored under, which the
+    daemon writes as the band's title (its label when it had one). Before, a --db report or
+    summary named every band by its device id."""
+    if args.db is None:
+        return band_names(config_of(args), rows)
+    return {r.device_id: r.name for r in rows if r.name}
+
+
 def run(args: argparse.Namespace) -> int:
     path = store_path_of(args)
     at = parse_when(args.at, what="--at")
     now = time.time() if at is None else at
     with open_store_at(path, args) as store:
-        names = band_names(config_of(args), store.devices()) if args.db is None else {}
+        names = names_of(args, store.devices())
         out = summaries(store, names, now, local_zone(), args.device)
     if not out:
         print(f"no band in the store {path} yet: nothing to summarise (a band shows here once the daemon has heard from it)")
