@@ -77,6 +77,9 @@ def test_recover_keeps_every_readable_row_and_the_damaged_file(tmp_path: Path) -
     assert check.returncode == 1 and "damaged" in check.stdout, check.stdout
     r = _cli("store", "recover", "--db", str(path))
     assert r.returncode == 0, r.stderr
+    # The new store and the copy read from are the user's alone from their first byte (private.py):
+    # the new one was made at the umask's 0644, then "tightened" with a warning about an old store.
+    assert "readable by other accounts" not in r.stderr and path.stat().st_mode & 0o777 == 0o600, r.stderr
     (kept,) = tmp_path.glob("spasmwatch.db.damaged-*[0-9]")
     assert kept.read_bytes() == damaged and f"kept as {kept}" in r.stdout
     assert r.stdout.count("could not read: events rows") == 1 and "notes: 1" in r.stdout, r.stdout  # one run, said once

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from spasmwatch import private
 from spasmwatch.store import _db
 from spasmwatch.store._db import StoreError
 from spasmwatch.store.schema import APPLICATION_ID, MIGRATIONS
@@ -66,6 +67,7 @@ def recover(path: Path, stamp: str) -> Recovered:
         _remove(p)  # what an interrupted recovery left: never the store itself
     _readable_copy(path, copy)
     try:
+        private.create_file(fresh)  # the baby's data: 0600 before SQLite writes it (not the umask's)
         src = sqlite3.connect(copy, isolation_level=None)
         try:
             version = _version(src, path)
@@ -93,13 +95,20 @@ def _readable_copy(path: Path, copy: Path) -> None:
     disk image is malformed', even of the first page), and reads the pages of an extended one up
     to the missing ones, which are then damaged pages like any other. Copied on disk, not through
     memory: a year's store is a few hundred MB."""
-    shutil.copyfile(path, copy)
+    _private_copy(path, copy)
     with open(path, "rb") as f:
         size = _header_size(f.read(32))
     if copy.stat().st_size < size:
         os.truncate(copy, size)
     if Path(str(path) + "-wal").exists():
-        shutil.copyfile(str(path) + "-wal", str(copy) + "-wal")
+        _private_copy(Path(str(path) + "-wal"), Path(str(copy) + "-wal"))
+
+
+def _private_copy(src: Path, dst: Path) -> None:
+    """``src``'s bytes into a new ``dst`` made 0600 first (private.py): copyfile keeps the mode of a
+    file it writes into, and made one at the umask's (0644: other accounts could read the copy)."""
+    private.create_file(dst)
+    shutil.copyfile(src, dst)
 
 
 def _header_size(head: bytes) -> int:
