@@ -34,6 +34,7 @@ import platformdirs
 from swcore.protocol import RATES_HZ
 import tomlkit
 
+from spasmwatch import private
 from spasmwatch.alerts.model import LANGUAGES, SOUND_REPEAT_EVERY_S, SOUND_REPEAT_FOR_S, AlertSettings, BandFault, Urgency
 from spasmwatch.daemon.consts import (
     HEARTBEAT_EVERY_MAX_S, HEARTBEAT_EVERY_MIN_S, HEARTBEAT_EVERY_S, NTFY_NAME_HASH_HEX, RAW_KEEP_DAYS, RAW_RESERVE_MB,
@@ -875,7 +876,7 @@ def write_atomic(path: Path, data: str | bytes, mode: int | None = None) -> None
     keeps an existing file's, else 0o600 (a config holds tokens and passwords)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if mode is None:
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
+        mode = private.mode_for(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
