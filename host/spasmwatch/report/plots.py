@@ -12,7 +12,7 @@ from math import nan  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
 from spasmwatch.report.data import ReportData, sleep_spans  # noqa: E402
-from spasmwatch.report.text import NO_DATA, unmonitored, zone  # noqa: E402
+from spasmwatch.report.text import NO_DATA, day_label, unmonitored, zone  # noqa: E402
 
 CLUSTER_COLOR = "#c0392b"
 SPASM_COLOR = "#34495e"
@@ -22,9 +22,7 @@ NOTE_COLOR = "#b9770e"
 
 
 def _day_labels(data: ReportData) -> list[str]:
-    """ISO dates with the weekday, as the tables give them ('Mon 2024-03-04'): 'Mon 04 Mar' had no
-    year, and a report spanning New Year read out of order."""
-    return [d.day.strftime("%a %Y-%m-%d") for d in data.days]
+    return [day_label(d) for d in data.days]
 
 
 def _frac_day(data: ReportData, t: float) -> float:

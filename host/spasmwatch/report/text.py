@@ -152,7 +152,7 @@ def implausible_line(data: ReportData) -> str | None:
     days = implausible_days(data)
     if not days:
         return None
-    said = [f"{d.day:%a %Y-%m-%d} ({counted(d.clusters, 'cluster')})" for d in days]
+    said = [f"{day_label(d)} ({counted(d.clusters, 'cluster')})" for d in days]
     which = said[0] if len(said) == 1 else f"{', '.join(said[:-1])} and {said[-1]}"
     return (f"On {which} the band counted far more clusters than infantile spasms usually give (over "
             f"{CLUSTERS_IMPLAUSIBLE_PER_DAY} in a day): a loose band, or rocking, bouncing, a swing or a car ride, can "
@@ -225,8 +225,7 @@ def trend_line(data: ReportData, t: Trend) -> str:
     """Rates per 24 h monitored, not per calendar day: a week with half the wear time read as a
     halving of spasms. A side with too few hours monitored gives its counts, no rate to compare."""
     tr = t.treatment
-    dose = f" {tr.dose:g} {tr.unit or ''}".rstrip() if tr.dose is not None else ""
-    when = f"{tr.drug}{dose} started {data.local(tr.t):%Y-%m-%d}"
+    when = f"{tr.drug}{_dose(tr)} started {data.local(tr.t):%Y-%m-%d}"
     sides = f"{_side_words(t.before, 'before')}, {_side_words(t.after, 'after')}"
     if not t.comparable:
         counts = (f"{counted(t.before.clusters, 'cluster')} and {counted(t.before.spasms, 'spasm')} before, "
@@ -235,6 +234,11 @@ def trend_line(data: ReportData, t: Trend) -> str:
                 f"{sides}; {counts}")  # fmt: skip
     return (f"{when}: {_rates(t, 'clusters', t.before.clusters, t.after.clusters)}; "
             f"{_rates(t, 'spasms', t.before.spasms, t.after.spasms)}; {sides}")  # fmt: skip
+
+
+def _dose(tr: TreatmentRow) -> str:
+    """' 50 mg/kg/day' after a drug's name ('' without a dose)."""
+    return f" {tr.dose:g} {tr.unit or ''}".rstrip() if tr.dose is not None else ""
 
 
 def ongoing_lines(data: ReportData) -> list[str]:
@@ -248,8 +252,7 @@ def ongoing_lines(data: ReportData) -> list[str]:
     lines = []
     for tr in latest.values():
         if tr.action != "stop":
-            dose = f" {tr.dose:g} {tr.unit or ''}".rstrip() if tr.dose is not None else ""
-            lines.append(f"Given from before this period: {tr.drug}{dose} (its latest change before it: {tr.action} on {data.local(tr.t):%Y-%m-%d}).")
+            lines.append(f"Given from before this period: {tr.drug}{_dose(tr)} (its latest change before it: {tr.action} on {data.local(tr.t):%Y-%m-%d}).")
     return lines
 
 
@@ -276,6 +279,12 @@ NO_RATE_NOTE = (f"'{NO_RATE}' under 'clusters per 24 h monitored': that day had 
 NO_DATA = "no data"
 NO_DATA_NOTE = (f"'{NO_DATA}': the band was not worn and heard from at any time that day, "
                 "so there is nothing to count; it is not a day without spasms.")  # fmt: skip
+
+
+def day_label(day: Day) -> str:
+    """'Mon 2024-03-04': the ISO date with its weekday, in the tables, the notes and the plots
+    ('Mon 04 Mar' had no year, and a report spanning New Year read out of order)."""
+    return f"{day.day:%a %Y-%m-%d}"
 
 
 def unmonitored(day: Day) -> bool:
@@ -306,7 +315,7 @@ def day_rows(data: ReportData) -> list[tuple[str, ...]]:
     for d in data.days:
         counts = (d.spasms, d.clusters, d.cluster_spasms, d.false_alarms)
         cells = (NO_DATA,) * len(counts) if unmonitored(d) else tuple(str(n) for n in counts)
-        rows.append((f"{d.day:%a %Y-%m-%d}", hours(d.monitored_s), *cells, day_rate(d)))
+        rows.append((day_label(d), hours(d.monitored_s), *cells, day_rate(d)))
     return rows
 
 
