@@ -337,6 +337,19 @@ def test_a_treatment_trend_counts_whole_days_only() -> None:
     assert (tr.before.days, tr.after.days, tr.before.per_24h(tr.before.clusters), tr.after.per_24h(tr.after.clusters)) == (7, 1, 4.0, 4.0)
 
 
+def _tables_above_the_foot(figs: list, what: str) -> list[str]:  # type: ignore[type-arg]
+    """Draw each page and assert each of its tables ends above the page's foot (3 % of its height);
+    the tables' cell texts."""
+    cells: list[str] = []
+    for f in figs:
+        f.canvas.draw()
+        for ax in f.axes:
+            for tab in ax.tables:
+                assert tab.get_window_extent().y0 >= 0.03 * f.bbox.height, f"{what} runs into the page's foot"
+                cells += [c.get_text().get_text() for c in tab.get_celld().values()]
+    return cells
+
+
 def _bars(data: ReportData) -> list[tuple[int, float, float]]:
     fig, ax = plt.subplots()
     try:
@@ -806,13 +819,7 @@ def test_a_long_report_s_per_day_table_goes_on_over_pages_and_stays_on_them() ->
     try:
         titles = [t.get_text() for f in figs for t in f.texts if t.get_text().startswith("Per day")]
         assert titles == ["Per day (1/2)", "Per day (2/2)"], titles
-        dates: list[str] = []
-        for f in figs:
-            f.canvas.draw()
-            for ax in f.axes:
-                for tab in ax.tables:
-                    assert tab.get_window_extent().y0 >= 0.03 * f.bbox.height, "a table runs into the page's foot"
-                    dates += [c.get_text().get_text() for c in tab.get_celld().values()]
+        dates = _tables_above_the_foot(figs, "a table")
     finally:
         for f in figs:
             plt.close(f)
@@ -942,10 +949,7 @@ def test_after_waking_is_said_to_be_estimated_with_the_accuracy_docs_measured() 
         assert tables
         for fig in tables:
             assert any(t.get_text().startswith("'After waking' is estimated") for t in fig.texts)
-            fig.canvas.draw()
-            for ax in fig.axes:
-                for tab in ax.tables:
-                    assert tab.get_window_extent().y0 >= 0.03 * fig.bbox.height, "the cluster table runs into the page's foot"
+        _tables_above_the_foot(tables, "the cluster table")
     finally:
         for f in figs:
             plt.close(f)
@@ -986,11 +990,7 @@ def test_each_day_gives_its_clusters_per_24h_monitored_when_it_has_the_hours(tmp
     try:
         pages = [f for f in figs if any(t.get_text().startswith("Per day") for t in f.texts)]
         assert len(pages) == 2 and all(any(t.get_text().startswith("'-' under") for t in f.texts) for f in pages)
-        for f in pages:
-            f.canvas.draw()
-            for ax in f.axes:
-                for tab in ax.tables:
-                    assert tab.get_window_extent().y0 >= 0.03 * f.bbox.height, "a per-day table runs into the page's foot"
+        _tables_above_the_foot(pages, "a per-day table")
     finally:
         for f in figs:
             plt.close(f)
