@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import tomlkit
 
@@ -162,8 +162,8 @@ def shown_set(key: str, v: Any) -> str:
     """The value 'config set' says it wrote: JSON, or for a secret key what 'config show' prints
     (the terminal's scrollback and a pasted transcript are no place for it either)."""
     field = key_parts(key)[-1]
-    if isinstance(v, str) and v and _secret_key(key) and not (field == "url" and v.rstrip("/") == url_origin(v)):
-        return json.dumps(_hidden(field, v), ensure_ascii=False)  # (a URL of scheme://host alone holds no secret, as in 'show')
+    if _secret_key(key) and _holds_secret(v, field):
+        return json.dumps(_hidden(field, v), ensure_ascii=False)
     return json.dumps(as_written(v))
 
 
@@ -173,6 +173,12 @@ def _secret_key(key: str) -> bool:
     if len(parts) == 4 and parts[:2] in (["channels", "ntfy"], ["channels", "webhook"]):
         parts[2] = "*"  # the item, by number or name
     return ".".join(parts) in _SECRET_KEYS
+
+
+def _holds_secret(v: object, field: str) -> TypeGuard[str]:
+    """Whether the value ``v`` of a secret ``field`` has anything to hide: a text, and for a URL more
+    than scheme://host[:port] (a URL of that alone holds no secret)."""
+    return isinstance(v, str) and bool(v) and not (field == "url" and v.rstrip("/") == url_origin(v))
 
 
 def _hidden(field: str, v: str) -> str:
@@ -190,10 +196,8 @@ def shown_config(cfg: Config, secrets: bool) -> str:
     data, hid = to_dict(cfg), []
     for key, table, field in _secret_places(data):
         v = table.get(field)
-        if not isinstance(v, str) or not v:
+        if not _holds_secret(v, field):
             continue
-        if field == "url" and v.rstrip("/") == url_origin(v):
-            continue  # nothing but scheme://host[:port]: no secret in it
         table[field] = _hidden(field, v)
         hid.append(key)
     if not hid:
