@@ -13,6 +13,9 @@ from typing import Any, Protocol
 from spasmwatch.daemon.consts import MAX_BY
 
 Json = dict[str, Any]
+# A page word and its values, ``{"key": ..., "args": {...}}``: a text the daemon words for the page,
+# shown in the family's language (docs/web.md "Texts the daemon words").
+Msg = Json
 
 
 def who(by: str | None, default: str) -> str:

@@ -32,7 +32,7 @@ from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, 
 from spasmwatch.alerts.channels.sound import SoundChannel
 from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.daemon import consts as K
-from spasmwatch.daemon.api import Json, who
+from spasmwatch.daemon.api import Json, Msg, who
 from spasmwatch.config import is_loopback
 from spasmwatch.daemon.clock import Clock, SystemClock, local_day, local_zone, log_time
 from spasmwatch.daemon.heartbeat import Heartbeat, HeartbeatSettings
@@ -427,7 +427,7 @@ class Daemon:
             self._resend_kept()
         self._daily_summaries(now)
 
-    def _unhealthy(self) -> tuple[str, Json] | None:
+    def _unhealthy(self) -> tuple[str, Msg] | None:
         """Why the daemon should not tell the heartbeat's service it is alive (and the same as a page
         word, for the page in the family's language), or None. A band that is away is no reason: the
         daemon alarms that itself, and its phones still hear it."""

@@ -24,7 +24,7 @@ import aiohttp
 
 from spasmwatch import __version__
 from spasmwatch.daemon import consts as K
-from spasmwatch.daemon.api import Json
+from spasmwatch.daemon.api import Json, Msg
 from spasmwatch.urls import http_failure, url_host
 
 log = logging.getLogger(__name__)
@@ -54,13 +54,13 @@ class Heartbeat:
         self.paused: str | None = None  # why the daemon holds the pings back (None: it does not)
         # ``paused`` as a page word and its values, for the page in the family's language (docs/web.md
         # "Texts the daemon words")
-        self.paused_msg: Json | None = None
+        self.paused_msg: Msg | None = None
         self.pings = 0  # pings begun
         self._began: float | None = None  # mono s the latest ping began
         self._task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
 
-    def beat(self, unhealthy: str | None, msg: Json | None = None) -> None:
+    def beat(self, unhealthy: str | None, msg: Msg | None = None) -> None:
         """From the ticker, after a completed tick: ping if one is due, unless ``unhealthy`` says
         why the daemon is not fit to be called alive (``msg``: the same as a page word)."""
         if unhealthy != self.paused:

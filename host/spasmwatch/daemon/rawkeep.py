@@ -18,9 +18,9 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from spasmwatch.daemon import consts as K
+from spasmwatch.daemon.api import Msg
 from spasmwatch.errors import InputError
 from spasmwatch.store import Store, StoreError
 
@@ -38,7 +38,7 @@ class RawPause:
     why: str
     # ``why`` as a page word and its values (docs/web.md "Texts the daemon words"): sizes in bytes,
     # which the page writes in the family's language
-    msg: dict[str, Any]
+    msg: Msg
 
 
 def size_text(n_bytes: float) -> str:

@@ -38,13 +38,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from spasmwatch.daemon import consts as K
+from spasmwatch.daemon.api import Msg
 from spasmwatch.transport.base import DisconnectedError, Kind, Link, LinkIOError, LinkTimeoutError, TransportError
 from swcore import protocol as P
 
 log = logging.getLogger(__name__)
-
-# A page word and its values, ``{"key": ..., "args": {...}}`` (docs/web.md "Texts the daemon words").
-Msg = dict[str, Any]
 
 Record = dict[str, Any]
 
