@@ -513,6 +513,11 @@ class _Walk:
     pending: list[tuple[_Damaged, int]] = field(default_factory=list)  # damage since it, and where read on
 
 
+def _sums_to(head: bytes, payload: bytes) -> bool:
+    """A chunk's CRC (its header's last 4 bytes) is that of its header's first 20 and ``payload``."""
+    return bool(zlib.crc32(payload, zlib.crc32(head[:20])) == struct.unpack_from("<I", head, 20)[0])
+
+
 def _finds(buf: bytes, magics: tuple[bytes, ...], limit: int) -> Iterator[int]:
     """Offsets below ``limit`` where one of ``magics`` (one or two) starts in ``buf``, in order: the
     next find of each, the nearer first. Plain ints: per candidate as cheap as one find (a stretch of
@@ -671,7 +676,7 @@ class RawReader:
             w.spans.start_at(at)
             return f.read(n) if self._crc_ok(f, head, at, end, w.spans) else None
         payload = f.read(n)
-        return payload if zlib.crc32(payload, zlib.crc32(head[:20])) == struct.unpack_from("<I", head, 20)[0] else None
+        return payload if _sums_to(head, payload) else None
 
     def _point(self, body: bytes, number: int, offset: int, size: int, last: DatingPoint | None, warn: bool) -> DatingPoint | None:
         """A dating record checked (None: torn at the end of the file, warned with ``warn``);
@@ -750,10 +755,9 @@ class RawReader:
     def _crc_ok(f: BinaryIO, head: bytes, at: int, end: int, spans: SpanCrc) -> bool:
         """The chunk at ``at`` (``f`` after its header) ending at ``end`` has a good CRC: a long
         payload's from ``spans``, without reading it; a short one read and summed."""
-        crc = struct.unpack_from("<I", head, 20)[0]
         if end - at - CHUNK_HEAD_SIZE > DIRECT_CRC_BYTES:
-            return bool(spans.crc(head[:20], at + CHUNK_HEAD_SIZE, end) == crc)
-        return bool(zlib.crc32(f.read(end - at - CHUNK_HEAD_SIZE), zlib.crc32(head[:20])) == crc)
+            return bool(spans.crc(head[:20], at + CHUNK_HEAD_SIZE, end) == struct.unpack_from("<I", head, 20)[0])
+        return _sums_to(head, f.read(end - at - CHUNK_HEAD_SIZE))
 
     def _settle(self, w: _Walk, before: int | None) -> None:
         """The damage read past since the last good chunk, now that the next one (its first index
