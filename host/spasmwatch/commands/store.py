@@ -15,7 +15,7 @@ from typing import Any
 
 from spasmwatch.commands._daemon import add_store_args, store_path_of
 from spasmwatch.errors import SpasmwatchError
-from spasmwatch.store._db import reading_uri
+from spasmwatch.store._db import RECOVER_HINT, reading_uri
 from spasmwatch.store.recover import Recovered, recover
 
 
@@ -55,7 +55,7 @@ def run_check(args: argparse.Namespace) -> int:
     print(f"{path}: damaged:")
     for line in found:
         print(f"  {line}")
-    print("'spasmwatch store recover' copies every row that can still be read into a new store and keeps this file beside it")
+    print(RECOVER_HINT)
     return 1
 
 
