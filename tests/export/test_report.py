@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import matplotlib.pyplot as plt
 import pytest
+from browser import chromium
 from cli_runner import run_cli
 from course import CLUSTERS_PER_DAY, Expected
 
@@ -21,6 +22,7 @@ from spasmwatch.export.rows import ActivityRow, ClusterRow, NoteRow, Tables, Tra
 from spasmwatch.report.data import ReportData, gather
 from spasmwatch.report.pages import figures
 from spasmwatch.report.plots import plot_actogram
+from spasmwatch.report.text import TITLE
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "tests" / "output"
@@ -664,6 +666,32 @@ def test_every_pdf_page_says_whose_which_period_and_what_it_is(course_db: tuple[
     text = _Text()
     text.feed(html.read_text(encoding="utf-8"))
     assert "Patient: ________________________ (not given)" in text.text
+
+
+def test_a_printed_html_report_says_whose_and_which_period_on_every_page(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    """Doctor review, the HTML twin of the PDF's foot: the HTML report printed from a browser said
+    whose, which period and 'not a diagnosis' on its first page only, so a printed page 3 filed
+    alone was anonymous. Now its print CSS puts the PDF's foot on every page, page numbers too.
+    Printed here by real headless Chromium (the browser most families and clinics print from). The
+    patient's name is text to the CSS, never markup: quotes and a '</style>' in it print as written.
+    Old code: no foot on any printed page."""
+    db, _ = course_db
+    out, pdf = tmp_path / "r.html", tmp_path / "printed.pdf"
+    who = 'Mia "Mimi" Example </style><b>x</b> \\ born 2023-08-01'
+    assert run_cli("report", "--db", str(db), "--out", str(out), *ARGS, "--patient", who) == 0
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(out.as_uri())
+        assert page.locator("b").count() == 0  # the name closed no element
+        page.pdf(path=str(pdf))
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    n = int(re.search(r"Pages:\s+(\d+)", info).group(1))  # type: ignore[union-attr]
+    assert n >= 3, info
+    for k in range(1, n + 1):
+        words = subprocess.run(["pdftotext", "-f", str(k), "-l", str(k), str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        words = " ".join(words.split())
+        assert who in words, (k, words)
+        assert f"2024-03-04 to 2024-03-17 (14 days), all bands; times in UTC | {TITLE}, not a diagnosis | page {k} of {n}" in words, (k, words)
 
 
 def test_each_cluster_is_listed_with_the_video_the_family_noted(course_db: tuple[Path, Expected], tmp_path: Path) -> None:

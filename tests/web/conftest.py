@@ -1,27 +1,18 @@
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from browser import chromium
 from fake_daemon import FakeDaemon
-from web_harness import CHROMIUM, CHROMIUM_ARGS, ServerThread, Watch, open_context
+from web_harness import ServerThread, Watch, open_context
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium (tools/install-system-deps), driven by Playwright. Never skipped."""
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is missing: run tools/install-system-deps (it installs Debian's chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture

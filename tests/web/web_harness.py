@@ -17,16 +17,6 @@ T = TypeVar("T")
 LOCAL_HOSTS = {"127.0.0.1"}  # the page may ask nothing else
 NON_NETWORK_SCHEMES = {"data", "blob", "about"}
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-    # Nothing but this page: no field trials, no safe-browsing lookups, no translate, no DNS prefetch.
-    "--disable-field-trial-config", "--disable-features=Translate,OptimizationHints,MediaRouter,DialMediaRouteProvider",
-    "--disable-client-side-phishing-detection", "--disable-default-apps", "--disable-domain-reliability",
-    "--no-pings", "--metrics-recording-only", "--password-store=basic", "--use-mock-keychain",
-]
-
 
 class ServerThread:
     def __init__(self, api: Any, **kw: Any) -> None:

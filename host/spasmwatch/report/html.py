@@ -24,7 +24,27 @@ body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1
 .warn{background:#fdedec;border:1px solid #c0392b;color:#7b241c;padding:.7em 1em;border-radius:6px}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.2em .6em;text-align:left}
 th{background:#f4f4f4}img{max-width:100%}.sub{color:#666;font-size:.9em}
+@media print{body{max-width:none;margin:0;padding:0}thead{display:table-header-group}
+tr,img,.warn{break-inside:avoid}h1,h2{break-after:avoid}}
 """
+# Characters a CSS string may hold as they are; any other is written as a hex escape, so a patient's
+# name cannot end the string or the <style> element ('"', '\\', '<', a newline).
+_CSS_PLAIN = frozenset(" .,:;()+-_/|")
+
+
+def _css_string(s: str) -> str:
+    return '"' + "".join(c if c.isalnum() or c in _CSS_PLAIN else f"\\{ord(c):x} " for c in s) + '"'
+
+
+def _print_css(data: ReportData) -> str:
+    """Each printed page's foot, as the PDF's: a page printed or sent alone still says whose, which
+    period and what it is (a printed HTML report said so on page 1 only). Browsers that draw page
+    margin boxes (Chromium, Edge, Chrome) print it; docs/exports.md says which do not."""
+    lead = _css_string(text.footer_lead(data) + " | page ")
+    return (
+        "@page{margin:14mm 12mm 16mm;@bottom-center{content:" + lead + ' counter(page) " of " counter(pages);'
+        "font:7pt system-ui,sans-serif;color:#555}}"
+    )
 
 
 def _png(draw: Callable[[Axes, ReportData], None], data: ReportData, size: tuple[float, float]) -> str:
@@ -71,7 +91,7 @@ def render(data: ReportData) -> str:
         "<h2>Treatments and caregiver notes</h2>" + _table(("time", "what", "text"), text.log_rows(data), "log"),
     ]
     body = "\n".join(parts)
-    return f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(text.TITLE)}</title><style>{CSS}</style></head>\n<body>\n{body}\n</body></html>\n'
+    return f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(text.TITLE)}</title><style>{CSS}{_print_css(data)}</style></head>\n<body>\n{body}\n</body></html>\n'
 
 
 def write_html(data: ReportData, out: Path) -> None:

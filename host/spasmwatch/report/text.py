@@ -90,8 +90,13 @@ def subtitle(data: ReportData) -> str:
 def footer(data: ReportData, page: int, pages: int) -> str:
     """Each PDF page's foot: a page printed or sent alone still says whose, which period, in which
     zone, and what it is (doctor review: only page 1 said the period; no page said whose)."""
+    return f"{footer_lead(data)} | page {page} of {pages}"
+
+
+def footer_lead(data: ReportData) -> str:
+    """The foot before its page number; the HTML report's print CSS counts the pages itself."""
     who = data.patient or "patient not given"
-    return f"{who} | {period(data)} | {TITLE}, not a diagnosis | page {page} of {pages}"
+    return f"{who} | {period(data)} | {TITLE}, not a diagnosis"
 
 
 def zone(data: ReportData) -> str:
