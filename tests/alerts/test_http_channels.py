@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from spasmwatch.alerts.channels import (
     WebhookChannel,
     WebhookSettings,
 )
+from spasmwatch.alerts.channels.ntfy import sequence_id
 from spasmwatch.alerts.channels.outbox import from_json, why_not_resend
 from spasmwatch.store import Store
 
@@ -173,6 +175,38 @@ def test_pushes_a_receiver_never_took_are_sent_by_a_new_dispatcher_oldest_first_
     asyncio.run(asyncio.wait_for(main(), 30))
 
 
+def test_an_ntfy_push_the_phone_already_has_is_resent_under_its_sequence_id_so_it_replaces_not_repeats(tmp_path: Path) -> None:
+    """The ntfy server took the alarm but its answer never came (here: later than the attempt's
+    timeout; in life a network cut or the daemon killed mid-POST), so it was kept and sent again by
+    the retries and by the next daemon. ntfy ignores Idempotency-Key and the phone showed it once per
+    send. Every send of one notification now carries one X-Sequence-ID, which ntfy (>= 2.16) and its
+    apps use to replace the shown notification in place; another notification has another. Old code:
+    no X-Sequence-ID."""
+    slow = RetrySettings(attempts=2, first_delay_s=0.01, factor=2.0, attempt_timeout_s=0.2)
+
+    async def main() -> None:
+        with Store(tmp_path / "db.sqlite") as store:
+            async with http_recorder(delay_s=0.6) as srv:
+                first = Dispatcher({"ntfy:phone": _channel("ntfy", srv.url + "/t", store)}, retry=slow)
+                assert [d.ok for d in await first.dispatch(ALARM)] == [False]
+                await first.close()
+                assert [r.key for r in store.outgoing("ntfy:phone")] == [ALARM.key]
+            async with http_recorder(port=int(srv.url.rsplit(":", 1)[1])) as again:  # the next daemon
+                nxt = Dispatcher({"ntfy:phone": _channel("ntfy", srv.url + "/t", store)}, retry=FAST)
+                nxt.resend_kept(lambda n: None)
+                await nxt.drain()
+                await nxt.dispatch(UPDATE)
+                await nxt.close()
+        sends = srv.seen + again.seen
+        assert len(sends) == 4, sends  # 2 attempts, the resend, the update
+        assert {s.headers["Idempotency-Key"] for s in sends[:3]} == {ALARM.key}
+        assert {s.headers["X-Sequence-ID"] for s in sends[:3]} == {sequence_id(ALARM)}
+        assert sends[3].headers["X-Sequence-ID"] == sequence_id(UPDATE) != sequence_id(ALARM)
+        assert re.fullmatch(r"[-_A-Za-z0-9]{1,64}", sequence_id(ALARM))  # what ntfy allows in a topic name
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
 def test_a_push_stays_kept_until_a_2xx_and_a_refused_one_is_not_kept(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """Kept before the first attempt, kept after a failure worth trying again (503), forgotten on a
     2xx; a 4xx (a wrong topic or token) fails the same way on every resend: not kept for ever."""
@@ -312,13 +346,13 @@ def test_ntfy_with_page_url_opens_the_page_and_offers_the_button_on_an_open_alar
             assert alarm == {
                 "Title": "ALARM: possible spasm cluster (cot)", "Priority": "urgent", "Tags": "rotating_light,cluster_alarm",
                 "Content-Type": "text/plain; charset=utf-8", "Idempotency-Key": "cot-3-7-1709629200000",
-                "Click": "http://raspberrypi.local:8765/",
+                "X-Sequence-ID": "sw5dbbf11d078a9127c894ca7ad2ec6f61", "Click": "http://raspberrypi.local:8765/",
                 "Actions": "view, Open to acknowledge, http://raspberrypi.local:8765/, clear=true",
             }  # fmt: skip
             assert fault == {
                 "Title": "not_worn (cot)", "Priority": "default", "Tags": "warning,band_fault",
                 "Content-Type": "text/plain; charset=utf-8", "Idempotency-Key": "cot-3-7-1709629200000",
-                "Click": "http://raspberrypi.local:8765/",
+                "X-Sequence-ID": "sw5dbbf11d078a9127c894ca7ad2ec6f61", "Click": "http://raspberrypi.local:8765/",
             }  # fmt: skip
             assert (update["Actions"], esc["Actions"], tst["Actions"]) == (ACK_BUTTON,) * 3
             assert acked["Click"] == PAGE and "Actions" not in acked  # acknowledged: nothing left to acknowledge
@@ -337,10 +371,12 @@ def test_ntfy_without_page_url_sends_no_click_or_actions() -> None:
             assert alarm == {
                 "Title": "ALARM: possible spasm cluster (cot)", "Priority": "urgent", "Tags": "rotating_light,cluster_alarm",
                 "Content-Type": "text/plain; charset=utf-8", "Idempotency-Key": "cot-3-7-1709629200000",
+                "X-Sequence-ID": "sw5dbbf11d078a9127c894ca7ad2ec6f61",
             }  # fmt: skip
             assert fault == {
                 "Title": "not_worn (cot)", "Priority": "default", "Tags": "warning,band_fault",
                 "Content-Type": "text/plain; charset=utf-8", "Idempotency-Key": "cot-3-7-1709629200000",
+                "X-Sequence-ID": "sw5dbbf11d078a9127c894ca7ad2ec6f61",
             }  # fmt: skip
 
     asyncio.run(main())

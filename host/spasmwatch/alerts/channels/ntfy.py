@@ -13,6 +13,7 @@ for most families) would then hold.
 from __future__ import annotations
 
 import base64
+import hashlib
 from dataclasses import dataclass
 
 from spasmwatch.alerts.channels._http import HttpChannel
@@ -68,6 +69,12 @@ def header_text(s: str) -> str:
     return "=?UTF-8?B?" + base64.b64encode(s.encode()).decode() + "?="
 
 
+def sequence_id(n: Notification) -> str:
+    """``n.key`` as ntfy takes a sequence id whatever the band's name holds: 'sw' and 32 hex digits
+    of its SHA-256 (the characters and length ntfy allows in a topic name, [-_A-Za-z0-9]{1,64})."""
+    return "sw" + hashlib.sha256(n.key.encode()).hexdigest()[:32]
+
+
 def wants_ack_button(n: Notification) -> bool:
     """An alarm nobody has seen to yet, and the test alarm (tapping its button checks, before a
     real night, that this phone opens the page). An update after the acknowledgement, a warning
@@ -90,6 +97,10 @@ class NtfyChannel(HttpChannel[NtfySettings]):
             # ntfy itself does not de-duplicate: a relay or proxy in front of it can, on this
             # (the same on a retry and on a resend by a later daemon; docs/alerts.md).
             "Idempotency-Key": n.key,
+            # ntfy >= 2.16 and its apps replace a notification of the same sequence id in place: a
+            # resend of a push the phone already showed updates it, not a second one (older servers
+            # ignore the header).
+            "X-Sequence-ID": sequence_id(n),
         }
         if self.settings.token:
             h["Authorization"] = f"Bearer {self.settings.token}"
