@@ -47,6 +47,20 @@ def _bytes_read() -> int:
         return int(next(line for line in f if line.startswith("rchar:")).split()[1])
 
 
+def _walks_agree(path: Path, chunks: list[tuple[int, int]]) -> None:
+    """The walks that skip the samples (``gaps``, ``index_span``, ``dating``) see the chunks ``chunks``
+    ((first index, samples) of each, as ``chunks()`` read them), reading the file a few times at most.
+    They stepped to where each fake said it ended, taking its samples as read."""
+    gaps = sum(b > a + n for (a, n), (b, _) in zip(chunks, chunks[1:], strict=False))
+    missing = sum(max(b - a - n, 0) for (a, n), (b, _) in zip(chunks, chunks[1:], strict=False))
+    size = path.stat().st_size
+    for walk, want in ((RawReader.gaps, (gaps, missing)), (RawReader.index_span, (chunks[0][0], sum(chunks[-1]))),
+                       (lambda r: r.dating().points, ())):  # fmt: skip
+        before = _bytes_read()
+        assert walk(RawReader(path)) == want
+        assert _bytes_read() - before < 3 * size, walk
+
+
 def _fakes(claimed: int, in_order_from: int | None) -> bytes:
     """FAKES chunk headers back to back with a wrong CRC, each claiming ``claimed`` samples (1: its
     sample follows it); their index in order from ``in_order_from`` (an intact-looking header), or 0
@@ -97,6 +111,7 @@ def test_the_good_chunk_after_10000_fake_headers_is_found_and_the_fakes_are_one_
     assert reader.damage[0].resumed_at - reader.damage[0].offset == len(fakes)
     # Linear: the file is read about twice (the walk, and the registers over the claims), not 10 000 x 1.2 MB.
     assert read < 3 * size, f"read {read} bytes for a file of {size}"
+    _walks_agree(path, [(first, n) for _, first, n in got])
 
     rec = open_rawfile(path)
     with reading_past_damage():
@@ -191,6 +206,7 @@ def test_a_fake_whose_claimed_end_lands_on_a_good_chunk_hides_no_good_chunk_betw
     assert got[FIRST_LOST + PAIRS] == (start + len(region), after)
     assert len(got) == CHUNKS - LOST_CHUNKS + PAIRS
     assert read < 3 * path.stat().st_size, f"read {read} bytes for a file of {path.stat().st_size}"
+    _walks_agree(path, [(first, 256 if offset < start or offset >= start + len(region) else 1) for offset, first in got])
 
 
 def test_a_damaged_chunk_claiming_to_end_on_a_later_good_chunk_loses_only_itself(tmp_path: Path, clean: tuple[Path, list[tuple[int, int]]]) -> None:

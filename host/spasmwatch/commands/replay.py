@@ -76,7 +76,7 @@ def replay_recording(rec: Recording | RawRecording) -> Iterator[Record]:
 
 def gaps_note(rec: RawRecording) -> str | None:
     """What a raw file's gaps mean for its replay (None: no gap), as its read found them: those
-    around damage read past apart (the headers alone do not see a chunk whose samples are damaged)."""
+    around damage read past apart."""
     g = rec.read_gaps
     if not g.gaps:
         return None

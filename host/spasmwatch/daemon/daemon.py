@@ -400,7 +400,7 @@ class Daemon:
 
     async def _raw_pruning(self) -> None:
         """Old raw files deleted ([daemon] raw_keep_days) at start and every RAW_PRUNE_EVERY_S, in a
-        worker thread: listing, chunk headers, the store's clusters and notes and the unlinks are
+        worker thread: listing, reading the files' chunks, the store's clusters and notes and the unlinks are
         disk work the bands' streams must not wait for."""
         while not self._stop.is_set():
             try:

@@ -41,7 +41,7 @@ def open_recordings(paths: Sequence[str | os.PathLike[str]], chunk_rows: int = C
 
 def time_span(rec: RawRecording) -> tuple[float, float]:
     """(time of the first sample, time after the last) of a raw recording, s on its time base,
-    from the chunk headers alone (``RawReader.index_span``)."""
+    from its good chunks (``RawReader.index_span``: no sample array made)."""
     ends = [span[1] for f in rec.files if (span := RawReader(f, rec.strict).index_span()) is not None]
     h = rec.header
     return rec.t0, (max(ends) - h.index_origin) / h.rate_hz if ends else rec.t0
