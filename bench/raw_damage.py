@@ -10,30 +10,36 @@ a minute: ~104 MB), is read whole (``RawReader.chunks()``) clean and damaged, ea
   4. 300 bytes of garbage over the boundary of two chunks;
   5. 1000 chunks with a flipped bit in their samples and 1000 with one in their magic, spread
      over the day (a failing card);
-  6. a file of the same size whose records are all garbage (random bytes after a good header),
+  6. a flipped bit in a chunk's sample count in the middle (it claims 4096 samples more, 48 kB
+     into the good chunks after it), and one in its ``first_index`` (2^20 samples on);
+  7. a file of the same size whose records are all garbage (random bytes after a good header),
      and one of 0xFF bytes (erased flash): scanned to the end for a record, none found;
 
 and with ``--replay`` also ``spasmwatch replay FILE --jsonl`` on (1) and (2), each in a fresh
-process (CPU time, user + sys). Prints each case's time and its ratio to the clean read.
+process (CPU time, user + sys). Prints each case's time and its ratio to the clean read, and the
+time of the walks that skip the samples (``RawReader.gaps()``, whose walk ``index_span()`` is,
+and ``dating()``), with whether ``gaps()`` and ``index_span()`` give what the read does
+(``agrees``: they once went by each chunk header's count, unchecked).
 
 Then crafted damage (a file made to be slow to read past, "fake headers"): for each ``--fake-mb``
 size S, a clean file of S MB plus 13 MB (the reference: read clean in the same run) has its bytes
 from its second minute on, S MB up to a chunk's start, replaced by one of:
 
-  7. fake chunks with a bad CRC: 36-byte chunks (header and 1 sample) back to back, each
+  8. fake chunks with a bad CRC: 36-byte chunks (header and 1 sample) back to back, each
      header intact (magic, count 1, index in order) and each CRC wrong;
-  8. fake headers with a bad length: 24-byte headers, magic ``SWCK``, sample count 2^32-1;
-  9. fake headers whose length points far ahead: 24-byte headers claiming 1 048 576 samples
+  9. fake headers with a bad length: 24-byte headers, magic ``SWCK``, sample count 2^32-1;
+ 10. fake headers whose length points far ahead: 24-byte headers claiming 1 048 576 samples
      (12 MB, still inside the file: the clean 13 MB after the damage), CRC wrong;
- 10. nested fakes: every 24 bytes a header claiming the samples up to the end of the damage
+ 11. nested fakes: every 24 bytes a header claiming the samples up to the end of the damage
      (each inside the one before it), its index going back;
- 11. a good 1-sample chunk and a fake claiming 12 MB, alternating (the reader meets each fake
+ 12. a good 1-sample chunk and a fake claiming 12 MB, alternating (the reader meets each fake
      right after a good chunk);
 
 each read whole (median CPU time, as above), with the damaged stretches it reads past (all, listed or
 not: ``RawReader.damage_totals``) and the samples it reads (the good chunk right after the damage and
-all after it, and in case 11 every good chunk, are found); printed against the clean
-read of the same file, and as the extra CPU per MB of damage against a clean MB. ``--rss`` also
+all after it, and in case 12 every good chunk, are found); printed against the clean
+read of the same file, and as the extra CPU per MB of damage against a clean MB; and ``gaps()``'s time
+and ``agrees``, as above. ``--rss`` also
 reads the largest size's file of each case, and its clean file, in a fresh process each: peak RSS.
 Never asserts a time.
 
@@ -99,6 +105,10 @@ def damaged(src: bytes, out: Path, offsets: list[int], how: str, rng: np.random.
         data[mid + CHUNK_HEAD_SIZE + 1000] ^= 0x04
     elif how == "magic bit":
         data[mid + 1] ^= 0x04
+    elif how == "count bit":  # the sample count's bit 12: the header claims 4096 samples more, 48 kB on
+        data[mid + 13] ^= 0x10
+    elif how == "index bit":  # first_index + 2^20
+        data[mid + 6] ^= 0x10
     elif how == "300 bytes of garbage":
         nxt = offsets[len(offsets) // 2 + 1]
         data[nxt - 150 : nxt + 150] = rng.integers(0, 256, 300, dtype=np.uint8).tobytes()
@@ -168,6 +178,32 @@ def read_s(path: Path, runs: int) -> tuple[float, int, int]:
     return statistics.median(times), n, damage
 
 
+def read_view(path: Path) -> tuple[tuple[int, int], tuple[int, int] | None]:
+    """(gaps, samples missing) and the index span of the chunks ``chunks()`` reads: what the walks that
+    skip the samples must give."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RawWarning)
+        heads = [(c.first_index, len(c.samples)) for c in RawReader(path).chunks()]
+    jumps = [b - a - n for (a, n), (b, _) in zip(heads, heads[1:], strict=False) if b > a + n]
+    return (len(jumps), sum(jumps)), ((heads[0][0], sum(heads[-1])) if heads else None)
+
+
+def walk_s(path: Path, runs: int) -> tuple[float, float, bool]:
+    """Median CPU seconds of ``RawReader.gaps()`` and of ``dating()`` (the walks that skip the samples;
+    ``index_span()`` is ``gaps()``'s walk), and whether ``gaps()`` and ``index_span()`` give what the
+    read of every chunk does (``read_view``)."""
+    gaps, dating = [], []
+    for _ in range(runs):
+        t = time.process_time()
+        RawReader(path).gaps()
+        gaps.append(time.process_time() - t)
+        t = time.process_time()
+        RawReader(path).dating()
+        dating.append(time.process_time() - t)
+    r = RawReader(path)
+    return statistics.median(gaps), statistics.median(dating), (r.gaps(), r.index_span()) == read_view(path)
+
+
 def replay_s(path: Path, runs: int) -> float:
     """Median CPU seconds (user + sys) of ``spasmwatch replay FILE --jsonl`` in a fresh process."""
     times = []
@@ -194,9 +230,10 @@ def rss_mb(path: Path) -> float:
 
 
 def fake_cases(tmp: Path, sizes_mb: list[float], runs: int, rss: bool) -> dict[str, Any]:
-    """Cases 7-11 (module doc) at each size: CPU against the clean read of the same file."""
+    """Cases 8-12 (module doc) at each size: CPU against the clean read of the same file."""
     out: dict[str, Any] = {}
-    print(f"\n{'crafted damage':32s} {'MB':>6s} {'CPU s':>8s} {'x clean':>8s} {'x per MB':>8s} {'samples':>10s} {'damaged':>8s}")
+    print(f"\n{'crafted damage':32s} {'MB':>6s} {'CPU s':>8s} {'x clean':>8s} {'x per MB':>8s} {'samples':>10s} {'damaged':>8s} "
+          f"{'gaps() s':>8s} {'agrees':>6s}")  # fmt: skip
     for mb in sizes_mb:
         clean = tmp / f"clean-{mb:g}.swraw"
         write_day(clean, (mb + TAIL_MB) * MB / BYTES_PER_HOUR + 1 / 30)
@@ -206,16 +243,19 @@ def fake_cases(tmp: Path, sizes_mb: list[float], runs: int, rss: bool) -> dict[s
         m = next(j for j, (off, _) in enumerate(chunks) if off >= chunks[k][0] + mb * MB)
         (start, first), (end, _) = chunks[k], chunks[m]
         ref, n_clean, _ = read_s(clean, runs)
-        print(f"{'clean (' + f'{size / MB:.1f} MB)':32s} {mb:6g} {ref:8.3f} {1.0:8.2f} {1.0:8.2f} {n_clean:10d} {0:8d}")
+        w_ref, _, ok = walk_s(clean, runs)
+        print(f"{'clean (' + f'{size / MB:.1f} MB)':32s} {mb:6g} {ref:8.3f} {1.0:8.2f} {1.0:8.2f} {n_clean:10d} {0:8d} {w_ref:8.3f} {ok!s:>6s}")
         src = clean.read_bytes()
         for how in FAKES:
             path = tmp / "fake.swraw"
             path.write_bytes(src[:start] + fake_region(how, start, end, first) + src[end:])
             s, n, d = read_s(path, runs)
+            w, _, ok = walk_s(path, runs)
             per_mb = max(s - ref, 0.0) / ((end - start) / MB) / (ref / (size / MB))
-            print(f"{how:32s} {mb:6g} {s:8.3f} {s / ref:8.2f} {per_mb:8.1f} {n:10d} {d:8d}")
+            print(f"{how:32s} {mb:6g} {s:8.3f} {s / ref:8.2f} {per_mb:8.1f} {n:10d} {d:8d} {w:8.3f} {ok!s:>6s}")
             case = {"read_s": s, "clean_s": ref, "ratio": s / ref, "extra_per_mb_x_clean": per_mb, "samples": n,
-                    "clean_samples": n_clean, "damaged": d, "damaged_bytes": end - start, "size": size}  # fmt: skip
+                    "clean_samples": n_clean, "damaged": d, "damaged_bytes": end - start, "size": size,
+                    "gaps_walk_s": w, "clean_gaps_walk_s": w_ref, "walks_agree": ok}  # fmt: skip
             if rss and mb == max(sizes_mb):
                 case["peak_rss_mb"], case["clean_peak_rss_mb"] = rss_mb(path), rss_mb(clean)
                 print(f"{'':32s} peak RSS {case['peak_rss_mb']:.0f} MB (clean {case['clean_peak_rss_mb']:.0f} MB)")
@@ -226,7 +266,7 @@ def fake_cases(tmp: Path, sizes_mb: list[float], runs: int, rss: bool) -> dict[s
 
 
 def day_cases(tmp: Path, args: argparse.Namespace, rng: np.random.Generator, out: dict[str, Any]) -> None:
-    """Cases 1-6 (module doc) on a day's file."""
+    """Cases 1-7 (module doc) on a day's file."""
     clean = tmp / "clean.swraw"
     t = time.perf_counter()
     write_day(clean, args.hours)
@@ -234,14 +274,16 @@ def day_cases(tmp: Path, args: argparse.Namespace, rng: np.random.Generator, out
     print(f"{args.hours:g} h at {RATE_HZ:g} Hz with gyro: {size / 1e6:.1f} MB written in {time.perf_counter() - t:.1f} s", file=sys.stderr)
     src, offsets = clean.read_bytes(), chunk_offsets(clean)
     ref, n_clean, _ = read_s(clean, args.runs)
-    print(f"{'case':24s} {'CPU s':>8s} {'x clean':>8s} {'samples':>10s} {'damaged':>8s}")
-    print(f"{'clean':24s} {ref:8.3f} {1.0:8.2f} {n_clean:10d} {0:8d}")
-    out["cases"]["clean"] = {"read_s": ref, "ratio": 1.0, "samples": n_clean, "damaged": 0}
-    for how in ("payload bit", "magic bit", "300 bytes of garbage", "2000 damaged chunks", "all garbage", "all 0xFF"):
+    g, dt, ok = walk_s(clean, args.runs)
+    print(f"{'case':24s} {'CPU s':>8s} {'x clean':>8s} {'samples':>10s} {'damaged':>8s} {'gaps() s':>8s} {'dating()':>8s} {'agrees':>6s}")
+    print(f"{'clean':24s} {ref:8.3f} {1.0:8.2f} {n_clean:10d} {0:8d} {g:8.3f} {dt:8.3f} {ok!s:>6s}")
+    out["cases"]["clean"] = {"read_s": ref, "ratio": 1.0, "samples": n_clean, "damaged": 0, "gaps_walk_s": g, "dating_walk_s": dt, "walks_agree": ok}
+    for how in ("payload bit", "magic bit", "300 bytes of garbage", "2000 damaged chunks", "count bit", "index bit", "all garbage", "all 0xFF"):
         path = damaged(src, tmp / "damaged.swraw", offsets, how, rng)
         s, n, d = read_s(path, args.runs)
-        print(f"{how:24s} {s:8.3f} {s / ref:8.2f} {n:10d} {d:8d}")
-        out["cases"][how] = {"read_s": s, "ratio": s / ref, "samples": n, "damaged": d}
+        g, dt, ok = walk_s(path, args.runs)
+        print(f"{how:24s} {s:8.3f} {s / ref:8.2f} {n:10d} {d:8d} {g:8.3f} {dt:8.3f} {ok!s:>6s}")
+        out["cases"][how] = {"read_s": s, "ratio": s / ref, "samples": n, "damaged": d, "gaps_walk_s": g, "dating_walk_s": dt, "walks_agree": ok}
         if args.replay and how == "payload bit":
             r_clean, r_bit = replay_s(clean, args.runs), replay_s(path, args.runs)
             print(f"replay --jsonl, CPU: clean {r_clean:.2f} s, one bit {r_bit:.2f} s: x {r_bit / r_clean:.2f}")
