@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import hashlib
 import os
+import re
 import stat
 import tomllib
+import types
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
 
 import platformdirs
 import pytest
 
+from spasmwatch.commands.config import shown_config, shown_set
 from spasmwatch.config import (
+    SECRET_KEYS,
     Band,
     Config,
     default_config_path,
@@ -315,6 +323,71 @@ def test_a_mistyped_secret_is_not_repeated_in_the_error(tmp_path: Path, text: st
     with pytest.raises(ConfigError) as e:
         load_config(write(tmp_path, text))
     assert expected in str(e.value) and secret not in str(e.value)
+
+
+def _schema_keys(tp: Any = Config, prefix: str = "") -> Iterator[str]:
+    """Every value key of the schema, as 'config set' names it (any item of a list of tables: "*")."""
+    hints = get_type_hints(tp)
+    for f in dataclasses.fields(tp):
+        hint = hints[f.name]
+        if isinstance(hint, types.UnionType):  # X | None: X
+            (hint,) = (a for a in get_args(hint) if a is not type(None))
+        inner = get_args(hint)[0] if get_origin(hint) is list else None
+        if dataclasses.is_dataclass(hint):
+            yield from _schema_keys(hint, f"{prefix}{f.name}.")
+        elif inner is not None and dataclasses.is_dataclass(inner):
+            yield from _schema_keys(inner, f"{prefix}{f.name}.*.")
+        else:
+            yield prefix + f.name
+
+
+# Keys that look like a secret by their name and are none (with why): the test below holds every
+# other such key of the schema to be one.
+NOT_SECRET = {"daemon.http.page_url": "refused with a token in it (config._check_page_url): what the pushes carry"}
+SECRET_LOOKING = re.compile(r"(^|_)(url|token|password|secret|key)$")
+SECRET_SHOWN = "s3cr3t-Qw8Jx2Lm"  # a secret value no message may say
+# Every list of tables has its one item (a webhook and an ntfy table need their url).
+BASE = {"channels": {"ntfy": [{"url": "https://ntfy.sh/base-topic"}], "webhook": [{"url": "https://example.org/hook"}]}}
+
+
+def _with(key: str, v: object) -> dict[str, Any]:
+    """BASE with ``key`` (a list's item: its first) set to ``v``."""
+    data = copy.deepcopy(BASE)
+    node: Any = data
+    parts = key.replace("*", "0").split(".")
+    for part in parts[:-1]:
+        node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+    node[parts[-1]] = v
+    return data
+
+
+SCHEMA_SECRETS = [k for k in _schema_keys() if SECRET_LOOKING.search(k.rsplit(".", 1)[-1]) and k not in NOT_SECRET]
+
+
+@pytest.mark.parametrize("key", SCHEMA_SECRETS)
+def test_every_secret_of_the_schema_is_hidden_by_config_show_and_set_and_not_repeated_in_errors(key: str) -> None:
+    """config.SECRET_KEYS is the one list of the secrets: the loader's errors and 'config show' and
+    'config set' (commands/config.py) each had their own until 2026-12-05, and a secret added to
+    one only would be said by the other. Every key of the schema named as a secret (a token, a
+    password, a URL whose path is the secret) is held to all three; a key taken off the list fails."""
+    is_url = key.endswith("url")
+    value = f"https://example.org/{SECRET_SHOWN}" if is_url else SECRET_SHOWN
+    concrete = key.replace("*", "0")
+    shown = shown_config(from_dict(_with(key, value), "c.toml"), secrets=False)
+    assert SECRET_SHOWN not in shown, shown
+    hidden = shown.splitlines()[0]
+    assert hidden.startswith("# hidden: ") and concrete in re.split(r"[ ,]+", hidden), hidden
+    assert SECRET_SHOWN not in shown_set(concrete, value)
+    # Mistyped: a URL without its scheme (its host is said), a token or password unquoted (a number).
+    with pytest.raises(ConfigError) as e:
+        from_dict(_with(key, f"example.org/{SECRET_SHOWN}" if is_url else 86753091234), "c.toml")
+    assert "not repeated here" in str(e.value) and SECRET_SHOWN not in str(e.value) and "86753091234" not in str(e.value), e.value
+
+
+def test_the_secret_keys_are_keys_of_the_schema() -> None:
+    """A key of config.SECRET_KEYS the schema does not have (a typo, a renamed key) hides nothing."""
+    assert set(SECRET_KEYS) <= set(_schema_keys()), set(SECRET_KEYS) - set(_schema_keys())
+    assert sorted(SCHEMA_SECRETS) == sorted(SECRET_KEYS)  # and the test above held them all
 
 
 @pytest.mark.parametrize(

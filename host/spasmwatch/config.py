@@ -83,13 +83,15 @@ def _list_of(*options: str) -> dict[str, Any]:
     return {"expect": "a list of " + item["expect"].removeprefix("one of "), "item": item}
 
 
-# The keys whose URL carries a secret in its path or query: [[channels.webhook]], [[channels.ntfy]],
-# [daemon.heartbeat] (page_url is refused with a token in it).
-_SECRET_URL_KEYS = frozenset({"url"})
-# The keys that are a secret whole: [daemon.http] token, [channels.mqtt] password, [[channels.ntfy]]
-# token. A mistake in one (password = 12345678, unquoted: a number) is said without its value: the
-# message goes to the journal, stderr, and the page's and 'status''s config error.
-_SECRET_KEYS = frozenset({"token", "password"})
+# Every secret of the config, as 'config set' names its key (any item of a list of tables: "*"), in
+# the order 'config show' lists what it hid. The one list for all that must not say them: the
+# loader's errors (``_raise``: a mistake in one, password = 12345678 unquoted, is said without its
+# value; the message goes to the journal, stderr, and the page's and 'status''s config error) and
+# 'config show' and 'config set' (commands/config.py). A key ``url`` is a secret in its path and
+# query (an ntfy topic, a webhook or heartbeat token: its scheme and host are said), any other is
+# one whole. [daemon.http] page_url is none: it is refused with a token in it (_check_page_url).
+SECRET_KEYS = ("daemon.http.token", "daemon.heartbeat.url", "channels.mqtt.password",
+               "channels.ntfy.*.url", "channels.ntfy.*.token", "channels.webhook.*.url")  # fmt: skip
 
 
 def _url(v: str) -> bool:
@@ -540,10 +542,11 @@ def _scalar(tp: type[Any], v: Any, key: str, meta: Mapping[str, Any], where: _Wh
 
 
 def _raise(where: _Where, key: str, expect: str, v: Any) -> Any:
-    if key in _SECRET_KEYS:
+    secret = re.sub(r" #\d+", ".*", where.sub(key).section) in SECRET_KEYS  # "channels.ntfy #1" -> "channels.ntfy.*"
+    if secret and key != "url":
         kind = "a string" if isinstance(v, str) else "true or false" if isinstance(v, bool) else _got(v) if isinstance(v, (dict, list)) else "a number"
         raise where.error(key, f"expected {expect}, got {kind}, not repeated here (it is a secret)")
-    if key in _SECRET_URL_KEYS and isinstance(v, str):
+    if secret and isinstance(v, str):
         # Its path and query are the secret (an ntfy topic, a webhook or heartbeat token) and the
         # daemon's start, where this is said, writes to the journal: the rest shows the mistake.
         shown = scrub_urls(v) if "://" in v else v.split("/", 1)[0]
@@ -737,6 +740,12 @@ def key_parts(key: str) -> list[str]:
         if not rest:
             return parts
         rest = rest[1:]  # the '.' (every branch stops at one or at the end)
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether ``key`` ('config set''s form: a list's item by number or name) is one of SECRET_KEYS."""
+    parts = key_parts(key)
+    return any(len(s) == len(parts) and all(a in ("*", b) for a, b in zip(s, parts)) for s in (k.split(".") for k in SECRET_KEYS))
 
 
 def quoted_part(part: str) -> str:

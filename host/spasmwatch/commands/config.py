@@ -16,8 +16,8 @@ from typing import Any, TypeGuard
 
 import tomlkit
 
-from spasmwatch.config import (CAREGIVER_URGENCIES, TRANSPORTS, Config, as_written, default_config_path, dump, existing_config,
-                               get, key_parts, load_config, reach_part, set_value, to_dict)
+from spasmwatch.config import (CAREGIVER_URGENCIES, SECRET_KEYS, TRANSPORTS, Config, as_written, default_config_path, dump,
+                               existing_config, get, is_secret_key, key_parts, load_config, reach_part, set_value, to_dict)
 from spasmwatch.urls import REDACTED, redact, url_origin, url_secrets
 from spasmwatch.alerts.model import LANGUAGES
 from spasmwatch.errors import ConfigError, SpasmwatchError
@@ -162,17 +162,9 @@ def shown_set(key: str, v: Any) -> str:
     """The value 'config set' says it wrote: JSON, or for a secret key what 'config show' prints
     (the terminal's scrollback and a pasted transcript are no place for it either)."""
     field = key_parts(key)[-1]
-    if _secret_key(key) and _holds_secret(v, field):
+    if is_secret_key(key) and _holds_secret(v, field):
         return json.dumps(_hidden(field, v), ensure_ascii=False)
     return json.dumps(as_written(v))
-
-
-def _secret_key(key: str) -> bool:
-    """Whether ``key`` ('config set' form: list items by number or name) is one of ``_secret_places``."""
-    parts = key_parts(key)
-    if len(parts) == 4 and parts[:2] in (["channels", "ntfy"], ["channels", "webhook"]):
-        parts[2] = "*"  # the item, by number or name
-    return ".".join(parts) in _SECRET_KEYS
 
 
 def _holds_secret(v: object, field: str) -> TypeGuard[str]:
@@ -209,18 +201,25 @@ HIDDEN = "[hidden]"
 
 
 def _secret_places(data: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
-    """(dotted key, its table, its field) of every secret of ``data`` (``to_dict``'s)."""
-    daemon, channels = data.get("daemon", {}), data.get("channels", {})
-    out = [("daemon.http.token", daemon.get("http", {}), "token"), ("daemon.heartbeat.url", daemon.get("heartbeat", {}), "url"),
-           ("channels.mqtt.password", channels.get("mqtt", {}), "password")]  # fmt: skip
-    for kind, fields in (("ntfy", ("url", "token")), ("webhook", ("url",))):
-        for i, t in enumerate(channels.get(kind, [])):
-            out += [(f"channels.{kind}.{i}.{f}", t, f) for f in fields]
-    return out
+    """(dotted key, its table, its field) of every secret of ``data`` (``to_dict``'s): config.SECRET_KEYS,
+    a list's items each in turn with its secret fields together (channels.ntfy.0.url, .0.token, .1.url)."""
+    fields_of: dict[str, list[str]] = {}
+    for key in SECRET_KEYS:
+        table, _, field = key.rpartition(".")
+        fields_of.setdefault(table, []).append(field)
+    return [(f"{at}.{f}", t, f) for table, fs in fields_of.items() for at, t in _tables_at(data, table.split(".")) for f in fs]
 
 
-# The secret keys as 'config set' takes them, any list item as "*": daemon.http.token, channels.ntfy.*.url, ...
-_SECRET_KEYS = frozenset(k.replace(".0.", ".*.") for k, _, _ in _secret_places({"channels": {"ntfy": [{}], "webhook": [{}]}}))
+def _tables_at(data: dict[str, Any], parts: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """(dotted key, table) of each table of ``data`` at ``parts``, a "*" being each item of a list; a
+    table ``data`` lacks is an empty one of its own."""
+    found: list[tuple[str, Any]] = [("", data)]
+    for part in parts:
+        if part == "*":
+            found = [(f"{at}.{i}", item) for at, node in found for i, item in enumerate(node if isinstance(node, list) else [])]
+        else:
+            found = [(f"{at}.{part}" if at else part, node.get(part, {}) if isinstance(node, dict) else {}) for at, node in found]
+    return found
 
 
 # What an empty value of these keys means: 'config get alerts.daily_summary' printed an empty line.
