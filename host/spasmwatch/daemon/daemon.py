@@ -875,8 +875,11 @@ class Daemon:
 
     def _raw_failed(self, b: BandView, device: str, e: OSError | InputError, path: str) -> None:
         """Raw paused for this band, tried again in RAW_RETRY_S; logged once per distinct error."""
-        error = (e.strerror or str(e)) if isinstance(e, OSError) else str(e)
-        why = f"cannot write {path}: {error}" if isinstance(e, OSError) else error
+        if isinstance(e, OSError):
+            error = e.strerror or str(e)
+            why = f"cannot write {path}: {error}"
+        else:
+            error = why = str(e)
         b.raw_retry_mono = self.clock.mono() + K.RAW_RETRY_S
         if b.raw_failed is not None and b.raw_failed.why == why:
             log.debug("%s: raw recording still paused: %s", device, why)
