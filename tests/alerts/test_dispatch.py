@@ -155,6 +155,15 @@ def test_unknown_channel_for_a_caregiver_is_refused() -> None:
         Dispatcher({}, [Caregiver("Anna", ("phone",))])
 
 
+def test_unknown_channel_for_a_caregiver_is_refused_at_a_reload_too_and_nothing_changes() -> None:
+    """A reload (reconfigure) checks the caregivers as the start does (one _check_caregivers),
+    before it routes anything anew: the old channels and caregivers stay."""
+    d = Dispatcher({}, [])
+    with pytest.raises(ValueError, match=r"caregiver 'Anna': unknown channel\(s\) phone"):
+        d.reconfigure({}, [Caregiver("Anna", ("phone",))])
+    assert (d.channels, d.caregivers) == ({}, [])
+
+
 def test_a_failing_channel_shows_in_the_status_until_it_delivers_again(tmp_path: Path) -> None:
     """A phone that gets no alarms (ntfy refusing a wrong topic's token, a receiver away) was told
     only to the journal: now /api/status, 'spasmwatch status' and the page say so, live."""

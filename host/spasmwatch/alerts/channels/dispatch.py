@@ -88,6 +88,15 @@ class Delivery:
 OnDelivery = Callable[[Delivery], object]
 
 
+def _check_caregivers(channels: Mapping[str, Channel], caregivers: Sequence[Caregiver]) -> None:
+    """ValueError for a caregiver naming a channel not in ``channels``: at the start and at each
+    reload, before anything is routed (the config loader says it first, in the family's words)."""
+    for cg in caregivers:
+        unknown = [c for c in cg.channels if c not in channels]
+        if unknown:
+            raise ValueError(f"caregiver {cg.name!r}: unknown channel(s) {', '.join(unknown)}")
+
+
 class Dispatcher:
     """``submit`` (sync, for the engine) or ``await dispatch``; ``drain`` waits for all sends.
 
@@ -105,10 +114,7 @@ class Dispatcher:
         keep: int = 500,
         failing_store: FailingStore | None = None,
     ) -> None:
-        for cg in caregivers:
-            unknown = [c for c in cg.channels if c not in channels]
-            if unknown:
-                raise ValueError(f"caregiver {cg.name!r}: unknown channel(s) {', '.join(unknown)}")
+        _check_caregivers(channels, caregivers)
         self.channels = dict(channels)
         self.caregivers = list(caregivers)
         self.retry = retry or RetrySettings()
@@ -204,10 +210,7 @@ class Dispatcher:
         finishes before the new one sends; one gone is forgotten (its resend pass stopped, its
         failing state dropped, as a start drops it). Returns the channel objects no longer used,
         for the caller to close once their sends are done (``close_when_idle``)."""
-        for cg in caregivers:
-            unknown = [c for c in cg.channels if c not in channels]
-            if unknown:
-                raise ValueError(f"caregiver {cg.name!r}: unknown channel(s) {', '.join(unknown)}")
+        _check_caregivers(channels, caregivers)
         old = self.channels
         retired = [ch for name, ch in old.items() if channels.get(name) is not ch]
         for name in old.keys() - channels.keys():
