@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from spasmwatch.analysis import matchtwin
 from spasmwatch.analysis.twin import TwinDetector, to_units
 from swcore.consts import ACC_STRONG_CONFIDENCE, STRONG_CONFIDENCE
 from swcore.detector import Detector, confidence
@@ -319,3 +320,35 @@ def test_index_rebase_needs_room_for_the_rings() -> None:
         Detector(100.0, True, 500)
     with pytest.raises(ValueError, match="rebase_at"):
         Matcher(100.0, 5000)
+
+
+@pytest.mark.parametrize("rate", [50.0, 104.0])
+def test_twin_matches_stream_with_movement_in_the_first_second(rate: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bump at 0.1 s: the cluster counter reads energies from before the recording's first row
+    (the band's empty ring, zeros), which the twin pads (matchtwin._from); no other test got there."""
+    padded = []
+
+    def spied(a: NDArray[np.int64], lo: int, n: int) -> NDArray[np.int64]:
+        padded.append(lo < 0)
+        return unspied(a, lo, n)
+
+    unspied = matchtwin._from
+    monkeypatch.setattr(matchtwin, "_from", spied)
+    _, acc, gyro = supine(rate, 40.0, (1.0, 8.0, 15.0), bumps=(0.1,), seed=1)
+    a, g = to_units(acc, gyro)
+    ref = stream(a, g, rate, True)
+    assert ref[0], "the signal must contain detected spasms for the comparison to mean anything"
+    for chunk in (len(a), 997):
+        assert twin(a, g, rate, True, chunk) == ref, f"chunk={chunk}"
+    assert any(padded), "the twin must read before the first row for this test to mean anything"
+
+
+def test_the_matcher_twins_rows_before_the_first_are_zeros() -> None:
+    """matchtwin._from, for the decimated rate rows (n, 3) and their energies (n,)."""
+    rows = np.arange(1, 13, dtype=np.int64).reshape(4, 3)
+    assert matchtwin._from(rows, 1, 2).tolist() == [[4, 5, 6], [7, 8, 9]]
+    assert matchtwin._from(rows, -2, 3).tolist() == [[0, 0, 0], [0, 0, 0], [1, 2, 3]]
+    assert matchtwin._from(rows, -5, 2).tolist() == [[0, 0, 0], [0, 0, 0]]
+    energies = np.array([5, 6, 7], np.int64)
+    assert matchtwin._from(energies, -1, 3).tolist() == [0, 5, 6]
+    assert matchtwin._from(energies, -4, 2).tolist() == [0, 0]

@@ -150,19 +150,11 @@ class TwinMatcher(Matcher):
 
     def _rows(self, start: int, n: int) -> I64:
         """Decimated rows start..start+n-1; zeros before the first (the band's empty ring)."""
-        lo = start - self._d0
-        if lo >= 0:
-            rows: I64 = self._d[lo : lo + n]
-            return rows
-        pad = np.zeros((min(-lo, n), 3), np.int64)
-        return np.concatenate([pad, self._d[: max(0, lo + n)]])
+        return _from(self._d, start - self._d0, n)
 
     def _m2rows(self, start: int, n: int) -> I64:
-        lo = start - self._d0
-        if lo >= 0:
-            rows: I64 = self._m2a[lo : lo + n]
-            return rows
-        return np.concatenate([np.zeros(min(-lo, n), np.int64), self._m2a[: max(0, lo + n)]])
+        """Their energies, the same way."""
+        return _from(self._m2a, start - self._d0, n)
 
     # --- the kernels -----------------------------------------------------------------
     def _copy(self, t: int, start: int, ln: int) -> int:
@@ -197,3 +189,12 @@ class TwinMatcher(Matcher):
         nd = self.nd
         m2 = self._m2rows(i - nd, ln + 2 * nd)
         return int(m2[nd : nd + ln].max()), int(m2[:nd].sum()), int(m2[nd + ln :].sum())
+
+
+def _from(a: I64, lo: int, n: int) -> I64:
+    """``n`` rows of ``a`` from index ``lo``, zeros for those before index 0 (a view when none is)."""
+    if lo >= 0:
+        rows: I64 = a[lo : lo + n]
+        return rows
+    pad = np.zeros((min(-lo, n), *a.shape[1:]), np.int64)
+    return np.concatenate([pad, a[: max(0, lo + n)]])
