@@ -114,20 +114,8 @@ class WallClock:
         return instant
 
     def _instants(self, naive: datetime) -> list[datetime]:
-        """The UTC instants whose local time is ``naive``: none in the hour the clocks skip, two in
-        the hour they go through twice (DST)."""
-        out: list[datetime] = []
-        for fold in (0, 1):
-            if self.tz is not None:
-                unix_s = naive.replace(tzinfo=self.tz, fold=fold).timestamp()
-                back = datetime.fromtimestamp(unix_s, self.tz).replace(tzinfo=None)
-            else:  # a naive datetime is this computer's local time
-                unix_s = naive.replace(fold=fold).timestamp()
-                back = datetime.fromtimestamp(unix_s)
-            instant = datetime.fromtimestamp(unix_s, timezone.utc)
-            if back == naive and instant not in out:
-                out.append(instant)
-        return out
+        """The UTC instants whose local time is ``naive`` (``local_instants``)."""
+        return [datetime.fromtimestamp(unix_s, timezone.utc) for unix_s in local_instants(naive, self.tz)]
 
     def _inside(self, instant: datetime) -> bool:
         return self.first_s <= instant.timestamp() <= self.last_s
@@ -138,6 +126,19 @@ class WallClock:
 
     def iso(self, instant: datetime) -> str:
         return self.local(instant.timestamp()).isoformat(timespec="milliseconds")
+
+
+def local_instants(naive: datetime, tz: tzinfo | None) -> list[float]:
+    """Unix seconds of the instants whose local time in ``tz`` (None: this computer's zone) is
+    ``naive``, in order: none in the hour the clocks skip, two in the hour they go through twice
+    (DST). What 'truth --wall-clock' and the export's --since/--until both read a local time by."""
+    out: list[float] = []
+    for fold in (0, 1):
+        unix_s = naive.replace(tzinfo=tz, fold=fold).timestamp()  # tz None: naive, this computer's local time
+        back = datetime.fromtimestamp(unix_s, tz).replace(tzinfo=None)
+        if back == naive and unix_s not in out:
+            out.append(unix_s)
+    return out
 
 
 def _skipped(text: str, naive: datetime, clock: WallClock) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 
+from spasmwatch.analysis.wallclock import local_instants
 from spasmwatch.export.columns import KINDS, NAMES
 from spasmwatch.export.coverage import DISCONNECTED, NOT_WORN, Segment, lost_in, spans
 from spasmwatch.export.rows import ClusterRow, LostRow, NoteRow, Source, SpasmRow, TransitionRow, TreatmentRow
@@ -66,13 +67,7 @@ def _local_instant(naive: datetime, tz: tzinfo | None, what: str, text: str) -> 
     instant or two (DST), as 'truth --wall-clock' refuses them: found by the researcher audit,
     '--since 2026-10-25T02:30' (Europe/Paris, the hour gone through twice) was taken as the first
     without a word, and '2026-03-29T02:30' (skipped) as 00:30Z, for a recording start the EEG's."""
-    found: list[float] = []
-    for fold in (0, 1):
-        aware = naive.replace(fold=fold, tzinfo=tz) if tz is not None else naive.replace(fold=fold).astimezone()
-        unix_s = aware.timestamp()
-        back = datetime.fromtimestamp(unix_s, tz).replace(tzinfo=None) if tz is not None else datetime.fromtimestamp(unix_s)
-        if back == naive and unix_s not in found:
-            found.append(unix_s)
+    found = local_instants(naive, tz)
     zone = str(tz) if tz is not None else "this computer's time zone"
     if not found:
         raise ValueError(f"{what}: {text} did not happen in {zone}: the clocks skipped that hour (DST); give its offset, {_skipped(naive, tz)}")
