@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from spasmwatch.daemon.clock import SinceBoot
 from swcore import protocol as P
 
 F64 = NDArray[np.float64]
@@ -96,18 +97,30 @@ def spasm_record(seq: int, onset_ms: int, flags: int = 0, confidence: int = 90, 
 
 
 class HandClock:
-    """A daemon's injected clock moved by hand (``t``), not by the wall: wall and mono seconds."""
+    """A daemon's injected clock moved by hand (``t``), not by the wall: wall and mono seconds, and
+    a since-boot reading of one computer boot (``boot_id``) that moving ``t`` moves too; ``step``
+    moves the wall alone, as NTP or a user stepping the host's clock does."""
 
     rate = 1.0  # wall and mono move together
 
     def __init__(self, t: float) -> None:
         self.t = t
+        self.boot_wall = 0.0  # the wall at the computer's boot, by the since-boot reading: moved by steps only
+        self.boot_id = "hand"  # another one: the computer restarted
 
     def wall(self) -> float:
         return self.t
 
     def mono(self) -> float:
         return self.t
+
+    def since_boot(self) -> SinceBoot | None:
+        return SinceBoot(self.boot_id, self.t - self.boot_wall)
+
+    def step(self, seconds: float) -> None:
+        """The host's wall clock stepped by ``seconds`` (back if < 0); its since-boot reading goes on."""
+        self.t += seconds
+        self.boot_wall += seconds
 
 
 class HandLoop(asyncio.SelectorEventLoop):

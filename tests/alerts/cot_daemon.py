@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from spasmwatch.alerts.channels import Channel, RetrySettings
+from spasmwatch.daemon.clock import SinceBoot
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.store import Store
 
@@ -25,6 +26,9 @@ class StillClock:
 
     def mono(self) -> float:
         return 0.0
+
+    def since_boot(self) -> SinceBoot | None:
+        return None  # no since-boot reading: syncs placed as they were made
 
 
 def _never() -> object:

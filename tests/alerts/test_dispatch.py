@@ -24,6 +24,7 @@ from spasmwatch.alerts.channels import (
 )
 
 from spasmwatch.commands.status import channel_lines
+from spasmwatch.daemon.clock import SinceBoot
 from spasmwatch.daemon.daemon import Daemon
 from spasmwatch.store import Store
 
@@ -224,6 +225,9 @@ class _WallClock:
 
     def mono(self) -> float:
         return 0.0
+
+    def since_boot(self) -> SinceBoot | None:
+        return None  # no since-boot reading: syncs placed as they were made
 
 
 def test_a_channel_removed_by_a_reload_right_after_a_submit_still_sends_what_was_submitted() -> None:

@@ -24,6 +24,7 @@ from spasmwatch.alerts.channels import (
     WebhookChannel,
     WebhookSettings,
 )
+from spasmwatch.daemon.clock import SinceBoot
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.http import HttpServer
 from spasmwatch.store import Store
@@ -39,6 +40,9 @@ class _WallClock:
 
     def mono(self) -> float:
         return 0.0
+
+    def since_boot(self) -> SinceBoot | None:
+        return None  # no since-boot reading: syncs placed as they were made
 
 
 def _never() -> object:

@@ -1,6 +1,6 @@
 """Injectable clocks: the daemon never reads time itself.
 
-``Clock`` is what every clock gives: ``wall``, ``mono`` and ``rate``.
+``Clock`` is what every clock gives: ``wall``, ``mono``, ``rate`` and ``since_boot``.
 ``SystemClock`` is the real one. ``ScaledClock`` runs from a chosen start
 time at ``rate`` x real time: the demo plays a simulated morning at 06:00 in a
 minute, and every part (time sync to the band, cluster and sleep analysis,
@@ -10,6 +10,7 @@ alert escalation) sees one consistent clock.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import time
 from dataclasses import dataclass, field
@@ -58,6 +59,42 @@ def _zone_name(link: Path) -> str:
     return target.split("/zoneinfo/", 1)[1] if "/zoneinfo/" in target else ""
 
 
+@dataclass(frozen=True)
+class SinceBoot:
+    """A reading the wall clock's steps do not move: this computer's boot (``boot_id``) and the
+    seconds since it (``s``, on the wall's scale). Within one boot, ``wall - s`` changes only when
+    the wall is stepped (NTP, a user, a hardware clock read again): a sync point stored with it
+    tells, later, whether the clock it was made on has been stepped since (docs/host.md "Time")."""
+
+    boot_id: str
+    s: float
+
+    def later(self, seconds: float) -> SinceBoot:
+        """The same boot's reading ``seconds`` (wall scale) after this one."""
+        return SinceBoot(self.boot_id, self.s + seconds)
+
+
+BOOT_ID_PATH = Path("/proc/sys/kernel/random/boot_id")
+
+
+@functools.cache
+def _kernel_boot_id() -> str | None:
+    """Linux's id of this boot (a new one at every boot of the computer); None elsewhere."""
+    try:
+        return BOOT_ID_PATH.read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _kernel_since_boot() -> tuple[str, float] | None:
+    """(boot id, CLOCK_BOOTTIME s): real seconds since this computer booted, suspend included, run
+    at the rate NTP slews the wall to but never stepped with it. None off Linux."""
+    boot_id, which = _kernel_boot_id(), getattr(time, "CLOCK_BOOTTIME", None)
+    if boot_id is None or which is None:
+        return None
+    return boot_id, time.clock_gettime(which)
+
+
 class Clock(Protocol):
     """What the daemon reads time from: the wall, a mono that never jumps, and the wall's rate."""
 
@@ -75,6 +112,11 @@ class Clock(Protocol):
         """Real seconds that never jump (timeouts, staleness)."""
         ...
 
+    def since_boot(self) -> SinceBoot | None:
+        """This computer's boot and the seconds since it on the wall's scale, which the wall's
+        steps do not move (None: this computer gives none; syncs are then placed as they were made)."""
+        ...
+
 
 class SystemClock:
     rate = 1.0  # the wall runs with real time
@@ -87,13 +129,22 @@ class SystemClock:
         """Seconds that never jump (timeouts, staleness)."""
         return time.monotonic()
 
+    def since_boot(self) -> SinceBoot | None:
+        """The kernel's boot id and CLOCK_BOOTTIME."""
+        k = _kernel_since_boot()
+        return None if k is None else SinceBoot(*k)
+
 
 @dataclass
 class ScaledClock:
     """``start_wall`` at real time ``real_start`` (default: now), then ``rate`` x faster.
 
     Two processes given the same ``real_start`` share one clock: a daemon
-    restarted next to a simulated band keeps the band's time base.
+    restarted next to a simulated band keeps the band's time base. Its
+    ``since_boot`` is the computer's CLOCK_BOOTTIME x ``rate``, whatever the start:
+    it goes on across the daemon's restarts, also those whose ``start_wall`` and
+    ``real_start`` were shifted to jump the wall (bench/faults.py), as a real
+    since-boot reading goes on across the real wall's steps.
     """
 
     start_wall: float
@@ -105,3 +156,8 @@ class ScaledClock:
 
     def mono(self) -> float:
         return time.monotonic()
+
+    def since_boot(self) -> SinceBoot | None:
+        k = _kernel_since_boot()
+        # The id names the rate too: readings at another rate are on another scale.
+        return None if k is None else SinceBoot(f"{k[0]} x{self.rate:g}", k[1] * self.rate)
