@@ -25,7 +25,8 @@ from typing import Any
 import pytest
 
 from spasmwatch.errors import SpasmwatchError
-from spasmwatch.store import SCHEMA_VERSION, FailingRow, Store, StoreError
+from spasmwatch.store import SCHEMA_VERSION, FailingRow, Replaced, Store, StoreError, SyncRow
+from spasmwatch.store.rows import FieldError
 from spasmwatch.store import _db, schema
 from swcore import protocol as P
 
@@ -158,6 +159,7 @@ RELEASED = [
     "aefac384",
     "3c5ca9ab",
     "bdc5239a",
+    "9c81d6e0",
 ]
 
 
@@ -322,11 +324,106 @@ def test_a_v7_file_gets_the_channels_failing_table_keeping_its_summaries(tmp_pat
         c.execute("PRAGMA user_version = 7")
         c.execute("INSERT INTO summaries(device, day, sent_wall_s) VALUES (?, '2027-01-15', 10.0)", (DEV,))
     with Store(path) as st:
-        assert st.schema_version == SCHEMA_VERSION == 8
+        assert st.schema_version == SCHEMA_VERSION
         assert not st.claim_summary(DEV, "2027-01-15", 11.0)  # the v7 row is still there
         assert st.failing_channels() == []
         st.keep_failing("ntfy:phone", 5.0, "HTTP 403")
         assert st.failing_channels() == [FailingRow("ntfy:phone", 5.0, "HTTP 403")]
+
+
+def test_a_v8_file_gets_the_syncs_host_boot_columns_its_syncs_placed_as_before(tmp_path: Path) -> None:
+    """Schema v9: a sync point keeps the computer's boot and since-boot seconds beside its wall time.
+    Rows from before have none (NULL): placed by their wall time as they were, never moved."""
+    path = tmp_path / "v8.db"
+    with sqlite3.connect(path, isolation_level=None) as c:
+        for m in schema.MIGRATIONS[:8]:
+            for stmt in _db.statements(m):
+                c.execute(stmt)
+        c.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
+        c.execute("PRAGMA user_version = 8")
+        c.execute("INSERT INTO devices VALUES (?, 'band', NULL, 'ble', NULL, NULL, 1.0, 1.0, NULL)", (DEV,))
+        c.execute("INSERT INTO syncs(device, boot, band_ms, wall_s) VALUES (?, 1, 0, 1000.0)", (DEV,))
+    with Store(path) as st:
+        assert st.schema_version == SCHEMA_VERSION
+        (old,) = st.syncs(DEV)
+        assert (old.host_boot, old.host_boot_s, old.stepped_s, old.placed_s) == (None, None, None, 1000.0)
+        st.add_events(DEV, [ev(0, onset_ms=5000)])
+        assert st.place_on_clock(DEV, "boot-a", -5000.0, 2.0) == []  # nothing says its clock was stepped
+        assert [e.wall_t for e in st.events(DEV)] == [1005.0]
+        st.add_sync(DEV, 2, 0, 2000.0, "boot-a", 300.0)
+        assert st.syncs(DEV)[1] == SyncRow(DEV, 2, 0, 2000.0, "boot-a", 300.0, None)
+
+
+def _stepped_store(st: Store) -> None:
+    """Band boot 1 synced twice in computer boot "boot-a" on a wall 1000 s ahead of its since-boot
+    seconds, with 3 events, 2 epochs and a cluster of the 3 events; boot 2 synced in "boot-0" (the
+    computer restarted since), boot 3 synced with no reading (a store from before schema v9)."""
+    st.add_sync(DEV, 1, 0, 1100.0, "boot-a", 100.0)
+    st.add_sync(DEV, 1, 60_000, 1160.0, "boot-a", 160.0)
+    st.add_events(DEV, [ev(0, onset_ms=10_000), ev(1, onset_ms=17_000), ev(2, onset_ms=70_000)])
+    st.add_activity(DEV, [epoch(10_000), epoch(70_000)])
+    ids = st.event_ids_at(DEV, [1110.0, 1117.0, 1170.0])
+    st.upsert_cluster(DEV, "k1", 1110.0, 1171.5, 3, 1172.0, None, False, [i for i in ids if i is not None], 1200.0)
+    st.add_sync(DEV, 2, 0, 500.0, "boot-0", 50.0)
+    st.add_sync(DEV, 3, 0, 700.0)
+    st.add_events(DEV, [ev(3, boot=2, onset_ms=1000), ev(4, boot=3, onset_ms=1000)])
+
+
+def test_band_boots_synced_on_a_clock_stepped_since_are_placed_on_todays_clock(store: Store) -> None:
+    """The host's wall stepped back 188.5 s since band boot 1 was synced (same computer boot): its
+    events, epochs and cluster move with it; its syncs keep their stamps; other computer boots and
+    syncs without a reading stay; found once, not again."""
+    _stepped_store(store)
+    moved = store.place_on_clock(DEV, "boot-a", 1000.0 - 188.5, 2.0)
+    assert moved == [Replaced(DEV, 1, -188.5, 3, 2, 1)], moved
+    by_seq = {e.seq: e.wall_t for e in store.events(DEV)}
+    assert by_seq == {0: 921.5, 1: 928.5, 2: 981.5, 3: 501.0, 4: 701.0}, by_seq
+    assert [a.wall_t for a in store.activity(DEV)] == [921.5, 981.5]
+    (c,) = store.clusters(DEV)
+    assert (c.start_t, c.end_t, c.alert_t, c.count) == (921.5, 983.0, 983.5, 3)
+    assert [(s.boot, s.wall_s, s.stepped_s, s.placed_s) for s in store.syncs(DEV)] == [
+        (1, 1100.0, -188.5, 911.5), (1, 1160.0, -188.5, 971.5), (2, 500.0, None, 500.0), (3, 700.0, None, 700.0)
+    ]
+    assert store.wall_time(DEV, 1, 0) == 911.5
+    assert store.place_on_clock(DEV, "boot-a", 1000.0 - 188.5, 2.0) == []  # placed on this clock already
+    assert store.place_on_clock(DEV, "boot-a", 1000.0 - 187.0, 2.0) == []  # a step under the tolerance
+    # Stepped forward again, past where it was: placed from the syncs' own stamps, not piled up.
+    assert store.place_on_clock(DEV, "boot-a", 1000.0 + 30.0, 2.0) == [Replaced(DEV, 1, 218.5, 3, 2, 1)]
+    assert [s.placed_s for s in store.syncs(DEV)][:2] == [1130.0, 1190.0]
+    assert next(store.clusters(DEV)).start_t == 1140.0
+
+
+def test_another_computer_boot_places_nothing_again(store: Store) -> None:
+    """The computer restarted: its since-boot seconds began again, and nothing links them to the old
+    boot's. A sync of another boot id is no sign of a step; every time stays where its sync put it."""
+    _stepped_store(store)
+    before = [(e.seq, e.wall_t) for e in store.events(DEV)]
+    assert store.place_on_clock(DEV, "boot-b", 1000.0 - 188.5, 2.0) == []
+    assert [(e.seq, e.wall_t) for e in store.events(DEV)] == before
+    assert all(s.stepped_s is None for s in store.syncs(DEV))
+
+
+def test_a_cluster_of_moved_and_unmoved_events_is_left_to_the_rebuild(store: Store) -> None:
+    """A cluster across a band reboot whose first boot moved and second did not: no one amount moves
+    it, so it stays as stored until the daemon's rebuild redoes it (its events are placed anew)."""
+    store.add_sync(DEV, 1, 0, 1100.0, "boot-a", 100.0)
+    store.add_sync(DEV, 2, 0, 950.0, "boot-a", 138.5)  # synced after the step
+    store.add_events(DEV, [ev(0, onset_ms=10_000), ev(1, boot=2, onset_ms=1_000)])
+    ids = store.event_ids_at(DEV, [1110.0, 951.0])
+    store.upsert_cluster(DEV, "k", 951.0, 1111.5, 2, None, None, False, [i for i in ids if i is not None], 1200.0)
+    assert store.place_on_clock(DEV, "boot-a", 950.0 - 138.5, 2.0) == [Replaced(DEV, 1, -188.5, 1, 0, 0)]
+    assert sorted(e.wall_t for e in store.events(DEV) if e.wall_t is not None) == [921.5, 951.0]
+    assert next(store.clusters(DEV)).start_t == 951.0
+
+
+def test_a_sync_s_since_boot_reading_comes_whole_and_finite(store: Store) -> None:
+    with pytest.raises(ValueError, match="syncs: host_boot and host_boot_s come together"):
+        store.add_sync(DEV, 1, 0, 1.0, "boot-a")
+    with pytest.raises(FieldError, match="syncs: host_boot_s must be a finite number"):
+        store.add_sync(DEV, 1, 0, 1.0, "boot-a", math.inf)
+    with pytest.raises(ValueError, match="syncs: host_boot must be a non-empty string"):
+        store.place_on_clock(DEV, "", 0.0, 2.0)
+    assert store.syncs(DEV) == []
 
 
 def test_released_migrations_are_frozen() -> None:

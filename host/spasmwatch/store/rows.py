@@ -190,11 +190,31 @@ class StatusRow:
 
 
 @dataclass(frozen=True)
+class Replaced:
+    """A band boot whose times were placed again: its syncs were made on a host clock stepped since."""
+
+    device: str
+    boot: int  # host numbers
+    step_s: float  # how far its times moved (the wall's step since its syncs; the largest, if they differ)
+    events: int
+    epochs: int
+    clusters: int  # stored clusters of its events moved with them (the others are the rebuild's)
+
+
+@dataclass(frozen=True)
 class SyncRow:
     device: str
     boot: int
     band_ms: int
-    wall_s: float
+    wall_s: float  # the host's wall clock when the sync was made
+    host_boot: str | None = None  # the computer's boot it was made in (None: not known, before schema v9)
+    host_boot_s: float | None = None  # that boot's since-boot seconds then, on the wall's scale
+    stepped_s: float | None = None  # the wall's step found since (None: none): on today's clock it is wall_s + this
+
+    @property
+    def placed_s(self) -> float:
+        """The sync's instant on the host's clock as it reads now: what its boot's band times are placed from."""
+        return self.wall_s + (self.stepped_s or 0.0)
 
 
 @dataclass(frozen=True)

@@ -236,7 +236,21 @@ CREATE TABLE channels_failing (
 );
 """
 
+# What a sync point was made on, beside the host's wall clock: the computer's boot (``host_boot``,
+# Linux's boot id) and its since-boot seconds then (``host_boot_s``, CLOCK_BOOTTIME on the wall's
+# scale), which the wall's steps do not move; and the step of the host's wall found since the sync
+# was made (``stepped_s``): the sync's instant on the clock as it reads now is wall_s + stepped_s,
+# and its boot's band times are placed from there. ``wall_s`` stays the stamp it was made with.
+# NULL in rows stored before this step (and on a computer that gives no since-boot reading):
+# placed by wall_s, as before.
+_V9_SYNC_HOST_BOOT = """
+ALTER TABLE syncs ADD COLUMN host_boot TEXT;
+ALTER TABLE syncs ADD COLUMN host_boot_s REAL;
+ALTER TABLE syncs ADD COLUMN stepped_s REAL;
+"""
+
 MIGRATIONS: list[str] = [
     _V1_BAND_DATA, _V2_CAREGIVER, _V3_LOG_LIVES, _V4_CONFLICTS, _V5_ALERT_IDS, _V6_OUTBOX, _V7_SUMMARIES, _V8_CHANNELS_FAILING,
+    _V9_SYNC_HOST_BOOT,
 ]  # fmt: skip
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -44,6 +44,7 @@ from spasmwatch.store.rows import (
     NoteRow,
     FailingRow,
     OutgoingRow,
+    Replaced,
     RetainedRow,
     StatusRow,
     SyncRow,
@@ -77,24 +78,34 @@ _STATUS_COLS = ("battery_pct", "worn", "log_fill_pct", "flags", "errors", "boot"
 
 def _sync_pick(table: str, tcol: str) -> str:
     """Wall time of ``table.tcol`` from the sync point of the same boot: the
-    latest at or before it, else the first after (NULL without a sync)."""
+    latest at or before it, else the first after (NULL without a sync). A sync
+    made on a host clock stepped since counts at its instant on today's clock
+    (``stepped_s``, schema v9)."""
     t = f"{table}.{tcol}"
 
     def one(cond: str, order: str) -> str:
         return (
-            f"(SELECT s.wall_s + ({t} - s.band_ms) / 1000.0 FROM syncs s WHERE s.device = {table}.device "
+            f"(SELECT s.wall_s + coalesce(s.stepped_s, 0.0) + ({t} - s.band_ms) / 1000.0 FROM syncs s WHERE s.device = {table}.device "
             f"AND s.boot = {table}.boot AND s.band_ms {cond} {t} ORDER BY s.band_ms {order} LIMIT 1)"
         )
 
     return f"coalesce({one('<=', 'DESC')}, {one('>', 'ASC')})"
 
 
-def _place_sql(table: str, tcol: str) -> str:
-    return f"UPDATE {table} SET wall_t = {_sync_pick(table, tcol)} WHERE device = ? AND boot = ? AND wall_t IS NULL"
+def _place_sql(table: str, tcol: str, placed_too: bool = False) -> str:
+    """Place a boot's rows that have no wall time yet (``placed_too``: all of them, its syncs re-dated)."""
+    unplaced = "" if placed_too else " AND wall_t IS NULL"
+    return f"UPDATE {table} SET wall_t = {_sync_pick(table, tcol)} WHERE device = ? AND boot = ?{unplaced}"
 
 
 _PLACE_EVENTS = _place_sql("events", "onset_ms")
 _PLACE_ACTIVITY = _place_sql("activity", "t_ms")
+_REPLACE_EVENTS = _place_sql("events", "onset_ms", placed_too=True)
+_REPLACE_ACTIVITY = _place_sql("activity", "t_ms", placed_too=True)
+# A sync's offset of the host's wall over its since-boot reading, on the clock as it reads now.
+_SYNC_OFFSET = "(wall_s + coalesce(stepped_s, 0.0) - host_boot_s)"
+# Clusters whose events all moved by one amount move with them (s; float noise of the placing).
+_SAME_MOVE_S = 0.001
 _EVENT_SELECT = "SELECT id, device, " + ", ".join(_EVENT_COLS) + ", wall_t, received_wall_s FROM events"
 _ACTIVITY_SELECT = "SELECT id, device, " + ", ".join(_ACTIVITY_COLS) + ", wall_t, received_wall_s FROM activity"
 
@@ -174,6 +185,34 @@ def _new_offsets(cur: LogLife, held: _Held, boot: int, next_seq: int, band_ms: i
     boot_offset = held.max_boot + 1 - boot if boot_reused and held.max_boot is not None else cur.boot_offset
     seq_offset = held.seq_end if seq_reset else cur.seq_offset
     return None if (boot_offset, seq_offset) == (cur.boot_offset, cur.seq_offset) else (boot_offset, seq_offset)
+
+
+def _move_clusters(c: sqlite3.Connection, device: str, boots: Sequence[int], moved: Mapping[int, float]) -> dict[int, int]:
+    """Move each stored cluster with events of ``device``'s ``boots`` whose events all moved by one
+    amount (``moved``: event id -> how far; an event not in it stayed) by that amount; returns how
+    many moved, by the band boot of their first event. A cluster that mixes moves is left as it is:
+    a rebuild redoes it."""
+    members: dict[int, list[tuple[int, int]]] = {}
+    touched = (
+        "SELECT ce2.cluster_id FROM cluster_events ce2 JOIN events e2 ON e2.id = ce2.event_id "
+        f"WHERE e2.device = ? AND e2.boot IN ({', '.join('?' * len(boots))})"
+    )
+    for cid, eid, boot in c.execute(
+        "SELECT ce.cluster_id, e.id, e.boot FROM cluster_events ce JOIN events e ON e.id = ce.event_id "
+        f"WHERE ce.cluster_id IN ({touched}) ORDER BY e.wall_t, e.id",
+        (device, *boots),
+    ):
+        members.setdefault(int(cid), []).append((int(eid), int(boot)))
+    out: dict[int, int] = {}
+    for cid, evs in members.items():
+        d = [moved.get(eid, 0.0) for eid, _ in evs]
+        if max(d) - min(d) > _SAME_MOVE_S or abs(d[0]) <= _SAME_MOVE_S:
+            continue
+        c.execute(
+            "UPDATE clusters SET start_t = start_t + ?1, end_t = end_t + ?1, alert_t = alert_t + ?1 WHERE id = ?2", (d[0], cid)
+        )
+        out[evs[0][1]] = out.get(evs[0][1], 0) + 1
+    return out
 
 
 def _event_row(r: Row) -> EventRow:
@@ -442,14 +481,24 @@ class Store:
         return f"no band {device!r} in {where}; " + (f"it holds {', '.join(known)}" if known else "it holds no band yet")
 
     # --- time ----------------------------------------------------------------------
-    def add_sync(self, device: str, boot: int, band_ms: int, wall_s: float) -> None:
-        """A TIME_SYNC point; places this boot's events and epochs that had no wall time."""
+    def add_sync(
+        self, device: str, boot: int, band_ms: int, wall_s: float, host_boot: str | None = None, host_boot_s: float | None = None
+    ) -> None:
+        """A TIME_SYNC point; places this boot's events and epochs that had no wall time.
+
+        ``host_boot``, ``host_boot_s``: the computer's boot and its since-boot seconds at ``wall_s``
+        (the daemon clock's ``since_boot``), which let ``place_on_clock`` tell later that the wall
+        was stepped since; None: placed by ``wall_s`` for good, as before schema v9."""
+        if (host_boot is None) != (host_boot_s is None):
+            raise ValueError(f"syncs: host_boot and host_boot_s come together, got {host_boot!r} and {host_boot_s!r}")
+        _finite("syncs: host_boot_s", host_boot_s)
         with self._tx() as c:
             self._touch_device(c, device, wall_s)
             c.execute(
-                "INSERT INTO syncs(device, boot, band_ms, wall_s) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(device, boot, band_ms) DO UPDATE SET wall_s = excluded.wall_s",
-                (device, boot, band_ms, wall_s),
+                "INSERT INTO syncs(device, boot, band_ms, wall_s, host_boot, host_boot_s) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(device, boot, band_ms) DO UPDATE SET wall_s = excluded.wall_s, "
+                "host_boot = excluded.host_boot, host_boot_s = excluded.host_boot_s, stepped_s = NULL",
+                (device, boot, band_ms, wall_s, host_boot, host_boot_s),
             )
             c.execute(_PLACE_EVENTS, (device, boot))
             c.execute(_PLACE_ACTIVITY, (device, boot))
@@ -457,6 +506,49 @@ class Store:
     def syncs(self, device: str) -> list[SyncRow]:
         rows = self._all("SELECT * FROM syncs WHERE device = ? ORDER BY boot, band_ms", (device,))
         return [SyncRow(*r) for r in rows]
+
+    def place_on_clock(self, device: str, host_boot: str, offset_s: float, tolerance_s: float) -> list[Replaced]:
+        """The host's wall reads ``offset_s`` more than its since-boot seconds now, in computer boot
+        ``host_boot``. ``device``'s syncs made in that boot whose offset differs from it by over
+        ``tolerance_s`` were made on a wall stepped since: each is re-dated to today's clock
+        (``stepped_s``; its ``wall_s`` stays the stamp it was made with), its band boot's events
+        and epochs are placed again from there, and each stored cluster whose events all moved by
+        one amount moves with them (start, end, alert time); one that mixes moved and unmoved
+        events is left to the live analysis's rebuild. Syncs of another computer boot (it rebooted
+        since: nothing links the two boots' readings) or stored without a reading are left alone.
+        Returns what moved, by band boot; nothing when no sync differs."""
+        _texts("syncs", host_boot=host_boot)
+        _finite("syncs: offset_s", offset_s)
+        mine = "device = ? AND host_boot = ?"
+        with self._tx() as c:
+            steps: dict[int, list[float]] = {}
+            for boot, step in c.execute(
+                f"SELECT boot, ? - {_SYNC_OFFSET} FROM syncs WHERE {mine} AND abs(? - {_SYNC_OFFSET}) > ?",
+                (offset_s, device, host_boot, offset_s, tolerance_s),
+            ):
+                steps.setdefault(int(boot), []).append(float(step))
+            if not steps:
+                return []
+            c.execute(
+                f"UPDATE syncs SET stepped_s = ? - (wall_s - host_boot_s) WHERE {mine} AND abs(? - {_SYNC_OFFSET}) > ?",
+                (offset_s, device, host_boot, offset_s, tolerance_s),
+            )
+            moved: dict[int, float] = {}
+            out: list[Replaced] = []
+            for boot, boot_steps in sorted(steps.items()):
+                was = dict(c.execute("SELECT id, wall_t FROM events WHERE device = ? AND boot = ?", (device, boot)).fetchall())
+                c.execute(_REPLACE_EVENTS, (device, boot))
+                epochs = int(c.execute(_REPLACE_ACTIVITY, (device, boot)).rowcount)
+                for i, t in c.execute("SELECT id, wall_t FROM events WHERE device = ? AND boot = ?", (device, boot)):
+                    if t is not None and was.get(i) is not None:
+                        moved[int(i)] = float(t) - float(was[i])
+                step = max(boot_steps, key=abs)
+                out.append(Replaced(device, boot, step, len(was), epochs, 0))
+            shifted = _move_clusters(c, device, sorted(steps), moved)
+        by_boot = {r.boot: r for r in out}
+        for boot, n in shifted.items():
+            by_boot[boot] = replace(by_boot[boot], clusters=n)
+        return [by_boot[r.boot] for r in out]
 
     def wall_time(self, device: str, boot: int, t_ms: int) -> float | None:
         """Wall seconds of band time ``t_ms`` of ``boot``; None without a sync of that boot."""
