@@ -50,16 +50,25 @@ def test_a_clock_stepped_back_is_followed_by_a_sync_and_the_events_after_it(
             # The new sync: about 10 s into the band's boot (the first epoch after the step).
             assert abs(new.wall_s - (origin + STEP_S + new.band_ms / 1000)) < 3.0, new
             events = sorted(st.events(DEVICE), key=lambda e: e.seq)
-            for e in events:
+            for e in events:  # on the corrected clock, those after the new sync and (re-placed) those before
                 assert e.wall_t is not None
-                if e.onset_ms > new.band_ms:  # after the new sync: on the corrected clock
-                    assert abs(e.wall_t - (origin + STEP_S + e.onset_ms / 1000)) < 3.0, (e, e.wall_t - origin)
+                assert abs(e.wall_t - (origin + STEP_S + e.onset_ms / 1000)) < 3.0, (e, e.wall_t - origin)
             assert sum(e.onset_ms > new.band_ms for e in events) >= 3
+            # The epochs before the new sync were placed by the first, on the clock before the step:
+            # the new sync's since-boot reading says the wall was stepped since, and they move with
+            # it (the old daemon left them 7200 s off: the epoch that showed the step, at least).
+            epochs = list(st.activity(DEVICE))
+            assert [a.t_ms for a in epochs if a.t_ms <= new.band_ms], epochs
+            off = [(a.t_ms, a.wall_t - (origin + STEP_S + a.t_ms / 1000)) for a in epochs if a.wall_t is not None]
+            assert all(abs(d) < 3.0 for _, d in off), off
+            assert st.syncs(DEVICE)[0].stepped_s is not None, st.syncs(DEVICE)
             steps = [m for m in caplog.messages if "clock stepped by" in m]
             said = [float(m.split("stepped by ")[1].split(" s")[0]) for m in steps]
             assert len(said) == 1 and abs(said[0] - STEP_S) < 3.0, steps  # said once: one step, one sync (-7199 s on a loaded host)
+            placed = [m for m in caplog.messages if "placed on the clock as it reads now" in m]
+            assert len(placed) == 1 and "band boot(s) 1 " in placed[0] and "-7200.0 s" in placed[0], placed  # once, on the step
 
-    with caplog.at_level(logging.WARNING, logger="spasmwatch.daemon.session"):
+    with caplog.at_level(logging.WARNING, logger="spasmwatch.daemon"):
         asyncio.run(main())
 
 

@@ -364,6 +364,74 @@ def test_a_restart_after_a_long_outage_keeps_an_ongoing_cluster_one_cluster(tmp_
         assert clusters == [(0.0, 16, True)], clusters
 
 
+def _boot_record(rec: dict[str, Any], boot: int) -> dict[str, Any]:
+    return dict(rec, boot=boot)
+
+
+def _split_by_a_step(tmp_path: Path, rebooted: bool) -> tuple[list[tuple[float, int, bool]], list[NoticeKind], list[float]]:
+    """bench/README.md's 188.5 s split, through the Daemon and a store on disk. Boot 2 of the band
+    is synced on clock A (its 0 ms at T0) and logs 4 spasms 7 s apart from 10 s, the third alarmed
+    live; the daemon is killed. The band resets at its 35 s, boot 3 starts 1.5 s later; the daemon
+    is started again on clock A - 188.5 s (``rebooted``: the computer restarted too, another kernel
+    boot id), syncs boot 3 and gets its 3 spasms, 7 s apart from boot 3's 5 s, then 2 minutes of
+    its epochs. Returns the stored clusters (start on clock B less T0, count, closed), the cluster
+    notifications of both daemons, and boot 2's stored onsets less T0."""
+    clock = Clock(T0 + 5)
+    spec = [BandSpec("crib", lambda: None)]  # type: ignore[arg-type,return-value]  # driven below, as the session would
+    with Store(tmp_path / "db.sqlite") as store:
+        first = Daemon(store, spec, clock=clock)  # type: ignore[arg-type]
+        _connect(first, DEVICE, [], clock.t)
+        first.on_sync(DEVICE, 2, 5_000, clock.t, clock.since_boot())  # boot 2's 5 s at T0 + 5 on clock A
+        for seq in range(4):
+            onset_ms = 10_000 + 7_000 * seq
+            clock.t = T0 + onset_ms / 1000 + 2.5  # sent as the band confirms it
+            first.on_record(DEVICE, _boot_record(spasm_record(seq, onset_ms), 2), clock.t)
+            first._tick()
+        # kill -9 at T0 + 34; boot 2 ends at its 35 s; boot 3's 0 ms is T0 + 36.5 on clock A.
+        clock.t = T0 + 40
+        clock.step(-188.5)
+        if rebooted:
+            clock.boot_id = "the computer restarted"
+        boot3_t0 = T0 + 36.5 - 188.5  # on clock B
+        restarted = Daemon(store, spec, clock=clock)  # type: ignore[arg-type]
+        _connect(restarted, DEVICE, [], clock.t)
+        restarted.on_sync(DEVICE, 3, round((clock.t - boot3_t0) * 1000), clock.t, clock.since_boot())
+        sent = [((5_000 + 7_000 * i + 2_500) / 1000, _boot_record(spasm_record(4 + i, 5_000 + 7_000 * i), 3)) for i in range(3)]
+        sent += [(10.0 * k, _boot_record(_epoch(k, worn=1), 3)) for k in range(1, 14)]
+        for band_s, rec in sorted(sent, key=lambda x: (x[0], x[1]["type"] != "event")):
+            clock.t = boot3_t0 + band_s
+            restarted.on_record(DEVICE, rec, clock.t)
+            restarted._tick()
+        clusters = [(round(c.start_t - T0, 1), c.count, c.closed) for c in store.clusters(DEVICE)]
+        kinds = [n.kind for d in (first, restarted) for n in d.notifications if n.kind in (NoticeKind.CLUSTER_ALARM, NoticeKind.CLUSTER_CLOSED)]
+        onsets = [round(e.wall_t - T0, 1) for e in store.events(DEVICE) if e.boot == 2 and e.wall_t is not None]
+    return clusters, kinds, onsets
+
+
+def test_a_band_boot_synced_before_the_host_clock_was_stepped_is_placed_on_the_clock_after_it(tmp_path: Path) -> None:
+    """Found by bench/faults.py (bench/README.md, "188.5 s"): a cluster stored as two (4 + 3 spasms)
+    and alarmed twice. Boot 2 of the band was synced only by a daemon whose clock was stepped after
+    (restarts on jumped clocks), boot 3 by the daemon after the steps: boot 2's half, placed by its
+    one old sync, lay 188.5 s later than today's clock puts it, after boot 3's half. Its syncs carry
+    the computer's since-boot reading now: the restarted daemon sees the step and places boot 2 on
+    its clock. The old daemon stored [(-147.0, 3, True), (10.0, 4, False)] (boot 2's half open, on
+    clock A) and alarmed twice; so does the new one when the computer restarted (the test below)."""
+    clusters, kinds, onsets = _split_by_a_step(tmp_path, rebooted=False)
+    assert onsets == [10.0 - 188.5, 17.0 - 188.5, 24.0 - 188.5, 31.0 - 188.5], onsets
+    assert clusters == [(10.0 - 188.5, 7, True)], clusters
+    assert kinds.count(NoticeKind.CLUSTER_ALARM) == 1 and kinds.count(NoticeKind.CLUSTER_CLOSED) == 1, kinds
+
+
+def test_a_band_boot_synced_before_the_computer_restarted_is_left_where_its_sync_placed_it(tmp_path: Path) -> None:
+    """The same with the computer restarted between (another kernel boot id): nothing links the two
+    boots' since-boot readings, so boot 2 stays placed by its own sync, as before (the band linking
+    its own boots is what would join the halves: bench/README.md, fix part 2)."""
+    clusters, kinds, onsets = _split_by_a_step(tmp_path, rebooted=True)
+    assert onsets == [10.0, 17.0, 24.0, 31.0], onsets
+    assert [n for _, n, _ in clusters] == [3, 4], clusters
+    assert kinds.count(NoticeKind.CLUSTER_ALARM) == 2, kinds
+
+
 # One cluster on the band's clock: 8 spasms 7 s apart from 60 s, quiet after; the band sends a spasm
 # when it confirms it (its end + POST_MS, 1 s of calm) and an epoch (ACTIVITY) at its end, every 10 s.
 LATE_CLUSTER_MS = [60_000 + 7_000 * i for i in range(8)]

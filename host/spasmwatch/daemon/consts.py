@@ -74,6 +74,18 @@ RESYNC_S = 3600.0
 # past the band) waits for the next to confirm it.
 CLOCK_STEP_S = 5.0
 
+# A sync point stored with the computer's since-boot reading (CLOCK_BOOTTIME and the kernel's boot
+# id, daemon/clock.py) keeps the offset of the wall over it: within one boot of the computer that
+# offset changes only when the wall is stepped (NTP's step, a user, a hardware clock read again),
+# not when NTP slews the wall (the kernel slews CLOCK_BOOTTIME with it), nor across a suspend (both
+# move on by the time asleep). A stored sync whose offset differs from the clock's now by more than
+# this (s) was made on a clock stepped since: its band boot's times are placed again on the clock
+# as it reads now (Store.place_on_clock). Above a leap second (a 1 s step) with room for the reading
+# of the two clocks one after the other; under CLOCK_STEP_S, so a step the session finds and syncs
+# again for is also one the band boots synced before it are placed again for. A smaller step leaves
+# their times off by under 2 s: nothing next to the 40 s a cluster allows between its spasms.
+HOST_STEP_S = 2.0
+
 # Each sync (at connect and at each resync) is up to this many TIME_SYNC exchanges, and the
 # host keeps the one of least round trip (the rule of NTP's clock filter and of PTP): it takes
 # the band's reading at the midpoint of the round trip, wrong by up to half of it when the two

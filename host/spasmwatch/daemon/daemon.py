@@ -34,7 +34,7 @@ from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.api import Json, Msg, who
 from spasmwatch.config import is_loopback
-from spasmwatch.daemon.clock import Clock, SystemClock, local_day, local_zone, log_time
+from spasmwatch.daemon.clock import Clock, SinceBoot, SystemClock, local_day, local_zone, log_time
 from spasmwatch.daemon.heartbeat import Heartbeat, HeartbeatSettings
 from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.rawkeep import DiskReserve, RawInUse, RawPause, RawPruner
@@ -144,7 +144,9 @@ class Daemon:
         self.raw_disk = DiskReserve(self.raw_dir, raw_reserve_mb, self.clock.mono, self.clock.wall, raw_keep_days)
         self.raw_in_use = RawInUse()  # the files its bands write: never pruned
         self.raw_prune = RawPruner(self.raw_dir, raw_keep_days, store.path, self.clock.wall, self.raw_in_use)
-        self._session_kw: dict[str, Any] = {"wall": self.clock.wall, "stale_s": stale_s, "resync_s": resync_s}
+        self._session_kw: dict[str, Any] = {
+            "wall": self.clock.wall, "since_boot": self.clock.since_boot, "stale_s": stale_s, "resync_s": resync_s,
+        }  # fmt: skip
         self.bands.extend(self._band_view(spec) for spec in bands)
         # The latest notifications, for the demo and tests (bounded: a daemon runs for months).
         self.notifications: deque[Notification] = deque(maxlen=NOTICES_KEPT)
@@ -634,17 +636,51 @@ class Daemon:
             self._attach(b, info.device)
 
     def _attach(self, b: BandView, device: str) -> None:
-        """Monitor ``device`` as band ``b``: its analysis rebuilt from the store, its open alarms restored."""
+        """Monitor ``device`` as band ``b``: its analysis rebuilt from the store, its open alarms restored.
+        First its band boots synced on a host clock stepped since are placed on the clock as it reads
+        now: the rebuild, the clusters and alarms restored read their times."""
         b.device = device
         self.engine.name_device(device, b.label)
+        self._place_on_clock(device, self.clock.since_boot(), self.clock.wall())
         b.analysis = LiveAnalysis(device, b.params, _StoreSource(self.store), self, self.clock.wall)
         b.analysis.preload(self._stored_clusters(device))
         self._restore_alarms(device, b.analysis)
         b.analysis.rebuild(close=False)  # a backfill comes next; the ticker closes afterwards
 
-    def on_sync(self, device: str, boot: int, band_ms: int, wall_s: float) -> None:
-        self._stored(device, lambda: self.store.add_sync(device, boot, band_ms, wall_s))
-        self._by_device(device).synced = True
+    def on_sync(self, device: str, boot: int, band_ms: int, wall_s: float, host: SinceBoot | None = None) -> None:
+        ref = (None, None) if host is None else (host.boot_id, host.s)
+        self._stored(device, lambda: self.store.add_sync(device, boot, band_ms, wall_s, *ref))
+        b = self._by_device(device)
+        b.synced = True
+        # A sync on a clock stepped since the boot's earlier syncs (the session found the step live,
+        # or the band came back to a daemon whose clock was stepped while it was away): those band
+        # boots go on today's clock, and the analysis with them.
+        if self._place_on_clock(device, host, wall_s) and b.analysis is not None:
+            self._retrack(b.analysis)
+            b.analysis.rebuild(close=False)  # as at attach: closing goes by the band's data
+
+    def _place_on_clock(self, device: str, host: SinceBoot | None, wall_s: float) -> bool:
+        """Place ``device``'s band boots synced on a wall stepped since (in this boot of the computer)
+        on the clock that read ``wall_s`` at ``host``; said once, when they move. Whether any did."""
+        if host is None:
+            return False  # this clock gives no since-boot reading: placed as synced, as before
+        moved = self._stored(device, lambda: self.store.place_on_clock(device, host.boot_id, wall_s - host.s, K.HOST_STEP_S))
+        if not moved:
+            return False
+        log.warning(
+            "%s: the host's clock was stepped since band boot(s) %s were synced (this computer has not restarted since): "
+            "their %d event(s), %d epoch(s) and %d stored cluster(s) are placed on the clock as it reads now, moved by %s s",
+            device, ", ".join(str(r.boot) for r in moved), sum(r.events for r in moved), sum(r.epochs for r in moved),
+            sum(r.clusters for r in moved), ", ".join(f"{r.step_s:+.1f}" for r in moved),
+        )  # fmt: skip
+        return True
+
+    def _retrack(self, analysis: LiveAnalysis) -> None:
+        """The clusters ``analysis`` tracks, at their stored times again (``_place_on_clock`` moved them)."""
+        for tc in analysis.tracked:
+            r = None if tc.store_id is None else self.store.cluster(tc.store_id)
+            if r is not None:
+                tc.start, tc.end, tc.spasm_ts = r.start_t, r.end_t, self._spasm_ts(r.id)
 
     def on_rate(self, device: str, rate_hz: float) -> None:
         """The band's IMU step (an MPU6886 samples at 50 Hz for a configured 52): epochs

@@ -39,6 +39,7 @@ from typing import Any, Protocol
 
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.api import Msg
+from spasmwatch.daemon.clock import SinceBoot
 from spasmwatch.transport.base import DisconnectedError, Kind, Link, LinkIOError, LinkTimeoutError, TransportError
 from swcore import protocol as P
 
@@ -167,17 +168,24 @@ class BandClock:
 @dataclass(frozen=True)
 class SyncExchange:
     """One TIME_SYNC round trip: the band's ms in its RESP, the host's wall s when it sent the
-    command, and how long (wall s) the RESP took to come back."""
+    command, how long (wall s) the RESP took to come back, and the host's since-boot reading
+    taken with ``sent_s`` (None: the host's clock gives none)."""
 
     band_ms: int
     sent_s: float
     rtt_s: float
+    sent_boot: SinceBoot | None = None
 
     @property
     def wall_s(self) -> float:
         # The band read its clock when the command arrived: taken as half the round trip,
         # wrong by up to half of it when one way was slower (a radio retry).
         return self.sent_s + self.rtt_s / 2
+
+    @property
+    def since_boot(self) -> SinceBoot | None:
+        """The since-boot reading at ``wall_s``: what tells later whether the wall was stepped since."""
+        return None if self.sent_boot is None else self.sent_boot.later(self.rtt_s / 2)
 
 
 def best_sync(exchanges: Sequence[SyncExchange]) -> SyncExchange:
@@ -204,7 +212,10 @@ class SessionSink(Protocol):
 
     def on_connected(self, info: BandInfo) -> None: ...
 
-    def on_sync(self, device: str, boot: int, band_ms: int, wall_s: float) -> None: ...
+    def on_sync(self, device: str, boot: int, band_ms: int, wall_s: float, host: SinceBoot | None = None) -> None:
+        """A sync point: the band's ``band_ms`` of ``boot`` read at the host's ``wall_s``, and the
+        host's since-boot reading at that instant (``host``, None if its clock gives none)."""
+        ...
 
     def on_rate(self, device: str, rate_hz: float) -> None: ...
 
@@ -246,6 +257,7 @@ class BandSession:
         sink: SessionSink,
         wall: Callable[[], float] = time.time,
         stale_s: float = K.STALE_S,
+        since_boot: Callable[[], SinceBoot | None] = lambda: None,
         raw: bool = False,
         resync_s: float = K.RESYNC_S,
         rate_hz: int | None = None,
@@ -256,6 +268,7 @@ class BandSession:
         self._make_link = link_factory
         self.sink = sink
         self.wall = wall
+        self.since_boot = since_boot  # read with each TIME_SYNC's wall time, stored with its sync point
         self.stale_s = stale_s
         self.resync_s = resync_s
         self.state = State.DISCONNECTED
@@ -424,7 +437,7 @@ class BandSession:
         await link.subscribe(P.CONTROL_UUID, self._on_control)
         self.sink.on_connected(self.info)
         device = self.info.device
-        band_ms, sync_wall = await self._time_sync()
+        band_ms, sync_wall, sync_host = await self._time_sync()
         rate_hz = await self._imu_rate()
         if rate_hz is not None:  # before the backfill: its epochs are counted in this rate's samples
             self.sink.on_rate(device, rate_hz)
@@ -450,7 +463,7 @@ class BandSession:
             status = P.decode(await self._req(link.read(P.STATUS_UUID)))
             status_t = self.wall()
             self.sink.on_record(device, self._life.to_host(status), status_t)
-            self.sink.on_sync(device, int(status["boot"]) + self._life.boot, band_ms, sync_wall)
+            self.sink.on_sync(device, int(status["boot"]) + self._life.boot, band_ms, sync_wall, sync_host)
             await self._apply_rate()
             if self.raw:
                 await self._start_raw(link)
@@ -503,9 +516,12 @@ class BandSession:
         except asyncio.TimeoutError:
             raise LinkTimeoutError("the band did not answer in time") from None
 
-    async def _time_sync(self) -> tuple[int, float]:
-        """Give the band wall time; returns (band ms, wall s) of one instant, for its events' times:
-        of up to SYNC_EXCHANGES exchanges begun within SYNC_BUDGET_S, the one of least round trip.
+    async def _time_sync(self) -> tuple[int, float, SinceBoot | None]:
+        """Give the band wall time; returns (band ms, wall s, the host's since-boot reading) of one
+        instant, for its events' times: of up to SYNC_EXCHANGES exchanges begun within
+        SYNC_BUDGET_S, the one of least round trip. The since-boot reading is taken here, with the
+        wall's, not when the sync is stored seconds later (after the backfill's request): a step
+        of the wall in between would pair a sync on the old clock with the new clock's reading.
 
         The band keeps the wall time of the last one it answered, which need not be the one kept
         here: it only flags its records as synced by it (EF_TIME_SYNCED), and every time it sends
@@ -514,12 +530,12 @@ class BandSession:
         until = loop.time() + K.SYNC_BUDGET_S  # real time, as the request timeouts: the connect's wait
         done: list[SyncExchange] = []
         while not done or (len(done) < K.SYNC_EXCHANGES and loop.time() < until):
-            sent = self.wall()
+            sent, host = self.wall(), self.since_boot()
             resp = await self.command(P.encode_time_sync(int(sent), int(sent * 1000) % 1000))
-            done.append(SyncExchange(int(resp["arg"]), sent, self.wall() - sent))
+            done.append(SyncExchange(int(resp["arg"]), sent, self.wall() - sent, host))
         best = best_sync(done)
         self._log_sync(best, done)
-        return best.band_ms, best.wall_s
+        return best.band_ms, best.wall_s, best.since_boot
 
     def _log_sync(self, best: SyncExchange, done: Sequence[SyncExchange]) -> None:
         """Each sync at DEBUG; at INFO when the link turns slow (its least round trip over
@@ -646,10 +662,10 @@ class BandSession:
         if self._step_s:
             log.warning("%s: the host's clock stepped by %+.0f s; the band's clock is synced again", self.label, self._step_s)
             self._step_s = 0.0
-        band_ms, wall_s = await self._time_sync()
+        band_ms, wall_s, host = await self._time_sync()
         self._clock = self._clock.resynced(band_ms, wall_s, self._seen_ms)
         self._seen_ms = max(self._seen_ms, self._clock.ms)
-        self.sink.on_sync(device, self._clock.boot + self._life.boot, self._clock.ms, wall_s)
+        self.sink.on_sync(device, self._clock.boot + self._life.boot, self._clock.ms, wall_s, host)
 
     def _handle(self, device: str, band_rec: Record, received_s: float) -> None:
         placed = self._clock.to_host(band_rec, received_s, self._seen_ms)
