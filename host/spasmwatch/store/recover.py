@@ -159,23 +159,44 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, version: int, kept: 
 
 def _readable(src: sqlite3.Connection, table: str, cols: list[str], skipped: list[Skipped]) -> Iterator[tuple[object, ...]]:
     """The rows of ``table`` that can be read, in rowid order; the ranges that cannot, in ``skipped``."""
-    select = f"SELECT rowid, {', '.join(cols)} FROM {table} WHERE rowid > ? ORDER BY rowid"
-    last, failed_at = 0, None  # rowids start at 1 in every table here
+    # rowid >= (not > the last read): SQLite seeks a '>' to the last rowid itself first, on its
+    # page, and a damaged page just before would make the first row after it unreadable too.
+    select = f"SELECT rowid, {', '.join(cols)} FROM {table} WHERE rowid >= ? ORDER BY rowid"
+    start = 1  # rowids start at 1 in every table here
     while True:
         try:
-            for row in src.execute(select, (last,)):  # row by row: all before a bad page is kept
-                last = row[0]
+            for row in src.execute(select, (start,)):  # row by row: all before a bad page is kept
+                start = row[0] + 1
                 yield tuple(row[1:])
             return
         except sqlite3.DatabaseError:
-            # Failing again where the last step over landed: the row there is unreadable itself
-            # (its rowid seeks, its columns fail): the search starts past it, so the scan moves on.
-            nxt = _next_readable(src, table, last + 1 if failed_at == last else last)
-            if nxt is None or nxt > last + 1:  # (nxt = last + 1: that row fails on its own, found next time)
-                _note_skip(skipped, Skipped(table, last + 1, None if nxt is None else nxt - 1))
-            if nxt is None:
-                return
-            failed_at = last = nxt - 1
+            pass
+        # Python's sqlite3 steps one row ahead of the row it hands on: the step that failed may be
+        # the one past the next row, which then reads alone (LIMIT 1 steps no further).
+        row = _alone(src, select, start)
+        if row is not None:
+            start, values = row[0] + 1, row[1]
+            yield values
+            continue
+        at = _seek(src, table, start)
+        if at is None:  # nothing after it to read
+            return
+        # Seeking there fails (a damaged page), or it works but that row is unreadable itself:
+        # the search for the next readable rowid starts past it.
+        nxt = _next_readable(src, table, start - 1 if at is False else int(at))
+        _note_skip(skipped, Skipped(table, start, None if nxt is None else nxt - 1))
+        if nxt is None:
+            return
+        start = nxt
+
+
+def _alone(src: sqlite3.Connection, select: str, start: int) -> tuple[int, tuple[object, ...]] | None:
+    """The first row from rowid ``start`` on read by itself (None: it cannot be read, or none is left)."""
+    try:
+        row = src.execute(select + " LIMIT 1", (start,)).fetchone()
+    except sqlite3.DatabaseError:
+        return None
+    return None if row is None else (int(row[0]), tuple(row[1:]))
 
 
 def _note_skip(skipped: list[Skipped], s: Skipped) -> None:
