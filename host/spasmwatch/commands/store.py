@@ -16,6 +16,7 @@ from typing import Any
 from spasmwatch.commands._daemon import add_store_args, store_path_of
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.store._db import RECOVER_HINT, reading_uri
+from spasmwatch.store.pagescan import Scanned
 from spasmwatch.store.recover import Recovered, recover
 
 
@@ -85,10 +86,16 @@ def _existing(path: Path) -> Path:
 def _told(path: Path, r: Recovered) -> str:
     """What was kept, what could not be read, where the damaged file is."""
     lines = [f"{path}: a new store with every row that could be read:"]
-    lines += [f"  {table}: {n}" for table, n in r.rows.items() if n]
+    for table, n in r.rows.items():
+        found = r.found.get(table, 0)
+        if n or found:
+            lines.append(f"  {table}: {n + found}" + (f" ({found} found by reading the file's pages)" if found else ""))
     for s in r.skipped:
         upto = "the end" if s.last is None else f"{s.last}"
         lines.append(f"  could not read: {s.table} rows {s.first} to {upto} (a damaged page)")
+    if r.found:
+        lines.append("  (the rows found by reading the file's pages are among these: intact on leaf pages under a damaged page)")
+    lines += _scan_told(r.scan)
     if r.devices_remade:
         lines.append(f"  {r.devices_remade} band(s) whose own row was lost: kept by id (its name comes back when it connects)")
     if r.links_dropped:
@@ -97,3 +104,18 @@ def _told(path: Path, r: Recovered) -> str:
         lines.append("  nothing was unreadable")
     lines.append(f"the damaged file is kept as {r.kept} (never deleted: 'sqlite3 {r.kept} .recover' may find more)")
     return "\n".join(lines)
+
+
+def _scan_told(scan: Scanned | None) -> list[str]:
+    """What reading the pages directly (the rows the rowid pass could not reach) could not do."""
+    if scan is None:
+        return []
+    if scan.refused:
+        return [f"  its pages were not read one by one for the rows under a damaged page: {scan.refused}"]
+    lines = []
+    if scan.unplaced:
+        lines.append(f"  {scan.unplaced} row(s) on pages no table reaches fit no table, or more than one: not guessed, left out")
+    if scan.unreadable:
+        spill = f" ({scan.overflow} spilling onto overflow pages that could not be followed)" if scan.overflow else ""
+        lines.append(f"  {scan.unreadable} row(s) on pages no table reaches could not be decoded{spill}")
+    return lines

@@ -6,8 +6,17 @@ writes into it. ``recover(path)`` reads it through a read-only connection, table
 rowid order, steps over the rowids it cannot read (a damaged page), and writes what it read into
 a fresh file built at the damaged file's schema version (so the usual migrations bring it up to
 date, data steps included). The damaged file is then kept beside it under a new name, never
-deleted, and the new file takes its place. Rows on a damaged interior page of a table (every
-row under it) are not found: ``sqlite3 FILE .recover`` digs deeper, into the kept file.
+deleted, and the new file takes its place.
+
+The rowid pass reaches a row only down its table's b-tree: every row under a damaged *interior*
+page is out of its reach. When it stepped over something (never for a sound store), the copy's
+pages are read directly (pagescan.py): the table leaf pages no b-tree or freelist reaches are
+decoded, and a page's rows go through the same insert (INSERT OR IGNORE) into the one table they
+fit, among those whose b-tree is damaged, when their rowids are among those stepped over. What
+remains lost: the rows of a damaged leaf page, a row spilling onto overflow pages whose chain is
+broken, a page whose rows would fit two damaged tables (not guessed), every page when the
+freelist is damaged (a page it would have named may hold deleted rows) or the WAL cannot be
+checkpointed into the copy, and all of it when the first page (header, schema) is damaged.
 """
 
 from __future__ import annotations
@@ -15,12 +24,12 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from spasmwatch import private
-from spasmwatch.store import _db
+from spasmwatch.store import _db, pagescan
 from spasmwatch.store._db import StoreError
 from spasmwatch.store.schema import APPLICATION_ID, MIGRATIONS
 
@@ -45,6 +54,8 @@ class Recovered:
     kept: Path
     rows: dict[str, int] = field(default_factory=dict)
     skipped: list[Skipped] = field(default_factory=list)
+    found: dict[str, int] = field(default_factory=dict)  # rows of those stepped over read off the pages
+    scan: pagescan.Scanned | None = None  # what reading the pages met (None: not read, nothing stepped over)
     devices_remade: int = 0  # devices rows lost but named by kept rows: remade with the id alone
     links_dropped: int = 0  # cluster_events rows whose cluster or event was lost
 
@@ -73,7 +84,7 @@ def recover(path: Path, stamp: str) -> Recovered:
             version = _version(src, path)
             dst = sqlite3.connect(fresh, isolation_level=None)
             try:
-                result = _copy(src, dst, version, kept)
+                result = _copy(src, dst, version, kept, copy)
             finally:
                 dst.close()
         finally:
@@ -133,7 +144,7 @@ def _version(src: sqlite3.Connection, path: Path) -> int:
     return version
 
 
-def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, version: int, kept: Path) -> Recovered:
+def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, version: int, kept: Path, copy: Path) -> Recovered:
     for step in MIGRATIONS[:version]:  # the same tables and columns as the damaged file
         for stmt in _db.statements(step):
             dst.execute(stmt)
@@ -144,17 +155,47 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, version: int, kept: 
     dst.execute("BEGIN")
     for table in tables:
         cols = [r[1] for r in dst.execute(f"PRAGMA table_info({table})")]
-        insert = f"INSERT OR IGNORE INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
         n = 0
         for row in _readable(src, table, cols, result.skipped):
-            n += dst.execute(insert, row).rowcount
+            n += _insert(dst, table, cols, row)
         result.rows[table] = n
+    if result.skipped:  # a sound store never pays for reading every page
+        _scan_pages(src, dst, copy, result)
     result.devices_remade = _remake_devices(dst)
     result.links_dropped = dst.execute(
         "DELETE FROM cluster_events WHERE cluster_id NOT IN (SELECT id FROM clusters) OR event_id NOT IN (SELECT id FROM events)"
     ).rowcount
     dst.execute("COMMIT")
     return result
+
+
+def _insert(dst: sqlite3.Connection, table: str, cols: list[str], row: Sequence[object]) -> int:
+    """One row into the new store (1), unless a row with its rowid alias or unique key is there (0)."""
+    insert = f"INSERT OR IGNORE INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    return int(dst.execute(insert, tuple(row)).rowcount)
+
+
+def _scan_pages(src: sqlite3.Connection, dst: sqlite3.Connection, copy: Path, result: Recovered) -> None:
+    """The rows the rowid pass stepped over that are intact on leaf pages it cannot reach (under a
+    damaged interior page), read off the file's pages (pagescan.py) into the new store."""
+    result.scan = pagescan.Scanned()
+    try:  # the pages in the copy's WAL are newer than the file's: written into it first
+        busy, frames, done = src.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        why = f"{done} of its {frames} WAL frames" if busy or frames != done else ""
+    except sqlite3.DatabaseError as e:
+        why = str(e)
+    if why:
+        result.scan.refused = f"its WAL could not be written into it ({why})"
+        return
+    stepped = {s.table for s in result.skipped}
+    tables, names = [], {}
+    for name, root in [("sqlite_schema", 1), *src.execute("SELECT name, rootpage FROM sqlite_master WHERE type = 'table'")]:
+        info = src.execute(f"PRAGMA table_info({name})").fetchall()
+        names[name] = [str(r[1]) for r in info]
+        wanted = tuple((s.first, s.last) for s in result.skipped if s.table == name) if name in stepped else None
+        tables.append(pagescan.Table(name, int(root), pagescan.columns(info), wanted))
+    for table, row in pagescan.orphan_rows(copy, tables, result.scan):
+        result.found[table] = result.found.get(table, 0) + _insert(dst, table, names[table], row)
 
 
 def _readable(src: sqlite3.Connection, table: str, cols: list[str], skipped: list[Skipped]) -> Iterator[tuple[object, ...]]:
@@ -193,7 +234,11 @@ def _readable(src: sqlite3.Connection, table: str, cols: list[str], skipped: lis
 def _alone(src: sqlite3.Connection, select: str, start: int) -> tuple[int, tuple[object, ...]] | None:
     """The first row from rowid ``start`` on read by itself (None: it cannot be read, or none is left)."""
     try:
-        row = src.execute(select + " LIMIT 1", (start,)).fetchone()
+        cur = src.execute(select + " LIMIT 1", (start,))
+        try:
+            row = cur.fetchone()
+        finally:
+            cur.close()  # no statement left open: the page scan checkpoints the copy's WAL
     except sqlite3.DatabaseError:
         return None
     return None if row is None else (int(row[0]), tuple(row[1:]))

@@ -1,0 +1,420 @@
+"""Reading a damaged store's pages directly: the rows on table leaf pages that no b-tree reaches.
+
+``recover``'s rowid pass reads through SQLite, which reaches a row only down its table's b-tree:
+every row under a damaged *interior* page is out of its reach, though each may be intact on its
+leaf page. This module reads the file itself (SQLite's file format, sqlite.org/fileformat2.html):
+
+- it walks every table's b-tree from its root page (sqlite_schema's ``rootpage``) and the
+  freelist from the file header; a page that is not a sound b-tree page is not descended;
+- the table leaf pages (flag 0x0D) reached by neither are the ones under a damaged interior
+  page: their cells are decoded (payload length, rowid, record header of serial types, values;
+  a payload spilling onto overflow pages is followed down its chain when the chain is whole);
+- a page's rows are handed on for the one table they all fit (column count, each value's type
+  against the column's declared type and NOT NULL, the rowid alias NULL in the record) among the
+  tables whose b-tree is damaged (only those can own a page no tree reaches), when their rowids
+  are among those the rowid pass stepped over; a page that fits none, or two, is not guessed.
+
+Freelist pages hold rows deleted before the damage: never read (the freelist must be whole, its
+page count the header's, or nothing is read). A live leaf keeps a deleted row's bytes only in its
+free space, which no cell pointer names: only cells named by the pointer array are decoded.
+Overflow pages begin with the next page's number, zero in its first byte below 2**24 pages, so
+none looks like a leaf (0x0D) page; those a decoded cell's chain passes are skipped anyway.
+"""
+
+from __future__ import annotations
+
+import mmap
+import struct
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+HEADER_BYTES = 100  # the file header, before page 1's b-tree header
+TABLE_INTERIOR, TABLE_LEAF = 0x05, 0x0D  # b-tree page flags
+LOCK_BYTE_AT = 1 << 30  # SQLite's lock-byte page (files over 1 GiB): never holds data
+TEXT_CODECS = {1: "utf-8", 2: "utf-16-le", 3: "utf-16-be"}  # header byte 56
+INT_BYTES = (0, 1, 2, 3, 4, 6, 8)  # serial types 1-6: big-endian signed integers of these widths
+
+
+class _Unreadable(Exception):
+    """A cell (or record) whose bytes are not a well-formed one."""
+
+
+class _Overflow(_Unreadable):
+    """A cell whose payload spills onto an overflow chain that cannot be followed whole."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """What a value of a column may be on disk (PRAGMA table_info)."""
+
+    name: str
+    affinity: str  # INTEGER, REAL, TEXT, NUMERIC or BLOB: SQLite's rules on the declared type
+    not_null: bool
+    rowid_alias: bool  # INTEGER PRIMARY KEY: NULL in the record, the value is the cell's rowid
+    null_when_missing: bool  # added by ALTER TABLE without a default: NULL in older records
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of the file: its b-tree's root page, its columns, and the rowids the rowid pass
+    stepped over (last None: to the end; ``wanted`` None: none, its rows are not sought)."""
+
+    name: str
+    root: int
+    columns: tuple[Column, ...]
+    wanted: tuple[tuple[int, int | None], ...] | None
+
+
+@dataclass
+class Scanned:
+    """What reading the pages met besides the rows it handed on."""
+
+    pages: int = 0  # table leaf pages no b-tree reaches: read
+    unreadable: int = 0  # cells on them that are not well-formed: lost
+    overflow: int = 0  # of those, cells spilling onto overflow pages whose chain could not be followed
+    unplaced: int = 0  # rows on pages that fit no table stepped over, or more than one: not guessed
+    refused: str = ""  # why no page was read (the file's header or freelist is damaged)
+
+
+def columns(info: Sequence[tuple[object, ...]]) -> tuple[Column, ...]:
+    """Columns from ``PRAGMA table_info`` rows (cid, name, type, notnull, dflt_value, pk)."""
+    keys = [r for r in info if int(str(r[5]))]
+    return tuple(
+        Column(
+            name=str(r[1]),
+            affinity=_affinity(str(r[2])),
+            not_null=bool(r[3]),
+            rowid_alias=len(keys) == 1 and int(str(r[5])) == 1 and str(r[2]).upper() == "INTEGER",
+            null_when_missing=r[4] is None and not r[3],
+        )
+        for r in info
+    )
+
+
+def _affinity(declared: str) -> str:
+    """SQLite's column affinity of a declared type (sqlite.org/datatype3.html, 3.1)."""
+    t = declared.upper()
+    if "INT" in t:
+        return "INTEGER"
+    if any(k in t for k in ("CHAR", "CLOB", "TEXT")):
+        return "TEXT"
+    if "BLOB" in t or not t:
+        return "BLOB"
+    if any(k in t for k in ("REAL", "FLOA", "DOUB")):
+        return "REAL"
+    return "NUMERIC"
+
+
+@dataclass(frozen=True)
+class _File:
+    buf: mmap.mmap
+    page_size: int
+    usable: int  # page size less the reserved bytes at each page's end
+    pages: int
+    codec: str
+
+    def start(self, n: int) -> int:
+        return (n - 1) * self.page_size
+
+    def header_at(self, n: int) -> int:
+        """Where page ``n``'s b-tree header starts (page 1: after the file header)."""
+        return self.start(n) + (HEADER_BYTES if n == 1 else 0)
+
+    def u16(self, at: int) -> int:
+        return int.from_bytes(self.buf[at : at + 2], "big")
+
+    def u32(self, at: int) -> int:
+        return int.from_bytes(self.buf[at : at + 4], "big")
+
+
+def orphan_rows(path: Path, tables: Sequence[Table], scanned: Scanned) -> Iterator[tuple[str, tuple[object, ...]]]:
+    """(table, its column values) for each row on a table leaf page of ``path`` that no b-tree of
+    ``tables`` (every table of the file, sqlite_schema too) reaches, placed in a wanted table.
+
+    A page is placed in a table only when it fits no other table whose b-tree is damaged (any of
+    those may own it), and its rowids are among those the rowid pass stepped over. ``path`` is a
+    copy no one writes, its WAL checkpointed into it (the pages in a WAL are newer)."""
+    with open(path, "rb") as fh:
+        if fh.seek(0, 2) < HEADER_BYTES:
+            scanned.refused = "the file is shorter than its header"
+            return
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            f = _geometry(buf)
+            if isinstance(f, str):
+                scanned.refused = f
+                return
+            free = _freelist(f)
+            if isinstance(free, str):
+                scanned.refused = free
+                return
+            claimed, owners = set(free), []
+            for t in tables:
+                if not _walk(f, t.root, claimed):  # a damaged tree: the table may own unreached pages
+                    owners.append(t)
+            if LOCK_BYTE_AT < len(buf):
+                claimed.add(LOCK_BYTE_AT // f.page_size + 1)
+            for n in range(2, f.pages + 1):
+                if n not in claimed and buf[f.start(n)] == TABLE_LEAF:
+                    yield from _page_rows(f, n, owners, claimed, scanned)
+
+
+def _geometry(buf: mmap.mmap) -> _File | str:
+    """The file's page size, usable bytes, page count and text encoding; a reason when its header is not one."""
+    if buf[:16] != b"SQLite format 3\x00":
+        return "its header is damaged (no SQLite format 3 mark)"
+    size = int.from_bytes(buf[16:18], "big")
+    size = 65536 if size == 1 else size
+    usable = size - buf[20]
+    if size < 512 or size & (size - 1) or usable < 480:
+        return f"its header is damaged (page size {size}, {buf[20]} reserved bytes)"
+    codec = TEXT_CODECS.get(int.from_bytes(buf[56:60], "big"))
+    if codec is None:
+        return "its header is damaged (no text encoding)"
+    pages = len(buf) // size
+    counted = int.from_bytes(buf[28:32], "big")
+    if counted and buf[92:96] == buf[24:28]:  # the header's page count is valid when these agree
+        pages = min(pages, counted)
+    return _File(buf, size, usable, pages, codec)
+
+
+def _freelist(f: _File) -> set[int] | str:
+    """Every page on the freelist (trunk pages and the leaves they list), or why it cannot be walked.
+    Only a whole freelist will do: a page it would have named could hold deleted rows."""
+    free: set[int] = set()
+    trunk, total = f.u32(32), f.u32(36)
+    per_trunk = f.usable // 4 - 2
+    while trunk:
+        if not 2 <= trunk <= f.pages or trunk in free:
+            return f"its freelist is damaged (trunk page {trunk})"
+        free.add(trunk)
+        at = f.start(trunk)
+        count = f.u32(at + 4)
+        if count > per_trunk:
+            return f"its freelist is damaged (trunk page {trunk} lists {count} pages)"
+        for i in range(count):
+            leaf = f.u32(at + 8 + 4 * i)
+            if not 2 <= leaf <= f.pages or leaf in free:
+                return f"its freelist is damaged (trunk page {trunk} lists page {leaf})"
+            free.add(leaf)
+        trunk = f.u32(at)
+    if len(free) != total:
+        return f"its freelist is damaged ({len(free)} pages on it, the header says {total})"
+    return free
+
+
+def _walk(f: _File, root: int, reached: set[int]) -> bool:
+    """Add the pages of the table b-tree at ``root`` to ``reached``; False when it meets a page
+    that is not a sound table page (not descended: its subtree is what the scan is for), or a page
+    reached already (by another tree: one of the two is damaged)."""
+    sound, stack = True, [root]
+    while stack:
+        n = stack.pop()
+        if not 1 <= n <= f.pages or n in reached:
+            sound = False
+            continue
+        flag = f.buf[f.header_at(n)]
+        kids = _children(f, n) if flag == TABLE_INTERIOR else None
+        if flag == TABLE_LEAF or kids is not None:
+            reached.add(n)
+            stack.extend(kids or [])
+        else:
+            sound = False
+    return sound
+
+
+def _children(f: _File, n: int) -> list[int] | None:
+    """The child pages of table interior page ``n`` (None: its header or a cell is out of bounds)."""
+    h, start = f.header_at(n), f.start(n)
+    cells = f.u16(h + 3)
+    first = h + 12 + 2 * cells - start  # the cell pointer array's end, from the page's start
+    if first > f.usable:
+        return None
+    kids = []
+    for i in range(cells):
+        cell = f.u16(h + 12 + 2 * i)
+        if not first <= cell <= f.usable - 5:  # a child page number and a rowid of at least a byte
+            return None
+        kids.append(f.u32(start + cell))
+    kids.append(f.u32(h + 8))  # the right-most child
+    return kids if all(2 <= k <= f.pages for k in kids) else None
+
+
+def _page_rows(
+    f: _File, n: int, owners: Sequence[Table], claimed: set[int], scanned: Scanned
+) -> Iterator[tuple[str, tuple[object, ...]]]:
+    """The rows of leaf page ``n``, when the one table of ``owners`` (the damaged trees') they all
+    fit is a wanted one and their rowids are among those it wants."""
+    scanned.pages += 1
+    rows = []
+    for cell in _cells(f, n, claimed, scanned):
+        try:
+            rows.append((cell[0], _record(cell[1], f.codec)))
+        except _Unreadable:
+            scanned.unreadable += 1
+    fit = [t for t in owners if all(_fits(t.columns, values) for _, values in rows)]
+    if len(fit) != 1 or fit[0].wanted is None or not all(_in(fit[0].wanted, rowid) for rowid, _ in rows):
+        scanned.unplaced += len(rows)  # no table, two it could be, or rows the rowid pass read: not guessed
+        return
+    for rowid, values in rows:
+        yield fit[0].name, _as_row(fit[0].columns, rowid, values)
+
+
+def _cells(f: _File, n: int, claimed: set[int], scanned: Scanned) -> Iterator[tuple[int, bytes]]:
+    """(rowid, record bytes) of each cell the page's pointer array names; those not well-formed counted."""
+    h, start = f.header_at(n), f.start(n)
+    cells = f.u16(h + 3)
+    first = h + 8 + 2 * cells - start
+    if first > f.usable:
+        scanned.unreadable += 1  # a header that names more cells than the page holds: its count is garbage
+        return
+    for i in range(cells):
+        try:
+            yield _cell(f, start, f.u16(h + 8 + 2 * i), first, claimed)
+        except _Overflow:
+            scanned.unreadable += 1
+            scanned.overflow += 1
+        except _Unreadable:
+            scanned.unreadable += 1
+
+
+def _cell(f: _File, start: int, cell: int, first: int, claimed: set[int]) -> tuple[int, bytes]:
+    """A table leaf cell at offset ``cell`` of the page at ``start``: payload length, rowid, payload."""
+    if not first <= cell < f.usable:
+        raise _Unreadable
+    end = start + f.usable
+    size, at = _varint(f.buf, start + cell, end)
+    rowid, at = _varint(f.buf, at, end)
+    rowid = rowid - (1 << 64) if rowid >= 1 << 63 else rowid
+    local = _local(f.usable, size)
+    if at + local + (4 if local < size else 0) > end:
+        raise _Unreadable
+    payload = f.buf[at : at + local]
+    if local < size:
+        payload += _chain(f, f.u32(at + local), size - local, claimed)
+    return rowid, payload
+
+
+def _local(usable: int, size: int) -> int:
+    """How much of a table leaf cell's payload of ``size`` bytes is on the page itself (file format 1.6)."""
+    most = usable - 35
+    if size <= most:
+        return size
+    least = (usable - 12) * 32 // 255 - 23
+    k = least + (size - least) % (usable - 4)
+    return k if k <= most else least
+
+
+def _chain(f: _File, n: int, need: int, claimed: set[int]) -> bytes:
+    """The ``need`` bytes a payload continues with on the overflow chain from page ``n``; its pages
+    claimed. A chain that leaves the file, meets a page in use or on the freelist, loops, or does
+    not end where the payload does is not followed."""
+    parts, seen = [], []
+    while need > 0:
+        if not 2 <= n <= f.pages or n in claimed or n in seen:
+            raise _Overflow
+        seen.append(n)
+        take = min(need, f.usable - 4)
+        parts.append(f.buf[f.start(n) + 4 : f.start(n) + 4 + take])
+        need -= take
+        n = f.u32(f.start(n))
+    if n:
+        raise _Overflow
+    claimed.update(seen)
+    return b"".join(parts)
+
+
+def _varint(b: bytes | mmap.mmap, at: int, end: int) -> tuple[int, int]:
+    """SQLite's varint at ``at`` (1-9 bytes, big-endian, 7 bits a byte, all 8 of the ninth) and where it ends."""
+    v = 0
+    for i in range(9):
+        if at + i >= end:
+            raise _Unreadable
+        c = b[at + i]
+        if i == 8:
+            return (v << 8) | c, at + 9
+        v = (v << 7) | (c & 0x7F)
+        if c < 0x80:
+            return v, at + i + 1
+    raise _Unreadable  # not reached: the ninth byte returns
+
+
+def _record(p: bytes, codec: str) -> tuple[object, ...]:
+    """The values of a record (header size, serial types, then the values): exactly the payload."""
+    size, at = _varint(p, 0, len(p))
+    if not at <= size <= len(p):
+        raise _Unreadable
+    kinds = []
+    while at < size:
+        kind, at = _varint(p, at, size)
+        kinds.append(kind)
+    values: list[object] = []
+    for kind in kinds:
+        value, at = _value(p, at, kind, codec)
+        values.append(value)
+    if at != len(p):
+        raise _Unreadable
+    return tuple(values)
+
+
+def _value(p: bytes, at: int, kind: int, codec: str) -> tuple[object, int]:
+    """The value of serial type ``kind`` at ``at`` and where it ends."""
+    if kind in (8, 9):
+        return kind - 8, at
+    if kind == 0:
+        return None, at
+    if kind in (10, 11):  # reserved: not a record
+        raise _Unreadable
+    width = INT_BYTES[kind] if kind <= 6 else 8 if kind == 7 else (kind - 12) // 2
+    if at + width > len(p):
+        raise _Unreadable
+    raw = p[at : at + width]
+    if kind <= 6:
+        return int.from_bytes(raw, "big", signed=True), at + width
+    if kind == 7:
+        return struct.unpack(">d", raw)[0], at + width
+    if kind % 2 == 0:
+        return bytes(raw), at + width
+    try:
+        return raw.decode(codec), at + width
+    except UnicodeDecodeError:
+        raise _Unreadable from None
+
+
+def _in(ranges: Sequence[tuple[int, int | None]], rowid: int) -> bool:
+    return any(first <= rowid and (last is None or rowid <= last) for first, last in ranges)
+
+
+def _fits(cols: Sequence[Column], values: Sequence[object]) -> bool:
+    """Whether a record's values can be a row of a table of ``cols``."""
+    if len(values) > len(cols) or not all(c.null_when_missing for c in cols[len(values) :]):
+        return False
+    return all(_fits_column(c, v) for c, v in zip(cols, values))
+
+
+def _fits_column(c: Column, v: object) -> bool:
+    if c.rowid_alias:
+        return v is None  # SQLite keeps the rowid alias in the cell's rowid, NULL in the record
+    if v is None:
+        return not c.not_null
+    if c.affinity == "INTEGER":
+        return type(v) is int
+    if c.affinity in ("REAL", "NUMERIC"):
+        return type(v) in (int, float)  # an integral REAL is written as an integer (file format 2.1)
+    if c.affinity == "TEXT":
+        return type(v) is str
+    return True  # BLOB (no declared type): any value
+
+
+def _as_row(cols: Sequence[Column], rowid: int, values: Sequence[object]) -> tuple[object, ...]:
+    """The column values SQLite would read: the rowid alias from the rowid, an integral REAL as a
+    float, a column added since the record was written NULL."""
+    out: list[object] = []
+    for i, c in enumerate(cols):
+        v = values[i] if i < len(values) else None
+        if c.rowid_alias:
+            v = rowid
+        elif c.affinity == "REAL" and type(v) is int:
+            v = float(v)
+        out.append(v)
+    return tuple(out)

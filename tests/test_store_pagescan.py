@@ -1,0 +1,81 @@
+"""store/pagescan.py on plain SQLite files: rows are handed on for a table only when their page
+fits that table alone; a record older than an ALTER TABLE ADD COLUMN reads as SQLite reads it."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from spasmwatch.store import pagescan
+
+ROWS = 3000  # per table: each has interior pages
+
+
+def _root(c: sqlite3.Connection, table: str) -> int:
+    return int(c.execute("SELECT rootpage FROM sqlite_schema WHERE name = ?", (table,)).fetchone()[0])
+
+
+def _scan(path: Path, tables: list[str]) -> tuple[dict[str, list[tuple[object, ...]]], pagescan.Scanned]:
+    """What the scan finds of ``tables`` (each wanted whole) in ``path``."""
+    c = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    roots = [("sqlite_schema", 1), *c.execute("SELECT name, rootpage FROM sqlite_schema WHERE type = 'table'")]
+    every = [
+        pagescan.Table(name, root, pagescan.columns(c.execute(f"PRAGMA table_info({name})").fetchall()),
+                       ((1, None),) if name in tables else None)
+        for name, root in roots
+    ]  # fmt: skip
+    c.close()
+    scanned = pagescan.Scanned()
+    found: dict[str, list[tuple[object, ...]]] = {t: [] for t in tables}
+    for table, row in pagescan.orphan_rows(path, every, scanned):
+        found[table].append(row)
+    return found, scanned
+
+
+def test_a_page_two_tables_could_hold_is_not_guessed_and_old_records_read_as_sqlite_reads_them(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    c = sqlite3.connect(path)
+    c.execute("CREATE TABLE a (x INTEGER NOT NULL, y TEXT)")
+    c.execute("CREATE TABLE b (x INTEGER NOT NULL, y TEXT)")  # the same columns as a
+    c.execute("CREATE TABLE c (id INTEGER PRIMARY KEY, z REAL NOT NULL)")
+    for t in ("a", "b"):
+        c.executemany(f"INSERT INTO {t} VALUES (?, ?)", [(i, f"{t}-{i:040d}") for i in range(ROWS)])
+    c.executemany("INSERT INTO c (z) VALUES (?)", [(float(i) if i % 2 else i + 0.5,) for i in range(ROWS)])
+    c.execute("ALTER TABLE c ADD COLUMN w TEXT")  # rows before it keep two fields on disk
+    c.executemany("INSERT INTO c (z, w) VALUES (?, ?)", [(1.5, f"w{i}") for i in range(ROWS)])
+    c.commit()
+    expected_c = c.execute("SELECT id, z, w FROM c ORDER BY id").fetchall()
+    roots = [_root(c, t) for t in ("a", "b", "c")]
+    c.close()
+    size = int.from_bytes(path.read_bytes()[16:18], "big")
+    with open(path, "r+b") as f:
+        for n in roots:
+            f.seek((n - 1) * size)
+            f.write(b"\xde\xad\xbe\xef" * (size // 4))
+    found, scanned = _scan(path, ["a", "b", "c"])
+    assert found["a"] == [] and found["b"] == [] and scanned.unplaced == 2 * ROWS
+    assert sorted(found["c"]) == expected_c and [type(r[1]) for r in found["c"]] == [float] * 2 * ROWS
+    assert scanned.unreadable == 0 and not scanned.refused
+    # sought alone, a is no more certain: b's tree is damaged too, and b's pages fit a
+    found, scanned = _scan(path, ["a"])
+    assert found["a"] == [] and scanned.unplaced == 4 * ROWS  # a, b and c (6000 rows, not sought)
+
+
+def test_a_damaged_freelist_reads_no_page(tmp_path: Path) -> None:
+    """A page the freelist would have named may hold deleted rows: with the freelist broken, none is read."""
+    path = tmp_path / "t.db"
+    c = sqlite3.connect(path)
+    c.execute("PRAGMA secure_delete = OFF")
+    c.execute("CREATE TABLE a (x INTEGER NOT NULL, y TEXT)")
+    c.executemany("INSERT INTO a VALUES (?, ?)", [(i, f"a-{i:040d}") for i in range(ROWS)])
+    c.execute("DELETE FROM a WHERE x BETWEEN 1000 AND 1999")
+    c.commit()
+    c.close()
+    data = bytearray(path.read_bytes())
+    trunk = int.from_bytes(data[32:36], "big")
+    assert trunk
+    size = int.from_bytes(data[16:18], "big")
+    data[(trunk - 1) * size : (trunk - 1) * size + 8] = b"\xff" * 8  # its next trunk and its count
+    path.write_bytes(bytes(data))
+    found, scanned = _scan(path, ["a"])
+    assert found["a"] == [] and scanned.pages == 0 and "freelist is damaged" in scanned.refused
