@@ -357,3 +357,19 @@ def test_a_store_copied_with_its_wal_is_scanned_with_the_wal_written_into_it(big
     assert r.returncode == 0, r.stderr
     assert f"  events: {BIG + 5000} (" in r.stdout and "were not read" not in r.stdout, r.stdout
     assert _exact(path, "events") == original
+
+
+def test_with_its_freelist_damaged_no_page_is_read_and_it_says_why(big_store: Path, tmp_path: Path) -> None:
+    """A page the freelist would have named may hold deleted rows: no page is read, and recover says so."""
+    path = _copy_of(big_store, tmp_path)
+    data, size, root = _layout(path, "events")
+    interior = _interior_below_root(data, size, root)
+    under = [r for leaf in _leaves(data, size, interior) for r in _leaf_rowids(data, size, leaf)]
+    _overwrite(path, size, interior)
+    with open(path, "r+b") as f:
+        f.seek(36)  # the header's freelist page count: three more than its trunk pages list
+        f.write((int.from_bytes(data[36:40], "big") + 3).to_bytes(4, "big"))
+    r = _cli("store", "recover", "--db", str(path))
+    assert r.returncode == 0, r.stderr
+    assert f"  events: {BIG - len(under)}\n" in r.stdout, r.stdout
+    assert "its pages were not read one by one for the rows under a damaged page: its freelist is damaged" in r.stdout, r.stdout
