@@ -28,6 +28,7 @@ from spasmwatch.errors import SpasmwatchError
 from spasmwatch.store import SCHEMA_VERSION, FailingRow, Replaced, Store, StoreError, SyncRow
 from spasmwatch.store.rows import FieldError
 from spasmwatch.store import _db, schema
+from spasmwatch.store import store as store_mod
 from swcore import protocol as P
 
 DEV = "SW-0001"
@@ -160,6 +161,7 @@ RELEASED = [
     "3c5ca9ab",
     "bdc5239a",
     "9c81d6e0",
+    "12e0858b",
 ]
 
 
@@ -931,3 +933,16 @@ def test_latest_cluster_is_the_one_that_started_last(tmp_path: Path) -> None:
         s.upsert_cluster("other", "c", 3000.0, 3100.0, 3, 3020.0, None, False)
         latest = s.latest_cluster("cot")
         assert latest is not None and latest.key == "b" and latest.count == 4
+
+
+def test_latest_cluster_reads_one_row_by_the_band_s_index_not_a_sort_of_all(tmp_path: Path) -> None:
+    """The status page asks for it at every poll, on the loop that carries the alarms: it sorted all
+    of the band's clusters, their labels looked up for each (0.67 ms a call at 1,000 clusters a
+    band, against 7.5 us by the index; schema v10). Old code: 'USE TEMP B-TREE FOR ORDER BY'."""
+    with Store(tmp_path / "db.sqlite") as s:
+        for i in range(3):  # ties on start_t go to the later id, as the ORDER BY says
+            s.upsert_cluster("cot", f"k{i}", 1000.0, 1100.0, 3 + i, None, None, True)
+        latest = s.latest_cluster("cot")
+        assert latest is not None and latest.key == "k2"
+        plan = " ".join(r[3] for r in s._conn.execute("EXPLAIN QUERY PLAN " + store_mod._CLUSTER_SELECT + store_mod._LATEST_CLUSTER, ("cot",)))
+    assert "USING INDEX clusters_device_start" in plan and "TEMP B-TREE" not in plan, plan

@@ -122,6 +122,8 @@ _CLUSTER_SELECT = (
     "SELECT id, device, key, start_t, end_t, count, alert_t, post_wake_s, closed, updated_wall_s, "
     f"{_latest_label('label')}, {_latest_label('by')} FROM clusters"
 )
+# The band's cluster that started last: by the index clusters_device_start, read backwards (schema v10).
+_LATEST_CLUSTER = " WHERE device = ? ORDER BY start_t DESC, id DESC LIMIT 1"
 _ALERT_SELECT = "SELECT id, cluster_id, device, kind, state, wall_s, text, channels, by, alert_id FROM alerts"
 _OUTGOING_SELECT = "SELECT id, channel, key, device, payload, created_t, urgency, kept_wall_s FROM outbox"
 _NOTE_SELECT = "SELECT id, wall_s, kind, text, device, by FROM notes"
@@ -820,7 +822,7 @@ class Store:
 
     def latest_cluster(self, device: str) -> ClusterRow | None:
         """The device's cluster that started last (the status page's "last cluster")."""
-        r = self._one(_CLUSTER_SELECT + " WHERE device = ? ORDER BY start_t DESC, id DESC LIMIT 1", (device,))
+        r = self._one(_CLUSTER_SELECT + _LATEST_CLUSTER, (device,))
         return None if r is None else _cluster_row(r)
 
     def clusters(self, device: str | None = None, since: float | None = None, until: float | None = None) -> Iterator[ClusterRow]:
