@@ -27,7 +27,7 @@ from spasmwatch.errors import InputError
 from spasmwatch.io._spancrc import SpanCrc, shift
 from spasmwatch.io.limits import MAX_LISTED_DAMAGE
 from spasmwatch.io.rawfile import (CHUNK_HEAD_SIZE, CHUNK_MAGIC, RawDamage, RawDamageLeftOutWarning, RawDamageWarning, RawHeader, RawReader,
-                                   RawWriter, open_rawfile)  # fmt: skip
+                                   RawWarning, RawWriter, open_rawfile)  # fmt: skip
 
 RATE = 100.0
 CHUNKS = 2000  # of 256 samples with gyro: 6.2 MB
@@ -255,7 +255,10 @@ def test_more_damaged_stretches_than_listed_are_counted_exactly_and_listed_up_to
     assert len(reader.damage) == MAX_LISTED_DAMAGE and t.left_out == 500
     assert [d.offset for d in reader.damage] == [start + 36 + 72 * j for j in range(MAX_LISTED_DAMAGE)]
     assert t.last is not None and (t.last.offset, t.last.before) == (start + 36 + 72 * (pairs - 1), after)
-    said = [w.message for w in caught]
+    # Only the reader's own: catch_warnings records every warning the process gives meanwhile, and in
+    # a full suite one more came here (10 002; not seen alone: another test's, such as a
+    # ResourceWarning of a file left to the garbage collector).
+    said = [w.message for w in caught if issubclass(w.category, RawWarning)]
     assert len(said) == MAX_LISTED_DAMAGE + 1 and all(type(m) is RawDamageWarning for m in said[:-1])
     assert isinstance(said[-1], RawDamageLeftOutWarning) and str(said[-1]) == (
         f"{path}: 500 more damaged stretches read past, not listed one by one (the first {MAX_LISTED_DAMAGE} are): "
