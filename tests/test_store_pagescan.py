@@ -79,3 +79,37 @@ def test_a_damaged_freelist_reads_no_page(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     found, scanned = _scan(path, ["a"])
     assert found["a"] == [] and scanned.pages == 0 and "freelist is damaged" in scanned.refused
+
+
+def test_a_tree_whose_damaged_pointer_names_another_tree_s_page_is_taken_for_damaged_too(tmp_path: Path) -> None:
+    """A child pointer of a's root damaged into the number of a leaf page of b (walked after a): the
+    walk of a takes b's leaf as its own and the walk of b meets it reached already. Either tree may
+    be the damaged one; until 2026-12-05 only b, the one walked second, was taken for damaged, so the
+    leaf page a's pointer used to name, which no tree reaches now, was read for b alone, fit it not,
+    and a's rows on it were left out as unplaced."""
+    path = tmp_path / "t.db"
+    c = sqlite3.connect(path)
+    c.execute("CREATE TABLE a (x INTEGER NOT NULL, y TEXT)")
+    c.execute("CREATE TABLE b (id INTEGER PRIMARY KEY, z REAL NOT NULL)")
+    c.executemany("INSERT INTO a VALUES (?, ?)", [(i, f"a-{i:040d}") for i in range(ROWS)])
+    c.executemany("INSERT INTO b (z) VALUES (?)", [(i + 0.5,) for i in range(ROWS)])
+    c.commit()
+    a_root, b_root = _root(c, "a"), _root(c, "b")
+    c.close()
+    data = bytearray(path.read_bytes())
+    size = int.from_bytes(data[16:18], "big")
+
+    def right_most(n: int) -> int:  # a table interior page's right-most child (header byte 8)
+        at = (n - 1) * size
+        assert data[at] == 0x05, f"page {n} is not a table interior page"
+        return int.from_bytes(data[at + 8 : at + 12], "big")
+
+    a_leaf, b_leaf = right_most(a_root), right_most(b_root)
+    assert data[(a_leaf - 1) * size] == data[(b_leaf - 1) * size] == 0x0D
+    cells = int.from_bytes(data[(a_leaf - 1) * size + 3 : (a_leaf - 1) * size + 5], "big")
+    at = (a_root - 1) * size + 8
+    data[at : at + 4] = b_leaf.to_bytes(4, "big")
+    path.write_bytes(bytes(data))
+    found, scanned = _scan(path, ["a"])
+    assert scanned.pages == 1 and scanned.unplaced == 0, scanned  # a's leaf: a's rows alone fit it
+    assert [r[0] for r in found["a"]] == list(range(ROWS - cells, ROWS)), found["a"][:3]
