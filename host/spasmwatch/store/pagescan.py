@@ -5,7 +5,8 @@ every row under a damaged *interior* page is out of its reach, though each may b
 leaf page. This module reads the file itself (SQLite's file format, sqlite.org/fileformat2.html):
 
 - it walks every table's b-tree from its root page (sqlite_schema's ``rootpage``) and the
-  freelist from the file header; a page that is not a sound b-tree page is not descended;
+  freelist from the file header; a page that is not a sound b-tree page is not descended, and a
+  page two trees reach marks both damaged (a damaged pointer of either may name it);
 - the table leaf pages (flag 0x0D) reached by neither are the ones under a damaged interior
   page: their cells are decoded (payload length, rowid, record header of serial types, values;
   a payload spilling onto overflow pages is followed down its chain when the chain is whole);
@@ -148,10 +149,11 @@ def orphan_rows(path: Path, tables: Sequence[Table], scanned: Scanned) -> Iterat
             if isinstance(free, str):
                 scanned.refused = free
                 return
-            claimed, owners = set(free), []
-            for t in tables:
-                if not _walk(f, t.root, claimed):  # a damaged tree: the table may own unreached pages
-                    owners.append(t)
+            claimed, trees = set(free), dict[int, int]()  # trees: page -> the tree that reached it
+            damaged: set[int] = set()
+            for i, t in enumerate(tables):
+                damaged |= _walk(f, t.root, claimed, trees, i)
+            owners = [t for i, t in enumerate(tables) if i in damaged]  # each may own unreached pages
             if LOCK_BYTE_AT < len(buf):
                 claimed.add(LOCK_BYTE_AT // f.page_size + 1)
             for n in range(2, f.pages + 1):
@@ -203,24 +205,29 @@ def _freelist(f: _File) -> set[int] | str:
     return free
 
 
-def _walk(f: _File, root: int, reached: set[int]) -> bool:
-    """Add the pages of the table b-tree at ``root`` to ``reached``; False when it meets a page
-    that is not a sound table page (not descended: its subtree is what the scan is for), or a page
-    reached already (by another tree: one of the two is damaged)."""
-    sound, stack = True, [root]
+def _walk(f: _File, root: int, reached: set[int], trees: dict[int, int], tree: int) -> set[int]:
+    """Add the pages of table b-tree number ``tree`` at ``root`` to ``reached`` and ``trees`` (page ->
+    the tree that reached it); returns the trees it shows damaged. ``tree``, when it meets a page that
+    is not a sound table page (not descended: its subtree is what the scan is for) or one reached
+    already (the freelist's, its own, another tree's); and that other tree too: either one's damaged
+    pointer may name the page, and the one walked first took it for its own (taken for sound, its
+    pages no tree reaches then would be read for the other tree alone, and fit it not)."""
+    damaged: set[int] = set()
+    stack = [root]
     while stack:
         n = stack.pop()
         if not 1 <= n <= f.pages or n in reached:
-            sound = False
+            damaged |= {tree, trees.get(n, tree)}
             continue
         flag = f.buf[f.header_at(n)]
         kids = _children(f, n) if flag == TABLE_INTERIOR else None
         if flag == TABLE_LEAF or kids is not None:
             reached.add(n)
+            trees[n] = tree
             stack.extend(kids or [])
         else:
-            sound = False
-    return sound
+            damaged.add(tree)
+    return damaged
 
 
 def _children(f: _File, n: int) -> list[int] | None:
