@@ -418,6 +418,23 @@ def test_a_cluster_of_moved_and_unmoved_events_is_left_to_the_rebuild(store: Sto
     assert next(store.clusters(DEV)).start_t == 951.0
 
 
+def test_what_moved_counts_the_rows_placed_from_a_stepped_sync_not_all_of_the_boot(store: Store) -> None:
+    """Band boot 1 synced before the step (band 0 ms) and again after it (band 100 s), 20 events
+    and 19 epochs 10 s apart: those placed from the first sync move, those from the second stay.
+    What place_on_clock returns (the daemon's log line) counts what moved: until 2026-12-05 every
+    row of the boot (20 events and 19 epochs 'moved by -188.5 s'; a band boot of weeks synced
+    hourly: all its rows, for the hour that moved)."""
+    store.add_sync(DEV, 1, 0, 1100.0, "boot-a", 100.0)
+    store.add_events(DEV, [ev(i, onset_ms=10_000 * i) for i in range(10)])
+    store.add_activity(DEV, [epoch(10_000 * i) for i in range(1, 10)])
+    store.add_sync(DEV, 1, 100_000, 1200.0 - 188.5, "boot-a", 200.0)  # the wall stepped back at band 95 s
+    store.add_events(DEV, [ev(i, onset_ms=10_000 * i) for i in range(10, 20)])
+    store.add_activity(DEV, [epoch(10_000 * i) for i in range(10, 20)])
+    assert store.place_on_clock(DEV, "boot-a", 1000.0 - 188.5, 2.0) == [Replaced(DEV, 1, -188.5, 10, 9, 0)]
+    assert [e.wall_t for e in store.events(DEV)] == [911.5 + 10.0 * i for i in range(20)]
+    assert [a.wall_t for a in store.activity(DEV)] == [911.5 + 10.0 * i for i in range(1, 20)]
+
+
 def test_a_sync_s_since_boot_reading_comes_whole_and_finite(store: Store) -> None:
     with pytest.raises(ValueError, match="syncs: host_boot and host_boot_s come together"):
         store.add_sync(DEV, 1, 0, 1.0, "boot-a")
