@@ -196,8 +196,8 @@ class Replaced:
     device: str
     boot: int  # host numbers
     step_s: float  # how far its times moved (the wall's step since its syncs; the largest, if they differ)
-    events: int
-    epochs: int
+    events: int  # of its events, those that moved (those placed from a sync made since the step stay)
+    epochs: int  # of its epochs, those that moved
     clusters: int  # stored clusters of its events moved with them (the others are the rebuild's)
 
 

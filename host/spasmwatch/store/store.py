@@ -93,9 +93,11 @@ def _sync_pick(table: str, tcol: str) -> str:
 
 
 def _place_sql(table: str, tcol: str, placed_too: bool = False) -> str:
-    """Place a boot's rows that have no wall time yet (``placed_too``: all of them, its syncs re-dated)."""
-    unplaced = "" if placed_too else " AND wall_t IS NULL"
-    return f"UPDATE {table} SET wall_t = {_sync_pick(table, tcol)} WHERE device = ? AND boot = ?{unplaced}"
+    """Place a boot's rows that have no wall time yet (``placed_too``: also those its syncs, re-dated,
+    now place elsewhere; only the rows that move are written, and counted)."""
+    pick = _sync_pick(table, tcol)
+    which = f"wall_t IS NOT {pick}" if placed_too else "wall_t IS NULL"
+    return f"UPDATE {table} SET wall_t = {pick} WHERE device = ? AND boot = ? AND {which}"
 
 
 _PLACE_EVENTS = _place_sql("events", "onset_ms")
@@ -518,7 +520,8 @@ class Store:
         one amount moves with them (start, end, alert time); one that mixes moved and unmoved
         events is left to the live analysis's rebuild. Syncs of another computer boot (it rebooted
         since: nothing links the two boots' readings) or stored without a reading are left alone.
-        Returns what moved, by band boot; nothing when no sync differs."""
+        Returns what moved, by band boot (the rows placed from a re-dated sync; those placed from one
+        made since the step stay); nothing when no sync differs."""
         _texts("syncs", host_boot=host_boot)
         _finite("syncs: offset_s", offset_s)
         mine = "device = ? AND host_boot = ?"
@@ -537,15 +540,16 @@ class Store:
             )
             moved: dict[int, float] = {}
             out: list[Replaced] = []
+            placed = "SELECT id, wall_t FROM events WHERE device = ? AND boot = ?"
             for boot, boot_steps in sorted(steps.items()):
-                was = dict(c.execute("SELECT id, wall_t FROM events WHERE device = ? AND boot = ?", (device, boot)).fetchall())
-                c.execute(_REPLACE_EVENTS, (device, boot))
+                was = dict(c.execute(placed, (device, boot)).fetchall())
+                events = int(c.execute(_REPLACE_EVENTS, (device, boot)).rowcount)
                 epochs = int(c.execute(_REPLACE_ACTIVITY, (device, boot)).rowcount)
-                for i, t in c.execute("SELECT id, wall_t FROM events WHERE device = ? AND boot = ?", (device, boot)):
+                for i, t in c.execute(placed, (device, boot)):
                     if t is not None and was.get(i) is not None:
                         moved[int(i)] = float(t) - float(was[i])
                 step = max(boot_steps, key=abs)
-                out.append(Replaced(device, boot, step, len(was), epochs, 0))
+                out.append(Replaced(device, boot, step, events, epochs, 0))
             shifted = _move_clusters(c, device, sorted(steps), moved)
         by_boot = {r.boot: r for r in out}
         for boot, n in shifted.items():
