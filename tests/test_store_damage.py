@@ -373,3 +373,31 @@ def test_with_its_freelist_damaged_no_page_is_read_and_it_says_why(big_store: Pa
     assert r.returncode == 0, r.stderr
     assert f"  events: {BIG - len(under)}\n" in r.stdout, r.stdout
     assert "its pages were not read one by one for the rows under a damaged page: its freelist is damaged" in r.stdout, r.stdout
+
+
+def test_rows_under_a_child_pointer_damaged_into_another_leaf_are_found_though_nothing_failed_to_read(
+    big_store: Path, tmp_path: Path
+) -> None:
+    """A child pointer of an interior page damaged into the number of the next leaf (a flipped bit of a
+    page number names another page of the file, most often a leaf): SQLite reads that leaf twice and
+    the one the pointer named never, and no read fails, so the rowid pass steps over nothing. Until
+    2026-12-05 the page scan ran only when it had stepped over something: that leaf's rows were lost
+    and recover said 'nothing was unreadable'. The scan now runs for every damaged store and seeks the
+    rowids the rowid pass did not keep."""
+    path = _copy_of(big_store, tmp_path)
+    original = _exact(path, "events")
+    data, size, root = _layout(path, "events")
+    interior = _interior_below_root(data, size, root)
+    kids = _children(data, size, interior)
+    lost, twice = kids[1], kids[2]
+    assert _page(data, size, lost)[0][0] == _page(data, size, twice)[0][0] == 0x0D
+    on_lost = _leaf_rowids(data, size, lost)
+    page, _ = _page(data, size, interior)
+    ptr = int.from_bytes(page[12 + 2 : 12 + 4], "big")  # the second cell: its child is kids[1]
+    with open(path, "r+b") as f:
+        f.seek((interior - 1) * size + ptr)
+        f.write(twice.to_bytes(4, "big"))
+    r = _cli("store", "recover", "--db", str(path))
+    assert r.returncode == 0, r.stderr
+    assert f"  events: {BIG} ({len(on_lost)} found by reading the file's pages)" in r.stdout, r.stdout
+    assert _exact(path, "events") == original
