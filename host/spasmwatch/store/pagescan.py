@@ -13,7 +13,7 @@ leaf page. This module reads the file itself (SQLite's file format, sqlite.org/f
 - a page's rows are handed on for the one table they all fit (column count, each value's type
   against the column's declared type and NOT NULL, the rowid alias NULL in the record) among the
   tables whose b-tree is damaged (only those can own a page no tree reaches), when their rowids
-  are among those the rowid pass stepped over; a page that fits none, or two, is not guessed.
+  are among those the rowid pass did not keep; a page that fits none, or two, is not guessed.
 
 Freelist pages hold rows deleted before the damage: never read (the freelist must be whole, its
 page count the header's, or nothing is read). A live leaf keeps a deleted row's bytes only in its
@@ -24,6 +24,7 @@ none looks like a leaf (0x0D) page; those a decoded cell's chain passes are skip
 
 from __future__ import annotations
 
+import bisect
 import mmap
 import struct
 from collections.abc import Iterator, Sequence
@@ -58,8 +59,8 @@ class Column:
 
 @dataclass(frozen=True)
 class Table:
-    """A table of the file: its b-tree's root page, its columns, and the rowids the rowid pass
-    stepped over (last None: to the end; ``wanted`` None: none, its rows are not sought)."""
+    """A table of the file: its b-tree's root page, its columns, and the rowids the rowid pass did
+    not keep, as ranges in order (last None: to the end; ``wanted`` None: its rows are not sought)."""
 
     name: str
     root: int
@@ -74,7 +75,7 @@ class Scanned:
     pages: int = 0  # table leaf pages no b-tree reaches: read
     unreadable: int = 0  # cells on them that are not well-formed: lost
     overflow: int = 0  # of those, cells spilling onto overflow pages whose chain could not be followed
-    unplaced: int = 0  # rows on pages that fit no table stepped over, or more than one: not guessed
+    unplaced: int = 0  # rows on pages that fit no damaged table, or more than one, or whose rowids were kept: not guessed
     refused: str = ""  # why no page was read (the file's header or freelist is damaged)
 
 
@@ -134,7 +135,7 @@ def orphan_rows(path: Path, tables: Sequence[Table], scanned: Scanned) -> Iterat
     ``tables`` (every table of the file, sqlite_schema too) reaches, placed in a wanted table.
 
     A page is placed in a table only when it fits no other table whose b-tree is damaged (any of
-    those may own it), and its rowids are among those the rowid pass stepped over. ``path`` is a
+    those may own it), and its rowids are among those the rowid pass did not keep. ``path`` is a
     copy no one writes, its WAL checkpointed into it (the pages in a WAL are newer)."""
     with open(path, "rb") as fh:
         if fh.seek(0, 2) < HEADER_BYTES:
@@ -261,7 +262,7 @@ def _page_rows(
             scanned.unreadable += 1
     fit = [t for t in owners if all(_fits(t.columns, values) for _, values in rows)]
     if len(fit) != 1 or fit[0].wanted is None or not all(_in(fit[0].wanted, rowid) for rowid, _ in rows):
-        scanned.unplaced += len(rows)  # no table, two it could be, or rows the rowid pass read: not guessed
+        scanned.unplaced += len(rows)  # no table, two it could be, or rows the rowid pass kept: not guessed
         return
     for rowid, values in rows:
         yield fit[0].name, _as_row(fit[0].columns, rowid, values)
@@ -389,7 +390,11 @@ def _value(p: bytes, at: int, kind: int, codec: str) -> tuple[object, int]:
 
 
 def _in(ranges: Sequence[tuple[int, int | None]], rowid: int) -> bool:
-    return any(first <= rowid and (last is None or rowid <= last) for first, last in ranges)
+    """Whether ``rowid`` is in one of ``ranges`` (in order, apart): one search, as a table's rowids
+    not kept can be thousands of ranges (each row deleted before the damage leaves a hole)."""
+    i = bisect.bisect_right(ranges, rowid, key=lambda r: r[0]) - 1
+    last = ranges[i][1] if i >= 0 else rowid - 1
+    return last is None or rowid <= last
 
 
 def _fits(cols: Sequence[Column], values: Sequence[object]) -> bool:

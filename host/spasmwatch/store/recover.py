@@ -9,10 +9,12 @@ date, data steps included). The damaged file is then kept beside it under a new 
 deleted, and the new file takes its place.
 
 The rowid pass reaches a row only down its table's b-tree: every row under a damaged *interior*
-page is out of its reach. When it stepped over something (never for a sound store), the copy's
-pages are read directly (pagescan.py): the table leaf pages no b-tree or freelist reaches are
-decoded, and a page's rows go through the same insert (INSERT OR IGNORE) into the one table they
-fit, among those whose b-tree is damaged, when their rowids are among those stepped over. What
+page is out of its reach, and a child pointer damaged into another page's number fails no read
+(SQLite reads the page it names instead: the rows under the one it named are lost without an
+error). So the copy's pages are then read directly (pagescan.py): the table leaf pages no b-tree or
+freelist reaches are decoded, and a page's rows go through the same insert (INSERT OR IGNORE) into
+the one table they fit, among those whose b-tree is damaged, when their rowids are among those the
+rowid pass did not keep. What
 remains lost: the rows of a damaged leaf page, a row spilling onto overflow pages whose chain is
 broken, a page whose rows would fit two damaged tables (not guessed), every page when the
 freelist is damaged (a page it would have named may hold deleted rows) or the WAL cannot be
@@ -54,8 +56,8 @@ class Recovered:
     kept: Path
     rows: dict[str, int] = field(default_factory=dict)
     skipped: list[Skipped] = field(default_factory=list)
-    found: dict[str, int] = field(default_factory=dict)  # rows of those stepped over read off the pages
-    scan: pagescan.Scanned | None = None  # what reading the pages met (None: not read, nothing stepped over)
+    found: dict[str, int] = field(default_factory=dict)  # rows the rowid pass did not keep, read off the pages
+    scan: pagescan.Scanned | None = None  # what reading the pages met (None: not read)
     devices_remade: int = 0  # devices rows lost but named by kept rows: remade with the id alone
     links_dropped: int = 0  # cluster_events rows whose cluster or event was lost
 
@@ -153,14 +155,19 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, version: int, kept: 
     result = Recovered(kept)
     tables = [r[0] for r in dst.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
     dst.execute("BEGIN")
+    kept_ids: dict[str, list[list[int]]] = {}  # by table, the rowids of the rows kept, in runs
     for table in tables:
         cols = [r[1] for r in dst.execute(f"PRAGMA table_info({table})")]
-        n = 0
-        for row in _readable(src, table, cols, result.skipped):
-            n += _insert(dst, table, cols, row)
+        n, runs = 0, kept_ids.setdefault(table, [])
+        for rowid, row in _readable(src, table, cols, result.skipped):
+            if _insert(dst, table, cols, row):
+                n += 1
+                _note_kept(runs, rowid)
         result.rows[table] = n
-    if result.skipped:  # a sound store never pays for reading every page
-        _scan_pages(src, dst, copy, result)
+    # Every time (recover runs on a damaged store alone), not only when the rowid pass stepped over
+    # something: a child pointer damaged into another page's number fails no read, SQLite reads that
+    # page instead, and the rows under the page it named were lost without a word.
+    _scan_pages(src, dst, copy, result, kept_ids)
     result.devices_remade = _remake_devices(dst)
     result.links_dropped = dst.execute(
         "DELETE FROM cluster_events WHERE cluster_id NOT IN (SELECT id FROM clusters) OR event_id NOT IN (SELECT id FROM events)"
@@ -175,9 +182,12 @@ def _insert(dst: sqlite3.Connection, table: str, cols: list[str], row: Sequence[
     return int(dst.execute(insert, tuple(row)).rowcount)
 
 
-def _scan_pages(src: sqlite3.Connection, dst: sqlite3.Connection, copy: Path, result: Recovered) -> None:
-    """The rows the rowid pass stepped over that are intact on leaf pages it cannot reach (under a
-    damaged interior page), read off the file's pages (pagescan.py) into the new store."""
+def _scan_pages(
+    src: sqlite3.Connection, dst: sqlite3.Connection, copy: Path, result: Recovered, kept_ids: dict[str, list[list[int]]]
+) -> None:
+    """The rows the rowid pass did not keep (``kept_ids``: by table, the rowids it kept) that are
+    intact on leaf pages it cannot reach (under a damaged interior page, or one a damaged pointer no
+    longer names), read off the file's pages (pagescan.py) into the new store."""
     result.scan = pagescan.Scanned()
     try:  # the pages in the copy's WAL are newer than the file's: written into it first
         busy, frames, done = src.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
@@ -187,19 +197,41 @@ def _scan_pages(src: sqlite3.Connection, dst: sqlite3.Connection, copy: Path, re
     if why:
         result.scan.refused = f"its WAL could not be written into it ({why})"
         return
-    stepped = {s.table for s in result.skipped}
     tables, names = [], {}
     for name, root in [("sqlite_schema", 1), *src.execute("SELECT name, rootpage FROM sqlite_master WHERE type = 'table'")]:
         info = src.execute(f"PRAGMA table_info({name})").fetchall()
         names[name] = [str(r[1]) for r in info]
-        wanted = tuple((s.first, s.last) for s in result.skipped if s.table == name) if name in stepped else None
+        wanted = _not_kept(kept_ids[name]) if name in kept_ids else None
         tables.append(pagescan.Table(name, int(root), pagescan.columns(info), wanted))
     for table, row in pagescan.orphan_rows(copy, tables, result.scan):
         result.found[table] = result.found.get(table, 0) + _insert(dst, table, names[table], row)
 
 
-def _readable(src: sqlite3.Connection, table: str, cols: list[str], skipped: list[Skipped]) -> Iterator[tuple[object, ...]]:
-    """The rows of ``table`` that can be read, in rowid order; the ranges that cannot, in ``skipped``."""
+def _note_kept(runs: list[list[int]], rowid: int) -> None:
+    """``rowid`` into ``runs`` ([first, last] of rowids kept): the next of the last run, or a new run."""
+    if runs and runs[-1][1] + 1 == rowid:
+        runs[-1][1] = rowid
+    else:
+        runs.append([rowid, rowid])
+
+
+def _not_kept(runs: list[list[int]]) -> tuple[tuple[int, int | None], ...]:
+    """The rowids from 1 on that ``runs`` leave out, as ranges in order (the last one to the end)."""
+    out: list[tuple[int, int | None]] = []
+    nxt = 1
+    for first, last in sorted(runs):  # (in order but for a page SQLite was sent to by a damaged pointer)
+        if first > nxt:
+            out.append((nxt, first - 1))
+        nxt = max(nxt, last + 1)
+    out.append((nxt, None))
+    return tuple(out)
+
+
+def _readable(
+    src: sqlite3.Connection, table: str, cols: list[str], skipped: list[Skipped]
+) -> Iterator[tuple[int, tuple[object, ...]]]:
+    """(rowid, values) of the rows of ``table`` that can be read, in rowid order; the ranges that
+    cannot, in ``skipped``."""
     # rowid >= (not > the last read): SQLite seeks a '>' to the last rowid itself first, on its
     # page, and a damaged page just before would make the first row after it unreadable too.
     select = f"SELECT rowid, {', '.join(cols)} FROM {table} WHERE rowid >= ? ORDER BY rowid"
@@ -208,7 +240,7 @@ def _readable(src: sqlite3.Connection, table: str, cols: list[str], skipped: lis
         try:
             for row in src.execute(select, (start,)):  # row by row: all before a bad page is kept
                 start = row[0] + 1
-                yield tuple(row[1:])
+                yield int(row[0]), tuple(row[1:])
             return
         except sqlite3.DatabaseError:
             pass
@@ -216,8 +248,8 @@ def _readable(src: sqlite3.Connection, table: str, cols: list[str], skipped: lis
         # the one past the next row, which then reads alone (LIMIT 1 steps no further).
         row = _alone(src, select, start)
         if row is not None:
-            start, values = row[0] + 1, row[1]
-            yield values
+            start = row[0] + 1
+            yield row
             continue
         at = _seek(src, table, start)
         if at is None:  # nothing after it to read
