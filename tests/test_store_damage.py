@@ -401,3 +401,33 @@ def test_rows_under_a_child_pointer_damaged_into_another_leaf_are_found_though_n
     assert r.returncode == 0, r.stderr
     assert f"  events: {BIG} ({len(on_lost)} found by reading the file's pages)" in r.stdout, r.stdout
     assert _exact(path, "events") == original
+
+
+def test_rows_under_a_child_pointer_damaged_into_another_table_s_leaf_are_found(tmp_path: Path) -> None:
+    """The events root's right-most child pointer damaged into the number of an activity leaf: SQLite
+    reads activity rows for events (the insert drops them: NOT NULL) and fails no read. The page scan
+    finds the events leaf the pointer named, and reads it for events: both trees are taken for
+    damaged, as either one's pointer may name the page they share (until 2026-12-05: the rowid pass
+    stepped over nothing, so no page was read, and the events walk came first and was taken for
+    sound; that leaf's events were lost and recover said 'nothing was unreadable')."""
+    path = tmp_path / "spasmwatch.db"
+    with Store(path) as st:
+        st.upsert_device(DEV, name="crib", wall_s=1.7e9)
+        st.add_sync(DEV, 1, 0, 1.7e9)
+        st.add_events(DEV, _events(0, N), received_wall_s=1.7e9)
+        st.add_activity(DEV, [dict(boot=1, t_ms=10_000 * k, activity=12, breath=40, off_body=0, worn=1) for k in range(N)],
+                        received_wall_s=1.7e9)  # fmt: skip
+    original = {t: _exact(path, t) for t in ("events", "activity")}
+    data, size, events_root = _layout(path, "events")
+    activity_root = _layout(path, "activity")[2]
+    named = _children(data, size, events_root)[-1]
+    foreign = _children(data, size, activity_root)[-1]
+    on_named = _leaf_rowids(data, size, named)
+    assert _page(data, size, foreign)[0][0] == 0x0D
+    with open(path, "r+b") as f:
+        f.seek((events_root - 1) * size + 8)  # the interior page header's right-most child
+        f.write(foreign.to_bytes(4, "big"))
+    r = _cli("store", "recover", "--db", str(path))
+    assert r.returncode == 0, r.stderr
+    assert f"  events: {N} ({len(on_named)} found by reading the file's pages)" in r.stdout, r.stdout
+    assert {t: _exact(path, t) for t in ("events", "activity")} == original
