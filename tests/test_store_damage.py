@@ -431,3 +431,35 @@ def test_rows_under_a_child_pointer_damaged_into_another_table_s_leaf_are_found(
     assert r.returncode == 0, r.stderr
     assert f"  events: {N} ({len(on_named)} found by reading the file's pages)" in r.stdout, r.stdout
     assert {t: _exact(path, t) for t in ("events", "activity")} == original
+
+
+def test_a_freelist_entry_damaged_into_a_live_page_brings_no_deleted_row_back(tmp_path: Path) -> None:
+    """A freelist trunk's entry damaged into the number of a live outbox leaf: the freelist still
+    counts whole, the page it named (a freed leaf, its deleted rows in place) is on no list and in
+    no tree, and the outbox's b-tree reaches a page the freelist lists. A freelist and a tree that
+    claim one page cannot both be right: no page is read, as for a freelist that does not count
+    whole. (With the page scan seeking every rowid the rowid pass did not keep, the deleted rows on
+    that freed leaf came back into the outbox: notifications their receiver had acknowledged.)"""
+    path = tmp_path / "spasmwatch.db"
+    with Store(path) as st:
+        st.upsert_device(DEV, name="crib", wall_s=1.7e9)
+        for i in range(OUTBOX):
+            st.keep_outgoing("mqtt", f"k{i:05d}", DEV, f"payload-{i:05d}:" + "y" * 300, 1.7e9 + i, i % 3, limit=OUTBOX)
+        assert st._conn is not None
+        st._conn.execute("PRAGMA secure_delete = OFF")
+        assert st.forget_outgoing("mqtt", [f"k{i:05d}" for i in range(100, 300)]) == 200
+    original = _exact(path, "outbox")
+    data, size, root = _layout(path, "outbox")
+    trunk = int.from_bytes(data[32:36], "big")
+    page, _ = _page(data, size, trunk)
+    listed = [int.from_bytes(page[8 + 4 * i : 12 + 4 * i], "big") for i in range(int.from_bytes(page[4:8], "big"))]
+    freed = [n for n in listed if _page(data, size, n)[0][0] == 0x0D and _leaf_rowids(data, size, n)]
+    assert freed, "no freed outbox leaf with its rows in place on the first trunk"
+    live = _leaves(data, size, root)[0]
+    with open(path, "r+b") as f:
+        f.seek((trunk - 1) * size + 8 + 4 * listed.index(freed[0]))
+        f.write(live.to_bytes(4, "big"))
+    r = _cli("store", "recover", "--db", str(path))
+    assert r.returncode == 0, r.stderr
+    assert _exact(path, "outbox") == original, r.stdout
+    assert "its pages were not read one by one for the rows under a damaged page: its freelist is damaged" in r.stdout, r.stdout
