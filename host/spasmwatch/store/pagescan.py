@@ -16,7 +16,7 @@ leaf page. This module reads the file itself (SQLite's file format, sqlite.org/f
   are among those the rowid pass did not keep; a page that fits none, or two, is not guessed.
 
 Freelist pages hold rows deleted before the damage: never read (the freelist must be whole, its
-page count the header's, or nothing is read). A live leaf keeps a deleted row's bytes only in its
+page count the header's, and no page on it in a table's b-tree, or nothing is read). A live leaf keeps a deleted row's bytes only in its
 free space, which no cell pointer names: only cells named by the pointer array are decoded.
 Overflow pages begin with the next page's number, zero in its first byte below 2**24 pages, so
 none looks like a leaf (0x0D) page; those a decoded cell's chain passes are skipped anyway.
@@ -36,6 +36,7 @@ TABLE_INTERIOR, TABLE_LEAF = 0x05, 0x0D  # b-tree page flags
 LOCK_BYTE_AT = 1 << 30  # SQLite's lock-byte page (files over 1 GiB): never holds data
 TEXT_CODECS = {1: "utf-8", 2: "utf-16-le", 3: "utf-16-be"}  # header byte 56
 INT_BYTES = (0, 1, 2, 3, 4, 6, 8)  # serial types 1-6: big-endian signed integers of these widths
+FREELIST = -1  # what reached a page, for the freelist's pages (trees are numbered from 0)
 
 
 class _Unreadable(Exception):
@@ -150,10 +151,15 @@ def orphan_rows(path: Path, tables: Sequence[Table], scanned: Scanned) -> Iterat
             if isinstance(free, str):
                 scanned.refused = free
                 return
-            claimed, trees = set(free), dict[int, int]()  # trees: page -> the tree that reached it
+            claimed, trees = set(free), dict.fromkeys(free, FREELIST)  # trees: page -> what reached it
             damaged: set[int] = set()
             for i, t in enumerate(tables):
                 damaged |= _walk(f, t.root, claimed, trees, i)
+            if FREELIST in damaged:
+                # One of the two is wrong: if the freelist (an entry damaged into a live page's number),
+                # the page it named is on no list and in no tree, and holds rows deleted before.
+                scanned.refused = "its freelist is damaged (it lists a page a table's b-tree holds)"
+                return
             owners = [t for i, t in enumerate(tables) if i in damaged]  # each may own unreached pages
             if LOCK_BYTE_AT < len(buf):
                 claimed.add(LOCK_BYTE_AT // f.page_size + 1)
@@ -208,11 +214,12 @@ def _freelist(f: _File) -> set[int] | str:
 
 def _walk(f: _File, root: int, reached: set[int], trees: dict[int, int], tree: int) -> set[int]:
     """Add the pages of table b-tree number ``tree`` at ``root`` to ``reached`` and ``trees`` (page ->
-    the tree that reached it); returns the trees it shows damaged. ``tree``, when it meets a page that
-    is not a sound table page (not descended: its subtree is what the scan is for) or one reached
-    already (the freelist's, its own, another tree's); and that other tree too: either one's damaged
-    pointer may name the page, and the one walked first took it for its own (taken for sound, its
-    pages no tree reaches then would be read for the other tree alone, and fit it not)."""
+    the tree that reached it, FREELIST for the freelist's); returns the trees it shows damaged.
+    ``tree``, when it meets a page that is not a sound table page (not descended: its subtree is
+    what the scan is for) or one reached already (the freelist's, its own, another tree's); and
+    what reached it first too: either one's damaged pointer may name the page, and a tree walked
+    first took it for its own (taken for sound, its pages no tree reaches then would be read for
+    the other tree alone, and fit it not)."""
     damaged: set[int] = set()
     stack = [root]
     while stack:
