@@ -463,3 +463,32 @@ def test_a_freelist_entry_damaged_into_a_live_page_brings_no_deleted_row_back(tm
     assert r.returncode == 0, r.stderr
     assert _exact(path, "outbox") == original, r.stdout
     assert "its pages were not read one by one for the rows under a damaged page: its freelist is damaged" in r.stdout, r.stdout
+
+
+def test_a_child_pointer_sent_back_to_an_earlier_leaf_before_a_damaged_page_does_not_read_forever(
+    big_store: Path, tmp_path: Path
+) -> None:
+    """An interior page's fourth child pointer damaged into its first child's number, and the fifth
+    child (a leaf) overwritten: SQLite's rowid-ordered read goes on from the third leaf to the first
+    one again (rowids lower than it has read) and fails at the fifth. The rowid pass went on from
+    after the last rowid it had read, back in the first leaf's: it read the same leaves again and
+    failed at the same page, for ever (until 2026-12-05 recover never ended). It goes on from after
+    the highest it has read; the leaf the pointer named is read off the pages."""
+    path = _copy_of(big_store, tmp_path)
+    original = _exact(path, "events")
+    data, size, root = _layout(path, "events")
+    interior = _interior_below_root(data, size, root)
+    kids = _children(data, size, interior)
+    assert all(_page(data, size, k)[0][0] == 0x0D for k in kids[:5])
+    on_broken = set(_leaf_rowids(data, size, kids[4]))
+    page, _ = _page(data, size, interior)
+    ptr = int.from_bytes(page[12 + 2 * 3 : 12 + 2 * 4], "big")  # the fourth cell: its child is kids[3]
+    with open(path, "r+b") as f:
+        f.seek((interior - 1) * size + ptr)
+        f.write(kids[0].to_bytes(4, "big"))
+    _overwrite(path, size, kids[4])
+    r = subprocess.run([sys.executable, "-m", "spasmwatch", "store", "recover", "--db", str(path)],
+                       capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert f"  events: {BIG - len(on_broken)} (" in r.stdout, r.stdout
+    assert _exact(path, "events") == [row for row in original if row[0][1] not in on_broken]
