@@ -239,7 +239,10 @@ def _readable(
     while True:
         try:
             for row in src.execute(select, (start,)):  # row by row: all before a bad page is kept
-                start = row[0] + 1
+                # From after the highest read, not the last: a child pointer damaged into an earlier
+                # leaf's number sends the read back to lower rowids, and going on from there met the
+                # damage after them again, for ever.
+                start = max(start, row[0] + 1)
                 yield int(row[0]), tuple(row[1:])
             return
         except sqlite3.DatabaseError:
