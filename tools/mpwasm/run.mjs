@@ -1,9 +1,9 @@
 // Runs a MicroPython script under one of the WebAssembly builds in node_modules,
 // the way the unix port's `micropython` binary runs it:
 //
-//   node --no-liftoff tools/mpwasm/run.mjs VERSION [-X heapsize=N[k|m]] SCRIPT.py [ARGS...]
+//   node --single-threaded tools/mpwasm/run.mjs VERSION [-X heapsize=N[k|m]] SCRIPT.py [ARGS...]
 //
-// (--no-liftoff: see command() in __init__.py, which tests and the bench use; and the exit at the end.)
+// (--single-threaded: see command() in __init__.py, which tests and the bench use; and the exit at the end.)
 //
 // VERSION names a package of package.json (e.g. mp-1.23.0). MICROPYPATH (':'-separated,
 // '.frozen' kept) becomes sys.path, then lib/ (a socket module: the port has none). The port has no host file system (its only one is
@@ -128,7 +128,8 @@ for (const [buf, out] of [[mod._stdoutBuffer, process.stdout], [mod._stderrBuffe
     if (buf && buf.length) out.write(new Uint8Array(buf));
 }
 // Exit at once rather than letting node wind down: left to itself it sometimes never exited
-// (1 run in 300 of the oldest build even with --no-liftoff, all output written; a 120 s
-// timeout in a fresh clone's make test). With process.exit: 0 hangs in 900 runs. Writes to
-// pipes and files are synchronous on Linux, so nothing written above is lost.
+// (1 run in 300 of the oldest build, all output written; a 120 s timeout in a fresh clone's make
+// test). process.exit itself still hung while V8's background threads had work (13 in ~120 runs
+// of one script): command() starts node with --single-threaded, which has none. Writes to pipes
+// and files are synchronous on Linux, so nothing written above is lost.
 process.exit(Math.max(status, 0));
