@@ -21,7 +21,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -176,7 +176,7 @@ class Listener:
     def __init__(self) -> None:
         self.events: list[tuple[str, int]] = []
 
-    def cluster_changed(self, device: str, tc: TrackedCluster, c: Cluster, event: str) -> None:
+    def cluster_changed(self, device: str, tc: TrackedCluster, c: Cluster, event: str, absorbed: Sequence[TrackedCluster] = ()) -> None:
         self.events.append((event, c.count))
 
     def sleep_changed(self, device: str, kind: str, t: float) -> None:
@@ -221,8 +221,8 @@ class KeyListener(Listener):
         super().__init__()
         self.keyed: list[tuple[str, str]] = []
 
-    def cluster_changed(self, device: str, tc: TrackedCluster, c: Cluster, event: str) -> None:
-        super().cluster_changed(device, tc, c, event)
+    def cluster_changed(self, device: str, tc: TrackedCluster, c: Cluster, event: str, absorbed: Sequence[TrackedCluster] = ()) -> None:
+        super().cluster_changed(device, tc, c, event, absorbed)
         self.keyed.append((tc.key, event))
 
 
@@ -492,6 +492,75 @@ def test_a_cluster_whose_events_arrive_late_on_a_live_link_is_one_cluster_alarme
         assert clusters == [(0.0, 8, True)], clusters
         assert kinds.count(NoticeKind.CLUSTER_ALARM) == 1 and kinds.count(NoticeKind.CLUSTER_CLOSED) == 1, kinds
 
+
+def _held_epochs_at_a_reconnect(tmp_path: Path, before_backfill: bool = False) -> tuple[Daemon, Store]:
+    """bench/faults.py seed 2 (stored clusters 5 and 6), cut down: one cluster of 20 spasms 7 s apart
+    from 60 s on the band's clock (boot 1, synced at T0), sent as the band confirms each, its epochs
+    every 10 s. The link is live up to 100 s (the third spasm alarms), drops, and is back at 175 s.
+    At the connect's sync the band first sends the epochs it held while no host was there (its last
+    4, ending at 140-170 s), then the backfill: the spasms from 102 s on, then its end (LOGINFO).
+    The session hands them on once it has asked for the backfill; ``before_backfill``: before it
+    asked (the daemon's order before the fix, whatever the session does: it stores two alarmed
+    clusters that the backfill then joins). Then live to 300 s. The store is left open."""
+    clock = Clock(T0)
+    onsets_ms = [60_000 + 7_000 * i for i in range(20)]
+    sent = [((ms + 2_500) / 1000, spasm_record(seq, ms)) for seq, ms in enumerate(onsets_ms)]
+    sent += [(10.0 * k, _epoch(k, worn=1)) for k in range(1, 31)]
+    sent.sort(key=lambda x: (x[0], x[1]["type"] != "event"))
+    store = Store(tmp_path / "db.sqlite")
+    store.add_sync(DEVICE, 1, 0, T0)
+    d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+    _connect(d, DEVICE, [], clock.t)
+    _deliver(d, clock, [x for x in sent if x[0] <= 100], lag_s=0, burst_s=1, until_s=100)
+    d.bands[0].session._set(State.DISCONNECTED)  # out of range; the band logs on
+    clock.t = T0 + 175
+    held = [rec for s, rec in sent if rec["type"] == "activity" and 140 <= s <= 170]
+    backfill = [rec for s, rec in sent if rec["type"] == "event" and 100 < s <= 175]
+    if before_backfill:
+        for rec in held:
+            d.on_record(DEVICE, rec, clock.t)
+        held = []
+    _connect(d, DEVICE, held + backfill, clock.t)
+    _deliver(d, clock, [x for x in sent if x[0] > 175], lag_s=0, burst_s=1, until_s=300)
+    return d, store
+
+
+def _one_cluster_in_store(store: Store, count: int) -> int:
+    clusters = [(c.id, c.start_t - T0 - 60, c.count, c.closed) for c in store.clusters(DEVICE)]
+    assert [c[1:] for c in clusters] == [(0.0, count, True)], clusters
+    cid = clusters[0][0]
+    assert [e.seq for e in store.cluster_events(cid)] == list(range(count))
+    rows = store._all("SELECT cluster_id, COUNT(*) FROM cluster_events GROUP BY cluster_id", ())
+    assert [tuple(r) for r in rows] == [(cid, count)], rows  # an event in one cluster at most
+    return cid
+
+
+def test_late_events_that_join_two_alarmed_clusters_make_them_one_with_one_open_alarm(tmp_path: Path) -> None:
+    """The invariant behind it, whatever the order things come in: an event is in one cluster at most.
+    Handed on before the backfill was asked for, the held epochs still split the cluster and the
+    second half alarms (its push is out); the backfill's end joins them. The earlier cluster keeps
+    its key, row and alert; the later one's row goes and its alert is retired (CLOSED, its
+    escalation stopped, those it reached told it is the same cluster), in one store transaction,
+    its history kept under the survivor. A restart then restores the survivor's alarm alone. The
+    old daemon left both stored ([(0, 20, True), (84, 5, False)]), both alarms open and escalating."""
+    d, store = _held_epochs_at_a_reconnect(tmp_path, before_backfill=True)
+    with store:
+        cid = _one_cluster_in_store(store, 20)
+        alarms = [n for n in d.notifications if n.kind is NoticeKind.CLUSTER_ALARM]
+        assert [n.cluster_key for n in alarms] == [cid, cid + 1], alarms  # (pushed before the join)
+        first, second = alarms[0].alert_id, alarms[1].alert_id
+        retired = [n for n in d.notifications if n.alert_id == second and n.kind is not NoticeKind.CLUSTER_ALARM]
+        assert [(n.kind, n.state) for n in retired] == [(NoticeKind.CLUSTER_CLOSED, "CLOSED")], retired
+        assert retired[0].title == messages.merged(messages.ClusterFacts("crib", 0, None, None), messages.ClusterFacts("crib", 0, None, None), None).title
+        assert "one cluster, not two" in retired[0].text, retired[0].text
+        open_ids = {a["id"] for a in d.engine.snapshot()["alerts"] if a["state"] in ("ALARM", "ESCALATED")}
+        assert open_ids == {first}, d.engine.snapshot()["alerts"]
+        history = [(a.alert_id, a.state, a.cluster_id) for a in store.alerts(DEVICE)]
+        assert (second, "CLOSED", cid) in history and all(c == cid for _, _, c in history), history
+        restarted = Daemon(store, [BandSpec("crib", lambda: None)], clock=d.clock)  # type: ignore[arg-type,return-value]
+        _connect(restarted, DEVICE, [], d.clock.wall())
+        open_after = {a["id"] for a in restarted.engine.snapshot()["alerts"] if a["state"] in ("ALARM", "ESCALATED")}
+        assert open_after == {first}, restarted.engine.snapshot()["alerts"]
 
 def test_a_connect_status_placed_by_a_sync_from_before_the_clock_was_set_back_leaves_closing_to_the_band(tmp_path: Path) -> None:
     """The STATUS read at connect is handed on before that connection's sync is stored (session.py),

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -229,6 +229,46 @@ class AlertEngine:
             self._end_unacknowledged(a, self.clock(), ended_t)
         else:
             self._close(a, self.clock(), ended_t, "cluster closed")
+
+    def merge_clusters(self, device: str, into: ClusterKey, keys: Sequence[ClusterKey], cluster: Cluster | None = None) -> None:
+        """Clusters ``keys`` turned out to be part of cluster ``into`` (late events joined them:
+        docs/host.md "Live analysis"): one cluster, one alert. Call it before the merged
+        ``cluster``'s ``on_cluster`` under ``into``.
+
+        ``into``'s open alert goes on. Each other open one is retired: CLOSED (its escalation and
+        its sound stop), and the channels it reached are told it was the same cluster (INFO, as
+        "Cluster ended": mirrors turn it off, a phone is not buzzed again for a cluster it was
+        alarmed of); its acknowledgement counts for ``into``'s alarm. When ``into`` has no open
+        alert (it ended and was seen to, or alarmed before a restart and closed), the first open
+        one goes on as its alert: same id and state, nothing sent, and the cluster's spasms count
+        there again.
+        """
+        now = self.clock()
+        s = self._clusters.get((device, into))
+        for k in keys:
+            a = self._clusters.pop((device, k), None) if k != into else None
+            if a is None:
+                continue  # no open alert: nothing to retire (one closed stays among the closed)
+            if s is None:
+                self._closed.pop((device, into), None)
+                log.info("alert %d %s cluster %s: carried on as the alert of cluster %s (the same cluster)", a.id, device, k, into)
+                a.key = into
+                self._clusters[(device, into)] = s = a
+                continue
+            self._retire(a, s, now, cluster.count if cluster is not None else s.count)
+
+    def _retire(self, a: ClusterAlert, into: ClusterAlert, now: float, count: int) -> None:
+        if a.state is ClusterState.ACKNOWLEDGED and a.acked_by is not None and into.state in _OPEN_ALARM:
+            self._ack_cluster(into, a.acked_by, now)  # the same cluster's alarm, seen to
+        self._ended(a, None)
+        a.over = False
+        facts = replace(into.facts(), count=max(count, into.count, a.count))
+        msg = M.merged(a.facts(), facts, self.settings.tz, self.settings.language)
+        n = self._notice(a, NoticeKind.CLUSTER_CLOSED, Urgency.INFO, msg, Audience.ALERTED) if a.notified else None
+        self._move(a, ClusterState.CLOSED, now, f"the same cluster as alert {into.id} (cluster {into.key}): retired", n, msg)
+        self._closed[(a.device, a.key)] = a
+        while len(self._closed) > self.settings.keep_closed:
+            self._closed.popitem(last=False)
 
     # ---- band input -----------------------------------------------------
 

@@ -51,6 +51,11 @@ EN: dict[str, str] = {
     "closed.start": ", starting at {time}",
     "closed.text": "Cluster ended: {n} spasm-like movements{over}{start}. "
     "Note anything you saw, and keep any video for the pediatrician.",
+    # an alarm retired because late data joined its cluster to an earlier alarmed one (INFO: the
+    # mirrors turn it off; the family was alarmed once for it already)
+    "merged.title": "Same cluster as an earlier alarm",
+    "merged.text": "This alarm's movements belong to the cluster{since}, alarmed before: one cluster, not two "
+    "({n} spasm-like movements so far). It goes on under that alarm; nothing more to do for this one.",
     "false_alarm.title": "False alarm",
     "false_alarm.text": "{by} marked the cluster{of} as a false alarm. No action needed.",
     "test_alarm.title": "Test alarm, nothing detected",
@@ -415,6 +420,11 @@ def closed(f: ClusterFacts, tz: tzinfo | None, lang: str = "en") -> Message:
         over = _t(lang, "closed.over", span=_span(max(0.0, f.ended_t - f.started_t), lang))
     start = "" if f.started_t is None else _t(lang, "closed.start", time=hhmm(f.started_t, tz))
     return Message(_titled(lang, "closed.title", f.device), _t(lang, "closed.text", n=f.count, over=over, start=start))
+
+
+def merged(f: ClusterFacts, into: ClusterFacts, tz: tzinfo | None, lang: str = "en") -> Message:
+    """Alarm ``f`` was for more of cluster ``into`` (late data joined them): it is retired, ``into`` goes on."""
+    return Message(_titled(lang, "merged.title", f.device), _t(lang, "merged.text", since=_since(into, tz, lang), n=into.count))
 
 
 def false_alarm(f: ClusterFacts, tz: tzinfo | None, by: str, lang: str = "en") -> Message:

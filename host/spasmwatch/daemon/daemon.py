@@ -154,6 +154,8 @@ class Daemon:
         self._subs: list[asyncio.Queue[Json]] = []
         self._restored: dict[str, list[Notification]] = {name: [] for name in self._mqtt}  # alarms carried on from before a restart, per MQTT channel
         self._carried: list[Notification] = []  # all of those: for an MQTT channel a reload adds
+        # Store cluster id -> the one that took it in (its row is gone): where its alert's transitions go.
+        self._merged_into: dict[int, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._mirrors: dict[str, asyncio.Task[None]] = {}  # MQTT channel -> its status mirror
         self._started = False
@@ -962,15 +964,34 @@ class Daemon:
             b.analysis.band_time(received_s)
 
     # --- ClusterListener ------------------------------------------------------------
-    def cluster_changed(self, device: str, tc: TrackedCluster, c: Cluster, event: str) -> None:
+    def cluster_changed(
+        self, device: str, tc: TrackedCluster, c: Cluster, event: str, absorbed: Sequence[TrackedCluster] = ()
+    ) -> None:
         ids = self.store.event_ids_at(device, [s.t for s in c.spasms])
-        # A cluster closed before a restart stays closed when the rebuild re-reports it as an
-        # update (it did go back to open in the store, and the rebuild never closes it again).
-        stored = self._stored(device, lambda: self.store.upsert_cluster(
-            device, tc.key, c.start, c.end, c.count, c.alert_t, c.post_wake_s, event == "closed" or tc.closed,
-            event_ids=[i for i in ids if i is not None], wall_s=self.clock.wall(),
-        ))  # fmt: skip
+        merged = False
+
+        def write() -> int:
+            nonlocal merged
+            # One commit: the cluster with its events, and the clusters it took in retired, their
+            # rows and their alerts (the transitions are savepoints of it): no moment on disk where
+            # an event is in two clusters, nor a retired alert still open (docs/host.md "Live analysis").
+            with self.store.transaction():
+                # A cluster closed before a restart stays closed when the rebuild re-reports it as an
+                # update (it did go back to open in the store, and the rebuild never closes it again).
+                cid = self.store.upsert_cluster(
+                    device, tc.key, c.start, c.end, c.count, c.alert_t, c.post_wake_s, event == "closed" or tc.closed,
+                    event_ids=[i for i in ids if i is not None], wall_s=self.clock.wall(),
+                )  # fmt: skip
+                if absorbed:
+                    self.store.merge_clusters(device, cid, [a.store_id for a in absorbed if a.store_id is not None])
+                    merged = True
+                    self._merge_alerts(device, cid, absorbed, c)
+            return cid
+
+        stored = self._stored(device, write)
         tc.store_id = stored if stored is not None else tc.store_id
+        if absorbed and not merged:  # the store refused it: the alerts are one all the same
+            self._merge_alerts(device, tc.store_id if tc.store_id is not None else tc.key, absorbed, c)
         if tc.replayed:
             return  # a cluster alarmed (and closed) before a restart: the store is updated, nobody re-alerted
         key = tc.store_id if tc.store_id is not None else tc.key  # (the store refused it: the engine still alarms)
@@ -980,6 +1001,22 @@ class Daemon:
             self.engine.on_cluster(device, c, key)
         self._publish({"type": "cluster", "device": device, "id": tc.store_id, "event": event})
 
+    def _merge_alerts(self, device: str, into: int | str, absorbed: Sequence[TrackedCluster], c: Cluster) -> None:
+        """The alerts of the clusters ``absorbed`` by cluster ``into``: one alert for one cluster
+        (``AlertEngine.merge_clusters``). Their transitions are stored under ``into``, as their
+        history is (``Store.merge_clusters``: the retired rows are gone)."""
+        keys: list[int | str] = []
+        for a in absorbed:
+            key = a.store_id if a.store_id is not None else a.key
+            keys.append(key)
+            if isinstance(key, int) and isinstance(into, int):
+                self._merged_into[key] = into
+        log.warning(
+            "%s: late events joined cluster(s) %s to cluster %s: one cluster, one alarm (the other rows and alerts retired)",
+            device, ", ".join(str(k) for k in keys), into,
+        )  # fmt: skip
+        self.engine.merge_clusters(device, into, keys, c)
+
     def sleep_changed(self, device: str, kind: str, t: float) -> None:
         log.info("%s: %s at %s", device, kind, log_time(t))
         self._publish({"type": "status"})
@@ -987,13 +1024,16 @@ class Daemon:
     def _restore_alarms(self, device: str, analysis: LiveAnalysis) -> None:
         """Open clusters that alarmed before a restart carry on in the engine, not alarmed again."""
         since = self.clock.wall() - K.REBUILD_WINDOW_S
-        last: dict[int, AlertRow] = {}
+        last: dict[int, dict[int | None, AlertRow]] = {}  # cluster id -> alert id -> its latest row
         for row in self.store.alerts(device, since=since):
             if row.cluster_id is not None:
-                last[row.cluster_id] = row
+                last.setdefault(row.cluster_id, {})[row.alert_id] = row
+        raised = ("ALARM", "ESCALATED", "ACKNOWLEDGED")
         for r in self.store.clusters(device, since=since):
-            a = last.get(r.id)
-            if r.alert_t is None or a is None or a.state not in ("ALARM", "ESCALATED", "ACKNOWLEDGED"):
+            # A cluster that took others in (Store.merge_clusters) holds their alerts' histories too,
+            # each ending CLOSED: its alert is the one still raised.
+            a = max(last.get(r.id, {}).values(), key=lambda x: (x.state in raised, x.id), default=None)
+            if r.alert_t is None or a is None or a.state not in raised:
                 continue
             if r.closed and a.state == "ACKNOWLEDGED":
                 continue  # ended and seen to: nothing left open
@@ -1033,6 +1073,8 @@ class Daemon:
 
     def _transition(self, t: Transition) -> None:
         cluster_id = t.cluster_key if isinstance(t.cluster_key, int) else None
+        while cluster_id in self._merged_into:  # (its row is gone: it is that cluster's now)
+            cluster_id = self._merged_into[cluster_id]
         n = t.notification
         # The channels it goes out on, as the dispatcher will route it right after this.
         channels = tuple(self.dispatcher.routes(n)) if n is not None else ()

@@ -22,7 +22,7 @@ that clock, the cluster was stored and alarmed twice (bench/faults.py).
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -55,8 +55,12 @@ class TrackedCluster:
 
 
 class ClusterListener(Protocol):
-    def cluster_changed(self, device: str, tc: TrackedCluster, c: Cluster, event: str) -> None:
-        """``event``: "alarm" (the third spasm), "update" (it grew), "closed"."""
+    def cluster_changed(
+        self, device: str, tc: TrackedCluster, c: Cluster, event: str, absorbed: Sequence[TrackedCluster] = ()
+    ) -> None:
+        """``event``: "alarm" (the third spasm), "update" (it grew), "closed". ``absorbed``: tracked
+        clusters ``c`` turned out to take in too (late events joined them to ``tc``), no longer
+        tracked: their stored rows and alerts are to be retired with this change."""
         ...
 
     def sleep_changed(self, device: str, kind: str, t: float) -> None: ...
@@ -208,9 +212,9 @@ class LiveAnalysis:
             self._replayed[id(c)] = (c, "closed" if prev is not None and prev[1] == "closed" else event)
             return
         c.post_wake_s = self._an.post_wake_s(c)
-        tc = self._track(c)
+        tc, absorbed = self._track(c)
         ts = [s.t for s in c.spasms]
-        if event == "update" and ts == tc.spasm_ts:
+        if event == "update" and ts == tc.spasm_ts and not absorbed:
             return  # nothing new since the last report
         tc.spasm_ts = ts
         tc.start, tc.end = c.start, c.end
@@ -218,27 +222,48 @@ class LiveAnalysis:
             # Once per cluster, even when a rebuild finds it already grown or closed.
             tc.alarmed = True
             self.listener.cluster_changed(self.device, tc, c, "alarm")
-        if event == "alarm":
+        if event == "alarm" and not absorbed:
             return
         if event == "closed":
             tc.closed = True
-        self.listener.cluster_changed(self.device, tc, c, event)
+        self.listener.cluster_changed(self.device, tc, c, "update" if event == "alarm" else event, absorbed)
 
-    def _track(self, c: Cluster) -> TrackedCluster:
-        for tc in self.tracked:
-            if tc.parked:
-                if {s.t for s in c.spasms}.isdisjoint(tc.spasm_ts):
-                    continue
-                tc.parked = False
-            elif not (c.start <= tc.end + K_CLUSTER_MATCH_S and tc.start <= c.end + K_CLUSTER_MATCH_S):
-                continue
-            return tc
+    def _track(self, c: Cluster) -> tuple[TrackedCluster, list[TrackedCluster]]:
+        """The tracked cluster ``c`` is, and the others it turned out to take in too.
+
+        Late events can join two tracked clusters: a band's held epochs at a reconnect, past the
+        quiet time, close the first; the backfill's spasms less than LATE_S older than them open a
+        second chain that alarms; the rebuild at the backfill's end finds one cluster across both
+        (bench/faults.py, seed 2). An event is in one cluster at most: the earlier one survives,
+        with its key, row and alert, and takes in the others (alarmed if any was; open if any
+        was: the merged cluster goes on), which the listener retires."""
+        found = [tc for tc in self.tracked if self._matches(tc, c)]
+        if found:
+            tc = min(found, key=lambda t: t.start)
+            absorbed = [t for t in found if t is not tc]
+            for t in found:
+                t.parked = False
+            if absorbed:
+                tc.alarmed = tc.alarmed or any(t.alarmed for t in absorbed)
+                tc.closed = tc.closed and all(t.closed for t in absorbed)
+                # An alert of this run's among them carries on under the survivor: not "replayed".
+                tc.replayed = tc.replayed and all(t.replayed for t in absorbed)
+                self.tracked = [t for t in self.tracked if all(t is not a for a in absorbed)]
+            return tc, absorbed
         tc = TrackedCluster(key=f"{self.device}@{c.start:.3f}", start=c.start, end=c.end)
         self.tracked.append(tc)
         # Keep what a rebuild window can revisit, no more.
         horizon = c.start - K.REBUILD_WINDOW_S
         self.tracked = [t for t in self.tracked if t.end >= horizon]
-        return tc
+        return tc, []
+
+    @staticmethod
+    def _matches(tc: TrackedCluster, c: Cluster) -> bool:
+        """``c`` is ``tc`` seen again: it overlaps it in time, or (``tc`` parked ahead of a clock
+        that jumped back) it holds one of its spasms."""
+        if tc.parked:
+            return not {s.t for s in c.spasms}.isdisjoint(tc.spasm_ts)
+        return c.start <= tc.end + K_CLUSTER_MATCH_S and tc.start <= c.end + K_CLUSTER_MATCH_S
 
 
 # Two clusters within a spasm gap of each other are the same cluster seen twice.

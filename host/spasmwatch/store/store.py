@@ -820,6 +820,24 @@ class Store:
                 c.executemany("INSERT OR IGNORE INTO cluster_events VALUES (?, ?)", [(cid, e) for e in event_ids])
         return cid
 
+    def merge_clusters(self, device: str, into: int, retired: Sequence[int]) -> int:
+        """Clusters ``retired`` of ``device`` turned out to be part of cluster ``into`` (late events
+        joined them, docs/host.md "Live analysis"): their rows and event lists go, their alert
+        history and labels are kept, as ``into``'s (the alerts were about that cluster). An event
+        is then in one cluster at most. Returns how many rows went; ``into`` itself is never one."""
+        gone = [i for i in retired if i != into]
+        if not gone:
+            return 0
+        q = ", ".join("?" * len(gone))
+        with self._tx() as c:
+            if c.execute("SELECT 1 FROM clusters WHERE id = ? AND device = ?", (into, device)).fetchone() is None:
+                raise KeyError(into)
+            for table in ("alerts", "labels"):
+                c.execute(f"UPDATE {table} SET cluster_id = ? WHERE cluster_id IN ({q})", (into, *gone))
+            c.execute(f"DELETE FROM cluster_events WHERE cluster_id IN ({q})", gone)
+            cur = c.execute(f"DELETE FROM clusters WHERE device = ? AND id IN ({q})", (device, *gone))
+            return cur.rowcount
+
     def cluster(self, cluster_id: int) -> ClusterRow | None:
         r = self._one(_CLUSTER_SELECT + " WHERE id = ?", (cluster_id,))
         return None if r is None else _cluster_row(r)

@@ -30,6 +30,9 @@ CATALOG: dict[str, str] = {
     "closed.start": ", Beginn {time}",
     "closed.text": "Serie beendet: {n} krampfartige Bewegungen{over}{start}. Notieren Sie, was Sie gesehen haben, "
     "und heben Sie Videos für Ihre Kinderärztin oder Ihren Kinderarzt auf.",
+    "merged.title": "Dieselbe Serie wie ein früherer Alarm",
+    "merged.text": "Die Bewegungen dieses Alarms gehören zur Serie{since}, die schon gemeldet wurde: eine Serie, nicht "
+    "zwei (bisher {n} krampfartige Bewegungen). Sie wird unter jenem Alarm weiter verfolgt; für diesen ist nichts mehr zu tun.",
     "false_alarm.title": "Fehlalarm",
     "false_alarm.text": "{by} hat die Serie{of} als Fehlalarm markiert. Nichts zu tun.",
     "test_alarm.title": "Testalarm, nichts erkannt",

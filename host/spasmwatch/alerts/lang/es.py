@@ -29,6 +29,9 @@ CATALOG: dict[str, str] = {
     "closed.start": ", empezó a las {time}",
     "closed.text": "Serie terminada: {n} movimientos tipo espasmo{over}{start}. Anote lo que vio y guarde los vídeos "
     "para su pediatra.",
+    "merged.title": "La misma serie que una alarma anterior",
+    "merged.text": "Los movimientos de esta alarma pertenecen a la serie{since}, ya avisada: una sola serie, no dos "
+    "({n} movimientos tipo espasmo hasta ahora). Sigue bajo aquella alarma; no hay nada más que hacer con esta.",
     "false_alarm.title": "Falsa alarma",
     "false_alarm.text": "{by} marcó la serie{of} como falsa alarma. No hace falta hacer nada.",
     "test_alarm.title": "Alarma de prueba, nada detectado",

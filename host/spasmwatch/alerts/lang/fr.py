@@ -29,6 +29,9 @@ CATALOG: dict[str, str] = {
     "closed.start": ", début à {time}",
     "closed.text": "Série terminée : {n} mouvements de type spasme{over}{start}. Notez ce que vous avez vu "
     "et gardez les vidéos pour votre pédiatre.",
+    "merged.title": "Même série qu'une alarme précédente",
+    "merged.text": "Les mouvements de cette alarme appartiennent à la série{since}, déjà signalée : une seule série, "
+    "pas deux ({n} mouvements de type spasme jusqu'ici). Elle est suivie sous cette alarme ; rien de plus à faire pour celle-ci.",
     "false_alarm.title": "Fausse alarme",
     "false_alarm.text": "{by} a marqué la série{of} comme fausse alarme. Rien à faire.",
     "test_alarm.title": "Alarme de test, rien de détecté",
