@@ -535,6 +535,23 @@ def _one_cluster_in_store(store: Store, count: int) -> int:
     return cid
 
 
+def test_epochs_the_band_held_sent_ahead_of_a_backfill_split_no_cluster(tmp_path: Path) -> None:
+    """Found by bench/faults.py (seed 2, 2026-12-05): stored cluster 6 (4 events, open for good) lay
+    inside stored cluster 5 (23 events), its events members of both, and both alarmed: one cluster
+    pushed twice to the phones. At the reconnect the band's held epochs came before the backfill:
+    taken at once, past the quiet time, they closed the cluster ("Cluster ended" while it went on);
+    the backfill's spasms less than LATE_S older than them opened a second chain that alarmed, the
+    older ones were late; the rebuild at the backfill's end found one cluster and matched it to the
+    first tracked one, leaving the second stored, open and alarmed. The old daemon stored
+    [(0, 20, True), (84, 5, False)] (events 12-16 in both) and pushed two alarms. The held epochs now
+    go in behind the backfill's events, as the band sends its epochs."""
+    d, store = _held_epochs_at_a_reconnect(tmp_path)
+    with store:
+        cid = _one_cluster_in_store(store, 20)
+        kinds = [(n.kind, n.cluster_key) for n in d.notifications if n.kind in (NoticeKind.CLUSTER_ALARM, NoticeKind.CLUSTER_CLOSED)]
+        assert kinds == [(NoticeKind.CLUSTER_ALARM, cid), (NoticeKind.CLUSTER_CLOSED, cid)], kinds  # ended once, at its end
+
+
 def test_late_events_that_join_two_alarmed_clusters_make_them_one_with_one_open_alarm(tmp_path: Path) -> None:
     """The invariant behind it, whatever the order things come in: an event is in one cluster at most.
     Handed on before the backfill was asked for, the held epochs still split the cluster and the
