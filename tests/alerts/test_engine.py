@@ -424,3 +424,54 @@ def test_a_notification_key_names_it_alone_also_across_a_restart() -> None:
     assert (ended.device, ended.alert_id, ended.id) == ("cot", 1, 2) == (first.sent[1].device, 1, 2)
     assert ended.key != first.sent[1].key and ended.key == f"cot-1-2-{round(second.clock.t * 1000)}"
     assert ended.to_json()["key"] == ended.key and len({n.key for n in first.sent + second.sent}) == 3
+
+
+def test_two_alarms_found_to_be_one_cluster_leave_the_earlier_open_and_retire_the_later() -> None:
+    """merge_clusters (docs/alerts.md "Two alarms that were one cluster"): the later alarm goes CLOSED
+    with one INFO notice to those it reached, saying it is the same cluster; the earlier escalates
+    alone, and the later one's acknowledgement counts for it."""
+    r = Rig()
+    r.spasms("cot", 1, 3)
+    first = r.sent[-1].alert_id
+    r.spasms("cot", 2, 3)
+    second = r.sent[-1].alert_id
+    r.engine.ack(second, "Anna")
+    n = len(r.sent)
+    r.engine.merge_clusters("cot", 1, [2])
+    new = r.sent[n:]
+    kinds = [(x.alert_id, x.kind, x.state) for x in new]
+    assert kinds == [(first, NoticeKind.CLUSTER_ACKNOWLEDGED, "ACKNOWLEDGED"), (second, NoticeKind.CLUSTER_CLOSED, "CLOSED")], kinds
+    assert new[-1].urgency is Urgency.INFO and new[-1].title.startswith("Same cluster as an earlier alarm")
+    assert "since 10:00" in new[-1].text and "one cluster, not two" in new[-1].text, new[-1].text
+    assert r.transitions[-1].new == "CLOSED" and "the same cluster as alert" in r.transitions[-1].reason
+    assert {a["id"]: a["state"] for a in r.engine.snapshot()["alerts"]} == {first: "ACKNOWLEDGED", second: "CLOSED"}
+    # Its spasms now count under the earlier key; the retired one takes none.
+    r.engine.on_spasm("cot", 1, 8)
+    assert r.engine.device_summary("cot")["alert_state"] == "ACKNOWLEDGED"
+
+
+def test_a_retired_alarm_nobody_acknowledged_stops_escalating() -> None:
+    r = Rig(escalate_after_s=120.0)
+    r.spasms("cot", 1, 3)
+    r.spasms("cot", 2, 3)
+    second = r.sent[-1].alert_id
+    r.engine.merge_clusters("cot", 1, [2])
+    r.advance(130)
+    escalated = [x.alert_id for x in r.sent if x.kind is NoticeKind.CLUSTER_ESCALATED]
+    assert second not in escalated and len(escalated) == 1, escalated
+    assert not r.engine.alarm_open(second)
+
+
+def test_when_the_earlier_cluster_has_no_open_alert_the_later_alert_goes_on_as_its_own() -> None:
+    """The earlier cluster alarmed before a restart and its alert closed (or it never alarmed here):
+    the open alarm is the later one's, and it goes on under the earlier key, nothing sent."""
+    r = Rig()
+    r.spasms("cot", 2, 3)
+    alarm = r.sent[-1]
+    n = len(r.sent)
+    r.engine.merge_clusters("cot", 1, [2])
+    assert r.sent[n:] == []
+    r.engine.on_spasm("cot", 1, 5)  # the merged cluster grows under the earlier key: an update of that alarm
+    r.advance(60)
+    assert [(x.alert_id, x.kind) for x in r.sent[n:]] == [(alarm.alert_id, NoticeKind.CLUSTER_UPDATE)], r.sent[n:]
+    assert [a["cluster_id"] for a in r.engine.snapshot()["alerts"]] == [1]
