@@ -87,9 +87,6 @@ class BandView:
     down_since: float | None = None  # mono s when the link was lost (for the disconnected alert)
     analysis: LiveAnalysis | None = None
     backfilling: bool = False
-    # Epochs that came while a backfill was under way (wall s of start, activity, off body): the band's
-    # held ones, sent at the connect's sync ahead of the events it logged before them.
-    held_epochs: list[tuple[float, int, bool]] = field(default_factory=list)
     raw: RawWriter | None = None
     raw_boot: int | None = None
     raw_part: int = 0  # the open part's number (-1: a boot's file named before parts, rawparts.py)
@@ -760,13 +757,9 @@ class Daemon:
         if end is None or b.analysis is None:
             return
         if b.backfilling:
-            # Only the epochs the band held while no host was there come now (it sends an epoch
-            # when no logged event waits), at the connect's sync, ahead of the backfill of events
-            # older than they are. Taken then, they said the band's data was in up to their end: a
-            # cluster whose later spasms were still in the backfill closed, those spasms opened a
-            # second cluster that alarmed again (bench/faults.py seed 2). They go in after the
-            # backfill's events, in the band's order (_backfill_done).
-            b.held_epochs.append((end - EPOCH_S, rec["activity"], bool(rec["off_body"])))
+            # Only the epochs the band held while no host was there come now (it sends an epoch when
+            # no logged event waits), at the connect's sync, ahead of the backfill's older events.
+            b.analysis.hold_epoch(end - EPOCH_S, rec["activity"], bool(rec["off_body"]))
         else:
             b.analysis.epoch(end - EPOCH_S, rec["activity"], bool(rec["off_body"]))
 
@@ -968,11 +961,9 @@ class Daemon:
         fresh sync): its time line is in up to then."""
         b = self._by_device(device)
         b.backfilling = False
-        held, b.held_epochs = b.held_epochs, []
         if b.analysis is None:
             return
-        for epoch in held:  # behind the events, as the band sends them (one too old asks for the rebuild)
-            b.analysis.epoch(*epoch)
+        b.analysis.release_held()  # behind the backfill's events, as the band sends them
         if b.analysis.needs_rebuild:
             log.info("%s: late events arrived; rebuilding the analysis from the store", device)
             b.analysis.rebuild(received_s)

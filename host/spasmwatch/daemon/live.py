@@ -95,6 +95,7 @@ class LiveAnalysis:
         self._replayed: dict[int, tuple[Cluster, str]] = {}  # during a rebuild: cluster -> its last event
         self.needs_rebuild = False
         self.sleep_since: float | None = None  # time of the last sleep or wake onset
+        self._held: list[Epoch] = []  # epochs the band held while away, taken behind a backfill (hold_epoch)
 
     def preload(self, known: list[TrackedCluster]) -> None:
         """Clusters the store already holds, so a rebuild updates them instead of alarming again."""
@@ -120,6 +121,21 @@ class LiveAnalysis:
             return
         self._band_t = max(self._band_t, t_start + EPOCH_S)
         self._after(self._an.epoch_decided(t_start, activity, off_body), t_start + EPOCH_S)
+
+    def hold_epoch(self, t_start: float, activity: int, off_body: bool) -> None:
+        """An epoch the band held while no host was there: it comes at the connect's sync, ahead of
+        the backfill of events older than it. Taken then, it said the band's data was in up to its
+        end: a cluster whose later spasms were still in the backfill closed, and those spasms
+        opened a second cluster that alarmed again (bench/faults.py seed 2). Kept until
+        ``release_held``, at the backfill's end: behind its events, as the band orders what it
+        sends. A rebuild meanwhile reads it from the store instead."""
+        self._held.append((t_start, activity, off_body))
+
+    def release_held(self) -> None:
+        """The backfill is in: the held epochs go in now (one too old asks for a rebuild, as ever)."""
+        held, self._held = self._held, []
+        for e in held:
+            self.epoch(*e)
 
     def band_time(self, t: float) -> None:
         """The band's clock read ``t`` (wall s): a STATUS's uptime placed by its sync, or the end of a
@@ -159,6 +175,7 @@ class LiveAnalysis:
         self._t_last = float("-inf")
         self._band_t = float("-inf")  # as far as the replay reaches (a clock set back left it ahead)
         self.needs_rebuild = False
+        self._held = []  # stored: the replay takes them in their place
         self._replaying = True
         self._replayed = {}
         # Data stamped ahead of the clock was placed before the host clock jumped back: it
