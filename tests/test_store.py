@@ -670,6 +670,32 @@ def test_cluster_upsert_by_key_updates_one_row(store: Store) -> None:
         store.upsert_cluster(DEV, "k4", float("nan"), 2.0, 3, None, None, False)
 
 
+
+def test_merging_clusters_leaves_each_event_in_one_and_keeps_the_retired_one_s_alerts_and_labels(store: Store) -> None:
+    """Late events joined two stored clusters (docs/host.md "Live analysis"): the later row and its
+    event list go, its alert history and labels are kept under the survivor (the foreign keys refuse a
+    row with alerts deleted alone)."""
+    store.add_sync(DEV, 1, 0, 1000.0)
+    store.add_events(DEV, [ev(s, onset_ms=s * 7000) for s in range(8)])
+    ids = [e.id for e in store.events()]
+    first = store.upsert_cluster(DEV, "k1", 1000.0, 1051.5, 8, 1014.9, None, False, ids, wall_s=1060.0)
+    second = store.upsert_cluster(DEV, "k2", 1035.0, 1051.5, 3, 1049.9, None, False, ids[5:], wall_s=1055.0)
+    store.add_alert(second, DEV, "cluster", "ALARM", 1050.0, "spasm 3 of a cluster", alert_id=2)
+    store.label_cluster(second, "confirmed", "mum", 1056.0)
+    with store.transaction():
+        assert store.merge_clusters(DEV, first, [second]) == 1
+        store.add_alert(first, DEV, "cluster", "CLOSED", 1061.0, "the same cluster", alert_id=2)
+    assert [c.id for c in store.clusters(DEV)] == [first] and store.cluster(second) is None
+    rows = store._all("SELECT cluster_id, COUNT(*) FROM cluster_events GROUP BY cluster_id", ())
+    assert [tuple(r) for r in rows] == [(first, 8)]
+    assert [(a.cluster_id, a.state) for a in store.alerts(DEV)] == [(first, "ALARM"), (first, "CLOSED")]
+    label = store.label_of(first)
+    assert label is not None and label.by == "mum"
+    assert store.merge_clusters(DEV, first, [first]) == 0  # never itself
+    with pytest.raises(KeyError):  # (as label_cluster)
+        store.merge_clusters(DEV, 9999, [first])
+    assert store.cluster(first) is not None
+
 def test_labels_keep_history_and_the_latest_counts(store: Store) -> None:
     cid = store.upsert_cluster(DEV, "k", 0.0, 30.0, 3, 20.0, None, True)
     assert store.label_of(cid) is None
