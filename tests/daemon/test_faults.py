@@ -452,6 +452,31 @@ def test_a_band_boot_synced_before_the_computer_restarted_is_left_where_its_sync
     assert kinds.count(NoticeKind.CLUSTER_ALARM) == 2, kinds
 
 
+class _FastHandClock(Clock):
+    rate = 60.0  # the fault campaign's --sim-time-scale
+
+
+@pytest.mark.parametrize(("lag_s", "moved"), [(2.5, False), (10.0, True)])
+def test_at_60x_a_pause_between_the_two_clocks_reads_is_no_step_and_a_real_step_still_is(tmp_path: Path, lag_s: float, moved: bool) -> None:
+    """Review: the wall and the since-boot reading are two calls; a 42 ms pause between them on a
+    loaded machine is 2.5 s of a 60x wall, read as a step over HOST_STEP_S (2 s): the band's events
+    were moved by it and a step was logged that never was. At 60x the 50 ms allowed for the pause is
+    3 s more (HOST_READ_GAP_S); a 10 s step still moves them. Old code: moved by -2.5 s."""
+    clock = _FastHandClock(T0)
+    spec = [BandSpec("crib", lambda: None)]  # type: ignore[arg-type,return-value]  # driven below
+    with Store(tmp_path / "db.sqlite") as store:
+        d = Daemon(store, spec, clock=clock)  # type: ignore[arg-type]
+        _connect(d, DEVICE, [], clock.t)
+        d.on_sync(DEVICE, 1, 0, T0, clock.since_boot())
+        d.on_record(DEVICE, spasm_record(0, 10_000), T0 + 12)
+        clock.t = T0 + 60
+        late = clock.since_boot()
+        assert late is not None
+        d.on_sync(DEVICE, 1, 60_000, clock.t, late.later(-lag_s))  # read lag_s (wall scale) after the wall
+        onsets = [round(e.wall_t - T0, 1) for e in store.events(DEVICE) if e.wall_t is not None]
+    assert onsets == ([10.0 + lag_s] if moved else [10.0]), onsets
+
+
 # One cluster on the band's clock: 8 spasms 7 s apart from 60 s, quiet after; the band sends a spasm
 # when it confirms it (its end + POST_MS, 1 s of calm) and an epoch (ACTIVITY) at its end, every 10 s.
 LATE_CLUSTER_MS = [60_000 + 7_000 * i for i in range(8)]

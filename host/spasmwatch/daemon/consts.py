@@ -85,6 +85,11 @@ CLOCK_STEP_S = 5.0
 # again for is also one the band boots synced before it are placed again for. A smaller step leaves
 # their times off by under 2 s: nothing next to the 40 s a cluster allows between its spasms.
 HOST_STEP_S = 2.0
+# The wall and the since-boot reading are two calls, one after the other: a pause between them (a
+# loaded machine's scheduler) is read as a step of that size, scaled by the clock's rate. Real
+# seconds allowed for it, added to HOST_STEP_S at the clock's rate: nothing at 1x (50 ms on top of
+# 2 s), 3 s at the fault campaign's 60x, where a 33 ms pause had passed for a 2 s step (review).
+HOST_READ_GAP_S = 0.05
 
 # Each sync (at connect and at each resync) is up to this many TIME_SYNC exchanges, and the
 # host keeps the one of least round trip (the rule of NTP's clock filter and of PTP): it takes

@@ -666,7 +666,8 @@ class Daemon:
         on the clock that read ``wall_s`` at ``host``; said once, when they move. Whether any did."""
         if host is None:
             return False  # this clock gives no since-boot reading: placed as synced, as before
-        moved = self._stored(device, lambda: self.store.place_on_clock(device, host.boot_id, wall_s - host.s, K.HOST_STEP_S))
+        tolerance_s = K.HOST_STEP_S + K.HOST_READ_GAP_S * self.clock.rate
+        moved = self._stored(device, lambda: self.store.place_on_clock(device, host.boot_id, wall_s - host.s, tolerance_s))
         if not moved:
             return False
         log.warning(
