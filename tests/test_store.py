@@ -3,6 +3,7 @@ bookkeeping, caregiver tables, migrations, refusals, kill -9 and streaming."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import math
@@ -19,6 +20,7 @@ import textwrap
 import threading
 import time
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -268,14 +270,22 @@ def test_a_daily_summary_is_claimed_once_per_band_and_day_across_a_reopen(tmp_pa
         assert not st.claim_summary(DEV, "2027-01-15", 20.0) and not st.claim_summary(DEV, "2027-01-16", 20.0)
 
 
-def test_a_v6_file_gets_the_summaries_table_keeping_its_outbox(tmp_path: Path) -> None:
-    path = tmp_path / "v6.db"
-    with sqlite3.connect(path, isolation_level=None) as c:
-        for m in schema.MIGRATIONS[:6]:
+@contextlib.contextmanager
+def _store_at_version(path: Path, version: int) -> Iterator[sqlite3.Connection]:
+    """A store file as spasmwatch wrote it at schema ``version`` (its first migrations only), open
+    (autocommit) for a test to add the rows of that time; closed on leaving."""
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
+        for m in schema.MIGRATIONS[:version]:
             for stmt in _db.statements(m):
                 c.execute(stmt)
         c.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
-        c.execute("PRAGMA user_version = 6")
+        c.execute(f"PRAGMA user_version = {version}")
+        yield c
+
+
+def test_a_v6_file_gets_the_summaries_table_keeping_its_outbox(tmp_path: Path) -> None:
+    path = tmp_path / "v6.db"
+    with _store_at_version(path, 6) as c:
         c.execute("INSERT INTO outbox(channel, key, device, payload, created_t, urgency, kept_wall_s) VALUES ('mqtt', 'k', ?, '{}', 1.0, 5, 1.0)", (DEV,))
     with Store(path) as st:
         assert st.schema_version == SCHEMA_VERSION
@@ -318,12 +328,7 @@ def test_a_channel_failing_under_its_old_and_new_name_keeps_the_first_failure_of
 
 def test_a_v7_file_gets_the_channels_failing_table_keeping_its_summaries(tmp_path: Path) -> None:
     path = tmp_path / "v7.db"
-    with sqlite3.connect(path, isolation_level=None) as c:
-        for m in schema.MIGRATIONS[:7]:
-            for stmt in _db.statements(m):
-                c.execute(stmt)
-        c.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
-        c.execute("PRAGMA user_version = 7")
+    with _store_at_version(path, 7) as c:
         c.execute("INSERT INTO summaries(device, day, sent_wall_s) VALUES (?, '2027-01-15', 10.0)", (DEV,))
     with Store(path) as st:
         assert st.schema_version == SCHEMA_VERSION
@@ -337,12 +342,7 @@ def test_a_v8_file_gets_the_syncs_host_boot_columns_its_syncs_placed_as_before(t
     """Schema v9: a sync point keeps the computer's boot and since-boot seconds beside its wall time.
     Rows from before have none (NULL): placed by their wall time as they were, never moved."""
     path = tmp_path / "v8.db"
-    with sqlite3.connect(path, isolation_level=None) as c:
-        for m in schema.MIGRATIONS[:8]:
-            for stmt in _db.statements(m):
-                c.execute(stmt)
-        c.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
-        c.execute("PRAGMA user_version = 8")
+    with _store_at_version(path, 8) as c:
         c.execute("INSERT INTO devices VALUES (?, 'band', NULL, 'ble', NULL, NULL, 1.0, 1.0, NULL)", (DEV,))
         c.execute("INSERT INTO syncs(device, boot, band_ms, wall_s) VALUES (?, 1, 0, 1000.0)", (DEV,))
     with Store(path) as st:
@@ -453,11 +453,7 @@ def test_released_migrations_are_frozen() -> None:
 
 def test_v1_file_migrates_to_current_keeping_its_data(tmp_path: Path) -> None:
     path = tmp_path / "v1.db"
-    with sqlite3.connect(path, isolation_level=None) as c:
-        for stmt in _db.statements(schema.MIGRATIONS[0]):
-            c.execute(stmt)
-        c.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
-        c.execute("PRAGMA user_version = 1")
+    with _store_at_version(path, 1) as c:
         c.execute("INSERT INTO devices VALUES (?, 'band', NULL, 'ble', NULL, NULL, 1.0, 1.0)", (DEV,))
         c.execute(
             "INSERT INTO events(device, boot, seq, onset_ms, duration_ms, peak_rate_mrads, peak_angle_mrad,"
