@@ -327,9 +327,9 @@ def test_a_late_cluster_after_the_host_clock_jumped_back_is_one_cluster_alarmed_
     assert len({k for k, _ in listener.keyed}) == 1 and listener.events[-1] == ("closed", 6), listener.events
 
 
-def _connect(d: Daemon, device: str, backfill: list[dict[str, Any]], now: float) -> None:
+def _connect(d: Daemon, device: str, backfill: list[dict[str, Any]], now: float, band: int = 0) -> None:
     """A (re)connection as the daemon's sink sees it from the session: identified, backfilled, streaming."""
-    b = d.bands[0]
+    b = d.bands[band]
     b.session.info = BandInfo(device, "spasmwatch-band", "test", "sim", "sim:0", "sim")
     d.on_connected(b.session.info)
     d.next_backfill_seq(device)
@@ -450,6 +450,26 @@ def test_a_band_boot_synced_before_the_computer_restarted_is_left_where_its_sync
     assert onsets == [10.0, 17.0, 24.0, 31.0], onsets
     assert [n for _, n, _ in clusters] == [3, 4], clusters
     assert kinds.count(NoticeKind.CLUSTER_ALARM) == 2, kinds
+
+
+def test_a_host_clock_step_one_band_finds_places_every_band_on_the_clock_after_it(tmp_path: Path) -> None:
+    """Review: the step of the host's clock is the computer's, but only the band whose sync found it
+    was placed again; the twin's band kept its events on the old clock until its own next sync (up
+    to an hour, RESYNC_S), in exports, reports and its analysis. Old code: the pram's spasm at 10 s."""
+    clock = Clock(T0)
+    spec = [BandSpec("crib", lambda: None), BandSpec("pram", lambda: None)]  # type: ignore[arg-type,return-value]  # driven below
+    devices = (DEVICE, "pram0001")
+    with Store(tmp_path / "db.sqlite") as store:
+        d = Daemon(store, spec, clock=clock)  # type: ignore[arg-type]
+        for i, dev in enumerate(devices):
+            _connect(d, dev, [], clock.t, band=i)
+            d.on_sync(dev, 1, 0, T0, clock.since_boot())
+            d.on_record(dev, spasm_record(0, 10_000), T0 + 12)
+        clock.t = T0 + 60
+        clock.step(-100.0)
+        d.on_sync(DEVICE, 1, 60_000, clock.t, clock.since_boot())  # the crib's band syncs; the pram's not yet
+        onsets = {dev: [round(e.wall_t - T0, 1) for e in store.events(dev) if e.wall_t is not None] for dev in devices}
+    assert onsets == {DEVICE: [-90.0], "pram0001": [-90.0]}, onsets
 
 
 class _FastHandClock(Clock):

@@ -656,10 +656,22 @@ class Daemon:
         b.synced = True
         # A sync on a clock stepped since the boot's earlier syncs (the session found the step live,
         # or the band came back to a daemon whose clock was stepped while it was away): those band
-        # boots go on today's clock, and the analysis with them.
-        if self._place_on_clock(device, host, wall_s) and b.analysis is not None:
+        # boots go on today's clock, and the analysis with them. The step is the computer's, so
+        # every other band goes on it now too, not at its own next sync (up to RESYNC_S later).
+        if self._band_on_clock(b, host, wall_s):
+            for other in self.bands:
+                if other is not b and other.device is not None:
+                    self._band_on_clock(other, host, wall_s)
+
+    def _band_on_clock(self, b: BandView, host: SinceBoot | None, wall_s: float) -> bool:
+        """``_place_on_clock`` for band ``b``, its live analysis rebuilt on the moved times; whether any moved."""
+        assert b.device is not None
+        if not self._place_on_clock(b.device, host, wall_s):
+            return False
+        if b.analysis is not None:
             self._retrack(b.analysis)
             b.analysis.rebuild(close=False)  # as at attach: closing goes by the band's data
+        return True
 
     def _place_on_clock(self, device: str, host: SinceBoot | None, wall_s: float) -> bool:
         """Place ``device``'s band boots synced on a wall stepped since (in this boot of the computer)
