@@ -214,7 +214,7 @@ def explain_expected(fault_free: list[dict[str, Any]], ff_spasms: list[float], l
 # --- the band's twin: the firmware on each boot's span, as the band ran it -----------------------
 # A boot's own span of samples from its own start: the sim IMU samples the recording at its rate
 # from the boot's --csv-skip-s, so a boot after a reset samples it at another phase than the
-# fault-free run (seed 5: boot 10, 6156.757 s in, 17 ms into a 20 ms sample period) and a spasm on
+# fault-free run (seed 5: boot 10, 6156.755 s in, 15 ms into a 20 ms sample period) and a spasm on
 # the detector's threshold goes the other way (two false full spasms at 10755.6 and 10766.6 s, and
 # a cluster with the matches around them; a span from 6156.0, 6157.0 or 0 s finds neither). So the
 # band's log is expected to be its twin's: the same firmware on the same flash history (its kept
