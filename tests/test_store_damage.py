@@ -492,3 +492,18 @@ def test_a_child_pointer_sent_back_to_an_earlier_leaf_before_a_damaged_page_does
     assert r.returncode == 0, r.stderr
     assert f"  events: {BIG - len(on_broken)} (" in r.stdout, r.stdout
     assert _exact(path, "events") == [row for row in original if row[0][1] not in on_broken]
+
+
+def test_recover_does_not_say_nothing_was_unreadable_beside_rows_it_left_out(tmp_path: Path) -> None:
+    """Review: with the page scan run for every damaged store, a recover that stepped over no rowid
+    but found rows on the pages that it could not decode or place said both 'N row(s) ... left out'
+    and 'nothing was unreadable'. Old code: both lines."""
+    from spasmwatch.commands.store import _told
+    from spasmwatch.store.pagescan import Scanned
+    from spasmwatch.store.recover import Recovered
+
+    kept = tmp_path / "spasmwatch.db.damaged-20261205-1400"
+    for scan, left_out in ((Scanned(pages=3, unplaced=2), True), (Scanned(pages=3, unreadable=1), True),
+                           (Scanned(refused="its freelist is damaged"), True), (Scanned(pages=3), False), (None, False)):  # fmt: skip
+        said = _told(tmp_path / "spasmwatch.db", Recovered(kept, rows={"events": 10}, scan=scan))
+        assert ("nothing was unreadable" in said) is not left_out, said

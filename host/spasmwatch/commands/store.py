@@ -95,12 +95,13 @@ def _told(path: Path, r: Recovered) -> str:
         lines.append(f"  could not read: {s.table} rows {s.first} to {upto} (a damaged page)")
     if r.found:
         lines.append("  (the rows found by reading the file's pages are among these: intact on leaf pages under a damaged page)")
-    lines += _scan_told(r.scan)
+    lost_on_pages = _scan_told(r.scan)
+    lines += lost_on_pages
     if r.devices_remade:
         lines.append(f"  {r.devices_remade} band(s) whose own row was lost: kept by id (its name comes back when it connects)")
     if r.links_dropped:
         lines.append(f"  {r.links_dropped} link(s) of a cluster to a lost cluster or event: dropped")
-    if not r.skipped:
+    if not r.skipped and not lost_on_pages:
         lines.append("  nothing was unreadable")
     lines.append(f"the damaged file is kept as {r.kept} (never deleted: 'sqlite3 {r.kept} .recover' may find more)")
     return "\n".join(lines)
