@@ -204,7 +204,7 @@ RAW_KEEP_MARGIN_S = 10 * 60.0
 RAW_NOTE_BEFORE_S = 60 * 60.0
 # The pruning pass runs at start and then this often (s): raw grows 105 MB a day a band, so a file
 # deleted an hour late holds 4 MB more; a pass lists the folder and reads the chunks (checked, no
-# sample array made: rawkeep.raw_span) of the files it has not seen at their size (0.2 s for a day's
+# sample array made, one walk: rawkeep.raw_span) of the files it has not seen at their size (0.12 s for a day's
 # file, cached), in a worker thread.
 RAW_PRUNE_EVERY_S = 3600.0
 

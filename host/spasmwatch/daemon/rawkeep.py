@@ -137,16 +137,16 @@ class RawSpan:
 
 
 def raw_span(path: str, mtime: float) -> RawSpan:
-    """From the header, the good chunks and the dating records (``RawReader.dating`` and ``index_span``: no sample
-    array made, 0.09 s each for a day's file). The end is never before the
+    """From the header, the good chunks and the dating records (``RawReader.outline``: one walk, no sample
+    array made, 0.09 s for a day's file). The end is never before the
     file's last change (``mtime``): a file dated by a host clock that was wrong at its first record
     (a Raspberry Pi without a clock battery, before NTP) but written since is not old.
     InputError for a file that is no readable raw file."""
     from spasmwatch.io.rawfile import RawReader  # numpy: not for 'spasmwatch status', which takes size_text
 
     r = RawReader(path)
-    h, dating = r.header, r.dating()  # (its dating records: the band's measured rate)
-    first, end = r.index_span() or (h.index_origin, h.index_origin)
+    dating, span = r.outline()  # (its dating records: the band's measured rate), one walk
+    first, end = span or (r.header.index_origin, r.header.index_origin)
     return RawSpan(dating.wall_at(first), max(dating.wall_at(end), mtime))
 
 

@@ -581,7 +581,20 @@ class RawReader:
         """The file's dating: its dating records (version 2), the chunks between checked as ``gaps``
         checks them (0.09 s for a day's file; a damaged count no longer hides the records under
         it); the header's nominal dating alone without any."""
-        return RawDating(self.header, tuple(r for _, r in self._records(payloads=False) if isinstance(r, DatingPoint)))
+        return self.outline()[0]
+
+    def outline(self) -> tuple[RawDating, tuple[int, int] | None]:
+        """``dating()`` and ``index_span()`` from one walk: pruning asks both of every file, and
+        walked it twice (0.19 s for a day's file, 0.09 s a walk)."""
+        points: list[DatingPoint] = []
+        first = end = None
+        for _, rec in self._records(payloads=False):
+            if isinstance(rec, DatingPoint):
+                points.append(rec)
+            elif isinstance(rec, tuple):
+                first = rec[0] if first is None else first
+                end = rec[0] + rec[1]
+        return RawDating(self.header, tuple(points)), None if first is None or end is None else (first, end)
 
     def _records(self, payloads: bool) -> Generator[tuple[int, RawChunk | DatingPoint | tuple[int, int]], None, None]:
         """(byte offset after it, record) of each whole chunk and dating record in order, each checked
@@ -812,11 +825,7 @@ class RawReader:
     def index_span(self) -> tuple[int, int] | None:
         """(first sample index, index after the last) of the good chunks, as ``gaps``; None for a
         file with no chunk yet."""
-        first = end = None
-        for start, n in self._heads():
-            first = start if first is None else first
-            end = start + n
-        return None if first is None or end is None else (first, end)
+        return self.outline()[1]
 
     def _heads(self) -> Iterator[tuple[int, int]]:
         """(first_index, n_samples) of each chunk ``chunks`` reads, quietly (strict: until the first
