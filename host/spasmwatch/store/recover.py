@@ -23,6 +23,7 @@ checkpointed into the copy, and all of it when the first page (header, schema) i
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import sqlite3
@@ -178,8 +179,13 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, version: int, kept: 
 
 def _insert(dst: sqlite3.Connection, table: str, cols: list[str], row: Sequence[object]) -> int:
     """One row into the new store (1), unless a row with its rowid alias or unique key is there (0)."""
-    insert = f"INSERT OR IGNORE INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-    return int(dst.execute(insert, tuple(row)).rowcount)
+    return int(dst.execute(_insert_sql(table, tuple(cols)), tuple(row)).rowcount)
+
+
+@functools.cache
+def _insert_sql(table: str, cols: tuple[str, ...]) -> str:
+    """The INSERT of ``_insert``, written once per table (it is called for every row recovered)."""
+    return f"INSERT OR IGNORE INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
 
 
 def _scan_pages(
