@@ -524,20 +524,17 @@ class Store:
         made since the step stay); nothing when no sync differs."""
         _texts("syncs", host_boot=host_boot)
         _finite("syncs: offset_s", offset_s)
-        mine = "device = ? AND host_boot = ?"
+        # This device's syncs of this computer boot made on a wall stepped since (their offset, as
+        # placed now, is not today's).
+        stepped = f"device = ? AND host_boot = ? AND abs(? - {_SYNC_OFFSET}) > ?"
+        which = (device, host_boot, offset_s, tolerance_s)
         with self._tx() as c:
             steps: dict[int, list[float]] = {}
-            for boot, step in c.execute(
-                f"SELECT boot, ? - {_SYNC_OFFSET} FROM syncs WHERE {mine} AND abs(? - {_SYNC_OFFSET}) > ?",
-                (offset_s, device, host_boot, offset_s, tolerance_s),
-            ):
+            for boot, step in c.execute(f"SELECT boot, ? - {_SYNC_OFFSET} FROM syncs WHERE {stepped}", (offset_s, *which)):
                 steps.setdefault(int(boot), []).append(float(step))
             if not steps:
                 return []
-            c.execute(
-                f"UPDATE syncs SET stepped_s = ? - (wall_s - host_boot_s) WHERE {mine} AND abs(? - {_SYNC_OFFSET}) > ?",
-                (offset_s, device, host_boot, offset_s, tolerance_s),
-            )
+            c.execute(f"UPDATE syncs SET stepped_s = ? - (wall_s - host_boot_s) WHERE {stepped}", (offset_s, *which))
             moved: dict[int, float] = {}
             out: list[Replaced] = []
             placed = "SELECT id, wall_t FROM events WHERE device = ? AND boot = ?"
