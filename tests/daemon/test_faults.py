@@ -880,6 +880,38 @@ def test_an_open_alarm_is_restored_and_escalates_when_the_band_stays_away_after_
         assert d.status()["bands"][0]["device"] == DEVICE and d.status()["bands"][0]["alert_state"] == "ESCALATED"
 
 
+@pytest.mark.parametrize("step_h", [1.0, 8.0])
+def test_an_alarm_raised_before_the_host_clock_was_stepped_forward_is_restored_once_after_a_restart(tmp_path: Path, step_h: float) -> None:
+    """A Raspberry Pi without a clock battery starts on the time it was shut down at, and NTP steps
+    it forward later. An alarm raised before that step, then a daemon restart: the stored syncs tell
+    the step (same computer boot), so the band's events and the cluster move onto today's clock, but
+    the alert rows keep the wall time they were written at. The restart read the alerts of the last
+    REBUILD_WINDOW_S (6 h) by that stamp, so after a step of more than 6 h it found the cluster
+    without its alarm: the open alarm nobody had answered was not carried on, and the rebuild alarmed
+    the same cluster again as new, to every phone. Old code at 8 h: a CLUSTER_ALARM sent again."""
+    clock = Clock(T0)
+    spec = [BandSpec("crib", lambda: None)]  # type: ignore[arg-type,return-value]  # driven below, as the session would
+    with Store(tmp_path / "db.sqlite") as store:
+        first = Daemon(store, spec, clock=clock)  # type: ignore[arg-type]
+        _connect(first, DEVICE, [], clock.t)
+        first.on_sync(DEVICE, 1, 40_000, clock.t, clock.since_boot())
+        for seq in range(3):
+            first.on_record(DEVICE, spasm_record(seq, 10_000 * seq), clock.t)
+        assert [a.state for a in store.alerts(DEVICE) if a.cluster_id is not None] == ["ALARM"]
+        # kill -9; NTP steps the wall forward; the daemon comes back in the same computer boot.
+        clock.t += 5
+        clock.step(step_h * 3600)
+        restarted = Daemon(store, spec, clock=clock)  # type: ignore[arg-type]
+        restarted._resume(restarted.bands[0], restarted._known_bands())
+        _connect(restarted, DEVICE, [], clock.t)
+        restarted._tick()
+        raised = [n.kind for n in restarted.notifications if n.kind is NoticeKind.CLUSTER_ALARM]
+        assert restarted.status()["bands"][0]["alert_state"] == "ALARM", restarted.status()["bands"][0]
+        assert raised == [], raised  # carried on (RESTORED, sent to nobody), not raised anew
+        assert len(restarted._carried) == 1, restarted._carried
+        assert [(round(c.start_t - T0 - step_h * 3600), c.count) for c in store.clusters(DEVICE)] == [(-40, 3)]
+
+
 @pytest.mark.parametrize("alarm_age_s", [5.0, 700.0])
 def test_a_restored_alarm_nobody_answered_sounds_again_for_what_is_left_of_repeat_for_s(tmp_path: Path, alarm_age_s: float) -> None:
     """The local sound repeats an unanswered alarm (repeat_for_s, 600 s by default); a daemon killed

@@ -1043,13 +1043,16 @@ class Daemon:
 
     def _restore_alarms(self, device: str, analysis: LiveAnalysis) -> None:
         """Open clusters that alarmed before a restart carry on in the engine, not alarmed again."""
-        since = self.clock.wall() - K.REBUILD_WINDOW_S
+        clusters = list(self.store.clusters(device, since=self.clock.wall() - K.REBUILD_WINDOW_S))
         last: dict[int, dict[int | None, AlertRow]] = {}  # cluster id -> alert id -> its latest row
-        for row in self.store.alerts(device, since=since):
-            if row.cluster_id is not None:
+        # By cluster, not by the rows' wall stamps: a step of the host's clock since moved the
+        # clusters onto today's clock, not their alerts' stamps (an alarm from before a 6 h+ step
+        # was dropped, and the rebuild raised it anew).
+        for row in self.store.cluster_alerts(device, [r.id for r in clusters]):
+            if row.cluster_id is not None:  # (always: asked by cluster)
                 last.setdefault(row.cluster_id, {})[row.alert_id] = row
         raised = ("ALARM", "ESCALATED", "ACKNOWLEDGED")
-        for r in self.store.clusters(device, since=since):
+        for r in clusters:
             # A cluster that took others in (Store.merge_clusters) holds their alerts' histories too,
             # each ending CLOSED: its alert is the one still raised.
             a = max(last.get(r.id, {}).values(), key=lambda x: (x.state in raised, x.id), default=None)

@@ -893,6 +893,14 @@ class Store:
         where, params = _range("wall_s", since, until, device)
         return self._stream([(_ALERT_SELECT + where + " ORDER BY wall_s, id", params)], _alert_row)
 
+    def cluster_alerts(self, device: str, cluster_ids: Sequence[int]) -> list[AlertRow]:
+        """Every transition of the alerts of these clusters, whenever stamped, in the order they were
+        stored: a host clock stepped since moves a cluster (``place_on_clock``) but not the wall
+        times its alert rows were written at."""
+        marks = ", ".join("?" * len(cluster_ids))
+        sql = _ALERT_SELECT + f" WHERE device = ? AND cluster_id IN ({marks}) ORDER BY id"
+        return [_alert_row(r) for r in self._all(sql, (device, *cluster_ids))]
+
     def alert_state(self, device: str, alert_id: int) -> str | None:
         """The state of the latest transition stored for the alert engine's ``alert_id`` of
         ``device`` (None: none stored, e.g. rows from before schema v5)."""
