@@ -499,7 +499,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "by_sensor": summary,
         "recordings": [{"path": r.path, "has_gyro": r.has_gyro, "rate_hz": r.rate_hz, "same_at_0": r.same_at_0,
                         "counts_differing_at_0": r.counts_differing_at_0, "seconds": round(r.seconds, 1),
-                        "per_phase": {str(f): run.score.summary() for f, run in zip(fracs, r.phases, strict=True)}}
+                        "per_phase": {str(f): run.score.summary() for f, run in zip(fracs, r.phases, strict=True)},
+                        "true_clusters": [{"start": round(st, 1), "subtle": sub,
+                                           "alarm_delay_s": [None if (d := run.score.cluster_delays_s[i]) is None else round(d, 2) for run in r.phases]}
+                                          for i, (st, sub) in enumerate(r.true_clusters)]}
                        for r in results],  # fmt: skip
     }
     if args.json:
