@@ -127,17 +127,6 @@ class RecResult:
     why: dict[float, dict[int, str]] = field(default_factory=dict)
 
 
-def load(rec: Recording) -> tuple[F64, F64, F64 | None]:
-    """The whole recording in memory: times, accel (g), gyro (deg/s) or None."""
-    ts, accs, gyros = [], [], []
-    for c in rec.chunks():
-        ts.append(c.t)
-        accs.append(c.acc)
-        if c.gyro is not None:
-            gyros.append(c.gyro)
-    return np.concatenate(ts), np.concatenate(accs), np.concatenate(gyros) if gyros else None
-
-
 def blocks(t: F64, acc: F64, gyro: F64 | None, rows: int) -> Iterator[Block]:
     """The arrays in the CSV reader's chunks (the twin's seams change nothing: test_detector_twin)."""
     for s in range(0, len(t), rows):
@@ -178,7 +167,8 @@ def one_recording(path: str, fracs: Sequence[Fraction], control: bool, why: bool
     truth = _truth_of(rec)
     reference, n = _replayed(rec)  # evaluate's own replay of the file
     check_span(str(truth_path(rec.path)), truth, rec.path, rec.t0, rec.t0 + n / rec.rate_hz)
-    t, acc, gyro = load(rec)
+    whole = Block.joined(rec.chunks())
+    t, acc, gyro = whole.t, whole.acc, whole.gyro
     x = np.concatenate([acc, gyro if gyro is not None else np.zeros_like(acc)], axis=1)
     dt = 1.0 / rec.rate_hz
     runs: list[PhaseRun] = []

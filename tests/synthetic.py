@@ -8,7 +8,10 @@ accel are consistent (gyro = d(pitch)/dt, accel = gravity rotated by pitch).
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -179,3 +182,16 @@ def event_feed(d: Any, device: str, clock: Any) -> Any:
         d.on_record(device, spasm_record(seq, 10_000 * seq), clock.t)
 
     return arrives
+
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def load_bench(name: str) -> ModuleType:
+    """bench/``name``.py as a module (bench/ is no package: its scripts run by path)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[f"bench_{name}"] = mod  # dataclasses look their module up
+    spec.loader.exec_module(mod)
+    return mod

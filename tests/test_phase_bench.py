@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from spasmwatch.commands.evaluate import _file_job
 from spasmwatch.sim import Scenario, simulate, write_recording
-
-BENCH = Path(__file__).resolve().parent.parent / "bench"
-
-
-def load_phase() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_phase", BENCH / "phase.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["bench_phase"] = mod  # dataclasses look their module up
-    spec.loader.exec_module(mod)
-    return mod
-
+from synthetic import load_bench
 
 def test_phase_interpolation_is_exact_at_0_and_shifts_later_by_the_fraction() -> None:
-    phase = load_phase()
+    phase = load_bench("phase")
     x = np.random.default_rng(3).normal(size=(3000, 6))
     assert np.array_equal(phase.shifted(x, 0.0), x)  # bit for bit: the band's rounding sees the same ints
     rate = 52.0
@@ -43,7 +30,7 @@ def test_phase_interpolation_is_exact_at_0_and_shifts_later_by_the_fraction() ->
 
 
 def test_phase_quick_offset_0_reproduces_the_unshifted_replay(tmp_path: Path) -> None:
-    phase = load_phase()
+    phase = load_bench("phase")
     csv = tmp_path / "rec.csv"
     write_recording(simulate(Scenario(kind="clusters", duration_s=900, rate_hz=50.0, seed=4, not_worn=False)), csv)
     out = tmp_path / "phase.json"

@@ -13,15 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import importlib.util
 import json
 import math
 import struct
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from types import ModuleType
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -57,19 +54,7 @@ from spasmwatch.transport.simband import free_port
 from swcore import protocol as P
 from swcore.crc import crc16
 from swcore.frontend import Params
-from synthetic import HandClock, fill_store, spasm_record
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def load_bench(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[f"bench_{name}"] = mod  # dataclasses look their module up
-    spec.loader.exec_module(mod)
-    return mod
-
+from synthetic import HandClock, fill_store, load_bench, spasm_record
 
 def test_fault_campaign_loses_nothing_doubles_nothing_and_alarms_every_cluster(tmp_path_factory: pytest.TempPathFactory) -> None:
     faults = load_bench("faults")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .test_faults import load_bench
+from synthetic import load_bench
 
 
 def test_load_smoke_three_bands_streaming_raw_at_104_hz_lose_nothing(tmp_path: Path) -> None:

@@ -8,10 +8,7 @@ account for; every internal collection within its bound, or flat (docs/host.md, 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from spasmwatch.alerts import AlertEngine, AlertSettings, ClusterState
@@ -19,20 +16,9 @@ from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.analysis.pipeline import Analyzer
 from spasmwatch.daemon import consts as K
 from swcore.frontend import Params
+from synthetic import load_bench
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def load_soak() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_soak", BENCH / "soak.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["bench_soak"] = mod  # dataclasses look their module up
-    spec.loader.exec_module(mod)
-    return mod
-
-
-soak = load_soak()
+soak = load_bench("soak")
 
 
 def assert_bounded(g: Any, bounds: dict[str, int]) -> None:

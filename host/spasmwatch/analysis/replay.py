@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,6 +24,17 @@ from spasmwatch.errors import InputError
 F64 = NDArray[np.float64]
 
 
+class Samples(Protocol):
+    """Consecutive samples as a reader gives them (a CSV ``Chunk``, a raw file's ``Block``)."""
+
+    @property
+    def t(self) -> F64: ...
+    @property
+    def acc(self) -> F64: ...
+    @property
+    def gyro(self) -> F64 | None: ...
+
+
 @dataclass(frozen=True)
 class Block:
     """A run of consecutive samples: times (s), accel (g), gyro (deg/s) or None."""
@@ -30,6 +42,17 @@ class Block:
     t: F64
     acc: F64
     gyro: F64 | None
+
+    @classmethod
+    def joined(cls, chunks: Iterable[Samples]) -> Block:
+        """One block of all of ``chunks``: a recording read whole."""
+        ts, accs, gyros = [], [], []
+        for c in chunks:
+            ts.append(c.t)
+            accs.append(c.acc)
+            if c.gyro is not None:
+                gyros.append(c.gyro)
+        return cls(np.concatenate(ts), np.concatenate(accs), np.concatenate(gyros) if gyros else None)
 
 
 @dataclass(frozen=True)

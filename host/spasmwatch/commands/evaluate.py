@@ -28,7 +28,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
 
 from spasmwatch.analysis.diagnose import ClusterWhy, cluster_line, counts, diagnose, legend, report
 from spasmwatch.analysis.pipeline import Record
@@ -179,19 +178,11 @@ def _scored(rec: Recording | RawRecording, why: bool) -> Result:
         check_span(str(truth_path(rec.path)), truth, rec.path, rec.t0, rec.t0 + n / rec.rate_hz)
         return Result(label, score(csv_recs, truth), rec.has_gyro, [])
     # --why needs the whole recording in memory: read it once, replay it as one block.
-    ts, accs, gyros = [], [], []
-    for c in rec.chunks():
-        ts.append(c.t)
-        accs.append(c.acc)
-        if c.gyro is not None:
-            gyros.append(c.gyro)
-    acc = np.concatenate(accs)
-    gyro = np.concatenate(gyros) if gyros else None
-    t = np.concatenate(ts)
+    whole = Block.joined(rec.chunks())
     if not isinstance(rec, RawRecording):  # a CSV's length is known once read (a raw one's: checked before)
-        check_span(str(truth_path(rec.path)), truth, rec.path, rec.t0, rec.t0 + len(t) / rec.rate_hz)
-    recs = list(replay([Block(t, acc, gyro)], rec.rate_hz, rec.has_gyro))
-    return Result(label, score(recs, truth), rec.has_gyro, _why(acc, gyro, rec.rate_hz, truth, recs, float(t[0])))
+        check_span(str(truth_path(rec.path)), truth, rec.path, rec.t0, rec.t0 + len(whole.t) / rec.rate_hz)
+    recs = list(replay([whole], rec.rate_hz, rec.has_gyro))
+    return Result(label, score(recs, truth), rec.has_gyro, _why(whole.acc, whole.gyro, rec.rate_hz, truth, recs, float(whole.t[0])))
 
 
 def _replayed(rec: Recording) -> tuple[list[Record], int]:
