@@ -89,6 +89,22 @@ VECTORS: list[tuple[str, str, list[Any], str, dict[str, Any]]] = [
         {"type": "resp", "opcode": 3, "code": 4, "error": "value out of range", "arg": 7},
     ),
     (
+        "bootlink, measured through the reset",
+        "encode_bootlink",
+        [12, 11, P.RC_WDT, P.BLF_RTC, 3600123, 1502, 7],
+        "01070c000b000201fbee3600de0500000700",
+        {"type": "bootlink", "boot": 12, "prev_boot": 11, "cause": 2, "flags": 1, "prev_ms": 3600123,
+         "gap_ms": 1502, "err_ms": 7},
+    ),
+    (
+        "bootlink, estimated, over a boot count's wrap, err_ms saturated",
+        "encode_bootlink",
+        [1, 0xFFFF, P.RC_HARD, 0, 2**32 + 5, 3000, 100000],
+        "01070100ffff010005000000b80b0000ffff",
+        {"type": "bootlink", "boot": 1, "prev_boot": 0xFFFF, "cause": 1, "flags": 0, "prev_ms": 5,
+         "gap_ms": 3000, "err_ms": 0xFFFF},
+    ),
+    (
         "raw",
         "encode_raw",
         [1000, [[1, -2, 1000, -100, 5, -5], [0, 0, -1000, 32767, -32768, 1]], 2],
@@ -143,6 +159,31 @@ def test_encoders_clamp_out_of_range_values() -> None:
     assert (e["boot"], e["duration_ms"], e["peak_rate_mrads"], e["peak_angle_mrad"], e["confidence"]) == (70000 & 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 100)
 
 
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        ([12, 11, 0, 0, 1, 2, 3], "field 'cause' = 0"),
+        ([12, 12, P.RC_HARD, 0, 1, 2, 3], "field 'prev_boot' = 12 is the boot itself"),
+        ([70000, 11, P.RC_HARD, 0, 1, 2, 3], "field 'boot' = 70000 outside 0..65535"),
+        ([12, -1, P.RC_HARD, 0, 1, 2, 3], "field 'prev_boot' = -1"),
+        ([12, 11, P.RC_HARD, 256, 1, 2, 3], "field 'flags' = 256"),
+        ([12, 11, P.RC_HARD, 0, 1, -2, 3], "field 'gap_ms' = -2"),
+        ([12, 11, P.RC_HARD, 0, 1, 2**32, 3], "field 'gap_ms' = 4294967296"),
+        ([12, 11, P.RC_HARD, 0, 1, 2, -3], "field 'err_ms' = -3"),
+    ],
+)
+def test_bootlink_encoder_refuses_what_its_fields_cannot_carry(args: list[int], message: str) -> None:
+    with pytest.raises(P.ProtocolError, match=message) as exc:
+        P.encode_bootlink(*args)
+    assert exc.value.code == P.E_VALUE and "bootlink" in str(exc.value)
+
+
+def test_bootlink_is_framed_for_serial_as_every_record() -> None:
+    rec = P.encode_bootlink(12, 11, P.RC_WDT, P.BLF_RTC, 3600123, 1502, 7)
+    assert P.FrameDecoder().feed(P.frame(rec)) == [rec]
+    assert struct.calcsize(P.BOOTLINK_FMT) == P.BOOTLINK_SIZE == len(rec) <= P.ATT_DEFAULT_PAYLOAD
+
+
 MALFORMED = [
     (b"", P.E_LENGTH, "too short"),
     (b"\x01", P.E_LENGTH, "too short"),
@@ -157,6 +198,10 @@ MALFORMED = [
     (bytes.fromhex("01040300a00f00000001000000100000"), P.E_VALUE, "oldest_seq 4000 after next_seq 256"),
     (bytes.fromhex("0105032a00000000"), P.E_VALUE, "resp: unknown code 42"),
     (bytes.fromhex("01060302e80300000100feffe8039cff0500fbff"), P.E_LENGTH, "raw: length 20, expected 44"),
+    (bytes.fromhex("01070c000b000201fbee3600de05000007"), P.E_LENGTH, "bootlink: length 17, expected 18"),
+    (bytes.fromhex("01070c000b000501fbee3600de0500000700"), P.E_VALUE, "bootlink: field 'cause' = 5 is no reset cause"),
+    (bytes.fromhex("01070c000b000001fbee3600de0500000700"), P.E_VALUE, "bootlink: field 'cause' = 0 is no reset cause"),
+    (bytes.fromhex("01070c000c000201fbee3600de0500000700"), P.E_VALUE, "bootlink: field 'prev_boot' = 12 is the boot itself"),
 ]
 
 

@@ -10,7 +10,9 @@ repeats on a band; the host backfills by it after any gap.
 
 The same records travel over USB serial inside ``frame()`` (sync, length,
 CRC-16). Byte-vector tests (tests/test_protocol.py) pin every layout: change
-one and ``VERSION`` goes up.
+one and ``VERSION`` goes up. A new record type or opcode changes no layout and
+keeps it (an older decoder refuses the new record by its type alone, and the
+other side goes on: docs/protocol.md says so for each).
 
 Decoders raise ``ProtocolError`` (a ``ValueError``) with a message naming the
 record and the field at fault; its ``code`` is the error code the band
@@ -25,7 +27,7 @@ VERSION = 1
 
 # --- GATT ---------------------------------------------------------------------
 SERVICE_UUID = "5b1d0001-7a3e-4c8e-9d2a-5a5a3c0ffee0"
-EVENTS_UUID = "5b1d0002-7a3e-4c8e-9d2a-5a5a3c0ffee0"  # notify: EVENT, ACTIVITY, LOGINFO
+EVENTS_UUID = "5b1d0002-7a3e-4c8e-9d2a-5a5a3c0ffee0"  # notify: EVENT, ACTIVITY, LOGINFO, BOOTLINK
 STATUS_UUID = "5b1d0003-7a3e-4c8e-9d2a-5a5a3c0ffee0"  # read, notify: STATUS
 CONTROL_UUID = "5b1d0004-7a3e-4c8e-9d2a-5a5a3c0ffee0"  # write (encrypted), notify: RESP
 RAW_UUID = "5b1d0005-7a3e-4c8e-9d2a-5a5a3c0ffee0"  # notify: RAW
@@ -39,6 +41,7 @@ T_ACTIVITY = 0x03
 T_LOGINFO = 0x04
 T_RESP = 0x05
 T_RAW = 0x06
+T_BOOTLINK = 0x07  # how the band's previous boot ties to this one (docs/protocol.md, "BOOTLINK")
 
 # ver, type, seq, boot, onset_ms, duration_ms, peak_rate_mrads, peak_angle_mrad, confidence, flags
 EVENT_FMT = "<BBIHIHHHBB"
@@ -60,6 +63,10 @@ RAW_HEAD_FMT = "<BBBBI"
 RAW_HEAD_SIZE = 8
 RAW_SAMPLE_FMT = "<hhhhhh"
 RAW_SAMPLE_SIZE = 12
+# ver, type, boot, prev_boot, cause, flags, prev_ms, gap_ms, err_ms: band ms prev_ms of boot prev_boot
+# was gap_ms (+-err_ms) before band ms 0 of boot ``boot``
+BOOTLINK_FMT = "<BBHHBBIIH"
+BOOTLINK_SIZE = 18
 
 # EVENT.flags
 EF_TIME_SYNCED = 0x01  # the band had wall time when it logged the event
@@ -96,6 +103,17 @@ LF_HELD = 0x08
 # retries, band/ble.py) after its end. Here, not in band/: it is what LF_HELD means to a host.
 HELD_MS = 1000
 
+# BOOTLINK.cause: how boot prev_boot ended, as the next boot's machine.reset_cause() tells it. A
+# power-on (a brown-out too, on an ESP32) loses the RTC memory the link is made from: no record.
+RC_HARD = 1  # machine.reset() (a crash, REBOOT), a panic
+RC_WDT = 2  # the watchdog
+RC_SOFT = 3  # MicroPython's soft reset (Ctrl-D at the REPL): the chip did not reset
+RC_DEEPSLEEP = 4  # woke from deep sleep
+RESET_CAUSES = {RC_HARD: "hard", RC_WDT: "watchdog", RC_SOFT: "soft", RC_DEEPSLEEP: "deep sleep"}
+# BOOTLINK.flags
+BLF_RTC = 0x01  # gap_ms measured by a counter that ran through the reset (the ESP32's RTC timer); else estimated
+ERR_MS_MAX = 0xFFFF  # BOOTLINK.err_ms saturates here
+
 # --- pairing window --------------------------------------------------------------------
 # The band bonds a new central only this long (ms) after a power-on, and while it has no bond
 # at all; bonded centrals re-encrypt at any time. A family pairs right after switching the
@@ -108,7 +126,7 @@ PAIRING_WINDOW_MS = 300000
 
 # --- control (host -> band), byte 1 is the opcode ------------------------------------
 OP_TIME_SYNC = 0x01  # <BBIH: unix_s, ms          RESP.arg = band ms at sync
-OP_BACKFILL = 0x02  # <BBI: from_seq              LOGINFO, events from_seq.., LOGINFO(DONE)
+OP_BACKFILL = 0x02  # <BBI: from_seq              BOOTLINKs kept, LOGINFO, events from_seq.., LOGINFO(DONE)
 OP_CONFIG = 0x03  # <BBBi: key, value            RESP.arg = 1 if it applies after reboot
 OP_RAW = 0x04  # <BBB: on (0/1)
 OP_REBOOT = 0x05  # <BBI: REBOOT_MAGIC           safe reboot: log closed first
@@ -299,6 +317,40 @@ def encode_raw(first_index, samples, dropped=0):
     return bytes(buf)
 
 
+def encode_bootlink(boot, prev_boot, cause, flags, prev_ms, gap_ms, err_ms):
+    """A BOOTLINK record: ``prev_boot``'s band ms ``m`` is ``boot``'s ``m - prev_ms - gap_ms`` (+-``err_ms``).
+
+    Raises ProtocolError naming the field for a value its field cannot carry (err_ms saturates);
+    prev_ms runs modulo 2^32 like every band ms."""
+    what = "bootlink"
+    _range(what, "boot", boot, 0, 0xFFFF)
+    _range(what, "prev_boot", prev_boot, 0, 0xFFFF)
+    _link_checks(what, boot, prev_boot, cause)
+    _range(what, "flags", flags, 0, 0xFF)
+    _range(what, "gap_ms", gap_ms, 0, 0xFFFFFFFF)
+    err_ms = err_ms if err_ms < ERR_MS_MAX else ERR_MS_MAX
+    _range(what, "err_ms", err_ms, 0, ERR_MS_MAX)
+    return struct.pack(
+        BOOTLINK_FMT,
+        VERSION,
+        T_BOOTLINK,
+        boot,
+        prev_boot,
+        cause,
+        flags,
+        prev_ms & 0xFFFFFFFF,
+        gap_ms,
+        err_ms,
+    )
+
+
+def _link_checks(what, boot, prev_boot, cause):
+    if cause not in RESET_CAUSES:
+        raise ProtocolError("%s: field 'cause' = %d is no reset cause (%d..%d)" % (what, cause, RC_HARD, RC_DEEPSLEEP), E_VALUE)
+    if prev_boot == boot:
+        raise ProtocolError("%s: field 'prev_boot' = %d is the boot itself" % (what, boot), E_VALUE)
+
+
 _TYPE_NAMES = {
     T_EVENT: "event",
     T_STATUS: "status",
@@ -306,6 +358,7 @@ _TYPE_NAMES = {
     T_LOGINFO: "loginfo",
     T_RESP: "resp",
     T_RAW: "raw",
+    T_BOOTLINK: "bootlink",
 }
 
 
@@ -378,6 +431,20 @@ def decode(buf):
         if v[3] not in ERROR_NAMES:
             raise ProtocolError("resp: unknown code %d" % v[3], E_VALUE)
         return {"type": name, "opcode": v[2], "code": v[3], "error": ERROR_NAMES[v[3]], "arg": v[4]}
+    if t == T_BOOTLINK:
+        _check(buf, name, BOOTLINK_SIZE)
+        v = struct.unpack(BOOTLINK_FMT, buf)
+        _link_checks(name, v[2], v[3], v[4])
+        return {
+            "type": name,
+            "boot": v[2],
+            "prev_boot": v[3],
+            "cause": v[4],
+            "flags": v[5],
+            "prev_ms": v[6],
+            "gap_ms": v[7],
+            "err_ms": v[8],
+        }
     # T_RAW
     _check(buf, name, RAW_HEAD_SIZE, exact=False)
     n = buf[2]
