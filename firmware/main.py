@@ -36,6 +36,7 @@ from band import imu as band_imu  # noqa: E402
 from band.app import App, Hardware  # noqa: E402
 from band.battery import AdcBattery  # noqa: E402
 from band.storage import Storage  # noqa: E402
+from swcore import protocol as P  # noqa: E402
 
 DATA_DIR = "/data"
 
@@ -70,6 +71,41 @@ def _battery(board):
     return AdcBattery(adc, d["divider_ratio"], d["empty_mv"], d["full_mv"])
 
 
+class Retained:
+    """The boot links' retained memory (band/bootlink.py): the RTC slow memory that
+    ``machine.RTC().memory()`` reads and writes (MicroPython puts it in RTC_NOINIT memory: it
+    survives watchdog, panic and software resets, not a power-on), and the RTC timer's ms, read
+    as ``time.time_ns()``: ESP-IDF's gettimeofday, which the RTC timer carries through such a
+    reset. Both are checked on a board at bring-up (hardware/BRINGUP.md, "Boot links")."""
+
+    def __init__(self):
+        self._rtc = machine.RTC()
+
+    def read(self):
+        return self._rtc.memory()
+
+    def write(self, data):
+        self._rtc.memory(data)
+
+    @staticmethod
+    def rtc_ms():
+        return time.time_ns() // 1000000
+
+
+# machine.reset_cause() -> how the previous boot ended (swcore.protocol RC_*); a power-on (which the
+# ESP32 port also reports for a brown-out) is 0: the RTC memory is lost, no link.
+def _reset_cause(cause):
+    if cause == machine.HARD_RESET:
+        return P.RC_HARD
+    if cause == machine.WDT_RESET:
+        return P.RC_WDT
+    if cause == machine.SOFT_RESET:
+        return P.RC_SOFT
+    if cause == machine.DEEPSLEEP_RESET:
+        return P.RC_DEEPSLEEP
+    return 0
+
+
 def main():
     device_id = _load("/device.json")["device_id"]
     try:
@@ -77,6 +113,7 @@ def main():
     except OSError:
         pass  # exists
     storage = Storage(DATA_DIR)
+    cause = machine.reset_cause()
     hw = Hardware(
         _imu(BOARD),
         bluetooth.BLE(),
@@ -89,7 +126,9 @@ def main():
         device_id,
         # Only a power-on opens the pairing window. The ESP32 port reads a brown-out as PWRON_RESET
         # too, the watchdog as WDT_RESET, machine.reset() (crash, REBOOT) and a panic as HARD_RESET.
-        power_on=machine.reset_cause() == machine.PWRON_RESET,
+        power_on=cause == machine.PWRON_RESET,
+        retained=Retained(),
+        reset_cause=_reset_cause(cause),
     )
     try:
         asyncio.run(App(hw).run())

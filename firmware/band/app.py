@@ -12,7 +12,8 @@ Hardware is injected (``Hardware``), so ``main.py`` on a board and
 - control: validates and applies control writes (bonded, encrypted links only);
 - status: battery, wear, log fill, flags and errors every ``status_period_s``;
   low and critical battery handling; clears the crash streak after a healthy run;
-- watchdog: feeds the hardware watchdog only while the sampler makes progress;
+- watchdog: feeds the hardware watchdog only while the sampler makes progress, and
+  writes the boot link's checkpoint to retained memory (band/bootlink.py);
 - link: reacts to connect / disconnect / MTU / encryption changes.
 
 Safe mode (repeated crashes) runs everything except the sampler: the band
@@ -45,7 +46,7 @@ FIRMWARE_VERSION = "0.1.0"
 LOG_SLOTS = const(4096)  # 4096 x 24 B = 96 KB of flash, months of events
 BATCH_MS = const(200)  # FIFO drain period: MPU6886's 1 KB FIFO holds 0.7 s at 100 Hz
 WDT_TIMEOUT_MS = const(8000)
-WDT_FEED_MS = const(1000)
+WDT_FEED_MS = const(1000)  # also the boot links' checkpoint period: at most band/bootlink.py CHECKPOINT_MS
 STALL_MS = const(5000)  # sampler silent this long: stop feeding, let the watchdog reset
 BATTERY_MS = const(10000)  # the cell is read at least this often, whatever the status period
 ACT_QUEUE = const(4)
@@ -71,7 +72,10 @@ SAMPLES_LAP = const(1 << 29)  # the sample count runs modulo this: with a batch 
 class Hardware:
     """What the app needs from a board (or the simulator)."""
 
-    def __init__(self, imu, ble, storage, clock, battery, make_wdt, reset, board, device_id, irq_flag=None, power_on=True):
+    def __init__(
+        self, imu, ble, storage, clock, battery, make_wdt, reset, board, device_id, irq_flag=None, power_on=True,
+        retained=None, reset_cause=0,
+    ):
         self.imu = imu  # band.imu driver, or None if the IMU failed to answer
         self.ble = ble  # bluetooth.BLE()
         self.storage = storage  # band.storage.Storage
@@ -85,6 +89,12 @@ class Hardware:
         # This boot followed a power-on (machine.reset_cause() == PWRON_RESET), not a watchdog,
         # crash or REBOOT reset: only then does the pairing window open (see App._pairing_update).
         self.power_on = power_on
+        # A few bytes that survive every reset but a power-on (the ESP32's RTC memory): read() ->
+        # bytes, write(bytes), and rtc_ms(): a ms counter that runs through resets, or None. None:
+        # the board has none, and its boots are not linked (band/bootlink.py).
+        self.retained = retained
+        # How the previous boot ended (P.RC_HARD, RC_WDT, RC_SOFT, RC_DEEPSLEEP), 0 for a power-on.
+        self.reset_cause = reset_cause
 
 
 class App:
@@ -94,7 +104,18 @@ class App:
         gc.collect()
         self.hw = hw
         st = hw.storage
-        self.boot = BootState(st)
+        self._up_ms = 0
+        self._last_ticks = hw.clock.ticks_ms()  # band ms 0 (a boot link's reference)
+        self.boot = BootState(st, hw.retained)
+        self.links = b""  # the boot links kept (BOOTLINK records, oldest first): sent at each BACKFILL
+        if hw.retained is not None:
+            # First, on a heap not yet split: the module runs once and drops itself, and its code
+            # (and the .mpy's load buffer) is freed before the detector's buffers need the space.
+            from band import bootlink
+
+            self.links = bootlink.kept(st, hw.retained, self.boot.boot_count, hw.reset_cause, self.uptime_ms())
+            gc.collect()
+        self.boot.checkpoint(self.uptime_ms())  # at once: a boot reset within its first second still links
         self.cfg = Config(st)
         self.bias_store = BiasStore(st)
         self.bonds = Bonds(st)
@@ -119,8 +140,6 @@ class App:
         self._laps = 0
         self._paused_ms = -1  # uptime ms when a critical battery stopped sensing (-1: not paused)
         self.suppressed = 0  # events under min_confidence
-        self._up_ms = 0
-        self._last_ticks = hw.clock.ticks_ms()
         # Time of sample _anchor_n (uptime ms when the batch ending just before it was
         # read): event times count back from the latest read, so the IMU's own clock
         # (ODR off by ~1 %) cannot make them drift over a night.
@@ -577,6 +596,11 @@ class App:
             if start > log.next_seq:
                 return P.E_VALUE, log.next_seq  # the host is ahead: this log was erased
             flags = P.LF_GAP if start < log.oldest_seq else 0
+            # The boot links first, at every BACKFILL: each (re)connection delivers them again, and
+            # a host that has them ignores them; a boot no host synced is placed by them.
+            links = self.links
+            for off in range(0, len(links), P.BOOTLINK_SIZE):
+                await self.periph.notify(self.h_events, links[off : off + P.BOOTLINK_SIZE])
             self._follow_link()  # this link's cursor, even if the sender has not run since it connected
             self._cursor = start if start > log.oldest_seq else log.oldest_seq
             if start > self._delivered:  # the host holds every event before the one it asks for
@@ -710,6 +734,7 @@ class App:
         while True:
             if not (self.sampling and time.ticks_diff(clock.ticks_ms(), self._beat) > STALL_MS):
                 wdt.feed()
+            self.boot.checkpoint(self.uptime_ms())  # RTC memory: the next boot links from the latest
             await clock.sleep_ms(WDT_FEED_MS)
 
     async def _link(self):
@@ -774,4 +799,5 @@ class App:
         self.periph.disconnect()
         self.log.close()
         self.boot.mark_clean()
+        self.boot.checkpoint(self.uptime_ms(), True)  # the reset follows within bootlink.STOP_MS
         self._stop.set()

@@ -10,6 +10,12 @@ in safe mode.
 A flash that refuses the file (ENOSPC, a worn block) costs only the crash
 count: the band runs on (``save_failed`` set), never in safe mode, since
 crashes it cannot count would otherwise hold it in a stale file's safe mode.
+
+``checkpoint`` notes the boot's uptime (and the RTC timer's ms) in the board's
+retained memory, the ESP32's RTC memory, which survives every reset but a
+power-on; the next boot links itself to this one from it (band/bootlink.py).
+RTC memory is RAM: a checkpoint costs no flash wear. A board without retained
+memory (``retained`` None) writes none.
 """
 
 import struct
@@ -23,11 +29,19 @@ _FMT = "<HBB"
 SAFE_MODE_CRASHES = const(3)
 # A run this long (device ms) counts as healthy and clears the crash streak.
 STABLE_MS = const(60000)
+# The checkpoint in retained memory, read back by band/bootlink.py (which documents it): tag,
+# boot, uptime ms, RTC ms (both modulo 2^32), flags; crc16. Private here (const names cost no
+# RAM), so bootlink.py repeats them: tests/firmware/test_band_bootlink.py checks the two agree.
+_CP_FMT = "<BHIIB"
+_CP_TAG = const(0x4C)
+_CPF_RTC = const(0x01)
+_CPF_FINAL = const(0x02)
 
 
 class BootState:
-    def __init__(self, storage):
+    def __init__(self, storage, retained=None):
         self._storage = storage
+        self._retained = retained
         self.boot_count = 0
         self.crash_streak = 0
         self.crashed = False  # the previous run ended uncleanly
@@ -48,6 +62,16 @@ class BootState:
         except OSError:
             # Raising here ended App() at every boot: a reset loop that never sensed.
             self.save_failed = True
+
+    def checkpoint(self, up_ms, final=False):
+        """Note this boot's uptime ``up_ms`` in retained memory (band/app.py: at each watchdog pass,
+        and ``final`` just before a REBOOT's reset): the next boot links from the latest."""
+        r = self._retained
+        if r is not None:
+            rtc = r.rtc_ms()
+            flags = (_CPF_RTC if rtc is not None else 0) | (_CPF_FINAL if final else 0)
+            cp = struct.pack(_CP_FMT, _CP_TAG, self.boot_count, up_ms & 0xFFFFFFFF, (rtc or 0) & 0xFFFFFFFF, flags)
+            r.write(seal(cp))  # once a second, not per sample: its few bytes of heap are garbage at once
 
     def mark_stable(self):
         """The run has been healthy long enough: forget earlier crashes."""

@@ -11,7 +11,8 @@ memory-budget test gives the band.
 
 import sys
 
-from hw import EXIT_POWER_LOSS, FileProxy, SimStorage
+from faultfile import FileProxy
+from hw import EXIT_POWER_LOSS, SimStorage
 
 
 def _ours(name):

@@ -8,14 +8,14 @@
   LSM6DS3 and LSM6DSOX (sim/fake_lsm6ds.py) behind a fake I2C bus, so the firmware's real drivers (FIFO reads, scaling, axis map) run
   in CI. The recording is in the body frame; the emulation rotates it into the
   sensor frame with the inverse of the board's ``axis_map``.
+- ``SimRetained`` (sim/retained.py, loaded only with --retained): the ESP32's RTC
+  memory and RTC timer across simulated resets.
 - ``SimBattery``, ``SimWDT``, and ``SimStorage`` (a directory, with optional
-  power loss in the middle of one event-log write; sim/cutflash.py: or at one
-  flash operation of an event-log resize).
+  power loss in the middle of one event-log write or writes refused, sim/faultfile.py;
+  sim/cutflash.py: or at one flash operation of an event-log resize).
 """
 
 import errno
-import struct
-import sys
 
 from band.storage import Storage
 from clock import SimClock  # noqa: F401  (run.py builds it from here)
@@ -222,50 +222,6 @@ class SimWDT:
         return self._clock.ticks_ms() - self.last > self.timeout_ms
 
 
-class FileProxy:
-    """A flash file that behaves as ``f`` except where a subclass overrides (its writes)."""
-
-    def __init__(self, f):
-        self._f = f
-
-    def __getattr__(self, name):
-        return getattr(self._f, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self._f.close()
-
-
-class _TearingFile(FileProxy):
-    """Event-log file that loses power in the middle of writing record ``tear_seq``."""
-
-    def __init__(self, f, tear_seq, clock=None):
-        super().__init__(f)
-        self._tear = tear_seq
-        self._clock = clock
-
-    def write(self, b):
-        if len(b) == 24 and struct.unpack_from("<I", b, 4)[0] == self._tear:
-            self._f.write(bytes(b)[:11])
-            self._f.close()
-            print("SIM power lost while writing seq %d" % self._tear)
-            # When, in virtual time: a harness restarts the band there (--csv-skip-s).
-            t_ms = self._clock.ticks_ms() if self._clock is not None else -1
-            due = self._clock.due_epoch_ms() if self._clock is not None else None
-            print('SIM {"kind": "power_loss", "seq": %d, "t_ms": %d, "due_ms": %s}' % (self._tear, t_ms, "null" if due is None else due))
-            sys.exit(EXIT_POWER_LOSS)
-        return self._f.write(b)
-
-
-class _RefusingFile(FileProxy):
-    """A file opened for update ("r+b": the event log) on a flash that refuses its writes."""
-
-    def write(self, b):
-        raise OSError(28)  # ENOSPC
-
-
 class SimStorage(Storage):
     def __init__(self, root, tear_seq=None, clock=None, refuse=()):
         super().__init__(root)
@@ -279,7 +235,11 @@ class SimStorage(Storage):
             raise OSError(28)  # ENOSPC
         f = super().open(name, mode)
         if refused and "+" in mode:
-            return _RefusingFile(f)  # reads work, every write fails
+            from faultfile import RefusingFile
+
+            return RefusingFile(f)  # reads work, every write fails
         if self.tear_seq is not None and name == "events.log" and "+" in mode:
-            return _TearingFile(f, self.tear_seq, self.clock)
+            from faultfile import TearingFile
+
+            return TearingFile(f, self.tear_seq, self.clock)
         return f

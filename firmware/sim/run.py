@@ -31,7 +31,11 @@ Options:
     --timeout-s S       give up after S real seconds (default 120)
     --uptime-ms MS      the band has been up MS ms already (its u32 ms fields wrap at 2^32: 49.7 days)
     --reset-cause C     what started this boot, as machine.reset_cause() tells it: power_on (default: a new
-                        process is a band switched on), hard (machine.reset(): a crash, REBOOT), wdt, deepsleep
+                        process is a band switched on), hard (machine.reset(): a crash, REBOOT), wdt, soft, deepsleep
+    --retained FILE     the board's RTC memory: FILE outlives the process (the boot links' checkpoints,
+                        band/bootlink.py); removed at a power_on. Without it the band has none (no links)
+    --no-rtc            with --retained: no RTC timer runs through the reset (links are estimated). Else
+                        it reads the recording's time line: --csv-skip-s x 1000 + virtual ms
 
 Prints one ``SIM {json}`` line when the app is up (boot count, safe mode,
 log state, heap use after start-up) and one when it ends (samples, events),
@@ -79,7 +83,8 @@ SIM_BOARD = {
 }
 
 
-RESET_CAUSES = ("power_on", "hard", "wdt", "deepsleep")
+RESET_CAUSES = ("power_on", "hard", "wdt", "soft", "deepsleep")
+CAUSE_CODES = (0, P.RC_HARD, P.RC_WDT, P.RC_SOFT, P.RC_DEEPSLEEP)  # Hardware.reset_cause of each
 # Options read as numbers (int() or float() in build()): checked up front, so a typo is named,
 # not a ValueError traceback from the middle of build().
 NUMBERS = ("socket", "speed", "paced-from-ms", "csv-skip-s", "reset-at-s", "tear-at-seq", "cut-resize-op",
@@ -116,6 +121,8 @@ def parse_args(argv):
         "timeout-s": "120",
         "uptime-ms": "0",
         "reset-cause": "power_on",
+        "retained": None,
+        "no-rtc": False,
     }
     i = 0
     while i < len(argv):
@@ -211,9 +218,16 @@ def build(opts):
         report("reset", reason="reboot")
         sys.exit(simhw.EXIT_RESET)
 
+    power_on = opts["reset-cause"] == "power_on"
+    retained = None
+    if opts["retained"] is not None:
+        rtc0 = None if opts["no-rtc"] else round(float(opts["csv-skip-s"]) * 1000)
+        from retained import SimRetained
+
+        retained = SimRetained(opts["retained"], clock, rtc0, power_on)
     hardware = Hardware(
         imu, ble, storage, clock, battery, make_wdt, reset, board, opts["device-id"], bluetooth.Flag,
-        power_on=opts["reset-cause"] == "power_on",
+        power_on=power_on, retained=retained, reset_cause=CAUSE_CODES[RESET_CAUSES.index(opts["reset-cause"])],
     )
     return hardware, source, clock, wdts
 
@@ -364,6 +378,7 @@ def main():
         bias=_bias(app),
         name=app.name,
         pairing=app.pairing,
+        **({} if hardware.retained is None else hardware.retained.links(app)),
         mem_alloc=gc.mem_alloc(),
         mem_free=gc.mem_free(),
     )

@@ -320,35 +320,18 @@ def encode_raw(first_index, samples, dropped=0):
 def encode_bootlink(boot, prev_boot, cause, flags, prev_ms, gap_ms, err_ms):
     """A BOOTLINK record: ``prev_boot``'s band ms ``m`` is ``boot``'s ``m - prev_ms - gap_ms`` (+-``err_ms``).
 
-    Raises ProtocolError naming the field for a value its field cannot carry (err_ms saturates);
-    prev_ms runs modulo 2^32 like every band ms."""
-    what = "bootlink"
-    _range(what, "boot", boot, 0, 0xFFFF)
-    _range(what, "prev_boot", prev_boot, 0, 0xFFFF)
-    _link_checks(what, boot, prev_boot, cause)
-    _range(what, "flags", flags, 0, 0xFF)
-    _range(what, "gap_ms", gap_ms, 0, 0xFFFFFFFF)
-    err_ms = err_ms if err_ms < ERR_MS_MAX else ERR_MS_MAX
-    _range(what, "err_ms", err_ms, 0, ERR_MS_MAX)
-    return struct.pack(
-        BOOTLINK_FMT,
-        VERSION,
-        T_BOOTLINK,
-        boot,
-        prev_boot,
-        cause,
-        flags,
-        prev_ms & 0xFFFFFFFF,
-        gap_ms,
-        err_ms,
-    )
-
-
-def _link_checks(what, boot, prev_boot, cause):
+    Raises ProtocolError naming the field for a value its field cannot carry, an unknown cause
+    or ``prev_boot == boot`` (``decode`` checks a record with it); err_ms saturates, prev_ms runs
+    modulo 2^32 like every band ms."""
+    for field, value, hi in (("boot", boot, 0xFFFF), ("prev_boot", prev_boot, 0xFFFF), ("flags", flags, 0xFF),
+                             ("gap_ms", gap_ms, 0xFFFFFFFF), ("err_ms", err_ms, 1 << 62)):  # fmt: skip
+        _range("bootlink", field, value, 0, hi)
     if cause not in RESET_CAUSES:
-        raise ProtocolError("%s: field 'cause' = %d is no reset cause (%d..%d)" % (what, cause, RC_HARD, RC_DEEPSLEEP), E_VALUE)
+        raise ProtocolError("bootlink: field 'cause' = %d is no reset cause (1..4)" % cause, E_VALUE)
     if prev_boot == boot:
-        raise ProtocolError("%s: field 'prev_boot' = %d is the boot itself" % (what, boot), E_VALUE)
+        raise ProtocolError("bootlink: field 'prev_boot' = %d is the boot itself" % boot, E_VALUE)
+    e = ERR_MS_MAX if err_ms > ERR_MS_MAX else err_ms
+    return struct.pack(BOOTLINK_FMT, VERSION, T_BOOTLINK, boot, prev_boot, cause, flags, prev_ms & 0xFFFFFFFF, gap_ms, e)
 
 
 _TYPE_NAMES = {
@@ -434,7 +417,7 @@ def decode(buf):
     if t == T_BOOTLINK:
         _check(buf, name, BOOTLINK_SIZE)
         v = struct.unpack(BOOTLINK_FMT, buf)
-        _link_checks(name, v[2], v[3], v[4])
+        encode_bootlink(*v[2:])  # its checks: cause, prev_boot
         return {
             "type": name,
             "boot": v[2],

@@ -72,6 +72,17 @@ def reset():
 PWRON_RESET = 1  # the values of MicroPython's esp32 port
 HARD_RESET = 2
 WDT_RESET = 3
+DEEPSLEEP_RESET = 4
+SOFT_RESET = 5
+
+class RTC:  # RTC slow memory: the boot links' checkpoints
+    _mem = b""
+    def memory(self, data=None):
+        if data is None:
+            return RTC._mem
+        if not RTC._mem:
+            log("rtc_memory", len(data))
+        RTC._mem = bytes(data)
 
 def reset_cause():  # switched on: the pairing window opens
     log("reset_cause")
@@ -123,6 +134,7 @@ def test_main_holds_the_power_pin_before_loading_the_band_then_runs_it(micropyth
     assert ["i2c", bus["id"], bus["scl"], bus["sda"], bus["freq_hz"]] in log
     assert ["adc", board["battery"]["adc_pin"]] in log
     assert ["reset_cause"] in log  # a power-on opens the pairing window, another reset does not
+    assert ["rtc_memory", 14] in log, "the boot link's checkpoint goes to the RTC memory"
     feeds = [e for e in log if e[0] == "feed"]
     assert len(feeds) >= 3 and feeds[-1] == ["feed", board["power"]["imu_rate_hz"]], log  # the IMU runs at the board's rate
     assert (root / "data" / "events.log").exists() and not (root / "data" / "crash.txt").exists(), out

@@ -1,0 +1,149 @@
+"""Boot links: where the band's previous boot lies on this boot's ms clock (BOOTLINK records).
+
+A boot no host ever time-synced (a reset loop at night with no computer near, a
+daemon restarting) has only its own uptime ms: its events reach the host but
+cannot be placed, so they never alarm. A reset other than a power-on keeps the
+ESP32's RTC memory, and the RTC timer runs through it. Each boot writes a
+checkpoint there every ``CHECKPOINT_MS`` (band/bootstate.py: its boot count,
+uptime ms and the RTC timer's ms, sealed with swcore.crc), and the next boot
+turns the previous boot's into a link: prev_boot's ms ``prev_ms`` was
+``gap_ms`` (+-``err_ms``) before this boot's ms 0. The host then places a boot
+by its neighbour's sync (docs/protocol.md "BOOTLINK").
+
+With both RTC readings there and consistent the gap is measured (``BLF_RTC``,
+err_ms a few ms); otherwise it is estimated: the reset fell within a
+checkpoint period after the checkpoint (a watchdog's timeout more for a
+watchdog reset: the loop that writes checkpoints may have hung first), and the
+board took BOOT_MIN_MS..BOOT_MAX_MS from its reset to this boot's ms 0.
+
+The last ``LINKS_KEPT`` links stay in ``links.bin`` (sealed, written only at a
+boot that made one), so a host that reaches the band boots later still gets
+them; the app sends them at the start of every BACKFILL. A flash that refuses
+the file costs only the link's keeping, never the boot (as band/bootstate.py):
+this boot still sends it.
+
+Run once at start-up (``kept``), which then drops this module (from
+``sys.modules`` and the ``band`` package), so its code does not stay on the
+heap all night.
+"""
+
+import struct
+import sys
+
+from micropython import const
+
+from swcore import protocol as P
+from swcore.crc import seal, unseal
+
+NAME = "links.bin"
+# ms: the checkpoint period (band/app.py writes one at each watchdog pass, WDT_FEED_MS, and one
+# just before a deliberate reset). RTC memory is RAM: a write costs microseconds and no wear,
+# and the period bounds an estimated link's error: the reset fell within it after the checkpoint.
+CHECKPOINT_MS = const(1000)
+LINKS_KEPT = const(16)  # 16 x 18 = 288 bytes of RAM and flash: a night's reset loop; each backfill sends them all
+# ms from a reset to band ms 0 (App built): ROM, bootloader, MicroPython, the imports, the log's
+# recovery scan. bench/faults.py takes 1.5 s (BOOT_S); a board's own is measured at bring-up
+# (hardware/BRINGUP.md, "Boot links").
+BOOT_MIN_MS = const(1000)
+BOOT_MAX_MS = const(2000)
+# ms: a watchdog reset may come this long after the last checkpoint when the whole loop hung
+# (band/app.py WDT_TIMEOUT_MS plus a feed period); a stalled sampler alone leaves the
+# checkpoints going until the reset.
+WDT_LATE_MS = const(9000)
+STOP_MS = const(100)  # ms: a deliberate reset (REBOOT) follows its final checkpoint within this
+# A measured gap: each RTC reading is whole ms (1 ms each), and the RTC's slow clock counts the
+# reset itself at up to RTC_DRIFT_PPM off (its calibrated RC oscillator; checked at bring-up).
+RTC_READ_MS = const(2)
+RTC_DRIFT_PPM = const(2000)
+_LAP = const(0xFFFFFFFF)  # ms readings are kept modulo 2^32 (u32 fields)
+# The checkpoint band/bootstate.py writes to retained memory (BootState.checkpoint; private there,
+# so repeated here): tag, boot u16, uptime ms u32, RTC ms u32, flags u8, then crc16 (swcore.crc).
+CP_FMT = "<BHIIB"
+CP_SIZE = const(12)
+CP_TAG = const(0x4C)  # "L": another use of the RTC memory does not read as a checkpoint
+CPF_RTC = const(0x01)  # the RTC ms is a reading
+CPF_FINAL = const(0x02)  # written just before a deliberate reset (REBOOT)
+
+
+def kept(storage, retained, boot, cause, up_ms):
+    """The kept links, oldest first, as one bytes object of BOOTLINK records: those of links.bin
+    and this boot's, made from the previous boot's checkpoint (kept in RAM even when the flash
+    refuses the file). ``cause``: P.RC_* of how the previous boot ended, 0 for a power-on;
+    ``up_ms``: this boot's uptime now. Drops this module: import it again to call it again."""
+    import band
+
+    del sys.modules[__name__]
+    del band.bootlink
+    links = _load(storage)
+    made = _link(retained, boot, cause, up_ms) if cause else None
+    if made is not None:
+        if len(links) >= LINKS_KEPT * P.BOOTLINK_SIZE:
+            links = links[-(LINKS_KEPT - 1) * P.BOOTLINK_SIZE :]
+        links += made
+        try:
+            storage.write_atomic(NAME, seal(links))
+        except OSError:
+            pass  # the flash refused it: this link is sent in this boot only
+    return links
+
+
+def _load(storage):
+    raw = storage.read(NAME)
+    size = 0 if raw is None else len(raw) - 2
+    if size <= 0 or size % P.BOOTLINK_SIZE or size > LINKS_KEPT * P.BOOTLINK_SIZE:
+        return b""
+    payload = unseal(raw, size)
+    if payload is None:
+        return b""
+    out = b""
+    for off in range(0, size, P.BOOTLINK_SIZE):
+        rec = payload[off : off + P.BOOTLINK_SIZE]
+        try:
+            P.decode(rec)  # one of another protocol version (a firmware update) is dropped
+        except P.ProtocolError:
+            continue
+        out += rec
+    return out
+
+
+def _checkpoint(retained):
+    raw = retained.read()
+    if raw is None or len(raw) != CP_SIZE + 2:
+        return None
+    cp = unseal(bytes(raw), CP_SIZE)
+    if cp is None:
+        return None
+    v = struct.unpack(CP_FMT, cp)
+    return v if v[0] == CP_TAG else None
+
+
+def _rtc_ms(retained):
+    try:
+        ms = retained.rtc_ms()
+    except OSError:
+        return None
+    return None if ms is None else ms & _LAP
+
+
+def _link(retained, boot, cause, up_ms):
+    """This boot's link to the previous one, from its checkpoint; None if there is none to make."""
+    cp = _checkpoint(retained)
+    prev = (boot - 1) & 0xFFFF
+    if cp is None or cp[1] != prev:
+        return None  # a checkpoint of no boot just before this one (a new log life, an old one)
+    _, _, prev_ms, prev_rtc, cp_flags = cp
+    late = STOP_MS if cp_flags & CPF_FINAL else (WDT_LATE_MS if cause == P.RC_WDT else CHECKPOINT_MS)
+    lo = BOOT_MIN_MS
+    hi = late + BOOT_MAX_MS
+    rtc = _rtc_ms(retained)
+    if rtc is not None and cp_flags & CPF_RTC:
+        gap = ((rtc - prev_rtc) & _LAP) - up_ms  # RTC ms from the checkpoint to this boot's ms 0
+        # Consistent: not before the checkpoint, and no later than a board twice as slow to boot
+        # as the estimate allows (an RTC stepped or restarted reads far off); deep sleep has no
+        # bound but the u32 field's half.
+        if 0 <= gap and (gap <= hi + BOOT_MAX_MS or (cause == P.RC_DEEPSLEEP and gap < 0x7FFFFFFF)):
+            err = RTC_READ_MS + gap * RTC_DRIFT_PPM // 1000000
+            return P.encode_bootlink(boot, prev, cause, P.BLF_RTC, prev_ms, gap, err)
+    if cause == P.RC_DEEPSLEEP:
+        return None  # asleep for as long as it was set to: nothing bounds the gap
+    return P.encode_bootlink(boot, prev, cause, 0, prev_ms, (lo + hi) // 2, (hi - lo + 1) // 2)

@@ -1,0 +1,54 @@
+"""Flash files that fail as a simulated board's would (never flashed): a power cut in the middle
+of one event-log write, a flash that refuses writes. Its own module, loaded only when a run asks
+for such a fault (run.py --tear-at-seq, --refuse-write; sim/cutflash.py): the simulator shares
+the heap the memory-budget test gives the band.
+"""
+
+import struct
+import sys
+
+from hw import EXIT_POWER_LOSS
+
+
+class FileProxy:
+    """A flash file that behaves as ``f`` except where a subclass overrides (its writes)."""
+
+    def __init__(self, f):
+        self._f = f
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self._f.close()
+
+
+class TearingFile(FileProxy):
+    """Event-log file that loses power in the middle of writing record ``tear_seq``."""
+
+    def __init__(self, f, tear_seq, clock=None):
+        super().__init__(f)
+        self._tear = tear_seq
+        self._clock = clock
+
+    def write(self, b):
+        if len(b) == 24 and struct.unpack_from("<I", b, 4)[0] == self._tear:
+            self._f.write(bytes(b)[:11])
+            self._f.close()
+            print("SIM power lost while writing seq %d" % self._tear)
+            # When, in virtual time: a harness restarts the band there (--csv-skip-s).
+            t_ms = self._clock.ticks_ms() if self._clock is not None else -1
+            due = self._clock.due_epoch_ms() if self._clock is not None else None
+            print('SIM {"kind": "power_loss", "seq": %d, "t_ms": %d, "due_ms": %s}' % (self._tear, t_ms, "null" if due is None else due))
+            sys.exit(EXIT_POWER_LOSS)
+        return self._f.write(b)
+
+
+class RefusingFile(FileProxy):
+    """A file opened for update ("r+b": the event log) on a flash that refuses its writes."""
+
+    def write(self, b):
+        raise OSError(28)  # ENOSPC

@@ -1,0 +1,186 @@
+"""Boot links (band/bootlink.py): a reset that kept the RTC memory gives the next boot a BOOTLINK
+record placing the previous boot on its ms clock; the band sends its kept links at every BACKFILL.
+
+The simulated band's RTC memory is a file (run.py --retained) and its RTC timer the recording's
+time line (--csv-skip-s x 1000 + virtual ms): a boot restarted BOOT_MS after the last one ended,
+as bench/faults.py restarts it, started BOOT_MS of virtual time after that end. So the previous
+boot's end (its end report's uptime) is this boot's ms -BOOT_MS, and the link must say so within
+its err_ms.
+"""
+
+from __future__ import annotations
+
+import binascii
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sim_central import EXIT_RESET, Band, Central, secure_connect
+
+from swcore import protocol as P
+
+BOOT_MS = 1500  # bench/faults.py BOOT_S: the reboot's blind time between two boots
+RESET_S = 20.0
+# band/bootlink.py: links kept in links.bin, and an estimated link's error (a checkpoint period
+# and the board's boot time, 1-2 s).
+LINKS_KEPT = 16
+ESTIMATED_ERR_MS = 1000
+
+
+def _reset_boot(micropython: str, csv: Path, flash: Path, retained: Path, extra: list[str]) -> dict[str, Any]:
+    """One boot reset with no warning RESET_S into the recording: its end report."""
+    band = Band(micropython, csv, flash, ["--retained", str(retained), "--reset-at-s", str(RESET_S), *extra])
+    try:
+        assert band.wait() == EXIT_RESET, "".join(band.lines) + band.stderr()
+        end = band.report("end")
+        assert end is not None and end["why"] == "hard_reset"
+        return end
+    finally:
+        band.kill()
+
+
+def _next_boot(micropython: str, csv: Path, flash: Path, retained: Path, cause: str, extra: Sequence[str] = ()) -> Band:
+    skip = RESET_S + BOOT_MS / 1000
+    return Band(micropython, csv, flash, ["--retained", str(retained), "--reset-cause", cause, "--csv-skip-s", str(skip),
+                                          "--hold", "--idle-exit-ms", "300", *extra])  # fmt: skip
+
+
+def _backfill(c: Central) -> list[dict[str, Any]]:
+    """BACKFILL from 0: the records the band sent for it, up to its LOGINFO(done)."""
+    n0 = len(c.records(P.EVENTS_UUID))
+    assert c.command(P.encode_backfill(0))["code"] == P.OK
+    done = lambda: any(r["type"] == "loginfo" and r["flags"] & P.LF_DONE for r in c.records(P.EVENTS_UUID)[n0:])  # noqa: E731
+    c.wait_for(done, 30, "the backfill's end")
+    return c.records(P.EVENTS_UUID)[n0:]
+
+
+@pytest.mark.parametrize("rtc", [True, False], ids=["rtc", "estimated"])
+def test_a_hard_reset_links_the_next_boot_to_the_previous_one_within_its_error(
+    micropython: str, many_spasms_csv: Path, tmp_path: Path, rtc: bool
+) -> None:
+    """The old code kept nothing through a reset (no --retained, no BOOTLINK): a boot no host
+    synced could not be placed. Now the next boot's link puts the previous boot's end
+    BOOT_MS before its own ms 0, within err_ms: a few ms measured by the RTC timer, a second
+    estimated without it."""
+    flash, retained = tmp_path / "flash", tmp_path / "rtc.bin"
+    extra: list[str] = [] if rtc else ["--no-rtc"]
+    end = _reset_boot(micropython, many_spasms_csv, flash, retained, extra)
+    band = _next_boot(micropython, many_spasms_csv, flash, retained, "hard", extra)
+    try:
+        link = band.up["link"]
+        assert link is not None, "".join(band.lines)
+        assert (link["boot"], link["prev_boot"], link["cause"]) == (band.up["boot"], band.up["boot"] - 1, P.RC_HARD)
+        assert link["flags"] == (P.BLF_RTC if rtc else 0)
+        # The previous boot's last ms on this boot's clock: m - prev_ms - gap_ms.
+        placed = end["uptime_ms"] - link["prev_ms"] - link["gap_ms"]
+        assert abs(placed - -BOOT_MS) <= link["err_ms"], (placed, link)
+        assert link["err_ms"] <= (10 if rtc else ESTIMATED_ERR_MS)
+        assert end["uptime_ms"] - link["prev_ms"] <= 1000, "prev_ms is the last checkpoint, a period before the reset at most"
+        c, _ = secure_connect(band.port)
+        sent = [r for r in _backfill(c) if r["type"] == "bootlink"]
+        c.close()
+        band.end()
+    finally:
+        band.kill()
+    assert sent == [link]
+
+
+def test_a_watchdog_reset_widens_an_estimated_link_by_the_watchdog_s_timeout(
+    micropython: str, many_spasms_csv: Path, tmp_path: Path
+) -> None:
+    """A watchdog reset may follow a loop hung since its last checkpoint: the estimate allows it."""
+    flash, retained = tmp_path / "flash", tmp_path / "rtc.bin"
+    end = _reset_boot(micropython, many_spasms_csv, flash, retained, ["--no-rtc"])
+    band = _next_boot(micropython, many_spasms_csv, flash, retained, "wdt", ["--no-rtc"])
+    band.kill()
+    link = band.up["link"]
+    assert link["cause"] == P.RC_WDT and link["flags"] == 0
+    placed = end["uptime_ms"] - link["prev_ms"] - link["gap_ms"]
+    assert abs(placed - -BOOT_MS) <= link["err_ms"] and link["err_ms"] > 4000, link
+
+
+def test_a_power_on_gives_no_link(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """A power-on loses the RTC memory (the simulator removes its file): nothing to link from."""
+    flash, retained = tmp_path / "flash", tmp_path / "rtc.bin"
+    _reset_boot(micropython, many_spasms_csv, flash, retained, [])
+    assert retained.exists()
+    band = _next_boot(micropython, many_spasms_csv, flash, retained, "power_on")
+    try:
+        assert band.up["link"] is None and band.up["links_kept"] == 0
+        c, _ = secure_connect(band.port)
+        assert not [r for r in _backfill(c) if r["type"] == "bootlink"]
+        c.close()
+        band.end()
+    finally:
+        band.kill()
+    assert not (flash / "links.bin").exists()
+
+
+def test_a_corrupt_checkpoint_gives_no_link(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """One flipped bit in the retained checkpoint (its CRC fails): no link, and the boot runs."""
+    flash, retained = tmp_path / "flash", tmp_path / "rtc.bin"
+    _reset_boot(micropython, many_spasms_csv, flash, retained, [])
+    data = bytearray(retained.read_bytes())
+    data[3] ^= 0x10
+    retained.write_bytes(bytes(data))
+    band = _next_boot(micropython, many_spasms_csv, flash, retained, "hard")
+    band.kill()
+    assert band.up["link"] is None and band.up["boot"] == 2
+
+
+def _links_file(links: list[bytes]) -> bytes:
+    payload = b"".join(links)
+    return payload + binascii.crc_hqx(payload, 0xFFFF).to_bytes(2, "little")
+
+
+def test_links_are_resent_at_every_backfill_and_the_file_keeps_the_last_16(
+    micropython: str, many_spasms_csv: Path, tmp_path: Path
+) -> None:
+    """links.bin as 16 earlier boots left it (boots 2-17); a reset of boot 18 links boot 19: the
+    file keeps boots 3-19, the oldest gone, written with the same seal the band reads back. Each
+    BACKFILL (two on one link, one on a second connection) starts with all 16, before its LOGINFO."""
+    flash, retained = tmp_path / "flash", tmp_path / "rtc.bin"
+    flash.mkdir()
+    old = [P.encode_bootlink(b, b - 1, P.RC_WDT, P.BLF_RTC, 3600000 + b, 1500, 5) for b in range(2, 18)]
+    (flash / "links.bin").write_bytes(_links_file(old))
+    # Boot 18 (a state.bin of boot 17: the band counts on from it).
+    state = bytes((17, 0, 0, 0))
+    (flash / "state.bin").write_bytes(state + binascii.crc_hqx(state, 0xFFFF).to_bytes(2, "little"))
+    _reset_boot(micropython, many_spasms_csv, flash, retained, [])
+    band = _next_boot(micropython, many_spasms_csv, flash, retained, "hard")
+    try:
+        assert band.up["boot"] == 19 and band.up["links_kept"] == LINKS_KEPT
+        new = P.encode_bootlink(**{k: v for k, v in band.up["link"].items() if k != "type"})
+        want = old[1:] + [new]
+        c, key = secure_connect(band.port)
+        for _ in range(2):
+            got = [r for r in _backfill(c) if r["type"] in ("bootlink", "loginfo")]  # (live events go on meanwhile)
+            assert [r["type"] for r in got[: LINKS_KEPT + 1]] == ["bootlink"] * LINKS_KEPT + ["loginfo"]
+            assert [P.encode_bootlink(**{k: v for k, v in r.items() if k != "type"}) for r in got[:LINKS_KEPT]] == want
+        c.close()
+        c2, _ = secure_connect(band.port, key)
+        assert [r for r in _backfill(c2) if r["type"] == "bootlink"] == [P.decode(x) for x in want]
+        c2.close()
+        band.end()
+    finally:
+        band.kill()
+    assert (flash / "links.bin").read_bytes() == _links_file(want)
+
+
+def test_a_flash_that_refuses_links_bin_costs_only_the_link_s_keeping(
+    micropython: str, many_spasms_csv: Path, tmp_path: Path
+) -> None:
+    """As band/bootstate.py: a refused write is no crash; this boot still sends its link."""
+    flash, retained = tmp_path / "flash", tmp_path / "rtc.bin"
+    _reset_boot(micropython, many_spasms_csv, flash, retained, [])
+    band = _next_boot(micropython, many_spasms_csv, flash, retained, "hard", ["--refuse-write", "links.bin"])
+    try:
+        assert band.up["link"] is not None and band.up["boot"] == 2
+        c, _ = secure_connect(band.port)
+        assert [r for r in _backfill(c) if r["type"] == "bootlink"] == [band.up["link"]]
+        c.close()
+        band.end()
+    finally:
+        band.kill()
+    assert not (flash / "links.bin").exists()
