@@ -18,7 +18,10 @@ Faults, at times drawn from ``--seed``:
 - band hard resets (``--reset-at-s``): the band is restarted on the same flash
   and radio port, the recording continuing BOOT_S after where it stopped
   (``--csv-skip-s``), paced from the old boot's end (``--paced-from-ms``) so
-  the reboot's real cost does not stretch the time line on the daemon's clock;
+  the reboot's real cost does not stretch the time line on the daemon's clock,
+  with its RTC memory kept (``--retained``, ``--reset-cause hard``): the new boot
+  links itself to the old one (BOOTLINK, band/bootlink.py), and a power cut
+  (a torn write) loses it;
 - torn flash writes (``--tear-at-seq N``): power lost half-way through writing
   event N. The band's recovery skips the torn slot and gives the next event
   seq N again, so flash seqs stay contiguous; the spasm being written is lost
@@ -219,7 +222,8 @@ def explain_expected(fault_free: list[dict[str, Any]], ff_spasms: list[float], l
 # a cluster with the matches around them; a span from 6156.0, 6157.0 or 0 s finds neither). So the
 # band's log is expected to be its twin's: the same firmware on the same flash history (its kept
 # bias, boot count, torn slots), boot by boot, at full speed and with no radio.
-TWIN_DROP = {"--paced": 0, "--pace-after-end": 0, "--sync-at-pace": 0, "--paced-from-ms": 1, "--drop-at-s": 1}
+# The twin keeps no RTC memory (--retained): boot links change nothing the band logs.
+TWIN_DROP = {"--paced": 0, "--pace-after-end": 0, "--sync-at-pace": 0, "--paced-from-ms": 1, "--drop-at-s": 1, "--retained": 1}
 SLOT, MAGIC = 24, 0x5753  # band/eventlog.py: magic u16 | EVENT record | crc16 u16
 
 
@@ -344,6 +348,8 @@ class ProxyStats:
     notifies: int = 0
     duplicated: int = 0
     reordered: int = 0
+    bootlinks_sent: int = 0  # BOOTLINK notifications the band sent (each backfill sends all it keeps)
+    bootlinks: dict[bytes, int] = field(default_factory=dict)  # each distinct record -> times sent
 
 
 class LoopServer:
@@ -449,6 +455,9 @@ class Proxy:
                 out = [msg]
                 if op == OP_NOTIFY and struct.unpack_from("<H", msg, 3)[0] in handles:
                     self.stats.notifies += 1
+                    if len(msg) == 5 + P.BOOTLINK_SIZE and msg[6] == P.T_BOOTLINK:
+                        self.stats.bootlinks_sent += 1
+                        self.stats.bootlinks[msg[5:]] = self.stats.bootlinks.get(msg[5:], 0) + 1
                     if held is None and self.rng.random() < self.reorder_p:
                         held, out = msg, []  # sent after the next one
                         self.stats.reordered += 1
@@ -610,10 +619,12 @@ class BandRunner:
         self.torn_seqs: list[int] = []
         self.resets_done = 0
         self.resets_skipped = 0
+        # The band's RTC memory: kept through a hard reset, removed at a power-on (run.py --retained).
+        self.retained = flash.parent / "rtc-memory.bin"
         self.drops_seen = 0
         self._lock = threading.Lock()
 
-    def start(self, skip_s: float, hold: bool, from_ms: int | None = None) -> None:
+    def start(self, skip_s: float, hold: bool, from_ms: int | None = None, cause: str = "power_on") -> None:
         # Three unclean ends in a row, each within STABLE_MS (60 s) of its boot, put the band in
         # safe mode (no sampling) by design. Keep the streak at two: a reset is armed only 70 s or
         # more into a boot, a torn write only in a boot that follows one that ran 70 s or more.
@@ -625,6 +636,7 @@ class BandRunner:
         # --sync-at-pace: the radio answers while the band lags its pace (its syncs read the pace's
         # time): kept quiet instead, a loaded machine's band was out of reach for whole boots.
         args = ["--paced", "--pace-after-end", "--sync-at-pace", "--csv-skip-s", f"{skip_s:.3f}"]
+        args += ["--retained", str(self.retained), "--reset-cause", cause]
         if from_ms is not None:
             args += ["--paced-from-ms", str(from_ms)]
         if nxt:
@@ -662,7 +674,9 @@ class BandRunner:
         if end is not None:
             boot.next_seq = int(end["next_seq"])
             boot.uptime_s = end["uptime_ms"] / 1000
+        cause = "power_on"  # a power cut (a torn write): the RTC memory is lost, no boot link
         if rc == EXIT_RESET and end is not None:
+            cause = "hard"  # the board's machine.reset(), a panic: its RTC memory and timer go on
             boot.why, boot.ended_at_s = "hard_reset", boot.skip_s + end["uptime_ms"] / 1000
             boot.ended_due_ms = end.get("due_ms")
             self.resets_done += 1
@@ -684,7 +698,7 @@ class BandRunner:
         # time line on the host and split a cluster the reboot fell in (a CI failure).
         due = boot.ended_due_ms
         from_ms = None if due is None else due + round(BOOT_S * 1000 / self.plan.speed)
-        self.start(boot.ended_at_s + BOOT_S, hold=False, from_ms=from_ms)
+        self.start(boot.ended_at_s + BOOT_S, hold=False, from_ms=from_ms, cause=cause)
         return True
 
     def played(self) -> bool:
@@ -825,6 +839,7 @@ def _report(daemon: DaemonProc, band: BandRunner, px: ProxyStats, plan: Plan, ki
     expected_alarms = sum(1 for c in logged_c if c["count"] >= 3)
     marks = _timeline_marks(daemon, band, syncs)
     spread, uncertainty = _timeline_spread_s(marks)
+    links = boot_links(band.boots)
     return {
         "faults": {
             "radio_drops": band.drops_seen,
@@ -851,6 +866,14 @@ def _report(daemon: DaemonProc, band: BandRunner, px: ProxyStats, plan: Plan, ki
         "lost_ranges": [asdict(x) for x in lost],
         "boots_with_events": sorted({e.boot for e in events}),
         "unplaced_events": sum(1 for e in events if e.wall_t is None),
+        # What the band sent to link its boots (BOOTLINK; the host does not place by them yet):
+        # each boot's link, and how far it put the previous boot's end from where the campaign
+        # restarted it (BOOT_S later), against its err_ms.
+        "boot_links": links,
+        "boot_links_within_err": all(abs(k["off_ms"]) <= k["err_ms"] for k in links),
+        "bootlinks_sent": px.bootlinks_sent,
+        "bootlinks_distinct_sent": len(px.bootlinks),
+        "bootlinks_not_sent": [k["boot"] for k in links if P.encode_bootlink(*(k[f] for f in LINK_FIELDS)) not in px.bootlinks],
         "sync_points": len(syncs),
         "timeline_spread_s": None if spread is None else round(spread, 2),
         "timeline_uncertainty_s": None if uncertainty is None else round(uncertainty, 2),
@@ -887,6 +910,23 @@ def _report(daemon: DaemonProc, band: BandRunner, px: ProxyStats, plan: Plan, ki
         "daemon_final_rc": final_rc,
         "integrity": integrity,
     }
+
+
+LINK_FIELDS = ("boot", "prev_boot", "cause", "flags", "prev_ms", "gap_ms", "err_ms")
+
+
+def boot_links(boots: list[Boot]) -> list[dict[str, Any]]:
+    """Each boot's BOOTLINK (its ``up`` report's ``link``) and ``off_ms``: where it puts the previous
+    boot's end on this boot's ms clock, less where the campaign restarted it (-BOOT_S)."""
+    out = []
+    for prev, b in zip(boots, boots[1:]):
+        link = b.up.get("link")
+        if link is None or prev.uptime_s is None:
+            continue
+        end_ms = round(prev.uptime_s * 1000)
+        off = end_ms - link["prev_ms"] - link["gap_ms"] + round(BOOT_S * 1000)
+        out.append({f: link[f] for f in LINK_FIELDS} | {"after": prev.why, "off_ms": off})
+    return out
 
 
 def _boot_at(boots: list[Boot], t: float) -> str:
@@ -988,6 +1028,9 @@ def table(r: dict[str, Any]) -> str:
         ("daemon crashes (exits we did not cause)", len(r["daemon_unexpected_exits"])),
         ("the wait for the daemon ended", r["ended"]),
         ("store integrity", r["integrity"]),
+        ("boot links: made (after hard resets; measured) / sent (distinct) / each within its err_ms",
+         f"{len(r['boot_links'])} ({sum(1 for k in r['boot_links'] if k['flags'] & P.BLF_RTC)}) / "
+         f"{r['bootlinks_sent']} ({r['bootlinks_distinct_sent']}) / {r['boot_links_within_err']}"),
         ("events logged by the band / by its twin (the firmware on each boot's span): differences",
          f"{r['events_logged']} / {r['twin_events']}: {'; '.join(r['twin_differs']) or 'none'}"),
     ]

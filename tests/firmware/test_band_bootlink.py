@@ -184,3 +184,23 @@ def test_a_flash_that_refuses_links_bin_costs_only_the_link_s_keeping(
     finally:
         band.kill()
     assert not (flash / "links.bin").exists()
+
+
+def test_the_checkpoint_layout_is_one_in_bootstate_and_bootlink() -> None:
+    """bootstate.py writes the checkpoint with private constants (they cost no RAM on the band)
+    and bootlink.py reads it with its own: the two must agree."""
+    import ast
+
+    from sim_central import FIRMWARE
+
+    def consts(name: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for node in ast.parse((FIRMWARE / "band" / name).read_text()).body:
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) and "CP" in node.targets[0].id:
+                v = node.value
+                value = v.args[0] if isinstance(v, ast.Call) else v
+                out[node.targets[0].id.lstrip("_")] = ast.literal_eval(value)
+        return out
+
+    writer, reader = consts("bootstate.py"), consts("bootlink.py")
+    assert writer and {k: reader.get(k) for k in writer} == writer, (writer, reader)
