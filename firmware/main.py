@@ -76,7 +76,7 @@ class Retained:
     ``machine.RTC().memory()`` reads and writes (MicroPython puts it in RTC_NOINIT memory: it
     survives watchdog, panic and software resets, not a power-on), and the RTC timer's ms, read
     as ``time.time_ns()``: ESP-IDF's gettimeofday, which the RTC timer carries through such a
-    reset. Both are checked on a board at bring-up (hardware/BRINGUP.md, "Boot links")."""
+    reset. Both are checked on a board at bring-up (hardware/BRINGUP.md, section 1, "Boot links")."""
 
     def __init__(self):
         self._rtc = machine.RTC()

@@ -43,7 +43,7 @@ CHECKPOINT_MS = const(1000)
 LINKS_KEPT = const(16)  # 16 x 18 = 288 bytes of RAM and flash: a night's reset loop; each backfill sends them all
 # ms from a reset to band ms 0 (App built): ROM, bootloader, MicroPython, the imports, the log's
 # recovery scan. bench/faults.py takes 1.5 s (BOOT_S); a board's own is measured at bring-up
-# (hardware/BRINGUP.md, "Boot links").
+# (hardware/BRINGUP.md, section 1, "Boot links").
 BOOT_MIN_MS = const(1000)
 BOOT_MAX_MS = const(2000)
 # ms: a watchdog reset may come this long after the last checkpoint when the whole loop hung
