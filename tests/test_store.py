@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from spasmwatch.errors import SpasmwatchError
-from spasmwatch.store import SCHEMA_VERSION, FailingRow, Replaced, Store, StoreError, SyncRow
+from spasmwatch.store import SCHEMA_VERSION, BootLinkRow, FailingRow, Linked, Replaced, Store, StoreError, SyncRow
 from spasmwatch.store.rows import FieldError
 from spasmwatch.store import _db, schema
 from spasmwatch.store import store as store_mod
@@ -164,6 +164,7 @@ RELEASED = [
     "bdc5239a",
     "9c81d6e0",
     "12e0858b",
+    "e5bfe8d6",
 ]
 
 
@@ -354,6 +355,107 @@ def test_a_v8_file_gets_the_syncs_host_boot_columns_its_syncs_placed_as_before(t
         assert [e.wall_t for e in st.events(DEV)] == [1005.0]
         st.add_sync(DEV, 2, 0, 2000.0, "boot-a", 300.0)
         assert st.syncs(DEV)[1] == SyncRow(DEV, 2, 0, 2000.0, "boot-a", 300.0, None)
+
+
+def link(boot: int, prev_boot: int, prev_ms: int, gap_ms: int = 1500, err_ms: int = 3, flags: int = 0x01) -> dict[str, Any]:
+    """A BOOTLINK record as the session hands it on (host boot numbers; flags 0x01: measured)."""
+    return {"type": "bootlink", "boot": boot, "prev_boot": prev_boot, "cause": 2, "flags": flags,
+            "prev_ms": prev_ms, "gap_ms": gap_ms, "err_ms": err_ms}  # fmt: skip
+
+
+def test_a_v10_file_gets_the_boot_links_its_unplaced_events_placed_by_the_first_link(tmp_path: Path) -> None:
+    """Schema v11: the band's boot links. A v10 file's events of a boot never synced stay as they
+    were (no wall time) until a link reaches them; its conflicts are kept."""
+    path = tmp_path / "v10.db"
+    with _store_at_version(path, 10) as c:
+        c.execute("INSERT INTO devices VALUES (?, 'band', NULL, 'ble', NULL, NULL, 1.0, 1.0, NULL)", (DEV,))
+        c.execute("INSERT INTO syncs(device, boot, band_ms, wall_s) VALUES (?, 3, 10000, 1000.0)", (DEV,))
+        c.execute("INSERT INTO conflicts VALUES (NULL, ?, 'event', '{}', 5.0)", (DEV,))
+    with Store(path) as st:
+        assert st.schema_version == SCHEMA_VERSION
+        st.add_events(DEV, [ev(0, boot=2, onset_ms=20_000)])
+        assert st.unplaced_events(DEV) == [(DEV, 2, 1)] and st.boot_links(DEV) == []
+        assert st.add_boot_link(DEV, link(3, 2, 40_000), 1001.0) == [Linked(DEV, 2, 3, 1, 0.003, 1, 0, 0, 0)]
+        assert [e.wall_t for e in st.events(DEV)] == [1000.0 - 10.0 - 21.5]
+        assert st.boot_links(DEV) == [BootLinkRow(DEV, 3, 2, 2, 1, 40_000, 1500, 3, 1001.0)]
+        assert st.conflicts(DEV) == [(DEV, "event", {}, 5.0)]
+
+
+def test_a_boot_link_re_delivered_is_a_no_op_and_one_with_other_numbers_is_set_aside(store: Store) -> None:
+    """The band re-sends its last 16 links at every backfill. The same link again changes nothing;
+    one under the same boot with other numbers keeps the stored one and is kept in conflicts."""
+    store.add_sync(DEV, 3, 0, 1000.0)
+    store.add_events(DEV, [ev(0, boot=2, onset_ms=20_000)])
+    assert [r.events for r in store.add_boot_link(DEV, link(3, 2, 40_000), 1001.0)] == [1]
+    assert store.add_boot_link(DEV, link(3, 2, 40_000), 1002.0) == []
+    assert store.conflicts(DEV) == []
+    assert store.add_boot_link(DEV, link(3, 2, 41_000), 1003.0) == []
+    assert store.add_boot_link(DEV, link(3, 2, 41_000), 1004.0) == []  # set aside once
+    assert store.conflicts(DEV) == [(DEV, "bootlink", {**{k: v for k, v in link(3, 2, 41_000).items() if k != "type"}}, 1003.0)]
+    assert [r.prev_ms for r in store.boot_links(DEV)] == [40_000]
+    assert [e.wall_t for e in store.events(DEV)] == [1000.0 - 41.5 + 20.0]
+
+
+def test_a_boot_link_s_fields_are_checked(store: Store) -> None:
+    with pytest.raises(ValueError, match="bootlink record without field 'err_ms'"):
+        store.add_boot_link(DEV, {k: v for k, v in link(3, 2, 1).items() if k != "err_ms"})
+    with pytest.raises(FieldError, match="bootlink record field 'gap_ms': -1 is negative"):
+        store.add_boot_link(DEV, link(3, 2, 1, gap_ms=-1))
+    with pytest.raises(FieldError, match="bootlink record: boot 3 linked to itself"):
+        store.add_boot_link(DEV, link(3, 3, 1))
+    assert store.boot_links(DEV) == []
+
+
+def test_a_boot_s_own_first_sync_wins_over_its_link_and_moves_what_the_link_placed(store: Store) -> None:
+    """Boot 2 placed through boot 3's link, then a sync of boot 2 itself turns up (a daemon that
+    synced it and stored the sync later is no case; the link estimated, 2 s off): its own sync
+    places it, its cluster moves with its events, and wall_time agrees with the stored rows."""
+    store.add_sync(DEV, 3, 0, 1000.0)
+    store.add_events(DEV, [ev(0, boot=2, onset_ms=20_000), ev(1, boot=2, onset_ms=27_000)])
+    store.add_activity(DEV, [epoch(30_000, boot=2)])
+    store.add_boot_link(DEV, link(3, 2, 40_000, gap_ms=3_500, err_ms=2_000, flags=0))
+    assert [e.wall_t for e in store.events(DEV)] == [976.5, 983.5]
+    ids = store.event_ids_at(DEV, [976.5, 983.5])
+    store.upsert_cluster(DEV, "k", 976.5, 985.0, 2, None, None, True, [i for i in ids if i is not None], 1100.0)
+    assert store.wall_time(DEV, 2, 20_000) == 976.5
+    got = store.add_sync(DEV, 2, 10_000, 968.5)  # its own: 2 s later than the link put it
+    assert got == [Linked(DEV, 2, 2, 0, 0.0, 0, 0, 2, 1)]
+    assert [e.wall_t for e in store.events(DEV)] == [978.5, 985.5] and [a.wall_t for a in store.activity(DEV)] == [988.5]
+    assert store.wall_time(DEV, 2, 20_000) == 978.5 and next(store.clusters(DEV)).start_t == 978.5
+    assert store.linked_events(DEV) == []
+
+
+def test_a_boot_is_placed_from_the_nearest_synced_boot_and_not_through_more_links_than_the_bound(store: Store) -> None:
+    """Boots 1-40 linked one to the next, 1.5 s apart, each 10 s long; only boot 40 synced. Boot 39 is
+    placed from it through 1 link, boot 24 through 16 (LINK_HOPS_MAX, errors summed); boot 23 and
+    before are not placed. A sync of boot 20 then places 21-39 from the nearer of 20 and 40 (boot
+    24's event moves 7 s, to boot 20's sync; boot 23's gets its first place)."""
+    for b in range(2, 41):
+        store.add_boot_link(DEV, link(b, b - 1, 10_000, err_ms=1))
+    store.add_sync(DEV, 40, 0, 10_000.0)
+    assert store_mod.LINK_HOPS_MAX == 16
+    assert store.wall_time(DEV, 39, 0) == 10_000.0 - 11.5
+    assert store.wall_time(DEV, 24, 0) == pytest.approx(10_000.0 - 16 * 11.5)
+    assert store.boot_anchor(DEV, 24) == Linked(DEV, 24, 40, 16, 0.016, 0, 0, 0, 0)
+    assert store.wall_time(DEV, 23, 0) is None
+    store.add_events(DEV, [ev(i, boot=b, onset_ms=0) for i, b in enumerate((23, 24, 31, 32))])
+    assert store.unplaced_events(DEV) == [(DEV, 23, 1)]
+    placed = store.add_sync(DEV, 20, 0, 10_000.0 - 20 * 11.5 + 7.0)  # 7 s off the links' chain
+    assert {(r.boot, r.via, r.hops, r.events, r.moved_events) for r in placed if r.events or r.moved_events} == {(23, 20, 3, 1, 0), (24, 20, 4, 0, 1)}
+    assert [r for r in placed if r.boot in (31, 32)] == []  # 9 and 8 links from boot 40, 11 and 12 from 20: stay
+    assert store.boot_anchor(DEV, 30) == Linked(DEV, 30, 40, 10, 0.010, 0, 0, 0, 0)  # 10 links either way, errors alike: the later
+    assert store.unplaced_events(DEV) == []
+
+
+def test_a_boot_placed_through_a_link_moves_with_its_anchor_s_stepped_syncs(store: Store) -> None:
+    """Part 1's step (place_on_clock) moves the boots placed through links from a stepped boot too."""
+    store.add_sync(DEV, 1, 0, 1100.0, "boot-a", 100.0)
+    store.add_boot_link(DEV, link(2, 1, 30_000))
+    store.add_events(DEV, [ev(0, boot=2, onset_ms=5_000)])
+    assert [e.wall_t for e in store.events(DEV)] == [1136.5]
+    moved = store.place_on_clock(DEV, "boot-a", 1000.0 - 188.5, 2.0)
+    assert moved == [Replaced(DEV, 1, -188.5, 0, 0, 0), Replaced(DEV, 2, -188.5, 1, 0, 0)]
+    assert [e.wall_t for e in store.events(DEV)] == [1136.5 - 188.5]
 
 
 def _stepped_store(st: Store) -> None:

@@ -17,7 +17,7 @@ import math
 import os
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -45,7 +45,7 @@ from spasmwatch.daemon.summary import read_summaries
 from spasmwatch.errors import InputError
 from spasmwatch.io.rawfile import DatingPoint, RawDating, RawHeader, RawReader, RawWriter
 from spasmwatch.store import Store, StoreError
-from spasmwatch.store.rows import AlertRow, DeviceRow, LogLife
+from spasmwatch.store.rows import AlertRow, DeviceRow, Linked, LogLife
 from spasmwatch.transport import Link
 from swcore import consts as C
 from swcore import protocol as P
@@ -101,6 +101,9 @@ class BandView:
     params: Params = field(default_factory=lambda: Params(DEFAULT_RATE_HZ, True))  # at the band's reported IMU rate
     log_life: LogLife | None = None  # the band's current log life (known once it connected)
     link_alert: str | None = None  # the id the disconnected alert was raised under (the label if never seen)
+    # Band boot -> its events this backfill placed on arrival through the band's boot links (no sync
+    # of their own): said once, at the backfill's end (_backfill_done).
+    linked_new: dict[int, Linked] = field(default_factory=dict)
     task: asyncio.Task[None] | None = None  # its session's run, once started
 
 
@@ -651,9 +654,10 @@ class Daemon:
 
     def on_sync(self, device: str, boot: int, band_ms: int, wall_s: float, host: SinceBoot | None = None) -> None:
         ref = (None, None) if host is None else (host.boot_id, host.s)
-        self._stored(device, lambda: self.store.add_sync(device, boot, band_ms, wall_s, *ref))
+        linked = self._stored(device, lambda: self.store.add_sync(device, boot, band_ms, wall_s, *ref))
         b = self._by_device(device)
         b.synced = True
+        self._placed_late(b, linked or [])  # boots placed through the band's links from this one, if any
         # A sync on a clock stepped since the boot's earlier syncs (the session found the step live,
         # or the band came back to a daemon whose clock was stepped while it was away): those band
         # boots go on today's clock, and the analysis with them. The step is the computer's, so
@@ -727,6 +731,40 @@ class Daemon:
             self._backfill_done(device, received_s)
         elif kind == "raw":
             self._on_raw(device, rec, received_s)
+        elif kind == "bootlink":
+            self._on_bootlink(device, rec, received_s)
+
+    def _on_bootlink(self, device: str, rec: dict[str, Any], received_s: float) -> None:
+        """The band's word on how its boot ``boot`` followed ``prev_boot`` (re-sent at each backfill):
+        the boots no sync reached are placed through it, and what that placed is analysed late."""
+        placed = self._stored(device, lambda: self.store.add_boot_link(device, rec, received_s))
+        self._placed_late(self._by_device(device), placed or [])
+
+    def _count_linked(self, b: BandView, boot: int) -> None:
+        """An event of ``boot`` placed as it came: counted when it was placed through the band's boot
+        links (its boot has no sync of its own), to be said once, at the backfill's end."""
+        assert b.device is not None
+        a = b.linked_new.get(boot) or self.store.boot_anchor(b.device, boot)
+        if a is not None and a.hops:
+            b.linked_new[boot] = replace(a, events=a.events + 1)
+
+    def _placed_late(self, b: BandView, placed: Sequence[Linked]) -> None:
+        """Band boots placed through the band's boot links (``Store.add_boot_link``, ``add_sync``):
+        said once, and taken in as late events are: a rebuild of the analysis from the store, at
+        the backfill's end when one runs (``_backfill_done``), else now."""
+        if not placed:
+            return
+        assert b.device is not None
+        for r in placed:
+            _say_placed(b.device, r)
+        if b.analysis is None:
+            return  # the attach's rebuild reads them
+        if any(r.moved_events for r in placed):
+            self._retrack(b.analysis)
+        if b.backfilling:
+            b.analysis.needs_rebuild = True  # with the backfill's own late events, at its end
+        else:
+            b.analysis.rebuild(close=False)
 
     def _stored(self, device: str, write: Callable[[], T]) -> T | None:
         """``write()``'s result, or None when the store refuses it (disk full, a locked file).
@@ -755,9 +793,12 @@ class Daemon:
         if self._stored(device, lambda: self.store.add_events(device, [rec], received_s)) == 0:
             return  # already stored (re-delivered): already analysed
         t = self.store.wall_time(device, rec["boot"], rec["onset_ms"])
-        a = self._by_device(device).analysis
+        b = self._by_device(device)
+        if t is not None:
+            self._count_linked(b, rec["boot"])
+        a = b.analysis
         if t is None or a is None:
-            return  # kept; placed and analysed once its boot is synced
+            return  # kept; placed and analysed once its boot is synced, or linked to one that is
         a.spasm(_spasm(t, rec["duration_ms"], rec["peak_rate_mrads"], rec["peak_angle_mrad"], rec["confidence"], rec["flags"]))
         self._publish({"type": "event", "device": device, "t": t})
 
@@ -974,6 +1015,9 @@ class Daemon:
         fresh sync): its time line is in up to then."""
         b = self._by_device(device)
         b.backfilling = False
+        for r in b.linked_new.values():
+            _say_placed(device, r)
+        b.linked_new.clear()
         if b.analysis is None:
             return
         b.analysis.release_held()  # behind the backfill's events, as the band sends them
@@ -1340,6 +1384,21 @@ def _one_outbox_each(channels: dict[str, Channel]) -> None:
             other = seen.setdefault(ch.name, key)
             if other != key:
                 raise ValueError(f"channels {other!r} and {key!r} are both named {ch.name!r}: give each its own name (MqttSettings.name, ...)")
+
+
+def _say_placed(device: str, r: Linked) -> None:
+    """Once per band boot placed (or placed anew) through the band's boot links: which, from where, how well."""
+    if r.hops:
+        log.warning(
+            "%s: band boot %d, which no time sync reached, is placed through %d band reset link(s) from boot %d, "
+            "within +-%.3f s: %d event(s) and %d epoch(s) placed so, %d and %d placed before moved",
+            device, r.boot, r.hops, r.via, r.err_s, r.events, r.epochs, r.moved_events, r.moved_epochs,
+        )  # fmt: skip
+    else:
+        log.warning(
+            "%s: band boot %d got a time sync of its own: its %d event(s) and %d epoch(s) placed through the band's reset "
+            "links before are placed by it now", device, r.boot, r.moved_events, r.moved_epochs,
+        )  # fmt: skip
 
 
 def _spasm(t: float, duration_ms: int, rate_mrads: int, angle_mrad: int, confidence: int, flags: int) -> Spasm:

@@ -93,7 +93,7 @@ class BandInfo:
 
 
 # The records' fields that carry the band's boot / seq numbers.
-_BOOT_FIELDS = {"event": ("boot",), "status": ("boot",), "activity": ("boot",)}
+_BOOT_FIELDS = {"event": ("boot",), "status": ("boot",), "activity": ("boot",), "bootlink": ("boot", "prev_boot")}
 _SEQ_FIELDS = {"event": ("seq",), "status": ("next_seq",), "loginfo": ("oldest_seq", "next_seq")}
 
 

@@ -326,15 +326,21 @@ def _seek(src: sqlite3.Connection, table: str, at: int) -> int | None | bool:
     return None if r is None else int(r[0])
 
 
+# The kept rows that name a band, and the time column that says when it was seen.
+_NAMING = (
+    ("events", "received_wall_s"), ("activity", "received_wall_s"), ("status", "received_wall_s"), ("syncs", "wall_s"),
+    ("lost", "wall_s"), ("clusters", "updated_wall_s"), ("boot_links", "received_wall_s"),
+)  # fmt: skip
+
+
 def _remake_devices(dst: sqlite3.Connection) -> int:
     """A devices row for each band the kept rows name but whose own row was lost (the rows that
-    name it need one): its id, first and last seen from the kept rows' times."""
+    name it need one): its id, first and last seen from the kept rows' times. Only the tables of
+    the damaged file's schema version are read (boot_links: schema v11)."""
+    present = {r[0] for r in dst.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    union = " UNION ALL ".join(f"SELECT device, {t} AS t FROM {table}" for table, t in _NAMING if table in present)
     named = dst.execute(
-        "SELECT device, min(t), max(t) FROM (SELECT device, received_wall_s AS t FROM events "
-        "UNION ALL SELECT device, received_wall_s FROM activity UNION ALL SELECT device, received_wall_s FROM status "
-        "UNION ALL SELECT device, wall_s FROM syncs UNION ALL SELECT device, wall_s FROM lost "
-        "UNION ALL SELECT device, updated_wall_s FROM clusters) "
-        "WHERE device NOT IN (SELECT device_id FROM devices) GROUP BY device"
+        f"SELECT device, min(t), max(t) FROM ({union}) WHERE device NOT IN (SELECT device_id FROM devices) GROUP BY device"
     ).fetchall()
     for device, first, last in named:
         dst.execute("INSERT INTO devices (device_id, first_seen_wall_s, last_seen_wall_s) VALUES (?, ?, ?)", (device, first, last))

@@ -202,6 +202,38 @@ class Replaced:
 
 
 @dataclass(frozen=True)
+class BootLinkRow:
+    """The band's word on how boot ``boot`` followed ``prev_boot`` (protocol BOOTLINK; host numbers):
+    ``prev_boot``'s ms ``prev_ms`` was ``gap_ms`` before ``boot``'s ms 0, within +-``err_ms``."""
+
+    device: str
+    boot: int
+    prev_boot: int
+    cause: int  # 1 hard reset, 2 watchdog, 3 soft, 4 deep sleep
+    flags: int  # 0x01: the gap measured through the reset (err a few ms); else estimated
+    prev_ms: int
+    gap_ms: int
+    err_ms: int
+    received_wall_s: float
+
+
+@dataclass(frozen=True)
+class Linked:
+    """A band boot with no time sync of its own, placed through the band's boot links from boot
+    ``via`` (which has one), ``hops`` links away, within +-``err_s`` of where its syncs would put it."""
+
+    device: str
+    boot: int  # host numbers
+    via: int
+    hops: int
+    err_s: float
+    events: int  # its events that had no wall time and have one now
+    epochs: int  # its epochs that had none and have one now
+    moved_events: int  # its events placed before (through another link, or a sync since stepped) that moved
+    moved_epochs: int
+
+
+@dataclass(frozen=True)
 class SyncRow:
     device: str
     boot: int

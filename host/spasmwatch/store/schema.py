@@ -256,8 +256,39 @@ _V10_CLUSTERS_BY_DEVICE = """
 CREATE INDEX clusters_device_start ON clusters(device, start_t);
 """
 
+# How the band's boots follow one another (protocol BOOTLINK, sent by the boot after a reset, not
+# after a power-on): band boot ``prev_boot``'s ms ``prev_ms`` was ``gap_ms`` ms before boot ``boot``'s
+# ms 0, within +-``err_ms``; ``cause`` (1 hard reset, 2 watchdog, 3 soft, 4 deep sleep) and ``flags``
+# (0x01: the gap measured by a counter that ran through the reset) as the band sent them. Boots in
+# host numbers, as everywhere. A boot no time sync reached is placed through these from the nearest
+# boot that has one (Store.wall_time). A link re-delivered with other numbers is kept aside in
+# ``link_conflicts``, as ``conflicts`` keeps events (whose CHECK on kind SQLite changes only by
+# copying the table: a dropped table's free pages then took later events' rows in the file's middle).
+_V11_BOOT_LINKS = """
+CREATE TABLE boot_links (
+    device TEXT NOT NULL REFERENCES devices(device_id),
+    boot INTEGER NOT NULL,
+    prev_boot INTEGER NOT NULL,
+    cause INTEGER NOT NULL,
+    flags INTEGER NOT NULL,
+    prev_ms INTEGER NOT NULL,
+    gap_ms INTEGER NOT NULL,
+    err_ms INTEGER NOT NULL,
+    received_wall_s REAL NOT NULL,
+    PRIMARY KEY (device, boot)
+);
+CREATE INDEX boot_links_prev ON boot_links(device, prev_boot);
+CREATE TABLE link_conflicts (
+    id INTEGER PRIMARY KEY,
+    device TEXT NOT NULL REFERENCES devices(device_id),
+    record TEXT NOT NULL,
+    received_wall_s REAL NOT NULL,
+    UNIQUE (device, record)
+);
+"""
+
 MIGRATIONS: list[str] = [
     _V1_BAND_DATA, _V2_CAREGIVER, _V3_LOG_LIVES, _V4_CONFLICTS, _V5_ALERT_IDS, _V6_OUTBOX, _V7_SUMMARIES, _V8_CHANNELS_FAILING,
-    _V9_SYNC_HOST_BOOT, _V10_CLUSTERS_BY_DEVICE,
+    _V9_SYNC_HOST_BOOT, _V10_CLUSTERS_BY_DEVICE, _V11_BOOT_LINKS,
 ]  # fmt: skip
 SCHEMA_VERSION = len(MIGRATIONS)

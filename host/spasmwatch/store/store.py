@@ -49,6 +49,8 @@ from spasmwatch.store.rows import (
     StatusRow,
     SyncRow,
     TreatmentRow,
+    BootLinkRow,
+    Linked,
     check_note,
     check_note_length,
     normalise_drug,
@@ -76,34 +78,142 @@ _ACTIVITY_COLS = ("boot", "t_ms", "activity", "breath", "off_body", "worn")
 _STATUS_COLS = ("battery_pct", "worn", "log_fill_pct", "flags", "errors", "boot", "uptime_s", "next_seq")
 
 
-def _sync_pick(table: str, tcol: str) -> str:
-    """Wall time of ``table.tcol`` from the sync point of the same boot: the
-    latest at or before it, else the first after (NULL without a sync). A sync
-    made on a host clock stepped since counts at its instant on today's clock
-    (``stepped_s``, schema v9)."""
-    t = f"{table}.{tcol}"
+_LINK_COLS = ("boot", "prev_boot", "cause", "flags", "prev_ms", "gap_ms", "err_ms")
+# A band boot no time sync reached is placed through at most this many of the band's boot links
+# (links) from the nearest boot that has a sync: each link adds its error (a few ms measured, up to
+# seconds estimated) and the band re-sends only its last 16 at a connect (firmware), so a longer run of
+# boots no host reached has lost its first links anyway; it bounds the walk too (2 indexed reads a link).
+LINK_HOPS_MAX = 16
+
+
+def _sync_pick(device: str, boot: str, t: str) -> str:
+    """THE wall time of band ms ``t`` of ``boot`` (SQL expressions) from the sync points of that boot:
+    the latest at or before it, else the first after (NULL without a sync). A sync made on a host
+    clock stepped since counts at its instant on today's clock (``stepped_s``, schema v9). A boot
+    with no sync of its own is read through its anchor (``_anchor``): ``boot`` the anchor's, ``t``
+    shifted by it. Every placing (``wall_time``, events, epochs) is this expression."""
 
     def one(cond: str, order: str) -> str:
         return (
-            f"(SELECT s.wall_s + coalesce(s.stepped_s, 0.0) + ({t} - s.band_ms) / 1000.0 FROM syncs s WHERE s.device = {table}.device "
-            f"AND s.boot = {table}.boot AND s.band_ms {cond} {t} ORDER BY s.band_ms {order} LIMIT 1)"
+            f"(SELECT s.wall_s + coalesce(s.stepped_s, 0.0) + (({t}) - s.band_ms) / 1000.0 FROM syncs s WHERE s.device = {device} "
+            f"AND s.boot = {boot} AND s.band_ms {cond} ({t}) ORDER BY s.band_ms {order} LIMIT 1)"
         )
 
     return f"coalesce({one('<=', 'DESC')}, {one('>', 'ASC')})"
 
 
 def _place_sql(table: str, tcol: str, placed_too: bool = False) -> str:
-    """Place a boot's rows that have no wall time yet (``placed_too``: also those its syncs, re-dated,
-    now place elsewhere; only the rows that move are written, and counted)."""
-    pick = _sync_pick(table, tcol)
+    """Place band boot :boot's rows that have no wall time yet by its anchor (boot :via's syncs, band
+    ms + :shift); ``placed_too``: also those it now places elsewhere (only the rows that move are
+    written, and counted)."""
+    pick = _sync_pick(":device", ":via", f"{table}.{tcol} + :shift")
     which = f"wall_t IS NOT {pick}" if placed_too else "wall_t IS NULL"
-    return f"UPDATE {table} SET wall_t = {pick} WHERE device = ? AND boot = ? AND {which}"
+    return f"UPDATE {table} SET wall_t = {pick} WHERE device = :device AND boot = :boot AND {which}"
 
 
 _PLACE_EVENTS = _place_sql("events", "onset_ms")
 _PLACE_ACTIVITY = _place_sql("activity", "t_ms")
 _REPLACE_EVENTS = _place_sql("events", "onset_ms", placed_too=True)
 _REPLACE_ACTIVITY = _place_sql("activity", "t_ms", placed_too=True)
+_WALL_TIME = "SELECT " + _sync_pick(":device", ":via", ":t + :shift")
+
+
+@dataclass(frozen=True)
+class _Anchor:
+    """Where a band boot's ms are placed from: band ms m of it is band ms m + ``shift_ms`` of boot
+    ``via``, which has syncs, within +-``err_ms`` (``hops`` boot links away; 0: its own syncs)."""
+
+    via: int
+    shift_ms: int
+    err_ms: int
+    hops: int
+
+
+def _synced(c: sqlite3.Connection, device: str, boot: int) -> bool:
+    return c.execute("SELECT 1 FROM syncs WHERE device = ? AND boot = ? LIMIT 1", (device, boot)).fetchone() is not None
+
+
+def _links_of(c: sqlite3.Connection, device: str, boot: int) -> list[tuple[int, int, int]]:
+    """(the other boot, shift ms, err ms) of each boot link of ``boot``: its band ms m is the other's
+    m + shift. A link says boot ``prev_boot``'s ms ``prev_ms`` was ``gap_ms`` before boot ``boot``'s 0."""
+    back = c.execute("SELECT prev_boot, prev_ms + gap_ms, err_ms FROM boot_links WHERE device = ? AND boot = ?", (device, boot))
+    out = [(int(b), int(d), int(e)) for b, d, e in back]
+    ahead = c.execute("SELECT boot, prev_ms + gap_ms, err_ms FROM boot_links WHERE device = ? AND prev_boot = ?", (device, boot))
+    return out + [(int(b), -int(d), int(e)) for b, d, e in ahead]
+
+
+def _anchor(c: sqlite3.Connection, device: str, boot: int) -> _Anchor | None:
+    """Where ``boot``'s band ms are placed from: its own syncs; else, through the band's boot links,
+    the nearest boot that has syncs, either way (fewest links; of those, the least error, then the
+    later boot), offsets and errors summed; None within LINK_HOPS_MAX links: not placed."""
+    if _synced(c, device, boot):
+        return _Anchor(boot, 0, 0, 0)
+    seen = {boot}
+    frontier = [(boot, 0, 0)]
+    for hops in range(1, LINK_HOPS_MAX + 1):
+        reached: list[tuple[int, int, int]] = []
+        for b, shift, err in frontier:
+            for other, d_shift, d_err in _links_of(c, device, b):
+                if other not in seen:
+                    seen.add(other)
+                    reached.append((other, shift + d_shift, err + d_err))
+        synced = [r for r in reached if _synced(c, device, r[0])]
+        if synced:
+            via, shift, err = min(synced, key=lambda r: (r[2], -r[0]))
+            return _Anchor(via, shift, err, hops)
+        if not reached:
+            return None
+        frontier = reached
+    return None
+
+
+def _unsynced_near(c: sqlite3.Connection, device: str, boots: Iterable[int]) -> list[int]:
+    """``boots`` and the boots linked to them through boots with no sync of their own (within
+    LINK_HOPS_MAX links): those whose anchor a new sync or link of ``boots`` may change."""
+    out = sorted(set(boots))
+    seen = set(out)
+    frontier = list(out)
+    for _ in range(LINK_HOPS_MAX):
+        reached = [o for b in frontier for o, _, _ in _links_of(c, device, b) if o not in seen and not _synced(c, device, o)]
+        seen.update(reached)
+        out.extend(reached)
+        frontier = reached
+    return out
+
+
+def _place_boot(c: sqlite3.Connection, device: str, boot: int, anew: bool, moved: dict[int, float]) -> Linked | None:
+    """Place ``boot``'s rows that have no wall time by its anchor; ``anew``: those placed before
+    elsewhere too (each event that moves is added to ``moved``: id -> how far). What changed, or
+    None (no anchor, or nothing changed)."""
+    a = _anchor(c, device, boot)
+    if a is None:
+        return None
+    p = {"device": device, "boot": boot, "via": a.via, "shift": a.shift_ms}
+    events = int(c.execute(_PLACE_EVENTS, p).rowcount)
+    epochs = int(c.execute(_PLACE_ACTIVITY, p).rowcount)
+    moved_events = moved_epochs = 0
+    if anew:
+        placed = "SELECT id, wall_t FROM events WHERE device = ? AND boot = ?"
+        was = dict(c.execute(placed, (device, boot)).fetchall())
+        moved_events = int(c.execute(_REPLACE_EVENTS, p).rowcount)
+        moved_epochs = int(c.execute(_REPLACE_ACTIVITY, p).rowcount)
+        if moved_events:
+            moved.update({int(i): float(t) - float(was[i]) for i, t in c.execute(placed, (device, boot)) if t != was.get(i)})
+    if not (events or epochs or moved_events or moved_epochs):
+        return None
+    return Linked(device, boot, a.via, a.hops, a.err_ms / 1000.0, events, epochs, moved_events, moved_epochs)
+
+
+def _place_near(c: sqlite3.Connection, device: str, boots: Iterable[int]) -> list[Linked]:
+    """Place anew ``boots`` and the boots placed through links from them (``_unsynced_near``), and
+    move the stored clusters whose events all moved by one amount; what changed, by boot."""
+    moved: dict[int, float] = {}
+    out = [r for b in _unsynced_near(c, device, boots) if (r := _place_boot(c, device, b, True, moved)) is not None]
+    if moved:
+        _move_clusters(c, device, sorted({r.boot for r in out}), moved)
+    return out
+
+
 # A sync's offset of the host's wall over its since-boot reading, on the clock as it reads now.
 _SYNC_OFFSET = "(wall_s + coalesce(stepped_s, 0.0) - host_boot_s)"
 # Clusters whose events all moved by one amount move with them (s; float noise of the placing).
@@ -269,19 +379,26 @@ def _ints(rec: Mapping[str, Any], cols: Sequence[str], what: str) -> tuple[int, 
     return tuple(out)
 
 
-def _keep_conflicts(c: sqlite3.Connection, table: str, cols: Sequence[str], what: str, values: list[tuple[Any, ...]]) -> None:
-    """Set aside each of ``values`` (device, *cols, received) that its key's stored row contradicts."""
-    select = f"SELECT {', '.join(cols)} FROM {table} WHERE device = ? AND {cols[0]} = ? AND {cols[1]} = ?"
+def _keep_conflicts(
+    c: sqlite3.Connection, table: str, cols: Sequence[str], what: str, values: list[tuple[Any, ...]], keys: int = 2
+) -> None:
+    """Set aside each of ``values`` (device, *cols, received) that its key's stored row (device and
+    the first ``keys`` of ``cols``) contradicts."""
+    select = f"SELECT {', '.join(cols)} FROM {table} WHERE device = ?" + "".join(f" AND {k} = ?" for k in cols[:keys])
     for v in values:
         fields = v[1:-1]
-        stored = c.execute(select, v[:3]).fetchone()
+        stored = c.execute(select, v[: keys + 1]).fetchone()
         if stored is None or tuple(stored) == fields:
             continue
         record = json.dumps(dict(zip(cols, fields)))
-        if c.execute("INSERT OR IGNORE INTO conflicts VALUES (NULL, ?, ?, ?, ?)", (v[0], what, record, v[-1])).rowcount:
+        # A link's conflicts have a table of their own (schema v11), without a kind.
+        keep = ("INSERT OR IGNORE INTO link_conflicts VALUES (NULL, ?, ?, ?)", (v[0], record, v[-1])) if what == "bootlink" else (
+            "INSERT OR IGNORE INTO conflicts VALUES (NULL, ?, ?, ?, ?)", (v[0], what, record, v[-1]))
+        if c.execute(*keep).rowcount:
+            key = " ".join(f"{k} {x}" for k, x in zip(cols[:keys], v[1:]))
             log.warning(
-                "%s: %s %s %d %s %d came with other fields than the one stored; the stored one is kept, "
-                "the new one set aside in the store's conflicts table: %s", v[0], what, cols[0], v[1], cols[1], v[2], record,
+                "%s: %s %s came with other fields than the one stored; the stored one is kept, "
+                "the new one set aside in the store's conflicts table: %s", v[0], what, key, record,
             )
 
 
@@ -487,8 +604,11 @@ class Store:
     # --- time ----------------------------------------------------------------------
     def add_sync(
         self, device: str, boot: int, band_ms: int, wall_s: float, host_boot: str | None = None, host_boot_s: float | None = None
-    ) -> None:
-        """A TIME_SYNC point; places this boot's events and epochs that had no wall time.
+    ) -> list[Linked]:
+        """A TIME_SYNC point; places this boot's events and epochs that had no wall time. The boot's
+        first sync also places anew its rows placed through the band's boot links before, and the
+        boots placed through links from it (a nearer anchor now): returns what that changed, by boot
+        (this boot's own rows that only got their first wall time are not in it).
 
         ``host_boot``, ``host_boot_s``: the computer's boot and its since-boot seconds at ``wall_s``
         (the daemon clock's ``since_boot``), which let ``place_on_clock`` tell later that the wall
@@ -498,14 +618,18 @@ class Store:
         _finite("syncs: host_boot_s", host_boot_s)
         with self._tx() as c:
             self._touch_device(c, device, wall_s)
+            first = not _synced(c, device, boot)
             c.execute(
                 "INSERT INTO syncs(device, boot, band_ms, wall_s, host_boot, host_boot_s) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(device, boot, band_ms) DO UPDATE SET wall_s = excluded.wall_s, "
                 "host_boot = excluded.host_boot, host_boot_s = excluded.host_boot_s, stepped_s = NULL",
                 (device, boot, band_ms, wall_s, host_boot, host_boot_s),
             )
-            c.execute(_PLACE_EVENTS, (device, boot))
-            c.execute(_PLACE_ACTIVITY, (device, boot))
+            if not first:
+                _place_boot(c, device, boot, False, {})
+                return []
+            changed = _place_near(c, device, [boot])
+        return [r for r in changed if r.boot != boot or r.moved_events or r.moved_epochs]
 
     def syncs(self, device: str) -> list[SyncRow]:
         rows = self._all("SELECT * FROM syncs WHERE device = ? ORDER BY boot, band_ms", (device,))
@@ -516,12 +640,13 @@ class Store:
         ``host_boot``. ``device``'s syncs made in that boot whose offset differs from it by over
         ``tolerance_s`` were made on a wall stepped since: each is re-dated to today's clock
         (``stepped_s``; its ``wall_s`` stays the stamp it was made with), its band boot's events
-        and epochs are placed again from there, and each stored cluster whose events all moved by
-        one amount moves with them (start, end, alert time); one that mixes moved and unmoved
-        events is left to the live analysis's rebuild. Syncs of another computer boot (it rebooted
-        since: nothing links the two boots' readings) or stored without a reading are left alone.
-        Returns what moved, by band boot (the rows placed from a re-dated sync; those placed from one
-        made since the step stay); nothing when no sync differs."""
+        and epochs are placed again from there, and so are those of the boots placed through the
+        band's boot links from it; each stored cluster whose events all moved by one amount moves
+        with them (start, end, alert time); one that mixes moved and unmoved events is left to the
+        live analysis's rebuild. Syncs of another computer boot (it rebooted since: nothing links
+        the two boots' readings) or stored without a reading are left alone. Returns what moved, by
+        band boot (the rows placed from a re-dated sync; those placed from one made since the step
+        stay); nothing when no sync differs."""
         _texts("syncs", host_boot=host_boot)
         _finite("syncs: offset_s", offset_s)
         # This device's syncs of this computer boot made on a wall stepped since (their offset, as
@@ -540,26 +665,88 @@ class Store:
             placed = "SELECT id, wall_t FROM events WHERE device = ? AND boot = ?"
             for boot, boot_steps in sorted(steps.items()):
                 was = dict(c.execute(placed, (device, boot)).fetchall())
-                events = int(c.execute(_REPLACE_EVENTS, (device, boot)).rowcount)
-                epochs = int(c.execute(_REPLACE_ACTIVITY, (device, boot)).rowcount)
+                p = {"device": device, "boot": boot, "via": boot, "shift": 0}
+                events = int(c.execute(_REPLACE_EVENTS, p).rowcount)
+                epochs = int(c.execute(_REPLACE_ACTIVITY, p).rowcount)
                 for i, t in c.execute(placed, (device, boot)):
                     if t is not None and was.get(i) is not None:
                         moved[int(i)] = float(t) - float(was[i])
-                step = max(boot_steps, key=abs)
-                out.append(Replaced(device, boot, step, events, epochs, 0))
-            shifted = _move_clusters(c, device, sorted(steps), moved)
+                out.append(Replaced(device, boot, max(boot_steps, key=abs), events, epochs, 0))
+            # The boots placed through links from a moved one move with it (by its step).
+            for b in _unsynced_near(c, device, steps):
+                r = None if b in steps else _place_boot(c, device, b, True, moved)
+                if r is not None:
+                    out.append(Replaced(device, b, max(steps.get(r.via, [0.0]), key=abs), r.moved_events, r.moved_epochs, 0))
+            shifted = _move_clusters(c, device, sorted(r.boot for r in out), moved)
         by_boot = {r.boot: r for r in out}
         for boot, n in shifted.items():
             by_boot[boot] = replace(by_boot[boot], clusters=n)
         return [by_boot[r.boot] for r in out]
 
     def wall_time(self, device: str, boot: int, t_ms: int) -> float | None:
-        """Wall seconds of band time ``t_ms`` of ``boot``; None without a sync of that boot."""
-        r = self._one(
-            "SELECT " + _sync_pick("q", "t_ms") + " FROM (SELECT ? AS device, ? AS boot, ? AS t_ms) q",
-            (device, boot, t_ms),
-        )
+        """Wall seconds of band time ``t_ms`` of ``boot``: by its own syncs, else through the band's
+        boot links from the nearest boot that has syncs (``_anchor``); None when neither places it."""
+        with self._lock:
+            try:
+                c = self._live_conn()
+                a = _anchor(c, device, boot)
+                if a is None:
+                    return None
+                r = c.execute(_WALL_TIME, {"device": device, "via": a.via, "t": t_ms, "shift": a.shift_ms}).fetchone()
+            except sqlite3.Error as e:
+                raise self._translate(e) from e
         return None if r is None or r[0] is None else float(r[0])
+
+    def boot_anchor(self, device: str, boot: int) -> Linked | None:
+        """How ``boot`` is placed (``via``, ``hops``, ``err_s``; hops 0: its own syncs), None when it
+        is not: what the daemon says of a boot placed through links. Counts left 0."""
+        with self._lock:
+            try:
+                a = _anchor(self._live_conn(), device, boot)
+            except sqlite3.Error as e:
+                raise self._translate(e) from e
+        return None if a is None else Linked(device, boot, a.via, a.hops, a.err_ms / 1000.0, 0, 0, 0, 0)
+
+    # --- band boot links -------------------------------------------------------------
+    def add_boot_link(self, device: str, rec: Mapping[str, Any], received_wall_s: float | None = None) -> list[Linked]:
+        """Store a BOOTLINK record (protocol dict, host boot numbers): band boot ``prev_boot``'s ms
+        ``prev_ms`` was ``gap_ms`` before boot ``boot``'s ms 0, within +-``err_ms``. Idempotent by
+        (device, boot): one re-delivered with other numbers keeps the stored one and goes to
+        ``conflicts``. A new link places the boots with no sync of their own that it reaches (their
+        rows that had no wall time, and anew those placed through a farther link); returns what
+        changed, by boot (nothing for a link stored already)."""
+        now = time.time() if received_wall_s is None else received_wall_s
+        link = _ints(rec, _LINK_COLS, "bootlink")
+        boot, prev_boot, *_, prev_ms, gap_ms, err_ms = link
+        for name, v in (("prev_ms", prev_ms), ("gap_ms", gap_ms), ("err_ms", err_ms)):
+            if v < 0:
+                raise FieldError(name, f"bootlink record field {name!r}: {v} is negative")
+        if prev_boot == boot:
+            raise FieldError("prev_boot", f"bootlink record: boot {boot} linked to itself")
+        values = (device, *link, now)
+        with self._tx() as c:
+            self._touch_device(c, device, now)
+            cols = ", ".join(_LINK_COLS)
+            if not c.execute(f"INSERT OR IGNORE INTO boot_links(device, {cols}, received_wall_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values).rowcount:
+                _keep_conflicts(c, "boot_links", _LINK_COLS, "bootlink", [values], keys=1)
+                return []
+            return _place_near(c, device, [boot, prev_boot])
+
+    def boot_links(self, device: str) -> list[BootLinkRow]:
+        return [BootLinkRow(*r) for r in self._all("SELECT * FROM boot_links WHERE device = ? ORDER BY boot", (device,))]
+
+    def linked_events(self, device: str | None = None) -> list[Linked]:
+        """Each band boot whose events are placed through the band's boot links (no sync of its own):
+        its anchor, error and placed events and epochs, which exports and the report mention."""
+        w, p = _where(device)
+        own = "EXISTS (SELECT 1 FROM syncs s WHERE s.device = events.device AND s.boot = events.boot)"
+        sql = "SELECT device, boot, count(*) FROM events" + w + (" AND" if w else " WHERE") + f" wall_t IS NOT NULL AND NOT {own}"
+        out: list[Linked] = []
+        for dev, boot, n in self._all(sql + " GROUP BY device, boot ORDER BY device, boot", p):
+            a = self.boot_anchor(str(dev), int(boot))
+            if a is not None:
+                out.append(replace(a, events=int(n)))
+        return out
 
     # --- events ----------------------------------------------------------------------
     def add_events(self, device: str, rows: Iterable[Mapping[str, Any]], received_wall_s: float | None = None) -> int:
@@ -567,13 +754,15 @@ class Store:
 
         Idempotent by (device, boot, seq); one transaction for the batch.
         """
-        return self._add_records("events", _EVENT_COLS, _PLACE_EVENTS, "event", device, rows, received_wall_s)
+        return self._add_records("events", _EVENT_COLS, "event", device, rows, received_wall_s)
 
     def conflicts(self, device: str | None = None) -> list[tuple[str, str, dict[str, int], float]]:
         """Records that came under a stored key with other fields, as (device, kind, record,
-        received wall s): the stored record was kept, these set aside (never dropped)."""
+        received wall s): the stored record was kept, these set aside (never dropped). Events and
+        epochs first, then boot links (kind ``bootlink``), each in the order they came."""
         w, p = _where(device)
         rows = self._all("SELECT device, kind, record, received_wall_s FROM conflicts" + w + " ORDER BY id", p)
+        rows += self._all("SELECT device, 'bootlink', record, received_wall_s FROM link_conflicts" + w + " ORDER BY id", p)
         return [(r[0], r[1], json.loads(r[2]), float(r[3])) for r in rows]
 
     def events(self, device: str | None = None, since: float | None = None, until: float | None = None) -> Iterator[EventRow]:
@@ -699,13 +888,12 @@ class Store:
     # --- activity epochs -------------------------------------------------------------------
     def add_activity(self, device: str, rows: Iterable[Mapping[str, Any]], received_wall_s: float | None = None) -> int:
         """Store ACTIVITY records; idempotent by (device, boot, t_ms); returns how many were new."""
-        return self._add_records("activity", _ACTIVITY_COLS, _PLACE_ACTIVITY, "activity", device, rows, received_wall_s)
+        return self._add_records("activity", _ACTIVITY_COLS, "activity", device, rows, received_wall_s)
 
     def _add_records(
         self,
         table: str,
         cols: Sequence[str],
-        place_sql: str,
         what: str,
         device: str,
         rows: Iterable[Mapping[str, Any]],
@@ -716,7 +904,8 @@ class Store:
         returns how many were new. One that differs from the record stored under its key is
         kept in ``conflicts``."""
         now = time.time() if received_wall_s is None else received_wall_s
-        values = [(device, *_ints(r, cols, what), now) for r in rows]
+        records = [_ints(r, cols, what) for r in rows]
+        values = [(device, *r, now) for r in records]
         if not values:
             return 0
         with self._tx() as c:
@@ -730,8 +919,8 @@ class Store:
             new = c.total_changes - before
             if new < len(values):  # a re-delivery, or a record differing from the stored one
                 _keep_conflicts(c, table, cols, what, values)
-            for boot in {v[1] for v in values}:
-                c.execute(place_sql, (device, boot))
+            for boot in {r[0] for r in records}:
+                _place_boot(c, device, boot, False, {})
         return new
 
     def activity(self, device: str | None = None, since: float | None = None, until: float | None = None) -> Iterator[ActivityRow]:
