@@ -179,6 +179,21 @@ def test_a_restarted_daemon_re_sent_the_links_places_nothing_twice(tmp_path: Pat
         assert [c.count for c in store.clusters(DEVICE)] == [3] and _alarms(restarted) == 0
 
 
+def test_a_link_re_sent_with_other_numbers_keeps_the_stored_one_and_is_set_aside(tmp_path: Path) -> None:
+    """A link under a boot stored already, with other numbers (a band whose RTC memory was
+    corrupted, a firmware bug): the places stay those of the stored link, the newcomer is kept in
+    the store's conflicts, nothing is analysed again. Old code: no link stored, nothing placed."""
+    clock = HandClock(T0)
+    with Store(tmp_path / "db.sqlite") as store:
+        d = _daemon(store, clock)
+        _boot2_then_synced_boot3(d, clock)
+        placed = _onsets(store, 2)
+        d.on_record(DEVICE, _link(3, 2, prev_ms=45_000), clock.t)
+        assert _onsets(store, 2) == placed and [r.prev_ms for r in store.boot_links(DEVICE)] == [40_000]
+        ((_, kind, rec, _),) = store.conflicts(DEVICE)
+        assert (kind, rec["prev_ms"]) == ("bootlink", 45_000) and _alarms(d) == 1
+
+
 def test_a_bootlink_s_boots_are_mapped_by_the_band_s_log_life() -> None:
     """A band whose flash was erased counts boots from 1 again: both boots of a link are the host's
     (band + the life's boot offset), as an event's is. Old code: prev_boot left in band numbers."""

@@ -689,6 +689,32 @@ def test_spasms_of_a_boot_never_synced_are_told_not_dropped_silently(tmp_path: P
     assert "note:" not in capsys.readouterr().err  # no spasm asked for: none left out
 
 
+def test_spasms_dated_through_the_band_s_reset_link_are_exported_and_said_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Band boot 2 never got a time sync; boot 3 did, and the band linked boot 3 to it (BOOTLINK: boot 2
+    reset at its 40 s, boot 3 began 1.5 s later, +-3 ms). Boot 2's spasms are exported at their place
+    through the link, and the export says they are dated so. Old code: '1 rows', boot 2's 2 said
+    to have no wall time."""
+    from spasmwatch.store import Store
+    from swcore import protocol as P
+
+    def spasm(boot: int, seq: int, ms: int) -> dict[str, int]:
+        return {"boot": boot, "seq": seq, "onset_ms": ms, "duration_ms": 1000, "peak_rate_mrads": 2000,
+                "peak_angle_mrad": 300, "confidence": 80, "flags": P.EF_TIME_SYNCED}  # fmt: skip
+
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        store.add_sync(DEVICE, 3, 0, DAY0 + 100)
+        store.add_events(DEVICE, [spasm(2, 0, 5000), spasm(2, 1, 12000), spasm(3, 2, 1000)], received_wall_s=DAY0 + 200)
+        link = {"boot": 3, "prev_boot": 2, "cause": 2, "flags": 1, "prev_ms": 40_000, "gap_ms": 1500, "err_ms": 3}
+        store.add_boot_link(DEVICE, link, DAY0 + 200)
+    capsys.readouterr()
+    assert run_cli("export", "--db", str(db), "--out", str(tmp_path / "x.csv")) == 0
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'x.csv'}: 3 rows (csv)" in err and "not in the export" not in err, err
+    assert ("note: 2 spasm event(s) are dated through the band's reset links, not by a time sync of their own band boot: "
+            f"within +-0.003 s of their time ({DEVICE} boot 2: 2, from boot 3 through 1 link(s), +-0.003 s;") in err, err  # fmt: skip
+
+
 def test_without_since_the_range_starts_at_the_recording_start_not_1970(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
     """Found by an audit: without --since the sidecar's RangeStartUTC (and the BIDS events.json's
     trial_type description) said 1970-01-01T00:00:00.000Z, the query's unbounded start. It is now

@@ -14,8 +14,9 @@ import sys
 import time
 from dataclasses import replace
 from datetime import datetime
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spasmwatch.errors import InputError, SpasmwatchError
 from spasmwatch.export import FORMATS, Query, parse_iso, run_export
@@ -30,6 +31,9 @@ from spasmwatch.commands._args import add_strict
 from spasmwatch.commands._daemon import add_store_args, resolve_device, store_path_of
 from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
 from spasmwatch.outfile import check_writable
+
+if TYPE_CHECKING:
+    from spasmwatch.store.rows import Linked
 
 # Without --until: up to a day from now (anything the clock may still place).
 _FUTURE_S = 86_400.0
@@ -155,14 +159,15 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress() if sys.stderr.isatty() else None
     try:
         n, start = run_export(source, q, fmt, args.out, q.since if args.since else None, progress, participant)
-        note = unplaced_note(source.store.unplaced_events(args.device)) if "spasm" in q.kinds else None
+        notes = [unplaced_note(source.store.unplaced_events(args.device)), linked_note(source.store.linked_events(args.device))] if "spasm" in q.kinds else []
     finally:
         source.close()
     if progress is not None:
         sys.stderr.write("\r")
     print(f"{args.out}: {n} rows ({fmt})", file=sys.stderr)
-    if note:
-        print(note, file=sys.stderr)
+    for note in notes:
+        if note:
+            print(note, file=sys.stderr)
     return 0
 
 
@@ -186,6 +191,19 @@ def unplaced_note(boots: list[tuple[str, int, int]], what: str = "the export") -
     return (
         f"note: {sum(n for _, _, n in boots)} spasm event(s) are not in {what}: their band boot never got a time "
         f"sync, so they have no wall time ({where}; the band rebooted while out of range, docs/host.md); the store keeps them"
+    )
+
+
+def linked_note(boots: Sequence[Linked]) -> str | None:
+    """The stored spasms placed through the band's reset links (``Store.linked_events``; in the
+    range or not, as ``unplaced_note``): their band boot got no time sync of its own, so they are
+    dated from a boot that did, within the links' error."""
+    if not (n := sum(b.events for b in boots)):
+        return None
+    where = "; ".join(f"{b.device} boot {b.boot}: {b.events}, from boot {b.via} through {b.hops} link(s), +-{b.err_s:.3f} s" for b in boots)
+    return (
+        f"note: {n} spasm event(s) are dated through the band's reset links, not by a time sync of their "
+        f"own band boot: within +-{max(b.err_s for b in boots):.3f} s of their time ({where}; docs/host.md)"
     )
 
 

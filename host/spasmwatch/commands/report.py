@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from spasmwatch.commands._daemon import add_store_args
-from spasmwatch.commands.export import RATE_HELP, open_source, rate_hz, unplaced_note
+from spasmwatch.commands.export import RATE_HELP, linked_note, open_source, rate_hz, unplaced_note
 from spasmwatch.commands.summary import names_of
 from spasmwatch.daemon.clock import local_zone
 from spasmwatch.errors import SpasmwatchError
@@ -73,12 +73,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         # Spasms of a boot never synced have no wall time: on no day, said in the report and here.
         unplaced = source.store.unplaced_events(args.device)
+        linked = source.store.linked_events(args.device)  # dated through the band's reset links: said as export says it
         # The bands by the names the family gave them, as 'summary' titles them
         names = names_of(args, source.store.devices())
         data = write_report(source, args.device, since, until, tz, args.out, unplaced, args.patient, names)
     finally:
         source.close()
     print(f"{args.out}: {counted(len(data.days), 'day')}, {counted(sum(d.clusters for d in data.days), 'cluster')}", file=sys.stderr)
-    if note := unplaced_note(unplaced, "the report"):
-        print(note, file=sys.stderr)
+    for note in (unplaced_note(unplaced, "the report"), linked_note(linked)):
+        if note:
+            print(note, file=sys.stderr)
     return 0
