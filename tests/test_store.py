@@ -458,6 +458,40 @@ def test_a_boot_placed_through_a_link_moves_with_its_anchor_s_stepped_syncs(stor
     assert [e.wall_t for e in store.events(DEV)] == [1136.5 - 188.5]
 
 
+def test_a_boot_synced_on_a_clock_stepped_across_a_computer_restart_is_placed_through_its_link(store: Store) -> None:
+    """Part 2: boot 1 synced in computer boot "boot-a", boot 2 in "boot-b" on a wall 100 s behind;
+    boot 2's link says boot 1 ended 1.5 s before boot 2 began. By their own syncs boot 1 ends 98.5 s
+    after boot 2 begins: boot 1 (synced first) is re-dated through the link, with the boot placed
+    through a link from it. A disagreement within HOST_STEP_S + err + the drift, or between syncs
+    of one computer boot (part 1's), moves nothing; once placed, nothing again."""
+    store.add_sync(DEV, 1, 0, 1000.0, "boot-a", 10.0)
+    store.add_events(DEV, [ev(0, onset_ms=5_000)])
+    store.add_sync(DEV, 2, 1_000, 1000.0 + 30.0 + 1.5 + 1.0 - 100.0, "boot-b", 5.0)
+    store.add_boot_link(DEV, link(1, 0, 50_000))  # boot 0 (never synced) ended 1.5 s before boot 1: placed from it
+    store.add_events(DEV, [ev(1, boot=0, onset_ms=40_000)])
+    assert store.place_by_links(DEV, [2], 2.0, 20.0) == []  # no link of boot 2 yet
+    store.add_boot_link(DEV, link(2, 1, 30_000))
+    assert store.place_by_links(DEV, [2], 2.0, 20.0) == [Replaced(DEV, 1, -100.0, 1, 0, 0), Replaced(DEV, 0, -100.0, 1, 0, 0)]
+    assert sorted(e.wall_t for e in store.events(DEV) if e.wall_t is not None) == [1000.0 - 11.5 - 100.0, 905.0]
+    assert store.place_by_links(DEV, [2], 2.0, 20.0) == []
+    assert [s.stepped_s for s in store.syncs(DEV)] == [-100.0, None]
+
+
+def test_a_link_s_disagreement_within_the_tolerance_or_within_one_computer_boot_moves_nothing(store: Store) -> None:
+    store.add_sync(DEV, 1, 0, 1000.0, "boot-a", 10.0)
+    store.add_sync(DEV, 2, 0, 1031.5 + 2.5, "boot-b", 5.0)  # 2.5 s off: over 2 s + 3 ms, under + 20 ppm of a day
+    store.add_boot_link(DEV, link(2, 1, 30_000))
+    assert store.place_by_links(DEV, [2], 2.0, 0.0) != []
+    store.add_sync(DEV, 3, 0, 2000.0, "boot-b", 100.0)
+    store.add_sync(DEV, 4, 0, 2000.0 + 1.5 + 40.0 + 86_400.0 + 2.5, "boot-c", 5.0)
+    store.add_boot_link(DEV, link(4, 3, 86_440_000))  # boot 3 ran a day past its sync: 1.7 s of drift allowed
+    assert store.place_by_links(DEV, [4], 2.0, 20.0) == []
+    store.add_sync(DEV, 5, 0, 3000.0, "boot-d", 10.0)
+    store.add_sync(DEV, 6, 0, 3100.0, "boot-d", 110.0)
+    store.add_boot_link(DEV, link(6, 5, 30_000))  # 68.5 s off, both syncs of one computer boot: part 1's to see
+    assert store.place_by_links(DEV, [6], 2.0, 20.0) == []
+
+
 def _stepped_store(st: Store) -> None:
     """Band boot 1 synced twice in computer boot "boot-a" on a wall 1000 s ahead of its since-boot
     seconds, with 3 events, 2 epochs and a cluster of the 3 events; boot 2 synced in "boot-0" (the

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import logging
 import math
 import struct
 import time
@@ -417,13 +418,17 @@ def _boot_record(rec: dict[str, Any], boot: int) -> dict[str, Any]:
     return dict(rec, boot=boot)
 
 
-def _split_by_a_step(tmp_path: Path, rebooted: bool) -> tuple[list[tuple[float, int, bool]], list[NoticeKind], list[float]]:
+def _split_by_a_step(
+    tmp_path: Path, rebooted: bool, linked: bool = False
+) -> tuple[list[tuple[float, int, bool]], list[NoticeKind], list[float]]:
     """bench/README.md's 188.5 s split, through the Daemon and a store on disk. Boot 2 of the band
     is synced on clock A (its 0 ms at T0) and logs 4 spasms 7 s apart from 10 s, the third alarmed
     live; the daemon is killed. The band resets at its 35 s, boot 3 starts 1.5 s later; the daemon
     is started again on clock A - 188.5 s (``rebooted``: the computer restarted too, another kernel
     boot id), syncs boot 3 and gets its 3 spasms, 7 s apart from boot 3's 5 s, then 2 minutes of
-    its epochs. Returns the stored clusters (start on clock B less T0, count, closed), the cluster
+    its epochs. ``linked``: the band links boot 3 to boot 2 (BOOTLINK, measured: boot 2 reset at its
+    35 s, boot 3 began 1.5 s later, +-3 ms), sent at the start of the backfill after the sync.
+    Returns the stored clusters (start on clock B less T0, count, closed), the cluster
     notifications of both daemons, and boot 2's stored onsets less T0."""
     clock = Clock(T0 + 5)
     spec = [BandSpec("crib", lambda: None)]  # type: ignore[arg-type,return-value]  # driven below, as the session would
@@ -445,6 +450,9 @@ def _split_by_a_step(tmp_path: Path, rebooted: bool) -> tuple[list[tuple[float, 
         restarted = Daemon(store, spec, clock=clock)  # type: ignore[arg-type]
         _connect(restarted, DEVICE, [], clock.t)
         restarted.on_sync(DEVICE, 3, round((clock.t - boot3_t0) * 1000), clock.t, clock.since_boot())
+        if linked:
+            link = {"type": "bootlink", "boot": 3, "prev_boot": 2, "cause": 2, "flags": 0x01, "prev_ms": 35_000, "gap_ms": 1500, "err_ms": 3}
+            restarted.on_record(DEVICE, link, clock.t)
         sent = [((5_000 + 7_000 * i + 2_500) / 1000, _boot_record(spasm_record(4 + i, 5_000 + 7_000 * i), 3)) for i in range(3)]
         sent += [(10.0 * k, _boot_record(_epoch(k, worn=1), 3)) for k in range(1, 14)]
         for band_s, rec in sorted(sent, key=lambda x: (x[0], x[1]["type"] != "event")):
@@ -473,12 +481,29 @@ def test_a_band_boot_synced_before_the_host_clock_was_stepped_is_placed_on_the_c
 
 def test_a_band_boot_synced_before_the_computer_restarted_is_left_where_its_sync_placed_it(tmp_path: Path) -> None:
     """The same with the computer restarted between (another kernel boot id): nothing links the two
-    boots' since-boot readings, so boot 2 stays placed by its own sync, as before (the band linking
-    its own boots is what would join the halves: bench/README.md, fix part 2)."""
+    boots' since-boot readings, so boot 2 stays placed by its own sync, as before. A band reset with
+    no link (a power-on) stays so; with one, the next test."""
     clusters, kinds, onsets = _split_by_a_step(tmp_path, rebooted=True)
     assert onsets == [10.0, 17.0, 24.0, 31.0], onsets
     assert [n for _, n, _ in clusters] == [3, 4], clusters
     assert kinds.count(NoticeKind.CLUSTER_ALARM) == 2, kinds
+
+
+def test_a_band_boot_synced_before_a_computer_restart_and_a_step_is_placed_through_the_band_s_reset_link(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """bench/README.md's fix part 2: the computer restarted between the two syncs too, so nothing of
+    the host's links them; the band's link of boot 3 to boot 2 does. Boot 2's own sync puts its end
+    188.5 s after boot 3's start less the gap: over HOST_STEP_S + the link's 3 ms, so boot 2 (synced
+    first) was synced on a clock stepped since and is placed through the link. One cluster of 7, one
+    alarm, said once. Old code (and this one without the link): 2 clusters (3 and 4), 2 alarms."""
+    with caplog.at_level(logging.WARNING, "spasmwatch.daemon.daemon"):
+        clusters, kinds, onsets = _split_by_a_step(tmp_path, rebooted=True, linked=True)
+    assert onsets == [10.0 - 188.5, 17.0 - 188.5, 24.0 - 188.5, 31.0 - 188.5], onsets
+    assert clusters == [(10.0 - 188.5, 7, True)], clusters
+    assert kinds.count(NoticeKind.CLUSTER_ALARM) == 1 and kinds.count(NoticeKind.CLUSTER_CLOSED) == 1, kinds
+    said = [r.getMessage() for r in caplog.records if "across a restart of this computer" in r.getMessage()]
+    assert len(said) == 1 and "band boot(s) 2 were synced" in said[0] and "moved by -188.5 s" in said[0], said
 
 
 def test_a_host_clock_step_one_band_finds_places_every_band_on_the_clock_after_it(tmp_path: Path) -> None:

@@ -91,6 +91,14 @@ HOST_STEP_S = 2.0
 # 2 s), 3 s at the fault campaign's 60x, where a 33 ms pause had passed for a 2 s step (review).
 HOST_READ_GAP_S = 0.05
 
+# A band boot link (BOOTLINK) between two boots that both have syncs says where the older boot ends
+# against the newer one's start. Placed by their own syncs more than HOST_STEP_S plus the link's
+# error plus the two crystals' drift over the band time between the two syncs apart (this, in parts
+# per million: ~1 s a day at RESYNC_S's 10-20 ppm, the worse end), the older boot's syncs were made on
+# a host clock stepped since across a computer restart (part 1, HOST_STEP_S, cannot see that: another
+# boot id). The older boot is placed again through the link (Store.place_by_links).
+BAND_DRIFT_PPM = 20.0
+
 # Each sync (at connect and at each resync) is up to this many TIME_SYNC exchanges, and the
 # host keeps the one of least round trip (the rule of NTP's clock filter and of PTP): it takes
 # the band's reading at the midpoint of the round trip, wrong by up to half of it when the two

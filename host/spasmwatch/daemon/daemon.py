@@ -666,6 +666,7 @@ class Daemon:
             for other in self.bands:
                 if other is not b and other.device is not None:
                     self._band_on_clock(other, host, wall_s)
+        self._band_by_links(b, [boot])  # a step across a computer restart, which part 1 cannot see
 
     def _band_on_clock(self, b: BandView, host: SinceBoot | None, wall_s: float) -> bool:
         """``_place_on_clock`` for band ``b``, its live analysis rebuilt on the moved times; whether any moved."""
@@ -738,7 +739,30 @@ class Daemon:
         """The band's word on how its boot ``boot`` followed ``prev_boot`` (re-sent at each backfill):
         the boots no sync reached are placed through it, and what that placed is analysed late."""
         placed = self._stored(device, lambda: self.store.add_boot_link(device, rec, received_s))
-        self._placed_late(self._by_device(device), placed or [])
+        b = self._by_device(device)
+        self._placed_late(b, placed or [])
+        if placed is not None:
+            self._band_by_links(b, [rec["boot"], rec["prev_boot"]])
+
+    def _band_by_links(self, b: BandView, boots: Sequence[int]) -> None:
+        """Band boots whose syncs were made on a host clock stepped since across a computer restart,
+        as their reset links to the boots after them show (``Store.place_by_links``): placed again
+        through the links, said once, the analysis rebuilt on the moved times (as ``_band_on_clock``)."""
+        assert b.device is not None
+        device = b.device
+        moved = self._stored(device, lambda: self.store.place_by_links(device, boots, K.HOST_STEP_S, K.BAND_DRIFT_PPM))
+        if not moved:
+            return
+        log.warning(
+            "%s: band boot(s) %s were synced on a host clock stepped since, across a restart of this computer (the band's "
+            "reset links to the boots after them disagree with their syncs): their %d event(s), %d epoch(s) and %d stored "
+            "cluster(s) are placed through the links, moved by %s s",
+            device, ", ".join(str(r.boot) for r in moved), sum(r.events for r in moved), sum(r.epochs for r in moved),
+            sum(r.clusters for r in moved), ", ".join(f"{r.step_s:+.1f}" for r in moved),
+        )  # fmt: skip
+        if b.analysis is not None:
+            self._retrack(b.analysis)
+            b.analysis.rebuild(close=False)  # as at attach: closing goes by the band's data
 
     def _count_linked(self, b: BandView, boot: int) -> None:
         """An event of ``boot`` placed as it came: counted when it was placed through the band's boot

@@ -181,6 +181,63 @@ def _unsynced_near(c: sqlite3.Connection, device: str, boots: Iterable[int]) -> 
     return out
 
 
+def _links_near(c: sqlite3.Connection, device: str, boots: Iterable[int]) -> list[tuple[int, int]]:
+    """(boot, prev_boot) of the band's boot links within LINK_HOPS_MAX links of ``boots``, newest first."""
+    found: set[tuple[int, int]] = set()
+    seen = set(boots)
+    frontier = list(seen)
+    for _ in range(LINK_HOPS_MAX):
+        reached: list[int] = []
+        for b in frontier:
+            for boot, prev in c.execute("SELECT boot, prev_boot FROM boot_links WHERE device = ?1 AND (boot = ?2 OR prev_boot = ?2)", (device, b)):
+                found.add((int(boot), int(prev)))
+                other = int(prev) if boot == b else int(boot)
+                if other not in seen:
+                    seen.add(other)
+                    reached.append(other)
+        frontier = reached
+    return sorted(found, reverse=True)
+
+
+def _own_sync(c: sqlite3.Connection, device: str, boot: int, t_ms: int) -> tuple[float, int, str | None] | None:
+    """The wall time of ``boot``'s band ms ``t_ms`` by its own syncs, the band ms of the sync that
+    places it and that sync's computer boot; None: no sync of its own."""
+    r = c.execute(
+        "SELECT wall_s + coalesce(stepped_s, 0.0) + (? - band_ms) / 1000.0, band_ms, host_boot FROM syncs WHERE device = ? AND boot = ? "
+        "ORDER BY band_ms > ?, abs(? - band_ms) LIMIT 1",
+        (t_ms, device, boot, t_ms, t_ms),
+    ).fetchone()
+    return None if r is None else (float(r[0]), int(r[1]), r[2])
+
+
+def _relink(
+    c: sqlite3.Connection, device: str, boot: int, prev: int, tolerance_s: float, drift_ppm: float, moved: dict[int, float]
+) -> Replaced | None:
+    """``Store.place_by_links`` for the link of ``boot`` to ``prev``: the older boot re-dated through
+    it when the two boots' own syncs disagree with it (its Replaced), else None."""
+    row = c.execute("SELECT prev_ms, gap_ms, err_ms FROM boot_links WHERE device = ? AND boot = ?", (device, boot)).fetchone()
+    prev_ms, gap_ms, err_ms = (int(x) for x in row)
+    end, start = _own_sync(c, device, prev, prev_ms), _own_sync(c, device, boot, 0)
+    if end is None or start is None:
+        return None
+    off_s = start[0] - (end[0] + gap_ms / 1000.0)  # > 0: by its own syncs, ``boot`` starts later than the link says
+    band_s = (prev_ms - end[1] + gap_ms + start[1]) / 1000.0
+    if abs(off_s) <= tolerance_s + err_ms / 1000.0 + abs(band_s) * drift_ppm * 1e-6:
+        return None
+    latest = "SELECT max(rowid) FROM syncs WHERE device = ? AND boot = ?"
+    prev_first = c.execute(latest, (device, prev)).fetchone()[0] < c.execute(latest, (device, boot)).fetchone()[0]
+    (older, old_sync, newer, step) = (prev, end, start, off_s) if prev_first else (boot, start, end, -off_s)
+    if old_sync[2] is not None and old_sync[2] == newer[2]:
+        return None  # both placed by syncs of one computer boot: no step across a restart (part 1's, if any)
+    # The older boot's syncs of the newer one's computer boot were placed by part 1 (place_on_clock) already.
+    which = "device = ? AND boot = ? AND (host_boot IS NULL OR ? IS NULL OR host_boot != ?)"
+    params = (device, older, newer[2], newer[2])
+    if not c.execute(f"UPDATE syncs SET stepped_s = coalesce(stepped_s, 0.0) + ? WHERE {which}", (step, *params)).rowcount:
+        return None
+    hit = _place_boot(c, device, older, True, moved)
+    return Replaced(device, older, step, 0 if hit is None else hit.moved_events, 0 if hit is None else hit.moved_epochs, 0)
+
+
 def _place_boot(c: sqlite3.Connection, device: str, boot: int, anew: bool, moved: dict[int, float]) -> Linked | None:
     """Place ``boot``'s rows that have no wall time by its anchor; ``anew``: those placed before
     elsewhere too (each event that moves is added to ``moved``: id -> how far). What changed, or
@@ -682,6 +739,34 @@ class Store:
         for boot, n in shifted.items():
             by_boot[boot] = replace(by_boot[boot], clusters=n)
         return [by_boot[r.boot] for r in out]
+
+    def place_by_links(self, device: str, boots: Iterable[int], tolerance_s: float, drift_ppm: float) -> list[Replaced]:
+        """Check the band's boot links within LINK_HOPS_MAX of ``boots`` whose two boots both have
+        syncs: placed by their own syncs, the older boot's end and the newer one's start lie apart
+        from what the link says by over ``tolerance_s`` + its error + ``drift_ppm`` of the band
+        time between the two syncs used: the syncs of the boot whose latest sync was stored first,
+        made in another computer boot than the other's (or without a reading), were made on a host
+        clock stepped since, across a computer restart. They are re-dated through the link
+        (``stepped_s``, as ``place_on_clock``), that boot's rows and those placed through links from
+        it placed again, clusters moved with them. Newest link first, so a step found at the end of
+        a chain carries down it. Returns what moved, by band boot (the step: how far it moved)."""
+        _finite("place_by_links: tolerance_s", tolerance_s)
+        with self._tx() as c:
+            out: list[Replaced] = []
+            moved: dict[int, float] = {}
+            for boot, prev in _links_near(c, device, boots):
+                r = _relink(c, device, boot, prev, tolerance_s, drift_ppm, moved)
+                if r is not None:
+                    out.append(r)
+            if not out:
+                return []
+            steps = {r.boot: r.step_s for r in out}
+            for b in _unsynced_near(c, device, steps):
+                linked = None if b in steps else _place_boot(c, device, b, True, moved)
+                if linked is not None:
+                    out.append(Replaced(device, b, steps.get(linked.via, 0.0), linked.moved_events, linked.moved_epochs, 0))
+            shifted = _move_clusters(c, device, sorted(r.boot for r in out), moved)
+        return [replace(r, clusters=shifted.get(r.boot, 0)) for r in out]
 
     def wall_time(self, device: str, boot: int, t_ms: int) -> float | None:
         """Wall seconds of band time ``t_ms`` of ``boot``: by its own syncs, else through the band's
