@@ -125,7 +125,9 @@ def test_a_boot_no_host_synced_is_placed_through_its_own_link_from_the_boot_befo
         assert [(r.boot, r.via, r.err_s) for r in store.linked_events(DEVICE)] == [(3, 2, 2.0)]
 
 
-def test_two_boots_no_host_synced_are_placed_through_a_chain_of_links_as_late_events(tmp_path: Path) -> None:
+def test_two_boots_no_host_synced_are_placed_through_a_chain_of_links_as_late_events(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """Boots 2 and 3 never synced, boot 4 synced: boot 3 through one link, boot 2 through two, their
     errors summed. Their spasms were stored before the links came (a daemon that took no BOOTLINK, then
     an upgrade): placed by the links, they are fed to the analysis as late events (its rebuild at the
@@ -138,7 +140,10 @@ def test_two_boots_no_host_synced_are_placed_through_a_chain_of_links_as_late_ev
         assert store.unplaced_events(DEVICE) == [(DEVICE, 2, 2), (DEVICE, 3, 2)]
         d = _daemon(store, clock)
         clock.t = T0 + 30
-        _connect(d, clock, 4, T0 - 107.0, [_link(3, 2, 60_000, err_ms=4), _link(4, 3, 30_000, err_ms=5), *_epochs(4, 130_000)])
+        with caplog.at_level(logging.WARNING, "spasmwatch.daemon.daemon"):
+            _connect(d, clock, 4, T0 - 107.0, [_link(3, 2, 60_000, err_ms=4), _link(4, 3, 30_000, err_ms=5), *_epochs(4, 130_000)])
+        said = sorted(r.getMessage().split(", which")[0] for r in caplog.records if "no time sync reached" in r.getMessage())
+        assert said == [f"{DEVICE}: band boot 2", f"{DEVICE}: band boot 3"], said  # once each, at the backfill's end
         assert store.unplaced_events(DEVICE) == []
         assert _onsets(store, 2) == pytest.approx([-150.0, -144.0], abs=0.01)
         assert _onsets(store, 3) == pytest.approx([-136.5, -130.5], abs=0.01)

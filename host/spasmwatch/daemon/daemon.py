@@ -774,13 +774,20 @@ class Daemon:
 
     def _placed_late(self, b: BandView, placed: Sequence[Linked]) -> None:
         """Band boots placed through the band's boot links (``Store.add_boot_link``, ``add_sync``):
-        said once, and taken in as late events are: a rebuild of the analysis from the store, at
-        the backfill's end when one runs (``_backfill_done``), else now."""
+        said once (in a backfill, at its end, with the events of theirs it brings), and taken in as
+        late events are: a rebuild of the analysis from the store, at the backfill's end when one
+        runs (``_backfill_done``), else now."""
         if not placed:
             return
         assert b.device is not None
         for r in placed:
-            _say_placed(b.device, r)
+            if b.backfilling and r.hops:  # with the events of that boot still to come: said at its end
+                had = b.linked_new.get(r.boot)
+                b.linked_new[r.boot] = r if had is None else replace(
+                    r, events=had.events + r.events, epochs=had.epochs + r.epochs,
+                    moved_events=had.moved_events + r.moved_events, moved_epochs=had.moved_epochs + r.moved_epochs)  # fmt: skip
+            else:
+                _say_placed(b.device, r)
         if b.analysis is None:
             return  # the attach's rebuild reads them
         if any(r.moved_events for r in placed):
