@@ -3,7 +3,7 @@
 Driven through the Daemon as its sessions drive it (identified, synced, backfilled), on a store on
 disk. Without the links such a boot's events have no wall time: stored, never placed, so a cluster
 in them is never alarmed and exports leave it out (bench/README.md "part 2"). The records are the
-decoded dicts the session hands on (the BOOTLINK bytes are the firmware side's).
+band's BOOTLINK bytes, decoded as the session hands them on.
 """
 
 from __future__ import annotations
@@ -23,13 +23,10 @@ from synthetic import HandClock, spasm_record
 
 DEVICE = "link0001"
 T0 = 1_800_000_000.0
-BLF_RTC = 0x01  # protocol BLF_RTC (the gap measured through the reset), by its value until the protocol has it
-WATCHDOG = 2  # protocol cause: a watchdog reset
 
 
-def _link(boot: int, prev_boot: int, prev_ms: int, gap_ms: int = 1500, err_ms: int = 3, flags: int = BLF_RTC) -> dict[str, Any]:
-    return {"type": "bootlink", "boot": boot, "prev_boot": prev_boot, "cause": WATCHDOG, "flags": flags,
-            "prev_ms": prev_ms, "gap_ms": gap_ms, "err_ms": err_ms}  # fmt: skip
+def _link(boot: int, prev_boot: int, prev_ms: int, gap_ms: int = 1500, err_ms: int = 3, flags: int = P.BLF_RTC) -> dict[str, Any]:
+    return P.decode(P.encode_bootlink(boot, prev_boot, P.RC_WDT, flags, prev_ms, gap_ms, err_ms))
 
 
 def _spasm(seq: int, boot: int, onset_ms: int) -> dict[str, Any]:

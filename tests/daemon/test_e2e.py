@@ -119,6 +119,43 @@ def _band_done(r: Rig) -> bool:
     return st is not None and st.boot == 2 and (st.uptime_s or 0) >= 110 - SPASMS_S[4]
 
 
+def test_a_band_boot_no_daemon_synced_is_placed_by_its_boot_link_and_its_spasms_join_the_cluster(
+    tmp_path: Path, cluster_csv: Path
+) -> None:
+    """Part 2 of the campaign's unplaced boots (bench/README.md), end to end through the real
+    firmware: boot 1 logs the cluster's first 4 spasms with no computer near, then resets (a
+    watchdog, a crash; the fifth spasm is cut by it); boot 2 is synced by the daemon. Boot 1's checkpoint in RTC memory gave
+    boot 2 a BOOTLINK, which the backfill carries: the daemon places boot 1 on boot 2's sync,
+    and the cluster is one, of boot 1's spasms and boot 2's. Old code: boot 1's 4 events stored
+    with no wall time, and a cluster of boot 2's 3 spasms only."""
+    reset_at_s = SPASMS_S[4] + 1.0
+    retained = ("--retained", str(tmp_path / "rtc.bin"))
+
+    async def main() -> None:
+        alone = SimBand(cluster_csv, tmp_path / "flash0", speed=4, device_id="band0000", idle_exit_ms=500,
+                        args=("--reset-at-s", str(reset_at_s), *retained), timeout_s=120)  # fmt: skip
+        assert await alone.wait_async(60) == 3, "boot 1 should have reset"
+        boot2 = ("--csv-skip-s", str(reset_at_s), "--reset-cause", "hard", *retained)
+        async with rig(tmp_path, cluster_csv, speed=4, band_args=boot2) as r:
+            await r.wait_for(lambda: _band_done(r), 120, "the recording to end")
+            status = r.store.latest_status("band0000")
+            assert status is not None and status.next_seq is not None
+            await r.wait_for(lambda: r.store.count_events("band0000") >= status.next_seq, 30, "backfill")
+            await r.wait_for(lambda: any(c.count >= 7 for c in r.store.clusters("band0000")), 30, "one cluster of both boots")
+            events = list(r.store.events("band0000"))
+            assert r.store.unplaced_events("band0000") == [], r.store.unplaced_events("band0000")
+            assert sorted({e.boot for e in events}) == [1, 2]
+            # On the recording's time line: boot 2's ms 0 is the recording's reset_at_s.
+            t0 = next(e.wall_t - e.onset_ms / 1000 for e in events if e.boot == 2 and e.wall_t is not None) - reset_at_s
+            onsets = sorted(e.wall_t - t0 for e in events if e.wall_t is not None)
+            assert all(any(abs(t - s) < 1.0 for s in SPASMS_S) for t in onsets), onsets
+            clusters = list(r.store.clusters("band0000"))
+            assert len(clusters) == 1 and clusters[0].alert_t is not None, clusters
+            assert len(r.notices(NoticeKind.CLUSTER_ALARM)) == 1
+
+    asyncio.run(main())
+
+
 def test_a_silent_band_goes_stale_and_recovers(tmp_path: Path, cluster_csv: Path) -> None:
     async def main() -> None:
         async with rig(tmp_path, cluster_csv, speed=4, stale_s=1.5) as r:
