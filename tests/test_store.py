@@ -31,6 +31,7 @@ from spasmwatch.store import SCHEMA_VERSION, BootLinkRow, FailingRow, Linked, Re
 from spasmwatch.store.rows import FieldError
 from spasmwatch.store import _db, schema
 from spasmwatch.store import store as store_mod
+from spasmwatch.store import placing
 from swcore import protocol as P
 
 DEV = "SW-0001"
@@ -433,7 +434,7 @@ def test_a_boot_is_placed_from_the_nearest_synced_boot_and_not_through_more_link
     for b in range(2, 41):
         store.add_boot_link(DEV, link(b, b - 1, 10_000, err_ms=1))
     store.add_sync(DEV, 40, 0, 10_000.0)
-    assert store_mod.LINK_HOPS_MAX == 16
+    assert placing.LINK_HOPS_MAX == 16
     assert store.wall_time(DEV, 39, 0) == 10_000.0 - 11.5
     assert store.wall_time(DEV, 24, 0) == pytest.approx(10_000.0 - 16 * 11.5)
     assert store.boot_anchor(DEV, 24) == Linked(DEV, 24, 40, 16, 0.016, 0, 0, 0, 0)

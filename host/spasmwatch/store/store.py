@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import platformdirs
 
-from spasmwatch.store import _db
+from spasmwatch.store import _db, placing
 from spasmwatch.store._db import StoreError
 from spasmwatch.store.rows import (
     ALERT_END_STATES,
@@ -79,202 +79,6 @@ _STATUS_COLS = ("battery_pct", "worn", "log_fill_pct", "flags", "errors", "boot"
 
 
 _LINK_COLS = ("boot", "prev_boot", "cause", "flags", "prev_ms", "gap_ms", "err_ms")
-# A band boot no time sync reached is placed through at most this many of the band's boot links
-# (links) from the nearest boot that has a sync: each link adds its error (a few ms measured, up to
-# seconds estimated) and the band re-sends only its last 16 at a connect (firmware), so a longer run of
-# boots no host reached has lost its first links anyway; it bounds the walk too (2 indexed reads a link).
-LINK_HOPS_MAX = 16
-
-
-def _sync_pick(device: str, boot: str, t: str) -> str:
-    """THE wall time of band ms ``t`` of ``boot`` (SQL expressions) from the sync points of that boot:
-    the latest at or before it, else the first after (NULL without a sync). A sync made on a host
-    clock stepped since counts at its instant on today's clock (``stepped_s``, schema v9). A boot
-    with no sync of its own is read through its anchor (``_anchor``): ``boot`` the anchor's, ``t``
-    shifted by it. Every placing (``wall_time``, events, epochs) is this expression."""
-
-    def one(cond: str, order: str) -> str:
-        return (
-            f"(SELECT s.wall_s + coalesce(s.stepped_s, 0.0) + (({t}) - s.band_ms) / 1000.0 FROM syncs s WHERE s.device = {device} "
-            f"AND s.boot = {boot} AND s.band_ms {cond} ({t}) ORDER BY s.band_ms {order} LIMIT 1)"
-        )
-
-    return f"coalesce({one('<=', 'DESC')}, {one('>', 'ASC')})"
-
-
-def _place_sql(table: str, tcol: str, placed_too: bool = False) -> str:
-    """Place band boot :boot's rows that have no wall time yet by its anchor (boot :via's syncs, band
-    ms + :shift); ``placed_too``: also those it now places elsewhere (only the rows that move are
-    written, and counted)."""
-    pick = _sync_pick(":device", ":via", f"{table}.{tcol} + :shift")
-    which = f"wall_t IS NOT {pick}" if placed_too else "wall_t IS NULL"
-    return f"UPDATE {table} SET wall_t = {pick} WHERE device = :device AND boot = :boot AND {which}"
-
-
-_PLACE_EVENTS = _place_sql("events", "onset_ms")
-_PLACE_ACTIVITY = _place_sql("activity", "t_ms")
-_REPLACE_EVENTS = _place_sql("events", "onset_ms", placed_too=True)
-_REPLACE_ACTIVITY = _place_sql("activity", "t_ms", placed_too=True)
-_WALL_TIME = "SELECT " + _sync_pick(":device", ":via", ":t + :shift")
-
-
-@dataclass(frozen=True)
-class _Anchor:
-    """Where a band boot's ms are placed from: band ms m of it is band ms m + ``shift_ms`` of boot
-    ``via``, which has syncs, within +-``err_ms`` (``hops`` boot links away; 0: its own syncs)."""
-
-    via: int
-    shift_ms: int
-    err_ms: int
-    hops: int
-
-
-def _synced(c: sqlite3.Connection, device: str, boot: int) -> bool:
-    return c.execute("SELECT 1 FROM syncs WHERE device = ? AND boot = ? LIMIT 1", (device, boot)).fetchone() is not None
-
-
-def _links_of(c: sqlite3.Connection, device: str, boot: int) -> list[tuple[int, int, int]]:
-    """(the other boot, shift ms, err ms) of each boot link of ``boot``: its band ms m is the other's
-    m + shift. A link says boot ``prev_boot``'s ms ``prev_ms`` was ``gap_ms`` before boot ``boot``'s 0."""
-    back = c.execute("SELECT prev_boot, prev_ms + gap_ms, err_ms FROM boot_links WHERE device = ? AND boot = ?", (device, boot))
-    out = [(int(b), int(d), int(e)) for b, d, e in back]
-    ahead = c.execute("SELECT boot, prev_ms + gap_ms, err_ms FROM boot_links WHERE device = ? AND prev_boot = ?", (device, boot))
-    return out + [(int(b), -int(d), int(e)) for b, d, e in ahead]
-
-
-def _anchor(c: sqlite3.Connection, device: str, boot: int) -> _Anchor | None:
-    """Where ``boot``'s band ms are placed from: its own syncs; else, through the band's boot links,
-    the nearest boot that has syncs, either way (fewest links; of those, the least error, then the
-    later boot), offsets and errors summed; None within LINK_HOPS_MAX links: not placed."""
-    if _synced(c, device, boot):
-        return _Anchor(boot, 0, 0, 0)
-    seen = {boot}
-    frontier = [(boot, 0, 0)]
-    for hops in range(1, LINK_HOPS_MAX + 1):
-        reached: list[tuple[int, int, int]] = []
-        for b, shift, err in frontier:
-            for other, d_shift, d_err in _links_of(c, device, b):
-                if other not in seen:
-                    seen.add(other)
-                    reached.append((other, shift + d_shift, err + d_err))
-        synced = [r for r in reached if _synced(c, device, r[0])]
-        if synced:
-            via, shift, err = min(synced, key=lambda r: (r[2], -r[0]))
-            return _Anchor(via, shift, err, hops)
-        if not reached:
-            return None
-        frontier = reached
-    return None
-
-
-def _unsynced_near(c: sqlite3.Connection, device: str, boots: Iterable[int]) -> list[int]:
-    """``boots`` and the boots linked to them through boots with no sync of their own (within
-    LINK_HOPS_MAX links): those whose anchor a new sync or link of ``boots`` may change."""
-    out = sorted(set(boots))
-    seen = set(out)
-    frontier = list(out)
-    for _ in range(LINK_HOPS_MAX):
-        reached = [o for b in frontier for o, _, _ in _links_of(c, device, b) if o not in seen and not _synced(c, device, o)]
-        seen.update(reached)
-        out.extend(reached)
-        frontier = reached
-    return out
-
-
-def _links_near(c: sqlite3.Connection, device: str, boots: Iterable[int]) -> list[tuple[int, int]]:
-    """(boot, prev_boot) of the band's boot links within LINK_HOPS_MAX links of ``boots``, newest first."""
-    found: set[tuple[int, int]] = set()
-    seen = set(boots)
-    frontier = list(seen)
-    for _ in range(LINK_HOPS_MAX):
-        reached: list[int] = []
-        for b in frontier:
-            for boot, prev in c.execute("SELECT boot, prev_boot FROM boot_links WHERE device = ?1 AND (boot = ?2 OR prev_boot = ?2)", (device, b)):
-                found.add((int(boot), int(prev)))
-                other = int(prev) if boot == b else int(boot)
-                if other not in seen:
-                    seen.add(other)
-                    reached.append(other)
-        frontier = reached
-    return sorted(found, reverse=True)
-
-
-def _own_sync(c: sqlite3.Connection, device: str, boot: int, t_ms: int) -> tuple[float, int, str | None] | None:
-    """The wall time of ``boot``'s band ms ``t_ms`` by its own syncs, the band ms of the sync that
-    places it and that sync's computer boot; None: no sync of its own."""
-    r = c.execute(
-        "SELECT wall_s + coalesce(stepped_s, 0.0) + (? - band_ms) / 1000.0, band_ms, host_boot FROM syncs WHERE device = ? AND boot = ? "
-        "ORDER BY band_ms > ?, abs(? - band_ms) LIMIT 1",
-        (t_ms, device, boot, t_ms, t_ms),
-    ).fetchone()
-    return None if r is None else (float(r[0]), int(r[1]), r[2])
-
-
-def _relink(
-    c: sqlite3.Connection, device: str, boot: int, prev: int, tolerance_s: float, drift_ppm: float, moved: dict[int, float]
-) -> Replaced | None:
-    """``Store.place_by_links`` for the link of ``boot`` to ``prev``: the older boot re-dated through
-    it when the two boots' own syncs disagree with it (its Replaced), else None."""
-    row = c.execute("SELECT prev_ms, gap_ms, err_ms FROM boot_links WHERE device = ? AND boot = ?", (device, boot)).fetchone()
-    prev_ms, gap_ms, err_ms = (int(x) for x in row)
-    end, start = _own_sync(c, device, prev, prev_ms), _own_sync(c, device, boot, 0)
-    if end is None or start is None:
-        return None
-    off_s = start[0] - (end[0] + gap_ms / 1000.0)  # > 0: by its own syncs, ``boot`` starts later than the link says
-    band_s = (prev_ms - end[1] + gap_ms + start[1]) / 1000.0
-    if abs(off_s) <= tolerance_s + err_ms / 1000.0 + abs(band_s) * drift_ppm * 1e-6:
-        return None
-    latest = "SELECT max(rowid) FROM syncs WHERE device = ? AND boot = ?"
-    prev_first = c.execute(latest, (device, prev)).fetchone()[0] < c.execute(latest, (device, boot)).fetchone()[0]
-    (older, old_sync, newer, step) = (prev, end, start, off_s) if prev_first else (boot, start, end, -off_s)
-    if old_sync[2] is not None and old_sync[2] == newer[2]:
-        return None  # both placed by syncs of one computer boot: no step across a restart (part 1's, if any)
-    # The older boot's syncs of the newer one's computer boot were placed by part 1 (place_on_clock) already.
-    which = "device = ? AND boot = ? AND (host_boot IS NULL OR ? IS NULL OR host_boot != ?)"
-    params = (device, older, newer[2], newer[2])
-    if not c.execute(f"UPDATE syncs SET stepped_s = coalesce(stepped_s, 0.0) + ? WHERE {which}", (step, *params)).rowcount:
-        return None
-    hit = _place_boot(c, device, older, True, moved)
-    return Replaced(device, older, step, 0 if hit is None else hit.moved_events, 0 if hit is None else hit.moved_epochs, 0)
-
-
-def _place_boot(c: sqlite3.Connection, device: str, boot: int, anew: bool, moved: dict[int, float]) -> Linked | None:
-    """Place ``boot``'s rows that have no wall time by its anchor; ``anew``: those placed before
-    elsewhere too (each event that moves is added to ``moved``: id -> how far). What changed, or
-    None (no anchor, or nothing changed)."""
-    a = _anchor(c, device, boot)
-    if a is None:
-        return None
-    p = {"device": device, "boot": boot, "via": a.via, "shift": a.shift_ms}
-    events = int(c.execute(_PLACE_EVENTS, p).rowcount)
-    epochs = int(c.execute(_PLACE_ACTIVITY, p).rowcount)
-    moved_events = moved_epochs = 0
-    if anew:
-        placed = "SELECT id, wall_t FROM events WHERE device = ? AND boot = ?"
-        was = dict(c.execute(placed, (device, boot)).fetchall())
-        moved_events = int(c.execute(_REPLACE_EVENTS, p).rowcount)
-        moved_epochs = int(c.execute(_REPLACE_ACTIVITY, p).rowcount)
-        if moved_events:
-            moved.update({int(i): float(t) - float(was[i]) for i, t in c.execute(placed, (device, boot)) if t != was.get(i)})
-    if not (events or epochs or moved_events or moved_epochs):
-        return None
-    return Linked(device, boot, a.via, a.hops, a.err_ms / 1000.0, events, epochs, moved_events, moved_epochs)
-
-
-def _place_near(c: sqlite3.Connection, device: str, boots: Iterable[int]) -> list[Linked]:
-    """Place anew ``boots`` and the boots placed through links from them (``_unsynced_near``), and
-    move the stored clusters whose events all moved by one amount; what changed, by boot."""
-    moved: dict[int, float] = {}
-    out = [r for b in _unsynced_near(c, device, boots) if (r := _place_boot(c, device, b, True, moved)) is not None]
-    if moved:
-        _move_clusters(c, device, sorted({r.boot for r in out}), moved)
-    return out
-
-
-# A sync's offset of the host's wall over its since-boot reading, on the clock as it reads now.
-_SYNC_OFFSET = "(wall_s + coalesce(stepped_s, 0.0) - host_boot_s)"
-# Clusters whose events all moved by one amount move with them (s; float noise of the placing).
-_SAME_MOVE_S = 0.001
 _EVENT_SELECT = "SELECT id, device, " + ", ".join(_EVENT_COLS) + ", wall_t, received_wall_s FROM events"
 _ACTIVITY_SELECT = "SELECT id, device, " + ", ".join(_ACTIVITY_COLS) + ", wall_t, received_wall_s FROM activity"
 
@@ -356,34 +160,6 @@ def _new_offsets(cur: LogLife, held: _Held, boot: int, next_seq: int, band_ms: i
     boot_offset = held.max_boot + 1 - boot if boot_reused and held.max_boot is not None else cur.boot_offset
     seq_offset = held.seq_end if seq_reset else cur.seq_offset
     return None if (boot_offset, seq_offset) == (cur.boot_offset, cur.seq_offset) else (boot_offset, seq_offset)
-
-
-def _move_clusters(c: sqlite3.Connection, device: str, boots: Sequence[int], moved: Mapping[int, float]) -> dict[int, int]:
-    """Move each stored cluster with events of ``device``'s ``boots`` whose events all moved by one
-    amount (``moved``: event id -> how far; an event not in it stayed) by that amount; returns how
-    many moved, by the band boot of their first event. A cluster that mixes moves is left as it is:
-    a rebuild redoes it."""
-    members: dict[int, list[tuple[int, int]]] = {}
-    touched = (
-        "SELECT ce2.cluster_id FROM cluster_events ce2 JOIN events e2 ON e2.id = ce2.event_id "
-        f"WHERE e2.device = ? AND e2.boot IN ({', '.join('?' * len(boots))})"
-    )
-    for cid, eid, boot in c.execute(
-        "SELECT ce.cluster_id, e.id, e.boot FROM cluster_events ce JOIN events e ON e.id = ce.event_id "
-        f"WHERE ce.cluster_id IN ({touched}) ORDER BY e.wall_t, e.id",
-        (device, *boots),
-    ):
-        members.setdefault(int(cid), []).append((int(eid), int(boot)))
-    out: dict[int, int] = {}
-    for cid, evs in members.items():
-        d = [moved.get(eid, 0.0) for eid, _ in evs]
-        if max(d) - min(d) > _SAME_MOVE_S or abs(d[0]) <= _SAME_MOVE_S:
-            continue
-        c.execute(
-            "UPDATE clusters SET start_t = start_t + ?1, end_t = end_t + ?1, alert_t = alert_t + ?1 WHERE id = ?2", (d[0], cid)
-        )
-        out[evs[0][1]] = out.get(evs[0][1], 0) + 1
-    return out
 
 
 def _event_row(r: Row) -> EventRow:
@@ -675,7 +451,7 @@ class Store:
         _finite("syncs: host_boot_s", host_boot_s)
         with self._tx() as c:
             self._touch_device(c, device, wall_s)
-            first = not _synced(c, device, boot)
+            first = not placing.has_sync(c, device, boot)
             c.execute(
                 "INSERT INTO syncs(device, boot, band_ms, wall_s, host_boot, host_boot_s) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(device, boot, band_ms) DO UPDATE SET wall_s = excluded.wall_s, "
@@ -683,9 +459,9 @@ class Store:
                 (device, boot, band_ms, wall_s, host_boot, host_boot_s),
             )
             if not first:
-                _place_boot(c, device, boot, False, {})
+                placing.place_boot(c, device, boot, False, {})
                 return []
-            changed = _place_near(c, device, [boot])
+            changed = placing.place_near(c, device, [boot])
         return [r for r in changed if r.boot != boot or r.moved_events or r.moved_epochs]
 
     def syncs(self, device: str) -> list[SyncRow]:
@@ -708,11 +484,11 @@ class Store:
         _finite("syncs: offset_s", offset_s)
         # This device's syncs of this computer boot made on a wall stepped since (their offset, as
         # placed now, is not today's).
-        stepped = f"device = ? AND host_boot = ? AND abs(? - {_SYNC_OFFSET}) > ?"
+        stepped = f"device = ? AND host_boot = ? AND abs(? - {placing.SYNC_OFFSET}) > ?"
         which = (device, host_boot, offset_s, tolerance_s)
         with self._tx() as c:
             steps: dict[int, list[float]] = {}
-            for boot, step in c.execute(f"SELECT boot, ? - {_SYNC_OFFSET} FROM syncs WHERE {stepped}", (offset_s, *which)):
+            for boot, step in c.execute(f"SELECT boot, ? - {placing.SYNC_OFFSET} FROM syncs WHERE {stepped}", (offset_s, *which)):
                 steps.setdefault(int(boot), []).append(float(step))
             if not steps:
                 return []
@@ -723,18 +499,18 @@ class Store:
             for boot, boot_steps in sorted(steps.items()):
                 was = dict(c.execute(placed, (device, boot)).fetchall())
                 p = {"device": device, "boot": boot, "via": boot, "shift": 0}
-                events = int(c.execute(_REPLACE_EVENTS, p).rowcount)
-                epochs = int(c.execute(_REPLACE_ACTIVITY, p).rowcount)
+                events = int(c.execute(placing.REPLACE_EVENTS, p).rowcount)
+                epochs = int(c.execute(placing.REPLACE_ACTIVITY, p).rowcount)
                 for i, t in c.execute(placed, (device, boot)):
                     if t is not None and was.get(i) is not None:
                         moved[int(i)] = float(t) - float(was[i])
                 out.append(Replaced(device, boot, max(boot_steps, key=abs), events, epochs, 0))
             # The boots placed through links from a moved one move with it (by its step).
-            for b in _unsynced_near(c, device, steps):
-                r = None if b in steps else _place_boot(c, device, b, True, moved)
+            for b in placing.unsynced_near(c, device, steps):
+                r = None if b in steps else placing.place_boot(c, device, b, True, moved)
                 if r is not None:
                     out.append(Replaced(device, b, max(steps.get(r.via, [0.0]), key=abs), r.moved_events, r.moved_epochs, 0))
-            shifted = _move_clusters(c, device, sorted(r.boot for r in out), moved)
+            shifted = placing.move_clusters(c, device, sorted(r.boot for r in out), moved)
         by_boot = {r.boot: r for r in out}
         for boot, n in shifted.items():
             by_boot[boot] = replace(by_boot[boot], clusters=n)
@@ -754,30 +530,30 @@ class Store:
         with self._tx() as c:
             out: list[Replaced] = []
             moved: dict[int, float] = {}
-            for boot, prev in _links_near(c, device, boots):
-                r = _relink(c, device, boot, prev, tolerance_s, drift_ppm, moved)
+            for boot, prev in placing.links_near(c, device, boots):
+                r = placing.relink(c, device, boot, prev, tolerance_s, drift_ppm, moved)
                 if r is not None:
                     out.append(r)
             if not out:
                 return []
             steps = {r.boot: r.step_s for r in out}
-            for b in _unsynced_near(c, device, steps):
-                linked = None if b in steps else _place_boot(c, device, b, True, moved)
+            for b in placing.unsynced_near(c, device, steps):
+                linked = None if b in steps else placing.place_boot(c, device, b, True, moved)
                 if linked is not None:
                     out.append(Replaced(device, b, steps.get(linked.via, 0.0), linked.moved_events, linked.moved_epochs, 0))
-            shifted = _move_clusters(c, device, sorted(r.boot for r in out), moved)
+            shifted = placing.move_clusters(c, device, sorted(r.boot for r in out), moved)
         return [replace(r, clusters=shifted.get(r.boot, 0)) for r in out]
 
     def wall_time(self, device: str, boot: int, t_ms: int) -> float | None:
         """Wall seconds of band time ``t_ms`` of ``boot``: by its own syncs, else through the band's
-        boot links from the nearest boot that has syncs (``_anchor``); None when neither places it."""
+        boot links from the nearest boot that has syncs (``placing.anchor``); None when neither places it."""
         with self._lock:
             try:
                 c = self._live_conn()
-                a = _anchor(c, device, boot)
+                a = placing.anchor(c, device, boot)
                 if a is None:
                     return None
-                r = c.execute(_WALL_TIME, {"device": device, "via": a.via, "t": t_ms, "shift": a.shift_ms}).fetchone()
+                r = c.execute(placing.WALL_TIME, {"device": device, "via": a.via, "t": t_ms, "shift": a.shift_ms}).fetchone()
             except sqlite3.Error as e:
                 raise self._translate(e) from e
         return None if r is None or r[0] is None else float(r[0])
@@ -787,7 +563,7 @@ class Store:
         is not: what the daemon says of a boot placed through links. Counts left 0."""
         with self._lock:
             try:
-                a = _anchor(self._live_conn(), device, boot)
+                a = placing.anchor(self._live_conn(), device, boot)
             except sqlite3.Error as e:
                 raise self._translate(e) from e
         return None if a is None else Linked(device, boot, a.via, a.hops, a.err_ms / 1000.0, 0, 0, 0, 0)
@@ -815,7 +591,7 @@ class Store:
             if not c.execute(f"INSERT OR IGNORE INTO boot_links(device, {cols}, received_wall_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values).rowcount:
                 _keep_conflicts(c, "boot_links", _LINK_COLS, "bootlink", [values], keys=1)
                 return []
-            return _place_near(c, device, [boot, prev_boot])
+            return placing.place_near(c, device, [boot, prev_boot])
 
     def boot_links(self, device: str) -> list[BootLinkRow]:
         return [BootLinkRow(*r) for r in self._all("SELECT * FROM boot_links WHERE device = ? ORDER BY boot", (device,))]
@@ -1005,7 +781,7 @@ class Store:
             if new < len(values):  # a re-delivery, or a record differing from the stored one
                 _keep_conflicts(c, table, cols, what, values)
             for boot in {r[0] for r in records}:
-                _place_boot(c, device, boot, False, {})
+                placing.place_boot(c, device, boot, False, {})
         return new
 
     def activity(self, device: str | None = None, since: float | None = None, until: float | None = None) -> Iterator[ActivityRow]:

@@ -1,0 +1,242 @@
+"""Where a band's times fall on the host's wall clock: placing its boots' events and epochs.
+
+A band counts ms since its boot. Each boot is placed by its own time syncs (``syncs``); a boot no
+sync reached, through the band's boot links (``boot_links``, BOOTLINK records) from the nearest boot
+that has one; a sync made on a host clock stepped since, at its instant on today's clock
+(``stepped_s``). Every placing (``Store.wall_time``, the events and epochs stored) reads the one SQL
+expression ``_sync_pick`` builds, so exports, reports and the live analysis agree. The functions
+here run inside the store's transactions (``c``); ``Store`` (store.py) is their one caller.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from spasmwatch.store.rows import Linked, Replaced
+
+# A band boot no time sync reached is placed through at most this many of the band's boot links
+# (links) from the nearest boot that has a sync: each link adds its error (a few ms measured, up to
+# seconds estimated) and the band re-sends only its last 16 at a connect (firmware), so a longer run of
+# boots no host reached has lost its first links anyway; it bounds the walk too (2 indexed reads a link).
+LINK_HOPS_MAX = 16
+
+
+def _sync_pick(device: str, boot: str, t: str) -> str:
+    """THE wall time of band ms ``t`` of ``boot`` (SQL expressions) from the sync points of that boot:
+    the latest at or before it, else the first after (NULL without a sync). A sync made on a host
+    clock stepped since counts at its instant on today's clock (``stepped_s``, schema v9). A boot
+    with no sync of its own is read through its anchor (``anchor``): ``boot`` the anchor's, ``t``
+    shifted by it. Every placing (``wall_time``, events, epochs) is this expression."""
+
+    def one(cond: str, order: str) -> str:
+        return (
+            f"(SELECT s.wall_s + coalesce(s.stepped_s, 0.0) + (({t}) - s.band_ms) / 1000.0 FROM syncs s WHERE s.device = {device} "
+            f"AND s.boot = {boot} AND s.band_ms {cond} ({t}) ORDER BY s.band_ms {order} LIMIT 1)"
+        )
+
+    return f"coalesce({one('<=', 'DESC')}, {one('>', 'ASC')})"
+
+
+def _place_sql(table: str, tcol: str, placed_too: bool = False) -> str:
+    """Place band boot :boot's rows that have no wall time yet by its anchor (boot :via's syncs, band
+    ms + :shift); ``placed_too``: also those it now places elsewhere (only the rows that move are
+    written, and counted)."""
+    pick = _sync_pick(":device", ":via", f"{table}.{tcol} + :shift")
+    which = f"wall_t IS NOT {pick}" if placed_too else "wall_t IS NULL"
+    return f"UPDATE {table} SET wall_t = {pick} WHERE device = :device AND boot = :boot AND {which}"
+
+
+_PLACE_EVENTS = _place_sql("events", "onset_ms")
+_PLACE_ACTIVITY = _place_sql("activity", "t_ms")
+REPLACE_EVENTS = _place_sql("events", "onset_ms", placed_too=True)
+REPLACE_ACTIVITY = _place_sql("activity", "t_ms", placed_too=True)
+WALL_TIME = "SELECT " + _sync_pick(":device", ":via", ":t + :shift")
+
+
+@dataclass(frozen=True)
+class _Anchor:
+    """Where a band boot's ms are placed from: band ms m of it is band ms m + ``shift_ms`` of boot
+    ``via``, which has syncs, within +-``err_ms`` (``hops`` boot links away; 0: its own syncs)."""
+
+    via: int
+    shift_ms: int
+    err_ms: int
+    hops: int
+
+
+def has_sync(c: sqlite3.Connection, device: str, boot: int) -> bool:
+    return c.execute("SELECT 1 FROM syncs WHERE device = ? AND boot = ? LIMIT 1", (device, boot)).fetchone() is not None
+
+
+def _links_of(c: sqlite3.Connection, device: str, boot: int) -> list[tuple[int, int, int]]:
+    """(the other boot, shift ms, err ms) of each boot link of ``boot``: its band ms m is the other's
+    m + shift. A link says boot ``prev_boot``'s ms ``prev_ms`` was ``gap_ms`` before boot ``boot``'s 0."""
+    back = c.execute("SELECT prev_boot, prev_ms + gap_ms, err_ms FROM boot_links WHERE device = ? AND boot = ?", (device, boot))
+    out = [(int(b), int(d), int(e)) for b, d, e in back]
+    ahead = c.execute("SELECT boot, prev_ms + gap_ms, err_ms FROM boot_links WHERE device = ? AND prev_boot = ?", (device, boot))
+    return out + [(int(b), -int(d), int(e)) for b, d, e in ahead]
+
+
+def anchor(c: sqlite3.Connection, device: str, boot: int) -> _Anchor | None:
+    """Where ``boot``'s band ms are placed from: its own syncs; else, through the band's boot links,
+    the nearest boot that has syncs, either way (fewest links; of those, the least error, then the
+    later boot), offsets and errors summed; None within LINK_HOPS_MAX links: not placed."""
+    if has_sync(c, device, boot):
+        return _Anchor(boot, 0, 0, 0)
+    seen = {boot}
+    frontier = [(boot, 0, 0)]
+    for hops in range(1, LINK_HOPS_MAX + 1):
+        reached: list[tuple[int, int, int]] = []
+        for b, shift, err in frontier:
+            for other, d_shift, d_err in _links_of(c, device, b):
+                if other not in seen:
+                    seen.add(other)
+                    reached.append((other, shift + d_shift, err + d_err))
+        synced = [r for r in reached if has_sync(c, device, r[0])]
+        if synced:
+            via, shift, err = min(synced, key=lambda r: (r[2], -r[0]))
+            return _Anchor(via, shift, err, hops)
+        if not reached:
+            return None
+        frontier = reached
+    return None
+
+
+def unsynced_near(c: sqlite3.Connection, device: str, boots: Iterable[int]) -> list[int]:
+    """``boots`` and the boots linked to them through boots with no sync of their own (within
+    LINK_HOPS_MAX links): those whose anchor a new sync or link of ``boots`` may change."""
+    out = sorted(set(boots))
+    seen = set(out)
+    frontier = list(out)
+    for _ in range(LINK_HOPS_MAX):
+        reached = [o for b in frontier for o, _, _ in _links_of(c, device, b) if o not in seen and not has_sync(c, device, o)]
+        seen.update(reached)
+        out.extend(reached)
+        frontier = reached
+    return out
+
+
+def links_near(c: sqlite3.Connection, device: str, boots: Iterable[int]) -> list[tuple[int, int]]:
+    """(boot, prev_boot) of the band's boot links within LINK_HOPS_MAX links of ``boots``, newest first."""
+    found: set[tuple[int, int]] = set()
+    seen = set(boots)
+    frontier = list(seen)
+    for _ in range(LINK_HOPS_MAX):
+        reached: list[int] = []
+        for b in frontier:
+            for boot, prev in c.execute("SELECT boot, prev_boot FROM boot_links WHERE device = ?1 AND (boot = ?2 OR prev_boot = ?2)", (device, b)):
+                found.add((int(boot), int(prev)))
+                other = int(prev) if boot == b else int(boot)
+                if other not in seen:
+                    seen.add(other)
+                    reached.append(other)
+        frontier = reached
+    return sorted(found, reverse=True)
+
+
+def _own_sync(c: sqlite3.Connection, device: str, boot: int, t_ms: int) -> tuple[float, int, str | None] | None:
+    """The wall time of ``boot``'s band ms ``t_ms`` by its own syncs, the band ms of the sync that
+    places it and that sync's computer boot; None: no sync of its own."""
+    r = c.execute(
+        "SELECT wall_s + coalesce(stepped_s, 0.0) + (? - band_ms) / 1000.0, band_ms, host_boot FROM syncs WHERE device = ? AND boot = ? "
+        "ORDER BY band_ms > ?, abs(? - band_ms) LIMIT 1",
+        (t_ms, device, boot, t_ms, t_ms),
+    ).fetchone()
+    return None if r is None else (float(r[0]), int(r[1]), r[2])
+
+
+def relink(
+    c: sqlite3.Connection, device: str, boot: int, prev: int, tolerance_s: float, drift_ppm: float, moved: dict[int, float]
+) -> Replaced | None:
+    """``Store.place_by_links`` for the link of ``boot`` to ``prev``: the older boot re-dated through
+    it when the two boots' own syncs disagree with it (its Replaced), else None."""
+    row = c.execute("SELECT prev_ms, gap_ms, err_ms FROM boot_links WHERE device = ? AND boot = ?", (device, boot)).fetchone()
+    prev_ms, gap_ms, err_ms = (int(x) for x in row)
+    end, start = _own_sync(c, device, prev, prev_ms), _own_sync(c, device, boot, 0)
+    if end is None or start is None:
+        return None
+    off_s = start[0] - (end[0] + gap_ms / 1000.0)  # > 0: by its own syncs, ``boot`` starts later than the link says
+    band_s = (prev_ms - end[1] + gap_ms + start[1]) / 1000.0
+    if abs(off_s) <= tolerance_s + err_ms / 1000.0 + abs(band_s) * drift_ppm * 1e-6:
+        return None
+    latest = "SELECT max(rowid) FROM syncs WHERE device = ? AND boot = ?"
+    prev_first = c.execute(latest, (device, prev)).fetchone()[0] < c.execute(latest, (device, boot)).fetchone()[0]
+    (older, old_sync, newer, step) = (prev, end, start, off_s) if prev_first else (boot, start, end, -off_s)
+    if old_sync[2] is not None and old_sync[2] == newer[2]:
+        return None  # both placed by syncs of one computer boot: no step across a restart (part 1's, if any)
+    # The older boot's syncs of the newer one's computer boot were placed by part 1 (place_on_clock) already.
+    which = "device = ? AND boot = ? AND (host_boot IS NULL OR ? IS NULL OR host_boot != ?)"
+    params = (device, older, newer[2], newer[2])
+    if not c.execute(f"UPDATE syncs SET stepped_s = coalesce(stepped_s, 0.0) + ? WHERE {which}", (step, *params)).rowcount:
+        return None
+    hit = place_boot(c, device, older, True, moved)
+    return Replaced(device, older, step, 0 if hit is None else hit.moved_events, 0 if hit is None else hit.moved_epochs, 0)
+
+
+def place_boot(c: sqlite3.Connection, device: str, boot: int, anew: bool, moved: dict[int, float]) -> Linked | None:
+    """Place ``boot``'s rows that have no wall time by its anchor; ``anew``: those placed before
+    elsewhere too (each event that moves is added to ``moved``: id -> how far). What changed, or
+    None (no anchor, or nothing changed)."""
+    a = anchor(c, device, boot)
+    if a is None:
+        return None
+    p = {"device": device, "boot": boot, "via": a.via, "shift": a.shift_ms}
+    events = int(c.execute(_PLACE_EVENTS, p).rowcount)
+    epochs = int(c.execute(_PLACE_ACTIVITY, p).rowcount)
+    moved_events = moved_epochs = 0
+    if anew:
+        placed = "SELECT id, wall_t FROM events WHERE device = ? AND boot = ?"
+        was = dict(c.execute(placed, (device, boot)).fetchall())
+        moved_events = int(c.execute(REPLACE_EVENTS, p).rowcount)
+        moved_epochs = int(c.execute(REPLACE_ACTIVITY, p).rowcount)
+        if moved_events:
+            moved.update({int(i): float(t) - float(was[i]) for i, t in c.execute(placed, (device, boot)) if t != was.get(i)})
+    if not (events or epochs or moved_events or moved_epochs):
+        return None
+    return Linked(device, boot, a.via, a.hops, a.err_ms / 1000.0, events, epochs, moved_events, moved_epochs)
+
+
+def place_near(c: sqlite3.Connection, device: str, boots: Iterable[int]) -> list[Linked]:
+    """Place anew ``boots`` and the boots placed through links from them (``unsynced_near``), and
+    move the stored clusters whose events all moved by one amount; what changed, by boot."""
+    moved: dict[int, float] = {}
+    out = [r for b in unsynced_near(c, device, boots) if (r := place_boot(c, device, b, True, moved)) is not None]
+    if moved:
+        move_clusters(c, device, sorted({r.boot for r in out}), moved)
+    return out
+
+
+# A sync's offset of the host's wall over its since-boot reading, on the clock as it reads now.
+SYNC_OFFSET = "(wall_s + coalesce(stepped_s, 0.0) - host_boot_s)"
+# Clusters whose events all moved by one amount move with them (s; float noise of the placing).
+_SAME_MOVE_S = 0.001
+
+
+def move_clusters(c: sqlite3.Connection, device: str, boots: Sequence[int], moved: Mapping[int, float]) -> dict[int, int]:
+    """Move each stored cluster with events of ``device``'s ``boots`` whose events all moved by one
+    amount (``moved``: event id -> how far; an event not in it stayed) by that amount; returns how
+    many moved, by the band boot of their first event. A cluster that mixes moves is left as it is:
+    a rebuild redoes it."""
+    members: dict[int, list[tuple[int, int]]] = {}
+    touched = (
+        "SELECT ce2.cluster_id FROM cluster_events ce2 JOIN events e2 ON e2.id = ce2.event_id "
+        f"WHERE e2.device = ? AND e2.boot IN ({', '.join('?' * len(boots))})"
+    )
+    for cid, eid, boot in c.execute(
+        "SELECT ce.cluster_id, e.id, e.boot FROM cluster_events ce JOIN events e ON e.id = ce.event_id "
+        f"WHERE ce.cluster_id IN ({touched}) ORDER BY e.wall_t, e.id",
+        (device, *boots),
+    ):
+        members.setdefault(int(cid), []).append((int(eid), int(boot)))
+    out: dict[int, int] = {}
+    for cid, evs in members.items():
+        d = [moved.get(eid, 0.0) for eid, _ in evs]
+        if max(d) - min(d) > _SAME_MOVE_S or abs(d[0]) <= _SAME_MOVE_S:
+            continue
+        c.execute(
+            "UPDATE clusters SET start_t = start_t + ?1, end_t = end_t + ?1, alert_t = alert_t + ?1 WHERE id = ?2", (d[0], cid)
+        )
+        out[evs[0][1]] = out.get(evs[0][1], 0) + 1
+    return out
