@@ -105,6 +105,14 @@ VECTORS: list[tuple[str, str, list[Any], str, dict[str, Any]]] = [
          "gap_ms": 3000, "err_ms": 0xFFFF},
     ),
     (
+        "bootlink, read as a power-on: a brown-out, measured",
+        "encode_bootlink",
+        [7, 6, P.RC_POWER_ON, P.BLF_RTC, 1234567, 1498, 4],
+        "010707000600050187d61200da0500000400",
+        {"type": "bootlink", "boot": 7, "prev_boot": 6, "cause": 5, "flags": 1, "prev_ms": 1234567,
+         "gap_ms": 1498, "err_ms": 4},
+    ),
+    (
         "raw",
         "encode_raw",
         [1000, [[1, -2, 1000, -100, 5, -5], [0, 0, -1000, 32767, -32768, 1]], 2],
@@ -199,7 +207,7 @@ MALFORMED = [
     (bytes.fromhex("0105032a00000000"), P.E_VALUE, "resp: unknown code 42"),
     (bytes.fromhex("01060302e80300000100feffe8039cff0500fbff"), P.E_LENGTH, "raw: length 20, expected 44"),
     (bytes.fromhex("01070c000b000201fbee3600de05000007"), P.E_LENGTH, "bootlink: length 17, expected 18"),
-    (bytes.fromhex("01070c000b000501fbee3600de0500000700"), P.E_VALUE, "bootlink: field 'cause' = 5 is no reset cause"),
+    (bytes.fromhex("01070c000b000601fbee3600de0500000700"), P.E_VALUE, "bootlink: field 'cause' = 6 is no reset cause"),
     (bytes.fromhex("01070c000b000001fbee3600de0500000700"), P.E_VALUE, "bootlink: field 'cause' = 0 is no reset cause"),
     (bytes.fromhex("01070c000c000201fbee3600de0500000700"), P.E_VALUE, "bootlink: field 'prev_boot' = 12 is the boot itself"),
 ]

@@ -103,13 +103,16 @@ LF_HELD = 0x08
 # retries, band/ble.py) after its end. Here, not in band/: it is what LF_HELD means to a host.
 HELD_MS = 1000
 
-# BOOTLINK.cause: how boot prev_boot ended, as the next boot's machine.reset_cause() tells it. A
-# power-on (a brown-out too, on an ESP32) loses the RTC memory the link is made from: no record.
+# BOOTLINK.cause: how boot prev_boot ended, as the next boot's machine.reset_cause() tells it.
 RC_HARD = 1  # machine.reset() (a crash, REBOOT), a panic
 RC_WDT = 2  # the watchdog
 RC_SOFT = 3  # MicroPython's soft reset (Ctrl-D at the REPL): the chip did not reset
 RC_DEEPSLEEP = 4  # woke from deep sleep
-RESET_CAUSES = {RC_HARD: "hard", RC_WDT: "watchdog", RC_SOFT: "soft", RC_DEEPSLEEP: "deep sleep"}
+# Read as a power-on (PWRON_RESET), yet the RTC memory and the RTC timer were kept: a brown-out
+# (MicroPython's ESP32 port reads ESP_RST_BROWNOUT as PWRON_RESET). Always measured (BLF_RTC): a
+# true power-up loses both, and the power may have been off for any time (docs/protocol.md).
+RC_POWER_ON = 5
+RESET_CAUSES = {RC_HARD: "hard", RC_WDT: "watchdog", RC_SOFT: "soft", RC_DEEPSLEEP: "deep sleep", RC_POWER_ON: "brown-out"}
 # BOOTLINK.flags
 BLF_RTC = 0x01  # gap_ms measured by a counter that ran through the reset (the ESP32's RTC timer); else estimated
 ERR_MS_MAX = 0xFFFF  # BOOTLINK.err_ms saturates here
@@ -327,7 +330,7 @@ def encode_bootlink(boot, prev_boot, cause, flags, prev_ms, gap_ms, err_ms):
                              ("gap_ms", gap_ms, 0xFFFFFFFF), ("err_ms", err_ms, 1 << 62)):  # fmt: skip
         _range("bootlink", field, value, 0, hi)
     if cause not in RESET_CAUSES:
-        raise ProtocolError("bootlink: field 'cause' = %d is no reset cause (1..4)" % cause, E_VALUE)
+        raise ProtocolError("bootlink: field 'cause' = %d is no reset cause (1..5)" % cause, E_VALUE)
     if prev_boot == boot:
         raise ProtocolError("bootlink: field 'prev_boot' = %d is the boot itself" % boot, E_VALUE)
     e = ERR_MS_MAX if err_ms > ERR_MS_MAX else err_ms
