@@ -74,9 +74,9 @@ def _battery(board):
 class Retained:
     """The boot links' retained memory (band/bootlink.py): the RTC slow memory that
     ``machine.RTC().memory()`` reads and writes (MicroPython puts it in RTC_NOINIT memory: it
-    survives watchdog, panic and software resets, not a power-on), and the RTC timer's ms, read
-    as ``time.time_ns()``: ESP-IDF's gettimeofday, which the RTC timer carries through such a
-    reset. Both are checked on a board at bring-up (hardware/BRINGUP.md, section 1, "Boot links")."""
+    survives watchdog, panic and software resets and likely a brown-out, not a power-up), and the
+    RTC timer's ms, read as ``time.time_ns()``: ESP-IDF's gettimeofday, which the RTC timer carries
+    through every reset but a power-up. Both are checked on a board at bring-up (hardware/BRINGUP.md, section 1, "Boot links")."""
 
     def __init__(self):
         self._rtc = machine.RTC()
@@ -92,9 +92,12 @@ class Retained:
         return time.time_ns() // 1000000
 
 
-# machine.reset_cause() -> how the previous boot ended (swcore.protocol RC_*); a power-on (which the
-# ESP32 port also reports for a brown-out) is 0: the RTC memory is lost, no link.
+# machine.reset_cause() -> how the previous boot ended (swcore.protocol RC_*). PWRON_RESET is a
+# power-up (the RTC memory and timer lost: no link) or, as the ESP32 port also reports it, a
+# brown-out (both kept): RC_POWER_ON, linked only by a measured gap (band/bootlink.py).
 def _reset_cause(cause):
+    if cause == machine.PWRON_RESET:
+        return P.RC_POWER_ON
     if cause == machine.HARD_RESET:
         return P.RC_HARD
     if cause == machine.WDT_RESET:

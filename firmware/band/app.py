@@ -89,11 +89,12 @@ class Hardware:
         # This boot followed a power-on (machine.reset_cause() == PWRON_RESET), not a watchdog,
         # crash or REBOOT reset: only then does the pairing window open (see App._pairing_update).
         self.power_on = power_on
-        # A few bytes that survive every reset but a power-on (the ESP32's RTC memory): read() ->
+        # A few bytes that survive every reset but a power-up (the ESP32's RTC memory): read() ->
         # bytes, write(bytes), and rtc_ms(): a ms counter that runs through resets, or None. None:
         # the board has none, and its boots are not linked (band/bootlink.py).
         self.retained = retained
-        # How the previous boot ended (P.RC_HARD, RC_WDT, RC_SOFT, RC_DEEPSLEEP), 0 for a power-on.
+        # How the previous boot ended (P.RC_HARD, RC_WDT, RC_SOFT, RC_DEEPSLEEP; RC_POWER_ON: read as
+        # a power-on, a power-up or a brown-out), 0 for none known: no boot link.
         self.reset_cause = reset_cause
 
 

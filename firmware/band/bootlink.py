@@ -2,8 +2,9 @@
 
 A boot no host ever time-synced (a reset loop at night with no computer near, a
 daemon restarting) has only its own uptime ms: its events reach the host but
-cannot be placed, so they never alarm. A reset other than a power-on keeps the
-ESP32's RTC memory, and the RTC timer runs through it. Each boot writes a
+cannot be placed, so they never alarm. A reset other than a power-up keeps the
+ESP32's RTC memory, and the RTC timer runs through it: a brown-out too, which
+MicroPython's ESP32 port reads as a power-on. Each boot writes a
 checkpoint there every ``CHECKPOINT_MS`` (band/bootstate.py: its boot count,
 uptime ms and the RTC timer's ms, sealed with swcore.crc), and the next boot
 turns the previous boot's into a link: prev_boot's ms ``prev_ms`` was
@@ -14,7 +15,11 @@ With both RTC readings there and consistent the gap is measured (``BLF_RTC``,
 err_ms a few ms); otherwise it is estimated: the reset fell within a
 checkpoint period after the checkpoint (a watchdog's timeout more for a
 watchdog reset: the loop that writes checkpoints may have hung first), and the
-board took BOOT_MIN_MS..BOOT_MAX_MS from its reset to this boot's ms 0.
+board took BOOT_MIN_MS..BOOT_MAX_MS from its reset to this boot's ms 0. After a
+reset read as a power-on (``P.RC_POWER_ON``: a brown-out, or a true power-up) only
+a measured link is made: a power-up restarts the RTC timer, which then reads
+before the checkpoint or no more than a boot's time, and no estimate bounds how
+long the power was off.
 
 The last ``LINKS_KEPT`` links stay in ``links.bin`` (sealed, written only at a
 boot that made one), so a host that reaches the band boots later still gets
@@ -68,8 +73,9 @@ CPF_FINAL = const(0x02)  # written just before a deliberate reset (REBOOT)
 def kept(storage, retained, boot, cause, up_ms):
     """The kept links, oldest first, as one bytes object of BOOTLINK records: those of links.bin
     and this boot's, made from the previous boot's checkpoint (kept in RAM even when the flash
-    refuses the file). ``cause``: P.RC_* of how the previous boot ended, 0 for a power-on;
-    ``up_ms``: this boot's uptime now. Drops this module: import it again to call it again."""
+    refuses the file). ``cause``: P.RC_* of how the previous boot ended (P.RC_POWER_ON: read as a
+    power-on, linked only when measured), 0 for none known (no link); ``up_ms``: this boot's
+    uptime now. Drops this module: import it again to call it again."""
     import band
 
     del sys.modules[__name__]
@@ -140,10 +146,16 @@ def _link(retained, boot, cause, up_ms):
         gap = ((rtc - prev_rtc) & _LAP) - up_ms  # RTC ms from the checkpoint to this boot's ms 0
         # Consistent: not before the checkpoint, and no later than a board twice as slow to boot
         # as the estimate allows (an RTC stepped or restarted reads far off); deep sleep has no
-        # bound but the u32 field's half.
-        if 0 <= gap and (gap <= hi + BOOT_MAX_MS or (cause == P.RC_DEEPSLEEP and gap < 0x7FFFFFFF)):
+        # bound but the u32 field's half. Read as a power-on, the timer must also have counted
+        # more than one boot's time by this boot's ms 0: one restarted by a power-up reads no
+        # more (a stale checkpoint of a boot cut in its first second could pass the rest).
+        if 0 <= gap and (gap <= hi + BOOT_MAX_MS or (cause == P.RC_DEEPSLEEP and gap < 0x7FFFFFFF)) and (
+            cause != P.RC_POWER_ON or (rtc - up_ms) & _LAP > BOOT_MAX_MS
+        ):
             err = RTC_READ_MS + gap * RTC_DRIFT_PPM // 1000000
             return P.encode_bootlink(boot, prev, cause, P.BLF_RTC, prev_ms, gap, err)
-    if cause == P.RC_DEEPSLEEP:
-        return None  # asleep for as long as it was set to: nothing bounds the gap
+    if cause == P.RC_DEEPSLEEP or cause == P.RC_POWER_ON:
+        # Asleep for as long as it was set to, or powered off for as long as it was: nothing
+        # bounds the gap. (A power-on's checkpoint may even be stale RAM that kept its bits.)
+        return None
     return P.encode_bootlink(boot, prev, cause, 0, prev_ms, (lo + hi) // 2, (hi - lo + 1) // 2)

@@ -31,11 +31,15 @@ Options:
     --timeout-s S       give up after S real seconds (default 120)
     --uptime-ms MS      the band has been up MS ms already (its u32 ms fields wrap at 2^32: 49.7 days)
     --reset-cause C     what started this boot, as machine.reset_cause() tells it: power_on (default: a new
-                        process is a band switched on), hard (machine.reset(): a crash, REBOOT), wdt, soft, deepsleep
+                        process is a band switched on), hard (machine.reset(): a crash, REBOOT), wdt, soft, deepsleep,
+                        brownout (read as power_on, pairing window and all, but the RTC memory and timer are kept)
     --retained FILE     the board's RTC memory: FILE outlives the process (the boot links' checkpoints,
                         band/bootlink.py); removed at a power_on. Without it the band has none (no links)
     --no-rtc            with --retained: no RTC timer runs through the reset (links are estimated). Else
                         it reads the recording's time line: --csv-skip-s x 1000 + virtual ms
+    --rtc-restarted MS  with --retained: the RTC timer restarted at this reset, as at a power-up, and reads
+                        MS at this boot's ms 0 (the board's boot time) + virtual ms. With --reset-cause brownout:
+                        a power-up whose RTC memory kept its bits (stale SRAM), which the band cannot tell apart
 
 Prints one ``SIM {json}`` line when the app is up (boot count, safe mode,
 log state, heap use after start-up) and one when it ends (samples, events),
@@ -83,13 +87,15 @@ SIM_BOARD = {
 }
 
 
-RESET_CAUSES = ("power_on", "hard", "wdt", "soft", "deepsleep")
-CAUSE_CODES = (0, P.RC_HARD, P.RC_WDT, P.RC_SOFT, P.RC_DEEPSLEEP)  # Hardware.reset_cause of each
+RESET_CAUSES = ("power_on", "hard", "wdt", "soft", "deepsleep", "brownout")
+# Hardware.reset_cause of each, as main.py maps machine.reset_cause(): a brown-out reads as PWRON_RESET.
+CAUSE_CODES = (P.RC_POWER_ON, P.RC_HARD, P.RC_WDT, P.RC_SOFT, P.RC_DEEPSLEEP, P.RC_POWER_ON)
+POWER_ON_CAUSES = ("power_on", "brownout")  # machine.PWRON_RESET: the pairing window opens
 # Options read as numbers (int() or float() in build()): checked up front, so a typo is named,
 # not a ValueError traceback from the middle of build().
 NUMBERS = ("socket", "speed", "paced-from-ms", "csv-skip-s", "reset-at-s", "tear-at-seq", "cut-resize-op",
            "imu-fault-at-s", "stall-at-s", "imu-odr-error-pct", "battery-mv", "log-slots", "idle-exit-ms",
-           "timeout-s", "uptime-ms")
+           "timeout-s", "uptime-ms", "rtc-restarted")
 
 
 def parse_args(argv):
@@ -123,6 +129,7 @@ def parse_args(argv):
         "reset-cause": "power_on",
         "retained": None,
         "no-rtc": False,
+        "rtc-restarted": None,
     }
     i = 0
     while i < len(argv):
@@ -218,13 +225,12 @@ def build(opts):
         report("reset", reason="reboot")
         sys.exit(simhw.EXIT_RESET)
 
-    power_on = opts["reset-cause"] == "power_on"
+    power_on = opts["reset-cause"] in POWER_ON_CAUSES
     retained = None
     if opts["retained"] is not None:
-        rtc0 = None if opts["no-rtc"] else round(float(opts["csv-skip-s"]) * 1000)
         from retained import SimRetained
 
-        retained = SimRetained(opts["retained"], clock, rtc0, power_on)
+        retained = SimRetained.from_opts(opts, clock)
     hardware = Hardware(
         imu, ble, storage, clock, battery, make_wdt, reset, board, opts["device-id"], bluetooth.Flag,
         power_on=power_on, retained=retained, reset_cause=CAUSE_CODES[RESET_CAUSES.index(opts["reset-cause"])],

@@ -117,6 +117,65 @@ def test_a_power_on_gives_no_link(micropython: str, many_spasms_csv: Path, tmp_p
     assert not (flash / "links.bin").exists()
 
 
+def test_a_brownout_links_the_next_boot_by_its_measured_gap(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """A brown-out (a cell sagging under the radio at night) reads as a power-on on the ESP32, but
+    keeps the RTC memory and timer: the next boot links the previous one, measured, cause
+    RC_POWER_ON, and opens the pairing window as a power-on does. The old code took it for a
+    power-up (cause 0): no link, so a brown-out loop was a run of boots no host could place."""
+    flash, retained = tmp_path / "flash", tmp_path / "rtc.bin"
+    end = _reset_boot(micropython, many_spasms_csv, flash, retained, [])
+    band = _next_boot(micropython, many_spasms_csv, flash, retained, "brownout")
+    try:
+        link = band.up["link"]
+        assert link is not None, "".join(band.lines)
+        assert (link["boot"], link["prev_boot"], link["cause"], link["flags"]) == (2, 1, P.RC_POWER_ON, P.BLF_RTC)
+        placed = end["uptime_ms"] - link["prev_ms"] - link["gap_ms"]
+        assert abs(placed - -BOOT_MS) <= link["err_ms"] <= 10, (placed, link)
+        assert band.up["pairing"] is True, "read as a power-on: the window opens as after one"
+        c, _ = secure_connect(band.port)
+        sent = [r for r in _backfill(c) if r["type"] == "bootlink"]
+        c.close()
+        band.end()
+    finally:
+        band.kill()
+    assert sent == [link]
+
+
+@pytest.mark.parametrize(
+    "first,then",
+    [
+        (["--no-rtc"], ["--no-rtc"]),  # no RTC timer: only an estimate, and nothing bounds a power-on's
+        ([], ["--rtc-restarted", str(BOOT_MS)]),  # the timer restarted: it reads before the checkpoint
+        # The previous boot itself began at a power-up and was cut in its first second: its one
+        # checkpoint's RTC ms (a boot's time) is no later than this restarted timer's at ms 0.
+        (["--rtc-restarted", str(BOOT_MS), "--reset-at-s", "0.5"], ["--rtc-restarted", str(BOOT_MS)]),
+    ],
+    ids=["no-rtc", "rtc-restarted", "rtc-restarted-after-a-first-second"],
+)
+def test_a_boot_read_as_a_power_on_links_only_by_a_measured_gap(
+    micropython: str, many_spasms_csv: Path, tmp_path: Path, first: list[str], then: list[str]
+) -> None:
+    """A reset read as a power-on may be a true power-up, after the power was off for any time,
+    whose RTC memory kept a valid checkpoint (stale RAM): the simulator's brownout keeps the file,
+    and here the RTC timer restarted (or there is none). No link, not even an estimated one. Fails
+    on a bootlink.py that treats RC_POWER_ON as any other reset (an estimated link each time)."""
+    flash, retained = tmp_path / "flash", tmp_path / "rtc.bin"
+    if "--reset-at-s" in first:
+        cut = Band(micropython, many_spasms_csv, flash, ["--retained", str(retained), *first])
+        try:
+            assert cut.wait() == EXIT_RESET, "".join(cut.lines) + cut.stderr()
+        finally:
+            cut.kill()
+    else:
+        _reset_boot(micropython, many_spasms_csv, flash, retained, first)
+    assert len(retained.read_bytes()) == 14, "the checkpoint is there for the next boot to read"
+    band = _next_boot(micropython, many_spasms_csv, flash, retained, "brownout", then)
+    band.kill()
+    assert band.up["boot"] == 2 and band.up["pairing"] is True
+    assert band.up["link"] is None and band.up["links_kept"] == 0, band.up["link"]
+    assert not (flash / "links.bin").exists()
+
+
 def test_a_corrupt_checkpoint_gives_no_link(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
     """One flipped bit in the retained checkpoint (its CRC fails): no link, and the boot runs."""
     flash, retained = tmp_path / "flash", tmp_path / "rtc.bin"

@@ -8,14 +8,19 @@ The flashed tree is mounted as the root of the file system, so main.py finds /bo
 
 from __future__ import annotations
 
+import binascii
 import json
 import shutil
+import struct
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from spasmwatch.hardware import boards
 from sim_central import ROOT
+
+from swcore import protocol as P
 
 MACHINE = '''
 import json, sys, time
@@ -75,8 +80,15 @@ WDT_RESET = 3
 DEEPSLEEP_RESET = 4
 SOFT_RESET = 5
 
+def _kept():  # RTC slow memory a previous boot left: the test's /rtc.bin (a brown-out keeps it)
+    try:
+        with open("/rtc.bin", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
 class RTC:  # RTC slow memory: the boot links' checkpoints
-    _mem = b""
+    _mem = _kept()
     def memory(self, data=None):
         if data is None:
             return RTC._mem
@@ -104,10 +116,8 @@ def _log(root: Path) -> list[list[object]]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def test_main_holds_the_power_pin_before_loading_the_band_then_runs_it(micropython: str, flashed_fw: Path, tmp_path: Path) -> None:
-    """The M5StickC PLUS2 switches itself off unless GPIO4 is driven high: main.py set it only after
-    importing the band's modules, a noticeable time on the board (found by review). The rest of the
-    wiring (IMU bus, battery ADC, watchdog, flash) ran nowhere before this test."""
+def _flashed(flashed_fw: Path, tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    """The flashed tree as a board's root file system, with the M5StickC PLUS2's definition."""
     root = tmp_path / "flash"
     shutil.copytree(flashed_fw, root)
     board = boards.load("m5stickc-plus2", ROOT)
@@ -116,6 +126,11 @@ def test_main_holds_the_power_pin_before_loading_the_band_then_runs_it(micropyth
     (root / "rest.csv").write_text("t,ax,ay,az,gx,gy,gz\n" + "".join(f"{k / 50:.2f},0,0,1,0,0,0\n" for k in range(50 * 600)))
     (root / "fakes").mkdir()
     (root / "fakes" / "machine.py").write_text(MACHINE)
+    return root, board
+
+
+def _run(micropython: str, root: Path, tmp_path: Path) -> tuple[str, list[list[object]]]:
+    """main.py until the watchdog has been fed 3 times: its output and the machine log."""
     drive = tmp_path / "drive.py"
     drive.write_text(DRIVE)
     proc = subprocess.Popen([micropython, "-X", "heapsize=512k", str(drive), str(root)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -129,6 +144,15 @@ def test_main_holds_the_power_pin_before_loading_the_band_then_runs_it(micropyth
         out, _ = proc.communicate()
     log = _log(root)
     assert alive, f"the band stopped: {out}\n{log}"
+    return out, log
+
+
+def test_main_holds_the_power_pin_before_loading_the_band_then_runs_it(micropython: str, flashed_fw: Path, tmp_path: Path) -> None:
+    """The M5StickC PLUS2 switches itself off unless GPIO4 is driven high: main.py set it only after
+    importing the band's modules, a noticeable time on the board (found by review). The rest of the
+    wiring (IMU bus, battery ADC, watchdog, flash) ran nowhere before this test."""
+    root, board = _flashed(flashed_fw, tmp_path)
+    out, log = _run(micropython, root, tmp_path)
     assert log[0] == ["out", board["power_hold_pin"], 1, []], f"the power pin after the band's modules: {log[0]}"
     bus = board["imu"]["i2c"]
     assert ["i2c", bus["id"], bus["scl"], bus["sda"], bus["freq_hz"]] in log
@@ -138,3 +162,31 @@ def test_main_holds_the_power_pin_before_loading_the_band_then_runs_it(micropyth
     feeds = [e for e in log if e[0] == "feed"]
     assert len(feeds) >= 3 and feeds[-1] == ["feed", board["power"]["imu_rate_hz"]], log  # the IMU runs at the board's rate
     assert (root / "data" / "events.log").exists() and not (root / "data" / "crash.txt").exists(), out
+
+
+def test_main_links_a_boot_read_as_a_power_on_whose_rtc_memory_and_timer_were_kept(
+    micropython: str, flashed_fw: Path, tmp_path: Path
+) -> None:
+    """A brown-out: machine.reset_cause() says PWRON_RESET, yet the RTC memory holds the previous
+    boot's checkpoint and time.time_ns() ran on. main.py hands the app P.RC_POWER_ON and the boot is
+    linked, measured. The old main.py mapped PWRON_RESET to 0: no link (no links.bin)."""
+    root, _ = _flashed(flashed_fw, tmp_path)
+    # Boot 0's last checkpoint (band/bootstate.py's layout): its uptime 42 s, the RTC timer's ms
+    # now, read as main.py reads it (time.time_ns(), the same clock on the unix port).
+    written_ms = time.time_ns() // 10**6
+    cp = struct.pack("<BHIIB", 0x4C, 0, 42_000, written_ms & 0xFFFFFFFF, 0x01)
+    (root / "rtc.bin").write_bytes(cp + binascii.crc_hqx(cp, 0xFFFF).to_bytes(2, "little"))
+    out, log = _run(micropython, root, tmp_path)
+    elapsed_ms = time.time_ns() // 10**6 - written_ms
+    assert ["reset_cause"] in log
+    # What Storage.write_atomic wrote. Its rename fails under this harness (MicroPython's VfsPosix
+    # mounted at "/" answers os.rename of absolute paths ENOENT; relative ones work), so the bytes
+    # stay in the .tmp file here; a board's LittleFS renames them to links.bin.
+    data = root / "data"
+    found = [p for p in (data / "links.bin", data / "links.bin.tmp") if p.exists()]
+    assert found, f"no link kept: {out}"
+    raw = found[0].read_bytes()
+    assert len(raw) == P.BOOTLINK_SIZE + 2, out
+    link = P.decode(raw[: P.BOOTLINK_SIZE])
+    assert (link["boot"], link["prev_boot"], link["cause"], link["flags"], link["prev_ms"]) == (1, 0, P.RC_POWER_ON, P.BLF_RTC, 42_000)
+    assert 0 <= link["gap_ms"] <= elapsed_ms, (link, elapsed_ms)  # from the checkpoint to band ms 0
