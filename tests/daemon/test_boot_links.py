@@ -25,8 +25,10 @@ DEVICE = "link0001"
 T0 = 1_800_000_000.0
 
 
-def _link(boot: int, prev_boot: int, prev_ms: int, gap_ms: int = 1500, err_ms: int = 3, flags: int = P.BLF_RTC) -> dict[str, Any]:
-    return P.decode(P.encode_bootlink(boot, prev_boot, P.RC_WDT, flags, prev_ms, gap_ms, err_ms))
+def _link(
+    boot: int, prev_boot: int, prev_ms: int, gap_ms: int = 1500, err_ms: int = 3, flags: int = P.BLF_RTC, cause: int = P.RC_WDT
+) -> dict[str, Any]:
+    return P.decode(P.encode_bootlink(boot, prev_boot, cause, flags, prev_ms, gap_ms, err_ms))
 
 
 def _spasm(seq: int, boot: int, onset_ms: int) -> dict[str, Any]:
@@ -99,6 +101,25 @@ def test_a_boot_no_host_synced_is_placed_through_the_next_boot_s_link_and_its_cl
         said = [r.getMessage() for r in caplog.records if "no time sync reached" in r.getMessage()]
         assert len(said) == 1 and "band boot 2" in said[0] and "from boot 3" in said[0] and "+-0.003 s" in said[0], said
         assert [(r.boot, r.via, r.hops, r.events) for r in store.linked_events(DEVICE)] == [(2, 3, 1, 3)]
+
+
+def test_a_brown_out_s_link_places_the_boot_before_it_as_any_other(tmp_path: Path) -> None:
+    """A brown-out reads as a power-on on the band, which then links only a measured gap, cause
+    RC_POWER_ON (5): the host stores it with its cause and places boot 2 by it, its cluster alarmed.
+    Old code: the protocol had no cause 5 (the decoder refused the record, E_VALUE): boot 2 unplaced."""
+    clock = HandClock(T0)
+    with Store(tmp_path / "db.sqlite") as store:
+        d = _daemon(store, clock)
+        clock.t = T0 + 60
+        backfill = [_link(3, 2, prev_ms=40_000, cause=P.RC_POWER_ON)]
+        backfill += [_spasm(i, 2, ms) for i, ms in enumerate(BOOT2_SPASMS_MS)]
+        _connect(d, clock, 3, BOOT3_T0, backfill + _epochs(3, 110_000))
+        ((row,),) = [store.boot_links(DEVICE)]
+        assert (row.boot, row.prev_boot, row.cause, row.flags) == (3, 2, P.RC_POWER_ON, P.BLF_RTC)
+        assert store.unplaced_events(DEVICE) == []
+        assert _onsets(store, 2) == pytest.approx([-80.0, -73.5, -67.0], abs=0.003)
+        assert [(r.boot, r.via, r.hops) for r in store.linked_events(DEVICE)] == [(2, 3, 1)]
+        assert [c.count for c in store.clusters(DEVICE)] == [3] and _alarms(d) == 1
 
 
 def test_a_boot_no_host_synced_is_placed_through_its_own_link_from_the_boot_before(tmp_path: Path) -> None:

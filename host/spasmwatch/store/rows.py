@@ -209,7 +209,7 @@ class BootLinkRow:
     device: str
     boot: int
     prev_boot: int
-    cause: int  # 1 hard reset, 2 watchdog, 3 soft, 4 deep sleep
+    cause: int  # 1 hard reset, 2 watchdog, 3 soft, 4 deep sleep, 5 a brown-out (read as a power-on)
     flags: int  # 0x01: the gap measured through the reset (err a few ms); else estimated
     prev_ms: int
     gap_ms: int

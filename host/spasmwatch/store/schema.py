@@ -257,8 +257,9 @@ CREATE INDEX clusters_device_start ON clusters(device, start_t);
 """
 
 # How the band's boots follow one another (protocol BOOTLINK, sent by the boot after a reset, not
-# after a power-on): band boot ``prev_boot``'s ms ``prev_ms`` was ``gap_ms`` ms before boot ``boot``'s
-# ms 0, within +-``err_ms``; ``cause`` (1 hard reset, 2 watchdog, 3 soft, 4 deep sleep) and ``flags``
+# after a power-up): band boot ``prev_boot``'s ms ``prev_ms`` was ``gap_ms`` ms before boot ``boot``'s
+# ms 0, within +-``err_ms``; ``cause`` (1 hard reset, 2 watchdog, 3 soft, 4 deep sleep, 5 read as a
+# power-on with the RTC kept: a brown-out) and ``flags``
 # (0x01: the gap measured by a counter that ran through the reset) as the band sent them. Boots in
 # host numbers, as everywhere. A boot no time sync reached is placed through these from the nearest
 # boot that has one (Store.wall_time). A link re-delivered with other numbers is kept aside in
