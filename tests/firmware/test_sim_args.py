@@ -17,6 +17,11 @@ from sim_central import FIRMWARE, MICROPYPATH
         (["--board", "{tmp}/nosuch.json"], "run.py: --board {tmp}/nosuch.json: no such file"),
         (["--speed", "x"], "run.py: --speed 'x': expected a number"),
         (["--timeout-s", "2m"], "run.py: --timeout-s '2m': expected a number"),
+        (["--rtc-restarted", "1.5s"], "run.py: --rtc-restarted '1.5s': expected a number"),
+        (
+            ["--retained", "{tmp}/rtc.bin", "--no-rtc", "--rtc-restarted", "1500"],
+            "run.py: --no-rtc and --rtc-restarted: a board has an RTC timer or not, not both",
+        ),
     ],
 )
 def test_a_wrong_file_or_number_is_named_not_a_traceback(micropython: str, tmp_path: Path, extra: list[str], said: str) -> None:
