@@ -25,7 +25,10 @@ Faults, at times drawn from ``--seed``:
 - torn flash writes (``--tear-at-seq N``): power lost half-way through writing
   event N. The band's recovery skips the torn slot and gives the next event
   seq N again, so flash seqs stay contiguous; the spasm being written is lost
-  on the band (it was never notified nor acknowledged) and counted apart;
+  on the band (it was never notified nor acknowledged) and counted apart.
+  Every second one is a brown-out (``--reset-cause brownout``: read as a
+  power-on, the RTC memory and timer kept), whose next boot links itself to
+  the torn one, measured; the others are power cuts, which lose both;
 - ``kill -9`` of the daemon, restarted after a random pause;
 - host wall-clock jumps (forward and back): the daemon is restarted with its
   ``--sim-time-scale`` origin shifted, so its wall clock jumps by J s; the
@@ -309,6 +312,10 @@ class Plan:
     jumps: dict[int, float]  # kill index -> clock jump (s) when that restart comes back
     dup_p: float
     reorder_p: float
+    # The tears (event seqs) that are brown-outs, not power cuts: the battery sagging under the
+    # radio's current, a reset MicroPython reads as a power-on but which keeps the RTC memory and
+    # timer (run.py --reset-cause brownout), so the next boot still links itself to the torn one.
+    brownouts: list[int] = field(default_factory=list)
 
 
 def make_plan(rng: random.Random, duration_s: float, speed: int, truth: dict[str, Any], n_events: int, scale: float) -> Plan:
@@ -338,7 +345,8 @@ def make_plan(rng: random.Random, duration_s: float, speed: int, truth: dict[str
             jumps[i] = -rng.uniform(600, 900)
         elif not any(a <= t <= b for a, b in busy):
             jumps[i] = -rng.uniform(120, 900) if i % 2 == 0 else rng.uniform(120, 900)
-    return Plan(duration_s, speed, drops, resets, tears, kills, jumps, dup_p=0.05, reorder_p=0.05)
+    # Every second tear a brown-out: no draw from ``rng``, so each seed's fault times stay as they were.
+    return Plan(duration_s, speed, drops, resets, tears, kills, jumps, dup_p=0.05, reorder_p=0.05, brownouts=tears[1::2])
 
 
 # --- duplicate / reorder proxy -------------------------------------------------------------------
@@ -683,10 +691,15 @@ class BandRunner:
         elif rc == EXIT_POWER_LOSS:
             pl = b.report("power_loss")
             assert pl is not None, "".join(b.lines)
-            boot.why, boot.ended_at_s = "power_loss", boot.skip_s + pl["t_ms"] / 1000
+            torn = int(pl["seq"])
+            browned = torn in self.plan.brownouts
+            boot.why, boot.ended_at_s = "brown_out" if browned else "power_loss", boot.skip_s + pl["t_ms"] / 1000
+            boot.uptime_s = pl["t_ms"] / 1000  # (where the boot's link, if any, should put its end)
             boot.ended_due_ms = pl.get("due_ms")
-            self.torn_seqs.append(int(pl["seq"]))
-            self.tears.remove(int(pl["seq"]))
+            self.torn_seqs.append(torn)
+            self.tears.remove(torn)
+            if browned:
+                cause = "brownout"  # read as a power-on; the RTC memory and timer go on: a measured link
         else:
             boot.why = end["why"] if end else f"exit {rc}"
             if boot.up.get("safe_mode"):
@@ -845,6 +858,7 @@ def _report(daemon: DaemonProc, band: BandRunner, px: ProxyStats, plan: Plan, ki
             "radio_drops": band.drops_seen,
             "band_resets": band.resets_done,
             "torn_writes": len(band.torn_seqs),
+            "brownouts": sum(1 for b in band.boots if b.why == "brown_out"),
             "daemon_kill9": kills,
             "clock_jumps": len(jumps),
             "clock_jumps_s": [round(j) for j in jumps],
@@ -866,14 +880,14 @@ def _report(daemon: DaemonProc, band: BandRunner, px: ProxyStats, plan: Plan, ki
         "lost_ranges": [asdict(x) for x in lost],
         "boots_with_events": sorted({e.boot for e in events}),
         "unplaced_events": sum(1 for e in events if e.wall_t is None),
-        # What the band sent to link its boots (BOOTLINK; the host does not place by them yet):
+        # What the band sent to link its boots (BOOTLINK, which the host places its boots no sync reached by):
         # each boot's link, and how far it put the previous boot's end from where the campaign
         # restarted it (BOOT_S later), against its err_ms.
         "boot_links": links,
         "boot_links_within_err": all(abs(k["off_ms"]) <= k["err_ms"] for k in links),
         "bootlinks_sent": px.bootlinks_sent,
         "bootlinks_distinct_sent": len(px.bootlinks),
-        "bootlinks_not_sent": [k["boot"] for k in links if P.encode_bootlink(*(k[f] for f in LINK_FIELDS)) not in px.bootlinks],
+        "bootlinks_not_sent": [k["boot"] for k in links if P.encode_bootlink(*(k[f] for f in LINK_FIELDS)) not in px.bootlinks],  # type: ignore[no-untyped-call]  # (swcore: MicroPython, unannotated)
         "sync_points": len(syncs),
         "timeline_spread_s": None if spread is None else round(spread, 2),
         "timeline_uncertainty_s": None if uncertainty is None else round(uncertainty, 2),
@@ -1009,7 +1023,7 @@ def _timeline_spread_s(marks: list[Mark]) -> tuple[float | None, float | None]:
 def table(r: dict[str, Any]) -> str:
     f = r["faults"]
     rows = [
-        ("radio drops", f["radio_drops"]), ("band hard resets", f["band_resets"]), ("torn flash writes", f["torn_writes"]),
+        ("radio drops", f["radio_drops"]), ("band hard resets", f["band_resets"]), ("torn flash writes (of them brown-outs)", f"{f['torn_writes']} ({f['brownouts']})"),
         ("daemon kill -9", f["daemon_kill9"]), ("clock jumps (s)", f"{f['clock_jumps']} {f['clock_jumps_s']}"),
         ("duplicated notifications", f"{f['dup_notifications']} of {f['proxied_notifications']}"),
         ("reordered notifications", f"{f['reordered_notifications']} of {f['proxied_notifications']}"),
@@ -1028,7 +1042,7 @@ def table(r: dict[str, Any]) -> str:
         ("daemon crashes (exits we did not cause)", len(r["daemon_unexpected_exits"])),
         ("the wait for the daemon ended", r["ended"]),
         ("store integrity", r["integrity"]),
-        ("boot links: made (after hard resets; measured) / sent (distinct) / each within its err_ms",
+        ("boot links: made (after hard resets and brown-outs; measured) / sent (distinct) / each within its err_ms",
          f"{len(r['boot_links'])} ({sum(1 for k in r['boot_links'] if k['flags'] & P.BLF_RTC)}) / "
          f"{r['bootlinks_sent']} ({r['bootlinks_distinct_sent']}) / {r['boot_links_within_err']}"),
         ("events logged by the band / by its twin (the firmware on each boot's span): differences",
