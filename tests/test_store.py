@@ -493,6 +493,30 @@ def test_a_link_s_disagreement_within_the_tolerance_or_within_one_computer_boot_
     assert store.place_by_links(DEV, [6], 2.0, 20.0) == []
 
 
+def test_a_link_from_a_boot_that_ran_past_49_7_days_is_placed_on_its_lap(store: Store) -> None:
+    """The band's ms are u32: a boot up 49.7 days and more sends its link's prev_ms modulo 2^32, while
+    the session stores that boot's syncs unwrapped (BandClock). Boot 1 synced at its ms 2^32 + 5 s,
+    reset at 2^32 + 10 s (prev_ms 10_000 on the wire), boot 2 1.5 s later: boot 2's ms 1000 is 7.5 s
+    after the sync. Old code: 2^32 ms (49.7 days) before it."""
+    store.add_sync(DEV, 1, 2**32 + 5_000, 1000.0)
+    store.add_boot_link(DEV, link(2, 1, (2**32 + 10_000) & 0xFFFFFFFF))
+    store.add_events(DEV, [ev(0, boot=2, onset_ms=1_000)])
+    assert [e.wall_t for e in store.events(DEV)] == [pytest.approx(1007.5)]
+    assert store.wall_time(DEV, 2, 1_000) == pytest.approx(1007.5)
+
+
+def test_a_link_that_agrees_with_both_syncs_past_a_49_7_day_boot_moves_nothing(store: Store) -> None:
+    """Part 2 reads the link's prev_ms on the lap of the older boot's syncs too: boot 1 synced at its
+    ms 2^32 + 5 s in computer boot "boot-a", boot 2 synced in "boot-b" where the link puts it. Old
+    code: boot 1 'stepped' by -2^32 ms and its events moved 49.7 days back."""
+    store.add_sync(DEV, 1, 2**32 + 5_000, 1000.0, "boot-a", 10.0)
+    store.add_events(DEV, [ev(0, onset_ms=2**32 + 6_000)])
+    store.add_sync(DEV, 2, 1_000, 1000.0 + 5.0 + 1.5 + 1.0, "boot-b", 5.0)
+    store.add_boot_link(DEV, link(2, 1, (2**32 + 10_000) & 0xFFFFFFFF))
+    assert store.place_by_links(DEV, [2], 2.0, 20.0) == []
+    assert [e.wall_t for e in store.events(DEV)] == [1001.0] and [s.stepped_s for s in store.syncs(DEV)] == [None, None]
+
+
 def _stepped_store(st: Store) -> None:
     """Band boot 1 synced twice in computer boot "boot-a" on a wall 1000 s ahead of its since-boot
     seconds, with 3 events, 2 epochs and a cluster of the 3 events; boot 2 synced in "boot-0" (the
