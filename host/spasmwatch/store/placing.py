@@ -70,12 +70,27 @@ def has_sync(c: sqlite3.Connection, device: str, boot: int) -> bool:
     return c.execute("SELECT 1 FROM syncs WHERE device = ? AND boot = ? LIMIT 1", (device, boot)).fetchone() is not None
 
 
+# ms: a link's prev_ms is u32 (the band's clock modulo 2^32, 49.7 days), while the syncs of a boot
+# the host synced are stored unwrapped (the session's BandClock). The boot ended at the link's
+# prev_ms or a checkpoint period after it (a watchdog's 9 s more: band/bootlink.py), so never
+# before its latest sync but by that: prev_ms is read on the first lap not more than this before
+# that sync (an hour, as the session's BAND_CLOCK_SLACK_MS). A boot with no sync keeps its ms as
+# the band sent them (its events were never unwrapped either), so its link's too.
+PREV_END_SLACK_MS = 3_600_000
+_LAP_MS = 1 << 32
+_PREV_END = (
+    f"(prev_ms + {_LAP_MS} * max(0, (coalesce((SELECT max(s.band_ms) FROM syncs s WHERE s.device = boot_links.device "
+    f"AND s.boot = boot_links.prev_boot), 0) - {PREV_END_SLACK_MS} - prev_ms + {_LAP_MS - 1}) / {_LAP_MS}))"
+)
+
+
 def _links_of(c: sqlite3.Connection, device: str, boot: int) -> list[tuple[int, int, int]]:
     """(the other boot, shift ms, err ms) of each boot link of ``boot``: its band ms m is the other's
-    m + shift. A link says boot ``prev_boot``'s ms ``prev_ms`` was ``gap_ms`` before boot ``boot``'s 0."""
-    back = c.execute("SELECT prev_boot, prev_ms + gap_ms, err_ms FROM boot_links WHERE device = ? AND boot = ?", (device, boot))
+    m + shift. A link says boot ``prev_boot``'s ms ``prev_ms`` was ``gap_ms`` before boot ``boot``'s 0
+    (prev_ms on the lap of prev_boot's syncs: ``_PREV_END``)."""
+    back = c.execute(f"SELECT prev_boot, {_PREV_END} + gap_ms, err_ms FROM boot_links WHERE device = ? AND boot = ?", (device, boot))
     out = [(int(b), int(d), int(e)) for b, d, e in back]
-    ahead = c.execute("SELECT boot, prev_ms + gap_ms, err_ms FROM boot_links WHERE device = ? AND prev_boot = ?", (device, boot))
+    ahead = c.execute(f"SELECT boot, {_PREV_END} + gap_ms, err_ms FROM boot_links WHERE device = ? AND prev_boot = ?", (device, boot))
     return out + [(int(b), -int(d), int(e)) for b, d, e in ahead]
 
 
@@ -152,7 +167,7 @@ def relink(
 ) -> Replaced | None:
     """``Store.place_by_links`` for the link of ``boot`` to ``prev``: the older boot re-dated through
     it when the two boots' own syncs disagree with it (its Replaced), else None."""
-    row = c.execute("SELECT prev_ms, gap_ms, err_ms FROM boot_links WHERE device = ? AND boot = ?", (device, boot)).fetchone()
+    row = c.execute(f"SELECT {_PREV_END}, gap_ms, err_ms FROM boot_links WHERE device = ? AND boot = ?", (device, boot)).fetchone()
     prev_ms, gap_ms, err_ms = (int(x) for x in row)
     end, start = _own_sync(c, device, prev, prev_ms), _own_sync(c, device, boot, 0)
     if end is None or start is None:
