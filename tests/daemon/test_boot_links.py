@@ -222,3 +222,12 @@ def test_a_bootlink_s_boots_are_mapped_by_the_band_s_log_life() -> None:
     (band + the life's boot offset), as an event's is. Old code: prev_boot left in band numbers."""
     rec = Offsets(boot=10, seq=500).to_host(_link(2, 1, 40_000))
     assert (rec["boot"], rec["prev_boot"]) == (12, 11)
+
+
+def test_a_bootlink_across_the_band_s_boot_count_wrap_links_the_boot_before() -> None:
+    """The band counts boots in a u16: after boot 65535 comes 0, and its link names prev_boot 65535.
+    The store starts a new log life there (boot offset: the highest host boot + 1); the link's
+    prev_boot is the host boot just before its boot, as the band meant. Old code: 65535 + the new
+    offset, a host boot 65536 boots ahead that never comes (the link placed nothing)."""
+    rec = Offsets(boot=65536 + 7).to_host(_link(0, 65535, 40_000))
+    assert (rec["boot"], rec["prev_boot"]) == (65543, 65542)
