@@ -92,8 +92,9 @@ class BandInfo:
     transport: str
 
 
-# The records' fields that carry the band's boot / seq numbers.
-_BOOT_FIELDS = {"event": ("boot",), "status": ("boot",), "activity": ("boot",), "bootlink": ("boot", "prev_boot")}
+# The records' fields that carry the band's boot / seq numbers (a bootlink's prev_boot: ``to_host``).
+_BOOT_FIELDS = {"event": ("boot",), "status": ("boot",), "activity": ("boot",), "bootlink": ("boot",)}
+_BOOT_COUNT = 1 << 16  # the band counts its boots in a u16 (band/bootstate.py)
 _SEQ_FIELDS = {"event": ("seq",), "status": ("next_seq",), "loginfo": ("oldest_seq", "next_seq")}
 
 
@@ -112,6 +113,10 @@ class Offsets:
             out[f] += self.boot
         for f in _SEQ_FIELDS.get(rec["type"], ()):
             out[f] += self.seq
+        if rec["type"] == "bootlink":
+            # The boot before ``boot`` by the band's u16 count: across its wrap (boot 0 after 65535,
+            # where the store starts a new life) as within a life, not prev_boot + this life's offset.
+            out["prev_boot"] = out["boot"] - (rec["boot"] - rec["prev_boot"]) % _BOOT_COUNT
         return out
 
 
