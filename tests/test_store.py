@@ -397,6 +397,16 @@ def test_a_boot_link_re_delivered_is_a_no_op_and_one_with_other_numbers_is_set_a
     assert [e.wall_t for e in store.events(DEV)] == [1000.0 - 41.5 + 20.0]
 
 
+def test_a_boot_link_set_aside_is_said_under_the_table_that_keeps_it(store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    """A link's conflicts go to link_conflicts (schema v11), and the warning names that table, as an
+    event's names conflicts. Old code: 'set aside in the store's conflicts table' for a link too."""
+    store.add_boot_link(DEV, link(3, 2, 40_000))
+    with caplog.at_level(logging.WARNING, logger="spasmwatch.store.store"):
+        store.add_boot_link(DEV, link(3, 2, 41_000))
+    (said,) = [r.getMessage() for r in caplog.records]
+    assert "bootlink boot 3 came with other fields" in said and "set aside in the store's link_conflicts table" in said, said
+
+
 def test_a_boot_link_s_fields_are_checked(store: Store) -> None:
     with pytest.raises(ValueError, match="bootlink record without field 'err_ms'"):
         store.add_boot_link(DEV, {k: v for k, v in link(3, 2, 1).items() if k != "err_ms"})
