@@ -225,13 +225,14 @@ def _keep_conflicts(
             continue
         record = json.dumps(dict(zip(cols, fields)))
         # A link's conflicts have a table of their own (schema v11), without a kind.
+        into = "link_conflicts" if what == "bootlink" else "conflicts"
         keep = ("INSERT OR IGNORE INTO link_conflicts VALUES (NULL, ?, ?, ?)", (v[0], record, v[-1])) if what == "bootlink" else (
             "INSERT OR IGNORE INTO conflicts VALUES (NULL, ?, ?, ?, ?)", (v[0], what, record, v[-1]))
         if c.execute(*keep).rowcount:
             key = " ".join(f"{k} {x}" for k, x in zip(cols[:keys], v[1:]))
             log.warning(
                 "%s: %s %s came with other fields than the one stored; the stored one is kept, "
-                "the new one set aside in the store's conflicts table: %s", v[0], what, key, record,
+                "the new one set aside in the store's %s table: %s", v[0], what, key, into, record,
             )
 
 
