@@ -599,7 +599,8 @@ class Store:
 
     def linked_events(self, device: str | None = None) -> list[Linked]:
         """Each band boot whose events are placed through the band's boot links (no sync of its own):
-        its anchor, error and placed events and epochs, which exports and the report mention."""
+        its anchor, error and how many of its events are placed (``events``; the epoch and move
+        counts are left 0), which exports and the report mention."""
         w, p = _where(device)
         own = "EXISTS (SELECT 1 FROM syncs s WHERE s.device = events.device AND s.boot = events.boot)"
         sql = "SELECT device, boot, count(*) FROM events" + w + (" AND" if w else " WHERE") + f" wall_t IS NOT NULL AND NOT {own}"
