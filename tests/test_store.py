@@ -488,6 +488,25 @@ def test_a_boot_synced_on_a_clock_stepped_across_a_computer_restart_is_placed_th
     assert [s.stepped_s for s in store.syncs(DEV)] == [-100.0, None]
 
 
+def test_part_2_moves_every_boot_synced_on_the_stepped_computer_boot_not_only_the_last(store: Store) -> None:
+    """Boots 1 and 2 synced in computer boot "boot-a" (boot 2's link agrees with both syncs), boot 3
+    in "boot-b" on a wall 100 s behind. Boot 3's link shows boot 2's syncs were made on a clock
+    stepped since; boot 1's were made on the same clock, so they move with them, and the link of
+    boot 2 to boot 1 still agrees. Old code: boot 2 alone moved; boot 1 left 100 s off boot 2,
+    which its link then contradicts (boot-a on both sides: never checked again)."""
+    store.add_sync(DEV, 1, 0, 1000.0, "boot-a", 10.0)
+    store.add_events(DEV, [ev(0, boot=1, onset_ms=5_000)])
+    store.add_sync(DEV, 2, 0, 1031.5, "boot-a", 41.5)
+    store.add_boot_link(DEV, link(2, 1, 30_000))
+    store.add_events(DEV, [ev(1, boot=2, onset_ms=5_000)])
+    store.add_sync(DEV, 3, 1_000, 1031.5 + 30.0 + 1.5 + 1.0 - 100.0, "boot-b", 5.0)
+    store.add_boot_link(DEV, link(3, 2, 30_000))
+    moved = store.place_by_links(DEV, [3], 2.0, 20.0)
+    assert sorted((r.boot, r.step_s, r.events) for r in moved) == [(1, -100.0, 1), (2, -100.0, 1)]
+    assert [e.wall_t for e in store.events(DEV)] == [905.0, 936.5]
+    assert store.place_by_links(DEV, [1, 2, 3], 2.0, 20.0) == []
+
+
 def test_a_link_s_disagreement_within_the_tolerance_or_within_one_computer_boot_moves_nothing(store: Store) -> None:
     store.add_sync(DEV, 1, 0, 1000.0, "boot-a", 10.0)
     store.add_sync(DEV, 2, 0, 1031.5 + 2.5, "boot-b", 5.0)  # 2.5 s off: over 2 s + 3 ms, under + 20 ppm of a day
