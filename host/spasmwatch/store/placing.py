@@ -164,30 +164,38 @@ def _own_sync(c: sqlite3.Connection, device: str, boot: int, t_ms: int) -> tuple
 
 def relink(
     c: sqlite3.Connection, device: str, boot: int, prev: int, tolerance_s: float, drift_ppm: float, moved: dict[int, float]
-) -> Replaced | None:
-    """``Store.place_by_links`` for the link of ``boot`` to ``prev``: the older boot re-dated through
-    it when the two boots' own syncs disagree with it (its Replaced), else None."""
+) -> list[Replaced]:
+    """``Store.place_by_links`` for the link of ``boot`` to ``prev``: when the two boots' own syncs
+    disagree with it, the older boot re-dated through it, and with it every boot of the band synced
+    in the same computer boot as the older one's sync (one clock, stepped by as much); what moved,
+    by boot (nothing when they agree)."""
     row = c.execute(f"SELECT {_PREV_END}, gap_ms, err_ms FROM boot_links WHERE device = ? AND boot = ?", (device, boot)).fetchone()
     prev_ms, gap_ms, err_ms = (int(x) for x in row)
     end, start = _own_sync(c, device, prev, prev_ms), _own_sync(c, device, boot, 0)
     if end is None or start is None:
-        return None
+        return []
     off_s = start[0] - (end[0] + gap_ms / 1000.0)  # > 0: by its own syncs, ``boot`` starts later than the link says
     band_s = (prev_ms - end[1] + gap_ms + start[1]) / 1000.0
     if abs(off_s) <= tolerance_s + err_ms / 1000.0 + abs(band_s) * drift_ppm * 1e-6:
-        return None
+        return []
     latest = "SELECT max(rowid) FROM syncs WHERE device = ? AND boot = ?"
     prev_first = c.execute(latest, (device, prev)).fetchone()[0] < c.execute(latest, (device, boot)).fetchone()[0]
     (older, old_sync, newer, step) = (prev, end, start, off_s) if prev_first else (boot, start, end, -off_s)
     if old_sync[2] is not None and old_sync[2] == newer[2]:
-        return None  # both placed by syncs of one computer boot: no step across a restart (part 1's, if any)
-    # The older boot's syncs of the newer one's computer boot were placed by part 1 (place_on_clock) already.
-    which = "device = ? AND boot = ? AND (host_boot IS NULL OR ? IS NULL OR host_boot != ?)"
-    params = (device, older, newer[2], newer[2])
+        return []  # both placed by syncs of one computer boot: no step across a restart (part 1's, if any)
+    # The older boot's syncs of the newer one's computer boot were placed by part 1 (place_on_clock)
+    # already; the band's other boots synced on the older one's clock (its computer boot) were
+    # synced on the clock stepped since as well: left, their own links to it would disagree now.
+    which = "device = ? AND ((boot = ? AND (host_boot IS NULL OR ? IS NULL OR host_boot != ?)) OR host_boot = ?)"
+    params = (device, older, newer[2], newer[2], old_sync[2])
+    boots = sorted({int(b) for (b,) in c.execute(f"SELECT DISTINCT boot FROM syncs WHERE {which}", params)})
     if not c.execute(f"UPDATE syncs SET stepped_s = coalesce(stepped_s, 0.0) + ? WHERE {which}", (step, *params)).rowcount:
-        return None
-    hit = place_boot(c, device, older, True, moved)
-    return Replaced(device, older, step, 0 if hit is None else hit.moved_events, 0 if hit is None else hit.moved_epochs, 0)
+        return []
+    out = []
+    for b in boots:
+        hit = place_boot(c, device, b, True, moved)
+        out.append(Replaced(device, b, step, 0 if hit is None else hit.moved_events, 0 if hit is None else hit.moved_epochs, 0))
+    return out
 
 
 def place_boot(c: sqlite3.Connection, device: str, boot: int, anew: bool, moved: dict[int, float]) -> Linked | None:

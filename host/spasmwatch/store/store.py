@@ -524,17 +524,16 @@ class Store:
         time between the two syncs used: the syncs of the boot whose latest sync was stored first,
         made in another computer boot than the other's (or without a reading), were made on a host
         clock stepped since, across a computer restart. They are re-dated through the link
-        (``stepped_s``, as ``place_on_clock``), that boot's rows and those placed through links from
-        it placed again, clusters moved with them. Newest link first, so a step found at the end of
+        (``stepped_s``, as ``place_on_clock``), and so are the band's syncs of the computer boot of
+        the one that placed that boot's end (one clock: its other boots move by as much); those
+        boots' rows and those placed through links from them placed again, clusters moved with them. Newest link first, so a step found at the end of
         a chain carries down it. Returns what moved, by band boot (the step: how far it moved)."""
         _finite("place_by_links: tolerance_s", tolerance_s)
         with self._tx() as c:
             out: list[Replaced] = []
             moved: dict[int, float] = {}
             for boot, prev in placing.links_near(c, device, boots):
-                r = placing.relink(c, device, boot, prev, tolerance_s, drift_ppm, moved)
-                if r is not None:
-                    out.append(r)
+                out += placing.relink(c, device, boot, prev, tolerance_s, drift_ppm, moved)
             if not out:
                 return []
             steps = {r.boot: r.step_s for r in out}
