@@ -673,6 +673,12 @@ class BandSession:
         self.sink.on_sync(device, self._clock.boot + self._life.boot, self._clock.ms, wall_s, host)
 
     def _handle(self, device: str, band_rec: Record, received_s: float) -> None:
+        if band_rec["type"] == "bootlink" and band_rec["boot"] > self._clock.boot:
+            # Kept in the band's flash from before its boot count started again (its u16 wrap, a
+            # state.bin it could not read): a boot after the current one is none of this count's,
+            # and mapped into this life it would name a boot still to come.
+            log.debug("%s: dropped a boot link of band boot %d, after its current boot %d", self.label, band_rec["boot"], self._clock.boot)
+            return
         placed = self._clock.to_host(band_rec, received_s, self._seen_ms)
         if placed.get("boot") == self._clock.boot:  # the band's clock only goes forward within a boot
             for f in _MS_FIELDS.get(placed["type"], ()):
