@@ -79,8 +79,8 @@ def has_sync(c: sqlite3.Connection, device: str, boot: int) -> bool:
 PREV_END_SLACK_MS = 3_600_000
 _LAP_MS = 1 << 32
 _PREV_END = (
-    f"(prev_ms + {_LAP_MS} * max(0, (coalesce((SELECT max(s.band_ms) FROM syncs s WHERE s.device = boot_links.device "
-    f"AND s.boot = boot_links.prev_boot), 0) - {PREV_END_SLACK_MS} - prev_ms + {_LAP_MS - 1}) / {_LAP_MS}))"
+    f"(prev_ms + {_LAP_MS} * max(0, CAST((coalesce((SELECT max(s.band_ms) FROM syncs s WHERE s.device = boot_links.device "
+    f"AND s.boot = boot_links.prev_boot), 0) - {PREV_END_SLACK_MS} - prev_ms + {_LAP_MS - 1}) / {_LAP_MS} AS INTEGER)))"
 )
 
 
