@@ -92,9 +92,8 @@ class BandInfo:
     transport: str
 
 
-# The records' fields that carry the band's boot / seq numbers (a bootlink's prev_boot: ``to_host``).
-_BOOT_FIELDS = {"event": ("boot",), "status": ("boot",), "activity": ("boot",), "bootlink": ("boot",)}
-_BOOT_COUNT = 1 << 16  # the band counts its boots in a u16 (band/bootstate.py)
+# The records' fields that carry the band's boot / seq numbers.
+_BOOT_FIELDS = {"event": ("boot",), "status": ("boot",), "activity": ("boot",), "bootlink": ("boot", "prev_boot")}
 _SEQ_FIELDS = {"event": ("seq",), "status": ("next_seq",), "loginfo": ("oldest_seq", "next_seq")}
 
 
@@ -113,10 +112,6 @@ class Offsets:
             out[f] += self.boot
         for f in _SEQ_FIELDS.get(rec["type"], ()):
             out[f] += self.seq
-        if rec["type"] == "bootlink":
-            # The boot before ``boot`` by the band's u16 count: across its wrap (boot 0 after 65535,
-            # where the store starts a new life) as within a life, not prev_boot + this life's offset.
-            out["prev_boot"] = out["boot"] - (rec["boot"] - rec["prev_boot"]) % _BOOT_COUNT
         return out
 
 
@@ -673,11 +668,15 @@ class BandSession:
         self.sink.on_sync(device, self._clock.boot + self._life.boot, self._clock.ms, wall_s, host)
 
     def _handle(self, device: str, band_rec: Record, received_s: float) -> None:
-        if band_rec["type"] == "bootlink" and band_rec["boot"] > self._clock.boot:
+        if band_rec["type"] == "bootlink" and not band_rec["prev_boot"] < band_rec["boot"] <= self._clock.boot:
             # Kept in the band's flash from before its boot count started again (its u16 wrap, a
             # state.bin it could not read): a boot after the current one is none of this count's,
-            # and mapped into this life it would name a boot still to come.
-            log.debug("%s: dropped a boot link of band boot %d, after its current boot %d", self.label, band_rec["boot"], self._clock.boot)
+            # and mapped into this life it would name a boot still to come. The link across the wrap
+            # (boot 0 to 65535) names a boot of the count before, which has no host number when the
+            # host missed the last boots before the wrap (the store numbers the new life on from the
+            # highest boot it holds): one link in 65536 boots, not guessed.
+            log.debug("%s: dropped the band's link of boot %d to %d (its current boot: %d): not of this count", self.label,
+                      band_rec["boot"], band_rec["prev_boot"], self._clock.boot)  # fmt: skip
             return
         placed = self._clock.to_host(band_rec, received_s, self._seen_ms)
         if placed.get("boot") == self._clock.boot:  # the band's clock only goes forward within a boot
