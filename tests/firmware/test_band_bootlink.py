@@ -263,3 +263,62 @@ def test_the_checkpoint_layout_is_one_in_bootstate_and_bootlink() -> None:
 
     writer, reader = consts("bootstate.py"), consts("bootlink.py")
     assert writer and {k: reader.get(k) for k in writer} == writer, (writer, reader)
+
+
+def test_links_of_another_boot_count_are_dropped_from_links_bin(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """links.bin outlives the boot count: a state.bin the band could not read starts it again at 1
+    (as its u16 wrap does at 0). The links of boots 2-17 kept from the old count would be sent as
+    this count's boots 2-17, and the host would place those boots by them (review). Boot 1 drops
+    them and rewrites the file. Old code: the band kept and sent all 16."""
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    old = [P.encode_bootlink(b, b - 1, P.RC_WDT, P.BLF_RTC, 3600000 + b, 1500, 5) for b in range(2, 18)]
+    (flash / "links.bin").write_bytes(_links_file(old))
+    band = Band(micropython, many_spasms_csv, flash, ["--retained", str(tmp_path / "rtc.bin"), "--hold", "--idle-exit-ms", "300"])
+    try:
+        assert band.up["boot"] == 1 and band.up["links_kept"] == 0, band.up
+        c, _ = secure_connect(band.port)
+        assert [r for r in _backfill(c) if r["type"] == "bootlink"] == []
+        c.close()
+        band.end()
+    finally:
+        band.kill()
+    assert (flash / "links.bin").read_bytes() == _links_file([])
+
+
+def test_the_measured_gap_is_read_before_the_flash(micropython: str) -> None:
+    """The RTC is read with the uptime the app hands over, before links.bin is read and checked:
+    read after it (review), a slow flash read (40 ms here) counted into the gap, beyond the link's
+    err_ms of a few ms. Boot 1's checkpoint at its 20 s, RTC 97,000 ms; boot 2 at its 1.5 s reads
+    RTC 100,000 ms: the reset and boot took 1.5 s. Old code: gap_ms 1540."""
+    import subprocess
+
+    from sim_central import FIRMWARE
+
+    script = """
+import struct
+from swcore import protocol as P
+from swcore.crc import seal
+rtc = [100000]
+class Retained:
+    def read(self):
+        return seal(struct.pack("<BHIIB", 0x4C, 1, 20000, 97000, 1))
+    def write(self, data):
+        pass
+    def rtc_ms(self):
+        return rtc[0]
+class Storage:
+    def read(self, name):
+        rtc[0] += 40  # a slow flash
+        return None
+    def write_atomic(self, name, data):
+        pass
+from band import bootlink
+link = P.decode(bootlink.kept(Storage(), Retained(), 2, P.RC_HARD, 1500))
+print(link["prev_boot"], link["prev_ms"], link["gap_ms"], link["err_ms"], link["flags"])
+"""
+    out = subprocess.run([micropython, "-c", script], env={"MICROPYPATH": f".frozen:{FIRMWARE}"}, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    prev_boot, prev_ms, gap_ms, err_ms, flags = (int(x) for x in out.stdout.split())
+    assert (prev_boot, prev_ms, flags) == (1, 20000, P.BLF_RTC)
+    assert gap_ms == 1500 and err_ms < 40, (gap_ms, err_ms)
