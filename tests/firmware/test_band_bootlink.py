@@ -55,6 +55,15 @@ def _backfill(c: Central) -> list[dict[str, Any]]:
     return c.records(P.EVENTS_UUID)[n0:]
 
 
+def _links_sent(band: Band) -> list[dict[str, Any]]:
+    """The BOOTLINKs one connection's BACKFILL brings; the band then ended."""
+    c, _ = secure_connect(band.port)
+    sent = [r for r in _backfill(c) if r["type"] == "bootlink"]
+    c.close()
+    band.end()
+    return sent
+
+
 @pytest.mark.parametrize("rtc", [True, False], ids=["rtc", "estimated"])
 def test_a_hard_reset_links_the_next_boot_to_the_previous_one_within_its_error(
     micropython: str, many_spasms_csv: Path, tmp_path: Path, rtc: bool
@@ -77,10 +86,7 @@ def test_a_hard_reset_links_the_next_boot_to_the_previous_one_within_its_error(
         assert abs(placed - -BOOT_MS) <= link["err_ms"], (placed, link)
         assert link["err_ms"] <= (10 if rtc else ESTIMATED_ERR_MS)
         assert end["uptime_ms"] - link["prev_ms"] <= 1000, "prev_ms is the last checkpoint, a period before the reset at most"
-        c, _ = secure_connect(band.port)
-        sent = [r for r in _backfill(c) if r["type"] == "bootlink"]
-        c.close()
-        band.end()
+        sent = _links_sent(band)
     finally:
         band.kill()
     assert sent == [link]
@@ -132,10 +138,7 @@ def test_a_brownout_links_the_next_boot_by_its_measured_gap(micropython: str, ma
         placed = end["uptime_ms"] - link["prev_ms"] - link["gap_ms"]
         assert abs(placed - -BOOT_MS) <= link["err_ms"] <= 10, (placed, link)
         assert band.up["pairing"] is True, "read as a power-on: the window opens as after one"
-        c, _ = secure_connect(band.port)
-        sent = [r for r in _backfill(c) if r["type"] == "bootlink"]
-        c.close()
-        band.end()
+        sent = _links_sent(band)
     finally:
         band.kill()
     assert sent == [link]
@@ -236,10 +239,7 @@ def test_a_flash_that_refuses_links_bin_costs_only_the_link_s_keeping(
     band = _next_boot(micropython, many_spasms_csv, flash, retained, "hard", ["--refuse-write", "links.bin"])
     try:
         assert band.up["link"] is not None and band.up["boot"] == 2
-        c, _ = secure_connect(band.port)
-        assert [r for r in _backfill(c) if r["type"] == "bootlink"] == [band.up["link"]]
-        c.close()
-        band.end()
+        assert _links_sent(band) == [band.up["link"]]
     finally:
         band.kill()
     assert not (flash / "links.bin").exists()
@@ -277,10 +277,7 @@ def test_links_of_another_boot_count_are_dropped_from_links_bin(micropython: str
     band = Band(micropython, many_spasms_csv, flash, ["--retained", str(tmp_path / "rtc.bin"), "--hold", "--idle-exit-ms", "300"])
     try:
         assert band.up["boot"] == 1 and band.up["links_kept"] == 0, band.up
-        c, _ = secure_connect(band.port)
-        assert [r for r in _backfill(c) if r["type"] == "bootlink"] == []
-        c.close()
-        band.end()
+        assert _links_sent(band) == []
     finally:
         band.kill()
     assert (flash / "links.bin").read_bytes() == _links_file([])
