@@ -119,15 +119,17 @@ def _band_done(r: Rig) -> bool:
     return st is not None and st.boot == 2 and (st.uptime_s or 0) >= 110 - SPASMS_S[4]
 
 
+@pytest.mark.parametrize("cause", ["hard", "brownout"])
 def test_a_band_boot_no_daemon_synced_is_placed_by_its_boot_link_and_its_spasms_join_the_cluster(
-    tmp_path: Path, cluster_csv: Path
+    tmp_path: Path, cluster_csv: Path, cause: str
 ) -> None:
     """Part 2 of the campaign's unplaced boots (bench/README.md), end to end through the real
     firmware: boot 1 logs the cluster's first 4 spasms with no computer near, then resets (a
     watchdog, a crash; the fifth spasm is cut by it); boot 2 is synced by the daemon. Boot 1's checkpoint in RTC memory gave
     boot 2 a BOOTLINK, which the backfill carries: the daemon places boot 1 on boot 2's sync,
     and the cluster is one, of boot 1's spasms and boot 2's. Old code: boot 1's 4 events stored
-    with no wall time, and a cluster of boot 2's 3 spasms only."""
+    with no wall time, and a cluster of boot 2's 3 spasms only. A brown-out (read as a power-on,
+    the RTC memory and timer kept) links the same way, by the measured gap only."""
     reset_at_s = SPASMS_S[4] + 1.0
     retained = ("--retained", str(tmp_path / "rtc.bin"))
 
@@ -135,7 +137,7 @@ def test_a_band_boot_no_daemon_synced_is_placed_by_its_boot_link_and_its_spasms_
         alone = SimBand(cluster_csv, tmp_path / "flash0", speed=4, device_id="band0000", idle_exit_ms=500,
                         args=("--reset-at-s", str(reset_at_s), *retained), timeout_s=120)  # fmt: skip
         assert await alone.wait_async(60) == 3, "boot 1 should have reset"
-        boot2 = ("--csv-skip-s", str(reset_at_s), "--reset-cause", "hard", *retained)
+        boot2 = ("--csv-skip-s", str(reset_at_s), "--reset-cause", cause, *retained)
         async with rig(tmp_path, cluster_csv, speed=4, band_args=boot2) as r:
             await r.wait_for(lambda: _band_done(r), 120, "the recording to end")
             status = r.store.latest_status("band0000")
@@ -152,6 +154,8 @@ def test_a_band_boot_no_daemon_synced_is_placed_by_its_boot_link_and_its_spasms_
             clusters = list(r.store.clusters("band0000"))
             assert len(clusters) == 1 and clusters[0].alert_t is not None, clusters
             assert len(r.notices(NoticeKind.CLUSTER_ALARM)) == 1
+            want = (2, 1, P.RC_POWER_ON if cause == "brownout" else P.RC_HARD)
+            assert [(k.boot, k.prev_boot, k.cause) for k in r.store.boot_links("band0000")] == [want]
 
     asyncio.run(main())
 
