@@ -76,3 +76,16 @@ def test_a_band_that_does_not_stop_is_killed_and_its_output_shown(bands: Callabl
     with pytest.raises(SimBandError, match=r"(?s)did not stop within 1 s.*SIM \{.*\"kind\": \"up\""):
         band.wait(1)
     assert not band.running
+
+
+def test_free_ports_lie_below_the_kernel_s_ephemeral_range_and_are_free() -> None:
+    """A band rebooted or a receiver back after an outage binds its old port again; one from the
+    ephemeral range was taken meanwhile as some connection's local end in a CI run ('address
+    already in use' in test_soak's outage). Old code: ports from bind(0), inside that range."""
+    import socket
+
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports = [simband.free_port() for _ in range(50)]
+    assert all(10000 <= p < low for p in ports), ports
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", ports[-1]))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import socket
 import signal
 import subprocess
@@ -53,10 +54,37 @@ def find_micropython() -> str:
     return found
 
 
+# The first of the kernel's ephemeral ports (Linux's default; read from /proc where there is one).
+_EPHEMERAL_LOW = 32768
+_LOWEST_PORT = 10000  # below: the well-known and registered services' usual ports
+
+
 def free_port() -> int:
-    with socket.socket() as s:
+    """A free port on 127.0.0.1 below the kernel's ephemeral range. Simulated bands and the tests'
+    receivers come back on their port after a reboot or an outage; a port from that range may be
+    taken meanwhile as the local end of some other connection (a CI run: 'address already in use'
+    for a receiver back after an outage), one below it never is."""
+    lo = _ephemeral_low()
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(_LOWEST_PORT, lo)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # (a machine with that range full: any free port, as before)
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _ephemeral_low() -> int:
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = _EPHEMERAL_LOW
+    return max(low, _LOWEST_PORT + 1000)
 
 
 class SimBand:
