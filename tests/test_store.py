@@ -507,6 +507,35 @@ def test_part_2_moves_every_boot_synced_on_the_stepped_computer_boot_not_only_th
     assert store.place_by_links(DEV, [1, 2, 3], 2.0, 20.0) == []
 
 
+def test_part_2_moves_the_other_bands_synced_on_the_stepped_computer_boot_on_its_footing_once(store: Store) -> None:
+    """The step across a computer restart is the computer's clock's, not one band's. Twins' bands,
+    the crib's (DEV) and the pram's (SW-0002), both synced in "boot-a" on one footing (wall less
+    since-boot 990 s); the crib's boot 2, synced in "boot-b" 100 s behind, links to its boot 1 and
+    finds the step: the pram's boot 1 moves with it at once. Old code: the pram's spasm stayed 100 s
+    off, until a link of its own, which a pram band that never resets does not send. A sync of
+    "boot-a" on another footing (SW-0003's, 1080 s: moved already, by a finding of its own) is
+    left; the pram's own link afterwards agrees, and nothing moves twice."""
+    pram, third = "SW-0002", "SW-0003"
+    store.add_sync(DEV, 1, 0, 1000.0, "boot-a", 10.0)
+    store.add_sync(pram, 1, 0, 1010.0, "boot-a", 20.0)
+    store.add_sync(third, 1, 0, 1100.0, "boot-a", 20.0)
+    for dev in (pram, third):
+        store.add_events(dev, [ev(0, onset_ms=5_000)])
+    store.add_boot_link(pram, link(1, 0, 50_000))  # the pram's boot 0, never synced, placed through it
+    store.add_events(pram, [ev(1, boot=0, onset_ms=40_000)])
+    store.upsert_cluster(pram, "k", 1015.0, 1015.0, 1, None, None, True, [i for i in store.event_ids_at(pram, [1015.0]) if i], 1100.0)
+    store.add_sync(DEV, 2, 1_000, 1000.0 + 30.0 + 1.5 + 1.0 - 100.0, "boot-b", 5.0)
+    store.add_boot_link(DEV, link(2, 1, 30_000))
+    moved = store.place_by_links(DEV, [2], 2.0, 20.0)
+    assert moved == [Replaced(DEV, 1, -100.0, 0, 0, 0), Replaced(pram, 1, -100.0, 1, 0, 1), Replaced(pram, 0, -100.0, 1, 0, 0)]
+    assert sorted(e.wall_t for e in store.events(pram)) == [898.5, 915.0] and [e.wall_t for e in store.events(third)] == [1105.0]
+    assert next(store.clusters(pram)).start_t == 915.0
+    store.add_sync(pram, 2, 1_000, 910.0 + 40.0 + 1.5 + 1.0, "boot-b", 50.0)  # the pram's reset, where its link puts it
+    store.add_boot_link(pram, link(2, 1, 40_000))
+    assert store.place_by_links(pram, [2], 2.0, 20.0) == [] and store.place_by_links(DEV, [2], 2.0, 20.0) == []
+    assert sorted(e.wall_t for e in store.events(pram)) == [898.5, 915.0]
+
+
 def test_a_link_s_disagreement_within_the_tolerance_or_within_one_computer_boot_moves_nothing(store: Store) -> None:
     store.add_sync(DEV, 1, 0, 1000.0, "boot-a", 10.0)
     store.add_sync(DEV, 2, 0, 1031.5 + 2.5, "boot-b", 5.0)  # 2.5 s off: over 2 s + 3 ms, under + 20 ppm of a day

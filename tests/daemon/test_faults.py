@@ -526,6 +526,49 @@ def test_a_host_clock_step_one_band_finds_places_every_band_on_the_clock_after_i
     assert onsets == {DEVICE: [-90.0], "pram0001": [-90.0]}, onsets
 
 
+def test_a_step_across_a_computer_restart_one_band_s_link_finds_places_every_band_synced_on_that_clock(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Part 2's step is the computer's clock's too: the crib's and the pram's bands synced on clock A;
+    the computer restarts on clock A - 100 s; the crib's band reset meanwhile, and its boot 2's link
+    to boot 1 shows the step. The pram's cluster moves with the crib's boot at once, said under the
+    pram's name, its analysis (attached, connected) rebuilt on the moved times, alarmed once. Old
+    code: the pram's cluster stayed at 10 s, 100 s off, until a link of its own."""
+    clock = Clock(T0)
+    spec = [BandSpec("crib", lambda: None), BandSpec("pram", lambda: None)]  # type: ignore[arg-type,return-value]  # driven below
+    pram = "pram0001"
+    with Store(tmp_path / "db.sqlite") as store:
+        first = Daemon(store, spec, clock=clock)  # type: ignore[arg-type]
+        for i, dev in enumerate((DEVICE, pram)):
+            _connect(first, dev, [], clock.t, band=i)
+            first.on_sync(dev, 1, 0, T0, clock.since_boot())
+        for seq in range(3):  # a cluster of 3, alarmed
+            clock.t = T0 + 12.5 + 7 * seq
+            first.on_record(pram, spasm_record(seq, 10_000 + 7_000 * seq), clock.t)
+            first._tick()
+        clock.t = T0 + 60
+        clock.step(-100.0)
+        clock.boot_id = "the computer restarted"
+        restarted = Daemon(store, spec, clock=clock)  # type: ignore[arg-type]
+        _connect(restarted, pram, [], clock.t, band=1)
+        _connect(restarted, DEVICE, [], clock.t)
+        boot2_t0 = T0 + 31.5 - 100.0  # boot 1 reset at its 30 s, boot 2 began 1.5 s later; on clock B
+        with caplog.at_level(logging.WARNING, "spasmwatch.daemon.daemon"):
+            restarted.on_sync(DEVICE, 2, round((clock.t - boot2_t0) * 1000), clock.t, clock.since_boot())
+            link = {"type": "bootlink", "boot": 2, "prev_boot": 1, "cause": 2, "flags": 0x01, "prev_ms": 30_000, "gap_ms": 1500, "err_ms": 3}
+            restarted.on_record(DEVICE, link, clock.t)
+        onsets = [round(e.wall_t - T0, 1) for e in store.events(pram) if e.wall_t is not None]
+        analysis = restarted.bands[1].analysis
+        assert analysis is not None
+        live = [(round(tc.start - T0, 1), len(tc.spasm_ts)) for tc in analysis.tracked]
+        stored = [(round(c.start_t - T0, 1), c.count) for c in store.clusters(pram)]
+        alarms = [n for d in (first, restarted) for n in d.notifications if n.kind == NoticeKind.CLUSTER_ALARM]
+    assert onsets == [-90.0, -83.0, -76.0] and stored == [(-90.0, 3)] and live == [(-90.0, 3)], (onsets, stored, live)
+    assert len(alarms) == 1, alarms
+    said = [r.getMessage() for r in caplog.records if "across a restart of this computer" in r.getMessage()]
+    assert len(said) == 2 and said[1].startswith(f"{pram}: band boot(s) 1 were synced") and "moved by -100.0 s" in said[1], said
+
+
 class _FastHandClock(Clock):
     rate = 60.0  # the fault campaign's --sim-time-scale
 

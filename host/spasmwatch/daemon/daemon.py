@@ -747,22 +747,29 @@ class Daemon:
     def _band_by_links(self, b: BandView, boots: Sequence[int]) -> None:
         """Band boots whose syncs were made on a host clock stepped since across a computer restart,
         as their reset links to the boots after them show (``Store.place_by_links``): placed again
-        through the links, said once, the analysis rebuilt on the moved times (as ``_band_on_clock``)."""
+        through the links, with the other bands' boots synced on that clock; said once per band,
+        each band's analysis rebuilt on the moved times (as ``_band_on_clock``)."""
         assert b.device is not None
         device = b.device
         moved = self._stored(device, lambda: self.store.place_by_links(device, boots, K.HOST_STEP_S, K.BAND_DRIFT_PPM))
-        if not moved:
-            return
-        log.warning(
-            "%s: band boot(s) %s were synced on a host clock stepped since, across a restart of this computer (the band's "
-            "reset links to the boots after them disagree with their syncs): their %d event(s), %d epoch(s) and %d stored "
-            "cluster(s) are placed through the links, moved by %s s",
-            device, ", ".join(str(r.boot) for r in moved), sum(r.events for r in moved), sum(r.epochs for r in moved),
-            sum(r.clusters for r in moved), ", ".join(f"{r.step_s:+.1f}" for r in moved),
-        )  # fmt: skip
-        if b.analysis is not None:
-            self._retrack(b.analysis)
-            b.analysis.rebuild(close=False)  # as at attach: closing goes by the band's data
+        moved = moved or []  # None: not stored (said by _stored)
+        for dev in dict.fromkeys(r.device for r in moved):
+            mine = [r for r in moved if r.device == dev]
+            why = (
+                "the band's reset links to the boots after them disagree with their syncs"
+                if dev == device
+                else f"band {device}'s reset link found that clock's step"
+            )
+            log.warning(
+                "%s: band boot(s) %s were synced on a host clock stepped since, across a restart of this computer (%s): "
+                "their %d event(s), %d epoch(s) and %d stored cluster(s) are placed through the links, moved by %s s",
+                dev, ", ".join(str(r.boot) for r in mine), why, sum(r.events for r in mine), sum(r.epochs for r in mine),
+                sum(r.clusters for r in mine), ", ".join(f"{r.step_s:+.1f}" for r in mine),
+            )  # fmt: skip
+            analysis = next((v.analysis for v in self.bands if v.device == dev), None)
+            if analysis is not None:
+                self._retrack(analysis)
+                analysis.rebuild(close=False)  # as at attach: closing goes by the band's data
 
     def _count_linked(self, b: BandView, boot: int) -> None:
         """An event of ``boot`` placed as it came: counted when it was placed through the band's boot

@@ -151,6 +151,10 @@ def links_near(c: sqlite3.Connection, device: str, boots: Iterable[int]) -> list
     return sorted(found, reverse=True)
 
 
+# A sync's offset of the host's wall over its since-boot reading, on the clock as it reads now.
+SYNC_OFFSET = "(wall_s + coalesce(stepped_s, 0.0) - host_boot_s)"
+
+
 def _own_sync(c: sqlite3.Connection, device: str, boot: int, t_ms: int) -> tuple[float, int, str | None] | None:
     """The wall time of ``boot``'s band ms ``t_ms`` by its own syncs, the band ms of the sync that
     places it and that sync's computer boot; None: no sync of its own."""
@@ -167,8 +171,9 @@ def relink(
 ) -> list[Replaced]:
     """``Store.place_by_links`` for the link of ``boot`` to ``prev``: when the two boots' own syncs
     disagree with it, the older boot re-dated through it, and with it every boot of the band synced
-    in the same computer boot as the older one's sync (one clock, stepped by as much); what moved,
-    by boot (nothing when they agree)."""
+    in the same computer boot as the older one's sync (one clock, stepped by as much), and every
+    other band's boot synced there on that sync's footing (``_others_on_footing``); what moved, by
+    band and boot (nothing when they agree)."""
     row = c.execute(f"SELECT {_PREV_END}, gap_ms, err_ms FROM boot_links WHERE device = ? AND boot = ?", (device, boot)).fetchone()
     prev_ms, gap_ms, err_ms = (int(x) for x in row)
     end, start = _own_sync(c, device, prev, prev_ms), _own_sync(c, device, boot, 0)
@@ -186,16 +191,39 @@ def relink(
     # The older boot's syncs of the newer one's computer boot were placed by part 1 (place_on_clock)
     # already; the band's other boots synced on the older one's clock (its computer boot) were
     # synced on the clock stepped since as well: left, their own links to it would disagree now.
+    others, on_footing = _others_on_footing(c, device, older, old_sync[1], tolerance_s)
     which = "device = ? AND ((boot = ? AND (host_boot IS NULL OR ? IS NULL OR host_boot != ?)) OR host_boot = ?)"
     params = (device, older, newer[2], newer[2], old_sync[2])
     boots = sorted({int(b) for (b,) in c.execute(f"SELECT DISTINCT boot FROM syncs WHERE {which}", params)})
     if not c.execute(f"UPDATE syncs SET stepped_s = coalesce(stepped_s, 0.0) + ? WHERE {which}", (step, *params)).rowcount:
         return []
+    if others:
+        c.execute(f"UPDATE syncs SET stepped_s = coalesce(stepped_s, 0.0) + ? WHERE {_ON_FOOTING}", (step, *on_footing))
     out = []
-    for b in boots:
-        hit = place_boot(c, device, b, True, moved)
-        out.append(Replaced(device, b, step, 0 if hit is None else hit.moved_events, 0 if hit is None else hit.moved_epochs, 0))
+    for dev, b in [(device, b) for b in boots] + others:
+        hit = place_boot(c, dev, b, True, moved)
+        out.append(Replaced(dev, b, step, 0 if hit is None else hit.moved_events, 0 if hit is None else hit.moved_epochs, 0))
     return out
+
+
+# The syncs of the other bands (than ?) made in computer boot ? with the wall ? s over its
+# since-boot reading, to within ? s: on one clock.
+_ON_FOOTING = f"device != ? AND host_boot = ? AND abs({SYNC_OFFSET} - ?) <= ?"
+
+
+def _others_on_footing(
+    c: sqlite3.Connection, device: str, boot: int, band_ms: int, tolerance_s: float
+) -> tuple[list[tuple[str, int]], tuple[str, str, float, float]]:
+    """The other bands' boots with syncs made on the clock of ``device``'s sync of ``boot`` at
+    ``band_ms`` (one computer boot, one offset of the wall over its since-boot reading): the step
+    part 2 finds in that clock is theirs too, and a sync on another footing (moved already, by a
+    step found through its own band's link) is not. Those (band, boot)s and ``_ON_FOOTING``'s values."""
+    r = c.execute(f"SELECT host_boot, {SYNC_OFFSET} FROM syncs WHERE device = ? AND boot = ? AND band_ms = ?", (device, boot, band_ms)).fetchone()
+    key = (device, str(r[0]), float(r[1] or 0.0), tolerance_s)
+    if r[1] is None:
+        return [], key  # a sync with no since-boot reading: its clock is not known to be any other's
+    rows = c.execute(f"SELECT DISTINCT device, boot FROM syncs WHERE {_ON_FOOTING} ORDER BY device, boot", key)
+    return [(str(d), int(b)) for d, b in rows], key
 
 
 def place_boot(c: sqlite3.Connection, device: str, boot: int, anew: bool, moved: dict[int, float]) -> Linked | None:
@@ -231,8 +259,6 @@ def place_near(c: sqlite3.Connection, device: str, boots: Iterable[int]) -> list
     return out
 
 
-# A sync's offset of the host's wall over its since-boot reading, on the clock as it reads now.
-SYNC_OFFSET = "(wall_s + coalesce(stepped_s, 0.0) - host_boot_s)"
 # Clusters whose events all moved by one amount move with them (s; float noise of the placing).
 _SAME_MOVE_S = 0.001
 

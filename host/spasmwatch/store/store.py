@@ -525,24 +525,28 @@ class Store:
         made in another computer boot than the other's (or without a reading), were made on a host
         clock stepped since, across a computer restart. They are re-dated through the link
         (``stepped_s``, as ``place_on_clock``), and so are the band's syncs of the computer boot of
-        the one that placed that boot's end (one clock: its other boots move by as much); those
-        boots' rows and those placed through links from them placed again, clusters moved with them. Newest link first, so a step found at the end of
-        a chain carries down it. Returns what moved, by band boot (the step: how far it moved)."""
+        the one that placed that boot's end (one clock: its other boots move by as much), and the
+        other bands' syncs made on that clock (the computer's step is theirs too); those boots'
+        rows and those placed through links from them placed again, clusters moved with them.
+        Newest link first, so a step found at the end of a chain carries down it. Returns what
+        moved, by band and boot (the step: how far it moved), ``device``'s first."""
         _finite("place_by_links: tolerance_s", tolerance_s)
         with self._tx() as c:
-            out: list[Replaced] = []
+            found: list[Replaced] = []
             moved: dict[int, float] = {}
             for boot, prev in placing.links_near(c, device, boots):
-                out += placing.relink(c, device, boot, prev, tolerance_s, drift_ppm, moved)
-            if not out:
-                return []
-            steps = {r.boot: r.step_s for r in out}
-            for b in placing.unsynced_near(c, device, steps):
-                linked = None if b in steps else placing.place_boot(c, device, b, True, moved)
-                if linked is not None:
-                    out.append(Replaced(device, b, steps.get(linked.via, 0.0), linked.moved_events, linked.moved_epochs, 0))
-            shifted = placing.move_clusters(c, device, sorted(r.boot for r in out), moved)
-        return [replace(r, clusters=shifted.get(r.boot, 0)) for r in out]
+                found += placing.relink(c, device, boot, prev, tolerance_s, drift_ppm, moved)
+            out: list[Replaced] = []
+            for dev in dict.fromkeys(r.device for r in found):
+                mine = [r for r in found if r.device == dev]
+                steps = {r.boot: r.step_s for r in mine}
+                for b in placing.unsynced_near(c, dev, steps):
+                    linked = None if b in steps else placing.place_boot(c, dev, b, True, moved)
+                    if linked is not None:
+                        mine.append(Replaced(dev, b, steps.get(linked.via, 0.0), linked.moved_events, linked.moved_epochs, 0))
+                shifted = placing.move_clusters(c, dev, sorted(r.boot for r in mine), moved)
+                out += [replace(r, clusters=shifted.get(r.boot, 0)) for r in mine]
+        return out
 
     def wall_time(self, device: str, boot: int, t_ms: int) -> float | None:
         """Wall seconds of band time ``t_ms`` of ``boot``: by its own syncs, else through the band's
