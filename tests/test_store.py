@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from spasmwatch.errors import SpasmwatchError
-from spasmwatch.store import SCHEMA_VERSION, BootLinkRow, FailingRow, Linked, Replaced, Store, StoreError, SyncRow
+from spasmwatch.store import SCHEMA_VERSION, BootLinkRow, BootMarks, FailingRow, Linked, Replaced, Store, StoreError, SyncRow
 from spasmwatch.store.rows import FieldError
 from spasmwatch.store import _db, schema
 from spasmwatch.store import store as store_mod
@@ -561,6 +561,24 @@ def test_a_link_from_a_boot_that_ran_past_49_7_days_is_placed_on_its_lap(store: 
     store.add_events(DEV, [ev(0, boot=2, onset_ms=1_000)])
     assert [e.wall_t for e in store.events(DEV)] == [pytest.approx(1007.5)]
     assert store.wall_time(DEV, 2, 1_000) == pytest.approx(1007.5)
+
+
+def test_boot_marks_give_an_older_boot_s_latest_sync_and_its_stored_event_at_or_after_a_seq(store: Store) -> None:
+    """What the session puts an older boot's u32 record on its lap by (session.older_on_lap): the
+    boot's latest sync on the clock as it reads now (a step found since counted), and the onset of
+    its stored event of the seq asked, else of the next seq stored; none for a boot never synced."""
+    store.add_events(DEV, [ev(0, boot=2, onset_ms=5_000)])
+    assert store.boot_marks(DEV, 2, 0) is None  # never synced: its ms stay as the band sent them
+    store.add_sync(DEV, 1, 2**32 - 60_000, 1000.0, "boot-a", 10.0)
+    store.add_sync(DEV, 1, 2**32 + 5_000, 1065.0, "boot-a", 75.0)
+    store.add_events(DEV, [ev(1, onset_ms=2**32 - 50_000), ev(4, onset_ms=2**32 + 20_000), ev(9, boot=2, onset_ms=1_000)])
+    marks = store.boot_marks(DEV, 1, 1)
+    assert marks is not None and (marks.sync_ms, marks.sync_s, marks.next_onset_ms) == (2**32 + 5_000, 1065.0, 2**32 - 50_000)
+    after = [store.boot_marks(DEV, 1, seq) for seq in (2, 4, 5)]
+    assert [m.next_onset_ms if m else None for m in after] == [2**32 + 20_000, 2**32 + 20_000, None]
+    assert store.boot_marks(DEV, 1) == BootMarks(2**32 + 5_000, 1065.0, None)  # an epoch: no seq
+    assert store.place_on_clock(DEV, "boot-a", 1000.0 - 10.0 - 30.0, 2.0)  # the wall stepped back 30 s since
+    assert store.boot_marks(DEV, 1) == BootMarks(2**32 + 5_000, 1035.0, None)
 
 
 def test_a_link_that_agrees_with_both_syncs_past_a_49_7_day_boot_moves_nothing(store: Store) -> None:

@@ -45,7 +45,7 @@ from spasmwatch.daemon.summary import read_summaries
 from spasmwatch.errors import InputError
 from spasmwatch.io.rawfile import DatingPoint, RawDating, RawHeader, RawReader, RawWriter
 from spasmwatch.store import Store, StoreError
-from spasmwatch.store.rows import AlertRow, DeviceRow, Linked, LogLife
+from spasmwatch.store.rows import AlertRow, BootMarks, DeviceRow, Linked, LogLife
 from spasmwatch.transport import Link
 from swcore import consts as C
 from swcore import protocol as P
@@ -714,6 +714,9 @@ class Daemon:
         if b.analysis is not None:
             b.analysis.params = b.params
             b.analysis.rebuild(close=False)  # as at attach: the backfill comes next
+
+    def boot_marks(self, device: str, boot: int, seq: int | None) -> BootMarks | None:
+        return self.store.boot_marks(device, boot, seq)
 
     def on_lost(self, device: str, first_seq: int, last_seq: int) -> None:
         if last_seq >= first_seq:

@@ -19,7 +19,8 @@ decided from STATUS and the clock at every connect); the session adds them to
 every record it passes on and takes them off the BACKFILL it sends.
 
 The band's ms times are u32 and wrap after 49.7 days up; ``BandClock``, read
-at each sync with STATUS's uptime in seconds, gives them back their laps.
+at each sync with STATUS's uptime in seconds, gives them back their laps, and
+``older_on_lap`` those of an older boot, by what the sink holds of it.
 A sync is several TIME_SYNC exchanges; the one of least round trip dates the
 band's clock (``best_sync``), as its midpoint errs by at most half of it.
 
@@ -40,6 +41,7 @@ from typing import Any, Protocol
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.api import Msg
 from spasmwatch.daemon.clock import SinceBoot
+from spasmwatch.store.rows import BootMarks
 from spasmwatch.transport.base import DisconnectedError, Kind, Link, LinkIOError, LinkTimeoutError, TransportError
 from swcore import protocol as P
 
@@ -144,12 +146,16 @@ class BandClock:
         """The band's clock (unwrapped) at wall time ``wall_s``, estimated from this sync."""
         return self.ms + int((wall_s - self.wall_s) * 1000)
 
+    def wall_s_at(self, ms: int) -> float:
+        """The wall time at which the band's clock read ``ms`` (unwrapped), estimated from this sync."""
+        return self.wall_s + (ms - self.ms) / 1000
+
     def resynced(self, band_ms: int, wall_s: float, floor_ms: int = 0) -> BandClock:
         """A new reading of the same boot's clock, on the latest lap our estimate allows."""
         return BandClock(self.boot, unwrap_u32(band_ms, max(self.now_ms(wall_s), floor_ms)), wall_s)
 
     def to_host(self, rec: Record, received_s: float, floor_ms: int = 0) -> Record:
-        """``rec`` with its ms times unwrapped, if it is of this boot (older boots keep theirs).
+        """``rec`` with its ms times unwrapped, if it is of this boot (older boots': ``older_on_lap``).
 
         ``floor_ms``: the band's clock is at least this (its latest time seen in this boot).
         The estimate from the host's wall clock alone fell a lap (49.7 days) short when that
@@ -163,6 +169,39 @@ class BandClock:
         for f in fields:
             out[f] = unwrap_u32(rec[f], now)
         return out
+
+
+def older_on_lap(rec: Record, marks: BootMarks | None, ended_by_s: float) -> Record:
+    """``rec``, of a band boot before the synced one (which began at wall ``ended_by_s``), with its u32
+    ms times on their lap by what the store holds of its boot (``marks``, None: it has no sync).
+
+    Its last records may come only in a later boot's backfill (the host was away when the boot ended,
+    or the backfill of its last connection was cut): kept as sent, those of a boot up past its wrap
+    (49.7 days) were placed by its unwrapped syncs a lap early, a cluster among them never alarmed.
+    Each is read, as the synced boot's are, as the latest lap not after a time it cannot be later
+    than (``unwrap_u32``: plus its slack): the onset of the boot's stored event of its seq or of the
+    next seq stored (a re-send gets the stored row's value, so it is recognised as that row; events
+    are logged in onset order, give or take seconds), else the boot's clock when the synced boot began, estimated from its
+    latest sync, but not more than a lap after that sync less the slack (as ``placing`` reads a boot
+    link's prev_ms): a band left switched off for weeks between the two boots put a short boot's
+    records a lap late by the clock alone. So a record is right within 49.7 days before the next
+    stored event, else within 49.7 days before its boot's end and after its latest sync less an hour
+    (a record before that sync that no backfill of that boot brought, the band then switched off
+    for weeks, is not told apart). A boot never synced keeps the band's values (its events, and its
+    links' prev_ms, were never unwrapped). Never below the band's value: a host clock stepped back
+    between the two boots' syncs does not put a record before its boot's start."""
+    fields = _MS_FIELDS.get(rec["type"], ())
+    if not fields or marks is None:
+        return rec
+    if marks.next_onset_ms is not None:
+        top = marks.next_onset_ms
+    else:
+        ended_ms = BandClock(rec["boot"], marks.sync_ms, marks.sync_s).now_ms(ended_by_s)
+        top = min(ended_ms, marks.sync_ms + U32 - 2 * K.BAND_CLOCK_SLACK_MS)  # read with the slack on top
+    out = dict(rec)
+    for f in fields:
+        out[f] = max(int(rec[f]), unwrap_u32(int(rec[f]), top))
+    return out
 
 
 @dataclass(frozen=True)
@@ -222,6 +261,11 @@ class SessionSink(Protocol):
     def on_record(self, device: str, rec: Record, received_s: float) -> None: ...
 
     def on_lost(self, device: str, first_seq: int, last_seq: int) -> None: ...
+
+    def boot_marks(self, device: str, boot: int, seq: int | None) -> BootMarks | None:
+        """What the store holds of ``device``'s band boot ``boot`` (host numbers) that puts a u32 ms of
+        it on its lap (``older_on_lap``); None: that boot has no sync."""
+        ...
 
 
 # What the family is told when the band pairs but will not bond (E_AUTH on an encrypted link):
@@ -698,6 +742,9 @@ class BandSession:
             # hour at most (RESYNC_S catches a larger one at once); one back, not at all.
             self._live_from_ms = max(self._live_from_ms, self._clock.now_ms(received_s))
         rec = self._life.to_host(placed)
+        if rec["type"] in _MS_FIELDS and band_rec["boot"] != self._clock.boot:  # an older boot's: by what the store holds of it
+            marks = self.sink.boot_marks(device, int(rec["boot"]), rec.get("seq"))
+            rec = older_on_lap(rec, marks, self._clock.wall_s_at(0))
         if rec["type"] == "loginfo" and rec["flags"] & P.LF_GAP:
             # The band's ring overwrote events we never got: say so once, stop asking.
             self.sink.on_lost(device, self._backfill_from, int(rec["oldest_seq"]) - 1)

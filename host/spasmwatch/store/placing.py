@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from spasmwatch.store.rows import Linked, Replaced
+from spasmwatch.store.rows import BootMarks, Linked, Replaced
 
 # A band boot no time sync reached is placed through at most this many of the band's boot links
 # (links) from the nearest boot that has a sync: each link adds its error (a few ms measured, up to
@@ -75,7 +75,8 @@ def has_sync(c: sqlite3.Connection, device: str, boot: int) -> bool:
 # prev_ms or a checkpoint period after it (a watchdog's 9 s more: band/bootlink.py), so never
 # before its latest sync but by that: prev_ms is read on the first lap not more than this before
 # that sync (an hour, as the session's BAND_CLOCK_SLACK_MS). A boot with no sync keeps its ms as
-# the band sent them (its events were never unwrapped either), so its link's too.
+# the band sent them (its events were never unwrapped either), so its link's too. The session reads
+# an older boot's u32 records on a lap not past this either (``older_on_lap``, by ``boot_marks``).
 PREV_END_SLACK_MS = 3_600_000
 _LAP_MS = 1 << 32
 _PREV_END = (
@@ -149,6 +150,21 @@ def links_near(c: sqlite3.Connection, device: str, boots: Iterable[int]) -> list
                     reached.append(other)
         frontier = reached
     return sorted(found, reverse=True)
+
+
+def boot_marks(c: sqlite3.Connection, device: str, boot: int, seq: int | None) -> BootMarks | None:
+    """``Store.boot_marks``: ``boot``'s latest sync, and the onset of its stored event at ``seq`` or
+    the next one after it; None when the boot has no sync (its ms are stored as the band sent them)."""
+    sync = c.execute(
+        "SELECT band_ms, wall_s + coalesce(stepped_s, 0.0) FROM syncs WHERE device = ? AND boot = ? ORDER BY band_ms DESC LIMIT 1",
+        (device, boot),
+    ).fetchone()
+    if sync is None:
+        return None
+    after = None if seq is None else c.execute(
+        "SELECT onset_ms FROM events WHERE device = ? AND boot = ? AND seq >= ? ORDER BY seq LIMIT 1", (device, boot, seq)
+    ).fetchone()  # fmt: skip
+    return BootMarks(int(sync[0]), float(sync[1]), None if after is None else int(after[0]))
 
 
 # A sync's offset of the host's wall over its since-boot reading, on the clock as it reads now.

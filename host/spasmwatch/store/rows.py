@@ -250,6 +250,18 @@ class SyncRow:
 
 
 @dataclass(frozen=True)
+class BootMarks:
+    """What the store holds of a band boot that puts a u32 band ms of it on its lap (the session's
+    ``older_on_lap``), in that boot's band ms as stored (unwrapped): its latest sync, made at
+    ``sync_s`` on the host's clock as it reads now, and the onset of its stored event of the seq
+    asked, else of the next seq it holds (None: none, or no seq asked)."""
+
+    sync_ms: int
+    sync_s: float
+    next_onset_ms: int | None
+
+
+@dataclass(frozen=True)
 class LostRange:
     """Seqs the band no longer held when the host asked (LOGINFO gap)."""
 

@@ -34,6 +34,7 @@ from spasmwatch.store.rows import (
     TREATMENT_ACTIONS,
     ActivityRow,
     AlertRow,
+    BootMarks,
     ClusterRow,
     DeviceRow,
     EventRow,
@@ -571,6 +572,15 @@ class Store:
             except sqlite3.Error as e:
                 raise self._translate(e) from e
         return None if a is None else Linked(device, boot, a.via, a.hops, a.err_ms / 1000.0, 0, 0, 0, 0)
+
+    def boot_marks(self, device: str, boot: int, seq: int | None = None) -> BootMarks | None:
+        """What puts a u32 band ms of an older boot ``boot`` on its lap (``BootMarks``: its latest sync,
+        the onset of its stored event at ``seq`` or the next one after it); None: ``boot`` has no sync."""
+        with self._lock:
+            try:
+                return placing.boot_marks(self._live_conn(), device, boot, seq)
+            except sqlite3.Error as e:
+                raise self._translate(e) from e
 
     # --- band boot links -------------------------------------------------------------
     def add_boot_link(self, device: str, rec: Mapping[str, Any], received_wall_s: float | None = None) -> list[Linked]:
