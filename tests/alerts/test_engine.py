@@ -19,6 +19,7 @@ from spasmwatch.alerts import (
     Transition,
     Urgency,
 )
+from spasmwatch.alerts.model import UPDATE_FRESH_S
 from spasmwatch.analysis.clusters import ClusterTracker, Spasm
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -144,13 +145,34 @@ def test_updates_at_most_one_per_interval_then_closed_summary() -> None:
         r.engine.on_spasm("cot", 1, count)
     updates = [n for n in r.sent if n.kind is NoticeKind.CLUSTER_UPDATE]
     assert [n.count for n in updates] == [10]  # the first spasm >= 60 s after the alarm
-    r.advance(60)  # the pending count 11 goes out when due
-    assert [n.count for n in r.sent if n.kind is NoticeKind.CLUSTER_UPDATE] == [10, 11]
+    r.advance(60)  # the pending count 11 is due, but the cluster has gone quiet: its end says it
+    assert [n.count for n in r.sent if n.kind is NoticeKind.CLUSTER_UPDATE] == [10]
     r.engine.on_cluster_closed("cot", 1, ended_t=r.engine.snapshot()["alerts"][0]["started_t"] + 12 * 60)
     end = r.sent[-1]
     # Nobody acknowledged the alarm: the end is told, the alarm stays open (ALARM), and escalates.
     assert end.kind is NoticeKind.CLUSTER_CLOSED and end.state == "ALARM" and end.audience is Audience.ALERTED
     assert "Cluster ended: 11 spasm-like movements over 12 min" in end.text
+
+
+def test_a_held_back_update_goes_out_while_the_cluster_goes_on_not_once_it_has_gone_quiet() -> None:
+    """Found in `spasmwatch demo`: "Cluster continues: 6 movements ... The cluster goes on" came 40 s
+    after the last spasm, 10 s before "Cluster ended". A count held back by update_interval_s goes
+    out when due only while the latest spasm is at most UPDATE_FRESH_S old; later, the cluster's
+    end (60 s after its last spasm) gives the count. Old code: updates 4 and 5, the second 55 s
+    after the last spasm."""
+    r = Rig(update_interval_s=60.0, escalate_after_s=1e9)
+    r.spasms("cot", 1, 3, gap_s=8)  # the alarm
+    r.advance(50)
+    r.engine.on_spasm("cot", 1, 4)  # held back: 50 s after the alarm
+    r.advance(10)  # due, the spasm 10 s old: it goes on
+    r.advance(5)
+    r.engine.on_spasm("cot", 1, 5)  # held back: 5 s after that update
+    for _ in range(70):  # due 55 s later, and quiet since
+        r.advance(1)
+    assert [(n.count, "goes on" in n.text) for n in r.sent if n.kind is NoticeKind.CLUSTER_UPDATE] == [(4, True)]
+    assert UPDATE_FRESH_S == 20.0
+    r.engine.on_cluster_closed("cot", 1)
+    assert r.sent[-1].kind is NoticeKind.CLUSTER_CLOSED and "Cluster ended: 5 spasm-like movements" in r.sent[-1].text
 
 
 def test_false_alarm_label_follow_up_to_everyone_alerted_and_stops_escalation() -> None:
@@ -471,7 +493,8 @@ def test_when_the_earlier_cluster_has_no_open_alert_the_later_alert_goes_on_as_i
     n = len(r.sent)
     r.engine.merge_clusters("cot", 1, [2])
     assert r.sent[n:] == []
+    r.advance(50)
     r.engine.on_spasm("cot", 1, 5)  # the merged cluster grows under the earlier key: an update of that alarm
-    r.advance(60)
+    r.advance(10)  # due (update_interval_s after the alarm), the spasm fresh
     assert [(x.alert_id, x.kind) for x in r.sent[n:]] == [(alarm.alert_id, NoticeKind.CLUSTER_UPDATE)], r.sent[n:]
     assert [a["cluster_id"] for a in r.engine.snapshot()["alerts"]] == [1]

@@ -37,6 +37,7 @@ from spasmwatch.alerts.model import (
     Notification,
     NoticeKind,
     Transition,
+    UPDATE_FRESH_S,
     Urgency,
 )
 from spasmwatch.analysis.clusters import Cluster
@@ -431,7 +432,7 @@ class AlertEngine:
         self._move(a, ClusterState.ALARM, now, f"spasm {a.count} of a cluster", n, msg)
 
     def _maybe_update(self, a: ClusterAlert, now: float) -> None:
-        if not a.update_pending or now - a.last_update_t < self.settings.update_interval_s:
+        if not a.update_pending or now - a.last_update_t < self.settings.update_interval_s or now - a.last_spasm_t > UPDATE_FRESH_S:
             return
         msg = M.update(a.facts(), self.settings.tz, self.settings.language)
         urgency = Urgency.NORMAL if a.state is ClusterState.ACKNOWLEDGED else Urgency.HIGH
