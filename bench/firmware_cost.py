@@ -51,7 +51,8 @@ N = int(sys.argv[3])
 opts = run.parse_args(["--csv", sys.argv[1], "--flash", sys.argv[2], "--socket", "0"])
 hardware, source, clock, wdts = run.build(opts)
 from band.app import App
-from band.imu import MPU6886, BATCH_MAX
+from band.imubase import BATCH_MAX
+from band.mpu6886 import MPU6886
 from swcore.detector import Detector
 from swcore.epoch import EpochFeatures
 from swcore.matcher import Matcher
@@ -269,7 +270,10 @@ import hw, bluetooth  # the simulated hardware's modules
 #--- collect
 gc.collect()
 m1 = gc.mem_alloc()
-import run  # imports band.app, band.imu and swcore
+import run  # imports band.app and swcore
+# The simulated board's IMU driver and band/imu.py, which builds it (run.build imports them): the
+# app's code on a board. The app drops band/imu.py at start-up: "app objects" gives it back.
+import band.imu, band.mpu6886
 #--- collect
 gc.collect()
 m2 = gc.mem_alloc()

@@ -32,11 +32,10 @@ import time  # noqa: E402
 
 import bluetooth  # noqa: E402
 
-from band import imu as band_imu  # noqa: E402
 from band.app import App, Hardware  # noqa: E402
 from band.battery import AdcBattery  # noqa: E402
 from band.storage import Storage  # noqa: E402
-from swcore import protocol as P  # noqa: E402
+from swcore import wire as P  # noqa: E402
 
 DATA_DIR = "/data"
 
@@ -53,8 +52,10 @@ def _imu(board):
     d = board["imu"]
     bus = d["i2c"]
     i2c = machine.I2C(bus["id"], scl=machine.Pin(bus["scl"]), sda=machine.Pin(bus["sda"]), freq=bus["freq_hz"])
+    from band import imu  # start-up only: here, so the app can drop it once up (band/startup.py)
+
     try:
-        return band_imu.from_board(i2c, d)
+        return imu.from_board(i2c, d)
     except ValueError as e:  # unknown part or bad axis map: run, and report ERR_IMU
         print("imu:", e)
         return None
@@ -92,7 +93,7 @@ class Retained:
         return time.time_ns() // 1000000
 
 
-# machine.reset_cause() -> how the previous boot ended (swcore.protocol RC_*). PWRON_RESET is a
+# machine.reset_cause() -> how the previous boot ended (swcore.wire RC_*). PWRON_RESET is a
 # power-up (the RTC memory and timer lost: no link) or, as the ESP32 port also reports it, a
 # brown-out (both kept): RC_POWER_ON, linked only by a measured gap (band/bootlink.py).
 def _reset_cause(cause):

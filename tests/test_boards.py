@@ -42,7 +42,8 @@ def _raw(board_id: str) -> dict[str, Any]:
 
 
 def firmware_drivers() -> dict[str, str]:
-    """``DRIVERS`` of firmware/band/imu.py as {part: class name}, read from the source."""
+    """``DRIVERS`` of firmware/band/imu.py as {part: class name}, read from the source (each class's
+    module checked to be there: from_board imports it by name)."""
     assert IMU_PY.is_file(), f"{IMU_PY} is missing: the firmware must provide the IMU driver table band.imu.DRIVERS"
     tree = ast.parse(IMU_PY.read_text(encoding="utf-8"))
     for node in tree.body:
@@ -50,8 +51,10 @@ def firmware_drivers() -> dict[str, str]:
             assert isinstance(node.value, ast.Dict), "band.imu.DRIVERS must be a dict literal"
             out = {}
             for k, v in zip(node.value.keys, node.value.values):
-                assert isinstance(k, ast.Constant) and isinstance(v, ast.Name), "DRIVERS maps 'part' -> DriverClass"
-                out[str(k.value)] = v.id
+                assert isinstance(k, ast.Constant) and isinstance(v, ast.Constant), "DRIVERS maps 'part' -> 'module.DriverClass'"
+                module, cls = str(v.value).split(".")
+                assert (IMU_PY.parent / f"{module}.py").is_file(), f"DRIVERS[{k.value!r}]: no band/{module}.py"
+                out[str(k.value)] = cls
             return out
     raise AssertionError(f"{IMU_PY}: no DRIVERS table (part name -> driver class)")
 
@@ -134,7 +137,7 @@ def test_each_boards_imu_rate_is_the_rate_its_driver_runs_at(micropython: str) -
         "    def readfrom_mem_into(s, addr, reg, buf):\n"
         "        for i in range(len(buf)):\n            buf[i] = 0\n"
         "        if reg == s.reg:\n            buf[0] = s.who\n",
-        "    cls = imu.DRIVERS[d['part']]\n"
+        "    cls = imu.driver(d['part'])\n"
         "    drv = imu.from_board(Bus(cls.WHO_AM_I_REG, cls.WHO_AM_I[0]), d)\n"
         "    print(json.dumps([DEFAULTS[P.CFG_RATE_HZ], drv.start(DEFAULTS[P.CFG_RATE_HZ])]))\n",
     )

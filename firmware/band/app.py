@@ -22,21 +22,18 @@ still advertises, reports the fault and serves its log.
 
 import asyncio
 import gc
+import sys
 import time
 from array import array
 
-import bluetooth
 from micropython import const
 
 from band import battery as batt
-from band.ble import FLAG_NOTIFY, FLAG_READ, FLAG_WRITE, FLAG_WRITE_ENCRYPTED, WRITE_MAX, Peripheral
-from band.biasstore import BiasStore
-from band.bonds import Bonds
-from band.bootstate import STABLE_MS, BootState
-from band.config import NEEDS_REBOOT, Config
-from band.eventlog import EventLog
-from band.imu import BATCH_MAX
-from swcore import protocol as P
+from band import biasstore, ble, bonds, eventlog  # noqa: F401  (resident: loaded with the app's code, not by band/startup.py)
+from band.bootstate import STABLE_MS
+from band.config import NEEDS_REBOOT
+from band.imubase import BATCH_MAX
+from swcore import wire as P
 from swcore.consts import STRONG_CONFIDENCE
 from swcore.detector import Detector
 from swcore.epoch import EpochFeatures, Wear
@@ -98,139 +95,34 @@ class Hardware:
         self.reset_cause = reset_cause
 
 
+def _forget(*names):
+    """Drop start-up-only modules ("package.module") from sys.modules and their package, then
+    collect: nothing else refers to them, so their code is freed (docs/firmware.md, "Memory and
+    speed"). Imported again, a module loads anew."""
+    for name in names:
+        if name in sys.modules:
+            pkg = sys.modules[name.partition(".")[0]]
+            mod = name.partition(".")[2]
+            # None first: a deleted dict entry keeps its value (MicroPython's py/map.c), which the
+            # collector still sees, so the module and its code stayed alive until the slot was
+            # reused (4.7 KB of the budget test's heap, depending on what was imported later).
+            sys.modules[name] = None
+            setattr(pkg, mod, None)
+            del sys.modules[name]
+            delattr(pkg, mod)
+    gc.collect()
+
+
 class App:
     def __init__(self, hw):
-        # The imports left garbage between the modules' code: freed now, the app's objects fill
-        # those holes instead of splitting the free space the detector's buffers need whole.
-        gc.collect()
-        self.hw = hw
-        st = hw.storage
-        self._up_ms = 0
-        self._last_ticks = hw.clock.ticks_ms()  # band ms 0 (a boot link's reference)
-        self.boot = BootState(st, hw.retained)
-        self.links = b""  # the boot links kept (BOOTLINK records, oldest first): sent at each BACKFILL
-        if hw.retained is not None:
-            # First, on a heap not yet split: the module runs once and drops itself, and its code
-            # (and the .mpy's load buffer) is freed before the detector's buffers need the space.
-            from band import bootlink
+        # The start-up's code (band/startup.py: the app's state, the flash's files read) runs
+        # once and is dropped: freed before the night, it need not stay on the heap.
+        from band import startup
 
-            self.links = bootlink.kept(st, hw.retained, self.boot.boot_count, hw.reset_cause, self.uptime_ms())
-            gc.collect()
-        self.boot.checkpoint(self.uptime_ms())  # at once: a boot reset within its first second still links
-        self.cfg = Config(st)
-        self.bias_store = BiasStore(st)
-        self.bonds = Bonds(st)
-        self.log = EventLog(st, hw.board.get("log_slots", LOG_SLOTS))
-        self.errors = 0
-        if not self.log.resize() and self.log.write_errors:  # log_slots changed and the flash refused
-            self.errors |= P.ERR_LOG_WRITE
-        if self.cfg.reset:
-            self.errors |= P.ERR_CONFIG_RESET
-        if self.boot.crashed:
-            self.errors |= P.ERR_CRASHED
-        if self.log.torn:
-            self.errors |= P.ERR_LOG_TORN
-        self.safe_mode = self.boot.safe_mode
-        self.critical = False
-        self.low_battery = False
-        self.battery_pct = 100
-        self.worn = -1
-        self.raw_on = False
-        # Samples sensed: samples + _laps * SAMPLES_LAP is RAW's u32 first_index.
-        self.samples = 0
-        self._laps = 0
-        self._paused_ms = -1  # uptime ms when a critical battery stopped sensing (-1: not paused)
-        self.suppressed = 0  # events under min_confidence
-        # Time of sample _anchor_n (uptime ms when the batch ending just before it was
-        # read): event times count back from the latest read, so the IMU's own clock
-        # (ODR off by ~1 %) cannot make them drift over a night.
-        self._anchor_ms = 0
-        self._anchor_n = 0
-        self._period_us = 0  # the IMU's measured sample period (us); 0: the nominal one
-        self._span_ms0 = 0  # uptime ms of the measuring window's first anchor
-        self._span_n = -1  # samples read since it (-1: no window open)
-        self._span_overruns = 0
-        self._span_first = True  # the first window since sensing began: its estimate is taken as it grows
-        self._beat = self._last_ticks
-        self._wall_ms = 0  # unix ms at _wall_at_ms uptime; 0 = never synced this boot
-        self._wall_at_ms = 0
-        self._cursor = 0  # next seq to notify on the current link
-        self._cursor_link = -1  # the link (Peripheral.link_id) _cursor belongs to
-        # The link whose host has written a command: it subscribes first, and a notification
-        # before its subscription is dropped by the central's stack (BlueZ): epochs never come again.
-        self._ready_link = -1
-        self._delivered = 0  # every seq below this went to a host (this boot): log fill counts the rest
-        self._done_pending = False
-        self._act = []
-        self._wake = asyncio.Event()
-        self._raw_flag = asyncio.Event()
-        self._stop = asyncio.Event()
-        self._samples = None
-        self.det = None
-        self.ep = None
-        self.mt = None  # the cluster counter (with a gyro)
-        self.rate_hz = 0
-        self.sampling = False
-        self._sampler_task = None
-        self._start_imu()  # first: its buffers are the largest, and the heap is least split now
-        # Preallocated buffers: event, tx, status, raw ring.
-        self._evbuf = bytearray(EVENT_SIZE)
-        self._txbuf = bytearray(EVENT_SIZE)
-        self._stbuf = bytearray(P.STATUS_SIZE)
-        self._battbuf = bytearray(1)
-        self._rawb = [bytearray(P.RAW_HEAD_SIZE + RAW_MAX_SAMPLES * P.RAW_SAMPLE_SIZE) for _ in range(RAW_BUFS)]
-        self._rawlen = [0] * RAW_BUFS
-        self._raw_i = 0  # buffer being filled
-        self._raw_n = 0  # samples in it
-        self._raw_ready = 0  # filled buffers waiting to be sent (oldest = _raw_i - _raw_ready)
-        self._raw_dropped = 0
-        self._raw_cap = 1
-        self.periph = Peripheral(hw.ble, self.bonds, hw.irq_flag)
-        # Uptime ms until which a new central may bond: P.PAIRING_WINDOW_MS after a power-on, none
-        # after any other reset (a watchdog at night must not open the band to the neighbours).
-        self._pair_end_ms = P.PAIRING_WINDOW_MS if hw.power_on else 0
-        self.pairing = None  # the window as last given to the stack (None: not yet)
-        self._pairing_update()
-        self._register()
+        startup.build(self, hw)
+        _forget("band.startup")
 
     # --- set-up -----------------------------------------------------------------------
-
-    def _register(self):
-        # Pinned by tests/transport/test_gatt_table.py: bonded hosts keep this table across a firmware
-        # update and the band cannot tell them it changed (docs/transport.md, "The GATT cache ...").
-        U = bluetooth.UUID
-        p = self.periph
-        svc = (
-            U(P.SERVICE_UUID),
-            (
-                (U(P.EVENTS_UUID), FLAG_NOTIFY),
-                (U(P.STATUS_UUID), FLAG_READ | FLAG_NOTIFY),
-                (U(P.CONTROL_UUID), FLAG_WRITE | FLAG_WRITE_ENCRYPTED | FLAG_NOTIFY),
-                (U(P.RAW_UUID), FLAG_NOTIFY),
-            ),
-        )
-        bas = (U(0x180F), ((U(0x2A19), FLAG_READ | FLAG_NOTIFY),))
-        dis = (
-            U(0x180A),
-            (
-                (U(0x2A29), FLAG_READ),  # manufacturer
-                (U(0x2A24), FLAG_READ),  # model
-                (U(0x2A25), FLAG_READ),  # serial
-                (U(0x2A26), FLAG_READ),  # firmware revision
-                (U(0x2A27), FLAG_READ),  # hardware revision
-            ),
-        )
-        ((self.h_events, self.h_status, self.h_control, self.h_raw), (self.h_batt,), h_dis) = p.register(
-            (svc, bas, dis)
-        )
-        p.set_buffer(self.h_control, WRITE_MAX)
-        board = self.hw.board
-        for h, v in zip(
-            h_dis,
-            ("spasmwatch project", board.get("name", "?"), self.hw.device_id, FIRMWARE_VERSION, board.get("id", "?")),
-        ):
-            p.set_value(h, v.encode())
-        self.name = P.band_name(self.hw.device_id)
 
     def _start_imu(self):
         if self.safe_mode:

@@ -27,13 +27,13 @@ them; the app sends them at the start of every BACKFILL. A flash that refuses
 the file costs only the link's keeping, never the boot (as band/bootstate.py):
 this boot still sends it.
 
-Run once at start-up (``kept``), which then drops this module (from
-``sys.modules`` and the ``band`` package), so its code does not stay on the
-heap all night.
+Run once at start-up (``kept``): the app then drops this module and the whole
+protocol it reads links.bin with (``swcore.protocol``; the band's resident code
+uses its half, ``swcore.wire``) from ``sys.modules`` and their package, so their
+code does not stay on the heap all night.
 """
 
 import struct
-import sys
 
 from micropython import const
 
@@ -75,14 +75,10 @@ def kept(storage, retained, boot, cause, up_ms):
     and this boot's, made from the previous boot's checkpoint (kept in RAM even when the flash
     refuses the file). ``cause``: P.RC_* of how the previous boot ended (P.RC_POWER_ON: read as a
     power-on, linked only when measured), 0 for none known (no link); ``up_ms``: this boot's
-    uptime now. Drops this module: import it again to call it again."""
-    import band
-
+    uptime now."""
     # The RTC read with ``up_ms``, before the flash: the file's read and checks would otherwise
     # count into the measured gap, beyond its few ms of error (found by review).
     rtc = _rtc_ms(retained)
-    del sys.modules[__name__]
-    del band.bootlink
     links, stale = _load(storage, boot)
     made = _link(retained, boot, cause, up_ms, rtc) if cause else None
     if made is not None:

@@ -1,7 +1,7 @@
 """Band settings: versioned, validated against the protocol's ranges, stored atomically.
 
 ``config.json`` holds ``{"version": 1, "<name>": value, ...}`` with the names
-and ranges of ``swcore.protocol.CONFIG_KEYS`` (the host and the band share one
+and ranges of ``swcore.wire.CONFIG_KEYS`` (the host and the band share one
 table). A missing file gives the defaults; an unreadable, wrong-version or
 out-of-range file gives the defaults and sets ``reset`` so the band reports
 ERR_CONFIG_RESET instead of running on a half-valid config.
@@ -9,25 +9,25 @@ ERR_CONFIG_RESET instead of running on a half-valid config.
 
 import json
 
-from swcore import protocol
+from swcore import wire
 
 NAME = "config.json"
 VERSION = 1
 DEFAULTS = {
-    protocol.CFG_MIN_CONFIDENCE: 0,
-    protocol.CFG_RATE_HZ: 52,
-    protocol.CFG_STATUS_PERIOD_S: 10,
-    protocol.CFG_LOW_BATTERY_PCT: 15,
+    wire.CFG_MIN_CONFIDENCE: 0,
+    wire.CFG_RATE_HZ: 52,
+    wire.CFG_STATUS_PERIOD_S: 10,
+    wire.CFG_LOW_BATTERY_PCT: 15,
 }
 # Values that only take effect after a reboot (the detector is sized for the rate).
-NEEDS_REBOOT = (protocol.CFG_RATE_HZ,)
+NEEDS_REBOOT = (wire.CFG_RATE_HZ,)
 
 
 def valid(key, value):
-    spec = protocol.CONFIG_KEYS.get(key)
+    spec = wire.CONFIG_KEYS.get(key)
     if spec is None or not isinstance(value, int) or value < spec[1] or value > spec[2]:
         return False
-    return key != protocol.CFG_RATE_HZ or value in protocol.RATES_HZ
+    return key != wire.CFG_RATE_HZ or value in wire.RATES_HZ
 
 
 class Config:
@@ -43,7 +43,7 @@ class Config:
             if doc.get("version") != VERSION:
                 raise ValueError("version")
             vals = {}
-            for key, spec in protocol.CONFIG_KEYS.items():
+            for key, spec in wire.CONFIG_KEYS.items():
                 v = doc.get(spec[0], DEFAULTS[key])
                 if not valid(key, v):
                     raise ValueError(spec[0])
@@ -71,7 +71,7 @@ class Config:
         vals = dict(self.values)
         vals[key] = value
         doc = {"version": VERSION}
-        for k, spec in protocol.CONFIG_KEYS.items():
+        for k, spec in wire.CONFIG_KEYS.items():
             doc[spec[0]] = vals[k]
         self._storage.write_atomic(NAME, json.dumps(doc))
         self.values = vals

@@ -2,7 +2,7 @@
 
 Slot layout (``SLOT_SIZE`` = 24 bytes):
 
-    magic u16 (0x5753 "SW") | EVENT record (20 bytes, protocol.EVENT_FMT) | crc16 u16
+    magic u16 (0x5753 "SW") | EVENT record (20 bytes, wire.EVENT_FMT) | crc16 u16
 
 The CRC (swcore.crc) covers magic and record. Event ``seq`` lives in slot
 ``seq % capacity``, so a stored event is found without an index and the ring
@@ -35,14 +35,13 @@ import struct
 
 from micropython import const
 
-from swcore import protocol
+from swcore import wire
 from swcore.crc import crc16
 
 MAGIC = const(0x5753)
 SLOT_SIZE = const(24)
 REC_SIZE = const(20)
 FILE_NAME = "events.log"
-_EMPTY = bytes(SLOT_SIZE)
 
 
 class EventLog:
@@ -75,85 +74,11 @@ class EventLog:
         return 0 if n <= 0 else (100 if n >= self.capacity else n * 100 // self.capacity)
 
     def open(self):
-        if self._f is not None:
-            return
-        st = self._storage
-        name = self._name
-        old = name + ".old"
-        new = name + ".new"
-        if st.size(new) >= 0:  # a resize cut short (the new ring never holds an event before its rename)
-            if st.size(name) < 0 and st.size(old) >= 0:
-                try:
-                    st.rename(new, name)  # it was written whole and the old ring set aside: finish
-                except OSError:
-                    pass  # then the old ring goes back (below): the resize is undone, not the band
-            if st.size(new) >= 0:
-                st.remove(new)
-        if st.size(name) < 0:
-            if st.size(old) >= 0:
-                st.rename(old, name)
-            else:
-                st.open(name, "wb").close()
-        self.capacity = self.want
-        self._f = f = st.open(name, "r+b")
-        size = st.size(name)
-        k = size // SLOT_SIZE
-        hi, lo, moved, self.torn = self._scan(f, k, self.capacity)
-        if moved:  # not all where the wanted capacity puts them: written with another one?
-            scan = self._scan(f, k, k)  # its own, the file's slot count (a wrapped ring fills it)
-            if scan[0] > hi or (scan[0] == hi and scan[2] < moved):  # it explains more
-                self.capacity = k
-                hi, lo, moved, self.torn = scan
-        if size > k * SLOT_SIZE and k < self.capacity:
-            self.torn += 1  # a partial slot at the end: an append cut short
-        self._base = 0
-        if st.size(old) >= 0:
-            o = st.open(old, "rb")
-            ok = st.size(old) // SLOT_SIZE
-            ohi, olo, _, torn = self._scan(o, ok, ok)
-            self.torn += torn
-            if ohi >= 0 and hi - self.capacity <= ohi:  # the ring has not overwritten what follows it
-                self._old = o
-                self._old_cap = ok
-                self._base = ohi + 1
-                if hi < 0:
-                    hi = ohi
-                lo = olo if olo > ohi - ok else ohi - ok + 1
-            else:
-                o.close()
-                st.remove(old)
-        self.next_seq = hi + 1
-        floor = self.next_seq - self.capacity
-        if self._old is None:
-            self.oldest_seq = lo if lo > floor else (floor if floor > 0 else 0)
-        else:
-            self.oldest_seq = lo
-        if hi < 0:
-            self.oldest_seq = 0
+        """Read the ring's file(s) (boot recovery, band/logscan.py) unless open."""
+        if self._f is None:
+            from band import logscan
 
-    def _scan(self, f, n, cap):
-        """Read slots 0..n-1: (highest seq, lowest seq, misplaced, torn) over the records in place
-        for ``cap`` slots; ``misplaced`` counts whole records that are not (another capacity's)."""
-        hi = -1
-        lo = -1
-        moved = 0
-        torn = 0
-        b = self._slot
-        f.seek(0)
-        for i in range(n):
-            seq = self._valid(-1, cap) if f.readinto(b) == SLOT_SIZE else -2
-            if seq >= 0 and seq % cap != i:
-                moved += 1
-                seq = -1
-            if seq < 0:
-                if i < cap and b != _EMPTY:  # an all-zero slot is empty (a resize writes them)
-                    torn += 1
-                continue
-            if seq > hi:
-                hi = seq
-            if lo < 0 or seq < lo:
-                lo = seq
-        return hi, lo, moved, torn
+            logscan.open_ring(self)
 
     def _valid(self, index, cap):
         """The seq of the good record in the slot buffer (for slot ``index`` of ``cap``; -1: any slot), or -1."""
@@ -162,7 +87,7 @@ class EventLog:
             return -1
         if crc16(b, 0, SLOT_SIZE - 2) != (b[SLOT_SIZE - 2] | (b[SLOT_SIZE - 1] << 8)):
             return -1
-        if b[2] != protocol.VERSION or b[3] != protocol.T_EVENT:
+        if b[2] != wire.VERSION or b[3] != wire.T_EVENT:
             return -1
         seq = struct.unpack_from("<I", b, 4)[0]
         if index >= 0 and seq % cap != index:
@@ -175,36 +100,9 @@ class EventLog:
         ring turns over past it)."""
         if self.capacity == self.want:
             return True
-        if self._old is not None or self._f is None:
-            return False
-        st = self._storage
-        name = self._name
-        new = name + ".new"
-        b = self._slot
-        for i in range(SLOT_SIZE):
-            b[i] = 0
-        try:
-            f = st.open(new, "wb")
-            try:
-                for i in range(self.want):  # one empty slot at a time: no buffer the size of the ring
-                    f.write(b)
-                f.flush()
-            finally:
-                f.close()
-            self.close()
-            st.rename(name, name + ".old")
-        except OSError:
-            self.write_errors += 1
-            if self._f is None:
-                self.open()
-            else:
-                st.remove(new)
-            return False
-        self.open()  # finishes the resize (new -> log) and reads both files
-        if self.capacity != self.want:
-            self.write_errors += 1
-            return False
-        return True
+        from band import logscan
+
+        return logscan.resize(self)
 
     def close(self):
         if self._f is not None:

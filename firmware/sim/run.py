@@ -62,9 +62,8 @@ import asyncio
 import bluetooth
 
 import hw as simhw
-from band import imu as band_imu
 from band.app import App, Hardware
-from swcore import protocol as P
+from swcore import wire as P
 
 SIM_BOARD = {
     "id": "sim-mpu6886",
@@ -192,6 +191,8 @@ def build(opts):
     sensor.odr_scale = 1.0 + float(opts["imu-odr-error-pct"]) / 100
     if opts["imu-fault-at-s"] is not None:
         sensor.fault_at_ms = int(float(opts["imu-fault-at-s"]) * 1000)
+    from band import imu as band_imu  # start-up only: here, so the app can drop it once up (band/startup.py)
+
     imu = band_imu.from_board(simhw.FakeI2C(sensor), imu_def)
     bdef = board.get("battery") or {"empty_mv": 3300, "full_mv": 4200}
     battery = simhw.SimBattery(int(opts["battery-mv"]), clock, bdef["empty_mv"], bdef["full_mv"])

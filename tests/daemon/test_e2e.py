@@ -405,7 +405,7 @@ def test_a_band_with_firmware_from_before_info_is_monitored_at_its_configured_ra
 
     old = tmp_path / "firmware-before-info"
     shutil.copytree(firmware_dir(), old, ignore=shutil.ignore_patterns("__pycache__"))
-    proto = old / "swcore" / "protocol.py"
+    proto = old / "swcore" / "wire.py"  # the band's half of the protocol, decode_command's table
     text = proto.read_text()
     assert '    OP_INFO: "<BBB",\n' in text
     proto.write_text(text.replace('    OP_INFO: "<BBB",\n', ""))  # its decoder knows no INFO

@@ -175,7 +175,8 @@ def test_each_board_definition_runs_the_detector_exactly(micropython: str, board
 DRIVER_NOALLOC = r'''
 import struct, micropython
 from array import array
-from band.imu import MPU6886, LSM6DS3, LSM6DSOX
+from band.mpu6886 import MPU6886
+from band.lsm6ds import LSM6DS3, LSM6DSOX
 
 class StaticBus:
     """Serves fixed register contents without allocating (stands in for machine.I2C)."""

@@ -67,6 +67,8 @@ class ADC:
 class WDT:
     def __init__(self, timeout):
         log("wdt", timeout)
+        # made by the running app: what of the band's code stayed loaded after its start-up
+        log("modules", sorted(k for k in sys.modules if k.split(".")[0] in ("band", "swcore")))
     def feed(self):
         log("feed", SENSOR.rate_hz)
 
@@ -162,6 +164,29 @@ def test_main_holds_the_power_pin_before_loading_the_band_then_runs_it(micropyth
     feeds = [e for e in log if e[0] == "feed"]
     assert len(feeds) >= 3 and feeds[-1] == ["feed", board["power"]["imu_rate_hz"]], log  # the IMU runs at the board's rate
     assert (root / "data" / "events.log").exists() and not (root / "data" / "crash.txt").exists(), out
+
+
+# What a running band keeps loaded (each module's bytecode is on the heap): the start-up's modules
+# (band/startup.py, the log's recovery scan, the boot links with the whole protocol, the IMU's
+# table and axis-map parser) are dropped once the app is up, and an MPU6886 board loads no other
+# part's driver (docs/firmware.md, "Memory and speed").
+RESIDENT = [
+    "band", "band.app", "band.battery", "band.biasstore", "band.ble", "band.bonds", "band.bootstate", "band.config",
+    "band.eventlog", "band.imubase", "band.mpu6886", "band.storage",
+    "swcore", "swcore.bias", "swcore.compat", "swcore.consts", "swcore.crc", "swcore.detector", "swcore.epoch",
+    "swcore.frontend", "swcore.matcher", "swcore.wire",
+]  # fmt: skip
+
+
+def test_main_keeps_only_the_resident_modules_once_the_band_is_up(micropython: str, flashed_fw: Path, tmp_path: Path) -> None:
+    """A power-on (the boot links run too): once the app runs, the modules used only while it
+    started are gone from sys.modules, so their code is freed. The old code kept band.imu and
+    swcore.protocol (host half included) all night, and its start-up code inside resident modules."""
+    root, _ = _flashed(flashed_fw, tmp_path)
+    out, log = _run(micropython, root, tmp_path)
+    assert ["rtc_memory", 14] in log, out  # the boot links ran
+    modules = [e[1] for e in log if e[0] == "modules"]
+    assert modules == [RESIDENT], out
 
 
 def test_main_links_a_boot_read_as_a_power_on_whose_rtc_memory_and_timer_were_kept(

@@ -85,7 +85,7 @@ def test_every_firmware_file_compiles_and_every_module_loads(old_mp: list[str], 
     else:
         assert all(why == "ImportError: no module named 'asyncio'" for why in failed.values()), (out["version"], failed)
         assert not [m for m in failed if m.startswith("swcore.")]
-        assert len(failed) <= 2, failed  # band.ble and band.app
+        assert set(failed) <= {"band.ble", "band.app", "band.startup"}, failed
 
 
 def _case(case: str) -> tuple[float, bool, tuple[np.ndarray, np.ndarray]]:

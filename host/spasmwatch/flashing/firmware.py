@@ -26,6 +26,9 @@ PACKAGES = ("band", "swcore")  # copied recursively; firmware/sim is for the uni
 TOP_LEVEL = ("main.py",)
 KEEP_SOURCE = ("main.py", "boot.py")  # MicroPython only runs these two as .py
 MCU_ARCH = {"esp32": "xtensawin", "esp32s3": "xtensawin", "esp32c3": "rv32imc"}
+# The one import by name: band/imu.py's DRIVERS maps each IMU part to "module.Class" of band/, and
+# from_board imports the board's part's module only (docs/firmware.md, "Memory and speed").
+IMU_TABLE = ("band/imu.py", "DRIVERS")
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,13 @@ def _check_own_imports(firmware_dir: Path, files: list[tuple[Path, str]]) -> Non
                 wanted = [(node.module, node.lineno)]
                 if node.module in PACKAGES:  # 'from band import imu': band/imu.py (the packages' __init__ define nothing)
                     wanted += [(f"{node.module}.{a.name}", node.lineno) for a in node.names]
+            elif rel == IMU_TABLE[0] and isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
+                if any(isinstance(t, ast.Name) and t.id == IMU_TABLE[1] for t in node.targets):
+                    wanted = [
+                        (f"band.{v.value.split('.')[0]}", v.lineno)
+                        for v in node.value.values
+                        if isinstance(v, ast.Constant) and isinstance(v.value, str)
+                    ]
             for module, line in wanted:
                 if module.split(".")[0] in PACKAGES and module not in have:
                     missing = firmware_dir / (module.replace(".", "/") + ".py")
