@@ -38,6 +38,10 @@ def build(app, hw):
         from band import bootlink
 
         app.links = bootlink.kept(st, hw.retained, app.boot.boot_count, hw.reset_cause, app.uptime_ms())
+        # This frame's name for it too: it would keep the module (and, through its globals, the
+        # protocol) alive past the collection, on the heap under the detector's buffers until
+        # build() returns, then a hole among them (8.7 KB, 64-bit .mpy: tests/firmware/test_main_entry.py).
+        del bootlink
         _forget("band.bootlink", "swcore.protocol")
     app.boot.checkpoint(app.uptime_ms())  # at once: a boot reset within its first second still links
     app.cfg = Config(st)
