@@ -81,7 +81,7 @@ async def registered_table(address: str) -> Table:
 
 
 def test_the_band_registers_the_pinned_gatt_table(bands: Callable[..., SimBand]) -> None:
-    """What band/app.py gives ``gatts_register_services``: services and characteristics, order and flags."""
+    """What band/startup.py gives ``gatts_register_services``: services and characteristics, order and flags."""
     band = bands()
     assert run(registered_table(band.address)) == PINNED, CHANGE_NEEDS
 
