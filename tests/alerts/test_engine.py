@@ -175,6 +175,33 @@ def test_a_held_back_update_goes_out_while_the_cluster_goes_on_not_once_it_has_g
     assert r.sent[-1].kind is NoticeKind.CLUSTER_CLOSED and "Cluster ended: 5 spasm-like movements" in r.sent[-1].text
 
 
+
+def test_spasms_that_reach_the_engine_late_do_not_say_the_cluster_goes_on() -> None:
+    """A spasm's age for the held-back update is from when the band confirmed it (the analysis'
+    Spasm.detected_t), not from when the engine heard of it: spasms the band logged out of reach
+    come later in its backfill. Old code: "The cluster goes on" with them at once (spasms 4 and 5,
+    confirmed 53 and 33 s before), when the cluster may have ended. A live spasm after them still
+    sends the count."""
+    r = Rig(update_interval_s=60.0, escalate_after_s=1e9)
+    t0 = r.clock.t
+    ct = ClusterTracker()
+    heard = [ct.add(Spasm(t0 + 8 * i, 1.0, t0 + 8 * i + 1)) for i in range(3)]
+    r.clock.t = t0 + 17
+    c = heard[-1]
+    assert c is not None
+    r.engine.on_cluster("cot", c, key=1)  # the alarm, live
+    for t in (36.0, 56.0):  # out of reach: logged by the band, not heard
+        ct.add(Spasm(t0 + t, 1.0, t0 + t + 1))
+    r.clock.t = t0 + 90  # back in reach: the backfill brings them
+    r.engine.on_cluster("cot", c, key=1)
+    r.advance(1)
+    assert c.count == 5 and [n.kind for n in r.sent] == [NoticeKind.CLUSTER_ALARM], [n.text for n in r.sent]
+    ct.add(Spasm(t0 + 92, 1.0, t0 + 93))
+    r.clock.t = t0 + 94  # a spasm as it happens: the cluster goes on
+    r.engine.on_cluster("cot", c, key=1)
+    assert [(n.count, "goes on" in n.text) for n in r.sent if n.kind is NoticeKind.CLUSTER_UPDATE] == [(6, True)]
+
+
 def test_false_alarm_label_follow_up_to_everyone_alerted_and_stops_escalation() -> None:
     r = Rig(escalate_after_s=120.0)
     r.engine.on_spasm("cot", 5, 3)

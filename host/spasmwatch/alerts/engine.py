@@ -78,6 +78,9 @@ class ClusterAlert(_Alert):
     started_t: float | None = None
     post_wake_s: float | None = None
     last_spasm_t: float = 0.0  # engine time of the latest spasm
+    # When the band confirmed the latest spasm (the analysis' Spasm.detected_t; else when it came):
+    # how old it is for a held-back update (UPDATE_FRESH_S). A backfill brings spasms minutes late.
+    confirmed_t: float = 0.0
     alarm_t: float | None = None
     last_update_t: float = 0.0
     update_pending: bool = False
@@ -160,8 +163,10 @@ class AlertEngine:
         count: int,
         started_t: float | None = None,
         post_wake_s: float | None = None,
+        confirmed_t: float | None = None,
     ) -> None:
-        """A spasm was counted in a chain: ``count`` spasms so far (the chain's, not a delta)."""
+        """A spasm was counted in a chain: ``count`` spasms so far (the chain's, not a delta);
+        ``confirmed_t``: when the band confirmed the chain's latest spasm (None: now)."""
         if (device, cluster_key) in self._closed:
             log.warning("alert: spasm for closed cluster %s of %s ignored", cluster_key, device)
             return
@@ -174,6 +179,7 @@ class AlertEngine:
         a.started_t = started_t if started_t is not None else a.started_t
         a.post_wake_s = post_wake_s if post_wake_s is not None else a.post_wake_s
         a.last_spasm_t = now
+        a.confirmed_t = now if confirmed_t is None else min(now, confirmed_t)
         s = self.settings
         if a.state in (ClusterState.QUIET, ClusterState.WARNING) and a.count >= s.alarm_count:
             self._alarm(a, now)
@@ -186,7 +192,8 @@ class AlertEngine:
     def on_cluster(self, device: str, cluster: Cluster, key: ClusterKey) -> None:
         """The analysis' Cluster grew (or was raised): same as ``on_spasm`` with its facts."""
         start = cluster.start if cluster.spasms else None
-        self.on_spasm(device, key, cluster.count, start, cluster.post_wake_s)
+        confirmed = max((s.detected_t for s in cluster.spasms), default=None)
+        self.on_spasm(device, key, cluster.count, start, cluster.post_wake_s, confirmed)
 
     def restore(
         self,
@@ -432,7 +439,7 @@ class AlertEngine:
         self._move(a, ClusterState.ALARM, now, f"spasm {a.count} of a cluster", n, msg)
 
     def _maybe_update(self, a: ClusterAlert, now: float) -> None:
-        if not a.update_pending or now - a.last_update_t < self.settings.update_interval_s or now - a.last_spasm_t > UPDATE_FRESH_S:
+        if not a.update_pending or now - a.last_update_t < self.settings.update_interval_s or now - a.confirmed_t > UPDATE_FRESH_S:
             return
         msg = M.update(a.facts(), self.settings.tz, self.settings.language)
         urgency = Urgency.NORMAL if a.state is ClusterState.ACKNOWLEDGED else Urgency.HIGH

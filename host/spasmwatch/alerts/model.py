@@ -22,8 +22,8 @@ SOUND_REPEAT_EVERY_S = 30.0
 # escalated to every phone (escalate_after_s, 2 min); the room is then left quiet.
 SOUND_REPEAT_FOR_S = 600.0
 # A cluster count held back by update_interval_s goes out when due ("The cluster goes on") only
-# while the latest spasm is at most this old (s): two to four of the 5-10 s intervals of a
-# cluster. Later it may be over, and its end (CLUSTER_CLOSE_MS, 60 s after its last spasm) gives the
+# while the latest spasm is at most this old (s), from when the band confirmed it (a backfill
+# brings spasms minutes late): two to four of the 5-10 s intervals of a cluster. Later it may be over, and its end (CLUSTER_CLOSE_MS, 60 s after its last spasm) gives the
 # count; before, `spasmwatch demo` said "goes on" 40 s after the last spasm, 10 s before "ended".
 UPDATE_FRESH_S = 20.0
 
