@@ -904,6 +904,23 @@ def test_cluster_upsert_by_key_updates_one_row(store: Store) -> None:
 
 
 
+def test_a_cluster_s_events_written_by_difference_are_the_list_given(store: Store) -> None:
+    """``held_ids`` (what the row holds, the caller wrote it): the ones gone deleted, the new ones
+    inserted, the rest left alone; the rows are the list given, as a whole write makes them."""
+    store.add_sync(DEV, 1, 0, 1000.0)
+    store.add_events(DEV, [ev(s, onset_ms=s * 7000) for s in range(5)])
+    ids = [e.id for e in store.events()]
+    cid = store.upsert_cluster(DEV, "k1", 1000.0, 1014.8, 3, 1014.9, None, False, ids[:3], wall_s=1015.0)
+    conn = store._conn
+    assert conn is not None
+    before = conn.total_changes
+    store.upsert_cluster(DEV, "k1", 1000.0, 1028.8, 4, 1014.9, None, False, [ids[0], ids[2], ids[3], ids[4], ids[3]], 1030.0, set(ids[:3]))
+    assert conn.total_changes - before == 1 + 1 + 1 + 2  # the device touched, the cluster, ids[1] out, ids[3] and ids[4] in
+    assert [e.id for e in store.cluster_events(cid)] == [ids[0], ids[2], ids[3], ids[4]]
+    store.upsert_cluster(DEV, "k1", 1000.0, 1028.8, 4, 1014.9, None, False, [ids[1]], 1032.0)  # not known: written whole
+    assert [e.id for e in store.cluster_events(cid)] == [ids[1]]
+
+
 def test_merging_clusters_leaves_each_event_in_one_and_keeps_the_retired_one_s_alerts_and_labels(store: Store) -> None:
     """Late events joined two stored clusters (docs/host.md "Live analysis"): the later row and its
     event list go, its alert history and labels are kept under the survivor (the foreign keys refuse a

@@ -18,6 +18,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -170,6 +171,19 @@ def _event_row(r: Row) -> EventRow:
 def _activity_row(r: Row) -> ActivityRow:
     i, device, boot, t_ms, activity, breath, off_body, worn, wall_t, received = r
     return ActivityRow(i, device, boot, t_ms, activity, breath, bool(off_body), worn, wall_t, received)
+
+
+def _set_cluster_events(c: sqlite3.Connection, cid: int, event_ids: Sequence[int], held: AbstractSet[int] | None) -> None:
+    """Cluster ``cid``'s events are ``event_ids`` (duplicates are one); ``held``: what its rows are
+    now, if known, so that only the ones gone are deleted and only the new ones inserted."""
+    if held is None:
+        c.execute("DELETE FROM cluster_events WHERE cluster_id = ?", (cid,))
+        new: Iterable[int] = event_ids
+    else:
+        keep = set(event_ids)
+        c.executemany("DELETE FROM cluster_events WHERE cluster_id = ? AND event_id = ?", [(cid, e) for e in held - keep])
+        new = keep.difference(held)
+    c.executemany("INSERT OR IGNORE INTO cluster_events VALUES (?, ?)", [(cid, e) for e in new])
 
 
 def _cluster_row(r: Row) -> ClusterRow:
@@ -856,12 +870,16 @@ class Store:
         closed: bool,
         event_ids: Sequence[int] | None = None,
         wall_s: float | None = None,
+        held_ids: AbstractSet[int] | None = None,
     ) -> int:
         """Create or update the cluster ``(device, key)``; returns its id.
 
         ``key`` is the caller's stable identity (the same cluster after a
         restart gets the same key). ``event_ids`` replaces the cluster's
-        events when given; None keeps them.
+        events when given; None keeps them. ``held_ids``: the events the
+        cluster's row holds now, when the caller knows (it wrote them): only
+        the difference is written, so a cluster grown by one spasm costs one
+        row, not its whole list again (bench/cluster_growth.py).
         """
         for name, v in (("start_t", start_t), ("end_t", end_t), ("alert_t", alert_t), ("post_wake_s", post_wake_s)):
             _finite(name, v)
@@ -878,8 +896,7 @@ class Store:
             )
             cid = int(c.execute("SELECT id FROM clusters WHERE device = ? AND key = ?", (device, key)).fetchone()[0])
             if event_ids is not None:
-                c.execute("DELETE FROM cluster_events WHERE cluster_id = ?", (cid,))
-                c.executemany("INSERT OR IGNORE INTO cluster_events VALUES (?, ?)", [(cid, e) for e in event_ids])
+                _set_cluster_events(c, cid, event_ids, held_ids)
         return cid
 
     def merge_clusters(self, device: str, into: int, retired: Sequence[int]) -> int:
