@@ -698,6 +698,9 @@ class Daemon:
     def _retrack(self, analysis: LiveAnalysis) -> None:
         """The clusters ``analysis`` tracks, at their stored times again (``_place_on_clock`` moved them)."""
         for tc in analysis.tracked:
+            # Its events moved: each spasm time is looked up again (until the rebuild, the analysis
+            # still has times some stored event left; they link nothing now, as they would not).
+            tc.event_at = {}
             r = None if tc.store_id is None else self.store.cluster(tc.store_id)
             if r is not None:
                 tc.start, tc.end, tc.spasm_ts = r.start_t, r.end_t, self._spasm_ts(r.id)
@@ -1072,7 +1075,7 @@ class Daemon:
     def cluster_changed(
         self, device: str, tc: TrackedCluster, c: Cluster, event: str, absorbed: Sequence[TrackedCluster] = ()
     ) -> None:
-        ids = self.store.event_ids_at(device, [s.t for s in c.spasms])
+        ids = self._event_ids(device, tc, c)
         merged = False
 
         def write() -> int:
@@ -1085,7 +1088,7 @@ class Daemon:
                 # update (it did go back to open in the store, and the rebuild never closes it again).
                 cid = self.store.upsert_cluster(
                     device, tc.key, c.start, c.end, c.count, c.alert_t, c.post_wake_s, event == "closed" or tc.closed,
-                    event_ids=[i for i in ids if i is not None], wall_s=self.clock.wall(),
+                    event_ids=ids, wall_s=self.clock.wall(), held_ids=tc.stored_ids,
                 )  # fmt: skip
                 if absorbed:
                     self.store.merge_clusters(device, cid, [a.store_id for a in absorbed if a.store_id is not None])
@@ -1094,7 +1097,8 @@ class Daemon:
             return cid
 
         stored = self._stored(device, write)
-        tc.store_id = stored if stored is not None else tc.store_id
+        if stored is not None:  # (refused: the row holds what it held, rolled back)
+            tc.store_id, tc.stored_ids = stored, frozenset(ids)
         if absorbed and not merged:  # the store refused it: the alerts are one all the same
             self._merge_alerts(device, tc.store_id if tc.store_id is not None else tc.key, absorbed, c)
         if tc.replayed:
@@ -1105,6 +1109,18 @@ class Daemon:
         else:
             self.engine.on_cluster(device, c, key)
         self._publish({"type": "cluster", "device": device, "id": tc.store_id, "event": event})
+
+    def _event_ids(self, device: str, tc: TrackedCluster, c: Cluster) -> list[int]:
+        """The stored events of ``c``'s spasms (``Store.event_ids_at``), each spasm time looked up once
+        while ``tc`` is tracked (``tc.event_at``): a growing cluster asks the store about its new
+        spasms only. A time not found (yet) is asked again at the next change."""
+        ts = [s.t for s in c.spasms]
+        at = tc.event_at
+        new = [t for t in ts if t not in at]
+        at.update((t, i) for t, i in zip(new, self.store.event_ids_at(device, new)) if i is not None)
+        if len(at) > len(ts):  # times the cluster no longer has (a dropped match): kept to its size
+            tc.event_at = at = {t: at[t] for t in ts if t in at}
+        return [at[t] for t in ts if t in at]
 
     def _merge_alerts(self, device: str, into: int | str, absorbed: Sequence[TrackedCluster], c: Cluster) -> None:
         """The alerts of the clusters ``absorbed`` by cluster ``into``: one alert for one cluster

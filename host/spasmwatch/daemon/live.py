@@ -52,6 +52,13 @@ class TrackedCluster:
     replayed: bool = False  # closed and alerted before this daemon started: store updates only
     spasm_ts: list[float] = field(default_factory=list)
     parked: bool = False  # ahead of a clock that jumped back: only its own spasms can claim it
+    # What the listener (Daemon.cluster_changed) learnt of the store for this cluster, so that a
+    # cluster that grows costs the store its new spasms only, not its whole list again (a backfill
+    # chaining thousands of events into one cluster took quadratic time, bench/cluster_growth.py):
+    # the stored event found at each of its spasm times (no more entries than it has spasms), and the events
+    # its stored row holds as last written (None: not known, the list is written whole).
+    event_at: dict[float, int] = field(default_factory=dict)
+    stored_ids: frozenset[int] | None = None
 
 
 class ClusterListener(Protocol):
