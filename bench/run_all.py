@@ -3,8 +3,8 @@
     python bench/run_all.py            # full: 24 h replay and comparisons, 60 s of fuzzing per target
     python bench/run_all.py --quick    # smoke run: 1 h, 5 s per fuzz target, 40 min fault campaign, 3 bands 30 s, 2 alarm latency runs, short soak
 
-Runs replay.py, csv_read.py, firmware_cost.py, compare.py, fuzz.py, store_insert.py, raw_damage.py,
-faults.py, load.py, alarm_latency.py and soak.py, each in its
+Runs replay.py, csv_read.py, firmware_cost.py, compare.py, fuzz.py, store_insert.py, cluster_growth.py,
+raw_damage.py, faults.py, load.py, alarm_latency.py and soak.py, each in its
 own process with ``--json bench/results/<name>.json``, shows their output as it
 comes, and writes bench/results/summary.json: each bench's exit code, wall time
 and numbers, and the headline ratios. A bench that fails is recorded as failed;
@@ -36,6 +36,7 @@ def benches(quick: bool, fuzz_seconds: float | None) -> dict[str, list[str]]:
         "compare": ["compare.py", *q],
         "fuzz": ["fuzz.py", *fuzz],
         "store_insert": ["store_insert.py", *q],
+        "cluster_growth": ["cluster_growth.py", *q],
         "raw_damage": ["raw_damage.py", *(["--hours", "1", "--runs", "1", "--fake-mb", "1"] if quick else ["--rss"])],
         "faults": ["faults.py", *q],
         "load": ["load.py", *q],
@@ -58,7 +59,7 @@ def headline(name: str, r: dict[str, Any]) -> dict[str, Any]:
     if name == "fuzz":
         return {"inputs": r.get("inputs"), "crash_groups": r.get("crash_groups"),
                 "per_target": {t: [v["inputs"], v["crashes"]] for t, v in r.get("targets", {}).items()}}
-    if name == "store_insert":
+    if name in ("store_insert", "cluster_growth"):
         return {k: round(v, 2) for k, v in r.get("ratios", {}).items()}
     if name == "raw_damage":
         return {k: round(v["ratio"], 2) for k, v in (r.get("cases", {}) | r.get("fakes", {})).items()}
