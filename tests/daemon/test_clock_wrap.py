@@ -22,6 +22,7 @@ from spasmwatch.alerts import NoticeKind
 from spasmwatch.daemon.daemon import Daemon
 from spasmwatch.daemon.session import U32, BandClock, BandInfo, State
 from spasmwatch.store import Store
+from spasmwatch.transport.base import NotFoundError
 from swcore import protocol as P
 from synthetic import HandClock, spasm_record
 
@@ -83,6 +84,68 @@ def test_a_long_connection_syncs_again_across_the_wrap(tmp_path: Path, quick_clu
                 assert abs((s.band_ms - up_ms) / 1000 - (s.wall_s - started)) < 2.0, (s, s.wall_s - started)
             assert st.log_lives(DEVICE) == []
             assert r.daemon is not None and r.daemon.bands[0].session.state.value == "streaming"
+
+    asyncio.run(main())
+
+
+class _Reach:
+    """Whether this computer's radio reaches the band: while ``away``, each connect the daemon tries
+    after its first fails as it does for a band out of range (the rig's ``wrap_link``)."""
+
+    def __init__(self) -> None:
+        self.away = True
+        self.connects = 0
+
+    def wrap(self, inner: Any) -> Any:
+        reach = self
+
+        class Link:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(inner, name)
+
+            async def connect(self, *args: Any, **kwargs: Any) -> None:
+                reach.connects += 1
+                if reach.away and reach.connects > 1:
+                    raise NotFoundError("band not found (out of range: the test's link)")
+                await inner.connect(*args, **kwargs)
+
+        return Link()
+
+
+def test_the_real_band_s_spasms_past_its_wrap_that_only_its_next_boot_brings_are_placed_on_their_lap(
+    tmp_path: Path, quick_cluster_csv: Path
+) -> None:
+    """End to end, the real firmware: boot 1 starts 17 s before its u32 ms clock wraps, the daemon
+    syncs it and takes the spasm at 8 s live; the band is out of reach from 13 s (a radio drop, and
+    no connect gets through), logs the spasms at 14, 20 and 26 s alone (the last two past the wrap)
+    and resets at 30 s. Boot 2 is synced, and its backfill brings boot 1's three: placed where they
+    happened, one cluster of 4, one alarm. Old code: the two past the wrap kept their u32 onsets
+    (3 and 9 s), placed 49.7 days before, and no alarm came (timed out waiting for it)."""
+    up_ms = U32 - int(WRAP_AT_S * 1000)
+    reset_at_s = 30.0
+    reach = _Reach()
+
+    async def main() -> None:
+        args = ("--uptime-ms", str(up_ms), "--drop-at-s", "13", "--reset-at-s", str(reset_at_s))
+        async with rig(tmp_path, quick_cluster_csv, speed=4, band_args=args, wrap_link=reach.wrap) as r:
+            st = r.store
+            first = r.bands[0]
+            assert await first.wait_async(60) == 3, "boot 1 should have reset"
+            assert st.count_events(DEVICE) <= 1, "the band was out of reach from 13 s: nothing more came live"
+            assert reach.connects > 1, "the daemon tried to reconnect while the band was out of reach"
+            reach.away = False
+            r.start_band(0, ("--csv-skip-s", str(reset_at_s)), port=first.port, hold=False)
+            await r.wait_for(lambda: st.count_events(DEVICE) >= len(QUICK_SPASMS_S), 60, "boot 1's spasms in boot 2's backfill")
+            await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 30, "the cluster alarm")
+            events = sorted((e for e in st.events(DEVICE) if e.boot == 1), key=lambda e: e.seq)
+            assert [round((e.onset_ms - up_ms) / 1000) for e in events] == [round(t) for t in QUICK_SPASMS_S]
+            sync = next(s for s in st.syncs(DEVICE) if s.boot == 1)
+            for e, t in zip(events, QUICK_SPASMS_S):  # where boot 1's sync puts the recording's t
+                want = sync.wall_s + (up_ms + t * 1000 - sync.band_ms) / 1000
+                assert e.wall_t is not None and abs(e.wall_t - want) < 1.5, (e, t)
+            clusters = [(c.count, c.alert_t is not None) for c in st.clusters(DEVICE)]
+            assert clusters == [(4, True)], clusters
+            assert len(r.notices(NoticeKind.CLUSTER_ALARM)) == 1
 
     asyncio.run(main())
 
