@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from spasmwatch.store.rows import BootMarks, Linked, Replaced
 
@@ -263,6 +263,21 @@ def place_boot(c: sqlite3.Connection, device: str, boot: int, anew: bool, moved:
     if not (events or epochs or moved_events or moved_epochs):
         return None
     return Linked(device, boot, a.via, a.hops, a.err_ms / 1000.0, events, epochs, moved_events, moved_epochs)
+
+
+def carry(c: sqlite3.Connection, device: str, replaced: list[Replaced], moved: dict[int, float]) -> list[Replaced]:
+    """``replaced``, the band boots placed again from their moved syncs (each with its step), and the
+    boots placed through the band's links from them, placed again with them (by their anchor's
+    step); the stored clusters whose events all moved by one amount (``moved``) moved too, counted
+    by the band boot of their first event. ``Store.place_on_clock``'s and ``place_by_links``' end."""
+    steps = {r.boot: r.step_s for r in replaced}
+    out = list(replaced)
+    for b in unsynced_near(c, device, steps):
+        linked = None if b in steps else place_boot(c, device, b, True, moved)
+        if linked is not None:
+            out.append(Replaced(device, b, steps.get(linked.via, 0.0), linked.moved_events, linked.moved_epochs, 0))
+    shifted = move_clusters(c, device, sorted(r.boot for r in out), moved)
+    return [replace(r, clusters=shifted.get(r.boot, 0)) for r in out]
 
 
 def place_near(c: sqlite3.Connection, device: str, boots: Iterable[int]) -> list[Linked]:

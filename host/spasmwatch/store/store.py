@@ -521,16 +521,7 @@ class Store:
                     if t is not None and was.get(i) is not None:
                         moved[int(i)] = float(t) - float(was[i])
                 out.append(Replaced(device, boot, max(boot_steps, key=abs), events, epochs, 0))
-            # The boots placed through links from a moved one move with it (by its step).
-            for b in placing.unsynced_near(c, device, steps):
-                r = None if b in steps else placing.place_boot(c, device, b, True, moved)
-                if r is not None:
-                    out.append(Replaced(device, b, max(steps.get(r.via, [0.0]), key=abs), r.moved_events, r.moved_epochs, 0))
-            shifted = placing.move_clusters(c, device, sorted(r.boot for r in out), moved)
-        by_boot = {r.boot: r for r in out}
-        for boot, n in shifted.items():
-            by_boot[boot] = replace(by_boot[boot], clusters=n)
-        return [by_boot[r.boot] for r in out]
+            return placing.carry(c, device, out, moved)  # the boots placed through links from them too
 
     def place_by_links(self, device: str, boots: Iterable[int], tolerance_s: float, drift_ppm: float) -> list[Replaced]:
         """Check the band's boot links within LINK_HOPS_MAX of ``boots`` whose two boots both have
@@ -553,14 +544,7 @@ class Store:
                 found += placing.relink(c, device, boot, prev, tolerance_s, drift_ppm, moved)
             out: list[Replaced] = []
             for dev in dict.fromkeys(r.device for r in found):
-                mine = [r for r in found if r.device == dev]
-                steps = {r.boot: r.step_s for r in mine}
-                for b in placing.unsynced_near(c, dev, steps):
-                    linked = None if b in steps else placing.place_boot(c, dev, b, True, moved)
-                    if linked is not None:
-                        mine.append(Replaced(dev, b, steps.get(linked.via, 0.0), linked.moved_events, linked.moved_epochs, 0))
-                shifted = placing.move_clusters(c, dev, sorted(r.boot for r in mine), moved)
-                out += [replace(r, clusters=shifted.get(r.boot, 0)) for r in mine]
+                out += placing.carry(c, dev, [r for r in found if r.device == dev], moved)
         return out
 
     def wall_time(self, device: str, boot: int, t_ms: int) -> float | None:
