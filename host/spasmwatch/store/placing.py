@@ -50,8 +50,8 @@ def _place_sql(table: str, tcol: str, placed_too: bool = False) -> str:
 
 _PLACE_EVENTS = _place_sql("events", "onset_ms")
 _PLACE_ACTIVITY = _place_sql("activity", "t_ms")
-REPLACE_EVENTS = _place_sql("events", "onset_ms", placed_too=True)
-REPLACE_ACTIVITY = _place_sql("activity", "t_ms", placed_too=True)
+_REPLACE_EVENTS = _place_sql("events", "onset_ms", placed_too=True)
+_REPLACE_ACTIVITY = _place_sql("activity", "t_ms", placed_too=True)
 WALL_TIME = "SELECT " + _sync_pick(":device", ":via", ":t + :shift")
 
 
@@ -215,11 +215,7 @@ def relink(
         return []
     if others:
         c.execute(f"UPDATE syncs SET stepped_s = coalesce(stepped_s, 0.0) + ? WHERE {_ON_FOOTING}", (step, *on_footing))
-    out = []
-    for dev, b in [(device, b) for b in boots] + others:
-        hit = place_boot(c, dev, b, True, moved)
-        out.append(Replaced(dev, b, step, 0 if hit is None else hit.moved_events, 0 if hit is None else hit.moved_epochs, 0))
-    return out
+    return [placed_again(c, dev, b, step, moved) for dev, b in [(device, b) for b in boots] + others]
 
 
 # The syncs of the other bands (than ?) made in computer boot ? with the wall ? s over its
@@ -256,13 +252,19 @@ def place_boot(c: sqlite3.Connection, device: str, boot: int, anew: bool, moved:
     if anew:
         placed = "SELECT id, wall_t FROM events WHERE device = ? AND boot = ?"
         was = dict(c.execute(placed, (device, boot)).fetchall())
-        moved_events = int(c.execute(REPLACE_EVENTS, p).rowcount)
-        moved_epochs = int(c.execute(REPLACE_ACTIVITY, p).rowcount)
+        moved_events = int(c.execute(_REPLACE_EVENTS, p).rowcount)
+        moved_epochs = int(c.execute(_REPLACE_ACTIVITY, p).rowcount)
         if moved_events:
             moved.update({int(i): float(t) - float(was[i]) for i, t in c.execute(placed, (device, boot)) if t != was.get(i)})
     if not (events or epochs or moved_events or moved_epochs):
         return None
     return Linked(device, boot, a.via, a.hops, a.err_ms / 1000.0, events, epochs, moved_events, moved_epochs)
+
+
+def placed_again(c: sqlite3.Connection, device: str, boot: int, step_s: float, moved: dict[int, float]) -> Replaced:
+    """``boot``'s rows placed again after its syncs moved by ``step_s`` (``place_boot``, anew): what moved."""
+    hit = place_boot(c, device, boot, True, moved)
+    return Replaced(device, boot, step_s, 0 if hit is None else hit.moved_events, 0 if hit is None else hit.moved_epochs, 0)
 
 
 def carry(c: sqlite3.Connection, device: str, replaced: list[Replaced], moved: dict[int, float]) -> list[Replaced]:

@@ -510,17 +510,7 @@ class Store:
                 return []
             c.execute(f"UPDATE syncs SET stepped_s = ? - (wall_s - host_boot_s) WHERE {stepped}", (offset_s, *which))
             moved: dict[int, float] = {}
-            out: list[Replaced] = []
-            placed = "SELECT id, wall_t FROM events WHERE device = ? AND boot = ?"
-            for boot, boot_steps in sorted(steps.items()):
-                was = dict(c.execute(placed, (device, boot)).fetchall())
-                p = {"device": device, "boot": boot, "via": boot, "shift": 0}
-                events = int(c.execute(placing.REPLACE_EVENTS, p).rowcount)
-                epochs = int(c.execute(placing.REPLACE_ACTIVITY, p).rowcount)
-                for i, t in c.execute(placed, (device, boot)):
-                    if t is not None and was.get(i) is not None:
-                        moved[int(i)] = float(t) - float(was[i])
-                out.append(Replaced(device, boot, max(boot_steps, key=abs), events, epochs, 0))
+            out = [placing.placed_again(c, device, b, max(s, key=abs), moved) for b, s in sorted(steps.items())]
             return placing.carry(c, device, out, moved)  # the boots placed through links from them too
 
     def place_by_links(self, device: str, boots: Iterable[int], tolerance_s: float, drift_ppm: float) -> list[Replaced]:
