@@ -45,7 +45,7 @@ from spasmwatch.daemon.summary import read_summaries
 from spasmwatch.errors import InputError
 from spasmwatch.io.rawfile import DatingPoint, RawDating, RawHeader, RawReader, RawWriter
 from spasmwatch.store import Store, StoreError
-from spasmwatch.store.rows import AlertRow, BootMarks, DeviceRow, Linked, LogLife
+from spasmwatch.store.rows import AlertRow, BootMarks, DeviceRow, Linked, LogLife, Replaced
 from spasmwatch.transport import Link
 from swcore import consts as C
 from swcore import protocol as P
@@ -673,9 +673,7 @@ class Daemon:
         assert b.device is not None
         if not self._place_on_clock(b.device, host, wall_s):
             return False
-        if b.analysis is not None:
-            self._retrack(b.analysis)
-            b.analysis.rebuild(close=False)  # as at attach: closing goes by the band's data
+        self._rebuild_moved(b.analysis)
         return True
 
     def _place_on_clock(self, device: str, host: SinceBoot | None, wall_s: float) -> bool:
@@ -690,10 +688,16 @@ class Daemon:
         log.warning(
             "%s: the host's clock was stepped since band boot(s) %s were synced (this computer has not restarted since): "
             "their %d event(s), %d epoch(s) and %d stored cluster(s) are placed on the clock as it reads now, moved by %s s",
-            device, ", ".join(str(r.boot) for r in moved), sum(r.events for r in moved), sum(r.epochs for r in moved),
-            sum(r.clusters for r in moved), ", ".join(f"{r.step_s:+.1f}" for r in moved),
+            device, *_moved_words(moved),
         )  # fmt: skip
         return True
+
+    def _rebuild_moved(self, analysis: LiveAnalysis | None) -> None:
+        """A band's analysis (if attached) rebuilt on its moved times, its tracked clusters at their
+        stored times first."""
+        if analysis is not None:
+            self._retrack(analysis)
+            analysis.rebuild(close=False)  # as at attach: closing goes by the band's data
 
     def _retrack(self, analysis: LiveAnalysis) -> None:
         """The clusters ``analysis`` tracks, at their stored times again (``_place_on_clock`` moved them)."""
@@ -769,13 +773,9 @@ class Daemon:
             log.warning(
                 "%s: band boot(s) %s were synced on a host clock stepped since, across a restart of this computer (%s): "
                 "their %d event(s), %d epoch(s) and %d stored cluster(s) are placed through the links, moved by %s s",
-                dev, ", ".join(str(r.boot) for r in mine), why, sum(r.events for r in mine), sum(r.epochs for r in mine),
-                sum(r.clusters for r in mine), ", ".join(f"{r.step_s:+.1f}" for r in mine),
+                dev, *_moved_words(mine, why),
             )  # fmt: skip
-            analysis = next((v.analysis for v in self.bands if v.device == dev), None)
-            if analysis is not None:
-                self._retrack(analysis)
-                analysis.rebuild(close=False)  # as at attach: closing goes by the band's data
+            self._rebuild_moved(next((v.analysis for v in self.bands if v.device == dev), None))
 
     def _count_linked(self, b: BandView, boot: int) -> None:
         """An event of ``boot`` placed as it came: counted when it was placed through the band's boot
@@ -1441,6 +1441,15 @@ def _one_outbox_each(channels: dict[str, Channel]) -> None:
             other = seen.setdefault(ch.name, key)
             if other != key:
                 raise ValueError(f"channels {other!r} and {key!r} are both named {ch.name!r}: give each its own name (MqttSettings.name, ...)")
+
+
+def _moved_words(moved: Sequence[Replaced], *between: str) -> tuple[object, ...]:
+    """The log's words for band boots placed again: the boots, ``between``, then the events,
+    epochs and stored clusters that moved, and each boot's step."""
+    return (
+        ", ".join(str(r.boot) for r in moved), *between, sum(r.events for r in moved), sum(r.epochs for r in moved),
+        sum(r.clusters for r in moved), ", ".join(f"{r.step_s:+.1f}" for r in moved),
+    )  # fmt: skip
 
 
 def _say_placed(device: str, r: Linked) -> None:
