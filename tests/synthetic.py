@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -170,6 +171,16 @@ def fill_store(store: Any) -> Any:
     except sqlite3.OperationalError as e:
         assert "full" in str(e), e
     return conn
+
+
+def fail_store(store: Any) -> Callable[[], None]:
+    """The disk under ``store`` gone (a USB stick pulled, an SD card failing): from now on every
+    statement on its connection fails in SQLite, reads as well as writes. Returns what brings the
+    disk back."""
+    conn = store._conn
+    assert conn is not None
+    conn.set_progress_handler(lambda: 1, 1)  # SQLite aborts each statement at its first step
+    return lambda: conn.set_progress_handler(None, 1)
 
 
 def event_feed(d: Any, device: str, clock: Any) -> Any:

@@ -813,10 +813,11 @@ def test_next_backfill_seq_follows_the_contiguous_run(store: Store) -> None:
     assert store.next_backfill_seq("other") == 0
 
 
-def test_next_backfill_seq_starts_at_the_lowest_held_and_crosses_lost_ranges(store: Store) -> None:
-    store.add_events(DEV, [ev(s) for s in range(100, 103)])  # first contact: band had wrapped
+def test_next_backfill_seq_starts_at_the_life_s_first_seq_and_crosses_lost_ranges(store: Store) -> None:
+    store.add_events(DEV, [ev(s) for s in range(100, 103)])  # the first ones refused (a disk gone, then back)
+    assert store.next_backfill_seq(DEV) == 0  # the old code asked from 103: 0-99 were never stored
+    store.mark_lost(DEV, 0, 99)  # the band had wrapped: its LOGINFO says so, as the session passes on
     assert store.next_backfill_seq(DEV) == 103
-    store.mark_lost(DEV, 0, 99)
     store.mark_lost(DEV, 103, 110)
     store.mark_lost(DEV, 105, 120)  # overlapping reports
     assert store.next_backfill_seq(DEV) == 121

@@ -10,11 +10,13 @@ band's POST_MS) and measured in real time by bench/alarm_latency.py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import shutil
 import signal
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +38,8 @@ from spasmwatch.transport import LinkTimeoutError, open_link
 from spasmwatch.transport.cdcbridge import CdcBridge
 from spasmwatch.transport.simband import SimBand
 from swcore import protocol as P
+
+from synthetic import fail_store
 
 from .conftest import SPASMS_S, Rig, rig
 
@@ -277,6 +281,47 @@ def test_an_unexpected_error_in_the_daemon_does_not_end_monitoring(tmp_path: Pat
             await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 60, "the alarm after the failure")
             assert r.daemon is not None and r.daemon.bands[0].session.state is State.STREAMING
 
+    asyncio.run(main())
+
+
+def test_a_band_connecting_to_a_store_that_cannot_be_read_alarms_and_is_stored_once_the_disk_is_back(
+    tmp_path: Path, cluster_csv: Path
+) -> None:
+    """The disk under the store gone as the band connects (every statement fails, reads too): the
+    connect read the band's log life from the store, failed, and the session reconnected for ever,
+    never streaming: no alarm. Now the band streams on the daemon's memory and alarms; once the disk
+    is back, the next connection (a radio drop) stores every event it logged, and the cluster
+    alarms no second time."""
+    back: list[Callable[[], None]] = []
+
+    def fail_first(link: Any) -> Any:
+        if not back:
+            back.append(fail_store(r.store))
+        return link
+
+    async def main() -> None:
+        nonlocal r
+        drop_at_s = SPASMS_S[5] + 2.0
+        async with rig(tmp_path, cluster_csv, speed=4, band_args=("--drop-at-s", str(drop_at_s)), wrap_link=fail_first) as r:
+            await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 90, "the alarm with the store gone")
+            assert [n.fault.value for n in r.notices(NoticeKind.BAND_FAULT) if n.fault] == ["storage_failing"]
+            with contextlib.closing(sqlite3.connect(r.store.path)) as other:  # (the daemon's own connection fails)
+                assert other.execute("SELECT count(*) FROM events").fetchone() == (0,)
+            back[0]()  # the disk is back
+            d = r.daemon
+            assert d is not None
+            await r.wait_for(lambda: any(rep["kind"] == "drop" for rep in r.bands[0].reports), 60, "the radio drop")
+            await r.wait_for(lambda: d.bands[0].session.state is State.STREAMING, 60, "the reconnect")
+            status = r.store.latest_status("band0000")
+            assert status is not None and status.next_seq is not None
+            await r.wait_for(lambda: r.store.count_events("band0000") >= status.next_seq, 30, "the backfill")
+            assert_all_stored(r, "band0000", status.next_seq)
+            assert status.next_seq >= 6, status.next_seq
+            await r.wait_for(lambda: list(r.store.clusters("band0000")), 30, "the cluster stored")
+            assert len(list(r.store.clusters("band0000"))) == 1
+            assert len(r.notices(NoticeKind.CLUSTER_ALARM)) == 1
+
+    r: Any = None
     asyncio.run(main())
 
 

@@ -46,7 +46,7 @@ from spasmwatch.alerts.engine import RESTORED
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.daemon import DEFAULT_RATE_HZ, BandSpec, Daemon, _StoreSource
 from spasmwatch.daemon.live import LiveAnalysis, TrackedCluster
-from spasmwatch.daemon.session import BandClock, BandInfo, BandSession, State
+from spasmwatch.daemon.session import BandClock, BandInfo, BandSession, Offsets, State
 from spasmwatch.io.rawfile import open_rawfile
 from spasmwatch.store import Store
 from spasmwatch.transport import open_link
@@ -55,7 +55,7 @@ from spasmwatch.transport.simband import free_port
 from swcore import protocol as P
 from swcore.crc import crc16
 from swcore.frontend import Params
-from synthetic import HandClock, fill_store, load_bench, spasm_record
+from synthetic import HandClock, fail_store, fill_store, load_bench, spasm_record
 
 def test_fault_campaign_loses_nothing_doubles_nothing_and_alarms_every_cluster(tmp_path_factory: pytest.TempPathFactory) -> None:
     faults = load_bench("faults")
@@ -1108,6 +1108,47 @@ def test_a_full_disk_stops_no_alarm_and_the_family_is_told(tmp_path: Path) -> No
         d.on_record(DEVICE, spasm_record(N_FULL + 1, 10_000 * (N_FULL + 1)), clock.t)
         assert (NoticeKind.BAND_CLEARED, "storage_failing") in [(n.kind, n.fault.value if n.fault else None) for n in d.notifications]
         assert store.next_backfill_seq(DEVICE) < N_FULL  # the refused events are asked for again at the next connection
+
+
+def test_a_store_that_can_no_longer_be_read_stops_no_alarm_and_a_reconnect_goes_on_from_what_this_run_saw(tmp_path: Path) -> None:
+    """The disk under the store gone (reads fail too, not only writes, as on a pulled USB stick or a
+    failing SD card): the record path read the store (the event's wall time, the cluster's stored
+    events), its error went up to the session, which reconnected for ever: no alarm. Now the live
+    analysis goes on from what the daemon holds, the family is told once, a reconnect asks the band
+    for what this run has not seen, and a re-delivered event counts once."""
+    clock = Clock(T0)
+    with Store(tmp_path / "db.sqlite") as store:
+        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+        _connect(d, DEVICE, [], clock.t)
+        d.on_sync(DEVICE, 1, 0, T0)
+        back = fail_store(store)
+        for seq in range(5):
+            clock.t = T0 + 10 * seq + 3
+            d.on_record(DEVICE, spasm_record(seq, 10_000 * seq), clock.t)
+            d.on_record(DEVICE, spasm_record(seq, 10_000 * seq), clock.t)  # re-delivered
+        kinds = [(n.kind, n.fault.value if n.fault else None) for n in d.notifications]
+        assert kinds.count((NoticeKind.BAND_FAULT, "storage_failing")) == 1, kinds
+        [alarm] = [n for n in d.notifications if n.kind is NoticeKind.CLUSTER_ALARM]
+        assert alarm.count == 3
+        assert d.status()["bands"][0]["alert_state"] == "ALARM"  # the page and MQTT's status show it (they read the store)
+        b = d.bands[0]
+        assert b.analysis is not None and [len(tc.spasm_ts) for tc in b.analysis.tracked] == [5]  # each spasm once
+        # The link drops and comes back while the store is still gone: the band is asked for what
+        # came after the spasms this run analysed, and its re-sent ones count no more.
+        d.on_connected(b.session.info)  # type: ignore[arg-type]
+        assert d.log_life(DEVICE, 1, 7, 70_000) == Offsets(0, 0)
+        assert d.next_backfill_seq(DEVICE) == 5
+        d.on_sync(DEVICE, 1, 70_000, T0 + 70)
+        for seq in (5, 6):
+            d.on_record(DEVICE, spasm_record(seq, 10_000 * seq), clock.t)
+        d.on_record(DEVICE, {"type": "loginfo", "flags": P.LF_DONE}, clock.t)
+        b.session._set(State.STREAMING)
+        clock.t = T0 + 75
+        d._tick()
+        assert [len(tc.spasm_ts) for tc in b.analysis.tracked] == [7]
+        assert len([n for n in d.notifications if n.kind is NoticeKind.CLUSTER_ALARM]) == 1
+        back()  # the disk is back: nothing was stored, so the next connection asks for all of it again
+        assert store.next_backfill_seq(DEVICE) == 0
 
 
 def test_a_host_clock_stepped_back_hours_after_the_sync_places_events_on_the_right_lap() -> None:

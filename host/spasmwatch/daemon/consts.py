@@ -134,6 +134,10 @@ TICK_S = 1.0
 # worked for this long after the last refusal, as a nearly full disk takes some
 # writes and refuses others (a notice per flip would be noise).
 STORAGE_OK_S = 120.0
+# While the store cannot be read, the event seqs a band's analysis took lately are what tell a
+# re-delivered event (the store's key would) and where a reconnect's backfill starts. 1024 events
+# is ten days of a heavy 100-spasm day; the band re-sends only what came after the latest.
+SEEN_SEQS = 1024
 
 # A kept push (webhook, ntfy: docs/alerts.md "Across a daemon stop") other than an alarm nobody
 # has seen to (a warning, an acknowledgement, a cluster's end, a false alarm, a band fault or

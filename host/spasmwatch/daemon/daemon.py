@@ -40,7 +40,7 @@ from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.rawkeep import DiskReserve, RawInUse, RawPause, RawPruner
 from spasmwatch.daemon.rawdating import RateFit
 from spasmwatch.daemon.rawparts import Part, boot_parts, latest, next_header, part_end, part_path
-from spasmwatch.daemon.session import BandInfo, BandSession, Offsets, State, unwrap_u32
+from spasmwatch.daemon.session import BandClock, BandInfo, BandSession, Offsets, State, unwrap_u32
 from spasmwatch.daemon.summary import read_summaries
 from spasmwatch.errors import InputError
 from spasmwatch.io.rawfile import DatingPoint, RawDating, RawHeader, RawReader, RawWriter
@@ -100,6 +100,12 @@ class BandView:
     raw_retry_mono: float = 0.0  # mono s of the next try while raw_failed
     params: Params = field(default_factory=lambda: Params(DEFAULT_RATE_HZ, True))  # at the band's reported IMU rate
     log_life: LogLife | None = None  # the band's current log life (known once it connected)
+    # What places, dedups and resumes the band's records when the store cannot be read (_stored):
+    # its latest sync, the event seqs taken lately (oldest first, at most SEEN_SEQS) and the seq
+    # its log said comes next at the connect (store numbering).
+    sync: BandClock | None = None
+    seen_seqs: dict[int, None] = field(default_factory=dict)
+    head_seq: int | None = None
     link_alert: str | None = None  # the id the disconnected alert was raised under (the label if never seen)
     # Band boot -> its events this backfill placed on arrival through the band's boot links (no sync
     # of their own): said once, at the backfill's end (_backfill_done).
@@ -602,11 +608,19 @@ class Daemon:
 
     # --- SessionSink ----------------------------------------------------------------
     def next_backfill_seq(self, device: str) -> int:
-        self._by_device(device).backfilling = True
-        return self.store.next_backfill_seq(device)
+        b = self._by_device(device)
+        b.backfilling = True
+        return self._read(device, lambda: self.store.next_backfill_seq(device), lambda: _resume_seq(b))
 
     def log_life(self, device: str, boot: int, next_seq: int, band_ms: int, erased: bool = False) -> Offsets:
-        life, started = self.store.check_log_life(device, boot, next_seq, band_ms, self.clock.wall(), erased)
+        b = self._by_device(device)
+        # The store unreadable: the life this run last knew (the band's own numbers if none; an
+        # erase meanwhile is then missed, and no stored row is touched by it).
+        was = b.log_life or LogLife(device, None, 0, 0)
+        life, started = self._read(
+            device, lambda: self.store.check_log_life(device, boot, next_seq, band_ms, self.clock.wall(), erased), lambda: (was, False)
+        )
+        b.head_seq = next_seq + life.seq_offset
         if started:
             # Once per erase: what the band said, and where its numbers go in the store from now on.
             log.warning(
@@ -614,7 +628,7 @@ class Daemon:
                 "behind what the store holds; its events are stored from boot %d, seq %d on (band numbers + %d, + %d)",
                 device, boot, next_seq, band_ms, boot + life.boot_offset, life.seq_offset, life.boot_offset, life.seq_offset,
             )  # fmt: skip
-        self._by_device(device).log_life = life
+        b.log_life = life
         return Offsets(life.boot_offset, life.seq_offset)
 
     def on_state(self, session: BandSession, state: State, detail: str) -> None:
@@ -647,15 +661,16 @@ class Daemon:
         b.device = device
         self.engine.name_device(device, b.label)
         self._place_on_clock(device, self.clock.since_boot(), self.clock.wall())
-        b.analysis = LiveAnalysis(device, b.params, _StoreSource(self.store), self, self.clock.wall)
-        b.analysis.preload(self._stored_clusters(device))
-        self._restore_alarms(device, b.analysis)
-        b.analysis.rebuild(close=False)  # a backfill comes next; the ticker closes afterwards
+        a = b.analysis = LiveAnalysis(device, b.params, _StoreSource(self.store), self, self.clock.wall)
+        a.preload(self._read(device, lambda: self._stored_clusters(device), list))
+        self._read(device, lambda: self._restore_alarms(device, a), _nothing)
+        self._rebuild(a, close=False)  # a backfill comes next; the ticker closes afterwards
 
     def on_sync(self, device: str, boot: int, band_ms: int, wall_s: float, host: SinceBoot | None = None) -> None:
         ref = (None, None) if host is None else (host.boot_id, host.s)
-        linked = self._stored(device, lambda: self.store.add_sync(device, boot, band_ms, wall_s, *ref))
         b = self._by_device(device)
+        b.sync = BandClock(boot, band_ms, wall_s)
+        linked = self._stored(device, lambda: self.store.add_sync(device, boot, band_ms, wall_s, *ref))
         b.synced = True
         self._placed_late(b, linked or [])  # boots placed through the band's links from this one, if any
         # A sync on a clock stepped since the boot's earlier syncs (the session found the step live,
@@ -696,8 +711,13 @@ class Daemon:
         """A band's analysis (if attached) rebuilt on its moved times, its tracked clusters at their
         stored times first."""
         if analysis is not None:
-            self._retrack(analysis)
-            analysis.rebuild(close=False)  # as at attach: closing goes by the band's data
+            self._read(analysis.device, lambda: self._retrack(analysis), _nothing)
+            self._rebuild(analysis, close=False)  # as at attach: closing goes by the band's data
+
+    def _rebuild(self, analysis: LiveAnalysis, now: float | None = None, close: bool = True) -> None:
+        """``analysis.rebuild``; a store that cannot be read leaves the analysis as it is, to be
+        rebuilt at the next backfill's end (``LiveAnalysis.rebuild``)."""
+        self._read(analysis.device, lambda: analysis.rebuild(now, close), _nothing)
 
     def _retrack(self, analysis: LiveAnalysis) -> None:
         """The clusters ``analysis`` tracks, at their stored times again (``_place_on_clock`` moved them)."""
@@ -720,15 +740,15 @@ class Daemon:
         b.params = Params(rate_hz, True)
         if b.analysis is not None:
             b.analysis.params = b.params
-            b.analysis.rebuild(close=False)  # as at attach: the backfill comes next
+            self._rebuild(b.analysis, close=False)  # as at attach: the backfill comes next
 
     def boot_marks(self, device: str, boot: int, seq: int | None) -> BootMarks | None:
-        return self.store.boot_marks(device, boot, seq)
+        return self._read(device, lambda: self.store.boot_marks(device, boot, seq), _nothing)  # None: the band's values
 
     def on_lost(self, device: str, first_seq: int, last_seq: int) -> None:
         if last_seq >= first_seq:
             log.warning("%s: events %d-%d were overwritten on the band before they reached the host", device, first_seq, last_seq)
-            self.store.mark_lost(device, first_seq, last_seq, self.clock.wall())
+            self._stored(device, lambda: self.store.mark_lost(device, first_seq, last_seq, self.clock.wall()))
 
     def on_record(self, device: str, rec: dict[str, Any], received_s: float) -> None:
         kind = rec["type"]
@@ -781,7 +801,8 @@ class Daemon:
         """An event of ``boot`` placed as it came: counted when it was placed through the band's boot
         links (its boot has no sync of its own), to be said once, at the backfill's end."""
         assert b.device is not None
-        a = b.linked_new.get(boot) or self.store.boot_anchor(b.device, boot)
+        device = b.device
+        a = b.linked_new.get(boot) or self._read(device, lambda: self.store.boot_anchor(device, boot), _nothing)
         if a is not None and a.hops:
             b.linked_new[boot] = replace(a, events=a.events + 1)
 
@@ -808,22 +829,15 @@ class Daemon:
         if b.backfilling:
             b.analysis.needs_rebuild = True  # with the backfill's own late events, at its end
         else:
-            b.analysis.rebuild(close=False)
+            self._rebuild(b.analysis, close=False)
 
     def _stored(self, device: str, write: Callable[[], T]) -> T | None:
-        """``write()``'s result, or None when the store refuses it (disk full, a locked file).
-
-        The live analysis and the alarms go on without it: the band keeps every event
-        in its flash, and the next connection's backfill asks again for what is missing.
-        The family is told once (``storage_failing``), and told again when writes work.
-        """
+        """``write()``'s result, or None when the store refuses it (disk full, a locked file, the
+        disk gone): ``_store_failed``. The family is told again when writes work."""
         try:
             result = write()
         except StoreError as e:
-            if device not in self._store_failing:
-                log.error("%s: the store refused a write (%s); alarms go on, events stay on the band", device, e)
-                self.engine.on_band_state(device, BandFault.STORAGE_FAILING, True)
-            self._store_failing[device] = self.clock.wall()
+            self._store_failed(device, e)
             return None
         # A nearly full disk takes some writes and refuses others: cleared after a quiet spell.
         failed_t = self._store_failing.get(device)
@@ -833,33 +847,58 @@ class Daemon:
             self.engine.on_band_state(device, BandFault.STORAGE_FAILING, False)
         return result
 
+    def _read(self, device: str, read: Callable[[], T], otherwise: Callable[[], T]) -> T:
+        """``read()``'s result (a read of the store, or work that may read it: an analysis taking a
+        late item rebuilds from it), or ``otherwise()`` from what the daemon holds (``BandView``)
+        when the store fails it (the disk gone, a failing card): ``_store_failed``. A read that
+        works says nothing of writes (a full disk reads): only ``_stored`` clears the failure."""
+        try:
+            return read()
+        except StoreError as e:
+            self._store_failed(device, e)
+            return otherwise()
+
+    def _store_failed(self, device: str, e: StoreError) -> None:
+        """The live analysis and the alarms go on without the store: the band keeps every event in
+        its flash, and the next connection's backfill asks again for what is missing. The family
+        is told once (``storage_failing``)."""
+        failing = device in self._store_failing
+        self._store_failing[device] = self.clock.wall()  # first: telling the family writes to the store too
+        if not failing:
+            log.error("%s: the store failed (%s); alarms go on, events stay on the band", device, e)
+            self.engine.on_band_state(device, BandFault.STORAGE_FAILING, True)
+
     def _on_event(self, device: str, rec: dict[str, Any], received_s: float) -> None:
-        if self._stored(device, lambda: self.store.add_events(device, [rec], received_s)) == 0:
-            return  # already stored (re-delivered): already analysed
-        t = self.store.wall_time(device, rec["boot"], rec["onset_ms"])
         b = self._by_device(device)
+        new = self._stored(device, lambda: self.store.add_events(device, [rec], received_s))
+        if new == 0 or (new is None and rec["seq"] in b.seen_seqs):
+            return  # already stored (re-delivered): already analysed
+        _seen(b, rec["seq"])
+        t = self._wall_time(b, rec["boot"], rec["onset_ms"])
         if t is not None:
             self._count_linked(b, rec["boot"])
         a = b.analysis
         if t is None or a is None:
             return  # kept; placed and analysed once its boot is synced, or linked to one that is
-        a.spasm(_spasm(t, rec["duration_ms"], rec["peak_rate_mrads"], rec["peak_angle_mrad"], rec["confidence"], rec["flags"]))
+        s = _spasm(t, rec["duration_ms"], rec["peak_rate_mrads"], rec["peak_angle_mrad"], rec["confidence"], rec["flags"])
+        self._read(device, lambda: a.spasm(s), _nothing)  # (a late one rebuilds from the store)
         self._publish({"type": "event", "device": device, "t": t})
 
     def _on_activity(self, device: str, rec: dict[str, Any], received_s: float) -> None:
         self._stored(device, lambda: self.store.add_activity(device, [rec], received_s))
         if rec["worn"] != -1:  # -1: not known yet (a band's first epochs after a boot)
             self.engine.on_band_state(device, BandFault.NOT_WORN, rec["worn"] == 0)
-        end = self.store.wall_time(device, rec["boot"], rec["t_ms"])
         b = self._by_device(device)
-        if end is None or b.analysis is None:
+        end = self._wall_time(b, rec["boot"], rec["t_ms"])
+        a = b.analysis
+        if end is None or a is None:
             return
         if b.backfilling:
             # Only the epochs the band held while no host was there come now (it sends an epoch when
             # no logged event waits), at the connect's sync, ahead of the backfill's older events.
-            b.analysis.hold_epoch(end - EPOCH_S, rec["activity"], bool(rec["off_body"]))
+            a.hold_epoch(end - EPOCH_S, rec["activity"], bool(rec["off_body"]))
         else:
-            b.analysis.epoch(end - EPOCH_S, rec["activity"], bool(rec["off_body"]))
+            self._read(device, lambda: a.epoch(end - EPOCH_S, rec["activity"], bool(rec["off_body"])), _nothing)  # (a late one rebuilds)
 
     def _on_status(self, device: str, rec: dict[str, Any], received_s: float) -> None:
         b = self._by_device(device)
@@ -879,10 +918,19 @@ class Daemon:
             # The band's clock as it read this status (whole seconds, so never ahead): a quiet band's
             # time line goes on with it too, when it sends no epochs (sensing stopped). Not the first:
             # placed by an older sync, after the host's clock was set back it lay ahead of the clock.
-            t = self.store.wall_time(device, rec["boot"], rec["uptime_s"] * 1000)
+            t = self._wall_time(b, rec["boot"], rec["uptime_s"] * 1000)
             if t is not None and b.analysis is not None:
                 b.analysis.band_time(t)
         self._publish({"type": "status"})
+
+    def _wall_time(self, b: BandView, boot: int, t_ms: int) -> float | None:
+        """``Store.wall_time``; while the store cannot be read, by the band's latest sync if of ``boot``."""
+        device, sync = b.device, b.sync
+        assert device is not None
+        return self._read(
+            device, lambda: self.store.wall_time(device, boot, t_ms),
+            lambda: sync.wall_s_at(t_ms) if sync is not None and sync.boot == boot else None,
+        )  # fmt: skip
 
     def _on_raw(self, device: str, rec: dict[str, Any], received_s: float) -> None:
         """Raw samples go to a band boot's .swraw files (sample indexes restart at a boot), a part a
@@ -1064,10 +1112,10 @@ class Daemon:
         b.linked_new.clear()
         if b.analysis is None:
             return
-        b.analysis.release_held()  # behind the backfill's events, as the band sends them
+        self._read(device, b.analysis.release_held, _nothing)  # behind the backfill's events, as the band sends them
         if b.analysis.needs_rebuild:
             log.info("%s: late events arrived; rebuilding the analysis from the store", device)
-            b.analysis.rebuild(received_s)
+            self._rebuild(b.analysis, received_s)
         else:
             b.analysis.band_time(received_s)
 
@@ -1075,11 +1123,12 @@ class Daemon:
     def cluster_changed(
         self, device: str, tc: TrackedCluster, c: Cluster, event: str, absorbed: Sequence[TrackedCluster] = ()
     ) -> None:
-        ids = self._event_ids(device, tc, c)
+        ids: list[int] = []
         merged = False
 
         def write() -> int:
-            nonlocal merged
+            nonlocal ids, merged
+            ids = self._event_ids(device, tc, c)  # a read: a store that fails it refuses the write too
             # One commit: the cluster with its events, and the clusters it took in retired, their
             # rows and their alerts (the transitions are savepoints of it): no moment on disk where
             # an event is in two clusters, nor a retired alert still open (docs/host.md "Live analysis").
@@ -1096,9 +1145,12 @@ class Daemon:
                     self._merge_alerts(device, cid, absorbed, c)
             return cid
 
+        was = tc.store_id
         stored = self._stored(device, write)
         if stored is not None:  # (refused: the row holds what it held, rolled back)
             tc.store_id, tc.stored_ids = stored, frozenset(ids)
+            if was is None:  # stored at last (the store came back): its alert goes on under its row's id
+                self.engine.merge_clusters(device, stored, [tc.key])
         if absorbed and not merged:  # the store refused it: the alerts are one all the same
             self._merge_alerts(device, tc.store_id if tc.store_id is not None else tc.key, absorbed, c)
         if tc.replayed:
@@ -1250,7 +1302,9 @@ class Daemon:
     def _band_json(self, b: BandView, snap: dict[str, Any]) -> Json:
         st, a = b.status, b.analysis
         summary = snap["devices"].get(b.device or b.label, {})
-        row = self.store.latest_cluster(b.device) if b.device else None
+        device = b.device
+        # (a store that fails the read: the page and MQTT go on showing the alarm, without the last cluster)
+        row = self._read(device, lambda: self.store.latest_cluster(device), _nothing) if device else None
         last = self._cluster_json(row) if row is not None else None
         worn = st.get("worn")
         return {
@@ -1450,6 +1504,25 @@ def _moved_words(moved: Sequence[Replaced], *between: str) -> tuple[object, ...]
         ", ".join(str(r.boot) for r in moved), *between, sum(r.events for r in moved), sum(r.epochs for r in moved),
         sum(r.clusters for r in moved), ", ".join(f"{r.step_s:+.1f}" for r in moved),
     )  # fmt: skip
+
+
+def _nothing() -> None:
+    """What ``Daemon._read`` gives when the store fails a read whose answer may be "none" anyway."""
+    return None
+
+
+def _seen(b: BandView, seq: int) -> None:
+    """Event ``seq`` taken by ``b``'s analysis: kept among the latest SEEN_SEQS."""
+    b.seen_seqs[seq] = None
+    if len(b.seen_seqs) > K.SEEN_SEQS:
+        del b.seen_seqs[next(iter(b.seen_seqs))]
+
+
+def _resume_seq(b: BandView) -> int:
+    """Where a backfill starts when the store cannot say: after the latest event this run took, or
+    (none) at the band's head. What came before stays in its flash for a later connection."""
+    head = b.head_seq if b.head_seq is not None else 0
+    return min(max(b.seen_seqs) + 1, head) if b.seen_seqs else head
 
 
 def _say_placed(device: str, r: Linked) -> None:

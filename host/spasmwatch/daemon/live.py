@@ -178,6 +178,10 @@ class LiveAnalysis:
         """
         now = self.wall() if now is None else now
         since = now - K.REBUILD_WINDOW_S
+        # Read whole before anything is reset: a store that fails the read (StoreError, raised)
+        # leaves the analysis as it was, still to be rebuilt. 6 h: at most a few thousand items.
+        self.needs_rebuild = True
+        items = list(_merge(self.source.spasms_since(self.device, since), self.source.epochs_since(self.device, since)))
         self._an = Analyzer(self.params)
         self._t_last = float("-inf")
         self._band_t = float("-inf")  # as far as the replay reaches (a clock set back left it ahead)
@@ -194,7 +198,7 @@ class LiveAnalysis:
         for tc in self.tracked:
             tc.parked = tc.start > ahead
         try:
-            for item in _merge(self.source.spasms_since(self.device, since), self.source.epochs_since(self.device, since)):
+            for item in items:
                 if (item.detected_t if isinstance(item, Spasm) else item[0] + EPOCH_S) > ahead:
                     break  # time order: the rest is ahead too
                 if isinstance(item, Spasm):

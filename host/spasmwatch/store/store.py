@@ -677,18 +677,12 @@ class Store:
 
     # --- backfill bookkeeping -----------------------------------------------------------
     def next_backfill_seq(self, device: str) -> int:
-        """The first seq after the contiguous run (events and lost ranges) from the lowest held
-        in the current log life; the life's first seq (0 for the first life) if none."""
+        """The first seq missing after the contiguous run (events and lost ranges) from the current
+        log life's first seq (0 for the first life). From the life's first, not from the lowest
+        held: the first events of a connection the store refused (a disk gone, then back) were
+        never asked for again. Seqs the band no longer had are lost ranges by then (``mark_lost``)."""
         with self._lock:
-            floor = self.log_life(device).seq_offset  # an erased log's holes are never asked for again
-            r = self._one(
-                "SELECT min(s) FROM (SELECT min(seq) AS s FROM events WHERE device = ?1 AND seq >= ?2 "
-                "UNION ALL SELECT min(first_seq) FROM lost WHERE device = ?1 AND first_seq >= ?2)",
-                (device, floor),
-            )
-            if r is None or r[0] is None:
-                return floor
-            cur = int(r[0])
+            cur = self.log_life(device).seq_offset  # an erased log's holes are never asked for again
             while True:
                 after_lost = self._one("SELECT max(last_seq) + 1 FROM lost WHERE device = ? AND first_seq <= ? AND last_seq >= ?", (device, cur, cur))
                 if after_lost is not None and after_lost[0] is not None:
