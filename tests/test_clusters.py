@@ -1,4 +1,7 @@
-from spasmwatch.analysis.clusters import ClusterTracker, Spasm
+import random
+
+from spasmwatch.analysis.clusters import SPAN_S, Cluster, ClusterTracker, Spasm
+from swcore import consts as C
 
 
 def sp(t: float, dur: float = 1.2, alike: bool = False) -> Spasm:
@@ -206,3 +209,96 @@ def test_an_alike_pair_raises_no_alarm_without_a_third_spasm_or_the_rhythm() -> 
     ct.add(match(70.5, 102.0))
     assert ct.add(sp(138.0, alike=True)) is None
     assert ct.current is not None and ct.current.count == 3 and not ct.current.is_cluster
+
+
+def test_a_cluster_s_span_and_confirmed_time_follow_its_spasms_as_they_are_replaced_and_dropped() -> None:
+    """A cluster keeps its start, end and latest confirmation as running values (its cost per spasm
+    does not grow with it, bench/cluster_growth.py): each must follow a match dropped for the full
+    spasm of its movement, a weak event seen again as a full spasm, a late spasm out of time order."""
+    ct = ClusterTracker()
+    ct.add(sp(100.0))
+    ct.add(sp(107.0, alike=True))
+    c = ct.current
+    assert c is not None
+    # A long match confirmed late (the third, with the pair): counted, the latest confirmed, but
+    # not the end (a match does not move the span).
+    assert ct.add(Spasm(t=113.0, duration_s=9.0, detected_t=130.0, confidence=30, matched=True)) is c
+    assert (c.start, c.end, c.confirmed_t, c.count, c.matches) == (100.0, 108.2, 130.0, 3, 1)
+    # The detector's own spasm of that movement: the match goes, and its confirmation with it.
+    ct.add(sp(114.0))
+    assert (c.start, c.end, c.confirmed_t, c.count, c.matches) == (100.0, 115.2, 115.3, 3, 0)
+    assert c.is_cluster and not c.has_match(Spasm(t=113.0, duration_s=9.0, detected_t=130.0, matched=True))
+    # A long weak event, then the same movement as a full spasm ending sooner: the weak one's end.
+    ct.add(Spasm(t=121.0, duration_s=6.0, detected_t=127.1, confidence=20))
+    ct.add(Spasm(t=121.5, duration_s=1.0, detected_t=122.6))
+    assert (c.end, c.confirmed_t, c.count, c.strong) == (127.0, 127.1, 4, 4)
+    # A long spasm that came late, before the chain's first (not counted: out of time order): the
+    # start moves back to it, and the end on to its end.
+    ct.add(Spasm(t=99.0, duration_s=30.0, detected_t=129.5))
+    assert (c.start, c.end, c.confirmed_t, c.count) == (99.0, 129.0, 129.5, 4)
+
+
+def _stream(rng: random.Random, n: int) -> list[Spasm]:
+    """Spasms of every kind in an order a band's link may bring them: full ones (some alike), weak
+    ones, the same movement seen weakly then as a full spasm, late ones, matches reaching back (some
+    confirmed long after), gaps that break the chain and spacings that break the rhythm."""
+    out: list[Spasm] = []
+    t = 0.0
+    for _ in range(n):
+        t += rng.choice((1.0, 4.0, 7.0, 10.0, 24.0, 50.0)) * rng.uniform(0.8, 1.2)
+        dur = rng.uniform(0.3, 5.0)
+        kind = rng.random()
+        if kind < 0.4:
+            out.append(Spasm(t, dur, t + dur + rng.uniform(0.1, 3.0), confidence=90, alike=rng.random() < 0.2))
+        elif kind < 0.55:
+            out.append(Spasm(t, dur, t + dur + 0.1, confidence=20))
+            if rng.random() < 0.5:  # the same movement, then confirmed as a full spasm
+                out.append(Spasm(t + 0.5, dur / 2, t + dur + 0.2, confidence=90))
+        elif kind < 0.65:
+            late = t - rng.uniform(0.5, 20.0)
+            out.append(Spasm(late, dur, t + 0.5, confidence=90))
+        else:
+            m = t - rng.uniform(0.0, 12.0)
+            out.append(Spasm(m, dur, t + rng.uniform(1.0, 20.0), confidence=30, matched=True))
+    return out
+
+
+def _check_against_its_spasms(c: Cluster) -> None:
+    """Each running value as recomputed from the cluster's spasm list and counted onsets."""
+    own = [s for s in c.spasms if not s.matched]
+    assert c.start == own[0].t == min(s.t for s in own)
+    assert c.end == max(s.end for s in own)
+    assert c.confirmed_t == max(s.detected_t for s in c.spasms)
+    assert c._matches == [s.t for s in c.spasms if s.matched]
+    assert c.count == len(c._counted.ts) + len(c._matches)
+    ts = sorted(c._counted.ts + c._matches) if c.pair else c._counted.ts
+    rhythmic = any(b - a <= SPAN_S for a, b in zip(ts, ts[2:]))
+    assert c.is_cluster == (len(ts) >= C.CLUSTER_MIN_COUNT and c.strong >= C.CLUSTER_MIN_STRONG and rhythmic)
+
+
+def test_a_cluster_s_running_values_match_its_spasm_list_after_every_spasm() -> None:
+    """Thousands of spasms of every kind: after each, the cluster's start, end, latest confirmation,
+    count and alarm test are what its spasm list says. The stream is checked to have dropped the
+    latest-confirmed match of a cluster, replaced a weak event by its full spasm, and lost and
+    found the rhythm, so a running value not updated there fails."""
+    dropped_latest = replaced = unrhythmic = rhythmic = 0
+    for seed in range(8):
+        ct = ClusterTracker()
+        for s in _stream(random.Random(seed), 500):
+            ct.tick(s.detected_t)
+            before = ct.current
+            confirmed, strong, counted = (before.confirmed_t, before.strong, len(before._counted.ts)) if before is not None else (0.0, 0, 0)
+            ct.add(s)
+            c = ct.current
+            if c is None:
+                continue
+            _check_against_its_spasms(c)
+            if c is before:
+                dropped_latest += c.confirmed_t < confirmed
+                replaced += c.strong > strong and len(c._counted.ts) == counted
+            unrhythmic += c.count >= C.CLUSTER_MIN_COUNT and c.strong >= C.CLUSTER_MIN_STRONG and not c.is_cluster
+            rhythmic += c.is_cluster
+        ct.flush()
+        for closed in ct.drain():
+            _check_against_its_spasms(closed)
+    assert min(dropped_latest, replaced, unrhythmic, rhythmic) > 0, (dropped_latest, replaced, unrhythmic, rhythmic)

@@ -192,7 +192,7 @@ class AlertEngine:
     def on_cluster(self, device: str, cluster: Cluster, key: ClusterKey) -> None:
         """The analysis' Cluster grew (or was raised): same as ``on_spasm`` with its facts."""
         start = cluster.start if cluster.spasms else None
-        confirmed = max((s.detected_t for s in cluster.spasms), default=None)
+        confirmed = cluster.confirmed_t if cluster.spasms else None
         self.on_spasm(device, key, cluster.count, start, cluster.post_wake_s, confirmed)
 
     def restore(

@@ -30,9 +30,10 @@ shape).
 from __future__ import annotations
 
 import math
-from bisect import insort
+from bisect import bisect_left, bisect_right, insort
 from collections import deque
 from dataclasses import dataclass, field
+from heapq import heappop, heappush
 
 from swcore import consts as C
 
@@ -82,34 +83,106 @@ class Spasm:
         return self.matched or bool(0 < self.confidence < C.STRONG_CONFIDENCE)
 
 
+class _Onsets:
+    """Onsets in time order, with how many runs of three consecutive ones lie within
+    CLUSTER_SPAN_MS: the rhythm test kept up as onsets come and go. Scanning them all at each
+    spasm made a chain's cost per spasm grow with its length (bench/cluster_growth.py)."""
+
+    def __init__(self) -> None:
+        self.ts: list[float] = []
+        self._tight = 0  # runs of three consecutive onsets within SPAN_S
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    @property
+    def rhythmic(self) -> bool:
+        """Some three consecutive onsets lie within CLUSTER_SPAN_MS."""
+        return self._tight > 0
+
+    def add(self, t: float) -> None:
+        i = bisect_right(self.ts, t)
+        self._tight -= self._tight_runs(i - 2, i - 1)  # the runs across where it goes
+        self.ts.insert(i, t)
+        self._tight += self._tight_runs(i - 2, i)  # the runs through it
+
+    def remove(self, t: float) -> None:
+        i = bisect_left(self.ts, t)
+        self._tight -= self._tight_runs(i - 2, i)
+        del self.ts[i]
+        self._tight += self._tight_runs(i - 2, i - 1)
+
+    def near(self, t: float) -> bool:
+        """Some onset is the same movement as one at ``t`` (closer than CLUSTER_MIN_GAP_MS)."""
+        lo, hi = _near(self.ts, t)
+        return lo < hi
+
+    def _tight_runs(self, first: int, last: int) -> int:
+        """Of the runs starting at ``first`` .. ``last`` (those that exist), how many are tight."""
+        ts = self.ts
+        return sum(ts[k + 2] - ts[k] <= SPAN_S for k in range(max(first, 0), min(last, len(ts) - 3) + 1))
+
+
+def _near(ts: list[float], t: float) -> tuple[int, int]:
+    """The slice of the sorted ``ts`` closer than CLUSTER_MIN_GAP_MS to ``t``. A float difference
+    grows with the distance, so those are one run either side of where ``t`` would go."""
+    lo = hi = bisect_left(ts, t)
+    while lo > 0 and abs(ts[lo - 1] - t) < MIN_GAP_S:
+        lo -= 1
+    while hi < len(ts) and abs(ts[hi] - t) < MIN_GAP_S:
+        hi += 1
+    return lo, hi
+
+
 @dataclass
 class Cluster:
-    """A run of spasms; ``alert_t`` is set once the third counted spasm is confirmed."""
+    """A run of spasms; ``alert_t`` is set once the third counted spasm is confirmed.
 
-    spasms: list[Spasm] = field(default_factory=list)
+    What each spasm asks of it (its span, its latest confirmation, the alarm test) is kept as
+    spasms come (``_take``, ``take_match``) and go (``_drop_matches_near``), never scanned for:
+    a long chain costs no more per spasm than a short one (bench/cluster_growth.py). The
+    detector's own spasms only ever join; matches join and may go again."""
+
+    spasms: list[Spasm] = field(default_factory=list, init=False)  # in onset order; kept with the values below
     strong: int = 0  # counted spasms that are full (not weak) ones
     alert_t: float | None = None
     post_wake_s: float | None = None
     last_strong_t: float = 0.0
     _last_counted_weak: bool = False
-    _counted: list[float] = field(default_factory=list)  # onsets of the counted spasms
-    _matches: list[float] = field(default_factory=list)  # onsets of the counted matches
+    _counted: _Onsets = field(default_factory=_Onsets, init=False)  # onsets of the counted spasms
+    _matches: list[float] = field(default_factory=list, init=False)  # onsets of the counted matches, in order
+    _all: _Onsets = field(default_factory=_Onsets, init=False)  # both: what the alarm counts with a pair
     pair: bool = False  # has a full spasm shaped like an earlier one: its matches count towards the alarm
+    _start: float = field(default=math.inf, init=False)  # the detector's spasms' earliest onset
+    _end: float = field(default=-math.inf, init=False)  # ... and latest end
+    _own_confirmed: float = field(default=-math.inf, init=False)  # ... and latest confirmation
+    # Matches' (-detected_t, onset), a heap; a dropped one is left in it until it comes to the top.
+    _match_confirmed: list[tuple[float, float]] = field(default_factory=list, init=False)
 
     @property
     def start(self) -> float:
         """The first onset the detector found. Matches count but do not move a cluster's
         span: the daemon keys a cluster by its start from the first report on."""
-        return next(s.t for s in self.spasms if not s.matched)
+        return self._start
 
     @property
     def end(self) -> float:
-        return max(s.end for s in self.spasms if not s.matched)
+        return self._end
+
+    @property
+    def confirmed_t(self) -> float:
+        """When the latest confirmed of its spasms (matches included) was confirmed."""
+        heap = self._match_confirmed
+        # A dropped onset never comes back as a match (the spasm that dropped it is counted, and a
+        # match that near a counted spasm is refused): one not found among the matches is stale.
+        while heap and not self._is_match(heap[0][1]):
+            heappop(heap)
+        return max(self._own_confirmed, -heap[0][0]) if heap else self._own_confirmed
 
     @property
     def count(self) -> int:
         """Counted spasms (events closer than CLUSTER_MIN_GAP_MS count once), matches included."""
-        return len(self._counted) + len(self._matches)
+        return len(self._all)
 
     @property
     def matches(self) -> int:
@@ -118,12 +191,9 @@ class Cluster:
 
     @property
     def is_cluster(self) -> bool:
-        ts = self._alarm_onsets()
-        return bool(len(ts) >= C.CLUSTER_MIN_COUNT and self.strong >= C.CLUSTER_MIN_STRONG and _rhythmic(ts))
-
-    def _alarm_onsets(self) -> list[float]:
-        """The spasms the alarm counts: the detector's own, and with an alike pair the matches."""
-        return sorted(self._counted + self._matches) if self.pair else self._counted
+        # The spasms the alarm counts: the detector's own, and with an alike pair the matches.
+        ts = self._all if self.pair else self._counted
+        return bool(len(ts) >= C.CLUSTER_MIN_COUNT and self.strong >= C.CLUSTER_MIN_STRONG and ts.rhythmic)
 
     def intervals(self) -> list[float]:
         ts = [s.t for s in self.spasms]
@@ -131,9 +201,14 @@ class Cluster:
 
     def _take(self, s: Spasm) -> None:
         insort(self.spasms, s, key=_onset)
-        if not self._counted or s.t - self._counted[-1] >= MIN_GAP_S:
+        self._start = min(self._start, s.t)
+        self._end = max(self._end, s.end)
+        self._own_confirmed = max(self._own_confirmed, s.detected_t)
+        counted = self._counted.ts
+        if not counted or s.t - counted[-1] >= MIN_GAP_S:
             self.strong += not s.weak
-            self._counted.append(s.t)
+            self._counted.add(s.t)
+            self._all.add(s.t)
             self._last_counted_weak = s.weak
             self._drop_matches_near(s.t)
         elif self._last_counted_weak and not s.weak:
@@ -146,13 +221,23 @@ class Cluster:
 
     def _drop_matches_near(self, t: float) -> None:
         """A spasm counted at ``t`` was seen as a match first: it counts once, as itself."""
-        near = [m for m in self._matches if abs(m - t) < MIN_GAP_S]
-        if near:
-            self._matches = [m for m in self._matches if m not in near]
-            self.spasms = [x for x in self.spasms if not (x.matched and x.t in near)]
+        lo, hi = _near(self._matches, t)
+        for m in self._matches[lo:hi]:
+            self._all.remove(m)
+            i = bisect_left(self.spasms, m, key=_onset)
+            while i < len(self.spasms) and self.spasms[i].t == m:
+                if self.spasms[i].matched:
+                    del self.spasms[i]
+                else:
+                    i += 1
+        del self._matches[lo:hi]
 
     def has_match(self, s: Spasm) -> bool:
-        return s.t in self._matches
+        return self._is_match(s.t)
+
+    def _is_match(self, t: float) -> bool:
+        i = bisect_left(self._matches, t)
+        return i < len(self._matches) and self._matches[i] == t
 
     def reaches(self, s: Spasm) -> bool:
         """A match this chain may count: within CLUSTER_MAX_GAP_MS of its full spasms."""
@@ -160,16 +245,13 @@ class Cluster:
 
     def take_match(self, s: Spasm) -> bool:
         """Count a match, unless it is the same movement as a counted spasm or match."""
-        if any(abs(s.t - u) < MIN_GAP_S for u in self._counted + self._matches):
+        if self._all.near(s.t):
             return False
         insort(self.spasms, s, key=_onset)
-        self._matches.append(s.t)
+        insort(self._matches, s.t)
+        self._all.add(s.t)
+        heappush(self._match_confirmed, (-s.detected_t, s.t))
         return True
-
-
-def _rhythmic(ts: list[float]) -> bool:
-    """Some three consecutive onsets (in order) lie within CLUSTER_SPAN_MS."""
-    return any(c - a <= SPAN_S for a, c in zip(ts, ts[2:]))
 
 
 def _onset(s: Spasm) -> float:
