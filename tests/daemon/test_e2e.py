@@ -325,6 +325,45 @@ def test_a_band_connecting_to_a_store_that_cannot_be_read_alarms_and_is_stored_o
     asyncio.run(main())
 
 
+def test_events_a_failing_store_refused_are_stored_once_it_works_again_on_the_same_link(
+    tmp_path: Path, cluster_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found with the unreadable store: events the store refused (the disk gone for a while, or
+    full until the family freed space when told) waited in the band's flash for the next
+    connection, hours away on a link that holds all night. Now the daemon asks the band again on
+    the same link once writes work again (``BandSession.refill``): every event is stored, one
+    cluster, one alarm."""
+    monkeypatch.setattr(K, "STORAGE_OK_S", 8.0)  # band seconds (the daemon's clock runs at 4x)
+    links: list[Any] = []
+
+    async def main() -> None:
+        async with rig(tmp_path, cluster_csv, speed=4, wrap_link=lambda link: links.append(link) or link) as r:
+            d = r.daemon
+            assert d is not None
+            await r.wait_for(lambda: d.bands[0].session.state is State.STREAMING, 60, "streaming")
+            back = fail_store(r.store)  # before the cluster
+            await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 90, "the alarm with the store failing")
+            back()
+            assert r.store.count_events("band0000") == 0
+            await r.wait_for(lambda: r.notices(NoticeKind.BAND_CLEARED), 60, "writes working again")
+            await r.wait_for(lambda: _recorded(r), 120, "the recording's end")
+            status = r.store.latest_status("band0000")
+            assert status is not None and status.next_seq is not None and status.next_seq >= 6
+            await r.wait_for(lambda: r.store.count_events("band0000") >= status.next_seq, 30, "the refused events")
+            assert_all_stored(r, "band0000", status.next_seq)
+            await r.wait_for(lambda: list(r.store.clusters("band0000")), 30, "the cluster stored")
+            assert len(list(r.store.clusters("band0000"))) == 1
+            assert len(r.notices(NoticeKind.CLUSTER_ALARM)) == 1
+            assert len(links) == 1  # on the same link: no reconnect
+
+    asyncio.run(main())
+
+
+def _recorded(r: Rig) -> bool:
+    st = r.store.latest_status("band0000")
+    return st is not None and (st.uptime_s or 0) >= 100
+
+
 def test_the_configured_imu_rate_is_set_on_the_band_which_reboots_once_to_apply_it(tmp_path: Path, quick_cluster_csv: Path) -> None:
     """Found by review: [[bands]] rate_hz sized the daemon's epochs and raw files but never reached
     the band, so a band left at 52 Hz was read as 104 Hz (every epoch half as active: no wake)."""

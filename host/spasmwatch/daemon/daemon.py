@@ -845,6 +845,9 @@ class Daemon:
             del self._store_failing[device]
             log.warning("%s: the store takes writes again", device)
             self.engine.on_band_state(device, BandFault.STORAGE_FAILING, False)
+            for b in self.bands:
+                if b.device == device:
+                    b.session.refill()  # what it refused meanwhile, from the band's flash now
         return result
 
     def _read(self, device: str, read: Callable[[], T], otherwise: Callable[[], T]) -> T:

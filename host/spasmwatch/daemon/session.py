@@ -347,6 +347,7 @@ class BandSession:
         # "Time"): late by their wait, they tell nothing of the host's clock.
         self._live_from_ms = 0
         self._sync_slow = False  # the latest sync's least round trip was over SYNC_SLOW_RTT_S (and said so)
+        self._refill = False  # ask the band for what the store lacks again, at the stream's next record (refill)
 
     # --- state ------------------------------------------------------------------
     @property
@@ -464,9 +465,16 @@ class BandSession:
                 pass
 
     # --- connect sequence -----------------------------------------------------------
+    def refill(self) -> None:
+        """Ask the band once more for every event after the last one the store holds (the connect's
+        BACKFILL again, on this link): what a store that failed for a while refused is in the band's
+        flash, and would wait there for the next connection, hours away on a link that holds."""
+        self._refill = self.state is State.STREAMING  # (any other: the next connect's backfill asks)
+
     async def _connect_once(self) -> None:
         self._set(State.CONNECTING)
         self._lost.clear()
+        self._refill = False
         link = self._make_link()
         self.link = link
         link.on_disconnect(self._lost.set)
@@ -685,6 +693,10 @@ class BandSession:
                 self._take(device, *get.result())
                 if self._step_s or self.wall() - self._clock.wall_s >= self.resync_s:
                     await self._resync(device)
+                if self._refill:
+                    self._refill = False
+                    log.info("%s: asking the band again for the events the store missed", self.label)
+                    await self._backfill(device, self._clock.boot, self._clock.now_ms(self.wall()))
         finally:
             lost.cancel()
             self._take_queued(device)  # also when a resync failed (its TIME_SYNC timed out)
