@@ -1151,6 +1151,35 @@ def test_a_store_that_can_no_longer_be_read_stops_no_alarm_and_a_reconnect_goes_
         assert store.next_backfill_seq(DEVICE) == 0
 
 
+def test_a_reconnect_to_a_store_that_cannot_be_read_backfills_what_the_band_logged_away_before_any_event_came(tmp_path: Path) -> None:
+    """Found by review: with the store unreadable at a reconnect and no event taken yet in this run
+    (a restart, a quiet evening), the backfill was asked from the band's head: the spasms it logged
+    while out of range never came, and their cluster never alarmed. Now it is asked from where this
+    run last asked: nothing came since."""
+    clock = Clock(T0)
+    with Store(tmp_path / "db.sqlite") as store:
+        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+        b = d.bands[0]
+        b.session.info = BandInfo(DEVICE, "spasmwatch-band", "test", "sim", "sim:0", "sim")
+        d.on_connected(b.session.info)
+        assert d.log_life(DEVICE, 1, 0, 0) == Offsets(0, 0)
+        assert d.next_backfill_seq(DEVICE) == 0  # (the store reads)
+        d.on_sync(DEVICE, 1, 0, T0)
+        d.on_record(DEVICE, {"type": "loginfo", "flags": P.LF_DONE}, T0)
+        # The link drops; the band logs a cluster out of range; the disk goes; the band is back.
+        back = fail_store(store)
+        clock.t = T0 + 70
+        d.on_connected(b.session.info)
+        assert d.log_life(DEVICE, 1, 5, 70_000) == Offsets(0, 0)
+        assert d.next_backfill_seq(DEVICE) == 0  # old code: 5, the band's head
+        for seq in range(5):
+            d.on_record(DEVICE, spasm_record(seq, 10_000 * seq + 5_000), clock.t)
+        d.on_record(DEVICE, {"type": "loginfo", "flags": P.LF_DONE}, clock.t)
+        d.on_sync(DEVICE, 1, 70_000, T0 + 70)
+        assert len([n for n in d.notifications if n.kind is NoticeKind.CLUSTER_ALARM]) == 1
+        back()
+
+
 def test_a_host_clock_stepped_back_hours_after_the_sync_places_events_on_the_right_lap() -> None:
     """Found by review: the band's u32 ms times were unwrapped against an estimate from the host's
     wall clock alone; stepped back 2 h after the sync (NTP after a dual boot's local-time clock), every

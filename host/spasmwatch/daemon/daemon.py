@@ -101,11 +101,13 @@ class BandView:
     params: Params = field(default_factory=lambda: Params(DEFAULT_RATE_HZ, True))  # at the band's reported IMU rate
     log_life: LogLife | None = None  # the band's current log life (known once it connected)
     # What places, dedups and resumes the band's records when the store cannot be read (_stored):
-    # its latest sync, the event seqs taken lately (oldest first, at most SEEN_SEQS) and the seq
-    # its log said comes next at the connect (store numbering).
+    # its latest sync, the event seqs taken lately (oldest first, at most SEEN_SEQS), the seq
+    # its log said comes next at the connect and the seq this run's latest backfill asked from
+    # (store numbering).
     sync: BandClock | None = None
     seen_seqs: dict[int, None] = field(default_factory=dict)
     head_seq: int | None = None
+    asked_seq: int | None = None
     link_alert: str | None = None  # the id the disconnected alert was raised under (the label if never seen)
     # Band boot -> its events this backfill placed on arrival through the band's boot links (no sync
     # of their own): said once, at the backfill's end (_backfill_done).
@@ -610,7 +612,8 @@ class Daemon:
     def next_backfill_seq(self, device: str) -> int:
         b = self._by_device(device)
         b.backfilling = True
-        return self._read(device, lambda: self.store.next_backfill_seq(device), lambda: _resume_seq(b))
+        b.asked_seq = self._read(device, lambda: self.store.next_backfill_seq(device), lambda: _resume_seq(b))
+        return b.asked_seq
 
     def log_life(self, device: str, boot: int, next_seq: int, band_ms: int, erased: bool = False) -> Offsets:
         b = self._by_device(device)
@@ -1523,9 +1526,13 @@ def _seen(b: BandView, seq: int) -> None:
 
 def _resume_seq(b: BandView) -> int:
     """Where a backfill starts when the store cannot say: after the latest event this run took, or
-    (none) at the band's head. What came before stays in its flash for a later connection."""
+    (none) where this run last asked from (what the band logged out of range since is still to
+    come: from its head, that cluster never alarmed), or (never asked) at the band's head. Not past
+    the head: the band would refuse it as an erase. What came before stays in its flash for a later
+    connection."""
     head = b.head_seq if b.head_seq is not None else 0
-    return min(max(b.seen_seqs) + 1, head) if b.seen_seqs else head
+    after = max(b.seen_seqs) + 1 if b.seen_seqs else b.asked_seq
+    return head if after is None else min(after, head)
 
 
 def _say_placed(device: str, r: Linked) -> None:
