@@ -1180,6 +1180,38 @@ def test_a_reconnect_to_a_store_that_cannot_be_read_backfills_what_the_band_logg
         back()
 
 
+def test_a_cluster_alarmed_while_the_store_failed_is_carried_on_by_a_restart_after_the_disk_is_back(tmp_path: Path) -> None:
+    """Found by review: a cluster that alarmed while the store refused everything (its ALARM row
+    refused) is stored once the disk is back and its alert goes on under the row's id, but the
+    store held no alert of it: a restart found the cluster without its alarm, did not carry it
+    on, and the rebuild alarmed the same cluster again as new, to every phone."""
+    clock = Clock(T0)
+    spec = [BandSpec("crib", lambda: None)]  # type: ignore[arg-type,return-value]  # driven below, as the session would
+    with Store(tmp_path / "db.sqlite") as store:
+        first = Daemon(store, spec, clock=clock)  # type: ignore[arg-type]
+        _connect(first, DEVICE, [], clock.t)
+        first.on_sync(DEVICE, 1, 0, T0)
+        back = fail_store(store)
+        for seq in range(3):
+            clock.t = T0 + 10 * seq + 3
+            first.on_record(DEVICE, spasm_record(seq, 10_000 * seq), clock.t)
+        assert len([n for n in first.notifications if n.kind is NoticeKind.CLUSTER_ALARM]) == 1
+        back()  # the disk is back: the cluster's next spasm stores it, its alert under the row's id
+        clock.t = T0 + 58
+        first.on_record(DEVICE, spasm_record(3, 55_000), clock.t)
+        [row] = store.clusters(DEVICE)
+        # kill -9; the daemon comes back and the band with it, the refused spasms backfilled.
+        clock.t += 5
+        restarted = Daemon(store, spec, clock=clock)  # type: ignore[arg-type]
+        restarted._resume(restarted.bands[0], restarted._known_bands())
+        _connect(restarted, DEVICE, [spasm_record(seq, 10_000 * seq) for seq in range(3)], clock.t)
+        restarted._tick()
+        raised = [n.kind for n in restarted.notifications if n.kind is NoticeKind.CLUSTER_ALARM]
+        assert raised == [], raised  # old code: [CLUSTER_ALARM], the same cluster alarmed again
+        assert restarted.status()["bands"][0]["alert_state"] == "ALARM", restarted.status()["bands"][0]
+        assert [c.id for c in store.clusters(DEVICE)] == [row.id]
+
+
 def test_a_host_clock_stepped_back_hours_after_the_sync_places_events_on_the_right_lap() -> None:
     """Found by review: the band's u32 ms times were unwrapped against an estimate from the host's
     wall clock alone; stepped back 2 h after the sync (NTP after a dual boot's local-time clock), every

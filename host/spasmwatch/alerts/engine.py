@@ -262,6 +262,11 @@ class AlertEngine:
                 log.info("alert %d %s cluster %s: carried on as the alert of cluster %s (the same cluster)", a.id, device, k, into)
                 a.key = into
                 self._clusters[(device, into)] = s = a
+                if isinstance(k, str) and isinstance(into, int):
+                    # Alarmed under a key no stored cluster has (the store refused the cluster): its
+                    # rows, if the store took any, name no cluster, and a restart found the cluster
+                    # without its alarm and alarmed it again. Its state, recorded under ``into`` now.
+                    self._move(a, a.state, now, f"carried on as the alert of cluster {into}", None, None, by=a.acked_by)
                 continue
             self._retire(a, s, now, cluster.count if cluster is not None else s.count)
 
