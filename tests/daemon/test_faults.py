@@ -1212,6 +1212,53 @@ def test_a_cluster_alarmed_while_the_store_failed_is_carried_on_by_a_restart_aft
         assert [c.id for c in store.clusters(DEVICE)] == [row.id]
 
 
+@pytest.mark.parametrize("disk", ["gone", "read-only"])
+def test_a_band_that_rebooted_away_from_a_failing_store_has_its_cluster_analysed_from_the_connect_s_sync(tmp_path: Path, disk: str) -> None:
+    """Found by review: with the store unreadable, a record is placed by the band's latest sync in
+    memory, of its boot only. A band that rebooted out of range (a flat battery, a watchdog reset)
+    brings the new boot's events in the reconnect's backfill, before that boot's sync (stored after
+    the backfill; its boot link could not be stored): none was placed, each was marked seen, and
+    the cluster among them was never analysed: no alarm. Now they are kept, and analysed at the
+    sync. On a disk gone read-only (reads work: a failing SD card the kernel remounted) the store
+    refused the boot's sync and placed none of its events, live ones included, until the next
+    connection: now the sync in memory places what the store cannot."""
+    clock = Clock(T0)
+    with Store(tmp_path / "db.sqlite") as store:
+        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+        b = d.bands[0]
+        b.session.info = BandInfo(DEVICE, "spasmwatch-band", "test", "sim", "sim:0", "sim")
+        d.on_connected(b.session.info)
+        d.log_life(DEVICE, 1, 0, 0)
+        d.next_backfill_seq(DEVICE)
+        d.on_sync(DEVICE, 1, 0, T0)
+        d.on_record(DEVICE, {"type": "loginfo", "flags": P.LF_DONE}, T0)
+        if disk == "gone":
+            back = fail_store(store)
+        else:
+            store._conn.execute("PRAGMA query_only = ON")
+            back = lambda: store._conn.execute("PRAGMA query_only = OFF")  # noqa: E731
+        # Out of range, the band restarts (boot 2) and logs a cluster's first three spasms; it comes
+        # back 100 s later, and the rest of the cluster comes live.
+        clock.t = T0 + 100
+        d.on_connected(b.session.info)
+        d.log_life(DEVICE, 2, 3, 60_000)
+        assert d.next_backfill_seq(DEVICE) == 0
+        boot2 = [{**spasm_record(seq, 10_000 * seq + 45_000), "boot": 2} for seq in range(5)]
+        for rec in boot2[:3]:
+            d.on_record(DEVICE, rec, clock.t)
+        d.on_record(DEVICE, {"type": "loginfo", "flags": P.LF_DONE}, clock.t)
+        d.on_sync(DEVICE, 2, 60_000, T0 + 100)  # boot 2 began at T0 + 40: its spasms at T0 + 85 .. 125
+        b.session._set(State.STREAMING)
+        for rec in boot2[3:]:
+            clock.t = T0 + 40 + rec["onset_ms"] / 1000 + 3
+            d.on_record(DEVICE, rec, clock.t)
+        [alarm] = [n for n in d.notifications if n.kind is NoticeKind.CLUSTER_ALARM]  # old code: none
+        assert alarm.count == 3
+        assert b.analysis is not None and [len(tc.spasm_ts) for tc in b.analysis.tracked] == [5]
+        back()
+        assert store.count_events(DEVICE) == 0  # (all in the band's flash, for the next connection)
+
+
 def test_a_host_clock_stepped_back_hours_after_the_sync_places_events_on_the_right_lap() -> None:
     """Found by review: the band's u32 ms times were unwrapped against an estimate from the host's
     wall clock alone; stepped back 2 h after the sync (NTP after a dual boot's local-time clock), every

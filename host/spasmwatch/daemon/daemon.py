@@ -108,6 +108,9 @@ class BandView:
     seen_seqs: dict[int, None] = field(default_factory=dict)
     head_seq: int | None = None
     asked_seq: int | None = None
+    # Events the store refused that no sync this run knows places (a boot the band began while away:
+    # its boot link was refused too), oldest first, at most SEEN_SEQS: analysed at that boot's sync.
+    unplaced: list[dict[str, Any]] = field(default_factory=list)
     link_alert: str | None = None  # the id the disconnected alert was raised under (the label if never seen)
     # Band boot -> its events this backfill placed on arrival through the band's boot links (no sync
     # of their own): said once, at the backfill's end (_backfill_done).
@@ -673,6 +676,7 @@ class Daemon:
         ref = (None, None) if host is None else (host.boot_id, host.s)
         b = self._by_device(device)
         b.sync = BandClock(boot, band_ms, wall_s)
+        self._place_unplaced(b, b.sync)
         linked = self._stored(device, lambda: self.store.add_sync(device, boot, band_ms, wall_s, *ref))
         b.synced = True
         self._placed_late(b, linked or [])  # boots placed through the band's links from this one, if any
@@ -883,12 +887,30 @@ class Daemon:
         t = self._wall_time(b, rec["boot"], rec["onset_ms"])
         if t is not None:
             self._count_linked(b, rec["boot"])
-        a = b.analysis
-        if t is None or a is None:
-            return  # kept; placed and analysed once its boot is synced, or linked to one that is
+            self._analyse_event(b, rec, t)
+        elif new is None:  # not stored: the store cannot place it at its boot's sync, this run will
+            b.unplaced.append(rec)
+            del b.unplaced[: -K.SEEN_SEQS]
+        # (else kept; placed and analysed once its boot is synced, or linked to one that is)
+
+    def _analyse_event(self, b: BandView, rec: dict[str, Any], t: float) -> None:
+        """Event ``rec``, placed at wall ``t``, into ``b``'s live analysis."""
+        a, device = b.analysis, b.device
+        if a is None or device is None:
+            return
         s = _spasm(t, rec["duration_ms"], rec["peak_rate_mrads"], rec["peak_angle_mrad"], rec["confidence"], rec["flags"])
         self._read(device, lambda: a.spasm(s), _nothing)  # (a late one rebuilds from the store)
         self._publish({"type": "event", "device": device, "t": t})
+
+    def _place_unplaced(self, b: BandView, sync: BandClock) -> None:
+        """The refused events of ``sync``'s boot no sync placed as they came (``BandView.unplaced``),
+        placed by it and analysed now: a band that rebooted away from an unreadable store brings
+        the new boot's events in the backfill, before the connect's sync."""
+        mine = [r for r in b.unplaced if r["boot"] == sync.boot]
+        if mine:
+            b.unplaced = [r for r in b.unplaced if r["boot"] != sync.boot]
+            for rec in mine:
+                self._analyse_event(b, rec, sync.wall_s_at(rec["onset_ms"]))
 
     def _on_activity(self, device: str, rec: dict[str, Any], received_s: float) -> None:
         self._stored(device, lambda: self.store.add_activity(device, [rec], received_s))
@@ -930,13 +952,13 @@ class Daemon:
         self._publish({"type": "status"})
 
     def _wall_time(self, b: BandView, boot: int, t_ms: int) -> float | None:
-        """``Store.wall_time``; while the store cannot be read, by the band's latest sync if of ``boot``."""
+        """``Store.wall_time``; when the store cannot be read, or holds nothing that places ``boot``
+        (it refused the boot's syncs and links: a disk gone read-only), by the band's latest sync
+        if of ``boot``."""
         device, sync = b.device, b.sync
         assert device is not None
-        return self._read(
-            device, lambda: self.store.wall_time(device, boot, t_ms),
-            lambda: sync.wall_s_at(t_ms) if sync is not None and sync.boot == boot else None,
-        )  # fmt: skip
+        t = self._read(device, lambda: self.store.wall_time(device, boot, t_ms), _nothing)
+        return sync.wall_s_at(t_ms) if t is None and sync is not None and sync.boot == boot else t
 
     def _on_raw(self, device: str, rec: dict[str, Any], received_s: float) -> None:
         """Raw samples go to a band boot's .swraw files (sample indexes restart at a boot), a part a
