@@ -1259,6 +1259,42 @@ def test_a_band_that_rebooted_away_from_a_failing_store_has_its_cluster_analysed
         assert store.count_events(DEVICE) == 0  # (all in the band's flash, for the next connection)
 
 
+def test_a_band_whose_log_was_erased_once_keeps_its_store_numbers_when_it_connects_to_an_unreadable_store(tmp_path: Path) -> None:
+    """Found by review: with the store unreadable at a band's first connection of a run (the daemon
+    started while it was away, the disk went since), its log life fell back to the band's own
+    numbers, as if its flash had never been erased. Once the disk was back, that link's records
+    were stored under an earlier life's boots and seqs: its events refused as already stored (not
+    analysed either), its sync re-placing the earlier life's boot. Now the daemon reads the life
+    when it takes the band on (at its start), and falls back to that."""
+    clock = Clock(T0)
+    spec = [BandSpec("crib", lambda: None)]  # type: ignore[arg-type,return-value]  # driven below, as the session would
+    with Store(tmp_path / "db.sqlite") as store:
+        first = Daemon(store, spec, clock=clock)  # type: ignore[arg-type]
+        info = BandInfo(DEVICE, "spasmwatch-band", "test", "sim", "sim:0", "sim")
+        first.bands[0].session.info = info
+        first.on_connected(info)
+        assert first.log_life(DEVICE, 1, 0, 0) == Offsets(0, 0)
+        first.on_sync(DEVICE, 1, 0, T0)
+        for seq in range(5):
+            first.on_record(DEVICE, spasm_record(seq, 100_000 * seq), clock.t)
+        clock.t = T0 + 1000
+        erased = first.log_life(DEVICE, 1, 0, 1000)  # the band's flash erased: a new life
+        assert erased == Offsets(1, 5)
+        # A restart, the band away; the disk goes; the band connects.
+        restarted = Daemon(store, spec, clock=clock)  # type: ignore[arg-type]
+        restarted._resume(restarted.bands[0], restarted._known_bands())
+        back = fail_store(store)
+        restarted.bands[0].session.info = info
+        restarted.on_connected(info)
+        offsets = restarted.log_life(DEVICE, 1, 1, 60_000)
+        assert offsets == erased  # old code: Offsets(0, 0), the band's own numbers
+        back()  # the disk back on this link: the band's seq 0 of boot 1 is stored as the session numbers it
+        restarted.on_sync(DEVICE, 1 + offsets.boot, 60_000, clock.t)
+        restarted.on_record(DEVICE, {**spasm_record(offsets.seq, 30_000), "boot": 1 + offsets.boot}, clock.t)
+        assert store.count_events(DEVICE) == 6
+        assert [round(e.wall_t - T0) for e in store.events(DEVICE)][:5] == [0, 100, 200, 300, 400]  # the first life's, unmoved
+
+
 def test_a_host_clock_stepped_back_hours_after_the_sync_places_events_on_the_right_lap() -> None:
     """Found by review: the band's u32 ms times were unwrapped against an estimate from the host's
     wall clock alone; stepped back 2 h after the sync (NTP after a dual boot's local-time clock), every

@@ -620,8 +620,8 @@ class Daemon:
 
     def log_life(self, device: str, boot: int, next_seq: int, band_ms: int, erased: bool = False) -> Offsets:
         b = self._by_device(device)
-        # The store unreadable: the life this run last knew (the band's own numbers if none; an
-        # erase meanwhile is then missed, and no stored row is touched by it).
+        # The store unreadable: the life this run last knew (read as it took the band on; the band's
+        # own numbers if none; an erase meanwhile is then missed, and no stored row is touched by it).
         was = b.log_life or LogLife(device, None, 0, 0)
         life, started = self._read(
             device, lambda: self.store.check_log_life(device, boot, next_seq, band_ms, self.clock.wall(), erased), lambda: (was, False)
@@ -665,6 +665,9 @@ class Daemon:
         First its band boots synced on a host clock stepped since are placed on the clock as it reads
         now: the rebuild, the clusters and alarms restored read their times."""
         b.device = device
+        # Its numbers in the store, for a connect that cannot read them (log_life): not the band's
+        # own when its flash was erased once (None, unknown: its own numbers, the first life's).
+        b.log_life = self._read(device, lambda: self.store.log_life(device), _nothing)
         self.engine.name_device(device, b.label)
         self._place_on_clock(device, self.clock.since_boot(), self.clock.wall())
         a = b.analysis = LiveAnalysis(device, b.params, _StoreSource(self.store), self, self.clock.wall)
