@@ -1295,6 +1295,37 @@ def test_a_band_whose_log_was_erased_once_keeps_its_store_numbers_when_it_connec
         assert [round(e.wall_t - T0) for e in store.events(DEVICE)][:5] == [0, 100, 200, 300, 400]  # the first life's, unmoved
 
 
+def test_another_unit_connecting_as_the_band_with_the_store_unreadable_is_not_taken_for_the_one_before(tmp_path: Path) -> None:
+    """Found by review: what the daemon holds of a band while the store cannot be read (the event
+    seqs its analysis took, its latest sync) was kept when another unit connected under its name (a
+    spare band on the same port): that unit's events, numbered from 0 as the first's were, were
+    taken for re-deliveries and dropped, and its records placed by the other unit's clock. Now a
+    unit taken on starts from nothing of the other's."""
+    clock = Clock(T0)
+    with Store(tmp_path / "db.sqlite") as store:
+        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+        b = d.bands[0]
+        _connect(d, DEVICE, [], clock.t)
+        d.on_sync(DEVICE, 1, 0, T0)
+        back = fail_store(store)
+        for seq in range(3):  # weak ones: no cluster of the first unit's
+            clock.t = T0 + 100 * seq + 3
+            d.on_record(DEVICE, spasm_record(seq, 100_000 * seq, confidence=20), clock.t)
+        # The spare band, plugged in on the same port: its log and its clock start from 0 too.
+        spare = "reg0002"
+        clock.t = T0 + 1000
+        _connect(d, spare, [], clock.t)
+        assert d.next_backfill_seq(spare) == 0
+        d.on_sync(spare, 1, 0, T0 + 1000)
+        assert d._wall_time(b, 1, 0) == T0 + 1000  # not the first unit's clock
+        for seq in range(3):
+            clock.t = T0 + 1000 + 10 * seq + 3
+            d.on_record(spare, spasm_record(seq, 10_000 * seq), clock.t)
+        [alarm] = [n for n in d.notifications if n.kind is NoticeKind.CLUSTER_ALARM]  # old code: none, dropped as re-sent
+        assert alarm.device == spare
+        back()
+
+
 def test_a_host_clock_stepped_back_hours_after_the_sync_places_events_on_the_right_lap() -> None:
     """Found by review: the band's u32 ms times were unwrapped against an estimate from the host's
     wall clock alone; stepped back 2 h after the sync (NTP after a dual boot's local-time clock), every

@@ -668,6 +668,9 @@ class Daemon:
         # Its numbers in the store, for a connect that cannot read them (log_life): not the band's
         # own when its flash was erased once (None, unknown: its own numbers, the first life's).
         b.log_life = self._read(device, lambda: self.store.log_life(device), _nothing)
+        # Nothing of another unit's (a spare band on the same port) places or dedups its records:
+        # numbered from 0 as that one's were, its events were taken for re-deliveries.
+        b.sync, b.seen_seqs, b.head_seq, b.asked_seq, b.unplaced = None, {}, None, None, []
         self.engine.name_device(device, b.label)
         self._place_on_clock(device, self.clock.since_boot(), self.clock.wall())
         a = b.analysis = LiveAnalysis(device, b.params, _StoreSource(self.store), self, self.clock.wall)
