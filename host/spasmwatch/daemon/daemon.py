@@ -724,7 +724,7 @@ class Daemon:
         """A band's analysis (if attached) rebuilt on its moved times, its tracked clusters at their
         stored times first."""
         if analysis is not None:
-            self._read(analysis.device, lambda: self._retrack(analysis), _nothing)
+            self._retrack(analysis)
             self._rebuild(analysis, close=False)  # as at attach: closing goes by the band's data
 
     def _rebuild(self, analysis: LiveAnalysis, now: float | None = None, close: bool = True) -> None:
@@ -738,9 +738,13 @@ class Daemon:
             # Its events moved: each spasm time is looked up again (until the rebuild, the analysis
             # still has times some stored event left; they link nothing now, as they would not).
             tc.event_at = {}
-            r = None if tc.store_id is None else self.store.cluster(tc.store_id)
-            if r is not None:
-                tc.start, tc.end, tc.spasm_ts = r.start_t, r.end_t, self._spasm_ts(r.id)
+            if tc.store_id is not None:  # (a store that cannot be read: where the analysis had it)
+                self._read(analysis.device, functools.partial(self._at_stored_times, tc), _nothing)
+
+    def _at_stored_times(self, tc: TrackedCluster) -> None:
+        r = None if tc.store_id is None else self.store.cluster(tc.store_id)
+        if r is not None:
+            tc.start, tc.end, tc.spasm_ts = r.start_t, r.end_t, self._spasm_ts(r.id)
 
     def on_rate(self, device: str, rate_hz: float) -> None:
         """The band's IMU step (an MPU6886 samples at 50 Hz for a configured 52): epochs
