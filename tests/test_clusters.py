@@ -302,3 +302,30 @@ def test_a_cluster_s_running_values_match_its_spasm_list_after_every_spasm() -> 
         for closed in ct.drain():
             _check_against_its_spasms(closed)
     assert min(dropped_latest, replaced, unrhythmic, rhythmic) > 0, (dropped_latest, replaced, unrhythmic, rhythmic)
+
+
+def test_a_spasm_late_on_the_link_counts_where_its_onset_is() -> None:
+    """Found by review: the daemon feeds a spasm up to LATE_S (30 s) older than its newest data
+    straight in (a re-ordered notification, a backfill behind a spasm stored before a restart),
+    but the tracker counted a spasm only against the latest counted onset: one before it was
+    the same movement whatever the gap, left uncounted, and pulled the chain's last full spasm
+    back. Now it counts as it would have in order, and a weak event seen again as a full spasm
+    out of order is a full one."""
+    in_order = ClusterTracker()
+    for t in (100.0, 108.0, 116.0, 124.0):
+        in_order.add(sp(t))
+    late = ClusterTracker()
+    for t in (100.0, 108.0, 124.0, 116.0):  # 116 arrives behind 124
+        late.add(sp(t))
+    a, b = in_order.current, late.current
+    assert a is not None and b is not None
+    assert (b.count, b.strong, b.last_strong_t, b.intervals()) == (a.count, a.strong, a.last_strong_t, a.intervals()) == (4, 4, 124.0, [8.0, 8.0, 8.0])
+    # A weak event, then (late) the same movement as a full spasm, while a later one was counted.
+    ct = ClusterTracker()
+    for s in (sp(100.0), sp(108.0), weak(116.0), sp(124.0), sp(116.4)):
+        ct.add(s)
+    c = ct.current
+    assert c is not None and (c.count, c.strong) == (4, 4)
+    # Still one movement: seen full again, it counts no more.
+    ct.add(sp(116.6))
+    assert (c.count, c.strong) == (4, 4)

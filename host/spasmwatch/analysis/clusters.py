@@ -147,8 +147,8 @@ class Cluster:
     strong: int = 0  # counted spasms that are full (not weak) ones
     alert_t: float | None = None
     post_wake_s: float | None = None
-    last_strong_t: float = 0.0
-    _last_counted_weak: bool = False
+    last_strong_t: float = -math.inf  # the latest onset of a full spasm
+    _weak_counted: set[float] = field(default_factory=set, init=False)  # counted onsets of weak events not seen full since
     _counted: _Onsets = field(default_factory=_Onsets, init=False)  # onsets of the counted spasms
     _matches: list[float] = field(default_factory=list, init=False)  # onsets of the counted matches, in order
     _all: _Onsets = field(default_factory=_Onsets, init=False)  # both: what the alarm counts with a pair
@@ -204,19 +204,24 @@ class Cluster:
         self._start = min(self._start, s.t)
         self._end = max(self._end, s.end)
         self._own_confirmed = max(self._own_confirmed, s.detected_t)
+        # Against the counted onsets either side: the daemon feeds a spasm up to LATE_S older than
+        # its newest data (a re-ordered notification), which the latest one alone took for the
+        # same movement, uncounted (found by review). In order, the latest is the only one near.
         counted = self._counted.ts
-        if not counted or s.t - counted[-1] >= MIN_GAP_S:
+        lo, hi = _near(counted, s.t)
+        if lo == hi:
             self.strong += not s.weak
             self._counted.add(s.t)
             self._all.add(s.t)
-            self._last_counted_weak = s.weak
+            if s.weak:
+                self._weak_counted.add(s.t)
             self._drop_matches_near(s.t)
-        elif self._last_counted_weak and not s.weak:
+        elif not s.weak and counted[lo] in self._weak_counted:
             # The same movement seen weakly first, then as a full spasm: it is a full one.
             self.strong += 1
-            self._last_counted_weak = False
+            self._weak_counted.discard(counted[lo])
         if not s.weak:
-            self.last_strong_t = s.t
+            self.last_strong_t = max(self.last_strong_t, s.t)
             self.pair = self.pair or s.alike
 
     def _drop_matches_near(self, t: float) -> None:
