@@ -90,8 +90,8 @@ EN: dict[str, str] = {
     "fault.sensor_error.title": "Band sensor error",
     "fault.sensor_error.text": "The band's motion sensor reports an error and it is not detecting: restart the band.",
     "fault.storage_failing.title": "Cannot save the band's events",
-    "fault.storage_failing.text": "This computer cannot save the band's events (is its disk full?). Alarms still work "
-    "and the band keeps its events until they can be saved: free some space.",
+    "fault.storage_failing.text": "This computer cannot save the band's events (is its disk full, or the drive unplugged?). Alarms "
+    "still work and the band keeps its events until they can be saved: free some space, or plug the drive back in.",
     "fault.band_log_failing.title": "Band cannot save events",
     "fault.band_log_failing.text": "The band could not save a movement it detected to its memory, and such movements "
     "are not sent here either: spasms may be missed. Restart the band; if this comes back, flash it again "
@@ -187,7 +187,7 @@ EN: dict[str, str] = {
     "page.fault.clock_unsynced": "Clock not set",
     "page.fault.safe_mode": "Band in safe mode",
     "page.fault.sensor_error": "Sensor error",
-    "page.fault.storage_failing": "Cannot save events (disk full?)",
+    "page.fault.storage_failing": "Cannot save events (disk full or unplugged?)",
     "page.fault.band_log_failing": "Band cannot save events",
     "page.state.connected": "Connected",
     "page.state.silent": "Connected, silent",

@@ -66,8 +66,8 @@ CATALOG: dict[str, str] = {
     "Sie den Brustgurt neu.",
     "fault.storage_failing.title": "Ereignisse werden nicht gespeichert",
     "fault.storage_failing.text": "Dieser Computer kann die Ereignisse des Brustgurts nicht speichern (ist die "
-    "Festplatte voll?). Alarme funktionieren weiter, und der Brustgurt behält seine Ereignisse, bis sie gespeichert "
-    "werden können: Schaffen Sie Speicherplatz.",
+    "Festplatte voll oder das Laufwerk nicht angeschlossen?). Alarme funktionieren weiter, und der Brustgurt behält "
+    "seine Ereignisse, bis sie gespeichert werden können: Schaffen Sie Speicherplatz oder schließen Sie das Laufwerk wieder an.",
     "fault.band_log_failing.title": "Brustgurt kann nicht speichern",
     "fault.band_log_failing.text": "Der Brustgurt konnte eine erkannte Bewegung nicht speichern, und solche Bewegungen "
     "kommen auch hier nicht an: Spasmen können übersehen werden. Starten Sie den Brustgurt neu; kommt das wieder, "
@@ -159,7 +159,7 @@ CATALOG: dict[str, str] = {
     "page.fault.clock_unsynced": "Uhr nicht gestellt",
     "page.fault.safe_mode": "Brustgurt im abgesicherten Modus",
     "page.fault.sensor_error": "Sensorfehler",
-    "page.fault.storage_failing": "Ereignisse werden nicht gespeichert (Festplatte voll?)",
+    "page.fault.storage_failing": "Ereignisse werden nicht gespeichert (Festplatte voll oder getrennt?)",
     "page.fault.band_log_failing": "Brustgurt kann Ereignisse nicht speichern",
     "page.state.connected": "Verbunden",
     "page.state.silent": "Verbunden, sendet nichts",

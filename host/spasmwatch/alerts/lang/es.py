@@ -61,8 +61,9 @@ CATALOG: dict[str, str] = {
     "fault.sensor_error.title": "Error del sensor de la banda",
     "fault.sensor_error.text": "El sensor de movimiento de la banda indica un error y no detecta: reinicie la banda.",
     "fault.storage_failing.title": "No se pueden guardar los eventos",
-    "fault.storage_failing.text": "Este ordenador no puede guardar los eventos de la banda (¿está lleno el disco?). "
-    "Las alarmas siguen funcionando y la banda conserva sus eventos hasta que se puedan guardar: libere espacio.",
+    "fault.storage_failing.text": "Este ordenador no puede guardar los eventos de la banda (¿está lleno el disco o desconectada la unidad?). "
+    "Las alarmas siguen funcionando y la banda conserva sus eventos hasta que se puedan guardar: libere espacio "
+    "o vuelva a conectar la unidad.",
     "fault.band_log_failing.title": "La banda no puede guardar eventos",
     "fault.band_log_failing.text": "La banda no pudo guardar en su memoria un movimiento que detectó, y esos "
     "movimientos tampoco llegan aquí: pueden pasar espasmos sin detectar. Reinicie la banda; si vuelve a ocurrir, "
@@ -154,7 +155,7 @@ CATALOG: dict[str, str] = {
     "page.fault.clock_unsynced": "Reloj sin ajustar",
     "page.fault.safe_mode": "Banda en modo seguro",
     "page.fault.sensor_error": "Error del sensor",
-    "page.fault.storage_failing": "No se pueden guardar los eventos (¿disco lleno?)",
+    "page.fault.storage_failing": "No se pueden guardar los eventos (¿disco lleno o desconectado?)",
     "page.fault.band_log_failing": "La banda no puede guardar eventos",
     "page.state.connected": "Conectada",
     "page.state.silent": "Conectada, sin datos",

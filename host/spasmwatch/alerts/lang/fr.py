@@ -64,9 +64,9 @@ CATALOG: dict[str, str] = {
     "fault.sensor_error.text": "Le capteur de mouvement de la ceinture signale une erreur et elle ne détecte pas : "
     "redémarrez la ceinture.",
     "fault.storage_failing.title": "Impossible d'enregistrer les événements",
-    "fault.storage_failing.text": "Cet ordinateur ne peut pas enregistrer les événements de la ceinture (disque plein ?). "
+    "fault.storage_failing.text": "Cet ordinateur ne peut pas enregistrer les événements de la ceinture (disque plein ou débranché ?). "
     "Les alarmes fonctionnent toujours et la ceinture garde ses événements jusqu'à ce qu'ils puissent être "
-    "enregistrés : libérez de l'espace.",
+    "enregistrés : libérez de l'espace ou rebranchez le disque.",
     "fault.band_log_failing.title": "La ceinture ne peut pas enregistrer",
     "fault.band_log_failing.text": "La ceinture n'a pas pu enregistrer dans sa mémoire un mouvement détecté, et ces "
     "mouvements ne sont pas non plus envoyés ici : des spasmes peuvent être manqués. Redémarrez la ceinture ; si "
@@ -159,7 +159,7 @@ CATALOG: dict[str, str] = {
     "page.fault.clock_unsynced": "Horloge non réglée",
     "page.fault.safe_mode": "Ceinture en mode sans échec",
     "page.fault.sensor_error": "Erreur du capteur",
-    "page.fault.storage_failing": "Impossible d'enregistrer les événements (disque plein ?)",
+    "page.fault.storage_failing": "Impossible d'enregistrer les événements (disque plein ou débranché ?)",
     "page.fault.band_log_failing": "La ceinture ne peut pas enregistrer les événements",
     "page.state.connected": "Connectée",
     "page.state.silent": "Connectée, muette",
