@@ -329,3 +329,18 @@ def test_a_spasm_late_on_the_link_counts_where_its_onset_is() -> None:
     # Still one movement: seen full again, it counts no more.
     ct.add(sp(116.6))
     assert (c.count, c.strong) == (4, 4)
+
+
+def test_an_alarm_a_late_spasm_completes_is_not_dated_before_the_spasms_it_needed() -> None:
+    """Found by review: a spasm fed out of order (up to LATE_S behind) that made the chain a
+    cluster set the alarm time to its own confirmation, seconds before the later spasms the
+    alarm counts were even confirmed ("alarm at" 100.6 for a cluster of spasms at 100, 108,
+    116). In order the alarm is due when the third is confirmed; late, not before the data it
+    counts was in."""
+    in_order = ClusterTracker()
+    alarms = [in_order.add(sp(t)) for t in (100.0, 108.0, 116.0)]
+    assert alarms[-1] is not None and alarms[-1].alert_t == 116.0 + 1.3
+    late = ClusterTracker()
+    assert late.add(sp(108.0)) is None and late.add(sp(116.0)) is None
+    c = late.add(sp(100.0))  # confirmed at 101.3, behind the two after it on the link
+    assert c is not None and c.alert_t == 116.0 + 1.3

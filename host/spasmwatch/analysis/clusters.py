@@ -185,6 +185,11 @@ class Cluster:
         return len(self._all)
 
     @property
+    def latest_onset(self) -> float:
+        """The latest onset among the spasms it counted and its full spasms (matches aside)."""
+        return max(self._counted.ts[-1], self.last_strong_t)
+
+    @property
     def matches(self) -> int:
         """How many of ``count`` are the cluster counter's matches."""
         return len(self._matches)
@@ -285,6 +290,7 @@ class ClusterTracker:
 
     def add(self, s: Spasm) -> Cluster | None:
         cur = self.current
+        behind = cur is not None and not s.matched and s.t < cur.latest_onset  # fed out of order (LATE_S)
         if s.matched:
             if cur is None or not cur.reaches(s):
                 self._pend_match(s)
@@ -311,7 +317,10 @@ class ClusterTracker:
             self._unreported = []
         raised = cur.alert_t is None and cur.is_cluster
         if raised:
-            cur.alert_t = s.detected_t
+            # In order: when this spasm, the last the alarm needed, was confirmed. One fed behind
+            # later onsets was confirmed before spasms the alarm counts (found by review: dated
+            # before the second and third spasms were): when the chain's data was in.
+            cur.alert_t = max(s.detected_t, cur.confirmed_t) if behind else s.detected_t
         if cur.alert_t is not None and self._held:
             self.confirmed_weak.extend(sorted((m for m in self._held if cur.has_match(m)), key=_onset))
             self._held = []
