@@ -1259,6 +1259,57 @@ def test_a_band_that_rebooted_away_from_a_failing_store_has_its_cluster_analysed
         assert store.count_events(DEVICE) == 0  # (all in the band's flash, for the next connection)
 
 
+def test_a_band_erased_while_the_store_cannot_be_read_has_nothing_of_its_old_log_placed_or_dedup_its_new_one(tmp_path: Path) -> None:
+    """Found by review: with the store unreadable, an erase of the band's flash goes unseen (its
+    life cannot be checked) and its new log is numbered as the old one. What the daemon held of
+    the old log then took the new one for itself: the events of an old boot no sync had placed
+    (``BandView.unplaced``, since ac52f20) were placed by the new boot of the same number's sync,
+    a cluster logged hours before alarmed as if now; and the new log's spasms, numbered as old
+    ones taken this run, were dropped as re-deliveries: its cluster never alarmed. The band's
+    log behind what this run took from it (next seq) is the erase: none of that is kept."""
+    clock = Clock(T0)
+    with Store(tmp_path / "db.sqlite") as store:
+        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+        b = d.bands[0]
+        b.session.info = BandInfo(DEVICE, "spasmwatch-band", "test", "sim", "sim:0", "sim")
+        d.on_connected(b.session.info)
+        d.log_life(DEVICE, 1, 0, 0)
+        d.next_backfill_seq(DEVICE)
+        d.on_sync(DEVICE, 1, 0, T0)
+        d.on_record(DEVICE, {"type": "loginfo", "flags": P.LF_DONE}, T0)
+        d.on_record(DEVICE, spasm_record(0, 1_000), T0 + 2)  # one spasm, stored
+        back = fail_store(store)
+        # Away, the band restarts twice: boot 2 logs a cluster (seqs 1-3) no sync ever places.
+        clock.t = T0 + 3600
+        d.on_connected(b.session.info)
+        d.log_life(DEVICE, 3, 4, 60_000)
+        assert d.next_backfill_seq(DEVICE) == 1
+        for seq in (1, 2, 3):
+            d.on_record(DEVICE, {**spasm_record(seq, 100_000 + 10_000 * seq), "boot": 2}, clock.t)
+        d.on_record(DEVICE, {"type": "loginfo", "flags": P.LF_DONE}, clock.t)
+        d.on_sync(DEVICE, 3, 60_000, clock.t)
+        assert not [n for n in d.notifications if n.kind is NoticeKind.CLUSTER_ALARM]
+        # Away again, its flash is erased (a re-flash): the new log starts at seq 0, boot 1; it
+        # restarts once (boot 2) and comes back 150 s into that boot.
+        clock.t = T0 + 7200
+        d.on_connected(b.session.info)
+        d.log_life(DEVICE, 2, 0, 150_000)
+        d.next_backfill_seq(DEVICE)
+        d.on_record(DEVICE, {"type": "loginfo", "flags": P.LF_DONE}, clock.t)
+        d.on_sync(DEVICE, 2, 150_000, clock.t)
+        # old code: the old boot 2's cluster placed by this boot's sync (at T0 + 7060 .. 7080), alarmed
+        assert not [n for n in d.notifications if n.kind is NoticeKind.CLUSTER_ALARM]
+        b.session._set(State.STREAMING)
+        for seq in range(4):  # a cluster now, on the new log
+            onset_ms = 160_000 + 8_000 * seq
+            clock.t = T0 + 7200 + (onset_ms - 150_000) / 1000 + 3
+            d.on_record(DEVICE, {**spasm_record(seq, onset_ms), "boot": 2}, clock.t)
+        [alarm] = [n for n in d.notifications if n.kind is NoticeKind.CLUSTER_ALARM]  # old code: none (seqs 0-3 taken for the old ones)
+        assert alarm.count == 3
+        assert b.analysis is not None and [len(tc.spasm_ts) for tc in b.analysis.tracked] == [4]
+        back()
+
+
 def test_a_band_whose_log_was_erased_once_keeps_its_store_numbers_when_it_connects_to_an_unreadable_store(tmp_path: Path) -> None:
     """Found by review: with the store unreadable at a band's first connection of a run (the daemon
     started while it was away, the disk went since), its log life fell back to the band's own

@@ -626,7 +626,15 @@ class Daemon:
         life, started = self._read(
             device, lambda: self.store.check_log_life(device, boot, next_seq, band_ms, self.clock.wall(), erased), lambda: (was, False)
         )
-        b.head_seq = next_seq + life.seq_offset
+        head = next_seq + life.seq_offset
+        if b.seen_seqs and max(b.seen_seqs) >= head:
+            # Its log behind what this run took from it: erased while the store could not be read (a
+            # store that can starts a new life, numbered after the old one), and numbered as the old
+            # one. Nothing of that places or dedups the new log's records (found by review: an old
+            # boot's unplaced cluster alarmed at the new boot's sync, the new log's taken for re-deliveries).
+            log.warning("%s: the band's log is behind what this run took from it (erased?): its old records are forgotten", device)
+            _forget_log(b)
+        b.head_seq = head
         if started:
             # Once per erase: what the band said, and where its numbers go in the store from now on.
             log.warning(
@@ -670,7 +678,7 @@ class Daemon:
         b.log_life = self._read(device, lambda: self.store.log_life(device), _nothing)
         # Nothing of another unit's (a spare band on the same port) places or dedups its records:
         # numbered from 0 as that one's were, its events were taken for re-deliveries.
-        b.sync, b.seen_seqs, b.head_seq, b.asked_seq, b.unplaced = None, {}, None, None, []
+        _forget_log(b)
         self.engine.name_device(device, b.label)
         self._place_on_clock(device, self.clock.since_boot(), self.clock.wall())
         a = b.analysis = LiveAnalysis(device, b.params, _StoreSource(self.store), self, self.clock.wall)
@@ -1554,6 +1562,12 @@ def _seen(b: BandView, seq: int) -> None:
     b.seen_seqs[seq] = None
     if len(b.seen_seqs) > K.SEEN_SEQS:
         del b.seen_seqs[next(iter(b.seen_seqs))]
+
+
+def _forget_log(b: BandView) -> None:
+    """What placed, dedups and resumes ``b``'s records while the store cannot be read, forgotten:
+    not of the log its records come from now (another unit's, or an earlier life's)."""
+    b.sync, b.seen_seqs, b.head_seq, b.asked_seq, b.unplaced = None, {}, None, None, []
 
 
 def _resume_seq(b: BandView) -> int:
