@@ -1212,6 +1212,20 @@ def test_a_cluster_alarmed_while_the_store_failed_is_carried_on_by_a_restart_aft
         assert [c.id for c in store.clusters(DEVICE)] == [row.id]
 
 
+def _connected_at_t0(store: Store, clock: Clock) -> Daemon:
+    """A daemon on ``store`` whose band connected at T0 as its session hands it on: identified,
+    its log life read (boot 1, nothing logged yet), backfilled, synced."""
+    d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+    b = d.bands[0]
+    b.session.info = BandInfo(DEVICE, "spasmwatch-band", "test", "sim", "sim:0", "sim")
+    d.on_connected(b.session.info)
+    d.log_life(DEVICE, 1, 0, 0)
+    d.next_backfill_seq(DEVICE)
+    d.on_sync(DEVICE, 1, 0, T0)
+    d.on_record(DEVICE, {"type": "loginfo", "flags": P.LF_DONE}, T0)
+    return d
+
+
 @pytest.mark.parametrize("disk", ["gone", "read-only"])
 def test_a_band_that_rebooted_away_from_a_failing_store_has_its_cluster_analysed_from_the_connect_s_sync(tmp_path: Path, disk: str) -> None:
     """Found by review: with the store unreadable, a record is placed by the band's latest sync in
@@ -1224,14 +1238,8 @@ def test_a_band_that_rebooted_away_from_a_failing_store_has_its_cluster_analysed
     connection: now the sync in memory places what the store cannot."""
     clock = Clock(T0)
     with Store(tmp_path / "db.sqlite") as store:
-        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+        d = _connected_at_t0(store, clock)
         b = d.bands[0]
-        b.session.info = BandInfo(DEVICE, "spasmwatch-band", "test", "sim", "sim:0", "sim")
-        d.on_connected(b.session.info)
-        d.log_life(DEVICE, 1, 0, 0)
-        d.next_backfill_seq(DEVICE)
-        d.on_sync(DEVICE, 1, 0, T0)
-        d.on_record(DEVICE, {"type": "loginfo", "flags": P.LF_DONE}, T0)
         if disk == "gone":
             back = fail_store(store)
         else:
@@ -1269,14 +1277,8 @@ def test_a_band_erased_while_the_store_cannot_be_read_has_nothing_of_its_old_log
     log behind what this run took from it (next seq) is the erase: none of that is kept."""
     clock = Clock(T0)
     with Store(tmp_path / "db.sqlite") as store:
-        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+        d = _connected_at_t0(store, clock)
         b = d.bands[0]
-        b.session.info = BandInfo(DEVICE, "spasmwatch-band", "test", "sim", "sim:0", "sim")
-        d.on_connected(b.session.info)
-        d.log_life(DEVICE, 1, 0, 0)
-        d.next_backfill_seq(DEVICE)
-        d.on_sync(DEVICE, 1, 0, T0)
-        d.on_record(DEVICE, {"type": "loginfo", "flags": P.LF_DONE}, T0)
         d.on_record(DEVICE, spasm_record(0, 1_000), T0 + 2)  # one spasm, stored
         back = fail_store(store)
         # Away, the band restarts twice: boot 2 logs a cluster (seqs 1-3) no sync ever places.
