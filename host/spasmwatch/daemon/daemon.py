@@ -747,10 +747,10 @@ class Daemon:
             # still has times some stored event left; they link nothing now, as they would not).
             tc.event_at = {}
             if tc.store_id is not None:  # (a store that cannot be read: where the analysis had it)
-                self._read(analysis.device, functools.partial(self._at_stored_times, tc), _nothing)
+                self._read(analysis.device, functools.partial(self._at_stored_times, tc, tc.store_id), _nothing)
 
-    def _at_stored_times(self, tc: TrackedCluster) -> None:
-        r = None if tc.store_id is None else self.store.cluster(tc.store_id)
+    def _at_stored_times(self, tc: TrackedCluster, cluster_id: int) -> None:
+        r = self.store.cluster(cluster_id)
         if r is not None:
             tc.start, tc.end, tc.spasm_ts = r.start_t, r.end_t, self._spasm_ts(r.id)
 
