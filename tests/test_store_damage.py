@@ -59,12 +59,17 @@ def test_a_store_with_a_damaged_page_is_refused_before_anything_is_written(tmp_p
     _store(path)
     _damage_an_events_page(path)
     before = path.read_bytes()
-    with pytest.raises(StoreError, match=r"spasmwatch\.db: the store is damaged .*'spasmwatch store recover'"):
+    with pytest.raises(StoreError, match=r"spasmwatch\.db: the store is damaged .*'spasmwatch store recover'") as refused:
         Store(path)
-    config = tmp_path / "config.toml"
-    config.write_text(f'[daemon]\ndata_dir = "{data}"\n\n[[bands]]\nname = "crib"\ntransport = "sim"\naddress = "127.0.0.1:9"\n')
-    run = _cli("run", "--config", str(config))
-    assert run.returncode == 2 and "the store is damaged" in run.stderr and "spasmwatch store recover" in run.stderr, run.stderr
+    assert refused.value.damaged
+    # The daemon's way (it monitors without the store, tests/daemon/test_cli.py): opened, refused, tried
+    # again (until 2026-12-05 'spasmwatch run' exited 2 here, and no band was monitored).
+    with Store.may_fail(path) as store:
+        assert store.open_error is not None and store.open_error.damaged and "'spasmwatch store recover'" in str(store.open_error)
+        assert not store.reopen() and not store.reopen()
+        with pytest.raises(StoreError, match="the store is damaged") as call:
+            store.add_note(0.0, "note", "x")
+        assert call.value.damaged
     assert path.read_bytes() == before  # nothing written to it
     wal = Path(f"{path}-wal")
     assert not wal.exists() or wal.stat().st_size == 0

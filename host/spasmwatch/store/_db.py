@@ -25,7 +25,13 @@ RECOVER_HINT = (
 
 
 class StoreError(SpasmwatchError):
-    """The store file cannot be used: names the file and what is wrong with it."""
+    """The store file cannot be used: names the file and what is wrong with it. ``damaged``: the
+    file itself is (SQLite cannot read it as a database, or its pages are damaged): the way out is
+    'spasmwatch store recover' (RECOVER_HINT), not free space or a drive plugged back in."""
+
+    def __init__(self, message: str, damaged: bool = False) -> None:
+        super().__init__(message)
+        self.damaged = damaged
 
 
 def make_folder(path: Path) -> None:
@@ -99,12 +105,17 @@ def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool) -> None:
         raise StoreError(f"{path}: cannot open the store: {e}") from e
     except sqlite3.DatabaseError as e:
         # "file is not a database", "database disk image is malformed": never touched.
-        raise StoreError(f"{path}: not a usable spasmwatch store ({e}); the file was left untouched{damage_hint(e)}") from e
+        raise StoreError(f"{path}: not a usable spasmwatch store ({e}); the file was left untouched{damage_hint(e)}", damaged=True) from e
 
 
 def damage_hint(e: sqlite3.Error) -> str:
     """The way out of a damaged store, for an error that says the file is damaged."""
-    return f"; {RECOVER_HINT}" if "malformed" in str(e) else ""
+    return f"; {RECOVER_HINT}" if is_damage(e) else ""
+
+
+def is_damage(e: sqlite3.Error) -> bool:
+    """Whether SQLite's ``e`` says the file itself is damaged (not full, locked or gone)."""
+    return "malformed" in str(e)
 
 
 def _check_sound(conn: sqlite3.Connection, path: Path) -> None:
@@ -120,7 +131,7 @@ def _check_sound(conn: sqlite3.Connection, path: Path) -> None:
     except sqlite3.DatabaseError as e:  # a damaged page it cannot step over: said as an error
         found = [str(e)]
     if found != ["ok"]:
-        raise StoreError(f"{path}: the store is damaged ({'; '.join(found)}); nothing was written to it. {RECOVER_HINT}")
+        raise StoreError(f"{path}: the store is damaged ({'; '.join(found)}); nothing was written to it. {RECOVER_HINT}", damaged=True)
 
 
 def _check_identity(conn: sqlite3.Connection, path: Path) -> int:

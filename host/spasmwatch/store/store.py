@@ -267,16 +267,41 @@ def _texts(table: str, **fields: object) -> None:
 class Store:
     """The spasmwatch database. ``Store(path)`` creates or migrates it; see docs/store.md."""
 
-    def __init__(self, path: Path, *, _readonly: bool = False) -> None:
+    def __init__(self, path: Path, *, _readonly: bool = False, _unopened: StoreError | None = None) -> None:
         self.path = Path(path)
         self.readonly = _readonly
         self._lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = _db.connect(self.path, _readonly)
+        # Why it is not open (``may_fail``): every call raises it, ``reopen`` tries again.
+        self.open_error = _unopened
+        self._conn: sqlite3.Connection | None = None if _unopened else _db.connect(self.path, _readonly)
 
     @classmethod
     def open_readonly(cls, path: Path) -> Store:
         """For exports and CLI readers: nothing this object does can change the file."""
         return cls(path, _readonly=True)
+
+    @classmethod
+    def may_fail(cls, path: Path) -> Store:
+        """``Store(path)``, or when it cannot be opened (damaged, newer, not this account's to open,
+        an I/O error, a folder not writable) a store not open: ``open_error`` says why, every call
+        raises a StoreError saying it, and ``reopen`` tries again. The daemon monitors without its
+        store rather than not at all (docs/store.md "A store that cannot be opened")."""
+        try:
+            return cls(path)
+        except StoreError as e:
+            return cls(path, _unopened=e)
+
+    def reopen(self) -> bool:
+        """Try again to open a store ``may_fail`` could not open (never one ``close`` closed); whether
+        it is open now. Under the lock: a ``close`` meanwhile closes what it opened."""
+        with self._lock:
+            if self._conn is None and self.open_error is not None:
+                try:
+                    self._conn = _db.connect(self.path, self.readonly)
+                    self.open_error = None
+                except StoreError as e:
+                    self.open_error = e
+            return self._conn is not None
 
     @staticmethod
     def default_path() -> Path:
@@ -288,6 +313,7 @@ class Store:
     # --- lifecycle ----------------------------------------------------------------
     def close(self) -> None:
         with self._lock:
+            self.open_error = None  # closed for good: not opened again (reopen)
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
@@ -300,7 +326,8 @@ class Store:
 
     def _live_conn(self) -> sqlite3.Connection:
         if self._conn is None:
-            raise StoreError(f"{self.path}: store is closed")
+            e = self.open_error
+            raise StoreError(f"{self.path}: store is closed") if e is None else StoreError(str(e), damaged=e.damaged)
         return self._conn
 
     @contextmanager
@@ -357,7 +384,7 @@ class Store:
     def _error(self, e: sqlite3.Error) -> StoreError:
         """``e`` naming the file; a damaged file's also the way out (found by the fault audit: an
         export said only 'database disk image is malformed')."""
-        return StoreError(f"{self.path}: {e}{_db.damage_hint(e)}")
+        return StoreError(f"{self.path}: {e}{_db.damage_hint(e)}", damaged=_db.is_damage(e))
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         with self._lock:
