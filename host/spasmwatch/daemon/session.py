@@ -696,6 +696,10 @@ class BandSession:
                 if self._refill:
                     self._refill = False
                     log.info("%s: asking the band again for the events the store missed", self.label)
+                    # A sync point first: the store may have refused this link's (it failed, or was not
+                    # open, at the connect). Without one the events it refused were stored unplaced, and
+                    # the rebuild at the backfill's end alarmed their cluster a second time.
+                    await self._resync(device)
                     await self._backfill(device, self._clock.boot, self._clock.now_ms(self.wall()))
         finally:
             lost.cancel()
