@@ -108,13 +108,15 @@ async def rig(
     wrap_link: Callable[[Any], Any] | None = None,
     start_wall: float | None = None,
     latency: Latency | None = None,
+    open_store: Callable[[Path], Store] = Store,
     **daemon_kw: Any,
 ) -> AsyncIterator[Rig]:
     """``start_wall``: the daemon's (and so the band's synced) wall time now, e.g. just before a
     noon for raw parts cut there; default the real time. ``latency``: how long (real s) the
-    simulated radio holds each message (simradio.SimRadioClient)."""
+    simulated radio holds each message (simradio.SimRadioClient). ``open_store``: how the store
+    at ``tmp``/spasmwatch.db is opened (``Store.may_fail``: as ``spasmwatch run`` does)."""
     clock = ScaledClock(time.time() if start_wall is None else start_wall, speed)
-    r = Rig(tmp, csv, speed, Store(tmp / "spasmwatch.db"), clock, wrap_link=wrap_link, latency=latency)
+    r = Rig(tmp, csv, speed, open_store(tmp / "spasmwatch.db"), clock, wrap_link=wrap_link, latency=latency)
     try:
         for i in range(n_bands):
             r.start_band(i, band_args)

@@ -6,9 +6,12 @@ import argparse
 import asyncio
 import json
 import os
+import random
+import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -195,6 +198,40 @@ def test_a_computer_without_bluetooth_is_said_under_the_band_not_out_of_reach(tm
     finally:
         daemon.terminate()
         daemon.wait(20)
+
+
+def test_run_on_a_damaged_store_monitors_says_so_and_stops_on_sigterm(tmp_path: Path) -> None:
+    """Found by review: 'spasmwatch run' on a store file SQLite cannot read ended at once (exit 2),
+    so no band was monitored. Now it starts, its page and 'spasmwatch status' say the store is not
+    open and how to repair it, it stops cleanly on SIGTERM, and the file is as it was."""
+    data = tmp_path / "data"
+    data.mkdir()
+    db = data / "spasmwatch.db"
+    db.write_bytes(random.Random(3).randbytes(20_000))
+    before = db.read_bytes()
+    port = free_port()
+    config = tmp_path / "config.toml"
+    config.write_text(f'[daemon]\ndata_dir = "{data}"\n\n[[bands]]\nname = "crib"\ntransport = "sim"\naddress = "127.0.0.1:{free_port()}"\n\n'
+                      f"[daemon.http]\nport = {port}\n\n[channels.sound]\nenabled = false\n\n[channels.desktop]\nenabled = false\n")  # fmt: skip
+    daemon = subprocess.Popen([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        end = time.monotonic() + 30
+        while "STORE NOT OPEN" not in (out := cli(config, "status").stdout):
+            assert time.monotonic() < end and daemon.poll() is None, out
+            time.sleep(0.2)
+        assert out.startswith(f"STORE NOT OPEN since ") and f"{db}: not a usable spasmwatch store (file is not a database)" in out, out
+        assert "'spasmwatch store recover'" in out and "(stop the daemon first)" in out, out
+        st = json.loads(cli(config, "status", "--json").stdout)
+        assert st["store"]["damaged"] is True and st["bands"][0]["faults"] == ["store_damaged"], st
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:
+            assert page.status == 200 and b'id="store-error"' in page.read()
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=30)
+    assert daemon.returncode == 0, err
+    assert err.count("the store cannot be opened") == 1 and "Traceback" not in err, err
+    assert db.read_bytes() == before
 
 
 def test_a_config_named_with_dash_dash_config_must_exist(tmp_path: Path) -> None:

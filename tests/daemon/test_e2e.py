@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import os
+import random
 import shutil
 import signal
 import sqlite3
@@ -26,14 +27,14 @@ import pytest
 
 from servers import Watcher, http_recorder, start_broker, stop_broker
 
-from spasmwatch.alerts import NoticeKind
+from spasmwatch.alerts import BandFault, NoticeKind
 from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
 from spasmwatch.alerts.channels.webhook import WebhookChannel, WebhookSettings
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.clock import ScaledClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.session import State
-from spasmwatch.store import Store
+from spasmwatch.store import SCHEMA_VERSION, Store
 from spasmwatch.transport import LinkTimeoutError, open_link
 from spasmwatch.transport.cdcbridge import CdcBridge
 from spasmwatch.transport.simband import SimBand
@@ -365,6 +366,94 @@ def test_events_a_failing_store_refused_are_stored_once_it_works_again_on_the_sa
 def _recorded(r: Rig) -> bool:
     st = r.store.latest_status("band0000")
     return st is not None and (st.uptime_s or 0) >= 100
+
+
+def test_a_daemon_started_on_a_damaged_store_alarms_tells_the_family_and_leaves_the_file_as_it_was(
+    tmp_path: Path, quick_cluster_csv: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by review of 'spasmwatch run': a store file SQLite cannot read (random bytes here: a
+    disk's garbage, a bad copy) ended the daemon at its start, so no band was monitored and no alarm
+    could be raised until someone repaired the file (under systemd: a restart, the same error, for
+    ever). Now the daemon starts without it: the family is told at once, under the band's name and
+    with the way out, before the band connects; the band's cluster alarms; the retries (every
+    0.2 s here) never write into the file, and the log says it once."""
+    path = tmp_path / "spasmwatch.db"
+    path.write_bytes(random.Random(7).randbytes(20_000))
+    before = path.read_bytes()
+    caplog.set_level(logging.WARNING)
+
+    async def main() -> None:
+        async with rig(tmp_path, quick_cluster_csv, speed=4, open_store=Store.may_fail, store_retry_s=0.2) as r:
+            d = r.daemon
+            assert d is not None and d.bands[0].device is None  # not connected yet
+            [told] = r.notices(NoticeKind.BAND_FAULT)
+            assert told.fault is BandFault.STORE_DAMAGED and told.device == "band0", told
+            assert "stop spasmwatch, run 'spasmwatch store recover'" in told.text, told.text
+            store = d.status()["store"]
+            assert store["damaged"] is True and "file is not a database" in store["error"], store
+            await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 90, "the alarm with no store")
+            assert d.bands[0].device == "band0000"
+            assert [n.fault for n in r.notices(NoticeKind.BAND_FAULT)] == [BandFault.STORE_DAMAGED]  # told once
+            assert "store_damaged" in d.status()["bands"][0]["faults"]  # on the band's card, connected
+            assert r.store.open_error is not None
+
+    asyncio.run(main())
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.glob("spasmwatch.db*")) == ["spasmwatch.db"]  # nothing made beside it
+    errors = [rec.getMessage() for rec in caplog.records if rec.levelno >= logging.ERROR]
+    assert len(errors) == 1 and errors[0].startswith("the store cannot be opened"), errors
+
+
+def _unopenable(path: Path) -> tuple[Callable[[], None], Callable[[], None]]:
+    """What makes the store at ``path`` one this account cannot open, and what makes it openable
+    again: no permission on the file; for root, who opens it all the same, a schema version newer
+    than this spasmwatch's (a downgrade: upgrading opens it)."""
+    if os.geteuid() != 0:
+        return lambda: path.chmod(0), lambda: path.chmod(0o600)
+
+    def version(v: int) -> None:
+        with contextlib.closing(sqlite3.connect(path)) as c:
+            c.execute(f"PRAGMA user_version = {v}")
+
+    return lambda: version(SCHEMA_VERSION + 1), lambda: version(SCHEMA_VERSION)
+
+
+def test_a_store_that_opens_late_gets_every_event_the_band_logged_while_it_was_shut(
+    tmp_path: Path, cluster_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store the daemon cannot open at its start (here a newer schema, or no permission), made
+    openable while the band streams a cluster: the daemon, which alarmed without it, opens it at its
+    next try (every 0.5 s here: STORE_RETRY_S), then goes on as after 'the disk is back': every event
+    the band logged is stored, one cluster, one alarm."""
+    monkeypatch.setattr(K, "STORAGE_OK_S", 8.0)  # band seconds (the daemon's clock runs at 4x)
+    path = tmp_path / "spasmwatch.db"
+    Store(path).close()
+    shut, openable = _unopenable(path)
+    shut()
+
+    async def main() -> None:
+        async with rig(tmp_path, cluster_csv, speed=4, open_store=Store.may_fail, store_retry_s=0.5) as r:
+            d = r.daemon
+            assert d is not None and r.store.open_error is not None and not r.store.open_error.damaged
+            [told] = r.notices(NoticeKind.BAND_FAULT)
+            assert told.fault is BandFault.STORAGE_FAILING and told.device == "band0", told
+            await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 90, "the alarm with the store shut")
+            openable()
+            await r.wait_for(lambda: r.store.open_error is None, 30, "the store opened")
+            assert d.status()["store"] is None
+            await r.wait_for(lambda: r.notices(NoticeKind.BAND_CLEARED), 60, "writes working again")
+            assert [n.fault for n in r.notices(NoticeKind.BAND_CLEARED)] == [BandFault.STORAGE_FAILING]
+            await r.wait_for(lambda: _recorded(r), 120, "the recording's end")
+            status = r.store.latest_status("band0000")
+            assert status is not None and status.next_seq is not None and status.next_seq >= 6
+            await r.wait_for(lambda: r.store.count_events("band0000") >= status.next_seq, 30, "the events logged while shut")
+            assert_all_stored(r, "band0000", status.next_seq)
+            await r.wait_for(lambda: list(r.store.clusters("band0000")), 30, "the cluster stored")
+            assert len(list(r.store.clusters("band0000"))) == 1
+            assert len(r.notices(NoticeKind.CLUSTER_ALARM)) == 1
+            assert "storage_failing" not in d.status()["bands"][0]["faults"]
+
+    asyncio.run(main())
 
 
 def test_the_configured_imu_rate_is_set_on_the_band_which_reboots_once_to_apply_it(tmp_path: Path, quick_cluster_csv: Path) -> None:

@@ -136,6 +136,11 @@ class AlertEngine:
         self._devices: set[str] = set()
         self._names: dict[str, str] = {}  # device id -> what the family calls the band
 
+    def number_after(self, last_id: int) -> None:
+        """New alerts are numbered after ``last_id`` too: the largest id a store stored, read after
+        this engine was made (a store the daemon could open only late: docs/store.md)."""
+        self._ids = max(self._ids, last_id)
+
     def name_device(self, device: str, name: str) -> None:
         """Messages speak of ``device`` as ``name`` (the band as the family named it)."""
         self._names[device] = name

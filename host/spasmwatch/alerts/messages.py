@@ -92,6 +92,11 @@ EN: dict[str, str] = {
     "fault.storage_failing.title": "Cannot save the band's events",
     "fault.storage_failing.text": "This computer cannot save the band's events (is its disk full, or the drive unplugged?). Alarms "
     "still work and the band keeps its events until they can be saved: free some space, or plug the drive back in.",
+    "fault.store_damaged.title": "The events file is damaged",
+    # the file itself, not the disk: only a repair helps, and it needs the daemon stopped (docs/store.md)
+    "fault.store_damaged.text": "The file where this computer saves the band's events is damaged: nothing is saved "
+    "to it. Alarms still work and the band keeps its events. To repair it, on this computer: stop spasmwatch, run "
+    "'spasmwatch store recover' (it says how to stop spasmwatch if it still runs), then start spasmwatch again.",
     "fault.band_log_failing.title": "Band cannot save events",
     "fault.band_log_failing.text": "The band could not save a movement it detected to its memory, and such movements "
     "are not sent here either: spasms may be missed. Restart the band; if this comes back, flash it again "
@@ -112,6 +117,8 @@ EN: dict[str, str] = {
     "cleared.sensor_error.text": "The band's motion sensor works again.",
     "cleared.storage_failing.title": "Saving events again",
     "cleared.storage_failing.text": "This computer saves the band's events again.",
+    "cleared.store_damaged.title": "Saving events again",
+    "cleared.store_damaged.text": "This computer can open its events file again and saves the band's events.",
     "cleared.band_log_failing.title": "Band saves events again",
     "cleared.band_log_failing.text": "The band saves its events again (it was restarted).",
     # the daily summary
@@ -188,6 +195,7 @@ EN: dict[str, str] = {
     "page.fault.safe_mode": "Band in safe mode",
     "page.fault.sensor_error": "Sensor error",
     "page.fault.storage_failing": "Cannot save events (disk full or unplugged?)",
+    "page.fault.store_damaged": "Events file damaged: stop spasmwatch, run 'spasmwatch store recover'",
     "page.fault.band_log_failing": "Band cannot save events",
     "page.state.connected": "Connected",
     "page.state.silent": "Connected, silent",
@@ -259,6 +267,8 @@ EN: dict[str, str] = {
     "page.heartbeat": "The heartbeat to {host} is {why}.",
     "page.heartbeat_held": "The heartbeat to {host} is held back: {why}.",
     "page.heartbeat_off": "If this computer goes off now, nobody is told; its service will soon say the monitor is down.",
+    "page.store_error": "The events file cannot be opened (since {time}): {error}. Alarms still work and the bands keep "
+    "their events until it opens; spasmwatch tries it again every minute.",
     "page.config_error": "The config change was not applied (since {time}): {error}. The monitor runs on with the "
     "config it had; fix the file, then run 'spasmwatch reload' (it says whether the edit applied; for the "
     "installed service, systemctl --user reload spasmwatch does the same silently).",

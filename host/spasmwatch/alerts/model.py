@@ -58,7 +58,8 @@ class BandFault(Enum):
     CLOCK_UNSYNCED = "clock_unsynced"
     SAFE_MODE = "safe_mode"
     SENSOR_ERROR = "sensor_error"
-    STORAGE_FAILING = "storage_failing"  # this computer's store refuses writes (disk full)
+    STORAGE_FAILING = "storage_failing"  # this computer's store refuses writes (disk full), or cannot be opened
+    STORE_DAMAGED = "store_damaged"  # the store file itself is damaged: 'spasmwatch store recover', the daemon stopped
     BAND_LOG_FAILING = "band_log_failing"  # the band's flash refused an event (it is lost, live too)
 
     @property
@@ -69,7 +70,8 @@ class BandFault(Enum):
     def source(self) -> str:
         """Who saw it, for the log: a disconnect (no data, link down) and a failing store are
         this computer's findings, the rest the band's status flags."""
-        return "the daemon detected it" if self in (BandFault.DISCONNECTED, BandFault.STORAGE_FAILING) else "band reported it"
+        mine = (BandFault.DISCONNECTED, BandFault.STORAGE_FAILING, BandFault.STORE_DAMAGED)
+        return "the daemon detected it" if self in mine else "band reported it"
 
 
 class Urgency(IntEnum):

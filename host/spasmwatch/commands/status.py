@@ -29,6 +29,8 @@ def run(args: argparse.Namespace) -> int:
         json.dump(st, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
+    for line in store_lines(st):
+        print(line)
     for b in st["bands"]:
         print("\n".join(band_lines(b)))
     for line in config_lines(st, restart_step(args)) + channel_lines(st) + heartbeat_lines(st):
@@ -84,6 +86,15 @@ def restart_step(args: argparse.Namespace) -> str:
     from spasmwatch.firstrun import restart_command
 
     return restart_command(systemctl_for(existing_config(args.config) or default_config_path()))
+
+
+def store_lines(st: dict[str, Any]) -> list[str]:
+    """The store the daemon could not open (it monitors without it; .get: a daemon from before the field)."""
+    store = st.get("store")
+    if not store:
+        return []
+    return [f"STORE NOT OPEN since {hm(store['since'])}: {store['error']}",
+            f"  alarms go on; each band keeps its events in its flash until the store opens (tried again every {store['retry_s']:g} s)"]  # fmt: skip
 
 
 def config_lines(st: dict[str, Any], restart: str) -> list[str]:

@@ -45,6 +45,7 @@ from spasmwatch.daemon.summary import read_summaries
 from spasmwatch.errors import InputError
 from spasmwatch.io.rawfile import DatingPoint, RawDating, RawHeader, RawReader, RawWriter
 from spasmwatch.store import Store, StoreError
+from spasmwatch.store._db import RECOVER_HINT
 from spasmwatch.store.rows import AlertRow, BootMarks, DeviceRow, Linked, LogLife, Replaced
 from spasmwatch.transport import Link
 from swcore import consts as C
@@ -112,6 +113,9 @@ class BandView:
     # its boot link was refused too), oldest first, at most SEEN_SEQS: analysed at that boot's sync.
     unplaced: list[dict[str, Any]] = field(default_factory=list)
     link_alert: str | None = None  # the id the disconnected alert was raised under (the label if never seen)
+    # The store fault raised under its label as the store could not be opened (None: none): it stands for
+    # the device's own until writes work (_stored), or until the store opens if the band never connected.
+    store_alert: BandFault | None = None
     # Band boot -> its events this backfill placed on arrival through the band's boot links (no sync
     # of their own): said once, at the backfill's end (_backfill_done).
     linked_new: dict[int, Linked] = field(default_factory=dict)
@@ -135,9 +139,15 @@ class Daemon:
         raw_keep_days: float = K.RAW_KEEP_DAYS,
         heartbeat: HeartbeatSettings | None = None,
         aliases: Mapping[str, str] | None = None,
+        store_retry_s: float = K.STORE_RETRY_S,
     ) -> None:
         self.store = store
         self.clock = clock or SystemClock()
+        # A store that could not be opened (Store.may_fail): the daemon monitors without it and
+        # tries it again this often (s, real time); its error as last logged, and since when (wall s).
+        self.store_retry_s = store_retry_s
+        self._store_said: str | None = None
+        self._store_shut_t = None if store.open_error is None else self.clock.wall()
         # Old channel name -> its name now (an ntfy channel's topic: Channels.aliases): what the
         # store kept under it is moved first, for the restore of failing and kept pushes to see.
         self.aliases = {old: new for old, new in (aliases or {}).items() if channels and new in channels}
@@ -147,7 +157,7 @@ class Daemon:
         self.dispatcher = Dispatcher(channels or {}, caregivers or [], clock=self.clock.wall, on_delivery=self._on_delivery, failing_store=store)
         self._failing_shown = frozenset(self.dispatcher.failing())  # the channels the page was last told are failing
         _one_outbox_each(self.dispatcher.channels)
-        self.engine = AlertEngine(self.clock.wall, self._notify, alert_settings, self._transition, store.last_alert_id())
+        self.engine = AlertEngine(self.clock.wall, self._notify, alert_settings, self._transition, _last_alert_id(store))
         # The dead man's switch ([daemon.heartbeat]): pinged from the ticker while healthy (None: off).
         self.heartbeat = self._heartbeat(heartbeat)
         self._mqtt: dict[str, MqttChannel] = {}
@@ -201,14 +211,98 @@ class Daemon:
             self._run_session(b)
         self._tasks.append(asyncio.create_task(self._ticker(), name="ticker"))
         self._tasks.append(asyncio.create_task(self._raw_pruning(), name="raw pruning"))
+        if self.store.open_error is not None:
+            self._store_shut()
+            self._tasks.append(asyncio.create_task(self._opening_store(), name="opening the store"))
         self._announce_heartbeat()
         for name, mqtt in self._mqtt.items():
             self._start_mirror(name, mqtt)
         self._started = True
 
     def _known_bands(self) -> dict[str | None, DeviceRow]:
-        """The store's bands by label (the latest seen wins a label two devices had)."""
-        return {r.name: r for r in sorted(self.store.devices(), key=lambda r: r.last_seen_wall_s)}
+        """The store's bands by label (the latest seen wins a label two devices had); none when it
+        cannot be read (each band is then taken on as it connects)."""
+        try:
+            rows = self.store.devices()
+        except StoreError as e:
+            log.warning("the store's bands cannot be read (%s): none is monitored before it connects", e)
+            return {}
+        return {r.name: r for r in sorted(rows, key=lambda r: r.last_seen_wall_s)}
+
+    # --- a store that could not be opened (Store.may_fail) ----------------------------
+    def _store_shut(self) -> None:
+        """The store could not be opened (at the start, or again at a retry): said once per distinct
+        error (one ERROR line), and each band not told yet is told under its name, before any
+        connects (``BandView.store_alert``): the alarms go on, its events stay in its flash."""
+        e = self.store.open_error
+        assert e is not None
+        if str(e) != self._store_said:
+            self._store_said = str(e)
+            log.error("the store cannot be opened (%s): monitoring without it, alarms go on and each band keeps its events "
+                      "in its flash until it opens; tried again every %g s", _shut_words(e), self.store_retry_s)  # fmt: skip
+            self._publish({"type": "status"})
+        for b in self.bands:
+            self._tell_store_shut(b, e)
+
+    def _tell_store_shut(self, b: BandView, e: StoreError) -> None:
+        """Band ``b`` told the store is not open, under its name (its device is not known yet: no
+        band's is, with no store to read it from), unless it already was."""
+        if b.store_alert is None and self.store.open_error is not None:
+            b.store_alert = _store_fault(e)
+            self._store_failing[b.label] = self.clock.wall()  # the heartbeat stops, as for a refused write
+            self.engine.on_band_state(b.label, b.store_alert, True)
+
+    def _clear_store_alert(self, b: BandView) -> None:
+        """Band ``b``'s events are saved again: the store fault raised under its name is cleared."""
+        if b.store_alert is not None:
+            self._store_failing.pop(b.label, None)  # first: the clear's transition is stored under its name
+            self.engine.on_band_state(b.label, b.store_alert, False)
+            b.store_alert = None
+
+    async def _opening_store(self) -> None:
+        """The store tried again every ``store_retry_s`` until it opens (in a worker thread: an open
+        reads every page), then ``_store_opened``."""
+        while True:
+            await asyncio.sleep(self.store_retry_s)
+            try:
+                opened = await asyncio.to_thread(self.store.reopen)
+            except Exception:  # (reopen takes a StoreError in) whatever else: the next try
+                log.exception("opening the store failed")
+                continue
+            if opened:
+                self._store_opened()
+                return
+            self._store_shut()  # (said again only when the error changed)
+
+    def _store_opened(self) -> None:
+        """The store opened late: from now on as after 'the disk is back'. A band not connected yet is
+        taken on as at a start (its analysis rebuilt, its open alarms restored); one connected meanwhile
+        gets what the store held from before (its clusters, not alarmed again; its open alarms carried
+        on), and its refused events from its flash once writes work (``_stored``: refill)."""
+        log.warning("the store %s opened (it could not be since %s): events are saved again", self.store.path,
+                    log_time(self._store_shut_t or self.clock.wall()))  # fmt: skip
+        self._store_said = self._store_shut_t = None
+        self.engine.number_after(_last_alert_id(self.store))
+        _rename_kept(self.store, self.aliases)  # (the start could not)
+        known = self._known_bands()
+        for b in self.bands:
+            if b.device is None:
+                self._clear_store_alert(b)  # no event of it refused: nothing to wait for
+                self._resume(b, known)
+            elif b.analysis is not None:
+                self._take_stored(b.device, b.analysis)
+        for mqtt in self._mqtt.values():
+            mqtt.resend_kept()
+        self._resend_kept()
+        self._publish({"type": "status"})
+
+    def _take_stored(self, device: str, a: LiveAnalysis) -> None:
+        """What the store held of ``device`` from before this run, into its analysis as an attach takes
+        it (it could not then): a rebuild updates those clusters instead of alarming them again."""
+        held = {tc.store_id for tc in a.tracked}  # (stored by this run since the open: tracked already)
+        stored: list[TrackedCluster] = self._read(device, lambda: self._stored_clusters(device), list)
+        a.preload([tc for tc in stored if tc.store_id not in held])
+        self._read(device, lambda: self._restore_alarms(device, a), _nothing)
 
     def _resume(self, b: BandView, known: dict[str | None, DeviceRow]) -> None:
         """A band seen before (by its label, in ``known``) is monitored from the start, its analysis
@@ -350,6 +444,8 @@ class Daemon:
         b = self._band_view(spec)
         self.bands.append(b)
         self._resume(b, self._known_bands())
+        if self._started and self.store.open_error is not None:
+            self._tell_store_shut(b, self.store.open_error)
         if self._started:
             self._run_session(b)
         self._publish({"type": "status"})
@@ -869,9 +965,11 @@ class Daemon:
         if failed_t is not None and self.clock.wall() - failed_t >= K.STORAGE_OK_S:
             del self._store_failing[device]
             log.warning("%s: the store takes writes again", device)
-            self.engine.on_band_state(device, BandFault.STORAGE_FAILING, False)
+            for fault in STORE_FAULTS:
+                self.engine.on_band_state(device, fault, False)
             for b in self.bands:
                 if b.device == device:
+                    self._clear_store_alert(b)  # raised under its name while the store could not be opened
                     b.session.refill()  # what it refused meanwhile, from the band's flash now
         return result
 
@@ -889,12 +987,15 @@ class Daemon:
     def _store_failed(self, device: str, e: StoreError) -> None:
         """The live analysis and the alarms go on without the store: the band keeps every event in
         its flash, and the next connection's backfill asks again for what is missing. The family
-        is told once (``storage_failing``)."""
+        is told once (``storage_failing``; ``store_damaged`` when the file itself is damaged)."""
         failing = device in self._store_failing
         self._store_failing[device] = self.clock.wall()  # first: telling the family writes to the store too
-        if not failing:
-            log.error("%s: the store failed (%s); alarms go on, events stay on the band", device, e)
-            self.engine.on_band_state(device, BandFault.STORAGE_FAILING, True)
+        # (a band's device is known from its info as it connects, before its attach reads the store)
+        told = any(b.store_alert is not None and device in (b.device, b.info and b.info.device) for b in self.bands)
+        if failing or told:
+            return  # told already (at its first failure, or under its name as the store could not be opened)
+        log.error("%s: the store failed (%s); alarms go on, events stay on the band", device, e)
+        self.engine.on_band_state(device, _store_fault(e), True)
 
     def _on_event(self, device: str, rec: dict[str, Any], received_s: float) -> None:
         b = self._by_device(device)
@@ -1242,7 +1343,8 @@ class Daemon:
 
     def _restore_alarms(self, device: str, analysis: LiveAnalysis) -> None:
         """Open clusters that alarmed before a restart carry on in the engine, not alarmed again."""
-        clusters = list(self.store.clusters(device, since=self.clock.wall() - K.REBUILD_WINDOW_S))
+        held = {tc.store_id for tc in analysis.tracked if not tc.replayed}  # (a late open: this run's, tracked already)
+        clusters = [r for r in self.store.clusters(device, since=self.clock.wall() - K.REBUILD_WINDOW_S) if r.id not in held]
         last: dict[int, dict[int | None, AlertRow]] = {}  # cluster id -> alert id -> its latest row
         # By cluster, not by the rows' wall stamps: a step of the host's clock since moved the
         # clusters onto today's clock, not their alerts' stamps (an alarm from before a 6 h+ step
@@ -1331,7 +1433,14 @@ class Daemon:
                 "channels": sorted(self.dispatcher.channels), "channels_failing": failing, "raw_kept": self._raw_kept_json(),
                 "heartbeat": self.heartbeat.status() if self.heartbeat is not None else None,
                 "config_error": self.config_error, "config_needs_restart": self.config_needs_restart,
-                "reload": {"requested": self.reload_requested, "last": self.last_reload}}  # fmt: skip
+                "reload": {"requested": self.reload_requested, "last": self.last_reload}, "store": self._store_json()}  # fmt: skip
+
+    def _store_json(self) -> Json | None:
+        """Why the store is not open (null: it is): the page's banner, 'spasmwatch status', systemd's STATUS."""
+        e = self.store.open_error
+        if e is None:
+            return None
+        return {"path": str(self.store.path), "error": _shut_words(e), "damaged": e.damaged, "since": self._store_shut_t, "retry_s": self.store_retry_s}
 
     def _network(self, name: str) -> bool:
         """Whether channel ``name`` sends over the network: its failure may be this computer's
@@ -1364,7 +1473,7 @@ class Daemon:
             "log_fill_pct": st.get("log_fill_pct"),
             "asleep": a.asleep if a else None, "sleep_since": a.sleep_since if a else None,
             "last_seen": b.status_t, "alert_state": summary.get("alert_state", "QUIET"),
-            "faults": summary.get("faults", []), "last_cluster": last,
+            "faults": self._faults(b, summary), "last_cluster": last,
             # A mute forgotten after a bath must be seen: its end and who set it (None: not muted).
             "muted_until": summary.get("muted_until"), "muted_by": summary.get("muted_by"),
             "bad_records": b.session.decode_errors,
@@ -1374,6 +1483,14 @@ class Daemon:
             # real rate against the one it was set to (null: no raw streamed this boot, or not yet a minute).
             "raw_rate": None if b.raw_rate is None else dict(zip(("measured_hz", "nominal_hz"), b.raw_rate, strict=True)),
         }
+
+    @staticmethod
+    def _faults(b: BandView, summary: Json) -> list[str]:
+        """The band's faults, with the store's raised under its name once its device is known."""
+        faults: list[str] = summary.get("faults", [])
+        if b.store_alert is not None and b.store_alert.value not in faults:
+            faults = sorted([*faults, b.store_alert.value])
+        return faults
 
     def _raw_pause_json(self, b: BandView) -> Json | None:
         """Why this band's raw recording is paused (null: recording, or raw is off): researchers and
@@ -1550,6 +1667,27 @@ def _moved_words(moved: Sequence[Replaced], *between: str) -> tuple[object, ...]
         ", ".join(str(r.boot) for r in moved), *between, sum(r.events for r in moved), sum(r.epochs for r in moved),
         sum(r.clusters for r in moved), ", ".join(f"{r.step_s:+.1f}" for r in moved),
     )  # fmt: skip
+
+
+# The faults a store that fails raises: its file damaged (the way out is a recovery) or not.
+STORE_FAULTS = (BandFault.STORAGE_FAILING, BandFault.STORE_DAMAGED)
+
+
+def _store_fault(e: StoreError) -> BandFault:
+    return BandFault.STORE_DAMAGED if e.damaged else BandFault.STORAGE_FAILING
+
+
+def _shut_words(e: StoreError) -> str:
+    """Why the store is not open, with the way out of a damaged file (its error may not say it)."""
+    return str(e) if not e.damaged or RECOVER_HINT in str(e) else f"{e}; {RECOVER_HINT}"
+
+
+def _last_alert_id(store: Store) -> int:
+    """``store.last_alert_id()``; 0 when it cannot be read (a store not open: ``number_after`` at its open)."""
+    try:
+        return store.last_alert_id()
+    except StoreError:
+        return 0
 
 
 def _nothing() -> None:

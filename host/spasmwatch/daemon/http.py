@@ -284,6 +284,8 @@ class HttpServer:
             return await handler(request)
         except ApiError as e:
             return _error(e.status, e.message, e.headers)
+        except StoreError as e:  # (a store not open, its disk gone: the status says so, not a traceback a load)
+            return _error(503, f"the store cannot be read: {e}")
         except web.HTTPException as e:  # the router's 404 / 405, aiohttp's 413
             if e.status < 400:
                 raise

@@ -53,7 +53,7 @@ async def serve(
     """Run until SIGINT/SIGTERM (or ``until`` completes); prints a status line on change.
     SIGHUP reloads ``config_path`` (the file ``cfg`` was read from; None: SIGHUP is ignored)
     in the loop: daemon/reload.py.
-    Under systemd (``Type=notify``): READY=1 once the store is open, the web server listens
+    Under systemd (``Type=notify``): READY=1 once the store is open (or found not to open), the web server listens
     and the daemon has started; STATUS= on change; WATCHDOG=1 while its ticks progress
     (daemon/notify.py); STOPPING=1 at the signal."""
     notifier, ping_s = Notifier.from_env(), watchdog_interval_s()
@@ -62,7 +62,9 @@ async def serve(
     loop.add_signal_handler(signal.SIGHUP, early.append, signal.SIGHUP)
     path = cfg.store_path()
     make_folder(path)  # for the lock beside the store, which is taken first
-    with one_daemon(path, config_path) as lock, Store(path) as store:
+    # A store that cannot be opened (damaged, newer, permissions, I/O) stops no monitoring: the
+    # daemon runs without it and tries it again (docs/store.md "A store that cannot be opened").
+    with one_daemon(path, config_path) as lock, Store.may_fail(path) as store:
         daemon = build(cfg, store, clock, stale_s)
         http = await _start_http(cfg, daemon, lock)
         await daemon.start()
@@ -143,15 +145,17 @@ async def status_lines(daemon: Daemon, out: TextIO, stamped: bool = False, notif
     q = daemon.subscribe()
     try:
         while True:
-            bands = daemon.status()["bands"]
-            gone = last.keys() - {b["name"] for b in bands}  # taken out of the config by a reload
+            status = daemon.status()
+            # A store not open first: every band's line below is without it.
+            lines = {} if status["store"] is None else {_STORE_LINE: _store_line(status["store"])}
+            lines.update((b["name"], _band_line(b)) for b in status["bands"])
+            gone = last.keys() - lines.keys()  # taken out of the config by a reload; the store opened
             changed = bool(gone)
             for name in gone:
                 del last[name]
-            for b in bands:
-                line = _band_line(b)
-                if last.get(b["name"]) != line:
-                    last[b["name"]] = line
+            for name, line in lines.items():
+                if last.get(name) != line:
+                    last[name] = line
                     when = dt.datetime.fromtimestamp(daemon.clock.wall()).strftime("%H:%M:%S ")
                     out.write((when if stamped else "") + line + "\n")
                     out.flush()
@@ -161,6 +165,13 @@ async def status_lines(daemon: Daemon, out: TextIO, stamped: bool = False, notif
             await q.get()
     finally:
         daemon.unsubscribe(q)
+
+
+_STORE_LINE = "\0store"  # the store's line among the bands' (no band's name)
+
+
+def _store_line(store: dict[str, object]) -> str:
+    return f"STORE NOT OPEN ({store['error']}): alarms go on, events stay on the bands; tried again every {store['retry_s']:g} s"
 
 
 # What a caregiver needs to know of the session's state (its retry cycle is one "not connected").

@@ -68,6 +68,11 @@ CATALOG: dict[str, str] = {
     "fault.storage_failing.text": "Dieser Computer kann die Ereignisse des Brustgurts nicht speichern (ist die "
     "Festplatte voll oder das Laufwerk nicht angeschlossen?). Alarme funktionieren weiter, und der Brustgurt behält "
     "seine Ereignisse, bis sie gespeichert werden können: Schaffen Sie Speicherplatz oder schließen Sie das Laufwerk wieder an.",
+    "fault.store_damaged.title": "Die Ereignisdatei ist beschädigt",
+    "fault.store_damaged.text": "Die Datei, in der dieser Computer die Ereignisse des Brustgurts speichert, ist beschädigt: "
+    "Es wird nichts darin gespeichert. Alarme funktionieren weiter, und der Brustgurt behält seine Ereignisse. Zur Reparatur "
+    "auf diesem Computer: spasmwatch beenden, 'spasmwatch store recover' ausführen (es sagt, wie spasmwatch zu beenden ist, "
+    "falls es noch läuft), dann spasmwatch wieder starten.",
     "fault.band_log_failing.title": "Brustgurt kann nicht speichern",
     "fault.band_log_failing.text": "Der Brustgurt konnte eine erkannte Bewegung nicht speichern, und solche Bewegungen "
     "kommen auch hier nicht an: Spasmen können übersehen werden. Starten Sie den Brustgurt neu; kommt das wieder, "
@@ -88,6 +93,8 @@ CATALOG: dict[str, str] = {
     "cleared.sensor_error.text": "Der Bewegungssensor des Brustgurts funktioniert wieder.",
     "cleared.storage_failing.title": "Ereignisse werden wieder gespeichert",
     "cleared.storage_failing.text": "Dieser Computer speichert die Ereignisse des Brustgurts wieder.",
+    "cleared.store_damaged.title": "Ereignisse werden wieder gespeichert",
+    "cleared.store_damaged.text": "Dieser Computer kann seine Ereignisdatei wieder öffnen und speichert die Ereignisse des Brustgurts.",
     "cleared.band_log_failing.title": "Brustgurt speichert wieder",
     "cleared.band_log_failing.text": "Der Brustgurt speichert seine Ereignisse wieder (er wurde neu gestartet).",
     "summary.title": "Tagesübersicht: {clusters} in 24 h",
@@ -160,6 +167,7 @@ CATALOG: dict[str, str] = {
     "page.fault.safe_mode": "Brustgurt im abgesicherten Modus",
     "page.fault.sensor_error": "Sensorfehler",
     "page.fault.storage_failing": "Ereignisse werden nicht gespeichert (Festplatte voll oder getrennt?)",
+    "page.fault.store_damaged": "Ereignisdatei beschädigt: spasmwatch beenden, 'spasmwatch store recover' ausführen",
     "page.fault.band_log_failing": "Brustgurt kann Ereignisse nicht speichern",
     "page.state.connected": "Verbunden",
     "page.state.silent": "Verbunden, sendet nichts",
@@ -232,6 +240,8 @@ CATALOG: dict[str, str] = {
     "page.heartbeat_held": "Das Lebenszeichen an {host} ist zurückgehalten: {why}.",
     "page.heartbeat_off": "Wenn dieser Computer jetzt ausgeht, erfährt es niemand; sein Dienst meldet bald, dass "
     "die Überwachung ausgefallen ist.",
+    "page.store_error": "Die Ereignisdatei kann nicht geöffnet werden (seit {time}): {error}. Alarme funktionieren weiter, "
+    "und die Brustgurte behalten ihre Ereignisse, bis sie sich öffnen lässt; spasmwatch versucht es jede Minute erneut.",
     "page.config_error": "Die Änderung der Konfiguration wurde nicht übernommen (seit {time}): {error}. Die "
     "Überwachung läuft mit der bisherigen Konfiguration weiter; korrigieren Sie die Datei und führen Sie dann "
     "'spasmwatch reload' aus (es sagt, ob die Änderung übernommen wurde; für den installierten Dienst tut "

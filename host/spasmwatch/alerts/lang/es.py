@@ -64,6 +64,11 @@ CATALOG: dict[str, str] = {
     "fault.storage_failing.text": "Este ordenador no puede guardar los eventos de la banda (¿está lleno el disco o desconectada la unidad?). "
     "Las alarmas siguen funcionando y la banda conserva sus eventos hasta que se puedan guardar: libere espacio "
     "o vuelva a conectar la unidad.",
+    "fault.store_damaged.title": "El archivo de eventos está dañado",
+    "fault.store_damaged.text": "El archivo donde este ordenador guarda los eventos de la banda está dañado: no se guarda "
+    "nada en él. Las alarmas siguen funcionando y la banda conserva sus eventos. Para repararlo, en este ordenador: "
+    "detenga spasmwatch, ejecute 'spasmwatch store recover' (indica cómo detener spasmwatch si sigue en marcha) y "
+    "vuelva a iniciar spasmwatch.",
     "fault.band_log_failing.title": "La banda no puede guardar eventos",
     "fault.band_log_failing.text": "La banda no pudo guardar en su memoria un movimiento que detectó, y esos "
     "movimientos tampoco llegan aquí: pueden pasar espasmos sin detectar. Reinicie la banda; si vuelve a ocurrir, "
@@ -84,6 +89,8 @@ CATALOG: dict[str, str] = {
     "cleared.sensor_error.text": "El sensor de movimiento de la banda vuelve a funcionar.",
     "cleared.storage_failing.title": "Eventos guardados de nuevo",
     "cleared.storage_failing.text": "Este ordenador vuelve a guardar los eventos de la banda.",
+    "cleared.store_damaged.title": "Eventos guardados de nuevo",
+    "cleared.store_damaged.text": "Este ordenador puede abrir de nuevo su archivo de eventos y guarda los de la banda.",
     "cleared.band_log_failing.title": "La banda vuelve a guardar",
     "cleared.band_log_failing.text": "La banda vuelve a guardar sus eventos (se reinició).",
     "summary.title": "Resumen diario: {clusters} en 24 h",
@@ -156,6 +163,7 @@ CATALOG: dict[str, str] = {
     "page.fault.safe_mode": "Banda en modo seguro",
     "page.fault.sensor_error": "Error del sensor",
     "page.fault.storage_failing": "No se pueden guardar los eventos (¿disco lleno o desconectado?)",
+    "page.fault.store_damaged": "Archivo de eventos dañado: detenga spasmwatch, ejecute 'spasmwatch store recover'",
     "page.fault.band_log_failing": "La banda no puede guardar eventos",
     "page.state.connected": "Conectada",
     "page.state.silent": "Conectada, sin datos",
@@ -229,6 +237,8 @@ CATALOG: dict[str, str] = {
     "page.heartbeat_held": "La señal de vida a {host} está retenida: {why}.",
     "page.heartbeat_off": "Si este ordenador se apaga ahora, nadie se entera; su servicio pronto dirá que el monitor "
     "no funciona.",
+    "page.store_error": "No se puede abrir el archivo de eventos (desde las {time}): {error}. Las alarmas siguen "
+    "funcionando y las bandas conservan sus eventos hasta que se abra; spasmwatch lo vuelve a intentar cada minuto.",
     "page.config_error": "El cambio de configuración no se aplicó (desde las {time}): {error}. El monitor sigue "
     "con la configuración que tenía; corrija el archivo y luego ejecute 'spasmwatch reload' (dice si el cambio "
     "se aplicó; para el servicio instalado, systemctl --user reload spasmwatch hace lo mismo sin mensajes).",

@@ -67,6 +67,11 @@ CATALOG: dict[str, str] = {
     "fault.storage_failing.text": "Cet ordinateur ne peut pas enregistrer les événements de la ceinture (disque plein ou débranché ?). "
     "Les alarmes fonctionnent toujours et la ceinture garde ses événements jusqu'à ce qu'ils puissent être "
     "enregistrés : libérez de l'espace ou rebranchez le disque.",
+    "fault.store_damaged.title": "Le fichier des événements est endommagé",
+    "fault.store_damaged.text": "Le fichier où cet ordinateur enregistre les événements de la ceinture est endommagé : "
+    "rien n'y est enregistré. Les alarmes fonctionnent toujours et la ceinture garde ses événements. Pour le réparer, "
+    "sur cet ordinateur : arrêtez spasmwatch, lancez 'spasmwatch store recover' (il indique comment arrêter spasmwatch "
+    "s'il tourne encore), puis redémarrez spasmwatch.",
     "fault.band_log_failing.title": "La ceinture ne peut pas enregistrer",
     "fault.band_log_failing.text": "La ceinture n'a pas pu enregistrer dans sa mémoire un mouvement détecté, et ces "
     "mouvements ne sont pas non plus envoyés ici : des spasmes peuvent être manqués. Redémarrez la ceinture ; si "
@@ -87,6 +92,8 @@ CATALOG: dict[str, str] = {
     "cleared.sensor_error.text": "Le capteur de mouvement de la ceinture fonctionne de nouveau.",
     "cleared.storage_failing.title": "Événements de nouveau enregistrés",
     "cleared.storage_failing.text": "Cet ordinateur enregistre de nouveau les événements de la ceinture.",
+    "cleared.store_damaged.title": "Événements de nouveau enregistrés",
+    "cleared.store_damaged.text": "Cet ordinateur peut de nouveau ouvrir son fichier des événements et enregistre ceux de la ceinture.",
     "cleared.band_log_failing.title": "La ceinture enregistre de nouveau",
     "cleared.band_log_failing.text": "La ceinture enregistre de nouveau ses événements (elle a été redémarrée).",
     "summary.title": "Résumé du jour : {clusters} en 24 h",
@@ -160,6 +167,7 @@ CATALOG: dict[str, str] = {
     "page.fault.safe_mode": "Ceinture en mode sans échec",
     "page.fault.sensor_error": "Erreur du capteur",
     "page.fault.storage_failing": "Impossible d'enregistrer les événements (disque plein ou débranché ?)",
+    "page.fault.store_damaged": "Fichier des événements endommagé : arrêtez spasmwatch, lancez 'spasmwatch store recover'",
     "page.fault.band_log_failing": "La ceinture ne peut pas enregistrer les événements",
     "page.state.connected": "Connectée",
     "page.state.silent": "Connectée, muette",
@@ -233,6 +241,8 @@ CATALOG: dict[str, str] = {
     "page.heartbeat_held": "Le signal de vie vers {host} est retenu : {why}.",
     "page.heartbeat_off": "Si cet ordinateur s'éteint maintenant, personne n'est prévenu ; son service dira bientôt "
     "que la surveillance est arrêtée.",
+    "page.store_error": "Le fichier des événements ne peut pas être ouvert (depuis {time}) : {error}. Les alarmes "
+    "fonctionnent toujours et les ceintures gardent leurs événements jusqu'à son ouverture ; spasmwatch réessaie chaque minute.",
     "page.config_error": "La modification de la configuration n'a pas été appliquée (depuis {time}) : {error}. "
     "La surveillance continue avec la configuration qu'elle avait ; corrigez le fichier, puis lancez "
     "'spasmwatch reload' (il dit si la modification a été appliquée ; pour le service installé, "

@@ -49,6 +49,7 @@
     safe_mode: t("fault.safe_mode"),
     sensor_error: t("fault.sensor_error"),
     storage_failing: t("fault.storage_failing"),
+    store_damaged: t("fault.store_damaged"),
     band_log_failing: t("fault.band_log_failing"),
   };
   // The daemon's own words, sent as a key and its values next to its English text (docs/web.md
@@ -497,9 +498,18 @@
       : "";
   }
 
+  // The store the daemon could not open: it monitors without it, nothing is saved until it opens.
+  function renderStore() {
+    const st = state.status && state.status.store;
+    const box = $("store-error");
+    box.hidden = !st;
+    box.textContent = st ? t("store_error", { time: hhmm(st.since), error: st.error }) : "";
+  }
+
   function renderStatus() {
     renderAlert();
     renderBands();
+    renderStore();
     renderConfig();
     renderChannels();
     renderHeartbeat();
