@@ -5,6 +5,7 @@ still be read, and the damaged file beside the new one (docs/store.md, "A damage
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
 import subprocess
 import sys
@@ -73,6 +74,21 @@ def test_a_store_with_a_damaged_page_is_refused_before_anything_is_written(tmp_p
     assert path.read_bytes() == before  # nothing written to it
     wal = Path(f"{path}-wal")
     assert not wal.exists() or wal.stat().st_size == 0
+
+
+def test_recover_of_a_file_that_is_no_database_says_the_way_on_and_leaves_nothing_beside_it(tmp_path: Path) -> None:
+    """Found with the daemon that runs on a store it cannot open (its push says 'run spasmwatch
+    store recover'): on random bytes recover said only that it cannot, and left an empty
+    'spasmwatch.db.recovering' beside the file. Now it says how to start again without the file
+    and leaves nothing behind but its lock; the file is as it was."""
+    path = tmp_path / "spasmwatch.db"
+    path.write_bytes(random.Random(11).randbytes(20_000))
+    before = path.read_bytes()
+    r = _cli("store", "recover", "--db", str(path))
+    assert r.returncode == 2 and "its first pages cannot be read (file is not a database)" in r.stderr, r.stderr
+    assert f"move it aside (mv {path} {path}.unreadable)" in r.stderr and "a new store" in r.stderr, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spasmwatch.db", "spasmwatch.db.lock"]
+    assert path.read_bytes() == before
 
 
 def test_recover_keeps_every_readable_row_and_the_damaged_file(tmp_path: Path) -> None:

@@ -92,6 +92,9 @@ def recover(path: Path, stamp: str) -> Recovered:
                 dst.close()
         finally:
             src.close()
+    except BaseException:
+        _remove(fresh)  # nothing recovered: no half-made store left beside the file (it was, empty)
+        raise
     finally:
         _remove(copy)
     _db.connect(fresh, readonly=False).close()  # migrated to the current schema, WAL
@@ -111,7 +114,7 @@ def _readable_copy(path: Path, copy: Path) -> None:
     memory: a year's store is a few hundred MB."""
     _private_copy(path, copy)
     with open(path, "rb") as f:
-        size = _header_size(f.read(32))
+        size = _header_size(f.read(100))
     if copy.stat().st_size < size:
         os.truncate(copy, size)
     if Path(str(path) + "-wal").exists():
@@ -126,8 +129,12 @@ def _private_copy(src: Path, dst: Path) -> None:
 
 
 def _header_size(head: bytes) -> int:
-    """The file's size by its SQLite header (page size x page count; 0 when it gives none)."""
-    if len(head) < 32:
+    """The file's size by its SQLite header (page size x page count; 0 when it gives none). Only a
+    header SQLite itself would trust gives one: its magic string, and its page count valid (the
+    change counter equal to the version-valid-for number). Found with a file of random bytes:
+    their "size" was terabytes, and the copy's extension to it failed with a traceback (EFBIG),
+    where the file system did not make it a sparse file of that size."""
+    if len(head) < 100 or not head.startswith(b"SQLite format 3\x00") or head[24:28] != head[92:96]:
         return 0
     page = int.from_bytes(head[16:18], "big")
     page = 65536 if page == 1 else page
@@ -141,7 +148,11 @@ def _version(src: sqlite3.Connection, path: Path) -> int:
         version = int(src.execute("PRAGMA user_version").fetchone()[0])
         src.execute("SELECT name FROM sqlite_master").fetchall()
     except sqlite3.DatabaseError as e:
-        raise StoreError(f"{path}: its first pages cannot be read ({e}): spasmwatch cannot recover it; the file was left as it is") from e
+        raise StoreError(
+            f"{path}: its first pages cannot be read ({e}): spasmwatch cannot recover it; the file was left as it is. "
+            f"To start again without it: with the daemon stopped, move it aside (mv {path} {path}.unreadable) and start "
+            "the daemon: it makes a new store, and each band sends again the events its flash still holds at its next connection"
+        ) from e
     if app_id != APPLICATION_ID or not 1 <= version <= len(MIGRATIONS):
         raise StoreError(f"{path}: not a spasmwatch store this version can recover (schema version {version}); left as it is")
     return version
