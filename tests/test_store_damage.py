@@ -4,8 +4,10 @@ still be read, and the damaged file beside the new one (docs/store.md, "A damage
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -74,6 +76,31 @@ def test_a_store_with_a_damaged_page_is_refused_before_anything_is_written(tmp_p
     assert path.read_bytes() == before  # nothing written to it
     wal = Path(f"{path}-wal")
     assert not wal.exists() or wal.stat().st_size == 0
+
+
+def test_a_damaged_store_with_its_wal_is_refused_without_the_wal_written_into_it(tmp_path: Path) -> None:
+    """Found with the daemon that tries a store again while it cannot open it: a damaged store with
+    its WAL beside it (a copy, a power cut) was refused on the read-write connection, which wrote the
+    WAL into the damaged file as it closed (SQLite checkpoints at the last close) and deleted the
+    WAL, at every start. Now it is read through on a read-only connection first: both as they were."""
+    live, path = tmp_path / "live.db", tmp_path / "spasmwatch.db"
+    with Store(live) as st:
+        st.add_sync(DEV, 1, 0, 1.7e9)
+        st.add_events(DEV, _events(0, N))
+        st.integrity_check()
+        with contextlib.closing(sqlite3.connect(live)) as c:
+            c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        st.add_events(DEV, _events(N, 100))  # in the WAL alone
+        shutil.copyfile(live, path)
+        shutil.copyfile(f"{live}-wal", f"{path}-wal")
+    _damage_an_events_page(path)
+    db, wal = path.read_bytes(), Path(f"{path}-wal").read_bytes()
+    assert len(wal) > 0
+    for _ in range(2):  # the start, and the daemon's try again
+        with pytest.raises(StoreError, match="the store is damaged") as refused:
+            Store(path)
+        assert refused.value.damaged
+    assert path.read_bytes() == db and Path(f"{path}-wal").read_bytes() == wal
 
 
 def test_recover_of_a_file_that_is_no_database_says_the_way_on_and_leaves_nothing_beside_it(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from spasmwatch import private
@@ -50,6 +51,7 @@ def connect(path: Path, readonly: bool) -> sqlite3.Connection:
     if not readonly:
         make_folder(path)
         _private(path)
+        _probe(path)
     target = reading_uri(path) if readonly else str(path)
     try:
         conn = sqlite3.connect(
@@ -91,16 +93,41 @@ def reading_uri(path: Path) -> str:
     return uri
 
 
-def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool) -> None:
+def _probe(path: Path) -> None:
+    """StoreError for a file a writer must not open, read through a read-only connection first:
+    someone else's or a newer one, a damaged one (``_check_sound``). Found with the daemon that
+    tries a store again while it cannot open it: a damaged store with its WAL beside it, refused
+    on the read-write connection, had that WAL written into it as the connection closed (SQLite
+    checkpoints at the last close) and the WAL deleted, at each start; a read-only connection
+    never checkpoints."""
     try:
+        conn = sqlite3.connect(reading_uri(path), uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+    except sqlite3.Error as e:
+        raise StoreError(f"{path}: cannot open: {e}") from e
+    try:
+        with _said(path):
+            _check_identity(conn, path)
+            _check_sound(conn, path)
+    finally:
+        conn.close()
+
+
+def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool) -> None:
+    with _said(path):
         version = _check_identity(conn, path)
         if readonly:
             _pragmas(conn, wal=False)
             _require_current(path, version)
             return
-        _check_sound(conn, path)
-        _pragmas(conn, wal=True)
+        _pragmas(conn, wal=True)  # (sound: _probe read it through)
         migrate(conn, path)
+
+
+@contextmanager
+def _said(path: Path) -> Iterator[None]:
+    """SQLite's errors opening ``path`` as StoreErrors naming it."""
+    try:
+        yield
     except sqlite3.OperationalError as e:  # locked, read-only folder, disk full
         raise StoreError(f"{path}: cannot open the store: {e}") from e
     except sqlite3.DatabaseError as e:
