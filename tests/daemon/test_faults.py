@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import logging
 import math
+import sqlite3
 import struct
 import time
 from dataclasses import replace
@@ -48,7 +49,7 @@ from spasmwatch.daemon.daemon import DEFAULT_RATE_HZ, BandSpec, Daemon, _StoreSo
 from spasmwatch.daemon.live import LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.session import BandClock, BandInfo, BandSession, Offsets, State
 from spasmwatch.io.rawfile import open_rawfile
-from spasmwatch.store import Store
+from spasmwatch.store import SCHEMA_VERSION, Store
 from spasmwatch.transport import open_link
 from spasmwatch.transport.base import DisconnectedError
 from spasmwatch.transport.simband import free_port
@@ -931,6 +932,81 @@ def test_an_open_alarm_is_restored_and_escalates_when_the_band_stays_away_after_
         kinds = [n.kind for n in d.notifications]
         assert NoticeKind.CLUSTER_ESCALATED in kinds and NoticeKind.CLUSTER_ALARM not in kinds, kinds
         assert d.status()["bands"][0]["device"] == DEVICE and d.status()["bands"][0]["alert_state"] == "ESCALATED"
+
+
+def test_a_store_that_opens_late_carries_on_the_open_alarm_of_a_band_that_stays_away(tmp_path: Path) -> None:
+    """A daemon restarted mid-alarm on a store it cannot open (a newer schema: a downgrade), beside a
+    band out of range: the family hears at once that nothing is saved, under the band's name, before
+    it ever connects; once the store opens (its next try) the band is taken on as at a start: its
+    alarm carried on and escalating, not raised again, and the store's fault cleared."""
+    clock = Clock(time.time())
+    path = tmp_path / "db.sqlite"
+    with Store(path) as store:
+        _alarmed(store, clock)  # kill -9
+    _set_version(path, SCHEMA_VERSION + 1)
+    with Store.may_fail(path) as store:
+        d = _absent_band(tmp_path, store, alert_settings=AlertSettings(escalate_after_s=1.0), store_retry_s=0.3)
+
+        async def main() -> None:
+            await d.start()
+            try:
+                assert [(n.kind, n.title) for n in d.notifications] == [(NoticeKind.BAND_FAULT, "Cannot save the band's events (crib)")]
+                assert d.status()["bands"][0]["faults"] == ["storage_failing"] and d.status()["store"]["retry_s"] == 0.3
+                _set_version(path, SCHEMA_VERSION)  # spasmwatch upgraded again
+                await asyncio.sleep(2.5)
+            finally:
+                await d.stop()
+
+        asyncio.run(asyncio.wait_for(main(), 20))
+        kinds = [(n.kind, n.fault and n.fault.value) for n in d.notifications]
+        assert (NoticeKind.BAND_CLEARED, "storage_failing") in kinds, kinds
+        assert (NoticeKind.CLUSTER_ESCALATED, None) in kinds and (NoticeKind.CLUSTER_ALARM, None) not in kinds, kinds
+        band = d.status()["bands"][0]
+        assert band["device"] == DEVICE and band["alert_state"] == "ESCALATED" and "storage_failing" not in band["faults"], band
+        assert d.status()["store"] is None
+
+
+def test_a_band_connected_while_the_store_was_shut_gets_the_alarm_of_the_run_before_once_it_opens(tmp_path: Path) -> None:
+    """The band connects to a daemon restarted mid-alarm on a store it cannot open: its analysis
+    starts from nothing (the store cannot be read). Once the store opens, what the run before left
+    is taken in as an attach takes it: the cluster's open alarm carried on, not sent again; and when
+    writes have worked STORAGE_OK_S the band's events refused meanwhile come again (its refill) and
+    the cluster, in the store, is one, with one alarm."""
+    clock = Clock(time.time())
+    t0 = clock.t  # the band's boot 1 began at t0 - 40 (_alarmed): spasms 0-2 at t0 - 40, - 30, - 20
+    path = tmp_path / "db.sqlite"
+    with Store(path) as store:
+        _alarmed(store, clock)  # kill -9
+    _set_version(path, SCHEMA_VERSION + 1)
+    with Store.may_fail(path) as store:
+        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+        d._store_shut()  # (as its start does)
+        clock.t = t0 + 5
+        _connect(d, DEVICE, [], clock.t)
+        d.on_sync(DEVICE, 1, 45_000, clock.t)
+        d.on_record(DEVICE, spasm_record(3, 30_000), clock.t)  # refused: in the analysis alone
+        _set_version(path, SCHEMA_VERSION)
+        assert store.reopen()
+        d._store_opened()  # (as its try again does)
+        assert [a["state"] for a in d.engine.snapshot()["alerts"] if a["kind"] == "cluster"] == ["ALARM"]
+        clock.t = t0 + K.STORAGE_OK_S + 10
+        d.on_record(DEVICE, spasm_record(4, 40_000), clock.t)  # a write that works: refill
+        assert d.bands[0].session._refill  # the band is asked again (its stream's next record: the backfill below)
+        for seq in range(5):  # the band's log again, as the refill's backfill sends it
+            d.on_record(DEVICE, spasm_record(seq, 10_000 * seq), clock.t)
+        d.on_record(DEVICE, {"type": "loginfo", "flags": P.LF_DONE}, clock.t)
+        assert sorted(e.seq for e in store.events(DEVICE)) == [0, 1, 2, 3, 4]
+        [cluster] = store.clusters(DEVICE)
+        assert cluster.count == 5, cluster
+        kinds = [(n.kind, n.fault and n.fault.value) for n in d.notifications]
+        # No alarm again; the cluster ends (its last spasm 130 s before the backfill's end), told to all.
+        assert kinds == [(NoticeKind.BAND_FAULT, "storage_failing"), (NoticeKind.BAND_CLEARED, "storage_failing"),
+                         (NoticeKind.CLUSTER_CLOSED, None)], kinds  # fmt: skip
+
+
+def _set_version(path: Path, version: int) -> None:
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        c.execute(f"PRAGMA user_version = {version}")
 
 
 @pytest.mark.parametrize("step_h", [1.0, 8.0])
