@@ -1004,6 +1004,32 @@ def test_a_band_connected_while_the_store_was_shut_gets_the_alarm_of_the_run_bef
                          (NoticeKind.CLUSTER_CLOSED, None)], kinds  # fmt: skip
 
 
+def test_a_band_that_connects_as_the_store_opens_has_the_store_fault_cleared(tmp_path: Path) -> None:
+    """Found by review: the store is tried again in a worker thread, and the loop may take a band's
+    connection between that open and ``_store_opened`` (the task resumes an iteration later). The
+    band's writes all worked, so nothing ever cleared the fault raised under its name at the start:
+    the family's "cannot save" stood for ever, and the heartbeat stayed held (``_unhealthy``)."""
+    clock = Clock(time.time())
+    path = tmp_path / "db.sqlite"
+    Store(path).close()
+    _set_version(path, SCHEMA_VERSION + 1)
+    with Store.may_fail(path) as store:
+        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+        d._store_shut()  # (as its start does)
+        _set_version(path, SCHEMA_VERSION)
+        assert store.reopen()  # the worker thread's try...
+        _connect(d, DEVICE, [], clock.t)  # ...and the band's connection, taken by the loop before the try's task resumes
+        d.on_sync(DEVICE, 1, 0, clock.t)
+        d._store_opened()
+        clock.t += K.STORAGE_OK_S + 10
+        d.on_record(DEVICE, _epoch(1, worn=1), clock.t)  # writes work
+        d._tick()
+        assert d._unhealthy() is None
+        assert "storage_failing" not in d.status()["bands"][0]["faults"], d.status()["bands"][0]
+        kinds = [(n.kind, n.fault and n.fault.value) for n in d.notifications]
+        assert kinds == [(NoticeKind.BAND_FAULT, "storage_failing"), (NoticeKind.BAND_CLEARED, "storage_failing")], kinds
+
+
 def _set_version(path: Path, version: int) -> None:
     with contextlib.closing(sqlite3.connect(path)) as c:
         c.execute(f"PRAGMA user_version = {version}")

@@ -286,8 +286,11 @@ class Daemon:
         _rename_kept(self.store, self.aliases)  # (the start could not)
         known = self._known_bands()
         for b in self.bands:
+            # Nothing of it refused (never connected, or connected between the worker's open and
+            # now: its writes worked, so no _stored would ever clear it): nothing to wait for.
+            if b.device is None or b.device not in self._store_failing:
+                self._clear_store_alert(b)
             if b.device is None:
-                self._clear_store_alert(b)  # no event of it refused: nothing to wait for
                 self._resume(b, known)
             elif b.analysis is not None:
                 self._take_stored(b.device, b.analysis)
