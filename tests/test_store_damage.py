@@ -78,6 +78,25 @@ def test_a_store_with_a_damaged_page_is_refused_before_anything_is_written(tmp_p
     assert not wal.exists() or wal.stat().st_size == 0
 
 
+def test_a_store_shut_in_a_transaction_commits_nothing_of_it(tmp_path: Path) -> None:
+    """``Store.shut`` (the daemon's, for a file a call found damaged) inside a transaction: a later
+    write in it is refused, the transaction is rolled back at its end (not committed into the file),
+    and the store then refuses every call, its ``reopen`` trying again."""
+    path = tmp_path / "spasmwatch.db"
+    _store(path)
+    found = StoreError(f"{path}: database disk image is malformed", damaged=True)
+    with Store(path) as store:
+        with pytest.raises(StoreError, match="malformed"), store.transaction():
+            store.add_note(1.7e9 + 6, "note", "written before the damage was found")
+            store.shut(found)
+            store.add_note(1.7e9 + 7, "note", "after")
+        with pytest.raises(StoreError, match="malformed") as call:
+            store.notes()
+        assert call.value.damaged and store.open_error is found
+        assert store.reopen()  # (this file is sound: the try again opens it)
+        assert [n.text for n in store.notes()] == ["filmed the cluster"]
+
+
 def test_a_damaged_store_with_its_wal_is_refused_without_the_wal_written_into_it(tmp_path: Path) -> None:
     """Found with the daemon that tries a store again while it cannot open it: a damaged store with
     its WAL beside it (a copy, a power cut) was refused on the read-write connection, which wrote the

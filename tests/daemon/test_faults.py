@@ -1030,6 +1030,46 @@ def test_a_band_that_connects_as_the_store_opens_has_the_store_fault_cleared(tmp
         assert kinds == [(NoticeKind.BAND_FAULT, "storage_failing"), (NoticeKind.BAND_CLEARED, "storage_failing")], kinds
 
 
+def test_a_store_found_damaged_at_a_call_is_written_no_more_and_its_fault_stays(tmp_path: Path) -> None:
+    """Found by review: a page damaged after the store opened (a bad sector: quick_check passed at
+    the open) said "database disk image is malformed" at a read, and the family was told the file is
+    damaged and "nothing is saved to it"; yet the daemon went on writing into it (each write may
+    spread the damage, and its close checkpointed the WAL into it), and STORAGE_OK_S of writes that
+    worked cleared the fault: "This computer can open its events file again". Now the daemon shuts
+    the store as one it could not open: nothing more written, the store's banner, tried again (a
+    try reads it through on a read-only connection first, and refuses it while damaged)."""
+    clock = Clock(time.time())
+    path = tmp_path / "spasmwatch.db"
+    with Store(path) as store:
+        store.add_sync(DEVICE, 1, 0, clock.t - 3000 * 7)
+        store.add_events(DEVICE, [{**spasm_record(s, s * 7000), "peak_rate_mrads": 1} for s in range(3000)])
+    store = Store(path)  # opens: its pages read through, sound
+    with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as c:
+        pages = [r[0] for r in c.execute("SELECT pageno FROM dbstat WHERE name = 'events' AND pagetype = 'leaf' ORDER BY pageno")]
+        size = int(c.execute("PRAGMA page_size").fetchone()[0])
+    with open(path, "r+b") as f:  # a bad sector in the events the rebuild reads
+        f.seek((pages[len(pages) // 2] - 1) * size)
+        f.write(b"\xde\xad\xbe\xef" * (size // 4))
+    d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+    _connect(d, DEVICE, [], clock.t)  # the attach's rebuild reads the damaged page
+    faults = [(n.kind, n.fault and n.fault.value) for n in d.notifications if n.fault is not None]
+    assert faults == [(NoticeKind.BAND_FAULT, "store_damaged")], faults
+    wal = Path(f"{path}-wal")
+    seen = path.read_bytes(), wal.read_bytes() if wal.exists() else b""
+    d.on_sync(DEVICE, 1, 3000 * 7000, clock.t)
+    for k in range(1, 4):
+        clock.t += K.STORAGE_OK_S
+        d.on_record(DEVICE, _epoch(3000 * 7 // 10 + k, worn=1), clock.t)
+        d._tick()
+    faults = [(n.kind, n.fault and n.fault.value) for n in d.notifications if n.fault is not None]
+    assert faults == [(NoticeKind.BAND_FAULT, "store_damaged")], faults  # not cleared: it is still damaged
+    st = d.status()["store"]
+    assert st is not None and st["damaged"] and "malformed" in st["error"], st  # the page's banner
+    assert not store.reopen()  # the daemon's try again: read through, refused
+    store.close()  # the daemon's stop
+    assert (path.read_bytes(), wal.read_bytes() if wal.exists() else b"") == seen  # nothing written after it was found
+
+
 def _set_version(path: Path, version: int) -> None:
     with contextlib.closing(sqlite3.connect(path)) as c:
         c.execute(f"PRAGMA user_version = {version}")

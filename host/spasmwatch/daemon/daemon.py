@@ -259,6 +259,17 @@ class Daemon:
             self.engine.on_band_state(b.label, b.store_alert, False)
             b.store_alert = None
 
+    def _shut_damaged(self, e: StoreError) -> None:
+        """A call found the open store's file damaged: nothing more is written into it (each write
+        could spread the damage; the family is told nothing is saved to it), as if it had not
+        opened (``Store.shut``): said, each band told, tried again every ``store_retry_s`` (a try
+        reads it through first and refuses it while it is damaged)."""
+        self.store.shut(e)
+        self._store_shut_t = self.clock.wall()
+        self._store_shut()
+        if self._started:
+            self._tasks.append(asyncio.create_task(self._opening_store(), name="opening the store"))
+
     async def _opening_store(self) -> None:
         """The store tried again every ``store_retry_s`` until it opens (in a worker thread: an open
         reads every page), then ``_store_opened``."""
@@ -993,6 +1004,8 @@ class Daemon:
         is told once (``storage_failing``; ``store_damaged`` when the file itself is damaged)."""
         failing = device in self._store_failing
         self._store_failing[device] = self.clock.wall()  # first: telling the family writes to the store too
+        if e.damaged and self.store.open_error is None:
+            self._shut_damaged(e)  # (each band told under its name: nothing more below)
         # (a band's device is known from its info as it connects, before its attach reads the store)
         told = any(b.store_alert is not None and device in (b.device, b.info and b.info.device) for b in self.bands)
         if failing or told:

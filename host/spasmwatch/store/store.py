@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
@@ -303,6 +303,35 @@ class Store:
                     self.open_error = e
             return self._conn is not None
 
+    def shut(self, e: StoreError) -> None:
+        """Use the open store no more: ``e`` (a call found the file damaged) is its ``open_error``
+        from now on, as for one ``may_fail`` could not open: every call raises it, ``reopen`` tries
+        again (reading it through first, so a damaged file stays refused). A transaction under way
+        is rolled back, not committed, and the connection closed at its end (``_tx``)."""
+        with self._lock:
+            if self._conn is not None and self.open_error is None:
+                self.open_error = e
+                if not self._conn.in_transaction:
+                    self._close_shut()
+
+    def _close_shut(self) -> None:
+        """Close a shut store's connection without a checkpoint: a reader holds the file across the
+        close, so the connection is not the last one and SQLite writes nothing of the WAL into the
+        damaged file (as ``_db._probe``: a read-only connection never checkpoints)."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        reader: sqlite3.Connection | None = None
+        with suppress(sqlite3.Error):  # (nothing readable: nothing a checkpoint could write either)
+            reader = sqlite3.connect(_db.reading_uri(self.path), uri=True, isolation_level=None)
+            reader.execute("BEGIN")
+            reader.execute("PRAGMA user_version").fetchone()  # its read lock, held across the close
+        try:
+            conn.close()
+        finally:
+            if reader is not None:
+                reader.close()
+
     @staticmethod
     def default_path() -> Path:
         """``$SPASMWATCH_DATA_DIR/spasmwatch.db``, else the platform's user data dir."""
@@ -325,7 +354,7 @@ class Store:
         self.close()
 
     def _live_conn(self) -> sqlite3.Connection:
-        if self._conn is None:
+        if self._conn is None or self.open_error is not None:  # (not None: shut in a transaction)
             e = self.open_error
             raise StoreError(f"{self.path}: store is closed") if e is None else StoreError(str(e), damaged=e.damaged)
         return self._conn
@@ -354,11 +383,15 @@ class Store:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 yield conn
+                self._live_conn()  # shut meanwhile (``shut``): nothing more committed into the file
                 conn.execute("COMMIT")
             except BaseException as e:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise self._translate(e) from e
+            finally:
+                if self.open_error is not None:
+                    self._close_shut()
 
     @contextmanager
     def _savepoint(self, conn: sqlite3.Connection) -> Iterator[None]:
