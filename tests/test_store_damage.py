@@ -11,6 +11,8 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -95,6 +97,53 @@ def test_a_store_shut_in_a_transaction_commits_nothing_of_it(tmp_path: Path) -> 
         assert call.value.damaged and store.open_error is found
         assert store.reopen()  # (this file is sound: the try again opens it)
         assert [n.text for n in store.notes()] == ["filmed the cluster"]
+
+
+def test_a_call_while_the_store_is_tried_again_is_refused_at_once_not_held_by_the_try(tmp_path: Path) -> None:
+    """Found by review: ``reopen`` (the daemon's try again, in a worker thread) held the store's lock
+    across the whole open, which reads every page (seconds for a large store on an SD card, every
+    STORE_RETRY_S): each call of the event loop meanwhile (every record a band sends, the ticker's
+    transitions) waited for it, and no alarm went out until the try ended. Here a try is held by a
+    real SQLite lock another connection has on the file; a call made meanwhile must be refused
+    before that lock goes, not after."""
+    path = tmp_path / "spasmwatch.db"
+    Store(path).close()
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as blocker:
+        blocker.execute("PRAGMA journal_mode = DELETE")
+        blocker.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")  # a newer store: not opened
+        with Store.may_fail(path) as store:
+            assert store.open_error is not None
+            blocker.execute("BEGIN EXCLUSIVE")  # the try's read of the file waits for this
+            trying = threading.Thread(target=store.reopen)
+            trying.start()
+            for _ in range(1000):  # until the try has the file open (and waits for the lock)
+                if _open_fds(path) >= 2:
+                    break
+                time.sleep(0.01)
+            assert _open_fds(path) >= 2
+            released = threading.Event()
+            answered: list[bool] = []
+
+            def call() -> None:
+                with contextlib.suppress(StoreError):
+                    store.devices()
+                answered.append(not released.is_set())
+
+            caller = threading.Thread(target=call)
+            caller.start()
+            caller.join(timeout=3.0)
+            released.set()
+            blocker.execute("ROLLBACK")
+            caller.join()
+            trying.join()
+            assert answered == [True]  # refused while the try went on (old code: only once it ended)
+            assert not store.reopen() and "newer" in str(store.open_error)
+
+
+def _open_fds(path: Path) -> int:
+    """How many of this process's file descriptors are open on ``path``."""
+    fds = Path("/proc/self/fd")
+    return sum(1 for fd in fds.iterdir() if os.path.realpath(fd) == str(path.resolve()))
 
 
 def test_a_damaged_store_with_its_wal_is_refused_without_the_wal_written_into_it(tmp_path: Path) -> None:

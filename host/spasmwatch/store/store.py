@@ -293,15 +293,26 @@ class Store:
 
     def reopen(self) -> bool:
         """Try again to open a store ``may_fail`` could not open (never one ``close`` closed); whether
-        it is open now. Under the lock: a ``close`` meanwhile closes what it opened."""
+        it is open now. The open (it reads every page: seconds for a large store on an SD card) is
+        made outside the lock, so that calls meanwhile (the daemon's event loop, while this runs in
+        a worker thread) are refused at once rather than held; only the connection it made is put
+        in under the lock, and closed instead when a ``close`` came meanwhile."""
+        with self._lock:
+            if self.open_error is None:
+                return self._conn is not None  # open, or closed for good
+        try:
+            conn = _db.connect(self.path, self.readonly)
+        except StoreError as e:
+            with self._lock:
+                if self._conn is None and self.open_error is not None:  # (not closed meanwhile)
+                    self.open_error = e
+            return False
         with self._lock:
             if self._conn is None and self.open_error is not None:
-                try:
-                    self._conn = _db.connect(self.path, self.readonly)
-                    self.open_error = None
-                except StoreError as e:
-                    self.open_error = e
-            return self._conn is not None
+                self._conn, self.open_error = conn, None
+                return True
+        conn.close()  # closed meanwhile (or opened by another try): not opened again
+        return self._conn is not None and self.open_error is None
 
     def shut(self, e: StoreError) -> None:
         """Use the open store no more: ``e`` (a call found the file damaged) is its ``open_error``
