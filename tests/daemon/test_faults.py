@@ -30,7 +30,7 @@ import pytest
 from spasmwatch.analysis.clusters import Cluster, Spasm
 from servers import MqttProxy, Recorder, Seen, Watcher, http_recorder, start_broker, stop_broker
 
-from spasmwatch.alerts import AlertSettings, Notification, NoticeKind
+from spasmwatch.alerts import AlertSettings, BandFault, Notification, NoticeKind
 from spasmwatch.alerts import messages
 from spasmwatch.alerts.channels import (
     Channel,
@@ -1068,6 +1068,47 @@ def test_a_store_found_damaged_at_a_call_is_written_no_more_and_its_fault_stays(
     assert not store.reopen()  # the daemon's try again: read through, refused
     store.close()  # the daemon's stop
     assert (path.read_bytes(), wal.read_bytes() if wal.exists() else b"") == seen  # nothing written after it was found
+
+
+def test_an_alarm_carried_on_at_a_late_store_open_takes_no_id_an_alert_of_this_run_has(tmp_path: Path) -> None:
+    """Found by review: a daemon that starts on a store it cannot open numbers its alerts from 1 (it
+    cannot read the store's last id); once the store opens, the run before's open alarm is carried
+    on under its stored id, which a live alert of this run may have already: here the band's
+    "disconnected" (id 2, under its name, as it never connected). Two alerts under one id, and
+    acknowledging the routine "Band disconnected" on the page (by its id) acknowledged the spasm
+    alarm instead: its escalation stopped though nobody had seen it."""
+    clock = Clock(time.time())
+    path = tmp_path / "db.sqlite"
+    with Store(path) as store:
+        store.add_sync(DEVICE, 1, 0, clock.t - 40)
+        first = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+        _connect(first, DEVICE, [], clock.t)
+        first.engine.on_band_state(DEVICE, BandFault.BATTERY_LOW, True)  # alert 1
+        first.engine.on_band_state(DEVICE, BandFault.BATTERY_LOW, False)
+        for seq in range(3):  # alert 2: the alarm; kill -9
+            first.on_record(DEVICE, spasm_record(seq, 10_000 * seq), clock.t)
+        assert store.last_alert_id() == 2
+    _set_version(path, SCHEMA_VERSION + 1)
+    with Store.may_fail(path) as store:
+        d = _absent_band(tmp_path, store, store_retry_s=1.0)
+
+        async def main() -> None:
+            await d.start()
+            try:
+                _set_version(path, SCHEMA_VERSION)
+                await asyncio.sleep(2.0)  # disconnected (0.3 s), then the store's try (1 s)
+            finally:
+                await d.stop()
+
+        asyncio.run(asyncio.wait_for(main(), 20))
+        assert d.status()["store"] is None
+        alerts = d.engine.snapshot()["alerts"]
+        ids = [a["id"] for a in alerts]
+        assert len(ids) == len(set(ids)), alerts
+        [gone] = [a for a in alerts if a["kind"] == "disconnected"]
+        d.ack(gone["id"], "mum")
+        [alarm] = [a for a in d.engine.snapshot()["alerts"] if a["kind"] == "cluster"]
+        assert alarm["state"] == "ALARM" and alarm["device"] == DEVICE, alarm  # not acknowledged by the other's ack
 
 
 def _set_version(path: Path, version: int) -> None:

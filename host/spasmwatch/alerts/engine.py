@@ -223,6 +223,12 @@ class AlertEngine:
         """
         if (device, cluster_key) in self._clusters or state not in _RAISED:
             return None
+        if alert_id is not None and any(b.id == alert_id for b in [*self._open_alerts(), *self._closed.values()]):
+            # A store opened late: this run numbered from 1 while it could not read the store's last
+            # id, and an alert of its own has this one. Two under one id, an ack of the other (by id,
+            # from the page) acknowledged this alarm: it goes on under a new one (``number_after``).
+            log.warning("alert %d %s cluster: its id is taken by an alert of this run: carried on as alert %d", alert_id, device, self._ids + 1)
+            alert_id = None
         a = self._cluster(device, cluster_key, alert_id)
         a.count, a.started_t, a.acked_by, a.notified = count, started_t, acked_by, True
         a.post_wake_s, a.over = post_wake_s, over
