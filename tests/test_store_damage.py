@@ -186,6 +186,24 @@ def test_recover_of_a_file_that_is_no_database_says_the_way_on_and_leaves_nothin
     assert path.read_bytes() == before
 
 
+def test_recover_of_a_file_that_is_no_database_moves_its_wal_aside_with_it(tmp_path: Path) -> None:
+    """Found by review: recover's way on for a file whose first pages cannot be read named the file
+    alone (mv spasmwatch.db spasmwatch.db.unreadable); its WAL, left beside the new store's empty
+    file, was deleted by SQLite as the daemon opened it: what 'sqlite3 .recover' could still take
+    from it was gone. Now it names the WAL too; followed, the WAL stays beside the moved file."""
+    path = tmp_path / "spasmwatch.db"
+    path.write_bytes(random.Random(11).randbytes(20_000))
+    wal = Path(f"{path}-wal")
+    wal.write_bytes(random.Random(12).randbytes(8_272))
+    kept = wal.read_bytes()
+    r = _cli("store", "recover", "--db", str(path))
+    assert r.returncode == 2 and f"mv {path}-wal {path}.unreadable-wal" in r.stderr, r.stderr
+    path.rename(f"{path}.unreadable")  # the way on, as it says
+    wal.rename(f"{path}.unreadable-wal")
+    Store(path).close()  # the daemon's new store
+    assert Path(f"{path}.unreadable-wal").read_bytes() == kept
+
+
 def test_recover_keeps_every_readable_row_and_the_damaged_file(tmp_path: Path) -> None:
     path = tmp_path / "spasmwatch.db"
     _store(path)

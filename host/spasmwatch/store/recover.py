@@ -148,9 +148,11 @@ def _version(src: sqlite3.Connection, path: Path) -> int:
         version = int(src.execute("PRAGMA user_version").fetchone()[0])
         src.execute("SELECT name FROM sqlite_master").fetchall()
     except sqlite3.DatabaseError as e:
+        # Its WAL moves with it: left beside a new store's empty file, SQLite deletes it at the open.
+        wal = f" and mv {path}-wal {path}.unreadable-wal" if Path(f"{path}-wal").exists() else ""
         raise StoreError(
             f"{path}: its first pages cannot be read ({e}): spasmwatch cannot recover it; the file was left as it is. "
-            f"To start again without it: with the daemon stopped, move it aside (mv {path} {path}.unreadable) and start "
+            f"To start again without it: with the daemon stopped, move it aside (mv {path} {path}.unreadable{wal}) and start "
             "the daemon: it makes a new store, and each band sends again the events its flash still holds at its next connection"
         ) from e
     if app_id != APPLICATION_ID or not 1 <= version <= len(MIGRATIONS):
