@@ -475,6 +475,22 @@ def test_a_notification_key_names_it_alone_also_across_a_restart() -> None:
     assert ended.to_json()["key"] == ended.key and len({n.key for n in first.sent + second.sent}) == 3
 
 
+def test_an_alert_raised_after_a_restore_takes_no_id_the_restored_alarm_has() -> None:
+    """Found by review: the engine numbers after the store's last alert id, 0 when the daemon's read
+    of it failed at a start on a store that opened (a read error: ``_last_alert_id``); an alarm then
+    restored under its stored id (2) was not counted, and the next alerts were given 1, 2: two live
+    alerts under id 2, and an acknowledgement by id (the page's) went to the alarm, its escalation
+    stopped. A restored id is counted now: the next alerts come after it."""
+    from spasmwatch.alerts import ClusterState
+
+    r = Rig()
+    r.engine.restore("cot", 7, ClusterState.ALARM, 3, None, r.clock.t - 60.0, alert_id=2)
+    r.engine.on_band_state("cot", BandFault.BATTERY_LOW, True)
+    r.engine.on_band_state("cot", BandFault.NOT_WORN, True)
+    ids = sorted(a["id"] for a in r.engine.snapshot()["alerts"])
+    assert ids == [2, 3, 4], ids
+
+
 def test_two_alarms_found_to_be_one_cluster_leave_the_earlier_open_and_retire_the_later() -> None:
     """merge_clusters (docs/alerts.md "Two alarms that were one cluster"): the later alarm goes CLOSED
     with one INFO notice to those it reached, saying it is the same cluster; the earlier escalates

@@ -230,6 +230,7 @@ class AlertEngine:
             log.warning("alert %d %s cluster: its id is taken by an alert of this run: carried on as alert %d", alert_id, device, self._ids + 1)
             alert_id = None
         a = self._cluster(device, cluster_key, alert_id)
+        self.number_after(a.id)  # (its id counted: none of the next alerts is given it)
         a.count, a.started_t, a.acked_by, a.notified = count, started_t, acked_by, True
         a.post_wake_s, a.over = post_wake_s, over
         a.alarm_t = a.last_update_t = alarm_t
