@@ -1111,6 +1111,43 @@ def test_an_alarm_carried_on_at_a_late_store_open_takes_no_id_an_alert_of_this_r
         assert alarm["state"] == "ALARM" and alarm["device"] == DEVICE, alarm  # not acknowledged by the other's ack
 
 
+def test_an_alarm_carried_on_under_a_new_id_and_ended_is_not_carried_on_again_by_the_next_start(tmp_path: Path) -> None:
+    """Found by review: the run before's open alarm, carried on at a late store open under a new id (its
+    stored one taken by an alert of this run), kept its earlier rows under the old id, ending ALARM. Once
+    acknowledged and ended (under the new id) a restart within REBUILD_WINDOW_S took the old id's
+    "ALARM" for the cluster's alert still raised: the alarm came back, unanswered, and escalated."""
+    clock = Clock(time.time())
+    path = tmp_path / "db.sqlite"
+    with Store(path) as store:
+        store.add_sync(DEVICE, 1, 0, clock.t - 40)
+        first = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+        _connect(first, DEVICE, [], clock.t)
+        first.engine.on_band_state(DEVICE, BandFault.BATTERY_LOW, True)  # alert 1
+        first.engine.on_band_state(DEVICE, BandFault.BATTERY_LOW, False)
+        for seq in range(3):  # alert 2: the alarm; kill -9
+            first.on_record(DEVICE, spasm_record(seq, 10_000 * seq), clock.t)
+    _set_version(path, SCHEMA_VERSION + 1)
+    with Store.may_fail(path) as store:
+        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+        d._store_shut()  # (as its start does): alert 1, the store's fault under the band's name
+        d.engine.on_band_state("crib", BandFault.DISCONNECTED, True)  # alert 2: the band never connected
+        _set_version(path, SCHEMA_VERSION)
+        assert store.reopen()
+        d._store_opened()  # (as its try again does)
+        [alarm] = [a for a in d.engine.snapshot()["alerts"] if a["kind"] == "cluster"]
+        assert alarm["id"] == 3 and alarm["state"] == "ALARM", alarm  # (2 is the band's disconnected)
+        d.ack(alarm["id"], "mum")
+        _connect(d, DEVICE, [], clock.t)  # the band back, quiet: the cluster ends
+        _quiet_for(d, clock, 110, clock.t - 40)
+        assert [c.closed for c in store.clusters(DEVICE)] == [True]
+        assert [a for a in d.engine.snapshot()["alerts"] if a["kind"] == "cluster" and a["state"] != "CLOSED"] == []
+        clock.t += 600  # a restart (an update, a reboot) the same morning
+        again = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+        again._resume(again.bands[0], again._known_bands())
+        raised = [a for a in again.engine.snapshot()["alerts"] if a["kind"] == "cluster" and a["state"] != "CLOSED"]
+        assert raised == [], raised
+
+
 def _set_version(path: Path, version: int) -> None:
     with contextlib.closing(sqlite3.connect(path)) as c:
         c.execute(f"PRAGMA user_version = {version}")
@@ -1673,6 +1710,60 @@ async def _alarm_never_delivered(alarmed: Callable[[], Daemon]) -> Notification:
     assert [r.ok for r in d.dispatcher.deliveries] == [False]
     await d.stop()
     return alarm
+
+
+def test_the_kept_push_of_an_alarm_carried_on_under_a_new_id_follows_it(tmp_path: Path) -> None:
+    """Found by review: a push of the run before's alarm the phone never took is kept under the alarm's
+    stored id; carried on at a late store open under a new id (the stored one taken by an alert of this
+    run), the alarm's later states were stored under the new id only. The kept push went on asking the
+    old id, "ALARM" for ever: once the phone was reachable again it was sent though the alarm had been
+    acknowledged meanwhile, calling a parent to an alarm someone was seeing to. It follows the alarm:
+    sent while nobody has answered (however late: an alarm), not after the acknowledgement."""
+    clock = Clock(time.time())
+    port = free_port()  # the phone's receiver is down
+    path = tmp_path / "db.sqlite"
+    with Store(path) as store:
+
+        async def alarmed() -> Notification:
+            store.add_sync(DEVICE, 1, 0, clock.t - 40)
+            first = Daemon(store, [BandSpec("crib", lambda: None)], {"phone": _phone("ntfy", port)}, clock=clock)  # type: ignore[arg-type,return-value]
+            first.dispatcher.retry = RetrySettings(attempts=1)
+            _connect(first, DEVICE, [], clock.t)
+            first.engine.on_band_state(DEVICE, BandFault.BATTERY_LOW, True)  # alert 1
+            first.engine.on_band_state(DEVICE, BandFault.BATTERY_LOW, False)
+            for seq in range(3):  # alert 2: the alarm
+                first.on_record(DEVICE, spasm_record(seq, 10_000 * seq), clock.t)
+            await first.dispatcher.drain()  # not delivered; the daemon stops
+            await first.stop()
+            [alarm] = [n for n in first.notifications if n.kind is NoticeKind.CLUSTER_ALARM]
+            return alarm
+
+        alarm = asyncio.run(asyncio.wait_for(alarmed(), 20))
+        assert alarm.alert_id == 2 and alarm.key in [r.key for r in store.outgoing("ntfy:phone")]
+    _set_version(path, SCHEMA_VERSION + 1)
+    clock.t += K.RESEND_MAX_AGE_S + 60  # the daemon comes back later, on a store it cannot open
+
+    async def next_run(store: Store) -> tuple[str | None, str | None]:
+        d = Daemon(store, [BandSpec("crib", lambda: None)], {"phone": _phone("ntfy", port)}, clock=clock)  # type: ignore[arg-type,return-value]
+        d.dispatcher.retry = RetrySettings(attempts=1)
+        d._store_shut()  # (as its start does): alert 1
+        d.engine.on_band_state("crib", BandFault.DISCONNECTED, True)  # alert 2: the band never connected
+        _set_version(path, SCHEMA_VERSION)
+        assert store.reopen()
+        d._store_opened()  # (as its try again does)
+        [carried] = [a for a in d.engine.snapshot()["alerts"] if a["kind"] == "cluster"]
+        assert carried["id"] == 3, carried
+        before = d._why_not_resend(alarm)  # nobody has answered it: sent, however late
+        d.ack(carried["id"], "mum")
+        after = d._why_not_resend(alarm)
+        await d.dispatcher.drain()
+        await d.stop()
+        return before, after
+
+    with Store.may_fail(path) as store:
+        before, after = asyncio.run(asyncio.wait_for(next_run(store), 20))
+    assert before is None
+    assert after == "its alert is ACKNOWLEDGED now, no longer ALARM", after
 
 
 def _alarmed_over_mqtt(store: Store, clock: Clock, s: MqttSettings) -> Daemon:

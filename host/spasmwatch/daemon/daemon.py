@@ -641,8 +641,9 @@ class Daemon:
     def _why_not_resend(self, n: Notification, in_flight: bool = False) -> str | None:
         """``outbox.why_not_resend`` with this daemon's store and clock (``in_flight``: the MQTT
         channel's, for an event it is still sending as its link connects)."""
+        cluster = n.cluster_key if isinstance(n.cluster_key, int) else None  # (a stored cluster's id: _transition)
         try:
-            state = self.store.alert_state(n.device, n.alert_id)
+            state = self.store.alert_state(n.device, n.alert_id, cluster)
         except StoreError:
             state = None  # unknown: only the age decides
         return why_not_resend(n, state, self.clock.wall() - n.created_t, K.RESEND_MAX_AGE_S, in_flight)
@@ -1381,6 +1382,8 @@ class Daemon:
             n = self.engine.restore(
                 device, r.id, ClusterState(a.state), r.count, r.start_t, r.alert_t, a.by, r.post_wake_s, over=r.closed, alert_id=a.alert_id
             )
+            if n is not None and a.alert_id is not None and n.alert_id != a.alert_id:
+                self._moved_alert(device, r.id, a.alert_id, n.alert_id)
             if n is not None:
                 self._carried.append(n)
                 for restored in self._restored.values():
@@ -1391,6 +1394,14 @@ class Daemon:
             if not r.closed:  # (a closed one is tracked already: _stored_clusters)
                 ts = self._spasm_ts(r.id)
                 analysis.tracked.append(TrackedCluster(r.key, r.start_t, r.end_t, store_id=r.id, alarmed=True, spasm_ts=ts))
+
+    def _moved_alert(self, device: str, cluster_id: int, stored_id: int, alert_id: int) -> None:
+        """An alarm the engine carried on under ``alert_id``, not its ``stored_id`` (taken by an alert
+        of this run: a late store open): its stored rows go under its new id with it. Left under the
+        old one, they ended "ALARM" for ever: once the alarm had been acknowledged and had ended (under
+        the new id), the next start took that "ALARM" for the cluster's alarm still raised and carried
+        it on again, unanswered, escalating (docs/store.md)."""
+        self._stored(device, lambda: self.store.move_alert(device, cluster_id, stored_id, alert_id))
 
     def _stored_clusters(self, device: str) -> list[TrackedCluster]:
         since = self.clock.wall() - K.REBUILD_WINDOW_S

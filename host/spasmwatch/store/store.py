@@ -999,6 +999,14 @@ class Store:
             aid = int(cur.lastrowid or 0)
         return AlertRow(aid, cluster_id, device, kind, state, wall_s, text, tuple(channels), by, alert_id)
 
+    def move_alert(self, device: str, cluster_id: int, alert_id: int, to: int) -> int:
+        """The rows of alert ``alert_id`` of ``device``'s cluster ``cluster_id`` put under ``to``: an
+        alarm carried on under a new id (its stored one taken by an alert of this run: a late open,
+        docs/store.md) has one history. How many rows moved."""
+        with self._tx() as c:
+            sql = "UPDATE alerts SET alert_id = ? WHERE device = ? AND cluster_id = ? AND alert_id = ?"
+            return int(c.execute(sql, (to, device, cluster_id, alert_id)).rowcount)
+
     def last_alert_id(self) -> int:
         """The largest alert id stored, for a restarted engine to go on after. Rows from before
         schema v5 carry none; their row ids stand in (an engine made at most one alert per row)."""
@@ -1022,10 +1030,15 @@ class Store:
         sql = _ALERT_SELECT + f" WHERE device = ? AND cluster_id IN ({marks}) ORDER BY id"
         return [_alert_row(r) for r in self._all(sql, (device, *cluster_ids))]
 
-    def alert_state(self, device: str, alert_id: int) -> str | None:
+    def alert_state(self, device: str, alert_id: int, cluster_id: int | None = None) -> str | None:
         """The state of the latest transition stored for the alert engine's ``alert_id`` of
-        ``device`` (None: none stored, e.g. rows from before schema v5)."""
+        ``device``; with none under it, of the alarm of ``device``'s cluster ``cluster_id`` (when
+        given: an alarm carried on under a new id took its rows with it, ``move_alert``; rows from
+        before schema v5 have no id). None: none stored."""
         r = self._one("SELECT state FROM alerts WHERE device = ? AND alert_id = ? ORDER BY id DESC LIMIT 1", (device, alert_id))
+        if r is None and cluster_id is not None:
+            sql = "SELECT state FROM alerts WHERE device = ? AND cluster_id = ? AND kind = 'cluster' ORDER BY id DESC LIMIT 1"
+            r = self._one(sql, (device, cluster_id))
         return None if r is None else str(r[0])
 
     def open_alerts(self, device: str | None = None) -> list[AlertRow]:
