@@ -44,14 +44,15 @@ def make_folder(path: Path) -> None:
         raise StoreError(f"{path}: cannot create its folder: {e.strerror}") from e
 
 
-def connect(path: Path, readonly: bool) -> sqlite3.Connection:
-    """Open ``path`` (read-write: create and migrate; read-only: must be current)."""
+def connect(path: Path, readonly: bool, thorough: bool = False) -> sqlite3.Connection:
+    """Open ``path`` (read-write: create and migrate; read-only: must be current). ``thorough``: a
+    read-write open checks the file with the full integrity_check (``_check_sound``)."""
     if readonly and not path.is_file():
         raise StoreError(f"{path}: no spasmwatch store here")
     if not readonly:
         make_folder(path)
         _private(path)
-        _probe(path)
+        _probe(path, thorough)
     target = reading_uri(path) if readonly else str(path)
     try:
         conn = sqlite3.connect(
@@ -93,7 +94,7 @@ def reading_uri(path: Path) -> str:
     return uri
 
 
-def _probe(path: Path) -> None:
+def _probe(path: Path, thorough: bool = False) -> None:
     """StoreError for a file a writer must not open, read through a read-only connection first:
     someone else's or a newer one, a damaged one (``_check_sound``). Found with the daemon that
     tries a store again while it cannot open it: a damaged store with its WAL beside it, refused
@@ -107,7 +108,7 @@ def _probe(path: Path) -> None:
     try:
         with _said(path):
             _check_identity(conn, path)
-            _check_sound(conn, path)
+            _check_sound(conn, path, thorough)
     finally:
         conn.close()
 
@@ -145,16 +146,22 @@ def is_damage(e: sqlite3.Error) -> bool:
     return "malformed" in str(e)
 
 
-def _check_sound(conn: sqlite3.Connection, path: Path) -> None:
+def _check_sound(conn: sqlite3.Connection, path: Path, thorough: bool = False) -> None:
     """StoreError for a store whose pages are damaged, before anything is written to it.
 
     Found by the fault audit: a page overwritten in the middle of the file (a bad sector) was
     opened and written to by the daemon without a word; reads failed later ('database disk image
     is malformed') in exports and reports, and each write could spread the damage. quick_check
     reads every page once (measured: 0.2 s for a 100 MB store, about 4 months of one band's
-    epochs) without the slower cross-check of every index."""
+    epochs) without the slower cross-check of every index.
+
+    ``thorough``: with that cross-check too (integrity_check), for a file a call found damaged
+    (``Store.shut``): found by review, a table page whose last write was lost leaves index entries
+    for rows it no longer holds; quick_check finds each b-tree sound, a read of those rows says
+    "database disk image is malformed", and the daemon's try again opened it every STORE_RETRY_S."""
+    check = "integrity_check" if thorough else "quick_check"
     try:
-        found = [str(r[0]) for r in conn.execute("PRAGMA quick_check(3)")]
+        found = [str(r[0]) for r in conn.execute(f"PRAGMA {check}(3)")]
     except sqlite3.DatabaseError as e:  # a damaged page it cannot step over: said as an error
         found = [str(e)]
     if found != ["ok"]:

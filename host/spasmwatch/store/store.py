@@ -273,6 +273,9 @@ class Store:
         self._lock = threading.RLock()
         # Why it is not open (``may_fail``): every call raises it, ``reopen`` tries again.
         self.open_error = _unopened
+        # A call found the file damaged (``shut``): ``reopen`` checks it with integrity_check, as
+        # what a call finds may be what the open's quick_check does not look for (_db._check_sound).
+        self._found_damaged = False
         self._conn: sqlite3.Connection | None = None if _unopened else _db.connect(self.path, _readonly)
 
     @classmethod
@@ -301,7 +304,7 @@ class Store:
             if self.open_error is None:
                 return self._conn is not None  # open, or closed for good
         try:
-            conn = _db.connect(self.path, self.readonly)
+            conn = _db.connect(self.path, self.readonly, thorough=self._found_damaged)
         except StoreError as e:
             with self._lock:
                 if self._conn is None and self.open_error is not None:  # (not closed meanwhile)
@@ -309,7 +312,7 @@ class Store:
             return False
         with self._lock:
             if self._conn is None and self.open_error is not None:
-                self._conn, self.open_error = conn, None
+                self._conn, self.open_error, self._found_damaged = conn, None, False
                 return True
         conn.close()  # closed meanwhile (or opened by another try): not opened again
         return self._conn is not None and self.open_error is None
@@ -317,11 +320,11 @@ class Store:
     def shut(self, e: StoreError) -> None:
         """Use the open store no more: ``e`` (a call found the file damaged) is its ``open_error``
         from now on, as for one ``may_fail`` could not open: every call raises it, ``reopen`` tries
-        again (reading it through first, so a damaged file stays refused). A transaction under way
+        again (reading it through first with integrity_check, so a damaged file stays refused). A transaction under way
         is rolled back, not committed, and the connection closed at its end (``_tx``)."""
         with self._lock:
             if self._conn is not None and self.open_error is None:
-                self.open_error = e
+                self.open_error, self._found_damaged = e, True
                 if not self._conn.in_transaction:
                     self._close_shut()
 
