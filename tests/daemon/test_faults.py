@@ -1070,6 +1070,30 @@ def test_a_store_found_damaged_at_a_call_is_written_no_more_and_its_fault_stays(
     assert (path.read_bytes(), wal.read_bytes() if wal.exists() else b"") == seen  # nothing written after it was found
 
 
+def test_a_store_whose_header_goes_bad_while_open_is_found_damaged_not_full(tmp_path: Path) -> None:
+    """Found by review: a bad sector over the file's first page after the open. The daemon's own
+    connection goes on from what it holds, but each read on a connection of its own (the attach's
+    rebuild, exports) says "file is not a database": taken for a full or unplugged disk
+    (``storage_failing``: "free some space"), the daemon wrote on into the file, and writes that
+    worked cleared the fault, though nothing but this daemon could read the file any more and the
+    next start refused it as damaged. It is damage: ``store_damaged``, and the store shut (Store.shut)."""
+    clock = Clock(time.time())
+    path = tmp_path / "spasmwatch.db"
+    with Store(path) as store:
+        store.add_sync(DEVICE, 1, 0, clock.t - 40)
+    store = Store(path)  # opens: sound
+    with open(path, "r+b") as f:  # the bad sector
+        f.write(b"\xde\xad\xbe\xef" * 25)
+    d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+    _connect(d, DEVICE, [], clock.t)  # the attach reads the store's clusters on a connection of its own
+    faults = [(n.kind, n.fault and n.fault.value) for n in d.notifications if n.fault is not None]
+    assert faults == [(NoticeKind.BAND_FAULT, "store_damaged")], faults
+    st = d.status()["store"]
+    assert st is not None and st["damaged"] and "not a database" in st["error"] and "spasmwatch store recover" in st["error"], st
+    assert not store.reopen()
+    store.close()
+
+
 def test_an_alarm_carried_on_at_a_late_store_open_takes_no_id_an_alert_of_this_run_has(tmp_path: Path) -> None:
     """Found by review: a daemon that starts on a store it cannot open numbers its alerts from 1 (it
     cannot read the store's last id); once the store opens, the run before's open alarm is carried

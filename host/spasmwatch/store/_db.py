@@ -138,12 +138,14 @@ def _said(path: Path) -> Iterator[None]:
 
 def damage_hint(e: sqlite3.Error) -> str:
     """The way out of a damaged store, for an error that says the file is damaged."""
-    return f"; {RECOVER_HINT}" if is_damage(e) else ""
+    return f"; {RECOVER_HINT}" if "malformed" in str(e) else ""  # (not a database: maybe not a store at all)
 
 
 def is_damage(e: sqlite3.Error) -> bool:
-    """Whether SQLite's ``e`` says the file itself is damaged (not full, locked or gone)."""
-    return "malformed" in str(e)
+    """Whether SQLite's ``e`` says the file itself is damaged (not full, locked or gone): a page
+    ("malformed"), or its first page, its header ("file is not a database" at a call: the file
+    was opened sound; found by review, a bad sector there was taken for a full disk)."""
+    return "malformed" in str(e) or "file is not a database" in str(e)
 
 
 def _check_sound(conn: sqlite3.Connection, path: Path, thorough: bool = False) -> None:
