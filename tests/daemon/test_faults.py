@@ -49,7 +49,7 @@ from spasmwatch.daemon.daemon import DEFAULT_RATE_HZ, BandSpec, Daemon, _StoreSo
 from spasmwatch.daemon.live import LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.session import BandClock, BandInfo, BandSession, Offsets, State
 from spasmwatch.io.rawfile import open_rawfile
-from spasmwatch.store import SCHEMA_VERSION, Store
+from spasmwatch.store import SCHEMA_VERSION, Store, StoreError
 from spasmwatch.transport import open_link
 from spasmwatch.transport.base import DisconnectedError
 from spasmwatch.transport.simband import free_port
@@ -1028,6 +1028,41 @@ def test_a_band_that_connects_as_the_store_opens_has_the_store_fault_cleared(tmp
         assert "storage_failing" not in d.status()["bands"][0]["faults"], d.status()["bands"][0]
         kinds = [(n.kind, n.fault and n.fault.value) for n in d.notifications]
         assert kinds == [(NoticeKind.BAND_FAULT, "storage_failing"), (NoticeKind.BAND_CLEARED, "storage_failing")], kinds
+
+
+def test_a_store_shut_again_for_damage_while_its_try_was_coming_back_stays_shut(tmp_path: Path) -> None:
+    """Found by review: the store is tried again in a worker thread, and the loop may take a band's
+    record between that open and the try's task resuming. A call there that finds the file damaged
+    shuts the store again (``_shut_damaged``, which starts a try of its own); the task then went on
+    to ``_store_opened`` all the same: "events are saved again" logged, and the faults the family
+    was told under the bands' names cleared, for a store that was shut."""
+    clock = Clock(time.time())
+    path = tmp_path / "db.sqlite"
+    Store(path).close()
+    _set_version(path, SCHEMA_VERSION + 1)
+
+    async def run() -> list[tuple[NoticeKind, str | None]]:
+        with Store.may_fail(path) as store:
+            d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock, store_retry_s=0.0)  # type: ignore[arg-type,return-value]
+            d._store_shut()  # (as its start does)
+            d._started = True
+            _set_version(path, SCHEMA_VERSION)
+
+            def damage_found_once_open() -> None:  # a record's call on the loop, before the try's task resumes
+                if store._conn is None:
+                    asyncio.get_running_loop().call_soon(damage_found_once_open)
+                    return
+                d._store_failed(DEVICE, StoreError(f"{path}: database disk image is malformed", damaged=True))
+
+            asyncio.get_running_loop().call_soon(damage_found_once_open)
+            await asyncio.wait_for(d._opening_store(), 10)
+            assert store.open_error is not None and store.open_error.damaged, store.open_error
+            await d.stop()  # (the try the shut started)
+            return [(n.kind, n.fault and n.fault.value) for n in d.notifications]
+
+    kinds = asyncio.run(run())
+    assert (NoticeKind.BAND_CLEARED, "storage_failing") not in kinds, kinds
+    assert kinds[0] == (NoticeKind.BAND_FAULT, "storage_failing"), kinds
 
 
 def test_a_store_found_damaged_at_a_call_is_written_no_more_and_its_fault_stays(tmp_path: Path) -> None:

@@ -280,8 +280,10 @@ class Daemon:
             except Exception:  # (reopen takes a StoreError in) whatever else: the next try
                 log.exception("opening the store failed")
                 continue
-            if opened:
+            if opened and self.store.open_error is None:
                 self._store_opened()
+                return
+            if opened:  # shut again meanwhile: a record's call found it damaged (its own try goes on)
                 return
             self._store_shut()  # (said again only when the error changed)
 
