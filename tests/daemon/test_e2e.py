@@ -350,17 +350,23 @@ def test_events_a_failing_store_refused_are_stored_once_it_works_again_on_the_sa
             back()
             assert r.store.count_events("band0000") == 0
             await r.wait_for(lambda: r.notices(NoticeKind.BAND_CLEARED), 60, "writes working again")
-            await r.wait_for(lambda: _recorded(r), 120, "the recording's end")
-            status = r.store.latest_status("band0000")
-            assert status is not None and status.next_seq is not None and status.next_seq >= 6
-            await r.wait_for(lambda: r.store.count_events("band0000") >= status.next_seq, 30, "the refused events")
-            assert_all_stored(r, "band0000", status.next_seq)
-            await r.wait_for(lambda: list(r.store.clusters("band0000")), 30, "the cluster stored")
-            assert len(list(r.store.clusters("band0000"))) == 1
-            assert len(r.notices(NoticeKind.CLUSTER_ALARM)) == 1
+            await _all_stored_one_cluster_one_alarm(r, "the refused events")
             assert len(links) == 1  # on the same link: no reconnect
 
     asyncio.run(main())
+
+
+async def _all_stored_one_cluster_one_alarm(r: Rig, missed: str) -> None:
+    """Once the recording is over: every event the band logged is stored (``missed``: those the
+    store did not take at first), in one cluster, alarmed once."""
+    await r.wait_for(lambda: _recorded(r), 120, "the recording's end")
+    status = r.store.latest_status("band0000")
+    assert status is not None and status.next_seq is not None and status.next_seq >= 6
+    await r.wait_for(lambda: r.store.count_events("band0000") >= status.next_seq, 30, missed)
+    assert_all_stored(r, "band0000", status.next_seq)
+    await r.wait_for(lambda: list(r.store.clusters("band0000")), 30, "the cluster stored")
+    assert len(list(r.store.clusters("band0000"))) == 1
+    assert len(r.notices(NoticeKind.CLUSTER_ALARM)) == 1
 
 
 def _recorded(r: Rig) -> bool:
@@ -443,14 +449,7 @@ def test_a_store_that_opens_late_gets_every_event_the_band_logged_while_it_was_s
             assert d.status()["store"] is None
             await r.wait_for(lambda: r.notices(NoticeKind.BAND_CLEARED), 60, "writes working again")
             assert [n.fault for n in r.notices(NoticeKind.BAND_CLEARED)] == [BandFault.STORAGE_FAILING]
-            await r.wait_for(lambda: _recorded(r), 120, "the recording's end")
-            status = r.store.latest_status("band0000")
-            assert status is not None and status.next_seq is not None and status.next_seq >= 6
-            await r.wait_for(lambda: r.store.count_events("band0000") >= status.next_seq, 30, "the events logged while shut")
-            assert_all_stored(r, "band0000", status.next_seq)
-            await r.wait_for(lambda: list(r.store.clusters("band0000")), 30, "the cluster stored")
-            assert len(list(r.store.clusters("band0000"))) == 1
-            assert len(r.notices(NoticeKind.CLUSTER_ALARM)) == 1
+            await _all_stored_one_cluster_one_alarm(r, "the events logged while shut")
             assert "storage_failing" not in d.status()["bands"][0]["faults"]
 
     asyncio.run(main())

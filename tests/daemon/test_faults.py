@@ -1129,6 +1129,20 @@ def test_a_store_whose_header_goes_bad_while_open_is_found_damaged_not_full(tmp_
     store.close()
 
 
+def _alarm_as_alert_2(path: Path, clock: Clock) -> None:
+    """A daemon's run on the store at ``path`` that ends (kill -9) with its band's cluster in ALARM as
+    alert 2, after a battery alert 1 that came and went."""
+    with Store(path) as store:
+        store.add_sync(DEVICE, 1, 0, clock.t - 40)
+        first = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+        _connect(first, DEVICE, [], clock.t)
+        first.engine.on_band_state(DEVICE, BandFault.BATTERY_LOW, True)  # alert 1
+        first.engine.on_band_state(DEVICE, BandFault.BATTERY_LOW, False)
+        for seq in range(3):  # alert 2: the alarm
+            first.on_record(DEVICE, spasm_record(seq, 10_000 * seq), clock.t)
+        assert store.last_alert_id() == 2
+
+
 def test_an_alarm_carried_on_at_a_late_store_open_takes_no_id_an_alert_of_this_run_has(tmp_path: Path) -> None:
     """Found by review: a daemon that starts on a store it cannot open numbers its alerts from 1 (it
     cannot read the store's last id); once the store opens, the run before's open alarm is carried
@@ -1138,15 +1152,7 @@ def test_an_alarm_carried_on_at_a_late_store_open_takes_no_id_an_alert_of_this_r
     alarm instead: its escalation stopped though nobody had seen it."""
     clock = Clock(time.time())
     path = tmp_path / "db.sqlite"
-    with Store(path) as store:
-        store.add_sync(DEVICE, 1, 0, clock.t - 40)
-        first = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
-        _connect(first, DEVICE, [], clock.t)
-        first.engine.on_band_state(DEVICE, BandFault.BATTERY_LOW, True)  # alert 1
-        first.engine.on_band_state(DEVICE, BandFault.BATTERY_LOW, False)
-        for seq in range(3):  # alert 2: the alarm; kill -9
-            first.on_record(DEVICE, spasm_record(seq, 10_000 * seq), clock.t)
-        assert store.last_alert_id() == 2
+    _alarm_as_alert_2(path, clock)
     _set_version(path, SCHEMA_VERSION + 1)
     with Store.may_fail(path) as store:
         d = _absent_band(tmp_path, store, store_retry_s=1.0)
@@ -1177,14 +1183,7 @@ def test_an_alarm_carried_on_under_a_new_id_and_ended_is_not_carried_on_again_by
     "ALARM" for the cluster's alert still raised: the alarm came back, unanswered, and escalated."""
     clock = Clock(time.time())
     path = tmp_path / "db.sqlite"
-    with Store(path) as store:
-        store.add_sync(DEVICE, 1, 0, clock.t - 40)
-        first = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
-        _connect(first, DEVICE, [], clock.t)
-        first.engine.on_band_state(DEVICE, BandFault.BATTERY_LOW, True)  # alert 1
-        first.engine.on_band_state(DEVICE, BandFault.BATTERY_LOW, False)
-        for seq in range(3):  # alert 2: the alarm; kill -9
-            first.on_record(DEVICE, spasm_record(seq, 10_000 * seq), clock.t)
+    _alarm_as_alert_2(path, clock)
     _set_version(path, SCHEMA_VERSION + 1)
     with Store.may_fail(path) as store:
         d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
