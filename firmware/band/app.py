@@ -442,11 +442,12 @@ class App:
                     await p.notify(self.h_raw, memoryview(self._rawb[i])[: self._rawlen[i]])
                 self._raw_ready -= 1
 
-    def _loginfo(self, flags):
+    def _loginfo(self, flags, oldest=-1):
+        """LOGINFO; ``oldest``: the seq a BACKFILL's gap ends at, if not the log's oldest."""
         log = self.log
         if log.wrapped:
             flags |= P.LF_WRAPPED
-        return P.encode_loginfo(flags, log.oldest_seq, log.next_seq, log.capacity)
+        return P.encode_loginfo(flags, log.oldest_seq if oldest < 0 else oldest, log.next_seq, log.capacity)
 
     async def _control(self):
         p = self.periph
@@ -488,17 +489,21 @@ class App:
             start = args[0]
             if start > log.next_seq:
                 return P.E_VALUE, log.next_seq  # the host is ahead: this log was erased
-            flags = P.LF_GAP if start < log.oldest_seq else 0
+            # Gone before the first seq that reads back: overwritten by the ring, or damaged in flash
+            # (a bit error). Told as a gap, the host marks them lost and stops asking for them: a
+            # damaged one inside the log was asked for at every connection until the ring turned over.
+            first = log.first_readable(start)
+            flags = P.LF_GAP if start < first else 0
             # The boot links first, at every BACKFILL: each (re)connection delivers them again, and
             # a host that has them ignores them; a boot no host synced is placed by them.
             links = self.links
             for off in range(0, len(links), P.BOOTLINK_SIZE):
                 await self.periph.notify(self.h_events, links[off : off + P.BOOTLINK_SIZE])
             self._follow_link()  # this link's cursor, even if the sender has not run since it connected
-            self._cursor = start if start > log.oldest_seq else log.oldest_seq
+            self._cursor = first
             if start > self._delivered:  # the host holds every event before the one it asks for
                 self._delivered = start
-            await self.periph.notify(self.h_events, self._loginfo(flags))
+            await self.periph.notify(self.h_events, self._loginfo(flags, first if flags else -1))
             self._done_pending = True
             self._wake.set()
             return P.OK, log.next_seq

@@ -160,3 +160,12 @@ class EventLog:
             return False
         out[0:REC_SIZE] = self._mv[2 : 2 + REC_SIZE]
         return True
+
+    def first_readable(self, seq):
+        """The first seq from ``seq`` on (from ``oldest_seq`` if older) that reads back whole, or
+        ``next_seq``: those before it are gone, overwritten or damaged in flash (a BACKFILL's gap)."""
+        if seq < self.oldest_seq:
+            seq = self.oldest_seq
+        while seq < self.next_seq and not self.read(seq, self._mv):  # the record is not needed: read into the slot itself
+            seq += 1
+        return seq

@@ -92,3 +92,40 @@ def test_large_backfill_under_backpressure_is_complete_and_ordered(micropython: 
 
     assert [e["onset_ms"] for e in c.events()][:3] == [0, 700, 1400]
     assert sorted(read_flash_log(flash / "events.log", 4096)) == list(range(1500))
+
+
+def test_a_backfill_from_an_unreadable_record_tells_the_host_it_is_gone(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """Found by review: a record damaged in flash (a bit error) inside the log is skipped, never sent.
+    The host asks every BACKFILL from the first seq it lacks (Store.next_backfill_seq), i.e. that
+    one, and marks seqs lost only on LOGINFO's gap flag: the band said no gap (the seq is not older
+    than its oldest), so the host asked for it again at every connection until the ring turned over
+    (months at 4096 slots), each time taking every later event again, ahead of the live ones. Now
+    the BACKFILL's LOGINFO has the gap flag and ``oldest_seq`` is the first seq from there that
+    reads back: the host marks the damaged ones lost and asks from past them."""
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    log = flash / "events.log"
+    _write_log(log, 8, 4096)
+    data = bytearray(log.read_bytes())
+    for seq in (2, 3, 6):  # a damaged run and a damaged record
+        data[24 * seq + 9] ^= 0xFF
+    log.write_bytes(bytes(data))
+    band = Band(micropython, many_spasms_csv, flash, ["--hold", "--csv-skip-s", "149", "--idle-exit-ms", "200"])
+    try:
+        assert band.up["next_seq"] == 8 and band.up["torn"] == 3
+        c, _ = secure_connect(band.port)
+        infos = []
+        for start in (0, 2, 3, 4, 6):
+            n = len(c.loginfos())
+            assert c.command(P.encode_backfill(start))["code"] == P.OK
+            c.wait_for(lambda: any(i["flags"] & P.LF_DONE for i in c.loginfos()[n:]), 20, "backfill done")
+            infos.append(c.loginfos()[n])
+        c.close()
+        band.end()
+    finally:
+        band.kill()
+    got = [(i["flags"] & P.LF_GAP, i["oldest_seq"], i["next_seq"]) for i in infos]
+    assert got == [(0, 0, 8), (P.LF_GAP, 4, 8), (P.LF_GAP, 4, 8), (0, 0, 8), (P.LF_GAP, 7, 8)], got
+    # Each backfill sends every readable event from where it starts, in order.
+    seqs = [e["seq"] for e in c.events()]
+    assert seqs == [0, 1, 4, 5, 7] + [4, 5, 7] + [4, 5, 7] + [4, 5, 7] + [7], seqs
