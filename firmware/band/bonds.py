@@ -55,6 +55,12 @@ class Bonds:
         return len(self._items)
 
     def save(self):
-        doc = [(t, binascii.hexlify(k).decode(), binascii.hexlify(v).decode()) for t, k, v in self._items]
-        self._storage.write_atomic(NAME, json.dumps(doc))
+        # Cleared first: a key the stack hands over while this writes (_IRQ_SET_SECRET, run between
+        # any two of the app's bytecodes on a board) sets it again and is saved at the next pass.
         self.dirty = False
+        doc = [(t, binascii.hexlify(k).decode(), binascii.hexlify(v).decode()) for t, k, v in self._items]
+        try:
+            self._storage.write_atomic(NAME, json.dumps(doc))
+        except OSError:
+            self.dirty = True
+            raise
