@@ -63,6 +63,10 @@ RATE_MIN_SPAN_MS = const(10000)
 RATE_SPAN_MS = const(600000)
 RATE_MAX_ERROR_PCT = const(5)
 RATE_SAME_SAMPLES = const(2)
+# A notify that gave up (the stack busy through its 2 s, band/ble.py) on a link still up is tried
+# again this long (ms) after: not at the sender's next wake, an epoch's 10 s, and none at all while
+# sensing is off (safe mode, a critical battery), when serving the log is all the band does.
+SEND_RETRY_MS = const(1000)
 SAMPLES_LAP = const(1 << 29)  # the sample count runs modulo this: with a batch added, still a small int on a 32-bit board
 
 
@@ -383,40 +387,52 @@ class App:
             self._beat = clock.ticks_ms()
 
     async def _sender(self):
-        p = self.periph
-        log = self.log
-        buf = self._txbuf
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while p.secure() and self._ready_link == p.link_id:
-                self._follow_link()
-                c = self._cursor
-                if c < log.next_seq:
-                    if log.read(c, buf) and not await p.notify(self.h_events, buf):
-                        break
-                    # Next record (an unreadable, torn or overwritten one is skipped), unless
-                    # a BACKFILL moved the cursor while the notify waited on a busy stack.
-                    if self._cursor == c:
-                        self._cursor = c + 1
-                    if c == self._delivered or c == log.oldest_seq > self._delivered:  # the run a host holds goes on
-                        self._delivered = c + 1
-                elif self._done_pending:
-                    self._done_pending = False
-                    await p.notify(self.h_events, self._loginfo(P.LF_DONE))
-                elif self._act:
-                    rec = self._act[0]
-                    # An epoch that waited here goes behind a LOGINFO saying so: its end is no
-                    # reading of the band's clock now, and the host must not judge its own by it.
-                    if self._held(rec) and not await p.notify(self.h_events, self._loginfo(P.LF_HELD)):
-                        break
-                    if not await p.notify(self.h_events, rec):
-                        break
-                    if self._act and self._act[0] is rec:  # not dropped (queue full) while it was sent
-                        self._act.pop(0)
-                else:
-                    break
-                await asyncio.sleep_ms(0)  # let the sampler run during a long backfill
+            if not await self._send() and self.periph.secure():
+                # The stack stayed busy through notify's 2 s on a link still up: try again soon,
+                # not at the next wake (an epoch's, 10 s; none while sensing is off).
+                await self.hw.clock.sleep_ms(SEND_RETRY_MS)
+                self._wake.set()
+
+    async def _send(self):
+        """Send what waits for this link (events from the cursor, the backfill's end, epochs);
+        False if a notify gave up."""
+        p = self.periph
+        log = self.log
+        buf = self._txbuf
+        while p.secure() and self._ready_link == p.link_id:
+            self._follow_link()
+            c = self._cursor
+            if c < log.next_seq:
+                if log.read(c, buf) and not await p.notify(self.h_events, buf):
+                    return False
+                # Next record (an unreadable, torn or overwritten one is skipped), unless
+                # a BACKFILL moved the cursor while the notify waited on a busy stack.
+                if self._cursor == c:
+                    self._cursor = c + 1
+                if c == self._delivered or c == log.oldest_seq > self._delivered:  # the run a host holds goes on
+                    self._delivered = c + 1
+            elif self._done_pending:
+                self._done_pending = False  # first: a BACKFILL while it is sent asks for its own
+                if not await p.notify(self.h_events, self._loginfo(P.LF_DONE)):
+                    self._done_pending = True  # the host waits for it (a new link's cursor clears it)
+                    return False
+            elif self._act:
+                rec = self._act[0]
+                # An epoch that waited here goes behind a LOGINFO saying so: its end is no
+                # reading of the band's clock now, and the host must not judge its own by it.
+                if self._held(rec) and not await p.notify(self.h_events, self._loginfo(P.LF_HELD)):
+                    return False
+                if not await p.notify(self.h_events, rec):
+                    return False
+                if self._act and self._act[0] is rec:  # not dropped (queue full) while it was sent
+                    self._act.pop(0)
+            else:
+                break
+            await asyncio.sleep_ms(0)  # let the sampler run during a long backfill
+        return True
 
     def _held(self, rec):
         """True if epoch record ``rec`` ended over P.HELD_MS ago (its t_ms is u32 bytes 4-7)."""

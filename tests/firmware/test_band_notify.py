@@ -128,3 +128,64 @@ asyncio.run(main())
 def test_a_notify_waiting_on_the_stack_never_goes_to_the_next_central(micropython: str, tmp_path: Path) -> None:
     out = run_mp(micropython, tmp_path / "reuse.py", NOTIFY_REUSE).split()
     assert out == ["False", "False", "0"], out  # not sent: the link it was for has gone
+
+
+# The band's own App, not sensing (safe mode, a critical battery: no epoch wakes its sender), with
+# a stack that stays busy through notify's 2 s once for an event and once for the backfill's end
+# (LOGINFO done): notify gives up, the link stays up and nothing else happens on it.
+GIVES_UP_ONCE = """
+import sys, asyncio
+from sim import run
+from band.app import App
+from swcore import protocol as P
+
+class GivesUpOnce:
+    def __init__(self, real):
+        self.link_id = real.link_id
+        self.conn = 0
+        self.sent = []
+        self.refused = []
+    def secure(self):
+        return True
+    async def notify(self, handle, data):
+        rec = P.decode(bytes(data))
+        what = rec["seq"] if rec["type"] == "event" else rec["type"] + str(rec["flags"] & P.LF_DONE)
+        if what in (1, "loginfo4") and what not in self.refused:
+            self.refused.append(what)
+            return False  # ENOMEM for 2 s: notify gave up
+        self.sent.append(what)
+        return True
+
+async def main():
+    hw = run.build(run.parse_args(["--csv", sys.argv[1], "--flash", sys.argv[2], "--socket", "0"]))[0]
+    app = App(hw)
+    hw.clock.free_run()  # no sampler: virtual time follows real time, as the simulator runs a band not sensing
+    p = app.periph = GivesUpOnce(app.periph)
+    ev = bytearray(P.EVENT_SIZE)
+    for i in range(3):
+        P.pack_event_into(ev, 0, 0, 1, 1000 * i, 500, 100, 100, 80, 0)
+        app.log.append(ev)
+    app._ready_link = p.link_id
+    sender = asyncio.create_task(app._sender())
+    await app._apply(P.OP_BACKFILL, (0,))
+    for _ in range(100):
+        await asyncio.sleep_ms(50)
+        if "loginfo4" in p.sent:
+            break
+    sender.cancel()
+    print(" ".join(str(x) for x in p.sent))
+
+asyncio.run(main())
+"""
+
+
+def test_a_notify_the_stack_gave_up_on_is_tried_again_without_another_wake(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """Found by review: after a notify gave up (the stack busy for 2 s) on a link still up, the
+    sender waited for its next wake, an epoch's (10 s) while sensing; a band not sensing (safe
+    mode, a critical battery: serving its log is all it does) sent nothing more until the host's
+    next command, up to an hour. And the backfill's end (LOGINFO done) was dropped for good: the
+    daemon, which holds the band's epochs and closes no cluster by time until it comes, stayed
+    'backfilling' for the whole connection. Now both are tried again SEND_RETRY_MS later."""
+    (tmp_path / "flash").mkdir()
+    out = run_mp(micropython, tmp_path / "gives_up.py", GIVES_UP_ONCE, str(many_spasms_csv), str(tmp_path / "flash"))
+    assert out.split() == ["loginfo0", "0", "1", "2", "loginfo4"], out
