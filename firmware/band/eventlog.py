@@ -155,8 +155,12 @@ class EventLog:
             f = self._old
             cap = self._old_cap
         i = seq % cap
-        f.seek(i * SLOT_SIZE)
-        if f.readinto(self._slot) != SLOT_SIZE or self._valid(i, cap) != seq:
+        try:
+            f.seek(i * SLOT_SIZE)
+            n = f.readinto(self._slot)
+        except OSError:  # a block the file system cannot read (LittleFS: damaged): as a torn slot
+            return False
+        if n != SLOT_SIZE or self._valid(i, cap) != seq:
             return False
         out[0:REC_SIZE] = self._mv[2 : 2 + REC_SIZE]
         return True

@@ -76,7 +76,13 @@ def _scan(log, f, n, cap):
     b = log._slot
     f.seek(0)
     for i in range(n):
-        seq = log._valid(-1, cap) if f.readinto(b) == SLOT_SIZE else -2
+        try:
+            seq = log._valid(-1, cap) if f.readinto(b) == SLOT_SIZE else -2
+        except OSError:  # a block the file system cannot read (LittleFS: damaged): a torn slot
+            f.seek((i + 1) * SLOT_SIZE)  # the next slot's place: a failed read leaves it unknown
+            if i < cap:
+                torn += 1
+            continue
         if seq >= 0 and seq % cap != i:
             moved += 1
             seq = -1

@@ -129,3 +129,65 @@ def test_a_backfill_from_an_unreadable_record_tells_the_host_it_is_gone(micropyt
     # Each backfill sends every readable event from where it starts, in order.
     seqs = [e["seq"] for e in c.events()]
     assert seqs == [0, 1, 4, 5, 7] + [4, 5, 7] + [4, 5, 7] + [4, 5, 7] + [7], seqs
+
+
+EIO = r'''
+import sys
+from band.storage import Storage
+from band.eventlog import EventLog, SLOT_SIZE
+from swcore import protocol as P
+
+BAD = 3  # the slot whose flash the file system cannot read
+
+
+class Unreadable:
+    """The event log's file on a LittleFS whose block under slot BAD is damaged: reading it fails
+    with an OSError (LFS_ERR_CORRUPT, EIO), as a bad block pointer of the file does."""
+
+    def __init__(self, f):
+        self._f = f
+        self._pos = 0
+
+    def seek(self, pos):
+        self._pos = pos
+        return self._f.seek(pos)
+
+    def readinto(self, b):
+        if self._pos // SLOT_SIZE == BAD:
+            raise OSError(5)
+        n = self._f.readinto(b)
+        self._pos += n
+        return n
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+
+class Damaged(Storage):
+    def open(self, name, mode):
+        f = super().open(name, mode)
+        return Unreadable(f) if name == "events.log" else f
+
+
+root = sys.argv[1]
+log = EventLog(Storage(root), 16)
+for i in range(8):
+    log.append(P.encode_event(0, 1, i * 1000, 500, 100, 50, 90, 0))
+log.close()
+log = EventLog(Damaged(root), 16)  # boot recovery: must not raise (a reset loop, safe mode too)
+out = bytearray(20)
+print(log.next_seq, log.torn, [s for s in range(8) if log.read(s, out)])
+print(log.append(P.encode_event(0, 2, 1, 2, 3, 4, 5, 0)), log.read(8, out))
+'''
+
+
+def test_a_log_block_the_file_system_cannot_read_is_skipped_not_a_reset_loop(micropython: str, tmp_path: Path) -> None:
+    """Found by review: a read the file system refuses (LittleFS's LFS_ERR_CORRUPT for a damaged
+    block of the file: an OSError, not bad bytes) raised out of the boot scan, so App() failed at
+    every boot, safe mode too (it opens the log as well): a reset loop that never sensed nor served
+    the log again; and out of the sender's read, a crash at every backfill over it. Now such a slot
+    is counted torn at boot and unreadable after, as a slot of bad bytes is."""
+    (tmp_path / "flash").mkdir()
+    out = run_mp(micropython, tmp_path / "eio.py", EIO, str(tmp_path / "flash")).split("\n")
+    assert out[0] == "8 1 [0, 1, 2, 4, 5, 6, 7]", out
+    assert out[1] == "8 True", out
