@@ -1,0 +1,65 @@
+"""A record damaged in the band's flash (a bit error) inside its log, through the real parts.
+
+The band skips it (never sent); the daemon asks every BACKFILL from the first seq it lacks,
+that one. The band answers that BACKFILL with LOGINFO's gap flag and, as ``oldest_seq``, the
+first seq after it that reads back (docs/protocol.md): the daemon marks it lost and asks from
+past it. Before, the band said no gap and the daemon asked for it at every connection until the
+ring turned over, taking every later event again each time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import binascii
+import struct
+from pathlib import Path
+
+from spasmwatch.daemon.session import State
+from swcore import protocol as P
+
+from .conftest import Rig, rig
+
+DEVICE = "band0000"
+LOGGED = 8
+DAMAGED = 3
+
+
+def _flash_with_a_damaged_record(flash: Path) -> None:
+    """events.log as a band's earlier boot left it (the documented slot layout), seq DAMAGED's record damaged."""
+    flash.mkdir()
+    data = bytearray()
+    for seq in range(LOGGED):
+        slot = struct.pack("<H", 0x5753) + P.encode_event(seq, 1, 1000 + seq * 700, 800, 900, 60, 80, 0)
+        data += slot + struct.pack("<H", binascii.crc_hqx(slot, 0xFFFF))
+    data[24 * DAMAGED + 9] ^= 0xFF
+    (flash / "events.log").write_bytes(bytes(data))
+
+
+async def _connected_and_caught_up(r: Rig) -> None:
+    d = r.daemon
+    assert d is not None
+    await r.wait_for(lambda: d.bands[0].session.state is State.STREAMING and not d.bands[0].backfilling, 60, "the backfill's end")
+
+
+def test_a_damaged_record_is_marked_lost_at_the_next_connection_and_not_asked_for_again(tmp_path: Path, quick_cluster_csv: Path) -> None:
+    _flash_with_a_damaged_record(tmp_path / "flash0")
+
+    async def main() -> None:
+        # Played from its last second: the band logs nothing new, its log is the one written above.
+        async with rig(tmp_path, quick_cluster_csv, speed=4, band_args=("--csv-skip-s", "39")) as r:
+            d = r.daemon
+            assert d is not None
+            await _connected_and_caught_up(r)
+            assert sorted(e.seq for e in r.store.events(DEVICE)) == [s for s in range(LOGGED) if s != DAMAGED]
+            assert r.store.next_backfill_seq(DEVICE) == DAMAGED, "the daemon lacks it: it asks for it next time"
+
+            old = r.bands[0]  # the band reboots: a new connection, a BACKFILL from the damaged seq
+            old.kill()
+            await r.wait_for(lambda: d.bands[0].session.state is not State.STREAMING, 30, "the link to drop")
+            r.start_band(0, ("--csv-skip-s", "39"), port=old.port)
+            await r.wait_for(lambda: r.store.lost_ranges(DEVICE) != [], 60, "the damaged seq marked lost")
+            assert [(x.first_seq, x.last_seq) for x in r.store.lost_ranges(DEVICE)] == [(DAMAGED, DAMAGED)]
+            assert r.store.next_backfill_seq(DEVICE) == LOGGED, "asked from past it from now on"
+            assert r.store.count_events(DEVICE) == LOGGED - 1
+
+    asyncio.run(main())
