@@ -3,7 +3,7 @@
     python bench/run_all.py            # full: 24 h replay and comparisons, 60 s of fuzzing per target
     python bench/run_all.py --quick    # smoke run: 1 h, 5 s per fuzz target, 40 min fault campaign, 3 bands 30 s, 2 alarm latency runs, short soak
 
-Runs replay.py, csv_read.py, firmware_cost.py, compare.py, fuzz.py, store_insert.py, cluster_growth.py,
+Runs replay.py, csv_read.py, firmware_cost.py, log_flash_cost.py, compare.py, fuzz.py, store_insert.py, cluster_growth.py,
 raw_damage.py, faults.py, load.py, alarm_latency.py and soak.py, each in its
 own process with ``--json bench/results/<name>.json``, shows their output as it
 comes, and writes bench/results/summary.json: each bench's exit code, wall time
@@ -33,6 +33,7 @@ def benches(quick: bool, fuzz_seconds: float | None) -> dict[str, list[str]]:
         "replay": ["replay.py", *q],
         "csv_read": ["csv_read.py", *(["--hours", "1", "--runs", "1"] if quick else [])],
         "firmware_cost": ["firmware_cost.py", *(["--samples", "3000"] if quick else [])],
+        "log_flash_cost": ["log_flash_cost.py"],
         "compare": ["compare.py", *q],
         "fuzz": ["fuzz.py", *fuzz],
         "store_insert": ["store_insert.py", *q],
@@ -54,6 +55,8 @@ def headline(name: str, r: dict[str, Any]) -> dict[str, Any]:
         return {k: r.get(k) for k in ("mb_per_s", "peak_rss_mb", "vs_loadtxt")}
     if name == "firmware_cost":
         return r.get("ratio_to_bare_loop", {})
+    if name == "log_flash_cost":
+        return {k: v["erases"] for k, v in r.items() if isinstance(v, dict)}
     if name == "compare":
         return {k: {m: (round(v, 2) if isinstance(v, float) else v) for m, v in q.items()} for k, q in r.get("ratios", {}).items()}
     if name == "fuzz":
