@@ -517,8 +517,10 @@ class App:
                 await self.periph.notify(self.h_events, links[off : off + P.BOOTLINK_SIZE])
             self._follow_link()  # this link's cursor, even if the sender has not run since it connected
             self._cursor = first
-            if start > self._delivered:  # the host holds every event before the one it asks for
-                self._delivered = start
+            # The host holds every event before the one it asks for, and those up to ``first`` are
+            # gone: counted as delivered (the sender, from ``first`` on, never meets them).
+            if first > self._delivered:
+                self._delivered = first
             await self.periph.notify(self.h_events, self._loginfo(flags, first if flags else -1))
             self._done_pending = True
             self._wake.set()

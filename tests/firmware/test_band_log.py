@@ -289,3 +289,47 @@ def test_a_power_cut_at_any_byte_of_any_append_loses_no_committed_event(micropyt
     cut left it whole (its first 4 bytes are the new one's too); appends go on over it."""
     (tmp_path / "flash").mkdir()
     assert run_mp(micropython, tmp_path / "tear.py", TEAR_EVERY_BYTE, str(tmp_path / "flash")).strip() == "ok 1008"
+
+
+def _fill_after_backfill(micropython: str, csv: Path, flash: Path, start: int) -> tuple[dict, int]:
+    """One boot: BACKFILL from ``start`` to its end, then STATUS's log fill (refreshed at a command)."""
+    band = Band(micropython, csv, flash, ["--log-slots", "8", "--hold", "--csv-skip-s", "149", "--idle-exit-ms", "200"])
+    try:
+        c, _ = secure_connect(band.port)
+        assert c.command(P.encode_backfill(start))["code"] == P.OK
+        c.wait_for(lambda: any(i["flags"] & P.LF_DONE for i in c.loginfos()), 20, "backfill done")
+        assert c.command(P.encode_info(P.INFO_RATE_MHZ))["code"] == P.OK
+        fill = P.decode(c.read(P.STATUS_UUID)[1])["log_fill_pct"]
+        info = c.loginfos()[0]
+        c.close()
+        band.end()
+    finally:
+        band.kill()
+    return info, fill
+
+
+def test_a_backfill_past_damaged_records_counts_them_delivered(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """Found by review: since a BACKFILL starts its cursor at the first seq that reads back
+    (EventLog.first_readable), the sender never met the damaged seq the host asked from, and the run
+    of delivered events (STATUS ``log_fill_pct``: the slots holding events no host has had) stayed
+    there for the connection: a damaged record asked for (the host asks from the first seq it lacks)
+    grew the fill by one per event logged after (62 % here at once with 8 slots; at 4096, the host's
+    'log nearly full' fault after ~3,700 more events on one connection). The damaged seqs are gone,
+    the host told so: none counts as undelivered. (A damaged oldest one behind a gap was never
+    counted: the boot scan starts the log past it.)"""
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    log = flash / "events.log"
+    _write_log(log, 14, 8)  # a wrapped ring: seqs 6-13
+    data = bytearray(log.read_bytes())
+    for seq in (6, 9):  # its oldest, and one inside
+        data[24 * (seq % 8) + 9] ^= 0xFF
+    log.write_bytes(bytes(data))
+    # A host behind the ring: the gap ends past the damaged oldest.
+    info, fill = _fill_after_backfill(micropython, many_spasms_csv, flash, 0)
+    assert (info["flags"] & P.LF_GAP, info["oldest_seq"]) == (P.LF_GAP, 7), info
+    assert fill == 0, fill
+    # Rebooted (nothing delivered yet), a host that asks from the damaged seq it lacks.
+    info, fill = _fill_after_backfill(micropython, many_spasms_csv, flash, 9)
+    assert (info["flags"] & P.LF_GAP, info["oldest_seq"]) == (P.LF_GAP, 10), info
+    assert fill == 0, fill
