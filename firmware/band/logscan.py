@@ -32,19 +32,27 @@ def open_ring(log):
     log._f = f = st.open(name, "r+b")
     size = st.size(name)
     k = size // SLOT_SIZE
-    hi, lo, moved, log.torn = _scan(log, f, k, log.capacity)
+    hi, lo, moved, log.torn, last = _scan(log, f, k, log.capacity)
     if moved:  # not all where the wanted capacity puts them: written with another one?
         scan = _scan(log, f, k, k)  # its own, the file's slot count (a wrapped ring fills it)
         if scan[0] > hi or (scan[0] == hi and scan[2] < moved):  # it explains more
             log.capacity = k
-            hi, lo, moved, log.torn = scan
+            hi, lo, moved, log.torn, last = scan
     if size > k * SLOT_SIZE and k < log.capacity:
         log.torn += 1  # a partial slot at the end: an append cut short
+    if k < log.capacity and hi < last:
+        # Not wrapped (a resize writes its file full): slot i holds seq i, and each whole slot not
+        # empty was appended, so a damaged newest one (a bit error, a block the file system
+        # refuses) keeps its seq used. Taken again, it went below seqs a host holds, which read it
+        # as an erased log and stored the ring's events a second time; now they are a BACKFILL's gap.
+        hi = last
+        if lo < 0:
+            lo = 0
     log._base = 0
     if st.size(old) >= 0:
         o = st.open(old, "rb")
         ok = st.size(old) // SLOT_SIZE
-        ohi, olo, _, torn = _scan(log, o, ok, ok)
+        ohi, olo, _, torn, _ = _scan(log, o, ok, ok)
         log.torn += torn
         if ohi >= 0 and hi - log.capacity <= ohi:  # the ring has not overwritten what follows it
             log._old = o
@@ -67,9 +75,11 @@ def open_ring(log):
 
 
 def _scan(log, f, n, cap):
-    """Read slots 0..n-1: (highest seq, lowest seq, misplaced, torn) over the records in place
-    for ``cap`` slots; ``misplaced`` counts whole records that are not (another capacity's)."""
+    """Read slots 0..n-1: (highest seq, lowest seq, misplaced, torn, last) over the records in place
+    for ``cap`` slots; ``misplaced`` counts whole records that are not (another capacity's), ``last``
+    is the last slot not empty (-1: none)."""
     hi = -1
+    last = -1
     lo = -1
     moved = 0
     torn = 0
@@ -82,19 +92,23 @@ def _scan(log, f, n, cap):
             f.seek((i + 1) * SLOT_SIZE)  # the next slot's place: a failed read leaves it unknown
             if i < cap:
                 torn += 1
+            last = i
             continue
         if seq >= 0 and seq % cap != i:
             moved += 1
             seq = -1
         if seq < 0:
-            if i < cap and b != _EMPTY:  # an all-zero slot is empty (a resize writes them)
-                torn += 1
+            if b != _EMPTY:  # an all-zero slot is empty (a resize writes them)
+                last = i
+                if i < cap:
+                    torn += 1
             continue
+        last = i
         if seq > hi:
             hi = seq
         if lo < 0 or seq < lo:
             lo = seq
-    return hi, lo, moved, torn
+    return hi, lo, moved, torn, last
 
 
 def resize(log):

@@ -63,3 +63,34 @@ def test_a_damaged_record_is_marked_lost_at_the_next_connection_and_not_asked_fo
             assert r.store.count_events(DEVICE) == LOGGED - 1
 
     asyncio.run(main())
+
+
+def test_a_damaged_newest_record_is_no_erased_log(tmp_path: Path, quick_cluster_csv: Path) -> None:
+    """Found by review: the band's newest record damaged in flash between two boots gave a
+    ``next_seq`` back by one at the next boot; the daemon, holding that seq, took the band's log as
+    erased, started a new log life and stored every event of the ring a second time under new seqs
+    (13 events for 7). Now the band keeps the seq used (band/logscan.py) and the daemon marks it
+    lost."""
+    _flash_with_a_damaged_record(tmp_path / "flash0")
+
+    async def main() -> None:
+        async with rig(tmp_path, quick_cluster_csv, speed=4, band_args=("--csv-skip-s", "39")) as r:
+            d = r.daemon
+            assert d is not None
+            await _connected_and_caught_up(r)
+            held = sorted(e.seq for e in r.store.events(DEVICE))
+            assert held == [s for s in range(LOGGED) if s != DAMAGED]
+            old = r.bands[0]
+            old.kill()
+            await r.wait_for(lambda: d.bands[0].session.state is not State.STREAMING, 30, "the link to drop")
+            log = tmp_path / "flash0" / "events.log"
+            data = bytearray(log.read_bytes())
+            data[24 * (LOGGED - 1) + 9] ^= 0xFF  # the newest record, sent already
+            log.write_bytes(bytes(data))
+            r.start_band(0, ("--csv-skip-s", "39"), port=old.port)
+            await r.wait_for(lambda: r.store.lost_ranges(DEVICE) != [], 60, "the damaged seq marked lost")
+            await _connected_and_caught_up(r)
+            assert r.store.log_lives(DEVICE) == [], "no erased log"
+            assert sorted(e.seq for e in r.store.events(DEVICE)) == held, "no event stored twice"
+
+    asyncio.run(main())
