@@ -1052,6 +1052,7 @@ def test_a_store_shut_again_for_damage_while_its_try_was_coming_back_stays_shut(
                 if store._conn is None:
                     asyncio.get_running_loop().call_soon(damage_found_once_open)
                     return
+                d.store_retry_s = 3600.0  # the shut's own try waits (the file is sound: it would open it)
                 d._store_failed(DEVICE, StoreError(f"{path}: database disk image is malformed", damaged=True))
 
             asyncio.get_running_loop().call_soon(damage_found_once_open)
