@@ -41,22 +41,28 @@ async def _connected_and_caught_up(r: Rig) -> None:
     await r.wait_for(lambda: d.bands[0].session.state is State.STREAMING and not d.bands[0].backfilling, 60, "the backfill's end")
 
 
+async def _caught_up_then_stopped(r: Rig) -> int:
+    """The daemon has every event of the band's log but the damaged one; then the band is stopped and
+    the link has dropped. Returns the band's port, for its next boot."""
+    d = r.daemon
+    assert d is not None
+    await _connected_and_caught_up(r)
+    assert sorted(e.seq for e in r.store.events(DEVICE)) == [s for s in range(LOGGED) if s != DAMAGED]
+    old = r.bands[0]
+    old.kill()
+    await r.wait_for(lambda: d.bands[0].session.state is not State.STREAMING, 30, "the link to drop")
+    return old.port
+
+
 def test_a_damaged_record_is_marked_lost_at_the_next_connection_and_not_asked_for_again(tmp_path: Path, quick_cluster_csv: Path) -> None:
     _flash_with_a_damaged_record(tmp_path / "flash0")
 
     async def main() -> None:
         # Played from its last second: the band logs nothing new, its log is the one written above.
         async with rig(tmp_path, quick_cluster_csv, speed=4, band_args=("--csv-skip-s", "39")) as r:
-            d = r.daemon
-            assert d is not None
-            await _connected_and_caught_up(r)
-            assert sorted(e.seq for e in r.store.events(DEVICE)) == [s for s in range(LOGGED) if s != DAMAGED]
+            port = await _caught_up_then_stopped(r)
             assert r.store.next_backfill_seq(DEVICE) == DAMAGED, "the daemon lacks it: it asks for it next time"
-
-            old = r.bands[0]  # the band reboots: a new connection, a BACKFILL from the damaged seq
-            old.kill()
-            await r.wait_for(lambda: d.bands[0].session.state is not State.STREAMING, 30, "the link to drop")
-            r.start_band(0, ("--csv-skip-s", "39"), port=old.port)
+            r.start_band(0, ("--csv-skip-s", "39"), port=port)  # the band reboots: a BACKFILL from the damaged seq
             await r.wait_for(lambda: r.store.lost_ranges(DEVICE) != [], 60, "the damaged seq marked lost")
             assert [(x.first_seq, x.last_seq) for x in r.store.lost_ranges(DEVICE)] == [(DAMAGED, DAMAGED)]
             assert r.store.next_backfill_seq(DEVICE) == LOGGED, "asked from past it from now on"
@@ -75,19 +81,13 @@ def test_a_damaged_newest_record_is_no_erased_log(tmp_path: Path, quick_cluster_
 
     async def main() -> None:
         async with rig(tmp_path, quick_cluster_csv, speed=4, band_args=("--csv-skip-s", "39")) as r:
-            d = r.daemon
-            assert d is not None
-            await _connected_and_caught_up(r)
+            port = await _caught_up_then_stopped(r)
             held = sorted(e.seq for e in r.store.events(DEVICE))
-            assert held == [s for s in range(LOGGED) if s != DAMAGED]
-            old = r.bands[0]
-            old.kill()
-            await r.wait_for(lambda: d.bands[0].session.state is not State.STREAMING, 30, "the link to drop")
             log = tmp_path / "flash0" / "events.log"
             data = bytearray(log.read_bytes())
             data[24 * (LOGGED - 1) + 9] ^= 0xFF  # the newest record, sent already
             log.write_bytes(bytes(data))
-            r.start_band(0, ("--csv-skip-s", "39"), port=old.port)
+            r.start_band(0, ("--csv-skip-s", "39"), port=port)
             await r.wait_for(lambda: r.store.lost_ranges(DEVICE) != [], 60, "the damaged seq marked lost")
             await _connected_and_caught_up(r)
             assert r.store.log_lives(DEVICE) == [], "no erased log"

@@ -133,19 +133,17 @@ def test_a_backfill_from_an_unreadable_record_tells_the_host_it_is_gone(micropyt
     assert seqs == [0, 1, 4, 5, 7] + [4, 5, 7] + [4, 5, 7] + [4, 5, 7] + [7], seqs
 
 
-EIO = r'''
+# A log of 8 events (0-7) in a 16-slot ring, and a storage whose log file cannot read the slots in
+# BAD: a read there raises an OSError (LittleFS's LFS_ERR_CORRUPT, EIO), as a damaged block of the
+# file does. Each script sets BAD first.
+UNREADABLE_LOG = r'''
 import sys
 from band.storage import Storage
 from band.eventlog import EventLog, SLOT_SIZE
 from swcore import protocol as P
 
-BAD = 3  # the slot whose flash the file system cannot read
-
 
 class Unreadable:
-    """The event log's file on a LittleFS whose block under slot BAD is damaged: reading it fails
-    with an OSError (LFS_ERR_CORRUPT, EIO), as a bad block pointer of the file does."""
-
     def __init__(self, f):
         self._f = f
         self._pos = 0
@@ -155,7 +153,7 @@ class Unreadable:
         return self._f.seek(pos)
 
     def readinto(self, b):
-        if self._pos // SLOT_SIZE == BAD:
+        if self._pos // SLOT_SIZE in BAD:
             raise OSError(5)
         n = self._f.readinto(b)
         self._pos += n
@@ -176,6 +174,9 @@ log = EventLog(Storage(root), 16)
 for i in range(8):
     log.append(P.encode_event(0, 1, i * 1000, 500, 100, 50, 90, 0))
 log.close()
+'''
+
+EIO = "BAD = (3,)  # the slot whose flash the file system cannot read\n" + UNREADABLE_LOG + r'''
 log = EventLog(Damaged(root), 16)  # boot recovery: must not raise (a reset loop, safe mode too)
 out = bytearray(20)
 print(log.next_seq, log.torn, [s for s in range(8) if log.read(s, out)])
@@ -337,48 +338,7 @@ def test_a_backfill_past_damaged_records_counts_them_delivered(micropython: str,
     assert fill == 0, fill
 
 
-NEWEST = r'''
-import sys
-from band.storage import Storage
-from band.eventlog import EventLog, SLOT_SIZE
-from swcore import protocol as P
-
-BAD = (5, 6, 7)  # the newest slots of a ring not yet wrapped (the file's last block)
-
-
-class Unreadable:
-    """The log's file, its block under slots BAD damaged: a read of them fails with an OSError."""
-
-    def __init__(self, f):
-        self._f = f
-        self._pos = 0
-
-    def seek(self, pos):
-        self._pos = pos
-        return self._f.seek(pos)
-
-    def readinto(self, b):
-        if self._pos // SLOT_SIZE in BAD:
-            raise OSError(5)
-        n = self._f.readinto(b)
-        self._pos += n
-        return n
-
-    def __getattr__(self, name):
-        return getattr(self._f, name)
-
-
-class Damaged(Storage):
-    def open(self, name, mode):
-        f = super().open(name, mode)
-        return Unreadable(f) if name == "events.log" else f
-
-
-root = sys.argv[1]
-log = EventLog(Storage(root), 16)
-for i in range(8):
-    log.append(P.encode_event(0, 1, i * 1000, 500, 100, 50, 90, 0))
-log.close()
+NEWEST = "BAD = (5, 6, 7)  # the newest slots of a ring not yet wrapped (the file's last block)\n" + UNREADABLE_LOG + r'''
 # A bit error in the newest record.
 with open(root + "/events.log", "r+b") as f:
     f.seek(7 * SLOT_SIZE + 9)
