@@ -8,7 +8,8 @@ The CRC (swcore.crc) covers magic and record. Event ``seq`` lives in slot
 ``seq % capacity``, so a stored event is found without an index and the ring
 wraps by itself. Boot recovery reads every slot once: the highest valid seq
 gives ``next_seq`` (in a ring not yet wrapped, the last whole slot not empty,
-valid or not: a damaged newest record keeps its seq used); a slot whose CRC, magic, version or seq/slot pairing is
+valid or not: a damaged newest record keeps its seq used); a slot whose CRC,
+magic, version or seq/slot pairing is
 wrong (a write torn by power loss, or garbage) is counted in ``torn`` and
 skipped, and the next append overwrites it; an all-zero slot is empty. Nothing
 in recovery raises on bad data. Once ``next_seq`` passes ``capacity`` the

@@ -223,7 +223,7 @@ class AlertEngine:
         """
         if (device, cluster_key) in self._clusters or state not in _RAISED:
             return None
-        if alert_id is not None and any(b.id == alert_id for b in [*self._open_alerts(), *self._closed.values()]):
+        if alert_id is not None and self._with_id(alert_id) is not None:
             # A store opened late: this run numbered from 1 while it could not read the store's last
             # id, and an alert of its own has this one. Two under one id, an ack of the other (by id,
             # from the page) acknowledged this alarm: it goes on under a new one (``number_after``).
@@ -689,11 +689,14 @@ class AlertEngine:
     def _all_clusters(self) -> list[tuple[tuple[str, ClusterKey], ClusterAlert]]:
         return [*self._clusters.items(), *self._closed.items()]
 
+    def _with_id(self, alert_id: int) -> ClusterAlert | BandAlert | None:
+        return next((a for a in [*self._open_alerts(), *self._closed.values()] if a.id == alert_id), None)
+
     def _find(self, alert_id: int) -> ClusterAlert | BandAlert:
-        for a in [*self._open_alerts(), *self._closed.values()]:
-            if a.id == alert_id:
-                return a
-        raise KeyError(alert_id)
+        a = self._with_id(alert_id)
+        if a is None:
+            raise KeyError(alert_id)
+        return a
 
     def _alert_json(self, a: ClusterAlert | BandAlert) -> dict[str, Any]:
         d: dict[str, Any] = {

@@ -140,9 +140,10 @@ STORAGE_OK_S = 120.0
 SEEN_SEQS = 1024
 # A store the daemon could not open at its start (damaged, a newer schema, permissions, an I/O
 # error), or shut for damage a call found, is tried again this often, in s of real time, in a
-# worker thread. (A store folder on a disk not mounted yet is not one: the start makes the folder.) An open costs a read of every page (quick_check: 0.2 s per 100 MB, docs/store.md),
-# a few seconds an hour at this period; the family, told the store is not open, waits at most a
-# minute after the fix for their events to be saved again.
+# worker thread. (A store folder on a disk not mounted yet is not one: the start makes the folder.)
+# An open costs a read of every page (quick_check: 0.2 s per 100 MB, docs/store.md), a few seconds
+# an hour at this period; the family, told the store is not open, waits at most a minute after the
+# fix for their events to be saved again.
 STORE_RETRY_S = 60.0
 
 # A kept push (webhook, ntfy: docs/alerts.md "Across a daemon stop") other than an alarm nobody

@@ -280,10 +280,10 @@ class Daemon:
             except Exception:  # (reopen takes a StoreError in) whatever else: the next try
                 log.exception("opening the store failed")
                 continue
-            if opened and self.store.open_error is None:
-                self._store_opened()
-                return
-            if opened:  # shut again meanwhile: a record's call found it damaged (its own try goes on)
+            if opened:
+                # (Shut again meanwhile, a record's call having found it damaged: that shut's own try goes on.)
+                if self.store.open_error is None:
+                    self._store_opened()
                 return
             self._store_shut()  # (said again only when the error changed)
 
@@ -1384,9 +1384,9 @@ class Daemon:
             n = self.engine.restore(
                 device, r.id, ClusterState(a.state), r.count, r.start_t, r.alert_t, a.by, r.post_wake_s, over=r.closed, alert_id=a.alert_id
             )
-            if n is not None and a.alert_id is not None and n.alert_id != a.alert_id:
-                self._moved_alert(device, r.id, a.alert_id, n.alert_id)
             if n is not None:
+                if a.alert_id is not None and n.alert_id != a.alert_id:
+                    self._moved_alert(device, r.id, a.alert_id, n.alert_id)
                 self._carried.append(n)
                 for restored in self._restored.values():
                     restored.append(n)  # for each MQTT channel's retained state (_mqtt_mirror)
