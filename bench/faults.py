@@ -241,18 +241,21 @@ def twin_args(args: list[str]) -> list[str]:
     return out
 
 
-def read_flash_log(path: Path) -> dict[tuple[int, int], dict[str, Any]]:
-    """The valid events of a band's ``events.log`` (a torn slot fails its CRC), {(boot, seq): EVENT}."""
+def read_flash_log(folder: Path) -> dict[tuple[int, int], dict[str, Any]]:
+    """The valid events of a band's event log (folder ``events``: segment files named by their
+    first seq, band/eventlog.py; a damaged or torn slot fails its CRC or its seq), {(boot, seq): EVENT}."""
     from swcore.crc import crc16
 
-    raw = path.read_bytes()
     out: dict[tuple[int, int], dict[str, Any]] = {}
-    for i in range(0, len(raw) - SLOT + 1, SLOT):
-        slot = raw[i : i + SLOT]
-        if struct.unpack_from("<H", slot)[0] != MAGIC or crc16(slot, 0, SLOT - 2) != struct.unpack_from("<H", slot, SLOT - 2)[0]:  # type: ignore[no-untyped-call]
-            continue
-        e = P.decode(slot[2 : SLOT - 2])  # type: ignore[no-untyped-call]
-        out[(int(e["boot"]), int(e["seq"]))] = e
+    for seg in folder.iterdir() if folder.is_dir() else ():
+        raw = seg.read_bytes()
+        for i in range(0, len(raw) - SLOT + 1, SLOT):
+            slot = raw[i : i + SLOT]
+            if struct.unpack_from("<H", slot)[0] != MAGIC or crc16(slot, 0, SLOT - 2) != struct.unpack_from("<H", slot, SLOT - 2)[0]:  # type: ignore[no-untyped-call]
+                continue
+            e = P.decode(slot[2 : SLOT - 2])  # type: ignore[no-untyped-call]
+            if seg.name.isdigit() and e["seq"] == int(seg.name) + i // SLOT:
+                out[(int(e["boot"]), int(e["seq"]))] = e
     return out
 
 
@@ -267,7 +270,7 @@ def band_twin(csv: Path, boots: list[Boot], flash: Path) -> tuple[dict[tuple[int
         last = k + 1 == len(boots)  # (the band's last boot is stopped by the campaign, the twin's idles out)
         if sim.up.get("boot") != b.up.get("boot") or (not last and rc != b.rc):
             lines.append(f"twin boot {sim.up.get('boot')} ended with {rc}, the band's boot {b.up.get('boot')} with {b.rc} ({b.why})")
-    return read_flash_log(flash / "events.log"), lines
+    return read_flash_log(flash / "events"), lines
 
 
 def twin_differs(events: list[EventRow], twin: dict[tuple[int, int], dict[str, Any]]) -> tuple[list[str], int]:

@@ -1,20 +1,22 @@
-"""The band's event log on LittleFS: flash erased and programmed per append, by where it lands.
+"""The band's event log on LittleFS: flash erased and programmed per append.
 
     python bench/log_flash_cost.py [--slots N] [--json FILE]
 
 Runs ``band/eventlog.py`` under the MicroPython unix port on MicroPython's own LittleFS v2
 (``vfs.VfsLfs2``, the file system of an ESP32's ``/``, the same C code) mounted on a RAM block
 device of an ESP32's geometry (2 MiB ``vfs`` partition, 4 KB erase blocks), counting the
-block device's erases and programmed bytes around one append at each place:
+block device's erases and programmed bytes per append:
 
-- reference: an append at the end of the file while the log grows (its first lap);
-- after the ring has wrapped (the file at its full size), at slot 0, the middle and the last
-  slot; a ring made by a capacity change (``EventLog.resize``, written full of empty slots at
-  once) is at its full size from its first event.
+- every append of the log's first lap (it grows), and of two more laps once it is full (each
+  new segment then drops the oldest: a file created, one removed);
+- two references on the same flash in the same run: a 24-byte flushed append at the end of a
+  plain file (the least a logged event can cost), and a flushed 24-byte write at offset 0 of a
+  ``slots`` x 24 byte file, where the one-file ring before 2026-12-06 wrote once it had wrapped
+  (slot ``seq % capacity``).
 
 LittleFS keeps a file as a copy-on-write list of blocks, so a write inside a file copies
 everything after it to new blocks at the flush (``lfs_file_flush``: "copy over anything after
-current branch"): a flushed 24-byte append at slot s rewrites the file from s's block to its end.
+current branch"): that is why the log is segments appended at their end (band/eventlog.py).
 Erase and program times are the board's (to be measured on it, docs/firmware.md "Only a real
 board can check"); a typical SPI NOR flash erases a 4 KB sector in ~45 ms (up to ~400 ms).
 """
@@ -75,24 +77,44 @@ cap = int(sys.argv[1])
 dev = RamFlash(4096, 512)
 vfs.VfsLfs2.mkfs(dev)
 vfs.mount(vfs.VfsLfs2(dev), "/lfs")
-log = EventLog(Storage("/lfs"), cap)
 rec = P.encode_event(0, 1, 0, 500, 100, 50, 90, 0)
+slot = bytes(24)
 out = {}
 
 
-def append_to(slot, name):
-    while log.next_seq % cap != slot or (name != "growing" and log.next_seq < cap):
-        log.append(rec)
+def cost(fn):
     e, p = dev.erases, dev.programmed
-    log.append(rec)
-    out[name] = {"slot": slot, "erases": dev.erases - e, "programmed_kb": (dev.programmed - p) / 1024}
+    fn()
+    return dev.erases - e, dev.programmed - p
 
 
-append_to(cap // 2, "growing")
-append_to(0, "wrapped_slot_0")
-append_to(cap // 2, "wrapped_middle")
-append_to(cap - 1, "wrapped_last")
+def span(name, costs):
+    er = [c[0] for c in costs]
+    out[name] = {"appends": len(costs), "erases_mean": sum(er) / len(er), "erases_max": max(er),
+                 "programmed_kb_mean": sum(c[1] for c in costs) / len(costs) / 1024}
+
+
+f = open("/lfs/plain", "wb")
+def plain():
+    f.write(slot)
+    f.flush()
+span("ref_file_end", [cost(plain) for _ in range(cap)])
+f.close()
+f = open("/lfs/plain", "r+b")
+def in_place():
+    f.seek(0)
+    f.write(slot)
+    f.flush()
+span("ref_one_file_slot_0", [cost(in_place) for _ in range(20)])
+f.close()
+vfs.umount("/lfs")
+vfs.VfsLfs2.mkfs(dev)
+vfs.mount(vfs.VfsLfs2(dev), "/lfs")
+log = EventLog(Storage("/lfs"), cap)
+span("first_lap", [cost(lambda: log.append(rec)) for _ in range(cap)])
+span("full_log", [cost(lambda: log.append(rec)) for _ in range(2 * cap)])
 out["file_kb"] = cap * 24 / 1024
+out["segments"] = len(log._bases)
 print(json.dumps(out))
 """
 
@@ -114,12 +136,15 @@ def main() -> int:
     if run.returncode:
         raise SystemExit(run.stdout + run.stderr)
     res = json.loads(run.stdout.strip().splitlines()[-1])
-    ref = res["growing"]
-    print(f"event log of {args.slots} slots ({res['file_kb']:.0f} KB) on LittleFS, 4 KB blocks: per append")
-    for name in ("growing", "wrapped_slot_0", "wrapped_middle", "wrapped_last"):
+    ref = res["ref_file_end"]["erases_mean"]
+    print(f"event log of {args.slots} slots ({res['file_kb']:.0f} KB, {res['segments']} segment files) on LittleFS, 4 KB blocks: per append")
+    for name, what in (("ref_file_end", "reference: at the end of a plain file"),
+                       ("ref_one_file_slot_0", "reference: at slot 0 of a one-file ring"),
+                       ("first_lap", "the log, its first lap"), ("full_log", "the log, full (two laps)")):
         r = res[name]
-        ratio = r["erases"] / ref["erases"] if ref["erases"] else float("nan")
-        print(f"  {name:15s} slot {r['slot']:5d}: {r['erases']:3d} blocks erased ({ratio:.0f}x the growing log's), {r['programmed_kb']:.1f} KB programmed")
+        ratio = r["erases_mean"] / ref if ref else float("nan")
+        print(f"  {what:40s} {r['erases_mean']:5.2f} blocks erased on average ({ratio:.1f}x the reference), "
+              f"{r['erases_max']:3d} at most, {r['programmed_kb_mean']:.2f} KB programmed, {r['appends']} appends")
     if args.json:
         Path(args.json).write_text(json.dumps({"slots": args.slots, **res}, indent=1))
     return 0

@@ -1,36 +1,29 @@
-"""Append-only ring of spasm events in flash: fixed slots, CRC, u32 sequence numbers.
+"""Spasm events in flash: a ring of small segment files, CRC'd slots, u32 sequence numbers.
 
 Slot layout (``SLOT_SIZE`` = 24 bytes):
 
     magic u16 (0x5753 "SW") | EVENT record (20 bytes, wire.EVENT_FMT) | crc16 u16
 
-The CRC (swcore.crc) covers magic and record. Event ``seq`` lives in slot
-``seq % capacity``, so a stored event is found without an index and the ring
-wraps by itself. Boot recovery reads every slot once: the highest valid seq
-gives ``next_seq`` (in a ring not yet wrapped, the last whole slot not empty,
-valid or not: a damaged newest record keeps its seq used); a slot whose CRC,
-magic, version or seq/slot pairing is
-wrong (a write torn by power loss, or garbage) is counted in ``torn`` and
-skipped, and the next append overwrites it; an all-zero slot is empty. Nothing
-in recovery raises on bad data. Once ``next_seq`` passes ``capacity`` the
-oldest events are being overwritten: ``wrapped`` is set and the host is told
-(STATUS and LOGINFO flags).
+The CRC (swcore.crc) covers magic and record. The log is a folder (``events``) of
+segment files, each named by the seq of its first slot (``events/4096``) and holding
+consecutive events: slot i of segment ``base`` is seq ``base + i``. An event is
+appended at the end of the newest segment and never rewritten: LittleFS keeps a
+file as copy-on-write blocks, and a write inside a file copies everything after it
+at the flush, so the one-file ring this replaces (slot ``seq % capacity``) rewrote
+13-25 erase blocks per event once it had wrapped, ~0.7-1.4 s with the sampler
+blocked, longer than the IMU's FIFO (bench/log_flash_cost.py). A segment holds at
+most ``seg`` slots (``seg_slots``); when a new one starts, the oldest go while the
+others, with the new event, still hold ``capacity`` events, so the log keeps the
+newest ``capacity`` to ``capacity + 2 x seg - 2`` events, and a new ``capacity``
+(the board's ``log_slots``) needs no rewrite: it applies at the next segment.
 
-Capacity changes (a new ``log_slots``): a file whose records do not all sit
-where the wanted capacity puts them was written with another one; it is
-opened with its own (its slot count: a wrapped ring fills its file, an
-unwrapped one has ``seq == slot``), so nothing is lost and ``next_seq`` goes
-on. ``resize()`` then sets it aside whole as ``<name>.old`` (read-only) and
-starts a new ring of the wanted capacity, its file written full of empty
-slots (so its own size names its capacity), at ``next_seq``. Nothing is
-copied: the old events are read from the old file until the new ring has
-turned over past them, then the old file is removed: the ring's own rule for
-its slots. A BACKFILL's ``from_seq`` removes nothing: it is one host's word,
-and another bonded host (the daemon, when a phone asked) may still lack them.
-Power-safe at every step: the new file holds no event until the renames
-(``log`` -> ``old``, ``new`` -> ``log``) are done, boot finishes or drops a
-resize cut short, and an old file whose removal was cut short is removed at
-the next boot (the ring still shows it turned over).
+Boot recovery (band/logscan.py) reads every slot once: a slot whose magic, CRC,
+version, type or seq is wrong (a flash bit error, a block the file system refuses)
+is counted in ``torn``, skipped, and a BACKFILL's gap (``first_readable``); a whole
+slot at the end of the newest segment keeps its seq used, valid or not, and a
+partial one (an append cut short; on LittleFS a flush is atomic, on other file
+systems not) is overwritten by the next append. Nothing in recovery raises on bad
+data. ``wrapped``: events older than the oldest segment were dropped.
 """
 
 import struct
@@ -43,47 +36,52 @@ from swcore.crc import crc16
 MAGIC = const(0x5753)
 SLOT_SIZE = const(24)
 REC_SIZE = const(20)
-FILE_NAME = "events.log"
+# Slots per segment file: 128 x 24 = 3 KB, under one 4 KB erase block of an ESP32's flash, so an
+# append rewrites at most the file's last block; and 33 files for the default 4096 slots, a
+# directory LittleFS lists at boot in a few metadata blocks.
+SEG_SLOTS = const(128)
+DIR_NAME = "events"
+
+
+def seg_slots(capacity):
+    """Slots per new segment for ``capacity``: SEG_SLOTS, a quarter of a small ring (a test's few
+    slots), so the log keeps about ``capacity`` events, not a segment's worth more."""
+    s = capacity // 4
+    return SEG_SLOTS if s > SEG_SLOTS else (s if s > 0 else 1)
 
 
 class EventLog:
-    def __init__(self, storage, capacity, name=FILE_NAME):
-        self.want = capacity  # the capacity asked for (board log_slots)
-        self.capacity = capacity  # the ring's: its file's own until resize() makes it the wanted one
+    def __init__(self, storage, capacity, name=DIR_NAME):
+        self.capacity = capacity
         self.next_seq = 0
         self.oldest_seq = 0
         self.torn = 0
-        self.write_errors = 0
+        self._seg = seg_slots(capacity)
         self._slot = bytearray(SLOT_SIZE)
         self._mv = memoryview(self._slot)
         self._storage = storage
         self._name = name
-        self._f = None
-        self._old = None  # the file of an earlier capacity, read-only, while it holds events the ring lacks
-        self._old_cap = 0
-        self._base = 0  # the ring's first seq: the ones below are in the old file
-        self.open()
+        self._bases = []  # the segments' first seqs, oldest first
+        self._f = None  # the newest segment, appended to
+        self._rf = None  # an older segment being read (a backfill), and its base
+        self._rbase = -1
+        from band import logscan
+
+        logscan.open_log(self)
 
     @property
     def wrapped(self):
-        return self.next_seq > self._base + self.capacity or (self._old is not None and self._base > self._old_cap)
+        return len(self._bases) > 0 and self._bases[0] > 0
 
     def fill_pct(self, delivered=0):
-        """Share (%) of the slots holding events no host has had (every seq below
-        ``delivered`` went to one): a wrapped ring is always full of delivered ones."""
+        """Share (%) of ``capacity`` taken by events no host has had (every seq below
+        ``delivered`` went to one): a wrapped log is always full of delivered ones."""
         low = delivered if delivered > self.oldest_seq else self.oldest_seq
         n = self.next_seq - low
         return 0 if n <= 0 else (100 if n >= self.capacity else n * 100 // self.capacity)
 
-    def open(self):
-        """Read the ring's file(s) (boot recovery, band/logscan.py) unless open."""
-        if self._f is None:
-            from band import logscan
-
-            logscan.open_ring(self)
-
-    def _valid(self, index, cap):
-        """The seq of the good record in the slot buffer (for slot ``index`` of ``cap``; -1: any slot), or -1."""
+    def _valid(self, want):
+        """The seq of the good record in the slot buffer (it must be ``want`` unless -1), or -1."""
         b = self._slot
         if b[0] != (MAGIC & 0xFF) or b[1] != (MAGIC >> 8):
             return -1
@@ -92,27 +90,17 @@ class EventLog:
         if b[2] != wire.VERSION or b[3] != wire.T_EVENT:
             return -1
         seq = struct.unpack_from("<I", b, 4)[0]
-        if index >= 0 and seq % cap != index:
-            return -1
-        return seq
+        return seq if want < 0 or seq == want else -1
 
-    def resize(self):
-        """Give the ring the wanted capacity (see the module doc). False, the log unchanged and
-        whole, if the flash refused (a full file system) or an old file is still read (until the
-        ring turns over past it)."""
-        if self.capacity == self.want:
-            return True
-        from band import logscan
-
-        return logscan.resize(self)
+    def path(self, base):
+        return self._name + "/" + str(base)
 
     def close(self):
-        if self._f is not None:
-            self._f.close()
-            self._f = None
-        if self._old is not None:
-            self._old.close()
-            self._old = None
+        for f in (self._f, self._rf):
+            if f is not None:
+                f.close()
+        self._f = self._rf = None
+        self._rbase = -1
 
     def append(self, record):
         """Store a 20-byte EVENT record under the next seq (patched in); returns the seq.
@@ -126,50 +114,73 @@ class EventLog:
         self._mv[2 : 2 + REC_SIZE] = record
         struct.pack_into("<I", b, 4, seq)
         struct.pack_into("<H", b, SLOT_SIZE - 2, crc16(b, 0, SLOT_SIZE - 2))
+        bases = self._bases
+        if self._f is None or seq - bases[-1] >= self._seg:
+            self._roll(seq)
         f = self._f
-        f.seek((seq % self.capacity) * SLOT_SIZE)
+        f.seek((seq - bases[-1]) * SLOT_SIZE)
         f.write(b)
         f.flush()
         self.next_seq = seq + 1
-        floor = self.next_seq - self.capacity
-        if floor > self.oldest_seq:
-            if self._old is not None:
-                if floor <= self._base:
-                    return seq  # the ring has not reached its first seq: the old file's events still follow on
-                # Turned over: what the old file holds is older than what was just overwritten.
-                self._old.close()
-                self._old = None
-                self._base = 0
-                try:
-                    self._storage.remove(self._name + ".old")
-                except OSError:
-                    pass  # the next boot removes it: the ring it finds has turned over past it
-            self.oldest_seq = floor
         return seq
 
+    def _roll(self, seq):
+        """Start segment ``seq``, first dropping the oldest ones while the rest, with event ``seq``,
+        hold ``capacity``."""
+        bases = self._bases
+        while len(bases) > 1 and seq - bases[1] >= self.capacity - 1:
+            if self._rbase == bases[0]:
+                self._rf.close()
+                self._rf = None
+                self._rbase = -1
+            self._storage.remove(self.path(bases.pop(0)))  # first: a full flash gets the room back
+            self.oldest_seq = bases[0] if bases[0] > self.oldest_seq else self.oldest_seq
+        f = self._storage.open(self.path(seq), "w+b")  # an OSError here consumes no seq
+        if self._f is not None:
+            self._f.close()
+        self._f = f
+        if not bases or bases[-1] != seq:  # (an empty newest segment the boot could not open: the same file)
+            bases.append(seq)
+
     def read(self, seq, out):
-        """Copy stored event ``seq`` into ``out`` (20 bytes); False if gone, torn or not yet written."""
-        if seq < self.oldest_seq or seq >= self.next_seq or self._f is None:
+        """Copy stored event ``seq`` into ``out`` (20 bytes); False if gone, damaged or not yet written."""
+        if seq < self.oldest_seq or seq >= self.next_seq:
             return False
-        f = self._f
-        cap = self.capacity
-        if seq < self._base:
-            f = self._old
-            cap = self._old_cap
-        i = seq % cap
+        bases = self._bases
+        i = len(bases) - 1
+        while i > 0 and bases[i] > seq:
+            i -= 1
+        base = bases[i]
+        f = self._f if i == len(bases) - 1 else self._reader(base)
+        if f is None:
+            return False
         try:
-            f.seek(i * SLOT_SIZE)
+            f.seek((seq - base) * SLOT_SIZE)
             n = f.readinto(self._slot)
-        except OSError:  # a block the file system cannot read (LittleFS: damaged): as a torn slot
+        except OSError:  # a block the file system cannot read (LittleFS: damaged)
             return False
-        if n != SLOT_SIZE or self._valid(i, cap) != seq:
+        if n != SLOT_SIZE or self._valid(seq) != seq:
             return False
         out[0:REC_SIZE] = self._mv[2 : 2 + REC_SIZE]
         return True
 
+    def _reader(self, base):
+        """The older segment ``base`` opened for reading (one kept open: a backfill reads in order)."""
+        if self._rbase != base:
+            if self._rf is not None:
+                self._rf.close()
+            self._rf = None
+            self._rbase = -1
+            try:
+                self._rf = self._storage.open(self.path(base), "rb")
+            except OSError:
+                return None
+            self._rbase = base
+        return self._rf
+
     def first_readable(self, seq):
         """The first seq from ``seq`` on (from ``oldest_seq`` if older) that reads back whole, or
-        ``next_seq``: those before it are gone, overwritten or damaged in flash (a BACKFILL's gap)."""
+        ``next_seq``: those before it are gone, dropped or damaged in flash (a BACKFILL's gap)."""
         if seq < self.oldest_seq:
             seq = self.oldest_seq
         while seq < self.next_seq and not self.read(seq, self._mv):  # the record is not needed: read into the slot itself

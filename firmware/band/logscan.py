@@ -1,146 +1,163 @@
 """The event log's start-up half (band/eventlog.py, whose module doc says what it does): the
-recovery scan of its file(s) and a capacity change. Only ``EventLog.open`` and
-``EventLog.resize`` import it, at start-up: the app then drops it, so its code does
-not stay on the heap all night (docs/firmware.md, "Memory and speed").
+recovery scan of its segments, and the move of a one-file ring (firmware before 2026-12-06)
+into segments. Only ``EventLog()`` imports it, at start-up: the app then drops it, so its code
+does not stay on the heap all night (docs/firmware.md, "Memory and speed").
 """
 
 from band.eventlog import SLOT_SIZE
 
-_EMPTY = bytes(SLOT_SIZE)
 
-
-def open_ring(log):
-    """EventLog.open: read the ring's file(s) and set the log's state (the module doc)."""
+def open_log(log):
+    """Read the log's segments and set its state (``next_seq``, ``oldest_seq``, ``torn``)."""
     st = log._storage
     name = log._name
-    old = name + ".old"
-    new = name + ".new"
-    if st.size(new) >= 0:  # a resize cut short (the new ring never holds an event before its rename)
-        if st.size(name) < 0 and st.size(old) >= 0:
-            try:
-                st.rename(new, name)  # it was written whole and the old ring set aside: finish
-            except OSError:
-                pass  # then the old ring goes back (below): the resize is undone, not the band
-        if st.size(new) >= 0:
-            st.remove(new)
-    if st.size(name) < 0:
-        if st.size(old) >= 0:
-            st.rename(old, name)
+    moving = name + ".new"
+    if st.size(moving) >= 0:  # a move cut short: the one-file ring is still whole, start again
+        _remove_dir(st, moving)
+    try:
+        if st.size(name) < 0:
+            if st.size(name + ".log") >= 0 or st.size(name + ".log.old") >= 0:
+                _move(log, moving)
+            else:
+                st.mkdir(name)
+    except OSError:  # a full flash: the old files stay whole, the first append says so (ERR_LOG_WRITE)
+        log.torn += 1
+        _remove_dir(st, moving)
+    if st.size(name) >= 0:
+        for old in (".log", ".log.old", ".log.new"):
+            if st.size(name + old) >= 0:
+                st.remove(name + old)  # the move's last step, which a power cut stopped
+    bases = []
+    for n in st.listdir(name):
+        if n.isdigit():
+            bases.append(int(n))
         else:
-            st.open(name, "wb").close()
-    log.capacity = log.want
-    log._f = f = st.open(name, "r+b")
-    size = st.size(name)
-    k = size // SLOT_SIZE
-    hi, lo, moved, log.torn, last = _scan(log, f, k, log.capacity)
-    if moved:  # not all where the wanted capacity puts them: written with another one?
-        scan = _scan(log, f, k, k)  # its own, the file's slot count (a wrapped ring fills it)
-        if scan[0] > hi or (scan[0] == hi and scan[2] < moved):  # it explains more
-            log.capacity = k
-            hi, lo, moved, log.torn, last = scan
-    if size > k * SLOT_SIZE and k < log.capacity:
-        log.torn += 1  # a partial slot at the end: an append cut short
-    if k < log.capacity and hi < last:
-        # Not wrapped (a resize writes its file full): slot i holds seq i, and each whole slot not
-        # empty was appended, so a damaged newest one (a bit error, a block the file system
-        # refuses) keeps its seq used. Taken again, it went below seqs a host holds, which read it
-        # as an erased log and stored the ring's events a second time; now they are a BACKFILL's gap.
-        hi = last
-        if lo < 0:
-            lo = 0
-    log._base = 0
-    if st.size(old) >= 0:
-        o = st.open(old, "rb")
-        ok = st.size(old) // SLOT_SIZE
-        ohi, olo, _, torn, _ = _scan(log, o, ok, ok)
-        log.torn += torn
-        if ohi >= 0 and hi - log.capacity <= ohi:  # the ring has not overwritten what follows it
-            log._old = o
-            log._old_cap = ok
-            log._base = ohi + 1
-            if hi < 0:
-                hi = ohi
-            lo = olo if olo > ohi - ok else ohi - ok + 1
-        else:
-            o.close()
-            st.remove(old)
-    log.next_seq = hi + 1
-    floor = log.next_seq - log.capacity
-    if log._old is None:
-        log.oldest_seq = lo if lo > floor else (floor if floor > 0 else 0)
-    else:
-        log.oldest_seq = lo
-    if hi < 0:
-        log.oldest_seq = 0
-
-
-def _scan(log, f, n, cap):
-    """Read slots 0..n-1: (highest seq, lowest seq, misplaced, torn, last) over the records in place
-    for ``cap`` slots; ``misplaced`` counts whole records that are not (another capacity's), ``last``
-    is the last slot not empty (-1: none)."""
-    hi = -1
-    last = -1
+            st.remove(name + "/" + n)  # not a segment (nothing else is written there)
+    bases.sort()
+    log._bases = bases
     lo = -1
-    moved = 0
-    torn = 0
-    b = log._slot
-    f.seek(0)
-    for i in range(n):
+    last = -1
+    for j in range(len(bases)):
+        end = bases[j + 1] - bases[j] if j + 1 < len(bases) else -1
+        first, last = _scan(log, bases[j], end)
+        if lo < 0 <= first:
+            lo = first
+    log.next_seq = bases[-1] + last + 1 if bases else 0
+    log.oldest_seq = lo if lo >= 0 else log.next_seq
+    if bases:
         try:
-            seq = log._valid(-1, cap) if f.readinto(b) == SLOT_SIZE else -2
-        except OSError:  # a block the file system cannot read (LittleFS: damaged): a torn slot
+            log._f = st.open(log.path(bases[-1]), "r+b")
+        except OSError:
+            log.torn += 1  # the next append starts a segment at next_seq instead
+
+
+def _scan(log, base, n):
+    """Read segment ``base`` (its first ``n`` slots; -1: all): (its first good seq or -1, the
+    index of its last whole slot or -1), counting damaged slots in ``log.torn``."""
+    st = log._storage
+    path = log.path(base)
+    size = st.size(path)
+    k = size // SLOT_SIZE
+    if 0 <= n < k:
+        k = n
+    elif n < 0 and size > k * SLOT_SIZE:
+        log.torn += 1  # a partial slot at the end: an append cut short
+    first = -1
+    try:
+        f = st.open(path, "rb")
+    except OSError:
+        log.torn += 1
+        return -1, k - 1
+    b = log._slot
+    for i in range(k):
+        try:
+            ok = f.readinto(b) == SLOT_SIZE and log._valid(base + i) >= 0
+        except OSError:  # a block the file system cannot read (LittleFS: damaged)
             f.seek((i + 1) * SLOT_SIZE)  # the next slot's place: a failed read leaves it unknown
-            if i < cap:
-                torn += 1
+            ok = False
+        if not ok:
+            log.torn += 1
+        elif first < 0:
+            first = base + i
+    f.close()
+    return first, k - 1
+
+
+def _remove_dir(st, name):
+    for n in st.listdir(name):
+        st.remove(name + "/" + n)
+    st.rmdir(name)
+
+
+def _move(log, moving):
+    """Copy a one-file ring (``<name>.log``, slot ``seq % its slots``, and the ``.log.old`` a
+    capacity change set beside it) into segments in folder ``moving``, then rename that to the
+    log's folder: a power cut before the rename leaves the old files whole (the next boot starts
+    again), after it, only their removal to do. Damaged slots are copied as they are (gaps)."""
+    st = log._storage
+    legacy = log._name + ".log"
+    if st.size(legacy + ".new") >= 0 and st.size(legacy) < 0:
+        st.rename(legacy + ".new", legacy)  # that firmware's own resize, cut between its two renames
+    spans = [_span(log, legacy + ".old"), _span(log, legacy)]
+    if spans[1][0] >= 0 and spans[0][0] >= 0 and spans[1][0] > spans[0][1] + 1:
+        spans[0] = (-1, -1, 0)  # its ring overwrote what followed the old file's events: dropped there too
+    st.mkdir(moving)
+    w = None
+    base = nxt = 0
+    for (first, last, k), src in zip(spans, (legacy + ".old", legacy)):
+        if first < 0:
+            continue
+        f = st.open(src, "rb")
+        for seq in range(first, last + 1):
+            if w is None or seq != nxt or seq - base >= log._seg:
+                if w is not None:
+                    w.close()
+                base = seq
+                w = st.open(moving + "/" + str(seq), "wb")
+            try:
+                f.seek((seq % k) * SLOT_SIZE)
+                f.readinto(log._slot)
+            except OSError:  # a block the file system cannot read: a damaged slot, a gap
+                for i in range(SLOT_SIZE):
+                    log._slot[i] = 0
+            w.write(log._slot)
+            nxt = seq + 1
+        f.close()
+    if w is not None:
+        w.close()
+    st.rename(moving, log._name)
+
+
+def _span(log, path):
+    """(first seq, last seq, slots) a one-file ring holds, (-1, -1, 0) if none: its slot count is
+    its capacity (a wrapped ring fills its file); unwrapped (every seq in its own slot), up to its
+    last whole slot not empty, valid or not (that firmware kept a damaged newest one's seq used)."""
+    st = log._storage
+    k = st.size(path) // SLOT_SIZE
+    if k <= 0:
+        return -1, -1, 0
+    lo = hi = last = -1
+    b = log._slot
+    f = st.open(path, "rb")
+    for i in range(k):
+        try:
+            seq = log._valid(-1) if f.readinto(b) == SLOT_SIZE else -1
+        except OSError:
+            f.seek((i + 1) * SLOT_SIZE)
             last = i
             continue
-        if seq >= 0 and seq % cap != i:
-            moved += 1
+        if seq >= 0 and seq % k != i:
             seq = -1
         if seq < 0:
-            if b != _EMPTY:  # an all-zero slot is empty (a resize writes them)
+            if any(b):
                 last = i
-                if i < cap:
-                    torn += 1
             continue
         last = i
-        if seq > hi:
-            hi = seq
-        if lo < 0 or seq < lo:
-            lo = seq
-    return hi, lo, moved, torn, last
-
-
-def resize(log):
-    """EventLog.resize, once its capacity is not the wanted one."""
-    if log._old is not None or log._f is None:
-        return False
-    st = log._storage
-    name = log._name
-    new = name + ".new"
-    b = log._slot
-    for i in range(SLOT_SIZE):
-        b[i] = 0
-    try:
-        f = st.open(new, "wb")
-        try:
-            for i in range(log.want):  # one empty slot at a time: no buffer the size of the ring
-                f.write(b)
-            f.flush()
-        finally:
-            f.close()
-        log.close()
-        st.rename(name, name + ".old")
-    except OSError:
-        log.write_errors += 1
-        if log._f is None:
-            open_ring(log)
-        else:
-            st.remove(new)
-        return False
-    open_ring(log)  # finishes the resize (new -> log) and reads both files
-    if log.capacity != log.want:
-        log.write_errors += 1
-        return False
-    return True
-
+        hi = seq if seq > hi else hi
+        lo = seq if lo < 0 or seq < lo else lo
+    f.close()
+    if hi < 0:
+        return -1, -1, 0
+    if hi < k:
+        return lo, last if last > hi else hi, k
+    return (lo if lo > hi - k else hi - k + 1), hi, k

@@ -49,8 +49,6 @@ def build(app, hw):
     app.bonds = Bonds(st)
     app.log = EventLog(st, hw.board.get("log_slots", LOG_SLOTS))
     app.errors = 0
-    if not app.log.resize() and app.log.write_errors:  # log_slots changed and the flash refused
-        app.errors |= P.ERR_LOG_WRITE
     _forget("band.logscan")  # the recovery scan's code, before the detector's buffers
     if app.cfg.reset:
         app.errors |= P.ERR_CONFIG_RESET

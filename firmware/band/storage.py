@@ -47,3 +47,19 @@ class Storage:
             os.remove(self.path(name))
         except OSError:
             pass
+
+    def mkdir(self, name):
+        os.mkdir(self.path(name))
+
+    def listdir(self, name):
+        """The names in folder ``name`` ([] if it cannot be read)."""
+        try:
+            return os.listdir(self.path(name))
+        except OSError:
+            return []
+
+    def rmdir(self, name):
+        try:
+            os.rmdir(self.path(name))
+        except OSError:
+            pass

@@ -1,6 +1,6 @@
 """Flash files that fail as a simulated board's would (never flashed): a power cut in the middle
 of one event-log write, a flash that refuses writes. Its own module, loaded only when a run asks
-for such a fault (run.py --tear-at-seq, --refuse-write; sim/cutflash.py): the simulator shares
+for such a fault (run.py --tear-at-seq, --refuse-write): the simulator shares
 the heap the memory-budget test gives the band.
 """
 
@@ -48,7 +48,7 @@ class TearingFile(FileProxy):
 
 
 class RefusingFile(FileProxy):
-    """A file opened for update ("r+b": the event log) on a flash that refuses its writes."""
+    """A file opened for update ("r+b": the event log's newest segment) on a flash that refuses its writes."""
 
     def write(self, b):
         raise OSError(28)  # ENOSPC

@@ -11,8 +11,7 @@
 - ``SimRetained`` (sim/retained.py, loaded only with --retained): the ESP32's RTC
   memory and RTC timer across simulated resets.
 - ``SimBattery``, ``SimWDT``, and ``SimStorage`` (a directory, with optional
-  power loss in the middle of one event-log write or writes refused, sim/faultfile.py;
-  sim/cutflash.py: or at one flash operation of an event-log resize).
+  power loss in the middle of one event-log write or writes refused, sim/faultfile.py).
 """
 
 import errno
@@ -230,7 +229,8 @@ class SimStorage(Storage):
         self.refuse = refuse  # file names whose writes fail (a worn block, a full file system)
 
     def open(self, name, mode):
-        refused = name.split(".tmp")[0] in self.refuse
+        # A name or its folder (the event log's segments: "events/4096" is refused as "events").
+        refused = name.split(".tmp")[0] in self.refuse or name.split("/")[0] in self.refuse
         if refused and "r" not in mode:
             raise OSError(28)  # ENOSPC
         f = super().open(name, mode)
@@ -238,7 +238,7 @@ class SimStorage(Storage):
             from faultfile import RefusingFile
 
             return RefusingFile(f)  # reads work, every write fails
-        if self.tear_seq is not None and name == "events.log" and "+" in mode:
+        if self.tear_seq is not None and name.startswith("events/") and "+" in mode:
             from faultfile import TearingFile
 
             return TearingFile(f, self.tear_seq, self.clock)

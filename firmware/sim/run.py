@@ -19,8 +19,6 @@ Options:
     --reset-at-s S      hard reset (no clean-up, like a watchdog or power cut) at virtual time S
     --drop-at-s S[,S]   the radio link drops (band out of range) at these virtual times
     --tear-at-seq N     lose power half-way through writing event N to flash (prints SIM power_loss with t_ms)
-    --cut-resize-op K   lose power at the K-th flash operation of an event-log resize (a write of the new
-                        ring: half of it; a rename; a removal: before it), e.g. after a --log-slots change
     --imu-fault-at-s S  the IMU stops answering on I2C at virtual time S
     --refuse-write F[,F]  writes of these flash files fail (OSError ENOSPC)
     --stall-at-s S      the sampler hangs at virtual time S (the watchdog must reset the band)
@@ -92,7 +90,7 @@ CAUSE_CODES = (P.RC_POWER_ON, P.RC_HARD, P.RC_WDT, P.RC_SOFT, P.RC_DEEPSLEEP, P.
 POWER_ON_CAUSES = ("power_on", "brownout")  # machine.PWRON_RESET: the pairing window opens
 # Options read as numbers (int() or float() in build()): checked up front, so a typo is named,
 # not a ValueError traceback from the middle of build().
-NUMBERS = ("socket", "speed", "paced-from-ms", "csv-skip-s", "reset-at-s", "tear-at-seq", "cut-resize-op",
+NUMBERS = ("socket", "speed", "paced-from-ms", "csv-skip-s", "reset-at-s", "tear-at-seq",
            "imu-fault-at-s", "stall-at-s", "imu-odr-error-pct", "battery-mv", "log-slots", "idle-exit-ms",
            "timeout-s", "uptime-ms", "rtc-restarted")
 
@@ -114,7 +112,6 @@ def parse_args(argv):
         "reset-at-s": None,
         "drop-at-s": None,
         "tear-at-seq": None,
-        "cut-resize-op": None,
         "imu-fault-at-s": None,
         "refuse-write": None,
         "stall-at-s": None,
@@ -206,13 +203,7 @@ def build(opts):
         os.mkdir(opts["flash"])  # a new band's empty flash (its parent must exist)
     except OSError:
         pass  # there already
-    storage_args = (None if tear is None else int(tear), clock, refuse)
-    if opts["cut-resize-op"] is None:
-        storage = simhw.SimStorage(opts["flash"], *storage_args)
-    else:
-        from cutflash import CutStorage
-
-        storage = CutStorage(opts["flash"], int(opts["cut-resize-op"]), *storage_args)
+    storage = simhw.SimStorage(opts["flash"], None if tear is None else int(tear), clock, refuse)
     bluetooth.sim_configure(int(opts["socket"]))
     ble = bluetooth.BLE()
     wdts = []

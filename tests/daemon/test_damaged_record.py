@@ -25,14 +25,16 @@ DAMAGED = 3
 
 
 def _flash_with_a_damaged_record(flash: Path) -> None:
-    """events.log as a band's earlier boot left it (the documented slot layout), seq DAMAGED's record damaged."""
+    """The event log as a band's earlier boot left it (its first segment, band/eventlog.py's slot
+    layout), seq DAMAGED's record damaged."""
     flash.mkdir()
     data = bytearray()
     for seq in range(LOGGED):
         slot = struct.pack("<H", 0x5753) + P.encode_event(seq, 1, 1000 + seq * 700, 800, 900, 60, 80, 0)
         data += slot + struct.pack("<H", binascii.crc_hqx(slot, 0xFFFF))
     data[24 * DAMAGED + 9] ^= 0xFF
-    (flash / "events.log").write_bytes(bytes(data))
+    (flash / "events").mkdir()
+    (flash / "events" / "0").write_bytes(bytes(data))
 
 
 async def _connected_and_caught_up(r: Rig) -> None:
@@ -83,7 +85,7 @@ def test_a_damaged_newest_record_is_no_erased_log(tmp_path: Path, quick_cluster_
         async with rig(tmp_path, quick_cluster_csv, speed=4, band_args=("--csv-skip-s", "39")) as r:
             port = await _caught_up_then_stopped(r)
             held = sorted(e.seq for e in r.store.events(DEVICE))
-            log = tmp_path / "flash0" / "events.log"
+            log = tmp_path / "flash0" / "events" / "0"
             data = bytearray(log.read_bytes())
             data[24 * (LOGGED - 1) + 9] ^= 0xFF  # the newest record, sent already
             log.write_bytes(bytes(data))

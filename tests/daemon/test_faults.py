@@ -182,8 +182,9 @@ def test_the_band_s_twin_drops_only_the_radio_and_pacing_and_reads_a_torn_slot_a
         struct.pack_into("<H", slot, 22, crc16(slot, 0, 22))
         slots.append(bytes(slot))
     slots[1] = slots[1][:12] + bytes(12)  # torn half-way
-    (tmp_path / "events.log").write_bytes(b"".join(slots) + bytes(24))
-    log = faults.read_flash_log(tmp_path / "events.log")
+    (tmp_path / "events").mkdir()
+    (tmp_path / "events" / "0").write_bytes(b"".join(slots) + bytes(24))
+    log = faults.read_flash_log(tmp_path / "events")
     assert sorted(log) == [(10, 0), (10, 2)] and log[(10, 2)]["onset_ms"] == 2000, log
 
 # --- regressions found by the campaign --------------------------------------------------------------

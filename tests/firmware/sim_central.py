@@ -266,23 +266,12 @@ def secure_connect(
     return c, key
 
 
-def read_flash_log(path: Path, capacity: int) -> dict[int, dict[str, Any]]:
-    """Decode events.log on the host: seq -> event, valid slots only (CRC checked with CPython's binascii)."""
-    import binascii
+def read_flash_log(folder: Path) -> dict[int, dict[str, Any]]:
+    """The band's event log (its folder, e.g. flash / "events") decoded on the host, valid slots
+    only: seq -> event (bench/faults.py's reader, CRC checked with the project's crc16)."""
+    from synthetic import load_bench
 
-    out: dict[int, dict[str, Any]] = {}
-    data = path.read_bytes()
-    for i in range(min(len(data) // 24, capacity)):
-        slot = data[24 * i : 24 * i + 24]
-        if struct.unpack_from("<H", slot)[0] != 0x5753:
-            continue
-        (crc,) = struct.unpack_from("<H", slot, 22)
-        if binascii.crc_hqx(slot[:22], 0xFFFF) != crc:
-            continue
-        ev = P.decode(slot[2:22])
-        if ev["seq"] % capacity == i:
-            out[ev["seq"]] = ev
-    return out
+    return {seq: e for (_, seq), e in load_bench("faults").read_flash_log(folder).items()}
 
 
 # part -> (accel LSB per g, gyro LSB per deg/s, the driver's gyro multiplier >> 16), as emulated in sim/hw.py

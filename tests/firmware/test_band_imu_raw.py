@@ -159,7 +159,7 @@ def test_each_board_definition_runs_the_detector_exactly(micropython: str, board
         end = band.end()
     finally:
         band.kill()
-    stored = read_flash_log(tmp_path / "flash" / "events.log", 4096)
+    stored = read_flash_log(tmp_path / "flash" / "events")
     got = [
         (e["onset_ms"], e["duration_ms"], e["peak_rate_mrads"], e["peak_angle_mrad"], e["confidence"], e["flags"] & ~P.EF_TIME_SYNCED)
         for _, e in sorted(stored.items())
@@ -250,7 +250,7 @@ def test_event_times_follow_the_band_clock_not_the_imu_rate(micropython: str, tm
         band.end()
     finally:
         band.kill()
-    got = [e["onset_ms"] for _, e in sorted(read_flash_log(tmp_path / "flash" / "events.log", 4096).items())]
+    got = [e["onset_ms"] for _, e in sorted(read_flash_log(tmp_path / "flash" / "events").items())]
     nominal = [w[0] for w in expected_events(csv, SIM_AXIS_MAP, 50)]  # sample index x 20 ms
     true_ms = [m * 50 / actual for m in nominal]  # when those samples were really taken
     assert len(got) == len(nominal) >= 8
@@ -278,7 +278,7 @@ def test_an_onset_is_dated_back_at_the_imus_measured_period(micropython: str, tm
         band.end()
     finally:
         band.kill()
-    got = [e["onset_ms"] for _, e in sorted(read_flash_log(tmp_path / "flash" / "events.log", 4096).items())]
+    got = [e["onset_ms"] for _, e in sorted(read_flash_log(tmp_path / "flash" / "events").items())]
     true_ms = [m / 20 / actual * 1000 for m, *_ in expected_events(csv, SIM_AXIS_MAP, 50)]  # index / real rate
     assert len(got) == len(true_ms) >= 6
     errors = [g - tm for g, tm in zip(got, true_ms)]

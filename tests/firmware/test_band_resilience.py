@@ -27,7 +27,7 @@ def test_torn_flash_write_is_detected_skipped_and_overwritten(micropython: str, 
     flash = tmp_path / "flash"
     band = Band(micropython, many_spasms_csv, flash, ["--tear-at-seq", "3"])
     assert band.wait() == EXIT_POWER_LOSS
-    log = flash / "events.log"
+    log = flash / "events" / "0"  # the first segment (band/eventlog.py)
     assert log.stat().st_size == 3 * 24 + 11, "half a record on flash"
     # Garbage in a middle slot too (a flash bit error): boot must not care.
     data = bytearray(log.read_bytes())
@@ -40,7 +40,7 @@ def test_torn_flash_write_is_detected_skipped_and_overwritten(micropython: str, 
     assert band2.up["crashed"], "power loss is an unclean end"
     end = band2.end()
     assert band2.proc.returncode == 0
-    stored = read_flash_log(log, 4096)
+    stored = read_flash_log(flash / "events")
     assert 1 not in stored, "the corrupted record is skipped"
     assert sorted(stored) == [0, 2] + list(range(3, end["next_seq"])), "seq 3 rewritten over the torn slot"
 
@@ -67,7 +67,7 @@ def test_full_log_wraps_and_tells_the_host(micropython: str, many_spasms_csv: Pa
         assert st["next_seq"] == 14
         assert st["flags"] & P.SF_LOG_WRAPPED and st["log_fill_pct"] == 0  # each event went out live
         info, _ = _backfill_all(c, 0)
-        c.wait_for(lambda: len(c.events()) >= 14 + 8, 10, "backfill")
+        c.wait_for(lambda: len(c.events()) >= 14 + 10, 10, "backfill")
         assert c.command(P.encode_info(P.INFO_RATE_MHZ))["code"] == P.OK  # STATUS is refreshed at a command
         after = P.decode(c.read(P.STATUS_UUID)[1])
         c.close()
@@ -93,10 +93,11 @@ def test_full_log_wraps_and_tells_the_host(micropython: str, many_spasms_csv: Pa
     assert (before["next_seq"], before["log_fill_pct"]) == (14, 100), before
     assert mid["log_fill_pct"] == 0, mid  # 12 and 13 went out in the backfill
     assert info["flags"] & P.LF_WRAPPED and info["flags"] & P.LF_GAP, "asked for seq 0 which was overwritten"
-    assert (info["oldest_seq"], info["next_seq"], info["capacity"]) == (6, 14, 8)
+    # 8 slots: segments of 2, the oldest dropped while the rest hold 8 with the new event: 4-13 kept.
+    assert (info["oldest_seq"], info["next_seq"], info["capacity"]) == (4, 14, 8)
     backfilled = c.events()[14:]
-    assert [e["seq"] for e in backfilled] == list(range(6, 14))
-    assert sorted(read_flash_log(tmp_path / "flash" / "events.log", 8)) == list(range(6, 14))
+    assert [e["seq"] for e in backfilled] == list(range(4, 14))
+    assert sorted(read_flash_log(tmp_path / "flash" / "events")) == list(range(4, 14))
 
 
 # A harmless command (it only reads the band's sample step) for the write flood.
@@ -261,7 +262,7 @@ def test_critical_battery_stops_sensing_and_writes_then_resumes(micropython: str
         end = band.end()
     finally:
         band.kill()
-    stored = read_flash_log(tmp_path / "flash" / "events.log", 4096)
+    stored = read_flash_log(tmp_path / "flash" / "events")
     onsets = sorted(e["onset_ms"] for e in stored.values())
     assert onsets and all(not (32_000 <= t <= 88_000) for t in onsets), "no events logged while critical"
     assert any(t > 90_000 for t in onsets), "sensing resumed after charging"
@@ -416,19 +417,19 @@ def test_a_flash_that_refuses_the_gyro_bias_file_costs_only_the_bias(micropython
 
 
 def test_a_flash_that_refuses_the_event_log_sets_the_log_write_error(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
-    """Found by running the docs: ``--refuse-write events.log`` did nothing, as the band writes its
+    """Found by running the docs: ``--refuse-write events.log`` did nothing, as the band wrote its
     log through a file opened "r+b", and the refusal was only made at an open for writing. The
     band's handling of a failed log write (ERR_LOG_WRITE, the host's band_log_failing) could not
     be run on the real firmware at all."""
     flash = tmp_path / "flash"
     band = Band(micropython, many_spasms_csv, flash, ["--idle-exit-ms", "100"])
     assert band.end()["next_seq"] == 14
-    log = (flash / "events.log").read_bytes()
-    band = Band(micropython, many_spasms_csv, flash, ["--refuse-write", "events.log", "--idle-exit-ms", "100"])
+    log = (flash / "events" / "0").read_bytes()
+    band = Band(micropython, many_spasms_csv, flash, ["--refuse-write", "events", "--idle-exit-ms", "100"])
     end = band.end()
     assert band.proc.returncode == 0 and end["why"] == "done", end
     assert end["errors"] & P.ERR_LOG_WRITE and end["next_seq"] == 14, "nothing logged, the failure reported"
-    assert (flash / "events.log").read_bytes() == log and not (flash / "crash.txt").exists()
+    assert (flash / "events" / "0").read_bytes() == log and not (flash / "crash.txt").exists()
 
 
 def test_a_simulated_band_starts_with_an_empty_flash_where_none_was(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
@@ -439,7 +440,7 @@ def test_a_simulated_band_starts_with_an_empty_flash_where_none_was(micropython:
         capture_output=True, text=True, timeout=60, env=dict(os.environ, MICROPYPATH=MICROPYPATH),
     )  # fmt: skip
     assert out.returncode == 0, out.stdout + out.stderr
-    assert '"kind": "up"' in out.stdout and (tmp_path / "new" / "events.log").is_file()
+    assert '"kind": "up"' in out.stdout and (tmp_path / "new" / "events").is_dir()
 
 
 def test_a_flash_that_refuses_the_boot_state_file_still_senses_and_logs(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
@@ -470,7 +471,7 @@ def test_a_long_status_period_does_not_delay_the_critical_battery_stop_or_the_re
     band = Band(micropython, many_spasms_csv, flash, ["--battery-step-s", "30:3330,90:4000", "--idle-exit-ms", "300", "--timeout-s", "30"])
     end = band.end()
     assert band.proc.returncode == 0 and end["why"] == "done", end
-    stored = read_flash_log(flash / "events.log", 4096)
+    stored = read_flash_log(flash / "events")
     onsets = sorted(e["onset_ms"] for e in stored.values())
     assert onsets and all(not (32_000 <= t <= 88_000) for t in onsets), "no events logged while critical"
     assert any(t > 90_000 for t in onsets), "sensing resumed after charging"

@@ -68,7 +68,7 @@ def test_simulated_night_streams_every_event_live(
     assert len(acts) >= 300, "an ACTIVITY record per 10 s epoch (some may be dropped while busy)"
     assert acts[-1]["worn"] == 1, "a sleeping baby breathes: the band is worn"
     # What was streamed is exactly what the flash log holds.
-    stored = read_flash_log(tmp_path / "flash" / "events.log", 4096)
+    stored = read_flash_log(tmp_path / "flash" / "events")
     assert [stored[s] for s in sorted(stored)] == events
 
 
@@ -108,7 +108,7 @@ def test_reboot_mid_cluster_loses_no_logged_event(micropython: str, morning_csv:
     boot1 = band2.up["next_seq"]
     assert all(e["boot"] == (1 if e["seq"] < boot1 else 2) for e in before + after)
     assert any(e["boot"] == 2 for e in after), "the rest of the cluster, after the reboot"
-    stored = read_flash_log(flash / "events.log", 4096)
+    stored = read_flash_log(flash / "events")
     assert sorted(stored) == seqs
 
 

@@ -94,7 +94,7 @@ def run_info(args: argparse.Namespace) -> int:
     if st["log_error"]:
         rows.append(("event log", f"unreadable ({st['log_error']})"))
     elif log is None:
-        rows.append(("event log", "empty (no events.log yet)"))
+        rows.append(("event log", "empty (no events logged yet)"))
     else:
         n = log["next_seq"] - log["oldest_seq"]
         wrapped = ", oldest overwritten" if log["wrapped"] else ""

@@ -21,11 +21,13 @@ CRASH_NAME = "crash.txt"  # in the band's data directory (firmware/main.py)
 
 _LOG = """
 import json, os
-try:
-    os.stat(_R + _P[0] + '/events.log')
-    _have = True
-except OSError:
-    _have = False
+_have = False
+for _n in ('/events', '/events.log'):  # the log's folder, or the one-file ring of firmware before 2026-12-06
+    try:
+        os.stat(_R + _P[0] + _n)
+        _have = True
+    except OSError:
+        pass
 if not _have:
     print(json.dumps({'log': None}))
 else:
