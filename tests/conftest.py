@@ -20,6 +20,14 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
+@pytest.fixture(autouse=True)
+def _own_state_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's daemons (in this process or started from it) record the stores they open in a
+    state folder of the test's own (store/known.py), not this account's: a store path a test
+    recorded, found missing by another test or by the family's own daemon, is never made again."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
 @pytest.fixture(scope="session")
 def micropython() -> str:
     """The real MicroPython unix port (installed by the dev extra). Never skipped."""

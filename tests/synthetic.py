@@ -183,6 +183,24 @@ def fail_store(store: Any) -> Callable[[], None]:
     return lambda: conn.set_progress_handler(None, 1)
 
 
+def unmount(path: Path, empty_mount_point: bool = False) -> Callable[[], None]:
+    """The folder of the store at ``path`` taken away as a disk not mounted yet is (its files kept
+    aside); ``empty_mount_point``: the folder left there, empty, as the mount point. Returns what
+    mounts the disk: the folder there again, with the store's files."""
+    aside = path.parent.with_name(path.parent.name + ".disk")
+    path.parent.rename(aside)
+    if empty_mount_point:
+        path.parent.mkdir()
+
+    def mount() -> None:
+        path.parent.mkdir(exist_ok=True)
+        for f in aside.iterdir():
+            f.rename(path.parent / f.name)
+        aside.rmdir()
+
+    return mount
+
+
 def event_feed(d: Any, device: str, clock: Any) -> Any:
     """A function that hands the daemon ``d`` the band's next EVENT at ``clock.t``, as its session
     would: one full spasm a call, 10 s apart on the band's clock."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -12,10 +13,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from servers import free_port
+from synthetic import unmount
 
 from spasmwatch.alerts import NoticeKind
 from spasmwatch.daemon.http import HttpServer
@@ -200,6 +203,32 @@ def test_a_computer_without_bluetooth_is_said_under_the_band_not_out_of_reach(tm
         daemon.wait(20)
 
 
+def _config(tmp_path: Path, data: Path, port: int) -> Path:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[daemon]\ndata_dir = "{data}"\n\n[[bands]]\nname = "crib"\ntransport = "sim"\naddress = "127.0.0.1:{free_port()}"\n\n'
+                      f"[daemon.http]\nport = {port}\n\n[channels.sound]\nenabled = false\n\n[channels.desktop]\nenabled = false\n")  # fmt: skip
+    return config
+
+
+@contextlib.contextmanager
+def _run_without_store(config: Path) -> Iterator[str]:
+    """'spasmwatch run --config CONFIG' on a store it cannot open: 'spasmwatch status' once it says
+    so; then SIGTERM, and a clean stop that said the store once, with no traceback."""
+    daemon = subprocess.Popen([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        end = time.monotonic() + 30
+        while "STORE NOT OPEN" not in (out := cli(config, "status").stdout):
+            assert time.monotonic() < end and daemon.poll() is None, out
+            time.sleep(0.2)
+        yield out
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=30)
+    assert daemon.returncode == 0, err
+    assert err.count("the store cannot be opened") == 1 and "Traceback" not in err, err
+
+
 def test_run_on_a_damaged_store_monitors_says_so_and_stops_on_sigterm(tmp_path: Path) -> None:
     """Found by review: 'spasmwatch run' on a store file SQLite cannot read ended at once (exit 2),
     so no band was monitored. Now it starts, its page and 'spasmwatch status' say the store is not
@@ -210,28 +239,46 @@ def test_run_on_a_damaged_store_monitors_says_so_and_stops_on_sigterm(tmp_path: 
     db.write_bytes(random.Random(3).randbytes(20_000))
     before = db.read_bytes()
     port = free_port()
-    config = tmp_path / "config.toml"
-    config.write_text(f'[daemon]\ndata_dir = "{data}"\n\n[[bands]]\nname = "crib"\ntransport = "sim"\naddress = "127.0.0.1:{free_port()}"\n\n'
-                      f"[daemon.http]\nport = {port}\n\n[channels.sound]\nenabled = false\n\n[channels.desktop]\nenabled = false\n")  # fmt: skip
-    daemon = subprocess.Popen([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    try:
-        end = time.monotonic() + 30
-        while "STORE NOT OPEN" not in (out := cli(config, "status").stdout):
-            assert time.monotonic() < end and daemon.poll() is None, out
-            time.sleep(0.2)
+    config = _config(tmp_path, data, port)
+    with _run_without_store(config) as out:
         assert out.startswith(f"STORE NOT OPEN since ") and f"{db}: not a usable spasmwatch store (file is not a database)" in out, out
         assert "'spasmwatch store recover'" in out and "(stop the daemon first)" in out, out
         st = json.loads(cli(config, "status", "--json").stdout)
         assert st["store"]["damaged"] is True and st["bands"][0]["faults"] == ["store_damaged"], st
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:
             assert page.status == 200 and b'id="store-error"' in page.read()
-    finally:
-        daemon.send_signal(signal.SIGTERM)
-        _, err = daemon.communicate(timeout=30)
-    assert daemon.returncode == 0, err
-    assert err.count("the store cannot be opened") == 1 and "Traceback" not in err, err
     assert db.read_bytes() == before
+
+
+def test_run_on_a_store_whose_disk_is_not_mounted_yet_makes_none_and_says_so(tmp_path: Path) -> None:
+    """Found by the family audit: the store on a USB disk, and at boot the daemon started before the
+    disk was mounted: it made a new, empty store beneath the mount point (the history looked gone, no
+    alarm restored, and its events hidden once the disk mounted over it). Now a store the daemon
+    opened before is not made again: it monitors without it, says why, and nothing is made there, not
+    even its folder or its lock. Old code: a new store, opened (status never said STORE NOT OPEN)."""
+    data = tmp_path / "usb" / "spasmwatch"
+    db = data / "spasmwatch.db"
+    config = _config(tmp_path, data, free_port())
+    first = subprocess.Popen([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:  # the first start ever: the store is made (and so known)
+        end = time.monotonic() + 30
+        while (held := lock_holder(db)) is None or held.address is None:
+            assert time.monotonic() < end and first.poll() is None, "the first daemon did not start"
+            time.sleep(0.05)
+    finally:
+        first.terminate()
+        first.wait(20)
+    assert db.is_file()
+    mount = unmount(db)  # the next boot, the disk not mounted yet
+    with _run_without_store(config) as out:
+        assert f"the store folder {data} is missing: is its disk mounted?" in out and "'spasmwatch store new'" in out, out
+        st = json.loads(cli(config, "status", "--json").stdout)
+        assert st["bands"][0]["faults"] == ["storage_failing"] and st["store"]["damaged"] is False, st
+        assert not data.exists()
+    assert not data.exists()
+    mount()
+    assert db.is_file()
 
 
 def test_a_config_named_with_dash_dash_config_must_exist(tmp_path: Path) -> None:

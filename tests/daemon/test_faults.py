@@ -49,14 +49,14 @@ from spasmwatch.daemon.daemon import DEFAULT_RATE_HZ, BandSpec, Daemon, _StoreSo
 from spasmwatch.daemon.live import LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.session import BandClock, BandInfo, BandSession, Offsets, State
 from spasmwatch.io.rawfile import open_rawfile
-from spasmwatch.store import SCHEMA_VERSION, Store, StoreError
+from spasmwatch.store import SCHEMA_VERSION, KnownStores, Store, StoreError
 from spasmwatch.transport import open_link
 from spasmwatch.transport.base import DisconnectedError
 from spasmwatch.transport.simband import free_port
 from swcore import protocol as P
 from swcore.crc import crc16
 from swcore.frontend import Params
-from synthetic import HandClock, fail_store, fill_store, load_bench, spasm_record
+from synthetic import HandClock, fail_store, fill_store, load_bench, spasm_record, unmount
 
 def test_fault_campaign_loses_nothing_doubles_nothing_and_alarms_every_cluster(tmp_path_factory: pytest.TempPathFactory) -> None:
     faults = load_bench("faults")
@@ -935,25 +935,53 @@ def test_an_open_alarm_is_restored_and_escalates_when_the_band_stays_away_after_
         assert d.status()["bands"][0]["device"] == DEVICE and d.status()["bands"][0]["alert_state"] == "ESCALATED"
 
 
-def test_a_store_that_opens_late_carries_on_the_open_alarm_of_a_band_that_stays_away(tmp_path: Path) -> None:
-    """A daemon restarted mid-alarm on a store it cannot open (a newer schema: a downgrade), beside a
-    band out of range: the family hears at once that nothing is saved, under the band's name, before
-    it ever connects; once the store opens (its next try) the band is taken on as at a start: its
-    alarm carried on and escalating, not raised again, and the store's fault cleared."""
+def _shut_out(path: Path, why: str) -> Callable[[], None]:
+    """The store at ``path`` made one the daemon cannot open, and what opens it again. ``newer``: a
+    newer schema (a downgrade; spasmwatch upgraded again). ``unmounted``: a store the daemon opened
+    before, its folder gone as on a disk not mounted yet at boot (store/known.py); ``mount point``:
+    its folder there but empty; both mounted again (the folder there, the store's files in it)."""
+    if why == "newer":
+        _set_version(path, SCHEMA_VERSION + 1)
+        return lambda: _set_version(path, SCHEMA_VERSION)
+    return unmount(path, empty_mount_point=why == "mount point")
+
+
+def _nothing_made(path: Path, why: str) -> None:
+    """Nothing made in a missing store's place (old code: a new, empty store beneath the mount point)."""
+    if why == "unmounted":
+        assert not path.parent.exists()
+    elif why == "mount point":
+        assert list(path.parent.iterdir()) == []
+
+
+SHUT_OUT = ["newer", "unmounted", "mount point"]
+
+
+@pytest.mark.parametrize("why", SHUT_OUT)
+def test_a_store_that_opens_late_carries_on_the_open_alarm_of_a_band_that_stays_away(tmp_path: Path, why: str) -> None:
+    """A daemon restarted mid-alarm on a store it cannot open (a newer schema: a downgrade; a store on a
+    disk not mounted yet), beside a band out of range: the family hears at once that nothing is saved,
+    under the band's name, before it ever connects; once the store opens (its next try) the band is
+    taken on as at a start: its alarm carried on and escalating, not raised again, and the store's
+    fault cleared."""
     clock = Clock(time.time())
-    path = tmp_path / "db.sqlite"
-    with Store(path) as store:
+    path = tmp_path / "disk" / "db.sqlite"
+    with Store.may_fail(path, KnownStores.default()) as store:  # (the daemon's: opened, and so known)
         _alarmed(store, clock)  # kill -9
-    _set_version(path, SCHEMA_VERSION + 1)
-    with Store.may_fail(path) as store:
+    opens = _shut_out(path, why)
+    with Store.may_fail(path, KnownStores.default()) as store:
         d = _absent_band(tmp_path, store, alert_settings=AlertSettings(escalate_after_s=1.0), store_retry_s=0.3)
 
         async def main() -> None:
             await d.start()
             try:
                 assert [(n.kind, n.title) for n in d.notifications] == [(NoticeKind.BAND_FAULT, "Cannot save the band's events (crib)")]
-                assert d.status()["bands"][0]["faults"] == ["storage_failing"] and d.status()["store"]["retry_s"] == 0.3
-                _set_version(path, SCHEMA_VERSION)  # spasmwatch upgraded again
+                st = d.status()
+                assert st["bands"][0]["faults"] == ["storage_failing"] and st["store"]["retry_s"] == 0.3
+                assert ("is its disk mounted?" in st["store"]["error"]) == (why != "newer"), st["store"]
+                await asyncio.sleep(1.0)  # tried again, three times
+                _nothing_made(path, why)
+                opens()
                 await asyncio.sleep(2.5)
             finally:
                 await d.stop()
@@ -967,26 +995,30 @@ def test_a_store_that_opens_late_carries_on_the_open_alarm_of_a_band_that_stays_
         assert d.status()["store"] is None
 
 
-def test_a_band_connected_while_the_store_was_shut_gets_the_alarm_of_the_run_before_once_it_opens(tmp_path: Path) -> None:
+@pytest.mark.parametrize("why", SHUT_OUT)
+def test_a_band_connected_while_the_store_was_shut_gets_the_alarm_of_the_run_before_once_it_opens(tmp_path: Path, why: str) -> None:
     """The band connects to a daemon restarted mid-alarm on a store it cannot open: its analysis
     starts from nothing (the store cannot be read). Once the store opens, what the run before left
     is taken in as an attach takes it: the cluster's open alarm carried on, not sent again; and when
     writes have worked STORAGE_OK_S the band's events refused meanwhile come again (its refill) and
-    the cluster, in the store, is one, with one alarm."""
+    the cluster, in the store, is one, with one alarm. The store not there (a disk not mounted yet:
+    ``_shut_out``) likewise, and nothing is written beneath its mount point meanwhile."""
     clock = Clock(time.time())
     t0 = clock.t  # the band's boot 1 began at t0 - 40 (_alarmed): spasms 0-2 at t0 - 40, - 30, - 20
-    path = tmp_path / "db.sqlite"
-    with Store(path) as store:
+    path = tmp_path / "disk" / "db.sqlite"
+    with Store.may_fail(path, KnownStores.default()) as store:
         _alarmed(store, clock)  # kill -9
-    _set_version(path, SCHEMA_VERSION + 1)
-    with Store.may_fail(path) as store:
+    opens = _shut_out(path, why)
+    with Store.may_fail(path, KnownStores.default()) as store:
         d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
         d._store_shut()  # (as its start does)
         clock.t = t0 + 5
         _connect(d, DEVICE, [], clock.t)
         d.on_sync(DEVICE, 1, 45_000, clock.t)
         d.on_record(DEVICE, spasm_record(3, 30_000), clock.t)  # refused: in the analysis alone
-        _set_version(path, SCHEMA_VERSION)
+        assert not store.reopen()
+        _nothing_made(path, why)
+        opens()
         assert store.reopen()
         d._store_opened()  # (as its try again does)
         assert [a["state"] for a in d.engine.snapshot()["alerts"] if a["kind"] == "cluster"] == ["ALARM"]

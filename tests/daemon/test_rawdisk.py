@@ -26,9 +26,9 @@ from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.session import BandInfo, State
 from spasmwatch.io.rawfile import RawReader
-from spasmwatch.store import Store
+from spasmwatch.store import KnownStores, Store
 from swcore import protocol as P
-from synthetic import HandClock, spasm_record
+from synthetic import HandClock, spasm_record, unmount
 
 from .conftest import SPASMS_S, rig
 
@@ -94,8 +94,36 @@ def _daemon(store: Store, clock: HandClock, raw_dir: Path, **kw: Any) -> Daemon:
     d.next_backfill_seq(DEVICE)
     d.on_record(DEVICE, {"type": "loginfo", "flags": P.LF_DONE}, clock.t)
     b.session._set(State.STREAMING)
-    store.add_sync(DEVICE, 1, 0, T0)
+    if store.open_error is None:
+        store.add_sync(DEVICE, 1, 0, T0)
     return d
+
+
+def test_raw_waits_for_a_store_folder_on_a_disk_not_mounted_yet_and_resumes_as_the_store_opens(tmp_path: Path) -> None:
+    """The raw folder is in the store's: with the store's disk not mounted yet (a store opened before,
+    not there: docs/store.md "A store on a disk not mounted yet") raw made its folder, the store's
+    with it, beneath the mount point, and its files were hidden once the disk mounted. Now raw waits,
+    said as a pause, and resumes as the store opens (not RAW_RETRY_S later)."""
+    clock = HandClock(T0)
+    path = tmp_path / "usb" / "spasmwatch.db"
+    Store.may_fail(path, KnownStores.default()).close()  # (opened before: known)
+    mount = unmount(path)
+    with Store.may_fail(path, KnownStores.default()) as store:
+        d = _daemon(store, clock, path.parent / "raw")
+        band = Band(d, clock)
+        band.run(30)
+        (st,) = d.status()["bands"]
+        assert st["raw_paused"] is not None and "its disk not mounted yet?" in st["raw_paused"]["why"], st
+        assert not path.parent.exists()  # nothing beneath the mount point
+        mount()
+        assert store.reopen()
+        d._store_opened()  # (as its try again does)
+        band.run(30)
+        assert d.status()["bands"][0]["raw_paused"] is None
+        for b in d.bands:
+            d._close_raw(b)
+    (part,) = (path.parent / "raw").iterdir()
+    assert 29 * RATE_HZ <= sum(len(c.samples) for c in RawReader(part).chunks()) <= 31 * RATE_HZ
 
 
 class Band:

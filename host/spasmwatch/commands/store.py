@@ -1,4 +1,5 @@
-"""``spasmwatch store check`` / ``store recover``: is the store sound, and a way out when it is damaged.
+"""``spasmwatch store check`` / ``store recover`` / ``store new``: is the store sound, a way out
+when it is damaged, and a new one where one was moved away on purpose.
 
 A store damaged on disk (a bad sector, a file cut short) is refused by the daemon, which never
 writes into it (docs/store.md, "A damaged store"). ``recover`` copies every row that can still
@@ -15,13 +16,14 @@ from typing import Any
 
 from spasmwatch.commands._daemon import add_store_args, store_path_of
 from spasmwatch.errors import SpasmwatchError
+from spasmwatch.store import Store
 from spasmwatch.store._db import RECOVER_HINT, reading_uri
 from spasmwatch.store.pagescan import Scanned
 from spasmwatch.store.recover import Recovered, recover
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("store", help="check the store file, or recover a damaged one", description=__doc__)
+    p = sub.add_parser("store", help="check the store file, recover a damaged one, or make a new one", description=__doc__)
     acts = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     check = acts.add_parser("check", help="read every page of the store: 'ok', or what is damaged (exit 1)",
                             description="Read every page and index of the store (it is not changed): 'ok', or what is damaged, exit 1.")
@@ -33,6 +35,9 @@ def register(sub: Any) -> None:
                           "a daemon runs on the store; a sound store is left as it is. docs/store.md, 'A damaged store'.")
     add_store_args(rec)
     rec.set_defaults(func=run_recover)
+    new = acts.add_parser("new", help="make a new, empty store where one was moved away on purpose", description=run_new.__doc__)
+    add_store_args(new)
+    new.set_defaults(func=run_new)
 
 
 def _damage(path: Path) -> list[str]:
@@ -74,6 +79,23 @@ def run_recover(args: argparse.Namespace) -> int:
     except StoreInUse as e:
         raise SpasmwatchError(in_use(e)) from None
     print(_told(path, result))
+    return 0
+
+
+def run_new(args: argparse.Namespace) -> int:
+    """Make a new, empty store where the config says, for a store moved away (or deleted) on purpose:
+    the daemon makes none where it opened one before, as its disk may not be mounted yet
+    (docs/store.md, 'A store on a disk not mounted yet'); a daemon running opens this one at its
+    next try. Refused where a file is, or where the store's folder is not (mount its disk, or make
+    the folder)."""
+    path = store_path_of(args)
+    if path.exists():
+        raise SpasmwatchError(f"{path}: a file is there already: nothing was made")
+    if not path.parent.is_dir():
+        raise SpasmwatchError(f"{path.parent}: no such folder (is its disk mounted?): nothing was made; make the folder first "
+                              "if the store is to be there")  # fmt: skip
+    Store(path).close()
+    print(f"{path}: a new, empty store")
     return 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import errno
 import functools
 import logging
 import math
@@ -44,7 +45,7 @@ from spasmwatch.daemon.session import BandClock, BandInfo, BandSession, Offsets,
 from spasmwatch.daemon.summary import read_summaries
 from spasmwatch.errors import InputError
 from spasmwatch.io.rawfile import DatingPoint, RawDating, RawHeader, RawReader, RawWriter
-from spasmwatch.store import Store, StoreError
+from spasmwatch.store import Store, StoreError, StoreMissing
 from spasmwatch.store._db import RECOVER_HINT
 from spasmwatch.store.rows import AlertRow, BootMarks, DeviceRow, Linked, LogLife, Replaced
 from spasmwatch.transport import Link
@@ -307,6 +308,7 @@ class Daemon:
                 self._resume(b, known)
             elif b.analysis is not None:
                 self._take_stored(b.device, b.analysis)
+            b.raw_retry_mono = 0.0  # a paused raw tried at its next record: it may have waited for the store's folder (_raw_open)
         for mqtt in self._mqtt.values():
             mqtt.resend_kept()
         self._resend_kept()
@@ -1214,6 +1216,8 @@ class Daemon:
         return w
 
     def _raw_open(self, b: BandView, boot: int, part: Part, head: RawHeader) -> RawWriter:
+        if isinstance(self.store.open_error, StoreMissing):  # the raw folder is in the store's, on a disk not mounted yet
+            raise FileNotFoundError(errno.ENOENT, "the store's folder is not there (its disk not mounted yet?): waiting for it", str(self.raw_dir))
         private.make_dir(self.raw_dir)  # 0700: the baby's movement
         # One made 0755 before 2026-12-05: closed, with the 0644 files in it (a stat when it is 0700).
         private.tighten(self.raw_dir, "the raw recordings' folder")

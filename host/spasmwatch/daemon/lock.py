@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -56,40 +57,81 @@ def held_by(holder: LockHolder | None) -> str:
 
 
 class DaemonLock:
-    """The lock a running daemon holds (``one_daemon``), to add what it learns after taking it."""
+    """The lock a running daemon holds (``one_daemon``): taken at once, or (``take``) once the store
+    it guards is there, and what the daemon learns after taking it."""
 
-    def __init__(self, f: TextIO) -> None:
-        self._f = f
+    def __init__(self, store_path: Path, config_path: Path | None) -> None:
+        self.store_path, self.config_path = store_path, config_path
+        self._f: TextIO | None = None
+        self._address: tuple[str, int] | None = None
+        # take runs in the store's try again (a worker thread), serving in the event loop
+        self._mutex = threading.Lock()
+
+    def take(self) -> None:
+        """Hold ``<store>.lock`` (no-op once held); StoreInUse when another daemon holds it,
+        StoreError when it cannot be opened."""
+        with self._mutex:
+            if self._f is not None:
+                return
+            f = _open_lock(self.store_path)
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                f.close()
+                raise StoreInUse(self.store_path, lock_holder(self.store_path)) from None
+            try:
+                f.truncate(0)
+                f.write(f"{os.getpid()}\n{self.config_path.absolute() if self.config_path is not None else ''}\n")
+                self._f = f
+                self._write_address()
+            except BaseException:
+                self._f = None
+                f.close()
+                raise
 
     def serving(self, host: str, port: int) -> None:
         """Line 3: where the web server listens, once it does (the lock is taken before it starts,
         and port 0 or an edit of [daemon.http] makes it differ from the file): the CLI reaches the
         daemon there. Appended, not rewritten: a reader never finds the file empty (as if no
-        daemon ran), and one that reads a line without its end ignores it. Never the token."""
-        self._f.write(f"{host}:{port}\n")
-        self._f.flush()
+        daemon ran), and one that reads a line without its end ignores it. Never the token.
+        Kept for a lock taken later (``take``)."""
+        with self._mutex:
+            self._address = (host, port)
+            self._write_address()
+
+    def _write_address(self) -> None:
+        if self._f is not None:
+            if self._address is not None:
+                self._f.write(f"{self._address[0]}:{self._address[1]}\n")
+            self._f.flush()
+
+    def release(self) -> None:
+        with self._mutex:
+            f, self._f = self._f, None
+            if f is not None:
+                try:
+                    fcntl.flock(f, fcntl.LOCK_UN)
+                finally:
+                    f.close()
 
 
 @contextmanager
-def one_daemon(store_path: Path, config_path: Path | None = None) -> Iterator[DaemonLock]:
+def one_daemon(store_path: Path, config_path: Path | None = None, now: bool = True) -> Iterator[DaemonLock]:
     """Hold ``<store>.lock`` while the daemon runs: a second daemon on the same store would restore
     and escalate the same alarms and raise "band disconnected" for the band it cannot reach.
     It holds the daemon's pid (line 1) and the config file it reloads (line 2): 'spasmwatch reload'
     signals that pid, and 'config set' and 'add-*' suggest it when the file is this one (a daemon
     holding the lock runs, whatever port it listens on); then where its web server listens (line
-    3, ``DaemonLock.serving``): the CLI's commands reach it there."""
-    with _open_lock(store_path) as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise StoreInUse(store_path, lock_holder(store_path)) from None
-        try:
-            f.truncate(0)
-            f.write(f"{os.getpid()}\n{config_path.absolute() if config_path is not None else ''}\n")
-            f.flush()
-            yield DaemonLock(f)
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    3, ``DaemonLock.serving``): the CLI's commands reach it there. ``now`` False: taken by
+    ``DaemonLock.take`` later, as the store opens (a store on a disk not mounted yet: its folder
+    may not be there, or be the empty mount point, where a lock would be hidden by the disk)."""
+    lock = DaemonLock(store_path, config_path)
+    try:
+        if now:
+            lock.take()
+        yield lock
+    finally:
+        lock.release()
 
 
 def _open_lock(store_path: Path) -> TextIO:

@@ -20,7 +20,7 @@ from spasmwatch.daemon.lock import DaemonLock, one_daemon
 from spasmwatch.daemon.reload import Reloader
 from spasmwatch.daemon.notify import Notifier, StatusNotes, Watchdog, keep_alive, watchdog_interval_s
 from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, heartbeat_from, link_factory
-from spasmwatch.store import Store, make_folder
+from spasmwatch.store import KnownStores, Store, make_folder
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +61,15 @@ async def serve(
     early: list[int] = []  # a SIGHUP before the daemon is up (its default action would end it): reloaded once it is
     loop.add_signal_handler(signal.SIGHUP, early.append, signal.SIGHUP)
     path = cfg.store_path()
-    make_folder(path)  # for the lock beside the store, which is taken first
-    # A store that cannot be opened (damaged, newer, permissions, I/O) stops no monitoring: the
-    # daemon runs without it and tries it again (docs/store.md "A store that cannot be opened").
-    with one_daemon(path, config_path) as lock, Store.may_fail(path) as store:
+    # A store opened before that is not there (its disk not mounted yet) is not made again: its
+    # folder is not made, and its lock is taken as it opens (docs/store.md "A store on a disk not mounted yet").
+    known = KnownStores.default()
+    there = known.missing(path) is None
+    if there:
+        make_folder(path)  # for the lock beside the store, which is taken first
+    # A store that cannot be opened (damaged, newer, permissions, I/O, not there) stops no monitoring:
+    # the daemon runs without it and tries it again (docs/store.md "A store that cannot be opened").
+    with one_daemon(path, config_path, now=there) as lock, Store.may_fail(path, known, lock.take) as store:
         daemon = build(cfg, store, clock, stale_s)
         http = await _start_http(cfg, daemon, lock)
         await daemon.start()

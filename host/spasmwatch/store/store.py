@@ -29,6 +29,7 @@ import platformdirs
 
 from spasmwatch.store import _db, placing
 from spasmwatch.store._db import StoreError
+from spasmwatch.store.known import KnownStores
 from spasmwatch.store.rows import (
     ALERT_END_STATES,
     LABELS,
@@ -267,7 +268,15 @@ def _texts(table: str, **fields: object) -> None:
 class Store:
     """The spasmwatch database. ``Store(path)`` creates or migrates it; see docs/store.md."""
 
-    def __init__(self, path: Path, *, _readonly: bool = False, _unopened: StoreError | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        _readonly: bool = False,
+        _unopened: StoreError | None = None,
+        known: KnownStores | None = None,
+        claim: Callable[[], None] | None = None,
+    ) -> None:
         self.path = Path(path)
         self.readonly = _readonly
         self._lock = threading.RLock()
@@ -276,7 +285,8 @@ class Store:
         # A call found the file damaged (``shut``): ``reopen`` checks it with integrity_check, as
         # what a call finds may be what the open's quick_check does not look for (_db._check_sound).
         self._found_damaged = False
-        self._conn: sqlite3.Connection | None = None if _unopened else _db.connect(self.path, _readonly)
+        self._known, self._claim = known, claim
+        self._conn: sqlite3.Connection | None = None if _unopened else self._connect()
 
     @classmethod
     def open_readonly(cls, path: Path) -> Store:
@@ -284,15 +294,29 @@ class Store:
         return cls(path, _readonly=True)
 
     @classmethod
-    def may_fail(cls, path: Path) -> Store:
+    def may_fail(cls, path: Path, known: KnownStores | None = None, claim: Callable[[], None] | None = None) -> Store:
         """``Store(path)``, or when it cannot be opened (damaged, newer, not this account's to open,
-        an I/O error, a folder not writable) a store not open: ``open_error`` says why, every call
-        raises a StoreError saying it, and ``reopen`` tries again. The daemon monitors without its
-        store rather than not at all (docs/store.md "A store that cannot be opened")."""
+        an I/O error, a folder not writable, or ``known`` and not there: ``_connect``) a store not
+        open: ``open_error`` says why, every call raises a StoreError saying it, and ``reopen`` tries
+        again. The daemon monitors without its store rather than not at all (docs/store.md "A store
+        that cannot be opened")."""
         try:
-            return cls(path)
+            return cls(path, known=known, claim=claim)
         except StoreError as e:
-            return cls(path, _unopened=e)
+            return cls(path, _unopened=e, known=known, claim=claim)
+
+    def _connect(self, thorough: bool = False) -> sqlite3.Connection:
+        """The connection, made (``_db.connect``). ``known`` (the daemon's): a store opened before that
+        is not there now (its disk not mounted yet) is a StoreMissing, not made again empty, and a
+        store opened is recorded; ``claim`` (the daemon's lock beside the store) is called first."""
+        if self._known is not None and (missing := self._known.missing(self.path)) is not None:
+            raise missing
+        if self._claim is not None:
+            self._claim()
+        conn = _db.connect(self.path, self.readonly, thorough)
+        if self._known is not None:
+            self._known.remember(self.path)
+        return conn
 
     def reopen(self) -> bool:
         """Try again to open a store ``may_fail`` could not open (never one ``close`` closed); whether
@@ -304,7 +328,7 @@ class Store:
             if self.open_error is None:
                 return self._conn is not None  # open, or closed for good
         try:
-            conn = _db.connect(self.path, self.readonly, thorough=self._found_damaged)
+            conn = self._connect(thorough=self._found_damaged)
         except StoreError as e:
             with self._lock:
                 if self._conn is None and self.open_error is not None:  # (not closed meanwhile)
