@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from servers import free_port
 
-from spasmwatch.commands.service import HEADER, Unit, unit_text
+from spasmwatch.commands.service import HEADER, Unit, mount_units, unit_text
 from spasmwatch.config import load_config
 from spasmwatch.daemon.lock import lock_holder
 from spasmwatch.daemon.main import serve
@@ -119,7 +119,7 @@ def test_unit_text_quotes_every_word_as_systemd_reads_it(tmp_path: Path, odd_ven
 
 
 def test_the_unit_passes_systemd_analyze_and_its_exec_start_runs_this_install(tmp_path: Path, odd_venv: Path) -> None:
-    env = no_user_manager_env(tmp_path)
+    env = dict(no_user_manager_env(tmp_path), SPASMWATCH_DATA_DIR=str(tmp_path / ODD / "usb-disk"))  # (its mount units' names escaped)
     cfg = write_config(tmp_path / ODD, "127.0.0.1:9", free_port())
     for system in (False, True):
         shown = run_cli("service", "show", "--config", str(cfg), *(["--system"] if system else []), env=env, python=odd_venv)
@@ -132,6 +132,9 @@ def test_the_unit_passes_systemd_analyze_and_its_exec_start_runs_this_install(tm
         argv = exec_start(shown.stdout)
         assert argv == [str(odd_venv.parent / "spasmwatch"), "run", "--config", str(cfg)], argv
         assert setting(shown.stdout, "WantedBy") == ("multi-user.target" if system else "default.target")
+        # The system unit starts after the mount of the store's disk (its folder: SPASMWATCH_DATA_DIR).
+        mounts = [x.removeprefix("After=").split() for x in shown.stdout.splitlines() if x.startswith("After=") and ".mount" in x]
+        assert mounts == ([mount_units(tmp_path / ODD / "usb-disk")] if system else []), shown.stdout
     text = shown.stdout
     assert setting(text, "Type") == "notify" and setting(text, "NotifyAccess") == "main" and setting(text, "Restart") == "always"
     assert setting(text, "WatchdogSec") == "30" and setting(text, "RestartSec") == "5"
@@ -139,6 +142,18 @@ def test_the_unit_passes_systemd_analyze_and_its_exec_start_runs_this_install(tm
     assert int(setting(text, "TimeoutStopSec")) >= 87 + 10
     helped = subprocess.run([*argv, "--help"], capture_output=True, text=True, timeout=60, env=env)
     assert helped.returncode == 0 and "usage: spasmwatch run" in helped.stdout, helped.stderr
+
+
+@pytest.mark.parametrize("folder", ["/media/usb-disk/.spasmwatch", f"/mnt/{ODD}/ü-x_y:z", "/srv//data/", "/.hidden/x"])
+def test_the_store_folders_mount_units_are_named_as_systemd_names_them(folder: str) -> None:
+    """A system unit is ordered after the mount units that may hold the store's folder (its disk
+    mounted at boot before the daemon starts): named as systemd-escape names them, or the order
+    names units that are never there."""
+    escape = shutil.which("systemd-escape")
+    assert escape is not None, "systemd-escape is missing (Debian package 'systemd')"
+    prefixes = [str(Path(*Path(folder).parts[: i + 1])) for i in range(1, len(Path(folder).parts))]
+    theirs = subprocess.run([escape, "--path", "--suffix=mount", *prefixes], capture_output=True, text=True, check=True).stdout.split()
+    assert mount_units(Path(folder)) == theirs
 
 
 def test_a_unit_with_a_wrong_key_fails_the_check(tmp_path: Path) -> None:

@@ -45,6 +45,7 @@ class Unit:
     environment: tuple[tuple[str, str], ...] = ()
     stop_timeout_s: int = 120
     system_user: str | None = None  # a system-wide unit running as this user (None: a user unit)
+    store_folder: Path | None = None  # the store's folder: a system unit starts after its disk's mount
 
 
 def register(sub: Any) -> None:
@@ -86,6 +87,11 @@ def unit_text(unit: Unit) -> str:
     ]
     if system:  # a user manager cannot order itself after system units; a system unit can
         lines += ["After=bluetooth.target network-online.target", "Wants=network-online.target"]
+        if unit.store_folder is not None:
+            # After the mount of the store's disk (an fstab entry) at boot: not RequiresMountsFor=,
+            # whose Requires= would keep the daemon from starting when the disk fails to mount, and
+            # stop it when the disk is unmounted: it monitors without its store (docs/store.md).
+            lines += ["After=" + " ".join(mount_units(unit.store_folder))]
     lines += [
         "",
         "[Service]",
@@ -115,6 +121,26 @@ def unit_text(unit: Unit) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def mount_units(folder: Path) -> list[str]:
+    """The mount units that may hold ``folder``: one per folder on its path from the root's first
+    (the root itself is mounted before any service), named as systemd names a mount point
+    ('systemd-escape --path --suffix=mount'): '/' between names is '-', a byte other than a
+    letter, a digit, ':', '_' or '.' (a '.' first too) is \\xNN."""
+    parts = list(Path(os.path.abspath(folder)).parts[1:])
+    return [_escape_path(parts[: i + 1]) + ".mount" for i in range(len(parts))]
+
+
+def _escape_path(names: list[str]) -> str:
+    text = "-".join("".join(_escape_char(c) for c in name) for name in names)
+    return "\\x2e" + text[1:] if text.startswith(".") else text
+
+
+def _escape_char(c: str) -> str:
+    if c.isascii() and (c.isalnum() or c in ":_."):
+        return c
+    return "".join(f"\\x{b:02x}" for b in c.encode("utf-8", "surrogateescape"))
 
 
 def _quote(arg: str, variables: bool = True) -> str:
@@ -177,7 +203,8 @@ def checked_config(arg: Path | None) -> Path:
 
 def unit_for(args: argparse.Namespace, system: bool = False) -> Unit:
     env = tuple((k, os.environ[k]) for k in CARRIED_ENV if os.environ.get(k))
-    return Unit(daemon_argv(checked_config(args.config)), env, stop_timeout_s(), getpass.getuser() if system else None)
+    config = checked_config(args.config)
+    return Unit(daemon_argv(config), env, stop_timeout_s(), getpass.getuser() if system else None, load_config(config).store_path().parent)
 
 
 def is_ours(path: Path) -> bool:
