@@ -34,13 +34,13 @@ from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.clock import ScaledClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.session import State
-from spasmwatch.store import SCHEMA_VERSION, Store
+from spasmwatch.store import SCHEMA_VERSION, KnownStores, Store
 from spasmwatch.transport import LinkTimeoutError, open_link
 from spasmwatch.transport.cdcbridge import CdcBridge
 from spasmwatch.transport.simband import SimBand
 from swcore import protocol as P
 
-from synthetic import fail_store
+from synthetic import fail_store, unmount
 
 from .conftest import SPASMS_S, Rig, rig
 
@@ -424,26 +424,32 @@ def _unopenable(path: Path) -> tuple[Callable[[], None], Callable[[], None]]:
     return lambda: version(SCHEMA_VERSION + 1), lambda: version(SCHEMA_VERSION)
 
 
+@pytest.mark.parametrize("why", ["unopenable", "unmounted"])
 def test_a_store_that_opens_late_gets_every_event_the_band_logged_while_it_was_shut(
-    tmp_path: Path, cluster_csv: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, cluster_csv: Path, monkeypatch: pytest.MonkeyPatch, why: str
 ) -> None:
-    """A store the daemon cannot open at its start (here a newer schema, or no permission), made
-    openable while the band streams a cluster: the daemon, which alarmed without it, opens it at its
-    next try (every 0.5 s here: STORE_RETRY_S), then goes on as after 'the disk is back': every event
-    the band logged is stored, one cluster, one alarm."""
+    """A store the daemon cannot open at its start (here a newer schema, or no permission; or a
+    store it opened before whose disk is not mounted yet), made openable (the disk mounted) while the
+    band streams a cluster: the daemon, which alarmed without it, opens it at its next try (every
+    0.5 s here: STORE_RETRY_S), then goes on as after 'the disk is back': every event the band logged
+    is stored, one cluster, one alarm. Nothing was made beneath the disk's mount point meanwhile."""
     monkeypatch.setattr(K, "STORAGE_OK_S", 8.0)  # band seconds (the daemon's clock runs at 4x)
-    path = tmp_path / "spasmwatch.db"
-    Store(path).close()
-    shut, openable = _unopenable(path)
-    shut()
+    path = tmp_path / "usb" / "spasmwatch.db"
+    Store.may_fail(path, KnownStores.default()).close()  # (the daemon's: opened, and so known)
+    if why == "unopenable":
+        shut, openable = _unopenable(path)
+        shut()
+    else:
+        openable = unmount(path)
 
     async def main() -> None:
-        async with rig(tmp_path, cluster_csv, speed=4, open_store=Store.may_fail, store_retry_s=0.5) as r:
+        async with rig(tmp_path, cluster_csv, speed=4, open_store=lambda _: Store.may_fail(path, KnownStores.default()), store_retry_s=0.5) as r:
             d = r.daemon
             assert d is not None and r.store.open_error is not None and not r.store.open_error.damaged
             [told] = r.notices(NoticeKind.BAND_FAULT)
             assert told.fault is BandFault.STORAGE_FAILING and told.device == "band0", told
             await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 90, "the alarm with the store shut")
+            assert why != "unmounted" or not path.parent.exists()  # nothing made beneath the mount point
             openable()
             await r.wait_for(lambda: r.store.open_error is None, 30, "the store opened")
             assert d.status()["store"] is None
