@@ -33,6 +33,19 @@ class Cut(Exception):
     pass
 
 
+class Counting(Storage):
+    """A flash whose power goes at the ``k``-th operation a subclass counts (``_op``)."""
+
+    def __init__(self, root, k):
+        super().__init__(root)
+        self.k = k
+
+    def _op(self):
+        self.k -= 1
+        if self.k == 0:
+            raise Cut()
+
+
 def rec(seq, boot=1):  # the onset names the seq: a record read back under another seq shows
     return P.encode_event(seq, boot, seq * 1000 + boot, 500, 100, 50, 90, 0)
 
@@ -108,16 +121,7 @@ def test_a_new_capacity_keeps_every_event_and_applies_at_the_next_segment(microp
 # A power cut at every flash operation of a log's segment starts (the new file, the oldest ones'
 # removal) over four laps of an 8-slot log (segments of 2): the next boot has every event logged.
 ROLL = COMMON + r'''
-class CutStorage(Storage):
-    def __init__(self, root, k):
-        super().__init__(root)
-        self.k = k
-
-    def _op(self):
-        self.k -= 1
-        if self.k == 0:
-            raise Cut()
-
+class CutStorage(Counting):
     def open(self, name, mode):
         if "w" in mode:
             self._op()
@@ -200,16 +204,7 @@ def legacy(case):
     return 6, 17
 
 
-class CutStorage(Storage):
-    def __init__(self, root, k):
-        super().__init__(root)
-        self.k = k
-
-    def _op(self):
-        self.k -= 1
-        if self.k == 0:
-            raise Cut()
-
+class CutStorage(Counting):
     def open(self, name, mode):
         f = super().open(name, mode)
         if "w" not in mode:
