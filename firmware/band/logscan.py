@@ -99,8 +99,10 @@ def _move(log, moving):
     if st.size(legacy + ".new") >= 0 and st.size(legacy) < 0:
         st.rename(legacy + ".new", legacy)  # that firmware's own resize, cut between its two renames
     spans = [_span(log, legacy + ".old"), _span(log, legacy)]
-    if spans[1][0] >= 0 and spans[0][0] >= 0 and spans[1][0] > spans[0][1] + 1:
-        spans[0] = (-1, -1, 0)  # its ring overwrote what followed the old file's events: dropped there too
+    # The ring's newest seq less its slots: past the old file's newest, the ring overwrote what
+    # followed it (that firmware's rule; not the ring's oldest that reads back, a damaged one later)
+    if spans[1][0] >= 0 and spans[0][0] >= 0 and spans[1][1] - spans[1][2] > spans[0][1]:
+        spans[0] = (-1, -1, 0)  # dropped there too
     st.mkdir(moving)
     w = None
     base = nxt = 0

@@ -167,9 +167,9 @@ def test_a_power_cut_at_a_segment_start_loses_no_event(micropython: str, tmp_pat
 
 
 # A one-file ring of firmware before 2026-12-06 (``events.log``, seq in slot seq % its slots, and
-# the ``events.log.old`` a capacity change set beside it), moved into segments at the first boot
-# of this firmware; the power goes at every flash operation of the move.
-MOVE = COMMON + r'''
+# the ``events.log.old`` a capacity change set beside it): ``cap`` slots written full of empty ones
+# (as that firmware's capacity change did), the ``damaged`` seqs with a bit error.
+ONE_FILE = r'''
 def one_file(name, cap, seqs, damaged=()):
     with open(root + "/" + name, "wb") as f:
         f.write(bytes(SLOT_SIZE * cap))
@@ -184,8 +184,11 @@ def one_file(name, cap, seqs, damaged=()):
                 b[9] ^= 0xFF
             f.seek((s % cap) * SLOT_SIZE)
             f.write(b)
+'''
 
-
+# Such a ring moved into segments at the first boot of this firmware; the power goes at every
+# flash operation of the move.
+MOVE = COMMON + ONE_FILE + r'''
 def legacy(case):
     wipe()
     if case == 0:  # unwrapped, its newest record damaged: the seq stays used
@@ -264,6 +267,33 @@ def test_a_one_file_ring_moves_into_segments_whole_when_the_power_goes_at_any_st
     (tmp_path / "flash").mkdir()
     cuts = int(run_mp(micropython, tmp_path / "move.py", MOVE, str(tmp_path / "flash")).split()[-1])
     assert cuts > 30, "every write, folder, rename and removal of three moves"
+
+
+# A capacity change's old file (8 slots, seqs 6-13) beside its new ring (4 slots; 64 slots, written
+# full of empty ones: the ring not wrapped yet), whose first record (seq 14) is damaged.
+OLD_FILE_KEPT = COMMON + ONE_FILE + r'''
+for cap in (4, 64):
+    wipe()
+    one_file("events.log.old", 8, range(6, 14))
+    one_file("events.log", cap, range(14, 21 if cap == 64 else 17), damaged=(14,))
+    n = 21 if cap == 64 else 17
+    log = EventLog(st, 16)
+    out = bytearray(20)
+    print(log.next_seq, log.oldest_seq, [s for s in range(n) if log.read(s, out)])
+    log.close()
+'''
+
+
+def test_a_damaged_first_record_of_a_new_ring_keeps_the_old_file_s_events(micropython: str, tmp_path: Path) -> None:
+    """Found by review: the move dropped the capacity change's old file when the new ring's oldest
+    record that reads back came after the old file's newest + 1, its rule for a ring that had
+    overwritten what followed the old file. A damaged (or unreadable) first record of the new ring
+    looked the same: every event of the old file (up to a whole earlier ring, 4096) was lost at the
+    move. The old firmware kept it (its rule: the ring's newest seq, less its slots, not past the
+    old file's newest); so does the move now."""
+    (tmp_path / "flash").mkdir()
+    out = run_mp(micropython, tmp_path / "kept.py", OLD_FILE_KEPT, str(tmp_path / "flash")).splitlines()
+    assert out == [f"{n} 6 {list(range(6, 14)) + list(range(15, n))}" for n in (17, 21)], out
 
 
 # --- the band over the simulated radio -------------------------------------------------------------
