@@ -99,6 +99,8 @@ def _move(log, moving):
     if st.size(legacy + ".new") >= 0 and st.size(legacy) < 0:
         st.rename(legacy + ".new", legacy)  # that firmware's own resize, cut between its two renames
     spans = [_span(log, legacy + ".old"), _span(log, legacy)]
+    if spans[1][1] <= spans[0][1]:  # nothing newer than the old file's (a ring of damaged slots only)
+        spans[1] = (-1, -1, 0)
     # The ring's newest seq less its slots: past the old file's newest, the ring overwrote what
     # followed it (that firmware's rule; not the ring's oldest that reads back, a damaged one later)
     if spans[1][0] >= 0 and spans[0][0] >= 0 and spans[1][1] - spans[1][2] > spans[0][1]:
@@ -133,7 +135,8 @@ def _move(log, moving):
 def _span(log, path):
     """(first seq, last seq, slots) a one-file ring holds, (-1, -1, 0) if none: its slot count is
     its capacity (a wrapped ring fills its file); unwrapped (every seq in its own slot), up to its
-    last whole slot not empty, valid or not (that firmware kept a damaged newest one's seq used)."""
+    last whole slot not empty, valid or not (that firmware kept a damaged newest one's seq used);
+    with none that reads back, that slot alone (copied as it is: the seqs stay used, a gap)."""
     st = log._storage
     k = st.size(path) // SLOT_SIZE
     if k <= 0:
@@ -158,8 +161,8 @@ def _span(log, path):
         hi = seq if seq > hi else hi
         lo = seq if lo < 0 or seq < lo else lo
     f.close()
-    if hi < 0:
-        return -1, -1, 0
+    if hi < 0:  # none reads back: as unwrapped, its last whole slot not empty keeps the seqs used
+        return (last, last, k) if last >= 0 else (-1, -1, 0)
     if hi < k:
         return lo, last if last > hi else hi, k
     return (lo if lo > hi - k else hi - k + 1), hi, k

@@ -296,6 +296,64 @@ def test_a_damaged_first_record_of_a_new_ring_keeps_the_old_file_s_events(microp
     assert out == [f"{n} 6 {list(range(6, 14)) + list(range(15, n))}" for n in (17, 21)], out
 
 
+# One-file rings with no record that reads back: an unwrapped one (a file of 10 slots) with a bit
+# error in each, one whose block the file system cannot read (its reads raise, as LittleFS's
+# LFS_ERR_CORRUPT does), and a capacity change's new ring, 64 slots (seqs 14-20) and 4 (14-16),
+# all damaged beside its old file (6-13).
+NOTHING_READS = COMMON + ONE_FILE + r'''
+class Unreadable:
+    def __init__(self, f):
+        self._f = f
+
+    def readinto(self, b):
+        raise OSError(5)
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+
+class Damaged(Storage):
+    def open(self, name, mode):
+        f = super().open(name, mode)
+        return Unreadable(f) if name == "events.log" else f
+
+
+def show(log, n):
+    out = bytearray(20)
+    print(log.next_seq, log.oldest_seq, [s for s in range(n) if log.read(s, out)], sorted(st.listdir("events")))
+    log.close()
+
+
+wipe()
+one_file("events.log", 10, range(10), damaged=range(10))
+show(EventLog(st, 16), 10)
+wipe()
+one_file("events.log", 100, range(100))
+show(EventLog(Damaged(root), 128), 100)
+for cap, n in ((64, 21), (4, 17)):
+    wipe()
+    one_file("events.log.old", 8, range(6, 14))
+    one_file("events.log", cap, range(14, n), damaged=range(14, n))
+    show(EventLog(st, 16), n)
+log = EventLog(st, 16)
+print(log.append(rec(14, 2)))
+'''
+
+
+def test_a_one_file_ring_with_no_record_that_reads_back_keeps_its_seqs_used(micropython: str, tmp_path: Path) -> None:
+    """Found by review: the move took a one-file ring none of whose records reads back (a new band's
+    few events in one block the file system cannot read, or bit errors) for an empty one: the log
+    started again at seq 0, below seqs a host holds; the daemon reads that as an erased log (a new
+    log life, every later event stored again). The old firmware kept them used (an unwrapped ring:
+    slot i holds seq i, its last whole slot was appended); so does the move now. The ring of a
+    capacity change, beside its old file, keeps them used only past the old file's newest."""
+    (tmp_path / "flash").mkdir()
+    out = run_mp(micropython, tmp_path / "none.py", NOTHING_READS, str(tmp_path / "flash")).splitlines()
+    assert out[:2] == ["10 10 [] ['9']", "100 100 [] ['99']"], out
+    assert out[2] == f"21 6 {list(range(6, 14))} ['10', '20', '6']", out  # (segments of 4)
+    assert out[3:] == [f"14 6 {list(range(6, 14))} ['10', '6']", "14"], out
+
+
 # --- the band over the simulated radio -------------------------------------------------------------
 
 
