@@ -42,7 +42,8 @@ def open_log(log):
         first, last = _scan(log, bases[j], end)
         if lo < 0 <= first:
             lo = first
-    log.next_seq = bases[-1] + last + 1 if bases else 0
+    if bases:  # (none: a new log, or a move the flash refused, which set the ring's next_seq)
+        log.next_seq = bases[-1] + last + 1
     log.oldest_seq = lo if lo >= 0 else log.next_seq
     if bases:
         try:
@@ -105,6 +106,9 @@ def _move(log, moving):
     # followed it (that firmware's rule; not the ring's oldest that reads back, a damaged one later)
     if spans[1][0] >= 0 and spans[0][0] >= 0 and spans[1][1] - spans[1][2] > spans[0][1]:
         spans[0] = (-1, -1, 0)  # dropped there too
+    # Said even if the flash refuses the copy (nothing readable till then): never back to 0, which
+    # a host takes for an erased log.
+    log.next_seq = max(spans[0][1], spans[1][1]) + 1
     st.mkdir(moving)
     w = None
     base = nxt = 0

@@ -354,6 +354,59 @@ def test_a_one_file_ring_with_no_record_that_reads_back_keeps_its_seqs_used(micr
     assert out[3:] == [f"14 6 {list(range(6, 14))} ['10', '6']", "14"], out
 
 
+# A one-file ring of 100 events (segments of 32) moved on a flash that refuses new files from the
+# ``k``-th on (a full file system: 0, the folder; 3, the move's third segment), then with room.
+NO_ROOM = COMMON + ONE_FILE + r'''
+class Full(Storage):
+    def __init__(self, root, k):
+        super().__init__(root)
+        self.k = k
+
+    def _new(self):
+        self.k -= 1
+        if self.k < 0:
+            raise OSError(28)  # ENOSPC
+
+    def mkdir(self, name):
+        self._new()
+        super().mkdir(name)
+
+    def open(self, name, mode):
+        if "w" in mode:
+            self._new()
+        return super().open(name, mode)
+
+
+out = bytearray(20)
+for k in (0, 3):
+    wipe()
+    one_file("events.log", 100, range(100))
+    log = EventLog(Full(root, k), 128)
+    try:
+        log.append(rec(100, 2))
+        wrote = "logged"
+    except OSError:
+        wrote = "refused"
+    print(log.next_seq, log.oldest_seq, log.torn, wrote, sorted(os.listdir(root)))
+    log.close()
+    log = EventLog(st, 128)  # room again: the move is done
+    print(log.next_seq, log.oldest_seq, [s for s in range(100) if log.read(s, out)] == list(range(100)))
+    log.close()
+'''
+
+
+def test_a_move_the_flash_refuses_keeps_next_seq(micropython: str, tmp_path: Path) -> None:
+    """Found by review: when the move of a one-file ring failed (a full file system: the folder, a
+    segment file refused), the old files stayed whole as meant, but the log read as empty:
+    ``next_seq`` 0, below every seq a host holds, which the daemon reads as an erased log (a new
+    log life; when the move was done at a later boot, ``next_seq`` jumped back up). Now the log
+    says the ring's ``next_seq`` and nothing readable (``oldest_seq`` = ``next_seq``, a BACKFILL's
+    gap) until a boot with room moves it."""
+    (tmp_path / "flash").mkdir()
+    out = run_mp(micropython, tmp_path / "full.py", NO_ROOM, str(tmp_path / "flash")).splitlines()
+    assert out == ["100 100 1 refused ['events.log']", "100 0 True"] * 2, out
+
+
 # --- the band over the simulated radio -------------------------------------------------------------
 
 
