@@ -6,6 +6,8 @@ does not stay on the heap all night (docs/firmware.md, "Memory and speed").
 
 from band.eventlog import SLOT_SIZE
 
+_NONE = (-1, -1, 0, 0)  # a one-file ring's span with no event (_span)
+
 
 def open_log(log):
     """Read the log's segments and set its state (``next_seq``, ``oldest_seq``, ``torn``)."""
@@ -91,7 +93,7 @@ def _remove_dir(st, name):
 
 
 def _move(log, moving):
-    """Copy a one-file ring (``<name>.log``, slot ``seq % its slots``, and the ``.log.old`` a
+    """Copy a one-file ring (``<name>.log``, slot ``seq % its capacity``, and the ``.log.old`` a
     capacity change set beside it) into segments in folder ``moving``, then rename that to the
     log's folder: a power cut before the rename leaves the old files whole (the next boot starts
     again), after it, only their removal to do. Damaged slots are copied as they are (gaps)."""
@@ -99,20 +101,27 @@ def _move(log, moving):
     legacy = log._name + ".log"
     if st.size(legacy + ".new") >= 0 and st.size(legacy) < 0:
         st.rename(legacy + ".new", legacy)  # that firmware's own resize, cut between its two renames
-    spans = [_span(log, legacy + ".old"), _span(log, legacy)]
+    # That firmware took the capacity asked for (the board's log_slots) when the records sat where
+    # it puts them, its file's slot count if that explained more: the file of a ring taken so grew
+    # by its appends, or kept slots it no longer used.
+    spans = [_span(log, legacy + ".old", 0), _span(log, legacy, log.capacity)]
+    if spans[1][3]:
+        own = _span(log, legacy, 0)
+        if own[1] > spans[1][1] or (own[1] == spans[1][1] and own[3] < spans[1][3]):
+            spans[1] = own
     if spans[1][1] <= spans[0][1]:  # nothing newer than the old file's (a ring of damaged slots only)
-        spans[1] = (-1, -1, 0)
+        spans[1] = _NONE
     # The ring's newest seq less its slots: past the old file's newest, the ring overwrote what
     # followed it (that firmware's rule; not the ring's oldest that reads back, a damaged one later)
     if spans[1][0] >= 0 and spans[0][0] >= 0 and spans[1][1] - spans[1][2] > spans[0][1]:
-        spans[0] = (-1, -1, 0)  # dropped there too
+        spans[0] = _NONE  # dropped there too
     # Said even if the flash refuses the copy (nothing readable till then): never back to 0, which
     # a host takes for an erased log.
     log.next_seq = max(spans[0][1], spans[1][1]) + 1
     st.mkdir(moving)
     w = None
     base = nxt = 0
-    for (first, last, k), src in zip(spans, (legacy + ".old", legacy)):
+    for (first, last, k, _), src in zip(spans, (legacy + ".old", legacy)):
         if first < 0:
             continue
         f = st.open(src, "rb")
@@ -136,16 +145,19 @@ def _move(log, moving):
     st.rename(moving, log._name)
 
 
-def _span(log, path):
-    """(first seq, last seq, slots) a one-file ring holds, (-1, -1, 0) if none: its slot count is
-    its capacity (a wrapped ring fills its file); unwrapped (every seq in its own slot), up to its
-    last whole slot not empty, valid or not (that firmware kept a damaged newest one's seq used);
-    with none that reads back, that slot alone (copied as it is: the seqs stay used, a gap)."""
+def _span(log, path, cap):
+    """(first seq, last seq, capacity, misplaced) of a one-file ring of ``cap`` slots (0: its file's
+    slot count; a wrapped ring fills its file), seq in slot seq % capacity, ``misplaced`` counting
+    whole records elsewhere; first -1 if none. Unwrapped (every seq in its own slot), up to its last
+    whole slot not empty, valid or not (that firmware kept a damaged newest one's seq used); with
+    none that reads back nor misplaced, that slot alone (copied as it is: the seqs stay used, a gap)."""
     st = log._storage
     k = st.size(path) // SLOT_SIZE
     if k <= 0:
-        return -1, -1, 0
+        return _NONE
+    c = cap if cap > 0 else k
     lo = hi = last = -1
+    moved = 0
     b = log._slot
     f = st.open(path, "rb")
     for i in range(k):
@@ -155,8 +167,9 @@ def _span(log, path):
             f.seek((i + 1) * SLOT_SIZE)
             last = i
             continue
-        if seq >= 0 and seq % k != i:
+        if seq >= 0 and seq % c != i:
             seq = -1
+            moved += 1
         if seq < 0:
             if any(b):
                 last = i
@@ -166,7 +179,7 @@ def _span(log, path):
         lo = seq if lo < 0 or seq < lo else lo
     f.close()
     if hi < 0:  # none reads back: as unwrapped, its last whole slot not empty keeps the seqs used
-        return (last, last, k) if last >= 0 else (-1, -1, 0)
-    if hi < k:
-        return lo, last if last > hi else hi, k
-    return (lo if lo > hi - k else hi - k + 1), hi, k
+        return (last, last, c, 0) if last >= 0 and not moved else (-1, -1, 0, moved)
+    if hi < c:
+        return lo, last if last > hi else hi, c, moved
+    return (lo if lo > hi - c else hi - c + 1), hi, c, moved

@@ -168,11 +168,12 @@ def test_a_power_cut_at_a_segment_start_loses_no_event(micropython: str, tmp_pat
 
 # A one-file ring of firmware before 2026-12-06 (``events.log``, seq in slot seq % its slots, and
 # the ``events.log.old`` a capacity change set beside it): ``cap`` slots written full of empty ones
-# (as that firmware's capacity change did), the ``damaged`` seqs with a bit error.
+# (as that firmware's capacity change did; ``slots``: a file of so many), the ``damaged`` seqs with
+# a bit error.
 ONE_FILE = r'''
-def one_file(name, cap, seqs, damaged=()):
+def one_file(name, cap, seqs, damaged=(), slots=0):
     with open(root + "/" + name, "wb") as f:
-        f.write(bytes(SLOT_SIZE * cap))
+        f.write(bytes(SLOT_SIZE * (slots or cap)))
         for s in seqs:
             b = bytearray(SLOT_SIZE)
             b[0], b[1] = 0x53, 0x57
@@ -405,6 +406,35 @@ def test_a_move_the_flash_refuses_keeps_next_seq(micropython: str, tmp_path: Pat
     (tmp_path / "flash").mkdir()
     out = run_mp(micropython, tmp_path / "full.py", NO_ROOM, str(tmp_path / "flash")).splitlines()
     assert out == ["100 100 1 refused ['events.log']", "100 0 True"] * 2, out
+
+
+# Rings whose capacity is not their file's slot count, as that firmware left them after a capacity
+# change it took for none (the records sat where the new capacity puts them, so it used that one):
+# an 8-slot ring holding seqs 16-23, taken as 16 slots, its file grown to 13 by seqs 24-28; and a
+# capacity change's 16-slot file, taken as an 8-slot ring (seqs 124-131 in its first 8 slots).
+OTHER_CAPACITY = COMMON + ONE_FILE + r'''
+for cap, slots, seqs in ((16, 13, range(16, 29)), (8, 16, range(124, 132))):
+    wipe()
+    one_file("events.log", cap, seqs, slots=slots)
+    log = EventLog(st, cap)  # the board's log_slots, as that firmware had it
+    out = bytearray(20)
+    print(log.next_seq, log.oldest_seq, [s for s in seqs if log.read(s, out)] == list(seqs))
+    log.close()
+'''
+
+
+def test_a_one_file_ring_of_the_capacity_asked_for_moves_whole(micropython: str, tmp_path: Path) -> None:
+    """Found by review (the old firmware's files, opened by this one): the move read a one-file ring
+    as a ring of its file's slot count, but that firmware used the board's ``log_slots`` when the
+    records sat where it puts them (after a capacity change, a wrapped ring whose seqs fit the new
+    capacity was not rewritten), and then its file grew by its appends or kept slots it no longer
+    used. Such a ring's records read as misplaced: every one lost and ``next_seq`` back to 0 (a
+    13-slot file of seqs 16-28), or the older half lost (seqs 124-127 of a 16-slot file of an
+    8-slot ring). Now the move tries the board's capacity first, as that firmware did, and its
+    file's slot count if that explains more."""
+    (tmp_path / "flash").mkdir()
+    out = run_mp(micropython, tmp_path / "other.py", OTHER_CAPACITY, str(tmp_path / "flash")).splitlines()
+    assert out == ["29 16 True", "132 124 True"], out
 
 
 # --- the band over the simulated radio -------------------------------------------------------------
