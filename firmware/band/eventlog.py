@@ -96,10 +96,16 @@ class EventLog:
         return self._name + "/" + str(base)
 
     def close(self):
-        for f in (self._f, self._rf):
-            if f is not None:
-                f.close()
-        self._f = self._rf = None
+        self._unread()
+        if self._f is not None:
+            self._f.close()
+            self._f = None
+
+    def _unread(self):
+        """Close the older segment being read, if any."""
+        if self._rf is not None:
+            self._rf.close()
+        self._rf = None
         self._rbase = -1
 
     def append(self, record):
@@ -130,9 +136,7 @@ class EventLog:
         bases = self._bases
         while len(bases) > 1 and seq - bases[1] >= self.capacity - 1:
             if self._rbase == bases[0]:
-                self._rf.close()
-                self._rf = None
-                self._rbase = -1
+                self._unread()
             self._storage.remove(self.path(bases.pop(0)))  # first: a full flash gets the room back
             self.oldest_seq = bases[0] if bases[0] > self.oldest_seq else self.oldest_seq
         f = self._storage.open(self.path(seq), "w+b")  # an OSError here consumes no seq
@@ -167,10 +171,7 @@ class EventLog:
     def _reader(self, base):
         """The older segment ``base`` opened for reading (one kept open: a backfill reads in order)."""
         if self._rbase != base:
-            if self._rf is not None:
-                self._rf.close()
-            self._rf = None
-            self._rbase = -1
+            self._unread()
             try:
                 self._rf = self._storage.open(self.path(base), "rb")
             except OSError:

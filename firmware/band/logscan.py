@@ -46,12 +46,11 @@ def open_log(log):
             lo = first
     if bases:  # (none: a new log, or a move the flash refused, which set the ring's next_seq)
         log.next_seq = bases[-1] + last + 1
-    log.oldest_seq = lo if lo >= 0 else log.next_seq
-    if bases:
         try:
             log._f = st.open(log.path(bases[-1]), "r+b")
         except OSError:
             log.torn += 1  # the next append starts a segment at next_seq instead
+    log.oldest_seq = lo if lo >= 0 else log.next_seq
 
 
 def _scan(log, base, n):
