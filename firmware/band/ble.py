@@ -9,7 +9,10 @@ handler only records state and sets flags; tasks do the work:
 - GATT writes are copied (the stack reuses its buffer) into a bounded ring of
   ``WRITE_SLOTS`` preallocated buffers; when it is full further writes are
   counted in ``writes_dropped`` and ignored, so a flooding central cannot
-  exhaust RAM;
+  exhaust RAM. On a board the IRQ runs between the app's bytecodes, so no
+  variable of the ring is written by both sides: the IRQ alone moves its tail,
+  the control task alone its head; a disconnect notes where the tail was, and
+  the task skips the old link's writes up to there;
 - ``notify`` applies backpressure: the stack raises OSError(ENOMEM) when its
   transmit buffers are full, so it retries every ``NOTIFY_RETRY_MS`` and gives
   up (returns False) after ``NOTIFY_TIMEOUT_MS`` or on disconnect.
@@ -37,6 +40,9 @@ _IO_NO_INPUT_OUTPUT = const(3)
 # Largest ATT MTU we ask for: a RAW record of 19 samples fits in 244 bytes.
 MTU_MAX = const(247)
 WRITE_SLOTS = const(4)
+# The ring's head and tail count modulo twice the slots: equal is empty, WRITE_SLOTS apart full,
+# with no count that both the IRQ and the task would update.
+_WRAP = const(2 * WRITE_SLOTS)
 WRITE_MAX = const(32)  # longest control write accepted (longer ones are truncated and refused)
 NOTIFY_RETRY_MS = const(10)
 NOTIFY_TIMEOUT_MS = const(2000)
@@ -88,8 +94,12 @@ class Peripheral:
         self._wbuf = [bytearray(WRITE_MAX) for _ in range(WRITE_SLOTS)]
         self._wlen = bytearray(WRITE_SLOTS)
         self._whandle = [0] * WRITE_SLOTS
-        self._whead = 0
-        self._wcount = 0
+        self._wtail = 0  # the IRQ's: next slot to fill
+        self._whead = 0  # the task's: oldest slot not yet read
+        # The IRQ's, at each disconnect: link_id * _WRAP + the tail then, so it differs at every
+        # disconnect and the task learns both from one read, which no IRQ can split.
+        self._wcut = 0
+        self._wseen = 0  # the task's: the last _wcut it has skipped to
         self._write_flag = flag()
         self._change_flag = flag()
         self._adv = None
@@ -136,7 +146,7 @@ class Peripheral:
                 self.conn = None
                 self.encrypted = False
                 self.bonded = False
-                self._wcount = 0
+                self._wcut = self.link_id * _WRAP + self._wtail  # its writes left are skipped
                 self._change_flag.set()
         elif event == _IRQ_GATTS_WRITE:
             self._capture(data[1])
@@ -160,10 +170,11 @@ class Peripheral:
         return None
 
     def _capture(self, handle):
-        if self._wcount >= WRITE_SLOTS:
+        t = self._wtail
+        if (t - self._whead) % _WRAP >= WRITE_SLOTS:
             self.writes_dropped += 1
             return
-        i = (self._whead + self._wcount) % WRITE_SLOTS
+        i = t % WRITE_SLOTS
         v = self._ble.gatts_read(handle)
         n = len(v)
         if n > WRITE_MAX:
@@ -174,17 +185,25 @@ class Peripheral:
             self._wlen[i] = n
         self._wbuf[i][0:n] = v
         self._whandle[i] = handle
-        self._wcount += 1
+        self._wtail = (t + 1) % _WRAP  # last: the task sees the slot only once it is whole
         self._write_flag.set()
 
     async def next_write(self):
-        """Wait for the next GATT write: (attr_handle, memoryview of the data)."""
-        while self._wcount == 0:
-            await self._write_flag.wait()
-        i = self._whead
-        self._whead = (i + 1) % WRITE_SLOTS
-        self._wcount -= 1
-        return self._whandle[i], memoryview(self._wbuf[i])[: self._wlen[i]]
+        """Wait for the next GATT write of the link up: (attr_handle, a bytearray copy of the data)."""
+        while True:
+            while self._whead == self._wtail:
+                await self._write_flag.wait()
+            cut = self._wcut
+            if cut != self._wseen:  # a disconnect since the last look: skip what its link wrote
+                self._wseen = cut
+                self._whead = cut % _WRAP
+                continue
+            h = self._whead
+            i = h % WRITE_SLOTS
+            # A copy: once the head moves on, the IRQ may fill the slot while the caller decodes.
+            w = self._whandle[i], self._wbuf[i][: self._wlen[i]]
+            self._whead = (h + 1) % _WRAP
+            return w
 
     async def wait_change(self):
         await self._change_flag.wait()
