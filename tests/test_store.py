@@ -688,6 +688,23 @@ def test_released_migrations_are_frozen() -> None:
     assert SCHEMA_VERSION == len(schema.MIGRATIONS)
 
 
+def test_a_store_gets_its_id_once_made_or_migrated_and_keeps_it(tmp_path: Path) -> None:
+    """The id the daemon's record knows its store by (store/known.py): a store from before ids gets one
+    as it is migrated, its rows kept; it never changes at later opens; another store has another."""
+    path = tmp_path / "v11.db"
+    with _store_at_version(path, schema.STORE_ID_VERSION - 1) as c:
+        c.execute("INSERT INTO notes (wall_s, kind, text) VALUES (1.0, 'note', 'kept')")
+    with Store(path) as st:
+        made = st.store_id
+        assert [n.text for n in st.notes()] == ["kept"]
+    assert made is not None and len(made) == 32 and int(made, 16) >= 0
+    with Store(path) as st:
+        assert st.store_id == made
+    assert _db.read_store_id(path) == made
+    with Store(tmp_path / "other.db") as other:
+        assert other.store_id not in (None, made)
+
+
 def test_v1_file_migrates_to_current_keeping_its_data(tmp_path: Path) -> None:
     path = tmp_path / "v1.db"
     with _store_at_version(path, 1) as c:

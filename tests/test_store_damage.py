@@ -250,6 +250,8 @@ def test_recover_of_a_file_that_is_no_database_moves_its_wal_aside_with_it(tmp_p
 def test_recover_keeps_every_readable_row_and_the_damaged_file(tmp_path: Path) -> None:
     path = tmp_path / "spasmwatch.db"
     _store(path)
+    with Store(path) as st:
+        made = st.store_id
     _damage_an_events_page(path)
     damaged = path.read_bytes()
     check = _cli("store", "check", "--db", str(path))
@@ -265,6 +267,7 @@ def test_recover_keeps_every_readable_row_and_the_damaged_file(tmp_path: Path) -
     assert _cli("store", "check", "--db", str(path)).stdout == f"{path}: ok\n"
     with Store(path) as st:
         assert st.schema_version == SCHEMA_VERSION and st.integrity_check() == "ok"
+        assert made is not None and st.store_id == made  # the same store: the daemon's record knows it by its id (known.py)
         seqs = [e.seq for e in st.events(DEV)]
         lost = sorted(set(range(N)) - set(seqs))
         # one page of events lost, no more (a 4 KiB page holds under 200 of these rows), in one run

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from spasmwatch import private
 from spasmwatch.errors import SpasmwatchError
-from spasmwatch.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from spasmwatch.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, STORE_ID_VERSION
 
 BUSY_TIMEOUT_S = 10.0
 # How a damaged store is named in errors: the way out, the file kept (docs/store.md, "A damaged store").
@@ -81,15 +81,18 @@ def _private(path: Path) -> None:
             private.tighten(p, "the store")
 
 
-def reading_uri(path: Path) -> str:
+def reading_uri(path: Path, untouched: bool = False) -> str:
     """The URI readers open ``path`` by: read-only; ``immutable`` too in a folder this user may not
     write with no WAL beside the file. A reader of a WAL store makes its ``-shm`` index beside it
     when no daemon has (found by the fault audit: 'spasmwatch events' on a store in a read-only
     folder, a backup mount or a copy owned by another user, said 'attempt to write a readonly
     database'). Without a WAL the main file holds every commit; no daemon can be writing it
-    from here, and one that starts meanwhile writes its WAL, not this file, until a checkpoint."""
+    from here, and one that starts meanwhile writes its WAL, not this file, until a checkpoint.
+    ``untouched``: ``immutable`` without a WAL in a writable folder too, where a reader would make
+    the ``-shm`` and an empty ``-wal`` and leave them: for a store that may be another family's, on
+    their disk (known.py)."""
     uri = path.resolve().as_uri() + "?mode=ro"
-    if not os.access(path.parent, os.W_OK) and not Path(f"{path}-wal").exists():
+    if (untouched or not os.access(path.parent, os.W_OK)) and not Path(f"{path}-wal").exists():
         uri += "&immutable=1"
     return uri
 
@@ -184,6 +187,25 @@ def _check_identity(conn: sqlite3.Connection, path: Path) -> int:
             f"(version {SCHEMA_VERSION}); upgrade spasmwatch"
         )
     return version
+
+
+def store_id(conn: sqlite3.Connection) -> str | None:
+    """The store's id (schema.STORE_ID_VERSION); None for a store older than that, or an empty file."""
+    if int(conn.execute("PRAGMA user_version").fetchone()[0]) < STORE_ID_VERSION:
+        return None
+    row = conn.execute("SELECT id FROM store_identity").fetchone()
+    return None if row is None else str(row[0])
+
+
+def read_store_id(path: Path) -> str | None:
+    """``store_id`` of the file at ``path``, read through a read-only connection that makes no file
+    beside it while it has no WAL (it may be another family's store). sqlite3.Error when it cannot
+    be read."""
+    conn = sqlite3.connect(reading_uri(path, untouched=True), uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+    try:
+        return store_id(conn)
+    finally:
+        conn.close()
 
 
 def _require_current(path: Path, version: int) -> None:

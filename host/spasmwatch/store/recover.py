@@ -186,8 +186,22 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, version: int, kept: 
     result.links_dropped = dst.execute(
         "DELETE FROM cluster_events WHERE cluster_id NOT IN (SELECT id FROM clusters) OR event_id NOT IN (SELECT id FROM events)"
     ).rowcount
+    _keep_id(src, dst)
     dst.execute("COMMIT")
     return result
+
+
+def _keep_id(src: sqlite3.Connection, dst: sqlite3.Connection) -> None:
+    """The recovered store keeps the damaged one's id in place of the one its schema step made (its
+    row was ignored as a duplicate): the daemon's record knows its store by it (known.py). An id
+    that cannot be read leaves the new one: the daemon then says a different store is there, and
+    'spasmwatch store adopt' takes it."""
+    try:
+        found = _db.store_id(src)
+    except sqlite3.DatabaseError:
+        return
+    if found is not None:
+        dst.execute("UPDATE store_identity SET id = ?", (found,))
 
 
 def _insert(dst: sqlite3.Connection, table: str, cols: list[str], row: Sequence[object]) -> int:

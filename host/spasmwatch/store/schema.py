@@ -288,8 +288,23 @@ CREATE TABLE link_conflicts (
 );
 """
 
+# The store's identity: a random id made once, as the store is made (or as an older one first opens
+# with this step), and kept by everything that moves the store whole (a copy, a backup, 'store recover').
+# The daemon records it beside the store's path (store/known.py), so that a different spasmwatch store
+# found at that path (another disk mounted there, a card reformatted and set up again) is not taken as
+# this daemon's history. One row (``one`` = 1).
+_V12_STORE_ID = """
+CREATE TABLE store_identity (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    id TEXT NOT NULL
+);
+INSERT INTO store_identity (one, id) VALUES (1, lower(hex(randomblob(16))));
+"""
+
 MIGRATIONS: list[str] = [
     _V1_BAND_DATA, _V2_CAREGIVER, _V3_LOG_LIVES, _V4_CONFLICTS, _V5_ALERT_IDS, _V6_OUTBOX, _V7_SUMMARIES, _V8_CHANNELS_FAILING,
-    _V9_SYNC_HOST_BOOT, _V10_CLUSTERS_BY_DEVICE, _V11_BOOT_LINKS,
+    _V9_SYNC_HOST_BOOT, _V10_CLUSTERS_BY_DEVICE, _V11_BOOT_LINKS, _V12_STORE_ID,
 ]  # fmt: skip
 SCHEMA_VERSION = len(MIGRATIONS)
+# The first schema version whose stores hold their id (``store_identity``).
+STORE_ID_VERSION = MIGRATIONS.index(_V12_STORE_ID) + 1

@@ -1277,6 +1277,17 @@ class Store:
         return "\n".join(str(r[0]) for r in rows)
 
     @property
+    def store_id(self) -> str | None:
+        """The id made with the store (schema.STORE_ID_VERSION): the daemon's record tells its store from
+        a different one at the same path by it (known.py). None only in a store opened read-only that
+        is not migrated yet."""
+        with self._lock:
+            try:
+                return _db.store_id(self._live_conn())
+            except sqlite3.Error as e:
+                raise self._translate(e) from e
+
+    @property
     def schema_version(self) -> int:
         r = self._one("PRAGMA user_version")
         return int(r[0]) if r else 0
