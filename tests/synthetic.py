@@ -201,6 +201,29 @@ def unmount(path: Path, empty_mount_point: bool = False) -> Callable[[], None]:
     return mount
 
 
+def other_disk(path: Path) -> Callable[[], None]:
+    """The disk of the store at ``path`` taken away and another mounted at its folder, holding a
+    different spasmwatch store (another family's, or a card set up again) at the same name, with a
+    note. Returns what mounts the store's own disk again (the other one taken away)."""
+    from spasmwatch.store import Store
+
+    mine, theirs = path.parent.with_name(path.parent.name + ".disk"), path.parent.with_name(path.parent.name + ".other")
+    path.parent.rename(mine)
+    with Store(path) as other:
+        other.add_note(1.6e9, "note", "another family's history")
+
+    def mount() -> None:
+        path.parent.rename(theirs)
+        mine.rename(path.parent)
+
+    return mount
+
+
+def disk_files(folder: Path) -> dict[str, bytes]:
+    """The files in ``folder`` (name -> bytes): what a disk holds, to tell that nothing was written onto it."""
+    return {f.name: f.read_bytes() for f in sorted(folder.iterdir())}
+
+
 def event_feed(d: Any, device: str, clock: Any) -> Any:
     """A function that hands the daemon ``d`` the band's next EVENT at ``clock.t``, as its session
     would: one full spasm a call, 10 s apart on the band's clock."""

@@ -1,20 +1,25 @@
 """A store folder on a disk not mounted yet: a store the daemon opened before that is not there is
-not made again, empty, in its place (store/known.py; docs/store.md, "A store on a disk not mounted
-yet"). Real SQLite on disk; the disk's mount is a rename of its folder (or of the store out of an
-empty folder left as the mount point)."""
+not made again, empty, in its place; a different store at its path is not taken as this daemon's
+(store/known.py; docs/store.md, "A store on a disk not mounted yet", "A different store at the
+store's path"). Real SQLite on disk; the disk's mount is a rename of its folder (or of the store out
+of an empty folder left as the mount point)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from synthetic import unmount
+from synthetic import disk_files, other_disk, unmount
 
 from spasmwatch.daemon.lock import lock_holder, one_daemon
-from spasmwatch.store import KnownStores, Store, StoreMissing
+from spasmwatch.store import DifferentStore, KnownStores, Store, StoreMissing, schema
+from spasmwatch.store._db import read_store_id, statements
 
 DEV = "band0001"
 
@@ -85,3 +90,88 @@ def test_store_new_makes_a_store_where_one_was_moved_away_on_purpose(tmp_path: P
         assert store.reopen() and list(store.notes()) == []
     again = new()
     assert again.returncode != 0 and "a file is there already" in again.stderr
+
+
+def _store(command: str, path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "spasmwatch", "store", command, "--db", str(path)], capture_output=True, text=True, timeout=60)
+
+
+def test_a_different_store_at_a_known_path_is_not_taken_nor_written_and_ours_opens_once_mounted(tmp_path: Path) -> None:
+    """Another disk mounted at the store's folder (another family's, a card reformatted and set up
+    again) holding a spasmwatch store of its own. Old code: taken silently as this daemon's history
+    (the baby's events written into another family's store, its alarms restored from theirs)."""
+    path = tmp_path / "disk" / "spasmwatch.db"
+    _kept(path)
+    ours = read_store_id(path)
+    mount = other_disk(path)
+    before = disk_files(path.parent)
+    theirs = read_store_id(path)
+    assert ours is not None and theirs is not None and theirs != ours
+    with one_daemon(path, now=False) as lock, Store.may_fail(path, KnownStores.default(), lock.take) as store:
+        e = store.open_error
+        assert isinstance(e, DifferentStore) and isinstance(e, StoreMissing), e
+        assert str(e).startswith(f"a different spasmwatch store is at {path} (id {theirs}; expected {ours})"), e
+        assert "'spasmwatch store adopt'" in str(e), e
+        assert not store.reopen() and not store.reopen()
+        assert disk_files(path.parent) == before  # nothing written onto their disk, no lock beside their store
+        assert lock_holder(path) is None
+        mount()
+        assert store.reopen()
+        assert [n.text for n in store.notes()] == ["the family's history"] and store.store_id == ours
+
+
+def test_store_adopt_takes_the_store_found_as_the_daemons(tmp_path: Path) -> None:
+    """The way out the error names, for a store that is to be this daemon's from now on: a daemon's
+    next try opens it; refused where no store is."""
+    path = tmp_path / "disk" / "spasmwatch.db"
+    _kept(path)
+    other_disk(path)
+    theirs = read_store_id(path)
+    with Store.may_fail(path, KnownStores.default()) as store:
+        assert isinstance(store.open_error, DifferentStore)
+        adopted = _store("adopt", path)
+        assert adopted.returncode == 0 and adopted.stdout == f"{path}: adopted (store id {theirs}): the daemon opens it as its store\n", adopted.stderr
+        assert store.reopen() and [n.text for n in store.notes()] == ["another family's history"]
+    missing = _store("adopt", tmp_path / "none" / "spasmwatch.db")
+    assert missing.returncode != 0 and "no store at" in missing.stderr, missing.stderr
+
+
+def _old_store(path: Path, version: int) -> None:
+    """A store as a spasmwatch before store ids wrote it (schema ``version``), with a note."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
+        for m in schema.MIGRATIONS[:version]:
+            for stmt in statements(m):
+                c.execute(stmt)
+        c.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
+        c.execute(f"PRAGMA user_version = {version}")
+        c.execute("INSERT INTO notes (wall_s, kind, text) VALUES (1.7e9, 'note', 'before ids')")
+
+
+def test_a_store_and_record_from_before_ids_get_the_id_and_a_different_store_is_refused_after(tmp_path: Path) -> None:
+    """The upgrade: the record holds bare paths and the store no id. The store is migrated (its rows
+    kept), its id made once and recorded beside its path; a bare path whose file is missing is still
+    refused (a disk not mounted yet), and a store from before ids put at a path recorded with an id is
+    a different store."""
+    path, gone = tmp_path / "disk" / "spasmwatch.db", tmp_path / "gone" / "spasmwatch.db"
+    _old_store(path, schema.STORE_ID_VERSION - 1)
+    known = KnownStores.default()
+    known.path.parent.mkdir(parents=True, exist_ok=True)
+    known.path.write_text(json.dumps([str(path), str(gone)]))
+    assert isinstance(known.missing(gone), StoreMissing) and known.missing(path) is None
+    with Store.may_fail(path, known) as st:
+        assert st.open_error is None and [n.text for n in st.notes()] == ["before ids"]
+        made = st.store_id
+    assert made is not None and len(made) == 32
+    with Store.may_fail(path, known) as st:
+        assert st.store_id == made  # made once
+    assert json.loads(known.path.read_text()) == [{"path": str(path), "id": made}, {"path": str(gone), "id": None}]
+    mount = unmount(path)
+    _old_store(path, schema.STORE_ID_VERSION - 1)
+    e = known.missing(path)
+    assert isinstance(e, DifferentStore) and f"(no id: made by a spasmwatch before store ids, or an empty file; expected {made})" in str(e), e
+    path.unlink()
+    path.parent.rmdir()
+    mount()
+    assert known.missing(path) is None
+

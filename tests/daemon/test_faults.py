@@ -56,7 +56,7 @@ from spasmwatch.transport.simband import free_port
 from swcore import protocol as P
 from swcore.crc import crc16
 from swcore.frontend import Params
-from synthetic import HandClock, fail_store, fill_store, load_bench, spasm_record, unmount
+from synthetic import HandClock, disk_files, fail_store, fill_store, load_bench, other_disk, spasm_record, unmount
 
 def test_fault_campaign_loses_nothing_doubles_nothing_and_alarms_every_cluster(tmp_path_factory: pytest.TempPathFactory) -> None:
     faults = load_bench("faults")
@@ -939,22 +939,35 @@ def _shut_out(path: Path, why: str) -> Callable[[], None]:
     """The store at ``path`` made one the daemon cannot open, and what opens it again. ``newer``: a
     newer schema (a downgrade; spasmwatch upgraded again). ``unmounted``: a store the daemon opened
     before, its folder gone as on a disk not mounted yet at boot (store/known.py); ``mount point``:
-    its folder there but empty; both mounted again (the folder there, the store's files in it)."""
+    its folder there but empty; both mounted again (the folder there, the store's files in it).
+    ``another disk``: a different spasmwatch store mounted at its folder; the store's own disk
+    mounted again in its place."""
     if why == "newer":
         _set_version(path, SCHEMA_VERSION + 1)
         return lambda: _set_version(path, SCHEMA_VERSION)
+    if why == "another disk":
+        return other_disk(path)
     return unmount(path, empty_mount_point=why == "mount point")
 
 
-def _nothing_made(path: Path, why: str) -> None:
-    """Nothing made in a missing store's place (old code: a new, empty store beneath the mount point)."""
+def _nothing_made(path: Path, why: str, before: dict[str, bytes]) -> None:
+    """Nothing made in a missing store's place (old code: a new, empty store beneath the mount point),
+    nothing written onto another disk there (``before``: its files; old code: this daemon's events
+    and alarms written into the other store)."""
     if why == "unmounted":
         assert not path.parent.exists()
     elif why == "mount point":
         assert list(path.parent.iterdir()) == []
+    elif why == "another disk":
+        assert disk_files(path.parent) == before
 
 
-SHUT_OUT = ["newer", "unmounted", "mount point"]
+def _shut_words(why: str) -> str:
+    """What the store's error says (the page's banner, 'spasmwatch status') for ``_shut_out``'s ``why``."""
+    return {"newer": "upgrade spasmwatch", "another disk": "a different spasmwatch store is at"}.get(why, "is its disk mounted?")
+
+
+SHUT_OUT = ["newer", "unmounted", "mount point", "another disk"]
 
 
 @pytest.mark.parametrize("why", SHUT_OUT)
@@ -969,6 +982,7 @@ def test_a_store_that_opens_late_carries_on_the_open_alarm_of_a_band_that_stays_
     with Store.may_fail(path, KnownStores.default()) as store:  # (the daemon's: opened, and so known)
         _alarmed(store, clock)  # kill -9
     opens = _shut_out(path, why)
+    before = disk_files(path.parent) if path.parent.exists() else {}
     with Store.may_fail(path, KnownStores.default()) as store:
         d = _absent_band(tmp_path, store, alert_settings=AlertSettings(escalate_after_s=1.0), store_retry_s=0.3)
 
@@ -978,9 +992,9 @@ def test_a_store_that_opens_late_carries_on_the_open_alarm_of_a_band_that_stays_
                 assert [(n.kind, n.title) for n in d.notifications] == [(NoticeKind.BAND_FAULT, "Cannot save the band's events (crib)")]
                 st = d.status()
                 assert st["bands"][0]["faults"] == ["storage_failing"] and st["store"]["retry_s"] == 0.3
-                assert ("is its disk mounted?" in st["store"]["error"]) == (why != "newer"), st["store"]
+                assert _shut_words(why) in st["store"]["error"], st["store"]
                 await asyncio.sleep(1.0)  # tried again, three times
-                _nothing_made(path, why)
+                _nothing_made(path, why, before)
                 opens()
                 await asyncio.sleep(2.5)
             finally:
@@ -1009,6 +1023,7 @@ def test_a_band_connected_while_the_store_was_shut_gets_the_alarm_of_the_run_bef
     with Store.may_fail(path, KnownStores.default()) as store:
         _alarmed(store, clock)  # kill -9
     opens = _shut_out(path, why)
+    before = disk_files(path.parent) if path.parent.exists() else {}
     with Store.may_fail(path, KnownStores.default()) as store:
         d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
         d._store_shut()  # (as its start does)
@@ -1017,7 +1032,7 @@ def test_a_band_connected_while_the_store_was_shut_gets_the_alarm_of_the_run_bef
         d.on_sync(DEVICE, 1, 45_000, clock.t)
         d.on_record(DEVICE, spasm_record(3, 30_000), clock.t)  # refused: in the analysis alone
         assert not store.reopen()
-        _nothing_made(path, why)
+        _nothing_made(path, why, before)
         opens()
         assert store.reopen()
         d._store_opened()  # (as its try again does)

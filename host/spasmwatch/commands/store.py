@@ -1,5 +1,6 @@
-"""``spasmwatch store check`` / ``store recover`` / ``store new``: is the store sound, a way out
-when it is damaged, and a new one where one was moved away on purpose.
+"""``spasmwatch store check`` / ``store recover`` / ``store new`` / ``store adopt``: is the store
+sound, a way out when it is damaged, a new one where one was moved away on purpose, and the
+store found at the path taken as the daemon's (a different store than the one it opened there).
 
 A store damaged on disk (a bad sector, a file cut short) is refused by the daemon, which never
 writes into it (docs/store.md, "A damaged store"). ``recover`` copies every row that can still
@@ -16,14 +17,14 @@ from typing import Any
 
 from spasmwatch.commands._daemon import add_store_args, store_path_of
 from spasmwatch.errors import SpasmwatchError
-from spasmwatch.store import Store
+from spasmwatch.store import KnownStores, Store
 from spasmwatch.store._db import RECOVER_HINT, reading_uri
 from spasmwatch.store.pagescan import Scanned
 from spasmwatch.store.recover import Recovered, recover
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("store", help="check the store file, recover a damaged one, or make a new one", description=__doc__)
+    p = sub.add_parser("store", help="check the store file, recover a damaged one, make a new one, or adopt the one found", description=__doc__)
     acts = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     check = acts.add_parser("check", help="read every page of the store: 'ok', or what is damaged (exit 1)",
                             description="Read every page and index of the store (it is not changed): 'ok', or what is damaged, exit 1.")
@@ -38,6 +39,10 @@ def register(sub: Any) -> None:
     new = acts.add_parser("new", help="make a new, empty store where one was moved away on purpose", description=run_new.__doc__)
     add_store_args(new)
     new.set_defaults(func=run_new)
+    adopt = acts.add_parser("adopt", help="take the store found at the store's path as the daemon's (a different store than the one it opened there)",
+                            description=run_adopt.__doc__)  # fmt: skip
+    add_store_args(adopt)
+    adopt.set_defaults(func=run_adopt)
 
 
 def _damage(path: Path) -> list[str]:
@@ -90,13 +95,39 @@ def run_new(args: argparse.Namespace) -> int:
     the folder)."""
     path = store_path_of(args)
     if path.exists():
-        raise SpasmwatchError(f"{path}: a file is there already: nothing was made")
+        raise SpasmwatchError(f"{path}: a file is there already: nothing was made ('spasmwatch store adopt' takes a store found there "
+                              "as the daemon's)")  # fmt: skip
     if not path.parent.is_dir():
         raise SpasmwatchError(f"{path.parent}: no such folder (is its disk mounted?): nothing was made; make the folder first "
                               "if the store is to be there")  # fmt: skip
-    Store(path).close()
+    _adopted(path)
     print(f"{path}: a new, empty store")
     return 0
+
+
+def run_adopt(args: argparse.Namespace) -> int:
+    """Take the spasmwatch store at the config's store path as the daemon's from now on: the daemon
+    refuses a different store than the one it opened there (another disk mounted at that path, a
+    card set up again: docs/store.md, 'A different store at the store's path'); a daemon running
+    opens this one at its next try. A store from before store ids gets its id (it is migrated).
+    Refused where no store is."""
+    path = _existing(store_path_of(args))
+    store_id = _adopted(path)
+    print(f"{path}: adopted (store id {store_id}): the daemon opens it as its store")
+    return 0
+
+
+def _adopted(path: Path) -> str:
+    """The store at ``path`` opened (made or migrated) and recorded as the daemon's; its id."""
+    with Store(path) as store:
+        store_id = store.store_id
+    assert store_id is not None  # (opened read-write: migrated, so it has one)
+    try:
+        KnownStores.default().adopt(path, store_id)
+    except OSError as e:
+        raise SpasmwatchError(f"{KnownStores.default().path}: cannot be written ({e.strerror or e}): the daemon does not take "
+                              f"{path} as its store") from e  # fmt: skip
+    return store_id
 
 
 def _existing(path: Path) -> Path:

@@ -1216,7 +1216,8 @@ class Daemon:
         return w
 
     def _raw_open(self, b: BandView, boot: int, part: Part, head: RawHeader) -> RawWriter:
-        if isinstance(self.store.open_error, StoreMissing):  # the raw folder is in the store's, on a disk not mounted yet
+        # The raw folder is in the store's: on a disk not mounted yet, or another's (DifferentStore, a StoreMissing).
+        if isinstance(self.store.open_error, StoreMissing):
             raise FileNotFoundError(errno.ENOENT, "the store's folder is not there (its disk not mounted yet?): waiting for it", str(self.raw_dir))
         private.make_dir(self.raw_dir)  # 0700: the baby's movement
         # One made 0755 before 2026-12-05: closed, with the 0644 files in it (a stat when it is 0700).

@@ -61,8 +61,9 @@ async def serve(
     early: list[int] = []  # a SIGHUP before the daemon is up (its default action would end it): reloaded once it is
     loop.add_signal_handler(signal.SIGHUP, early.append, signal.SIGHUP)
     path = cfg.store_path()
-    # A store opened before that is not there (its disk not mounted yet) is not made again: its
-    # folder is not made, and its lock is taken as it opens (docs/store.md "A store on a disk not mounted yet").
+    # A store opened before that is not there (its disk not mounted yet), or a different store in its
+    # place, is not made again nor written: its folder is not made, and its lock is taken as it opens
+    # (docs/store.md "A store on a disk not mounted yet", "A different store at the store's path").
     known = KnownStores.default()
     there = known.missing(path) is None
     if there:

@@ -1,7 +1,7 @@
 """The daemon's SQLite store (WAL, versioned schema): see docs/store.md."""
 
 from spasmwatch.store._db import StoreError, make_folder
-from spasmwatch.store.known import KnownStores, StoreMissing
+from spasmwatch.store.known import DifferentStore, KnownStores, StoreMissing
 from spasmwatch.store.rows import (
     ActivityRow,
     AlertRow,
@@ -29,6 +29,7 @@ from spasmwatch.store.store import Store
 
 __all__ = [
     "make_folder",
+    "DifferentStore",
     "KnownStores",
     "StoreMissing",
     "SCHEMA_VERSION",

@@ -7,15 +7,21 @@ history looked gone, open alarms were not restored, and once the disk was mounte
 events written meanwhile were hidden under the mount. A store path in this record that has no
 file is a store not there yet, never a first run: the daemon runs without it and tries it again.
 
-The record is a JSON list of absolute paths in the user's state folder
+The same goes for a different spasmwatch store found at that path (another disk mounted there, a
+card reformatted and set up again): it is not this daemon's history, and nothing is written into it.
+Each store has an id, made with it (schema step 12); the record keeps it beside the path.
+
+The record is a JSON list of ``{"path": absolute path, "id": store id}`` in the user's state folder
 (``$XDG_STATE_HOME/spasmwatch``, else ~/.local/state/spasmwatch): not in the store's folder, which
-is the one that may be missing."""
+is the one that may be missing. A bare path (the record before ids) is read as a path with no id
+yet: the store found there is taken, and its id recorded."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -23,7 +29,7 @@ import platformdirs
 
 from spasmwatch import private
 from spasmwatch.outfile import replace_durably
-from spasmwatch.store._db import StoreError
+from spasmwatch.store._db import StoreError, read_store_id
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +41,14 @@ class StoreMissing(StoreError):
     moved away. Never made again in its place; the daemon tries it again (``Store.reopen``)."""
 
 
+class DifferentStore(StoreMissing):
+    """At the path of a store this daemon opened before is a different spasmwatch store (another id):
+    this daemon's store is missing as much as when no file is there, and the one found is not written
+    into. Its way out is 'spasmwatch store adopt' (that store is to be this daemon's from now on)."""
+
+
 class KnownStores:
-    """The record at ``path`` of the store files opened read-write by the daemon."""
+    """The record at ``path`` of the store files opened read-write by the daemon, with their ids."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -45,22 +57,35 @@ class KnownStores:
     def default(cls) -> KnownStores:
         return cls(Path(platformdirs.user_state_dir("spasmwatch")) / RECORD_NAME)
 
-    def _paths(self) -> list[str]:
-        """The stores recorded; none when the record is missing (a first run) or unreadable (said)."""
+    def _stores(self) -> dict[str, str | None]:
+        """The stores recorded, path -> id (None: recorded before ids); none when the record is
+        missing (a first run) or unreadable (said)."""
         try:
-            paths = json.loads(self.path.read_text(encoding="utf-8"))
+            entries = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            return []
+            return {}
         except (OSError, ValueError) as e:
             log.warning("%s cannot be read (%s): a store folder on a disk not mounted yet would get a new store", self.path, e)
-            return []
-        return [p for p in paths if isinstance(p, str)] if isinstance(paths, list) else []
+            return {}
+        stores: dict[str, str | None] = {}
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, str):
+                stores[entry] = None
+            elif isinstance(entry, dict) and isinstance(entry.get("path"), str):
+                found = entry.get("id")
+                stores[entry["path"]] = found if isinstance(found, str) else None
+        return stores
 
     def missing(self, store: Path) -> StoreMissing | None:
-        """Why ``store`` must not be made: it was opened before and its file is not there (its folder
-        gone, or there and empty: a mount point). None: it is there, or was never opened here."""
-        if store.exists() or os.path.abspath(store) not in self._paths():
+        """Why ``store`` must not be opened: it was opened before and its file is not there (its folder
+        gone, or there and empty: a mount point), or a different store is there (``DifferentStore``).
+        None: it is there, or was never opened here."""
+        stores = self._stores()
+        absolute = os.path.abspath(store)
+        if absolute not in stores:
             return None
+        if store.exists():
+            return _different(store, stores[absolute])
         folder = store.parent
         where = (f"the store folder {folder} is missing" if not folder.is_dir()
                  else f"{store} is missing from its folder (an empty folder may be where its disk mounts)")  # fmt: skip
@@ -70,21 +95,52 @@ class KnownStores:
             "'spasmwatch store new' makes a new, empty one"
         )
 
-    def remember(self, store: Path) -> None:
-        """``store`` opened: recorded once. A record that cannot be written is said, not raised: the
-        store is open, only its protection against a disk not mounted yet is missing."""
-        paths = self._paths()
-        absolute = os.path.abspath(store)
-        if absolute in paths:
-            return
+    def remember(self, store: Path, store_id: str | None) -> None:
+        """``store`` opened, with id ``store_id``: recorded, or its id added to a path recorded before
+        ids. A path recorded with another id keeps it (only ``adopt`` changes it): ``missing`` refused
+        that store, and one swapped in between that check and the open is not recorded as this daemon's."""
+        stores, absolute = self._stores(), os.path.abspath(store)
+        if absolute not in stores or (stores[absolute] is None and store_id is not None):
+            self._write({**stores, absolute: store_id})
+
+    def adopt(self, store: Path, store_id: str) -> None:
+        """The store at ``store`` (id ``store_id``) is this daemon's from now on ('spasmwatch store new',
+        'store adopt'): recorded in place of what was. OSError when the record cannot be written."""
+        self._write({**self._stores(), os.path.abspath(store): store_id}, strict=True)
+
+    def _write(self, stores: dict[str, str | None], strict: bool = False) -> None:
+        """The record replaced by ``stores``. One that cannot be written is said, not raised (unless
+        ``strict``): the store is open, only its protection against a disk not mounted yet is missing."""
         tmp: str | None = None
         try:
             private.make_dir(self.path.parent)
             fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)  # (0600)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(paths + [absolute], f, indent=0)
+                json.dump([{"path": p, "id": i} for p, i in stores.items()], f, indent=0)
             replace_durably(Path(tmp), self.path)
         except OSError as e:
             if tmp is not None:
                 Path(tmp).unlink(missing_ok=True)
+            if strict:
+                raise
             log.warning("%s cannot be written (%s): a store folder on a disk not mounted yet would get a new store", self.path, e.strerror or e)
+
+
+def _different(store: Path, expected: str | None) -> DifferentStore | None:
+    """``DifferentStore`` when the file at ``store`` is not the store of id ``expected`` (None: recorded
+    before ids, any store is taken). A file that cannot be read is left to the open to say what is
+    wrong with it (damaged, another program's, not this account's)."""
+    if expected is None:
+        return None
+    try:
+        found = read_store_id(store)
+    except sqlite3.Error:
+        return None
+    if found == expected:
+        return None
+    what = f"id {found}" if found is not None else "no id: made by a spasmwatch before store ids, or an empty file"
+    return DifferentStore(
+        f"a different spasmwatch store is at {store} ({what}; expected {expected}): another disk mounted there, or one "
+        "set up again? It is not this daemon's history: nothing is written into it, and this daemon's store opens once "
+        "it is there again. If the store found there is to be this daemon's from now on, 'spasmwatch store adopt' takes it"
+    )

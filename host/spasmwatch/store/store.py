@@ -307,15 +307,16 @@ class Store:
 
     def _connect(self, thorough: bool = False) -> sqlite3.Connection:
         """The connection, made (``_db.connect``). ``known`` (the daemon's): a store opened before that
-        is not there now (its disk not mounted yet) is a StoreMissing, not made again empty, and a
-        store opened is recorded; ``claim`` (the daemon's lock beside the store) is called first."""
+        is not there now (its disk not mounted yet) is a StoreMissing, not made again empty, a
+        different store there is a DifferentStore, not written into, and a store opened is recorded
+        with its id; ``claim`` (the daemon's lock beside the store) is called first."""
         if self._known is not None and (missing := self._known.missing(self.path)) is not None:
             raise missing
         if self._claim is not None:
             self._claim()
         conn = _db.connect(self.path, self.readonly, thorough)
         if self._known is not None:
-            self._known.remember(self.path)
+            self._known.remember(self.path, _db.store_id(conn))
         return conn
 
     def reopen(self) -> bool:
