@@ -175,3 +175,37 @@ def test_a_store_and_record_from_before_ids_get_the_id_and_a_different_store_is_
     mount()
     assert known.missing(path) is None
 
+
+
+def _mounted_over(path: Path) -> Path:
+    """The mount point mounted now (proc(5) mountinfo) that ``path`` is beneath, the deepest."""
+    points = [Path(line.split()[4]) for line in Path("/proc/self/mountinfo").read_text().splitlines()]
+    return max((p for p in points if path.resolve().is_relative_to(p)), key=lambda p: len(p.parts))
+
+
+@pytest.mark.parametrize("folder", ["empty", "missing"])
+def test_a_store_never_opened_beneath_an_fstab_mount_point_with_nothing_mounted_is_not_made(tmp_path: Path, folder: str) -> None:
+    """The first start after the upgrade to the record (or a first run) with the disk late: no record
+    says a store was there, but the system's fstab names the disk's mount point and nothing is
+    mounted on it. Old code: a new, empty store made beneath the mount point. A store beneath a
+    mount point that is mounted, or beneath none fstab names, is made as before (a first run)."""
+    mount_point = tmp_path / "media" / "the usb"  # (a space: fstab's \040)
+    path = mount_point / ("spasmwatch.db" if folder == "empty" else "spasmwatch/spasmwatch.db")
+    mount_point.mkdir(parents=True)
+    fstab = tmp_path / "fstab"
+    escaped = str(mount_point).replace(" ", "\\040")
+    fstab.write_text(f"# a comment\nLABEL=root / ext4 defaults 0 1\n/dev/sda1 {escaped} vfat nofail 0 0\n/swap none swap sw 0 0\n")
+    known = KnownStores(KnownStores.default().path, fstab=fstab)
+    with one_daemon(path, now=False) as lock, Store.may_fail(path, known, lock.take) as store:
+        e = store.open_error
+        assert isinstance(e, StoreMissing) and not isinstance(e, DifferentStore), e
+        assert str(e).startswith(f"{path} is beneath {mount_point}, a mount point in {fstab} with nothing mounted on it: is its disk mounted?"), e
+        assert not store.reopen()
+        assert list(mount_point.iterdir()) == [] and lock_holder(path) is None  # nothing made beneath it
+    first_run = tmp_path / "home" / "spasmwatch" / "spasmwatch.db"  # beneath none fstab names (but "/", mounted)
+    with Store.may_fail(first_run, known) as store:
+        assert store.open_error is None
+    fstab.write_text(f"/dev/sda1 {_mounted_over(tmp_path)} ext4 defaults 0 0\n/dev/sdb1 {escaped} vfat nofail 0 0\n")
+    beneath_mounted = tmp_path / "data" / "spasmwatch.db"
+    with Store.may_fail(beneath_mounted, known) as store:
+        assert store.open_error is None  # beneath a mount point that is mounted

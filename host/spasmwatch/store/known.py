@@ -6,6 +6,8 @@ the disk is mounted. It made a new, empty store in the folder beneath the mount 
 history looked gone, open alarms were not restored, and once the disk was mounted over it the
 events written meanwhile were hidden under the mount. A store path in this record that has no
 file is a store not there yet, never a first run: the daemon runs without it and tries it again.
+So is a store not in the record (the first start after the upgrade to it) whose file is missing
+beneath a mount point the system's fstab names with nothing mounted on it (``_unmounted``).
 
 The same goes for a different spasmwatch store found at that path (another disk mounted there, a
 card reformatted and set up again): it is not this daemon's history, and nothing is written into it.
@@ -21,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -34,6 +37,9 @@ from spasmwatch.store._db import StoreError, read_store_id
 log = logging.getLogger(__name__)
 
 RECORD_NAME = "stores-opened.json"
+# The mount points the system mounts (fstab(5)) and those mounted now, as this process sees them
+# (proc(5) mountinfo: bind mounts too, which os.path.ismount does not see on the same file system).
+FSTAB, MOUNTINFO = Path("/etc/fstab"), Path("/proc/self/mountinfo")
 
 
 class StoreMissing(StoreError):
@@ -50,8 +56,8 @@ class DifferentStore(StoreMissing):
 class KnownStores:
     """The record at ``path`` of the store files opened read-write by the daemon, with their ids."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, fstab: Path = FSTAB, mountinfo: Path = MOUNTINFO) -> None:
+        self.path, self.fstab, self.mountinfo = path, fstab, mountinfo
 
     @classmethod
     def default(cls) -> KnownStores:
@@ -83,7 +89,7 @@ class KnownStores:
         stores = self._stores()
         absolute = os.path.abspath(store)
         if absolute not in stores:
-            return None
+            return None if store.exists() else self._unmounted(store)
         if store.exists():
             return _different(store, stores[absolute])
         folder = store.parent
@@ -93,6 +99,22 @@ class KnownStores:
             f"{where}: is its disk mounted? A store was opened there before: none is made in its place (the "
             f"history would look gone), and it opens once it is there. If it was moved away on purpose, "
             "'spasmwatch store new' makes a new, empty one"
+        )
+
+    def _unmounted(self, store: Path) -> StoreMissing | None:
+        """Why ``store``, never opened here and not there, must not be made: it is beneath a mount
+        point the system's fstab names that nothing is mounted on (its disk not mounted yet, at the
+        first start of a version with this record or at a first run). Nothing else tells an empty
+        mount point from a folder made empty for the store, and a first run's folder is missing: a
+        store not beneath such a mount point is made, as it always was (docs/store.md)."""
+        point = _fstab_point(self.fstab, Path(os.path.realpath(store)))
+        mounted = _mount_points(self.mountinfo) if point is not None else None
+        if mounted is None or point in mounted:
+            return None
+        return StoreMissing(
+            f"{store} is beneath {point}, a mount point in {self.fstab} with nothing mounted on it: is its disk mounted? "
+            "No store is made beneath it (it would be hidden once the disk mounts), and it opens once the disk is. "
+            "If the store is to be made there all the same, 'spasmwatch store new' makes a new, empty one"
         )
 
     def remember(self, store: Path, store_id: str | None) -> None:
@@ -124,6 +146,32 @@ class KnownStores:
             if strict:
                 raise
             log.warning("%s cannot be written (%s): a store folder on a disk not mounted yet would get a new store", self.path, e.strerror or e)
+
+
+def _fstab_point(fstab: Path, store: Path) -> Path | None:
+    """The deepest mount point ``fstab`` names that ``store`` is beneath (None: none, or no fstab)."""
+    try:
+        lines = fstab.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    points = [_unescaped(f[1]) for f in (line.split() for line in lines) if len(f) > 1 and not f[0].startswith("#")]
+    beneath = [p for p in points if p.is_absolute() and store.is_relative_to(p)]  # (swap's "none" is not absolute)
+    return max(beneath, key=lambda p: len(p.parts), default=None)
+
+
+def _mount_points(mountinfo: Path) -> set[Path] | None:
+    """The mount points mounted now (field 5 of proc(5) mountinfo); None when it cannot be read (not
+    Linux): nothing is refused by a guess."""
+    try:
+        lines = mountinfo.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return {_unescaped(f[4]) for f in (line.split() for line in lines) if len(f) > 4}
+
+
+def _unescaped(field: str) -> Path:
+    """A path as fstab and mountinfo write it: a space, tab, newline or backslash as \\ooo (octal)."""
+    return Path(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field))
 
 
 def _different(store: Path, expected: str | None) -> DifferentStore | None:
