@@ -166,6 +166,7 @@ RELEASED = [
     "9c81d6e0",
     "12e0858b",
     "e5bfe8d6",
+    "54bc93aa",
 ]
 
 
