@@ -45,7 +45,6 @@ BATCH_MS = const(200)  # FIFO drain period: MPU6886's 1 KB FIFO holds 0.7 s at 1
 WDT_TIMEOUT_MS = const(8000)
 WDT_FEED_MS = const(1000)  # also the boot links' checkpoint period: at most band/bootlink.py CHECKPOINT_MS
 STALL_MS = const(5000)  # sampler silent this long: stop feeding, let the watchdog reset
-BATTERY_MS = const(10000)  # the cell is read at least this often, whatever the status period
 ACT_QUEUE = const(4)
 RAW_BUFS = const(4)
 RAW_MAX_SAMPLES = const(19)  # 8 + 19 * 12 = 236 bytes, inside a 247-byte MTU
@@ -587,12 +586,23 @@ class App:
         except OSError:
             self.errors |= P.ERR_BATTERY_ADC
             return
-        pct = batt.percent(mv, b.empty_mv, b.full_mv)
+        # The charge is the best of the last readings: one taken under load (a BLE burst, a flash
+        # erase) is pulled down, and is no state of the cell (battery.py CONFIRM_READINGS).
+        last = self._batt_pcts
+        n = self._batt_reads
+        last[n % batt.CONFIRM_READINGS] = batt.percent(mv, b.empty_mv, b.full_mv)
+        self._batt_reads = n = n + 1
+        pct = max(last)
+        settled = n >= batt.CONFIRM_READINGS  # else the best of fewer: no low nor critical yet
         self.battery_pct = pct
-        self.low_battery = pct < self.cfg.get(P.CFG_LOW_BATTERY_PCT)
+        low_pct = self.cfg.get(P.CFG_LOW_BATTERY_PCT)
+        if self.low_battery:
+            self.low_battery = pct < low_pct + batt.CLEAR_MARGIN_PCT
+        else:
+            self.low_battery = settled and pct < low_pct
         if self.low_battery:
             self.raw_on = False
-        if pct <= batt.CRITICAL_PCT and not self.critical:
+        if pct <= batt.CRITICAL_PCT and not self.critical and settled:
             # Stop sensing (so no more log writes) before the cell browns out
             # mid-write; every record is already flushed. Reads (backfill) go on.
             self.critical = True
@@ -600,7 +610,7 @@ class App:
             self._paused_ms = self.uptime_ms()
             self.raw_on = False
             self.boot.mark_clean()
-        elif self.critical and pct > batt.CRITICAL_PCT + batt.RESUME_MARGIN_PCT:
+        elif self.critical and pct > batt.CRITICAL_PCT + batt.CLEAR_MARGIN_PCT:
             self.critical = False
             self.boot.mark_running()
             self._start_imu()
@@ -630,8 +640,8 @@ class App:
                     await p.notify(self.h_status, self._stbuf)
                 due = up + period_ms
             wait_ms = due - up
-            if wait_ms > BATTERY_MS:
-                wait_ms = BATTERY_MS
+            if wait_ms > batt.READ_MS:
+                wait_ms = batt.READ_MS
             close_ms = self._pair_end_ms - up
             if self.pairing and 0 < close_ms < wait_ms:  # close the window on time, not up to 10 s late
                 wait_ms = close_ms

@@ -10,8 +10,23 @@ _CURVE_MV = (3300, 3580, 3680, 3730, 3770, 3800, 3840, 3890, 3960, 4060, 4200)
 # Below this the band stops sensing and writing flash so a brown-out cannot
 # tear a log record; it keeps advertising its status while it can.
 CRITICAL_PCT = 3
-# Hysteresis: sensing resumes only above CRITICAL_PCT + RESUME_MARGIN_PCT (charging).
-RESUME_MARGIN_PCT = 5
+# Hysteresis: the critical state (and the low one) ends only CLEAR_MARGIN_PCT over its bar: a
+# discharging cell does not climb back that far (charging: sensing resumes above 8 %).
+CLEAR_MARGIN_PCT = 5
+# The cell is read at least this often (ms), whatever the status period (up to an hour).
+READ_MS = 10000
+# The band's charge is the best of its last CONFIRM_READINGS readings (band/app.py
+# ``_check_battery``), and no low or critical is told before that many were taken. A reading
+# taken under load is pulled down, never up: a BLE TX burst or a flash erase takes 50-150 mV off
+# a LiPo (5-15 % on the curve's flat part, more near empty), and the ESP32's ADC is noisy. One
+# such reading at 3 % stopped sensing until the band was charged (the night's monitoring over),
+# and one under ``low_battery_pct`` flagged low (the host's battery_low alert) for 10 s. Safe:
+# a cell that truly fell under the bar stops sensing at most CONFIRM_READINGS x READ_MS = 30 s
+# later (each pass may add a notify's 2 s), and 3 % of the smallest cell lasts far longer: 6 mAh
+# of the M5StickC PLUS2's 200 mAh at its 44.6 mA is 8 min (the XIAO's 15 of 500 mAh at 26.5 mA,
+# 34 min; hardware/README.md, "Power budget"), and a percent read under load is already low.
+# Three: a dip lasts ms and readings are seconds apart, so two in a row are rare, three rarer.
+CONFIRM_READINGS = 3
 
 
 def percent(mv, empty_mv=3300, full_mv=4200):

@@ -10,6 +10,7 @@ import asyncio
 import bluetooth
 
 from band.app import EVENT_SIZE, FIRMWARE_VERSION, LOG_SLOTS, RAW_BUFS, RAW_MAX_SAMPLES, _forget
+from band.battery import CONFIRM_READINGS
 from band.biasstore import BiasStore
 from band.ble import FLAG_NOTIFY, FLAG_READ, FLAG_WRITE, FLAG_WRITE_ENCRYPTED, WRITE_MAX, Peripheral
 from band.bonds import Bonds
@@ -60,6 +61,8 @@ def build(app, hw):
     app.critical = False
     app.low_battery = False
     app.battery_pct = 100
+    app._batt_pcts = bytearray(CONFIRM_READINGS)  # the last readings (%), 0 before the first
+    app._batt_reads = 0  # readings taken: the next goes in _batt_pcts[_batt_reads % CONFIRM_READINGS]
     app.worn = -1
     app.raw_on = False
     # Samples sensed: samples + _laps * SAMPLES_LAP is RAW's u32 first_index.
