@@ -507,7 +507,7 @@ class App:
             # Gone before the first seq that reads back: overwritten by the ring, or damaged in flash
             # (a bit error). Told as a gap, the host marks them lost and stops asking for them: a
             # damaged one inside the log was asked for at every connection until the ring turned over.
-            first = log.first_readable(start)
+            first = await log.first_readable(start)  # (lets the sampler run during a long scan)
             flags = P.LF_GAP if start < first else 0
             # The boot links first, at every BACKFILL: each (re)connection delivers them again, and
             # a host that has them ignores them; a boot no host synced is placed by them.

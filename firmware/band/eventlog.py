@@ -179,11 +179,29 @@ class EventLog:
             self._rbase = base
         return self._rf
 
-    def first_readable(self, seq):
+    async def first_readable(self, seq):
         """The first seq from ``seq`` on (from ``oldest_seq`` if older) that reads back whole, or
-        ``next_seq``: those before it are gone, dropped or damaged in flash (a BACKFILL's gap)."""
-        if seq < self.oldest_seq:
-            seq = self.oldest_seq
-        while seq < self.next_seq and not self.read(seq, self._mv):  # the record is not needed: read into the slot itself
+        ``next_seq``: those before it are gone, dropped or damaged in flash (a BACKFILL's gap).
+
+        A flash read per damaged slot, up to a full log's 4349 after its oldest: in one go that
+        held the event loop, and the sampler with it, for the whole scan (37 ms on the unix port,
+        1.1-1.9 s at a board's 30-50x, past the MPU6886 FIFO's 0.73 s). So the other tasks get a
+        turn every SEG_SLOTS slots read (a segment's: 1.4 ms here, 40-70 ms on a board, inside
+        the sampler's 200 ms batch; docs/firmware.md). Meanwhile events may be logged and the
+        oldest segment dropped: the scan goes on from ``oldest_seq`` then, up to the
+        ``next_seq`` of the moment."""
+        n = 0
+        while True:
+            if seq < self.oldest_seq:
+                seq = self.oldest_seq
+            if seq >= self.next_seq or self.read(seq, self._mv):  # the record is not needed: read into the slot itself
+                return seq
             seq += 1
-        return seq
+            n += 1
+            if n == SEG_SLOTS:
+                n = 0
+                # Imported here: the log also runs where there is no asyncio (MicroPython before
+                # 1.23 loads it alone, tests/firmware/test_old_micropython.py).
+                import asyncio
+
+                await asyncio.sleep_ms(0)

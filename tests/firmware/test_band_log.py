@@ -154,7 +154,7 @@ def test_a_backfill_from_an_unreadable_record_tells_the_host_it_is_gone(micropyt
 # read the seqs in BAD: a read there raises an OSError (LittleFS's LFS_ERR_CORRUPT, EIO), as a
 # damaged block of a file does. Each script sets BAD first.
 UNREADABLE_LOG = r'''
-import sys
+import asyncio, sys
 from band.storage import Storage
 from band.eventlog import EventLog, SLOT_SIZE
 from swcore import protocol as P
@@ -353,6 +353,89 @@ def test_a_backfill_past_damaged_records_counts_them_delivered(micropython: str,
     assert fill == 0, fill
 
 
+# The band's App on the simulator's hardware over a log an earlier boot wrote, answering a BACKFILL
+# from seq argv[3] with another task scheduled beside it (as the sampler is): it counts its turns and
+# the most log slots the flash gave between two of them (every read of a log file goes through
+# the simulated storage's files, wrapped here). Prints the BACKFILL's answer and the log's range,
+# then: turns during the BACKFILL, the most slots read between two turns, slots read in all.
+BACKFILL_TURNS = r'''
+import sys
+import asyncio
+from sim import run
+import band.app as A
+from band.eventlog import SEG_SLOTS
+from swcore import wire as P
+
+hw = run.build(run.parse_args(["--csv", sys.argv[1], "--flash", sys.argv[2], "--socket", "0"]))[0]
+reads = [0]
+
+
+class Counted:
+    def __init__(self, f):
+        self._f = f
+
+    def readinto(self, b):
+        reads[0] += 1
+        return self._f.readinto(b)
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+
+opened = hw.storage.open
+hw.storage.open = lambda name, mode: Counted(opened(name, mode))
+app = A.App(hw)
+state = {"done": False, "turns": 0, "most": 0}
+
+
+async def other():
+    last = reads[0]
+    while not state["done"]:
+        await asyncio.sleep_ms(0)
+        state["turns"] += 1
+        state["most"] = max(state["most"], reads[0] - last)
+        last = reads[0]
+
+
+async def main():
+    asyncio.create_task(other())
+    await asyncio.sleep_ms(0)  # the other task waits for its next turn
+    reads[0] = 0
+    state["turns"] = 0
+    code, arg = await app._apply(P.OP_BACKFILL, (int(sys.argv[3]),))
+    turns = state["turns"]
+    state["done"] = True
+    print(code, arg, app._cursor, app.log.oldest_seq, app.log.next_seq, SEG_SLOTS)
+    print(turns, state["most"], reads[0])
+
+
+asyncio.run(main())
+'''
+
+
+def test_a_backfill_over_a_damaged_log_lets_the_sampler_run(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """Found by review: the BACKFILL's handler found the first seq that reads back from where the
+    host asks (EventLog.first_readable) in one synchronous loop, a flash read per damaged slot: over
+    a log none of whose records after the oldest reads back (a full one: up to capacity + 2
+    segments - 2 = 4350 slots), asked from the seq after the oldest (the first the host lacks), it
+    held the event loop for the whole scan, and the sampler with it (the MPU6886's FIFO holds
+    0.73 s; a board reads a slot 30-50x slower than this port). Now the scan gives the other tasks
+    a turn every SEG_SLOTS slots read, and answers the same seq. (A log none of whose records
+    reads back starts past them at boot: its oldest_seq is its next_seq, nothing to scan.)"""
+    for keep in (None, 3000):  # every record after the oldest damaged; all but seq 3000
+        flash = tmp_path / f"flash-{keep}"
+        flash.mkdir()
+        n = 4096 + 2 * 128 - 2  # the sim board's 4096-slot log, full: segments of 128
+        write_log(flash, 0, n, 128, damaged=tuple(s for s in range(1, n) if s != keep))
+        out = run_mp(micropython, tmp_path / "turns.py", BACKFILL_TURNS, str(many_spasms_csv), str(flash), "1").split("\n")
+        code, arg, cursor, oldest, next_seq, seg = (int(x) for x in out[0].split())
+        turns, most, reads = (int(x) for x in out[1].split())
+        assert (code, arg, oldest, next_seq) == (P.OK, n, 0, n), out
+        assert cursor == (n if keep is None else keep), "the first seq that reads back, or next_seq"
+        assert reads >= (n - 128 if keep is None else keep - 1), "the damaged slots were read, one by one"
+        assert turns >= reads // seg - 1 and most <= seg, (turns, most, reads)
+
+
 NEWEST = "BAD = (5, 6, 7)  # the newest slots (a block of the newest segment)\n" + UNREADABLE_LOG + r'''
 # A bit error in the newest record (slot 3 of segment 4).
 with open(root + "/events/4", "r+b") as f:
@@ -361,10 +444,10 @@ with open(root + "/events/4", "r+b") as f:
     f.seek(3 * SLOT_SIZE + 9)
     f.write(bytes((b[0] ^ 0xFF,)))
 log = EventLog(Storage(root), 16)
-print(log.next_seq, log.oldest_seq, log.first_readable(7))
+print(log.next_seq, log.oldest_seq, asyncio.run(log.first_readable(7)))
 log.close()
 log = EventLog(Damaged(root), 16)  # the file's last block unreadable
-print(log.next_seq, log.oldest_seq, log.first_readable(5))
+print(log.next_seq, log.oldest_seq, asyncio.run(log.first_readable(5)))
 print(log.append(P.encode_event(0, 2, 1, 2, 3, 4, 5, 0)))
 '''
 
