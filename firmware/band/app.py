@@ -470,6 +470,9 @@ class App:
             h, data = await p.next_write()
             if h != self.h_control:
                 continue
+            # next_write skips a gone link's writes, and no central connects while this task runs
+            # (advertising restarts from the link task): the write is this link's, its answer goes here.
+            self._cmd_link = p.link_id
             op = data[1] if len(data) > 1 else 0
             if not p.secure():
                 await self._resp(op, P.E_AUTH, 0)
@@ -490,7 +493,17 @@ class App:
                 self.hw.reset()
 
     async def _resp(self, op, code, arg):
-        await self.periph.notify(self.h_control, P.encode_resp(op, code, arg))
+        await self._answer(self.h_control, P.encode_resp(op, code, arg))
+
+    def _asker_here(self):
+        """The central whose command is being answered is still the one connected."""
+        return self.periph.link_id == self._cmd_link
+
+    async def _answer(self, handle, data):
+        """Notify part of a command's answer to the central that sent it; False, not sent, once
+        another has connected (while a notify waited on a busy stack): it did not ask, and may
+        not be encrypted yet."""
+        return self._asker_here() and await self.periph.notify(handle, data)
 
     async def _apply(self, op, args):
         if op == P.OP_TIME_SYNC:
@@ -513,14 +526,16 @@ class App:
             # a host that has them ignores them; a boot no host synced is placed by them.
             links = self.links
             for off in range(0, len(links), P.BOOTLINK_SIZE):
-                await self.periph.notify(self.h_events, links[off : off + P.BOOTLINK_SIZE])
+                await self._answer(self.h_events, links[off : off + P.BOOTLINK_SIZE])
+            if not self._asker_here():
+                return P.OK, 0  # its central went while a boot link waited: no cursor moves for the next
             self._follow_link()  # this link's cursor, even if the sender has not run since it connected
             self._cursor = first
             # The host holds every event before the one it asks for, and those up to ``first`` are
             # gone: counted as delivered (the sender, from ``first`` on, never meets them).
             if first > self._delivered:
                 self._delivered = first
-            await self.periph.notify(self.h_events, self._loginfo(flags, first if flags else -1))
+            await self._answer(self.h_events, self._loginfo(flags, first if flags else -1))
             self._done_pending = True
             self._wake.set()
             return P.OK, log.next_seq

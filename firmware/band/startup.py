@@ -88,6 +88,7 @@ def build(app, hw):
     # The link whose host has written a command: it subscribes first, and a notification
     # before its subscription is dropped by the central's stack (BlueZ): epochs never come again.
     app._ready_link = -1
+    app._cmd_link = 0  # the link (Peripheral.link_id) the command being answered came on
     app._delivered = 0  # every seq below this went to a host (this boot): log fill counts the rest
     app._done_pending = False
     app._act = []

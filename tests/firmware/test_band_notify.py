@@ -189,3 +189,78 @@ def test_a_notify_the_stack_gave_up_on_is_tried_again_without_another_wake(micro
     (tmp_path / "flash").mkdir()
     out = run_mp(micropython, tmp_path / "gives_up.py", GIVES_UP_ONCE, str(many_spasms_csv), str(tmp_path / "flash"))
     assert out.split() == ["loginfo0", "0", "1", "2", "loginfo4"], out
+
+
+# The band's own App and Peripheral on the simulated stack, driven by the IRQs a board's stack
+# would raise. Central A asks for a BACKFILL; the first notify of its answer (a boot link) finds
+# the stack's buffers full, and while it waits to retry, A drops and central B connects on the
+# same handle, not encrypted yet. B then bonds and writes its first command (TIME_SYNC).
+ANSWER_TO_NEXT_CENTRAL = """
+import sys, asyncio
+from sim import run
+from band.app import App
+from swcore import protocol as P
+
+# The stack's IRQ events (band/ble.py's consts, which a module does not export)
+_IRQ_CENTRAL_CONNECT = 1
+_IRQ_CENTRAL_DISCONNECT = 2
+_IRQ_GATTS_WRITE = 3
+_IRQ_ENCRYPTION_UPDATE = 28
+
+async def main():
+    hw = run.build(run.parse_args(["--csv", sys.argv[1], "--flash", sys.argv[2], "--socket", "0"]))[0]
+    app = App(hw)
+    hw.clock.free_run()  # no sampler: virtual time follows real time
+    p = app.periph
+    ble = p._ble
+    sent = []  # "link:type" of each notification the stack sent (a RESP with its opcode)
+    busy = [True]
+
+    def gatts_notify(conn, handle, data=None):
+        if busy[0]:
+            busy[0] = False
+            raise OSError(12)  # ENOMEM: no buffer now
+        rec = P.decode(bytes(data))
+        sent.append("%d:%s%s" % (p.link_id, rec["type"], rec["opcode"] if rec["type"] == "resp" else ""))
+
+    ble.gatts_notify = gatts_notify
+
+    def write(data):
+        ble.gatts_write(app.h_control, data)
+        p._irq(_IRQ_GATTS_WRITE, (0, app.h_control))
+
+    ev = bytearray(P.EVENT_SIZE)
+    for i in range(3):
+        P.pack_event_into(ev, 0, 0, 1, 1000 * i, 500, 100, 100, 80, 0)
+        app.log.append(ev)
+    app.links = P.encode_bootlink(2, 1, 1, 0, 1000, 10, 5) * 2
+    tasks = [asyncio.create_task(app._control()), asyncio.create_task(app._sender())]
+    p._irq(_IRQ_CENTRAL_CONNECT, (0, 0, b"A" * 6))
+    p._irq(_IRQ_ENCRYPTION_UPDATE, (0, 1, 0, 1, 16))
+    write(P.encode_backfill(0))
+    await asyncio.sleep_ms(1)  # the control task takes it; its first boot link waits on the stack
+    p._irq(_IRQ_CENTRAL_DISCONNECT, (0, 0, b"A" * 6))
+    p._irq(_IRQ_CENTRAL_CONNECT, (0, 0, b"B" * 6))
+    await asyncio.sleep_ms(50)
+    p._irq(_IRQ_ENCRYPTION_UPDATE, (0, 1, 0, 1, 16))
+    write(P.encode_time_sync(1700000000, 0))
+    await asyncio.sleep_ms(50)
+    for t in tasks:
+        t.cancel()
+    print(" ".join(sent))
+
+asyncio.run(main())
+"""
+
+
+def test_a_command_is_answered_only_to_the_central_that_sent_it(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """Found by review: once one of a BACKFILL's notifies had waited on a busy stack, the rest of
+    its answer went to whichever central was up then. A central that connected meanwhile got, before
+    it was even encrypted, the previous central's boot links, LOGINFO and RESP; and the backfill's
+    cursor was set for its link, so at its first command it was sent that backfill's events and
+    its end (LOGINFO done) before it had asked for any. Now the answer goes to the asker's link
+    alone, and a BACKFILL whose central went moves no cursor: the next central asks for its own."""
+    (tmp_path / "flash").mkdir()
+    out = run_mp(micropython, tmp_path / "next_central.py", ANSWER_TO_NEXT_CENTRAL, str(many_spasms_csv), str(tmp_path / "flash"))
+    to_b = [x for x in out.split() if x.startswith("2:")]
+    assert to_b == ["2:resp1"], out  # the RESP to its TIME_SYNC (opcode 1), nothing else
