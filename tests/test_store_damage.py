@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from spasmwatch.daemon.lock import one_daemon
-from spasmwatch.store import SCHEMA_VERSION, Store, StoreError
+from spasmwatch.store import SCHEMA_VERSION, KnownStores, Store, StoreError
 
 DEV = "band0001"
 N = 3000
@@ -290,6 +290,28 @@ def test_a_store_cut_short_is_recovered_up_to_where_it_ends(tmp_path: Path) -> N
         seqs = [e.seq for e in st.events(DEV)]
         assert 0 < len(seqs) < N and seqs == list(range(len(seqs)))  # what the file still held, from the start
         assert st.next_backfill_seq(DEV) == len(seqs)
+
+
+def test_a_store_whose_id_cannot_be_read_is_recovered_as_the_daemons_own(tmp_path: Path) -> None:
+    """The daemon, told by the open that its store is damaged, says 'spasmwatch store recover'. Its
+    id's page among the damaged ones (in a store as made, the file's last page: one cut short by a
+    page loses it): the recovered store has a new id. Old code: the daemon then refused its own,
+    recovered store as a different one ('another disk mounted there?'), history gone from view."""
+    path = tmp_path / "disk" / "spasmwatch.db"
+    with Store.may_fail(path, KnownStores.default()) as st:  # opened the daemon's way: recorded with its id
+        assert st.open_error is None
+        st.add_note(1.7e9, "note", "the family's history")
+    _, size, root = _layout(path, "store_identity")
+    assert root == path.stat().st_size // size  # (the last page of a store as made)
+    _overwrite(path, size, root)
+    with Store.may_fail(path, KnownStores.default()) as st:
+        assert isinstance(st.open_error, StoreError) and "'spasmwatch store recover'" in str(st.open_error), st.open_error
+    r = _cli("store", "recover", "--db", str(path))
+    assert r.returncode == 0, r.stderr
+    assert "its store id could not be read" in r.stdout and f"{path}: recorded as the daemon's store with its new id" in r.stdout, r.stdout
+    with Store.may_fail(path, KnownStores.default()) as st:
+        assert st.open_error is None, st.open_error
+        assert [n.text for n in st.notes()] == ["the family's history"]
 
 
 def test_a_damaged_store_read_by_an_export_says_the_way_out(tmp_path: Path) -> None:

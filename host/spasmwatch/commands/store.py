@@ -81,9 +81,14 @@ def run_recover(args: argparse.Namespace) -> int:
     try:
         with one_daemon(path):  # no daemon may write while the file is swapped
             result = recover(path, time.strftime("%Y%m%d-%H%M%S"))
+            print(_told(path, result))  # (before the record: one that cannot be written is said after it)
+            if result.id_remade:
+                # The daemon took the damaged file as its store (an id it cannot read refuses nothing:
+                # known._different) and said to recover it: the new id is its store's, not another's.
+                _adopted(path)
+                print(f"{path}: recorded as the daemon's store with its new id")
     except StoreInUse as e:
         raise SpasmwatchError(in_use(e)) from None
-    print(_told(path, result))
     return 0
 
 
@@ -154,6 +159,8 @@ def _told(path: Path, r: Recovered) -> str:
         lines.append(f"  {r.devices_remade} band(s) whose own row was lost: kept by id (its name comes back when it connects)")
     if r.links_dropped:
         lines.append(f"  {r.links_dropped} link(s) of a cluster to a lost cluster or event: dropped")
+    if r.id_remade:
+        lines.append("  its store id could not be read: the new store has a new one")
     if not r.skipped and not lost_on_pages:
         lines.append("  nothing was unreadable")
     lines.append(f"the damaged file is kept as {r.kept} (never deleted: 'sqlite3 {r.kept} .recover' may find more)")

@@ -127,7 +127,8 @@ class KnownStores:
 
     def adopt(self, store: Path, store_id: str) -> None:
         """The store at ``store`` (id ``store_id``) is this daemon's from now on ('spasmwatch store new',
-        'store adopt'): recorded in place of what was. OSError when the record cannot be written."""
+        'store adopt', a 'store recover' that could not keep the id): recorded in place of what was.
+        OSError when the record cannot be written."""
         self._write({**self._stores(), os.path.abspath(store): store_id}, strict=True)
 
     def _write(self, stores: dict[str, str | None], strict: bool = False) -> None:

@@ -61,6 +61,7 @@ class Recovered:
     scan: pagescan.Scanned | None = None  # what reading the pages met (None: not read)
     devices_remade: int = 0  # devices rows lost but named by kept rows: remade with the id alone
     links_dropped: int = 0  # cluster_events rows whose cluster or event was lost
+    id_remade: bool = False  # the damaged file's store id could not be read: the new store has a new one
 
 
 def damaged_name(path: Path, stamp: str) -> Path:
@@ -186,22 +187,24 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, version: int, kept: 
     result.links_dropped = dst.execute(
         "DELETE FROM cluster_events WHERE cluster_id NOT IN (SELECT id FROM clusters) OR event_id NOT IN (SELECT id FROM events)"
     ).rowcount
-    _keep_id(src, dst)
+    result.id_remade = not _keep_id(src, dst)
     dst.execute("COMMIT")
     return result
 
 
-def _keep_id(src: sqlite3.Connection, dst: sqlite3.Connection) -> None:
+def _keep_id(src: sqlite3.Connection, dst: sqlite3.Connection) -> bool:
     """The recovered store keeps the damaged one's id in place of the one its schema step made (its
-    row was ignored as a duplicate): the daemon's record knows its store by it (known.py). An id
-    that cannot be read leaves the new one: the daemon then says a different store is there, and
-    'spasmwatch store adopt' takes it."""
+    row was ignored as a duplicate): the daemon's record knows its store by it (known.py). False: the
+    id could not be read (its page damaged), the new one is left, and the caller records it as the
+    daemon's ('store recover'). A store from before ids has none to keep (True): it gets its id as
+    it is migrated, and the daemon takes it as it took the damaged one (known._different)."""
     try:
         found = _db.store_id(src)
     except sqlite3.DatabaseError:
-        return
+        return False
     if found is not None:
         dst.execute("UPDATE store_identity SET id = ?", (found,))
+    return True
 
 
 def _insert(dst: sqlite3.Connection, table: str, cols: list[str], row: Sequence[object]) -> int:
