@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import sqlite3
 import subprocess
 import sys
@@ -57,7 +58,7 @@ def test_a_known_store_not_there_is_not_made_and_opens_once_its_disk_is_mounted(
         e = store.open_error
         assert isinstance(e, StoreMissing), e
         where = f"{path} is missing from its folder" if empty_mount_point else f"the store folder {path.parent} is missing"
-        assert str(e).startswith(f"{where}") and "is its disk mounted?" in str(e) and "'spasmwatch store new'" in str(e), e
+        assert str(e).startswith(f"{where}") and "is its disk mounted?" in str(e) and f"'spasmwatch store new --db {path}'" in str(e), e
         assert not store.reopen() and not store.reopen()
         # Nothing made: no folder (or the mount point left empty), no store, no lock.
         assert (sorted(os.listdir(path.parent)) == []) if empty_mount_point else not path.parent.exists()
@@ -111,7 +112,7 @@ def test_a_different_store_at_a_known_path_is_not_taken_nor_written_and_ours_ope
         e = store.open_error
         assert isinstance(e, DifferentStore) and isinstance(e, StoreMissing), e
         assert str(e).startswith(f"a different spasmwatch store is at {path} (id {theirs}; expected {ours})"), e
-        assert "'spasmwatch store adopt'" in str(e), e
+        assert f"'spasmwatch store adopt --db {path}'" in str(e), e
         assert not store.reopen() and not store.reopen()
         assert disk_files(path.parent) == before  # nothing written onto their disk, no lock beside their store
         assert lock_holder(path) is None
@@ -175,6 +176,44 @@ def test_a_store_and_record_from_before_ids_get_the_id_and_a_different_store_is_
     mount()
     assert known.missing(path) is None
 
+
+
+def _typed(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``command`` ('spasmwatch ...', as an error names it) run as a shell would split it, from ``cwd``."""
+    words = shlex.split(command)
+    assert words[0] == "spasmwatch", command
+    return subprocess.run([sys.executable, "-m", "spasmwatch", *words[1:]], capture_output=True, text=True, timeout=60, cwd=cwd)
+
+
+def test_the_command_each_refusal_names_acts_on_the_daemons_store_from_the_familys_shell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daemon's store path comes from its unit (SPASMWATCH_DATA_DIR carried into it, 'run
+    --config'), which the family's shell has not: the command the error names must act on the
+    daemon's store, not the one at the shell's default path (their first try, before the USB disk).
+    Old code: the error named a bare 'spasmwatch store adopt', which took the default path's store
+    there ("adopted: the daemon opens it as its store") and left the daemon refusing its own path."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))  # (the shell's default store path)
+    monkeypatch.delenv("SPASMWATCH_DATA_DIR", raising=False)
+    Store(Store.default_path()).close()
+    path = tmp_path / "usb disk" / "spasmwatch.db"  # (a space: the command quotes it)
+    _kept(path)
+    other_disk(path)
+    with Store.may_fail(path, KnownStores.default()) as store:
+        e = store.open_error
+        assert isinstance(e, DifferentStore), e
+        adopt = f"spasmwatch store adopt --db {shlex.quote(str(path))}"
+        assert f"'{adopt}'" in str(e), e
+        assert _typed(adopt, tmp_path / "data-home").returncode == 0
+        assert store.reopen() and [n.text for n in store.notes()] == ["another family's history"]
+    gone = tmp_path / "card" / "spasmwatch.db"  # a store moved away on purpose
+    _kept(gone)
+    unmount(gone, empty_mount_point=True)
+    with Store.may_fail(gone, KnownStores.default()) as store:
+        e = store.open_error
+        assert isinstance(e, StoreMissing), e
+        made = f"spasmwatch store new --db {shlex.quote(str(gone))}"
+        assert f"'{made}'" in str(e), e
+        assert _typed(made, tmp_path / "data-home").returncode == 0
+        assert store.reopen() and list(store.notes()) == []
 
 
 def _mounted_over(path: Path) -> Path:

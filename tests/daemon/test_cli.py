@@ -272,7 +272,7 @@ def test_run_on_a_store_whose_disk_is_not_mounted_yet_makes_none_and_says_so(tmp
     assert db.is_file()
     mount = unmount(db)  # the next boot, the disk not mounted yet
     with _run_without_store(config) as out:
-        assert f"the store folder {data} is missing: is its disk mounted?" in out and "'spasmwatch store new'" in out, out
+        assert f"the store folder {data} is missing: is its disk mounted?" in out and f"'spasmwatch store new --db {db}'" in out, out
         st = json.loads(cli(config, "status", "--json").stdout)
         assert st["bands"][0]["faults"] == ["storage_failing"] and st["store"]["damaged"] is False, st
         assert not data.exists()
