@@ -9,6 +9,7 @@ this container), so enable/start and restart by systemd itself are not tested (d
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import shlex
@@ -25,7 +26,7 @@ from pathlib import Path
 import pytest
 from servers import free_port
 
-from spasmwatch.commands.service import HEADER, Unit, mount_units, unit_text
+from spasmwatch.commands.service import HEADER, Unit, mount_units, unit_for, unit_text
 from spasmwatch.config import load_config
 from spasmwatch.daemon.lock import lock_holder
 from spasmwatch.daemon.main import serve
@@ -198,6 +199,20 @@ def test_install_no_start_writes_the_unit_and_refuses_a_foreign_one(tmp_path: Pa
     gone = run_cli("service", "remove", "--no-stop", env=env)
     assert gone.returncode == 2 and f"{unit}: exists and was not written by" in gone.stderr
     assert unit.read_text() == "[Service]\nExecStart=/usr/bin/my-own-thing\n", "a foreign unit is left alone"
+
+
+def test_a_relative_data_dir_goes_into_the_unit_as_the_folder_it_names_where_install_ran(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SPASMWATCH_DATA_DIR=usb/spasmwatch at install, in the folder the family ran it from. Old code:
+    carried as it was, the unit's daemon read it from its own working folder (a user unit's: the home;
+    a system unit's: /): a new, empty store there (the history looked gone, recorded as the daemon's
+    from then on), while 'spasmwatch events' in the family's shell read the other one, and the unit
+    was ordered after the mounts of the folder install saw."""
+    cfg = write_config(tmp_path / "cfg", "127.0.0.1:9", free_port())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SPASMWATCH_DATA_DIR", "usb/spasmwatch")
+    unit = unit_for(argparse.Namespace(config=cfg), system=True)
+    assert unit.environment == (("SPASMWATCH_DATA_DIR", f"{tmp_path}/usb/spasmwatch"),)
+    assert unit.store_folder == tmp_path / "usb" / "spasmwatch"
 
 
 def test_remove_deletes_only_its_own_unit(tmp_path: Path) -> None:

@@ -202,9 +202,12 @@ def checked_config(arg: Path | None) -> Path:
 
 
 def unit_for(args: argparse.Namespace, system: bool = False) -> Unit:
-    env = tuple((k, os.environ[k]) for k in CARRIED_ENV if os.environ.get(k))
+    # Folders, absolute as they are here: the unit's daemon runs in its own working folder (a user
+    # unit's: the home; a system unit's: /), where a relative one named another store.
+    env = tuple((k, os.path.abspath(os.environ[k])) for k in CARRIED_ENV if os.environ.get(k))
     config = checked_config(args.config)
-    return Unit(daemon_argv(config), env, stop_timeout_s(), getpass.getuser() if system else None, load_config(config).store_path().parent)
+    folder = Path(os.path.abspath(load_config(config).store_path().parent))
+    return Unit(daemon_argv(config), env, stop_timeout_s(), getpass.getuser() if system else None, folder)
 
 
 def is_ours(path: Path) -> bool:
