@@ -211,8 +211,23 @@ def test_a_relative_data_dir_goes_into_the_unit_as_the_folder_it_names_where_ins
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SPASMWATCH_DATA_DIR", "usb/spasmwatch")
     unit = unit_for(argparse.Namespace(config=cfg), system=True)
-    assert unit.environment == (("SPASMWATCH_DATA_DIR", f"{tmp_path}/usb/spasmwatch"),)
+    assert dict(unit.environment)["SPASMWATCH_DATA_DIR"] == f"{tmp_path}/usb/spasmwatch"
     assert unit.store_folder == tmp_path / "usb" / "spasmwatch"
+
+
+def test_the_unit_carries_the_xdg_folders_the_store_and_its_record_are_found_by(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """XDG_DATA_HOME (the default store's folder) and XDG_STATE_HOME (stores-opened.json, the record of
+    the daemon's stores and their ids) set in the family's shell, which a user manager does not have.
+    Old code: not carried, so 'spasmwatch store adopt' in that shell wrote a record the daemon never
+    read ("adopted: the daemon opens it as its store"; the daemon went on refusing it), and the
+    daemon's default store was another than the one 'spasmwatch events' read."""
+    cfg = write_config(tmp_path / "cfg", "127.0.0.1:9", free_port())
+    monkeypatch.delenv("SPASMWATCH_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    unit = unit_for(argparse.Namespace(config=cfg))
+    assert dict(unit.environment) == {"XDG_DATA_HOME": f"{tmp_path}/data", "XDG_STATE_HOME": f"{tmp_path}/state"}
+    assert unit.store_folder == tmp_path / "data" / "spasmwatch"
 
 
 def test_remove_deletes_only_its_own_unit(tmp_path: Path) -> None:

@@ -27,9 +27,11 @@ SYSTEM_UNIT_DIR = Path("/etc/systemd/system")  # where 'service show --system' s
 # The first line of every unit this command writes: how it knows its own (and only its own) to
 # write over or remove.
 HEADER = "# Written by 'spasmwatch service install'"
-# Carried into the unit when set at install: without it the daemon would use another store than
-# the one 'spasmwatch events' and 'export' read.
-CARRIED_ENV = ("SPASMWATCH_DATA_DIR",)
+# Carried into the unit when set at install (a user manager has not the shell's): without them the
+# daemon would use another store than the one 'spasmwatch events' and 'export' read (XDG_DATA_HOME:
+# the default store's folder), and another record of its stores than the one 'spasmwatch store
+# adopt' writes (XDG_STATE_HOME: store/known.py).
+CARRIED_ENV = ("SPASMWATCH_DATA_DIR", "XDG_DATA_HOME", "XDG_STATE_HOME")
 SYSTEMCTL_TIMEOUT_S = 120.0  # 'enable --now' waits for READY=1 (a start takes seconds)
 
 
