@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from spasmwatch.store import Store
+from synthetic import disk_files, other_disk, unmount
+
+from spasmwatch.store import KnownStores, Store
 
 VIGABATRIN = ("vigabatrin", "--action", "start", "--dose", "50", "--unit", "mg/kg/day")
 
@@ -35,3 +37,35 @@ def test_the_same_change_typed_twice_is_kept_once(tmp_path: Path) -> None:
     assert forced.returncode == 0, forced.stderr
     with Store.open_readonly(db) as store:
         assert [(t.action, t.dose) for t in store.treatments()] == [("start", 50.0), ("change", 100.0), ("start", 50.0)]
+
+
+def test_a_note_or_treatment_is_not_written_where_the_daemon_would_not_write(tmp_path: Path) -> None:
+    """'spasmwatch note' / 'treatment add' write into the store the config names, as the daemon does,
+    so they refuse what it refuses (store/known.py): another family's store at its path (another disk
+    mounted there), and its disk not mounted yet. Old code: the note went into the other family's
+    store, and with the disk not mounted a new, empty store was made beneath the mount point (the
+    note hidden once the disk mounted over it)."""
+    path = tmp_path / "disk" / "spasmwatch.db"
+    with Store.may_fail(path, KnownStores.default()) as st:  # the daemon's store, recorded with its id
+        assert st.open_error is None
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"), SPASMWATCH_DATA_DIR=str(path.parent))
+
+    def note(text: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "spasmwatch", "note", text], capture_output=True, text=True, timeout=60, env=env)
+
+    ours = other_disk(path)
+    theirs = disk_files(path.parent)
+    refused = note("gave vigabatrin")
+    assert refused.returncode != 0 and "a different spasmwatch store is at" in refused.stderr, refused.stdout + refused.stderr
+    assert disk_files(path.parent) == theirs  # nothing written onto their disk
+    ours()
+    mount = unmount(path)
+    late = note("gave vigabatrin")
+    assert late.returncode != 0 and "is its disk mounted?" in late.stderr, late.stdout + late.stderr
+    assert not path.parent.exists()  # no folder, no store beneath the mount point
+    assert subprocess.run([sys.executable, "-m", "spasmwatch", "treatment", "add", *VIGABATRIN], capture_output=True, timeout=60, env=env).returncode != 0
+    assert not path.parent.exists()
+    mount()
+    assert note("gave vigabatrin").returncode == 0
+    with Store.open_readonly(path) as store:
+        assert [n.text for n in store.notes()] == ["gave vigabatrin"]

@@ -16,7 +16,7 @@ from typing import Any
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export.timeline import parse_iso
 from spasmwatch.commands._daemon import add_store_args, store_path_of
-from spasmwatch.store import Store
+from spasmwatch.store import KnownStores, Store, StoreMissing
 from spasmwatch.store.rows import (
     NOTE_KINDS,
     SAME_TREATMENT_S,
@@ -97,7 +97,13 @@ def _store(args: argparse.Namespace) -> Store:
             f"--db: {args.db} is an empty file (0 bytes), not a spasmwatch store: give the daemon's store "
             "(without --db: the one the config names); nothing was saved"
         )
-    return Store(store_path_of(args))
+    # The daemon's check too (known.py): a store it opened that is not there now (its disk not
+    # mounted yet) is not made again beneath the mount point, and a different store at its path
+    # (another family's disk) is not written into.
+    try:
+        return Store(store_path_of(args), known=KnownStores.default())
+    except StoreMissing as e:
+        raise SpasmwatchError(f"{e}; nothing was saved") from e
 
 
 def _local(t: float) -> str:
