@@ -26,6 +26,7 @@ READ_MS = 10000
 # of the M5StickC PLUS2's 200 mAh at its 44.6 mA is 8 min (the XIAO's 15 of 500 mAh at 26.5 mA,
 # 34 min; hardware/README.md, "Power budget"), and a percent read under load is already low.
 # Three: a dip lasts ms and readings are seconds apart, so two in a row are rare, three rarer.
+# (Until three were taken since the boot they come 1 s apart: band/app.py _CONFIRM_MS.)
 CONFIRM_READINGS = 3
 
 

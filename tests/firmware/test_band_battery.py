@@ -92,3 +92,20 @@ def test_a_dip_shorter_than_the_confirming_readings_is_never_told_to_the_host(
         band.kill()
     onsets = sorted(e["onset_ms"] for e in read_flash_log(tmp_path / "flash" / "events").values())
     assert [t for t in onsets if 30_000 <= t <= 50_000], "the spasms at 31 s and 39 s are logged"
+
+
+def test_a_band_switched_on_with_an_empty_cell_stops_sensing_within_seconds(
+    micropython: str, many_spasms_csv: Path, tmp_path: Path
+) -> None:
+    """Found by review: from the boot the band waited for N readings READ_MS apart (20 s) before
+    telling critical, sensing and writing flash on a cell at 1 % (a band that browned out and came
+    back on its resting voltage does that at each boot); until 2026-12-06 the first reading stopped
+    it. Until N readings were taken they now come 1 s apart (band/app.py _CONFIRM_MS): stopped
+    2 s after the boot, before the spasm at 15 s; none logged until the charger at 60 s."""
+    flash = tmp_path / "flash"
+    band = Band(micropython, many_spasms_csv, flash, ["--battery-mv", str(CRIT_MV), "--battery-step-s", "60:%d" % OK_MV, "--idle-exit-ms", "300"])
+    end = band.end()
+    assert band.proc.returncode == 0 and end["why"] == "done", end
+    onsets = sorted(e["onset_ms"] for e in read_flash_log(flash / "events").values())
+    assert not [t for t in onsets if t < 60_000], "nothing logged on the empty cell"
+    assert [t for t in onsets if t > 60_000], "sensing resumed on the charger"
