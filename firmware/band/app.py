@@ -31,7 +31,7 @@ from micropython import const
 from band import battery as batt
 from band import biasstore, ble, bonds, eventlog  # noqa: F401  (resident: loaded with the app's code, not by band/startup.py)
 from band.bootstate import STABLE_MS
-from band.config import NEEDS_REBOOT
+from band.config import DEFAULTS, NEEDS_REBOOT
 from band.imubase import BATCH_MAX
 from swcore import wire as P
 from swcore.consts import STRONG_CONFIDENCE
@@ -51,7 +51,7 @@ STALL_MS = const(5000)  # sampler silent this long: stop feeding, let the watchd
 # READ_MS apart kept it sensing and writing flash 20 s (the spasm at 15 s of
 # tests/firmware/test_band_battery.py was logged). 1 s is still far longer than a load's dip (ms; a
 # flash erase's tens of ms), so the readings stay independent: critical 2 s after the boot.
-# (A private const: no qstr left in the .mpy; the band's are at their pool's end, docs/firmware.md.)
+# (A private const: no qstr in the .mpy; the band has one left before its next pool, docs/firmware.md.)
 _CONFIRM_MS = const(1000)
 ACT_QUEUE = const(4)
 RAW_BUFS = const(4)
@@ -635,7 +635,8 @@ class App:
             self._paused_ms = self.uptime_ms()
             self.raw_on = False
             self.boot.mark_clean()
-        elif self.critical and pct > batt.CRITICAL_PCT + batt.CLEAR_MARGIN_PCT:
+        elif self.critical and pct >= DEFAULTS[P.CFG_LOW_BATTERY_PCT] + batt.CLEAR_MARGIN_PCT:
+            # 20 %: a charger's voltage, not a cell's rest once sensing stops (battery.py).
             self.critical = False
             self.boot.mark_running()
             self._start_imu()
