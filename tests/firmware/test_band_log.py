@@ -464,3 +464,80 @@ def test_a_damaged_newest_record_keeps_its_seq_used(micropython: str, tmp_path: 
     out = run_mp(micropython, tmp_path / "newest.py", NEWEST, str(tmp_path / "flash")).split("\n")
     assert out[0] == "8 0 8", out
     assert out[1:3] == ["8 0 8", "8"], out
+
+
+# As BACKFILL_TURNS, with a central connected (link 1) when the host's BACKFILL from argv[3] comes;
+# at the first turn the scan gives the other tasks, it goes and another connects (link 2), as the
+# radio's interrupt tells the band. Prints the link, then the BACKFILL's answer and what the new
+# link's sender starts from (band/app.py _follow_link): its cursor, the log's next_seq, whether a
+# backfill's end is due, and the control RESPs the band sent to the new link.
+BACKFILL_RELINK = r'''
+import sys
+import asyncio
+from sim import run
+import band.app as A
+from swcore import protocol as P
+
+hw = run.build(run.parse_args(["--csv", sys.argv[1], "--flash", sys.argv[2], "--socket", "0"]))[0]
+app = A.App(hw)
+p = app.periph
+p._irq(1, (1, 0, bytes(6)))  # _IRQ_CENTRAL_CONNECT: link 1
+p.encrypted = p.bonded = True
+resps = []
+writes = [(app.h_control, P.encode_backfill(int(sys.argv[3])))]
+
+
+async def next_write():
+    if writes:
+        return writes.pop(0)
+    await asyncio.sleep_ms(60000)
+
+
+async def notify(h, data):
+    if h == app.h_control:
+        resps.append((p.link_id, P.decode(bytes(data))["code"]))
+    return True
+
+
+p.next_write = next_write
+p.notify = notify
+
+
+async def other():
+    await asyncio.sleep_ms(0)  # the scan's first turn
+    p._irq(2, (1, 0, bytes(6)))  # _IRQ_CENTRAL_DISCONNECT
+    p._irq(1, (2, 0, bytes(6)))  # the next central: link 2
+    p.encrypted = p.bonded = True
+
+
+async def main():
+    control = asyncio.create_task(app._control())
+    await asyncio.sleep_ms(0)
+    asyncio.create_task(other())
+    await asyncio.sleep_ms(200)
+    control.cancel()
+    app._follow_link()  # as the sender does first
+    print(p.link_id, app._cursor, app.log.next_seq, int(app._done_pending), [c for l, c in resps if l == 2])
+
+
+asyncio.run(main())
+'''
+
+
+def test_a_host_gone_during_the_backfill_scan_leaves_the_next_link_alone(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """Found by review: since the BACKFILL's scan gives the other tasks turns (bf89f8e; 1-2 s on a
+    board over a damaged log), its host may go and another connect meanwhile; the handler then set
+    the new link's cursor to where the gone host asked from (events the new one had not asked
+    for), sent it the gap LOGINFO (a host that has not asked yet takes its seqs from 0 as lost)
+    and a backfill's end, and the control task sent it the RESP (taken by a host waiting for the
+    RESP of its own BACKFILL). A new link starts with live events only, and gets nothing of the
+    gone host's command."""
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    n = 4096 + 2 * 128 - 2
+    write_log(flash, 0, n, 128, damaged=tuple(range(1, n - 1)))  # the newest, n - 1, reads back
+    out = run_mp(micropython, tmp_path / "relink.py", BACKFILL_RELINK, str(many_spasms_csv), str(flash), "1").strip()
+    link, cursor, next_seq, done_pending, resps = out.split(" ", 4)
+    assert (int(link), int(next_seq)) == (2, n), out
+    assert (int(cursor), int(done_pending)) == (n, 0), "the new link starts at next_seq, no backfill end due: " + out
+    assert resps == "[]", "no RESP to the new link: " + out
