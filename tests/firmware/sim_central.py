@@ -11,6 +11,7 @@ notifications.
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import os
 import queue
@@ -18,10 +19,12 @@ import shutil
 import socket
 import struct
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from spasmwatch.flashing.device import MPY_ARCHS
@@ -32,6 +35,15 @@ from swcore import protocol as P
 ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = ROOT / "firmware"
 MICROPYPATH = ".frozen:%s:%s" % (FIRMWARE, FIRMWARE / "sim")  # for tests that run their own scripts
+
+
+def band_module(name: str) -> ModuleType:
+    """``band.<name>`` imported on CPython, for its constants: only the band's modules that import
+    nothing MicroPython-only (battery, config). The firmware is not on CPython's path (only swcore
+    is installed), so it is appended here, after everything installed."""
+    if str(FIRMWARE) not in sys.path:
+        sys.path.append(str(FIRMWARE))
+    return importlib.import_module(f"band.{name}")
 
 ATT_OK = 0
 CENTRAL_ADDR = bytes.fromhex("c0ffee000001")  # a central's address when a test names none

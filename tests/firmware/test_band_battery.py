@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim_central import Band, read_flash_log, run_mp, secure_connect
+from sim_central import Band, band_module, read_flash_log, run_mp, secure_connect
 
-from band import battery as batt
-from band.config import DEFAULTS
 from swcore import protocol as P
+
+batt = band_module("battery")
+DEFAULTS = band_module("config").DEFAULTS
 
 N = batt.CONFIRM_READINGS
 # Cell voltages (mV) on the simulated board's 3300-4200 mV range, and the percent each reads as.

@@ -10,10 +10,11 @@ import subprocess
 import time
 from pathlib import Path
 
-from sim_central import ATT_INSUFFICIENT_AUTHENTICATION, EXIT_CRASH, EXIT_POWER_LOSS, EXIT_RESET, EXIT_WDT, MICROPYPATH, ROOT, Band, Central, read_flash_log, run_mp, secure_connect
+from sim_central import ATT_INSUFFICIENT_AUTHENTICATION, EXIT_CRASH, EXIT_POWER_LOSS, EXIT_RESET, EXIT_WDT, MICROPYPATH, ROOT, Band, Central, band_module, read_flash_log, run_mp, secure_connect
 
-from band import battery as batt
 from swcore import protocol as P
+
+batt = band_module("battery")
 
 # A cell under the critical bar stops sensing this long (ms) at most after it got there: the band
 # takes its charge as the best of its last CONFIRM_READINGS readings, read READ_MS apart at most.
