@@ -360,7 +360,7 @@ def _gap_calls(path: Path) -> set[str]:
 def test_power_budget_takes_the_firmwares_batching_and_the_centrals_interval(board_id: str) -> None:
     """The budget's duty cycle is the sampler's, and its connection interval the one the band gets."""
     p = _raw(board_id)["power"]
-    assert p["batch_ms"] == constant(ROOT / "firmware", "band/app.py", "BATCH_MS")
+    assert p["batch_ms"] == constant(ROOT / "firmware", "band/app.py", "_BATCH_MS")
     # The band cannot ask for an interval (it only advertises and disconnects): the central's
     # shortest default it is. A band that learns to ask must change this test and the budget.
     band = [*(ROOT / "firmware" / "band").glob("*.py"), ROOT / "firmware" / "main.py"]

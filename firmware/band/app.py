@@ -3,7 +3,7 @@
 Hardware is injected (``Hardware``), so ``main.py`` on a board and
 ``sim/run.py`` on the unix port build this same app. Tasks:
 
-- sampler: waits ``BATCH_MS``, drains the IMU FIFO, runs every sample through
+- sampler: waits ``_BATCH_MS``, drains the IMU FIFO, runs every sample through
   the detector, the cluster counter and the epoch features (``_process``: no
   allocation), logs confirmed spasms and the counter's matches to flash;
 - sender: notifies events from the flash log from ``_cursor`` on (live and
@@ -41,10 +41,10 @@ from swcore.matcher import Matcher
 
 FIRMWARE_VERSION = "0.1.0"
 LOG_SLOTS = const(4096)  # 4096 x 24 B = 96 KB of flash, months of events
-BATCH_MS = const(200)  # FIFO drain period: MPU6886's 1 KB FIFO holds 0.7 s at 100 Hz
+_BATCH_MS = const(200)  # FIFO drain period: MPU6886's 1 KB FIFO holds 0.7 s at 100 Hz
 WDT_TIMEOUT_MS = const(8000)
 WDT_FEED_MS = const(1000)  # also the boot links' checkpoint period: at most band/bootlink.py CHECKPOINT_MS
-STALL_MS = const(5000)  # sampler silent this long: stop feeding, let the watchdog reset
+_STALL_MS = const(5000)  # sampler silent this long: stop feeding, let the watchdog reset
 # Until battery.py CONFIRM_READINGS readings were taken since the boot they come this often (ms),
 # not every READ_MS: a band switched on with an empty cell (one that browned out and came back on
 # its resting voltage) stopped at its first reading until 2026-12-06, and the confirming readings
@@ -53,27 +53,27 @@ STALL_MS = const(5000)  # sampler silent this long: stop feeding, let the watchd
 # flash erase's tens of ms), so the readings stay independent: critical 2 s after the boot.
 # (A private const: no qstr in the .mpy; the band has one left before its next pool, docs/firmware.md.)
 _CONFIRM_MS = const(1000)
-ACT_QUEUE = const(4)
+_ACT_QUEUE = const(4)
 RAW_BUFS = const(4)
 RAW_MAX_SAMPLES = const(19)  # 8 + 19 * 12 = 236 bytes, inside a 247-byte MTU
 EVENT_SIZE = const(20)
 # The IMU's real sample period, measured against the crystal uptime clock over the batches: an
 # event is dated back from its batch by 1-4 s of samples, and at the nominal period an IMU 1 % off
 # (its own oscillator) put onsets 10-40 ms early (2 % fast: 40-80 ms). Measured from the first
-# RATE_MIN_SPAN_MS of sensing on (a read dates the sample after it within one period, so at 50 Hz
-# the estimate is within 0.2 % then: < 5 ms back over 2.5 s), then over windows of RATE_SPAN_MS
+# _RATE_MIN_SPAN_MS of sensing on (a read dates the sample after it within one period, so at 50 Hz
+# the estimate is within 0.2 % then: < 5 ms back over 2.5 s), then over windows of _RATE_SPAN_MS
 # (< 17.9 min keeps span x 1000 a small int on a 32-bit board), each taken at its end. A count
-# within RATE_SAME_SAMPLES of the nominal one keeps the nominal period (the window cannot tell
-# them apart; an IMU on its rate keeps the detector's exact times); one RATE_MAX_ERROR_PCT off
+# within _RATE_SAME_SAMPLES of the nominal one keeps the nominal period (the window cannot tell
+# them apart; an IMU on its rate keeps the detector's exact times); one _RATE_MAX_ERROR_PCT off
 # (a stall, lost samples) is not taken.
-RATE_MIN_SPAN_MS = const(10000)
-RATE_SPAN_MS = const(600000)
-RATE_MAX_ERROR_PCT = const(5)
-RATE_SAME_SAMPLES = const(2)
+_RATE_MIN_SPAN_MS = const(10000)
+_RATE_SPAN_MS = const(600000)
+_RATE_MAX_ERROR_PCT = const(5)
+_RATE_SAME_SAMPLES = const(2)
 # A notify that gave up (the stack busy through its 2 s, band/ble.py) on a link still up is tried
 # again this long (ms) after: not at the sender's next wake, an epoch's 10 s, and none at all while
 # sensing is off (safe mode, a critical battery), when serving the log is all the band does.
-SEND_RETRY_MS = const(1000)
+_SEND_RETRY_MS = const(1000)
 SAMPLES_LAP = const(1 << 29)  # the sample count runs modulo this: with a batch added, still a small int on a 32-bit board
 
 
@@ -213,14 +213,14 @@ class App:
             return
         self._span_n += n
         span = self._anchor_ms - self._span_ms0
-        if span < (RATE_MIN_SPAN_MS if self._span_first else RATE_SPAN_MS):
+        if span < (_RATE_MIN_SPAN_MS if self._span_first else _RATE_SPAN_MS):
             return
         off = self._span_n - span * self.rate_hz // 1000  # samples more than at the nominal rate
-        if abs(off) <= RATE_SAME_SAMPLES:
+        if abs(off) <= _RATE_SAME_SAMPLES:
             self._period_us = 0
-        elif abs(off) * 100 <= self._span_n * RATE_MAX_ERROR_PCT:
+        elif abs(off) * 100 <= self._span_n * _RATE_MAX_ERROR_PCT:
             self._period_us = span * 1000 // self._span_n
-        if span >= RATE_SPAN_MS:
+        if span >= _RATE_SPAN_MS:
             self._span_n = -1  # a new window from the next batch on (the estimate is kept meanwhile)
             self._span_first = False
 
@@ -371,7 +371,7 @@ class App:
         t_ms = self._ms_at(self.det.n)
         breath = e.breath_gyro if self.det.p.has_gyro else e.breath_acc
         rec = P.encode_activity(self.boot.boot_count, t_ms, e.activity, breath, off, self.worn)
-        if len(self._act) >= ACT_QUEUE:
+        if len(self._act) >= _ACT_QUEUE:
             self._act.pop(0)
         self._act.append(rec)
         self._wake.set()
@@ -382,7 +382,7 @@ class App:
         imu = self.hw.imu
         clock = self.hw.clock
         while self.sampling:
-            await clock.pace_ms(BATCH_MS)
+            await clock.pace_ms(_BATCH_MS)
             while self.sampling:
                 n = imu.read(self._samples, BATCH_MAX)
                 if n:
@@ -400,7 +400,7 @@ class App:
             if not await self._send() and self.periph.secure():
                 # The stack stayed busy through notify's 2 s on a link still up: try again soon,
                 # not at the next wake (an epoch's, 10 s; none while sensing is off).
-                await self.hw.clock.sleep_ms(SEND_RETRY_MS)
+                await self.hw.clock.sleep_ms(_SEND_RETRY_MS)
                 self._wake.set()
 
     async def _send(self):
@@ -687,7 +687,7 @@ class App:
         wdt = self.hw.make_wdt(WDT_TIMEOUT_MS)
         clock = self.hw.clock
         while True:
-            if not (self.sampling and time.ticks_diff(clock.ticks_ms(), self._beat) > STALL_MS):
+            if not (self.sampling and time.ticks_diff(clock.ticks_ms(), self._beat) > _STALL_MS):
                 wdt.feed()
             self.boot.checkpoint(self.uptime_ms())  # RTC memory: the next boot links from the latest
             await clock.sleep_ms(WDT_FEED_MS)

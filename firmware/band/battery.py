@@ -5,8 +5,10 @@ it through a resting-voltage curve between the board's ``empty_mv`` and
 ``full_mv`` (board definition). Integer math only.
 """
 
+from swcore.compat import const  # band/battery.py runs on CPython too (tests)
+
 # Resting LiPo voltage (mV, for a 3300-4200 mV cell) at 0, 10, ... 100 % charge.
-_CURVE_MV = (3300, 3580, 3680, 3730, 3770, 3800, 3840, 3890, 3960, 4060, 4200)
+_CURVE_MV = const((3300, 3580, 3680, 3730, 3770, 3800, 3840, 3890, 3960, 4060, 4200))
 # Below this the band stops sensing and writing flash so a brown-out cannot
 # tear a log record; it keeps advertising its status while it can.
 CRITICAL_PCT = 3

@@ -18,11 +18,11 @@ from swcore import consts as C
 from swcore.crc import seal, unseal
 
 NAME = "bias.bin"
-_FMT = "<hhh"
+_FMT = const("<hhh")
 # Kept once the bias rests on BIAS_BLOCKS still blocks, then at most every
-# SAVE_MS and only when it moved by SAVE_DDPS: a few flash writes a day.
-SAVE_MS = const(600000)
-SAVE_DDPS = const(2)
+# _SAVE_MS and only when it moved by _SAVE_DDPS: a few flash writes a day.
+_SAVE_MS = const(600000)
+_SAVE_DDPS = const(2)
 
 
 class BiasStore:
@@ -40,9 +40,9 @@ class BiasStore:
             return False
         s = self.saved
         if s is not None:
-            if now_ms - self._saved_ms < SAVE_MS:
+            if now_ms - self._saved_ms < _SAVE_MS:
                 return False
-            if abs(bias.bx - s[0]) + abs(bias.by - s[1]) + abs(bias.bz - s[2]) < SAVE_DDPS:
+            if abs(bias.bx - s[0]) + abs(bias.by - s[1]) + abs(bias.bz - s[2]) < _SAVE_DDPS:
                 return False
         new = (_i16(bias.bx), _i16(bias.by), _i16(bias.bz))
         try:

@@ -7,15 +7,15 @@ handler only records state and sets flags; tasks do the work:
 - connection, MTU and encryption state are plain attributes, changes wake
   ``wait_change()``;
 - GATT writes are copied (the stack reuses its buffer) into a bounded ring of
-  ``WRITE_SLOTS`` preallocated buffers; when it is full further writes are
+  ``_WRITE_SLOTS`` preallocated buffers; when it is full further writes are
   counted in ``writes_dropped`` and ignored, so a flooding central cannot
   exhaust RAM. On a board the IRQ runs between the app's bytecodes, so no
   variable of the ring is written by both sides: the IRQ alone moves its tail,
   the control task alone its head; a disconnect notes where the tail was, and
   the task skips the old link's writes up to there;
 - ``notify`` applies backpressure: the stack raises OSError(ENOMEM) when its
-  transmit buffers are full, so it retries every ``NOTIFY_RETRY_MS`` and gives
-  up (returns False) after ``NOTIFY_TIMEOUT_MS`` or on disconnect.
+  transmit buffers are full, so it retries every ``_NOTIFY_RETRY_MS`` and gives
+  up (returns False) after ``_NOTIFY_TIMEOUT_MS`` or on disconnect.
 """
 
 import asyncio
@@ -38,14 +38,14 @@ FLAG_WRITE_ENCRYPTED = const(0x1000)
 
 _IO_NO_INPUT_OUTPUT = const(3)
 # Largest ATT MTU we ask for: a RAW record of 19 samples fits in 244 bytes.
-MTU_MAX = const(247)
-WRITE_SLOTS = const(4)
-# The ring's head and tail count modulo twice the slots: equal is empty, WRITE_SLOTS apart full,
+_MTU_MAX = const(247)
+_WRITE_SLOTS = const(4)
+# The ring's head and tail count modulo twice the slots: equal is empty, _WRITE_SLOTS apart full,
 # with no count that both the IRQ and the task would update.
-_WRAP = const(2 * WRITE_SLOTS)
+_WRAP = const(2 * _WRITE_SLOTS)
 WRITE_MAX = const(32)  # longest control write accepted (longer ones are truncated and refused)
-NOTIFY_RETRY_MS = const(10)
-NOTIFY_TIMEOUT_MS = const(2000)
+_NOTIFY_RETRY_MS = const(10)
+_NOTIFY_TIMEOUT_MS = const(2000)
 
 _ADV_FLAGS = const(0x01)
 _ADV_NAME = const(0x09)
@@ -53,21 +53,17 @@ _ADV_UUID128_ALL = const(0x07)
 _ADV_UUID16_MORE = const(0x02)
 
 
-def uuid128_le(uuid_str):
-    """The 16 little-endian bytes of a 128-bit UUID string, as advertising data carries them."""
-    h = uuid_str.replace("-", "")
-    b = bytearray(16)
-    for i in range(16):
-        b[15 - i] = int(h[2 * i : 2 * i + 2], 16)
-    return bytes(b)
-
-
 def adv_payloads(name, service_uuid):
     """(adv_data, resp_data): flags + 128-bit service UUID, and the name in the scan response.
 
-    Both do not fit in one 31-byte advertisement (3 + 18 + 2 + 15 = 38 bytes).
+    Both do not fit in one 31-byte advertisement (3 + 18 + 2 + 15 = 38 bytes). Advertising data
+    carries the UUID's 16 bytes little-endian.
     """
-    adv = bytes((2, _ADV_FLAGS, 0x06, 17, _ADV_UUID128_ALL)) + uuid128_le(service_uuid)
+    h = service_uuid.replace("-", "")
+    u = bytearray(16)
+    for i in range(16):
+        u[15 - i] = int(h[2 * i : 2 * i + 2], 16)
+    adv = bytes((2, _ADV_FLAGS, 0x06, 17, _ADV_UUID128_ALL)) + u
     n = name.encode()
     resp = bytes((len(n) + 1, _ADV_NAME)) + n
     return adv, resp
@@ -91,9 +87,9 @@ class Peripheral:
         self.writes_dropped = 0
         self.notify_failures = 0
         self.notify_busy = 0  # times the stack's buffers were full and a notify waited
-        self._wbuf = [bytearray(WRITE_MAX) for _ in range(WRITE_SLOTS)]
-        self._wlen = bytearray(WRITE_SLOTS)
-        self._whandle = [0] * WRITE_SLOTS
+        self._wbuf = [bytearray(WRITE_MAX) for _ in range(_WRITE_SLOTS)]
+        self._wlen = bytearray(_WRITE_SLOTS)
+        self._whandle = [0] * _WRITE_SLOTS
         self._wtail = 0  # the IRQ's: next slot to fill
         self._whead = 0  # the task's: oldest slot not yet read
         # The IRQ's, at each disconnect: link_id * _WRAP + the tail then, so it differs at every
@@ -104,7 +100,7 @@ class Peripheral:
         self._change_flag = flag()
         self._adv = None
         ble.active(True)
-        ble.config(bond=True, le_secure=True, mitm=False, io=_IO_NO_INPUT_OUTPUT, mtu=MTU_MAX)
+        ble.config(bond=True, le_secure=True, mitm=False, io=_IO_NO_INPUT_OUTPUT, mtu=_MTU_MAX)
         ble.irq(self._irq)
 
     def set_bonding(self, on):
@@ -171,10 +167,10 @@ class Peripheral:
 
     def _capture(self, handle):
         t = self._wtail
-        if (t - self._whead) % _WRAP >= WRITE_SLOTS:
+        if (t - self._whead) % _WRAP >= _WRITE_SLOTS:
             self.writes_dropped += 1
             return
-        i = t % WRITE_SLOTS
+        i = t % _WRITE_SLOTS
         v = self._ble.gatts_read(handle)
         n = len(v)
         if n > WRITE_MAX:
@@ -199,7 +195,7 @@ class Peripheral:
                 self._whead = cut % _WRAP
                 continue
             h = self._whead
-            i = h % WRITE_SLOTS
+            i = h % _WRITE_SLOTS
             # A copy: once the head moves on, the IRQ may fill the slot while the caller decodes.
             w = self._whandle[i], self._wbuf[i][: self._wlen[i]]
             self._whead = (h + 1) % _WRAP
@@ -225,10 +221,10 @@ class Peripheral:
                 return True
             except OSError:
                 self.notify_busy += 1
-                if waited >= NOTIFY_TIMEOUT_MS:
+                if waited >= _NOTIFY_TIMEOUT_MS:
                     break
-                await asyncio.sleep_ms(NOTIFY_RETRY_MS)
-                waited += NOTIFY_RETRY_MS
+                await asyncio.sleep_ms(_NOTIFY_RETRY_MS)
+                waited += _NOTIFY_RETRY_MS
         self.notify_failures += 1
         return False
 

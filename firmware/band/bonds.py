@@ -2,14 +2,16 @@
 
 The BLE stack asks for and hands over its secrets through _IRQ_GET_SECRET /
 _IRQ_SET_SECRET; they are kept in RAM and written to ``bonds.json`` when they
-change, at most ``MAX_SECRETS`` entries (oldest dropped first).
+change, at most ``_MAX_SECRETS`` entries (oldest dropped first).
 """
 
 import binascii
 import json
 
+from micropython import const
+
 NAME = "bonds.json"
-MAX_SECRETS = 24
+_MAX_SECRETS = const(24)
 
 
 class Bonds:
@@ -46,7 +48,7 @@ class Bonds:
         self._items = [it for it in self._items if not (it[0] == sec_type and it[1] == key)]
         if value is not None:
             self._items.append((sec_type, key, bytes(value)))
-            if len(self._items) > MAX_SECRETS:
+            if len(self._items) > _MAX_SECRETS:
                 self._items.pop(0)
         self.dirty = True
         return True

@@ -15,13 +15,13 @@ With both RTC readings there and consistent the gap is measured (``BLF_RTC``,
 err_ms a few ms); otherwise it is estimated: the reset fell within a
 checkpoint period after the checkpoint (a watchdog's timeout more for a
 watchdog reset: the loop that writes checkpoints may have hung first), and the
-board took BOOT_MIN_MS..BOOT_MAX_MS from its reset to this boot's ms 0. After a
+board took _BOOT_MIN_MS.._BOOT_MAX_MS from its reset to this boot's ms 0. After a
 reset read as a power-on (``P.RC_POWER_ON``: a brown-out, or a true power-up) only
 a measured link is made: a power-up restarts the RTC timer, which then reads
 before the checkpoint or no more than a boot's time, and no estimate bounds how
 long the power was off.
 
-The last ``LINKS_KEPT`` links stay in ``links.bin`` (sealed, written only at a
+The last ``_LINKS_KEPT`` links stay in ``links.bin`` (sealed, written only at a
 boot that made one), so a host that reaches the band boots later still gets
 them; the app sends them at the start of every BACKFILL. A flash that refuses
 the file costs only the link's keeping, never the boot (as band/bootstate.py):
@@ -45,29 +45,29 @@ NAME = "links.bin"
 # just before a deliberate reset). RTC memory is RAM: a write costs microseconds and no wear,
 # and the period bounds an estimated link's error: the reset fell within it after the checkpoint.
 CHECKPOINT_MS = const(1000)
-LINKS_KEPT = const(16)  # 16 x 18 = 288 bytes of RAM and flash: a night's reset loop; each backfill sends them all
+_LINKS_KEPT = const(16)  # 16 x 18 = 288 bytes of RAM and flash: a night's reset loop; each backfill sends them all
 # ms from a reset to band ms 0 (App built): ROM, bootloader, MicroPython, the imports, the log's
 # recovery scan. bench/faults.py takes 1.5 s (BOOT_S); a board's own is measured at bring-up
 # (hardware/BRINGUP.md, section 1, "Boot links").
-BOOT_MIN_MS = const(1000)
-BOOT_MAX_MS = const(2000)
+_BOOT_MIN_MS = const(1000)
+_BOOT_MAX_MS = const(2000)
 # ms: a watchdog reset may come this long after the last checkpoint when the whole loop hung
 # (band/app.py WDT_TIMEOUT_MS plus a feed period); a stalled sampler alone leaves the
 # checkpoints going until the reset.
-WDT_LATE_MS = const(9000)
+_WDT_LATE_MS = const(9000)
 STOP_MS = const(100)  # ms: a deliberate reset (REBOOT) follows its final checkpoint within this
 # A measured gap: each RTC reading is whole ms (1 ms each), and the RTC's slow clock counts the
-# reset itself at up to RTC_DRIFT_PPM off (its calibrated RC oscillator; checked at bring-up).
-RTC_READ_MS = const(2)
-RTC_DRIFT_PPM = const(2000)
+# reset itself at up to _RTC_DRIFT_PPM off (its calibrated RC oscillator; checked at bring-up).
+_RTC_READ_MS = const(2)
+_RTC_DRIFT_PPM = const(2000)
 _LAP = const(0xFFFFFFFF)  # ms readings are kept modulo 2^32 (u32 fields)
 # The checkpoint band/bootstate.py writes to retained memory (BootState.checkpoint; private there,
 # so repeated here): tag, boot u16, uptime ms u32, RTC ms u32, flags u8, then crc16 (swcore.crc).
-CP_FMT = "<BHIIB"
-CP_SIZE = const(12)
-CP_TAG = const(0x4C)  # "L": another use of the RTC memory does not read as a checkpoint
-CPF_RTC = const(0x01)  # the RTC ms is a reading
-CPF_FINAL = const(0x02)  # written just before a deliberate reset (REBOOT)
+_CP_FMT = const("<BHIIB")
+_CP_SIZE = const(12)
+_CP_TAG = const(0x4C)  # "L": another use of the RTC memory does not read as a checkpoint
+_CPF_RTC = const(0x01)  # the RTC ms is a reading
+_CPF_FINAL = const(0x02)  # written just before a deliberate reset (REBOOT)
 
 
 def kept(storage, retained, boot, cause, up_ms):
@@ -82,8 +82,8 @@ def kept(storage, retained, boot, cause, up_ms):
     links, stale = _load(storage, boot)
     made = _link(retained, boot, cause, up_ms, rtc) if cause else None
     if made is not None:
-        if len(links) >= LINKS_KEPT * P.BOOTLINK_SIZE:
-            links = links[-(LINKS_KEPT - 1) * P.BOOTLINK_SIZE :]
+        if len(links) >= _LINKS_KEPT * P.BOOTLINK_SIZE:
+            links = links[-(_LINKS_KEPT - 1) * P.BOOTLINK_SIZE :]
         links += made
     if made is not None or stale:
         try:
@@ -100,7 +100,7 @@ def _load(storage, boot):
     would take for this count's boot of that number (found by review)."""
     raw = storage.read(NAME)
     size = 0 if raw is None else len(raw) - 2
-    if size <= 0 or size % P.BOOTLINK_SIZE or size > LINKS_KEPT * P.BOOTLINK_SIZE:
+    if size <= 0 or size % P.BOOTLINK_SIZE or size > _LINKS_KEPT * P.BOOTLINK_SIZE:
         return b"", False
     payload = unseal(raw, size)
     if payload is None:
@@ -122,13 +122,13 @@ def _load(storage, boot):
 
 def _checkpoint(retained):
     raw = retained.read()
-    if raw is None or len(raw) != CP_SIZE + 2:
+    if raw is None or len(raw) != _CP_SIZE + 2:
         return None
-    cp = unseal(bytes(raw), CP_SIZE)
+    cp = unseal(bytes(raw), _CP_SIZE)
     if cp is None:
         return None
-    v = struct.unpack(CP_FMT, cp)
-    return v if v[0] == CP_TAG else None
+    v = struct.unpack(_CP_FMT, cp)
+    return v if v[0] == _CP_TAG else None
 
 
 def _rtc_ms(retained):
@@ -147,20 +147,20 @@ def _link(retained, boot, cause, up_ms, rtc):
     if cp is None or cp[1] != prev:
         return None  # a checkpoint of no boot just before this one (a new log life, an old one)
     _, _, prev_ms, prev_rtc, cp_flags = cp
-    late = STOP_MS if cp_flags & CPF_FINAL else (WDT_LATE_MS if cause == P.RC_WDT else CHECKPOINT_MS)
-    lo = BOOT_MIN_MS
-    hi = late + BOOT_MAX_MS
-    if rtc is not None and cp_flags & CPF_RTC:
+    late = STOP_MS if cp_flags & _CPF_FINAL else (_WDT_LATE_MS if cause == P.RC_WDT else CHECKPOINT_MS)
+    lo = _BOOT_MIN_MS
+    hi = late + _BOOT_MAX_MS
+    if rtc is not None and cp_flags & _CPF_RTC:
         gap = ((rtc - prev_rtc) & _LAP) - up_ms  # RTC ms from the checkpoint to this boot's ms 0
         # Consistent: not before the checkpoint, and no later than a board twice as slow to boot
         # as the estimate allows (an RTC stepped or restarted reads far off); deep sleep has no
         # bound but the u32 field's half. Read as a power-on, the timer must also have counted
         # more than one boot's time by this boot's ms 0: one restarted by a power-up reads no
         # more (a stale checkpoint of a boot cut in its first second could pass the rest).
-        if 0 <= gap and (gap <= hi + BOOT_MAX_MS or (cause == P.RC_DEEPSLEEP and gap < 0x7FFFFFFF)) and (
-            cause != P.RC_POWER_ON or (rtc - up_ms) & _LAP > BOOT_MAX_MS
+        if 0 <= gap and (gap <= hi + _BOOT_MAX_MS or (cause == P.RC_DEEPSLEEP and gap < 0x7FFFFFFF)) and (
+            cause != P.RC_POWER_ON or (rtc - up_ms) & _LAP > _BOOT_MAX_MS
         ):
-            err = RTC_READ_MS + gap * RTC_DRIFT_PPM // 1000000
+            err = _RTC_READ_MS + gap * _RTC_DRIFT_PPM // 1000000
             return P.encode_bootlink(boot, prev, cause, P.BLF_RTC, prev_ms, gap, err)
     if cause == P.RC_DEEPSLEEP or cause == P.RC_POWER_ON:
         # Asleep for as long as it was set to, or powered off for as long as it was: nothing

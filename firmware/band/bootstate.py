@@ -3,7 +3,7 @@
 ``state.bin`` (sealed): ``<HBB`` boot_count, crash_streak, running. ``running``
 is set at start-up and cleared only by a clean stop (safe reboot, critical
 battery); finding it still set at the next boot means that run ended in a
-crash, a watchdog reset or a power cut. ``SAFE_MODE_CRASHES`` unclean ends in
+crash, a watchdog reset or a power cut. ``_SAFE_MODE_CRASHES`` unclean ends in
 a row, without ``STABLE_MS`` of healthy running in between, start the band
 in safe mode.
 
@@ -25,14 +25,14 @@ from micropython import const
 from swcore.crc import seal, unseal
 
 NAME = "state.bin"
-_FMT = "<HBB"
-SAFE_MODE_CRASHES = const(3)
+_FMT = const("<HBB")
+_SAFE_MODE_CRASHES = const(3)
 # A run this long (device ms) counts as healthy and clears the crash streak.
 STABLE_MS = const(60000)
 # The checkpoint in retained memory, read back by band/bootlink.py (which documents it): tag,
 # boot, uptime ms, RTC ms (both modulo 2^32), flags; crc16. Private here (const names cost no
 # RAM), so bootlink.py repeats them: tests/firmware/test_band_bootlink.py checks the two agree.
-_CP_FMT = "<BHIIB"
+_CP_FMT = const("<BHIIB")
 _CP_TAG = const(0x4C)
 _CPF_RTC = const(0x01)
 _CPF_FINAL = const(0x02)
@@ -54,7 +54,7 @@ class BootState:
         if self.crashed:
             self.crash_streak = min(self.crash_streak + 1, 255)
         self._save(1)
-        self.safe_mode = self.crash_streak >= SAFE_MODE_CRASHES and not self.save_failed
+        self.safe_mode = self.crash_streak >= _SAFE_MODE_CRASHES and not self.save_failed
 
     def _save(self, running):
         try:

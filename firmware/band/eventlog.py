@@ -33,25 +33,25 @@ from micropython import const
 from swcore import wire
 from swcore.crc import crc16
 
-MAGIC = const(0x5753)
+_MAGIC = const(0x5753)
 SLOT_SIZE = const(24)
-REC_SIZE = const(20)
+_REC_SIZE = const(20)
 # Slots per segment file: 128 x 24 = 3 KB, under one 4 KB erase block of an ESP32's flash, so an
 # append rewrites at most the file's last block; and 33 files for the default 4096 slots, a
 # directory LittleFS lists at boot in a few metadata blocks.
-SEG_SLOTS = const(128)
-DIR_NAME = "events"
+_SEG_SLOTS = const(128)
+_DIR_NAME = const("events")
 
 
 def seg_slots(capacity):
-    """Slots per new segment for ``capacity``: SEG_SLOTS, a quarter of a small ring (a test's few
+    """Slots per new segment for ``capacity``: _SEG_SLOTS, a quarter of a small ring (a test's few
     slots), so the log keeps about ``capacity`` events, not a segment's worth more."""
     s = capacity // 4
-    return SEG_SLOTS if s > SEG_SLOTS else (s if s > 0 else 1)
+    return _SEG_SLOTS if s > _SEG_SLOTS else (s if s > 0 else 1)
 
 
 class EventLog:
-    def __init__(self, storage, capacity, name=DIR_NAME):
+    def __init__(self, storage, capacity, name=_DIR_NAME):
         self.capacity = capacity
         self.next_seq = 0
         self.oldest_seq = 0
@@ -83,7 +83,7 @@ class EventLog:
     def _valid(self, want):
         """The seq of the good record in the slot buffer (it must be ``want`` unless -1), or -1."""
         b = self._slot
-        if b[0] != (MAGIC & 0xFF) or b[1] != (MAGIC >> 8):
+        if b[0] != (_MAGIC & 0xFF) or b[1] != (_MAGIC >> 8):
             return -1
         if crc16(b, 0, SLOT_SIZE - 2) != (b[SLOT_SIZE - 2] | (b[SLOT_SIZE - 1] << 8)):
             return -1
@@ -115,9 +115,9 @@ class EventLog:
         """
         seq = self.next_seq
         b = self._slot
-        b[0] = MAGIC & 0xFF
-        b[1] = MAGIC >> 8
-        self._mv[2 : 2 + REC_SIZE] = record
+        b[0] = _MAGIC & 0xFF
+        b[1] = _MAGIC >> 8
+        self._mv[2 : 2 + _REC_SIZE] = record
         struct.pack_into("<I", b, 4, seq)
         struct.pack_into("<H", b, SLOT_SIZE - 2, crc16(b, 0, SLOT_SIZE - 2))
         bases = self._bases
@@ -165,7 +165,7 @@ class EventLog:
             return False
         if n != SLOT_SIZE or self._valid(seq) != seq:
             return False
-        out[0:REC_SIZE] = self._mv[2 : 2 + REC_SIZE]
+        out[0:_REC_SIZE] = self._mv[2 : 2 + _REC_SIZE]
         return True
 
     def _reader(self, base):
@@ -186,7 +186,7 @@ class EventLog:
         A flash read per damaged slot, up to a full log's 4349 after its oldest: in one go that
         held the event loop, and the sampler with it, for the whole scan (37 ms on the unix port,
         1.1-1.9 s at a board's 30-50x, past the MPU6886 FIFO's 0.73 s). So the other tasks get a
-        turn every SEG_SLOTS slots read (a segment's: 1.4 ms here, 40-70 ms on a board, inside
+        turn every _SEG_SLOTS slots read (a segment's: 1.4 ms here, 40-70 ms on a board, inside
         the sampler's 200 ms batch; docs/firmware.md). Meanwhile events may be logged and the
         oldest segment dropped: the scan goes on from ``oldest_seq`` then, up to the
         ``next_seq`` of the moment."""
@@ -198,7 +198,7 @@ class EventLog:
                 return seq
             seq += 1
             n += 1
-            if n == SEG_SLOTS:
+            if n == _SEG_SLOTS:
                 n = 0
                 # Imported here: the log also runs where there is no asyncio (MicroPython before
                 # 1.23 loads it alone, tests/firmware/test_old_micropython.py).

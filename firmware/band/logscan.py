@@ -4,9 +4,11 @@ into segments. Only ``EventLog()`` imports it, at start-up: the app then drops i
 does not stay on the heap all night (docs/firmware.md, "Memory and speed").
 """
 
+from micropython import const
+
 from band.eventlog import SLOT_SIZE
 
-_NONE = (-1, -1, 0, 0)  # a one-file ring's span with no event (_span)
+_NONE = const((-1, -1, 0, 0))  # a one-file ring's span with no event (_span)
 
 
 def open_log(log):

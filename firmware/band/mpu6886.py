@@ -8,6 +8,7 @@ from band.imubase import _I2CImu
 
 # Gyro +-500 deg/s, 65.5 LSB per deg/s: ddps = raw * 10 / 65.5 = raw * 10005 >> 16.
 _MPU_GMUL = const(10005)
+_FIFO_BYTES = const(1024)
 
 
 class MPU6886(_I2CImu):
@@ -20,7 +21,6 @@ class MPU6886(_I2CImu):
     GYRO = 8
     BIG_ENDIAN = True
     GMUL = _MPU_GMUL
-    FIFO_BYTES = 1024
 
     def start(self, rate_hz):
         self._check_id()
@@ -43,7 +43,7 @@ class MPU6886(_I2CImu):
     def read(self, out, max_n):
         self._i2c.readfrom_mem_into(self._addr, 0x72, self._r2)  # FIFO_COUNT
         count = (self._r2[0] << 8) | self._r2[1]
-        if count >= self.FIFO_BYTES - self.FRAME:
+        if count >= _FIFO_BYTES - self.FRAME:
             self.overruns += 1  # it wrapped: frames may be misaligned, start over
             self._w(0x6A, 0x44)
             return 0

@@ -11,7 +11,9 @@ Check value: crc16(b"123456789") == 0x29B1 (same as CPython's
 
 from array import array
 
-CRC16_INIT = 0xFFFF
+from swcore.compat import const
+
+_CRC16_INIT = const(0xFFFF)
 
 
 def _table():
@@ -27,7 +29,7 @@ def _table():
 _T = _table()
 
 
-def crc16(buf, start=0, end=-1, crc=CRC16_INIT):
+def crc16(buf, start=0, end=-1, crc=_CRC16_INIT):
     """CRC of ``buf[start:end]`` (end=-1: to the end) without slicing (no heap use)."""
     if end < 0:
         end = len(buf)

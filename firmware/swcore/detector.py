@@ -32,7 +32,6 @@ RISE = const(1)
 HOLD = const(2)
 RETURN = const(3)
 POST = const(4)
-STATE_NAMES = ("IDLE", "RISE", "HOLD", "RETURN", "POST")
 
 
 class Detector:

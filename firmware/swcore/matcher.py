@@ -32,7 +32,6 @@ from swcore import consts as C
 from swcore.compat import isqrt
 from swcore.frontend import samples
 
-T = C.MATCH_TEMPLATES
 
 
 class Matcher:
@@ -79,11 +78,11 @@ class Matcher:
         self._ry = array("h", bytes(2 * self.ring_n))
         self._rz = array("h", bytes(2 * self.ring_n))
         self._e = array("i", bytes(4 * self.nd))  # energies of the last nd decimated samples
-        self._tpl = array("h", bytes(2 * 3 * T * self.tlen))
-        self._t_on = array("i", bytes(4 * T))  # onset (decimated index)
-        self._t_end = array("i", bytes(4 * T))  # release
-        self._t_len = array("i", bytes(4 * T))  # shape length
-        self._t_e = [0] * T  # shape energy (may exceed a small int)
+        self._tpl = array("h", bytes(2 * 3 * C.MATCH_TEMPLATES * self.tlen))
+        self._t_on = array("i", bytes(4 * C.MATCH_TEMPLATES))  # onset (decimated index)
+        self._t_end = array("i", bytes(4 * C.MATCH_TEMPLATES))  # release
+        self._t_len = array("i", bytes(4 * C.MATCH_TEMPLATES))  # shape length
+        self._t_e = [0] * C.MATCH_TEMPLATES  # shape energy (may exceed a small int)
         self._fresh = array("i", bytes(4 * (self.delay_n // 2 + 2)))  # edges not yet due
         self._wait = array("i", bytes(4 * C.MATCH_WAIT_MAX))  # ring of due edges waiting for a shape
         self.out_age = array("i", bytes(4 * C.MATCH_OUT_MAX))
@@ -100,7 +99,7 @@ class Matcher:
         self._hit = False
         self._t_n = 0  # shapes kept
         self.alike = False  # the last full spasm's shape is like an earlier one's (``spasm``)
-        self._t_last = T - 1
+        self._t_last = C.MATCH_TEMPLATES - 1
         self._fh = 0  # ring head of _fresh
         self._fn = 0
         self._wh = 0  # ring head of _wait
@@ -175,7 +174,7 @@ class Matcher:
         s = self.rebase_n
         self.j -= s
         self._supp -= s
-        for a, n in ((self._t_on, T), (self._t_end, T), (self._fresh, len(self._fresh)), (self._wait, len(self._wait))):
+        for a, n in ((self._t_on, C.MATCH_TEMPLATES), (self._t_end, C.MATCH_TEMPLATES), (self._fresh, len(self._fresh)), (self._wait, len(self._wait))):
             for i in range(n):
                 a[i] -= s
         return s
@@ -218,9 +217,9 @@ class Matcher:
         self.alike = False
         if start + ln - 1 > self.j or start <= self.j - self.ring_n:
             return 0  # not in the ring (a spasm is confirmed 1 s after its release: never)
-        t = (self._t_last + 1) % T
+        t = (self._t_last + 1) % C.MATCH_TEMPLATES
         self._t_last = t
-        if self._t_n < T:
+        if self._t_n < C.MATCH_TEMPLATES:
             self._t_n += 1
         self._t_on[t] = jo
         self._t_end[t] = je
@@ -245,7 +244,7 @@ class Matcher:
         o = self._t_on[t]
         sim = C.MATCH_PAIR_PCT
         for c in range(1, self._t_n):
-            u = (t - c) % T
+            u = (t - c) % C.MATCH_TEMPLATES
             if o - self._t_on[u] > self.pair_n:
                 continue
             dots, sa, sb = self._pair(t, u)
@@ -262,7 +261,7 @@ class Matcher:
             return True  # inside the last match: done with
         near = False
         for c in range(self._t_n):
-            t = (self._t_last - c) % T
+            t = (self._t_last - c) % C.MATCH_TEMPLATES
             o = self._t_on[t]
             if self._t_end[t] + self.self_n >= e >= o - self.self_n:
                 return True  # the kept full spasm itself
@@ -271,7 +270,7 @@ class Matcher:
         if not near:
             return False
         for c in range(self._t_n):
-            t = (self._t_last - c) % T
+            t = (self._t_last - c) % C.MATCH_TEMPLATES
             o = self._t_on[t]
             if o - self.back_n <= e <= o + self.ahead_n and self._match(e, t, now):
                 return True

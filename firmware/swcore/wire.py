@@ -10,6 +10,8 @@ written once.
 
 import struct
 
+from swcore.compat import const
+
 VERSION = 1
 
 # --- GATT ---------------------------------------------------------------------
@@ -46,7 +48,7 @@ LOGINFO_SIZE = 16
 RESP_FMT = "<BBBBI"
 RESP_SIZE = 8
 # ver, type, n_samples, dropped, first_index; then n x (ax, ay, az mg; gx, gy, gz ddps)
-RAW_HEAD_FMT = "<BBBBI"
+_RAW_HEAD_FMT = const("<BBBBI")
 RAW_HEAD_SIZE = 8
 RAW_SAMPLE_FMT = "<hhhhhh"
 RAW_SAMPLE_SIZE = 12
@@ -269,7 +271,7 @@ def raw_capacity(payload_max):
 
 
 def pack_raw_head_into(buf, n_samples, dropped, first_index):
-    struct.pack_into(RAW_HEAD_FMT, buf, 0, VERSION, T_RAW, n_samples, min(dropped, 255), first_index & 0xFFFFFFFF)
+    struct.pack_into(_RAW_HEAD_FMT, buf, 0, VERSION, T_RAW, n_samples, min(dropped, 255), first_index & 0xFFFFFFFF)
 
 
 # --- host -> band -----------------------------------------------------------------------

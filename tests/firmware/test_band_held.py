@@ -40,7 +40,7 @@ class BusyStack:
     async def notify(self, handle, data):
         up = self.app.uptime_ms()
         if BUSY_FROM <= up < BUSY_TO:
-            await self.app.hw.clock.sleep_ms(2000)  # band/ble.py's NOTIFY_TIMEOUT_MS of ENOMEM
+            await self.app.hw.clock.sleep_ms(2000)  # band/ble.py's _NOTIFY_TIMEOUT_MS of ENOMEM
             return False
         print("SENT %s %d" % ("".join("%02x" % b for b in bytes(data)), up))
         return True

@@ -363,7 +363,6 @@ import sys
 import asyncio
 from sim import run
 import band.app as A
-from band.eventlog import SEG_SLOTS
 from swcore import wire as P
 
 hw = run.build(run.parse_args(["--csv", sys.argv[1], "--flash", sys.argv[2], "--socket", "0"]))[0]
@@ -405,7 +404,7 @@ async def main():
     code, arg = await app._apply(P.OP_BACKFILL, (int(sys.argv[3]),))
     turns = state["turns"]
     state["done"] = True
-    print(code, arg, app._cursor, app.log.oldest_seq, app.log.next_seq, SEG_SLOTS)
+    print(code, arg, app._cursor, app.log.oldest_seq, app.log.next_seq, app.log._seg)
     print(turns, state["most"], reads[0])
 
 
@@ -420,7 +419,7 @@ def test_a_backfill_over_a_damaged_log_lets_the_sampler_run(micropython: str, ma
     segments - 2 = 4350 slots), asked from the seq after the oldest (the first the host lacks), it
     held the event loop for the whole scan, and the sampler with it (the MPU6886's FIFO holds
     0.73 s; a board reads a slot 30-50x slower than this port). Now the scan gives the other tasks
-    a turn every SEG_SLOTS slots read, and answers the same seq. (A log none of whose records
+    a turn every segment's slots read, and answers the same seq. (A log none of whose records
     reads back starts past them at boot: its oldest_seq is its next_seq, nothing to scan.)"""
     for keep in (None, 3000):  # every record after the oldest damaged; all but seq 3000
         flash = tmp_path / f"flash-{keep}"

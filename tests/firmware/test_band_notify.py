@@ -185,7 +185,7 @@ def test_a_notify_the_stack_gave_up_on_is_tried_again_without_another_wake(micro
     mode, a critical battery: serving its log is all it does) sent nothing more until the host's
     next command, up to an hour. And the backfill's end (LOGINFO done) was dropped for good: the
     daemon, which holds the band's epochs and closes no cluster by time until it comes, stayed
-    'backfilling' for the whole connection. Now both are tried again SEND_RETRY_MS later."""
+    'backfilling' for the whole connection. Now both are tried again _SEND_RETRY_MS later."""
     (tmp_path / "flash").mkdir()
     out = run_mp(micropython, tmp_path / "gives_up.py", GIVES_UP_ONCE, str(many_spasms_csv), str(tmp_path / "flash"))
     assert out.split() == ["loginfo0", "0", "1", "2", "loginfo4"], out

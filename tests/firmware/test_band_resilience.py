@@ -174,7 +174,7 @@ def test_bad_control_writes_are_refused_and_change_nothing(micropython: str, man
 
 
 def test_a_flood_of_control_writes_is_bounded_counted_and_survived(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
-    """A central that writes faster than the band reads: writes past the WRITE_SLOTS ring are
+    """A central that writes faster than the band reads: writes past the _WRITE_SLOTS ring are
     dropped and counted (writes_dropped), never queued without bound; every one kept is answered,
     and the band goes on answering."""
     flood = 40

@@ -14,7 +14,7 @@ below fires its racing IRQs at every point of the consumer in turn, one run per 
 
 Every run then checks what the control task would see: the writes of the link that was up, none
 lost, none twice, in order; none of a link gone before it read them; the writes of the next link
-in order; and, drained, a ring that takes exactly WRITE_SLOTS writes and counts the next one in
+in order; and, drained, a ring that takes exactly its slots' writes (_WRITE_SLOTS) and counts the next one in
 ``writes_dropped`` (a count gone negative or too high takes more or fewer).
 """
 
@@ -40,7 +40,7 @@ except ImportError:  # CPython: band/ble.py's const() is all it takes from the m
     sys.modules["micropython"] = types.SimpleNamespace(const=lambda x: x)
 
 import bluetooth
-from band.ble import FLAG_WRITE, WRITE_SLOTS, Peripheral
+from band.ble import FLAG_WRITE, Peripheral
 
 # The stack's IRQ events (band/ble.py's consts, which a module does not export)
 _IRQ_CENTRAL_CONNECT = 1
@@ -154,9 +154,10 @@ async def run(scn, k):
     irqs(p, post)
     await settle()
     mid = list(got)
-    # Drained: the ring takes WRITE_SLOTS writes and drops the next, counted.
+    # Drained: the ring takes its slots' writes and drops the next, counted.
     dropped = p.writes_dropped
-    fill = ["f%d" % i for i in range(WRITE_SLOTS + 1)]
+    slots = len(p._wlen)  # band/ble.py's _WRITE_SLOTS (a private const: not in the module)
+    fill = ["f%d" % i for i in range(slots + 1)]
     irqs(p, fill)
     await settle()
     task.cancel()
@@ -166,7 +167,7 @@ async def run(scn, k):
         fail.append("got %s" % mid)
     if dropped:
         fail.append("%d dropped before the fill" % dropped)
-    if got[len(mid):] != fill[:WRITE_SLOTS] or p.writes_dropped - dropped != 1:
+    if got[len(mid):] != fill[:slots] or p.writes_dropped - dropped != 1:
         fail.append("fill of %d: got %s, dropped %d" % (len(fill), got[len(mid):], p.writes_dropped - dropped))
     return fail, r.by_step
 
@@ -192,12 +193,13 @@ async def held():
     # A full ring, the control task decoding the oldest write when the next one arrives: the slot
     # just read is free for it, and what the task holds must stay the write it read.
     p = Peripheral(ble, Bonds(), bluetooth.Flag)
-    sent = ["w%d" % i for i in range(WRITE_SLOTS)] + ["late"]
+    slots = len(p._wlen)
+    sent = ["w%d" % i for i in range(slots)] + ["late"]
     irqs(p, ["C"] + sent[:-1])
     h, data = await p.next_write()
     irqs(p, sent[-1:])
     got = [bytes(data).decode()]
-    for _ in range(WRITE_SLOTS):
+    for _ in range(slots):
         h, data = await p.next_write()
         got.append(bytes(data).decode())
     if got != sent or p.writes_dropped:
