@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import binascii
 import json
+import re
 import shutil
 import struct
 import subprocess
@@ -59,6 +60,20 @@ def _heap(what):  # the heap in use, once collected (what the start-up's modules
     import gc
     gc.collect()
     log("heap", what, gc.mem_alloc())
+    if what == "imu_start" and _kept("/qstr_probe"):
+        log("qstr_room", _qstr_room())
+
+def _qstr_room():  # how many more names MicroPython interns before it opens its next qstr pool
+    import gc, micropython
+    micropython.qstr_info()  # its pools and names so far, to the test's output
+    n = 0
+    while True:
+        name = "qstr_probe_%d" % n
+        before = gc.mem_alloc()
+        getattr(None, name, None)  # interns the name
+        if gc.mem_alloc() - before > 2048:  # a new pool: KBs at once; a name's own bytes are tens
+            return n
+        n += 1
 
 def _bus_class():
     import hw
@@ -102,15 +117,15 @@ WDT_RESET = 3
 DEEPSLEEP_RESET = 4
 SOFT_RESET = 5
 
-def _kept():  # RTC slow memory a previous boot left: the test's /rtc.bin (a brown-out keeps it)
+def _kept(path):  # a file the test left (/rtc.bin: RTC slow memory a previous boot left, as a brown-out keeps it)
     try:
-        with open("/rtc.bin", "rb") as f:
+        with open(path, "rb") as f:
             return f.read()
     except OSError:
         return b""
 
 class RTC:  # RTC slow memory: the boot links' checkpoints
-    _mem = _kept()
+    _mem = _kept("/rtc.bin")
     def memory(self, data=None):
         if data is None:
             if "band.bootlink" in sys.modules:  # the boot links read it: their code is loaded
@@ -252,3 +267,32 @@ def test_main_frees_the_boot_links_code_before_the_sensor_starts(micropython: st
     heap = dict((e[1], e[2]) for e in log if e[0] == "heap")
     assert set(heap) == {"bootlink", "imu_start"}, log  # the boot links ran, then the app started the sensor
     assert heap["imu_start"] < heap["bootlink"], heap
+
+
+# The band's names at the sensor's start (docs/firmware.md, "qstr"): the unix port's qstr pools
+# double (20, 40, ... 640 entries: 1260 in 6 pools), and the 7th, 1280 entries, is +14 KB of heap at
+# once (+9 KB on 32-bit), which the night's heap budget was not set with. The names must fit in
+# QSTR_POOLS pools with at least QSTR_MARGIN to spare, so that a change that eats the room fails
+# here, with the count, before the next pool opens (test_main_frees_the_boot_links_code_before_
+# the_sensor_starts and test_band_stream's budget see it only once it has).
+QSTR_POOLS = 6
+QSTR_MARGIN = 16  # names: a few changes' worth
+
+
+def test_main_leaves_room_for_new_names_before_the_next_qstr_pool(micropython: str, flashed_fw: Path, tmp_path: Path) -> None:
+    """At the sensor's start (the boot links ran), the fake machine prints micropython.qstr_info()
+    then interns probe names until the heap jumps by a new pool: the names that fitted are the
+    band's room, measured rather than computed from pool sizes. Old code: 1262 names in 7 pools
+    (the 7th opened at the 1261st)."""
+    root, _ = _flashed(flashed_fw, tmp_path)
+    (root / "qstr_probe").write_bytes(b"1")
+    out, log = _run(micropython, root, tmp_path)
+    room = [e[1] for e in log if e[0] == "qstr_room"]
+    found = re.search(r"n_pool=(\d+), n_qstr=(\d+)", out)
+    assert room and found, (out, log)
+    pools, names = int(found[1]), int(found[2])
+    assert pools <= QSTR_POOLS and room[0] >= QSTR_MARGIN, (
+        f"{names} names in {pools} qstr pools at the sensor's start, {room[0]} more before the next pool: "
+        f"the band must fit in {QSTR_POOLS} pools with {QSTR_MARGIN} to spare (each new pool is +14 KB of heap at once). "
+        "Make module-private constants _NAME = const(...), drop names (docs/firmware.md, qstr)"
+    )
