@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -64,13 +65,13 @@ def test_a_store_with_a_damaged_page_is_refused_before_anything_is_written(tmp_p
     _store(path)
     _damage_an_events_page(path)
     before = path.read_bytes()
-    with pytest.raises(StoreError, match=r"spasmwatch\.db: the store is damaged .*'spasmwatch store recover'") as refused:
+    with pytest.raises(StoreError, match=r"spasmwatch\.db: the store is damaged .*'spasmwatch store recover --db ") as refused:
         Store(path)
     assert refused.value.damaged
     # The daemon's way (it monitors without the store, tests/daemon/test_cli.py): opened, refused, tried
     # again (until 2026-12-05 'spasmwatch run' exited 2 here, and no band was monitored).
     with Store.may_fail(path) as store:
-        assert store.open_error is not None and store.open_error.damaged and "'spasmwatch store recover'" in str(store.open_error)
+        assert store.open_error is not None and store.open_error.damaged and f"'spasmwatch store recover --db {path}'" in str(store.open_error)
         assert not store.reopen() and not store.reopen()
         with pytest.raises(StoreError, match="the store is damaged") as call:
             store.add_note(0.0, "note", "x")
@@ -255,7 +256,7 @@ def test_recover_keeps_every_readable_row_and_the_damaged_file(tmp_path: Path) -
     _damage_an_events_page(path)
     damaged = path.read_bytes()
     check = _cli("store", "check", "--db", str(path))
-    assert check.returncode == 1 and "damaged" in check.stdout, check.stdout
+    assert check.returncode == 1 and "damaged" in check.stdout and f"'spasmwatch store recover --db {path}'" in check.stdout, check.stdout
     r = _cli("store", "recover", "--db", str(path))
     assert r.returncode == 0, r.stderr
     # The new store and the copy read from are the user's alone from their first byte (private.py):
@@ -282,7 +283,7 @@ def test_a_store_cut_short_is_recovered_up_to_where_it_ends(tmp_path: Path) -> N
     path = tmp_path / "spasmwatch.db"
     _store(path)
     os.truncate(path, path.stat().st_size * 2 // 3)  # a copy or a full disk cut it short
-    with pytest.raises(StoreError, match=r"malformed.*'spasmwatch store recover'"):
+    with pytest.raises(StoreError, match=r"malformed.*'spasmwatch store recover --db "):
         Store(path)
     r = _cli("store", "recover", "--db", str(path))
     assert r.returncode == 0, r.stderr
@@ -305,7 +306,7 @@ def test_a_store_whose_id_cannot_be_read_is_recovered_as_the_daemons_own(tmp_pat
     assert root == path.stat().st_size // size  # (the last page of a store as made)
     _overwrite(path, size, root)
     with Store.may_fail(path, KnownStores.default()) as st:
-        assert isinstance(st.open_error, StoreError) and "'spasmwatch store recover'" in str(st.open_error), st.open_error
+        assert isinstance(st.open_error, StoreError) and f"'spasmwatch store recover --db {path}'" in str(st.open_error), st.open_error
     r = _cli("store", "recover", "--db", str(path))
     assert r.returncode == 0, r.stderr
     assert "its store id could not be read" in r.stdout and f"{path}: recorded as the daemon's store with its new id" in r.stdout, r.stdout
@@ -318,7 +319,7 @@ def test_a_damaged_store_read_by_an_export_says_the_way_out(tmp_path: Path) -> N
     path = tmp_path / "spasmwatch.db"
     _store(path)
     _damage_an_events_page(path)
-    with Store.open_readonly(path) as st, pytest.raises(StoreError, match="malformed.*'spasmwatch store recover'"):
+    with Store.open_readonly(path) as st, pytest.raises(StoreError, match="malformed.*" + re.escape(f"'spasmwatch store recover --db {path}'")):
         list(st.events(DEV))
 
 

@@ -90,7 +90,7 @@ def test_store_new_makes_a_store_where_one_was_moved_away_on_purpose(tmp_path: P
         assert made.returncode == 0 and made.stdout == f"{path}: a new, empty store\n", made.stderr
         assert store.reopen() and list(store.notes()) == []
     again = new()
-    assert again.returncode != 0 and "a file is there already" in again.stderr
+    assert again.returncode != 0 and f"a file is there already: nothing was made ('spasmwatch store adopt --db {path}' takes" in again.stderr, again.stderr
 
 
 def _store(command: str, path: Path) -> subprocess.CompletedProcess[str]:

@@ -8,6 +8,8 @@ import contextlib
 import json
 import os
 import random
+import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -19,10 +21,12 @@ from pathlib import Path
 import pytest
 from servers import free_port
 from synthetic import unmount
+from test_store_damage import DEV, _damage_an_events_page, _store
 
 from spasmwatch.alerts import NoticeKind
 from spasmwatch.daemon.http import HttpServer
 from spasmwatch.daemon.lock import lock_holder
+from spasmwatch.store import Store
 
 from .conftest import rig
 
@@ -242,12 +246,41 @@ def test_run_on_a_damaged_store_monitors_says_so_and_stops_on_sigterm(tmp_path: 
     config = _config(tmp_path, data, port)
     with _run_without_store(config) as out:
         assert out.startswith(f"STORE NOT OPEN since ") and f"{db}: not a usable spasmwatch store (file is not a database)" in out, out
-        assert "'spasmwatch store recover'" in out and "(stop the daemon first)" in out, out
+        assert f"'spasmwatch store recover --db {db}'" in out and "(stop the daemon first)" in out, out
         st = json.loads(cli(config, "status", "--json").stdout)
         assert st["store"]["damaged"] is True and st["bands"][0]["faults"] == ["store_damaged"], st
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:
             assert page.status == 200 and b'id="store-error"' in page.read()
     assert db.read_bytes() == before
+
+
+def test_the_recover_command_the_daemon_names_recovers_its_store_from_the_familys_shell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daemon's store path comes from its unit (SPASMWATCH_DATA_DIR carried into it, 'run
+    --config'), which the family's shell has not: the recover command its status names must act on
+    the daemon's damaged store, not on the one at the shell's default path. Old code: status said a
+    bare 'spasmwatch store recover', which there said "ok, not damaged: nothing to recover" of the
+    default path's store and left the daemon's damaged."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))  # (the shell's default store path)
+    monkeypatch.delenv("SPASMWATCH_DATA_DIR", raising=False)
+    default = Store.default_path()
+    Store(default).close()
+    data = tmp_path / "usb disk"  # (a space: the command quotes it)
+    db = data / "spasmwatch.db"
+    _store(db)
+    _damage_an_events_page(db)
+    with _run_without_store(_config(tmp_path, data, free_port())) as out:
+        st = json.loads(cli(tmp_path / "config.toml", "status", "--json").stdout)
+    assert st["store"]["damaged"] is True and st["store"]["error"] in out, st
+    named = re.findall(r"'(spasmwatch store recover --db (?:'[^']*'|[^'\s])+)'", out)
+    assert named and shlex.split(named[0])[4] == str(db), out
+    words = shlex.split(named[0])  # (split as the family's shell would)
+    r = subprocess.run([sys.executable, "-m", "spasmwatch", *words[1:]], capture_output=True, text=True, timeout=120,
+                       cwd=default.parent)  # fmt: skip
+    assert r.returncode == 0 and f"{db}: a new store with every row that could be read" in r.stdout, (r.stdout, r.stderr)
+    assert len(list(data.glob("spasmwatch.db.damaged-????????-??????"))) == 1  # (kept beside it, never deleted)
+    assert sorted(p.name for p in default.parent.iterdir()) == ["spasmwatch.db"]  # the shell's store left as it was
+    with Store(db) as recovered:
+        assert [n.text for n in recovered.notes()] == ["filmed the cluster"] and any(recovered.events(DEV))
 
 
 def test_run_on_a_store_whose_disk_is_not_mounted_yet_makes_none_and_says_so(tmp_path: Path) -> None:

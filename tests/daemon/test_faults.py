@@ -1173,7 +1173,7 @@ def test_a_store_whose_header_goes_bad_while_open_is_found_damaged_not_full(tmp_
     faults = [(n.kind, n.fault and n.fault.value) for n in d.notifications if n.fault is not None]
     assert faults == [(NoticeKind.BAND_FAULT, "store_damaged")], faults
     st = d.status()["store"]
-    assert st is not None and st["damaged"] and "not a database" in st["error"] and "spasmwatch store recover" in st["error"], st
+    assert st is not None and st["damaged"] and "not a database" in st["error"] and f"'spasmwatch store recover --db {path}'" in st["error"], st
     assert not store.reopen()
     store.close()
 

@@ -18,7 +18,7 @@ from typing import Any
 from spasmwatch.commands._daemon import add_store_args, store_path_of
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.store import KnownStores, Store
-from spasmwatch.store._db import RECOVER_HINT, reading_uri
+from spasmwatch.store._db import reading_uri, recover_hint, store_command
 from spasmwatch.store.pagescan import Scanned
 from spasmwatch.store.recover import Recovered, recover
 
@@ -66,7 +66,7 @@ def run_check(args: argparse.Namespace) -> int:
     print(f"{path}: damaged:")
     for line in found:
         print(f"  {line}")
-    print(RECOVER_HINT)
+    print(recover_hint(path))
     return 1
 
 
@@ -100,7 +100,7 @@ def run_new(args: argparse.Namespace) -> int:
     the folder)."""
     path = store_path_of(args)
     if path.exists():
-        raise SpasmwatchError(f"{path}: a file is there already: nothing was made ('spasmwatch store adopt' takes a store found there "
+        raise SpasmwatchError(f"{path}: a file is there already: nothing was made ({store_command('adopt', path)} takes a store found there "
                               "as the daemon's)")  # fmt: skip
     if not path.parent.is_dir():
         raise SpasmwatchError(f"{path.parent}: no such folder (is its disk mounted?): nothing was made; make the folder first "

@@ -46,7 +46,7 @@ from spasmwatch.daemon.summary import read_summaries
 from spasmwatch.errors import InputError
 from spasmwatch.io.rawfile import DatingPoint, RawDating, RawHeader, RawReader, RawWriter
 from spasmwatch.store import Store, StoreError, StoreMissing
-from spasmwatch.store._db import RECOVER_HINT
+from spasmwatch.store._db import recover_hint
 from spasmwatch.store.rows import AlertRow, BootMarks, DeviceRow, Linked, LogLife, Replaced
 from spasmwatch.transport import Link
 from swcore import consts as C
@@ -240,7 +240,7 @@ class Daemon:
         if str(e) != self._store_said:
             self._store_said = str(e)
             log.error("the store cannot be opened (%s): monitoring without it, alarms go on and each band keeps its events "
-                      "in its flash until it opens; tried again every %g s", _shut_words(e), self.store_retry_s)  # fmt: skip
+                      "in its flash until it opens; tried again every %g s", _shut_words(e, self.store.path), self.store_retry_s)  # fmt: skip
             self._publish({"type": "status"})
         for b in self.bands:
             self._tell_store_shut(b, e)
@@ -1474,7 +1474,7 @@ class Daemon:
         e = self.store.open_error
         if e is None:
             return None
-        return {"path": str(self.store.path), "error": _shut_words(e), "damaged": e.damaged, "since": self._store_shut_t, "retry_s": self.store_retry_s}
+        return {"path": str(self.store.path), "error": _shut_words(e, self.store.path), "damaged": e.damaged, "since": self._store_shut_t, "retry_s": self.store_retry_s}
 
     def _network(self, name: str) -> bool:
         """Whether channel ``name`` sends over the network: its failure may be this computer's
@@ -1711,9 +1711,10 @@ def _store_fault(e: StoreError) -> BandFault:
     return BandFault.STORE_DAMAGED if e.damaged else BandFault.STORAGE_FAILING
 
 
-def _shut_words(e: StoreError) -> str:
-    """Why the store is not open, with the way out of a damaged file (its error may not say it)."""
-    return str(e) if not e.damaged or RECOVER_HINT in str(e) else f"{e}; {RECOVER_HINT}"
+def _shut_words(e: StoreError, store: Path) -> str:
+    """Why ``store`` is not open, with the way out of a damaged file (its error may not say it)."""
+    hint = recover_hint(store)
+    return str(e) if not e.damaged or hint in str(e) else f"{e}; {hint}"
 
 
 def _last_alert_id(store: Store) -> int:

@@ -8,6 +8,7 @@ either all on disk when it returns or not at all (WAL, ``synchronous=FULL``).
 from __future__ import annotations
 
 import os
+import shlex
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,17 +19,28 @@ from spasmwatch.errors import SpasmwatchError
 from spasmwatch.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, STORE_ID_VERSION
 
 BUSY_TIMEOUT_S = 10.0
-# How a damaged store is named in errors: the way out, the file kept (docs/store.md, "A damaged store").
-RECOVER_HINT = (
-    "'spasmwatch store recover' copies every row that can still be read into a new store "
-    "and keeps this file beside it (stop the daemon first)"
-)
+
+
+def store_command(action: str, store: Path) -> str:
+    """'spasmwatch store ``action``' for ``store`` as an error names it: with its absolute path, since
+    the daemon's store path may come from its unit (SPASMWATCH_DATA_DIR, 'run --config') and the
+    family's shell has neither: a bare command acted on the store at the shell's default path."""
+    return f"'spasmwatch store {action} --db {shlex.quote(os.path.abspath(store))}'"
+
+
+def recover_hint(store: Path) -> str:
+    """How a damaged ``store`` is named in errors: the way out, the file kept (docs/store.md, "A
+    damaged store")."""
+    return (
+        f"{store_command('recover', store)} copies every row that can still be read into a new store "
+        "and keeps this file beside it (stop the daemon first)"
+    )
 
 
 class StoreError(SpasmwatchError):
     """The store file cannot be used: names the file and what is wrong with it. ``damaged``: the
     file itself is (SQLite cannot read it as a database, or its pages are damaged): the way out is
-    'spasmwatch store recover' (RECOVER_HINT), not free space or a drive plugged back in."""
+    'spasmwatch store recover' (recover_hint), not free space or a drive plugged back in."""
 
     def __init__(self, message: str, damaged: bool = False) -> None:
         super().__init__(message)
@@ -136,12 +148,12 @@ def _said(path: Path) -> Iterator[None]:
         raise StoreError(f"{path}: cannot open the store: {e}") from e
     except sqlite3.DatabaseError as e:
         # "file is not a database", "database disk image is malformed": never touched.
-        raise StoreError(f"{path}: not a usable spasmwatch store ({e}); the file was left untouched{damage_hint(e)}", damaged=True) from e
+        raise StoreError(f"{path}: not a usable spasmwatch store ({e}); the file was left untouched{damage_hint(e, path)}", damaged=True) from e
 
 
-def damage_hint(e: sqlite3.Error) -> str:
-    """The way out of a damaged store, for an error that says the file is damaged."""
-    return f"; {RECOVER_HINT}" if "malformed" in str(e) else ""  # (not a database: maybe not a store at all)
+def damage_hint(e: sqlite3.Error, store: Path) -> str:
+    """The way out of a damaged ``store``, for an error that says the file is damaged."""
+    return f"; {recover_hint(store)}" if "malformed" in str(e) else ""  # (not a database: maybe not a store at all)
 
 
 def is_damage(e: sqlite3.Error) -> bool:
@@ -170,7 +182,7 @@ def _check_sound(conn: sqlite3.Connection, path: Path, thorough: bool = False) -
     except sqlite3.DatabaseError as e:  # a damaged page it cannot step over: said as an error
         found = [str(e)]
     if found != ["ok"]:
-        raise StoreError(f"{path}: the store is damaged ({'; '.join(found)}); nothing was written to it. {RECOVER_HINT}", damaged=True)
+        raise StoreError(f"{path}: the store is damaged ({'; '.join(found)}); nothing was written to it. {recover_hint(path)}", damaged=True)
 
 
 def _check_identity(conn: sqlite3.Connection, path: Path) -> int:

@@ -24,7 +24,6 @@ import json
 import logging
 import os
 import re
-import shlex
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -33,7 +32,7 @@ import platformdirs
 
 from spasmwatch import private
 from spasmwatch.outfile import replace_durably
-from spasmwatch.store._db import StoreError, read_store_id
+from spasmwatch.store._db import StoreError, read_store_id, store_command
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +98,7 @@ class KnownStores:
         return StoreMissing(
             f"{where}: is its disk mounted? A store was opened there before: none is made in its place (the "
             f"history would look gone), and it opens once it is there. If it was moved away on purpose, "
-            f"{_command('new', store)} makes a new, empty one"
+            f"{store_command('new', store)} makes a new, empty one"
         )
 
     def _unmounted(self, store: Path) -> StoreMissing | None:
@@ -115,7 +114,7 @@ class KnownStores:
         return StoreMissing(
             f"{store} is beneath {point}, a mount point in {self.fstab} with nothing mounted on it: is its disk mounted? "
             "No store is made beneath it (it would be hidden once the disk mounts), and it opens once the disk is. "
-            f"If the store is to be made there all the same, {_command('new', store)} makes a new, empty one"
+            f"If the store is to be made there all the same, {store_command('new', store)} makes a new, empty one"
         )
 
     def remember(self, store: Path, store_id: str | None) -> None:
@@ -176,13 +175,6 @@ def _unescaped(field: str) -> Path:
     return Path(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field))
 
 
-def _command(action: str, store: Path) -> str:
-    """'spasmwatch store ``action``' for ``store`` as its error names it: with its absolute path, since
-    the daemon's store path may come from its unit (SPASMWATCH_DATA_DIR, 'run --config') and the
-    family's shell has neither: a bare command acted on the store at the shell's default path."""
-    return f"'spasmwatch store {action} --db {shlex.quote(os.path.abspath(store))}'"
-
-
 def _different(store: Path, expected: str | None) -> DifferentStore | None:
     """``DifferentStore`` when the file at ``store`` is not the store of id ``expected`` (None: recorded
     before ids, any store is taken). A file that cannot be read is left to the open to say what is
@@ -199,5 +191,5 @@ def _different(store: Path, expected: str | None) -> DifferentStore | None:
     return DifferentStore(
         f"a different spasmwatch store is at {store} ({what}; expected {expected}): another disk mounted there, or one "
         "set up again? It is not this daemon's history: nothing is written into it, and this daemon's store opens once "
-        f"it is there again. If the store found there is to be this daemon's from now on, {_command('adopt', store)} takes it"
+        f"it is there again. If the store found there is to be this daemon's from now on, {store_command('adopt', store)} takes it"
     )

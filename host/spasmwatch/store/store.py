@@ -456,7 +456,7 @@ class Store:
     def _error(self, e: sqlite3.Error) -> StoreError:
         """``e`` naming the file; a damaged file's also the way out (found by the fault audit: an
         export said only 'database disk image is malformed')."""
-        return StoreError(f"{self.path}: {e}{_db.damage_hint(e)}", damaged=_db.is_damage(e))
+        return StoreError(f"{self.path}: {e}{_db.damage_hint(e, self.path)}", damaged=_db.is_damage(e))
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         with self._lock:
