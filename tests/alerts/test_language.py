@@ -75,6 +75,10 @@ DAY = 86400.0
 TRENDS = (("ACTH", 1, Side(0, 0.0, 0, 0)), ("Vigabatrin", 4, Side(3, 1.5 * DAY, 3, 15)), ("Prednisolon", 6, Side(5, 5 * DAY, 19, 95)))
 
 
+# The command a damaged store's push names (store._db.store_command), a path with a space.
+RECOVER = "'spasmwatch store recover --db '/media/usb disk/spasmwatch.db''"
+
+
 def every_message(lang: str) -> list[M.Message]:
     """Each kind messages.py has, with and without the optional facts, in ``lang``."""
     out: list[M.Message] = []
@@ -83,7 +87,7 @@ def every_message(lang: str) -> list[M.Message]:
                 M.escalated(f, UTC, 600, lang), M.acknowledged(f, "Anna", lang), M.closed(f, UTC, lang),
                 M.false_alarm(f, UTC, "Anna", lang)]  # fmt: skip
     for kind in BandFault:
-        out += [M.band_fault("cot", kind, lang), M.band_cleared("cot", kind, lang)]
+        out += [M.band_fault("cot", kind, lang, command=RECOVER), M.band_cleared("cot", kind, lang)]
     out.append(M.band_fault("cot", BandFault.DISCONNECTED, lang, here=True))  # no Bluetooth on this computer
     out.append(M.test_alarm("cot", "Anna", NOW, UTC, lang))
     starts = tuple(NOW - 3600 * k for k in range(6, 0, -1))
@@ -109,6 +113,16 @@ def test_each_language_words_every_message_kind_without_english(lang: str) -> No
     for m in alarms:
         for words in MUST[lang]:
             assert re.search(words, m.text, re.IGNORECASE), f"{lang}: {words!r} not in {m.text!r}"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_damaged_store_push_names_the_command_the_daemon_gives(lang: str) -> None:
+    """The daemon's store path may come from its unit, which the family's shell has not: the push
+    names the command with the store's path (the daemon's, messages.band_fault ``command``). Old
+    code: a bare 'spasmwatch store recover' in every language, the store at the shell's default path."""
+    text = M.band_fault("cot", BandFault.STORE_DAMAGED, lang, command=RECOVER).text
+    assert text.count(RECOVER) == 1 and "'spasmwatch store recover'" not in text, text
+    assert RECOVER in M.catalog(lang)["page.fault.store_damaged"].format(command=RECOVER)
 
 
 def test_plurals_and_times_per_language() -> None:

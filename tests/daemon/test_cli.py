@@ -271,6 +271,8 @@ def test_the_recover_command_the_daemon_names_recovers_its_store_from_the_family
     with _run_without_store(_config(tmp_path, data, free_port())) as out:
         st = json.loads(cli(tmp_path / "config.toml", "status", "--json").stdout)
     assert st["store"]["damaged"] is True and st["store"]["error"] in out, st
+    recover = f"'spasmwatch store recover --db {shlex.quote(str(db))}'"
+    assert st["store"]["recover"] == recover and out.count(recover) == 2, out  # the store's error, the push's text
     named = re.findall(r"'(spasmwatch store recover --db (?:'[^']*'|[^'\s])+)'", out)
     assert named and shlex.split(named[0])[4] == str(db), out
     words = shlex.split(named[0])  # (split as the family's shell would)

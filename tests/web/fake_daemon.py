@@ -53,6 +53,7 @@ class FakeDaemon:
         self.channels_failing: list[Json] = []  # as the daemon's dispatcher reports them
         self.heartbeat: Json | None = None  # as daemon/heartbeat.py reports it (None: off)
         self.config_error: Json | None = None  # as daemon/reload.py reports a reload that failed
+        self.store: Json | None = None  # why the store is not open, as Daemon._store_json reports it (None: open)
         self.test_results: list[Json] = [{"channel": "sound", "ok": True, "attempts": 1, "error": None}]
         self.tests_sent: list[tuple[str | None, str]] = []  # (channel, by) of each test alarm asked for
         self._ids = 0
@@ -71,7 +72,7 @@ class FakeDaemon:
     def status(self) -> Json:
         return {"now": self.now(), "bands": [dict(b) for b in self.bands], "alerts": [dict(a) for a in self.alerts.values()],
                 "channels": list(self.channels), "channels_failing": [dict(c) for c in self.channels_failing], "heartbeat": self.heartbeat,
-                "config_error": self.config_error, "config_needs_restart": []}  # fmt: skip
+                "config_error": self.config_error, "config_needs_restart": [], "store": self.store}  # fmt: skip
 
     def clusters(self, since: float, until: float) -> list[Json]:
         self.calls.append(("clusters", (since, until)))
@@ -145,6 +146,10 @@ class FakeDaemon:
 
     def set_heartbeat(self, heartbeat: Json | None) -> None:
         self.heartbeat = heartbeat
+        self.publish({"type": "status"})
+
+    def set_store(self, store: Json | None) -> None:
+        self.store = store
         self.publish({"type": "status"})
 
     def set_config_error(self, error: Json | None) -> None:

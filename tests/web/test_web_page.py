@@ -282,6 +282,21 @@ def test_a_band_that_will_not_pair_says_on_its_card_what_to_do(page: Any, served
     line.wait_for(state="detached")
 
 
+def test_a_damaged_store_names_on_the_band_card_the_command_that_recovers_the_daemons_store(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
+    """The daemon's store path may come from its unit, which the family's shell has not: the card
+    names the recover command with the store's path, as /api/status store.recover gives it. Old
+    code: a bare 'spasmwatch store recover', which acted on the store at the shell's default path."""
+    load(page, served.url)
+    command = "'spasmwatch store recover --db '/media/usb disk/spasmwatch.db''"
+    error = "/media/usb disk/spasmwatch.db: the store is damaged (database disk image is malformed)"
+    served.call(fake.set_store, {"path": "/media/usb disk/spasmwatch.db", "error": error, "damaged": True, "recover": command,
+                                 "since": served.call(fake.now) - 60, "retry_s": 60.0})  # fmt: skip
+    served.call(fake.set_band, faults=["store_damaged"])
+    fault = page.locator(".band[data-device='SW-0001'] .faults li")
+    fault.wait_for()
+    assert fault.inner_text() == f"Events file damaged: stop spasmwatch, run {command}", fault.inner_text()
+
+
 def test_a_note_is_saved(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
     load(page, served.url)
     assert page.locator("#notes-empty").is_visible()

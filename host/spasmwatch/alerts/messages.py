@@ -96,7 +96,7 @@ EN: dict[str, str] = {
     # the file itself, not the disk: only a repair helps, and it needs the daemon stopped (docs/store.md)
     "fault.store_damaged.text": "The file where this computer saves the band's events is damaged: nothing is saved "
     "to it. Alarms still work and the band keeps its events. To repair it, on this computer: stop spasmwatch, run "
-    "'spasmwatch store recover' (it says how to stop spasmwatch if it still runs), then start spasmwatch again.",
+    "{command} (it says how to stop spasmwatch if it still runs), then start spasmwatch again.",
     "fault.band_log_failing.title": "Band cannot save events",
     "fault.band_log_failing.text": "The band could not save a movement it detected to its memory, and such movements "
     "are not sent here either: spasms may be missed. Restart the band; if this comes back, flash it again "
@@ -195,7 +195,7 @@ EN: dict[str, str] = {
     "page.fault.safe_mode": "Band in safe mode",
     "page.fault.sensor_error": "Sensor error",
     "page.fault.storage_failing": "Cannot save events (disk full or unplugged?)",
-    "page.fault.store_damaged": "Events file damaged: stop spasmwatch, run 'spasmwatch store recover'",
+    "page.fault.store_damaged": "Events file damaged: stop spasmwatch, run {command}",
     "page.fault.band_log_failing": "Band cannot save events",
     "page.state.connected": "Connected",
     "page.state.silent": "Connected, silent",
@@ -446,11 +446,13 @@ def test_alarm(device: str, by: str, t: float, tz: tzinfo | None, lang: str = "e
     return Message(_titled(lang, "test_alarm.title", device), _t(lang, "test_alarm.text", by=by, time=hhmm(t, tz)))
 
 
-def band_fault(device: str, kind: BandFault, lang: str = "en", here: bool = False) -> Message:
-    """``here``: the daemon knows the cause is on this computer (a disconnected band only)."""
+def band_fault(device: str, kind: BandFault, lang: str = "en", here: bool = False, command: str = "") -> Message:
+    """``here``: the daemon knows the cause is on this computer (a disconnected band only).
+    ``command``: the one that repairs it, as the family types it ({command}: a damaged store's
+    'spasmwatch store recover --db PATH', store._db.store_command)."""
     key = f"fault.{kind.value}"
     text = f"{key}.here.text" if here and kind is BandFault.DISCONNECTED else f"{key}.text"
-    return Message(_titled(lang, f"{key}.title", device), _t(lang, text))
+    return Message(_titled(lang, f"{key}.title", device), _t(lang, text, command=command))
 
 
 def band_cleared(device: str, kind: BandFault, lang: str = "en") -> Message:

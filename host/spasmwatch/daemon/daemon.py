@@ -46,7 +46,7 @@ from spasmwatch.daemon.summary import read_summaries
 from spasmwatch.errors import InputError
 from spasmwatch.io.rawfile import DatingPoint, RawDating, RawHeader, RawReader, RawWriter
 from spasmwatch.store import Store, StoreError, StoreMissing
-from spasmwatch.store._db import recover_hint
+from spasmwatch.store._db import recover_hint, store_command
 from spasmwatch.store.rows import AlertRow, BootMarks, DeviceRow, Linked, LogLife, Replaced
 from spasmwatch.transport import Link
 from swcore import consts as C
@@ -251,7 +251,7 @@ class Daemon:
         if b.store_alert is None and self.store.open_error is not None:
             b.store_alert = _store_fault(e)
             self._store_failing[b.label] = self.clock.wall()  # the heartbeat stops, as for a refused write
-            self.engine.on_band_state(b.label, b.store_alert, True)
+            self._tell_store_fault(b.label, b.store_alert)
 
     def _clear_store_alert(self, b: BandView) -> None:
         """Band ``b``'s events are saved again: the store fault raised under its name is cleared."""
@@ -1016,7 +1016,13 @@ class Daemon:
         if failing or told:
             return  # told already (at its first failure, or under its name as the store could not be opened)
         log.error("%s: the store failed (%s); alarms go on, events stay on the band", device, e)
-        self.engine.on_band_state(device, _store_fault(e), True)
+        self._tell_store_fault(device, _store_fault(e))
+
+    def _tell_store_fault(self, device: str, fault: BandFault) -> None:
+        """The family told ``device``'s events are not saved; a damaged store's message names the
+        command that recovers this daemon's store, with its path: the family's shell may not have
+        the unit's (SPASMWATCH_DATA_DIR, 'run --config'), and a bare one acted on another store."""
+        self.engine.on_band_state(device, fault, True, command=store_command("recover", self.store.path))
 
     def _on_event(self, device: str, rec: dict[str, Any], received_s: float) -> None:
         b = self._by_device(device)
@@ -1474,7 +1480,10 @@ class Daemon:
         e = self.store.open_error
         if e is None:
             return None
-        return {"path": str(self.store.path), "error": _shut_words(e, self.store.path), "damaged": e.damaged, "since": self._store_shut_t, "retry_s": self.store_retry_s}
+        # "recover": the command the page names for a damaged one (page.fault.store_damaged {command})
+        recover = store_command("recover", self.store.path) if e.damaged else None
+        return {"path": str(self.store.path), "error": _shut_words(e, self.store.path), "damaged": e.damaged, "recover": recover,
+                "since": self._store_shut_t, "retry_s": self.store_retry_s}  # fmt: skip
 
     def _network(self, name: str) -> bool:
         """Whether channel ``name`` sends over the network: its failure may be this computer's

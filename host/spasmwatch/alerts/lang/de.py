@@ -71,7 +71,7 @@ CATALOG: dict[str, str] = {
     "fault.store_damaged.title": "Die Ereignisdatei ist beschädigt",
     "fault.store_damaged.text": "Die Datei, in der dieser Computer die Ereignisse des Brustgurts speichert, ist beschädigt: "
     "Es wird nichts darin gespeichert. Alarme funktionieren weiter, und der Brustgurt behält seine Ereignisse. Zur Reparatur "
-    "auf diesem Computer: spasmwatch beenden, 'spasmwatch store recover' ausführen (es sagt, wie spasmwatch zu beenden ist, "
+    "auf diesem Computer: spasmwatch beenden, {command} ausführen (es sagt, wie spasmwatch zu beenden ist, "
     "falls es noch läuft), dann spasmwatch wieder starten.",
     "fault.band_log_failing.title": "Brustgurt kann nicht speichern",
     "fault.band_log_failing.text": "Der Brustgurt konnte eine erkannte Bewegung nicht speichern, und solche Bewegungen "
@@ -167,7 +167,7 @@ CATALOG: dict[str, str] = {
     "page.fault.safe_mode": "Brustgurt im abgesicherten Modus",
     "page.fault.sensor_error": "Sensorfehler",
     "page.fault.storage_failing": "Ereignisse werden nicht gespeichert (Festplatte voll oder getrennt?)",
-    "page.fault.store_damaged": "Ereignisdatei beschädigt: spasmwatch beenden, 'spasmwatch store recover' ausführen",
+    "page.fault.store_damaged": "Ereignisdatei beschädigt: spasmwatch beenden, {command} ausführen",
     "page.fault.band_log_failing": "Brustgurt kann Ereignisse nicht speichern",
     "page.state.connected": "Verbunden",
     "page.state.silent": "Verbunden, sendet nichts",

@@ -67,7 +67,7 @@ CATALOG: dict[str, str] = {
     "fault.store_damaged.title": "El archivo de eventos está dañado",
     "fault.store_damaged.text": "El archivo donde este ordenador guarda los eventos de la banda está dañado: no se guarda "
     "nada en él. Las alarmas siguen funcionando y la banda conserva sus eventos. Para repararlo, en este ordenador: "
-    "detenga spasmwatch, ejecute 'spasmwatch store recover' (indica cómo detener spasmwatch si sigue en marcha) y "
+    "detenga spasmwatch, ejecute {command} (indica cómo detener spasmwatch si sigue en marcha) y "
     "vuelva a iniciar spasmwatch.",
     "fault.band_log_failing.title": "La banda no puede guardar eventos",
     "fault.band_log_failing.text": "La banda no pudo guardar en su memoria un movimiento que detectó, y esos "
@@ -163,7 +163,7 @@ CATALOG: dict[str, str] = {
     "page.fault.safe_mode": "Banda en modo seguro",
     "page.fault.sensor_error": "Error del sensor",
     "page.fault.storage_failing": "No se pueden guardar los eventos (¿disco lleno o desconectado?)",
-    "page.fault.store_damaged": "Archivo de eventos dañado: detenga spasmwatch, ejecute 'spasmwatch store recover'",
+    "page.fault.store_damaged": "Archivo de eventos dañado: detenga spasmwatch, ejecute {command}",
     "page.fault.band_log_failing": "La banda no puede guardar eventos",
     "page.state.connected": "Conectada",
     "page.state.silent": "Conectada, sin datos",

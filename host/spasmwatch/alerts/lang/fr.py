@@ -70,7 +70,7 @@ CATALOG: dict[str, str] = {
     "fault.store_damaged.title": "Le fichier des événements est endommagé",
     "fault.store_damaged.text": "Le fichier où cet ordinateur enregistre les événements de la ceinture est endommagé : "
     "rien n'y est enregistré. Les alarmes fonctionnent toujours et la ceinture garde ses événements. Pour le réparer, "
-    "sur cet ordinateur : arrêtez spasmwatch, lancez 'spasmwatch store recover' (il indique comment arrêter spasmwatch "
+    "sur cet ordinateur : arrêtez spasmwatch, lancez {command} (il indique comment arrêter spasmwatch "
     "s'il tourne encore), puis redémarrez spasmwatch.",
     "fault.band_log_failing.title": "La ceinture ne peut pas enregistrer",
     "fault.band_log_failing.text": "La ceinture n'a pas pu enregistrer dans sa mémoire un mouvement détecté, et ces "
@@ -167,7 +167,7 @@ CATALOG: dict[str, str] = {
     "page.fault.safe_mode": "Ceinture en mode sans échec",
     "page.fault.sensor_error": "Erreur du capteur",
     "page.fault.storage_failing": "Impossible d'enregistrer les événements (disque plein ou débranché ?)",
-    "page.fault.store_damaged": "Fichier des événements endommagé : arrêtez spasmwatch, lancez 'spasmwatch store recover'",
+    "page.fault.store_damaged": "Fichier des événements endommagé : arrêtez spasmwatch, lancez {command}",
     "page.fault.band_log_failing": "La ceinture ne peut pas enregistrer les événements",
     "page.state.connected": "Connectée",
     "page.state.silent": "Connectée, muette",

@@ -49,7 +49,6 @@
     safe_mode: t("fault.safe_mode"),
     sensor_error: t("fault.sensor_error"),
     storage_failing: t("fault.storage_failing"),
-    store_damaged: t("fault.store_damaged"),
     band_log_failing: t("fault.band_log_failing"),
   };
   // The daemon's own words, sent as a key and its values next to its English text (docs/web.md
@@ -291,7 +290,7 @@
     }
     for (const a of bandAlerts) {
       nodes.push(el("div", { class: "alert band", "data-alert-id": a.id, "data-state": a.state },
-        el("h2", { text: a.title || `${bandName(a.device)}: ${FAULT_NAMES[a.kind] || a.kind}` }),
+        el("h2", { text: a.title || `${bandName(a.device)}: ${faultName(a.kind)}` }),
         a.text ? el("p", { class: "alert-text", text: a.text }) : null,
         a.acked_by ? el("p", { class: "acked muted", text: t("seen_by", { by: a.acked_by }) }) : null,
         canAck(a) ? ackButton(a, false) : null));
@@ -374,7 +373,7 @@
           fact(t("sleep"), sleep, { name: "sleep", wide: true })),
         el("p", { class: "seen muted small", "data-fact": "seen", text: t("last_heard", { seen }) }),
         faults.length ? el("ul", { class: "faults", "aria-label": t("band_problems") },
-          ...faults.map((f) => el("li", { text: FAULT_NAMES[f] || f }))) : null,
+          ...faults.map((f) => el("li", { text: faultName(f) }))) : null,
         // A fault only a person can clear says what to do (a band that will not pair: switch it off and on).
         b.state === "FAULT" && b.detail ? faultDetail(b) : null,
         // Why it does not connect: this computer with no Bluetooth read as "Out of reach" alone.
@@ -391,6 +390,14 @@
     sel.replaceChildren(...bands.filter((b) => b.device).map((b) => el("option", { value: b.device, text: b.name || b.device })));
     if (cur) sel.value = cur;
     $("note-device-row").hidden = bands.length < 2;
+  }
+
+  // A damaged store names the command that recovers the daemon's own store, with its path
+  // (/api/status store.recover): the family's shell may not have the daemon's store path.
+  function faultName(f) {
+    const st = state.status && state.status.store;
+    if (f === "store_damaged") return t("fault.store_damaged", { command: (st && st.recover) || "" });
+    return FAULT_NAMES[f] || f;
   }
 
   // A daemon that sends no key (from before them) is shown in its English words, as it was.
