@@ -182,7 +182,9 @@ def _typed(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """``command`` ('spasmwatch ...', as an error names it) run as a shell would split it, from ``cwd``."""
     words = shlex.split(command)
     assert words[0] == "spasmwatch", command
-    return subprocess.run([sys.executable, "-m", "spasmwatch", *words[1:]], capture_output=True, text=True, timeout=60, cwd=cwd)
+    # -P: as the console script, not from ``cwd``: 'python -m' would import the XDG data folder's
+    # 'spasmwatch' (the store's folder) there as the package (a namespace one, without __version__).
+    return subprocess.run([sys.executable, "-P", "-m", "spasmwatch", *words[1:]], capture_output=True, text=True, timeout=60, cwd=cwd)
 
 
 def test_the_command_each_refusal_names_acts_on_the_daemons_store_from_the_familys_shell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -201,7 +203,7 @@ def test_the_command_each_refusal_names_acts_on_the_daemons_store_from_the_famil
         e = store.open_error
         assert isinstance(e, DifferentStore), e
         adopt = f"spasmwatch store adopt --db {shlex.quote(str(path))}"
-        assert f"'{adopt}'" in str(e), e
+        assert f'"{adopt}"' in str(e), e  # (between double quotes: the path is quoted with single ones)
         assert _typed(adopt, tmp_path / "data-home").returncode == 0
         assert store.reopen() and [n.text for n in store.notes()] == ["another family's history"]
     gone = tmp_path / "card" / "spasmwatch.db"  # a store moved away on purpose

@@ -76,7 +76,7 @@ TRENDS = (("ACTH", 1, Side(0, 0.0, 0, 0)), ("Vigabatrin", 4, Side(3, 1.5 * DAY, 
 
 
 # The command a damaged store's push names (store._db.store_command), a path with a space.
-RECOVER = "'spasmwatch store recover --db '/media/usb disk/spasmwatch.db''"
+RECOVER = "\"spasmwatch store recover --db '/media/usb disk/spasmwatch.db'\""
 
 
 def every_message(lang: str) -> list[M.Message]:

@@ -271,12 +271,12 @@ def test_the_recover_command_the_daemon_names_recovers_its_store_from_the_family
     with _run_without_store(_config(tmp_path, data, free_port())) as out:
         st = json.loads(cli(tmp_path / "config.toml", "status", "--json").stdout)
     assert st["store"]["damaged"] is True and st["store"]["error"] in out, st
-    recover = f"'spasmwatch store recover --db {shlex.quote(str(db))}'"
+    recover = f'"spasmwatch store recover --db {shlex.quote(str(db))}"'  # (double quotes around a quoted path)
     assert st["store"]["recover"] == recover and out.count(recover) == 2, out  # the store's error, the push's text
-    named = re.findall(r"'(spasmwatch store recover --db (?:'[^']*'|[^'\s])+)'", out)
+    named = re.findall(r"\"(spasmwatch store recover --db (?:'[^']*'|[^'\s\"])+)\"", out)
     assert named and shlex.split(named[0])[4] == str(db), out
     words = shlex.split(named[0])  # (split as the family's shell would)
-    r = subprocess.run([sys.executable, "-m", "spasmwatch", *words[1:]], capture_output=True, text=True, timeout=120,
+    r = subprocess.run([sys.executable, "-P", "-m", "spasmwatch", *words[1:]], capture_output=True, text=True, timeout=120,
                        cwd=default.parent)  # fmt: skip
     assert r.returncode == 0 and f"{db}: a new store with every row that could be read" in r.stdout, (r.stdout, r.stderr)
     assert len(list(data.glob("spasmwatch.db.damaged-????????-??????"))) == 1  # (kept beside it, never deleted)

@@ -287,7 +287,7 @@ def test_a_damaged_store_names_on_the_band_card_the_command_that_recovers_the_da
     names the recover command with the store's path, as /api/status store.recover gives it. Old
     code: a bare 'spasmwatch store recover', which acted on the store at the shell's default path."""
     load(page, served.url)
-    command = "'spasmwatch store recover --db '/media/usb disk/spasmwatch.db''"
+    command = "\"spasmwatch store recover --db '/media/usb disk/spasmwatch.db'\""
     error = "/media/usb disk/spasmwatch.db: the store is damaged (database disk image is malformed)"
     served.call(fake.set_store, {"path": "/media/usb disk/spasmwatch.db", "error": error, "damaged": True, "recover": command,
                                  "since": served.call(fake.now) - 60, "retry_s": 60.0})  # fmt: skip

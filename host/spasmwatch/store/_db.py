@@ -25,7 +25,11 @@ def store_command(action: str, store: Path) -> str:
     """'spasmwatch store ``action``' for ``store`` as an error names it: with its absolute path, since
     the daemon's store path may come from its unit (SPASMWATCH_DATA_DIR, 'run --config') and the
     family's shell has neither: a bare command acted on the store at the shell's default path."""
-    return f"'spasmwatch store {action} --db {shlex.quote(os.path.abspath(store))}'"
+    command = f"spasmwatch store {action} --db {shlex.quote(os.path.abspath(store))}"
+    # Between quotes in a sentence, to be copied from inside them: double ones around a path that
+    # shlex quoted with single ones ('.../usb disk/...'), where single ones would nest unreadably.
+    quote = '"' if "'" in command else "'"
+    return f"{quote}{command}{quote}"
 
 
 def recover_hint(store: Path) -> str:
