@@ -119,7 +119,12 @@ def _back_in_range(tmp: Path, csv: Path, event_hold_s: float) -> tuple[float, li
             back = st.syncs(DEVICE)[1]
             await r.wait_for(lambda: st.count_events(DEVICE) >= len(SPASMS_S), 60, "the backfill")
             after = back.band_ms + 20_000  # after the backfill, however long the radio held it
-            await r.wait_for(lambda: any(a.t_ms > after for a in st.activity(DEVICE)), 60, "live epochs")
+            try:
+                await r.wait_for(lambda: any(a.t_ms > after for a in st.activity(DEVICE)), 60, "live epochs")
+            except AssertionError as e:  # (seen once on a loaded CI machine: say where the band's epochs stopped)
+                newest = max((a.t_ms for a in st.activity(DEVICE)), default=None)
+                raise AssertionError(f"{e}: the newest epoch stored ended at band {newest} ms, {after} wanted; "
+                                     f"{st.count_events(DEVICE)} events; syncs {st.syncs(DEVICE)}") from None  # fmt: skip
             await asyncio.sleep(0.5)  # a resync an epoch would cause is made
             held = [a for a in st.activity(DEVICE) if drop["t_ms"] < a.t_ms < back.band_ms]
             return (back.band_ms - drop["t_ms"]) / 1000, held, st.syncs(DEVICE)
