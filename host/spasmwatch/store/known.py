@@ -20,12 +20,15 @@ yet: the store found there is taken, and its id recorded."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
 import re
 import sqlite3
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import platformdirs
@@ -47,6 +50,12 @@ class StoreMissing(StoreError):
     moved away. Never made again in its place; the daemon tries it again (``Store.reopen``)."""
 
 
+class RecordUnreadable(StoreMissing):
+    """The record cannot be read (cut short, mended by hand, not this account's to read): no store
+    is opened, as one on a disk not mounted yet could not be told from a first run, and the record
+    is not written over (its stores would be forgotten)."""
+
+
 class DifferentStore(StoreMissing):
     """At the path of a store this daemon opened before is a different spasmwatch store (another id):
     this daemon's store is missing as much as when no file is there, and the one found is not written
@@ -65,28 +74,42 @@ class KnownStores:
 
     def _stores(self) -> dict[str, str | None]:
         """The stores recorded, path -> id (None: recorded before ids); none when the record is
-        missing (a first run) or unreadable (said)."""
+        missing (a first run). ``RecordUnreadable`` when it cannot be read: read as no store, a store
+        on a disk not mounted yet would be made again, and the next write would forget them all."""
         try:
-            entries = json.loads(self.path.read_text(encoding="utf-8"))
+            entries = json.loads(self.path.read_bytes().decode("utf-8"))
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError) as e:
-            log.warning("%s cannot be read (%s): a store folder on a disk not mounted yet would get a new store", self.path, e)
-            return {}
+        except (OSError, ValueError) as e:  # (UnicodeDecodeError and JSONDecodeError are ValueErrors)
+            raise self._unreadable(str(getattr(e, "strerror", None) or e)) from e
+        if not isinstance(entries, list):
+            raise self._unreadable("not a list of stores")
         stores: dict[str, str | None] = {}
-        for entry in entries if isinstance(entries, list) else []:
+        for entry in entries:
             if isinstance(entry, str):
                 stores[entry] = None
-            elif isinstance(entry, dict) and isinstance(entry.get("path"), str):
-                found = entry.get("id")
-                stores[entry["path"]] = found if isinstance(found, str) else None
+            elif isinstance(entry, dict) and isinstance(entry.get("path"), str) and isinstance(entry.get("id"), (str, type(None))):
+                stores[entry["path"]] = entry.get("id")
+            else:
+                raise self._unreadable(f"an entry that is not a store: {json.dumps(entry)[:80]}")
         return stores
+
+    def _unreadable(self, why: str) -> RecordUnreadable:
+        return RecordUnreadable(
+            f"{self.path} cannot be read ({why}): it records the stores this daemon opened, so that one on a disk "
+            "not mounted yet is not made again, empty, in its place: no store is opened until it can be read, and "
+            "it is left as it is. Mend it, or move it away (the stores are recorded again as they open; a store "
+            "not there then is made, empty)"
+        )
 
     def missing(self, store: Path) -> StoreMissing | None:
         """Why ``store`` must not be opened: it was opened before and its file is not there (its folder
         gone, or there and empty: a mount point), or a different store is there (``DifferentStore``).
         None: it is there, or was never opened here."""
-        stores = self._stores()
+        try:
+            stores = self._stores()
+        except RecordUnreadable as e:
+            return e
         absolute = os.path.abspath(store)
         if absolute not in stores:
             return None if store.exists() else self._unmounted(store)
@@ -120,34 +143,52 @@ class KnownStores:
     def remember(self, store: Path, store_id: str | None) -> None:
         """``store`` opened, with id ``store_id``: recorded, or its id added to a path recorded before
         ids. A path recorded with another id keeps it (only ``adopt`` changes it): ``missing`` refused
-        that store, and one swapped in between that check and the open is not recorded as this daemon's."""
-        stores, absolute = self._stores(), os.path.abspath(store)
-        if absolute not in stores or (stores[absolute] is None and store_id is not None):
-            self._write({**stores, absolute: store_id})
+        that store, and one swapped in between that check and the open is not recorded as this daemon's.
+        A record that cannot be read or written is said, not raised: the store is open, only its
+        protection against a disk not mounted yet is missing."""
+        absolute = os.path.abspath(store)
+        try:
+            with self._locked():
+                stores = self._stores()
+                if absolute not in stores or (stores[absolute] is None and store_id is not None):
+                    self._write({**stores, absolute: store_id})
+        except RecordUnreadable as e:
+            log.warning("%s", e)
+        except OSError as e:
+            log.warning("%s cannot be written (%s): a store folder on a disk not mounted yet would get a new store", self.path, e.strerror or e)
 
     def adopt(self, store: Path, store_id: str) -> None:
         """The store at ``store`` (id ``store_id``) is this daemon's from now on ('spasmwatch store new',
         'store adopt', a 'store recover' that could not keep the id): recorded in place of what was.
-        OSError when the record cannot be written."""
-        self._write({**self._stores(), os.path.abspath(store): store_id}, strict=True)
+        OSError when the record cannot be written, ``RecordUnreadable`` when it cannot be read."""
+        with self._locked():
+            self._write({**self._stores(), os.path.abspath(store): store_id})
 
-    def _write(self, stores: dict[str, str | None], strict: bool = False) -> None:
-        """The record replaced by ``stores``. One that cannot be written is said, not raised (unless
-        ``strict``): the store is open, only its protection against a disk not mounted yet is missing."""
-        tmp: str | None = None
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Held while the record is read, changed and replaced: the daemon and the CLI's commands (note,
+        treatment add, store adopt/new/recover) write it at the same time, and without it a store
+        another process recorded between this one's read and its write was dropped. Readers need
+        none: the record is replaced whole (``_write``)."""
+        private.make_dir(self.path.parent)
+        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
-            private.make_dir(self.path.parent)
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)  # (0600)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # (released as the file closes, or as the process ends)
+            yield
+        finally:
+            os.close(fd)
+
+    def _write(self, stores: dict[str, str | None]) -> None:
+        """The record replaced by ``stores``, whole (written beside it, synced, renamed over it), with
+        ``_locked`` held. OSError when it cannot be written."""
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)  # (0600)
+        try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 json.dump([{"path": p, "id": i} for p, i in stores.items()], f, indent=0)
             replace_durably(Path(tmp), self.path)
-        except OSError as e:
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)
-            if strict:
-                raise
-            log.warning("%s cannot be written (%s): a store folder on a disk not mounted yet would get a new store", self.path, e.strerror or e)
-
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 def _fstab_point(fstab: Path, store: Path) -> Path | None:
     """The deepest mount point ``fstab`` names that ``store`` is beneath (None: none, or no fstab)."""
