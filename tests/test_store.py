@@ -701,7 +701,7 @@ def test_a_store_gets_its_id_once_made_or_migrated_and_keeps_it(tmp_path: Path) 
     assert made is not None and len(made) == 32 and int(made, 16) >= 0
     with Store(path) as st:
         assert st.store_id == made
-    assert _db.read_store_id(path) == made
+    assert _db.read_identity(path).id == made
     with Store(tmp_path / "other.db") as other:
         assert other.store_id not in (None, made)
 

@@ -20,7 +20,7 @@ from synthetic import disk_files, other_disk, unmount
 
 from spasmwatch.daemon.lock import lock_holder, one_daemon
 from spasmwatch.store import DifferentStore, KnownStores, Store, StoreMissing, schema
-from spasmwatch.store._db import read_store_id, statements
+from spasmwatch.store._db import read_identity, statements
 
 DEV = "band0001"
 
@@ -103,10 +103,10 @@ def test_a_different_store_at_a_known_path_is_not_taken_nor_written_and_ours_ope
     (the baby's events written into another family's store, its alarms restored from theirs)."""
     path = tmp_path / "disk" / "spasmwatch.db"
     _kept(path)
-    ours = read_store_id(path)
+    ours = read_identity(path).id
     mount = other_disk(path)
     before = disk_files(path.parent)
-    theirs = read_store_id(path)
+    theirs = read_identity(path).id
     assert ours is not None and theirs is not None and theirs != ours
     with one_daemon(path, now=False) as lock, Store.may_fail(path, KnownStores.default(), lock.take) as store:
         e = store.open_error
@@ -127,7 +127,7 @@ def test_store_adopt_takes_the_store_found_as_the_daemons(tmp_path: Path) -> Non
     path = tmp_path / "disk" / "spasmwatch.db"
     _kept(path)
     other_disk(path)
-    theirs = read_store_id(path)
+    theirs = read_identity(path).id
     with Store.may_fail(path, KnownStores.default()) as store:
         assert isinstance(store.open_error, DifferentStore)
         adopted = _store("adopt", path)
@@ -152,8 +152,8 @@ def _old_store(path: Path, version: int) -> None:
 def test_a_store_and_record_from_before_ids_get_the_id_and_a_different_store_is_refused_after(tmp_path: Path) -> None:
     """The upgrade: the record holds bare paths and the store no id. The store is migrated (its rows
     kept), its id made once and recorded beside its path; a bare path whose file is missing is still
-    refused (a disk not mounted yet), and a store from before ids put at a path recorded with an id is
-    a different store."""
+    refused (a disk not mounted yet), and an empty file put at a path recorded with an id is a
+    different store (a store from before ids there is taken: the next test)."""
     path, gone = tmp_path / "disk" / "spasmwatch.db", tmp_path / "gone" / "spasmwatch.db"
     _old_store(path, schema.STORE_ID_VERSION - 1)
     known = KnownStores.default()
@@ -168,13 +168,51 @@ def test_a_store_and_record_from_before_ids_get_the_id_and_a_different_store_is_
         assert st.store_id == made  # made once
     assert json.loads(known.path.read_text()) == [{"path": str(path), "id": made}, {"path": str(gone), "id": None}]
     mount = unmount(path)
-    _old_store(path, schema.STORE_ID_VERSION - 1)
+    path.parent.mkdir()
+    path.touch()
     e = known.missing(path)
-    assert isinstance(e, DifferentStore) and f"(no id: made by a spasmwatch before store ids, or an empty file; expected {made})" in str(e), e
+    assert isinstance(e, DifferentStore) and f"(no id, and not a spasmwatch store from before ids: an empty file?; expected {made})" in str(e), e
     path.unlink()
     path.parent.rmdir()
     mount()
     assert known.missing(path) is None
+
+
+def test_a_backup_from_before_ids_restored_at_the_stores_path_is_taken_and_its_new_id_recorded(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A family restores a backup of their store made before store ids (schema 11) at its path, after
+    the daemon gave the store its id. It has no id: it cannot be told from another store from before
+    ids, and before ids every store at the path was taken. It is taken (refused, the family had to
+    find 'spasmwatch store adopt' to get their own history back), given its id as it is migrated,
+    and that id recorded in place of the old one, said in the log. A store with another id there is
+    still refused. Old code: DifferentStore, "no id: made by a spasmwatch before store ids"."""
+    path = tmp_path / "disk" / "spasmwatch.db"
+    _old_store(path, schema.STORE_ID_VERSION - 1)
+    backup = path.read_bytes()
+    known = KnownStores.default()
+    with Store.may_fail(path, known) as st:
+        assert st.open_error is None
+        st.add_note(1.8e9, "note", "after the upgrade")
+        upgraded = st.store_id
+    for f in path.parent.iterdir():
+        f.unlink()
+    path.write_bytes(backup)  # (the backup restored: no -wal, no -shm)
+    caplog.set_level("INFO", logger="spasmwatch.store.known")
+    with Store.may_fail(path, known) as st:
+        assert st.open_error is None, st.open_error
+        assert [n.text for n in st.notes()] == ["before ids"]
+        restored = st.store_id
+    assert restored is not None and upgraded is not None and restored != upgraded
+    assert json.loads(known.path.read_text()) == [{"path": str(path), "id": restored}]
+    said = [r.getMessage() for r in caplog.records if r.name == "spasmwatch.store.known"]
+    assert len(said) == 1 and said[0].startswith(
+        f"{path}: a store from before store ids (a backup restored?) was found where store {upgraded} was: "
+        f"taken as this daemon's store, with its new id {restored} (a store from before ids cannot be told from another's: "
+        f"if it is not this family's, put the family's store back and run 'spasmwatch store adopt --db {path}')"
+    ), said
+    with Store.may_fail(path, known) as st:
+        assert st.open_error is None and st.store_id == restored  # the same store from now on
+    other_disk(path)
+    assert isinstance(known.missing(path), DifferentStore)  # another id: refused as before
 
 
 

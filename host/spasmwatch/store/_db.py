@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 from spasmwatch import private
 from spasmwatch.errors import SpasmwatchError
@@ -60,7 +61,12 @@ def make_folder(path: Path) -> None:
         raise StoreError(f"{path}: cannot create its folder: {e.strerror}") from e
 
 
-def connect(path: Path, readonly: bool, thorough: bool = False) -> sqlite3.Connection:
+class Opened(NamedTuple):
+    conn: sqlite3.Connection
+    found: int  # the file's schema version as it was opened, before its migration (0: made by this open)
+
+
+def connect(path: Path, readonly: bool, thorough: bool = False) -> Opened:
     """Open ``path`` (read-write: create and migrate; read-only: must be current). ``thorough``: a
     read-write open checks the file with the full integrity_check (``_check_sound``)."""
     if readonly and not path.is_file():
@@ -77,11 +83,10 @@ def connect(path: Path, readonly: bool, thorough: bool = False) -> sqlite3.Conne
     except sqlite3.Error as e:
         raise StoreError(f"{path}: cannot open: {e}") from e
     try:
-        _prepare(conn, path, readonly)
+        return Opened(conn, _prepare(conn, path, readonly))
     except BaseException:
         conn.close()
         raise
-    return conn
 
 
 def _private(path: Path) -> None:
@@ -132,15 +137,16 @@ def _probe(path: Path, thorough: bool = False) -> None:
         conn.close()
 
 
-def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool) -> None:
+def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool) -> int:
+    """The schema version found (``Opened.found``)."""
     with _said(path):
         version = _check_identity(conn, path)
         if readonly:
             _pragmas(conn, wal=False)
             _require_current(path, version)
-            return
+            return version
         _pragmas(conn, wal=True)  # (sound: _probe read it through)
-        migrate(conn, path)
+        return migrate(conn, path)
 
 
 @contextmanager
@@ -213,15 +219,32 @@ def store_id(conn: sqlite3.Connection) -> str | None:
     return None if row is None else str(row[0])
 
 
-def read_store_id(path: Path) -> str | None:
-    """``store_id`` of the file at ``path``, read through a read-only connection that makes no file
-    beside it while it has no WAL (it may be another family's store). sqlite3.Error when it cannot
-    be read."""
+class Identity(NamedTuple):
+    version: int  # PRAGMA user_version
+    spasmwatch: bool  # marked as a spasmwatch store (PRAGMA application_id)
+    id: str | None  # ``store_id``
+
+    @property
+    def from_before_ids(self) -> bool:
+        """A spasmwatch store made before store ids (an empty file has no id either)."""
+        return self.spasmwatch and before_ids(self.version)
+
+
+def before_ids(version: int) -> bool:
+    """A store at schema ``version`` was made before store ids: its read-write open gives it its id."""
+    return 0 < version < STORE_ID_VERSION
+
+
+def read_identity(path: Path) -> Identity:
+    """What the file at ``path`` is, read through a read-only connection that makes no file beside
+    it while it has no WAL (it may be another family's store). sqlite3.Error when it cannot be read."""
     conn = sqlite3.connect(reading_uri(path, untouched=True), uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S)
     try:
-        return store_id(conn)
+        app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+        return Identity(int(conn.execute("PRAGMA user_version").fetchone()[0]), app_id == APPLICATION_ID, store_id(conn))
     finally:
         conn.close()
+
 
 
 def _require_current(path: Path, version: int) -> None:
@@ -245,21 +268,24 @@ def _pragmas(conn: sqlite3.Connection, wal: bool) -> None:
         conn.execute("PRAGMA synchronous = FULL")
 
 
-def migrate(conn: sqlite3.Connection, path: Path) -> None:
-    """Apply the missing steps, each in one transaction with its version bump.
+def migrate(conn: sqlite3.Connection, path: Path) -> int:
+    """Apply the missing steps, each in one transaction with its version bump; the version found
+    at the first step (the one a process that migrated it meanwhile left).
 
     The version is re-read inside the write lock, so two processes opening
     an old file at once migrate it once.
     """
+    found: int | None = None
     while True:
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            found = version if found is None else found
             if version > SCHEMA_VERSION:
                 raise StoreError(f"{path}: store schema version {version} is newer than this spasmwatch supports")
             if version == SCHEMA_VERSION:
                 conn.execute("COMMIT")
-                return
+                return found
             for stmt in statements(MIGRATIONS[version]):
                 conn.execute(stmt)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")

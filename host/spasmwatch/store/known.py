@@ -35,7 +35,7 @@ import platformdirs
 
 from spasmwatch import private
 from spasmwatch.outfile import replace_durably
-from spasmwatch.store._db import StoreError, read_store_id, store_command
+from spasmwatch.store._db import StoreError, read_identity, store_command
 
 log = logging.getLogger(__name__)
 
@@ -140,18 +140,28 @@ class KnownStores:
             f"If the store is to be made there all the same, {store_command('new', store)} makes a new, empty one"
         )
 
-    def remember(self, store: Path, store_id: str | None) -> None:
+    def remember(self, store: Path, store_id: str | None, minted: bool = False) -> None:
         """``store`` opened, with id ``store_id``: recorded, or its id added to a path recorded before
-        ids. A path recorded with another id keeps it (only ``adopt`` changes it): ``missing`` refused
-        that store, and one swapped in between that check and the open is not recorded as this daemon's.
+        ids. ``minted``: this open gave the store its id (a store from before ids, which ``missing``
+        takes: a backup restored), recorded in place of the path's, and said. Otherwise a path recorded
+        with another id keeps it (only ``adopt`` changes it): ``missing`` refused that store, and one
+        swapped in between that check and the open is not recorded as this daemon's.
         A record that cannot be read or written is said, not raised: the store is open, only its
         protection against a disk not mounted yet is missing."""
         absolute = os.path.abspath(store)
         try:
             with self._locked():
                 stores = self._stores()
-                if absolute not in stores or (stores[absolute] is None and store_id is not None):
+                was = stores.get(absolute)
+                new_id = store_id is not None and store_id != was and (was is None or minted)
+                if absolute not in stores or new_id:
                     self._write({**stores, absolute: store_id})
+                if minted and was is not None:
+                    log.warning(
+                        "%s: a store from before store ids (a backup restored?) was found where store %s was: taken as this "
+                        "daemon's store, with its new id %s (a store from before ids cannot be told from another's: if it is "
+                        "not this family's, put the family's store back and run %s)", store, was, store_id, store_command("adopt", store),
+                    )  # fmt: skip
         except RecordUnreadable as e:
             log.warning("%s", e)
         except OSError as e:
@@ -218,17 +228,20 @@ def _unescaped(field: str) -> Path:
 
 def _different(store: Path, expected: str | None) -> DifferentStore | None:
     """``DifferentStore`` when the file at ``store`` is not the store of id ``expected`` (None: recorded
-    before ids, any store is taken). A file that cannot be read is left to the open to say what is
-    wrong with it (damaged, another program's, not this account's)."""
+    before ids, any store is taken). A store from before ids is taken too: it is most likely this
+    family's backup restored, it cannot be told from another's, and before ids any store at the path
+    was taken (docs/store.md); its open gives it its id, recorded (``remember``). A file that cannot
+    be read is left to the open to say what is wrong with it (damaged, another program's, not this
+    account's)."""
     if expected is None:
         return None
     try:
-        found = read_store_id(store)
+        found = read_identity(store)
     except sqlite3.Error:
         return None
-    if found == expected:
+    if found.id == expected or found.from_before_ids:
         return None
-    what = f"id {found}" if found is not None else "no id: made by a spasmwatch before store ids, or an empty file"
+    what = f"id {found.id}" if found.id is not None else "no id, and not a spasmwatch store from before ids: an empty file?"
     return DifferentStore(
         f"a different spasmwatch store is at {store} ({what}; expected {expected}): another disk mounted there, or one "
         "set up again? It is not this daemon's history: nothing is written into it, and this daemon's store opens once "

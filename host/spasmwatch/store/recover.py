@@ -98,7 +98,7 @@ def recover(path: Path, stamp: str) -> Recovered:
         raise
     finally:
         _remove(copy)
-    _db.connect(fresh, readonly=False).close()  # migrated to the current schema, WAL
+    _db.connect(fresh, readonly=False).conn.close()  # migrated to the current schema, WAL
     for side in SIDE_FILES:  # a WAL belongs with its file: kept together
         if Path(str(path) + side).exists():
             os.replace(str(path) + side, str(kept) + side)

@@ -314,9 +314,9 @@ class Store:
             raise missing
         if self._claim is not None:
             self._claim()
-        conn = _db.connect(self.path, self.readonly, thorough)
+        conn, found = _db.connect(self.path, self.readonly, thorough)
         if self._known is not None:
-            self._known.remember(self.path, _db.store_id(conn))
+            self._known.remember(self.path, _db.store_id(conn), minted=_db.before_ids(found))
         return conn
 
     def reopen(self) -> bool:
