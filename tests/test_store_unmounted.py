@@ -6,6 +6,7 @@ of an empty folder left as the mount point)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -288,3 +289,41 @@ def test_a_store_never_opened_beneath_an_fstab_mount_point_with_nothing_mounted_
     beneath_mounted = tmp_path / "data" / "spasmwatch.db"
     with Store.may_fail(beneath_mounted, known) as store:
         assert store.open_error is None  # beneath a mount point that is mounted
+
+
+@pytest.mark.parametrize("there", [True, False])
+def test_the_daemons_start_checks_its_store_against_the_record_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, there: bool) -> None:
+    """The start asks the record once whether the store may be opened (to make its folder and take its
+    lock now, or not) and opens it on that answer; the store's own check is for its later tries. Old
+    code: asked twice (daemon/main.py, then the store's open), reading the record and the store's id
+    each time. A store not there is still not made, and opens at a later try."""
+    from spasmwatch.config import load_config
+    from spasmwatch.daemon.main import serve
+    from spasmwatch.transport.simband import free_port
+
+    path = tmp_path / "disk" / "spasmwatch.db"
+    _kept(path)
+    mount = None if there else unmount(path)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[daemon]\ndata_dir = "{path.parent}"\n\n[daemon.http]\nport = {free_port()}\n\n'
+                      "[channels.sound]\nenabled = false\n\n[channels.desktop]\nenabled = false\n")  # fmt: skip
+    asked: list[Path] = []
+    check = KnownStores.missing
+
+    def counted(known: KnownStores, store: Path) -> StoreMissing | None:
+        asked.append(store)
+        return check(known, store)
+
+    monkeypatch.setattr(KnownStores, "missing", counted)
+    seen: dict[str, object] = {}
+
+    async def started() -> None:
+        seen["asked"] = list(asked)
+        seen["made"] = path.parent.exists()
+
+    assert asyncio.run(asyncio.wait_for(serve(load_config(config), until=started), 60)) == 0
+    assert seen == {"asked": [path], "made": there}, seen
+    if mount is not None:
+        mount()
+        with Store.may_fail(path, KnownStores.default()) as store:
+            assert store.open_error is None and [n.text for n in store.notes()] == ["the family's history"]

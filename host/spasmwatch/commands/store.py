@@ -127,10 +127,11 @@ def _adopted(path: Path) -> str:
     with Store(path) as store:
         store_id = store.store_id
     assert store_id is not None  # (opened read-write: migrated, so it has one)
+    known = KnownStores.default()
     try:
-        KnownStores.default().adopt(path, store_id)
+        known.adopt(path, store_id)
     except OSError as e:
-        raise SpasmwatchError(f"{KnownStores.default().path}: cannot be written ({e.strerror or e}): the daemon does not take "
+        raise SpasmwatchError(f"{known.path}: cannot be written ({e.strerror or e}): the daemon does not take "
                               f"{path} as its store") from e  # fmt: skip
     return store_id
 

@@ -64,13 +64,17 @@ async def serve(
     # A store opened before that is not there (its disk not mounted yet), or a different store in its
     # place, is not made again nor written: its folder is not made, and its lock is taken as it opens
     # (docs/store.md "A store on a disk not mounted yet", "A different store at the store's path").
+    # Asked once: the open takes this answer as its own check (its folder and lock come in between).
     known = KnownStores.default()
-    there = known.missing(path) is None
-    if there:
+    missing = known.missing(path)
+    if missing is None:
         make_folder(path)  # for the lock beside the store, which is taken first
     # A store that cannot be opened (damaged, newer, permissions, I/O, not there) stops no monitoring:
     # the daemon runs without it and tries it again (docs/store.md "A store that cannot be opened").
-    with one_daemon(path, config_path, now=there) as lock, Store.may_fail(path, known, lock.take) as store:
+    with (
+        one_daemon(path, config_path, now=missing is None) as lock,
+        Store.may_fail(path, known, lock.take, checked=missing) as store,
+    ):
         daemon = build(cfg, store, clock, stale_s)
         http = await _start_http(cfg, daemon, lock)
         await daemon.start()

@@ -23,13 +23,13 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import platformdirs
 
 from spasmwatch.store import _db, placing
 from spasmwatch.store._db import StoreError
-from spasmwatch.store.known import KnownStores
+from spasmwatch.store.known import KnownStores, StoreMissing
 from spasmwatch.store.rows import (
     ALERT_END_STATES,
     LABELS,
@@ -276,6 +276,7 @@ class Store:
         _unopened: StoreError | None = None,
         known: KnownStores | None = None,
         claim: Callable[[], None] | None = None,
+        _checked: bool = False,
     ) -> None:
         self.path = Path(path)
         self.readonly = _readonly
@@ -286,7 +287,7 @@ class Store:
         # what a call finds may be what the open's quick_check does not look for (_db._check_sound).
         self._found_damaged = False
         self._known, self._claim = known, claim
-        self._conn: sqlite3.Connection | None = None if _unopened else self._connect()
+        self._conn: sqlite3.Connection | None = None if _unopened else self._connect(checked=_checked)
 
     @classmethod
     def open_readonly(cls, path: Path) -> Store:
@@ -294,23 +295,34 @@ class Store:
         return cls(path, _readonly=True)
 
     @classmethod
-    def may_fail(cls, path: Path, known: KnownStores | None = None, claim: Callable[[], None] | None = None) -> Store:
+    def may_fail(
+        cls,
+        path: Path,
+        known: KnownStores | None = None,
+        claim: Callable[[], None] | None = None,
+        checked: StoreMissing | None | Literal[False] = False,
+    ) -> Store:
         """``Store(path)``, or when it cannot be opened (damaged, newer, not this account's to open,
         an I/O error, a folder not writable, or ``known`` and not there: ``_connect``) a store not
         open: ``open_error`` says why, every call raises a StoreError saying it, and ``reopen`` tries
         again. The daemon monitors without its store rather than not at all (docs/store.md "A store
-        that cannot be opened")."""
+        that cannot be opened"). ``checked``: what ``known.missing(path)`` said just before (the
+        daemon's start, which asks it to know whether to make the store's folder and take its lock
+        now), taken as this open's check rather than asked again; False: asked as it opens."""
+        if isinstance(checked, StoreMissing):
+            return cls(path, _unopened=checked, known=known, claim=claim)
         try:
-            return cls(path, known=known, claim=claim)
+            return cls(path, known=known, claim=claim, _checked=checked is None)
         except StoreError as e:
             return cls(path, _unopened=e, known=known, claim=claim)
 
-    def _connect(self, thorough: bool = False) -> sqlite3.Connection:
+    def _connect(self, thorough: bool = False, checked: bool = False) -> sqlite3.Connection:
         """The connection, made (``_db.connect``). ``known`` (the daemon's): a store opened before that
         is not there now (its disk not mounted yet) is a StoreMissing, not made again empty, a
-        different store there is a DifferentStore, not written into, and a store opened is recorded
-        with its id; ``claim`` (the daemon's lock beside the store) is called first."""
-        if self._known is not None and (missing := self._known.missing(self.path)) is not None:
+        different store there is a DifferentStore, not written into (``checked``: it was asked just
+        before), and a store opened is recorded with its id; ``claim`` (the daemon's lock beside the
+        store) is called first."""
+        if self._known is not None and not checked and (missing := self._known.missing(self.path)) is not None:
             raise missing
         if self._claim is not None:
             self._claim()
