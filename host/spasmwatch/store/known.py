@@ -16,7 +16,9 @@ Each store has an id, made with it (schema step 12); the record keeps it beside 
 The record is a JSON list of ``{"path": absolute path, "id": store id}`` in the user's state folder
 (``$XDG_STATE_HOME/spasmwatch``, else ~/.local/state/spasmwatch): not in the store's folder, which
 is the one that may be missing. A bare path (the record before ids) is read as a path with no id
-yet: the store found there is taken, and its id recorded."""
+yet: the store found there is taken, and its id recorded. It is changed under a lock beside it (the
+daemon and the CLI's commands write it at the same time), and one that cannot be read is an error
+that opens no store and is never written over (``RecordUnreadable``)."""
 
 from __future__ import annotations
 
