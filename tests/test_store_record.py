@@ -70,10 +70,27 @@ def test_a_record_that_cannot_be_read_is_said_and_kept_not_written_over(tmp_path
     with Store.may_fail(path, known) as store:
         e = store.open_error
         assert isinstance(e, StoreMissing), e
-        assert str(e).startswith(f"{known.path} cannot be read (") and "no store is opened until it can be" in str(e), e
+        assert str(e).startswith(f"{known.path} cannot be read (") and "no store is made until it can be" in str(e), e
         assert not store.reopen()
     assert not path.parent.exists()  # nothing made
     assert known.path.read_bytes() == content
+
+
+def test_a_store_that_is_there_opens_and_keeps_events_with_a_record_that_cannot_be_read(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The record only guards against making a store where a disk is not mounted: a store that is
+    there opens, as before the record, and the record is left as it is (said in the log)."""
+    path = tmp_path / "disk" / "spasmwatch.db"
+    Store(path).close()
+    known = KnownStores.default()
+    known.path.parent.mkdir(parents=True, exist_ok=True)
+    known.path.write_bytes(UNREADABLE["not a list"])
+    with Store.may_fail(path, known) as store:
+        assert store.open_error is None, store.open_error
+        store.add_note(1_000_000.0, "note", "kept")
+    with Store(path) as again:
+        assert [n.text for n in again.notes()] == ["kept"]
+    assert known.path.read_bytes() == UNREADABLE["not a list"]
+    assert f"{known.path} cannot be read (" in caplog.text
 
 
 def test_store_adopt_with_a_record_that_cannot_be_read_names_it_and_keeps_it(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ The record is a JSON list of ``{"path": absolute path, "id": store id}`` in the 
 is the one that may be missing. A bare path (the record before ids) is read as a path with no id
 yet: the store found there is taken, and its id recorded. It is changed under a lock beside it (the
 daemon and the CLI's commands write it at the same time), and one that cannot be read is an error
-that opens no store and is never written over (``RecordUnreadable``)."""
+that makes no store and is never written over (``RecordUnreadable``)."""
 
 from __future__ import annotations
 
@@ -53,9 +53,9 @@ class StoreMissing(StoreError):
 
 
 class RecordUnreadable(StoreMissing):
-    """The record cannot be read (cut short, mended by hand, not this account's to read): no store
-    is opened, as one on a disk not mounted yet could not be told from a first run, and the record
-    is not written over (its stores would be forgotten)."""
+    """The record cannot be read (cut short, mended by hand, not this account's to read): no store is
+    made, as one on a disk not mounted yet could not be told from a first run, and the record is not
+    written over (its stores would be forgotten). A store that is there opens, as before the record."""
 
 
 class DifferentStore(StoreMissing):
@@ -99,7 +99,7 @@ class KnownStores:
     def _unreadable(self, why: str) -> RecordUnreadable:
         return RecordUnreadable(
             f"{self.path} cannot be read ({why}): it records the stores this daemon opened, so that one on a disk "
-            "not mounted yet is not made again, empty, in its place: no store is opened until it can be read, and "
+            "not mounted yet is not made again, empty, in its place: no store is made until it can be read, and "
             "it is left as it is. Mend it, or move it away (the stores are recorded again as they open; a store "
             "not there then is made, empty)"
         )
@@ -110,8 +110,8 @@ class KnownStores:
         None: it is there, or was never opened here."""
         try:
             stores = self._stores()
-        except RecordUnreadable as e:
-            return e
+        except RecordUnreadable as e:  # a store there opens (its events go on being kept); none is made
+            return None if store.is_file() else e
         absolute = os.path.abspath(store)
         if absolute not in stores:
             return None if store.exists() else self._unmounted(store)
