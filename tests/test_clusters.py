@@ -1,7 +1,7 @@
 import random
 
+from spasmwatch.analysis import consts as A
 from spasmwatch.analysis.clusters import SPAN_S, Cluster, ClusterTracker, Spasm
-from swcore import consts as C
 
 
 def sp(t: float, dur: float = 1.2, alike: bool = False) -> Spasm:
@@ -273,7 +273,7 @@ def _check_against_its_spasms(c: Cluster) -> None:
     assert c.count == len(c._counted.ts) + len(c._matches)
     ts = sorted(c._counted.ts + c._matches) if c.pair else c._counted.ts
     rhythmic = any(b - a <= SPAN_S for a, b in zip(ts, ts[2:]))
-    assert c.is_cluster == (len(ts) >= C.CLUSTER_MIN_COUNT and c.strong >= C.CLUSTER_MIN_STRONG and rhythmic)
+    assert c.is_cluster == (len(ts) >= A.CLUSTER_MIN_COUNT and c.strong >= A.CLUSTER_MIN_STRONG and rhythmic)
 
 
 def test_a_cluster_s_running_values_match_its_spasm_list_after_every_spasm() -> None:
@@ -296,7 +296,7 @@ def test_a_cluster_s_running_values_match_its_spasm_list_after_every_spasm() -> 
             if c is before:
                 dropped_latest += c.confirmed_t < confirmed
                 replaced += c.strong > strong and len(c._counted.ts) == counted
-            unrhythmic += c.count >= C.CLUSTER_MIN_COUNT and c.strong >= C.CLUSTER_MIN_STRONG and not c.is_cluster
+            unrhythmic += c.count >= A.CLUSTER_MIN_COUNT and c.strong >= A.CLUSTER_MIN_STRONG and not c.is_cluster
             rhythmic += c.is_cluster
         ct.flush()
         for closed in ct.drain():

@@ -180,7 +180,7 @@ def test_accel_only_epochs_see_through_sensor_noise(noise_g: float) -> None:
     models) must read neither as movement nor as breathing. With the gyro's fixed 5 deg/s bar it
     read as movement: 16-100% of altsim's sleep epochs active, wakes 10 of 22, and a band on a
     table never found off the body."""
-    from swcore.consts import EPOCH_ACTIVE_PCT
+    from spasmwatch.analysis.consts import EPOCH_ACTIVE_PCT
     from swcore.epoch import off_body
 
     p = Params(100.0, False)
@@ -197,7 +197,7 @@ def test_accel_only_bar_follows_the_rest_level() -> None:
     """On a quiet accelerometer the bar stays at 5 deg/s, so a slow sway peaking at 8 deg/s is
     movement; after noisy rest it rises (a fixed 10 deg/s bar would miss the sway, a fixed 5 deg/s
     one reads the noise as movement). Identical under the stream and the twin, across chunks."""
-    from swcore.consts import EPOCH_ACTIVE_PCT
+    from spasmwatch.analysis.consts import EPOCH_ACTIVE_PCT
 
     p = Params(100.0, False)
     sway_deg = 8.0 / (2 * np.pi * 0.7)  # the synthetic breathing at 0.7 Hz, peaking at 8 deg/s
@@ -217,7 +217,7 @@ def test_a_band_back_on_after_a_table_keeps_its_rest_level() -> None:
     """Epochs off the body do not teach the rest level: a band on a table is quieter than any
     sleeping baby, and a bar learnt there read the breathing after it as movement (60% of each
     epoch active, a false wake) until the level crept back up, for hours."""
-    from swcore.consts import EPOCH_ACTIVE_PCT
+    from spasmwatch.analysis.consts import EPOCH_ACTIVE_PCT
 
     p = Params(100.0, False)
     _, before, _ = supine(100.0, 300.0, (), breath_deg=2.0, noise_g=0.003, seed=1)

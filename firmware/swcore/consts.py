@@ -6,6 +6,10 @@ tilts in milli-radians (mrad; 1 mg of gravity-vector change ~ 1 mrad of
 tilt), ratios in percent. Sample counts are derived from these at start-up
 for the actual IMU rate, so the same numbers hold at 50 Hz and at 104 Hz.
 Tune with recordings; change a value here and both twins follow.
+
+Only what the band reads is here: each public name is a qstr the band interns
+at boot (docs/firmware.md, "qstr"). The host's own thresholds (sleep/wake,
+clusters) are in host/spasmwatch/analysis/consts.py.
 """
 
 from swcore.compat import const
@@ -89,7 +93,7 @@ DEV_MIN_ACC_MRAD = const(52)
 # that passes every other test is still reported, as a weak event (confidence
 # below STRONG_CONFIDENCE). Alone it is too common to mean anything (breathing
 # sighs, small fidgets); the host counts it only next to full spasms of the
-# same chain (see CLUSTER_MIN_STRONG). It catches the weaker spasms of a
+# same chain (the host's CLUSTER_MIN_STRONG). It catches the weaker spasms of a
 # waxing and waning cluster, often the first one, which would otherwise delay
 # the alarm by a whole interval. Below 1 deg the posture is in the breathing swing.
 DEV_WEAK_MRAD = const(17)
@@ -202,52 +206,6 @@ BREATH_ACC_MIN_PCT = const(150)
 NOT_WORN_AFTER_MS = const(120000)
 WORN_AFTER_MS = const(20000)
 
-# --- host analysis: sleep/wake (actigraphy on epochs) -----------------------------
-# An epoch is active with >= 25% active samples (2.5 s of movement in 10 s):
-# active (REM) sleep, half of an infant's sleep, has twitches and small
-# movements that add up to 5-25% for 20-30 min at a time; an awake baby
-# moves for most of each epoch (50-100%). At 8% the second simulator's
-# active-sleep spells read as hourly wakings (12 false wakes per 24 h,
-# 7/16 true wakes found); at 25%: 0.4 per 24 h and 15/16, with the project
-# simulator's wakes unchanged (107 -> 108 of 130 on seeds 3-6 and 11-13).
-EPOCH_ACTIVE_PCT = const(25)
-# Wake: half of the epochs in a 2 min window active; onset = the earliest
-# active epoch from which that share holds. Sleep: at most 2% active over
-# 10 min (one active 10 s epoch; none over the 2 min that start a recording);
-# onset = the first quiet epoch of that window. Infants settle into sleep
-# over many minutes but wake abruptly, hence the asymmetry. At 10% an awake
-# baby lying still for 10 min (handled, carried, kicking now and then) read
-# as asleep and then woke "again": false wakes per 24 h, 6-axis, altsim
-# 1-4 and 7-13 / own seeds 1-2 / 11-13 / 14-17 0.52 / 4.3 / 3.5 / 4.3 ->
-# 0.39 / 3.7 / 2.9 / 2.8 at 2%, every wake still found (one of 82 lost
-# accel-only); at 0% wakes were lost, and a 15 min window lost 4. Held back
-# (altsim 14-22, 304 h): false wakes 0.63 -> 0.47 per 24 h, wakes 68/84 both.
-WAKE_WINDOW_MS = const(120000)
-WAKE_ACTIVE_PCT = const(50)
-SLEEP_WINDOW_MS = const(600000)
-SLEEP_ACTIVE_PCT = const(2)
-
-# --- host analysis: clusters -----------------------------------------------------
-# Spasms in a cluster recur every 5-10 s (3-30 s in practice). Events closer
-# than 2 s belong to one movement; a gap over 40 s breaks the chain; the
-# cluster is closed after 60 s without a spasm; 3 spasms raise the alarm.
-CLUSTER_MIN_GAP_MS = const(2000)
-CLUSTER_MAX_GAP_MS = const(40000)
-CLUSTER_CLOSE_MS = const(60000)
-CLUSTER_MIN_COUNT = const(3)
-# ... of which at least 2 full spasms: a weak event (DEV_WEAK_MRAD) may be the
-# third, not the second. One startle plus two weak events is no cluster.
-CLUSTER_MIN_STRONG = const(2)
-# ... and three consecutive counted spasms within 45 s (an average interval of
-# at most 22.5 s): the quasi-periodic rhythm of a cluster. Repeated head lifts
-# in tummy time, hiccup bouts and kicking make three events in a 40 s chain
-# more often than three within 45 s. On simulated seeds 1-2 / 3-6 / 11-13
-# (6-axis) false clusters went 3 -> 1, 7 -> 6, 6 -> 3 for one cluster lost on
-# each of 3-6 and 11-13 (both with spasms 20-30 s apart). With the calm-after
-# window in place it still saves 1-2 false clusters per set (altsim 1-4: 5 -> 3)
-# for one held-out cluster (24 -> 23 of 30).
-CLUSTER_SPAN_MS = const(45000)
-
 # --- cluster counter: likeness to the cluster's own spasms (swcore.matcher) ------
 # The spasms of one cluster are alike (the clinical "stereotyped" spasm): the
 # same movement about nearly the same axis. Inside a cluster most of the
@@ -302,7 +260,7 @@ MATCH_WAIT_MAX = const(256)
 MATCH_OUT_MAX = const(16)
 # An alike pair: a full spasm whose shape has a cosine of at least 0.8 (best
 # of the same +-0.2 s lags) with the kept shape of a full spasm at most 40 s
-# before it (the chain's reach, CLUSTER_MAX_GAP_MS) is flagged EF_ALIKE. In a
+# before it (the chain's reach, the host's CLUSTER_MAX_GAP_MS) is flagged EF_ALIKE. In a
 # chain with such a pair, matches count towards the alarm as weak events do
 # (one may be the third spasm): the detector's missed first or second spasm
 # no longer costs an interval. Without a pair a kicking bout's repeated kick,

@@ -58,3 +58,23 @@ def test_flashed_files_do_not_reach_into_the_simulator() -> None:
     sim_modules = {p.stem for p in (FIRMWARE / "sim").glob("*.py")} - ESP32_BUILTINS  # sim/bluetooth stands in for the real one
     for path in ON_BOARD:
         assert not _imports(path) & sim_modules, path
+
+
+def _public_names(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    return {t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name) and not t.id.startswith("_")}
+
+
+def _names_read(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+
+
+def test_shared_consts_hold_only_names_the_band_reads() -> None:
+    """Each public name of swcore/consts.py is a qstr the band interns at boot, and the band's qstr
+    pools have a few dozen names to spare (test_main_entry.py): a threshold only the host reads goes
+    in host/spasmwatch/analysis/consts.py. Old code: 11 of them here (CLUSTER_*, WAKE_*, SLEEP_*,
+    EPOCH_ACTIVE_PCT)."""
+    consts = FIRMWARE / "swcore" / "consts.py"
+    read = set().union(*(_names_read(p) for p in ON_BOARD if p != consts))
+    assert not _public_names(consts) - read, "read by no flashed module: %s" % sorted(_public_names(consts) - read)

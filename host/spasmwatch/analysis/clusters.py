@@ -35,12 +35,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from heapq import heappop, heappush
 
+from spasmwatch.analysis import consts as A
 from swcore import consts as C
 
-MIN_GAP_S = C.CLUSTER_MIN_GAP_MS / 1000.0
-SPAN_S = C.CLUSTER_SPAN_MS / 1000.0
-MAX_GAP_S = C.CLUSTER_MAX_GAP_MS / 1000.0
-CLOSE_S = C.CLUSTER_CLOSE_MS / 1000.0
+MIN_GAP_S = A.CLUSTER_MIN_GAP_MS / 1000.0
+SPAN_S = A.CLUSTER_SPAN_MS / 1000.0
+MAX_GAP_S = A.CLUSTER_MAX_GAP_MS / 1000.0
+CLOSE_S = A.CLUSTER_CLOSE_MS / 1000.0
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,7 @@ class Cluster:
     def is_cluster(self) -> bool:
         # The spasms the alarm counts: the detector's own, and with an alike pair the matches.
         ts = self._all if self.pair else self._counted
-        return bool(len(ts) >= C.CLUSTER_MIN_COUNT and self.strong >= C.CLUSTER_MIN_STRONG and ts.rhythmic)
+        return bool(len(ts) >= A.CLUSTER_MIN_COUNT and self.strong >= A.CLUSTER_MIN_STRONG and ts.rhythmic)
 
     def intervals(self) -> list[float]:
         ts = [s.t for s in self.spasms]
@@ -312,7 +313,7 @@ class ClusterTracker:
                 cur._take(s)
                 if s.weak:
                     self._unreported.append(s)
-        if cur.strong >= C.CLUSTER_MIN_STRONG and self._unreported:
+        if cur.strong >= A.CLUSTER_MIN_STRONG and self._unreported:
             self.confirmed_weak.extend(self._unreported)
             self._unreported = []
         raised = cur.alert_t is None and cur.is_cluster

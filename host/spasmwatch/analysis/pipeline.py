@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from spasmwatch.analysis import consts as A
 from spasmwatch.analysis.clusters import Cluster, ClusterTracker, Spasm
 from spasmwatch.analysis.sleepwake import SleepWake
 from swcore import consts as C
@@ -92,7 +93,7 @@ class Analyzer:
             elif self.wear.state == WORN and self._off_start is not None:
                 out.append({"type": "not_worn", "start": _r(self._off_start), "end": _r(since)})
                 self._off_start = None
-        active = activity * 100 >= self.p.epoch * C.EPOCH_ACTIVE_PCT
+        active = activity * 100 >= self.p.epoch * A.EPOCH_ACTIVE_PCT
         tr = self.sleep.update(t_start, active, worn=self.wear.state != NOT_WORN)
         if tr is not None:
             if tr.kind == "wake":

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+from spasmwatch.analysis import consts as A
 from swcore import consts as C
 
 UNKNOWN = "UNKNOWN"
@@ -37,8 +38,8 @@ class Transition:
 class SleepWake:
     def __init__(self, epoch_s: float = C.EPOCH_MS / 1000.0) -> None:
         self.epoch_s = epoch_s
-        self.wake_n = max(2, round(C.WAKE_WINDOW_MS / 1000.0 / epoch_s))
-        self.sleep_n = max(self.wake_n, round(C.SLEEP_WINDOW_MS / 1000.0 / epoch_s))
+        self.wake_n = max(2, round(A.WAKE_WINDOW_MS / 1000.0 / epoch_s))
+        self.sleep_n = max(self.wake_n, round(A.SLEEP_WINDOW_MS / 1000.0 / epoch_s))
         self.state = UNKNOWN
         self.last_wake: float | None = None
         self._hist: deque[tuple[float, bool]] = deque(maxlen=self.sleep_n)
@@ -76,7 +77,7 @@ class SleepWake:
             return False
         recent = list(self._hist)[-n:]
         active = sum(1 for _, a in recent if a)
-        return bool(active * 100 <= C.SLEEP_ACTIVE_PCT * n)
+        return bool(active * 100 <= A.SLEEP_ACTIVE_PCT * n)
 
     def _sleep_onset(self) -> float:
         """Start of the quiet window, past the active epochs it begins with."""
@@ -90,7 +91,7 @@ class SleepWake:
         if len(self._hist) < self.wake_n:
             return None
         recent = list(self._hist)[-self.wake_n :]
-        if sum(1 for _, a in recent if a) * 100 < C.WAKE_ACTIVE_PCT * self.wake_n:
+        if sum(1 for _, a in recent if a) * 100 < A.WAKE_ACTIVE_PCT * self.wake_n:
             return None
         # Earliest active epoch from which the active share still holds.
         active = 0
@@ -99,6 +100,6 @@ class SleepWake:
             t, a = recent[k]
             if a:
                 active += 1
-                if active * 100 >= C.WAKE_ACTIVE_PCT * (len(recent) - k):
+                if active * 100 >= A.WAKE_ACTIVE_PCT * (len(recent) - k):
                     onset = t
         return onset

@@ -17,15 +17,14 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Iterator
 
-from swcore import consts as C
-
+from spasmwatch.analysis import consts as A
 from spasmwatch.analysis.sleepwake import SleepWake
 from spasmwatch.export.rows import ActivityRow, TransitionRow
 
 # Sleep onsets are decided up to a sleep window after them: a range's transitions
 # come from epochs read this long before it (one near its start is found) and
 # this long after it (one near its end is too, so adjacent ranges hold it once).
-LEAD_S = 2 * C.SLEEP_WINDOW_MS / 1000.0
+LEAD_S = 2 * A.SLEEP_WINDOW_MS / 1000.0
 GAP_EPOCHS = 2.0
 
 

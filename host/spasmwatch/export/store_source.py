@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from spasmwatch.analysis import consts as A
 from swcore import consts as C
 from swcore import protocol as P
 
@@ -65,7 +66,7 @@ class StoreSource:
 
     def _epoch(self, a: StoredEpoch) -> ActivityRow:
         assert a.wall_t is not None  # a ranged query returns placed epochs only
-        active = a.activity * 100 >= self._epoch_n.get(a.device, self._default_n) * C.EPOCH_ACTIVE_PCT
+        active = a.activity * 100 >= self._epoch_n.get(a.device, self._default_n) * A.EPOCH_ACTIVE_PCT
         return ActivityRow(a.device, a.wall_t - EPOCH_S, EPOCH_S, active, a.worn != 0, a.off_body)
 
     def wear(self, device: str | None, since: float, until: float) -> Iterator[ActivityRow]:
