@@ -11,8 +11,9 @@ handler only records state and sets flags; tasks do the work:
   counted in ``writes_dropped`` and ignored, so a flooding central cannot
   exhaust RAM. On a board the IRQ runs between the app's bytecodes, so no
   variable of the ring is written by both sides: the IRQ alone moves its tail,
-  the control task alone its head; a disconnect notes where the tail was, and
-  the task skips the old link's writes up to there;
+  the tasks alone its head; a disconnect notes where the tail was, and the
+  old link's writes up to there are skipped, by the control task at its next
+  read or, if sooner, as advertising restarts (before any central can connect);
 - ``notify`` applies backpressure: the stack raises OSError(ENOMEM) when its
   transmit buffers are full, so it retries every ``_NOTIFY_RETRY_MS`` and gives
   up (returns False) after ``_NOTIFY_TIMEOUT_MS`` or on disconnect.
@@ -189,10 +190,7 @@ class Peripheral:
         while True:
             while self._whead == self._wtail:
                 await self._write_flag.wait()
-            cut = self._wcut
-            if cut != self._wseen:  # a disconnect since the last look: skip what its link wrote
-                self._wseen = cut
-                self._whead = cut % _WRAP
+            if self._skip_gone():
                 continue
             h = self._whead
             i = h % _WRITE_SLOTS
@@ -200,6 +198,16 @@ class Peripheral:
             w = self._whandle[i], self._wbuf[i][: self._wlen[i]]
             self._whead = (h + 1) % _WRAP
             return w
+
+    def _skip_gone(self):
+        """Move the head past the writes of links gone since the last look; True if it moved.
+        Task side only: the IRQ never moves the head."""
+        cut = self._wcut
+        if cut == self._wseen:
+            return False
+        self._wseen = cut
+        self._whead = cut % _WRAP
+        return True
 
     async def wait_change(self):
         await self._change_flag.wait()
@@ -236,5 +244,10 @@ class Peripheral:
                 pass
 
     def restart_advertising(self):
+        # A central connects only once the band advertises again: a gone link's writes, which the
+        # control task skips only when it next reads (after the command it is busy with), are
+        # skipped first, so a host that reconnects at once finds their slots free (they filled the
+        # ring and its first commands were dropped). Tasks never run inside next_write's reads.
+        self._skip_gone()
         if self._adv is not None:
             self._ble.gap_advertise(self._adv[0], adv_data=self._adv[1], resp_data=self._adv[2])

@@ -16,6 +16,9 @@ Every run then checks what the control task would see: the writes of the link th
 lost, none twice, in order; none of a link gone before it read them; the writes of the next link
 in order; and, drained, a ring that takes exactly its slots' writes (_WRITE_SLOTS) and counts the next one in
 ``writes_dropped`` (a count gone negative or too high takes more or fewer).
+
+Then, unraced: a full ring the control task is still decoding from (``held``), and a link that fills
+the ring and goes while the task is busy, then a host that reconnects at once (``reconnect``).
 """
 
 from __future__ import annotations
@@ -206,6 +209,32 @@ async def held():
         print("FAIL held: got %s, dropped %d" % (got, p.writes_dropped))
 
 
+async def reconnect():
+    # A link fills the ring while the control task is busy (a command's notifies, a backfill's log
+    # scan) and goes; the band advertises again (the app's link task, the only way a central can
+    # connect) and a host that reconnects at once writes its first commands before the control task
+    # has looked at the ring again. They must find the gone link's slots free, not be dropped.
+    p = Peripheral(ble, Bonds(), bluetooth.Flag)
+    p.advertise("band", "0000fff0-0000-1000-8000-00805f9b34fb")
+    slots = len(p._wlen)
+    irqs(p, ["C"] + ["old%d" % i for i in range(slots)] + ["D"])
+    p.restart_advertising()
+    new = ["new%d" % i for i in range(slots)]
+    irqs(p, ["C"] + new)
+    got = []
+
+    async def consumer():
+        while True:
+            h, data = await p.next_write()
+            got.append(bytes(data).decode())
+
+    task = asyncio.create_task(consumer())
+    await settle()
+    task.cancel()
+    if got != new or p.writes_dropped:
+        print("FAIL reconnect: got %s, dropped %d" % (got, p.writes_dropped))
+
+
 async def main():
     global H
     p = Peripheral(ble, Bonds(), bluetooth.Flag)
@@ -223,6 +252,7 @@ async def main():
             k += 1
         print("points %s %d" % (name, k))
     await held()
+    await reconnect()
     print("runs %d" % runs)
 
 
@@ -241,7 +271,9 @@ def test_the_write_ring_survives_an_irq_at_every_pending_check_under_micropython
     """Found by review: a disconnect at the check after ``while self._wcount == 0`` (the old
     next_write's first pending check once a write woke it) made the count -1: the next link's
     first write went into a slot already read and was lost; and a write arriving while the ring
-    was full went into the slot the control task was still decoding."""
+    was full went into the slot the control task was still decoding. And (``reconnect``, 2026-12-06):
+    a link that filled the ring went while the control task was busy; the next link's first writes
+    found the ring full of the gone link's and were dropped, all 4."""
     _check(run_mp(micropython, tmp_path / "ring.py", RING))
 
 
