@@ -1408,6 +1408,47 @@ def test_an_unexpected_error_again_and_again_backs_off_and_is_logged_once(caplog
     assert s.detail == "stopped"
 
 
+class _ThrowsOnClose:
+    """A Link whose band is gone and whose close fails as no TransportError: bleak's BlueZ client
+    has raised AttributeError ("'NoneType' object has no attribute 'call'") from a call on a link
+    that had dropped (hbldh/bleak#426, #918), which ``BleLink``'s error mapping lets through."""
+
+    name, address, transport, connected, mtu = "crib", "sim:0", "sim", False, 23
+
+    async def connect(self, timeout_s: float = 10.0) -> None:
+        raise DisconnectedError("the band disconnected")
+
+    async def disconnect(self) -> None:
+        raise AttributeError("'NoneType' object has no attribute 'call'")
+
+    def on_disconnect(self, callback: Callable[[], None]) -> None:
+        pass
+
+
+def test_a_link_whose_close_fails_unexpectedly_ends_no_monitoring(caplog: pytest.LogCaptureFixture) -> None:
+    """Found by review: the session closed a failed link outside its catch-all, so an exception of
+    no TransportError kind from ``disconnect()`` ended ``run()``: the band was never connected
+    again until a restart, and the systemd watchdog (fed by the ticker) saw nothing wrong."""
+
+    class Timed(BandSession):
+        def __init__(self) -> None:
+            super().__init__("crib", _ThrowsOnClose, RecordSink(), wall=lambda: T0)  # type: ignore[arg-type]
+            self.delays: list[float] = []
+
+        async def _sleep(self, delay_s: float) -> None:  # time passes at once; the delays are kept
+            self.delays.append(delay_s)
+            if len(self.delays) == 3:
+                self._stop.set()
+
+    s = Timed()
+    with caplog.at_level("INFO", logger="spasmwatch"):
+        asyncio.run(asyncio.wait_for(s.run(), 10))
+    assert s.delays == [1.0, 2.0, 4.0]  # retried, backing off as after any drop
+    assert s.detail == "stopped"
+    said = [r for r in caplog.records if "closing the link failed" in r.getMessage()]
+    assert len(said) == 1, said  # once, not at every retry
+
+
 N_FULL = 200
 
 

@@ -333,6 +333,7 @@ class BandSession:
         self._last_kind: Kind = "io"  # the latest failure's kind (TransportError.kind)
         self._here = False  # the latest failure's cause is on this computer (TransportError.here)
         self._repeating = False  # the current failure is the same as the last one
+        self._close_error = ""  # the latest unexpected failure of a link's close (said once)
         self._away: tuple[float, str] | None = None  # since a drop, until streaming again: (wall s, why)
         self._attempts = 0  # connect attempts since the drop
         self._backfill_from = 0  # a host seq
@@ -463,6 +464,12 @@ class BandSession:
                 await asyncio.wait_for(link.disconnect(), K.REQUEST_TIMEOUT_S)
             except (TransportError, asyncio.TimeoutError, OSError):
                 pass
+            except Exception as e:  # a backend's bug (bleak's BlueZ client raised AttributeError): outside
+                # run()'s catch-all, it ended monitoring for good; the link is given up all the same
+                what = f"{type(e).__name__}: {e}"
+                if what != self._close_error:  # the traceback once, not at every retry
+                    self._close_error = what
+                    log.warning("%s: closing the link failed (%s); reconnecting all the same", self.label, what, exc_info=True)
 
     # --- connect sequence -----------------------------------------------------------
     def refill(self) -> None:
