@@ -206,6 +206,7 @@ class _SlowRadio:
         self.host, port = target.rsplit(":", 1)
         self.port, self.reply, self.hold_s = int(port), reply, hold_s
         self.open = 0
+        self.held = 0  # replies held so far
 
     async def start(self) -> str:
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -220,6 +221,7 @@ class _SlowRadio:
                 while head := await r.readexactly(2):  # the radio's framing: u16 length, then op and body
                     body = await r.readexactly(int.from_bytes(head, "little"))
                     if hold and body[0] == self.reply:
+                        self.held += 1
                         await asyncio.sleep(self.hold_s)
                     w.write(head + body)
                     await w.drain()
@@ -247,6 +249,31 @@ def test_a_connect_that_fails_after_hello_leaves_no_link_up(bands: Callable[...,
             await link.connect(1.0)
         await link.disconnect()
         await until(lambda: proxy.open == 0, 5, "the failed connection closed")
+        again = BleLink(band.address, backend([band.address], bond_file))
+        await again.connect(5)  # the band advertises again
+        await again.disconnect()
+
+    run(body())
+
+
+def test_a_disconnect_while_connecting_leaves_no_link_up(bands: Callable[..., SimBand], bond_file: Path) -> None:
+    """Found by review: a ``disconnect()`` while ``connect()`` waited for the band (a session stopped
+    by a config reload as it connected) found no client yet and did nothing; the connect then
+    finished and kept its client, connected to nobody's purpose, and the band, connected to a
+    central, stopped advertising for any other."""
+    band = bands()
+
+    async def body() -> None:
+        proxy = _SlowRadio(band.address, R_MTU, hold_s=1.0)
+        address = await proxy.start()
+        link = BleLink(address, backend([address], bond_file))
+        connecting = asyncio.create_task(link.connect(5))
+        await until(lambda: proxy.held == 1, 5, "the connect waiting for the band's MTU answer")
+        await link.disconnect()
+        with pytest.raises(DisconnectedError):
+            await connecting
+        assert not link.connected
+        await until(lambda: proxy.open == 0, 5, "the connection closed")
         again = BleLink(band.address, backend([band.address], bond_file))
         await again.connect(5)  # the band advertises again
         await again.disconnect()

@@ -169,13 +169,18 @@ class BleLink:
     async def connect(self, timeout_s: float = 10.0) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
+        self._closing = False  # from here a disconnect() ends this connect (it finds no client to close yet)
         device, ad = await self._find(timeout_s)
         self.name, self.address = ad.local_name or device.name or self.name, device.address
         kw = dict(self.backend.client_kw)
         client = BleakClient(device, self._dropped, timeout=max(0.1, deadline - loop.time()), backend=self.backend.client, **kw)
-        self._closing = False
         with mapped(f"connect {self.target}"):
             await client.connect()
+            if self._closing:
+                # Kept, it stayed connected with nobody using it, and a band connected to a central
+                # does not advertise: the next connect (a config reload's) found no band.
+                await client.disconnect()
+                raise DisconnectedError(f"{self.target}: disconnect() while connecting")
         self._client = client
 
     async def _find(self, timeout_s: float) -> tuple[BLEDevice, AdvertisementData]:
