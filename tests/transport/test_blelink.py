@@ -15,7 +15,8 @@ from swcore import protocol as P
 from spasmwatch.transport import AuthError, DisconnectedError, Link, NotFoundError, TransportError, open_link, scan
 from spasmwatch.transport.ble import BleBackend, BleLink
 from spasmwatch.transport.simband import SimBand, free_port
-from spasmwatch.transport.simradio import R_MTU, R_SECURITY, BondStore, SimRadioClient, SimRadioScanner, backend
+from spasmwatch.daemon.session import BandSession, State
+from spasmwatch.transport.simradio import R_MTU, R_NOTIFY, R_SECURITY, BondStore, SimRadioClient, SimRadioScanner, backend
 
 
 def test_a_name_typed_in_capitals_connects(bands: Callable[..., SimBand], bond_file: Path) -> None:
@@ -200,11 +201,13 @@ def test_secure_on_a_backend_without_pairing_goes_on_to_the_encrypted_write(band
 
 
 class _SlowRadio:
-    """A TCP proxy in front of a band's radio socket that holds the band's replies of one kind."""
+    """A TCP proxy in front of a band's radio socket that holds the band's replies of one kind;
+    ``version``: puts this protocol version in every record the band notifies (a band of another)."""
 
-    def __init__(self, target: str, reply: int, hold_s: float) -> None:
+    def __init__(self, target: str, reply: int, hold_s: float, version: int | None = None) -> None:
         self.host, port = target.rsplit(":", 1)
         self.port, self.reply, self.hold_s = int(port), reply, hold_s
+        self.version = version
         self.open = 0
         self.held = 0  # replies held so far
 
@@ -223,6 +226,8 @@ class _SlowRadio:
                     if hold and body[0] == self.reply:
                         self.held += 1
                         await asyncio.sleep(self.hold_s)
+                    if hold and self.version is not None and body[0] == R_NOTIFY:  # op, handle u16, the record
+                        body = body[:3] + bytes((self.version,)) + body[4:]
                     w.write(head + body)
                     await w.drain()
             except (asyncio.IncompleteReadError, ConnectionError):
@@ -277,6 +282,34 @@ def test_a_disconnect_while_connecting_leaves_no_link_up(bands: Callable[..., Si
         again = BleLink(band.address, backend([band.address], bond_file))
         await again.connect(5)  # the band advertises again
         await again.disconnect()
+
+    run(body())
+
+
+class _NoSink:
+    """A session sink that keeps nothing (the session stops before it has records to give)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *a, **k: None
+
+
+def test_a_band_of_another_protocol_version_is_a_fault_that_says_so(bands: Callable[..., SimBand], bond_file: Path) -> None:
+    """Found by review: a band answering in another protocol version (one side updated, not the
+    other) had every RESP dropped as a bad record; each command timed out after 10 s, retried for
+    ever, and the family read "timeout: the band did not answer in time", then "check the band is
+    charged and within range". A FAULT now says which versions, retried every 10 minutes."""
+    band = bands()
+
+    async def body() -> None:
+        proxy = _SlowRadio(band.address, 0, 0.0, version=P.VERSION + 1)
+        address = await proxy.start()
+        session = BandSession("crib", lambda: BleLink(address, backend([address], bond_file)), _NoSink())  # type: ignore[arg-type]
+        task = asyncio.create_task(session.run())
+        # Well before the command's timeout (REQUEST_TIMEOUT_S, 10 s): the band's first RESP tells it.
+        await until(lambda: session.state is State.FAULT, 8, "a FAULT")
+        assert f"protocol version {P.VERSION + 1}" in session.detail and session.detail_msg is not None
+        await session.stop()
+        await task
 
     run(body())
 

@@ -276,6 +276,14 @@ NOT_BONDED = (
 )
 
 
+# What the family is told when the band answers in another protocol version (one side updated, the
+# other not): no command can work, and the band's records would all be refused (docs/protocol.md).
+OTHER_VERSION = (
+    "the band speaks protocol version %d, this spasmwatch version %d: update spasmwatch, "
+    "and flash the band with the same release ('spasmwatch flash')"
+)
+
+
 def _fault_msg(e: SessionError) -> Msg:
     """The page word of a FAULT the band explained: not bonded (``NOT_BONDED``'s instruction), or
     another command it refused."""
@@ -653,6 +661,8 @@ class BandSession:
         op = data[1]
         while True:
             resp: Record = await self._req(self._resp.get())
+            if "version" in resp:
+                raise SessionError(OTHER_VERSION % (resp["version"], P.VERSION), P.E_VERSION)
             if resp["opcode"] != op:
                 continue
             if resp["code"] == P.E_AUTH:  # the link is encrypted (secure() saw to it) but the band did not bond
@@ -667,6 +677,11 @@ class BandSession:
         self._records.put_nowait((bytes(data), self.wall()))
 
     def _on_control(self, data: bytes) -> None:
+        if len(data) >= 2 and data[1] == P.T_RESP and data[0] != P.VERSION:
+            # A RESP of another protocol version: dropped as a bad record, its command timed out
+            # and was retried for ever as "the band did not answer in time".
+            self._resp.put_nowait({"type": "resp", "version": data[0]})
+            return
         rec = self._decode(bytes(data))
         if rec is not None and rec["type"] == "resp":
             self._resp.put_nowait(rec)
