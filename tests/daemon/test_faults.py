@@ -51,7 +51,7 @@ from spasmwatch.daemon.session import BandClock, BandInfo, BandSession, Offsets,
 from spasmwatch.io.rawfile import open_rawfile
 from spasmwatch.store import SCHEMA_VERSION, KnownStores, Store, StoreError
 from spasmwatch.transport import open_link
-from spasmwatch.transport.base import DisconnectedError
+from spasmwatch.transport.base import AuthError, DisconnectedError
 from spasmwatch.transport.simband import free_port
 from swcore import protocol as P
 from swcore.crc import crc16
@@ -913,6 +913,34 @@ def _alarmed(store: Store, clock: Clock) -> Daemon:
     for seq in range(3):
         d.on_record(DEVICE, spasm_record(seq, 10_000 * seq), clock.t)
     return d
+
+
+class _RefusesPairing:
+    """A Link to a band that is there and refuses to pair (its bond lost: erased, or a new computer)."""
+
+    name, address, transport, connected, mtu = "crib", "sim:0", "sim", False, 23
+
+    async def connect(self, timeout_s: float = 10.0) -> None:
+        raise AuthError("secure spasmwatch-0001: pairing refused")
+
+    async def disconnect(self) -> None:
+        pass
+
+    def on_disconnect(self, callback: Callable[[], None]) -> None:
+        pass
+
+
+def test_a_band_in_fault_is_disconnected_for_someone_to_act_on_not_to_charge_or_bring_nearer(tmp_path: Path) -> None:
+    """Found by review: a band the session put in FAULT (pairing refused, not bonded, another protocol
+    version: in range, charged, and unusable until someone acts) got the 'Band disconnected' push
+    saying 'Check the band is charged and within range of this computer', which helps nothing; the
+    instruction was only on the page and in 'spasmwatch status'."""
+    with Store(tmp_path / "db.sqlite") as store:
+        d = Daemon(store, [BandSpec("cot", _RefusesPairing)], disconnect_alert_s=0.3)  # type: ignore[arg-type]
+        asyncio.run(asyncio.wait_for(_run_for(d, 1.5), 20))
+        faults = [n for n in d.notifications if n.kind is NoticeKind.BAND_FAULT]
+        assert [(n.title, n.text) for n in faults] == [("Band disconnected (cot)", messages.EN["fault.disconnected.fault.text"])], faults
+        assert "charged and within range" not in faults[0].text
 
 
 @pytest.mark.parametrize("ended", [False, True])

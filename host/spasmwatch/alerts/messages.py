@@ -74,6 +74,11 @@ EN: dict[str, str] = {
     "fault.disconnected.here.text": "No data from the band: spasms cannot be detected. The problem is on this computer, "
     "not the band: it cannot use Bluetooth (no Bluetooth adapter, or the Bluetooth service is not running). "
     "'spasmwatch status' on this computer says what to do.",
+    # when the band is in FAULT (pairing refused, not bonded, another protocol version): in range and
+    # charged, it needs someone to act, as the page and 'spasmwatch status' say
+    "fault.disconnected.fault.text": "No data from the band: spasms cannot be detected. The band answers but cannot "
+    "be used until someone acts (pairing it again, or an update): the web page, or 'spasmwatch status' on this "
+    "computer, says what to do.",
     "fault.not_worn.title": "Band not worn",
     "fault.not_worn.text": "Band not worn: check it is snug on the baby's chest, sensor at the front.",
     "fault.battery_low.title": "Band battery low",
@@ -446,12 +451,14 @@ def test_alarm(device: str, by: str, t: float, tz: tzinfo | None, lang: str = "e
     return Message(_titled(lang, "test_alarm.title", device), _t(lang, "test_alarm.text", by=by, time=hhmm(t, tz)))
 
 
-def band_fault(device: str, kind: BandFault, lang: str = "en", here: bool = False, command: str = "") -> Message:
-    """``here``: the daemon knows the cause is on this computer (a disconnected band only).
-    ``command``: the one that repairs it, as the family types it ({command}: a damaged store's
-    'spasmwatch store recover --db PATH', store._db.store_command)."""
+def band_fault(device: str, kind: BandFault, lang: str = "en", here: bool = False, command: str = "", acts: bool = False) -> Message:
+    """``here``: the daemon knows the cause is on this computer; ``acts``: the band is in FAULT, for
+    someone to act on (a disconnected band only, ``here`` first). ``command``: the one that repairs
+    it, as the family types it ({command}: a damaged store's 'spasmwatch store recover --db PATH',
+    store._db.store_command)."""
     key = f"fault.{kind.value}"
-    text = f"{key}.here.text" if here and kind is BandFault.DISCONNECTED else f"{key}.text"
+    variant = "here." if here else "fault." if acts else ""
+    text = f"{key}.{variant}text" if variant and kind is BandFault.DISCONNECTED else f"{key}.text"
     return Message(_titled(lang, f"{key}.title", device), _t(lang, text, command=command))
 
 

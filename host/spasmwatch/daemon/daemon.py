@@ -718,7 +718,8 @@ class Daemon:
         if self.clock.mono() - b.down_since >= self.disconnect_alert_s:
             # Also a band not seen since the start (or ever): nobody is watching the baby.
             b.link_alert = b.device or b.label
-            self.engine.on_band_state(b.link_alert, BandFault.DISCONNECTED, True, here=b.session.cause_here)
+            s = b.session
+            self.engine.on_band_state(b.link_alert, BandFault.DISCONNECTED, True, here=s.cause_here, acts=s.needs_person)
 
     def _view(self, session: BandSession) -> BandView:
         return next(b for b in self.bands if b.session is session)

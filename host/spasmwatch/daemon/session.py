@@ -340,6 +340,7 @@ class BandSession:
         self._last_error = ""
         self._last_kind: Kind = "io"  # the latest failure's kind (TransportError.kind)
         self._here = False  # the latest failure's cause is on this computer (TransportError.here)
+        self._person = False  # the latest failure was a FAULT: someone must act (pair again, update)
         self._repeating = False  # the current failure is the same as the last one
         self._close_error = ""  # the latest unexpected failure of a link's close (said once)
         self._away: tuple[float, str] | None = None  # since a drop, until streaming again: (wall s, why)
@@ -372,6 +373,12 @@ class BandSession:
         if not self._last_error:
             return None
         return {"key": "here" if self._here else self._last_kind, "args": {}}
+
+    @property
+    def needs_person(self) -> bool:
+        """Whether the latest failure was a FAULT (pairing refused, not bonded, another protocol version):
+        the band answers, and the 'band disconnected' push says someone must act, not 'charge it, bring it nearer'."""
+        return self._person
 
     @property
     def cause_here(self) -> bool:
@@ -412,13 +419,13 @@ class BandSession:
         while not self._stop.is_set():
             try:
                 await self._connect_once()
-                self._failures, self._last_error, self._here, self._repeating = {}, "", False, False
+                self._failures, self._last_error, self._here, self._repeating, self._person = {}, "", False, False, False
                 await self._stream()
                 delay = K.BACKOFF_S["disconnected"][0]
             except TransportError as e:
                 delay = self._backoff(e)
             except SessionError as e:
-                self._repeat(str(e))
+                self._repeat(str(e), person=True)
                 self._set(State.FAULT, str(e), _fault_msg(e))
                 delay = K.PAIRING_RETRY_S if e.code == P.E_AUTH else K.AUTH_RETRY_S
             except Exception as e:  # a bug must not end monitoring: log it, reconnect as after an I/O error
@@ -436,13 +443,13 @@ class BandSession:
         await self._close_link()
         self._set(State.DISCONNECTED, "stopped")
 
-    def _repeat(self, what: str, here: bool = False, kind: Kind = "io") -> None:
-        """Note a failure: ``_repeating`` when it is the same as the last one."""
+    def _repeat(self, what: str, here: bool = False, kind: Kind = "io", person: bool = False) -> None:
+        """Note a failure (``person``: a FAULT): ``_repeating`` when it is the same as the last one."""
         self._repeating = what == self._last_error
-        self._last_error, self._here, self._last_kind = what, here, kind
+        self._last_error, self._here, self._last_kind, self._person = what, here, kind, person
 
     def _backoff(self, e: TransportError) -> float:
-        self._repeat(str(e), e.here, e.kind)
+        self._repeat(str(e), e.here, e.kind, person=e.kind == "auth")
         if e.kind == "auth":
             self._set(State.FAULT, f"pairing refused: {e}", {"key": "pairing_refused", "args": {}})
             return K.AUTH_RETRY_S

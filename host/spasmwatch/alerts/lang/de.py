@@ -47,6 +47,9 @@ CATALOG: dict[str, str] = {
     "fault.disconnected.here.text": "Keine Daten vom Brustgurt: Spasmen können nicht erkannt werden. Das Problem liegt "
     "an diesem Computer, nicht am Brustgurt: Er kann Bluetooth nicht nutzen (kein Bluetooth-Adapter, oder der "
     "Bluetooth-Dienst läuft nicht). 'spasmwatch status' auf diesem Computer sagt, was zu tun ist.",
+    "fault.disconnected.fault.text": "Keine Daten vom Brustgurt: Spasmen können nicht erkannt werden. Der Brustgurt "
+    "antwortet, kann aber erst genutzt werden, wenn jemand handelt (ihn neu koppeln, oder ein Update): Die Webseite "
+    "oder 'spasmwatch status' auf diesem Computer sagt, was zu tun ist.",
     "fault.not_worn.title": "Brustgurt nicht angelegt",
     "fault.not_worn.text": "Brustgurt nicht angelegt: Prüfen Sie, ob er eng an der Brust des Babys sitzt, Sensor vorne.",
     "fault.battery_low.title": "Akku des Brustgurts schwach",

@@ -45,6 +45,9 @@ CATALOG: dict[str, str] = {
     "fault.disconnected.here.text": "No llegan datos de la banda: no se pueden detectar espasmos. El problema está en "
     "este ordenador, no en la banda: no puede usar Bluetooth (no tiene adaptador Bluetooth, o el servicio Bluetooth "
     "no está en marcha). 'spasmwatch status' en este ordenador indica qué hacer.",
+    "fault.disconnected.fault.text": "No llegan datos de la banda: no se pueden detectar espasmos. La banda responde "
+    "pero no se puede usar hasta que alguien actúe (emparejarla de nuevo, o una actualización): la página web, o "
+    "'spasmwatch status' en este ordenador, indica qué hacer.",
     "fault.not_worn.title": "Banda no puesta",
     "fault.not_worn.text": "Banda no puesta: compruebe que está bien ajustada al pecho del bebé, con el sensor delante.",
     "fault.battery_low.title": "Batería de la banda baja",

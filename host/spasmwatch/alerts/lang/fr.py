@@ -45,6 +45,9 @@ CATALOG: dict[str, str] = {
     "fault.disconnected.here.text": "Aucune donnée de la ceinture : les spasmes ne peuvent pas être détectés. Le "
     "problème vient de cet ordinateur, pas de la ceinture : il ne peut pas utiliser le Bluetooth (pas d'adaptateur "
     "Bluetooth, ou le service Bluetooth n'est pas lancé). 'spasmwatch status' sur cet ordinateur indique quoi faire.",
+    "fault.disconnected.fault.text": "Aucune donnée de la ceinture : les spasmes ne peuvent pas être détectés. La "
+    "ceinture répond mais ne peut pas être utilisée tant que personne n'intervient (l'appairer de nouveau, ou une "
+    "mise à jour) : la page web, ou 'spasmwatch status' sur cet ordinateur, indique quoi faire.",
     "fault.not_worn.title": "Ceinture non portée",
     "fault.not_worn.text": "Ceinture non portée : vérifiez qu'elle est bien ajustée sur la poitrine du bébé, "
     "capteur devant.",
