@@ -455,3 +455,48 @@ def test_a_close_wakes_a_blocked_write_which_fails_at_once() -> None:
         assert closed.ended == [], "a write went on after its port was closed"
 
     _watching_closes(body, master, slave)
+
+
+# Every record type the band sends, and the characteristic that carries it over BLE (docs/protocol.md, GATT).
+_BAND_RECORDS = [
+    (P.encode_event(3, 1, 5000, 900, 4000, 700, 80), P.EVENTS_UUID),
+    (P.encode_activity(1, 10_000, 20, 50, 0, 1), P.EVENTS_UUID),
+    (P.encode_loginfo(P.LF_DONE, 0, 4, 1000), P.EVENTS_UUID),
+    (P.encode_bootlink(2, 1, P.RC_WDT, P.BLF_RTC, 60_000, 1500, 3), P.EVENTS_UUID),
+    (P.encode_status(80, 1, 5, 0, 0, 2, 60, 4), P.STATUS_UUID),
+    (P.encode_resp(P.OP_TIME_SYNC, P.OK, 1234), P.CONTROL_UUID),
+    (P.encode_raw(0, [(1, 2, 3, 4, 5, 6)]), P.RAW_UUID),
+]
+
+
+def test_every_record_the_band_sends_reaches_the_callback_of_its_ble_characteristic() -> None:
+    """Found by review: BOOTLINK had no channel over serial: counted as an unknown type and
+    dropped, so a band on USB never placed a boot no sync reached (its events stayed unplaced,
+    never analysed), which the same band over BLE does through its boot links."""
+    assert {P.decode(r)["type"] for r, _ in _BAND_RECORDS} == set(P._TYPE_NAMES.values())  # every type
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+
+    async def body() -> dict[str, list[bytes]]:
+        link = SerialLink(path)
+        got: dict[str, list[bytes]] = {}
+        await link.connect(5)
+        for uuid in (P.EVENTS_UUID, P.STATUS_UUID, P.CONTROL_UUID, P.RAW_UUID):
+            await link.subscribe(uuid, lambda data, uuid=uuid: got.setdefault(uuid, []).append(data))
+        os.write(master, b"".join(P.frame(r) for r, _ in _BAND_RECORDS))
+        try:
+            await until(lambda: sum(map(len, got.values())) + link.dropped >= len(_BAND_RECORDS), 5, "every record")
+        finally:
+            await link.disconnect()
+        assert link.dropped == 0
+        return got
+
+    try:
+        got = run(body())
+    finally:
+        os.close(master)
+        os.close(slave)
+    want: dict[str, list[bytes]] = {}
+    for record, uuid in _BAND_RECORDS:
+        want.setdefault(uuid, []).append(record)
+    assert got == want
