@@ -861,6 +861,33 @@ def test_records_delivered_just_before_a_drop_are_handled() -> None:
     assert [r["t_ms"] for r in got] == [10_000, 20_000, 30_000]
 
 
+def test_records_refused_the_same_way_are_logged_once_and_counted(caplog: pytest.LogCaptureFixture) -> None:
+    """Found by review: every record the decoder refused was a WARNING: a band of newer firmware
+    sends a record type this host does not know (as BOOTLINK was to the hosts before it: the band's
+    16 links at every BACKFILL, each connect of a band at the edge of range), one line each, all
+    night. The first of each kind is said; the rest are counted (the status's ``bad_records``)."""
+
+    async def main() -> BandSession:
+        s = BandSession("crib", lambda: None, RecordSink(), wall=lambda: T0)  # type: ignore[arg-type,return-value]
+        s.info = BandInfo(DEVICE, "spasmwatch-band", "test", "sim", "sim:0", "sim")
+        s._clock = BandClock.at_sync(1, 0, 0, T0)
+        newer = bytes((P.VERSION, 0x7E)) + bytes(18)  # a record type of newer firmware
+        for k in range(1, 41):
+            s._on_record(newer)  # as the link's callback does
+            s._on_record(P.encode_activity(1, 10_000 * k, 20, 50, 0, 1))
+        s._on_record(P.encode_event(1, 1, 5000, 900, 4000, 700, 80)[:-1])  # another kind: a short event
+        s._lost.set()
+        with pytest.raises(DisconnectedError):
+            await s._stream()
+        return s
+
+    with caplog.at_level("DEBUG", logger="spasmwatch"):
+        s = asyncio.run(asyncio.wait_for(main(), 10))
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warned) == 2 and "unknown type 0x7e" in warned[0] and "event: length 19" in warned[1], warned
+    assert s.decode_errors == 41
+
+
 def _absent_band(tmp_path: Path, store: Store, **kw: Any) -> Daemon:
     """A daemon whose band is nowhere: its simulated-radio address has nobody listening."""
     address = f"127.0.0.1:{free_port()}"

@@ -46,6 +46,12 @@ PAIRING_RETRY_S = 30.0
 # this time: a healthy link answers in tens of ms, a stuck one must not hang
 # the session.
 REQUEST_TIMEOUT_S = 10.0
+
+# A record the decoder refuses is logged the first time its refusal (the message) is seen, then only
+# counted (the status's bad_records): a newer band's new record type came at every backfill, a warning
+# each, all night. A session remembers this many refusals (messages, which carry the values at fault),
+# so a band sending ever new bad values costs bounded memory; past it, new ones are only counted.
+BAD_RECORD_KINDS = 64
 CONNECT_TIMEOUT_S = 15.0
 
 # The band's ms fields (event onsets, epoch ends, the time sync) are u32 and

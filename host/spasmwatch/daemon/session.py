@@ -331,6 +331,7 @@ class BandSession:
         self.info: BandInfo | None = None
         self.link: Link | None = None
         self.decode_errors = 0
+        self._refused: set[str] = set()  # the decoder's refusals said so far (each kind once)
         self._rate_unknown_logged = False
         self._records: asyncio.Queue[tuple[bytes, float]] = asyncio.Queue()  # (record, received wall s)
         self._resp: asyncio.Queue[Record] = asyncio.Queue()
@@ -698,9 +699,15 @@ class BandSession:
             rec: Record = P.decode(data)
             return rec
         except P.ProtocolError as e:
-            # A malformed record is logged and counted, never fatal (design: protocol rules).
+            # A malformed record is logged and counted, never fatal (design: protocol rules). Said
+            # once per kind of refusal: a newer band's new record type came with every backfill,
+            # a line each, all night; the rest are counted (the status's bad_records).
             self.decode_errors += 1
-            log.warning("%s: dropped a bad record (%s): %s", self.label, e, data.hex())
+            first = str(e) not in self._refused and len(self._refused) < K.BAD_RECORD_KINDS
+            if first:
+                self._refused.add(str(e))
+            log.log(logging.WARNING if first else logging.DEBUG, "%s: dropped a bad record (%s)%s: %s", self.label, e,
+                    " (more like it are only counted)" if first else "", data.hex())  # fmt: skip
             return None
 
     async def _stream(self) -> None:
