@@ -302,3 +302,32 @@ def test_a_bids_export_names_its_participant_when_given_and_the_validator_accept
     plain = tmp_path / "plain" / "sub-03_task-sleep_events.tsv"
     assert run_cli(*args, "--out", str(plain)) == 0
     assert not (plain.parent / "participants.tsv").exists()  # no --patient: no participant, as before
+
+
+def test_a_note_with_line_breaks_or_control_bytes_reaches_both_edf_readers_on_one_line(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    """Found by the researcher review: a caregiver note is free text, and a note of two lines (the
+    web page's text box) was an annotation MNE's read_raw_edf dropped without a word; a byte 0x15 in
+    it (EDF+'s own TAL delimiter) made the whole file one pyedflib (EDFlib, EDFbrowser's library)
+    refused to open ('not EDF(+) or BDF(+) compliant'), 0x14 split it in two, 0 cut it short. The
+    annotation is the note on one line, as the BIDS value gives it: every byte below 0x20 a space."""
+    mne = _need("mne")
+    db = _store(course_db, tmp_path)
+    texts = ("Zwei Zeilen\r\nzweite", "a\x15b", "c\x14d", "e\x00f\tg")
+    with Store(db) as store:
+        for k, text in enumerate(texts):
+            store.add_note(SINCE + 9 * 3600 + k * 60, "medication", text, DEVICE)
+    table = _csv_rows(db, tmp_path)
+    edf = tmp_path / "notes.edf"
+    _export(db, edf, "edf")
+    want = [f"note (medication): {t}" for t in ("Zwei Zeilen zweite", "a b", "c d", "e f g")]
+
+    reader = pyedflib.EdfReader(str(edf))
+    try:
+        onsets, _, got = reader.readAnnotations()
+    finally:
+        reader.close()
+    assert len(onsets) == len(table)
+    assert [str(t) for t in got if str(t) in want] == want
+    raw = mne.io.read_raw_edf(edf, verbose="error")
+    assert len(raw.annotations) == len(table)
+    assert [d for d in raw.annotations.description if d in want] == want

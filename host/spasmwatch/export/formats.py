@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,8 +55,21 @@ class Meta:
 Progress = Callable[[int], None]
 
 
+# Characters below 0x20, and DEL: none belongs in a text of one line. EDF+ delimits annotations
+# with 0x00, 0x14 and 0x15 (a 0x15 in a text: EDFlib refused the whole file), MNE's EDF reader
+# drops a text holding a line feed, and a tab or line break splits a BIDS TSV row.
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: each control character a space, each run of white space one space
+    (a caregiver's note of several lines)."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
 def describe(r: Row) -> str:
-    """A one-line human description: the EDF+ annotation text and the BIDS ``value``."""
+    """A one-line human description: the EDF+ annotation text and the BIDS ``value`` (``one_line``
+    makes it one line)."""
     kind = r["kind"]
     if kind == "cluster":
         label = f" ({r['label']})" if r["label"] else ""
@@ -160,7 +174,7 @@ def edf_start(out: Path, meta: Meta) -> float:
 def write_edf(out: Path, rows: Iterable[Row], meta: Meta, progress: Progress | None = None) -> int:
     from spasmwatch.export import edf
 
-    return edf.write_annotations(out, _counted(rows, progress), edf_start(out, meta), describe)
+    return edf.write_annotations(out, _counted(rows, progress), edf_start(out, meta), lambda r: one_line(describe(r)))
 
 
 # BIDS: the four standard columns first, then ours (onset/duration/kind are not repeated).
@@ -184,7 +198,7 @@ BIDS_LITERAL_MISSING = "'n/a'"
 def _tsv_cell(v: object) -> str:
     if v is None or v == "":
         return BIDS_MISSING
-    text = " ".join(str(v).split()) if isinstance(v, str) else str(v)
+    text = one_line(v) if isinstance(v, str) else str(v)
     return BIDS_LITERAL_MISSING if text == BIDS_MISSING else text
 
 
