@@ -218,6 +218,32 @@ def test_table_times_are_rounded_to_the_tenth_not_cut() -> None:
     assert (clock(59.96), clock(3599.99), clock(12.04), clock(0.0)) == ("00:01:00.0", "01:00:00.0", "00:00:12.0", "00:00:00.0")
 
 
+def test_table_times_before_the_files_zero_read_as_before_it(morning: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+    """Found by the researcher review: a recording timed from an event (an EEG marker at t = 0)
+    starts at a negative t, which replay takes; its table read a wake at t = -360 s as
+    '-1:54:00.0' (divmod floors towards minus infinity: -1 h plus 54 min) and a cluster at
+    -65.5 s as '-1:58:54.5'. Each line's time is the --jsonl time, signed."""
+    shifted = tmp_path / "from_marker.csv"
+    lines = morning[0].read_text().splitlines()
+    rows = (f"{float(t) - 700.0:.3f},{rest}" for t, rest in (line.split(",", 1) for line in lines[1:]))
+    shifted.write_text("\n".join([lines[0], *rows]) + "\n")
+    recs = [json.loads(line) for line in cli("replay", str(shifted), "--jsonl").stdout.splitlines()]
+    (wake,) = [r for r in recs if r["type"] == "wake"]
+    (cluster,) = [r for r in recs if r["type"] == "cluster"]
+    assert wake["t"] < cluster["start"] < cluster["end"] < 0  # the table below is of negative times
+    table = cli("replay", str(shifted)).stdout.splitlines()
+
+    def reads(t: float) -> str:
+        s = round(abs(t) * 10)
+        return f"-{s // 36000:02d}:{s // 600 % 60:02d}:{s // 10 % 60:02d}.{s % 10}"
+
+    assert f"{reads(wake['t'])}  wake" in table, table
+    assert any(line.startswith(f"{reads(cluster['start'])}  CLUSTER") and f"until {reads(cluster['end'])}," in line for line in table), table
+    from spasmwatch.commands.replay import clock
+
+    assert (clock(-360.0), clock(-0.04), clock(-0.06), clock(-3600.0)) == ("-00:06:00.0", "00:00:00.0", "-00:00:00.1", "-01:00:00.0")
+
+
 def _on_a_terminal(*args: str) -> tuple[int, str]:
     """Run the CLI with stderr on a pseudo-terminal (as a person would): exit code, stderr."""
     master, slave = pty.openpty()

@@ -123,9 +123,12 @@ def _replay_out(rec: Recording | RawRecording, jsonl: bool) -> None:
 
 
 def clock(t: float) -> str:
-    """``HH:MM:SS.f``, rounded to the tenth (truncated, 43.87 s read 43.8 while --jsonl said 43.87)."""
-    s, tenth = divmod(round(t * 10), 10)  # in whole tenths: 59.96 s carries to 00:01:00.0
-    return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}.{tenth}"
+    """``HH:MM:SS.f``, rounded to the tenth (truncated, 43.87 s read 43.8 while --jsonl said 43.87);
+    a time before the file's zero signed, ``-00:06:00.0`` (divmod of -360 s read '-1:54:00.0')."""
+    tenths = round(t * 10)  # in whole tenths: 59.96 s carries to 00:01:00.0
+    s, tenth = divmod(abs(tenths), 10)
+    sign = "-" if tenths < 0 else ""
+    return f"{sign}{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}.{tenth}"
 
 
 def wall_clock(rec: RawRecording) -> Callable[[float], str]:
