@@ -244,6 +244,19 @@ def test_table_times_before_the_files_zero_read_as_before_it(morning: tuple[Path
     assert (clock(-360.0), clock(-0.04), clock(-0.06), clock(-3600.0)) == ("-00:06:00.0", "00:00:00.0", "-00:00:00.1", "-01:00:00.0")
 
 
+@pytest.mark.parametrize("jsonl", [True, False])
+def test_records_to_a_full_disk_are_a_one_line_error(morning: tuple[Path, dict[str, object]], jsonl: bool) -> None:
+    """Found by the researcher review: 'replay rec.csv --jsonl > rec.jsonl' on a full disk ended in
+    a Python traceback (OSError: [Errno 28] from the write), exit code 1. /dev/full is the
+    kernel's full disk: every write fails with ENOSPC."""
+    with open("/dev/full", "w") as full:
+        res = subprocess.run([sys.executable, "-m", "spasmwatch", "replay", str(morning[0]), *(["--jsonl"] if jsonl else [])],
+                             stdout=full, stderr=subprocess.PIPE, text=True, timeout=300)  # fmt: skip
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr and "Exception ignored" not in res.stderr, res.stderr
+    assert res.stderr == f"spasmwatch replay: error: standard output: cannot write the records: {os.strerror(28)}\n"
+
+
 def _on_a_terminal(*args: str) -> tuple[int, str]:
     """Run the CLI with stderr on a pseudo-terminal (as a person would): exit code, stderr."""
     master, slave = pty.openpty()

@@ -23,6 +23,7 @@ from spasmwatch.analysis.pipeline import Record
 from spasmwatch.analysis.replay import Block, CountBlock, replay
 from spasmwatch.commands._args import add_strict, whole_number
 from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
+from spasmwatch.errors import SpasmwatchError
 from spasmwatch.io.csvread import Recording, open_recording
 from spasmwatch.io.rawboot import open_recordings
 from spasmwatch.io.rawfile import RawRecording
@@ -110,7 +111,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _replay_out(rec: Recording | RawRecording, jsonl: bool) -> None:
-    out: TextIO = sys.stdout
+    """The records on stdout; a write that fails (a full disk under '> rec.jsonl') is an error in
+    one line: it was a traceback. Flushed here, so the failure is not left to the exit."""
+    try:
+        _write_records(rec, jsonl, sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise  # '| head': the reader has all it wanted (cli.main)
+    except OSError as exc:
+        raise SpasmwatchError(f"standard output: cannot write the records: {exc.strerror or exc}") from exc
+
+
+def _write_records(rec: Recording | RawRecording, jsonl: bool, out: TextIO) -> None:
     if jsonl:
         for r in replay_recording(rec):
             out.write(json.dumps(r, separators=(",", ":")) + "\n")
