@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from spasmwatch.errors import InputError
 from spasmwatch.io import Chunk, GyroUnitsWarning, InputWarning, Recording, estimate_rate_hz, open_recording
 from spasmwatch.io import _pieces
-from spasmwatch.io.limits import MIN_RATE_HZ
+from spasmwatch.io.limits import MIN_RATE_HZ, RATE_CHECK_ROWS
 
 FIELDS = ("t", "ax", "ay", "az", "gx", "gy", "gz")
 HEADER = ",".join(FIELDS) + "\n"
@@ -507,10 +507,30 @@ def test_a_rate_that_changes_partway_is_refused_though_each_step_is_within_bound
     assert rec.rate_hz == 100.0
     err = fault(tmp_path / "rec.csv")
     assert err.field == "t" and err.line is not None and err.line <= first + 2 < err.line + 40_000
-    assert "the sample rate must be constant" in str(err) and "began at 100 Hz" in str(err)
+    assert "the sample rate must be constant" in str(err) and "first samples give 100 Hz" in str(err)
+    # Named where it changed, within a run of RATE_CHECK_ROWS steps, not somewhere in the next block.
+    assert first + 2 - RATE_CHECK_ROWS <= err.line <= first + 2, err.line
     # Jitter of +-40% of an interval on every time (a logging clock) is no change of rate.
     jitter = np.random.default_rng(5).uniform(-0.2, 0.2, len(t)) / 100.0
     steady = np.arange(len(t)) / 100.0 + jitter
     path = write(tmp_path, HEADER + "".join(line([float(x), *sample(i)[1:]]) for i, x in enumerate(steady)), "steady.csv")
     rec, chunks = read_all(path)
     assert sum(len(c) for c in chunks) == len(t) and abs(rec.rate_hz - 100.0) < 0.01
+
+
+def test_a_short_recording_whose_rate_changes_is_refused_where_it_changes(tmp_path: Path) -> None:
+    """Found by the researcher review: a recording of one parse block (here 25 s) that ran at 100 Hz,
+    then at 66.7 Hz, was replayed as 80 Hz throughout without a word: its rate is read from its
+    first RATE_ROWS samples (all of it), each step is within 0.5-1.5 of that interval (0.8x, 1.2x),
+    and the block's mean step is that interval. Each run of RATE_CHECK_ROWS steps is checked too."""
+    t = np.concatenate([np.arange(1001) / 100.0, 10.0 + np.arange(1, 1001) * 0.015])
+    path = write(tmp_path, HEADER + "".join(line([float(x), *sample(i)[1:]]) for i, x in enumerate(t)))
+    err = fault(path)
+    assert_fault(err, path, 2, "t", "lines 2-1002 run at 100 Hz, but the file's first samples give 80 Hz")
+    assert "the sample rate must be constant" in str(err)
+    # 104 Hz with times rounded to 10 ms (steps of 0, 10 and 20 ms) is one rate: a run's ends are
+    # each up to a resolution off, which its mean step allows for.
+    rounded = np.round(np.arange(2500) / 104.0, 2)
+    path = write(tmp_path, HEADER + "".join(line([float(x), *sample(i)[1:]]) for i, x in enumerate(rounded)), "rounded.csv")
+    rec, chunks = read_all(path)
+    assert sum(len(c) for c in chunks) == 2500 and rec.rate_hz == 104.0

@@ -45,13 +45,17 @@ MAX_GRAVITY_G = 2.0
 # divide by 9.80665 rather than just "not in g".
 MS2_GRAVITY_MIN = 5.0
 MS2_GRAVITY_MAX = 20.0
-# Over a parsed block of at least RATE_CHECK_ROWS samples, the mean step may
-# differ from the nominal interval by at most this fraction. Each step may
+# Over each run of RATE_CHECK_ROWS steps, and over a parsed block of at least
+# RATE_CHECK_ROWS samples, the mean step may differ from the nominal interval by
+# at most this fraction (plus, for rounded times, twice the rounding over the
+# run: 104 Hz written to 10 ms is 0.2% off over 1000 steps). Each step may
 # jitter by up to half an interval, so a logger that switched from 100 to 120 Hz
 # partway passed the step test and was replayed at the wrong rate from there
 # (every duration and time 17% off; found by review). Jitter and rounded
-# times do not add up over a block (the mean step of n samples is off by at
-# most a step's error over n), nor does the rate estimate (to ~3e-5).
+# times do not add up over a run (the mean step of n samples is off by at
+# most a step's error over n), nor does the rate estimate (to ~3e-5). Runs, not
+# only blocks: a file of one block whose rate changed averaged out to the rate
+# of its first samples (researcher review).
 RATE_CHECK_ROWS = 1000
 MAX_RATE_CHANGE = 0.01
 # Sample rates a recording may have (Hz). A 1-2 s spasm needs tens of samples
