@@ -331,3 +331,19 @@ def test_a_note_with_line_breaks_or_control_bytes_reaches_both_edf_readers_on_on
     raw = mne.io.read_raw_edf(edf, verbose="error")
     assert len(raw.annotations) == len(table)
     assert [d for d in raw.annotations.description if d in want] == want
+
+
+def test_a_participants_table_saved_with_a_byte_order_mark_gets_its_row(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    """Found by the researcher review: a dataset's participants.tsv saved by a spreadsheet as 'UTF-8'
+    (a byte-order mark first, CRLF line ends) was refused as 'not a BIDS participants table (its
+    first column is not participant_id)': it is, behind the mark. Its row is added; the table is
+    written back as UTF-8 without the mark, one line end, as the export writes it."""
+    db = _store(course_db, tmp_path)
+    root = tmp_path / "bids"
+    table = root / "participants.tsv"
+    root.mkdir()
+    table.write_bytes(b"\xef\xbb\xbfparticipant_id\tage\r\nsub-01\t5\r\n")
+    out = root / "sub-02" / "eeg" / "sub-02_task-sleep_events.tsv"
+    rng = [datetime.fromtimestamp(t, timezone.utc).isoformat() for t in (SINCE, SINCE + 2 * 3600)]
+    assert run_cli("export", "--db", str(db), "--format", "bids", "--since", rng[0], "--until", rng[1], "--out", str(out), "--patient", "02") == 0
+    assert table.read_bytes() == b"participant_id\tage\nsub-01\t5\nsub-02\tn/a\n"

@@ -54,7 +54,9 @@ def _rows(path: Path) -> list[list[str]] | None:
     if not path.exists():
         return None
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        # utf-8-sig: a spreadsheet saving 'UTF-8' puts a byte-order mark first, which hid the
+        # participant_id column (researcher review); the table is written back without it.
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise SpasmwatchError(f"{path}: cannot read it to add the participant (--patient): {exc}") from exc
     rows = [line.split("\t") for line in lines if line.strip()]
