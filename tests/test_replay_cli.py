@@ -50,6 +50,55 @@ def test_jsonl_follows_the_contract(morning: tuple[Path, dict[str, object]]) -> 
     assert decided == sorted(decided)
 
 
+TIME_FIELDS = ("t", "start", "end", "alert_t", "detected_t")
+
+
+def _strict_json(line: str) -> dict[str, object]:
+    """One --jsonl line as JSON proper: NaN or Infinity (which json.dumps writes) refused."""
+
+    def refuse(name: str) -> None:
+        raise ValueError(f"not JSON: {name} in {line}")
+
+    obj = json.loads(line, parse_constant=refuse)
+    assert isinstance(obj, dict)
+    return obj
+
+
+def test_jsonl_times_are_on_the_files_time_base_and_post_wake_is_null_without_a_wake(morning: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+    """The contract's other rules, on real output: 't', 'start', 'end', 'alert_t' are seconds on the
+    file's time base (the same samples timed from 1234.5 s give every time 1234.5 s later, and
+    nothing else changes); 'post_wake_s' is null when no wake onset was seen (the file starts
+    awake, half a minute before its cluster); a band off the baby is a not_worn record with its span;
+    every line is an object of a known type, in JSON proper."""
+    lines = morning[0].read_text().splitlines()
+    rows = [line.split(",", 1)[1] for line in lines[60001:120001]]  # 600-1200 s: awake, the cluster
+    still = ",".join(["0.00100", "-0.00050", "1.00020", "0.0300", "-0.0200", "0.0100"])  # the band on a table
+    rows += [still if i % 2 else still.replace("0.00100", "0.00110") for i in range(60_000)]
+    records = {}
+    for name, t0 in (("zero", 0.0), ("shifted", 1234.5)):
+        path = tmp_path / f"{name}.csv"
+        path.write_text(lines[0] + "\n" + "".join(f"{t0 + i / 100:.2f},{r}\n" for i, r in enumerate(rows)))
+        res = cli("replay", str(path), "--jsonl")
+        assert res.returncode == 0, res.stderr
+        records[name] = [_strict_json(line) for line in res.stdout.splitlines()]
+    zero, shifted = records["zero"], records["shifted"]
+    assert {r["type"] for r in zero} <= {"spasm", "cluster", "wake", "sleep", "not_worn"}
+    (cluster,) = [r for r in zero if r["type"] == "cluster"]
+    assert cluster["post_wake_s"] is None and not any(r["type"] == "wake" for r in zero)
+    assert isinstance(cluster["count"], int) and cluster["count"] >= 3
+    assert all(isinstance(cluster[k], float) for k in ("start", "end", "alert_t")) and cluster["start"] < cluster["end"]
+    (off,) = [r for r in zero if r["type"] == "not_worn"]
+    assert 600.0 - 60.0 <= off["start"] < off["end"] <= (len(rows) - 1) / 100, off  # the still half, within the file
+    assert len(shifted) == len(zero)
+    for a, b in zip(zero, shifted, strict=True):
+        assert set(a) == set(b)
+        for k in a:
+            if k in TIME_FIELDS:
+                assert b[k] == pytest.approx(a[k] + 1234.5, abs=0.011), (k, a, b)
+            else:
+                assert b[k] == a[k], (k, a, b)
+
+
 def test_table_output_and_safety_wording(morning: tuple[Path, dict[str, object]]) -> None:
     res = cli("replay", str(morning[0]))
     assert res.returncode == 0, res.stderr
