@@ -69,7 +69,8 @@ def test_jsonl_times_are_on_the_files_time_base_and_post_wake_is_null_without_a_
     file's time base (the same samples timed from 1234.5 s give every time 1234.5 s later, and
     nothing else changes); 'post_wake_s' is null when no wake onset was seen (the file starts
     awake, half a minute before its cluster); a band off the baby is a not_worn record with its span;
-    every line is an object of a known type, in JSON proper."""
+    every line is an object of a known type, in JSON proper; docs/detector.md names each field
+    printed (no replay field was documented for researchers but design.md's few)."""
     lines = morning[0].read_text().splitlines()
     rows = [line.split(",", 1)[1] for line in lines[60001:120001]]  # 600-1200 s: awake, the cluster
     still = ",".join(["0.00100", "-0.00050", "1.00020", "0.0300", "-0.0200", "0.0100"])  # the band on a table
@@ -89,6 +90,12 @@ def test_jsonl_times_are_on_the_files_time_base_and_post_wake_is_null_without_a_
     assert all(isinstance(cluster[k], float) for k in ("start", "end", "alert_t")) and cluster["start"] < cluster["end"]
     (off,) = [r for r in zero if r["type"] == "not_worn"]
     assert 600.0 - 60.0 <= off["start"] < off["end"] <= (len(rows) - 1) / 100, off  # the still half, within the file
+    # docs/detector.md says what each field of each record is: every one printed here is there.
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "detector.md").read_text()
+    said = doc.split("## What `replay --jsonl` prints", 1)[1].split("\n## ", 1)[0]
+    morning_recs = [_strict_json(line) for line in cli("replay", str(morning[0]), "--jsonl").stdout.splitlines()]
+    for r in zero + morning_recs:
+        assert f"`{r['type']}`" in said and all(f"`{k}`" in said for k in r if k != "type"), r
     assert len(shifted) == len(zero)
     for a, b in zip(zero, shifted, strict=True):
         assert set(a) == set(b)
