@@ -347,3 +347,19 @@ def test_a_participants_table_saved_with_a_byte_order_mark_gets_its_row(course_d
     rng = [datetime.fromtimestamp(t, timezone.utc).isoformat() for t in (SINCE, SINCE + 2 * 3600)]
     assert run_cli("export", "--db", str(db), "--format", "bids", "--since", rng[0], "--until", rng[1], "--out", str(out), "--patient", "02") == 0
     assert table.read_bytes() == b"participant_id\tage\nsub-01\t5\nsub-02\tn/a\n"
+
+
+def test_a_bids_cell_of_control_characters_only_is_na_not_empty(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    """A note kept as typed (the store takes off surrounding white space only) may hold nothing but
+    control characters; on one line (formats.one_line) its BIDS text is empty, and an empty TSV cell
+    is no BIDS value: it is n/a, as every missing value. Old code (since one_line): an empty cell."""
+    db = _store(course_db, tmp_path)
+    with Store(db) as store:
+        store.add_note(SINCE + 9 * 3600, "note", "\x01\x02", DEVICE)
+    out = tmp_path / "sub-01_task-sleep_events.tsv"
+    _export(db, out, "bids")
+    with open(out, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f, delimiter="\t"))
+    assert all(all(cell != "" for cell in row) for row in rows), [row for row in rows if "" in row]
+    (note,) = [row for row in rows if row[3] == "note (note):"]
+    assert note[rows[0].index("text")] == "n/a"

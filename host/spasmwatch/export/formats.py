@@ -196,9 +196,9 @@ BIDS_LITERAL_MISSING = "'n/a'"
 
 
 def _tsv_cell(v: object) -> str:
-    if v is None or v == "":
+    text = "" if v is None else one_line(v) if isinstance(v, str) else str(v)
+    if not text:  # also a text of control characters only, once on one line
         return BIDS_MISSING
-    text = one_line(v) if isinstance(v, str) else str(v)
     return BIDS_LITERAL_MISSING if text == BIDS_MISSING else text
 
 
