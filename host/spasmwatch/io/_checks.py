@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from spasmwatch.errors import InputError
 from spasmwatch.io._format import ACC, GYRO, TIME, Block, Column
-from spasmwatch.io.limits import MAX_ACC_G, MAX_GAP_RATIO, MAX_GYRO_DPS, MAX_RATE_CHANGE, MIN_STEP_RATIO, RATE_CHECK_ROWS
+from spasmwatch.io.limits import MAX_ACC_G, MAX_GAP_RATIO, MAX_GYRO_DPS, MAX_RATE_CHANGE, MAX_RUN_RATE_CHANGE, MIN_STEP_RATIO, RATE_CHECK_ROWS
 
 _LIMITS = {**{a: (MAX_ACC_G, "g") for a in ACC}, **{g: (MAX_GYRO_DPS, "deg/s") for g in GYRO}}
 # A found fault: (row in block, rank among faults on the same row, describe).
@@ -110,7 +110,8 @@ class Checker:
         ends = np.append(starts[:-1] + RATE_CHECK_ROWS, len(t) - 1)
         steps_s = (t[ends] - t[starts]) / (ends - starts)
         # Times rounded coarser than the samples move each end of a run by up to the slack.
-        allowed = MAX_RATE_CHANGE + 2.0 * self.slack_s / ((ends - starts) * self.interval_s)
+        tolerance = np.append(np.full(len(starts) - 1, MAX_RUN_RATE_CHANGE), MAX_RATE_CHANGE)
+        allowed = tolerance + 2.0 * self.slack_s / ((ends - starts) * self.interval_s)
         k = _first_false(np.abs(steps_s / self.interval_s - 1.0) <= allowed)
         if k is None:
             return None

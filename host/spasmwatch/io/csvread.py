@@ -17,8 +17,8 @@ The format (the design's replay contract):
   line end is read past with an ``InputWarning``: a logger whose battery died
   stopped writing it halfway, and the rest of the recording stands.
 - Times increase at a constant rate: every step within 0.5-1.5 times the
-  nominal interval, and over each run of 1000 steps and each parsed block the
-  mean step within 1% of it (a rate that changes partway; see ``limits``). Values are finite and plausible, and
+  nominal interval, and the mean step within 5% of it over each run of 1000
+  steps and 1% over each parsed block (a rate that changes partway; see ``limits``). Values are finite and plausible, and
   the acceleration is in g with gravity in it: the first rows' median
   magnitude is about 1 g (m/s^2, as phone apps write it, reads ~9.8).
 - The gyro is in deg/s. A gyro in rad/s cannot be refused by its values;

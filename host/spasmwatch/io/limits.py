@@ -58,6 +58,12 @@ MS2_GRAVITY_MAX = 20.0
 # of its first samples (researcher review).
 RATE_CHECK_ROWS = 1000
 MAX_RATE_CHANGE = 0.01
+# A run of RATE_CHECK_ROWS steps (10 s at 100 Hz) may be off by more than a
+# block: a phone logger's delivered rate wanders by a few percent over seconds
+# (its sensor shares a busy CPU) and averages out over the block, which keeps
+# MAX_RATE_CHANGE. A true switch (100 -> 120 Hz, 17%; 100 -> 66.7 Hz, 33%) is
+# well over it and is named within a run of where it happens.
+MAX_RUN_RATE_CHANGE = 0.05
 # Sample rates a recording may have (Hz). A 1-2 s spasm needs tens of samples
 # (docs/detector.md measures 25-400 Hz), and no IMU outputs faster than
 # ~32 kHz; a rate outside these is times in the wrong unit or corrupt times.
