@@ -8,3 +8,11 @@ def counted(n: int, noun: str) -> str:
     """``1 cluster``, ``2 clusters``: a doctor's report read '1 clusters in 5 days', evaluate
     'replaying 1 recordings on 1 workers'."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def in_quotes(command: str) -> str:
+    """A command as a sentence names it, to be copied from between its quotes: double ones around a
+    command with a path that shlex quoted with single ones ('.../usb disk/...'), where single ones
+    would nest unreadably; single ones otherwise."""
+    quote = '"' if "'" in command else "'"
+    return f"{quote}{command}{quote}"

@@ -212,6 +212,11 @@ def test_status_says_when_no_channel_delivers_and_sends_a_speaker_to_this_comput
                 sound_line, hook_line, nobody = channel_lines(d.status())
                 assert sound_line.startswith("NOT DELIVERED on sound since ") and "internet" not in sound_line, sound_line
                 assert nobody.startswith("NO CHANNEL DELIVERS: an alarm now reaches nobody"), nobody
+                # Found by the docs run: 'status --config F' sent the family to a bare 'spasmwatch test-alarm',
+                # which asks the daemon of the default config (another daemon, or none).
+                *_, hook_line, nobody = channel_lines(d.status(), config="/media/usb disk/cot.toml")
+                assert "then \"spasmwatch test-alarm --channel webhook:home --config '/media/usb disk/cot.toml'\")" in hook_line, hook_line
+                assert nobody.endswith("fix one, then \"spasmwatch test-alarm --config '/media/usb disk/cot.toml'\""), nobody
                 await d.dispatcher.close()
 
     asyncio.run(main())

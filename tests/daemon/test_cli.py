@@ -93,7 +93,7 @@ def test_cli_talks_to_the_running_daemon(tmp_path: Path, quick_cluster_csv: Path
                 band = json.loads((await run("status", "--json")).stdout)["bands"][0]
                 assert band["muted_by"] == "Mum" and band["muted_until"] == r.daemon.engine.device_summary("band0000")["muted_until"], band
                 st = await run("status")
-                assert "  notices held back until " in st.stdout and " by Mum (cluster alarms still sound; 'spasmwatch mute band0000 --off' ends it)" in st.stdout, st.stdout
+                assert "  notices held back until " in st.stdout and f" by Mum (cluster alarms still sound; 'spasmwatch mute band0000 --off --config {config}' ends it)" in st.stdout, st.stdout
                 off = await run("mute", "band0000", "--off")
                 assert off.returncode == 0, off.stderr
                 st = await run("status")

@@ -7,12 +7,15 @@ import json
 import shlex
 import socket
 import sys
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of, hm, minutes
 from spasmwatch.config import Http, default_config_path, existing_config, is_loopback
 from spasmwatch.daemon.rawkeep import size_text
+from spasmwatch.firstrun import cmd
+from spasmwatch.words import in_quotes
 
 
 def register(sub: Any) -> None:
@@ -32,8 +35,8 @@ def run(args: argparse.Namespace) -> int:
     for line in store_lines(st):
         print(line)
     for b in st["bands"]:
-        print("\n".join(band_lines(b)))
-    for line in config_lines(st, restart_step(args)) + channel_lines(st) + heartbeat_lines(st):
+        print("\n".join(band_lines(b, args.config)))
+    for line in config_lines(st, restart_step(args), args.config) + channel_lines(st, args.config) + heartbeat_lines(st):
         print(line)
     for line in raw_lines(st) + page_lines(cfg.daemon.http):
         print(line)
@@ -47,8 +50,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def band_lines(b: dict[str, Any]) -> list[str]:
-    """One band of /api/status for a person."""
+def suggest(words: str, config: str | None) -> str:
+    """'spasmwatch ``words``' as status suggests it: with the ``--config`` status was given, since the
+    bare command asks the daemon of the default config (another daemon, or none)."""
+    return cmd(words, Path(config or "."), config is not None)
+
+
+def band_lines(b: dict[str, Any], config: str | None = None) -> list[str]:
+    """One band of /api/status for a person (``config``: status's --config, for the commands it names)."""
     worn = {True: "worn", False: "NOT WORN", None: "worn: unknown"}[b["worn"]]
     sleep = {True: "asleep", False: "awake", None: "sleep: unknown"}[b["asleep"]]
     if b["asleep"] is not None and b["sleep_since"] is not None:  # no onset seen yet: no "since -"
@@ -63,8 +72,8 @@ def band_lines(b: dict[str, Any]) -> list[str]:
         lines.append(f"  not connecting: {b['last_error']}")  # no Bluetooth here is not a band out of reach
     if b.get("muted_until") is not None:  # .get: a daemon from before the field; a forgotten mute must be seen
         by = f" by {b['muted_by']}" if b.get("muted_by") else ""
-        off = f"spasmwatch mute {shlex.quote(b['device'])} --off"
-        lines.append(f"  notices held back until {hm(b['muted_until'])}{by} (cluster alarms still sound; '{off}' ends it)")
+        off = in_quotes(suggest(f"mute {shlex.quote(b['device'])} --off", config))
+        lines.append(f"  notices held back until {hm(b['muted_until'])}{by} (cluster alarms still sound; {off} ends it)")
     raw = b.get("raw_paused")  # .get: a daemon from before the field
     if raw:
         lines.append(f"  raw recording paused since {hm(raw['since'])}: {raw['why']} (events, alarms and status go on)")
@@ -97,32 +106,32 @@ def store_lines(st: dict[str, Any]) -> list[str]:
             f"  alarms go on; each band keeps its events in its flash until the store opens (tried again every {store['retry_s']:g} s)"]  # fmt: skip
 
 
-def config_lines(st: dict[str, Any], restart: str) -> list[str]:
+def config_lines(st: dict[str, Any], restart: str, config: str | None = None) -> list[str]:
     """A config reload that failed (the daemon runs on the config it had), and the settings changed
     in the file that only a restart applies (``restart``: how; .get: a daemon from before the fields)."""
     lines = []
     err = st.get("config_error")
     if err:
         lines.append(f"CONFIG NOT APPLIED since {hm(err['since'])}: {err['error']} (the daemon runs on the config it had; "
-                     "fix the file, then: spasmwatch reload, which says whether it applied)")  # fmt: skip
+                     f"fix the file, then: {suggest('reload', config)}, which says whether it applied)")  # fmt: skip
     keys = st.get("config_needs_restart") or []
     if keys:
         lines.append(f"config: {', '.join(keys)} changed in the file: needs a restart ({restart})")
     return lines
 
 
-def channel_lines(st: dict[str, Any]) -> list[str]:
+def channel_lines(st: dict[str, Any], config: str | None = None) -> list[str]:
     """The notification channels whose latest delivery failed (.get: a daemon from before the
     fields), and what that leaves: it said "the other channels still work" when every one failed,
     and sent a family with no audio player to check its internet connection."""
     failing = st.get("channels_failing", [])
     lines = [
         f"NOT DELIVERED on {c['channel']} since {hm(c['since'])}: {c['error']} (check {fix_hint(c.get('network', True))}, "
-        f"then 'spasmwatch test-alarm --channel {c['channel']}')"
+        f"then {in_quotes(suggest('test-alarm --channel ' + c['channel'], config))})"
         for c in failing
     ]
     if failing and "channels" in st:
-        lines.append(others_line(st["channels"], {c["channel"] for c in failing}))
+        lines.append(others_line(st["channels"], {c["channel"] for c in failing}, config))
     return lines
 
 
@@ -132,12 +141,12 @@ def fix_hint(network: bool) -> str:
     return "this computer's internet connection and the channel's settings" if network else "the channel's settings and this computer (the error says what is missing)"
 
 
-def others_line(channels: list[str], failing: set[str]) -> str:
+def others_line(channels: list[str], failing: set[str], config: str | None = None) -> str:
     """What still carries an alarm while ``failing`` do not: said plainly when nothing does."""
     working = [c for c in channels if c not in failing]
     if not working:
         return ("NO CHANNEL DELIVERS: an alarm now reaches nobody, no phone and no speaker. Until one works, "
-                "spasmwatch cannot tell you of a cluster: fix one, then 'spasmwatch test-alarm'")  # fmt: skip
+                f"spasmwatch cannot tell you of a cluster: fix one, then {in_quotes(suggest('test-alarm', config))}")  # fmt: skip
     return f"the other channels ({', '.join(working)}) are not failing"
 
 

@@ -18,6 +18,7 @@ from typing import NamedTuple
 from spasmwatch import private
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, STORE_ID_VERSION
+from spasmwatch.words import in_quotes
 
 BUSY_TIMEOUT_S = 10.0
 
@@ -26,11 +27,7 @@ def store_command(action: str, store: Path) -> str:
     """'spasmwatch store ``action``' for ``store`` as an error names it: with its absolute path, since
     the daemon's store path may come from its unit (SPASMWATCH_DATA_DIR, 'run --config') and the
     family's shell has neither: a bare command acted on the store at the shell's default path."""
-    command = f"spasmwatch store {action} --db {shlex.quote(os.path.abspath(store))}"
-    # Between quotes in a sentence, to be copied from inside them: double ones around a path that
-    # shlex quoted with single ones ('.../usb disk/...'), where single ones would nest unreadably.
-    quote = '"' if "'" in command else "'"
-    return f"{quote}{command}{quote}"
+    return in_quotes(f"spasmwatch store {action} --db {shlex.quote(os.path.abspath(store))}")
 
 
 def recover_hint(store: Path) -> str:
