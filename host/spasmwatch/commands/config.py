@@ -40,7 +40,9 @@ def register(sub: Any) -> None:
                          "password, ntfy tokens, the paths of ntfy, webhook and heartbeat URLs) are hidden, as it is "
                          "pasted into questions; --secrets prints them.")  # fmt: skip
     sh.add_argument("--secrets", action="store_true", help="print the secrets too (a config to copy as it is)")
-    csub.add_parser("path", help="where the config file is")
+    csub.add_parser("path", help="where the config file is",
+                    description="Print the config file's path: --config, else $SPASMWATCH_CONFIG, else the platform's "
+                    "config folder; the file need not exist (no file there means the defaults).")  # fmt: skip
     g = csub.add_parser("get", help="one value, e.g. alerts.escalate_after_s", description="Print one value of the effective config.")
     g.add_argument("key", help='dotted key; list items by number or name: bands.0.name, bands."cot.1".name')
     set_help = "set one value (the whole file is checked first; its comments and layout are kept)"
@@ -50,7 +52,7 @@ def register(sub: Any) -> None:
                    f"for a token, a password or a secret URL, {STDIN_HELP}")
     for action in (csub.choices.values()):
         # --config also after the action (spasmwatch config get KEY --config F)
-        action.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        action.add_argument("--config", default=argparse.SUPPRESS, help=f"config file (default {default_config_path()})")
     p.set_defaults(func=run)
 
 

@@ -1,4 +1,4 @@
-"""``spasmwatch board``: supported boards, their power budget, and a band's status over USB."""
+"""``spasmwatch board``: supported boards, their power budget, and a band's status over USB (``board info``)."""
 
 from __future__ import annotations
 
@@ -18,17 +18,26 @@ from spasmwatch.hardware import boards, power
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("board", help="supported boards, power budget, and a band's status over USB")
+    p = sub.add_parser("board", help="supported boards, power budget, and a band's status over USB (board info)", description=__doc__)
     bsub = p.add_subparsers(dest="board_command", metavar="ACTION", required=True)
-    info = bsub.add_parser("info", help="read version, ids, flash use and event-log fill from a band over USB")
+    info = bsub.add_parser("info", help="read version, ids, flash use and event-log fill from a band over USB",
+                           description="Read a band on USB: MicroPython version, board and device id, firmware version and "
+                           "whether every installed file is intact, free flash, the event log's fill and the last crash; "
+                           "then restart it. Exit 1 when a file was changed, a flash was cut short or a definition is "
+                           "damaged (docs/flashing.md, 'Checking a band').")  # fmt: skip
     info.add_argument("--port", help="serial port (default: detect), or unix:DIR for a local unix-port band")
     info.add_argument("--firmware", type=Path, help="firmware directory (default: firmware/ of this checkout)")
     info.add_argument("--json", action="store_true", help="one JSON object")
     info.add_argument("--no-reset", action="store_true", help="leave the band at the REPL instead of restarting it")
     info.set_defaults(func=run_info)
-    lst = bsub.add_parser("list", help="the supported boards (hardware/boards)")
+    lst = bsub.add_parser("list", help="the supported boards (hardware/boards)",
+                          description="One line per board definition in hardware/boards: its id (for 'spasmwatch flash "
+                          "--board'), MCU, IMU and its I2C address, battery, and name.")  # fmt: skip
     lst.set_defaults(func=run_list)
-    pw = bsub.add_parser("power", help="power budget and runtime of each board, from its definition")
+    pw = bsub.add_parser("power", help="power budget and runtime of each board, from its definition",
+                         description="The current each part draws and the runtime on a charge, per board and power mode, "
+                         "computed from the 'power' section of each definition (the model: hardware/README.md, 'Power "
+                         "budget').")  # fmt: skip
     pw.set_defaults(func=run_power)
 
 

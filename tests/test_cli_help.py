@@ -1,0 +1,31 @@
+"""Every command's --help says what it does and lists every option it takes. Found by the docs
+run: 'config init --help' hid the --config its own next step names ('spasmwatch config add-ntfy
+new --config band.toml'), and 'config path', 'board', 'board list', 'board power' and 'board info'
+printed no sentence of what they do."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+
+from spasmwatch.cli import build_parser
+
+
+def _parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                yield from _parsers(child)
+
+
+def _hidden_options(parser: argparse.ArgumentParser) -> list[str]:
+    """The options the parser accepts that its --help does not show."""
+    return [a.option_strings[0] for a in parser._actions if a.option_strings and a.help == argparse.SUPPRESS]
+
+
+def test_every_command_says_what_it_does_and_shows_every_option_it_takes() -> None:
+    parsers = list(_parsers(build_parser([])))
+    assert len(parsers) > 40  # every command and action was walked
+    assert [p.prog for p in parsers if not p.description] == []
+    assert [(p.prog, _hidden_options(p)) for p in parsers if _hidden_options(p)] == []
