@@ -21,6 +21,11 @@ def test_demo_raises_the_alarm_and_stores_the_cluster(tmp_path: Path) -> None:
     assert f"1 cluster(s) in {tmp_path / 'spasmwatch.db'}." in text
     assert "'spasmwatch config init --band NAME --ntfy new'" in text and "'spasmwatch test-alarm'" in text  # where a family goes next, with a real band
     assert (tmp_path / "spasmwatch.db").exists() and (tmp_path / "flash" / "events").is_dir()
+    # Found by the docs run: the demo names 'spasmwatch events --db DIR/spasmwatch.db' to look in a kept
+    # store, and events had no --db ("unrecognized arguments"). -P: as the console script, no cwd on sys.path.
+    events = subprocess.run([sys.executable, "-P", "-m", "spasmwatch", "events", "--db", str(tmp_path / "spasmwatch.db")],
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert events.returncode == 0 and "CLUSTER #1 nursery band" in events.stdout, events.stdout + events.stderr
 
 
 def test_the_demo_says_its_store_is_gone_when_it_kept_none() -> None:

@@ -7,12 +7,12 @@ import json
 import sys
 from typing import Any
 
-from spasmwatch.commands._daemon import add_config_arg, add_window_args, band_labels, config_of, hm, minutes, open_store, window_of
+from spasmwatch.commands._daemon import add_store_args, add_window_args, band_labels, hm, minutes, open_store_at, store_path_of, window_of
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("events", help="spasm events, grouped by cluster, with caregiver notes beside them", description=__doc__)
-    add_config_arg(p)
+    add_store_args(p)  # --db: a store no config names (the demo's kept with --data-dir, a copy)
     add_window_args(p, "24h")
     p.add_argument("--json", action="store_true", help="one JSON object per cluster / lone event / note")
     p.set_defaults(func=run)
@@ -20,7 +20,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     since, until = window_of(args)
-    with open_store(config_of(args), args) as store:
+    with open_store_at(store_path_of(args), args) as store:
         bands = band_labels(store)
         clusters = list(store.clusters(args.device, since, until))
         in_cluster = {e.id: c.id for c in clusters for e in store.cluster_events(c.id)}
