@@ -95,6 +95,12 @@ NUMBERS = ("socket", "speed", "paced-from-ms", "csv-skip-s", "reset-at-s", "tear
            "timeout-s", "uptime-ms", "rtc-restarted")
 
 
+def usage():
+    """This file's docstring, its usage and options: MicroPython keeps no docstring at run time."""
+    with open(__file__) as f:
+        return f.read().split('"' * 3)[1]
+
+
 def parse_args(argv):
     opts = {
         "csv": None,
@@ -130,8 +136,11 @@ def parse_args(argv):
     i = 0
     while i < len(argv):
         a = argv[i]
+        if a in ("-h", "--help"):
+            print(usage())
+            raise SystemExit(0)
         if not a.startswith("--") or a[2:] not in opts:
-            raise SystemExit("run.py: unknown argument %r" % a)
+            raise SystemExit("run.py: unknown argument %r (--help lists the options)" % a)
         key = a[2:]
         if opts[key] is False:
             opts[key] = True

@@ -39,3 +39,18 @@ def test_a_wrong_file_or_number_is_named_not_a_traceback(micropython: str, tmp_p
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1 and "Traceback" not in out, out
     assert out.strip().splitlines()[-1] == said.format(tmp=tmp_path), out
+
+
+def test_help_lists_the_options_and_an_unknown_one_points_to_it(micropython: str) -> None:
+    """Found by the docs run (engineer): 'run.py --help', the first thing a newcomer types, said
+    "run.py: unknown argument '--help'"; the options were only in the file's docstring."""
+    run = lambda *args: subprocess.run(  # noqa: E731
+        [micropython, str(FIRMWARE / "sim" / "run.py"), *args],
+        env=dict(os.environ, MICROPYPATH=MICROPYPATH), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    for flag in ("--help", "-h"):
+        shown = run(flag)
+        assert shown.returncode == 0 and "--csv rec.csv --flash DIR --socket PORT" in shown.stdout, shown.stdout + shown.stderr
+        assert "--timeout-s S       give up after S real seconds (default 120)" in shown.stdout, shown.stdout
+    wrong = run("--csv-skip", "3")
+    assert wrong.returncode == 1 and wrong.stderr.strip() == "run.py: unknown argument '--csv-skip' (--help lists the options)", wrong.stderr
