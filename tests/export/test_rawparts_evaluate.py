@@ -146,3 +146,17 @@ def test_parts_and_truths_that_do_not_belong_together_are_refused(tmp_path: Path
     # Labels outside the parts' span are refused when the truth is written, too.
     res = cli("truth", str(p0), str(p1), str(table), "--offset-s", "400", "--force")
     assert res.returncode == 2 and "lies outside the recording (0.000-576.923 s); is the offset right?" in res.stderr
+
+
+def test_labels_on_the_videos_clock_without_wall_clock_are_refused_saying_when_t0_is(tmp_path: Path, morning: tuple[np.ndarray, dict[str, Any]]) -> None:
+    """Found by the docs run (researcher): a table of times read off the video's clock (05:22:01),
+    given without --wall-clock, was refused "lies outside the recording (0.400-1799.700 s); is the
+    offset right?", and the note that says when t = 0 is and names --wall-clock, printed only when a
+    truth is written, was never seen by the family who needed it."""
+    counts, _ = morning
+    p0, p1 = parts(tmp_path, counts, [20000])
+    table = tmp_path / "clock_events.tsv"
+    table.write_text("onset\tduration\ttrial_type\n05:22:01\t1.2\tspasm\n")
+    res = cli("truth", str(p0), str(p1), str(table))
+    assert res.returncode == 2 and "spasm at 19321.000 s (to 19322.200 s) lies outside the recording (0.000-900.000 s); is the offset right? " in res.stderr, res.stderr
+    assert f"t = 0 s is " in res.stderr and f"({p0}'s dating)" in res.stderr and "--wall-clock reads such times as they are" in res.stderr, res.stderr

@@ -169,8 +169,10 @@ def build_truth(
     duration_s: float,
     max_gap_s: float = CLUSTER_MAX_GAP_S,
     spasm_s: float = DEFAULT_SPASM_S,
+    outside_hint: str = "",
 ) -> dict[str, Any]:
-    """The truth file's content for a recording of ``duration_s`` from ``t_first`` (s)."""
+    """The truth file's content for a recording of ``duration_s`` from ``t_first`` (s); ``outside_hint``
+    follows the refusal of a label outside it (what the offset would be)."""
     t_last = t_first + duration_s
     for lab in labels:
         end = lab.onset + (lab.duration or 0.0)
@@ -179,7 +181,7 @@ def build_truth(
             # and read badly for a negative offset (found by the researcher audit).
             span = f"{lab.onset:.3f} s" + (f" (to {end:.3f} s)" if lab.duration else "")
             raise InputError(
-                path, f"{lab.kind} at {span} lies outside the recording ({t_first:.3f}-{t_last:.3f} s); is the offset right?",
+                path, f"{lab.kind} at {span} lies outside the recording ({t_first:.3f}-{t_last:.3f} s); is the offset right?{outside_hint}",
                 line=lab.line, field="onset" if not t_first <= lab.onset <= t_last else "duration")
         if lab.kind not in (SPASM, SUBTLE, WAKE) and not lab.duration:
             raise InputError(path, f"{lab.kind} is a span: it needs a duration", line=lab.line, field="duration")

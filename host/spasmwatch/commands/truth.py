@@ -189,7 +189,10 @@ def _run(args: argparse.Namespace) -> Recording | RawRecording:
     if args.sync:  # the video's time -> the recording's, by the taps' line
         fit = videosync.fit(args.sync, t0, duration_s, clock.t if args.wall_clock else parse_time)
         labels = fit.apply(labels)
-    truth = build_truth(args.events, labels, t0, duration_s, args.max_gap_s, args.spasm_s)
+    # Times read off the video's clock without --wall-clock land hours past a .swraw's t: the refusal
+    # says when t = 0 is and names --wall-clock (the note after a truth written, seen too late).
+    hint = f" {_origin_note(rec)}" if isinstance(rec, RawRecording) and not (args.wall_clock or args.sync) else ""
+    truth = build_truth(args.events, labels, t0, duration_s, args.max_gap_s, args.spasm_s, hint)
     if len(files) > 1:  # evaluate checks it is given these parts (truthfile.check_parts)
         truth["parts"] = [os.path.basename(f) for f in files]
     check_truth(str(out), truth)
@@ -208,8 +211,8 @@ def _run(args: argparse.Namespace) -> Recording | RawRecording:
                 f"{videosync.MAX_DRIFT:.0%} for the video clock's drift --sync corrects") if args.sync else (
                 f"the recording is {clock.span_text()} on the video's clock (--offset-s {args.offset_s:g})")  # fmt: skip
         print(f"note: onsets read as local times in {clock.zone_name()}: {span}", file=sys.stderr)
-    elif isinstance(rec, RawRecording) and not args.sync:  # the offset --sync replaces
-        print(f"note: {_origin_note(rec)}", file=sys.stderr)
+    elif hint:  # the offset --sync replaces
+        print(f"note:{hint}", file=sys.stderr)
     if fit is not None:
         print(f"note: {fit.describe()}", file=sys.stderr)
     if no_len:
