@@ -10,6 +10,11 @@ def counted(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def either(items: list[str]) -> str:
+    """``a, b or c``: the choices an error offers."""
+    return ", ".join(items[:-1]) + f" or {items[-1]}" if len(items) > 1 else "".join(items)
+
+
 def in_quotes(command: str) -> str:
     """A command as a sentence names it, to be copied from between its quotes: double ones around a
     command with a path that shlex quoted with single ones ('.../usb disk/...'), where single ones

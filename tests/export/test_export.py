@@ -176,6 +176,11 @@ def test_a_format_its_out_suffix_contradicts_is_refused(course_db: tuple[Path, E
     assert not out.exists()
     assert run_cli("export", "--db", str(db), "--format", "csv", "--out", str(tmp_path / "x.dat"), "--since", SINCE, "--until", UNTIL) == 0
     assert (tmp_path / "x.dat").read_text().startswith("onset_utc,onset_s,")
+    # Found by the docs run: 'x.xlsx' without --format said "--format is needed" and named no format.
+    with pytest.raises(SpasmwatchError) as e:
+        run_cli("export", "--db", str(db), "--out", str(tmp_path / "x.xlsx"))
+    assert str(e.value) == ("--format is needed: cannot tell the format from 'x.xlsx': give --format csv, jsonl, parquet, "
+                            "edf or bids, or an --out ending .csv, .jsonl, .parquet, .edf or .tsv (bids)")  # fmt: skip
 
 
 @pytest.mark.parametrize("command", ["export", "report"])

@@ -31,6 +31,7 @@ from spasmwatch.commands._args import add_strict
 from spasmwatch.commands._daemon import add_store_args, resolve_device, store_path_of
 from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
 from spasmwatch.outfile import check_writable
+from spasmwatch.words import either
 
 if TYPE_CHECKING:
     from spasmwatch.store.rows import Linked
@@ -85,7 +86,9 @@ def _format(args: argparse.Namespace) -> str:
             )
         return str(args.format)
     if fmt is None:
-        raise SpasmwatchError(f"--format is needed: cannot tell the format from {args.out.name!r}")
+        suffixes = [f"{suffix} (bids)" if fmt == "bids" else suffix for suffix, fmt in _SUFFIX_FORMAT.items()]
+        raise SpasmwatchError(f"--format is needed: cannot tell the format from {args.out.name!r}: give --format "
+                              f"{either(list(FORMATS))}, or an --out ending {either(suffixes)}")  # fmt: skip
     return fmt
 
 
