@@ -37,10 +37,10 @@ demo: $(VENV_STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
-check: $(STAMP)
+check: $(VENV_STAMP)
 	$(BIN)/python -m mypy
 
-bench: $(STAMP)
+bench: $(VENV_STAMP)
 	$(BIN)/python bench/replay.py
 
 # The detector scored on the second, independently written simulator
@@ -49,7 +49,7 @@ bench: $(STAMP)
 # A seed written in full before is not written again.
 HELDOUT_DIR ?= /tmp/spasmwatch-heldout
 HELDOUT_SEEDS ?= 1 2 3 4
-heldout: $(STAMP)
+heldout: $(VENV_STAMP)
 	for s in $(HELDOUT_SEEDS); do d=$(HELDOUT_DIR)/seed$$s; [ -d $$d ] && continue; \
 	  rm -rf $$d.part && $(BIN)/python -m tools.altsim $$d.part --seed $$s --jobs 2 && mv $$d.part $$d || exit 1; done
 	$(BIN)/spasmwatch evaluate --why $(foreach s,$(HELDOUT_SEEDS),$(HELDOUT_DIR)/seed$(s)/*.csv)
@@ -59,7 +59,7 @@ heldout: $(STAMP)
 # HELDOUT3_DIR), each seed at the rate and sensor it was scored at.
 HELDOUT3_DIR ?= /tmp/spasmwatch-heldout3
 HELDOUT3_SET ?= 1:100:--six-axis 2:50:--accel-only 3:200:--six-axis 4:26:--six-axis
-heldout3: $(STAMP)
+heldout3: $(VENV_STAMP)
 	[ -d $(HELDOUT3_DIR) ] || { rm -rf $(HELDOUT3_DIR).part && for x in $(HELDOUT3_SET); do set -- $$(echo $$x | tr : " "); \
 	  $(BIN)/python -m tools.thirdsim --seed $$1 --rate $$2 $$3 --out $(HELDOUT3_DIR).part || exit 1; done && mv $(HELDOUT3_DIR).part $(HELDOUT3_DIR); }
 	$(BIN)/spasmwatch evaluate --why $(HELDOUT3_DIR)/*.csv

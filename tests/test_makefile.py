@@ -25,3 +25,11 @@ def test_make_demo_installs_into_the_virtualenv_only(tmp_path: Path) -> None:
     assert "pip install --quiet -e '.[dev]'" in demo and f"{venv}/bin/spasmwatch demo" in demo, demo
     test = _plan("test", venv)
     assert all(step in test for step in SYSTEM_WIDE) and "pip install --quiet -e '.[dev]'" in test, test
+
+
+def test_the_researchers_targets_install_into_the_virtualenv_only(tmp_path: Path) -> None:
+    """README's researchers run 'make heldout' and 'make heldout3' (and 'make check', 'make bench'):
+    Python and the two simulators only, and each also needed sudo for the tests' Debian packages."""
+    for target in ("heldout", "heldout3", "check", "bench"):
+        plan = _plan(target, tmp_path / "venv")
+        assert [step for step in SYSTEM_WIDE if step in plan] == [], (target, plan)
