@@ -35,3 +35,12 @@ def test_every_command_says_what_it_does_and_shows_every_option_it_takes() -> No
 def test_no_help_shows_restructuredtext_quotes() -> None:
     shown = {p.prog: p.format_help() for p in _parsers(build_parser([]))}
     assert [prog for prog, text in shown.items() if "``" in text] == []
+
+
+def test_every_option_with_a_default_value_says_it() -> None:
+    """Found by the docs run (researcher): 'evaluate --seeds' and '--jobs' did not say they default to
+    3 and 2 (README's 'evaluate --seeds 3' read as needed), nor 'export --kinds' that it exports all."""
+    unsaid = [(p.prog, a.option_strings[0]) for p in _parsers(build_parser([])) for a in p._actions
+              if a.option_strings and a.help != argparse.SUPPRESS and a.default not in (None, False, True, [], argparse.SUPPRESS)
+              and "default" not in (a.help or "")]  # fmt: skip
+    assert unsaid == []

@@ -137,7 +137,7 @@ def register(sub: Any) -> None:
         "with the truth 'spasmwatch truth' wrote for them beside the first (band-boot3-000-003.truth.json); "
         "once per boot; after the files",
     )
-    p.add_argument("--seeds", type=positive_int, default=3, help="seeds per scenario in the simulated suite")
+    p.add_argument("--seeds", type=positive_int, default=3, help="seeds per scenario in the simulated suite (default 3)")
     p.add_argument(
         "--seed-start",
         type=whole_number(0),
@@ -146,7 +146,7 @@ def register(sub: Any) -> None:
         help="first seed of the suite (default 1); e.g. --seed-start 11 --seeds 3 for held-out seeds 11-13",
     )
     p.add_argument("--quick", action="store_true", help="a smaller suite (no night/day recordings)")
-    p.add_argument("--jobs", type=positive_int, default=2, help="parallel worker processes")
+    p.add_argument("--jobs", type=positive_int, default=2, help="parallel worker processes (default 2)")
     p.add_argument("--json", metavar="FILE", help="write the summary and per-recording scores as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="print each recording's score (with --why: each true cluster's spasms too)")
     p.add_argument(

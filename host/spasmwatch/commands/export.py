@@ -53,7 +53,7 @@ def register(sub: Any) -> None:
     p.add_argument("--device", help="a band's name or device id (default: every band)")
     p.add_argument("--since", help="start, ISO 8601 (no zone: local time); also the recording start")
     p.add_argument("--until", help="end (exclusive), ISO 8601; default: a day from now (all that is stored)")
-    p.add_argument("--kinds", default=",".join(KINDS), help=f"comma-separated subset of {','.join(KINDS)}")
+    p.add_argument("--kinds", default=",".join(KINDS), help=f"comma-separated subset of {','.join(KINDS)} (default: all of them)")
     p.add_argument("--patient", help="BIDS only: the participant's label, letters and digits (e.g. 01: participant_id sub-01; "
                    "a pseudonym, not a name): the events file must be named sub-01_..., and sub-01 is added to the "
                    "dataset's participants.tsv (default: no participant)")  # fmt: skip
