@@ -146,6 +146,21 @@ def test_export_raw_says_how_far_the_band_ran_from_nominal(tmp_path: Path, capsy
     assert "label the .swraw with --wall-clock, not the CSV" in err
 
 
+def test_export_raw_says_nothing_of_a_drift_under_one_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by the docs run: a band dated at its nominal rate (the simulated band) got "the band's IMU
+    ran at 50.00 Hz, not 50: the CSV's t runs 0.00 % fast of the wall (0 s an hour)"."""
+    rows = _rows(60_000)
+    for rate, said in ((RATE, False), (RATE * (1 + 0.5 / 60_000), False), (RATE * (1 + 2 / 60_000), True)):
+        path = tmp_path / f"r{rate}.swraw"
+        with RawWriter(path, HEADER) as w:
+            for i in range(0, 60_000, 6000):
+                w.append(i, rows[i : i + 6000])
+                w.date(DatingPoint(i, WALL0 + i / rate, rate))
+        assert run_cli("export", "raw", str(path), "--csv", str(tmp_path / f"r{rate}.csv")) == 0
+        err = capsys.readouterr().err
+        assert ("the band's IMU ran at" in err) == said, (rate, err)
+
+
 def test_the_pruning_dates_a_file_by_its_dating_records(tmp_path: Path) -> None:
     path = tmp_path / "r.swraw"
     _write_v2(path, n=360_000, every=6000)  # an hour at 101 Hz: 3564 s, not 3600

@@ -234,17 +234,21 @@ def run_raw(args: argparse.Namespace) -> int:
     start = datetime.fromtimestamp(rec.wall_at(0.0)).astimezone().isoformat(timespec="milliseconds")
     print(f"t = 0 s is {start} (the band's dating): label it on a video's clock with "
           f"'spasmwatch truth {shlex.quote(str(out))} EVENTS.tsv --wall-clock --start {start}'", file=sys.stderr)  # fmt: skip
-    drift = _drift_note(rec)
+    drift = _drift_note(rec, n)
     if drift:
         print(drift, file=sys.stderr)
     return 0
 
 
-def _drift_note(rec: rawfile.RawRecording) -> str:
-    """How far the band's measured rate is from the nominal one the CSV's t counts at ('' unmeasured)."""
+def _drift_note(rec: rawfile.RawRecording, n: int) -> str:
+    """How far the band's measured rate is from the nominal one the CSV's t counts at: '' unmeasured, or
+    when over the ``n`` samples the CSV's t and the wall part by less than a sample (it said "the IMU
+    ran at 50.00 Hz, not 50: ... 0.00 % fast of the wall (0 s an hour)" of a band at its nominal rate)."""
     if not rec.dating.points:
         return ""
     measured, nominal = rec.dating.rate_hz(), rec.rate_hz
+    if abs(measured / nominal - 1.0) * n < 1.0:
+        return ""
     pct = (measured / nominal - 1.0) * 100.0
     way = "fast" if pct > 0 else "slow"
     files = "the .swraw parts" if len(rec.files) > 1 else "the .swraw"
