@@ -58,6 +58,8 @@ from swcore.crc import crc16
 from swcore.frontend import Params
 from synthetic import HandClock, disk_files, fail_store, fill_store, load_bench, other_disk, spasm_record, unmount
 
+from .conftest import rig
+
 def test_fault_campaign_loses_nothing_doubles_nothing_and_alarms_every_cluster(tmp_path_factory: pytest.TempPathFactory) -> None:
     faults = load_bench("faults")
     # The detector finds both clusters of this recording (seed 6) with no faults.
@@ -1502,6 +1504,93 @@ def test_a_link_whose_close_fails_unexpectedly_ends_no_monitoring(caplog: pytest
     assert s.detail == "stopped"
     said = [r for r in caplog.records if "closing the link failed" in r.getMessage()]
     assert len(said) == 1, said  # once, not at every retry
+
+
+def test_a_session_whose_run_ended_unexpectedly_is_started_again(tmp_path: Path, quick_cluster_csv: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Found by review: nothing started a band's session again once its run ended while the daemon
+    ran (an exception inside its error handling, from the daemon's state callback): the band was
+    unmonitored until a restart, and the systemd watchdog (fed by the ticker) saw nothing wrong.
+    The ticker now says it once, with its traceback, and starts it again after SESSION_RESTART_S.
+    The fault: the state callback fails twice from the first STREAMING (the second time in run()'s
+    catch-all), with the simulated band and its cluster still to come."""
+
+    async def main() -> None:
+        async with rig(tmp_path, quick_cluster_csv, speed=4) as r:
+            d = r.daemon
+            assert d is not None
+            first, real = d.bands[0].task, d.on_state
+            failed: list[int] = []  # the events stored at each failure
+
+            def flaky(session: BandSession, state: State, detail: str) -> None:
+                if (state is State.STREAMING and not failed) or len(failed) == 1:
+                    failed.append(r.store.count_events("band0000"))
+                    raise RuntimeError("the band's status could not be published")
+                real(session, state, detail)
+
+            d.on_state = flaky  # type: ignore[method-assign]
+            await r.wait_for(lambda: first is not None and first.done(), 60, "the session's run to end")
+            assert first is not None and isinstance(first.exception(), RuntimeError)
+            await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 60, "the alarm after the restart")  # old code: none
+            assert r.store.count_events("band0000") > failed[0]  # stored by the run started again
+            assert d.bands[0].task is not first and d.bands[0].session.state is State.STREAMING
+
+    asyncio.run(main())
+    ended = [rec for rec in caplog.records if "connection ended unexpectedly" in rec.getMessage()]
+    assert len(ended) == 1 and ended[0].levelname == "ERROR", ended
+    assert ended[0].exc_info is not None and "could not be published" in str(ended[0].exc_info[1])
+    assert "started again in 5 s" in ended[0].getMessage()
+
+
+class _SlowToClose:
+    """A Link whose band never answers its connect and whose close waits for ``gate`` (a BlueZ
+    disconnect taking seconds): the session's stop awaits it while its run has already ended."""
+
+    name, address, transport, connected, mtu = "crib", "sim:0", "sim", False, 23
+
+    def __init__(self, gate: asyncio.Event) -> None:
+        self.gate = gate
+        self.closed = asyncio.Event()
+
+    async def connect(self, timeout_s: float = 10.0) -> None:
+        await self.closed.wait()
+        raise DisconnectedError("closed while connecting")
+
+    async def disconnect(self) -> None:
+        self.closed.set()
+        await self.gate.wait()
+
+    def on_disconnect(self, callback: Callable[[], None]) -> None:
+        pass
+
+
+def test_a_band_removed_while_the_ticker_runs_is_not_started_again(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """remove_band stops the session and awaits its link's close before it drops the band: a tick in
+    between sees its run ended, on purpose, and neither says it nor starts it again. (Old code has
+    no supervisor; a supervisor that ignored ``BandSession.stopped`` failed this.)"""
+
+    async def main() -> None:
+        gate = asyncio.Event()
+        with Store(tmp_path / "db.sqlite") as store:
+            d = Daemon(store, [BandSpec("crib", lambda: _SlowToClose(gate))])  # type: ignore[arg-type,return-value]
+            await d.start()
+            try:
+                b = d.bands[0]
+                run = b.task
+                assert run is not None
+                await _until(lambda: b.session.state is State.CONNECTING, "the connect")
+                removing = asyncio.create_task(d.remove_band("crib"))
+                await _until(run.done, "the stopped run's end")
+                d._tick()  # what the ticker does while remove_band awaits the link's close
+                assert not removing.done()  # (still in the link's close)
+                gate.set()
+                await removing
+                assert d.bands == [] and b.task is run
+                assert [t for t in asyncio.all_tasks() if t.get_name() == "session crib"] == []
+            finally:
+                await d.stop()
+
+    asyncio.run(asyncio.wait_for(main(), 20))
+    assert "ended unexpectedly" not in caplog.text and "started again" not in caplog.text
 
 
 N_FULL = 200

@@ -136,6 +136,14 @@ REBUILD_WINDOW_S = 6 * 3600.0
 # Status of every band is re-evaluated (STALE, disconnected alerts, escalation)
 # at this period.
 TICK_S = 1.0
+# A band's session whose run ended while the daemon runs and nobody stopped it (a bug past run()'s
+# catch-all: an exception in its error handling, from a state callback) leaves the band unmonitored
+# while the watchdog, fed by the ticker, sees nothing wrong: the ticker starts it again after the
+# first delay (s, real time), doubled each time it ends again within the second of its start, up to
+# that second. 5 s: a band lost to a one-off bug is back long before DISCONNECT_ALERT_S, and one
+# failing at once every time is retried 12 times a minute at most at first, every 5 min after a few
+# (its disconnected alert is raised meanwhile).
+SESSION_RESTART_S: tuple[float, float] = (5.0, 300.0)
 # The store refused writes (disk full): "saving events again" once writes have
 # worked for this long after the last refusal, as a nearly full disk takes some
 # writes and refuses others (a notice per flip would be noise).

@@ -121,6 +121,13 @@ class BandView:
     # of their own): said once, at the backfill's end (_backfill_done).
     linked_new: dict[int, Linked] = field(default_factory=dict)
     task: asyncio.Task[None] | None = None  # its session's run, once started
+    # Its session's run supervised (Daemon._supervise): when the latest started (mono s); once it
+    # ended unasked, when it starts again (mono s; None: it runs) and the delay it waits; the end
+    # last logged (a run that fails the same way at every start is said once).
+    started_mono: float = 0.0
+    restart_mono: float | None = None
+    restart_s: float = 0.0
+    ended_said: str = ""
 
 
 class Daemon:
@@ -333,7 +340,42 @@ class Daemon:
 
     def _run_session(self, b: BandView) -> None:
         b.task = asyncio.create_task(b.session.run(), name=f"session {b.label}")
+        b.started_mono = self.clock.mono()
         self._tasks.append(b.task)
+
+    def _supervise(self, b: BandView) -> None:
+        """Band ``b``'s session run, ended while the daemon runs and nobody stopped it (a bug past
+        run()'s catch-all), said and started again after a delay (K.SESSION_RESTART_S): else the
+        band stayed unmonitored until a restart while the watchdog, fed by this ticker, saw nothing
+        wrong. A run stopped on purpose (a stop, remove_band, whose awaits the ticker may run in
+        between) is not started again."""
+        t = b.task
+        if t is None or not t.done() or self._stop.is_set() or b.session.stopped:
+            return
+        if b.restart_mono is None:
+            self._session_ended(b, t)
+        elif self.clock.mono() >= b.restart_mono:
+            b.restart_mono = None
+            self._tasks.remove(t)
+            log.info("%s: its connection is started again", b.label)
+            self._run_session(b)
+
+    def _session_ended(self, b: BandView, t: asyncio.Task[None]) -> None:
+        """Band ``b``'s session run ``t`` ended unasked: said with its traceback when it ended otherwise
+        than the last time (at DEBUG when the same), its restart timed, its disconnected alert due."""
+        now = self.clock.mono()
+        e = None if t.cancelled() else t.exception()
+        what = "cancelled" if t.cancelled() else "returned" if e is None else f"{type(e).__name__}: {e}"
+        first, cap = K.SESSION_RESTART_S
+        # Ended again soon after its restart: waits twice as long (a run failing at once is no tight loop).
+        b.restart_s = min(cap, 2 * b.restart_s) if b.restart_s and now - b.started_mono < cap else first
+        b.restart_mono = now + b.restart_s
+        if b.down_since is None:  # nothing is heard from it: "band disconnected" unless it is back in time
+            b.down_since, b.synced = now, False
+        said, b.ended_said = b.ended_said, what
+        log.log(logging.DEBUG if what == said else logging.ERROR,
+                "%s: its connection ended unexpectedly (%s): the band is not monitored; started again in %g s",
+                b.label, what, b.restart_s, exc_info=e if what != said else None)  # fmt: skip
 
     def _start_mirror(self, name: str, mqtt: MqttChannel) -> None:
         self._mirrors[name] = asyncio.create_task(self._mqtt_mirror(name, mqtt), name=f"{name} status")
@@ -544,11 +586,14 @@ class Daemon:
     def _tick(self) -> None:
         now = self.clock.wall()
         for b in self.bands:
+            self._supervise(b)
             self._check_link(b)
             # Time only closes a cluster while the link is live and caught up: events
             # of a dropped link are still in the band's flash and will be backfilled.
-            # And only as far as the band's own data has come (LiveAnalysis.tick).
-            if b.analysis is not None and b.session.state is State.STREAMING and not b.backfilling:
+            # And only as far as the band's own data has come (LiveAnalysis.tick); not
+            # while its session waits to start again (its state is the one it ended in).
+            live = b.session.state is State.STREAMING and b.restart_mono is None
+            if b.analysis is not None and live and not b.backfilling:
                 b.analysis.tick(now)
         self.engine.tick()
         for ch in self._sounds:

@@ -382,6 +382,12 @@ class BandSession:
         return self._person
 
     @property
+    def stopped(self) -> bool:
+        """Whether ``stop`` was called: its run ends on purpose. A run that ended otherwise (a bug past
+        its catch-all) is the daemon's to start again (Daemon._supervise)."""
+        return self._stop.is_set()
+
+    @property
     def cause_here(self) -> bool:
         """Whether the latest failure's cause is on this computer (no Bluetooth adapter, no BlueZ),
         not the band: the 'band disconnected' push says so instead of 'charge it, bring it nearer'."""
@@ -417,6 +423,16 @@ class BandSession:
     # --- main loop ----------------------------------------------------------------
     async def run(self) -> None:
         """Connect, stream, and reconnect with backoff until ``stop``."""
+        try:
+            await self._run()
+        finally:
+            # Also when a bug ended it (an exception from a handler below): a link left open holds the
+            # band (one central at a time) from the run the daemon starts again.
+            await self._close_link()
+        self._set(State.DISCONNECTED, "stopped")
+
+    async def _run(self) -> None:
+        """``run``'s loop: returns once ``stop`` was called."""
         while not self._stop.is_set():
             try:
                 await self._connect_once()
@@ -441,8 +457,6 @@ class BandSession:
             if self.state is not State.FAULT:
                 self._set(State.BACKOFF, f"retry in {delay:.0f} s")
             await self._sleep(delay)
-        await self._close_link()
-        self._set(State.DISCONNECTED, "stopped")
 
     def _repeat(self, what: str, here: bool = False, kind: Kind = "io", person: bool = False) -> None:
         """Note a failure (``person``: a FAULT): ``_repeating`` when it is the same as the last one."""
