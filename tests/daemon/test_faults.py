@@ -1541,6 +1541,46 @@ def test_a_session_whose_run_ended_unexpectedly_is_started_again(tmp_path: Path,
     assert "started again in 5 s" in ended[0].getMessage()
 
 
+def test_a_session_whose_run_fails_at_once_every_time_is_started_again_backing_off(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A run that ends at once every time it starts (the state callback always fails) is no tight
+    restart loop: 5 s, then twice as long each time it ends within SESSION_RESTART_S's 300 s of its
+    start; said at ERROR the first time only. One that ran that long starts again after 5 s."""
+    clock = HandClock(T0)  # the supervisor's delays on mono, moved by hand
+
+    def broken(session: BandSession, state: State, detail: str) -> None:
+        raise RuntimeError("the band's status cannot be published")
+
+    async def main() -> list[float]:
+        with Store(tmp_path / "db.sqlite") as store:
+            d = Daemon(store, [BandSpec("crib", _ThrowsOnClose)], clock=clock)  # type: ignore[arg-type]
+            d.on_state = broken  # type: ignore[method-assign]
+            b = d.bands[0]
+            d._run_session(b)  # its run alone, the ticks by hand (d.start()'s ticker would tick too)
+            delays: list[float] = []
+            try:
+                for ran_s in (0, 0, 0, 0, 300):
+                    await _until(lambda: b.task is not None and b.task.done(), "the run's end")
+                    clock.t += ran_s
+                    d._tick()  # the end seen
+                    assert b.restart_mono is not None
+                    delays.append(b.restart_mono - clock.mono())
+                    clock.t += delays[-1] - 0.5
+                    d._tick()  # not yet
+                    assert b.task.done()
+                    clock.t += 0.5
+                    d._tick()  # started again
+                    assert b.restart_mono is None
+            finally:
+                await d.stop()
+            return delays
+
+    with caplog.at_level("DEBUG", logger="spasmwatch"):
+        assert asyncio.run(asyncio.wait_for(main(), 20)) == [5.0, 10.0, 20.0, 40.0, 5.0]
+    ended = [rec for rec in caplog.records if "connection ended unexpectedly" in rec.getMessage()]
+    assert [rec.levelname for rec in ended] == ["ERROR"] + ["DEBUG"] * 4, ended  # the same end: said once
+    assert len([rec for rec in caplog.records if "connection is started again" in rec.getMessage()]) == 5
+
+
 class _SlowToClose:
     """A Link whose band never answers its connect and whose close waits for ``gate`` (a BlueZ
     disconnect taking seconds): the session's stop awaits it while its run has already ended."""
