@@ -2011,6 +2011,70 @@ def test_the_latest_failure_and_a_fault_are_also_page_words() -> None:
     assert s.detail == "pairing refused: secure crib: AuthenticationFailed"
 
 
+class _OtherVersion:
+    """A Link to a band that answers every command in protocol version ``version`` (one side updated,
+    not the other)."""
+
+    name, address, transport, connected, mtu = "crib", "sim:0", "sim", True, 23
+
+    def __init__(self, version: int) -> None:
+        self.version = version
+        self.control: Callable[[bytes], None] | None = None
+
+    async def connect(self, timeout_s: float = 10.0) -> None:
+        pass
+
+    async def read(self, uuid: str) -> bytes:
+        return b"crib"
+
+    async def secure(self) -> None:
+        pass
+
+    async def subscribe(self, uuid: str, callback: Callable[[bytes], None]) -> None:
+        if uuid == P.CONTROL_UUID:
+            self.control = callback
+
+    async def write(self, uuid: str, data: bytes) -> None:
+        assert self.control is not None
+        self.control(bytes((self.version, P.T_RESP, data[1], P.OK)) + bytes(4))
+
+    async def disconnect(self) -> None:
+        pass
+
+    def on_disconnect(self, callback: Callable[[], None]) -> None:
+        pass
+
+
+@pytest.mark.parametrize("band_newer", [True, False])
+def test_a_band_of_another_protocol_version_says_which_side_to_update(band_newer: bool) -> None:
+    """Found by review: the FAULT of a band answering in another protocol version showed the page word
+    of a refused command, "update its firmware", wrong when this computer's spasmwatch is the older
+    side, and its English said to update both. Now the side that is older is named: a newer band,
+    spasmwatch on this computer; an older one, the band's firmware ('spasmwatch flash')."""
+    version = P.VERSION + 1 if band_newer else P.VERSION - 1
+
+    async def main() -> tuple[str, Any]:
+        s = BandSession("crib", lambda: _OtherVersion(version), RecordSink(), wall=lambda: T0)  # type: ignore[arg-type,return-value]
+        task = asyncio.create_task(s.run())
+        try:
+            await _until(lambda: s.state is State.FAULT, "the FAULT")
+            return s.detail, s.detail_msg
+        finally:
+            await s.stop()
+            await task
+
+    detail, msg = asyncio.run(asyncio.wait_for(main(), 20))
+    key = "update_host" if band_newer else "update_band"
+    assert msg == {"key": key, "args": {"band": version, "host": P.VERSION}}  # old code: band_refused
+    assert f"protocol version {version}, this spasmwatch version {P.VERSION}" in detail
+    words = messages.EN[f"page.fault_detail.{key}"].format(**msg["args"])
+    for text in (detail, words):
+        if band_newer:
+            assert "update spasmwatch on this computer" in text and "spasmwatch flash" not in text, text
+        else:
+            assert "'spasmwatch flash'" in text and "update spasmwatch" not in text, text
+
+
 @contextlib.contextmanager
 def _broker_behind_relay(tmp_path: Path) -> Iterator[tuple[MqttProxy, Watcher, MqttSettings]]:
     """A real mosquitto, a relay in front of it that can refuse and cut (what the daemon's MQTT

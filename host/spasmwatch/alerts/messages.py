@@ -315,6 +315,11 @@ EN: dict[str, str] = {
     "page.fault_detail.pairing_refused": "The band refuses the pairing: if it was erased or flashed again, remove it "
     "in this computer's Bluetooth settings, then switch the band off and on.",
     "page.fault_detail.band_refused": "The band refused a command: restart it; if this comes back, update its firmware.",
+    # another protocol version (band: the band's, host: this spasmwatch's): the older side is updated
+    "page.fault_detail.update_host": "The band's firmware is newer than spasmwatch on this computer (protocol "
+    "version {band}, here {host}): update spasmwatch on this computer.",
+    "page.fault_detail.update_band": "The band's firmware is older than spasmwatch on this computer (protocol "
+    "version {band}, here {host}): flash the band with this computer's spasmwatch ('spasmwatch flash').",
     # why a band's raw recording is paused (raw_paused.why_msg)
     "page.raw.low_disk": "{free} free on {mount}, keeping {keep} for events",
     "page.raw.cannot_write": "cannot write {path}: {error}",

@@ -278,17 +278,26 @@ NOT_BONDED = (
 
 # What the family is told when the band answers in another protocol version (one side updated, the
 # other not): no command can work, and the band's records would all be refused (docs/protocol.md).
-OTHER_VERSION = (
-    "the band speaks protocol version %d, this spasmwatch version %d: update spasmwatch, "
-    "and flash the band with the same release ('spasmwatch flash')"
-)
+# The older side is the one to update: the page words the same (fault_detail.update_host/update_band).
+OTHER_VERSION = "the band speaks protocol version %d, this spasmwatch version %d: %s"
+UPDATE_HOST = "update spasmwatch on this computer (the band's firmware is newer)"
+UPDATE_BAND = "flash the band with this spasmwatch's firmware ('spasmwatch flash', docs/flashing.md)"
+
+
+def _other_version(band: int) -> SessionError:
+    """The FAULT of a band answering in protocol version ``band``: naming the side to update."""
+    todo = UPDATE_HOST if band > P.VERSION else UPDATE_BAND
+    return SessionError(OTHER_VERSION % (band, P.VERSION, todo), P.E_VERSION, band)
 
 
 def _fault_msg(e: SessionError) -> Msg:
-    """The page word of a FAULT the band explained: not bonded (``NOT_BONDED``'s instruction), or
-    another command it refused."""
+    """The page word of a FAULT the band explained: not bonded (``NOT_BONDED``'s instruction),
+    another protocol version (``arg``: the band's; the older side to update), or another command
+    it refused."""
     if e.code == P.E_AUTH:
         return {"key": "not_bonded", "args": {"min": P.PAIRING_WINDOW_MS // 60000}}
+    if e.code == P.E_VERSION:
+        return {"key": "update_host" if e.arg > P.VERSION else "update_band", "args": {"band": e.arg, "host": P.VERSION}}
     return {"key": "band_refused", "args": {"code": e.code}}
 
 
@@ -684,7 +693,7 @@ class BandSession:
         while True:
             resp: Record = await self._req(self._resp.get())
             if "version" in resp:
-                raise SessionError(OTHER_VERSION % (resp["version"], P.VERSION), P.E_VERSION)
+                raise _other_version(int(resp["version"]))
             if resp["opcode"] != op:
                 continue
             if resp["code"] == P.E_AUTH:  # the link is encrypted (secure() saw to it) but the band did not bond

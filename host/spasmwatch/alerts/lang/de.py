@@ -286,6 +286,11 @@ CATALOG: dict[str, str] = {
     "entfernen Sie ihn in den Bluetooth-Einstellungen dieses Computers und schalten Sie ihn dann aus und wieder ein.",
     "page.fault_detail.band_refused": "Der Brustgurt hat einen Befehl abgelehnt: Starten Sie ihn neu; kommt das "
     "wieder, aktualisieren Sie seine Firmware.",
+    "page.fault_detail.update_host": "Die Firmware des Brustgurts ist neuer als spasmwatch auf diesem Computer "
+    "(Protokollversion {band}, hier {host}): Aktualisieren Sie spasmwatch auf diesem Computer.",
+    "page.fault_detail.update_band": "Die Firmware des Brustgurts ist älter als spasmwatch auf diesem Computer "
+    "(Protokollversion {band}, hier {host}): Bespielen Sie den Brustgurt mit dem spasmwatch dieses Computers neu "
+    "('spasmwatch flash').",
     "page.raw.low_disk": "{free} frei auf {mount}, {keep} bleiben für Ereignisse reserviert",
     "page.raw.cannot_write": "{path} kann nicht geschrieben werden: {error}",
     "page.held.store_refuses": "die Datenbank nimmt keine Daten mehr an ({bands}): Ereignisse gingen verloren",

@@ -280,6 +280,11 @@ CATALOG: dict[str, str] = {
     "page.fault_detail.pairing_refused": "La banda rechaza el emparejamiento: si se borró o se volvió a programar, "
     "quítela en los ajustes de Bluetooth de este ordenador y luego apáguela y enciéndala.",
     "page.fault_detail.band_refused": "La banda rechazó una orden: reiníciela; si vuelve a pasar, actualice su firmware.",
+    "page.fault_detail.update_host": "El firmware de la banda es más reciente que spasmwatch en este ordenador "
+    "(versión de protocolo {band}, aquí {host}): actualice spasmwatch en este ordenador.",
+    "page.fault_detail.update_band": "El firmware de la banda es más antiguo que spasmwatch en este ordenador "
+    "(versión de protocolo {band}, aquí {host}): vuelva a programar la banda con el spasmwatch de este ordenador "
+    "('spasmwatch flash').",
     "page.raw.low_disk": "{free} libres en {mount}, se reservan {keep} para los eventos",
     "page.raw.cannot_write": "no se puede escribir {path}: {error}",
     "page.held.store_refuses": "la base de datos no acepta escrituras ({bands}): se perderían eventos",

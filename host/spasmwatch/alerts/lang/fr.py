@@ -286,6 +286,11 @@ CATALOG: dict[str, str] = {
     "retirez-la dans les réglages Bluetooth de cet ordinateur, puis éteignez-la et rallumez-la.",
     "page.fault_detail.band_refused": "La ceinture a refusé une commande : redémarrez-la ; si cela revient, mettez à "
     "jour son firmware.",
+    "page.fault_detail.update_host": "Le firmware de la ceinture est plus récent que spasmwatch sur cet ordinateur "
+    "(version de protocole {band}, ici {host}) : mettez à jour spasmwatch sur cet ordinateur.",
+    "page.fault_detail.update_band": "Le firmware de la ceinture est plus ancien que spasmwatch sur cet ordinateur "
+    "(version de protocole {band}, ici {host}) : reprogrammez la ceinture avec le spasmwatch de cet ordinateur "
+    "('spasmwatch flash').",
     "page.raw.low_disk": "{free} libres sur {mount}, {keep} gardés pour les événements",
     "page.raw.cannot_write": "impossible d'écrire {path} : {error}",
     "page.held.store_refuses": "la base de données refuse les écritures ({bands}) : des événements seraient perdus",

@@ -67,6 +67,8 @@
     not_bonded: [(a) => t("fault_detail.not_bonded", a), false],
     pairing_refused: [(a) => t("fault_detail.pairing_refused", a), true],
     band_refused: [(a) => t("fault_detail.band_refused", a), true],
+    update_host: [(a) => t("fault_detail.update_host", a), false],
+    update_band: [(a) => t("fault_detail.update_band", a), false],
   };
   const RAW_WHY = {
     low_disk: (a) => t("raw.low_disk", { ...a, free: size(a.free), keep: size(a.keep) }),
