@@ -361,18 +361,21 @@ class Daemon:
             self._run_session(b)
 
     def _session_ended(self, b: BandView, t: asyncio.Task[None]) -> None:
-        """Band ``b``'s session run ``t`` ended unasked: said with its traceback when it ended otherwise
-        than the last time (at DEBUG when the same), its restart timed, its disconnected alert due."""
+        """Band ``b``'s session run ``t`` ended unasked: said with its traceback unless it ended as the
+        run before it did, soon after its start (then at DEBUG), its restart timed, its disconnected
+        alert due."""
         now = self.clock.mono()
         e = None if t.cancelled() else t.exception()
         what = "cancelled" if t.cancelled() else "returned" if e is None else f"{type(e).__name__}: {e}"
         first, cap = K.SESSION_RESTART_S
-        # Ended again soon after its restart: waits twice as long (a run failing at once is no tight loop).
-        b.restart_s = min(cap, 2 * b.restart_s) if b.restart_s and now - b.started_mono < cap else first
+        # Ended again soon after its restart: waits twice as long (a run failing at once is no tight
+        # loop), and the same end is not said again. After a run that lasted, it is news again.
+        again = bool(b.restart_s) and now - b.started_mono < cap
+        b.restart_s = min(cap, 2 * b.restart_s) if again else first
         b.restart_mono = now + b.restart_s
         if b.down_since is None:  # nothing is heard from it: "band disconnected" unless it is back in time
             b.down_since, b.synced = now, False
-        said, b.ended_said = b.ended_said, what
+        said, b.ended_said = b.ended_said if again else "", what
         log.log(logging.DEBUG if what == said else logging.ERROR,
                 "%s: its connection ended unexpectedly (%s): the band is not monitored; started again in %g s",
                 b.label, what, b.restart_s, exc_info=e if what != said else None)  # fmt: skip
