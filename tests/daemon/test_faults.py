@@ -1444,25 +1444,30 @@ def test_an_unexpected_error_again_and_again_backs_off_and_is_logged_once(caplog
     """Found by review (a bleak backend raising NotImplementedError at every connect): the catch-all
     retried every 2 s for ever, a traceback each time."""
 
-    class Timed(BandSession):
-        def __init__(self) -> None:
-            super().__init__("crib", self.broken, RecordSink(), wall=lambda: T0)
-            self.delays: list[float] = []
+    def broken() -> Any:
+        raise RuntimeError("no such thing on this platform")
 
-        def broken(self) -> Any:
-            raise RuntimeError("no such thing on this platform")
-
-        async def _sleep(self, delay_s: float) -> None:  # time passes at once; the delays are kept
-            self.delays.append(delay_s)
-            if len(self.delays) == 6:
-                self._stop.set()
-
-    s = Timed()
+    s = _Skipping(broken, stop_after=6)
     with caplog.at_level("INFO", logger="spasmwatch"):
         asyncio.run(asyncio.wait_for(s.run(), 10))
     assert s.delays == [2.0, 4.0, 8.0, 16.0, 32.0, 60.0]
     assert sum("unexpected error" in r.getMessage() for r in caplog.records) == 1
     assert s.detail == "stopped"
+
+
+class _Skipping(BandSession):
+    """A session of band "crib" whose waits pass at once, each delay kept; stopped after
+    ``stop_after`` of them."""
+
+    def __init__(self, link_factory: Any, stop_after: int) -> None:
+        super().__init__("crib", link_factory, RecordSink(), wall=lambda: T0)
+        self.delays: list[float] = []
+        self.stop_after = stop_after
+
+    async def _sleep(self, delay_s: float) -> None:
+        self.delays.append(delay_s)
+        if len(self.delays) == self.stop_after:
+            self._stop.set()
 
 
 class _ThrowsOnClose:
@@ -1487,17 +1492,7 @@ def test_a_link_whose_close_fails_unexpectedly_ends_no_monitoring(caplog: pytest
     no TransportError kind from ``disconnect()`` ended ``run()``: the band was never connected
     again until a restart, and the systemd watchdog (fed by the ticker) saw nothing wrong."""
 
-    class Timed(BandSession):
-        def __init__(self) -> None:
-            super().__init__("crib", _ThrowsOnClose, RecordSink(), wall=lambda: T0)  # type: ignore[arg-type]
-            self.delays: list[float] = []
-
-        async def _sleep(self, delay_s: float) -> None:  # time passes at once; the delays are kept
-            self.delays.append(delay_s)
-            if len(self.delays) == 3:
-                self._stop.set()
-
-    s = Timed()
+    s = _Skipping(_ThrowsOnClose, stop_after=3)
     with caplog.at_level("INFO", logger="spasmwatch"):
         asyncio.run(asyncio.wait_for(s.run(), 10))
     assert s.delays == [1.0, 2.0, 4.0]  # retried, backing off as after any drop
