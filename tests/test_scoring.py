@@ -162,3 +162,26 @@ def test_a_truth_file_not_in_utf8_is_an_input_error(tmp_path: Path) -> None:
     assert str(err.value).startswith(str(tmp_path / "m.truth.json")) and "UTF-8" in str(err.value), str(err.value)
     (tmp_path / "m.truth.json").write_bytes(json.dumps(truth, ensure_ascii=False).encode("utf-8"))
     assert load_truth(tmp_path / "m.csv")["confounders"][0]["kind"] == "pleurs café"
+
+
+def test_a_detected_spasm_is_matched_to_one_true_spasm_and_a_true_spasm_to_one_detection() -> None:
+    """Found by the scoring audit: a detection 1 s from two true spasms 2 s apart found both, and a
+    spasm detected twice 0.5 s apart counted no false spasm (each side was only asked 'is anything near?')."""
+    truth = dict(TRUTH, spasms=[{"t": 100.0}, {"t": 102.0}, {"t": 200.0}])
+    recs = [{"type": "spasm", "t": t} for t in (101.0, 200.0, 200.5)]
+    s = score(recs, truth).summary()
+    assert s["spasm_sensitivity"] == round(2 / 3, 3)  # 101 takes 100 (or 102, not both); 200 takes 200
+    assert s["false_spasms_per_hour"] == 0.5  # 200.5: one false spasm in 2 h
+    # As many pairs as there can be: 100's nearest detection (100.3) is 101.4's only one, and 98.6 is 100's too.
+    two = dict(TRUTH, spasms=[{"t": 100.0}, {"t": 101.4}])
+    assert score([{"type": "spasm", "t": 98.6}, {"type": "spasm", "t": 100.3}], two).summary()["spasm_sensitivity"] == 1.0
+
+
+def test_a_detected_wake_onset_is_matched_to_one_true_onset_and_a_true_onset_to_one_detection() -> None:
+    """Found by the scoring audit: one detected wake between two true onsets 6 min apart found both,
+    and a wake detected twice within 5 min of one true onset counted no false wake."""
+    truth = dict(TRUTH, wake_onsets=[1000.0, 1360.0, 3000.0])
+    recs = [{"type": "wake", "t": t} for t in (1180.0, 3000.0, 3200.0)]
+    sc = score(recs, truth)
+    assert sc.summary()["wakes"] == "2/3" and sc.missed_wakes_s == [1360.0]  # 1180 took the first it could
+    assert sc.false_wakes_s == [3200.0]

@@ -12,8 +12,10 @@ Matching rules (kept simple and stated, so numbers can be compared):
   together, so no detected spasm counts twice;
 - medians are the usual ones; p10 and p90 are nearest-rank;
 - a true spasm is found when a detected spasm's onset lies within 1.5 s
-  of it; a detected spasm near no true spasm is a false spasm;
-- a true wake onset is found when a detected wake onset lies within 5 min;
+  of it, one to one (``_paired``): a detected spasm paired with no true
+  spasm is a false spasm, a second detection of one spasm too;
+- a true wake onset is found when a detected wake onset lies within 5 min,
+  one to one as spasms are; a detected one paired with none is a false wake;
 - a true not-worn interval is found when a detected one overlaps it;
 - what was going on at a false cluster, a missed cluster or a missed wake
   (the spans of 60 s around a wake onset) is every ``confounders[].kind``
@@ -231,16 +233,34 @@ def _count_ratios(det: list[Record], true: list[dict[str, Any]], overlaps: list[
 
 
 def _score_spasms(sc: Score, det: list[Record], truth: list[dict[str, Any]]) -> None:
-    tt = sorted(s["t"] for s in truth)
-    dt = sorted(d["t"] for d in det)
-    sc.spasms_true += len(tt)
-    sc.spasms_found += sum(1 for t in tt if _has_near(dt, t, SPASM_TOL_S))
-    sc.false_spasms += sum(1 for d in dt if not _has_near(tt, d, SPASM_TOL_S))
+    missed, false = _paired([s["t"] for s in truth], [d["t"] for d in det], SPASM_TOL_S)
+    sc.spasms_true += len(truth)
+    sc.spasms_found += len(truth) - len(missed)
+    sc.false_spasms += len(false)
 
 
-def _has_near(sorted_ts: list[float], t: float, tol: float) -> bool:
-    i = bisect_left(sorted_ts, t - tol)
-    return i < len(sorted_ts) and sorted_ts[i] <= t + tol
+def _paired(truth: list[float], det: list[float], tol: float) -> tuple[list[float], list[float]]:
+    """(true times paired with no detection, detections paired with no true time), in time order.
+
+    One to one: a detection near two true spasms finds one of them, and a second detection of
+    one spasm is a false one (asking each side 'is anything near?' counted both as found, and
+    neither as false). Each true time in order takes the earliest free detection within ``tol``:
+    the windows are all as wide, so a later true time can reach no detection the earlier one
+    passed over, and this makes as many pairs as there can be.
+    """
+    dt = sorted(det)
+    missed: list[float] = []
+    false: list[float] = []
+    j = 0
+    for t in sorted(truth):
+        while j < len(dt) and dt[j] < t - tol:  # too early for this true time, so for every later one
+            false.append(dt[j])
+            j += 1
+        if j < len(dt) and dt[j] <= t + tol:
+            j += 1
+        else:
+            missed.append(t)
+    return missed, false + dt[j:]
 
 
 def _unmatched(truth: list[T], det: list[D], near: Callable[[D, T], bool]) -> tuple[list[T], list[D]]:
@@ -251,12 +271,12 @@ def _unmatched(truth: list[T], det: list[D], near: Callable[[D, T], bool]) -> tu
 
 
 def _score_wakes(sc: Score, det: list[Record], truth: list[float], labels: _Labels) -> None:
-    missed, false = _unmatched(truth, det, lambda d, w: abs(d["t"] - w) <= WAKE_TOL_S)
+    missed, false = _paired(truth, [d["t"] for d in det], WAKE_TOL_S)
     sc.wakes_true += len(truth)
     sc.missed_wakes_s += missed
     for w in missed:
         labels.count(sc.missed_wake_contexts, w - WAKE_SPAN_S, w + WAKE_SPAN_S)
-    sc.false_wakes_s += [d["t"] for d in false]
+    sc.false_wakes_s += false
 
 
 def _score_not_worn(sc: Score, det: list[Record], truth: list[dict[str, Any]]) -> None:

@@ -324,7 +324,7 @@ def _print_tally(t: _Tally, seconds: float, verbose: bool) -> None:
         for k, v in contexts.items():
             print(f"  {n[k]} {k.replace('_', ' ')}: " + ", ".join(f"{c} {m}" for c, m in v.items()))
     if t.wake_lines:
-        print(f"-- wake onsets missed (no detected wake within {WAKE_TOL_S / 60:g} min) and detected near no true one, s:")
+        print(f"-- wake onsets missed (paired with no detected wake within {WAKE_TOL_S / 60:g} min) and detected ones paired with none, s:")
         print("\n".join(t.wake_lines))
     if t.cluster_lines and verbose:
         print("-- each true cluster, its spasms in order:")
