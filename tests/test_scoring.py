@@ -258,3 +258,15 @@ def test_recordings_add_up_as_one_pooled_score() -> None:
     assert s["hours"] == 48.0 and s["clusters"] == "2/2" and s["false_clusters_per_24h"] == 1.0
     assert total.cluster_delays_s == [1.0, 10.0] and s["alarm_delay_s_median"] == 5.5
     assert s["spasm_sensitivity"] == 0.0  # 10 true spasms, none detected
+
+
+def test_a_target_is_judged_on_the_exact_value_not_the_printed_rounding(capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by the scoring audit: evaluate marked a target from the rounded summary, so 11 false
+    clusters in 263 h (1.0038 per 24 h, printed 1.0) and a slowest alarm of 2.004 s (printed 2.0)
+    were 'target <= 1.0: ok' and 'target <= 2.0: ok' (and alarms_on_time counted that alarm late)."""
+    from spasmwatch.commands.evaluate import _print_summary
+
+    _print_summary(Score(hours=263.0, false_clusters=11, clusters_true=1, clusters_found=1, cluster_delays_s=[2.004]), None)
+    lines = {ln.split()[0]: ln for ln in capsys.readouterr().out.splitlines()}
+    assert " 1.0 " in lines["false_clusters_per_24h"] and "target <= 1.0: MISSED" in lines["false_clusters_per_24h"]
+    assert " 2.0 " in lines["alarm_delay_s_max"] and "target <= 2.0: MISSED" in lines["alarm_delay_s_max"]

@@ -298,19 +298,19 @@ def _tally(results: list[Result], verbose: bool) -> _Tally:
     return t
 
 
-def _modes(t: _Tally) -> dict[str, dict[str, Any]]:
-    """Each sensor's summary, of the sensors that had recordings."""
-    return {m: sc.summary() for m, sc in t.by_mode.items() if sc.hours}
+def _modes(t: _Tally) -> dict[str, Score]:
+    """Each sensor's score, of the sensors that had recordings."""
+    return {m: sc for m, sc in t.by_mode.items() if sc.hours}
 
 
 def _print_tally(t: _Tally, seconds: float, verbose: bool) -> None:
     modes = _modes(t)
     if len(modes) > 1:
-        for m, s in modes.items():
+        for m, sc in modes.items():
             print(f"-- {m} recordings only:")
-            _print_summary(s, None)
+            _print_summary(sc, None)
     print("-- all recordings:")
-    _print_summary(t.total.summary(), seconds)
+    _print_summary(t.total, seconds)
     for m, c in t.why.items():
         if c:
             print(f"-- where the true spasms in clusters went, {m} recordings:")
@@ -334,7 +334,7 @@ def _print_tally(t: _Tally, seconds: float, verbose: bool) -> None:
 
 def _write_json(path: str, t: _Tally) -> None:
     contexts = {k: v for k, v in t.total.contexts().items() if v}
-    out: dict[str, Any] = {"summary": t.total.summary(), "by_sensor": _modes(t), "recordings": t.rows, "contexts": contexts}
+    out: dict[str, Any] = {"summary": t.total.summary(), "by_sensor": {m: sc.summary() for m, sc in _modes(t).items()}, "recordings": t.rows, "contexts": contexts}
     whys = {m: c for m, c in t.why.items() if c}
     if whys:
         out["why"] = {m: {g: {st: v for (gg, st), v in c.items() if gg == g} for g in sorted({g for g, _ in c})} for m, c in whys.items()}
@@ -411,13 +411,15 @@ def _wake_line(label: str, sc: Score) -> str:
     return f"  {label}  missed: {times(sc.missed_wakes_s)}  false: {times(sc.false_wakes_s)}"
 
 
-def _print_summary(s: dict[str, Any], seconds: float | None) -> None:
+def _print_summary(sc: Score, seconds: float | None) -> None:
+    """The summary as rounded, each target judged on the exact value (1.0038 printed 1.0 is over 1)."""
+    s, exact = sc.summary(), sc.summary(exact=True)
     if seconds is not None:
         print(f"evaluated {s['hours']} h of recordings in {seconds:.1f} s")
     for k, v in s.items():
         mark = ""
         if k in TARGETS and v is not None:
             op, limit = TARGETS[k]
-            ok = v >= limit if op == ">=" else v <= limit
+            ok = exact[k] >= limit if op == ">=" else exact[k] <= limit
             mark = f"   target {op} {limit}: {'ok' if ok else 'MISSED'}"
         print(f"  {k:30s} {v}{mark}")
