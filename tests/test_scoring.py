@@ -270,3 +270,27 @@ def test_a_target_is_judged_on_the_exact_value_not_the_printed_rounding(capsys: 
     lines = {ln.split()[0]: ln for ln in capsys.readouterr().out.splitlines()}
     assert " 1.0 " in lines["false_clusters_per_24h"] and "target <= 1.0: MISSED" in lines["false_clusters_per_24h"]
     assert " 2.0 " in lines["alarm_delay_s_max"] and "target <= 2.0: MISSED" in lines["alarm_delay_s_max"]
+
+
+def test_a_cluster_still_going_when_the_recording_ends_is_replayed_closed_and_found() -> None:
+    """Audit: the replay closes the open cluster at the end of the data (Analyzer.finish), so a
+    cluster cut by the file's end is scored found, alarmed from its third spasm's end, not missed."""
+    from synthetic import supine
+
+    from spasmwatch.analysis.replay import Block, replay
+
+    onsets = (60.0, 68.0, 76.0, 84.0)
+    t, acc, gyro = supine(duration_s=90.0, spasms=onsets)  # ends 6 s after the last onset: far short of a close
+    spasm_s = 0.25 + 0.8 + 0.5  # supine's rise, hold and return
+    truth = {
+        "duration_s": 90.0,
+        "spasms": [{"t": x} for x in onsets],
+        "clusters": [{"start": 60.0, "end": 84.0 + spasm_s, "subtle": False, "third_end": 76.0 + spasm_s}],
+        "wake_onsets": [],
+        "not_worn": [],
+    }
+    sc = score(list(replay([Block(t, acc, gyro)], 100.0, True)), truth)
+    assert sc.summary()["clusters"] == "1/1" and sc.false_clusters == 0
+    assert sc.spasms_found == 4 and sc.false_spasms == 0
+    delay = sc.cluster_delays_s[0]
+    assert delay is not None and 0.0 <= delay <= 2.0  # the band confirms a spasm 1 s after its return
