@@ -294,3 +294,19 @@ def test_a_cluster_still_going_when_the_recording_ends_is_replayed_closed_and_fo
     assert sc.spasms_found == 4 and sc.false_spasms == 0
     delay = sc.cluster_delays_s[0]
     assert delay is not None and 0.0 <= delay <= 2.0  # the band confirms a spasm 1 s after its return
+
+
+def test_a_detected_band_off_is_paired_with_one_true_one_and_a_true_one_with_one_detection() -> None:
+    """Found by the scoring audit: one not-worn detection from 100 s to 900 s found both true band-offs
+    (100-200 s, 700-800 s), calling the worn 500 s between them 'not worn' at no cost, and a band-off
+    detected in two pieces (two FAULT alerts for one removal) counted no false not-worn."""
+    truth = dict(TRUTH, not_worn=[{"start": 100.0, "end": 200.0}, {"start": 700.0, "end": 800.0}])
+    s = score([{"type": "not_worn", "start": 100.0, "end": 900.0}], truth).summary()
+    assert s["not_worn_found"] == "1/2" and s["false_not_worn"] == 0
+    pieces = [{"type": "not_worn", "start": 100.0, "end": 150.0}, {"type": "not_worn", "start": 160.0, "end": 200.0}]
+    s = score(pieces, dict(TRUTH, not_worn=[{"start": 100.0, "end": 200.0}])).summary()
+    assert s["not_worn_found"] == "1/1" and s["false_not_worn"] == 1
+    # As many pairs as there can be: 300-650 reaches only the second true span, 100-400 both.
+    truth2 = dict(TRUTH, not_worn=[{"start": 100.0, "end": 200.0}, {"start": 350.0, "end": 600.0}])
+    two = [{"type": "not_worn", "start": 100.0, "end": 400.0}, {"type": "not_worn", "start": 300.0, "end": 650.0}]
+    assert score(two, truth2).summary()["not_worn_found"] == "2/2"

@@ -16,7 +16,8 @@ Matching rules (kept simple and stated, so numbers can be compared):
   spasm is a false spasm, a second detection of one spasm too;
 - a true wake onset is found when a detected wake onset lies within 5 min,
   one to one as spasms are; a detected one paired with none is a false wake;
-- a true not-worn interval is found when a detected one overlaps it;
+- a true not-worn interval is found when a detected one overlaps it, one
+  to one (``_paired_spans``): a detected one paired with none is false;
 - what was going on at a false cluster, a missed cluster or a missed wake
   (the spans of 60 s around a wake onset) is every ``confounders[].kind``
   and ``places[].context`` of the truth overlapping it, when the truth
@@ -29,14 +30,11 @@ import math
 import statistics
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from spasmwatch.analysis.pipeline import Record
 
-T = TypeVar("T")
-D = TypeVar("D")
 
 SPASM_TOL_S = 1.5
 WAKE_TOL_S = 300.0
@@ -269,13 +267,6 @@ def _paired(truth: list[float], det: list[float], tol: float) -> tuple[list[floa
     return missed, false + dt[j:]
 
 
-def _unmatched(truth: list[T], det: list[D], near: Callable[[D, T], bool]) -> tuple[list[T], list[D]]:
-    """(true items no detection is ``near``, detections near no true item)."""
-    missed = [t for t in truth if not any(near(d, t) for d in det)]
-    false = [d for d in det if not any(near(d, t) for t in truth)]
-    return missed, false
-
-
 def _score_wakes(sc: Score, det: list[Record], truth: list[float], labels: _Labels) -> None:
     missed, false = _paired(truth, [d["t"] for d in det], WAKE_TOL_S)
     sc.wakes_true += len(truth)
@@ -286,7 +277,26 @@ def _score_wakes(sc: Score, det: list[Record], truth: list[float], labels: _Labe
 
 
 def _score_not_worn(sc: Score, det: list[Record], truth: list[dict[str, Any]]) -> None:
-    missed, false = _unmatched(truth, det, lambda d, t: _overlap(d["start"], d["end"], t["start"], t["end"]))
+    missed, false = _paired_spans(truth, det)
     sc.not_worn_true += len(truth)
-    sc.not_worn_found += len(truth) - len(missed)
-    sc.false_not_worn += len(false)
+    sc.not_worn_found += len(truth) - missed
+    sc.false_not_worn += false
+
+
+def _paired_spans(truth: list[dict[str, Any]], det: list[Record]) -> tuple[int, int]:
+    """(true spans paired with no detection, detections paired with none), overlapping ones paired
+    one to one (as ``_paired``: one detection over two band-offs found both, hours of wear between
+    them called 'not worn' at no cost; a band-off detected in two pieces, two FAULT alerts, no false one).
+
+    Each true span, by its end, takes the free detection over it that ends first: any later true
+    span the one taken reaches, those left reach too, so this makes as many pairs as there can be.
+    """
+    free = sorted(det, key=lambda d: d["end"])
+    missed = 0
+    for t in sorted(truth, key=lambda t: t["end"]):
+        i = next((i for i, d in enumerate(free) if _overlap(d["start"], d["end"], t["start"], t["end"])), None)
+        if i is None:
+            missed += 1
+        else:
+            del free[i]
+    return missed, len(free)
