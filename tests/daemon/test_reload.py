@@ -30,7 +30,7 @@ from spasmwatch.alerts.channels import MqttChannel
 from spasmwatch.config import load_config
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.main import band_spec, build
-from spasmwatch.daemon.reload import Reloader
+from spasmwatch.daemon.reload import Reloader, reload_command
 from spasmwatch.daemon.session import State
 from spasmwatch.daemon.wiring import channels_from
 from spasmwatch.store import Store
@@ -151,6 +151,8 @@ def test_a_phone_added_by_reload_rings_without_dropping_the_band_and_a_bad_edit_
                 assert shown.returncode == 0 and f"CONFIG NOT APPLIED since " in shown.stdout and err["error"] in shown.stdout, shown.stdout
                 # Found by the docs run: status --config F said "then: spasmwatch reload", which reloads another config's daemon.
                 assert f"fix the file, then: spasmwatch reload --config {config}, which says whether it applied" in shown.stdout, shown.stdout
+                # The page's banner names the same command (page.config_error {command}): it said a bare 'spasmwatch reload'.
+                assert err["reload"] == f"'spasmwatch reload --config {config}'", err
                 # Still alarming on the channels it had: both the old webhook and the phone the good reload added.
                 sent = await asyncio.to_thread(d.cli, "test-alarm")
                 assert sent.returncode == 0 and "  webhook:home: delivered\n" in sent.stdout and "  ntfy:grandma: delivered\n" in sent.stdout, sent.stdout
@@ -175,6 +177,16 @@ def test_a_phone_added_by_reload_rings_without_dropping_the_band_and_a_bad_edit_
     finally:
         band.kill()
     print(f"reloads: at most {out['reload_ms_max']:.0f} ms each; the band connected {out['connects']:.0f} time(s) over 4 reloads")
+
+
+def test_the_reload_a_failed_one_names_carries_the_config_unless_it_is_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page's banner (config_error.reload): a bare 'spasmwatch reload' asks the daemon of the
+    default config, so a daemon started with another --config names its file (absolute, quoted)."""
+    default = tmp_path / "config.toml"
+    monkeypatch.setenv("SPASMWATCH_CONFIG", str(default))
+    assert reload_command(default) == "'spasmwatch reload'"
+    usb = tmp_path / "usb disk" / "band.toml"
+    assert reload_command(usb) == f"\"spasmwatch reload --config '{usb}'\""
 
 
 def test_a_band_added_and_one_removed_by_reload(tmp_path: Path, cluster_csv: Path) -> None:

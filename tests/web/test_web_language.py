@@ -148,7 +148,7 @@ def test_the_page_in_german_shows_the_alarm_and_acknowledges_it(browser: Any, fa
             row = page.locator(f".cluster[data-cluster-id='{c['id']}']")
             row.get_by_role("button", name="Fehlalarm").click()
             wait_for(lambda: s.call(lambda: fake.cluster_rows[c["id"]]["label"]) == "false_alarm", what="label")
-            s.call(fake.set_config_error, {"error": "config.toml: [alerts] sprache: unknown key", "since": s.call(fake.now), "path": "config.toml"})
+            s.call(fake.set_config_error, {"error": "config.toml: [alerts] sprache: unknown key", "since": s.call(fake.now), "path": "config.toml", "reload": "'spasmwatch reload'"})
             banner = page.locator("#config-error")
             banner.wait_for(state="visible")
             assert banner.inner_text().startswith("Die Änderung der Konfiguration wurde nicht übernommen (seit ")
@@ -160,6 +160,32 @@ def test_the_page_in_german_shows_the_alarm_and_acknowledges_it(browser: Any, fa
             ctx.close()
     assert watch.errors == [], f"console errors: {watch.errors}"
     assert watch.non_local() == []
+
+
+# A daemon started with --config on a path with a space, as Daemon.status says it (tests/daemon/test_reload.py).
+OWN_RELOAD = "\"spasmwatch reload --config '/media/me/usb disk/band.toml'\""
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_config_error_banner_names_the_reload_of_the_daemons_own_config_in_every_language(browser: Any, fake: FakeDaemon, lang: str) -> None:
+    """A daemon started with ``--config`` reloads from that file: a bare 'spasmwatch reload' asks
+    the daemon of the default config (another one, or none). Until 2026-12-06 every language's
+    banner said the bare command."""
+    watch = Watch()
+    with ServerThread(fake, heartbeat_s=1.0, language=lambda: lang) as s:
+        ctx = open_context(browser, watch)
+        try:
+            page = ctx.new_page()
+            load(page, s.url)
+            path = "/media/me/usb disk/band.toml"
+            s.call(fake.set_config_error, {"error": f"{path}: [alerts] langauge: unknown key", "since": s.call(fake.now), "path": path, "reload": OWN_RELOAD})
+            banner = page.locator("#config-error")
+            banner.wait_for(state="visible")
+            text = banner.inner_text()
+            assert OWN_RELOAD in text and text.count("spasmwatch reload") == 1, text
+        finally:
+            ctx.close()
+    assert watch.errors == [], f"console errors: {watch.errors}"
 
 
 def english_sentences() -> set[str]:

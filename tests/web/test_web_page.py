@@ -199,11 +199,12 @@ def test_a_config_edit_the_daemon_could_not_load_is_shown_until_a_reload_succeed
     assert banner.is_hidden()
     since = served.call(fake.now) - 120
     error = "/home/me/.config/spasmwatch/config.toml: TOML syntax error: Invalid value (at line 5, column 11)"
-    served.call(fake.set_config_error, {"error": error, "since": since, "path": "/home/me/.config/spasmwatch/config.toml"})
+    served.call(fake.set_config_error, {"error": error, "since": since, "path": "/home/me/.config/spasmwatch/config.toml", "reload": "'spasmwatch reload'"})
     banner.wait_for(state="visible")  # live, no reload
     hm = time.strftime("%H:%M", time.localtime(since))
     text = banner.inner_text()
     assert text.startswith(f"The config change was not applied (since {hm}): {error}. The monitor runs on with the config it had;") \
+        and "fix the file, then run 'spasmwatch reload' (it says" in text \
         and "for the installed service, systemctl --user reload spasmwatch" in text, text  # not for a daemon started by hand
     served.call(fake.set_config_error, None)
     banner.wait_for(state="hidden")

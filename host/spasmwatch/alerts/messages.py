@@ -275,7 +275,7 @@ EN: dict[str, str] = {
     "page.store_error": "The events file cannot be opened (since {time}): {error}. Alarms still work and the bands keep "
     "their events until it opens; spasmwatch tries it again every minute.",
     "page.config_error": "The config change was not applied (since {time}): {error}. The monitor runs on with the "
-    "config it had; fix the file, then run 'spasmwatch reload' (it says whether the edit applied; for the "
+    "config it had; fix the file, then run {command} (it says whether the edit applied; for the "
     "installed service, systemctl --user reload spasmwatch does the same silently).",
     "page.ongoing": "ongoing",
     "page.label_cluster": "Label the cluster of {time}",

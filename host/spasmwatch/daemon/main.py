@@ -17,7 +17,7 @@ from spasmwatch.daemon.clock import Clock, SystemClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.http import HttpServer
 from spasmwatch.daemon.lock import DaemonLock, one_daemon
-from spasmwatch.daemon.reload import Reloader
+from spasmwatch.daemon.reload import Reloader, reload_command
 from spasmwatch.daemon.notify import Notifier, StatusNotes, Watchdog, keep_alive, watchdog_interval_s
 from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, heartbeat_from, link_factory
 from spasmwatch.store import KnownStores, Store, make_folder
@@ -110,7 +110,7 @@ def _on_sighup(
         return None
     reloader = Reloader(daemon, config_path, cfg, lambda b: band_spec(b, store_path))
     loop.add_signal_handler(signal.SIGHUP, reloader.request)
-    log.info("SIGHUP (spasmwatch reload; systemctl --user reload spasmwatch) reloads %s", config_path)
+    log.info("SIGHUP (%s; systemctl --user reload spasmwatch) reloads %s", reload_command(config_path), config_path)
     if pending:
         reloader.request()
     return reloader

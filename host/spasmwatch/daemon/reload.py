@@ -22,11 +22,14 @@ from typing import Any
 
 from spasmwatch.alerts.channels.base import Channel
 from spasmwatch.alerts.channels.dispatch import Caregiver
-from spasmwatch.config import Band, Config, load_config, plain
+from spasmwatch.config import Band, Config, default_config_path, load_config, plain
 from spasmwatch.daemon.clock import log_time
 from spasmwatch.daemon.daemon import BandSpec, Daemon
+from spasmwatch.daemon.lock import same_file
 from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, heartbeat_from
 from spasmwatch.errors import ConfigError
+from spasmwatch.firstrun import cmd
+from spasmwatch.words import in_quotes
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,14 @@ RESTART_KEYS = (
     "daemon.data_dir", "daemon.log_level", "daemon.raw_reserve_mb", "daemon.raw_keep_days",
     "daemon.http.host", "daemon.http.port", "daemon.http.lan", "daemon.http.token",
 )  # fmt: skip
+
+
+def reload_command(path: Path) -> str:
+    """'spasmwatch reload' for the daemon of ``path``, between quotes, as the page's config banner
+    names it (page.config_error {command}): with ``--config`` and the absolute path unless ``path``
+    is the default config, since a bare reload asks the default config's daemon (another, or none)
+    and the family's shell is not in the daemon's folder."""
+    return in_quotes(cmd("reload", path.absolute(), not same_file(str(path.absolute()), default_config_path())))
 
 
 @dataclass
@@ -132,7 +143,7 @@ class Reloader:
             return
         log.error("config reload failed, the daemon runs on with the config it had: %s", error)
         since = d.config_error["since"] if d.config_error is not None else d.clock.wall()
-        d.set_config_state({"error": error, "since": since, "path": str(self.path)}, d.config_needs_restart)
+        d.set_config_state({"error": error, "since": since, "path": str(self.path), "reload": reload_command(self.path)}, d.config_needs_restart)
 
     # --- what changes --------------------------------------------------------------------------
     def _plan(self, new: Config) -> Plan:

@@ -247,7 +247,7 @@ CATALOG: dict[str, str] = {
     "und die Brustgurte behalten ihre Ereignisse, bis sie sich öffnen lässt; spasmwatch versucht es jede Minute erneut.",
     "page.config_error": "Die Änderung der Konfiguration wurde nicht übernommen (seit {time}): {error}. Die "
     "Überwachung läuft mit der bisherigen Konfiguration weiter; korrigieren Sie die Datei und führen Sie dann "
-    "'spasmwatch reload' aus (es sagt, ob die Änderung übernommen wurde; für den installierten Dienst tut "
+    "{command} aus (es sagt, ob die Änderung übernommen wurde; für den installierten Dienst tut "
     "systemctl --user reload spasmwatch dasselbe ohne Meldung).",
     "page.ongoing": "hält an",
     "page.label_cluster": "Serie von {time} markieren",

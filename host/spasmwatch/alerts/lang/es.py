@@ -243,7 +243,7 @@ CATALOG: dict[str, str] = {
     "page.store_error": "No se puede abrir el archivo de eventos (desde las {time}): {error}. Las alarmas siguen "
     "funcionando y las bandas conservan sus eventos hasta que se abra; spasmwatch lo vuelve a intentar cada minuto.",
     "page.config_error": "El cambio de configuración no se aplicó (desde las {time}): {error}. El monitor sigue "
-    "con la configuración que tenía; corrija el archivo y luego ejecute 'spasmwatch reload' (dice si el cambio "
+    "con la configuración que tenía; corrija el archivo y luego ejecute {command} (dice si el cambio "
     "se aplicó; para el servicio instalado, systemctl --user reload spasmwatch hace lo mismo sin mensajes).",
     "page.ongoing": "en curso",
     "page.label_cluster": "Marcar la serie de las {time}",

@@ -248,7 +248,7 @@ CATALOG: dict[str, str] = {
     "fonctionnent toujours et les ceintures gardent leurs événements jusqu'à son ouverture ; spasmwatch réessaie chaque minute.",
     "page.config_error": "La modification de la configuration n'a pas été appliquée (depuis {time}) : {error}. "
     "La surveillance continue avec la configuration qu'elle avait ; corrigez le fichier, puis lancez "
-    "'spasmwatch reload' (il dit si la modification a été appliquée ; pour le service installé, "
+    "{command} (il dit si la modification a été appliquée ; pour le service installé, "
     "systemctl --user reload spasmwatch fait de même sans message).",
     "page.ongoing": "en cours",
     "page.label_cluster": "Marquer la série de {time}",

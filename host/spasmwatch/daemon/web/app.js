@@ -497,13 +497,14 @@
   }
 
   // A config edit the daemon could not load: it runs on the config it had (a phone added in
-  // that edit gets nothing) until the file is fixed and reloaded.
+  // that edit gets nothing) until the file is fixed and reloaded: by the reload of the daemon's own
+  // config (config_error.reload, with its --config; a bare one asks the default config's daemon).
   function renderConfig() {
     const err = state.status && state.status.config_error;
     const box = $("config-error");
     box.hidden = !err;
     box.textContent = err
-      ? t("config_error", { time: hhmm(err.since), error: err.error })
+      ? t("config_error", { time: hhmm(err.since), error: err.error, command: err.reload })
       : "";
   }
 
