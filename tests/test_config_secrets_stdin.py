@@ -148,3 +148,23 @@ def test_the_help_says_how(tmp_path: Path) -> None:
     for action in ("set", "add-ntfy", "add-webhook", "init"):
         r = sw(tmp_path, "config", action, "--help")
         assert '"-" reads it from standard input' in " ".join(r.stdout.split()), (action, r.stdout)
+
+
+@pytest.mark.parametrize("own_file", [True, False])
+def test_lan_without_a_token_names_the_command_that_sets_one_and_it_works(tmp_path: Path, own_file: bool) -> None:
+    """'config set daemon.http.lan true' with no token is refused: the error names the exact command
+    that sets one (with the --config it was given; a bare one edits the default config), and that
+    command, the token piped in, lets lan be set. Until 2026-12-06 it said only '[daemon.http] token:
+    required when lan = true', and a family had to find the key and the way to set it unseen."""
+    config = tmp_path / "usb disk" / "band.toml" if own_file else tmp_path / "default" / "config.toml"
+    config.parent.mkdir(parents=True)
+    where = ["--config", str(config)] if own_file else []
+    assert sw(tmp_path, "config", "init", "--band", "cot", *where).returncode == 0
+    refused = sw(tmp_path, "config", "set", "daemon.http.lan", "true", *where)
+    how = f"\"spasmwatch config set daemon.http.token - --config '{config}'\"" if own_file else "'spasmwatch config set daemon.http.token -'"
+    assert refused.returncode == 2 and f"[daemon.http] token: required when lan = true" in refused.stderr and how in refused.stderr, refused.stderr
+    assert not load_config(config).daemon.http.lan
+    # The command named, as argv (its quoted path one argument), the token piped in as a family pastes it.
+    assert sw(tmp_path, "config", "set", "daemon.http.token", "-", *where, stdin=TOKEN + "\n").returncode == 0
+    assert sw(tmp_path, "config", "set", "daemon.http.lan", "true", *where).returncode == 0
+    assert load_config(config).daemon.http.lan and load_config(config).daemon.http.token == TOKEN

@@ -42,6 +42,7 @@ from spasmwatch.daemon.consts import (
 from spasmwatch.errors import ConfigError
 from spasmwatch.outfile import replace_durably
 from spasmwatch.urls import scrub_urls, url_host
+from spasmwatch.words import in_quotes
 
 CONFIG_ENV = "SPASMWATCH_CONFIG"
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -558,12 +559,24 @@ def _raise(where: _Where, key: str, expect: str, v: Any) -> Any:
 # --- checks across fields ----------------------------------------------------------------------------
 
 
+def _token_how(source: str) -> str:
+    """The command that sets the token of the file ``source``: a family told only the key had to find
+    how (and to keep it out of the shell's history). With --config unless it is the default config,
+    which a bare command edits."""
+    from spasmwatch.firstrun import cmd  # here: firstrun imports this module
+
+    path = Path(source)
+    command = cmd("config set daemon.http.token -", path, path.absolute() != default_config_path().absolute())
+    return f"set one, a long random string, with {in_quotes(command)} (it asks for it without showing it)"
+
+
 def _check_config(cfg: Config, source: str) -> None:
     http = cfg.daemon.http
     if http.lan and not http.token:
-        raise ConfigError(f"{source}: [daemon.http] token: required when lan = true (the page can acknowledge alarms)")
+        raise ConfigError(f"{source}: [daemon.http] token: required when lan = true (the page can acknowledge alarms); {_token_how(source)}")
     if not is_loopback(http.host) and not http.token:
-        raise ConfigError(f"{source}: [daemon.http] token: required when host = {json.dumps(http.host)}, which other machines can reach")
+        raise ConfigError(f"{source}: [daemon.http] token: required when host = {json.dumps(http.host)}, which other machines "
+                          f"can reach; {_token_how(source)}")  # fmt: skip
     if http.page_url:
         _check_page_url(http, _Where(source, "daemon.http"))
     if cfg.daemon.heartbeat.url:
