@@ -143,8 +143,33 @@ def test_no_bluetooth_beside_simulated_radios_that_were_probed_is_not_none_could
     out = capsys.readouterr().out
     assert "none could be" not in out, out
     assert out.endswith('no band found: Bluetooth was not scanned (the "(skipped)" line says why and what to do), '
-                        "and no simulated radio answered\n"), out  # fmt: skip
+                        f"and no simulated radio answered at {RADIOS_ENV}={radio}: is the simulated band running "
+                        "(firmware/sim/run.py --socket PORT, docs/firmware.md), on that port, and not connected to a daemon "
+                        "(a connected band does not advertise)?\n"), out  # fmt: skip
     monkeypatch.delenv(RADIOS_ENV)  # no radio named: the sim scan listened to nothing, and says what to set
     assert cli.main(["scan", "--transport", "ble,sim", "--timeout", "0.1"]) == 1
     out = capsys.readouterr().out
     assert "no band found, and none could be: Bluetooth was not scanned" in out and f"set {RADIOS_ENV}=host:port" in out, out
+
+
+def test_a_simulated_radio_that_does_not_answer_gets_advice_for_a_simulated_band(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by a newcomer review: 'scan --transport sim' with nothing listening on the radio named
+    asked "is it charged, nearby, and not connected to another host?", a real band's advice: a
+    simulated band has no battery nor distance, it is a process that may not run, or on another port."""
+    import socket
+
+    with socket.socket() as s:  # a 127.0.0.1 port nobody listens on: a simulated band not started
+        s.bind(("127.0.0.1", 0))
+        radio = f"127.0.0.1:{s.getsockname()[1]}"
+    monkeypatch.setenv(RADIOS_ENV, radio)
+    assert cli.main(["scan", "--transport", "sim", "--timeout", "0.1"]) == 1
+    out = capsys.readouterr().out
+    assert "charged" not in out and "nearby" not in out, out
+    assert out.endswith(f"no band found: no simulated radio answered at {RADIOS_ENV}={radio}: is the simulated band running "
+                        "(firmware/sim/run.py --socket PORT, docs/firmware.md), on that port, and not connected to a daemon "
+                        "(a connected band does not advertise)?\n"), out  # fmt: skip
+    monkeypatch.delenv(RADIOS_ENV)  # none named: nothing was listened to, and it says what to set
+    assert cli.main(["scan", "--transport", "sim", "--timeout", "0.1"]) == 1
+    out = capsys.readouterr().out
+    assert "charged" not in out and out.endswith(f"no band found: no simulated radio to probe: set {RADIOS_ENV}=host:port "
+                                                 "of each simulated band, docs/transport.md\n"), out  # fmt: skip

@@ -80,8 +80,7 @@ def _no_band(transports: list[str], skipped: dict[str, BaseException]) -> None:
     sim_probed = "sim" in transports and "sim" not in skipped and bool(os.environ.get(RADIOS_ENV))
     if "ble" in skipped and sim_probed:
         # Not "none could be": the simulated radios were listened to, only Bluetooth was not.
-        print('no band found: Bluetooth was not scanned (the "(skipped)" line says why and what to do), '
-              "and no simulated radio answered")  # fmt: skip
+        print(f'no band found: Bluetooth was not scanned (the "(skipped)" line says why and what to do), and {_sim_advice()}')
         return
     if "ble" in skipped:
         # Not "is it charged, nearby": nobody listened. Bands are found over Bluetooth only.
@@ -91,10 +90,14 @@ def _no_band(transports: list[str], skipped: dict[str, BaseException]) -> None:
         print("no band found, and none could be: only USB was scanned, which lists boards to flash; bands are found "
               "over Bluetooth ('spasmwatch scan', or --transport ble)")  # fmt: skip
         return
+    elif "ble" not in transports:
+        # Only simulated radios were listened to: a real band's "is it charged, nearby" does not fit.
+        print(f"no band found: {_sim_advice()}")
+        return
     else:
         print("no band found: is it charged, nearby, and not connected to another host?")
-    if "sim" in transports:
-        _no_radio_hint()
+    if "sim" in transports and "sim" not in skipped:  # skipped: its "(skipped)" line says why
+        print(f"({_sim_advice()})")
 
 
 def _next_step(bands: list[Found]) -> int:
@@ -114,9 +117,14 @@ def _next_step(bands: list[Found]) -> int:
     return 0
 
 
-def _no_radio_hint() -> None:
-    """The sim scan probes only the radios named in the environment: none named is nothing listened to."""
+def _sim_advice() -> str:
+    """Why no simulated radio answered: the sim scan probes only the radios named in the environment
+    (none named is nothing listened to); a named one that is silent is a band process not started,
+    on another port, or connected (then it does not advertise, as on air)."""
     from spasmwatch.transport.simradio import RADIOS_ENV
 
-    if not os.environ.get(RADIOS_ENV):
-        print(f"(no simulated radio to probe: set {RADIOS_ENV}=host:port of each simulated band, docs/transport.md)")
+    radios = os.environ.get(RADIOS_ENV)
+    if not radios:
+        return f"no simulated radio to probe: set {RADIOS_ENV}=host:port of each simulated band, docs/transport.md"
+    return (f"no simulated radio answered at {RADIOS_ENV}={radios}: is the simulated band running (firmware/sim/run.py "
+            "--socket PORT, docs/firmware.md), on that port, and not connected to a daemon (a connected band does not advertise)?")  # fmt: skip
