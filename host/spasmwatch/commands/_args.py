@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from datetime import tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from spasmwatch.daemon.clock import local_zone
+from spasmwatch.errors import SpasmwatchError
 
 
 def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -39,3 +44,14 @@ def add_strict(p: argparse.ArgumentParser) -> None:
         help="refuse a .swraw with a damaged chunk or dating record (a flipped bit, a bad sector) in its middle, "
         "exit 2; by default the damage is read past, its samples held as a gap, and said on stderr",
     )
+
+
+def zone(name: str | None) -> tzinfo:
+    """--tz: the named zone; by default this computer's (``daemon.clock.local_zone``, the zone the
+    daemon words the family's times in). 'report' and 'export' take it."""
+    if not name:
+        return local_zone()
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SpasmwatchError(f"--tz: unknown time zone {name!r}") from exc

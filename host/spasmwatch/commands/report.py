@@ -8,12 +8,11 @@ import time
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from spasmwatch.commands._args import zone
 from spasmwatch.commands._daemon import add_store_args
 from spasmwatch.commands.export import RATE_HELP, linked_note, open_source, rate_hz, unplaced_note
 from spasmwatch.commands.summary import names_of
-from spasmwatch.daemon.clock import local_zone
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export.timeline import parse_iso
 from spasmwatch.report import write_report
@@ -40,16 +39,6 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _tz(name: str | None) -> tzinfo:
-    """The named zone; by default this computer's (``daemon.clock.local_zone``)."""
-    if not name:
-        return local_zone()
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise SpasmwatchError(f"--tz: unknown time zone {name!r}") from exc
-
-
 def _days_back(until: float, days: int, tz: tzinfo) -> float:
     """Midnight (in ``tz``) starting the ``days`` calendar days that end at ``until``, its own day
     included: 14 x 24 h back from 10:00 would open the report on a stub of a 15th day."""
@@ -61,7 +50,7 @@ def _days_back(until: float, days: int, tz: tzinfo) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    tz = _tz(args.tz)  # the report's days are this zone's, and so are --since/--until without one
+    tz = zone(args.tz)  # the report's days are this zone's, and so are --since/--until without one
     try:
         until = parse_iso(args.until, "--until", tz) if args.until else time.time()
         since = parse_iso(args.since, "--since", tz) if args.since else _days_back(until, DEFAULT_DAYS, tz)
