@@ -89,7 +89,7 @@ def test_parquet_reads_back_with_units_in_schema(course_db: tuple[Path, Expected
 
 def test_edf_annotations_round_trip(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
     db, exp = course_db
-    _export(db, tmp_path / "c.edf", "edf", "--device", DEVICE, "--kinds", "spasm,cluster,treatment")
+    _export(db, tmp_path / "c.edf", "edf", "--device", DEVICE, "--kinds", "spasm,cluster,treatment", "--tz", "UTC")  # start in UTC, whatever this computer's zone
     r = pyedflib.EdfReader(str(tmp_path / "c.edf"))
     try:
         onsets, durations, texts = r.readAnnotations()
@@ -430,7 +430,7 @@ def test_an_edf_export_of_a_quiet_range_opens(course_db: tuple[Path, Expected], 
     db, _ = course_db
     out = tmp_path / "quiet.edf"
     assert run_cli("export", "--db", str(db), "--out", str(out), "--kinds", "cluster",
-                   "--since", "2024-03-17T00:00:00Z", "--until", "2024-03-18T00:00:00Z") == 0  # fmt: skip
+                   "--since", "2024-03-17T00:00:00Z", "--until", "2024-03-18T00:00:00Z", "--tz", "UTC") == 0  # fmt: skip
     r = pyedflib.EdfReader(str(out))
     try:
         onsets, _, _ = r.readAnnotations()
@@ -455,7 +455,7 @@ def test_an_empty_edf_export_without_since_is_refused_not_dated_1970(course_db: 
     assert run_cli("export", "--db", str(db), "--out", str(csv_out), "--until", "2024-03-01T00:00:00Z") == 0
     assert json.loads(csv_out.with_suffix(".json").read_text())["RecordingStartUTC"] is None
     # With rows and no --since the start is the first row's second, as before.
-    assert run_cli("export", "--db", str(db), "--out", str(out), "--kinds", "treatment") == 0
+    assert run_cli("export", "--db", str(db), "--out", str(out), "--kinds", "treatment", "--tz", "UTC") == 0
     r = pyedflib.EdfReader(str(out))
     try:
         start = r.getStartdatetime().replace(tzinfo=timezone.utc)

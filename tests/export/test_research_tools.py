@@ -53,7 +53,8 @@ def _store(course_db: tuple[Path, Expected], tmp_path: Path) -> Path:
 
 def _export(db: Path, out: Path, fmt: str, since: float = SINCE, until: float = UNTIL) -> None:
     start, end = (datetime.fromtimestamp(t, timezone.utc).isoformat() for t in (since, until))
-    assert run_cli("export", "--db", str(db), "--format", fmt, "--out", str(out), "--since", start, "--until", end) == 0
+    # --tz UTC: the EDF+ start in UTC, as _eeg dates its EEG (test_edf_clock.py: a hospital's local clock)
+    assert run_cli("export", "--db", str(db), "--format", fmt, "--out", str(out), "--since", start, "--until", end, "--tz", "UTC") == 0
 
 
 def _csv_rows(db: Path, tmp_path: Path, since: float = SINCE, until: float = UNTIL) -> list[dict[str, str]]:

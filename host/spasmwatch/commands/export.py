@@ -13,7 +13,7 @@ import shlex
 import sys
 import time
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +27,7 @@ from spasmwatch.export.store_source import DEFAULT_RATE_HZ, StoreSource
 from spasmwatch.io import rawfile
 from spasmwatch.io.rawboot import open_rawparts
 from spasmwatch.io.limits import MAX_RATE_HZ, MIN_RATE_HZ
-from spasmwatch.commands._args import add_strict
+from spasmwatch.commands._args import add_strict, zone
 from spasmwatch.commands._daemon import add_store_args, resolve_device, store_path_of
 from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
 from spasmwatch.outfile import check_writable
@@ -53,6 +53,8 @@ def register(sub: Any) -> None:
     p.add_argument("--device", help="a band's name or device id (default: every band)")
     p.add_argument("--since", help="start, ISO 8601 (no zone: local time); also the recording start")
     p.add_argument("--until", help="end (exclusive), ISO 8601; default: a day from now (all that is stored)")
+    p.add_argument("--tz", help="time zone of the EDF+ start date/time, and of --since/--until without an offset, e.g. "
+                   "Europe/Berlin; UTC for a UTC start (default: this computer's, as hospital EEG files give the ward's clock)")  # fmt: skip
     p.add_argument("--kinds", default=",".join(KINDS), help=f"comma-separated subset of {','.join(KINDS)} (default: all of them)")
     p.add_argument("--patient", help="BIDS only: the participant's label, letters and digits (e.g. 01: participant_id sub-01; "
                    "a pseudonym, not a name): the events file must be named sub-01_..., and sub-01 is added to the "
@@ -92,15 +94,16 @@ def _format(args: argparse.Namespace) -> str:
     return fmt
 
 
-def query(args: argparse.Namespace) -> Query:
+def query(args: argparse.Namespace, tz: tzinfo | None = None) -> Query:
+    """The rows asked for; ``--since``/``--until`` without an offset are in ``tz`` (None: this computer's)."""
     kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
     try:  # checked here to name the option: Query's own message cannot (found by the docs run)
         check_kinds(kinds)
     except ValueError as exc:
         raise SpasmwatchError(f"--kinds: {exc}") from exc
     try:
-        since = parse_iso(args.since, "--since") if args.since else 0.0
-        until = parse_iso(args.until, "--until") if args.until else time.time() + _FUTURE_S
+        since = parse_iso(args.since, "--since", tz) if args.since else 0.0
+        until = parse_iso(args.until, "--until", tz) if args.until else time.time() + _FUTURE_S
         if not since < until:  # named by the options, as events and clusters do (input audit)
             raise ValueError(f"--since {args.since or '(none)'} is not before --until {args.until or '(none: a day from now)'}: an empty time range")
         return Query(args.device, since, until, kinds)
@@ -155,13 +158,14 @@ class Progress:
 def run(args: argparse.Namespace) -> int:
     if args.out is None:
         raise SpasmwatchError("--out is required")
-    q, fmt = query(args), _format(args)
+    tz = zone(args.tz)  # the EDF+ start's wall clock; --tz also reads --since/--until, as 'report' does
+    q, fmt = query(args, tz if args.tz else None), _format(args)
     participant = _participant(args, fmt)
     source = open_source(args)
     q = replace(q, device=args.device)  # a band's name given: its id
     progress = Progress() if sys.stderr.isatty() else None
     try:
-        n, start = run_export(source, q, fmt, args.out, q.since if args.since else None, progress, participant)
+        n, start = run_export(source, q, fmt, args.out, q.since if args.since else None, progress, participant, tz)
         notes = [unplaced_note(source.store.unplaced_events(args.device)), linked_note(source.store.linked_events(args.device))] if "spasm" in q.kinds else []
     finally:
         source.close()

@@ -5,6 +5,7 @@ events.tsv (docs/exports.md). The store is opened read-only and streamed."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import tzinfo
 from pathlib import Path
 
 from spasmwatch.export.coverage import BEFORE_HEARD, Segment, coverage, spans
@@ -16,17 +17,25 @@ __all__ = ["FORMATS", "ExportError", "Meta", "Query", "describe", "export", "iso
 
 
 def run_export(
-    source: Source, q: Query, fmt: str, out: Path, start: float | None, progress: Progress | None = None, participant: str | None = None
+    source: Source,
+    q: Query,
+    fmt: str,
+    out: Path,
+    start: float | None,
+    progress: Progress | None = None,
+    participant: str | None = None,
+    zone: tzinfo | None = None,
 ) -> tuple[int, float | None]:
     """Export ``q`` from ``source`` to ``out``; returns (rows written, recording start).
 
     ``start`` is the recording start (usually --since); None takes the first row's time.
     ``participant``: BIDS only, the participant_id ('sub-01', export/participants.py).
+    ``zone``: EDF+ only, the zone of the header's start wall time (None: this computer's).
     """
     # One pass over the epochs gives the coverage rows and the sidecar's hours (two took twice as long).
     segs = spans(source, q.device, q.since, q.until)
     t0, stream = relative(rows(source, q, segs), start)
-    meta = Meta(q, t0, from_first_row=start is None, participant=participant)
+    meta = Meta(q, t0, from_first_row=start is None, participant=participant, zone=zone)
     # The hours of the range the sidecar states: from its start (the recording start without --since).
     meta = replace(meta, coverage=coverage(source, q.device, _coverage_start(meta, segs), q.until, segs))
     return export(fmt, out, stream, meta, progress), t0

@@ -2,7 +2,10 @@
 
 EEG viewers (EDFbrowser, MNE, ...) line the annotations up with an EEG of the
 same night by onset: the file's start date/time is the export's recording
-start (whole seconds, UTC), each annotation's onset is seconds from it.
+start (whole seconds), each annotation's onset is seconds from it. EDF has no
+zone field and hospital EEG systems write the ward's wall clock there, so the
+start is the wall time in the family's zone (``--tz UTC``: in UTC), and the
+recording field's free text says which (``UTC+01:00_Europe/Berlin``).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
 import pyedflib
@@ -23,6 +26,13 @@ MAX_TEXT = 40
 # annotation (MNE's read_raw_edf drops every annotation past the file's end), and each record costs
 # 114 bytes: 60 s records span two weeks in 2.3 MB (1 s records would take 140 MB).
 RECORD_S = 60
+# Characters edflib keeps of the recording field's free text (after "Startdate dd-MMM-yyyy X X
+# spasmwatch"), measured with pyedflib 0.1.42: the start's offset always fits, a zone's name only
+# when it fits whole ('UTC-08:00_America/Los_Angeles' is 29).
+MAX_CLOCK_TEXT = 29
+# Zone names that add nothing to the offset: UTC's, and the one local_zone gives /etc/localtime
+# when it is a file, not a link to a named zone (a reader elsewhere cannot tell what it was).
+_NAMELESS = frozenset({"UTC", "Etc/UTC", "localtime"})
 
 
 def cut(text: str) -> str:
@@ -31,13 +41,27 @@ def cut(text: str) -> str:
     return text.encode("utf-8")[:MAX_TEXT].decode("utf-8", errors="ignore")
 
 
-def write_annotations(out: Path, rows: Iterable[Row], start: float, describe: Callable[[Row], str]) -> int:
-    """``start``: the recording start, unix s (never a fallback: the header date is what viewers align by)."""
+def clock_text(local: datetime) -> str:
+    """Which clock the header's start is on: 'UTC+01:00_Europe/Berlin', the offset at the start
+    (a DST change later in the file does not change it) and the zone's name where it fits."""
+    minutes = round((local.utcoffset() or timedelta()).total_seconds() / 60)
+    text = f"UTC{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    name = getattr(local.tzinfo, "key", None)
+    if name and name not in _NAMELESS and len(text) + 1 + len(name) <= MAX_CLOCK_TEXT:
+        text += f"_{name}"  # '_': EDF+ subfields are split at spaces
+    return text
+
+
+def write_annotations(out: Path, rows: Iterable[Row], start: float, zone: tzinfo, describe: Callable[[Row], str]) -> int:
+    """``start``: the recording start, unix s (never a fallback: the header date is what viewers
+    align by), written as the wall time in ``zone``."""
     w = pyedflib.EdfWriter(str(out), 0, file_type=pyedflib.FILETYPE_EDFPLUS)
     n, end_s = 0, 0.0
     try:
-        w.setStartdatetime(datetime.fromtimestamp(start, tz=timezone.utc).replace(tzinfo=None))
+        local = datetime.fromtimestamp(start, zone)
+        w.setStartdatetime(local.replace(tzinfo=None))
         w.setEquipment("spasmwatch")
+        w.setRecordingAdditional(clock_text(local))
         with warnings.catch_warnings():  # its warning is about signals' sample rates: this file has none
             warnings.simplefilter("ignore", UserWarning)
             w.setDatarecordDuration(RECORD_S)

@@ -14,10 +14,12 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
 from spasmwatch import __version__
+from spasmwatch.daemon.clock import local_zone
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export import participants
 from spasmwatch.export.columns import COLUMNS, KINDS, NAMES
@@ -44,6 +46,9 @@ class Meta:
     coverage: Coverage | None = None
     # BIDS only: the participant_id ('sub-01', export --patient; export/participants.py), None: none given
     participant: str | None = None
+    # EDF+ only: the zone whose wall time the header's start is (None: this computer's, local_zone);
+    # every other format gives UTC.
+    zone: tzinfo | None = None
 
     @property
     def range_start(self) -> float | None:
@@ -174,7 +179,8 @@ def edf_start(out: Path, meta: Meta) -> float:
 def write_edf(out: Path, rows: Iterable[Row], meta: Meta, progress: Progress | None = None) -> int:
     from spasmwatch.export import edf
 
-    return edf.write_annotations(out, _counted(rows, progress), edf_start(out, meta), lambda r: one_line(describe(r)))
+    zone = local_zone() if meta.zone is None else meta.zone
+    return edf.write_annotations(out, _counted(rows, progress), edf_start(out, meta), zone, lambda r: one_line(describe(r)))
 
 
 # BIDS: the four standard columns first, then ours (onset/duration/kind are not repeated).
