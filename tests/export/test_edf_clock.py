@@ -158,3 +158,22 @@ def test_the_other_formats_do_not_depend_on_the_zone(
         doc = json.loads((tmp_path / "0" / side).read_text())
         start = doc["RecordingStartUTC"] if fmt != "bids" else doc["onset"]["Description"]
         assert "2024-03-10T00:00:00.000Z" in start
+
+
+def test_tz_reads_since_and_until_without_an_offset_and_an_unknown_zone_is_refused(
+    course_db: tuple[Path, Expected], tmp_path: Path, zone_env: pytest.MonkeyPatch
+) -> None:
+    """--tz is the report's: --since typed as the ward's clock reads it is the header's start, on a
+    computer in UTC too (the EEG's start copied from its header gives the same EDF+ start)."""
+    from spasmwatch.errors import SpasmwatchError
+
+    db, _ = course_db
+    _in_zone(zone_env, "UTC")
+    ward = ("--tz", "Europe/Berlin", "--since", "2024-03-10T07:00", "--until", "2024-03-10T09:00")
+    for name in ("ward.edf", "ward.csv"):
+        assert run_cli("export", "--db", str(db), "--out", str(tmp_path / name), *ward) == 0
+    assert _header(tmp_path / "ward.edf")[0] == datetime(2024, 3, 10, 7, 0)
+    assert json.loads((tmp_path / "ward.json").read_text())["RecordingStartUTC"] == "2024-03-10T06:00:00.000Z"
+    with pytest.raises(SpasmwatchError, match=r"--tz: unknown time zone 'Europe/Berlinn'"):
+        run_cli("export", "--db", str(db), "--out", str(tmp_path / "x.edf"), "--tz", "Europe/Berlinn", "--since", "2024-03-10T07:00")
+    assert not (tmp_path / "x.edf").exists()
