@@ -122,6 +122,34 @@ def test_a_different_store_at_a_known_path_is_not_taken_nor_written_and_ours_ope
         assert [n.text for n in store.notes()] == ["the family's history"] and store.store_id == ours
 
 
+def test_a_different_store_swapped_in_after_the_check_is_refused_on_its_own_connection(tmp_path: Path) -> None:
+    """The daemon's start asks the record, then makes the store's folder and takes its lock, then opens
+    (``checked=``); any open checks, then calls ``claim``, then connects. A disk mounted in between
+    (a USB disk a desktop automounts at boot), or a check that could not read the file's id (it is
+    then left to the open), put a different store under the connection. Old code: opened, and the
+    baby's events written into that store (only its id was not recorded)."""
+    path = tmp_path / "disk" / "spasmwatch.db"
+    _kept(path)
+    known = KnownStores.default()
+    ours = read_identity(path).id
+    assert known.missing(path) is None  # the check, with our store there
+    mount = other_disk(path)  # then another disk mounted at the folder
+    theirs = read_identity(path).id
+    with Store.may_fail(path, known, checked=None) as store:
+        e = store.open_error
+        assert isinstance(e, DifferentStore), e
+        assert f"(id {theirs}; expected {ours})" in str(e), e
+    mount()
+
+    def swap() -> None:  # between an open's own check and its connection (``claim``: the daemon's lock, taken there)
+        other_disk(path)
+
+    with Store.may_fail(path, known, claim=swap) as store:
+        assert isinstance(store.open_error, DifferentStore), store.open_error
+    assert [n.text for n in Store.open_readonly(path).notes()] == ["another family's history"]  # nothing of ours in it
+    assert json.loads(known.path.read_text()) == [{"path": str(path), "id": ours}]
+
+
 def test_store_adopt_takes_the_store_found_as_the_daemons(tmp_path: Path) -> None:
     """The way out the error names, for a store that is to be this daemon's from now on: a daemon's
     next try opens it; refused where no store is."""

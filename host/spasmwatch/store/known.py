@@ -146,8 +146,9 @@ class KnownStores:
         """``store`` opened, with id ``store_id``: recorded, or its id added to a path recorded before
         ids. ``minted``: this open gave the store its id (a store from before ids, which ``missing``
         takes: a backup restored), recorded in place of the path's, and said. Otherwise a path recorded
-        with another id keeps it (only ``adopt`` changes it): ``missing`` refused that store, and one
-        swapped in between that check and the open is not recorded as this daemon's.
+        with another id keeps it (only ``adopt`` changes it), and ``DifferentStore`` is raised: the
+        store was swapped in between ``missing`` and the open (a disk mounted meanwhile), or its id
+        could not be read then; the open's connection is the one that would write into it.
         A record that cannot be read or written is said, not raised: the store is open, only its
         protection against a disk not mounted yet is missing."""
         absolute = os.path.abspath(store)
@@ -155,7 +156,9 @@ class KnownStores:
             with self._locked():
                 stores = self._stores()
                 was = stores.get(absolute)
-                new_id = store_id is not None and store_id != was and (was is None or minted)
+                if was is not None and store_id != was and not minted:
+                    raise _refused(store, f"id {store_id}", was)
+                new_id = store_id is not None and store_id != was
                 if absolute not in stores or new_id:
                     self._write({**stores, absolute: store_id})
                 if minted and was is not None:
@@ -244,6 +247,11 @@ def _different(store: Path, expected: str | None) -> DifferentStore | None:
     if found.id == expected or found.from_before_ids:
         return None
     what = f"id {found.id}" if found.id is not None else "no id, and not a spasmwatch store from before ids: an empty file?"
+    return _refused(store, what, expected)
+
+
+def _refused(store: Path, what: str, expected: str) -> DifferentStore:
+    """``DifferentStore``: the store at ``store`` (``what`` it is) is not the store of id ``expected``."""
     return DifferentStore(
         f"a different spasmwatch store is at {store} ({what}; expected {expected}): another disk mounted there, or one "
         "set up again? It is not this daemon's history: nothing is written into it, and this daemon's store opens once "

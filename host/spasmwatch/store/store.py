@@ -328,7 +328,11 @@ class Store:
             self._claim()
         conn, found = _db.connect(self.path, self.readonly, thorough)
         if self._known is not None:
-            self._known.remember(self.path, _db.store_id(conn), minted=_db.before_ids(found))
+            try:  # (on this connection: the file may have changed since the check, or its id not been read then)
+                self._known.remember(self.path, _db.store_id(conn), minted=_db.before_ids(found))
+            except BaseException:
+                conn.close()
+                raise
         return conn
 
     def reopen(self) -> bool:
