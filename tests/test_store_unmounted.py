@@ -245,6 +245,38 @@ def test_a_backup_from_before_ids_restored_at_the_stores_path_is_taken_and_its_n
 
 
 
+def test_a_backup_from_before_ids_is_given_its_id_only_once_the_record_can_take_it(tmp_path: Path) -> None:
+    """Found by the hostile review: the open gave the restored backup its id and only then recorded
+    it. A record that could not be written then (said, not raised), or a process ended in between
+    (killed, the power cut), left the family's store with an id the record had not: refused from the
+    next open on as a different store, their history unreachable until 'store adopt'. Now the path
+    is recorded with no id before the open gives one; when that cannot be written the backup is not
+    opened (nor given its id) and is taken once it can. The lock the record is written under is made
+    unopenable (a folder in its place: an OSError even as root), as ENOSPC or EROFS would."""
+    path = tmp_path / "disk" / "spasmwatch.db"
+    _old_store(path, schema.STORE_ID_VERSION - 1)
+    backup = path.read_bytes()
+    known = KnownStores.default()
+    with Store.may_fail(path, known) as st:
+        upgraded = st.store_id
+    for f in path.parent.iterdir():
+        f.unlink()
+    path.write_bytes(backup)
+    lock = known.path.with_name(known.path.name + ".lock")
+    lock.unlink()
+    lock.mkdir()
+    with Store.may_fail(path, known) as st:
+        e = st.open_error
+        assert isinstance(e, StoreMissing) and f"where store {upgraded} was" in str(e), e  # old code: opened
+        assert read_identity(path).from_before_ids  # not given an id it could not record
+        lock.rmdir()
+        assert st.reopen()
+        restored = st.store_id
+    assert json.loads(known.path.read_text()) == [{"path": str(path), "id": restored}]
+    with Store.may_fail(path, known) as st:
+        assert st.open_error is None and st.store_id == restored
+
+
 def _typed(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """``command`` ('spasmwatch ...', as an error names it) run as a shell would split it, from ``cwd``."""
     words = shlex.split(command)

@@ -142,10 +142,39 @@ class KnownStores:
             f"If the store is to be made there all the same, {store_command('new', store)} makes a new, empty one"
         )
 
-    def remember(self, store: Path, store_id: str | None, minted: bool = False) -> None:
+    def unpin(self, store: Path) -> str | None:
+        """Before an open gives its id to the store from before ids at ``store``, a path recorded with
+        another id (``missing`` takes it: a backup restored), that path is recorded with no id, as
+        before ids; the id it had is returned (None: nothing unpinned), for ``remember`` to say. Only
+        recorded after the open, a record that could not be written then, or a process ended in between
+        (killed, the power cut), left the family's store with an id the record had not: refused from
+        then on as a different store. ``StoreMissing`` when the record cannot be written: the store is
+        not opened, nor given an id, until it can. A record that cannot be read has no id to keep."""
+        absolute = os.path.abspath(store)
+        try:
+            was = self._stores().get(absolute)
+            if was is None or not _from_before_ids(store):
+                return None
+            with self._locked():
+                stores = self._stores()
+                if stores.get(absolute) != was:  # (another process's open took it meanwhile)
+                    return None
+                self._write({**stores, absolute: None})
+        except RecordUnreadable:
+            return None
+        except OSError as e:
+            raise StoreMissing(
+                f"{store} is a store from before store ids (a backup restored?) where store {was} was: it is taken once "
+                f"{self.path} can be written ({e.strerror or e}), to record it (given an id not recorded, it would be "
+                "refused from then on as a different store)"
+            ) from e
+        return was
+
+    def remember(self, store: Path, store_id: str | None, minted: bool = False, unpinned: str | None = None) -> None:
         """``store`` opened, with id ``store_id``: recorded, or its id added to a path recorded before
         ids. ``minted``: this open gave the store its id (a store from before ids, which ``missing``
-        takes: a backup restored), recorded in place of the path's, and said. Otherwise a path recorded
+        takes: a backup restored; ``unpinned``: the id ``unpin`` took from its path), recorded in place
+        of the path's, and said. Otherwise a path recorded
         with another id keeps it (only ``adopt`` changes it), and ``DifferentStore`` is raised: the
         store was swapped in between ``missing`` and the open (a disk mounted meanwhile), or its id
         could not be read then; the open's connection is the one that would write into it.
@@ -161,7 +190,7 @@ class KnownStores:
                 new_id = store_id is not None and store_id != was
                 if absolute not in stores or new_id:
                     self._write({**stores, absolute: store_id})
-                if minted and was is not None:
+                if minted and (was := was or unpinned) is not None:
                     log.warning(
                         "%s: a store from before store ids (a backup restored?) was found where store %s was: taken as this "
                         "daemon's store, with its new id %s (a store from before ids cannot be told from another's: if it is "
@@ -229,6 +258,14 @@ def _mount_points(mountinfo: Path) -> set[Path] | None:
 def _unescaped(field: str) -> Path:
     """A path as fstab and mountinfo write it: a space, tab, newline or backslash as \\ooo (octal)."""
     return Path(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field))
+
+
+def _from_before_ids(store: Path) -> bool:
+    """Whether the file at ``store`` is a spasmwatch store from before ids (False: it cannot be read)."""
+    try:
+        return read_identity(store).from_before_ids
+    except sqlite3.Error:
+        return False
 
 
 def _different(store: Path, expected: str | None) -> DifferentStore | None:

@@ -326,10 +326,11 @@ class Store:
             raise missing
         if self._claim is not None:
             self._claim()
+        unpinned = None if self._known is None else self._known.unpin(self.path)
         conn, found = _db.connect(self.path, self.readonly, thorough)
         if self._known is not None:
             try:  # (on this connection: the file may have changed since the check, or its id not been read then)
-                self._known.remember(self.path, _db.store_id(conn), minted=_db.before_ids(found))
+                self._known.remember(self.path, _db.store_id(conn), minted=_db.before_ids(found), unpinned=unpinned)
             except BaseException:
                 conn.close()
                 raise
