@@ -6,8 +6,12 @@ real processes."""
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
+import logging
 import multiprocessing
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +52,33 @@ def test_writers_at_the_same_time_lose_no_store(tmp_path: Path) -> None:
     assert not missing, f"{len(missing)} of {len(expected)} stores lost: {missing[:5]}"
     assert kept == expected
     assert sorted(f.name for f in record.parent.iterdir()) == ["stores-opened.json", "stores-opened.json.lock"]  # no temporary file left
+
+
+def test_a_record_on_a_file_system_without_locks_is_written_unlocked_and_said_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by the hostile review: a home on NFS with no lock daemon refuses flock (ENOLCK; some
+    FUSE and SMB mounts EOPNOTSUPP). The lock that guards concurrent writers then stopped every
+    write: the daemon said 'cannot be written' at each open and recorded no store (a store on a disk
+    not mounted yet made again, empty, in its place), and 'store adopt' and 'store new' failed. Now
+    the record is written without the lock, said once. The kernel's refusal is put in flock's place
+    (this machine's file systems all lock); the record, its files and the writes are real."""
+
+    def no_locks(fd: int, op: int) -> None:
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    caplog.set_level(logging.WARNING, logger="spasmwatch.store.known")
+    known = KnownStores(tmp_path / "state" / "stores-opened.json")
+    known.adopt(Path("/media/usb/spasmwatch.db"), "a1")  # old code: OSError, 'the daemon does not take it'
+    known.remember(Path("/media/sd/spasmwatch.db"), "r1")  # old code: said, not recorded
+    known.remember(Path("/media/sd2/spasmwatch.db"), "r2")
+    assert json.loads(known.path.read_text()) == [
+        {"path": "/media/usb/spasmwatch.db", "id": "a1"}, {"path": "/media/sd/spasmwatch.db", "id": "r1"},
+        {"path": "/media/sd2/spasmwatch.db", "id": "r2"},
+    ]  # fmt: skip
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1 and said[0].startswith(f"{known.path}: its lock cannot be taken ({os.strerror(errno.ENOLCK)})"), said
 
 
 UNREADABLE = {

@@ -23,6 +23,7 @@ that makes no store and is never written over (``RecordUnreadable``)."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import logging
@@ -45,6 +46,9 @@ RECORD_NAME = "stores-opened.json"
 # The mount points the system mounts (fstab(5)) and those mounted now, as this process sees them
 # (proc(5) mountinfo: bind mounts too, which os.path.ismount does not see on the same file system).
 FSTAB, MOUNTINFO = Path("/etc/fstab"), Path("/proc/self/mountinfo")
+# What flock(2) says on a file system that does not lock (NFS with no lock daemon: ENOLCK; some FUSE
+# and SMB mounts: EOPNOTSUPP): the record is written without the lock rather than not at all.
+NO_LOCKS = frozenset({errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS})
 
 
 class StoreMissing(StoreError):
@@ -69,6 +73,7 @@ class KnownStores:
 
     def __init__(self, path: Path, fstab: Path = FSTAB, mountinfo: Path = MOUNTINFO) -> None:
         self.path, self.fstab, self.mountinfo = path, fstab, mountinfo
+        self._said_unlocked = False
 
     @classmethod
     def default(cls) -> KnownStores:
@@ -217,10 +222,24 @@ class KnownStores:
         private.make_dir(self.path.parent)
         fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # (released as the file closes, or as the process ends)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)  # (released as the file closes, or as the process ends)
+            except OSError as e:
+                if e.errno not in NO_LOCKS:
+                    raise
+                self._unlocked(e)
             yield
         finally:
             os.close(fd)
+
+    def _unlocked(self, e: OSError) -> None:
+        """The record's file system does not lock: written without the lock (a store another process
+        records at the same moment may be dropped), said once. Not written at all, every store the
+        daemon opened went unrecorded, and 'store adopt' and 'store new' failed."""
+        if not self._said_unlocked:
+            self._said_unlocked = True
+            log.warning("%s: its lock cannot be taken (%s): it is written without it, and a store recorded by "
+                        "another process at the same moment may be dropped", self.path, e.strerror or e)  # fmt: skip
 
     def _write(self, stores: dict[str, str | None]) -> None:
         """The record replaced by ``stores``, whole (written beside it, synced, renamed over it), with
