@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 import threading
 import warnings
@@ -546,3 +547,33 @@ def test_a_rate_that_wanders_a_few_percent_over_seconds_but_holds_over_minutes_i
     path = write(tmp_path, HEADER + "".join(line([float(x), *sample(i)[1:]]) for i, x in enumerate(t)))
     rec, chunks = read_all(path)
     assert sum(len(c) for c in chunks) == n and abs(rec.rate_hz - 100.0) < 3.5
+
+
+def _times_file(tmp_path: Path, t: NDArray[np.float64], name: str) -> Path:
+    return write(tmp_path, HEADER + "".join(line([float(x), *sample(i)[1:]]) for i, x in enumerate(t)), name)
+
+
+def _assert_run_named(err: InputError, changed_line: int) -> None:
+    """The fault names a run of RATE_CHECK_ROWS steps that holds the step into ``changed_line``, at its first line."""
+    found = re.search(r"lines (\d+)-(\d+) run at", str(err))
+    assert found is not None and err.field == "t", str(err)
+    first, last = int(found[1]), int(found[2])
+    assert err.line == first and first < changed_line <= last and last - first == RATE_CHECK_ROWS, str(err)
+
+
+def test_a_rate_change_in_a_files_last_steps_or_across_small_parse_blocks_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the hostile review (2026-12-06): the runs of RATE_CHECK_ROWS steps began anew at each
+    parse block and left out its last partial run and any block under RATE_CHECK_ROWS rows. A file
+    that went from 100 to 120 Hz for its last 5 s (499 steps, one block) was read as 100 Hz
+    throughout (the block's mean 0.9% off); one whose lines are long (a logger's many extra
+    columns: blocks of ~70 lines here) was not checked for its rate at all."""
+    change = 9001  # rows 0-9000 at 100 Hz, then 120 Hz to row 9499; the step into row 9001 is the first short one
+    t = np.concatenate([np.arange(change) / 100.0, 90.0 + np.arange(1, 500) / 120.0])
+    err = fault(_times_file(tmp_path, t, "tail.csv"))
+    _assert_run_named(err, change + 2)
+    assert "the sample rate must be constant" in str(err) and "first samples give 100 Hz" in str(err)
+    monkeypatch.setattr(_pieces, "PIECE_BYTES", 4096)
+    change = 4501
+    t = np.concatenate([np.arange(change) / 100.0, 45.0 + np.arange(1, 1500) / 120.0])
+    _assert_run_named(fault(_times_file(tmp_path, t, "long-lines.csv")), change + 2)
+

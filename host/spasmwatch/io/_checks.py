@@ -41,6 +41,11 @@ class Checker:
         self.min_step_s = max(MIN_STEP_RATIO * interval_s - slack_s, 0.0)
         self.max_step_s = MAX_GAP_RATIO * interval_s + slack_s
         self._prev_t: float | None = None
+        # The rate windows' view of earlier blocks (``_remember``): their last times, those times'
+        # lines, and how many samples the file had before this block.
+        self._times: Column = np.empty(0)
+        self._lines: NDArray[np.int64] = np.empty(0, dtype=np.int64)
+        self._seen = 0
 
     def check(self, block: Block) -> tuple[int, InputError | None]:
         """Return (rows valid before the first fault, that fault or None)."""
@@ -50,6 +55,8 @@ class Checker:
             faults.append(interval)
         if not faults:
             self._prev_t = float(block.cols[0][-1]) if len(block) else self._prev_t
+            if self.whole_rate:
+                self._remember(block)
             return len(block), None
         row, _, describe = min(faults, key=lambda f: (f[0], f[1]))
         return row, describe()
@@ -100,28 +107,49 @@ class Checker:
 
     def _rate_fault(self, block: Block) -> _Fault | None:
         """Steps each within bounds can still add up to another rate: the mean step of each run of
-        RATE_CHECK_ROWS steps, and of the whole block. The runs too (found by the researcher
-        review): a recording of one block (~20 000 rows) whose rate changed averaged out to the rate
-        of its first rows, all of it, and was replayed at it; and a change is named where it is."""
-        t = block.cols[0]
-        if not self.whole_rate or len(t) < RATE_CHECK_ROWS:
+        RATE_CHECK_ROWS steps (MAX_RUN_RATE_CHANGE), counted from the file's first sample, and of
+        the last run before the block's end (the file's may be the one), and of the whole block
+        (MAX_RATE_CHANGE). Runs reach back into earlier blocks: a parse block is 1 MiB of lines,
+        wherever that falls, and its ends must not hide a change."""
+        if not self.whole_rate:
             return None
-        starts = np.append(np.arange(0, len(t) - RATE_CHECK_ROWS, RATE_CHECK_ROWS), 0)  # the runs, then the block
-        ends = np.append(starts[:-1] + RATE_CHECK_ROWS, len(t) - 1)
-        steps_s = (t[ends] - t[starts]) / (ends - starts)
-        # Times rounded coarser than the samples move each end of a run by up to the slack.
-        tolerance = np.append(np.full(len(starts) - 1, MAX_RUN_RATE_CHANGE), MAX_RATE_CHANGE)
-        allowed = tolerance + 2.0 * self.slack_s / ((ends - starts) * self.interval_s)
-        k = _first_false(np.abs(steps_s / self.interval_s - 1.0) <= allowed)
-        if k is None:
-            return None
-        row, interval_s = int(starts[k]), float(steps_s[k])
-        first, last = block.first_line + row, block.first_line + int(ends[k])
+        t = np.concatenate([self._times, block.cols[0]])
+        lines = np.concatenate([self._lines, block.first_line + np.arange(len(block))])
+        before = len(self._times)  # t[before] is this block's row 0, sample self._seen of the file
+        runs = self._windows(len(t), before, RATE_CHECK_ROWS)
+        none = np.empty(0, dtype=np.int64)
+        whole = (np.array([before]), np.array([len(t) - 1])) if len(block) >= RATE_CHECK_ROWS else (none, none)  # the block's own mean
+        for (starts, ends), change in ((runs, MAX_RUN_RATE_CHANGE), (whole, MAX_RATE_CHANGE)):
+            steps_s = (t[ends] - t[starts]) / (ends - starts)
+            # Times rounded coarser than the samples move each end of a window by up to the slack.
+            allowed = change + 2.0 * self.slack_s / ((ends - starts) * self.interval_s)
+            k = _first_false(np.abs(steps_s / self.interval_s - 1.0) <= allowed)
+            if k is not None:
+                return self._rate_change(max(int(starts[k]) - before, 0), int(lines[starts[k]]), int(lines[ends[k]]), float(steps_s[k]))
+        return None
+
+    def _windows(self, n: int, before: int, steps: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """(starts, ends) in the n times of ``_rate_fault``: each window of ``steps`` steps that ends
+        in the block at a multiple of them from the file's first sample, and the one ending at the
+        block's last row (shorter near the file's start); those of at least RATE_CHECK_ROWS samples."""
+        ends = np.arange(before, n)
+        ends = np.unique(np.append(ends[(ends + self._seen - before) % steps == 0], n - 1))
+        starts = np.maximum(ends - steps, 0)
+        keep = ends - starts >= RATE_CHECK_ROWS - 1
+        return starts[keep], ends[keep]
+
+    def _rate_change(self, row: int, first: int, last: int, interval_s: float) -> _Fault:
         message = (
             f"lines {first}-{last} run at {1.0 / interval_s:.6g} Hz, but the file's first samples give {1.0 / self.interval_s:.6g} Hz; "
             "the sample rate must be constant (split the file where it changes)"
         )
         return row, len(self.fields), lambda: InputError(self.path, message, first, TIME)
+
+    def _remember(self, block: Block) -> None:
+        """Keep the last RATE_CHECK_ROWS times and their lines, which the next block's runs reach back into."""
+        self._times = np.concatenate([self._times, block.cols[0]])[-RATE_CHECK_ROWS:]
+        self._lines = np.concatenate([self._lines, block.first_line + np.arange(len(block))])[-RATE_CHECK_ROWS:]
+        self._seen += len(block)
 
     def _step_message(self, prev: float, now: float) -> str:
         step = now - prev
