@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from spasmwatch.errors import InputError
 from spasmwatch.io import Chunk, GyroUnitsWarning, InputWarning, Recording, estimate_rate_hz, open_recording
 from spasmwatch.io import _pieces
-from spasmwatch.io.limits import MIN_RATE_HZ, RATE_CHECK_ROWS
+from spasmwatch.io.limits import MIN_RATE_HZ, RATE_CHECK_ROWS, RATE_SPAN_ROWS
 
 FIELDS = ("t", "ax", "ay", "az", "gx", "gy", "gz")
 HEADER = ",".join(FIELDS) + "\n"
@@ -577,3 +577,23 @@ def test_a_rate_change_in_a_files_last_steps_or_across_small_parse_blocks_is_nam
     t = np.concatenate([np.arange(change) / 100.0, 45.0 + np.arange(1, 1500) / 120.0])
     _assert_run_named(fault(_times_file(tmp_path, t, "long-lines.csv")), change + 2)
 
+
+def test_a_wander_at_a_files_end_is_judged_as_in_its_middle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the hostile review (2026-12-06): the 1% bar held each parse block (1 MiB of lines,
+    ~21 500 here) but also a file's last, short one: 15 s at 3% slow (a phone logger's wander, which
+    a run may have) was refused at the file's end, in a last block of 1500 lines, and read in its
+    middle, averaged over a whole block. Where 1 MiB boundaries fall must not decide: each span of
+    RATE_SPAN_ROWS steps is held to 1%, and the file's last."""
+    n = 23_056
+    for piece_bytes in (_pieces.PIECE_BYTES, 4096):  # and with blocks of ~70 lines
+        monkeypatch.setattr(_pieces, "PIECE_BYTES", piece_bytes)
+        for where in (slice(10_000, 11_500), slice(n - 1501, n - 1)):
+            steps = np.full(n - 1, 0.01)
+            steps[where] = 0.0103
+            rec, chunks = read_all(_times_file(tmp_path, np.concatenate([[0.0], np.cumsum(steps)]), "wander.csv"))
+            assert sum(len(c) for c in chunks) == n and rec.rate_hz == 100.0
+    # A file's last span is still held to 1%: its last 100 s 2.5% slow (each run within 5%) is refused.
+    steps = np.full(n - 1, 0.01)
+    steps[-10_000:] = 0.01025
+    err = fault(_times_file(tmp_path, np.concatenate([[0.0], np.cumsum(steps)]), "slow-end.csv"))
+    assert_fault(err, tmp_path / "slow-end.csv", n + 1 - RATE_SPAN_ROWS, "t", f"lines {n + 1 - RATE_SPAN_ROWS}-{n + 1} run at")

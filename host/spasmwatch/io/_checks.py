@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from spasmwatch.errors import InputError
 from spasmwatch.io._format import ACC, GYRO, TIME, Block, Column
-from spasmwatch.io.limits import MAX_ACC_G, MAX_GAP_RATIO, MAX_GYRO_DPS, MAX_RATE_CHANGE, MAX_RUN_RATE_CHANGE, MIN_STEP_RATIO, RATE_CHECK_ROWS
+from spasmwatch.io.limits import MAX_ACC_G, MAX_GAP_RATIO, MAX_GYRO_DPS, MAX_RATE_CHANGE, MAX_RUN_RATE_CHANGE, MIN_STEP_RATIO, RATE_CHECK_ROWS, RATE_SPAN_ROWS
 
 _LIMITS = {**{a: (MAX_ACC_G, "g") for a in ACC}, **{g: (MAX_GYRO_DPS, "deg/s") for g in GYRO}}
 # A found fault: (row in block, rank among faults on the same row, describe).
@@ -107,38 +107,52 @@ class Checker:
 
     def _rate_fault(self, block: Block) -> _Fault | None:
         """Steps each within bounds can still add up to another rate: the mean step of each run of
-        RATE_CHECK_ROWS steps (MAX_RUN_RATE_CHANGE), counted from the file's first sample, and of
-        the last run before the block's end (the file's may be the one), and of the whole block
-        (MAX_RATE_CHANGE). Runs reach back into earlier blocks: a parse block is 1 MiB of lines,
-        wherever that falls, and its ends must not hide a change."""
+        RATE_CHECK_ROWS steps (MAX_RUN_RATE_CHANGE) and of each span of RATE_SPAN_ROWS steps
+        (MAX_RATE_CHANGE), counted from the file's first sample, and of the last run before the
+        block's end (the file's last steps may be in it; its last span is ``finish``'s). They reach
+        back into earlier blocks: a parse block is 1 MiB of lines, wherever that falls, and its
+        ends decide nothing."""
         if not self.whole_rate:
             return None
         t = np.concatenate([self._times, block.cols[0]])
-        lines = np.concatenate([self._lines, block.first_line + np.arange(len(block))])
         before = len(self._times)  # t[before] is this block's row 0, sample self._seen of the file
-        runs = self._windows(len(t), before, RATE_CHECK_ROWS)
-        none = np.empty(0, dtype=np.int64)
-        whole = (np.array([before]), np.array([len(t) - 1])) if len(block) >= RATE_CHECK_ROWS else (none, none)  # the block's own mean
-        for (starts, ends), change in ((runs, MAX_RUN_RATE_CHANGE), (whole, MAX_RATE_CHANGE)):
-            steps_s = (t[ends] - t[starts]) / (ends - starts)
-            # Times rounded coarser than the samples move each end of a window by up to the slack.
-            allowed = change + 2.0 * self.slack_s / ((ends - starts) * self.interval_s)
-            k = _first_false(np.abs(steps_s / self.interval_s - 1.0) <= allowed)
-            if k is not None:
-                return self._rate_change(max(int(starts[k]) - before, 0), int(lines[starts[k]]), int(lines[ends[k]]), float(steps_s[k]))
+        for steps, change in ((RATE_CHECK_ROWS, MAX_RUN_RATE_CHANGE), (RATE_SPAN_ROWS, MAX_RATE_CHANGE)):
+            starts, ends = self._windows(len(t), before, steps)
+            if (k := self._first_off(t, starts, ends, change)) is not None:
+                lines = np.concatenate([self._lines, block.first_line + np.arange(len(block))])
+                return self._rate_change(max(int(starts[k]) - before, 0), lines, int(starts[k]), int(ends[k]), t)
         return None
+
+    def finish(self) -> InputError | None:
+        """At the file's end: its last span (all of a shorter file, of at least RATE_CHECK_ROWS
+        samples) held to MAX_RATE_CHANGE, as each span before it; None if it keeps to it."""
+        t, end = self._times, len(self._times) - 1
+        starts, ends = np.array([max(end - RATE_SPAN_ROWS, 0)]), np.array([end])
+        if not self.whole_rate or end < RATE_CHECK_ROWS - 1 or self._first_off(t, starts, ends, MAX_RATE_CHANGE) is None:
+            return None
+        return self._rate_change(0, self._lines, int(starts[0]), end, t)[2]()
 
     def _windows(self, n: int, before: int, steps: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """(starts, ends) in the n times of ``_rate_fault``: each window of ``steps`` steps that ends
-        in the block at a multiple of them from the file's first sample, and the one ending at the
-        block's last row (shorter near the file's start); those of at least RATE_CHECK_ROWS samples."""
-        ends = np.arange(before, n)
-        ends = np.unique(np.append(ends[(ends + self._seen - before) % steps == 0], n - 1))
+        in the block at a multiple of them from the file's first sample; for runs also the one ending
+        at the block's last row (shorter near the file's start, of at least RATE_CHECK_ROWS samples)."""
+        ends = np.arange(before + (-self._seen) % steps, n, steps)  # file samples that are multiples of steps
+        if steps == RATE_CHECK_ROWS:
+            ends = np.unique(np.append(ends, n - 1))
         starts = np.maximum(ends - steps, 0)
         keep = ends - starts >= RATE_CHECK_ROWS - 1
         return starts[keep], ends[keep]
 
-    def _rate_change(self, row: int, first: int, last: int, interval_s: float) -> _Fault:
+    def _first_off(self, t: Column, starts: NDArray[np.int64], ends: NDArray[np.int64], change: float) -> int | None:
+        """The first window whose mean step is more than ``change`` off the interval."""
+        steps_s = (t[ends] - t[starts]) / (ends - starts)
+        # Times rounded coarser than the samples move each end of a window by up to the slack.
+        allowed = change + 2.0 * self.slack_s / ((ends - starts) * self.interval_s)
+        return _first_false(np.abs(steps_s / self.interval_s - 1.0) <= allowed)
+
+    def _rate_change(self, row: int, lines: NDArray[np.int64], start: int, end: int, t: Column) -> _Fault:
+        """The fault of the window of times t[start..end] (file lines ``lines[start]``..), at ``row`` of the block."""
+        first, last, interval_s = int(lines[start]), int(lines[end]), float(t[end] - t[start]) / (end - start)
         message = (
             f"lines {first}-{last} run at {1.0 / interval_s:.6g} Hz, but the file's first samples give {1.0 / self.interval_s:.6g} Hz; "
             "the sample rate must be constant (split the file where it changes)"
@@ -146,9 +160,10 @@ class Checker:
         return row, len(self.fields), lambda: InputError(self.path, message, first, TIME)
 
     def _remember(self, block: Block) -> None:
-        """Keep the last RATE_CHECK_ROWS times and their lines, which the next block's runs reach back into."""
-        self._times = np.concatenate([self._times, block.cols[0]])[-RATE_CHECK_ROWS:]
-        self._lines = np.concatenate([self._lines, block.first_line + np.arange(len(block))])[-RATE_CHECK_ROWS:]
+        """Keep the times of the last RATE_SPAN_ROWS steps and their lines, which the next block's
+        windows and ``finish`` reach back into."""
+        self._times = np.concatenate([self._times, block.cols[0]])[-RATE_SPAN_ROWS - 1 :]
+        self._lines = np.concatenate([self._lines, block.first_line + np.arange(len(block))])[-RATE_SPAN_ROWS - 1 :]
         self._seen += len(block)
 
     def _step_message(self, prev: float, now: float) -> str:

@@ -18,7 +18,7 @@ The format (the design's replay contract):
   stopped writing it halfway, and the rest of the recording stands.
 - Times increase at a constant rate: every step within 0.5-1.5 times the
   nominal interval, and the mean step within 5% of it over each run of 1000
-  steps and 1% over each parsed block (a rate that changes partway; see ``limits``). Values are finite and plausible, and
+  steps and 1% over each span of 20 000 (a rate that changes partway; see ``limits``). Values are finite and plausible, and
   the acceleration is in g with gravity in it: the first rows' median
   magnitude is about 1 g (m/s^2, as phone apps write it, reads ~9.8).
 - The gyro is in deg/s. A gyro in rad/s cannot be refused by its values;
@@ -319,6 +319,8 @@ def _checked(blocks: Generator[Block, None, None], checker: Checker, units: Gyro
             if units is not None and (evidence := units.feed(block.cols[1:])) is not None and evidence.looks_rad_s:
                 warnings.warn(gyro_units_message(checker.path, evidence), GyroUnitsWarning, stacklevel=2)
             yield block
+        if (fault := checker.finish()) is not None:
+            raise fault
     finally:
         blocks.close()
 

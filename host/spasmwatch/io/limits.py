@@ -45,26 +45,28 @@ MAX_GRAVITY_G = 2.0
 # divide by 9.80665 rather than just "not in g".
 MS2_GRAVITY_MIN = 5.0
 MS2_GRAVITY_MAX = 20.0
-# Over each run of RATE_CHECK_ROWS steps, and over a parsed block of at least
-# RATE_CHECK_ROWS samples, the mean step may differ from the nominal interval by
-# at most MAX_RUN_RATE_CHANGE and MAX_RATE_CHANGE (plus, for rounded times, twice
-# the rounding over the run: 104 Hz written to 10 ms is 0.2% off over 1000
-# steps). Each step may jitter by up to half an interval, so a logger that
-# switched from 100 to 120 Hz partway passed the step test and was replayed at
-# the wrong rate from there (every duration and time 17% off; found by review).
-# Jitter and rounded times do not add up over a run (the mean step of n samples
-# is off by at most a step's error over n), nor does the rate estimate (to
-# ~3e-5). Runs, not only blocks: a file of one block whose rate changed averaged
-# out to the rate of its first rows (researcher review). Runs count from the
-# file's first sample across parse blocks, and the last one before a block's end
-# is checked too (the file's last steps): until 2026-12-06 they began anew at
-# each 1 MiB parse block, so a change in a file's last 999 steps, or in a file of
-# long lines (blocks under 1000 rows), was never named (hostile review).
+# Over each run of RATE_CHECK_ROWS steps, and over each span of RATE_SPAN_ROWS, the
+# mean step may differ from the nominal interval by at most MAX_RUN_RATE_CHANGE and
+# MAX_RATE_CHANGE (plus, for rounded times, twice the rounding over the run: 104 Hz
+# written to 10 ms is 0.2% off over 1000 steps). Each step may jitter by up to half
+# an interval, so a logger that switched from 100 to 120 Hz partway passed the step
+# test and was replayed at the wrong rate from there (every duration and time 17%
+# off; found by review). Jitter and rounded times do not add up over a run (the
+# mean step of n samples is off by at most a step's error over n), nor does the
+# rate estimate (to ~3e-5). Runs, not only long spans: a file of one block whose
+# rate changed averaged out to the rate of its first rows (researcher review).
+# Runs and spans count from the file's first sample across parse blocks, and the
+# last of each before a block's end is checked too (the file's last steps): until
+# 2026-12-06 they began anew at each 1 MiB parse block, so a change in a file's
+# last 999 steps, or in a file of long lines (blocks under 1000 rows), was never
+# named, and a file's short last block was held to 1% (hostile review).
 RATE_CHECK_ROWS = 1000
+# A span: 200 s at 100 Hz, as a parse block of a typical file held (~21 500 lines).
+RATE_SPAN_ROWS = 20_000
 MAX_RATE_CHANGE = 0.01
 # A run of RATE_CHECK_ROWS steps (10 s at 100 Hz) may be off by more than a
-# block: a phone logger's delivered rate wanders by a few percent over seconds
-# (its sensor shares a busy CPU) and averages out over the block, which keeps
+# span: a phone logger's delivered rate wanders by a few percent over seconds
+# (its sensor shares a busy CPU) and averages out over the span, which keeps
 # MAX_RATE_CHANGE. A true switch (100 -> 120 Hz, 17%; 100 -> 66.7 Hz, 33%) is
 # well over it and is named within a run of where it happens.
 MAX_RUN_RATE_CHANGE = 0.05
