@@ -11,7 +11,9 @@ class FakeLSM6DS3(FakeSensor):
     """Pattern FIFO: 16-bit words gyro x, y, z, accel x, y, z; FIFO_STATUS3 gives the next word's slot."""
 
     WHO = 0x6A
-    FIFO_WORDS = 4096
+    # LSM6DS3TR-C (WHO_AM_I 0x6A, what the boards carry): "smart FIFO up to 4 kbyte", 2048 words
+    # (the original LSM6DS3, 0x69, has 8 KB): an overrun comes after 341 samples, 3.3 s at 104 Hz.
+    FIFO_WORDS = 2048
     SAMPLE_BYTES = 12  # FIFO bytes of one sample: overflow drops whole samples
 
     def __init__(self, *a):
