@@ -320,6 +320,25 @@ def test_xiao_wiring_is_on_the_pins_the_readme_names(board_id: str) -> None:
         assert f"{name} / GPIO{gpio} |" in readme or f"{name}/GPIO{gpio} (" in readme, f"hardware/README.md wiring: {name} / GPIO{gpio}"
 
 
+MCU_NAMES = {"esp32c3": "ESP32-C3", "esp32s3": "ESP32-S3", "esp32": "ESP32"}
+
+
+def test_readme_adc_ranges_are_the_ones_a_board_is_checked_against() -> None:
+    """The wiring section's ADC input ranges and the recommended build's divided cell are what
+    boards.py enforces (ESP-IDF adc.rst, ADC_ATTEN_DB_11) and what its definition gives: a builder
+    choosing a divider from the README gets one the loader accepts."""
+    readme = " ".join((ROOT / "hardware" / "README.md").read_text(encoding="utf-8").split())
+    ranges = ", ".join(f"{MCU_NAMES[m]} {lo}-{hi} mV" for m, (lo, hi) in boards.ADC_RANGE_MV.items())
+    listed = re.search(r"at the 11 dB attenuation the firmware sets \(([^)]*)\)", readme)
+    assert listed is not None, "hardware/README.md: the ADC ranges sentence is gone"
+    assert sorted(listed.group(1).split(", ")) == sorted(ranges.split(", ")), listed.group(1)
+    batt = _raw("xiao-esp32c3-lsm6dsox")["battery"]
+    pin = f"{batt['empty_mv'] / batt['divider_ratio']:.0f}-{batt['full_mv'] / batt['divider_ratio']:.0f} mV here"
+    assert pin in readme, f"hardware/README.md: the divided cell should read {pin!r}"
+    lo, hi = boards.ADC_RANGE_MV["esp32c3"]
+    assert lo <= batt["empty_mv"] / batt["divider_ratio"] and batt["full_mv"] / batt["divider_ratio"] <= hi
+
+
 def test_readme_power_budget_is_the_computed_one() -> None:
     readme = (ROOT / "hardware" / "README.md").read_text(encoding="utf-8")
     section = power.readme_section(ROOT)
