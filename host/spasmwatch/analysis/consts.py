@@ -53,3 +53,14 @@ CLUSTER_MIN_STRONG = 2
 # window in place it still saves 1-2 false clusters per set (altsim 1-4: 5 -> 3)
 # for one held-out cluster (24 -> 23 of 30).
 CLUSTER_SPAN_MS = 45000
+
+# --- post-wake timing -------------------------------------------------------------
+# A not-worn span longer than this (ms) makes the last wake unknown: a cluster after it has
+# post_wake_s null until the next wake onset is seen. While the band was off the baby may have
+# slept and woken (a bath, a night off, charging), and "13 h after waking" for a cluster minutes
+# after the real morning wake misleads a doctor: spasms soon after waking are the pattern that
+# matters. With the band on, the estimator needs SLEEP_WINDOW_MS of quiet to call sleep at all, so
+# a shorter span (a strap adjusted, clothes changed) cannot hide a sleep it would have counted,
+# and the wake before it stays the last one. The band's own not-worn hysteresis (2 min,
+# swcore NOT_WORN_AFTER_MS) comes on top: shorter offs are no not-worn span at all.
+POST_WAKE_OFF_MAX_MS = SLEEP_WINDOW_MS

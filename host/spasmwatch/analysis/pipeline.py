@@ -60,6 +60,9 @@ class Analyzer:
         # the records report the same clusters as dicts. The caller drains it.
         self.closed: list[Cluster] = []
         self._off_start: float | None = None
+        # Starts of closed not-worn spans longer than POST_WAKE_OFF_MAX_MS, none before the first
+        # kept wake onset: a wake before such a span is no longer known as the last one.
+        self._long_offs: list[float] = []
         # Start times of the last epochs: a wear change is dated to its run's start.
         self._starts: deque[float] = deque(maxlen=max(self.wear.off_needed, self.wear.on_needed) + 1)
 
@@ -91,6 +94,9 @@ class Analyzer:
             if self.wear.state == NOT_WORN:
                 self._off_start = since
             elif self.wear.state == WORN and self._off_start is not None:
+                if since - self._off_start > A.POST_WAKE_OFF_MAX_MS / 1000.0:
+                    self._long_offs.append(self._off_start)
+                    self._forget_old_offs()
                 out.append({"type": "not_worn", "start": _r(self._off_start), "end": _r(since)})
                 self._off_start = None
         active = activity * 100 >= self.p.epoch * A.EPOCH_ACTIVE_PCT
@@ -126,6 +132,20 @@ class Analyzer:
         while cut + 1 < len(w) and w[cut + 1] <= t - WAKE_ONSETS_KEEP_S:
             cut += 1
         del w[:cut]
+        self._forget_old_offs()
+
+    def _forget_old_offs(self) -> None:
+        """Long offs before the first kept wake onset can unsettle no wake: they go."""
+        first = self.wake_onsets[0] if self.wake_onsets else float("inf")
+        self._long_offs = [a for a in self._long_offs if a >= first]
+
+    def _long_off_between(self, w: float, t: float) -> bool:
+        """A not-worn span longer than POST_WAKE_OFF_MAX_MS began at or after ``w``, before ``t``;
+        the open span counts as long once it has lasted that long by ``t``."""
+        starts = list(self._long_offs)
+        if self._off_start is not None and t - self._off_start > A.POST_WAKE_OFF_MAX_MS / 1000.0:
+            starts.append(self._off_start)
+        return any(w <= a < t for a in starts)
 
     def _drain_closed(self) -> list[Record]:
         done = self.clusters.drain()
@@ -133,11 +153,13 @@ class Analyzer:
         return [self._cluster_record(c) for c in done]
 
     def post_wake_s(self, c: Cluster) -> float | None:
-        """Seconds from the last wake onset to the cluster's start (0 if it woke during it)."""
+        """Seconds from the last wake onset to the cluster's start (0 if it woke during it);
+        None when no wake was seen, or none since a long band-off (POST_WAKE_OFF_MAX_MS: the baby
+        may have slept and woken unseen)."""
         before = [w for w in self.wake_onsets if w <= c.start]
-        if before:
+        if before and not self._long_off_between(before[-1], c.start):
             return c.start - before[-1]
-        if any(w <= c.end for w in self.wake_onsets):
+        if any(c.start < w <= c.end for w in self.wake_onsets):
             return 0.0
         return None
 

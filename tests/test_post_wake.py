@@ -1,0 +1,75 @@
+"""post_wake_s across a band-off span: the wake seen before a long not-worn span is no longer the
+last wake (the baby may have slept and woken meanwhile, unseen); a short one keeps it.
+
+The daemon's live path and replay both ask ``Analyzer.post_wake_s`` (daemon/live.py, replay), so
+the Analyzer is driven here as either feeds it: epochs and confirmed spasms in time order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from spasmwatch.analysis import consts as A
+from spasmwatch.analysis.clusters import Spasm
+from spasmwatch.analysis.pipeline import Analyzer
+from swcore.frontend import Params
+
+EPOCH_S = 10.0
+WAKE_T = 1800.0  # asleep from 0, awake from here on
+
+
+def _run(off_s: float) -> tuple[list[dict[str, Any]], list[float | None]]:
+    """Asleep 30 min, awake 20 min, band off ``off_s``, back on awake; a cluster 5 min later."""
+    an = Analyzer(Params(rate_hz=52.0))
+    assert an.epoch_s == EPOCH_S
+    off_from = WAKE_T + 1200.0
+    on_from = off_from + off_s
+    end = on_from + 900.0
+    items: list[tuple[float, Any]] = []
+    t = 0.0
+    while t < end:
+        off = off_from <= t < on_from
+        activity = 0 if off else (3 if t < WAKE_T else 300)
+        items.append((t + EPOCH_S, ("epoch", t, activity, off)))
+        t += EPOCH_S
+    for k in range(5):
+        s = Spasm(t=on_from + 300.0 + 8.0 * k, duration_s=1.2, detected_t=on_from + 301.5 + 8.0 * k)
+        items.append((s.detected_t, s))
+    items.sort(key=lambda it: it[0])
+    recs: list[dict[str, Any]] = []
+    alarmed: list[float | None] = []
+    for _, it in items:
+        recs += an.spasm(it) if isinstance(it, Spasm) else an.epoch_decided(*it[1:])
+        alarmed += [c.post_wake_s for c in an.alarms]
+        an.alarms.clear()
+    recs += an.finish(end)
+    return recs, alarmed
+
+
+def _one(recs: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    got = [r for r in recs if r["type"] == kind]
+    assert len(got) == 1, got
+    return got[0]
+
+
+def test_after_a_long_band_off_the_wake_before_it_is_not_the_last_wake() -> None:
+    """Old code: 7200 s off, the cluster read 'post_wake_s 8700' (2 h 25 min after waking) from the
+    wake before the band came off, in the record and the alarm alike."""
+    recs, alarmed = _run(7200.0)
+    wake = _one(recs, "wake")
+    assert wake["t"] == pytest.approx(WAKE_T, abs=EPOCH_S)
+    assert _one(recs, "not_worn")["end"] - _one(recs, "not_worn")["start"] > A.POST_WAKE_OFF_MAX_MS / 1000
+    assert _one(recs, "cluster")["post_wake_s"] is None
+    assert alarmed == [None]
+
+
+def test_a_short_band_off_keeps_the_wake_before_it() -> None:
+    """A not-worn span shorter than POST_WAKE_OFF_MAX_MS (a strap adjusted, a change of clothes)
+    cannot hide a sleep the estimator would have seen: the wake before it stays the last."""
+    off_s = A.POST_WAKE_OFF_MAX_MS / 1000 - 180.0
+    recs, alarmed = _run(off_s)
+    wake, cluster = _one(recs, "wake"), _one(recs, "cluster")
+    assert _one(recs, "not_worn")["end"] > _one(recs, "not_worn")["start"]
+    assert cluster["post_wake_s"] == pytest.approx(cluster["start"] - wake["t"], abs=0.01)
+    assert alarmed == [pytest.approx(cluster["post_wake_s"], abs=0.01)]
