@@ -514,3 +514,37 @@ def test_evaluate_json_writes_over_an_earlier_json_only(morning: tuple[Path, dic
     for _ in range(2):  # the same run again replaces its own file
         assert cli("evaluate", str(rec), "--json", str(scores)).returncode == 0
     assert json.loads(scores.read_text())["summary"]["clusters"] == "1/1"
+
+
+def test_table_of_a_csv_timed_in_unix_seconds_reads_the_wall_clock(morning: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+    """Found by the researcher review: a CSV whose t is unix time (exported from a phone or a lab
+    logger) gave a table of hours since 1970, '490256:05:40.0  spasm'. Its t >= UNIX_T_FROM_S reads as
+    unix time: the table gives times of day in this computer's zone and says so, as a .swraw's
+    does; --jsonl keeps t as it is."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from spasmwatch.io.limits import UNIX_T_FROM_S
+
+    unix0 = 1764921600.0  # 2025-12-05T08:00:00Z
+    assert unix0 >= UNIX_T_FROM_S
+    dated = tmp_path / "logger.csv"
+    lines = morning[0].read_text().splitlines()
+    rows = (f"{float(t) + unix0:.3f},{rest}" for t, rest in (line.split(",", 1) for line in lines[1:]))
+    dated.write_text("\n".join([lines[0], *rows]) + "\n")
+    recs = [json.loads(line) for line in cli("replay", str(dated), "--jsonl").stdout.splitlines()]
+    (cluster,) = [r for r in recs if r["type"] == "cluster"]
+    assert cluster["start"] > unix0
+    table = subprocess.run([sys.executable, "-m", "spasmwatch", "replay", str(dated)], capture_output=True, text=True,
+                           timeout=300, env={**os.environ, "TZ": "Asia/Kolkata"})  # fmt: skip
+    assert table.returncode == 0, table.stderr
+    kolkata = ZoneInfo("Asia/Kolkata")
+    first = datetime.fromtimestamp(float(lines[1].split(",", 1)[0]) + unix0, kolkata)
+    out = table.stdout.splitlines()
+    assert out[0] == (
+        f"{dated}: t is unix time (s since 1970-01-01 UTC, as its first sample's t >= {UNIX_T_FROM_S:.0f} s says): "
+        f"times of day in this computer's time zone (UTC+05:30); the first sample is at {first.isoformat(timespec='milliseconds')}"
+    )
+    tenths = round(cluster["start"] * 10)
+    local = datetime.fromtimestamp(tenths // 10, kolkata).strftime("%H:%M:%S.") + str(tenths % 10)
+    assert any(line.startswith(f"{local}  CLUSTER") for line in out), out

@@ -27,7 +27,7 @@ from spasmwatch.errors import SpasmwatchError
 from spasmwatch.io.csvread import Recording, open_recording
 from spasmwatch.io.rawboot import open_recordings
 from spasmwatch.io.rawfile import RawRecording
-from spasmwatch.io.limits import CHUNK_ROWS, MAX_CHUNK_ROWS
+from spasmwatch.io.limits import CHUNK_ROWS, MAX_CHUNK_ROWS, UNIX_T_FROM_S
 from spasmwatch.io.units import GyroUnitsWarning
 
 
@@ -129,8 +129,11 @@ def _write_records(rec: Recording | RawRecording, jsonl: bool, out: TextIO) -> N
         return
     when: Callable[[float], str] = clock
     if isinstance(rec, RawRecording):  # dated: its table reads the band's wall clock
-        when = wall_clock(rec)
+        when = wall_clock(rec.wall_at)
         out.write(wall_note(rec) + "\n")
+    elif rec.t0 >= UNIX_T_FROM_S:  # t is unix time: hours since 1970 read as nothing
+        when = wall_clock(float)
+        out.write(unix_note(rec) + "\n")
     print_table(replay_recording(rec), out, color=out.isatty(), when=when)
 
 
@@ -143,26 +146,42 @@ def clock(t: float) -> str:
     return f"{sign}{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}.{tenth}"
 
 
-def wall_clock(rec: RawRecording) -> Callable[[float], str]:
-    """A raw recording's file time -> the local time of day its dating puts it at (``HH:MM:SS.f``).
-    Found by the researcher audit: a part runs from noon, and its table's elapsed '00:10:34.4' read
-    as ten past midnight for a spasm ten minutes after noon."""
+def wall_clock(wall_at: Callable[[float], float]) -> Callable[[float], str]:
+    """File time -> the local time of day ``wall_at`` (unix s) puts it at (``HH:MM:SS.f``): a raw
+    recording's dating, or a CSV's t itself when it is unix time. Found by the researcher audit: a
+    part runs from noon, and its table's elapsed '00:10:34.4' read as ten past midnight for a spasm
+    ten minutes after noon."""
 
     def when(t: float) -> str:
-        s, tenth = divmod(round(rec.wall_at(t) * 10), 10)  # rounded to the tenth, as clock() is
+        s, tenth = divmod(round(wall_at(t) * 10), 10)  # rounded to the tenth, as clock() is
         local = datetime.fromtimestamp(s).astimezone()  # the dating is read once (cached)
         return local.strftime("%H:%M:%S.") + str(tenth)
 
     return when
 
 
+def _local(unix_s: float) -> tuple[datetime, str]:
+    """A unix time in this computer's zone, and that zone's offset as ``UTC+hh:mm``."""
+    local = datetime.fromtimestamp(unix_s).astimezone()
+    zone = local.strftime("%z")
+    return local, f"UTC{zone[:3]}:{zone[3:]}"
+
+
 def wall_note(rec: RawRecording) -> str:
     """The table's first line for a raw recording: what its times are, and the t they come from."""
-    start = datetime.fromtimestamp(rec.wall_at(0.0)).astimezone()
-    zone = start.strftime("%z")
+    start, zone = _local(rec.wall_at(0.0))
     return (
         f"{rec.name}: times of day on the band's clock, by its dating, in this computer's time zone "
-        f"(UTC{zone[:3]}:{zone[3:]}); t = 0 s, which --jsonl's t counts from, is {start.isoformat(timespec='milliseconds')}"
+        f"({zone}); t = 0 s, which --jsonl's t counts from, is {start.isoformat(timespec='milliseconds')}"
+    )
+
+
+def unix_note(rec: Recording) -> str:
+    """The table's first line for a CSV whose t is unix time (io.limits.UNIX_T_FROM_S)."""
+    first, zone = _local(rec.t0)
+    return (
+        f"{rec.path}: t is unix time (s since 1970-01-01 UTC, as its first sample's t >= {UNIX_T_FROM_S:.0f} s says): "
+        f"times of day in this computer's time zone ({zone}); the first sample is at {first.isoformat(timespec='milliseconds')}"
     )
 
 

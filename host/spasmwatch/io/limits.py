@@ -149,3 +149,8 @@ PART_DATING_SAMPLES = 1.0
 # damaged chunks) is listed whole, while a crafted file with a damaged stretch every 60 bytes
 # (1.46 million in 100 MB) kept them all: 605 MB peak RSS. 10 000 is at most ~4 MB a file.
 MAX_LISTED_DAMAGE = 10_000
+# A CSV whose first sample's t is at least this (s) has unix time for t (s since 1970-01-01 UTC:
+# a phone app's or lab logger's export), and replay's table gives its times of day, as a .swraw's.
+# 1e9 s is 2001-09-09T01:46:40Z, before any band, and 31.7 years as elapsed seconds, far past any
+# recording's offset from its zero (an EEG marker, a part's start). --jsonl keeps t as it is.
+UNIX_T_FROM_S = 1e9
