@@ -6,23 +6,24 @@ the Analyzer is driven here as either feeds it: epochs and confirmed spasms in t
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
 
 from spasmwatch.analysis import consts as A
-from spasmwatch.analysis.clusters import Spasm
+from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.analysis.pipeline import Analyzer
+from spasmwatch.daemon.live import LiveAnalysis, TrackedCluster
 from swcore.frontend import Params
 
 EPOCH_S = 10.0
 WAKE_T = 1800.0  # asleep from 0, awake from here on
 
 
-def _run(off_s: float) -> tuple[list[dict[str, Any]], list[float | None]]:
-    """Asleep 30 min, awake 20 min, band off ``off_s``, back on awake; a cluster 5 min later."""
-    an = Analyzer(Params(rate_hz=52.0))
-    assert an.epoch_s == EPOCH_S
+def _items(off_s: float, t0: float = 0.0) -> tuple[list[tuple[float, Any]], float]:
+    """Asleep 30 min, awake 20 min, band off ``off_s``, back on awake; a cluster 5 min later. The
+    epochs (start, activity, off) and spasms in the order they are decided, and the end."""
     off_from = WAKE_T + 1200.0
     on_from = off_from + off_s
     end = on_from + 900.0
@@ -31,16 +32,24 @@ def _run(off_s: float) -> tuple[list[dict[str, Any]], list[float | None]]:
     while t < end:
         off = off_from <= t < on_from
         activity = 0 if off else (3 if t < WAKE_T else 300)
-        items.append((t + EPOCH_S, ("epoch", t, activity, off)))
+        items.append((t0 + t + EPOCH_S, (t0 + t, activity, off)))
         t += EPOCH_S
     for k in range(5):
-        s = Spasm(t=on_from + 300.0 + 8.0 * k, duration_s=1.2, detected_t=on_from + 301.5 + 8.0 * k)
+        s = Spasm(t=t0 + on_from + 300.0 + 8.0 * k, duration_s=1.2, detected_t=t0 + on_from + 301.5 + 8.0 * k)
         items.append((s.detected_t, s))
     items.sort(key=lambda it: it[0])
+    return items, t0 + end
+
+
+def _run(off_s: float) -> tuple[list[dict[str, Any]], list[float | None]]:
+    """The replay path: the records, and each alarm's post_wake_s as it was raised."""
+    an = Analyzer(Params(rate_hz=52.0))
+    assert an.epoch_s == EPOCH_S
+    items, end = _items(off_s)
     recs: list[dict[str, Any]] = []
     alarmed: list[float | None] = []
     for _, it in items:
-        recs += an.spasm(it) if isinstance(it, Spasm) else an.epoch_decided(*it[1:])
+        recs += an.spasm(it) if isinstance(it, Spasm) else an.epoch_decided(*it)
         alarmed += [c.post_wake_s for c in an.alarms]
         an.alarms.clear()
     recs += an.finish(end)
@@ -73,3 +82,56 @@ def test_a_short_band_off_keeps_the_wake_before_it() -> None:
     assert _one(recs, "not_worn")["end"] > _one(recs, "not_worn")["start"]
     assert cluster["post_wake_s"] == pytest.approx(cluster["start"] - wake["t"], abs=0.01)
     assert alarmed == [pytest.approx(cluster["post_wake_s"], abs=0.01)]
+
+
+class _Store:
+    """What the daemon stored, for LiveAnalysis.rebuild."""
+
+    def __init__(self) -> None:
+        self.spasms: list[Spasm] = []
+        self.epochs: list[tuple[float, int, bool]] = []
+
+    def spasms_since(self, device: str, since: float) -> Iterator[Spasm]:
+        return iter([s for s in self.spasms if s.t >= since])
+
+    def epochs_since(self, device: str, since: float) -> Iterator[tuple[float, int, bool]]:
+        return iter([e for e in self.epochs if e[0] >= since])
+
+
+class _Listener:
+    def __init__(self) -> None:
+        self.post_wake: list[tuple[str, float | None]] = []
+
+    def cluster_changed(self, device: str, tc: TrackedCluster, c: Cluster, event: str, absorbed: Sequence[TrackedCluster] = ()) -> None:
+        self.post_wake.append((event, c.post_wake_s))
+
+    def sleep_changed(self, device: str, kind: str, t: float) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("off_s", "known"), [(7200.0, False), (A.POST_WAKE_OFF_MAX_MS / 1000 - 180.0, True)])
+def test_the_daemon_s_live_analysis_and_its_rebuild_say_what_replay_says(off_s: float, known: bool) -> None:
+    """The daemon's path (LiveAnalysis, on wall time; then a rebuild from the store) gives each
+    alarm and update the post_wake_s replay gives, band-off long (null; old code: 8700 s) or short."""
+    t0 = 1764921600.0
+    want = _one(_run(off_s)[0], "cluster")["post_wake_s"]
+    assert (want is not None) == known
+    items, end = _items(off_s, t0)
+    now = [t0]
+    store, listener = _Store(), _Listener()
+    live = LiveAnalysis("band", Params(rate_hz=52.0), store, listener, lambda: now[0])
+    for when, it in items:
+        now[0] = when
+        if isinstance(it, Spasm):
+            store.spasms.append(it)
+            live.spasm(it)
+        else:
+            store.epochs.append(it)
+            live.epoch(*it)
+    live.tick(end)
+    assert {e for e, _ in listener.post_wake} >= {"alarm", "closed"}
+    for _, pw in listener.post_wake:
+        assert pw == (None if want is None else pytest.approx(want, abs=0.01))
+    listener.post_wake.clear()
+    live.rebuild(end)
+    assert listener.post_wake and all(pw == (None if want is None else pytest.approx(want, abs=0.01)) for _, pw in listener.post_wake)
