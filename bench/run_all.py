@@ -4,7 +4,7 @@
     python bench/run_all.py --quick    # smoke run: 1 h, 5 s per fuzz target, 40 min fault campaign, 3 bands 30 s, 2 alarm latency runs, short soak
 
 Runs replay.py, csv_read.py, firmware_cost.py, log_flash_cost.py, compare.py, fuzz.py, store_insert.py, cluster_growth.py,
-raw_damage.py, faults.py, load.py, alarm_latency.py and soak.py, each in its
+raw_damage.py, faults.py, load.py, alarm_latency.py, soak.py and nightcost.py, each in its
 own process with ``--json bench/results/<name>.json``, shows their output as it
 comes, and writes bench/results/summary.json: each bench's exit code, wall time
 and numbers, and the headline ratios. A bench that fails is recorded as failed;
@@ -43,6 +43,7 @@ def benches(quick: bool, fuzz_seconds: float | None) -> dict[str, list[str]]:
         "load": ["load.py", *q],
         "alarm_latency": ["alarm_latency.py", *q],
         "soak": ["soak.py", *q],
+        "nightcost": ["nightcost.py", *q],
     }
 
 
@@ -81,6 +82,9 @@ def headline(name: str, r: dict[str, Any]) -> dict[str, Any]:
                     "over_bound": r[p]["over_bound"]} for p in ("reconnects", "away", "clusters") if p in r} | {
             "quiet_log_lines_per_hour": r.get("quiet", {}).get("per_hour"),
             "quiet_band_log_lines_per_hour": r.get("quiet_band", {}).get("per_hour")}
+    if name == "nightcost":
+        keys = ("cpu_s_per_sim_h", "wakeups_per_sim_h", "written_kb_per_sim_h", "log_lines_per_sim_h", "db_kb_per_sim_day")
+        return {m: {k: r[m][k] for k in keys} for m in ("idle", "events", "raw") if m in r} | {"idle_at_1x": r.get("idle_at_1x")}
     return {}
 
 
