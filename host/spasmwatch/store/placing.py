@@ -48,15 +48,30 @@ def _place_sql(table: str, tcol: str, placed_too: bool = False) -> str:
     return f"UPDATE {table} SET wall_t = {pick} WHERE device = :device AND boot = :boot AND {which}"
 
 
-_PLACE_EVENTS = _place_sql("events", "onset_ms")
-_PLACE_ACTIVITY = _place_sql("activity", "t_ms")
-_REPLACE_EVENTS = _place_sql("events", "onset_ms", placed_too=True)
-_REPLACE_ACTIVITY = _place_sql("activity", "t_ms", placed_too=True)
+TIME_COL = {"events": "onset_ms", "activity": "t_ms"}  # the band ms a row of each table is placed by
+
+
+def insert_placed_sql(table: str, cols: Sequence[str]) -> str:
+    """INSERT OR IGNORE of a row (named parameters: :device, each of ``cols``, :received) placed
+    as it is written, by its boot's anchor (:via, :shift; :via NULL: not placed, wall_t NULL).
+    A row written unplaced and then placed by ``place_boot`` in the same transaction dirtied two
+    more pages (its index entries at wall_t NULL and in the unplaced index, written then deleted):
+    6.1 WAL pages per 10 s epoch, the SD card's main wear (docs/host.md "A night's cost")."""
+    pick = _sync_pick(":device", ":via", f":{TIME_COL[table]} + :shift")
+    names = ", ".join(f":{k}" for k in cols)
+    return (f"INSERT OR IGNORE INTO {table}(device, {', '.join(cols)}, received_wall_s, wall_t) "
+            f"VALUES (:device, {names}, :received, {pick})")  # fmt: skip
+
+
+_PLACE_EVENTS = _place_sql("events", TIME_COL["events"])
+_PLACE_ACTIVITY = _place_sql("activity", TIME_COL["activity"])
+_REPLACE_EVENTS = _place_sql("events", TIME_COL["events"], placed_too=True)
+_REPLACE_ACTIVITY = _place_sql("activity", TIME_COL["activity"], placed_too=True)
 WALL_TIME = "SELECT " + _sync_pick(":device", ":via", ":t + :shift")
 
 
 @dataclass(frozen=True)
-class _Anchor:
+class Anchor:
     """Where a band boot's ms are placed from: band ms m of it is band ms m + ``shift_ms`` of boot
     ``via``, which has syncs, within +-``err_ms`` (``hops`` boot links away; 0: its own syncs)."""
 
@@ -95,12 +110,12 @@ def _links_of(c: sqlite3.Connection, device: str, boot: int) -> list[tuple[int, 
     return out + [(int(b), -int(d), int(e)) for b, d, e in ahead]
 
 
-def anchor(c: sqlite3.Connection, device: str, boot: int) -> _Anchor | None:
+def anchor(c: sqlite3.Connection, device: str, boot: int) -> Anchor | None:
     """Where ``boot``'s band ms are placed from: its own syncs; else, through the band's boot links,
     the nearest boot that has syncs, either way (fewest links; of those, the least error, then the
     later boot), offsets and errors summed; None within LINK_HOPS_MAX links: not placed."""
     if has_sync(c, device, boot):
-        return _Anchor(boot, 0, 0, 0)
+        return Anchor(boot, 0, 0, 0)
     seen = {boot}
     frontier = [(boot, 0, 0)]
     for hops in range(1, LINK_HOPS_MAX + 1):
@@ -113,7 +128,7 @@ def anchor(c: sqlite3.Connection, device: str, boot: int) -> _Anchor | None:
         synced = [r for r in reached if has_sync(c, device, r[0])]
         if synced:
             via, shift, err = min(synced, key=lambda r: (r[2], -r[0]))
-            return _Anchor(via, shift, err, hops)
+            return Anchor(via, shift, err, hops)
         if not reached:
             return None
         frontier = reached

@@ -228,6 +228,12 @@ def _ints(rec: Mapping[str, Any], cols: Sequence[str], what: str) -> tuple[int, 
     return tuple(out)
 
 
+def _placed_params(device: str, cols: Sequence[str], record: Sequence[int], now: float, a: placing.Anchor | None) -> dict[str, Any]:
+    """``placing.insert_placed_sql``'s parameters for ``record`` (``cols``' values, its boot first)."""
+    via, shift = (None, 0) if a is None else (a.via, a.shift_ms)
+    return {"device": device, **dict(zip(cols, record, strict=True)), "received": now, "via": via, "shift": shift}
+
+
 def _keep_conflicts(
     c: sqlite3.Connection, table: str, cols: Sequence[str], what: str, values: list[tuple[Any, ...]], keys: int = 2
 ) -> None:
@@ -874,7 +880,8 @@ class Store:
         received_wall_s: float | None,
     ) -> int:
         """INSERT OR IGNORE protocol records (``cols`` of each, as ints; the first two are the
-        key) into ``table`` in one transaction, then place the touched boots in wall time;
+        key) into ``table`` in one transaction, placed in wall time as they are written (a boot's
+        rows stored before it was placed were placed when it was: ``add_sync``, ``add_boot_link``);
         returns how many were new. One that differs from the record stored under its key is
         kept in ``conflicts``."""
         now = time.time() if received_wall_s is None else received_wall_s
@@ -885,16 +892,12 @@ class Store:
         with self._tx() as c:
             self._touch_device(c, device, now)
             before = c.total_changes
-            c.executemany(
-                f"INSERT OR IGNORE INTO {table}(device, {', '.join(cols)}, received_wall_s) "
-                f"VALUES ({', '.join('?' * (len(cols) + 2))})",
-                values,
-            )
+            anchors = {boot: placing.anchor(c, device, boot) for boot in {r[0] for r in records}}
+            params = [_placed_params(device, cols, r, now, anchors[r[0]]) for r in records]
+            c.executemany(placing.insert_placed_sql(table, cols), params)
             new = c.total_changes - before
             if new < len(values):  # a re-delivery, or a record differing from the stored one
                 _keep_conflicts(c, table, cols, what, values)
-            for boot in {r[0] for r in records}:
-                placing.place_boot(c, device, boot, False, {})
         return new
 
     def activity(self, device: str | None = None, since: float | None = None, until: float | None = None) -> Iterator[ActivityRow]:
