@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from spasmwatch.store import Store
+from spasmwatch.store.store import DEVICE_SEEN_EVERY_S
 from synthetic import spasm_record
 
 DEV = "SW-0001"
@@ -18,10 +19,11 @@ T0 = 1_700_000_000.0
 WARM = 300  # records first: the tables and indexes past their first pages, as a store a night old
 N = 200
 # The pages one placed epoch's commit must dirty: its table leaf, its key index, its (device, wall_t)
-# index, the device's last-seen row, and a share of the splits (measured 4.3; it was 6.1 while
-# each epoch was written unplaced, then placed by an UPDATE in the same transaction).
-EPOCH_PAGES_MAX = 4.6
-EVENT_PAGES_MAX = 6.6  # measured 6.3 (9.0 before): the events table has two indexes more (by seq, by wall_t)
+# index, and a share of the splits (measured 3.3; it was 6.1 while each epoch was written unplaced,
+# then placed by an UPDATE in the same transaction, and moved the device's last_seen).
+EPOCH_PAGES_MAX = 3.6
+EVENT_PAGES_MAX = 5.6  # measured 5.3 (9.0 before): the events table has two indexes more (by seq, by wall_t)
+STATUS_PAGES_MAX = 2.6  # its table leaf, its (device, time) index leaf: measured 2.3 (3.1 while each moved the device's last_seen)
 
 
 def epoch(t_ms: int, boot: int = 1) -> dict[str, Any]:
@@ -72,3 +74,23 @@ def test_records_of_a_boot_with_no_sync_stay_unplaced_until_one_comes(tmp_path: 
         assert [r.wall_t for r in st.activity(DEV)] == [T0 + 80, T0 + 90, T0 + 100]
         assert [e.wall_t for e in st.events(DEV)] == [T0 + 85]
 
+
+def test_a_status_is_written_in_few_pages(tmp_path: Path) -> None:
+    status = {"battery_pct": 80, "worn": 1, "log_fill_pct": 1, "flags": 0, "errors": 0, "boot": 1, "uptime_s": 0, "next_seq": 0}
+    pages = per_record(tmp_path, lambda st, i: st.add_status(DEV, T0 + 10 * i, status | {"uptime_s": 10 * i}))
+    assert pages <= STATUS_PAGES_MAX, f"{pages:.2f} WAL pages per STATUS"
+
+
+def test_the_last_seen_of_a_streaming_band_is_at_most_a_minute_old(tmp_path: Path) -> None:
+    with Store(tmp_path / "sw.db") as st:
+        st.upsert_device(DEV, name="crib", wall_s=T0 + 5)  # a connect: to the second
+        assert st.devices()[0].last_seen_wall_s == T0 + 5
+        seen = set()
+        for i in range(1, 60):
+            st.add_activity(DEV, [epoch(10_000 * i)], T0 + 10 * i)
+            last = st.devices()[0].last_seen_wall_s
+            assert T0 + 10 * i - DEVICE_SEEN_EVERY_S < last <= T0 + 10 * i
+            seen.add(last)
+        assert len(seen - {T0 + 5}) == 59 * 10 // DEVICE_SEEN_EVERY_S  # moved once a minute, not at each record
+        st.add_status(DEV, T0 + 5, {"battery_pct": 80, "boot": 1})  # an older time never moves it back
+        assert st.devices()[0].last_seen_wall_s == max(seen)

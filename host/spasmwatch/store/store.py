@@ -63,6 +63,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Row = tuple[Any, ...]
 STREAM_BATCH = 512
+# s: a band's devices.last_seen_wall_s moves on with its streamed records at most this often (a
+# connect, upsert_device, moves it to the second). Moved at every record it was one more 4 KB WAL
+# page in each commit, an epoch and a STATUS every 10 s all night (1 of a STATUS's 2.2 pages):
+# written and synced to an SD card. What reads it (the latest band of a name) needs no finer.
+DEVICE_SEEN_EVERY_S = 60.0
 
 DATA_DIR_ENV = "SPASMWATCH_DATA_DIR"
 DB_NAME = "spasmwatch.db"
@@ -521,11 +526,13 @@ class Store:
             conn.close()
 
     # --- devices --------------------------------------------------------------------
-    def _touch_device(self, c: sqlite3.Connection, device: str, wall_s: float) -> None:
+    def _touch_device(self, c: sqlite3.Connection, device: str, wall_s: float, every_s: float = DEVICE_SEEN_EVERY_S) -> None:
+        """The band known, its last_seen moved on to ``wall_s`` when that is ``every_s`` past it."""
         c.execute(
             "INSERT INTO devices(device_id, first_seen_wall_s, last_seen_wall_s) VALUES (?, ?, ?) "
-            "ON CONFLICT(device_id) DO UPDATE SET last_seen_wall_s = max(last_seen_wall_s, excluded.last_seen_wall_s)",
-            (device, wall_s, wall_s),
+            "ON CONFLICT(device_id) DO UPDATE SET last_seen_wall_s = excluded.last_seen_wall_s "
+            "WHERE excluded.last_seen_wall_s >= last_seen_wall_s + ? AND excluded.last_seen_wall_s > last_seen_wall_s",
+            (device, wall_s, wall_s, every_s),
         )
 
     def upsert_device(
@@ -542,7 +549,7 @@ class Store:
         """Record a band; a field passed as None keeps its stored value."""
         now = time.time() if wall_s is None else wall_s
         with self._tx() as c:
-            self._touch_device(c, device_id, now)
+            self._touch_device(c, device_id, now, 0.0)  # a connect: to the second
             c.execute(
                 "UPDATE devices SET name = coalesce(?, name), address = coalesce(?, address), "
                 "transport = coalesce(?, transport), board = coalesce(?, board), "
