@@ -548,3 +548,20 @@ def test_table_of_a_csv_timed_in_unix_seconds_reads_the_wall_clock(morning: tupl
     tenths = round(cluster["start"] * 10)
     local = datetime.fromtimestamp(tenths // 10, kolkata).strftime("%H:%M:%S.") + str(tenths % 10)
     assert any(line.startswith(f"{local}  CLUSTER") for line in out), out
+
+
+def test_table_of_a_csv_whose_t_is_past_any_date_keeps_elapsed_times(tmp_path: Path) -> None:
+    """Hostile review: a t at or past UNIX_T_FROM_S but no date Python can hold (1e12 s is the year
+    33658: a logger's seconds on another epoch, or a scaled column) ended replay's table in a
+    traceback ('year 33658 is out of range'). Only a t up to UNIX_T_UNTIL_S reads as unix time; past
+    it the table keeps the elapsed clock, as for any other t."""
+    from spasmwatch.io.limits import UNIX_T_UNTIL_S
+
+    t0 = 1e12
+    assert t0 > UNIX_T_UNTIL_S
+    path = tmp_path / "far.csv"
+    path.write_text("t,ax,ay,az\n" + "".join(f"{t0 + i * 0.02:.3f},0.0,0.0,1.0\n" for i in range(3000)))
+    res = cli("replay", str(path))
+    assert res.returncode == 0, res.stderr
+    assert "Traceback" not in res.stderr
+    assert not res.stdout.startswith(f"{path}: t is unix time"), res.stdout

@@ -27,7 +27,7 @@ from spasmwatch.errors import SpasmwatchError
 from spasmwatch.io.csvread import Recording, open_recording
 from spasmwatch.io.rawboot import open_recordings
 from spasmwatch.io.rawfile import RawRecording
-from spasmwatch.io.limits import CHUNK_ROWS, MAX_CHUNK_ROWS, UNIX_T_FROM_S
+from spasmwatch.io.limits import CHUNK_ROWS, MAX_CHUNK_ROWS, UNIX_T_FROM_S, UNIX_T_UNTIL_S
 from spasmwatch.io.units import GyroUnitsWarning
 
 
@@ -131,7 +131,7 @@ def _write_records(rec: Recording | RawRecording, jsonl: bool, out: TextIO) -> N
     if isinstance(rec, RawRecording):  # dated: its table reads the band's wall clock
         when = wall_clock(rec.wall_at)
         out.write(wall_note(rec) + "\n")
-    elif rec.t0 >= UNIX_T_FROM_S:  # t is unix time: hours since 1970 read as nothing
+    elif UNIX_T_FROM_S <= rec.t0 < UNIX_T_UNTIL_S:  # t is unix time: hours since 1970 read as nothing
         when = wall_clock(float)
         out.write(unix_note(rec) + "\n")
     print_table(replay_recording(rec), out, color=out.isatty(), when=when)

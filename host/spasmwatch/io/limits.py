@@ -154,3 +154,7 @@ MAX_LISTED_DAMAGE = 10_000
 # 1e9 s is 2001-09-09T01:46:40Z, before any band, and 31.7 years as elapsed seconds, far past any
 # recording's offset from its zero (an EEG marker, a part's start). --jsonl keeps t as it is.
 UNIX_T_FROM_S = 1e9
+# ... and less than this (s): 4102444800 s is 2100-01-01T00:00:00Z, past any recording a band
+# makes. A larger t is no unix time the table could date (1e12 s is the year 33658, past the
+# year 9999 Python's datetime holds: the table ended in a traceback); it keeps the elapsed clock.
+UNIX_T_UNTIL_S = 4_102_444_800.0
