@@ -177,3 +177,19 @@ def test_tz_reads_since_and_until_without_an_offset_and_an_unknown_zone_is_refus
     with pytest.raises(SpasmwatchError, match=r"--tz: unknown time zone 'Europe/Berlinn'"):
         run_cli("export", "--db", str(db), "--out", str(tmp_path / "x.edf"), "--tz", "Europe/Berlinn", "--since", "2024-03-10T07:00")
     assert not (tmp_path / "x.edf").exists()
+
+
+def test_without_tz_since_is_read_in_the_zone_the_header_is_written_in(
+    course_db: tuple[Path, Expected], tmp_path: Path, zone_env: pytest.MonkeyPatch
+) -> None:
+    """Hostile review: without --tz, --since was read by C's localtime and the header written in
+    daemon.clock.local_zone. They part where local_zone cannot follow TZ, a POSIX rule here (it
+    takes that rule's offset now): '--since 07:00' typed from the ward's clock gave a header start
+    an hour off in one of the two seasons. Both now take local_zone, as 'report' does."""
+    db, _ = course_db
+    _in_zone(zone_env, "CET-1CEST,M3.5.0,M10.5.0/3")
+    for month in (1, 7):  # one of the two is in the season other than today's, whenever the test runs
+        out = tmp_path / f"m{month}.edf"
+        since = f"2024-{month:02d}-10T07:00"
+        assert run_cli("export", "--db", str(db), "--out", str(out), "--since", since, "--until", f"2024-{month:02d}-10T09:00") == 0
+        assert _header(out)[0] == datetime(2024, month, 10, 7, 0), since

@@ -94,8 +94,8 @@ def _format(args: argparse.Namespace) -> str:
     return fmt
 
 
-def query(args: argparse.Namespace, tz: tzinfo | None = None) -> Query:
-    """The rows asked for; ``--since``/``--until`` without an offset are in ``tz`` (None: this computer's)."""
+def query(args: argparse.Namespace, tz: tzinfo) -> Query:
+    """The rows asked for; ``--since``/``--until`` without an offset are in ``tz``."""
     kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
     try:  # checked here to name the option: Query's own message cannot (found by the docs run)
         check_kinds(kinds)
@@ -158,8 +158,11 @@ class Progress:
 def run(args: argparse.Namespace) -> int:
     if args.out is None:
         raise SpasmwatchError("--out is required")
-    tz = zone(args.tz)  # the EDF+ start's wall clock; --tz also reads --since/--until, as 'report' does
-    q, fmt = query(args, tz if args.tz else None), _format(args)
+    # The EDF+ start's wall clock, and the zone of --since/--until without an offset, as in 'report':
+    # one zone for both, so a --since typed from the ward's clock is the header's start even where
+    # local_zone and C's localtime part (a POSIX TZ rule: local_zone has only its offset now).
+    tz = zone(args.tz)
+    q, fmt = query(args, tz), _format(args)
     participant = _participant(args, fmt)
     source = open_source(args)
     q = replace(q, device=args.device)  # a band's name given: its id
