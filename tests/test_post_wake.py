@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from spasmwatch.analysis import consts as A
-from spasmwatch.analysis.clusters import Cluster, Spasm
+from spasmwatch.analysis.clusters import CLOSE_S, Cluster, Spasm
 from spasmwatch.analysis.pipeline import Analyzer
 from spasmwatch.daemon.live import LiveAnalysis, TrackedCluster
 from swcore.frontend import Params
@@ -135,3 +135,34 @@ def test_the_daemon_s_live_analysis_and_its_rebuild_say_what_replay_says(off_s: 
     listener.post_wake.clear()
     live.rebuild(end)
     assert listener.post_wake and all(pw == (None if want is None else pytest.approx(want, abs=0.01)) for _, pw in listener.post_wake)
+
+
+def test_a_band_off_that_passes_the_limit_after_the_cluster_s_start_changes_nothing() -> None:
+    """Hostile review: the open span counted by its length at the cluster's start, a closed one by
+    its whole length, so a cluster 9 min into a band-off (a band picked up off the table) that ended
+    11 min in was raised with the wake's post_wake_s and closed with null: its record depended on
+    data after its alarm. Old code: alarm [2740.0], record None. Now both judge the span as it was
+    at the cluster's start (9 min: shorter than the sleep window, the wake is still the last)."""
+    an = Analyzer(Params(rate_hz=52.0))
+    off_from = WAKE_T + 1200.0
+    on_from = off_from + A.POST_WAKE_OFF_MAX_MS / 1000 + 20.0
+    first = off_from + A.POST_WAKE_OFF_MAX_MS / 1000 - 60.0
+    items: list[tuple[float, Any]] = []
+    t = 0.0
+    while t < on_from + 600.0:
+        off = off_from <= t < on_from
+        items.append((t + EPOCH_S, (t, 0 if off else (3 if t < WAKE_T else 300), off)))
+        t += EPOCH_S
+    items += [(first + 8.0 * k + 1.5, Spasm(t=first + 8.0 * k, duration_s=1.2, detected_t=first + 8.0 * k + 1.5)) for k in range(10)]
+    items.sort(key=lambda it: it[0])
+    recs: list[dict[str, Any]] = []
+    alarmed: list[float | None] = []
+    for _, it in items:
+        recs += an.spasm(it) if isinstance(it, Spasm) else an.epoch_decided(*it)
+        alarmed += [c.post_wake_s for c in an.alarms]
+        an.alarms.clear()
+    recs += an.finish(t)
+    wake, cluster, span = _one(recs, "wake"), _one(recs, "cluster"), _one(recs, "not_worn")
+    assert span["start"] < cluster["start"] < span["start"] + A.POST_WAKE_OFF_MAX_MS / 1000 < span["end"] < cluster["end"] + CLOSE_S
+    assert cluster["post_wake_s"] == pytest.approx(cluster["start"] - wake["t"], abs=0.01)
+    assert alarmed == [pytest.approx(cluster["post_wake_s"], abs=0.01)]

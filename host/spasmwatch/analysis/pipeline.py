@@ -60,9 +60,9 @@ class Analyzer:
         # the records report the same clusters as dicts. The caller drains it.
         self.closed: list[Cluster] = []
         self._off_start: float | None = None
-        # Starts of closed not-worn spans longer than POST_WAKE_OFF_MAX_MS, none before the first
-        # kept wake onset: a wake before such a span is no longer known as the last one.
-        self._long_offs: list[float] = []
+        # (start, end) of closed not-worn spans longer than POST_WAKE_OFF_MAX_MS, none starting
+        # before the first kept wake onset: a wake before such a span is no longer known as the last.
+        self._long_offs: list[tuple[float, float]] = []
         # Start times of the last epochs: a wear change is dated to its run's start.
         self._starts: deque[float] = deque(maxlen=max(self.wear.off_needed, self.wear.on_needed) + 1)
 
@@ -95,7 +95,7 @@ class Analyzer:
                 self._off_start = since
             elif self.wear.state == WORN and self._off_start is not None:
                 if since - self._off_start > A.POST_WAKE_OFF_MAX_MS / 1000.0:
-                    self._long_offs.append(self._off_start)
+                    self._long_offs.append((self._off_start, since))
                     self._forget_old_offs()
                 out.append({"type": "not_worn", "start": _r(self._off_start), "end": _r(since)})
                 self._off_start = None
@@ -137,15 +137,14 @@ class Analyzer:
     def _forget_old_offs(self) -> None:
         """Long offs before the first kept wake onset can unsettle no wake: they go."""
         first = self.wake_onsets[0] if self.wake_onsets else float("inf")
-        self._long_offs = [a for a in self._long_offs if a >= first]
+        self._long_offs = [span for span in self._long_offs if span[0] >= first]
 
     def _long_off_between(self, w: float, t: float) -> bool:
-        """A not-worn span longer than POST_WAKE_OFF_MAX_MS began at or after ``w``, before ``t``;
-        the open span counts as long once it has lasted that long by ``t``."""
-        starts = list(self._long_offs)
-        if self._off_start is not None and t - self._off_start > A.POST_WAKE_OFF_MAX_MS / 1000.0:
-            starts.append(self._off_start)
-        return any(w <= a < t for a in starts)
+        """A not-worn span that began at or after ``w`` had lasted longer than POST_WAKE_OFF_MAX_MS
+        by ``t``. Judged at ``t`` (a cluster's start), open or closed alike: a span that passed the
+        limit only after it changed a closed cluster's post_wake_s from what its alarm said."""
+        spans = [*self._long_offs, *([(self._off_start, t)] if self._off_start is not None else [])]
+        return any(w <= a and min(end, t) - a > A.POST_WAKE_OFF_MAX_MS / 1000.0 for a, end in spans)
 
     def _drain_closed(self) -> list[Record]:
         done = self.clusters.drain()
