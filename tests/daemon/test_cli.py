@@ -374,6 +374,25 @@ def test_status_says_since_only_for_a_seen_sleep_or_wake_onset(
     assert lines[3].startswith("  last cluster: 20") and lines[3].endswith(", 9 spasm-like movements, 10.0 min after waking"), lines[3]
 
 
+def test_status_and_events_say_a_cluster_with_no_wake_seen_as_such(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Found by review: a cluster whose post_wake_s is null (no wake seen, or the band was off over
+    POST_WAKE_OFF_MAX_MS) read '- after waking' in status and events; the alerts and page say
+    'waking time unknown'."""
+    from spasmwatch.commands import events, status
+
+    monkeypatch.setenv("SPASMWATCH_CONFIG", str(tmp_path / "absent.toml"))
+    cluster = {"start": 1_700_000_000.0, "count": 5, "post_wake_s": None}
+    band = {"name": "pram", "device": "sim0001", "state": "STREAMING", "battery_pct": 78, "worn": True,
+            "asleep": False, "sleep_since": None, "faults": [], "last_cluster": cluster}
+    monkeypatch.setattr(status, "api", lambda cfg, path: {"now": 0.0, "bands": [band], "alerts": []})
+    assert status.run(argparse.Namespace(config=None, json=False)) == 0
+    last = capsys.readouterr().out.splitlines()[1]
+    assert last.endswith(", 5 spasm-like movements, waking time unknown"), last
+    item = {"type": "cluster", "device": "sim0001", "id": 3, "label": None, "start": 1_700_000_000.0, "end": 1_700_000_060.0, "count": 5, "post_wake_s": None}
+    assert events._line(item, {"sim0001": "pram"}).endswith("5 spasm-like movements over 1.0 min, waking time unknown")
+    assert events._line({**item, "post_wake_s": 90.0}, {}).endswith("over 1.0 min, 1.5 min after waking")
+
+
 def test_status_says_who_acknowledged_an_open_alert(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """Found by the docs run: after 'ack', status still listed "ALERT #2 STALE" as before while a
     second 'ack' said "no open alert to acknowledge"."""

@@ -254,3 +254,8 @@ def hm(t: float | None) -> str:
 
 def minutes(s: float | None) -> str:
     return "-" if s is None else f"{s / 60:.1f} min"
+
+
+def after_waking(s: float | None) -> str:
+    """A cluster's post_wake_s for a person: null (no wake seen, or the band was off) said as such."""
+    return "waking time unknown" if s is None else f"{minutes(s)} after waking"

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from spasmwatch.commands._daemon import add_store_args, add_window_args, band_labels, hm, minutes, open_store_at, store_path_of, window_of
+from spasmwatch.commands._daemon import add_store_args, add_window_args, band_labels, after_waking, hm, open_store_at, store_path_of, window_of
 
 
 def register(sub: Any) -> None:
@@ -54,7 +54,7 @@ def _line(it: dict[str, Any], bands: dict[str, str]) -> str:
         label = f" [{it['label']}]" if it["label"] else ""
         span = (it["end"] - it["start"]) / 60
         return (f"{hm(it['start'])}  CLUSTER #{it['id']} {band}: {it['count']} spasm-like movements over {span:.1f} min, "
-                f"{minutes(it['post_wake_s'])} after waking{label}")
+                f"{after_waking(it['post_wake_s'])}{label}")
     if it["type"] == "note":
         return f"{hm(it['t'])}  note ({it['kind']}): {it['text']}" + (f" - {it['by']}" if it["by"] else "")
     return f"{hm(it['t'])}  single event {band} ({it['duration_s']:.1f} s, confidence {it['confidence']})"

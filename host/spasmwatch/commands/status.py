@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of, hm, minutes
+from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of, after_waking, hm
 from spasmwatch.config import Http, default_config_path, existing_config, is_loopback
 from spasmwatch.daemon.rawkeep import size_text
 from spasmwatch.firstrun import cmd
@@ -84,7 +84,7 @@ def band_lines(b: dict[str, Any], config: str | None = None) -> list[str]:
                      f"{rate['nominal_hz']:g} Hz; the raw files are dated by it)")
     c = b["last_cluster"]
     if c:
-        lines.append(f"  last cluster: {hm(c['start'])}, {c['count']} spasm-like movements, {minutes(c['post_wake_s'])} after waking")
+        lines.append(f"  last cluster: {hm(c['start'])}, {c['count']} spasm-like movements, {after_waking(c['post_wake_s'])}")
     return lines
 
 
