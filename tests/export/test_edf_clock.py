@@ -193,3 +193,16 @@ def test_without_tz_since_is_read_in_the_zone_the_header_is_written_in(
         since = f"2024-{month:02d}-10T07:00"
         assert run_cli("export", "--db", str(db), "--out", str(out), "--since", since, "--until", f"2024-{month:02d}-10T09:00") == 0
         assert _header(out)[0] == datetime(2024, month, 10, 7, 0), since
+
+
+def test_under_a_posix_rule_the_start_has_its_seasons_offset(course_db: tuple[Path, Expected], tmp_path: Path, zone_env: pytest.MonkeyPatch) -> None:
+    """Found by review: under a POSIX TZ rule the header start took the rule's offset on the day the
+    export ran, so a July start exported in winter read 06:00 +01:00 where the ward's clock said
+    07:00 +02:00 (and a January one an hour off when exported in summer)."""
+    db, _ = course_db
+    _in_zone(zone_env, "CET-1CEST,M3.5.0,M10.5.0/3")
+    for month, utc_hour, offset in ((1, 6, "UTC+01:00"), (7, 5, "UTC+02:00")):
+        out = tmp_path / f"m{month}.edf"
+        since = f"2024-{month:02d}-10T{utc_hour:02d}:00:00Z"
+        assert run_cli("export", "--db", str(db), "--out", str(out), "--since", since, "--until", f"2024-{month:02d}-10T09:00:00Z") == 0
+        assert _header(out) == (datetime(2024, month, 10, 7, 0), offset), since

@@ -412,6 +412,30 @@ def test_the_default_zone_is_the_one_the_other_commands_use(
     assert "times in Asia/Kathmandu" in " ".join(page.text)
 
 
+def test_under_a_posix_rule_the_reports_times_have_their_seasons_offset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by review: under a POSIX TZ rule (no --tz) the report's times took the rule's offset on
+    the day it ran: a July dose at 14:00 read 13:00 when the report was made in winter."""
+    import time
+
+    from spasmwatch.commands._args import zone
+    from spasmwatch.report.text import log_rows
+    from spasmwatch.report.text import zone as zone_text
+
+    jan, jul = (datetime(2024, m, 10, 12, tzinfo=timezone.utc).timestamp() for m in (1, 7))
+    doses = [TreatmentRow(1, jan, "vigabatrin", 50.0, "mg/kg/day", "start"), TreatmentRow(2, jul, "vigabatrin", 100.0, "mg/kg/day", "change")]
+    monkeypatch.setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3")
+    time.tzset()
+    try:
+        data = gather(Tables(treatment_rows=doses), None, jan - DAY, jul + DAY, zone(None))
+        rows = [when for when, _, _ in log_rows(data)]
+        named = zone_text(data)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert rows == ["2024-01-10 13:00", "2024-07-10 14:00"]
+    assert named == "CET"  # the zone at the report's start, by the name the rule gives it
+
+
 def test_the_median_time_after_waking_is_the_median() -> None:
     """Found by review: the summary took the upper of the two middle values: clusters 4, 6, 96 and
     150 min after waking read as a median of 96 min, not 51 (the doctor reads it as spasms

@@ -159,8 +159,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out is None:
         raise SpasmwatchError("--out is required")
     # The EDF+ start's wall clock, and the zone of --since/--until without an offset, as in 'report':
-    # one zone for both, so a --since typed from the ward's clock is the header's start even where
-    # local_zone and C's localtime part (a POSIX TZ rule: local_zone has only its offset now).
+    # one zone for both, so a --since typed from the ward's clock is the header's start.
     tz = zone(args.tz)
     q, fmt = query(args, tz), _format(args)
     participant = _participant(args, fmt)

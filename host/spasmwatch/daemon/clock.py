@@ -35,7 +35,8 @@ def log_time(t: float) -> str:
 
 def local_zone() -> dt.tzinfo:
     """This computer's zone as the commands see it (TZ, else /etc/localtime), with its DST rules
-    where the OS has them and by its name where it has one."""
+    where the OS has them and by its name where it has one; a POSIX rule in TZ
+    (``CET-1CEST,M3.5.0,M10.5.0/3``) is followed as the C library follows it (``LibcZone``)."""
     env = os.environ.get("TZ", "").lstrip(":")
     name = _zone_name(Path(env)) if env.startswith("/") else env or _zone_name(Path("/etc/localtime"))
     if name:
@@ -49,14 +50,58 @@ def local_zone() -> dt.tzinfo:
                 return ZoneInfo.from_file(f, key="localtime")
         except (OSError, ValueError):
             pass
-    local = dt.datetime.now().astimezone().tzinfo  # e.g. a POSIX TZ rule: its offset now
-    return local if local is not None else dt.timezone.utc
+    return LibcZone()
 
 
 def _zone_name(link: Path) -> str:
     """``Europe/Berlin`` for /etc/localtime -> /usr/share/zoneinfo/Europe/Berlin, else ''."""
     target = os.path.realpath(link)
     return target.split("/zoneinfo/", 1)[1] if "/zoneinfo/" in target else ""
+
+
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+class LibcZone(dt.tzinfo):
+    """The zone the C library's localtime follows for the TZ of the moment, DST rules included:
+    for a POSIX rule in TZ, which no tz database file names (the standard library parses no such
+    rule; dateutil's tzstr does, but reads 'UTC+3' against POSIX unless told, and the C library's
+    reading is the one every other local time here has). Naive ``timestamp()`` is CPython's
+    mktime with PEP 495 fold: an ambiguous wall time is its first instant at fold=0, its second
+    at fold=1, and a wall time in a gap takes the offset before the change at fold=0 and after it
+    at fold=1, as zoneinfo does."""
+
+    def utcoffset(self, d: dt.datetime | None) -> dt.timedelta | None:
+        return None if d is None else dt.timedelta(seconds=self._offset_and_time(d)[0])
+
+    def dst(self, d: dt.datetime | None) -> dt.timedelta | None:
+        if d is None:
+            return None
+        offset, tm = self._offset_and_time(d)
+        return dt.timedelta(seconds=offset + time.timezone) if tm.tm_isdst > 0 else dt.timedelta(0)
+
+    def tzname(self, d: dt.datetime | None) -> str | None:
+        return None if d is None else self._offset_and_time(d)[1].tm_zone
+
+    def fromutc(self, d: dt.datetime) -> dt.datetime:
+        """The wall time of UTC ``d``, fold=1 where it is the second pass of an ambiguous hour."""
+        u = (d.replace(tzinfo=None) - _EPOCH) // dt.timedelta(seconds=1)
+        wall = dt.datetime(*time.localtime(u)[:6], d.microsecond, tzinfo=self)
+        first = wall.replace(tzinfo=None, microsecond=0).timestamp()
+        return wall if first == u else wall.replace(fold=1)
+
+    @staticmethod
+    def _offset_and_time(d: dt.datetime) -> tuple[int, time.struct_time]:
+        """(UTC offset s, localtime's fields with that offset) of the local wall time ``d``."""
+        naive = d.replace(tzinfo=None, microsecond=0)
+        u = int(naive.timestamp())
+        offset = (naive - _EPOCH) // dt.timedelta(seconds=1) - u
+        tm = time.localtime(u)
+        if tm.tm_gmtoff != offset:
+            # In a gap the instant lies on the other side of the change from the offset it was found
+            # with: that side's name and DST flag are a day off (no two changes are a day apart).
+            tm = time.localtime(u + (86400 if d.fold else -86400))
+        return offset, tm
 
 
 @dataclass(frozen=True)
