@@ -483,3 +483,31 @@ def test_run_where_its_lock_cannot_be_opened_names_it(tmp_path: Path) -> None:
         f"spasmwatch run: error: {data}/spasmwatch.db.lock: cannot open the daemon's lock beside the store: Is a directory\n"
     ), r.stderr
     assert not (data / "spasmwatch.db").exists()
+
+
+def test_a_tz_that_names_no_zone_is_logged_once_at_the_daemons_start(tmp_path: Path) -> None:
+    """Found by review: a misspelt TZ silently meant UTC for quiet hours, daily summaries and the
+    family's times. One log line at the start names the setting and that UTC is used."""
+    env = dict(os.environ, SPASMWATCH_DATA_DIR=str(tmp_path / "data"), TZ="Europe/Berlinn")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        f'[[bands]]\nname = "crib"\ntransport = "sim"\naddress = "127.0.0.1:{free_port()}"\n\n[daemon.http]\nport = {free_port()}\n\n'
+        "[channels.sound]\nenabled = false\n\n[channels.desktop]\nenabled = false\n"
+    )
+    daemon = subprocess.Popen([sys.executable, "-m", "spasmwatch", "run", "--config", str(cfg)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    lines: list[str] = []
+    try:
+        assert daemon.stderr is not None
+        for line in daemon.stderr:  # its log; the daemon runs until terminated
+            lines.append(line)
+            if "spasmwatch daemon up" in line:
+                break
+    finally:
+        daemon.terminate()
+        rest = daemon.communicate(timeout=20)[1]
+    said = [x for x in lines + rest.splitlines() if "TZ=Europe/Berlinn" in x]
+    assert len(said) == 1 and said[0].rstrip().endswith(
+        "WARNING spasmwatch.daemon.daemon: TZ=Europe/Berlinn: not a time zone this computer knows (e.g. Europe/Berlin); "
+        "times are in UTC (the family's times in alerts, quiet hours, daily summaries)"
+    ), lines + [rest]

@@ -6,10 +6,12 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from spasmwatch.daemon import clock
 from spasmwatch.daemon.clock import local_zone
 
 RULE = "CET-1CEST,M3.5.0,M10.5.0/3"  # Berlin's rules as a POSIX TZ string (some Pi images, containers)
@@ -66,3 +68,54 @@ def test_a_posix_rule_is_read_as_zoneinfo_reads_the_named_zone_across_a_change(t
             assert (ours.utcoffset(), ours.dst(), ours.tzname(), ours.timestamp()) == (
                 want.utcoffset(), want.dst(), want.tzname(), want.timestamp()
             ), wall
+
+
+BERLIN_FILE = Path("/usr/share/zoneinfo/Europe/Berlin")
+
+
+def _localtime_is(env: pytest.MonkeyPatch, path: Path) -> None:
+    """The file taken for /etc/localtime (this computer's own is UTC, which would hide a reading of it)."""
+    env.setattr(clock, "LOCALTIME", path)
+
+
+def test_an_empty_tz_is_utc_as_for_the_c_library(tz_env: pytest.MonkeyPatch) -> None:
+    """TZ set but empty is UTC to glibc and musl (time.localtime), not /etc/localtime: local_zone
+    read /etc/localtime, so the commands' local times and C's parted (old code: Berlin here, though
+    on this computer, whose /etc/localtime is UTC, only with LOCALTIME set)."""
+    _localtime_is(tz_env, BERLIN_FILE)
+    _set_tz(tz_env, "")
+    t = _utc(2024, 7, 10, 12)
+    assert time.localtime(t).tm_gmtoff == 0
+    assert clock.resolve_local_zone() == (timezone.utc, None)
+    tz_env.delenv("TZ")
+    assert clock.resolve_local_zone() == (ZoneInfo("Europe/Berlin"), None)  # unset: /etc/localtime
+
+
+@pytest.mark.parametrize(
+    ("tz", "note"),
+    [
+        ("Europe/Berlinn", "TZ=Europe/Berlinn: not a time zone this computer knows (e.g. Europe/Berlin); times are in UTC"),
+        ("Berlin", "TZ=Berlin: not a time zone this computer knows (e.g. Europe/Berlin); times are in UTC"),
+        ("/nonexistent/Europe/Berlin", "TZ=/nonexistent/Europe/Berlin: no time zone file there; times are in UTC"),
+        (None, "/nonexistent/localtime: no time zone file there; times are in UTC"),
+    ],
+    ids=["misspelt", "no region", "no file", "no /etc/localtime"],
+)
+def test_a_setting_that_names_no_zone_is_utc_and_says_so(tz_env: pytest.MonkeyPatch, tz: str | None, note: str) -> None:
+    """Found by review: a misspelt TZ, a TZ path that is not there or a missing /etc/localtime
+    silently meant UTC (as to the C library): the family's times an hour or more off, unsaid."""
+    _localtime_is(tz_env, Path("/nonexistent/localtime"))
+    if tz is None:
+        tz_env.delenv("TZ", raising=False)
+    else:
+        _set_tz(tz_env, tz)
+    assert clock.resolve_local_zone() == (timezone.utc, note)
+
+
+def test_a_zone_file_outside_the_tz_database_is_read(tz_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """TZ=/path/to/a/copied/file: its rules, under no zone name (the EDF+ header gives its offset only)."""
+    copy = tmp_path / "zone"
+    copy.write_bytes(BERLIN_FILE.read_bytes())
+    _set_tz(tz_env, str(copy))
+    zone, note = clock.resolve_local_zone()
+    assert note is None and datetime.fromtimestamp(_utc(2024, 7, 10, 12), zone).utcoffset() == timedelta(hours=2)

@@ -436,6 +436,29 @@ def test_under_a_posix_rule_the_reports_times_have_their_seasons_offset(monkeypa
     assert named == "CET"  # the zone at the report's start, by the name the rule gives it
 
 
+def test_a_tz_that_names_no_zone_is_said_once(
+    course_db: tuple[Path, Expected], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by review: a misspelt TZ silently meant UTC, the report's and the EDF+ header's times
+    hours off with nothing said. One line on stderr names the setting and that UTC is used."""
+    import time
+
+    db, _ = course_db
+    warning = "warning: TZ=Europe/Berlinn: not a time zone this computer knows (e.g. Europe/Berlin); times are in UTC\n"
+    monkeypatch.setenv("TZ", "Europe/Berlinn")
+    time.tzset()
+    try:
+        for cmd, out in (("report", "r.html"), ("export", "e.edf")):
+            assert run_cli(cmd, "--db", str(db), "--out", str(tmp_path / out), "--since", "2024-03-05", "--until", "2024-03-06") == 0
+            err = capsys.readouterr().err
+            assert err.count(warning) == 1 and err.startswith(warning), (cmd, err)
+        assert run_cli("report", "--db", str(db), "--out", str(tmp_path / "r.html"), "--since", "2024-03-05", "--until", "2024-03-06", "--tz", "UTC") == 0
+        assert "warning" not in capsys.readouterr().err  # --tz given: TZ is not read
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
 def test_the_median_time_after_waking_is_the_median() -> None:
     """Found by review: the summary took the upper of the two middle values: clusters 4, 6, 96 and
     150 min after waking read as a median of 96 min, not 51 (the doctor reads it as spasms

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from datetime import tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from spasmwatch.daemon.clock import local_zone
+from spasmwatch.daemon.clock import resolve_local_zone
 from spasmwatch.errors import SpasmwatchError
 
 
@@ -50,7 +51,10 @@ def zone(name: str | None) -> tzinfo:
     """--tz: the named zone; by default this computer's (``daemon.clock.local_zone``, the zone the
     daemon words the family's times in). 'report' and 'export' take it."""
     if not name:
-        return local_zone()
+        tz, note = resolve_local_zone()
+        if note:  # a TZ or /etc/localtime that names no zone: said once, as the times are then UTC
+            print(f"warning: {note}", file=sys.stderr)
+        return tz
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:

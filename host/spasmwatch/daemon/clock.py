@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,23 +35,53 @@ def log_time(t: float) -> str:
 
 
 def local_zone() -> dt.tzinfo:
-    """This computer's zone as the commands see it (TZ, else /etc/localtime), with its DST rules
-    where the OS has them and by its name where it has one; a POSIX rule in TZ
-    (``CET-1CEST,M3.5.0,M10.5.0/3``) is followed as the C library follows it (``LibcZone``)."""
-    env = os.environ.get("TZ", "").lstrip(":")
-    name = _zone_name(Path(env)) if env.startswith("/") else env or _zone_name(Path("/etc/localtime"))
+    """This computer's zone as the commands see it (``resolve_local_zone``, its note aside)."""
+    return resolve_local_zone()[0]
+
+
+LOCALTIME = Path("/etc/localtime")  # the computer's zone where TZ is not set
+
+# A POSIX TZ rule's start: a name of 3+ letters (or <quoted>) and an offset ('CET-1CEST,...', 'JST-9').
+_POSIX_RULE = re.compile(r"(?:[A-Za-z]{3,}|<[A-Za-z0-9+-]{3,}>)[+-]?\d")
+
+
+def resolve_local_zone() -> tuple[dt.tzinfo, str | None]:
+    """This computer's zone as the commands see it, as the C library reads it: TZ (a zone name, a
+    zone file's path, or a POSIX rule, followed by ``LibcZone``), else /etc/localtime; TZ set but
+    empty is UTC. With its DST rules where the OS has them and by its name where it has one. The
+    note (None: none) says a setting that names no zone, for which UTC is used, as C's is."""
+    raw = os.environ.get("TZ")
+    if raw == "":
+        return dt.timezone.utc, None  # glibc and musl: an empty TZ is UTC, not /etc/localtime
+    env = (raw or "").lstrip(":")
+    if not env or env.startswith("/"):
+        path = Path(env) if env else LOCALTIME
+        zone = _zone_at(path)
+        what = f"TZ={raw}" if env else str(path)
+        return (zone, None) if zone is not None else (dt.timezone.utc, f"{what}: no time zone file there; times are in UTC")
+    try:
+        return ZoneInfo(env), None
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder's name ('Europe')
+        pass
+    if _POSIX_RULE.match(env):
+        return LibcZone(), None
+    return dt.timezone.utc, f"TZ={raw}: not a time zone this computer knows (e.g. Europe/Berlin); times are in UTC"
+
+
+def _zone_at(path: Path) -> dt.tzinfo | None:
+    """The zone in the file at ``path``, by its tz database name where it links to one, else
+    'localtime' (a file that names no zone); None: no readable zone file there."""
+    name = _zone_name(path)
     if name:
         try:
             return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    if not env:
-        try:
-            with open("/etc/localtime", "rb") as f:
-                return ZoneInfo.from_file(f, key="localtime")
-        except (OSError, ValueError):
-            pass
-    return LibcZone()
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            pass  # a zone this Python's tz database lacks: the file itself
+    try:
+        with open(path, "rb") as f:
+            return ZoneInfo.from_file(f, key="localtime")
+    except (OSError, ValueError):
+        return None
 
 
 def _zone_name(link: Path) -> str:

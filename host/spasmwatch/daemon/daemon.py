@@ -35,7 +35,7 @@ from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.api import Json, Msg, who
 from spasmwatch.config import is_loopback
-from spasmwatch.daemon.clock import Clock, SinceBoot, SystemClock, local_day, local_zone, log_time
+from spasmwatch.daemon.clock import Clock, SinceBoot, SystemClock, local_day, local_zone, log_time, resolve_local_zone
 from spasmwatch.daemon.heartbeat import Heartbeat, HeartbeatSettings
 from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.rawkeep import DiskReserve, RawInUse, RawPause, RawPruner
@@ -223,6 +223,8 @@ class Daemon:
             self._store_shut()
             self._tasks.append(asyncio.create_task(self._opening_store(), name="opening the store"))
         self._announce_heartbeat()
+        if self.engine.settings.tz is None and (note := resolve_local_zone()[1]):
+            log.warning("%s (the family's times in alerts, quiet hours, daily summaries)", note)
         for name, mqtt in self._mqtt.items():
             self._start_mirror(name, mqtt)
         self._started = True
