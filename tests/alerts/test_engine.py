@@ -176,6 +176,29 @@ def test_a_held_back_update_goes_out_while_the_cluster_goes_on_not_once_it_has_g
 
 
 
+def test_an_open_alarm_shows_the_count_it_has_now_when_its_update_is_held_back() -> None:
+    """Found living a night with every channel (the page's alarm card, `status`): spasms 4 to 6
+    came within update_interval_s of the alarm and the cluster ended before an update was due, so
+    none was sent, and the alarm's text said "3 sudden tensing movements" for as long as it stayed
+    open, under the card's "6 spasm-like movements". Old code: "3 sudden ..." in both texts."""
+    r = Rig(update_interval_s=60.0, escalate_after_s=30.0)
+    r.spasms("cot", 1, 6, gap_s=5)  # the alarm at the third, three more within 15 s: held back
+    alarm = r.engine.snapshot()["alerts"][0]
+    assert alarm["state"] == "ALARM" and alarm["count"] == 6
+    assert alarm["text"].startswith("6 sudden tensing movements in a cluster"), alarm["text"]
+    assert "film the baby" in alarm["text"] and "pediatrician" in alarm["text"]
+    assert [n.kind for n in r.sent] == [NoticeKind.CLUSTER_WARNING, NoticeKind.CLUSTER_ALARM]  # nothing more sent
+    for _ in range(20):
+        r.advance(1)  # escalated, then two more spasms held back again
+    r.engine.on_spasm("cot", 1, 8)
+    escalated = r.engine.snapshot()["alerts"][0]
+    assert escalated["state"] == "ESCALATED" and "8 sudden tensing movements" in escalated["text"], escalated["text"]
+    r.engine.ack(escalated["id"], "Mum")
+    r.engine.on_spasm("cot", 1, 9)  # held back (the escalation was the last text sent)
+    acked = r.engine.snapshot()["alerts"][0]
+    assert acked["state"] == "ACKNOWLEDGED" and acked["text"].startswith("9 sudden tensing movements"), acked["text"]
+
+
 def test_spasms_that_reach_the_engine_late_do_not_say_the_cluster_goes_on() -> None:
     """A spasm's age for the held-back update is from when the band confirmed it (the analysis'
     Spasm.detected_t), not from when the engine heard of it: spasms the band logged out of reach

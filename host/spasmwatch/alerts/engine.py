@@ -195,6 +195,8 @@ class AlertEngine:
         elif a.state in _RAISED and grew:
             a.update_pending = True
             self._maybe_update(a, now)
+            if a.update_pending:
+                self._recount_text(a, now)
 
     def on_cluster(self, device: str, cluster: Cluster, key: ClusterKey) -> None:
         """The analysis' Cluster grew (or was raised): same as ``on_spasm`` with its facts."""
@@ -470,6 +472,16 @@ class AlertEngine:
         self._set_text(a, msg, urgency, now)
         log.debug("alert %d %s: update sent, %d spasms", a.id, a.device, a.count)
         self._emit(n)
+
+    def _recount_text(self, a: ClusterAlert, now: float) -> None:
+        """An open alarm's text (the page's card, 'status') with the count it has now, nothing sent:
+        with its update held back it said the count it was raised with for as long as it stayed
+        open, under the card's current one ("3 sudden tensing movements" above "6 spasm-like")."""
+        if a.state is ClusterState.ESCALATED and a.alarm_t is not None:
+            msg = M.escalated(a.facts(), self.settings.tz, now - a.alarm_t, self.settings.language)
+        else:  # ALARM, or ACKNOWLEDGED (it keeps the alarm's text: restore() words it so too)
+            msg = M.alarm(a.facts(), self.settings.tz, self.settings.language)
+        self._set_text(a, msg, a.urgency, now)
 
     def _tick_cluster(self, a: ClusterAlert, now: float) -> None:
         s = self.settings
