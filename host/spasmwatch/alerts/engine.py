@@ -68,6 +68,7 @@ class _Alert:
     updated_t: float = 0.0
     acked_by: str | None = None
     notified: bool = False  # anything about this alert reached the dispatcher
+    restored: bool = False  # raised before a daemon restart: who was alerted is not known
 
 
 @dataclass
@@ -86,7 +87,6 @@ class ClusterAlert(_Alert):
     update_pending: bool = False
     ended_t: float | None = None
     label: str | None = None
-    restored: bool = False  # raised before a daemon restart: who was alerted is not known
     over: bool = False  # the cluster ended while its alarm was unacknowledged: it closes once acknowledged
     name: str = ""  # what the family calls the band, in the words they read
 
@@ -243,6 +243,25 @@ class AlertEngine:
         msg = M.alarm(a.facts(), self.settings.tz, self.settings.language)
         self._move(a, state, self.clock(), RESTORED, None, msg)
         return self._notice(a, NoticeKind.CLUSTER_ALARM, Urgency.URGENT, msg, state=state)
+
+    def restore_band(self, device: str, fault: BandFault, raised_t: float, notified: bool, alert_id: int | None = None) -> bool:
+        """Carry on a band fault raised before a daemon restart, nothing sent again: its end is then
+        told to those who got it ("Band reconnected"), and its repeat is no new notice. False when
+        this run has it already."""
+        if (device, fault) in self._bands:
+            return False
+        if alert_id is not None and self._with_id(alert_id) is not None:
+            alert_id = None  # its id taken by an alert of this run (a store opened late): a new one
+        b = BandAlert(self._next_id() if alert_id is None else alert_id, device, raised_t, fault=fault, updated_t=raised_t)
+        self.number_after(b.id)
+        msg = M.band_fault(self._names.get(device, device), fault, self.settings.language)
+        self._set_text(b, msg, Urgency.NORMAL, raised_t)
+        b.notified, b.restored = notified, True
+        self._bands[(device, fault)] = b
+        self._devices.add(device)
+        self._band_sent_t[(device, fault)] = raised_t
+        log.info("alert %d %s %s: carried on from before a restart (%s)", b.id, device, fault.value, "sent" if notified else "not sent")
+        return True
 
     def on_cluster_closed(self, device: str, cluster_key: ClusterKey, ended_t: float | None = None) -> None:
         """The chain ended (no spasm for the close time); ``ended_t``: end of its last spasm."""
@@ -637,7 +656,7 @@ class AlertEngine:
         self._notice_ids += 1
         a.notified = True
         cluster = a if isinstance(a, ClusterAlert) else None
-        if cluster is not None and cluster.restored and audience is Audience.ALERTED:
+        if a.restored and audience is Audience.ALERTED:
             audience = Audience.FILTERED  # this process never sent the alarm: tell everyone
 
         return Notification(

@@ -850,6 +850,7 @@ class Daemon:
         a = b.analysis = LiveAnalysis(device, b.params, _StoreSource(self.store), self, self.clock.wall)
         a.preload(self._read(device, lambda: self._stored_clusters(device), list))
         self._read(device, lambda: self._restore_alarms(device, a), _nothing)
+        self._read(device, lambda: self._restore_link_alert(b, device), _nothing)
         self._rebuild(a, close=False)  # a backfill comes next; the ticker closes afterwards
 
     def on_sync(self, device: str, boot: int, band_ms: int, wall_s: float, host: SinceBoot | None = None) -> None:
@@ -1458,6 +1459,17 @@ class Daemon:
             if not r.closed:  # (a closed one is tracked already: _stored_clusters)
                 ts = self._spasm_ts(r.id)
                 analysis.tracked.append(TrackedCluster(r.key, r.start_t, r.end_t, store_id=r.id, alarmed=True, spasm_ts=ts))
+
+    def _restore_link_alert(self, b: BandView, device: str) -> None:
+        """A "Band disconnected" a run before this one sent and never cleared is carried on: the
+        band back, its phones hear "Band reconnected" (until 2026-12-06 a daemon restarted while
+        the band was away, as a parent may do to fix it, left "Band disconnected" the last word)."""
+        if b.link_alert is not None:
+            return  # raised by this run under the band's name: that one is cleared
+        for row in self.store.open_alerts(device):
+            if row.kind == BandFault.DISCONNECTED.value and row.cluster_id is None:
+                if self.engine.restore_band(device, BandFault.DISCONNECTED, row.wall_s, bool(row.channels), row.alert_id):
+                    b.link_alert = device
 
     def _moved_alert(self, device: str, cluster_id: int, stored_id: int, alert_id: int) -> None:
         """An alarm the engine carried on under ``alert_id``, not its ``stored_id`` (taken by an alert
