@@ -42,7 +42,7 @@ def _pushed(rec: Recorder) -> list[str]:
     return [s.headers.get("Title", "") for s in rec.seen]
 
 
-async def _night(tmp: Path, csv: Path, away_s: float) -> tuple[list[Any], list[Any], list[str]]:
+async def _night(tmp: Path, csv: Path, away_s: float) -> tuple[list[Any], list[Any], list[str], tuple[Any, Any]]:
     port = free_port()
     band_of: Callable[[], SimBand] = lambda: SimBand(  # noqa: E731
         csv, tmp / "flash", port=port, hold=True, speed=SPEED, device_id="band0000", idle_exit_ms=500, timeout_s=120
@@ -59,12 +59,14 @@ async def _night(tmp: Path, csv: Path, away_s: float) -> tuple[list[Any], list[A
                 await _until(lambda: first.bands[0].session.state is State.STREAMING, "the band streaming")
                 band.kill()  # out of range
                 await _until(lambda: "Band disconnected (crib)" in _pushed(rec), "the disconnected push")
+                heard = first.status()["bands"][0]["last_seen"]
             finally:
                 await first.stop()
             second = Daemon(store, [spec], phone(), clock=clock, disconnect_alert_s=0.5)
             await second.start()
             try:
                 await asyncio.sleep(away_s)  # still away after the restart (past disconnect_alert_s: no second push)
+                heard_after = second.status()["bands"][0]["last_seen"]
                 band = band_of()  # back in range
                 await _until(lambda: second.bands[0].session.state is State.STREAMING, "the band streaming again")
                 await _until(lambda: "Band reconnected (crib)" in _pushed(rec), "the reconnected push")
@@ -72,7 +74,7 @@ async def _night(tmp: Path, csv: Path, away_s: float) -> tuple[list[Any], list[A
             finally:
                 await second.stop()
                 band.kill()
-    return list(first.notifications), list(second.notifications), _pushed(rec)
+    return list(first.notifications), list(second.notifications), _pushed(rec), (heard, heard_after)
 
 
 @pytest.mark.parametrize("away_s", [0.0, 1.5])
@@ -80,7 +82,15 @@ def test_a_band_back_after_a_restart_is_told_reconnected_to_the_phones_that_hear
     """Old code: the restarted daemon had no alert for the band. Back at once (0 s): its return
     said nothing (timed out waiting for the reconnected push). Still away 1.5 s, past
     disconnect_alert_s (0.5 s): "Band disconnected" a second time, then "Band reconnected"."""
-    first, second, pushed = asyncio.run(_night(tmp_path, cluster_csv, away_s))
+    first, second, pushed, _ = asyncio.run(_night(tmp_path, cluster_csv, away_s))
     assert [n.title for n in first if n.kind is NoticeKind.BAND_FAULT] == ["Band disconnected (crib)"]
     assert [n.kind for n in second if n.fault is not None and n.fault.value == "disconnected"] == [NoticeKind.BAND_CLEARED]
     assert pushed.count("Band disconnected (crib)") == 1 and pushed.count("Band reconnected (crib)") == 1, pushed
+
+
+def test_a_band_away_after_a_restart_was_last_heard_when_the_store_says_not_never(tmp_path: Path, cluster_csv: Path) -> None:
+    """Found living the night: the daemon restarted while the band was out of range, the page said
+    "Last heard from the band: never" (and `last_seen` null to every client) of a band heard minutes
+    before. Old code: last_seen None after the restart."""
+    *_, (heard, heard_after) = asyncio.run(_night(tmp_path, cluster_csv, 1.5))
+    assert heard is not None and heard_after == heard

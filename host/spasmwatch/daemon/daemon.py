@@ -842,6 +842,8 @@ class Daemon:
         # Its numbers in the store, for a connect that cannot read them (log_life): not the band's
         # own when its flash was erased once (None, unknown: its own numbers, the first life's).
         b.log_life = self._read(device, lambda: self.store.log_life(device), _nothing)
+        if b.status_t is None:  # taken on at a start: when a run before last heard it, not "never" on the page
+            b.status_t = self._read(device, lambda: _last_heard(self.store, device), _nothing)
         # Nothing of another unit's (a spare band on the same port) places or dedups its records:
         # numbered from 0 as that one's were, its events were taken for re-deliveries.
         _forget_log(b)
@@ -1795,6 +1797,12 @@ def _last_alert_id(store: Store) -> int:
         return store.last_alert_id()
     except StoreError:
         return 0
+
+
+def _last_heard(store: Store, device: str) -> float | None:
+    """When the band's latest stored STATUS came (None: never)."""
+    row = store.latest_status(device)
+    return None if row is None else row.received_wall_s
 
 
 def _nothing() -> None:
