@@ -1,5 +1,7 @@
 import os
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,15 @@ settings.register_profile("repeatable", derandomize=True)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+@pytest.fixture
+def tz_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """TZ as the test sets it (``tzenv.set_tz``: the family's zone as the commands take it, not the
+    machine's), C's localtime following it; both put back after."""
+    yield monkeypatch
+    monkeypatch.undo()
+    time.tzset()
 
 
 @pytest.fixture(autouse=True)

@@ -43,9 +43,14 @@ def _items(off_s: float, t0: float = 0.0) -> tuple[list[tuple[float, Any]], floa
 
 def _run(off_s: float) -> tuple[list[dict[str, Any]], list[float | None]]:
     """The replay path: the records, and each alarm's post_wake_s as it was raised."""
+    items, end = _items(off_s)
+    return _replayed(items, end)
+
+
+def _replayed(items: list[tuple[float, Any]], end: float) -> tuple[list[dict[str, Any]], list[float | None]]:
+    """``items`` (spasms and decided epochs, in order) through the replay's Analyzer to ``end``."""
     an = Analyzer(Params(rate_hz=52.0))
     assert an.epoch_s == EPOCH_S
-    items, end = _items(off_s)
     recs: list[dict[str, Any]] = []
     alarmed: list[float | None] = []
     for _, it in items:
@@ -143,7 +148,6 @@ def test_a_band_off_that_passes_the_limit_after_the_cluster_s_start_changes_noth
     11 min in was raised with the wake's post_wake_s and closed with null: its record depended on
     data after its alarm. Old code: alarm [2740.0], record None. Now both judge the span as it was
     at the cluster's start (9 min: shorter than the sleep window, the wake is still the last)."""
-    an = Analyzer(Params(rate_hz=52.0))
     off_from = WAKE_T + 1200.0
     on_from = off_from + A.POST_WAKE_OFF_MAX_MS / 1000 + 20.0
     first = off_from + A.POST_WAKE_OFF_MAX_MS / 1000 - 60.0
@@ -155,13 +159,7 @@ def test_a_band_off_that_passes_the_limit_after_the_cluster_s_start_changes_noth
         t += EPOCH_S
     items += [(first + 8.0 * k + 1.5, Spasm(t=first + 8.0 * k, duration_s=1.2, detected_t=first + 8.0 * k + 1.5)) for k in range(10)]
     items.sort(key=lambda it: it[0])
-    recs: list[dict[str, Any]] = []
-    alarmed: list[float | None] = []
-    for _, it in items:
-        recs += an.spasm(it) if isinstance(it, Spasm) else an.epoch_decided(*it)
-        alarmed += [c.post_wake_s for c in an.alarms]
-        an.alarms.clear()
-    recs += an.finish(t)
+    recs, alarmed = _replayed(items, t)
     wake, cluster, span = _one(recs, "wake"), _one(recs, "cluster"), _one(recs, "not_worn")
     assert span["start"] < cluster["start"] < span["start"] + A.POST_WAKE_OFF_MAX_MS / 1000 < span["end"] < cluster["end"] + CLOSE_S
     assert cluster["post_wake_s"] == pytest.approx(cluster["start"] - wake["t"], abs=0.01)

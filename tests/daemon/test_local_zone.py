@@ -4,7 +4,6 @@ and 'export' word local times in; docs/host.md "Time"."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,22 +12,10 @@ import pytest
 
 from spasmwatch.daemon import clock
 from spasmwatch.daemon.clock import local_zone
+from tzenv import set_tz
 
 RULE = "CET-1CEST,M3.5.0,M10.5.0/3"  # Berlin's rules as a POSIX TZ string (some Pi images, containers)
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-@pytest.fixture
-def tz_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    """TZ as the test sets it, C's localtime following it (tzset); both put back after."""
-    yield monkeypatch
-    monkeypatch.undo()
-    time.tzset()
-
-
-def _set_tz(env: pytest.MonkeyPatch, value: str) -> None:
-    env.setenv("TZ", value)
-    time.tzset()
 
 
 def _utc(*args: int) -> float:
@@ -38,7 +25,7 @@ def _utc(*args: int) -> float:
 def test_a_posix_rule_gives_each_season_its_offset(tz_env: pytest.MonkeyPatch) -> None:
     """Found by review: under a POSIX rule local_zone was the rule's offset on the day it ran, so a
     July time read in December was an hour off (an EDF+ start, a quiet hour, a daily summary)."""
-    _set_tz(tz_env, RULE)
+    set_tz(tz_env, RULE)
     zone = local_zone()
     jan, jul = datetime.fromtimestamp(_utc(2024, 1, 10, 12), zone), datetime.fromtimestamp(_utc(2024, 7, 10, 12), zone)
     assert (jan.hour, jan.utcoffset(), jan.dst(), jan.tzname()) == (13, timedelta(hours=1), timedelta(0), "CET")
@@ -52,7 +39,7 @@ def test_a_posix_rule_is_read_as_zoneinfo_reads_the_named_zone_across_a_change(t
     """Every quarter hour of a change day, as instants (wall time, fold, offset, name) and as wall
     times (fold 0 and 1, an ambiguous hour's two passes and a gap's two readings), the rule gives
     what zoneinfo gives for Europe/Berlin, the zone it spells."""
-    _set_tz(tz_env, RULE)
+    set_tz(tz_env, RULE)
     zone = local_zone()
     start = _utc(*day) - 3 * 3600
     for q in range(4 * 30):
@@ -83,7 +70,7 @@ def test_an_empty_tz_is_utc_as_for_the_c_library(tz_env: pytest.MonkeyPatch) -> 
     read /etc/localtime, so the commands' local times and C's parted (old code: Berlin here, though
     on this computer, whose /etc/localtime is UTC, only with LOCALTIME set)."""
     _localtime_is(tz_env, BERLIN_FILE)
-    _set_tz(tz_env, "")
+    set_tz(tz_env, "")
     t = _utc(2024, 7, 10, 12)
     assert time.localtime(t).tm_gmtoff == 0
     assert clock.resolve_local_zone() == (timezone.utc, None)
@@ -108,7 +95,7 @@ def test_a_setting_that_names_no_zone_is_utc_and_says_so(tz_env: pytest.MonkeyPa
     if tz is None:
         tz_env.delenv("TZ", raising=False)
     else:
-        _set_tz(tz_env, tz)
+        set_tz(tz_env, tz)
     assert clock.resolve_local_zone() == (timezone.utc, note)
 
 
@@ -116,6 +103,6 @@ def test_a_zone_file_outside_the_tz_database_is_read(tz_env: pytest.MonkeyPatch,
     """TZ=/path/to/a/copied/file: its rules, under no zone name (the EDF+ header gives its offset only)."""
     copy = tmp_path / "zone"
     copy.write_bytes(BERLIN_FILE.read_bytes())
-    _set_tz(tz_env, str(copy))
+    set_tz(tz_env, str(copy))
     zone, note = clock.resolve_local_zone()
     assert note is None and datetime.fromtimestamp(_utc(2024, 7, 10, 12), zone).utcoffset() == timedelta(hours=2)
