@@ -39,30 +39,18 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' synthetic recordings
+from load import proc_cpu_s, proc_mem_mb  # noqa: E402  (bench/load.py)
 from synthetic import supine, write_csv  # noqa: E402
 
 from spasmwatch.transport.simband import SimBand, free_port
 
 RATE_HZ = 52
-TICK = os.sysconf("SC_CLK_TCK")
 CLUSTER_EVERY_S = 20 * 60.0
 DEVICE = "night0001"
 
 
 def progress(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
-
-
-def cpu_s(pid: int) -> float:
-    f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(f[11]) + int(f[12])) / TICK
-
-
-def rss_mb(pid: int) -> float:
-    for ln in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if ln.startswith("VmRSS:"):
-            return int(ln.split()[1]) / 1024
-    return 0.0
 
 
 def switches(pid: int) -> int:
@@ -159,7 +147,7 @@ def _raw_kb(d: Path) -> float:
 
 def sample(pid: int, data: Path, t0: float, speed: int) -> Sample:
     real = time.monotonic() - t0
-    return Sample(real, real * speed / 3600, cpu_s(pid), rss_mb(pid), switches(pid), _kb(data / "spasmwatch.db"),
+    return Sample(real, real * speed / 3600, proc_cpu_s(pid), proc_mem_mb(pid)[0], switches(pid), _kb(data / "spasmwatch.db"),
                   _kb(data / "spasmwatch.db-wal"), _raw_kb(data / "raw"), *io(pid))  # fmt: skip
 
 
@@ -195,7 +183,7 @@ def run(tmp: Path, mode: str, hours: float, speed: int, every_s: float) -> Run:
         time.sleep(2.0)
         start = log.stat().st_size
         t0 = time.monotonic()
-        bcpu0 = cpu_s(band.proc.pid) if band else 0.0
+        bcpu0 = proc_cpu_s(band.proc.pid) if band else 0.0
         r.samples.append(sample(d.pid, data, t0, speed))
         first_kb = store_kb(data)
         real = hours * 3600 / speed
@@ -205,7 +193,7 @@ def run(tmp: Path, mode: str, hours: float, speed: int, every_s: float) -> Run:
                 raise SystemExit(f"the daemon exited ({d.returncode}); log:\n{log.read_text()}")
             r.samples.append(sample(d.pid, data, t0, speed))
         if band is not None and band.running:
-            r.band_cpu_s = cpu_s(band.proc.pid) - bcpu0
+            r.band_cpu_s = proc_cpu_s(band.proc.pid) - bcpu0
         r.log_lines = _lines_since(log, start)
         r.store_kb = (first_kb, store_kb(data))
         d.send_signal(signal.SIGTERM)
