@@ -337,6 +337,12 @@ def default_config_path() -> Path:
     return Path(env) if env else Path(platformdirs.user_config_dir("spasmwatch")) / "config.toml"
 
 
+def is_default_config(path: Path) -> bool:
+    """Whether ``path`` is the default config (a link to it too): a bare command, with no --config,
+    finds it."""
+    return path.resolve() == default_config_path().resolve()
+
+
 def existing_config(path: Path | None) -> Path | None:
     """``path`` itself once a file is there (None passes: the default config, absent = defaults).
     For a --config given on the command line: a typo read as the defaults, and 'run' then
@@ -566,7 +572,7 @@ def _token_how(source: str) -> str:
     from spasmwatch.firstrun import cmd  # here: firstrun imports this module
 
     path = Path(source)
-    command = cmd("config set daemon.http.token -", path, path.absolute() != default_config_path().absolute())
+    command = cmd("config set daemon.http.token -", path, not is_default_config(path))
     return f"set one, a long random string, with {in_quotes(command)} (it asks for it without showing it)"
 
 

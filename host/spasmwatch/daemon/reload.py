@@ -22,10 +22,9 @@ from typing import Any
 
 from spasmwatch.alerts.channels.base import Channel
 from spasmwatch.alerts.channels.dispatch import Caregiver
-from spasmwatch.config import Band, Config, default_config_path, load_config, plain
+from spasmwatch.config import Band, Config, is_default_config, load_config, plain
 from spasmwatch.daemon.clock import log_time
 from spasmwatch.daemon.daemon import BandSpec, Daemon
-from spasmwatch.daemon.lock import same_file
 from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, heartbeat_from
 from spasmwatch.errors import ConfigError
 from spasmwatch.firstrun import cmd
@@ -47,7 +46,7 @@ def reload_command(path: Path) -> str:
     names it (page.config_error {command}): with ``--config`` and the absolute path unless ``path``
     is the default config, since a bare reload asks the default config's daemon (another, or none)
     and the family's shell is not in the daemon's folder."""
-    return in_quotes(cmd("reload", path.absolute(), not same_file(str(path.absolute()), default_config_path())))
+    return in_quotes(cmd("reload", path.absolute(), not is_default_config(path)))
 
 
 @dataclass
