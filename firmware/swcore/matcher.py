@@ -33,7 +33,6 @@ from swcore.compat import isqrt
 from swcore.frontend import samples
 
 
-
 class Matcher:
     """Feed ``step`` the bias-corrected rate (ddps) of every sample; when it returns
     True call ``examine`` before the next sample. Call ``spasm`` when the detector

@@ -1743,7 +1743,6 @@ class _StoreSource:
                 yield (r.wall_t - EPOCH_S, r.activity, bool(r.off_body))
 
 
-
 def _rename_kept(store: Store, aliases: Mapping[str, str]) -> None:
     """The store's rows kept under an old channel name, moved to its name now; said without the
     old name (an ntfy topic). A store that cannot write: said, and the rows wait for the next start."""

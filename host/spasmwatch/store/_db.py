@@ -243,7 +243,6 @@ def read_identity(path: Path) -> Identity:
         conn.close()
 
 
-
 def _require_current(path: Path, version: int) -> None:
     if version == 0:  # no table in it (_check_identity): an empty file was told to 'migrate' (input audit)
         raise StoreError(f"{path}: an empty file, not a spasmwatch store (the daemon makes one: give the store's path)")

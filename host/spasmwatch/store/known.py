@@ -253,6 +253,7 @@ class KnownStores:
             Path(tmp).unlink(missing_ok=True)
             raise
 
+
 def _fstab_point(fstab: Path, store: Path) -> Path | None:
     """The deepest mount point ``fstab`` names that ``store`` is beneath (None: none, or no fstab)."""
     try:
