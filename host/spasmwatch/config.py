@@ -42,7 +42,7 @@ from spasmwatch.daemon.consts import (
 from spasmwatch.errors import ConfigError
 from spasmwatch.outfile import replace_durably
 from spasmwatch.urls import scrub_urls, url_host
-from spasmwatch.words import in_quotes
+from spasmwatch.words import cmd, in_quotes
 
 CONFIG_ENV = "SPASMWATCH_CONFIG"
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -569,8 +569,6 @@ def _token_how(source: str) -> str:
     """The command that sets the token of the file ``source``: a family told only the key had to find
     how (and to keep it out of the shell's history). With --config unless it is the default config,
     which a bare command edits."""
-    from spasmwatch.firstrun import cmd  # here: firstrun imports this module
-
     path = Path(source)
     command = cmd("config set daemon.http.token -", path, not is_default_config(path))
     return f"set one, a long random string, with {in_quotes(command)} (it asks for it without showing it)"

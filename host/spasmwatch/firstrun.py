@@ -28,6 +28,7 @@ import tomlkit
 from spasmwatch.alerts.model import LANGUAGES
 from spasmwatch.config import Band, Config, Ntfy, Webhook, default_config_path, from_dict, get, load_config, write_atomic
 from spasmwatch.errors import ConfigError
+from spasmwatch.words import cmd
 
 NTFY_SERVER = "https://ntfy.sh"
 # secrets.token_urlsafe(18): 24 characters of [-_A-Za-z0-9] (ntfy topics take up to 64 of them),
@@ -104,11 +105,6 @@ def ntfy_howto(url: str, made: bool, whose: str = NTFY_DEFAULT_NAME, said: bool 
 
 def bak_path(path: Path) -> Path:
     return path.with_name(path.name + ".bak")
-
-
-def cmd(words: str, path: Path, given: bool) -> str:
-    """A spasmwatch command line to suggest, with --config when the family gave one."""
-    return f"spasmwatch {words}" + (f" --config {shlex.quote(str(path))}" if given else "")
 
 
 # --- config init --------------------------------------------------------------------------------------------

@@ -3,6 +3,9 @@ catalogues in several languages: alerts/messages.py)."""
 
 from __future__ import annotations
 
+import shlex
+from pathlib import Path
+
 
 def counted(n: int, noun: str) -> str:
     """``1 cluster``, ``2 clusters``: a doctor's report read '1 clusters in 5 days', evaluate
@@ -21,3 +24,8 @@ def in_quotes(command: str) -> str:
     would nest unreadably; single ones otherwise."""
     quote = '"' if "'" in command else "'"
     return f"{quote}{command}{quote}"
+
+
+def cmd(words: str, path: Path, given: bool) -> str:
+    """A spasmwatch command line to suggest, with --config when the family gave one."""
+    return f"spasmwatch {words}" + (f" --config {shlex.quote(str(path))}" if given else "")

@@ -21,6 +21,7 @@ from spasmwatch.config import (CAREGIVER_URGENCIES, SECRET_KEYS, TRANSPORTS, Con
 from spasmwatch.urls import REDACTED, redact, url_origin, url_secrets
 from spasmwatch.alerts.model import LANGUAGES
 from spasmwatch.errors import ConfigError, SpasmwatchError
+from spasmwatch.words import cmd
 
 
 # A value given as "-" is read from standard input: a prompt that does not echo on a terminal, else
@@ -252,7 +253,7 @@ def _first_run(args: argparse.Namespace, path: Path, given: bool) -> int:
         cfg = firstrun.add_band(path, band, given)
         print(f"added [bands #{len(cfg.bands)}] {args.name} at the end of {path}")
         hint = _reload_hint(path, given, "the new band", _daemon_for(path))
-        print(hint or f"next: {firstrun.cmd('run', path, given)}, then {firstrun.cmd('test-alarm', path, given)} (does every phone ring?)")
+        print(hint or f"next: {cmd('run', path, given)}, then {cmd('test-alarm', path, given)} (does every phone ring?)")
         return 0
     ntfy = None if args.ntfy is None else read_value(args.ntfy, "--ntfy")
     hide = args.ntfy == STDIN and ntfy != "new"  # a topic they gave is not repeated; one made here must be
@@ -267,12 +268,12 @@ def _first_run(args: argparse.Namespace, path: Path, given: bool) -> int:
         print(firstrun.ntfy_howto(url, made=ntfy == "new", said=not hide))
     else:
         print(f"phones: none yet ({path.name} holds an ntfy topic made for you, commented out: remove its two '#' to use it); "
-              f"or '{firstrun.cmd('config add-ntfy new', path, given)}' adds one")  # fmt: skip
+              f"or '{cmd('config add-ntfy new', path, given)}' adds one")  # fmt: skip
     if args.band:
-        print(f"next: {firstrun.cmd('run', path, given)}, then {firstrun.cmd('test-alarm', path, given)} (does every phone ring?)")
+        print(f"next: {cmd('run', path, given)}, then {cmd('test-alarm', path, given)} (does every phone ring?)")
     else:
-        print(f"next: spasmwatch scan (lists the bands in range), then {firstrun.cmd('config add-band NAME', path, given)}, "
-              f"then {firstrun.cmd('run', path, given)}")  # fmt: skip
+        print(f"next: spasmwatch scan (lists the bands in range), then {cmd('config add-band NAME', path, given)}, "
+              f"then {cmd('run', path, given)}")  # fmt: skip
     return 0
 
 
@@ -291,7 +292,7 @@ def _add_channel(args: argparse.Namespace, path: Path, given: bool) -> int:
     with unsaid(raw if hide else None):
         url = firstrun.new_topic_url() if made else firstrun.check_ntfy_url(raw, "URL") if kind == "ntfy" else raw
         new = firstrun.named(path, firstrun.NewChannel(kind, url, args.name or args.caregiver, args.caregiver, args.min_urgency))
-        start = firstrun.cmd("config init" + ("" if args.caregiver or kind != "ntfy" else f" --ntfy {shlex.quote(args.url)}"), path, given)
+        start = cmd("config init" + ("" if args.caregiver or kind != "ntfy" else f" --ntfy {shlex.quote(args.url)}"), path, given)
         cfg = firstrun.add_channel(path, new, start)
     added = f"[channels.{kind} #{len(getattr(cfg.channels, kind))}] {new.ref}"
     if args.caregiver is not None:

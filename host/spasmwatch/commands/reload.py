@@ -22,7 +22,7 @@ from spasmwatch.commands._daemon import DaemonNotRunning, add_config_arg, answer
 from spasmwatch.config import Config, default_config_path, existing_config
 from spasmwatch.daemon import consts as K
 from spasmwatch.errors import SpasmwatchError
-from spasmwatch.firstrun import cmd
+from spasmwatch.words import cmd
 
 
 def register(sub: Any) -> None:

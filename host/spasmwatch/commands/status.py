@@ -14,8 +14,7 @@ from urllib.parse import quote, urlsplit
 from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of, after_waking, hm
 from spasmwatch.config import Http, default_config_path, existing_config, is_loopback
 from spasmwatch.daemon.rawkeep import size_text
-from spasmwatch.firstrun import cmd
-from spasmwatch.words import in_quotes
+from spasmwatch.words import cmd, in_quotes
 
 
 def register(sub: Any) -> None:

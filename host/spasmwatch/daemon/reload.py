@@ -27,8 +27,7 @@ from spasmwatch.daemon.clock import log_time
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, heartbeat_from
 from spasmwatch.errors import ConfigError
-from spasmwatch.firstrun import cmd
-from spasmwatch.words import in_quotes
+from spasmwatch.words import cmd, in_quotes
 
 log = logging.getLogger(__name__)
 
