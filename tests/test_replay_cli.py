@@ -274,6 +274,28 @@ def test_table_times_are_rounded_to_the_tenth_not_cut() -> None:
     assert (clock(59.96), clock(3599.99), clock(12.04), clock(0.0)) == ("00:01:00.0", "01:00:00.0", "00:00:12.0", "00:00:00.0")
 
 
+def test_elapsed_and_wall_times_round_to_the_same_tenth_half_up(tz_env: pytest.MonkeyPatch) -> None:
+    """The elapsed clock and the wall clock share one rounding (each had its own divmod), half up from
+    the time as --jsonl writes it: x.95 carries into the next second, 59.95 s into the next minute,
+    23:59:59.95 into midnight. Old code rounded t * 10 half to even: 43.85 s and 0.05 s (whose floats
+    are a hair above the half) read 43.8 and 0.0, and 0.25 s 0.2 beside 0.15 s 0.2."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from tzenv import set_tz
+
+    from spasmwatch.commands.replay import clock, wall_clock
+
+    assert [clock(t) for t in (12.95, 59.95, 86_399.95, 43.85, 0.05, 0.15, 0.25, 0.04)] == [
+        "00:00:13.0", "00:01:00.0", "24:00:00.0", "00:00:43.9", "00:00:00.1", "00:00:00.2", "00:00:00.3", "00:00:00.0"]  # fmt: skip
+    assert (clock(-59.95), clock(-0.04)) == ("-00:01:00.0", "00:00:00.0")  # signed only when it rounds to a time before zero
+    set_tz(tz_env, "Europe/Berlin")
+    midnight = datetime(2026, 12, 7, tzinfo=ZoneInfo("Europe/Berlin")).timestamp()
+    when = wall_clock(float)
+    assert [when(midnight + d) for d in (-0.05, 12.95, 59.95, 43.85, -0.15)] == [
+        "00:00:00.0", "00:00:13.0", "00:01:00.0", "00:00:43.9", "23:59:59.9"]  # fmt: skip
+
+
 def test_table_times_before_the_files_zero_read_as_before_it(morning: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
     """Found by the researcher review: a recording timed from an event (an EEG marker at t = 0)
     starts at a negative t, which replay takes; its table read a wake at t = -360 s as

@@ -17,6 +17,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TextIO
 
 from spasmwatch.analysis.pipeline import Record
@@ -140,10 +141,20 @@ def _write_records(rec: Recording | RawRecording, jsonl: bool, out: TextIO) -> N
 def clock(t: float) -> str:
     """``HH:MM:SS.f``, rounded to the tenth (truncated, 43.87 s read 43.8 while --jsonl said 43.87);
     a time before the file's zero signed, ``-00:06:00.0`` (divmod of -360 s read '-1:54:00.0')."""
-    tenths = round(t * 10)  # in whole tenths: 59.96 s carries to 00:01:00.0
-    s, tenth = divmod(abs(tenths), 10)
-    sign = "-" if tenths < 0 else ""
+    s, tenth = tenths(t)  # 59.96 s carries to 00:01:00.0
+    sign = "-" if t < 0 and (s or tenth) else ""
     return f"{sign}{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}.{tenth}"
+
+
+_TENTH = Decimal("0.1")  # the table's resolution, s
+
+
+def tenths(t: float) -> tuple[int, int]:
+    """``|t|`` rounded to the tenth, as (whole seconds, tenth): half up from its shortest decimal, the
+    time --jsonl writes, so the table reads what rounding that by hand gives. ``round(t * 10)``
+    rounded the product's float half to even: 43.85 s and 0.05 s (floats a hair above the half)
+    read 43.8 and 0.0, 0.25 s 0.2 beside 0.15 s 0.2."""
+    return divmod(int(Decimal(repr(abs(t))).quantize(_TENTH, ROUND_HALF_UP) * 10), 10)
 
 
 def wall_clock(wall_at: Callable[[float], float]) -> Callable[[float], str]:
@@ -153,7 +164,7 @@ def wall_clock(wall_at: Callable[[float], float]) -> Callable[[float], str]:
     ten minutes after noon."""
 
     def when(t: float) -> str:
-        s, tenth = divmod(round(wall_at(t) * 10), 10)  # rounded to the tenth, as clock() is
+        s, tenth = tenths(wall_at(t))  # unix s after 1970: never negative
         local = datetime.fromtimestamp(s).astimezone()  # the dating is read once (cached)
         return local.strftime("%H:%M:%S.") + str(tenth)
 
