@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from spasmwatch.errors import InputError, SpasmwatchError
-from spasmwatch.export import FORMATS, Query, parse_iso, run_export
+from spasmwatch.export import FORMATS, Query, iso, parse_iso, run_export
 from spasmwatch.export.columns import KINDS
+from spasmwatch.export.coverage import HOUR_S, Segment
+from spasmwatch.export.formats import SILENT_TEXT
 from spasmwatch.export.participants import participant_id
 from spasmwatch.export.timeline import check_kinds
 from spasmwatch.export.store_source import DEFAULT_RATE_HZ, StoreSource
@@ -167,17 +169,29 @@ def run(args: argparse.Namespace) -> int:
     q = replace(q, device=args.device)  # a band's name given: its id
     progress = Progress() if sys.stderr.isatty() else None
     try:
-        n, start = run_export(source, q, fmt, args.out, q.since if args.since else None, progress, participant, tz)
+        done = run_export(source, q, fmt, args.out, q.since if args.since else None, progress, participant, tz)
         notes = [unplaced_note(source.store.unplaced_events(args.device)), linked_note(source.store.linked_events(args.device))] if "spasm" in q.kinds else []
     finally:
         source.close()
     if progress is not None:
         sys.stderr.write("\r")
-    print(f"{args.out}: {n} rows ({fmt})", file=sys.stderr)
+    print(f"{args.out}: {done.rows} rows ({fmt})", file=sys.stderr)
+    if fmt == "edf" and "disconnected" in q.kinds:
+        notes += [silent_note(s) for s in done.silent]
     for note in notes:
         if note:
             print(note, file=sys.stderr)
     return 0
+
+
+def silent_note(s: Segment) -> str:
+    """A band's silence up to the export's time, which the EDF+ file ends at the start of (export/edf.py)."""
+    days = (s.end - s.t) / (24 * HOUR_S)
+    return (
+        f"note: {s.device} not heard from {iso(s.t)} up to this export ({days:.1f} days): the EDF+ file ends there, "
+        f"with '{SILENT_TEXT}' at that time and no duration (the other formats give the span up to now); "
+        f"--until gives the range an end, and the file runs to it"
+    )
 
 
 def _participant(args: argparse.Namespace, fmt: str) -> str | None:

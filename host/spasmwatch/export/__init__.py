@@ -4,16 +4,23 @@ events.tsv (docs/exports.md). The store is opened read-only and streamed."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import time
+from dataclasses import dataclass, replace
 from datetime import tzinfo
 from pathlib import Path
 
-from spasmwatch.export.coverage import BEFORE_HEARD, Segment, coverage, spans
+from spasmwatch.export.coverage import BEFORE_HEARD, Segment, coverage, silent_to_now, spans
 from spasmwatch.export.formats import FORMATS, ExportError, Meta, Progress, describe, export
 from spasmwatch.export.rows import Source
 from spasmwatch.export.timeline import Query, iso, parse_iso, relative, rows
 
-__all__ = ["FORMATS", "ExportError", "Meta", "Query", "describe", "export", "iso", "parse_iso", "relative", "rows", "run_export"]
+__all__ = ["FORMATS", "Exported", "ExportError", "Meta", "Query", "describe", "export", "iso", "parse_iso", "relative", "rows", "run_export"]
+
+
+@dataclass(frozen=True)
+class Exported:
+    rows: int
+    silent: list[Segment]  # the bands' silences up to the export's time (coverage.silent_to_now)
 
 
 def run_export(
@@ -25,20 +32,22 @@ def run_export(
     progress: Progress | None = None,
     participant: str | None = None,
     zone: tzinfo | None = None,
-) -> tuple[int, float | None]:
-    """Export ``q`` from ``source`` to ``out``; returns (rows written, recording start).
+) -> Exported:
+    """Export ``q`` from ``source`` to ``out``.
 
     ``start`` is the recording start (usually --since); None takes the first row's time.
     ``participant``: BIDS only, the participant_id ('sub-01', export/participants.py).
     ``zone``: EDF+ only, the zone of the header's start wall time (None: this computer's).
     """
     # One pass over the epochs gives the coverage rows and the sidecar's hours (two took twice as long).
-    segs = spans(source, q.device, q.since, q.until)
+    now = time.time()  # one end of data for the rows and the silences found among them
+    segs = spans(source, q.device, q.since, q.until, now)
+    silent = silent_to_now(segs, q.until, now)
     t0, stream = relative(rows(source, q, segs), start)
-    meta = Meta(q, t0, from_first_row=start is None, participant=participant, zone=zone)
+    meta = Meta(q, t0, from_first_row=start is None, participant=participant, zone=zone, silent=frozenset((s.device, iso(s.t)) for s in silent))
     # The hours of the range the sidecar states: from its start (the recording start without --since).
     meta = replace(meta, coverage=coverage(source, q.device, _coverage_start(meta, segs), q.until, segs))
-    return export(fmt, out, stream, meta, progress), t0
+    return Exported(export(fmt, out, stream, meta, progress), silent)
 
 
 def _coverage_start(meta: Meta, segs: list[Segment]) -> float:

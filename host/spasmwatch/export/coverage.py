@@ -127,6 +127,14 @@ def data_end(until: float, now: float | None = None) -> float:
     return min(until, time.time() if now is None else now)
 
 
+def silent_to_now(segs: Iterable[Segment], until: float, now: float) -> list[Segment]:
+    """The ``disconnected`` segments of ``spans(..., now)`` that run to the export's clock: a band not
+    heard up to ``now``, the end of data when it comes before ``until``. Their end is the time of the
+    export, not anything the band did (the EDF+ file ends before it: export/edf.py)."""
+    end = data_end(until, now)
+    return [s for s in segs if s.kind == DISCONNECTED and s.end == end < until]
+
+
 def spans(source: Source, device: str | None, since: float, until: float, now: float | None = None) -> list[Segment]:
     """The range's segments of every band (or one), in time order, each second of the range one of
     each band's (``now``: see ``data_end``). Held in a list: a band's segments are few (a few a day:

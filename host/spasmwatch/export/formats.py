@@ -49,6 +49,9 @@ class Meta:
     # EDF+ only: the zone whose wall time the header's start is (None: this computer's, local_zone);
     # every other format gives UTC.
     zone: tzinfo | None = None
+    # (device, onset_utc) of the disconnected rows that run to the export's time (coverage.silent_to_now):
+    # EDF+ ends its file before them.
+    silent: frozenset[tuple[str, str]] = frozenset()
 
     @property
     def range_start(self) -> float | None:
@@ -96,6 +99,10 @@ def describe(r: Row) -> str:
     if kind == "disconnected":
         return "band not heard (disconnected)"
     return str(kind)
+
+
+# The EDF+ text of a band's silence up to the export's time: at its last epoch, with no duration.
+SILENT_TEXT = "band not heard since (disconnected)"
 
 
 def sidecar(meta: Meta, fmt: str) -> dict[str, Any]:
@@ -180,7 +187,14 @@ def write_edf(out: Path, rows: Iterable[Row], meta: Meta, progress: Progress | N
     from spasmwatch.export import edf
 
     zone = local_zone() if meta.zone is None else meta.zone
-    return edf.write_annotations(out, _counted(rows, progress), edf_start(out, meta), zone, lambda r: one_line(describe(r)))
+
+    def silent(r: Row) -> bool:
+        return r["kind"] == "disconnected" and (r["device"], r["onset_utc"]) in meta.silent
+
+    def text(r: Row) -> str:
+        return SILENT_TEXT if silent(r) else one_line(describe(r))
+
+    return edf.write_annotations(out, _counted(rows, progress), edf_start(out, meta), zone, text, silent)
 
 
 # BIDS: the four standard columns first, then ours (onset/duration/kind are not repeated).

@@ -1,0 +1,77 @@
+"""An EDF+ export ends at the last data heard: a band silent up to the export is one annotation
+'band not heard since' there with no duration, not days of data records to the export's time
+(docs/exports.md "EDF+")."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyedflib
+import pytest
+from cli_runner import run_cli
+from gaps import build
+
+DAY_S = 86_400.0
+HOUR_S = 3_600.0
+SILENT_DAYS = 3
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, timezone.utc).isoformat()
+
+
+def _store(tmp_path: Path) -> tuple[Path, float]:
+    """A band heard for 6 h, two spasms, then silent for SILENT_DAYS up to now; (store, start)."""
+    t0 = float(int(time.time() - SILENT_DAYS * DAY_S - 6 * HOUR_S))  # whole seconds: the recording start
+    db = tmp_path / "s.db"
+    build(db, t0, 6 * HOUR_S, spasms=(HOUR_S, 2 * HOUR_S))
+    return db, t0
+
+
+def _annotations(path: Path) -> tuple[float, list[tuple[float, float, str]]]:
+    """(the file's duration, s; its annotations) as pyedflib reads them."""
+    r = pyedflib.EdfReader(str(path))
+    try:
+        onsets, durations, texts = r.readAnnotations()
+        return r.getFileDuration(), [(float(o), float(d), str(t)) for o, d, t in zip(onsets, durations, texts)]
+    finally:
+        r.close()
+
+
+def test_a_band_silent_up_to_the_export_ends_the_file_at_its_last_epoch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Old code: the disconnected span ran to the export's time and the file's data records with it,
+    3 days of them (0.5 MB; a year: 60 MB, 0.9 GB to open in MNE), and MNE's raw ran to now."""
+    import mne
+
+    db, t0 = _store(tmp_path)
+    out = tmp_path / "x.edf"
+    assert run_cli("export", "--db", str(db), "--out", str(out), "--since", _iso(t0), "--tz", "UTC") == 0
+    silent_at = 6 * HOUR_S  # the last epoch's end, s from the start
+    duration, anns = _annotations(out)
+    assert duration == (silent_at // 60 + 1) * 60  # records up to the last thing heard, one past it
+    assert anns[-1] == (silent_at, -1.0, "band not heard since (disconnected)")
+    assert [a[2] for a in anns[:-1]] == ["spasm", "spasm"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no annotation cut to the file ('Limited ...') or dropped ('Omitted ...')
+        raw = mne.io.read_raw_edf(out, verbose="warning")
+    got = list(zip(raw.annotations.description, raw.annotations.onset, raw.annotations.duration))
+    assert got[-1] == ("band not heard since (disconnected)", silent_at, 0.0) and len(got) == 3
+    err = capsys.readouterr().err
+    assert f"band-1 not heard from {_iso(t0 + silent_at).replace('+00:00', '.000Z')} up to this export (3.0 days)" in err
+    assert "--until" in err
+
+
+def test_a_silence_up_to_until_in_the_past_is_a_span_the_file_runs_to(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--until before now ends the range, not the export's clock: the silence up to it is a span of
+    the range, with its duration, and the file runs to it (as before)."""
+    db, t0 = _store(tmp_path)
+    out = tmp_path / "x.edf"
+    until = t0 + DAY_S
+    assert run_cli("export", "--db", str(db), "--out", str(out), "--since", _iso(t0), "--until", _iso(until)) == 0
+    duration, anns = _annotations(out)
+    assert anns[-1] == (6 * HOUR_S, DAY_S - 6 * HOUR_S, "band not heard (disconnected)")
+    assert duration == (DAY_S // 60 + 1) * 60
+    assert "not heard since" not in capsys.readouterr().err
