@@ -106,3 +106,26 @@ def test_a_zone_file_outside_the_tz_database_is_read(tz_env: pytest.MonkeyPatch,
     set_tz(tz_env, str(copy))
     zone, note = clock.resolve_local_zone()
     assert note is None and datetime.fromtimestamp(_utc(2024, 7, 10, 12), zone).utcoffset() == timedelta(hours=2)
+
+
+@pytest.mark.parametrize(
+    ("zone", "a", "b", "want"),
+    [
+        ("Europe/Berlin", _utc(2026, 3, 28), _utc(2026, 3, 30), [(_utc(2026, 3, 29, 1), 1, 2)]),
+        ("Europe/Berlin", _utc(2026, 1, 1), _utc(2027, 1, 1), [(_utc(2026, 3, 29, 1), 1, 2), (_utc(2026, 10, 25, 1), 2, 1)]),
+        ("America/New_York", _utc(2026, 11, 1, 5, 59, 59), _utc(2026, 11, 1, 6, 0, 1), [(_utc(2026, 11, 1, 6), -4, -5)]),
+        ("Europe/Berlin", _utc(2026, 4, 1), _utc(2026, 10, 25, 1), []),  # the change at the range's end is outside it
+        ("UTC", _utc(2026, 1, 1), _utc(2027, 1, 1), []),
+    ],
+)
+def test_offset_changes_gives_each_change_to_the_second(zone: str, a: float, b: float, want: list[tuple[float, int, int]]) -> None:
+    """The instants in [a, b) where the zone's UTC offset changes (the first second on the new one),
+    with the offsets before and after (h), as zoneinfo has them."""
+    got = [(t, before / timedelta(hours=1), after / timedelta(hours=1)) for t, before, after in clock.offset_changes(ZoneInfo(zone), a, b)]
+    assert got == want
+
+
+def test_offset_changes_follows_a_posix_rule(tz_env: pytest.MonkeyPatch) -> None:
+    set_tz(tz_env, RULE)
+    got = clock.offset_changes(local_zone(), _utc(2026, 10, 24), _utc(2026, 10, 26))
+    assert got == [(_utc(2026, 10, 25, 1), timedelta(hours=2), timedelta(hours=1))]

@@ -13,15 +13,16 @@ import shlex
 import sys
 import time
 from dataclasses import replace
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from spasmwatch.errors import InputError, SpasmwatchError
-from spasmwatch.export import FORMATS, Query, iso, parse_iso, run_export
+from spasmwatch.export import FORMATS, Exported, Query, iso, parse_iso, run_export
 from spasmwatch.export.columns import KINDS
 from spasmwatch.export.coverage import HOUR_S, Segment
+from spasmwatch.export.edfheader import offset_text
 from spasmwatch.export.formats import SILENT_TEXT
 from spasmwatch.export.participants import participant_id
 from spasmwatch.export.timeline import check_kinds
@@ -178,6 +179,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{args.out}: {done.rows} rows ({fmt})", file=sys.stderr)
     if fmt == "edf" and "disconnected" in q.kinds:
         notes += [silent_note(s) for s in done.silent]
+    if done.changes:
+        notes.append(dst_note(done))
     for note in notes:
         if note:
             print(note, file=sys.stderr)
@@ -192,6 +195,33 @@ def silent_note(s: Segment) -> str:
         f"with '{SILENT_TEXT}' at that time and no duration (the other formats give the span up to now); "
         f"--until gives the range an end, and the file runs to it"
     )
+
+
+def dst_note(done: Exported) -> str:
+    """The zone's offset changes within an EDF+ file (found by the researcher review): its header
+    holds the wall time at its start, its onsets are seconds from it, so an EEG that starts after a
+    change, its header on the ward's clock, lines up an hour off by the two start times."""
+    assert done.start is not None and done.zone is not None
+    start_offset = done.changes[0][1]
+    name = getattr(done.zone, "key", None) or "this computer's zone"
+    each = "; ".join(
+        f"at {iso(t)} ({offset_text(before)} to {offset_text(after)}), {(t - done.start) / HOUR_S:.1f} h after its start: "
+        f"an EEG starting after that gets these annotations {_off(start_offset - after)}"
+        for t, before, after in done.changes
+    )
+    return (
+        f"note: the clocks in {name} changed within this EDF+ file, whose header holds the wall time at its start "
+        f"({offset_text(start_offset)}) and whose onsets are seconds from it: {each}, lined up with an EEG whose header "
+        f"is on the ward's clock by the two start times (as MNE's read_raw_edf and set_annotations do). Export each "
+        f"EEG's recording on its own, --since its start and --until its end, or give --tz UTC for an EEG whose header "
+        f"holds UTC (docs/exports.md, EDF+)"
+    )
+
+
+def _off(shift: timedelta) -> str:
+    """How annotations land in an EEG whose header's offset is ``shift`` less than this file's."""
+    hours = shift / timedelta(hours=1)
+    return "at their times" if hours == 0 else f"{abs(hours):.1f} h {'late' if hours > 0 else 'early'}"
 
 
 def _participant(args: argparse.Namespace, fmt: str) -> str | None:

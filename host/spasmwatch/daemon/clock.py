@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import os
 import re
 import time
@@ -27,6 +28,32 @@ def local_day(day: dt.date) -> tuple[float, float]:
     """
     start = dt.datetime.combine(day, dt.time()).timestamp()
     return start, dt.datetime.combine(day + dt.timedelta(days=1), dt.time()).timestamp()
+
+
+# Step of the search for a zone's offset changes, s: a day, as no two changes are closer (LibcZone too).
+_CHANGE_STEP_S = 86_400
+
+
+def offset_changes(zone: dt.tzinfo, a: float, b: float) -> list[tuple[float, dt.timedelta, dt.timedelta]]:
+    """The instants in [a, b) (unix s) where ``zone``'s UTC offset changes, each the first whole second
+    on the new offset, with the offsets before and after: DST changes, and any other (a zone that
+    moved). Any tzinfo: zoneinfo's, LibcZone, a fixed offset (none)."""
+
+    def offset(t: int) -> dt.timedelta | None:
+        return dt.datetime.fromtimestamp(t, zone).utcoffset()
+
+    found: list[tuple[float, dt.timedelta, dt.timedelta]] = []
+    lo, end = math.floor(a), math.ceil(b) - 1  # whole seconds: zones change on them
+    while lo < end:
+        hi = min(lo + _CHANGE_STEP_S, end)
+        before, after = offset(lo), offset(hi)
+        if before != after and before is not None and after is not None:
+            while hi - lo > 1:  # offset(lo) is before's, offset(hi) after's
+                mid = (lo + hi) // 2
+                lo, hi = (mid, hi) if offset(mid) == before else (lo, mid)
+            found.append((float(hi), before, after))
+        lo = hi
+    return found
 
 
 def log_time(t: float) -> str:

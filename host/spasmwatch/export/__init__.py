@@ -5,12 +5,14 @@ events.tsv (docs/exports.md). The store is opened read-only and streamed."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
-from datetime import tzinfo
+from dataclasses import dataclass, field, replace
+from datetime import timedelta, tzinfo
 from pathlib import Path
 
+from spasmwatch.daemon.clock import offset_changes
+from spasmwatch.export import edfheader
 from spasmwatch.export.coverage import BEFORE_HEARD, Segment, coverage, silent_to_now, spans
-from spasmwatch.export.formats import FORMATS, ExportError, Meta, Progress, describe, export
+from spasmwatch.export.formats import FORMATS, ExportError, Meta, Progress, describe, edf_zone, export
 from spasmwatch.export.rows import Source
 from spasmwatch.export.timeline import Query, iso, parse_iso, relative, rows
 
@@ -21,6 +23,11 @@ __all__ = ["FORMATS", "Exported", "ExportError", "Meta", "Query", "describe", "e
 class Exported:
     rows: int
     silent: list[Segment]  # the bands' silences up to the export's time (coverage.silent_to_now)
+    # EDF+ only: the recording start, unix s, its zone, and the zone's UTC offset changes within the file
+    # (daemon.clock.offset_changes): the header's wall time is the start's, its onsets seconds from it.
+    start: float | None = None
+    zone: tzinfo | None = None
+    changes: list[tuple[float, timedelta, timedelta]] = field(default_factory=list)
 
 
 def run_export(
@@ -47,7 +54,11 @@ def run_export(
     meta = Meta(q, t0, from_first_row=start is None, participant=participant, zone=zone, silent=frozenset((s.device, iso(s.t)) for s in silent))
     # The hours of the range the sidecar states: from its start (the recording start without --since).
     meta = replace(meta, coverage=coverage(source, q.device, _coverage_start(meta, segs), q.until, segs))
-    return Exported(export(fmt, out, stream, meta, progress), silent)
+    n = export(fmt, out, stream, meta, progress)
+    if fmt != "edf" or t0 is None:
+        return Exported(n, silent)
+    zone = edf_zone(meta)
+    return Exported(n, silent, t0, zone, offset_changes(zone, t0, t0 + edfheader.duration_s(out)))
 
 
 def _coverage_start(meta: Meta, segs: list[Segment]) -> float:

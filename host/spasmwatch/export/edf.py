@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pyedflib
 
+from spasmwatch.export.edfheader import HEADER_BYTES, layout, offset_text
 from spasmwatch.export.timeline import Row
 
 # EDF+ annotation texts are limited: edflib keeps 40 bytes of UTF-8; keep them short.
@@ -44,8 +45,7 @@ def cut(text: str) -> str:
 def clock_text(local: datetime) -> str:
     """Which clock the header's start is on: 'UTC+01:00_Europe/Berlin', the offset at the start
     (a DST change later in the file does not change it) and the zone's name where it fits."""
-    minutes = round((local.utcoffset() or timedelta()).total_seconds() / 60)
-    text = f"UTC{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    text = offset_text(local.utcoffset() or timedelta())
     name = getattr(local.tzinfo, "key", None)
     if name and name not in _NAMELESS and len(text) + 1 + len(name) <= MAX_CLOCK_TEXT:
         text += f"_{name}"  # '_': EDF+ subfields are split at spaces
@@ -91,14 +91,13 @@ def _span(out: Path, end_s: float) -> None:
     MNE's read_raw_edf dropped them all ('outside data range'); without annotations it wrote no
     record at all, which EDF readers refuse, so there is always at least one."""
     with open(out, "r+b") as f:
-        head = f.read(256)
-        ns, have = int(head[252:256]), int(head[236:244])
-        if ns != 1 or float(head[244:252]) != RECORD_S:  # not the signal-less file this module writes
+        have, record_s, ns = layout(f.read(HEADER_BYTES))
+        if ns != 1 or record_s != RECORD_S:  # not the signal-less file this module writes
             return
         want = math.floor(end_s / RECORD_S) + 1  # past end_s: an onset on the file's last instant is outside it
         if want <= have:
             return
-        f.seek(256 + ns * 216)  # the annotation signal's samples per data record
+        f.seek(HEADER_BYTES + ns * 216)  # the annotation signal's samples per data record
         size = int(f.read(8)) * 2
         f.seek(236)
         f.write(str(want).encode().ljust(8))

@@ -183,10 +183,15 @@ def edf_start(out: Path, meta: Meta) -> float:
     return meta.start
 
 
+def edf_zone(meta: Meta) -> tzinfo:
+    """The zone whose wall time the EDF+ header's start is: --tz, else this computer's."""
+    return local_zone() if meta.zone is None else meta.zone
+
+
 def write_edf(out: Path, rows: Iterable[Row], meta: Meta, progress: Progress | None = None) -> int:
     from spasmwatch.export import edf
 
-    zone = local_zone() if meta.zone is None else meta.zone
+    zone = edf_zone(meta)
 
     def silent(r: Row) -> bool:
         return r["kind"] == "disconnected" and (r["device"], r["onset_utc"]) in meta.silent
