@@ -387,3 +387,99 @@ def test_the_daemons_start_checks_its_store_against_the_record_once(tmp_path: Pa
         mount()
         with Store.may_fail(path, KnownStores.default()) as store:
             assert store.open_error is None and [n.text for n in store.notes()] == ["the family's history"]
+
+
+def _linked(tmp_path: Path) -> tuple[Path, Path]:
+    """A store on its disk (``real``) and the same file through a symlinked folder (``via``), as a family
+    links ~/spasmwatch to /mnt/sd/spasmwatch: the store made, the link not opened yet."""
+    real = tmp_path / "mnt" / "sd" / "spasmwatch" / "spasmwatch.db"
+    Store(real).close()
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "spasmwatch").symlink_to(real.parent, target_is_directory=True)
+    return real.resolve(), home / "spasmwatch" / "spasmwatch.db"
+
+
+def test_a_store_opened_through_a_symlinked_folder_is_recorded_by_its_file_and_guarded_by_either_path(tmp_path: Path) -> None:
+    """The daemon's config names the store through a symlink (~/spasmwatch -> /mnt/sd/spasmwatch); the
+    family's shell, another config or the link removed names the file itself. Old code: the record
+    kept the path as given (os.path.abspath), so the file's own path was a store never opened: its
+    disk not mounted was no StoreMissing (a new store made beneath the mount point), another disk
+    there no DifferentStore."""
+    real, via = _linked(tmp_path)
+    _kept(via)
+    known = KnownStores.default()
+    ours = read_identity(real).id
+    assert json.loads(known.path.read_text()) == [{"path": str(real), "id": ours}]
+    mount = unmount(real)
+    assert isinstance(known.missing(real), StoreMissing) and isinstance(known.missing(via), StoreMissing)
+    mount()
+    mount = other_disk(real)
+    assert isinstance(known.missing(real), DifferentStore) and isinstance(known.missing(via), DifferentStore)
+    mount()
+    with Store.may_fail(real, known) as store:
+        assert store.open_error is None and [n.text for n in store.notes()] == ["the family's history"]
+    assert json.loads(known.path.read_text()) == [{"path": str(real), "id": ours}]
+
+
+def test_a_store_adopted_through_one_path_opens_through_the_other(tmp_path: Path) -> None:
+    """Another store adopted at the symlinked path is the daemon's through the file's own path too.
+    Old code: two entries, one per path: the adopt changed one, and the other path refused the store
+    adopted as a different store (and would have taken the old store back)."""
+    real, via = _linked(tmp_path)
+    _kept(via)
+    _kept(real)
+    other_disk(real)
+    theirs = read_identity(real).id
+    adopted = _store("adopt", via)
+    assert adopted.returncode == 0, adopted.stderr
+    with Store.may_fail(real, KnownStores.default()) as store:
+        assert store.open_error is None and store.store_id == theirs, store.open_error
+    assert json.loads(KnownStores.default().path.read_text()) == [{"path": str(real), "id": theirs}]
+
+
+def test_a_record_of_an_older_version_naming_the_store_through_a_symlink_still_guards_it(tmp_path: Path) -> None:
+    """A record written before it kept resolved paths names the store as the config gave it (through
+    the link): that entry is the file's, whichever path opens it, and is written under the file's
+    own path at its next write. Old code: the file's own path was a store never opened."""
+    real, via = _linked(tmp_path)
+    with Store(real) as st:
+        ours = st.store_id
+    known = KnownStores.default()
+    known.path.parent.mkdir(parents=True, exist_ok=True)
+    elsewhere = {"path": str(tmp_path / "usb" / "spasmwatch.db"), "id": None}
+    known.path.write_text(json.dumps([{"path": str(via), "id": ours}, elsewhere]))
+    mount = other_disk(real)
+    assert isinstance(known.missing(real), DifferentStore)
+    mount()
+    with Store.may_fail(real, known) as store:
+        assert store.open_error is None
+    assert json.loads(known.path.read_text()) == [{"path": str(via), "id": ours}, elsewhere]  # (nothing to write: the same id)
+    other_disk(real)
+    assert _store("adopt", real).returncode == 0
+    theirs = read_identity(real).id
+    assert json.loads(known.path.read_text()) == [{"path": str(real), "id": theirs}, elsewhere]  # one entry, by the file's path
+
+
+def test_two_entries_of_an_older_record_for_one_file_with_different_ids_are_said_not_picked(tmp_path: Path) -> None:
+    """An older record may name one file twice, through a symlink and not, each with the id its path
+    last saw. Which store is the family's cannot be told from the record: neither is picked (the
+    store is not opened), the error names both and the way out, and the record is kept as it is
+    until 'store adopt' takes the store found as the daemon's."""
+    real, via = _linked(tmp_path)
+    known = KnownStores.default()
+    known.path.parent.mkdir(parents=True, exist_ok=True)
+    a, b = "a" * 32, "b" * 32
+    record = json.dumps([{"path": str(via), "id": a}, {"path": str(real), "id": b}])
+    known.path.write_text(record)
+    for path in (real, via):
+        with Store.may_fail(path, known) as store:
+            e = store.open_error
+            assert isinstance(e, StoreMissing), e
+            assert f"{known.path} names one store file twice, with different ids: {via} (id {a}) and {real} (id {b})" in str(e), e
+            assert f"'spasmwatch store adopt --db {path}'" in str(e), e
+    assert known.path.read_text() == record
+    assert _store("adopt", via).returncode == 0
+    with Store.may_fail(real, known) as store:
+        assert store.open_error is None
+    assert json.loads(known.path.read_text()) == [{"path": str(real), "id": read_identity(real).id}]

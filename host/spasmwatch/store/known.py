@@ -13,12 +13,16 @@ The same goes for a different spasmwatch store found at that path (another disk 
 card reformatted and set up again): it is not this daemon's history, and nothing is written into it.
 Each store has an id, made with it (schema step 12); the record keeps it beside the path.
 
-The record is a JSON list of ``{"path": absolute path, "id": store id}`` in the user's state folder
+The record is a JSON list of ``{"path": resolved path, "id": store id}`` in the user's state folder
 (``$XDG_STATE_HOME/spasmwatch``, else ~/.local/state/spasmwatch): not in the store's folder, which
 is the one that may be missing. A bare path (the record before ids) is read as a path with no id
-yet: the store found there is taken, and its id recorded. It is changed under a lock beside it (the
-daemon and the CLI's commands write it at the same time), and one that cannot be read is an error
-that makes no store and is never written over (``RecordUnreadable``)."""
+yet: the store found there is taken, and its id recorded. A path is the store file's own
+(``os.path.realpath``): one store reached through a symlinked folder is one entry, guarded whichever
+path names it. Older versions kept the path as given; such an entry is the file's still (``_keys``),
+and two of them naming one file with different ids are said, not picked (``RecordConflict``). It
+is changed under a lock beside it (the daemon and the CLI's commands write it at the same time), and
+one that cannot be read is an error that makes no store and is never written over
+(``RecordUnreadable``)."""
 
 from __future__ import annotations
 
@@ -66,6 +70,12 @@ class DifferentStore(StoreMissing):
     """At the path of a store this daemon opened before is a different spasmwatch store (another id):
     this daemon's store is missing as much as when no file is there, and the one found is not written
     into. Its way out is 'spasmwatch store adopt --db PATH' (that store is to be this daemon's from now on)."""
+
+
+class RecordConflict(StoreMissing):
+    """The record names one store file more than once (an older version kept each path as given: one
+    through a symlinked folder, one not) with different ids: which is this daemon's store cannot be
+    told, so neither is picked and the store is not opened. Its way out is 'spasmwatch store adopt'."""
 
 
 class KnownStores:
@@ -117,11 +127,15 @@ class KnownStores:
             stores = self._stores()
         except RecordUnreadable as e:  # a store there opens (its events go on being kept); none is made
             return None if store.is_file() else e
-        absolute = os.path.abspath(store)
-        if absolute not in stores:
+        keys = _keys(stores, store)
+        if not keys:
             return None if store.exists() else self._unmounted(store)
+        try:
+            expected = self._recorded_id(stores, keys, store)
+        except RecordConflict as e:
+            return e
         if store.exists():
-            return _different(store, stores[absolute])
+            return _different(store, expected)
         folder = store.parent
         where = (f"the store folder {folder} is missing" if not folder.is_dir()
                  else f"{store} is missing from its folder (an empty folder may be where its disk mounts)")  # fmt: skip
@@ -155,16 +169,17 @@ class KnownStores:
         (killed, the power cut), left the family's store with an id the record had not: refused from
         then on as a different store. ``StoreMissing`` when the record cannot be written: the store is
         not opened, nor given an id, until it can. A record that cannot be read has no id to keep."""
-        absolute = os.path.abspath(store)
         try:
-            was = self._stores().get(absolute)
+            stores = self._stores()
+            was = self._recorded_id(stores, _keys(stores, store), store)
             if was is None or not _from_before_ids(store):
                 return None
             with self._locked():
                 stores = self._stores()
-                if stores.get(absolute) != was:  # (another process's open took it meanwhile)
+                keys = _keys(stores, store)
+                if self._recorded_id(stores, keys, store) != was:  # (another process's open took it meanwhile)
                     return None
-                self._write({**stores, absolute: None})
+                self._write(_put(stores, keys, store, None))
         except RecordUnreadable:
             return None
         except OSError as e:
@@ -185,16 +200,16 @@ class KnownStores:
         could not be read then; the open's connection is the one that would write into it.
         A record that cannot be read or written is said, not raised: the store is open, only its
         protection against a disk not mounted yet is missing."""
-        absolute = os.path.abspath(store)
         try:
             with self._locked():
                 stores = self._stores()
-                was = stores.get(absolute)
+                keys = _keys(stores, store)
+                was = self._recorded_id(stores, keys, store)
                 if was is not None and store_id != was and not minted:
                     raise _refused(store, f"id {store_id}", was)
                 new_id = store_id is not None and store_id != was
-                if absolute not in stores or new_id:
-                    self._write({**stores, absolute: store_id})
+                if not keys or new_id:
+                    self._write(_put(stores, keys, store, store_id))
                 if minted and (was := was or unpinned) is not None:
                     log.warning(
                         "%s: a store from before store ids (a backup restored?) was found where store %s was: taken as this "
@@ -210,8 +225,23 @@ class KnownStores:
         """The store at ``store`` (id ``store_id``) is this daemon's from now on ('spasmwatch store new',
         'store adopt', a 'store recover' that could not keep the id): recorded in place of what was.
         OSError when the record cannot be written, ``RecordUnreadable`` when it cannot be read."""
-        with self._locked():
-            self._write({**self._stores(), os.path.abspath(store): store_id})
+        with self._locked():  # (every entry naming the file replaced by one: a conflict among them is settled)
+            stores = self._stores()
+            self._write(_put(stores, _keys(stores, store), store, store_id))
+
+    def _recorded_id(self, stores: dict[str, str | None], keys: list[str], store: Path) -> str | None:
+        """The id recorded for the file at ``store`` (its entries ``keys``, ``_keys``); None: recorded
+        before ids (or not). ``RecordConflict`` when its entries carry different ids."""
+        ids = {k: i for k in keys if (i := stores[k]) is not None}
+        if len(set(ids.values())) < 2:
+            return next(iter(ids.values()), None)
+        named = " and ".join(f"{k} (id {i})" for k, i in ids.items())
+        raise RecordConflict(
+            f"{self.path} names one store file twice, with different ids: {named} (a version before 2026-12-06 "
+            "kept each path as given, one through a symlink): which is this daemon's store cannot be told, so it is "
+            f"not opened, and the record is left as it is. If the store found at {store} is this daemon's, "
+            f"{store_command('adopt', store)} takes it (and records it once)"
+        )
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -252,6 +282,29 @@ class KnownStores:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def _keys(stores: dict[str, str | None], store: Path) -> list[str]:
+    """The record's keys that name the file at ``store``: its resolved path (what this version
+    writes), and what a version before 2026-12-06 wrote, the path as given: that path itself, or any
+    path that resolves to the same file (through a symlink). Resolving is a few lstat calls a key."""
+    real, absolute = os.path.realpath(store), os.path.abspath(store)
+    return [k for k in stores if k in (real, absolute) or os.path.realpath(k) == real]
+
+
+def _put(stores: dict[str, str | None], keys: list[str], store: Path, store_id: str | None) -> dict[str, str | None]:
+    """``stores`` with the entries ``keys`` (``_keys``) replaced by one, the file's resolved path with
+    ``store_id``, where the first of them was (appended when none): the other stores' entries kept
+    as they are, an older version's among them (rewritten as each store is)."""
+    real = os.path.realpath(store)
+    put: dict[str, str | None] = {}
+    for k, i in stores.items():
+        if k not in keys:
+            put[k] = i
+        elif real not in put:
+            put[real] = store_id
+    put.setdefault(real, store_id)
+    return put
 
 
 def _fstab_point(fstab: Path, store: Path) -> Path | None:
