@@ -132,10 +132,11 @@ def test_a_different_store_swapped_in_after_the_check_is_refused_on_its_own_conn
     _kept(path)
     known = KnownStores.default()
     ours = read_identity(path).id
-    assert known.missing(path) is None  # the check, with our store there
+    checked = known.check(path)
+    assert checked.missing is None  # the check, with our store there
     mount = other_disk(path)  # then another disk mounted at the folder
     theirs = read_identity(path).id
-    with Store.may_fail(path, known, checked=None) as store:
+    with Store.may_fail(path, known, checked=checked) as store:
         e = store.open_error
         assert isinstance(e, DifferentStore), e
         assert f"(id {theirs}; expected {ours})" in str(e), e
@@ -351,12 +352,35 @@ def test_a_store_never_opened_beneath_an_fstab_mount_point_with_nothing_mounted_
         assert store.open_error is None  # beneath a mount point that is mounted
 
 
+def _reads(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """How many times the record (``KnownStores._stores``) and a store file's id (``read_identity``)
+    are read from now on: the real reads, counted."""
+    from spasmwatch.store import known as known_module
+
+    counts = {"record": 0, "identity": 0}
+    record, identity = KnownStores._stores, known_module.read_identity
+
+    def record_read(known: KnownStores) -> dict[str, str | None]:
+        counts["record"] += 1
+        return record(known)
+
+    def identity_read(path: Path) -> object:
+        counts["identity"] += 1
+        return identity(path)
+
+    monkeypatch.setattr(KnownStores, "_stores", record_read)
+    monkeypatch.setattr(known_module, "read_identity", identity_read)
+    return counts
+
+
 @pytest.mark.parametrize("there", [True, False])
-def test_the_daemons_start_checks_its_store_against_the_record_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, there: bool) -> None:
+def test_the_daemons_start_reads_the_record_and_its_stores_id_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, there: bool) -> None:
     """The start asks the record once whether the store may be opened (to make its folder and take its
-    lock now, or not) and opens it on that answer; the store's own check is for its later tries. Old
-    code: asked twice (daemon/main.py, then the store's open), reading the record and the store's id
-    each time. A store not there is still not made, and opens at a later try."""
+    lock now, or not) and opens it on that answer, reading neither the record nor the store's id
+    again (its later tries check again). Old code: asked twice (daemon/main.py, then the store's
+    open); then, with the check taken as the open's, read the record 3 times (check, ``unpin``,
+    ``remember``) and the id twice (check, ``unpin``). A store not there is still not made, and
+    opens at a later try."""
     from spasmwatch.config import load_config
     from spasmwatch.daemon.main import serve
     from spasmwatch.transport.simband import free_port
@@ -367,27 +391,54 @@ def test_the_daemons_start_checks_its_store_against_the_record_once(tmp_path: Pa
     config = tmp_path / "config.toml"
     config.write_text(f'[daemon]\ndata_dir = "{path.parent}"\n\n[daemon.http]\nport = {free_port()}\n\n'
                       "[channels.sound]\nenabled = false\n\n[channels.desktop]\nenabled = false\n")  # fmt: skip
-    asked: list[Path] = []
-    check = KnownStores.missing
-
-    def counted(known: KnownStores, store: Path) -> StoreMissing | None:
-        asked.append(store)
-        return check(known, store)
-
-    monkeypatch.setattr(KnownStores, "missing", counted)
+    counts = _reads(monkeypatch)
     seen: dict[str, object] = {}
 
     async def started() -> None:
-        seen["asked"] = list(asked)
+        seen["reads"] = dict(counts)
         seen["made"] = path.parent.exists()
 
     assert asyncio.run(asyncio.wait_for(serve(load_config(config), until=started), 60)) == 0
-    assert seen == {"asked": [path], "made": there}, seen
+    assert seen == {"reads": {"record": 1, "identity": 1 if there else 0}, "made": there}, seen
     if mount is not None:
         mount()
         with Store.may_fail(path, KnownStores.default()) as store:
             assert store.open_error is None and [n.text for n in store.notes()] == ["the family's history"]
 
+
+def test_an_open_of_a_recorded_store_reads_the_record_and_its_id_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each try of a recorded store (``reopen``, a CLI command's open) reads the record once and the
+    store's id once: the usual open writes nothing, so no read under the record's lock is needed
+    (one is, before a write: ``remember``, ``unpin``). Old code: the record 3 times, the id twice."""
+    path = tmp_path / "disk" / "spasmwatch.db"
+    _kept(path)
+    counts = _reads(monkeypatch)
+    with Store.may_fail(path, KnownStores.default()) as store:
+        assert store.open_error is None
+    assert counts == {"record": 1, "identity": 1}, counts
+
+
+def test_a_store_with_an_id_swapped_in_for_a_backup_from_before_ids_after_the_check_is_refused_and_the_id_kept(tmp_path: Path) -> None:
+    """The check found the family's backup from before ids (the open is to give it its id: the path's
+    id is taken off first, ``unpin``); another store, with an id, is swapped in before the open's
+    connection. It is refused on that connection, and the path keeps its id: left with none, the
+    next open would take any store found there."""
+    path = tmp_path / "disk" / "spasmwatch.db"
+    _old_store(path, schema.STORE_ID_VERSION - 1)
+    backup = path.read_bytes()
+    known = KnownStores.default()
+    with Store.may_fail(path, known) as st:
+        upgraded = st.store_id
+    for f in path.parent.iterdir():
+        f.unlink()
+    path.write_bytes(backup)
+    checked = known.check(path)
+    assert checked.missing is None and checked.found is not None and checked.found.from_before_ids
+    other_disk(path)
+    with Store.may_fail(path, known, checked=checked) as store:
+        assert isinstance(store.open_error, DifferentStore), store.open_error
+    assert json.loads(known.path.read_text()) == [{"path": str(path), "id": upgraded}]
+    assert isinstance(known.missing(path), DifferentStore)
 
 def _linked(tmp_path: Path) -> tuple[Path, Path]:
     """A store on its disk (``real``) and the same file through a symlinked folder (``via``), as a family

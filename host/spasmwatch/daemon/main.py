@@ -64,16 +64,17 @@ async def serve(
     # A store opened before that is not there (its disk not mounted yet), or a different store in its
     # place, is not made again nor written: its folder is not made, and its lock is taken as it opens
     # (docs/store.md "A store on a disk not mounted yet", "A different store at the store's path").
-    # Asked once: the open takes this answer as its own check (its folder and lock come in between).
+    # Asked once: the open takes this answer, and what it read of the record and the store's id, as its own
+    # check (its folder and lock come in between).
     known = KnownStores.default()
-    missing = known.missing(path)
-    if missing is None:
+    checked = known.check(path)
+    if checked.missing is None:
         make_folder(path)  # for the lock beside the store, which is taken first
     # A store that cannot be opened (damaged, newer, permissions, I/O, not there) stops no monitoring:
     # the daemon runs without it and tries it again (docs/store.md "A store that cannot be opened").
     with (
-        one_daemon(path, config_path, now=missing is None) as lock,
-        Store.may_fail(path, known, lock.take, checked=missing) as store,
+        one_daemon(path, config_path, now=checked.missing is None) as lock,
+        Store.may_fail(path, known, lock.take, checked=checked) as store,
     ):
         daemon = build(cfg, store, clock, stale_s)
         http = await _start_http(cfg, daemon, lock)

@@ -37,12 +37,13 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import platformdirs
 
 from spasmwatch import private
 from spasmwatch.outfile import replace_durably
-from spasmwatch.store._db import StoreError, read_identity, store_command
+from spasmwatch.store._db import Identity, StoreError, read_identity, store_command
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,17 @@ class RecordConflict(StoreMissing):
     """The record names one store file more than once (an older version kept each path as given: one
     through a symlinked folder, one not) with different ids: which is this daemon's store cannot be
     told, so neither is picked and the store is not opened. Its way out is 'spasmwatch store adopt'."""
+
+
+class Checked(NamedTuple):
+    """What the check before an open (``KnownStores.check``) read of the record and of the file, for
+    the open to go on from: it reads neither again unless it writes the record."""
+
+    missing: StoreMissing | None  # why the store must not be opened; None: it may be
+    recorded: bool = False  # the record names the file
+    expected: str | None = None  # the id recorded for it (None: none, or recorded before ids)
+    found: Identity | None = None  # the file's, read when an id is recorded (None: not read, or not readable)
+    unreadable: RecordUnreadable | None = None  # the record could not be read
 
 
 class KnownStores:
@@ -123,27 +135,35 @@ class KnownStores:
         """Why ``store`` must not be opened: it was opened before and its file is not there (its folder
         gone, or there and empty: a mount point), or a different store is there (``DifferentStore``).
         None: it is there, or was never opened here."""
+        return self.check(store).missing
+
+    def check(self, store: Path) -> Checked:
+        """``missing``, with what it read of the record and the file for the open that follows
+        (``unpin``, ``remember``): one open reads the record once and the file's id once (until
+        2026-12-06 three times and twice). Read without the lock: it decides an open, writes nothing,
+        and a store swapped in or recorded meanwhile is found on the open's own connection."""
         try:
             stores = self._stores()
         except RecordUnreadable as e:  # a store there opens (its events go on being kept); none is made
-            return None if store.is_file() else e
+            return Checked(None if store.is_file() else e, unreadable=e)
         keys = _keys(stores, store)
         if not keys:
-            return None if store.exists() else self._unmounted(store)
+            return Checked(None if store.exists() else self._unmounted(store))
         try:
             expected = self._recorded_id(stores, keys, store)
         except RecordConflict as e:
-            return e
+            return Checked(e, recorded=True)
         if store.exists():
-            return _different(store, expected)
+            found = None if expected is None else _identity(store)
+            return Checked(_different(store, expected, found), True, expected, found)
         folder = store.parent
         where = (f"the store folder {folder} is missing" if not folder.is_dir()
                  else f"{store} is missing from its folder (an empty folder may be where its disk mounts)")  # fmt: skip
-        return StoreMissing(
+        return Checked(StoreMissing(
             f"{where}: is its disk mounted? A store was opened there before: none is made in its place (the "
             f"history would look gone), and it opens once it is there. If it was moved away on purpose, "
             f"{store_command('new', store)} makes a new, empty one"
-        )
+        ), True, expected)
 
     def _unmounted(self, store: Path) -> StoreMissing | None:
         """Why ``store``, never opened here and not there, must not be made: it is beneath a mount
@@ -161,19 +181,19 @@ class KnownStores:
             f"If the store is to be made there all the same, {store_command('new', store)} makes a new, empty one"
         )
 
-    def unpin(self, store: Path) -> str | None:
+    def unpin(self, store: Path, checked: Checked) -> str | None:
         """Before an open gives its id to the store from before ids at ``store``, a path recorded with
         another id (``missing`` takes it: a backup restored), that path is recorded with no id, as
         before ids; the id it had is returned (None: nothing unpinned), for ``remember`` to say. Only
         recorded after the open, a record that could not be written then, or a process ended in between
         (killed, the power cut), left the family's store with an id the record had not: refused from
         then on as a different store. ``StoreMissing`` when the record cannot be written: the store is
-        not opened, nor given an id, until it can. A record that cannot be read has no id to keep."""
+        not opened, nor given an id, until it can. A record that cannot be read has no id to keep.
+        ``checked``: what the check read (the record and the file are read again only to write)."""
+        was, found = checked.expected, checked.found
+        if was is None or found is None or not found.from_before_ids:
+            return None
         try:
-            stores = self._stores()
-            was = self._recorded_id(stores, _keys(stores, store), store)
-            if was is None or not _from_before_ids(store):
-                return None
             with self._locked():
                 stores = self._stores()
                 keys = _keys(stores, store)
@@ -190,7 +210,9 @@ class KnownStores:
             ) from e
         return was
 
-    def remember(self, store: Path, store_id: str | None, minted: bool = False, unpinned: str | None = None) -> None:
+    def remember(
+        self, store: Path, store_id: str | None, minted: bool = False, unpinned: str | None = None, checked: Checked | None = None
+    ) -> None:
         """``store`` opened, with id ``store_id``: recorded, or its id added to a path recorded before
         ids. ``minted``: this open gave the store its id (a store from before ids, which ``missing``
         takes: a backup restored; ``unpinned``: the id ``unpin`` took from its path), recorded in place
@@ -199,7 +221,16 @@ class KnownStores:
         store was swapped in between ``missing`` and the open (a disk mounted meanwhile), or its id
         could not be read then; the open's connection is the one that would write into it.
         A record that cannot be read or written is said, not raised: the store is open, only its
-        protection against a disk not mounted yet is missing."""
+        protection against a disk not mounted yet is missing. ``checked``: what the check before the
+        open read: the usual open (recorded with this id) writes nothing, and reads nothing again.
+        A write reads the record again under the lock (another process may have written meanwhile)."""
+        if unpinned is not None and not minted:  # not the backup ``unpin`` saw: swapped before the connection
+            self._pin_again(store, unpinned)
+            if store_id != unpinned:
+                raise _refused(store, f"id {store_id}", unpinned)
+            return
+        if checked is not None and self._unchanged(store, store_id, checked, minted):
+            return
         try:
             with self._locked():
                 stores = self._stores()
@@ -220,6 +251,32 @@ class KnownStores:
             log.warning("%s", e)
         except OSError as e:
             log.warning("%s cannot be written (%s): a store folder on a disk not mounted yet would get a new store", self.path, e.strerror or e)
+
+    def _pin_again(self, store: Path, store_id: str) -> None:
+        """The id ``unpin`` took from ``store`` put back (where the record still holds none there): the
+        store from before ids it saw was swapped for one with an id before the open's connection, and a
+        path left with no id would take any store found there from the next open on."""
+        try:
+            with self._locked():
+                stores = self._stores()
+                keys = _keys(stores, store)
+                if self._recorded_id(stores, keys, store) is None:
+                    self._write(_put(stores, keys, store, store_id))
+        except (RecordUnreadable, OSError) as e:
+            log.warning("%s: its id %s could not be recorded again (%s): the store found there next is taken", store, store_id, e)
+
+    def _unchanged(self, store: Path, store_id: str | None, checked: Checked, minted: bool) -> bool:
+        """Whether the open of ``store`` (id ``store_id``) leaves the record as ``checked`` read it:
+        recorded with that id, or a record that could not be read (said). ``DifferentStore`` when it
+        is recorded with another id. ``minted``: the open gave the store its id (to be recorded)."""
+        if checked.unreadable is not None:
+            log.warning("%s", checked.unreadable)
+            return True
+        if minted or not checked.recorded:
+            return False
+        if checked.expected is not None and store_id != checked.expected:
+            raise _refused(store, f"id {store_id}", checked.expected)
+        return checked.expected is not None or store_id is None
 
     def adopt(self, store: Path, store_id: str) -> None:
         """The store at ``store`` (id ``store_id``) is this daemon's from now on ('spasmwatch store new',
@@ -333,26 +390,22 @@ def _unescaped(field: str) -> Path:
     return Path(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field))
 
 
-def _from_before_ids(store: Path) -> bool:
-    """Whether the file at ``store`` is a spasmwatch store from before ids (False: it cannot be read)."""
+def _identity(store: Path) -> Identity | None:
+    """What the file at ``store`` is (``read_identity``); None when it cannot be read."""
     try:
-        return read_identity(store).from_before_ids
+        return read_identity(store)
     except sqlite3.Error:
-        return False
+        return None
 
 
-def _different(store: Path, expected: str | None) -> DifferentStore | None:
-    """``DifferentStore`` when the file at ``store`` is not the store of id ``expected`` (None: recorded
-    before ids, any store is taken). A store from before ids is taken too: it is most likely this
+def _different(store: Path, expected: str | None, found: Identity | None) -> DifferentStore | None:
+    """``DifferentStore`` when the file at ``store`` (``found``: what it is, ``_identity``) is not the
+    store of id ``expected`` (None: recorded before ids, any store is taken). A store from before ids is taken too: it is most likely this
     family's backup restored, it cannot be told from another's, and before ids any store at the path
     was taken (docs/store.md); its open gives it its id, recorded (``remember``). A file that cannot
     be read is left to the open to say what is wrong with it (damaged, another program's, not this
     account's)."""
-    if expected is None:
-        return None
-    try:
-        found = read_identity(store)
-    except sqlite3.Error:
+    if expected is None or found is None:
         return None
     if found.id == expected or found.from_before_ids:
         return None

@@ -23,13 +23,13 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import platformdirs
 
 from spasmwatch.store import _db, placing
 from spasmwatch.store._db import StoreError
-from spasmwatch.store.known import KnownStores, StoreMissing
+from spasmwatch.store.known import Checked, KnownStores
 from spasmwatch.store.rows import (
     ALERT_END_STATES,
     LABELS,
@@ -287,7 +287,7 @@ class Store:
         _unopened: StoreError | None = None,
         known: KnownStores | None = None,
         claim: Callable[[], None] | None = None,
-        _checked: bool = False,
+        _checked: Checked | None = None,
     ) -> None:
         self.path = Path(path)
         self.readonly = _readonly
@@ -311,37 +311,40 @@ class Store:
         path: Path,
         known: KnownStores | None = None,
         claim: Callable[[], None] | None = None,
-        checked: StoreMissing | None | Literal[False] = False,
+        checked: Checked | None = None,
     ) -> Store:
         """``Store(path)``, or when it cannot be opened (damaged, newer, not this account's to open,
         an I/O error, a folder not writable, or ``known`` and not there: ``_connect``) a store not
         open: ``open_error`` says why, every call raises a StoreError saying it, and ``reopen`` tries
         again. The daemon monitors without its store rather than not at all (docs/store.md "A store
-        that cannot be opened"). ``checked``: what ``known.missing(path)`` said just before (the
+        that cannot be opened"). ``checked``: what ``known.check(path)`` found just before (the
         daemon's start, which asks it to know whether to make the store's folder and take its lock
-        now), taken as this open's check rather than asked again; False: asked as it opens."""
-        if isinstance(checked, StoreMissing):
-            return cls(path, _unopened=checked, known=known, claim=claim)
+        now), taken as this open's check rather than asked again; None: asked as it opens."""
+        if checked is not None and checked.missing is not None:
+            return cls(path, _unopened=checked.missing, known=known, claim=claim)
         try:
-            return cls(path, known=known, claim=claim, _checked=checked is None)
+            return cls(path, known=known, claim=claim, _checked=checked)
         except StoreError as e:
             return cls(path, _unopened=e, known=known, claim=claim)
 
-    def _connect(self, thorough: bool = False, checked: bool = False) -> sqlite3.Connection:
+    def _connect(self, thorough: bool = False, checked: Checked | None = None) -> sqlite3.Connection:
         """The connection, made (``_db.connect``). ``known`` (the daemon's): a store opened before that
         is not there now (its disk not mounted yet) is a StoreMissing, not made again empty, a
         different store there is a DifferentStore, not written into (``checked``: it was asked just
         before), and a store opened is recorded with its id; ``claim`` (the daemon's lock beside the
-        store) is called first."""
-        if self._known is not None and not checked and (missing := self._known.missing(self.path)) is not None:
-            raise missing
+        store) is called first. The check's reads of the record and the file's id are the open's
+        (``unpin`` and ``remember`` read the record again only to write it)."""
+        if self._known is not None and checked is None:
+            checked = self._known.check(self.path)
+        if checked is not None and checked.missing is not None:
+            raise checked.missing
         if self._claim is not None:
             self._claim()
-        unpinned = None if self._known is None else self._known.unpin(self.path)
+        unpinned = None if self._known is None or checked is None else self._known.unpin(self.path, checked)
         conn, found = _db.connect(self.path, self.readonly, thorough)
         if self._known is not None:
             try:  # (on this connection: the file may have changed since the check, or its id not been read then)
-                self._known.remember(self.path, _db.store_id(conn), minted=_db.before_ids(found), unpinned=unpinned)
+                self._known.remember(self.path, _db.store_id(conn), minted=_db.before_ids(found), unpinned=unpinned, checked=checked)
             except BaseException:
                 conn.close()
                 raise
