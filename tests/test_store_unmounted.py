@@ -27,11 +27,13 @@ DEV = "band0001"
 
 
 def _kept(path: Path) -> None:
-    """A store the daemon's way (``known``) opened, with a band and a note in it."""
+    """A store the daemon's way (``known``) opened, with a band and a note in it, opened again (as the
+    daemon's next start does: its band recorded)."""
     with Store.may_fail(path, KnownStores.default()) as st:
         assert st.open_error is None
         st.upsert_device(DEV, name="crib", wall_s=1.7e9)
         st.add_note(1.7e9, "note", "the family's history")
+    Store.may_fail(path, KnownStores.default()).close()
 
 
 def test_a_first_store_is_made_and_recorded_outside_its_folder(tmp_path: Path) -> None:
@@ -148,7 +150,7 @@ def test_a_different_store_swapped_in_after_the_check_is_refused_on_its_own_conn
     with Store.may_fail(path, known, claim=swap) as store:
         assert isinstance(store.open_error, DifferentStore), store.open_error
     assert [n.text for n in Store.open_readonly(path).notes()] == ["another family's history"]  # nothing of ours in it
-    assert json.loads(known.path.read_text()) == [{"path": str(path), "id": ours}]
+    assert json.loads(known.path.read_text()) == [{"path": str(path), "id": ours, "bands": [DEV]}]
 
 
 def test_store_adopt_takes_the_store_found_as_the_daemons(tmp_path: Path) -> None:
@@ -167,8 +169,8 @@ def test_store_adopt_takes_the_store_found_as_the_daemons(tmp_path: Path) -> Non
     assert missing.returncode != 0 and "no store at" in missing.stderr, missing.stderr
 
 
-def _old_store(path: Path, version: int) -> None:
-    """A store as a spasmwatch before store ids wrote it (schema ``version``), with a note."""
+def _old_store(path: Path, version: int, bands: tuple[str, ...] = (), note: str = "before ids") -> None:
+    """A store as a spasmwatch before store ids wrote it (schema ``version``), with a note and ``bands``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
         for m in schema.MIGRATIONS[:version]:
@@ -176,7 +178,9 @@ def _old_store(path: Path, version: int) -> None:
                 c.execute(stmt)
         c.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
         c.execute(f"PRAGMA user_version = {version}")
-        c.execute("INSERT INTO notes (wall_s, kind, text) VALUES (1.7e9, 'note', 'before ids')")
+        c.execute("INSERT INTO notes (wall_s, kind, text) VALUES (1.7e9, 'note', ?)", (note,))
+        for band in bands:
+            c.execute("INSERT INTO devices (device_id, first_seen_wall_s, last_seen_wall_s) VALUES (?, 1.7e9, 1.7e9)", (band,))
 
 
 def test_a_store_and_record_from_before_ids_get_the_id_and_a_different_store_is_refused_after(tmp_path: Path) -> None:
@@ -236,8 +240,8 @@ def test_a_backup_from_before_ids_restored_at_the_stores_path_is_taken_and_its_n
     said = [r.getMessage() for r in caplog.records if r.name == "spasmwatch.store.known"]
     assert len(said) == 1 and said[0].startswith(
         f"{path}: a store from before store ids (a backup restored?) was found where store {upgraded} was: "
-        f"taken as this daemon's store, with its new id {restored} (a store from before ids cannot be told from another's: "
-        f"if it is not this family's, put the family's store back and run 'spasmwatch store adopt --db {path}')"
+        f"taken as this daemon's store, with its new id {restored} (it has no id to tell it by, and it shares a band with "
+        f"that store, or one of them has none: if it is not this family's, put the family's store back and run 'spasmwatch store adopt --db {path}')"
     ), said
     with Store.may_fail(path, known) as st:
         assert st.open_error is None and st.store_id == restored  # the same store from now on
@@ -245,6 +249,61 @@ def test_a_backup_from_before_ids_restored_at_the_stores_path_is_taken_and_its_n
     assert isinstance(known.missing(path), DifferentStore)  # another id: refused as before
 
 
+
+
+def test_a_store_from_before_ids_with_none_of_the_recorded_stores_bands_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    """Someone else's old store (from before ids) copied where the family's store was: it has bands,
+    and none is one the family's store had (the record keeps the band ids of the store it recorded).
+    It is refused as a different store, naming the way out, nothing written into it; the family's
+    own store opens once it is back. Old code: taken as the daemon's history with a log warning
+    (the baby's events written into it, its alarms restored from theirs)."""
+    path = tmp_path / "disk" / "spasmwatch.db"
+    _kept(path)
+    known = KnownStores.default()
+    ours = read_identity(path).id
+    assert json.loads(known.path.read_text()) == [{"path": str(path), "id": ours, "bands": [DEV]}]
+    mine = path.parent.with_name("disk.mine")
+    path.parent.rename(mine)
+    _old_store(path, schema.STORE_ID_VERSION - 1, bands=("sw-0badc0ffee", "sw-0feedface0"), note="another family's")
+    before, record = disk_files(path.parent), known.path.read_text()
+    with Store.may_fail(path, known) as store:
+        e = store.open_error
+        assert isinstance(e, DifferentStore), e
+        assert str(e).startswith(
+            f"{path} is a spasmwatch store from before store ids, and none of its bands (sw-0badc0ffee, sw-0feedface0) is one "
+            f"the store recorded there (id {ours}) had ({DEV}): another's store (an old backup copied there?). "
+        ), e
+        assert f"If it is this daemon's store all the same, 'spasmwatch store adopt --db {path}' takes it" in str(e), e
+        assert not store.reopen()
+        assert disk_files(path.parent) == before and known.path.read_text() == record
+        path.parent.rename(tmp_path / "disk.theirs")
+        mine.rename(path.parent)
+        assert store.reopen() and [n.text for n in store.notes()] == ["the family's history"]
+
+
+def test_the_familys_own_backup_from_before_ids_shares_a_band_and_is_taken(tmp_path: Path) -> None:
+    """The family's backup from before ids is an ancestor of the store the record's id was given to:
+    every band in it is one that store had (bands are never removed from a store), so it is never
+    refused by the band check, a band added since (a band replaced) notwithstanding."""
+    path = tmp_path / "disk" / "spasmwatch.db"
+    _old_store(path, schema.STORE_ID_VERSION - 1, bands=(DEV,))
+    backup = path.read_bytes()
+    known = KnownStores.default()
+    with Store.may_fail(path, known) as st:
+        assert st.open_error is None
+        st.upsert_device("band0002", name="new band", wall_s=1.8e9)
+        upgraded = st.store_id
+    with Store.may_fail(path, known) as st:
+        assert st.open_error is None
+    assert json.loads(known.path.read_text()) == [{"path": str(path), "id": upgraded, "bands": [DEV, "band0002"]}]
+    for f in path.parent.iterdir():
+        f.unlink()
+    path.write_bytes(backup)
+    with Store.may_fail(path, known) as st:
+        assert st.open_error is None, st.open_error
+        assert [n.text for n in st.notes()] == ["before ids"]
+        restored = st.store_id
+    assert json.loads(known.path.read_text()) == [{"path": str(path), "id": restored, "bands": [DEV]}]
 
 def test_a_backup_from_before_ids_is_given_its_id_only_once_the_record_can_take_it(tmp_path: Path) -> None:
     """Found by the hostile review: the open gave the restored backup its id and only then recorded
@@ -360,7 +419,7 @@ def _reads(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     counts = {"record": 0, "identity": 0}
     record, identity = KnownStores._stores, known_module.read_identity
 
-    def record_read(known: KnownStores) -> dict[str, str | None]:
+    def record_read(known: KnownStores) -> object:
         counts["record"] += 1
         return record(known)
 
@@ -461,7 +520,7 @@ def test_a_store_opened_through_a_symlinked_folder_is_recorded_by_its_file_and_g
     _kept(via)
     known = KnownStores.default()
     ours = read_identity(real).id
-    assert json.loads(known.path.read_text()) == [{"path": str(real), "id": ours}]
+    assert json.loads(known.path.read_text()) == [{"path": str(real), "id": ours, "bands": [DEV]}]
     mount = unmount(real)
     assert isinstance(known.missing(real), StoreMissing) and isinstance(known.missing(via), StoreMissing)
     mount()
@@ -470,7 +529,7 @@ def test_a_store_opened_through_a_symlinked_folder_is_recorded_by_its_file_and_g
     mount()
     with Store.may_fail(real, known) as store:
         assert store.open_error is None and [n.text for n in store.notes()] == ["the family's history"]
-    assert json.loads(known.path.read_text()) == [{"path": str(real), "id": ours}]
+    assert json.loads(known.path.read_text()) == [{"path": str(real), "id": ours, "bands": [DEV]}]
 
 
 def test_a_store_adopted_through_one_path_opens_through_the_other(tmp_path: Path) -> None:

@@ -216,10 +216,17 @@ def store_id(conn: sqlite3.Connection) -> str | None:
     return None if row is None else str(row[0])
 
 
+def band_ids(conn: sqlite3.Connection) -> frozenset[str]:
+    """The ids of the bands the store has seen (never removed from it): what tells a store from before
+    ids that is not the daemon's (known.py ``_foreign``). A few rows: a family has a band or two."""
+    return frozenset(str(r[0]) for r in conn.execute("SELECT device_id FROM devices"))
+
+
 class Identity(NamedTuple):
     version: int  # PRAGMA user_version
     spasmwatch: bool  # marked as a spasmwatch store (PRAGMA application_id)
     id: str | None  # ``store_id``
+    bands: frozenset[str]  # ``band_ids``: none in a file that is not a spasmwatch store
 
     @property
     def from_before_ids(self) -> bool:
@@ -237,8 +244,9 @@ def read_identity(path: Path) -> Identity:
     it while it has no WAL (it may be another family's store). sqlite3.Error when it cannot be read."""
     conn = sqlite3.connect(reading_uri(path, untouched=True), uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S)
     try:
-        app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
-        return Identity(int(conn.execute("PRAGMA user_version").fetchone()[0]), app_id == APPLICATION_ID, store_id(conn))
+        spasmwatch = int(conn.execute("PRAGMA application_id").fetchone()[0]) == APPLICATION_ID
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        return Identity(version, spasmwatch, store_id(conn), band_ids(conn) if spasmwatch and version > 0 else frozenset())
     finally:
         conn.close()
 

@@ -11,7 +11,8 @@ beneath a mount point the system's fstab names with nothing mounted on it (``_un
 
 The same goes for a different spasmwatch store found at that path (another disk mounted there, a
 card reformatted and set up again): it is not this daemon's history, and nothing is written into it.
-Each store has an id, made with it (schema step 12); the record keeps it beside the path.
+Each store has an id, made with it (schema step 12); the record keeps it beside the path, with
+the ids of the store's bands, which tell someone else's store from before ids (``_foreign``).
 
 The record is a JSON list of ``{"path": resolved path, "id": store id}`` in the user's state folder
 (``$XDG_STATE_HOME/spasmwatch``, else ~/.local/state/spasmwatch): not in the store's folder, which
@@ -79,6 +80,15 @@ class RecordConflict(StoreMissing):
     told, so neither is picked and the store is not opened. Its way out is 'spasmwatch store adopt'."""
 
 
+class Entry(NamedTuple):
+    """A store the record keeps: its id (None: recorded before ids) and the ids of the bands its store
+    had when the record was last written for it (none: not known yet, or no band), which tell an
+    older store that is not its own (``_foreign``)."""
+
+    id: str | None
+    bands: frozenset[str] = frozenset()
+
+
 class Checked(NamedTuple):
     """What the check before an open (``KnownStores.check``) read of the record and of the file, for
     the open to go on from: it reads neither again unless it writes the record."""
@@ -86,6 +96,7 @@ class Checked(NamedTuple):
     missing: StoreMissing | None  # why the store must not be opened; None: it may be
     recorded: bool = False  # the record names the file
     expected: str | None = None  # the id recorded for it (None: none, or recorded before ids)
+    bands: frozenset[str] = frozenset()  # the bands recorded for it (``Entry``)
     found: Identity | None = None  # the file's, read when an id is recorded (None: not read, or not readable)
     unreadable: RecordUnreadable | None = None  # the record could not be read
 
@@ -101,7 +112,7 @@ class KnownStores:
     def default(cls) -> KnownStores:
         return cls(Path(platformdirs.user_state_dir("spasmwatch")) / RECORD_NAME)
 
-    def _stores(self) -> dict[str, str | None]:
+    def _stores(self) -> dict[str, Entry]:
         """The stores recorded, path -> id (None: recorded before ids); none when the record is
         missing (a first run). ``RecordUnreadable`` when it cannot be read: read as no store, a store
         on a disk not mounted yet would be made again, and the next write would forget them all."""
@@ -113,12 +124,13 @@ class KnownStores:
             raise self._unreadable(str(getattr(e, "strerror", None) or e)) from e
         if not isinstance(entries, list):
             raise self._unreadable("not a list of stores")
-        stores: dict[str, str | None] = {}
+        stores: dict[str, Entry] = {}
         for entry in entries:
             if isinstance(entry, str):
-                stores[entry] = None
-            elif isinstance(entry, dict) and isinstance(entry.get("path"), str) and isinstance(entry.get("id"), (str, type(None))):
-                stores[entry["path"]] = entry.get("id")
+                stores[entry] = Entry(None)
+            elif (isinstance(entry, dict) and isinstance(entry.get("path"), str) and isinstance(entry.get("id"), (str, type(None)))
+                  and isinstance(bands := entry.get("bands", []), list) and all(isinstance(b, str) for b in bands)):  # fmt: skip
+                stores[entry["path"]] = Entry(entry.get("id"), frozenset(bands))
             else:
                 raise self._unreadable(f"an entry that is not a store: {json.dumps(entry)[:80]}")
         return stores
@@ -153,9 +165,11 @@ class KnownStores:
             expected = self._recorded_id(stores, keys, store)
         except RecordConflict as e:
             return Checked(e, recorded=True)
+        bands = _bands(stores, keys)
         if store.exists():
             found = None if expected is None else _identity(store)
-            return Checked(_different(store, expected, found), True, expected, found)
+            refused = _different(store, expected, found) or _foreign(store, expected, bands, found)
+            return Checked(refused, True, expected, bands, found)
         folder = store.parent
         where = (f"the store folder {folder} is missing" if not folder.is_dir()
                  else f"{store} is missing from its folder (an empty folder may be where its disk mounts)")  # fmt: skip
@@ -163,7 +177,7 @@ class KnownStores:
             f"{where}: is its disk mounted? A store was opened there before: none is made in its place (the "
             f"history would look gone), and it opens once it is there. If it was moved away on purpose, "
             f"{store_command('new', store)} makes a new, empty one"
-        ), True, expected)
+        ), True, expected, bands)
 
     def _unmounted(self, store: Path) -> StoreMissing | None:
         """Why ``store``, never opened here and not there, must not be made: it is beneath a mount
@@ -199,7 +213,7 @@ class KnownStores:
                 keys = _keys(stores, store)
                 if self._recorded_id(stores, keys, store) != was:  # (another process's open took it meanwhile)
                     return None
-                self._write(_put(stores, keys, store, None))
+                self._write(_put(stores, keys, store, Entry(None, _bands(stores, keys))))
         except RecordUnreadable:
             return None
         except OSError as e:
@@ -211,10 +225,17 @@ class KnownStores:
         return was
 
     def remember(
-        self, store: Path, store_id: str | None, minted: bool = False, unpinned: str | None = None, checked: Checked | None = None
+        self,
+        store: Path,
+        store_id: str | None,
+        minted: bool = False,
+        unpinned: str | None = None,
+        checked: Checked | None = None,
+        bands: frozenset[str] = frozenset(),
     ) -> None:
-        """``store`` opened, with id ``store_id``: recorded, or its id added to a path recorded before
-        ids. ``minted``: this open gave the store its id (a store from before ids, which ``missing``
+        """``store`` opened, with id ``store_id`` and ``bands`` (its band ids): recorded, or its id
+        added to a path recorded before ids, or its bands to its entry when they changed (a band
+        added: written at the next open). ``minted``: this open gave the store its id (a store from before ids, which ``missing``
         takes: a backup restored; ``unpinned``: the id ``unpin`` took from its path), recorded in place
         of the path's, and said. Otherwise a path recorded
         with another id keeps it (only ``adopt`` changes it), and ``DifferentStore`` is raised: the
@@ -229,7 +250,7 @@ class KnownStores:
             if store_id != unpinned:
                 raise _refused(store, f"id {store_id}", unpinned)
             return
-        if checked is not None and self._unchanged(store, store_id, checked, minted):
+        if checked is not None and self._unchanged(store, store_id, checked, minted, bands):
             return
         try:
             with self._locked():
@@ -239,13 +260,14 @@ class KnownStores:
                 if was is not None and store_id != was and not minted:
                     raise _refused(store, f"id {store_id}", was)
                 new_id = store_id is not None and store_id != was
-                if not keys or new_id:
-                    self._write(_put(stores, keys, store, store_id))
+                if not keys or new_id or bands != _bands(stores, keys):
+                    self._write(_put(stores, keys, store, Entry(store_id if new_id else was, bands)))
                 if minted and (was := was or unpinned) is not None:
                     log.warning(
                         "%s: a store from before store ids (a backup restored?) was found where store %s was: taken as this "
-                        "daemon's store, with its new id %s (a store from before ids cannot be told from another's: if it is "
-                        "not this family's, put the family's store back and run %s)", store, was, store_id, store_command("adopt", store),
+                        "daemon's store, with its new id %s (it has no id to tell it by, and it shares a band with that store, "
+                        "or one of them has none: if it is not this family's, put the family's store back and run %s)",
+                        store, was, store_id, store_command("adopt", store),
                     )  # fmt: skip
         except RecordUnreadable as e:
             log.warning("%s", e)
@@ -261,13 +283,13 @@ class KnownStores:
                 stores = self._stores()
                 keys = _keys(stores, store)
                 if self._recorded_id(stores, keys, store) is None:
-                    self._write(_put(stores, keys, store, store_id))
+                    self._write(_put(stores, keys, store, Entry(store_id, _bands(stores, keys))))
         except (RecordUnreadable, OSError) as e:
             log.warning("%s: its id %s could not be recorded again (%s): the store found there next is taken", store, store_id, e)
 
-    def _unchanged(self, store: Path, store_id: str | None, checked: Checked, minted: bool) -> bool:
-        """Whether the open of ``store`` (id ``store_id``) leaves the record as ``checked`` read it:
-        recorded with that id, or a record that could not be read (said). ``DifferentStore`` when it
+    def _unchanged(self, store: Path, store_id: str | None, checked: Checked, minted: bool, bands: frozenset[str]) -> bool:
+        """Whether the open of ``store`` (id ``store_id``, ``bands``) leaves the record as ``checked``
+        read it: recorded with that id and those bands, or a record that could not be read (said). ``DifferentStore`` when it
         is recorded with another id. ``minted``: the open gave the store its id (to be recorded)."""
         if checked.unreadable is not None:
             log.warning("%s", checked.unreadable)
@@ -276,7 +298,7 @@ class KnownStores:
             return False
         if checked.expected is not None and store_id != checked.expected:
             raise _refused(store, f"id {store_id}", checked.expected)
-        return checked.expected is not None or store_id is None
+        return (checked.expected is not None or store_id is None) and bands == checked.bands
 
     def adopt(self, store: Path, store_id: str) -> None:
         """The store at ``store`` (id ``store_id``) is this daemon's from now on ('spasmwatch store new',
@@ -284,12 +306,12 @@ class KnownStores:
         OSError when the record cannot be written, ``RecordUnreadable`` when it cannot be read."""
         with self._locked():  # (every entry naming the file replaced by one: a conflict among them is settled)
             stores = self._stores()
-            self._write(_put(stores, _keys(stores, store), store, store_id))
+            self._write(_put(stores, _keys(stores, store), store, Entry(store_id)))  # (its bands: at the next open)
 
-    def _recorded_id(self, stores: dict[str, str | None], keys: list[str], store: Path) -> str | None:
+    def _recorded_id(self, stores: dict[str, Entry], keys: list[str], store: Path) -> str | None:
         """The id recorded for the file at ``store`` (its entries ``keys``, ``_keys``); None: recorded
         before ids (or not). ``RecordConflict`` when its entries carry different ids."""
-        ids = {k: i for k in keys if (i := stores[k]) is not None}
+        ids = {k: i for k in keys if (i := stores[k].id) is not None}
         if len(set(ids.values())) < 2:
             return next(iter(ids.values()), None)
         named = " and ".join(f"{k} (id {i})" for k, i in ids.items())
@@ -328,20 +350,25 @@ class KnownStores:
             log.warning("%s: its lock cannot be taken (%s): it is written without it, and a store recorded by "
                         "another process at the same moment may be dropped", self.path, e.strerror or e)  # fmt: skip
 
-    def _write(self, stores: dict[str, str | None]) -> None:
+    def _write(self, stores: dict[str, Entry]) -> None:
         """The record replaced by ``stores``, whole (written beside it, synced, renamed over it), with
         ``_locked`` held. OSError when it cannot be written."""
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)  # (0600)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump([{"path": p, "id": i} for p, i in stores.items()], f, indent=0)
+                json.dump([_json(p, e) for p, e in stores.items()], f, indent=0)
             replace_durably(Path(tmp), self.path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
 
 
-def _keys(stores: dict[str, str | None], store: Path) -> list[str]:
+def _json(path: str, entry: Entry) -> dict[str, object]:
+    """An entry as the record holds it: ``bands`` only when known (as an older version reads it)."""
+    return {"path": path, "id": entry.id, **({"bands": sorted(entry.bands)} if entry.bands else {})}
+
+
+def _keys(stores: dict[str, Entry], store: Path) -> list[str]:
     """The record's keys that name the file at ``store``: its resolved path (what this version
     writes), and what a version before 2026-12-06 wrote, the path as given: that path itself, or any
     path that resolves to the same file (through a symlink). Resolving is a few lstat calls a key."""
@@ -349,18 +376,23 @@ def _keys(stores: dict[str, str | None], store: Path) -> list[str]:
     return [k for k in stores if k in (real, absolute) or os.path.realpath(k) == real]
 
 
-def _put(stores: dict[str, str | None], keys: list[str], store: Path, store_id: str | None) -> dict[str, str | None]:
+def _bands(stores: dict[str, Entry], keys: list[str]) -> frozenset[str]:
+    """The bands the entries ``keys`` (``_keys``) recorded for one store file."""
+    return frozenset().union(*(stores[k].bands for k in keys))
+
+
+def _put(stores: dict[str, Entry], keys: list[str], store: Path, entry: Entry) -> dict[str, Entry]:
     """``stores`` with the entries ``keys`` (``_keys``) replaced by one, the file's resolved path with
-    ``store_id``, where the first of them was (appended when none): the other stores' entries kept
+    ``entry``, where the first of them was (appended when none): the other stores' entries kept
     as they are, an older version's among them (rewritten as each store is)."""
     real = os.path.realpath(store)
-    put: dict[str, str | None] = {}
-    for k, i in stores.items():
+    put: dict[str, Entry] = {}
+    for k, e in stores.items():
         if k not in keys:
-            put[k] = i
+            put[k] = e
         elif real not in put:
-            put[real] = store_id
-    put.setdefault(real, store_id)
+            put[real] = entry
+    put.setdefault(real, entry)
     return put
 
 
@@ -400,9 +432,10 @@ def _identity(store: Path) -> Identity | None:
 
 def _different(store: Path, expected: str | None, found: Identity | None) -> DifferentStore | None:
     """``DifferentStore`` when the file at ``store`` (``found``: what it is, ``_identity``) is not the
-    store of id ``expected`` (None: recorded before ids, any store is taken). A store from before ids is taken too: it is most likely this
-    family's backup restored, it cannot be told from another's, and before ids any store at the path
-    was taken (docs/store.md); its open gives it its id, recorded (``remember``). A file that cannot
+    store of id ``expected`` (None: recorded before ids, any store is taken). A store from before ids
+    is not refused here: it is most likely this family's backup restored, it has no id to tell it by
+    (``_foreign`` refuses one that shares no band with the store recorded), and before ids any store
+    at the path was taken (docs/store.md); its open gives it its id, recorded (``remember``). A file that cannot
     be read is left to the open to say what is wrong with it (damaged, another program's, not this
     account's)."""
     if expected is None or found is None:
@@ -411,6 +444,22 @@ def _different(store: Path, expected: str | None, found: Identity | None) -> Dif
         return None
     what = f"id {found.id}" if found.id is not None else "no id, and not a spasmwatch store from before ids: an empty file?"
     return _refused(store, what, expected)
+
+
+def _foreign(store: Path, expected: str | None, bands: frozenset[str], found: Identity | None) -> DifferentStore | None:
+    """``DifferentStore`` for a store from before ids at ``store`` that has bands, none of them one the
+    store recorded there (id ``expected``) had (its ``bands``): someone else's old store (a backup of
+    theirs copied there). The family's own backup from before ids is an ancestor of the store the
+    id was given to, whose bands the record keeps from that open on: every band in it is among them
+    (a store's bands are never removed). Nothing known (no band on either side): taken, as before."""
+    if expected is None or found is None or not found.from_before_ids or not bands or not found.bands or found.bands & bands:
+        return None
+    return DifferentStore(
+        f"{store} is a spasmwatch store from before store ids, and none of its bands ({', '.join(sorted(found.bands))}) is one "
+        f"the store recorded there (id {expected}) had ({', '.join(sorted(bands))}): another's store (an old backup copied "
+        "there?). It is not this daemon's history: nothing is written into it, and this daemon's store opens once it is there "
+        f"again. If it is this daemon's store all the same, {store_command('adopt', store)} takes it"
+    )
 
 
 def _refused(store: Path, what: str, expected: str) -> DifferentStore:

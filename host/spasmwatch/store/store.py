@@ -344,7 +344,9 @@ class Store:
         conn, found = _db.connect(self.path, self.readonly, thorough)
         if self._known is not None:
             try:  # (on this connection: the file may have changed since the check, or its id not been read then)
-                self._known.remember(self.path, _db.store_id(conn), minted=_db.before_ids(found), unpinned=unpinned, checked=checked)
+                self._known.remember(
+                    self.path, _db.store_id(conn), _db.before_ids(found), unpinned, checked, bands=_db.band_ids(conn)
+                )
             except BaseException:
                 conn.close()
                 raise
