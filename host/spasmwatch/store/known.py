@@ -113,7 +113,7 @@ class KnownStores:
         return cls(Path(platformdirs.user_state_dir("spasmwatch")) / RECORD_NAME)
 
     def _stores(self) -> dict[str, Entry]:
-        """The stores recorded, path -> id (None: recorded before ids); none when the record is
+        """The stores recorded, path -> ``Entry`` (its id None: recorded before ids); none when the record is
         missing (a first run). ``RecordUnreadable`` when it cannot be read: read as no store, a store
         on a disk not mounted yet would be made again, and the next write would forget them all."""
         try:
@@ -235,10 +235,9 @@ class KnownStores:
     ) -> None:
         """``store`` opened, with id ``store_id`` and ``bands`` (its band ids): recorded, or its id
         added to a path recorded before ids, or its bands to its entry when they changed (a band
-        added: written at the next open). ``minted``: this open gave the store its id (a store from before ids, which ``missing``
-        takes: a backup restored; ``unpinned``: the id ``unpin`` took from its path), recorded in place
-        of the path's, and said. Otherwise a path recorded
-        with another id keeps it (only ``adopt`` changes it), and ``DifferentStore`` is raised: the
+        added: written at the next open). ``minted``: this open gave the store its id (a store from
+        before ids, which ``missing`` takes: a backup restored; ``unpinned``: the id ``unpin`` took
+        from its path), recorded in place of the path's, and said. Otherwise a path recorded with another id keeps it (only ``adopt`` changes it), and ``DifferentStore`` is raised: the
         store was swapped in between ``missing`` and the open (a disk mounted meanwhile), or its id
         could not be read then; the open's connection is the one that would write into it.
         A record that cannot be read or written is said, not raised: the store is open, only its
@@ -289,8 +288,9 @@ class KnownStores:
 
     def _unchanged(self, store: Path, store_id: str | None, checked: Checked, minted: bool, bands: frozenset[str]) -> bool:
         """Whether the open of ``store`` (id ``store_id``, ``bands``) leaves the record as ``checked``
-        read it: recorded with that id and those bands, or a record that could not be read (said). ``DifferentStore`` when it
-        is recorded with another id. ``minted``: the open gave the store its id (to be recorded)."""
+        read it: recorded with that id and those bands, or a record that could not be read (said).
+        ``DifferentStore`` when it is recorded with another id. ``minted``: the open gave the store its
+        id (to be recorded)."""
         if checked.unreadable is not None:
             log.warning("%s", checked.unreadable)
             return True
