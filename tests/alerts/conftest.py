@@ -17,7 +17,7 @@ from servers import Broker, free_port, http_recorder, start_broker, stop_broker 
 def notice(kind: NoticeKind = NoticeKind.CLUSTER_ALARM, **kw: object) -> Notification:
     base: dict[str, object] = dict(
         id=7, alert_id=3, device="cot", kind=kind, state="ALARM", urgency=Urgency.URGENT,
-        title="ALARM: possible spasm cluster (cot)", text="3 sudden tensing movements in a cluster since 10:00.",
+        title="ALARM: possible spasm cluster (cot)", text="3 spasm-like movements in a cluster since 10:00.",
         created_t=1_709_629_200.0, cluster_key=12, count=3, started_t=1_709_629_100.0,
     )  # fmt: skip
     base.update(kw)

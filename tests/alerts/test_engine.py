@@ -73,7 +73,7 @@ def test_warning_at_two_alarm_at_third_with_the_words() -> None:
     alarm = r.sent[-1]
     assert alarm.kind is NoticeKind.CLUSTER_ALARM and alarm.state == "ALARM"
     assert alarm.urgency is Urgency.URGENT and alarm.count == 3
-    assert "3 sudden tensing movements in a cluster since 10:00, 5 min after waking" in alarm.text
+    assert "3 spasm-like movements in a cluster since 10:00, 5 min after waking" in alarm.text
     assert "film the baby now" in alarm.text and "pediatrician" in alarm.text
     assert "screening aid, not a diagnosis" in alarm.text
     assert [(t.old, t.new) for t in r.transitions] == [("QUIET", "WARNING"), ("WARNING", "ALARM")]
@@ -185,18 +185,18 @@ def test_an_open_alarm_shows_the_count_it_has_now_when_its_update_is_held_back()
     r.spasms("cot", 1, 6, gap_s=5)  # the alarm at the third, three more within 15 s: held back
     alarm = r.engine.snapshot()["alerts"][0]
     assert alarm["state"] == "ALARM" and alarm["count"] == 6
-    assert alarm["text"].startswith("6 sudden tensing movements in a cluster"), alarm["text"]
+    assert alarm["text"].startswith("6 spasm-like movements in a cluster"), alarm["text"]
     assert "film the baby" in alarm["text"] and "pediatrician" in alarm["text"]
     assert [n.kind for n in r.sent] == [NoticeKind.CLUSTER_WARNING, NoticeKind.CLUSTER_ALARM]  # nothing more sent
     for _ in range(20):
         r.advance(1)  # escalated, then two more spasms held back again
     r.engine.on_spasm("cot", 1, 8)
     escalated = r.engine.snapshot()["alerts"][0]
-    assert escalated["state"] == "ESCALATED" and "8 sudden tensing movements" in escalated["text"], escalated["text"]
+    assert escalated["state"] == "ESCALATED" and "8 spasm-like movements" in escalated["text"], escalated["text"]
     r.engine.ack(escalated["id"], "Mum")
     r.engine.on_spasm("cot", 1, 9)  # held back (the escalation was the last text sent)
     acked = r.engine.snapshot()["alerts"][0]
-    assert acked["state"] == "ACKNOWLEDGED" and acked["text"].startswith("9 sudden tensing movements"), acked["text"]
+    assert acked["state"] == "ACKNOWLEDGED" and acked["text"].startswith("9 spasm-like movements"), acked["text"]
 
 
 def test_spasms_that_reach_the_engine_late_do_not_say_the_cluster_goes_on() -> None:

@@ -48,7 +48,7 @@ def test_webhook_posts_the_documented_json() -> None:
                 "schema": "spasmwatch.alert/1", "key": "cot-3-7-1709629200000", "id": 7, "alert_id": 3, "device": "cot",
                 "kind": "cluster_alarm", "state": "ALARM", "urgency": "urgent", "urgency_level": 5,
                 "title": "ALARM: possible spasm cluster (cot)",
-                "text": "3 sudden tensing movements in a cluster since 10:00.",
+                "text": "3 spasm-like movements in a cluster since 10:00.",
                 "created_t": 1709629200.0, "cluster_key": 12, "fault": None, "count": 3, "started_t": 1709629100.0,
             }  # fmt: skip
 
@@ -108,7 +108,7 @@ def test_ntfy_alarm_is_urgent_with_title_tags_and_token() -> None:
             await ch.close()
             alarm, warn = srv.seen
             assert alarm.method == "POST" and alarm.path == "/baby-xyz"
-            assert alarm.body.decode() == "3 sudden tensing movements in a cluster since 10:00."
+            assert alarm.body.decode() == "3 spasm-like movements in a cluster since 10:00."
             assert alarm.headers["Title"] == "ALARM: possible spasm cluster (cot)"
             assert alarm.headers["Priority"] == "urgent"
             assert alarm.headers["Tags"] == "rotating_light,cluster_alarm"

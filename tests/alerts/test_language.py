@@ -127,8 +127,8 @@ def test_a_damaged_store_push_names_the_command_the_daemon_gives(lang: str) -> N
 
 def test_plurals_and_times_per_language() -> None:
     one = M.ClusterFacts("cot", 1, None, None)
-    assert M.alarm(one, UTC, "de").text.startswith("1 plötzliche Anspannung in einer Serie, ")
-    assert M.alarm(M.ClusterFacts("cot", 0, None, None), UTC, "fr").text.startswith("0 contraction soudaine en série")
+    assert M.alarm(one, UTC, "de").text.startswith("1 krampfartige Bewegung in einer Serie, ")
+    assert M.alarm(M.ClusterFacts("cot", 0, None, None), UTC, "fr").text.startswith("0 mouvement de type spasme en série")
     summary = M.SummaryFacts("cot", (), 0, 0, 3600.0, 1)
     assert "0 mouvement de type spasme" in M.daily_summary(summary, UTC, "fr").text  # French: 0 and 1 are singular
     assert "0 movimientos tipo espasmo" in M.daily_summary(summary, UTC, "es").text
@@ -148,7 +148,7 @@ def test_english_stays_the_default_and_the_wording_of_before() -> None:
     f = M.ClusterFacts("cot", 3, None, 300.0)
     assert M.alarm(f, UTC) == M.alarm(f, UTC, "en") == M.Message(
         "ALARM: possible spasm cluster (cot)",
-        "3 sudden tensing movements in a cluster, 5 min after waking. Please film the baby now if it is still "
+        "3 spasm-like movements in a cluster, 5 min after waking. Please film the baby now if it is still "
         "happening, and contact your pediatrician. spasmwatch is a screening aid, not a diagnosis.",
     )
     assert M.DISCLAIMER == "spasmwatch is a screening aid, not a diagnosis."
@@ -216,7 +216,7 @@ def test_a_daemon_configured_in_german_sends_its_alarm_in_german_and_a_reload_to
                     ntfy, hook = by_path["/family"], json.loads(by_path["/hook"].body)
                     assert _title(ntfy.headers["Title"]) == hook["title"] == "ALARM: mögliche Serie von Spasmen (cot)"
                     text = ntfy.body.decode()
-                    assert text == hook["text"] and text.startswith("3 plötzliche Anspannungen in einer Serie seit "), text
+                    assert text == hook["text"] and text.startswith("3 krampfartige Bewegungen in einer Serie seit "), text
                     assert "Bitte filmen Sie das Baby jetzt" in text and "Kinderärztin oder Ihren Kinderarzt" in text, text
                     assert text.endswith("spasmwatch ist ein Hilfsmittel zur Früherkennung, keine Diagnose."), text
 

@@ -113,7 +113,7 @@ def test_desktop_invokes_notify_send(tmp_path: Path, monkeypatch: pytest.MonkeyP
     argv = json.loads((tmp_path / "ns.json").read_text())
     assert argv[1:] == [
         "--app-name", "spasmwatch", "--urgency", "critical", "--",
-        "ALARM: possible spasm cluster (cot)", "3 sudden tensing movements in a cluster since 10:00.",
+        "ALARM: possible spasm cluster (cot)", "3 spasm-like movements in a cluster since 10:00.",
     ]  # fmt: skip
 
 

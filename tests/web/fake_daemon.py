@@ -19,7 +19,7 @@ from spasmwatch.store.rows import check_note
 Json = dict[str, Any]
 
 ALARM_TEXT = (
-    "{count} sudden tensing movements in a cluster since {since}, {wake} min after waking. "
+    "{count} spasm-like movements in a cluster since {since}, {wake} min after waking. "
     "Please film the baby now if it is still happening, and contact your pediatrician. "
     "spasmwatch is a screening aid, not a diagnosis."
 )

@@ -22,6 +22,9 @@ from spasmwatch.alerts.model import LANGUAGES, BandFault
 from spasmwatch.report.consts import TREND_MIN_MONITORED_S
 from spasmwatch.report.data import Trend
 
+# Keys the web page looks up beside its own ``page.`` ones (daemon/http.py page_in): the movements'
+# term, one template, so the page's alarm card and the push under it cannot name one count two ways.
+SHARED_WITH_PAGE = ("spasms.",)
 EN: dict[str, str] = {
     "disclaimer": "spasmwatch is a screening aid, not a diagnosis.",
     "device": "{label} ({device})",
@@ -29,11 +32,13 @@ EN: dict[str, str] = {
     "of": " of {time}",
     "waking.unknown": "waking time unknown",
     "waking.after": "{min} min after waking",
-    "spasms.one": "{n} sudden tensing movement",
-    "spasms.other": "{n} sudden tensing movements",
+    # the one term for the band's movements in every push, the daily summary and the page
+    # (SHARED_WITH_PAGE): "spasm-like", as a screening aid says, never "spasms"
+    "spasms.one": "{n} spasm-like movement",
+    "spasms.other": "{n} spasm-like movements",
     "span.s": "{n} s",
     "span.min": "{n} min",
-    "warning.title": "Heads-up: {n} spasm-like movements",
+    "warning.title": "Heads-up: {spasms}",
     "warning.text": "{spasms} close together{since}. If a third follows, spasmwatch will raise the cluster alarm. "
     "You may want to look at the baby.",
     "alarm.title": "ALARM: possible spasm cluster",
@@ -49,13 +54,13 @@ EN: dict[str, str] = {
     "closed.title": "Cluster ended",
     "closed.over": " over {span}",
     "closed.start": ", starting at {time}",
-    "closed.text": "Cluster ended: {n} spasm-like movements{over}{start}. "
+    "closed.text": "Cluster ended: {spasms}{over}{start}. "
     "Note anything you saw, and keep any video for the pediatrician.",
     # an alarm retired because late data joined its cluster to an earlier alarmed one (INFO: the
     # mirrors turn it off; the family was alarmed once for it already)
     "merged.title": "Same cluster as an earlier alarm",
     "merged.text": "This alarm's movements belong to the cluster{since}, alarmed before: one cluster, not two "
-    "({n} spasm-like movements so far). It goes on under that alarm; nothing more to do for this one.",
+    "({spasms} so far). It goes on under that alarm; nothing more to do for this one.",
     "false_alarm.title": "False alarm",
     "false_alarm.text": "{by} marked the cluster{of} as a false alarm. No action needed.",
     "test_alarm.title": "Test alarm, nothing detected",
@@ -131,8 +136,6 @@ EN: dict[str, str] = {
     "summary.no_cluster": "no cluster",
     "summary.clusters.one": "{n} cluster",
     "summary.clusters.other": "{n} clusters",
-    "summary.spasms.one": "{n} spasm-like movement",
-    "summary.spasms.other": "{n} spasm-like movements",
     "summary.more": " and {n} more",
     "summary.outside.one": " and {n} more outside it",
     "summary.outside.other": " and {n} more outside them",
@@ -227,8 +230,6 @@ EN: dict[str, str] = {
     "page.ack_label": "Acknowledge: {title}",
     "page.alert_fallback": "alert",
     "page.acking": "Acknowledging…",
-    "page.spasms.one": "{n} spasm-like movement",
-    "page.spasms.other": "{n} spasm-like movements",
     "page.since": "since {time}",
     "page.after_waking": "{min} min after waking",
     "page.waking_unknown": "waking time unknown",
@@ -406,7 +407,7 @@ def _cluster_kw(f: ClusterFacts, tz: tzinfo | None, lang: str) -> dict[str, obje
 
 def warning(f: ClusterFacts, tz: tzinfo | None, lang: str = "en") -> Message:
     kw = _cluster_kw(f, tz, lang)
-    return Message(_titled(lang, "warning.title", f.device, n=f.count), _t(lang, "warning.text", **kw))
+    return Message(_titled(lang, "warning.title", f.device, spasms=kw["spasms"]), _t(lang, "warning.text", **kw))
 
 
 def alarm(f: ClusterFacts, tz: tzinfo | None, lang: str = "en") -> Message:
@@ -439,12 +440,12 @@ def closed(f: ClusterFacts, tz: tzinfo | None, lang: str = "en") -> Message:
     if f.started_t is not None and f.ended_t is not None:
         over = _t(lang, "closed.over", span=_span(max(0.0, f.ended_t - f.started_t), lang))
     start = "" if f.started_t is None else _t(lang, "closed.start", time=hhmm(f.started_t, tz))
-    return Message(_titled(lang, "closed.title", f.device), _t(lang, "closed.text", n=f.count, over=over, start=start))
+    return Message(_titled(lang, "closed.title", f.device), _t(lang, "closed.text", spasms=_spasms(f.count, lang), over=over, start=start))
 
 
 def merged(f: ClusterFacts, into: ClusterFacts, tz: tzinfo | None, lang: str = "en") -> Message:
     """Alarm ``f`` was for more of cluster ``into`` (late data joined them): it is retired, ``into`` goes on."""
-    return Message(_titled(lang, "merged.title", f.device), _t(lang, "merged.text", since=_since(into, tz, lang), n=into.count))
+    return Message(_titled(lang, "merged.title", f.device), _t(lang, "merged.text", since=_since(into, tz, lang), spasms=_spasms(into.count, lang)))
 
 
 def false_alarm(f: ClusterFacts, tz: tzinfo | None, by: str, lang: str = "en") -> Message:
@@ -539,14 +540,14 @@ def _treatment(t: TreatmentTrend, lang: str) -> str:
 def _counts(f: SummaryFacts, tz: tzinfo | None, lang: str) -> str:
     n = len(f.cluster_starts)
     if not n:
-        return _t(lang, "summary.counts_none", spasms=_plural(lang, "summary.spasms", f.spasms))
+        return _t(lang, "summary.counts_none", spasms=_spasms(f.spasms, lang))
     shown = ", ".join(hhmm(t, tz) for t in f.cluster_starts[:SUMMARY_MAX_TIMES])
     more = _t(lang, "summary.more", n=n - SUMMARY_MAX_TIMES) if n > SUMMARY_MAX_TIMES else ""
     lone = f.spasms - f.cluster_spasms
     # "outside it" / "outside them": the form follows the clusters' number, not the movements'
     outside = _t(lang, f"summary.outside.{'one' if n == 1 else 'other'}", n=lone) if lone else ""
     return _t(lang, "summary.counts", clusters=_plural(lang, "summary.clusters", n), times=shown, more=more,
-              spasms=_plural(lang, "summary.spasms", f.cluster_spasms), outside=outside)  # fmt: skip
+              spasms=_spasms(f.cluster_spasms, lang), outside=outside)  # fmt: skip
 
 
 def daily_summary(f: SummaryFacts, tz: tzinfo | None, lang: str = "en") -> Message:

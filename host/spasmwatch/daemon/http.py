@@ -45,7 +45,7 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
-from spasmwatch.alerts.messages import catalog
+from spasmwatch.alerts.messages import SHARED_WITH_PAGE, catalog
 from spasmwatch.config import bind_host, is_loopback
 from spasmwatch.daemon.api import DaemonAPI, Json, who
 from spasmwatch.daemon.clock import local_day
@@ -581,11 +581,11 @@ _DATA_T = re.compile(r'( data-t="([a-z_.]+)"[^>]*>)([^<]*)<')
 
 def page_in(html: str, lang: str) -> str:
     """index.html in ``lang`` ([alerts] language): ``<html lang>`` set, the page's words (the
-    ``page.`` templates of alerts/messages.py or alerts/lang/<lang>.py) embedded once as a JSON data
-    block, which app.js reads (a data block runs nothing, so the CSP's script-src 'self' allows it),
+    ``page.`` templates of alerts/messages.py or alerts/lang/<lang>.py, and the SHARED_WITH_PAGE ones
+    the pushes say too) embedded once as a JSON data block, which app.js reads (a data block runs nothing, so the CSP's script-src 'self' allows it),
     and the words of its ``data-t`` elements put in the language here: the ``<noscript>`` line shows
     only where app.js does not run, and the rest reads right before it does."""
-    words = {k.removeprefix("page."): v for k, v in catalog(lang).items() if k.startswith("page.")}
+    words = {k.removeprefix("page."): v for k, v in catalog(lang).items() if k.startswith(("page.", *SHARED_WITH_PAGE))}
     # "<" escaped: a translation holding "</script>" cannot end the block early.
     data = json.dumps(words, ensure_ascii=False).replace("<", "\\u003c")
     block = f'<script type="application/json" id="page-words">{data}</script>\n'

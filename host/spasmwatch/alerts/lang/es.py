@@ -7,12 +7,12 @@ CATALOG: dict[str, str] = {
     "of": " de las {time}",
     "waking.unknown": "hora de despertar desconocida",
     "waking.after": "{min} min después de despertar",
-    "spasms.one": "{n} contracción repentina",
-    "spasms.other": "{n} contracciones repentinas",
+    "spasms.one": "{n} movimiento tipo espasmo",
+    "spasms.other": "{n} movimientos tipo espasmo",
     "span.s": "{n} s",
     "span.min": "{n} min",
-    "warning.title": "Aviso: {n} movimientos tipo espasmo",
-    "warning.text": "{spasms} muy seguidas{since}. Si llega una tercera, spasmwatch dará la alarma de serie. "
+    "warning.title": "Aviso: {spasms}",
+    "warning.text": "{spasms} muy seguidos{since}. Si llega un tercero, spasmwatch dará la alarma de serie. "
     "Conviene mirar al bebé.",
     "alarm.title": "ALARMA: posible serie de espasmos",
     "alarm.text": "{spasms} en serie{since}, {waking}. Por favor, grabe al bebé ahora si sigue ocurriendo "
@@ -27,11 +27,11 @@ CATALOG: dict[str, str] = {
     "closed.title": "Serie terminada",
     "closed.over": " en {span}",
     "closed.start": ", empezó a las {time}",
-    "closed.text": "Serie terminada: {n} movimientos tipo espasmo{over}{start}. Anote lo que vio y guarde los vídeos "
+    "closed.text": "Serie terminada: {spasms}{over}{start}. Anote lo que vio y guarde los vídeos "
     "para su pediatra.",
     "merged.title": "La misma serie que una alarma anterior",
     "merged.text": "Los movimientos de esta alarma pertenecen a la serie{since}, ya avisada: una sola serie, no dos "
-    "({n} movimientos tipo espasmo hasta ahora). Sigue bajo aquella alarma; no hay nada más que hacer con esta.",
+    "({spasms} hasta ahora). Sigue bajo aquella alarma; no hay nada más que hacer con esta.",
     "false_alarm.title": "Falsa alarma",
     "false_alarm.text": "{by} marcó la serie{of} como falsa alarma. No hace falta hacer nada.",
     "test_alarm.title": "Alarma de prueba, nada detectado",
@@ -100,8 +100,6 @@ CATALOG: dict[str, str] = {
     "summary.no_cluster": "ninguna serie",
     "summary.clusters.one": "{n} serie",
     "summary.clusters.other": "{n} series",
-    "summary.spasms.one": "{n} movimiento tipo espasmo",
-    "summary.spasms.other": "{n} movimientos tipo espasmo",
     "summary.more": " y {n} más",
     "summary.outside.one": " y {n} más fuera de ella",
     "summary.outside.other": " y {n} más fuera de ellas",
@@ -193,8 +191,6 @@ CATALOG: dict[str, str] = {
     "page.ack_label": "Confirmar: {title}",
     "page.alert_fallback": "alerta",
     "page.acking": "Confirmando…",
-    "page.spasms.one": "{n} movimiento tipo espasmo",
-    "page.spasms.other": "{n} movimientos tipo espasmo",
     "page.since": "desde las {time}",
     "page.after_waking": "{min} min después de despertar",
     "page.waking_unknown": "hora de despertar desconocida",

@@ -7,12 +7,12 @@ CATALOG: dict[str, str] = {
     "of": " de {time}",
     "waking.unknown": "heure du réveil inconnue",
     "waking.after": "{min} min après le réveil",
-    "spasms.one": "{n} contraction soudaine",
-    "spasms.other": "{n} contractions soudaines",
+    "spasms.one": "{n} mouvement de type spasme",
+    "spasms.other": "{n} mouvements de type spasme",
     "span.s": "{n} s",
     "span.min": "{n} min",
-    "warning.title": "Attention : {n} mouvements de type spasme",
-    "warning.text": "{spasms} rapprochées{since}. Si une troisième suit, spasmwatch déclenchera l'alarme de série. "
+    "warning.title": "Attention : {spasms}",
+    "warning.text": "{spasms} rapprochés{since}. Si un troisième suit, spasmwatch déclenchera l'alarme de série. "
     "Vous pouvez aller voir le bébé.",
     "alarm.title": "ALARME : possible série de spasmes",
     "alarm.text": "{spasms} en série{since}, {waking}. Filmez le bébé maintenant si cela continue, "
@@ -27,11 +27,11 @@ CATALOG: dict[str, str] = {
     "closed.title": "Série terminée",
     "closed.over": " sur {span}",
     "closed.start": ", début à {time}",
-    "closed.text": "Série terminée : {n} mouvements de type spasme{over}{start}. Notez ce que vous avez vu "
+    "closed.text": "Série terminée : {spasms}{over}{start}. Notez ce que vous avez vu "
     "et gardez les vidéos pour votre pédiatre.",
     "merged.title": "Même série qu'une alarme précédente",
     "merged.text": "Les mouvements de cette alarme appartiennent à la série{since}, déjà signalée : une seule série, "
-    "pas deux ({n} mouvements de type spasme jusqu'ici). Elle est suivie sous cette alarme ; rien de plus à faire pour celle-ci.",
+    "pas deux ({spasms} jusqu'ici). Elle est suivie sous cette alarme ; rien de plus à faire pour celle-ci.",
     "false_alarm.title": "Fausse alarme",
     "false_alarm.text": "{by} a marqué la série{of} comme fausse alarme. Rien à faire.",
     "test_alarm.title": "Alarme de test, rien de détecté",
@@ -103,8 +103,6 @@ CATALOG: dict[str, str] = {
     "summary.no_cluster": "aucune série",
     "summary.clusters.one": "{n} série",
     "summary.clusters.other": "{n} séries",
-    "summary.spasms.one": "{n} mouvement de type spasme",
-    "summary.spasms.other": "{n} mouvements de type spasme",
     "summary.more": " et {n} de plus",
     "summary.outside.one": " et {n} de plus en dehors",
     "summary.outside.other": " et {n} de plus en dehors",
@@ -197,8 +195,6 @@ CATALOG: dict[str, str] = {
     "page.ack_label": "Prendre en charge : {title}",
     "page.alert_fallback": "alerte",
     "page.acking": "Prise en charge…",
-    "page.spasms.one": "{n} mouvement de type spasme",
-    "page.spasms.other": "{n} mouvements de type spasme",
     "page.since": "depuis {time}",
     "page.after_waking": "{min} min après le réveil",
     "page.waking_unknown": "heure du réveil inconnue",
