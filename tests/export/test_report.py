@@ -607,7 +607,7 @@ def test_a_trend_is_per_hour_monitored_not_per_calendar_day(tmp_path: Path) -> N
     (trend,) = _trend_items(tmp_path, db, "2024-03-04T00:00:00Z", "2024-03-18T00:00:00Z")
     assert trend == (
         "vigabatrin 50 mg/kg/day started 2024-03-11: clusters per 24 h monitored 4.0 -> 4.0 (no change); "
-        "spasms per 24 h monitored 20.0 -> 20.0 (no change); "
+        "spasm-like events per 24 h monitored 20.0 -> 20.0 (no change); "
         "168.0 h monitored in the 7 days before, 72.0 h monitored in the 6 days after"
     ), trend
 
@@ -631,7 +631,7 @@ def test_a_trend_side_with_too_few_hours_monitored_is_not_compared(tmp_path: Pat
     assert trend == (
         "vigabatrin 50 mg/kg/day started 2024-03-06: too few hours monitored to compare (under 24.0 h on a side): "
         "10.0 h monitored in the 2 days before, 24.0 h monitored in the 1 day after; "
-        "1 cluster and 5 spasms before, 2 clusters and 10 spasms after"
+        "1 cluster and 5 spasm-like events before, 2 clusters and 10 spasm-like events after"
     ), trend
 
 

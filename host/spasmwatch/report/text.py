@@ -32,6 +32,11 @@ DISCLAIMER = (
 # Without --patient: a line to write the child's name on, so a printout is not left anonymous.
 PATIENT_BLANK = "________________________ (not given)"
 
+# The report's one name for what the band counted, as its summary, day table and plots say it
+# (the family's pushes and page say "spasm-like movements", alerts/messages.py): until 2026-12-06
+# the treatment trend said "5 spasms before" under a table of "spasm-like events".
+SPASM_LIKE = "spasm-like event"
+
 
 def patient_line(data: ReportData) -> str:
     return f"Patient: {data.patient or PATIENT_BLANK}"
@@ -111,7 +116,7 @@ def summary(data: ReportData) -> list[str]:
     fa = sum(d.false_alarms for d in data.days)
     pw = [c.post_wake_s / 60 for c in data.counted_clusters if c.post_wake_s is not None]
     lines = [
-        f"{counted(spasms, 'spasm-like event')} and {counted(clusters, 'cluster')} in {counted(len(data.days), 'day')}"
+        f"{counted(spasms, SPASM_LIKE)} and {counted(clusters, 'cluster')} in {counted(len(data.days), 'day')}"
         + (f" ({fa} more marked false alarm by the caregiver)" if fa else ""),
     ]
     lines.append(monitored_line(data))
@@ -233,12 +238,12 @@ def trend_line(data: ReportData, t: Trend) -> str:
     when = f"{tr.drug}{_dose(tr)} started {data.local(tr.t):%Y-%m-%d}"
     sides = f"{_side_words(t.before, 'before')}, {_side_words(t.after, 'after')}"
     if not t.comparable:
-        counts = (f"{counted(t.before.clusters, 'cluster')} and {counted(t.before.spasms, 'spasm')} before, "
-                  f"{counted(t.after.clusters, 'cluster')} and {counted(t.after.spasms, 'spasm')} after")  # fmt: skip
+        counts = (f"{counted(t.before.clusters, 'cluster')} and {counted(t.before.spasms, SPASM_LIKE)} before, "
+                  f"{counted(t.after.clusters, 'cluster')} and {counted(t.after.spasms, SPASM_LIKE)} after")  # fmt: skip
         return (f"{when}: too few hours monitored to compare (under {hours(TREND_MIN_MONITORED_S)} h on a side): "
                 f"{sides}; {counts}")  # fmt: skip
     return (f"{when}: {_rates(t, 'clusters', t.before.clusters, t.after.clusters)}; "
-            f"{_rates(t, 'spasms', t.before.spasms, t.after.spasms)}; {sides}")  # fmt: skip
+            f"{_rates(t, f'{SPASM_LIKE}s', t.before.spasms, t.after.spasms)}; {sides}")  # fmt: skip
 
 
 def _dose(tr: TreatmentRow) -> str:
