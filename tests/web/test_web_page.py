@@ -4,6 +4,7 @@ the LAN token, and a screenshot."""
 
 from __future__ import annotations
 
+import re
 import time
 import urllib.error
 import urllib.request
@@ -59,6 +60,35 @@ def test_page_loads_on_a_phone_and_shows_band_state(page: Any, served: ServerThr
     page.wait_for_selector(".band .pill[data-connected='no']")
     assert "Out of reach" in band.locator(".pill").inner_text()
     assert "Disconnected" in band.locator(".faults").inner_text()
+
+
+def test_a_band_not_connected_shows_its_worn_sleep_and_battery_as_last_known_with_when(
+    page: Any, served: ServerThread, fake: FakeDaemon
+) -> None:
+    """Found by a scripted night with every channel real: a band out of reach (or connected and
+    silent, STALE) kept "Worn: Yes" and "Asleep since 01:10, for 2 h" under its pill, read at 3 a.m.
+    as the baby watched now, the "for" growing with no band. Those facts are its last report's: each
+    says "last known at HH:MM (N min ago)", the sleep no running span; connected again, neither.
+    Old code: "Yes" alone while the band was out of reach."""
+    now = served.call(fake.now)
+    served.call(fake.set_band, asleep=True, battery_pct=64, worn=True, sleep_since=now - 3 * 3600, last_seen=now - 4)
+    load(page, served.url)
+    band = page.locator(".band[data-device='SW-0001']")
+    facts = {name: band.locator(f"[data-fact='{name}'] dd") for name in ("worn", "sleep", "battery")}
+    assert facts["worn"].inner_text() == "Yes" and "for 3 h" in facts["sleep"].inner_text(), facts["worn"].inner_text()
+    assert band.locator(".fact.stale").count() == 0
+    last = re.compile(r"last known at \d\d:\d\d \(23 min ago\)$")
+    for state, connected in (("BACKOFF", False), ("STALE", True)):
+        served.call(fake.set_band, connected=connected, state=state, last_seen=now - 23 * 60)
+        band.locator(".fact.stale[data-fact='worn']").wait_for()  # live, no reload
+        for name, fact in facts.items():
+            text = fact.inner_text()
+            assert last.search(text) and "for " not in text, (state, name, text)
+        assert facts["worn"].inner_text().startswith("Yes\n") and "Asleep since" in facts["sleep"].inner_text()
+        assert "64%" in facts["battery"].inner_text()
+    served.call(fake.set_band, connected=True, state="STREAMING", last_seen=now - 2)
+    band.locator(".fact.stale").first.wait_for(state="detached")
+    assert facts["worn"].inner_text() == "Yes" and "for 3 h" in facts["sleep"].inner_text()
 
 
 def test_a_cluster_appears_live_without_reload(page: Any, served: ServerThread, fake: FakeDaemon) -> None:

@@ -248,6 +248,8 @@ EN: dict[str, str] = {
     "page.asleep_since": "Asleep since {time}",
     "page.awake_since": "Awake since {time}",
     "page.for": "for {span}",
+    # under a band's worn, sleep and battery while it is not connected (or silent): its last report's
+    "page.last_known": "last known at {time} ({seen})",
     "page.never": "never",
     "page.battery": "Battery",
     "page.worn": "Worn",

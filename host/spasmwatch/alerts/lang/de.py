@@ -213,6 +213,7 @@ CATALOG: dict[str, str] = {
     "page.asleep_since": "Schläft seit {time}",
     "page.awake_since": "Wach seit {time}",
     "page.for": "seit {span}",
+    "page.last_known": "zuletzt gemeldet um {time} ({seen})",
     "page.never": "nie",
     "page.battery": "Akku",
     "page.worn": "Angelegt",

@@ -209,6 +209,7 @@ CATALOG: dict[str, str] = {
     "page.asleep_since": "Dormido desde las {time}",
     "page.awake_since": "Despierto desde las {time}",
     "page.for": "durante {span}",
+    "page.last_known": "último dato a las {time} ({seen})",
     "page.never": "nunca",
     "page.battery": "Batería",
     "page.worn": "Puesta",

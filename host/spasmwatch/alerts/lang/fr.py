@@ -213,6 +213,7 @@ CATALOG: dict[str, str] = {
     "page.asleep_since": "Endormi depuis {time}",
     "page.awake_since": "Éveillé depuis {time}",
     "page.for": "depuis {span}",
+    "page.last_known": "dernière valeur connue à {time} ({seen})",
     "page.never": "jamais",
     "page.battery": "Batterie",
     "page.worn": "Portée",

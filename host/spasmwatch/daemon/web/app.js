@@ -328,10 +328,12 @@
 
   // ---- bands ------------------------------------------------------------------------
 
+  // opts.asOf: the "last known at ..." line of a value that is not now's (renderBands).
   function fact(label, value, opts) {
     opts = opts || {};
-    return el("div", { class: `fact${opts.wide ? " wide" : ""}${opts.low ? " low" : ""}`, "data-fact": opts.name },
-      el("dt", { text: label }), el("dd", null, ...(Array.isArray(value) ? value : [value])));
+    const values = [...(Array.isArray(value) ? value : [value]), ...(opts.asOf ? [opts.asOf] : [])];
+    return el("div", { class: `fact${opts.wide ? " wide" : ""}${opts.low ? " low" : ""}${opts.asOf ? " stale" : ""}`, "data-fact": opts.name },
+      el("dt", { text: label }), el("dd", null, ...values));
   }
 
   function renderBands() {
@@ -355,13 +357,20 @@
         fill.style.width = `${Math.max(0, Math.min(100, pct))}%`;  // CSSOM: allowed by the CSP, unlike style=""
         battery = el("span", { class: "battery" }, el("span", { text: percent(pct) }), el("span", { class: "meter", "aria-hidden": "true" }, fill));
       }
+      // Out of reach, or connected and silent (STALE): worn, sleep and battery are the band's last
+      // report's. Shown as now's, "Worn: Yes" and a sleep "for 2 h" growing with no band read at 3 a.m.
+      // as the baby watched (scripted night): each says when it was last known, the sleep no span.
+      const current = b.connected && b.state !== "STALE";
+      const asOf = (known) => (!current && known && b.last_seen
+        ? el("span", { class: "sub", text: t("last_known", { time: hhmm(b.last_seen), seen: ago(b.last_seen, now) }) })
+        : null);
       const worn = b.worn === true ? t("yes") : b.worn === false ? t("not_on_baby") : t("unknown");
       let sleep = t("unknown");
       if (b.asleep === true || b.asleep === false) {
         const since = b.sleep_since && (b.asleep ? t("asleep_since", { time: hhmm(b.sleep_since) }) : t("awake_since", { time: hhmm(b.sleep_since) }));
-        sleep = since
+        sleep = since && current
           ? [since, el("span", { class: "sub", text: t("for", { span: duration(now - b.sleep_since) }) })]
-          : b.asleep ? t("asleep") : t("awake");
+          : since || (b.asleep ? t("asleep") : t("awake"));
       }
       const seen = b.last_seen ? ago(b.last_seen, now) : t("never");
       const faults = (b.faults || []).filter((f) => f);
@@ -370,9 +379,9 @@
           el("span", { class: "band-name", text: b.name || b.device || t("band") }),
           el("span", { class: `pill ${tone}`, "data-connected": b.connected ? "yes" : "no", text: stateText })),
         el("dl", { class: "facts-grid" },
-          fact(t("battery"), battery, { name: "battery", low: pct !== null && pct <= 15 }),
-          fact(t("worn"), worn, { name: "worn", low: b.worn === false }),
-          fact(t("sleep"), sleep, { name: "sleep", wide: true })),
+          fact(t("battery"), battery, { name: "battery", low: pct !== null && pct <= 15, asOf: asOf(pct !== null) }),
+          fact(t("worn"), worn, { name: "worn", low: b.worn === false, asOf: asOf(b.worn === true || b.worn === false) }),
+          fact(t("sleep"), sleep, { name: "sleep", wide: true, asOf: asOf(b.asleep === true || b.asleep === false) })),
         el("p", { class: "seen muted small", "data-fact": "seen", text: t("last_heard", { seen }) }),
         faults.length ? el("ul", { class: "faults", "aria-label": t("band_problems") },
           ...faults.map((f) => el("li", { text: faultName(f) }))) : null,
