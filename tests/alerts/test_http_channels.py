@@ -50,6 +50,7 @@ def test_webhook_posts_the_documented_json() -> None:
                 "title": "ALARM: possible spasm cluster (cot)",
                 "text": "3 spasm-like movements in a cluster since 10:00.",
                 "created_t": 1709629200.0, "cluster_key": 12, "fault": None, "count": 3, "started_t": 1709629100.0,
+                "cluster_ended": False,
             }  # fmt: skip
 
     asyncio.run(main())
@@ -262,9 +263,12 @@ def test_a_resend_pass_skips_a_push_being_delivered_and_stops_at_the_first_failu
 
 
 def test_a_kept_push_reads_back_as_the_same_notification_and_an_altered_one_is_refused() -> None:
-    for n in (ALARM, band_notice(BandFault.NOT_WORN, True), notice(cluster_key="c-7", count=None, started_t=None)):
+    ended = notice(NoticeKind.CLUSTER_CLOSED, cluster_ended=True)  # an unacknowledged alarm's "Cluster ended"
+    for n in (ALARM, band_notice(BandFault.NOT_WORN, True), notice(cluster_key="c-7", count=None, started_t=None), ended):
         back = from_json(json.loads(json.dumps(n.to_json())))
         assert back.to_json() == n.to_json() and back.key == n.key
+    old = {k: v for k, v in ended.to_json().items() if k != "cluster_ended"}  # kept before 2026-12-06
+    assert from_json(old).cluster_ended is False
     altered = {**ALARM.to_json(), "created_t": ALARM.created_t + 1}
     with pytest.raises(ValueError, match="does not match"):
         from_json(altered)

@@ -246,6 +246,67 @@ def test_the_end_of_a_cluster_whose_alarm_is_still_open_keeps_the_alarm_on(broke
         w.stop()
 
 
+def test_the_alert_says_apart_an_alarm_to_see_to_and_a_cluster_going_on(broker: Broker) -> None:
+    """Found by a scripted night with every channel real: the retained alert said ``alarm: true``
+    under the title "Cluster ended" until someone acknowledged it, and nothing said whether the
+    cluster was still going on. ``alarm`` keeps its documented meaning (an alarm nobody has
+    acknowledged: a siren until someone sees to it); ``cluster_active`` is the cluster going on
+    now (a light while it lasts), whoever acknowledged. Two clusters: one ends unacknowledged, then
+    is acknowledged; the other is acknowledged while it goes on, then ends. Home Assistant gets a
+    binary sensor for each. Old code: no ``cluster_active``."""
+    from spasmwatch.alerts import AlertEngine, AlertSettings
+    from spasmwatch.alerts.channels import Dispatcher
+
+    now = [1_709_629_200.0]
+    w = Watcher(broker.port)
+    seen: list[tuple[str, str, bool, bool]] = []
+
+    async def run() -> None:
+        d = Dispatcher({"mqtt": MqttChannel(MqttSettings(port=broker.port, timeout_s=5))})
+        engine = AlertEngine(lambda: now[0], d.submit, AlertSettings(escalate_after_s=600.0))
+
+        async def step(what: Callable[[], object]) -> None:
+            now[0] += 10
+            what()
+            await d.drain()
+            p = _alert_at(w, now[0])
+            seen.append((p["title"].split(" (")[0], p["state"], p["alarm"], p["cluster_active"]))
+
+        def ack() -> None:
+            (alert,) = (a for a in engine.snapshot()["alerts"] if a["state"] != "CLOSED")
+            engine.ack(alert["id"], "Anna")
+
+        for key, story in ((12, ("spasm", "end", "ack")), (13, ("spasm", "ack", "end"))):
+            for act in story:
+                await step({"spasm": lambda: engine.on_spasm("cot", key, 3, started_t=now[0] - 30),
+                            "end": lambda: engine.on_cluster_closed("cot", key), "ack": ack}[act])  # fmt: skip
+        await d.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(run(), 30))
+        assert seen == [
+            ("ALARM: possible spasm cluster", "ALARM", True, True),
+            ("Cluster ended", "ALARM", True, False),  # nobody has seen to it: still the siren, no more the light
+            ("Alarm acknowledged by Anna", "CLOSED", False, False),
+            ("ALARM: possible spasm cluster", "ALARM", True, True),
+            ("Alarm acknowledged by Anna", "ACKNOWLEDGED", False, True),  # seen to, still going on
+            ("Cluster ended", "CLOSED", False, False),
+        ], seen
+        active = w.json("homeassistant/binary_sensor/spasmwatch_cot_cluster_active/config")
+        assert active["state_topic"] == "spasmwatch/cot/alert" and active["unique_id"] == "spasmwatch_cot_cluster_active"
+        assert active["value_template"] == "{{ 'ON' if value_json.cluster_active else 'OFF' }}", active
+    finally:
+        w.stop()
+
+
+def _alert_at(w: Watcher, t: float) -> Any:
+    """The retained alert published at engine time ``t`` (the watcher hears it a moment after the broker)."""
+    deadline = time.monotonic() + 10
+    while (p := w.json("spasmwatch/cot/alert"))["updated_t"] != t and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return p
+
+
 def test_the_alert_sent_while_the_broker_was_down_is_retained_once_it_is_back(tmp_path: Path) -> None:
     """Found by review: a notification that could not reach the broker (down, restarting: a Home
     Assistant add-on update) was never remembered, so the reconnect re-published the state from
@@ -889,7 +950,7 @@ def test_a_channel_retired_for_another_prefix_deletes_its_topics_but_not_the_dis
             assert not _under("swa", got), sorted(got)
             assert _under("swb", got) == ["swb/cot/alert", "swb/cot/availability", "swb/cot/status"], sorted(got)
             configs = [t for t in got if t.startswith("homeassistant/")]
-            assert len(configs) == 9, sorted(got)  # (no daemon to act: no buttons)
+            assert len(configs) == 10, sorted(got)  # (no daemon to act: no buttons)
             assert {json.loads(got[t])["availability_topic"] for t in configs} == {"swb/cot/availability"}
         finally:
             await new.close()
@@ -915,7 +976,7 @@ def test_a_channel_retired_with_no_successor_on_its_broker_deletes_everything_it
         await closed.send(notice())
         await closed.close()
         got = await asyncio.to_thread(retained, broker.port)
-        assert got["spasmwatch/cot/availability"] == b"offline" and len([t for t in got if t.startswith("homeassistant/")]) == 11
+        assert got["spasmwatch/cot/availability"] == b"offline" and len([t for t in got if t.startswith("homeassistant/")]) == 12
 
         ch = MqttChannel(s, on_command=act)
         await ch.send(notice())

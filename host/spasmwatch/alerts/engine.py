@@ -674,6 +674,8 @@ class AlertEngine:
             count=None if cluster is None else cluster.count,
             started_t=None if cluster is None else cluster.started_t,
             audience=audience,
+            # (over: it ended unacknowledged, ended_t unknown for an alarm restored so; ended_t: closed)
+            cluster_ended=cluster is not None and (cluster.over or cluster.ended_t is not None),
         )
 
     def _move(

@@ -135,6 +135,9 @@ class Notification:
     count: int | None = None  # spasms in the cluster so far
     started_t: float | None = None  # first spasm of the cluster, unix seconds
     audience: Audience = Audience.FILTERED
+    # The cluster has ended (no spasm for the close time), its alarm open or not: an open alarm
+    # whose cluster ended still wants a parent (MQTT ``alarm``), no cluster goes on (``cluster_active``).
+    cluster_ended: bool = False
 
     @property
     def key(self) -> str:
@@ -166,6 +169,7 @@ class Notification:
             "fault": None if self.fault is None else self.fault.value,
             "count": self.count,
             "started_t": self.started_t,
+            "cluster_ended": self.cluster_ended,
         }
 
 

@@ -281,6 +281,8 @@ def discovery_configs(s: MqttSettings, device: str, commands: bool | None = None
     entities: list[tuple[str, str, dict[str, Any]]] = [
         ("binary_sensor", "alarm", {"name": "Spasm alarm", "state_topic": t["alert"], "device_class": "safety",
          "value_template": "{{ 'ON' if value_json.alarm else 'OFF' }}", "json_attributes_topic": t["alert"]}),
+        ("binary_sensor", "cluster_active", {"name": "Spasm cluster going on", "state_topic": t["alert"],
+         "value_template": "{{ 'ON' if value_json.cluster_active else 'OFF' }}", "icon": "mdi:pulse"}),
         ("sensor", "alert_state", {"name": "Alert state", "state_topic": t["alert"],
          "value_template": "{{ value_json.state }}", "icon": "mdi:alarm-light"}),
         ("sensor", "battery", {"name": "Battery", "state_topic": t["status"], "device_class": "battery",
@@ -327,13 +329,20 @@ def discovery_configs(s: MqttSettings, device: str, commands: bool | None = None
     return out
 
 
+# A cluster alert's states from its alarm to its close (WARNING is before one, CLOSED after).
+_ALARMED_STATES = (*OPEN_ALARM_STATES, "ACKNOWLEDGED")
+
+
 def alert_state(n: Notification) -> dict[str, Any]:
     """The retained ``alert`` payload after a cluster notification."""
     return {
         "schema": "spasmwatch.alert_state/1",
         "device": n.device,
         "state": n.state,
+        # An alarm nobody has acknowledged: a parent is wanted, also once its cluster ended (a siren).
         "alarm": n.state in OPEN_ALARM_STATES,
+        # The alarmed cluster goes on now, acknowledged or not (a light while it lasts).
+        "cluster_active": n.state in _ALARMED_STATES and not n.cluster_ended,
         "alert_id": n.alert_id,
         "cluster_key": n.cluster_key,
         "count": n.count,

@@ -138,6 +138,7 @@ def from_json(d: dict[str, object]) -> Notification:
         fault=None if fault is None else BandFault(fault),
         count=None if d["count"] is None else _int(d["count"]),
         started_t=None if d["started_t"] is None else float(d["started_t"]),  # type: ignore[arg-type]
+        cluster_ended=d.get("cluster_ended") is True,  # (kept before 2026-12-06: not there)
     )  # fmt: skip
     if n.key != d["key"]:
         raise ValueError(f"key {d['key']!r} does not match its fields ({n.key!r})")
