@@ -440,7 +440,8 @@ def test_a_tz_that_names_no_zone_is_said_once(
     course_db: tuple[Path, Expected], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Found by review: a misspelt TZ silently meant UTC, the report's and the EDF+ header's times
-    hours off with nothing said. One line on stderr names the setting and that UTC is used."""
+    hours off with nothing said. One line on stderr names the setting and that UTC is used, by
+    'report', 'export' and 'summary' alike (commands._args.zone)."""
     import time
 
     db, _ = course_db
@@ -452,6 +453,10 @@ def test_a_tz_that_names_no_zone_is_said_once(
             assert run_cli(cmd, "--db", str(db), "--out", str(tmp_path / out), "--since", "2024-03-05", "--until", "2024-03-06") == 0
             err = capsys.readouterr().err
             assert err.count(warning) == 1 and err.startswith(warning), (cmd, err)
+        # 'summary' (no --tz) read the zone on its own: the same UTC times, and nothing said (scripted night)
+        assert run_cli("summary", "--db", str(db), "--at", "2024-03-06T07:30") == 0
+        err = capsys.readouterr().err
+        assert err.count(warning) == 1 and err.startswith(warning), ("summary", err)
         assert run_cli("report", "--db", str(db), "--out", str(tmp_path / "r.html"), "--since", "2024-03-05", "--until", "2024-03-06", "--tz", "UTC") == 0
         assert "warning" not in capsys.readouterr().err  # --tz given: TZ is not read
     finally:

@@ -11,9 +11,9 @@ import json
 import time
 from typing import Any
 
+from spasmwatch.commands._args import zone
 from spasmwatch.commands._daemon import add_store_args, config_of, open_store_at, parse_when, store_path_of
 from spasmwatch.config import Config
-from spasmwatch.daemon.clock import local_zone
 from spasmwatch.daemon.summary import summaries
 from spasmwatch.store.rows import DeviceRow
 
@@ -56,9 +56,10 @@ def run(args: argparse.Namespace) -> int:
     path = store_path_of(args)
     at = parse_when(args.at, what="--at")
     now = time.time() if at is None else at
+    tz = zone(None)  # this computer's, a TZ naming no zone said once, as 'report' and 'export' say it
     with open_store_at(path, args) as store:
         names = names_of(args, store.devices())
-        out = summaries(store, names, now, local_zone(), args.device)
+        out = summaries(store, names, now, tz, args.device)
     if not out:
         print(f"no band in the store {path} yet: nothing to summarise (a band shows here once the daemon has heard from it)")
         return 0
