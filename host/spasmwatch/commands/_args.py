@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from collections.abc import Callable
 from datetime import tzinfo
@@ -59,3 +60,14 @@ def zone(name: str | None) -> tzinfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise SpasmwatchError(f"--tz: unknown time zone {name!r}") from exc
+
+
+def command_line_by() -> str:
+    """Who did it when a command is not told (--by): "command line (pi)", where it came from and the
+    login, as the page's "web page" and MQTT's "Home Assistant" say theirs. The login alone read on
+    the family's page and phones as "Alarm acknowledged by pi", a shared box's account, not a person
+    (scripted night). No login known (a container's uid with no name): "command line"."""
+    try:
+        return f"command line ({getpass.getuser()})"
+    except (OSError, KeyError):  # no LOGNAME/USER and no passwd entry for the uid
+        return "command line"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 from typing import Any
 
+from spasmwatch.commands._args import command_line_by
 from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of
 from spasmwatch.errors import SpasmwatchError
 
@@ -17,7 +17,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("ack", help="acknowledge an alert (stops escalation)", description=__doc__)
     add_config_arg(p)
     p.add_argument("alert_id", nargs="?", type=int, help="alert id (see 'spasmwatch status'); default: every open alert")
-    p.add_argument("--by", default=getpass.getuser(), help="who acknowledges (default: your user name)")
+    p.add_argument("--by", default=command_line_by(), help="who acknowledges, as the family reads it (default: 'command line (<your login>)')")
     p.set_defaults(func=run)
 
 

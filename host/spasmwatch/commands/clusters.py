@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 from typing import Any
 
+from spasmwatch.commands._args import command_line_by
 from spasmwatch.commands._daemon import add_config_arg, add_window_args, api, band_labels, daemon_config_of, hm, minutes, open_store, window_of
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.store.rows import LABELS
@@ -16,7 +16,7 @@ def register(sub: Any) -> None:
     add_config_arg(p)
     add_window_args(p, "7d")
     p.add_argument("--label", nargs=2, metavar=("ID", "LABEL"), help="label cluster ID as confirmed or false_alarm (via the daemon: a false alarm tells everyone alerted)")
-    p.add_argument("--by", default=getpass.getuser(), help="who labels (default: your user name)")
+    p.add_argument("--by", default=command_line_by(), help="who labels, as the family reads it (default: 'command line (<your login>)')")
     p.set_defaults(func=run)
 
 

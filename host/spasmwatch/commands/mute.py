@@ -8,11 +8,11 @@ A spasm cluster still raises the alarm on every channel.
 from __future__ import annotations
 
 import argparse
-import getpass
 import re
 from typing import Any
 from urllib.parse import quote
 
+from spasmwatch.commands._args import command_line_by
 from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of
 from spasmwatch.daemon.consts import MAX_MUTE_S
 from spasmwatch.errors import SpasmwatchError
@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
     p.add_argument("device", help="band device id or name (see 'spasmwatch status')")
     p.add_argument("--for", dest="span", default="30m", help=f"how long: 90s, 30m, 2h, at most {MAX_MUTE_S / 3600:g}h (default 30m)")
     p.add_argument("--off", action="store_true", help="unmute now")
-    p.add_argument("--by", default=getpass.getuser(), help="who mutes (default: your user name)")
+    p.add_argument("--by", default=command_line_by(), help="who mutes, as the family reads it (default: 'command line (<your login>)')")
     p.set_defaults(func=run)
 
 

@@ -10,9 +10,9 @@ channel as NOT DELIVERED: a test that gets through clears that.
 from __future__ import annotations
 
 import argparse
-import getpass
 from typing import Any
 
+from spasmwatch.commands._args import command_line_by
 from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of
 
 # One attempt per channel, all at once; a sound channel may try player after player (30 s each).
@@ -25,7 +25,7 @@ def register(sub: Any) -> None:
     add_config_arg(p)
     p.add_argument("--channel", help="only this channel, named as caregivers name it (sound, desktop, mqtt, ntfy:NAME, ...); "
                    "a wrong name lists the configured ones")
-    p.add_argument("--by", default=getpass.getuser(), help="who sends it, said in the message (default: your user name)")
+    p.add_argument("--by", default=command_line_by(), help="who sends it, said in the message (default: 'command line (<your login>)')")
     p.set_defaults(func=run)
 
 
