@@ -114,6 +114,7 @@ class Run:
     log_lines: list[str] = field(default_factory=list)
     band_cpu_s: float = 0.0
     store_kb: tuple[float, float] = (0.0, 0.0)  # the store as SQLite counts it (WAL pages in), first and last
+    status_rows: tuple[int, int] = (0, 0)  # STATUS rows stored, first and last
 
     def summary(self) -> dict[str, Any]:
         a, b = self.samples[0], self.samples[-1]
@@ -130,6 +131,7 @@ class Run:
             "db_kb_per_sim_day": round((self.store_kb[1] - self.store_kb[0]) * 24 / sim_h), "db_file_kb": [round(a.db_kb), round(b.db_kb)], "wal_kb": [round(a.wal_kb), round(max(s.wal_kb for s in self.samples)), round(b.wal_kb)],
             "written_kb_per_sim_h": round((b.wchar - a.wchar) / 1024 / sim_h), "writes_per_sim_h": round((b.syscw - a.syscw) / sim_h),
             "raw_kb_per_sim_day": round((b.raw_kb - a.raw_kb) * 24 / sim_h),
+            "status_rows_per_sim_day": round((self.status_rows[1] - self.status_rows[0]) * 24 / sim_h),
             "log_lines_per_sim_h": round(len(self.log_lines) / sim_h, 1), "log_first": self.log_lines[:8],
         }  # fmt: skip
 
@@ -185,7 +187,7 @@ def run(tmp: Path, mode: str, hours: float, speed: int, every_s: float) -> Run:
         t0 = time.monotonic()
         bcpu0 = proc_cpu_s(band.proc.pid) if band else 0.0
         r.samples.append(sample(d.pid, data, t0, speed))
-        first_kb = store_kb(data)
+        first_kb, first_rows = store_kb(data), status_rows(data)
         real = hours * 3600 / speed
         while time.monotonic() - t0 < real:
             time.sleep(min(every_s, max(0.0, real - (time.monotonic() - t0))))
@@ -196,6 +198,7 @@ def run(tmp: Path, mode: str, hours: float, speed: int, every_s: float) -> Run:
             r.band_cpu_s = proc_cpu_s(band.proc.pid) - bcpu0
         r.log_lines = _lines_since(log, start)
         r.store_kb = (first_kb, store_kb(data))
+        r.status_rows = (first_rows, status_rows(data))
         d.send_signal(signal.SIGTERM)
         d.wait(30)
     finally:
@@ -217,17 +220,22 @@ def store_kb(data: Path) -> float:
         return float(c.execute("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()").fetchone()[0]) / 1024
 
 
-def _streaming(data: Path) -> bool:
+def status_rows(data: Path) -> int:
+    """STATUS rows in the store (0: none yet, or no store; a read-only look)."""
     import sqlite3
 
     db = data / "spasmwatch.db"
     if not db.exists():
-        return False
+        return 0
     try:
-        with sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True) as c:
-            return bool(c.execute("SELECT count(*) FROM status").fetchone()[0])
+        with contextlib.closing(sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True)) as c:
+            return int(c.execute("SELECT count(*) FROM status").fetchone()[0])
     except sqlite3.Error:
-        return False
+        return 0
+
+
+def _streaming(data: Path) -> bool:
+    return status_rows(data) > 0
 
 
 def show(s: dict[str, Any]) -> None:
@@ -238,6 +246,7 @@ def show(s: dict[str, Any]) -> None:
     print(f"  RSS first / peak first half / peak second half / last: {s['rss_mb']} MB")
     print(f"  store +{s['db_kb_per_sim_day']} KB a day (file KB {s['db_file_kb']}); WAL KB first / peak / last {s['wal_kb']}; raw +{s['raw_kb_per_sim_day']} KB a day")
     print(f"  written {s['written_kb_per_sim_h']} KB in {s['writes_per_sim_h']} write calls per simulated hour")
+    print(f"  STATUS rows {s['status_rows_per_sim_day']} per simulated day")
     print(f"  log lines {s['log_lines_per_sim_h']} per simulated hour")
     for ln in s["log_first"]:
         print(f"    {ln[:150]}")
