@@ -6,6 +6,14 @@ from __future__ import annotations
 # status_period_s (10 s by default): three missed epochs is not radio jitter.
 STALE_S = 35.0
 
+# A band's STATUS (one every status_period_s, 10 s) is stored when a field a reader of the stored
+# rows uses changed (any but its uptime, which moves at every one: docs/store.md "STATUS rows"),
+# else once it is this long (s) past the last one stored. Stored every 10 s it was 2.26 of the
+# 5.61 WAL pages an idle band wrote each 10 s, 8,640 rows a day no reader needs. The latest
+# stored says when the band was last heard: after a host crash to within this (a lost link and a
+# stop store the latest one heard), as devices.last_seen (store.DEVICE_SEEN_EVERY_S, 60 s).
+STATUS_STORED_EVERY_S = 60.0
+
 # The caregiver hears "band disconnected" only after this long: a band at the
 # edge of range drops and reconnects within seconds, and the flash log plus
 # backfill mean a short drop loses nothing.

@@ -85,6 +85,7 @@ class BandView:
     info: BandInfo | None = None
     status: dict[str, Any] = field(default_factory=dict)
     status_t: float | None = None
+    status_stored: tuple[dict[str, Any], float] | None = None  # the latest STATUS this run stored, and when heard
     synced: bool = False
     down_since: float | None = None  # mono s when the link was lost (for the disconnected alert)
     analysis: LiveAnalysis | None = None
@@ -423,6 +424,7 @@ class Daemon:
         await asyncio.gather(*self._tasks, *self._errands, return_exceptions=True)
         for b in self.bands:
             self._close_raw(b)  # (a failure: the last pending samples are lost, a gap at the file's end)
+            self._store_held_status(b)
         await self.dispatcher.close()
         if self.heartbeat is not None:
             await self.heartbeat.close()
@@ -530,6 +532,7 @@ class Daemon:
             await asyncio.gather(b.task, return_exceptions=True)
             self._tasks.remove(b.task)
         self.bands.remove(b)
+        self._store_held_status(b)
         log.info("%s: disconnected and no longer monitored: it is not in the config any more", label)
         err = self._close_raw(b)
         if err is not None:
@@ -824,6 +827,8 @@ class Daemon:
         elif state not in (State.CONNECTING, State.SECURING, State.SYNCING) and b.down_since is None:
             b.down_since = self.clock.mono()
             b.synced = False
+        if state is not State.STREAMING:
+            self._store_held_status(b)
         self._publish({"type": "status"})
 
     def on_connected(self, info: BandInfo) -> None:
@@ -838,11 +843,14 @@ class Daemon:
         """Monitor ``device`` as band ``b``: its analysis rebuilt from the store, its open alarms restored.
         First its band boots synced on a host clock stepped since are placed on the clock as it reads
         now: the rebuild, the clusters and alarms restored read their times."""
+        if b.device != device:  # another unit (a spare band on the same port): its STATUS is its own
+            self._store_held_status(b)  # (the one before's, stored under its own id)
+            b.status, b.status_t, b.status_stored = {}, None, None
         b.device = device
         # Its numbers in the store, for a connect that cannot read them (log_life): not the band's
         # own when its flash was erased once (None, unknown: its own numbers, the first life's).
         b.log_life = self._read(device, lambda: self.store.log_life(device), _nothing)
-        if b.status_t is None:  # taken on at a start: when a run before last heard it, not "never" on the page
+        if b.status_t is None:  # taken on at a start or a swap: when a run before last heard it, not "never" on the page
             b.status_t = self._read(device, lambda: _last_heard(self.store, device), _nothing)
         # Nothing of another unit's (a spare band on the same port) places or dedups its records:
         # numbered from 0 as that one's were, its events were taken for re-deliveries.
@@ -1130,7 +1138,8 @@ class Daemon:
 
     def _on_status(self, device: str, rec: dict[str, Any], received_s: float) -> None:
         b = self._by_device(device)
-        self._stored(device, lambda: self.store.add_status(device, received_s, rec))
+        if _status_news(b.status_stored, rec, received_s):
+            self._store_status(b, device, rec, received_s)
         b.status, b.status_t = rec, received_s
         flags, errors = rec["flags"], rec["errors"]
         e = self.engine.on_band_state
@@ -1150,6 +1159,17 @@ class Daemon:
             if t is not None and b.analysis is not None:
                 b.analysis.band_time(t)
         self._publish({"type": "status"})
+
+    def _store_status(self, b: BandView, device: str, rec: dict[str, Any], received_s: float) -> None:
+        """Store ``rec``, heard at ``received_s``; refused (the store failing), the next STATUS tries again."""
+        if self._stored(device, lambda: self.store.add_status(device, received_s, rec)) is not None:
+            b.status_stored = (rec, received_s)
+
+    def _store_held_status(self, b: BandView) -> None:
+        """The band's latest STATUS, held since the last one stored, stored: its link lost or the
+        daemon stopping, the store's latest says when it was last heard, to the STATUS."""
+        if b.device is not None and b.status and b.status_t is not None and (b.status_stored is None or b.status_stored[1] != b.status_t):
+            self._store_status(b, b.device, b.status, b.status_t)
 
     def _wall_time(self, b: BandView, boot: int, t_ms: int) -> float | None:
         """``Store.wall_time``; when the store cannot be read, or holds nothing that places ``boot``
@@ -1796,6 +1816,17 @@ def _last_alert_id(store: Store) -> int:
         return store.last_alert_id()
     except StoreError:
         return 0
+
+
+def _status_news(stored: tuple[dict[str, Any], float] | None, rec: dict[str, Any], received_s: float) -> bool:
+    """Whether the STATUS ``rec``, heard at ``received_s``, is stored: the band's first this run, a
+    field a reader uses changed since the latest stored (any but its uptime, which moves at every
+    one), that one STATUS_STORED_EVERY_S old, or the clock set back before it."""
+    if stored is None:
+        return True
+    old, old_t = stored
+    changed = any(rec.get(k) != old.get(k) for k in rec.keys() | old.keys() if k != "uptime_s")
+    return changed or not 0 <= received_s - old_t < K.STATUS_STORED_EVERY_S
 
 
 def _last_heard(store: Store, device: str) -> float | None:
