@@ -78,7 +78,11 @@ def test_kill_9_mid_cluster_then_restart_loses_and_doubles_nothing(tmp_path: Pat
         seqs = sorted(e.seq for e in s.events("crash0001"))
         clusters = list(s.clusters("crash0001"))
         transitions = [(a.state, a.text) for a in s.alerts("crash0001") if a.cluster_id is not None]
+        latest = s.latest_status("crash0001")
         assert s.integrity_check() == "ok"
+    # What the STATUS rows' readers need outlived the kill (docs/store.md "STATUS rows"): the band's
+    # log head as it ended, which bench/faults.py and test_log_erased hold the stored events against.
+    assert latest is not None and latest.next_seq == end["next_seq"], (latest, end)
     # The alarm went out once; the restarted daemon carried it on instead of raising it again.
     raised = [text for st, text in transitions if st == "ALARM" and "restored" not in text]
     assert len(raised) == 1, transitions
