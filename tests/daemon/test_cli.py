@@ -130,6 +130,48 @@ def test_cli_talks_to_the_running_daemon(tmp_path: Path, quick_cluster_csv: Path
     assert down.returncode == 2 and "no daemon answers" in down.stderr
 
 
+def test_status_says_a_band_out_of_reach_has_its_battery_worn_and_sleep_as_last_known(tmp_path: Path, quick_cluster_csv: Path) -> None:
+    """Found after the page's fix (a scripted night, every channel real): the band out of reach,
+    'spasmwatch status' still printed "BACKOFF, battery 78%, worn, awake since ..." as if now's. The
+    daemon says the values are its last report's (``last_known_at`` in /api/status, what the page
+    reads too) and status says so in the page's words. The real firmware, bleak over the simulated
+    radio, SQLite on disk, the CLI in a process of its own. Old code: no ``last_known_at``; the
+    line read "band0 (band0000): BACKOFF, battery 78%, worn, ..." while the band was gone."""
+    from spasmwatch.alerts.messages import hhmm
+
+    port = free_port()
+    config = tmp_path / "config.toml"
+    config.write_text(f"[daemon.http]\nport = {port}\n")
+
+    async def status() -> tuple[str, dict[str, object]]:
+        text, js = await asyncio.gather(asyncio.to_thread(cli, config, "status"), asyncio.to_thread(cli, config, "status", "--json"))
+        assert text.returncode == 0 and js.returncode == 0, text.stderr + js.stderr
+        return text.stdout.splitlines()[0], json.loads(js.stdout)["bands"][0]
+
+    async def main() -> tuple[tuple[str, dict[str, object]], tuple[str, dict[str, object]]]:
+        async with rig(tmp_path, quick_cluster_csv, speed=4) as r:
+            assert r.daemon is not None
+            http = HttpServer(r.daemon, host="127.0.0.1", port=port, clock=r.clock.wall)
+            await http.start()
+            try:
+                band = lambda: r.daemon.status()["bands"][0]  # type: ignore[union-attr]  # noqa: E731
+                await r.wait_for(lambda: band()["state"] == "STREAMING" and band()["worn"] is True, 60, "the band heard worn")
+                heard = await status()
+                r.bands[0].kill()  # out of range
+                await r.wait_for(lambda: not band()["connected"], 60, "the link lost")
+                return heard, await status()
+            finally:
+                await http.stop()
+
+    (streaming, now), (gone, last) = asyncio.run(main())
+    assert now["last_known_at"] is None and "last known" not in streaming, (now, streaming)
+    assert streaming.startswith(f"band0 (band0000): STREAMING, battery {now['battery_pct']}%, worn, "), streaming
+    assert last["last_known_at"] == last["last_seen"] is not None, last
+    when = hhmm(float(last["last_seen"]), None)  # type: ignore[arg-type]
+    said = re.fullmatch(rf"band0 \(band0000\): {last['state']}; last known at {when} \((just now|\d+ min ago)\): battery (\d+)%, worn, .+", gone)
+    assert said and said[2] == str(last["battery_pct"]), gone
+
+
 def test_a_second_daemon_on_the_same_store_is_refused(tmp_path: Path) -> None:
     """Found by review: two daemons on one store both restored and escalated the same alarms."""
     env = dict(os.environ, SPASMWATCH_DATA_DIR=str(tmp_path / "data"))

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from spasmwatch.alerts.messages import SummaryFacts, daily_summary
+from spasmwatch.daemon.api import last_known_at
 from spasmwatch.store.rows import check_note
 
 Json = dict[str, Any]
@@ -70,7 +71,8 @@ class FakeDaemon:
     # ---- DaemonAPI ---------------------------------------------------------
 
     def status(self) -> Json:
-        return {"now": self.now(), "bands": [dict(b) for b in self.bands], "alerts": [dict(a) for a in self.alerts.values()],
+        bands = [{**b, "last_known_at": last_known_at(b["state"], b["last_seen"])} for b in self.bands]  # as the daemon decides it
+        return {"now": self.now(), "bands": bands, "alerts": [dict(a) for a in self.alerts.values()],
                 "channels": list(self.channels), "channels_failing": [dict(c) for c in self.channels_failing], "heartbeat": self.heartbeat,
                 "config_error": self.config_error, "config_needs_restart": [], "store": self.store}  # fmt: skip
 

@@ -380,6 +380,30 @@ def hhmm(t: float, tz: tzinfo | None) -> str:
     return datetime.fromtimestamp(t, tz).strftime("%H:%M")
 
 
+def page_span(seconds: float, lang: str) -> str:
+    """A span in the page's words ("under a minute", "23 min", "2 h 5 min"): app.js ``duration``,
+    for the texts the command line says as the page does."""
+    s = max(0, round(seconds))
+    if s < 60:
+        return _t(lang, "page.under_minute")
+    m = s // 60
+    if m < 60:
+        return _t(lang, "page.min", m=m)
+    return _t(lang, "page.h_min", h=m // 60, m=m % 60) if m % 60 else _t(lang, "page.h", h=m // 60)
+
+
+def page_ago(when: float, now: float, lang: str) -> str:
+    """"just now" or "23 min ago", as app.js ``ago`` says it."""
+    s = max(0.0, now - when)
+    return _t(lang, "page.just_now") if s < 60 else _t(lang, "page.ago", span=page_span(s, lang))
+
+
+def last_known(when: float, now: float, tz: tzinfo | None, lang: str = "en") -> str:
+    """"last known at 02:41 (23 min ago)": a band's battery, worn and sleep while they are its last
+    report's (/api/status ``last_known_at``), as the page says it under each."""
+    return _t(lang, "page.last_known", time=hhmm(when, tz), seen=page_ago(when, now, lang))
+
+
 def _titled(lang: str, key: str, device: str, **kw: object) -> str:
     return _t(lang, "device", label=_t(lang, key, **kw), device=device)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from spasmwatch.alerts.messages import last_known
 from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of, after_waking, hm
 from spasmwatch.config import Http, default_config_path, existing_config, is_loopback
 from spasmwatch.daemon.rawkeep import size_text
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     for line in store_lines(st):
         print(line)
     for b in st["bands"]:
-        print("\n".join(band_lines(b, args.config)))
+        print("\n".join(band_lines(b, args.config, st["now"])))
     for line in config_lines(st, restart_step(args), args.config) + channel_lines(st, args.config) + heartbeat_lines(st):
         print(line)
     for line in raw_lines(st) + page_lines(cfg.daemon.http):
@@ -55,14 +56,15 @@ def suggest(words: str, config: str | None) -> str:
     return cmd(words, Path(config or "."), config is not None)
 
 
-def band_lines(b: dict[str, Any], config: str | None = None) -> list[str]:
-    """One band of /api/status for a person (``config``: status's --config, for the commands it names)."""
+def band_lines(b: dict[str, Any], config: str | None = None, now: float | None = None) -> list[str]:
+    """One band of /api/status for a person (``config``: status's --config, for the commands it
+    names; ``now``: the status's, what its "23 min ago" counts from)."""
     worn = {True: "worn", False: "NOT WORN", None: "worn: unknown"}[b["worn"]]
     sleep = {True: "asleep", False: "awake", None: "sleep: unknown"}[b["asleep"]]
     if b["asleep"] is not None and b["sleep_since"] is not None:  # no onset seen yet: no "since -"
         sleep += f" since {hm(b['sleep_since'])}"
     batt = "?" if b["battery_pct"] is None else f"{b['battery_pct']}%"
-    lines = [f"{b['name']} ({b['device'] or 'not seen yet'}): {b['state']}, battery {batt}, {worn}, {sleep}"]
+    lines = [f"{b['name']} ({b['device'] or 'not seen yet'}): {b['state']}{as_of(b, now)} battery {batt}, {worn}, {sleep}"]
     if b["faults"]:
         lines.append(f"  faults: {', '.join(b['faults'])}")
     if b["state"] == "FAULT" and b.get("detail"):  # what a person must do (e.g. switch the band off and on to pair)
@@ -85,6 +87,17 @@ def band_lines(b: dict[str, Any], config: str | None = None) -> list[str]:
     if c:
         lines.append(f"  last cluster: {hm(c['start'])}, {c['count']} spasm-like movements, {after_waking(c['post_wake_s'])}")
     return lines
+
+
+def as_of(b: dict[str, Any], now: float | None) -> str:
+    """"; last known at 02:41 (23 min ago):" before a band's battery, worn and sleep while they are
+    its last report's (``last_known_at``, which the page reads too), in the page's words; "," while
+    they are now's, none is known, or a daemon from before the field. Printed as now's, a band out
+    of reach read "worn, asleep" at 3 a.m. as the baby watched (scripted night)."""
+    when = b.get("last_known_at")
+    if when is None or now is None or (b["battery_pct"], b["worn"], b["asleep"]) == (None, None, None):
+        return ","
+    return f"; {last_known(when, now, None)}:"
 
 
 def restart_step(args: argparse.Namespace) -> str:

@@ -18,6 +18,15 @@ Json = dict[str, Any]
 Msg = Json
 
 
+def last_known_at(state: str, last_seen: float | None) -> float | None:
+    """When a band's ``battery_pct``, ``worn`` and ``asleep`` were reported, while they are its last
+    report's and not now's: the band not connected, or connected and silent (STALE); null while it
+    streams, or before it was ever heard. One decision for the page and 'spasmwatch status', which
+    say "last known at 02:41 (23 min ago)" by it: shown as now's, "Worn: Yes" of a band out of reach
+    was read at 3 a.m. as the baby watched (scripted night). ``state``: the session state's name."""
+    return None if state == "STREAMING" else last_seen
+
+
 def who(by: str | None, default: str) -> str:
     """Who did it, as kept with an acknowledgement or a note: trimmed, at most ``MAX_BY``
     characters, ``default`` (where it came from) when empty."""
@@ -33,7 +42,8 @@ class DaemonAPI(Protocol):
         ``last_error_msg``: ``{key, args}``, a page word (docs/web.md "Texts the daemon words") or null,
         ``connected, battery_pct, worn`` (true/false/null), ``asleep``
         (true/false/null), ``sleep_since`` (t of the last sleep/wake change),
-        ``last_seen``, ``alert_state`` (worst open alert state or "QUIET"),
+        ``last_seen``, ``last_known_at`` (``last_known_at()``: the t the battery, worn and
+        sleep are from while they are not now's, else null), ``alert_state`` (worst open alert state or "QUIET"),
         ``faults`` ([kind]), ``last_cluster`` (cluster or null), ``log_life``
         (null, or ``since, boot_offset, seq_offset`` once the band's flash
         was seen erased: its numbers in the store are the band's + these),

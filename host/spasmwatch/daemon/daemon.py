@@ -33,7 +33,7 @@ from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, 
 from spasmwatch.alerts.channels.sound import SoundChannel
 from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.daemon import consts as K
-from spasmwatch.daemon.api import Json, Msg, who
+from spasmwatch.daemon.api import Json, Msg, last_known_at, who
 from spasmwatch.config import is_loopback
 from spasmwatch.daemon.clock import Clock, SinceBoot, SystemClock, local_day, local_zone, log_time, resolve_local_zone
 from spasmwatch.daemon.heartbeat import Heartbeat, HeartbeatSettings
@@ -1589,10 +1589,10 @@ class Daemon:
         # (a store that fails the read: the page and MQTT go on showing the alarm, without the last cluster)
         row = self._read(device, lambda: self.store.latest_cluster(device), _nothing) if device else None
         last = self._cluster_json(row) if row is not None else None
-        worn = st.get("worn")
+        worn, state = st.get("worn"), b.session.state.value.upper()
         return {
             "device": b.device, "name": b.label, "transport": b.info.transport if b.info else None,
-            "state": b.session.state.value.upper(), "detail": b.session.detail,
+            "state": state, "detail": b.session.detail,
             "connected": b.session.state in (State.STREAMING, State.STALE), "last_error": b.session.last_error or None,
             # The two above as page words and their values, for the page in the family's language
             # (docs/web.md "Texts the daemon words"); the English fields stay for other clients.
@@ -1600,7 +1600,8 @@ class Daemon:
             "battery_pct": st.get("battery_pct"), "worn": None if worn in (None, -1) else worn == 1,
             "log_fill_pct": st.get("log_fill_pct"),
             "asleep": a.asleep if a else None, "sleep_since": a.sleep_since if a else None,
-            "last_seen": b.status_t, "alert_state": summary.get("alert_state", "QUIET"),
+            "last_seen": b.status_t, "last_known_at": last_known_at(state, b.status_t),
+            "alert_state": summary.get("alert_state", "QUIET"),
             "faults": self._faults(b, summary), "last_cluster": last,
             # A mute forgotten after a bath must be seen: its end and who set it (None: not muted).
             "muted_until": summary.get("muted_until"), "muted_by": summary.get("muted_by"),

@@ -358,17 +358,17 @@
         battery = el("span", { class: "battery" }, el("span", { text: percent(pct) }), el("span", { class: "meter", "aria-hidden": "true" }, fill));
       }
       // Out of reach, or connected and silent (STALE): worn, sleep and battery are the band's last
-      // report's. Shown as now's, "Worn: Yes" and a sleep "for 2 h" growing with no band read at 3 a.m.
+      // report's, of last_known_at (the daemon decides it: api.last_known_at, as 'spasmwatch status'
+      // says it). Shown as now's, "Worn: Yes" and a sleep "for 2 h" growing with no band read at 3 a.m.
       // as the baby watched (scripted night): each says when it was last known, the sleep no span.
-      const current = b.connected && b.state !== "STALE";
-      const asOf = (known) => (!current && known && b.last_seen
-        ? el("span", { class: "sub", text: t("last_known", { time: hhmm(b.last_seen), seen: ago(b.last_seen, now) }) })
+      const asOf = (known) => (known && b.last_known_at
+        ? el("span", { class: "sub", text: t("last_known", { time: hhmm(b.last_known_at), seen: ago(b.last_known_at, now) }) })
         : null);
       const worn = b.worn === true ? t("yes") : b.worn === false ? t("not_on_baby") : t("unknown");
       let sleep = t("unknown");
       if (b.asleep === true || b.asleep === false) {
         const since = b.sleep_since && (b.asleep ? t("asleep_since", { time: hhmm(b.sleep_since) }) : t("awake_since", { time: hhmm(b.sleep_since) }));
-        sleep = since && current
+        sleep = since && !b.last_known_at
           ? [since, el("span", { class: "sub", text: t("for", { span: duration(now - b.sleep_since) }) })]
           : since || (b.asleep ? t("asleep") : t("awake"));
       }
