@@ -91,6 +91,27 @@ def test_a_band_not_connected_shows_its_worn_sleep_and_battery_as_last_known_wit
     assert facts["worn"].inner_text() == "Yes" and "for 3 h" in facts["sleep"].inner_text()
 
 
+def test_the_page_and_the_command_line_say_how_long_ago_a_band_was_last_known_alike(
+    page: Any, served: ServerThread, fake: FakeDaemon
+) -> None:
+    """'spasmwatch status' says a band's last report as the page does (alerts.messages.last_known,
+    the catalogue's page.last_known); the span in words is app.js duration/ago there and
+    messages.page_span/page_ago here: the page's text for each span must be the Python's."""
+    from spasmwatch.alerts import messages as M
+
+    now = served.call(fake.now)
+    served.call(fake.set_band, connected=False, state="BACKOFF", last_seen=now - 60)
+    load(page, served.url)
+    battery = page.locator(".band[data-device='SW-0001'] [data-fact='battery'] dd .sub")
+    # 20 s into each minute: the fake's clock runs on while the page loads the status
+    spans = {20: "just now", 23 * 60 + 20: "23 min ago", 3600 + 20: "1 h ago", 2 * 3600 + 5 * 60 + 20: "2 h 5 min ago", 26 * 3600 + 20: "26 h ago"}
+    for span, words in spans.items():
+        served.call(fake.set_band, last_seen=now - span)
+        said = f"({M.page_ago(now - span, now, 'en')})"
+        assert said == f"({words})", said
+        wait_for(lambda: battery.inner_text().endswith(said), what=f"{said} for {span} s, not {battery.inner_text()!r}")
+
+
 def test_a_cluster_appears_live_without_reload(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
     load(page, served.url)
     assert page.locator(".cluster").count() == 0
