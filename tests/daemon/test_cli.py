@@ -130,13 +130,16 @@ def test_cli_talks_to_the_running_daemon(tmp_path: Path, quick_cluster_csv: Path
     assert down.returncode == 2 and "no daemon answers" in down.stderr
 
 
-def test_status_says_a_band_out_of_reach_has_its_battery_worn_and_sleep_as_last_known(tmp_path: Path, quick_cluster_csv: Path) -> None:
+@pytest.mark.parametrize("away", ["out_of_reach", "silent"])
+def test_status_says_a_band_not_streaming_has_its_battery_worn_and_sleep_as_last_known(tmp_path: Path, cluster_csv: Path, away: str) -> None:
     """Found after the page's fix (a scripted night, every channel real): the band out of reach,
     'spasmwatch status' still printed "BACKOFF, battery 78%, worn, awake since ..." as if now's. The
     daemon says the values are its last report's (``last_known_at`` in /api/status, what the page
-    reads too) and status says so in the page's words. The real firmware, bleak over the simulated
-    radio, SQLite on disk, the CLI in a process of its own. Old code: no ``last_known_at``; the
-    line read "band0 (band0000): BACKOFF, battery 78%, worn, ..." while the band was gone."""
+    reads too) and status says so in the page's words. Out of reach: the band killed (BACKOFF);
+    silent: it hangs with the link up (SIGSTOP: STALE, then the session retries), then goes on,
+    and its values are now's again. The real firmware, bleak
+    over the simulated radio, SQLite on disk, the CLI in a process of its own. Old code: no
+    ``last_known_at``; the line read "band0 (band0000): BACKOFF, battery 78%, worn, ..." while the band was gone."""
     from spasmwatch.alerts.messages import hhmm
 
     port = free_port()
@@ -148,24 +151,35 @@ def test_status_says_a_band_out_of_reach_has_its_battery_worn_and_sleep_as_last_
         assert text.returncode == 0 and js.returncode == 0, text.stderr + js.stderr
         return text.stdout.splitlines()[0], json.loads(js.stdout)["bands"][0]
 
-    async def main() -> tuple[tuple[str, dict[str, object]], tuple[str, dict[str, object]]]:
-        async with rig(tmp_path, quick_cluster_csv, speed=4) as r:
+    async def main() -> list[tuple[str, dict[str, object]]]:
+        async with rig(tmp_path, cluster_csv, speed=4, stale_s=1.5) as r:
             assert r.daemon is not None
             http = HttpServer(r.daemon, host="127.0.0.1", port=port, clock=r.clock.wall)
             await http.start()
+            band = lambda: r.daemon.status()["bands"][0]  # type: ignore[union-attr]  # noqa: E731
             try:
-                band = lambda: r.daemon.status()["bands"][0]  # type: ignore[union-attr]  # noqa: E731
                 await r.wait_for(lambda: band()["state"] == "STREAMING" and band()["worn"] is True, 60, "the band heard worn")
-                heard = await status()
-                r.bands[0].kill()  # out of range
-                await r.wait_for(lambda: not band()["connected"], 60, "the link lost")
-                return heard, await status()
+                seen = [await status()]
+                if away == "out_of_reach":
+                    r.bands[0].kill()
+                    await r.wait_for(lambda: not band()["connected"], 60, "the link lost")
+                    return [*seen, await status()]
+                os.kill(r.bands[0].proc.pid, signal.SIGSTOP)  # the link stays up, nothing comes
+                try:
+                    await r.wait_for(lambda: band()["state"] != "STREAMING", 20, "silent")  # STALE, then retried
+                    seen.append(await status())
+                finally:
+                    os.kill(r.bands[0].proc.pid, signal.SIGCONT)
+                await r.wait_for(lambda: band()["state"] == "STREAMING", 60, "streaming again")
+                return [*seen, await status()]
             finally:
                 await http.stop()
 
-    (streaming, now), (gone, last) = asyncio.run(main())
-    assert now["last_known_at"] is None and "last known" not in streaming, (now, streaming)
-    assert streaming.startswith(f"band0 (band0000): STREAMING, battery {now['battery_pct']}%, worn, "), streaming
+    (streaming, now), (gone, last), *back = asyncio.run(main())
+    for line, b in [(streaming, now), *back]:
+        assert b["state"] == "STREAMING" and b["last_known_at"] is None and "last known" not in line, (b, line)
+        assert line.startswith(f"band0 (band0000): STREAMING, battery {b['battery_pct']}%, worn, "), line
+    assert last["state"] != "STREAMING", last
     assert last["last_known_at"] == last["last_seen"] is not None, last
     when = hhmm(float(last["last_seen"]), None)  # type: ignore[arg-type]
     said = re.fullmatch(rf"band0 \(band0000\): {last['state']}; last known at {when} \((just now|\d+ min ago)\): battery (\d+)%, worn, .+", gone)
