@@ -21,6 +21,7 @@ from synthetic import disk_files, other_disk, unmount
 
 from spasmwatch.daemon.lock import lock_holder, one_daemon
 from spasmwatch.store import DifferentStore, KnownStores, Store, StoreMissing, schema
+from spasmwatch.store.known import Checked
 from spasmwatch.store._db import read_identity, statements
 
 DEV = "band0001"
@@ -498,6 +499,62 @@ def test_a_store_with_an_id_swapped_in_for_a_backup_from_before_ids_after_the_ch
         assert isinstance(store.open_error, DifferentStore), store.open_error
     assert json.loads(known.path.read_text()) == [{"path": str(path), "id": upgraded}]
     assert isinstance(known.missing(path), DifferentStore)
+
+def _restored_backup(path: Path) -> str | None:
+    """The family's store from before ids given its id by an open (the upgrade), then their backup of
+    it from before ids restored at its path; the id the upgrade gave (recorded there)."""
+    _old_store(path, schema.STORE_ID_VERSION - 1, bands=(DEV,))
+    backup = path.read_bytes()
+    with Store.may_fail(path, KnownStores.default()) as st:
+        upgraded = st.store_id
+    for f in path.parent.iterdir():
+        f.unlink()
+    path.write_bytes(backup)
+    return upgraded
+
+
+def test_a_backup_given_its_id_by_another_process_between_this_ones_check_and_open_is_taken(tmp_path: Path) -> None:
+    """The check reads the record unlocked: the daemon's start (or a 'note') checks the family's
+    restored backup, and before its open another process's open gives the backup its id and records
+    it. The store found then is the one the record names: taken. Old code: DifferentStore (the id
+    the check read was the upgrade's), the family's store not opened and the way out named 'adopt'."""
+    path = tmp_path / "disk" / "spasmwatch.db"
+    _restored_backup(path)
+    known = KnownStores.default()
+    checked = known.check(path)
+    assert checked.missing is None and checked.found is not None and checked.found.from_before_ids
+    with Store.may_fail(path, KnownStores.default()) as other:  # (the other process: its own check and open)
+        restored = other.store_id
+    with Store.may_fail(path, known, checked=checked) as st:
+        assert st.open_error is None, st.open_error
+        assert st.store_id == restored and [n.text for n in st.notes()] == ["before ids"]
+    assert json.loads(known.path.read_text()) == [{"path": str(path), "id": restored, "bands": [DEV]}]
+
+
+class _OtherOpensAfterUnpin(KnownStores):
+    """This process's record, with another process's whole open of the store (its own check, and the
+    id it gives the backup) right after this one's ``unpin`` took the path's id off."""
+
+    def unpin(self, store: Path, checked: Checked) -> str | None:
+        unpinned = super().unpin(store, checked)
+        Store.may_fail(store, KnownStores.default()).close()
+        return unpinned
+
+
+def test_a_backup_given_its_id_by_another_process_after_this_ones_unpin_is_taken(tmp_path: Path) -> None:
+    """This open took the path's id off to give the restored backup its id (``unpin``); another
+    process checks then (no id recorded), opens first and gives the backup its id, recorded. This
+    open finds that id on its connection, the one the record names: taken, the record kept. Old
+    code: DifferentStore ("expected" the upgrade's id), the family's store not opened."""
+    path = tmp_path / "disk" / "spasmwatch.db"
+    upgraded = _restored_backup(path)
+    known = _OtherOpensAfterUnpin(KnownStores.default().path)
+    with Store.may_fail(path, known) as st:
+        assert st.open_error is None, st.open_error
+        restored = st.store_id
+    assert restored not in (None, upgraded)
+    assert json.loads(known.path.read_text()) == [{"path": str(path), "id": restored, "bands": [DEV]}]
+
 
 def _linked(tmp_path: Path) -> tuple[Path, Path]:
     """A store on its disk (``real``) and the same file through a symlinked folder (``via``), as a family

@@ -244,10 +244,12 @@ class KnownStores:
         protection against a disk not mounted yet is missing. ``checked``: what the check before the
         open read: the usual open (recorded with this id) writes nothing, and reads nothing again.
         A write reads the record again under the lock (another process may have written meanwhile)."""
-        if unpinned is not None and not minted:  # not the backup ``unpin`` saw: swapped before the connection
-            self._pin_again(store, unpinned)
+        if unpinned is not None and not minted:  # given its id by another process's open, or swapped before the connection
+            recorded = self._pin_again(store, unpinned)
+            if store_id != recorded:
+                raise _refused(store, f"id {store_id}", recorded)
             if store_id != unpinned:
-                raise _refused(store, f"id {store_id}", unpinned)
+                _said_taken(store, unpinned, store_id)
             return
         if checked is not None and self._unchanged(store, store_id, checked, minted, bands):
             return
@@ -262,43 +264,41 @@ class KnownStores:
                 if not keys or new_id or bands != _bands(stores, keys):
                     self._write(_put(stores, keys, store, Entry(store_id if new_id else was, bands)))
                 if minted and (was := was or unpinned) is not None:
-                    log.warning(
-                        "%s: a store from before store ids (a backup restored?) was found where store %s was: taken as this "
-                        "daemon's store, with its new id %s (it has no id to tell it by, and it shares a band with that store, "
-                        "or one of them has none: if it is not this family's, put the family's store back and run %s)",
-                        store, was, store_id, store_command("adopt", store),
-                    )  # fmt: skip
+                    _said_taken(store, was, store_id)
         except RecordUnreadable as e:
             log.warning("%s", e)
         except OSError as e:
             log.warning("%s cannot be written (%s): a store folder on a disk not mounted yet would get a new store", self.path, e.strerror or e)
 
-    def _pin_again(self, store: Path, store_id: str) -> None:
-        """The id ``unpin`` took from ``store`` put back (where the record still holds none there): the
-        store from before ids it saw was swapped for one with an id before the open's connection, and a
-        path left with no id would take any store found there from the next open on."""
+    def _pin_again(self, store: Path, store_id: str) -> str:
+        """The id recorded for ``store`` now, ``store_id`` (the one ``unpin`` took off) put back where
+        the record still holds none there. The open found an id on its connection where ``unpin`` saw
+        the store from before ids: another process's open gave it its id meanwhile (and recorded it:
+        the id returned, the open's to take), or a store with an id was swapped in before the
+        connection, and a path left with no id would take any store found there from the next open on."""
         try:
             with self._locked():
                 stores = self._stores()
                 keys = _keys(stores, store)
-                if self._recorded_id(stores, keys, store) is None:
-                    self._write(_put(stores, keys, store, Entry(store_id, _bands(stores, keys))))
+                if (recorded := self._recorded_id(stores, keys, store)) is not None:
+                    return recorded
+                self._write(_put(stores, keys, store, Entry(store_id, _bands(stores, keys))))
         except (RecordUnreadable, OSError) as e:
             log.warning("%s: its id %s could not be recorded again (%s): the store found there next is taken", store, store_id, e)
+        return store_id
 
     def _unchanged(self, store: Path, store_id: str | None, checked: Checked, minted: bool, bands: frozenset[str]) -> bool:
         """Whether the open of ``store`` (id ``store_id``, ``bands``) leaves the record as ``checked``
         read it: recorded with that id and those bands, or a record that could not be read (said).
-        ``DifferentStore`` when it is recorded with another id. ``minted``: the open gave the store its
-        id (to be recorded)."""
+        ``minted``: the open gave the store its id (to be recorded)."""
         if checked.unreadable is not None:
             log.warning("%s", checked.unreadable)
             return True
         if minted or not checked.recorded:
             return False
-        if checked.expected is not None and store_id != checked.expected:
-            raise _refused(store, f"id {store_id}", checked.expected)
-        return (checked.expected is not None or store_id is None) and bands == checked.bands
+        # Another id than the check read: read again under the lock, which refuses it unless another
+        # process's open recorded it since the (unlocked) check (it gave a restored backup its id).
+        return store_id == checked.expected and bands == checked.bands
 
     def adopt(self, store: Path, store_id: str) -> None:
         """The store at ``store`` (id ``store_id``) is this daemon's from now on ('spasmwatch store new',
@@ -460,6 +460,17 @@ def _foreign(store: Path, expected: str | None, bands: frozenset[str], found: Id
         "there?). It is not this daemon's history: nothing is written into it, and this daemon's store opens once it is there "
         f"again. If it is this daemon's store all the same, {store_command('adopt', store)} takes it"
     )
+
+
+def _said_taken(store: Path, was: str, store_id: str | None) -> None:
+    """Logged: the store from before ids found at ``store`` where store ``was`` was recorded is taken
+    as the daemon's, with its new id ``store_id`` (by this open, or another process's meanwhile)."""
+    log.warning(
+        "%s: a store from before store ids (a backup restored?) was found where store %s was: taken as this "
+        "daemon's store, with its new id %s (it has no id to tell it by, and it shares a band with that store, "
+        "or one of them has none: if it is not this family's, put the family's store back and run %s)",
+        store, was, store_id, store_command("adopt", store),
+    )  # fmt: skip
 
 
 def _refused(store: Path, what: str, expected: str) -> DifferentStore:
