@@ -577,7 +577,7 @@ def test_a_store_opened_through_a_symlinked_folder_is_recorded_by_its_file_and_g
     _kept(via)
     known = KnownStores.default()
     ours = read_identity(real).id
-    assert json.loads(known.path.read_text()) == [{"path": str(real), "id": ours, "bands": [DEV]}]
+    assert json.loads(known.path.read_text()) == [{"path": str(real), "id": ours, "bands": [DEV], "paths": [str(via)]}]
     mount = unmount(real)
     assert isinstance(known.missing(real), StoreMissing) and isinstance(known.missing(via), StoreMissing)
     mount()
@@ -586,7 +586,50 @@ def test_a_store_opened_through_a_symlinked_folder_is_recorded_by_its_file_and_g
     mount()
     with Store.may_fail(real, known) as store:
         assert store.open_error is None and [n.text for n in store.notes()] == ["the family's history"]
-    assert json.loads(known.path.read_text()) == [{"path": str(real), "id": ours, "bands": [DEV]}]
+    assert json.loads(known.path.read_text()) == [{"path": str(real), "id": ours, "bands": [DEV], "paths": [str(via)]}]
+
+
+def test_a_store_named_through_a_symlink_on_its_own_disk_is_guarded_while_the_disk_is_not_mounted(tmp_path: Path) -> None:
+    """The config names the store through a link on its disk (/media/usb/current -> 2026): with the
+    disk not mounted that link is not there, so the path resolves to itself, not to the file
+    recorded. It is still the store opened before (the record keeps the paths that named it), not a
+    store never opened: none is made beneath the mount point, and it opens once the disk is
+    mounted. Old code (since the record was keyed by the resolved path): not recorded, so a new,
+    empty store was made in the folder the disk mounts on (before it, the path as given was the key)."""
+    disk = tmp_path / "media" / "usb"
+    (disk / "2026").mkdir(parents=True)
+    (disk / "current").symlink_to("2026", target_is_directory=True)
+    via = disk / "current" / "spasmwatch.db"
+    _kept(via)
+    known = KnownStores.default()
+    mount = unmount(disk / "spasmwatch.db")  # (the whole disk's folder taken away)
+    e = known.missing(via)
+    assert isinstance(e, StoreMissing) and not isinstance(e, DifferentStore), e
+    with Store.may_fail(via, known) as store:
+        assert isinstance(store.open_error, StoreMissing), store.open_error
+        assert not disk.exists()
+        mount()
+        assert store.reopen() and [n.text for n in store.notes()] == ["the family's history"]
+
+
+def test_a_link_pointed_at_another_recorded_store_opens_that_store(tmp_path: Path) -> None:
+    """The paths an entry keeps are asked only while the file is not there: a link the family points
+    at another store this daemon opened (current -> 2027) opens that one, not a conflict with the
+    entry of the store the link named before; with the disk not mounted the path is that store's."""
+    disk = tmp_path / "media" / "usb"
+    (disk / "2026").mkdir(parents=True)
+    (disk / "current").symlink_to("2026", target_is_directory=True)
+    via = disk / "current" / "spasmwatch.db"
+    _kept(via)
+    _kept(disk / "2027" / "spasmwatch.db")
+    (disk / "current").unlink()
+    (disk / "current").symlink_to("2027", target_is_directory=True)
+    with Store.may_fail(via, KnownStores.default()) as store:
+        assert store.open_error is None and store.store_id == read_identity(disk / "2027" / "spasmwatch.db").id
+    mount = unmount(disk / "spasmwatch.db")
+    e = KnownStores.default().missing(via)  # (the path names 2027's store now, not both)
+    assert type(e) is StoreMissing and "is missing" in str(e), e
+    mount()
 
 
 def test_a_store_adopted_through_one_path_opens_through_the_other(tmp_path: Path) -> None:
@@ -602,7 +645,7 @@ def test_a_store_adopted_through_one_path_opens_through_the_other(tmp_path: Path
     assert adopted.returncode == 0, adopted.stderr
     with Store.may_fail(real, KnownStores.default()) as store:
         assert store.open_error is None and store.store_id == theirs, store.open_error
-    assert json.loads(KnownStores.default().path.read_text()) == [{"path": str(real), "id": theirs}]
+    assert json.loads(KnownStores.default().path.read_text()) == [{"path": str(real), "id": theirs, "paths": [str(via)]}]
 
 
 def test_a_record_of_an_older_version_naming_the_store_through_a_symlink_still_guards_it(tmp_path: Path) -> None:
@@ -625,7 +668,7 @@ def test_a_record_of_an_older_version_naming_the_store_through_a_symlink_still_g
     other_disk(real)
     assert _store("adopt", real).returncode == 0
     theirs = read_identity(real).id
-    assert json.loads(known.path.read_text()) == [{"path": str(real), "id": theirs}, elsewhere]  # one entry, by the file's path
+    assert json.loads(known.path.read_text()) == [{"path": str(real), "id": theirs, "paths": [str(via)]}, elsewhere]  # one entry, by the file's path
 
 
 def test_two_entries_of_an_older_record_for_one_file_with_different_ids_are_said_not_picked(tmp_path: Path) -> None:
@@ -649,4 +692,4 @@ def test_two_entries_of_an_older_record_for_one_file_with_different_ids_are_said
     assert _store("adopt", via).returncode == 0
     with Store.may_fail(real, known) as store:
         assert store.open_error is None
-    assert json.loads(known.path.read_text()) == [{"path": str(real), "id": read_identity(real).id}]
+    assert json.loads(known.path.read_text()) == [{"path": str(real), "id": read_identity(real).id, "paths": [str(via)]}]

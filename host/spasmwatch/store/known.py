@@ -81,12 +81,15 @@ class RecordConflict(StoreMissing):
 
 
 class Entry(NamedTuple):
-    """A store the record keeps: its id (None: recorded before ids) and the ids of the bands its store
+    """A store the record keeps: its id (None: recorded before ids), the ids of the bands its store
     had when the record was last written for it (none: not known yet, or no band), which tell an
-    older store that is not its own (``_foreign``)."""
+    older store that is not its own (``_foreign``), and the other paths that named its file (as
+    given, absolute): a link on the store's own disk is not there while the disk is not mounted, and
+    the path through it then resolves to itself, not to the file (``_keys``)."""
 
     id: str | None
     bands: frozenset[str] = frozenset()
+    paths: frozenset[str] = frozenset()
 
 
 class Checked(NamedTuple):
@@ -99,6 +102,7 @@ class Checked(NamedTuple):
     bands: frozenset[str] = frozenset()  # the bands recorded for it (``Entry``)
     found: Identity | None = None  # the file's, read when an id is recorded (None: not read, or not readable)
     unreadable: RecordUnreadable | None = None  # the record could not be read
+    named: bool = True  # the path given is one the record names the file by (``_named``)
 
 
 class KnownStores:
@@ -129,8 +133,8 @@ class KnownStores:
             if isinstance(entry, str):
                 stores[entry] = Entry(None)
             elif (isinstance(entry, dict) and isinstance(entry.get("path"), str) and isinstance(entry.get("id"), (str, type(None)))
-                  and isinstance(bands := entry.get("bands", []), list) and all(isinstance(b, str) for b in bands)):  # fmt: skip
-                stores[entry["path"]] = Entry(entry.get("id"), frozenset(bands))
+                  and _strings(bands := entry.get("bands", [])) and _strings(paths := entry.get("paths", []))):  # fmt: skip
+                stores[entry["path"]] = Entry(entry.get("id"), frozenset(bands), frozenset(paths))
             else:
                 raise self._unreadable(f"an entry that is not a store: {json.dumps(entry)[:80]}")
         return stores
@@ -169,7 +173,7 @@ class KnownStores:
         if store.exists():
             found = None if expected is None else _identity(store)
             refused = _different(store, expected, found) or _foreign(store, expected, bands, found)
-            return Checked(refused, True, expected, bands, found)
+            return Checked(refused, True, expected, bands, found, named=_named(stores, keys, store))
         folder = store.parent
         where = (f"the store folder {folder} is missing" if not folder.is_dir()
                  else f"{store} is missing from its folder (an empty folder may be where its disk mounts)")  # fmt: skip
@@ -261,7 +265,7 @@ class KnownStores:
                 if was is not None and store_id != was and not minted:
                     raise _refused(store, f"id {store_id}", was)
                 new_id = store_id is not None and store_id != was
-                if not keys or new_id or bands != _bands(stores, keys):
+                if not keys or new_id or bands != _bands(stores, keys) or not _named(stores, keys, store):
                     self._write(_put(stores, keys, store, Entry(store_id if new_id else was, bands)))
                 if minted and (was := was or unpinned) is not None:
                     _said_taken(store, was, store_id)
@@ -298,7 +302,7 @@ class KnownStores:
             return False
         # Another id than the check read: read again under the lock, which refuses it unless another
         # process's open recorded it since the (unlocked) check (it gave a restored backup its id).
-        return store_id == checked.expected and bands == checked.bands
+        return store_id == checked.expected and bands == checked.bands and checked.named
 
     def adopt(self, store: Path, store_id: str) -> None:
         """The store at ``store`` (id ``store_id``) is this daemon's from now on ('spasmwatch store new',
@@ -364,16 +368,34 @@ class KnownStores:
 
 
 def _json(path: str, entry: Entry) -> dict[str, object]:
-    """An entry as the record holds it: ``bands`` only when known (as an older version reads it)."""
-    return {"path": path, "id": entry.id, **({"bands": sorted(entry.bands)} if entry.bands else {})}
+    """An entry as the record holds it: ``bands`` and ``paths`` only when known (as an older version reads it)."""
+    extra = {k: sorted(v) for k, v in (("bands", entry.bands), ("paths", entry.paths)) if v}
+    return {"path": path, "id": entry.id, **extra}
+
+
+def _strings(value: object) -> bool:
+    """Whether ``value`` (an entry's ``bands`` or ``paths``) is a list of strings."""
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
 def _keys(stores: dict[str, Entry], store: Path) -> list[str]:
     """The record's keys that name the file at ``store``: its resolved path (what this version
     writes), and what a version before 2026-12-06 wrote, the path as given: that path itself, or any
-    path that resolves to the same file (through a symlink). Resolving is a few lstat calls a key."""
+    path that resolves to the same file (through a symlink). Resolving is a few lstat calls a key.
+    While the file is not there, an entry whose ``paths`` hold the path as given too: a link on the
+    store's disk not mounted yet is not followed, and the path resolves to itself, not to the file."""
     real, absolute = os.path.realpath(store), os.path.abspath(store)
-    return [k for k in stores if k in (real, absolute) or os.path.realpath(k) == real]
+    keys = [k for k in stores if k in (real, absolute) or os.path.realpath(k) == real]
+    if not os.path.exists(real):
+        keys += [k for k in stores if k not in keys and absolute in stores[k].paths]
+    return keys
+
+
+def _named(stores: dict[str, Entry], keys: list[str], store: Path) -> bool:
+    """Whether the record names the file at ``store`` (its entries ``keys``) by the path as given too:
+    its resolved path, or one in an entry's key or ``paths`` (else written in at the open)."""
+    absolute = os.path.abspath(store)
+    return absolute == os.path.realpath(store) or any(absolute == k or absolute in stores[k].paths for k in keys)
 
 
 def _bands(stores: dict[str, Entry], keys: list[str]) -> frozenset[str]:
@@ -384,12 +406,16 @@ def _bands(stores: dict[str, Entry], keys: list[str]) -> frozenset[str]:
 def _put(stores: dict[str, Entry], keys: list[str], store: Path, entry: Entry) -> dict[str, Entry]:
     """``stores`` with the entries ``keys`` (``_keys``) replaced by one, the file's resolved path with
     ``entry``, where the first of them was (appended when none): the other stores' entries kept
-    as they are, an older version's among them (rewritten as each store is)."""
-    real = os.path.realpath(store)
+    as they are, an older version's among them (rewritten as each store is). The entry keeps every
+    other path that named the file (``Entry.paths``): the path given, the replaced entries' keys
+    and paths, the path given taken off another store's (it names this file now: a link pointed elsewhere)."""
+    real, absolute = os.path.realpath(store), os.path.abspath(store)
+    named = {absolute, *keys}.union(*(stores[k].paths for k in keys))
+    entry = entry._replace(paths=frozenset(named - {real}))
     put: dict[str, Entry] = {}
     for k, e in stores.items():
         if k not in keys:
-            put[k] = e
+            put[k] = e._replace(paths=e.paths - {absolute})
         elif real not in put:
             put[real] = entry
     put.setdefault(real, entry)
