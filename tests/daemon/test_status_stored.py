@@ -100,7 +100,7 @@ def answers(path: Path) -> dict[str, Any]:
     source = StoreSource(Store.open_readonly(path))
     try:
         q = Query(DEVICE, T0, T0 + NIGHT_S)
-        n, _ = run_export(source, q, "csv", out, T0)
+        n = run_export(source, q, "csv", out, T0).rows
         facts = summary_facts(source.store, DEVICE, "crib", T0 + NIGHT_S, dt.UTC)
         return {"rows": n, "csv": out.read_text(), "facts": facts, "last_heard": _last_heard(source.store, DEVICE)}
     finally:
