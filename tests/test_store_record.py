@@ -86,6 +86,9 @@ UNREADABLE = {
     "not a list": b'{"path": "/media/usb/spasmwatch.db", "id": "b7f5"}',
     "an entry of another shape": b'[{"path": "/media/usb/spasmwatch.db", "id": "b7f5"}, {"where": "/media/sd/spasmwatch.db"}]',
     "not UTF-8": b'[{"path": "/media/usb/\xff.db", "id": null}]',
+    # (no file has such a path: resolving it, os.path.realpath raised ValueError, out of the daemon's start)
+    "a path with a NUL": b'[{"path": "/media/usb/spasm\\u0000watch.db", "id": null}]',
+    "a bare path with a NUL": b'["/media/usb/spasm\\u0000watch.db"]',
 }
 
 

@@ -130,9 +130,9 @@ class KnownStores:
             raise self._unreadable("not a list of stores")
         stores: dict[str, Entry] = {}
         for entry in entries:
-            if isinstance(entry, str):
+            if _path(entry):
                 stores[entry] = Entry(None)
-            elif (isinstance(entry, dict) and isinstance(entry.get("path"), str) and isinstance(entry.get("id"), (str, type(None)))
+            elif (isinstance(entry, dict) and _path(entry.get("path")) and isinstance(entry.get("id"), (str, type(None)))
                   and _strings(bands := entry.get("bands", [])) and _strings(paths := entry.get("paths", []))):  # fmt: skip
                 stores[entry["path"]] = Entry(entry.get("id"), frozenset(bands), frozenset(paths))
             else:
@@ -371,6 +371,12 @@ def _json(path: str, entry: Entry) -> dict[str, object]:
     """An entry as the record holds it: ``bands`` and ``paths`` only when known (as an older version reads it)."""
     extra = {k: sorted(v) for k, v in (("bands", entry.bands), ("paths", entry.paths)) if v}
     return {"path": path, "id": entry.id, **extra}
+
+
+def _path(value: object) -> bool:
+    """Whether ``value`` is a path an entry can name: a string with no NUL (no file has one, and
+    resolving it, ``_keys``, raises ValueError: out of the daemon's start, which then never ran)."""
+    return isinstance(value, str) and "\0" not in value
 
 
 def _strings(value: object) -> bool:
