@@ -22,7 +22,7 @@ from synthetic import disk_files, other_disk, unmount
 from spasmwatch.daemon.lock import lock_holder, one_daemon
 from spasmwatch.store import DifferentStore, KnownStores, Store, StoreMissing, schema
 from spasmwatch.store.known import Checked
-from spasmwatch.store._db import read_identity, statements
+from spasmwatch.store._db import StoreError, read_identity, statements
 
 DEV = "band0001"
 
@@ -630,6 +630,21 @@ def test_a_link_pointed_at_another_recorded_store_opens_that_store(tmp_path: Pat
     e = KnownStores.default().missing(via)  # (the path names 2027's store now, not both)
     assert type(e) is StoreMissing and "is missing" in str(e), e
     mount()
+
+
+@pytest.mark.parametrize("at", ["the file", "its folder"])
+def test_a_store_path_in_a_symlink_loop_is_a_store_not_opened_not_a_crash(tmp_path: Path, at: str) -> None:
+    """A store path that is (or is beneath) a link loop (a link mended by hand pointing at itself):
+    the daemon runs without the store and says why, as for any store that cannot be opened; the
+    record is not written. Old code (the file itself a loop): RuntimeError out of Store.may_fail
+    (pathlib's resolve in reading_uri), the daemon's start failed: no monitoring."""
+    (tmp_path / "a").symlink_to("b")
+    (tmp_path / "b").symlink_to("a")
+    path = tmp_path / "a" if at == "the file" else tmp_path / "a" / "spasmwatch.db"
+    known = KnownStores.default()
+    with Store.may_fail(path, known) as store:
+        assert isinstance(store.open_error, StoreError), store.open_error
+    assert not known.path.exists()
 
 
 def test_a_store_adopted_through_one_path_opens_through_the_other(tmp_path: Path) -> None:

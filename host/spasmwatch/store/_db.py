@@ -109,7 +109,8 @@ def reading_uri(path: Path, untouched: bool = False) -> str:
     ``untouched``: ``immutable`` without a WAL in a writable folder too, where a reader would make
     the ``-shm`` and an empty ``-wal`` and leave them: for a store that may be another family's, on
     their disk (known.py)."""
-    uri = path.resolve().as_uri() + "?mode=ro"
+    # (os.path.realpath: pathlib's resolve raises RuntimeError at a link loop, out of the daemon's start)
+    uri = Path(os.path.realpath(path)).as_uri() + "?mode=ro"
     if (untouched or not os.access(path.parent, os.W_OK)) and not Path(f"{path}-wal").exists():
         uri += "&immutable=1"
     return uri
