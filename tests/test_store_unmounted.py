@@ -556,6 +556,40 @@ def test_a_backup_given_its_id_by_another_process_after_this_ones_unpin_is_taken
     assert json.loads(known.path.read_text()) == [{"path": str(path), "id": restored, "bands": [DEV]}]
 
 
+class _SwappedAfterCheck(KnownStores):
+    """This process's record, with another family's store from before ids put at the path right
+    after the check (before the open's connection): a disk swapped in between."""
+
+    def unpin(self, store: Path, checked: Checked) -> str | None:
+        store.parent.rename(store.parent.with_name("disk.mine"))
+        _old_store(store, schema.STORE_ID_VERSION - 1, bands=("sw-0badc0ffee",), note="another family's")
+        return super().unpin(store, checked)
+
+
+@pytest.mark.parametrize("checked", ["the family's store", "the family's backup from before ids"])
+def test_another_familys_store_from_before_ids_swapped_in_after_the_check_is_refused_on_its_own_connection(tmp_path: Path, checked: str) -> None:
+    """The check found the family's store (its id), or their backup from before ids (its open is to
+    give it its id: ``unpin`` takes the path's off); another's store from before ids, sharing no
+    band, is there by the open's connection, which gives it an id as it migrates it. The band check
+    is made on that connection too: refused as a different store, the path's id kept (put back).
+    Old code: taken as the daemon's (the check's band test only), its new id recorded in place of
+    the family's."""
+    path = tmp_path / "disk" / "spasmwatch.db"
+    if checked == "the family's store":
+        _kept(path)
+        ours = read_identity(path).id
+    else:
+        ours = _restored_backup(path)
+    record = KnownStores.default().path.read_text()
+    known = _SwappedAfterCheck(KnownStores.default().path)
+    with Store.may_fail(path, known) as store:
+        assert isinstance(store.open_error, DifferentStore), store.open_error
+        assert "none of its bands (sw-0badc0ffee) is one" in str(store.open_error), store.open_error
+    assert KnownStores.default().path.read_text() == record
+    assert isinstance(KnownStores.default().missing(path), DifferentStore)
+    assert json.loads(record)[0]["id"] == ours
+
+
 def _linked(tmp_path: Path) -> tuple[Path, Path]:
     """A store on its disk (``real``) and the same file through a symlinked folder (``via``), as a family
     links ~/spasmwatch to /mnt/sd/spasmwatch: the store made, the link not opened yet."""

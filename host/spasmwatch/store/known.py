@@ -264,6 +264,8 @@ class KnownStores:
                 was = self._recorded_id(stores, keys, store)
                 if was is not None and store_id != was and not minted:
                     raise _refused(store, f"id {store_id}", was)
+                if minted:  # (the check's band test, on this connection: a store swapped in after it)
+                    self._refuse_foreign(stores, keys, store, was, unpinned, bands)
                 new_id = store_id is not None and store_id != was
                 if not keys or new_id or bands != _bands(stores, keys) or not _named(stores, keys, store):
                     self._write(_put(stores, keys, store, Entry(store_id if new_id else was, bands)))
@@ -273,6 +275,20 @@ class KnownStores:
             log.warning("%s", e)
         except OSError as e:
             log.warning("%s cannot be written (%s): a store folder on a disk not mounted yet would get a new store", self.path, e.strerror or e)
+
+    def _refuse_foreign(
+        self, stores: dict[str, Entry], keys: list[str], store: Path, was: str | None, unpinned: str | None, bands: frozenset[str]
+    ) -> None:
+        """``_foreign_bands`` of the store from before ids this open gave its id (``bands``: its
+        bands), against the store recorded at ``store`` (``was``, or the id ``unpin`` took off, put
+        back): raised, with the lock held."""
+        prior = was or unpinned
+        refused = _foreign_bands(store, prior, _bands(stores, keys), bands)
+        if refused is None:
+            return
+        if was is None and prior is not None:
+            self._write(_put(stores, keys, store, Entry(prior, _bands(stores, keys))))
+        raise refused
 
     def _pin_again(self, store: Path, store_id: str) -> str:
         """The id recorded for ``store`` now, ``store_id`` (the one ``unpin`` took off) put back where
@@ -479,15 +495,24 @@ def _different(store: Path, expected: str | None, found: Identity | None) -> Dif
 
 
 def _foreign(store: Path, expected: str | None, bands: frozenset[str], found: Identity | None) -> DifferentStore | None:
-    """``DifferentStore`` for a store from before ids at ``store`` that has bands, none of them one the
-    store recorded there (id ``expected``) had (its ``bands``): someone else's old store (a backup of
-    theirs copied there). The family's own backup from before ids is an ancestor of the store the
-    id was given to, whose bands the record keeps from that open on: every band in it is among them
-    (a store's bands are never removed). Nothing known (no band on either side): taken, as before."""
-    if expected is None or found is None or not found.from_before_ids or not bands or not found.bands or found.bands & bands:
+    """``DifferentStore`` for a store from before ids at ``store`` (``found``: what it is) that has
+    bands, none of them one the store recorded there (id ``expected``) had (its ``bands``): someone
+    else's old store (a backup of theirs copied there). The family's own backup from before ids is
+    an ancestor of the store the id was given to, whose bands the record keeps from that open on:
+    every band in it is among them (a store's bands are never removed). Nothing known (no band on
+    either side): taken, as before."""
+    if found is None or not found.from_before_ids:
+        return None
+    return _foreign_bands(store, expected, bands, found.bands)
+
+
+def _foreign_bands(store: Path, expected: str | None, bands: frozenset[str], theirs: frozenset[str]) -> DifferentStore | None:
+    """``_foreign`` of a store from before ids with bands ``theirs``: as the check read it, or as the
+    open's connection that gave it its id reads it (``remember``: a store swapped in after the check)."""
+    if expected is None or not bands or not theirs or theirs & bands:
         return None
     return DifferentStore(
-        f"{store} is a spasmwatch store from before store ids, and none of its bands ({', '.join(sorted(found.bands))}) is one "
+        f"{store} is a spasmwatch store from before store ids, and none of its bands ({', '.join(sorted(theirs))}) is one "
         f"the store recorded there (id {expected}) had ({', '.join(sorted(bands))}): another's store (an old backup copied "
         "there?). It is not this daemon's history: nothing is written into it, and this daemon's store opens once it is there "
         f"again. If it is this daemon's store all the same, {store_command('adopt', store)} takes it"
