@@ -19,7 +19,8 @@ The record is a JSON list of ``{"path": resolved path, "id": store id}`` in the 
 is the one that may be missing. A bare path (the record before ids) is read as a path with no id
 yet: the store found there is taken, and its id recorded. A path is the store file's own
 (``os.path.realpath``): one store reached through a symlinked folder is one entry, guarded whichever
-path names it. Older versions kept the path as given; such an entry is the file's still (``_keys``),
+path names it, and it keeps the other paths that named it (``Entry.paths``: a link on the store's
+own disk is not there to follow while the disk is not mounted). Older versions kept the path as given; such an entry is the file's still (``_keys``),
 and two of them naming one file with different ids are said, not picked (``RecordConflict``). It
 is changed under a lock beside it (the daemon and the CLI's commands write it at the same time), and
 one that cannot be read is an error that makes no store and is never written over
