@@ -17,6 +17,7 @@ from servers import Recorder, http_recorder
 from synthetic import HandClock, spasm_record
 
 from spasmwatch.alerts import AlertSettings, Urgency
+from spasmwatch.alerts.messages import catalog
 from spasmwatch.alerts.channels import Caregiver, NtfyChannel, NtfySettings, RetrySettings, SoundChannel, SoundSettings, WebhookChannel, WebhookSettings
 from spasmwatch.config import load_config
 from spasmwatch.daemon.daemon import BandSpec, Daemon
@@ -152,7 +153,9 @@ def test_one_summary_a_day_at_its_time_with_the_counts_not_twice_not_hours_late(
                 await _tick_at(again, clock, _t(16, 7, 30))
                 assert len(s.summaries()) == 2, "no summary the next day"
                 nxt = s.summaries()[1]["text"]
-                assert isinstance(nxt, str) and nxt.startswith("Last 24 h: no cluster, 0 spasm-like movements; no data from the band. No cluster for 1 day."), nxt
+                assert isinstance(nxt, str) and nxt.startswith(
+                    "Last 24 h: not monitored (no data from the band): nothing was counted. No cluster for 1 day (0 h of monitoring)."
+                ), nxt
                 assert f"Since vigabatrin started 5 days ago: {FEW}" in nxt, nxt
                 await again.dispatcher.close()
 
@@ -271,3 +274,58 @@ def test_config_daily_summary_good_and_bad(tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as e:
             load_config(p)
         assert f'[alerts] daily_summary: expected "HH:MM" (e.g. "07:30") or ""' in str(e.value) and str(p) in str(e.value), str(e.value)
+
+
+def _worn_then_silent(path: Path, heard_from: float, heard_until: float, clusters: tuple[float, ...]) -> None:
+    """The band worn and heard every 10 s from ``heard_from`` to ``heard_until``, then never again
+    (left at home, flat); a closed cluster of 5 a minute long at each of ``clusters``."""
+    with Store(path) as store:
+        store.upsert_device(DEV, name="cot", wall_s=heard_from)
+        store.add_sync(DEV, 1, 0, heard_from)
+        epochs = [{"type": "activity", "boot": 1, "t_ms": 10_000 * k, "activity": 20, "breath": 50, "off_body": 0, "worn": 1}
+                  for k in range(1, int((heard_until - heard_from) / 10) + 1)]  # fmt: skip
+        store.add_activity(DEV, epochs, heard_from)
+        for start in clusters:
+            store.upsert_cluster(DEV, f"c{start:.0f}", start, start + 60, 5, start + 20, None, True, wall_s=start + 120)
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "text"),
+    [
+        ("en", "Daily summary: not monitored in the last 24 h (cot)",
+         "Last 24 h: not monitored (no data from the band): nothing was counted. No cluster for 3 days (38 h of monitoring)."),
+        ("de", "Tagesübersicht: in den letzten 24 h nicht überwacht (cot)",
+         "Letzte 24 h: nicht überwacht (keine Daten vom Brustgurt): nichts gezählt. Seit 3 Tagen keine Serie (38 h Überwachung)."),
+        ("es", "Resumen diario: sin monitorización en las últimas 24 h (cot)",
+         "Últimas 24 h: sin monitorización (sin datos de la banda): no se ha contado nada. "
+         "Ninguna serie desde hace 3 días (38 h de monitorización)."),
+        ("fr", "Résumé du jour : pas de surveillance ces dernières 24 h (cot)",
+         "Dernières 24 h : pas de surveillance (aucune donnée de la ceinture) : rien n'a été compté. "
+         "Aucune série depuis 3 jours (38 h de surveillance)."),
+    ],
+)  # fmt: skip
+def test_a_day_the_band_was_not_heard_is_not_a_day_without_clusters(tmp_path: Path, lang: str, title: str, text: str) -> None:
+    """A band left at home from Wednesday 01-13 00:00: by Friday's 07:30 summary nothing was heard
+    for 55.5 h. The old title said 'no cluster in 24 h', the text '0 spasm-like movements' and 'No
+    cluster for 3 days', as if the spasms had stopped; 38 h of those 3 days were monitored (the last
+    cluster ended 01-11 10:01, the band was heard until 01-13 00:00: 37 h 59 min). Now the day is
+    said to be not monitored, nothing counted, and the quiet days come with their hours monitored."""
+    path = tmp_path / "db.sqlite"
+    _worn_then_silent(path, _t(10, 0, 0), _t(13, 0, 0), (_t(11, 10, 0),))
+    [summary] = read_summaries(path, {DEV: "cot"}, _t(15, 7, 30), PARIS, lang=lang, local=lang)
+    assert (summary["local"]["title"], summary["local"]["text"]) == (title, f"{text} {catalog(lang)['disclaimer']}"), summary["local"]
+    assert (summary["worn_h"], summary["quiet_days"], summary["quiet_monitored_h"]) == (None, 3, 37.98), summary
+
+
+def test_quiet_days_say_their_hours_monitored_on_a_day_that_was(tmp_path: Path) -> None:
+    """A monitored quiet day keeps its counts (zeros that are of 24 h worn), and its quiet days say
+    how many of their hours were monitored: the band worn from 01-10 00:00 to the summary on 01-15
+    07:30, the last cluster 01-11 10:00-10:01: 93.5 h monitored since."""
+    path = tmp_path / "db.sqlite"
+    _worn_then_silent(path, _t(10, 0, 0), _t(15, 7, 30), (_t(11, 10, 0),))
+    [summary] = read_summaries(path, {DEV: "cot"}, _t(15, 7, 30), PARIS)
+    assert summary["title"] == "Daily summary: no cluster in 24 h (cot)"
+    assert summary["text"].startswith(
+        "Last 24 h: no cluster, 0 spasm-like movements; band worn 24 h. No cluster for 3 days (93 h of monitoring). "
+    ), summary["text"]
+    assert summary["quiet_monitored_h"] == 93.48, summary

@@ -129,10 +129,10 @@ def test_plurals_and_times_per_language() -> None:
     one = M.ClusterFacts("cot", 1, None, None)
     assert M.alarm(one, UTC, "de").text.startswith("1 krampfartige Bewegung in einer Serie, ")
     assert M.alarm(M.ClusterFacts("cot", 0, None, None), UTC, "fr").text.startswith("0 mouvement de type spasme en série")
-    summary = M.SummaryFacts("cot", (), 0, 0, 3600.0, 1)
+    summary = M.SummaryFacts("cot", (), 0, 0, 3600.0, 1, quiet_monitored_s=30 * 3600.0)
     assert "0 mouvement de type spasme" in M.daily_summary(summary, UTC, "fr").text  # French: 0 and 1 are singular
     assert "0 movimientos tipo espasmo" in M.daily_summary(summary, UTC, "es").text
-    assert "Seit 1 Tag keine Serie." in M.daily_summary(summary, UTC, "de").text
+    assert "Seit 1 Tag keine Serie (30 h Überwachung)." in M.daily_summary(summary, UTC, "de").text
     (en,) = every_message("en")[-4:-3]  # the first summary's treatments, each way they are worded
     assert "Since ACTH started yesterday: too few hours monitored yet to compare (0 h monitored since, 168 h before" in en.text, en.text
     assert "Since Vigabatrin started 4 days ago: 2.0 clusters per 24 h of monitoring (4.0 before). " in en.text, en.text
@@ -240,8 +240,9 @@ def test_the_daily_summary_push_in_german_and_the_page_in_english(tmp_path: Path
         store.upsert_device("cot", name="cot", wall_s=NOW)
     [de] = read_summaries(db, {"cot": "cot"}, NOW, UTC, "cot", "de")
     [en] = read_summaries(db, {"cot": "cot"}, NOW, UTC, "cot")
-    assert de["title"] == "Tagesübersicht: keine Serie in 24 h (cot)", de
-    assert en["title"] == "Daily summary: no cluster in 24 h (cot)", en
+    # a band never heard from: not monitored, not 'no cluster' (hostile review)
+    assert de["title"] == "Tagesübersicht: in den letzten 24 h nicht überwacht (cot)", de
+    assert en["title"] == "Daily summary: not monitored in the last 24 h (cot)", en
     assert de["text"].endswith("keine Diagnose.") and not ENGLISH.search(de["text"]), de["text"]
     assert "local" not in en
     [page] = read_summaries(db, {"cot": "cot"}, NOW, UTC, "cot", local="de")

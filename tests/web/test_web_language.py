@@ -91,8 +91,8 @@ def test_html_lang_follows_the_config_and_a_reload_of_it(tmp_path: Path) -> None
             assert html.startswith('<!doctype html>\n<html lang="de">'), html[:80]
             assert '"ack": "Bestätigen"' in html and 'id="page-words"' in html
             [card] = json.loads(await asyncio.to_thread(get, f"http://{host}:{port}/api/summary"))
-            assert card["local"]["lang"] == "de" and card["local"]["text"].startswith("Letzte 24 h: keine Serie"), card
-            assert card["text"].startswith("Last 24 h: no cluster"), card  # as before, for other clients
+            assert card["local"]["lang"] == "de" and card["local"]["text"].startswith("Letzte 24 h: nicht überwacht"), card
+            assert card["text"].startswith("Last 24 h: not monitored"), card  # English, for other clients
             daemon.set_alert_settings(replace(daemon.engine.settings, language="fr"))  # as `spasmwatch reload` does
             html = await asyncio.to_thread(get, f"http://{host}:{port}/")
             assert '<html lang="fr">' in html and '"ack": "Prendre en charge"' in html

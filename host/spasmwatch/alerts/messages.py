@@ -142,11 +142,14 @@ EN: dict[str, str] = {
     "summary.counts": "{clusters} ({times}{more}) with {spasms}{outside}",
     "summary.counts_none": "no cluster, {spasms}",
     "summary.last_day": "Last 24 h: {counts}; {worn}.",
+    # a day the band was not worn nor heard from and nothing came: no zeros (they read as a good day)
+    "summary.title_unmonitored": "Daily summary: not monitored in the last 24 h",
+    "summary.last_day_unmonitored": "Last 24 h: not monitored ({worn}): nothing was counted.",
     "summary.worn_none": "no data from the band",
     "summary.worn_h": "band worn {n} h",
     "summary.worn_min": "band worn {n} min",
-    "summary.quiet.one": "No cluster for {n} day.",
-    "summary.quiet.other": "No cluster for {n} days.",
+    "summary.quiet.one": "No cluster for {n} day ({h} h of monitoring).",
+    "summary.quiet.other": "No cluster for {n} days ({h} h of monitoring).",
     "summary.yesterday": "yesterday",
     "summary.days_ago": "{n} days ago",
     # a treatment's clusters per 24 h the band was monitoring (report/data.py trend): per calendar
@@ -529,6 +532,9 @@ class SummaryFacts:
     worn_s: float | None  # time the band was worn (None: no data from it in the 24 h)
     quiet_days: int | None = None  # no cluster in the 24 h: whole days since the latest one (None: none seen)
     treatments: tuple[TreatmentTrend, ...] = ()
+    # with quiet_days: the seconds monitored (worn and heard from, export/coverage.py) since the latest
+    # cluster's end; 'No cluster for 4 days' of a band left at home for three read as the spasms stopping
+    quiet_monitored_s: float = 0.0
 
 
 def _worn(s: float | None, lang: str) -> str:
@@ -581,9 +587,13 @@ def daily_summary(f: SummaryFacts, tz: tzinfo | None, lang: str = "en") -> Messa
     since a treatment started and before it. Counts only, never a verdict; a day with clusters and
     a treatment's line point to the pediatrician."""
     n = len(f.cluster_starts)
-    lines = [_t(lang, "summary.last_day", counts=_counts(f, tz, lang), worn=_worn(f.worn_s, lang))]
+    # Not worn nor heard from, and nothing came by backfill: no count at all. Its zeros read as a
+    # day free of spasms ('no cluster in 24 h, 0 spasm-like movements'; hostile review).
+    unmonitored = not f.worn_s and not n and not f.spasms
+    last_day = "summary.last_day_unmonitored" if unmonitored else "summary.last_day"
+    lines = [_t(lang, last_day, counts=_counts(f, tz, lang), worn=_worn(f.worn_s, lang))]
     if not n and f.quiet_days:
-        lines.append(_plural(lang, "summary.quiet", f.quiet_days))
+        lines.append(_plural(lang, "summary.quiet", f.quiet_days, h=_hours(f.quiet_monitored_s)))
     lines += [_treatment(t, lang) for t in f.treatments]
     if f.treatments:
         lines.append(_t(lang, "summary.treatment_doctor"))
@@ -591,4 +601,5 @@ def daily_summary(f: SummaryFacts, tz: tzinfo | None, lang: str = "en") -> Messa
         lines.append(_t(lang, "summary.video"))
     lines.append(_t(lang, "disclaimer"))
     clusters = _plural(lang, "summary.clusters", n) if n else _t(lang, "summary.no_cluster")
-    return Message(_titled(lang, "summary.title", f.device, clusters=clusters), " ".join(lines))
+    title = _titled(lang, "summary.title_unmonitored", f.device) if unmonitored else _titled(lang, "summary.title", f.device, clusters=clusters)
+    return Message(title, " ".join(lines))

@@ -67,7 +67,7 @@ class DaemonAPI(Protocol):
     async def summary(self, lang: str = "en") -> list[Json]:
         """Each band's daily summary words now (its last 24 h), as ``spasmwatch summary --json``:
         ``device, name, title, text`` (English) and the facts (``clusters, cluster_starts, spasms,
-        worn_h, quiet_days, treatments``), and ``local: {lang, title, text}``, the words in ``lang``
+        worn_h, quiet_days, quiet_monitored_h, treatments``), and ``local: {lang, title, text}``, the words in ``lang``
         (the page's language). Gathered off the event loop (~0.3 s for 8 days). StoreError if the
         store cannot be read."""
         ...

@@ -17,6 +17,7 @@ from typing import Any
 
 from spasmwatch.alerts.messages import SummaryFacts, TreatmentTrend, daily_summary
 from spasmwatch.daemon import consts as K
+from spasmwatch.export.coverage import coverage
 from spasmwatch.export.store_source import StoreSource
 from spasmwatch.report.consts import TREND_DAYS
 from spasmwatch.report.data import Side, gather, trend
@@ -34,13 +35,15 @@ def summary_facts(store: Store, device: str, name: str, now: float, tz: tzinfo) 
     epochs = [a for a in source.activity(device, now - DAY_S, now)]
     worn_s = sum(a.epoch_s for a in epochs if a.worn) if epochs else None
     today = datetime.fromtimestamp(now, tz).date()
+    quiet_days, quiet_monitored_s = (None, 0.0) if starts else _quiet(source, device, now)
     return SummaryFacts(
         device=name,
         cluster_starts=starts,
         spasms=sum(d.spasms for d in day.days),
         cluster_spasms=sum(d.cluster_spasms for d in day.days),
         worn_s=worn_s,
-        quiet_days=None if starts else _quiet_days(source, device, now),
+        quiet_days=quiet_days,
+        quiet_monitored_s=quiet_monitored_s,
         treatments=_treatments(source, device, today, tz),
     )
 
@@ -61,6 +64,7 @@ def summary_json(
         "clusters": len(f.cluster_starts), "cluster_starts": list(f.cluster_starts), "spasms": f.spasms,
         "cluster_spasms": f.cluster_spasms,
         "worn_h": None if f.worn_s is None else round(f.worn_s / 3600, 2), "quiet_days": f.quiet_days,
+        "quiet_monitored_h": None if f.quiet_days is None else round(f.quiet_monitored_s / 3600, 2),
         "treatments": [_treatment_json(t) for t in f.treatments],
     }  # fmt: skip
 
@@ -119,10 +123,15 @@ def _midnight(d: date, tz: tzinfo) -> float:
     return datetime.combine(d, time(), tzinfo=tz).timestamp()
 
 
-def _quiet_days(source: StoreSource, device: str, now: float) -> int | None:
-    """Whole days since the latest cluster not marked a false alarm (None: none in the lookback)."""
-    latest = [c.t for c in source.clusters(device, now - K.SUMMARY_QUIET_LOOKBACK_S, now) if c.label != "false_alarm"]
-    return int((now - max(latest)) // DAY_S) if latest else None
+def _quiet(source: StoreSource, device: str, now: float) -> tuple[int | None, float]:
+    """Whole days since the latest cluster not marked a false alarm (None: none in the lookback),
+    and the seconds monitored since it ended: 'No cluster for 4 days' of a band left at home for
+    three of them read as the spasms stopping (hostile review)."""
+    latest = [c for c in source.clusters(device, now - K.SUMMARY_QUIET_LOOKBACK_S, now) if c.label != "false_alarm"]
+    if not latest:
+        return None, 0.0
+    last = max(latest, key=lambda c: c.t)
+    return int((now - last.t) // DAY_S), coverage(source, device, last.end, now, now=now).total.worn_s
 
 
 def _treatments(source: StoreSource, device: str, today: date, tz: tzinfo) -> tuple[TreatmentTrend, ...]:
