@@ -1101,3 +1101,48 @@ def test_a_day_far_above_what_spasms_give_is_flagged_as_a_band_to_check() -> Non
     assert [r[3] for r in day_rows(data)] == ["100", "31", "30"]
     data = gather(Tables(cluster_rows=clusters[-30:]), None, D0, D0 + 3 * DAY, timezone.utc)
     assert not any("far more clusters" in s for s in summary(data) + day_notes(data))
+
+
+def test_clusters_a_band_out_of_range_logged_are_counted_but_not_in_a_rate(tmp_path: Path) -> None:
+    """Hostile review: the rates per 24 h monitored divided every cluster of a day, those a band out
+    of range logged and sent later (backfill) included, by the hours it was heard from only. Here the
+    baby has 2 clusters of 5 a day throughout, at 06:00 and 14:00; in the week before ACTH (Mon 11
+    March 09:00) the band is out of range every night 20:00-08:00 and sends the 06:00 cluster when it
+    is heard again. By hand: before, 8 clusters in monitored hours (Monday's two, then the 14:00
+    ones) in 92 h = 2.1 per 24 h; after, 12 in 144 h = 2.0: no change. Tuesday: 2 clusters, 1 of them
+    in its 12 h monitored = 2.0 per 24 h. The old code said 3.7 -> 2.0 (down 45 %), and 4.0 on
+    Tuesday: a treatment response made of the nights the band was out of range."""
+    import gaps
+    from course import DAY0
+
+    from spasmwatch.export.store_source import StoreSource
+    from spasmwatch.report.text import RATED_NOTE, day_notes, monitored_line
+    from spasmwatch.store import Store
+
+    h = 3600.0
+    db = tmp_path / "s.db"
+    nights = tuple((d * DAY + 20 * h, d * DAY + 32 * h) for d in range(7))
+    gaps.build(db, DAY0, 14 * DAY, gaps=nights, clusters=tuple((d * DAY + k * h, 5) for d in range(14) for k in (6, 14)))
+    with Store(db) as store:
+        store.add_treatment(DAY0 + 7 * DAY + 9 * h, "ACTH", "start", None, None)
+    out = tmp_path / "r.html"
+    assert run_cli("report", "--db", str(db), "--out", str(out), *ARGS) == 0
+    page = _Text()
+    page.feed(out.read_text(encoding="utf-8"))
+    (trend,) = [i for i in page.items if i.startswith("ACTH")]
+    assert trend == (
+        "ACTH started 2024-03-11: clusters per 24 h monitored 2.1 -> 2.0 (no change); "
+        "spasm-like events per 24 h monitored 10.4 -> 10.0 (no change); "
+        "92.0 h monitored in the 7 days before, 144.0 h monitored in the 6 days after"
+    ), trend
+    days = [[r[0], r[1], r[3], r[-1]] for r in page.rows if r and re.match(r"\w{3} 2024-03-\d\d$", r[0])]
+    assert days[:2] == [["Mon 2024-03-04", "20.0", "2", "2.4"], ["Tue 2024-03-05", "12.0", "2", "2.0"]], days
+    assert days[-1] == ["Sun 2024-03-17", "24.0", "2", "2.0"], days
+    source = StoreSource.open(db)
+    try:
+        data = gather(source, None, D0, D0 + 14 * DAY, timezone.utc)
+    finally:
+        source.close()
+    assert RATED_NOTE in page.text and RATED_NOTE in day_notes(data)
+    assert "clusters and events the band logged while out of range" in monitored_line(data)
+    assert "Counts are only of those hours" not in monitored_line(data)  # the day counts hold the backfilled ones

@@ -17,6 +17,7 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
+from math import inf
 
 from spasmwatch.export.coverage import WORN, spans
 from spasmwatch.export.rows import ClusterRow, NoteRow, Source, TransitionRow, TreatmentRow
@@ -38,6 +39,12 @@ class Day:
     # Seconds the band was worn and heard from (export/coverage.py): a day of few spasms and 2 h of
     # wear is no good day (researcher audit: the report gave counts with no hours beside them).
     monitored_s: float = 0.0
+    # Of the clusters and spasm-like events counted (false alarms not), those begun in a monitored
+    # second: a rate's count, as monitored_s is its hours. A band out of range goes on logging and
+    # sends them later (backfill); divided by the hours heard from only, a week of nights out of range
+    # doubled the rate before a treatment, and read as a response to it (hostile review).
+    rated_clusters: int = 0
+    rated_spasms: int = 0
 
     @property
     def spasms(self) -> int:
@@ -92,7 +99,8 @@ class Trend:
 
 
 def _side(days: list[Day]) -> Side:
-    return Side(len(days), sum(d.monitored_s for d in days), sum(d.clusters for d in days), sum(d.spasms for d in days))
+    """The days' monitored hours and the counts begun in them (``Day.rated_clusters``)."""
+    return Side(len(days), sum(d.monitored_s for d in days), sum(d.rated_clusters for d in days), sum(d.rated_spasms for d in days))
 
 
 @dataclass
@@ -130,6 +138,11 @@ class ReportData:
         """Seconds monitored between ``a`` and ``b``."""
         return sum(max(0.0, min(b, e) - max(a, s)) for s, e in self.monitored)
 
+    def monitoring(self, t: float) -> bool:
+        """Whether ``t`` is in a monitored span (merged: in time order, apart)."""
+        i = bisect_right(self.monitored, (t, inf)) - 1
+        return i >= 0 and t < self.monitored[i][1]
+
     @property
     def counted_clusters(self) -> list[ClusterRow]:
         """Clusters not labelled a false alarm."""
@@ -148,11 +161,13 @@ def gather(source: Source, device: str | None, since: float, until: float, tz: t
     data = ReportData(device, since, until, tz, _days(since, until, tz))
     data.clusters = list(source.clusters(device, since, until))
     spans = _Spans(source.clusters(device, since - CLUSTER_LOOKBACK_S, until))
-    bands = {c.device for c in data.clusters}
+    bands = {c.device for c in data.clusters} | _monitored(data, source)
     for s in source.spasms(device, since, until):
         bands.add(s.device)
         if not s.matched and not spans.holds(s.device, s.t):  # a match is always in its cluster's count
-            data.days[data.day_index(s.t)].lone_spasms += 1
+            d = data.days[data.day_index(s.t)]
+            d.lone_spasms += 1
+            d.rated_spasms += 1 if data.monitoring(s.t) else 0
     for c in data.clusters:
         d = data.days[data.day_index(c.t)]
         if c.label == "false_alarm":
@@ -160,7 +175,9 @@ def gather(source: Source, device: str | None, since: float, until: float, tz: t
         else:
             d.clusters += 1
             d.cluster_spasms += c.count
-    bands |= _monitored(data, source)
+            if data.monitoring(c.t):
+                d.rated_clusters += 1
+                d.rated_spasms += c.count
     data.bands = sorted(bands)
     data.transitions = list(source.transitions(device, since, until))
     data.notes = list(source.notes(device, since, until))

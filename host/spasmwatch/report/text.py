@@ -196,8 +196,9 @@ def monitored_line(data: ReportData) -> str:
         )
     return (
         f"The band was monitoring (worn and connected) {hours(total)} h of the {hours(span)} h in this report. "
-        "Counts are only of those hours: a day with few spasms and few hours monitored is not a good day "
-        "(see 'hours monitored' in the per-day table)."
+        "A day with few spasms and few hours monitored is not a good day (see 'hours monitored' in the per-day "
+        "table). Rates per 24 h monitored count only those hours; the day counts also hold the clusters and events "
+        "the band logged while out of range and sent later."
     )
 
 
@@ -271,7 +272,8 @@ def trend_lines(data: ReportData) -> list[str]:
         return [*ongoing_lines(data), "No treatment started in this period."]
     return ongoing_lines(data) + [trend_line(data, t) for t in data.trends] + [
         f"(up to {TREND_DAYS} whole days each side within the report, the start day itself left out; "
-        f"rates are per 24 h the band was worn and heard from, so days of less wear do not look like fewer spasms; "
+        f"rates are per 24 h the band was worn and heard from, of the clusters and events in those hours, so days of "
+        f"less wear, or nights out of range, do not look like fewer or more spasms; "
         f"a side needs {hours(TREND_MIN_MONITORED_S)} h monitored)"
     ]
 
@@ -285,6 +287,10 @@ NO_RATE = "-"
 NO_RATE_NOTE = (f"'{NO_RATE}' under 'clusters per 24 h monitored': that day had under {hours(DAY_RATE_MIN_MONITORED_S)} h "
                 "monitored, too few for a rate (one cluster more or less would move it by 2 or more a day); "
                 "read its counts with its hours, not as a good or a bad day.")  # fmt: skip
+# A day whose clusters were not all begun in its monitored hours (a band out of range logs them and
+# sends them later): its rate counts fewer clusters than its 'clusters' cell, said under the table.
+RATED_NOTE = ("'clusters per 24 h monitored' counts only the clusters begun in a day's hours monitored: those the band "
+              "logged while out of range and sent later are in the day's counts, not in its rate.")  # fmt: skip
 # A day's counts when the band never monitored it and nothing was recorded: no data, not a zero.
 NO_DATA = "no data"
 NO_DATA_NOTE = (f"'{NO_DATA}': the band was not worn and heard from at any time that day, "
@@ -317,7 +323,7 @@ def day_rate(day: Day) -> str:
         return NO_DATA
     if too_few_for_a_rate(day):
         return NO_RATE
-    return f"{day.clusters * TREND_PER_S / day.monitored_s:.1f}"
+    return f"{day.rated_clusters * TREND_PER_S / day.monitored_s:.1f}"
 
 
 def day_rows(data: ReportData) -> list[tuple[str, ...]]:
@@ -333,6 +339,7 @@ def day_notes(data: ReportData) -> list[str]:
     """What the per-day table needs said under it."""
     notes = [NO_DATA_NOTE] if any(unmonitored(d) for d in data.days) else []
     notes += [NO_RATE_NOTE] if any(too_few_for_a_rate(d) for d in data.days) else []
+    notes += [RATED_NOTE] if any(d.rated_clusters < d.clusters for d in data.days) else []
     return notes + ([line] if (line := implausible_line(data)) else [])
 
 
