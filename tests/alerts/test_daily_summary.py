@@ -242,7 +242,7 @@ def test_a_treatment_s_clusters_are_per_24_h_monitored_so_half_the_wear_is_not_h
     ), summary["text"]
     [treatment] = summary["treatments"]
     assert treatment == {
-        "drug": "vigabatrin", "days_ago": 6, "comparable": True,
+        "drug": "vigabatrin", "days_ago": 6, "stopped_days_ago": None, "comparable": True,
         "before": {"days": 7, "monitored_h": 168.0, "clusters": 28, "spasms": 140},
         "after": {"days": 5, "monitored_h": 60.0, "clusters": 10, "spasms": 50},
         "clusters_per_24h_before": 4.0, "clusters_per_24h_after": 4.0,
@@ -329,3 +329,26 @@ def test_quiet_days_say_their_hours_monitored_on_a_day_that_was(tmp_path: Path) 
         "Last 24 h: no cluster, 0 spasm-like movements; band worn 24 h. No cluster for 3 days (93 h of monitoring). "
     ), summary["text"]
     assert summary["quiet_monitored_h"] == 93.48, summary
+
+
+def test_a_treatment_stopped_since_its_start_is_compared_up_to_its_stop(tmp_path: Path) -> None:
+    """The report's rule (test_report.py, a treatment stopped within its week) in the family's
+    summary: vigabatrin started Monday 01-11 08:00 and stopped Wednesday 01-13 09:00; 4 clusters a day
+    throughout, but 1 on Tuesday 01-12, its one whole day. By hand: 1.0 per 24 h on it, 4.0 before,
+    and the stop said. The old code gave 01-12 to 01-16: 17 clusters in 120 h, '3.4 (4.0 before)'."""
+    path = tmp_path / "db.sqlite"
+    starts = tuple(_t(day, h, 0) for day in range(4, 17) for h in ((6,) if day == 12 else (2, 8, 14, 20)))
+    _worn_then_silent(path, _t(4, 0, 0), NOW, starts)
+    with Store(path) as store:
+        store.add_treatment(START, "vigabatrin", "start", 50, "mg/kg/day")
+        store.add_treatment(_t(13, 9, 0), "vigabatrin", "stop", None, None)
+    [summary] = read_summaries(path, {DEV: "cot"}, NOW, PARIS, local="de")
+    assert (
+        "Since vigabatrin started 6 days ago: 1.0 clusters per 24 h of monitoring (4.0 before). "
+        "vigabatrin was stopped 4 days ago: its rate is of the days up to then. "
+    ) in summary["text"], summary["text"]
+    assert "vigabatrin wurde vor 4 Tagen abgesetzt: die Rate gilt für die Tage bis dahin." in summary["local"]["text"], summary["local"]
+    [fr] = read_summaries(path, {DEV: "cot"}, NOW, PARIS, local="fr")  # no gender to agree with the drug's
+    assert "Arrêt de vigabatrin il y a 4 jours : le taux porte sur les jours jusque-là." in fr["local"]["text"], fr["local"]
+    [treatment] = summary["treatments"]
+    assert (treatment["after"], treatment["stopped_days_ago"]) == ({"days": 1, "monitored_h": 24.0, "clusters": 1, "spasms": 5}, 4), treatment

@@ -29,7 +29,7 @@ FACTS = {
     # the band first heard 01-14 08:00: no hour in the week before the start, 11 h in the 3 days after,
     # in which the 14 single movements came; the 7 clusters of those days were in none of its hours
     # (before 2026-12-06 a side counted them: 7 clusters of hours not monitored)
-    "treatments": [{"drug": "vigabatrin", "days_ago": 4, "comparable": False,
+    "treatments": [{"drug": "vigabatrin", "days_ago": 4, "stopped_days_ago": None, "comparable": False,
                     "before": {"days": 7, "monitored_h": 0.0, "clusters": 0, "spasms": 0},
                     "after": {"days": 3, "monitored_h": 11.0, "clusters": 0, "spasms": 14},
                     "clusters_per_24h_before": None, "clusters_per_24h_after": None}],

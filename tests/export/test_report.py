@@ -580,12 +580,12 @@ def test_the_report_s_hours_monitored_are_the_export_s(tmp_path: Path) -> None:
     assert (cov["RecordedHours"], cov["BeforeFirstHeardHours"], cov["AfterDataEndHours"], cov["DisconnectedHours"]) == (28.0, 20.0, 0.0, 17.0)
 
 
-def _trend_items(tmp_path: Path, db: Path, since: str, until: str) -> list[str]:
+def _trend_items(tmp_path: Path, db: Path, since: str, until: str, drug: str = "vigabatrin") -> list[str]:
     out = tmp_path / "r.html"
     assert run_cli("report", "--db", str(db), "--out", str(out), "--since", since, "--until", until, "--tz", "UTC") == 0
     page = _Text()
     page.feed(out.read_text(encoding="utf-8"))
-    return [i for i in page.items if i.startswith("vigabatrin")]
+    return [i for i in page.items if i.startswith(drug)]
 
 
 def test_a_trend_is_per_hour_monitored_not_per_calendar_day(tmp_path: Path) -> None:
@@ -1146,3 +1146,30 @@ def test_clusters_a_band_out_of_range_logged_are_counted_but_not_in_a_rate(tmp_p
     assert RATED_NOTE in page.text and RATED_NOTE in day_notes(data)
     assert "clusters and events the band logged while out of range" in monitored_line(data)
     assert "Counts are only of those hours" not in monitored_line(data)  # the day counts hold the backfilled ones
+
+
+def test_a_treatment_stopped_within_its_week_is_compared_up_to_its_stop(tmp_path: Path) -> None:
+    """Hostile review: a treatment's 'after' side ran its 7 days whatever happened, so a drug stopped
+    two days in (side effects) was credited with the week after its stop. Here 4 clusters a day
+    throughout, but 1 on Tuesday 12 March, the one whole day on ACTH (started Mon 11 09:00, stopped
+    Wed 13 09:00). By hand: before 28 in 168 h = 4.0 per 24 h; on it 1 in 24 h = 1.0: down 75 %.
+    The old code gave the 6 days after the start: 21 in 144 h = 3.5, 'down 12 %', and no stop."""
+    import gaps
+    from course import DAY0
+
+    from spasmwatch.store import Store
+
+    h = 3600.0
+    db = tmp_path / "s.db"
+    clusters = tuple((d * DAY + k * h, 5) for d in range(14) for k in ((6,) if d == 8 else (6, 10, 14, 18)))
+    gaps.build(db, DAY0, 14 * DAY, clusters=clusters)
+    with Store(db) as store:
+        store.add_treatment(DAY0 + 7 * DAY + 9 * h, "ACTH", "start", None, None)
+        store.add_treatment(DAY0 + 9 * DAY + 9 * h, "ACTH", "stop", None, None)
+    (trend,) = _trend_items(tmp_path, db, "2024-03-04T00:00:00Z", "2024-03-18T00:00:00Z", "ACTH")
+    assert trend == (
+        "ACTH started 2024-03-11, stopped 2024-03-13 (the days after it are those before its stop day): "
+        "clusters per 24 h monitored 4.0 -> 1.0 (down 75 %); "
+        "spasm-like events per 24 h monitored 20.0 -> 5.0 (down 75 %); "
+        "168.0 h monitored in the 7 days before, 24.0 h monitored in the 1 day after"
+    ), trend

@@ -159,6 +159,7 @@ EN: dict[str, str] = {
     "({before} before: about the same).",
     "summary.treatment_few": "Since {drug} started {ago}: too few hours monitored yet to compare "
     "({after} h monitored since, {before} h before; {need} h needed on each side).",
+    "summary.stopped": "{drug} was stopped {ago}: its rate is of the days up to then.",
     "summary.treatment_doctor": "Only the hours the band was worn and connected are counted; "
     "whether the treatment works is for your pediatrician to judge.",
     # the mark in a rate such as 1.2 (de, es and fr write 1,2)
@@ -515,6 +516,8 @@ class TreatmentTrend:
 
     days_ago: int
     trend: Trend
+    # local days since the drug's stop (trend.stop), which ends the days compared after its start
+    stopped_days_ago: int | None = None
 
     @property
     def drug(self) -> str:
@@ -564,9 +567,17 @@ def _treatment(t: TreatmentTrend, lang: str) -> str:
     b, a = tr.before, tr.after
     if not tr.comparable:
         return _t(lang, "summary.treatment_few", after=_hours(a.monitored_s), before=_hours(b.monitored_s),
-                  need=_hours(TREND_MIN_MONITORED_S), **kw)  # fmt: skip
+                  need=_hours(TREND_MIN_MONITORED_S), **kw) + _stopped(t, lang)  # fmt: skip
     key = "summary.treatment_same" if tr.same(b.clusters, a.clusters) else "summary.treatment"
-    return _t(lang, key, after=_decimal(a.per_24h(a.clusters), lang), before=_decimal(b.per_24h(b.clusters), lang), **kw)
+    return _t(lang, key, after=_decimal(a.per_24h(a.clusters), lang), before=_decimal(b.per_24h(b.clusters), lang), **kw) + _stopped(t, lang)
+
+
+def _stopped(t: TreatmentTrend, lang: str) -> str:
+    """' vigabatrin was stopped 4 days ago: ...' after its line: 'Since vigabatrin started' read as
+    still given, its rate as of every day since (hostile review)."""
+    if t.stopped_days_ago is None:
+        return ""
+    return " " + _t(lang, "summary.stopped", drug=t.drug, ago=_ago(t.stopped_days_ago, lang))
 
 
 def _counts(f: SummaryFacts, tz: tzinfo | None, lang: str) -> str:

@@ -20,7 +20,7 @@ from spasmwatch.daemon import consts as K
 from spasmwatch.export.coverage import coverage
 from spasmwatch.export.store_source import StoreSource
 from spasmwatch.report.consts import TREND_DAYS
-from spasmwatch.report.data import Side, gather, trend
+from spasmwatch.report.data import Side, Trend, gather, trend
 from spasmwatch.store import Store
 
 DAY_S = 86400.0
@@ -85,7 +85,7 @@ def _treatment_json(t: TreatmentTrend) -> dict[str, Any]:
     tr = t.trend
     b, a = tr.before, tr.after
     rates = (round(b.per_24h(b.clusters), 2), round(a.per_24h(a.clusters), 2)) if tr.comparable else (None, None)
-    return {"drug": t.drug, "days_ago": t.days_ago, "comparable": tr.comparable, "before": _side_json(b),
+    return {"drug": t.drug, "days_ago": t.days_ago, "stopped_days_ago": t.stopped_days_ago, "comparable": tr.comparable, "before": _side_json(b),
             "after": _side_json(a), "clusters_per_24h_before": rates[0], "clusters_per_24h_after": rates[1]}  # fmt: skip
 
 
@@ -146,5 +146,13 @@ def _treatments(source: StoreSource, device: str, today: date, tz: tzinfo) -> tu
         return ()  # no gather of two weeks on a day with nothing to compare
     # one gather holds every start's week before and its days after
     data = gather(source, device, _midnight(first - timedelta(days=TREND_DAYS), tz), until, tz)
-    days_ago = [(today - datetime.fromtimestamp(tr.t, tz).date()).days for tr in starts]
-    return tuple(TreatmentTrend(n, trend(data, tr)) for tr, n in zip(starts, days_ago))
+    return tuple(_treatment_trend(trend(data, tr), today, tz) for tr in starts)
+
+
+def _treatment_trend(t: Trend, today: date, tz: tzinfo) -> TreatmentTrend:
+    """``t`` with the local days since its start and since its stop (None: not stopped)."""
+
+    def ago(when: float) -> int:
+        return (today - datetime.fromtimestamp(when, tz).date()).days
+
+    return TreatmentTrend(ago(t.treatment.t), t, None if t.stop is None else ago(t.stop.t))

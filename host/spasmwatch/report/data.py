@@ -79,6 +79,8 @@ class Trend:
     treatment: TreatmentRow
     before: Side
     after: Side
+    # The same drug's first stop after the start, if any: the 'after' side ends before its day
+    stop: TreatmentRow | None = None
 
     @property
     def comparable(self) -> bool:
@@ -233,9 +235,19 @@ def trend(data: ReportData, tr: TreatmentRow) -> Trend:
     and so is a day the report covers in part: today, by default, would count as a quiet day).
     Each side's hours are its days' monitored ones (export/coverage.py, as the per-day table's)."""
     k = data.day_index(tr.t)
+    stop = _stop(data, tr)
+    # Up to the stop day, left out as the start day is: a drug stopped two days in (side effects)
+    # was credited with the week after its stop (hostile review).
+    last = k + TREND_DAYS if stop is None else min(k + TREND_DAYS, data.day_index(stop.t) - 1)
     before = [d for i, d in enumerate(data.days) if k - TREND_DAYS <= i < k and d.whole]
-    after = [d for i, d in enumerate(data.days) if k < i <= k + TREND_DAYS and d.whole]
-    return Trend(tr, _side(before), _side(after))
+    after = [d for i, d in enumerate(data.days) if k < i <= last and d.whole]
+    return Trend(tr, _side(before), _side(after), stop)
+
+
+def _stop(data: ReportData, tr: TreatmentRow) -> TreatmentRow | None:
+    """The first stop of ``tr``'s drug after it (the report's, or the daily summary's, treatments)."""
+    stops = [s for s in data.treatments if s.action == "stop" and s.drug.lower() == tr.drug.lower() and s.t > tr.t]
+    return min(stops, key=lambda s: s.t, default=None)
 
 
 def sleep_spans(data: ReportData) -> list[tuple[float, float]]:

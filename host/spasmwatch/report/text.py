@@ -237,6 +237,8 @@ def trend_line(data: ReportData, t: Trend) -> str:
     halving of spasms. A side with too few hours monitored gives its counts, no rate to compare."""
     tr = t.treatment
     when = f"{tr.drug}{_dose(tr)} started {data.local(tr.t):%Y-%m-%d}"
+    if t.stop is not None:
+        when += f", stopped {data.local(t.stop.t):%Y-%m-%d} (the days after it are those before its stop day)"
     sides = f"{_side_words(t.before, 'before')}, {_side_words(t.after, 'after')}"
     if not t.comparable:
         counts = (f"{counted(t.before.clusters, 'cluster')} and {counted(t.before.spasms, SPASM_LIKE)} before, "

@@ -124,6 +124,7 @@ CATALOG: dict[str, str] = {
     "(vorher {before}: etwa gleich).",
     "summary.treatment_few": "Seit Beginn der Behandlung mit {drug} ({ago}): noch zu wenige Stunden überwacht für einen "
     "Vergleich ({after} h seitdem, {before} h davor; je {need} h nötig).",
+    "summary.stopped": "{drug} wurde {ago} abgesetzt: die Rate gilt für die Tage bis dahin.",
     "summary.treatment_doctor": "Es zählen nur Stunden, in denen der Brustgurt getragen und verbunden war; ob die "
     "Behandlung wirkt, beurteilt Ihre Kinderärztin oder Ihr Kinderarzt.",
     "decimal_mark": ",",

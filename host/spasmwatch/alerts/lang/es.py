@@ -121,6 +121,7 @@ CATALOG: dict[str, str] = {
     "monitorización ({before} antes: más o menos igual).",
     "summary.treatment_few": "Desde el inicio del tratamiento con {drug} ({ago}): aún hay pocas horas de monitorización "
     "para comparar ({after} h desde entonces, {before} h antes; se necesitan {need} h en cada periodo).",
+    "summary.stopped": "{drug} se suspendió {ago}: la tasa es de los días hasta entonces.",
     "summary.treatment_doctor": "Solo cuentan las horas con la banda puesta y conectada; si el tratamiento funciona, "
     "lo valora su pediatra.",
     "decimal_mark": ",",

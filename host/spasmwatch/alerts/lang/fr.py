@@ -124,6 +124,7 @@ CATALOG: dict[str, str] = {
     "({before} avant : à peu près pareil).",
     "summary.treatment_few": "Depuis le début du traitement par {drug} ({ago}) : encore trop peu d'heures de surveillance "
     "pour comparer ({after} h depuis, {before} h avant ; {need} h nécessaires pour chaque période).",
+    "summary.stopped": "Arrêt de {drug} {ago} : le taux porte sur les jours jusque-là.",
     "summary.treatment_doctor": "Seules comptent les heures où la ceinture était portée et connectée ; c'est à votre "
     "pédiatre de juger si le traitement fonctionne.",
     "decimal_mark": ",",
