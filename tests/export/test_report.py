@@ -1173,3 +1173,36 @@ def test_a_treatment_stopped_within_its_week_is_compared_up_to_its_stop(tmp_path
         "spasm-like events per 24 h monitored 20.0 -> 5.0 (down 75 %); "
         "168.0 h monitored in the 7 days before, 24.0 h monitored in the 1 day after"
     ), trend
+
+
+def test_a_report_that_ends_after_it_was_made_counts_hours_up_to_then(tmp_path: Path) -> None:
+    """Hostile review: '--until' a week ahead (the end of the month, say) made the summary say
+    'none after it in the 278.0 h to the report's end' of a cluster 118 h before it was made, and
+    'of the 288.0 h in this report': hours not yet lived read as hours without clusters. The band
+    here is worn from Mon 4 March 00:00 to the report's making, Sat 9 March 08:00 (gaps.build), one
+    cluster Mon 10:00-10:01; the report runs to Fri 15 March. By hand: 117.98 h since the cluster,
+    all monitored; 128.0 h from the start; the days after the making are not whole (no trend side)."""
+    import gaps
+    from course import DAY0
+
+    from spasmwatch.export.store_source import StoreSource
+    from spasmwatch.report.data import trend
+    from spasmwatch.report.text import last_cluster_line, monitored_line
+
+    h = 3600.0
+    db = tmp_path / "s.db"
+    made = DAY0 + 5 * DAY + 8 * h
+    gaps.build(db, DAY0, made - DAY0, clusters=((10 * h, 5),))
+    source = StoreSource.open(db)
+    try:
+        data = gather(source, None, DAY0, DAY0 + 11 * DAY, timezone.utc, now=made)
+    finally:
+        source.close()
+    assert last_cluster_line(data) == (
+        "Last cluster: 2024-03-04 10:00; none after it in the 118.0 h up to 2024-03-09 08:00, when this report was made, "
+        "118.0 h of them monitored."
+    )
+    assert monitored_line(data).startswith("The band was monitoring (worn and connected) 128.0 h of the 128.0 h in this report up to when it was made.")
+    assert [d.whole for d in data.days] == [True] * 5 + [False] * 6
+    start = TreatmentRow(1, DAY0 + 2 * DAY + 9 * h, "ACTH", None, None, "start")
+    assert trend(data, start).after.days == 2  # Thu and Fri 7-8 March: not the days not yet lived

@@ -30,7 +30,7 @@ def summary_facts(store: Store, device: str, name: str, now: float, tz: tzinfo) 
     """``device``'s last 24 h before ``now`` (titled ``name``), and the trend of each treatment
     started within ``SUMMARY_TREATMENT_DAYS`` (clusters per 24 h monitored, the report's)."""
     source = StoreSource(store)
-    day = gather(source, device, now - DAY_S, now, tz)
+    day = gather(source, device, now - DAY_S, now, tz, now)  # the daemon's clock, not this computer's
     starts = tuple(c.t for c in day.counted_clusters)
     epochs = [a for a in source.activity(device, now - DAY_S, now)]
     worn_s = sum(a.epoch_s for a in epochs if a.worn) if epochs else None
@@ -44,7 +44,7 @@ def summary_facts(store: Store, device: str, name: str, now: float, tz: tzinfo) 
         worn_s=worn_s,
         quiet_days=quiet_days,
         quiet_monitored_s=quiet_monitored_s,
-        treatments=_treatments(source, device, today, tz),
+        treatments=_treatments(source, device, today, tz, now),
     )
 
 
@@ -134,7 +134,7 @@ def _quiet(source: StoreSource, device: str, now: float) -> tuple[int | None, fl
     return int((now - last.t) // DAY_S), coverage(source, device, last.end, now, now=now).total.worn_s
 
 
-def _treatments(source: StoreSource, device: str, today: date, tz: tzinfo) -> tuple[TreatmentTrend, ...]:
+def _treatments(source: StoreSource, device: str, today: date, tz: tzinfo, now: float) -> tuple[TreatmentTrend, ...]:
     """The report's trend (report/data.py ``trend``, its rules in report/consts.py) of each start
     since ``SUMMARY_TREATMENT_DAYS`` ago: clusters per 24 h monitored in the whole days after its
     start day up to yesterday (today is not over; one started today has no line yet) vs the
@@ -145,7 +145,7 @@ def _treatments(source: StoreSource, device: str, today: date, tz: tzinfo) -> tu
     if not starts:
         return ()  # no gather of two weeks on a day with nothing to compare
     # one gather holds every start's week before and its days after
-    data = gather(source, device, _midnight(first - timedelta(days=TREND_DAYS), tz), until, tz)
+    data = gather(source, device, _midnight(first - timedelta(days=TREND_DAYS), tz), until, tz, now)
     return tuple(_treatment_trend(trend(data, tr), today, tz) for tr in starts)
 
 

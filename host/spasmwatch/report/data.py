@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from math import inf
 
-from spasmwatch.export.coverage import WORN, spans
+from spasmwatch.export.coverage import WORN, data_end, spans
 from spasmwatch.export.rows import ClusterRow, NoteRow, Source, TransitionRow, TreatmentRow
 from spasmwatch.report.consts import TREND_DAYS, TREND_MIN_MONITORED_S, TREND_PER_S, TREND_SAME_FRACTION
 
@@ -129,6 +129,10 @@ class ReportData:
     # device -> the name the family gave the band (config.Band.title, by commands.summary.band_names):
     # a doctor reads 'Mila', not 'nursery-0001' (a band with none keeps its id)
     names: dict[str, str] = field(default_factory=dict)
+    # The end of data: ``until``, or the time the report was made when it ends later (coverage.data_end).
+    # Hours past it are not yet lived: not hours without a cluster (hostile review: '--until' a
+    # week ahead gave 'none after it in the 278.0 h to the report's end', 160 of them to come).
+    end: float = inf
 
     def local(self, t: float) -> datetime:
         return datetime.fromtimestamp(t, tz=self.tz)
@@ -151,16 +155,20 @@ class ReportData:
         return [c for c in self.clusters if c.label != "false_alarm"]
 
 
-def _days(since: float, until: float, tz: tzinfo) -> list[Day]:
+def _days(since: float, until: float, end: float, tz: tzinfo) -> list[Day]:
+    """The range's local days; whole: in the range, and over by ``end`` (a day not yet over is
+    in no trend side)."""
     first = datetime.fromtimestamp(since, tz=tz).date()
     last = datetime.fromtimestamp(until - 1e-6, tz=tz).date()
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     midnight = [datetime.combine(d, time(), tzinfo=tz).timestamp() for d in [*days, last + timedelta(days=1)]]
-    return [Day(d, since <= midnight[i] and midnight[i + 1] <= until) for i, d in enumerate(days)]
+    return [Day(d, since <= midnight[i] and midnight[i + 1] <= min(until, end)) for i, d in enumerate(days)]
 
 
-def gather(source: Source, device: str | None, since: float, until: float, tz: tzinfo) -> ReportData:
-    data = ReportData(device, since, until, tz, _days(since, until, tz))
+def gather(source: Source, device: str | None, since: float, until: float, tz: tzinfo, now: float | None = None) -> ReportData:
+    """The report's facts; ``now``: when it is made (None: this computer's clock), its end of data."""
+    end = data_end(until, now)
+    data = ReportData(device, since, until, tz, _days(since, until, end, tz), end=end)
     data.clusters = list(source.clusters(device, since, until))
     spans = _Spans(source.clusters(device, since - CLUSTER_LOOKBACK_S, until))
     bands = {c.device for c in data.clusters} | _monitored(data, source)
@@ -193,7 +201,7 @@ def _monitored(data: ReportData, source: Source) -> set[str]:
     """Each day's monitored seconds: the bands' worn segments, merged (two bands on the baby at once
     are one hour, not two), cut at local midnights (a daylight-saving day has 23 or 25 hours).
     Returns the bands worn."""
-    segments = [s for s in spans(source, data.device, data.since, data.until) if s.kind == WORN]
+    segments = [s for s in spans(source, data.device, data.since, data.until, data.end) if s.kind == WORN]
     worn = sorted((s.t, s.end) for s in segments)
     merged: list[list[float]] = []
     for a, b in worn:
@@ -263,5 +271,5 @@ def sleep_spans(data: ReportData) -> list[tuple[float, float]]:
             spans.append((start, tr.t))
             start = None
     if start is not None:
-        spans.append((start, data.until))
+        spans.append((start, data.end))
     return spans

@@ -144,9 +144,10 @@ def last_cluster_line(data: ReportData) -> str | None:
     if not clusters:
         return None
     last = max(clusters, key=lambda c: c.t)
-    since = max(0.0, data.until - last.end)
-    watched = data.monitored_s(last.end, data.until)
-    return (f"Last cluster: {data.local(last.t):%Y-%m-%d %H:%M}; none after it in the {hours(since)} h to the report's end, "
+    since = max(0.0, data.end - last.end)
+    watched = data.monitored_s(last.end, data.end)
+    end = "to the report's end," if data.end >= data.until else f"up to {data.local(data.end):%Y-%m-%d %H:%M}, when this report was made,"
+    return (f"Last cluster: {data.local(last.t):%Y-%m-%d %H:%M}; none after it in the {hours(since)} h {end} "
             f"{hours(watched)} h of them monitored.")  # fmt: skip
 
 
@@ -188,14 +189,15 @@ def hours(seconds: float) -> str:
 def monitored_line(data: ReportData) -> str:
     """The hours the counts are of, said before anyone compares days by them."""
     total = sum(d.monitored_s for d in data.days)
-    span = data.until - data.since
+    span = data.end - data.since
+    made = "" if data.end >= data.until else " up to when it was made"
     if all(unmonitored(d) for d in data.days):  # its zeros read as a period free of spasms (doctor review)
         return (
-            f"The band was not monitoring (worn and connected) at any time in the {hours(span)} h of this report: "
+            f"The band was not monitoring (worn and connected) at any time in the {hours(span)} h of this report{made}: "
             "there is no data, so its zeros do not mean there were no spasms."
         )
     return (
-        f"The band was monitoring (worn and connected) {hours(total)} h of the {hours(span)} h in this report. "
+        f"The band was monitoring (worn and connected) {hours(total)} h of the {hours(span)} h in this report{made}. "
         "A day with few spasms and few hours monitored is not a good day (see 'hours monitored' in the per-day "
         "table). Rates per 24 h monitored count only those hours; the day counts also hold the clusters and events "
         "the band logged while out of range and sent later."
