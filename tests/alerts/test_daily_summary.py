@@ -238,6 +238,9 @@ def test_a_treatment_s_clusters_are_per_24_h_monitored_so_half_the_wear_is_not_h
     assert summary["text"] == (
         "Last 24 h: 2 clusters (10:00, 16:00) with 10 spasm-like movements; band worn 12 h. "
         "Since vigabatrin started 6 days ago: 4.0 clusters per 24 h of monitoring (4.0 before: about the same). "
+        # worn all day before, 08:00-20:00 after: like hours only if the rate were the same at every hour
+        "The band was worn at different hours of the day before and after the start; clusters come mostly after "
+        "waking, so the rates can differ for that alone. "
         f"{DOCTOR} Keep any video and tell your pediatrician. spasmwatch is a screening aid, not a diagnosis."
     ), summary["text"]
     [treatment] = summary["treatments"]
@@ -247,6 +250,8 @@ def test_a_treatment_s_clusters_are_per_24_h_monitored_so_half_the_wear_is_not_h
         "after": {"days": 5, "monitored_h": 60.0, "clusters": 10, "spasms": 50},
         "clusters_per_24h_before": 4.0, "clusters_per_24h_after": 4.0,
     }, treatment  # fmt: skip
+    [de] = read_summaries(tmp_path / "db.sqlite", {DEV: "cot"}, NOW, PARIS, local="de")
+    assert "Der Brustgurt wurde vor und nach dem Beginn zu anderen Tageszeiten getragen;" in de["local"]["text"], de["local"]
 
 
 def test_a_treatment_side_with_too_few_hours_monitored_is_not_compared(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from datetime import datetime, tzinfo
 from functools import cache
 
 from spasmwatch.alerts.model import LANGUAGES, BandFault
-from spasmwatch.report.consts import TREND_MIN_MONITORED_S
+from spasmwatch.report.consts import TREND_HOURS_DIFFER, TREND_MIN_MONITORED_S
 from spasmwatch.report.data import Trend
 
 # Keys the web page looks up beside its own ``page.`` ones (daemon/http.py page_in): the movements'
@@ -160,6 +160,8 @@ EN: dict[str, str] = {
     "summary.treatment_few": "Since {drug} started {ago}: too few hours monitored yet to compare "
     "({after} h monitored since, {before} h before; {need} h needed on each side).",
     "summary.stopped": "{drug} was stopped {ago}: its rate is of the days up to then.",
+    "summary.hours_differ": "The band was worn at different hours of the day before and after the start; clusters "
+    "come mostly after waking, so the rates can differ for that alone.",
     "summary.treatment_doctor": "Only the hours the band was worn and connected are counted; "
     "whether the treatment works is for your pediatrician to judge.",
     # the mark in a rate such as 1.2 (de, es and fr write 1,2)
@@ -569,7 +571,10 @@ def _treatment(t: TreatmentTrend, lang: str) -> str:
         return _t(lang, "summary.treatment_few", after=_hours(a.monitored_s), before=_hours(b.monitored_s),
                   need=_hours(TREND_MIN_MONITORED_S), **kw) + _stopped(t, lang)  # fmt: skip
     key = "summary.treatment_same" if tr.same(b.clusters, a.clusters) else "summary.treatment"
-    return _t(lang, key, after=_decimal(a.per_24h(a.clusters), lang), before=_decimal(b.per_24h(b.clusters), lang), **kw) + _stopped(t, lang)
+    # the report's TREND_HOURS_DIFFER: nights only after whole days before is not like with like
+    hours = " " + _t(lang, "summary.hours_differ") if tr.hours_moved >= TREND_HOURS_DIFFER else ""
+    rates = _t(lang, key, after=_decimal(a.per_24h(a.clusters), lang), before=_decimal(b.per_24h(b.clusters), lang), **kw)
+    return rates + hours + _stopped(t, lang)
 
 
 def _stopped(t: TreatmentTrend, lang: str) -> str:

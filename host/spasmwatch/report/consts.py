@@ -31,6 +31,13 @@ DAY_RATE_MIN_MONITORED_S = 12 * 3600.0
 # wake times and 0-0.35 out of sleep; under 10 a day even for a baby who wakes 10 times. 30 is three
 # times that: "far above", so a severe but real day is not called a band problem lightly.
 CLUSTERS_IMPLAUSIBLE_PER_DAY = 30
+# The two sides of a trend are said to have been monitored at different hours of the day when at least
+# this fraction of a side's monitored hours would have to move to other hours of the day (local, 0-23)
+# to match the other side's spread (half the summed differences of the two sides' shares per hour).
+# Clusters come mostly after waking, so a rate per 24 h monitored compares like with like only over
+# like hours: worn all day vs nights only is 0.5 (half); off 4 h a day on one side only is 0.17, a
+# bath and a feed, not a different day. A quarter: between the two, a quarter of the day moved.
+TREND_HOURS_DIFFER = 0.25
 # Rates (per 24 h monitored) that differ by less than this fraction of the rate before are said to
 # be "no change": a week of 4 clusters a day is 28, and 2-3 clusters more or less (<= 10 %) is what
 # a quiet or a restless day makes, not a treatment. Bigger changes are given as a percentage only:

@@ -81,6 +81,10 @@ class Trend:
     after: Side
     # The same drug's first stop after the start, if any: the 'after' side ends before its day
     stop: TreatmentRow | None = None
+    # The fraction of a side's monitored hours that would have to move to other hours of the day to
+    # match the other's (0: alike; TREND_HOURS_DIFFER): clusters come mostly after waking, so a rate
+    # of nights only is not one of whole days (hostile review)
+    hours_moved: float = 0.0
 
     @property
     def comparable(self) -> bool:
@@ -161,7 +165,7 @@ def _days(since: float, until: float, end: float, tz: tzinfo) -> list[Day]:
     first = datetime.fromtimestamp(since, tz=tz).date()
     last = datetime.fromtimestamp(until - 1e-6, tz=tz).date()
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    midnight = [datetime.combine(d, time(), tzinfo=tz).timestamp() for d in [*days, last + timedelta(days=1)]]
+    midnight = [_midnight(d, tz) for d in [*days, last + timedelta(days=1)]]
     return [Day(d, since <= midnight[i] and midnight[i + 1] <= min(until, end)) for i, d in enumerate(days)]
 
 
@@ -210,13 +214,10 @@ def _monitored(data: ReportData, source: Source) -> set[str]:
         else:
             merged.append([a, b])
     data.monitored = [(a, b) for a, b in merged]
-    tz = data.tz
     for a, b in merged:
         while a < b:
             i = data.day_index(a)
-            nxt = data.days[i].day + timedelta(days=1)
-            midnight = datetime.combine(nxt, time(), tzinfo=tz).timestamp()
-            end = min(b, midnight)
+            end = min(b, _midnight(data.days[i].day + timedelta(days=1), data.tz))
             data.days[i].monitored_s += end - a
             a = end
     return {s.device for s in segments}
@@ -249,7 +250,29 @@ def trend(data: ReportData, tr: TreatmentRow) -> Trend:
     last = k + TREND_DAYS if stop is None else min(k + TREND_DAYS, data.day_index(stop.t) - 1)
     before = [d for i, d in enumerate(data.days) if k - TREND_DAYS <= i < k and d.whole]
     after = [d for i, d in enumerate(data.days) if k < i <= last and d.whole]
-    return Trend(tr, _side(before), _side(after), stop)
+    moved = 0.5 * sum(abs(b - a) for b, a in zip(_hour_shares(data, before), _hour_shares(data, after), strict=True))
+    return Trend(tr, _side(before), _side(after), stop, moved)
+
+
+def _hour_shares(data: ReportData, days: list[Day]) -> list[float]:
+    """The share of ``days``' monitored seconds in each local hour of the day, 0-23 (all 0: none)."""
+    secs = [0.0] * 24
+    for d in days:
+        day_start, day_end = _midnight(d.day, data.tz), _midnight(d.day + timedelta(days=1), data.tz)
+        for s, e in data.monitored:
+            a, b = max(s, day_start), min(e, day_end)
+            while a < b:
+                here = data.local(a)
+                # the next local hour (a wall-clock hour: across a clock change it is still one hour of the day)
+                nxt = min(b, (here.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)).timestamp())
+                secs[here.hour] += nxt - a
+                a = nxt
+    total = sum(secs)
+    return [x / total if total else 0.0 for x in secs]
+
+
+def _midnight(d: date, tz: tzinfo) -> float:
+    return datetime.combine(d, time(), tzinfo=tz).timestamp()
 
 
 def _stop(data: ReportData, tr: TreatmentRow) -> TreatmentRow | None:

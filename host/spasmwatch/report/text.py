@@ -13,6 +13,7 @@ from spasmwatch.report.consts import (
     NOTE_AFTER_S,
     NOTE_BEFORE_S,
     TREND_DAYS,
+    TREND_HOURS_DIFFER,
     TREND_MIN_MONITORED_S,
     TREND_PER_S,
 )
@@ -248,7 +249,15 @@ def trend_line(data: ReportData, t: Trend) -> str:
         return (f"{when}: too few hours monitored to compare (under {hours(TREND_MIN_MONITORED_S)} h on a side): "
                 f"{sides}; {counts}")  # fmt: skip
     return (f"{when}: {_rates(t, 'clusters', t.before.clusters, t.after.clusters)}; "
-            f"{_rates(t, f'{SPASM_LIKE}s', t.before.spasms, t.after.spasms)}; {sides}")  # fmt: skip
+            f"{_rates(t, f'{SPASM_LIKE}s', t.before.spasms, t.after.spasms)}; {sides}{_hours_differ(t)}")  # fmt: skip
+
+
+def _hours_differ(t: Trend) -> str:
+    """The sides monitored at different hours of the day (TREND_HOURS_DIFFER), said after the rates."""
+    if t.hours_moved < TREND_HOURS_DIFFER:
+        return ""
+    return (f"; the two sides were monitored at different hours of the day ({t.hours_moved * 100:.0f} % of the hours "
+            "would have to move to match), and clusters come mostly after waking: the rates can differ for that alone")  # fmt: skip
 
 
 def _dose(tr: TreatmentRow) -> str:

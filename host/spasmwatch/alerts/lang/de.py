@@ -125,6 +125,8 @@ CATALOG: dict[str, str] = {
     "summary.treatment_few": "Seit Beginn der Behandlung mit {drug} ({ago}): noch zu wenige Stunden überwacht für einen "
     "Vergleich ({after} h seitdem, {before} h davor; je {need} h nötig).",
     "summary.stopped": "{drug} wurde {ago} abgesetzt: die Rate gilt für die Tage bis dahin.",
+    "summary.hours_differ": "Der Brustgurt wurde vor und nach dem Beginn zu anderen Tageszeiten getragen; Serien kommen "
+    "meist nach dem Aufwachen, daher können die Raten schon deshalb abweichen.",
     "summary.treatment_doctor": "Es zählen nur Stunden, in denen der Brustgurt getragen und verbunden war; ob die "
     "Behandlung wirkt, beurteilt Ihre Kinderärztin oder Ihr Kinderarzt.",
     "decimal_mark": ",",

@@ -122,6 +122,8 @@ CATALOG: dict[str, str] = {
     "summary.treatment_few": "Desde el inicio del tratamiento con {drug} ({ago}): aún hay pocas horas de monitorización "
     "para comparar ({after} h desde entonces, {before} h antes; se necesitan {need} h en cada periodo).",
     "summary.stopped": "{drug} se suspendió {ago}: la tasa es de los días hasta entonces.",
+    "summary.hours_differ": "La banda se llevó a otras horas del día antes y después del inicio; las series suelen llegar "
+    "al despertar, así que las tasas pueden diferir solo por eso.",
     "summary.treatment_doctor": "Solo cuentan las horas con la banda puesta y conectada; si el tratamiento funciona, "
     "lo valora su pediatra.",
     "decimal_mark": ",",

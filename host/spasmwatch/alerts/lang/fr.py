@@ -125,6 +125,8 @@ CATALOG: dict[str, str] = {
     "summary.treatment_few": "Depuis le début du traitement par {drug} ({ago}) : encore trop peu d'heures de surveillance "
     "pour comparer ({after} h depuis, {before} h avant ; {need} h nécessaires pour chaque période).",
     "summary.stopped": "Arrêt de {drug} {ago} : le taux porte sur les jours jusque-là.",
+    "summary.hours_differ": "La ceinture a été portée à d'autres heures de la journée avant et après le début ; les séries "
+    "viennent surtout au réveil, donc les taux peuvent différer pour cette seule raison.",
     "summary.treatment_doctor": "Seules comptent les heures où la ceinture était portée et connectée ; c'est à votre "
     "pédiatre de juger si le traitement fonctionne.",
     "decimal_mark": ",",
