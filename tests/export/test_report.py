@@ -1244,3 +1244,33 @@ def test_a_trend_whose_sides_were_monitored_at_other_hours_of_the_day_says_so(tm
         "the two sides were monitored at different hours of the day (50 % of the hours would have to move to "
         "match), and clusters come mostly after waking: the rates can differ for that alone"
     ), trend
+
+
+def test_the_summary_s_count_of_days_says_how_many_had_no_data(tmp_path: Path) -> None:
+    """Hostile review: a 14-day report of a band first worn on its last day led with '2 spasm-like
+    events and 0 clusters in 3 days', the days with no data among them: a doctor reads three days
+    watched. Here the band is first heard Wednesday (test_a_day_the_band_never_monitored_says_no_data_not_zero's
+    store): Monday and Tuesday have no data, said in the same line, beside the caregiver's false
+    alarm. The old line: '2 spasm-like events and 0 clusters in 3 days (1 more marked false alarm
+    by the caregiver)'."""
+    import gaps
+    from course import DAY0
+
+    from spasmwatch.export.store_source import StoreSource
+    from spasmwatch.report.text import summary
+    from spasmwatch.store import Store
+
+    db = tmp_path / "s.db"
+    gaps.build(db, DAY0 + 2 * DAY, 24 * 3600.0, spasms=(3600.0, 7200.0), clusters=((5 * 3600.0, 3),))
+    with Store(db) as store:
+        (c,) = store.clusters()
+        store.label_cluster(c.id, "false_alarm", "Mum", DAY0 + 2 * DAY + 6 * 3600.0)
+    source = StoreSource.open(db)
+    try:
+        data = gather(source, None, DAY0, DAY0 + 3 * DAY, timezone.utc)
+    finally:
+        source.close()
+    assert summary(data)[0] == (
+        "2 spasm-like events and 0 clusters in 3 days (2 of them with no data: the band was not monitoring; "
+        "1 more cluster marked false alarm by the caregiver)"
+    ), summary(data)[0]

@@ -116,9 +116,14 @@ def summary(data: ReportData) -> list[str]:
     clusters = sum(d.clusters for d in data.days)
     fa = sum(d.false_alarms for d in data.days)
     pw = [c.post_wake_s / 60 for c in data.counted_clusters if c.post_wake_s is not None]
+    # The days with no data said where the days are counted: '0 clusters in 14 days' of a band worn
+    # on one of them read as a fortnight watched (hostile review); the line below gives the hours.
+    nodata = sum(1 for d in data.days if unmonitored(d))
+    said = [f"{nodata} of them with no data: the band was not monitoring"] if nodata else []
+    said += [f"{fa} more {'cluster' if fa == 1 else 'clusters'} marked false alarm by the caregiver"] if fa else []
     lines = [
         f"{counted(spasms, SPASM_LIKE)} and {counted(clusters, 'cluster')} in {counted(len(data.days), 'day')}"
-        + (f" ({fa} more marked false alarm by the caregiver)" if fa else ""),
+        + (f" ({'; '.join(said)})" if said else ""),
     ]
     lines.append(monitored_line(data))
     if implausible := implausible_line(data):
