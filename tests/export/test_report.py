@@ -1274,3 +1274,17 @@ def test_the_summary_s_count_of_days_says_how_many_had_no_data(tmp_path: Path) -
         "2 spasm-like events and 0 clusters in 3 days (2 of them with no data: the band was not monitoring; "
         "1 more cluster marked false alarm by the caregiver)"
     ), summary(data)[0]
+
+
+def test_the_trend_says_false_alarms_are_left_out_of_its_rates(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    """Hostile review: the trend's rates leave out the clusters the caregiver marked false alarms
+    (the course has one, the week before vigabatrin: 27 of its 28 clusters count), and nothing
+    under the trend said so: a doctor counting the per-day table's clusters and false alarms
+    together could not get its rate. The old note under the trend named no false alarm."""
+    db, _ = course_db
+    out = tmp_path / "r.html"
+    assert run_cli("report", "--db", str(db), "--out", str(out), *ARGS) == 0
+    page = _Text()
+    page.feed(out.read_text(encoding="utf-8"))
+    (note,) = [i for i in page.items if i.startswith("(up to 7 whole days each side")]
+    assert "clusters the caregiver marked false alarms, and their events, are left out" in note, note

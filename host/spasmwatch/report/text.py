@@ -292,6 +292,7 @@ def trend_lines(data: ReportData) -> list[str]:
         f"(up to {TREND_DAYS} whole days each side within the report, the start day itself left out; "
         f"rates are per 24 h the band was worn and heard from, of the clusters and events in those hours, so days of "
         f"less wear, or nights out of range, do not look like fewer or more spasms; "
+        "clusters the caregiver marked false alarms, and their events, are left out; "
         f"a side needs {hours(TREND_MIN_MONITORED_S)} h monitored)"
     ]
 
