@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+import time
 from datetime import datetime, timezone
 from html.parser import HTMLParser
 from pathlib import Path
@@ -1288,3 +1289,22 @@ def test_the_trend_says_false_alarms_are_left_out_of_its_rates(course_db: tuple[
     page.feed(out.read_text(encoding="utf-8"))
     (note,) = [i for i in page.items if i.startswith("(up to 7 whole days each side")]
     assert "clusters the caregiver marked false alarms, and their events, are left out" in note, note
+
+
+def test_a_report_of_days_to_come_is_refused_and_never_gives_negative_hours(tmp_path: Path) -> None:
+    """Found while fixing the report that ends after it is made: '--since' after now (a typo of a
+    month, or next week's clinic date) wrote a report of 'the -87.7 h of this report'. The command
+    now refuses it, naming the time, and the report's facts never count hours before their start."""
+    import gaps
+    from course import DAY0
+
+    from spasmwatch.report.text import monitored_line
+
+    db = tmp_path / "s.db"
+    gaps.build(db, DAY0, 3600.0)
+    soon = datetime.fromtimestamp(time.time() + 3 * DAY, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with pytest.raises(SpasmwatchError, match=rf"--since {soon} is after now: nothing can have been recorded yet"):
+        run_cli("report", "--db", str(db), "--out", str(tmp_path / "r.html"), "--since", soon, "--tz", "UTC")
+    assert not (tmp_path / "r.html").exists()
+    data = gather(Tables(), None, D0 + DAY, D0 + 2 * DAY, timezone.utc, now=D0)
+    assert monitored_line(data).startswith("The band was not monitoring (worn and connected) at any time in the 0.0 h of this report")

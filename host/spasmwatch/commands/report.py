@@ -51,11 +51,14 @@ def _days_back(until: float, days: int, tz: tzinfo) -> float:
 
 def run(args: argparse.Namespace) -> int:
     tz = zone(args.tz)  # the report's days are this zone's, and so are --since/--until without one
+    now = time.time()
     try:
-        until = parse_iso(args.until, "--until", tz) if args.until else time.time()
+        until = parse_iso(args.until, "--until", tz) if args.until else now
         since = parse_iso(args.since, "--since", tz) if args.since else _days_back(until, DEFAULT_DAYS, tz)
     except ValueError as exc:
         raise SpasmwatchError(str(exc)) from exc
+    if since >= now:  # a report of days to come: all 'no data' (its hours were once negative)
+        raise SpasmwatchError(f"--since {args.since} is after now: nothing can have been recorded yet")
     if not since < until:
         raise SpasmwatchError("--since must be before --until")
     source = open_source(args)

@@ -171,7 +171,7 @@ def _days(since: float, until: float, end: float, tz: tzinfo) -> list[Day]:
 
 def gather(source: Source, device: str | None, since: float, until: float, tz: tzinfo, now: float | None = None) -> ReportData:
     """The report's facts; ``now``: when it is made (None: this computer's clock), its end of data."""
-    end = data_end(until, now)
+    end = max(since, data_end(until, now))  # never before the start: no negative hours
     data = ReportData(device, since, until, tz, _days(since, until, end, tz), end=end)
     data.clusters = list(source.clusters(device, since, until))
     spans = _Spans(source.clusters(device, since - CLUSTER_LOOKBACK_S, until))
