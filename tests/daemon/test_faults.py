@@ -829,6 +829,44 @@ def test_days_follow_local_midnights_across_a_daylight_saving_change(tmp_path: P
         time.tzset()
 
 
+def test_the_page_s_days_say_the_hours_monitored_and_a_day_with_none_has_no_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hostile review: the family page's 14-day chart (GET /api/days) gave a day with the band left
+    off as 0 clusters, 0 spasms, like a good day, and its spasms counted the events of a cluster the
+    caregiver marked a false alarm (the report leaves them out). Here, in Paris, the band is heard
+    only on 01-14 00:00-12:00 (worn), with a cluster of 4 at 06:00 (its 4 events stored), a false
+    alarm of 3 events at 09:00 and 2 single movements; 01-13 and today (01-15, noon) nothing. Now
+    each day gives its hours monitored and ``no_data`` when it has none and nothing counted, its
+    spasms as the report counts them (6: the cluster's 4 and the 2 single ones). Old code: 01-13
+    {spasms 0, clusters 0} with no hours; 01-14 spasms 9."""
+    monkeypatch.setenv("TZ", "Europe/Paris")
+    time.tzset()
+    try:
+        day = dt.datetime(2027, 1, 14).timestamp()
+        with Store(tmp_path / "db.sqlite") as store:
+            store.add_sync(DEVICE, 1, 0, day)
+            epochs = [{"type": "activity", "boot": 1, "t_ms": 10_000 * k, "activity": 20, "breath": 50, "off_body": 0, "worn": 1}
+                      for k in range(1, 12 * 360 + 1)]  # fmt: skip
+            store.add_activity(DEVICE, epochs, day)
+            events = [spasm_record(i, (6 * 3600 + 5 * i) * 1000) for i in range(4)]
+            events += [spasm_record(4 + i, (9 * 3600 + 5 * i) * 1000) for i in range(3)]
+            events += [spasm_record(7 + i, (10 * 3600 + 600 * i) * 1000) for i in range(2)]
+            store.add_events(DEVICE, events, day)
+            ids = [e.id for e in store.events(DEVICE, day, day + 86400)]
+            store.upsert_cluster(DEVICE, "c", day + 6 * 3600, day + 6 * 3600 + 15, 4, day + 6 * 3600 + 10, None, True, event_ids=ids[:4], wall_s=day + 7 * 3600)
+            fa = store.upsert_cluster(DEVICE, "fa", day + 9 * 3600, day + 9 * 3600 + 10, 3, day + 9 * 3600 + 10, None, True, event_ids=ids[4:7], wall_s=day + 9 * 3600 + 20)
+            store.label_cluster(fa, "false_alarm", "Mum", day + 9 * 3600 + 60)
+            d = Daemon(store, [], clock=Clock(day + 36 * 3600))
+            days = d.days(3)
+        assert days == [
+            {"date": "2027-01-13", "spasms": 0, "clusters": 0, "false_alarms": 0, "monitored_h": 0.0, "no_data": True},
+            {"date": "2027-01-14", "spasms": 6, "clusters": 2, "false_alarms": 1, "monitored_h": 12.0, "no_data": False},
+            {"date": "2027-01-15", "spasms": 0, "clusters": 0, "false_alarms": 0, "monitored_h": 0.0, "no_data": True},
+        ], days
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
 class RecordSink:
     """A session sink that keeps the records it is given (servers.Recorder is the HTTP one)."""
 

@@ -48,6 +48,7 @@ class FakeDaemon:
         self.cluster_rows: dict[int, Json] = {}
         self.note_rows: list[Json] = []
         self.history: dict[str, tuple[int, int, int]] = {}  # date -> (spasms, clusters, false alarms) before today
+        self.no_data: set[str] = set()  # dates the band was never worn and heard from (/api/days no_data)
         self.subs: list[asyncio.Queue[Json]] = []
         self.calls: list[tuple[str, Any]] = []
         self.channels = ["ntfy", "sound"]  # the configured notification channels
@@ -91,7 +92,8 @@ class FakeDaemon:
                 t0 = midnight(self.now())
                 cl = [c for c in self.cluster_rows.values() if t0 <= c["start"] < t0 + 86400]
                 spasms, clusters, false = (sum(c["count"] for c in cl), len(cl), sum(c["label"] == "false_alarm" for c in cl))
-            out.append({"date": d.isoformat(), "spasms": spasms, "clusters": clusters, "false_alarms": false})
+            out.append({"date": d.isoformat(), "spasms": spasms, "clusters": clusters, "false_alarms": false,
+                        "no_data": d.isoformat() in self.no_data})  # fmt: skip
         return out
 
     async def summary(self, lang: str = "en") -> list[Json]:

@@ -4,6 +4,7 @@ the LAN token, and a screenshot."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 import urllib.error
@@ -135,6 +136,20 @@ def test_a_cluster_appears_live_without_reload(page: Any, served: ServerThread, 
     # The chart's bar for today counts it.
     page.wait_for_selector("#chart g:last-of-type[data-clusters='1']")
     assert served.server.live_streams == 1
+
+
+def test_a_day_with_no_data_is_marked_on_the_chart_not_left_as_no_clusters(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
+    """Hostile review: a day the band was left off was an empty slot on the 14-day chart, as a day
+    of no clusters. A day /api/days gives as no_data now shows a dash and says why on hover; a
+    monitored day of no clusters stays empty. Old code: no mark (the API had no such field)."""
+    yesterday = (dt.date.fromtimestamp(served.call(fake.now)) - dt.timedelta(days=1)).isoformat()
+    fake.no_data = {yesterday}
+    load(page, served.url)
+    day = page.locator(f"#chart g[data-date='{yesterday}']")
+    day.wait_for()
+    assert day.get_attribute("data-nodata") == "1" and day.locator("text.nodata").text_content() == "–"  # an SVG node: no inner_text
+    assert (day.locator("title").text_content() or "").endswith(": no data: the band was not worn or not connected")
+    assert page.locator("#chart g[data-nodata='1']").count() == 1 and page.locator("#chart text.nodata").count() == 1
 
 
 def test_acknowledge_changes_the_alert_state(page: Any, served: ServerThread, fake: FakeDaemon) -> None:

@@ -298,6 +298,8 @@ EN: dict[str, str] = {
     "page.clusters.other": "{n} clusters",
     "page.false_alarms.one": "{n} false alarm",
     "page.false_alarms.other": "{n} false alarms",
+    # a day of the chart with the band never worn and heard from (GET /api/days no_data)
+    "page.no_data": "no data: the band was not worn or not connected",
     "page.no_band_heard": "No band has been heard from yet.",
     "page.write_first": "Please write the note first.",
     "page.saving": "Saving…",

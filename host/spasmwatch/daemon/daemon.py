@@ -43,6 +43,9 @@ from spasmwatch.daemon.rawdating import RateFit
 from spasmwatch.daemon.rawparts import Part, boot_parts, latest, next_header, part_end, part_path
 from spasmwatch.daemon.session import BandClock, BandInfo, BandSession, Offsets, State, unwrap_u32
 from spasmwatch.daemon.summary import read_summaries
+from spasmwatch.export.store_source import StoreSource
+from spasmwatch.report.data import gather
+from spasmwatch.report.text import unmonitored
 from spasmwatch.errors import InputError
 from spasmwatch.io.rawfile import DatingPoint, RawDating, RawHeader, RawReader, RawWriter
 from spasmwatch.store import Store, StoreError, StoreMissing
@@ -1638,18 +1641,19 @@ class Daemon:
         }
 
     def days(self, n_days: int) -> list[Json]:
-        today = dt.datetime.fromtimestamp(self.clock.wall()).date()
-        out = []
-        for i in range(n_days - 1, -1, -1):
-            d = today - dt.timedelta(days=i)
-            t0, t1 = local_day(d)
-            cl = [c for c in self.store.clusters(None, t0, t1) if t0 <= c.start_t < t1]
-            out.append({
-                # Spasm-like events of the day, as the report counts them: a match counts in its cluster.
-                "date": d.isoformat(), "spasms": self.store.count_events(None, t0, t1, without_flags=P.EF_MATCHED),
-                "clusters": len(cl), "false_alarms": sum(c.label == "false_alarm" for c in cl),
-            })
-        return out
+        """The last ``n_days`` local days (today's so far), counted as the report counts them
+        (report.data.gather: a false alarm's events are none, a match counts in its cluster), each
+        with its hours monitored and ``no_data`` when it had none and nothing counted: a day with the
+        band left off read as a day of 0 clusters on the page's chart (hostile review)."""
+        now = self.clock.wall()
+        today = dt.datetime.fromtimestamp(now).date()
+        since, _ = local_day(today - dt.timedelta(days=n_days - 1))
+        _, until = local_day(today)
+        data = gather(StoreSource(self.store), None, since, until, local_zone(), now)
+        return [{
+            "date": d.day.isoformat(), "spasms": d.spasms, "clusters": d.clusters + d.false_alarms,
+            "false_alarms": d.false_alarms, "monitored_h": round(d.monitored_s / 3600, 2), "no_data": unmonitored(d),
+        } for d in data.days]  # fmt: skip
 
     async def summary(self, lang: str = "en") -> list[Json]:
         # A worker thread on a read-only connection of its own: ~0.3 s of reading would stall the

@@ -263,6 +263,7 @@ CATALOG: dict[str, str] = {
     "page.clusters.other": "{n} Serien",
     "page.false_alarms.one": "{n} Fehlalarm",
     "page.false_alarms.other": "{n} Fehlalarme",
+    "page.no_data": "keine Daten: der Brustgurt war nicht getragen oder nicht verbunden",
     "page.no_band_heard": "Noch von keinem Brustgurt etwas gehört.",
     "page.write_first": "Bitte schreiben Sie zuerst die Notiz.",
     "page.saving": "Wird gespeichert…",

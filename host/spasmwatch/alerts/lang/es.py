@@ -259,6 +259,7 @@ CATALOG: dict[str, str] = {
     "page.clusters.other": "{n} series",
     "page.false_alarms.one": "{n} falsa alarma",
     "page.false_alarms.other": "{n} falsas alarmas",
+    "page.no_data": "sin datos: la banda no estaba puesta o no estaba conectada",
     "page.no_band_heard": "Todavía no se ha recibido nada de ninguna banda.",
     "page.write_first": "Por favor, escriba primero la nota.",
     "page.saving": "Guardando…",

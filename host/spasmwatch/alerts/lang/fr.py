@@ -264,6 +264,7 @@ CATALOG: dict[str, str] = {
     "page.clusters.other": "{n} séries",
     "page.false_alarms.one": "{n} fausse alarme",
     "page.false_alarms.other": "{n} fausses alarmes",
+    "page.no_data": "aucune donnée : la ceinture n'était pas portée ou pas connectée",
     "page.no_band_heard": "Aucune ceinture ne s'est encore manifestée.",
     "page.write_first": "Écrivez d'abord la note.",
     "page.saving": "Enregistrement…",

@@ -617,7 +617,10 @@
       const all = d.clusters || 0;
       const fa = Math.min(d.false_alarms || 0, all);
       const real = all - fa;
-      const g = svg("g", { "data-date": d.date, "data-clusters": all, "data-false": fa });
+      // A day with the band never worn and heard from (GET /api/days no_data): a dash, not an empty
+      // slot, so it does not read as a day of no clusters (hostile review).
+      const g = svg("g", { "data-date": d.date, "data-clusters": all, "data-false": fa, "data-nodata": d.no_data ? 1 : 0 });
+      if (d.no_data) g.append(svg("text", { class: "nodata", x: cx, y: y(0) - 4, "text-anchor": "middle" }, "–"));
       if (real > 0) g.append(svg("rect", { class: "bar-real", x, y: y(real), width: barW, height: y(0) - y(real), rx: 2 }));
       if (fa > 0) g.append(svg("rect", { class: "bar-false", x, y: y(all), width: barW, height: y(real) - y(all), rx: 2 }));
       if (all > 0) g.append(svg("text", { class: "val", x: cx, y: y(all) - 4, "text-anchor": "middle" }, String(all)));
@@ -630,7 +633,8 @@
           date.toLocaleDateString(LOCALE, { month: "short" })));
       }
       const day = date.toLocaleDateString(LOCALE, { weekday: "short", day: "numeric", month: "short" });
-      g.append(svg("title", {}, `${day}: ${tn("clusters", all)}${fa ? `, ${tn("false_alarms", fa)}` : ""}`));
+      const said = d.no_data ? t("no_data") : `${tn("clusters", all)}${fa ? `, ${tn("false_alarms", fa)}` : ""}`;
+      g.append(svg("title", {}, `${day}: ${said}`));
       s.append(g);
     });
     box.replaceChildren(s);
