@@ -109,6 +109,9 @@ def test_cli_talks_to_the_running_daemon(tmp_path: Path, quick_cluster_csv: Path
                 assert cl.returncode == 0 and "1 cluster(s)" in cl.stdout, cl.stdout + cl.stderr
                 # Found by the family audit: the listings showed 'band0000' where status says 'band0 (band0000)'.
                 assert cl.stdout.splitlines()[0].split()[:3] == ["id", "start", "band"] and "  band0 (band0000) " in cl.stdout, cl.stdout
+                # Hostile review: the count's column said 'spasms', where the alarms, the summary, events
+                # and the report say spasm-like movements (the band's classification, not a diagnosis).
+                assert cl.stdout.splitlines()[0].split()[3:5] == ["spasm-like", "minutes"], cl.stdout
                 evs = await run("events", "--since", "1d")
                 assert evs.returncode == 0 and " band0 (band0000): " in evs.stdout and "CLUSTER #" in evs.stdout, evs.stdout
                 cid = next(iter(r.store.clusters())).id
