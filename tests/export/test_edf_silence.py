@@ -75,3 +75,17 @@ def test_a_silence_up_to_until_in_the_past_is_a_span_the_file_runs_to(tmp_path: 
     assert anns[-1] == (6 * HOUR_S, DAY_S - 6 * HOUR_S, "band not heard (disconnected)")
     assert duration == (DAY_S // 60 + 1) * 60
     assert "not heard since" not in capsys.readouterr().err
+
+
+def test_a_band_silent_from_before_since_is_named_by_when_it_was_last_heard(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A band last heard before --since: the note says when it was last heard and how long ago, not
+    --since itself (hostile review: it read 'not heard from <--since> ... (2.3 days)' for a band silent
+    3 days, as if it had been heard up to the range's start). The file's annotation is at its start."""
+    db, t0 = _store(tmp_path)
+    out = tmp_path / "x.edf"
+    since = t0 + DAY_S
+    assert run_cli("export", "--db", str(db), "--out", str(out), "--since", _iso(since), "--tz", "UTC") == 0
+    duration, anns = _annotations(out)
+    assert anns == [(0.0, -1.0, "band not heard since (disconnected)")] and duration == 60
+    err = capsys.readouterr().err
+    assert f"band-1 not heard from {_iso(t0 + 6 * HOUR_S).replace('+00:00', '.000Z')} up to this export (3.0 days)" in err

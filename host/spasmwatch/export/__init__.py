@@ -11,7 +11,7 @@ from pathlib import Path
 
 from spasmwatch.daemon.clock import offset_changes
 from spasmwatch.export import edfheader
-from spasmwatch.export.coverage import BEFORE_HEARD, Segment, coverage, silent_to_now, spans
+from spasmwatch.export.coverage import BEFORE_HEARD, Segment, coverage, in_range, recorded, silent_to_now
 from spasmwatch.export.formats import FORMATS, ExportError, Meta, Progress, describe, edf_zone, export
 from spasmwatch.export.rows import Source
 from spasmwatch.export.timeline import Query, iso, parse_iso, relative, rows
@@ -22,7 +22,7 @@ __all__ = ["FORMATS", "Exported", "ExportError", "Meta", "Query", "describe", "e
 @dataclass(frozen=True)
 class Exported:
     rows: int
-    silent: list[Segment]  # the bands' silences up to the export's time (coverage.silent_to_now)
+    silent: list[Segment]  # the bands' silences up to the export's time from when each was last heard (coverage.silent_to_now)
     # EDF+ only: the recording start, unix s, its zone, and the zone's UTC offset changes within the file
     # (daemon.clock.offset_changes): the header's wall time is the start's, its onsets seconds from it.
     start: float | None = None
@@ -48,10 +48,13 @@ def run_export(
     """
     # One pass over the epochs gives the coverage rows and the sidecar's hours (two took twice as long).
     now = time.time()  # one end of data for the rows and the silences found among them
-    segs = spans(source, q.device, q.since, q.until, now)
-    silent = silent_to_now(segs, q.until, now)
+    heard = recorded(source, q.device, q.since, q.until, now)
+    segs = in_range(heard, q.since, q.until)
+    silent = silent_to_now(heard, q.until, now)
     t0, stream = relative(rows(source, q, segs), start)
-    meta = Meta(q, t0, from_first_row=start is None, participant=participant, zone=zone, silent=frozenset((s.device, iso(s.t)) for s in silent))
+    # A silence's row starts at --since when the band was last heard before it (its note says when).
+    rows_silent = frozenset((s.device, iso(max(s.t, q.since))) for s in silent)
+    meta = Meta(q, t0, from_first_row=start is None, participant=participant, zone=zone, silent=rows_silent)
     # The hours of the range the sidecar states: from its start (the recording start without --since).
     meta = replace(meta, coverage=coverage(source, q.device, _coverage_start(meta, segs), q.until, segs))
     n = export(fmt, out, stream, meta, progress)

@@ -127,19 +127,30 @@ def data_end(until: float, now: float | None = None) -> float:
     return min(until, time.time() if now is None else now)
 
 
-def silent_to_now(segs: Iterable[Segment], until: float, now: float) -> list[Segment]:
-    """The ``disconnected`` segments of ``spans(..., now)`` that run to the export's clock: a band not
+def silent_to_now(recorded: Iterable[Segment], until: float, now: float) -> list[Segment]:
+    """The ``disconnected`` segments of ``recorded(..., now)`` that run to the export's clock: a band not
     heard up to ``now``, the end of data when it comes before ``until``. Their end is the time of the
-    export, not anything the band did (the EDF+ file ends before it: export/edf.py)."""
+    export, not anything the band did (the EDF+ file ends before it: export/edf.py). Not clipped to
+    the range: a band last heard before its start is said by when it was last heard."""
     end = data_end(until, now)
-    return [s for s in segs if s.kind == DISCONNECTED and s.end == end < until]
+    return [s for s in recorded if s.kind == DISCONNECTED and s.end == end < until]
+
+
+def recorded(source: Source, device: str | None, since: float, until: float, now: float | None = None) -> list[Segment]:
+    """Every band's (or one's) segments from its latest epoch before ``since`` (``wear`` gives it) to
+    the end of data, not clipped to the range (``now``: see ``data_end``). Held in a list: a band's
+    segments are few (a few a day: each removal, each disconnection), its epochs are streamed."""
+    return list(segments(source.wear(device, since, until), data_end(until, now)))
 
 
 def spans(source: Source, device: str | None, since: float, until: float, now: float | None = None) -> list[Segment]:
     """The range's segments of every band (or one), in time order, each second of the range one of
-    each band's (``now``: see ``data_end``). Held in a list: a band's segments are few (a few a day:
-    each removal, each disconnection), its epochs are streamed."""
-    recorded = list(segments(source.wear(device, since, until), data_end(until, now)))
+    each band's (``now``: see ``data_end``)."""
+    return in_range(recorded(source, device, since, until, now), since, until)
+
+
+def in_range(recorded: list[Segment], since: float, until: float) -> list[Segment]:
+    """``recorded``'s segments and each band's time outside them, clipped to the range, in time order."""
     return sorted(clipped(recorded + _outside(recorded, since, until), since, until), key=lambda s: (s.t, s.device))
 
 
