@@ -29,3 +29,10 @@ def in_quotes(command: str) -> str:
 def cmd(words: str, path: Path, given: bool) -> str:
     """A spasmwatch command line to suggest, with --config when the family gave one."""
     return f"spasmwatch {words}" + (f" --config {shlex.quote(str(path))}" if given else "")
+
+
+def utf8_text(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD: what os.environ makes of bytes that are
+    not UTF-8 (a login's), which JSON carries ("\\udcff") and UTF-8 cannot encode (SQLite, stdout and
+    the pushes refused it: the daemon answered 400 "'utf-8' codec can't encode character")."""
+    return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)

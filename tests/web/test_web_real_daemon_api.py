@@ -93,3 +93,29 @@ def test_the_cli_and_the_web_api_keep_the_same_text_for_the_same_note(tmp_path: 
             assert [n.text for n in daemon.store.notes()][-2:] == [want, want]
 
     run(tmp_path, check)
+
+
+def test_who_did_it_with_bytes_utf8_cannot_carry_is_kept_with_them_replaced(tmp_path: Path) -> None:
+    """Hostile review: the default --by of ack, mute, clusters and test-alarm is "command line
+    (<login>)", and a login whose bytes are not UTF-8 reads from the environment as lone surrogates,
+    which JSON carries ("\\udcff") and SQLite cannot store: the daemon answered 400 with Python's
+    "'utf-8' codec can't encode character" and kept nothing. Kept with U+FFFD in their place."""
+
+    async def check(daemon: Daemon, base: str, http: aiohttp.ClientSession) -> None:
+        status, note = await post(http, f"{base}/api/notes", {"kind": "note", "text": "x", "by": "command line (\udcff\ud800)"})
+        assert status == 201, note
+        assert note["by"] == "command line (\ufffd\ufffd)"
+        assert [n.by for n in daemon.store.notes()] == ["command line (\ufffd\ufffd)"]
+
+    run(tmp_path, check)
+
+
+def test_the_command_line_s_default_by_is_utf8_whatever_the_login(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A login of bytes that are not UTF-8 (os.environ decodes them to lone surrogates): the command
+    prints who acknowledged, and its default is compared with the daemon's answer (" (before you)")."""
+    import os
+
+    from spasmwatch.commands._args import command_line_by
+
+    monkeypatch.setenv("LOGNAME", os.fsdecode(b"caf\xe9"))
+    assert command_line_by() == "command line (caf\ufffd)"

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from spasmwatch.daemon.clock import resolve_local_zone
 from spasmwatch.errors import SpasmwatchError
+from spasmwatch.words import utf8_text
 
 
 def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -68,6 +69,6 @@ def command_line_by() -> str:
     the family's page and phones as "Alarm acknowledged by pi", a shared box's account, not a person
     (scripted night). No login known (a container's uid with no name): "command line"."""
     try:
-        return f"command line ({getpass.getuser()})"
+        return f"command line ({utf8_text(getpass.getuser())})"
     except (OSError, KeyError):  # no LOGNAME/USER and no passwd entry for the uid
         return "command line"

@@ -11,6 +11,7 @@ import asyncio
 from typing import Any, Protocol
 
 from spasmwatch.daemon.consts import MAX_BY
+from spasmwatch.words import utf8_text
 
 Json = dict[str, Any]
 # A page word and its values, ``{"key": ..., "args": {...}}``: a text the daemon words for the page,
@@ -29,8 +30,8 @@ def last_known_at(state: str, last_seen: float | None) -> float | None:
 
 def who(by: str | None, default: str) -> str:
     """Who did it, as kept with an acknowledgement or a note: trimmed, at most ``MAX_BY``
-    characters, ``default`` (where it came from) when empty."""
-    return (by or "").strip()[:MAX_BY] or default
+    characters, ``default`` (where it came from) when empty, storable (``utf8_text``)."""
+    return utf8_text((by or "").strip()[:MAX_BY]) or default
 
 
 class DaemonAPI(Protocol):
