@@ -12,7 +12,9 @@ from pathlib import Path
 import pyedflib
 import pytest
 from cli_runner import run_cli
-from gaps import build
+from gaps import BOOT, EPOCH_S, build, epochs
+
+from spasmwatch.store import Store
 
 DAY_S = 86_400.0
 HOUR_S = 3_600.0
@@ -89,3 +91,24 @@ def test_a_band_silent_from_before_since_is_named_by_when_it_was_last_heard(tmp_
     assert anns == [(0.0, -1.0, "band not heard since (disconnected)")] and duration == 60
     err = capsys.readouterr().err
     assert f"band-1 not heard from {_iso(t0 + 6 * HOUR_S).replace('+00:00', '.000Z')} up to this export (3.0 days)" in err
+
+
+def test_with_two_bands_the_note_of_the_one_silent_first_does_not_say_the_file_ends_there(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Hostile review: band-1 silent after 6 h, band-2 after 20 h; both notes said 'the EDF+ file ends
+    there', band-1's of a file that runs 14 h past it (to band-2's). Each silence is an annotation
+    with no duration; the file ends at the last thing heard of any band."""
+    db, t0 = _store(tmp_path)
+    with Store(db) as store:
+        store.add_sync("band-2", BOOT, 0, t0)
+        heard = [{"boot": BOOT, "t_ms": int((t + EPOCH_S) * 1000), "activity": 200, "breath": 40, "off_body": 0, "worn": worn}
+                 for t, _, worn in epochs(20 * HOUR_S, ())]  # fmt: skip
+        store.add_activity("band-2", heard, received_wall_s=t0)
+    out = tmp_path / "x.edf"
+    assert run_cli("export", "--db", str(db), "--out", str(out), "--since", _iso(t0), "--tz", "UTC") == 0
+    duration, anns = _annotations(out)
+    silent = "band not heard since (disconnected)"
+    assert [a for a in anns if a[2] == silent] == [(6 * HOUR_S, -1.0, silent), (20 * HOUR_S, -1.0, silent)]
+    assert duration == (20 * HOUR_S // 60 + 1) * 60
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note: band-")]
+    assert len(notes) == 2 and not any("the EDF+ file ends there" in n for n in notes)
+    assert all(f"'{silent}' at that time with no duration" in n for n in notes)

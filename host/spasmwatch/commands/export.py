@@ -188,12 +188,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def silent_note(s: Segment) -> str:
-    """A band's silence up to the export's time, which the EDF+ file ends at the start of (export/edf.py)."""
+    """A band's silence up to the export's time, which the EDF+ file does not run on for (export/edf.py):
+    it ends at the last thing heard of any band, this band's silence or a later row of another's."""
     days = (s.end - s.t) / (24 * HOUR_S)
     return (
-        f"note: {s.device} not heard from {iso(s.t)} up to this export ({days:.1f} days): the EDF+ file ends there, "
-        f"with '{SILENT_TEXT}' at that time and no duration (the other formats give the span up to now); "
-        f"--until gives the range an end, and the file runs to it"
+        f"note: {s.device} not heard from {iso(s.t)} up to this export ({days:.1f} days): the EDF+ file has "
+        f"'{SILENT_TEXT}' at that time with no duration and does not run on to now for it (the other formats give "
+        "the span up to now); --until gives the range an end, and the file runs to it"
     )
 
 
