@@ -119,3 +119,33 @@ def test_the_command_line_s_default_by_is_utf8_whatever_the_login(monkeypatch: p
 
     monkeypatch.setenv("LOGNAME", os.fsdecode(b"caf\xe9"))
     assert command_line_by() == "command line (caf\ufffd)"
+
+
+def test_ack_from_the_command_line_says_before_you_only_when_someone_else_acknowledged(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Hostile review: ``ack`` compared the daemon's answer with the raw ``--by``, which the daemon
+    trims (and, when blank, signs "web page"): ``--by "Mum "`` printed "acknowledged by Mum (before
+    you)" to the one who had just acknowledged, and ``--by " "`` was kept as "web page"."""
+    from spasmwatch.alerts import BandFault
+    from spasmwatch.cli import build_parser
+
+    async def check(daemon: Daemon, base: str, http: aiohttp.ClientSession) -> None:
+        port = base.rsplit(":", 1)[1]
+        config = tmp_path / "config.toml"
+        config.write_text(f"[daemon]\ndata_dir = \"{tmp_path}\"\n\n[daemon.http]\nport = {port}\n")
+
+        def ack(*argv: str) -> str:
+            args = build_parser().parse_args(["ack", *argv, "--config", str(config)])
+            assert args.func(args) == 0
+            return capsys.readouterr().out
+
+        daemon.engine.on_band_state("crib", BandFault.BATTERY_LOW, True)
+        daemon.engine.on_band_state("cot", BandFault.BATTERY_LOW, True)
+        [crib, cot] = [a["id"] for a in daemon.engine.snapshot()["alerts"]]
+        said = await asyncio.to_thread(ack, str(crib), "--by", "  Mum ")
+        assert said == f"alert #{crib} FAULT: acknowledged by Mum\n", said
+        said = await asyncio.to_thread(ack, str(crib), "--by", "Dad")
+        assert said == f"alert #{crib} FAULT: acknowledged by Mum (before you)\n", said
+        said = await asyncio.to_thread(ack, str(cot), "--by", " ")
+        assert said.startswith(f"alert #{cot} FAULT: acknowledged by command line") and "(before you)" not in said, said
+
+    run(tmp_path, check)

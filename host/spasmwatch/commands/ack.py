@@ -7,6 +7,7 @@ from typing import Any
 
 from spasmwatch.commands._args import command_line_by
 from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of
+from spasmwatch.daemon.api import who as kept_as
 from spasmwatch.errors import SpasmwatchError
 
 # Said after the daemon's 'no alert N': where the numbers are (an open alert is 'ALERT #N' there).
@@ -28,9 +29,12 @@ def run(args: argparse.Namespace) -> int:
     ]
     if not ids:
         raise SpasmwatchError("no open alert to acknowledge")
+    # As the daemon keeps it (trimmed, cut, storable), so its answer compares equal; a blank --by
+    # is the command line, not the daemon's "web page".
+    by = kept_as(args.by, command_line_by())
     for i in ids:
-        a = api(cfg, f"/api/alerts/{i}/ack", {"by": args.by}, look=LOOK)
+        a = api(cfg, f"/api/alerts/{i}/ack", {"by": by}, look=LOOK)
         # Who the daemon has: the first to acknowledge stays (a second ack changes nothing).
-        who = a.get("acked_by") or args.by
-        print(f"alert #{a['id']} {a['state']}: acknowledged by {who}" + ("" if who == args.by else " (before you)"))
+        who = a.get("acked_by") or by
+        print(f"alert #{a['id']} {a['state']}: acknowledged by {who}" + ("" if who == by else " (before you)"))
     return 0
