@@ -1259,3 +1259,44 @@ def test_latest_cluster_reads_one_row_by_the_band_s_index_not_a_sort_of_all(tmp_
         assert latest is not None and latest.key == "k2"
         plan = " ".join(r[3] for r in s._conn.execute("EXPLAIN QUERY PLAN " + store_mod._CLUSTER_SELECT + store_mod._LATEST_CLUSTER, ("cot",)))
     assert "USING INDEX clusters_device_start" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def _epochs(store: Store, device: str, first: int, n: int) -> None:
+    """``n`` epochs of 10 s of a band synced at wall 0, the ``first`` ending at 10 s * (first + 1)."""
+    store.add_sync(device, 1, 0, 0.0)
+    store.add_activity(device, [{"boot": 1, "t_ms": (first + k + 1) * 10_000, "activity": 9, "breath": 40, "off_body": 0, "worn": 1} for k in range(n)], 0.0)
+
+
+
+def _steps(store: Store, device: str | None, since: float, until: float) -> int:
+    """SQLite virtual-machine steps of ``activity``'s query (a count of the rows it visits, not a time)."""
+    steps = [0]
+
+    def tick() -> int:
+        steps[0] += 1
+        return 0
+
+    assert store._conn is not None
+    store._conn.set_progress_handler(tick, 10)
+    try:
+        store._conn.execute(*store_mod._activity_query(device, since, until)).fetchall()
+    finally:
+        store._conn.set_progress_handler(None, 10)
+    return steps[0]
+
+
+def test_every_band_s_epochs_of_a_range_are_read_by_the_index_not_a_scan_of_all(tmp_path: Path) -> None:
+    """activity(None, since, until) (the report's and the page's sleep/wake, every band) scanned all
+    the table's epochs, a year's for the page's 14 days: no index on wall_t alone (the one index is
+    (device, wall_t)). Old code: 9x the steps on a store 10x as long. Its rows: each band's, merged
+    in (wall_t, id) order, as before."""
+    with Store(tmp_path / "short.sqlite") as short, Store(tmp_path / "long.sqlite") as long:
+        for s, n in ((short, 400), (long, 4000)):
+            _epochs(s, "a", 0, n)
+            _epochs(s, "b", 0, n)
+        # the same 50 epochs of each band, at the start of both stores
+        short_steps, long_steps = _steps(short, None, 1000.0, 1500.0), _steps(long, None, 1000.0, 1500.0)
+        rows = list(long.activity(None, 1000.0, 1500.0))
+        by_band = sorted([*long.activity("a", 1000.0, 1500.0), *long.activity("b", 1000.0, 1500.0)], key=lambda r: (r.wall_t, r.id))
+    assert rows == by_band and len(rows) == 100 and [r.device for r in rows[:2]] == ["a", "b"]
+    assert long_steps < 2 * short_steps, (short_steps, long_steps)
