@@ -44,7 +44,7 @@ from spasmwatch.daemon.rawparts import Part, boot_parts, latest, next_header, pa
 from spasmwatch.daemon.session import BandClock, BandInfo, BandSession, Offsets, State, unwrap_u32
 from spasmwatch.daemon.summary import read_summaries
 from spasmwatch.export.store_source import StoreSource
-from spasmwatch.report.data import gather
+from spasmwatch.report.data import count
 from spasmwatch.report.text import unmonitored
 from spasmwatch.errors import InputError
 from spasmwatch.io.rawfile import DatingPoint, RawDating, RawHeader, RawReader, RawWriter
@@ -1642,14 +1642,14 @@ class Daemon:
 
     def days(self, n_days: int) -> list[Json]:
         """The last ``n_days`` local days (today's so far), counted as the report counts them
-        (report.data.gather: a false alarm's events are none, a match counts in its cluster), each
+        (report.data.count: a false alarm's events are none, a match counts in its cluster), each
         with its hours monitored and ``no_data`` when it had none and nothing counted: a day with the
         band left off read as a day of 0 clusters on the page's chart (hostile review)."""
         now = self.clock.wall()
         today = dt.datetime.fromtimestamp(now).date()
         since, _ = local_day(today - dt.timedelta(days=n_days - 1))
         _, until = local_day(today)
-        data = gather(StoreSource(self.store), None, since, until, local_zone(), now)
+        data = count(StoreSource(self.store), None, since, until, local_zone(), now)
         return [{
             "date": d.day.isoformat(), "spasms": d.spasms, "clusters": d.clusters + d.false_alarms,
             "false_alarms": d.false_alarms, "monitored_h": round(d.monitored_s / 3600, 2), "no_data": unmonitored(d),

@@ -1,6 +1,6 @@
 """The daily summary's facts ([alerts] daily_summary): one band's last 24 h from the store.
 
-Counted as the pediatrician report counts them (``report.data.gather`` over the store read as an
+Counted as the pediatrician report counts them (``report.data.count`` over the store read as an
 export ``Source``): clusters not marked a false alarm, spasm-like movements as their counts and
 the events in no cluster, calendar days in the family's zone. Worn time is the band's
 own verdict per ACTIVITY epoch, as exports and the sleep/wake code read it (``StoreSource.activity``).
@@ -20,7 +20,7 @@ from spasmwatch.daemon import consts as K
 from spasmwatch.export.coverage import coverage
 from spasmwatch.export.store_source import StoreSource
 from spasmwatch.report.consts import TREND_DAYS
-from spasmwatch.report.data import Side, Trend, gather, trend
+from spasmwatch.report.data import Side, Trend, count, gather, trend
 from spasmwatch.store import Store
 
 DAY_S = 86400.0
@@ -30,7 +30,7 @@ def summary_facts(store: Store, device: str, name: str, now: float, tz: tzinfo) 
     """``device``'s last 24 h before ``now`` (titled ``name``), and the trend of each treatment
     started within ``SUMMARY_TREATMENT_DAYS`` (clusters per 24 h monitored, the report's)."""
     source = StoreSource(store)
-    day = gather(source, device, now - DAY_S, now, tz, now)  # the daemon's clock, not this computer's
+    day = count(source, device, now - DAY_S, now, tz, now)  # the daemon's clock, not this computer's
     starts = tuple(c.t for c in day.counted_clusters)
     epochs = [a for a in source.activity(device, now - DAY_S, now)]
     worn_s = sum(a.epoch_s for a in epochs if a.worn) if epochs else None

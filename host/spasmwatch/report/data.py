@@ -171,6 +171,20 @@ def _days(since: float, until: float, end: float, tz: tzinfo) -> list[Day]:
 
 def gather(source: Source, device: str | None, since: float, until: float, tz: tzinfo, now: float | None = None) -> ReportData:
     """The report's facts; ``now``: when it is made (None: this computer's clock), its end of data."""
+    data = count(source, device, since, until, tz, now)
+    data.transitions = list(source.transitions(device, since, until))
+    data.notes = list(source.notes(device, since, until))
+    # treatments from before the range still matter (a drug started last month)
+    data.treatments = list(source.treatments(float("-inf"), until))
+    data.trends = [trend(data, t) for t in data.treatments if t.action == "start" and t.t >= since]
+    return data
+
+
+def count(source: Source, device: str | None, since: float, until: float, tz: tzinfo, now: float | None = None) -> ReportData:
+    """The report's days, clusters, bands and monitored spans only (``gather``'s counting, no
+    transitions, notes, treatments nor trends): the family page's chart and the daily summary's
+    24 h. Its sleep/wake, each epoch of the range run through the estimate again, was 70 % of the
+    page's 14 days and none of its answer (docs/web.md)."""
     end = max(since, data_end(until, now))  # never before the start: no negative hours
     data = ReportData(device, since, until, tz, _days(since, until, end, tz), end=end)
     data.clusters = list(source.clusters(device, since, until))
@@ -193,11 +207,6 @@ def gather(source: Source, device: str | None, since: float, until: float, tz: t
                 d.rated_clusters += 1
                 d.rated_spasms += c.count
     data.bands = sorted(bands)
-    data.transitions = list(source.transitions(device, since, until))
-    data.notes = list(source.notes(device, since, until))
-    # treatments from before the range still matter (a drug started last month)
-    data.treatments = list(source.treatments(float("-inf"), until))
-    data.trends = [trend(data, t) for t in data.treatments if t.action == "start" and t.t >= since]
     return data
 
 
