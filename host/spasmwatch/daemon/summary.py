@@ -20,7 +20,7 @@ from spasmwatch.daemon import consts as K
 from spasmwatch.export.coverage import coverage
 from spasmwatch.export.store_source import StoreSource
 from spasmwatch.report.consts import TREND_DAYS
-from spasmwatch.report.data import Side, Trend, count, gather, trend
+from spasmwatch.report.data import Side, Trend, count, trend, with_treatments
 from spasmwatch.store import Store
 
 DAY_S = 86400.0
@@ -144,8 +144,8 @@ def _treatments(source: StoreSource, device: str, today: date, tz: tzinfo, now: 
     starts = [tr for tr in source.treatments(_midnight(first, tz), until) if tr.action == "start"]
     if not starts:
         return ()  # no gather of two weeks on a day with nothing to compare
-    # one gather holds every start's week before and its days after
-    data = gather(source, device, _midnight(first - timedelta(days=TREND_DAYS), tz), until, tz, now)
+    # one count holds every start's week before and its days after (not the report's sleep/wake)
+    data = with_treatments(count(source, device, _midnight(first - timedelta(days=TREND_DAYS), tz), until, tz, now), source)
     return tuple(_treatment_trend(trend(data, tr), today, tz) for tr in starts)
 
 

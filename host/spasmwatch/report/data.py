@@ -171,19 +171,24 @@ def _days(since: float, until: float, end: float, tz: tzinfo) -> list[Day]:
 
 def gather(source: Source, device: str | None, since: float, until: float, tz: tzinfo, now: float | None = None) -> ReportData:
     """The report's facts; ``now``: when it is made (None: this computer's clock), its end of data."""
-    data = count(source, device, since, until, tz, now)
+    data = with_treatments(count(source, device, since, until, tz, now), source)
     data.transitions = list(source.transitions(device, since, until))
     data.notes = list(source.notes(device, since, until))
+    return data
+
+
+def with_treatments(data: ReportData, source: Source) -> ReportData:
+    """``data`` (``count``'s) with the treatments to its end and the trend of each started in it."""
     # treatments from before the range still matter (a drug started last month)
-    data.treatments = list(source.treatments(float("-inf"), until))
-    data.trends = [trend(data, t) for t in data.treatments if t.action == "start" and t.t >= since]
+    data.treatments = list(source.treatments(float("-inf"), data.until))
+    data.trends = [trend(data, t) for t in data.treatments if t.action == "start" and t.t >= data.since]
     return data
 
 
 def count(source: Source, device: str | None, since: float, until: float, tz: tzinfo, now: float | None = None) -> ReportData:
     """The report's days, clusters, bands and monitored spans only (``gather``'s counting, no
     transitions, notes, treatments nor trends): the family page's chart and the daily summary's
-    24 h. Its sleep/wake, each epoch of the range run through the estimate again, was 70 % of the
+    24 h (and, ``with_treatments``, its trends). Its sleep/wake, each epoch of the range run through the estimate again, was 70 % of the
     page's 14 days and none of its answer (docs/web.md)."""
     end = max(since, data_end(until, now))  # never before the start: no negative hours
     data = ReportData(device, since, until, tz, _days(since, until, end, tz), end=end)
