@@ -58,7 +58,9 @@ def test_alert_state_status_and_discovery_are_retained(broker: Broker) -> None:
         for entity in ("binary_sensor/spasmwatch_cot_worn", "binary_sensor/spasmwatch_cot_asleep",
                        "sensor/spasmwatch_cot_last_cluster", "binary_sensor/spasmwatch_cot_connected"):  # fmt: skip
             cfg = w.json(f"homeassistant/{entity}/config")
-            assert cfg["unique_id"] == entity.split("/")[1] and cfg["availability_topic"].endswith("/availability")
+            assert cfg["unique_id"] == entity.split("/")[1] and "spasmwatch/cot/availability" in availability_topics(cfg)
+        # What the band reported is available only while it is now's too (test_mqtt_band_availability.py).
+        assert availability_topics(battery) == {"spasmwatch/cot/availability", "spasmwatch/cot/band_availability"}
         assert w.json("homeassistant/sensor/spasmwatch_cot_last_cluster/config")["device_class"] == "timestamp"
     finally:
         w.stop()
@@ -929,6 +931,11 @@ def test_a_start_re_says_the_alert_state_kept_only_when_it_is_no_alarm(broker: B
         w.stop()
 
 
+def availability_topics(cfg: dict[str, Any]) -> set[str]:
+    """The topics a discovery config's availability follows (one ``availability_topic``, or an ``availability`` list)."""
+    return {a["topic"] for a in cfg["availability"]} if "availability" in cfg else {cfg["availability_topic"]}
+
+
 def _under(prefix: str, got: dict[str, bytes]) -> list[str]:
     return sorted(t for t in got if t.startswith(prefix + "/"))
 
@@ -948,10 +955,12 @@ def test_a_channel_retired_for_another_prefix_deletes_its_topics_but_not_the_dis
         try:
             got = await asyncio.to_thread(retained, broker.port)
             assert not _under("swa", got), sorted(got)
-            assert _under("swb", got) == ["swb/cot/alert", "swb/cot/availability", "swb/cot/status"], sorted(got)
+            assert _under("swb", got) == ["swb/cot/alert", "swb/cot/availability", "swb/cot/band_availability", "swb/cot/status"], sorted(got)
             configs = [t for t in got if t.startswith("homeassistant/")]
             assert len(configs) == 10, sorted(got)  # (no daemon to act: no buttons)
-            assert {json.loads(got[t])["availability_topic"] for t in configs} == {"swb/cot/availability"}
+            assert all("swb/cot/availability" in availability_topics(json.loads(got[t])) for t in configs)
+            assert set().union(*(availability_topics(json.loads(got[t])) for t in configs)) == {
+                "swb/cot/availability", "swb/cot/band_availability"}
         finally:
             await new.close()
 

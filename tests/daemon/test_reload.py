@@ -464,7 +464,7 @@ def test_a_reload_to_another_topic_prefix_clears_the_old_retained_topics_and_a_s
         async with _started(config) as (d, reloader):
             assert (await _test_alarm(d, "Mum"))["results"][0]["ok"]
             before = await _retained_until(broker.port, lambda r: "swa/cot/availability" in r, "swa's topics")
-            assert under("swa", before) == ["swa/cot/availability", "swa/cot/status"], sorted(before)
+            assert under("swa", before) == ["swa/cot/availability", "swa/cot/band_availability", "swa/cot/status"], sorted(before)
             discovery = [t for t in before if t.startswith("homeassistant/")]
             assert len(discovery) >= 9, sorted(before)
 
@@ -472,13 +472,15 @@ def test_a_reload_to_another_topic_prefix_clears_the_old_retained_topics_and_a_s
             await reloader.reload()
             assert (await _test_alarm(d, "Dad"))["results"][0]["ok"]
             after = await _retained_until(broker.port, lambda r: not under("swa", r), "swa's retained topics cleared")
-            assert under("swb", after) == ["swb/cot/availability", "swb/cot/status"], sorted(after)
+            assert under("swb", after) == ["swb/cot/availability", "swb/cot/band_availability", "swb/cot/status"], sorted(after)
             assert after["swb/cot/availability"] == b"online"
             assert [t for t in after if t.startswith("homeassistant/")] == discovery, sorted(after)
             for t in discovery:
-                assert json.loads(after[t])["availability_topic"] == "swb/cot/availability", (t, after[t])
+                cfg = json.loads(after[t])  # (Battery, Worn, Asleep: a list, the band's availability too)
+                got = {a["topic"] for a in cfg["availability"]} if "availability" in cfg else {cfg["availability_topic"]}
+                assert "swb/cot/availability" in got and got <= {"swb/cot/availability", "swb/cot/band_availability"}, (t, after[t])
         stopped = await asyncio.to_thread(retained, broker.port)
-        assert under("swb", stopped) == ["swb/cot/availability", "swb/cot/status"] and stopped["swb/cot/availability"] == b"offline"
+        assert under("swb", stopped) == ["swb/cot/availability", "swb/cot/band_availability", "swb/cot/status"] and stopped["swb/cot/availability"] == b"offline"
         assert [t for t in stopped if t.startswith("homeassistant/")] == discovery and not under("swa", stopped)
 
     try:
@@ -531,7 +533,7 @@ def test_a_band_removed_by_reload_has_its_retained_mqtt_topics_deleted_and_a_cha
         async with _started(config) as (d, reloader):
             for band in ("cot", "pram"):
                 assert (await _test_alarm(d, "Mum", band))["results"][0]["ok"]
-            both = await _retained_until(broker.port, lambda r: len(_topics_of("cot", r)) == len(_topics_of("pram", r)) == 14, "both bands' topics")
+            both = await _retained_until(broker.port, lambda r: len(_topics_of("cot", r)) == len(_topics_of("pram", r)) == 15, "both bands' topics")  # 12 configs, 3 of its own
             mqtt = d.dispatcher.channels["mqtt"]
 
             config.write_text(head + pram + "raw = true\n")
@@ -609,7 +611,7 @@ def test_a_band_removed_by_reload_after_a_restart_has_the_earlier_runs_topics_de
             async with _started(config) as (d, _):
                 for band in ("cot", "pram"):
                     assert (await _test_alarm(d, "Mum", band))["results"][0]["ok"]
-            before = await _retained_until(broker.port, lambda r: len(_topics_of("pram", r)) == 14, "pram's topics after the stop")
+            before = await _retained_until(broker.port, lambda r: len(_topics_of("pram", r)) == 15, "pram's topics after the stop")
             assert before["sw/pram/availability"] == b"offline"
             mark = len(watcher.seen)
             async with _started(config) as (d, reloader):

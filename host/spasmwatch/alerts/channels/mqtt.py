@@ -9,6 +9,11 @@ anything but letters, digits, ``_`` and ``-`` replaced by ``_``):
 * ``{prefix}/{dev}/status``       retained: band state, faults, battery, worn, asleep, last cluster, mute
 * ``{prefix}/{dev}/availability`` retained: ``online``, or ``offline`` from the broker
   (last will) when spasmwatch dies without saying goodbye
+* ``{prefix}/{dev}/band_availability`` retained: ``online`` while the band's battery, worn and
+  asleep are now's, ``offline`` while they are its last report's (``BandStatus.last_known_at``,
+  the daemon's ``last_known_at``: the page and CLI say "last known at" by the same decision)
+  and until the daemon said which; Home Assistant's entities of those three want both topics
+  ``online`` (``availability_mode: all``)
 * ``{prefix}/{dev}/command``      subscribed (QoS 1, with ``commands`` on and a daemon to act):
   ``ack`` or ``test``, or JSON ``{"command": "ack", "by": "Anna"}``; Home Assistant's buttons
 * ``{discovery_prefix}/{component}/spasmwatch_{dev}_{entity}/config`` retained: HA discovery
@@ -152,6 +157,9 @@ class BandStatus:
     # The dead man's switch, daemon-wide too (None: not configured). Failing or held back, the
     # service it feeds will tell the phones "down" while the monitor may be fine (or miss it when not).
     heartbeat: HeartbeatState | None = None
+    # When battery_pct, worn and asleep were reported, while they are the band's last report's and
+    # not now's (the daemon's ``last_known_at``: not connected, or STALE); None: now's, or never heard.
+    last_known_at: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self, device: str, t: float) -> dict[str, Any]:
@@ -165,6 +173,7 @@ class BandStatus:
             "battery_pct": self.battery_pct,
             "worn": self.worn,
             "asleep": self.asleep,
+            "last_known_at": _iso(self.last_known_at),
             "last_cluster": self.last_cluster,
             "muted_until": _iso(self.muted_until),
             "muted_by": self.muted_by,
@@ -182,14 +191,14 @@ def slug(device: str) -> str:
 
 def topics(s: MqttSettings, device: str) -> dict[str, str]:
     base = f"{s.prefix}/{slug(device)}"
-    return {k: f"{base}/{k}" for k in ("alert", "event", "status", "availability", "command")}
+    return {k: f"{base}/{k}" for k in ("alert", "event", "status", "availability", "band_availability", "command")}
 
 
 def retained_topics(s: MqttSettings, device: str) -> set[str]:
     """Every topic a channel on ``s`` may retain for ``device``: its state, its availability and
     (with discovery) each entity's config, the optional ones too (what ``retire`` deletes)."""
     t = topics(s, device)
-    out = {t["alert"], t["status"], t["availability"]}
+    out = {t["alert"], t["status"], t["availability"], t["band_availability"]}
     if s.discovery:
         out |= set(discovery_configs(s, device, commands=True, heartbeat=True))
     return out
@@ -257,6 +266,10 @@ def config_topic(s: MqttSettings, device: str, component: str, key: str) -> str:
 # The entities offered only with something configured (discovery_configs), as (component, key):
 # without it an earlier run's are removed, or Home Assistant keeps showing them, unavailable.
 HEARTBEAT_SENSOR = (("binary_sensor", "heartbeat_failing"),)
+# The entities showing what the band reported (its STATUS): unavailable in Home Assistant while that
+# is not now's (``band_availability``), not shown as current. The others stay available with the
+# daemon: "Band connected" must read OFF (an automation acts on it), the alert is the daemon's now.
+BAND_REPORTED = frozenset({"battery", "worn", "asleep"})
 BUTTONS = (("button", "acknowledge"), ("button", "test_alarm"))
 
 
@@ -264,10 +277,15 @@ def discovery_configs(s: MqttSettings, device: str, commands: bool | None = None
     """Discovery topic -> config for one band's entities (docs/alerts.md); with ``commands``
     (default ``s.commands``) its buttons too; with ``heartbeat`` (one is configured) its sensor."""
     t, d = topics(s, device), slug(device)
+    daemon_only = {"availability_topic": t["availability"], "payload_available": "online", "payload_not_available": "offline"}
+    # A list (Home Assistant refuses it beside availability_topic), all of it ``online`` to be available:
+    # the daemon's will still makes them unavailable when it dies, whatever the band's topic says.
+    with_band = {
+        "availability": [{"topic": t[k], "payload_available": "online", "payload_not_available": "offline"}
+                         for k in ("availability", "band_availability")],
+        "availability_mode": "all",
+    }  # fmt: skip
     common = {
-        "availability_topic": t["availability"],
-        "payload_available": "online",
-        "payload_not_available": "offline",
         "device": {
             "identifiers": [f"spasmwatch_{d}"],
             "name": f"spasmwatch {device}",
@@ -325,7 +343,8 @@ def discovery_configs(s: MqttSettings, device: str, commands: bool | None = None
     out = {}
     for component, key, cfg in entities:
         uid = f"spasmwatch_{d}_{key}"
-        out[config_topic(s, device, component, key)] = {**cfg, "unique_id": uid, **common}
+        availability = with_band if key in BAND_REPORTED else daemon_only
+        out[config_topic(s, device, component, key)] = {**cfg, "unique_id": uid, **availability, **common}
     return out
 
 
@@ -650,6 +669,10 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop the links were opened from
         self._links: dict[str, _Link] = {}
         self._status: dict[str, BandStatus] = {}
+        # Device -> whether its band's reported values are now's, as the daemon's latest
+        # ``publish_status`` said (``last_known_at`` None). Not from a notification, nor defaulted:
+        # until the daemon says, a restart's retained values are an earlier run's (``band_availability``).
+        self._band_now: dict[str, bool] = {}
         # Key -> (its link, the event as handed to paho), for those kept in the outbox and not yet acknowledged.
         self._unacked: dict[str, tuple[_Link, paho.MQTTMessageInfo]] = {}
         # Key -> why, of the events dropped as no longer true (written in paho's threads as links
@@ -743,10 +766,18 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         """
         old = self._status.get(device, BandStatus())
         self._status[device] = replace(status, last_cluster=status.last_cluster or old.last_cluster)
+        self._band_now[device] = status.last_known_at is None
         link = self._open(device)
         link.remember(link.t["status"], self._status_payload(device, t))
+        link.remember(link.t["band_availability"], self._band_availability(device))
         await self._connected(link)
+        # The values first, then whether they are now's: a band back is available with its new ones.
         await link.publish_latest(link.t["status"])
+        await link.publish_latest(link.t["band_availability"])
+
+    def _band_availability(self, device: str) -> bytes:
+        """``band_availability``'s payload: ``online`` only once the daemon said the values are now's."""
+        return b"online" if self._band_now.get(device, False) else b"offline"
 
     async def close(self) -> None:
         """Wait up to ``timeout_s`` for the events not yet acknowledged while their link is up, then
@@ -796,6 +827,7 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         kept for it forgotten (the next start re-said it, bringing the device back). Other bands'
         links, and this channel, go on."""
         self._status.pop(device, None)
+        self._band_now.pop(device, None)
         self._outbox_call("forget the band's alert state", lambda o: o.forget_retained(self.name, device))
         link = self._links.pop(device, None)
         if link is None:
@@ -924,6 +956,9 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
             link = self._links[device] = _Link(
                 self.settings, device, self._held_late, self._command if takes else None, self._link_up, self.heartbeat_sensor
             )
+            # Said at its first connect: an earlier run's retained ``online`` (it was killed while the
+            # band streamed) must not pass its values off as now's before the daemon says otherwise.
+            link.remember(link.t["band_availability"], self._band_availability(device))
             link.start()
         return link
 

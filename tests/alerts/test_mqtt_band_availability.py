@@ -1,0 +1,131 @@
+"""Home Assistant shows a band's reported values (battery, worn, asleep) unavailable while they are
+not now's, against a real mosquitto on 127.0.0.1 (started and stopped by the fixtures).
+
+Before, their entities followed the daemon's availability alone: a band out of range read
+"worn, asleep, battery 78 %" in Home Assistant as if current, while the page and 'spasmwatch
+status' said "last known at 02:41". ``ha_available`` is Home Assistant's rule for a discovery
+config's availability (an ``availability`` list with ``availability_mode: all``, or one
+``availability_topic``), applied to what the broker retains.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from typing import Any
+
+from spasmwatch.alerts.channels import BandStatus, MqttChannel, MqttSettings
+
+from servers import Watcher, retained
+
+from .conftest import Broker
+
+DEV = "cot"
+# Entity (component/key) -> whether it shows what the band reported (battery, worn, asleep).
+ENTITIES = {
+    "sensor/battery": True, "binary_sensor/worn": True, "binary_sensor/asleep": True,
+    "binary_sensor/connected": False, "binary_sensor/alarm": False, "binary_sensor/cluster_active": False,
+    "sensor/alert_state": False, "sensor/last_cluster": False, "sensor/muted_until": False,
+    "binary_sensor/channels_failing": False,
+}  # fmt: skip
+STREAMING = BandStatus(connected=True, battery_pct=78.0, worn=True, asleep=True)
+AWAY_T = 1_700_000_000.0  # when the band was last heard (the daemon's last_known_at)
+AWAY = BandStatus(connected=False, battery_pct=78.0, worn=True, asleep=True, faults=("disconnected",), last_known_at=AWAY_T)
+
+
+def ha_available(cfg: dict[str, Any], on_broker: dict[str, bytes]) -> bool:
+    """Whether Home Assistant shows the entity of discovery config ``cfg`` available, by the retained ``on_broker``."""
+    if "availability" in cfg:
+        assert "availability_topic" not in cfg, "Home Assistant refuses availability beside availability_topic"
+        checks = [(a["topic"], a.get("payload_available", "online")) for a in cfg["availability"]]
+        assert cfg.get("availability_mode") == "all", cfg.get("availability_mode")
+        return all(on_broker.get(topic) == ok.encode() for topic, ok in checks)
+    return on_broker.get(cfg["availability_topic"]) == cfg["payload_available"].encode()
+
+
+def availabilities(port: int) -> dict[str, bool]:
+    """Entity -> whether Home Assistant shows it available, by what the broker retains now."""
+    on_broker = retained(port)
+    out = {}
+    for entity in ENTITIES:
+        component, key = entity.split("/")
+        out[entity] = ha_available(json.loads(on_broker[f"homeassistant/{component}/spasmwatch_{DEV}_{key}/config"]), on_broker)
+    return out
+
+
+def only_band_values(available: bool) -> dict[str, bool]:
+    """The band's reported values ``available``, every other entity available."""
+    return {entity: (available if band else True) for entity, band in ENTITIES.items()}
+
+
+def test_a_band_out_of_range_has_its_reported_values_unavailable_and_back_available(broker: Broker) -> None:
+    ch = MqttChannel(MqttSettings(port=broker.port, timeout_s=5))
+    w = Watcher(broker.port, f"spasmwatch/{DEV}/#")
+    try:
+        asyncio.run(ch.publish_status(DEV, STREAMING, 1.0))
+        w.wait(f"spasmwatch/{DEV}/band_availability", b"online")
+        assert availabilities(broker.port) == only_band_values(True)
+        assert w.json(f"spasmwatch/{DEV}/status")["last_known_at"] is None
+
+        asyncio.run(ch.publish_status(DEV, AWAY, 2.0))  # out of range: the values are its last report's
+        w.wait(f"spasmwatch/{DEV}/band_availability", b"offline")
+        assert availabilities(broker.port) == only_band_values(False)
+        status = w.json(f"spasmwatch/{DEV}/status")
+        # Still there for whoever reads the status: with when they were reported.
+        assert status["last_known_at"] == "2023-11-14T22:13:20+00:00" and status["battery_pct"] == 78.0
+        assert status["connected"] is False and status["band_state"] == "STALE"
+
+        asyncio.run(ch.publish_status(DEV, STREAMING, 3.0))  # back in range
+        w.wait(f"spasmwatch/{DEV}/band_availability", b"online")
+        assert availabilities(broker.port) == only_band_values(True)
+        assert w.json(f"spasmwatch/{DEV}/status")["last_known_at"] is None
+    finally:
+        w.stop()
+        asyncio.run(ch.close())
+
+
+CHILD = """
+import asyncio, time
+from spasmwatch.alerts.channels import BandStatus, MqttChannel, MqttSettings
+async def main():
+    ch = MqttChannel(MqttSettings(port={port}, timeout_s=5, keepalive_s=60))
+    await ch.publish_status("cot", BandStatus(connected=True, battery_pct=78.0, worn=True, asleep=True), 1.0)
+asyncio.run(main())
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def test_the_daemon_killed_makes_everything_unavailable_and_a_restart_with_the_band_away_keeps_its_values_unavailable(
+    broker: Broker,
+) -> None:
+    w = Watcher(broker.port, f"spasmwatch/{DEV}/#")
+    child = subprocess.Popen([sys.executable, "-c", CHILD.format(port=broker.port)], stdout=subprocess.PIPE)
+    ch = MqttChannel(MqttSettings(port=broker.port, timeout_s=5))
+    try:
+        assert child.stdout is not None and child.stdout.readline() == b"ready\n"
+        w.wait(f"spasmwatch/{DEV}/band_availability", b"online")
+        child.kill()  # SIGKILL: no goodbye; the broker sends the will
+        child.wait(5)
+        w.wait(f"spasmwatch/{DEV}/availability", b"offline")
+        # The band's topic still says online (nobody said otherwise): the will alone makes all unavailable.
+        assert retained(broker.port)[f"spasmwatch/{DEV}/band_availability"] == b"online"
+        assert availabilities(broker.port) == dict.fromkeys(ENTITIES, False)
+
+        # A restart, the band away: the link is up before the daemon has said anything of the band
+        # (it announces at start); the earlier run's retained "online" must not pass for now's.
+        asyncio.run(ch.announce(DEV))
+        w.wait(f"spasmwatch/{DEV}/availability", b"online")
+        w.wait(f"spasmwatch/{DEV}/band_availability", b"offline")
+        assert availabilities(broker.port) == only_band_values(False)
+        asyncio.run(ch.publish_status(DEV, AWAY, 2.0))  # the daemon's first status: last heard by the run before
+        w.wait_until(lambda: w.latest(f"spasmwatch/{DEV}/status").get("last_known_at") is not None, "the restart's status")
+        assert availabilities(broker.port) == only_band_values(False)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(5)
+        w.stop()
+        asyncio.run(ch.close())
