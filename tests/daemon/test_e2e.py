@@ -186,6 +186,53 @@ def test_a_silent_band_goes_stale_and_recovers(tmp_path: Path, cluster_csv: Path
     asyncio.run(main())
 
 
+def test_a_silent_or_lost_band_has_its_reported_values_unavailable_in_home_assistant_until_it_streams_again(
+    tmp_path: Path, cluster_csv: Path
+) -> None:
+    """STALE (the band hangs, its link up), then out of range (its link gone): the daemon's
+    last_known_at, which the page and 'spasmwatch status' read, is what MQTT's band_availability
+    says, so Home Assistant's Battery, Worn and Asleep go unavailable with it while Band connected
+    stays available; streaming again, back each time."""
+    broker = start_broker(tmp_path)
+    watcher = Watcher(broker.port, "spasmwatch/#")
+    band_av = "spasmwatch/band0000/band_availability"
+
+    async def main() -> None:
+        channels = {"mqtt": MqttChannel(MqttSettings(host="127.0.0.1", port=broker.port))}
+        async with rig(tmp_path, cluster_csv, speed=4, stale_s=1.5, channels=channels) as r:
+            d = r.daemon
+            assert d is not None
+            await r.wait_for(lambda: watcher.last.get(band_av, (b"",))[0] == b"online", 60, "the band's values now's on MQTT")
+            os.kill(r.bands[0].proc.pid, signal.SIGSTOP)  # the band hangs: the link stays up, nothing comes
+            try:
+                await r.wait_for(lambda: watcher.last.get(band_av, (b"",))[0] == b"offline", 20, "band_availability offline")
+                band = d.status()["bands"][0]
+                assert band["last_known_at"] is not None and band["state"] != "STREAMING"
+                status = watcher.latest("spasmwatch/band0000/status")
+                assert status["last_known_at"] is not None and status["battery_pct"] is not None
+                assert watcher.last["spasmwatch/band0000/availability"][0] == b"online"  # Band connected, the alert: available
+            finally:
+                os.kill(r.bands[0].proc.pid, signal.SIGCONT)
+            await r.wait_for(lambda: watcher.last.get(band_av, (b"",))[0] == b"online", 60, "band_availability online again")
+            assert d.status()["bands"][0]["last_known_at"] is None
+            assert watcher.latest("spasmwatch/band0000/status")["last_known_at"] is None
+            # Out of range (its link gone), then back in range: the same, with Band connected OFF meanwhile.
+            first = r.bands[0]
+            first.kill()
+            await r.wait_for(lambda: watcher.last.get(band_av, (b"",))[0] == b"offline", 30, "band_availability offline (link gone)")
+            assert watcher.latest("spasmwatch/band0000/status")["connected"] is False
+            assert watcher.last["spasmwatch/band0000/availability"][0] == b"online"
+            r.start_band(0, ("--csv-skip-s", "40"), port=first.port, hold=False)
+            await r.wait_for(lambda: watcher.last.get(band_av, (b"",))[0] == b"online", 60, "band_availability online (back in range)")
+            assert watcher.latest("spasmwatch/band0000/status")["connected"] is True
+
+    try:
+        asyncio.run(main())
+    finally:
+        watcher.stop()
+        stop_broker(broker)
+
+
 def test_two_bands_at_once(tmp_path: Path, cluster_csv: Path) -> None:
     async def main() -> None:
         async with rig(tmp_path, cluster_csv, n_bands=2, speed=4) as r:

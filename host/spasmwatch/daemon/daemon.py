@@ -725,8 +725,10 @@ class Daemon:
                 for b in status["bands"]:
                     device = b["device"]
                     # The last cluster as the channel words it comes from its own notifications.
+                    # last_known_at: /api/status's own decision, so MQTT's band_availability cannot disagree with the page.
                     st = BandStatus(b["connected"], b["battery_pct"], b["worn"], b["asleep"], tuple(b["faults"]),
-                                    muted_until=b["muted_until"], muted_by=b["muted_by"], channels_failing=others, heartbeat=hb)  # fmt: skip
+                                    muted_until=b["muted_until"], muted_by=b["muted_by"], channels_failing=others, heartbeat=hb,
+                                    last_known_at=b["last_known_at"])  # fmt: skip
                     if device is None or last.get(device) == st:
                         continue
                     # Tried again at each change while the broker is away (paho sends the latest when it is back).
