@@ -52,6 +52,27 @@ def quick_cluster_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_csv(tmp_path_factory.mktemp("rec") / "quick.csv", t, acc, gyro)
 
 
+@dataclass(frozen=True)
+class SyncError:
+    """How far a stored sync point's wall time is from the truth, by the band's ``sync`` report of
+    the exchange kept (firmware/sim/run.py), in the daemon's (simulated) s: ``stamp_s``, the
+    daemon's midpoint against the real moment the band read its clock, which the daemon bounds by
+    ``half_rtt_s`` (half the kept round trip: what it logs as "event times within"); ``lag_s``,
+    how far the paced band's clock stood behind its pace then (it steps once a 200 ms batch and
+    lags more on a loaded machine; a real band's crystal runs on; 0 when not paced). Both are
+    real ms x the speed."""
+
+    band_ms: int
+    stamp_s: float
+    half_rtt_s: float
+    lag_s: float
+
+
+def placed_by(syncs: dict[int, SyncError], onset_ms: int) -> SyncError:
+    """The sync an event of ``onset_ms`` is placed by: the latest at or before it (the store's pick)."""
+    return syncs[max(b for b in syncs if b <= onset_ms)]
+
+
 @dataclass
 class Rig:
     tmp: Path
@@ -82,6 +103,24 @@ class Rig:
             return link if self.wrap_link is None else self.wrap_link(link)
 
         return make
+
+    def sync_errors(self, i: int = 0) -> dict[int, SyncError]:
+        """Band ``i``'s stored sync points (band ms -> SyncError); each must be in its reports. A
+        sync's exchanges may read one band ms (the clock stands between batches): the one kept is
+        the exchange whose reading is nearest its midpoint, which lies within its own round trip."""
+        device = f"band{i:04d}"  # as start_band names it
+        reports = [x for x in self.bands[i].reports if x["kind"] == "sync"]
+        out: dict[int, SyncError] = {}
+        for sp in self.store.syncs(device):
+            real = self.clock.real_start + (sp.wall_s - self.clock.start_wall) / self.clock.rate
+            same = [x for x in reports if x["band_ms"] == sp.band_ms]
+            assert same, (sp, reports)
+            x = min(same, key=lambda x: abs(x["real_ms"] / 1000 - real))
+            stamp = (real - x["real_ms"] / 1000) * self.clock.rate
+            # Not paced (after the recording, or a band run without --paced): its clock runs on.
+            lag = 0.0 if x["due_ms"] is None else (x["real_ms"] - x["due_ms"]) / 1000 * self.clock.rate
+            out[sp.band_ms] = SyncError(sp.band_ms, stamp, sp.wall_s - x["sent_ms"] / 1000, lag)
+        return out
 
     def notices(self, kind: NoticeKind) -> list[Any]:
         assert self.daemon is not None

@@ -33,7 +33,7 @@ from spasmwatch.io.rawboot import open_rawparts
 from spasmwatch.store import Store
 from swcore import protocol as P
 
-from .conftest import rig
+from .conftest import SyncError, placed_by, rig
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOON = dt.datetime(2027, 1, 15, 12, tzinfo=BERLIN).timestamp()
@@ -60,12 +60,11 @@ def hms(t: float) -> str:
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}.{ms:03d}"
 
 
-def _record(tmp: Path, csv: Path) -> tuple[list[Path], dict[int, float]]:
+def _record(tmp: Path, csv: Path) -> tuple[list[Path], dict[int, SyncError]]:
     """The band plays ``csv`` to the daemon, which keeps its raw; noon 80 s after the daemon starts.
-    Also each stored sync point's band ms -> how far (s) the simulated band's clock stood behind its
-    true time when it answered the exchange kept (it steps once a 200 ms batch; run.py reports when
-    that time was due)."""
-    lags: dict[int, float] = {}
+    Also each stored sync point's errors (Rig.sync_errors: how far the simulated band's clock stood
+    behind its true time when it answered the exchange kept, and the daemon's stamp)."""
+    syncs: dict[int, SyncError] = {}
 
     async def main() -> None:
         # A resync a minute: the connect's sync reads the simulated band's clock, which stands still
@@ -77,18 +76,10 @@ def _record(tmp: Path, csv: Path) -> tuple[list[Path], dict[int, float]]:
             await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 120, "the alarm")
             st = lambda: r.store.latest_status("band0000")  # noqa: E731
             await r.wait_for(lambda: (s := st()) is not None and (s.uptime_s or 0) >= DURATION_S, 60, "the recording's end")
-            reports = [x for x in r.bands[0].reports if x["kind"] == "sync" and x["due_ms"] is not None]
-            for sp in r.store.syncs("band0000"):
-                # A sync's exchanges may read one band ms (the clock stands between batches): the
-                # pair kept is one exchange's, whose reading is the nearest to its midpoint.
-                real = r.clock.real_start + (sp.wall_s - r.clock.start_wall) / r.clock.rate
-                same = [x for x in reports if x["band_ms"] == sp.band_ms]
-                if same:
-                    x = min(same, key=lambda x: abs(x["real_ms"] / 1000 - real))
-                    lags[sp.band_ms] = (x["real_ms"] - x["due_ms"]) / 1000 * SPEED
+            syncs.update(r.sync_errors())
 
     asyncio.run(main())
-    return sorted((tmp / "raw").glob("band0000-boot1-*.swraw")), lags
+    return sorted((tmp / "raw").glob("band0000-boot1-*.swraw")), syncs
 
 
 def _copy(parts: list[Path], d: Path) -> list[Path]:
@@ -107,7 +98,7 @@ def test_taps_sync_and_evaluate_on_a_drifting_bands_parts(tmp_path: Path) -> Non
     cli("simulate", str(csv), "--kind", "morning", "--duration-s", str(DURATION_S), "--rate", "100", "--seed", SEED,
         "--taps", ",".join(map(str, TAPS)), "--no-band-off", "--cluster-size", "6", "8")  # fmt: skip
     sim = json.loads(csv.with_suffix(".truth.json").read_text())
-    parts, lags = _record(tmp_path, csv)
+    parts, syncs = _record(tmp_path, csv)
     assert [p.name for p in parts] == ["band0000-boot1-000.swraw", "band0000-boot1-001.swraw"], parts
     rec = open_rawparts(parts)
     origin = rec.header.index_origin
@@ -142,11 +133,9 @@ def test_taps_sync_and_evaluate_on_a_drifting_bands_parts(tmp_path: Path) -> Non
     # parts' dating gives the same onset replayed from them (the same detector on the same samples),
     # less the simulated band clock's lag at the event's sync (a real band's clock runs on)
     with Store(tmp_path / "spasmwatch.db") as store:
-        syncs = sorted(x.band_ms for x in store.syncs("band0000"))
         live = [e for e in store.events("band0000") if e.wall_t is not None and not e.flags & P.EF_MATCHED]
-    at = lambda ms: max(b for b in syncs if b <= ms)  # noqa: E731  (the store's pick: the latest at or before)
-    assert all(at(e.onset_ms) in lags for e in live), (syncs, lags)  # the cluster's syncs are resyncs
-    events = [e.wall_t - lags[at(e.onset_ms)] for e in live if e.wall_t is not None]
+    assert all(abs(s.stamp_s) <= s.half_rtt_s + SPEED / 1000 for s in syncs.values()), syncs  # (ms rounding)
+    events = [e.wall_t - placed_by(syncs, e.onset_ms).lag_s for e in live if e.wall_t is not None]
     out = cli("replay", *map(str, parts), "--jsonl").stdout.splitlines()
     replayed = [rec.wall_at(x["t"]) for x in map(json.loads, out) if x["type"] == "spasm" and not x.get("matched")]
     dating = [min((r - w for r in replayed), key=abs) for w in events]
@@ -174,5 +163,5 @@ def test_taps_sync_and_evaluate_on_a_drifting_bands_parts(tmp_path: Path) -> Non
     ms = lambda xs: f"{min(xs) * 1000:.1f} to {max(xs) * 1000:.1f} ms"  # noqa: E731
     print(f"labels - simulator: {ms(label_err)}; replayed onsets - live events: {ms(dating)}; labels - live events: "
           f"{ms([f[0] for f in found])} (the detector's onset - the simulator's: {ms([f[1] for f in found])}); "
-          f"{len(found)} of {len(sim['spasms'])}; the band clock's lag at the syncs: {sorted(lags.values())}; "
+          f"{len(found)} of {len(sim['spasms'])}; the band clock's lag at the syncs: {sorted(s.lag_s for s in syncs.values())}; "
           f"{time.monotonic() - started:.0f} s")  # fmt: skip

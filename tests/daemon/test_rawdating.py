@@ -42,6 +42,7 @@ DURATION_S = 5400.0  # 1.5 h of the band's true time
 CLUSTERS_S = (1800.0, 4500.0)  # a cluster of 8 before noon, one after (true s from START)
 TOLERANCE_S = 0.050
 LEAST_LATENCY_S = 0.005
+SPEED = 4  # the real band firmware's test: its --speed and the daemon's ScaledClock rate
 
 
 @dataclass
@@ -161,38 +162,49 @@ def test_the_real_band_firmware_with_a_fast_imu_dates_raw_as_its_events(tmp_path
     daemon over the simulated radio (ScaledClock at the band's speed, tests/daemon/conftest.py):
     each spasm replayed from the .swraw is dated, by its dating records, at the live EVENT's wall
     time (the firmware dates events from its crystal clock) within 50 ms, with no drift across the
-    cluster. Measured against the simulation's truth (docs/rawfile.md "Dating"): the .swraw +6 to
-    +9 ms (the link's least latency, 1-2 ms real x speed 4), the events +11 to +27 ms (the sync
-    +9 to +15 ms: the simulated band's clock stands between its 200 ms batches; and a batch's read
-    dates the sample after it, taken up to a period, 20 ms, before): -7.6 to -6.3 ms apart. It was
-    -63 to -106 ms: the simulated radio held the TIME_SYNC's answer for the host's delayed ACK
-    (Nagle, 40 ms real) and the firmware dated onsets back at the nominal rate (8-25 ms early).
-    The header's nominal dating is 1 % of the time since the boot's first record off: 1.6-2.1 s."""
+    cluster. The EVENT's time is taken less the simulated band clock's lag at its sync, which the
+    band reports (a real band's crystal runs on; this one steps once a 200 ms batch, and on a
+    loaded machine stood 72-96 ms behind its pace at the connect's sync: 18-24 ms real x speed 4,
+    and the test failed at 50 ms). Measured against the simulation's truth (docs/rawfile.md
+    "Dating"): the .swraw +4 to +10 ms (the link's least latency, 1-2 ms real x speed 4), the
+    sync's stamp -1 to +1 ms from the band's reading (within half its round trip, 1-5 ms: the
+    product's own bound, asserted), and a batch's read dates the sample after it, taken up to a
+    period, 20 ms, before: -1 to +3 ms apart, idle or with two busy loops. It was -63 to -106 ms:
+    the simulated radio held the TIME_SYNC's answer for the host's delayed ACK (Nagle, 40 ms real:
+    the stamp 83 ms late, within its 84 ms half round trip, so the bound is not widened by that)
+    and the firmware dated onsets back at the nominal rate (8-25 ms early). The header's nominal
+    dating is 1 % of the time since the boot's first record off: 1.6-2.1 s."""
     import asyncio
 
     from spasmwatch.alerts import NoticeKind
     from spasmwatch.commands.replay import records
     from synthetic import write_csv
 
-    from .conftest import rig
+    from .conftest import SyncError, placed_by, rig
 
     spasms = tuple(160.0 + 8.0 * i for i in range(8))
     t, acc, gyro = supine(rate_hz=50.0, duration_s=260.0, spasms=spasms, seed=4)
     csv = write_csv(tmp_path / "rec.csv", t, acc, gyro)
+    syncs: dict[int, SyncError] = {}
 
     async def main() -> None:
-        async with rig(tmp_path, csv, speed=4, raw=True, band_args=("--imu-odr-error-pct", "1", "--paced")) as r:
+        async with rig(tmp_path, csv, speed=SPEED, raw=True, band_args=("--imu-odr-error-pct", "1", "--paced")) as r:
             await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 200, "the alarm")
             st = lambda: r.store.latest_status("band0000")  # noqa: E731
             await r.wait_for(lambda: (s := st()) is not None and (s.uptime_s or 0) >= 250, 120, "the recording to be played")
+            syncs.update(r.sync_errors())
 
     asyncio.run(main())
     raw = tmp_path / "raw" / "band0000-boot1-000.swraw"
     rec = open_rawparts([raw])
     assert rec.dating.points, "no dating record written"
-    print(f"measured {rec.dating.rate_hz():.3f} Hz for a nominal {rec.rate_hz:g} Hz")
+    print(f"measured {rec.dating.rate_hz():.3f} Hz for a nominal {rec.rate_hz:g} Hz; syncs {list(syncs.values())}")
+    # The daemon's stamp lies within its own round trip of the band's reading (the band reports
+    # real ms: one of them, x the speed, is the rounding).
+    assert all(abs(s.stamp_s) <= s.half_rtt_s + SPEED / 1000 for s in syncs.values()), syncs
     with Store(tmp_path / "spasmwatch.db") as store:
-        events = [e.wall_t for e in store.events("band0000") if e.wall_t is not None and not e.flags & P.EF_MATCHED]
+        live = [e for e in store.events("band0000") if e.wall_t is not None and not e.flags & P.EF_MATCHED]
+    events = [e.wall_t - placed_by(syncs, e.onset_ms).lag_s for e in live if e.wall_t is not None]
     found = [x["t"] for x in records(str(raw)) if x["type"] == "spasm" and not x.get("matched")]
     assert len(found) >= len(spasms) - 1 and len(events) >= len(spasms) - 1, (found, events)
     assert abs(rec.dating.rate_hz() / 50.5 - 1) < 1e-4, rec.dating.rate_hz()  # the IMU's real rate
@@ -200,8 +212,8 @@ def test_the_real_band_firmware_with_a_fast_imu_dates_raw_as_its_events(tmp_path
     old = [_nearest(rec.header.wall_at(round(t * rec.rate_hz)), events) for t in found]
     print(f"raw onset - live event: {min(errs) * 1000:.1f} to {max(errs) * 1000:.1f} ms "
           f"(the header's nominal dating: {min(old):.2f} to {max(old):.2f} s)")  # fmt: skip
-    # The raw's dating carries the link's least latency, the event's the sync's error and the
-    # batch's phase (up to a period, 20 ms): under 35 ms apart at speed 4.
+    # The raw's dating carries the link's least latency, the event's its sync's stamp (a few ms:
+    # the quickest of its exchanges) and the batch's phase (up to a period, 20 ms): under 35 ms.
     assert max(abs(e) for e in errs) < TOLERANCE_S, errs
     assert max(errs) - min(errs) < 0.010, errs  # and no drift across the cluster: within 10 ms
     assert min(abs(e) for e in old) > 1.0 and max(old) - min(old) > 0.4, old  # 1 % of 56 s
