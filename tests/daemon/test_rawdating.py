@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -28,7 +29,7 @@ import pytest
 from spasmwatch.alerts import AlertSettings
 from spasmwatch.io.rawboot import open_rawparts
 from spasmwatch.commands.status import band_lines
-from spasmwatch.io.rawfile import RawReader
+from spasmwatch.io.rawfile import DatingPoint, RawReader
 from spasmwatch.store import Store
 from swcore import protocol as P
 from synthetic import HandClock, supine
@@ -161,19 +162,21 @@ def test_the_real_band_firmware_with_a_fast_imu_dates_raw_as_its_events(tmp_path
     """firmware/sim/run.py under micropython with --imu-odr-error-pct 1, streaming raw to the real
     daemon over the simulated radio (ScaledClock at the band's speed, tests/daemon/conftest.py):
     each spasm replayed from the .swraw is dated, by its dating records, at the live EVENT's wall
-    time (the firmware dates events from its crystal clock) within 50 ms, with no drift across the
-    cluster. The EVENT's time is taken less the simulated band clock's lag at its sync, which the
-    band reports (a real band's crystal runs on; this one steps once a 200 ms batch, and on a
-    loaded machine stood 72-96 ms behind its pace at the connect's sync: 18-24 ms real x speed 4,
-    and the test failed at 50 ms). Measured against the simulation's truth (docs/rawfile.md
-    "Dating"): the .swraw +4 to +10 ms (the link's least latency, 1-2 ms real x speed 4), the
-    sync's stamp -1 to +1 ms from the band's reading (within half its round trip, 1-5 ms: the
-    product's own bound, asserted), and a batch's read dates the sample after it, taken up to a
-    period, 20 ms, before: -1 to +3 ms apart, idle or with two busy loops. It was -63 to -106 ms:
-    the simulated radio held the TIME_SYNC's answer for the host's delayed ACK (Nagle, 40 ms real:
-    the stamp 83 ms late, within its 84 ms half round trip, so the bound is not widened by that)
-    and the firmware dated onsets back at the nominal rate (8-25 ms early). The header's nominal
-    dating is 1 % of the time since the boot's first record off: 1.6-2.1 s."""
+    time (the firmware dates events from its crystal clock) within a sample period (20 ms), with
+    no drift across the cluster (10 ms, and the .swraw's dating records' own bend there: with busy
+    loops -4.5 to +3.5 ms apart on 8 ms of it). The EVENT's time is taken less the simulated band clock's lag at
+    its sync, which the band reports (a real band's crystal runs on; this one steps once a 200 ms
+    batch, and on a loaded machine stood 72-104 ms behind its pace at the connect's sync: 18-26 ms
+    real x speed 4, and the test failed at its old 50 ms). Measured against the simulation's truth
+    (docs/rawfile.md "Dating"): the .swraw +4 to +10 ms (the link's least latency, 1-2 ms real x
+    speed 4), the sync's stamp -1 to +3 ms from the band's reading (within half its round trip,
+    1-5 ms, and a real ms of rounding: the product's own bound, asserted), and a batch's read dates
+    the sample after it, taken up to a period before (4-5 ms here): -4 to +5 ms apart, idle or
+    with busy loops. It was -63 to -106 ms: the simulated radio held the TIME_SYNC's answer for the
+    host's delayed ACK (Nagle, 40 ms real: the stamp 82 ms late, within its 88 ms half round trip,
+    so the bound is not widened by that), and the firmware dated onsets back at the nominal period
+    (alone: +26 ms, which the 50 ms this test allowed passed). The header's nominal dating is 1 %
+    of the time since the boot's first record off: 1.6-2.1 s."""
     import asyncio
 
     from spasmwatch.alerts import NoticeKind
@@ -209,14 +212,39 @@ def test_the_real_band_firmware_with_a_fast_imu_dates_raw_as_its_events(tmp_path
     assert len(found) >= len(spasms) - 1 and len(events) >= len(spasms) - 1, (found, events)
     assert abs(rec.dating.rate_hz() / 50.5 - 1) < 1e-4, rec.dating.rate_hz()  # the IMU's real rate
     errs = [_nearest(rec.wall_at(t), events) for t in found]
+    bend = _bend(rec.dating.points, *(rec.header.index_origin + t * rec.rate_hz for t in (min(found), max(found))))
     old = [_nearest(rec.header.wall_at(round(t * rec.rate_hz)), events) for t in found]
     print(f"raw onset - live event: {min(errs) * 1000:.1f} to {max(errs) * 1000:.1f} ms "
-          f"(the header's nominal dating: {min(old):.2f} to {max(old):.2f} s)")  # fmt: skip
-    # The raw's dating carries the link's least latency, the event's its sync's stamp (a few ms:
-    # the quickest of its exchanges) and the batch's phase (up to a period, 20 ms): under 35 ms.
-    assert max(abs(e) for e in errs) < TOLERANCE_S, errs
-    assert max(errs) - min(errs) < 0.010, errs  # and no drift across the cluster: within 10 ms
+          f"(the header's nominal dating: {min(old):.2f} to {max(old):.2f} s); "
+          f"the dating records' bend over the cluster {bend * 1000:.1f} ms")  # fmt: skip
+    # The raw's dating is late by the link's least latency (4-10 ms), the event by its sync's stamp
+    # (a few ms: the quickest of its exchanges) and the batch's phase (up to a period; 4-5 ms on
+    # this recording): within a sample period. Onsets counted back at the nominal period (the
+    # firmware's old bug) are 26 ms late, the Nagle-held sync answer 81 ms.
+    period = 1 / rec.rate_hz
+    assert max(abs(e) for e in errs) < period, errs
+    # No drift across the cluster: within 10 ms (the batch's phase moves between onsets), and the
+    # .swraw's dating records' own bend there (each minute's fit finds its least latency anew,
+    # 1-2 ms real x the speed, and more on a loaded machine). A rate off by 0.02 % bends nothing
+    # and drifts 11 ms over the cluster's 56 s.
+    assert max(errs) - min(errs) < 0.010 + bend, (errs, rec.dating.points)
     assert min(abs(e) for e in old) > 1.0 and max(old) - min(old) > 0.4, old  # 1 % of 56 s
+
+
+def _bend(points: Sequence[DatingPoint], first: float, last: float) -> float:
+    """How far (s) the dating records that date samples ``first`` to ``last`` (the last at or
+    before ``first`` to the first at or after ``last``) stray from the one line through them, peak
+    to peak."""
+    lo = max((i for i, p in enumerate(points) if p.index <= first), default=0)
+    hi = min((i for i, p in enumerate(points) if p.index >= last), default=len(points) - 1)
+    points = points[lo : hi + 1]
+    if len(points) < 3:
+        return 0.0  # two records date it along one line
+    index = np.array([p.index for p in points], dtype=float)
+    wall = np.array([p.wall_s for p in points])
+    line = np.polyval(np.polyfit(index, wall - wall[0], 1), index)
+    off = wall - wall[0] - line
+    return float(off.max() - off.min())
 
 
 def _nearest(wall: float, events: list[float]) -> float:
