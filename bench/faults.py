@@ -538,6 +538,24 @@ def alarm_pushes(pushes: list[dict[str, Any]]) -> tuple[dict[str, int], int]:
     return per_cluster, len(alarms) - sum(per_cluster.values())
 
 
+# The pushes a cluster gets at most once, whatever the restarts: its alarm, its escalation (ALARM ->
+# ESCALATED happens once; a restart carries it on, sending nothing) and its end. Updates may be several.
+ONCE_PER_CLUSTER = ("cluster_alarm", "cluster_escalated", "cluster_closed")
+
+
+def pushes_by_kind(pushes: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """{kind: {cluster (or '-'): distinct pushes}}: a resend under a key already taken is not counted."""
+    keys: dict[str, dict[str, set[str]]] = {}
+    for p in pushes:
+        keys.setdefault(str(p["kind"]), {}).setdefault(str(p.get("cluster_key") or "-"), set()).add(p["key"])
+    return {k: {c: len(v) for c, v in sorted(by.items())} for k, by in sorted(keys.items())}
+
+
+def pushed_more_than_once(by_kind: dict[str, dict[str, int]]) -> list[str]:
+    """'kind cluster xN' for each push of ONCE_PER_CLUSTER a cluster got more than once (``pushes_by_kind``)."""
+    return [f"{k} {c} x{n}" for k in ONCE_PER_CLUSTER for c, n in by_kind.get(k, {}).items() if n > 1]
+
+
 # --- the daemon process --------------------------------------------------------------------------
 class DaemonProc:
     def __init__(self, tmp: Path, proxy_port: int, speed: int, origin: float, webhook: str) -> None:
@@ -919,6 +937,9 @@ def _report(daemon: DaemonProc, band: BandRunner, px: ProxyStats, plan: Plan, ki
         # Each cluster must reach the phones once: {store cluster id: distinct alarm pushes}.
         "alarm_pushes": pushed,
         "alarm_pushes_resent": pushed_again,
+        "pushes_by_kind": pushes_by_kind(pushes),
+        # ... nor its escalation or its end twice (a restarted daemon must not send either again).
+        "pushed_more_than_once": pushed_more_than_once(pushes_by_kind(pushes)),
         "alarmed_once_to_the_phones": pushed == {str(c): 1 for c in alarmed_clusters},
         # ... and as many alarms as the clusters in the band's log: a cluster split in two (its
         # halves on two clocks) is two stored clusters pushed once each, and two alarms to the family.
@@ -1042,6 +1063,8 @@ def table(r: dict[str, Any]) -> str:
          f"{r['expected_alarms']} / {r['clusters_alarmed']} / {r['alarm_transitions']} ({r['alarm_transitions_restored']})"),
         ("alarm pushes to the phones (webhook) per cluster (the same push resent)", f"{r['alarm_pushes']} ({r['alarm_pushes_resent']})"),
         ("each alarmed cluster pushed once / pushes as many as expected", f"{r['alarmed_once_to_the_phones']} / {r['alarm_pushes_as_expected']}"),
+        ("pushes per kind: {cluster: distinct} (alarm, escalation or end more than once)",
+         f"{r['pushes_by_kind']} ({', '.join(r['pushed_more_than_once']) or 'none'})"),
         ("daemon crashes (exits we did not cause)", len(r["daemon_unexpected_exits"])),
         ("the wait for the daemon ended", r["ended"]),
         ("store integrity", r["integrity"]),
@@ -1083,6 +1106,7 @@ def main() -> int:
     ok = (not r["missing"] and not r["extra"] and not r["duplicates"] and not r["daemon_unexpected_exits"] and r["recording_played"]
           and r["ended"] == "caught up")  # fmt: skip
     ok = ok and r["alarmed_once_to_the_phones"] and r["alarm_pushes_as_expected"] and r["expected_explained"] and not r["twin_differs"]
+    ok = ok and not r["pushed_more_than_once"]
     print("result:", "no loss, no duplicates, no crash, each cluster alarmed once" if ok else
           "FAILED (see the JSON and the daemon log in " + str(tmp) + ")")  # fmt: skip
     if args.json:

@@ -92,9 +92,24 @@ def test_fault_campaign_loses_nothing_doubles_nothing_and_alarms_every_cluster(t
     # only one or more; an alarm a restarted daemon carried on is stored as ALARM again, sending nothing.
     assert r["alarmed_once_to_the_phones"] and r["alarm_pushes_as_expected"], (r["alarm_pushes"], r["clusters"])
     assert r["alarm_transitions"] - r["alarm_transitions_restored"] == r["clusters_alarmed"], r
+    assert r["pushed_more_than_once"] == [], r["pushes_by_kind"]  # nor its escalation or its end twice
     # The band's log is its twin's (the firmware on each boot's own span, no radio): the radio's
     # faults and the daemon's commands change nothing the band detects.
     assert r["twin_differs"] == [] and r["twin_events"] == r["events_logged"], r["twin_differs"]
+
+
+def test_the_campaign_counts_a_cluster_s_escalation_pushed_twice_not_a_resend_of_one() -> None:
+    faults = load_bench("faults")
+
+    def push(kind: str, cluster: int | None, key: str) -> dict[str, Any]:
+        return {"kind": kind, "cluster_key": cluster, "key": key}
+
+    pushes = [push("cluster_alarm", 1, "a1"), push("cluster_alarm", 1, "a1"),  # the outbox's resend after a kill
+              push("cluster_escalated", 1, "e1"), push("cluster_escalated", 1, "e2"),  # escalated again: two pushes
+              push("cluster_update", 1, "u1"), push("cluster_update", 1, "u2"), push("band_fault", None, "f1")]  # fmt: skip
+    by_kind = faults.pushes_by_kind(pushes)
+    assert by_kind == {"band_fault": {"-": 1}, "cluster_alarm": {"1": 1}, "cluster_escalated": {"1": 2}, "cluster_update": {"1": 2}}
+    assert faults.pushed_more_than_once(by_kind) == ["cluster_escalated 1 x2"]
 
 
 def test_the_campaign_s_band_waits_for_the_daemon_after_its_recording(tmp_path: Path, quick_cluster_csv: Path) -> None:
