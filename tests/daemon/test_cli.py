@@ -149,10 +149,17 @@ def test_status_says_a_band_not_streaming_has_its_battery_worn_and_sleep_as_last
     config = tmp_path / "config.toml"
     config.write_text(f"[daemon.http]\nport = {port}\n")
 
-    async def status() -> tuple[str, dict[str, object]]:
-        text, js = await asyncio.gather(asyncio.to_thread(cli, config, "status"), asyncio.to_thread(cli, config, "status", "--json"))
-        assert text.returncode == 0 and js.returncode == 0, text.stderr + js.stderr
-        return text.stdout.splitlines()[0], json.loads(js.stdout)["bands"][0]
+    async def status(streaming: bool) -> tuple[str, dict[str, object]]:
+        # Two processes ask one after the other; a band just resumed may still move (STREAMING, a
+        # timeout, BACKOFF) under load: ask again until both saw the state the step is about.
+        for _ in range(20):
+            text, js = await asyncio.gather(asyncio.to_thread(cli, config, "status"), asyncio.to_thread(cli, config, "status", "--json"))
+            assert text.returncode == 0 and js.returncode == 0, text.stderr + js.stderr
+            line, band = text.stdout.splitlines()[0], json.loads(js.stdout)["bands"][0]
+            if line.startswith(f"band0 (band0000): {band['state']}") and (band["state"] == "STREAMING") == streaming:
+                return line, band
+            await asyncio.sleep(0.5)
+        raise AssertionError(f"status and status --json never saw one state, streaming {streaming}: {line!r}, {band['state']}")
 
     async def main() -> list[tuple[str, dict[str, object]]]:
         async with rig(tmp_path, cluster_csv, speed=4, stale_s=1.5) as r:
@@ -162,19 +169,19 @@ def test_status_says_a_band_not_streaming_has_its_battery_worn_and_sleep_as_last
             band = lambda: r.daemon.status()["bands"][0]  # type: ignore[union-attr]  # noqa: E731
             try:
                 await r.wait_for(lambda: band()["state"] == "STREAMING" and band()["worn"] is True, 60, "the band heard worn")
-                seen = [await status()]
+                seen = [await status(True)]
                 if away == "out_of_reach":
                     r.bands[0].kill()
                     await r.wait_for(lambda: not band()["connected"], 60, "the link lost")
-                    return [*seen, await status()]
+                    return [*seen, await status(False)]
                 os.kill(r.bands[0].proc.pid, signal.SIGSTOP)  # the link stays up, nothing comes
                 try:
                     await r.wait_for(lambda: band()["state"] != "STREAMING", 20, "silent")  # STALE, then retried
-                    seen.append(await status())
+                    seen.append(await status(False))
                 finally:
                     os.kill(r.bands[0].proc.pid, signal.SIGCONT)
                 await r.wait_for(lambda: band()["state"] == "STREAMING", 60, "streaming again")
-                return [*seen, await status()]
+                return [*seen, await status(True)]
             finally:
                 await http.stop()
 
