@@ -315,14 +315,8 @@ def test_a_backup_from_before_ids_is_given_its_id_only_once_the_record_can_take_
     opened (nor given its id) and is taken once it can. The lock the record is written under is made
     unopenable (a folder in its place: an OSError even as root), as ENOSPC or EROFS would."""
     path = tmp_path / "disk" / "spasmwatch.db"
-    _old_store(path, schema.STORE_ID_VERSION - 1)
-    backup = path.read_bytes()
+    upgraded = _restored_backup(path)
     known = KnownStores.default()
-    with Store.may_fail(path, known) as st:
-        upgraded = st.store_id
-    for f in path.parent.iterdir():
-        f.unlink()
-    path.write_bytes(backup)
     lock = known.path.with_name(known.path.name + ".lock")
     lock.unlink()
     lock.mkdir()
@@ -333,7 +327,7 @@ def test_a_backup_from_before_ids_is_given_its_id_only_once_the_record_can_take_
         lock.rmdir()
         assert st.reopen()
         restored = st.store_id
-    assert json.loads(known.path.read_text()) == [{"path": str(path), "id": restored}]
+    assert json.loads(known.path.read_text()) == [{"path": str(path), "id": restored, "bands": [DEV]}]
     with Store.may_fail(path, known) as st:
         assert st.open_error is None and st.store_id == restored
 
@@ -484,21 +478,16 @@ def test_a_store_with_an_id_swapped_in_for_a_backup_from_before_ids_after_the_ch
     connection. It is refused on that connection, and the path keeps its id: left with none, the
     next open would take any store found there."""
     path = tmp_path / "disk" / "spasmwatch.db"
-    _old_store(path, schema.STORE_ID_VERSION - 1)
-    backup = path.read_bytes()
+    upgraded = _restored_backup(path)
     known = KnownStores.default()
-    with Store.may_fail(path, known) as st:
-        upgraded = st.store_id
-    for f in path.parent.iterdir():
-        f.unlink()
-    path.write_bytes(backup)
     checked = known.check(path)
     assert checked.missing is None and checked.found is not None and checked.found.from_before_ids
     other_disk(path)
     with Store.may_fail(path, known, checked=checked) as store:
         assert isinstance(store.open_error, DifferentStore), store.open_error
-    assert json.loads(known.path.read_text()) == [{"path": str(path), "id": upgraded}]
+    assert json.loads(known.path.read_text()) == [{"path": str(path), "id": upgraded, "bands": [DEV]}]
     assert isinstance(known.missing(path), DifferentStore)
+
 
 def _restored_backup(path: Path) -> str | None:
     """The family's store from before ids given its id by an open (the upgrade), then their backup of
