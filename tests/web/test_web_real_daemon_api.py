@@ -149,3 +149,38 @@ def test_ack_from_the_command_line_says_before_you_only_when_someone_else_acknow
         assert said.startswith(f"alert #{cot} FAULT: acknowledged by command line") and "(before you)" not in said, said
 
     run(tmp_path, check)
+
+
+def test_ack_from_the_command_line_with_a_long_by_is_not_someone_else_s(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hostile review: who() trimmed before it cut to MAX_BY, so a --by whose cut fell after a space
+    kept it ("...x "), which the daemon's who() trimmed once more ("...x"): the one who had just
+    acknowledged read "(before you)". A login longer than MAX_BY (the blank --by's default) was
+    sent whole and cut by the daemon: the same."""
+    from spasmwatch.alerts import BandFault
+    from spasmwatch.cli import build_parser
+    from spasmwatch.daemon.consts import MAX_BY
+
+    async def check(daemon: Daemon, base: str, http: aiohttp.ClientSession) -> None:
+        port = base.rsplit(":", 1)[1]
+        config = tmp_path / "config.toml"
+        config.write_text(f"[daemon]\ndata_dir = \"{tmp_path}\"\n\n[daemon.http]\nport = {port}\n")
+
+        def ack(*argv: str) -> str:
+            args = build_parser().parse_args(["ack", *argv, "--config", str(config)])
+            assert args.func(args) == 0
+            return capsys.readouterr().out
+
+        daemon.engine.on_band_state("crib", BandFault.BATTERY_LOW, True)
+        daemon.engine.on_band_state("cot", BandFault.BATTERY_LOW, True)
+        [crib, cot] = [a["id"] for a in daemon.engine.snapshot()["alerts"]]
+        said = await asyncio.to_thread(ack, str(crib), "--by", "M" * (MAX_BY - 1) + " and Dad")
+        assert said == f"alert #{crib} FAULT: acknowledged by {'M' * (MAX_BY - 1)}\n", said
+        monkeypatch.setenv("LOGNAME", "n" * MAX_BY)
+        said = await asyncio.to_thread(ack, str(cot), "--by", "")
+        kept = ("command line (" + "n" * MAX_BY)[:MAX_BY]
+        assert said == f"alert #{cot} FAULT: acknowledged by {kept}\n", said
+        assert {a["acked_by"] for a in daemon.engine.snapshot()["alerts"]} == {"M" * (MAX_BY - 1), kept}
+
+    run(tmp_path, check)

@@ -30,8 +30,10 @@ def last_known_at(state: str, last_seen: float | None) -> float | None:
 
 def who(by: str | None, default: str) -> str:
     """Who did it, as kept with an acknowledgement or a note: trimmed, at most ``MAX_BY``
-    characters, ``default`` (where it came from) when empty, storable (``utf8_text``)."""
-    return utf8_text((by or "").strip()[:MAX_BY]) or default
+    characters, ``default`` (where it came from) when empty, storable (``utf8_text``). Trimmed again
+    after the cut, and the default cut too: what it returns it returns again (the command line's
+    ``ack`` sends it and compares the daemon's answer with it; a long login is the default there)."""
+    return utf8_text(((by or "").strip() or default)[:MAX_BY].rstrip())
 
 
 class DaemonAPI(Protocol):
