@@ -595,6 +595,49 @@ def test_a_band_renamed_by_reload_keeps_its_devices_retained_mqtt_topics(tmp_pat
         stop_broker(broker)
 
 
+def test_a_band_changed_by_reload_that_does_not_come_back_has_its_values_unavailable_in_home_assistant(tmp_path: Path, cluster_csv: Path) -> None:
+    """Hostile review: a band streaming when a reload renamed it (label "Ada": its device's topics
+    kept until it reconnects, its device not known to the new entry until then) that does not
+    reconnect (out of range by then: here a link to nothing) kept its retained band_availability
+    ``online`` and status ``connected: true`` for good: Home Assistant showed its battery, worn and
+    asleep as now's, and Band connected ON, for a band the daemon no longer heard. They must say it
+    is away, its values last known."""
+    broker = start_broker(tmp_path)
+    config = tmp_path / "config.toml"
+    head = _mqtt_head(tmp_path) + _mqtt_table(broker, "sw")
+    away = f"127.0.0.1:{free_port()}"  # nothing listens there: the band out of range
+
+    async def main() -> None:
+        from spasmwatch.transport import open_link
+
+        config.write_text(head)  # (its band is the rig's, below)
+        async with rig(tmp_path, cluster_csv, channels=channels_from(load_config(config))) as r:
+            d = r.daemon
+            assert d is not None
+            config.write_text(head.split("[[bands]]")[0] + band_table("band0", r.bands[0]) + _mqtt_table(broker, "sw"))
+
+            def spec(b: Any) -> BandSpec:
+                link = r.link_factory(0) if b.title != "Ada" else (lambda: open_link("sim", away))
+                return BandSpec(b.title, link, raw=b.raw)
+
+            reloader = Reloader(d, config, load_config(config), spec)
+            await _until(lambda: d.bands[0].device is not None, "the band seen", 60)
+            device = d.bands[0].device
+            await _retained_until(broker.port, lambda g: g.get(f"sw/{device}/band_availability") == b"online", "its values now's")
+            config.write_text(head.split("[[bands]]")[0] + band_table("band0", r.bands[0]) + 'label = "Ada"\n' + _mqtt_table(broker, "sw"))
+            await reloader.reload()
+            assert [b.device for b in d.bands] == [None]  # (not seen under its new entry)
+            got = await _retained_until(
+                broker.port, lambda g: g.get(f"sw/{device}/band_availability") == b"offline", "its values no longer now's")
+            status = json.loads(got[f"sw/{device}/status"])
+            assert status["connected"] is False and status["last_known_at"] is not None, status
+
+    try:
+        asyncio.run(asyncio.wait_for(main(), 180))
+    finally:
+        stop_broker(broker)
+
+
 def test_a_band_removed_by_reload_after_a_restart_has_the_earlier_runs_topics_deleted(tmp_path: Path) -> None:
     """The band's topics were published by the run before a restart (a test alarm each), and this
     run has not seen it (no link open for it): the reload that takes it out still deletes them,

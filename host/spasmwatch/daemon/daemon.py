@@ -562,6 +562,17 @@ class Daemon:
         for name, mqtt in self._mqtt.items():
             self._errand(self._forget_in_mqtt(name, mqtt, gone), f"deleting the retained topics of {', '.join(gone)} on {name}")
 
+    def away_in_mqtt(self, devices: list[str]) -> None:
+        """Bands a reload renamed (``devices``: their ids, whose MQTT topics stay): each MQTT channel
+        says them not connected, their values last known when the store last heard them, until they
+        reconnect under their new entry (MqttChannel.band_away)."""
+        for device in devices:
+            heard = self._read(device, lambda: _last_heard(self.store, device), _nothing)
+            for name, mqtt in self._mqtt.items():
+                sending = mqtt.band_away(device, heard, self.clock.wall())
+                if sending is not None:
+                    self._errand(self._mirrored(name, f"the status of {device}", sending), f"saying {device} away on {name}")
+
     async def _forget_in_mqtt(self, name: str, mqtt: MqttChannel, devices: list[str]) -> None:
         await self.dispatcher.idle(name)  # a send for the band still retrying would open its link again
         await asyncio.gather(*(mqtt.forget_device(d) for d in devices))

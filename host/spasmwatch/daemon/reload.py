@@ -198,14 +198,18 @@ class Reloader:
         if hb != heartbeat_from(self.current):
             await d.set_heartbeat(hb)
         gone: list[str] = []
+        kept: list[str] = []
         for b in plan.removed:
             device, ids = await d.remove_band(b.title)
             # A band changed or renamed keeps its device's topics (they come back as it reconnects).
             same = any(_same_band(b, other) for other in new.bands)
             gone += [i for i in ids if not (same and i == device)]
+            kept += [device] if same and device is not None else []
         for b in plan.added:
             d.add_band(self.band_spec(b))
         d.forget_in_mqtt(gone)
+        # Away until they reconnect (a renamed band's new entry knows its device only then).
+        d.away_in_mqtt(kept)
         self.current = new
 
 

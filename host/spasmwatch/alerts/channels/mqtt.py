@@ -52,7 +52,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
@@ -764,12 +764,32 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         limit). The last cluster comes from the notifications this channel sends;
         none in ``status`` keeps what the channel has.
         """
+        await self._send_status(self._say_status(device, status, t))
+
+    def band_away(self, device: str, last_known_at: float | None, t: float) -> Coroutine[Any, Any, None] | None:
+        """A band a reload renamed, its device's topics kept: the new entry knows its device only once
+        it reconnects, and until then nothing else says it is away (a band out of range by then kept
+        its values ``online``, and Band connected ON, for good). Said not connected, its values last
+        known at ``last_known_at`` (its own if it was away already), at once: a status published
+        after it (its reconnect's) is the one sent last. Returns the sending; None: nothing said for
+        it this run."""
+        st = self._status.get(device)
+        if st is None:
+            return None
+        away = replace(st, connected=False, last_known_at=st.last_known_at or last_known_at)
+        return self._send_status(self._say_status(device, away, t))
+
+    def _say_status(self, device: str, status: BandStatus, t: float) -> _Link:
+        """``publish_status``'s taking in of ``status`` (what its link sends when it (re)connects)."""
         old = self._status.get(device, BandStatus())
         self._status[device] = replace(status, last_cluster=status.last_cluster or old.last_cluster)
         self._band_now[device] = status.last_known_at is None
         link = self._open(device)
         link.remember(link.t["status"], self._status_payload(device, t))
         link.remember(link.t["band_availability"], self._band_availability(device))
+        return link
+
+    async def _send_status(self, link: _Link) -> None:
         await self._connected(link)
         # The values first, then whether they are now's: a band back is available with its new ones.
         await link.publish_latest(link.t["status"])
