@@ -866,8 +866,8 @@ class Daemon:
         # Its numbers in the store, for a connect that cannot read them (log_life): not the band's
         # own when its flash was erased once (None, unknown: its own numbers, the first life's).
         b.log_life = self._read(device, lambda: self.store.log_life(device), _nothing)
-        if b.status_t is None:  # taken on at a start or a swap: when a run before last heard it, not "never" on the page
-            b.status_t = self._read(device, lambda: _last_heard(self.store, device), _nothing)
+        if b.status_t is None:  # taken on at a start or a swap: its last report as a run before heard it
+            self._last_report(b, device)
         # Nothing of another unit's (a spare band on the same port) places or dedups its records:
         # numbered from 0 as that one's were, its events were taken for re-deliveries.
         _forget_log(b)
@@ -1180,6 +1180,16 @@ class Daemon:
         """Store ``rec``, heard at ``received_s``; refused (the store failing), the next STATUS tries again."""
         if self._stored(device, lambda: self.store.add_status(device, received_s, rec)) is not None:
             b.status_stored = (rec, received_s)
+
+    def _last_report(self, b: BandView, device: str) -> None:
+        """Band ``b`` (``device``) not heard this run: its latest stored STATUS taken as its last
+        report. The page, 'spasmwatch status' and MQTT (Home Assistant) then say "last known" of its
+        battery and worn and when it was heard, not "never" nor nothing, while it stays away after
+        a restart. It is the store's already: not stored again at a stop."""
+        row = self._read(device, lambda: self.store.latest_status(device), _nothing)
+        if row is not None:
+            b.status, b.status_t = row.record(), row.received_wall_s
+            b.status_stored = (b.status, b.status_t)
 
     def _store_held_status(self, b: BandView) -> None:
         """The band's latest STATUS, held since the last one stored, stored: its link lost or the
@@ -1845,12 +1855,6 @@ def _status_news(stored: tuple[dict[str, Any], float] | None, rec: dict[str, Any
     old, old_t = stored
     changed = any(rec.get(k) != old.get(k) for k in rec.keys() | old.keys() if k != "uptime_s")
     return changed or not 0 <= received_s - old_t < K.STATUS_STORED_EVERY_S
-
-
-def _last_heard(store: Store, device: str) -> float | None:
-    """When the band's latest stored STATUS came (None: never)."""
-    row = store.latest_status(device)
-    return None if row is None else row.received_wall_s
 
 
 def _nothing() -> None:

@@ -174,6 +174,10 @@ class ActivityRow:
     received_wall_s: float
 
 
+# A STATUS record's fields the store keeps (its columns), named as the protocol decodes them.
+STATUS_FIELDS = ("battery_pct", "worn", "log_fill_pct", "flags", "errors", "boot", "uptime_s", "next_seq")
+
+
 @dataclass(frozen=True)
 class StatusRow:
     id: int
@@ -187,6 +191,10 @@ class StatusRow:
     boot: int | None
     uptime_s: int | None
     next_seq: int | None
+
+    def record(self) -> dict[str, int]:
+        """The STATUS's fields as the protocol decodes them (those stored NULL left out)."""
+        return {k: v for k in STATUS_FIELDS if (v := getattr(self, k)) is not None}
 
 
 @dataclass(frozen=True)

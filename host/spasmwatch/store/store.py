@@ -33,6 +33,7 @@ from spasmwatch.store.known import Checked, KnownStores
 from spasmwatch.store.rows import (
     ALERT_END_STATES,
     LABELS,
+    STATUS_FIELDS,
     TREATMENT_ACTIONS,
     ActivityRow,
     AlertRow,
@@ -83,7 +84,7 @@ _EVENT_COLS = (
     "flags",
 )
 _ACTIVITY_COLS = ("boot", "t_ms", "activity", "breath", "off_body", "worn")
-_STATUS_COLS = ("battery_pct", "worn", "log_fill_pct", "flags", "errors", "boot", "uptime_s", "next_seq")
+_STATUS_COLS = STATUS_FIELDS  # (one list with StatusRow.record)
 
 
 _LINK_COLS = ("boot", "prev_boot", "cause", "flags", "prev_ms", "gap_ms", "err_ms")
