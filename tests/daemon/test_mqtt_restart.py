@@ -11,6 +11,8 @@ mosquitto on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import json
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +27,9 @@ from spasmwatch.daemon.session import State
 from spasmwatch.store import Store
 from spasmwatch.transport import open_link
 from spasmwatch.transport.simband import SimBand, free_port
+
+from .test_cli import cli
+from .test_daemon_crash import start_daemon, wait
 
 SPEED = 4
 WAIT_S = 60.0
@@ -93,5 +98,52 @@ def test_a_band_away_after_a_restart_is_said_not_connected_with_its_last_known_v
     try:
         asyncio.run(main())
     finally:
+        watcher.stop()
+        stop_broker(broker)
+
+
+def test_spasmwatch_run_killed_while_the_band_streamed_and_restarted_with_it_away_says_it_not_connected(
+    tmp_path: Path, cluster_csv: Path
+) -> None:
+    """``spasmwatch run`` SIGKILLed while the band streamed (no clean-up: its will says the daemon
+    offline, its status stays ``connected: true``), the band out of range, the daemon started
+    again: before the band connects, MQTT says it not connected, band_availability offline, with
+    the battery the store last kept, and 'spasmwatch status --json' (/api/status as served) the
+    same. Old code: battery_pct null on MQTT and in /api/status."""
+    broker = start_broker(tmp_path)
+    watcher = Watcher(broker.port, "spasmwatch/#")
+    origin = time.time()
+    band = SimBand(cluster_csv, tmp_path / "flash", hold=True, speed=SPEED, device_id="band0000", idle_exit_ms=500, timeout_s=150)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[daemon.http]\nport = {free_port()}\n\n[[bands]]\nname = "crib"\ntransport = "sim"\naddress = "{band.address}"\n\n'
+        f'[channels.mqtt]\nenabled = true\nhost = "127.0.0.1"\nport = {broker.port}\n\n'
+        "[channels.sound]\nenabled = false\n\n[channels.desktop]\nenabled = false\n"
+    )
+    logs = tmp_path / "daemon.log"
+    got = lambda topic: watcher.last.get(topic, (b"",))[0]  # noqa: E731
+    d = start_daemon(config, logs, origin)
+    try:
+        wait(lambda: got(BAND_AV) == b"online" and watcher.latest(STATUS).get("battery_pct") is not None, 90, "the band streaming on MQTT", logs)
+        d.send_signal(signal.SIGKILL)
+        d.wait(10)
+        band.kill()  # out of range before the next start
+        wait(lambda: got(AVAILABILITY) == b"offline", 30, "the killed daemon's will", logs)
+        assert watcher.latest(STATUS)["connected"] is True  # what a restart must not leave
+        with Store.open_readonly(tmp_path / "data" / "spasmwatch.db") as s:
+            last = s.latest_status("band0000")
+        assert last is not None and last.battery_pct is not None
+        d = start_daemon(config, logs, origin)
+        wait(lambda: got(AVAILABILITY) == b"online" and watcher.latest(STATUS).get("connected") is False, 60, "the band said not connected", logs)
+        status = watcher.latest(STATUS)
+        assert status["battery_pct"] == last.battery_pct and status["last_known_at"] is not None
+        assert got(BAND_AV) == b"offline"
+        js = json.loads(cli(config, "status", "--json").stdout)["bands"][0]
+        assert js["connected"] is False and js["battery_pct"] == last.battery_pct
+        assert js["last_seen"] == js["last_known_at"] == last.received_wall_s
+    finally:
+        if d.poll() is None:
+            d.kill()
+        band.kill()
         watcher.stop()
         stop_broker(broker)
