@@ -567,7 +567,8 @@ class Daemon:
         says them not connected, their values last known when the store last heard them, until they
         reconnect under their new entry (MqttChannel.band_away)."""
         for device in devices:
-            heard = self._read(device, lambda: _last_heard(self.store, device), _nothing)
+            row = self._read(device, lambda: self.store.latest_status(device), _nothing)
+            heard = None if row is None else row.received_wall_s
             for name, mqtt in self._mqtt.items():
                 sending = mqtt.band_away(device, heard, self.clock.wall())
                 if sending is not None:
