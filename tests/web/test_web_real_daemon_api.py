@@ -121,26 +121,35 @@ def test_the_command_line_s_default_by_is_utf8_whatever_the_login(monkeypatch: p
     assert command_line_by() == "command line (caf\ufffd)"
 
 
+def _two_alerts_and_ack(
+    tmp_path: Path, daemon: Daemon, base: str, capsys: pytest.CaptureFixture[str]
+) -> tuple[Callable[..., str], int, int]:
+    """Two open alerts (a low battery on bands "crib" and "cot") and ``spasmwatch ack ARGS`` run
+    against the daemon at ``base``, returning what it printed."""
+    from spasmwatch.alerts import BandFault
+    from spasmwatch.cli import build_parser
+
+    config = tmp_path / "config.toml"
+    config.write_text(f"[daemon]\ndata_dir = \"{tmp_path}\"\n\n[daemon.http]\nport = {base.rsplit(':', 1)[1]}\n")
+
+    def ack(*argv: str) -> str:
+        args = build_parser().parse_args(["ack", *argv, "--config", str(config)])
+        assert args.func(args) == 0
+        return capsys.readouterr().out
+
+    daemon.engine.on_band_state("crib", BandFault.BATTERY_LOW, True)
+    daemon.engine.on_band_state("cot", BandFault.BATTERY_LOW, True)
+    crib, cot = (a["id"] for a in daemon.engine.snapshot()["alerts"])
+    return ack, crib, cot
+
+
 def test_ack_from_the_command_line_says_before_you_only_when_someone_else_acknowledged(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Hostile review: ``ack`` compared the daemon's answer with the raw ``--by``, which the daemon
     trims (and, when blank, signs "web page"): ``--by "Mum "`` printed "acknowledged by Mum (before
     you)" to the one who had just acknowledged, and ``--by " "`` was kept as "web page"."""
-    from spasmwatch.alerts import BandFault
-    from spasmwatch.cli import build_parser
 
     async def check(daemon: Daemon, base: str, http: aiohttp.ClientSession) -> None:
-        port = base.rsplit(":", 1)[1]
-        config = tmp_path / "config.toml"
-        config.write_text(f"[daemon]\ndata_dir = \"{tmp_path}\"\n\n[daemon.http]\nport = {port}\n")
-
-        def ack(*argv: str) -> str:
-            args = build_parser().parse_args(["ack", *argv, "--config", str(config)])
-            assert args.func(args) == 0
-            return capsys.readouterr().out
-
-        daemon.engine.on_band_state("crib", BandFault.BATTERY_LOW, True)
-        daemon.engine.on_band_state("cot", BandFault.BATTERY_LOW, True)
-        [crib, cot] = [a["id"] for a in daemon.engine.snapshot()["alerts"]]
+        ack, crib, cot = _two_alerts_and_ack(tmp_path, daemon, base, capsys)
         said = await asyncio.to_thread(ack, str(crib), "--by", "  Mum ")
         assert said == f"alert #{crib} FAULT: acknowledged by Mum\n", said
         said = await asyncio.to_thread(ack, str(crib), "--by", "Dad")
@@ -158,23 +167,10 @@ def test_ack_from_the_command_line_with_a_long_by_is_not_someone_else_s(
     kept it ("...x "), which the daemon's who() trimmed once more ("...x"): the one who had just
     acknowledged read "(before you)". A login longer than MAX_BY (the blank --by's default) was
     sent whole and cut by the daemon: the same."""
-    from spasmwatch.alerts import BandFault
-    from spasmwatch.cli import build_parser
     from spasmwatch.daemon.consts import MAX_BY
 
     async def check(daemon: Daemon, base: str, http: aiohttp.ClientSession) -> None:
-        port = base.rsplit(":", 1)[1]
-        config = tmp_path / "config.toml"
-        config.write_text(f"[daemon]\ndata_dir = \"{tmp_path}\"\n\n[daemon.http]\nport = {port}\n")
-
-        def ack(*argv: str) -> str:
-            args = build_parser().parse_args(["ack", *argv, "--config", str(config)])
-            assert args.func(args) == 0
-            return capsys.readouterr().out
-
-        daemon.engine.on_band_state("crib", BandFault.BATTERY_LOW, True)
-        daemon.engine.on_band_state("cot", BandFault.BATTERY_LOW, True)
-        [crib, cot] = [a["id"] for a in daemon.engine.snapshot()["alerts"]]
+        ack, crib, cot = _two_alerts_and_ack(tmp_path, daemon, base, capsys)
         said = await asyncio.to_thread(ack, str(crib), "--by", "M" * (MAX_BY - 1) + " and Dad")
         assert said == f"alert #{crib} FAULT: acknowledged by {'M' * (MAX_BY - 1)}\n", said
         monkeypatch.setenv("LOGNAME", "n" * MAX_BY)
