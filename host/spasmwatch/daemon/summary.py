@@ -11,7 +11,7 @@ monitoring, not per calendar day. The words are ``alerts.messages.daily_summary`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from spasmwatch.daemon import consts as K
 from spasmwatch.export.coverage import coverage
 from spasmwatch.export.store_source import StoreSource
 from spasmwatch.report.consts import TREND_DAYS
-from spasmwatch.report.data import Side, Trend, count, trend, with_treatments
+from spasmwatch.report.data import Side, Trend, count, midnight, trend, with_treatments
 from spasmwatch.store import Store
 
 DAY_S = 86400.0
@@ -119,10 +119,6 @@ def summaries(
     return [summary_json(store, d, names.get(d, d), now, tz, lang, local) for d in devices]
 
 
-def _midnight(d: date, tz: tzinfo) -> float:
-    return datetime.combine(d, time(), tzinfo=tz).timestamp()
-
-
 def _quiet(source: StoreSource, device: str, now: float) -> tuple[int | None, float]:
     """Whole days since the latest cluster not marked a false alarm (None: none in the lookback),
     and the seconds monitored since it ended: 'No cluster for 4 days' of a band left at home for
@@ -140,12 +136,12 @@ def _treatments(source: StoreSource, device: str, today: date, tz: tzinfo, now: 
     start day up to yesterday (today is not over; one started today has no line yet) vs the
     TREND_DAYS days before it. Per calendar day, nights with the band off read as spasms stopping."""
     first = today - timedelta(days=K.SUMMARY_TREATMENT_DAYS)
-    until = _midnight(today, tz)
-    starts = [tr for tr in source.treatments(_midnight(first, tz), until) if tr.action == "start"]
+    until = midnight(today, tz)
+    starts = [tr for tr in source.treatments(midnight(first, tz), until) if tr.action == "start"]
     if not starts:
         return ()  # no gather of two weeks on a day with nothing to compare
     # one count holds every start's week before and its days after (not the report's sleep/wake)
-    data = with_treatments(count(source, device, _midnight(first - timedelta(days=TREND_DAYS), tz), until, tz, now), source)
+    data = with_treatments(count(source, device, midnight(first - timedelta(days=TREND_DAYS), tz), until, tz, now), source)
     return tuple(_treatment_trend(trend(data, tr), today, tz) for tr in starts)
 
 

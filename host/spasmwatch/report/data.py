@@ -165,8 +165,8 @@ def _days(since: float, until: float, end: float, tz: tzinfo) -> list[Day]:
     first = datetime.fromtimestamp(since, tz=tz).date()
     last = datetime.fromtimestamp(until - 1e-6, tz=tz).date()
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    midnight = [_midnight(d, tz) for d in [*days, last + timedelta(days=1)]]
-    return [Day(d, since <= midnight[i] and midnight[i + 1] <= min(until, end)) for i, d in enumerate(days)]
+    starts = [midnight(d, tz) for d in [*days, last + timedelta(days=1)]]
+    return [Day(d, since <= starts[i] and starts[i + 1] <= min(until, end)) for i, d in enumerate(days)]
 
 
 def gather(source: Source, device: str | None, since: float, until: float, tz: tzinfo, now: float | None = None) -> ReportData:
@@ -231,7 +231,7 @@ def _monitored(data: ReportData, source: Source) -> set[str]:
     for a, b in merged:
         while a < b:
             i = data.day_index(a)
-            end = min(b, _midnight(data.days[i].day + timedelta(days=1), data.tz))
+            end = min(b, midnight(data.days[i].day + timedelta(days=1), data.tz))
             data.days[i].monitored_s += end - a
             a = end
     return {s.device for s in segments}
@@ -272,7 +272,7 @@ def _hour_shares(data: ReportData, days: list[Day]) -> list[float]:
     """The share of ``days``' monitored seconds in each local hour of the day, 0-23 (all 0: none)."""
     secs = [0.0] * 24
     for d in days:
-        day_start, day_end = _midnight(d.day, data.tz), _midnight(d.day + timedelta(days=1), data.tz)
+        day_start, day_end = midnight(d.day, data.tz), midnight(d.day + timedelta(days=1), data.tz)
         for s, e in data.monitored:
             a, b = max(s, day_start), min(e, day_end)
             while a < b:
@@ -285,7 +285,8 @@ def _hour_shares(data: ReportData, days: list[Day]) -> list[float]:
     return [x / total if total else 0.0 for x in secs]
 
 
-def _midnight(d: date, tz: tzinfo) -> float:
+def midnight(d: date, tz: tzinfo) -> float:
+    """Unix s of the local midnight in ``tz`` that starts ``d`` (a day of a clock change lasts 23 or 25 h)."""
     return datetime.combine(d, time(), tzinfo=tz).timestamp()
 
 

@@ -6,12 +6,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from datetime import datetime, timedelta  # noqa: E402
+from datetime import timedelta  # noqa: E402
 from math import nan  # noqa: E402
 
 from matplotlib.axes import Axes  # noqa: E402
 
-from spasmwatch.report.data import ReportData, sleep_spans  # noqa: E402
+from spasmwatch.report.data import ReportData, midnight, sleep_spans  # noqa: E402
 from spasmwatch.report.text import NO_DATA, day_label, unmonitored, zone  # noqa: E402
 
 CLUSTER_COLOR = "#c0392b"
@@ -78,11 +78,11 @@ def plot_actogram(ax: Axes, data: ReportData) -> None:
         t = a
         while t < b:  # split at local midnights
             row = data.day_index(t)
-            midnight = datetime.combine(data.days[0].day + timedelta(days=row + 1), datetime.min.time(), tzinfo=data.tz).timestamp()
-            end = min(b, midnight)
+            day_end = midnight(data.days[0].day + timedelta(days=row + 1), data.tz)
+            end = min(b, day_end)
             # Both edges on the wall clock: elapsed time is an hour off on daylight-saving nights.
             h0 = _frac_day(data, t) - row
-            h1 = 1.0 if end >= midnight else _frac_day(data, end) - row
+            h1 = 1.0 if end >= day_end else _frac_day(data, end) - row
             ax.barh(row, (h1 - h0) * 24, left=h0 * 24, height=0.7, color=SLEEP_COLOR)
             t = end
     for c in data.clusters:
