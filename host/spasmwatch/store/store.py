@@ -84,7 +84,6 @@ _EVENT_COLS = (
     "flags",
 )
 _ACTIVITY_COLS = ("boot", "t_ms", "activity", "breath", "off_body", "worn")
-_STATUS_COLS = STATUS_FIELDS  # (one list with StatusRow.record)
 
 
 _LINK_COLS = ("boot", "prev_boot", "cause", "flags", "prev_ms", "gap_ms", "err_ms")
@@ -949,11 +948,11 @@ class Store:
     # --- status ----------------------------------------------------------------------
     def add_status(self, device: str, wall_s: float, rec: Mapping[str, Any]) -> int:
         """Keep a STATUS record (protocol dict; missing fields stored as NULL); returns its id."""
-        vals = [None if rec.get(c) is None else int(rec[c]) for c in _STATUS_COLS]
+        vals = [None if rec.get(c) is None else int(rec[c]) for c in STATUS_FIELDS]
         with self._tx() as c:
             self._touch_device(c, device, wall_s)
             cur = c.execute(
-                "INSERT INTO status(device, received_wall_s, " + ", ".join(_STATUS_COLS) + ") "
+                "INSERT INTO status(device, received_wall_s, " + ", ".join(STATUS_FIELDS) + ") "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (device, wall_s, *vals),
             )
