@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from functools import cache
 
 from spasmwatch.alerts.model import LANGUAGES, BandFault
+from spasmwatch.daemon.clock import wall_text
 from spasmwatch.report.consts import TREND_HOURS_DIFFER, TREND_MIN_MONITORED_S
 from spasmwatch.report.data import Trend
 
@@ -384,8 +385,9 @@ class ClusterFacts:
 
 
 def hhmm(t: float, tz: tzinfo | None) -> str:
-    """24 h clock in every language (de, es, fr write it so too)."""
-    return datetime.fromtimestamp(t, tz).strftime("%H:%M")
+    """24 h clock in every language (de, es, fr write it so too), with the zone's abbreviation in
+    the hour the clocks go back (``wall_text``): a 'since 02:30' of that night names two instants."""
+    return wall_text(t, "%H:%M", tz)
 
 
 def page_span(seconds: float, lang: str) -> str:

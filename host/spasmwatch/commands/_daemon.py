@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import ipaddress
 import json
 import re
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from spasmwatch.config import Config, Http, bind_host, default_config_path, existing_config, load_config, reach_part
+from spasmwatch.daemon.clock import wall_text
 from spasmwatch.daemon.lock import LockHolder, lock_holder, same_file
 from spasmwatch.errors import ConfigError, SpasmwatchError
 from spasmwatch.store import Store
@@ -249,7 +249,9 @@ def window_of(args: argparse.Namespace) -> tuple[float | None, float | None]:
 
 
 def hm(t: float | None) -> str:
-    return "-" if t is None else dt.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S")
+    """A stored time as the listings give it: this computer's local time, its zone said in the
+    hour the clocks go back (``wall_text``)."""
+    return "-" if t is None else wall_text(t)
 
 
 def minutes(s: float | None) -> str:

@@ -37,11 +37,13 @@ def run(args: argparse.Namespace) -> int:
         rows = list(store.clusters(args.device, since, until))
         bands = band_labels(store)  # as 'status' calls them: the name, the id where it differs
     width = max([10] + [len(bands.get(c.device, c.device)) for c in rows])
+    starts = [hm(c.start_t) for c in rows]  # wider in the hour the clocks go back: its zone is said
+    at = max([19] + [len(s) for s in starts])
     # 'spasm-like', as the alarms, the summary, events and the report say: the band's classification
-    print(f"{'id':>4}  {'start':19}  {'band':{width}} {'spasm-like':>10} {'minutes':>7}  {'after waking':>12}  label")
-    for c in rows:
+    print(f"{'id':>4}  {'start':{at}}  {'band':{width}} {'spasm-like':>10} {'minutes':>7}  {'after waking':>12}  label")
+    for c, start in zip(rows, starts):
         band = bands.get(c.device, c.device)
-        print(f"{c.id:>4}  {hm(c.start_t):19}  {band:{width}} {c.count:>10} {(c.end_t - c.start_t) / 60:>7.1f}  "
+        print(f"{c.id:>4}  {start:{at}}  {band:{width}} {c.count:>10} {(c.end_t - c.start_t) / 60:>7.1f}  "
               f"{minutes(c.post_wake_s):>12}  {c.label or ''}")
     print(f"{len(rows)} cluster(s)")
     return 0

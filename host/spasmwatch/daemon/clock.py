@@ -61,6 +61,21 @@ def log_time(t: float) -> str:
     return dt.datetime.fromtimestamp(t).strftime("%H:%M:%S")
 
 
+def wall_text(t: float, fmt: str = "%Y-%m-%d %H:%M:%S", zone: dt.tzinfo | None = None) -> str:
+    """``t`` (unix s) as a person reads a local time, in ``zone`` (None: this computer's,
+    ``local_zone``), with the zone's abbreviation only where the wall time alone names two instants:
+    the hour repeated as the clocks go back ('02:30 CEST', then '02:30 CET'). Elsewhere bare, as a
+    clock reads: a tag on every line of a listing is noise where one reading is one instant (all
+    but one hour a year). Where both passes bear one abbreviation (a zone that moved its standard
+    offset back: Pyongyang 2015, KST both), the UTC offset ('UTC+0900') tells them apart instead."""
+    local = dt.datetime.fromtimestamp(t, zone or local_zone())
+    other = local.replace(fold=1 - local.fold)
+    if other.utcoffset() == local.utcoffset():
+        return local.strftime(fmt)
+    name = local.tzname()
+    return f"{local.strftime(fmt)} {name if name and name != other.tzname() else local.strftime('UTC%z')}"
+
+
 def local_zone() -> dt.tzinfo:
     """This computer's zone as the commands see it (``resolve_local_zone``, its note aside)."""
     return resolve_local_zone()[0]

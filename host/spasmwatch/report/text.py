@@ -18,6 +18,7 @@ from spasmwatch.report.consts import (
     TREND_PER_S,
 )
 from spasmwatch.report.data import Day, ReportData, Side, Trend
+from spasmwatch.daemon.clock import wall_text
 from spasmwatch.words import counted
 
 TITLE = "spasmwatch screening log"
@@ -105,6 +106,12 @@ def footer_lead(data: ReportData) -> str:
     return f"{who} | {period(data)} | {TITLE}, not a diagnosis"
 
 
+def at(data: ReportData, t: float, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A time of day in the report's zone, to the minute, its zone said where the clocks going back
+    make the wall time name two instants (``wall_text``): two clusters at 02:30 that night."""
+    return wall_text(t, fmt, data.tz)
+
+
 def zone(data: ReportData) -> str:
     """The report's time zone by name ('Europe/Berlin'): every time of day is in it, and every plot
     of one says so (doctor review: the plots' hours named no zone; only page 1 said it)."""
@@ -152,8 +159,8 @@ def last_cluster_line(data: ReportData) -> str | None:
     last = max(clusters, key=lambda c: c.t)
     since = max(0.0, data.end - last.end)
     watched = data.monitored_s(last.end, data.end)
-    end = "to the report's end," if data.end >= data.until else f"up to {data.local(data.end):%Y-%m-%d %H:%M}, when this report was made,"
-    return (f"Last cluster: {data.local(last.t):%Y-%m-%d %H:%M}; none after it in the {hours(since)} h {end} "
+    end = "to the report's end," if data.end >= data.until else f"up to {at(data, data.end)}, when this report was made,"
+    return (f"Last cluster: {at(data, last.t)}; none after it in the {hours(since)} h {end} "
             f"{hours(watched)} h of them monitored.")  # fmt: skip
 
 
@@ -394,10 +401,10 @@ def cluster_rows(data: ReportData) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
     for c in sorted(data.clusters, key=lambda c: c.t):
         notes = near_notes(data, c)
-        said = "; ".join(f"{n.kind} {data.local(n.t):%H:%M}: {n.text}" for n in notes) or "none"
+        said = "; ".join(f"{n.kind} {at(data, n.t, '%H:%M')}: {n.text}" for n in notes) or "none"
         wake = "no wake seen" if c.post_wake_s is None else f"{c.post_wake_s / 60:.0f} min"
         which = (band(data, c.device),) if len(data.bands) > 1 else ()
-        start = data.local(c.t).strftime("%Y-%m-%d %H:%M")
+        start = at(data, c.t)
         rows.append((start, *which, str(c.count), _lasted(c.end - c.t), wake, LABELS.get(c.label, str(c.label)), said))
     return rows
 
@@ -426,4 +433,4 @@ def log_rows(data: ReportData) -> list[tuple[str, str, str]]:
         items.append((tr.t, "treatment", f"{tr.drug} {tr.action}{dose} {tr.unit or ''}".rstrip()))
     for n in data.notes:
         items.append((n.t, f"note: {n.kind}", n.text))
-    return [(data.local(t).strftime("%Y-%m-%d %H:%M"), what, text) for t, what, text in sorted(items)]
+    return [(at(data, t), what, text) for t, what, text in sorted(items)]

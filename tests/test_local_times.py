@@ -1,0 +1,111 @@
+"""Local times a family or a doctor reads, on the night the clocks go back (daemon.clock.wall_text):
+Europe/Berlin, 2026-10-25, 03:00 CEST -> 02:00 CET at 01:00 UTC, so 02:30 comes twice. A real store
+on disk with a cluster in each 02:30, read by 'events', 'clusters', the report and the daily summary."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from synthetic import spasm_record
+
+from spasmwatch.alerts.messages import daily_summary
+from spasmwatch.daemon.clock import wall_text
+from spasmwatch.daemon.summary import summary_facts
+from spasmwatch.export.store_source import StoreSource
+from spasmwatch.report.data import gather
+from spasmwatch.report.text import cluster_rows, log_rows
+from spasmwatch.store import Store
+
+BERLIN = ZoneInfo("Europe/Berlin")
+DEV = "band0001"
+T0 = datetime(2026, 10, 24, 22, 0, tzinfo=timezone.utc).timestamp()  # 00:00 CEST, the band's ms 0
+CEST_0230 = datetime(2026, 10, 25, 0, 30, tzinfo=timezone.utc).timestamp()
+CET_0230 = datetime(2026, 10, 25, 1, 30, tzinfo=timezone.utc).timestamp()
+CET_0400 = datetime(2026, 10, 25, 3, 0, tzinfo=timezone.utc).timestamp()
+
+
+def _cluster(store: Store, key: str, seq: int, start: float) -> None:
+    """Three spasms 5 s apart from ``start``, and their cluster."""
+    ms = int((start - T0) * 1000)
+    store.add_events(DEV, [spasm_record(seq + i, ms + 5000 * i) for i in range(3)], start)
+    ids = [e.id for e in store.events(DEV, start, start + 15)]
+    store.upsert_cluster(DEV, key, start, start + 10, 3, start + 10, None, True, event_ids=ids, wall_s=start + 20)
+
+
+@pytest.fixture
+def fold_store(tmp_path: Path) -> Path:
+    """Clusters at 02:30 CEST and 02:30 CET, a note at 02:30 CET and another at 04:00 CET."""
+    path = tmp_path / "spasmwatch.db"
+    with Store(path) as store:
+        store.upsert_device(DEV, name="cot", wall_s=T0)
+        store.add_sync(DEV, 1, 0, T0)
+        _cluster(store, "first", 0, CEST_0230)
+        _cluster(store, "second", 3, CET_0230)
+        store.add_note(CET_0230 + 30, "note", "stiffened again")
+        store.add_note(CET_0400, "note", "asleep")
+    return path
+
+
+def _spasmwatch(*args: str, data_dir: Path) -> str:
+    env = dict(os.environ, TZ="Europe/Berlin", SPASMWATCH_DATA_DIR=str(data_dir))
+    done = subprocess.run([sys.executable, "-m", "spasmwatch", *args], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+WINDOW = ("--since", "2026-10-24T12:00", "--until", "2026-10-26T00:00")
+
+
+def test_events_and_clusters_tell_the_two_0230s_apart(fold_store: Path) -> None:
+    """Old code: both clusters read '2026-10-25 02:30:00', the second an hour after the first; the
+    times outside the repeated hour stay bare (04:00)."""
+    events = _spasmwatch("events", "--db", str(fold_store), *WINDOW, data_dir=fold_store.parent).splitlines()
+    assert [line[:24] for line in events] == [
+        "2026-10-25 02:30:00 CEST", "2026-10-25 02:30:00 CET ", "2026-10-25 02:30:30 CET ", "2026-10-25 04:00:00  not"
+    ], events
+    assert "CLUSTER #1" in events[0] and "CLUSTER #2" in events[1] and "stiffened again" in events[2]
+    config = fold_store.parent / "config.toml"
+    config.write_text("")
+    rows = _spasmwatch("clusters", "--config", str(config), *WINDOW, data_dir=fold_store.parent).splitlines()
+    assert rows[1].split()[:4] == ["1", "2026-10-25", "02:30:00", "CEST"], rows
+    assert rows[2].split()[:4] == ["2", "2026-10-25", "02:30:00", "CET"], rows
+    assert rows[0].index("band") == rows[1].index("cot") == rows[2].index("cot"), rows  # columns kept
+
+
+def test_the_report_and_the_daily_summary_tell_them_apart(fold_store: Path) -> None:
+    """Old code: the report's cluster table and log gave '2026-10-25 02:30' twice, the daily summary
+    'at 02:30, 02:30'."""
+    with Store.open_readonly(fold_store) as store:
+        source = StoreSource(store)
+        data = gather(source, None, T0, T0 + 86400, BERLIN, now=T0 + 86400)
+        starts = [row[0] for row in cluster_rows(data)]
+        logged = [row[0] for row in log_rows(data)]
+        facts = summary_facts(store, DEV, "cot", CET_0400, BERLIN)
+    assert starts == ["2026-10-25 02:30 CEST", "2026-10-25 02:30 CET"]
+    assert cluster_rows(data)[1][-1] == "note 02:30 CET: stiffened again"
+    assert logged == ["2026-10-25 02:30 CET", "2026-10-25 04:00"]
+    assert "02:30 CEST, 02:30 CET" in daily_summary(facts, BERLIN).text
+
+
+@pytest.mark.parametrize(
+    ("zone", "utc", "want"),
+    [
+        ("Europe/Berlin", (2026, 10, 24, 23, 59), "01:59"),  # the only 01:59 that night
+        ("Europe/Berlin", (2026, 10, 25, 0, 0), "02:00 CEST"),  # the repeated hour's first pass
+        ("Europe/Berlin", (2026, 10, 25, 0, 59), "02:59 CEST"),
+        ("Europe/Berlin", (2026, 10, 25, 1, 0), "02:00 CET"),  # the first minute of the second pass
+        ("Europe/Berlin", (2026, 10, 25, 2, 0), "03:00"),  # after it
+        ("Europe/Berlin", (2026, 3, 29, 1, 0), "03:00"),  # spring: a gap, nothing named twice
+        ("Asia/Pyongyang", (2015, 8, 14, 15, 15), "23:45 UTC+0830"),  # KST on both passes: the offset
+        ("Asia/Pyongyang", (2015, 8, 14, 14, 45), "23:45 UTC+0900"),
+    ],
+)
+def test_wall_text_names_the_zone_only_where_the_time_is_ambiguous(zone: str, utc: tuple[int, ...], want: str) -> None:
+    t = datetime(*utc, tzinfo=timezone.utc).timestamp()
+    assert wall_text(t, "%H:%M", ZoneInfo(zone)) == want
