@@ -167,6 +167,7 @@ RELEASED = [
     "12e0858b",
     "e5bfe8d6",
     "54bc93aa",
+    "5c9c9446",
 ]
 
 
@@ -704,6 +705,29 @@ def test_a_store_gets_its_id_once_made_or_migrated_and_keeps_it(tmp_path: Path) 
     assert _db.read_identity(path).id == made
     with Store(tmp_path / "other.db") as other:
         assert other.store_id not in (None, made)
+
+
+def test_a_v12_store_gets_an_empty_zone_history_and_records_each_change_once(tmp_path: Path) -> None:
+    """Schema v13: the zones the daemon ran in. A store from before has none (its zone is not known:
+    the report then says nothing of zones), keeps its rows, and records from then on; a zone the
+    same as the last recorded adds no row (a restart), and ``zones`` gives those in effect over a
+    span: the one in force at its start, then each begun in it."""
+    path = tmp_path / "v12.db"
+    with _store_at_version(path, 12) as c:
+        c.execute("INSERT INTO notes (wall_s, kind, text) VALUES (1.0, 'note', 'kept')")
+    with Store(path) as st:
+        assert st.schema_version == SCHEMA_VERSION and [n.text for n in st.notes()] == ["kept"]
+        assert st.zones(0.0, 1e12) == []
+        assert st.record_zone(100.0, "Europe/Berlin") and not st.record_zone(200.0, "Europe/Berlin")
+        assert st.record_zone(1000.0, "America/New_York") and st.record_zone(2000.0, "Europe/Berlin")
+        with pytest.raises(ValueError, match="zones: zone"):
+            st.record_zone(3000.0, "")
+    with Store.open_readonly(path) as st:
+        assert st.zones(0.0, 50.0) == []  # before any: not known
+        assert st.zones(150.0, 900.0) == [(100.0, "Europe/Berlin")]
+        assert st.zones(150.0, 1500.0) == [(100.0, "Europe/Berlin"), (1000.0, "America/New_York")]
+        assert st.zones(1000.0, 5000.0) == [(1000.0, "America/New_York"), (2000.0, "Europe/Berlin")]
+        assert st.zones(50.0, 500.0) == [(100.0, "Europe/Berlin")]  # recorded only from 100 on
 
 
 def test_v1_file_migrates_to_current_keeping_its_data(tmp_path: Path) -> None:

@@ -68,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
         linked = source.store.linked_events(args.device)  # dated through the band's reset links: said as export says it
         # The bands by the names the family gave them, as 'summary' titles them
         names = names_of(args, source.store.devices())
-        data = write_report(source, args.device, since, until, tz, args.out, unplaced, args.patient, names)
+        zones = source.store.zones(since, until)  # said in the report when not tz alone
+        data = write_report(source, args.device, since, until, tz, args.out, unplaced, args.patient, names, zones)
     finally:
         source.close()
     print(f"{args.out}: {counted(len(data.days), 'day')}, {counted(sum(d.clusters for d in data.days), 'cluster')}", file=sys.stderr)

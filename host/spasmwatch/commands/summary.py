@@ -14,7 +14,8 @@ from typing import Any
 from spasmwatch.commands._args import zone
 from spasmwatch.commands._daemon import add_store_args, config_of, open_store_at, parse_when, store_path_of
 from spasmwatch.config import Config
-from spasmwatch.daemon.summary import summaries
+from spasmwatch.daemon.summary import DAY_S, summaries
+from spasmwatch.report.text import zones_line
 from spasmwatch.store.rows import DeviceRow
 
 
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     with open_store_at(path, args) as store:
         names = names_of(args, store.devices())
         out = summaries(store, names, now, tz, args.device)
+        zones = zones_line(store.zones(now - DAY_S, now), tz, now - DAY_S, "the last 24 h")
     if not out:
         print(f"no band in the store {path} yet: nothing to summarise (a band shows here once the daemon has heard from it)")
         return 0
@@ -68,4 +70,6 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(o))
         return 0
     print("\n\n".join(f"{o['title']}\n{o['text']}" for o in out))
+    if zones:
+        print(f"\n{zones}")
     return 0

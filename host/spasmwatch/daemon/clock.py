@@ -76,6 +76,16 @@ def wall_text(t: float, fmt: str = "%Y-%m-%d %H:%M:%S", zone: dt.tzinfo | None =
     return f"{local.strftime(fmt)} {name if name and name != other.tzname() else local.strftime('UTC%z')}"
 
 
+def zone_name(zone: dt.tzinfo) -> str:
+    """``zone`` by a name that stays the same across its DST changes, as the store records the
+    daemon's zone: the tz database's ('Europe/Berlin'; 'localtime' for a zone file that names none),
+    the POSIX rule in TZ that a ``LibcZone`` follows ('CET-1CEST,M3.5.0,M10.5.0/3'; its abbreviation
+    would change twice a year), a fixed offset's ('UTC', 'UTC+03:00')."""
+    if isinstance(zone, LibcZone):
+        return os.environ.get("TZ", "").lstrip(":")
+    return str(getattr(zone, "key", None) or zone)
+
+
 def local_zone() -> dt.tzinfo:
     """This computer's zone as the commands see it (``resolve_local_zone``, its note aside)."""
     return resolve_local_zone()[0]

@@ -144,6 +144,11 @@ REBUILD_WINDOW_S = 6 * 3600.0
 # Status of every band is re-evaluated (STALE, disconnected alerts, escalation)
 # at this period.
 TICK_S = 1.0
+
+# How often the daemon reads its time zone again to record a change in the store (s): a box whose
+# TZ or /etc/localtime was changed while it ran (a family that travelled with it). A minute: the
+# zone history the report reads is of days, and the read (/etc/localtime's link) is not each tick's.
+ZONE_CHECK_S = 60.0
 # A band's session whose run ended while the daemon runs and nobody stopped it (a bug past run()'s
 # catch-all: an exception in its error handling, from a state callback) leaves the band unmonitored
 # while the watchdog, fed by the ticker, sees nothing wrong: the ticker starts it again after the

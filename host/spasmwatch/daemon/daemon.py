@@ -35,7 +35,7 @@ from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.api import Json, Msg, last_known_at, who
 from spasmwatch.config import is_loopback
-from spasmwatch.daemon.clock import Clock, SinceBoot, SystemClock, local_day, local_zone, log_time, resolve_local_zone
+from spasmwatch.daemon.clock import Clock, SinceBoot, SystemClock, local_day, local_zone, log_time, resolve_local_zone, zone_name
 from spasmwatch.daemon.heartbeat import Heartbeat, HeartbeatSettings
 from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.rawkeep import DiskReserve, RawInUse, RawPause, RawPruner
@@ -207,6 +207,8 @@ class Daemon:
         self._stop = asyncio.Event()
         self._resent_mono: float | None = None  # the latest resend pass started (None: none yet)
         self._summary_day: dict[str, str] = {}  # device -> the local day (ISO) its daily summary was handled
+        self._zone_recorded: str | None = None  # the zone the store holds as this run's (None: not yet)
+        self._zone_checked_mono: float | None = None
         self.ticks = 0  # ticks completed: the systemd watchdog pings only while this rises (daemon/notify.py)
 
     # --- lifecycle ------------------------------------------------------------------
@@ -626,6 +628,25 @@ class Daemon:
         if self._resent_mono is None or self.clock.mono() - self._resent_mono >= K.RESEND_KEPT_EVERY_S:
             self._resend_kept()
         self._daily_summaries(now)
+        if self._zone_checked_mono is None or self.clock.mono() - self._zone_checked_mono >= K.ZONE_CHECK_S:
+            self._zone_checked_mono = self.clock.mono()
+            self._record_zone(now)
+
+    def _record_zone(self, now: float) -> None:
+        """The zone the family's times are worded in, recorded in the store when it is not the one
+        recorded last (at the first tick, and at a change while running): the report and 'summary'
+        say when their days span more than one. Not written while the store is shut or refuses it:
+        tried again at the next check."""
+        name = zone_name(self._zone())
+        if name == self._zone_recorded or self.store.open_error is not None:
+            return
+        try:
+            if self.store.record_zone(now, name):
+                log.info("time zone %s recorded in the store from %s", name, log_time(now))
+        except StoreError as e:  # a store refusing writes is said by the bands' writes (_stored): not each minute here
+            log.debug("the time zone %s could not be recorded in the store (%s): tried again in %g s", name, e, K.ZONE_CHECK_S)
+            return
+        self._zone_recorded = name
 
     def _unhealthy(self) -> tuple[str, Msg] | None:
         """Why the daemon should not tell the heartbeat's service it is alive (and the same as a page

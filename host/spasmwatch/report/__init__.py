@@ -24,11 +24,13 @@ def write_report(
     unplaced: Sequence[tuple[str, int, int]] = (),
     patient: str | None = None,
     names: Mapping[str, str] | None = None,
+    zones: Sequence[tuple[float, str]] = (),
 ) -> ReportData:
     """Gather and write the report; the format follows ``out``'s suffix (.pdf or .html). ``unplaced``:
     (device, boot, spasm events) of each boot no time sync placed (``Store.unplaced_events``), which
     the report says are on no day. ``patient``: who it is about, printed on every page. ``names``:
-    device -> the band's name in the family's config (``commands.summary.band_names``)."""
+    device -> the band's name in the family's config (``commands.summary.band_names``). ``zones``: the
+    zones the daemon ran in over the range (``Store.zones``), said when not ``tz`` alone."""
     suffix = out.suffix.lower()
     if suffix not in (".pdf", ".html", ".htm"):
         raise SpasmwatchError(f"{out}: the report is written as .pdf or .html")
@@ -39,6 +41,7 @@ def write_report(
     data.unplaced = list(unplaced)
     data.patient = patient
     data.names = dict(names or {})
+    data.zones = list(zones)
     try:  # the folder too: one that is a file was a FileExistsError traceback (input audit)
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

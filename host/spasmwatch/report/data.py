@@ -137,6 +137,9 @@ class ReportData:
     # Hours past it are not yet lived: not hours without a cluster (hostile review: '--until' a
     # week ahead gave 'none after it in the 278.0 h to the report's end', 160 of them to come).
     end: float = inf
+    # (from, zone) of each zone the daemon ran in over the range (``Store.zones``): said when not
+    # ``tz`` alone, as days are cut in ``tz`` whatever zone a night was lived in
+    zones: list[tuple[float, str]] = field(default_factory=list)
 
     def local(self, t: float) -> datetime:
         return datetime.fromtimestamp(t, tz=self.tz)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import datetime, timezone, tzinfo
 from statistics import median
 
 from spasmwatch import __version__
@@ -18,7 +19,7 @@ from spasmwatch.report.consts import (
     TREND_PER_S,
 )
 from spasmwatch.report.data import Day, ReportData, Side, Trend
-from spasmwatch.daemon.clock import wall_text
+from spasmwatch.daemon.clock import wall_text, zone_name
 from spasmwatch.words import counted
 
 TITLE = "spasmwatch screening log"
@@ -106,7 +107,10 @@ def footer_lead(data: ReportData) -> str:
     return f"{who} | {period(data)} | {TITLE}, not a diagnosis"
 
 
-def at(data: ReportData, t: float, fmt: str = "%Y-%m-%d %H:%M") -> str:
+MINUTE = "%Y-%m-%d %H:%M"  # the report's times: to the minute
+
+
+def at(data: ReportData, t: float, fmt: str = MINUTE) -> str:
     """A time of day in the report's zone, to the minute, its zone said where the clocks going back
     make the wall time name two instants (``wall_text``): two clusters at 02:30 that night."""
     return wall_text(t, fmt, data.tz)
@@ -137,6 +141,8 @@ def summary(data: ReportData) -> list[str]:
         lines.append(implausible)
     if bands := bands_line(data):
         lines.append(bands)
+    if zones := zones_line(data.zones, data.tz, data.since, "these days"):
+        lines.append(zones)
     if pw:
         lines.append(f"Median cluster start {median(pw):.0f} min after waking ({counted(len(pw), 'cluster')} with a wake onset seen).")
         lines.append(WAKE_ESTIMATED)
@@ -192,6 +198,23 @@ def bands_line(data: ReportData) -> str | None:
     return (f"{len(data.bands)} bands are in this report ({', '.join(band(data, d) for d in data.bands)}): their counts are added "
             "together as one child's, and hours when both were worn count once. If they were worn by "
             "different children, make one report per band (spasmwatch report --device).")  # fmt: skip
+
+
+def zones_line(history: Sequence[tuple[float, str]], tz: tzinfo, since: float, what: str) -> str | None:
+    """Which zones the daemon ran in over ``what`` (``Store.zones``: (from, zone) in time order), said
+    when that is not ``tz`` alone: the days and times here are ``tz``'s, and a night spent elsewhere is
+    on ``tz``'s calendar day at ``tz``'s hour (the days are not cut again per zone: a day of two zones
+    has no one length or midnight). Nothing when none is recorded (a store from before schema v13)."""
+    here = zone_name(tz)
+    if not history or {z for _, z in history} == {here}:
+        return None
+    first = "" if history[0][0] <= since else f" (none recorded before {wall_text(history[0][0], MINUTE, tz)})"
+    if len(history) == 1:
+        ran = f"The monitor ran in {history[0][1]}{first} over {what}"
+    else:
+        later = ", then ".join(f"{z} from {wall_text(t, MINUTE, tz)}" for t, z in history[1:])
+        ran = f"The monitor's time zone changed over {what}: {history[0][1]}{first}, then {later}"
+    return f"{ran}. Every day and time here is cut in {here}: what happened in another zone is on this zone's calendar day, at this zone's time of day."
 
 
 def hours(seconds: float) -> str:

@@ -301,9 +301,22 @@ CREATE TABLE store_identity (
 INSERT INTO store_identity (one, id) VALUES (1, lower(hex(randomblob(16))));
 """
 
+# The time zone the daemon words the family's local times in (its daily summary's day, quiet hours, the
+# alerts' HH:MM; ``daemon.clock.zone_name``), from ``since_wall_s`` on: a row at a daemon's start when
+# it differs from the latest, and at a change while it runs (a box whose TZ or /etc/localtime changed,
+# a family that travelled with it). Stores from before this step have none: their zone is not known.
+# The report and 'summary' say when their span has more than one, or another than their own.
+_V13_ZONES = """
+CREATE TABLE zones (
+    id INTEGER PRIMARY KEY,
+    since_wall_s REAL NOT NULL,
+    zone TEXT NOT NULL
+);
+"""
+
 MIGRATIONS: list[str] = [
     _V1_BAND_DATA, _V2_CAREGIVER, _V3_LOG_LIVES, _V4_CONFLICTS, _V5_ALERT_IDS, _V6_OUTBOX, _V7_SUMMARIES, _V8_CHANNELS_FAILING,
-    _V9_SYNC_HOST_BOOT, _V10_CLUSTERS_BY_DEVICE, _V11_BOOT_LINKS, _V12_STORE_ID,
+    _V9_SYNC_HOST_BOOT, _V10_CLUSTERS_BY_DEVICE, _V11_BOOT_LINKS, _V12_STORE_ID, _V13_ZONES,
 ]  # fmt: skip
 SCHEMA_VERSION = len(MIGRATIONS)
 # The first schema version whose stores hold their id (``store_identity``).

@@ -1196,6 +1196,27 @@ class Store:
             )
             return int(cur.rowcount) == 1
 
+    # --- time zones -------------------------------------------------------------------------------
+    def record_zone(self, wall_s: float, zone: str) -> bool:
+        """The daemon words local times in ``zone`` from ``wall_s`` on; False (nothing written) when
+        that is the zone recorded last: a restart in the same zone adds no row."""
+        _texts("zones", zone=zone)
+        _finite("zones: since_wall_s", wall_s)
+        with self._tx() as c:
+            last = c.execute("SELECT zone FROM zones ORDER BY since_wall_s DESC, id DESC LIMIT 1").fetchone()
+            if last is not None and last[0] == zone:
+                return False
+            c.execute("INSERT INTO zones(since_wall_s, zone) VALUES (?, ?)", (wall_s, zone))
+            return True
+
+    def zones(self, since: float, until: float) -> list[tuple[float, str]]:
+        """(since_wall_s, zone) of each zone the daemon was in over [since, until), in time order:
+        the one recorded last before ``since`` (it was in it then), and each recorded in the span.
+        None recorded: [] (a store from before schema v13, or no daemon run on it since)."""
+        rows = self._all("SELECT since_wall_s, zone FROM zones WHERE since_wall_s < ? ORDER BY since_wall_s, id", (until,))
+        before = [i for i, r in enumerate(rows) if r[0] <= since]
+        return [(float(r[0]), str(r[1])) for r in rows[before[-1] if before else 0 :]]
+
     # --- notification channels failing ----------------------------------------------------------
     def keep_failing(self, channel: str, since_wall_s: float, error: str) -> None:
         """``channel``'s delivery failed: kept until ``forget_failing``. One kept already stays as it

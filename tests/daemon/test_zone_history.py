@@ -1,0 +1,124 @@
+"""The zone history (schema v13, docs/store.md "Time zones"): the daemon records the zone it words
+the family's times in, and the report and 'summary' say when their span had more than one, or
+another than theirs, and in which zone their days are cut. Real stores on disk; the commands run
+as the family runs them."""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import subprocess
+import sys
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+from pathlib import Path
+
+import pytest
+from synthetic import HandClock, spasm_record
+from tzenv import set_tz
+
+from spasmwatch.daemon import consts as K
+from spasmwatch.daemon.daemon import Daemon
+from spasmwatch.report.text import zones_line
+from spasmwatch.store import Store
+
+DEV = "band0001"
+# 2026-11-01 00:00 UTC: Berlin on CET (+1), New York on EST (-5) from that night on
+T0 = datetime(2026, 11, 1, tzinfo=timezone.utc).timestamp()
+DAY = 86400.0
+
+
+def test_the_daemon_records_its_zone_at_its_first_tick_and_a_change_while_it_runs(tmp_path: Path, tz_env: pytest.MonkeyPatch) -> None:
+    """Found by the zone review: nothing kept which zone a day was cut in. Now the first tick records
+    the zone, a change of it (the box's /etc/localtime, here TZ) is recorded within ZONE_CHECK_S, and a
+    restart in the same zone adds nothing. Old code: no zone history (Store had no ``zones``)."""
+    set_tz(tz_env, "Europe/Berlin")
+    clock = HandClock(T0)
+    with Store(tmp_path / "sw.db") as store:
+        d = Daemon(store, [], clock=clock)  # type: ignore[arg-type]  # a hand clock: ticks driven below
+        d._tick()
+        assert store.zones(0.0, T0 + DAY) == [(T0, "Europe/Berlin")]
+        set_tz(tz_env, "America/New_York")
+        clock.t += K.ZONE_CHECK_S / 2
+        d._tick()
+        assert store.zones(0.0, T0 + DAY) == [(T0, "Europe/Berlin")]  # read again once a check is due
+        clock.t += K.ZONE_CHECK_S / 2
+        d._tick()
+        assert store.zones(0.0, T0 + DAY) == [(T0, "Europe/Berlin"), (T0 + K.ZONE_CHECK_S, "America/New_York")]
+        clock.t += 3600
+        Daemon(store, [], clock=clock)._tick()  # type: ignore[arg-type]  # restarted, in the same zone
+        assert len(store.zones(0.0, T0 + DAY)) == 2
+
+
+def _travelled(path: Path) -> None:
+    """A fortnight in Berlin but for 3 nights in New York (the box taken along), a cluster each day at
+    09:00 UTC, as the daemon records its zone (Store.record_zone)."""
+    with Store(path) as store:
+        store.upsert_device(DEV, name="cot", wall_s=T0)
+        store.add_sync(DEV, 1, 0, T0)
+        for day in range(14):
+            start = T0 + day * DAY + 9 * 3600
+            ms = int((start - T0) * 1000)
+            store.add_events(DEV, [spasm_record(3 * day + i, ms + 5000 * i) for i in range(3)], start)
+            ids = [e.id for e in store.events(DEV, start, start + 15)]
+            store.upsert_cluster(DEV, f"c{day}", start, start + 10, 3, start + 10, None, True, event_ids=ids, wall_s=start + 20)
+        store.record_zone(T0 - 30 * DAY, "Europe/Berlin")
+        store.record_zone(T0 + 5 * DAY + 12 * 3600, "America/New_York")
+        store.record_zone(T0 + 8 * DAY + 16 * 3600, "Europe/Berlin")
+
+
+def _spasmwatch(*args: str, tz: str = "Europe/Berlin") -> str:
+    env = dict(os.environ, TZ=tz)
+    done = subprocess.run([sys.executable, "-m", "spasmwatch", *args], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _report_text(db: Path, out: Path, *args: str) -> str:
+    _spasmwatch("report", "--db", str(db), "--out", str(out), *args)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", out.read_text(encoding="utf-8"))))
+
+
+def test_the_report_says_the_zones_it_spans_and_where_its_days_are_cut(tmp_path: Path) -> None:
+    """Old code: a fortnight with three nights in New York read as Berlin's days with no word of it."""
+    db = tmp_path / "sw.db"
+    _travelled(db)
+    window = ("--since", "2026-11-01", "--until", "2026-11-15")
+    text = _report_text(db, tmp_path / "r.html", *window)
+    assert (
+        "The monitor's time zone changed over these days: Europe/Berlin, then America/New_York from 2026-11-06 13:00, "
+        "then Europe/Berlin from 2026-11-09 17:00. Every day and time here is cut in Europe/Berlin: what happened in another "
+        "zone is on this zone's calendar day, at this zone's time of day."
+    ) in text, text
+    # A report made in another zone than the monitor's says that too; one in the monitor's alone says nothing
+    early = ("--since", "2026-11-01", "--until", "2026-11-04")
+    assert "The monitor ran in Europe/Berlin over these days. Every day and time here is cut in Asia/Tokyo" in _report_text(
+        db, tmp_path / "tokyo.html", *early, "--tz", "Asia/Tokyo"
+    )
+    assert "The monitor" not in _report_text(db, tmp_path / "berlin.html", *early)
+
+
+def test_summary_says_a_zone_change_in_its_24_hours(tmp_path: Path) -> None:
+    """Old code: the summary of the day the box moved to New York said nothing of it."""
+    db = tmp_path / "sw.db"
+    _travelled(db)
+    moved = _spasmwatch("summary", "--db", str(db), "--at", "2026-11-06T20:00", tz="America/New_York")
+    assert moved.rstrip().endswith(
+        "The monitor's time zone changed over the last 24 h: Europe/Berlin, then America/New_York from 2026-11-06 07:00. "
+        "Every day and time here is cut in America/New_York: what happened in another zone is on this zone's calendar "
+        "day, at this zone's time of day."
+    ), moved
+    assert "time zone" not in _spasmwatch("summary", "--db", str(db), "--at", "2026-11-04T12:00")
+
+
+def test_a_history_begun_inside_the_span_says_before_when_none_is_known() -> None:
+    """A store migrated to v13 mid-report: the zone before its first record is not known, and said so."""
+
+    history = [(T0, "Europe/Berlin"), (T0 + DAY, "Asia/Tokyo")]
+    assert zones_line(history, ZoneInfo("Europe/Berlin"), T0 - DAY, "these days") == (
+        "The monitor's time zone changed over these days: Europe/Berlin (none recorded before 2026-11-01 01:00), "
+        "then Asia/Tokyo from 2026-11-02 01:00. Every day and time here is cut in Europe/Berlin: what happened in "
+        "another zone is on this zone's calendar day, at this zone's time of day."
+    )
+    assert zones_line(history[:1], ZoneInfo("Europe/Berlin"), T0 - DAY, "these days") is None  # the report's zone alone
