@@ -14,6 +14,7 @@ import shlex
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -152,6 +153,48 @@ def test_a_different_store_swapped_in_after_the_check_is_refused_on_its_own_conn
         assert isinstance(store.open_error, DifferentStore), store.open_error
     assert [n.text for n in Store.open_readonly(path).notes()] == ["another family's history"]  # nothing of ours in it
     assert json.loads(known.path.read_text()) == [{"path": str(path), "id": ours, "bands": [DEV]}]
+
+
+@pytest.mark.parametrize(
+    ("seam", "empty_mount_point", "recorded"),
+    [("claim", False, True), ("claim", True, True), ("checked", False, True), ("checked", True, True), ("claim", True, False)],
+)
+def test_a_store_whose_disk_goes_between_the_check_and_the_connection_is_not_made_again(
+    tmp_path: Path, seam: str, empty_mount_point: bool, recorded: bool
+) -> None:
+    """The check found the store there; its disk is unmounted before the open's connection: after the
+    check and before ``claim`` (the daemon's lock, taken there), or after the daemon's start asked it
+    (``checked=``). ``recorded`` False: the first start of a version with the record (the store there,
+    not recorded yet), which is no first run either. Old code: the connection made the folder and a
+    new, empty store in it (the family's history looked gone, the events went into a throwaway
+    file hidden once the disk mounted over it). Now nothing is made, the error names the path and
+    the way out, and the store opens once its disk is back."""
+    path = tmp_path / "disk" / "spasmwatch.db"
+    _kept(path)
+    known = KnownStores.default()
+    if not recorded:
+        known.path.unlink()
+    mounts: list[Callable[[], None]] = []
+
+    def disk_gone() -> None:
+        if not mounts:  # (once: ``claim`` is called again at the try after)
+            mounts.append(unmount(path, empty_mount_point))
+
+    checked = known.check(path)
+    assert checked.missing is None  # the store there at the check
+    if seam == "checked":
+        disk_gone()
+    with Store.may_fail(path, known, claim=disk_gone, checked=checked if seam == "checked" else None) as store:
+        e = store.open_error
+        assert type(e) is StoreMissing, e
+        where = f"{path} is missing from its folder (an empty" if empty_mount_point else f"the store folder {path.parent} is missing: is"
+        assert str(e).startswith(where) and "is its disk mounted?" in str(e), e
+        assert ("A store was opened there before" if recorded else "A store was there as this open began") in str(e), e
+        assert f"'spasmwatch store new --db {path}'" in str(e), e
+        assert (os.listdir(path.parent) == []) if empty_mount_point else not path.parent.exists()  # nothing made
+        mounts[0]()
+        assert store.reopen()
+        assert [n.text for n in store.notes()] == ["the family's history"] and [d.name for d in store.devices()] == ["crib"]
 
 
 def test_store_adopt_takes_the_store_found_as_the_daemons(tmp_path: Path) -> None:
@@ -731,3 +774,4 @@ def test_two_entries_of_an_older_record_for_one_file_with_different_ids_are_said
     with Store.may_fail(real, known) as store:
         assert store.open_error is None
     assert json.loads(known.path.read_text()) == [{"path": str(real), "id": read_identity(real).id, "paths": [str(via)]}]
+

@@ -63,19 +63,25 @@ class Opened(NamedTuple):
     found: int  # the file's schema version as it was opened, before its migration (0: made by this open)
 
 
-def connect(path: Path, readonly: bool, thorough: bool = False) -> Opened:
+def connect(path: Path, readonly: bool, thorough: bool = False, makes: bool = True) -> Opened:
     """Open ``path`` (read-write: create and migrate; read-only: must be current). ``thorough``: a
-    read-write open checks the file with the full integrity_check (``_check_sound``)."""
+    read-write open checks the file with the full integrity_check (``_check_sound``). ``makes``
+    False: a read-write open of a store that must be there (known.py ``Checked.makes``) makes no
+    folder and no file: one gone since it was checked (its disk unmounted) is a StoreError, not
+    a new, empty store."""
     if readonly and not path.is_file():
         raise StoreError(f"{path}: no spasmwatch store here")
     if not readonly:
-        make_folder(path)
-        _private(path)
+        if makes:
+            make_folder(path)
+        _private(path, makes)
         _probe(path, thorough)
-    target = reading_uri(path) if readonly else str(path)
+    # The writer's connection never makes the file (mode=rw): _private made it, 0600, when it may be
+    # made. Until 2026-12-06 a plain path, which SQLite creates when the file is gone by then.
+    target = reading_uri(path) if readonly else _uri(path) + "?mode=rw"
     try:
         conn = sqlite3.connect(
-            target, uri=readonly, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S
+            target, uri=True, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S
         )
     except sqlite3.Error as e:
         raise StoreError(f"{path}: cannot open: {e}") from e
@@ -86,12 +92,13 @@ def connect(path: Path, readonly: bool, thorough: bool = False) -> Opened:
         raise
 
 
-def _private(path: Path) -> None:
+def _private(path: Path, makes: bool = True) -> None:
     """The store is the baby's medical record: created 0600 before SQLite opens it (its -wal and
     -shm then take that mode: SQLite gives them the database's), and one from before 2026-12-05
-    (0644) closed to other accounts, its -wal and -shm too (private.py)."""
+    (0644) closed to other accounts, its -wal and -shm too (private.py). ``makes`` False: never
+    created (``connect``)."""
     try:
-        created = private.create_file(path)
+        created = makes and private.create_file(path)
     except OSError as e:
         raise StoreError(f"{path}: cannot create: {e.strerror or e}") from e
     if not created:
@@ -109,11 +116,16 @@ def reading_uri(path: Path, untouched: bool = False) -> str:
     ``untouched``: ``immutable`` without a WAL in a writable folder too, where a reader would make
     the ``-shm`` and an empty ``-wal`` and leave them: for a store that may be another family's, on
     their disk (known.py)."""
-    # (os.path.realpath: pathlib's resolve raises RuntimeError at a link loop, out of the daemon's start)
-    uri = Path(os.path.realpath(path)).as_uri() + "?mode=ro"
+    uri = _uri(path) + "?mode=ro"
     if (untouched or not os.access(path.parent, os.W_OK)) and not Path(f"{path}-wal").exists():
         uri += "&immutable=1"
     return uri
+
+
+def _uri(path: Path) -> str:
+    """``path`` as a SQLite URI, with no query yet."""
+    # (os.path.realpath: pathlib's resolve raises RuntimeError at a link loop, out of the daemon's start)
+    return Path(os.path.realpath(path)).as_uri()
 
 
 def _probe(path: Path, thorough: bool = False) -> None:

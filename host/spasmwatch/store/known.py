@@ -104,6 +104,9 @@ class Checked(NamedTuple):
     found: Identity | None = None  # the file's, read when an id is recorded (None: not read, or not readable)
     unreadable: RecordUnreadable | None = None  # the record could not be read
     named: bool = True  # the path given is one the record names the file by (``_named``)
+    # No file at the check and never opened here (a first run): the open may make the store. Else a
+    # store gone by the open's connection (its disk unmounted since the check) is missing, not made.
+    makes: bool = False
 
 
 class KnownStores:
@@ -165,7 +168,8 @@ class KnownStores:
             return Checked(None if store.is_file() else e, unreadable=e)
         keys = _keys(stores, store)
         if not keys:
-            return Checked(None if store.exists() else self._unmounted(store))
+            there = store.exists()
+            return Checked(None if there else self._unmounted(store), makes=not there)
         try:
             expected = self._recorded_id(stores, keys, store)
         except RecordConflict as e:
@@ -175,14 +179,7 @@ class KnownStores:
             found = None if expected is None else _identity(store)
             refused = _different(store, expected, found) or _foreign(store, expected, bands, found)
             return Checked(refused, True, expected, bands, found, named=_named(stores, keys, store))
-        folder = store.parent
-        where = (f"the store folder {folder} is missing" if not folder.is_dir()
-                 else f"{store} is missing from its folder (an empty folder may be where its disk mounts)")  # fmt: skip
-        return Checked(StoreMissing(
-            f"{where}: is its disk mounted? A store was opened there before: none is made in its place (the "
-            f"history would look gone), and it opens once it is there. If it was moved away on purpose, "
-            f"{store_command('new', store)} makes a new, empty one"
-        ), True, expected, bands)
+        return Checked(_not_there(store, "A store was opened there before"), True, expected, bands)
 
     def _unmounted(self, store: Path) -> StoreMissing | None:
         """Why ``store``, never opened here and not there, must not be made: it is beneath a mount
@@ -443,6 +440,26 @@ def _put(stores: dict[str, Entry], keys: list[str], store: Path, entry: Entry) -
             put[real] = entry
     put.setdefault(real, entry)
     return put
+
+
+def _not_there(store: Path, was: str) -> StoreMissing:
+    """``StoreMissing``: no file at ``store``, where a store ``was`` (opened before, or there at the check)."""
+    folder = store.parent
+    where = (f"the store folder {folder} is missing" if not folder.is_dir()
+             else f"{store} is missing from its folder (an empty folder may be where its disk mounts)")  # fmt: skip
+    return StoreMissing(
+        f"{where}: is its disk mounted? {was}: none is made in its place (the history would look gone), and it "
+        f"opens once it is there. If it was moved away on purpose, {store_command('new', store)} makes a new, empty one"
+    )
+
+
+def vanished(store: Path, checked: Checked) -> StoreMissing | None:
+    """Why an open that may not make ``store`` (``checked``: its check, ``Checked.makes`` False) could
+    not connect, when the file is gone since the check (its disk unmounted in between): ``StoreMissing``
+    as the check says it. None: the file is there (the open's own error says what is wrong)."""
+    if checked.makes or os.path.lexists(store):
+        return None
+    return _not_there(store, "A store was opened there before" if checked.recorded else "A store was there as this open began")
 
 
 def _fstab_point(fstab: Path, store: Path) -> Path | None:

@@ -29,7 +29,7 @@ import platformdirs
 
 from spasmwatch.store import _db, placing
 from spasmwatch.store._db import StoreError
-from spasmwatch.store.known import Checked, KnownStores
+from spasmwatch.store.known import Checked, KnownStores, vanished
 from spasmwatch.store.rows import (
     ALERT_END_STATES,
     LABELS,
@@ -353,7 +353,12 @@ class Store:
         if self._claim is not None:
             self._claim()
         unpinned = None if self._known is None or checked is None else self._known.unpin(self.path, checked)
-        conn, found = _db.connect(self.path, self.readonly, thorough)
+        try:  # (never made where the record, or the check, says a store is: its disk may have gone since)
+            conn, found = _db.connect(self.path, self.readonly, thorough, makes=checked is None or checked.makes)
+        except StoreError as e:
+            if checked is not None and (gone := vanished(self.path, checked)) is not None:
+                raise gone from e
+            raise
         if self._known is not None:
             try:  # (on this connection: the file may have changed since the check, or its id not been read then)
                 self._known.remember(
