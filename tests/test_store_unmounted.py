@@ -775,3 +775,49 @@ def test_two_entries_of_an_older_record_for_one_file_with_different_ids_are_said
         assert store.open_error is None
     assert json.loads(known.path.read_text()) == [{"path": str(real), "id": read_identity(real).id, "paths": [str(via)]}]
 
+
+def _touched(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths this process stats, lstats or reads a link of from now on (``os.path.realpath`` and
+    ``exists`` are made of these): the real calls, their paths listed."""
+    seen: list[str] = []
+    for name in ("stat", "lstat", "readlink"):
+        real = getattr(os, name)
+
+        def call(path: object, *args: object, _real: Callable[..., object] = real, **kwargs: object) -> object:
+            if isinstance(path, (str, os.PathLike)):
+                seen.append(os.fsdecode(os.fspath(path)))
+            return _real(path, *args, **kwargs)
+
+        monkeypatch.setattr(os, name, call)
+    return seen
+
+
+def test_an_open_does_not_touch_the_other_stores_the_record_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another store the record names (an old entry) may be on a share that hangs every call on it (NFS
+    mounted hard, its server gone), in a folder this user may not enter, or in a link loop: resolving
+    it at every open (old code: ``os.path.realpath`` of every key, each open) could block the daemon's
+    start for good. The store being opened is found by its own resolved path, compared as text: the
+    usual open, and one that writes its entry (a band added), touch no other entry's path."""
+    path = tmp_path / "disk" / "spasmwatch.db"
+    _kept(path)
+    known = KnownStores.default()
+    elsewhere = tmp_path / "share"
+    (elsewhere / "shut").mkdir(parents=True)
+    (elsewhere / "a").symlink_to("b")
+    (elsewhere / "b").symlink_to("a")
+    os.mkfifo(elsewhere / "fifo")
+    others = [{"path": str(elsewhere / p), "id": f"{i:032x}"} for i, p in enumerate(("shut/spasmwatch.db", "a/spasmwatch.db", "fifo"))]
+    record = json.loads(known.path.read_text()) + others
+    known.path.write_text(json.dumps(record))
+    (elsewhere / "shut").chmod(0)
+    touched = _touched(monkeypatch)
+    try:
+        with Store.may_fail(path, known) as store:  # the usual open: the record unchanged
+            assert store.open_error is None and [n.text for n in store.notes()] == ["the family's history"]
+            store.upsert_device("band0002", wall_s=1.7e9)
+        with Store.may_fail(path, known) as store:  # its entry written: the band added
+            assert store.open_error is None
+    finally:
+        (elsewhere / "shut").chmod(0o700)  # (for pytest to clean it up)
+    assert touched and not [p for p in touched if p.startswith(str(elsewhere))], touched
+    assert json.loads(known.path.read_text()) == [{**record[0], "bands": [DEV, "band0002"]}, *others]

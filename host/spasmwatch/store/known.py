@@ -167,6 +167,16 @@ class KnownStores:
         except RecordUnreadable as e:  # a store there opens (its events go on being kept); none is made
             return Checked(None if store.is_file() else e, unreadable=e)
         keys = _keys(stores, store)
+        checked = self._checked(stores, keys, store)
+        if isinstance(checked.missing, DifferentStore) and (every := _keys(stores, store, every=True)) != keys:
+            # Refused by the file's own entry: an older version's entry naming it through a link may
+            # say otherwise (another id: a conflict; its bands: a backup of this family's). Only then
+            # are the other entries resolved (``_keys``).
+            return self._checked(stores, every, store)
+        return checked
+
+    def _checked(self, stores: dict[str, Entry], keys: list[str], store: Path) -> Checked:
+        """``check`` of ``store``, the file the record's entries ``keys`` name (``_keys``)."""
         if not keys:
             there = store.exists()
             return Checked(None if there else self._unmounted(store), makes=not there)
@@ -212,7 +222,7 @@ class KnownStores:
         try:
             with self._locked():
                 stores = self._stores()
-                keys = _keys(stores, store)
+                keys = _keys(stores, store, every=True)  # (its id changes: every entry naming the file, merged)
                 if self._recorded_id(stores, keys, store) != was:  # (another process's open took it meanwhile)
                     return None
                 self._write(_put(stores, keys, store, Entry(None, _bands(stores, keys))))
@@ -258,7 +268,7 @@ class KnownStores:
         try:
             with self._locked():
                 stores = self._stores()
-                keys = _keys(stores, store)
+                keys = _keys(stores, store, every=minted)  # (given its id: every entry naming the file, merged)
                 was = self._recorded_id(stores, keys, store)
                 if was is not None and store_id != was and not minted:
                     raise _refused(store, f"id {store_id}", was)
@@ -297,7 +307,7 @@ class KnownStores:
         try:
             with self._locked():
                 stores = self._stores()
-                keys = _keys(stores, store)
+                keys = _keys(stores, store, every=True)
                 if (recorded := self._recorded_id(stores, keys, store)) is not None:
                     return recorded
                 self._write(_put(stores, keys, store, Entry(store_id, _bands(stores, keys))))
@@ -324,7 +334,7 @@ class KnownStores:
         OSError when the record cannot be written, ``RecordUnreadable`` when it cannot be read."""
         with self._locked():  # (every entry naming the file replaced by one: a conflict among them is settled)
             stores = self._stores()
-            self._write(_put(stores, _keys(stores, store), store, Entry(store_id)))  # (its bands: at the next open)
+            self._write(_put(stores, _keys(stores, store, every=True), store, Entry(store_id)))  # (its bands: at the next open)
 
     def _recorded_id(self, stores: dict[str, Entry], keys: list[str], store: Path) -> str | None:
         """The id recorded for the file at ``store`` (its entries ``keys``, ``_keys``); None: recorded
@@ -398,17 +408,21 @@ def _strings(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
-def _keys(stores: dict[str, Entry], store: Path) -> list[str]:
-    """The record's keys that name the file at ``store``: its resolved path (what this version
-    writes), and what a version before 2026-12-06 wrote, the path as given: that path itself, or any
-    path that resolves to the same file (through a symlink). Resolving is a few lstat calls a key.
-    While the file is not there, an entry whose ``paths`` hold the path as given too: a link on the
-    store's disk not mounted yet is not followed, and the path resolves to itself, not to the file."""
+def _keys(stores: dict[str, Entry], store: Path, every: bool = False) -> list[str]:
+    """The record's keys that name the file at ``store``, compared as text: its resolved path (what
+    this version writes) or the path as given (what a version before 2026-12-06 wrote), and while
+    the file is not there an entry whose ``paths`` hold the path as given (a link on the store's
+    disk not mounted yet is not followed: the path resolves to itself, not to the file). Only when
+    none does, or ``every``, a key that resolves to the same file: such a version's entry naming it
+    through a symlink. Resolving is a few lstat calls on that key's disk; until 2026-12-06 every key
+    was resolved at each open, and one on a share that hangs (NFS mounted hard, its server gone)
+    held the daemon's start there, at every start."""
     real, absolute = os.path.realpath(store), os.path.abspath(store)
-    keys = [k for k in stores if k in (real, absolute) or os.path.realpath(k) == real]
-    if not os.path.exists(real):
-        keys += [k for k in stores if k not in keys and absolute in stores[k].paths]
-    return keys
+    there = os.path.exists(real)
+    keys = [k for k in stores if k in (real, absolute) or (not there and absolute in stores[k].paths)]
+    if keys and not every:
+        return keys
+    return [k for k in stores if k in keys or os.path.realpath(k) == real]
 
 
 def _named(stores: dict[str, Entry], keys: list[str], store: Path) -> bool:
