@@ -2,7 +2,9 @@
 
 A definition is checked twice: against ``hardware/boards/schema.json`` (shape,
 types, ranges) and against facts the schema cannot express: the id matches the
-file name, pins are not shared, the battery range is sane and sensed on an
+file name, pins are not shared and are ones the MCU can give (no flash, USB
+or missing pad; nothing driven on an input-only pin; an I2C controller it
+has), the battery range is sane and sensed on an
 ADC1 pin within the ADC's input range, and ``imu.axis_map``
 follows from the documented ``mounting`` in the body frame of
 shared/design.md (x towards the head, y to the baby's left, z out of the
@@ -43,6 +45,32 @@ _PHYSICAL: tuple[tuple[int, int, int], ...] = ((0, 1, 0), (1, 0, 0), (0, 0, 1))
 # ADC_ATTEN_DB_11 row).
 ADC1_PINS: dict[str, range] = {"esp32": range(32, 40), "esp32s3": range(1, 11), "esp32c3": range(0, 5)}
 ADC_RANGE_MV: dict[str, tuple[int, int]] = {"esp32": (150, 2450), "esp32s3": (0, 3100), "esp32c3": (0, 2500)}
+# The pins each MCU can give a board (ESP-IDF docs/en/api-reference/peripherals/gpio.rst, the chip's
+# table). The schema takes GPIO0-48 on every MCU; a pin outside these was flashed "all verified" and
+# the band did not monitor: machine.Pin / machine.I2C raised in main.py before its crash handler (the
+# REPL, no crash.txt), or the pin was taken from the flash the firmware runs from, or the USB port.
+# GPIOS: the pads the chip has and MicroPython's machine.Pin takes (its docs/esp32/quickref.rst: on the
+# ESP32 0-19, 21-23, 25-27, 32-39; GPIO20, on the ESP32-PICO-V3 package only, it refuses).
+GPIOS: dict[str, frozenset[int]] = {
+    "esp32": frozenset([*range(0, 20), *range(21, 24), *range(25, 28), *range(32, 40)]),
+    "esp32s3": frozenset([*range(0, 22), *range(26, 49)]),
+    "esp32c3": frozenset(range(0, 22)),
+}
+# Taken on the modules: SPI0/1, the flash the firmware runs from and PSRAM ("SPI0/1" in the tables), and on
+# the C3 and S3 the native USB that spasmwatch flash and the REPL talk over ("USB-JTAG"; the usb id
+# in schema.json): a pin there stops the band, or its port.
+_FLASH = "SPI flash and PSRAM"
+RESERVED: dict[str, dict[int, str]] = {
+    "esp32": dict.fromkeys([*range(6, 12), 16, 17], _FLASH),
+    "esp32s3": {**dict.fromkeys(range(26, 38), _FLASH), 19: "USB", 20: "USB"},
+    "esp32c3": {**dict.fromkeys(range(12, 18), _FLASH), 18: "USB", 19: "USB"},
+}
+# Input only ("GPI"): fine to sense on (the M5StickC PLUS2's cell, GPIO38), not to drive.
+INPUT_ONLY: dict[str, frozenset[int]] = {"esp32": frozenset(range(34, 40)), "esp32s3": frozenset(), "esp32c3": frozenset()}
+# The pins the band drives: I2C lines (open drain, an output), the power hold, the LED and the buzzer.
+DRIVEN = ("imu.i2c.scl", "imu.i2c.sda", "power_hold_pin", "led.pin", "buzzer.pin")
+# Hardware I2C controllers (machine.I2C ids): the C3 has one (ESP-IDF SOC_I2C_NUM).
+I2C_CONTROLLERS: dict[str, int] = {"esp32": 2, "esp32s3": 2, "esp32c3": 1}
 
 
 def repo_root() -> Path:
@@ -123,9 +151,14 @@ def _check_facts(board: Board, path: str) -> None:
             return
         if pin in pins:
             raise InputError(path, f"GPIO{pin} used by both {pins[pin]} and {what}", field=what)
+        _check_pin(board["mcu"], pin, what, path)
         pins[pin] = what
 
     imu = board["imu"]
+    if imu["i2c"]["id"] >= I2C_CONTROLLERS[board["mcu"]]:
+        ids = ", ".join(str(i) for i in range(I2C_CONTROLLERS[board["mcu"]]))
+        only = " only" if I2C_CONTROLLERS[board["mcu"]] == 1 else ""
+        raise InputError(path, f"the {board['mcu']} has I2C {ids}{only}", field="imu.i2c.id")
     claim(imu["i2c"]["scl"], "imu.i2c.scl")
     claim(imu["i2c"]["sda"], "imu.i2c.sda")
     claim(imu["int_pin"], "imu.int_pin")
@@ -157,6 +190,16 @@ def _check_facts(board: Board, path: str) -> None:
     for interval in ("ble_conn_interval_ms", "ble_conn_interval_target_ms"):
         if power["ble_conn_event_ms"] >= power[interval]:
             raise InputError(path, f"ble_conn_event_ms must be below {interval}", field="power.ble_conn_event_ms")
+
+
+def _check_pin(mcu: str, pin: int, what: str, path: str) -> None:
+    """``pin`` is one the board's MCU has, not its flash's or USB's, and can drive if ``what`` must."""
+    if pin not in GPIOS[mcu]:
+        raise InputError(path, f"the {mcu} has no GPIO{pin}", field=what)
+    if pin in RESERVED[mcu]:
+        raise InputError(path, f"GPIO{pin} is the {mcu}'s {RESERVED[mcu][pin]}: no other use", field=what)
+    if what in DRIVEN and pin in INPUT_ONLY[mcu]:
+        raise InputError(path, f"GPIO{pin} of the {mcu} is input only: {what} must drive it", field=what)
 
 
 def _check_battery_adc(board: Board, path: str) -> None:
