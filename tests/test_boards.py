@@ -554,3 +554,15 @@ def test_flashing_doc_gives_each_boards_image_and_address(board_id: str) -> None
     cells = [c.strip() for c in rows[0].strip("|").split("|")]
     assert cells[1] == f"https://micropython.org/download/{b['micropython_board']}/"
     assert cells[2] == FLASH_OFFSET[b["mcu"]]
+
+
+def test_esptool_commands_in_the_docs_are_esptool_5s() -> None:
+    """Found by the hardware review: docs/flashing.md taught `esptool.py ... write_flash`, esptool 4's
+    names; esptool 5 (5.6 on PyPI, 2026-10) runs them with a deprecation warning and its v5 migration
+    guide says the next major release drops them: `esptool ... write-flash`."""
+    said = []
+    for doc in [ROOT / "hardware" / "BRINGUP.md", *(ROOT / "docs").glob("*.md")]:
+        said += re.findall(r"`(esptool(?:\.py)?\s[^`]*)`", doc.read_text(encoding="utf-8"))
+    assert said, "no esptool command in the docs: the check reads nothing"
+    old = [c for c in said if c.startswith("esptool.py") or re.search(r"\b(write|erase|read)_flash\b", c)]
+    assert not old, f"esptool 4 spellings: {old}"

@@ -1,4 +1,4 @@
-"""A band whose flash was erased (esptool erase_flash, a reformat) starts a new log life.
+"""A band whose flash was erased (esptool erase-flash, a reformat) starts a new log life.
 
 Through the real parts (docs/host.md "Log lives"): the band firmware under
 micropython logs a cluster, the daemon stores it; the band's flash is erased
