@@ -21,9 +21,11 @@ def _load(path):
 
 BOARD = _load("/board.json")
 # E.g. M5StickC PLUS2: the board switches itself off unless this pin is driven high, so it is
-# set before the imports below, which take a while on the board.
+# set before the imports below, which take a while on the board. Held (the ESP32's pad hold), so a
+# reset (machine.reset() after a crash or REBOOT, the watchdog, a panic) keeps it high until here:
+# unheld, the reset returns it to an input pulled low, and on its cell the band switched off.
 if BOARD.get("power_hold_pin") is not None:
-    machine.Pin(BOARD["power_hold_pin"], machine.Pin.OUT, value=1)
+    machine.Pin(BOARD["power_hold_pin"], machine.Pin.OUT, value=1, hold=True)
 
 import asyncio  # noqa: E402
 import os  # noqa: E402

@@ -39,10 +39,10 @@ class _Clock:  # the emulated sensor's time line: real time since the bus was ma
 class Pin:
     OUT = 1
     IN = 0
-    def __init__(self, n, mode=None, value=None):
+    def __init__(self, n, mode=None, value=None, hold=False):
         self.n = n
         if mode == Pin.OUT:
-            log("out", n, value, sorted(k for k in sys.modules if k.split(".")[0] in ("band", "swcore")))
+            log("out", n, value, hold, sorted(k for k in sys.modules if k.split(".")[0] in ("band", "swcore")))
 
 SENSOR = None
 
@@ -189,10 +189,16 @@ def _run(micropython: str, root: Path, tmp_path: Path) -> tuple[str, list[list[o
 def test_main_holds_the_power_pin_before_loading_the_band_then_runs_it(micropython: str, flashed_fw: Path, tmp_path: Path) -> None:
     """The M5StickC PLUS2 switches itself off unless GPIO4 is driven high: main.py set it only after
     importing the band's modules, a noticeable time on the board (found by review). The rest of the
-    wiring (IMU bus, battery ADC, watchdog, flash) ran nowhere before this test."""
+    wiring (IMU bus, battery ADC, watchdog, flash) ran nowhere before this test.
+
+    The pin is set with the pad hold (hardware review): a reset (a crash's or REBOOT's machine.reset(),
+    the watchdog, a panic) returns GPIO4 to an input with its reset pull-down, which on the cell
+    switches the band off (M5Stack: "set HOLD(GPIO4)=0 ... to achieve power off") for the rest of the
+    night, until someone presses its button; a held pad keeps its level through a system reset (ESP-IDF
+    gpio_hold_en), until main.py sets it again."""
     root, board = _flashed(flashed_fw, tmp_path)
     out, log = _run(micropython, root, tmp_path)
-    assert log[0] == ["out", board["power_hold_pin"], 1, []], f"the power pin after the band's modules: {log[0]}"
+    assert log[0] == ["out", board["power_hold_pin"], 1, True, []], f"the power pin, held, before the band's modules: {log[0]}"
     bus = board["imu"]["i2c"]
     assert ["i2c", bus["id"], bus["scl"], bus["sda"], bus["freq_hz"]] in log
     assert ["adc", board["battery"]["adc_pin"]] in log
