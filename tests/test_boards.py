@@ -455,6 +455,24 @@ def test_readme_states_the_recommended_builds_computed_runtime() -> None:
     assert f"/ {base.battery_ma:.2f} mA = {base.runtime_h:.1f} h" in readme, "hardware/README.md: the worked example is stale"
 
 
+def test_readme_states_what_the_fast_rate_costs() -> None:
+    """The README's figures for rate_hz = 104 are the budget with twice the busy time per batch
+    (twice the samples in each _BATCH_MS): found by the hardware review, the table held only
+    the default rate while the config offers the double."""
+    b = boards.load("xiao-esp32c3-lsm6dsox", ROOT)
+    fast = copy.deepcopy(b)
+    fast["power"]["active_ms_per_batch"] *= 2
+    readme = " ".join((ROOT / "hardware" / "README.md").read_text(encoding="utf-8").split())
+    p = fast["power"]
+    idle_ms = p["batch_ms"] - p["active_ms_per_batch"]
+    mcu = power.budget(fast, "as shipped").mcu_ma
+    assert f"{p['active_ms_per_batch']:g}/{p['batch_ms']} × {p['mcu_active_ma']:g} + {idle_ms:g}/{p['batch_ms']} × {p['mcu_idle_ma']:g} = {mcu:.2f} mA" in readme
+    for mode in power.MODES:
+        was, now = power.budget(b, mode), power.budget(fast, mode)
+        assert was.runtime_h and now.runtime_h
+        assert f"{now.battery_ma:.2f} mA" in readme and f"({now.runtime_h:.1f} h, from {was.runtime_h:.1f} h)" in readme, mode
+
+
 def test_power_budget_responds_to_the_board_numbers() -> None:
     b = boards.load("xiao-esp32c3-lsm6dsox", ROOT)
     base = power.budget(b, "as shipped")
