@@ -532,6 +532,24 @@ def test_enclosure_dimensions_cover_every_board() -> None:
         assert row in readme, f"hardware/README.md enclosure table is stale for {name}: expected {row!r}"
 
 
+# The XIAO's height (pod.scad content(): "XIAO 21 x 17.8 x 3.5 ... on 0.5 mm foam over" the cell):
+# the top layer of the xiao pod's content, its USB-C on the +x edge.
+XIAO_BOARD_MM = 3.5
+
+
+def test_the_xiao_pods_usb_opening_is_in_front_of_the_xiaos_edge() -> None:
+    """Found by the hardware review: the USB-C opening sat 1-5.5 mm above the cavity floor for every
+    variant, which in the xiao pod (cell 4.75 mm, foam 0.5, then the boards) faces the cell: a plug
+    met the wall 1.7 mm below the XIAO's port (an OpenSCAD probe of the old body), and the glued pod
+    of the recommended build could be neither charged nor flashed. export_dimensions.py renders a
+    plug's shell in the opening (it must meet nothing); this checks the opening is where the port is."""
+    v = json.loads((ROOT / "hardware" / "enclosure" / "dimensions.json").read_text())["variants"]["xiao"]
+    bottom, top = v["usb_opening_mm"]
+    board = (v["content_mm"][2] - XIAO_BOARD_MM, v["content_mm"][2])
+    assert bottom <= board[0] and top >= board[1], f"opening {bottom}-{top} mm, the XIAO's edge {board[0]}-{board[1]} mm"
+    assert top <= v["cavity_mm"][2], "the opening ends under the lid"
+
+
 def _options(*words: str) -> set[str]:
     import argparse
 

@@ -1,8 +1,10 @@
 """Export hardware/enclosure/dimensions.json from pod.scad with OpenSCAD.
 
 For each variant the body is rendered to STL; the file records the numbers
-the .scad echoes (content, cavity, strap slot) and the outer size measured
-from the exported mesh, and fails if the two disagree.
+the .scad echoes (content, cavity, strap slot, USB-C opening) and the outer
+size measured from the exported mesh, and fails if the two disagree, or if a
+USB-C plug's shell centred in the opening meets the body (the .scad's
+``part="plug"``, which must render empty).
 
     python hardware/enclosure/export_dimensions.py   # needs openscad on PATH
 """
@@ -51,10 +53,23 @@ def export(openscad: str) -> dict[str, object]:
             if any(abs(a - b) > 0.05 for a, b in zip(measured, dims["outer_mm"])):
                 raise SystemExit(f"{v}: mesh is {measured} mm but pod.scad says {dims['outer_mm']}")
             dims["stl_bbox_mm"] = measured
+            _check_plug_fits(openscad, v, Path(tmp))
             del dims["variant"]
             variants[v] = dims
     out["variants"] = variants
     return out
+
+
+def _check_plug_fits(openscad: str, variant: str, tmp: Path) -> None:
+    """A USB-C plug's shell in the middle of the opening meets no wall: ``part="plug"`` (their
+    intersection) renders empty, which OpenSCAD says and exports no file for."""
+    stl = tmp / f"plug_{variant}.stl"
+    proc = subprocess.run(
+        [openscad, "-D", f'variant="{variant}"', "-D", 'part="plug"', "-o", str(stl), str(HERE / "pod.scad")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if "top level object is empty" not in proc.stderr or stl.exists():
+        raise SystemExit(f"{variant}: a USB-C plug in the opening meets the body (pod.scad usb_z)")
 
 
 def main() -> int:

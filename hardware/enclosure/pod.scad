@@ -39,13 +39,21 @@ function content(v) =
 
 c = content(variant);
 assert(c != undef, str("unknown variant ", variant));
+// The USB-C opening in the +x end wall, [bottom, top] above the cavity floor: in front of the
+// board that carries the port. xiao: the XIAO's edge, over the cell and its foam (its USB-C
+// faces +x), up to the lid; until 2026-12-06 it was 1-5.5 mm for every variant, which on the
+// xiao faces the cell: a plug met the wall and a glued pod could not be charged.
+// stick, atom: not yet checked against the boards' ports (hardware/BRINGUP.md).
+function usb_z(v) = v == "xiao" ? [4.75 + 0.5, c.z + clearance] : [1, 5.5];
+usb = usb_z(variant);
+usb_w = 10;           // opening width (a USB-C plug's shell is 8.34 x 2.56 mm)
 cavity = [c.x + 2 * clearance, c.y + 2 * clearance, c.z + clearance];
 shell = [cavity.x + 2 * wall, max(cavity.y + 2 * wall, slot[0] + 2 * wall), cavity.z + floor_t + lid_t];
 outer = [shell.x + 2 * ear, shell.y, shell.z];
 
 echo(str("DIMS {\"variant\": \"", variant, "\", \"content_mm\": ", c, ", \"cavity_mm\": ", cavity,
          ", \"outer_mm\": ", outer, ", \"edge_radius_mm\": ", edge_r, ", \"strap_slot_mm\": ", slot,
-         ", \"wall_mm\": ", wall, "}"));
+         ", \"wall_mm\": ", wall, ", \"usb_opening_mm\": ", usb, "}"));
 
 module rounded_box(size, r) {
     hull() for (x = [r, size.x - r], y = [r, size.y - r], z = [r, size.z - r])
@@ -63,7 +71,7 @@ module body() {
         for (x = [wall, outer.x - wall - slot[1]])
             translate([x, (outer.y - slot[0]) / 2, -1]) cube([slot[1], slot[0], outer.z + 2]);
         // USB-C access on the +x end of the cavity (charging without opening)
-        translate([ear + shell.x - wall - 1, outer.y / 2 - 5, floor_t + 1]) cube([wall + 2, 10, 4.5]);
+        translate([ear + shell.x - wall - 1, (outer.y - usb_w) / 2, floor_t + usb[0]]) cube([wall + 2, usb_w, usb[1] - usb[0]]);
     }
 }
 
@@ -78,6 +86,17 @@ module lid() {
     }
 }
 
+// What of the body a USB-C plug's shell (8.34 x 2.56 mm), centred in the opening, would meet:
+// export_dimensions.py requires it empty.
+module plug() {
+    intersection() {
+        body();
+        translate([ear + shell.x - wall - 0.5, outer.y / 2 - 8.34 / 2, floor_t + (usb[0] + usb[1]) / 2 - 2.56 / 2])
+            cube([wall + 1, 8.34, 2.56]);
+    }
+}
+
 if (part == "body") body();
 else if (part == "lid") lid();
+else if (part == "plug") plug();
 else assert(false, str("unknown part ", part));
