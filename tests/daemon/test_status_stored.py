@@ -193,6 +193,52 @@ def test_a_spare_band_on_the_same_link_takes_none_of_the_one_befores_status(tmp_
     assert (before, spare, seen) == ([10, 30], [], None)
 
 
+# The STATUS record as the protocol decodes it, and with a field the store does not keep (say a link's
+# signal strength a transport adds), which differs at every STATUS: neither must change what is stored.
+SHAPES = {"decoded": lambda i: {}, "extra field": lambda i: {"rssi_dbm": -60 - i}}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_restarts_first_status_is_stored_and_then_only_a_change_of_a_stored_field(tmp_path: Path, shape: str) -> None:
+    """A daemon restarted on the store 10 s after the band's last STATUS stored: the first STATUS it
+    hears is stored, though no field the store keeps changed since that one (the rule: the band's
+    first this run), then nothing until a stored field changes, whatever else the record carries.
+    The record compared is the protocol's own (decode of encode_status). Old code: the first one was
+    stored only because the decoded record has a ``type`` key the stored row (StatusRow.record)
+    lacks, and a record with a field the store does not keep was stored at every STATUS (the
+    "extra field" case fails: 4 rows where 1)."""
+    clock = HandClock(T0)
+    extra = SHAPES[shape]
+
+    def heard(i: int) -> dict[str, Any]:
+        rec = status(T0)
+        fields = [rec[k] for k in ("battery_pct", "worn", "log_fill_pct", "flags", "errors", "boot")]
+        return P.decode(P.encode_status(*fields, round(clock.t - T0), rec["next_seq"])) | extra(i)
+
+    async def main() -> tuple[list[float], list[float]]:
+        with Store(tmp_path / "s.db") as store:
+            clock.t = T0 + 10
+            first = daemon(store, clock)
+            first.on_record(DEVICE, heard(0), clock.t)
+            await first.stop()
+            before = [r.received_wall_s - T0 for r in store.status_history(DEVICE)]
+            second = daemon(store, clock)  # its _last_report: the row above, 10 s old
+            assert second.bands[0].status_stored is not None
+            for i in range(1, 5):
+                clock.t = T0 + 10 + PERIOD_S * i
+                second.on_record(DEVICE, heard(i), clock.t)
+            clock.t += PERIOD_S
+            changed = heard(5) | {"worn": 0}
+            second.on_record(DEVICE, changed, clock.t)
+            after = [r.received_wall_s - T0 for r in store.status_history(DEVICE)]
+            await second.stop()
+            return before, after
+
+    before, after = asyncio.run(main())
+    assert before == [10]
+    assert after == [10, 20, 60], after
+
+
 CHILD = """
 import asyncio, sys
 sys.path[:0] = [{tests!r}, {here!r}]

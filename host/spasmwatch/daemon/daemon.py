@@ -50,7 +50,7 @@ from spasmwatch.errors import InputError
 from spasmwatch.io.rawfile import DatingPoint, RawDating, RawHeader, RawReader, RawWriter
 from spasmwatch.store import Store, StoreError, StoreMissing
 from spasmwatch.store._db import recover_hint, store_command
-from spasmwatch.store.rows import AlertRow, BootMarks, DeviceRow, Linked, LogLife, Replaced
+from spasmwatch.store.rows import STATUS_FIELDS, AlertRow, BootMarks, DeviceRow, Linked, LogLife, Replaced
 from spasmwatch.transport import Link
 from swcore import consts as C
 from swcore import protocol as P
@@ -88,7 +88,10 @@ class BandView:
     info: BandInfo | None = None
     status: dict[str, Any] = field(default_factory=dict)
     status_t: float | None = None
-    status_stored: tuple[dict[str, Any], float] | None = None  # the latest STATUS this run stored, and when heard
+    # The latest STATUS stored, and when heard: this run's, or the store's latest as the run took the band on
+    # (``_last_report``: not stored again at a stop).
+    status_stored: tuple[dict[str, Any], float] | None = None
+    status_heard: bool = False  # a STATUS heard from the band this run (its first is stored, whatever it says)
     synced: bool = False
     down_since: float | None = None  # mono s when the link was lost (for the disconnected alert)
     analysis: LiveAnalysis | None = None
@@ -883,7 +886,7 @@ class Daemon:
         now: the rebuild, the clusters and alarms restored read their times."""
         if b.device != device:  # another unit (a spare band on the same port): its STATUS is its own
             self._store_held_status(b)  # (the one before's, stored under its own id)
-            b.status, b.status_t, b.status_stored = {}, None, None
+            b.status, b.status_t, b.status_stored, b.status_heard = {}, None, None, False
         b.device = device
         # Its numbers in the store, for a connect that cannot read them (log_life): not the band's
         # own when its flash was erased once (None, unknown: its own numbers, the first life's).
@@ -1176,9 +1179,9 @@ class Daemon:
 
     def _on_status(self, device: str, rec: dict[str, Any], received_s: float) -> None:
         b = self._by_device(device)
-        if _status_news(b.status_stored, rec, received_s):
+        if _status_news(b.status_stored if b.status_heard else None, rec, received_s):
             self._store_status(b, device, rec, received_s)
-        b.status, b.status_t = rec, received_s
+        b.status, b.status_t, b.status_heard = rec, received_s, True
         flags, errors = rec["flags"], rec["errors"]
         e = self.engine.on_band_state
         e(device, BandFault.BATTERY_LOW, bool(flags & (P.SF_LOW_BATTERY | P.SF_CRITICAL_BATTERY)))
@@ -1868,14 +1871,20 @@ def _last_alert_id(store: Store) -> int:
         return 0
 
 
+# What _status_news compares: the STATUS fields a stored row keeps (StatusRow.record), but the uptime.
+_STATUS_NEWS_FIELDS = tuple(k for k in STATUS_FIELDS if k != "uptime_s")
+
+
 def _status_news(stored: tuple[dict[str, Any], float] | None, rec: dict[str, Any], received_s: float) -> bool:
-    """Whether the STATUS ``rec``, heard at ``received_s``, is stored: the band's first this run, a
-    field a reader uses changed since the latest stored (any but its uptime, which moves at every
-    one), that one STATUS_STORED_EVERY_S old, or the clock set back before it."""
+    """Whether the STATUS ``rec``, heard at ``received_s``, is stored: the band's first this run
+    (``stored`` None: the caller's word, not told by the record's shape), a field the store keeps
+    changed since the latest stored (any of STATUS_FIELDS but the uptime, which moves at every one;
+    not the decoder's ``type``, which the store's rows lack), that one STATUS_STORED_EVERY_S old,
+    or the clock set back before it."""
     if stored is None:
         return True
     old, old_t = stored
-    changed = any(rec.get(k) != old.get(k) for k in rec.keys() | old.keys() if k != "uptime_s")
+    changed = any(rec.get(k) != old.get(k) for k in _STATUS_NEWS_FIELDS)
     return changed or not 0 <= received_s - old_t < K.STATUS_STORED_EVERY_S
 
 
