@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import paho.mqtt.client as paho
 import pytest
-from servers import Watcher, start_broker, stop_broker
+from paho.mqtt.enums import CallbackAPIVersion
+from servers import Watcher, retained, start_broker, stop_broker
 
 from spasmwatch.alerts.channels.mqtt import MqttChannel, MqttSettings
 from spasmwatch.daemon.clock import ScaledClock
@@ -145,5 +148,96 @@ def test_spasmwatch_run_killed_while_the_band_streamed_and_restarted_with_it_awa
         if d.poll() is None:
             d.kill()
         band.kill()
+        watcher.stop()
+        stop_broker(broker)
+
+
+OLD_T = 1_790_000_000.0  # (2026-09-21T14:13:20Z) when the earlier run published the band's status, the band streaming
+EARLIER = {"schema": "spasmwatch.status/1", "device": "band0000", "band_state": "OK", "faults": [], "connected": True,
+           "battery_pct": 81, "worn": True, "asleep": True, "last_known_at": None, "last_cluster": None,
+           "muted_until": None, "muted_by": None, "channels_failing": [], "heartbeat": None, "updated_t": OLD_T}  # fmt: skip
+OTHER = "spasmwatch/band0001"  # a band another daemon on the same broker streams now: not this one's to correct
+QUICK_S = 20.0  # the start's check takes a round trip to the broker (timeout_s 10 s at most)
+
+
+def _earlier_run(port: int, availability: bytes) -> None:
+    """What an earlier run left retained: band0000 streaming (stopped cleanly or killed: its
+    availability ``offline``), and another daemon's band0001 streaming now."""
+    c = paho.Client(CallbackAPIVersion.VERSION2)
+    c.connect("127.0.0.1", port, 30)
+    c.loop_start()
+    try:
+        msgs = {STATUS: json.dumps(EARLIER).encode(), BAND_AV: b"online", AVAILABILITY: availability,
+                f"{OTHER}/status": json.dumps(EARLIER | {"device": "band0001"}).encode(),
+                f"{OTHER}/band_availability": b"online", f"{OTHER}/availability": b"online"}  # fmt: skip
+        for info in [c.publish(topic, payload, qos=1, retain=True) for topic, payload in msgs.items()]:
+            info.wait_for_publish(10)
+    finally:
+        c.disconnect()
+        c.loop_stop()
+
+
+def _store(tmp_path: Path, case: str) -> Store:
+    """The store as the restarted daemon finds it: unreadable, or knowing band0000 as "crib", with
+    the alert state the earlier run kept for it (a restart re-says it: the device's link opens)."""
+    path = tmp_path / "spasmwatch.db"
+    if case == "store unreadable":
+        path.write_bytes(random.Random(7).randbytes(20_000))
+        return Store.may_fail(path)
+    store = Store(path)
+    store.upsert_device("band0000", name="crib", address="sim:0", transport="sim", board="sim", firmware="sim")
+    state = {"alarm": False, "started": None, "count": 3, "state": "CLOSED", "cluster_key": 1}
+    store.keep_retained("mqtt", "band0000", "alert", json.dumps(state))
+    return store
+
+
+@pytest.mark.parametrize(
+    ("case", "bands"),
+    [("store unreadable", ["crib"]), ("label renamed", ["nursery"]), ("band removed", [])],
+)  # fmt: skip
+def test_a_band_an_earlier_run_left_connected_and_not_heard_this_run_is_said_not_connected(
+    tmp_path: Path, case: str, bands: list[str]
+) -> None:
+    """An earlier run left band0000 retained as connected (the band streaming as it stopped). This
+    run does not hear it under that id: its store unreadable at the start, the band's entry renamed
+    ("crib" -> "nursery"), or the band taken out of the config while the daemon was stopped; the
+    band itself away. At its start the daemon says it not connected, band_availability offline,
+    its values kept with when they were last known (the earlier status's time), and does not say
+    it ``online`` on its behalf (an earlier ``offline`` stays, unless a link this run opened for it
+    said otherwise, as the renamed entry's kept alert state does); another daemon's band
+    streaming on the same broker is left alone. Old code: ``connected: true`` stayed until the
+    band connected, with its device ``online`` in the renamed and removed cases: Home Assistant's
+    "Band connected" read ON for a band nobody heard."""
+    broker = start_broker(tmp_path)
+    _earlier_run(broker.port, b"offline")
+    watcher = Watcher(broker.port, "spasmwatch/#")
+    nowhere = free_port()  # no band listens: it is away
+    specs = [BandSpec(label, lambda: open_link("sim", f"127.0.0.1:{nowhere}", bond_file=tmp_path / "bonds.json")) for label in bands]
+    mqtt = MqttChannel(MqttSettings(host="127.0.0.1", port=broker.port))
+
+    async def main() -> None:
+        with _store(tmp_path, case) as store:
+            d = Daemon(store, specs, {"mqtt": mqtt}, store_retry_s=3600)
+            await d.start()
+            try:
+                end = time.monotonic() + QUICK_S
+                while watcher.latest(STATUS).get("connected") is not False:
+                    assert time.monotonic() < end, f"still {watcher.latest(STATUS)}"
+                    await asyncio.sleep(0.05)
+                said = watcher.latest(STATUS)
+                assert said | {"connected": True, "last_known_at": None} == EARLIER | {"updated_t": said["updated_t"]}
+                assert said["last_known_at"] == "2026-09-21T14:13:20+00:00" and said["updated_t"] > OLD_T
+                assert retained(broker.port)[BAND_AV] == b"offline"
+                on = retained(broker.port)
+                linked = case != "store unreadable"  # the kept alert state re-said: the device's link is open
+                assert on[AVAILABILITY] == (b"online" if linked else b"offline")
+                assert (on[f"{OTHER}/band_availability"], json.loads(on[f"{OTHER}/status"])["connected"]) == (b"online", True)
+                assert all(b.device is None for b in d.bands)  # (never heard)
+            finally:
+                await d.stop()
+
+    try:
+        asyncio.run(main())
+    finally:
         watcher.stop()
         stop_broker(broker)

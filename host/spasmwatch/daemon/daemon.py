@@ -394,6 +394,17 @@ class Daemon:
     def _start_mirror(self, name: str, mqtt: MqttChannel) -> None:
         self._mirrors[name] = asyncio.create_task(self._mqtt_mirror(name, mqtt), name=f"{name} status")
         self._tasks.append(self._mirrors[name])
+        self._errand(self._unheard_away(name, mqtt), f"saying on {name} the bands not heard this run not connected")
+
+    async def _unheard_away(self, name: str, mqtt: MqttChannel) -> None:
+        """The bands an earlier run left connected on ``name``'s broker that this run has not heard
+        (the mirror says only those it knows the device of) said not connected: Home Assistant's
+        "Band connected" must not read ON for a band nobody hears (MqttChannel.say_unheard_away)."""
+        try:
+            await mqtt.say_unheard_away(self.clock.wall())
+        except ChannelError as e:
+            log.warning("%s: whether an earlier run left a band connected on the broker is not known (%s): "
+                        "Home Assistant may show a band not heard since the start as connected until it connects", name, e)  # fmt: skip
 
     def _band_view(self, spec: BandSpec) -> BandView:
         s = BandSession(spec.label, spec.link_factory, self, raw=spec.raw, rate_hz=spec.rate_hz, **self._session_kw)

@@ -32,7 +32,9 @@ A channel a config reload replaces (another prefix, device id or broker) or remo
 retained topics as it goes (``retire``: an empty retained payload on each), except those a
 channel configured after the reload retains on the same broker; so do a band's, when a reload
 takes the band out (``forget_device``). A stop (``close``) keeps them, and says ``offline``: a
-restart must not take Home Assistant's entities away.
+restart must not take Home Assistant's entities away. A band an earlier run left ``connected:
+true`` and this run has not heard (so has no device id for) is said not connected at the start
+(``say_unheard_away``), not ``online``.
 
 A last will belongs to a connection, so each device gets its own MQTT
 connection: that is what lets Home Assistant show one band as unavailable.
@@ -373,6 +375,74 @@ def alert_state(n: Notification) -> dict[str, Any]:
     }
 
 
+def _client(s: MqttSettings, name: str) -> paho.Client:
+    """A paho client for the broker of ``s``: its credentials, TLS and reconnect delays; ``name`` in
+    its client id (a band's slug, or what the connection is for)."""
+    cid = f"spasmwatch-{name}-{uuid.uuid4().hex[:8]}"  # unique: a duplicate id kicks the other client
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=cid, clean_session=True)
+    if s.username is not None:
+        client.username_pw_set(s.username, s.password)
+    if s.tls:
+        try:  # certificate and host name checked (paho's defaults): TLS that trusts anyone guards no password
+            client.tls_set(ca_certs=os.path.expanduser(s.ca_file) if s.ca_file else None)
+        except (OSError, ssl.SSLError, ValueError) as e:
+            raise ChannelError(s.name, f"TLS to MQTT broker {s.host}:{s.port}: cannot use ca_file {s.ca_file or '(the system CAs)'}: "
+                               f"{getattr(e, 'strerror', None) or e}", retryable=False) from None  # fmt: skip
+    client.reconnect_delay_set(*RECONNECT_DELAY_S)
+    return client
+
+
+class _Scan:
+    """A connection of its own that speaks for no band (no will, no ``online``): what the broker
+    retains on some topic filters read, then corrections published (``MqttChannel.say_unheard_away``).
+    Its methods block: call them in a thread."""
+
+    def __init__(self, s: MqttSettings, filters: Sequence[str]) -> None:
+        self.s, self.filters = s, filters
+        self.client = _client(s, "scan")
+        self.got: dict[str, bytes] = {}
+        self.done = threading.Event()
+        # Under the prefix (a broker's ACL may allow nothing else), on a level no band's topic has.
+        self.probe = f"{s.prefix}/_probe/{uuid.uuid4().hex}"
+        self.client.on_connect = self._on_connect
+        self.client.on_subscribe = lambda c, *_: c.publish(self.probe, b"end", qos=1)
+        self.client.on_message = self._on_message
+
+    def _on_connect(self, client: paho.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+        if not rc.is_failure:
+            client.subscribe([(f, 1) for f in (*self.filters, self.probe)])
+
+    def _on_message(self, _c: paho.Client, _u: Any, m: paho.MQTTMessage) -> None:
+        if m.topic == self.probe:
+            self.done.set()  # the broker sends the retained messages right after the SUBACK, before this
+        elif m.retain and m.payload:  # (empty: deleted)
+            self.got[m.topic] = bytes(m.payload)
+
+    def read(self) -> dict[str, bytes]:
+        """Topic -> payload of the retained messages on ``filters``; ChannelError without them within ``timeout_s``."""
+        self.client.connect_async(self.s.host, self.s.port, self.s.keepalive_s)
+        self.client.loop_start()
+        if not self.done.wait(self.s.timeout_s):
+            raise ChannelError(self.s.name, f"MQTT broker {self.s.host}:{self.s.port}: its retained messages not read within {self.s.timeout_s:g} s")
+        return dict(self.got)
+
+    def publish(self, messages: dict[str, bytes]) -> list[str]:
+        """``messages`` published retained, waited for up to ``timeout_s`` together: the topics the broker did not take."""
+        sent = [(topic, self.client.publish(topic, payload, qos=1, retain=True)) for topic, payload in messages.items()]
+        deadline = time.monotonic() + self.s.timeout_s
+        for _, info in sent:
+            try:
+                info.wait_for_publish(max(0.0, deadline - time.monotonic()))
+            except (RuntimeError, ValueError):
+                pass  # never queued: listed below
+        return [topic for topic, info in sent if not _published(info)]
+
+    def close(self) -> None:
+        self.done.set()  # a read still waiting (its task cancelled by a stop) ends now, not at timeout_s
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
 class _Link:
     """One device's MQTT connection (paho's network thread), with its last will."""
 
@@ -408,23 +478,13 @@ class _Link:
         self.alert_notice: int | None = None
         # Notification key -> its event as handed to paho, so that a retry waits for it (event loop only).
         self._events: OrderedDict[str, paho.MQTTMessageInfo] = OrderedDict()
-        cid = f"spasmwatch-{slug(device)}-{uuid.uuid4().hex[:8]}"  # unique: a duplicate id kicks the other client
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=cid, clean_session=True)
+        self.client = _client(s, slug(device))
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
-        if s.username is not None:
-            self.client.username_pw_set(s.username, s.password)
-        if s.tls:
-            try:  # certificate and host name checked (paho's defaults): TLS that trusts anyone guards no password
-                self.client.tls_set(ca_certs=os.path.expanduser(s.ca_file) if s.ca_file else None)
-            except (OSError, ssl.SSLError, ValueError) as e:
-                raise ChannelError(s.name, f"TLS to MQTT broker {s.host}:{s.port}: cannot use ca_file {s.ca_file or '(the system CAs)'}: "
-                                   f"{getattr(e, 'strerror', None) or e}", retryable=False) from None  # fmt: skip
         if not leaving:  # one that only deletes never says 'online': its will could only bring back a topic it deleted
             self.client.will_set(self.t["availability"], "offline", qos=1, retain=True)
         self.disconnected = threading.Event()  # our DISCONNECT went out (``stop``)
-        self.client.reconnect_delay_set(*RECONNECT_DELAY_S)
         self.heartbeat = heartbeat  # whether its "Heartbeat failing" sensor is discovered (else removed)
         if s.discovery and not leaving:
             for topic, cfg in discovery_configs(s, device, commands=command is not None, heartbeat=heartbeat).items():
@@ -526,6 +586,11 @@ class _Link:
         """The latest retained payload of ``topic``: (re)published on every connect."""
         with self._lock:
             self._retained[topic] = payload
+
+    def remembers(self, topic: str) -> bool:
+        """Whether this run gave ``topic`` a payload (sent, or to be sent as the link connects)."""
+        with self._lock:
+            return topic in self._retained
 
     def say(self, topic: str, payload: bytes) -> None:
         """Remember ``payload`` as ``topic``'s retained one and hand it to paho now, not waited for:
@@ -778,6 +843,54 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
             return None
         away = replace(st, connected=False, last_known_at=st.last_known_at or last_known_at)
         return self._send_status(self._say_status(device, away, t))
+
+    async def say_unheard_away(self, t: float) -> list[str]:
+        """Each band an earlier run left on the broker as connected (its retained ``status`` says
+        ``connected: true``) that this run has said nothing of: said not connected, its values last
+        known when that status was published, ``band_availability`` offline (the daemon calls it at
+        start). Such a band is not heard under that id this run: the store could not be read to
+        know it, its entry was renamed, or it was taken out of the config while the daemon was
+        stopped; left, Home Assistant's "Band connected" read ON (an automation believed the band
+        on the baby) as soon as anything said the device ``online``, until the band connected.
+
+        Over a connection of its own, which says no band ``online``: an earlier run's ``offline``
+        stays (Home Assistant shows the band's entities unavailable). Not a band another daemon on
+        the broker streams now (its ``availability`` ``online`` while this channel has no link for
+        it). Returns the slugs (topic levels) said. ChannelError: the broker not reached."""
+        base = f"{self.settings.prefix}/"
+        scan = _Scan(self.settings, [f"{base}+/status", f"{base}+/availability"])
+        try:
+            found = await asyncio.to_thread(scan.read)
+            away: dict[str, bytes] = {}
+            for level, old in _connected_left(found, base).items():
+                said = self._link_of(level)
+                if said is None and found.get(f"{base}{level}/availability") == b"online":
+                    continue  # another daemon's, live: not ours to correct
+                if said is not None and said.remembers(said.t["status"]):
+                    continue  # this run's own word on it is there already
+                said_then = {"connected": False, "last_known_at": _known_at(old), "updated_t": t}
+                away[f"{base}{level}/status"] = json.dumps({**old, **said_then}).encode()
+                away[f"{base}{level}/band_availability"] = b"offline"
+            left = await asyncio.to_thread(scan.publish, away)
+        finally:
+            await asyncio.to_thread(scan.close)
+        if left:
+            raise ChannelError(self.name, f"MQTT broker {self.broker} did not take {', '.join(left)} within {self.settings.timeout_s:g} s")
+        levels = sorted({topic[len(base):].split("/")[0] for topic in away})
+        # A status this run said meanwhile (its band connecting as this went) went on its own link,
+        # maybe ahead of ours: said again, the latest last.
+        for level in levels:
+            link = self._link_of(level)
+            if link is not None and link.remembers(link.t["status"]):
+                await self._send_status(link)
+        if levels:
+            log.info("%s: %s said not connected on %s: left connected by an earlier run, not heard this run",
+                     self.name, ", ".join(levels), self.broker)  # fmt: skip
+        return levels
+
+    def _link_of(self, level: str) -> _Link | None:
+        """This run's link for the band whose topics are on ``level`` (its slug)."""
+        return next((link for device, link in self._links.items() if slug(device) == level), None)
 
     def _say_status(self, device: str, status: BandStatus, t: float) -> _Link:
         """``publish_status``'s taking in of ``status`` (what its link sends when it (re)connects)."""
@@ -1075,6 +1188,30 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
 
     def _status_payload(self, device: str, t: float) -> bytes:
         return json.dumps(self._status.get(device, BandStatus()).to_json(device, t)).encode()
+
+
+def _connected_left(retained: dict[str, bytes], base: str) -> dict[str, dict[str, Any]]:
+    """Topic level (a band's slug) -> its retained ``status`` under ``base`` (the prefix and a
+    slash), of those saying ``connected: true``."""
+    out = {}
+    for topic, payload in retained.items():
+        level, _, leaf = topic[len(base):].partition("/")
+        if leaf != "status" or not topic.startswith(base):
+            continue
+        try:
+            status = json.loads(payload)
+        except ValueError:
+            continue  # not a status of ours
+        if isinstance(status, dict) and status.get("connected") is True:
+            out[level] = status
+    return out
+
+
+def _known_at(status: dict[str, Any]) -> str | None:
+    """When an earlier run's retained ``status`` had its values from the band: its ``last_known_at``,
+    else (they were now's then) when it was published."""
+    t = status.get("updated_t")
+    return status.get("last_known_at") or (_iso(t) if isinstance(t, (int, float)) else None)
 
 
 def _wait_all(waiting: list[tuple[_Link, paho.MQTTMessageInfo]], timeout_s: float) -> None:
