@@ -564,3 +564,26 @@ def test_when_the_earlier_cluster_has_no_open_alert_the_later_alert_goes_on_as_i
     r.advance(10)  # due (update_interval_s after the alarm), the spasm fresh
     assert [(x.alert_id, x.kind) for x in r.sent[n:]] == [(alarm.alert_id, NoticeKind.CLUSTER_UPDATE)], r.sent[n:]
     assert [a["cluster_id"] for a in r.engine.snapshot()["alerts"]] == [1]
+
+
+def test_cluster_ended_says_no_alarm_after_a_heads_up_and_never_acknowledged_when_it_closes_unanswered() -> None:
+    """The two ends test_cluster_ended.py does not reach through the channels: a heads-up that
+    raised no alarm (even acknowledged: it acknowledges no alarm) ends as "Cluster ended" with
+    nothing to acknowledge; an alarm nobody acknowledged closes keep_unacknowledged_s after its
+    end as "alarm never acknowledged". Old code: both "Cluster ended", the same words."""
+    r = Rig(warning_expire_s=40.0, keep_unacknowledged_s=3600.0)
+    r.spasms("cot", 1, 2)
+    [warning] = r.engine.snapshot()["alerts"]
+    r.engine.ack(warning["id"], "Ben")
+    r.advance(41)  # no third spasm
+    heads_up = r.sent[-1]
+    assert heads_up.kind is NoticeKind.CLUSTER_CLOSED and heads_up.title == "Cluster ended (cot)", heads_up
+    assert "acknowledge" not in heads_up.text and "film it" in heads_up.text, heads_up.text
+    r.spasms("cot", 2, 3)
+    r.engine.on_cluster_closed("cot", 2, r.clock.t)
+    assert r.sent[-1].title == "Cluster ended, alarm NOT acknowledged (cot)" and r.sent[-1].state in ("ALARM", "ESCALATED")
+    r.advance(3601)  # (escalated first, on this tick)
+    r.advance(1)
+    closed = r.sent[-1]
+    assert (closed.kind, closed.state, closed.title) == (NoticeKind.CLUSTER_CLOSED, "CLOSED", "Cluster ended, alarm never acknowledged (cot)")
+    assert "Nobody acknowledged the alarm. " in closed.text, closed.text

@@ -85,6 +85,8 @@ def every_message(lang: str) -> list[M.Message]:
     for f in (M.ClusterFacts("cot", 3, NOW - 600, 300.0, NOW), M.ClusterFacts("cot", 1, None, None), M.ClusterFacts("cot", 7, NOW, None)):
         out += [M.warning(f, UTC, lang), M.alarm(f, UTC, lang), M.update(f, UTC, lang), M.escalated(f, UTC, 45, lang),
                 M.escalated(f, UTC, 600, lang), M.acknowledged(f, "Anna", lang), M.closed(f, UTC, lang),
+                M.closed(f, UTC, lang, M.AlarmEnd.OPEN), M.closed(f, UTC, lang, M.AlarmEnd.ACKNOWLEDGED, "Anna"),
+                M.closed(f, UTC, lang, M.AlarmEnd.ACKNOWLEDGED), M.closed(f, UTC, lang, M.AlarmEnd.UNANSWERED),
                 M.false_alarm(f, UTC, "Anna", lang)]  # fmt: skip
     for kind in BandFault:
         out += [M.band_fault("cot", kind, lang, command=RECOVER), M.band_cleared("cot", kind, lang)]
@@ -103,7 +105,7 @@ def every_message(lang: str) -> list[M.Message]:
 def test_each_language_words_every_message_kind_without_english(lang: str) -> None:
     msgs = every_message(lang)
     english = every_message("en")
-    assert len(msgs) == len(english) == 50
+    assert len(msgs) == len(english) == 62
     for m, e in zip(msgs, english):
         for got, en in ((m.title, e.title), (m.text, e.text)):
             assert got != en and not ENGLISH.search(got), f"{lang}: English left in {got!r} (English: {en!r})"

@@ -288,11 +288,11 @@ def test_the_alert_says_apart_an_alarm_to_see_to_and_a_cluster_going_on(broker: 
         asyncio.run(asyncio.wait_for(run(), 30))
         assert seen == [
             ("ALARM: possible spasm cluster", "ALARM", True, True),
-            ("Cluster ended", "ALARM", True, False),  # nobody has seen to it: still the siren, no more the light
+            ("Cluster ended, alarm NOT acknowledged", "ALARM", True, False),  # nobody has seen to it: still the siren, no more the light
             ("Alarm acknowledged by Anna", "CLOSED", False, False),
             ("ALARM: possible spasm cluster", "ALARM", True, True),
             ("Alarm acknowledged by Anna", "ACKNOWLEDGED", False, True),  # seen to, still going on
-            ("Cluster ended", "CLOSED", False, False),
+            ("Cluster ended, alarm acknowledged by Anna", "CLOSED", False, False),
         ], seen
         active = w.json("homeassistant/binary_sensor/spasmwatch_cot_cluster_active/config")
         assert active["state_topic"] == "spasmwatch/cot/alert" and active["unique_id"] == "spasmwatch_cot_cluster_active"

@@ -558,7 +558,7 @@ class AlertEngine:
         a.over = True
         log.info("alert %d %s cluster %s: ended, alarm still unacknowledged", a.id, a.device, a.key)
         # Its state is the alarm's, still open (a mirror such as MQTT keeps the alarm on until it is seen to).
-        msg = M.closed(a.facts(), self.settings.tz, self.settings.language)
+        msg = M.closed(a.facts(), self.settings.tz, self.settings.language, M.AlarmEnd.OPEN)
         self._emit(self._notice(a, NoticeKind.CLUSTER_CLOSED, Urgency.INFO, msg, Audience.ALERTED, state=a.state))
 
     def _ended(self, a: ClusterAlert, ended_t: float | None) -> None:
@@ -568,7 +568,7 @@ class AlertEngine:
     def _close(self, a: ClusterAlert, now: float, ended_t: float | None, reason: str, tell: bool = True) -> None:
         self._ended(a, ended_t)
         a.over = False  # closed: nothing left to close once it is acknowledged
-        msg = M.closed(a.facts(), self.settings.tz, self.settings.language)
+        msg = M.closed(a.facts(), self.settings.tz, self.settings.language, _alarm_end(a), a.acked_by)
         n = None
         if a.notified and tell:  # (tell=False: the end was told when it came)
             n = self._notice(a, NoticeKind.CLUSTER_CLOSED, Urgency.INFO, msg, Audience.ALERTED)
@@ -756,6 +756,14 @@ class AlertEngine:
         else:
             d.update(held_back=a.pending)
         return d
+
+
+def _alarm_end(a: ClusterAlert) -> M.AlarmEnd:
+    """Where ``a``'s alarm stands as it closes: an open one closes unanswered (keep_unacknowledged_s);
+    a WARNING raised none (acknowledged or not: a heads-up's ack acknowledges no alarm)."""
+    if a.state in _OPEN_ALARM:
+        return M.AlarmEnd.UNANSWERED
+    return M.AlarmEnd.ACKNOWLEDGED if a.state is ClusterState.ACKNOWLEDGED else M.AlarmEnd.NONE
 
 
 def _old_state(a: ClusterAlert | BandAlert, new: ClusterState | BandState) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from datetime import tzinfo
+from enum import Enum
 from functools import cache
 
 from spasmwatch.alerts.model import LANGUAGES, BandFault
@@ -52,11 +53,21 @@ EN: dict[str, str] = {
     "Please check the baby now, film if it is still happening, and contact your pediatrician. {disclaimer}",
     "acknowledged.title": "Alarm acknowledged by {by}",
     "acknowledged.text": "{by} is looking after the alarm of {device}.",
-    "closed.title": "Cluster ended",
+    # one template for every cluster end; {alarm} says where its alarm stands (AlarmEnd), in the
+    # title too: a parent who reads only the lock screen must know whether anyone still has to act
+    "closed.title": "Cluster ended{alarm}",
+    "closed.title.open": ", alarm NOT acknowledged",
+    "closed.title.acknowledged": ", alarm acknowledged{by}",
+    "closed.title.unanswered": ", alarm never acknowledged",
+    "closed.by": " by {by}",
     "closed.over": " over {span}",
     "closed.start": ", starting at {time}",
-    "closed.text": "Cluster ended: {spasms}{over}{start}. "
-    "Note anything you saw, and keep any video for the pediatrician.",
+    "closed.alarm.open": "Nobody has acknowledged the alarm yet: check on the baby, then acknowledge it on the "
+    "spasmwatch page. ",
+    "closed.alarm.acknowledged": "The alarm was acknowledged{by}. ",
+    "closed.alarm.unanswered": "Nobody acknowledged the alarm. ",
+    "closed.text": "Cluster ended: {spasms}{over}{start}. {alarm}Note what you saw. If it happens again, film it, "
+    "and show any video to your pediatrician.",
     # an alarm retired because late data joined its cluster to an earlier alarmed one (INFO: the
     # mirrors turn it off; the family was alarmed once for it already)
     "merged.title": "Same cluster as an earlier alarm",
@@ -471,12 +482,26 @@ def _span(seconds: float, lang: str) -> str:
     return _t(lang, "span.min", n=f"{seconds / 60:.0f}")
 
 
-def closed(f: ClusterFacts, tz: tzinfo | None, lang: str = "en") -> Message:
+class AlarmEnd(Enum):
+    """Where a cluster's alarm stands as its end is told (``closed``)."""
+
+    NONE = "none"  # no alarm was raised (a heads-up only): nothing to acknowledge
+    OPEN = "open"  # raised, nobody has acknowledged it: it stays open (and escalates) until someone does
+    ACKNOWLEDGED = "acknowledged"  # someone did (``by``, when known)
+    UNANSWERED = "unanswered"  # nobody did, and it closes now (keep_unacknowledged_s after the end)
+
+
+def closed(f: ClusterFacts, tz: tzinfo | None, lang: str = "en", alarm: AlarmEnd = AlarmEnd.NONE, by: str | None = None) -> Message:
     over = ""
     if f.started_t is not None and f.ended_t is not None:
         over = _t(lang, "closed.over", span=_span(max(0.0, f.ended_t - f.started_t), lang))
     start = "" if f.started_t is None else _t(lang, "closed.start", time=hhmm(f.started_t, tz))
-    return Message(_titled(lang, "closed.title", f.device), _t(lang, "closed.text", spasms=_spasms(f.count, lang), over=over, start=start))
+    who = "" if by is None else _t(lang, "closed.by", by=by)
+    title = said = ""
+    if alarm is not AlarmEnd.NONE:
+        title, said = _t(lang, f"closed.title.{alarm.value}", by=who), _t(lang, f"closed.alarm.{alarm.value}", by=who)
+    text = _t(lang, "closed.text", spasms=_spasms(f.count, lang), over=over, start=start, alarm=said)
+    return Message(_titled(lang, "closed.title", f.device, alarm=title), text)
 
 
 def merged(f: ClusterFacts, into: ClusterFacts, tz: tzinfo | None, lang: str = "en") -> Message:

@@ -43,8 +43,9 @@ TAGS = {
     NoticeKind.TEST: "test_tube",
     NoticeKind.DAILY_SUMMARY: "calendar",
 }
-# The pushes of an alarm; they get the button while it is open (below).
-ACK_BUTTON_KINDS = frozenset({NoticeKind.CLUSTER_ALARM, NoticeKind.CLUSTER_UPDATE, NoticeKind.CLUSTER_ESCALATED})
+# The pushes of an alarm; they get the button while it is open (below): also its "Cluster ended,
+# alarm NOT acknowledged", which tells the parent to acknowledge it.
+ACK_BUTTON_KINDS = frozenset({NoticeKind.CLUSTER_ALARM, NoticeKind.CLUSTER_UPDATE, NoticeKind.CLUSTER_ESCALATED, NoticeKind.CLUSTER_CLOSED})
 ACK_BUTTON_LABEL = "Open to acknowledge"
 
 

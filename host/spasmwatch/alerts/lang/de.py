@@ -25,11 +25,19 @@ CATALOG: dict[str, str] = {
     "Kinderärztin oder Ihren Kinderarzt. {disclaimer}",
     "acknowledged.title": "Alarm bestätigt von {by}",
     "acknowledged.text": "{by} kümmert sich um den Alarm von {device}.",
-    "closed.title": "Serie beendet",
+    "closed.title": "Serie beendet{alarm}",
+    "closed.title.open": ", Alarm NICHT bestätigt",
+    "closed.title.acknowledged": ", Alarm bestätigt{by}",
+    "closed.title.unanswered": ", Alarm nie bestätigt",
+    "closed.by": " von {by}",
     "closed.over": " in {span}",
     "closed.start": ", Beginn {time}",
-    "closed.text": "Serie beendet: {spasms}{over}{start}. Notieren Sie, was Sie gesehen haben, "
-    "und heben Sie Videos für Ihre Kinderärztin oder Ihren Kinderarzt auf.",
+    "closed.alarm.open": "Niemand hat den Alarm bisher bestätigt: Sehen Sie nach dem Baby und bestätigen Sie ihn dann "
+    "auf der spasmwatch-Seite. ",
+    "closed.alarm.acknowledged": "Der Alarm wurde{by} bestätigt. ",
+    "closed.alarm.unanswered": "Niemand hat den Alarm bestätigt. ",
+    "closed.text": "Serie beendet: {spasms}{over}{start}. {alarm}Notieren Sie, was Sie gesehen haben. Wenn es wieder "
+    "auftritt, filmen Sie es und zeigen Sie die Videos Ihrer Kinderärztin oder Ihrem Kinderarzt.",
     "merged.title": "Dieselbe Serie wie ein früherer Alarm",
     "merged.text": "Die Bewegungen dieses Alarms gehören zur Serie{since}, die schon gemeldet wurde: eine Serie, nicht "
     "zwei (bisher {spasms}). Sie wird unter jenem Alarm weiter verfolgt; für diesen ist nichts mehr zu tun.",

@@ -24,11 +24,19 @@ CATALOG: dict[str, str] = {
     "mire al bebé ahora, grábelo si sigue ocurriendo y contacte con su pediatra. {disclaimer}",
     "acknowledged.title": "Alarma confirmada por {by}",
     "acknowledged.text": "{by} se ocupa de la alarma de {device}.",
-    "closed.title": "Serie terminada",
+    "closed.title": "Serie terminada{alarm}",
+    "closed.title.open": ", alarma SIN CONFIRMAR",
+    "closed.title.acknowledged": ", alarma confirmada{by}",
+    "closed.title.unanswered": ", alarma nunca confirmada",
+    "closed.by": " por {by}",
     "closed.over": " en {span}",
     "closed.start": ", empezó a las {time}",
-    "closed.text": "Serie terminada: {spasms}{over}{start}. Anote lo que vio y guarde los vídeos "
-    "para su pediatra.",
+    "closed.alarm.open": "Nadie ha confirmado la alarma todavía: vaya a ver al bebé y luego confírmela en la página "
+    "de spasmwatch. ",
+    "closed.alarm.acknowledged": "La alarma fue confirmada{by}. ",
+    "closed.alarm.unanswered": "Nadie confirmó la alarma. ",
+    "closed.text": "Serie terminada: {spasms}{over}{start}. {alarm}Anote lo que vio. Si vuelve a ocurrir, grábelo "
+    "y muestre los vídeos a su pediatra.",
     "merged.title": "La misma serie que una alarma anterior",
     "merged.text": "Los movimientos de esta alarma pertenecen a la serie{since}, ya avisada: una sola serie, no dos "
     "({spasms} hasta ahora). Sigue bajo aquella alarma; no hay nada más que hacer con esta.",

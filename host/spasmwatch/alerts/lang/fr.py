@@ -24,11 +24,19 @@ CATALOG: dict[str, str] = {
     "Allez voir le bébé maintenant, filmez si cela continue, et contactez votre pédiatre. {disclaimer}",
     "acknowledged.title": "Alarme prise en charge par {by}",
     "acknowledged.text": "{by} s'occupe de l'alarme de {device}.",
-    "closed.title": "Série terminée",
+    "closed.title": "Série terminée{alarm}",
+    "closed.title.open": ", alarme NON prise en charge",
+    "closed.title.acknowledged": ", alarme prise en charge{by}",
+    "closed.title.unanswered": ", alarme jamais prise en charge",
+    "closed.by": " par {by}",
     "closed.over": " sur {span}",
     "closed.start": ", début à {time}",
-    "closed.text": "Série terminée : {spasms}{over}{start}. Notez ce que vous avez vu "
-    "et gardez les vidéos pour votre pédiatre.",
+    "closed.alarm.open": "Personne n'a encore pris en charge l'alarme : allez voir le bébé, puis prenez-la en charge "
+    "sur la page spasmwatch. ",
+    "closed.alarm.acknowledged": "L'alarme a été prise en charge{by}. ",
+    "closed.alarm.unanswered": "Personne n'a pris en charge l'alarme. ",
+    "closed.text": "Série terminée : {spasms}{over}{start}. {alarm}Notez ce que vous avez vu. Si cela recommence, "
+    "filmez et montrez les vidéos à votre pédiatre.",
     "merged.title": "Même série qu'une alarme précédente",
     "merged.text": "Les mouvements de cette alarme appartiennent à la série{since}, déjà signalée : une seule série, "
     "pas deux ({spasms} jusqu'ici). Elle est suivie sous cette alarme ; rien de plus à faire pour celle-ci.",
