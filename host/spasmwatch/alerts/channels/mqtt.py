@@ -73,7 +73,8 @@ log = logging.getLogger(__name__)
 _CLUSTER_KINDS = frozenset(k for k in NoticeKind if k.value.startswith("cluster_") or k is NoticeKind.FALSE_ALARM)
 _KEEP_EVENTS = 256  # notifications whose event a link remembers (retries come within a minute)
 # How often a stop waiting for the broker's PUBACKs looks whether the link is still up: one that
-# went down brings none before it reconnects (the stop ends within this, not timeout_s, after).
+# went down brings none before it reconnects (the stop ends within this, not timeout_s, after);
+# and a start's scan (_Scan.publish) whether the daemon stopped.
 _CLOSE_CHECK_S = 0.1
 # paho's reconnect delay (s: first, cap; doubling while the broker stays away, back to the first
 # after a CONNACK): a restarted broker is back within a second or two, one away long costs a
@@ -402,6 +403,7 @@ class _Scan:
         self.client = _client(s, "scan")
         self.got: dict[str, bytes] = {}
         self.done = threading.Event()
+        self.closed = threading.Event()  # a read or publish still waiting (its task cancelled by a stop) gives up
         # Under the prefix (a broker's ACL may allow nothing else), on a level no band's topic has.
         self.probe = f"{s.prefix}/_probe/{uuid.uuid4().hex}"
         self.client.on_connect = self._on_connect
@@ -431,14 +433,18 @@ class _Scan:
         sent = [(topic, self.client.publish(topic, payload, qos=1, retain=True)) for topic, payload in messages.items()]
         deadline = time.monotonic() + self.s.timeout_s
         for _, info in sent:
-            try:
-                info.wait_for_publish(max(0.0, deadline - time.monotonic()))
-            except (RuntimeError, ValueError):
-                pass  # never queued: listed below
+            while not _published(info) and not self.closed.is_set() and (left := deadline - time.monotonic()) > 0:
+                try:
+                    info.wait_for_publish(min(left, _CLOSE_CHECK_S))
+                except (RuntimeError, ValueError):
+                    break  # never queued: listed below
         return [topic for topic, info in sent if not _published(info)]
 
     def close(self) -> None:
-        self.done.set()  # a read still waiting (its task cancelled by a stop) ends now, not at timeout_s
+        # A read or publish still waiting ends now, not at timeout_s: a stop right after the start
+        # cancels the task awaiting it, and asyncio.run waits for its thread (a stop took 10 s).
+        self.closed.set()
+        self.done.set()
         self.client.disconnect()
         self.client.loop_stop()
 
