@@ -129,3 +129,27 @@ def test_the_daemon_killed_makes_everything_unavailable_and_a_restart_with_the_b
             child.wait(5)
         w.stop()
         asyncio.run(ch.close())
+
+
+def test_the_starts_correction_leaves_a_band_this_run_said_and_says_only_the_others_not_connected(broker: Broker) -> None:
+    """An earlier run left two bands retained as streaming, cot and crib. This run hears cot (its
+    status said, connected with now's values) before the start's check runs: cot keeps this run's
+    word; crib, not heard, is said not connected with its values last known then, unavailable
+    in Home Assistant. Old code: no such check (crib stayed connected: true)."""
+    earlier = MqttChannel(MqttSettings(port=broker.port, timeout_s=5))
+    asyncio.run(earlier.publish_status(DEV, STREAMING, 1.0))
+    asyncio.run(earlier.publish_status("crib", STREAMING, 1.0))
+    asyncio.run(earlier.close())
+    ch = MqttChannel(MqttSettings(port=broker.port, timeout_s=5))
+    try:
+        asyncio.run(ch.publish_status(DEV, STREAMING, 50.0))  # this run's, heard
+        assert asyncio.run(ch.say_unheard_away(60.0)) == ["crib"]
+        on_broker = retained(broker.port)
+        cot, crib = (json.loads(on_broker[f"spasmwatch/{d}/status"]) for d in (DEV, "crib"))
+        assert (cot["connected"], cot["updated_t"], on_broker[f"spasmwatch/{DEV}/band_availability"]) == (True, 50.0, b"online")
+        assert (crib["connected"], crib["battery_pct"], crib["last_known_at"], crib["updated_t"]) == (False, 78.0, "1970-01-01T00:00:01+00:00", 60.0)
+        assert on_broker["spasmwatch/crib/band_availability"] == b"offline"
+        assert on_broker["spasmwatch/crib/availability"] == b"offline"  # (the earlier run's stop; not said online for it)
+        assert availabilities(broker.port) == only_band_values(True)  # cot's entities, as this run said
+    finally:
+        asyncio.run(ch.close())

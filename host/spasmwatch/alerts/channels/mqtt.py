@@ -888,7 +888,10 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         for level in levels:
             link = self._link_of(level)
             if link is not None and link.remembers(link.t["status"]):
-                await self._send_status(link)
+                try:
+                    await self._send_status(link)
+                except ChannelError:
+                    pass  # its link is down: it re-says its status as it reconnects (_Link._on_connect)
         if levels:
             log.info("%s: %s said not connected on %s: left connected by an earlier run, not heard this run",
                      self.name, ", ".join(levels), self.broker)  # fmt: skip
@@ -1201,8 +1204,8 @@ def _connected_left(retained: dict[str, bytes], base: str) -> dict[str, dict[str
     slash), of those saying ``connected: true``."""
     out = {}
     for topic, payload in retained.items():
-        level, _, leaf = topic[len(base):].partition("/")
-        if leaf != "status" or not topic.startswith(base):
+        level, _, leaf = topic.removeprefix(base).partition("/")
+        if not topic.startswith(base) or leaf != "status":
             continue
         try:
             status = json.loads(payload)
