@@ -189,7 +189,7 @@ def test_a_store_whose_disk_goes_between_the_check_and_the_connection_is_not_mad
         assert type(e) is StoreMissing, e
         where = f"{path} is missing from its folder (an empty" if empty_mount_point else f"the store folder {path.parent} is missing: is"
         assert str(e).startswith(where) and "is its disk mounted?" in str(e), e
-        assert ("A store was opened there before" if recorded else "A store was there as this open began") in str(e), e
+        assert ("A store was opened there before" if recorded else "A store was there when this process first tried to open it") in str(e), e
         assert f"'spasmwatch store new --db {path}'" in str(e), e
         assert (os.listdir(path.parent) == []) if empty_mount_point else not path.parent.exists()  # nothing made
         mounts[0]()
@@ -821,3 +821,40 @@ def test_an_open_does_not_touch_the_other_stores_the_record_names(tmp_path: Path
         (elsewhere / "shut").chmod(0o700)  # (for pytest to clean it up)
     assert touched and not [p for p in touched if p.startswith(str(elsewhere))], touched
     assert json.loads(known.path.read_text()) == [{**record[0], "bands": [DEV, "band0002"]}, *others]
+
+
+def test_a_store_found_there_but_not_recorded_is_not_made_at_the_tries_after_its_disk_went(tmp_path: Path) -> None:
+    """The first start of a version with the record: the store is there at the check, not recorded
+    yet, and its disk is unmounted before the open's connection (``claim``). The first try says it
+    is missing; the daemon's tries after it (``reopen``, every STORE_RETRY_S) check again, and the
+    check, the record naming no store there and no file there, is a first run. Old code: the next
+    try made a new, empty store in the empty mount point, and took the daemon's lock there (the
+    family's history looked gone, its events written under the disk's mount point). Now the open
+    remembers the store it found: nothing is made, and the store opens once its disk is back."""
+    path = tmp_path / "disk" / "spasmwatch.db"
+    _kept(path)
+    known = KnownStores.default()
+    known.path.unlink()
+    mounts: list[Callable[[], None]] = []
+
+    def disk_gone() -> None:
+        if not mounts:
+            mounts.append(unmount(path, empty_mount_point=True))
+
+    with one_daemon(path, now=False) as lock:
+
+        def claim() -> None:  # (the daemon's lock taken, then its disk gone: the lock goes with it)
+            lock.take()
+            disk_gone()
+
+        with Store.may_fail(path, known, claim=claim) as store:
+            assert type(store.open_error) is StoreMissing, store.open_error
+            for _ in range(2):
+                assert not store.reopen()
+                e = store.open_error
+                assert type(e) is StoreMissing and str(e).startswith(f"{path} is missing from its folder"), e
+                assert "A store was there when this process first tried to open it: none is made in its place" in str(e), e
+                assert os.listdir(path.parent) == []  # no store, no lock beneath the mount point
+            mounts[0]()
+            assert store.reopen()
+            assert [n.text for n in store.notes()] == ["the family's history"] and [d.name for d in store.devices()] == ["crib"]
