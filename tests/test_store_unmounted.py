@@ -858,3 +858,35 @@ def test_a_store_found_there_but_not_recorded_is_not_made_at_the_tries_after_its
             mounts[0]()
             assert store.reopen()
             assert [n.text for n in store.notes()] == ["the family's history"] and [d.name for d in store.devices()] == ["crib"]
+
+
+@pytest.mark.parametrize("older", ["no id by its path", "no band by its path"])
+def test_an_older_records_entry_through_a_link_still_refuses_a_store_the_files_own_entry_would_take(tmp_path: Path, older: str) -> None:
+    """An older record names the store by the file's own path and through a symlink (a family that
+    changed its config from one to the other): the file's own entry says too little to refuse a store
+    found there, the link's entry says it is not this family's. ``no id by its path``: the file's path
+    recorded before ids (a bare path), the link's with the store's id; another store (its own id) is
+    at the file. ``no band by its path``: the link's entry holds the store's band, the file's none;
+    another family's store from before ids (other bands) is at the file. Old code (7c08f36, every key
+    resolved): refused, a DifferentStore. f56e4d8 (the keys compared as text, the others resolved
+    only at a refusal): taken, opened read-write, and recorded under the file's path with the other
+    store's id, the record left with a conflict. Every entry naming the file decides it, as before,
+    unless the file's own entry settles it (the file not there, or there with the very id recorded)."""
+    real, via = _linked(tmp_path)
+    ours = read_identity(real).id
+    known = KnownStores.default()
+    known.path.parent.mkdir(parents=True, exist_ok=True)
+    if older == "no id by its path":
+        record = json.dumps([str(real), {"path": str(via), "id": ours}])
+        other_disk(real)
+    else:
+        record = json.dumps([{"path": str(real), "id": ours}, {"path": str(via), "id": ours, "bands": [DEV]}])
+        real.parent.rename(real.parent.with_name("mine"))
+        _old_store(real, schema.STORE_ID_VERSION - 1, bands=("sw-0badc0ffee",), note="another family's")
+    known.path.write_text(record)
+    before = disk_files(real.parent)
+    for path in (real, via):
+        with Store.may_fail(path, KnownStores.default()) as store:
+            assert isinstance(store.open_error, DifferentStore), store.open_error
+            assert f"'spasmwatch store adopt --db {path}' takes it" in str(store.open_error), store.open_error
+    assert disk_files(real.parent) == before and known.path.read_text() == record

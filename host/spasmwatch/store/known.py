@@ -175,10 +175,7 @@ class KnownStores:
             return Checked(None if store.is_file() else e, unreadable=e)
         keys = _keys(stores, store)
         checked = self._checked(stores, keys, store)
-        if isinstance(checked.missing, DifferentStore) and (every := _keys(stores, store, every=True)) != keys:
-            # Refused by the file's own entry: an older version's entry naming it through a link may
-            # say otherwise (another id: a conflict; its bands: a backup of this family's). Only then
-            # are the other entries resolved (``_keys``).
+        if not _settled(checked) and (every := _keys(stores, store, every=True)) != keys:
             return self._checked(stores, every, store)
         return checked
 
@@ -434,6 +431,25 @@ def _keys(stores: dict[str, Entry], store: Path, every: bool = False) -> list[st
     if keys and not every:
         return keys
     return [k for k in stores if k in keys or os.path.realpath(k) == real]
+
+
+def _settled(checked: Checked) -> bool:
+    """Whether ``checked``, the check of a store by the entries naming it as text (``_keys``), is what
+    every entry naming it says, so that the record's other keys need not be resolved (a few lstat
+    calls each, on their own disks: one on a share that hangs held the daemon's start). Settled: no
+    entry names it as text (``_keys`` resolved them all then), its file not there or a conflict
+    among them (not opened either way), or the file there with the very id recorded (an older
+    version's entry naming it through a link with another id made that a conflict until 2026-12-06:
+    it opens, docs/store.md). Anything else an older version's entry through a link may decide:
+    a different store (that entry may make it a conflict, or hold a backup's band), no id recorded
+    by the file's path (that entry's id refuses another store), a store from before ids (that
+    entry's bands refuse another family's), an id that could not be read. Found by review of
+    f56e4d8: resolved only at a refusal, the first two were taken, opened and recorded."""
+    if not checked.recorded:
+        return True
+    if checked.missing is not None:
+        return not isinstance(checked.missing, DifferentStore)
+    return checked.found is not None and checked.found.id is not None and checked.found.id == checked.expected
 
 
 def _named(stores: dict[str, Entry], keys: list[str], store: Path) -> bool:
