@@ -890,3 +890,23 @@ def test_an_older_records_entry_through_a_link_still_refuses_a_store_the_files_o
             assert isinstance(store.open_error, DifferentStore), store.open_error
             assert f"'spasmwatch store adopt --db {path}' takes it" in str(store.open_error), store.open_error
     assert disk_files(real.parent) == before and known.path.read_text() == record
+
+
+def test_a_store_named_through_a_file_symlink_whose_disk_goes_before_the_connection_is_said_missing(tmp_path: Path) -> None:
+    """The config names the store through a symlink to the file (~/spasmwatch.db -> /mnt/sd/spasmwatch.db):
+    the disk goes between the check and the connection (at ``claim``), leaving the link dangling. Old
+    code: the open's own SQLite error ("cannot open: unable to open database file"), with no word of
+    the disk or the way out, as the link itself is still there (``os.path.lexists``)."""
+    real, link = tmp_path / "disk" / "spasmwatch.db", tmp_path / "home" / "spasmwatch.db"
+    _kept(real)
+    link.parent.mkdir()
+    link.symlink_to(real)
+    known = KnownStores.default()
+    mounts: list[Callable[[], None]] = []
+    with Store.may_fail(link, known, claim=lambda: mounts or mounts.append(unmount(real, empty_mount_point=True))) as store:
+        e = store.open_error
+        assert type(e) is StoreMissing and str(e).startswith(f"{link} is missing from its folder"), e
+        assert "is its disk mounted?" in str(e) and f"'spasmwatch store new --db {link}'" in str(e), e
+        assert os.listdir(real.parent) == []
+        mounts[0]()
+        assert store.reopen() and [n.text for n in store.notes()] == ["the family's history"]

@@ -497,8 +497,10 @@ def _not_there(store: Path, was: str) -> StoreMissing:
 def vanished(store: Path, checked: Checked) -> StoreMissing | None:
     """Why an open that may not make ``store`` (``checked``: its check, ``Checked.makes`` False) could
     not connect, when the file is gone since the check (its disk unmounted in between): ``StoreMissing``
-    as the check says it. None: the file is there (the open's own error says what is wrong)."""
-    if checked.makes or os.path.lexists(store):
+    as the check says it. None: the file is there (the open's own error says what is wrong). A link
+    to the file left dangling is no file (``exists`` follows it, as the check does): until the
+    review of 2026-12-06 (``lexists``) the open's own SQLite error, with no word of the disk."""
+    if checked.makes or store.exists():
         return None
     return _not_there(store, "A store was opened there before" if checked.recorded else _FOUND)
 
