@@ -18,6 +18,7 @@ Epochs off the body reset to UNKNOWN.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from spasmwatch.analysis import consts as A
@@ -80,12 +81,7 @@ class SleepWake:
         return bool(active * 100 <= A.SLEEP_ACTIVE_PCT * n)
 
     def _sleep_onset(self) -> float:
-        """Start of the quiet window, past the active epochs it begins with."""
-        recent = list(self._hist)[-self.sleep_n :]
-        for t, a in recent:
-            if not a:
-                return t
-        return recent[-1][0]
+        return sleep_onset(list(self._hist)[-self.sleep_n :])
 
     def _wake_onset(self) -> float | None:
         if len(self._hist) < self.wake_n:
@@ -93,13 +89,27 @@ class SleepWake:
         recent = list(self._hist)[-self.wake_n :]
         if sum(1 for _, a in recent if a) * 100 < A.WAKE_ACTIVE_PCT * self.wake_n:
             return None
-        # Earliest active epoch from which the active share still holds.
-        active = 0
-        onset = None
-        for k in range(len(recent) - 1, -1, -1):
-            t, a = recent[k]
-            if a:
-                active += 1
-                if active * 100 >= A.WAKE_ACTIVE_PCT * (len(recent) - k):
-                    onset = t
-        return onset
+        return wake_onset(recent)
+
+
+def sleep_onset(recent: Sequence[tuple[float, bool]]) -> float:
+    """Start of the quiet window ``recent`` ((start, active) of its epochs), past the active epochs
+    it begins with."""
+    for t, a in recent:
+        if not a:
+            return t
+    return recent[-1][0]
+
+
+def wake_onset(recent: Sequence[tuple[float, bool]]) -> float | None:
+    """Of a wake window ``recent`` ((start, active) of its epochs, active enough for a wake): its
+    earliest active epoch from which the active share still holds."""
+    active = 0
+    onset = None
+    for k in range(len(recent) - 1, -1, -1):
+        t, a = recent[k]
+        if a:
+            active += 1
+            if active * 100 >= A.WAKE_ACTIVE_PCT * (len(recent) - k):
+                onset = t
+    return onset
