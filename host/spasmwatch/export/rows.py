@@ -13,6 +13,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
+import numpy as np
+from numpy.typing import NDArray
+
 NOTE_KINDS = ("video", "medication", "note")
 TREATMENT_ACTIONS = ("start", "change", "stop")
 LABELS = ("confirmed", "false_alarm")
@@ -55,6 +58,47 @@ class ActivityRow:
     active: bool
     worn: bool  # not the band's "not worn" verdict (its "unknown", at a boot, counts as worn)
     off_body: bool = False  # this epoch alone looked off the body (what the verdict's hysteresis counts)
+
+
+@dataclass(frozen=True)
+class BandEpochs:
+    """One band's activity epochs in time order, as columns (``ActivityRow``'s fields): what coverage
+    and the sleep/wake estimate read, a year's 3 million epochs, with no Python object for each
+    (in pure Python 3.4 µs an epoch of the page's 366 days, 9.5 µs of a year-long report's: docs/web.md)."""
+
+    device: str
+    t: NDArray[np.float64]
+    epoch_s: NDArray[np.float64]
+    active: NDArray[np.bool_]
+    worn: NDArray[np.bool_]
+    off_body: NDArray[np.bool_]
+
+    @classmethod
+    def of(cls, device: str, rows: Sequence[ActivityRow]) -> BandEpochs:
+        """The band's epochs of ``rows`` (all of that band), in their order."""
+        return cls(
+            device,
+            np.array([r.t for r in rows], dtype=np.float64),
+            np.array([r.epoch_s for r in rows], dtype=np.float64),
+            np.array([r.active for r in rows], dtype=np.bool_),
+            np.array([r.worn for r in rows], dtype=np.bool_),
+            np.array([r.off_body for r in rows], dtype=np.bool_),
+        )
+
+    @classmethod
+    def cat(cls, parts: Sequence[BandEpochs]) -> BandEpochs:
+        """One band's epochs of ``parts`` (of that band) one after another."""
+        return cls(
+            parts[0].device,
+            np.concatenate([p.t for p in parts]),
+            np.concatenate([p.epoch_s for p in parts]),
+            np.concatenate([p.active for p in parts]),
+            np.concatenate([p.worn for p in parts]),
+            np.concatenate([p.off_body for p in parts]),
+        )
+
+    def __len__(self) -> int:
+        return len(self.t)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +155,7 @@ class Source(Protocol):
 
     def treatments(self, since: float, until: float) -> Iterable[TreatmentRow]: ...
 
-    def wear(self, device: str | None, since: float, until: float) -> Iterable[ActivityRow]:
+    def wear(self, device: str | None, since: float, until: float) -> Iterable[BandEpochs]:
         """Each band's epochs (one band after another, each in time order) starting in [since, until),
         with the band's last epoch before the range and its first after it (coverage sees a span
         that crosses either end)."""
@@ -165,12 +209,12 @@ class Tables:
     def treatments(self, since: float, until: float) -> Iterator[TreatmentRow]:
         return _window(self.treatment_rows, None, since, until)
 
-    def wear(self, device: str | None, since: float, until: float) -> Iterator[ActivityRow]:
+    def wear(self, device: str | None, since: float, until: float) -> Iterator[BandEpochs]:
         for d in sorted({a.device for a in self.activity_rows if device in (None, a.device)}):
             mine = sorted((a for a in self.activity_rows if a.device == d), key=lambda a: a.t)
             before = [a for a in mine if a.t < since][-1:]
             after = [a for a in mine if a.t >= until][:1]
-            yield from before + [a for a in mine if since <= a.t < until] + after
+            yield BandEpochs.of(d, before + [a for a in mine if since <= a.t < until] + after)
 
     def lost(self, device: str | None) -> Iterator[LostRow]:
         return (r for r in self.lost_rows if device in (None, r.device))

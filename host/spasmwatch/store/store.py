@@ -25,6 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
+import numpy as np
 import platformdirs
 
 from spasmwatch.store import _db, placing
@@ -89,6 +90,12 @@ _ACTIVITY_COLS = ("boot", "t_ms", "activity", "breath", "off_body", "worn")
 _LINK_COLS = ("boot", "prev_boot", "cause", "flags", "prev_ms", "gap_ms", "err_ms")
 _EVENT_SELECT = "SELECT id, device, " + ", ".join(_EVENT_COLS) + ", wall_t, received_wall_s FROM events"
 _ACTIVITY_SELECT = "SELECT id, device, " + ", ".join(_ACTIVITY_COLS) + ", wall_t, received_wall_s FROM activity"
+# An epoch's columns that coverage and the sleep/wake estimate read (``Store.activity_columns``);
+# worn: the verdict is not 'not worn' (worn, or unknown at a boot)
+ACTIVITY_COLUMNS = np.dtype([("wall_t", "f8"), ("activity", "i8"), ("off_body", "?"), ("worn", "?")])
+# ... read as two: each column read is a Python object an epoch (0.2 µs), the three integers one
+_ACTIVITY_CODED = np.dtype([("wall_t", "f8"), ("code", "i8")])
+_ACTIVITY_CODED_SELECT = "SELECT wall_t, activity * 4 + (off_body != 0) * 2 + (worn != 0) FROM activity"
 
 
 def _latest_label(col: str) -> str:
@@ -221,7 +228,9 @@ def _range(col: str, since: float | None, until: float | None, device: str | Non
     return _where(device, (col, ">=", since), (col, "<", until))
 
 
-def _activity_query(device: str | None, since: float | None, until: float | None) -> tuple[str, list[Any]]:
+def _activity_query(
+    device: str | None, since: float | None, until: float | None, select: str = _ACTIVITY_SELECT
+) -> tuple[str, list[Any]]:
     """``activity``'s SQL: the placed epochs ending in [since, until), in time order."""
     where, params = _range("wall_t", since, until, device)
     where += (" AND" if where else " WHERE") + " wall_t IS NOT NULL"
@@ -230,7 +239,7 @@ def _activity_query(device: str | None, since: float | None, until: float | None
         # (device, wall_t), a band at a time; without it SQLite scanned the whole table, a year's
         # epochs for the page's 14 days (docs/web.md).
         where += " AND device IN (SELECT device_id FROM devices)"
-    return _ACTIVITY_SELECT + where + " ORDER BY wall_t, id", params
+    return select + where + " ORDER BY wall_t, id", params
 
 
 def _ints(rec: Mapping[str, Any], cols: Sequence[str], what: str) -> tuple[int, ...]:
@@ -529,12 +538,16 @@ class Store:
         self._live_conn()  # a closed store fails at the call, not at the first next()
         return self._stream_gen([(q, list(p)) for q, p in queries], make)
 
-    def _stream_gen(self, queries: list[tuple[str, list[Any]]], make: Callable[[Row], T]) -> Iterator[T]:
+    def _reader(self) -> sqlite3.Connection:
+        """A private read-only connection (a long read holds neither the store's lock nor its writer)."""
         uri = _db.reading_uri(self.path)
         try:
-            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=_db.BUSY_TIMEOUT_S)
+            return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=_db.BUSY_TIMEOUT_S)
         except sqlite3.Error as e:
             raise StoreError(f"{self.path}: cannot open for reading: {e}") from e
+
+    def _stream_gen(self, queries: list[tuple[str, list[Any]]], make: Callable[[Row], T]) -> Iterator[T]:
+        conn = self._reader()
         try:
             conn.execute("BEGIN")  # one snapshot across the queries
             for sql, params in queries:
@@ -932,6 +945,24 @@ class Store:
     def activity(self, device: str | None = None, since: float | None = None, until: float | None = None) -> Iterator[ActivityRow]:
         """Epochs whose end ``wall_t`` is in [since, until), in time order (placed ones only)."""
         return self._stream([_activity_query(device, since, until)], _activity_row)
+
+    def activity_columns(self, device: str, since: float, until: float) -> np.ndarray:
+        """``activity(device, since, until)``'s epochs as one numpy array of ``ACTIVITY_COLUMNS``: a
+        year's 3 million epochs as row objects (``activity``), then export rows, cost 2.6 µs an epoch;
+        read into an array, 0.65 µs (bench/dayscost.py)."""
+        self._live_conn()  # a closed store fails as the other reads do
+        sql, params = _activity_query(device, since, until, _ACTIVITY_CODED_SELECT)
+        conn = self._reader()
+        try:
+            coded = np.fromiter(conn.execute(sql, params), _ACTIVITY_CODED)
+        except sqlite3.Error as e:
+            raise self._error(e) from e
+        finally:
+            conn.close()
+        out = np.empty(len(coded), ACTIVITY_COLUMNS)
+        out["wall_t"], code = coded["wall_t"], coded["code"]
+        out["activity"], out["off_body"], out["worn"] = code >> 2, (code & 2) != 0, (code & 1) != 0
+        return out
 
     def activity_next_to(self, device: str, t: float, before: bool) -> ActivityRow | None:
         """The band's last placed epoch ending before ``t`` (``before``), else its first ending at or

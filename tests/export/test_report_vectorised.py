@@ -1,0 +1,245 @@
+"""The report's and the family page's epochs read as numpy columns (``Source.wear``, ``transitions``)
+give what the epoch-at-a-time code gave, to the bit, on random stores.
+
+The old code is kept here as the reference: coverage's segments and the sleep/wake transitions made
+from one ``ActivityRow`` at a time (2.5 µs an epoch of pure Python: a year-long report took 29 s,
+the page's 366 days 10 s; docs/web.md). Each store: two bands in Europe/Berlin over a clock change
+(a 23 h or a 25 h day), epochs every 10 s with random gaps (bridged ones of 20 s, and the band out
+of range for minutes to a whole day: an empty day), removals dated by the band's own hysteresis and
+worn verdicts flipped at random, a boot's 'unknown' verdict, nights of quiet and days of movement,
+the wall clock a fraction of a second off the band's, and clusters across local midnights.
+"""
+
+from __future__ import annotations
+
+import heapq
+import importlib
+import random
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from spasmwatch.analysis.sleepwake import SleepWake
+from spasmwatch.export.coverage import DISCONNECTED, GAP_EPOCHS, NOT_WORN, WORN, Segment, data_end, recorded
+from spasmwatch.export.rows import ActivityRow, BandEpochs, Tables, TransitionRow
+from spasmwatch.export.sleep import LEAD_S
+from spasmwatch.export.store_source import EPOCH_S, StoreSource
+from spasmwatch.report.data import ReportData, count, gather
+from spasmwatch.store import Store
+from swcore import protocol as P
+from swcore.epoch import Wear
+
+# the module (the package's ``coverage`` is its function of that name)
+coverage_module = importlib.import_module("spasmwatch.export.coverage")
+BERLIN = ZoneInfo("Europe/Berlin")
+DAY_S = 86_400.0
+BANDS = ("band-a", "band-b")
+DAYS = 4
+
+
+# --- the reference: the code before the columns (coverage.segments, export.sleep) -----------------
+@dataclass
+class _OldBand:
+    kind: str
+    start: float
+    last_t: float
+    last_end: float
+    run_off: bool
+    run_start: float
+    epoch_s: float
+
+
+def _old_kind(e: ActivityRow) -> str:
+    return WORN if e.worn else NOT_WORN
+
+
+def old_segments(epochs: Iterable[ActivityRow], end: float | None = None) -> Iterator[Segment]:
+    band: _OldBand | None = None
+    device = ""
+    for e in epochs:
+        if band is not None and e.device == device and e.t - band.last_t <= GAP_EPOCHS * e.epoch_s:
+            yield from _old_step(band, device, e)
+            continue
+        if band is not None and e.device == device:
+            yield Segment(device, band.start, band.last_end, band.kind)
+            yield Segment(device, band.last_end, e.t, DISCONNECTED)
+        elif band is not None:
+            yield from _old_last(band, device, end)
+        device = e.device
+        band = _OldBand(_old_kind(e), e.t, e.t, e.t + e.epoch_s, e.off_body, e.t, e.epoch_s)
+    if band is not None:
+        yield from _old_last(band, device, end)
+
+
+def _old_last(band: _OldBand, device: str, end: float | None) -> Iterator[Segment]:
+    if end is None or end <= band.last_end:
+        yield Segment(device, band.start, band.last_end, band.kind)
+    elif end - band.last_end <= GAP_EPOCHS * band.epoch_s:
+        yield Segment(device, band.start, end, band.kind)
+    else:
+        yield Segment(device, band.start, band.last_end, band.kind)
+        yield Segment(device, band.last_end, end, DISCONNECTED)
+
+
+def _old_step(band: _OldBand, device: str, e: ActivityRow) -> Iterator[Segment]:
+    if e.off_body != band.run_off:
+        band.run_off, band.run_start = e.off_body, e.t
+    kind = _old_kind(e)
+    if kind != band.kind:
+        led_here = band.run_off == (kind == NOT_WORN)
+        at = max(band.run_start if led_here else e.t, band.start)
+        if at > band.start:
+            yield Segment(device, band.start, at, band.kind)
+        band.kind, band.start = kind, at
+    band.last_t, band.last_end = e.t, e.t + e.epoch_s
+
+
+def old_transitions(epochs: Iterable[ActivityRow]) -> Iterator[TransitionRow]:
+    devices: dict[str, tuple[SleepWake, list[float]]] = {}
+    pending: list[tuple[float, str, str]] = []
+    for e in epochs:
+        dev = devices.get(e.device)
+        if dev is None or e.t - dev[1][0] > 2.0 * e.epoch_s or dev[0].epoch_s != e.epoch_s:
+            dev = devices[e.device] = (SleepWake(e.epoch_s), [e.t])
+        dev[1][0] = e.t
+        tr = dev[0].update(e.t, e.active, worn=e.worn)
+        if tr is not None:
+            heapq.heappush(pending, (tr.t, e.device, tr.kind))
+        while pending and pending[0][0] < e.t - (dev[0].sleep_n + 2) * dev[0].epoch_s:
+            t, device, kind = heapq.heappop(pending)
+            yield TransitionRow(device, t, kind)
+    while pending:
+        t, device, kind = heapq.heappop(pending)
+        yield TransitionRow(device, t, kind)
+
+
+def old_wear(source: StoreSource, device: str | None, since: float, until: float) -> Iterator[ActivityRow]:
+    """StoreSource.wear before the columns: the band's epoch before the range, the range's, the one after."""
+    for d in [device] if device is not None else sorted(x.device_id for x in source.store.devices()):
+        before = source.store.activity_next_to(d, since + EPOCH_S, before=True)
+        if before is not None:
+            yield source._epoch(before)
+        yield from source.activity(d, since, until)
+        after = source.store.activity_next_to(d, until + EPOCH_S, before=False)
+        if after is not None:
+            yield source._epoch(after)
+
+
+def old_store_transitions(source: StoreSource, device: str | None, since: float, until: float) -> list[TransitionRow]:
+    return [tr for tr in old_transitions(source.activity(device, since - LEAD_S, until + LEAD_S)) if since <= tr.t < until]
+
+
+def _rows(bands: Iterable[BandEpochs]) -> Iterator[ActivityRow]:
+    """The columns back as rows, for the reference."""
+    for b in bands:
+        for t, es, a, w, o in zip(b.t.tolist(), b.epoch_s.tolist(), b.active.tolist(), b.worn.tolist(), b.off_body.tolist(), strict=True):
+            yield ActivityRow(b.device, t, es, a, w, o)
+
+
+# --- random stores --------------------------------------------------------------------------------
+def _band_epochs(rng: random.Random, n: int) -> list[dict[str, int]]:
+    """``n`` epochs' records of one band (t_ms from its boot); gaps left out."""
+    rows, wear, off, asleep, k = [], Wear(), False, rng.random() < 0.5, 0
+    while k < n:
+        if rng.random() < 0.002:  # out of range: a bridged 20 s, minutes, hours or a whole day
+            k += rng.choice([1, 2, rng.randint(3, 400), rng.randint(400, 2000), int(DAY_S / EPOCH_S) + rng.randint(0, 500)])
+            continue
+        if rng.random() < (0.004 if off else 0.0008):
+            off = not off  # taken off, put back
+        if rng.random() < 0.002:
+            asleep = not asleep
+        wear.update(off or rng.random() < 0.01)  # an off-body epoch alone now and then
+        worn = wear.state if rng.random() > 0.001 else rng.choice([-1, 0, 1])  # now and then a verdict of no run
+        quiet = 0.995 if asleep else 0.3
+        activity = 0 if off else (rng.randint(0, 120) if rng.random() < quiet else rng.randint(130, 400))
+        rows.append({"boot": 1, "t_ms": (k + 1) * 10_000, "activity": activity, "breath": 40, "off_body": int(off or activity == 0 and rng.random() < 0.01), "worn": worn})
+        k += 1
+    return rows
+
+
+def _spasm(seq: int, onset_ms: int) -> dict[str, int]:
+    return {"boot": 1, "seq": seq, "onset_ms": onset_ms, "duration_ms": 1200, "peak_rate_mrads": 2100, "peak_angle_mrad": 350,
+            "confidence": 80, "flags": P.EF_TIME_SYNCED}  # fmt: skip
+
+
+def build(path: Path, day0: float, seed: int) -> None:
+    rng = random.Random(seed)
+    with Store(path) as st:
+        for b, device in enumerate(BANDS):
+            sync = day0 + b * 3.7 + rng.random()  # the band's boot a fraction of a second off the host's second
+            st.add_sync(device, 1, 0, sync)
+            st.add_activity(device, _band_epochs(rng, int(DAYS * DAY_S / EPOCH_S)), received_wall_s=day0)
+            seq = 0
+            for day in range(DAYS):
+                # a cluster across the local midnight that ends the day, and a lone spasm
+                start = datetime(*datetime.fromtimestamp(day0 + (day + 1.5) * DAY_S, BERLIN).timetuple()[:3], tzinfo=BERLIN).timestamp() - rng.uniform(30, 200)
+                times = [start + 40.0 * i for i in range(rng.randint(2, 8))]
+                lone = day0 + day * DAY_S + rng.uniform(0, DAY_S)
+                st.add_events(device, [_spasm(seq + i + 1, round((t - sync) * 1000)) for i, t in enumerate([*times, lone])], start)
+                seq += len(times) + 1
+                ids = [i for i in st.event_ids_at(device, times, tol_s=0.01) if i is not None]
+                cid = st.upsert_cluster(device, f"c{day}", times[0], times[-1] + 1.2, len(times), times[1], 600.0, True, ids, wall_s=start)
+                if rng.random() < 0.3:
+                    st.label_cluster(cid, "false_alarm", "test", start + 60)
+
+
+SPRING, AUTUMN = datetime(2027, 3, 26, tzinfo=BERLIN).timestamp(), datetime(2027, 10, 29, tzinfo=BERLIN).timestamp()
+
+
+@pytest.fixture(scope="module", params=[(SPRING, 1), (AUTUMN, 2), (SPRING, 3), (AUTUMN, 4)], ids=["spring1", "autumn2", "spring3", "autumn4"])
+def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, float, int]:
+    day0, seed = request.param
+    path = tmp_path_factory.mktemp("vec") / "store.sqlite"
+    build(path, day0, seed)
+    return path, day0, seed
+
+
+def _ranges(day0: float, seed: int) -> list[tuple[float, float, float]]:
+    """(since, until, now): the whole store (now within and after it), and random parts of it."""
+    rng = random.Random(seed)
+    end = day0 + DAYS * DAY_S
+    out = [(day0 - DAY_S, end + DAY_S, end + DAY_S), (day0, end, end - 3 * 3600.0)]
+    for _ in range(6):
+        a = rng.uniform(day0 - 3600, end)
+        b = rng.uniform(a, end + 3600)
+        out.append((a, b, rng.uniform(a, b + 7200)))
+    return out
+
+
+def test_segments_are_the_epoch_at_a_time_ones(store: tuple[Path, float, int]) -> None:
+    """Old code: the same (the reference is it); its cost is the point (bench/dayscost.py)."""
+    path, day0, seed = store
+    kinds: set[str] = set()
+    with Store.open_readonly(path) as st:
+        source = StoreSource(st)
+        for since, until, now in _ranges(day0, seed):
+            for device in (None, *BANDS):
+                got = recorded(source, device, since, until, now)
+                assert got == list(old_segments(old_wear(source, device, since, until), data_end(until, now))), (since, until, device)
+                kinds |= {s.kind for s in got}
+                tables = Tables(activity_rows=list(source.activity(None, -1e12, 1e12)))
+                assert list(coverage_module.segments(tables.wear(device, since, until))) == list(old_segments(_rows(tables.wear(device, since, until))))
+    assert kinds == {WORN, NOT_WORN, DISCONNECTED}
+
+
+def _facts(data: ReportData) -> tuple[object, ...]:
+    return data.days, data.clusters, data.bands, data.monitored, data.transitions, data.trends, data.end
+
+
+def test_the_report_and_the_page_are_the_epoch_at_a_time_ones(store: tuple[Path, float, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report's days (their hours cut at Berlin's midnights: a 23 h or 25 h day) and sleep."""
+    path, day0, seed = store
+    with Store.open_readonly(path) as st:
+        ranges = [(since, until, now) for since, until, now in _ranges(day0, seed)[:4]]
+        new = [(gather(StoreSource(st), d, a, b, BERLIN, now), count(StoreSource(st), d, a, b, BERLIN, now)) for a, b, now in ranges for d in (None, BANDS[0])]
+        monkeypatch.setattr(coverage_module, "segments", lambda bands, end=None: old_segments(_rows(bands), end))
+        monkeypatch.setattr(StoreSource, "transitions", old_store_transitions)
+        old = [(gather(StoreSource(st), d, a, b, BERLIN, now), count(StoreSource(st), d, a, b, BERLIN, now)) for a, b, now in ranges for d in (None, BANDS[0])]
+    assert [(_facts(g), _facts(c)) for g, c in new] == [(_facts(g), _facts(c)) for g, c in old]
+    hours = sorted({round(d.monitored_s) for g, _ in new for d in g.days})
+    assert hours[0] == 0 and hours[-1] > 6 * 3600, hours  # a day of no data (out of range) and days worn
+
