@@ -26,7 +26,7 @@ import pytest
 from spasmwatch.analysis.sleepwake import SleepWake
 from spasmwatch.export.coverage import DISCONNECTED, GAP_EPOCHS, NOT_WORN, WORN, Segment, data_end, recorded
 from spasmwatch.export.rows import ActivityRow, BandEpochs, Tables, TransitionRow
-from spasmwatch.export.sleep import LEAD_S
+from spasmwatch.export.sleep import LEAD_S, transitions
 from spasmwatch.export.store_source import EPOCH_S, StoreSource
 from spasmwatch.report.data import ReportData, count, gather
 from spasmwatch.store import Store
@@ -226,6 +226,22 @@ def test_segments_are_the_epoch_at_a_time_ones(store: tuple[Path, float, int]) -
     assert kinds == {WORN, NOT_WORN, DISCONNECTED}
 
 
+def test_sleep_and_wake_are_the_epoch_at_a_time_ones(store: tuple[Path, float, int]) -> None:
+    path, day0, seed = store
+    found = 0
+    with Store.open_readonly(path) as st:
+        source = StoreSource(st)
+        tables = Tables(activity_rows=list(source.activity(None, -1e12, 1e12)))
+        for since, until, _ in _ranges(day0, seed):
+            for device in (None, *BANDS):
+                got = list(source.transitions(device, since, until))
+                assert got == old_store_transitions(source, device, since, until), (since, until, device)
+                found += len(got)
+                old = (tr for tr in old_transitions(tables.activity_rows if device is None else [a for a in tables.activity_rows if a.device == device]))
+                assert list(tables.transitions(device, since, until)) == [tr for tr in old if since <= tr.t < until]
+    assert found > 20
+
+
 def _facts(data: ReportData) -> tuple[object, ...]:
     return data.days, data.clusters, data.bands, data.monitored, data.transitions, data.trends, data.end
 
@@ -243,3 +259,27 @@ def test_the_report_and_the_page_are_the_epoch_at_a_time_ones(store: tuple[Path,
     hours = sorted({round(d.monitored_s) for g, _ in new for d in g.days})
     assert hours[0] == 0 and hours[-1] > 6 * 3600, hours  # a day of no data (out of range) and days worn
 
+
+def _random_rows(rng: random.Random, n: int) -> list[ActivityRow]:
+    """One band's epochs: stretches of 10 s or 5 s epochs, asleep or awake, now and then off the
+    body or unheard (a bridged 1-2 epoch gap, or longer)."""
+    rows, t, epoch_s, asleep, off = [], 0.0, 10.0, False, False
+    for _ in range(n):
+        if rng.random() < 0.002:
+            epoch_s = 15.0 - epoch_s
+        if rng.random() < 0.01:
+            asleep = not asleep
+        if rng.random() < (0.05 if off else 0.002):
+            off = not off
+        t += epoch_s * (rng.choice([2.0, 3.0, 40.0]) if rng.random() < 0.003 else 1.0)
+        rows.append(ActivityRow("band", t, epoch_s, rng.random() < (0.01 if asleep else 0.7), not off))
+    return rows
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_sleep_and_wake_of_random_epochs_are_the_epoch_at_a_time_ones(seed: int) -> None:
+    """Of epochs of two lengths, one band (the store's are all 10 s)."""
+    rows = _random_rows(random.Random(seed), 20_000)
+    got = transitions([BandEpochs.of("band", rows)], -1e12, 1e12)
+    assert got == list(old_transitions(rows))
+    assert {tr.kind for tr in got} == {"wake", "sleep"}

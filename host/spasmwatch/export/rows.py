@@ -101,6 +101,14 @@ class BandEpochs:
         return len(self.t)
 
 
+def by_band(rows: Iterable[ActivityRow]) -> list[BandEpochs]:
+    """``rows`` of any bands as each band's epochs, in their order; bands by name."""
+    bands: dict[str, list[ActivityRow]] = {}
+    for r in rows:
+        bands.setdefault(r.device, []).append(r)
+    return [BandEpochs.of(d, bands[d]) for d in sorted(bands)]
+
+
 @dataclass(frozen=True, slots=True)
 class TransitionRow:
     device: str
@@ -198,10 +206,10 @@ class Tables:
         return _window(self.cluster_rows, device, since, until)
 
     def transitions(self, device: str | None, since: float, until: float) -> Iterator[TransitionRow]:
-        from spasmwatch.export.sleep import LEAD_S, transitions_from_activity
+        from spasmwatch.export.sleep import LEAD_S, transitions
 
         epochs = _window(self.activity_rows, device, -float("inf"), until + LEAD_S)
-        return (tr for tr in transitions_from_activity(epochs) if since <= tr.t < until)
+        return iter(transitions(by_band(epochs), since, until))
 
     def notes(self, device: str | None, since: float, until: float) -> Iterator[NoteRow]:
         return _window(self.note_rows, device, since, until)

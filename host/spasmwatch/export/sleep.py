@@ -1,25 +1,30 @@
-"""Sleep/wake transitions from stored activity epochs, with the same code as replay.
+"""Sleep/wake transitions from stored activity epochs, as the live system and replay decide them.
 
-The store keeps the band's ACTIVITY epochs (active or not, worn or not); the
-onsets of sleep and wake are derived here with ``analysis.sleepwake`` so an
-export says what the live system and replay would have said. Epochs of
-different devices are followed separately; a gap of more than two epochs
-between epochs of one device (band off, out of range) starts that device's
-estimate afresh, as taking the band off does.
+The store keeps the band's ACTIVITY epochs (active or not, worn or not); the onsets of sleep and
+wake are derived here by the rules of ``analysis.sleepwake.SleepWake``, so an export says what the
+live system and replay would have said. Each band is followed separately; a gap of more than two
+epochs between its epochs (band off, out of range) starts its estimate afresh, as taking the band
+off does.
 
-An onset is decided up to one sleep window after it happened, so onsets are
-held in a small heap and released in time order once no later epoch can
-decide an earlier one: memory stays bounded whatever the range.
+SleepWake takes one epoch at a time (the daemon's live estimate): a year of epochs through it cost
+6 µs each, most of a year-long report (docs/web.md). Here its windows' counts are taken with numpy
+for all the epochs at once, and its states are followed from one decision to the next: Python runs
+a few times a day, not every 10 s. tests/export/test_report_vectorised.py holds the two to the same
+onsets on random stores.
 """
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+from numpy.typing import NDArray
 
 from spasmwatch.analysis import consts as A
-from spasmwatch.analysis.sleepwake import SleepWake
-from spasmwatch.export.rows import ActivityRow, TransitionRow
+from spasmwatch.analysis.sleepwake import ASLEEP, AWAKE, UNKNOWN, SleepWake, sleep_onset, wake_onset
+from spasmwatch.export.rows import BandEpochs, TransitionRow
 
 # Sleep onsets are decided up to a sleep window after them: a range's transitions
 # come from epochs read this long before it (one near its start is found) and
@@ -28,31 +33,101 @@ LEAD_S = 2 * A.SLEEP_WINDOW_MS / 1000.0
 GAP_EPOCHS = 2.0
 
 
-class _Device:
-    def __init__(self, epoch_s: float) -> None:
-        self.sw = SleepWake(epoch_s)
-        self.last_t = -float("inf")
-
-    @property
-    def lag_s(self) -> float:
-        return float((self.sw.sleep_n + 2) * self.sw.epoch_s)
+def transitions(bands: Iterable[BandEpochs], since: float, until: float) -> list[TransitionRow]:
+    """The wake and sleep onsets in [since, until) of each band's epochs, in onset order."""
+    found = [tr for b in bands for tr in _band(b) if since <= tr.t < until]
+    return sorted(found, key=lambda tr: (tr.t, tr.device, tr.kind))
 
 
-def transitions_from_activity(epochs: Iterable[ActivityRow]) -> Iterator[TransitionRow]:
-    """Wake and sleep onsets of time-ordered epochs, in onset order."""
-    devices: dict[str, _Device] = {}
-    pending: list[tuple[float, str, str]] = []
-    for e in epochs:
-        dev = devices.get(e.device)
-        if dev is None or e.t - dev.last_t > GAP_EPOCHS * e.epoch_s or dev.sw.epoch_s != e.epoch_s:
-            dev = devices[e.device] = _Device(e.epoch_s)
-        dev.last_t = e.t
-        tr = dev.sw.update(e.t, e.active, worn=e.worn)
-        if tr is not None:
-            heapq.heappush(pending, (tr.t, e.device, tr.kind))
-        while pending and pending[0][0] < e.t - dev.lag_s:
-            t, device, kind = heapq.heappop(pending)
-            yield TransitionRow(device, t, kind)
-    while pending:
-        t, device, kind = heapq.heappop(pending)
-        yield TransitionRow(device, t, kind)
+@dataclass(frozen=True)
+class _Decisions:
+    """Where one band's epochs decide something, each an array of epoch indices, ascending: the
+    history's last ``wake_n`` epochs active enough for a wake (``wake``) or quiet (``quiet``), its
+    last ``sleep_n`` quiet enough for sleep (``sleep``); and where the estimate starts afresh
+    (``fresh``: after a gap, a change of epoch length, or an epoch not worn)."""
+
+    wake: NDArray[np.intp]
+    quiet: NDArray[np.intp]
+    sleep: NDArray[np.intp]
+    fresh: NDArray[np.intp]
+    start: NDArray[np.intp]  # each epoch's latest fresh start, at or before it
+
+
+def _decisions(b: BandEpochs) -> _Decisions:
+    n = len(b)
+    idx = np.arange(n)
+    fresh = np.ones(n, np.bool_)
+    fresh[1:] = (b.t[1:] - b.t[:-1] > GAP_EPOCHS * b.epoch_s[1:]) | (b.epoch_s[1:] != b.epoch_s[:-1]) | ~b.worn[:-1]
+    start = np.maximum.accumulate(np.where(fresh, idx, 0))
+    held = idx - start + 1  # the history's length after the epoch (before its window's cap)
+    counts = np.concatenate(([0], np.cumsum(b.active, dtype=np.int64)))
+    wake = quiet = sleep = np.zeros(n, np.bool_)
+    for epoch_s in np.unique(b.epoch_s):
+        sw = SleepWake(float(epoch_s))
+        mine = b.worn & (b.epoch_s == epoch_s)
+        woke = counts[idx + 1] - counts[np.maximum(idx + 1 - sw.wake_n, 0)]  # active in the last wake_n
+        slept = counts[idx + 1] - counts[np.maximum(idx + 1 - sw.sleep_n, 0)]  # ... in the last sleep_n
+        whole_wake, whole_sleep = mine & (held >= sw.wake_n), mine & (held >= sw.sleep_n)
+        wake = wake | (whole_wake & (woke * 100 >= A.WAKE_ACTIVE_PCT * sw.wake_n))
+        quiet = quiet | (whole_wake & (woke * 100 <= A.SLEEP_ACTIVE_PCT * sw.wake_n))
+        sleep = sleep | (whole_sleep & (slept * 100 <= A.SLEEP_ACTIVE_PCT * sw.sleep_n))
+    return _Decisions(np.flatnonzero(wake), np.flatnonzero(quiet), np.flatnonzero(sleep), np.flatnonzero(fresh), start)
+
+
+def _next(at: NDArray[np.intp], i: int, none: int) -> int:
+    """The first of ``at`` at or after ``i`` (``none``: there is none)."""
+    k = int(np.searchsorted(at, i))
+    return int(at[k]) if k < len(at) else none
+
+
+@cache
+def _lengths(epoch_s: float) -> tuple[int, int]:
+    """SleepWake's wake and sleep windows, in epochs of ``epoch_s``."""
+    sw = SleepWake(epoch_s)
+    return sw.wake_n, sw.sleep_n
+
+
+def _band(b: BandEpochs) -> Iterator[TransitionRow]:
+    """SleepWake.update over the band's epochs (in time order), from decision to decision. ``held``:
+    where its history begins since a wake cut it (the fresh starts are in the decisions)."""
+    n = len(b)
+    if n == 0:
+        return
+    dec = _decisions(b)
+    state, i, held = UNKNOWN, 0, 0
+    while i < n:
+        wake_n, sleep_n = _lengths(float(b.epoch_s[held]))  # this stretch's (UNKNOWN: none needed)
+        woke = quiet = asleep = n
+        if state == UNKNOWN:
+            woke, quiet = _next(dec.wake, i, n), _next(dec.quiet, i, n)
+        elif state == ASLEEP:
+            woke = _next(dec.wake, max(i, held + wake_n - 1), n)
+        else:
+            asleep = _next(dec.sleep, max(i, held + sleep_n - 1), n)
+        at, fresh = min(woke, quiet, asleep), _next(dec.fresh, i, n)
+        if state != UNKNOWN and fresh < n and fresh <= at:
+            state, i, held = UNKNOWN, fresh, fresh  # off the body or not heard: the history cleared
+            continue
+        if at == n:
+            return
+        if asleep == at:
+            state = ASLEEP
+            yield TransitionRow(b.device, sleep_onset(_window(b, at, sleep_n)), "sleep")
+        elif woke == at:
+            wake_n, sleep_n = _lengths(float(b.epoch_s[at]))
+            onset = wake_onset(_window(b, at, wake_n))
+            assert onset is not None  # a window active enough for a wake has its onset
+            first = max(held, int(dec.start[at]), at - sleep_n + 1)  # the history's oldest epoch
+            # The sleep window counts from the wake on (SleepWake.update): the history from its onset
+            held = first + int(np.searchsorted(b.t[first : at + 1], onset))
+            if state == ASLEEP:
+                yield TransitionRow(b.device, onset, "wake")
+            state = AWAKE
+        else:
+            state, held = ASLEEP, int(dec.start[at])  # quiet from UNKNOWN: no onset claimed
+        i = at + 1
+
+
+def _window(b: BandEpochs, i: int, n: int) -> list[tuple[float, bool]]:
+    """The (start, active) of the ``n`` epochs to epoch ``i``: SleepWake's history's last ``n``."""
+    return list(zip(b.t[i - n + 1 : i + 1].tolist(), b.active[i - n + 1 : i + 1].tolist(), strict=True))

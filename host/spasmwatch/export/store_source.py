@@ -16,7 +16,7 @@ from swcore import consts as C
 from swcore import protocol as P
 
 from spasmwatch.export.rows import ActivityRow, BandEpochs, ClusterRow, LostRow, NoteRow, SpasmRow, TransitionRow, TreatmentRow
-from spasmwatch.export.sleep import LEAD_S, transitions_from_activity
+from spasmwatch.export.sleep import LEAD_S, transitions
 from spasmwatch.store import Store
 from spasmwatch.store.rows import ActivityRow as StoredEpoch
 from spasmwatch.store.store import ACTIVITY_COLUMNS
@@ -116,9 +116,7 @@ class StoreSource:
                 yield LostRow(d, t, after if after is not None else r.wall_s, r.first_seq, r.last_seq - r.first_seq + 1)
 
     def transitions(self, device: str | None, since: float, until: float) -> Iterator[TransitionRow]:
-        for tr in transitions_from_activity(self.activity(device, since - LEAD_S, until + LEAD_S)):
-            if since <= tr.t < until:
-                yield tr
+        return iter(transitions((self.epochs(d, since - LEAD_S, until + LEAD_S) for d in self._bands(device)), since, until))
 
     def notes(self, device: str | None, since: float, until: float) -> Iterator[NoteRow]:
         for n in self.store.notes(since, until, device):
