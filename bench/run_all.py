@@ -4,7 +4,7 @@
     python bench/run_all.py --quick    # smoke run: 1 h, 5 s per fuzz target, 40 min fault campaign, 3 bands 30 s, 2 alarm latency runs, short soak
 
 Runs replay.py, csv_read.py, firmware_cost.py, log_flash_cost.py, compare.py, fuzz.py, store_insert.py, cluster_growth.py,
-raw_damage.py, faults.py, load.py, alarm_latency.py, soak.py and nightcost.py, each in its
+raw_damage.py, faults.py, load.py, alarm_latency.py, soak.py, nightcost.py and dayscost.py, each in its
 own process with ``--json bench/results/<name>.json``, shows their output as it
 comes, and writes bench/results/summary.json: each bench's exit code, wall time
 and numbers, and the headline ratios. A bench that fails is recorded as failed;
@@ -44,6 +44,7 @@ def benches(quick: bool, fuzz_seconds: float | None) -> dict[str, list[str]]:
         "alarm_latency": ["alarm_latency.py", *q],
         "soak": ["soak.py", *q],
         "nightcost": ["nightcost.py", *q],
+        "dayscost": ["dayscost.py", *q],
     }
 
 
@@ -63,7 +64,7 @@ def headline(name: str, r: dict[str, Any]) -> dict[str, Any]:
     if name == "fuzz":
         return {"inputs": r.get("inputs"), "crash_groups": r.get("crash_groups"),
                 "per_target": {t: [v["inputs"], v["crashes"]] for t, v in r.get("targets", {}).items()}}
-    if name in ("store_insert", "cluster_growth"):
+    if name in ("store_insert", "cluster_growth", "dayscost"):
         return {k: round(v, 2) for k, v in r.get("ratios", {}).items()}
     if name == "raw_damage":
         return {k: round(v["ratio"], 2) for k, v in (r.get("cases", {}) | r.get("fakes", {})).items()}
