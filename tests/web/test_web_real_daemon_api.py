@@ -5,21 +5,24 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from tzenv import set_tz
 
+from spasmwatch.daemon.clock import Clock, ScaledClock
 from spasmwatch.daemon.daemon import Daemon
 from spasmwatch.daemon.http import HttpServer
 from spasmwatch.store import Store
 
 
-def run(tmp_path: Path, fn: Callable[[Daemon, str, aiohttp.ClientSession], Awaitable[None]]) -> None:
+def run(tmp_path: Path, fn: Callable[[Daemon, str, aiohttp.ClientSession], Awaitable[None]], clock: Clock | None = None) -> None:
     async def main() -> None:
         store = Store(tmp_path / "spasmwatch.db")
-        daemon = Daemon(store, [])
+        daemon = Daemon(store, [], clock=clock)
         server = HttpServer(daemon, host="127.0.0.1", port=0)
         host, port = await server.start()
         try:
@@ -35,6 +38,25 @@ def run(tmp_path: Path, fn: Callable[[Daemon, str, aiohttp.ClientSession], Await
 async def post(http: aiohttp.ClientSession, url: str, body: Any) -> tuple[int, Any]:
     async with http.post(url, json=body) as r:
         return r.status, json.loads(await r.read())
+
+
+@pytest.mark.parametrize("tz", ["Europe/Berlin", "CET-1CEST,M3.5.0,M10.5.0/3"])
+def test_the_status_gives_the_page_the_zone_the_pushes_are_worded_in(tmp_path: Path, tz_env: pytest.MonkeyPatch, tz: str) -> None:
+    """The page words its times by /api/status zone (app.js wallTime): the daemon's zone, the one
+    its pushes use (this computer's, by name or by a POSIX rule), with its offsets and abbreviations
+    over the night the clocks go back (Europe/Berlin, 01:00 UTC 2026-10-25). Old code: no zone."""
+    set_tz(tz_env, tz)
+    now = datetime(2026, 10, 25, 2, 30, tzinfo=timezone.utc).timestamp()
+    change = datetime(2026, 10, 25, 1, 0, tzinfo=timezone.utc).timestamp()
+
+    async def check(daemon: Daemon, base: str, http: aiohttp.ClientSession) -> None:
+        async with http.get(f"{base}/api/status") as r:
+            zone = (await r.json())["zone"]
+        assert zone["name"] == tz
+        (first, *spans) = zone["spans"]
+        assert first[1:] == [7200, "CEST"] and spans == [[change, 3600, "CET"]], zone
+
+    run(tmp_path, check, ScaledClock(now))
 
 
 def test_an_id_too_large_for_the_store_is_not_found(tmp_path: Path) -> None:

@@ -8,9 +8,11 @@ JSON-ready (dicts of str, numbers, None, lists); times are unix seconds.
 from __future__ import annotations
 
 import asyncio
+from datetime import tzinfo
 from typing import Any, Protocol
 
-from spasmwatch.daemon.consts import MAX_BY
+from spasmwatch.daemon.clock import zone_name, zone_spans
+from spasmwatch.daemon.consts import MAX_BY, PAGE_ZONE_AHEAD_S, PAGE_ZONE_BACK_S
 from spasmwatch.words import utf8_text
 
 Json = dict[str, Any]
@@ -28,6 +30,16 @@ def last_known_at(state: str, last_seen: float | None) -> float | None:
     return None if state == "STREAMING" else last_seen
 
 
+def zone_json(zone: tzinfo, now: float) -> Json:
+    """The zone the daemon words the family's times in (its pushes', ``alerts.messages.hhmm``), as
+    status gives it to the page: ``name`` (``zone_name``) and ``spans``, ``[from, UTC offset s,
+    abbreviation]`` from ``PAGE_ZONE_BACK_S`` before ``now`` to ``PAGE_ZONE_AHEAD_S`` after
+    (``zone_spans``). The page words every time by them, so it says what the pushes say on a phone
+    in any zone, and names the zone where the pushes do: in the hour the clocks go back."""
+    spans = zone_spans(zone, now - PAGE_ZONE_BACK_S, now + PAGE_ZONE_AHEAD_S)
+    return {"name": zone_name(zone), "spans": [list(s) for s in spans]}
+
+
 def who(by: str | None, default: str) -> str:
     """Who did it, as kept with an acknowledgement or a note: trimmed, at most ``MAX_BY``
     characters, ``default`` (where it came from) when empty, storable (``utf8_text``). Trimmed again
@@ -38,7 +50,7 @@ def who(by: str | None, default: str) -> str:
 
 class DaemonAPI(Protocol):
     def status(self) -> Json:
-        """``{"now": t, "bands": [band], "alerts": [alert]}``.
+        """``{"now": t, "zone": zone_json(), "bands": [band], "alerts": [alert]}``.
 
         band: ``device, name, transport, state`` (session state name), ``detail``,
         ``last_error`` and, for the page in the family's language, ``detail_msg`` (a FAULT's) and

@@ -76,6 +76,20 @@ def wall_text(t: float, fmt: str = "%Y-%m-%d %H:%M:%S", zone: dt.tzinfo | None =
     return f"{local.strftime(fmt)} {name if name and name != other.tzname() else local.strftime('UTC%z')}"
 
 
+def zone_spans(zone: dt.tzinfo, a: float, b: float) -> list[tuple[float, int, str]]:
+    """``zone`` from ``a`` to ``b`` (unix s) as the page words times in it (docs/web.md "Times"):
+    ``(from, UTC offset s, abbreviation)``, the first from ``a``, then one from each offset change
+    (``offset_changes``). Any tzinfo, also one no browser knows by name (a POSIX rule, a zone file
+    that names none), and the abbreviations ``wall_text`` gives, not the browser's ('GMT+2')."""
+
+    def span(t: float) -> tuple[float, int, str]:
+        local = dt.datetime.fromtimestamp(t, zone)
+        offset = local.utcoffset() or dt.timedelta(0)
+        return t, int(offset.total_seconds()), local.tzname() or ""
+
+    return [span(a), *(span(t) for t, _, _ in offset_changes(zone, a, b))]
+
+
 def zone_name(zone: dt.tzinfo) -> str:
     """``zone`` by a name that stays the same across its DST changes, as the store records the
     daemon's zone: the tz database's ('Europe/Berlin'; 'localtime' for a zone file that names none),

@@ -149,6 +149,13 @@ TICK_S = 1.0
 # TZ or /etc/localtime was changed while it ran (a family that travelled with it). A minute: the
 # zone history the report reads is of days, and the read (/etc/localtime's link) is not each tick's.
 ZONE_CHECK_S = 60.0
+# The daemon's zone as /api/status gives it to the page (api.zone_json, docs/web.md "Times"): its
+# offsets from this long before now (s) to this long after. Back: the times the page words (today's
+# clusters and notes, a band last known or asleep since, a banner's "since") are mostly a day or two
+# old; a month covers a band silent for weeks, for 0.1 ms a status (measured, Europe/Berlin).
+# Ahead: a mute ends at most MAX_MUTE_S from now.
+PAGE_ZONE_BACK_S = 31 * 86400.0
+PAGE_ZONE_AHEAD_S = 2 * 86400.0
 # A band's session whose run ended while the daemon runs and nobody stopped it (a bug past run()'s
 # catch-all: an exception in its error handling, from a state callback) leaves the band unmonitored
 # while the watchdog, fed by the ticker, sees nothing wrong: the ticker starts it again after the

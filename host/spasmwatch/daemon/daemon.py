@@ -33,7 +33,7 @@ from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, 
 from spasmwatch.alerts.channels.sound import SoundChannel
 from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.daemon import consts as K
-from spasmwatch.daemon.api import Json, Msg, last_known_at, who
+from spasmwatch.daemon.api import Json, Msg, last_known_at, who, zone_json
 from spasmwatch.config import is_loopback
 from spasmwatch.daemon.clock import Clock, SinceBoot, SystemClock, local_day, local_zone, log_time, resolve_local_zone, zone_name
 from spasmwatch.daemon.heartbeat import Heartbeat, HeartbeatSettings
@@ -1616,7 +1616,8 @@ class Daemon:
         snap = self.engine.snapshot()
         failing = [{"channel": name, "since": t, "error": err, "network": self._network(name)}
                    for name, (t, err) in sorted(self.dispatcher.failing().items())]  # fmt: skip
-        return {"now": self.clock.wall(), "bands": [self._band_json(b, snap) for b in self.bands], "alerts": snap["alerts"],
+        now = self.clock.wall()
+        return {"now": now, "zone": zone_json(self._zone(), now), "bands": [self._band_json(b, snap) for b in self.bands], "alerts": snap["alerts"],
                 "channels": sorted(self.dispatcher.channels), "channels_failing": failing, "raw_kept": self._raw_kept_json(),
                 "heartbeat": self.heartbeat.status() if self.heartbeat is not None else None,
                 "config_error": self.config_error, "config_needs_restart": self.config_needs_restart,
