@@ -13,8 +13,9 @@ import datetime as dt
 import time
 from typing import Any
 
-from spasmwatch.alerts.messages import SummaryFacts, daily_summary
-from spasmwatch.daemon.api import last_known_at
+from spasmwatch.alerts.messages import SummaryFacts, daily_summary, hhmm
+from spasmwatch.daemon.api import last_known_at, zone_json
+from spasmwatch.daemon.clock import local_zone
 from spasmwatch.store.rows import check_note
 
 Json = dict[str, Any]
@@ -73,7 +74,8 @@ class FakeDaemon:
 
     def status(self) -> Json:
         bands = [{**b, "last_known_at": last_known_at(b["state"], b["last_seen"])} for b in self.bands]  # as the daemon decides it
-        return {"now": self.now(), "bands": bands, "alerts": [dict(a) for a in self.alerts.values()],
+        # The zone as the daemon gives it (this process's, as the daemon's is its computer's).
+        return {"now": self.now(), "zone": zone_json(local_zone(), self.now()), "bands": bands, "alerts": [dict(a) for a in self.alerts.values()],
                 "channels": list(self.channels), "channels_failing": [dict(c) for c in self.channels_failing], "heartbeat": self.heartbeat,
                 "config_error": self.config_error, "config_needs_restart": [], "store": self.store}  # fmt: skip
 
@@ -204,7 +206,7 @@ class FakeDaemon:
              "label": label}
         self.cluster_rows[c["id"]] = c
         if alarm:
-            since = dt.datetime.fromtimestamp(start).strftime("%H:%M")
+            since = hhmm(start, None)  # the push's words (the zone named in the hour the clocks go back)
             wake = "?" if post_wake_s is None else f"{post_wake_s / 60:.0f}"
             a: Json = {"id": self._id(), "device": device, "kind": "cluster", "state": "ALARM", "urgency": "urgent",
                  "title": f"ALARM: possible spasm cluster ({self._name(device)})",

@@ -87,7 +87,7 @@
   };
 
   const $ = (id) => document.getElementById(id);
-  const state = { status: null, clusters: [], days: [], notes: [], summary: [], live: false, lastOk: 0, alertKey: "" };
+  const state = { status: null, clusters: [], days: [], notes: [], summary: [], live: false, lastOk: 0, alertKey: "", zoneKey: "" };
 
   // ---- small helpers ---------------------------------------------------------------
 
@@ -112,8 +112,62 @@
     return e;
   }
 
+  // ---- times ------------------------------------------------------------------------
+
+  // Every time the page prints is a wall time of the daemon's zone, the one its pushes are worded
+  // in (/api/status zone, daemon/api.py zone_json: its UTC offsets and abbreviations): a phone in
+  // another zone said other times than the push it had just shown. Bare, as a clock reads, except
+  // in the hour the clocks go back, where one wall time is two instants: there the daemon's
+  // abbreviation follows it, "02:30 CEST" then "02:30 CET", as in the pushes (daemon/clock.py
+  // wall_text; the UTC offset where both passes have one abbreviation). Until the first status
+  // (or from a daemon that sends no zone): the phone's zone, bare, as before.
+  function zoneSpans() {
+    return (state.status && state.status.zone && state.status.zone.spans) || [];
+  }
+
+  // The [from, offset s, abbreviation] that t (unix s) falls in; the first for a time before them all.
+  function spanAt(spans, t) {
+    let found = spans[0];
+    for (const s of spans) if (s[0] <= t) found = s;
+    return found;
+  }
+
+  // "UTC+0830", as Python's strftime("UTC%z") writes it.
+  function utcOffset(seconds) {
+    const a = Math.abs(seconds);
+    const two = (n) => String(Math.floor(n)).padStart(2, "0");
+    return `UTC${seconds < 0 ? "-" : "+"}${two(a / 3600)}${two((a % 3600) / 60)}`;
+  }
+
+  // The one helper for a time the page prints: t (unix s) by the Intl options, in the page's language.
+  function wallTime(t, opts) {
+    const spans = zoneSpans();
+    if (!spans.length) return new Date(t * 1000).toLocaleTimeString(LOCALE, opts);
+    const [, offset, abbr] = spanAt(spans, t);
+    const text = new Date((t + offset) * 1000).toLocaleTimeString(LOCALE, { ...opts, timeZone: "UTC" });
+    for (const [, other] of spans) {
+      if (other === offset) continue;
+      const twin = spanAt(spans, t + offset - other);  // the instant this wall time is on the other offset
+      if (twin[1] === other) return `${text} ${abbr && abbr !== twin[2] ? abbr : utcOffset(offset)}`;
+    }
+    return text;
+  }
+
   function hhmm(when) {
-    return new Date(when * 1000).toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit" });
+    return wallTime(when, { hour: "2-digit", minute: "2-digit" });
+  }
+
+  // The daemon's local day of t, to compare two times by (the phone's where no zone came).
+  function wallDay(t) {
+    const spans = zoneSpans();
+    if (!spans.length) return new Date(t * 1000).toDateString();
+    return new Date((t + spanAt(spans, t)[1]) * 1000).toISOString().slice(0, 10);
+  }
+
+  // What of the zone the page's times change with: its offsets and changes, not the first span's
+  // start (the window's, which moves with each status).
+  function zoneKey() {
+    return JSON.stringify(zoneSpans().map((s, i) => (i ? s : s.slice(1))));
   }
 
   function percent(pct) {
@@ -227,7 +281,7 @@
         state.lastOk = Date.now();
         showOffline(null);
         setConn(state.live ? "live" : "connecting", state.live ? t("live") : t("reconnecting"));
-        $("updated").textContent = t("updated", { time: new Date().toLocaleTimeString(LOCALE) });
+        $("updated").textContent = t("updated", { time: wallTime(Date.now() / 1000, { hour: "numeric", minute: "2-digit", second: "2-digit" }) });
       })
       .catch((err) => { showOffline(err); for (const w of todo) pending.add(w); })
       .finally(() => { running = null; });
@@ -431,8 +485,7 @@
 
   // A mute set for a bath and forgotten holds back "not worn" and "disconnected": say so on the card.
   function muteText(b, now) {
-    const end = new Date(b.muted_until * 1000);
-    const today = end.toDateString() === new Date(now * 1000).toDateString();  // else tomorrow: at most a day
+    const today = wallDay(b.muted_until) === wallDay(now);  // else tomorrow: at most a day
     const vars = { time: hhmm(b.muted_until), by: b.muted_by ? t("muted_by", { by: b.muted_by }) : "" };
     return today ? t("muted", vars) : t("muted_tomorrow", vars);
   }
@@ -526,6 +579,14 @@
   }
 
   function renderStatus() {
+    // A zone that came or changed words every time already shown again (an empty list shows none).
+    const zone = zoneKey();
+    if (zone !== state.zoneKey) {
+      state.zoneKey = zone;
+      state.alertKey = "";
+      if (state.clusters.length) renderClusters();
+      if (state.notes.length) renderNotes();
+    }
     renderAlert();
     renderBands();
     renderStore();
