@@ -121,3 +121,22 @@ def test_where_both_passes_have_one_abbreviation_the_page_names_them_by_their_ut
     with serving(fake) as served, phone(browser, "Asia/Pyongyang") as page:
         load(page, served)
         assert page.locator(".cluster .cluster-time").all_inner_texts() == push
+
+
+def test_a_zone_that_changes_while_the_page_is_open_words_the_times_shown_again(
+    browser: Any, night: tuple[FakeDaemon, ServerThread], tz_env: pytest.MonkeyPatch
+) -> None:
+    """The daemon's computer moved to Europe/London (its clocks went back at the same instant, from
+    BST to GMT): a status message re-words the clusters already listed, with no new cluster read.
+    Old code: the phone's zone, whatever the daemon's."""
+    fake, served = night
+    with phone(browser, "Europe/Berlin") as page:
+        load(page, served)
+        times = page.locator(".cluster .cluster-time")
+        assert times.all_inner_texts() == ["03:15", "02:30 CET", "02:30 CEST", "01:30"]
+        set_tz(tz_env, "Europe/London")
+        london = [M.hhmm(t, None) for t in (CET_0315, CET_0230, CEST_0230, CEST_0130)]
+        assert london == ["02:15", "01:30 GMT", "01:30 BST", "00:30"]
+        served.call(fake.publish, {"type": "status"})
+        page.wait_for_function("want => [...document.querySelectorAll('.cluster .cluster-time')].map(e => e.textContent).join() === want",
+                               arg=",".join(london))
