@@ -109,3 +109,33 @@ def test_the_report_and_the_daily_summary_tell_them_apart(fold_store: Path) -> N
 def test_wall_text_names_the_zone_only_where_the_time_is_ambiguous(zone: str, utc: tuple[int, ...], want: str) -> None:
     t = datetime(*utc, tzinfo=timezone.utc).timestamp()
     assert wall_text(t, "%H:%M", ZoneInfo(zone)) == want
+
+
+@pytest.mark.parametrize("bands", [1, 2])
+def test_the_pdf_tables_keep_a_time_that_names_its_zone_in_its_column(bands: int) -> None:
+    """Found by the zone review: the PDF's cluster table sized its start column for '2026-10-25 02:30';
+    '2026-10-25 02:30 CEST' ran 18 px into the count beside it (the log's time column 5 px into
+    'what'), on the one night a doctor reads those times most carefully."""
+    import matplotlib.pyplot as plt
+
+    from spasmwatch.export.rows import ClusterRow, NoteRow, Tables
+    from spasmwatch.report.pages import figures
+
+    clusters = [ClusterRow(i, f"b{i % bands}", t, t + 60, 5, None, None, None) for i, t in enumerate((CEST_0230, CET_0230))]
+    notes = [NoteRow(i, "b0", t + 30, "video", "stiffened, arms up") for i, t in enumerate((CEST_0230, CET_0230))]
+    data = gather(Tables(cluster_rows=clusters, note_rows=notes), None, T0, T0 + 86400, BERLIN, now=T0 + 86400)
+    figs = figures(data)
+    try:
+        starts = []
+        for f in figs:
+            f.canvas.draw()
+            for tab in (t for ax in f.axes for t in ax.tables):
+                for (row, col), cell in tab.get_celld().items():
+                    text = cell.get_text()
+                    if col == 0 and text.get_text().startswith("2026-10-25 02:30"):
+                        starts.append(text.get_text())
+                        assert text.get_window_extent().x1 <= cell.get_window_extent().x1, text.get_text()
+    finally:
+        for f in figs:
+            plt.close(f)
+    assert sorted(starts) == ["2026-10-25 02:30 CEST", "2026-10-25 02:30 CEST", "2026-10-25 02:30 CET", "2026-10-25 02:30 CET"]

@@ -26,6 +26,10 @@ DAY_ROWS_PER_PAGE = 56
 # ... of the cluster table, under its note that 'after waking' is estimated (four lines): 60 rows
 # ran into the page's foot (the test of that note).
 CLUSTER_ROWS_PER_PAGE = 54
+# The fraction of a table's width (the page's 0.86) one character of its 8 pt text takes, the cell's
+# padding (matplotlib's Cell.PAD, a tenth of it) included: measured, '2026-10-25 02:30 CEST' (21
+# characters) is 133 px of the 711 px table, 0.0099 a character with the padding; a little over it.
+TABLE_CHAR_W = 0.0105
 
 A4 = (8.27, 11.69)
 
@@ -97,6 +101,17 @@ def _cluster_widths(data: ReportData) -> list[float]:
     return [0.18, 0.1, 0.08, 0.1, 0.12, 0.12, 0.3] if len(data.bands) > 1 else [0.18, 0.08, 0.1, 0.12, 0.12, 0.4]
 
 
+def _fitted(rows: Sequence[tuple[str, ...]], widths: list[float], chars: int) -> tuple[list[tuple[str, ...]], list[float]]:
+    """``rows`` with their last column (free text) shortened to ``chars`` characters, and the column
+    widths: the first, a time, as wide as its longest text, taken from the last, whose characters
+    shrink in proportion. A time in the hour the clocks go back names its zone (``text.at``:
+    '2026-10-25 02:30 CEST'): in the column sized for a bare one it ran into the next (zone review)."""
+    grow = max([0.0] + [len(r[0]) * TABLE_CHAR_W - widths[0] for r in rows])
+    fitted = [widths[0] + grow, *widths[1:-1], widths[-1] - grow]
+    keep = round(chars * fitted[-1] / widths[-1])
+    return [(*r[:-1], textwrap.shorten(r[-1], keep)) for r in rows], fitted
+
+
 def _pages(
     title: str, header: tuple[str, ...], rows: Sequence[tuple[str, ...]], widths: list[float], per_page: int, notes: Sequence[str] = ()
 ) -> list[Figure]:
@@ -110,15 +125,15 @@ def _pages(
 
 def figures(data: ReportData) -> list[Figure]:
     """The PDF's pages in order."""
-    log = [(a, b, textwrap.shorten(c, 70)) for a, b, c in text.log_rows(data)]
-    cl = [(*r[:-1], textwrap.shorten(r[-1], 48)) for r in text.cluster_rows(data)]
+    log, log_widths = _fitted(text.log_rows(data), [0.2, 0.17, 0.63], 70)
+    cl, cl_widths = _fitted(text.cluster_rows(data), _cluster_widths(data), 48)
     return [
         page_summary(data),
         page_actogram(data),
         page_clusters(data),
         *_pages("Per day", text.DAY_HEADER, text.day_rows(data), [0.15, 0.14, 0.15, 0.08, 0.14, 0.11, 0.22], DAY_ROWS_PER_PAGE, text.day_notes(data)),
-        *_pages("Each cluster", text.cluster_header(data), cl, _cluster_widths(data), CLUSTER_ROWS_PER_PAGE, text.cluster_notes(data)),
-        *_pages("Treatments and caregiver notes", ("time", "what", "text"), log, [0.2, 0.17, 0.63], LOG_ROWS_PER_PAGE),
+        *_pages("Each cluster", text.cluster_header(data), cl, cl_widths, CLUSTER_ROWS_PER_PAGE, text.cluster_notes(data)),
+        *_pages("Treatments and caregiver notes", ("time", "what", "text"), log, log_widths, LOG_ROWS_PER_PAGE),
     ]
 
 
