@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from synthetic import spasm_record
+from tzenv import set_tz
 
 from spasmwatch.alerts.messages import daily_summary
 from spasmwatch.daemon.clock import wall_text
@@ -104,11 +105,32 @@ def test_the_report_and_the_daily_summary_tell_them_apart(fold_store: Path) -> N
         ("Europe/Berlin", (2026, 3, 29, 1, 0), "03:00"),  # spring: a gap, nothing named twice
         ("Asia/Pyongyang", (2015, 8, 14, 15, 15), "23:45 UTC+0830"),  # KST on both passes: the offset
         ("Asia/Pyongyang", (2015, 8, 14, 14, 45), "23:45 UTC+0900"),
+        # Zones whose abbreviations are numbers ('-03'): 'since 23:30 -03' read as a subtraction
+        ("America/Santiago", (2026, 4, 5, 2, 30), "23:30 UTC-03"),
+        ("America/Santiago", (2026, 4, 5, 3, 30), "23:30 UTC-04"),
+        ("Australia/Lord_Howe", (2026, 4, 4, 14, 45), "01:45 UTC+11"),  # a 30-minute fold
+        ("Australia/Lord_Howe", (2026, 4, 4, 15, 15), "01:45 UTC+1030"),
+        ("Australia/Lord_Howe", (2026, 4, 4, 14, 29), "01:29"),  # before the fold: one instant
+        ("Antarctica/Troll", (2026, 10, 25, 0, 30), "02:30 UTC+02"),  # a 2-hour fold
+        ("Antarctica/Troll", (2026, 10, 25, 2, 30), "02:30 UTC+00"),
+        ("Pacific/Apia", (2011, 12, 30, 10, 0), "00:00"),  # the day skipped: a gap, nothing twice
     ],
 )
 def test_wall_text_names_the_zone_only_where_the_time_is_ambiguous(zone: str, utc: tuple[int, ...], want: str) -> None:
+    """Zone review: a tz database abbreviation that is a number ('-03', '+1030': zones with no letters
+    in use) was given bare, 'seit 23:30 -03'; it is said as the offset it is, 'UTC-03'. Old code:
+    '23:30 -03', '01:45 +1030', '02:30 +00'."""
     t = datetime(*utc, tzinfo=timezone.utc).timestamp()
     assert wall_text(t, "%H:%M", ZoneInfo(zone)) == want
+
+
+def test_wall_text_in_a_posix_rule_with_numeric_names(tz_env: pytest.MonkeyPatch) -> None:
+    """A POSIX rule in TZ (LibcZone) whose names are numbers, as the tz database writes Santiago's
+    ('<-04>4<-03>,M9.1.6/24,M4.1.6/24'): the offset said as one. Old code: '23:30 -03'."""
+    set_tz(tz_env, "<-04>4<-03>,M9.1.6/24,M4.1.6/24")
+    assert [wall_text(datetime(2026, 4, 5, h, 30, tzinfo=timezone.utc).timestamp(), "%H:%M") for h in (1, 2, 3, 4)] == [
+        "22:30", "23:30 UTC-03", "23:30 UTC-04", "00:30"
+    ]
 
 
 @pytest.mark.parametrize("bands", [1, 2])

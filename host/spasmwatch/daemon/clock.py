@@ -67,13 +67,20 @@ def wall_text(t: float, fmt: str = "%Y-%m-%d %H:%M:%S", zone: dt.tzinfo | None =
     the hour repeated as the clocks go back ('02:30 CEST', then '02:30 CET'). Elsewhere bare, as a
     clock reads: a tag on every line of a listing is noise where one reading is one instant (all
     but one hour a year). Where both passes bear one abbreviation (a zone that moved its standard
-    offset back: Pyongyang 2015, KST both), the UTC offset ('UTC+0900') tells them apart instead."""
+    offset back: Pyongyang 2015, KST both), the UTC offset ('UTC+0900') tells them apart instead. An
+    abbreviation that is a number (the tz database's '-03', '+1030' for zones with no letters in use:
+    Santiago, Lord Howe, Troll) is that offset and said as one, 'UTC-03': bare, 'since 23:30 -03'
+    read as a sum."""
     local = dt.datetime.fromtimestamp(t, zone or local_zone())
     other = local.replace(fold=1 - local.fold)
     if other.utcoffset() == local.utcoffset():
         return local.strftime(fmt)
     name = local.tzname()
-    return f"{local.strftime(fmt)} {name if name and name != other.tzname() else local.strftime('UTC%z')}"
+    if not name or name == other.tzname():
+        name = local.strftime("UTC%z")
+    elif name[0] in "+-":
+        name = f"UTC{name}"
+    return f"{local.strftime(fmt)} {name}"
 
 
 def zone_spans(zone: dt.tzinfo, a: float, b: float) -> list[tuple[float, int, str]]:
