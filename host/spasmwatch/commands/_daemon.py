@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import ipaddress
 import json
 import re
@@ -248,10 +249,12 @@ def window_of(args: argparse.Namespace) -> tuple[float | None, float | None]:
     return since, until
 
 
-def hm(t: float | None) -> str:
-    """A stored time as the listings give it: this computer's local time, its zone said in the
-    hour the clocks go back (``wall_text``)."""
-    return "-" if t is None else wall_text(t)
+def hm(t: float | None, zone: dt.tzinfo | None = None) -> str:
+    """A stored time as the listings give it: local time in ``zone`` (None: this computer's, read
+    again), its zone said in the hour the clocks go back (``wall_text``). A listing reads the zone
+    once (``local_zone``) and passes it: read per line, with TZ unset (/etc/localtime's link
+    resolved each time) it took 'events' from 0.28 s to 0.60 s for 20,000 lines (zone review)."""
+    return "-" if t is None else wall_text(t, zone=zone)
 
 
 def minutes(s: float | None) -> str:

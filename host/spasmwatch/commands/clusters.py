@@ -7,6 +7,7 @@ from typing import Any
 
 from spasmwatch.commands._args import command_line_by
 from spasmwatch.commands._daemon import add_config_arg, add_window_args, api, band_labels, daemon_config_of, hm, minutes, open_store, window_of
+from spasmwatch.daemon.clock import local_zone
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.store.rows import LABELS
 
@@ -37,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
         rows = list(store.clusters(args.device, since, until))
         bands = band_labels(store)  # as 'status' calls them: the name, the id where it differs
     width = max([10] + [len(bands.get(c.device, c.device)) for c in rows])
-    starts = [hm(c.start_t) for c in rows]  # wider in the hour the clocks go back: its zone is said
+    zone = local_zone()  # once for the listing (hm)
+    starts = [hm(c.start_t, zone) for c in rows]  # wider in the hour the clocks go back: its zone is said
     at = max([19] + [len(s) for s in starts])
     # 'spasm-like', as the alarms, the summary, events and the report say: the band's classification
     print(f"{'id':>4}  {'start':{at}}  {'band':{width}} {'spasm-like':>10} {'minutes':>7}  {'after waking':>12}  label")

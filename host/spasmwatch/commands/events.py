@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import tzinfo
 from typing import Any
 
 from spasmwatch.commands._daemon import add_store_args, add_window_args, band_labels, after_waking, hm, open_store_at, store_path_of, window_of
+from spasmwatch.daemon.clock import local_zone
 
 
 def register(sub: Any) -> None:
@@ -40,21 +42,23 @@ def run(args: argparse.Namespace) -> int:
         for _, it in items:
             sys.stdout.write(json.dumps(it) + "\n")
         return 0
+    zone = local_zone()  # once for the listing (hm)
     for _, it in items:
-        sys.stdout.write(_line(it, bands) + "\n")
+        sys.stdout.write(_line(it, bands, zone) + "\n")
     if not items:
         print("nothing in this time range")
     return 0
 
 
-def _line(it: dict[str, Any], bands: dict[str, str]) -> str:
-    """One item for a person: a band as 'status' calls it (--json keeps the device id)."""
+def _line(it: dict[str, Any], bands: dict[str, str], zone: tzinfo | None = None) -> str:
+    """One item for a person: a band as 'status' calls it (--json keeps the device id); its time in
+    ``zone`` (None: this computer's, read again: ``hm``)."""
     band = bands.get(it["device"], it["device"]) if it["device"] else ""
     if it["type"] == "cluster":
         label = f" [{it['label']}]" if it["label"] else ""
         span = (it["end"] - it["start"]) / 60
-        return (f"{hm(it['start'])}  CLUSTER #{it['id']} {band}: {it['count']} spasm-like movements over {span:.1f} min, "
+        return (f"{hm(it['start'], zone)}  CLUSTER #{it['id']} {band}: {it['count']} spasm-like movements over {span:.1f} min, "
                 f"{after_waking(it['post_wake_s'])}{label}")
     if it["type"] == "note":
-        return f"{hm(it['t'])}  note ({it['kind']}): {it['text']}" + (f" - {it['by']}" if it["by"] else "")
-    return f"{hm(it['t'])}  single event {band} ({it['duration_s']:.1f} s, confidence {it['confidence']})"
+        return f"{hm(it['t'], zone)}  note ({it['kind']}): {it['text']}" + (f" - {it['by']}" if it["by"] else "")
+    return f"{hm(it['t'], zone)}  single event {band} ({it['duration_s']:.1f} s, confidence {it['confidence']})"
