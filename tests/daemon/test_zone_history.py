@@ -19,6 +19,7 @@ from synthetic import HandClock, spasm_record
 from tzenv import set_tz
 
 from spasmwatch.daemon import consts as K
+from spasmwatch.daemon.clock import wall_text
 from spasmwatch.daemon.daemon import Daemon
 from spasmwatch.report.text import zones_line
 from spasmwatch.store import Store
@@ -75,8 +76,8 @@ def _spasmwatch(*args: str, tz: str = "Europe/Berlin") -> str:
     return done.stdout
 
 
-def _report_text(db: Path, out: Path, *args: str) -> str:
-    _spasmwatch("report", "--db", str(db), "--out", str(out), *args)
+def _report_text(db: Path, out: Path, *args: str, tz: str = "Europe/Berlin") -> str:
+    _spasmwatch("report", "--db", str(db), "--out", str(out), *args, tz=tz)
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", out.read_text(encoding="utf-8"))))
 
 
@@ -116,9 +117,32 @@ def test_a_history_begun_inside_the_span_says_before_when_none_is_known() -> Non
     """A store migrated to v13 mid-report: the zone before its first record is not known, and said so."""
 
     history = [(T0, "Europe/Berlin"), (T0 + DAY, "Asia/Tokyo")]
-    assert zones_line(history, ZoneInfo("Europe/Berlin"), T0 - DAY, "these days") == (
+    assert zones_line(history, ZoneInfo("Europe/Berlin"), T0 - DAY, T0 + 2 * DAY, "these days") == (
         "The monitor's time zone changed over these days: Europe/Berlin (none recorded before 2026-11-01 01:00), "
         "then Asia/Tokyo from 2026-11-02 01:00. Every day and time here is cut in Europe/Berlin: what happened in "
         "another zone is on this zone's calendar day, at this zone's time of day."
     )
-    assert zones_line(history[:1], ZoneInfo("Europe/Berlin"), T0 - DAY, "these days") is None  # the report's zone alone
+    assert zones_line(history[:1], ZoneInfo("Europe/Berlin"), T0 - DAY, T0 + 2 * DAY, "these days") is None  # the report's zone alone
+
+
+@pytest.mark.parametrize(
+    ("recorded", "here"),
+    [("Etc/UTC", "UTC"), ("UTC", "Etc/UTC"), ("US/Eastern", "America/New_York"), ("Asia/Calcutta", "Asia/Kolkata")],
+)
+def test_a_zone_by_another_name_of_the_same_clock_is_not_said_as_another(tmp_path: Path, recorded: str, here: str) -> None:
+    """Zone review: the daemon records its zone by the name it found it by (a box's /etc/localtime
+    links Etc/UTC; a systemd unit's TZ=UTC); a report made under another name of the same zone said
+    'The monitor ran in Etc/UTC over these days. Every day and time here is cut in UTC: what happened
+    in another zone ...', a journey that never was, to the doctor. Zones are compared by their clocks
+    over the span: the same offset and the same changes of it. Old code: that line."""
+    db = tmp_path / "sw.db"
+    with Store(db) as store:
+        store.upsert_device(DEV, name="cot", wall_s=T0)
+        store.record_zone(T0 - 30 * DAY, recorded)
+    assert "The monitor" not in _report_text(db, tmp_path / "r.html", "--since", "2026-11-01", "--until", "2026-11-04", tz=here)
+    assert zones_line([(T0 - DAY, recorded)], ZoneInfo(here), T0, T0 + 200 * DAY, "these days") is None  # DST changes too
+    assert zones_line([(T0 - DAY, recorded), (T0 + DAY, "Asia/Tokyo")], ZoneInfo(here), T0, T0 + 3 * DAY, "these days") == (
+        f"The monitor's time zone changed over these days: {recorded}, then Asia/Tokyo from "
+        f"{wall_text(T0 + DAY, '%Y-%m-%d %H:%M', ZoneInfo(here))}. Every day and time here is cut in {here}: what happened "
+        "in another zone is on this zone's calendar day, at this zone's time of day."
+    )

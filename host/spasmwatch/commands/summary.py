@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     with open_store_at(path, args) as store:
         names = names_of(args, store.devices())
         out = summaries(store, names, now, tz, args.device)
-        zones = zones_line(store.zones(now - DAY_S, now), tz, now - DAY_S, "the last 24 h")
+        zones = zones_line(store.zones(now - DAY_S, now), tz, now - DAY_S, now, "the last 24 h")
     if not out:
         print(f"no band in the store {path} yet: nothing to summarise (a band shows here once the daemon has heard from it)")
         return 0

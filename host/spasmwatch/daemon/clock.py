@@ -107,6 +107,22 @@ def zone_name(zone: dt.tzinfo) -> str:
     return str(getattr(zone, "key", None) or zone)
 
 
+def same_clock(name: str, zone: dt.tzinfo, a: float, b: float) -> bool:
+    """Whether the zone recorded as ``name`` (``zone_name``) reads as ``zone`` over [a, b) (unix s):
+    the same name, or the same UTC offset at ``a`` and the same changes of it. A zone has more than
+    one name ('Etc/UTC' and 'UTC', 'US/Eastern' and 'America/New_York'): the daemon records the one
+    it found it by, a report may be made under another. A name no zone file has ('localtime', a
+    POSIX rule) is compared by name only."""
+    if name == zone_name(zone):
+        return True
+    try:
+        recorded = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    start = [dt.datetime.fromtimestamp(a, z).utcoffset() for z in (recorded, zone)]
+    return start[0] == start[1] and offset_changes(recorded, a, b) == offset_changes(zone, a, b)
+
+
 def local_zone() -> dt.tzinfo:
     """This computer's zone as the commands see it (``resolve_local_zone``, its note aside)."""
     return resolve_local_zone()[0]

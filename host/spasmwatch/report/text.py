@@ -19,7 +19,7 @@ from spasmwatch.report.consts import (
     TREND_PER_S,
 )
 from spasmwatch.report.data import Day, ReportData, Side, Trend
-from spasmwatch.daemon.clock import wall_text, zone_name
+from spasmwatch.daemon.clock import same_clock, wall_text, zone_name
 from spasmwatch.words import counted
 
 TITLE = "spasmwatch screening log"
@@ -141,7 +141,7 @@ def summary(data: ReportData) -> list[str]:
         lines.append(implausible)
     if bands := bands_line(data):
         lines.append(bands)
-    if zones := zones_line(data.zones, data.tz, data.since, "these days"):
+    if zones := zones_line(data.zones, data.tz, data.since, data.until, "these days"):
         lines.append(zones)
     if pw:
         lines.append(f"Median cluster start {median(pw):.0f} min after waking ({counted(len(pw), 'cluster')} with a wake onset seen).")
@@ -200,14 +200,17 @@ def bands_line(data: ReportData) -> str | None:
             "different children, make one report per band (spasmwatch report --device).")  # fmt: skip
 
 
-def zones_line(history: Sequence[tuple[float, str]], tz: tzinfo, since: float, what: str) -> str | None:
-    """Which zones the daemon ran in over ``what`` (``Store.zones``: (from, zone) in time order), said
-    when that is not ``tz`` alone: the days and times here are ``tz``'s, and a night spent elsewhere is
-    on ``tz``'s calendar day at ``tz``'s hour (the days are not cut again per zone: a day of two zones
-    has no one length or midnight). Nothing when none is recorded (a store from before schema v13)."""
+def zones_line(history: Sequence[tuple[float, str]], tz: tzinfo, since: float, until: float, what: str) -> str | None:
+    """Which zones the daemon ran in over ``what``, [since, until) (``Store.zones``: (from, zone) in
+    time order), said when that is not ``tz`` alone: the days and times here are ``tz``'s, and a night
+    spent elsewhere is on ``tz``'s calendar day at ``tz``'s hour (the days are not cut again per zone:
+    a day of two zones has no one length or midnight). A zone by another name of ``tz``'s clock over
+    its part of the span is ``tz`` (``same_clock``: 'Etc/UTC' recorded, a report in 'UTC' said a
+    journey that never was; zone review). Nothing when none is recorded (a store from before v13)."""
     here = zone_name(tz)
-    if not history or {z for _, z in history} == {here}:
-        return None
+    ends = [t for t, _ in history[1:]] + [until]
+    if all(same_clock(z, tz, max(t, since), end) for (t, z), end in zip(history, ends)):
+        return None  # (none recorded too)
     first = "" if history[0][0] <= since else f" (none recorded before {wall_text(history[0][0], MINUTE, tz)})"
     if len(history) == 1:
         ran = f"The monitor ran in {history[0][1]}{first} over {what}"
