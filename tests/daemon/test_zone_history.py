@@ -5,9 +5,11 @@ as the family runs them."""
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -22,7 +24,7 @@ from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.clock import wall_text
 from spasmwatch.daemon.daemon import Daemon
 from spasmwatch.report.text import zones_line
-from spasmwatch.store import Store
+from spasmwatch.store import Store, StoreError
 
 DEV = "band0001"
 # 2026-11-01 00:00 UTC: Berlin on CET (+1), New York on EST (-5) from that night on
@@ -146,3 +148,25 @@ def test_a_zone_by_another_name_of_the_same_clock_is_not_said_as_another(tmp_pat
         f"{wall_text(T0 + DAY, '%Y-%m-%d %H:%M', ZoneInfo(here))}. Every day and time here is cut in {here}: what happened "
         "in another zone is on this zone's calendar day, at this zone's time of day."
     )
+
+
+def test_a_store_from_before_the_zone_history_is_read_as_it_is(tmp_path: Path) -> None:
+    """Zone review: schema v13 only added the zones table, yet every reader (report, summary, events,
+    export) refused a v12 store, 'store schema version 12, this spasmwatch reads version 13; start the
+    daemon once to migrate it': a copy sent to the clinic, or the family's own store just after an
+    upgrade while the daemon that still runs is the old one. A read-only open reads it as it is and
+    leaves it so; its zones are not known, so the report says nothing of them. Old code: refused."""
+    db = tmp_path / "sw.db"
+    _travelled(db)
+    with contextlib.closing(sqlite3.connect(db)) as c:  # the v12 store that v13's step alone made v13
+        c.executescript("DROP TABLE zones; PRAGMA user_version = 12; PRAGMA journal_mode = DELETE;")
+    before = db.read_bytes()
+    with Store.open_readonly(db) as store:
+        assert (store.schema_version, store.zones(0.0, T0 + 30 * DAY), len(list(store.clusters(None, T0, T0 + 30 * DAY)))) == (12, [], 14)
+    text = _report_text(db, tmp_path / "r.html", "--since", "2026-11-01", "--until", "2026-11-15")
+    assert "14 clusters" in text and "time zone" not in text, text
+    assert db.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["r.html", "sw.db"]
+    with contextlib.closing(sqlite3.connect(db)) as c:  # a step before v12 changed what readers read
+        c.execute("PRAGMA user_version = 11")
+    with pytest.raises(StoreError, match="store schema version 11, .*start the daemon once to migrate it"):
+        Store.open_readonly(db)

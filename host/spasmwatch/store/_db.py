@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from spasmwatch import private
 from spasmwatch.errors import SpasmwatchError
-from spasmwatch.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, STORE_ID_VERSION
+from spasmwatch.store.schema import APPLICATION_ID, MIGRATIONS, READABLE_FROM_VERSION, SCHEMA_VERSION, STORE_ID_VERSION
 from spasmwatch.words import in_quotes
 
 BUSY_TIMEOUT_S = 10.0
@@ -267,10 +267,10 @@ def read_identity(path: Path) -> Identity:
 def _require_current(path: Path, version: int) -> None:
     if version == 0:  # no table in it (_check_identity): an empty file was told to 'migrate' (input audit)
         raise StoreError(f"{path}: an empty file, not a spasmwatch store (the daemon makes one: give the store's path)")
-    if version != SCHEMA_VERSION:
+    if version < READABLE_FROM_VERSION:  # (a newer one: _check_identity)
         raise StoreError(
-            f"{path}: store schema version {version}, this spasmwatch reads version {SCHEMA_VERSION}; "
-            "start the daemon once to migrate it"
+            f"{path}: store schema version {version}, this spasmwatch reads version {READABLE_FROM_VERSION} "
+            f"to {SCHEMA_VERSION}; start the daemon once to migrate it"
         )
 
 

@@ -321,3 +321,12 @@ MIGRATIONS: list[str] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 # The first schema version whose stores hold their id (``store_identity``).
 STORE_ID_VERSION = MIGRATIONS.index(_V12_STORE_ID) + 1
+# The first schema version whose stores hold the daemon's zones (``zones``).
+ZONES_VERSION = MIGRATIONS.index(_V13_ZONES) + 1
+# The oldest schema a read-only open reads as it is (``_db._require_current``), older ones being
+# refused until the daemon migrates them: each step after it only added a table that a reader takes
+# as empty in an older store (v13's zones: not known, ``Store.zones``). From v13 to the zone review
+# (2026-12-06) a reader refused v12 stores, nothing it reads changed: a copy sent to the clinic, the
+# family's store just after an upgrade while the old daemon still ran. A step that changes what a
+# reader reads moves it up to itself.
+READABLE_FROM_VERSION = STORE_ID_VERSION

@@ -31,6 +31,7 @@ import platformdirs
 from spasmwatch.store import _db, placing
 from spasmwatch.store._db import StoreError
 from spasmwatch.store.known import Checked, KnownStores, vanished
+from spasmwatch.store.schema import ZONES_VERSION
 from spasmwatch.store.rows import (
     ALERT_END_STATES,
     LABELS,
@@ -1248,7 +1249,10 @@ class Store:
     def zones(self, since: float, until: float) -> list[tuple[float, str]]:
         """(since_wall_s, zone) of each zone the daemon was in over [since, until), in time order:
         the one recorded last before ``since`` (it was in it then), and each recorded in the span.
-        None recorded: [] (a store from before schema v13, or no daemon run on it since)."""
+        None recorded: [] (a store from before schema v13, or no daemon run on it since; one read
+        as it is, ``schema.READABLE_FROM_VERSION``, has no table for them)."""
+        if self.schema_version < ZONES_VERSION:
+            return []
         rows = self._all("SELECT since_wall_s, zone FROM zones WHERE since_wall_s < ? ORDER BY since_wall_s, id", (until,))
         before = [i for i, r in enumerate(rows) if r[0] <= since]
         return [(float(r[0]), str(r[1])) for r in rows[before[-1] if before else 0 :]]
