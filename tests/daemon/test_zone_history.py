@@ -116,13 +116,20 @@ def test_summary_says_a_zone_change_in_its_24_hours(tmp_path: Path) -> None:
 
 
 def test_a_history_begun_inside_the_span_says_before_when_none_is_known() -> None:
-    """A store migrated to v13 mid-report: the zone before its first record is not known, and said so."""
+    """A store migrated to v13 mid-report: the zone before its first record is not known, and said so,
+    as the zone: the zone review found '(none recorded before 2026-11-01 01:00)' in a doctor's report,
+    which reads as no data recorded before then. Old code: that wording."""
 
     history = [(T0, "Europe/Berlin"), (T0 + DAY, "Asia/Tokyo")]
     assert zones_line(history, ZoneInfo("Europe/Berlin"), T0 - DAY, T0 + 2 * DAY, "these days") == (
-        "The monitor's time zone changed over these days: Europe/Berlin (none recorded before 2026-11-01 01:00), "
-        "then Asia/Tokyo from 2026-11-02 01:00. Every day and time here is cut in Europe/Berlin: what happened in "
-        "another zone is on this zone's calendar day, at this zone's time of day."
+        "The monitor's time zone changed over these days: Europe/Berlin, then Asia/Tokyo from 2026-11-02 01:00. "
+        "Which zone it ran in before 2026-11-01 01:00 is not recorded. Every day and time here is cut in "
+        "Europe/Berlin: what happened in another zone is on this zone's calendar day, at this zone's time of day."
+    )
+    assert zones_line(history[1:], ZoneInfo("Europe/Berlin"), T0 - DAY, T0 + 2 * DAY, "these days") == (
+        "The monitor ran in Asia/Tokyo over these days. Which zone it ran in before 2026-11-02 01:00 is not "
+        "recorded. Every day and time here is cut in Europe/Berlin: what happened in another zone is on this "
+        "zone's calendar day, at this zone's time of day."
     )
     assert zones_line(history[:1], ZoneInfo("Europe/Berlin"), T0 - DAY, T0 + 2 * DAY, "these days") is None  # the report's zone alone
 

@@ -210,14 +210,16 @@ def zones_line(history: Sequence[tuple[float, str]], tz: tzinfo, since: float, u
     here = zone_name(tz)
     ends = [t for t, _ in history[1:]] + [until]
     if all(same_clock(z, tz, max(t, since), end) for (t, z), end in zip(history, ends)):
-        return None  # (none recorded too)
-    first = "" if history[0][0] <= since else f" (none recorded before {wall_text(history[0][0], MINUTE, tz)})"
+        return None  # (also when no zone is recorded: all of none)
+    # Said of the zone: '(none recorded before ...)' read, in a doctor's report, as no data before then
+    unknown = "" if history[0][0] <= since else f" Which zone it ran in before {wall_text(history[0][0], MINUTE, tz)} is not recorded."
     if len(history) == 1:
-        ran = f"The monitor ran in {history[0][1]}{first} over {what}"
+        ran = f"The monitor ran in {history[0][1]} over {what}"
     else:
         later = ", then ".join(f"{z} from {wall_text(t, MINUTE, tz)}" for t, z in history[1:])
-        ran = f"The monitor's time zone changed over {what}: {history[0][1]}{first}, then {later}"
-    return f"{ran}. Every day and time here is cut in {here}: what happened in another zone is on this zone's calendar day, at this zone's time of day."
+        ran = f"The monitor's time zone changed over {what}: {history[0][1]}, then {later}"
+    return (f"{ran}.{unknown} Every day and time here is cut in {here}: what happened in another zone is on this "
+            "zone's calendar day, at this zone's time of day.")  # fmt: skip
 
 
 def hours(seconds: float) -> str:
