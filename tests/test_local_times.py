@@ -19,7 +19,7 @@ from synthetic import spasm_record
 from tzenv import set_tz
 
 from spasmwatch.alerts.messages import daily_summary
-from spasmwatch.daemon.clock import wall_text
+from spasmwatch.daemon.clock import wall_text, zone_spans
 from spasmwatch.daemon.summary import summary_facts
 from spasmwatch.export.store_source import StoreSource
 from spasmwatch.report.data import gather
@@ -125,6 +125,20 @@ def test_wall_text_names_the_zone_only_where_the_time_is_ambiguous(zone: str, ut
     '23:30 -03', '01:45 +1030', '02:30 +00'."""
     t = datetime(*utc, tzinfo=timezone.utc).timestamp()
     assert wall_text(t, "%H:%M", ZoneInfo(zone)) == want
+
+
+@pytest.mark.parametrize(("zone", "utc", "names"), [
+    ("America/Santiago", (2026, 4, 5), {"UTC-03", "UTC-04"}),
+    ("Europe/Berlin", (2026, 10, 25), {"CEST", "CET"}),
+])
+def test_the_pages_zone_spans_name_the_zone_as_the_pushes_do(zone: str, utc: tuple[int, ...], names: set[str]) -> None:
+    """The page words a time in the repeated hour by /api/status's zone spans (daemon.clock.zone_spans):
+    their names are wall_text's, so the page beside the push reads 'UTC-03' as it does. Old code:
+    the spans kept the tz database's bare '-03' / '-04' after wall_text said them 'UTC-03'."""
+    day = datetime(*utc, tzinfo=timezone.utc).timestamp()
+    spans = zone_spans(ZoneInfo(zone), day - 86400, day + 86400)
+    assert {name for _, _, name in spans} == names
+    assert all(wall_text(t + 1, "%H:%M", ZoneInfo(zone)).split(" ")[-1] in names for t, _, _ in spans[1:])
 
 
 def test_wall_text_in_a_posix_rule_with_numeric_names(tz_env: pytest.MonkeyPatch) -> None:

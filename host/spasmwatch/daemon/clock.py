@@ -75,12 +75,17 @@ def wall_text(t: float, fmt: str = "%Y-%m-%d %H:%M:%S", zone: dt.tzinfo | None =
     other = local.replace(fold=1 - local.fold)
     if other.utcoffset() == local.utcoffset():
         return local.strftime(fmt)
-    name = local.tzname()
-    if not name or name == other.tzname():
+    name = said_zone(local.tzname())
+    if not name or name == said_zone(other.tzname()):
         name = local.strftime("UTC%z")
-    elif name[0] in "+-":
-        name = f"UTC{name}"
     return f"{local.strftime(fmt)} {name}"
+
+
+def said_zone(abbreviation: str | None) -> str:
+    """A zone abbreviation as a family reads it: the tz database's numeric ones ('-03', '+1030')
+    are offsets, said 'UTC-03' (``wall_text``); '' for none."""
+    name = abbreviation or ""
+    return f"UTC{name}" if name[:1] in ("+", "-") else name
 
 
 def zone_spans(zone: dt.tzinfo, a: float, b: float) -> list[tuple[float, int, str]]:
@@ -92,7 +97,7 @@ def zone_spans(zone: dt.tzinfo, a: float, b: float) -> list[tuple[float, int, st
     def span(t: float) -> tuple[float, int, str]:
         local = dt.datetime.fromtimestamp(t, zone)
         offset = local.utcoffset() or dt.timedelta(0)
-        return t, int(offset.total_seconds()), local.tzname() or ""
+        return t, int(offset.total_seconds()), said_zone(local.tzname())
 
     return [span(a), *(span(t) for t, _, _ in offset_changes(zone, a, b))]
 
