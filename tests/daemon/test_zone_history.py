@@ -32,6 +32,10 @@ T0 = datetime(2026, 11, 1, tzinfo=timezone.utc).timestamp()
 DAY = 86400.0
 
 
+def _all_in(zone: str) -> str:
+    return f"All days and times in this report are {zone} time, also those spent in another zone: each is shown at the {zone} date and time it happened."
+
+
 def test_the_daemon_records_its_zone_at_its_first_tick_and_a_change_while_it_runs(tmp_path: Path, tz_env: pytest.MonkeyPatch) -> None:
     """Found by the zone review: nothing kept which zone a day was cut in. Now the first tick records
     the zone, a change of it (the box's /etc/localtime, here TZ) is recorded within ZONE_CHECK_S, and a
@@ -91,12 +95,11 @@ def test_the_report_says_the_zones_it_spans_and_where_its_days_are_cut(tmp_path:
     text = _report_text(db, tmp_path / "r.html", *window)
     assert (
         "The monitor's time zone changed over these days: Europe/Berlin, then America/New_York from 2026-11-06 13:00, "
-        "then Europe/Berlin from 2026-11-09 17:00. Every day and time here is cut in Europe/Berlin: what happened in another "
-        "zone is on this zone's calendar day, at this zone's time of day."
+        "then Europe/Berlin from 2026-11-09 17:00. " + _all_in("Europe/Berlin")
     ) in text, text
     # A report made in another zone than the monitor's says that too; one in the monitor's alone says nothing
     early = ("--since", "2026-11-01", "--until", "2026-11-04")
-    assert "The monitor ran in Europe/Berlin over these days. Every day and time here is cut in Asia/Tokyo" in _report_text(
+    assert "The monitor ran in Europe/Berlin over these days. " + _all_in("Asia/Tokyo") in _report_text(
         db, tmp_path / "tokyo.html", *early, "--tz", "Asia/Tokyo"
     )
     assert "The monitor" not in _report_text(db, tmp_path / "berlin.html", *early)
@@ -109,8 +112,7 @@ def test_summary_says_a_zone_change_in_its_24_hours(tmp_path: Path) -> None:
     moved = _spasmwatch("summary", "--db", str(db), "--at", "2026-11-06T20:00", tz="America/New_York")
     assert moved.rstrip().endswith(
         "The monitor's time zone changed over the last 24 h: Europe/Berlin, then America/New_York from 2026-11-06 07:00. "
-        "Every day and time here is cut in America/New_York: what happened in another zone is on this zone's calendar "
-        "day, at this zone's time of day."
+        + _all_in("America/New_York")
     ), moved
     assert "time zone" not in _spasmwatch("summary", "--db", str(db), "--at", "2026-11-04T12:00")
 
@@ -123,13 +125,11 @@ def test_a_history_begun_inside_the_span_says_before_when_none_is_known() -> Non
     history = [(T0, "Europe/Berlin"), (T0 + DAY, "Asia/Tokyo")]
     assert zones_line(history, ZoneInfo("Europe/Berlin"), T0 - DAY, T0 + 2 * DAY, "these days") == (
         "The monitor's time zone changed over these days: Europe/Berlin, then Asia/Tokyo from 2026-11-02 01:00. "
-        "Which zone it ran in before 2026-11-01 01:00 is not recorded. Every day and time here is cut in "
-        "Europe/Berlin: what happened in another zone is on this zone's calendar day, at this zone's time of day."
+        "Which zone it ran in before 2026-11-01 01:00 is not recorded. " + _all_in("Europe/Berlin")
     )
     assert zones_line(history[1:], ZoneInfo("Europe/Berlin"), T0 - DAY, T0 + 2 * DAY, "these days") == (
         "The monitor ran in Asia/Tokyo over these days. Which zone it ran in before 2026-11-02 01:00 is not "
-        "recorded. Every day and time here is cut in Europe/Berlin: what happened in another zone is on this "
-        "zone's calendar day, at this zone's time of day."
+        "recorded. " + _all_in("Europe/Berlin")
     )
     assert zones_line(history[:1], ZoneInfo("Europe/Berlin"), T0 - DAY, T0 + 2 * DAY, "these days") is None  # the report's zone alone
 
@@ -152,8 +152,7 @@ def test_a_zone_by_another_name_of_the_same_clock_is_not_said_as_another(tmp_pat
     assert zones_line([(T0 - DAY, recorded)], ZoneInfo(here), T0, T0 + 200 * DAY, "these days") is None  # DST changes too
     assert zones_line([(T0 - DAY, recorded), (T0 + DAY, "Asia/Tokyo")], ZoneInfo(here), T0, T0 + 3 * DAY, "these days") == (
         f"The monitor's time zone changed over these days: {recorded}, then Asia/Tokyo from "
-        f"{wall_text(T0 + DAY, '%Y-%m-%d %H:%M', ZoneInfo(here))}. Every day and time here is cut in {here}: what happened "
-        "in another zone is on this zone's calendar day, at this zone's time of day."
+        f"{wall_text(T0 + DAY, '%Y-%m-%d %H:%M', ZoneInfo(here))}. " + _all_in(here)
     )
 
 
@@ -177,3 +176,15 @@ def test_a_store_from_before_the_zone_history_is_read_as_it_is(tmp_path: Path) -
         c.execute("PRAGMA user_version = 11")
     with pytest.raises(StoreError, match="store schema version 11, .*start the daemon once to migrate it"):
         Store.open_readonly(db)
+
+
+def test_a_restart_under_another_name_of_the_same_zone_is_no_change() -> None:
+    """Zone review: a daemon restarted under TZ=UTC after /etc/localtime's Etc/UTC records a second
+    row; a report in a third zone said 'changed over these days: Etc/UTC, then UTC from ...', a
+    journey that never was. Rows naming the clock of the row before are one zone. Old code: that line."""
+    history = [(T0 - DAY, "Etc/UTC"), (T0 + DAY, "UTC"), (T0 + 2 * DAY, "Asia/Tokyo")]
+    assert zones_line(history[:2], ZoneInfo("UTC"), T0, T0 + 3 * DAY, "these days") is None
+    assert zones_line(history[:2], ZoneInfo("Europe/Berlin"), T0, T0 + 3 * DAY, "these days") == (
+        "The monitor ran in Etc/UTC over these days. " + _all_in("Europe/Berlin"))
+    assert zones_line(history, ZoneInfo("Europe/Berlin"), T0, T0 + 3 * DAY, "these days") == (
+        "The monitor's time zone changed over these days: Etc/UTC, then Asia/Tokyo from 2026-11-03 01:00. " + _all_in("Europe/Berlin"))

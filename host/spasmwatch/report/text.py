@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timezone, tzinfo
 from statistics import median
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from spasmwatch import __version__
 from spasmwatch.export.rows import ClusterRow, NoteRow, TreatmentRow
@@ -208,6 +209,7 @@ def zones_line(history: Sequence[tuple[float, str]], tz: tzinfo, since: float, u
     its part of the span is ``tz`` (``same_clock``: 'Etc/UTC' recorded, a report in 'UTC' said a
     journey that never was; zone review). Nothing when none is recorded (a store from before v13)."""
     here = zone_name(tz)
+    history = _one_name_a_clock(history, since, until)
     ends = [t for t, _ in history[1:]] + [until]
     if all(same_clock(z, tz, max(t, since), end) for (t, z), end in zip(history, ends)):
         return None  # (also when no zone is recorded: all of none)
@@ -218,8 +220,24 @@ def zones_line(history: Sequence[tuple[float, str]], tz: tzinfo, since: float, u
     else:
         later = ", then ".join(f"{z} from {wall_text(t, MINUTE, tz)}" for t, z in history[1:])
         ran = f"The monitor's time zone changed over {what}: {history[0][1]}, then {later}"
-    return (f"{ran}.{unknown} Every day and time here is cut in {here}: what happened in another zone is on this "
-            "zone's calendar day, at this zone's time of day.")  # fmt: skip
+    return (f"{ran}.{unknown} All days and times in this report are {here} time, also those spent in another zone: "
+            f"each is shown at the {here} date and time it happened.")  # fmt: skip
+
+
+def _one_name_a_clock(history: Sequence[tuple[float, str]], since: float, until: float) -> list[tuple[float, str]]:
+    """``history`` without a row that names the clock of the row before it by another name (a
+    restart under TZ=UTC after Etc/UTC: 'changed: Etc/UTC, then UTC' told of a journey that never
+    was). A name no zone file has is kept as it is (``same_clock`` compares those by name)."""
+    kept = list(history[:1])
+    for i, (t, name) in enumerate(history[1:], 1):
+        end = history[i + 1][0] if i + 1 < len(history) else until
+        try:
+            before = ZoneInfo(kept[-1][1])
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            before = None
+        if before is None or not same_clock(name, before, max(t, since), end):
+            kept.append((t, name))
+    return kept
 
 
 def hours(seconds: float) -> str:
