@@ -33,7 +33,7 @@ DAY = 86400.0
 
 
 def _all_in(zone: str) -> str:
-    return f"All days and times in this report are {zone} time, also those spent in another zone: each is shown at the {zone} date and time it happened."
+    return f"All days and times here are {zone} time, also those spent in another zone: each is shown at the {zone} date and time it happened."
 
 
 def test_the_daemon_records_its_zone_at_its_first_tick_and_a_change_while_it_runs(tmp_path: Path, tz_env: pytest.MonkeyPatch) -> None:

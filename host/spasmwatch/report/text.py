@@ -220,7 +220,7 @@ def zones_line(history: Sequence[tuple[float, str]], tz: tzinfo, since: float, u
     else:
         later = ", then ".join(f"{z} from {wall_text(t, MINUTE, tz)}" for t, z in history[1:])
         ran = f"The monitor's time zone changed over {what}: {history[0][1]}, then {later}"
-    return (f"{ran}.{unknown} All days and times in this report are {here} time, also those spent in another zone: "
+    return (f"{ran}.{unknown} All days and times here are {here} time, also those spent in another zone: "
             f"each is shown at the {here} date and time it happened.")  # fmt: skip
 
 
