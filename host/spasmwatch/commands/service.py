@@ -255,8 +255,9 @@ def in_use(e: StoreInUse, proc: Path = Path("/proc")) -> str:
     listens), that 'spasmwatch status' talks to it, and how to stop it, should this one run
     instead (the message said 'stop it first', with no pid and no way)."""
     held = e.holder
-    if held is None:  # it had not written its pid yet: it is starting
-        return f"another spasmwatch daemon is starting on {e.store_path}: 'spasmwatch status' talks to it once it is up"
+    if held is None:  # it had not written its pid yet: it is starting (or could not: a full disk, daemon/lock.py)
+        return (f"another spasmwatch daemon is starting on {e.store_path} (or runs and could not write its pid there: "
+                "is the disk full?): 'spasmwatch status' talks to it once it is up")  # fmt: skip
     config = f" --config {shlex.quote(held.config)}" if held.config and not same_file(held.config, default_config_path()) else ""
     ctl = service_of(held.pid, proc)
     how = (

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -17,6 +18,8 @@ from typing import TextIO
 
 from spasmwatch import private
 from spasmwatch.store import StoreError
+
+log = logging.getLogger(__name__)
 
 
 def lock_path(store_path: Path) -> Path:
@@ -64,6 +67,7 @@ class DaemonLock:
         self.store_path, self.config_path = store_path, config_path
         self._f: TextIO | None = None
         self._address: tuple[str, int] | None = None
+        self._unwritten = False  # a write of the lock's lines failed: said once in the log (``_say``)
         # take runs in the store's try again (a worker thread), serving in the event loop
         self._mutex = threading.Lock()
 
@@ -79,15 +83,8 @@ class DaemonLock:
             except BlockingIOError:
                 f.close()
                 raise StoreInUse(self.store_path, lock_holder(self.store_path)) from None
-            try:
-                f.truncate(0)
-                f.write(f"{os.getpid()}\n{self.config_path.absolute() if self.config_path is not None else ''}\n")
-                self._f = f
-                self._write_address()
-            except BaseException:
-                self._f = None
-                f.close()
-                raise
+            self._f = f
+            self._say(truncate=True)
 
     def serving(self, host: str, port: int) -> None:
         """Line 3: where the web server listens, once it does (the lock is taken before it starts,
@@ -97,13 +94,36 @@ class DaemonLock:
         Kept for a lock taken later (``take``)."""
         with self._mutex:
             self._address = (host, port)
-            self._write_address()
+            if self._f is not None:
+                self._say()
 
-    def _write_address(self) -> None:
-        if self._f is not None:
-            if self._address is not None:
-                self._f.write(f"{self._address[0]}:{self._address[1]}\n")
-            self._f.flush()
+    def _say(self, truncate: bool = False) -> None:
+        """Write what the lock says: all of it after ``truncate`` (pid, config, and the address once
+        known), else the address line. One write(2), no buffer: on a full disk (or past a file size
+        limit) the lines are lost and said in the log, while the flock, which is what keeps a
+        second daemon off the store, stays held. Until 2026-12-06 the error ended the daemon's
+        start in a traceback on a new lock file: no monitoring at all on a full disk."""
+        assert self._f is not None
+        lines = []
+        if truncate:
+            lines.append(f"{os.getpid()}\n{self.config_path.absolute() if self.config_path is not None else ''}\n")
+        if self._address is not None:
+            lines.append(f"{self._address[0]}:{self._address[1]}\n")
+        fd = self._f.fileno()
+        try:
+            if truncate:
+                os.ftruncate(fd, 0)
+            os.write(fd, "".join(lines).encode())
+        except OSError as e:
+            if self._unwritten:
+                return
+            self._unwritten = True
+            log.warning(
+                "cannot write the daemon's pid and address into %s (%s: is the disk full?): the daemon runs and keeps other "
+                "daemons off the store, but 'spasmwatch status' and the other commands find it only at the config's "
+                "[daemon.http] port, and 'spasmwatch reload' does not find it (restart it once there is space)",
+                lock_path(self.store_path), e.strerror or e,
+            )  # fmt: skip
 
     def release(self) -> None:
         with self._mutex:

@@ -1,0 +1,68 @@
+"""``spasmwatch run`` started on a full disk: it monitors without its store, as for any store that
+cannot be opened (docs/store.md), rather than ending in a traceback before it listens.
+
+The full disk is the kernel's own refusal: the daemon runs under a file size limit of 0
+(RLIMIT_FSIZE; Python ignores SIGXFSZ, so each write(2) past it fails with EFBIG, as one on a full
+disk fails with ENOSPC). Real parts: the daemon in its own process, its lock and store in a fresh
+folder, its web page on loopback, a second ``spasmwatch run`` on the same store."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from servers import free_port
+
+UP_S = 30.0  # the daemon answers within 1 s here; room for a loaded machine
+
+
+def _no_file_may_grow() -> None:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+
+
+def _status(port: int) -> dict[str, Any] | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=2) as r:
+            answer: dict[str, Any] = json.load(r)
+            return answer
+    except OSError:
+        return None
+
+
+def test_a_first_start_on_a_full_disk_monitors_without_the_store(tmp_path: Path) -> None:
+    port, data = free_port(), tmp_path / "data"
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[daemon]\ndata_dir = "{data}"\n\n[daemon.http]\nport = {port}\n\n[channels.sound]\nenabled = false\n\n'
+        f'[channels.desktop]\nenabled = false\n\n[[bands]]\nname = "cot"\ntransport = "sim"\naddress = "127.0.0.1:{free_port()}"\n'
+    )
+    env = dict(os.environ, SPASMWATCH_DATA_DIR=str(data))
+    cmd = [sys.executable, "-m", "spasmwatch", "run", "--config", str(config)]
+    # its log through a pipe: a file would be past the limit too (a few lines in these seconds, within its buffer)
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=_no_file_may_grow)
+    try:
+        end, status = time.monotonic() + UP_S, None
+        while status is None and proc.poll() is None and time.monotonic() < end:
+            time.sleep(0.1)
+            status = _status(port)
+        assert status is not None, f"the daemon did not come up (exit {proc.poll()}):\n{proc.communicate()[1]}"
+        assert status["store"]["error"], status["store"]  # not open: said on the page, tried again
+        assert status["bands"][0]["faults"] == ["storage_failing"]  # the family is told
+        # its lock is held though its lines could not be written: a second daemon stays off the store
+        second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=UP_S)
+        assert second.returncode == 2 and "could not write its pid there: is the disk full?" in second.stderr, second.stderr
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        text = proc.communicate(timeout=UP_S)[1]
+    code = proc.returncode
+    assert code == 0 and "Traceback" not in text, text
+    assert text.count("cannot write the daemon's pid and address into") == 1, text  # said once, not per line
