@@ -664,3 +664,26 @@ def test_the_heartbeat_examples_of_the_alerts_doc_are_valid_configs(repo_root: P
     examples = [block.split("```", 1)[0] for block in section.split("```toml\n")[1:]]
     urls = [from_dict(tomllib.loads(e), "docs/alerts.md").daemon.heartbeat.url for e in examples]
     assert [u.split("/")[2] for u in urls] == ["hc-ping.com", "kuma.example.org"]
+
+
+@pytest.mark.parametrize(
+    ("second", "expected"),
+    [
+        ('name = "SPASMWATCH-0001"', '[bands #2] name: "SPASMWATCH-0001" is the band of [bands #1] too'),  # the radio matches either case
+        ('name = "cot"\naddress = "AA:BB:CC:DD:EE:FF"', '[bands #2] address: "AA:BB:CC:DD:EE:FF" is the band of [bands #1] too'),
+        ('name = "spasmwatch-0002"\naddress = "AA:BB:CC:DD:EE:01"', None),
+    ],
+)
+def test_one_band_in_two_tables_is_refused(tmp_path: Path, second: str, expected: str | None) -> None:
+    """Found by the first-run audit: the same band in two [[bands]] tables (an edit by hand) was
+    taken, and the daemon ran a second session for it that never connected: 'not connected' in
+    status all day and a false 'Band disconnected' push a minute after the start, while the band
+    streamed to the first ('config add-band' refused it; the loader did not)."""
+    text = f'[[bands]]\nname = "spasmwatch-0001"\naddress = "aa:bb:cc:dd:ee:ff"\n\n[[bands]]\n{second}\n'
+    if expected is None:
+        p = tmp_path / "config.toml"
+        p.write_text(text)
+        assert len(load_config(p).bands) == 2
+    else:
+        msg = error_of(tmp_path, text)
+        assert expected in msg and "remove one of the two tables" in msg, msg

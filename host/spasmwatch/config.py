@@ -27,7 +27,7 @@ import types
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Union, get_args, get_origin, get_type_hints
+from typing import Any, Protocol, Union, get_args, get_origin, get_type_hints
 from urllib.parse import parse_qs, urlsplit
 
 import platformdirs
@@ -587,6 +587,7 @@ def _check_config(cfg: Config, source: str) -> None:
         _check_heartbeat(cfg.daemon.heartbeat.url, http.token, _Where(source, "daemon.heartbeat"))
     for i, b in enumerate(cfg.bands, 1):
         _check_band(b, _Where(source, f"bands #{i}"))
+        _check_band_once(b, cfg.bands[: i - 1], _Where(source, f"bands #{i}"))
     _check_unique(source, "channels.webhook", [w.ref_name for w in cfg.channels.webhook])
     _check_unique(source, "channels.ntfy", [n.ref_name for n in cfg.channels.ntfy])
     if cfg.channels.mqtt.enabled and not cfg.channels.mqtt.host:
@@ -690,6 +691,37 @@ def _check_band(b: Band, where: _Where) -> None:
         raise where.error("address", f'expected a BLE address as \'spasmwatch scan\' shows it, "AA:BB:CC:DD:EE:FF" (macOS: a UUID), got {_got(b.address)}')
     if b.address is not None and b.transport == "sim" and not _SIM_ADDRESS_RE.fullmatch(b.address):
         raise where.error("address", f'expected the simulated radio\'s "host:port", got {_got(b.address)}')
+
+
+class _BandKeys(Protocol):
+    """A [[bands]] table, or one the command line gives (firstrun.NewBand)."""
+
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def address(self) -> str | None: ...
+    @property
+    def port(self) -> str | None: ...
+
+
+def band_key_shared(a: _BandKeys, b: _BandKeys) -> str | None:
+    """The key by which two band tables name one band (its name, BLE address or serial port, in any
+    case, as the radio matches a name), or None: two bands."""
+    for key in ("name", "address", "port"):
+        mine, theirs = getattr(a, key), getattr(b, key)
+        if mine is not None and theirs is not None and mine.casefold() == theirs.casefold():
+            return key
+    return None
+
+
+def _check_band_once(b: Band, before: list[Band], where: _Where) -> None:
+    """One band in two tables ran two sessions for it: the second never connected, and said 'Band
+    disconnected' to the phones a minute after every start while the band streamed to the first."""
+    for j, old in enumerate(before, 1):
+        key = band_key_shared(b, old)
+        if key is not None:
+            raise where.error(key, f"{_got(getattr(b, key))} is the band of [bands #{j}] too: remove one of the two tables "
+                              "(a second one would wait for the band all night and say it is disconnected)")  # fmt: skip
 
 
 def _check_unique(source: str, section: str, names: list[str]) -> None:

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import tomlkit
 
 from spasmwatch.alerts.model import LANGUAGES
-from spasmwatch.config import Band, Config, Ntfy, Webhook, default_config_path, from_dict, get, load_config, write_atomic
+from spasmwatch.config import Band, Config, Ntfy, Webhook, band_key_shared, default_config_path, from_dict, get, load_config, write_atomic
 from spasmwatch.errors import ConfigError
 from spasmwatch.words import cmd
 
@@ -239,10 +239,9 @@ def init(path: Path, bands: list[NewBand], ntfy_url: str | None, force: bool, la
 def _no_twice(path: Path, have: list[Band], new: NewBand) -> None:
     """Refuse a band already configured (same name, address or serial port), naming its table."""
     for i, old in enumerate(have, 1):
-        for key in ("name", "address", "port"):
-            mine, theirs = getattr(new, key), getattr(old, key)
-            if mine is not None and theirs is not None and mine.casefold() == theirs.casefold():
-                raise ConfigError(f'{path}: [bands #{i}] already has {key} = "{theirs}": not adding it twice')
+        key = band_key_shared(new, old)
+        if key is not None:
+            raise ConfigError(f'{path}: [bands #{i}] already has {key} = "{getattr(old, key)}": not adding it twice')
 
 
 def add_band(path: Path, band: NewBand, given: bool) -> Config:
