@@ -1142,6 +1142,41 @@ def test_a_store_in_a_folder_this_user_may_not_write_is_read(tmp_path: Path) -> 
         shutil.rmtree(folder)
 
 
+def test_a_store_and_lock_another_user_left_say_whose_they_are_and_the_way_back() -> None:
+    """Found by the first-run audit: a 'sudo spasmwatch run' once leaves the store and its lock
+    root's, in the family's folder. Then 'spasmwatch run' said the lock's folder was not writable
+    (it was: the file was root's), and every store open said only SQLite's 'unable to open
+    database file'. As root the files stay root's and the commands run as nobody, whose folder it
+    is; as another user, its own files with their mode taken away."""
+    folder = Path(tempfile.mkdtemp(prefix="sw-sudo-", dir="/tmp"))  # not under pytest's 0700 folder: nobody reaches it
+    try:
+        path, lock = folder / "spasmwatch.db", folder / "spasmwatch.db.lock"
+        with Store(path) as st:
+            st.add_sync(DEV, 1, 0, 1000.0)
+        lock.write_text("")
+        lock.chmod(0o600)
+        config = folder / "config.toml"
+        config.write_text(f'[daemon]\ndata_dir = "{folder}"\n\n[[bands]]\nname = "crib"\ntransport = "sim"\naddress = "127.0.0.1:9"\n')
+        config.chmod(0o644)
+        if os.geteuid() == 0:
+            os.chown(folder, 65534, 65534)
+            way = f"and this user, nobody, may not read and write it: was spasmwatch run once with sudo? 'sudo chown -R nobody {folder}' gives the folder back"
+        else:
+            for p in (path, lock):
+                p.chmod(0)
+            way = "may not read and write it: 'chmod u+rw "
+        env = dict(os.environ, XDG_STATE_HOME=str(folder / "state"))
+        events = subprocess.run(_unprivileged([sys.executable, "-m", "spasmwatch", "events", "--db", str(path)]),
+                                capture_output=True, text=True, timeout=60, env=env)  # fmt: skip
+        assert events.returncode != 0 and f"unable to open database file; {path} belongs to " in events.stderr, events.stderr
+        assert way in events.stderr, events.stderr
+        run = subprocess.run(_unprivileged([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)]),
+                             capture_output=True, text=True, timeout=60, env=env)  # fmt: skip
+        assert run.returncode == 2 and f"Permission denied: {lock} belongs to " in run.stderr and way in run.stderr, run.stderr
+    finally:
+        shutil.rmtree(folder)
+
+
 def test_reader_thread_alongside_writer(tmp_path: Path) -> None:
     errors: list[BaseException] = []
     done = threading.Event()

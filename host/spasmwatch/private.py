@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import logging
 import os
+import pwd
+import shlex
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -81,3 +84,33 @@ def tighten(path: Path, what: str) -> bool:
     log.warning("%s: %s was readable by other accounts on this computer (mode %o): now by you alone (%o)",
                 path, what, stat.S_IMODE(mode), stat.S_IMODE(mode) & ~OTHERS)  # fmt: skip
     return True
+
+
+def not_this_users(paths: Iterable[Path]) -> str:
+    """For an open that failed: the first of ``paths`` this user may not read and write, whose it
+    is and what gives it back, or "" when each may be (or is not there). A store, its WAL or the
+    daemon's lock left by a 'sudo spasmwatch ...' once: SQLite said only 'unable to open database
+    file' and the lock 'this user may not write in' its folder, which it may (found by the
+    first-run audit)."""
+    me = os.geteuid()
+    for p in paths:
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        if os.access(p, os.R_OK | os.W_OK):
+            continue
+        if st.st_uid == me:  # its own file, its mode taken away
+            how = f"'chmod u+rw {shlex.quote(str(p))}' gives it back"
+        else:
+            how = f"was spasmwatch run once with sudo? 'sudo chown -R {_user(me)} {shlex.quote(str(p.parent))}' gives the folder back"
+        return (f"{p} belongs to {_user(st.st_uid)} (mode {stat.S_IMODE(st.st_mode):o}) and this user, {_user(me)}, "
+                f"may not read and write it: {how}")  # fmt: skip
+    return ""
+
+
+def _user(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # an account this computer does not name (a file from another machine)
+        return f"user {uid}"

@@ -168,7 +168,10 @@ def _open_lock(store_path: Path) -> TextIO:
         f = open(path, "a", opener=private.opener)
     except OSError as e:
         why = f"{e.strerror or e}"
-        if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        whose = private.not_this_users([path])
+        if whose:
+            why += f": {whose}"
+        elif e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             why += f": this user may not write in {path.parent}, where the store keeps its lock and its WAL (check its owner and mode)"
         raise StoreError(f"{path}: cannot open the daemon's lock beside the store: {why}") from e
     private.tighten(path, "the daemon's lock")

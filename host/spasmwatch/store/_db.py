@@ -84,7 +84,7 @@ def connect(path: Path, readonly: bool, thorough: bool = False, makes: bool = Tr
             target, uri=True, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S
         )
     except sqlite3.Error as e:
-        raise StoreError(f"{path}: cannot open: {e}") from e
+        raise StoreError(f"{path}: cannot open: {e}{_whose(path)}") from e
     try:
         return Opened(conn, _prepare(conn, path, readonly))
     except BaseException:
@@ -138,7 +138,7 @@ def _probe(path: Path, thorough: bool = False) -> None:
     try:
         conn = sqlite3.connect(reading_uri(path), uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S)
     except sqlite3.Error as e:
-        raise StoreError(f"{path}: cannot open: {e}") from e
+        raise StoreError(f"{path}: cannot open: {e}{_whose(path)}") from e
     try:
         with _said(path):
             _check_identity(conn, path)
@@ -164,11 +164,18 @@ def _said(path: Path) -> Iterator[None]:
     """SQLite's errors opening ``path`` as StoreErrors naming it."""
     try:
         yield
-    except sqlite3.OperationalError as e:  # locked, read-only folder, disk full
-        raise StoreError(f"{path}: cannot open the store: {e}") from e
+    except sqlite3.OperationalError as e:  # locked, read-only folder, disk full, another account's file
+        raise StoreError(f"{path}: cannot open the store: {e}{_whose(path)}") from e
     except sqlite3.DatabaseError as e:
         # "file is not a database", "database disk image is malformed": never touched.
         raise StoreError(f"{path}: not a usable spasmwatch store ({e}); the file was left untouched{damage_hint(e, path)}", damaged=True) from e
+
+
+def _whose(path: Path) -> str:
+    """'; <file> belongs to root ...' for a store, WAL or index this user may not read and write
+    (``private.not_this_users``), else ""."""
+    said = private.not_this_users([path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")])
+    return f"; {said}" if said else ""
 
 
 def damage_hint(e: sqlite3.Error, store: Path) -> str:
