@@ -123,6 +123,21 @@ def test_desktop_not_available(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         asyncio.run(DesktopChannel(DesktopSettings()).send(notice()))
 
 
+def test_a_computer_without_a_player_or_a_screen_is_told_the_way_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the first-run audit: on a Raspberry Pi without a screen (no notify-send) the desktop
+    channel, on by default, failed every test alarm ('test-alarm' exit 1) and stayed NOT DELIVERED
+    in 'status', saying only what was missing; a parent learns to read past such lines. Each now says
+    what to do: switch the channel off, or install the tool."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ChannelError) as d:
+        asyncio.run(DesktopChannel(DesktopSettings()).send(notice()))
+    assert "without a screen: 'spasmwatch config set channels.desktop.enabled false'" in str(d.value), d.value
+    assert "'sudo apt install libnotify-bin'" in str(d.value)
+    with pytest.raises(ChannelError) as s:
+        asyncio.run(SoundChannel(SoundSettings(wav_path=tmp_path / "a.wav"), terminal=io.StringIO()).send(notice()))
+    assert "(looked for paplay, aplay, ffplay, afplay): 'sudo apt install alsa-utils' gives aplay" in str(s.value), s.value
+
+
 def test_a_hung_player_gives_way_to_the_next_and_the_bell_under_the_dispatcher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Found by review: the dispatcher cut the sound channel off at its network deadline, shorter
     than one player's own timeout, so a hung player left no fallback, no bell, and a process behind."""

@@ -205,7 +205,8 @@ class SoundChannel(SettingsChannel[SoundSettings]):
                 return
             tried.append(f"{Path(argv[0]).name} exit {code}{': ' + out if out else ''}")
         if not tried:
-            tried.append(f"no audio player found (looked for {', '.join(PLAYERS)})")
+            tried.append(f"no audio player found (looked for {', '.join(PLAYERS)}): 'sudo apt install alsa-utils' gives aplay "
+                         "(and a speaker plugged in), or [channels.sound] command names another")  # fmt: skip
         rang = self._bell()
         raise ChannelError(
             self.name,
