@@ -396,3 +396,29 @@ def test_webhook_with_page_url_adds_it_to_the_documented_json() -> None:
 
     asyncio.run(main())
 
+
+
+@pytest.mark.parametrize(
+    ("status", "said"),
+    [
+        (404, "HTTP 404 from http://127.0.0.1:{port}: ok (no such topic there: check [channels.ntfy] url, "
+              "https://SERVER/TOPIC, a topic of letters, digits, - and _ only)"),
+        (403, "HTTP 403 from http://127.0.0.1:{port}: ok (this topic needs a login on that server: its access token "
+              "as [channels.ntfy] token, or another topic: 'spasmwatch config add-ntfy new' makes one)"),
+    ],
+)
+def test_an_ntfy_refusal_says_what_to_fix(status: int, said: str) -> None:
+    """Found by the first-run audit: a mistyped topic ('https://ntfy.sh/my topic') or a reserved
+    one failed the test alarm with 'HTTP 404 from https://ntfy.sh: {"code":40401,...}' alone,
+    which a parent cannot act on. The server's own words are kept; ntfy's meaning follows."""
+
+    async def main() -> None:
+        async with http_recorder([status]) as srv:
+            ch = NtfyChannel(NtfySettings(url=srv.url + "/my%20topic"))
+            with pytest.raises(ChannelError) as e:
+                await ch.send(notice())
+            await ch.close()
+            assert str(e.value) == "ntfy: " + said.format(port=srv.url.rsplit(":", 1)[1]), e.value
+            assert not e.value.retryable
+
+    asyncio.run(main())

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Protocol, TypeVar
 
 import aiohttp
@@ -27,8 +27,11 @@ class HttpPoster:
     spasmwatch/urls.py): their text goes to the journal, the store and the status, MQTT's included.
     A receiver's reply is quoted with those, and ``secrets`` (a token the request carries), cut out."""
 
-    def __init__(self, channel: str, url: str, timeout_s: float, secrets: Iterable[str] = ()) -> None:
+    def __init__(
+        self, channel: str, url: str, timeout_s: float, secrets: Iterable[str] = (), refusals: Mapping[int, str] | None = None
+    ) -> None:
         self.channel, self.url = channel, url
+        self.refusals = refusals or {}  # what a refusal means, by status, said after the receiver's own words
         self.origin = url_origin(url)
         self.secrets = [*url_secrets(url), *(s for s in secrets if s)]
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
@@ -46,7 +49,8 @@ class HttpPoster:
             async with self._session.post(self.url, data=data, headers=headers) as resp:
                 if resp.status >= 300:
                     body = redact((await resp.text(errors="replace"))[:REPLY_QUOTED_CHARS], self.secrets)
-                    raise ChannelError(self.channel, f"HTTP {resp.status} from {self.origin}: {body}",
+                    means = f" ({self.refusals[resp.status]})" if resp.status in self.refusals else ""
+                    raise ChannelError(self.channel, f"HTTP {resp.status} from {self.origin}: {body}{means}",
                                        retryable=resp.status in RETRY_STATUS)  # fmt: skip
         except TimeoutError:  # (before OSError, which it is)
             raise ChannelError(self.channel, f"POST to {self.origin}: no answer within {self.timeout.total:g} s") from None
@@ -86,11 +90,15 @@ class HttpChannel(SettingsChannel[H], ResendsThroughDispatcher):
     def __init__(self, settings: H, outbox: Outbox | None = None) -> None:
         super().__init__(settings)
         self.outbox = outbox
-        self._http = HttpPoster(settings.name, settings.url, settings.timeout_s, self.secrets())
+        self._http = HttpPoster(settings.name, settings.url, settings.timeout_s, self.secrets(), self.refusals())
 
     def secrets(self) -> list[str]:
         """What the requests carry besides the URL that a reply must not have quoted (a token)."""
         return []
+
+    def refusals(self) -> Mapping[int, str]:
+        """What the receiver means by a refusal, by HTTP status, in words that say what to fix."""
+        return {}
 
     async def send(self, n: Notification) -> None:
         self.keep(n)  # kept at submit (Dispatcher.keep), or a retry's: kept already, nothing changes

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from spasmwatch.alerts.channels._http import HttpChannel
@@ -85,9 +86,22 @@ def wants_ack_button(n: Notification) -> bool:
     return n.kind in ACK_BUTTON_KINDS and n.state in OPEN_ALARM_STATES
 
 
+# ntfy's refusals that a family can fix, in its words (docs.ntfy.sh: a topic is [-_A-Za-z0-9]{1,64};
+# 401/403 for a topic reserved or protected by a login): ntfy.sh's reply ('{"code":40401,...}') alone
+# failed the first test alarm of a mistyped topic with nothing a parent could act on.
+NTFY_REFUSALS = {
+    404: "no such topic there: check [channels.ntfy] url, https://SERVER/TOPIC, a topic of letters, digits, - and _ only",
+    **dict.fromkeys((401, 403), "this topic needs a login on that server: its access token as [channels.ntfy] token, "
+                    "or another topic: 'spasmwatch config add-ntfy new' makes one"),
+}  # fmt: skip
+
+
 class NtfyChannel(HttpChannel[NtfySettings]):
     def secrets(self) -> list[str]:
         return [self.settings.token] if self.settings.token else []
+
+    def refusals(self) -> Mapping[int, str]:
+        return NTFY_REFUSALS
 
     def headers(self, n: Notification) -> dict[str, str]:
         h = {
