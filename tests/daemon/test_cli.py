@@ -556,6 +556,33 @@ def test_run_where_its_lock_cannot_be_opened_names_it(tmp_path: Path) -> None:
     assert not (data / "spasmwatch.db").exists()
 
 
+def test_run_on_a_port_another_program_holds_says_how_to_take_another(tmp_path: Path) -> None:
+    """Found by the first-run audit: the web page's port taken (another program, another family's
+    daemon) ended the start with '(is another spasmwatch daemon running? set [daemon.http] port)':
+    no command, and the same words for a port this user may not open. It names the command, and
+    a port next to it that is free now."""
+    import socket
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    config = tmp_path / "config.toml"
+    config.write_text(f'[daemon]\ndata_dir = "{tmp_path / "data"}"\n\n[daemon.http]\nport = {port}\n\n'
+                      '[[bands]]\nname = "crib"\ntransport = "sim"\naddress = "127.0.0.1:9"\n')  # fmt: skip
+    try:
+        r = subprocess.run([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)], capture_output=True, text=True, timeout=60)
+    finally:
+        busy.close()
+    assert r.returncode == 2 and f"web page: cannot listen on 127.0.0.1:{port}: " in r.stderr, r.stderr
+    m = re.search(r"another program \(or another spasmwatch daemon\) listens there: give this one another port, "
+                  rf"'spasmwatch config set daemon.http.port (\d+) --config {re.escape(shlex.quote(str(config)))}'", r.stderr)  # fmt: skip
+    assert m is not None, r.stderr
+    free = socket.socket()
+    free.bind(("127.0.0.1", int(m.group(1))))  # the port it offers was free
+    free.close()
+
+
 def test_a_tz_that_names_no_zone_is_logged_once_at_the_daemons_start(tmp_path: Path) -> None:
     """Found by review: a misspelt TZ silently meant UTC for quiet hours, daily summaries and the
     family's times. One log line at the start names the setting and that UTC is used."""

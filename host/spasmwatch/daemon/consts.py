@@ -335,3 +335,7 @@ RELOAD_WAIT_MAX_S = 600.0
 # How often (s) it asks /api/status meanwhile: a local request costs about a millisecond, and the
 # round trip a person sees is the reload's plus at most this.
 RELOAD_POLL_S = 0.01
+
+# Ports after a taken [daemon.http] port that 'spasmwatch run' tries (one bind each, < 1 ms) to
+# offer the family a free one in its error: a handful covers a neighbour program's few ports.
+PORT_SEARCH = 20

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import errno
 import hashlib
 import hmac
 import json
@@ -110,7 +111,23 @@ BODY_S_KEY = web.AppKey("body_s", float)
 
 
 class HttpError(SpasmwatchError):
-    """The server cannot start (port in use, address not available)."""
+    """The server cannot start (port in use, address not available). ``in_use``: something else
+    listens on its port ('spasmwatch run' then offers a free one)."""
+
+    def __init__(self, message: str, in_use: bool = False) -> None:
+        super().__init__(message)
+        self.in_use = in_use
+
+
+def _cannot_listen(e: OSError) -> str:
+    """What a family can do about a port the web page cannot listen on, by the OS's reason."""
+    if e.errno == errno.EADDRINUSE:
+        return ": another program (or another spasmwatch daemon) listens there"
+    if e.errno == errno.EACCES:
+        return ": ports below 1024 need root: take one from 1024 up ([daemon.http] port, 8765 by default)"
+    if e.errno == errno.EADDRNOTAVAIL:
+        return ": this computer has no such address: check [daemon.http] host"
+    return ""
 
 
 class ApiError(Exception):
@@ -238,8 +255,8 @@ class HttpServer:
             await site.start()
         except OSError as e:
             await runner.cleanup()
-            raise HttpError(f"web page: cannot listen on {self.bind_host}:{self.port}: {e.strerror or e} "
-                            "(is another spasmwatch daemon running? set [daemon.http] port)") from e
+            raise HttpError(f"web page: cannot listen on {self.bind_host}:{self.port}: {e.strerror or e}{_cannot_listen(e)}",
+                            in_use=e.errno == errno.EADDRINUSE) from e  # fmt: skip
         self._runner = runner
         sock = runner.addresses[0]
         self.address = (str(sock[0]), int(sock[1]))

@@ -6,21 +6,23 @@ import asyncio
 import datetime as dt
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
-from spasmwatch.config import Band, Config
+from spasmwatch.config import Band, Config, is_default_config
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.clock import Clock, SystemClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
-from spasmwatch.daemon.http import HttpServer
+from spasmwatch.daemon.http import HttpError, HttpServer
 from spasmwatch.daemon.lock import DaemonLock, one_daemon
 from spasmwatch.daemon.reload import Reloader, reload_command
 from spasmwatch.daemon.notify import Notifier, StatusNotes, Watchdog, keep_alive, watchdog_interval_s
 from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, heartbeat_from, link_factory
 from spasmwatch.store import KnownStores, Store, make_folder
+from spasmwatch.words import cmd, in_quotes
 
 log = logging.getLogger(__name__)
 
@@ -142,10 +144,30 @@ async def _start_http(cfg: Config, daemon: Daemon, lock: DaemonLock) -> HttpServ
     """The web page and API, listening; where is written in the store's lock: the CLI reaches the
     daemon there after an edit of [daemon.http] host or port (applied only at the next start)."""
     server = http_server(cfg, daemon)
-    host, port = await server.start()
+    try:
+        host, port = await server.start()
+    except HttpError as e:
+        if not e.in_use or lock.config_path is None:
+            raise
+        free = free_port_near(server.bind_host, cfg.daemon.http.port)
+        given = not is_default_config(lock.config_path)
+        raise HttpError(f"{e}: give this one another port, {in_quotes(cmd(f'config set daemon.http.port {free}', lock.config_path, given))}") from e
     lock.serving(host, port)
     log.info("status page and API on http://%s:%d/", host, port)
     return server
+
+
+def free_port_near(host: str, port: int) -> int:
+    """The first port after ``port`` nothing listens on now (``PORT_SEARCH`` tried), for the family to
+    move the web page to; ``port + 1`` when none is (a suggestion, checked again at the start)."""
+    for p in range(port + 1, min(port + 1 + K.PORT_SEARCH, 65536)):
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+            try:
+                s.bind((host, p))
+            except OSError:
+                continue
+            return p
+    return port + 1
 
 
 async def status_lines(daemon: Daemon, out: TextIO, stamped: bool = False, notify: Callable[[str], None] | None = None) -> None:
