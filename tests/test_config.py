@@ -196,6 +196,28 @@ def test_syntax_error_names_the_line(tmp_path: Path) -> None:
     assert "TOML syntax error" in msg and "line 3" in msg
 
 
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ('[[bands]]\nname = "spasmwatch-0001\n', "Illegal character '\\n' (at line 2, column 24): is a closing quote missing?"),
+        ("[[bands]]\nname = 'spasmwatch-0001\n", "Expected \"'\" (at end of document): is a closing quote missing?"),
+        ("[[bands]]\nname = spasmwatch-0001\n", 'Invalid value (at line 2, column 8): text goes between double quotes, '
+                                               'name = "spasmwatch-0001"; true, false and numbers without'),
+        ("[alerts]\nescalate_after_s = 60\nescalate_after_s = 90\n", "Cannot overwrite a value (at line 3, column 22): "
+                                                                   "a key given twice in one table: keep one"),
+        ("[alerts]\n[channels.sound]\n[alerts]\n", "Cannot declare ('alerts',) twice (at line 3, column 8): "
+                                                 "a [table] given twice: move its keys under the first and remove the second"),
+    ],
+)
+def test_a_syntax_error_says_the_likely_fix(tmp_path: Path, text: str, said: str) -> None:
+    """Found by the first-run audit: a value left unquoted (name = spasmwatch-0001) or a quote not
+    closed said only tomllib's 'Invalid value' or 'Illegal character '\\n''. The line and
+    column stay; what such an error most often is follows (never the line itself: it may hold a
+    secret)."""
+    msg = error_of(tmp_path, text)
+    assert "TOML syntax error: " in msg and msg.endswith(said), msg
+
+
 def test_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
     p = tmp_path / "config.toml"
     p.write_bytes(b'[bands]\nlabel = "\xe9"\n')

@@ -399,7 +399,7 @@ def reach_part(path: Path) -> Config:
     try:
         part = _daemon_reach(_text(path))
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: TOML syntax error: {e}") from e
+        raise toml_error(path, e) from e
     return from_dict({"daemon": part}, str(path))
 
 
@@ -437,13 +437,29 @@ def _daemon_part(data: dict[str, Any]) -> dict[str, Any]:
     return {k: d[k] for k in ("http", "data_dir") if k in d} if isinstance(d, dict) else {}
 
 
+# What tomllib's errors most often are in a family's edit, by the start of its message (the line and
+# column stay; the line itself is never quoted: it may hold a secret).
+_TOML_FIXES = (
+    (("Illegal character '\\n'", "Expected \"'\"", "Expected '\"'", "Unterminated string"), "is a closing quote missing?"),
+    (("Invalid value",), 'text goes between double quotes, name = "spasmwatch-0001"; true, false and numbers without'),
+    (("Cannot overwrite a value",), "a key given twice in one table: keep one"),
+    (("Cannot declare",), "a [table] given twice: move its keys under the first and remove the second"),
+)
+
+
+def toml_error(path: Path, e: tomllib.TOMLDecodeError) -> ConfigError:
+    """``e`` as the loader says it: the file, tomllib's words with the line, and the likely fix."""
+    fix = next((f for starts, f in _TOML_FIXES if str(e).startswith(starts)), "")
+    return ConfigError(f"{path}: TOML syntax error: {e}" + (f": {fix}" if fix else ""))
+
+
 def _read_raw(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(_text(path))
     except FileNotFoundError:
         return {}
     except tomllib.TOMLDecodeError as e:  # its message carries the line and column
-        raise ConfigError(f"{path}: TOML syntax error: {e}") from e
+        raise toml_error(path, e) from e
     except UnicodeDecodeError as e:
         raise ConfigError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from e
     except OSError as e:

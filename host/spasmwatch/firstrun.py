@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import tomlkit
 
 from spasmwatch.alerts.model import LANGUAGES
-from spasmwatch.config import Band, Config, Ntfy, Webhook, band_key_shared, default_config_path, from_dict, get, load_config, write_atomic
+from spasmwatch.config import Band, Config, Ntfy, Webhook, band_key_shared, default_config_path, from_dict, get, load_config, toml_error, write_atomic
 from spasmwatch.errors import ConfigError
 from spasmwatch.words import cmd
 
@@ -196,7 +196,7 @@ def check_text(text: str, path: Path) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: TOML syntax error: {e}") from e
+        raise toml_error(path, e) from e
     return from_dict(data, str(path))
 
 

@@ -27,6 +27,8 @@ from .test_reload import Run, band_table, base
 
 SENSOR = "homeassistant/binary_sensor/spasmwatch_cot_heartbeat_failing/config"
 ROUND_TRIPS = 20  # reloads timed as the command sees them
+# what the loader adds to tomllib's "Invalid value" (config.toml_error): the likely fix
+FIX = ': text goes between double quotes, name = "spasmwatch-0001"; true, false and numbers without'
 
 
 def _cli(d: Run, *args: str) -> subprocess.CompletedProcess[str]:
@@ -62,7 +64,8 @@ def test_reload_says_what_changed_and_why_an_edit_was_refused(tmp_path: Path, cl
                 config.write_text(good.replace("[channels.sound]\nenabled = false", "[channels.sound]\nenabled = flase"))
                 bad = await asyncio.to_thread(d.cli, "reload")
                 assert bad.returncode == 1 and bad.stdout == (
-                    f"NOT applied, the daemon runs on the config it had: {config}: TOML syntax error: Invalid value (at line 5, column 11)\n"
+                    f"NOT applied, the daemon runs on the config it had: {config}: TOML syntax error: Invalid value (at line 5, column 11)"
+                    f'{FIX}\n'  # fmt: skip
                     f"fix it and run 'spasmwatch reload --config {config}' again\n"
                 ), bad
                 config.write_text(good + "\n[alerts]\nescalate_after = 60\n")  # a key misspelt: named, with the one meant
