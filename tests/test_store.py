@@ -1173,7 +1173,19 @@ def test_a_store_and_lock_another_user_left_say_whose_they_are_and_the_way_back(
         run = subprocess.run(_unprivileged([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)]),
                              capture_output=True, text=True, timeout=60, env=env)  # fmt: skip
         assert run.returncode == 2 and f"Permission denied: {lock} belongs to " in run.stderr and way in run.stderr, run.stderr
+        # the folder itself another's (or closed): the lock cannot be made in it
+        lock.unlink()
+        if os.geteuid() == 0:
+            os.chown(folder, 0, 0)
+            folder.chmod(0o755)
+        else:
+            folder.chmod(0o555)
+        run = subprocess.run(_unprivileged([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)]),
+                             capture_output=True, text=True, timeout=60, env=env)  # fmt: skip
+        assert run.returncode == 2 and f"Permission denied: {folder} belongs to " in run.stderr, run.stderr
+        assert (f"'sudo chown -R nobody {folder}' gives the folder back" if os.geteuid() == 0 else f"'chmod u+rwx {folder}'") in run.stderr
     finally:
+        folder.chmod(0o755)
         shutil.rmtree(folder)
 
 

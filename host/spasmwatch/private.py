@@ -87,10 +87,10 @@ def tighten(path: Path, what: str) -> bool:
 
 
 def not_this_users(paths: Iterable[Path]) -> str:
-    """For an open that failed: the first of ``paths`` this user may not read and write, whose it
-    is and what gives it back, or "" when each may be (or is not there). A store, its WAL or the
-    daemon's lock left by a 'sudo spasmwatch ...' once: SQLite said only 'unable to open database
-    file' and the lock 'this user may not write in' its folder, which it may (found by the
+    """For an open that failed: the first of ``paths`` (files or folders) this user may not read and
+    write, whose it is and what gives it back, or "" when each may be (or is not there). A store, its
+    WAL or the daemon's lock left by a 'sudo spasmwatch ...' once: SQLite said only 'unable to open
+    database file' and the lock 'this user may not write in' its folder, which it may (found by the
     first-run audit)."""
     me = os.geteuid()
     for p in paths:
@@ -100,10 +100,11 @@ def not_this_users(paths: Iterable[Path]) -> str:
             continue
         if os.access(p, os.R_OK | os.W_OK):
             continue
-        if st.st_uid == me:  # its own file, its mode taken away
-            how = f"'chmod u+rw {shlex.quote(str(p))}' gives it back"
+        if st.st_uid == me:  # its own, its mode taken away
+            how = f"'chmod u+rw{'x' if p.is_dir() else ''} {shlex.quote(str(p))}' gives it back"
         else:
-            how = f"was spasmwatch run once with sudo? 'sudo chown -R {_user(me)} {shlex.quote(str(p.parent))}' gives the folder back"
+            folder = p if p.is_dir() else p.parent
+            how = f"was spasmwatch run once with sudo? 'sudo chown -R {_user(me)} {shlex.quote(str(folder))}' gives the folder back"
         return (f"{p} belongs to {_user(st.st_uid)} (mode {stat.S_IMODE(st.st_mode):o}) and this user, {_user(me)}, "
                 f"may not read and write it: {how}")  # fmt: skip
     return ""

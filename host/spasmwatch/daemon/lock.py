@@ -168,7 +168,7 @@ def _open_lock(store_path: Path) -> TextIO:
         f = open(path, "a", opener=private.opener)
     except OSError as e:
         why = f"{e.strerror or e}"
-        whose = private.not_this_users([path])
+        whose = private.not_this_users([path, path.parent])
         if whose:
             why += f": {whose}"
         elif e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
