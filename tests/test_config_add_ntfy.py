@@ -134,6 +134,23 @@ def test_add_ntfy_refuses_what_is_there_already_and_bad_options_writing_nothing(
     assert not missing.exists()
 
 
+def test_a_topic_ntfy_would_refuse_is_refused_before_the_phones_are_told_to_subscribe(tmp_path: Path) -> None:
+    """Found by the first-run audit: 'add-ntfy "https://ntfy.sh/my topic"' (or app.html, a topic
+    with a '.') was written, and the phones told to subscribe to a topic the ntfy app refuses;
+    ntfy.sh answers 404 to every push there. ntfy takes [-_A-Za-z0-9]{1,64} (docs.ntfy.sh)."""
+    config = tmp_path / "c.toml"
+    config.write_text("[alerts]\n")
+    for url in ("https://ntfy.sh/my topic", "https://ntfy.sh/app.html", "https://ntfy.sh/" + "a" * 65):
+        r = cli(tmp_path, "config", "add-ntfy", url, "--config", str(config))
+        assert r.returncode == 2 and "URL: the topic " in r.stderr and (
+            "ntfy takes letters, digits, - and _ only (1 to 64 of them): 'new' makes one" in r.stderr), r.stderr
+        r = cli(tmp_path, "config", "init", "--ntfy", url, "--config", str(tmp_path / "new.toml"))
+        assert r.returncode == 2 and "--ntfy: the topic " in r.stderr, r.stderr
+    assert config.read_text() == "[alerts]\n" and not (tmp_path / "new.toml").exists()
+    r = cli(tmp_path, "config", "add-ntfy", "https://ntfy.example.org/Family_topic-2?auth=x", "--config", str(config))
+    assert r.returncode == 0, r.stderr  # a query is not the topic (ntfy's ?auth=)
+
+
 def _wait_up(port: int, daemon: subprocess.Popen[str], log: Path) -> None:
     end = time.monotonic() + DAEMON_UP_S
     while True:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import secrets
 import shlex
 import shutil
@@ -74,11 +75,21 @@ def new_topic_url() -> str:
     return f"{NTFY_SERVER}/{TOPIC_PREFIX}{secrets.token_urlsafe(NTFY_TOPIC_BYTES)}"
 
 
+# The topics ntfy takes (docs.ntfy.sh; its app refuses others to subscribe to, ntfy.sh answers 404
+# to a push there). Checked where the family gives a URL, not by the loader: a config that loads
+# today keeps loading.
+NTFY_TOPIC_RE = re.compile(r"[-_A-Za-z0-9]{1,64}")
+
+
 def check_ntfy_url(url: str, option: str = "--ntfy") -> str:
-    """``url`` if the config's own rule for [[channels.ntfy]] url takes it, else an error naming ``option``."""
+    """``url`` if the config's own rule for [[channels.ntfy]] url takes it and its topic is one ntfy
+    takes, else an error naming ``option``."""
     rule = {f.name: f for f in fields(Ntfy)}["url"].metadata
     if not rule["ok"](url):
         raise ConfigError(f'{option}: expected "new" or {rule["expect"]}, got {url!r}')
+    topic = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+    if not NTFY_TOPIC_RE.fullmatch(topic):
+        raise ConfigError(f"{option}: the topic {topic!r}: ntfy takes letters, digits, - and _ only (1 to 64 of them): 'new' makes one")
     return url
 
 
