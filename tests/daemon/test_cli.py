@@ -609,3 +609,20 @@ def test_a_tz_that_names_no_zone_is_logged_once_at_the_daemons_start(tmp_path: P
         "WARNING spasmwatch.daemon.daemon: TZ=Europe/Berlinn: not a time zone this computer knows (e.g. Europe/Berlin); "
         "times are in UTC (the family's times in alerts, quiet hours, daily summaries)"
     ), lines + [rest]
+
+
+def test_a_command_run_with_sudo_says_it_uses_roots_files_not_the_users() -> None:
+    """Found by the first-run audit: a parent whose band would not connect tried 'sudo spasmwatch
+    run': it read root's config (none: 'no config at /root/.config/...', so 'sudo spasmwatch config
+    init' next) or, with a path given, made the store root's in the family's folder, which their
+    own daemon could not open later. 'run' and 'config' say so first, on stderr; the decision is
+    taken on the process's ids and environment, as given here."""
+    from spasmwatch.commands._daemon import sudo_note
+
+    note = sudo_note(0, {"SUDO_USER": "pi"}, Path("/root/.config/spasmwatch/config.toml"))
+    assert note == ("spasmwatch: note: started with sudo, as root: it reads /root/.config/spasmwatch/config.toml and the files "
+                    "it makes (the store, the config) are root's, not pi's, whose own spasmwatch cannot open them later. "
+                    "spasmwatch needs no sudo: run it as pi (Bluetooth: 'sudo usermod -aG bluetooth pi', then log in again; docs/host.md)")  # fmt: skip
+    assert sudo_note(1000, {"SUDO_USER": "pi"}, Path("c.toml")) is None  # not root: sudo -u pi
+    assert sudo_note(0, {"SUDO_USER": "root"}, Path("c.toml")) is None  # root's own session
+    assert sudo_note(0, {}, Path("c.toml")) is None  # logged in as root (a system's own setup): its files are meant

@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import replace
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,18 @@ from spasmwatch.store import Store
 
 class DaemonNotRunning(SpasmwatchError):
     pass
+
+
+def sudo_note(euid: int, env: Mapping[str, str], config: Path) -> str | None:
+    """What 'run' and 'config' say first when started with sudo by another user: the files made are
+    root's (the family's own daemon cannot open them later: private.not_this_users), and without
+    sudo -E the config is root's (/root/...); None otherwise (a root login's own setup means its files)."""
+    user = env.get("SUDO_USER", "")
+    if euid != 0 or user in ("", "root"):
+        return None
+    return (f"spasmwatch: note: started with sudo, as root: it reads {config} and the files it makes (the store, the "
+            f"config) are root's, not {user}'s, whose own spasmwatch cannot open them later. spasmwatch needs no sudo: "
+            f"run it as {user} (Bluetooth: 'sudo usermod -aG bluetooth {user}', then log in again; docs/host.md)")
 
 
 def add_config_arg(p: argparse.ArgumentParser) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import shlex
 import sys
 from collections.abc import Iterator
@@ -245,6 +246,11 @@ def shown(key: str, v: Any) -> str:
 
 def _first_run(args: argparse.Namespace, path: Path, given: bool) -> int:
     from spasmwatch import firstrun
+    from spasmwatch.commands._daemon import sudo_note
+
+    note = sudo_note(os.geteuid(), os.environ, path)  # the config it writes would be root's, or in root's home
+    if note is not None:
+        print(note, file=sys.stderr)
 
     if args.action in ("add-ntfy", "add-webhook"):
         return _add_channel(args, path, given)

@@ -6,11 +6,13 @@ import argparse
 import asyncio
 import logging
 import math
+import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from spasmwatch.commands._daemon import add_config_arg, config_of
+from spasmwatch.commands._daemon import add_config_arg, config_of, sudo_note
 from spasmwatch.config import default_config_path
 from spasmwatch.daemon.clock import Clock, ScaledClock
 from spasmwatch.daemon.lock import StoreInUse
@@ -31,6 +33,9 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from spasmwatch.daemon.main import serve
 
+    note = sudo_note(os.geteuid(), os.environ, args.config or default_config_path())
+    if note is not None:
+        print(note, file=sys.stderr)
     cfg = config_of(args)
     if not cfg.bands:  # before the store is made: a config that names no band starts nothing
         from spasmwatch.firstrun import no_band_message
