@@ -79,7 +79,8 @@ async def serve(
         Store.may_fail(path, known, lock.take, checked=checked) as store,
     ):
         daemon = build(cfg, store, clock, stale_s)
-        http = await _start_http(cfg, daemon, lock)
+        # Under the service (systemd's notify socket), a port another program holds stops no monitoring
+        http, listen_later = await _start_http(cfg, daemon, lock, keep_trying=notifier is not None)
         await daemon.start()
         log.info("spasmwatch daemon up: store %s, %d band(s)", path, len(daemon.bands))
         stop = asyncio.Event()
@@ -89,6 +90,7 @@ async def serve(
         waiter = asyncio.ensure_future(until() if until else stop.wait())
         printer = asyncio.ensure_future(status_lines(daemon, status_out or sys.stderr, notify=StatusNotes(notifier)))
         helpers = [printer] + _systemd_ready(notifier, ping_s, Watchdog(lambda: daemon.ticks, watchdog_late_s))
+        helpers += [listen_later] if listen_later is not None else []
         await asyncio.wait({waiter, asyncio.ensure_future(stop.wait())}, return_when=asyncio.FIRST_COMPLETED)
         if notifier is not None:
             notifier.send("STOPPING=1\nSTATUS=stopping: sending what is still in flight")
@@ -140,21 +142,53 @@ def http_server(cfg: Config, daemon: Daemon) -> HttpServer:
                       language=lambda: daemon.engine.settings.language)  # fmt: skip
 
 
-async def _start_http(cfg: Config, daemon: Daemon, lock: DaemonLock) -> HttpServer:
+async def _start_http(
+    cfg: Config, daemon: Daemon, lock: DaemonLock, keep_trying: bool = False
+) -> tuple[HttpServer, asyncio.Future[None] | None]:
     """The web page and API, listening; where is written in the store's lock: the CLI reaches the
-    daemon there after an edit of [daemon.http] host or port (applied only at the next start)."""
+    daemon there after an edit of [daemon.http] host or port (applied only at the next start).
+    A port another program holds ends a start by hand with the command that moves it; with
+    ``keep_trying`` (the service) the daemon monitors without the page and tries the port again
+    every HTTP_RETRY_S (the returned task): until 2026-12-06 the service ended and systemd
+    restarted it every 5 s, no band monitored, for as long as the port stayed taken."""
     server = http_server(cfg, daemon)
     try:
-        host, port = await server.start()
+        await _listen(server, lock)
     except HttpError as e:
-        if not e.in_use or lock.config_path is None:
+        if not e.in_use:
             raise
-        free = free_port_near(server.bind_host, cfg.daemon.http.port)
-        given = not is_default_config(lock.config_path)
-        raise HttpError(f"{e}: give this one another port, {in_quotes(cmd(f'config set daemon.http.port {free}', lock.config_path, given))}") from e
+        said = str(e) if lock.config_path is None else _move_port(e, server, cfg, lock.config_path)
+        if not keep_trying:
+            raise HttpError(said) from e
+        log.error("%s; monitoring without the page: alarms go on, but the page and 'spasmwatch status', 'ack' and "
+                  "'test-alarm' cannot reach the daemon until it listens; tried again every %g s", said, K.HTTP_RETRY_S)  # fmt: skip
+        return server, asyncio.ensure_future(_listen_later(server, lock))
+    return server, None
+
+
+async def _listen(server: HttpServer, lock: DaemonLock) -> None:
+    host, port = await server.start()
     lock.serving(host, port)
     log.info("status page and API on http://%s:%d/", host, port)
-    return server
+
+
+async def _listen_later(server: HttpServer, lock: DaemonLock) -> None:
+    """Try the page's port every HTTP_RETRY_S until it listens (a port freed: the page and commands come back)."""
+    while True:
+        await asyncio.sleep(K.HTTP_RETRY_S)
+        try:
+            await _listen(server, lock)
+        except HttpError:
+            continue
+        log.info("web page listening now on %s", server.url)
+        return
+
+
+def _move_port(e: HttpError, server: HttpServer, cfg: Config, config_path: Path) -> str:
+    """``e`` and the command that gives the page a port free now."""
+    free = free_port_near(server.bind_host, cfg.daemon.http.port)
+    command = cmd(f"config set daemon.http.port {free}", config_path, not is_default_config(config_path))
+    return f"{e}: give this one another port, {in_quotes(command)}"
 
 
 def free_port_near(host: str, port: int) -> int:
