@@ -626,3 +626,27 @@ def test_a_command_run_with_sudo_says_it_uses_roots_files_not_the_users() -> Non
     assert sudo_note(1000, {"SUDO_USER": "pi"}, Path("c.toml")) is None  # not root: sudo -u pi
     assert sudo_note(0, {"SUDO_USER": "root"}, Path("c.toml")) is None  # root's own session
     assert sudo_note(0, {}, Path("c.toml")) is None  # logged in as root (a system's own setup): its files are meant
+
+
+def test_a_command_that_reaches_another_program_on_the_port_says_so_not_its_html(tmp_path: Path) -> None:
+    """Found by the first-run audit: with the daemon not listening and another program on its port
+    (a web server answering 404 in HTML), 'spasmwatch status' printed that program's HTML page as
+    its error. It says the port is another program's, as it did for one answering 200."""
+    import http.server
+    import threading
+
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    port = other.server_address[1]
+    config = tmp_path / "config.toml"
+    config.write_text(f'[daemon]\ndata_dir = "{tmp_path / "data"}"\n\n[daemon.http]\nport = {port}\n\n[[bands]]\nname = "crib"\n')
+    try:
+        for command in (("status",), ("ack",), ("test-alarm",)):
+            r = subprocess.run([sys.executable, "-m", "spasmwatch", *command, "--config", str(config)],
+                               capture_output=True, text=True, timeout=60)  # fmt: skip
+            assert r.returncode == 2 and "<" not in r.stderr, (command, r.stderr)
+            assert f"http://127.0.0.1:{port}/api/" in r.stderr and "answered, but not as the spasmwatch daemon" in r.stderr, r.stderr
+            assert f"is another program using port {port}?" in r.stderr, r.stderr
+    finally:
+        other.shutdown()
+        other.server_close()

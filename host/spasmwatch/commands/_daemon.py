@@ -197,17 +197,26 @@ def api(cfg: Config, path: str, body: dict[str, Any] | None = None, timeout_s: f
         try:
             msg = json.loads(msg).get("error", msg)
         except ValueError:
-            pass
+            if not _AIOHTTP_REFUSAL.fullmatch(msg.strip()):  # an HTML page, say: not the daemon's words
+                raise DaemonNotRunning(_not_the_daemon(url, h.port)) from None
         raise SpasmwatchError(refusal(e.code, str(e.reason), msg, url, look)) from None
     except (urllib.error.URLError, OSError) as e:
         raise DaemonNotRunning(f"no daemon answers at {url} ({getattr(e, 'reason', e)}): is 'spasmwatch run' running?") from None
     try:
         return json.loads(body_bytes or b"null")
     except ValueError:  # another program on the port (it is a common one)
-        raise DaemonNotRunning(
-            f"{url} answered, but not as the spasmwatch daemon (no JSON): is another program using port {h.port}? "
-            "Check [daemon.http] port in the config"
-        ) from None
+        raise DaemonNotRunning(_not_the_daemon(url, h.port)) from None
+
+
+# The daemon answers JSON; without it, only aiohttp's own refusal ("404: Not Found": an older
+# daemon that has no such path) is still the daemon's. Anything else came from another program: its
+# HTML page was printed as the command's error (found by the first-run audit).
+_AIOHTTP_REFUSAL = re.compile(r"\d{3}: [^<\n]*")
+
+
+def _not_the_daemon(url: str, port: int) -> str:
+    return (f"{url} answered, but not as the spasmwatch daemon (no JSON): is another program using port {port}? "
+            "Check [daemon.http] port in the config")
 
 
 def refusal(code: int, reason: str, msg: str, url: str, look: str) -> str:
