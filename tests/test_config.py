@@ -278,6 +278,11 @@ def test_a_file_saved_as_utf16_is_named_so(tmp_path: Path, encoding: str) -> Non
         ('[[channels.webhook]]\nname = "a"', "[channels.webhook #1] url: required"),
         ('[[channels.ntfy]]\nurl = "https://ntfy.sh/"', '[channels.ntfy #1] url: expected an http(s) URL ending in the topic'),
         ("[channels.mqtt]\nenabled = true", "[channels.mqtt] host: required when enabled = true"),
+        # A wildcard in a prefix made every topic unpublishable: paho refuses it in its own thread, and
+        # the channel said only "no answer from MQTT broker within 10 s" (the broker was fine).
+        ('[channels.mqtt]\ntopic_prefix = "home/+"', '[channels.mqtt] topic_prefix: expected a topic without MQTT\'s wildcards + and #, got "home/+"'),
+        ('[channels.mqtt]\ntopic_prefix = "sw#"', '[channels.mqtt] topic_prefix: expected a topic without MQTT\'s wildcards + and #, got "sw#"'),
+        ('[channels.mqtt]\ndiscovery_prefix = "ha/#"', '[channels.mqtt] discovery_prefix: expected a topic without MQTT\'s wildcards + and #, got "ha/#"'),
         ("[daemon.http]\nlan = true", "[daemon.http] token: required when lan = true"),
         ('[daemon.http]\nhost = "0.0.0.0"', '[daemon.http] token: required when host = "0.0.0.0", which other machines can reach'),
         ('[[bands]]\ntransport = "sim"', "[bands #1] name: set name"),

@@ -109,6 +109,9 @@ def _ntfy_url(v: str) -> bool:
 
 _PORT = _rule("an integer 1-65535", lambda v: 1 <= v <= 65535)
 _NONNEG = _rule("a number >= 0", lambda v: v >= 0)
+# An MQTT prefix: paho refuses a topic with a wildcard (or NUL) in its network thread, and the
+# channel then said only that the broker did not answer.
+_TOPIC = _rule("a topic without MQTT's wildcards + and #", lambda v: not any(c in v for c in "+#\0"))
 _NAME = _rule("a non-empty name without ':'", lambda v: bool(v.strip()) and ":" not in v)
 _REQUIRED_NAME = {**_NAME, "required": True}
 
@@ -269,8 +272,8 @@ class Mqtt:
     tls: bool = False
     ca_file: str = field(default="", metadata=_rule('"" (the system\'s CAs) or a PEM file of the CA that signed the broker\'s certificate',
                                                     lambda v: v == "" or Path(v).expanduser().is_file()))
-    topic_prefix: str = "spasmwatch"
-    discovery_prefix: str = "homeassistant"
+    topic_prefix: str = field(default="spasmwatch", metadata=_TOPIC)
+    discovery_prefix: str = field(default="homeassistant", metadata=_TOPIC)
     # Acknowledge / test alarm from Home Assistant (buttons; {topic_prefix}/{band}/command): on, as
     # a family with Home Assistant expects; the broker's authentication guards it (docs/alerts.md).
     commands: bool = True
