@@ -139,3 +139,34 @@ def test_cluster_ended_says_whether_the_alarm_was_acknowledged_on_every_channel(
         asyncio.run(main())
     finally:
         watcher.stop()
+
+
+@pytest.mark.parametrize("by", ["Anna\nPriority: min", "Anna\r\nX-Other: 1", "Ánna\tMüller\u2028👨\u200d👩\u200d👧\n"])
+def test_cluster_ended_acknowledged_by_a_name_with_a_line_break_still_reaches_ntfy(tmp_path: Path, by: str) -> None:
+    """The name is in the push's title now ("alarm acknowledged by Anna"), and ntfy's title is an
+    HTTP header: a name with a line break (an automation's MQTT ack command, the CLI's --by; the
+    page's field has none) made aiohttp refuse the header, and the "Cluster ended" push never
+    reached the phones (nor "Alarm acknowledged by ..."), retried to no end. Now a title's control
+    characters are spaces, one per run. Old code: no push reached the recorder."""
+    one_line = " ".join(by.split())
+
+    async def main() -> None:
+        async with http_recorder() as rx:
+            channels = {"phones": NtfyChannel(NtfySettings(url=f"{rx.url}/family", min_urgency=Urgency.INFO))}
+            with Store(tmp_path / "db.sqlite") as store:
+                d = cot_daemon(store, channels)  # type: ignore[arg-type]
+                await d.start()
+                try:
+                    key = store.upsert_cluster("cot", "c1", NOW - 600, NOW - 540, 3, NOW - 540, None, False, wall_s=NOW)
+                    d.engine.on_spasm("cot", key, 3, started_t=NOW - 600)
+                    [a] = d.engine.snapshot()["alerts"]
+                    d.engine.ack(a["id"], by)
+                    d.engine.on_cluster_closed("cot", key, NOW - 60)
+                    await d.dispatcher.drain()
+                    titles = {s.headers["Tags"].split(",")[1]: (_ntfy_title(s.headers["Title"]), s.headers["Priority"]) for s in rx.seen}
+                    assert titles.get("cluster_closed") == (f"Cluster ended, alarm acknowledged by {one_line} (cot)", "min"), rx.seen
+                    assert titles.get("cluster_acknowledged", ("", ""))[0] == f"Alarm acknowledged by {one_line} (cot)", rx.seen
+                finally:
+                    await d.stop()
+
+    asyncio.run(main())

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -64,8 +65,16 @@ class NtfySettings:
     page_url: str | None = None
 
 
+# Unicode categories a one-line header cannot carry (controls, line and paragraph separators); a
+# format character such as the joiner in a family emoji stays.
+_NOT_IN_A_LINE = frozenset({"Cc", "Zl", "Zp"})
+
+
 def header_text(s: str) -> str:
-    """HTTP headers are Latin-1; ntfy decodes RFC 2047 encoded words for anything else."""
+    """HTTP headers are Latin-1; ntfy decodes RFC 2047 encoded words for anything else. A header is
+    one line: each run of whitespace or control characters is one space (a name acknowledged with
+    a line break in it made aiohttp refuse the header, and the push never went)."""
+    s = " ".join("".join(" " if unicodedata.category(c) in _NOT_IN_A_LINE else c for c in s).split())
     if s.isascii():
         return s
     return "=?UTF-8?B?" + base64.b64encode(s.encode()).decode() + "?="
