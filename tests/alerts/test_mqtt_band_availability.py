@@ -16,9 +16,12 @@ import subprocess
 import sys
 from typing import Any
 
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+
 from spasmwatch.alerts.channels import BandStatus, MqttChannel, MqttSettings
 
-from servers import Watcher, retained
+from servers import MQTT_WAIT_S, Watcher, retained
 
 from .conftest import Broker
 
@@ -153,3 +156,39 @@ def test_the_starts_correction_leaves_a_band_this_run_said_and_says_only_the_oth
         assert availabilities(broker.port) == only_band_values(True)  # cot's entities, as this run said
     finally:
         asyncio.run(ch.close())
+
+
+# More than mosquitto queues for a client at QoS 1 by default (max_queued_messages 1000, and 20
+# in flight): an earlier run's status and availability for each of 600 bands.
+MANY_BANDS = 600
+
+
+def test_the_starts_correction_reads_more_retained_topics_than_the_broker_queues_at_qos_1(broker: Broker) -> None:
+    """The start's scan reads every band's retained status and availability under the prefix.
+    Subscribed at QoS 1, mosquitto queued at most 1020 of them for the scan's client and dropped the
+    rest, its probe (the end of the list) among them: the scan timed out, nothing was corrected,
+    and each start logged that it was not known. Old code: ChannelError after timeout_s."""
+    levels = [f"b{i:03d}" for i in range(MANY_BANDS)]
+    earlier = paho.Client(CallbackAPIVersion.VERSION2)
+    earlier.connect("127.0.0.1", broker.port)
+    earlier.loop_start()
+    try:
+        status = json.dumps({"connected": True, "battery_pct": 78.0, "updated_t": 1.0}).encode()
+        sent = [earlier.publish(f"spasmwatch/{level}/{leaf}", payload, qos=1, retain=True)
+                for level in levels for leaf, payload in (("status", status), ("availability", b"offline"))]  # fmt: skip
+        for info in sent:
+            info.wait_for_publish(MQTT_WAIT_S)
+    finally:
+        earlier.disconnect()
+        earlier.loop_stop()
+    ch = MqttChannel(MqttSettings(port=broker.port, timeout_s=5))
+    try:
+        assert asyncio.run(ch.say_unheard_away(60.0)) == levels
+    finally:
+        asyncio.run(ch.close())
+    for level in (levels[0], levels[-1]):
+        w = Watcher(broker.port, f"spasmwatch/{level}/status")
+        try:
+            assert (w.json(f"spasmwatch/{level}/status")["connected"], w.last[f"spasmwatch/{level}/status"][1]) == (False, True)
+        finally:
+            w.stop()

@@ -412,7 +412,10 @@ class _Scan:
 
     def _on_connect(self, client: paho.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
         if not rc.is_failure:
-            client.subscribe([(f, 1) for f in (*self.filters, self.probe)])
+            # QoS 0: at QoS 1 mosquitto queues a client at most max_queued_messages (1000 by
+            # default) and drops the rest, the probe that ends the list among them (600 bands'
+            # status and availability timed the scan out). A lost one is the read's timeout.
+            client.subscribe([(f, 0) for f in (*self.filters, self.probe)])
 
     def _on_message(self, _c: paho.Client, _u: Any, m: paho.MQTTMessage) -> None:
         if m.topic == self.probe:
