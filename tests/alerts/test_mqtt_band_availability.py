@@ -14,14 +14,15 @@ import asyncio
 import json
 import subprocess
 import sys
+import threading
 from typing import Any
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from spasmwatch.alerts.channels import BandStatus, MqttChannel, MqttSettings
+from spasmwatch.alerts.channels import BandStatus, ChannelError, MqttChannel, MqttSettings
 
-from servers import MQTT_WAIT_S, Watcher, retained
+from servers import MQTT_WAIT_S, MqttProxy, Watcher, mqtt_topic, retained
 
 from .conftest import Broker
 
@@ -192,3 +193,51 @@ def test_the_starts_correction_reads_more_retained_topics_than_the_broker_queues
             assert (w.json(f"spasmwatch/{level}/status")["connected"], w.last[f"spasmwatch/{level}/status"][1]) == (False, True)
         finally:
             w.stop()
+
+
+def test_a_status_this_run_said_during_the_starts_correction_stays_the_latest_when_another_correction_fails(broker: Broker) -> None:
+    """An earlier run left cot and crib streaming. The start's scan reads both and sends their
+    corrections; cot connects meanwhile and this run says it connected (on cot's own link) before
+    the scan's cot correction reaches the broker, and the broker never takes crib's (the relay
+    drops it). The scan fails (crib's not taken), but cot's own status must still be the latest:
+    re-sent after the correction, as when every correction is taken. Old code: raised before the
+    re-send, and the broker kept cot 'connected: false' with band_availability offline while it
+    streamed (the mirror says a status on change only: until its battery moved)."""
+    earlier = MqttChannel(MqttSettings(port=broker.port, timeout_s=5))
+    for device in (DEV, "crib"):
+        asyncio.run(earlier.publish_status(device, STREAMING, 1.0))
+    asyncio.run(earlier.close())
+    held, go = threading.Event(), threading.Event()
+
+    def lose(packet: bytes) -> bool:
+        """The scan's corrections (connected false): crib's lost, cot's held until cot's own status is through."""
+        topic, correction = mqtt_topic(packet), b'"connected": false' in packet
+        if correction and topic == f"spasmwatch/{DEV}/status":
+            held.set()
+            go.wait(MQTT_WAIT_S)
+        return correction and topic == "spasmwatch/crib/status"
+
+    proxy = MqttProxy(broker.port)
+    proxy.lose = lose
+    ch = MqttChannel(MqttSettings(port=proxy.port, timeout_s=2))
+
+    async def main() -> None:
+        scan = asyncio.create_task(ch.say_unheard_away(60.0))
+        assert await asyncio.to_thread(held.wait, MQTT_WAIT_S), "the scan sent no correction for cot"
+        await ch.publish_status(DEV, STREAMING, 50.0)  # cot heard: its link says it, taken by the broker
+        go.set()
+        try:
+            await scan
+            raise AssertionError("crib's correction was dropped: the scan must fail")
+        except ChannelError as e:
+            assert "spasmwatch/crib/status" in str(e), e
+
+    try:
+        asyncio.run(main())
+        on_broker = retained(broker.port)
+        cot = json.loads(on_broker[f"spasmwatch/{DEV}/status"])
+        assert (cot["connected"], cot["updated_t"], on_broker[f"spasmwatch/{DEV}/band_availability"]) == (True, 50.0, b"online")
+    finally:
+        go.set()
+        asyncio.run(ch.close())
+        proxy.close()

@@ -883,11 +883,10 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
             left = await asyncio.to_thread(scan.publish, away)
         finally:
             await asyncio.to_thread(scan.close)
-        if left:
-            raise ChannelError(self.name, f"MQTT broker {self.broker} did not take {', '.join(left)} within {self.settings.timeout_s:g} s")
         levels = sorted({topic[len(base):].split("/")[0] for topic in away})
         # A status this run said meanwhile (its band connecting as this went) went on its own link,
-        # maybe ahead of ours: said again, the latest last.
+        # maybe ahead of ours: said again, the latest last; also when the broker did not take some
+        # correction (another's may have landed over it all the same).
         for level in levels:
             link = self._link_of(level)
             if link is not None and link.remembers(link.t["status"]):
@@ -895,6 +894,8 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
                     await self._send_status(link)
                 except ChannelError:
                     pass  # its link is down: it re-says its status as it reconnects (_Link._on_connect)
+        if left:
+            raise ChannelError(self.name, f"MQTT broker {self.broker} did not take {', '.join(left)} within {self.settings.timeout_s:g} s")
         if levels:
             log.info("%s: %s said not connected on %s: left connected by an earlier run, not heard this run",
                      self.name, ", ".join(levels), self.broker)  # fmt: skip
