@@ -18,6 +18,8 @@ import threading
 from typing import Any
 
 import paho.mqtt.client as paho
+import paho.mqtt.publish as publish
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from spasmwatch.alerts.channels import BandStatus, ChannelError, MqttChannel, MqttSettings
@@ -241,3 +243,22 @@ def test_a_status_this_run_said_during_the_starts_correction_stays_the_latest_wh
         go.set()
         asyncio.run(ch.close())
         proxy.close()
+
+
+@pytest.mark.parametrize("updated_t", ["1e300", "NaN", "-1e12"])
+def test_a_retained_status_whose_time_is_no_time_does_not_stop_the_starts_correction(broker: Broker, updated_t: str) -> None:
+    """A retained status under the prefix saying connected with an ``updated_t`` that is no time
+    (another writer's, a hand-made one: JSON takes NaN and 1e300) is corrected with its values'
+    time unknown, and the other bands as ever. Old code: OverflowError / ValueError out of
+    say_unheard_away, every start: nothing corrected, a traceback in the log."""
+    publish.single("spasmwatch/odd/status", f'{{"connected": true, "updated_t": {updated_t}}}', retain=True, port=broker.port)
+    publish.single("spasmwatch/crib/status", json.dumps({"connected": True, "updated_t": 1.0}), retain=True, port=broker.port)
+    ch = MqttChannel(MqttSettings(port=broker.port, timeout_s=5))
+    try:
+        assert asyncio.run(ch.say_unheard_away(60.0)) == ["crib", "odd"]
+    finally:
+        asyncio.run(ch.close())
+    on_broker = retained(broker.port)
+    odd, crib = (json.loads(on_broker[f"spasmwatch/{d}/status"]) for d in ("odd", "crib"))
+    assert (odd["connected"], odd["last_known_at"], odd["updated_t"]) == (False, None, 60.0)
+    assert (crib["connected"], crib["last_known_at"]) == (False, "1970-01-01T00:00:01+00:00")

@@ -1222,9 +1222,16 @@ def _connected_left(retained: dict[str, bytes], base: str) -> dict[str, dict[str
 
 def _known_at(status: dict[str, Any]) -> str | None:
     """When an earlier run's retained ``status`` had its values from the band: its ``last_known_at``,
-    else (they were now's then) when it was published."""
+    else (they were now's then) when it was published; None when that is no time (NaN, 1e300:
+    JSON takes them, and another writer's status is on the broker too)."""
     t = status.get("updated_t")
-    return status.get("last_known_at") or (_iso(t) if isinstance(t, (int, float)) else None)
+    known = status.get("last_known_at")
+    if known or not isinstance(t, (int, float)):
+        return known or None
+    try:
+        return _iso(t)
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 def _wait_all(waiting: list[tuple[_Link, paho.MQTTMessageInfo]], timeout_s: float) -> None:
