@@ -262,3 +262,18 @@ def test_a_retained_status_whose_time_is_no_time_does_not_stop_the_starts_correc
     odd, crib = (json.loads(on_broker[f"spasmwatch/{d}/status"]) for d in ("odd", "crib"))
     assert (odd["connected"], odd["last_known_at"], odd["updated_t"]) == (False, None, 60.0)
     assert (crib["connected"], crib["last_known_at"]) == (False, "1970-01-01T00:00:01+00:00")
+
+
+@pytest.mark.parametrize("payload", [b"\xff\xfe not UTF-8", b"not json", b"[" * 100_000, b'["connected", true]'], ids=["bytes", "text", "deep", "list"])
+def test_a_retained_status_that_is_not_ours_is_passed_over_by_the_starts_correction(broker: Broker, payload: bytes) -> None:
+    """A retained payload under ``{prefix}/+/status`` that is no status of ours is left as it is,
+    and the others corrected. Old code: JSON nested 100,000 deep raised RecursionError (not a
+    ValueError) out of say_unheard_away: nothing corrected, at every start."""
+    publish.single("spasmwatch/odd/status", payload, retain=True, port=broker.port)
+    publish.single("spasmwatch/crib/status", json.dumps({"connected": True, "updated_t": 1.0}), retain=True, port=broker.port)
+    ch = MqttChannel(MqttSettings(port=broker.port, timeout_s=5))
+    try:
+        assert asyncio.run(ch.say_unheard_away(60.0)) == ["crib"]
+    finally:
+        asyncio.run(ch.close())
+    assert retained(broker.port)["spasmwatch/odd/status"] == payload

@@ -1213,7 +1213,7 @@ def _connected_left(retained: dict[str, bytes], base: str) -> dict[str, dict[str
             continue
         try:
             status = json.loads(payload)
-        except ValueError:
+        except (ValueError, RecursionError):  # (JSON nested too deep for the decoder)
             continue  # not a status of ours
         if isinstance(status, dict) and status.get("connected") is True:
             out[level] = status
