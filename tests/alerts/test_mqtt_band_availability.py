@@ -277,3 +277,18 @@ def test_a_retained_status_that_is_not_ours_is_passed_over_by_the_starts_correct
     finally:
         asyncio.run(ch.close())
     assert retained(broker.port)["spasmwatch/odd/status"] == payload
+
+
+def test_the_starts_correction_refused_by_the_broker_says_so(auth_broker: Broker) -> None:
+    """A broker that refuses the channel's credentials: the scan's error names the refusal, as the
+    band links' does, at the CONNACK. Old code: it waited out timeout_s and said the retained
+    messages were 'not read within 2 s', as if the broker were slow (paho meanwhile retried the
+    refused login once a second)."""
+    ch = MqttChannel(MqttSettings(port=auth_broker.port, username="family", password="wrong", timeout_s=2))
+    try:
+        with pytest.raises(ChannelError) as e:
+            asyncio.run(ch.say_unheard_away(60.0))
+        assert f"MQTT broker 127.0.0.1:{auth_broker.port} refused the connection: Not authorized" in str(e.value), e.value
+        assert not e.value.retryable
+    finally:
+        asyncio.run(ch.close())

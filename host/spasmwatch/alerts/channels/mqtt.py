@@ -393,6 +393,11 @@ def _client(s: MqttSettings, name: str) -> paho.Client:
     return client
 
 
+def _refused(s: MqttSettings, reason: str) -> ChannelError:
+    """The broker of ``s`` refused a connection (its CONNACK's ``reason``: credentials, mostly)."""
+    return ChannelError(s.name, f"MQTT broker {s.host}:{s.port} refused the connection: {reason}", retryable=False)
+
+
 class _Scan:
     """A connection of its own that speaks for no band (no will, no ``online``): what the broker
     retains on some topic filters read, then corrections published (``MqttChannel.say_unheard_away``).
@@ -404,6 +409,7 @@ class _Scan:
         self.got: dict[str, bytes] = {}
         self.done = threading.Event()
         self.closed = threading.Event()  # a read or publish still waiting (its task cancelled by a stop) gives up
+        self.refused: str | None = None  # the broker's reason, at its CONNACK
         # Under the prefix (a broker's ACL may allow nothing else), on a level no band's topic has.
         self.probe = f"{s.prefix}/_probe/{uuid.uuid4().hex}"
         self.client.on_connect = self._on_connect
@@ -411,7 +417,10 @@ class _Scan:
         self.client.on_message = self._on_message
 
     def _on_connect(self, client: paho.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
-        if not rc.is_failure:
+        if rc.is_failure:  # said now, not as a read that timed out (paho would retry it each second)
+            self.refused = str(rc)
+            self.done.set()
+        else:
             # QoS 0: at QoS 1 mosquitto queues a client at most max_queued_messages (1000 by
             # default) and drops the rest, the probe that ends the list among them (600 bands'
             # status and availability timed the scan out). A lost one is the read's timeout.
@@ -429,6 +438,8 @@ class _Scan:
         self.client.loop_start()
         if not self.done.wait(self.s.timeout_s):
             raise ChannelError(self.s.name, f"MQTT broker {self.s.host}:{self.s.port}: its retained messages not read within {self.s.timeout_s:g} s")
+        if self.refused is not None:
+            raise _refused(self.s, self.refused)
         return dict(self.got)
 
     def publish(self, messages: dict[str, bytes]) -> list[str]:
@@ -586,8 +597,7 @@ class _Link:
                    if s.tls else "")  # a failed handshake is retried by paho as silently as a broker that is down
             raise ChannelError(s.name, f"no answer from MQTT broker {s.host}:{s.port} within {s.timeout_s:g} s{tls}")
         if self.refused is not None:
-            raise ChannelError(s.name, f"MQTT broker {s.host}:{s.port} refused the connection: {self.refused}",
-                               retryable=False)  # fmt: skip
+            raise _refused(s, self.refused)
         if not await asyncio.to_thread(self.connected.wait, s.timeout_s):
             raise ChannelError(s.name, f"MQTT broker {s.host}:{s.port} not reachable (reconnecting)")
 
