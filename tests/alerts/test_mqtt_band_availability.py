@@ -276,7 +276,9 @@ def test_a_retained_status_that_is_not_ours_is_passed_over_by_the_starts_correct
         assert asyncio.run(ch.say_unheard_away(60.0)) == ["crib"]
     finally:
         asyncio.run(ch.close())
-    assert retained(broker.port)["spasmwatch/odd/status"] == payload
+    on_broker = retained(broker.port)
+    assert on_broker["spasmwatch/odd/status"] == payload
+    assert not [t for t in on_broker if "/_probe/" in t]  # the scan's probe (QoS 1, not retained) leaves nothing
 
 
 def test_the_starts_correction_refused_by_the_broker_says_so(auth_broker: Broker) -> None:
@@ -292,3 +294,46 @@ def test_the_starts_correction_refused_by_the_broker_says_so(auth_broker: Broker
         assert not e.value.retryable
     finally:
         asyncio.run(ch.close())
+
+
+def test_a_band_another_daemon_brings_online_while_the_start_reads_the_broker_is_left_to_it(broker: Broker) -> None:
+    """Two daemons on one broker and prefix. crib is the other one's: its earlier run left it
+    'connected: true', availability offline. This daemon's scan has read the retained list when
+    the other daemon comes up and says crib online and streaming (live, not retained, to the
+    scan's subscription), before the scan's probe closes the list: the scan must take what it
+    heard last, crib online, and leave it. Old code: it read retained messages only, corrected the
+    other daemon's live band to 'connected: false', band_availability offline (until crib's
+    status next changed)."""
+    earlier = MqttChannel(MqttSettings(port=broker.port, timeout_s=5))
+    asyncio.run(earlier.publish_status("crib", STREAMING, 1.0))
+    asyncio.run(earlier.close())
+    held, go = threading.Event(), threading.Event()
+
+    def lose(packet: bytes) -> bool:
+        """The scan's probe held until the other daemon has said crib: the list stays open meanwhile."""
+        if (mqtt_topic(packet) or "").startswith("spasmwatch/_probe/"):
+            held.set()
+            go.wait(MQTT_WAIT_S)
+        return False
+
+    proxy = MqttProxy(broker.port)
+    proxy.lose = lose
+    ours, other = MqttChannel(MqttSettings(port=proxy.port, timeout_s=5)), MqttChannel(MqttSettings(port=broker.port, timeout_s=5))
+
+    async def main() -> list[str]:
+        scan = asyncio.create_task(ours.say_unheard_away(60.0))
+        assert await asyncio.to_thread(held.wait, MQTT_WAIT_S), "the scan sent no probe"
+        await other.publish_status("crib", STREAMING, 50.0)  # the other daemon, up: crib online, streaming
+        go.set()
+        return await scan
+
+    try:
+        assert asyncio.run(main()) == []
+        on_broker = retained(broker.port)
+        crib = json.loads(on_broker["spasmwatch/crib/status"])
+        assert (crib["connected"], crib["updated_t"], on_broker["spasmwatch/crib/band_availability"]) == (True, 50.0, b"online")
+    finally:
+        go.set()
+        for ch in (ours, other):
+            asyncio.run(ch.close())
+        proxy.close()

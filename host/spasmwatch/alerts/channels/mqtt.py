@@ -429,8 +429,11 @@ class _Scan:
     def _on_message(self, _c: paho.Client, _u: Any, m: paho.MQTTMessage) -> None:
         if m.topic == self.probe:
             self.done.set()  # the broker sends the retained messages right after the SUBACK, before this
-        elif m.retain and m.payload:  # (empty: deleted)
+        elif m.payload:
+            # Retained, or said live since (another daemon up meanwhile says its band online): the latest.
             self.got[m.topic] = bytes(m.payload)
+        else:
+            self.got.pop(m.topic, None)  # deleted (a reload took the band out)
 
     def read(self) -> dict[str, bytes]:
         """Topic -> payload of the retained messages on ``filters``; ChannelError without them within ``timeout_s``."""
