@@ -267,6 +267,11 @@ def test_broken_definitions_are_refused_naming_the_field(
         ("m5stickc-plus2", lambda d: d["led"].__setitem__("pin", 20), "led.pin", "the esp32 has no GPIO20"),
         ("m5stickc-plus2", lambda d: d["led"].__setitem__("pin", 16), "led.pin", "GPIO16 is the esp32's SPI flash"),
         ("m5stack-atoms3", lambda d: d["imu"]["i2c"].__setitem__("scl", 35), "imu.i2c.scl", "GPIO35 is the esp32s3's SPI flash"),
+        # Found by the pin review: the classic ESP32 has no native USB; its port is UART0 (GPIO1 TX,
+        # GPIO3 RX) through the board's USB-UART bridge, and a pin there took the REPL from under
+        # spasmwatch flash as GPIO18/19 do on a C3.
+        ("m5stickc-plus2", lambda d: d["imu"]["i2c"].__setitem__("sda", 1), "imu.i2c.sda", "GPIO1 is the esp32's UART0"),
+        ("m5stickc-plus2", lambda d: d["imu"].__setitem__("int_pin", 3), "imu.int_pin", "GPIO3 is the esp32's UART0"),
     ],
 )
 def test_a_pin_the_boards_mcu_cannot_use_so_is_refused(

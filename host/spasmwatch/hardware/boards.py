@@ -56,12 +56,14 @@ GPIOS: dict[str, frozenset[int]] = {
     "esp32s3": frozenset([*range(0, 22), *range(26, 49)]),
     "esp32c3": frozenset(range(0, 22)),
 }
-# Taken on the modules: SPI0/1, the flash the firmware runs from and PSRAM ("SPI0/1" in the tables), and on
-# the C3 and S3 the native USB that spasmwatch flash and the REPL talk over ("USB-JTAG"; the usb id
-# in schema.json): a pin there stops the band, or its port.
+# Taken on the modules: SPI0/1, the flash the firmware runs from and PSRAM ("SPI0/1" in the tables), and the
+# port spasmwatch flash and the REPL talk over: on the C3 and S3 their native USB ("USB-JTAG"; the usb id
+# in schema.json), on the ESP32, which has none, UART0 through the board's USB-UART bridge ("TXD & RXD
+# are usually used for flashing and debugging"): a pin there stops the band, or its port.
 _FLASH = "SPI flash and PSRAM"
+_UART0 = "UART0, the port its USB-UART bridge gives spasmwatch flash"
 RESERVED: dict[str, dict[int, str]] = {
-    "esp32": dict.fromkeys([*range(6, 12), 16, 17], _FLASH),
+    "esp32": {**dict.fromkeys([*range(6, 12), 16, 17], _FLASH), 1: _UART0, 3: _UART0},
     "esp32s3": {**dict.fromkeys(range(26, 38), _FLASH), 19: "USB", 20: "USB"},
     "esp32c3": {**dict.fromkeys(range(12, 18), _FLASH), 18: "USB", 19: "USB"},
 }
