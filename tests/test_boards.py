@@ -284,6 +284,70 @@ def test_a_pin_the_boards_mcu_cannot_use_so_is_refused(
     assert words in str(err.value)
 
 
+def _free(pins: list[int], **wiring: Any) -> Any:
+    """A mutation: the board's module gives ``pins`` (none: no module_free_pins); each ``wiring``
+    item is a field (double underscores for nesting: led__pin) set to a pin."""
+
+    def mutate(d: dict[str, Any]) -> None:
+        if pins:
+            d["module_free_pins"] = pins
+        for field, pin in wiring.items():
+            *path, leaf = field.split("__")
+            node = d
+            for key in path:
+                node = node[key]
+            node[leaf] = pin
+
+    return mutate
+
+
+@pytest.mark.parametrize(
+    "board_id,mutate",
+    [
+        # Found by the pin review: the tables refused, for every module, pins only some modules take.
+        # ESP32 GPIO16/17 are PSRAM on a WROVER and free GPIOs on an ESP32-WROOM-32 (ESP-IDF
+        # esp_psram_impl_quad.c: D0WD_PSRAM_CS_IO 16, CLK 17; MicroPython's machine_pin.h drops
+        # them only #if CONFIG_SPIRAM, not in the ESP32_GENERIC image).
+        ("m5stickc-plus2", _free([16, 17], led__pin=16, buzzer__pin=17)),
+        # GPIO20: the ESP32-PICO-V3 packages have the pad (ESP-IDF soc/esp32/gpio_periph.c) and
+        # MicroPython's machine.Pin takes it (machine_pin.h: MICROPY_HW_ENABLE_GPIO20).
+        ("m5stickc-plus2", _free([20], buzzer__pin=20)),
+        # ESP32-S3 GPIO33-37: SPIIO4-7/DQS only with octal flash or PSRAM (gpio/esp32s3.inc: "on boards
+        # embedded with ESP32-S3R8 / ESP32-S3R8V chip"); MicroPython takes them #if !CONFIG_SPIRAM_MODE_OCT.
+        ("m5stack-atoms3", _free([33, 35], imu__i2c__scl=35, imu__i2c__sda=33)),
+    ],
+)
+def test_a_pin_the_boards_module_gives_may_be_used_once_listed(tmp_path: Path, board_id: str, mutate: Any) -> None:
+    """Old code: refused ("GPIO16 is the esp32's SPI flash and PSRAM: no other use"), and the schema
+    had no way to say the module gives the pin."""
+    boards.load_path(_write_broken(tmp_path, board_id, mutate), ROOT)
+
+
+@pytest.mark.parametrize(
+    "board_id,mutate,field,words",
+    [
+        # Unlisted, a module pin is refused, and the message says how to list it.
+        ("m5stickc-plus2", _free([], led__pin=16), "led.pin", "add 16 to module_free_pins"),
+        ("m5stickc-plus2", _free([], buzzer__pin=20), "buzzer.pin", "add 20 to module_free_pins"),
+        ("m5stack-atoms3", _free([], imu__i2c__scl=36), "imu.i2c.scl", "add 36 to module_free_pins"),
+        # Only those: a pin every module takes, no pad has, or can only sense is never freed.
+        ("m5stickc-plus2", _free([9]), "module_free_pins", "GPIO9 is not one a module can give the esp32"),
+        ("m5stickc-plus2", _free([36]), "module_free_pins", "GPIO36 is not one a module can give the esp32"),
+        ("m5stickc-plus2", _free([3]), "module_free_pins", "GPIO3 is not one a module can give the esp32"),
+        ("m5stack-atoms3", _free([30]), "module_free_pins", "GPIO30 is not one a module can give the esp32s3 (GPIO33-37)"),
+        ("xiao-esp32c3-lsm6dsox", _free([18]), "module_free_pins", "(the esp32c3 has none)"),
+    ],
+)
+def test_module_free_pins_frees_only_what_a_module_can_give(
+    tmp_path: Path, board_id: str, mutate: Any, field: str, words: str
+) -> None:
+    path = _write_broken(tmp_path, board_id, mutate)
+    with pytest.raises(InputError) as err:
+        boards.load_path(path, ROOT)
+    assert err.value.field == field
+    assert words in str(err.value)
+
+
 def test_an_input_only_pin_may_sense() -> None:
     """The M5StickC PLUS2 senses its cell on GPIO38, input only on the ESP32: reading is all it does there."""
     b = _raw("m5stickc-plus2")

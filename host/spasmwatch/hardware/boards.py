@@ -2,9 +2,9 @@
 
 A definition is checked twice: against ``hardware/boards/schema.json`` (shape,
 types, ranges) and against facts the schema cannot express: the id matches the
-file name, pins are not shared and are ones the MCU can give (no flash, USB
-or missing pad; nothing driven on an input-only pin; an I2C controller it
-has), the battery range is sane and sensed on an
+file name, pins are not shared and are ones the MCU can give (no flash, port
+or missing pad unless the module gives it, listed in ``module_free_pins``;
+nothing driven on an input-only pin; an I2C controller it has), the battery range is sane and sensed on an
 ADC1 pin within the ADC's input range, and ``imu.axis_map``
 follows from the documented ``mounting`` in the body frame of
 shared/design.md (x towards the head, y to the baby's left, z out of the
@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, NoReturn
 
 from spasmwatch.errors import ConfigError, InputError
 
@@ -45,12 +46,13 @@ _PHYSICAL: tuple[tuple[int, int, int], ...] = ((0, 1, 0), (1, 0, 0), (0, 0, 1))
 # ADC_ATTEN_DB_11 row).
 ADC1_PINS: dict[str, range] = {"esp32": range(32, 40), "esp32s3": range(1, 11), "esp32c3": range(0, 5)}
 ADC_RANGE_MV: dict[str, tuple[int, int]] = {"esp32": (150, 2450), "esp32s3": (0, 3100), "esp32c3": (0, 2500)}
-# The pins each MCU can give a board (ESP-IDF docs/en/api-reference/peripherals/gpio.rst, the chip's
-# table). The schema takes GPIO0-48 on every MCU; a pin outside these was flashed "all verified" and
-# the band did not monitor: machine.Pin / machine.I2C raised in main.py before its crash handler (the
-# REPL, no crash.txt), or the pin was taken from the flash the firmware runs from, or the USB port.
-# GPIOS: the pads the chip has and MicroPython's machine.Pin takes (its docs/esp32/quickref.rst: on the
-# ESP32 0-19, 21-23, 25-27, 32-39; GPIO20, on the ESP32-PICO-V3 package only, it refuses).
+# The pins each MCU can give a board. The schema takes GPIO0-48 on every MCU; a pin outside these was flashed
+# "all verified" and the band did not monitor: machine.Pin / machine.I2C raised in main.py before its crash
+# handler (the REPL, no crash.txt), or the pin was taken from the flash the firmware runs from, or the port.
+# GPIOS: the pads (ESP-IDF docs/en/api-reference/peripherals/gpio/<chip>.inc, the "physical GPIO pins";
+# soc/<chip>/include/soc/soc_caps.h SOC_GPIO_VALID_GPIO_MASK). The ESP32's GPIO20 is in its mask and
+# MicroPython's machine.Pin takes it (ports/esp32/machine_pin.h), but only the ESP32-PICO-V3 packages have
+# the pad (ESP-IDF components/soc/esp32/gpio_periph.c): elsewhere the I2C or LED on it goes nowhere.
 GPIOS: dict[str, frozenset[int]] = {
     "esp32": frozenset([*range(0, 20), *range(21, 24), *range(25, 28), *range(32, 40)]),
     "esp32s3": frozenset([*range(0, 22), *range(26, 49)]),
@@ -62,10 +64,26 @@ GPIOS: dict[str, frozenset[int]] = {
 # are usually used for flashing and debugging"): a pin there stops the band, or its port.
 _FLASH = "SPI flash and PSRAM"
 _UART0 = "UART0, the port its USB-UART bridge gives spasmwatch flash"
+_USB = "USB, the port spasmwatch flash talks over"
+# ESP32 GPIO16/17: PSRAM on a WROVER (ESP-IDF components/esp_psram/esp32/esp_psram_impl_quad.c,
+# D0WD_PSRAM_CS_IO 16, CLK 17) and in-package flash on a PICO-D4; MicroPython drops them only in its
+# SPIRAM images (machine_pin.h #if !CONFIG_SPIRAM). ESP32-S3 GPIO33-37: SPIIO4-7 and DQS of octal flash
+# or PSRAM (gpio/esp32s3.inc: "on boards embedded with ESP32-S3R8 / ESP32-S3R8V chip"; the XIAO ESP32S3
+# is one), which MicroPython drops only in its octal images (#if !CONFIG_SPIRAM_MODE_OCT).
+_ESP32_16_17 = "SPI flash and PSRAM on a module with PSRAM there (WROVER) or in-package flash (PICO-D4)"
+_S3_OCTAL = "SPI flash and PSRAM on a module with octal flash or PSRAM (ESP32-S3R8, R8V)"
 RESERVED: dict[str, dict[int, str]] = {
-    "esp32": {**dict.fromkeys([*range(6, 12), 16, 17], _FLASH), 1: _UART0, 3: _UART0},
-    "esp32s3": {**dict.fromkeys(range(26, 38), _FLASH), 19: "USB", 20: "USB"},
-    "esp32c3": {**dict.fromkeys(range(12, 18), _FLASH), 18: "USB", 19: "USB"},
+    "esp32": {**dict.fromkeys(range(6, 12), _FLASH), 16: _ESP32_16_17, 17: _ESP32_16_17, 1: _UART0, 3: _UART0},
+    "esp32s3": {**dict.fromkeys(range(26, 33), _FLASH), **dict.fromkeys(range(33, 38), _S3_OCTAL), 19: _USB, 20: _USB},
+    "esp32c3": {**dict.fromkeys(range(12, 18), _FLASH), 18: _USB, 19: _USB},
+}
+# Of those, the ones some modules give, and such a module: a board on one lists them in
+# module_free_pins (schema.json), with the module's datasheet in sources. No other pin may be
+# listed: every module's flash and port take the rest, and no module adds a pad or an output.
+MODULE_PINS: dict[str, dict[int, str]] = {
+    "esp32": {16: "ESP32-WROOM-32, no PSRAM", 17: "ESP32-WROOM-32, no PSRAM", 20: "an ESP32-PICO-V3 package"},
+    "esp32s3": dict.fromkeys(range(33, 38), "ESP32-S3-WROOM-1-N8 or -N8R2, quad or no PSRAM"),
+    "esp32c3": {},
 }
 # Input only ("GPI"): fine to sense on (the M5StickC PLUS2's cell, GPIO38), not to drive.
 INPUT_ONLY: dict[str, frozenset[int]] = {"esp32": frozenset(range(34, 40)), "esp32s3": frozenset(), "esp32c3": frozenset()}
@@ -153,9 +171,10 @@ def _check_facts(board: Board, path: str) -> None:
             return
         if pin in pins:
             raise InputError(path, f"GPIO{pin} used by both {pins[pin]} and {what}", field=what)
-        _check_pin(board["mcu"], pin, what, path)
+        _check_pin(board, pin, what, path)
         pins[pin] = what
 
+    _check_module_pins(board, path)
     imu = board["imu"]
     if imu["i2c"]["id"] >= I2C_CONTROLLERS[board["mcu"]]:
         ids = ", ".join(str(i) for i in range(I2C_CONTROLLERS[board["mcu"]]))
@@ -194,14 +213,47 @@ def _check_facts(board: Board, path: str) -> None:
             raise InputError(path, f"ble_conn_event_ms must be below {interval}", field="power.ble_conn_event_ms")
 
 
-def _check_pin(mcu: str, pin: int, what: str, path: str) -> None:
-    """``pin`` is one the board's MCU has, not its flash's or USB's, and can drive if ``what`` must."""
-    if pin not in GPIOS[mcu]:
-        raise InputError(path, f"the {mcu} has no GPIO{pin}", field=what)
-    if pin in RESERVED[mcu]:
-        raise InputError(path, f"GPIO{pin} is the {mcu}'s {RESERVED[mcu][pin]}: no other use", field=what)
+def _check_pin(board: Board, pin: int, what: str, path: str) -> None:
+    """``pin`` is one the board's MCU has, not its flash's or port's, and can drive if ``what`` must."""
+    mcu = board["mcu"]
+    given = pin in board.get("module_free_pins", ())
+    if pin not in GPIOS[mcu] and not given:
+        _refuse(mcu, pin, what, path, f"the {mcu} has no GPIO{pin}")
+    if pin in RESERVED[mcu] and not given:
+        _refuse(mcu, pin, what, path, f"GPIO{pin} is the {mcu}'s {RESERVED[mcu][pin]}")
     if what in DRIVEN and pin in INPUT_ONLY[mcu]:
-        raise InputError(path, f"GPIO{pin} of the {mcu} is input only: {what} must drive it", field=what)
+        _refuse(mcu, pin, what, path, f"GPIO{pin} of the {mcu} is input only and {what} must drive it")
+
+
+def _refuse(mcu: str, pin: int, what: str, path: str, reason: str) -> NoReturn:
+    """Refuse ``pin`` for ``what``, saying what to do: another pin, or list it if a module gives it."""
+    module = MODULE_PINS[mcu].get(pin)
+    todo = "choose another pin"
+    if module is not None:
+        todo += f", or if this board's module gives it ({module}), add {pin} to module_free_pins and its datasheet to sources"
+    raise InputError(path, f"{reason}: {todo}", field=what)
+
+
+def _check_module_pins(board: Board, path: str) -> None:
+    """``module_free_pins`` lists only pins some module of the board's MCU gives."""
+    mcu = board["mcu"]
+    gives = MODULE_PINS[mcu]
+    for pin in board.get("module_free_pins", ()):
+        if pin not in gives:
+            can = _pin_list(gives) if gives else f"the {mcu} has none"
+            raise InputError(path, f"GPIO{pin} is not one a module can give the {mcu} ({can})", field="module_free_pins")
+
+
+def _pin_list(pins: Iterable[int]) -> str:
+    """``GPIO16, 17, 20`` or ``GPIO33-37``: the pins, runs of three or more as a range."""
+    runs: list[list[int]] = []
+    for pin in sorted(pins):
+        if runs and pin == runs[-1][-1] + 1:
+            runs[-1].append(pin)
+        else:
+            runs.append([pin])
+    parts = [f"{r[0]}-{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs]
+    return "GPIO" + ", ".join(parts)
 
 
 def _check_battery_adc(board: Board, path: str) -> None:
