@@ -255,7 +255,7 @@ def test_broken_definitions_are_refused_naming_the_field(
         ("xiao-esp32c3-lsm6dsox", lambda d: d["imu"].__setitem__("int_pin", 25), "imu.int_pin", "the esp32c3 has no GPIO25"),
         ("xiao-esp32c3-lsm6dsox", lambda d: d["imu"]["i2c"].__setitem__("sda", 18), "imu.i2c.sda", "GPIO18 is the esp32c3's USB"),
         ("xiao-esp32c3-lsm6dsox", lambda d: d["imu"]["i2c"].__setitem__("scl", 14), "imu.i2c.scl", "GPIO14 is the esp32c3's SPI flash"),
-        ("xiao-esp32c3-lsm6dsox", lambda d: d["imu"]["i2c"].__setitem__("id", 1), "imu.i2c.id", "the esp32c3 has I2C 0 only"),
+        ("xiao-esp32c3-lsm6dsox", lambda d: d["imu"]["i2c"].__setitem__("id", 1), "imu.i2c.id", "the esp32c3 has I2C 0 only: set imu.i2c.id to 0"),
         ("xiao-esp32s3-lsm6ds3", lambda d: d["imu"]["i2c"].__setitem__("scl", 20), "imu.i2c.scl", "GPIO20 is the esp32s3's USB"),
         ("xiao-esp32s3-lsm6ds3", lambda d: d["imu"].__setitem__("int_pin", 30), "imu.int_pin", "GPIO30 is the esp32s3's SPI flash"),
         ("m5stack-atoms3", lambda d: d["imu"]["i2c"].__setitem__("sda", 23), "imu.i2c.sda", "the esp32s3 has no GPIO23"),
