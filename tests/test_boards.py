@@ -272,6 +272,11 @@ def test_broken_definitions_are_refused_naming_the_field(
         # spasmwatch flash as GPIO18/19 do on a C3.
         ("m5stickc-plus2", lambda d: d["imu"]["i2c"].__setitem__("sda", 1), "imu.i2c.sda", "GPIO1 is the esp32's UART0"),
         ("m5stickc-plus2", lambda d: d["imu"].__setitem__("int_pin", 3), "imu.int_pin", "GPIO3 is the esp32's UART0"),
+        # Found by the pin review: the C3's GPIO11 pad is VDD_SPI, the flash's supply, and a GPIO only
+        # once the VDD_SPI_AS_GPIO eFuse is burnt (ESP-IDF soc/esp32c3 io_mux_reg.h: IO_MUX_GPIO11_REG is
+        # PERIPHS_IO_MUX_VDD_SPI_U; efuse/esp32c3/esp_efuse_table.csv); MicroPython takes Pin(11), and an
+        # INT or I2C line there goes nowhere on a stock chip.
+        ("xiao-esp32c3-lsm6dsox", lambda d: d["imu"].__setitem__("int_pin", 11), "imu.int_pin", "GPIO11 is the esp32c3's VDD_SPI"),
     ],
 )
 def test_a_pin_the_boards_mcu_cannot_use_so_is_refused(
@@ -315,6 +320,8 @@ def _free(pins: list[int], **wiring: Any) -> Any:
         # ESP32-S3 GPIO33-37: SPIIO4-7/DQS only with octal flash or PSRAM (gpio/esp32s3.inc: "on boards
         # embedded with ESP32-S3R8 / ESP32-S3R8V chip"); MicroPython takes them #if !CONFIG_SPIRAM_MODE_OCT.
         ("m5stack-atoms3", _free([33, 35], imu__i2c__scl=35, imu__i2c__sda=33)),
+        # The C3's GPIO11 on a chip whose VDD_SPI_AS_GPIO eFuse is burnt.
+        ("xiao-esp32c3-lsm6dsox", _free([11], imu__int_pin=11)),
     ],
 )
 def test_a_pin_the_boards_module_gives_may_be_used_once_listed(tmp_path: Path, board_id: str, mutate: Any) -> None:
@@ -335,7 +342,7 @@ def test_a_pin_the_boards_module_gives_may_be_used_once_listed(tmp_path: Path, b
         ("m5stickc-plus2", _free([36]), "module_free_pins", "GPIO36 is not one a module can give the esp32"),
         ("m5stickc-plus2", _free([3]), "module_free_pins", "GPIO3 is not one a module can give the esp32"),
         ("m5stack-atoms3", _free([30]), "module_free_pins", "GPIO30 is not one a module can give the esp32s3 (GPIO33-37)"),
-        ("xiao-esp32c3-lsm6dsox", _free([18]), "module_free_pins", "(the esp32c3 has none)"),
+        ("xiao-esp32c3-lsm6dsox", _free([18]), "module_free_pins", "GPIO18 is not one a module can give the esp32c3 (GPIO11)"),
     ],
 )
 def test_module_free_pins_frees_only_what_a_module_can_give(

@@ -70,12 +70,16 @@ _USB = "USB, the port spasmwatch flash talks over"
 # SPIRAM images (machine_pin.h #if !CONFIG_SPIRAM). ESP32-S3 GPIO33-37: SPIIO4-7 and DQS of octal flash
 # or PSRAM (gpio/esp32s3.inc: "on boards embedded with ESP32-S3R8 / ESP32-S3R8V chip"; the XIAO ESP32S3
 # is one), which MicroPython drops only in its octal images (#if !CONFIG_SPIRAM_MODE_OCT).
+# ESP32-C3 GPIO11: its pad is VDD_SPI, the flash's supply, and a GPIO only once the VDD_SPI_AS_GPIO eFuse
+# is burnt (ESP-IDF soc/esp32c3/register/soc/io_mux_reg.h: IO_MUX_GPIO11_REG is PERIPHS_IO_MUX_VDD_SPI_U;
+# efuse/esp32c3/esp_efuse_table.csv); MicroPython's machine.Pin takes it either way.
+_C3_VDD_SPI = "VDD_SPI, the flash's supply pin, not a GPIO until its VDD_SPI_AS_GPIO eFuse is burnt"
 _ESP32_16_17 = "SPI flash and PSRAM on a module with PSRAM there (WROVER) or in-package flash (PICO-D4)"
 _S3_OCTAL = "SPI flash and PSRAM on a module with octal flash or PSRAM (ESP32-S3R8, R8V)"
 RESERVED: dict[str, dict[int, str]] = {
     "esp32": {**dict.fromkeys(range(6, 12), _FLASH), 16: _ESP32_16_17, 17: _ESP32_16_17, 1: _UART0, 3: _UART0},
     "esp32s3": {**dict.fromkeys(range(26, 33), _FLASH), **dict.fromkeys(range(33, 38), _S3_OCTAL), 19: _USB, 20: _USB},
-    "esp32c3": {**dict.fromkeys(range(12, 18), _FLASH), 18: _USB, 19: _USB},
+    "esp32c3": {11: _C3_VDD_SPI, **dict.fromkeys(range(12, 18), _FLASH), 18: _USB, 19: _USB},
 }
 # Of those, the ones some modules give, and such a module: a board on one lists them in
 # module_free_pins (schema.json), with the module's datasheet in sources. No other pin may be
@@ -83,7 +87,7 @@ RESERVED: dict[str, dict[int, str]] = {
 MODULE_PINS: dict[str, dict[int, str]] = {
     "esp32": {16: "ESP32-WROOM-32, no PSRAM", 17: "ESP32-WROOM-32, no PSRAM", 20: "an ESP32-PICO-V3 package"},
     "esp32s3": dict.fromkeys(range(33, 38), "ESP32-S3-WROOM-1-N8 or -N8R2, quad or no PSRAM"),
-    "esp32c3": {},
+    "esp32c3": {11: "a chip with VDD_SPI_AS_GPIO burnt and its flash powered from elsewhere"},
 }
 # Input only ("GPI"): fine to sense on (the M5StickC PLUS2's cell, GPIO38), not to drive.
 INPUT_ONLY: dict[str, frozenset[int]] = {"esp32": frozenset(range(34, 40)), "esp32s3": frozenset(), "esp32c3": frozenset()}
@@ -240,8 +244,7 @@ def _check_module_pins(board: Board, path: str) -> None:
     gives = MODULE_PINS[mcu]
     for pin in board.get("module_free_pins", ()):
         if pin not in gives:
-            can = _pin_list(gives) if gives else f"the {mcu} has none"
-            raise InputError(path, f"GPIO{pin} is not one a module can give the {mcu} ({can})", field="module_free_pins")
+            raise InputError(path, f"GPIO{pin} is not one a module can give the {mcu} ({_pin_list(gives)})", field="module_free_pins")
 
 
 def _pin_list(pins: Iterable[int]) -> str:
