@@ -355,6 +355,53 @@ def test_module_free_pins_frees_only_what_a_module_can_give(
     assert words in str(err.value)
 
 
+# The header pins each shipped board's vendor documents for the builder (espressif/arduino-esp32
+# variants/<board>/pins_arduino.h: XIAO_ESP32C3 and XIAO_ESP32S3 D0-D10, m5stack_stickc_plus2 and
+# m5stack_atoms3 G*), by what the pin can do there: drive, sense only (ESP32 GPIO34-39), or drive once
+# the module is listed as giving it (the AtomS3's G36/G37: its ESP32-S3 has no octal PSRAM on them).
+# Left out on purpose: the PLUS2 variant's G9/G10, its ESP32-PICO-V3-02's PSRAM CS and CLK (ESP-IDF
+# esp_psram_impl_quad.c PICO_V3_02_PSRAM_CS_IO 9, _CLK_IO 10), and its TX/RX G1/G3, the REPL's UART0.
+VENDOR_PINS: dict[str, dict[str, list[int]]] = {
+    "xiao-esp32c3-lsm6dsox": {"drive": [2, 3, 4, 5, 6, 7, 21, 20, 8, 9, 10]},
+    "xiao-esp32s3-lsm6ds3": {"drive": [1, 2, 3, 4, 5, 6, 43, 44, 7, 8, 9, 21]},
+    "m5stickc-plus2": {"drive": [0, 25, 26, 32, 33], "sense": [35, 36, 37, 39]},
+    "m5stack-atoms3": {"drive": [0, 1, 2, 3, 4, 5, 6, 7, 8, 38, 39, 40, 42], "module": [36, 37]},
+}
+
+
+def _board_pins(b: dict[str, Any]) -> set[int]:
+    """Every pin the definition already uses."""
+    pins = {b["imu"]["i2c"]["sda"], b["imu"]["i2c"]["scl"], b["imu"]["int_pin"], b.get("power_hold_pin")}
+    pins |= {b[k]["pin"] for k in ("led", "buzzer") if b[k]} | ({b["battery"]["adc_pin"]} if b["battery"] else set())
+    return {p for p in pins if p is not None}
+
+
+def _vendor_cases() -> list[tuple[str, str, int]]:
+    return [
+        (board_id, use, pin)
+        for board_id, uses in VENDOR_PINS.items()
+        for use, pins in uses.items()
+        for pin in pins
+        if pin not in _board_pins(_raw(board_id))
+    ]
+
+
+@pytest.mark.parametrize("board_id,use,pin", _vendor_cases())
+def test_every_header_pin_the_vendor_documents_is_accepted(tmp_path: Path, board_id: str, use: str, pin: int) -> None:
+    """A wrong refusal keeps a builder from flashing a board that works: each documented header pin of a
+    shipped board loads as the LED (driven) or the IMU's INT (sensed); a module pin once listed."""
+
+    def mutate(d: dict[str, Any]) -> None:
+        if use == "sense":
+            d["imu"]["int_pin"] = pin
+        else:
+            d["led"] = {"pin": pin, "active_low": False}
+        if use == "module":
+            d["module_free_pins"] = [pin]
+
+    boards.load_path(_write_broken(tmp_path, board_id, mutate), ROOT)
+
+
 def test_an_input_only_pin_may_sense() -> None:
     """The M5StickC PLUS2 senses its cell on GPIO38, input only on the ESP32: reading is all it does there."""
     b = _raw("m5stickc-plus2")
