@@ -277,6 +277,11 @@ def test_broken_definitions_are_refused_naming_the_field(
         # PERIPHS_IO_MUX_VDD_SPI_U; efuse/esp32c3/esp_efuse_table.csv); MicroPython takes Pin(11), and an
         # INT or I2C line there goes nowhere on a stock chip.
         ("xiao-esp32c3-lsm6dsox", lambda d: d["imu"].__setitem__("int_pin", 11), "imu.int_pin", "GPIO11 is the esp32c3's VDD_SPI"),
+        # Found by the pin review: an I2C line is pulled up, and held high at reset the flash-voltage
+        # strap picks 1.8 V: a 3.3 V flash does not boot (ESP-IDF api-guides/jtag-debugging/
+        # tips-and-quirks.rst, the ESP32's MTDI/GPIO12; api-guides/external-ram.rst, the S3's GPIO45).
+        ("m5stickc-plus2", lambda d: d["imu"]["i2c"].__setitem__("sda", 12), "imu.i2c.sda", "GPIO12 is the esp32's flash-voltage strap"),
+        ("m5stack-atoms3", lambda d: d["imu"]["i2c"].__setitem__("scl", 45), "imu.i2c.scl", "GPIO45 is the esp32s3's flash-voltage strap"),
     ],
 )
 def test_a_pin_the_boards_mcu_cannot_use_so_is_refused(
@@ -322,6 +327,8 @@ def _free(pins: list[int], **wiring: Any) -> Any:
         ("m5stack-atoms3", _free([33, 35], imu__i2c__scl=35, imu__i2c__sda=33)),
         # The C3's GPIO11 on a chip whose VDD_SPI_AS_GPIO eFuse is burnt.
         ("xiao-esp32c3-lsm6dsox", _free([11], imu__int_pin=11)),
+        # An I2C line on the flash-voltage strap of a chip whose flash voltage is set in eFuse.
+        ("m5stickc-plus2", _free([12], imu__i2c__sda=12)),
     ],
 )
 def test_a_pin_the_boards_module_gives_may_be_used_once_listed(tmp_path: Path, board_id: str, mutate: Any) -> None:
@@ -341,7 +348,7 @@ def test_a_pin_the_boards_module_gives_may_be_used_once_listed(tmp_path: Path, b
         ("m5stickc-plus2", _free([9]), "module_free_pins", "GPIO9 is not one a module can give the esp32"),
         ("m5stickc-plus2", _free([36]), "module_free_pins", "GPIO36 is not one a module can give the esp32"),
         ("m5stickc-plus2", _free([3]), "module_free_pins", "GPIO3 is not one a module can give the esp32"),
-        ("m5stack-atoms3", _free([30]), "module_free_pins", "GPIO30 is not one a module can give the esp32s3 (GPIO33-37)"),
+        ("m5stack-atoms3", _free([30]), "module_free_pins", "GPIO30 is not one a module can give the esp32s3 (GPIO33-37, 45)"),
         ("xiao-esp32c3-lsm6dsox", _free([18]), "module_free_pins", "GPIO18 is not one a module can give the esp32c3 (GPIO11)"),
     ],
 )

@@ -4,7 +4,8 @@ A definition is checked twice: against ``hardware/boards/schema.json`` (shape,
 types, ranges) and against facts the schema cannot express: the id matches the
 file name, pins are not shared and are ones the MCU can give (no flash, port
 or missing pad unless the module gives it, listed in ``module_free_pins``;
-nothing driven on an input-only pin; an I2C controller it has), the battery range is sane and sensed on an
+no I2C pull-up on the flash-voltage strap; nothing driven on an input-only
+pin; an I2C controller it has), the battery range is sane and sensed on an
 ADC1 pin within the ADC's input range, and ``imu.axis_map``
 follows from the documented ``mounting`` in the body frame of
 shared/design.md (x towards the head, y to the baby's left, z out of the
@@ -81,12 +82,25 @@ RESERVED: dict[str, dict[int, str]] = {
     "esp32s3": {**dict.fromkeys(range(26, 33), _FLASH), **dict.fromkeys(range(33, 38), _S3_OCTAL), 19: _USB, 20: _USB},
     "esp32c3": {11: _C3_VDD_SPI, **dict.fromkeys(range(12, 18), _FLASH), 18: _USB, 19: _USB},
 }
+# The flash-voltage strap: an I2C line on it is pulled up, and high at reset it picks 1.8 V for the flash,
+# so a 3.3 V flash does not boot (ESP-IDF docs/en/api-guides/jtag-debugging/tips-and-quirks.rst, the
+# ESP32's MTDI; api-guides/external-ram.rst, the S3's GPIO45) unless eFuse fixes the voltage. The C3 has
+# no such strap. Only the I2C lines carry a pull-up the board cannot leave out.
+_STRAP = "flash-voltage strap, which an I2C pull-up holds high at reset: 1.8 V, and a 3.3 V flash does not boot"
+FLASH_VOLTAGE_STRAP: dict[str, dict[int, str]] = {"esp32": {12: _STRAP}, "esp32s3": {45: _STRAP}, "esp32c3": {}}
+I2C_LINES = ("imu.i2c.scl", "imu.i2c.sda")
 # Of those, the ones some modules give, and such a module: a board on one lists them in
 # module_free_pins (schema.json), with the module's datasheet in sources. No other pin may be
 # listed: every module's flash and port take the rest, and no module adds a pad or an output.
+_EFUSE_VOLTAGE = "a chip with its flash voltage burnt into eFuse: espefuse.py set_flash_voltage 3.3V"
 MODULE_PINS: dict[str, dict[int, str]] = {
-    "esp32": {16: "ESP32-WROOM-32, no PSRAM", 17: "ESP32-WROOM-32, no PSRAM", 20: "an ESP32-PICO-V3 package"},
-    "esp32s3": dict.fromkeys(range(33, 38), "ESP32-S3-WROOM-1-N8 or -N8R2, quad or no PSRAM"),
+    "esp32": {
+        12: _EFUSE_VOLTAGE,
+        16: "ESP32-WROOM-32, no PSRAM",
+        17: "ESP32-WROOM-32, no PSRAM",
+        20: "an ESP32-PICO-V3 package",
+    },
+    "esp32s3": {**dict.fromkeys(range(33, 38), "ESP32-S3-WROOM-1-N8 or -N8R2, quad or no PSRAM"), 45: _EFUSE_VOLTAGE},
     "esp32c3": {11: "a chip with VDD_SPI_AS_GPIO burnt and its flash powered from elsewhere"},
 }
 # Input only ("GPI"): fine to sense on (the M5StickC PLUS2's cell, GPIO38), not to drive.
@@ -218,13 +232,16 @@ def _check_facts(board: Board, path: str) -> None:
 
 
 def _check_pin(board: Board, pin: int, what: str, path: str) -> None:
-    """``pin`` is one the board's MCU has, not its flash's or port's, and can drive if ``what`` must."""
+    """``pin`` is one the board's MCU has, not its flash's or port's, no I2C line on the flash-voltage
+    strap, and can drive if ``what`` must."""
     mcu = board["mcu"]
     given = pin in board.get("module_free_pins", ())
     if pin not in GPIOS[mcu] and not given:
         _refuse(mcu, pin, what, path, f"the {mcu} has no GPIO{pin}")
     if pin in RESERVED[mcu] and not given:
         _refuse(mcu, pin, what, path, f"GPIO{pin} is the {mcu}'s {RESERVED[mcu][pin]}")
+    if what in I2C_LINES and pin in FLASH_VOLTAGE_STRAP[mcu] and not given:
+        _refuse(mcu, pin, what, path, f"GPIO{pin} is the {mcu}'s {FLASH_VOLTAGE_STRAP[mcu][pin]}")
     if what in DRIVEN and pin in INPUT_ONLY[mcu]:
         _refuse(mcu, pin, what, path, f"GPIO{pin} of the {mcu} is input only and {what} must drive it")
 
