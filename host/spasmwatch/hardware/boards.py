@@ -89,7 +89,7 @@ RESERVED: dict[str, dict[int, str]] = {
 _STRAP = "flash-voltage strap, which an I2C pull-up holds high at reset: 1.8 V, and a 3.3 V flash does not boot"
 FLASH_VOLTAGE_STRAP: dict[str, dict[int, str]] = {"esp32": {12: _STRAP}, "esp32s3": {45: _STRAP}, "esp32c3": {}}
 I2C_LINES = ("imu.i2c.scl", "imu.i2c.sda")
-# Of those, the ones some modules give, and such a module: a board on one lists them in
+# Of the pins held back above, the ones some modules give, and such a module: a board on one lists them in
 # module_free_pins (schema.json), with the module's datasheet in sources. No other pin may be
 # listed: every module's flash and port take the rest, and no module adds a pad or an output.
 _EFUSE_VOLTAGE = "a chip with its flash voltage burnt into eFuse: espefuse.py set_flash_voltage 3.3V"
@@ -106,9 +106,10 @@ MODULE_PINS: dict[str, dict[int, str]] = {
 # Input only ("GPI"): fine to sense on (the M5StickC PLUS2's cell, GPIO38), not to drive.
 INPUT_ONLY: dict[str, frozenset[int]] = {"esp32": frozenset(range(34, 40)), "esp32s3": frozenset(), "esp32c3": frozenset()}
 # The pins the band drives: I2C lines (open drain, an output), the power hold, the LED and the buzzer.
-DRIVEN = ("imu.i2c.scl", "imu.i2c.sda", "power_hold_pin", "led.pin", "buzzer.pin")
+DRIVEN = (*I2C_LINES, "power_hold_pin", "led.pin", "buzzer.pin")
 # Hardware I2C controllers (machine.I2C ids): the C3 has one (ESP-IDF soc/<chip>/include/soc/soc_caps.h
-# SOC_HP_I2C_NUM: 2, 2, 1; MicroPython's machine_i2c.c raises "I2C(1) doesn't exist" from I2C_NUM_MAX, that).
+# SOC_HP_I2C_NUM: 2, 2, 1, which is I2C_NUM_MAX; MicroPython's machine_i2c.c raises "I2C(1) doesn't exist"
+# for an id from there).
 I2C_CONTROLLERS: dict[str, int] = {"esp32": 2, "esp32s3": 2, "esp32c3": 1}
 
 
