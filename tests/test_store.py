@@ -718,8 +718,9 @@ def test_a_v12_store_gets_an_empty_zone_history_and_records_each_change_once(tmp
     with Store(path) as st:
         assert st.schema_version == SCHEMA_VERSION and [n.text for n in st.notes()] == ["kept"]
         assert st.zones(0.0, 1e12) == []
-        assert st.record_zone(100.0, "Europe/Berlin") and not st.record_zone(200.0, "Europe/Berlin")
-        assert st.record_zone(1000.0, "America/New_York") and st.record_zone(2000.0, "Europe/Berlin")
+        assert st.record_zone(100.0, "Europe/Berlin") == "" and st.record_zone(200.0, "Europe/Berlin") is None
+        assert st.record_zone(1000.0, "America/New_York") == "Europe/Berlin"
+        assert st.record_zone(2000.0, "Europe/Berlin") == "America/New_York"
         with pytest.raises(ValueError, match="zones: zone"):
             st.record_zone(3000.0, "")
     with Store.open_readonly(path) as st:

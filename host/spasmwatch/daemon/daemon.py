@@ -655,11 +655,12 @@ class Daemon:
         if name == self._zone_recorded or self.store.open_error is not None:
             return
         try:
-            if self.store.record_zone(now, name):
-                log.info("time zone %s recorded in the store from %s", name, log_time(now))
+            was = self.store.record_zone(now, name)
         except StoreError as e:  # a store refusing writes is said by the bands' writes (_stored): not each minute here
             log.debug("the time zone %s could not be recorded in the store (%s): tried again in %g s", name, e, K.ZONE_CHECK_S)
             return
+        if was:  # a change is news; a new store's first zone is not (a quiet start logs nothing: test_soak)
+            log.info("time zone %s (was %s) recorded in the store from %s", name, was, log_time(now))
         self._zone_recorded = name
 
     def _unhealthy(self) -> tuple[str, Msg] | None:

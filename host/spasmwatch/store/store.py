@@ -1234,17 +1234,18 @@ class Store:
             return int(cur.rowcount) == 1
 
     # --- time zones -------------------------------------------------------------------------------
-    def record_zone(self, wall_s: float, zone: str) -> bool:
-        """The daemon words local times in ``zone`` from ``wall_s`` on; False (nothing written) when
-        that is the zone recorded last: a restart in the same zone adds no row."""
+    def record_zone(self, wall_s: float, zone: str) -> str | None:
+        """The daemon words local times in ``zone`` from ``wall_s`` on. Returns the zone it replaces
+        ('' for the first one a store records), or None (nothing written) when ``zone`` is the one
+        recorded last: a restart in the same zone adds no row."""
         _texts("zones", zone=zone)
         _finite("zones: since_wall_s", wall_s)
         with self._tx() as c:
             last = c.execute("SELECT zone FROM zones ORDER BY since_wall_s DESC, id DESC LIMIT 1").fetchone()
             if last is not None and last[0] == zone:
-                return False
+                return None
             c.execute("INSERT INTO zones(since_wall_s, zone) VALUES (?, ?)", (wall_s, zone))
-            return True
+            return "" if last is None else str(last[0])
 
     def zones(self, since: float, until: float) -> list[tuple[float, str]]:
         """(since_wall_s, zone) of each zone the daemon was in over [since, until), in time order:
