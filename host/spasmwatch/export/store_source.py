@@ -34,8 +34,9 @@ def _epoch_n(rate_hz: float) -> int:
 
 
 def _active_min(rate_hz: float) -> int:
-    """An epoch is active when 100 x its active samples reach this (EPOCH_ACTIVE_PCT of its samples)."""
-    return _epoch_n(rate_hz) * A.EPOCH_ACTIVE_PCT
+    """An epoch is active when its active samples reach this: EPOCH_ACTIVE_PCT of its samples,
+    rounded up (compared as is, not x 100: a stored count past int64 / 100 wrapped in numpy)."""
+    return -(-_epoch_n(rate_hz) * A.EPOCH_ACTIVE_PCT // 100)
 
 
 def _ends(since: float, until: float) -> tuple[float, float]:
@@ -84,7 +85,7 @@ class StoreSource:
 
     def _epoch(self, a: StoredEpoch) -> ActivityRow:
         assert a.wall_t is not None  # a ranged query returns placed epochs only
-        active = a.activity * 100 >= self._active_min.get(a.device, self._default_min)
+        active = a.activity >= self._active_min.get(a.device, self._default_min)
         return ActivityRow(a.device, a.wall_t - EPOCH_S, EPOCH_S, active, a.worn != 0, a.off_body)
 
     def epochs(self, device: str, since: float, until: float) -> BandEpochs:
@@ -93,7 +94,7 @@ class StoreSource:
 
     def _band(self, device: str, cols: np.ndarray) -> BandEpochs:
         """The band's epochs of the store's columns, as ``_epoch`` makes each."""
-        active = cols["activity"] * 100 >= self._active_min.get(device, self._default_min)
+        active = cols["activity"] >= self._active_min.get(device, self._default_min)
         t = cols["wall_t"] - EPOCH_S
         return BandEpochs(device, t, np.full(len(t), EPOCH_S), active, cols["worn"], cols["off_body"])
 

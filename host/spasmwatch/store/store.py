@@ -92,11 +92,18 @@ _LINK_COLS = ("boot", "prev_boot", "cause", "flags", "prev_ms", "gap_ms", "err_m
 _EVENT_SELECT = "SELECT id, device, " + ", ".join(_EVENT_COLS) + ", wall_t, received_wall_s FROM events"
 _ACTIVITY_SELECT = "SELECT id, device, " + ", ".join(_ACTIVITY_COLS) + ", wall_t, received_wall_s FROM activity"
 # An epoch's columns that coverage and the sleep/wake estimate read (``Store.activity_columns``);
-# worn: the verdict is not 'not worn' (worn, or unknown at a boot)
+# worn: the verdict is not 'not worn' (worn, or unknown at a boot); activity: held to
+# +-ACTIVITY_LIMIT (below)
 ACTIVITY_COLUMNS = np.dtype([("wall_t", "f8"), ("activity", "i8"), ("off_body", "?"), ("worn", "?")])
+# An epoch's active samples as ``activity_columns`` reads them, at most this many either way: the
+# column takes any integer, a band sends a u16, and x 4 (packed below) a stored 2^61 went past
+# int64, a float that numpy refused (no report, no page). Any rate's share of an epoch is far below.
+ACTIVITY_LIMIT = 2**40  # samples
 # ... read as two: each column read is a Python object an epoch (0.2 µs), the three integers one
 _ACTIVITY_CODED = np.dtype([("wall_t", "f8"), ("code", "i8")])
-_ACTIVITY_CODED_SELECT = "SELECT wall_t, activity * 4 + (off_body != 0) * 2 + (worn != 0) FROM activity"
+_ACTIVITY_CODED_SELECT = (
+    f"SELECT wall_t, MAX(MIN(activity, {ACTIVITY_LIMIT}), {-ACTIVITY_LIMIT}) * 4 + (off_body != 0) * 2 + (worn != 0) FROM activity"
+)
 
 
 def _latest_label(col: str) -> str:

@@ -1,0 +1,58 @@
+"""The numpy columns (``Source.wear``, ``transitions``) against the epoch-at-a-time reference kept in
+test_report_vectorised.py, on what its random stores never hold: stored values no band sends (an
+activity beyond the wire's u16, an off_body or worn of neither 0 nor 1), two epochs at one wall_t and
+a boot placed back over another's (a clock stepped back after a sync), bands of one epoch or none,
+ranges that cut an epoch or end on one; and, of ``Tables``, epochs of any length, bands interleaved.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_report_vectorised import _rows, old_segments, old_store_transitions, old_transitions, old_wear
+
+from spasmwatch.export.coverage import data_end, recorded
+from spasmwatch.export.rows import ActivityRow, Tables
+from spasmwatch.export.store_source import EPOCH_S, StoreSource
+from spasmwatch.store import Store
+
+coverage_module = importlib.import_module("spasmwatch.export.coverage")
+T0 = 1_800_000_000.25  # the band's boot a quarter second off the host's second
+# activity values no band sends (a u16 on the wire), each side of where the numpy columns overflowed:
+# x 100 past int64 (1e17), x 4 (the packed column) past it (2^61), the store's largest and smallest
+HUGE = (10**17, 2**61, 2**62, 2**63 - 1, -(2**61) - 1, -(2**63), 65_535, -1)
+
+
+def _epoch(boot: int, k: int, activity: int, off_body: int = 0, worn: int = 1) -> dict[str, int]:
+    return {"boot": boot, "t_ms": k * 10_000, "activity": activity, "breath": 40, "off_body": off_body, "worn": worn}
+
+
+def _same(source: StoreSource, device: str | None, since: float, until: float, now: float) -> None:
+    """The columns' segments, transitions and active epochs are the reference's."""
+    assert list(_rows(source.wear(device, since, until))) == list(old_wear(source, device, since, until))
+    got = recorded(source, device, since, until, now)
+    assert got == list(old_segments(old_wear(source, device, since, until), data_end(until, now))), (device, since, until)
+    assert list(source.transitions(device, since, until)) == old_store_transitions(source, device, since, until), (device, since, until)
+    for d in [device] if device is not None else ["a", "b", "c"]:
+        rows = list(source.activity(d, since, until))
+        cols = source.epochs(d, since, until)
+        assert cols.active.tolist() == [r.active for r in rows] and cols.t.tolist() == [r.t for r in rows]
+
+
+def test_activity_no_band_sends_reads_as_the_rows_do(tmp_path: Path) -> None:
+    """Old code: an activity of 2^61 or more (or below -2^61) packed into one SQL integer went past
+    int64, SQLite made it a float and ``Store.activity_columns`` raised OverflowError (no report, no
+    page); one of 1e17 x 100 wrapped negative in numpy, an active epoch read as quiet: a wake lost."""
+    path = tmp_path / "s.sqlite"
+    with Store(path) as s:
+        s.add_sync("a", 1, 0, T0)
+        quiet = [_epoch(1, k, 0) for k in range(1, 80)]  # asleep: 13 min without a movement
+        s.add_activity("a", [*quiet, *(_epoch(1, 80 + i, v) for i, v in enumerate(HUGE * 2))], received_wall_s=T0)
+    with Store.open_readonly(path) as s:
+        source = StoreSource(s)
+        _same(source, "a", T0, T0 + 3600, T0 + 3600)
+        _same(source, "a", T0, T0 + 790, T0 + 3600)  # the first of HUGE the epoch after the range
+        assert [tr.kind for tr in source.transitions("a", T0, T0 + 3600)] == ["wake"]
