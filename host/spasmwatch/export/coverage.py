@@ -66,21 +66,23 @@ def _band_segments(b: BandEpochs, end: float | None) -> Iterator[Segment]:
     # The next epoch goes on with the band's state: no more than GAP_EPOCHS of its length after one
     heard = t[1:] - t[:-1] <= GAP_EPOCHS * epoch_s[1:]
     # Where each epoch's run of off-body (or on-body) epochs began: a change is dated from it
-    run = np.concatenate(([True], (b.off_body[1:] != b.off_body[:-1]) | ~heard))
-    run_start = t[np.maximum.accumulate(np.where(run, np.arange(n), 0))]
-    changes = (np.flatnonzero((worn[1:] != worn[:-1]) & heard) + 1).tolist()
+    runs = np.flatnonzero(np.concatenate(([True], (b.off_body[1:] != b.off_body[:-1]) | ~heard)))
+    at_changes = np.flatnonzero((worn[1:] != worn[:-1]) & heard) + 1
+    # ... of the changes' epochs only (of every epoch, 3 arrays of a year's 25 MB each: docs/web.md)
+    run_start = t[runs[np.searchsorted(runs, at_changes, "right") - 1]].tolist()
+    changes = at_changes.tolist()
     bounds = [0, *(np.flatnonzero(~heard) + 1).tolist(), n]
     k = 0
     for c0, c1 in zip(bounds[:-1], bounds[1:], strict=True):
         kind, start = _kind(bool(worn[c0])), float(t[c0])
         while k < len(changes) and changes[k] < c1:
             i = changes[k]
-            k += 1
             # The verdict changes after a run of epochs that says so (the band's hysteresis): the
             # change happened where that run began, as replay's not_worn start and end say.
             new = _kind(bool(worn[i]))
             led_here = bool(b.off_body[i]) == (new == NOT_WORN)
-            at = max(float(run_start[i]) if led_here else float(t[i]), start)
+            at = max(run_start[k] if led_here else float(t[i]), start)
+            k += 1
             if at > start:
                 yield Segment(b.device, start, at, kind)
             kind, start = new, at

@@ -91,7 +91,7 @@ class BandEpochs:
         return cls(
             parts[0].device,
             np.concatenate([p.t for p in parts]),
-            np.concatenate([p.epoch_s for p in parts]),
+            _lengths_cat([p.epoch_s for p in parts]),
             np.concatenate([p.active for p in parts]),
             np.concatenate([p.worn for p in parts]),
             np.concatenate([p.off_body for p in parts]),
@@ -99,6 +99,15 @@ class BandEpochs:
 
     def __len__(self) -> int:
         return len(self.t)
+
+
+def _lengths_cat(parts: Sequence[NDArray[np.float64]]) -> NDArray[np.float64]:
+    """Epoch lengths ``parts`` one after another; all of one length: that length for all, no array
+    of it (StoreSource's epochs: a year's would be 25 MB, docs/web.md)."""
+    held = [p for p in parts if len(p)]
+    if held and min(p.min() for p in held) == max(p.max() for p in held):
+        return np.broadcast_to(held[0][:1], (sum(map(len, held)),))
+    return np.concatenate(parts)
 
 
 def by_band(rows: Iterable[ActivityRow]) -> list[BandEpochs]:

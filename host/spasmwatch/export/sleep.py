@@ -50,28 +50,40 @@ class _Decisions:
     quiet: NDArray[np.intp]
     sleep: NDArray[np.intp]
     fresh: NDArray[np.intp]
-    start: NDArray[np.intp]  # each epoch's latest fresh start, at or before it
+    start: NDArray[np.int32]  # each epoch's latest fresh start, at or before it
 
 
 def _decisions(b: BandEpochs) -> _Decisions:
+    """Its arrays of epochs' indices and counts as int32 (a year's 3 million epochs each 12 MB, not
+    25: as int64 they took the transitions of a year-long report to 303 MB, docs/web.md)."""
     n = len(b)
-    idx = np.arange(n)
     fresh = np.ones(n, np.bool_)
     fresh[1:] = (b.t[1:] - b.t[:-1] > GAP_EPOCHS * b.epoch_s[1:]) | (b.epoch_s[1:] != b.epoch_s[:-1]) | ~b.worn[:-1]
-    start = np.maximum.accumulate(np.where(fresh, idx, 0))
-    held = idx - start + 1  # the history's length after the epoch (before its window's cap)
-    counts = np.concatenate(([0], np.cumsum(b.active, dtype=np.int64)))
+    held = np.arange(n, dtype=np.int32)
+    start = np.maximum.accumulate(np.where(fresh, held, np.int32(0)))
+    held -= start - 1  # the history's length after the epoch (before its window's cap)
+    counts = np.zeros(n + 1, np.int32)
+    np.cumsum(b.active, dtype=np.int32, out=counts[1:])
     wake = quiet = sleep = np.zeros(n, np.bool_)
-    for epoch_s in np.unique(b.epoch_s):
-        sw = SleepWake(float(epoch_s))
+    for epoch_s in np.unique(b.epoch_s[fresh]):  # the band's lengths: a change of length starts afresh
+        wake_n, sleep_n = _lengths(float(epoch_s))
         mine = b.worn & (b.epoch_s == epoch_s)
-        woke = counts[idx + 1] - counts[np.maximum(idx + 1 - sw.wake_n, 0)]  # active in the last wake_n
-        slept = counts[idx + 1] - counts[np.maximum(idx + 1 - sw.sleep_n, 0)]  # ... in the last sleep_n
-        whole_wake, whole_sleep = mine & (held >= sw.wake_n), mine & (held >= sw.sleep_n)
-        wake = wake | (whole_wake & (woke * 100 >= A.WAKE_ACTIVE_PCT * sw.wake_n))
-        quiet = quiet | (whole_wake & (woke * 100 <= A.SLEEP_ACTIVE_PCT * sw.wake_n))
-        sleep = sleep | (whole_sleep & (slept * 100 <= A.SLEEP_ACTIVE_PCT * sw.sleep_n))
+        woke = _in_last(counts, wake_n)
+        whole_wake = mine & (held >= wake_n)
+        wake = wake | (whole_wake & (woke * 100 >= A.WAKE_ACTIVE_PCT * wake_n))
+        quiet = quiet | (whole_wake & (woke * 100 <= A.SLEEP_ACTIVE_PCT * wake_n))
+        del woke, whole_wake  # gone before the sleep window's counts are made
+        sleep = sleep | (mine & (held >= sleep_n) & (_in_last(counts, sleep_n) * 100 <= A.SLEEP_ACTIVE_PCT * sleep_n))
     return _Decisions(np.flatnonzero(wake), np.flatnonzero(quiet), np.flatnonzero(sleep), np.flatnonzero(fresh), start)
+
+
+def _in_last(counts: NDArray[np.int32], n: int) -> NDArray[np.int32]:
+    """Of each epoch, its active ones among the ``n`` to it (``counts``: the running count from 0);
+    0 for one with fewer before it, whose window is never whole."""
+    out = np.zeros(len(counts) - 1, np.int32)
+    if n < len(counts):
+        np.subtract(counts[n:], counts[: len(counts) - n], out=out[n - 1 :])
+    return out
 
 
 def _next(at: NDArray[np.intp], i: int, none: int) -> int:

@@ -96,7 +96,10 @@ class StoreSource:
         """The band's epochs of the store's columns, as ``_epoch`` makes each."""
         active = cols["activity"] >= self._active_min.get(device, self._default_min)
         t = cols["wall_t"] - EPOCH_S
-        return BandEpochs(device, t, np.full(len(t), EPOCH_S), active, cols["worn"], cols["off_body"])
+        # Copies of the flags and one length for all (no array of it): nothing holds ``cols`` on
+        # (a year's 56 MB) and the epochs take 34 MB, not 104 (docs/web.md)
+        epoch_s = np.broadcast_to(np.float64(EPOCH_S), t.shape)
+        return BandEpochs(device, t, epoch_s, active, cols["worn"].copy(), cols["off_body"].copy())
 
     def _bands(self, device: str | None) -> list[str]:
         return [device] if device is not None else sorted(d.device_id for d in self.store.devices())
