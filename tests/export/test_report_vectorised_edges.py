@@ -8,16 +8,19 @@ ranges that cut an epoch or end on one; and, of ``Tables``, epochs of any length
 from __future__ import annotations
 
 import importlib
+import random
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_report_vectorised import _rows, old_segments, old_store_transitions, old_transitions, old_wear
 
 from spasmwatch.export.coverage import data_end, recorded
 from spasmwatch.export.rows import ActivityRow, Tables
+from spasmwatch.export.sleep import LEAD_S
 from spasmwatch.export.store_source import EPOCH_S, StoreSource
 from spasmwatch.store import Store
 
@@ -28,8 +31,9 @@ T0 = 1_800_000_000.25  # the band's boot a quarter second off the host's second
 HUGE = (10**17, 2**61, 2**62, 2**63 - 1, -(2**61) - 1, -(2**63), 65_535, -1)
 
 
-def _epoch(boot: int, k: int, activity: int, off_body: int = 0, worn: int = 1) -> dict[str, int]:
-    return {"boot": boot, "t_ms": k * 10_000, "activity": activity, "breath": 40, "off_body": off_body, "worn": worn}
+def _epoch(boot: int, k: int, activity: int, off_body: int = 0, worn: int = 1, ms: int = 0) -> dict[str, int]:
+    """The boot's ``k``-th epoch (``ms`` off the 10 s beat)."""
+    return {"boot": boot, "t_ms": k * 10_000 + ms, "activity": activity, "breath": 40, "off_body": off_body, "worn": worn}
 
 
 def _same(source: StoreSource, device: str | None, since: float, until: float, now: float) -> None:
@@ -58,6 +62,48 @@ def test_activity_no_band_sends_reads_as_the_rows_do(tmp_path: Path) -> None:
         _same(source, "a", T0, T0 + 3600, T0 + 3600)
         _same(source, "a", T0, T0 + 790, T0 + 3600)  # the first of HUGE the epoch after the range
         assert [tr.kind for tr in source.transitions("a", T0, T0 + 3600)] == ["wake"]
+
+
+def _boot_epochs(rng: random.Random, boot: int, n: int) -> list[dict[str, int]]:
+    """A boot's ``n`` epochs: asleep or awake, now and then off the body or unheard, two at one
+    band time a millisecond apart, and now and then a value no band sends."""
+    rows, k, asleep, off = [], 0, False, False
+    for _ in range(n):
+        asleep, off = asleep != (rng.random() < 0.005), off != (rng.random() < (0.1 if off else 0.003))
+        k += rng.choice([1] * 50 + [0, 2, 3, 30, 200])
+        activity = 0 if off else (rng.randint(0, 10) if asleep else rng.randint(0, 300))
+        odd = rng.random() < 0.03
+        values = (rng.choice(HUGE), rng.choice([2, -1, 255]), rng.choice([-1, 2, -7])) if odd else (activity, int(off), int(not off))
+        rows.append(_epoch(boot, k, *values, ms=rng.choice([0, 0, 0, 1, -1, 5000])))
+    return rows
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_stores_of_odd_epochs_are_the_epoch_at_a_time_ones(tmp_path: Path, seed: int) -> None:
+    """Bands of up to three boots placed over each other (a clock stepped back: epochs out of band
+    order, some at one wall_t), of one epoch or none; ranges from an epoch's start, its middle, or
+    its end, and empty ones."""
+    rng = random.Random(seed)
+    path = tmp_path / "s.sqlite"
+    with Store(path) as s:
+        for device in ("a", "b", "c")[: rng.randint(1, 3)]:
+            for boot in range(1, rng.randint(1, 3) + 1):
+                s.add_sync(device, boot, 0, T0 + rng.choice([0.0, 0.5, 10.0, 1000.0, -1000.0, 3600.0]))
+                n = rng.choice([0, 1, 1, 2, 300, 1500])
+                if n:
+                    s.add_activity(device, _boot_epochs(rng, boot, n), received_wall_s=T0)
+    with Store.open_readonly(path) as s:
+        source = StoreSource(s)
+        ends = [a.wall_t for a in s.activity()] or [T0]
+        lo, hi = min(ends), max(ends)
+        ranges = [(lo - 20, hi + 20, hi + 1e5), (lo - EPOCH_S, hi - EPOCH_S, hi)]
+        for _ in range(4):
+            a = rng.choice([rng.uniform(lo - 500, hi + 500), rng.choice(ends) - EPOCH_S, rng.choice(ends) - 5, rng.choice(ends)])
+            b = rng.choice([rng.uniform(a, hi + 1000), rng.choice(ends) - EPOCH_S, rng.choice(ends) - 5, a])
+            ranges.append((min(a, b), max(a, b), rng.uniform(min(a, b), max(a, b) + 3000)))
+        for since, until, now in ranges:
+            for device in (None, "a", "b"):
+                _same(source, device, since, until, now)
 
 
 # --- memory: the old code streamed rows; the columns hold a band's epochs at once -------------------
@@ -98,3 +144,41 @@ def test_a_bands_epochs_take_a_few_dozen_bytes_each(tmp_path: Path) -> None:
     assert per_epoch["columns"] < 22, per_epoch  # ACTIVITY_COLUMNS' 18 B, and a batch
     assert per_epoch["transitions"] < 48, per_epoch
     assert per_epoch["segments"] < 34, per_epoch
+
+
+# --- Tables: epochs of any length, out of order, two at one time, bands interleaved ----------------
+PATTERNS = {"quiet": lambda i: False, "active": lambda i: True, "mixed": lambda i: i % 2 == 0, "twitch": lambda i: i % 30 == 0}
+# after a stretch: none, a bridged gap (2 epochs, and a hair over), a gap, the clock back, two at one t
+STEPS = (1.0, 1.0, 2.0, 2.0 + 1e-9, 7.0, -3.0, 0.0)
+
+
+@st.composite
+def stretches(draw: st.DrawFn) -> list[ActivityRow]:
+    """Stretches of epochs: each of one band, one length, one pattern of movement and one wear."""
+    rows: list[ActivityRow] = []
+    t = draw(st.sampled_from([0.0, 1_800_000_000.3, 1_790_035_199.99]))  # the last: just before a UTC midnight
+    device, epoch_s = "a", 10.0
+    for _ in range(draw(st.integers(0, 16))):
+        if draw(st.integers(0, 3)) == 0:  # mostly the band and length go on: the estimate too
+            device, epoch_s = draw(st.sampled_from(["a", "b"])), draw(st.sampled_from([10.0, 5.0, 1.0, 7.5, 30.0, 60.0, 300.0]))
+        active, worn, off = PATTERNS[draw(st.sampled_from(sorted(PATTERNS)))], draw(st.sampled_from([True, True, True, False])), draw(st.booleans())
+        t += epoch_s * draw(st.sampled_from(STEPS))
+        for i in range(draw(st.integers(1, 150))):
+            rows.append(ActivityRow(device, t + i * epoch_s, epoch_s, active(i), worn or i % 40 == 39, off != (i % 25 == 0)))
+        t = rows[-1].t
+    return rows
+
+
+@settings(max_examples=300, deadline=None)
+@given(stretches(), st.one_of(st.just(-0.1), st.floats(-0.2, 1.2)), st.one_of(st.just(1.0), st.floats(0.0, 1.0)), st.sampled_from([None, "a", "b"]))
+def test_tables_of_any_epochs_are_the_epoch_at_a_time_ones(rows: list[ActivityRow], a: float, width: float, device: str | None) -> None:
+    """Tables sorts each band's epochs by time (stably: two at one t keep their order); the columns
+    give what the reference gives on them, over a range anywhere, cutting an epoch or not."""
+    lo, hi = (min(r.t for r in rows), max(r.t for r in rows)) if rows else (0.0, 1.0)
+    since = lo + a * (hi - lo)
+    until = since + width * (hi - lo + 600)
+    tables = Tables(activity_rows=rows)
+    bands = list(tables.wear(device, since, until))
+    assert list(coverage_module.segments(bands, until)) == list(old_segments(_rows(bands), until))
+    mine = sorted((r for r in rows if device in (None, r.device) and r.t < until + LEAD_S), key=lambda r: r.t)
+    assert list(tables.transitions(device, since, until)) == [tr for tr in old_transitions(mine) if since <= tr.t < until]
