@@ -971,7 +971,8 @@ class Store:
         try:
             conn.execute("BEGIN")  # the count and the rows of one snapshot
             # Counted first and read a batch at a time into the array: read whole, then unpacked,
-            # a year's epochs were the array three times over (154 MB at its peak, not 56: docs/web.md)
+            # a year's epochs were the array three times over (154 MB at its peak, not 56: docs/web.md);
+            # the count costs 0.22 s of the year's 2 s
             out = np.empty(conn.execute(counting, params).fetchone()[0], ACTIVITY_COLUMNS)
             cur, k = conn.execute(sql, params), 0
             while batch := cur.fetchmany(STREAM_BATCH):
