@@ -459,10 +459,34 @@ def no_band_message(path: Path, given: bool) -> str:
     )
 
 
-def configured_as(name: str) -> str | None:
-    """Where the default config has band ``name`` ("[bands #1] of PATH", whatever the case), None
-    if it has not, or no config loads: 'scan' said "add yours: config add-band NAME" of a band
-    configured already, a command that is refused."""
+@dataclass(frozen=True)
+class Configured:
+    """Where the default config has a band scan found: its table (from 1), that table's transport, the file."""
+
+    index: int
+    transport: str
+    path: Path
+
+    @property
+    def where(self) -> str:
+        return f"[bands #{self.index}] of {self.path}"
+
+    def said(self, name: str, found_on: str) -> str:
+        """What scan says of band ``name`` found on transport ``found_on``. A band is one by its name
+        whatever its transport (``config.band_key_shared``: add-band refuses it, the loader two tables
+        for it), so one configured for another transport is the configured one, which the daemon
+        looks for only over that one: "configured already" left it unreachable."""
+        if self.transport == found_on:
+            return f"{name}: configured already ({self.where})"
+        edit = f"spasmwatch config set bands.{self.index - 1}.transport {found_on}"
+        return (f"{name}: configured for {self.transport} in {self.where}, not {found_on}: the daemon looks for it over "
+                f"{self.transport} only; to use it over {found_on}: {edit}")  # fmt: skip
+
+
+def configured_as(name: str) -> Configured | None:
+    """Where the default config has band ``name`` (whatever the case), None if it has not, or no
+    config loads: 'scan' said "add yours: config add-band NAME" of a band configured already, a
+    command that is refused."""
     path = default_config_path()
     try:
         bands = load_config(path).bands if path.is_file() else []
@@ -470,7 +494,7 @@ def configured_as(name: str) -> str | None:
         return None  # a broken file: 'add-band' says what is wrong with it
     for i, b in enumerate(bands, 1):
         if b.name is not None and b.name.casefold() == name.casefold():
-            return f"[bands #{i}] of {path}"
+            return Configured(i, b.transport, path)
     return None
 
 

@@ -93,6 +93,30 @@ def test_the_band_on_the_radio_is_the_one_to_configure_beside_a_board_on_usb(
     assert f"{band.name}: configured already ([bands #1] of {tmp_path / 'config.toml'})\n" in out and "add yours" not in out, out
 
 
+def test_a_band_configured_under_another_transport_is_said_so_with_the_edit_that_moves_it(
+    bands: Callable[..., SimBand], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the first-hour review: a band configured with transport = "ble" and found by
+    'scan --transport sim' was "configured already", though the daemon looks for it over Bluetooth
+    and never on the simulated radio. A band is known by its name, address or port whatever its
+    transport (config.band_key_shared: 'add-band' refuses it, the loader refuses two tables for it):
+    it is the configured one, on the wrong transport, and scan says the edit that moves it."""
+    band = bands()
+    monkeypatch.setenv(RADIOS_ENV, band.address)
+    config = tmp_path / "config.toml"
+    monkeypatch.setenv("SPASMWATCH_CONFIG", str(config))
+    config.write_text(f'[[bands]]\nname = "{band.name.upper()}"\nlabel = "cot"\n')  # transport: the default, ble
+    assert cli.main(["scan", "--transport", "sim", "--timeout", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "configured already" not in out and "add yours" not in out, out
+    assert (f"{band.name}: configured for ble in [bands #1] of {config}, not sim: the daemon looks for it over ble only; "
+            f"to use it over sim: spasmwatch config set bands.0.transport sim\n") in out, out  # fmt: skip
+    assert cli.main(["config", "set", "bands.0.transport", "sim"]) == 0  # the edit it names is taken
+    capsys.readouterr()
+    assert cli.main(["scan", "--transport", "sim", "--timeout", "0.5"]) == 0
+    assert f"{band.name}: configured already ([bands #1] of {config})\n" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("timeout", ["-1", "0", "nan", "5s"])
 def test_a_bad_timeout_is_refused_naming_the_option(timeout: str, capsys: pytest.CaptureFixture[str]) -> None:
     """Found by the docs run: 'scan --timeout -1' listened for nothing and said no band was near."""

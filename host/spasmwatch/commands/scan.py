@@ -105,12 +105,15 @@ def _next_step(bands: list[Found]) -> int:
     from spasmwatch.firstrun import configured_as, next_step_for
 
     known = {f.name: configured_as(f.name) for f in bands}
-    for name, where in known.items():
-        if where is not None:
-            print(f"{name}: configured already ({where})")
+    moved = False  # a band configured for another transport than the one it was found on
+    for f in bands:
+        if (where := known[f.name]) is not None:
+            print(where.said(f.name, f.transport))
+            moved |= where.transport != f.transport
     new = [f for f in bands if known[f.name] is None]
     if not new:
-        print("nothing to add: 'spasmwatch run' connects to the bands configured ('spasmwatch status' says how they are)")
+        if not moved:  # (a moved one's line says the edit: "nothing to add" would say all is well)
+            print("nothing to add: 'spasmwatch run' connects to the bands configured ('spasmwatch status' says how they are)")
         return 0
     # The command that writes it (checked), not TOML to copy by hand: a family's first run.
     print(f"{len(bands)} band(s) found; add yours: {next_step_for(new[0].name, new[0].transport)}")
