@@ -247,3 +247,44 @@ def test_two_mqtt_channels_under_one_name_are_refused(tmp_path: Path) -> None:
     with Store(tmp_path / "db.sqlite") as store:
         with pytest.raises(ValueError, match="channels 'mqtt:home' and 'mqtt:cabin' are both named 'mqtt': give each its own name"):
             Daemon(store, [], {"mqtt:home": MqttChannel(MqttSettings(prefix="home")), "mqtt:cabin": MqttChannel(MqttSettings(prefix="cabin"))})
+
+
+def test_a_failure_belongs_to_the_channels_settings_it_happened_under(tmp_path: Path) -> None:
+    """ntfy refused the alarm on its old server; the channel moved to another (an edit and a
+    restart, or a reload): it is not failing but changed (not known to deliver), nothing sent by
+    the move; moved back, the old failure is its own again. Its next outcome on the new settings
+    ends the old failure, here and in the store. Until 2026-12-06 the new server was shown with the
+    old one's error and "NO CHANNEL DELIVERS" until the next test alarm."""
+    db = tmp_path / "db.sqlite"
+
+    async def main() -> None:
+        async with http_recorder([403]) as old, http_recorder([500]) as new:
+            with Store(db) as store:
+                d = cot_daemon(store, {"ntfy:phone": _ntfy(old)}, NOW, retry=FAST)
+                alarm(d)
+                await d.dispatcher.drain()
+                [first] = d.status()["channels_failing"]
+                assert d.status()["channels_changed"] == []
+                await d.dispatcher.close()
+            changed = [{"channel": "ntfy:phone", "since": NOW, "error": first["error"]}]
+            with Store(db) as store:  # restarted on the new server
+                d = cot_daemon(store, {"ntfy:phone": _ntfy(new)}, LATER, retry=FAST)
+                assert d.status()["channels_failing"] == [] and d.status()["channels_changed"] == changed, d.status()
+                await d.dispatcher.close()
+            with Store(db) as store:  # moved back: the failure was this channel's
+                d = cot_daemon(store, {"ntfy:phone": _ntfy(old)}, LATER, retry=FAST)
+                assert d.status()["channels_failing"] == [first] and d.status()["channels_changed"] == []
+                await d.start()
+                try:
+                    d.set_channels({"ntfy:phone": _ntfy(new)}, [], {})  # a reload that moves it
+                    assert d.status()["channels_failing"] == [] and d.status()["channels_changed"] == changed
+                    out = await d.send_test("ntfy:phone", "Mum")  # the new server refuses (500): its own failure
+                    assert [(r["channel"], r["ok"]) for r in out["results"]] == [("ntfy:phone", False)], out
+                    [now] = d.status()["channels_failing"]
+                    assert now["since"] == LATER and "500" in now["error"] and d.status()["channels_changed"] == [], now
+                    assert [(r.channel, r.since_wall_s) for r in store.failing_channels()] == [("ntfy:phone", LATER)]
+                finally:
+                    await d.stop()
+            assert len(old.seen) == 1 and len(new.seen) >= 1  # the alarm, the test: nothing sent by the moves
+
+    asyncio.run(asyncio.wait_for(main(), 60))

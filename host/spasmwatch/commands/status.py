@@ -144,7 +144,11 @@ def channel_lines(st: dict[str, Any], config: str | None = None) -> list[str]:
     ]
     if failing and "channels" in st:
         lines.append(others_line(st["channels"], {c["channel"] for c in failing}, config))
-    return lines
+    return lines + [
+        f"{c['channel']}: changed since it failed at {hm(c['since'])} ({c['error']}); not known to deliver until it sends: "
+        f"test it with {in_quotes(suggest('test-alarm --channel ' + c['channel'], config))}"
+        for c in st.get("channels_changed", [])  # (.get: a daemon from before the field)
+    ]
 
 
 def fix_hint(network: bool) -> str:

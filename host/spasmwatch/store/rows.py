@@ -388,3 +388,4 @@ class FailingRow:
     channel: str  # the name it is configured under (the dispatcher's key)
     since_wall_s: float
     error: str
+    fingerprint: str | None = None  # of the settings it failed under (None: kept before schema v14, not known)

@@ -314,9 +314,17 @@ CREATE TABLE zones (
 );
 """
 
+# The settings a failing channel failed under (``alerts.channels.base.fingerprint``: a hash, not the
+# settings, which hold tokens and ntfy topics): a channel whose settings changed since (a new ntfy
+# server, a fixed URL) is not shown failing at the next start, only as changed and not tested
+# (Dispatcher.changed). NULL in rows kept before this step: the settings are not known, shown failing.
+_V14_FAILING_FINGERPRINT = """
+ALTER TABLE channels_failing ADD COLUMN fingerprint TEXT;
+"""
+
 MIGRATIONS: list[str] = [
     _V1_BAND_DATA, _V2_CAREGIVER, _V3_LOG_LIVES, _V4_CONFLICTS, _V5_ALERT_IDS, _V6_OUTBOX, _V7_SUMMARIES, _V8_CHANNELS_FAILING,
-    _V9_SYNC_HOST_BOOT, _V10_CLUSTERS_BY_DEVICE, _V11_BOOT_LINKS, _V12_STORE_ID, _V13_ZONES,
+    _V9_SYNC_HOST_BOOT, _V10_CLUSTERS_BY_DEVICE, _V11_BOOT_LINKS, _V12_STORE_ID, _V13_ZONES, _V14_FAILING_FINGERPRINT,
 ]  # fmt: skip
 SCHEMA_VERSION = len(MIGRATIONS)
 # The first schema version whose stores hold their id (``store_identity``).

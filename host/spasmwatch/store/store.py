@@ -1278,17 +1278,18 @@ class Store:
         return [(float(r[0]), str(r[1])) for r in rows[before[-1] if before else 0 :]]
 
     # --- notification channels failing ----------------------------------------------------------
-    def keep_failing(self, channel: str, since_wall_s: float, error: str) -> None:
-        """``channel``'s delivery failed: kept until ``forget_failing``. One kept already stays as it
-        was (the first failure in a row is what the family is shown)."""
+    def keep_failing(self, channel: str, since_wall_s: float, error: str, fingerprint: str | None = None) -> None:
+        """``channel``'s delivery failed, under the settings of ``fingerprint``: kept until
+        ``forget_failing``. One kept already stays as it was (the first failure in a row is what
+        the family is shown)."""
         _texts("channels_failing", channel=channel)
         if not isinstance(error, str):
             raise ValueError(f"channels_failing: error must be a string, got {error!r}")
         _finite("channels_failing: since_wall_s", since_wall_s)
         with self._tx() as c:
             c.execute(
-                "INSERT INTO channels_failing(channel, since_wall_s, error) VALUES (?, ?, ?) ON CONFLICT(channel) DO NOTHING",
-                (channel, since_wall_s, error),
+                "INSERT INTO channels_failing(channel, since_wall_s, error, fingerprint) VALUES (?, ?, ?, ?) ON CONFLICT(channel) DO NOTHING",
+                (channel, since_wall_s, error, fingerprint),
             )
 
     def forget_failing(self, channel: str) -> bool:
@@ -1298,7 +1299,7 @@ class Store:
 
     def failing_channels(self) -> list[FailingRow]:
         """The channels kept failing, by name."""
-        sql = "SELECT channel, since_wall_s, error FROM channels_failing ORDER BY channel"
+        sql = "SELECT channel, since_wall_s, error, fingerprint FROM channels_failing ORDER BY channel"
         return [FailingRow(*r) for r in self._all(sql)]
 
     # --- a channel renamed -----------------------------------------------------------------------

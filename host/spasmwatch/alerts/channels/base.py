@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Generic, Protocol, TypeVar
 
 from spasmwatch.alerts.model import Notification, Urgency
@@ -37,6 +38,14 @@ class Channel(Protocol):
     async def send(self, n: Notification) -> None: ...
 
     async def close(self) -> None: ...
+
+
+def fingerprint(ch: Channel) -> str | None:
+    """What tells ``ch``'s settings from any others (a hash of them: they hold tokens and ntfy
+    topics, and the store keeps it), or None for a channel without a settings dataclass. A failure
+    kept with it belongs to the channel as it was configured then (Dispatcher.changed)."""
+    settings = getattr(ch, "settings", None)
+    return None if settings is None else hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
 
 
 class ChannelSettings(Protocol):

@@ -9,6 +9,9 @@ channel itself keeps its retained state the latest (mqtt.py, publish_latest).
 ``failing`` is the one record of the channels whose latest delivery failed: the dispatcher's own
 deliveries, and the sends that go around it (MQTT's retained status, ``note_sent``). Given a
 ``FailingStore`` (the daemon's Store), it is kept on disk, so a restarted daemon still shows them.
+A failure belongs to the channel as it was configured then (its settings' ``fingerprint``): one
+whose settings changed since (a reload, an edit and a restart) is ``changed``, not failing, until
+it sends again.
 
 ``resend_kept`` sends again, on the channels that keep what they send and leave the
 resending to the dispatcher (webhook, ntfy: outbox.py), what a receiver down past the
@@ -24,11 +27,11 @@ import logging
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
 
 from spasmwatch.alerts.channels._http import HttpChannel
-from spasmwatch.alerts.channels.base import Channel, ChannelError
+from spasmwatch.alerts.channels.base import Channel, ChannelError, fingerprint
 from spasmwatch.alerts.channels.outbox import KeepsOutgoing, ResendsThroughDispatcher
 from spasmwatch.alerts.model import Audience, Notification, Urgency
 from spasmwatch.store.rows import FailingRow
@@ -41,7 +44,7 @@ T = TypeVar("T")
 class FailingStore(Protocol):
     """Where the failing channels outlive a daemon restart (the daemon's Store; docs/store.md)."""
 
-    def keep_failing(self, channel: str, since_wall_s: float, error: str) -> None: ...
+    def keep_failing(self, channel: str, since_wall_s: float, error: str, fingerprint: str | None = None) -> None: ...
 
     def forget_failing(self, channel: str) -> bool: ...
 
@@ -128,17 +131,38 @@ class Dispatcher:
         self._in_flight: dict[str, set[str]] = {name: set() for name in self.channels}  # keys being delivered
         self._resending: dict[str, asyncio.Task[None]] = {}  # channel -> its resend pass
         self._kept_ahead: str | None = None  # the key ``keep`` kept for the submit that follows it
-        # Channel -> (wall s, error) of its first failed delivery in a row: while it fails, its
-        # retries and its resend passes' failures go to debug (a receiver away all night made 526
-        # journal lines an hour: a pass a minute on webhook and ntfy, 4 lines each); the return says how long.
-        self._failing: dict[str, tuple[float, str]] = {}
+        # Channel -> its first failed delivery in a row (wall s, error, the settings' fingerprint):
+        # while it fails, its retries and its resend passes' failures go to debug (a receiver away
+        # all night made 526 journal lines an hour: a pass a minute on webhook and ntfy, 4 lines
+        # each); the return says how long. One under other settings than the channel's now is
+        # ``changed``, not failing: a new ntfy server was shown with the old one's error.
+        self._failures: dict[str, FailingRow] = {}
         self.failing_store = failing_store
         self._restore_failing()
 
     def failing(self) -> dict[str, tuple[float, str]]:
-        """Channels whose latest delivery failed: name -> (wall s of the first failure in a row, its
-        error). A family must see that its phone gets no alarms, not only the journal."""
-        return dict(self._failing)
+        """Channels whose latest delivery failed, as they are configured now: name -> (wall s of the
+        first failure in a row, its error). A family must see that its phone gets no alarms, not
+        only the journal."""
+        return {name: (r.since_wall_s, r.error) for name, r in self._failures.items() if self._as_configured(r)}
+
+    def changed(self) -> dict[str, tuple[float, str]]:
+        """Channels whose latest delivery failed under other settings than theirs now (a new server,
+        a fixed URL), and that have sent nothing since: name -> (wall s, error) of that failure.
+        Whether they deliver is not known until they send: a test alarm tells."""
+        return {name: (r.since_wall_s, r.error) for name, r in self._failures.items() if not self._as_configured(r)}
+
+    def _as_configured(self, r: FailingRow) -> bool:
+        """Whether failure ``r`` was under ``r.channel``'s settings now (not known, kept by an older
+        spasmwatch: taken as so, the banner that makes a family test it rather than silence)."""
+        now = self._fingerprint(r.channel)
+        return r.fingerprint is None or now is None or now == r.fingerprint
+
+    def _fingerprint(self, name: str) -> str | None:
+        """Channel ``name``'s settings' fingerprint (None: none, or not configured: a send of a
+        channel a reload retired, as its MQTT mirror's last publish)."""
+        ch = self.channels.get(name)
+        return None if ch is None else fingerprint(ch)
 
     def note_sent(self, name: str, what: str, error: str | None) -> bool:
         """The outcome of a send on channel ``name`` that goes around the dispatcher (MQTT's
@@ -156,27 +180,37 @@ class Dispatcher:
         """``name``'s latest outcome (``error`` None: delivered) into ``failing``, and the store's copy
         of it; returns its failure before (None: it was not failing). A first failure opens a run,
         kept until a delivery ends it (a later failure's error does not replace the first's)."""
-        before = self._failing.get(name)
-        if error is None and before is not None:
-            del self._failing[name]
+        before = self._failures.get(name)
+        if before is not None and not self._as_configured(before):  # its first outcome on its settings now
+            del self._failures[name]
             self._keep_failing(name, "forget it", lambda s: s.forget_failing(name))
-            log.info("%s: delivering again after %.0f min of failures (first: %s)", name, (t - before[0]) / 60, before[1])
+            before = None
+        if error is None and before is not None:
+            del self._failures[name]
+            self._keep_failing(name, "forget it", lambda s: s.forget_failing(name))
+            log.info("%s: delivering again after %.0f min of failures (first: %s)", name, (t - before.since_wall_s) / 60, before.error)
         elif error is not None and before is None:
-            self._failing[name] = (t, error)
-            self._keep_failing(name, "keep it", lambda s: s.keep_failing(name, t, error))
-        return before
+            row = FailingRow(name, t, error, self._fingerprint(name))
+            self._failures[name] = row
+            self._keep_failing(name, "keep it", lambda s: s.keep_failing(name, t, error, row.fingerprint))
+        return None if before is None else (before.since_wall_s, before.error)
 
     def _restore_failing(self) -> None:
         """The channels failing when an earlier run stopped (a restart: an update, a crash, a reboot)
         fail still, with their first failure's time and error, until they deliver: a banner that
-        went off at a restart told the family its phone was fine again. One no longer configured
-        is forgotten, said once (gone from the store, the next start does not see it)."""
+        went off at a restart told the family its phone was fine again. One whose settings changed
+        since is ``changed`` (not known to deliver), until it sends. One no longer configured is
+        forgotten, said once (gone from the store, the next start does not see it)."""
         for r in self._keep_failing("failing channels", "read them", lambda s: s.failing_channels()) or []:
             since = dt.datetime.fromtimestamp(r.since_wall_s).strftime("%Y-%m-%d %H:%M")
             if r.channel in self.channels:
-                error = self._scrubbed(r)
-                self._failing[r.channel] = (r.since_wall_s, error)
-                log.warning("%s: failing since %s before this start (%s): shown as failing until it delivers", r.channel, since, error)
+                r = replace(r, error=self._scrubbed(r))
+                self._failures[r.channel] = r
+                if self._as_configured(r):
+                    log.warning("%s: failing since %s before this start (%s): shown as failing until it delivers", r.channel, since, r.error)
+                else:
+                    log.warning("%s: failed at %s before this start (%s), and its settings changed since: not known to deliver "
+                                "until it sends (a test alarm tells)", r.channel, since, r.error)  # fmt: skip
             else:
                 self._keep_failing(r.channel, "forget it", lambda s: s.forget_failing(r.channel))
                 # Its URLs said as their host: an older spasmwatch kept errors quoting the whole URL.
@@ -189,7 +223,7 @@ class Dispatcher:
         error = ch.scrub(r.error) if isinstance(ch, HttpChannel) else r.error
         if error != r.error:
             self._keep_failing(r.channel, "forget its old error", lambda s: s.forget_failing(r.channel))
-            self._keep_failing(r.channel, "keep it", lambda s: s.keep_failing(r.channel, r.since_wall_s, error))
+            self._keep_failing(r.channel, "keep it", lambda s: s.keep_failing(r.channel, r.since_wall_s, error, r.fingerprint))
         return error
 
     def _keep_failing(self, name: str, what: str, call: Callable[[FailingStore], T]) -> T | None:
@@ -207,7 +241,8 @@ class Dispatcher:
         """Route from now on to ``channels`` and ``caregivers`` (a config reload): a channel kept
         (the same object) keeps its lock, its deliveries in flight and its failing state; one
         replaced under its name (new settings) keeps its lock, so what the old object is sending
-        finishes before the new one sends; one gone is forgotten (its resend pass stopped, its
+        finishes before the new one sends, and its failure is ``changed`` (it was the old
+        settings'; failing again if they come back); one gone is forgotten (its resend pass stopped, its
         failing state dropped, as a start drops it). Returns the channel objects no longer used,
         for the caller to close once their sends are done (``close_when_idle``)."""
         _check_caregivers(channels, caregivers)
@@ -227,7 +262,7 @@ class Dispatcher:
         running = self._resending.pop(name, None)
         if running is not None:
             running.cancel()
-        if self._failing.pop(name, None) is not None:
+        if self._failures.pop(name, None) is not None:
             self._keep_failing(name, "forget it", lambda s: s.forget_failing(name))
             log.info("%s: no longer configured: its failing state is forgotten", name)
 
@@ -379,7 +414,7 @@ class Dispatcher:
         self._in_flight[name].add(n.key)
         try:
             async with self._locks[name]:
-                attempts, error = await self._attempts(ch, n, quiet=name in self._failing, tries=tries)
+                attempts, error = await self._attempts(ch, n, quiet=name in self.failing(), tries=tries)
         finally:
             self._in_flight[name].discard(n.key)
         d = Delivery(n.id, n.alert_id, name, cgs, error is None, attempts, error, self.clock())
