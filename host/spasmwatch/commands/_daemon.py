@@ -22,6 +22,7 @@ from spasmwatch.daemon.clock import wall_text
 from spasmwatch.daemon.lock import LockHolder, lock_holder, same_file
 from spasmwatch.errors import ConfigError, SpasmwatchError
 from spasmwatch.store import Store
+from spasmwatch.words import cmd, in_quotes
 
 
 class DaemonNotRunning(SpasmwatchError):
@@ -66,7 +67,37 @@ def daemon_config_of(args: argparse.Namespace, quiet: bool = False) -> Config:
             raise e from None
         if not quiet:
             print(f"spasmwatch: {e}\n  (reaching the daemon by the file's [daemon.http]: a daemon running keeps the config it had)", file=sys.stderr)
-    return _where_served(cfg, path)
+    cfg = _where_served(cfg, path)
+    _not_anothers(cfg, path)
+    return cfg
+
+
+def _not_anothers(cfg: Config, path: Path) -> None:
+    """DaemonNotRunning when no daemon holds ``cfg``'s store and the one answering on its
+    [daemon.http] port runs on another store (its status's ``store_path``): another config's daemon
+    at the same port (two configs left at 8765). Its bands, alarms and phones were taken for this
+    config's: 'test-alarm' rang them, 'ack' acknowledged them. A daemon from before the field, or
+    none answering (each command says so itself): nothing said. Asked before the command acts."""
+    from spasmwatch.daemon import consts as K
+
+    store = cfg.store_path()
+    if lock_holder(store) is not None:  # this store's daemon, reached where its lock says it listens
+        return
+    try:
+        st = api(cfg, "/api/status", timeout_s=K.DAEMON_PROBE_S)
+    except SpasmwatchError:
+        return
+    served = st.get("store_path") if isinstance(st, dict) else None
+    if not isinstance(served, str) or Path(served).resolve() == store.resolve():
+        return
+    held = lock_holder(Path(served))
+    theirs = held.config if held is not None else ""  # "": not started from a file (or its lock not readable here)
+    started, reach = (f"started from {theirs}", f"For that daemon: --config {theirs}; to") if theirs else ("not started from a file", "To")
+    raise DaemonNotRunning(
+        f"the daemon answering at {_host_port(cfg)} is not the one of {path}: it runs on {served} ({started}), and no "
+        f"daemon runs on {store}, the store of {path}; nothing was sent to it. {reach} run the daemon of {path} beside "
+        f"it, give it another [daemon.http] port (both ask for {cfg.daemon.http.port}), then {in_quotes(cmd('run', path, True))}"
+    )
 
 
 def answers(cfg: Config) -> bool:
@@ -175,15 +206,21 @@ def band_labels(store: Store) -> dict[str, str]:
     return {d.device_id: d.device_id if not d.name or d.name == d.device_id else f"{d.name} ({d.device_id})" for d in store.devices()}
 
 
+def _host_port(cfg: Config) -> str:
+    """Where the commands ask the daemon of ``cfg``: its [daemon.http] host (any address: loopback) and port."""
+    h = cfg.daemon.http
+    host = "127.0.0.1" if h.host in ("0.0.0.0", "::", "") else h.host
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address (e.g. ::1) in a URL, and so in the Host header the daemon checks
+    return f"{host}:{h.port}"
+
+
 def api(cfg: Config, path: str, body: dict[str, Any] | None = None, timeout_s: float = 5.0, look: str = "") -> Any:
     """GET (or POST ``body``) the running daemon's local API; DaemonNotRunning if nobody answers.
     A refusal is the daemon's own words ('no alert 7'), then ``look``: where the right one is
     listed (``refusal``)."""
     h = cfg.daemon.http
-    host = "127.0.0.1" if h.host in ("0.0.0.0", "::", "") else h.host
-    if ":" in host:
-        host = f"[{host}]"  # an IPv6 address (e.g. ::1) in a URL, and so in the Host header the daemon checks
-    url = f"http://{host}:{h.port}{path}"
+    url = f"http://{_host_port(cfg)}{path}"
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
     req.add_header("Content-Type", "application/json")

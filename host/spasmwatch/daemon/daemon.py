@@ -1625,7 +1625,10 @@ class Daemon:
                 "channels_changed": changed, "raw_kept": self._raw_kept_json(),
                 "heartbeat": self.heartbeat.status() if self.heartbeat is not None else None,
                 "config_error": self.config_error, "config_needs_restart": self.config_needs_restart,
-                "reload": {"requested": self.reload_requested, "last": self.last_reload}, "store": self._store_json()}  # fmt: skip
+                "reload": {"requested": self.reload_requested, "last": self.last_reload}, "store": self._store_json(),
+                # Which store this daemon runs on: a command given another config, whose [daemon.http]
+                # names this port too, tells it is not that config's daemon (commands/_daemon.py).
+                "store_path": str(self.store.path.absolute())}  # fmt: skip
 
     def _store_json(self) -> Json | None:
         """Why the store is not open (null: it is): the page's banner, 'spasmwatch status', systemd's STATUS."""

@@ -1,0 +1,112 @@
+"""A command given one config does not act on another config's daemon listening on the same port.
+
+Real parts: ``spasmwatch run --config A`` as a subprocess (its own data folder, its band a
+simulated radio nobody runs), an ntfy receiver on 127.0.0.1, ``status``, ``ack`` and
+``test-alarm --config B`` as subprocesses (B: another data folder, the same [daemon.http] port, as
+two configs left at the default 8765 are), and, for a daemon from before /api/status said its
+store, A's own status served without the field by a plain aiohttp server on that port. Found by
+the first-hour review: until 2026-12-06 every command for B answered with A's bands and channels,
+and 'test-alarm' rang A's phones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from servers import free_port, http_recorder
+
+from .test_reload import UP_S
+
+TOPIC = "/a-phone-" + "x" * 20
+
+
+def _config(folder: Path, port: int, extra: str = "") -> Path:
+    path = folder / "config.toml"
+    folder.mkdir()
+    path.write_text(f'[daemon]\ndata_dir = "{folder / "data"}"\n\n[daemon.http]\nport = {port}\n\n[channels.sound]\nenabled = false\n\n'
+                    f"[channels.desktop]\nenabled = false\n{extra}\n"
+                    f'[[bands]]\nname = "cot-{folder.name}"\ntransport = "sim"\naddress = "127.0.0.1:{free_port()}"\n')  # fmt: skip
+    return path
+
+
+def _env(tmp: Path) -> dict[str, str]:
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp / "xdg"), SPASMWATCH_CONFIG=str(tmp / "none.toml"))
+    env.pop("SPASMWATCH_DATA_DIR", None)  # each config's data_dir counts
+    return env
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "spasmwatch", *args], capture_output=True, text=True, timeout=120, env=env)
+
+
+def _status(port: int) -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=5) as r:
+        return json.loads(r.read())  # type: ignore[no-any-return]
+
+
+def _wait_up(proc: subprocess.Popen[str], port: int) -> dict[str, Any]:
+    end = time.monotonic() + UP_S
+    while True:
+        assert proc.poll() is None, f"daemon A exited ({proc.returncode})"
+        try:
+            return _status(port)
+        except OSError:
+            assert time.monotonic() < end, "daemon A did not answer"
+            time.sleep(0.1)
+
+
+def test_commands_for_one_config_refuse_another_configs_daemon_naming_both(tmp_path: Path) -> None:
+    port, env = free_port(), _env(tmp_path)
+
+    async def main() -> None:
+        async with http_recorder() as phone:
+            a = _config(tmp_path / "a", port, f'\n[[channels.ntfy]]\nurl = "{phone.url}{TOPIC}"\nname = "phone"\n')
+            b = _config(tmp_path / "b", port)
+            with open(tmp_path / "a.log", "w") as log:
+                proc = subprocess.Popen([sys.executable, "-m", "spasmwatch", "run", "--config", str(a)], env=env, stderr=log, text=True)
+            try:
+                st = await asyncio.to_thread(_wait_up, proc, port)
+                assert [x["name"] for x in st["bands"]] == ["cot-a"]
+                a_store, b_store = tmp_path / "a" / "data" / "spasmwatch.db", tmp_path / "b" / "data" / "spasmwatch.db"
+                said = (f"the daemon answering at 127.0.0.1:{port} is not the one of {b}: it runs on {a_store} (started from {a}), "
+                        f"and no daemon runs on {b_store}, the store of {b}; nothing was sent to it. ")  # fmt: skip
+                for args in (["status"], ["ack"], ["test-alarm"]):
+                    out = await asyncio.to_thread(_cli, env, *args, "--config", str(b))
+                    assert out.returncode != 0 and "cot-a" not in out.stdout and "ntfy:phone" not in out.stdout, out
+                    assert said in out.stderr, out.stderr
+                    assert (f"For that daemon: --config {a}; to run the daemon of {b} beside it, give it another [daemon.http] "
+                            f"port (both ask for {port})") in out.stderr, out.stderr  # fmt: skip
+                assert phone.seen == []  # A's phone did not ring for B's test alarm
+
+                ok = await asyncio.to_thread(_cli, env, "status", "--config", str(a))  # A's own config: as before
+                assert ok.returncode == 0 and "cot-a" in ok.stdout, ok
+                older = {k: v for k, v in st.items() if k != "store_path"}
+            finally:
+                proc.terminate()
+                await asyncio.to_thread(proc.wait, 30)
+
+            # A daemon from before the field (A's status without it, on the port): nothing said, as before.
+            async def older_status(_: web.Request) -> web.Response:
+                return web.json_response(older)
+
+            app = web.Application()
+            app.router.add_get("/api/status", older_status)
+            runner = web.AppRunner(app)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+            try:
+                out = await asyncio.to_thread(_cli, env, "status", "--config", str(b))
+                assert out.returncode == 0 and "cot-a" in out.stdout and "is not the one of" not in out.stderr, out
+            finally:
+                await runner.cleanup()
+
+    asyncio.run(asyncio.wait_for(main(), 180))
