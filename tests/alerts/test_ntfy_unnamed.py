@@ -79,7 +79,8 @@ def test_an_unnamed_ntfy_is_named_without_its_topic_and_keeps_what_was_kept_unde
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     caplog.set_level(logging.INFO)
-    db, config, http_port = tmp_path / "db.sqlite", tmp_path / "config.toml", free_port()
+    # (the daemon's store is the config's: the commands refuse another store's daemon)
+    db, config, http_port = tmp_path / "spasmwatch.db", tmp_path / "config.toml", free_port()
     seen: dict[str, object] = {}
 
     async def main() -> None:
@@ -110,6 +111,7 @@ def test_an_unnamed_ntfy_is_named_without_its_topic_and_keeps_what_was_kept_unde
                     assert phone.seen[2].headers["Priority"] == "urgent", phone.seen[2].headers
                     # 'spasmwatch test-alarm --channel ntfy:<topic>': the old name still reaches it.
                     monkeypatch.setenv("SPASMWATCH_CONFIG", str(config))
+                    monkeypatch.setenv("SPASMWATCH_DATA_DIR", str(tmp_path))
                     from spasmwatch.commands import test_alarm
 
                     rc = await asyncio.to_thread(test_alarm.run, argparse.Namespace(config=None, channel=f"ntfy:{TOPIC}", by="mum"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from typing import Generic, Protocol, TypeVar
 
@@ -43,9 +44,13 @@ class Channel(Protocol):
 def fingerprint(ch: Channel) -> str | None:
     """What tells ``ch``'s settings from any others (a hash of them: they hold tokens and ntfy
     topics, and the store keeps it), or None for a channel without a settings dataclass. A failure
-    kept with it belongs to the channel as it was configured then (Dispatcher.changed)."""
+    kept with it belongs to the channel as it was configured then (Dispatcher.changed). Its name is
+    left out: a channel renamed (an unnamed ntfy's name, no longer its topic) is the same channel."""
     settings = getattr(ch, "settings", None)
-    return None if settings is None else hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
+    if settings is None or not dataclasses.is_dataclass(settings):
+        return None
+    kept = [(f.name, getattr(settings, f.name)) for f in dataclasses.fields(settings) if f.name != "name"]
+    return hashlib.sha256(repr(kept).encode()).hexdigest()[:16]
 
 
 class ChannelSettings(Protocol):
