@@ -87,6 +87,7 @@ def _cli_status(tmp_path: Path, port: int, monkeypatch: pytest.MonkeyPatch, caps
     config = tmp_path / "config.toml"
     config.write_text(f"[daemon.http]\nport = {port}\n")
     monkeypatch.setenv("SPASMWATCH_CONFIG", str(config))
+    monkeypatch.setenv("SPASMWATCH_DATA_DIR", str(tmp_path))  # the daemon's store is the config's (it refuses another's)
     assert status.run(argparse.Namespace(config=None, json=False)) == 0
     return capsys.readouterr().out
 
@@ -108,7 +109,7 @@ def test_failures_name_the_channel_and_host_never_the_urls_secret(
                 "webhook:home": WebhookChannel(WebhookSettings(url=hook_url, name="webhook:home")),
                 "mqtt": MqttChannel(MqttSettings(port=broker.port, timeout_s=5, prefix="sw")),
             }
-            with Store(tmp_path / "db.sqlite") as store:
+            with Store(tmp_path / "spasmwatch.db") as store:
                 d = cot_daemon(store, channels, retry=FAST)
                 server = HttpServer(d, host="127.0.0.1", port=0)
                 _, port = await server.start()
@@ -135,7 +136,7 @@ def test_failures_name_the_channel_and_host_never_the_urls_secret(
     assert "HTTP 403" in failing["ntfy:anna"] and "HTTP 500" in failing["webhook:home"], failing
     assert "cannot connect" in failing["ntfy:grandma"], failing
     assert "no such topic or hook" in failing["ntfy:anna"], failing  # the receiver's reply, its echo cut out
-    with sqlite3.connect(tmp_path / "db.sqlite") as db:
+    with sqlite3.connect(tmp_path / "spasmwatch.db") as db:
         rows = db.execute("SELECT channel, error FROM channels_failing").fetchall()
     assert len(rows) == 3, rows
     retained = Watcher(broker.port, STATUS)  # a newcomer on the broker reads the retained status

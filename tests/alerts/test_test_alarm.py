@@ -189,7 +189,7 @@ def test_the_command_says_which_channel_took_it_and_exits_1_when_one_did_not(tmp
 
     async def main() -> None:
         async with http_recorder([500]) as home:  # a retryable refusal: still one attempt only
-            with Store(tmp_path / "db.sqlite") as store:
+            with Store(tmp_path / "spasmwatch.db") as store:  # the store of the config _cli gives
                 d = _daemon(store, {"webhook:home": WebhookChannel(WebhookSettings(url=home.url + "/hook", name="webhook:home"))})
                 http = HttpServer(d, host="127.0.0.1", port=port, clock=d.clock.wall)
                 await http.start()
@@ -221,7 +221,7 @@ def test_the_command_says_when_no_channel_took_it_and_sends_a_speaker_to_this_co
 
     async def main() -> None:
         async with http_recorder([500]) as home:
-            with Store(tmp_path / "db.sqlite") as store:
+            with Store(tmp_path / "spasmwatch.db") as store:  # the store of the config _cli gives
                 sound = SoundChannel(SoundSettings(command=("false",), bell=False))
                 hook = WebhookChannel(WebhookSettings(url=home.url + "/hook", name="webhook:home"))
                 d = _daemon(store, {"sound": sound, "webhook:home": hook})

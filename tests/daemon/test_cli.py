@@ -24,7 +24,6 @@ from synthetic import unmount
 from test_store_damage import DEV, _damage_an_events_page, _store
 
 from spasmwatch.alerts import NoticeKind
-from spasmwatch.config import load_config
 from spasmwatch.daemon.http import HttpServer
 from spasmwatch.daemon.lock import lock_holder
 from spasmwatch.store import Store
@@ -33,10 +32,8 @@ from .conftest import rig
 
 
 def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    # LOGNAME: a shared box's login, as getpass reads it first (a Raspberry Pi's "pi"). The data
-    # folder the config names, as its daemon's: the commands refuse another store's daemon.
-    data = load_config(config).daemon.data_dir if config.is_file() else ""
-    env = dict(os.environ, LOGNAME="pi", **({} if data else {"SPASMWATCH_DATA_DIR": str(config.parent)}))
+    # LOGNAME: a shared box's login, as getpass reads it first (a Raspberry Pi's "pi")
+    env = dict(os.environ, SPASMWATCH_DATA_DIR=str(config.parent), LOGNAME="pi")
     cmd = [sys.executable, "-m", "spasmwatch", *args, "--config", str(config)]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
 

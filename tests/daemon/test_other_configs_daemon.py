@@ -89,7 +89,7 @@ def test_commands_for_one_config_refuse_another_configs_daemon_naming_both(tmp_p
 
                 ok = await asyncio.to_thread(_cli, env, "status", "--config", str(a))  # A's own config: as before
                 assert ok.returncode == 0 and "cot-a" in ok.stdout, ok
-                older = {k: v for k, v in st.items() if k != "store_path"}
+                older = {k: v for k, v in st.items() if k not in ("store_path", "config_path")}
             finally:
                 proc.terminate()
                 await asyncio.to_thread(proc.wait, 30)

@@ -74,10 +74,13 @@ def daemon_config_of(args: argparse.Namespace, quiet: bool = False) -> Config:
 
 def _not_anothers(cfg: Config, path: Path) -> None:
     """DaemonNotRunning when no daemon holds ``cfg``'s store and the one answering on its
-    [daemon.http] port runs on another store (its status's ``store_path``): another config's daemon
-    at the same port (two configs left at 8765). Its bands, alarms and phones were taken for this
-    config's: 'test-alarm' rang them, 'ack' acknowledged them. A daemon from before the field, or
-    none answering (each command says so itself): nothing said. Asked before the command acts."""
+    [daemon.http] port runs on another store, started from another file (its status's
+    ``store_path``, ``config_path``): another config's daemon at the same port (two configs left at
+    8765). Its bands, alarms and phones were taken for this config's: 'test-alarm' rang them, 'ack'
+    acknowledged them. The daemon started from ``path`` is this config's whatever store it runs on
+    (a service given another SPASMWATCH_DATA_DIR than this shell). A daemon from before the
+    fields, or none answering (each command says so itself): nothing said. Asked before the
+    command acts."""
     from spasmwatch.daemon import consts as K
 
     store = cfg.store_path()
@@ -88,10 +91,9 @@ def _not_anothers(cfg: Config, path: Path) -> None:
     except SpasmwatchError:
         return
     served = st.get("store_path") if isinstance(st, dict) else None
-    if not isinstance(served, str) or Path(served).resolve() == store.resolve():
+    theirs = st.get("config_path") or "" if isinstance(st, dict) else ""  # "": not started from a file
+    if not isinstance(served, str) or Path(served).resolve() == store.resolve() or same_file(theirs, path):
         return
-    held = lock_holder(Path(served))
-    theirs = held.config if held is not None else ""  # "": not started from a file (or its lock not readable here)
     started, reach = (f"started from {theirs}", f"For that daemon: --config {theirs}; to") if theirs else ("not started from a file", "To")
     raise DaemonNotRunning(
         f"the daemon answering at {_host_port(cfg)} is not the one of {path}: it runs on {served} ({started}), and no "

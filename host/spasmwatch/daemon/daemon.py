@@ -206,6 +206,9 @@ class Daemon:
         # covers (it read the file after that one came): 'spasmwatch reload' waits for its own.
         self.reload_requested = 0
         self.last_reload: Json | None = None
+        # The config file it was started from (None: in-process, from a Config), set by 'run':
+        # the status says it, for a command given another config to tell (commands/_daemon.py).
+        self.config_path: Path | None = None
         self._errands: set[asyncio.Task[None]] = set()  # nobody awaits them: MQTT's test alarms, daily summaries
         self._stop = asyncio.Event()
         self._resent_mono: float | None = None  # the latest resend pass started (None: none yet)
@@ -1626,9 +1629,10 @@ class Daemon:
                 "heartbeat": self.heartbeat.status() if self.heartbeat is not None else None,
                 "config_error": self.config_error, "config_needs_restart": self.config_needs_restart,
                 "reload": {"requested": self.reload_requested, "last": self.last_reload}, "store": self._store_json(),
-                # Which store this daemon runs on: a command given another config, whose [daemon.http]
-                # names this port too, tells it is not that config's daemon (commands/_daemon.py).
-                "store_path": str(self.store.path.absolute())}  # fmt: skip
+                # Which store and file this daemon runs on: a command given another config, whose
+                # [daemon.http] names this port too, tells it is not that config's daemon (commands/_daemon.py).
+                "store_path": str(self.store.path.absolute()),
+                "config_path": None if self.config_path is None else str(self.config_path.absolute())}  # fmt: skip
 
     def _store_json(self) -> Json | None:
         """Why the store is not open (null: it is): the page's banner, 'spasmwatch status', systemd's STATUS."""

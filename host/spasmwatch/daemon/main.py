@@ -79,6 +79,7 @@ async def serve(
         Store.may_fail(path, known, lock.take, checked=checked) as store,
     ):
         daemon = build(cfg, store, clock, stale_s)
+        daemon.config_path = config_path
         # Under the service (systemd's notify socket), a port another program holds stops no monitoring
         http, listen_later = await _start_http(cfg, daemon, lock, keep_trying=notifier is not None)
         await daemon.start()
