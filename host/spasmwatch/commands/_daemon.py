@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from spasmwatch.config import Config, Http, bind_host, default_config_path, existing_config, load_config, reach_part
+from spasmwatch.config import Config, Http, bind_host, default_config_path, existing_config, is_default_config, load_config, reach_part
 from spasmwatch.daemon.clock import wall_text
 from spasmwatch.daemon.lock import LockHolder, lock_holder, same_file
 from spasmwatch.errors import ConfigError, SpasmwatchError
@@ -90,15 +90,16 @@ def _not_anothers(cfg: Config, path: Path) -> None:
         st = api(cfg, "/api/status", timeout_s=K.DAEMON_PROBE_S)
     except SpasmwatchError:
         return
-    served = st.get("store_path") if isinstance(st, dict) else None
-    theirs = st.get("config_path") or "" if isinstance(st, dict) else ""  # "": not started from a file
+    if not isinstance(st, dict):
+        return
+    served, theirs = st.get("store_path"), st.get("config_path") or ""  # "": not started from a file
     if not isinstance(served, str) or Path(served).resolve() == store.resolve() or same_file(theirs, path):
         return
     started, reach = (f"started from {theirs}", f"For that daemon: --config {theirs}; to") if theirs else ("not started from a file", "To")
     raise DaemonNotRunning(
         f"the daemon answering at {_host_port(cfg)} is not the one of {path}: it runs on {served} ({started}), and no "
         f"daemon runs on {store}, the store of {path}; nothing was sent to it. {reach} run the daemon of {path} beside "
-        f"it, give it another [daemon.http] port (both ask for {cfg.daemon.http.port}), then {in_quotes(cmd('run', path, True))}"
+        f"it, give it another [daemon.http] port (both ask for {cfg.daemon.http.port}), then {in_quotes(cmd('run', path, not is_default_config(path)))}"
     )
 
 

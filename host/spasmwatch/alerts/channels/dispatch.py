@@ -152,6 +152,10 @@ class Dispatcher:
         Whether they deliver is not known until they send: a test alarm tells."""
         return {name: (r.since_wall_s, r.error) for name, r in self._failures.items() if not self._as_configured(r)}
 
+    def _is_failing(self, name: str) -> bool:
+        r = self._failures.get(name)
+        return r is not None and self._as_configured(r)
+
     def _as_configured(self, r: FailingRow) -> bool:
         """Whether failure ``r`` was under ``r.channel``'s settings now (not known, kept by an older
         spasmwatch: taken as so, the banner that makes a family test it rather than silence)."""
@@ -414,7 +418,7 @@ class Dispatcher:
         self._in_flight[name].add(n.key)
         try:
             async with self._locks[name]:
-                attempts, error = await self._attempts(ch, n, quiet=name in self.failing(), tries=tries)
+                attempts, error = await self._attempts(ch, n, quiet=self._is_failing(name), tries=tries)
         finally:
             self._in_flight[name].discard(n.key)
         d = Delivery(n.id, n.alert_id, name, cgs, error is None, attempts, error, self.clock())
