@@ -207,7 +207,7 @@ def test_every_mqtt_channel_is_found_by_what_it_is_whatever_its_name(tmp_path: P
 
     def channels(hook: Recorder) -> dict[str, Channel]:
         return {"mqtt:home": _mqtt(broker.port, "mqtt:home", "home"), "mqtt:cabin": _mqtt(broker.port, "mqtt:cabin", "cabin"),
-                "webhook:phone": WebhookChannel(WebhookSettings(url=hook.url + "/hook", name="webhook:phone"))}  # fmt: skip
+                "webhook:phone": WebhookChannel(WebhookSettings(url=hook.url + "/in/7f3a9c2e", name="webhook:phone"))}  # fmt: skip
 
     async def main() -> None:
         async with http_recorder([403]) as hook:
@@ -288,3 +288,50 @@ def test_a_failure_belongs_to_the_channels_settings_it_happened_under(tmp_path: 
             assert len(old.seen) == 1 and len(new.seen) >= 1  # the alarm, the test: nothing sent by the moves
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_a_setting_that_does_not_say_where_or_how_it_delivers_leaves_the_failure_failing(tmp_path: Path) -> None:
+    """ntfy and the webhook refused the alarm; the family then set [daemon.http] page_url (what a
+    push links to, the same for every channel: wiring.channels_from) and restarted: the receivers
+    refuse still, and the page, the CLI and Home Assistant must say so. Until this test the
+    fingerprint hashed page_url too, so both were "changed" (off the page's banner and Home
+    Assistant's "Notifications failing") until the next alarm failed again; a reload of page_url
+    did the same. The sound's repeat settings (how often it plays, not whether) likewise."""
+    db = tmp_path / "db.sqlite"
+
+    def channels(phone: Recorder, hook: Recorder, page_url: str | None) -> dict[str, Channel]:
+        return {"ntfy:phone": NtfyChannel(NtfySettings(url=phone.url + "/ada", name="ntfy:phone", page_url=page_url)),
+                "webhook:ha": WebhookChannel(WebhookSettings(url=hook.url + "/in/7f3a9c2e", name="webhook:ha", page_url=page_url))}  # fmt: skip
+
+    async def main() -> None:
+        async with http_recorder([403] * 50) as phone, http_recorder([403] * 50) as hook:
+            with Store(db) as store:
+                d = cot_daemon(store, channels(phone, hook, None), NOW, retry=FAST)
+                alarm(d)
+                await d.dispatcher.drain()
+                failing = d.status()["channels_failing"]
+                assert [c["channel"] for c in failing] == ["ntfy:phone", "webhook:ha"], failing
+                await d.dispatcher.close()
+            with Store(db) as store:  # page_url set, then a restart
+                d = cot_daemon(store, channels(phone, hook, "http://192.168.1.20:8765/"), LATER, retry=FAST)
+                assert d.status()["channels_failing"] == failing and d.status()["channels_changed"] == [], d.status()
+                await d.start()
+                try:  # and a reload that sets it again, to another address
+                    d.set_channels(channels(phone, hook, "http://cot.local:8765/"), [], {})
+                    assert d.status()["channels_failing"] == failing and d.status()["channels_changed"] == [], d.status()
+                finally:
+                    await d.stop()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_the_sounds_repeats_are_not_what_it_delivers_by() -> None:
+    """How often an unacknowledged alarm plays again says nothing of whether the player works."""
+    from spasmwatch.alerts.channels.base import fingerprint
+    from spasmwatch.alerts.channels.sound import SoundChannel, SoundSettings
+
+    one = SoundChannel(SoundSettings(command=("aplay", "{wav}")))
+    other = SoundChannel(SoundSettings(command=("aplay", "{wav}"), repeat_every_s=120.0, repeat_for_s=600.0))
+    assert fingerprint(one) == fingerprint(other)
+    assert fingerprint(one) != fingerprint(SoundChannel(SoundSettings(command=("paplay", "{wav}"))))
+

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Generic, Protocol, TypeVar
 
 from spasmwatch.alerts.model import Notification, Urgency
@@ -41,15 +43,23 @@ class Channel(Protocol):
     async def close(self) -> None: ...
 
 
+# A settings field's metadata that leaves it out of ``fingerprint``: it says neither where nor how a
+# channel delivers (a push's link, how often a sound plays again), so a change of it fixes no failure.
+# [daemon.http] page_url, in every push channel's settings, hashed in: setting it turned every
+# failing channel "changed", off the page's banner and Home Assistant's, until the next alarm failed.
+NOT_HOW_IT_DELIVERS: Mapping[str, bool] = MappingProxyType({"fingerprint": False})
+
+
 def fingerprint(ch: Channel) -> str | None:
     """What tells ``ch``'s settings from any others (a hash of them: they hold tokens and ntfy
     topics, and the store keeps it), or None for a channel without a settings dataclass. A failure
     kept with it belongs to the channel as it was configured then (Dispatcher.changed). Its name is
-    left out: a channel renamed (an unnamed ntfy's name, no longer its topic) is the same channel."""
+    left out: a channel renamed (an unnamed ntfy's name, no longer its topic) is the same channel;
+    and so are the fields marked ``NOT_HOW_IT_DELIVERS``."""
     settings = getattr(ch, "settings", None)
     if settings is None or not dataclasses.is_dataclass(settings):
         return None
-    kept = [(f.name, getattr(settings, f.name)) for f in dataclasses.fields(settings) if f.name != "name"]
+    kept = [(f.name, getattr(settings, f.name)) for f in dataclasses.fields(settings) if f.name != "name" and f.metadata.get("fingerprint", True)]
     return hashlib.sha256(repr(kept).encode()).hexdigest()[:16]
 
 

@@ -16,9 +16,10 @@ import base64
 import hashlib
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from spasmwatch.alerts.channels._http import HttpChannel
+from spasmwatch.alerts.channels.base import NOT_HOW_IT_DELIVERS
 from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES
 from spasmwatch.alerts.model import Notification, NoticeKind, Urgency
 
@@ -62,7 +63,7 @@ class NtfySettings:
     min_urgency: Urgency = Urgency.LOW
     # The family web page as a phone on the home network opens it, without the token (config.py
     # refuses one: the ntfy server sees every header). None: pushes open nothing.
-    page_url: str | None = None
+    page_url: str | None = field(default=None, metadata=NOT_HOW_IT_DELIVERS)
 
 
 # Unicode categories a one-line header cannot carry (controls, line and paragraph separators); a

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import wave
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
@@ -32,7 +32,7 @@ import platformdirs
 
 from spasmwatch import private
 from spasmwatch.alerts.channels._proc import run
-from spasmwatch.alerts.channels.base import ChannelError, SettingsChannel
+from spasmwatch.alerts.channels.base import NOT_HOW_IT_DELIVERS, ChannelError, SettingsChannel
 from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES
 from spasmwatch.alerts.model import SOUND_REPEAT_EVERY_S, SOUND_REPEAT_FOR_S, Notification, Urgency
 
@@ -59,8 +59,8 @@ class SoundSettings:
     timeout_s: float = 30.0
     bell: bool = True
     min_urgency: Urgency = Urgency.URGENT  # alarms and escalations only
-    repeat_every_s: float = SOUND_REPEAT_EVERY_S  # an unacknowledged alarm plays again this often (0: once)
-    repeat_for_s: float = SOUND_REPEAT_FOR_S  # ... for at most this long after it first played
+    repeat_every_s: float = field(default=SOUND_REPEAT_EVERY_S, metadata=NOT_HOW_IT_DELIVERS)  # an unacknowledged alarm plays again this often (0: once)
+    repeat_for_s: float = field(default=SOUND_REPEAT_FOR_S, metadata=NOT_HOW_IT_DELIVERS)  # ... for at most this long after it first played
 
 
 def default_wav_path() -> Path:

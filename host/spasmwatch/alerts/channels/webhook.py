@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 
 from spasmwatch.alerts.channels._http import HttpChannel
+from spasmwatch.alerts.channels.base import NOT_HOW_IT_DELIVERS
 from spasmwatch.alerts.model import Notification, Urgency
 
 
@@ -16,7 +17,7 @@ class WebhookSettings:
     timeout_s: float = 10.0
     headers: dict[str, str] = field(default_factory=dict)  # e.g. an Authorization header
     min_urgency: Urgency = Urgency.INFO  # machines get every state change
-    page_url: str | None = None  # the family web page ([daemon.http] page_url): in the body when set
+    page_url: str | None = field(default=None, metadata=NOT_HOW_IT_DELIVERS)  # the family web page ([daemon.http] page_url): in the body when set
 
 
 class WebhookChannel(HttpChannel[WebhookSettings]):
