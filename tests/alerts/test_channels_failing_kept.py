@@ -319,6 +319,7 @@ def test_a_setting_that_does_not_say_where_or_how_it_delivers_leaves_the_failure
                 try:  # and a reload that sets it again, to another address
                     d.set_channels(channels(phone, hook, "http://cot.local:8765/"), [], {})
                     assert d.status()["channels_failing"] == failing and d.status()["channels_changed"] == [], d.status()
+                    await _until(lambda: not d._errands, "the channels the reload replaced closed")
                 finally:
                     await d.stop()
 
@@ -335,3 +336,24 @@ def test_the_sounds_repeats_are_not_what_it_delivers_by() -> None:
     assert fingerprint(one) == fingerprint(other)
     assert fingerprint(one) != fingerprint(SoundChannel(SoundSettings(command=("paplay", "{wav}"))))
 
+
+def test_a_later_spasmwatchs_new_setting_left_at_its_default_keeps_the_fingerprint() -> None:
+    """An upgrade that adds a setting (here a priority), or puts the fields in another order, and
+    restarts: the channels configured as before are the same channels, their failures failing
+    still. The fingerprint hashed every field, defaults too, in the class's order: any such
+    upgrade turned every failing channel "changed", off the page and Home Assistant."""
+    from dataclasses import dataclass, field, fields, make_dataclass
+
+    from spasmwatch.alerts.channels.base import fingerprint
+
+    @dataclass(frozen=True)
+    class Later(NtfySettings):
+        priority: str = "high"
+
+    shuffled = make_dataclass("Shuffled", [(f.name, f.type, field(default=f.default)) for f in reversed(fields(NtfySettings))], frozen=True, kw_only=True)
+    now = NtfySettings(url="https://ntfy.example/ada", name="ntfy:phone", token="tk_1")
+    same = fingerprint(NtfyChannel(now))
+    assert fingerprint(NtfyChannel(Later(url=now.url, name=now.name, token=now.token))) == same
+    assert fingerprint(NtfyChannel(shuffled(url=now.url, name=now.name, token=now.token))) == same  # type: ignore[arg-type]
+    assert fingerprint(NtfyChannel(Later(url=now.url, name=now.name, token=now.token, priority="low"))) != same
+    assert fingerprint(NtfyChannel(NtfySettings(url=now.url, name=now.name, token="tk_2"))) != same  # a token rotated: to be tested

@@ -55,12 +55,25 @@ def fingerprint(ch: Channel) -> str | None:
     topics, and the store keeps it), or None for a channel without a settings dataclass. A failure
     kept with it belongs to the channel as it was configured then (Dispatcher.changed). Its name is
     left out: a channel renamed (an unnamed ntfy's name, no longer its topic) is the same channel;
-    and so are the fields marked ``NOT_HOW_IT_DELIVERS``."""
+    and so are the fields marked ``NOT_HOW_IT_DELIVERS``. A field at its default is left out too,
+    and the others go by their names: a later spasmwatch that adds a setting, or orders them
+    otherwise, must not turn every failing channel "changed" at the restart of its upgrade."""
     settings = getattr(ch, "settings", None)
     if settings is None or not dataclasses.is_dataclass(settings):
         return None
-    kept = [(f.name, getattr(settings, f.name)) for f in dataclasses.fields(settings) if f.name != "name" and f.metadata.get("fingerprint", True)]
+    kept = sorted((f.name, getattr(settings, f.name)) for f in dataclasses.fields(settings) if _hashed(f, getattr(settings, f.name)))
     return hashlib.sha256(repr(kept).encode()).hexdigest()[:16]
+
+
+def _hashed(f: dataclasses.Field[object], value: object) -> bool:
+    """Whether settings field ``f``, holding ``value``, goes into the ``fingerprint``."""
+    if f.name == "name" or not f.metadata.get("fingerprint", True):
+        return False
+    if f.default is not dataclasses.MISSING:
+        return bool(value != f.default)
+    if f.default_factory is not dataclasses.MISSING:
+        return bool(value != f.default_factory())
+    return True  # no default: always said (an ntfy's url)
 
 
 class ChannelSettings(Protocol):
