@@ -54,6 +54,7 @@ class FakeDaemon:
         self.calls: list[tuple[str, Any]] = []
         self.channels = ["ntfy", "sound"]  # the configured notification channels
         self.channels_failing: list[Json] = []  # as the daemon's dispatcher reports them
+        self.channels_changed: list[Json] = []  # failed under settings changed since (Dispatcher.changed)
         self.heartbeat: Json | None = None  # as daemon/heartbeat.py reports it (None: off)
         self.config_error: Json | None = None  # as daemon/reload.py reports a reload that failed
         self.store: Json | None = None  # why the store is not open, as Daemon._store_json reports it (None: open)
@@ -76,7 +77,8 @@ class FakeDaemon:
         bands = [{**b, "last_known_at": last_known_at(b["state"], b["last_seen"])} for b in self.bands]  # as the daemon decides it
         # The zone as the daemon gives it (this process's, as the daemon's is its computer's).
         return {"now": self.now(), "zone": zone_json(local_zone(), self.now()), "bands": bands, "alerts": [dict(a) for a in self.alerts.values()],
-                "channels": list(self.channels), "channels_failing": [dict(c) for c in self.channels_failing], "heartbeat": self.heartbeat,
+                "channels": list(self.channels), "channels_failing": [dict(c) for c in self.channels_failing],
+                "channels_changed": [dict(c) for c in self.channels_changed], "heartbeat": self.heartbeat,
                 "config_error": self.config_error, "config_needs_restart": [], "store": self.store}  # fmt: skip
 
     def clusters(self, since: float, until: float) -> list[Json]:
@@ -164,6 +166,10 @@ class FakeDaemon:
 
     def set_failing(self, failing: list[Json]) -> None:
         self.channels_failing = failing
+        self.publish({"type": "status"})
+
+    def set_changed(self, changed: list[Json]) -> None:
+        self.channels_changed = changed
         self.publish({"type": "status"})
 
     async def send_test(self, channel: str | None, by: str) -> Json:

@@ -245,6 +245,26 @@ def test_the_failing_channels_banner_says_when_nothing_delivers_and_sends_a_spea
     assert "internet" in text and "still work" not in text and "an alarm now reaches nobody" in text, text
 
 
+def test_a_channel_changed_since_it_failed_is_shown_as_to_be_tested(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
+    """Found by the review of the "changed" state (2026-12-06): ntfy refused the 03:00 alarm, the
+    family set a new server and restarted; /api/status said it "changed" and 'spasmwatch status'
+    to test it, but the page showed nothing at all, as if it delivered: a mistyped server was
+    first seen failing when the next alarm was lost. The page says it too, live, until it sends."""
+    load(page, served.url)
+    box = page.locator("#channels-changed")
+    assert box.is_hidden()
+    since = served.call(fake.now) - 600
+    served.call(fake.set_changed, [{"channel": "ntfy:phone", "since": since, "error": "HTTP 500 from https://ntfy.example"}])
+    box.wait_for(state="visible")  # live, no reload
+    hm = time.strftime("%H:%M", time.localtime(since))
+    text = box.inner_text()
+    assert text == (f"Changed since it failed, so not known to deliver until it sends: ntfy:phone (failed at {hm}: HTTP 500 "
+                    "from https://ntfy.example). Send a test alarm (below)."), text  # fmt: skip
+    assert page.locator("#channels-failing").is_hidden()  # not failing: the settings it failed under are gone
+    served.call(fake.set_changed, [])
+    box.wait_for(state="hidden")
+
+
 def test_a_band_that_does_not_connect_says_why_under_it(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
     """A computer with no Bluetooth read as "Out of reach, retrying" alone: the reason was only in the journal."""
     load(page, served.url)

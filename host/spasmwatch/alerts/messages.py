@@ -286,6 +286,8 @@ EN: dict[str, str] = {
     "page.channels_check_net": "Check this computer's internet connection and the channel's settings, "
     "then send a test alarm (below).",
     "page.channels_check": "Check the channel's settings, then send a test alarm (below).",
+    "page.channels_changed": "Changed since it failed, so not known to deliver until it sends: {channels}. Send a test alarm (below).",
+    "page.channel_changed": "{channel} (failed at {time}: {error})",
     "page.channels_others": "The other channels ({channels}) are not failing.",
     "page.channels_none": "No channel delivers: an alarm now reaches nobody. Until one works, spasmwatch cannot "
     "tell you of a cluster.",

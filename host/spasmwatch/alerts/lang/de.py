@@ -245,6 +245,9 @@ CATALOG: dict[str, str] = {
     "page.channels_check_net": "Prüfen Sie die Internetverbindung dieses Computers und die Einstellungen des Kanals, "
     "dann senden Sie einen Testalarm (unten).",
     "page.channels_check": "Prüfen Sie die Einstellungen des Kanals, dann senden Sie einen Testalarm (unten).",
+    "page.channels_changed": "Geändert, seit er fehlschlug: Ob er zustellt, zeigt erst sein nächster Versand: {channels}. "
+    "Senden Sie einen Testalarm (unten).",
+    "page.channel_changed": "{channel} (fehlgeschlagen um {time}: {error})",
     "page.channels_others": "Die anderen Kanäle ({channels}) sind nicht gestört.",
     "page.channels_none": "Kein Kanal stellt zu: Ein Alarm erreicht jetzt niemanden. Bis einer funktioniert, kann "
     "spasmwatch Ihnen keine Serie melden.",

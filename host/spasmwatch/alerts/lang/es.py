@@ -242,6 +242,9 @@ CATALOG: dict[str, str] = {
     "page.channels_check_net": "Compruebe la conexión a internet de este ordenador y los ajustes del canal, "
     "y luego envíe una alarma de prueba (abajo).",
     "page.channels_check": "Compruebe los ajustes del canal y luego envíe una alarma de prueba (abajo).",
+    "page.channels_changed": "Cambiado desde que falló, así que no se sabe si entrega hasta que envíe: {channels}. "
+    "Envíe una alarma de prueba (abajo).",
+    "page.channel_changed": "{channel} (falló a las {time}: {error})",
     "page.channels_others": "Los otros canales ({channels}) no fallan.",
     "page.channels_none": "Ningún canal entrega: ahora una alarma no llega a nadie. Hasta que uno funcione, "
     "spasmwatch no puede avisarle de una serie.",

@@ -246,6 +246,9 @@ CATALOG: dict[str, str] = {
     "page.channels_check_net": "Vérifiez la connexion internet de cet ordinateur et les réglages du canal, "
     "puis envoyez une alarme de test (ci-dessous).",
     "page.channels_check": "Vérifiez les réglages du canal, puis envoyez une alarme de test (ci-dessous).",
+    "page.channels_changed": "Modifié depuis son échec, donc rien ne dit qu'il livre tant qu'il n'a pas envoyé : {channels}. "
+    "Envoyez une alarme de test (ci-dessous).",
+    "page.channel_changed": "{channel} (en échec à {time} : {error})",
     "page.channels_others": "Les autres canaux ({channels}) ne sont pas en panne.",
     "page.channels_none": "Aucun canal ne livre : une alarme n'atteint personne en ce moment. Tant qu'aucun ne "
     "marche, spasmwatch ne peut pas vous prévenir d'une série.",

@@ -532,6 +532,14 @@
         + " " + (failing.some((c) => c.network !== false) ? t("channels_check_net") : t("channels_check"))
         + othersWords(state.status.channels, failing)
       : "";
+    // Failed under settings changed since (a new server): not failing, nor known to deliver until
+    // it sends. Said only by 'spasmwatch status' at first: the page looked as if it delivered.
+    const changed = (state.status && state.status.channels_changed) || [];  // (a daemon from before the field: none)
+    const note = $("channels-changed");
+    note.hidden = !changed.length;
+    note.textContent = changed.length
+      ? t("channels_changed", { channels: changed.map((c) => t("channel_changed", { channel: c.channel, time: hhmm(c.since), error: c.error })).join(", ") })
+      : "";
   }
 
   // What still carries an alarm (nothing said by a daemon from before the list of channels).
