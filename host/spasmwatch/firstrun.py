@@ -461,26 +461,33 @@ def no_band_message(path: Path, given: bool) -> str:
 
 @dataclass(frozen=True)
 class Configured:
-    """Where the default config has a band scan found: its table (from 1), that table's transport, the file."""
+    """Where the default config has a band scan found: its table (from 1), that table's transport
+    and address (None: found by its name), the file."""
 
     index: int
     transport: str
     path: Path
+    address: str | None = None
 
     @property
     def where(self) -> str:
         return f"[bands #{self.index}] of {self.path}"
 
-    def said(self, name: str, found_on: str) -> str:
-        """What scan says of band ``name`` found on transport ``found_on``. A band is one by its name
-        whatever its transport (``config.band_key_shared``: add-band refuses it, the loader two tables
-        for it), so one configured for another transport is the configured one, which the daemon
-        looks for only over that one: "configured already" left it unreachable."""
+    def said(self, name: str, found_on: str, found_at: str) -> str:
+        """What scan says of band ``name`` found on transport ``found_on`` at address ``found_at``. A
+        band is one by its name whatever its transport (``config.band_key_shared``: add-band refuses
+        it, the loader two tables for it), so one configured for another transport is the configured
+        one, which the daemon looks for only over that one: "configured already" left it unreachable."""
         if self.transport == found_on:
             return f"{name}: configured already ({self.where})"
-        edit = f"spasmwatch config set bands.{self.index - 1}.transport {found_on}"
-        return (f"{name}: configured for {self.transport} in {self.where}, not {found_on}: the daemon looks for it over "
-                f"{self.transport} only; to use it over {found_on}: {edit}")  # fmt: skip
+        said = (f"{name}: configured for {self.transport} in {self.where}, not {found_on}: the daemon looks for it over "
+                f"{self.transport} only; to use it over {found_on}")  # fmt: skip
+        if self.address is None:
+            return f"{said}: spasmwatch config set bands.{self.index - 1}.transport {found_on}"
+        # Its address is the other transport's kind (a MAC, a host:port): the config refuses the
+        # transport set alone, and the address set first the other way round.
+        return (f'{said}, edit that table: transport = "{found_on}", address = "{found_at}" (one \'config set\' at a '
+                "time is refused: each is checked against the other)")  # fmt: skip
 
 
 def configured_as(name: str) -> Configured | None:
@@ -494,7 +501,7 @@ def configured_as(name: str) -> Configured | None:
         return None  # a broken file: 'add-band' says what is wrong with it
     for i, b in enumerate(bands, 1):
         if b.name is not None and b.name.casefold() == name.casefold():
-            return Configured(i, b.transport, path)
+            return Configured(i, b.transport, path, b.address)
     return None
 
 

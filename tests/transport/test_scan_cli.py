@@ -117,6 +117,30 @@ def test_a_band_configured_under_another_transport_is_said_so_with_the_edit_that
     assert f"{band.name}: configured already ([bands #1] of {config})\n" in capsys.readouterr().out
 
 
+def test_a_band_configured_by_its_address_under_another_transport_is_given_an_edit_that_is_taken(
+    bands: Callable[..., SimBand], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the review of the scan change (2026-12-06): a band configured with its BLE address
+    was told "config set bands.0.transport sim", which the config refuses (a MAC is not the
+    simulated radio's host:port), and setting the address first is refused the other way round:
+    no 'config set' moved it. scan says the table's edit, with the address it was found at, and
+    that edit is taken: the next scan finds it configured."""
+    band = bands()
+    monkeypatch.setenv(RADIOS_ENV, band.address)
+    config = tmp_path / "config.toml"
+    monkeypatch.setenv("SPASMWATCH_CONFIG", str(config))
+    config.write_text(f'[[bands]]\nname = "{band.name}"\naddress = "AA:BB:CC:DD:EE:FF"\nlabel = "cot"\n')
+    assert cli.main(["scan", "--transport", "sim", "--timeout", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "config set bands.0.transport" not in out, out  # refused whatever is set first
+    assert (f"{band.name}: configured for ble in [bands #1] of {config}, not sim: the daemon looks for it over ble only; "
+            f'to use it over sim, edit that table: transport = "sim", address = "{band.address}" (one \'config set\' '
+            "at a time is refused: each is checked against the other)\n") in out, out  # fmt: skip
+    config.write_text(f'[[bands]]\nname = "{band.name}"\naddress = "{band.address}"\ntransport = "sim"\nlabel = "cot"\n')
+    assert cli.main(["scan", "--transport", "sim", "--timeout", "0.5"]) == 0
+    assert f"{band.name}: configured already ([bands #1] of {config})\n" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("timeout", ["-1", "0", "nan", "5s"])
 def test_a_bad_timeout_is_refused_naming_the_option(timeout: str, capsys: pytest.CaptureFixture[str]) -> None:
     """Found by the docs run: 'scan --timeout -1' listened for nothing and said no band was near."""

@@ -108,7 +108,7 @@ def _next_step(bands: list[Found]) -> int:
     moved = False  # a band configured for another transport than the one it was found on
     for f in bands:
         if (where := known[f.name]) is not None:
-            print(where.said(f.name, f.transport))
+            print(where.said(f.name, f.transport, f.address))
             moved |= where.transport != f.transport
     new = [f for f in bands if known[f.name] is None]
     if not new:
