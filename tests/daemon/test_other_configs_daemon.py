@@ -110,3 +110,38 @@ def test_commands_for_one_config_refuse_another_configs_daemon_naming_both(tmp_p
                 await runner.cleanup()
 
     asyncio.run(asyncio.wait_for(main(), 180))
+
+
+def test_listing_one_configs_clusters_reads_its_store_whatever_daemon_answers_on_the_port(tmp_path: Path) -> None:
+    """Found by the review of the check (2026-12-06): 'clusters' without --label reads its config's
+    store only and sends nothing to any daemon, yet it was refused (exit 2) whenever another
+    config's daemon answered on the same port: B's own clusters could not be listed while A ran.
+    A's status is served on the port by a plain aiohttp server, with A's store and file."""
+    from spasmwatch.store import Store
+
+    port, env = free_port(), _env(tmp_path)
+    a, b = _config(tmp_path / "a", port), _config(tmp_path / "b", port)
+    (tmp_path / "b" / "data").mkdir()
+    with Store(tmp_path / "b" / "data" / "spasmwatch.db") as store:  # B's store, its daemon stopped
+        store.upsert_device("cot-b", name="cot-b", wall_s=time.time() - 3600)
+        store.upsert_cluster("cot-b", "c1", time.time() - 600, time.time() - 540, 4, time.time() - 540, None, False, wall_s=time.time())
+    a_status = {"now": time.time(), "bands": [], "alerts": [], "store_path": str(tmp_path / "a" / "data" / "spasmwatch.db"), "config_path": str(a)}
+
+    async def main() -> None:
+        async def status(_: web.Request) -> web.Response:
+            return web.json_response(a_status)
+
+        app = web.Application()
+        app.router.add_get("/api/status", status)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            out = await asyncio.to_thread(_cli, env, "clusters", "--config", str(b), "--since", "1d")
+            assert out.returncode == 0 and "1 cluster(s)" in out.stdout and "cot-b" in out.stdout, out
+            label = await asyncio.to_thread(_cli, env, "clusters", "--config", str(b), "--label", "1", "confirmed")
+            assert label.returncode != 0 and f"is not the one of {b}" in label.stderr, label  # a label goes to the daemon: refused
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(asyncio.wait_for(main(), 120))

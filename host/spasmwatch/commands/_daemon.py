@@ -51,12 +51,15 @@ def config_of(args: argparse.Namespace) -> Config:
     return load_config(existing_config(args.config))
 
 
-def daemon_config_of(args: argparse.Namespace, quiet: bool = False) -> Config:
+def daemon_config_of(args: argparse.Namespace, quiet: bool = False, asks: bool = True) -> Config:
     """The config to reach the running daemon by: ``config_of``, or when the file does not load,
     only what reaches the daemon (its [daemon.http], ``config.reach_part``), said on stderr unless
     ``quiet`` ('reload': the daemon reports the error itself): the daemon runs on the config it
     had (a reload keeps it), and 'status', 'ack', 'mute' and 'test-alarm' must still work then.
-    Its [daemon.http] host and port are where the daemon on its store listens (``_where_served``)."""
+    Its [daemon.http] host and port are where the daemon on its store listens (``_where_served``).
+    ``asks``: the command asks the daemon, which must be this config's (``_not_anothers``); False
+    for one that reads the store only ('clusters' listing), which another config's daemon
+    answering on the port does not concern."""
     path = existing_config(args.config) or default_config_path()
     try:
         cfg = load_config(path)
@@ -68,7 +71,8 @@ def daemon_config_of(args: argparse.Namespace, quiet: bool = False) -> Config:
         if not quiet:
             print(f"spasmwatch: {e}\n  (reaching the daemon by the file's [daemon.http]: a daemon running keeps the config it had)", file=sys.stderr)
     cfg = _where_served(cfg, path)
-    _not_anothers(cfg, path)
+    if asks:
+        _not_anothers(cfg, path)
     return cfg
 
 

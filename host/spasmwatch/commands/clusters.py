@@ -22,7 +22,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = daemon_config_of(args)
+    cfg = daemon_config_of(args, asks=args.label is not None)  # the listing reads the store only
     if args.label:
         cid, label = args.label
         if not cid.isdigit():
