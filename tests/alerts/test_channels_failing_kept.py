@@ -357,3 +357,32 @@ def test_a_later_spasmwatchs_new_setting_left_at_its_default_keeps_the_fingerpri
     assert fingerprint(NtfyChannel(shuffled(url=now.url, name=now.name, token=now.token))) == same  # type: ignore[arg-type]
     assert fingerprint(NtfyChannel(Later(url=now.url, name=now.name, token=now.token, priority="low"))) != same
     assert fingerprint(NtfyChannel(NtfySettings(url=now.url, name=now.name, token="tk_2"))) != same  # a token rotated: to be tested
+
+
+def test_a_kept_failure_of_a_home_assistant_webhook_keeps_the_channels_name_across_a_restart(tmp_path: Path) -> None:
+    """Home Assistant's webhooks are at /api/webhook/<id>, so "webhook" is one of the URL's secrets
+    (a path segment): the kept error, scrubbed of them at each start, read "[…]:ha: HTTP 403 ..."
+    on the page and in 'spasmwatch status' after a restart, the channel's own name cut out. Found by
+    the review of 2026-12-06. The webhook's id stays cut out of the reply."""
+    db = tmp_path / "db.sqlite"
+    hook_id = "spasmwatch-7f3a9c2e1b"
+
+    async def main() -> None:
+        async with http_recorder([403] * 10) as ha:
+            def hook() -> dict[str, Channel]:
+                return {"webhook:ha": WebhookChannel(WebhookSettings(url=f"{ha.url}/api/webhook/{hook_id}", name="webhook:ha"))}
+
+            with Store(db) as store:
+                d = cot_daemon(store, hook(), NOW, retry=FAST)
+                alarm(d)
+                await d.dispatcher.drain()
+                [first] = d.status()["channels_failing"]
+                await d.dispatcher.close()
+            with Store(db) as store:
+                d = cot_daemon(store, hook(), LATER, retry=FAST)
+                [again] = d.status()["channels_failing"]
+                assert again["error"].startswith("webhook:ha: HTTP 403 from ") and again == first, (first, again)
+                assert hook_id not in again["error"]
+                await d.dispatcher.close()
+
+    asyncio.run(asyncio.wait_for(main(), 60))

@@ -222,9 +222,12 @@ class Dispatcher:
 
     def _scrubbed(self, r: FailingRow) -> str:
         """A kept failure's error without its channel's URL secrets, and so in the store too: one
-        an older spasmwatch kept quoted the whole URL (an ntfy topic), shown by every status."""
+        an older spasmwatch kept quoted the whole URL (an ntfy topic), shown by every status. Its
+        leading channel name is left whole: a path segment is a secret, and Home Assistant's
+        /api/webhook/ID made "webhook:ha: HTTP 403 ..." read "[…]:ha: HTTP 403 ..." after a restart."""
         ch = self.channels[r.channel]
-        error = ch.scrub(r.error) if isinstance(ch, HttpChannel) else r.error
+        named = f"{r.channel}: " if r.error.startswith(f"{r.channel}: ") else ""  # ChannelError's words
+        error = named + ch.scrub(r.error[len(named) :]) if isinstance(ch, HttpChannel) else r.error
         if error != r.error:
             self._keep_failing(r.channel, "forget its old error", lambda s: s.forget_failing(r.channel))
             self._keep_failing(r.channel, "keep it", lambda s: s.keep_failing(r.channel, r.since_wall_s, error, r.fingerprint))
