@@ -66,3 +66,44 @@ def test_a_first_start_on_a_full_disk_monitors_without_the_store(tmp_path: Path)
     code = proc.returncode
     assert code == 0 and "Traceback" not in text, text
     assert text.count("cannot write the daemon's pid and address into") == 1, text  # said once, not per line
+
+
+# The daemon's own calls, in a process of its own under the limit: the lock taken as the store
+# opens (main.serve: Store.may_fail(path, known, lock.take)), the address once the page listens,
+# then the limit raised (space came back) and the store's try again (Daemon._opening_store).
+_SPACE_BACK = """
+import resource, sys
+from pathlib import Path
+from spasmwatch.daemon.lock import one_daemon
+from spasmwatch.store import Store
+store_path, config = Path(sys.argv[1]), Path(sys.argv[2])
+with one_daemon(store_path, config, now=False) as lock, Store.may_fail(store_path, None, lock.take) as store:
+    lock.serving("127.0.0.1", 8765)
+    print(store.open_error is not None, flush=True)
+    sys.stdin.readline()  # the disk full: the test reads the lock
+    resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    print(store.reopen(), flush=True)
+    sys.stdin.readline()  # space back: the test reads the lock again
+"""
+
+
+def test_the_lock_says_the_daemon_once_space_comes_back(tmp_path: Path) -> None:
+    """Without its pid in the lock 'spasmwatch reload' found no daemon on this config's store (it
+    said one 'started from another config' answered on the port) until a restart, though the
+    store opened again once there was space."""
+    from spasmwatch.daemon.lock import LockHolder, lock_holder
+
+    store, config = tmp_path / "spasmwatch.db", tmp_path / "config.toml"
+    child = subprocess.Popen([sys.executable, "-c", _SPACE_BACK, str(store), str(config)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_no_file_may_grow)  # fmt: skip
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        assert child.stdout.readline() == "True\n", child.communicate()[1]  # the store did not open: the disk is full
+        assert lock_holder(store) is None  # held, its lines unwritten
+        child.stdin.write("\n")
+        child.stdin.flush()
+        assert child.stdout.readline() == "True\n", child.communicate()[1]  # the store opened
+        assert lock_holder(store) == LockHolder(child.pid, str(config.absolute()), ("127.0.0.1", 8765))
+    finally:
+        child.stdin.close()
+        child.wait(timeout=UP_S)

@@ -72,10 +72,14 @@ class DaemonLock:
         self._mutex = threading.Lock()
 
     def take(self) -> None:
-        """Hold ``<store>.lock`` (no-op once held); StoreInUse when another daemon holds it,
-        StoreError when it cannot be opened."""
+        """Hold ``<store>.lock`` (once held: its lines written again if a full disk refused them);
+        StoreInUse when another daemon holds it, StoreError when it cannot be opened."""
         with self._mutex:
             if self._f is not None:
+                # The store's try again calls this until the store opens, which needs space: the
+                # lines then go in too ('spasmwatch reload' found no daemon until a restart).
+                if self._unwritten:
+                    self._say(truncate=True)
                 return
             f = _open_lock(self.store_path)
             try:
@@ -95,7 +99,7 @@ class DaemonLock:
         with self._mutex:
             self._address = (host, port)
             if self._f is not None:
-                self._say()
+                self._say(truncate=self._unwritten)  # (pid and config first, if a full disk refused them)
 
     def _say(self, truncate: bool = False) -> None:
         """Write what the lock says: all of it after ``truncate`` (pid, config, and the address once
@@ -114,6 +118,9 @@ class DaemonLock:
             if truncate:
                 os.ftruncate(fd, 0)
             os.write(fd, "".join(lines).encode())
+            if self._unwritten and truncate:
+                self._unwritten = False
+                log.info("the daemon's pid and address are in %s now: 'spasmwatch reload' finds it again", lock_path(self.store_path))
         except OSError as e:
             if self._unwritten:
                 return
@@ -121,7 +128,7 @@ class DaemonLock:
             log.warning(
                 "cannot write the daemon's pid and address into %s (%s: is the disk full?): the daemon runs and keeps other "
                 "daemons off the store, but 'spasmwatch status' and the other commands find it only at the config's "
-                "[daemon.http] port, and 'spasmwatch reload' does not find it (restart it once there is space)",
+                "[daemon.http] port, and 'spasmwatch reload' does not find it until they are written (tried again with the store)",
                 lock_path(self.store_path), e.strerror or e,
             )  # fmt: skip
 
