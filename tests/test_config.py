@@ -207,6 +207,17 @@ def test_syntax_error_names_the_line(tmp_path: Path) -> None:
                                                                    "a key given twice in one table: keep one"),
         ("[alerts]\n[channels.sound]\n[alerts]\n", "Cannot declare ('alerts',) twice (at line 3, column 8): "
                                                  "a [table] given twice: move its keys under the first and remove the second"),
+        # A second band's table with one bracket pair (either way round): 'move its keys under the first'
+        # (or 'a key given twice') would have made one band of the two
+        ('[[bands]]\nname = "spasmwatch-0001"\n\n[bands]\nname = "spasmwatch-0002"\n',
+         "Cannot declare ('bands',) twice (at line 4, column 7): [bands] and [[bands]] both: "
+         "each table of the list has two brackets, [[bands]], one table per item"),
+        ('[bands]\nname = "spasmwatch-0001"\n\n[[ bands ]]  # the cot\nname = "spasmwatch-0002"\n',
+         "Cannot overwrite a value (at line 4, column 10): [bands] and [[bands]] both: "
+         "each table of the list has two brackets, [[bands]], one table per item"),
+        ('[[channels.ntfy]]\nurl = "https://ntfy.sh/a"\n[channels.ntfy]\nurl = "https://ntfy.sh/b"\n',
+         "Cannot declare ('channels', 'ntfy') twice (at line 3, column 15): [channels.ntfy] and [[channels.ntfy]] both: "
+         "each table of the list has two brackets, [[channels.ntfy]], one table per item"),
     ],
 )
 def test_a_syntax_error_says_the_likely_fix(tmp_path: Path, text: str, said: str) -> None:

@@ -399,14 +399,16 @@ def reach_part(path: Path) -> Config:
     a mistake further down, or a TOML error: the tables above and below the broken one), as
     defaults otherwise: what the CLI needs to reach a daemon that runs on the config it had (a
     reload keeps it, daemon/reload.py), and to show it the error. ConfigError when even these fail."""
+    text = _text(path)
     try:
-        part = _daemon_reach(_text(path))
+        part = _daemon_reach(text)
     except tomllib.TOMLDecodeError as e:
-        raise toml_error(path, e) from e
+        raise toml_error(path, e, text) from e
     return from_dict({"daemon": part}, str(path))
 
 
 _TABLE_HEADER = re.compile(r"^\s*\[")
+_AT_LINE = re.compile(r"at line (\d+)")  # (in tomllib's words)
 
 
 def _daemon_reach(text: str) -> dict[str, Any]:
@@ -417,7 +419,7 @@ def _daemon_reach(text: str) -> dict[str, Any]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        line = re.search(r"at line (\d+)", str(e))
+        line = _AT_LINE.search(str(e))
         if line is None:
             raise
         lines = text.splitlines()
@@ -450,19 +452,43 @@ _TOML_FIXES = (
 )
 
 
-def toml_error(path: Path, e: tomllib.TOMLDecodeError) -> ConfigError:
-    """``e`` as the loader says it: the file, tomllib's words with the line, and the likely fix."""
-    fix = next((f for starts, f in _TOML_FIXES if str(e).startswith(starts)), "")
+def toml_error(path: Path, e: tomllib.TOMLDecodeError, text: str) -> ConfigError:
+    """``e`` as the loader says it: the file, tomllib's words with the line, and the likely fix
+    (``text``, the file's, tells a list's table written with one bracket pair from a table twice)."""
+    fix = _mixed_brackets(text, str(e)) or next((f for starts, f in _TOML_FIXES if str(e).startswith(starts)), "")
     return ConfigError(f"{path}: TOML syntax error: {e}" + (f": {fix}" if fix else ""))
+
+
+_HEADER = re.compile(r"\s*(\[\[?)\s*([^\[\]#]+?)\s*\]\]?\s*(#.*)?")
+
+
+def _mixed_brackets(text: str, said: str) -> str:
+    """The fix when the error's line is a table header whose name the file also gives with the other
+    bracket pair ([bands] and [[bands]]): tomllib says 'Cannot declare ... twice' or 'Cannot
+    overwrite a value', whose fixes (merge the tables, keep one key) made one band of two; else ""."""
+    at = _AT_LINE.search(said)
+    if at is None or not said.startswith(("Cannot declare", "Cannot overwrite a value")):
+        return ""
+    lines = text.splitlines()
+    headers = [(m.group(1), re.sub(r"\s*\.\s*", ".", m.group(2))) for line in lines if (m := _HEADER.fullmatch(line))]
+    n = int(at.group(1))
+    here = _HEADER.fullmatch(lines[n - 1]) if 0 < n <= len(lines) else None
+    if here is None:
+        return ""
+    key = re.sub(r"\s*\.\s*", ".", here.group(2))
+    if {b for b, k in headers if k == key} != {"[", "[["}:
+        return ""
+    return f"[{key}] and [[{key}]] both: each table of the list has two brackets, [[{key}]], one table per item"
 
 
 def _read_raw(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(_text(path))
+        text = _text(path)
+        return tomllib.loads(text)
     except FileNotFoundError:
         return {}
     except tomllib.TOMLDecodeError as e:  # its message carries the line and column
-        raise toml_error(path, e) from e
+        raise toml_error(path, e, text) from e
     except UnicodeDecodeError as e:
         raise ConfigError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from e
     except OSError as e:

@@ -207,7 +207,7 @@ def check_text(text: str, path: Path) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise toml_error(path, e) from e
+        raise toml_error(path, e, text) from e
     return from_dict(data, str(path))
 
 
