@@ -101,7 +101,7 @@ def test_add_ntfy_refuses_what_is_there_already_and_bad_options_writing_nothing(
     config.write_text(old)
     for args, said in (
         (("add-ntfy", "HTTPS://NTFY.SH/x2/"), "URL: expected \"new\" or an http(s) URL"),  # the loader's own rule
-        (("add-ntfy", "https://ntfy.SH/x2/"), f'{config}: [channels.ntfy #2] already has url = "https://ntfy.sh/x2": not adding it twice'),
+        (("add-ntfy", "https://ntfy.SH/x2"), f'{config}: [channels.ntfy #2] already has url = "https://ntfy.sh/x2": not adding it twice'),
         (("add-ntfy", "new", "--caregiver", "grandma"), f'{config}: [channels.ntfy #2] already has name = "Grandma": give this one another --name'),
         (("add-ntfy", "https://ntfy.sh/y", "--name", "family-topic"),
          f"{config}: [channels.ntfy #1] went by ntfy:family-topic before (caregivers may still list it so): give this one another --name"),
@@ -224,3 +224,22 @@ def test_a_phone_added_while_the_daemon_runs_rings_after_the_reload_it_asks_for(
     assert down.returncode == 0 and (
         "the service's daemon has not read this c.toml: ntfy:uncle gets nothing until it starts.\nnext: systemctl --user restart spasmwatch, then"
     ) in down.stdout, down.stdout
+
+
+def test_a_url_ntfy_answers_with_a_refusal_though_its_topic_looks_right_is_refused(tmp_path: Path) -> None:
+    """ntfy's own rule (server/server.go): a push goes to ^/[-_A-Za-z0-9]{1,64}$, so a URL ending in
+    '/' is answered 404; and its reserved names (server/config.go DefaultDisallowedTopics: docs, app,
+    ...) 400 'topic name is not allowed'. 'https://ntfy.sh/app' is the address bar of ntfy's web
+    app, a likely paste. Both were written and the phones told to subscribe."""
+    config = tmp_path / "c.toml"
+    config.write_text("[alerts]\n")
+    r = cli(tmp_path, "config", "add-ntfy", "https://ntfy.sh/family-topic/", "--config", str(config))
+    assert r.returncode == 2 and "ends in '/'" in r.stderr and "family-topic" not in r.stderr, r.stderr  # (the secret)
+    for url in ("https://ntfy.sh/app", "https://ntfy.sh/docs", "https://ntfy.sh/v1"):
+        r = cli(tmp_path, "config", "add-ntfy", url, "--config", str(config))
+        assert r.returncode == 2 and "ntfy keeps that name for its own pages" in r.stderr, r.stderr
+    r = cli(tmp_path, "config", "init", "--ntfy", "https://ntfy.sh/app", "--config", str(tmp_path / "new.toml"))
+    assert r.returncode == 2 and "--ntfy: the topic 'app'" in r.stderr, r.stderr
+    assert config.read_text() == "[alerts]\n" and not (tmp_path / "new.toml").exists()
+    r = cli(tmp_path, "config", "add-ntfy", "https://ntfy.sh/apps", "--config", str(config))
+    assert r.returncode == 0, r.stderr  # a name that only starts like one is a topic

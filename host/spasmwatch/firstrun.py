@@ -79,6 +79,9 @@ def new_topic_url() -> str:
 # to a push there). Checked where the family gives a URL, not by the loader: a config that loads
 # today keeps loading.
 NTFY_TOPIC_RE = re.compile(r"[-_A-Za-z0-9]{1,64}")
+# The names ntfy keeps for its own pages (its server/config.go DefaultDisallowedTopics): a push there
+# is answered 400 'topic name is not allowed'. 'https://ntfy.sh/app' is its web app's address bar.
+NTFY_RESERVED = frozenset({"docs", "static", "file", "app", "metrics", "account", "settings", "signup", "login", "v1"})
 
 
 def check_ntfy_url(url: str, option: str = "--ntfy") -> str:
@@ -87,9 +90,15 @@ def check_ntfy_url(url: str, option: str = "--ntfy") -> str:
     rule = {f.name: f for f in fields(Ntfy)}["url"].metadata
     if not rule["ok"](url):
         raise ConfigError(f'{option}: expected "new" or {rule["expect"]}, got {url!r}')
-    topic = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+    parts = urlsplit(url)
+    if parts.path.endswith("/"):  # ntfy publishes at ^/TOPIC$ only: every push answered 404
+        # (the URL not repeated: its topic is the secret, maybe given on standard input to keep it unseen)
+        raise ConfigError(f"{option}: the URL ends in '/', where ntfy answers every push 'not found': give it without the '/'")
+    topic = parts.path.rsplit("/", 1)[-1]
     if not NTFY_TOPIC_RE.fullmatch(topic):
         raise ConfigError(f"{option}: the topic {topic!r}: ntfy takes letters, digits, - and _ only (1 to 64 of them): 'new' makes one")
+    if topic in NTFY_RESERVED:
+        raise ConfigError(f"{option}: the topic {topic!r}: ntfy keeps that name for its own pages and refuses a push there: 'new' makes one")
     return url
 
 
