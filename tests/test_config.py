@@ -710,6 +710,11 @@ def test_the_heartbeat_examples_of_the_alerts_doc_are_valid_configs(repo_root: P
         ('name = "SPASMWATCH-0001"', '[bands #2] name: "SPASMWATCH-0001" is the band of [bands #1] too'),  # the radio matches either case
         ('name = "cot"\naddress = "AA:BB:CC:DD:EE:FF"', '[bands #2] address: "AA:BB:CC:DD:EE:FF" is the band of [bands #1] too'),
         ('name = "spasmwatch-0002"\naddress = "AA:BB:CC:DD:EE:01"', None),
+        # a name copied with the table, each its own address: two sessions, each connecting to its
+        # address (the name is not what they connect by), which ran until the refusal stopped the
+        # daemon's start (the service restarted all night, no band monitored)
+        ('name = "spasmwatch-0001"\naddress = "AA:BB:CC:DD:EE:01"', None),
+        ('name = "spasmwatch-0001"\ntransport = "serial"\nport = "/dev/ttyACM0"', None),
     ],
 )
 def test_one_band_in_two_tables_is_refused(tmp_path: Path, second: str, expected: str | None) -> None:

@@ -750,11 +750,16 @@ class _BandKeys(Protocol):
 
 
 def band_key_shared(a: _BandKeys, b: _BandKeys) -> str | None:
-    """The key by which two band tables name one band (its name, BLE address or serial port, in any
-    case, as the radio matches a name), or None: two bands."""
-    for key in ("name", "address", "port"):
+    """The key by which two band tables name one band (its BLE address, serial port or name, in any
+    case, as the radio matches a name), or None: two bands. A name counts only where one of the two
+    connects by it: two tables each with its own address or port connect to two bands whatever their
+    names say (a table copied with its name ran both until 2026-12-06, when the loader refused it
+    and the daemon's start with it)."""
+    for key in ("address", "port", "name"):
         mine, theirs = getattr(a, key), getattr(b, key)
         if mine is not None and theirs is not None and mine.casefold() == theirs.casefold():
+            if key == "name" and (a.address or a.port) and (b.address or b.port):
+                return None
             return key
     return None
 
