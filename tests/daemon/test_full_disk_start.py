@@ -59,6 +59,10 @@ def test_a_first_start_on_a_full_disk_monitors_without_the_store(tmp_path: Path)
         # its lock is held though its lines could not be written: a second daemon stays off the store
         second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=UP_S)
         assert second.returncode == 2 and "could not write its pid there: is the disk full?" in second.stderr, second.stderr
+        # 'reload' cannot signal it without its pid: said as such, not 'started from another config'
+        reload = subprocess.run([*cmd[:3], "reload", "--config", str(config)], env=env, capture_output=True, text=True, timeout=UP_S)
+        assert reload.returncode == 2 and (f"a daemon holds {data / 'spasmwatch.db'}.lock but could not write its pid there"
+                                           in reload.stderr), reload.stderr  # fmt: skip
         assert proc.poll() is None
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -78,11 +78,15 @@ def _unread(pid: int, e: SpasmwatchError) -> int:
 
 def _daemon_pid(cfg: Config, path: Path, start: str) -> int:
     """The pid of the daemon serving ``path`` (the store's lock says it); the reason when none does."""
-    from spasmwatch.daemon.lock import lock_holder, same_file
+    from spasmwatch.daemon.lock import lock_held, lock_holder, same_file
 
     store = cfg.store_path()
     held = lock_holder(store)
     if held is None:
+        if lock_held(store):  # (it said 'started from another config' of the daemon a full disk kept silent)
+            raise DaemonNotRunning(f"a daemon holds {store}.lock but could not write its pid there (is the disk full? it writes "
+                                   f"it once there is space and its store opens, tried every {K.STORE_RETRY_S:g} s), or is "
+                                   "starting: no pid to send the reload to; try again then, or restart it")  # fmt: skip
         if not answers(cfg):
             from spasmwatch.commands.service import systemctl_for
 

@@ -192,13 +192,25 @@ def same_file(said: str, path: Path) -> bool:
 
 def lock_holder(store_path: Path) -> LockHolder | None:
     """What the daemon holding ``store_path``'s lock now says of itself, or None: no daemon runs on
-    that store (the lock is free, or was never taken)."""
+    that store (the lock is free, or was never taken), or it has not written its pid (``lock_held``)."""
+    text = _held_text(store_path)
+    return None if text is None else _holder(text)
+
+
+def lock_held(store_path: Path) -> bool:
+    """Whether a daemon holds ``store_path``'s lock, whatever it says: one starting, or one a full
+    disk kept from writing its pid (``DaemonLock._say``) holds it saying nothing."""
+    return _held_text(store_path) is not None
+
+
+def _held_text(store_path: Path) -> str | None:
+    """The lock's text while a daemon holds it; None when none does."""
     try:
         with open(lock_path(store_path)) as f:
             try:
                 fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
             except BlockingIOError:  # held: a daemon runs on this store
-                return _holder(f.read())
+                return f.read()
             fcntl.flock(f, fcntl.LOCK_UN)  # free: what it says is a stopped daemon's
             return None
     except OSError:
