@@ -100,6 +100,9 @@ def not_this_users(paths: Iterable[Path]) -> str:
             continue
         if os.access(p, os.R_OK | os.W_OK):
             continue
+        if os.statvfs(p).f_flag & os.ST_RDONLY:  # no owner or mode change undoes it (chmod, chown: EROFS too)
+            return (f"{p} is on a disk mounted read-only, whoever owns it ('findmnt -T {shlex.quote(str(p))}' shows it): "
+                    "a disk remounted so after errors (an SD card) needs checking, then a restart")  # fmt: skip
         if st.st_uid == me:  # its own, its mode taken away
             how = f"'chmod u+rw{'x' if p.is_dir() else ''} {shlex.quote(str(p))}' gives it back"
         else:
