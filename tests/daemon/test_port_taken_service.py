@@ -59,6 +59,10 @@ def test_the_service_monitors_while_its_port_is_taken_and_listens_once_it_is_fre
         text = log.read_text()
         assert (f"web page: cannot listen on 127.0.0.1:{port}" in text
                 and "monitoring without the page: alarms go on" in text), text  # fmt: skip
+        # the CLI meanwhile: the daemon runs (its lock's pid), not 'is spasmwatch run running?'
+        status = subprocess.run([sys.executable, "-m", "spasmwatch", "status", "--config", str(config)],
+                                capture_output=True, text=True, timeout=UP_S)  # fmt: skip
+        assert status.returncode == 2 and f"though the daemon on this store runs (pid {proc.pid}), monitoring" in status.stderr, status.stderr
         busy.close()
         end = time.monotonic() + LISTEN_S
         while not _page_answers(port):

@@ -245,7 +245,7 @@ def api(cfg: Config, path: str, body: dict[str, Any] | None = None, timeout_s: f
                 raise DaemonNotRunning(_not_the_daemon(url, h.port)) from None
         raise SpasmwatchError(refusal(e.code, str(e.reason), msg, url, look)) from None
     except (urllib.error.URLError, OSError) as e:
-        raise DaemonNotRunning(f"no daemon answers at {url} ({getattr(e, 'reason', e)}): is 'spasmwatch run' running?") from None
+        raise DaemonNotRunning(_no_answer(cfg, url, f"{getattr(e, 'reason', e)}")) from None
     try:
         return json.loads(body_bytes or b"null")
     except ValueError:  # another program on the port (it is a common one)
@@ -256,6 +256,21 @@ def api(cfg: Config, path: str, body: dict[str, Any] | None = None, timeout_s: f
 # daemon that has no such path) is still the daemon's. Anything else came from another program: its
 # HTML page was printed as the command's error (found by the first-run audit).
 _AIOHTTP_REFUSAL = re.compile(r"\d{3}: [^<\n]*")
+
+
+def _no_answer(cfg: Config, url: str, why: str) -> str:
+    """Why nothing answered at ``url``: the daemon on the config's store runs but does not listen yet
+    (its lock has its pid, no address: the service's daemon waiting for a port another program holds,
+    daemon/main.py ``_listen_later``, or one starting), else no daemon runs. 'status' asked 'is
+    spasmwatch run running?' of a daemon that was, monitoring."""
+    from spasmwatch.daemon import consts as K
+
+    held = lock_holder(cfg.store_path())
+    if held is None or held.address is not None:
+        return f"no daemon answers at {url} ({why}): is 'spasmwatch run' running?"
+    return (f"no daemon answers at {url} ({why}), though the daemon on this store runs (pid {held.pid}), monitoring: its web "
+            f"page does not listen there (yet): another program holds the port (its log says 'web page: cannot listen'; it "
+            f"tries again every {K.HTTP_RETRY_S:g} s), or it is starting")  # fmt: skip
 
 
 def _not_the_daemon(url: str, port: int) -> str:
