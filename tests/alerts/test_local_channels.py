@@ -117,6 +117,19 @@ def test_desktop_invokes_notify_send(tmp_path: Path, monkeypatch: pytest.MonkeyP
     ]  # fmt: skip
 
 
+def test_desktop_body_is_escaped_as_markup_and_the_title_is_not(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by review: a band named ``Tom & <Jerry>`` went to notify-send as it is. The Desktop
+    Notifications spec makes the body markup on many servers (KDE, dunst): ``&`` and ``<`` there
+    are a broken entity and a tag, and the server drops the body or cuts it. The body is escaped
+    (``&amp; &lt; &gt;``, the spec's); the summary is plain text and passed as it is."""
+    _script(tmp_path / "notify-send")
+    monkeypatch.setenv("PATH", str(tmp_path) + os.pathsep + os.environ.get("PATH", ""))
+    monkeypatch.setenv("SW_RECORD", str(tmp_path / "ns"))
+    asyncio.run(DesktopChannel().send(notice(title="ALARM (Tom & <Jerry>)", text="Acknowledged by Anna & Bo <mum> > 3 at 10:00.")))
+    argv = json.loads((tmp_path / "ns.json").read_text())
+    assert argv[-2:] == ["ALARM (Tom & <Jerry>)", "Acknowledged by Anna &amp; Bo &lt;mum&gt; &gt; 3 at 10:00."], argv
+
+
 def test_desktop_not_available(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ChannelError, match="desktop: desktop notifications not available"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import shutil
 from dataclasses import dataclass
 
@@ -30,6 +31,13 @@ def _notify_send_urgency(u: Urgency) -> str:
     return "critical" if u >= Urgency.URGENT else "normal" if u >= Urgency.NORMAL else "low"
 
 
+def _body_markup(text: str) -> str:
+    """The body as the Desktop Notifications spec's markup takes it: many servers (KDE, dunst) read
+    it as markup, where a name's ``&`` or ``<`` is a broken entity or tag that drops or cuts the body.
+    The summary is plain text in the spec, and not escaped (it would show ``&amp;``)."""
+    return html.escape(text, quote=False)  # &amp; &lt; &gt;: the entities the spec lists
+
+
 def _applescript_string(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -43,7 +51,7 @@ class DesktopChannel(SettingsChannel[DesktopSettings]):
         exe = shutil.which("notify-send")
         if exe is not None:
             return [exe, "--app-name", self.settings.app_name, "--urgency", _notify_send_urgency(n.urgency),
-                    "--", n.title, n.text]  # fmt: skip
+                    "--", n.title, _body_markup(n.text)]  # fmt: skip
         exe = shutil.which("osascript")
         if exe is not None:
             script = f"display notification {_applescript_string(n.text)} with title {_applescript_string(n.title)}"
