@@ -439,6 +439,12 @@ class Daemon:
 
     async def stop(self) -> None:
         self._stop.set()
+        # The MQTT mirrors first: the sessions' ends below are the stop's, not the bands'. A stop keeps
+        # each band's status on the broker as it was and says ``offline`` (docs/alerts.md); a mirror
+        # still running would publish ``connected: false`` (it did by chance no more once MQTT's waits
+        # stopped yielding to a thread: tests/daemon/test_mqtt_restart.py).
+        for mirror in self._mirrors.values():
+            mirror.cancel()
         for b in self.bands:
             await b.session.stop()
         for t in [*self._tasks, *self._errands]:
