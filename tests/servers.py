@@ -305,6 +305,38 @@ class MqttProxy:
         self.cut()
 
 
+class BlackHole:
+    """A TCP listener on 127.0.0.1 that takes connections and never answers (a broker stalled, or
+    a wrong port on a host that swallows everything): an MQTT client's CONNECT gets no CONNACK.
+    ``accepted``: how many connections it holds."""
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._server.getsockname()[1]
+        self._held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def accepted(self) -> int:
+        return len(self._held)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                self._held.append(self._server.accept()[0])
+            except OSError:
+                return  # closed
+
+    def close(self) -> None:
+        try:
+            self._server.shutdown(socket.SHUT_RDWR)  # wakes the accept (close alone does not)
+        except OSError:
+            pass
+        self._server.close()
+        for s in self._held:
+            s.close()
+
+
 def _whole_packet(buf: bytes) -> bytes | None:
     """The first MQTT packet in ``buf`` if it is all there."""
     length, shift, i = 0, 0, 1

@@ -55,9 +55,10 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
@@ -69,13 +70,16 @@ from spasmwatch.alerts.model import BandFault, Notification, NoticeKind, Urgency
 from spasmwatch.store.rows import RetainedRow
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _CLUSTER_KINDS = frozenset(k for k in NoticeKind if k.value.startswith("cluster_") or k is NoticeKind.FALSE_ALARM)
 _KEEP_EVENTS = 256  # notifications whose event a link remembers (retries come within a minute)
-# How often a stop waiting for the broker's PUBACKs looks whether the link is still up: one that
-# went down brings none before it reconnects (the stop ends within this, not timeout_s, after);
-# and a start's scan (_Scan.publish) whether the daemon stopped.
-_CLOSE_CHECK_S = 0.1
+# Threads of MQTT's own for what blocks in paho with no callback to wait on (a network thread's
+# join as a link stops: up to its 1 s select, or paho's 5 s connect timeout; a broker name's DNS
+# lookup as a reload compares brokers). Not asyncio's default pool: that one (min(32, cpus + 4),
+# 6 on 2 cores) reads the serial bands and reopens the store, which must never wait on a home
+# automation broker. Bounded: a broker away makes each link's stop block, and 4 stop 4 links at once.
+MQTT_THREADS = 4
 # paho's reconnect delay (s: first, cap; doubling while the broker stays away, back to the first
 # after a CONNACK): a restarted broker is back within a second or two, one away long costs a
 # connect attempt every 30 s.
@@ -209,7 +213,7 @@ def retained_topics(s: MqttSettings, device: str) -> set[str]:
 
 def same_broker(a: MqttSettings, b: MqttSettings) -> bool:
     """Whether ``a`` and ``b`` reach one broker: the same port, and the same host name or an address
-    in common (``localhost`` and ``127.0.0.1``). Resolves names: call it in a thread."""
+    in common (``localhost`` and ``127.0.0.1``). Resolves names: call it in MQTT's threads (``_off_loop``)."""
     if a.port != b.port:
         return False
     return a.host.lower() == b.host.lower() or bool(_addresses(a.host, a.port) & _addresses(b.host, b.port))
@@ -398,28 +402,119 @@ def _refused(s: MqttSettings, reason: str) -> ChannelError:
     return ChannelError(s.name, f"MQTT broker {s.host}:{s.port} refused the connection: {reason}", retryable=False)
 
 
+_THREADS = ThreadPoolExecutor(MQTT_THREADS, thread_name_prefix="spasmwatch-mqtt")
+
+
+async def _off_loop(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)``, which blocks, in MQTT's own threads (``MQTT_THREADS``), not asyncio's default pool."""
+    return await asyncio.get_running_loop().run_in_executor(_THREADS, fn, *args)
+
+
+class _Wake:
+    """Tells the event loop's waits on a paho client (``_until``) that something they look at may
+    have changed, from paho's thread: a CONNACK, a disconnect, a PUBACK (it is the client's
+    ``on_publish`` too). The waits hold no thread: in ``asyncio.to_thread`` a stalled broker held
+    the default pool's (6 on 2 cores: the serial bands' reads and the store's waited ``timeout_s``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+
+    def __call__(self, *_paho_args: object) -> None:
+        with self._lock:
+            waiting = list(self._waiting)
+        for loop, event in waiting:
+            try:
+                loop.call_soon_threadsafe(event.set)
+            except RuntimeError:  # that loop is closed: nobody waits there any more
+                pass
+
+    def add(self, waiter: tuple[asyncio.AbstractEventLoop, asyncio.Event]) -> None:
+        with self._lock:
+            self._waiting.add(waiter)
+
+    def discard(self, waiter: tuple[asyncio.AbstractEventLoop, asyncio.Event]) -> None:
+        with self._lock:
+            self._waiting.discard(waiter)
+
+
+async def _until(done: Callable[[], bool], wakes: Collection[_Wake], timeout_s: float) -> bool:
+    """Whether ``done()`` came true within ``timeout_s``: asked now and again each time one of
+    ``wakes`` fires (no polling: on a loop whose clock stands still too). Its exceptions propagate.
+    A timer, not ``asyncio.wait_for``: that one (3.11) can swallow a cancellation that comes as the
+    wait ends, and a daemon's stop then never ended (its MQTT mirror went on)."""
+    loop = asyncio.get_running_loop()
+    event = asyncio.Event()
+    waiter = (loop, event)
+    expired = False
+
+    def expire() -> None:
+        nonlocal expired
+        expired = True
+        event.set()
+
+    for wake in wakes:
+        wake.add(waiter)
+    timer = loop.call_later(timeout_s, expire)
+    try:
+        while True:
+            event.clear()  # before asking: a change after the question sets it again
+            if done():
+                return True
+            if expired:
+                return False
+            await event.wait()
+    finally:
+        timer.cancel()
+        for wake in wakes:
+            wake.discard(waiter)
+
+
+def _acked(client: paho.Client, info: paho.MQTTMessageInfo) -> bool:
+    """``info.is_published()`` (raising as it does for a message never queued), as a wait woken by
+    ``on_publish`` must see it: paho calls on_publish before it marks the message published, both
+    under its lock of outgoing messages, which taken here is free only once the mark is made."""
+    if info.is_published():
+        return True
+    held = _held_messages(client)
+    if held is None:
+        return False
+    with held[1]:
+        return info.is_published()
+
+
+def _pending(client: paho.Client, info: paho.MQTTMessageInfo) -> bool:
+    """Whether the broker may still acknowledge ``info``: queued, and not acknowledged yet."""
+    try:
+        return not _acked(client, info)
+    except (RuntimeError, ValueError):
+        return False  # never queued: nothing to wait for
+
+
 class _Scan:
     """A connection of its own that speaks for no band (no will, no ``online``): what the broker
     retains on some topic filters read, then corrections published (``MqttChannel.say_unheard_away``).
-    Its methods block: call them in a thread."""
+    ``close`` blocks (paho's thread joined): call it in MQTT's threads (``_off_loop``)."""
 
     def __init__(self, s: MqttSettings, filters: Sequence[str]) -> None:
         self.s, self.filters = s, filters
         self.client = _client(s, "scan")
         self.got: dict[str, bytes] = {}
         self.done = threading.Event()
-        self.closed = threading.Event()  # a read or publish still waiting (its task cancelled by a stop) gives up
+        self.wake = _Wake()
         self.refused: str | None = None  # the broker's reason, at its CONNACK
         # Under the prefix (a broker's ACL may allow nothing else), on a level no band's topic has.
         self.probe = f"{s.prefix}/_probe/{uuid.uuid4().hex}"
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = lambda c, *_: c.publish(self.probe, b"end", qos=1)
         self.client.on_message = self._on_message
+        self.client.on_publish = self.wake
 
     def _on_connect(self, client: paho.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
         if rc.is_failure:  # said now, not as a read that timed out (paho would retry it each second)
             self.refused = str(rc)
             self.done.set()
+            self.wake()
         else:
             # QoS 0: at QoS 1 mosquitto queues a client at most max_queued_messages (1000 by
             # default) and drops the rest, the probe that ends the list among them (600 bands'
@@ -429,39 +524,30 @@ class _Scan:
     def _on_message(self, _c: paho.Client, _u: Any, m: paho.MQTTMessage) -> None:
         if m.topic == self.probe:
             self.done.set()  # the broker sends the retained messages right after the SUBACK, before this
+            self.wake()
         elif m.payload:
             # Retained, or said live since (another daemon up meanwhile says its band online): the latest.
             self.got[m.topic] = bytes(m.payload)
         else:
             self.got.pop(m.topic, None)  # deleted (a reload took the band out)
 
-    def read(self) -> dict[str, bytes]:
+    async def read(self) -> dict[str, bytes]:
         """Topic -> payload of the retained messages on ``filters``; ChannelError without them within ``timeout_s``."""
         self.client.connect_async(self.s.host, self.s.port, self.s.keepalive_s)
         self.client.loop_start()
-        if not self.done.wait(self.s.timeout_s):
+        if not await _until(self.done.is_set, [self.wake], self.s.timeout_s):
             raise ChannelError(self.s.name, f"MQTT broker {self.s.host}:{self.s.port}: its retained messages not read within {self.s.timeout_s:g} s")
         if self.refused is not None:
             raise _refused(self.s, self.refused)
         return dict(self.got)
 
-    def publish(self, messages: dict[str, bytes]) -> list[str]:
+    async def publish(self, messages: dict[str, bytes]) -> list[str]:
         """``messages`` published retained, waited for up to ``timeout_s`` together: the topics the broker did not take."""
         sent = [(topic, self.client.publish(topic, payload, qos=1, retain=True)) for topic, payload in messages.items()]
-        deadline = time.monotonic() + self.s.timeout_s
-        for _, info in sent:
-            while not _published(info) and not self.closed.is_set() and (left := deadline - time.monotonic()) > 0:
-                try:
-                    info.wait_for_publish(min(left, _CLOSE_CHECK_S))
-                except (RuntimeError, ValueError):
-                    break  # never queued: listed below
-        return [topic for topic, info in sent if not _published(info)]
+        await _until(lambda: not any(_pending(self.client, info) for _, info in sent), [self.wake], self.s.timeout_s)
+        return [topic for topic, info in sent if not _published(info)]  # (never queued: listed too)
 
     def close(self) -> None:
-        # A read or publish still waiting ends now, not at timeout_s: a stop right after the start
-        # cancels the task awaiting it, and asyncio.run waits for its thread (a stop took 10 s).
-        self.closed.set()
-        self.done.set()
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -505,6 +591,8 @@ class _Link:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.wake = _Wake()  # the event loop's waits on this link (CONNACK, PUBACKs, DISCONNECT)
+        self.client.on_publish = self.wake
         if not leaving:  # one that only deletes never says 'online': its will could only bring back a topic it deleted
             self.client.will_set(self.t["availability"], "offline", qos=1, retain=True)
         self.disconnected = threading.Event()  # our DISCONNECT went out (``stop``)
@@ -538,6 +626,7 @@ class _Link:
         if rc.is_failure:
             self.refused = str(rc)
             self.answered.set()
+            self.wake()
             return
         # The events held while the broker was unreachable go out late: only those still true
         # (an alarm acknowledged meanwhile would run Home Assistant's automations on it: lights,
@@ -562,6 +651,7 @@ class _Link:
             client.subscribe(self.t["command"], qos=1)
         self.connected.set()
         self.answered.set()
+        self.wake()
         self.up()
 
     def _on_message(self, _c: paho.Client, _u: Any, m: paho.MQTTMessage) -> None:
@@ -592,16 +682,17 @@ class _Link:
     def _on_disconnect(self, _c: paho.Client, _u: Any, _f: Any, _rc: Any, _p: Any) -> None:
         self.connected.clear()
         self.disconnected.set()
+        self.wake()
 
     async def wait_connected(self) -> None:
         s = self.s
-        if not await asyncio.to_thread(self.answered.wait, s.timeout_s):
+        if not await _until(self.answered.is_set, [self.wake], s.timeout_s):
             tls = (" (TLS: is it the broker's TLS port, and did ca_file's CA sign its certificate, for this host name?)"
                    if s.tls else "")  # a failed handshake is retried by paho as silently as a broker that is down
             raise ChannelError(s.name, f"no answer from MQTT broker {s.host}:{s.port} within {s.timeout_s:g} s{tls}")
         if self.refused is not None:
             raise _refused(s, self.refused)
-        if not await asyncio.to_thread(self.connected.wait, s.timeout_s):
+        if not await _until(self.connected.is_set, [self.wake], s.timeout_s):
             raise ChannelError(s.name, f"MQTT broker {s.host}:{s.port} not reachable (reconnecting)")
 
     def remember(self, topic: str, payload: bytes) -> None:
@@ -670,7 +761,7 @@ class _Link:
         info = self.client.publish(topic, payload, qos=1, retain=retain)
         if info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN:
             # No socket (yet, or any more): at QoS 1 paho keeps the message and sends it after the
-            # next CONNACK. wait_for_publish would raise at once and a retry publish it a second time.
+            # next CONNACK. ``confirmed`` would fail at once and a retry publish it a second time.
             info.rc = MQTTErrorCode.MQTT_ERR_SUCCESS
         return info
 
@@ -687,10 +778,10 @@ class _Link:
     async def confirmed(self, topic: str, info: paho.MQTTMessageInfo) -> None:
         """Wait up to ``timeout_s`` for the broker's PUBACK of ``info``; ChannelError without it."""
         try:
-            await asyncio.to_thread(info.wait_for_publish, self.s.timeout_s)
+            acked = await _until(lambda: _acked(self.client, info), [self.wake], self.s.timeout_s)
         except (RuntimeError, ValueError) as e:
             raise ChannelError(self.s.name, f"publish to {topic} failed: {e}") from e
-        if not info.is_published():
+        if not acked:
             raise ChannelError(self.s.name, f"publish to {topic} not confirmed within {self.s.timeout_s:g} s")
 
     async def clear(self, gone: Collection[str]) -> None:
@@ -704,7 +795,7 @@ class _Link:
             self._retained = {topic: b"" for topic in gone}
         sent = [(topic, self._send(topic, b"", retain=True)) for topic in sorted(gone)]
         await self.wait_connected()
-        await asyncio.to_thread(_wait_all, [(self, info) for _, info in sent], self.s.timeout_s)
+        await _wait_all([(self, info) for _, info in sent], self.s.timeout_s)
         left = [topic for topic, info in sent if not _published(info)]
         if left:
             raise ChannelError(self.s.name, f"MQTT broker {self.s.host}:{self.s.port} did not take the deletion of "
@@ -723,8 +814,8 @@ class _Link:
         self.client.disconnect()
         if was:  # stopping paho's thread before it wrote the DISCONNECT left the broker to send the
             # will ('offline' retained): on a loaded host, over a topic a reload had just deleted
-            await asyncio.to_thread(self.disconnected.wait, self.s.timeout_s)
-        await asyncio.to_thread(self.client.loop_stop)
+            await _until(self.disconnected.is_set, [self.wake], self.s.timeout_s)
+        await _off_loop(self.client.loop_stop)
 
 
 class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
@@ -882,7 +973,7 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         base = f"{self.settings.prefix}/"
         scan = _Scan(self.settings, [f"{base}+/status", f"{base}+/availability"])
         try:
-            found = await asyncio.to_thread(scan.read)
+            found = await scan.read()
             away: dict[str, bytes] = {}
             for level, old in _connected_left(found, base).items():
                 said = self._link_of(level)
@@ -893,9 +984,9 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
                 said_then = {"connected": False, "last_known_at": _known_at(old), "updated_t": t}
                 away[f"{base}{level}/status"] = json.dumps({**old, **said_then}).encode()
                 away[f"{base}{level}/band_availability"] = b"offline"
-            left = await asyncio.to_thread(scan.publish, away)
+            left = await scan.publish(away)
         finally:
-            await asyncio.to_thread(scan.close)
+            await _off_loop(scan.close)
         levels = sorted({topic[len(base):].split("/")[0] for topic in away})
         # A status this run said meanwhile (its band connecting as this went) went on its own link,
         # maybe ahead of ours: said again, the latest last; also when the broker did not take some
@@ -959,7 +1050,7 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         Left, with a WARNING naming them, when the broker does not take it within ``timeout_s``
         (the bands' links at once: a broker gone costs that once, not once per band)."""
         links = await self._settle()
-        same = [s for s in successors if await asyncio.to_thread(same_broker, self.settings, s)]
+        same = [s for s in successors if await _off_loop(same_broker, self.settings, s)]
         await asyncio.gather(*(self._clear(link, same) for link in links))
         self._closed()
 
@@ -1003,7 +1094,7 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         self.forget_acknowledged()
         waiting = [(link, info) for link, info in self._unacked.values() if not _published(info)]
         if waiting:
-            await asyncio.to_thread(_wait_all, waiting, self.settings.timeout_s)
+            await _wait_all(waiting, self.settings.timeout_s)
         return links
 
     def _closed(self) -> None:
@@ -1190,7 +1281,7 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         except ChannelError as e:
             if not e.retryable and self._links.get(link.device) is link:  # refused (credentials): start afresh next time
                 del self._links[link.device]
-                await asyncio.to_thread(link.client.loop_stop)
+                await _off_loop(link.client.loop_stop)
             raise
 
     def _note_cluster(self, n: Notification) -> None:
@@ -1247,19 +1338,15 @@ def _known_at(status: dict[str, Any]) -> str | None:
         return None
 
 
-def _wait_all(waiting: list[tuple[_Link, paho.MQTTMessageInfo]], timeout_s: float) -> None:
-    """Wait for the broker to acknowledge each event while its link is up, all within ``timeout_s``
-    (in a thread): one whose link is down is not waited for (no PUBACK comes over it)."""
-    deadline = time.monotonic() + timeout_s
-    for link, info in waiting:
-        while link.connected.is_set() and not _published(info):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            try:
-                info.wait_for_publish(min(left, _CLOSE_CHECK_S))
-            except (RuntimeError, ValueError):
-                break  # never queued: nothing to wait for (it stays kept)
+async def _wait_all(waiting: list[tuple[_Link, paho.MQTTMessageInfo]], timeout_s: float) -> None:
+    """Wait for the broker to acknowledge each event while its link is up, all within ``timeout_s``:
+    one whose link is down, or goes down meanwhile, is not waited for (no PUBACK comes over it
+    before it reconnects); nor one never queued (it stays kept)."""
+
+    def settled() -> bool:
+        return not any(link.connected.is_set() and _pending(link.client, info) for link, info in waiting)
+
+    await _until(settled, {link.wake for link, _ in waiting}, timeout_s)
 
 
 def _held_messages(client: paho.Client) -> tuple[dict[int, Any], Any] | None:
