@@ -1371,28 +1371,3 @@ def test_every_band_s_epochs_of_a_range_are_read_by_the_index_not_a_scan_of_all(
         rows = list(long.activity(None, 1000.0, 1500.0))
         by_band = sorted([*long.activity("a", 1000.0, 1500.0), *long.activity("b", 1000.0, 1500.0)], key=lambda r: (r.wall_t, r.id))
     assert rows == by_band and len(rows) == 100 and [r.device for r in rows[:2]] == ["a", "b"]
-    assert long_steps < 2 * short_steps, (short_steps, long_steps)
-
-
-# In a mount namespace of its own (unshare: as root, or as this user mapped to root in a user
-# namespace), the data folder bound onto itself read-only, as ext4 remounts an SD card after errors
-# ('errors=remount-ro', Raspberry Pi OS's root): the kernel's own EROFS, the files as they were.
-_READ_ONLY = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && exec "$2" -m spasmwatch run --config "$3"'
-
-
-def test_a_store_on_a_disk_mounted_read_only_says_so_not_chmod_or_chown(tmp_path: Path) -> None:
-    """Found by the review of the owner hints (ad1362f): on a read-only mount access() refuses
-    writing to the owner too, and the lock's error said ''chmod u+rw LOCK' gives it back' (root's
-    files: 'sudo chown -R ...'), neither of which a read-only disk takes."""
-    folder, config = tmp_path / "data", tmp_path / "config.toml"
-    folder.mkdir()
-    with Store(folder / "spasmwatch.db") as st:
-        st.add_sync(DEV, 1, 0, 1000.0)
-    lock = folder / "spasmwatch.db.lock"
-    lock.write_text("")
-    config.write_text(f'[daemon]\ndata_dir = "{folder}"\n\n[[bands]]\nname = "crib"\ntransport = "sim"\naddress = "127.0.0.1:9"\n')
-    ns = ["unshare", "--mount"] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user", "--mount"]
-    r = subprocess.run([*ns, "sh", "-c", _READ_ONLY, "sh", str(folder), sys.executable, str(config)],
-                       capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert r.returncode == 2 and f"{lock}: cannot open the daemon's lock beside the store: Read-only file system" in r.stderr, r.stderr
-    assert f"{lock} is on a disk mounted read-only" in r.stderr and "chmod" not in r.stderr and "chown" not in r.stderr, r.stderr

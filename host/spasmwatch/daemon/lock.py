@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import logging
 import os
 import threading
@@ -24,6 +25,33 @@ log = logging.getLogger(__name__)
 
 def lock_path(store_path: Path) -> Path:
     return store_path.with_name(store_path.name + ".lock")
+
+
+def fallback_lock_paths(store_path: Path) -> list[Path]:
+    """Where the lock goes when the store's folder is on a disk mounted read-only (``lock_path``
+    cannot be made or written there: an SD card's ext4 remounted so after errors), one per runtime
+    folder this process may see: $XDG_RUNTIME_DIR, /run/user/UID, $TMPDIR, /tmp. Named by the
+    store's resolved path, so every start and every command finds the same file for one store.
+    All are looked at (``_held_text``, ``DaemonLock.take``), the first taken: a service started
+    without $XDG_RUNTIME_DIR and a command run with it see the same daemon."""
+    key = hashlib.sha256(str(store_path.resolve()).encode()).hexdigest()[:16]
+    return [folder / f"spasmwatch-{key}.lock" for folder in _runtime_folders()]
+
+
+def _runtime_folders() -> list[Path]:
+    # not tempfile.gettempdir(): it writes a file to choose, which a full disk refuses (and the daemon ended)
+    said = [os.environ.get("XDG_RUNTIME_DIR", ""), f"/run/user/{os.getuid()}", os.environ.get("TMPDIR", ""), "/tmp"]
+    folders: list[Path] = []
+    for d in said:
+        # a relative XDG_RUNTIME_DIR is ignored, as the XDG spec says
+        if os.path.isabs(d) and os.path.isdir(d) and Path(d).resolve() not in folders:
+            folders.append(Path(d).resolve())
+    return folders
+
+
+def _lock_paths(store_path: Path) -> list[Path]:
+    """Every file a daemon on ``store_path`` may hold: beside the store, then the fallbacks."""
+    return [lock_path(store_path), *fallback_lock_paths(store_path)]
 
 
 @dataclass(frozen=True)
@@ -66,6 +94,7 @@ class DaemonLock:
     def __init__(self, store_path: Path, config_path: Path | None) -> None:
         self.store_path, self.config_path = store_path, config_path
         self._f: TextIO | None = None
+        self._path = lock_path(store_path)  # the file held: beside the store, or a fallback (``_open_lock``)
         self._address: tuple[str, int] | None = None
         self._unwritten = False  # a write of the lock's lines failed: said once in the log (``_say``)
         # take runs in the store's try again (a worker thread), serving in the event loop
@@ -81,13 +110,21 @@ class DaemonLock:
                 if self._unwritten:
                     self._say(truncate=True)
                 return
-            f = _open_lock(self.store_path)
+            path, f = _open_lock(self.store_path)
             try:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 f.close()
                 raise StoreInUse(self.store_path, lock_holder(self.store_path)) from None
-            self._f = f
+            # Held, then the others looked at (a daemon on this store holding another of its files:
+            # the disk was read-only at its start, or is no more at this one): of two starting at
+            # once, each takes its own first, so at least one finds the other.
+            for other in _lock_paths(self.store_path):
+                if other != path and (text := _held_file(other)) is not None:
+                    fcntl.flock(f, fcntl.LOCK_UN)
+                    f.close()
+                    raise StoreInUse(self.store_path, _holder(text))
+            self._f, self._path = f, path
             self._say(truncate=True)
 
     def serving(self, host: str, port: int) -> None:
@@ -120,7 +157,7 @@ class DaemonLock:
             os.write(fd, "".join(lines).encode())
             if self._unwritten and truncate:
                 self._unwritten = False
-                log.info("the daemon's pid and address are in %s now: 'spasmwatch reload' finds it again", lock_path(self.store_path))
+                log.info("the daemon's pid and address are in %s now: 'spasmwatch reload' finds it again", self._path)
         except OSError as e:
             if self._unwritten:
                 return
@@ -129,7 +166,7 @@ class DaemonLock:
                 "cannot write the daemon's pid and address into %s (%s: is the disk full?): the daemon runs and keeps other "
                 "daemons off the store, but 'spasmwatch status' and the other commands find it only at the config's "
                 "[daemon.http] port, and 'spasmwatch reload' does not find it until they are written (tried again with the store)",
-                lock_path(self.store_path), e.strerror or e,
+                self._path, e.strerror or e,
             )  # fmt: skip
 
     def release(self) -> None:
@@ -161,8 +198,11 @@ def one_daemon(store_path: Path, config_path: Path | None = None, now: bool = Tr
         lock.release()
 
 
-def _open_lock(store_path: Path) -> TextIO:
-    """The lock file, for appending; StoreError naming it and why not. Found by the fault audit:
+def _open_lock(store_path: Path) -> tuple[Path, TextIO]:
+    """The lock file and its path, for appending; StoreError naming it and why not. On a disk
+    mounted read-only, the first fallback that opens (``fallback_lock_paths``): until 2026-12-06
+    'spasmwatch run' ended with exit 2 there, and the service restarted every 5 s with no band
+    monitored; the daemon now monitors without its store, as for any that cannot be opened. Found by the fault audit:
     'spasmwatch run' on a data folder it may not write (a store copied in by another user, a
     read-only mount) ended in a PermissionError traceback.
 
@@ -174,6 +214,8 @@ def _open_lock(store_path: Path) -> TextIO:
     try:
         f = open(path, "a", opener=private.opener)
     except OSError as e:
+        if e.errno == errno.EROFS and (fallback := _open_fallback(store_path)) is not None:
+            return fallback
         why = f"{e.strerror or e}"
         whose = private.not_this_users([path, path.parent])
         if whose:
@@ -182,7 +224,23 @@ def _open_lock(store_path: Path) -> TextIO:
             why += f": this user may not write in {path.parent}, where the store keeps its lock and its WAL (check its owner and mode)"
         raise StoreError(f"{path}: cannot open the daemon's lock beside the store: {why}") from e
     private.tighten(path, "the daemon's lock")
-    return f
+    return path, f
+
+
+def _open_fallback(store_path: Path) -> tuple[Path, TextIO] | None:
+    """The first fallback lock that opens, said in the log; None if none does (the error beside
+    the store is then the one said). Not through a link: in the shared temp folder another user's
+    link would have the lock's lines (and its truncation) written into a file of this user's."""
+    for path in fallback_lock_paths(store_path):
+        try:
+            f = open(path, "a", opener=lambda p, flags: private.opener(p, flags | os.O_NOFOLLOW))
+        except OSError:
+            continue
+        private.tighten(path, "the daemon's lock")
+        log.warning("%s is on a disk mounted read-only: the daemon's lock is %s instead (it keeps a second daemon off the store)",
+                    store_path.parent, path)  # fmt: skip
+        return path, f
+    return None
 
 
 def same_file(said: str, path: Path) -> bool:
@@ -204,9 +262,14 @@ def lock_held(store_path: Path) -> bool:
 
 
 def _held_text(store_path: Path) -> str | None:
-    """The lock's text while a daemon holds it; None when none does."""
+    """The text of the lock a daemon on ``store_path`` holds (beside it or a fallback); None when none does."""
+    return next((text for path in _lock_paths(store_path) if (text := _held_file(path)) is not None), None)
+
+
+def _held_file(path: Path) -> str | None:
+    """A lock file's text while a daemon holds it; None when none does."""
     try:
-        with open(lock_path(store_path)) as f:
+        with open(path) as f:
             try:
                 fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
             except BlockingIOError:  # held: a daemon runs on this store

@@ -1,0 +1,86 @@
+"""``spasmwatch run`` on a data folder mounted read-only (an SD card's ext4 remounted so after
+errors: 'errors=remount-ro'): it monitors without its store, as for any store that cannot be
+opened (docs/store.md), rather than ending with exit 2 because its lock cannot be opened beside
+the store (under the service: a restart every 5 s, no band monitored). Its lock is then taken in
+the runtime folder ($XDG_RUNTIME_DIR), so a second daemon on the same store is still refused,
+from the read-only mount as from a writable view of the same folder.
+
+Real parts: a mount namespace of its own (unshare; as this user mapped to root in a user
+namespace when not root) with the data folder bound onto itself read-only: the kernel's own
+EROFS; the daemons in their own processes; the page fetched on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from servers import free_port
+from spasmwatch.store import Store
+
+UP_S = 30.0  # the daemon answers within 1 s here; room for a loaded machine
+# the data folder bound onto itself read-only, then the command, in this namespace only
+_READ_ONLY = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"'
+
+
+def _status(port: int) -> dict[str, Any] | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=2) as r:
+            answer: dict[str, Any] = json.load(r)
+            return answer
+    except OSError:
+        return None
+
+
+def _read_only(folder: Path, *command: str) -> list[str]:
+    ns = ["unshare", "--mount"] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user", "--mount"]
+    return [*ns, "sh", "-c", _READ_ONLY, "sh", str(folder), *command]
+
+
+@pytest.mark.parametrize("lock_there", [True, False], ids=["lock-left-by-a-daemon", "no-lock-yet"])
+def test_a_read_only_data_folder_monitors_and_keeps_a_second_daemon_off(tmp_path: Path, lock_there: bool) -> None:
+    port, data, run = free_port(), tmp_path / "data", tmp_path / "run"
+    data.mkdir()
+    run.mkdir(mode=0o700)
+    with Store(data / "spasmwatch.db"):
+        pass
+    if lock_there:
+        (data / "spasmwatch.db.lock").write_text("")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[daemon]\ndata_dir = "{data}"\n\n[daemon.http]\nport = {port}\n\n[channels.sound]\nenabled = false\n\n'
+        f'[channels.desktop]\nenabled = false\n\n[[bands]]\nname = "cot"\ntransport = "sim"\naddress = "127.0.0.1:{free_port()}"\n'
+    )
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(run))
+    cmd = [sys.executable, "-m", "spasmwatch", "run", "--config", str(config)]
+    proc = subprocess.Popen(_read_only(data, *cmd), stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        end, status = time.monotonic() + UP_S, None
+        while status is None and proc.poll() is None and time.monotonic() < end:
+            time.sleep(0.1)
+            status = _status(port)
+        assert status is not None, f"the daemon did not come up (exit {proc.poll()}):\n{proc.communicate()[1]}"
+        error = status["store"]["error"]
+        assert "is on a disk mounted read-only" in error and "chmod" not in error and "chown" not in error, error
+        assert status["bands"][0]["faults"] == ["storage_failing"]  # the family is told
+        # a second start on the read-only mount, and one on a writable view of the same folder: refused
+        for second in (_read_only(data, *cmd), cmd):
+            r = subprocess.run(second, env=env, capture_output=True, text=True, timeout=UP_S)
+            assert r.returncode == 2 and f"another spasmwatch daemon is using {data / 'spasmwatch.db'} (pid {proc.pid}," in r.stderr, r.stderr
+        # the CLI finds it by its lock (pid and address): 'spasmwatch status' talks to it
+        st = subprocess.run([*cmd[:3], "status", "--config", str(config)], env=env, capture_output=True, text=True, timeout=UP_S)
+        assert st.returncode in (0, 1) and "cot" in st.stdout, (st.returncode, st.stdout, st.stderr)
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        text = proc.communicate(timeout=UP_S)[1]
+    assert proc.returncode == 0 and "Traceback" not in text, text
+    assert list(run.iterdir()) != []  # its lock, left free as the store's is
