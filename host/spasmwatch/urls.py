@@ -23,6 +23,11 @@ _URL_RE = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
 _URL_TAIL = ".,:;!?)]}"  # punctuation after a URL in a sentence, not part of it
 
 
+def host_port(host: str, port: int) -> str:
+    """``host:port``, an IPv6 host in brackets (``[::1]:8765``): ``::1:8765`` reads as an address."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def url_host(url: str) -> str:
     """``host[:port]`` of ``url``: no user name or password, no path, no query."""
     u = urlsplit(url)

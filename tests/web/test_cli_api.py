@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import socket
 from pathlib import Path
 
@@ -10,6 +12,7 @@ from fake_daemon import FakeDaemon
 from web_harness import ServerThread
 
 from spasmwatch import cli
+from spasmwatch.daemon.http import HttpServer
 
 
 def _config(tmp_path: Path, host: str, port: int) -> str:
@@ -24,6 +27,24 @@ def test_the_cli_reaches_a_daemon_on_ipv6_loopback(tmp_path: Path, capsys: pytes
     with ServerThread(FakeDaemon(), host="::1") as srv:
         assert cli.main(["status", "--config", _config(tmp_path, "::1", srv.port)]) == 0
     assert "SW-0001" in capsys.readouterr().out
+
+
+def test_the_daemons_log_gives_an_ipv6_page_in_brackets(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """It said 'status page and API on http://::1:PORT/': no link a browser opens, the port read as
+    part of the address."""
+    from spasmwatch.daemon.lock import one_daemon
+    from spasmwatch.daemon.main import _listen
+
+    server = HttpServer(FakeDaemon(), host="::1", port=0)
+
+    async def listen() -> None:
+        with one_daemon(tmp_path / "spasmwatch.db") as lock:
+            await _listen(server, lock)
+            await server.stop()
+
+    with caplog.at_level(logging.INFO, logger="spasmwatch.daemon.main"):
+        asyncio.run(listen())
+    assert server.address is not None and f"status page and API on http://[::1]:{server.address[1]}/" in caplog.text, caplog.text
 
 
 def test_a_label_for_a_cluster_that_is_not_a_number_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -53,6 +53,7 @@ from spasmwatch.daemon.clock import local_day
 from spasmwatch.daemon.consts import MAX_MUTE_S, MIN_TOKEN_CHARS
 from spasmwatch.errors import ConfigError, SpasmwatchError
 from spasmwatch.store import StoreError
+from spasmwatch.urls import host_port
 
 log = logging.getLogger(__name__)
 
@@ -255,7 +256,7 @@ class HttpServer:
             await site.start()
         except OSError as e:
             await runner.cleanup()
-            raise HttpError(f"web page: cannot listen on {self.bind_host}:{self.port}: {e.strerror or e}{_cannot_listen(e)}",
+            raise HttpError(f"web page: cannot listen on {host_port(self.bind_host, self.port)}: {e.strerror or e}{_cannot_listen(e)}",
                             in_use=e.errno == errno.EADDRINUSE) from e  # fmt: skip
         self._runner = runner
         sock = runner.addresses[0]
@@ -276,11 +277,7 @@ class HttpServer:
     def url(self) -> str:
         """The page's address (the bound one after ``start``)."""
         host, port = self.address or (self.bind_host, self.port)
-        if host in ("0.0.0.0", "::"):
-            host = "127.0.0.1"
-        if ":" in host:
-            host = f"[{host}]"
-        return f"http://{host}:{port}/"
+        return f"http://{host_port('127.0.0.1' if host in ('0.0.0.0', '::') else host, port)}/"
 
     def link(self, host: str | None = None) -> str:
         """The link to give a phone: ``http://host:port/`` and, when a token is

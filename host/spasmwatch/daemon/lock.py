@@ -19,6 +19,7 @@ from typing import TextIO
 
 from spasmwatch import private
 from spasmwatch.store import StoreError
+from spasmwatch.urls import host_port
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,7 @@ def held_by(holder: LockHolder | None) -> str:
         return ""
     said = [f"pid {holder.pid}", f"started from {holder.config}" if holder.config else "started without a config file"]
     if holder.address is not None:
-        host, port = holder.address
-        said.append(f"listening on {f'[{host}]' if ':' in host else host}:{port}")
+        said.append(f"listening on {host_port(*holder.address)}")
     return f" ({', '.join(said)})"
 
 

@@ -22,6 +22,7 @@ from spasmwatch.daemon.reload import Reloader, reload_command
 from spasmwatch.daemon.notify import Notifier, StatusNotes, Watchdog, keep_alive, watchdog_interval_s
 from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, heartbeat_from, link_factory
 from spasmwatch.store import KnownStores, Store, make_folder
+from spasmwatch.urls import host_port
 from spasmwatch.words import cmd, in_quotes
 
 log = logging.getLogger(__name__)
@@ -170,7 +171,7 @@ async def _start_http(
 async def _listen(server: HttpServer, lock: DaemonLock) -> None:
     host, port = await server.start()
     lock.serving(host, port)
-    log.info("status page and API on http://%s:%d/", host, port)
+    log.info("status page and API on http://%s/", host_port(host, port))
 
 
 async def _listen_later(server: HttpServer, lock: DaemonLock) -> None:
