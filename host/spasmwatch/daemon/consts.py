@@ -339,7 +339,7 @@ RELOAD_POLL_S = 0.01
 # Ports after a taken [daemon.http] port that 'spasmwatch run' tries (one bind each, < 1 ms) to
 # offer the family a free one in its error: a handful covers a neighbour program's few ports.
 PORT_SEARCH = 20
-# How often (s) the service's daemon tries again a web page port another program held at its start
-# (it monitors without the page meanwhile): one bind, < 1 ms; the page and the CLI come back within
-# this of the port's release.
+# How often (s) the service's daemon tries again a web page port another program held at its start,
+# or a host address not there yet (DHCP at boot) (it monitors without the page meanwhile): one bind,
+# < 1 ms; the page and the CLI come back within this of the port's release or the address's coming.
 HTTP_RETRY_S = 10.0

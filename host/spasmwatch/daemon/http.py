@@ -113,11 +113,12 @@ BODY_S_KEY = web.AppKey("body_s", float)
 
 class HttpError(SpasmwatchError):
     """The server cannot start (port in use, address not available). ``in_use``: something else
-    listens on its port ('spasmwatch run' then offers a free one)."""
+    listens on its port ('spasmwatch run' then offers a free one). ``not_there``: this computer has
+    no such address, maybe not yet (a LAN address DHCP gives after the service starts at boot)."""
 
-    def __init__(self, message: str, in_use: bool = False) -> None:
+    def __init__(self, message: str, in_use: bool = False, not_there: bool = False) -> None:
         super().__init__(message)
-        self.in_use = in_use
+        self.in_use, self.not_there = in_use, not_there
 
 
 def _cannot_listen(e: OSError) -> str:
@@ -257,7 +258,7 @@ class HttpServer:
         except OSError as e:
             await runner.cleanup()
             raise HttpError(f"web page: cannot listen on {host_port(self.bind_host, self.port)}: {e.strerror or e}{_cannot_listen(e)}",
-                            in_use=e.errno == errno.EADDRINUSE) from e  # fmt: skip
+                            in_use=e.errno == errno.EADDRINUSE, not_there=e.errno == errno.EADDRNOTAVAIL) from e  # fmt: skip
         self._runner = runner
         sock = runner.addresses[0]
         self.address = (str(sock[0]), int(sock[1]))

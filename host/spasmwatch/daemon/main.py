@@ -152,14 +152,16 @@ async def _start_http(
     A port another program holds ends a start by hand with the command that moves it; with
     ``keep_trying`` (the service) the daemon monitors without the page and tries the port again
     every HTTP_RETRY_S (the returned task): until 2026-12-06 the service ended and systemd
-    restarted it every 5 s, no band monitored, for as long as the port stayed taken."""
+    restarted it every 5 s, no band monitored, for as long as the port stayed taken. So too, under
+    the service only, a host this computer has no address for: at boot a LAN address may come
+    from DHCP after the unit starts (by hand, the error is the better answer: a typo in host)."""
     server = http_server(cfg, daemon)
     try:
         await _listen(server, lock)
     except HttpError as e:
-        if not e.in_use:
+        if not (e.in_use or (keep_trying and e.not_there)):
             raise
-        said = str(e) if lock.config_path is None else _move_port(e, server, cfg, lock.config_path)
+        said = _move_port(e, server, cfg, lock.config_path) if e.in_use and lock.config_path is not None else str(e)
         if not keep_trying:
             raise HttpError(said) from e
         log.error("%s; monitoring without the page: alarms go on, but the page and 'spasmwatch status', 'ack' and "
@@ -175,7 +177,7 @@ async def _listen(server: HttpServer, lock: DaemonLock) -> None:
 
 
 async def _listen_later(server: HttpServer, lock: DaemonLock) -> None:
-    """Try the page's port every HTTP_RETRY_S until it listens (a port freed: the page and commands come back)."""
+    """Try the page's port every HTTP_RETRY_S until it listens (a port freed, an address given: the page and commands come back)."""
     while True:
         await asyncio.sleep(K.HTTP_RETRY_S)
         try:
