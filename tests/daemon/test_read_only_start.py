@@ -27,6 +27,7 @@ from servers import free_port
 from spasmwatch.store import Store
 
 UP_S = 30.0  # the daemon answers within 1 s here; room for a loaded machine
+AGED_S = 1.5  # past the 1 s age given to systemd-tmpfiles (it reads whole seconds)
 # the data folder bound onto itself read-only, then the command, in this namespace only
 _READ_ONLY = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"'
 
@@ -75,6 +76,15 @@ def test_a_read_only_data_folder_monitors_and_keeps_a_second_daemon_off(tmp_path
         for second in (_read_only(data, *cmd), cmd):
             r = subprocess.run(second, env=env, capture_output=True, text=True, timeout=UP_S)
             assert r.returncode == 2 and f"another spasmwatch daemon is using {data / 'spasmwatch.db'} (pid {proc.pid}," in r.stderr, r.stderr
+        # systemd-tmpfiles ageing the runtime folder (as it ages /tmp, 10 days on Debian 13; here 1 s)
+        # leaves the lock: it removed a held lock file (a second daemon then ran), not a held folder
+        rules = tmp_path / "age.conf"
+        rules.write_text(f"e {run} - - - 1s\n")
+        time.sleep(AGED_S)
+        subprocess.run(["systemd-tmpfiles", "--clean", str(rules)], check=True, timeout=UP_S)
+        assert list(run.iterdir()) != []
+        r = subprocess.run(_read_only(data, *cmd), env=env, capture_output=True, text=True, timeout=UP_S)
+        assert r.returncode == 2 and f"(pid {proc.pid}," in r.stderr, r.stderr
         # the CLI finds it by its lock (pid and address): 'spasmwatch status' talks to it
         st = subprocess.run([*cmd[:3], "status", "--config", str(config)], env=env, capture_output=True, text=True, timeout=UP_S)
         assert st.returncode in (0, 1) and "cot" in st.stdout, (st.returncode, st.stdout, st.stderr)

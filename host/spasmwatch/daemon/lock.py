@@ -5,6 +5,7 @@ importing the daemon (aiohttp, the band sessions) for that took 0.5 s more per c
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import hashlib
@@ -32,11 +33,12 @@ def fallback_lock_paths(store_path: Path) -> list[Path]:
     """Where the lock goes when the store's folder is on a disk mounted read-only (``lock_path``
     cannot be made or written there: an SD card's ext4 remounted so after errors), one per runtime
     folder this process may see: $XDG_RUNTIME_DIR, /run/user/UID, $TMPDIR, /tmp. Named by the
-    store's resolved path, so every start and every command finds the same file for one store.
+    store's resolved path, so every start and every command finds the same file for one store;
+    in a folder of its own, which the daemon holds (``_own_folder``).
     All are looked at (``_held_text``, ``DaemonLock.take``), the first taken: a service started
     without $XDG_RUNTIME_DIR and a command run with it see the same daemon."""
     key = hashlib.sha256(str(store_path.resolve()).encode()).hexdigest()[:16]
-    return [folder / f"spasmwatch-{key}.lock" for folder in _runtime_folders()]
+    return [folder / f"spasmwatch-{key}" / "lock" for folder in _runtime_folders()]
 
 
 def _runtime_folders() -> list[Path]:
@@ -94,6 +96,7 @@ class DaemonLock:
     def __init__(self, store_path: Path, config_path: Path | None) -> None:
         self.store_path, self.config_path = store_path, config_path
         self._f: TextIO | None = None
+        self._folder: int | None = None  # a fallback's folder, held open (``_own_folder``)
         self._path = lock_path(store_path)  # the file held: beside the store, or a fallback (``_open_lock``)
         self._address: tuple[str, int] | None = None
         self._unwritten = False  # a write of the lock's lines failed: said once in the log (``_say``)
@@ -110,21 +113,20 @@ class DaemonLock:
                 if self._unwritten:
                     self._say(truncate=True)
                 return
-            path, f = _open_lock(self.store_path)
+            path, f, folder = _open_lock(self.store_path)
             try:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                f.close()
+                _close(f, folder)
                 raise StoreInUse(self.store_path, lock_holder(self.store_path)) from None
             # Held, then the others looked at (a daemon on this store holding another of its files:
             # the disk was read-only at its start, or is no more at this one): of two starting at
             # once, each takes its own first, so at least one finds the other.
             for other in _lock_paths(self.store_path):
                 if other != path and (text := _held_file(other)) is not None:
-                    fcntl.flock(f, fcntl.LOCK_UN)
-                    f.close()
+                    _close(f, folder)
                     raise StoreInUse(self.store_path, _holder(text))
-            self._f, self._path = f, path
+            self._f, self._folder, self._path = f, folder, path
             self._say(truncate=True)
 
     def serving(self, host: str, port: int) -> None:
@@ -171,12 +173,18 @@ class DaemonLock:
 
     def release(self) -> None:
         with self._mutex:
-            f, self._f = self._f, None
+            (f, self._f), (folder, self._folder) = (self._f, None), (self._folder, None)
             if f is not None:
-                try:
-                    fcntl.flock(f, fcntl.LOCK_UN)
-                finally:
-                    f.close()
+                _close(f, folder)
+
+
+def _close(f: TextIO, folder: int | None) -> None:
+    """Let go of a lock (and of its fallback's folder): closing ends their flocks."""
+    try:
+        f.close()
+    finally:
+        if folder is not None:
+            os.close(folder)
 
 
 @contextmanager
@@ -198,13 +206,15 @@ def one_daemon(store_path: Path, config_path: Path | None = None, now: bool = Tr
         lock.release()
 
 
-def _open_lock(store_path: Path) -> tuple[Path, TextIO]:
-    """The lock file and its path, for appending; StoreError naming it and why not. On a disk
-    mounted read-only, the first fallback that opens (``fallback_lock_paths``): until 2026-12-06
-    'spasmwatch run' ended with exit 2 there, and the service restarted every 5 s with no band
-    monitored; the daemon now monitors without its store, as for any that cannot be opened. Found by the fault audit:
-    'spasmwatch run' on a data folder it may not write (a store copied in by another user, a
-    read-only mount) ended in a PermissionError traceback.
+def _open_lock(store_path: Path) -> tuple[Path, TextIO, int | None]:
+    """The lock file's path, the file for appending, and a fallback's folder (``_open_fallback``);
+    StoreError naming it and why not. Found by the fault audit: 'spasmwatch run' on a data folder
+    it may not write (a store copied in by another user, a read-only mount) ended in a
+    PermissionError traceback.
+
+    On a disk mounted read-only, the first fallback that opens (``fallback_lock_paths``): until
+    2026-12-06 'spasmwatch run' ended with exit 2 there, and the service restarted every 5 s with
+    no band monitored; the daemon now monitors without its store, as for any that cannot be opened.
 
     Created 0600 and an older one (0644 until 2026-12-05) made so (private.py): it says the
     daemon's pid, its config file's path and where it serves, which only its own user's commands
@@ -224,23 +234,42 @@ def _open_lock(store_path: Path) -> tuple[Path, TextIO]:
             why += f": this user may not write in {path.parent}, where the store keeps its lock and its WAL (check its owner and mode)"
         raise StoreError(f"{path}: cannot open the daemon's lock beside the store: {why}") from e
     private.tighten(path, "the daemon's lock")
-    return path, f
+    return path, f, None
 
 
-def _open_fallback(store_path: Path) -> tuple[Path, TextIO] | None:
-    """The first fallback lock that opens, said in the log; None if none does (the error beside
-    the store is then the one said). Not through a link: in the shared temp folder another user's
-    link would have the lock's lines (and its truncation) written into a file of this user's."""
+def _open_fallback(store_path: Path) -> tuple[Path, TextIO, int] | None:
+    """The first fallback lock that opens, with its folder (held: ``_own_folder``), said in the
+    log; None if none does (the error beside the store is then the one said)."""
     for path in fallback_lock_paths(store_path):
         try:
-            f = open(path, "a", opener=lambda p, flags: private.opener(p, flags | os.O_NOFOLLOW))
+            folder = _own_folder(path.parent)
         except OSError:
             continue
-        private.tighten(path, "the daemon's lock")
+        try:
+            f = open(path, "a", opener=private.opener)
+        except OSError:
+            os.close(folder)
+            continue
         log.warning("%s is on a disk mounted read-only: the daemon's lock is %s instead (it keeps a second daemon off the store)",
                     store_path.parent, path)  # fmt: skip
-        return path, f
+        return path, f, folder
     return None
+
+
+def _own_folder(folder: Path) -> int:
+    """``folder`` made (0700) or found, this user's and no link, open and flocked (shared: the
+    daemon's own lock is the file inside). systemd-tmpfiles skips a flocked folder when it ages
+    /tmp (10 days on Debian 13) but not a flocked file, which it removed (measured with
+    systemd-tmpfiles 252): a second daemon would then have made a new one and run. This user's
+    alone, another's link in the shared /tmp cannot have the lock's lines written into a file."""
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(folder, 0o700)
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    if os.fstat(fd).st_uid != os.getuid():
+        os.close(fd)
+        raise PermissionError(errno.EPERM, "another user's folder", str(folder))
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    return fd
 
 
 def same_file(said: str, path: Path) -> bool:
