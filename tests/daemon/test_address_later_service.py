@@ -41,7 +41,7 @@ def _in_new_net(*command: str) -> list[str]:
 
 
 def _in_net_of(pid: int, *command: str) -> list[str]:
-    ns = ["nsenter", "-t", str(pid), "-n"] if os.geteuid() == 0 else ["nsenter", "-t", str(pid), "-U", "-n"]
+    ns = ["nsenter", "-t", str(pid), "-n"] if os.geteuid() == 0 else ["nsenter", "-t", str(pid), "-U", "-n", "--preserve-credentials"]
     return [*ns, *command]
 
 
