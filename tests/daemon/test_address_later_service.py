@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from daemonproc import UP_S, notify_socket, one_band_config, wait_ready
 from servers import free_port
 
-UP_S = 30.0  # READY comes within a second here; room for a loaded machine
 # the daemon tries the address again every HTTP_RETRY_S (10 s): the page answers within that once it is there
 LISTEN_S = 60.0
 HOST = "192.0.2.7"  # TEST-NET-1: no computer has it unless given
@@ -46,29 +45,18 @@ def _in_net_of(pid: int, *command: str) -> list[str]:
 
 
 def _config(tmp_path: Path, port: int) -> Path:
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[daemon]\ndata_dir = "{tmp_path / "data"}"\n\n[daemon.http]\nhost = "{HOST}"\nlan = true\ntoken = "{"t" * 32}"\nport = {port}\n\n'
-        f'[channels.sound]\nenabled = false\n\n[channels.desktop]\nenabled = false\n\n'
-        f'[[bands]]\nname = "crib"\ntransport = "sim"\naddress = "127.0.0.1:{free_port()}"\n'
-    )
-    return config
+    return one_band_config(tmp_path / "config.toml", tmp_path / "data", port, f'host = "{HOST}"\nlan = true\ntoken = "{"t" * 32}"\n')
 
 
 def test_the_service_monitors_before_its_address_exists_and_listens_once_it_does(tmp_path: Path) -> None:
     port = free_port()
     config = _config(tmp_path, port)
-    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    notify.bind(str(tmp_path / "notify"))
-    notify.settimeout(UP_S)
-    env = dict(os.environ, NOTIFY_SOCKET=str(tmp_path / "notify"))
+    notify, env = notify_socket(tmp_path)
     log = tmp_path / "daemon.log"
     with open(log, "w") as out:
         proc = subprocess.Popen(_in_new_net(sys.executable, "-m", "spasmwatch", "run", "--config", str(config)), stderr=out, env=env)
     try:
-        said: list[str] = []
-        while not any("READY=1" in m for m in said):
-            said.append(notify.recv(4096).decode())  # (a timeout fails the test: never ready)
+        wait_ready(notify)
         assert proc.poll() is None, log.read_text()  # up, monitoring: not ended by the address
         text = log.read_text()
         assert (f"web page: cannot listen on {HOST}:{port}" in text and "this computer has no such address" in text

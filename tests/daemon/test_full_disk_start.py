@@ -8,42 +8,24 @@ folder, its web page on loopback, a second ``spasmwatch run`` on the same store.
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
-from typing import Any
 
+from daemonproc import UP_S, api_status, one_band_config
 from servers import free_port
-
-UP_S = 30.0  # the daemon answers within 1 s here; room for a loaded machine
-
 
 def _no_file_may_grow() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
 
 
-def _status(port: int) -> dict[str, Any] | None:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=2) as r:
-            answer: dict[str, Any] = json.load(r)
-            return answer
-    except OSError:
-        return None
-
-
 def test_a_first_start_on_a_full_disk_monitors_without_the_store(tmp_path: Path) -> None:
     port, data = free_port(), tmp_path / "data"
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[daemon]\ndata_dir = "{data}"\n\n[daemon.http]\nport = {port}\n\n[channels.sound]\nenabled = false\n\n'
-        f'[channels.desktop]\nenabled = false\n\n[[bands]]\nname = "cot"\ntransport = "sim"\naddress = "127.0.0.1:{free_port()}"\n'
-    )
+    config = one_band_config(tmp_path / "config.toml", data, port)
     env = dict(os.environ, SPASMWATCH_DATA_DIR=str(data))
     cmd = [sys.executable, "-m", "spasmwatch", "run", "--config", str(config)]
     # its log through a pipe: a file would be past the limit too (a few lines in these seconds, within its buffer)
@@ -52,7 +34,7 @@ def test_a_first_start_on_a_full_disk_monitors_without_the_store(tmp_path: Path)
         end, status = time.monotonic() + UP_S, None
         while status is None and proc.poll() is None and time.monotonic() < end:
             time.sleep(0.1)
-            status = _status(port)
+            status = api_status(port)
         assert status is not None, f"the daemon did not come up (exit {proc.poll()}):\n{proc.communicate()[1]}"
         assert status["store"]["error"], status["store"]  # not open: said on the page, tried again
         assert status["bands"][0]["faults"] == ["storage_failing"]  # the family is told

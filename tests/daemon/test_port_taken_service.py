@@ -9,29 +9,17 @@ socket, the page fetched on loopback."""
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-from servers import free_port
+from daemonproc import UP_S, api_status, notify_socket, one_band_config, wait_ready
 
-UP_S = 30.0  # READY comes within a second here; room for a loaded machine
 # the daemon tries the port again every HTTP_RETRY_S (10 s): the page answers within that once it is free
 LISTEN_S = 60.0
-
-
-def _page_answers(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=2) as r:
-            return isinstance(json.load(r), dict)
-    except OSError:
-        return False
 
 
 def test_the_service_monitors_while_its_port_is_taken_and_listens_once_it_is_free(tmp_path: Path) -> None:
@@ -39,22 +27,13 @@ def test_the_service_monitors_while_its_port_is_taken_and_listens_once_it_is_fre
     busy.bind(("127.0.0.1", 0))
     busy.listen()
     port = busy.getsockname()[1]
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[daemon]\ndata_dir = "{tmp_path / "data"}"\n\n[daemon.http]\nport = {port}\n\n[channels.sound]\nenabled = false\n\n'
-        f'[channels.desktop]\nenabled = false\n\n[[bands]]\nname = "crib"\ntransport = "sim"\naddress = "127.0.0.1:{free_port()}"\n'
-    )
-    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    notify.bind(str(tmp_path / "notify"))
-    notify.settimeout(UP_S)
-    env = dict(os.environ, NOTIFY_SOCKET=str(tmp_path / "notify"))
+    config = one_band_config(tmp_path / "config.toml", tmp_path / "data", port)
+    notify, env = notify_socket(tmp_path)
     log = tmp_path / "daemon.log"
     with open(log, "w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)], stderr=out, env=env)
     try:
-        said: list[str] = []
-        while not any("READY=1" in m for m in said):
-            said.append(notify.recv(4096).decode())  # (a timeout fails the test: never ready)
+        wait_ready(notify)
         assert proc.poll() is None, log.read_text()  # up, monitoring: not ended by the port
         text = log.read_text()
         assert (f"web page: cannot listen on 127.0.0.1:{port}" in text
@@ -65,7 +44,7 @@ def test_the_service_monitors_while_its_port_is_taken_and_listens_once_it_is_fre
         assert status.returncode == 2 and f"though the daemon on this store runs (pid {proc.pid}), monitoring" in status.stderr, status.stderr
         busy.close()
         end = time.monotonic() + LISTEN_S
-        while not _page_answers(port):
+        while api_status(port) is None:
             assert proc.poll() is None and time.monotonic() < end, log.read_text()
             time.sleep(0.2)
         assert f"web page listening now on http://127.0.0.1:{port}/" in log.read_text()

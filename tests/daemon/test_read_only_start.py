@@ -11,34 +11,22 @@ EROFS; the daemons in their own processes; the page fetched on loopback."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from daemonproc import UP_S, api_status, one_band_config
 from servers import free_port
 from spasmwatch.store import Store
 
-UP_S = 30.0  # the daemon answers within 1 s here; room for a loaded machine
 AGED_S = 1.5  # past the 1 s age given to systemd-tmpfiles (it reads whole seconds)
 # the data folder bound onto itself read-only, then the command, in this namespace only
 _READ_ONLY = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"'
-
-
-def _status(port: int) -> dict[str, Any] | None:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=2) as r:
-            answer: dict[str, Any] = json.load(r)
-            return answer
-    except OSError:
-        return None
 
 
 def _read_only(folder: Path, *command: str) -> list[str]:
@@ -55,11 +43,7 @@ def test_a_read_only_data_folder_monitors_and_keeps_a_second_daemon_off(tmp_path
         pass
     if lock_there:
         (data / "spasmwatch.db.lock").write_text("")
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[daemon]\ndata_dir = "{data}"\n\n[daemon.http]\nport = {port}\n\n[channels.sound]\nenabled = false\n\n'
-        f'[channels.desktop]\nenabled = false\n\n[[bands]]\nname = "cot"\ntransport = "sim"\naddress = "127.0.0.1:{free_port()}"\n'
-    )
+    config = one_band_config(tmp_path / "config.toml", data, port)
     env = dict(os.environ, XDG_RUNTIME_DIR=str(run))
     cmd = [sys.executable, "-m", "spasmwatch", "run", "--config", str(config)]
     proc = subprocess.Popen(_read_only(data, *cmd), stderr=subprocess.PIPE, text=True, env=env)
@@ -67,7 +51,7 @@ def test_a_read_only_data_folder_monitors_and_keeps_a_second_daemon_off(tmp_path
         end, status = time.monotonic() + UP_S, None
         while status is None and proc.poll() is None and time.monotonic() < end:
             time.sleep(0.1)
-            status = _status(port)
+            status = api_status(port)
         assert status is not None, f"the daemon did not come up (exit {proc.poll()}):\n{proc.communicate()[1]}"
         error = status["store"]["error"]
         assert "is on a disk mounted read-only" in error and "chmod" not in error and "chown" not in error, error
@@ -87,7 +71,7 @@ def test_a_read_only_data_folder_monitors_and_keeps_a_second_daemon_off(tmp_path
         assert r.returncode == 2 and f"(pid {proc.pid}," in r.stderr, r.stderr
         # the CLI finds it by its lock (pid and address): 'spasmwatch status' talks to it
         st = subprocess.run([*cmd[:3], "status", "--config", str(config)], env=env, capture_output=True, text=True, timeout=UP_S)
-        assert st.returncode in (0, 1) and "cot" in st.stdout, (st.returncode, st.stdout, st.stderr)
+        assert st.returncode in (0, 1) and "crib" in st.stdout, (st.returncode, st.stdout, st.stderr)
         assert proc.poll() is None
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -1,0 +1,51 @@
+"""``spasmwatch run`` in a process of its own, as a family's shell or systemd starts it: a config
+with one simulated band, the page's ``/api/status``, systemd's notify socket (READY=1)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from servers import free_port
+
+UP_S = 30.0  # the daemon answers (READY) within a second here; room for a loaded machine
+
+
+def one_band_config(path: Path, data: Path, port: int, http: str = "") -> Path:
+    """A config at ``path``: its store in ``data``, its page on ``port`` (``http``: more of
+    [daemon.http]), sound and desktop off (no player, no screen here), one simulated band that no
+    band answers for (away)."""
+    path.write_text(
+        f'[daemon]\ndata_dir = "{data}"\n\n[daemon.http]\n{http}port = {port}\n\n[channels.sound]\nenabled = false\n\n'
+        f'[channels.desktop]\nenabled = false\n\n[[bands]]\nname = "crib"\ntransport = "sim"\naddress = "127.0.0.1:{free_port()}"\n'
+    )
+    return path
+
+
+def api_status(port: int) -> dict[str, Any] | None:
+    """The page's /api/status on loopback; None while nothing answers."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=2) as r:
+            answer: dict[str, Any] = json.load(r)
+            return answer
+    except OSError:
+        return None
+
+
+def notify_socket(tmp_path: Path) -> tuple[socket.socket, dict[str, str]]:
+    """systemd's notify socket, played by a datagram socket, and the environment naming it."""
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify"))
+    notify.settimeout(UP_S)
+    return notify, dict(os.environ, NOTIFY_SOCKET=str(tmp_path / "notify"))
+
+
+def wait_ready(notify: socket.socket) -> None:
+    """Until the daemon says READY=1 (a timeout fails the test: never ready)."""
+    said: list[str] = []
+    while not any("READY=1" in m for m in said):
+        said.append(notify.recv(4096).decode())
