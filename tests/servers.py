@@ -297,11 +297,7 @@ class MqttProxy:
             self._close(s)
 
     def close(self) -> None:
-        try:
-            self._server.shutdown(socket.SHUT_RDWR)  # wakes the accept (close alone does not)
-        except OSError:
-            pass
-        self._server.close()
+        _close_listener(self._server)
         self.cut()
 
 
@@ -328,13 +324,17 @@ class BlackHole:
                 return  # closed
 
     def close(self) -> None:
-        try:
-            self._server.shutdown(socket.SHUT_RDWR)  # wakes the accept (close alone does not)
-        except OSError:
-            pass
-        self._server.close()
+        _close_listener(self._server)
         for s in self._held:
             s.close()
+
+
+def _close_listener(server: socket.socket) -> None:
+    try:
+        server.shutdown(socket.SHUT_RDWR)  # wakes the thread in accept (close alone does not)
+    except OSError:
+        pass
+    server.close()
 
 
 def _whole_packet(buf: bytes) -> bytes | None:
