@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,19 @@ def api_status(port: int) -> dict[str, Any] | None:
             return answer
     except OSError:
         return None
+
+
+def status_once_up(proc: subprocess.Popen[str], port: int) -> dict[str, Any]:
+    """The page's status once the daemon ``proc`` (stderr piped) answers; a daemon that ends, or
+    does not answer within UP_S (then stopped: no hung test), fails the test with its log."""
+    end, status = time.monotonic() + UP_S, None
+    while status is None and proc.poll() is None and time.monotonic() < end:
+        time.sleep(0.1)
+        status = api_status(port)
+    if status is None:
+        proc.kill()
+        raise AssertionError(f"the daemon did not come up (exit {proc.poll()}):\n{proc.communicate(timeout=UP_S)[1]}")
+    return status
 
 
 def notify_socket(tmp_path: Path) -> tuple[socket.socket, dict[str, str]]:

@@ -13,10 +13,9 @@ import resource
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from daemonproc import UP_S, api_status, one_band_config
+from daemonproc import UP_S, one_band_config, status_once_up
 from servers import free_port
 
 def _no_file_may_grow() -> None:
@@ -31,11 +30,7 @@ def test_a_first_start_on_a_full_disk_monitors_without_the_store(tmp_path: Path)
     # its log through a pipe: a file would be past the limit too (a few lines in these seconds, within its buffer)
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=_no_file_may_grow)
     try:
-        end, status = time.monotonic() + UP_S, None
-        while status is None and proc.poll() is None and time.monotonic() < end:
-            time.sleep(0.1)
-            status = api_status(port)
-        assert status is not None, f"the daemon did not come up (exit {proc.poll()}):\n{proc.communicate()[1]}"
+        status = status_once_up(proc, port)
         assert status["store"]["error"], status["store"]  # not open: said on the page, tried again
         assert status["bands"][0]["faults"] == ["storage_failing"]  # the family is told
         # its lock is held though its lines could not be written: a second daemon stays off the store

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from daemonproc import UP_S, api_status, one_band_config
+from daemonproc import UP_S, one_band_config, status_once_up
 from servers import free_port
 from spasmwatch.store import Store
 
@@ -48,11 +48,7 @@ def test_a_read_only_data_folder_monitors_and_keeps_a_second_daemon_off(tmp_path
     cmd = [sys.executable, "-m", "spasmwatch", "run", "--config", str(config)]
     proc = subprocess.Popen(_read_only(data, *cmd), stderr=subprocess.PIPE, text=True, env=env)
     try:
-        end, status = time.monotonic() + UP_S, None
-        while status is None and proc.poll() is None and time.monotonic() < end:
-            time.sleep(0.1)
-            status = api_status(port)
-        assert status is not None, f"the daemon did not come up (exit {proc.poll()}):\n{proc.communicate()[1]}"
+        status = status_once_up(proc, port)
         error = status["store"]["error"]
         assert "is on a disk mounted read-only" in error and "chmod" not in error and "chown" not in error, error
         assert status["bands"][0]["faults"] == ["storage_failing"]  # the family is told
