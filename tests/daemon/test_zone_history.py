@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import json
 import os
 import re
 import sqlite3
@@ -115,6 +116,10 @@ def test_summary_says_a_zone_change_in_its_24_hours(tmp_path: Path) -> None:
         + _all_in("America/New_York")
     ), moved
     assert "time zone" not in _spasmwatch("summary", "--db", str(db), "--at", "2026-11-04T12:00")
+    # --json too (it had no zone line): each band's object, null where the text says nothing
+    said = json.loads(_spasmwatch("summary", "--db", str(db), "--at", "2026-11-06T20:00", "--json", tz="America/New_York").splitlines()[0])
+    assert said["zones"] == moved.rstrip().rsplit("\n", 1)[-1], said
+    assert json.loads(_spasmwatch("summary", "--db", str(db), "--at", "2026-11-04T12:00", "--json").splitlines()[0])["zones"] is None
 
 
 def test_a_history_begun_inside_the_span_says_before_when_none_is_known() -> None:

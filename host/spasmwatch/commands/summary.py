@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
     add_store_args(p)
     p.add_argument("--device", help="only this band (its name or device id)")
     p.add_argument("--at", help="the summary as it was at this ISO local time, e.g. this morning's 2027-01-15T07:30 (default: now), or a span back: 12h")
-    p.add_argument("--json", action="store_true", help="the facts (counts, times, worn hours, clusters per 24 h monitored since a treatment started and before it) as JSON, one object a line per band")
+    p.add_argument("--json", action="store_true", help="the facts (counts, times, worn hours, clusters per 24 h monitored since a treatment started and before it, the zone line) as JSON, one object a line per band")
     p.set_defaults(func=run)
 
 
@@ -65,9 +65,9 @@ def run(args: argparse.Namespace) -> int:
     if not out:
         print(f"no band in the store {path} yet: nothing to summarise (a band shows here once the daemon has heard from it)")
         return 0
-    if args.json:
+    if args.json:  # each band's object carries the zone line too ("zones", null when none), as the text ends with it
         for o in out:
-            print(json.dumps(o))
+            print(json.dumps(o | {"zones": zones}))
         return 0
     print("\n\n".join(f"{o['title']}\n{o['text']}" for o in out))
     if zones:
