@@ -120,7 +120,10 @@ def test_cluster_ended_says_whether_the_alarm_was_acknowledged_on_every_channel(
                              "webhook": (hook[0]["title"], hook[0]["text"])}  # fmt: skip
                     desktop = [json.loads(line) for line in (tmp_path / "desktop.jsonl").read_text().splitlines()]
                     texts["desktop"] = tuple(desktop[-1][-2:])
-                    watcher.wait_until(lambda: watcher.latest("spasmwatch/cot/event").get("kind") == "cluster_closed", "the MQTT event")
+                    # off the loop the daemon publishes on: the event, then the alert's retained state (another
+                    # publish: read at once, it was still the alarm's once, in a full run under load)
+                    await asyncio.to_thread(watcher.wait_until, lambda: watcher.latest("spasmwatch/cot/event").get("kind") == "cluster_closed"
+                                            and watcher.latest("spasmwatch/cot/alert").get("title") == title, "the MQTT event and alert state")  # fmt: skip
                     event = watcher.latest("spasmwatch/cot/event")
                     texts["mqtt event"] = (event["title"], event["text"])
                     state = watcher.latest("spasmwatch/cot/alert")
