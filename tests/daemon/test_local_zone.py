@@ -129,3 +129,44 @@ def test_offset_changes_follows_a_posix_rule(tz_env: pytest.MonkeyPatch) -> None
     set_tz(tz_env, RULE)
     got = clock.offset_changes(local_zone(), _utc(2026, 10, 24), _utc(2026, 10, 26))
     assert got == [(_utc(2026, 10, 25, 1), timedelta(hours=2), timedelta(hours=1))]
+
+
+def test_a_copied_zone_file_is_named_by_the_zone_it_copies(tz_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Zone review: /etc/localtime copied, not linked (some images; a container given the host's file)
+    named no zone, so the store recorded 'localtime' and the doctor read 'The monitor ran in
+    localtime'. The tz database zone with the same bytes names it now, by TZ=path and as /etc/localtime.
+    A file no zone has (here Berlin's with its autumn change an hour later) stays unnamed and is said by
+    its offsets. Old code: 'localtime' for both."""
+    copy = tmp_path / "localtime"
+    copy.write_bytes(BERLIN_FILE.read_bytes())
+    set_tz(tz_env, str(copy))
+    assert clock.zone_name(local_zone()) == "Europe/Berlin"
+    tz_env.delenv("TZ")
+    _localtime_is(tz_env, copy)
+    assert clock.zone_name(local_zone()) == "Europe/Berlin"
+    data = BERLIN_FILE.read_bytes()
+    assert data.endswith(b"M10.5.0/3\n")
+    copy.write_bytes(data[:-2] + b"4\n")
+    zone = local_zone()
+    assert clock.zone_name(zone) == "localtime"
+    assert clock.said_zone_of(zone, _utc(2026, 1, 1)) == "UTC+01/UTC+02"
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        (RULE, "UTC+01/UTC+02"),
+        ("EST5EDT,M3.2.0,M11.1.0", "UTC-05/UTC-04"),
+        ("<+0330>-3:30", "UTC+0330"),
+        ("IST-5:30", "UTC+0530"),
+        ("<-03>3", "UTC-03"),
+        ("localtime", "an unnamed time zone"),
+        ("Europe/Berlin", "Europe/Berlin"),
+        ("EST5EDT", "EST5EDT"),  # a tz database zone by that name, not read as a rule
+        ("UTC", "UTC"),
+    ],
+)
+def test_a_recorded_zone_is_said_as_a_doctor_reads_it(name: str, said: str) -> None:
+    """A zone recorded as a POSIX rule or as 'localtime' (stores written before names were found by
+    content) went to the doctor as that raw string. Old code: no said_zone_name."""
+    assert clock.said_zone_name(name) == said

@@ -193,3 +193,29 @@ def test_a_restart_under_another_name_of_the_same_zone_is_no_change() -> None:
         "The monitor ran in Etc/UTC over these days. " + _all_in("Europe/Berlin"))
     assert zones_line(history, ZoneInfo("Europe/Berlin"), T0, T0 + 3 * DAY, "these days") == (
         "The monitor's time zone changed over these days: Etc/UTC, then Asia/Tokyo from 2026-11-03 01:00. " + _all_in("Europe/Berlin"))
+
+
+def test_a_posix_rule_or_an_unnamed_zone_is_said_by_its_offsets(tmp_path: Path, tz_env: pytest.MonkeyPatch) -> None:
+    """Zone review: a zone recorded as a POSIX rule ('CET-1CEST,M3.5.0,M10.5.0/3', TZ on some Pi
+    images) or as 'localtime' (an /etc/localtime copied, not linked) went to the doctor as that raw
+    string. A rule is said by its offsets; 'localtime' rows already stored as an unnamed zone; and a
+    daemon under a copied file now records the zone it copies. Old code: the raw strings, and
+    'localtime' recorded."""
+    rule = "CET-1CEST,M3.5.0,M10.5.0/3"
+    history = [(T0 - DAY, rule), (T0 + DAY, "localtime"), (T0 + 2 * DAY, "Asia/Tokyo")]
+    assert zones_line(history, ZoneInfo("Europe/Berlin"), T0, T0 + 3 * DAY, "these days") == (
+        "The monitor's time zone changed over these days: UTC+01/UTC+02, then an unnamed time zone from 2026-11-02 01:00, "
+        "then Asia/Tokyo from 2026-11-03 01:00. " + _all_in("Europe/Berlin"))
+    # the report's own zone, a rule: by its offsets too (was 'All days and times here are CET-1CEST,... time')
+    db = tmp_path / "sw.db"
+    with Store(db) as store:
+        store.upsert_device(DEV, name="cot", wall_s=T0)
+        store.record_zone(T0 - 30 * DAY, "Asia/Tokyo")
+    assert "The monitor ran in Asia/Tokyo over these days. " + _all_in("UTC+01/UTC+02") in _report_text(
+        db, tmp_path / "r.html", "--since", "2026-11-01", "--until", "2026-11-04", tz=rule)
+    copy = tmp_path / "localtime"
+    copy.write_bytes(Path("/usr/share/zoneinfo/America/New_York").read_bytes())
+    set_tz(tz_env, str(copy))
+    with Store(tmp_path / "copied.db") as store:
+        Daemon(store, [], clock=HandClock(T0))._tick()  # type: ignore[arg-type]  # a hand clock: one tick
+        assert store.zones(0.0, T0 + DAY) == [(T0, "America/New_York")]

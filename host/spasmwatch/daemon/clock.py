@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import io
 import math
 import os
 import re
@@ -18,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+import zoneinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -102,6 +104,75 @@ def zone_spans(zone: dt.tzinfo, a: float, b: float) -> list[tuple[float, int, st
     return [span(a), *(span(t) for t, _, _ in offset_changes(zone, a, b))]
 
 
+# A POSIX TZ rule's offsets: its standard name and offset, then its DST name and (1 h ahead if not
+# given) offset ('CET-1CEST', '<+0330>-3:30', 'EST5EDT'), up to its change rules after a comma.
+_RULE_NAME = r"(?:[A-Za-z]{3,}|<[A-Za-z0-9+-]{3,}>)"
+_RULE_OFFSET = r"([+-]?\d{1,2}(?::\d{1,2}){0,2})"
+_POSIX_OFFSETS = re.compile(rf"{_RULE_NAME}{_RULE_OFFSET}(?:({_RULE_NAME}){_RULE_OFFSET}?)?")
+_DST_AHEAD_S = 3600  # POSIX: a rule's DST offset not given is one hour ahead of its standard one
+UNNAMED_ZONE = "an unnamed time zone"  # a zone file that no tz database zone matches ('localtime')
+
+
+def utc_offset_text(seconds: int) -> str:
+    """A UTC offset as the tz database's numeric abbreviations read after ``said_zone``: 'UTC+01',
+    'UTC+0530', 'UTC-03'; 'UTC' for none."""
+    if not seconds:
+        return "UTC"
+    h, m = divmod(abs(seconds) // 60, 60)
+    return f"UTC{'-' if seconds < 0 else '+'}{h:02}{f'{m:02}' if m else ''}"
+
+
+def rule_offsets(rule: str) -> list[int] | None:
+    """The UTC offsets (s; standard, then DST if the rule has one) of a POSIX TZ rule, None if
+    ``rule`` is not one. POSIX counts west of Greenwich positive: 'CET-1' is UTC+01."""
+    m = _POSIX_OFFSETS.fullmatch(rule.lstrip(":").split(",", 1)[0])
+    if m is None:
+        return None
+
+    def seconds(text: str) -> int:
+        h, m, sec = ([int(p) for p in text.lstrip("+-").split(":")] + [0, 0])[:3]
+        value = h * 3600 + m * 60 + sec
+        return value if text.startswith("-") else -value
+
+    std = seconds(m[1])
+    if m[2] is None:
+        return [std]
+    return [std, seconds(m[3]) if m[3] else std + _DST_AHEAD_S]
+
+
+def said_zone_name(name: str, unnamed: str = UNNAMED_ZONE) -> str:
+    """A recorded zone (``zone_name``) as a doctor or a parent reads it: a POSIX rule by the offsets it
+    gives ('CET-1CEST,M3.5.0,M10.5.0/3' is 'UTC+01/UTC+02'), a zone file that named no zone
+    ('localtime', as stores kept it before names were found by content) as ``unnamed``, else the name."""
+    if name == "localtime":
+        return unnamed
+    offsets = None if _is_zone_key(name) else rule_offsets(name)
+    return "/".join(utc_offset_text(o) for o in offsets) if offsets else name
+
+
+def said_zone_of(zone: dt.tzinfo, t: float) -> str:
+    """``zone`` by the name ``said_zone_name`` gives it, or, for a zone file that names no zone, by
+    the UTC offsets it has in the year from ``t`` (unix s): 'UTC+01/UTC+02'."""
+    name = zone_name(zone)
+    if name != "localtime":
+        return said_zone_name(name)
+    first = dt.datetime.fromtimestamp(t, zone).utcoffset() or dt.timedelta(0)
+    seen = {first, *(after for _, _, after in offset_changes(zone, t, t + _YEAR_S))}
+    return "/".join(utc_offset_text(int(o.total_seconds())) for o in sorted(seen))
+
+
+_YEAR_S = 366 * 86_400  # a zone's offsets over a year: its standard and DST ones
+
+
+def _is_zone_key(name: str) -> bool:
+    """Whether the tz database has a zone by ``name`` ('UTC' and 'EST5EDT' do, as POSIX-like names)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
 def zone_name(zone: dt.tzinfo) -> str:
     """``zone`` by a name that stays the same across its DST changes, as the store records the
     daemon's zone: the tz database's ('Europe/Berlin'; 'localtime' for a zone file that names none),
@@ -172,10 +243,53 @@ def _zone_at(path: Path) -> dt.tzinfo | None:
         except (ZoneInfoNotFoundError, ValueError, OSError):
             pass  # a zone this Python's tz database lacks: the file itself
     try:
-        with open(path, "rb") as f:
-            return ZoneInfo.from_file(f, key="localtime")
+        data = path.read_bytes()
+        zone = ZoneInfo.from_file(io.BytesIO(data), key="localtime")
     except (OSError, ValueError):
         return None
+    # A copy, not a link (some images, Docker's -v /etc/localtime): the zone whose file it is, so the
+    # store records a name the doctor reads ('localtime' said nothing), and the page and report too.
+    name = _name_by_content(data)
+    return ZoneInfo(name) if name else zone
+
+
+# Under a tz database folder: copies of other zones' files, and files that are no zone.
+_NOT_ZONES = {"posix", "right", "posixrules", "localtime", "Factory"}
+
+
+@functools.cache
+def _name_by_content(data: bytes) -> str:
+    """The tz database name of the zone file whose bytes are ``data`` ('' for none): a zone listed
+    in zone1970.tab first (Europe/Berlin rather than a link's name that shares its file), then the
+    first by name. Read once per content (~900 files, ~30 ms)."""
+    found: list[str] = []
+    for root in map(Path, zoneinfo.TZPATH):
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = [d for d in dirs if d not in _NOT_ZONES]
+            for f in files:
+                path = Path(folder, f)
+                if f not in _NOT_ZONES and _same_bytes(path, data):
+                    found.append(path.relative_to(root).as_posix())
+        if found:
+            listed = _listed_zones(root)
+            return min(found, key=lambda n: (n not in listed, n))
+    return ""
+
+
+def _same_bytes(path: Path, data: bytes) -> bool:
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _listed_zones(root: Path) -> set[str]:
+    """The zones zone1970.tab lists under ``root`` (one per region; links are not listed)."""
+    try:
+        lines = (root / "zone1970.tab").read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return set()
+    return {cols[2] for line in lines if not line.startswith("#") and len(cols := line.split("\t")) > 2}
 
 
 def _zone_name(link: Path) -> str:

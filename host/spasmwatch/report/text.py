@@ -20,7 +20,7 @@ from spasmwatch.report.consts import (
     TREND_PER_S,
 )
 from spasmwatch.report.data import Day, ReportData, Side, Trend
-from spasmwatch.daemon.clock import same_clock, wall_text, zone_name
+from spasmwatch.daemon.clock import UNNAMED_ZONE, said_zone_name, said_zone_of, same_clock, wall_text
 from spasmwatch.words import counted
 
 TITLE = "spasmwatch screening log"
@@ -120,7 +120,7 @@ def at(data: ReportData, t: float, fmt: str = MINUTE) -> str:
 def zone(data: ReportData) -> str:
     """The report's time zone by name ('Europe/Berlin'): every time of day is in it, and every plot
     of one says so (doctor review: the plots' hours named no zone; only page 1 said it)."""
-    return str(getattr(data.tz, "key", None) or data.local(data.since).tzname() or data.tz)
+    return said_zone_of(data.tz, data.since)  # a POSIX rule or a zone file naming none by its offsets
 
 
 def summary(data: ReportData) -> list[str]:
@@ -208,20 +208,32 @@ def zones_line(history: Sequence[tuple[float, str]], tz: tzinfo, since: float, u
     a day of two zones has no one length or midnight). A zone by another name of ``tz``'s clock over
     its part of the span is ``tz`` (``same_clock``: 'Etc/UTC' recorded, a report in 'UTC' said a
     journey that never was; zone review). Nothing when none is recorded (a store from before v13)."""
-    here = zone_name(tz)
+    said = zones_said(history, tz, since, until)
+    if said is None:
+        return None
+    here = said_zone_of(tz, since)
+    # Said of the zone: '(none recorded before ...)' read, in a doctor's report, as no data before then
+    unknown = "" if said[0][0] <= since else f" Which zone it ran in before {wall_text(said[0][0], MINUTE, tz)} is not recorded."
+    if len(said) == 1:
+        ran = f"The monitor ran in {said[0][1]} over {what}"
+    else:
+        later = ", then ".join(f"{z} from {wall_text(t, MINUTE, tz)}" for t, z in said[1:])
+        ran = f"The monitor's time zone changed over {what}: {said[0][1]}, then {later}"
+    return (f"{ran}.{unknown} All days and times here are {here} time, also those spent in another zone: "
+            f"each is shown at the {here} date and time it happened.")  # fmt: skip
+
+
+def zones_said(
+    history: Sequence[tuple[float, str]], tz: tzinfo, since: float, until: float, unnamed: str = UNNAMED_ZONE
+) -> list[tuple[float, str]] | None:
+    """The zones ``zones_line`` says, (from, name as read: ``said_zone_name``), or None when it says
+    none: the span was in ``tz``'s clock alone (or no zone is recorded). The one rule of the report,
+    'summary' and the daily push (``unnamed``: 'localtime' in the push's language)."""
     history = _one_name_a_clock(history, since, until)
     ends = [t for t, _ in history[1:]] + [until]
     if all(same_clock(z, tz, max(t, since), end) for (t, z), end in zip(history, ends)):
         return None  # (also when no zone is recorded: all of none)
-    # Said of the zone: '(none recorded before ...)' read, in a doctor's report, as no data before then
-    unknown = "" if history[0][0] <= since else f" Which zone it ran in before {wall_text(history[0][0], MINUTE, tz)} is not recorded."
-    if len(history) == 1:
-        ran = f"The monitor ran in {history[0][1]} over {what}"
-    else:
-        later = ", then ".join(f"{z} from {wall_text(t, MINUTE, tz)}" for t, z in history[1:])
-        ran = f"The monitor's time zone changed over {what}: {history[0][1]}, then {later}"
-    return (f"{ran}.{unknown} All days and times here are {here} time, also those spent in another zone: "
-            f"each is shown at the {here} date and time it happened.")  # fmt: skip
+    return [(t, said_zone_name(z, unnamed)) for t, z in history]
 
 
 def _one_name_a_clock(history: Sequence[tuple[float, str]], since: float, until: float) -> list[tuple[float, str]]:
