@@ -20,7 +20,7 @@ from enum import Enum
 from functools import cache
 
 from spasmwatch.alerts.model import LANGUAGES, BandFault
-from spasmwatch.daemon.clock import wall_text
+from spasmwatch.daemon.clock import UNNAMED_ZONE, said_zone_name, wall_text
 from spasmwatch.report.consts import TREND_HOURS_DIFFER, TREND_MIN_MONITORED_S
 from spasmwatch.report.data import Trend
 
@@ -179,6 +179,10 @@ EN: dict[str, str] = {
     # the mark in a rate such as 1.2 (de, es and fr write 1,2)
     "decimal_mark": ".",
     "summary.video": "Keep any video and tell your pediatrician.",
+    # the last 24 h in another zone than the daemon's or in more than one ({zones}: 'America/New_York,
+    # 20:00 → Europe/Paris'; {here}: the daemon's zone, the times'), and a zone file that named none
+    "summary.zones": "Time zone in the last 24 h: {zones}; times here are {here} time.",
+    "summary.zone_unnamed": UNNAMED_ZONE,
     # ---- the family web page (daemon/web/app.js looks these up; daemon/http.py serves the
     # "page." keys of the configured language once, in index.html). English must read as the page always has.
     "page.connecting": "Connecting…",
@@ -571,6 +575,12 @@ class SummaryFacts:
     # with quiet_days: the seconds monitored (worn and heard from, export/coverage.py) since the latest
     # cluster's end; 'No cluster for 4 days' of a band left at home for three read as the spasms stopping
     quiet_monitored_s: float = 0.0
+    # The zones of the 24 h when not the daemon's alone (report.text.zones_said, the report's rule):
+    # (from, the zone as recorded), from None for the one in force at the 24 h's start; and the
+    # daemon's zone, the times' (clock.said_zone_of). A time listed at Paris's hour that was New
+    # York's evening read as a night cluster, with no word of the journey (zone review).
+    zones: tuple[tuple[float | None, str], ...] = ()
+    zone_here: str = ""
 
 
 def _worn(s: float | None, lang: str) -> str:
@@ -629,6 +639,14 @@ def _counts(f: SummaryFacts, tz: tzinfo | None, lang: str) -> str:
               spasms=_spasms(f.cluster_spasms, lang), outside=outside)  # fmt: skip
 
 
+def _zones(f: SummaryFacts, tz: tzinfo | None, lang: str) -> str:
+    """'Time zone in the last 24 h: America/New_York, 20:00 → Europe/Paris; ...': one line a phone
+    shows whole; the arrow and the 24 h clock need no words in any language."""
+    unnamed = _t(lang, "summary.zone_unnamed")
+    said = [said_zone_name(z, unnamed) if t is None else f"{hhmm(t, tz)} → {said_zone_name(z, unnamed)}" for t, z in f.zones]
+    return _t(lang, "summary.zones", zones=", ".join(said), here=f.zone_here)
+
+
 def daily_summary(f: SummaryFacts, tz: tzinfo | None, lang: str = "en") -> Message:
     """The morning look at the last day: counts and times, worn time, clusters per 24 h monitored
     since a treatment started and before it. Counts only, never a verdict; a day with clusters and
@@ -646,6 +664,8 @@ def daily_summary(f: SummaryFacts, tz: tzinfo | None, lang: str = "en") -> Messa
         lines.append(_t(lang, "summary.treatment_doctor"))
     if n:
         lines.append(_t(lang, "summary.video"))
+    if f.zones:
+        lines.append(_zones(f, tz, lang))
     lines.append(_t(lang, "disclaimer"))
     clusters = _plural(lang, "summary.clusters", n) if n else _t(lang, "summary.no_cluster")
     title = _titled(lang, "summary.title_unmonitored", f.device) if unmonitored else _titled(lang, "summary.title", f.device, clusters=clusters)

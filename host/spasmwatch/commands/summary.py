@@ -14,8 +14,7 @@ from typing import Any
 from spasmwatch.commands._args import zone
 from spasmwatch.commands._daemon import add_store_args, config_of, open_store_at, parse_when, store_path_of
 from spasmwatch.config import Config
-from spasmwatch.daemon.summary import DAY_S, summaries
-from spasmwatch.report.text import zones_line
+from spasmwatch.daemon.summary import summaries
 from spasmwatch.store.rows import DeviceRow
 
 
@@ -61,15 +60,14 @@ def run(args: argparse.Namespace) -> int:
     with open_store_at(path, args) as store:
         names = names_of(args, store.devices())
         out = summaries(store, names, now, tz, args.device)
-        zones = zones_line(store.zones(now - DAY_S, now), tz, now - DAY_S, now, "the last 24 h")
     if not out:
         print(f"no band in the store {path} yet: nothing to summarise (a band shows here once the daemon has heard from it)")
         return 0
     if args.json:  # each band's object carries the zone line too ("zones", null when none), as the text ends with it
         for o in out:
-            print(json.dumps(o | {"zones": zones}))
+            print(json.dumps(o))
         return 0
     print("\n\n".join(f"{o['title']}\n{o['text']}" for o in out))
-    if zones:
+    if zones := out[0]["zones"]:  # the store's, the same in every band's
         print(f"\n{zones}")
     return 0

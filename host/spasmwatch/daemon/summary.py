@@ -17,10 +17,12 @@ from typing import Any
 
 from spasmwatch.alerts.messages import SummaryFacts, TreatmentTrend, daily_summary
 from spasmwatch.daemon import consts as K
+from spasmwatch.daemon.clock import said_zone_of
 from spasmwatch.export.coverage import coverage
 from spasmwatch.export.store_source import StoreSource
 from spasmwatch.report.consts import TREND_DAYS
 from spasmwatch.report.data import Side, Trend, count, midnight, trend, with_treatments
+from spasmwatch.report.text import zones_line, zones_said
 from spasmwatch.store import Store
 
 DAY_S = 86400.0
@@ -36,6 +38,7 @@ def summary_facts(store: Store, device: str, name: str, now: float, tz: tzinfo) 
     worn_s = sum(a.epoch_s for a in epochs if a.worn) if epochs else None
     today = datetime.fromtimestamp(now, tz).date()
     quiet_days, quiet_monitored_s = (None, 0.0) if starts else _quiet(source, device, now)
+    zones = zones_said(store.zones(now - DAY_S, now), tz, now - DAY_S, now) or []
     return SummaryFacts(
         device=name,
         cluster_starts=starts,
@@ -45,6 +48,8 @@ def summary_facts(store: Store, device: str, name: str, now: float, tz: tzinfo) 
         quiet_days=quiet_days,
         quiet_monitored_s=quiet_monitored_s,
         treatments=_treatments(source, device, today, tz, now),
+        zones=tuple((None if t <= now - DAY_S else t, z) for t, z in zones),
+        zone_here=said_zone_of(tz, now - DAY_S) if zones else "",
     )
 
 
@@ -55,7 +60,8 @@ def summary_json(
     English, as the CLI is): the words the daily summary would send at ``now`` (title, text; the
     push in ``lang``, [alerts] language) and the facts they come from. ``local``: the same words in
     that language too, as ``local: {lang, title, text}`` (the page's card, in the page's language;
-    ``text`` stays English for other clients)."""
+    ``text`` stays English for other clients). ``zones``: the report's zone line of the 24 h
+    (``report.text.zones_line``; null when it says none), the push's short one in its words."""
     f = summary_facts(store, device, name, now, tz)
     msg = daily_summary(f, tz, lang)
     words = {} if local is None else {"local": local_words(f, tz, local)}
@@ -66,6 +72,7 @@ def summary_json(
         "worn_h": None if f.worn_s is None else round(f.worn_s / 3600, 2), "quiet_days": f.quiet_days,
         "quiet_monitored_h": None if f.quiet_days is None else round(f.quiet_monitored_s / 3600, 2),
         "treatments": [_treatment_json(t) for t in f.treatments],
+        "zones": zones_line(store.zones(now - DAY_S, now), tz, now - DAY_S, now, "the last 24 h"),
     }  # fmt: skip
 
 

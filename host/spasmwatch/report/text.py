@@ -20,7 +20,7 @@ from spasmwatch.report.consts import (
     TREND_PER_S,
 )
 from spasmwatch.report.data import Day, ReportData, Side, Trend
-from spasmwatch.daemon.clock import UNNAMED_ZONE, said_zone_name, said_zone_of, same_clock, wall_text
+from spasmwatch.daemon.clock import said_zone_name, said_zone_of, same_clock, wall_text
 from spasmwatch.words import counted
 
 TITLE = "spasmwatch screening log"
@@ -208,9 +208,10 @@ def zones_line(history: Sequence[tuple[float, str]], tz: tzinfo, since: float, u
     a day of two zones has no one length or midnight). A zone by another name of ``tz``'s clock over
     its part of the span is ``tz`` (``same_clock``: 'Etc/UTC' recorded, a report in 'UTC' said a
     journey that never was; zone review). Nothing when none is recorded (a store from before v13)."""
-    said = zones_said(history, tz, since, until)
-    if said is None:
+    kept = zones_said(history, tz, since, until)
+    if kept is None:
         return None
+    said = [(t, said_zone_name(z)) for t, z in kept]
     here = said_zone_of(tz, since)
     # Said of the zone: '(none recorded before ...)' read, in a doctor's report, as no data before then
     unknown = "" if said[0][0] <= since else f" Which zone it ran in before {wall_text(said[0][0], MINUTE, tz)} is not recorded."
@@ -223,17 +224,15 @@ def zones_line(history: Sequence[tuple[float, str]], tz: tzinfo, since: float, u
             f"each is shown at the {here} date and time it happened.")  # fmt: skip
 
 
-def zones_said(
-    history: Sequence[tuple[float, str]], tz: tzinfo, since: float, until: float, unnamed: str = UNNAMED_ZONE
-) -> list[tuple[float, str]] | None:
-    """The zones ``zones_line`` says, (from, name as read: ``said_zone_name``), or None when it says
-    none: the span was in ``tz``'s clock alone (or no zone is recorded). The one rule of the report,
-    'summary' and the daily push (``unnamed``: 'localtime' in the push's language)."""
+def zones_said(history: Sequence[tuple[float, str]], tz: tzinfo, since: float, until: float) -> list[tuple[float, str]] | None:
+    """The zones ``zones_line`` says, (from, zone as recorded), or None when it says none: the span
+    was in ``tz``'s clock alone (or no zone is recorded). The one rule of the report, 'summary', the
+    page's summary and the daily push (each words the names, ``said_zone_name``, in its language)."""
     history = _one_name_a_clock(history, since, until)
     ends = [t for t, _ in history[1:]] + [until]
     if all(same_clock(z, tz, max(t, since), end) for (t, z), end in zip(history, ends)):
         return None  # (also when no zone is recorded: all of none)
-    return [(t, said_zone_name(z, unnamed)) for t, z in history]
+    return history
 
 
 def _one_name_a_clock(history: Sequence[tuple[float, str]], since: float, until: float) -> list[tuple[float, str]]:

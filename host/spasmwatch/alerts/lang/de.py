@@ -139,6 +139,8 @@ CATALOG: dict[str, str] = {
     "Behandlung wirkt, beurteilt Ihre Kinderärztin oder Ihr Kinderarzt.",
     "decimal_mark": ",",
     "summary.video": "Heben Sie Videos auf und sagen Sie es Ihrer Kinderärztin oder Ihrem Kinderarzt.",
+    "summary.zones": "Zeitzone der letzten 24 h: {zones}; alle Uhrzeiten hier in {here}.",
+    "summary.zone_unnamed": "eine unbenannte Zeitzone",
     # ---- die Familienseite (daemon/web/app.js)
     "page.connecting": "Verbinde…",
     "page.current_alert": "Aktueller Alarm",

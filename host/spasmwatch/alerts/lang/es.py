@@ -136,6 +136,8 @@ CATALOG: dict[str, str] = {
     "lo valora su pediatra.",
     "decimal_mark": ",",
     "summary.video": "Guarde los vídeos y cuénteselo a su pediatra.",
+    "summary.zones": "Zona horaria en las últimas 24 h: {zones}; las horas aquí son de {here}.",
+    "summary.zone_unnamed": "una zona horaria sin nombre",
     # ---- la página de la familia (daemon/web/app.js)
     "page.connecting": "Conectando…",
     "page.current_alert": "Alerta actual",
