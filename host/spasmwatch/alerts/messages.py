@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import datetime, timedelta, tzinfo
 from enum import Enum
 from functools import cache
 
@@ -401,10 +401,27 @@ class ClusterFacts:
     ended_t: float | None = None
 
 
-def hhmm(t: float, tz: tzinfo | None) -> str:
-    """24 h clock in every language (de, es, fr write it so too), with the zone's abbreviation in
-    the hour the clocks go back (``wall_text``): a 'since 02:30' of that night names two instants."""
-    return wall_text(t, "%H:%M", tz)
+# The zone abbreviations a language has words of its own for (German clocks, radio and timetables
+# say MESZ/MEZ); any other, and every one in es and fr, is said by its UTC offset (``_pass_word``).
+ZONE_WORDS: dict[str, dict[str, str]] = {"de": {"CEST": "MESZ", "CET": "MEZ"}}
+
+
+def hhmm(t: float, tz: tzinfo | None, lang: str = "en") -> str:
+    """24 h clock in every language (de, es, fr write it so too), with the pass named in the hour
+    the clocks go back (``wall_text``): a 'since 02:30' of that night names two instants. English
+    names it by the tz database's abbreviation ('02:30 CEST'); the others by ``_pass_word``."""
+    return wall_text(t, "%H:%M", tz, None if lang == "en" else lambda d: _pass_word(d, lang))
+
+
+def _pass_word(local: datetime, lang: str) -> str:
+    """One pass of the repeated hour as a ``lang`` reader knows it: the tz database's 'CEST'/'CET'
+    are English (Central European Summer Time); a German reads MESZ/MEZ, a Spanish or French one
+    no short name of their own, so the offset, 'UTC+2'/'UTC+1' (review: needs a native speaker's)."""
+    words = ZONE_WORDS.get(lang, {})
+    if (abbreviation := local.tzname() or "") in words:
+        return words[abbreviation]
+    h, m = divmod(int((local.utcoffset() or timedelta(0)).total_seconds()) // 60, 60)
+    return f"UTC{'+' if h >= 0 else '-'}{abs(h)}{f':{m:02}' if m else ''}"
 
 
 def page_span(seconds: float, lang: str) -> str:
@@ -428,7 +445,7 @@ def page_ago(when: float, now: float, lang: str) -> str:
 def last_known(when: float, now: float, tz: tzinfo | None, lang: str = "en") -> str:
     """"last known at 02:41 (23 min ago)": a band's battery, worn and sleep while they are its last
     report's (/api/status ``last_known_at``), as the page says it under each."""
-    return _t(lang, "page.last_known", time=hhmm(when, tz), seen=page_ago(when, now, lang))
+    return _t(lang, "page.last_known", time=hhmm(when, tz, lang), seen=page_ago(when, now, lang))
 
 
 def _titled(lang: str, key: str, device: str, **kw: object) -> str:
@@ -436,11 +453,11 @@ def _titled(lang: str, key: str, device: str, **kw: object) -> str:
 
 
 def _since(f: ClusterFacts, tz: tzinfo | None, lang: str) -> str:
-    return "" if f.started_t is None else _t(lang, "since", time=hhmm(f.started_t, tz))
+    return "" if f.started_t is None else _t(lang, "since", time=hhmm(f.started_t, tz, lang))
 
 
 def _of(f: ClusterFacts, tz: tzinfo | None, lang: str) -> str:
-    return "" if f.started_t is None else _t(lang, "of", time=hhmm(f.started_t, tz))
+    return "" if f.started_t is None else _t(lang, "of", time=hhmm(f.started_t, tz, lang))
 
 
 def _after_waking(f: ClusterFacts, lang: str) -> str:
@@ -501,7 +518,7 @@ def closed(f: ClusterFacts, tz: tzinfo | None, lang: str = "en", alarm: AlarmEnd
     over = ""
     if f.started_t is not None and f.ended_t is not None:
         over = _t(lang, "closed.over", span=_span(max(0.0, f.ended_t - f.started_t), lang))
-    start = "" if f.started_t is None else _t(lang, "closed.start", time=hhmm(f.started_t, tz))
+    start = "" if f.started_t is None else _t(lang, "closed.start", time=hhmm(f.started_t, tz, lang))
     who = "" if by is None else _t(lang, "closed.by", by=by)
     title = said = ""
     if alarm is not AlarmEnd.NONE:
@@ -521,7 +538,7 @@ def false_alarm(f: ClusterFacts, tz: tzinfo | None, by: str, lang: str = "en") -
 
 def test_alarm(device: str, by: str, t: float, tz: tzinfo | None, lang: str = "en") -> Message:
     """The test a family sends to check that an alarm reaches each phone and speaker."""
-    return Message(_titled(lang, "test_alarm.title", device), _t(lang, "test_alarm.text", by=by, time=hhmm(t, tz)))
+    return Message(_titled(lang, "test_alarm.title", device), _t(lang, "test_alarm.text", by=by, time=hhmm(t, tz, lang)))
 
 
 def band_fault(device: str, kind: BandFault, lang: str = "en", here: bool = False, command: str = "", acts: bool = False) -> Message:
@@ -630,7 +647,7 @@ def _counts(f: SummaryFacts, tz: tzinfo | None, lang: str) -> str:
     n = len(f.cluster_starts)
     if not n:
         return _t(lang, "summary.counts_none", spasms=_spasms(f.spasms, lang))
-    shown = ", ".join(hhmm(t, tz) for t in f.cluster_starts[:SUMMARY_MAX_TIMES])
+    shown = ", ".join(hhmm(t, tz, lang) for t in f.cluster_starts[:SUMMARY_MAX_TIMES])
     more = _t(lang, "summary.more", n=n - SUMMARY_MAX_TIMES) if n > SUMMARY_MAX_TIMES else ""
     lone = f.spasms - f.cluster_spasms
     # "outside it" / "outside them": the form follows the clusters' number, not the movements'
@@ -643,7 +660,7 @@ def _zones(f: SummaryFacts, tz: tzinfo | None, lang: str) -> str:
     """'Time zone in the last 24 h: America/New_York, 20:00 → Europe/Paris; ...': one line a phone
     shows whole; the arrow and the 24 h clock need no words in any language."""
     unnamed = _t(lang, "summary.zone_unnamed")
-    said = [said_zone_name(z, unnamed) if t is None else f"{hhmm(t, tz)} → {said_zone_name(z, unnamed)}" for t, z in f.zones]
+    said = [said_zone_name(z, unnamed) if t is None else f"{hhmm(t, tz, lang)} → {said_zone_name(z, unnamed)}" for t, z in f.zones]
     return _t(lang, "summary.zones", zones=", ".join(said), here=f.zone_here)
 
 

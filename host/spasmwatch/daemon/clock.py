@@ -18,7 +18,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 import zoneinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -63,7 +63,9 @@ def log_time(t: float) -> str:
     return dt.datetime.fromtimestamp(t).strftime("%H:%M:%S")
 
 
-def wall_text(t: float, fmt: str = "%Y-%m-%d %H:%M:%S", zone: dt.tzinfo | None = None) -> str:
+def wall_text(
+    t: float, fmt: str = "%Y-%m-%d %H:%M:%S", zone: dt.tzinfo | None = None, said: Callable[[dt.datetime], str] | None = None
+) -> str:
     """``t`` (unix s) as a person reads a local time, in ``zone`` (None: this computer's,
     ``local_zone``), with the zone's abbreviation only where the wall time alone names two instants:
     the hour repeated as the clocks go back ('02:30 CEST', then '02:30 CET'). Elsewhere bare, as a
@@ -72,13 +74,14 @@ def wall_text(t: float, fmt: str = "%Y-%m-%d %H:%M:%S", zone: dt.tzinfo | None =
     offset back: Pyongyang 2015, KST both), the UTC offset ('UTC+0900') tells them apart instead. An
     abbreviation that is a number (the tz database's '-03', '+1030' for zones with no letters in use:
     Santiago, Lord Howe, Troll) is that offset and said as one, 'UTC-03': bare, 'since 23:30 -03'
-    read as a sum."""
+    read as a sum. ``said``: how a pass is named instead (the alerts' languages, ``messages.hhmm``)."""
     local = dt.datetime.fromtimestamp(t, zone or local_zone())
     other = local.replace(fold=1 - local.fold)
     if other.utcoffset() == local.utcoffset():
         return local.strftime(fmt)
-    name = said_zone(local.tzname())
-    if not name or name == said_zone(other.tzname()):
+    name_of = said or (lambda d: said_zone(d.tzname()))
+    name = name_of(local)
+    if not name or name == name_of(other):
         name = local.strftime("UTC%z")
     return f"{local.strftime(fmt)} {name}"
 
