@@ -46,6 +46,11 @@ def test_a_zone_without_german_names_is_said_by_its_offset(tz_env: pytest.Monkey
     ny = ZoneInfo("America/New_York")
     first, second = (datetime(2026, 11, 1, h, 30, tzinfo=timezone.utc).timestamp() for h in (5, 6))  # 01:30 EDT, 01:30 EST
     assert [M.hhmm(t, ny, lang) for t in (first, second)] == [f"01:30 {w}" for w in words]
+    # a half-hour zone west of Greenwich (St. John's, NDT/NST): the minutes kept, the sign too
+    johns = ZoneInfo("America/St_Johns")
+    if lang != "en":
+        passes = (datetime(2026, 11, 1, h, 0, tzinfo=timezone.utc).timestamp() for h in (4, 5))  # 01:30 NDT, 01:30 NST
+        assert [M.hhmm(t, johns, lang) for t in passes] == ["01:30 UTC-2:30", "01:30 UTC-3:30"]
 
 
 @pytest.mark.parametrize("lang", sorted(WORDS))

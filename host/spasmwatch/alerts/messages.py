@@ -20,7 +20,7 @@ from enum import Enum
 from functools import cache
 
 from spasmwatch.alerts.model import LANGUAGES, BandFault
-from spasmwatch.daemon.clock import UNNAMED_ZONE, said_zone_name, wall_text
+from spasmwatch.daemon.clock import UNNAMED_ZONE, said_zone_name, utc_offset_text, wall_text
 from spasmwatch.report.consts import TREND_HOURS_DIFFER, TREND_MIN_MONITORED_S
 from spasmwatch.report.data import Trend
 
@@ -420,8 +420,7 @@ def _pass_word(local: datetime, lang: str) -> str:
     words = ZONE_WORDS.get(lang, {})
     if (abbreviation := local.tzname() or "") in words:
         return words[abbreviation]
-    h, m = divmod(int((local.utcoffset() or timedelta(0)).total_seconds()) // 60, 60)
-    return f"UTC{'+' if h >= 0 else '-'}{abs(h)}{f':{m:02}' if m else ''}"
+    return utc_offset_text(int((local.utcoffset() or timedelta(0)).total_seconds()), short=True)
 
 
 def page_span(seconds: float, lang: str) -> str:

@@ -116,13 +116,17 @@ _DST_AHEAD_S = 3600  # POSIX: a rule's DST offset not given is one hour ahead of
 UNNAMED_ZONE = "an unnamed time zone"  # a zone file that no tz database zone matches ('localtime')
 
 
-def utc_offset_text(seconds: int) -> str:
+def utc_offset_text(seconds: int, short: bool = False) -> str:
     """A UTC offset as the tz database's numeric abbreviations read after ``said_zone``: 'UTC+01',
-    'UTC+0530', 'UTC-03'; 'UTC' for none."""
+    'UTC+0530', 'UTC-03'; 'UTC' for none. ``short``: as a parent reads it in a push, 'UTC+1',
+    'UTC+5:30', 'UTC-3' (``alerts.messages``)."""
     if not seconds:
         return "UTC"
     h, m = divmod(abs(seconds) // 60, 60)
-    return f"UTC{'-' if seconds < 0 else '+'}{h:02}{f'{m:02}' if m else ''}"
+    sign = "-" if seconds < 0 else "+"
+    if short:
+        return f"UTC{sign}{h}{f':{m:02}' if m else ''}"
+    return f"UTC{sign}{h:02}{f'{m:02}' if m else ''}"
 
 
 def rule_offsets(rule: str) -> list[int] | None:
