@@ -35,6 +35,7 @@ def midnight(t: float) -> float:
 class FakeDaemon:
     def __init__(self, now: float | None = None, bands: int = 1) -> None:
         self._now = now
+        self.language = "en"  # [alerts] language: the zone's names in status, as the daemon words them
         self.bands: list[Json] = []
         for i in range(bands):
             t = self.now()
@@ -76,7 +77,7 @@ class FakeDaemon:
     def status(self) -> Json:
         bands = [{**b, "last_known_at": last_known_at(b["state"], b["last_seen"])} for b in self.bands]  # as the daemon decides it
         # The zone as the daemon gives it (this process's, as the daemon's is its computer's).
-        return {"now": self.now(), "zone": zone_json(local_zone(), self.now()), "bands": bands, "alerts": [dict(a) for a in self.alerts.values()],
+        return {"now": self.now(), "zone": zone_json(local_zone(), self.now(), self.language), "bands": bands, "alerts": [dict(a) for a in self.alerts.values()],
                 "channels": list(self.channels), "channels_failing": [dict(c) for c in self.channels_failing],
                 "channels_changed": [dict(c) for c in self.channels_changed], "heartbeat": self.heartbeat,
                 "config_error": self.config_error, "config_needs_restart": [], "store": self.store}  # fmt: skip

@@ -107,6 +107,25 @@ def test_the_page_names_the_zone_in_the_repeated_hour_as_the_pushes_do_on_a_phon
         assert mute == f"Band notices held back until {push[CET_2300]} by Mum (cluster alarms still sound).", mute
 
 
+@pytest.mark.parametrize(("lang", "words"), [("de", ("MESZ", "MEZ")), ("fr", ("UTC+2", "UTC+1"))])
+def test_a_page_in_the_family_s_language_names_the_passes_as_its_pushes_do(
+    browser: Any, tz_env: pytest.MonkeyPatch, lang: str, words: tuple[str, str]
+) -> None:
+    """[alerts] language de: the pushes say '02:30 MESZ' / '02:30 MEZ' (messages.pass_word), so do
+    the page's times, by /api/status's zone spans. Old code: 'CEST'/'CET' on a German page (the
+    tz database's English abbreviations), and in its pushes too."""
+    set_tz(tz_env, "Europe/Berlin")
+    fake = FakeDaemon(now=NOW)
+    fake.language = lang
+    for start in (CEST_0230, CET_0230):
+        fake.add_cluster(start, closed=True, alarm=False)
+    push = [M.hhmm(t, None, lang) for t in (CET_0230, CEST_0230)]
+    assert push == [f"02:30 {words[1]}", f"02:30 {words[0]}"]
+    with ServerThread(fake, heartbeat_s=1.0, clock=fake.now, language=lambda: lang) as served, phone(browser, "America/New_York") as page:
+        load(page, served)
+        assert page.locator(".cluster .cluster-time").all_inner_texts() == push
+
+
 def test_where_both_passes_have_one_abbreviation_the_page_names_them_by_their_utc_offset(browser: Any, tz_env: pytest.MonkeyPatch) -> None:
     """Pyongyang, 2015-08-15: 00:00 KST (+09:00) became 23:30 KST (+08:30), so 23:45 came twice,
     KST both times: the pushes say '23:45 UTC+0900' and '23:45 UTC+0830' (wall_text), so does the

@@ -20,7 +20,7 @@ from enum import Enum
 from functools import cache
 
 from spasmwatch.alerts.model import LANGUAGES, BandFault
-from spasmwatch.daemon.clock import UNNAMED_ZONE, said_zone_name, utc_offset_text, wall_text
+from spasmwatch.daemon.clock import UNNAMED_ZONE, said_zone, said_zone_name, utc_offset_text, wall_text
 from spasmwatch.report.consts import TREND_HOURS_DIFFER, TREND_MIN_MONITORED_S
 from spasmwatch.report.data import Trend
 
@@ -402,21 +402,25 @@ class ClusterFacts:
 
 
 # The zone abbreviations a language has words of its own for (German clocks, radio and timetables
-# say MESZ/MEZ); any other, and every one in es and fr, is said by its UTC offset (``_pass_word``).
+# say MESZ/MEZ); any other, and every one in es and fr, is said by its UTC offset (``pass_word``).
 ZONE_WORDS: dict[str, dict[str, str]] = {"de": {"CEST": "MESZ", "CET": "MEZ"}}
 
 
 def hhmm(t: float, tz: tzinfo | None, lang: str = "en") -> str:
     """24 h clock in every language (de, es, fr write it so too), with the pass named in the hour
-    the clocks go back (``wall_text``): a 'since 02:30' of that night names two instants. English
-    names it by the tz database's abbreviation ('02:30 CEST'); the others by ``_pass_word``."""
-    return wall_text(t, "%H:%M", tz, None if lang == "en" else lambda d: _pass_word(d, lang))
+    the clocks go back (``wall_text``): a 'since 02:30' of that night names two instants, each
+    by ``pass_word``."""
+    return wall_text(t, "%H:%M", tz, lambda d: pass_word(d, lang))
 
 
-def _pass_word(local: datetime, lang: str) -> str:
-    """One pass of the repeated hour as a ``lang`` reader knows it: the tz database's 'CEST'/'CET'
-    are English (Central European Summer Time); a German reads MESZ/MEZ, a Spanish or French one
-    no short name of their own, so the offset, 'UTC+2'/'UTC+1' (review: needs a native speaker's)."""
+def pass_word(local: datetime, lang: str) -> str:
+    """One pass of the repeated hour as a ``lang`` reader knows it, in the pushes and on the page
+    (daemon.api.zone_json): English the tz database's abbreviation ('CEST', a number as 'UTC-03':
+    ``said_zone``). Those are English words (Central European Summer Time): a German reads
+    MESZ/MEZ, a Spanish or French reader no short name of their own, so the offset,
+    'UTC+2'/'UTC+1' (docs/alerts.md "Languages": needs a native speaker's review)."""
+    if lang == "en":
+        return said_zone(local.tzname())
     words = ZONE_WORDS.get(lang, {})
     if (abbreviation := local.tzname() or "") in words:
         return words[abbreviation]

@@ -11,6 +11,7 @@ import asyncio
 from datetime import tzinfo
 from typing import Any, Protocol
 
+from spasmwatch.alerts.messages import pass_word
 from spasmwatch.daemon.clock import zone_name, zone_spans
 from spasmwatch.daemon.consts import MAX_BY, PAGE_ZONE_AHEAD_S, PAGE_ZONE_BACK_S
 from spasmwatch.words import utf8_text
@@ -30,13 +31,14 @@ def last_known_at(state: str, last_seen: float | None) -> float | None:
     return None if state == "STREAMING" else last_seen
 
 
-def zone_json(zone: tzinfo, now: float) -> Json:
+def zone_json(zone: tzinfo, now: float, lang: str = "en") -> Json:
     """The zone the daemon words the family's times in (its pushes', ``alerts.messages.hhmm``), as
     status gives it to the page: ``name`` (``zone_name``) and ``spans``, ``[from, UTC offset s,
     abbreviation]`` from ``PAGE_ZONE_BACK_S`` before ``now`` to ``PAGE_ZONE_AHEAD_S`` after
-    (``zone_spans``). The page words every time by them, so it says what the pushes say on a phone
+    (``zone_spans``), the abbreviation in ``lang``'s words as the pushes give it (``pass_word``:
+    'MESZ' in German). The page words every time by them, so it says what the pushes say on a phone
     in any zone, and names the zone where the pushes do: in the hour the clocks go back."""
-    spans = zone_spans(zone, now - PAGE_ZONE_BACK_S, now + PAGE_ZONE_AHEAD_S)
+    spans = zone_spans(zone, now - PAGE_ZONE_BACK_S, now + PAGE_ZONE_AHEAD_S, lambda d: pass_word(d, lang))
     return {"name": zone_name(zone), "spans": [list(s) for s in spans]}
 
 

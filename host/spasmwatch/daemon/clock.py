@@ -93,16 +93,19 @@ def said_zone(abbreviation: str | None) -> str:
     return f"UTC{name}" if name[:1] in ("+", "-") else name
 
 
-def zone_spans(zone: dt.tzinfo, a: float, b: float) -> list[tuple[float, int, str]]:
+def zone_spans(
+    zone: dt.tzinfo, a: float, b: float, said: Callable[[dt.datetime], str] | None = None
+) -> list[tuple[float, int, str]]:
     """``zone`` from ``a`` to ``b`` (unix s) as the page words times in it (docs/web.md "Times"):
     ``(from, UTC offset s, abbreviation)``, the first from ``a``, then one from each offset change
     (``offset_changes``). Any tzinfo, also one no browser knows by name (a POSIX rule, a zone file
-    that names none), and the abbreviations ``wall_text`` gives, not the browser's ('GMT+2')."""
+    that names none), and the names ``wall_text`` gives with the same ``said``, not the browser's
+    ('GMT+2')."""
 
     def span(t: float) -> tuple[float, int, str]:
         local = dt.datetime.fromtimestamp(t, zone)
         offset = local.utcoffset() or dt.timedelta(0)
-        return t, int(offset.total_seconds()), said_zone(local.tzname())
+        return t, int(offset.total_seconds()), said(local) if said else said_zone(local.tzname())
 
     return [span(a), *(span(t) for t, _, _ in offset_changes(zone, a, b))]
 

@@ -1629,7 +1629,7 @@ class Daemon:
         # Failed under settings changed since (Dispatcher.changed): not known to deliver, to be tested.
         changed = [{"channel": name, "since": t, "error": err} for name, (t, err) in sorted(self.dispatcher.changed().items())]
         now = self.clock.wall()
-        return {"now": now, "zone": zone_json(self._zone(), now), "bands": [self._band_json(b, snap) for b in self.bands], "alerts": snap["alerts"],
+        return {"now": now, "zone": zone_json(self._zone(), now, self.engine.settings.language), "bands": [self._band_json(b, snap) for b in self.bands], "alerts": snap["alerts"],
                 "channels": sorted(self.dispatcher.channels), "channels_failing": failing,
                 "channels_changed": changed, "raw_kept": self._raw_kept_json(),
                 "heartbeat": self.heartbeat.status() if self.heartbeat is not None else None,
