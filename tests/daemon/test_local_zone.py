@@ -144,6 +144,8 @@ def test_a_copied_zone_file_is_named_by_the_zone_it_copies(tz_env: pytest.Monkey
     tz_env.delenv("TZ")
     _localtime_is(tz_env, copy)
     assert clock.zone_name(local_zone()) == "Europe/Berlin"
+    copy.write_bytes(Path("/usr/share/zoneinfo/Etc/UTC").read_bytes())  # one file, links UCT, Zulu, ...
+    assert clock.zone_name(local_zone()) == "Etc/UTC"
     data = BERLIN_FILE.read_bytes()
     assert data.endswith(b"M10.5.0/3\n")
     copy.write_bytes(data[:-2] + b"4\n")
