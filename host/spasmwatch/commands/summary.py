@@ -63,11 +63,9 @@ def run(args: argparse.Namespace) -> int:
     if not out:
         print(f"no band in the store {path} yet: nothing to summarise (a band shows here once the daemon has heard from it)")
         return 0
-    if args.json:  # each band's object carries the zone line too ("zones", null when none), as the text ends with it
+    if args.json:  # each band's object carries the report's longer zone line too ("zones", null when none)
         for o in out:
             print(json.dumps(o))
         return 0
-    print("\n\n".join(f"{o['title']}\n{o['text']}" for o in out))
-    if zones := out[0]["zones"]:  # the store's, the same in every band's
-        print(f"\n{zones}")
+    print("\n\n".join(f"{o['title']}\n{o['text']}" for o in out))  # the push's own zone line is in the text
     return 0
