@@ -36,6 +36,7 @@ from .cot_daemon import NOW, StillClock, alarm, cot_daemon
 LATER = NOW + 60.0  # the restarted daemon's clock: its restored alarm escalates at NOW + 120 s, not in these runs
 STATUS = "sw/cot/status"
 FAST = RetrySettings(attempts=2, first_delay_s=0.05)
+KEY = b"k" * 32  # of the settings' fingerprints (fingerprint_key.py)
 
 
 def _ntfy(rx: Recorder, name: str = "ntfy:phone") -> NtfyChannel:
@@ -333,8 +334,8 @@ def test_the_sounds_repeats_are_not_what_it_delivers_by() -> None:
 
     one = SoundChannel(SoundSettings(command=("aplay", "{wav}")))
     other = SoundChannel(SoundSettings(command=("aplay", "{wav}"), repeat_every_s=120.0, repeat_for_s=600.0))
-    assert fingerprint(one) == fingerprint(other)
-    assert fingerprint(one) != fingerprint(SoundChannel(SoundSettings(command=("paplay", "{wav}"))))
+    assert fingerprint(one, KEY) == fingerprint(other, KEY)
+    assert fingerprint(one, KEY) != fingerprint(SoundChannel(SoundSettings(command=("paplay", "{wav}"))), KEY)
 
 
 def test_a_later_spasmwatchs_new_setting_left_at_its_default_keeps_the_fingerprint() -> None:
@@ -352,11 +353,11 @@ def test_a_later_spasmwatchs_new_setting_left_at_its_default_keeps_the_fingerpri
 
     shuffled = make_dataclass("Shuffled", [(f.name, f.type, field(default=f.default)) for f in reversed(fields(NtfySettings))], frozen=True, kw_only=True)
     now = NtfySettings(url="https://ntfy.example/ada", name="ntfy:phone", token="tk_1")
-    same = fingerprint(NtfyChannel(now))
-    assert fingerprint(NtfyChannel(Later(url=now.url, name=now.name, token=now.token))) == same
-    assert fingerprint(NtfyChannel(shuffled(url=now.url, name=now.name, token=now.token))) == same  # type: ignore[arg-type]
-    assert fingerprint(NtfyChannel(Later(url=now.url, name=now.name, token=now.token, priority="low"))) != same
-    assert fingerprint(NtfyChannel(NtfySettings(url=now.url, name=now.name, token="tk_2"))) != same  # a token rotated: to be tested
+    same = fingerprint(NtfyChannel(now), KEY)
+    assert fingerprint(NtfyChannel(Later(url=now.url, name=now.name, token=now.token)), KEY) == same
+    assert fingerprint(NtfyChannel(shuffled(url=now.url, name=now.name, token=now.token)), KEY) == same  # type: ignore[arg-type]
+    assert fingerprint(NtfyChannel(Later(url=now.url, name=now.name, token=now.token, priority="low")), KEY) != same
+    assert fingerprint(NtfyChannel(NtfySettings(url=now.url, name=now.name, token="tk_2")), KEY) != same  # a token rotated: to be tested
 
 
 def test_a_kept_failure_of_a_home_assistant_webhook_keeps_the_channels_name_across_a_restart(tmp_path: Path) -> None:

@@ -12,6 +12,9 @@ error and "NO CHANNEL DELIVERS" until the next test alarm, though the phone's ne
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import sqlite3
+import stat
 from pathlib import Path
 
 from servers import free_port, http_recorder
@@ -89,3 +92,68 @@ def test_a_channel_changed_since_it_failed_starts_unknown_after_a_restart_and_st
                 await asyncio.to_thread(d.stop)
 
     asyncio.run(asyncio.wait_for(main(), 240))
+
+
+def _unkeyed(url: str) -> str:
+    """What the store kept until the keyed fingerprint: SHA-256 of the settings as hashed, which
+    anyone with a copy of the store could compute for a guessed topic (an ntfy URL at its defaults)."""
+    return hashlib.sha256(repr([("url", url)]).encode()).hexdigest()[:16]
+
+
+def test_the_kept_fingerprint_needs_the_key_beside_the_config_and_a_lost_key_makes_the_channel_changed(tmp_path: Path) -> None:
+    """A copy of the store (sent to a clinic) must not confirm a guessed topic: the fingerprint is
+    keyed by a random key kept beside the config (0600), never in the store. The key lost (a new
+    computer, the config folder restored without it) cannot tell the settings: the channel is
+    "changed: test it", the daemon starts, and the next start keeps the new key."""
+    port, config = free_port(), tmp_path / "config.toml"
+    key = tmp_path / "fingerprint.key"
+
+    async def main() -> None:
+        async with http_recorder([500] * 20) as broken:
+            url = broken.url + TOPIC
+            config.write_text(_config(port, url))
+            d = Run(tmp_path, config, port)
+            try:
+                await asyncio.to_thread(_up, d)
+                failed = await asyncio.to_thread(d.cli, "test-alarm")
+                assert failed.returncode != 0, failed
+            finally:
+                await asyncio.to_thread(d.stop)
+            with sqlite3.connect(tmp_path / "data" / "spasmwatch.db") as db:
+                [(kept,)] = db.execute("SELECT fingerprint FROM channels_failing").fetchall()
+            assert kept is not None and len(kept) == 16 and kept != _unkeyed(url), kept
+            assert stat.S_IMODE(key.stat().st_mode) == 0o600, oct(key.stat().st_mode)
+            assert key.read_text().strip() not in (tmp_path / "data" / "spasmwatch.db").read_bytes().hex()
+
+            key.unlink()  # lost: the settings cannot be told the same
+            d = Run(tmp_path, config, port)
+            try:
+                await asyncio.to_thread(_up, d)
+                st = d.status()
+                assert st["channels_failing"] == [] and [c["channel"] for c in st["channels_changed"]] == ["ntfy:phone"], st
+                out = await asyncio.to_thread(d.cli, "status")
+                assert "NOT DELIVERED" not in out.stdout and "ntfy:phone: changed since it failed at " in out.stdout, out.stdout
+            finally:
+                await asyncio.to_thread(d.stop)
+            assert key.is_file()
+
+            await asyncio.to_thread(_fail_again_then_restart, tmp_path, config, port)
+
+    asyncio.run(asyncio.wait_for(main(), 240))
+
+
+def _fail_again_then_restart(tmp_path: Path, config: Path, port: int) -> None:
+    """With the new key: a failure kept is the channel's again at the next start (failing)."""
+    d = Run(tmp_path, config, port)
+    try:
+        _up(d)
+        assert d.cli("test-alarm").returncode != 0
+    finally:
+        d.stop()
+    d = Run(tmp_path, config, port)
+    try:
+        _up(d)
+        st = d.status()
+        assert [c["channel"] for c in st["channels_failing"]] == ["ntfy:phone"] and st["channels_changed"] == [], st
+    finally:
+        d.stop()

@@ -155,6 +155,7 @@ class Daemon:
         heartbeat: HeartbeatSettings | None = None,
         aliases: Mapping[str, str] | None = None,
         store_retry_s: float = K.STORE_RETRY_S,
+        fingerprint_key: bytes | None = None,
     ) -> None:
         self.store = store
         self.clock = clock or SystemClock()
@@ -169,7 +170,9 @@ class Daemon:
         _rename_kept(store, self.aliases)
         self.disconnect_alert_s = disconnect_alert_s
         # The failing channels are kept in the store: a restart keeps showing them until they deliver.
-        self.dispatcher = Dispatcher(channels or {}, caregivers or [], clock=self.clock.wall, on_delivery=self._on_delivery, failing_store=store)
+        # Their settings' fingerprints keyed by ``fingerprint_key`` (None: this process's own; main.py: the config's).
+        self.dispatcher = Dispatcher(channels or {}, caregivers or [], clock=self.clock.wall, on_delivery=self._on_delivery, failing_store=store,
+                                     fingerprint_key=fingerprint_key)  # fmt: skip
         self._failing_shown = frozenset(self.dispatcher.failing())  # the channels the page was last told are failing
         _one_outbox_each(self.dispatcher.channels)
         self.engine = AlertEngine(self.clock.wall, self._notify, alert_settings, self._transition, _last_alert_id(store))

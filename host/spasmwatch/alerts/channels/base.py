@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Generic, Protocol, TypeVar
@@ -50,19 +51,21 @@ class Channel(Protocol):
 NOT_HOW_IT_DELIVERS: Mapping[str, bool] = MappingProxyType({"fingerprint": False})
 
 
-def fingerprint(ch: Channel) -> str | None:
-    """What tells ``ch``'s settings from any others (a hash of them: they hold tokens and ntfy
-    topics, and the store keeps it), or None for a channel without a settings dataclass. A failure
-    kept with it belongs to the channel as it was configured then (Dispatcher.changed). Its name is
-    left out: a channel renamed (an unnamed ntfy's name, no longer its topic) is the same channel;
-    and so are the fields marked ``NOT_HOW_IT_DELIVERS``. A field at its default is left out too,
-    and the others go by their names: a later spasmwatch that adds a setting, or orders them
-    otherwise, must not turn every failing channel "changed" at the restart of its upgrade."""
+def fingerprint(ch: Channel, key: bytes) -> str | None:
+    """What tells ``ch``'s settings from any others (an HMAC-SHA256 of them by this installation's
+    ``key``, fingerprint_key.py: they hold tokens and ntfy topics, and the store keeps it, so a copy
+    of the store must not confirm a guess of them), or None for a channel without a settings
+    dataclass. A failure kept with it belongs to the channel as it was configured then
+    (Dispatcher.changed). Its name is left out: a channel renamed (an unnamed ntfy's name, no longer
+    its topic) is the same channel; and so are the fields marked ``NOT_HOW_IT_DELIVERS``. A field at
+    its default is left out too, and the others go by their names: a later spasmwatch that adds a
+    setting, or orders them otherwise, must not turn every failing channel "changed" at the restart
+    of its upgrade."""
     settings = getattr(ch, "settings", None)
     if settings is None or not dataclasses.is_dataclass(settings):
         return None
     kept = sorted((f.name, getattr(settings, f.name)) for f in dataclasses.fields(settings) if _hashed(f, getattr(settings, f.name)))
-    return hashlib.sha256(repr(kept).encode()).hexdigest()[:16]
+    return hmac.new(key, repr(kept).encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def _hashed(f: dataclasses.Field[object], value: object) -> bool:

@@ -32,6 +32,7 @@ from typing import Protocol, TypeVar
 
 from spasmwatch.alerts.channels._http import HttpChannel
 from spasmwatch.alerts.channels.base import Channel, ChannelError, fingerprint
+from spasmwatch.alerts.channels.fingerprint_key import process_key
 from spasmwatch.alerts.channels.outbox import KeepsOutgoing, ResendsThroughDispatcher
 from spasmwatch.alerts.model import Audience, Notification, Urgency
 from spasmwatch.store.rows import FailingRow
@@ -116,6 +117,7 @@ class Dispatcher:
         on_delivery: OnDelivery | None = None,
         keep: int = 500,
         failing_store: FailingStore | None = None,
+        fingerprint_key: bytes | None = None,
     ) -> None:
         _check_caregivers(channels, caregivers)
         self.channels = dict(channels)
@@ -138,6 +140,8 @@ class Dispatcher:
         # ``changed``, not failing: a new ntfy server was shown with the old one's error.
         self._failures: dict[str, FailingRow] = {}
         self.failing_store = failing_store
+        # This installation's key of the settings' fingerprints (fingerprint_key.py; None: this process's own).
+        self.fingerprint_key = fingerprint_key or process_key()
         self._restore_failing()
 
     def failing(self) -> dict[str, tuple[float, str]]:
@@ -166,7 +170,7 @@ class Dispatcher:
         """Channel ``name``'s settings' fingerprint (None: none, or not configured: a send of a
         channel a reload retired, as its MQTT mirror's last publish)."""
         ch = self.channels.get(name)
-        return None if ch is None else fingerprint(ch)
+        return None if ch is None else fingerprint(ch, self.fingerprint_key)
 
     def note_sent(self, name: str, what: str, error: str | None) -> bool:
         """The outcome of a send on channel ``name`` that goes around the dispatcher (MQTT's
