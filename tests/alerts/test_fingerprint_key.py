@@ -4,6 +4,11 @@ clinic) cannot confirm a guessed ntfy topic, webhook URL or password by hashing 
 is lost, damaged or unreadable never stops the daemon; the failures kept under another key are then
 "changed: test it", never failing under settings nobody can tell apart.
 
+And one value written two ways (``~/ca.pem`` and its absolute path, an upper-case host, a default
+port said) is the same setting: hashed apart, a failure edited into the other spelling read
+"changed", as if fixed. Only what means the same is made the same: a path's case, a trailing slash
+after a path, a token's or a header value's case are left as written.
+
 Real parts: key files on disk (their modes), the SQLite store on disk, the real Dispatcher.
 """
 
@@ -15,12 +20,18 @@ from pathlib import Path
 
 import pytest
 
-from spasmwatch.alerts.channels import Dispatcher, NtfyChannel, NtfySettings
-from spasmwatch.alerts.channels.base import fingerprint
+from spasmwatch.alerts.channels import Dispatcher, MqttChannel, MqttSettings, NtfyChannel, NtfySettings, SoundChannel, SoundSettings
+from spasmwatch.alerts.channels import WebhookChannel, WebhookSettings
+from spasmwatch.alerts.channels.base import Channel, fingerprint
 from spasmwatch.alerts.channels.fingerprint_key import KEY_BYTES, load_key
 from spasmwatch.store import Store
 
+KEY = b"k" * KEY_BYTES
 TOPIC = "https://ntfy.example/phone_Xy7"
+
+
+def _fp(ch: Channel) -> str | None:
+    return fingerprint(ch, KEY)
 
 
 def test_the_key_is_made_0600_once_and_read_back(tmp_path: Path) -> None:
@@ -78,3 +89,46 @@ def test_a_failure_kept_under_another_key_is_changed_not_failing(tmp_path: Path)
         assert moved.failing() == {} and list(moved.changed()) == ["ntfy:phone"]
         back = Dispatcher(channels, failing_store=store, fingerprint_key=here)
         assert list(back.failing()) == ["ntfy:phone"] and back.changed() == {}
+
+
+def test_a_url_written_another_way_that_means_the_same_is_the_same_setting() -> None:
+    def ntfy(url: str) -> str | None:
+        return _fp(NtfyChannel(NtfySettings(url=url)))
+
+    same = ntfy(TOPIC)
+    assert ntfy("HTTPS://NTFY.Example/phone_Xy7") == ntfy("https://ntfy.example:443/phone_Xy7") == same
+    assert ntfy("http://ntfy.example:80/phone_Xy7") == ntfy("http://ntfy.example/phone_Xy7")
+    assert ntfy("http://[FD00::A]:8080/phone_Xy7") == ntfy("http://[fd00::a]:8080/phone_Xy7") != ntfy("http://[fd00::a]/phone_Xy7")
+    # Not the same: a topic's case (another topic), another scheme, a port said that is not the default.
+    others = {ntfy("https://ntfy.example/phone_xy7"), ntfy("http://ntfy.example/phone_Xy7"), ntfy("https://ntfy.example:8443/phone_Xy7")}
+    assert len(others | {same}) == 4
+
+    def hook(url: str, **headers: str) -> str | None:
+        return _fp(WebhookChannel(WebhookSettings(url=url, headers=dict(headers))))
+
+    assert hook("https://HA.local") == hook("https://ha.local/")  # an empty path is "/": the same request
+    assert hook("https://ha.local/api/webhook/abc") != hook("https://ha.local/api/webhook/abc/")  # a path's slash: another resource
+    assert hook("https://User:pw@ha.local/x") != hook("https://user:pw@ha.local/x")  # a login's case is the login's
+    # Header names are case-blind (RFC 9110), and their order says nothing; a value's case is the value's.
+    assert hook("https://ha.local/x", Authorization="Bearer t", X_A="1") == hook("https://ha.local/x", X_A="1", authorization="Bearer t")
+    assert hook("https://ha.local/x", Authorization="Bearer t") != hook("https://ha.local/x", Authorization="bearer T")
+
+
+def test_a_path_written_another_way_is_the_same_file_and_a_host_name_is_case_blind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ca.pem").write_text("")
+
+    def mqtt(**kw: object) -> str | None:
+        return _fp(MqttChannel(MqttSettings(tls=True, **kw)))  # type: ignore[arg-type]
+
+    same = mqtt(host="broker.lan", ca_file=str(tmp_path / "ca.pem"))
+    assert mqtt(host="Broker.LAN", ca_file="~/ca.pem") == mqtt(host="broker.lan", ca_file="./ca.pem") == same
+    assert mqtt(host="broker.lan", ca_file=f"{tmp_path}/sub/../ca.pem") == same
+    assert mqtt(host="broker.lan") != same != mqtt(host="broker.lan", ca_file="~/other.pem")  # "": the system's CAs
+    assert mqtt(host="broker.lan", ca_file="") == mqtt(host="broker.lan")  # at its default, whichever way
+
+    def sound(wav: str) -> str | None:
+        return _fp(SoundChannel(SoundSettings(wav_path=Path(wav))))
+
+    assert sound("~/alarm.wav") == sound(str(tmp_path / "alarm.wav")) != sound("~/Alarm.wav")

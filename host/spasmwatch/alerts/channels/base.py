@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from types import MappingProxyType
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 from spasmwatch.alerts.model import Notification, Urgency
 from spasmwatch.errors import SpasmwatchError
@@ -50,6 +52,55 @@ class Channel(Protocol):
 # failing channel "changed", off the page's banner and Home Assistant's, until the next alarm failed.
 NOT_HOW_IT_DELIVERS: Mapping[str, bool] = MappingProxyType({"fingerprint": False})
 
+# Ports a URL may leave out (RFC 3986 6.2.3: said or not, the same request).
+DEFAULT_PORTS = MappingProxyType({"http": 80, "https": 443})
+
+
+def same_url(url: str) -> str:
+    """``url`` as every spelling of the same request writes it: the scheme and host in lower case,
+    the scheme's default port left out, an empty path as "/" (RFC 3986 6.2.2-6.2.3). Its path,
+    query and login stay as written: ``/Topic`` is another ntfy topic, ``/hook/`` may be another
+    resource than ``/hook``. One that cannot be read is kept as it is."""
+    try:
+        u = urlsplit(url)
+        port = u.port
+    except ValueError:
+        return url
+    scheme, host = u.scheme.lower(), u.hostname or ""  # (hostname: lower case, an IPv6 one unbracketed)
+    host = f"[{host}]" if ":" in host else host
+    if port is not None and port != DEFAULT_PORTS.get(scheme):
+        host += f":{port}"
+    login = u.netloc.rpartition("@")[0]
+    return urlunsplit((scheme, f"{login}@{host}" if "@" in u.netloc else host, u.path or "/", u.query, u.fragment))
+
+
+def same_path(path: object) -> object:
+    """A file's path as the one file it names: ``~`` expanded, absolute, links and ``..`` resolved
+    (what the channel opens, relative to the daemon's folder). ``""`` and None (the defaults: the
+    system's CAs, the cache's WAV) stay themselves."""
+    if not isinstance(path, (str, Path)) or path == "":
+        return path
+    try:
+        return str(Path(path).expanduser().resolve())
+    except (OSError, RuntimeError):  # a loop of links (RuntimeError before Python 3.13): named as written, made absolute
+        return str(Path(path).expanduser().absolute())
+
+
+def same_headers(headers: object) -> object:
+    """HTTP headers as a set: their names' case and their order say nothing (RFC 9110 5.1); values as written."""
+    return sorted((str(k).lower(), v) for k, v in headers.items()) if isinstance(headers, Mapping) else headers
+
+
+def same_host(host: object) -> object:
+    """A host name is case-blind (DNS); nothing else is made the same (``localhost`` may not be ``127.0.0.1``)."""
+    return host.lower() if isinstance(host, str) else host
+
+
+def written_as(same: Callable[[Any], object]) -> Mapping[str, Callable[[Any], object]]:
+    """A settings field's metadata: ``same`` writes its value as every spelling of it that means the
+    same (``same_url``, ``same_path``, ...), so that ``fingerprint`` hashes them as one."""
+    return MappingProxyType({"same": same})
+
 
 def fingerprint(ch: Channel, key: bytes) -> str | None:
     """What tells ``ch``'s settings from any others (an HMAC-SHA256 of them by this installation's
@@ -57,25 +108,32 @@ def fingerprint(ch: Channel, key: bytes) -> str | None:
     of the store must not confirm a guess of them), or None for a channel without a settings
     dataclass. A failure kept with it belongs to the channel as it was configured then
     (Dispatcher.changed). Its name is left out: a channel renamed (an unnamed ntfy's name, no longer
-    its topic) is the same channel; and so are the fields marked ``NOT_HOW_IT_DELIVERS``. A field at
-    its default is left out too, and the others go by their names: a later spasmwatch that adds a
+    its topic) is the same channel; and so are the fields marked ``NOT_HOW_IT_DELIVERS``. A value
+    goes as its field's ``written_as`` writes it (``~/ca.pem`` is its absolute path). A field at its
+    default is left out too, and the others go by their names: a later spasmwatch that adds a
     setting, or orders them otherwise, must not turn every failing channel "changed" at the restart
     of its upgrade."""
     settings = getattr(ch, "settings", None)
     if settings is None or not dataclasses.is_dataclass(settings):
         return None
-    kept = sorted((f.name, getattr(settings, f.name)) for f in dataclasses.fields(settings) if _hashed(f, getattr(settings, f.name)))
+    said = ((f, _same(f, getattr(settings, f.name))) for f in dataclasses.fields(settings))
+    kept = sorted((f.name, value) for f, value in said if _hashed(f, value))
     return hmac.new(key, repr(kept).encode(), hashlib.sha256).hexdigest()[:16]
 
 
-def _hashed(f: dataclasses.Field[object], value: object) -> bool:
-    """Whether settings field ``f``, holding ``value``, goes into the ``fingerprint``."""
+def _same(f: dataclasses.Field[Any], value: object) -> object:
+    same = f.metadata.get("same")
+    return value if same is None else same(value)
+
+
+def _hashed(f: dataclasses.Field[Any], value: object) -> bool:
+    """Whether settings field ``f``, holding ``value`` (as ``_same`` writes it), goes into the ``fingerprint``."""
     if f.name == "name" or not f.metadata.get("fingerprint", True):
         return False
     if f.default is not dataclasses.MISSING:
-        return bool(value != f.default)
+        return bool(value != _same(f, f.default))
     if f.default_factory is not dataclasses.MISSING:
-        return bool(value != f.default_factory())
+        return bool(value != _same(f, f.default_factory()))
     return True  # no default: always said (an ntfy's url)
 
 

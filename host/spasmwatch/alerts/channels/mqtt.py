@@ -64,7 +64,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from spasmwatch import __version__
-from spasmwatch.alerts.channels.base import ChannelError, SettingsChannel
+from spasmwatch.alerts.channels.base import ChannelError, SettingsChannel, same_host, same_path, written_as
 from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, Outbox, WhyNotResend, from_json
 from spasmwatch.alerts.model import BandFault, Notification, NoticeKind, Urgency
 from spasmwatch.store.rows import RetainedRow
@@ -102,12 +102,12 @@ class MqttCommand:
 
 @dataclass(frozen=True)
 class MqttSettings:
-    host: str = "127.0.0.1"
+    host: str = field(default="127.0.0.1", metadata=written_as(same_host))
     port: int = 1883
     username: str | None = None
     password: str | None = None
     tls: bool = False  # TLS, the broker's certificate checked against ca_file ("": the system's CAs)
-    ca_file: str = ""
+    ca_file: str = field(default="", metadata=written_as(same_path))
     prefix: str = "spasmwatch"
     discovery_prefix: str = "homeassistant"
     discovery: bool = True

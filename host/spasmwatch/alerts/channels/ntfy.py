@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from spasmwatch.alerts.channels._http import HttpChannel
-from spasmwatch.alerts.channels.base import NOT_HOW_IT_DELIVERS
+from spasmwatch.alerts.channels.base import NOT_HOW_IT_DELIVERS, same_url, written_as
 from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES
 from spasmwatch.alerts.model import Notification, NoticeKind, Urgency
 
@@ -56,7 +56,7 @@ ACK_BUTTON_LABEL = "Open to acknowledge"
 class NtfySettings:
     """``url`` is the topic URL, e.g. ``https://ntfy.sh/my-baby-xyz`` (pick an unguessable topic)."""
 
-    url: str
+    url: str = field(metadata=written_as(same_url))
     name: str = "ntfy"
     token: str | None = None  # access token: sent as a bearer token
     timeout_s: float = 10.0

@@ -32,7 +32,7 @@ import platformdirs
 
 from spasmwatch import private
 from spasmwatch.alerts.channels._proc import run
-from spasmwatch.alerts.channels.base import NOT_HOW_IT_DELIVERS, ChannelError, SettingsChannel
+from spasmwatch.alerts.channels.base import NOT_HOW_IT_DELIVERS, ChannelError, SettingsChannel, same_path, written_as
 from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES
 from spasmwatch.alerts.model import SOUND_REPEAT_EVERY_S, SOUND_REPEAT_FOR_S, Notification, Urgency
 
@@ -54,7 +54,7 @@ class SoundSettings:
 
     name: str = "sound"
     command: tuple[str, ...] = ()
-    wav_path: Path | None = None  # default: default_wav_path(), the user's own cache folder
+    wav_path: Path | None = field(default=None, metadata=written_as(same_path))  # default: default_wav_path(), the user's own cache folder
     repeats: int = 3  # beep pairs per alarm
     timeout_s: float = 30.0
     bell: bool = True

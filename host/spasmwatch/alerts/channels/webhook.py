@@ -6,16 +6,16 @@ import json
 from dataclasses import dataclass, field
 
 from spasmwatch.alerts.channels._http import HttpChannel
-from spasmwatch.alerts.channels.base import NOT_HOW_IT_DELIVERS
+from spasmwatch.alerts.channels.base import NOT_HOW_IT_DELIVERS, same_headers, same_url, written_as
 from spasmwatch.alerts.model import Notification, Urgency
 
 
 @dataclass(frozen=True)
 class WebhookSettings:
-    url: str
+    url: str = field(metadata=written_as(same_url))
     name: str = "webhook"
     timeout_s: float = 10.0
-    headers: dict[str, str] = field(default_factory=dict)  # e.g. an Authorization header
+    headers: dict[str, str] = field(default_factory=dict, metadata=written_as(same_headers))  # e.g. an Authorization header
     min_urgency: Urgency = Urgency.INFO  # machines get every state change
     page_url: str | None = field(default=None, metadata=NOT_HOW_IT_DELIVERS)  # the family web page ([daemon.http] page_url): in the body when set
 
