@@ -957,7 +957,7 @@ def test_a_channel_retired_for_another_prefix_deletes_its_topics_but_not_the_dis
             assert not _under("swa", got), sorted(got)
             assert _under("swb", got) == ["swb/cot/alert", "swb/cot/availability", "swb/cot/band_availability", "swb/cot/status"], sorted(got)
             configs = [t for t in got if t.startswith("homeassistant/")]
-            assert len(configs) == 10, sorted(got)  # (no daemon to act: no buttons)
+            assert len(configs) == 11, sorted(got)  # (no daemon to act: no buttons)
             assert all("swb/cot/availability" in availability_topics(json.loads(got[t])) for t in configs)
             assert set().union(*(availability_topics(json.loads(got[t])) for t in configs)) == {
                 "swb/cot/availability", "swb/cot/band_availability"}
@@ -985,7 +985,7 @@ def test_a_channel_retired_with_no_successor_on_its_broker_deletes_everything_it
         await closed.send(notice())
         await closed.close()
         got = await asyncio.to_thread(retained, broker.port)
-        assert got["spasmwatch/cot/availability"] == b"offline" and len([t for t in got if t.startswith("homeassistant/")]) == 12
+        assert got["spasmwatch/cot/availability"] == b"offline" and len([t for t in got if t.startswith("homeassistant/")]) == 13
 
         ch = MqttChannel(s, on_command=act)
         await ch.send(notice())

@@ -135,3 +135,51 @@ def test_the_notifications_failing_sensor_is_discovered_retained(tmp_path: Path,
     assert (cfg["availability_topic"], cfg["payload_available"], cfg["payload_not_available"]) == ("sw/cot/availability", "online", "offline")
     assert cfg["device"]["identifiers"] == ["spasmwatch_cot"] and cfg["origin"]["name"] == "spasmwatch", cfg
     assert "entity_category" not in cfg  # a diagnostic entity is left out of Home Assistant's default dashboard
+
+
+CHANGED_SENSOR = "homeassistant/binary_sensor/spasmwatch_cot_channels_changed/config"
+
+
+def test_home_assistant_shows_a_channel_changed_since_it_failed_until_it_sends(tmp_path: Path, broker: Broker) -> None:
+    """The webhook refused the alarm, then its URL was fixed and the daemon restarted: not failing
+    (the old URL's error says nothing of the new one) and not known to deliver. Home Assistant must
+    say what the page and /api/status say, "changed since it failed: test it" (``channels_changed``
+    and the binary_sensor "Notifications to test"), until it sends. Until this test MQTT listed the
+    failing ones only: Home Assistant showed all fine for a channel nobody had tested."""
+    w = Watcher(broker.port)
+
+    async def main() -> None:
+        async with http_recorder([403]) as phone:  # the old URL refused; the fixed one takes
+            with Store(tmp_path / "db.sqlite") as store:
+                d = cot_daemon(store, {"webhook:phone": WebhookChannel(WebhookSettings(url=phone.url + "/old", name="webhook:phone"))})
+                alarm(d)
+                await d.dispatcher.drain()
+                [failed] = d.status()["channels_failing"]
+                await d.dispatcher.close()
+            with Store(tmp_path / "db.sqlite") as store:  # restarted with the URL fixed
+                fixed = WebhookChannel(WebhookSettings(url=phone.url + "/new", name="webhook:phone"))
+                d = cot_daemon(store, {"mqtt": MqttChannel(MqttSettings(port=broker.port, timeout_s=5, prefix="sw")), "webhook:phone": fixed})
+                await d.start()
+                try:
+                    await _changed_checks(d, w, failed)
+                finally:
+                    await d.stop()
+
+    run_then_close(main, w.stop)
+
+
+async def _changed_checks(d: Daemon, w: Watcher, failed: dict[str, Any]) -> None:
+    st = await asyncio.to_thread(_status_when, w, lambda s: s.get("channels_changed"), "the changed channel in the status")
+    since = datetime.fromtimestamp(failed["since"], timezone.utc).isoformat()
+    assert st["channels_failing"] == [] and st["channels_changed"] == [{"channel": "webhook:phone", "since": since, "error": failed["error"]}], st
+    assert [c["channel"] for c in d.status()["channels_changed"]] == ["webhook:phone"]  # the same fact as the page's
+    failing_cfg = json.loads((await asyncio.to_thread(w.wait, SENSOR)).decode())
+    cfg = json.loads((await asyncio.to_thread(w.wait, CHANGED_SENSOR)).decode())
+    assert (cfg["name"], cfg["state_topic"], cfg["unique_id"]) == ("Notifications to test", STATUS, "spasmwatch_cot_channels_changed"), cfg
+    assert _render(cfg["value_template"], st) == "ON" and _render(failing_cfg["value_template"], st) == "OFF"
+    assert json.loads(_render(cfg["json_attributes_template"], st)) == {"channels_changed": st["channels_changed"]}
+
+    out = await d.send_test("webhook:phone", "Mum")  # the fixed URL takes it: it delivers
+    assert [(r["channel"], r["ok"]) for r in out["results"]] == [("webhook:phone", True)], out
+    done = await asyncio.to_thread(_status_when, w, lambda s: s.get("channels_changed") == [], "the status after the test")
+    assert _render(cfg["value_template"], done) == "OFF" and done["channels_failing"] == [], done

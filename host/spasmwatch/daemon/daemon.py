@@ -173,7 +173,7 @@ class Daemon:
         # Their settings' fingerprints keyed by ``fingerprint_key`` (None: this process's own; main.py: the config's).
         self.dispatcher = Dispatcher(channels or {}, caregivers or [], clock=self.clock.wall, on_delivery=self._on_delivery, failing_store=store,
                                      fingerprint_key=fingerprint_key)  # fmt: skip
-        self._failing_shown = frozenset(self.dispatcher.failing())  # the channels the page was last told are failing
+        self._failing_shown = self._failing_now()  # the channels the page was last told are failing, and changed
         _one_outbox_each(self.dispatcher.channels)
         self.engine = AlertEngine(self.clock.wall, self._notify, alert_settings, self._transition, _last_alert_id(store))
         # The dead man's switch ([daemon.heartbeat]): pinged from the ticker while healthy (None: off).
@@ -780,15 +780,15 @@ class Daemon:
                 status = self.status()
                 # A band removed (a reload) is forgotten: back later, its status is published anew.
                 last = {d: st for d, st in last.items() if any(b["device"] == d for b in status["bands"])}
-                others = self._failing_besides(name, status)
+                others, changed = self._besides(name, status, "channels_failing"), self._besides(name, status, "channels_changed")
                 hb = _heartbeat_state(status["heartbeat"])
                 for b in status["bands"]:
                     device = b["device"]
                     # The last cluster as the channel words it comes from its own notifications.
                     # last_known_at: /api/status's own decision, so MQTT's band_availability cannot disagree with the page.
                     st = BandStatus(b["connected"], b["battery_pct"], b["worn"], b["asleep"], tuple(b["faults"]),
-                                    muted_until=b["muted_until"], muted_by=b["muted_by"], channels_failing=others, heartbeat=hb,
-                                    last_known_at=b["last_known_at"])  # fmt: skip
+                                    muted_until=b["muted_until"], muted_by=b["muted_by"], channels_failing=others,
+                                    channels_changed=changed, heartbeat=hb, last_known_at=b["last_known_at"])  # fmt: skip
                     if device is None or last.get(device) == st:
                         continue
                     # Tried again at each change while the broker is away (paho sends the latest when it is back).
@@ -825,10 +825,12 @@ class Daemon:
             log.warning("%s: reaches %s again", name, mqtt.broker)
             self._failing_changed()
 
-    def _failing_besides(self, name: str, status: Json) -> tuple[FailingChannel, ...]:
-        """The failing channels MQTT channel ``name`` can tell Home Assistant of: all but itself
-        (its own failure cannot reach the broker it failed to reach; the journal, page and CLI say it)."""
-        return tuple(FailingChannel(c["channel"], c["since"], c["error"]) for c in status["channels_failing"] if c["channel"] != name)
+    def _besides(self, name: str, status: Json, which: str) -> tuple[FailingChannel, ...]:
+        """The channels of ``status[which]`` (failing, or changed since they failed) MQTT channel
+        ``name`` can tell Home Assistant of: all but itself (its own failure cannot reach the broker
+        it failed to reach, and its first publish on new settings ends its change; the journal, page
+        and CLI say it)."""
+        return tuple(FailingChannel(c["channel"], c["since"], c["error"]) for c in status[which] if c["channel"] != name)
 
     def _check_link(self, b: BandView) -> None:
         if b.down_since is None:
@@ -1618,11 +1620,16 @@ class Daemon:
         self._failing_changed()
 
     def _failing_changed(self) -> None:
-        """A channel started or stopped failing: the status (web page, MQTT's retained status) says so at once."""
-        failing = frozenset(self.dispatcher.failing())
+        """A channel started or stopped failing, or being changed since it failed (its first send on
+        the new settings): the status (web page, MQTT's retained status) says so at once."""
+        failing = self._failing_now()
         if failing != self._failing_shown:
             self._failing_shown = failing
             self._publish({"type": "status"})
+
+    def _failing_now(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The channels failing, and those changed since they failed (Dispatcher.changed)."""
+        return frozenset(self.dispatcher.failing()), frozenset(self.dispatcher.changed())
 
     # --- DaemonAPI ------------------------------------------------------------------
     def status(self) -> Json:

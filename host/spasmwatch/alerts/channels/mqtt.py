@@ -161,6 +161,9 @@ class BandStatus:
     # own failure). Daemon-wide, repeated in each band's status: a family watching Home Assistant
     # must see that its phone gets no alarms, as the page's red banner says.
     channels_failing: tuple[FailingChannel, ...] = ()
+    # Those whose failure was under settings changed since (/api/status' channels_changed): not known
+    # to deliver until they send, to be tested; not failing, and not fine either.
+    channels_changed: tuple[FailingChannel, ...] = ()
     # The dead man's switch, daemon-wide too (None: not configured). Failing or held back, the
     # service it feeds will tell the phones "down" while the monitor may be fine (or miss it when not).
     heartbeat: HeartbeatState | None = None
@@ -184,7 +187,8 @@ class BandStatus:
             "last_cluster": self.last_cluster,
             "muted_until": _iso(self.muted_until),
             "muted_by": self.muted_by,
-            "channels_failing": [{"channel": c.channel, "since": _iso(c.since), "error": c.error} for c in self.channels_failing],
+            "channels_failing": _channels_json(self.channels_failing),
+            "channels_changed": _channels_json(self.channels_changed),
             "heartbeat": _heartbeat_json(self.heartbeat),
             "updated_t": t,
             **self.extra,
@@ -252,6 +256,10 @@ def parse_command(payload: bytes) -> tuple[str, str | None] | None:
 
 def _iso(t: float | None) -> str | None:
     return None if t is None else datetime.fromtimestamp(t, timezone.utc).isoformat()
+
+
+def _channels_json(channels: tuple[FailingChannel, ...]) -> list[dict[str, Any]]:
+    return [{"channel": c.channel, "since": _iso(c.since), "error": c.error} for c in channels]
 
 
 def _heartbeat_json(h: HeartbeatState | None) -> dict[str, Any] | None:
@@ -330,6 +338,12 @@ def discovery_configs(s: MqttSettings, device: str, commands: bool | None = None
          "device_class": "problem", "value_template": "{{ 'ON' if value_json.channels_failing else 'OFF' }}",
          "json_attributes_topic": t["status"],
          "json_attributes_template": "{{ {'channels_failing': value_json.channels_failing} | tojson }}"}),
+        # Apart from it, as the page's yellow notice is apart from its red banner: a channel whose
+        # settings changed since it failed is not known to deliver; a test alarm tells (its button).
+        ("binary_sensor", "channels_changed", {"name": "Notifications to test", "state_topic": t["status"],
+         "icon": "mdi:bell-alert-outline", "value_template": "{{ 'ON' if value_json.channels_changed else 'OFF' }}",
+         "json_attributes_topic": t["status"],
+         "json_attributes_template": "{{ {'channels_changed': value_json.channels_changed} | tojson }}"}),
     ]  # fmt: skip
     if heartbeat:
         # Apart from "Notifications failing": the alarms still reach the phones, but the service
