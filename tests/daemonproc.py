@@ -28,6 +28,13 @@ def one_band_config(path: Path, data: Path, port: int, http: str = "") -> Path:
     return path
 
 
+def unprivileged(cmd: list[str]) -> list[str]:
+    """``cmd`` as a user without root's pass through file modes (nobody, when the tests run as root)."""
+    if os.geteuid() != 0:
+        return cmd
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *cmd]
+
+
 def api_status(port: int) -> dict[str, Any] | None:
     """The page's /api/status on loopback; None while nothing answers."""
     try:

@@ -106,11 +106,38 @@ def not_this_users(paths: Iterable[Path]) -> str:
         if st.st_uid == me:  # its own, its mode taken away
             how = f"'chmod u+rw{'x' if p.is_dir() else ''} {shlex.quote(str(p))}' gives it back"
         else:
-            folder = p if p.is_dir() else p.parent
-            how = f"was spasmwatch run once with sudo? 'sudo chown -R {_user(me)} {shlex.quote(str(folder))}' gives the folder back"
+            how = _give_back(p, me)
         return (f"{p} belongs to {_user(st.st_uid)} (mode {stat.S_IMODE(st.st_mode):o}) and this user, {_user(me)}, "
                 f"may not read and write it: {how}")  # fmt: skip
     return ""
+
+
+def _give_back(p: Path, me: int) -> str:
+    """The command that gives user ``me`` another account's ``p`` (a file or a folder of the
+    store's), naming spasmwatch's files alone: 'chown -R' of the folder was said whatever it was,
+    and a data_dir of ~ or /var/lib made it the user's whole home or a folder of the system's (the
+    cliedges review). A folder holding only spasmwatch's files (or named so: its default one,
+    made by 'sudo spasmwatch run') is given back whole; in a shared one, spasmwatch's files are;
+    a shared folder itself never: spasmwatch gets a folder of its own in it."""
+    folder, who = (p if p.is_dir() else p.parent), _user(me)
+    try:
+        names: list[str] | None = sorted(os.listdir(folder))
+    except OSError:  # not listed: taken as shared
+        names = None
+    if folder.name == "spasmwatch" or (names is not None and all(map(_spasmwatchs, names))):
+        return f"was spasmwatch run once with sudo? 'sudo chown -R {who} {shlex.quote(str(folder))}' gives its folder back (only spasmwatch's files are in it)"
+    if p.is_dir() or names is None:
+        own = folder / "spasmwatch"
+        return (f"{folder} holds other files than spasmwatch's: leave its owner as it is, and give spasmwatch a folder of its own "
+                f"in it: 'sudo install -d -o {who} -m 700 {shlex.quote(str(own))}', then [daemon] data_dir = \"{own}\" in the config")  # fmt: skip
+    theirs = " ".join(shlex.quote(str(folder / n)) for n in names if _spasmwatchs(n) and (folder / n).lstat().st_uid != me)
+    return f"was spasmwatch run once with sudo? 'sudo chown -R {who} {theirs}' gives spasmwatch's files back ({folder} holds others' too: leave it as it is)"
+
+
+def _spasmwatchs(name: str) -> bool:
+    """Whether a data folder's entry ``name`` is spasmwatch's: the store and its -wal, -shm and
+    lock, the raw recordings' folder, the simulated bands' bonds (daemon/main.py)."""
+    return name.startswith("spasmwatch") or name in ("raw", "sim-bonds.json")
 
 
 def _user(uid: int) -> str:
