@@ -24,14 +24,20 @@ from spasmwatch.urls import host_port
 
 log = logging.getLogger(__name__)
 
+# Why the lock beside the store may not be opened while the daemon can still monitor, its lock in a
+# runtime folder (``fallback_lock_paths``): a disk mounted read-only, or a folder this user may not
+# write (another account's: root's /var/lib, a folder made by 'sudo spasmwatch run' once).
+_NOT_WRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM)
+
 
 def lock_path(store_path: Path) -> Path:
     return store_path.with_name(store_path.name + ".lock")
 
 
 def fallback_lock_paths(store_path: Path) -> list[Path]:
-    """Where the lock goes when the store's folder is on a disk mounted read-only (``lock_path``
-    cannot be made or written there: an SD card's ext4 remounted so after errors), one per runtime
+    """Where the lock goes when the store's folder is on a disk mounted read-only or is one this
+    user may not write (``lock_path`` cannot be made or written there: an SD card's ext4 remounted
+    so after errors, a folder of root's), one per runtime
     folder this process may see: $XDG_RUNTIME_DIR, /run/user/UID, $TMPDIR, /tmp. Named by the
     store's resolved path, so every start and every command finds the same file for one store;
     in a folder of its own, which the daemon holds (``_own_folder``).
@@ -212,9 +218,11 @@ def _open_lock(store_path: Path) -> tuple[Path, TextIO, int | None]:
     it may not write (a store copied in by another user, a read-only mount) ended in a
     PermissionError traceback.
 
-    On a disk mounted read-only, the first fallback that opens (``fallback_lock_paths``): until
-    2026-12-06 'spasmwatch run' ended with exit 2 there, and the service restarted every 5 s with
-    no band monitored; the daemon now monitors without its store, as for any that cannot be opened.
+    On a disk mounted read-only, or in a folder this user may not write (root's, mode 0755), the
+    first fallback that opens (``fallback_lock_paths``): until 2026-12-06 'spasmwatch run' ended
+    with exit 2 there, and the service restarted every 5 s with no band monitored; the daemon now
+    monitors without its store, as for any that cannot be opened (the read-only disk first; the
+    folder of another account until the cliedges review).
 
     Created 0600 and an older one (0644 until 2026-12-05) made so (private.py): it says the
     daemon's pid, its config file's path and where it serves, which only its own user's commands
@@ -224,22 +232,23 @@ def _open_lock(store_path: Path) -> tuple[Path, TextIO, int | None]:
     try:
         f = open(path, "a", opener=private.opener)
     except OSError as e:
-        if e.errno == errno.EROFS and (fallback := _open_fallback(store_path)) is not None:
-            return fallback
         why = f"{e.strerror or e}"
         whose = private.not_this_users([path, path.parent])
         if whose:
             why += f": {whose}"
-        elif e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        elif e.errno in _NOT_WRITABLE:
             why += f": this user may not write in {path.parent}, where the store keeps its lock and its WAL (check its owner and mode)"
+        if e.errno in _NOT_WRITABLE and (fallback := _open_fallback(store_path, why)) is not None:
+            return fallback
         raise StoreError(f"{path}: cannot open the daemon's lock beside the store: {why}") from e
     private.tighten(path, "the daemon's lock")
     return path, f, None
 
 
-def _open_fallback(store_path: Path) -> tuple[Path, TextIO, int] | None:
+def _open_fallback(store_path: Path, why: str) -> tuple[Path, TextIO, int] | None:
     """The first fallback lock that opens, with its folder (held: ``_own_folder``), said in the
-    log; None if none does (the error beside the store is then the one said)."""
+    log with ``why`` the lock beside the store could not be opened; None if none does (the error
+    beside the store is then the one said)."""
     for path in fallback_lock_paths(store_path):
         try:
             folder = _own_folder(path.parent)
@@ -250,8 +259,8 @@ def _open_fallback(store_path: Path) -> tuple[Path, TextIO, int] | None:
         except OSError:
             os.close(folder)
             continue
-        log.warning("%s is on a disk mounted read-only: the daemon's lock is %s instead (it keeps a second daemon off the store)",
-                    store_path.parent, path)  # fmt: skip
+        log.warning("%s: cannot open the daemon's lock beside the store (%s): it is %s instead (it keeps a second daemon off "
+                    "the store)", lock_path(store_path), why, path)  # fmt: skip
         return path, f, folder
     return None
 

@@ -100,7 +100,7 @@ def _private(path: Path, makes: bool = True) -> None:
     try:
         created = makes and private.create_file(path)
     except OSError as e:
-        raise StoreError(f"{path}: cannot create: {e.strerror or e}") from e
+        raise StoreError(f"{path}: cannot create: {e.strerror or e}{_whose(path)}") from e
     if not created:
         for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
             private.tighten(p, "the store")
@@ -173,8 +173,8 @@ def _said(path: Path) -> Iterator[None]:
 
 def _whose(path: Path) -> str:
     """'; <file> belongs to root ...' for a store, WAL or index this user may not read and write
-    (``private.not_this_users``), else ""."""
-    said = private.not_this_users([path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")])
+    (``private.not_this_users``), or its folder (where none is yet: a data folder of root's), else ""."""
+    said = private.not_this_users([path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"), path.parent])
     return f"; {said}" if said else ""
 
 

@@ -1,0 +1,88 @@
+"""``spasmwatch run`` on a data folder this user may not write: one of root's (mode 0755, a
+data_dir of /var/lib), or the user's own with the store and lock a 'sudo spasmwatch run' left
+root's. It monitors without its store, its lock in the runtime folder, as on a disk mounted
+read-only (test_read_only_start.py), and says whose the files are and the way back, naming
+spasmwatch's files alone: never 'chown -R' of a folder that holds others' (/var/lib).
+Until the cliedges review it ended with exit 2 (under the service: a restart every 5 s, no band
+monitored, no alarm) and told the family to 'sudo chown -R' /var/lib.
+
+Real parts: the daemon in its own process as nobody when the tests run as root (file modes do
+not stop root), as this user otherwise; root's /var/lib itself; the page fetched on loopback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from daemonproc import UP_S, one_band_config, status_once_up, unprivileged
+from servers import free_port
+from spasmwatch.store import Store
+
+NOBODY = 65534
+
+
+@pytest.fixture
+def folder() -> Iterator[Path]:
+    """A folder the daemon (nobody when root) may write: its config, runtime and state folders."""
+    made = Path(tempfile.mkdtemp(prefix="sw-denied-", dir="/tmp"))  # not under pytest's 0700 folder: nobody reaches it
+    made.chmod(0o755)
+    try:
+        for sub in ("run", "state"):
+            (made / sub).mkdir(mode=0o700)
+            if os.geteuid() == 0:
+                os.chown(made / sub, NOBODY, NOBODY)
+        yield made
+    finally:
+        shutil.rmtree(made)
+
+
+def _sudo_left(folder: Path) -> Path:
+    """A data folder of the user's (nobody's as root) holding a store and lock left root's by a
+    'sudo spasmwatch run' (as another user: its own, their modes taken away)."""
+    data = folder / "data"
+    data.mkdir(mode=0o700)
+    with Store(data / "spasmwatch.db"):
+        pass
+    (data / "spasmwatch.db.lock").write_text("")
+    for p in (data / "spasmwatch.db", data / "spasmwatch.db.lock"):
+        p.chmod(0o600 if os.geteuid() == 0 else 0)
+    if os.geteuid() == 0:
+        os.chown(data, NOBODY, NOBODY)
+    return data
+
+
+@pytest.mark.parametrize("where", ["var-lib", "sudo-left"])
+def test_a_data_folder_this_user_may_not_write_monitors_and_names_only_spasmwatchs_files(folder: Path, where: str) -> None:
+    port, data = free_port(), Path("/var/lib") if where == "var-lib" else _sudo_left(folder)
+    config = one_band_config(folder / "config.toml", data, port)
+    config.chmod(0o644)
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(folder / "run"), XDG_STATE_HOME=str(folder / "state"))
+    cmd = unprivileged([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)])
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        status = status_once_up(proc, port)
+        error = status["store"]["error"]
+        assert status["bands"][0]["faults"] == ["storage_failing"], status  # the family is told
+        if where == "var-lib":
+            assert "/var/lib belongs to root (mode 755)" in error and "leave its owner as it is" in error, error
+            assert "chown" not in error and "'sudo install -d -o " in error and " -m 700 /var/lib/spasmwatch'" in error, error
+        elif os.geteuid() == 0:
+            assert f"'sudo chown -R nobody {data}' gives its folder back" in error, error
+        else:
+            assert f"'chmod u+rw {data / 'spasmwatch.db'}'" in error, error
+        # its lock, in the runtime folder, keeps a second daemon off the store
+        r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=UP_S)
+        assert r.returncode == 2 and f"another spasmwatch daemon is using {data / 'spasmwatch.db'} (pid " in r.stderr, r.stderr
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        text = proc.communicate(timeout=UP_S)[1]
+    assert proc.returncode == 0 and "Traceback" not in text, text
