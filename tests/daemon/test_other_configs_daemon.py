@@ -6,7 +6,8 @@ simulated radio nobody runs), an ntfy receiver on 127.0.0.1, ``status``, ``ack``
 two configs left at the default 8765 are), and, for a daemon from before /api/status said its
 store, A's own status served without the field by a plain aiohttp server on that port. Found by
 the first-hour review: until 2026-12-06 every command for B answered with A's bands and channels,
-and 'test-alarm' rang A's phones.
+and 'test-alarm' rang A's phones. A daemon stopped (SIGSTOP) on the port is not confirmed, and
+nothing is sent to it (the cliedges review).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -145,3 +147,35 @@ def test_listing_one_configs_clusters_reads_its_store_whatever_daemon_answers_on
             await runner.cleanup()
 
     asyncio.run(asyncio.wait_for(main(), 120))
+
+
+def test_a_daemon_silent_on_the_port_is_not_confirmed_and_nothing_is_sent_to_it(tmp_path: Path) -> None:
+    """Found by the cliedges review: the check gave up after 2 s without a word, and the command then
+    sent its request; a daemon stopped meanwhile (SIGSTOP, a debugger, a loaded machine) served it
+    once it ran again: A's phone rang for B's 'test-alarm'. Now nothing is sent, and it says why."""
+    port, env = free_port(), _env(tmp_path)
+
+    async def main() -> None:
+        async with http_recorder() as phone:
+            a = _config(tmp_path / "a", port, f'\n[[channels.ntfy]]\nurl = "{phone.url}{TOPIC}"\nname = "phone"\n')
+            b = _config(tmp_path / "b", port)
+            with open(tmp_path / "a.log", "w") as log:
+                proc = subprocess.Popen([sys.executable, "-m", "spasmwatch", "run", "--config", str(a)], env=env, stderr=log, text=True)
+            try:
+                await asyncio.to_thread(_wait_up, proc, port)
+                proc.send_signal(signal.SIGSTOP)
+                try:
+                    out = await asyncio.to_thread(_cli, env, "test-alarm", "--config", str(b))
+                finally:
+                    proc.send_signal(signal.SIGCONT)
+                assert out.returncode == 2 and "nothing was sent to it" in out.stderr, out
+                assert f"could not confirm which daemon answers at 127.0.0.1:{port}, nor that it is the one of {b}: nothing answered within 5 s" in out.stderr
+                # A's own test alarm, after whatever it was left with: its phone rings once, for it alone
+                own = await asyncio.to_thread(_cli, env, "test-alarm", "--config", str(a))
+                assert own.returncode == 0, own
+                assert len(phone.seen) == 1, phone.seen
+            finally:
+                proc.terminate()
+                await asyncio.to_thread(proc.wait, 30)
+
+    asyncio.run(asyncio.wait_for(main(), 180))

@@ -29,6 +29,11 @@ class DaemonNotRunning(SpasmwatchError):
     pass
 
 
+class DaemonSilent(DaemonNotRunning):
+    """Something took the connection but sent no answer in time: a daemon stopped (SIGSTOP, a
+    debugger), hung or slowed by a loaded machine; a request left with it may be served later."""
+
+
 def sudo_note(euid: int, env: Mapping[str, str], config: Path) -> str | None:
     """What 'run' and 'config' say first when started with sudo by another user: the files made are
     root's (the family's own daemon cannot open them later: private.not_this_users), and without
@@ -83,15 +88,21 @@ def _not_anothers(cfg: Config, path: Path) -> None:
     8765). Its bands, alarms and phones were taken for this config's: 'test-alarm' rang them, 'ack'
     acknowledged them. The daemon started from ``path`` is this config's whatever store it runs on
     (a service given another SPASMWATCH_DATA_DIR than this shell). A daemon from before the
-    fields, or none answering (each command says so itself): nothing said. Asked before the
-    command acts."""
+    fields, or none answering (each command says so itself): nothing said. One that takes the connection and is silent past
+    ``DAEMON_CONFIRM_S`` (stopped, hung): not confirmed, said, and nothing sent; the check gave up
+    after 2 s until the cliedges review and the command then sent its request, which such a daemon
+    serves once it runs again, whichever config's it is. Asked before the command acts."""
     from spasmwatch.daemon import consts as K
 
     store = cfg.store_path()
     if lock_holder(store) is not None:  # this store's daemon, reached where its lock says it listens
         return
     try:
-        st = api(cfg, "/api/status", timeout_s=K.DAEMON_PROBE_S)
+        st = api(cfg, "/api/status", timeout_s=K.DAEMON_CONFIRM_S)
+    except DaemonSilent:  # the command's own request would have gone to whichever it is
+        raise DaemonNotRunning(f"could not confirm which daemon answers at {_host_port(cfg)}, nor that it is the one of {path}: nothing "
+                               f"answered within {K.DAEMON_CONFIRM_S:g} s (a daemon stopped, hung or slowed by a loaded machine?); "
+                               "nothing was sent to it. Try again once it answers ('spasmwatch status' says which it is)") from None  # fmt: skip
     except SpasmwatchError:
         return
     if not isinstance(st, dict):
@@ -245,7 +256,10 @@ def api(cfg: Config, path: str, body: dict[str, Any] | None = None, timeout_s: f
                 raise DaemonNotRunning(_not_the_daemon(url, h.port)) from None
         raise SpasmwatchError(refusal(e.code, str(e.reason), msg, url, look)) from None
     except (urllib.error.URLError, OSError) as e:
-        raise DaemonNotRunning(_no_answer(cfg, url, f"{getattr(e, 'reason', e)}")) from None
+        why = getattr(e, "reason", e)
+        if isinstance(why, TimeoutError):  # (the connect's, in URLError; the answer's, bare)
+            raise DaemonSilent(_no_answer(cfg, url, f"{why}")) from None
+        raise DaemonNotRunning(_no_answer(cfg, url, f"{why}")) from None
     try:
         return json.loads(body_bytes or b"null")
     except ValueError:  # another program on the port (it is a common one)

@@ -326,6 +326,11 @@ HEARTBEAT_TIMEOUT_S = 10.0
 # The CLI takes a daemon that does not answer /api/status within this (s) as not there: one on this
 # computer answers within milliseconds.
 DAEMON_PROBE_S = 2.0
+# A command asking which daemon answers on its config's port before it sends anything (commands/
+# _daemon.py ``_not_anothers``) waits this long (s): what a command gives its own request (``api``),
+# so a daemon slowed by a loaded machine is still told apart; one silent past it (stopped, hung) is
+# said not confirmed and nothing is sent (a request left with a stopped one is served once it runs).
+DAEMON_CONFIRM_S = 5.0
 # 'spasmwatch reload' waits this long (s) for the daemon to report the reload it asked for: one
 # takes milliseconds (docs/host.md, 1-3 ms; a new band's link or a channel's first connect is not
 # waited for), so one not reported by then is stuck or slowed by a loaded machine, and said so.
