@@ -6,8 +6,9 @@ simulated radio nobody runs), an ntfy receiver on 127.0.0.1, ``status``, ``ack``
 two configs left at the default 8765 are), and, for a daemon from before /api/status said its
 store, A's own status served without the field by a plain aiohttp server on that port. Found by
 the first-hour review: until 2026-12-06 every command for B answered with A's bands and channels,
-and 'test-alarm' rang A's phones. A daemon stopped (SIGSTOP) on the port is not confirmed, and
-nothing is sent to it (the cliedges review).
+and 'test-alarm' rang A's phones. A daemon on another computer (A in a UTS namespace of its own,
+under another host name: unshare) is B's by where it answers; one stopped (SIGSTOP) is not
+confirmed, and nothing is sent to it (the cliedges review).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -147,6 +149,30 @@ def test_listing_one_configs_clusters_reads_its_store_whatever_daemon_answers_on
             await runner.cleanup()
 
     asyncio.run(asyncio.wait_for(main(), 120))
+
+
+def _another_computer(*command: str) -> list[str]:
+    """``command`` under the host name 'nursery-pi' (a UTS namespace of its own; as this user
+    mapped to root in a user namespace when not root): to the daemon, another computer."""
+    ns = ["unshare", "--uts"] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user", "--uts"]
+    return [*ns, "sh", "-c", 'hostname nursery-pi && exec "$@"', "sh", *command]
+
+
+def test_a_daemon_on_another_computer_is_this_configs_whatever_its_paths(tmp_path: Path) -> None:
+    """Found by the cliedges review: a laptop's config naming the Pi's daemon ([daemon.http] host)
+    was refused by every command: the Pi's store and file are never the laptop's paths."""
+    port, env = free_port(), _env(tmp_path)
+    a, b = _config(tmp_path / "a", port), _config(tmp_path / "b", port)
+    with open(tmp_path / "a.log", "w") as log:
+        proc = subprocess.Popen(_another_computer(sys.executable, "-m", "spasmwatch", "run", "--config", str(a)), env=env, stderr=log, text=True)
+    try:
+        st = _wait_up(proc, port)
+        assert st["hostname"] == "nursery-pi" != socket.gethostname()
+        out = _cli(env, "status", "--config", str(b))
+        assert out.returncode in (0, 1) and "cot-a" in out.stdout and "is not the one of" not in out.stderr, out
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
 def test_a_daemon_silent_on_the_port_is_not_confirmed_and_nothing_is_sent_to_it(tmp_path: Path) -> None:

@@ -87,8 +87,9 @@ def _not_anothers(cfg: Config, path: Path) -> None:
     ``store_path``, ``config_path``): another config's daemon at the same port (two configs left at
     8765). Its bands, alarms and phones were taken for this config's: 'test-alarm' rang them, 'ack'
     acknowledged them. The daemon started from ``path`` is this config's whatever store it runs on
-    (a service given another SPASMWATCH_DATA_DIR than this shell). A daemon from before the
-    fields, or none answering (each command says so itself): nothing said. One that takes the connection and is silent past
+    (a service given another SPASMWATCH_DATA_DIR than this shell); one on another computer
+    (``_elsewhere``) by where it answers. A daemon from before the fields, or none answering (each
+    command says so itself): nothing said. One that takes the connection and is silent past
     ``DAEMON_CONFIRM_S`` (stopped, hung): not confirmed, said, and nothing sent; the check gave up
     after 2 s until the cliedges review and the command then sent its request, which such a daemon
     serves once it runs again, whichever config's it is. Asked before the command acts."""
@@ -105,7 +106,7 @@ def _not_anothers(cfg: Config, path: Path) -> None:
                                "nothing was sent to it. Try again once it answers ('spasmwatch status' says which it is)") from None  # fmt: skip
     except SpasmwatchError:
         return
-    if not isinstance(st, dict):
+    if not isinstance(st, dict) or _elsewhere(st):
         return
     served, theirs = st.get("store_path"), st.get("config_path") or ""  # "": not started from a file
     if not isinstance(served, str) or Path(served).resolve() == store.resolve() or same_file(theirs, path):
@@ -116,6 +117,16 @@ def _not_anothers(cfg: Config, path: Path) -> None:
         f"daemon runs on {store}, the store of {path}; nothing was sent to it. {reach} run the daemon of {path} beside "
         f"it, give it another [daemon.http] port (both ask for {cfg.daemon.http.port}), then {in_quotes(cmd('run', path, not is_default_config(path)))}"
     )
+
+
+def _elsewhere(st: dict[str, Any]) -> bool:
+    """Whether the daemon whose status is ``st`` runs on another computer (its ``hostname`` is not
+    this one's): a laptop's config naming the Pi's [daemon.http] host. Its store and file are
+    that computer's paths, which never equal this config's; it is this config's daemon by where it
+    answers (the config's host and port) and the token it takes (required for a host other
+    computers reach, config.py). A daemon from before the field: compared as one of this computer."""
+    theirs = st.get("hostname")
+    return isinstance(theirs, str) and theirs != socket.gethostname()
 
 
 def answers(cfg: Config) -> bool:

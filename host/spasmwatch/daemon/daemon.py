@@ -16,6 +16,7 @@ import functools
 import logging
 import math
 import os
+import socket
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -1648,7 +1649,10 @@ class Daemon:
                 # Which store and file this daemon runs on: a command given another config, whose
                 # [daemon.http] names this port too, tells it is not that config's daemon (commands/_daemon.py).
                 "store_path": str(self.store.path.absolute()),
-                "config_path": None if self.config_path is None else str(self.config_path.absolute())}  # fmt: skip
+                "config_path": None if self.config_path is None else str(self.config_path.absolute()),
+                # The computer it runs on: a command on another computer (a laptop asking the Pi) finds
+                # its paths that computer's, not to be compared with its own config's.
+                "hostname": socket.gethostname()}  # fmt: skip
 
     def _store_json(self) -> Json | None:
         """Why the store is not open (null: it is): the page's banner, 'spasmwatch status', systemd's STATUS."""
