@@ -5,7 +5,7 @@ hand still stops with the command that moves the port (test_cli.py).
 
 Real parts: 'spasmwatch run' in its own process, systemd's notify socket played by a datagram
 socket (NOTIFY_SOCKET, as the unit's Type=notify gives it), the port held by a real listening
-socket, the page fetched on loopback."""
+socket, the page fetched on loopback; 'status' and 'reload' meanwhile as processes."""
 
 from __future__ import annotations
 
@@ -42,6 +42,18 @@ def test_the_service_monitors_while_its_port_is_taken_and_listens_once_it_is_fre
         status = subprocess.run([sys.executable, "-m", "spasmwatch", "status", "--config", str(config)],
                                 capture_output=True, text=True, timeout=UP_S)  # fmt: skip
         assert status.returncode == 2 and f"though the daemon on this store runs (pid {proc.pid}), monitoring" in status.stderr, status.stderr
+        # 'reload' meanwhile: the edit is sent by the pid and applied; how it went cannot be read yet, and it says why
+        with open(config, "a") as f:
+            f.write("\n[alerts]\nlanguage = \"de\"\n")
+        reload = subprocess.run([sys.executable, "-m", "spasmwatch", "reload", "--config", str(config)],
+                                capture_output=True, text=True, timeout=UP_S)  # fmt: skip
+        said = reload.stdout + reload.stderr
+        assert reload.returncode == 1 and f"sent the reload to the daemon (pid {proc.pid}), which runs, monitoring" in said, said
+        assert "its web page is not up yet" in said and f"tries again every 10 s" in said and "restart" not in said, said
+        while "config reloaded from" not in log.read_text():  # (UP_S: the test's own timeout)
+            assert proc.poll() is None, log.read_text()
+            time.sleep(0.1)
+        assert "alerts.language" in log.read_text(), log.read_text()
         busy.close()
         end = time.monotonic() + LISTEN_S
         while api_status(port) is None:

@@ -288,14 +288,17 @@ def _no_answer(cfg: Config, url: str, why: str) -> str:
     (its lock has its pid, no address: the service's daemon waiting for a port another program holds,
     daemon/main.py ``_listen_later``, or one starting), else no daemon runs. 'status' asked 'is
     spasmwatch run running?' of a daemon that was, monitoring."""
-    from spasmwatch.daemon import consts as K
-
     held = lock_holder(cfg.store_path())
     if held is None or held.address is not None:
         return f"no daemon answers at {url} ({why}): is 'spasmwatch run' running?"
-    return (f"no daemon answers at {url} ({why}), though the daemon on this store runs (pid {held.pid}), monitoring: its web "
-            f"page does not listen there (yet): another program holds the port (its log says 'web page: cannot listen'; it "
-            f"tries again every {K.HTTP_RETRY_S:g} s), or it is starting")  # fmt: skip
+    return f"no daemon answers at {url} ({why}), though the daemon on this store runs (pid {held.pid}), monitoring: its web page does not listen there (yet): {page_not_up()}"
+
+
+def page_not_up() -> str:
+    """Why a daemon that runs (its lock has its pid) does not listen yet (its lock has no address)."""
+    from spasmwatch.daemon import consts as K
+
+    return f"another program holds the port (its log says 'web page: cannot listen'; it tries again every {K.HTTP_RETRY_S:g} s), or it is starting"
 
 
 def _not_the_daemon(url: str, port: int) -> str:
