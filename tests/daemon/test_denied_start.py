@@ -86,3 +86,36 @@ def test_a_data_folder_this_user_may_not_write_monitors_and_names_only_spasmwatc
         proc.send_signal(signal.SIGTERM)
         text = proc.communicate(timeout=UP_S)[1]
     assert proc.returncode == 0 and "Traceback" not in text, text
+
+
+def test_a_lock_this_user_may_not_open_held_by_a_running_daemon_keeps_a_second_off(folder: Path) -> None:
+    """The lock beside the store is another account's and held: a 'sudo spasmwatch run' running
+    now (as root: root's daemon; as another user: its own daemon, the lock's mode then taken away).
+    The second start cannot open the lock to see it held: it would have run beside it on the same
+    bands (a band talks to one of them: the other rings 'disconnected'). The kernel's list of
+    flocks (/proc/locks) shows the lock held, and by which pid: refused, exit 2, naming it.
+    Old code (fallback on EACCES alone): the second ran beside the first."""
+    port, data = free_port(), folder / "data"
+    data.mkdir(mode=0o700)
+    if os.geteuid() == 0:
+        os.chown(data, NOBODY, NOBODY)
+    config = one_band_config(folder / "config.toml", data, port)
+    config.chmod(0o644)
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(folder / "run"), XDG_STATE_HOME=str(folder / "state"))
+    run = [sys.executable, "-m", "spasmwatch", "run", "--config", str(config)]
+    first = subprocess.Popen(run, stderr=subprocess.PIPE, text=True, env=dict(env, XDG_RUNTIME_DIR=str(folder)))  # root's, or this user's
+    try:
+        status_once_up(first, port)
+        if os.geteuid() != 0:
+            (data / "spasmwatch.db.lock").chmod(0)
+        # (its own port: under the service a taken one is waited for, the daemon monitoring meanwhile)
+        second = one_band_config(folder / "second.toml", data, free_port())
+        second.chmod(0o644)
+        r = subprocess.run(unprivileged([*run[:-1], str(second)]), env=env, capture_output=True, text=True, timeout=UP_S)
+        assert r.returncode == 2 and f"another spasmwatch daemon is using {data / 'spasmwatch.db'} (pid {first.pid}," in r.stderr, r.stderr
+        assert f"stop that one first: 'sudo kill {first.pid}'" in r.stderr, r.stderr
+        assert first.poll() is None
+    finally:
+        first.send_signal(signal.SIGTERM)
+        text = first.communicate(timeout=UP_S)[1]
+    assert first.returncode == 0 and "Traceback" not in text, text

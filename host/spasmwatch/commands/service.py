@@ -255,6 +255,11 @@ def in_use(e: StoreInUse, proc: Path = Path("/proc")) -> str:
     listens), that 'spasmwatch status' talks to it, and how to stop it, should this one run
     instead (the message said 'stop it first', with no pid and no way)."""
     held = e.holder
+    if held is None and e.unread_pid is not None:  # another account's, its lock unreadable: the kernel's flocks gave its pid
+        ctl = service_of(e.unread_pid, proc)
+        return (f"another spasmwatch daemon is using {e.store_path} (pid {e.unread_pid}, another account's: its lock, which this "
+                f"user may not read, says no more; a 'sudo spasmwatch run'?). To run this one instead, stop that one first: "
+                f"'{ctl or 'sudo kill'} {'stop spasmwatch' if ctl else e.unread_pid}'")  # fmt: skip
     if held is None:  # it had not written its pid yet: it is starting (or could not: a full disk, daemon/lock.py)
         return (f"another spasmwatch daemon is starting on {e.store_path} (or runs and could not write its pid there: "
                 "is the disk full?): 'spasmwatch status' talks to it once it is up")  # fmt: skip

@@ -78,10 +78,12 @@ class StoreInUse(StoreError):
     """Another daemon holds the store's lock; ``holder`` is what its lock says (None: it had not
     written its pid yet). The commands add how to stop it (commands/service.py ``in_use``)."""
 
-    def __init__(self, store_path: Path, holder: LockHolder | None) -> None:
+    def __init__(self, store_path: Path, holder: LockHolder | None, unread_pid: int | None = None) -> None:
         self.store_path = store_path
         self.holder = holder
-        super().__init__(f"another spasmwatch daemon is using {store_path}{held_by(holder)}: stop it first")
+        self.unread_pid = unread_pid  # its pid from the kernel's flocks, its lock unreadable here (another account's: ``_flocked``)
+        by = f" (pid {unread_pid}, another account's)" if unread_pid is not None and holder is None else held_by(holder)
+        super().__init__(f"another spasmwatch daemon is using {store_path}{by}: stop it first")
 
 
 def held_by(holder: LockHolder | None) -> str:
@@ -238,11 +240,29 @@ def _open_lock(store_path: Path) -> tuple[Path, TextIO, int | None]:
             why += f": {whose}"
         elif e.errno in _NOT_WRITABLE:
             why += f": this user may not write in {path.parent}, where the store keeps its lock and its WAL (check its owner and mode)"
+        if e.errno in _NOT_WRITABLE and (pid := _flocked(path)) is not None:  # (a 'sudo spasmwatch run' now: its lock, unreadable here)
+            raise StoreInUse(store_path, None, unread_pid=pid) from e
         if e.errno in _NOT_WRITABLE and (fallback := _open_fallback(store_path, why)) is not None:
             return fallback
         raise StoreError(f"{path}: cannot open the daemon's lock beside the store: {why}") from e
     private.tighten(path, "the daemon's lock")
     return path, f, None
+
+
+def _flocked(path: Path) -> int | None:
+    """The pid of the process holding a flock on ``path`` now, from the kernel's list (/proc/locks:
+    'N: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE START END', the device in hex), else None (also when
+    it is not there or the list cannot be read: not Linux). For a lock file this user may not open,
+    whose flock it cannot try: another account's daemon ('sudo spasmwatch run') holding it; a
+    second daemon on the same bands would have run and rung 'disconnected' for each."""
+    try:
+        st = path.stat()
+        with open("/proc/locks") as f:
+            lines = [line.split() for line in f]
+    except OSError:
+        return None
+    inode = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    return next((int(w[4]) for w in lines if len(w) > 5 and w[1] == "FLOCK" and w[5] == inode and w[4].isdigit()), None)
 
 
 def _open_fallback(store_path: Path, why: str) -> tuple[Path, TextIO, int] | None:
