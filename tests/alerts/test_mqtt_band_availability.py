@@ -92,6 +92,30 @@ def test_a_band_out_of_range_has_its_reported_values_unavailable_and_back_availa
         asyncio.run(ch.close())
 
 
+def test_a_band_said_away_before_it_ever_reported_is_not_available(broker: Broker) -> None:
+    """A reload renamed a band that had connected but not yet sent its first STATUS (its values
+    unknown, last_known_at None: under load in test_reload's renamed-band test): band_away said it
+    not connected and kept band_availability ``online``: Home Assistant showed it connected OFF
+    beside its values as if now's. Old code: band_availability stayed online."""
+    ch = MqttChannel(MqttSettings(port=broker.port, timeout_s=5))
+    w = Watcher(broker.port, f"spasmwatch/{DEV}/#")
+    try:
+        asyncio.run(ch.publish_status(DEV, BandStatus(connected=True), 1.0))
+        w.wait(f"spasmwatch/{DEV}/band_availability", b"online")
+
+        async def away() -> None:
+            sending = ch.band_away(DEV, None, 2.0)
+            assert sending is not None
+            await sending
+
+        asyncio.run(away())
+        w.wait(f"spasmwatch/{DEV}/band_availability", b"offline")
+        assert w.json(f"spasmwatch/{DEV}/status")["connected"] is False
+    finally:
+        w.stop()
+        asyncio.run(ch.close())
+
+
 CHILD = """
 import asyncio, time
 from spasmwatch.alerts.channels import BandStatus, MqttChannel, MqttSettings

@@ -625,7 +625,11 @@ def test_a_band_changed_by_reload_that_does_not_come_back_has_its_values_unavail
             reloader = Reloader(d, config, load_config(config), spec)
             await _until(lambda: d.bands[0].device is not None, "the band seen", 60)
             device = d.bands[0].device
-            await _retained_until(broker.port, lambda g: g.get(f"sw/{device}/band_availability") == b"online", "its values now's")
+            # Its first STATUS heard (online alone came before it under load: nothing known to keep)
+            await _retained_until(
+                broker.port,
+                lambda g: g.get(f"sw/{device}/band_availability") == b"online" and json.loads(g.get(f"sw/{device}/status", b"{}")).get("battery_pct") is not None,
+                "its values now's")
             config.write_text(head.split("[[bands]]")[0] + band_table("band0", r.bands[0]) + 'label = "Ada"\n' + _mqtt_table(broker, "sw"))
             await reloader.reload()
             assert [b.device for b in d.bands] == [None]  # (not seen under its new entry)

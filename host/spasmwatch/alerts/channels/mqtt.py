@@ -1027,7 +1027,9 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         """``publish_status``'s taking in of ``status`` (what its link sends when it (re)connects)."""
         old = self._status.get(device, BandStatus())
         self._status[device] = replace(status, last_cluster=status.last_cluster or old.last_cluster)
-        self._band_now[device] = status.last_known_at is None
+        # Now's only while it streams: a band not connected and never heard (a reload renamed it
+        # before its first STATUS) has no values that are now's either.
+        self._band_now[device] = status.connected is True and status.last_known_at is None
         link = self._open(device)
         link.remember(link.t["status"], self._status_payload(device, t))
         link.remember(link.t["band_availability"], self._band_availability(device))
