@@ -10,6 +10,8 @@ writer (WAL), and may be consumed in any thread.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import logging
 import math
@@ -185,6 +187,15 @@ def _new_offsets(cur: LogLife, held: _Held, boot: int, next_seq: int, band_ms: i
     return None if (boot_offset, seq_offset) == (cur.boot_offset, cur.seq_offset) else (boot_offset, seq_offset)
 
 
+@functools.cache
+def _columns(row_type: type) -> str:
+    """The columns a row dataclass is read from, by its fields' names. Never ``SELECT *``: a store of a
+    newer schema that this version may read or write (its marker, docs/store.md "Schema versions")
+    may have columns more, which a ``SELECT *`` handed on as fields more (a TypeError); an INSERT
+    names its columns for the same reason."""
+    return ", ".join(f.name for f in dataclasses.fields(row_type))
+
+
 def _event_row(r: Row) -> EventRow:
     return EventRow(*r)
 
@@ -204,7 +215,7 @@ def _set_cluster_events(c: sqlite3.Connection, cid: int, event_ids: Sequence[int
         keep = set(event_ids)
         c.executemany("DELETE FROM cluster_events WHERE cluster_id = ? AND event_id = ?", [(cid, e) for e in held - keep])
         new = keep.difference(held)
-    c.executemany("INSERT OR IGNORE INTO cluster_events VALUES (?, ?)", [(cid, e) for e in new])
+    c.executemany("INSERT OR IGNORE INTO cluster_events(cluster_id, event_id) VALUES (?, ?)", [(cid, e) for e in new])
 
 
 def _cluster_row(r: Row) -> ClusterRow:
@@ -288,8 +299,8 @@ def _keep_conflicts(
         record = json.dumps(dict(zip(cols, fields)))
         # A link's conflicts have a table of their own (schema v11), without a kind.
         into = "link_conflicts" if what == "bootlink" else "conflicts"
-        keep = ("INSERT OR IGNORE INTO link_conflicts VALUES (NULL, ?, ?, ?)", (v[0], record, v[-1])) if what == "bootlink" else (
-            "INSERT OR IGNORE INTO conflicts VALUES (NULL, ?, ?, ?, ?)", (v[0], what, record, v[-1]))
+        keep = ("INSERT OR IGNORE INTO link_conflicts(device, record, received_wall_s) VALUES (?, ?, ?)", (v[0], record, v[-1])) if what == "bootlink" else (
+            "INSERT OR IGNORE INTO conflicts(device, kind, record, received_wall_s) VALUES (?, ?, ?, ?)", (v[0], what, record, v[-1]))
         if c.execute(*keep).rowcount:
             key = " ".join(f"{k} {x}" for k, x in zip(cols[:keys], v[1:]))
             log.warning(
@@ -607,7 +618,7 @@ class Store:
             )
 
     def devices(self) -> list[DeviceRow]:
-        return [DeviceRow(*r) for r in self._all("SELECT * FROM devices ORDER BY device_id")]
+        return [DeviceRow(*r) for r in self._all(f"SELECT {_columns(DeviceRow)} FROM devices ORDER BY device_id")]
 
     def band_id(self, device: str) -> str | None:
         """The device id of band ``device``: its id, or the name it advertised (the config's
@@ -659,7 +670,7 @@ class Store:
         return [r for r in changed if r.boot != boot or r.moved_events or r.moved_epochs]
 
     def syncs(self, device: str) -> list[SyncRow]:
-        rows = self._all("SELECT * FROM syncs WHERE device = ? ORDER BY boot, band_ms", (device,))
+        rows = self._all(f"SELECT {_columns(SyncRow)} FROM syncs WHERE device = ? ORDER BY boot, band_ms", (device,))
         return [SyncRow(*r) for r in rows]
 
     def place_on_clock(self, device: str, host_boot: str, offset_s: float, tolerance_s: float) -> list[Replaced]:
@@ -774,7 +785,7 @@ class Store:
             return placing.place_near(c, device, [boot, prev_boot])
 
     def boot_links(self, device: str) -> list[BootLinkRow]:
-        return [BootLinkRow(*r) for r in self._all("SELECT * FROM boot_links WHERE device = ? ORDER BY boot", (device,))]
+        return [BootLinkRow(*r) for r in self._all(f"SELECT {_columns(BootLinkRow)} FROM boot_links WHERE device = ? ORDER BY boot", (device,))]
 
     def linked_events(self, device: str | None = None) -> list[Linked]:
         """Each band boot whose events are placed through the band's boot links (no sync of its own):
@@ -887,10 +898,10 @@ class Store:
         now = time.time() if wall_s is None else wall_s
         with self._tx() as c:
             self._touch_device(c, device, now)
-            c.execute("INSERT OR IGNORE INTO lost VALUES (?, ?, ?, ?)", (device, first_seq, last_seq, now))
+            c.execute("INSERT OR IGNORE INTO lost(device, first_seq, last_seq, wall_s) VALUES (?, ?, ?, ?)", (device, first_seq, last_seq, now))
 
     def lost_ranges(self, device: str) -> list[LostRange]:
-        rows = self._all("SELECT * FROM lost WHERE device = ? ORDER BY first_seq, last_seq", (device,))
+        rows = self._all(f"SELECT {_columns(LostRange)} FROM lost WHERE device = ? ORDER BY first_seq, last_seq", (device,))
         return [LostRange(*r) for r in rows]
 
     # --- log lives (a band's flash erased) -------------------------------------------------
@@ -1015,12 +1026,12 @@ class Store:
             return int(cur.lastrowid or 0)
 
     def latest_status(self, device: str) -> StatusRow | None:
-        r = self._one("SELECT * FROM status WHERE device = ? ORDER BY received_wall_s DESC, id DESC LIMIT 1", (device,))
+        r = self._one(f"SELECT {_columns(StatusRow)} FROM status WHERE device = ? ORDER BY received_wall_s DESC, id DESC LIMIT 1", (device,))
         return None if r is None else StatusRow(*r)
 
     def status_history(self, device: str, since: float | None = None, until: float | None = None) -> Iterator[StatusRow]:
         where, params = _range("received_wall_s", since, until, device)
-        return self._stream([("SELECT * FROM status" + where + " ORDER BY received_wall_s, id", params)], lambda r: StatusRow(*r))
+        return self._stream([(f"SELECT {_columns(StatusRow)} FROM status" + where + " ORDER BY received_wall_s, id", params)], lambda r: StatusRow(*r))
 
     # --- clusters ----------------------------------------------------------------------
     def upsert_cluster(
@@ -1336,11 +1347,11 @@ class Store:
         return LabelRow(lid, cluster_id, label, by, wall_s)
 
     def label_of(self, cluster_id: int) -> LabelRow | None:
-        r = self._one("SELECT * FROM labels WHERE cluster_id = ? ORDER BY id DESC LIMIT 1", (cluster_id,))
+        r = self._one(f"SELECT {_columns(LabelRow)} FROM labels WHERE cluster_id = ? ORDER BY id DESC LIMIT 1", (cluster_id,))
         return None if r is None else LabelRow(*r)
 
     def labels(self, cluster_id: int) -> list[LabelRow]:
-        return [LabelRow(*r) for r in self._all("SELECT * FROM labels WHERE cluster_id = ? ORDER BY id", (cluster_id,))]
+        return [LabelRow(*r) for r in self._all(f"SELECT {_columns(LabelRow)} FROM labels WHERE cluster_id = ? ORDER BY id", (cluster_id,))]
 
     def add_note(self, wall_s: float, kind: str, text: str, device: str | None = None, by: str | None = None) -> NoteRow:
         text = check_note(kind, text)  # trimmed here, so 'spasmwatch note' and the web API keep the same text
