@@ -20,6 +20,7 @@ import pytest
 
 from spasmwatch.daemon.lock import one_daemon
 from spasmwatch.store import SCHEMA_VERSION, KnownStores, Store, StoreError
+from spasmwatch.store import schema
 
 DEV = "band0001"
 N = 3000
@@ -291,6 +292,9 @@ def test_a_store_cut_short_is_recovered_up_to_where_it_ends(tmp_path: Path) -> N
         seqs = [e.seq for e in st.events(DEV)]
         assert 0 < len(seqs) < N and seqs == list(range(len(seqs)))  # what the file still held, from the start
         assert st.next_backfill_seq(DEV) == len(seqs)
+        # its marker as its version's steps declare it, whether or not the cut left the damaged file's row
+        marker = (SCHEMA_VERSION, schema.readable_by(SCHEMA_VERSION), schema.writable_by(SCHEMA_VERSION))
+        assert st._one("SELECT version, readable_by, writable_by FROM compat") == marker
 
 
 def test_a_store_whose_id_cannot_be_read_is_recovered_as_the_daemons_own(tmp_path: Path) -> None:
@@ -305,7 +309,7 @@ def test_a_store_whose_id_cannot_be_read_is_recovered_as_the_daemons_own(tmp_pat
     _, size, root = _layout(path, "store_identity")
     with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as c:
         after = {r[0] for r in c.execute("SELECT name FROM dbstat WHERE pageno > ?", (root,))}
-    assert after <= {"zones", "sqlite_schema"}, after  # (only v13's table and the schema's own page follow it)
+    assert after <= {"zones", "compat", "sqlite_schema"}, after  # (only the later steps' tables and the schema's own page follow it)
     _overwrite(path, size, root)
     with Store.may_fail(path, KnownStores.default()) as st:
         assert isinstance(st.open_error, StoreError) and f"'spasmwatch store recover --db {path}'" in str(st.open_error), st.open_error

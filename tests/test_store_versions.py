@@ -10,7 +10,10 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from spasmwatch.store import Store
+import pytest
+
+from spasmwatch import cli
+from spasmwatch.store import SCHEMA_VERSION, Store, StoreError, _db, schema
 
 DEV = "SW-0001"
 T0 = 1_700_000_000.0
@@ -88,3 +91,178 @@ def test_a_store_whose_tables_have_columns_more_is_read_and_written_as_one_witho
     with Store.open_readonly(plain) as a, Store.open_readonly(wide) as b:
         assert _read_all(b) == _read_all(a)
         assert len(a.conflicts(DEV)) == 4 and len(a.lost_ranges(DEV)) == 2 and len(a.boot_links(DEV)) == 2
+
+
+# --- the store's marker ----------------------------------------------------------------------------
+
+
+def _marker(path: Path) -> tuple[int, int, int]:
+    """(user_version, readable_by, writable_by) of the file, read without a spasmwatch open."""
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as c:
+        (version,) = c.execute("PRAGMA user_version").fetchone()
+        marked, readable, writable = c.execute("SELECT version, readable_by, writable_by FROM compat").fetchone()
+        assert marked == version  # (a marker of another version than the file's is none)
+        return int(version), int(readable), int(writable)
+
+
+def _future(path: Path, readable_by: int, writable_by: int) -> None:
+    """A store as a spasmwatch of schema SCHEMA_VERSION + 1 leaves it: this version's rows (round 0),
+    then a step that added a column to every table and a table, and its marker; no WAL beside it."""
+    with Store(path) as st:
+        _write_round(st, 0)
+    _widen(path)
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
+        c.execute("CREATE TABLE later_table (id INTEGER PRIMARY KEY, what TEXT NOT NULL)")
+        c.execute("INSERT INTO later_table(what) VALUES ('kept')")
+        c.execute("UPDATE compat SET version = ?, readable_by = ?, writable_by = ?", (SCHEMA_VERSION + 1, readable_by, writable_by))
+        c.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+        c.execute("PRAGMA journal_mode = DELETE")  # every commit in the file: its bytes say all
+
+
+def _files(path: Path) -> dict[str, bytes]:
+    """The store and its WAL as they are on disk (an empty WAL, which a reader of a WAL store may leave
+    where there was none, holds nothing)."""
+    wal = path.with_name(path.name + "-wal")
+    return {p.name: p.read_bytes() for p in (path, wal) if p.exists() and p.stat().st_size}
+
+
+def _config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.delenv("SPASMWATCH_DATA_DIR", raising=False)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[daemon]\ndata_dir = "{tmp_path}"\n')
+    return str(config)
+
+
+def _readers(config: str, tmp_path: Path) -> list[list[str]]:
+    """The read-only commands on the config's store ('status' asks the running daemon, not the store)."""
+    since = ["--since", "2023-11-01", "--until", "2023-11-30"]
+    return [
+        ["events", "--config", config, *since],
+        ["clusters", "--config", config, *since],
+        ["summary", "--config", config, "--json", "--at", "2023-11-15T08:00"],
+        ["report", "--config", config, "--out", str(tmp_path / "r.html"), "--device", DEV, *since],
+        ["export", "--config", config, "--format", "csv", "--out", str(tmp_path / "e.csv"), "--device", DEV, *since],
+    ]
+
+
+def test_each_store_is_marked_with_the_oldest_versions_that_read_and_write_it() -> None:
+    """The steps' declarations make the marker: no step lets an older version write what it cannot
+    read, and none moves it below the first version that reads a marker."""
+    assert all(s.readers for s in schema.STEPS if s.writers)
+    assert schema.readable_by(schema.MARKER_VERSION) == schema.writable_by(schema.MARKER_VERSION) == schema.MARKER_VERSION
+    assert schema.MARKER_VERSION <= schema.writable_by(SCHEMA_VERSION) and schema.readable_by(SCHEMA_VERSION) <= schema.writable_by(SCHEMA_VERSION)
+
+
+def test_a_new_store_and_a_migrated_one_carry_the_marker_of_their_version(tmp_path: Path) -> None:
+    """Old code: no marker table (an older spasmwatch could not tell a store it may read)."""
+    new, old = tmp_path / "new.db", tmp_path / "old.db"
+    Store(new).close()
+    with contextlib.closing(sqlite3.connect(old, isolation_level=None)) as c:
+        for step in schema.MIGRATIONS[: schema.ZONES_VERSION]:
+            for stmt in _db.statements(step):
+                c.execute(stmt)
+        c.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
+        c.execute(f"PRAGMA user_version = {schema.ZONES_VERSION}")
+    Store(old).close()
+    mark = (SCHEMA_VERSION, schema.readable_by(SCHEMA_VERSION), schema.writable_by(SCHEMA_VERSION))
+    assert _marker(new) == _marker(old) == mark
+
+
+def test_an_older_version_reads_a_newer_store_its_marker_lets_it_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A family who rolled the package back, a clinic's older release: every read-only command reads
+    a store a newer schema changed only by additions, and nothing of it changes. Old code: 'store
+    schema version N+1 is newer than this spasmwatch supports' for every one."""
+    path, plain = tmp_path / "spasmwatch.db", tmp_path / "plain.db"
+    _future(path, SCHEMA_VERSION, SCHEMA_VERSION + 1)  # readable by this version, not writable
+    with Store(plain) as st:
+        _write_round(st, 0)
+    before = _files(path)
+    with Store.open_readonly(path) as newer, Store.open_readonly(plain) as same:
+        assert _read_all(newer) == _read_all(same) and newer.schema_version == SCHEMA_VERSION + 1
+    config = _config(tmp_path, monkeypatch)
+    for command in _readers(config, tmp_path):
+        assert cli.main(command) == 0, (command, capsys.readouterr().err)
+    assert "cot" in capsys.readouterr().out and DEV in (tmp_path / "e.csv").read_text() and (tmp_path / "r.html").stat().st_size
+    assert _files(path) == before
+
+
+def test_an_older_version_writes_a_newer_store_its_marker_lets_it_write_leaving_it_newer(tmp_path: Path) -> None:
+    """The daemon of this version on a store a newer one migrated by an additive step: it writes its
+    rows (the newer columns NULL in them: 'not known' to the newer version), never migrates the store
+    down nor lowers its marker, and leaves what it does not know as it was. Old code: refused."""
+    path, plain = tmp_path / "newer.db", tmp_path / "plain.db"
+    _future(path, SCHEMA_VERSION, SCHEMA_VERSION)
+    with Store(plain) as st:
+        _write_round(st, 0)
+    for p in (path, plain):
+        with Store(p) as st:
+            _write_round(st, 1)
+    with Store.open_readonly(path) as newer, Store.open_readonly(plain) as same:
+        assert _read_all(newer) == _read_all(same)
+    assert _marker(path) == (SCHEMA_VERSION + 1, SCHEMA_VERSION, SCHEMA_VERSION)
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        assert c.execute("SELECT what FROM later_table").fetchall() == [("kept",)]
+        assert c.execute("SELECT count(*), count(later_step) FROM notes").fetchone() == (2, 0)
+        assert c.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+@pytest.mark.parametrize("writes", [True, False])
+def test_a_newer_store_whose_marker_forbids_reading_is_refused_naming_both_versions_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], writes: bool
+) -> None:
+    """A store a step changed in a way this version cannot read: every open refused, the file and its
+    WAL as they were, the message naming the store's version, this one's, the one that reads it and
+    what to do."""
+    path = tmp_path / "spasmwatch.db"
+    _future(path, SCHEMA_VERSION + 1, SCHEMA_VERSION + 1)
+    before = _files(path)
+    with pytest.raises(StoreError) as ei:
+        Store(path) if writes else Store.open_readonly(path)
+    said = str(ei.value)
+    assert f"store schema version {SCHEMA_VERSION + 1}, newer than this spasmwatch's (schema version {SCHEMA_VERSION})" in said
+    assert f"cannot read it: a spasmwatch of schema version {SCHEMA_VERSION + 1} or later reads it; upgrade spasmwatch" in said
+    if not writes:
+        config = _config(tmp_path, monkeypatch)
+        for command in _readers(config, tmp_path):
+            assert cli.main(command) == 2, command
+            assert "upgrade spasmwatch" in capsys.readouterr().err, command
+    assert _files(path) == before
+
+
+def test_a_newer_store_whose_marker_forbids_writing_is_refused_to_the_daemon_and_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Readable, not writable by this version: the daemon's open and 'note' (which writes) refused,
+    saying that this version still reads it; nothing written."""
+    path = tmp_path / "spasmwatch.db"
+    _future(path, SCHEMA_VERSION, SCHEMA_VERSION + 1)
+    before = _files(path)
+    store = Store.may_fail(path)  # the daemon's open: it monitors without the store, trying it again
+    assert store.open_error is not None and not store.reopen()
+    said = str(store.open_error)
+    assert f"may not write it: a spasmwatch of schema version {SCHEMA_VERSION + 1} or later writes it; upgrade spasmwatch to run the daemon" in said
+    assert f"store schema version {SCHEMA_VERSION + 1}, newer than this spasmwatch's (schema version {SCHEMA_VERSION}), which reads it" in said
+    assert cli.main(["note", "filmed it", "--config", _config(tmp_path, monkeypatch)]) == 2
+    assert "may not write it" in capsys.readouterr().err
+    with Store.open_readonly(path) as st:
+        assert [n.text for n in st.notes()] == ["note 0"]
+    assert _files(path) == before
+
+
+def test_a_store_of_this_version_is_refused_by_the_version_before_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """This version's store run through an older one (its SCHEMA_VERSION one lower): the marker this
+    version wrote (the last step moves it up to itself, or not) decides, and a refused open writes nothing."""
+    path = tmp_path / "sw.db"
+    with Store(path) as st:
+        _write_round(st, 0)
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    before = _files(path)
+    monkeypatch.setattr(_db, "SCHEMA_VERSION", SCHEMA_VERSION - 1)
+    assert schema.readable_by(SCHEMA_VERSION) == SCHEMA_VERSION  # (the marker's own step: no version before reads markers)
+    for opener in (Store, Store.open_readonly):
+        with pytest.raises(StoreError, match=f"store schema version {SCHEMA_VERSION}, newer than this spasmwatch's \\(schema version {SCHEMA_VERSION - 1}\\), which cannot read it"):
+            opener(path)
+    assert _files(path) == before

@@ -17,7 +17,16 @@ from typing import NamedTuple
 
 from spasmwatch import private
 from spasmwatch.errors import SpasmwatchError
-from spasmwatch.store.schema import APPLICATION_ID, MIGRATIONS, READABLE_FROM_VERSION, SCHEMA_VERSION, STORE_ID_VERSION
+from spasmwatch.store.schema import (
+    APPLICATION_ID,
+    MARKER_VERSION,
+    MIGRATIONS,
+    READABLE_FROM_VERSION,
+    SCHEMA_VERSION,
+    STORE_ID_VERSION,
+    readable_by,
+    writable_by,
+)
 from spasmwatch.words import in_quotes
 
 BUSY_TIMEOUT_S = 10.0
@@ -141,7 +150,7 @@ def _probe(path: Path, thorough: bool = False) -> None:
         raise StoreError(f"{path}: cannot open: {e}{_whose(path)}") from e
     try:
         with _said(path):
-            _check_identity(conn, path)
+            _check_identity(conn, path, writes=True)
             _check_sound(conn, path, thorough)
     finally:
         conn.close()
@@ -150,7 +159,7 @@ def _probe(path: Path, thorough: bool = False) -> None:
 def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool) -> int:
     """The schema version found (``Opened.found``)."""
     with _said(path):
-        version = _check_identity(conn, path)
+        version = _check_identity(conn, path, writes=not readonly)
         if readonly:
             _pragmas(conn, wal=False)
             _require_current(path, version)
@@ -212,8 +221,9 @@ def _check_sound(conn: sqlite3.Connection, path: Path, thorough: bool = False) -
         raise StoreError(f"{path}: the store is damaged ({'; '.join(found)}); nothing was written to it. {recover_hint(path)}", damaged=True)
 
 
-def _check_identity(conn: sqlite3.Connection, path: Path) -> int:
-    """The file's schema version; StoreError for someone else's SQLite file or a newer one."""
+def _check_identity(conn: sqlite3.Connection, path: Path, writes: bool) -> int:
+    """The file's schema version; StoreError for someone else's SQLite file, or a newer one this
+    version may not read (``writes``: write) by its marker (``_check_newer``)."""
     app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if app_id not in (0, APPLICATION_ID):
@@ -221,11 +231,56 @@ def _check_identity(conn: sqlite3.Connection, path: Path) -> int:
     if app_id == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
         raise StoreError(f"{path}: a SQLite database with tables that is not a spasmwatch store; left untouched")
     if version > SCHEMA_VERSION:
-        raise StoreError(
-            f"{path}: store schema version {version} is newer than this spasmwatch supports "
-            f"(version {SCHEMA_VERSION}); upgrade spasmwatch"
-        )
+        _check_newer(conn, path, version, writes)
     return version
+
+
+class Marker(NamedTuple):
+    """A store's marker (schema.MARKER_VERSION): the oldest spasmwatch schema versions that may read
+    and write it."""
+
+    readable_by: int
+    writable_by: int
+
+
+def read_marker(conn: sqlite3.Connection, version: int) -> Marker:
+    """The marker of the store at ``version`` on ``conn``. A store without one for its version (older
+    than the marker; its version moved without it: a step that did not mark, a version set by hand)
+    is that version's alone: read and written by it and later ones."""
+    alone = Marker(version, version)
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'compat'").fetchone() is None:
+        return alone
+    row = conn.execute("SELECT readable_by, writable_by FROM compat WHERE one = 1 AND version = ?", (version,)).fetchone()
+    return alone if row is None else Marker(int(row[0]), int(row[1]))
+
+
+def mark(conn: sqlite3.Connection, version: int) -> None:
+    """Write the marker of a store at ``version`` (schema.readable_by, writable_by): by the migration
+    to it, in its transaction, and by 'store recover' for the store it made. Never lowered by an older
+    version: it writes a newer store as it finds it (``migrate``)."""
+    if version >= MARKER_VERSION:
+        conn.execute(
+            "INSERT OR REPLACE INTO compat(one, version, readable_by, writable_by) VALUES (1, ?, ?, ?)",
+            (version, readable_by(version), writable_by(version)),
+        )
+
+
+def _check_newer(conn: sqlite3.Connection, path: Path, version: int, writes: bool) -> None:
+    """StoreError for a store of a newer schema (``version``) than this one whose marker says this
+    version may not read it, or (``writes``) may not write it: both versions named, and the way out."""
+    marker = read_marker(conn, version)
+    newer = f"{path}: store schema version {version}, newer than this spasmwatch's (schema version {SCHEMA_VERSION})"
+    if marker.readable_by > SCHEMA_VERSION:
+        raise StoreError(
+            f"{newer}, which cannot read it: a spasmwatch of schema version {marker.readable_by} or later reads it; "
+            "upgrade spasmwatch (the store was left untouched)"
+        )
+    if writes and marker.writable_by > SCHEMA_VERSION:
+        raise StoreError(
+            f"{newer}, which reads it ('spasmwatch events', 'clusters', 'summary', 'report', 'export') but may not write it: "
+            f"a spasmwatch of schema version {marker.writable_by} or later writes it; upgrade spasmwatch to run the daemon "
+            "on it (the store was left untouched)"
+        )
 
 
 def store_id(conn: sqlite3.Connection) -> str | None:
@@ -293,8 +348,9 @@ def _pragmas(conn: sqlite3.Connection, wal: bool) -> None:
 
 
 def migrate(conn: sqlite3.Connection, path: Path) -> int:
-    """Apply the missing steps, each in one transaction with its version bump; the version found
-    at the first step (the one a process that migrated it meanwhile left).
+    """Apply the missing steps, each in one transaction with its version bump and the marker for the
+    version it makes (``mark``); the version found at the first step (the one a process that migrated
+    it meanwhile left). A newer store this version may write (its marker) is left at its version.
 
     The version is re-read inside the write lock, so two processes opening
     an old file at once migrate it once.
@@ -305,13 +361,14 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
         try:
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             found = version if found is None else found
-            if version > SCHEMA_VERSION:
-                raise StoreError(f"{path}: store schema version {version} is newer than this spasmwatch supports")
-            if version == SCHEMA_VERSION:
+            if version > SCHEMA_VERSION:  # (migrated meanwhile by a newer version: its marker asked again)
+                _check_newer(conn, path, version, writes=True)
+            if version >= SCHEMA_VERSION:  # a newer store is written as it is: never migrated down, its marker kept
                 conn.execute("COMMIT")
                 return found
             for stmt in statements(MIGRATIONS[version]):
                 conn.execute(stmt)
+            mark(conn, version + 1)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version = {version + 1}")
             conn.execute("COMMIT")

@@ -188,6 +188,7 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, version: int, kept: 
         "DELETE FROM cluster_events WHERE cluster_id NOT IN (SELECT id FROM clusters) OR event_id NOT IN (SELECT id FROM events)"
     ).rowcount
     result.id_remade = not _keep_id(src, dst)
+    _db.mark(dst, version)  # (as the steps declare it, whatever of the damaged file's row could be read)
     dst.execute("COMMIT")
     return result
 

@@ -13,6 +13,9 @@ log life (``log_lives``; 0 until the band's flash was first seen erased).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 # 'SPSW': marks the file as a spasmwatch store (PRAGMA application_id).
 APPLICATION_ID = 0x53505357
 
@@ -322,19 +325,91 @@ _V14_FAILING_FINGERPRINT = """
 ALTER TABLE channels_failing ADD COLUMN fingerprint TEXT;
 """
 
-MIGRATIONS: list[str] = [
-    _V1_BAND_DATA, _V2_CAREGIVER, _V3_LOG_LIVES, _V4_CONFLICTS, _V5_ALERT_IDS, _V6_OUTBOX, _V7_SUMMARIES, _V8_CHANNELS_FAILING,
-    _V9_SYNC_HOST_BOOT, _V10_CLUSTERS_BY_DEVICE, _V11_BOOT_LINKS, _V12_STORE_ID, _V13_ZONES, _V14_FAILING_FINGERPRINT,
+# The store's marker (docs/store.md "Schema versions"): the oldest spasmwatch schema version that may
+# read the store as it is (``readable_by``) and the oldest that may write it (``writable_by``), so
+# that an older spasmwatch (a package rolled back, a clinic's older release) opens a store a newer
+# one migrated when the steps since only added what it does not use. Written by each migration from
+# this step on (``_db.mark``), never by a write, with the ``version`` it was written for: a store whose
+# user_version moved without it (a step that did not mark, a version set by hand) has none. Its name
+# and columns never change: every later version reads it this way before it knows anything else of
+# the store. One row (``one`` = 1).
+_V15_MARKER = """
+CREATE TABLE compat (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    version INTEGER NOT NULL,
+    readable_by INTEGER NOT NULL,
+    writable_by INTEGER NOT NULL
+);
+"""
+
+
+class Step(NamedTuple):
+    """One migration step and what it declares of the spasmwatch of the version before it.
+
+    ``readers``: that version reads the store after the step as it did before (the step only added
+    tables or nullable columns it does not read, or an index). ``writers`` (implies ``readers``): that
+    version may write it too: what it leaves out of the step's additions (NULL in a new column, no row
+    in a new table) the newer versions take as "not known", and nothing it writes must be kept in step
+    with what it does not know. A step that changes what an older version reads or must write (a
+    column it reads renamed, a NOT NULL column, numbers stored another way, a table to keep in step)
+    declares False, and the store's marker moves up to itself."""
+
+    sql: str
+    readers: bool
+    writers: bool
+
+
+STEPS: list[Step] = [
+    Step(_V1_BAND_DATA, readers=False, writers=False),  # the store made
+    Step(_V2_CAREGIVER, readers=True, writers=True),
+    Step(_V3_LOG_LIVES, readers=True, writers=False),  # an older writer stores an erased band's numbers without the offsets
+    Step(_V4_CONFLICTS, readers=False, writers=False),  # devices.rate_hz: v3 read devices by SELECT *
+    Step(_V5_ALERT_IDS, readers=True, writers=True),  # NULL alert_id: a row from before the ids
+    Step(_V6_OUTBOX, readers=True, writers=True),
+    Step(_V7_SUMMARIES, readers=True, writers=True),
+    Step(_V8_CHANNELS_FAILING, readers=True, writers=True),
+    Step(_V9_SYNC_HOST_BOOT, readers=False, writers=False),  # syncs' columns: v8 read syncs by SELECT *; placed by stepped_s
+    Step(_V10_CLUSTERS_BY_DEVICE, readers=True, writers=True),  # an index
+    Step(_V11_BOOT_LINKS, readers=True, writers=False),  # an older writer keeps no links: boots placed through them left unplaced
+    Step(_V12_STORE_ID, readers=True, writers=True),
+    Step(_V13_ZONES, readers=True, writers=False),  # an older daemon records no zone: its time would be taken as the last one recorded
+    Step(_V14_FAILING_FINGERPRINT, readers=True, writers=True),  # NULL fingerprint: settings not known, shown failing
+    Step(_V15_MARKER, readers=True, writers=True),  # a table written by migrations alone
 ]  # fmt: skip
+MIGRATIONS: list[str] = [s.sql for s in STEPS]
 SCHEMA_VERSION = len(MIGRATIONS)
 # The first schema version whose stores hold their id (``store_identity``).
 STORE_ID_VERSION = MIGRATIONS.index(_V12_STORE_ID) + 1
 # The first schema version whose stores hold the daemon's zones (``zones``).
 ZONES_VERSION = MIGRATIONS.index(_V13_ZONES) + 1
+# The first schema version whose stores hold the marker (``compat``), and the first spasmwatch that
+# reads one: every one before refuses any store newer than itself.
+MARKER_VERSION = MIGRATIONS.index(_V15_MARKER) + 1
 # The oldest schema a read-only open reads as it is (``_db._require_current``), older ones being
 # refused until the daemon migrates them: each step after it only added a table that a reader takes
-# as empty in an older store (v13's zones: not known, ``Store.zones``). From v13 to the zone review
+# as empty in an older store (v13's zones: not known, ``Store.zones``; v15's marker: read in newer stores alone). From v13 to the zone review
 # (2026-12-06) a reader refused v12 stores, nothing it reads changed: a copy sent to the clinic, the
 # family's store just after an upgrade while the old daemon still ran. A step that changes what a
 # reader reads moves it up to itself.
 READABLE_FROM_VERSION = STORE_ID_VERSION
+
+
+
+def readable_by(version: int) -> int:
+    """The oldest spasmwatch schema version that may read a store at ``version`` (its marker): the
+    version before each step back from it that declares ``readers``, never below MARKER_VERSION (no
+    spasmwatch before it reads a marker)."""
+    return _oldest(version, lambda s: s.readers)
+
+
+def writable_by(version: int) -> int:
+    """The oldest spasmwatch schema version that may write a store at ``version``: as ``readable_by``,
+    by the steps' ``writers``."""
+    return _oldest(version, lambda s: s.writers)
+
+
+def _oldest(version: int, additive: Callable[[Step], bool]) -> int:
+    oldest = version
+    while oldest > MARKER_VERSION and additive(STEPS[oldest - 1]):  # (STEPS[i] takes a store from i to i + 1)
+        oldest -= 1
+    return oldest
