@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from synthetic import disk_files, other_disk, unmount
@@ -910,3 +911,83 @@ def test_a_store_named_through_a_file_symlink_whose_disk_goes_before_the_connect
         assert os.listdir(real.parent) == []
         mounts[0]()
         assert store.reopen() and [n.text for n in store.notes()] == ["the family's history"]
+
+
+@pytest.mark.parametrize("empty_mount_point", [False, True])
+def test_store_adopt_whose_disk_goes_after_its_check_makes_nothing_and_adopts_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], empty_mount_point: bool
+) -> None:
+    """'store adopt' found the store; its disk is unmounted before the store's open. Old code: the open
+    made the folder (or, in the empty mount point, the file) and a new, empty store, and recorded that
+    as the daemon's: the family's history refused as a different store once the disk was back."""
+    from spasmwatch import cli
+    from spasmwatch.commands import store as store_command
+
+    path = tmp_path / "disk" / "spasmwatch.db"
+    _kept(path)
+    record = KnownStores.default().path.read_bytes()
+    mounts: list[Callable[[], None]] = []
+    found = store_command._existing
+
+    def found_then_gone(p: Path) -> Path:  # the real check, then the disk gone before the open
+        there = found(p)
+        mounts.append(unmount(path, empty_mount_point))
+        return there
+
+    monkeypatch.setattr(store_command, "_existing", found_then_gone)
+    assert cli.main(["store", "adopt", "--db", str(path)]) == 2
+    said = capsys.readouterr().err
+    assert "is its disk mounted?" in said and "A store was there when this process first tried to open it" in said, said
+    assert (os.listdir(path.parent) == []) if empty_mount_point else not path.parent.exists()  # nothing made
+    assert KnownStores.default().path.read_bytes() == record  # nothing adopted
+    mounts[0]()
+    with Store.may_fail(path, KnownStores.default()) as store:
+        assert store.open_error is None and [n.text for n in store.notes()] == ["the family's history"]
+
+
+def test_the_daemons_start_whose_store_disk_goes_after_its_check_makes_no_folder_and_monitors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The start's check found the store; its disk is unmounted before the start takes the lock beside
+    it. Old code: the start made the store's folder for the lock (on the disk beneath the mount point,
+    hidden once the disk mounts). Now nothing is made: the daemon runs without its store, said missing,
+    and takes the lock as the store opens once the disk is back."""
+    from spasmwatch.config import Config, load_config
+    from spasmwatch.daemon import main as daemon_main
+    from spasmwatch.daemon.daemon import Daemon
+    from spasmwatch.transport.simband import free_port
+
+    path = tmp_path / "disk" / "spasmwatch.db"
+    _kept(path)
+    mounts: list[Callable[[], None]] = []
+    check = KnownStores.check
+
+    def checked_then_gone(known: KnownStores, store: Path) -> Checked:
+        checked = check(known, store)
+        if not mounts:  # (the start's check; its store's tries check again)
+            mounts.append(unmount(path))
+        return checked
+
+    monkeypatch.setattr(KnownStores, "check", checked_then_gone)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[daemon]\ndata_dir = "{path.parent}"\n\n[daemon.http]\nport = {free_port()}\n\n'
+                      "[channels.sound]\nenabled = false\n\n[channels.desktop]\nenabled = false\n")  # fmt: skip
+    stores: list[Store] = []
+    seen: list[tuple[bool, StoreError | None]] = []
+    build = daemon_main.build
+
+    async def started() -> None:  # the daemon up: was the folder made, why is its store not open
+        seen.append((path.parent.exists(), stores[0].open_error))
+
+    def built(cfg: Config, store: Store, *rest: Any) -> Daemon:  # the real daemon, its store kept to be looked at
+        stores.append(store)
+        return build(cfg, store, *rest)
+
+    monkeypatch.setattr(daemon_main, "build", built)
+    assert asyncio.run(asyncio.wait_for(daemon_main.serve(load_config(config), until=started), 60)) == 0
+    [(made, error)] = seen
+    assert not made and type(error) is StoreMissing and "is its disk mounted?" in str(error), error
+    assert not path.parent.exists()
+    mounts[0]()
+    with Store.may_fail(path, KnownStores.default()) as store:
+        assert store.open_error is None and [n.text for n in store.notes()] == ["the family's history"]

@@ -105,7 +105,7 @@ def run_new(args: argparse.Namespace) -> int:
     if not path.parent.is_dir():
         raise SpasmwatchError(f"{path.parent}: no such folder (is its disk mounted?): nothing was made; make the folder first "
                               "if the store is to be there")  # fmt: skip
-    _adopted(path)
+    _adopted(path, makes=True)
     print(f"{path}: a new, empty store")
     return 0
 
@@ -122,9 +122,11 @@ def run_adopt(args: argparse.Namespace) -> int:
     return 0
 
 
-def _adopted(path: Path) -> str:
-    """The store at ``path`` opened (made or migrated) and recorded as the daemon's; its id."""
-    with Store(path) as store:
+def _adopted(path: Path, makes: bool = False) -> str:
+    """The store at ``path`` opened (migrated; ``makes``: made) and recorded as the daemon's; its id.
+    One found (not ``makes``) is never made: gone since it was found (its disk unmounted in between),
+    it is a StoreError, not a new, empty store recorded as the daemon's."""
+    with Store(path, makes=makes) as store:
         store_id = store.store_id
     assert store_id is not None  # (opened read-write: migrated, so it has one)
     known = KnownStores.default()

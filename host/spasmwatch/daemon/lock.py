@@ -86,6 +86,11 @@ class StoreInUse(StoreError):
         super().__init__(f"another spasmwatch daemon is using {store_path}{by}: stop it first")
 
 
+class LockFolderGone(StoreError):
+    """The store's folder, where its lock goes, is not there (its disk unmounted since the start found
+    the store): the lock is not made elsewhere, nor the folder made (``one_daemon``)."""
+
+
 def held_by(holder: LockHolder | None) -> str:
     """`` (pid N, started from FILE, listening on HOST:PORT)``: which daemon, as its lock says; the
     message said only 'another daemon', leaving the family to hunt for it."""
@@ -204,11 +209,15 @@ def one_daemon(store_path: Path, config_path: Path | None = None, now: bool = Tr
     holding the lock runs, whatever port it listens on); then where its web server listens (line
     3, ``DaemonLock.serving``): the CLI's commands reach it there. ``now`` False: taken by
     ``DaemonLock.take`` later, as the store opens (a store on a disk not mounted yet: its folder
-    may not be there, or be the empty mount point, where a lock would be hidden by the disk)."""
+    may not be there, or be the empty mount point, where a lock would be hidden by the disk). A
+    folder gone by ``now`` (the disk unmounted since the start found the store) is left so: the lock
+    is taken as the store opens, whose open says it missing (until 2026-12-06 the start made the
+    folder for the lock, beneath the mount point)."""
     lock = DaemonLock(store_path, config_path)
     try:
         if now:
-            lock.take()
+            with contextlib.suppress(LockFolderGone):
+                lock.take()
         yield lock
     finally:
         lock.release()
@@ -244,7 +253,8 @@ def _open_lock(store_path: Path) -> tuple[Path, TextIO, int | None]:
             raise StoreInUse(store_path, None, unread_pid=pid) from e
         if e.errno in _NOT_WRITABLE and (fallback := _open_fallback(store_path, why)) is not None:
             return fallback
-        raise StoreError(f"{path}: cannot open the daemon's lock beside the store: {why}") from e
+        error = LockFolderGone if e.errno == errno.ENOENT else StoreError
+        raise error(f"{path}: cannot open the daemon's lock beside the store: {why}") from e
     private.tighten(path, "the daemon's lock")
     return path, f, None
 

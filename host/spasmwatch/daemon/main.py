@@ -74,8 +74,8 @@ async def serve(
     # check (its folder and lock come in between).
     known = KnownStores.default()
     checked = known.check(path)
-    if checked.missing is None:
-        make_folder(path)  # for the lock beside the store, which is taken first
+    if checked.makes:  # a first run: for the lock beside the store, which is taken first (a store found has its folder)
+        make_folder(path)
     # A store that cannot be opened (damaged, newer, permissions, I/O, not there) stops no monitoring:
     # the daemon runs without it and tries it again (docs/store.md "A store that cannot be opened").
     with (

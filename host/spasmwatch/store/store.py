@@ -334,9 +334,13 @@ class Store:
         known: KnownStores | None = None,
         claim: Callable[[], None] | None = None,
         _checked: Checked | None = None,
+        makes: bool = True,
     ) -> None:
+        """``makes`` False: the store must be there (a command found it): the open makes no folder and no
+        file, and one gone since it was found (its disk unmounted) is a StoreError, not a new, empty store."""
         self.path = Path(path)
         self.readonly = _readonly
+        self._makes = makes
         self._lock = threading.RLock()
         # Why it is not open (``may_fail``): every call raises it, ``reopen`` tries again.
         self.open_error = _unopened
@@ -384,11 +388,14 @@ class Store:
             checked = self._known.check(self.path)
         if checked is not None and checked.missing is not None:
             raise checked.missing
-        if self._claim is not None:
-            self._claim()
-        unpinned = None if self._known is None or checked is None else self._known.unpin(self.path, checked)
+        if checked is None and not self._makes:
+            checked = Checked(None)  # (found by the caller: as a check that found it there)
+        makes = checked is None or checked.makes
         try:  # (never made where the record, or the check, says a store is: its disk may have gone since)
-            conn, found = _db.connect(self.path, self.readonly, thorough, makes=checked is None or checked.makes)
+            if self._claim is not None:
+                self._claim()  # (the lock beside the store: its folder gone since the check is the store's, below)
+            unpinned = None if self._known is None or checked is None else self._known.unpin(self.path, checked)
+            conn, found = _db.connect(self.path, self.readonly, thorough, makes=makes)
         except StoreError as e:
             if checked is not None and (gone := vanished(self.path, checked)) is not None:
                 raise gone from e
