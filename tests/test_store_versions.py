@@ -266,3 +266,28 @@ def test_a_store_of_this_version_is_refused_by_the_version_before_it(tmp_path: P
         with pytest.raises(StoreError, match=f"store schema version {SCHEMA_VERSION}, newer than this spasmwatch's \\(schema version {SCHEMA_VERSION - 1}\\), which cannot read it"):
             opener(path)
     assert _files(path) == before
+
+
+@pytest.mark.parametrize("may_write", [True, False])
+def test_a_store_migrated_under_a_running_writer_is_written_only_if_its_new_marker_lets_it(tmp_path: Path, may_write: bool) -> None:
+    """A newer spasmwatch's 'note' (or 'treatment add') migrates the store while this version's daemon
+    runs on it (the package upgraded, the daemon not restarted yet): each write transaction asks the
+    store's version again, and the marker when it is newer. Old code: the daemon went on writing a
+    store whose marker says it may not."""
+    path = tmp_path / "sw.db"
+    with Store(path) as st:
+        _write_round(st, 0)
+        with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as newer:  # the newer version's migration
+            newer.execute("BEGIN IMMEDIATE")
+            newer.execute("ALTER TABLE notes ADD COLUMN later_step TEXT")
+            writable = SCHEMA_VERSION if may_write else SCHEMA_VERSION + 1
+            newer.execute("UPDATE compat SET version = ?, readable_by = ?, writable_by = ?", (SCHEMA_VERSION + 1, SCHEMA_VERSION, writable))
+            newer.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+            newer.execute("COMMIT")
+        if may_write:
+            st.add_note(T0, "note", "after the upgrade")
+        else:
+            with pytest.raises(StoreError, match=f"may not write it: a spasmwatch of schema version {SCHEMA_VERSION + 1} or later writes it"):
+                st.add_note(T0, "note", "after the upgrade")
+        assert [n.text for n in st.notes()] == ["note 0"] + (["after the upgrade"] if may_write else [])
+    assert _marker(path) == (SCHEMA_VERSION + 1, SCHEMA_VERSION, SCHEMA_VERSION if may_write else SCHEMA_VERSION + 1)

