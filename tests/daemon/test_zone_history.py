@@ -22,8 +22,9 @@ from synthetic import HandClock, spasm_record
 from tzenv import set_tz
 
 from spasmwatch.daemon import consts as K
-from spasmwatch.daemon.clock import wall_text
+from spasmwatch.daemon.clock import said_zone_of, wall_text
 from spasmwatch.daemon.daemon import Daemon
+from spasmwatch.daemon.summary import read_summaries
 from spasmwatch.report.text import zones_line
 from spasmwatch.store import Store, StoreError
 
@@ -221,3 +222,26 @@ def test_a_posix_rule_or_an_unnamed_zone_is_said_by_its_offsets(tmp_path: Path, 
     with Store(tmp_path / "copied.db") as store:
         Daemon(store, [], clock=HandClock(T0))._tick()  # type: ignore[arg-type]  # a hand clock: one tick
         assert store.zones(0.0, T0 + DAY) == [(T0, "America/New_York")]
+
+
+@pytest.mark.parametrize(("recorded", "said"), [("Etc/GMT-3", "UTC+03"), ("Etc/GMT+5", "UTC-05"), ("Etc/GMT-14", "UTC+14"), ("GMT+0", "UTC")])
+def test_a_fixed_offset_zone_is_said_by_its_offset_not_by_its_posix_signed_name(tmp_path: Path, recorded: str, said: str) -> None:
+    """Zone re-review: the tz database's fixed-offset zones take POSIX's sign, 'Etc/GMT-3' is three
+    hours ahead of UTC (its abbreviation '+03'); the report said 'The monitor ran in Etc/GMT-3' and
+    'All days and times here are Etc/GMT-3 time', read by a doctor as UTC-3, six hours off, and the
+    family's daily push named it so too. Said by its offset, as a POSIX rule is. Old code: the names."""
+    history = [(T0 - DAY, recorded), (T0 + DAY, "Asia/Tokyo")]
+    assert zones_line(history, ZoneInfo("Asia/Tokyo"), T0, T0 + 3 * DAY, "these days") == (
+        f"The monitor's time zone changed over these days: {said}, then Asia/Tokyo from 2026-11-02 09:00. " + _all_in("Asia/Tokyo"))
+    assert said_zone_of(ZoneInfo(recorded), T0) == said  # the report's own zone: its 'times in', its plots' axes
+    db = tmp_path / "sw.db"
+    with Store(db) as store:
+        store.upsert_device(DEV, name="cot", wall_s=T0)
+        store.record_zone(T0 - 30 * DAY, "Asia/Tokyo")
+    assert "The monitor ran in Asia/Tokyo over these days. " + _all_in(said) in _report_text(
+        db, tmp_path / "r.html", "--since", "2026-11-01", "--until", "2026-11-04", tz=recorded)
+    with Store(db) as store:
+        store.record_zone(T0 + DAY, recorded)
+        store.upsert_cluster(DEV, "c", T0 + 1.5 * DAY, T0 + 1.5 * DAY + 300, 8, T0 + 1.5 * DAY + 20, None, True, wall_s=T0 + 2 * DAY)
+    [push] = read_summaries(db, {DEV: "cot"}, T0 + 1.75 * DAY, ZoneInfo("Asia/Tokyo"), local="de")
+    assert f"Zeitzone der letzten 24 h: Asia/Tokyo, 09:00 → {said};" in push["local"]["text"], push["local"]

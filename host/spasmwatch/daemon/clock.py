@@ -117,6 +117,9 @@ _RULE_OFFSET = r"([+-]?\d{1,2}(?::\d{1,2}){0,2})"
 _POSIX_OFFSETS = re.compile(rf"{_RULE_NAME}{_RULE_OFFSET}(?:({_RULE_NAME}){_RULE_OFFSET}?)?")
 _DST_AHEAD_S = 3600  # POSIX: a rule's DST offset not given is one hour ahead of its standard one
 UNNAMED_ZONE = "an unnamed time zone"  # a zone file that no tz database zone matches ('localtime')
+# The tz database's fixed-offset zones, named with POSIX's sign: 'Etc/GMT-3' is UTC+03 (its
+# abbreviation '+03'), which a doctor reads as UTC-3 (also 'GMT+0', and under posix/ or right/).
+_POSIX_SIGNED = re.compile(r"(?:[A-Za-z]+/)*GMT([+-]\d{1,2})")
 
 
 def utc_offset_text(seconds: int, short: bool = False) -> str:
@@ -152,10 +155,13 @@ def rule_offsets(rule: str) -> list[int] | None:
 
 def said_zone_name(name: str, unnamed: str = UNNAMED_ZONE) -> str:
     """A recorded zone (``zone_name``) as a doctor or a parent reads it: a POSIX rule by the offsets it
-    gives ('CET-1CEST,M3.5.0,M10.5.0/3' is 'UTC+01/UTC+02'), a zone file that named no zone
+    gives ('CET-1CEST,M3.5.0,M10.5.0/3' is 'UTC+01/UTC+02'), so too a fixed-offset zone of POSIX's
+    sign ('Etc/GMT-3' is 'UTC+03'), a zone file that named no zone
     ('localtime', as stores kept it before names were found by content) as ``unnamed``, else the name."""
     if name == "localtime":
         return unnamed
+    if fixed := _POSIX_SIGNED.fullmatch(name):
+        return utc_offset_text(-int(fixed[1]) * 3600)
     offsets = None if _is_zone_key(name) else rule_offsets(name)
     return "/".join(utc_offset_text(o) for o in offsets) if offsets else name
 
