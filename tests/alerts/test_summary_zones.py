@@ -38,7 +38,9 @@ WORDS = {
     "en": SHORT,
     "de": "Zeitzone der letzten 24 h: America/New_York, 20:00 → Europe/Paris; alle Uhrzeiten hier in Europe/Paris.",
     "es": "Zona horaria en las últimas 24 h: America/New_York, 20:00 → Europe/Paris; las horas aquí son de Europe/Paris.",
-    "fr": "Fuseau horaire sur les dernières 24 h : America/New_York, 20:00 → Europe/Paris ; les heures ici sont celles de Europe/Paris.",
+    # fr: 'celles du fuseau Europe/Paris', not 'celles de Europe/Paris' (French elides 'de' before a
+    # vowel, and most zone names, Europe/, America/, Asia/, UTC+01, start with one: zone re-review)
+    "fr": "Fuseau horaire sur les dernières 24 h : America/New_York, 20:00 → Europe/Paris ; les heures ici sont celles du fuseau Europe/Paris.",
 }
 
 

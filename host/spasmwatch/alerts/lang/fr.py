@@ -139,7 +139,7 @@ CATALOG: dict[str, str] = {
     "pédiatre de juger si le traitement fonctionne.",
     "decimal_mark": ",",
     "summary.video": "Gardez les vidéos et parlez-en à votre pédiatre.",
-    "summary.zones": "Fuseau horaire sur les dernières 24 h : {zones} ; les heures ici sont celles de {here}.",
+    "summary.zones": "Fuseau horaire sur les dernières 24 h : {zones} ; les heures ici sont celles du fuseau {here}.",
     "summary.zone_unnamed": "un fuseau horaire sans nom",
     # ---- la page de la famille (daemon/web/app.js)
     "page.connecting": "Connexion…",
