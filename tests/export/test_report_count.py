@@ -4,16 +4,17 @@ epochs (not a second one for the sleep/wake none of them shows)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 from course import DAY0, DAY_S, DEVICE, Expected
 
 from spasmwatch.daemon.consts import SUMMARY_TREATMENT_DAYS
 from spasmwatch.daemon.summary import _treatments
-from spasmwatch.export.rows import BandEpochs
 from spasmwatch.export.store_source import StoreSource
 from spasmwatch.report.consts import TREND_DAYS
 from spasmwatch.report.data import ReportData, count, gather, trend
@@ -21,14 +22,20 @@ from spasmwatch.store import Store
 
 
 class _Counted(StoreSource):
-    """The store's source, counting the epochs it reads (each band's, as columns)."""
+    """The store's source, counting the epochs it reads of the store (each band's, a chunk at a time)."""
 
     read = 0
 
-    def epochs(self, device: str, since: float, until: float) -> BandEpochs:
-        band = super().epochs(device, since, until)
-        self.read += len(band)
-        return band
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        chunks = store.activity_chunks
+
+        def counted(device: str, since: float, until: float) -> Iterator[np.ndarray]:
+            for c in chunks(device, since, until):
+                self.read += len(c)
+                yield c
+
+        store.activity_chunks = counted  # type: ignore[method-assign]  # the real read, counted
 
 
 def _facts(data: ReportData) -> tuple[object, ...]:

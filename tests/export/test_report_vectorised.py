@@ -35,6 +35,7 @@ from swcore.epoch import Wear
 
 # the module (the package's ``coverage`` is its function of that name)
 coverage_module = importlib.import_module("spasmwatch.export.coverage")
+store_module = importlib.import_module("spasmwatch.store.store")
 BERLIN = ZoneInfo("Europe/Berlin")
 DAY_S = 86_400.0
 BANDS = ("band-a", "band-b")
@@ -131,6 +132,12 @@ def old_wear(source: StoreSource, device: str | None, since: float, until: float
 
 def old_store_transitions(source: StoreSource, device: str | None, since: float, until: float) -> list[TransitionRow]:
     return [tr for tr in old_transitions(source.activity(device, since - LEAD_S, until + LEAD_S)) if since <= tr.t < until]
+
+
+def old_heard_and_slept(source: StoreSource, device: str | None, since: float, until: float, now: float | None) -> tuple[list[Segment], list[TransitionRow]]:
+    """The reference's segments (``recorded``) and transitions."""
+    heard = list(old_segments(old_wear(source, device, since, until), data_end(until, now)))
+    return heard, old_store_transitions(source, device, since, until)
 
 
 def _rows(bands: Iterable[BandEpochs]) -> Iterator[ActivityRow]:
@@ -258,6 +265,44 @@ def test_the_report_and_the_page_are_the_epoch_at_a_time_ones(store: tuple[Path,
     assert [(_facts(g), _facts(c)) for g, c in new] == [(_facts(g), _facts(c)) for g, c in old]
     hours = sorted({round(d.monitored_s) for g, _ in new for d in g.days})
     assert hours[0] == 0 and hours[-1] > 6 * 3600, hours  # a day of no data (out of range) and days worn
+
+
+@pytest.mark.parametrize("chunk", [7, 59, 60, 61, 997])
+def test_the_store_read_a_chunk_at_a_time_is_the_epoch_at_a_time_ones(
+    store: tuple[Path, float, int], chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A band's epochs read ``chunk`` at a time (ACTIVITY_CHUNK is 65,536, more than these bands
+    hold): borders inside worn and not-worn spans, right after a gap, on the clock change's day, about
+    the sleep window's 60 epochs. The segments, the onsets and the report's facts are the reference's.
+    Old code: no chunks (a band's epochs held at once)."""
+    path, day0, seed = store
+    report = _ranges(day0, seed)[1]
+    with Store.open_readonly(path) as st:
+        whole = _facts(gather(StoreSource(st), None, *report[:2], BERLIN, report[2]))  # a band's epochs in one chunk
+    monkeypatch.setattr(store_module, "ACTIVITY_CHUNK", chunk)
+    borders: set[tuple[str, float]] = set()  # (band, the start of a chunk's first epoch), but the first chunk's
+    seen: list[Segment] = []
+    with Store.open_readonly(path) as st:
+        chunks = st.activity_chunks
+
+        def noted(device: str, since: float, until: float) -> Iterator[object]:
+            for i, c in enumerate(chunks(device, since, until)):
+                borders.update([(device, float(c["wall_t"][0]) - EPOCH_S)] if i else [])
+                yield c
+
+        st.activity_chunks = noted  # type: ignore[method-assign]  # the real read, its borders noted
+        source = StoreSource(st)
+        for since, until, now in _ranges(day0, seed)[:3]:
+            for device in (None, BANDS[0]):
+                heard = recorded(source, device, since, until, now)
+                assert (heard, list(source.transitions(device, since, until))) == old_heard_and_slept(source, device, since, until, now), (since, until, device)
+                seen += heard
+        assert _facts(gather(source, None, *report[:2], BERLIN, report[2])) == whole
+    assert {WORN, NOT_WORN} <= {s.kind for s in seen for d, b in borders if d == s.device and s.t < b < s.end}
+    clock_change = datetime.fromtimestamp(day0 + 2 * DAY_S, BERLIN).date()
+    assert any(datetime.fromtimestamp(b, BERLIN).date() == clock_change for _, b in borders)
+    if chunk == 7:  # a chunk begun by the epoch after a gap
+        assert {(s.device, s.end) for s in seen if s.kind == DISCONNECTED} & borders
 
 
 def _random_rows(rng: random.Random, n: int) -> list[ActivityRow]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import importlib
 import random
 import tracemalloc
+from datetime import timezone
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -20,11 +22,13 @@ from test_report_vectorised import _rows, old_segments, old_store_transitions, o
 
 from spasmwatch.export.coverage import data_end, recorded
 from spasmwatch.export.rows import ActivityRow, Tables
-from spasmwatch.export.sleep import LEAD_S
+from spasmwatch.export.sleep import LEAD_S, transitions
 from spasmwatch.export.store_source import EPOCH_S, StoreSource
+from spasmwatch.report.data import gather
 from spasmwatch.store import Store
 
 coverage_module = importlib.import_module("spasmwatch.export.coverage")
+store_module = importlib.import_module("spasmwatch.store.store")
 T0 = 1_800_000_000.25  # the band's boot a quarter second off the host's second
 # activity values no band sends (a u16 on the wire), each side of where the numpy columns overflowed:
 # x 100 past int64 (1e17), x 4 (the packed column) past it (2^61), the store's largest and smallest
@@ -37,15 +41,11 @@ def _epoch(boot: int, k: int, activity: int, off_body: int = 0, worn: int = 1, m
 
 
 def _same(source: StoreSource, device: str | None, since: float, until: float, now: float) -> None:
-    """The columns' segments, transitions and active epochs are the reference's."""
+    """The columns' epochs (wear's), segments and transitions are the reference's."""
     assert list(_rows(source.wear(device, since, until))) == list(old_wear(source, device, since, until))
     got = recorded(source, device, since, until, now)
     assert got == list(old_segments(old_wear(source, device, since, until), data_end(until, now))), (device, since, until)
     assert list(source.transitions(device, since, until)) == old_store_transitions(source, device, since, until), (device, since, until)
-    for d in [device] if device is not None else ["a", "b", "c"]:
-        rows = list(source.activity(d, since, until))
-        cols = source.epochs(d, since, until)
-        assert cols.active.tolist() == [r.active for r in rows] and cols.t.tolist() == [r.t for r in rows]
 
 
 def test_activity_no_band_sends_reads_as_the_rows_do(tmp_path: Path) -> None:
@@ -106,7 +106,7 @@ def test_stores_of_odd_epochs_are_the_epoch_at_a_time_ones(tmp_path: Path, seed:
                 _same(source, device, since, until, now)
 
 
-# --- memory: the old code streamed rows; the columns hold a band's epochs at once -------------------
+# --- memory: a band's epochs are read a chunk at a time; what is held grows with its segments only ---
 def _long_store(path: Path, n: int) -> None:
     """One band's ``n`` epochs: nights of quiet, days of movement, now and then off the body."""
     with Store(path) as s:
@@ -124,26 +124,27 @@ def _peak(fn: Callable[[], object]) -> int:
         tracemalloc.stop()
 
 
-def test_a_bands_epochs_take_a_few_dozen_bytes_each(tmp_path: Path) -> None:
-    """The peak of the report's two readings grows by so many bytes an epoch (between stores of 30k
-    and 90k epochs: what stays the same, the code and the segments, cancels). Old code: 52 B an
-    epoch for the array itself (read whole, then unpacked), 102 for the transitions (int64 indices
-    and counts of every epoch, the flags' columns held on), 54 for the segments; now 18, 42, 29."""
+def test_a_bands_epochs_take_the_memory_of_a_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The traced peak of each reading grows by so few bytes an epoch between stores of 30k and 90k
+    epochs (read 4096 at a time, so both are many chunks: what stays the same, the code and a chunk's
+    arrays, cancels), the report's facts too. Old code (each band's epochs held at once): 18 B an epoch
+    for the columns, 42 for the transitions, 29 for the segments, 42 for the report's facts."""
+    monkeypatch.setattr(store_module, "ACTIVITY_CHUNK", 4096)
     per_epoch = {}
     for n in (30_000, 90_000):
         _long_store(tmp_path / f"{n}.sqlite", n)
-    for what in ("columns", "transitions", "segments"):
+    for what in ("columns", "transitions", "segments", "report"):
         peaks = []
         for n in (30_000, 30_000, 90_000):  # the first: what a first call leaves (imports, caches)
             with Store.open_readonly(tmp_path / f"{n}.sqlite") as s:
                 source, until = StoreSource(s), T0 + n * EPOCH_S
-                read = {"columns": lambda: s.activity_columns("a", T0, until + EPOCH_S), "transitions": lambda: list(source.transitions("a", T0, until)),
-                        "segments": lambda: recorded(source, "a", T0, until, until)}  # fmt: skip
+                read = {"columns": lambda: sum(len(c) for c in s.activity_chunks("a", T0, until + EPOCH_S)),
+                        "transitions": lambda: list(source.transitions("a", T0, until)),
+                        "segments": lambda: recorded(source, "a", T0, until, until),
+                        "report": lambda: gather(source, "a", T0, until, timezone.utc, until)}  # fmt: skip
                 peaks.append(_peak(read[what]))
         per_epoch[what] = (peaks[2] - peaks[1]) / 60_000
-    assert per_epoch["columns"] < 22, per_epoch  # ACTIVITY_COLUMNS' 18 B, and a batch
-    assert per_epoch["transitions"] < 48, per_epoch
-    assert per_epoch["segments"] < 34, per_epoch
+    assert all(b < 2 for b in per_epoch.values()), per_epoch
 
 
 # --- Tables: epochs of any length, out of order, two at one time, bands interleaved ----------------
@@ -182,3 +183,18 @@ def test_tables_of_any_epochs_are_the_epoch_at_a_time_ones(rows: list[ActivityRo
     assert list(coverage_module.segments(bands, until)) == list(old_segments(_rows(bands), until))
     mine = sorted((r for r in rows if device in (None, r.device) and r.t < until + LEAD_S), key=lambda r: r.t)
     assert list(tables.transitions(device, since, until)) == [tr for tr in old_transitions(mine) if since <= tr.t < until]
+
+
+@settings(max_examples=300, deadline=None)
+@given(stretches(), st.lists(st.integers(0, 2400), max_size=12), st.floats(0.0, 1.0))
+def test_any_epochs_in_parts_are_the_epochs_whole(rows: list[ActivityRow], cuts: list[int], end: float) -> None:
+    """Each band's epochs cut into parts anywhere (as the store's chunks cut them): inside a stretch
+    of one wear or of one length, at a gap, a sleep window (of 60 epochs of 10 s, 600 of 1 s) after a
+    wake or a fresh start, parts of one epoch or none. The segments and the onsets are those of the
+    epochs whole (the reference's: test_tables_of_any_epochs_are_the_epoch_at_a_time_ones). Old code:
+    each part read as a band of its own (a span cut, a sleep window restarted)."""
+    bands = list(Tables(activity_rows=rows).wear(None, -1e12, 1e12))
+    parts = [b[a:z] for b in bands for a, z in pairwise([0, *sorted(c for c in cuts if c < len(b)), len(b)])]
+    end_t = max((r.t for r in rows), default=0.0) + 1200 * end
+    assert list(coverage_module.segments(parts, end_t)) == list(coverage_module.segments(bands, end_t))
+    assert transitions(parts, -1e12, 1e12) == transitions(bands, -1e12, 1e12)

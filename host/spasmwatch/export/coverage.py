@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from spasmwatch.export.rows import BandEpochs, LostRow, Source
+from spasmwatch.export.rows import BandEpochs, LostRow, Source, by_device
 from spasmwatch.export.sleep import GAP_EPOCHS
 
 WORN, NOT_WORN, DISCONNECTED = "worn", "not_worn", "disconnected"
@@ -50,48 +50,84 @@ class Segment:
 
 
 def segments(bands: Iterable[BandEpochs], end: float | None = None) -> Iterator[Segment]:
-    """The segments of each band's epochs (``Source.wear``). ``end``: the end of data; a band silent
-    from its latest epoch to it is disconnected there (None: not said)."""
-    for b in bands:
-        yield from _band_segments(b, end)
+    """The segments of each band's epochs (``Source.wear``; a band's consecutive parts one band).
+    ``end``: the end of data; a band silent from its latest epoch to it is disconnected there (None:
+    not said)."""
+    for parts in by_device(bands, lambda b: b.device):
+        band = BandSegments()
+        for p in parts:
+            yield from band.feed(p)
+        yield from band.close(end)
 
 
-def _band_segments(b: BandEpochs, end: float | None) -> Iterator[Segment]:
-    """One band's segments: its epochs compared with numpy, Python only where its state changes
-    (a year's 3 million epochs taken one by one cost 0.8 µs each: docs/web.md)."""
-    n = len(b)
-    if n == 0:
-        return
-    t, epoch_s, worn = b.t, b.epoch_s, b.worn
-    # The next epoch goes on with the band's state: no more than GAP_EPOCHS of its length after one
-    heard = t[1:] - t[:-1] <= GAP_EPOCHS * epoch_s[1:]
-    # Where each epoch's run of off-body (or on-body) epochs began: a change is dated from it
-    runs = np.flatnonzero(np.concatenate(([True], (b.off_body[1:] != b.off_body[:-1]) | ~heard)))
-    at_changes = np.flatnonzero((worn[1:] != worn[:-1]) & heard) + 1
-    # ... of the changes' epochs only (of every epoch, 3 arrays of a year's 25 MB each: docs/web.md)
-    run_start = t[runs[np.searchsorted(runs, at_changes, "right") - 1]].tolist()
-    changes = at_changes.tolist()
-    bounds = [0, *(np.flatnonzero(~heard) + 1).tolist(), n]
-    k = 0
-    for c0, c1 in zip(bounds[:-1], bounds[1:], strict=True):
-        kind, start = _kind(bool(worn[c0])), float(t[c0])
-        while k < len(changes) and changes[k] < c1:
-            i = changes[k]
-            # The verdict changes after a run of epochs that says so (the band's hysteresis): the
-            # change happened where that run began, as replay's not_worn start and end say.
-            new = _kind(bool(worn[i]))
-            led_here = bool(b.off_body[i]) == (new == NOT_WORN)
-            at = max(run_start[k] if led_here else float(t[i]), start)
-            k += 1
-            if at > start:
-                yield Segment(b.device, start, at, kind)
-            kind, start = new, at
-        last_end = float(t[c1 - 1] + epoch_s[c1 - 1])
-        if c1 < n:
-            yield Segment(b.device, start, last_end, kind)
-            yield Segment(b.device, last_end, float(t[c1]), DISCONNECTED)  # a gap: nothing heard from the band in between
-        else:
-            yield from _last(b.device, kind, start, last_end, float(epoch_s[c0]), end)
+@dataclass(frozen=True)
+class _Open:
+    """A band's segment open at its latest epoch ``last``: its kind and start, where that epoch's
+    run of off-body (or on-body) epochs began, and the first epoch length of its stretch (no gap)."""
+
+    last: BandEpochs
+    kind: str
+    start: float
+    run_start: float
+    first_s: float
+
+
+@dataclass
+class BandSegments:
+    """One band's segments, fed its epochs a part at a time: each part's epochs compared with numpy,
+    Python only where the band's state changes (a year's 3 million epochs taken one by one cost 0.8 µs
+    each: docs/web.md); what is open at a part's end goes on into the next."""
+
+    open: _Open | None = None
+
+    def feed(self, part: BandEpochs) -> list[Segment]:
+        if not len(part):
+            return []
+        o = self.open
+        b = part if o is None else BandEpochs.cat([o.last, part])
+        n, t, epoch_s, worn = len(b), b.t, b.epoch_s, b.worn
+        # The next epoch goes on with the band's state: no more than GAP_EPOCHS of its length after one
+        heard = t[1:] - t[:-1] <= GAP_EPOCHS * epoch_s[1:]
+        # Where each epoch's run of off-body (or on-body) epochs began: a change is dated from it
+        runs = np.flatnonzero(np.concatenate(([True], (b.off_body[1:] != b.off_body[:-1]) | ~heard)))
+        run_t = t[runs]
+        if o is not None:
+            run_t[0] = o.run_start  # the open epoch's run began in an earlier part
+        at_changes = np.flatnonzero((worn[1:] != worn[:-1]) & heard) + 1
+        # ... of the changes' epochs only (of every epoch, 3 arrays of a year's 25 MB each: docs/web.md)
+        run_start = run_t[np.searchsorted(runs, at_changes, "right") - 1].tolist()
+        changes = at_changes.tolist()
+        bounds = [0, *(np.flatnonzero(~heard) + 1).tolist(), n]
+        out: list[Segment] = []
+        k = 0
+        for c0, c1 in zip(bounds[:-1], bounds[1:], strict=True):
+            if c0 == 0 and o is not None:
+                kind, start, first_s = o.kind, o.start, o.first_s
+            else:
+                kind, start, first_s = _kind(bool(worn[c0])), float(t[c0]), float(epoch_s[c0])
+            while k < len(changes) and changes[k] < c1:
+                i = changes[k]
+                # The verdict changes after a run of epochs that says so (the band's hysteresis): the
+                # change happened where that run began, as replay's not_worn start and end say.
+                new = _kind(bool(worn[i]))
+                led_here = bool(b.off_body[i]) == (new == NOT_WORN)
+                at = max(run_start[k] if led_here else float(t[i]), start)
+                k += 1
+                if at > start:
+                    out.append(Segment(b.device, start, at, kind))
+                kind, start = new, at
+            if c1 < n:
+                last_end = float(t[c1 - 1] + epoch_s[c1 - 1])
+                out.append(Segment(b.device, start, last_end, kind))
+                out.append(Segment(b.device, last_end, float(t[c1]), DISCONNECTED))  # a gap: nothing heard from the band in between
+        self.open = _Open(BandEpochs.cat([b[n - 1 :]]), kind, start, float(run_t[-1]), first_s)
+        return out
+
+    def close(self, end: float | None) -> Iterator[Segment]:
+        """The band's last segment, and its silence from its latest epoch to the end of data ``end``."""
+        if self.open is not None:
+            o = self.open
+            yield from _last(o.last.device, o.kind, o.start, float(o.last.t[0] + o.last.epoch_s[0]), o.first_s, end)
 
 
 def _kind(worn: bool) -> str:

@@ -2,20 +2,22 @@
 
 Every time here is wall time, unix seconds (UTC). A ``Source`` yields each
 kind of row for one device (or every device, ``device=None``) in a half-open
-wall-time range ``[since, until)``, ordered by time, one row at a time, so a
-huge range never sits in memory. ``store_source.StoreSource`` reads the SQLite
+wall-time range ``[since, until)``, ordered by time, one row at a time (a band's
+epochs a chunk at a time), so a huge range never sits in memory. ``store_source.StoreSource`` reads the SQLite
 store (read-only); ``Tables`` holds rows in lists (tests, small tools).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
 from typing import Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
+P = TypeVar("P")
 NOTE_KINDS = ("video", "medication", "note")
 TREATMENT_ACTIONS = ("start", "change", "stop")
 LABELS = ("confirmed", "false_alarm")
@@ -64,7 +66,9 @@ class ActivityRow:
 class BandEpochs:
     """One band's activity epochs in time order, as columns (``ActivityRow``'s fields): what coverage
     and the sleep/wake estimate read, a year's 3 million epochs, with no Python object for each
-    (in pure Python 3.4 µs an epoch of the page's 366 days, 9.5 µs of a year-long report's: docs/web.md)."""
+    (in pure Python 3.4 µs an epoch of the page's 366 days, 9.5 µs of a year-long report's: docs/web.md).
+    A source gives a band's epochs in parts, one after another (``StoreSource``: a chunk of the store
+    at a time); what reads them takes a band's consecutive parts as one band."""
 
     device: str
     t: NDArray[np.float64]
@@ -100,6 +104,10 @@ class BandEpochs:
     def __len__(self) -> int:
         return len(self.t)
 
+    def __getitem__(self, part: slice) -> BandEpochs:
+        """The epochs of ``part`` (views, no copy)."""
+        return BandEpochs(self.device, self.t[part], self.epoch_s[part], self.active[part], self.worn[part], self.off_body[part])
+
 
 def _lengths_cat(parts: Sequence[NDArray[np.float64]]) -> NDArray[np.float64]:
     """Epoch lengths ``parts`` one after another; all of one length: that length for all, no array
@@ -108,6 +116,11 @@ def _lengths_cat(parts: Sequence[NDArray[np.float64]]) -> NDArray[np.float64]:
     if held and min(p.min() for p in held) == max(p.max() for p in held):
         return np.broadcast_to(held[0][:1], (sum(map(len, held)),))
     return np.concatenate(parts)
+
+
+def by_device(parts: Iterable[P], device: Callable[[P], str]) -> Iterator[Iterator[P]]:
+    """Each band's consecutive ``parts`` (``device``: a part's band), a band at a time (to be read in turn)."""
+    return (band for _, band in groupby(parts, key=device))
 
 
 def by_band(rows: Iterable[ActivityRow]) -> list[BandEpochs]:

@@ -11,12 +11,16 @@ SleepWake takes one epoch at a time (the daemon's live estimate): a year of epoc
 for all the epochs at once, and its states are followed from one decision to the next: Python runs
 a few times a day, not every 10 s. tests/export/test_report_vectorised.py holds the two to the same
 onsets on random stores.
+
+A band's epochs come in parts (the store's chunks, a week's each): ``BandSleep`` carries the state
+from one to the next and keeps the last sleep window's epochs of a part, all that a decision in the
+next one looks back to (its windows' counts, a wake's onset and the history it starts).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 import numpy as np
@@ -24,7 +28,7 @@ from numpy.typing import NDArray
 
 from spasmwatch.analysis import consts as A
 from spasmwatch.analysis.sleepwake import ASLEEP, AWAKE, UNKNOWN, SleepWake, sleep_onset, wake_onset
-from spasmwatch.export.rows import BandEpochs, TransitionRow
+from spasmwatch.export.rows import BandEpochs, TransitionRow, by_device
 
 # Sleep onsets are decided up to a sleep window after them: a range's transitions
 # come from epochs read this long before it (one near its start is found) and
@@ -34,9 +38,14 @@ GAP_EPOCHS = 2.0
 
 
 def transitions(bands: Iterable[BandEpochs], since: float, until: float) -> list[TransitionRow]:
-    """The wake and sleep onsets in [since, until) of each band's epochs, in onset order."""
-    found = [tr for b in bands for tr in _band(b) if since <= tr.t < until]
-    return sorted(found, key=lambda tr: (tr.t, tr.device, tr.kind))
+    """The wake and sleep onsets in [since, until) of each band's epochs (a band's consecutive parts
+    one band), in onset order."""
+    return in_order((tr for parts in by_device(bands, lambda b: b.device) for tr in BandSleep().read(parts)), since, until)
+
+
+def in_order(found: Iterable[TransitionRow], since: float, until: float) -> list[TransitionRow]:
+    """The onsets of ``found`` in [since, until), in onset order."""
+    return sorted((tr for tr in found if since <= tr.t < until), key=lambda tr: (tr.t, tr.device, tr.kind))
 
 
 @dataclass(frozen=True)
@@ -57,7 +66,7 @@ def _decisions(b: BandEpochs) -> _Decisions:
     """Its arrays of epochs' indices and counts as int32 (a year's 3 million epochs each 12 MB, not
     25: as int64 they took the transitions of a year-long report to 303 MB, docs/web.md)."""
     n = len(b)
-    fresh = np.ones(n, np.bool_)
+    fresh = np.ones(n, np.bool_)  # the first, of a later part the tail's: BandSleep.feed says why
     fresh[1:] = (b.t[1:] - b.t[:-1] > GAP_EPOCHS * b.epoch_s[1:]) | (b.epoch_s[1:] != b.epoch_s[:-1]) | ~b.worn[:-1]
     held = np.arange(n, dtype=np.int32)
     start = np.maximum.accumulate(np.where(fresh, held, np.int32(0)))
@@ -99,45 +108,69 @@ def _lengths(epoch_s: float) -> tuple[int, int]:
     return sw.wake_n, sw.sleep_n
 
 
-def _band(b: BandEpochs) -> Iterator[TransitionRow]:
-    """SleepWake.update over the band's epochs (in time order), from decision to decision. ``held``:
-    where its history begins since a wake cut it (the fresh starts are in the decisions)."""
-    n = len(b)
-    if n == 0:
-        return
-    dec = _decisions(b)
-    state, i, held = UNKNOWN, 0, 0
-    while i < n:
-        wake_n, sleep_n = _lengths(float(b.epoch_s[held]))  # this stretch's (UNKNOWN: none needed)
-        woke = quiet = asleep = n
-        if state == UNKNOWN:
-            woke, quiet = _next(dec.wake, i, n), _next(dec.quiet, i, n)
-        elif state == ASLEEP:
-            woke = _next(dec.wake, max(i, held + wake_n - 1), n)
-        else:
-            asleep = _next(dec.sleep, max(i, held + sleep_n - 1), n)
-        at, fresh = min(woke, quiet, asleep), _next(dec.fresh, i, n)
-        if state != UNKNOWN and fresh < n and fresh <= at:
-            state, i, held = UNKNOWN, fresh, fresh  # off the body or not heard: the history cleared
-            continue
-        if at == n:
-            return
-        if asleep == at:
-            state = ASLEEP
-            yield TransitionRow(b.device, sleep_onset(_window(b, at, sleep_n)), "sleep")
-        elif woke == at:
-            wake_n, sleep_n = _lengths(float(b.epoch_s[at]))
-            onset = wake_onset(_window(b, at, wake_n))
-            assert onset is not None  # a window active enough for a wake has its onset
-            first = max(held, int(dec.start[at]), at - sleep_n + 1)  # the history's oldest epoch
-            # The sleep window counts from the wake on (SleepWake.update): the history from its onset
-            held = first + int(np.searchsorted(b.t[first : at + 1], onset))
-            if state == ASLEEP:
-                yield TransitionRow(b.device, onset, "wake")
-            state = AWAKE
-        else:
-            state, held = ASLEEP, int(dec.start[at])  # quiet from UNKNOWN: no onset claimed
-        i = at + 1
+@dataclass
+class BandSleep:
+    """SleepWake.update over one band's epochs (in time order), fed a part at a time, from decision
+    to decision. Indices count the band's epochs from its first: ``i`` the next to decide from,
+    ``held`` where the history begins since a wake cut it (the fresh starts are in the decisions),
+    ``base`` the index of ``tail``'s first epoch (the last part's last sleep window, or all of it)."""
+
+    state: str = UNKNOWN
+    i: int = 0
+    held: int = 0
+    base: int = 0
+    tail: BandEpochs | None = field(default=None, repr=False)
+
+    def read(self, parts: Iterable[BandEpochs]) -> Iterator[TransitionRow]:
+        for p in parts:
+            if len(p):
+                yield from self.feed(p)
+
+    def feed(self, part: BandEpochs) -> list[TransitionRow]:
+        """The onsets ``part`` decides. A history begun before the tail starts at the tail's first
+        epoch: the tail holds a sleep window, so no decision in ``part`` tells the two apart."""
+        b = part if self.tail is None else BandEpochs.cat([self.tail, part])
+        found = list(self._run(b))
+        keep = max(0, len(b) - _lengths(float(b.epoch_s[-1]))[1])  # the latest stretch's window
+        self.tail, self.base = BandEpochs.cat([b[keep:]]), self.base + keep  # a copy: b goes
+        return found
+
+    def _run(self, b: BandEpochs) -> Iterator[TransitionRow]:
+        n = len(b)
+        dec = _decisions(b)
+        state, i, held = self.state, self.i - self.base, max(0, self.held - self.base)
+        while i < n:
+            wake_n, sleep_n = _lengths(float(b.epoch_s[held]))  # this stretch's (UNKNOWN: none needed)
+            woke = quiet = asleep = n
+            if state == UNKNOWN:
+                woke, quiet = _next(dec.wake, i, n), _next(dec.quiet, i, n)
+            elif state == ASLEEP:
+                woke = _next(dec.wake, max(i, held + wake_n - 1), n)
+            else:
+                asleep = _next(dec.sleep, max(i, held + sleep_n - 1), n)
+            at, fresh = min(woke, quiet, asleep), _next(dec.fresh, i, n)
+            if state != UNKNOWN and fresh < n and fresh <= at:
+                state, i, held = UNKNOWN, fresh, fresh  # off the body or not heard: the history cleared
+                continue
+            if at == n:
+                break  # nothing more in this part: the next one goes on from its first epoch
+            if asleep == at:
+                state = ASLEEP
+                yield TransitionRow(b.device, sleep_onset(_window(b, at, sleep_n)), "sleep")
+            elif woke == at:
+                wake_n, sleep_n = _lengths(float(b.epoch_s[at]))
+                onset = wake_onset(_window(b, at, wake_n))
+                assert onset is not None  # a window active enough for a wake has its onset
+                first = max(held, int(dec.start[at]), at - sleep_n + 1)  # the history's oldest epoch
+                # The sleep window counts from the wake on (SleepWake.update): the history from its onset
+                held = first + int(np.searchsorted(b.t[first : at + 1], onset))
+                if state == ASLEEP:
+                    yield TransitionRow(b.device, onset, "wake")
+                state = AWAKE
+            else:
+                state, held = ASLEEP, int(dec.start[at])  # quiet from UNKNOWN: no onset claimed
+            i = at + 1
+        self.state, self.i, self.held = state, self.base + n, self.base + held
 
 
 def _window(b: BandEpochs, i: int, n: int) -> list[tuple[float, bool]]:

@@ -1,7 +1,8 @@
 """A ``Source`` over the SQLite store, opened read-only: exports never change it.
 
 Store rows are turned into the export's rows on the fly (the store streams
-them from one snapshot), so memory does not grow with the range.
+them from one snapshot, a band's epochs a chunk at a time), so memory does not
+grow with the range.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def _ends(since: float, until: float) -> tuple[float, float]:
 
 
 def _columns(a: StoredEpoch | None) -> np.ndarray:
-    """The store's epoch ``a`` (none: no epoch) as ``Store.activity_columns`` gives it."""
+    """The store's epoch ``a`` (none: no epoch) as ``Store.activity_chunks`` gives it."""
     return np.array([] if a is None else [(a.wall_t, a.activity, a.off_body, a.worn != 0)], ACTIVITY_COLUMNS)
 
 
@@ -88,29 +89,33 @@ class StoreSource:
         active = a.activity >= self._active_min.get(a.device, self._default_min)
         return ActivityRow(a.device, a.wall_t - EPOCH_S, EPOCH_S, active, a.worn != 0, a.off_body)
 
-    def epochs(self, device: str, since: float, until: float) -> BandEpochs:
-        """``activity``'s epochs of one band, as columns (read straight into arrays: a year's in 2 s)."""
-        return self._band(device, self.store.activity_columns(device, *_ends(since, until)))
-
     def _band(self, device: str, cols: np.ndarray) -> BandEpochs:
         """The band's epochs of the store's columns, as ``_epoch`` makes each."""
         active = cols["activity"] >= self._active_min.get(device, self._default_min)
         t = cols["wall_t"] - EPOCH_S
         # Copies of the flags and one length for all (no array of it): nothing holds ``cols`` on
-        # (a year's 56 MB) and the epochs take 34 MB, not 104 (docs/web.md)
+        # and the epochs take 11 B each, not 34 (docs/web.md)
         epoch_s = np.broadcast_to(np.float64(EPOCH_S), t.shape)
         return BandEpochs(device, t, epoch_s, active, cols["worn"].copy(), cols["off_body"].copy())
+
+    def _reads(self, device: str | None, since: float, until: float, lead: float) -> Iterator[tuple[BandEpochs, BandEpochs]]:
+        """Pairs of parts of each band's epochs: ``wear``'s and those starting in [since - lead, until
+        + lead) (``transitions``'), a chunk of the store at a time: wear's part of each chunk is a
+        slice of it (its range in it); a band's parts one after another, the next band's after."""
+        lo, hi = _ends(since, until)
+        for d in self._bands(device):
+            none = self._band(d, _columns(None))
+            yield self._band(d, _columns(self.store.activity_next_to(d, lo, before=True))), none
+            for cols in self.store.activity_chunks(d, *_ends(since - lead, until + lead)):
+                band, ends = self._band(d, cols), cols["wall_t"]
+                yield band[int(np.searchsorted(ends, lo)) : int(np.searchsorted(ends, hi))], band
+            yield self._band(d, _columns(self.store.activity_next_to(d, hi, before=False))), none
 
     def _bands(self, device: str | None) -> list[str]:
         return [device] if device is not None else sorted(d.device_id for d in self.store.devices())
 
     def wear(self, device: str | None, since: float, until: float) -> Iterator[BandEpochs]:
-        for d in self._bands(device):
-            before = self.store.activity_next_to(d, since + EPOCH_S, before=True)
-            after = self.store.activity_next_to(d, until + EPOCH_S, before=False)
-            band = BandEpochs.cat([self._band(d, _columns(before)), self.epochs(d, since, until), self._band(d, _columns(after))])
-            if len(band):
-                yield band
+        return (w for w, _ in self._reads(device, since, until, 0.0))
 
     def lost(self, device: str | None) -> Iterator[LostRow]:
         for d in self._bands(device):
@@ -120,7 +125,7 @@ class StoreSource:
                 yield LostRow(d, t, after if after is not None else r.wall_s, r.first_seq, r.last_seq - r.first_seq + 1)
 
     def transitions(self, device: str | None, since: float, until: float) -> Iterator[TransitionRow]:
-        return iter(transitions((self.epochs(d, since - LEAD_S, until + LEAD_S) for d in self._bands(device)), since, until))
+        return iter(transitions((s for _, s in self._reads(device, since, until, LEAD_S)), since, until))
 
     def notes(self, device: str | None, since: float, until: float) -> Iterator[NoteRow]:
         for n in self.store.notes(since, until, device):

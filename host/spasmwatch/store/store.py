@@ -68,6 +68,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Row = tuple[Any, ...]
 STREAM_BATCH = 512
+# epochs: ``activity_chunks`` reads a band's epochs this many at a time (a week's, 1.2 MB of columns):
+# held whole, a year's epochs took a report to 151 MB of RSS (docs/web.md); far fewer, numpy's calls
+# per chunk and the sleep/wake estimate's overlap (its 10 min window) would cost more than the work.
+ACTIVITY_CHUNK = 1 << 16
 # s: a band's devices.last_seen_wall_s moves on with its streamed records at most this often (a
 # connect, upsert_device, moves it to the second). Moved at every record it was one more 4 KB WAL
 # page in each commit, an epoch and a STATUS every 10 s all night (1 of a STATUS's 2.2 pages):
@@ -979,29 +983,32 @@ class Store:
         """Epochs whose end ``wall_t`` is in [since, until), in time order (placed ones only)."""
         return self._stream([_activity_query(device, since, until)], _activity_row)
 
-    def activity_columns(self, device: str, since: float, until: float) -> np.ndarray:
-        """``activity(device, since, until)``'s epochs as one numpy array of ``ACTIVITY_COLUMNS``: a
-        year's 3 million epochs as row objects (``activity``), then export rows, cost 2.6 µs an epoch;
-        read into an array, 0.65 µs (bench/dayscost.py)."""
-        self._live_conn()  # a closed store fails as the other reads do
+    def activity_chunks(self, device: str, since: float, until: float) -> Iterator[np.ndarray]:
+        """``activity(device, since, until)``'s epochs as numpy arrays of ``ACTIVITY_COLUMNS``, each of
+        ``ACTIVITY_CHUNK`` epochs but the last, read in one snapshot: a year's 3 million epochs as row
+        objects (``activity``), then export rows, cost 2.6 µs an epoch; read into arrays, 0.6 µs
+        (bench/dayscost.py), and a chunk at a time, a year's take the memory of a week's."""
+        self._live_conn()  # a closed store fails at the call, as the other reads do
         sql, params = _activity_query(device, since, until, _ACTIVITY_CODED_SELECT)
-        counting, _ = _activity_query(device, since, until, "SELECT COUNT(*) FROM activity")
+        return self._chunks_gen(sql, params)
+
+    def _chunks_gen(self, sql: str, params: list[Any]) -> Iterator[np.ndarray]:
         conn = self._reader()
         try:
-            conn.execute("BEGIN")  # the count and the rows of one snapshot
-            # Counted first and read a batch at a time into the array: read whole, then unpacked,
-            # a year's epochs were the array three times over (154 MB at its peak, not 56: docs/web.md);
-            # the count costs 0.22 s of the year's 2 s
-            out = np.empty(conn.execute(counting, params).fetchone()[0], ACTIVITY_COLUMNS)
-            cur, k = conn.execute(sql, params), 0
-            while batch := cur.fetchmany(STREAM_BATCH):
+            conn.execute("BEGIN")  # one snapshot, however long the caller takes over each chunk
+            cur, out, k = conn.execute(sql, params), np.empty(ACTIVITY_CHUNK, ACTIVITY_COLUMNS), 0
+            while batch := cur.fetchmany(min(STREAM_BATCH, len(out) - k)):
                 _unpack(np.array(batch, _ACTIVITY_CODED), out[k : k + len(batch)])
                 k += len(batch)
+                if k == len(out):
+                    yield out
+                    out, k = np.empty(ACTIVITY_CHUNK, ACTIVITY_COLUMNS), 0
+            if k:
+                yield out[:k]
         except sqlite3.Error as e:
             raise self._error(e) from e
         finally:
             conn.close()
-        return out
 
     def activity_next_to(self, device: str, t: float, before: bool) -> ActivityRow | None:
         """The band's last placed epoch ending before ``t`` (``before``), else its first ending at or
