@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from spasmwatch.analysis.sleepwake import SleepWake
-from spasmwatch.export.coverage import DISCONNECTED, GAP_EPOCHS, NOT_WORN, WORN, Segment, data_end, recorded
+from spasmwatch.export.coverage import DISCONNECTED, GAP_EPOCHS, NOT_WORN, WORN, Segment, data_end, heard_and_slept, recorded
 from spasmwatch.export.rows import ActivityRow, BandEpochs, Tables, TransitionRow
 from spasmwatch.export.sleep import LEAD_S, transitions
 from spasmwatch.export.store_source import EPOCH_S, StoreSource
@@ -33,8 +33,9 @@ from spasmwatch.store import Store
 from swcore import protocol as P
 from swcore.epoch import Wear
 
-# the module (the package's ``coverage`` is its function of that name)
+# the modules (the packages' ``coverage`` and ``data`` are functions of those names)
 coverage_module = importlib.import_module("spasmwatch.export.coverage")
+report_data = importlib.import_module("spasmwatch.report.data")
 store_module = importlib.import_module("spasmwatch.store.store")
 BERLIN = ZoneInfo("Europe/Berlin")
 DAY_S = 86_400.0
@@ -135,7 +136,7 @@ def old_store_transitions(source: StoreSource, device: str | None, since: float,
 
 
 def old_heard_and_slept(source: StoreSource, device: str | None, since: float, until: float, now: float | None) -> tuple[list[Segment], list[TransitionRow]]:
-    """The reference's segments (``recorded``) and transitions."""
+    """coverage.heard_and_slept as the reference gives it: the segments, then the transitions, each of its own read."""
     heard = list(old_segments(old_wear(source, device, since, until), data_end(until, now)))
     return heard, old_store_transitions(source, device, since, until)
 
@@ -260,7 +261,7 @@ def test_the_report_and_the_page_are_the_epoch_at_a_time_ones(store: tuple[Path,
         ranges = [(since, until, now) for since, until, now in _ranges(day0, seed)[:4]]
         new = [(gather(StoreSource(st), d, a, b, BERLIN, now), count(StoreSource(st), d, a, b, BERLIN, now)) for a, b, now in ranges for d in (None, BANDS[0])]
         monkeypatch.setattr(coverage_module, "segments", lambda bands, end=None: old_segments(_rows(bands), end))
-        monkeypatch.setattr(StoreSource, "transitions", old_store_transitions)
+        monkeypatch.setattr(report_data, "heard_and_slept", old_heard_and_slept)
         old = [(gather(StoreSource(st), d, a, b, BERLIN, now), count(StoreSource(st), d, a, b, BERLIN, now)) for a, b, now in ranges for d in (None, BANDS[0])]
     assert [(_facts(g), _facts(c)) for g, c in new] == [(_facts(g), _facts(c)) for g, c in old]
     hours = sorted({round(d.monitored_s) for g, _ in new for d in g.days})
@@ -294,8 +295,9 @@ def test_the_store_read_a_chunk_at_a_time_is_the_epoch_at_a_time_ones(
         source = StoreSource(st)
         for since, until, now in _ranges(day0, seed)[:3]:
             for device in (None, BANDS[0]):
-                heard = recorded(source, device, since, until, now)
-                assert (heard, list(source.transitions(device, since, until))) == old_heard_and_slept(source, device, since, until, now), (since, until, device)
+                heard, found = heard_and_slept(source, device, since, until, now)
+                assert (heard, found) == old_heard_and_slept(source, device, since, until, now), (since, until, device)
+                assert (recorded(source, device, since, until, now), list(source.transitions(device, since, until))) == (heard, found)
                 seen += heard
         assert _facts(gather(source, None, *report[:2], BERLIN, report[2])) == whole
     assert {WORN, NOT_WORN} <= {s.kind for s in seen for d, b in borders if d == s.device and s.t < b < s.end}

@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_report_vectorised import _rows, old_segments, old_store_transitions, old_transitions, old_wear
 
-from spasmwatch.export.coverage import data_end, recorded
+from spasmwatch.export.coverage import data_end, heard_and_slept, recorded
 from spasmwatch.export.rows import ActivityRow, Tables
 from spasmwatch.export.sleep import LEAD_S, transitions
 from spasmwatch.export.store_source import EPOCH_S, StoreSource
@@ -41,11 +41,16 @@ def _epoch(boot: int, k: int, activity: int, off_body: int = 0, worn: int = 1, m
 
 
 def _same(source: StoreSource, device: str | None, since: float, until: float, now: float) -> None:
-    """The columns' epochs (wear's), segments and transitions are the reference's."""
+    """The columns' epochs (wear's, and the sleep/wake's with its lead), segments and transitions are
+    the reference's."""
     assert list(_rows(source.wear(device, since, until))) == list(old_wear(source, device, since, until))
+    pairs = list(source.wear_and_sleep(device, since, until))
+    assert list(_rows(w for w, _ in pairs)) == list(old_wear(source, device, since, until))
+    assert list(_rows(s for _, s in pairs)) == sorted(source.activity(device, since - LEAD_S, until + LEAD_S), key=lambda r: r.device)
     got = recorded(source, device, since, until, now)
     assert got == list(old_segments(old_wear(source, device, since, until), data_end(until, now))), (device, since, until)
     assert list(source.transitions(device, since, until)) == old_store_transitions(source, device, since, until), (device, since, until)
+    assert heard_and_slept(source, device, since, until, now) == (got, old_store_transitions(source, device, since, until))
 
 
 def test_activity_no_band_sends_reads_as_the_rows_do(tmp_path: Path) -> None:

@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from spasmwatch.export.rows import BandEpochs, LostRow, Source, by_device
-from spasmwatch.export.sleep import GAP_EPOCHS
+from spasmwatch.export.rows import BandEpochs, LostRow, Source, TransitionRow, by_device
+from spasmwatch.export.sleep import GAP_EPOCHS, BandSleep, in_order
 
 WORN, NOT_WORN, DISCONNECTED = "worn", "not_worn", "disconnected"
 # A range's time outside a band's recording: not rows (the range's ends say them), hours only.
@@ -177,6 +177,23 @@ def recorded(source: Source, device: str | None, since: float, until: float, now
     the end of data, not clipped to the range (``now``: see ``data_end``). Held in a list: a band's
     segments are few (a few a day: each removal, each disconnection), its epochs are streamed."""
     return list(segments(source.wear(device, since, until), data_end(until, now)))
+
+
+def heard_and_slept(
+    source: Source, device: str | None, since: float, until: float, now: float | None = None
+) -> tuple[list[Segment], list[TransitionRow]]:
+    """``recorded``'s segments and ``source.transitions``' onsets of one read of each band's epochs
+    (``Source.wear_and_sleep``), a part at a time: the report's hours and its sleep/wake."""
+    end = data_end(until, now)
+    segs: list[Segment] = []
+    found: list[TransitionRow] = []
+    for band in by_device(source.wear_and_sleep(device, since, until), lambda p: p[0].device):
+        worn, sleep = BandSegments(), BandSleep()
+        for w, s in band:
+            segs += worn.feed(w)
+            found += sleep.feed(s) if len(s) else []
+        segs += worn.close(end)
+    return segs, in_order(found, since, until)
 
 
 def spans(source: Source, device: str | None, since: float, until: float, now: float | None = None) -> list[Segment]:

@@ -191,6 +191,13 @@ class Source(Protocol):
         that crosses either end)."""
         ...
 
+    def wear_and_sleep(self, device: str | None, since: float, until: float) -> Iterable[tuple[BandEpochs, BandEpochs]]:
+        """``wear``'s epochs and those ``transitions`` reads (each band's starting in [since - LEAD_S,
+        until + LEAD_S)) of one read of the store: pairs of parts of one band, each band's after the
+        other's. The report takes its hours and its sleep/wake from it (two reads cost 2 s of a
+        year-long report's 5, docs/web.md)."""
+        ...
+
     def lost(self, device: str | None) -> Iterable[LostRow]:
         """Every lost seq range of the band (or all bands), dated; the caller picks by time."""
         ...
@@ -228,10 +235,22 @@ class Tables:
         return _window(self.cluster_rows, device, since, until)
 
     def transitions(self, device: str | None, since: float, until: float) -> Iterator[TransitionRow]:
-        from spasmwatch.export.sleep import LEAD_S, transitions
+        from spasmwatch.export.sleep import transitions
 
-        epochs = _window(self.activity_rows, device, -float("inf"), until + LEAD_S)
-        return iter(transitions(by_band(epochs), since, until))
+        return iter(transitions(self._sleep(device, until), since, until))
+
+    def _sleep(self, device: str | None, until: float) -> list[BandEpochs]:
+        """The epochs ``transitions`` reads: each band's from its first to ``until`` and a lead."""
+        from spasmwatch.export.sleep import LEAD_S
+
+        return by_band(_window(self.activity_rows, device, -float("inf"), until + LEAD_S))
+
+    def wear_and_sleep(self, device: str | None, since: float, until: float) -> Iterator[tuple[BandEpochs, BandEpochs]]:
+        wear = {b.device: b for b in self.wear(device, since, until)}
+        sleep = {b.device: b for b in self._sleep(device, until)}
+        for d in sorted(wear.keys() | sleep.keys()):
+            none = BandEpochs.of(d, [])
+            yield wear.get(d, none), sleep.get(d, none)
 
     def notes(self, device: str | None, since: float, until: float) -> Iterator[NoteRow]:
         return _window(self.note_rows, device, since, until)

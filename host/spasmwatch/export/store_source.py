@@ -117,6 +117,9 @@ class StoreSource:
     def wear(self, device: str | None, since: float, until: float) -> Iterator[BandEpochs]:
         return (w for w, _ in self._reads(device, since, until, 0.0))
 
+    def wear_and_sleep(self, device: str | None, since: float, until: float) -> Iterator[tuple[BandEpochs, BandEpochs]]:
+        return self._reads(device, since, until, LEAD_S)
+
     def lost(self, device: str | None) -> Iterator[LostRow]:
         for d in self._bands(device):
             for r in self.store.lost_ranges(d):
