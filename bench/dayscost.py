@@ -22,7 +22,12 @@ last cluster). Timed, the best of ``--repeat``:
   Python object an epoch, as the page and the report read them until 2026-12-06. ``days_all`` and
   ``report_all`` are given as ratios to it (``*_vs_rows``): a busy machine slows both alike, so the
   ratios say what the code costs (an epoch at a time until 2026-12-06: 0.9-1.8 and 2.9-4.7; as numpy
-  columns: 0.23-0.27 and 0.46-0.57, bench/README.md).
+  columns: 0.23-0.27 and 0.46-0.57; a chunk at a time, the report's read once: 0.15-0.38 and
+  0.16-0.27, bench/README.md);
+* ``*_peak_mb``: the peak RSS of ``days_all`` and ``report_all`` above the process's before the call,
+  each in a process of its own (VmHWM), and ``*_traced_mb`` the same calls' peak
+  of Python's allocations (``tracemalloc``, its own process): a band's epochs held at once took a
+  year's report 111 MB above its 37, a chunk at a time 5 (bench/README.md).
 
 Nothing asserts a time.
 """
@@ -31,9 +36,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Callable
 from datetime import timezone
 from pathlib import Path
@@ -102,6 +109,40 @@ def page_days(store: Store, now: float, n: int) -> object:
     return count(StoreSource(store), None, today - (n - 1) * DAY_S, today + DAY_S, UTC, now)
 
 
+def _calls(store: Store, n_days: int) -> dict[str, Callable[[], object]]:
+    """The long store's calls whose memory is measured."""
+    now = DAY0 + (n_days - 0.5) * DAY_S
+    return {
+        "days_all": lambda: page_days(store, now, n_days),
+        "report_all": lambda: gather(StoreSource(store), None, DAY0, DAY0 + n_days * DAY_S, UTC, now),
+    }
+
+
+def _rss_mb() -> float:
+    """The process's peak RSS so far (Linux): VmHWM, not getrusage's ru_maxrss, which a process started
+    by this bench's (its stores built: 200 MB) takes over from it at the fork, and reads 0 MB above."""
+    line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024  # kB
+
+
+def peak_of(path: Path, n_days: int, what: str, traced: bool) -> float:
+    """MB the call ``what`` takes at its peak, above the process's peak before it (a first call over
+    one day has loaded what every call loads); ``traced``: of Python's allocations (tracemalloc)."""
+    with Store.open_readonly(path) as store:
+        gather(StoreSource(store), None, DAY0, DAY0 + DAY_S, UTC, DAY0 + DAY_S)
+        before = _rss_mb()
+        if traced:
+            tracemalloc.start()
+        _calls(store, n_days)[what]()
+        return tracemalloc.get_traced_memory()[1] / 2**20 if traced else _rss_mb() - before
+
+
+def peak(path: Path, n_days: int, what: str, traced: bool = False) -> float:
+    """``peak_of`` in a process of its own (a process's peak RSS only grows)."""
+    args = [sys.executable, __file__, "--peak-of", what, "--store", str(path), "--days", str(n_days)] + (["--traced"] if traced else [])
+    return float(subprocess.run(args, capture_output=True, text=True, check=True).stdout)
+
+
 def run(n_days: int, repeat: int, folder: Path) -> dict[str, Any]:
     short, long = folder / "days14.sqlite", folder / f"days{n_days}.sqlite"
     t = time.perf_counter()
@@ -118,6 +159,9 @@ def run(n_days: int, repeat: int, folder: Path) -> dict[str, Any]:
         r["summary_long_s"] = best(lambda: summary_facts(lg, DEVICE, "crib", now_l, UTC), repeat)
         r["report_all_long_s"] = best(lambda: gather(StoreSource(lg), None, DAY0, DAY0 + n_days * DAY_S, UTC, now_l), 1)
         r["rows_long_s"] = best(lambda: sum(1 for _ in lg.activity(None, DAY0, DAY0 + n_days * DAY_S + EPOCH_S)), 1)
+    for what in ("days_all", "report_all"):
+        r[f"{what}_peak_mb"] = peak(long, n_days, what)
+        r[f"{what}_traced_mb"] = peak(long, n_days, what, traced=True)
     r["ratios"] = {
         "days14_long_vs_short": r["days14_long_s"] / r["days14_short_s"],
         "summary_long_vs_short": r["summary_long_s"] / r["summary_short_s"],
@@ -134,7 +178,13 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="a long store of 60 days")
     ap.add_argument("--dir", help="where the stores go (default: a temporary folder)")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--peak-of", choices=["days_all", "report_all"], help=argparse.SUPPRESS)  # peak's own process
+    ap.add_argument("--store", help=argparse.SUPPRESS)
+    ap.add_argument("--traced", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.peak_of:
+        print(peak_of(Path(args.store), args.days, args.peak_of, args.traced))
+        return 0
     n = 60 if args.quick else args.days
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         r = run(n, args.repeat, Path(tmp))
