@@ -11,7 +11,7 @@ from pathlib import Path
 
 from spasmwatch.daemon.clock import offset_changes
 from spasmwatch.export import edfheader
-from spasmwatch.export.coverage import BEFORE_HEARD, Segment, coverage, in_range, recorded, silent_to_now
+from spasmwatch.export.coverage import BEFORE_HEARD, Segment, coverage, heard_and_slept, in_range, recorded, silent_to_now
 from spasmwatch.export.formats import FORMATS, ExportError, Meta, Progress, describe, edf_zone, export
 from spasmwatch.export.rows import Source
 from spasmwatch.export.timeline import Query, iso, parse_iso, relative, rows
@@ -46,12 +46,16 @@ def run_export(
     ``participant``: BIDS only, the participant_id ('sub-01', export/participants.py).
     ``zone``: EDF+ only, the zone of the header's start wall time (None: this computer's).
     """
-    # One pass over the epochs gives the coverage rows and the sidecar's hours (two took twice as long).
+    # One read of the epochs gives the coverage rows, the sidecar's hours and the sleep/wake rows
+    # (a read each took twice as long: 2 s of a year's export); without sleep/wake, no estimate.
     now = time.time()  # one end of data for the rows and the silences found among them
-    heard = recorded(source, q.device, q.since, q.until, now)
+    if {"wake", "sleep"} & set(q.kinds):
+        heard, found = heard_and_slept(source, q.device, q.since, q.until, now)
+    else:
+        heard, found = recorded(source, q.device, q.since, q.until, now), []
     segs = in_range(heard, q.since, q.until)
     silent = silent_to_now(heard, q.until, now)
-    t0, stream = relative(rows(source, q, segs), start)
+    t0, stream = relative(rows(source, q, segs, found), start)
     # A silence's row starts at --since when the band was last heard before it (its note says when).
     rows_silent = frozenset((s.device, iso(max(s.t, q.since))) for s in silent)
     meta = Meta(q, t0, from_first_row=start is None, participant=participant, zone=zone, silent=rows_silent)

@@ -162,12 +162,12 @@ def _gaps(segs: Iterable[Segment]) -> Iterator[Row]:
     return (segment_row(s) for s in segs if s.kind in (NOT_WORN, DISCONNECTED))
 
 
-def _streams(source: Source, q: Query, segs: Sequence[Segment] | None) -> list[Iterable[Row]]:
+def _streams(source: Source, q: Query, segs: Sequence[Segment] | None, found: Sequence[TransitionRow] | None) -> list[Iterable[Row]]:
     d, a, b = q.device, q.since, q.until
     makers: dict[str, Callable[[], Iterable[Row]]] = {
         "spasm": lambda: map(spasm_row, source.spasms(d, a, b)),
         "cluster": lambda: map(cluster_row, source.clusters(d, a, b)),
-        "wake": lambda: map(transition_row, source.transitions(d, a, b)),
+        "wake": lambda: map(transition_row, found if found is not None else source.transitions(d, a, b)),
         "note": lambda: map(note_row, source.notes(d, a, b)),
         "treatment": lambda: map(treatment_row, source.treatments(a, b)),
         "not_worn": lambda: _gaps(segs if segs is not None else spans(source, d, a, b)),
@@ -178,11 +178,12 @@ def _streams(source: Source, q: Query, segs: Sequence[Segment] | None) -> list[I
     return [makers[k]() for k in makers if k in wanted]
 
 
-def rows(source: Source, q: Query, segs: Sequence[Segment] | None = None) -> Iterator[Row]:
+def rows(source: Source, q: Query, segs: Sequence[Segment] | None = None, found: Sequence[TransitionRow] | None = None) -> Iterator[Row]:
     """Export rows in onset order; ``onset_s`` is still wall time (see ``relative``). ``segs``: the
-    range's coverage segments (``coverage.spans``), when the caller has them already."""
+    range's coverage segments (``coverage.spans``), and ``found`` its sleep/wake onsets (``transitions``'),
+    when the caller has them already (one read of the epochs for both: ``coverage.heard_and_slept``)."""
     keep = set(q.kinds)
-    merged = heapq.merge(*_streams(source, q, segs), key=_onset)
+    merged = heapq.merge(*_streams(source, q, segs, found), key=_onset)
     return (r for r in merged if r["kind"] in keep)
 
 
