@@ -97,11 +97,11 @@ _ACTIVITY_COLS = ("boot", "t_ms", "activity", "breath", "off_body", "worn")
 _LINK_COLS = ("boot", "prev_boot", "cause", "flags", "prev_ms", "gap_ms", "err_ms")
 _EVENT_SELECT = "SELECT id, device, " + ", ".join(_EVENT_COLS) + ", wall_t, received_wall_s FROM events"
 _ACTIVITY_SELECT = "SELECT id, device, " + ", ".join(_ACTIVITY_COLS) + ", wall_t, received_wall_s FROM activity"
-# An epoch's columns that coverage and the sleep/wake estimate read (``Store.activity_columns``);
+# An epoch's columns that coverage and the sleep/wake estimate read (``Store.activity_chunks``);
 # worn: the verdict is not 'not worn' (worn, or unknown at a boot); activity: held to
 # +-ACTIVITY_LIMIT (below)
 ACTIVITY_COLUMNS = np.dtype([("wall_t", "f8"), ("activity", "i8"), ("off_body", "?"), ("worn", "?")])
-# An epoch's active samples as ``activity_columns`` reads them, at most this many either way: the
+# An epoch's active samples as ``activity_chunks`` reads them, at most this many either way: the
 # column takes any integer, a band sends a u16, and x 4 (packed below) a stored 2^61 went past
 # int64, a float that numpy refused (no report, no page). Any rate's share of an epoch is far below.
 ACTIVITY_LIMIT = 2**40  # samples
