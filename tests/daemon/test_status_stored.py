@@ -26,7 +26,7 @@ from spasmwatch.export import Query, run_export
 from spasmwatch.export.store_source import StoreSource
 from spasmwatch.store import Store
 from swcore import protocol as P
-from synthetic import HandClock
+from synthetic import HandClock, fail_store
 
 DEVICE = "thin0001"
 T0 = 1_800_000_000.0
@@ -237,6 +237,35 @@ def test_a_restarts_first_status_is_stored_and_then_only_a_change_of_a_stored_fi
     before, after = asyncio.run(main())
     assert before == [10]
     assert after == [10, 20, 60], after
+
+
+
+def test_a_restarts_first_status_refused_by_the_store_leaves_the_next_one_first(tmp_path: Path) -> None:
+    """A daemon restarted on the store 10 s after the band's last STATUS stored, the disk gone as
+    its first STATUS comes (the store refuses it), back for the second: that second one, the first
+    this run the store took, is stored, though no field changed. Old code: the first one heard
+    counted as stored (``BandView.status_heard``), the second was compared with the row from before
+    the restart and dropped: nothing of this run stored (rows [10], not [10, 30])."""
+    clock = HandClock(T0)
+
+    async def main() -> list[float]:
+        with Store(tmp_path / "s.db") as store:
+            clock.t = T0 + 10
+            first = daemon(store, clock)
+            first.on_record(DEVICE, status(T0), clock.t)
+            await first.stop()
+            second = daemon(store, clock)
+            back = fail_store(store)
+            clock.t += PERIOD_S
+            second.on_record(DEVICE, status(T0), clock.t)  # refused: the disk is gone
+            back()
+            clock.t += PERIOD_S
+            second.on_record(DEVICE, status(T0), clock.t)
+            rows = [r.received_wall_s - T0 for r in store.status_history(DEVICE)]
+            await second.stop()
+            return rows
+
+    assert asyncio.run(main()) == [10, 30]
 
 
 CHILD = """

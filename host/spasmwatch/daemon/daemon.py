@@ -92,7 +92,10 @@ class BandView:
     # The latest STATUS stored, and when heard: this run's, or the store's latest as the run took the band on
     # (``_last_report``: not stored again at a stop).
     status_stored: tuple[dict[str, Any], float] | None = None
-    status_heard: bool = False  # a STATUS heard from the band this run (its first is stored, whatever it says)
+    # A STATUS of this run stored: until then each one heard is stored, whatever it says (the
+    # "first this run" rule). Not "heard": a first one the store refused (a disk full or gone) left
+    # the rule done with nothing of this run stored, the next compared with the row of a run before.
+    status_stored_run: bool = False
     synced: bool = False
     down_since: float | None = None  # mono s when the link was lost (for the disconnected alert)
     analysis: LiveAnalysis | None = None
@@ -913,7 +916,7 @@ class Daemon:
         now: the rebuild, the clusters and alarms restored read their times."""
         if b.device != device:  # another unit (a spare band on the same port): its STATUS is its own
             self._store_held_status(b)  # (the one before's, stored under its own id)
-            b.status, b.status_t, b.status_stored, b.status_heard = {}, None, None, False
+            b.status, b.status_t, b.status_stored, b.status_stored_run = {}, None, None, False
         b.device = device
         # Its numbers in the store, for a connect that cannot read them (log_life): not the band's
         # own when its flash was erased once (None, unknown: its own numbers, the first life's).
@@ -1206,9 +1209,9 @@ class Daemon:
 
     def _on_status(self, device: str, rec: dict[str, Any], received_s: float) -> None:
         b = self._by_device(device)
-        if _status_news(b.status_stored if b.status_heard else None, rec, received_s):
+        if _status_news(b.status_stored if b.status_stored_run else None, rec, received_s):
             self._store_status(b, device, rec, received_s)
-        b.status, b.status_t, b.status_heard = rec, received_s, True
+        b.status, b.status_t = rec, received_s
         flags, errors = rec["flags"], rec["errors"]
         e = self.engine.on_band_state
         e(device, BandFault.BATTERY_LOW, bool(flags & (P.SF_LOW_BATTERY | P.SF_CRITICAL_BATTERY)))
@@ -1231,7 +1234,7 @@ class Daemon:
     def _store_status(self, b: BandView, device: str, rec: dict[str, Any], received_s: float) -> None:
         """Store ``rec``, heard at ``received_s``; refused (the store failing), the next STATUS tries again."""
         if self._stored(device, lambda: self.store.add_status(device, received_s, rec)) is not None:
-            b.status_stored = (rec, received_s)
+            b.status_stored, b.status_stored_run = (rec, received_s), True
 
     def _last_report(self, b: BandView, device: str) -> None:
         """Band ``b`` (``device``) not heard this run: its latest stored STATUS taken as its last
@@ -1919,7 +1922,7 @@ _STATUS_NEWS_FIELDS = tuple(k for k in STATUS_FIELDS if k != "uptime_s")
 
 
 def _status_news(stored: tuple[dict[str, Any], float] | None, rec: dict[str, Any], received_s: float) -> bool:
-    """Whether the STATUS ``rec``, heard at ``received_s``, is stored: the band's first this run
+    """Whether the STATUS ``rec``, heard at ``received_s``, is stored: none of this run stored yet
     (``stored`` None: the caller's word, not told by the record's shape), a field the store keeps
     changed since the latest stored (any of STATUS_FIELDS but the uptime, which moves at every one;
     not the decoder's ``type``, which the store's rows lack), that one STATUS_STORED_EVERY_S old,
