@@ -13,7 +13,9 @@ holding it is ``RefusedError`` saying so, and this link keeps others out.
 
 pyserial blocks in worker threads, which cannot be stopped, so each is bounded: a
 read by ``POLL_S`` (``poll_s``), a write by ``WRITE_TIMEOUT_S`` (then ``LinkTimeoutError``), and a
-port that opens after ``connect()`` stopped waiting for it is closed (docs/transport.md).
+port that opens after ``connect()`` stopped waiting for it is closed (docs/transport.md). The
+threads are the port's own (``PORT_THREADS``), not asyncio's default pool: a band that stops
+reading its USB, or a port slow to open, holds them, not the store's or another band's.
 A close wakes the read and write under way (``cancel_read`` / ``cancel_write``) and
 waits for them before it closes the port.
 
@@ -31,6 +33,8 @@ import os
 import stat
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import serial  # type: ignore[import-untyped]
 from swcore import protocol as P
@@ -67,6 +71,8 @@ def known_usb(vid: int | None, pid: int | None) -> str | None:
     return KNOWN_USB.get((vid, pid)) or KNOWN_USB.get((vid, None))
 
 
+T = TypeVar("T")
+
 BAUD = 115200  # ignored by USB CDC and sockets; what a UART bridge chip would need
 POLL_S = 0.05  # longest a read blocks in the worker thread: the latency of a record and of close
 MAX_RECORD = 255  # a frame's payload limit
@@ -79,6 +85,25 @@ STATUS_WAIT_S = 5.0
 # so the link's own LinkTimeoutError comes first and its thread is done by the time the
 # session closes the port.
 WRITE_TIMEOUT_S = 2.0
+# Worker threads of a port's own (by ``target``; all its links, one after another, share them): a
+# link's read, its write and its close, and the open of the next link while a close or an open the
+# link before gave up on still runs; more wait their turn. Until 2026-12-06 these were asyncio's
+# default pool (min(32, cpus + 4): 6 on 2 cores), which also reopens the store, gathers the page's
+# summaries and reads the other bands: 6 writes blocked on bands that stopped reading their USB
+# held every thread for WRITE_TIMEOUT_S (docs/transport.md, "Threads:").
+PORT_THREADS = 4
+_PORT_POOLS: dict[str, ThreadPoolExecutor] = {}
+
+
+def _port_pool(target: str) -> ThreadPoolExecutor:
+    """The worker threads of port ``target`` (``PORT_THREADS``), made at its first use; kept: a
+    port's threads that wait in the kernel (an open of a hung device) are bounded by them, not
+    started again at each reconnect."""
+    pool = _PORT_POOLS.get(target)
+    if pool is None:
+        pool = _PORT_POOLS[target] = ThreadPoolExecutor(PORT_THREADS, thread_name_prefix=f"spasmwatch-serial {target}")
+    return pool
+
 
 # Which BLE characteristic carries each record type (docs/protocol.md, GATT).
 CHANNEL_OF_TYPE = {
@@ -209,7 +234,7 @@ class SerialLink:
         connect found it busy)."""
         opening = self._opening = _Opening(self._open)
         try:
-            await asyncio.wait_for(asyncio.to_thread(opening.run), timeout_s)
+            await asyncio.wait_for(self._in_thread(opening.run), timeout_s)
         except BaseException:
             opening.give_up()
             raise
@@ -250,7 +275,7 @@ class SerialLink:
             # Then the port closes once they have returned (in a thread, which goes on if this
             # is cancelled).
             port.stop()
-            await asyncio.to_thread(port.close, self._close_wait_s)
+            await self._in_thread(port.close, self._close_wait_s)
         if reader is not None:
             # It ends by itself: its read was woken, and the next finds the port closed (or it
             # is closing the port after a drop). Not cancelled, and not cancelled with us: a
@@ -258,6 +283,10 @@ class SerialLink:
             await asyncio.wait([reader])
             if not reader.cancelled():
                 reader.result()  # a callback's exception, as before
+
+    async def _in_thread(self, fn: Callable[..., T], *args: object) -> T:
+        """``fn(*args)``, which blocks, in the port's own worker threads (``PORT_THREADS``)."""
+        return await asyncio.get_running_loop().run_in_executor(_port_pool(self.address), fn, *args)
 
     @property
     def _close_wait_s(self) -> float:
@@ -281,7 +310,7 @@ class SerialLink:
             raise LinkIOError(f"{self.address}: only control can be written over serial, not {uuid}")
         port = self._live()
         with self._io("write"):
-            await asyncio.to_thread(port.write_frame, P.frame(data))  # type: ignore[no-untyped-call]
+            await self._in_thread(port.write_frame, P.frame(data))  # type: ignore[no-untyped-call]
         if port.closing:  # disconnect() or a drop woke it, or came just after: all, some or none went out
             raise DisconnectedError(f"{self.address}: write: the link was closed during it")
 
@@ -313,7 +342,7 @@ class SerialLink:
     async def _receive(self, port: _Port) -> None:
         try:
             while True:
-                data = await asyncio.to_thread(port.read_some)
+                data = await self._in_thread(port.read_some)
                 for payload in self.decoder.feed(data):  # type: ignore[no-untyped-call]
                     self._deliver(bytes(payload))
         except (serial.SerialException, OSError, TypeError, AttributeError):
@@ -323,7 +352,7 @@ class SerialLink:
         port.stop()  # a write under way ends now, with DisconnectedError
         if self._port is port:
             self._port = None
-        await asyncio.to_thread(port.close, self._close_wait_s)  # closed before anyone hears of the drop
+        await self._in_thread(port.close, self._close_wait_s)  # closed before anyone hears of the drop
         if not self._closing:
             for callback in list(self._on_disconnect):
                 callback()
