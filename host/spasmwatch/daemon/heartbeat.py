@@ -25,6 +25,7 @@ import aiohttp
 from spasmwatch import __version__
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.api import Json, Msg
+from spasmwatch.lookups import Lookups
 from spasmwatch.urls import http_failure, url_host
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class Heartbeat:
         self._began: float | None = None  # mono s the latest ping began
         self._task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._lookups: Lookups | None = None  # the service's host name's, in threads of its own (lookups.py)
 
     def beat(self, unhealthy: str | None, msg: Msg | None = None) -> None:
         """From the ticker, after a completed tick: ping if one is due, unless ``unhealthy`` says
@@ -106,8 +108,9 @@ class Heartbeat:
         if self._session is None or self._session.closed:
             # A new connection per ping (force_close): one kept a minute idle is often closed by the
             # service or a home router by then, and its first use would fail a ping for nothing.
+            self._lookups = self._lookups or Lookups()
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(force_close=True), headers={"User-Agent": f"spasmwatch/{__version__}"}
+                connector=self._lookups.connector(force_close=True), headers={"User-Agent": f"spasmwatch/{__version__}"}
             )
         try:
             async with asyncio.timeout(self.settings.timeout_s):  # DNS, connect, TLS and the answer
@@ -134,3 +137,6 @@ class Heartbeat:
             await asyncio.gather(self._task, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
+        if self._lookups is not None:
+            self._lookups.close()
+            self._lookups = None

@@ -12,6 +12,7 @@ from spasmwatch import __version__
 from spasmwatch.alerts.channels.base import ChannelError, ChannelSettings, SettingsChannel
 from spasmwatch.alerts.channels.outbox import Outbox, ResendsThroughDispatcher
 from spasmwatch.alerts.model import Notification
+from spasmwatch.lookups import Lookups
 from spasmwatch.urls import http_failure, redact, scrub_urls, url_origin, url_secrets
 
 USER_AGENT = f"spasmwatch/{__version__}"
@@ -36,6 +37,7 @@ class HttpPoster:
         self.secrets = [*url_secrets(url), *(s for s in secrets if s)]
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
+        self._lookups: Lookups | None = None  # its host name's, in threads of its own (lookups.py)
 
     def scrub(self, text: str) -> str:
         """``text`` with the URL said as its origin and every secret cut out: an error an older
@@ -44,7 +46,8 @@ class HttpPoster:
 
     async def post(self, data: bytes, headers: dict[str, str]) -> None:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self.timeout, headers={"User-Agent": USER_AGENT})
+            self._lookups = self._lookups or Lookups()
+            self._session = aiohttp.ClientSession(timeout=self.timeout, headers={"User-Agent": USER_AGENT}, connector=self._lookups.connector())
         try:
             async with self._session.post(self.url, data=data, headers=headers) as resp:
                 if resp.status >= 300:
@@ -62,6 +65,9 @@ class HttpPoster:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._lookups is not None:
+            self._lookups.close()
+            self._lookups = None
 
 
 class HttpSettings(ChannelSettings, Protocol):
