@@ -394,11 +394,26 @@ def alert_state(n: Notification) -> dict[str, Any]:
     }
 
 
-def _client(s: MqttSettings, name: str) -> paho.Client:
+class _Client(paho.Client):
+    """paho's client, whose ``shut`` ends it for good: its thread joined, its sockets closed.
+
+    paho closes its sockets (the broker's, the pair that wakes its thread) only in ``__del__``,
+    while a link's client is in a cycle through its callbacks: each client the channel was done
+    with held 2 or 3 until the garbage collector ran (4 more at each broker restart). Reads paho
+    2.x internals (``_reset_sockets``: pyproject pins paho < 3)."""
+
+    def shut(self) -> None:
+        """Stop paho's thread and close its sockets. Blocks: the thread joined (up to paho's 1 s
+        select), call it in MQTT's threads (``_off_loop``)."""
+        self.loop_stop()
+        self._reset_sockets()
+
+
+def _client(s: MqttSettings, name: str) -> _Client:
     """A paho client for the broker of ``s``: its credentials, TLS and reconnect delays; ``name`` in
     its client id (a band's slug, or what the connection is for)."""
     cid = f"spasmwatch-{name}-{uuid.uuid4().hex[:8]}"  # unique: a duplicate id kicks the other client
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=cid, clean_session=True)
+    client = _Client(CallbackAPIVersion.VERSION2, client_id=cid, clean_session=True)
     if s.username is not None:
         client.username_pw_set(s.username, s.password)
     if s.tls:
@@ -563,7 +578,7 @@ class _Scan:
 
     def close(self) -> None:
         self.client.disconnect()
-        self.client.loop_stop()
+        self.client.shut()
 
 
 class _Link:
@@ -829,7 +844,7 @@ class _Link:
         if was:  # stopping paho's thread before it wrote the DISCONNECT left the broker to send the
             # will ('offline' retained): on a loaded host, over a topic a reload had just deleted
             await _until(self.disconnected.is_set, [self.wake], self.s.timeout_s)
-        await _off_loop(self.client.loop_stop)
+        await _off_loop(self.client.shut)
 
 
 class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
@@ -1297,7 +1312,7 @@ class MqttChannel(SettingsChannel[MqttSettings], KeepsOutgoing):
         except ChannelError as e:
             if not e.retryable and self._links.get(link.device) is link:  # refused (credentials): start afresh next time
                 del self._links[link.device]
-                await _off_loop(link.client.loop_stop)
+                await _off_loop(link.client.shut)
             raise
 
     def _note_cluster(self, n: Notification) -> None:
