@@ -1,11 +1,14 @@
-"""The MQTT channel closes its sockets itself.
+"""The MQTT channel closes its sockets itself, and a stop does not wait out a stalled TLS handshake.
 
 Found by review: paho frees a client's sockets (its broker's, and the socket pair that wakes its
 network thread) only in ``__del__``, and a link's or scan's client is in a reference cycle through
 its callbacks: each one the channel was done with (a start's scan, a link stopped) held them
-until the garbage collector ran.
+until the garbage collector ran. And paho's thread blocks in a TLS handshake for its connect
+timeout (5 s), which nothing woke: a stop joined it, so a daemon's stop with a broker that
+accepted the TCP connection and never answered the handshake took 5 s.
 
-Real parts: mosquitto stopped and started again on its port.
+Real parts: mosquitto stopped and started again on its port, a black-hole listener on 127.0.0.1
+(it takes the connection, answers nothing: a ClientHello unanswered), an ntfy channel over HTTPS.
 """
 
 from __future__ import annotations
@@ -13,15 +16,23 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import time
 from pathlib import Path
 
+import paho.mqtt.client as paho
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from servers import BlackHole, run_then_close
 
 from spasmwatch.alerts.channels import ChannelError, MqttChannel, MqttSettings
+from spasmwatch.alerts.channels.base import Channel
+from spasmwatch.alerts.channels.ntfy import NtfyChannel, NtfySettings
 
 from .conftest import notice, start_broker, stop_broker
 
 RESTARTS = 4
+# paho's bound on a TCP connect and on a TLS handshake (s): what a stop waited for before.
+HANDSHAKE_TIMEOUT_S = paho.Client(CallbackAPIVersion.VERSION2).connect_timeout
 
 
 def sockets() -> int:
@@ -81,3 +92,33 @@ def test_a_broker_restarted_again_and_again_leaves_no_socket_open(tmp_path: Path
         gc.enable()
         stop_broker(broker)
     assert (after, closed) == (before, none), f"open sockets: {before} before the restarts, {after} after, {closed} once closed ({none} before the channel: the event loop's)"
+
+
+def _stalled(kind: str, port: int) -> Channel:
+    if kind == "mqtt":
+        return MqttChannel(MqttSettings(port=port, tls=True, timeout_s=60))
+    return NtfyChannel(NtfySettings(url=f"https://127.0.0.1:{port}/topic", timeout_s=60))
+
+
+@pytest.mark.parametrize("kind", ["mqtt", "ntfy"])
+def test_a_stop_during_a_stalled_tls_handshake_does_not_wait_it_out(kind: str) -> None:
+    """A send whose TLS handshake the server never answers, then the channel's stop (the send
+    cancelled, the channel closed): done before the handshake's own timeout would have ended it,
+    counted from the server's accepting the connection. Old code (MQTT): the close joined paho's
+    thread, blocked in the handshake until its 5 s timeout. ntfy's handshake is the event loop's
+    (aiohttp), cancelled at once before and now."""
+    hole = BlackHole()
+    ch = _stalled(kind, hole.port)
+
+    async def main() -> None:
+        sending = asyncio.create_task(ch.send(notice()))
+        while hole.accepted == 0:
+            await asyncio.sleep(0.01)
+        accepted = time.monotonic()  # (a little after the client's handshake began)
+        sending.cancel()
+        await asyncio.gather(sending, return_exceptions=True)
+        # A second less than the handshake's timeout from the accept: on the old code the close
+        # could not end before the handshake gave up.
+        await asyncio.wait_for(ch.close(), accepted + HANDSHAKE_TIMEOUT_S - 1.0 - time.monotonic())
+
+    run_then_close(main, hole.close, timeout_s=60)

@@ -44,6 +44,8 @@ Payloads are documented in docs/alerts.md.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import json
 import logging
 import re
@@ -395,16 +397,47 @@ def alert_state(n: Notification) -> dict[str, Any]:
 
 
 class _Client(paho.Client):
-    """paho's client, whose ``shut`` ends it for good: its thread joined, its sockets closed.
+    """paho's client, whose ``shut`` ends it for good: its TLS handshake cut short, its thread
+    joined, its sockets closed.
 
-    paho closes its sockets (the broker's, the pair that wakes its thread) only in ``__del__``,
-    while a link's client is in a cycle through its callbacks: each client the channel was done
-    with held 2 or 3 until the garbage collector ran (4 more at each broker restart). Reads paho
-    2.x internals (``_reset_sockets``: pyproject pins paho < 3)."""
+    paho's thread blocks in a TLS handshake for its connect timeout (5 s: ``do_handshake`` on a
+    blocking socket, which nothing wakes), and ``loop_stop`` joins it: a stop during a handshake a
+    broker never answered took 5 s. So the socket under handshake has a second descriptor here
+    (``dup``) that ``shut`` shuts down: the handshake fails at once. It is closed as soon as the
+    handshake ends (an open duplicate would keep the connection up after paho closes its own).
+    And paho closes its sockets (the broker's, the pair that wakes its thread) only in
+    ``__del__``, while a link's client is in a cycle through its callbacks: each client the channel
+    was done with held 2 or 3 until the garbage collector ran (4 more at each broker restart).
+    Reads paho 2.x internals (``_ssl_wrap_socket``, ``_reset_sockets``: pyproject pins paho < 3)."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._shake_lock = threading.Lock()
+        self._shaking: socket.socket | None = None  # the socket under TLS handshake, duplicated
+        self._shut = False
+
+    def _ssl_wrap_socket(self, tcp_sock: socket.socket) -> ssl.SSLSocket:  # paho's thread
+        with self._shake_lock:
+            if self._shut:
+                tcp_sock.close()
+                raise OSError(errno.ECONNABORTED, "the MQTT channel stops")
+            self._shaking = tcp_sock.dup()
+        try:
+            return super()._ssl_wrap_socket(tcp_sock)
+        finally:
+            with self._shake_lock:
+                shaking, self._shaking = self._shaking, None
+            if shaking is not None:
+                shaking.close()
 
     def shut(self) -> None:
-        """Stop paho's thread and close its sockets. Blocks: the thread joined (up to paho's 1 s
-        select), call it in MQTT's threads (``_off_loop``)."""
+        """Stop paho's thread now (a TLS handshake under way fails) and close its sockets. Blocks:
+        the thread joined (up to paho's 1 s select), call it in MQTT's threads (``_off_loop``)."""
+        with self._shake_lock:
+            self._shut = True
+            if self._shaking is not None:
+                with contextlib.suppress(OSError):
+                    self._shaking.shutdown(socket.SHUT_RDWR)
         self.loop_stop()
         self._reset_sockets()
 
