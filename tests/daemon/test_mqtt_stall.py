@@ -1,11 +1,12 @@
 """A broker that stalls does not hold up a serial band's alarm (the daemon's other threads).
 
 Found by review: MQTT waited for its broker in ``asyncio.to_thread``, whose default pool (6 threads
-on 2 cores) also reads every serial band and reopens the store; each MQTT channel's start scan
-held a thread for ``timeout_s``. With as many channels on a broker that never answers as the pool
-has threads, a USB band's port did not even open until they gave up. Shown by order, not by time:
-the alarm reaches the webhook (by host name: aiohttp resolves it in that pool too) and its events
-the store while nothing has yet said the stalled broker failed.
+on 2 cores) also read every serial band and resolved the webhook's host name until 2026-12-06 (now
+their own threads: serial.PORT_THREADS, lookups.py) and reopens the store; each MQTT channel's
+start scan held a thread for ``timeout_s``. With as many channels on a broker that never answers as
+the pool has threads, a USB band's port did not even open until they gave up. Shown by order, not
+by time: the alarm reaches the webhook (by host name) and its events the store while nothing has
+yet said the stalled broker failed.
 
 Real parts: the band's firmware under micropython behind the USB CDC stand-in (SerialLink over
 pyserial), the daemon in-process, its store on disk, the webhook on aiohttp, a black-hole listener.
