@@ -640,7 +640,8 @@ def test_a_trend_side_with_too_few_hours_monitored_is_not_compared(tmp_path: Pat
     (trend,) = _trend_items(tmp_path, db, "2024-03-04T00:00:00Z", "2024-03-08T00:00:00Z")
     assert trend == (
         "vigabatrin 50 mg/kg/day started 2024-03-06: too few hours monitored to compare (under 24.0 h on a side): "
-        "10.0 h monitored in the 2 days before, 24.0 h monitored in the 1 day after; "
+        "10.0 h monitored in the 7 days before (5 of them before this report's first day: not in its tables), "
+        "24.0 h monitored in the 1 day after; "
         "1 cluster and 5 spasm-like events before, 2 clusters and 10 spasm-like events after"
     ), trend
 
@@ -921,10 +922,11 @@ def test_a_treatment_given_from_before_the_period_is_said(course_db: tuple[Path,
     assert run_cli("report", "--db", str(db), "--out", str(out), "--since", "2024-03-15", "--until", "2024-03-18", "--tz", "UTC") == 0
     page = _Text()
     page.feed(out.read_text(encoding="utf-8"))
-    assert [i for i in page.items if "treatment" in i or "Given" in i] == [
-        "Given from before this period: vigabatrin 100 mg/kg/day (its latest change before it: change on 2024-03-14).",
-        "No treatment started in this period.",
-    ], page.items
+    given, trend = [i for i in page.items if "treatment" in i or "Given" in i or i.startswith("vigabatrin")]
+    assert given == "Given from before this period: vigabatrin 100 mg/kg/day (its latest change before it: change on 2024-03-14).", page.items
+    # its first week is in this report: its trend, the week before from the store (the test above)
+    assert trend.startswith("vigabatrin 50 mg/kg/day started 2024-03-11: clusters per 24 h monitored 3.9 -> 1.0 (down 74 %)"), trend
+    assert trend.endswith("(all 7 before this report's first day: not in its tables), 144.0 h monitored in the 6 days after"), trend
     from spasmwatch.report.text import trend_lines
 
     given = [TreatmentRow(1, D0 - 5 * DAY, "ACTH", 150.0, "IU/m2/day", "start"), TreatmentRow(2, D0 - DAY, "ACTH", None, None, "stop")]
@@ -1309,3 +1311,31 @@ def test_a_report_of_days_to_come_is_refused_and_never_gives_negative_hours(tmp_
     assert not (tmp_path / "r.html").exists()
     data = gather(Tables(), None, D0 + DAY, D0 + 2 * DAY, timezone.utc, now=D0)
     assert monitored_line(data).startswith("The band was not monitoring (worn and connected) at any time in the 0.0 h of this report")
+
+
+@pytest.mark.parametrize("since", ["2024-03-11", "2024-03-12"])
+def test_a_trend_takes_its_week_before_from_the_store_when_the_report_begins_later(tmp_path: Path, since: str) -> None:
+    """Doctor review: at the 2-week follow-up the report is of the 14 days since the start, the default
+    range. Vigabatrin started Mon 11 March 19:00, 4 clusters a day before it, 1 a day after. A report
+    from the start day said 'too few hours monitored to compare ... 0.0 h monitored in the 0 days
+    before', as if the band had not been worn (it was, all week, and the store holds it); one from
+    the next day gave no trend at all, only 'Given from before this period'. Now both take the week
+    before from the store: 28 clusters in 168 h = 4.0 per 24 h; after, 7 in 168 h = 1.0."""
+    import gaps
+    from course import DAY0
+
+    from spasmwatch.store import Store
+
+    h = 3600.0
+    db = tmp_path / "s.db"
+    clusters = tuple((d * DAY + k * h, 5) for d in range(21) for k in ((6, 10, 14, 18) if d < 7 else (6,)))
+    gaps.build(db, DAY0, 21 * DAY, clusters=clusters)
+    with Store(db) as store:
+        store.add_treatment(DAY0 + 7 * DAY + 19 * h, "vigabatrin", "start", 50.0, "mg/kg/day")
+    (trend,) = _trend_items(tmp_path, db, since, "2024-03-25T00:00:00Z")
+    assert trend == (
+        "vigabatrin 50 mg/kg/day started 2024-03-11: clusters per 24 h monitored 4.0 -> 1.0 (down 75 %); "
+        "spasm-like events per 24 h monitored 20.0 -> 5.0 (down 75 %); "
+        "168.0 h monitored in the 7 days before (all 7 before this report's first day: not in its tables), "
+        "168.0 h monitored in the 7 days after"
+    ), trend

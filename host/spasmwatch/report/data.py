@@ -85,6 +85,9 @@ class Trend:
     # match the other's (0: alike; TREND_HOURS_DIFFER): clusters come mostly after waking, so a rate
     # of nights only is not one of whole days (hostile review)
     hours_moved: float = 0.0
+    # Of the 'before' side's days, those before the report's first day: counted from the store, but
+    # in none of the report's tables (said, so the trend is not checked against them)
+    before_report: int = 0
 
     @property
     def comparable(self) -> bool:
@@ -178,6 +181,7 @@ def gather(source: Source, device: str | None, since: float, until: float, tz: t
     end = _end(since, until, now)
     heard, data_transitions = heard_and_slept(source, device, since, until, end)
     data = with_treatments(count(source, device, since, until, tz, end, heard), source)
+    data.trends = _trends(data, source, now)
     data.transitions = data_transitions
     data.notes = list(source.notes(device, since, until))
     return data
@@ -189,11 +193,29 @@ def _end(since: float, until: float, now: float | None) -> float:
 
 
 def with_treatments(data: ReportData, source: Source) -> ReportData:
-    """``data`` (``count``'s) with the treatments to its end and the trend of each started in it."""
+    """``data`` (``count``'s) with the treatments to its end (the daily summary's trends are ``trend``'s
+    of them; the report's, ``gather``'s)."""
     # treatments from before the range still matter (a drug started last month)
     data.treatments = list(source.treatments(float("-inf"), data.until))
-    data.trends = [trend(data, t) for t in data.treatments if t.action == "start" and t.t >= data.since]
     return data
+
+
+def _trends(data: ReportData, source: Source, now: float | None) -> list[Trend]:
+    """The trend of each start with a day after it in the report, its week before counted from the
+    store where the report begins later: at the 2-week follow-up the report is of the days since the
+    start (the default 14), and its trend said '0.0 h monitored in the 0 days before', as if the band
+    had not been worn, or, begun the day after, gave none (doctor review). One count more, from the
+    earliest such week's first day, when the report's own days do not hold it."""
+    first = data.days[0].day
+    starts = [t for t in data.treatments if t.action == "start" and (t.t >= data.since or _reaches(data, t, first))]
+    if not starts:
+        return []
+    since = midnight(min(data.local(t.t).date() for t in starts) - timedelta(days=TREND_DAYS), data.tz)
+    wide = data
+    if since < data.since:
+        wide = count(source, data.device, since, data.until, data.tz, now)
+        wide.treatments = data.treatments  # a stop ends an 'after' side (``_stop``)
+    return [trend(wide, t, first) for t in starts]
 
 
 def count(
@@ -251,6 +273,15 @@ def _monitored(data: ReportData, heard: list[Segment]) -> set[str]:
     return {s.device for s in segments}
 
 
+def _reaches(data: ReportData, tr: TreatmentRow, first: date) -> bool:
+    """Whether a day of start ``tr``'s 'after' side (up to TREND_DAYS, ended by its stop: ``trend``)
+    is on or after the report's ``first`` day: a drug stopped before the report has no trend in it."""
+    last = data.local(tr.t).date() + timedelta(days=TREND_DAYS)
+    if (stop := _stop(data, tr)) is not None:
+        last = min(last, data.local(stop.t).date() - timedelta(days=1))
+    return last >= first
+
+
 class _Spans:
     """Each band's clusters as time spans (first onset to end): which cluster an event is in."""
 
@@ -267,10 +298,11 @@ class _Spans:
         return i >= 0 and t <= ends[i]
 
 
-def trend(data: ReportData, tr: TreatmentRow) -> Trend:
+def trend(data: ReportData, tr: TreatmentRow, first: date | None = None) -> Trend:
     """Whole days before the start day vs whole days after it (the start day itself is left out,
     and so is a day the report covers in part: today, by default, would count as a quiet day).
-    Each side's hours are its days' monitored ones (export/coverage.py, as the per-day table's)."""
+    Each side's hours are its days' monitored ones (export/coverage.py, as the per-day table's).
+    ``first``: the report's first day, when ``data`` begins before it (``Trend.before_report``)."""
     k = data.day_index(tr.t)
     stop = _stop(data, tr)
     # Up to the stop day, left out as the start day is: a drug stopped two days in (side effects)
@@ -279,7 +311,8 @@ def trend(data: ReportData, tr: TreatmentRow) -> Trend:
     before = [d for i, d in enumerate(data.days) if k - TREND_DAYS <= i < k and d.whole]
     after = [d for i, d in enumerate(data.days) if k < i <= last and d.whole]
     moved = 0.5 * sum(abs(b - a) for b, a in zip(_hour_shares(data, before), _hour_shares(data, after), strict=True))
-    return Trend(tr, _side(before), _side(after), stop, moved)
+    outside = sum(1 for d in before if first is not None and d.day < first)
+    return Trend(tr, _side(before), _side(after), stop, moved, outside)
 
 
 def _hour_shares(data: ReportData, days: list[Day]) -> list[float]:

@@ -300,8 +300,13 @@ def _rates(t: Trend, what: str, n_before: int, n_after: int) -> str:
     return f"{what} per 24 h monitored {b:.1f} -> {a:.1f} ({_change(t, n_before, n_after)})"
 
 
-def _side_words(s: Side, where: str) -> str:
-    return f"{hours(s.monitored_s)} h monitored in the {counted(s.days, 'day')} {where}"
+def _side_words(s: Side, where: str, outside: int = 0) -> str:
+    """'168.0 h monitored in the 7 days before', and how many of them precede the report's days."""
+    said = f"{hours(s.monitored_s)} h monitored in the {counted(s.days, 'day')} {where}"
+    if outside:
+        which = f"all {outside}" if outside == s.days else f"{outside} of them"
+        said += f" ({which} before this report's first day: not in its tables)"
+    return said
 
 
 def trend_line(data: ReportData, t: Trend) -> str:
@@ -311,7 +316,7 @@ def trend_line(data: ReportData, t: Trend) -> str:
     when = f"{tr.drug}{_dose(tr)} started {data.local(tr.t):%Y-%m-%d}"
     if t.stop is not None:
         when += f", stopped {data.local(t.stop.t):%Y-%m-%d} (the days after it are those before its stop day)"
-    sides = f"{_side_words(t.before, 'before')}, {_side_words(t.after, 'after')}"
+    sides = f"{_side_words(t.before, 'before', t.before_report)}, {_side_words(t.after, 'after')}"
     if not t.comparable:
         counts = (f"{counted(t.before.clusters, 'cluster')} and {counted(t.before.spasms, SPASM_LIKE)} before, "
                   f"{counted(t.after.clusters, 'cluster')} and {counted(t.after.spasms, SPASM_LIKE)} after")  # fmt: skip
@@ -353,7 +358,8 @@ def trend_lines(data: ReportData) -> list[str]:
     if not data.trends:
         return [*ongoing_lines(data), "No treatment started in this period."]
     return ongoing_lines(data) + [trend_line(data, t) for t in data.trends] + [
-        f"(up to {TREND_DAYS} whole days each side within the report, the start day itself left out; "
+        f"(up to {TREND_DAYS} whole days each side, those before the report's first day included, the start day itself "
+        "left out; "
         f"rates are per 24 h the band was worn and heard from, of the clusters and events in those hours, so days of "
         f"less wear, or nights out of range, do not look like fewer or more spasms; "
         "clusters the caregiver marked false alarms, and their events, are left out; "
