@@ -353,11 +353,13 @@ def _tables_above_the_foot(figs: list, what: str) -> list[str]:  # type: ignore[
     return cells
 
 
-def _bars(data: ReportData) -> list[tuple[int, float, float]]:
+def _bars(data: ReportData, gid: str | None = None) -> list[tuple[int, float, float]]:
+    """The actogram's bars (row, from hour, to hour): its sleep bars, or those of ``gid``."""
     fig, ax = plt.subplots()
     try:
         plot_actogram(ax, data)
-        return [(round(p.get_y() + p.get_height() / 2), round(p.get_x(), 3), round(p.get_x() + p.get_width(), 3)) for p in ax.patches]
+        return [(round(p.get_y() + p.get_height() / 2), round(p.get_x(), 3), round(p.get_x() + p.get_width(), 3))
+                for p in ax.patches if p.get_gid() == gid]  # fmt: skip
     finally:
         plt.close(fig)
 
@@ -373,6 +375,20 @@ def test_the_actogram_draws_sleep_on_the_wall_clock_and_the_first_night() -> Non
     data = gather(Tables(), None, since, until, berlin)
     data.transitions = trs  # (as a store's epochs would give them)
     assert _bars(data) == [(0, 0.0, 7.0), (0, 20.0, 24.0), (1, 0.0, 7.0)]
+
+
+def test_the_actogram_shows_the_hours_the_band_was_not_monitoring() -> None:
+    """Doctor review: the actogram drew the hours the band was off or out of range as the hours around
+    them, blank (awake) with no cluster, so a night with the band on the table read as a night awake
+    and free of spasms. Here the band is heard Monday 00:00-08:00 and from 20:00 on, and the report
+    ends Tuesday 12:00 (made then): Monday 08:00-20:00 is drawn as not monitored, and nothing after
+    the end of data (hours not yet lived). The old code drew no such bar."""
+    from spasmwatch.report.plots import NOT_MONITORED
+
+    h = 3600.0
+    worn = [ActivityRow("b", t, 10.0, False, True) for t in range(int(D0), int(D0 + DAY + 12 * h), 10) if not D0 + 8 * h <= t < D0 + 20 * h]
+    data = gather(Tables(activity_rows=worn), None, D0, D0 + 2 * DAY, timezone.utc, now=D0 + DAY + 12 * h)
+    assert _bars(data, NOT_MONITORED) == [(0, 8.0, 20.0)]
 
 
 def test_every_treatment_and_note_reaches_the_pdf() -> None:

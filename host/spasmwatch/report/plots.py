@@ -19,6 +19,10 @@ SPASM_COLOR = "#34495e"
 SLEEP_COLOR = "#9db4d3"
 TREAT_COLOR = "#1e8449"
 NOTE_COLOR = "#b9770e"
+# The actogram's hours no band was monitoring (worn and heard from): drawn, not left blank, which
+# read as hours awake with no cluster (doctor review); its bars carry this gid.
+NOT_MONITORED = "not monitored"
+NOT_MONITORED_COLOR = "#bbbbbb"
 
 
 def _day_labels(data: ReportData) -> list[str]:
@@ -71,20 +75,39 @@ def plot_daily(ax: Axes, data: ReportData) -> None:
     ax.set_title("Clusters and spasm-like events per day, hours monitored in brackets (green: treatment changes; markers: notes)", fontsize=9)
 
 
+def _day_bars(ax: Axes, data: ReportData, a: float, b: float, **style: object) -> None:
+    """The span [a, b) as bars on the actogram's day rows, split at local midnights."""
+    t = a
+    while t < b:
+        row = data.day_index(t)
+        day_end = midnight(data.days[0].day + timedelta(days=row + 1), data.tz)
+        end = min(b, day_end)
+        # Both edges on the wall clock: elapsed time is an hour off on daylight-saving nights.
+        h0 = _frac_day(data, t) - row
+        h1 = 1.0 if end >= day_end else _frac_day(data, end) - row
+        ax.barh(row, (h1 - h0) * 24, left=h0 * 24, height=0.7, **style)  # type: ignore[arg-type]
+        t = end
+
+
+def _not_monitored(data: ReportData) -> list[tuple[float, float]]:
+    """The report's spans, up to its end of data, in no monitored span (``ReportData.monitored``)."""
+    out: list[tuple[float, float]] = []
+    t = data.since
+    for s, e in [*data.monitored, (data.end, data.end)]:
+        if min(s, data.end) > t:
+            out.append((t, min(s, data.end)))
+        t = max(t, e)
+    return out
+
+
 def plot_actogram(ax: Axes, data: ReportData) -> None:
-    """One row per day, 0-24 h: sleep (blue bars), clusters (red), notes and treatments."""
+    """One row per day, 0-24 h: sleep (blue bars), clusters (red), notes and treatments, and the
+    hours no band was monitoring (grey, hatched)."""
     n = len(data.days)
     for a, b in sleep_spans(data):
-        t = a
-        while t < b:  # split at local midnights
-            row = data.day_index(t)
-            day_end = midnight(data.days[0].day + timedelta(days=row + 1), data.tz)
-            end = min(b, day_end)
-            # Both edges on the wall clock: elapsed time is an hour off on daylight-saving nights.
-            h0 = _frac_day(data, t) - row
-            h1 = 1.0 if end >= day_end else _frac_day(data, end) - row
-            ax.barh(row, (h1 - h0) * 24, left=h0 * 24, height=0.7, color=SLEEP_COLOR)
-            t = end
+        _day_bars(ax, data, a, b, color=SLEEP_COLOR)
+    for a, b in _not_monitored(data):  # over the sleep bars: the estimate has no epochs there
+        _day_bars(ax, data, a, b, color=NOT_MONITORED_COLOR, hatch="////", edgecolor="#888888", lw=0, alpha=0.8, gid=NOT_MONITORED)
     for c in data.clusters:
         f = _frac_day(data, c.t)
         row = int(f)
@@ -103,7 +126,8 @@ def plot_actogram(ax: Axes, data: ReportData) -> None:
     ax.set_xticks(range(0, 25, 3), [f"{h:02d}:00" for h in range(0, 25, 3)], fontsize=7)
     ax.set_xlabel(f"time of day ({zone(data)})", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
-    ax.set_title("Sleep (blue), clusters (red | ; grey: false alarm), treatments (green *), notes (v)", fontsize=9)
+    ax.set_title("Sleep (blue), clusters (red | ; grey: false alarm), treatments (green *), notes (v)\n"
+                 "hatched grey: the band was not monitoring, no data", fontsize=9)  # fmt: skip
 
 
 def plot_time_of_day(ax: Axes, data: ReportData) -> None:
