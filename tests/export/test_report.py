@@ -1355,3 +1355,21 @@ def test_a_trend_takes_its_week_before_from_the_store_when_the_report_begins_lat
         "168.0 h monitored in the 7 days before (all 7 before this report's first day: not in its tables), "
         "168.0 h monitored in the 7 days after"
     ), trend
+
+
+@pytest.mark.parametrize("name", ["r.pdf", "r.html"])
+def test_dollar_signs_in_a_note_a_drug_or_the_patient_are_printed_as_typed(tmp_path: Path, name: str) -> None:
+    """A caregiver's note with two dollar signs ('paid $5 ... $10 for $x^$ ...') was read by matplotlib
+    as TeX math: the PDF ended in a ParseSyntaxException traceback, and a valid pair ('$5 ... $10')
+    printed as run-together italics. The same of a --patient or a drug's name (the daily plot's
+    label, in the HTML too). Now every text is drawn as typed. Old code: ValueError (mathtext)."""
+    note = "paid $5 for the cream, $10 for $x^$ meds"
+    given = [TreatmentRow(1, D0 + 3600, "vit $D^$", None, None, "start")]
+    from spasmwatch.report import write_report
+
+    out = tmp_path / name
+    source = Tables(note_rows=[NoteRow(1, "b", D0 + 7200, "note", note)], treatment_rows=given)
+    write_report(source, None, D0, D0 + DAY, timezone.utc, out, patient="Anna $x^$ Smith")
+    if name.endswith(".pdf"):
+        words = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True).stdout
+        assert note in words and "Anna $x^$ Smith" in words, words

@@ -95,4 +95,6 @@ def render(data: ReportData) -> str:
 
 
 def write_html(data: ReportData, out: Path) -> None:
-    out.write_text(render(data), encoding="utf-8")
+    with plots.as_typed():  # its plots' texts
+        page = render(data)
+    out.write_text(page, encoding="utf-8")

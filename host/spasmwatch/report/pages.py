@@ -138,15 +138,16 @@ def figures(data: ReportData) -> list[Figure]:
 
 
 def write_pdf(data: ReportData, out: Path) -> int:
-    figs = figures(data)
-    for k, fig in enumerate(figs):
-        fig.text(0.5, 0.012, text.footer(data, k + 1, len(figs)), fontsize=6.5, ha="center", va="bottom", color="#555555")
-    # Made in memory (a report is a few hundred kB), then written: a full disk under PdfPages
-    # ended in a zlib error from its clean-up instead of the OSError that names the problem.
-    buf = io.BytesIO()
-    with PdfPages(buf, metadata={"Title": f"{text.TITLE} (not a diagnosis)", "Creator": "spasmwatch"}) as pdf:
-        for fig in figs:
-            pdf.savefig(fig)
-            plt.close(fig)
+    with plots.as_typed():
+        figs = figures(data)
+        for k, fig in enumerate(figs):
+            fig.text(0.5, 0.012, text.footer(data, k + 1, len(figs)), fontsize=6.5, ha="center", va="bottom", color="#555555")
+        # Made in memory (a report is a few hundred kB), then written: a full disk under PdfPages
+        # ended in a zlib error from its clean-up instead of the OSError that names the problem.
+        buf = io.BytesIO()
+        with PdfPages(buf, metadata={"Title": f"{text.TITLE} (not a diagnosis)", "Creator": "spasmwatch"}) as pdf:
+            for fig in figs:
+                pdf.savefig(fig)
+                plt.close(fig)
     out.write_bytes(buf.getvalue())
     return len(figs)

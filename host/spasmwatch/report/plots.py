@@ -6,6 +6,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from contextlib import AbstractContextManager  # noqa: E402
 from datetime import timedelta  # noqa: E402
 from math import nan  # noqa: E402
 
@@ -23,6 +24,13 @@ NOTE_COLOR = "#b9770e"
 # read as hours awake with no cluster (doctor review); its bars carry this gid.
 NOT_MONITORED = "not monitored"
 NOT_MONITORED_COLOR = "#bbbbbb"
+
+
+def as_typed() -> AbstractContextManager[None]:
+    """The settings the report's figures are made and drawn under: every text as typed, never as TeX
+    math between dollar signs. A caregiver's note 'paid $5 ... $10 for $x^$' ended the PDF in a
+    ParseSyntaxException, and '$5 ... $10' printed as run-together italics (notes, --patient, drugs)."""
+    return matplotlib.rc_context({"text.parse_math": False})
 
 
 def _day_labels(data: ReportData) -> list[str]:
