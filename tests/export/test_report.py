@@ -1373,3 +1373,33 @@ def test_dollar_signs_in_a_note_a_drug_or_the_patient_are_printed_as_typed(tmp_p
     if name.endswith(".pdf"):
         words = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True).stdout
         assert note in words and "Anna $x^$ Smith" in words, words
+
+
+def test_the_daily_plot_keeps_its_height_under_a_long_summary() -> None:
+    """Doctor review: page 1's daily plot took whatever height the summary left: 0.064 of the page
+    (0.75 in) for a family's fortnight of two bands, a zone change and a treatment, its bars and
+    legend one smear; with a few more lines (three drugs started, bands, zones, unplaced events) its
+    height went below zero and it was drawn upside down over the text. Now it goes on a page of its
+    own when page 1 leaves it under DAILY_PLOT_MIN_H. Old code: ValueError ('Width and height
+    specified must be non-negative') here: no report."""
+    from spasmwatch.report.pages import DAILY_PLOT_MIN_H
+
+    h = 3600.0
+    worn = [ActivityRow(b, t, 10.0, False, True) for b in ("b1", "b2", "b3") for t in range(int(D0), int(D0 + 14 * DAY), 600)]
+    starts = [TreatmentRow(i, D0 + (4 + 3 * i) * DAY + 8 * h, drug, 1.0, "mg/kg/day", "start") for i, drug in enumerate(("ACTH", "vigabatrin", "prednisolone"))]
+    clusters = [ClusterRow(i, "b1", D0 + i * 8 * h, D0 + i * 8 * h + 60, 5, None, 600.0, None) for i in range(40)]
+    data = gather(Tables(cluster_rows=clusters, activity_rows=worn, treatment_rows=starts), None, D0, D0 + 14 * DAY, timezone.utc)
+    data.zones = [(D0 - DAY, "Europe/Berlin"), (D0 + 3 * DAY, "Europe/London"), (D0 + 6 * DAY, "America/New_York")]
+    data.unplaced = [("b1", 3, 12)]
+    figs = figures(data)
+    try:
+        plots = [ax for f in figs for ax in f.axes if ax.get_title().startswith("Clusters and spasm-like events per day")]
+        assert len(plots) == 1
+        box = plots[0].get_position()
+        assert box.height >= DAILY_PLOT_MIN_H, box
+        page = plots[0].figure
+        lowest_text = min((t.get_position()[1] for t in page.texts if t.get_text().strip() and t.get_position()[1] > 0.05), default=1.0)
+        assert box.y1 <= lowest_text, (box, lowest_text)  # under the page's text, not over it
+    finally:
+        for f in figs:
+            plt.close(f)
