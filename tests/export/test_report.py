@@ -1403,3 +1403,33 @@ def test_the_daily_plot_keeps_its_height_under_a_long_summary() -> None:
     finally:
         for f in figs:
             plt.close(f)
+
+
+def test_every_cell_of_the_cluster_table_but_its_notes_fits_its_column() -> None:
+    """Doctor review: with two bands by their ids (a --db report, or bands the family never named),
+    the band column, sized for a name, printed 'nursery-0001' into the events column:
+    'nursery-00018' for a cluster of 8 on band nursery-0001. 'not labelled', 'no wake seen' and
+    '5 min 13 s' ran to their columns' edges too. Every column but the notes is now as wide as its
+    longest text, header included (TABLE_CHAR_W a character), taken from the notes'.
+    Old code: the band column 0.1 wide for 0.126 of text."""
+    from spasmwatch.report.pages import TABLE_CHAR_W
+
+    clusters = [ClusterRow(i, f"nursery-000{1 + i % 2}", D0 + i * 5 * 3600, D0 + i * 5 * 3600 + 313, 40, None, None, None) for i in range(6)]
+    notes = [NoteRow(i, None, c.t + 60, "video", "video taken of the morning cluster, arms up and head nodding, 6 or 7") for i, c in enumerate(clusters)]
+    data = gather(Tables(cluster_rows=clusters, note_rows=notes), None, D0, D0 + 2 * DAY, timezone.utc)
+    figs = figures(data)
+    try:
+        (tab,) = [tab for f in figs for ax in f.axes for tab in ax.tables if tab.get_celld()[0, 1].get_text().get_text() == "band"]
+        cells = tab.get_celld()
+        last = max(col for _, col in cells)
+        over = [(c.get_text().get_text(), round(c.get_width(), 3)) for (_, col), c in cells.items()
+                if col < last and len(c.get_text().get_text()) * TABLE_CHAR_W > c.get_width() + 1e-9]  # fmt: skip
+        assert not over, over
+        assert sum(cells[0, col].get_width() for col in range(last + 1)) == pytest.approx(1.0)  # the table's width kept
+        tab.figure.canvas.draw()  # the notes, shortened to their column: not past the table's edge
+        edge = tab.get_window_extent().x1
+        past = [c.get_text().get_text() for (_, col), c in cells.items() if col == last and c.get_text().get_window_extent().x1 > edge]
+        assert not past, past
+    finally:
+        for f in figs:
+            plt.close(f)

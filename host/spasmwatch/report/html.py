@@ -88,7 +88,7 @@ def render(data: ReportData) -> str:
         + "".join(f'<p class="sub">{escape(s)}</p>' for s in text.day_notes(data)),
         "<h2>Each cluster</h2>" + _table(text.cluster_header(data), text.cluster_rows(data), "clusters")
         + "".join(f'<p class="sub">{escape(s)}</p>' for s in text.cluster_notes(data)),
-        "<h2>Treatments and caregiver notes</h2>" + _table(("time", "what", "text"), text.log_rows(data), "log"),
+        "<h2>Treatments and caregiver notes</h2>" + _table(text.LOG_HEADER, text.log_rows(data), "log"),
     ]
     body = "\n".join(parts)
     return f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(text.TITLE)}</title><style>{CSS}{_print_css(data)}</style></head>\n<body>\n{body}\n</body></html>\n'

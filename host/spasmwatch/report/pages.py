@@ -30,6 +30,11 @@ CLUSTER_ROWS_PER_PAGE = 54
 # padding (matplotlib's Cell.PAD, a tenth of it) included: measured, '2026-10-25 02:30 CEST' (21
 # characters) is 133 px of the 711 px table, 0.0099 a character with the padding; a little over it.
 TABLE_CHAR_W = 0.0105
+# ... and one character of free text (a note) in its last column, which is shortened to fit: measured,
+# a note of prose takes 0.0083-0.0085 of the table's width a character; a little over it for capitals
+# and the cell's padding. Its characters were a fixed 48 in the cluster table, made for the notes'
+# width with one band: with two, 'video 06:40: video taken of [...]' ran past the table's edge.
+FREE_TEXT_CHAR_W = 0.0095
 
 A4 = (8.27, 11.69)
 # The least height (fraction of the A4 page, 0.1: 1.2 in) of page 1's daily plot, under the summary;
@@ -117,14 +122,16 @@ def _cluster_widths(data: ReportData) -> list[float]:
     return [0.18, 0.1, 0.08, 0.1, 0.12, 0.12, 0.3] if len(data.bands) > 1 else [0.18, 0.08, 0.1, 0.12, 0.12, 0.4]
 
 
-def _fitted(rows: Sequence[tuple[str, ...]], widths: list[float], chars: int) -> tuple[list[tuple[str, ...]], list[float]]:
-    """``rows`` with their last column (free text) shortened to ``chars`` characters, and the column
-    widths: the first, a time, as wide as its longest text, taken from the last, whose characters
-    shrink in proportion. A time in the hour the clocks go back names its zone (``text.at``:
-    '2026-10-25 02:30 CEST'): in the column sized for a bare one it ran into the next (zone review)."""
-    grow = max([0.0] + [len(r[0]) * TABLE_CHAR_W - widths[0] for r in rows])
-    fitted = [widths[0] + grow, *widths[1:-1], widths[-1] - grow]
-    keep = round(chars * fitted[-1] / widths[-1])
+def _fitted(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], widths: list[float]) -> tuple[list[tuple[str, ...]], list[float]]:
+    """``rows`` with their last column (free text) shortened to fit it (FREE_TEXT_CHAR_W), and the
+    column widths: every other column as wide as its longest text, its header's included, taken
+    from the last. A time in the hour the clocks go back names its
+    zone (``text.at``: '2026-10-25 02:30 CEST'): in the column sized for a bare one it ran into the
+    next (zone review); a band's id ('nursery-0001') in the column sized for a name ran into the
+    count beside it, 'nursery-00018' (doctor review)."""
+    fitted = [max([w] + [len(r[j]) * TABLE_CHAR_W for r in (header, *rows)]) for j, w in enumerate(widths[:-1])]
+    fitted.append(widths[-1] - (sum(fitted) - sum(widths[:-1])))
+    keep = int(fitted[-1] / FREE_TEXT_CHAR_W)
     return [(*r[:-1], textwrap.shorten(r[-1], keep)) for r in rows], fitted
 
 
@@ -141,15 +148,15 @@ def _pages(
 
 def figures(data: ReportData) -> list[Figure]:
     """The PDF's pages in order."""
-    log, log_widths = _fitted(text.log_rows(data), [0.2, 0.17, 0.63], 70)
-    cl, cl_widths = _fitted(text.cluster_rows(data), _cluster_widths(data), 48)
+    log, log_widths = _fitted(text.LOG_HEADER, text.log_rows(data), [0.2, 0.17, 0.63])
+    cl, cl_widths = _fitted(text.cluster_header(data), text.cluster_rows(data), _cluster_widths(data))
     return [
         *page_summary(data),
         page_actogram(data),
         page_clusters(data),
         *_pages("Per day", text.DAY_HEADER, text.day_rows(data), [0.15, 0.14, 0.15, 0.08, 0.14, 0.11, 0.22], DAY_ROWS_PER_PAGE, text.day_notes(data)),
         *_pages("Each cluster", text.cluster_header(data), cl, cl_widths, CLUSTER_ROWS_PER_PAGE, text.cluster_notes(data)),
-        *_pages("Treatments and caregiver notes", ("time", "what", "text"), log, log_widths, LOG_ROWS_PER_PAGE),
+        *_pages("Treatments and caregiver notes", text.LOG_HEADER, log, log_widths, LOG_ROWS_PER_PAGE),
     ]
 
 

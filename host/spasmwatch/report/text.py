@@ -488,6 +488,9 @@ def video_line(data: ReportData) -> str | None:
     return f"{which} a caregiver's video noted near {'it' if filmed == 1 else 'them'} (see 'Each cluster')."
 
 
+LOG_HEADER = ("time", "what", "text")
+
+
 def log_rows(data: ReportData) -> list[tuple[str, str, str]]:
     """Treatments and notes in time order: (local time, what, text)."""
     items: list[tuple[float, str, str]] = []
