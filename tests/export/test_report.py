@@ -1433,3 +1433,24 @@ def test_every_cell_of_the_cluster_table_but_its_notes_fits_its_column() -> None
     finally:
         for f in figs:
             plt.close(f)
+
+
+def test_a_video_near_no_cluster_the_band_found_is_said_in_the_summary() -> None:
+    """Doctor review: a video the family took of something the band did not flag (it misses most
+    clusters of subtle spasms, and many while the baby is held) is what a doctor most needs to see,
+    and the report said nothing of it: the summary counted the clusters filmed, and the video sat in
+    the log table among the other notes. Now the summary says how many videos are near no cluster,
+    and when. Here one video is of the 01:00 cluster, two (at 09:00 and 15:30, one about no band)
+    are near none. Old code: no such line (and none at all in a report with no cluster)."""
+    from spasmwatch.report.text import summary
+
+    cluster = ClusterRow(0, "b", D0 + 3600, D0 + 3660, 9, None, 19 * 60.0, None)
+    videos = [NoteRow(1, "b", D0 + 3700, "video", "filmed"), NoteRow(2, "b", D0 + 9 * 3600, "video", "head nods, band quiet"),
+              NoteRow(3, None, D0 + 15.5 * 3600, "video", "arms up"), NoteRow(4, "b", D0 + 16 * 3600, "note", "slept")]  # fmt: skip
+    want = ("2 caregiver's videos are near no cluster the band found (2024-03-04 09:00, 2024-03-04 15:30): the band may have "
+            "missed what they show; please watch them (see 'Treatments and caregiver notes').")  # fmt: skip
+    data = gather(Tables(cluster_rows=[cluster], note_rows=videos), None, D0, D0 + DAY, timezone.utc)
+    assert want in summary(data), summary(data)
+    alone = gather(Tables(note_rows=videos[1:2]), None, D0, D0 + DAY, timezone.utc)
+    assert ("1 caregiver's video is near no cluster the band found (2024-03-04 09:00): the band may have missed what it "
+            "shows; please watch it (see 'Treatments and caregiver notes').") in summary(alone), summary(alone)  # fmt: skip

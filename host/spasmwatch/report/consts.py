@@ -49,3 +49,7 @@ NOTE_BEFORE_S = 10 * 60.0
 # ... to this long after its end: a family files "video taken" once the baby is settled and fed,
 # within the hour; later notes are about something else as often as not.
 NOTE_AFTER_S = 60 * 60.0
+# The summary names the times of at most this many caregiver's videos near no cluster the band found
+# (the rest are counted, all are in the log table): a family films a few things a fortnight, and a
+# line of more times than this is read as a list to skim, not to look up.
+UNMATCHED_VIDEOS_LISTED = 5

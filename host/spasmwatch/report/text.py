@@ -14,6 +14,7 @@ from spasmwatch.report.consts import (
     DAY_RATE_MIN_MONITORED_S,
     NOTE_AFTER_S,
     NOTE_BEFORE_S,
+    UNMATCHED_VIDEOS_LISTED,
     TREND_DAYS,
     TREND_HOURS_DIFFER,
     TREND_MIN_MONITORED_S,
@@ -151,6 +152,8 @@ def summary(data: ReportData) -> list[str]:
         lines.append(last)
     if video := video_line(data):
         lines.append(video)
+    if unmatched := unmatched_videos_line(data):
+        lines.append(unmatched)
     if unplaced := unplaced_line(data):
         lines.append(unplaced)
     return lines
@@ -489,6 +492,22 @@ def video_line(data: ReportData) -> str | None:
 
 
 LOG_HEADER = ("time", "what", "text")
+
+
+def unmatched_videos_line(data: ReportData) -> str | None:
+    """The caregiver's videos near no cluster (``near_notes`` of none), with their times: what the
+    family filmed and the band did not flag is what a doctor most needs to see (doctor review: the
+    summary counted the clusters filmed only, and such a video sat in the log among the notes)."""
+    near = {n.id for c in data.clusters for n in near_notes(data, c)}
+    alone = [n for n in data.notes if n.kind == "video" and n.id not in near]
+    if not alone:
+        return None
+    times = ", ".join(at(data, n.t) for n in alone[:UNMATCHED_VIDEOS_LISTED])
+    more = f" and {len(alone) - UNMATCHED_VIDEOS_LISTED} more" if len(alone) > UNMATCHED_VIDEOS_LISTED else ""
+    one = len(alone) == 1
+    return (f"{len(alone)} caregiver's {'video is' if one else 'videos are'} near no cluster the band found ({times}{more}): "
+            f"the band may have missed what {'it shows' if one else 'they show'}; please watch {'it' if one else 'them'} "
+            "(see 'Treatments and caregiver notes').")  # fmt: skip
 
 
 def log_rows(data: ReportData) -> list[tuple[str, str, str]]:
