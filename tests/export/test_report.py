@@ -1454,3 +1454,24 @@ def test_a_video_near_no_cluster_the_band_found_is_said_in_the_summary() -> None
     alone = gather(Tables(note_rows=videos[1:2]), None, D0, D0 + DAY, timezone.utc)
     assert ("1 caregiver's video is near no cluster the band found (2024-03-04 09:00): the band may have missed what it "
             "shows; please watch it (see 'Treatments and caregiver notes').") in summary(alone), summary(alone)  # fmt: skip
+
+
+def test_the_daily_plot_marks_a_day_of_too_few_hours_for_a_rate() -> None:
+    """Doctor review: the daily plot drew a day with 2 h monitored and no cluster as a bar of 0 and a
+    point at 0 spasm-like events, as a good day; the per-day table gave it no rate ('-', under
+    DAY_RATE_MIN_MONITORED_S) but the plot said nothing (only '(2.0 h)' in its date label). Now such a
+    day is marked on the plot, as a day of no data is. Here Monday worn all day, Tuesday 2 h, Wednesday
+    none. Old code: only 'no data' (Wednesday) on the plot."""
+    from spasmwatch.report.text import FEW_HOURS, NO_DATA
+
+    h = 3600.0
+    worn = [ActivityRow("b", t, 10.0, False, True) for t in range(int(D0), int(D0 + DAY + 2 * h), 10)]
+    data = gather(Tables(activity_rows=worn), None, D0, D0 + 3 * DAY, timezone.utc)
+    (fig, *rest) = figures(data)
+    try:
+        daily = next(ax for ax in fig.axes if ax.get_title().startswith("Clusters and spasm-like events per day"))
+        marks = sorted((round(t.get_position()[0]), t.get_text()) for t in daily.texts if t.get_text() in (NO_DATA, FEW_HOURS))
+        assert marks == [(1, FEW_HOURS), (2, NO_DATA)], marks
+    finally:
+        for f in [fig, *rest]:
+            plt.close(f)

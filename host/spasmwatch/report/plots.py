@@ -13,7 +13,7 @@ from math import nan  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
 from spasmwatch.report.data import ReportData, midnight, sleep_spans  # noqa: E402
-from spasmwatch.report.text import NO_DATA, day_label, unmonitored, zone  # noqa: E402
+from spasmwatch.report.text import FEW_HOURS, NO_DATA, day_label, too_few_for_a_rate, unmonitored, zone  # noqa: E402
 
 CLUSTER_COLOR = "#c0392b"
 SPASM_COLOR = "#34495e"
@@ -69,6 +69,8 @@ def plot_daily(ax: Axes, data: ReportData) -> None:
     for i, d in enumerate(data.days):
         if unmonitored(d):
             ax.text(i, top * 0.5, NO_DATA, rotation=90, ha="center", va="center", fontsize=7, color="#888888")
+        elif too_few_for_a_rate(d):  # above its bar: its counts are of a few hours
+            ax.text(i, d.clusters + d.false_alarms + top * 0.03, FEW_HOURS, rotation=90, ha="center", va="bottom", fontsize=6, color="#888888")
     for i, tr in enumerate(data.treatments):
         if tr.t < data.since:
             continue

@@ -376,6 +376,9 @@ DAY_HEADER = ("date", "hours monitored", "spasm-like events", "clusters", "event
               "clusters per 24 h monitored")  # fmt: skip
 # A day's rate when it had too few hours monitored for one (DAY_RATE_MIN_MONITORED_S): its counts stay.
 NO_RATE = "-"
+# The daily plot's mark of such a day: its bar and point are of its few hours (doctor review: a day
+# of 2 h with no cluster drew as a bar of 0, a good day).
+FEW_HOURS = f"under {hours(DAY_RATE_MIN_MONITORED_S)} h monitored"
 NO_RATE_NOTE = (f"'{NO_RATE}' under 'clusters per 24 h monitored': that day had under {hours(DAY_RATE_MIN_MONITORED_S)} h "
                 "monitored, too few for a rate (one cluster more or less would move it by 2 or more a day); "
                 "read its counts with its hours, not as a good or a bad day.")  # fmt: skip
