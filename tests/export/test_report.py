@@ -89,7 +89,7 @@ def test_html_report_counts_dates_treatments_and_wording(course_db: tuple[Path, 
     # 7 days before: 4,4,4,3(false alarm left out on day 2 -> 3),4,4,4 ; after (days 8-13): 2,2,1,1,0,0
     # the course's band is worn and heard all day: per 24 h monitored is per day (27 in 168 h, 6 in 144 h)
     assert "started 2024-03-11: clusters per 24 h monitored 3.9 -> 1.0 (down 74 %)" in trend, trend
-    assert trend.endswith("168.0 h monitored in the 7 days before, 144.0 h monitored in the 6 days after"), trend
+    assert "168.0 h monitored in the 7 days before, 144.0 h monitored in the 6 days after;" in trend, trend  # and the dose change
     assert all(src.startswith("data:image/png;base64,") for src in page.imgs) and len(page.imgs) == 5
     assert "http" not in out.read_text().split("<body>")[1]  # nothing fetched from elsewhere
 
@@ -942,7 +942,7 @@ def test_a_treatment_given_from_before_the_period_is_said(course_db: tuple[Path,
     assert given == "Given from before this period: vigabatrin 100 mg/kg/day (its latest change before it: change on 2024-03-14).", page.items
     # its first week is in this report: its trend, the week before from the store (the test above)
     assert trend.startswith("vigabatrin 50 mg/kg/day started 2024-03-11: clusters per 24 h monitored 3.9 -> 1.0 (down 74 %)"), trend
-    assert trend.endswith("(all 7 before this report's first day: not in its tables), 144.0 h monitored in the 6 days after"), trend
+    assert "(all 7 before this report's first day: not in its tables), 144.0 h monitored in the 6 days after;" in trend, trend
     from spasmwatch.report.text import trend_lines
 
     given = [TreatmentRow(1, D0 - 5 * DAY, "ACTH", 150.0, "IU/m2/day", "start"), TreatmentRow(2, D0 - DAY, "ACTH", None, None, "stop")]
@@ -1475,3 +1475,17 @@ def test_the_daily_plot_marks_a_day_of_too_few_hours_for_a_rate() -> None:
     finally:
         for f in [fig, *rest]:
             plt.close(f)
+
+
+def test_a_trend_says_the_other_treatment_changes_in_its_days(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    """Doctor review: the course's vigabatrin trend (started 11 March) compared the week before with
+    the 6 days after, in which the dose was doubled (14 March), and said nothing of it: the fall
+    read as the starting dose's. A second drug started within a side (ACTH added) would be
+    credited to the first the same way. Now the line names every other change in its days, the
+    start day's included. Old code: the line ended with the sides' hours."""
+    db, _ = course_db
+    (trend,) = _trend_items(tmp_path, db, "2024-03-04T00:00:00Z", "2024-03-18T00:00:00Z")
+    assert trend.endswith(
+        "144.0 h monitored in the 6 days after; other treatment changes in these days, which the rates "
+        "reflect too: vigabatrin change 100 mg/kg/day on 2024-03-14"
+    ), trend

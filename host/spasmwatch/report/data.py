@@ -88,6 +88,10 @@ class Trend:
     # Of the 'before' side's days, those before the report's first day: counted from the store, but
     # in none of the report's tables (said, so the trend is not checked against them)
     before_report: int = 0
+    # The other treatment changes on its sides' days and its start day (not its stop): a dose raised,
+    # or a drug added, within them is in the rates too (doctor review: the course's doubled dose on
+    # day 3 after the start went unsaid, and the fall read as the starting dose's)
+    changes: tuple[TreatmentRow, ...] = ()
 
     @property
     def comparable(self) -> bool:
@@ -312,7 +316,9 @@ def trend(data: ReportData, tr: TreatmentRow, first: date | None = None) -> Tren
     after = [d for i, d in enumerate(data.days) if k < i <= last and d.whole]
     moved = 0.5 * sum(abs(b - a) for b, a in zip(_hour_shares(data, before), _hour_shares(data, after), strict=True))
     outside = sum(1 for d in before if first is not None and d.day < first)
-    return Trend(tr, _side(before), _side(after), stop, moved, outside)
+    days = {d.day for d in before + after} | {data.days[k].day}
+    changes = tuple(r for r in data.treatments if r not in (tr, stop) and data.local(r.t).date() in days)
+    return Trend(tr, _side(before), _side(after), stop, moved, outside, changes)
 
 
 def _hour_shares(data: ReportData, days: list[Day]) -> list[float]:

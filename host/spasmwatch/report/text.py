@@ -324,9 +324,17 @@ def trend_line(data: ReportData, t: Trend) -> str:
         counts = (f"{counted(t.before.clusters, 'cluster')} and {counted(t.before.spasms, SPASM_LIKE)} before, "
                   f"{counted(t.after.clusters, 'cluster')} and {counted(t.after.spasms, SPASM_LIKE)} after")  # fmt: skip
         return (f"{when}: too few hours monitored to compare (under {hours(TREND_MIN_MONITORED_S)} h on a side): "
-                f"{sides}; {counts}")  # fmt: skip
+                f"{sides}; {counts}{_changes(data, t)}")  # fmt: skip
     return (f"{when}: {_rates(t, 'clusters', t.before.clusters, t.after.clusters)}; "
-            f"{_rates(t, f'{SPASM_LIKE}s', t.before.spasms, t.after.spasms)}; {sides}{_hours_differ(t)}")  # fmt: skip
+            f"{_rates(t, f'{SPASM_LIKE}s', t.before.spasms, t.after.spasms)}; {sides}{_hours_differ(t)}{_changes(data, t)}")  # fmt: skip
+
+
+def _changes(data: ReportData, t: Trend) -> str:
+    """The other treatment changes in the trend's days, said after its rates ('' when none)."""
+    if not t.changes:
+        return ""
+    said = ", ".join(f"{r.drug} {r.action}{_dose(r)} on {data.local(r.t):%Y-%m-%d}" for r in t.changes)
+    return f"; other treatment changes in these days, which the rates reflect too: {said}"
 
 
 def _hours_differ(t: Trend) -> str:
