@@ -1489,3 +1489,18 @@ def test_a_trend_says_the_other_treatment_changes_in_its_days(course_db: tuple[P
         "144.0 h monitored in the 6 days after; other treatment changes in these days, which the rates "
         "reflect too: vigabatrin change 100 mg/kg/day on 2024-03-14"
     ), trend
+
+
+def test_the_per_day_table_says_the_treatment_changes_on_its_days(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    """Doctor review: reading the per-day table for 'before vs after', nothing on its page said on
+    which day the drug was started or the dose raised (only the daily plot's green lines, pages
+    before, and the log, pages after). Now a note under it names each change in its days.
+    Old code: no such note."""
+    db, _ = course_db
+    out = tmp_path / "r.html"
+    assert run_cli("report", "--db", str(db), "--out", str(out), *ARGS) == 0
+    page = _Text()
+    page.feed(out.read_text(encoding="utf-8"))
+    want = ("Treatment changes on these days: Mon 2024-03-11 08:00 vigabatrin start 50 mg/kg/day; "
+            "Thu 2024-03-14 09:00 vigabatrin change 100 mg/kg/day.")  # fmt: skip
+    assert want in page.text, [t for t in page.text if "Treatment" in t]

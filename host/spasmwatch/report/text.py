@@ -443,7 +443,18 @@ def day_notes(data: ReportData) -> list[str]:
     notes = [NO_DATA_NOTE] if any(unmonitored(d) for d in data.days) else []
     notes += [NO_RATE_NOTE] if any(too_few_for_a_rate(d) for d in data.days) else []
     notes += [RATED_NOTE] if any(d.rated_clusters < d.clusters for d in data.days) else []
+    notes += [line] if (line := changes_line(data)) else []
     return notes + ([line] if (line := implausible_line(data)) else [])
+
+
+def changes_line(data: ReportData) -> str | None:
+    """The treatment changes on the table's days, each by its day: the table is read for 'before and
+    after', and nothing on its page said when (doctor review: the plot's green lines were pages back)."""
+    changes = [tr for tr in data.treatments if tr.t >= data.since]
+    if not changes:
+        return None
+    said = "; ".join(f"{at(data, tr.t, '%a %Y-%m-%d %H:%M')} {tr.drug} {tr.action}{_dose(tr)}" for tr in changes)
+    return f"Treatment changes on these days: {said}."
 
 
 CLUSTER_HEADER = ("start", "events", "lasted", "after waking", "label", "video or note near it")
