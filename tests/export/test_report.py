@@ -1504,3 +1504,23 @@ def test_the_per_day_table_says_the_treatment_changes_on_its_days(course_db: tup
     want = ("Treatment changes on these days: Mon 2024-03-11 08:00 vigabatrin start 50 mg/kg/day; "
             "Thu 2024-03-14 09:00 vigabatrin change 100 mg/kg/day.")  # fmt: skip
     assert want in page.text, [t for t in page.text if "Treatment" in t]
+
+
+def test_a_table_under_many_notes_stays_above_the_page_s_foot() -> None:
+    """Doctor review: the per-day table's 56 rows a page were counted under two lines of notes; a
+    long report with days of no data, a day of a few hours, one far above what spasms give and a
+    few treatment changes has five notes (11 lines) above it, and its last rows, 56 days in, ran
+    below the page's foot (y0 -0.05 of the page with no treatment change, -0.22 with 25). Now a
+    page holds the rows that fit under its notes. Old code: the table's bottom below the foot."""
+    h = 3600.0
+    changes = [TreatmentRow(i, D0 + i * 3 * DAY + h, "vigabatrin", 50.0 + i, "mg/kg/day", "change") for i in range(25)]
+    worn = [ActivityRow("b", t, 10.0, False, True) for t in range(int(D0 + 60 * DAY), int(D0 + 60 * DAY + 2 * h), 10)]
+    clusters = [ClusterRow(i, "b", D0 + 61 * DAY + i * 60, D0 + 61 * DAY + i * 60 + 30, 3, None, None, None) for i in range(40)]
+    data = gather(Tables(treatment_rows=changes, activity_rows=worn, cluster_rows=clusters), None, D0, D0 + 89 * DAY, timezone.utc)
+    figs = figures(data)
+    try:
+        dates = _tables_above_the_foot(figs, "the per-day table")
+    finally:
+        for f in figs:
+            plt.close(f)
+    assert {f"{datetime.fromtimestamp(D0 + k * DAY, timezone.utc):%a %Y-%m-%d}" for k in range(89)} <= set(dates)

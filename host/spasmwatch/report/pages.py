@@ -37,6 +37,16 @@ TABLE_CHAR_W = 0.0105
 FREE_TEXT_CHAR_W = 0.0095
 
 A4 = (8.27, 11.69)
+# A table page's measures, as fractions of the A4 page's height (8 pt text, matplotlib's table):
+# one row, measured 0.01426; the gap from the top of the table's axes to its first row, measured
+# 0.0176; and the page's foot, which a table must end above (the tests' bar). The rows a page holds
+# are those that fit under its notes: counted under two lines of notes, a per-day table under five
+# notes (11 lines) ran its last rows below the foot (doctor review).
+TABLE_ROW_H = 0.0143
+TABLE_TOP_GAP = 0.018
+PAGE_FOOT_H = 0.03
+# A table page's notes: their top, size (pt) and wrap width (characters), and the axes' top under them
+NOTES_TOP, NOTES_PT, NOTES_WIDTH = 0.945, 8.0, 105
 # The least height (fraction of the A4 page, 0.1: 1.2 in) of page 1's daily plot, under the summary;
 # with less it goes on a page of its own. Its legend takes 3 lines at 7 pt (0.4 in) in its upper
 # right: 0.1 leaves its bars as much again. A family's fortnight of two bands, a zone change and a
@@ -49,13 +59,32 @@ DAILY_PLOT_MIN_H = 0.1
 DAILY_PAGE_BOX = (0.1, 0.5, 0.8, 0.42)
 
 
+def _wrapped(lines: Sequence[str], width: int) -> list[str]:
+    """``lines`` wrapped at ``width`` characters (an empty one kept)."""
+    return [part for line in lines for part in textwrap.wrap(line, width) or [""]]
+
+
+def _line_h(size: float) -> float:
+    """The height of a line of ``size`` pt text, as a fraction of the page's."""
+    return size * 1.45 / 72 / A4[1]
+
+
 def _lines(fig: Figure, y: float, lines: list[str], size: float = 9, width: int = 105, **kw: object) -> float:
     """Write wrapped lines from height y (figure fraction) down; returns the y below them."""
-    for line in lines:
-        for part in textwrap.wrap(line, width) or [""]:
-            fig.text(0.07, y, part, fontsize=size, va="top", **kw)  # type: ignore[arg-type]
-            y -= size * 1.45 / 72 / A4[1]
+    for part in _wrapped(lines, width):
+        fig.text(0.07, y, part, fontsize=size, va="top", **kw)  # type: ignore[arg-type]
+        y -= _line_h(size)
     return y
+
+
+def _table_top(notes: Sequence[str]) -> float:
+    """The top of a table page's axes, under its notes."""
+    return min(0.93, NOTES_TOP - len(_wrapped(notes, NOTES_WIDTH)) * _line_h(NOTES_PT) - 0.015)
+
+
+def _rows_that_fit(notes: Sequence[str]) -> int:
+    """The rows of a table (its header not counted) that fit above the page's foot under ``notes``."""
+    return max(1, int((_table_top(notes) - TABLE_TOP_GAP - PAGE_FOOT_H) / TABLE_ROW_H) - 1)
 
 
 def page_summary(data: ReportData) -> list[Figure]:
@@ -105,8 +134,8 @@ def _table_page(
 ) -> Figure:
     fig = plt.figure(figsize=A4)
     fig.text(0.07, 0.965, title, fontsize=12, weight="bold", va="top")
-    below = _lines(fig, 0.945, list(notes), 8)
-    ax = fig.add_axes((0.07, 0.05, 0.86, min(0.88, below - 0.065)))
+    _lines(fig, NOTES_TOP, list(notes), NOTES_PT, NOTES_WIDTH)
+    ax = fig.add_axes((0.07, 0.05, 0.86, _table_top(notes) - 0.05))
     ax.axis("off")
     if rows:
         tab = ax.table(cellText=[list(r) for r in rows], colLabels=list(header), colWidths=widths, loc="upper left", cellLoc="left")
@@ -138,7 +167,9 @@ def _fitted(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], widths: li
 def _pages(
     title: str, header: tuple[str, ...], rows: Sequence[tuple[str, ...]], widths: list[float], per_page: int, notes: Sequence[str] = ()
 ) -> list[Figure]:
-    """A table over as many pages as its rows need ('Per day (2/3)'), one page when it has none."""
+    """A table over as many pages as its rows need ('Per day (2/3)'), one page when it has none;
+    ``per_page`` rows a page at most, fewer when its notes leave room for fewer."""
+    per_page = min(per_page, _rows_that_fit(notes))
     chunks = [rows[i : i + per_page] for i in range(0, len(rows), per_page)] or [[]]
     return [
         _table_page(f"{title}{f' ({k + 1}/{len(chunks)})' if len(chunks) > 1 else ''}", header, chunk, widths, notes)
