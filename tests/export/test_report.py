@@ -1524,3 +1524,31 @@ def test_a_table_under_many_notes_stays_above_the_page_s_foot() -> None:
         for f in figs:
             plt.close(f)
     assert {f"{datetime.fromtimestamp(D0 + k * DAY, timezone.utc):%a %Y-%m-%d}" for k in range(89)} <= set(dates)
+
+
+def test_page_one_s_text_goes_on_to_a_next_page_rather_than_off_the_paper() -> None:
+    """Doctor review: page 1's summary and treatment lines were written down the page whatever
+    their number: a fortnight in which ACTH, vigabatrin and prednisolone were started, with three
+    drugs given from before, two more bands and a zone change, wrote its trends and the band's
+    limits below the paper's edge (the lowest line at -0.34 of the page). Now the text goes on to
+    a next page, every line above the page's foot. Old code: lines at y < 0."""
+    from spasmwatch.report.pages import PAGE_FOOT_H
+
+    h = 3600.0
+    worn = [ActivityRow(b, t, 10.0, False, True) for b in ("b1", "b2", "b3") for t in range(int(D0), int(D0 + 14 * DAY), 600)]
+    drugs = ("ACTH", "vigabatrin", "prednisolone")
+    given = [TreatmentRow(i, D0 + (1 + i) * DAY + 8 * h, d, 1.0, "mg/kg/day", "start") for i, d in enumerate(drugs)]
+    given += [TreatmentRow(10 + i, D0 - (1 + i) * DAY, d, 1.0, "mg/day", "start") for i, d in enumerate(("levetiracetam", "topiramate", "pyridoxine"))]
+    clusters = [ClusterRow(i, "b1", D0 + i * 8 * h, D0 + i * 8 * h + 60, 5, None, 600.0, None) for i in range(40)]
+    data = gather(Tables(cluster_rows=clusters, activity_rows=worn, treatment_rows=given), None, D0, D0 + 14 * DAY, timezone.utc)
+    data.zones = [(D0 - DAY, "Europe/Berlin"), (D0 + 3 * DAY, "Europe/London"), (D0 + 6 * DAY, "America/New_York")]
+    data.unplaced = [("b1", 3, 12)]
+    figs = figures(data)
+    try:
+        lows = [(f.texts[0].get_text()[:30], t.get_text()[:40], round(t.get_position()[1], 3)) for f in figs for t in f.texts if t.get_position()[1] < PAGE_FOOT_H]
+        assert not lows, lows
+        said = " ".join(t.get_text() for f in figs for t in f.texts)
+        assert "prednisolone 1 mg/kg/day started 2024-03-07" in said and "Measurements: docs/detector.md." in said
+    finally:
+        for f in figs:
+            plt.close(f)

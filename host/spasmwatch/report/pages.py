@@ -87,30 +87,56 @@ def _rows_that_fit(notes: Sequence[str]) -> int:
     return max(1, int((_table_top(notes) - TABLE_TOP_GAP - PAGE_FOOT_H) / TABLE_ROW_H) - 1)
 
 
+class _Flow:
+    """Text written down A4 pages from the top, going on to a new page above the page's foot: page
+    1's summary and trends were written down the page whatever their number, and a fortnight of
+    three drugs started, three given from before and three bands ran below the paper's edge
+    (doctor review)."""
+
+    def __init__(self) -> None:
+        self.figs = [plt.figure(figsize=A4)]
+        self.y = 0.965
+
+    @property
+    def fig(self) -> Figure:
+        return self.figs[-1]
+
+    def lines(self, lines: list[str], size: float = 9, width: int = 105, gap: float = 0.0, **kw: object) -> None:
+        """Wrapped lines, ``gap`` below the last (figure fraction)."""
+        self.y -= gap
+        for part in _wrapped(lines, width):
+            if self.y - _line_h(size) < PAGE_FOOT_H + 0.02:  # the foot's line, and a margin above it
+                self.figs.append(plt.figure(figsize=A4))
+                self.y = 0.965
+            self.fig.text(0.07, self.y, part, fontsize=size, va="top", **kw)  # type: ignore[arg-type]
+            self.y -= _line_h(size)
+
+
 def page_summary(data: ReportData) -> list[Figure]:
-    """Page 1, with the daily plot under its text; or, where the text leaves it under
-    DAILY_PLOT_MIN_H, page 1 and a page of the plot."""
-    fig = plt.figure(figsize=A4)
-    fig.text(0.07, 0.965, text.TITLE, fontsize=17, weight="bold", va="top")
-    y = _lines(fig, 0.935, [text.patient_line(data)], 10, 100, weight="bold")
-    y = _lines(fig, y, [text.subtitle(data)], 8, 130, color="#555555")
+    """Page 1 (and the pages its text goes on to), with the daily plot under its text; or, where
+    the text leaves it under DAILY_PLOT_MIN_H, on a page of its own."""
+    flow = _Flow()
+    flow.fig.text(0.07, flow.y, text.TITLE, fontsize=17, weight="bold", va="top")
+    flow.y = 0.935
+    flow.lines([text.patient_line(data)], 10, 100, weight="bold")
+    flow.lines([text.subtitle(data)], 8, 130, color="#555555")
     warn = textwrap.wrap(text.DISCLAIMER, 110)
-    box = fig.text(0.07, y - 0.008, "\n".join(warn), fontsize=8.5, va="top", color="#7b241c")
+    box = flow.fig.text(0.07, flow.y - 0.008, "\n".join(warn), fontsize=8.5, va="top", color="#7b241c")
     box.set_bbox({"facecolor": "#fdedec", "edgecolor": "#c0392b", "boxstyle": "round,pad=0.5"})
     # Below the box: its lines (8.5 pt at matplotlib's 1.2 line spacing) and its padding.
-    y = _lines(fig, y - 0.035 - len(warn) * 8.5 * 1.2 / 72 / A4[1], ["Summary"], 11, weight="bold")
-    y = _lines(fig, y, text.summary(data))
-    y = _lines(fig, y - 0.01, ["Since each treatment started"], 11, weight="bold")
-    y = _lines(fig, y, text.trend_lines(data))
-    y = _lines(fig, y - 0.01, ["What the band cannot see"], 11, weight="bold")
-    y = _lines(fig, y, [text.LIMITS], 8, 125)
-    room = y - 0.24  # from 0.15, room below for its date labels and the page foot
+    flow.lines(["Summary"], 11, gap=0.035 + len(warn) * 8.5 * 1.2 / 72 / A4[1], weight="bold")
+    flow.lines(text.summary(data))
+    flow.lines(["Since each treatment started"], 11, gap=0.01, weight="bold")
+    flow.lines(text.trend_lines(data))
+    flow.lines(["What the band cannot see"], 11, gap=0.01, weight="bold")
+    flow.lines([text.LIMITS], 8, 125)
+    room = flow.y - 0.24  # from 0.15, room below for its date labels and the page foot
     if room >= DAILY_PLOT_MIN_H:
-        plots.plot_daily(fig.add_axes((0.1, 0.15, 0.8, room)), data)
-        return [fig]
+        plots.plot_daily(flow.fig.add_axes((0.1, 0.15, 0.8, room)), data)
+        return flow.figs
     own = plt.figure(figsize=A4)
     plots.plot_daily(own.add_axes(DAILY_PAGE_BOX), data)
-    return [fig, own]
+    return [*flow.figs, own]
 
 
 def page_actogram(data: ReportData) -> Figure:
