@@ -1552,3 +1552,17 @@ def test_page_one_s_text_goes_on_to_a_next_page_rather_than_off_the_paper() -> N
     finally:
         for f in figs:
             plt.close(f)
+
+
+def test_a_treatment_s_note_is_in_the_log_and_notes_are_on_one_line() -> None:
+    """Doctor review: 'treatment add ... --note' is kept for the report (the store says so) but the
+    report's log gave only 'ACTH stop': why it was stopped (the family's 'irritable, not feeding')
+    was in no page. And a note pasted with line breaks and a terminal's escape codes put them in
+    the tables (the PDF: a box for each, and a matplotlib warning on the family's terminal). Old
+    code: 'ACTH stop'; the note's ESC kept."""
+    from spasmwatch.report.text import log_rows
+
+    given = [TreatmentRow(1, D0 + 3600, "ACTH", None, None, "stop", "irritable,\nnot feeding")]
+    notes = [NoteRow(2, "b", D0 + 7200, "video", "arms up\n\x1b[31mthree times\x07")]
+    data = gather(Tables(treatment_rows=given, note_rows=notes), None, D0, D0 + DAY, timezone.utc)
+    assert [r[1:] for r in log_rows(data)] == [("treatment", "ACTH stop (irritable, not feeding)"), ("note: video", "arms up [31mthree times")]

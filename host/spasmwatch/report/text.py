@@ -8,6 +8,7 @@ from statistics import median
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from spasmwatch import __version__
+from spasmwatch.export.formats import one_line
 from spasmwatch.export.rows import ClusterRow, NoteRow, TreatmentRow
 from spasmwatch.report.consts import (
     CLUSTERS_IMPLAUSIBLE_PER_DAY,
@@ -489,7 +490,7 @@ def cluster_rows(data: ReportData) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
     for c in sorted(data.clusters, key=lambda c: c.t):
         notes = near_notes(data, c)
-        said = "; ".join(f"{n.kind} {at(data, n.t, '%H:%M')}: {n.text}" for n in notes) or "none"
+        said = "; ".join(f"{n.kind} {at(data, n.t, '%H:%M')}: {one_line(n.text)}" for n in notes) or "none"
         wake = "no wake seen" if c.post_wake_s is None else f"{c.post_wake_s / 60:.0f} min"
         which = (band(data, c.device),) if len(data.bands) > 1 else ()
         start = at(data, c.t)
@@ -537,7 +538,9 @@ def log_rows(data: ReportData) -> list[tuple[str, str, str]]:
     items: list[tuple[float, str, str]] = []
     for tr in data.treatments:
         dose = f" {tr.dose:g}" if tr.dose is not None else ""
-        items.append((tr.t, "treatment", f"{tr.drug} {tr.action}{dose} {tr.unit or ''}".rstrip()))
+        # its --note: why a drug was stopped is the family's to tell (doctor review: kept, never shown)
+        why = f" ({one_line(tr.note)})" if tr.note else ""
+        items.append((tr.t, "treatment", f"{tr.drug} {tr.action}{dose} {tr.unit or ''}".rstrip() + why))
     for n in data.notes:
-        items.append((n.t, f"note: {n.kind}", n.text))
+        items.append((n.t, f"note: {n.kind}", one_line(n.text)))
     return [(at(data, t), what, text) for t, what, text in sorted(items)]
