@@ -1566,3 +1566,19 @@ def test_a_treatment_s_note_is_in_the_log_and_notes_are_on_one_line() -> None:
     notes = [NoteRow(2, "b", D0 + 7200, "video", "arms up\n\x1b[31mthree times\x07")]
     data = gather(Tables(treatment_rows=given, note_rows=notes), None, D0, D0 + DAY, timezone.utc)
     assert [r[1:] for r in log_rows(data)] == [("treatment", "ACTH stop (irritable, not feeding)"), ("note: video", "arms up [31mthree times")]
+
+
+def test_a_drug_started_long_before_the_period_says_how_to_see_its_trend() -> None:
+    """Doctor review: at a 4-week follow-up the default report (the last 14 days) said 'Given from
+    before this period: ACTH ... start on 2024-02-23' and nothing of how its first weeks went: the
+    trend needs a report from the week before the start, and nothing said so. Now the line gives the
+    --since that shows it. Old code: no such hint."""
+    from spasmwatch.report.text import trend_lines
+
+    given = [TreatmentRow(1, D0 - 10 * DAY + 3600, "ACTH", 150.0, "IU/m2/day", "start")]
+    lines = trend_lines(gather(Tables(treatment_rows=given), None, D0, D0 + DAY, timezone.utc))
+    assert lines == [
+        "Given from before this period: ACTH 150 IU/m2/day (its latest change before it: start on 2024-02-23). "
+        "Its week before and after the start are compared in a report from 2024-02-16 (spasmwatch report --since 2024-02-16).",
+        "No treatment started in this period.",
+    ], lines

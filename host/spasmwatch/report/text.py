@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from statistics import median
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -356,14 +356,27 @@ def ongoing_lines(data: ReportData) -> list[str]:
     a report of the third week on vigabatrin said only 'No treatment started in this period', so
     its counts read as untreated ones (doctor review)."""
     latest: dict[str, TreatmentRow] = {}
+    started: dict[str, TreatmentRow] = {}
     for tr in sorted(data.treatments, key=lambda tr: tr.t):
         if tr.t < data.since:
             latest[tr.drug.lower()] = tr
+            if tr.action == "start":
+                started[tr.drug.lower()] = tr
     lines = []
-    for tr in latest.values():
+    for drug, tr in latest.items():
         if tr.action != "stop":
-            lines.append(f"Given from before this period: {tr.drug}{_dose(tr)} (its latest change before it: {tr.action} on {data.local(tr.t):%Y-%m-%d}).")
+            lines.append(f"Given from before this period: {tr.drug}{_dose(tr)} (its latest change before it: {tr.action} on "
+                         f"{data.local(tr.t):%Y-%m-%d}).{_trend_hint(data, started.get(drug))}")  # fmt: skip
     return lines
+
+
+def _trend_hint(data: ReportData, start: TreatmentRow | None) -> str:
+    """How to see the trend of a start too long before the period for one here (at a 4-week follow-up
+    the default 14 days said nothing of how the first weeks went; doctor review): '' when it has one."""
+    if start is None or any(t.treatment == start for t in data.trends):
+        return ""
+    first = data.local(start.t).date() - timedelta(days=TREND_DAYS)
+    return f" Its week before and after the start are compared in a report from {first} (spasmwatch report --since {first})."
 
 
 def trend_lines(data: ReportData) -> list[str]:
