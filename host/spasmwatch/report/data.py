@@ -208,18 +208,25 @@ def _trends(data: ReportData, source: Source, now: float | None) -> list[Trend]:
     """The trend of each start with a day after it in the report, its week before counted from the
     store where the report begins later: at the 2-week follow-up the report is of the days since the
     start (the default 14), and its trend said '0.0 h monitored in the 0 days before', as if the band
-    had not been worn, or, begun the day after, gave none (doctor review). One count more, from the
-    earliest such week's first day, when the report's own days do not hold it."""
+    had not been worn, or, begun the day after, gave none (doctor review). The days before the
+    report's first are counted on their own (its own epochs are read once: docs/web.md)."""
     first = data.days[0].day
     starts = [t for t in data.treatments if t.action == "start" and (t.t >= data.since or _reaches(data, t, first))]
     if not starts:
         return []
     since = midnight(min(data.local(t.t).date() for t in starts) - timedelta(days=TREND_DAYS), data.tz)
-    wide = data
-    if since < data.since:
-        wide = count(source, data.device, since, data.until, data.tz, now)
-        wide.treatments = data.treatments  # a stop ends an 'after' side (``_stop``)
+    wide = data if since >= midnight(first, data.tz) else _joined(count(source, data.device, since, midnight(first, data.tz), data.tz, now), data)
     return [trend(wide, t, first) for t in starts]
+
+
+def _joined(before: ReportData, data: ReportData) -> ReportData:
+    """The days and monitored spans of ``before`` (whole days up to ``data``'s first day's midnight)
+    and of ``data``, as one range: a trend's sides (``trend`` reads no more of it), with ``data``'s
+    treatments (a stop ends an 'after' side)."""
+    joined = ReportData(data.device, before.since, data.until, data.tz, before.days + data.days, end=data.end)
+    joined.monitored = before.monitored + data.monitored  # in time order: the one's end at or before the other's start
+    joined.treatments = data.treatments
+    return joined
 
 
 def count(
