@@ -33,10 +33,10 @@ from .test_reload import UP_S
 TOPIC = "/a-phone-" + "x" * 20
 
 
-def _config(folder: Path, port: int, extra: str = "") -> Path:
+def _config(folder: Path, port: int, extra: str = "", http: str = "") -> Path:
     path = folder / "config.toml"
     folder.mkdir()
-    path.write_text(f'[daemon]\ndata_dir = "{folder / "data"}"\n\n[daemon.http]\nport = {port}\n\n[channels.sound]\nenabled = false\n\n'
+    path.write_text(f'[daemon]\ndata_dir = "{folder / "data"}"\n\n[daemon.http]\nport = {port}\n{http}\n[channels.sound]\nenabled = false\n\n'
                     f"[channels.desktop]\nenabled = false\n{extra}\n"
                     f'[[bands]]\nname = "cot-{folder.name}"\ntransport = "sim"\naddress = "127.0.0.1:{free_port()}"\n')  # fmt: skip
     return path
@@ -52,17 +52,18 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "spasmwatch", *args], capture_output=True, text=True, timeout=120, env=env)
 
 
-def _status(port: int) -> dict[str, Any]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=5) as r:
+def _status(port: int, token: str = "") -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/api/status", headers=headers), timeout=5) as r:
         return json.loads(r.read())  # type: ignore[no-any-return]
 
 
-def _wait_up(proc: subprocess.Popen[str], port: int) -> dict[str, Any]:
+def _wait_up(proc: subprocess.Popen[str], port: int, token: str = "") -> dict[str, Any]:
     end = time.monotonic() + UP_S
     while True:
         assert proc.poll() is None, f"daemon A exited ({proc.returncode})"
         try:
-            return _status(port)
+            return _status(port, token)
         except OSError:
             assert time.monotonic() < end, "daemon A did not answer"
             time.sleep(0.1)
@@ -158,18 +159,47 @@ def _another_computer(*command: str) -> list[str]:
     return [*ns, "sh", "-c", 'hostname nursery-pi && exec "$@"', "sh", *command]
 
 
+PI_TOKEN = "pi-token-" + "t" * 24
+
+
 def test_a_daemon_on_another_computer_is_this_configs_whatever_its_paths(tmp_path: Path) -> None:
     """Found by the cliedges review: a laptop's config naming the Pi's daemon ([daemon.http] host)
-    was refused by every command: the Pi's store and file are never the laptop's paths."""
+    was refused by every command: the Pi's store and file are never the laptop's paths. It is the
+    laptop config's by the Pi's token, which the Pi's daemon takes alone (lan = true)."""
     port, env = free_port(), _env(tmp_path)
-    a, b = _config(tmp_path / "a", port), _config(tmp_path / "b", port)
+    a = _config(tmp_path / "a", port, http=f'lan = true\ntoken = "{PI_TOKEN}"\n')
+    b = _config(tmp_path / "b", port, http=f'host = "127.0.0.1"\ntoken = "{PI_TOKEN}"\n')
     with open(tmp_path / "a.log", "w") as log:
         proc = subprocess.Popen(_another_computer(sys.executable, "-m", "spasmwatch", "run", "--config", str(a)), env=env, stderr=log, text=True)
     try:
-        st = _wait_up(proc, port)
+        st = _wait_up(proc, port, PI_TOKEN)
         assert st["hostname"] == "nursery-pi" != socket.gethostname()
         out = _cli(env, "status", "--config", str(b))
         assert out.returncode in (0, 1) and "cot-a" in out.stdout and "is not the one of" not in out.stderr, out
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def test_a_daemon_under_another_host_name_taking_any_request_is_not_this_configs(tmp_path: Path) -> None:
+    """Found by the second cliedges review: a daemon under another host name (a container's, with the
+    host's network) answering on 127.0.0.1 without a token was taken for any config's naming that
+    port, its paths not compared: B's 'status' showed A's band, and B's 'ack' or 'test-alarm' went
+    to A. Nothing ties it to B unless it takes B's token alone: compared by its paths, as on this
+    computer, whether B sends no token or one A does not ask for."""
+    port, env = free_port(), _env(tmp_path)
+    a = _config(tmp_path / "a", port)
+    b, b2 = _config(tmp_path / "b", port), _config(tmp_path / "b2", port, http=f'token = "{PI_TOKEN}"\n')
+    with open(tmp_path / "a.log", "w") as log:
+        proc = subprocess.Popen(_another_computer(sys.executable, "-m", "spasmwatch", "run", "--config", str(a)), env=env, stderr=log, text=True)
+    try:
+        assert _wait_up(proc, port)["hostname"] == "nursery-pi"
+        for config in (b, b2):
+            for args in (["status"], ["ack"]):
+                out = _cli(env, *args, "--config", str(config))
+                assert out.returncode == 2 and "cot-a" not in out.stdout, out
+                assert f"the daemon answering at 127.0.0.1:{port} is not the one of {config}" in out.stderr, out.stderr
+                assert "nursery-pi" in out.stderr and "token" in out.stderr, out.stderr  # why its host name did not make it B's
     finally:
         proc.terminate()
         proc.wait(30)

@@ -29,6 +29,10 @@ class DaemonNotRunning(SpasmwatchError):
     pass
 
 
+class TokenRefused(SpasmwatchError):
+    """The daemon refused the request for its token (401): missing, or not the one it takes."""
+
+
 class DaemonSilent(DaemonNotRunning):
     """Something took the connection but sent no answer in time: a daemon stopped (SIGSTOP, a
     debugger), hung or slowed by a loaded machine; a request left with it may be served later."""
@@ -88,7 +92,7 @@ def _not_anothers(cfg: Config, path: Path) -> None:
     8765). Its bands, alarms and phones were taken for this config's: 'test-alarm' rang them, 'ack'
     acknowledged them. The daemon started from ``path`` is this config's whatever store it runs on
     (a service given another SPASMWATCH_DATA_DIR than this shell); one on another computer
-    (``_elsewhere``) by where it answers. A daemon from before the fields, or none answering (each
+    (``_elsewhere``) by the token of ``cfg`` it takes alone (``_takes_only_its_token``). A daemon from before the fields, or none answering (each
     command says so itself): nothing said. One that takes the connection and is silent past
     ``DAEMON_CONFIRM_S`` (stopped, hung): not confirmed, said, and nothing sent; the check gave up
     after 2 s until the cliedges review and the command then sent its request, which such a daemon
@@ -106,7 +110,10 @@ def _not_anothers(cfg: Config, path: Path) -> None:
                                "nothing was sent to it. Try again once it answers ('spasmwatch status' says which it is)") from None  # fmt: skip
     except SpasmwatchError:
         return
-    if not isinstance(st, dict) or _elsewhere(st):
+    if not isinstance(st, dict):
+        return
+    elsewhere = _elsewhere(st)
+    if elsewhere is not None and _takes_only_its_token(cfg):
         return
     served, theirs = st.get("store_path"), st.get("config_path") or ""  # "": not started from a file
     if not isinstance(served, str) or Path(served).resolve() == store.resolve() or same_file(theirs, path):
@@ -116,17 +123,43 @@ def _not_anothers(cfg: Config, path: Path) -> None:
         f"the daemon answering at {_host_port(cfg)} is not the one of {path}: it runs on {served} ({started}), and no "
         f"daemon runs on {store}, the store of {path}; nothing was sent to it. {reach} run the daemon of {path} beside "
         f"it, give it another [daemon.http] port (both ask for {cfg.daemon.http.port}), then {in_quotes(cmd('run', path, not is_default_config(path)))}"
+        + ("" if elsewhere is None else _untied(elsewhere, path))
     )
 
 
-def _elsewhere(st: dict[str, Any]) -> bool:
-    """Whether the daemon whose status is ``st`` runs on another computer (its ``hostname`` is not
-    this one's): a laptop's config naming the Pi's [daemon.http] host. Its store and file are
-    that computer's paths, which never equal this config's; it is this config's daemon by where it
-    answers (the config's host and port) and the token it takes (required for a host other
-    computers reach, config.py). A daemon from before the field: compared as one of this computer."""
+def _elsewhere(st: dict[str, Any]) -> str | None:
+    """The host name of the computer the daemon whose status is ``st`` runs on, when it is not this
+    one's (a laptop's config naming the Pi's [daemon.http] host); else None (a daemon from before
+    the field too: compared as one of this computer). Its store and file are that computer's paths,
+    which never equal this config's."""
     theirs = st.get("hostname")
-    return isinstance(theirs, str) and theirs != socket.gethostname()
+    return theirs if isinstance(theirs, str) and theirs != socket.gethostname() else None
+
+
+def _takes_only_its_token(cfg: Config) -> bool:
+    """Whether the daemon answering ``cfg``'s [daemon.http] took its token and refuses a request
+    without it: then it is the daemon whose config holds that token, on whichever computer. Its host
+    name alone says nothing: a container (with the host's network) or a UTS namespace is another
+    host name on this computer, and a daemon that takes any request answers any config's commands
+    (found by the second cliedges review: B's 'ack' went to a container's A on 127.0.0.1)."""
+    from spasmwatch.daemon import consts as K
+
+    h = cfg.daemon.http
+    if not h.token:
+        return False
+    try:
+        api(replace(cfg, daemon=replace(cfg.daemon, http=replace(h, token=""))), "/api/status", timeout_s=K.DAEMON_CONFIRM_S)
+    except TokenRefused:
+        return True
+    except SpasmwatchError:
+        return False
+    return False  # it answered without the token: it takes any request
+
+
+def _untied(host: str, path: Path) -> str:
+    """Why a daemon on another computer (``host``) was not taken for the config at ``path``'s."""
+    return (f". It runs on another computer ({host}) but takes requests without {path}'s [daemon.http] token, so nothing says it "
+            f"is that config's: if it is, give it that token and lan = true on {host}")
 
 
 def answers(cfg: Config) -> bool:
@@ -265,7 +298,7 @@ def api(cfg: Config, path: str, body: dict[str, Any] | None = None, timeout_s: f
         except ValueError:
             if not _AIOHTTP_REFUSAL.fullmatch(msg.strip()):  # an HTML page, say: not the daemon's words
                 raise DaemonNotRunning(_not_the_daemon(url, h.port)) from None
-        raise SpasmwatchError(refusal(e.code, str(e.reason), msg, url, look)) from None
+        raise (TokenRefused if e.code == 401 else SpasmwatchError)(refusal(e.code, str(e.reason), msg, url, look)) from None
     except (urllib.error.URLError, OSError) as e:
         why = getattr(e, "reason", e)
         if isinstance(why, TimeoutError):  # (the connect's, in URLError; the answer's, bare)
