@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
-from spasmwatch.alerts.channels.fingerprint_key import key_beside, load_key
+from spasmwatch.alerts.channels.fingerprint_key import kept_key, key_beside, load_key
 from spasmwatch.config import Band, Config, is_default_config
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.clock import Clock, SystemClock
@@ -37,13 +37,14 @@ def band_spec(b: Band, store_path: Path) -> BandSpec:
 
 def build(cfg: Config, store: Store, clock: Clock | None = None, stale_s: float = K.STALE_S, config_path: Path | None = None) -> Daemon:
     """The daemon of ``cfg``; started from ``config_path``, its channels' fingerprints are keyed by the
-    key beside it (fingerprint_key.py), else by this process's own."""
+    key beside it, or kept in the state folder where it cannot be made there (fingerprint_key.py);
+    else by this process's own."""
     bands = [band_spec(b, store.path) for b in cfg.bands]
     channels = channels_from(cfg)
     return Daemon(
         store, bands, channels, caregivers_from(cfg, channels), alert_settings_from(cfg), clock=clock or SystemClock(), stale_s=stale_s,
         raw_reserve_mb=cfg.daemon.raw_reserve_mb, raw_keep_days=cfg.daemon.raw_keep_days, heartbeat=heartbeat_from(cfg),
-        aliases=cfg.channels.aliases(), fingerprint_key=None if config_path is None else load_key(key_beside(config_path)),
+        aliases=cfg.channels.aliases(), fingerprint_key=None if config_path is None else load_key(key_beside(config_path), kept_key()),
     )  # fmt: skip
 
 
