@@ -23,7 +23,7 @@ import pytest
 from spasmwatch.alerts.channels import Dispatcher, MqttChannel, MqttSettings, NtfyChannel, NtfySettings, SoundChannel, SoundSettings
 from spasmwatch.alerts.channels import WebhookChannel, WebhookSettings
 from spasmwatch.alerts.channels.base import Channel, fingerprint
-from spasmwatch.alerts.channels.fingerprint_key import KEY_BYTES, load_key
+from spasmwatch.alerts.channels.fingerprint_key import KEY_BYTES, KEY_NAME, key_beside, load_key
 from spasmwatch.store import Store
 
 KEY = b"k" * KEY_BYTES
@@ -42,6 +42,22 @@ def test_the_key_is_made_0600_once_and_read_back(tmp_path: Path) -> None:
     assert load_key(tmp_path / "other" / "fingerprint.key") != key  # another installation: its own
     ch = NtfyChannel(NtfySettings(url=TOPIC))
     assert fingerprint(ch, key) == fingerprint(ch, key) != fingerprint(ch, load_key(tmp_path / "other" / "fingerprint.key"))
+
+
+def test_one_config_named_by_a_link_or_a_relative_path_has_one_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the second cliedges review: the key went beside the path the daemon was given, a
+    link's folder for a config reached by a link (~/.config/spasmwatch/config.toml linked to a
+    dotfiles folder; the service given one path, a shell the other): each path its own key, and
+    the failing channels "changed" whenever the daemon was started by the other one."""
+    real = tmp_path / "dotfiles" / "spasmwatch.toml"
+    real.parent.mkdir()
+    real.write_text("")
+    link = tmp_path / "config" / "config.toml"
+    link.parent.mkdir()
+    link.symlink_to(real)
+    monkeypatch.chdir(tmp_path / "config")
+    assert key_beside(link) == key_beside(real) == key_beside(Path("config.toml")) == real.parent / KEY_NAME
+    assert load_key(key_beside(link)) == load_key(key_beside(Path("config.toml")))
 
 
 def test_a_key_readable_by_others_is_made_private(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

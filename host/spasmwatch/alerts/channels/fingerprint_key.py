@@ -46,8 +46,11 @@ _CHANGED = "the failing channels kept under another key are shown 'changed: test
 
 
 def key_beside(config: Path) -> Path:
-    """Where the key of the daemon started from ``config`` is kept."""
-    return config.absolute().parent / KEY_NAME
+    """Where the key of the daemon started from ``config`` is kept: beside the file itself, whatever
+    path names it (a link to it, a relative one). Beside the path as given until the second
+    cliedges review: a config reached by a link (into a dotfiles folder) had a key per path, and
+    its failing channels turned "changed" whenever the daemon was started by the other one."""
+    return config.resolve().parent / KEY_NAME
 
 
 def kept_key() -> Path:
