@@ -79,3 +79,33 @@ def test_a_daemon_started_from_another_file_is_reached_and_said_not_to_read_this
         assert daemon_config_of(argparse.Namespace(config=mine)).daemon.http.port == 41234
     assert capsys.readouterr().err == (f"spasmwatch: reaching the daemon (pid {os.getpid()}) where it listens, 127.0.0.1:41234: "
                                        f"it was started from {theirs}, not {mine}, whose [daemon.http] port 41235 it does not read\n")  # fmt: skip
+
+
+def test_a_flock_is_found_by_its_file_systems_device_and_never_by_an_inode_number_alone(tmp_path: Path) -> None:
+    """``_flocked``: the kernel's list of flocks names a file by its file system's device (the
+    superblock's, mountinfo's field 3) and inode. Found by the second cliedges review on a real
+    btrfs (loop-mounted, Debian 12's kernel): stat gives a subvolume's own device (00:29, a
+    subvolume 00:2a) while /proc/locks says the file system's (00:28), so another account's
+    daemon holding the lock was never found there and a second ran beside it (Fedora's default
+    file system). A lock on another file system with the same inode number is not this one.
+    The file and its flock are real; /proc/locks and mountinfo are given as btrfs writes them."""
+    from spasmwatch.daemon.lock import _flocked
+
+    lock = tmp_path / "spasmwatch.db.lock"
+    lock.write_text("")
+    st = lock.stat()
+    stat_dev = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}"
+    mountinfo, locks = tmp_path / "mountinfo", tmp_path / "locks"
+    mountinfo.write_text(f"22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n"
+                         f"99 22 0:40 /sub {str(tmp_path).replace(' ', chr(92) + '040')} rw shared:50 - btrfs /dev/loop0 rw\n")  # fmt: skip
+    other_fs = "00:27" if stat_dev != "00:27" else "00:26"
+    locks.write_text(f"1: FLOCK  ADVISORY  WRITE 777 {other_fs}:{st.st_ino} 0 EOF\n"  # another file system, the same inode number
+                     f"2: POSIX  ADVISORY  WRITE 778 00:28:{st.st_ino} 0 EOF\n"  # not a flock
+                     f"3: FLOCK  ADVISORY  WRITE 4242 00:28:{st.st_ino} 0 EOF\n")  # fmt: skip
+    assert _flocked(lock, locks, mountinfo) == 4242  # 0:40 in mountinfo (decimal) is 00:28 in /proc/locks (hex)
+    locks.write_text(f"1: FLOCK  ADVISORY  WRITE 777 {other_fs}:{st.st_ino} 0 EOF\n")
+    assert _flocked(lock, locks, mountinfo) is None
+    locks.write_text(f"1: FLOCK  ADVISORY  WRITE 779 {stat_dev}:{st.st_ino} 0 EOF\n")  # by stat's device, as on ext4
+    assert _flocked(lock, locks, mountinfo) == 779
+    with one_daemon(tmp_path / "spasmwatch.db"):  # the real list: this process's own flock on the file
+        assert _flocked(lock) == os.getpid()

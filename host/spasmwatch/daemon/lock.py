@@ -20,9 +20,13 @@ from typing import TextIO
 
 from spasmwatch import private
 from spasmwatch.store import StoreError
+from spasmwatch.store.known import MOUNTINFO, unescaped
 from spasmwatch.urls import host_port
 
 log = logging.getLogger(__name__)
+
+# The kernel's list of the locks held now (proc(5) /proc/locks)
+PROC_LOCKS = Path("/proc/locks")
 
 # Why the lock beside the store may not be opened while the daemon can still monitor, its lock in a
 # runtime folder (``fallback_lock_paths``): a disk mounted read-only, or a folder this user may not
@@ -259,20 +263,43 @@ def _open_lock(store_path: Path) -> tuple[Path, TextIO, int | None]:
     return path, f, None
 
 
-def _flocked(path: Path) -> int | None:
+def _flocked(path: Path, locks: Path = PROC_LOCKS, mountinfo: Path = MOUNTINFO) -> int | None:
     """The pid of the process holding a flock on ``path`` now, from the kernel's list (/proc/locks:
     'N: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE START END', the device in hex), else None (also when
     it is not there or the list cannot be read: not Linux). For a lock file this user may not open,
     whose flock it cannot try: another account's daemon ('sudo spasmwatch run') holding it; a
-    second daemon on the same bands would have run and rung 'disconnected' for each."""
+    second daemon on the same bands would have run and rung 'disconnected' for each. The file is
+    named by its file system's device (``_devices``) and its inode: an inode number alone is
+    every file system's."""
     try:
         st = path.stat()
-        with open("/proc/locks") as f:
+        with open(locks) as f:
             lines = [line.split() for line in f]
     except OSError:
         return None
-    inode = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
-    return next((int(w[4]) for w in lines if len(w) > 5 and w[1] == "FLOCK" and w[5] == inode and w[4].isdigit()), None)
+    files = {f"{dev}:{st.st_ino}" for dev in _devices(path, st, mountinfo)}
+    return next((int(w[4]) for w in lines if len(w) > 5 and w[1] == "FLOCK" and w[5] in files and w[4].isdigit()), None)
+
+
+def _devices(path: Path, st: os.stat_result, mountinfo: Path) -> set[str]:
+    """The devices (hex MAJ:MIN) /proc/locks may name ``path``'s file by: its stat's, and the file
+    system's it is mounted from (mountinfo's field 3, in decimal: the superblock's, which
+    /proc/locks says). They differ on btrfs, whose stat gives a subvolume's own device (measured
+    on a loop-mounted btrfs: 00:29 by stat, 00:28 in /proc/locks): comparing stat's alone, the
+    lock of another account's daemon there was never found (found by the second cliedges review)."""
+    said = {f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}"}
+    try:
+        lines = mountinfo.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return said
+    where = path.parent.resolve()
+    mounts = [(unescaped(f[4]), f[2]) for f in (line.split() for line in lines) if len(f) > 4]
+    beneath = [(point, dev) for point, dev in reversed(mounts) if where.is_relative_to(point)]  # (the later of one point is on top)
+    if beneath and (dev := max(beneath, key=lambda m: len(m[0].parts))[1]).count(":") == 1:
+        major, minor = dev.split(":")
+        if major.isdigit() and minor.isdigit():
+            said.add(f"{int(major):02x}:{int(minor):02x}")
+    return said
 
 
 def _open_fallback(store_path: Path, why: str) -> tuple[Path, TextIO, int] | None:

@@ -511,7 +511,7 @@ def _fstab_point(fstab: Path, store: Path) -> Path | None:
         lines = fstab.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    points = [_unescaped(f[1]) for f in (line.split() for line in lines) if len(f) > 1 and not f[0].startswith("#")]
+    points = [unescaped(f[1]) for f in (line.split() for line in lines) if len(f) > 1 and not f[0].startswith("#")]
     beneath = [p for p in points if p.is_absolute() and store.is_relative_to(p)]  # (swap's "none" is not absolute)
     return max(beneath, key=lambda p: len(p.parts), default=None)
 
@@ -523,10 +523,10 @@ def _mount_points(mountinfo: Path) -> set[Path] | None:
         lines = mountinfo.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    return {_unescaped(f[4]) for f in (line.split() for line in lines) if len(f) > 4}
+    return {unescaped(f[4]) for f in (line.split() for line in lines) if len(f) > 4}
 
 
-def _unescaped(field: str) -> Path:
+def unescaped(field: str) -> Path:
     """A path as fstab and mountinfo write it: a space, tab, newline or backslash as \\ooo (octal)."""
     return Path(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field))
 
