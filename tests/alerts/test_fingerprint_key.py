@@ -128,6 +128,11 @@ def test_a_url_written_another_way_that_means_the_same_is_the_same_setting() -> 
     # Header names are case-blind (RFC 9110), and their order says nothing; a value's case is the value's.
     assert hook("https://ha.local/x", Authorization="Bearer t", X_A="1") == hook("https://ha.local/x", X_A="1", authorization="Bearer t")
     assert hook("https://ha.local/x", Authorization="Bearer t") != hook("https://ha.local/x", Authorization="bearer T")
+    # One name said twice (in two cases) is sent twice, in the config's order: a field's values in
+    # order (RFC 9110 5.3), so swapped values are another request (hashed alike until the second cliedges review).
+    twice = [_fp(WebhookChannel(WebhookSettings(url="https://ha.local/x", headers=h))) for h in ({"X-A": "1", "x-a": "2"}, {"X-A": "2", "x-a": "1"})]
+    assert twice[0] != twice[1]
+    assert twice[0] == _fp(WebhookChannel(WebhookSettings(url="https://ha.local/x", headers={"x-a": "1", "X-A": "2"})))
 
 
 def test_a_path_written_another_way_is_the_same_file_and_a_host_name_is_case_blind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -87,8 +87,13 @@ def same_path(path: object) -> object:
 
 
 def same_headers(headers: object) -> object:
-    """HTTP headers as a set: their names' case and their order say nothing (RFC 9110 5.1); values as written."""
-    return sorted((str(k).lower(), v) for k, v in headers.items()) if isinstance(headers, Mapping) else headers
+    """HTTP headers as a set: their names' case and their order say nothing (RFC 9110 5.1); values as
+    written. One name said twice (in two cases) keeps the config's order, which is the order they
+    are sent in: a field's values in order (RFC 9110 5.3); sorting by the values too made swapped
+    values hash alike (found by the second cliedges review)."""
+    if not isinstance(headers, Mapping):
+        return headers
+    return sorted(((str(k).lower(), v) for k, v in headers.items()), key=lambda h: h[0])  # (stable: a name's values as sent)
 
 
 def same_host(host: object) -> object:
