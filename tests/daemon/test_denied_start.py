@@ -119,3 +119,41 @@ def test_a_lock_this_user_may_not_open_held_by_a_running_daemon_keeps_a_second_o
         first.send_signal(signal.SIGTERM)
         text = first.communicate(timeout=UP_S)[1]
     assert first.returncode == 0 and "Traceback" not in text, text
+
+
+def test_a_daemon_started_without_the_runtime_folder_another_one_holds_its_lock_in_is_kept_off(folder: Path) -> None:
+    """Found by the second cliedges review: the fallback lock was taken in the first runtime folder
+    that opened, $XDG_RUNTIME_DIR first. A daemon started without it (cron, 'su', a system unit:
+    /tmp alone) took /tmp's and never looked in the other's folder: measured with two racing
+    starts, one with $XDG_RUNTIME_DIR and one without, both ran in 5 of 8 trials, on the same
+    bands. Now a fallback lock is held in every runtime folder that opens, so a daemon finds it
+    in whichever of them it sees. Here the first is up before the second starts (the old code's
+    every such order ran both)."""
+    port, data = free_port(), Path("/var/lib")
+    config = one_band_config(folder / "config.toml", data, port)
+    config.chmod(0o644)
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(folder / "run"), XDG_STATE_HOME=str(folder / "state"))
+    env.pop("TMPDIR", None)
+    run = [sys.executable, "-m", "spasmwatch", "run", "--config"]
+    first = subprocess.Popen(unprivileged([*run, str(config)]), stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        status_once_up(first, port)
+        second = one_band_config(folder / "second.toml", data, free_port())
+        second.chmod(0o644)
+        bare = {k: v for k, v in env.items() if k != "XDG_RUNTIME_DIR"}
+        r = subprocess.run(unprivileged([*run, str(second)]), env=bare, capture_output=True, text=True, timeout=UP_S)
+        assert r.returncode == 2 and f"another spasmwatch daemon is using {data / 'spasmwatch.db'} (pid " in r.stderr, r.stderr
+        assert first.poll() is None
+    finally:
+        first.send_signal(signal.SIGTERM)
+        text = first.communicate(timeout=UP_S)[1]
+        _remove_fallbacks(data / "spasmwatch.db")
+    assert first.returncode == 0 and "Traceback" not in text, text
+
+
+def _remove_fallbacks(store: Path) -> None:
+    """The fallback lock folders a test's daemon left in the shared runtime folders (/tmp)."""
+    from spasmwatch.daemon.lock import fallback_lock_paths
+
+    for path in fallback_lock_paths(store):
+        shutil.rmtree(path.parent, ignore_errors=True)

@@ -45,8 +45,8 @@ def fallback_lock_paths(store_path: Path) -> list[Path]:
     folder this process may see: $XDG_RUNTIME_DIR, /run/user/UID, $TMPDIR, /tmp. Named by the
     store's resolved path, so every start and every command finds the same file for one store;
     in a folder of its own, which the daemon holds (``_own_folder``).
-    All are looked at (``_held_text``, ``DaemonLock.take``), the first taken: a service started
-    without $XDG_RUNTIME_DIR and a command run with it see the same daemon."""
+    All are looked at (``_held_text``, ``DaemonLock.take``), and all that open taken: a daemon or
+    command started without $XDG_RUNTIME_DIR sees a daemon started with it, and the reverse."""
     key = hashlib.sha256(str(store_path.resolve()).encode()).hexdigest()[:16]
     return [folder / f"spasmwatch-{key}" / "lock" for folder in _runtime_folders()]
 
@@ -106,15 +106,19 @@ def held_by(holder: LockHolder | None) -> str:
     return f" ({', '.join(said)})"
 
 
+# A lock file held: its path, the file, and its fallback's folder held open (None beside the store).
+Held = tuple[Path, TextIO, int | None]
+
+
 class DaemonLock:
     """The lock a running daemon holds (``one_daemon``): taken at once, or (``take``) once the store
     it guards is there, and what the daemon learns after taking it."""
 
     def __init__(self, store_path: Path, config_path: Path | None) -> None:
         self.store_path, self.config_path = store_path, config_path
-        self._f: TextIO | None = None
-        self._folder: int | None = None  # a fallback's folder, held open (``_own_folder``)
-        self._path = lock_path(store_path)  # the file held: beside the store, or a fallback (``_open_lock``)
+        # The files held (``_open_lock``): beside the store, or the fallbacks, each with its folder held open (``_own_folder``)
+        self._held: list[Held] = []
+        self._path = lock_path(store_path)  # the first file held, named in the log
         self._address: tuple[str, int] | None = None
         self._unwritten = False  # a write of the lock's lines failed: said once in the log (``_say``)
         # take runs in the store's try again (a worker thread), serving in the event loop
@@ -124,26 +128,27 @@ class DaemonLock:
         """Hold ``<store>.lock`` (once held: its lines written again if a full disk refused them);
         StoreInUse when another daemon holds it, StoreError when it cannot be opened."""
         with self._mutex:
-            if self._f is not None:
+            if self._held:
                 # The store's try again calls this until the store opens, which needs space: the
                 # lines then go in too ('spasmwatch reload' found no daemon until a restart).
                 if self._unwritten:
                     self._say(truncate=True)
                 return
-            path, f, folder = _open_lock(self.store_path)
+            held = _open_lock(self.store_path)
             try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                for _, f, _ in held:
+                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                _close(f, folder)
+                _close_all(held)
                 raise StoreInUse(self.store_path, lock_holder(self.store_path)) from None
             # Held, then the others looked at (a daemon on this store holding another of its files:
             # the disk was read-only at its start, or is no more at this one): of two starting at
             # once, each takes its own first, so at least one finds the other.
             for other in _lock_paths(self.store_path):
-                if other != path and (text := _held_file(other)) is not None:
-                    _close(f, folder)
+                if other not in {path for path, _, _ in held} and (text := _held_file(other)) is not None:
+                    _close_all(held)
                     raise StoreInUse(self.store_path, _holder(text))
-            self._f, self._folder, self._path = f, folder, path
+            self._held, self._path = held, held[0][0]
             self._say(truncate=True)
 
     def serving(self, host: str, port: int) -> None:
@@ -154,7 +159,7 @@ class DaemonLock:
         Kept for a lock taken later (``take``)."""
         with self._mutex:
             self._address = (host, port)
-            if self._f is not None:
+            if self._held:
                 self._say(truncate=self._unwritten)  # (pid and config first, if a full disk refused them)
 
     def _say(self, truncate: bool = False) -> None:
@@ -163,17 +168,17 @@ class DaemonLock:
         limit) the lines are lost and said in the log, while the flock, which is what keeps a
         second daemon off the store, stays held. Until 2026-12-06 the error ended the daemon's
         start in a traceback on a new lock file: no monitoring at all on a full disk."""
-        assert self._f is not None
+        assert self._held
         lines = []
         if truncate:
             lines.append(f"{os.getpid()}\n{self.config_path.absolute() if self.config_path is not None else ''}\n")
         if self._address is not None:
             lines.append(f"{self._address[0]}:{self._address[1]}\n")
-        fd = self._f.fileno()
         try:
-            if truncate:
-                os.ftruncate(fd, 0)
-            os.write(fd, "".join(lines).encode())
+            for _, f, _ in self._held:  # (each fallback held says it: a command finds it in whichever it sees)
+                if truncate:
+                    os.ftruncate(f.fileno(), 0)
+                os.write(f.fileno(), "".join(lines).encode())
             if self._unwritten and truncate:
                 self._unwritten = False
                 log.info("the daemon's pid and address are in %s now: 'spasmwatch reload' finds it again", self._path)
@@ -190,18 +195,18 @@ class DaemonLock:
 
     def release(self) -> None:
         with self._mutex:
-            (f, self._f), (folder, self._folder) = (self._f, None), (self._folder, None)
-            if f is not None:
-                _close(f, folder)
+            held, self._held = self._held, []
+            _close_all(held)
 
 
-def _close(f: TextIO, folder: int | None) -> None:
-    """Let go of a lock (and of its fallback's folder): closing ends their flocks."""
-    try:
-        f.close()
-    finally:
-        if folder is not None:
-            os.close(folder)
+def _close_all(held: list[Held]) -> None:
+    """Let go of locks (and of their fallbacks' folders): closing ends their flocks."""
+    for _, f, folder in held:
+        try:
+            f.close()
+        finally:
+            if folder is not None:
+                os.close(folder)
 
 
 @contextmanager
@@ -227,14 +232,14 @@ def one_daemon(store_path: Path, config_path: Path | None = None, now: bool = Tr
         lock.release()
 
 
-def _open_lock(store_path: Path) -> tuple[Path, TextIO, int | None]:
-    """The lock file's path, the file for appending, and a fallback's folder (``_open_fallback``);
+def _open_lock(store_path: Path) -> list[Held]:
+    """The lock files to hold: the one beside the store, else the fallbacks (``_open_fallback``);
     StoreError naming it and why not. Found by the fault audit: 'spasmwatch run' on a data folder
     it may not write (a store copied in by another user, a read-only mount) ended in a
     PermissionError traceback.
 
-    On a disk mounted read-only, or in a folder this user may not write (root's, mode 0755), the
-    first fallback that opens (``fallback_lock_paths``): until 2026-12-06 'spasmwatch run' ended
+    On a disk mounted read-only, or in a folder this user may not write (root's, mode 0755), every
+    fallback that opens (``fallback_lock_paths``): until 2026-12-06 'spasmwatch run' ended
     with exit 2 there, and the service restarted every 5 s with no band monitored; the daemon now
     monitors without its store, as for any that cannot be opened (the read-only disk first; the
     folder of another account until the cliedges review).
@@ -255,12 +260,12 @@ def _open_lock(store_path: Path) -> tuple[Path, TextIO, int | None]:
             why += f": this user may not write in {path.parent}, where the store keeps its lock and its WAL (check its owner and mode)"
         if e.errno in _NOT_WRITABLE and (pid := _flocked(path)) is not None:  # (a 'sudo spasmwatch run' now: its lock, unreadable here)
             raise StoreInUse(store_path, None, unread_pid=pid) from e
-        if e.errno in _NOT_WRITABLE and (fallback := _open_fallback(store_path, why)) is not None:
-            return fallback
+        if e.errno in _NOT_WRITABLE and (fallbacks := _open_fallback(store_path, why)):
+            return fallbacks
         error = LockFolderGone if e.errno == errno.ENOENT else StoreError
         raise error(f"{path}: cannot open the daemon's lock beside the store: {why}") from e
     private.tighten(path, "the daemon's lock")
-    return path, f, None
+    return [(path, f, None)]
 
 
 def _flocked(path: Path, locks: Path = PROC_LOCKS, mountinfo: Path = MOUNTINFO) -> int | None:
@@ -302,24 +307,26 @@ def _devices(path: Path, st: os.stat_result, mountinfo: Path) -> set[str]:
     return said
 
 
-def _open_fallback(store_path: Path, why: str) -> tuple[Path, TextIO, int] | None:
-    """The first fallback lock that opens, with its folder (held: ``_own_folder``), said in the
-    log with ``why`` the lock beside the store could not be opened; None if none does (the error
-    beside the store is then the one said)."""
+def _open_fallback(store_path: Path, why: str) -> list[Held]:
+    """Every fallback lock that opens, with its folder (held: ``_own_folder``), said in the log with
+    ``why`` the lock beside the store could not be opened; none if none does (the error beside the
+    store is then the one said). Every one, not the first: a daemon started without
+    $XDG_RUNTIME_DIR (cron, 'su', a system unit: /tmp alone) never looked in the folder it names,
+    and until the second cliedges review ran beside a daemon holding its lock there."""
+    held: list[Held] = []
     for path in fallback_lock_paths(store_path):
         try:
             folder = _own_folder(path.parent)
         except OSError:
             continue
         try:
-            f = open(path, "a", opener=private.opener)
+            held.append((path, open(path, "a", opener=private.opener), folder))
         except OSError:
             os.close(folder)
-            continue
+    if held:
         log.warning("%s: cannot open the daemon's lock beside the store (%s): it is %s instead (it keeps a second daemon off "
-                    "the store)", lock_path(store_path), why, path)  # fmt: skip
-        return path, f, folder
-    return None
+                    "the store)", lock_path(store_path), why, " and ".join(str(path) for path, _, _ in held))  # fmt: skip
+    return held
 
 
 def _own_folder(folder: Path) -> int:
