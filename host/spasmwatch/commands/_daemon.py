@@ -96,15 +96,23 @@ def _not_anothers(cfg: Config, path: Path) -> None:
     command says so itself): nothing said. One that takes the connection and is silent past
     ``DAEMON_CONFIRM_S`` (stopped, hung): not confirmed, said, and nothing sent; the check gave up
     after 2 s until the cliedges review and the command then sent its request, which such a daemon
-    serves once it runs again, whichever config's it is. Asked before the command acts."""
+    serves once it runs again, whichever config's it is. Asked before the command acts.
+
+    A daemon holding the store's lock whose page does not listen yet (its lock has no address: the
+    service's daemon waiting for its port) is not the one answering at the file's port: that one
+    must run on this store too. Until the second cliedges review it was not asked, and the daemon
+    holding the port (another config's, at the same 8765) answered 'status' and 'ack' as this one."""
     from spasmwatch.daemon import consts as K
 
     store = cfg.store_path()
-    if lock_holder(store) is not None:  # this store's daemon, reached where its lock says it listens
+    held = lock_holder(store)
+    if held is not None and held.address is not None:  # this store's daemon, reached where its lock says it listens
         return
     try:
         st = api(cfg, "/api/status", timeout_s=K.DAEMON_CONFIRM_S)
     except DaemonSilent:  # the command's own request would have gone to whichever it is
+        if held is not None:
+            raise  # (its words: this store's daemon runs, its page not up, _no_answer)
         raise DaemonNotRunning(f"could not confirm which daemon answers at {_host_port(cfg)}, nor that it is the one of {path}: nothing "
                                f"answered within {K.DAEMON_CONFIRM_S:g} s (a daemon stopped, hung or slowed by a loaded machine?); "
                                "nothing was sent to it. Try again once it answers ('spasmwatch status' says which it is)") from None  # fmt: skip
@@ -115,16 +123,33 @@ def _not_anothers(cfg: Config, path: Path) -> None:
     elsewhere = _elsewhere(st)
     if elsewhere is not None and _takes_only_its_token(cfg):
         return
-    served, theirs = st.get("store_path"), st.get("config_path") or ""  # "": not started from a file
-    if not isinstance(served, str) or Path(served).resolve() == store.resolve() or same_file(theirs, path):
+    theirs = st.get("config_path") or ""  # "": not started from a file
+    if serves(st, store) or same_file(theirs, path):
         return
+    served = st["store_path"]
     started, reach = (f"started from {theirs}", f"For that daemon: --config {theirs}; to") if theirs else ("not started from a file", "To")
+    if held is not None:
+        from spasmwatch.commands.service import systemctl_for
+        from spasmwatch.firstrun import restart_command
+
+        raise DaemonNotRunning(
+            f"the daemon answering at {_host_port(cfg)} is not the one of {path}: it runs on {served} ({started}); the daemon "
+            f"of {path} runs (pid {held.pid}), monitoring, but its web page cannot listen, that daemon holding the port (both "
+            f"ask for {cfg.daemon.http.port}); nothing was sent to it. Give one of them another [daemon.http] port, then "
+            f"restart it: {restart_command(systemctl_for(path))} for the daemon of {path}")  # fmt: skip
     raise DaemonNotRunning(
         f"the daemon answering at {_host_port(cfg)} is not the one of {path}: it runs on {served} ({started}), and no "
         f"daemon runs on {store}, the store of {path}; nothing was sent to it. {reach} run the daemon of {path} beside "
         f"it, give it another [daemon.http] port (both ask for {cfg.daemon.http.port}), then {in_quotes(cmd('run', path, not is_default_config(path)))}"
         + ("" if elsewhere is None else _untied(elsewhere, path))
     )
+
+
+def serves(st: Any, store: Path) -> bool:
+    """Whether the daemon whose status is ``st`` runs on ``store`` (one from before its status said
+    its store, or that said nothing readable: taken to, as before the field)."""
+    served = st.get("store_path") if isinstance(st, dict) else None
+    return not isinstance(served, str) or Path(served).resolve() == store.resolve()
 
 
 def _elsewhere(st: dict[str, Any]) -> str | None:

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from spasmwatch.commands._daemon import DaemonNotRunning, add_config_arg, answers, api, daemon_config_of, page_not_up
+from spasmwatch.commands._daemon import DaemonNotRunning, add_config_arg, answers, api, daemon_config_of, page_not_up, serves
 from spasmwatch.config import Config, default_config_path, existing_config
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.lock import LockHolder, lock_held, lock_holder, same_file
@@ -42,13 +42,17 @@ def run(args: argparse.Namespace) -> int:
     given = args.config is not None
     path = (existing_config(args.config) or default_config_path()).absolute()
     shown = Path(args.config) if given else path  # as the family typed it, in the commands suggested
-    cfg = daemon_config_of(args, quiet=True)  # the file need not load: the daemon says what is wrong, once reloaded
+    # The file need not load: the daemon says what is wrong, once reloaded. The daemon asked is the
+    # one holding the store's lock, by its pid (``_daemon_holder``), and the answer is checked below.
+    cfg = daemon_config_of(args, quiet=True, asks=False)
     held = _daemon_holder(cfg, path, cmd("run", shown, given))
     pid = held.pid
     try:
         before = api(cfg, "/api/status")
     except SpasmwatchError as e:
         return _page_not_up(pid) if held.address is None else _unread(pid, e)
+    if held.address is None and not serves(before, cfg.store_path()):  # the port's holder: another config's daemon
+        return _page_not_up(pid)
     if not isinstance(before.get("reload"), dict):
         raise SpasmwatchError(f"the daemon (pid {pid}) is older than 'spasmwatch reload' and cannot say how a reload went: "
                               "restart it once (it then reads the file), or send 'kill -HUP' and read its journal")  # fmt: skip
