@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -109,3 +111,31 @@ def test_a_flock_is_found_by_its_file_systems_device_and_never_by_an_inode_numbe
     assert _flocked(lock, locks, mountinfo) == 779
     with one_daemon(tmp_path / "spasmwatch.db"):  # the real list: this process's own flock on the file
         assert _flocked(lock) == os.getpid()
+
+
+def test_a_flock_matched_by_the_file_systems_device_alone_is_another_programs_when_its_command_says_so(tmp_path: Path) -> None:
+    """btrfs subvolumes reuse inode numbers and /proc/locks names every one by the file system's
+    device: a flock an unrelated program holds on a same-numbered file of another subvolume was
+    taken for another account's daemon, and the start refused (nothing monitored). Matched by that
+    device alone, a holder whose command line does not name spasmwatch is not one; one that does,
+    or whose command line cannot be read, still is. Old code: the unrelated holder's pid."""
+    from spasmwatch.daemon.lock import _flocked
+
+    lock = tmp_path / "spasmwatch.db.lock"
+    lock.write_text("")
+    st = lock.stat()
+    mountinfo, locks = tmp_path / "mountinfo", tmp_path / "locks"
+    fs_dev = "0:40" if st.st_dev != os.makedev(0, 40) else "0:41"  # (not stat's own: matched by the file system's alone)
+    mountinfo.write_text(f"99 1 {fs_dev} /sub {tmp_path} rw shared:50 - btrfs /dev/loop0 rw\n")
+    said = "{:02x}:{:02x}".format(*map(int, fs_dev.split(":")))
+    wait = "import sys; sys.stdin.read()"
+    other = subprocess.Popen([sys.executable, "-c", wait], stdin=subprocess.PIPE)
+    ours = subprocess.Popen([sys.executable, "-c", wait, "spasmwatch", "run"], stdin=subprocess.PIPE)
+    try:
+        locks.write_text(f"1: FLOCK  ADVISORY  WRITE {other.pid} {said}:{st.st_ino} 0 EOF\n")
+        assert _flocked(lock, locks, mountinfo) is None
+        locks.write_text(f"1: FLOCK  ADVISORY  WRITE {ours.pid} {said}:{st.st_ino} 0 EOF\n")
+        assert _flocked(lock, locks, mountinfo) == ours.pid
+    finally:
+        for proc in (other, ours):
+            proc.communicate(b"")
