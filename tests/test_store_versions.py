@@ -291,3 +291,45 @@ def test_a_store_migrated_under_a_running_writer_is_written_only_if_its_new_mark
                 st.add_note(T0, "note", "after the upgrade")
         assert [n.text for n in st.notes()] == ["note 0"] + (["after the upgrade"] if may_write else [])
     assert _marker(path) == (SCHEMA_VERSION + 1, SCHEMA_VERSION, SCHEMA_VERSION if may_write else SCHEMA_VERSION + 1)
+
+
+@pytest.mark.parametrize(
+    "readable, writable",
+    [("abc", SCHEMA_VERSION), (SCHEMA_VERSION, "15x"), (SCHEMA_VERSION, SCHEMA_VERSION + 0.5), (1, 1),
+     (SCHEMA_VERSION, SCHEMA_VERSION - 1), (SCHEMA_VERSION, SCHEMA_VERSION + 2)],
+)  # fmt: skip
+def test_a_newer_store_whose_marker_is_not_one_a_spasmwatch_writes_is_refused_as_unmarked(
+    tmp_path: Path, readable: object, writable: object
+) -> None:
+    """A marker no migration writes (text, a fraction, below the first version that reads markers,
+    readable by one that may not write it, writable by one newer than the store: a row written by
+    hand, a bad sector's bytes) is no marker: the store is its version's alone, refused as a
+    StoreError (the daemon monitors without it). Old code: ValueError out of every open (the daemon's
+    start with it: a traceback, no monitoring), or the store read and written on the row's word."""
+    path = tmp_path / "spasmwatch.db"
+    _future(path, SCHEMA_VERSION, SCHEMA_VERSION)
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
+        c.execute("UPDATE compat SET readable_by = ?, writable_by = ?", (readable, writable))
+    before = _files(path)
+    unmarked = f"which cannot read it: a spasmwatch of schema version {SCHEMA_VERSION + 1} or later reads it"
+    for opener in (Store, Store.open_readonly):
+        with pytest.raises(StoreError, match=unmarked):
+            opener(path)
+    store = Store.may_fail(path)
+    assert store.open_error is not None and unmarked in str(store.open_error)
+    assert _files(path) == before
+
+
+def test_a_store_given_a_marker_no_spasmwatch_writes_under_a_running_writer_refuses_its_writes(tmp_path: Path) -> None:
+    """The write transaction's re-read of the version (``check_writable``) takes such a marker as none
+    too: a StoreError the daemon tells the family, rolled back. Old code: ValueError out of the write
+    (the daemon's ``_stored`` takes StoreErrors only)."""
+    path = tmp_path / "sw.db"
+    with Store(path) as st:
+        _write_round(st, 0)
+        with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as other:
+            other.execute("UPDATE compat SET version = ?, readable_by = 'abc'", (SCHEMA_VERSION + 1,))
+            other.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+        with pytest.raises(StoreError, match="which cannot read it"):
+            st.add_note(T0, "note", "after the row went bad")
+        assert [n.text for n in st.notes()] == ["note 0"]

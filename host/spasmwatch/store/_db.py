@@ -246,12 +246,23 @@ class Marker(NamedTuple):
 def read_marker(conn: sqlite3.Connection, version: int) -> Marker:
     """The marker of the store at ``version`` on ``conn``. A store without one for its version (older
     than the marker; its version moved without it: a step that did not mark, a version set by hand)
-    is that version's alone: read and written by it and later ones."""
+    is that version's alone: read and written by it and later ones. So is a marker no migration writes
+    (``_written``): found by review, a row of text made every open a ValueError (the daemon's start a
+    traceback), and one of a fraction or below MARKER_VERSION let this version write the store."""
     alone = Marker(version, version)
     if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'compat'").fetchone() is None:
         return alone
     row = conn.execute("SELECT readable_by, writable_by FROM compat WHERE one = 1 AND version = ?", (version,)).fetchone()
-    return alone if row is None else Marker(int(row[0]), int(row[1]))
+    return Marker(*row) if row is not None and _written(tuple(row), version) else alone
+
+
+def _written(row: tuple[object, ...], version: int) -> bool:
+    """Whether ``row`` (readable_by, writable_by) is a marker ``mark`` writes for a store at ``version``:
+    integers, none below MARKER_VERSION (no older spasmwatch reads a marker), none that lets a version
+    write what it may not read (schema.Step: ``writers`` implies ``readers``), none above ``version``."""
+    readable, writable = row
+    return (type(readable) is int and type(writable) is int  # (SQLite gives a stored integer as int, never bool)
+            and MARKER_VERSION <= readable <= writable <= version)  # fmt: skip
 
 
 def mark(conn: sqlite3.Connection, version: int) -> None:
