@@ -88,6 +88,34 @@ def test_a_data_folder_this_user_may_not_write_monitors_and_names_only_spasmwatc
     assert proc.returncode == 0 and "Traceback" not in text, text
 
 
+def test_a_first_run_whose_data_folder_this_user_may_not_make_monitors_its_lock_in_the_runtime_folder(folder: Path) -> None:
+    """A first run (no store, no record) whose data_dir is a folder this user may not make: a
+    service's account given data_dir /var/lib/spasmwatch before 'sudo install -d' made it. Found by
+    review (store versions, 2026-12-06): the start made the folder for the lock before anything
+    else, and its 'Permission denied' ended 'spasmwatch run' with exit 2 (under the service a
+    restart every 5 s, no band monitored, no alarm). Now it monitors without its store, which says
+    why; its lock in the runtime folder keeps a second daemon off; nothing made in /var/lib."""
+    port, data = free_port(), Path("/var/lib") / f"sw-unmade-{os.getpid()}"
+    assert not data.exists()
+    config = one_band_config(folder / "config.toml", data, port)
+    config.chmod(0o644)
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(folder / "run"), XDG_STATE_HOME=str(folder / "state"))
+    cmd = unprivileged([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)])
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        status = status_once_up(proc, port)
+        assert status["bands"][0]["faults"] == ["storage_failing"], status
+        assert f"{data / 'spasmwatch.db'}: cannot create its folder: Permission denied" in status["store"]["error"], status
+        r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=UP_S)
+        assert r.returncode == 2 and f"another spasmwatch daemon is using {data / 'spasmwatch.db'} (pid " in r.stderr, r.stderr
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        text = proc.communicate(timeout=UP_S)[1]
+    assert proc.returncode == 0 and "Traceback" not in text, text
+    assert not data.exists()
+
+
 def test_a_lock_this_user_may_not_open_held_by_a_running_daemon_keeps_a_second_off(folder: Path) -> None:
     """The lock beside the store is another account's and held: a 'sudo spasmwatch run' running
     now (as root: root's daemon; as another user: its own daemon, the lock's mode then taken away).

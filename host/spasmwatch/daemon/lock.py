@@ -114,8 +114,9 @@ class DaemonLock:
     """The lock a running daemon holds (``one_daemon``): taken at once, or (``take``) once the store
     it guards is there, and what the daemon learns after taking it."""
 
-    def __init__(self, store_path: Path, config_path: Path | None) -> None:
+    def __init__(self, store_path: Path, config_path: Path | None, unmade: bool = False) -> None:
         self.store_path, self.config_path = store_path, config_path
+        self._unmade = unmade  # a first run's folder this user may not make: the lock goes to the fallbacks (``_open_lock``)
         # The files held (``_open_lock``): beside the store, or the fallbacks, each with its folder held open (``_own_folder``)
         self._held: list[Held] = []
         self._path = lock_path(store_path)  # the first file held, named in the log
@@ -134,7 +135,7 @@ class DaemonLock:
                 if self._unwritten:
                     self._say(truncate=True)
                 return
-            held = _open_lock(self.store_path)
+            held = _open_lock(self.store_path, self._unmade)
             try:
                 for _, f, _ in held:
                     fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -210,7 +211,7 @@ def _close_all(held: list[Held]) -> None:
 
 
 @contextmanager
-def one_daemon(store_path: Path, config_path: Path | None = None, now: bool = True) -> Iterator[DaemonLock]:
+def one_daemon(store_path: Path, config_path: Path | None = None, now: bool = True, unmade: bool = False) -> Iterator[DaemonLock]:
     """Hold ``<store>.lock`` while the daemon runs: a second daemon on the same store would restore
     and escalate the same alarms and raise "band disconnected" for the band it cannot reach.
     It holds the daemon's pid (line 1) and the config file it reloads (line 2): 'spasmwatch reload'
@@ -221,8 +222,9 @@ def one_daemon(store_path: Path, config_path: Path | None = None, now: bool = Tr
     may not be there, or be the empty mount point, where a lock would be hidden by the disk). A
     folder gone by ``now`` (the disk unmounted since the start found the store) is left so: the lock
     is taken as the store opens, whose open says it missing (until 2026-12-06 the start made the
-    folder for the lock, beneath the mount point)."""
-    lock = DaemonLock(store_path, config_path)
+    folder for the lock, beneath the mount point). ``unmade``: a first run's folder this user may not
+    make: the lock is a fallback's, as in a folder this user may not write (``_open_lock``)."""
+    lock = DaemonLock(store_path, config_path, unmade)
     try:
         if now:
             with contextlib.suppress(LockFolderGone):
@@ -232,7 +234,7 @@ def one_daemon(store_path: Path, config_path: Path | None = None, now: bool = Tr
         lock.release()
 
 
-def _open_lock(store_path: Path) -> list[Held]:
+def _open_lock(store_path: Path, unmade: bool = False) -> list[Held]:
     """The lock files to hold: the one beside the store, else the fallbacks (``_open_fallback``);
     StoreError naming it and why not. Found by the fault audit: 'spasmwatch run' on a data folder
     it may not write (a store copied in by another user, a read-only mount) ended in a
@@ -242,7 +244,8 @@ def _open_lock(store_path: Path) -> list[Held]:
     fallback that opens (``fallback_lock_paths``): until 2026-12-06 'spasmwatch run' ended
     with exit 2 there, and the service restarted every 5 s with no band monitored; the daemon now
     monitors without its store, as for any that cannot be opened (the read-only disk first; the
-    folder of another account until the cliedges review).
+    folder of another account until the cliedges review); and on a first run whose folder this user
+    may not make (``unmade``; until 2026-12-06 its 'Permission denied' ended the start).
 
     Created 0600 and an older one (0644 until 2026-12-05) made so (private.py): it says the
     daemon's pid, its config file's path and where it serves, which only its own user's commands
@@ -260,7 +263,8 @@ def _open_lock(store_path: Path) -> list[Held]:
             why += f": this user may not write in {path.parent}, where the store keeps its lock and its WAL (check its owner and mode)"
         if e.errno in _NOT_WRITABLE and (pid := _flocked(path)) is not None:  # (a 'sudo spasmwatch run' now: its lock, unreadable here)
             raise StoreInUse(store_path, None, unread_pid=pid) from e
-        if e.errno in _NOT_WRITABLE and (fallbacks := _open_fallback(store_path, why)):
+        # (``unmade``: the folder is not there because this user may not make it, not a disk gone)
+        if (e.errno in _NOT_WRITABLE or unmade) and (fallbacks := _open_fallback(store_path, why)):
             return fallbacks
         error = LockFolderGone if e.errno == errno.ENOENT else StoreError
         raise error(f"{path}: cannot open the daemon's lock beside the store: {why}") from e

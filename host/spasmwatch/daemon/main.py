@@ -22,7 +22,7 @@ from spasmwatch.daemon.lock import DaemonLock, one_daemon
 from spasmwatch.daemon.reload import Reloader, reload_command
 from spasmwatch.daemon.notify import Notifier, StatusNotes, Watchdog, keep_alive, watchdog_interval_s
 from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, heartbeat_from, link_factory
-from spasmwatch.store import KnownStores, Store, make_folder
+from spasmwatch.store import KnownStores, Store, StoreError, make_folder
 from spasmwatch.urls import host_port
 from spasmwatch.words import cmd, in_quotes
 
@@ -75,12 +75,11 @@ async def serve(
     # check (its folder and lock come in between).
     known = KnownStores.default()
     checked = known.check(path)
-    if checked.makes:  # a first run: for the lock beside the store, which is taken first (a store found has its folder)
-        make_folder(path)
+    unmade = checked.makes and not _folder_made(path)
     # A store that cannot be opened (damaged, newer, permissions, I/O, not there) stops no monitoring:
     # the daemon runs without it and tries it again (docs/store.md "A store that cannot be opened").
     with (
-        one_daemon(path, config_path, now=checked.missing is None) as lock,
+        one_daemon(path, config_path, now=checked.missing is None, unmade=unmade) as lock,
         Store.may_fail(path, known, lock.take, checked=checked) as store,
     ):
         daemon = build(cfg, store, clock, stale_s, config_path)
@@ -146,6 +145,19 @@ def http_server(cfg: Config, daemon: Daemon) -> HttpServer:
     h = cfg.daemon.http
     return HttpServer(daemon, host=h.host, port=h.port, lan=h.lan, token=h.token, clock=daemon.clock.wall,
                       language=lambda: daemon.engine.settings.language)  # fmt: skip
+
+
+def _folder_made(path: Path) -> bool:
+    """A first run's folder for the store ``path`` (for the lock beside it, which is taken first: a
+    store found has its folder), made; False when this user may not make it (a service's account
+    given data_dir /var/lib/spasmwatch before 'sudo install -d' made it): the daemon monitors
+    without its store, whose open says why, its lock in the runtime folder. Until 2026-12-06 the
+    error ended the start (exit 2; under the service a restart every 5 s, no band monitored)."""
+    try:
+        make_folder(path)
+    except StoreError:
+        return False
+    return True
 
 
 async def _start_http(
