@@ -1264,6 +1264,44 @@ def test_a_store_found_damaged_at_a_call_is_written_no_more_and_its_fault_stays(
     assert (path.read_bytes(), wal.read_bytes() if wal.exists() else b"") == seen  # nothing written after it was found
 
 
+def test_a_store_a_newer_version_migrated_under_the_daemon_is_shut_saying_to_restart_it(tmp_path: Path) -> None:
+    """A newer spasmwatch's 'note' (the package upgraded, the daemon not restarted) migrates the store
+    to a version whose marker this daemon may not write. Found by review: each write was refused
+    (check_writable) and the family told only "is its disk full, or the drive unplugged?", the page
+    had no word of the store (its status None), and the log said to upgrade spasmwatch, which is
+    done: the daemon went on as if the disk were full until someone restarted it. Now the store is
+    shut as one the daemon could not open (as a restart of this version would find it): the page's
+    and the log's error says a newer spasmwatch migrated it and to restart the daemon, each band is
+    told once, alarms go on, the events stay on the band, and the try again refuses it still."""
+    clock = Clock(time.time())
+    path = tmp_path / "spasmwatch.db"
+    with Store(path) as store:
+        store.add_sync(DEVICE, 1, 0, clock.t - 100)
+    store = Store(path)
+    d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+    _connect(d, DEVICE, [], clock.t)
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as newer:  # the newer version's migration
+        newer.execute("BEGIN IMMEDIATE")
+        newer.execute("ALTER TABLE events ADD COLUMN later_step TEXT")
+        newer.execute("UPDATE compat SET version = ?, readable_by = ?, writable_by = ?", (SCHEMA_VERSION + 1, SCHEMA_VERSION, SCHEMA_VERSION + 1))
+        newer.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+        newer.execute("COMMIT")
+    for k in range(1, 4):
+        clock.t += 10
+        d.on_record(DEVICE, spasm_record(k, 100_000 + k * 7000), clock.t)
+        d._tick()
+    faults = [(n.kind, n.fault and n.fault.value) for n in d.notifications if n.fault is not None]
+    assert faults == [(NoticeKind.BAND_FAULT, "storage_failing")], faults
+    st = d.status()["store"]
+    assert st is not None and not st["damaged"], st
+    assert f"store schema version {SCHEMA_VERSION + 1}, newer than this spasmwatch's" in st["error"], st
+    assert "a newer spasmwatch migrated it while this daemon ran: restart the daemon" in st["error"], st
+    assert not store.reopen()
+    store.close()
+    with Store.open_readonly(path) as after:
+        assert after.count_events() == 0  # none written into the newer store; each is on the band
+
+
 def test_a_store_whose_header_goes_bad_while_open_is_found_damaged_not_full(tmp_path: Path) -> None:
     """Found by review: a bad sector over the file's first page after the open. The daemon's own
     connection goes on from what it holds, but each read on a connection of its own (the attach's

@@ -50,7 +50,7 @@ from spasmwatch.report.text import unmonitored
 from spasmwatch.errors import InputError
 from spasmwatch.io.rawfile import DatingPoint, RawDating, RawHeader, RawReader, RawWriter
 from spasmwatch.store import Store, StoreError, StoreMissing
-from spasmwatch.store._db import recover_hint, store_command
+from spasmwatch.store._db import StoreNewer, recover_hint, store_command
 from spasmwatch.store.rows import STATUS_FIELDS, AlertRow, BootMarks, DeviceRow, Linked, LogLife, Replaced
 from spasmwatch.transport import Link
 from swcore import consts as C
@@ -292,7 +292,9 @@ class Daemon:
         """A call found the open store's file damaged: nothing more is written into it (each write
         could spread the damage; the family is told nothing is saved to it), as if it had not
         opened (``Store.shut``): said, each band told, tried again every ``store_retry_s`` (a try
-        reads it through first and refuses it while it is damaged)."""
+        reads it through first and refuses it while it is damaged). So too a store a newer spasmwatch
+        migrated under this daemon to a version it may not write (``StoreNewer``; its try is refused
+        by the marker before any page is read)."""
         self.store.shut(e)
         self._store_shut_t = self.clock.wall()
         self._store_shut()
@@ -1139,10 +1141,12 @@ class Daemon:
     def _store_failed(self, device: str, e: StoreError) -> None:
         """The live analysis and the alarms go on without the store: the band keeps every event in
         its flash, and the next connection's backfill asks again for what is missing. The family
-        is told once (``storage_failing``; ``store_damaged`` when the file itself is damaged)."""
+        is told once (``storage_failing``; ``store_damaged`` when the file itself is damaged). A
+        damaged store, or one a newer spasmwatch migrated under this daemon to a version it may not
+        write (``StoreNewer``: as a restart would find it), is shut (``_shut_damaged``)."""
         failing = device in self._store_failing
         self._store_failing[device] = self.clock.wall()  # first: telling the family writes to the store too
-        if e.damaged and self.store.open_error is None:
+        if (e.damaged or isinstance(e, StoreNewer)) and self.store.open_error is None:
             self._shut_damaged(e)  # (each band told under its name: nothing more below)
         # (a band's device is known from its info as it connects, before its attach reads the store)
         told = any(b.store_alert is not None and device in (b.device, b.info and b.info.device) for b in self.bands)

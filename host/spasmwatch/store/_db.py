@@ -58,6 +58,11 @@ class StoreError(SpasmwatchError):
         self.damaged = damaged
 
 
+class StoreNewer(StoreError):
+    """A store of a newer schema whose marker forbids this version what it asked (``_check_newer``):
+    a running daemon that meets one at a write shuts it, as a store it could not open."""
+
+
 def make_folder(path: Path) -> None:
     """The folder of the store file ``path``, created as needed (0700: private.py); StoreError
     naming it if it cannot be."""
@@ -276,21 +281,23 @@ def mark(conn: sqlite3.Connection, version: int) -> None:
         )
 
 
-def _check_newer(conn: sqlite3.Connection, path: Path, version: int, writes: bool) -> None:
-    """StoreError for a store of a newer schema (``version``) than this one whose marker says this
-    version may not read it, or (``writes``) may not write it: both versions named, and the way out."""
+def _check_newer(conn: sqlite3.Connection, path: Path, version: int, writes: bool, meanwhile: bool = False) -> None:
+    """StoreNewer for a store of a newer schema (``version``) than this one whose marker says this
+    version may not read it, or (``writes``) may not write it: both versions named, and the way out:
+    ``meanwhile`` (migrated since this process opened it: ``check_writable``), a newer spasmwatch is
+    installed already, and the daemon is to be restarted, not spasmwatch upgraded."""
     marker = read_marker(conn, version)
     newer = f"{path}: store schema version {version}, newer than this spasmwatch's (schema version {SCHEMA_VERSION})"
+    restart = ("a newer spasmwatch migrated it while this daemon ran: restart the daemon (its service, or 'spasmwatch run') "
+               "to run the newer one on it (nothing more was written)")  # fmt: skip
     if marker.readable_by > SCHEMA_VERSION:
-        raise StoreError(
-            f"{newer}, which cannot read it: a spasmwatch of schema version {marker.readable_by} or later reads it; "
-            "upgrade spasmwatch (the store was left untouched)"
-        )
+        way = restart if meanwhile else "upgrade spasmwatch (the store was left untouched)"
+        raise StoreNewer(f"{newer}, which cannot read it: a spasmwatch of schema version {marker.readable_by} or later reads it; {way}")
     if writes and marker.writable_by > SCHEMA_VERSION:
-        raise StoreError(
+        way = restart if meanwhile else "upgrade spasmwatch to run the daemon on it (the store was left untouched)"
+        raise StoreNewer(
             f"{newer}, which reads it ('spasmwatch events', 'clusters', 'summary', 'report', 'export') but may not write it: "
-            f"a spasmwatch of schema version {marker.writable_by} or later writes it; upgrade spasmwatch to run the daemon "
-            "on it (the store was left untouched)"
+            f"a spasmwatch of schema version {marker.writable_by} or later writes it; {way}"
         )
 
 
@@ -301,7 +308,7 @@ def check_writable(conn: sqlite3.Connection, path: Path) -> None:
     marker's (18 us) only in a newer store."""
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if version > SCHEMA_VERSION:
-        _check_newer(conn, path, version, writes=True)
+        _check_newer(conn, path, version, writes=True, meanwhile=True)
 
 
 def store_id(conn: sqlite3.Connection) -> str | None:
