@@ -460,18 +460,18 @@ def test_a_daemon_started_on_a_damaged_store_alarms_tells_the_family_and_leaves_
     assert len(errors) == 1 and errors[0].startswith("the store cannot be opened"), errors
 
 
-def _unopenable(path: Path) -> tuple[Callable[[], None], Callable[[], None]]:
-    """What makes the store at ``path`` one this account cannot open, and what makes it openable
-    again: no permission on the file; for root, who opens it all the same, a schema version newer
-    than this spasmwatch's (a downgrade: upgrading opens it)."""
+def _unopenable(path: Path) -> tuple[Callable[[], None], Callable[[], None], BandFault]:
+    """What makes the store at ``path`` one this account cannot open, what makes it openable again,
+    and the fault each band is told: no permission on the file; for root, who opens it all the same,
+    a schema version newer than this spasmwatch's (a downgrade: upgrading opens it; its own fault)."""
     if os.geteuid() != 0:
-        return lambda: path.chmod(0), lambda: path.chmod(0o600)
+        return lambda: path.chmod(0), lambda: path.chmod(0o600), BandFault.STORAGE_FAILING
 
     def version(v: int) -> None:
         with contextlib.closing(sqlite3.connect(path)) as c:
             c.execute(f"PRAGMA user_version = {v}")
 
-    return lambda: version(SCHEMA_VERSION + 1), lambda: version(SCHEMA_VERSION)
+    return lambda: version(SCHEMA_VERSION + 1), lambda: version(SCHEMA_VERSION), BandFault.STORE_NEWER
 
 
 @pytest.mark.parametrize("why", ["unopenable", "unmounted"])
@@ -486,8 +486,9 @@ def test_a_store_that_opens_late_gets_every_event_the_band_logged_while_it_was_s
     monkeypatch.setattr(K, "STORAGE_OK_S", 8.0)  # band seconds (the daemon's clock runs at 4x)
     path = tmp_path / "usb" / "spasmwatch.db"
     Store.may_fail(path, KnownStores.default()).close()  # (the daemon's: opened, and so known)
+    fault = BandFault.STORAGE_FAILING
     if why == "unopenable":
-        shut, openable = _unopenable(path)
+        shut, openable, fault = _unopenable(path)
         shut()
     else:
         openable = unmount(path)
@@ -497,16 +498,16 @@ def test_a_store_that_opens_late_gets_every_event_the_band_logged_while_it_was_s
             d = r.daemon
             assert d is not None and r.store.open_error is not None and not r.store.open_error.damaged
             [told] = r.notices(NoticeKind.BAND_FAULT)
-            assert told.fault is BandFault.STORAGE_FAILING and told.device == "band0", told
+            assert told.fault is fault and told.device == "band0", told
             await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 90, "the alarm with the store shut")
             assert why != "unmounted" or not path.parent.exists()  # nothing made beneath the mount point
             openable()
             await r.wait_for(lambda: r.store.open_error is None, 30, "the store opened")
             assert d.status()["store"] is None
             await r.wait_for(lambda: r.notices(NoticeKind.BAND_CLEARED), 60, "writes working again")
-            assert [n.fault for n in r.notices(NoticeKind.BAND_CLEARED)] == [BandFault.STORAGE_FAILING]
+            assert [n.fault for n in r.notices(NoticeKind.BAND_CLEARED)] == [fault]
             await _all_stored_one_cluster_one_alarm(r, "the events logged while shut")
-            assert "storage_failing" not in d.status()["bands"][0]["faults"]
+            assert fault.value not in d.status()["bands"][0]["faults"]
 
     asyncio.run(main())
 

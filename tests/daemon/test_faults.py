@@ -1077,6 +1077,14 @@ def _shut_words(why: str) -> str:
     return {"newer": "upgrade spasmwatch", "another disk": "a different spasmwatch store is at"}.get(why, "is its disk mounted?")
 
 
+def _shut_fault(why: str) -> tuple[str, str]:
+    """The fault each band is told for ``_shut_out``'s ``why``, and its push's title: a newer store's is its own
+    (not "is the disk full?": a newer spasmwatch changed the file)."""
+    if why == "newer":
+        return "store_newer", "The events file needs a newer spasmwatch (crib)"
+    return "storage_failing", "Cannot save the band's events (crib)"
+
+
 SHUT_OUT = ["newer", "unmounted", "mount point", "another disk"]
 
 
@@ -1093,15 +1101,16 @@ def test_a_store_that_opens_late_carries_on_the_open_alarm_of_a_band_that_stays_
         _alarmed(store, clock)  # kill -9
     opens = _shut_out(path, why)
     before = disk_files(path.parent) if path.parent.exists() else {}
+    fault, title = _shut_fault(why)
     with Store.may_fail(path, KnownStores.default()) as store:
         d = _absent_band(tmp_path, store, alert_settings=AlertSettings(escalate_after_s=1.0), store_retry_s=0.3)
 
         async def main() -> None:
             await d.start()
             try:
-                assert [(n.kind, n.title) for n in d.notifications] == [(NoticeKind.BAND_FAULT, "Cannot save the band's events (crib)")]
+                assert [(n.kind, n.title) for n in d.notifications] == [(NoticeKind.BAND_FAULT, title)]
                 st = d.status()
-                assert st["bands"][0]["faults"] == ["storage_failing"] and st["store"]["retry_s"] == 0.3
+                assert st["bands"][0]["faults"] == [fault] and st["store"]["retry_s"] == 0.3
                 assert _shut_words(why) in st["store"]["error"], st["store"]
                 await asyncio.sleep(1.0)  # tried again, three times
                 _nothing_made(path, why, before)
@@ -1112,10 +1121,10 @@ def test_a_store_that_opens_late_carries_on_the_open_alarm_of_a_band_that_stays_
 
         asyncio.run(asyncio.wait_for(main(), 20))
         kinds = [(n.kind, n.fault and n.fault.value) for n in d.notifications]
-        assert (NoticeKind.BAND_CLEARED, "storage_failing") in kinds, kinds
+        assert (NoticeKind.BAND_CLEARED, fault) in kinds, kinds
         assert (NoticeKind.CLUSTER_ESCALATED, None) in kinds and (NoticeKind.CLUSTER_ALARM, None) not in kinds, kinds
         band = d.status()["bands"][0]
-        assert band["device"] == DEVICE and band["alert_state"] == "ESCALATED" and "storage_failing" not in band["faults"], band
+        assert band["device"] == DEVICE and band["alert_state"] == "ESCALATED" and fault not in band["faults"], band
         assert d.status()["store"] is None
 
 
@@ -1158,8 +1167,8 @@ def test_a_band_connected_while_the_store_was_shut_gets_the_alarm_of_the_run_bef
         assert cluster.count == 5, cluster
         kinds = [(n.kind, n.fault and n.fault.value) for n in d.notifications]
         # No alarm again; the cluster ends (its last spasm 130 s before the backfill's end), told to all.
-        assert kinds == [(NoticeKind.BAND_FAULT, "storage_failing"), (NoticeKind.BAND_CLEARED, "storage_failing"),
-                         (NoticeKind.CLUSTER_CLOSED, None)], kinds  # fmt: skip
+        fault = _shut_fault(why)[0]
+        assert kinds == [(NoticeKind.BAND_FAULT, fault), (NoticeKind.BAND_CLEARED, fault), (NoticeKind.CLUSTER_CLOSED, None)], kinds
 
 
 def test_a_band_that_connects_as_the_store_opens_has_the_store_fault_cleared(tmp_path: Path) -> None:
@@ -1183,9 +1192,9 @@ def test_a_band_that_connects_as_the_store_opens_has_the_store_fault_cleared(tmp
         d.on_record(DEVICE, _epoch(1, worn=1), clock.t)  # writes work
         d._tick()
         assert d._unhealthy() is None
-        assert "storage_failing" not in d.status()["bands"][0]["faults"], d.status()["bands"][0]
+        assert "store_newer" not in d.status()["bands"][0]["faults"], d.status()["bands"][0]
         kinds = [(n.kind, n.fault and n.fault.value) for n in d.notifications]
-        assert kinds == [(NoticeKind.BAND_FAULT, "storage_failing"), (NoticeKind.BAND_CLEARED, "storage_failing")], kinds
+        assert kinds == [(NoticeKind.BAND_FAULT, "store_newer"), (NoticeKind.BAND_CLEARED, "store_newer")], kinds
 
 
 def test_a_store_shut_again_for_damage_while_its_try_was_coming_back_stays_shut(tmp_path: Path) -> None:
@@ -1220,8 +1229,8 @@ def test_a_store_shut_again_for_damage_while_its_try_was_coming_back_stays_shut(
             return [(n.kind, n.fault and n.fault.value) for n in d.notifications]
 
     kinds = asyncio.run(run())
-    assert (NoticeKind.BAND_CLEARED, "storage_failing") not in kinds, kinds
-    assert kinds[0] == (NoticeKind.BAND_FAULT, "storage_failing"), kinds
+    assert (NoticeKind.BAND_CLEARED, "store_newer") not in kinds, kinds
+    assert kinds[0] == (NoticeKind.BAND_FAULT, "store_newer"), kinds
 
 
 def test_a_store_found_damaged_at_a_call_is_written_no_more_and_its_fault_stays(tmp_path: Path) -> None:
@@ -1272,7 +1281,8 @@ def test_a_store_a_newer_version_migrated_under_the_daemon_is_shut_saying_to_res
     done: the daemon went on as if the disk were full until someone restarted it. Now the store is
     shut as one the daemon could not open (as a restart of this version would find it): the page's
     and the log's error says a newer spasmwatch migrated it and to restart the daemon, each band is
-    told once, alarms go on, the events stay on the band, and the try again refuses it still."""
+    told once (``store_newer``: not a full disk), alarms go on, the events stay on the band, and the
+    try again refuses it still."""
     clock = Clock(time.time())
     path = tmp_path / "spasmwatch.db"
     with Store(path) as store:
@@ -1290,8 +1300,9 @@ def test_a_store_a_newer_version_migrated_under_the_daemon_is_shut_saying_to_res
         clock.t += 10
         d.on_record(DEVICE, spasm_record(k, 100_000 + k * 7000), clock.t)
         d._tick()
-    faults = [(n.kind, n.fault and n.fault.value) for n in d.notifications if n.fault is not None]
-    assert faults == [(NoticeKind.BAND_FAULT, "storage_failing")], faults
+    faults = [(n.kind, n.fault and n.fault.value, n.text) for n in d.notifications if n.fault is not None]
+    assert [f[:2] for f in faults] == [(NoticeKind.BAND_FAULT, "store_newer")], faults
+    assert "changed by a newer version of spasmwatch" in faults[0][2] and "disk" not in faults[0][2], faults
     st = d.status()["store"]
     assert st is not None and not st["damaged"], st
     assert f"store schema version {SCHEMA_VERSION + 1}, newer than this spasmwatch's" in st["error"], st

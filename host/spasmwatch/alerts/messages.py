@@ -119,6 +119,11 @@ EN: dict[str, str] = {
     "fault.store_damaged.text": "The file where this computer saves the band's events is damaged: nothing is saved "
     "to it. Alarms still work and the band keeps its events. To repair it, on this computer: stop spasmwatch, run "
     "{command} (it says how to stop spasmwatch if it still runs), then start spasmwatch again.",
+    "fault.store_newer.title": "The events file needs a newer spasmwatch",
+    # not the disk: a newer version changed the file (docs/store.md "Schema versions")
+    "fault.store_newer.text": "The file where this computer saves the band's events was changed by a newer version of "
+    "spasmwatch, which this one may not write: nothing is saved to it. Alarms still work and the band keeps its events. "
+    "If spasmwatch was just upgraded, restart it; if it was put back to an older version, upgrade it again.",
     "fault.band_log_failing.title": "Band cannot save events",
     "fault.band_log_failing.text": "The band could not save a movement it detected to its memory, and such movements "
     "are not sent here either: spasms may be missed. Restart the band; if this comes back, flash it again "
@@ -141,6 +146,8 @@ EN: dict[str, str] = {
     "cleared.storage_failing.text": "This computer saves the band's events again.",
     "cleared.store_damaged.title": "Saving events again",
     "cleared.store_damaged.text": "This computer can open its events file again and saves the band's events.",
+    "cleared.store_newer.title": "Saving events again",
+    "cleared.store_newer.text": "This computer can open its events file again and saves the band's events.",
     "cleared.band_log_failing.title": "Band saves events again",
     "cleared.band_log_failing.text": "The band saves its events again (it was restarted).",
     # the daily summary
@@ -226,6 +233,7 @@ EN: dict[str, str] = {
     "page.fault.sensor_error": "Sensor error",
     "page.fault.storage_failing": "Cannot save events (disk full or unplugged?)",
     "page.fault.store_damaged": "Events file damaged: stop spasmwatch, run {command}",
+    "page.fault.store_newer": "Events file from a newer spasmwatch: restart spasmwatch, or upgrade it",
     "page.fault.band_log_failing": "Band cannot save events",
     "page.state.connected": "Connected",
     "page.state.silent": "Connected, silent",

@@ -60,6 +60,7 @@ class BandFault(Enum):
     SENSOR_ERROR = "sensor_error"
     STORAGE_FAILING = "storage_failing"  # this computer's store refuses writes (disk full), or cannot be opened
     STORE_DAMAGED = "store_damaged"  # the store file itself is damaged: 'spasmwatch store recover', the daemon stopped
+    STORE_NEWER = "store_newer"  # a newer spasmwatch changed the store so that this one may not write it: restart or upgrade
     BAND_LOG_FAILING = "band_log_failing"  # the band's flash refused an event (it is lost, live too)
 
     @property
@@ -70,7 +71,7 @@ class BandFault(Enum):
     def source(self) -> str:
         """Who saw it, for the log: a disconnect (no data, link down) and a failing store are
         this computer's findings, the rest the band's status flags."""
-        mine = (BandFault.DISCONNECTED, BandFault.STORAGE_FAILING, BandFault.STORE_DAMAGED)
+        mine = (BandFault.DISCONNECTED, BandFault.STORAGE_FAILING, BandFault.STORE_DAMAGED, BandFault.STORE_NEWER)
         return "the daemon detected it" if self in mine else "band reported it"
 
 

@@ -1900,10 +1900,12 @@ def _moved_words(moved: Sequence[Replaced], *between: str) -> tuple[object, ...]
 
 
 # The faults a store that fails raises: its file damaged (the way out is a recovery) or not.
-STORE_FAULTS = (BandFault.STORAGE_FAILING, BandFault.STORE_DAMAGED)
+STORE_FAULTS = (BandFault.STORAGE_FAILING, BandFault.STORE_DAMAGED, BandFault.STORE_NEWER)
 
 
 def _store_fault(e: StoreError) -> BandFault:
+    if isinstance(e, StoreNewer):  # not the disk: a newer spasmwatch changed the file (docs/store.md "Schema versions")
+        return BandFault.STORE_NEWER
     return BandFault.STORE_DAMAGED if e.damaged else BandFault.STORAGE_FAILING
 
 

@@ -84,6 +84,11 @@ CATALOG: dict[str, str] = {
     "Es wird nichts darin gespeichert. Alarme funktionieren weiter, und der Brustgurt behält seine Ereignisse. Zur Reparatur "
     "auf diesem Computer: spasmwatch beenden, {command} ausführen (es sagt, wie spasmwatch zu beenden ist, "
     "falls es noch läuft), dann spasmwatch wieder starten.",
+    "fault.store_newer.title": "Die Ereignisdatei braucht ein neueres spasmwatch",
+    "fault.store_newer.text": "Die Datei, in der dieser Computer die Ereignisse des Brustgurts speichert, wurde von einer neueren Version von "
+    "spasmwatch geändert, die diese nicht schreiben darf: es wird nichts darin gespeichert. Alarme funktionieren weiter, "
+    "und der Brustgurt behält seine Ereignisse. Wurde spasmwatch gerade aktualisiert, starten Sie es neu; wurde es auf "
+    "eine ältere Version zurückgesetzt, aktualisieren Sie es wieder.",
     "fault.band_log_failing.title": "Brustgurt kann nicht speichern",
     "fault.band_log_failing.text": "Der Brustgurt konnte eine erkannte Bewegung nicht speichern, und solche Bewegungen "
     "kommen auch hier nicht an: Spasmen können übersehen werden. Starten Sie den Brustgurt neu; kommt das wieder, "
@@ -106,6 +111,8 @@ CATALOG: dict[str, str] = {
     "cleared.storage_failing.text": "Dieser Computer speichert die Ereignisse des Brustgurts wieder.",
     "cleared.store_damaged.title": "Ereignisse werden wieder gespeichert",
     "cleared.store_damaged.text": "Dieser Computer kann seine Ereignisdatei wieder öffnen und speichert die Ereignisse des Brustgurts.",
+    "cleared.store_newer.title": "Ereignisse werden wieder gespeichert",
+    "cleared.store_newer.text": "Dieser Computer kann seine Ereignisdatei wieder öffnen und speichert die Ereignisse des Brustgurts.",
     "cleared.band_log_failing.title": "Brustgurt speichert wieder",
     "cleared.band_log_failing.text": "Der Brustgurt speichert seine Ereignisse wieder (er wurde neu gestartet).",
     "summary.title": "Tagesübersicht: {clusters} in 24 h",
@@ -184,6 +191,7 @@ CATALOG: dict[str, str] = {
     "page.fault.sensor_error": "Sensorfehler",
     "page.fault.storage_failing": "Ereignisse werden nicht gespeichert (Festplatte voll oder getrennt?)",
     "page.fault.store_damaged": "Ereignisdatei beschädigt: spasmwatch beenden, {command} ausführen",
+    "page.fault.store_newer": "Ereignisdatei von einem neueren spasmwatch: spasmwatch neu starten oder aktualisieren",
     "page.fault.band_log_failing": "Brustgurt kann Ereignisse nicht speichern",
     "page.state.connected": "Verbunden",
     "page.state.silent": "Verbunden, sendet nichts",

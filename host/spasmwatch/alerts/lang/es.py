@@ -80,6 +80,10 @@ CATALOG: dict[str, str] = {
     "nada en él. Las alarmas siguen funcionando y la banda conserva sus eventos. Para repararlo, en este ordenador: "
     "detenga spasmwatch, ejecute {command} (indica cómo detener spasmwatch si sigue en marcha) y "
     "vuelva a iniciar spasmwatch.",
+    "fault.store_newer.title": "El archivo de eventos necesita un spasmwatch más reciente",
+    "fault.store_newer.text": "El archivo donde este ordenador guarda los eventos de la banda fue modificado por una versión más reciente de "
+    "spasmwatch, que esta no puede escribir: no se guarda nada en él. Las alarmas siguen funcionando y la banda conserva "
+    "sus eventos. Si spasmwatch se acaba de actualizar, reinícielo; si se volvió a una versión anterior, actualícelo de nuevo.",
     "fault.band_log_failing.title": "La banda no puede guardar eventos",
     "fault.band_log_failing.text": "La banda no pudo guardar en su memoria un movimiento que detectó, y esos "
     "movimientos tampoco llegan aquí: pueden pasar espasmos sin detectar. Reinicie la banda; si vuelve a ocurrir, "
@@ -102,6 +106,8 @@ CATALOG: dict[str, str] = {
     "cleared.storage_failing.text": "Este ordenador vuelve a guardar los eventos de la banda.",
     "cleared.store_damaged.title": "Eventos guardados de nuevo",
     "cleared.store_damaged.text": "Este ordenador puede abrir de nuevo su archivo de eventos y guarda los de la banda.",
+    "cleared.store_newer.title": "Eventos guardados de nuevo",
+    "cleared.store_newer.text": "Este ordenador puede abrir de nuevo su archivo de eventos y guarda los de la banda.",
     "cleared.band_log_failing.title": "La banda vuelve a guardar",
     "cleared.band_log_failing.text": "La banda vuelve a guardar sus eventos (se reinició).",
     "summary.title": "Resumen diario: {clusters} en 24 h",
@@ -180,6 +186,7 @@ CATALOG: dict[str, str] = {
     "page.fault.sensor_error": "Error del sensor",
     "page.fault.storage_failing": "No se pueden guardar los eventos (¿disco lleno o desconectado?)",
     "page.fault.store_damaged": "Archivo de eventos dañado: detenga spasmwatch, ejecute {command}",
+    "page.fault.store_newer": "Archivo de eventos de un spasmwatch más reciente: reinicie spasmwatch o actualícelo",
     "page.fault.band_log_failing": "La banda no puede guardar eventos",
     "page.state.connected": "Conectada",
     "page.state.silent": "Conectada, sin datos",

@@ -83,6 +83,11 @@ CATALOG: dict[str, str] = {
     "rien n'y est enregistré. Les alarmes fonctionnent toujours et la ceinture garde ses événements. Pour le réparer, "
     "sur cet ordinateur : arrêtez spasmwatch, lancez {command} (il indique comment arrêter spasmwatch "
     "s'il tourne encore), puis redémarrez spasmwatch.",
+    "fault.store_newer.title": "Le fichier des événements demande un spasmwatch plus récent",
+    "fault.store_newer.text": "Le fichier où cet ordinateur enregistre les événements de la ceinture a été modifié par une version plus récente de "
+    "spasmwatch, que celle-ci ne peut pas écrire : rien n'y est enregistré. Les alarmes fonctionnent toujours et la ceinture "
+    "garde ses événements. Si spasmwatch vient d'être mis à jour, redémarrez-le ; s'il a été remis à une version plus "
+    "ancienne, mettez-le à jour de nouveau.",
     "fault.band_log_failing.title": "La ceinture ne peut pas enregistrer",
     "fault.band_log_failing.text": "La ceinture n'a pas pu enregistrer dans sa mémoire un mouvement détecté, et ces "
     "mouvements ne sont pas non plus envoyés ici : des spasmes peuvent être manqués. Redémarrez la ceinture ; si "
@@ -105,6 +110,8 @@ CATALOG: dict[str, str] = {
     "cleared.storage_failing.text": "Cet ordinateur enregistre de nouveau les événements de la ceinture.",
     "cleared.store_damaged.title": "Événements de nouveau enregistrés",
     "cleared.store_damaged.text": "Cet ordinateur peut de nouveau ouvrir son fichier des événements et enregistre ceux de la ceinture.",
+    "cleared.store_newer.title": "Événements de nouveau enregistrés",
+    "cleared.store_newer.text": "Cet ordinateur peut de nouveau ouvrir son fichier des événements et enregistre ceux de la ceinture.",
     "cleared.band_log_failing.title": "La ceinture enregistre de nouveau",
     "cleared.band_log_failing.text": "La ceinture enregistre de nouveau ses événements (elle a été redémarrée).",
     "summary.title": "Résumé du jour : {clusters} en 24 h",
@@ -184,6 +191,7 @@ CATALOG: dict[str, str] = {
     "page.fault.sensor_error": "Erreur du capteur",
     "page.fault.storage_failing": "Impossible d'enregistrer les événements (disque plein ou débranché ?)",
     "page.fault.store_damaged": "Fichier des événements endommagé : arrêtez spasmwatch, lancez {command}",
+    "page.fault.store_newer": "Fichier des événements d'un spasmwatch plus récent : redémarrez spasmwatch, ou mettez-le à jour",
     "page.fault.band_log_failing": "La ceinture ne peut pas enregistrer les événements",
     "page.state.connected": "Connectée",
     "page.state.silent": "Connectée, muette",

@@ -49,6 +49,7 @@
     safe_mode: t("fault.safe_mode"),
     sensor_error: t("fault.sensor_error"),
     storage_failing: t("fault.storage_failing"),
+    store_newer: t("fault.store_newer"),
     band_log_failing: t("fault.band_log_failing"),
   };
   // The daemon's own words, sent as a key and its values next to its English text (docs/web.md
