@@ -2736,6 +2736,28 @@ def test_an_alarm_event_acknowledged_while_the_broker_was_unreachable_is_not_sen
         assert store.outgoing("mqtt") == []
 
 
+def test_an_errand_cancelled_before_it_ran_closes_its_work(tmp_path: Path) -> None:
+    """A stop right after a start cancels the start's errands unstarted (the MQTT scan,
+    _unheard_away): their coroutines were left to warn "coroutine ... was never awaited" at
+    garbage collection. Old code: the work's frame still there (never run, never closed)."""
+
+    async def main() -> None:
+        with Store(tmp_path / "db.sqlite") as store:
+            d = _absent_band(tmp_path, store, clock=Clock(time.time()))
+            await d.start()
+            try:
+                work = asyncio.sleep(0)
+                d._errand(work, "an errand")
+                for task in list(d._errands):
+                    task.cancel()
+                await asyncio.sleep(0.05)
+                assert work.cr_frame is None
+            finally:
+                await d.stop()
+
+    asyncio.run(asyncio.wait_for(main(), 20))
+
+
 def test_an_alarm_event_held_while_the_broker_was_unreachable_is_not_sent_once_acknowledged_when_it_is_back(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -755,6 +755,9 @@ class Daemon:
         task = asyncio.create_task(run(), name=name)
         self._errands.add(task)
         task.add_done_callback(self._errands.discard)
+        # A stop before the errand ran cancels it unstarted: ``work`` is then closed, not left to warn
+        # "coroutine ... was never awaited" (closing a finished one does nothing).
+        task.add_done_callback(lambda _: work.close())
 
     def _resend_kept(self) -> None:
         """The pushes a receiver has not acknowledged, kept (earlier runs' too), sent again when
