@@ -360,3 +360,25 @@ def run_then_close(main: Callable[[], Coroutine[Any, Any, None]], *close: Callab
     finally:
         for c in close:
             c()
+
+
+class SynHole:
+    """A TCP port on 127.0.0.1 whose connects never complete (a broker's host gone, its SYNs
+    dropped by a router): a listener that never accepts, its backlog filled by a connection of its
+    own, so the kernel drops every further SYN and a blocking ``connect`` waits for its timeout.
+    ``close`` frees the port."""
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0), backlog=0)
+        self.port: int = self._server.getsockname()[1]
+        self._filler = socket.create_connection(("127.0.0.1", self.port), timeout=5)  # the backlog's one place
+
+    def connecting(self) -> int:
+        """Sockets of this process in SYN_SENT to the port now (/proc/net/tcp, state 02)."""
+        port = f"{self.port:04X}"
+        with open("/proc/net/tcp") as f:
+            return sum(1 for line in f.readlines()[1:] if line.split()[2].endswith(f":{port}") and line.split()[3] == "02")
+
+    def close(self) -> None:
+        self._filler.close()
+        self._server.close()

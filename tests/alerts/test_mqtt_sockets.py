@@ -22,7 +22,7 @@ from pathlib import Path
 import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from servers import BlackHole, run_then_close
+from servers import BlackHole, SynHole, run_then_close
 
 from spasmwatch.alerts.channels import ChannelError, MqttChannel, MqttSettings
 from spasmwatch.alerts.channels.base import Channel
@@ -120,5 +120,26 @@ def test_a_stop_during_a_stalled_tls_handshake_does_not_wait_it_out(kind: str) -
         # A second less than the handshake's timeout from the accept: on the old code the close
         # could not end before the handshake gave up.
         await asyncio.wait_for(ch.close(), accepted + HANDSHAKE_TIMEOUT_S - 1.0 - time.monotonic())
+
+    run_then_close(main, hole.close, timeout_s=60)
+
+
+def test_a_stop_during_a_tcp_connect_that_never_completes_does_not_wait_it_out() -> None:
+    """A send to a broker whose host never answers the TCP connect (its SYNs dropped: the broker's
+    machine off, behind a router), then the channel's stop: done before paho's connect timeout
+    would have ended the connect, counted from when it was seen under way. Old code: the close
+    joined paho's thread, blocked in ``socket.create_connection`` for that timeout (5 s): a
+    daemon's stop or a reload that retired the channel waited it out whenever the broker was away."""
+    hole = SynHole()
+    ch = MqttChannel(MqttSettings(port=hole.port, timeout_s=60))
+
+    async def main() -> None:
+        sending = asyncio.create_task(ch.send(notice()))
+        while hole.connecting() == 0:
+            await asyncio.sleep(0.01)
+        seen = time.monotonic()  # (a little after the connect began)
+        sending.cancel()
+        await asyncio.gather(sending, return_exceptions=True)
+        await asyncio.wait_for(ch.close(), seen + HANDSHAKE_TIMEOUT_S - 1.0 - time.monotonic())
 
     run_then_close(main, hole.close, timeout_s=60)

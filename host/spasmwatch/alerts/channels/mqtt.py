@@ -56,7 +56,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Coroutine, Sequence
+from collections.abc import Callable, Collection, Coroutine, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -397,42 +397,74 @@ def alert_state(n: Notification) -> dict[str, Any]:
 
 
 class _Client(paho.Client):
-    """paho's client, whose ``shut`` ends it for good: its TLS handshake cut short, its thread
-    joined, its sockets closed.
+    """paho's client, whose ``shut`` ends it for good: its TCP connect or TLS handshake cut short,
+    its thread joined, its sockets closed.
 
-    paho's thread blocks in a TLS handshake for its connect timeout (5 s: ``do_handshake`` on a
-    blocking socket, which nothing wakes), and ``loop_stop`` joins it: a stop during a handshake a
-    broker never answered took 5 s. So the socket under handshake has a second descriptor here
-    (``dup``) that ``shut`` shuts down: the handshake fails at once. It is closed as soon as the
-    handshake ends (an open duplicate would keep the connection up after paho closes its own).
+    paho's thread blocks in a TCP connect and in a TLS handshake for its connect timeout (5 s: on
+    a blocking socket, which nothing wakes), and ``loop_stop`` joins it: a stop while a broker's
+    host never answered the connect (its machine off, its SYNs dropped), or while a broker never
+    answered the handshake, took 5 s. So the socket being set up has a second descriptor here
+    (``dup``) that ``shut`` shuts down: the connect or handshake fails at once. It is closed as
+    soon as that step ends (an open duplicate would keep the connection up after paho closes its
+    own, and ``shut`` never touches a descriptor number another socket may have taken since).
     And paho closes its sockets (the broker's, the pair that wakes its thread) only in
     ``__del__``, while a link's client is in a cycle through its callbacks: each client the channel
     was done with held 2 or 3 until the garbage collector ran (4 more at each broker restart).
-    Reads paho 2.x internals (``_ssl_wrap_socket``, ``_reset_sockets``: pyproject pins paho < 3)."""
+    Reads paho 2.x internals (``_create_socket_connection``, ``_get_proxy``, ``_ssl_wrap_socket``,
+    ``_reset_sockets``: pyproject pins paho < 3)."""
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self._shake_lock = threading.Lock()
-        self._shaking: socket.socket | None = None  # the socket under TLS handshake, duplicated
+        self._shaking: socket.socket | None = None  # the socket being connected or under TLS handshake, duplicated
         self._shut = False
 
-    def _ssl_wrap_socket(self, tcp_sock: socket.socket) -> ssl.SSLSocket:  # paho's thread
+    @contextlib.contextmanager
+    def _cuttable(self, sock: socket.socket) -> Iterator[None]:
+        """``sock``, in a step that blocks (a connect, a TLS handshake), shut down by ``shut``
+        meanwhile; closed and refused (ECONNABORTED) when ``shut`` came first."""
         with self._shake_lock:
             if self._shut:
-                tcp_sock.close()
+                sock.close()
                 raise OSError(errno.ECONNABORTED, "the MQTT channel stops")
-            self._shaking = tcp_sock.dup()
+            self._shaking = sock.dup()
         try:
-            return super()._ssl_wrap_socket(tcp_sock)
+            yield
         finally:
             with self._shake_lock:
                 shaking, self._shaking = self._shaking, None
             if shaking is not None:
                 shaking.close()
 
+    def _create_socket_connection(self) -> socket.socket:  # paho's thread
+        if self._get_proxy():  # its connect is the SOCKS library's
+            return super()._create_socket_connection()
+        # socket.create_connection's, with each address's connect cuttable
+        error: OSError = OSError(errno.EADDRNOTAVAIL, f"no address for {self._host}")
+        for family, kind, proto, _, address in socket.getaddrinfo(self._host, self._port, 0, socket.SOCK_STREAM):
+            sock = socket.socket(family, kind, proto)
+            try:
+                sock.settimeout(self._connect_timeout)
+                if self._bind_address or self._bind_port:
+                    sock.bind((self._bind_address, self._bind_port))
+                with self._cuttable(sock):
+                    sock.connect(address)
+                return sock
+            except OSError as e:
+                sock.close()
+                if self._shut:
+                    raise
+                error = e
+        raise error
+
+    def _ssl_wrap_socket(self, tcp_sock: socket.socket) -> ssl.SSLSocket:  # paho's thread
+        with self._cuttable(tcp_sock):
+            return super()._ssl_wrap_socket(tcp_sock)
+
     def shut(self) -> None:
-        """Stop paho's thread now (a TLS handshake under way fails) and close its sockets. Blocks:
-        the thread joined (up to paho's 1 s select), call it in MQTT's threads (``_off_loop``)."""
+        """Stop paho's thread now (a TCP connect or TLS handshake under way fails) and close its
+        sockets. Blocks: the thread joined (up to paho's 1 s select), call it in MQTT's threads
+        (``_off_loop``)."""
         with self._shake_lock:
             self._shut = True
             if self._shaking is not None:
