@@ -185,9 +185,11 @@ def internals(d: Daemon, server: HttpServer | None = None) -> dict[str, int]:
 def bounds(d: Daemon) -> dict[str, int]:
     from spasmwatch.alerts.channels import mqtt as mqtt_mod
     from spasmwatch.daemon import daemon as daemon_mod
+    from spasmwatch.transport import serial as serial_mod
 
     out = {
         "asyncio executor threads": min(32, (os.cpu_count() or 1) + 4),  # ThreadPoolExecutor's default
+        "serial port threads": serial_mod.PORT_THREADS * len(d.bands),
         "daemon.notifications": daemon_mod.NOTICES_KEPT,
         "engine._closed": d.engine.settings.keep_closed,
         "dispatcher.deliveries": d.dispatcher.deliveries.maxlen or 0,
@@ -210,10 +212,12 @@ def measure(cycles: int, d: Daemon, server: HttpServer | None = None) -> Point:
         if mod.startswith("spasmwatch"):
             ours[t.__qualname__] += 1
     fds, db = _fds(d.store.path)
-    # The default executor's threads (asyncio.to_thread: MQTT's waits) come and go up to its bound: counted apart.
+    # The default executor's threads (asyncio.to_thread: MQTT's waits) come and go up to its bound, and
+    # a USB band's port's (made at its link's connect, let go at its disconnect) up to theirs: counted apart.
     pool = sum(1 for t in threading.enumerate() if t.name.startswith("asyncio_"))
-    inner = {**internals(d, server), "asyncio executor threads": pool}
-    return Point(cycles, len(asyncio.all_tasks()), threading.active_count() - pool, fds, db, _rss_kb(), dict(ours), dict(counts), inner)
+    ports = sum(1 for t in threading.enumerate() if t.name.startswith("spasmwatch-serial "))
+    inner = {**internals(d, server), "asyncio executor threads": pool, "serial port threads": ports}
+    return Point(cycles, len(asyncio.all_tasks()), threading.active_count() - pool - ports, fds, db, _rss_kb(), dict(ours), dict(counts), inner)
 
 
 @dataclass

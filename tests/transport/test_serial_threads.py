@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -105,4 +106,41 @@ def test_bands_that_stop_reading_leave_the_threads_to_the_rest_of_the_daemon(tmp
         run(body(), 6 * STALL_S)
     finally:
         for fd in fds:
+            os.close(fd)
+
+
+def serial_threads(ports: list[str]) -> list[str]:
+    """Those of ``ports`` whose worker threads are alive now (other tests' ports left out)."""
+    alive = {t.name.removeprefix("spasmwatch-serial ").rsplit("_", 1)[0] for t in threading.enumerate()}
+    return [p for p in ports if p in alive]
+
+
+def test_a_port_no_link_uses_any_more_holds_no_thread() -> None:
+    """Bands on 8 ports connected and disconnected 3 times each (a reload that removed them, a
+    band moved to another port), then one band kept connected: only that port's threads are
+    alive, and they stay while its link is up. Old code: each port's pool was kept for the
+    process, 2-4 idle threads for every port name ever used (ptys and /dev/ttyACM numbers
+    too)."""
+    pairs = [os.openpty() for _ in range(9)]
+    names = [os.ttyname(slave) for _, slave in pairs]
+    kept = SerialLink(names[8])
+
+    async def body() -> None:
+        for _ in range(3):
+            for name in names[:8]:
+                link = SerialLink(name)
+                await link.connect(5)
+                await link.write(P.CONTROL_UUID, COMMAND)
+                await link.disconnect()
+        await kept.connect(5)
+        await until(lambda: serial_threads(names) == [names[8]], what=f"only {names[8]}'s threads (alive: {serial_threads(names)})")
+        await asyncio.sleep(3 * kept.poll_s)  # its reads go on, one after another, in its threads
+        assert serial_threads(names) == [names[8]]
+        await kept.disconnect()
+        await until(lambda: serial_threads(names) == [], what=f"no port's threads (alive: {serial_threads(names)})")
+
+    try:
+        run(body(), 60)
+    finally:
+        for fd in (fd for pair in pairs for fd in pair):
             os.close(fd)

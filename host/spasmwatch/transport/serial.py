@@ -92,17 +92,65 @@ WRITE_TIMEOUT_S = 2.0
 # summaries and reads the other bands: 6 writes blocked on bands that stopped reading their USB
 # held every thread for WRITE_TIMEOUT_S (docs/transport.md, "Threads:").
 PORT_THREADS = 4
-_PORT_POOLS: dict[str, ThreadPoolExecutor] = {}
 
 
-def _port_pool(target: str) -> ThreadPoolExecutor:
-    """The worker threads of port ``target`` (``PORT_THREADS``), made at its first use; kept: a
-    port's threads that wait in the kernel (an open of a hung device) are bounded by them, not
-    started again at each reconnect."""
-    pool = _PORT_POOLS.get(target)
-    if pool is None:
-        pool = _PORT_POOLS[target] = ThreadPoolExecutor(PORT_THREADS, thread_name_prefix=f"spasmwatch-serial {target}")
-    return pool
+class _PortThreads:
+    """The worker threads of one port (``PORT_THREADS``) and what holds them: its links between
+    ``connect`` and the end of ``disconnect`` (``links``), and the calls in them not yet returned
+    (``busy``: an open a link gave up on counts until it ends). Let go when neither is left: a
+    port no link uses any more (a band a reload removed, one moved to another port) keeps no
+    thread; kept while a call hangs in the kernel, so that those stay bounded by one port's
+    threads across reconnects."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.pool = ThreadPoolExecutor(PORT_THREADS, thread_name_prefix=f"spasmwatch-serial {target}")
+        self.links = 0
+        self.busy = 0
+
+
+_PORTS: dict[str, _PortThreads] = {}
+_PORTS_LOCK = threading.Lock()  # calls end in the worker threads
+
+
+def _port(target: str) -> _PortThreads:
+    """Port ``target``'s threads, made if it has none (under ``_PORTS_LOCK``)."""
+    port = _PORTS.get(target)
+    if port is None:
+        port = _PORTS[target] = _PortThreads(target)
+    return port
+
+
+def _let_go_if_idle(port: _PortThreads) -> None:
+    """Under ``_PORTS_LOCK``: its threads end once nothing holds them."""
+    if port.links == 0 and port.busy == 0 and _PORTS.get(port.target) is port:
+        del _PORTS[port.target]
+        port.pool.shutdown(wait=False)
+
+
+def _hold_port(target: str, held: bool) -> None:
+    """A link of ``target`` starts (``held``) or stops holding its threads."""
+    with _PORTS_LOCK:
+        port = _port(target)
+        port.links += 1 if held else -1
+        _let_go_if_idle(port)
+
+
+def _call_done(port: _PortThreads) -> None:
+    with _PORTS_LOCK:
+        port.busy -= 1
+        _let_go_if_idle(port)
+
+
+def _port_call(target: str, fn: Callable[..., T], *args: object) -> asyncio.Future[T]:
+    """``fn(*args)`` in port ``target``'s threads; counted until it returns (or is cancelled
+    before it started), not until its caller stops waiting."""
+    with _PORTS_LOCK:
+        port = _port(target)
+        port.busy += 1
+        call = port.pool.submit(fn, *args)
+    call.add_done_callback(lambda _: _call_done(port))
+    return asyncio.wrap_future(call)
 
 
 # Which BLE characteristic carries each record type (docs/protocol.md, GATT).
@@ -206,6 +254,7 @@ class SerialLink:
         self._status: bytes | None = None
         self._status_seen = asyncio.Event()
         self._closing = False
+        self._holding = False  # its port's threads (``_hold``)
         self.dropped = 0  # good frames whose record type is unknown (counted, not delivered)
 
     @property
@@ -217,12 +266,16 @@ class SerialLink:
         return MAX_RECORD + 3  # Link.mtu is an ATT MTU: payload = mtu - 3
 
     async def connect(self, timeout_s: float = 10.0) -> None:
+        self._hold(True)
         try:
             port = await self._open_within(timeout_s)
-        except asyncio.TimeoutError:
-            raise LinkTimeoutError(f"{self.address}: the port did not open within {timeout_s:g} s") from None
-        except (serial.SerialException, OSError, ValueError) as e:
-            raise open_error(self.address, e) from e
+        except BaseException as e:
+            self._hold(False)
+            if isinstance(e, asyncio.TimeoutError):  # (an OSError: first)
+                raise LinkTimeoutError(f"{self.address}: the port did not open within {timeout_s:g} s") from None
+            if isinstance(e, (serial.SerialException, OSError, ValueError)):
+                raise open_error(self.address, e) from e
+            raise
         self._port = _Port(port)
         self._closing = False
         self._reader = asyncio.create_task(self._receive(self._port))
@@ -264,7 +317,20 @@ class SerialLink:
         if not self.connected:
             raise DisconnectedError(f"{self.address}: not connected")
 
+    def _hold(self, held: bool) -> None:
+        """This link holds its port's threads from its ``connect`` until that fails or its
+        ``disconnect`` ends (``_PortThreads``)."""
+        if held != self._holding:
+            self._holding = held
+            _hold_port(self.address, held)
+
     async def disconnect(self) -> None:
+        try:
+            await self._disconnect()
+        finally:
+            self._hold(False)
+
+    async def _disconnect(self) -> None:
         self._closing = True
         if self._opening is not None:  # a connect() waiting for its open: the port is not to be kept
             self._opening.give_up()
@@ -286,7 +352,7 @@ class SerialLink:
 
     async def _in_thread(self, fn: Callable[..., T], *args: object) -> T:
         """``fn(*args)``, which blocks, in the port's own worker threads (``PORT_THREADS``)."""
-        return await asyncio.get_running_loop().run_in_executor(_port_pool(self.address), fn, *args)
+        return await _port_call(self.address, fn, *args)
 
     @property
     def _close_wait_s(self) -> float:
