@@ -44,8 +44,9 @@ def default_pool_size() -> int:
 
 
 class StalledDns:
-    """``socket.getaddrinfo`` that, for a name under ``stalled.test``, waits ``STALL_S`` (or until
-    ``release``) and fails as a resolver that got no answer (EAI_AGAIN). ``waiting``: lookups now."""
+    """``socket.getaddrinfo`` that, for a name under ``stalled.test`` (not with ``AI_NUMERICHOST``,
+    which asks no DNS server), waits ``STALL_S`` (or until ``release``) and fails as a resolver
+    that got no answer (EAI_AGAIN). ``waiting``: lookups now."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.waiting = 0
@@ -54,7 +55,8 @@ class StalledDns:
         real = socket.getaddrinfo
 
         def getaddrinfo(host: Any, *args: Any, **kw: Any) -> Any:
-            if not (isinstance(host, str) and host.endswith(STALLED)):
+            numeric = (args[4] if len(args) > 4 else kw.get("flags", 0)) & socket.AI_NUMERICHOST  # asks no DNS server
+            if numeric or not (isinstance(host, str) and host.endswith(STALLED)):
                 return real(host, *args, **kw)
             with self._lock:
                 self.waiting += 1

@@ -29,6 +29,7 @@ from spasmwatch.alerts.channels.base import Channel
 from spasmwatch.alerts.channels.ntfy import NtfyChannel, NtfySettings
 
 from .conftest import notice, start_broker, stop_broker
+from .test_http_dns import STALL_S, STALLED, StalledDns
 
 RESTARTS = 4
 # paho's bound on a TCP connect and on a TLS handshake (s): what a stop waited for before.
@@ -143,3 +144,27 @@ def test_a_stop_during_a_tcp_connect_that_never_completes_does_not_wait_it_out()
         await asyncio.wait_for(ch.close(), seen + HANDSHAKE_TIMEOUT_S - 1.0 - time.monotonic())
 
     run_then_close(main, hole.close, timeout_s=60)
+
+
+def test_a_stop_during_a_broker_name_lookup_that_hangs_does_not_wait_it_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A send to a broker by a name whose lookup hangs (a DNS server that does not answer; a
+    ``.local`` name whose host is off, which mDNS answers after seconds), then the channel's stop:
+    done long before the lookup would have ended. Old code: the close joined paho's thread, blocked
+    in ``getaddrinfo`` until it gave up (``STALL_S`` here; resolv.conf's timeout x attempts, 10 s,
+    by default)."""
+    dns = StalledDns(monkeypatch)
+    ch = MqttChannel(MqttSettings(host=f"broker{STALLED}", timeout_s=60))
+
+    async def main() -> None:
+        sending = asyncio.create_task(ch.send(notice()))
+        try:
+            while dns.waiting == 0:
+                await asyncio.sleep(0.01)
+            seen = time.monotonic()
+            sending.cancel()
+            await asyncio.gather(sending, return_exceptions=True)
+            await asyncio.wait_for(ch.close(), seen + STALL_S / 2 - time.monotonic())
+        finally:
+            dns.release()
+
+    asyncio.run(asyncio.wait_for(main(), 3 * STALL_S))

@@ -397,8 +397,8 @@ def alert_state(n: Notification) -> dict[str, Any]:
 
 
 class _Client(paho.Client):
-    """paho's client, whose ``shut`` ends it for good: its TCP connect or TLS handshake cut short,
-    its thread joined, its sockets closed.
+    """paho's client, whose ``shut`` ends it for good: its broker's name lookup, TCP connect or TLS
+    handshake cut short, its thread joined, its sockets closed (the lookup: ``_broker_addresses``).
 
     paho's thread blocks in a TCP connect and in a TLS handshake for its connect timeout (5 s: on
     a blocking socket, which nothing wakes), and ``loop_stop`` joins it: a stop while a broker's
@@ -417,6 +417,7 @@ class _Client(paho.Client):
         super().__init__(*args, **kw)
         self._shake_lock = threading.Lock()
         self._shaking: socket.socket | None = None  # the socket being connected or under TLS handshake, duplicated
+        self._looking: threading.Event | None = None  # set: the broker's name lookup no longer waited for
         self._shut = False
 
     @contextlib.contextmanager
@@ -441,7 +442,7 @@ class _Client(paho.Client):
             return super()._create_socket_connection()
         # socket.create_connection's, with each address's connect cuttable
         error: OSError = OSError(errno.EADDRNOTAVAIL, f"no address for {self._host}")
-        for family, kind, proto, _, address in socket.getaddrinfo(self._host, self._port, 0, socket.SOCK_STREAM):
+        for family, kind, proto, _, address in self._broker_addresses():
             sock = socket.socket(family, kind, proto)
             try:
                 sock.settimeout(self._connect_timeout)
@@ -457,6 +458,39 @@ class _Client(paho.Client):
                 error = e
         raise error
 
+    def _broker_addresses(self) -> list[tuple[Any, ...]]:  # paho's thread
+        """The broker's ``getaddrinfo``, in a thread of its own that ``shut`` stops waiting for
+        (ECONNABORTED): a lookup a DNS server does not answer (or mDNS, a ``.local`` name whose
+        host is off) blocks for seconds, which nothing wakes. The thread ends with its lookup."""
+        with contextlib.suppress(socket.gaierror):  # an address, not a name: nothing to wait for, no thread
+            return socket.getaddrinfo(self._host, self._port, 0, socket.SOCK_STREAM, 0, socket.AI_NUMERICHOST)
+        found: list[list[tuple[Any, ...]] | OSError] = []
+        done = threading.Event()
+
+        def look_up() -> None:
+            try:
+                found.append(socket.getaddrinfo(self._host, self._port, 0, socket.SOCK_STREAM))
+            except OSError as e:
+                found.append(e)
+            finally:
+                done.set()
+
+        with self._shake_lock:
+            if self._shut:
+                raise OSError(errno.ECONNABORTED, "the MQTT channel stops")
+            self._looking = done
+        try:
+            threading.Thread(target=look_up, name="spasmwatch-mqtt-lookup", daemon=True).start()
+            done.wait()
+        finally:
+            with self._shake_lock:
+                self._looking = None
+        if not found:  # shut() woke us
+            raise OSError(errno.ECONNABORTED, "the MQTT channel stops")
+        if isinstance(found[0], OSError):
+            raise found[0]
+        return found[0]
+
     def _ssl_wrap_socket(self, tcp_sock: socket.socket) -> ssl.SSLSocket:  # paho's thread
         with self._cuttable(tcp_sock):
             return super()._ssl_wrap_socket(tcp_sock)
@@ -467,6 +501,8 @@ class _Client(paho.Client):
         (``_off_loop``)."""
         with self._shake_lock:
             self._shut = True
+            if self._looking is not None:
+                self._looking.set()
             if self._shaking is not None:
                 with contextlib.suppress(OSError):
                     self._shaking.shutdown(socket.SHUT_RDWR)
