@@ -17,7 +17,7 @@ def test_wake_onset_dated_to_first_active_epoch() -> None:
     awake = [True, False, True, True] * 10
     sw, out = run(quiet + awake)
     assert sw.state == AWAKE
-    assert out == [("wake", 600.0)]
+    assert out == [("sleep", 0.0), ("wake", 600.0)]  # asleep from the data's start: its onset claimed
     assert sw.last_wake == 600.0
 
 
@@ -44,8 +44,7 @@ def test_a_brief_arousal_is_a_wake_and_the_next_sleep_comes_after_it() -> None:
     """Found on the second simulator: one active minute after a long sleep was a wake, then at once
     a sleep dated 9 min before that wake (the quiet window reached back into the sleep), three times."""
     sw, out = run([False] * 60 + [True] * 6 + [False] * 80)
-    assert out[0] == ("wake", 600.0)
-    assert out == [("wake", 600.0), ("sleep", 660.0)], out
+    assert out == [("sleep", 0.0), ("wake", 600.0), ("sleep", 660.0)], out
     assert all(b[1] >= a[1] for a, b in zip(out, out[1:])), "a transition dated before the one it follows"
     assert sw.state == ASLEEP
 
@@ -60,3 +59,24 @@ def test_an_awake_baby_still_but_for_two_moves_in_ten_minutes_stays_awake() -> N
     calm[45] = False  # one move in 10 min: that is sleep (a twitch)
     sw, out = run([False] * 20 + [True] * 30 + calm + [True] * 12)
     assert [k for k, _ in out] == ["wake", "sleep", "wake"], out
+
+
+def test_a_night_after_the_band_is_put_on_is_a_sleep_and_its_wake() -> None:
+    """Old code: from UNKNOWN (the band put on a sleeping baby) the estimate went ASLEEP with no
+    onset claimed, so the night after a day with the band off held a wake and no sleep: the report
+    drew it awake. The onset is claimed once the quiet holds a sleep window, as from AWAKE, dated
+    to the first quiet epoch the band saw on the body."""
+    awake, off, night = [True, False] * 30, 70, [False] * 200
+    night[100] = True  # a twitch in the night
+    pattern = awake + [False] * off + night + [True] * 20
+    sw, out = run(pattern, [True] * 60 + [False] * off + [True] * (200 + 20))
+    on = 10.0 * (60 + off)
+    assert out == [("sleep", on), ("wake", on + 2000.0)], out
+    assert sw.state == AWAKE and sw.last_wake == on + 2000.0
+
+
+def test_a_band_put_on_a_baby_that_wakes_within_ten_minutes_claims_the_wake_alone() -> None:
+    """Two quiet minutes from UNKNOWN are sleep enough for a wake after them to be seen (as before),
+    but no sleep onset is claimed on less quiet than a sleep window."""
+    sw, out = run([False] * 30 + [True] * 12)
+    assert out == [("wake", 300.0)] and sw.state == AWAKE

@@ -382,6 +382,46 @@ def test_one_still_epoch_on_a_worn_band_does_not_lose_a_wake_onset(tmp_path: Pat
     assert "2024-03-05T06:30:10.000Z" in want and got == want
 
 
+@pytest.mark.parametrize("away", ["not_worn", "not_heard"])
+def test_a_night_after_a_day_with_the_band_off_is_sleep_in_exports_and_the_report(tmp_path: Path, away: str) -> None:
+    """Found by review: band off 09:00-21:00 (taken off, or not heard), then worn asleep until 06:30.
+    Old code: the export and the report found the 06:30 wake but no sleep onset, so the report's
+    sleep bars drew the night awake; the daemon, the band unheard, had the night (its history spans
+    the gap). Now all three find the sleep at the band's return and the wake after it."""
+    from datetime import timezone as tz
+
+    from spasmwatch.analysis.pipeline import Analyzer
+    from spasmwatch.export.store_source import StoreSource
+    from spasmwatch.report.data import gather, sleep_spans
+    from spasmwatch.store import Store
+    from swcore.frontend import Params
+
+    epochs, live, said = [], Analyzer(Params(rate_hz=52.0)), []
+    for k in range(int(1.5 * DAY_S / 10)):
+        h = k * 10.0 / 3600
+        off = 9 <= h < 21
+        if off and away == "not_heard":
+            continue
+        quiet = h < 6.5 or 21 <= h < 30.5
+        epochs.append({"boot": 1, "t_ms": (k + 1) * 10_000, "activity": 0 if off else 3 if quiet else 200, "breath": 40,
+                       "off_body": int(off), "worn": int(not off)})  # fmt: skip
+        said += [(r["type"], r["t"]) for r in live.epoch_decided(DAY0 + k * 10.0, epochs[-1]["activity"], off) if r["type"] in ("wake", "sleep")]
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        store.add_sync(DEVICE, 1, 0, DAY0)
+        store.add_activity(DEVICE, epochs, received_wall_s=DAY0)
+    until = DAY0 + 1.5 * DAY_S
+    got = _onsets(db, tmp_path / "sw.jsonl", DAY0 + 7 * 3600, until)
+    assert got == ["2024-03-04T21:00:00.000Z", "2024-03-05T06:30:00.000Z"], got
+    with Store.open_readonly(db) as st:
+        spans = sleep_spans(gather(StoreSource(st), None, DAY0 + 7 * 3600, until, tz.utc, until))
+    assert spans == [(DAY0 + 21 * 3600, DAY0 + 30.5 * 3600)], spans
+    # the daemon's: its own hysteresis dates the band's return up to an epoch later
+    night = [(kind, t) for kind, t in said if t >= DAY0 + 7 * 3600]
+    assert [k for k, _ in night] == ["sleep", "wake"] and night[0][1] - DAY0 - 21 * 3600 in (0.0, 10.0), night
+    assert night[1][1] == DAY0 + 30.5 * 3600
+
+
 def test_each_band_s_epochs_are_counted_at_the_rate_it_reported(tmp_path: Path) -> None:
     """Found by review: exports and reports sized every band's epochs at --rate-hz (default 52
     Hz): a band at 104 Hz read as active at half its bar, so its sleep and wakes were wrong."""

@@ -66,7 +66,7 @@ def test_activity_no_band_sends_reads_as_the_rows_do(tmp_path: Path) -> None:
         source = StoreSource(s)
         _same(source, "a", T0, T0 + 3600, T0 + 3600)
         _same(source, "a", T0, T0 + 790, T0 + 3600)  # the first of HUGE the epoch after the range
-        assert [tr.kind for tr in source.transitions("a", T0, T0 + 3600)] == ["wake"]
+        assert [tr.kind for tr in source.transitions("a", T0, T0 + 3600)] == ["sleep", "wake"]  # asleep from its start: the onset claimed (the band put on)
 
 
 def _boot_epochs(rng: random.Random, boot: int, n: int) -> list[dict[str, int]]:

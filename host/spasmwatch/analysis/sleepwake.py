@@ -9,7 +9,10 @@ An epoch is active when at least EPOCH_ACTIVE_PCT of its samples move.
     AWAKE   -> ASLEEP  <= SLEEP_ACTIVE_PCT active over SLEEP_WINDOW, all of it
                        after the wake onset; onset = the first quiet epoch of
                        that window
-    UNKNOWN -> ASLEEP  quiet over WAKE_WINDOW (no sleep onset is claimed)
+    UNKNOWN -> ASLEEP  quiet over WAKE_WINDOW; the sleep onset is claimed only once
+                       the quiet holds over a SLEEP_WINDOW of the history (as
+                       from AWAKE, onset its first quiet epoch), so a night after
+                       the band is put on is a night, not an unexplained wake
     UNKNOWN -> AWAKE   as from ASLEEP, but no wake onset is claimed: it was
                        not seen
 Epochs off the body reset to UNKNOWN.
@@ -43,12 +46,15 @@ class SleepWake:
         self.sleep_n = max(self.wake_n, round(A.SLEEP_WINDOW_MS / 1000.0 / epoch_s))
         self.state = UNKNOWN
         self.last_wake: float | None = None
+        # Asleep from UNKNOWN, its onset not yet claimed: a wake after the band was put back on
+        # needs only the short quiet, a sleep onset the same SLEEP_WINDOW as from AWAKE.
+        self.owed = False
         self._hist: deque[tuple[float, bool]] = deque(maxlen=self.sleep_n)
 
     def update(self, t_start: float, active: bool, worn: bool = True) -> Transition | None:
         """One epoch starting at ``t_start``; returns a transition when one is decided."""
         if not worn:
-            self.state = UNKNOWN
+            self.state, self.owed = UNKNOWN, False
             self._hist.clear()
             return None
         self._hist.append((t_start, active))
@@ -57,7 +63,7 @@ class SleepWake:
             onset = self._wake_onset()
             if onset is not None:
                 seen = self.state == ASLEEP
-                self.state = AWAKE
+                self.state, self.owed = AWAKE, False
                 # The sleep window counts from the wake on: reaching back into the sleep
                 # before it, one active minute was a wake and at once a sleep dated before it.
                 while self._hist[0][0] < onset:
@@ -66,11 +72,11 @@ class SleepWake:
                     self.last_wake = onset
                     return Transition("wake", onset, now)
                 return None
-        if self.state == AWAKE and self._quiet(self.sleep_n):
-            self.state = ASLEEP
+        if (self.state == AWAKE or self.owed) and self._quiet(self.sleep_n):
+            self.state, self.owed = ASLEEP, False
             return Transition("sleep", self._sleep_onset(), now)
         if self.state == UNKNOWN and self._quiet(self.wake_n):
-            self.state = ASLEEP
+            self.state, self.owed = ASLEEP, True
         return None
 
     def _quiet(self, n: int) -> bool:

@@ -113,12 +113,14 @@ class BandSleep:
     """SleepWake.update over one band's epochs (in time order), fed a part at a time, from decision
     to decision. Indices count the band's epochs from its first: ``i`` the next to decide from,
     ``held`` where the history begins since a wake cut it (the fresh starts are in the decisions),
-    ``base`` the index of ``tail``'s first epoch (the last part's last sleep window, or all of it)."""
+    ``base`` the index of ``tail``'s first epoch (the last part's last sleep window, or all of it),
+    ``owed`` asleep from UNKNOWN with the sleep onset not yet claimed (SleepWake.owed)."""
 
     state: str = UNKNOWN
     i: int = 0
     held: int = 0
     base: int = 0
+    owed: bool = False
     tail: BandEpochs | None = field(default=None, repr=False)
 
     def read(self, parts: Iterable[BandEpochs]) -> Iterator[TransitionRow]:
@@ -138,7 +140,7 @@ class BandSleep:
     def _run(self, b: BandEpochs) -> Iterator[TransitionRow]:
         n = len(b)
         dec = _decisions(b)
-        state, i, held = self.state, self.i - self.base, max(0, self.held - self.base)
+        state, i, held, owed = self.state, self.i - self.base, max(0, self.held - self.base), self.owed
         while i < n:
             wake_n, sleep_n = _lengths(float(b.epoch_s[held]))  # this stretch's (UNKNOWN: none needed)
             woke = quiet = asleep = n
@@ -146,15 +148,16 @@ class BandSleep:
                 woke, quiet = _next(dec.wake, i, n), _next(dec.quiet, i, n)
             elif state == ASLEEP:
                 woke = _next(dec.wake, max(i, held + wake_n - 1), n)
-            else:
+            if state == AWAKE or owed:
                 asleep = _next(dec.sleep, max(i, held + sleep_n - 1), n)
             at, fresh = min(woke, quiet, asleep), _next(dec.fresh, i, n)
             if state != UNKNOWN and fresh < n and fresh <= at:
-                state, i, held = UNKNOWN, fresh, fresh  # off the body or not heard: the history cleared
+                state, i, held, owed = UNKNOWN, fresh, fresh, False  # off the body or not heard: the history cleared
                 continue
             if at == n:
                 break  # nothing more in this part: the next one goes on from its first epoch
-            if asleep == at:
+            owed = False  # a wake or a claimed sleep settles it; from UNKNOWN, quiet sets it below
+            if asleep == at:  # never with a wake: a sleep window holds one active epoch, a wake window six
                 state = ASLEEP
                 yield TransitionRow(b.device, sleep_onset(_window(b, at, sleep_n)), "sleep")
             elif woke == at:
@@ -168,9 +171,10 @@ class BandSleep:
                     yield TransitionRow(b.device, onset, "wake")
                 state = AWAKE
             else:
-                state, held = ASLEEP, int(dec.start[at])  # quiet from UNKNOWN: no onset claimed
+                # quiet from UNKNOWN: its onset claimed once the quiet holds a sleep window
+                state, held, owed = ASLEEP, int(dec.start[at]), True
             i = at + 1
-        self.state, self.i, self.held = state, self.base + n, self.base + held
+        self.state, self.i, self.held, self.owed = state, self.base + n, self.base + held, owed
 
 
 def _window(b: BandEpochs, i: int, n: int) -> list[tuple[float, bool]]:
