@@ -69,3 +69,32 @@ def test_a_note_or_treatment_is_not_written_where_the_daemon_would_not_write(tmp
     assert note("gave vigabatrin").returncode == 0
     with Store.open_readonly(path) as store:
         assert [n.text for n in store.notes()] == ["gave vigabatrin"]
+
+
+def _cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """A command on a computer set to UTC, as the review's was."""
+    cmd = [sys.executable, "-m", "spasmwatch", *args, "--db", str(db)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=dict(os.environ, TZ="UTC"))
+
+
+def test_at_is_read_in_the_zone_tz_names_and_the_output_says_which(tmp_path: Path) -> None:
+    """Found by the report review: on a computer set to UTC, '--at 2026-10-26T23:30' meant as Berlin
+    time was stored as 23:30 UTC, and 'report --tz Europe/Berlin' showed the start on 2026-10-27;
+    the commands had no --tz (old code: argparse refused it, exit 2) and said no zone."""
+    db = tmp_path / "spasmwatch.db"
+    Store(db).close()
+    berlin = 1_793_053_800.0  # 2026-10-26T23:30+01:00 (CET, the day after the clocks went back)
+    added = _cli(db, "treatment", "add", *VIGABATRIN, "--at", "2026-10-26T23:30", "--tz", "Europe/Berlin")
+    assert added.returncode == 0, added.stderr
+    assert "2026-10-26 23:30 Europe/Berlin  vigabatrin start 50 mg/kg/day" in added.stdout, added.stdout
+    noted = _cli(db, "note", "video taken", "--at", "2026-10-26T23:40", "--tz", "Europe/Berlin")
+    assert noted.returncode == 0 and "2026-10-26 23:40 Europe/Berlin  note: video taken" in noted.stdout, noted.stdout + noted.stderr
+    offset = _cli(db, "note", "given", "--at", "2026-10-26T23:50+01:00")  # an offset in --at: no --tz needed
+    assert offset.returncode == 0 and "2026-10-26 22:50 UTC  note: given" in offset.stdout, offset.stdout + offset.stderr
+    listed = _cli(db, "treatment", "list", "--tz", "Europe/Berlin")
+    assert "2026-10-26 23:30 Europe/Berlin  vigabatrin start" in listed.stdout, listed.stdout + listed.stderr
+    with Store.open_readonly(db) as store:
+        assert [t.wall_s for t in store.treatments()] == [berlin]
+        assert [n.wall_s for n in store.notes()] == [berlin + 600, berlin + 1200]
+    unknown = _cli(db, "note", "x", "--at", "2026-10-26T23:30", "--tz", "Europe/Berln")
+    assert unknown.returncode != 0 and "--tz: unknown time zone 'Europe/Berln'" in unknown.stderr, unknown.stderr

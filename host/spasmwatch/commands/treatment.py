@@ -10,12 +10,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import datetime
+from datetime import tzinfo
 from typing import Any
 
+from spasmwatch.commands._args import zone
+from spasmwatch.commands._daemon import add_store_args, store_path_of
+from spasmwatch.daemon.clock import said_zone_of, wall_text
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export.timeline import parse_iso
-from spasmwatch.commands._daemon import add_store_args, store_path_of
 from spasmwatch.store import KnownStores, Store, StoreMissing
 from spasmwatch.store.rows import (
     NOTE_KINDS,
@@ -30,6 +32,8 @@ from spasmwatch.store.rows import (
 # The option that carries each field the store may refuse (FieldError.field): its rules are shared
 # with the web API and name the field; here the user typed the option ('--dose -5').
 OPTION_OF_FIELD = {"dose": "--dose", "unit": "--unit", "note": "--note", "device": "--device"}
+AT_HELP = "when, ISO 8601; without an offset (+01:00) in the --tz zone; default now"
+TZ_HELP = "time zone of --at without an offset and of the times printed, e.g. Europe/Berlin (default: this computer's)"
 
 
 def register(sub: Any) -> None:
@@ -43,7 +47,8 @@ def register(sub: Any) -> None:
     a.add_argument("--action", choices=TREATMENT_ACTIONS, required=True, help="what changed")
     a.add_argument("--dose", type=float, help="dose (number; needs --unit)")
     a.add_argument("--unit", help="dose unit, e.g. mg/kg/day")
-    a.add_argument("--at", help="when, ISO 8601 (no zone: local time); default now")
+    a.add_argument("--at", help=AT_HELP)
+    a.add_argument("--tz", help=TZ_HELP)
     a.add_argument("--note", help="free text")
     a.add_argument("--by", help="who recorded it")
     a.add_argument("--again", action="store_true",
@@ -51,6 +56,7 @@ def register(sub: Any) -> None:
     add_store_args(a)
     a.set_defaults(func=run_add)
     ls = tsub.add_parser("list", help="list recorded treatment changes", description="Every recorded treatment change, oldest first.")
+    ls.add_argument("--tz", help="time zone of the times printed, e.g. Europe/Berlin (default: this computer's)")
     add_store_args(ls)
     ls.set_defaults(func=run_list)
 
@@ -61,18 +67,19 @@ def register(sub: Any) -> None:
     n.add_argument("text", help="what happened, e.g. \"video taken\"")
     n.add_argument("--kind", choices=NOTE_KINDS, default="note", help="the kind of note (default note)")
     n.add_argument("--device", help="the band the note is about (its name or device id)")
-    n.add_argument("--at", help="when, ISO 8601 (no zone: local time); default now")
+    n.add_argument("--at", help=AT_HELP)
+    n.add_argument("--tz", help=TZ_HELP)
     n.add_argument("--by", help="who wrote it")
     add_store_args(n)
     n.set_defaults(func=run_note)
 
 
-def _when(at: str | None) -> float:
+def _when(at: str | None, tz: tzinfo) -> float:
     now = time.time()
     if not at:
         return now
     try:
-        t = parse_iso(at, "--at")
+        t = parse_iso(at, "--at", tz)
         check_plausible(t, now)  # '--at 2062-...' or '2016-...' for 2026: a typo
     except FieldError as exc:
         raise SpasmwatchError(f"--at {at}: {exc}") from exc
@@ -106,31 +113,34 @@ def _store(args: argparse.Namespace) -> Store:
         raise SpasmwatchError(f"{e}; nothing was saved") from e
 
 
-def _local(t: float) -> str:
-    return datetime.fromtimestamp(t).astimezone().strftime("%Y-%m-%d %H:%M %Z")
+def _local(t: float, tz: tzinfo) -> str:
+    """``t`` in ``tz`` with the zone's name, the zone --at was read in: an abbreviation (the old
+    '%Z') did not say whether '23:30' was Berlin's or this computer's UTC (report review)."""
+    return f"{wall_text(t, '%Y-%m-%d %H:%M', tz)} {said_zone_of(tz, t)}"
 
 
-def treatment_line(r: TreatmentRow) -> str:
+def treatment_line(r: TreatmentRow, tz: tzinfo) -> str:
     dose = f" {r.dose:g}" if r.dose is not None else ""
     unit = f" {r.unit}" if r.unit else ""
     note = f"  ({r.note})" if r.note else ""
-    return f"{r.id:4d}  {_local(r.wall_s)}  {r.drug} {r.action}{dose}{unit}{note}"
+    return f"{r.id:4d}  {_local(r.wall_s, tz)}  {r.drug} {r.action}{dose}{unit}{note}"
 
 
 def run_add(args: argparse.Namespace) -> int:
-    when = _when(args.at)
+    tz = zone(args.tz)
+    when = _when(args.at, tz)
     with _store(args) as store:
         if not args.again:
-            _not_twice(store, when, args)
+            _not_twice(store, when, args, tz)
         try:
             row = store.add_treatment(when, args.drug, args.action, args.dose, args.unit, args.note, args.by)
         except ValueError as exc:
             raise _refused(exc) from exc
-    print(treatment_line(row))
+    print(treatment_line(row, tz))
     return 0
 
 
-def _not_twice(store: Store, when: float, args: argparse.Namespace) -> None:
+def _not_twice(store: Store, when: float, args: argparse.Namespace, tz: tzinfo) -> None:
     """Refuse the change already recorded near ``when`` (SAME_TREATMENT_S): typed twice, it was kept
     twice, with no way to remove it, and the report listed the start twice."""
     try:
@@ -141,7 +151,7 @@ def _not_twice(store: Store, when: float, args: argparse.Namespace) -> None:
     for r in store.treatments(when - SAME_TREATMENT_S, when + SAME_TREATMENT_S):
         if (r.drug.casefold(), r.action, r.dose, (r.unit or "").casefold()) == same:
             raise SpasmwatchError(
-                f"already recorded as #{r.id}: {treatment_line(r).split(maxsplit=1)[1]}; nothing was added (each entry counts in the report "
+                f"already recorded as #{r.id}: {treatment_line(r, tz).split(maxsplit=1)[1]}; nothing was added (each entry counts in the report "
                 f"and the daily summary). If this is another change of its own, add --again"
             )
 
@@ -150,17 +160,19 @@ def run_list(args: argparse.Namespace) -> int:
     path = store_path_of(args)
     if not path.exists():
         raise SpasmwatchError(f"{path}: no such store")
+    tz = zone(args.tz)
     with Store.open_readonly(path) as store:
         for r in store.treatments():
-            sys.stdout.write(treatment_line(r) + "\n")
+            sys.stdout.write(treatment_line(r, tz) + "\n")
     return 0
 
 
 def run_note(args: argparse.Namespace) -> int:
+    tz = zone(args.tz)
     with _store(args) as store:
         try:
-            row = store.add_note(_when(args.at), args.kind, args.text, args.device, args.by)
+            row = store.add_note(_when(args.at, tz), args.kind, args.text, args.device, args.by)
         except ValueError as exc:
             raise _refused(exc) from exc
-    print(f"{row.id:4d}  {_local(row.wall_s)}  {row.kind}: {row.text}")
+    print(f"{row.id:4d}  {_local(row.wall_s, tz)}  {row.kind}: {row.text}")
     return 0
