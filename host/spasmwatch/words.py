@@ -3,6 +3,7 @@ catalogues in several languages: alerts/messages.py)."""
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 
@@ -36,3 +37,25 @@ def utf8_text(text: str) -> str:
     not UTF-8 (a login's), which JSON carries ("\\udcff") and UTF-8 cannot encode (SQLite, stdout and
     the pushes refused it: the daemon answered 400 "'utf-8' codec can't encode character")."""
     return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+
+
+# Control characters: C0 (below 0x20), DEL and C1 (0x80-0x9f; 0x9b is a terminal's CSI on its own):
+# none belongs in a text of one line, nor is any one to send to a terminal as it is. EDF+ delimits
+# annotations with 0x00, 0x14 and 0x15 (a 0x15 in a text: EDFlib refused the whole file), MNE's EDF
+# reader drops a text holding a line feed, a tab or line break splits a BIDS TSV row, and an ESC
+# in a note typed or posted through the web API or MQTT recoloured, cleared or retitled the
+# terminal of whoever listed it.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: each control character a space, each run of white space one space
+    (a caregiver's note of several lines). For the exports' descriptions and the report."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def visible(text: str) -> str:
+    """``text`` for a terminal listing: each control character shown as its code ('\\x1b', a line
+    break '\\x0a'), so a caregiver's, web page's or MQTT client's text can neither drive the terminal
+    nor forge a line of the listing; what the store keeps is unchanged."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)

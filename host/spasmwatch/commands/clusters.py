@@ -10,6 +10,7 @@ from spasmwatch.commands._daemon import add_config_arg, add_window_args, api, ba
 from spasmwatch.daemon.clock import local_zone
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.store.rows import LABELS
+from spasmwatch.words import visible
 
 
 def register(sub: Any) -> None:
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'id':>4}  {'start':{at}}  {'band':{width}} {'spasm-like':>10} {'minutes':>7}  {'after waking':>12}  label")
     for c, start in zip(rows, starts):
         band = bands.get(c.device, c.device)
-        print(f"{c.id:>4}  {start:{at}}  {band:{width}} {c.count:>10} {(c.end_t - c.start_t) / 60:>7.1f}  "
-              f"{minutes(c.post_wake_s):>12}  {c.label or ''}")
+        print(visible(f"{c.id:>4}  {start:{at}}  {band:{width}} {c.count:>10} {(c.end_t - c.start_t) / 60:>7.1f}  "
+                      f"{minutes(c.post_wake_s):>12}  {c.label or ''}"))
     print(f"{len(rows)} cluster(s)")
     return 0

@@ -10,6 +10,7 @@ from typing import Any
 
 from spasmwatch.commands._daemon import add_store_args, add_window_args, band_labels, after_waking, hm, open_store_at, store_path_of, window_of
 from spasmwatch.daemon.clock import local_zone
+from spasmwatch.words import visible
 
 
 def register(sub: Any) -> None:
@@ -44,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     zone = local_zone()  # once for the listing (hm)
     for _, it in items:
-        sys.stdout.write(_line(it, bands, zone) + "\n")
+        # a note's text and who wrote it come from the web page and the API too: shown, not obeyed
+        sys.stdout.write(visible(_line(it, bands, zone)) + "\n")
     if not items:
         print("nothing in this time range")
     return 0

@@ -15,7 +15,7 @@ from spasmwatch.alerts.messages import last_known
 from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of, after_waking, hm
 from spasmwatch.config import Http, default_config_path, existing_config, is_loopback
 from spasmwatch.daemon.rawkeep import size_text
-from spasmwatch.words import cmd, in_quotes
+from spasmwatch.words import cmd, in_quotes, visible
 
 
 def register(sub: Any) -> None:
@@ -35,19 +35,27 @@ def run(args: argparse.Namespace) -> int:
     for line in store_lines(st):
         print(line)
     for b in st["bands"]:
-        print("\n".join(band_lines(b, args.config, st["now"])))
+        print("\n".join(visible(line) for line in band_lines(b, args.config, st["now"])))  # a band names itself
     for line in config_lines(st, restart_step(args), args.config) + channel_lines(st, args.config) + heartbeat_lines(st):
         print(line)
     for line in raw_lines(st) + page_lines(cfg.daemon.http):
         print(line)
+    for line in alert_lines(st):
+        print(line)
+    return 0
+
+
+def alert_lines(st: dict[str, Any]) -> list[str]:
+    """The open alerts of /api/status, each line ``visible``: who acknowledged one is any name an
+    MQTT client or the web page sent, and a title or text names the bands and that name."""
     open_alerts = [a for a in st["alerts"] if a["state"] not in ("CLOSED", "OK", "QUIET")]
+    lines = []
     for a in open_alerts:
         # Who is on it: 'ack' (no id) passes over an acknowledged alert, so status says so too.
-        acked = f" (acknowledged by {a['acked_by']})" if a.get("acked_by") else ""
-        print(f"ALERT #{a['id']} {a['state']}{acked}: {a['title']}\n  {a['text']}")
-    if not open_alerts:
-        print("no open alerts")
-    return 0
+        acked = f" (acknowledged by {visible(a['acked_by'])})" if a.get("acked_by") else ""
+        lines.append(f"ALERT #{a['id']} {a['state']}{acked}: {visible(a['title'])}")
+        lines += [f"  {visible(text)}" for text in str(a["text"]).split("\n")]  # a text's own lines stay lines
+    return lines or ["no open alerts"]
 
 
 def suggest(words: str, config: str | None) -> str:

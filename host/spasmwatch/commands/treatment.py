@@ -18,6 +18,7 @@ from spasmwatch.commands._daemon import add_store_args, store_path_of
 from spasmwatch.daemon.clock import said_zone_of, wall_text
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export.timeline import parse_iso
+from spasmwatch.words import visible
 from spasmwatch.store import KnownStores, Store, StoreMissing
 from spasmwatch.store.rows import (
     NOTE_KINDS,
@@ -123,7 +124,7 @@ def treatment_line(r: TreatmentRow, tz: tzinfo) -> str:
     dose = f" {r.dose:g}" if r.dose is not None else ""
     unit = f" {r.unit}" if r.unit else ""
     note = f"  ({r.note})" if r.note else ""
-    return f"{r.id:4d}  {_local(r.wall_s, tz)}  {r.drug} {r.action}{dose}{unit}{note}"
+    return visible(f"{r.id:4d}  {_local(r.wall_s, tz)}  {r.drug} {r.action}{dose}{unit}{note}")  # typed, or posted to the web API
 
 
 def run_add(args: argparse.Namespace) -> int:
@@ -174,5 +175,5 @@ def run_note(args: argparse.Namespace) -> int:
             row = store.add_note(_when(args.at, tz), args.kind, args.text, args.device, args.by)
         except ValueError as exc:
             raise _refused(exc) from exc
-    print(f"{row.id:4d}  {_local(row.wall_s, tz)}  {row.kind}: {row.text}")
+    print(f"{row.id:4d}  {_local(row.wall_s, tz)}  {row.kind}: {visible(row.text)}")
     return 0

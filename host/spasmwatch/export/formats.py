@@ -26,6 +26,7 @@ from spasmwatch.export.columns import COLUMNS, KINDS, NAMES
 from spasmwatch.export.coverage import Coverage
 from spasmwatch.export.timeline import Query, Row, iso
 from spasmwatch.outfile import whole_file, whole_path
+from spasmwatch.words import one_line
 
 FORMATS = ("csv", "jsonl", "parquet", "edf", "bids")
 BATCH_ROWS = 10_000
@@ -61,18 +62,6 @@ class Meta:
 
 
 Progress = Callable[[int], None]
-
-
-# Characters below 0x20, and DEL: none belongs in a text of one line. EDF+ delimits annotations
-# with 0x00, 0x14 and 0x15 (a 0x15 in a text: EDFlib refused the whole file), MNE's EDF reader
-# drops a text holding a line feed, and a tab or line break splits a BIDS TSV row.
-_CONTROL = re.compile("[\x00-\x1f\x7f]")
-
-
-def one_line(text: str) -> str:
-    """``text`` on one line: each control character a space, each run of white space one space
-    (a caregiver's note of several lines)."""
-    return " ".join(_CONTROL.sub(" ", text).split())
 
 
 def describe(r: Row) -> str:

@@ -8,7 +8,7 @@ from statistics import median
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from spasmwatch import __version__
-from spasmwatch.export.formats import one_line
+from spasmwatch.words import one_line
 from spasmwatch.export.rows import ClusterRow, NoteRow, TreatmentRow
 from spasmwatch.report.consts import (
     CLUSTERS_IMPLAUSIBLE_PER_DAY,
