@@ -1568,6 +1568,26 @@ def test_a_treatment_s_note_is_in_the_log_and_notes_are_on_one_line() -> None:
     assert [r[1:] for r in log_rows(data)] == [("treatment", "ACTH stop (irritable, not feeding)"), ("note: video", "arms up [31mthree times")]
 
 
+def test_an_emoji_in_a_note_is_drawn_as_a_stand_in_without_a_warning(tmp_path: Path) -> None:
+    """Report review: a note's or drug's emoji (no glyph in DejaVu Sans, matplotlib's font) was an
+    empty box in the PDF, and the family's terminal said 'warning: Glyph 128118 missing from
+    font(s) DejaVu Sans'. Old code: that warning, once for each such character, and no U+FFFD drawn."""
+    import warnings
+
+    from spasmwatch.report.pages import write_pdf
+
+    notes = [NoteRow(2, "b", D0 + 7200, "video", "arms up \U0001F476 three times")]
+    given = [TreatmentRow(1, D0 + 3600, "ACTH \U0001F48A", None, None, "stop", "irritable \U0001F622")]
+    data = gather(Tables(treatment_rows=given, note_rows=notes), None, D0, D0 + DAY, timezone.utc)
+    out = tmp_path / "r.pdf"
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        write_pdf(data, out)
+    assert [str(w.message) for w in said] == []
+    assert b"/uniFFFD" in out.read_bytes()  # the stand-in's glyph, in the page's embedded font
+    assert data.notes[0].text == "arms up \U0001F476 three times"  # the report's data, as the exports give it, keeps it
+
+
 def test_a_drug_started_long_before_the_period_says_how_to_see_its_trend() -> None:
     """Doctor review: at a 4-week follow-up the default report (the last 14 days) said 'Given from
     before this period: ACTH ... start on 2024-02-23' and nothing of how its first weeks went: the

@@ -50,6 +50,7 @@ def _print_css(data: ReportData) -> str:
 def _png(draw: Callable[[Axes, ReportData], None], data: ReportData, size: tuple[float, float]) -> str:
     fig, ax = plt.subplots(figsize=size)
     draw(ax, data)
+    plots.draw_drawable(fig)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)

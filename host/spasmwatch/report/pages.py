@@ -227,6 +227,7 @@ def write_pdf(data: ReportData, out: Path) -> int:
         buf = io.BytesIO()
         with PdfPages(buf, metadata={"Title": f"{text.TITLE} (not a diagnosis)", "Creator": "spasmwatch"}) as pdf:
             for fig in figs:
+                plots.draw_drawable(fig)
                 pdf.savefig(fig)
                 plt.close(fig)
     out.write_bytes(buf.getvalue())

@@ -8,9 +8,15 @@ matplotlib.use("Agg")
 
 from contextlib import AbstractContextManager  # noqa: E402
 from datetime import timedelta  # noqa: E402
+from functools import cache  # noqa: E402
 from math import nan  # noqa: E402
 
+from matplotlib import font_manager  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ft2font import FT2Font  # noqa: E402
+from matplotlib.table import Table  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 
 from spasmwatch.report.data import ReportData, midnight, sleep_spans  # noqa: E402
 from spasmwatch.report.text import FEW_HOURS, NO_DATA, day_label, too_few_for_a_rate, unmonitored, zone  # noqa: E402
@@ -31,6 +37,42 @@ def as_typed() -> AbstractContextManager[None]:
     math between dollar signs. A caregiver's note 'paid $5 ... $10 for $x^$' ended the PDF in a
     ParseSyntaxException, and '$5 ... $10' printed as run-together italics (notes, --patient, drugs)."""
     return matplotlib.rc_context({"text.parse_math": False})
+
+
+# Drawn for a character no font of the report's has (an emoji in a note: DejaVu Sans, matplotlib's
+# own font, has none): the replacement character, a visible mark that something stood there. Left
+# to matplotlib it was an empty box in the PDF and 'warning: Glyph 128118 missing from font(s)
+# DejaVu Sans' on the family's terminal. The exports keep the text as it is.
+STAND_IN = "\ufffd"
+
+
+@cache
+def _drawable() -> frozenset[int]:
+    """The code points the report's fonts draw: matplotlib's sans-serif list, each installed one a
+    fallback for those before it (matplotlib >= 3.6), so an emoji font the system has is used."""
+    found: set[int] = set()
+    for name in matplotlib.rcParams["font.sans-serif"]:
+        try:
+            path = font_manager.findfont(font_manager.FontProperties(family=name), fallback_to_default=False)
+        except ValueError:  # not installed
+            continue
+        found.update(FT2Font(path).get_charmap())
+    return frozenset(found)
+
+
+def drawable(text: str) -> str:
+    """``text`` with each character no report font has as STAND_IN (a line break stays one)."""
+    have = _drawable()
+    return "".join(c if c == "\n" or ord(c) in have else STAND_IN for c in text)
+
+
+def draw_drawable(fig: Figure) -> None:
+    """Every text of ``fig`` (titles, labels, table cells, notes) as ``drawable`` gives it: before it
+    is drawn, in one place for the PDF's pages and the HTML's plots."""
+    cells = [c.get_text() for tab in fig.findobj(Table) if isinstance(tab, Table) for c in tab.get_celld().values()]
+    for t in [*fig.findobj(Text), *cells]:  # a table's cells hold their texts outside findobj's reach
+        if isinstance(t, Text):
+            t.set_text(drawable(t.get_text()))
 
 
 def _day_labels(data: ReportData) -> list[str]:
