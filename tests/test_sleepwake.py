@@ -80,3 +80,17 @@ def test_a_band_put_on_a_baby_that_wakes_within_ten_minutes_claims_the_wake_alon
     but no sleep onset is claimed on less quiet than a sleep window."""
     sw, out = run([False] * 30 + [True] * 12)
     assert out == [("wake", 300.0)] and sw.state == AWAKE
+
+
+def test_a_gap_in_the_epochs_starts_afresh_as_the_report_does() -> None:
+    """Old code: the daemon's SleepWake kept its history across a gap (the band not heard): quiet
+    before a 12 h gap and quiet after it made a sleep dated to a quiet epoch before the gap, where
+    the export and the report (a gap of more than GAP_EPOCHS epochs starts afresh) dated it to the
+    band's return. Now both start afresh there."""
+    sw = SleepWake(10.0)
+    out = [sw.update(10.0 * k, k < 30) for k in range(60)]  # awake 5 min, then 5 min quiet
+    assert [tr for tr in out if tr is not None] == [] and sw.state == AWAKE
+    back = 600.0 + 12 * 3600
+    after = [sw.update(back + 10.0 * k, False) for k in range(70)]
+    assert [(tr.kind, tr.t) for tr in after if tr is not None] == [("sleep", back)]
+    assert sw.update(back + 700.0 + 20.0, True) is None and sw.state == UNKNOWN  # 2 epochs missed: a gap

@@ -28,6 +28,11 @@ EPOCH_ACTIVE_PCT = 25
 # 0.39 / 3.7 / 2.9 / 2.8 at 2%, every wake still found (one of 82 lost
 # accel-only); at 0% wakes were lost, and a 15 min window lost 4. Held back
 # (altsim 14-22, 304 h): false wakes 0.63 -> 0.47 per 24 h, wakes 68/84 both.
+# Epochs (their length each) between two epochs' starts beyond which the band was not heard (out of
+# range, off, restarting): the estimate starts afresh, as when the band comes off the body. Two: an
+# epoch is sent as it ends, so arrivals wander by up to one; the export and the report always used
+# it, the daemon's SleepWake from 2026-12-06 (before, its history reached across the gap).
+GAP_EPOCHS = 2.0
 WAKE_WINDOW_MS = 120000
 WAKE_ACTIVE_PCT = 50
 SLEEP_WINDOW_MS = 600000

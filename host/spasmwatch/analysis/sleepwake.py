@@ -15,7 +15,8 @@ An epoch is active when at least EPOCH_ACTIVE_PCT of its samples move.
                        the band is put on is a night, not an unexplained wake
     UNKNOWN -> AWAKE   as from ASLEEP, but no wake onset is claimed: it was
                        not seen
-Epochs off the body reset to UNKNOWN.
+Epochs off the body, and a gap of more than GAP_EPOCHS epochs (the band not heard), reset to
+UNKNOWN: as the export and the report have always taken them.
 """
 
 from __future__ import annotations
@@ -53,10 +54,13 @@ class SleepWake:
 
     def update(self, t_start: float, active: bool, worn: bool = True) -> Transition | None:
         """One epoch starting at ``t_start``; returns a transition when one is decided."""
-        if not worn:
+        if not worn or self._hist and t_start - self._hist[-1][0] > A.GAP_EPOCHS * self.epoch_s:
+            # Unheard, the history reached across the gap: a sleep decided after it was dated to a
+            # quiet epoch before it (hours earlier), where the report found it at the band's return.
             self.state, self.owed = UNKNOWN, False
             self._hist.clear()
-            return None
+            if not worn:
+                return None
         self._hist.append((t_start, active))
         now = t_start + self.epoch_s
         if self.state != AWAKE:

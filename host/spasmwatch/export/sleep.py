@@ -34,7 +34,7 @@ from spasmwatch.export.rows import BandEpochs, TransitionRow, by_device
 # come from epochs read this long before it (one near its start is found) and
 # this long after it (one near its end is too, so adjacent ranges hold it once).
 LEAD_S = 2 * A.SLEEP_WINDOW_MS / 1000.0
-GAP_EPOCHS = 2.0
+GAP_EPOCHS = A.GAP_EPOCHS
 
 
 def transitions(bands: Iterable[BandEpochs], since: float, until: float) -> list[TransitionRow]:
