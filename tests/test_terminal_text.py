@@ -26,7 +26,7 @@ def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_listings_show_control_characters_and_keep_them_stored(tmp_path: Path) -> None:
     """Found by the report review. Old code: 'note' echoed its text, 'treatment list' the drug's
     --note, 'events' a note's text and who wrote it (the web page's and the API's 'by'), and
-    'clusters' a band's name, each with its ESC and BEL raw: the terminal turned red and retitled."""
+    'clusters' and 'summary' a band's name, each with its ESC and BEL raw: the terminal turned red and retitled."""
     db = tmp_path / "data" / "spasmwatch.db"
     db.parent.mkdir()
     with Store(db) as st:
@@ -41,6 +41,7 @@ def test_listings_show_control_characters_and_keep_them_stored(tmp_path: Path) -
     assert f"note (note): web {SHOWN}\\x0aCLUSTER #9 forged - mum{SHOWN}" in events, events
     assert f"cot{SHOWN}" in events and len(events.splitlines()) == 2, events  # the forged line is none
     assert f"cot{SHOWN}" in _cli(tmp_path, "clusters", *since).stdout
+    assert f"cot{SHOWN}" in _cli(tmp_path, "summary", "--db", str(db), "--at", "2027-01-15T09:00").stdout  # the daily push's words
     with Store.open_readonly(db) as st:
         assert [n.text for n in st.notes()] == [f"typed {ESC}", f"web {ESC}\nCLUSTER #9 forged"]  # kept as given
 

@@ -9,6 +9,7 @@ from spasmwatch.commands._args import command_line_by
 from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of
 from spasmwatch.daemon.api import who as kept_as
 from spasmwatch.errors import SpasmwatchError
+from spasmwatch.words import visible
 
 # Said after the daemon's 'no alert N': where the numbers are (an open alert is 'ALERT #N' there).
 LOOK = "'spasmwatch status' lists the open alerts with their numbers (ALERT #N)"
@@ -36,5 +37,6 @@ def run(args: argparse.Namespace) -> int:
         a = api(cfg, f"/api/alerts/{i}/ack", {"by": by}, look=LOOK)
         # Who the daemon has: the first to acknowledge stays (a second ack changes nothing).
         who = a.get("acked_by") or by
-        print(f"alert #{a['id']} {a['state']}: acknowledged by {who}" + ("" if who == by else " (before you)"))
+        # the first may be anyone's: an MQTT client's or the web page's name, shown not obeyed
+        print(f"alert #{a['id']} {a['state']}: acknowledged by {visible(who)}" + ("" if who == by else " (before you)"))
     return 0

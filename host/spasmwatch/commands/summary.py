@@ -16,6 +16,7 @@ from spasmwatch.commands._daemon import add_store_args, config_of, open_store_at
 from spasmwatch.config import Config
 from spasmwatch.daemon.summary import summaries
 from spasmwatch.store.rows import DeviceRow
+from spasmwatch.words import visible
 
 
 def register(sub: Any) -> None:
@@ -67,5 +68,6 @@ def run(args: argparse.Namespace) -> int:
         for o in out:
             print(json.dumps(o))
         return 0
-    print("\n\n".join(f"{o['title']}\n{o['text']}" for o in out))  # the push's own zone line is in the text
+    said = "\n\n".join(f"{o['title']}\n{o['text']}" for o in out)  # the push's own zone line is in the text
+    print("\n".join(visible(line) for line in said.split("\n")))  # band names and notes: shown, not obeyed
     return 0
