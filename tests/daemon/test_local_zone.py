@@ -3,6 +3,8 @@ and 'export' word local times in; docs/host.md "Time"."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -172,3 +174,34 @@ def test_a_recorded_zone_is_said_as_a_doctor_reads_it(name: str, said: str) -> N
     """A zone recorded as a POSIX rule or as 'localtime' (stores written before names were found by
     content) went to the doctor as that raw string. Old code: no said_zone_name."""
     assert clock.said_zone_name(name) == said
+
+
+_EVERY_PREFIX = """
+import sys
+from pathlib import Path
+from spasmwatch.daemon import clock
+path, zones = Path(sys.argv[1]), Path("/usr/share/zoneinfo")
+clock.LOCALTIME = path
+berlin = (zones / "Europe/Berlin").read_bytes()
+seen = set()
+for data in [berlin, *(berlin[:n] for n in range(len(berlin))), (zones / "America/New_York").read_bytes(), b""]:
+    path.write_bytes(data)
+    zone, note = clock.resolve_local_zone()
+    seen.add((len(data) == len(berlin), clock.zone_name(zone), note))
+print(sorted(seen, key=str))
+"""
+
+
+def test_a_zone_file_being_replaced_keeps_the_zone_last_read_whole(tz_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Zone fix review: /etc/localtime copied over (``cp`` truncates it, then writes it) read while it
+    was written was UTC (Berlin's first 100 bytes), and the daemon's minute check recorded a trip
+    to UTC and back. Every prefix of Berlin's file now reads as the zone last read whole, New York's
+    whole file as New York, and a file emptied after it as New York. Run in a child (its own
+    clock state; old code there: struct.error at 5 bytes, and with that caught, zoneinfo's reader
+    looping for ever on the 27 prefixes that end inside the rule's last line)."""
+    tz_env.delenv("TZ", raising=False)
+    done = subprocess.run([sys.executable, "-c", _EVERY_PREFIX, str(tmp_path / "localtime")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str([(False, "America/New_York", None), (False, "Europe/Berlin", None), (True, "Europe/Berlin", None)])
+    assert "is no time zone file now (being replaced?): times stay in Europe/Berlin" in done.stderr
+    assert done.stderr.count("is no time zone file now") == 2  # once a spell: Berlin's prefixes, then the emptied file

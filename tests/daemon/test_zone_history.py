@@ -21,6 +21,7 @@ import pytest
 from synthetic import HandClock, spasm_record
 from tzenv import set_tz
 
+from spasmwatch.daemon import clock
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.clock import said_zone_of, wall_text
 from spasmwatch.daemon.daemon import Daemon
@@ -245,3 +246,27 @@ def test_a_fixed_offset_zone_is_said_by_its_offset_not_by_its_posix_signed_name(
         store.upsert_cluster(DEV, "c", T0 + 1.5 * DAY, T0 + 1.5 * DAY + 300, 8, T0 + 1.5 * DAY + 20, None, True, wall_s=T0 + 2 * DAY)
     [push] = read_summaries(db, {DEV: "cot"}, T0 + 1.75 * DAY, ZoneInfo("Asia/Tokyo"), local="de")
     assert f"Zeitzone der letzten 24 h: Asia/Tokyo, 09:00 → {said};" in push["local"]["text"], push["local"]
+
+
+def test_a_zone_file_read_while_it_is_replaced_is_no_trip(tmp_path: Path, tz_env: pytest.MonkeyPatch) -> None:
+    """Zone fix review: the minute check landing while /etc/localtime (a copy) was written again read
+    its first 100 bytes as UTC: the store recorded Berlin, then UTC, then Berlin again, a journey the
+    report, summary and push told the doctor of, and times were worded in UTC meanwhile. Old code:
+    [Berlin, UTC, Berlin] and the zone UTC in between."""
+    tz_env.delenv("TZ", raising=False)
+    localtime = tmp_path / "localtime"
+    tz_env.setattr(clock, "LOCALTIME", localtime)
+    berlin = Path("/usr/share/zoneinfo/Europe/Berlin").read_bytes()
+    localtime.write_bytes(berlin)
+    hand = HandClock(T0)
+    with Store(tmp_path / "sw.db") as store:
+        d = Daemon(store, [], clock=hand)  # type: ignore[arg-type]  # a hand clock: ticks driven below
+        d._tick()
+        localtime.write_bytes(berlin[:100])  # being copied over
+        hand.t += K.ZONE_CHECK_S
+        d._tick()
+        assert clock.zone_name(d._zone()) == "Europe/Berlin"
+        localtime.write_bytes(berlin)
+        hand.t += K.ZONE_CHECK_S
+        d._tick()
+        assert store.zones(0.0, T0 + DAY) == [(T0, "Europe/Berlin")]

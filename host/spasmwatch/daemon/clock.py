@@ -12,15 +12,19 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import io
+import logging
 import math
 import os
 import re
+import struct
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
 import zoneinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+log = logging.getLogger(__name__)
 
 
 def local_day(day: dt.date) -> tuple[float, float]:
@@ -250,8 +254,30 @@ def resolve_local_zone() -> tuple[dt.tzinfo, str | None]:
 
 
 def _zone_at(path: Path) -> dt.tzinfo | None:
+    """The zone in the file at ``path`` (``_read_zone_at``); one that cannot be read now (absent, or
+    not a whole zone file: being replaced by a copy, ``cp`` truncates it first; a relink by ``ln
+    -sf`` unlinks it first) is the zone last read well there in this process, said once. UTC (C's
+    reading) told the daemon's minute check of a trip to UTC and back that never was, and worded
+    times in UTC meanwhile. None: none read there yet."""
+    zone = _read_zone_at(path)
+    if zone is not None:
+        _well_read[path] = zone
+        _kept_said.discard(path)
+        return zone
+    kept = _well_read.get(path)
+    if kept is not None and path not in _kept_said:
+        _kept_said.add(path)
+        log.warning("%s is no time zone file now (being replaced?): times stay in %s, as last read there", path, zone_name(kept))
+    return kept
+
+
+_well_read: dict[Path, dt.tzinfo] = {}  # each zone file's zone as last read whole (_zone_at)
+_kept_said: set[Path] = set()  # the files whose last zone is kept and was said so
+
+
+def _read_zone_at(path: Path) -> dt.tzinfo | None:
     """The zone in the file at ``path``, by its tz database name where it links to one, else
-    'localtime' (a file that names no zone); None: no readable zone file there."""
+    'localtime' (a file that names none); None: no whole zone file there."""
     name = _zone_name(path)
     if name:
         try:
@@ -260,13 +286,36 @@ def _zone_at(path: Path) -> dt.tzinfo | None:
             pass  # a zone this Python's tz database lacks: the file itself
     try:
         data = path.read_bytes()
-        zone = ZoneInfo.from_file(io.BytesIO(data), key="localtime")
-    except (OSError, ValueError):
+    except OSError:
+        return None
+    zone = _parsed(data, "localtime")
+    if zone is None:
         return None
     # A copy, not a link (some images, Docker's -v /etc/localtime): the zone whose file it is, so the
     # store records a name the doctor reads ('localtime' said nothing), and the page and report too.
     name = _name_by_content(data)
     return ZoneInfo(name) if name else zone
+
+
+def _parsed(data: bytes, key: str) -> ZoneInfo | None:
+    """The zone file ``data`` read, None when it is not a whole one: every read past its end fails
+    (``_Whole``). zoneinfo's reader loops for ever on a version 2+ file cut inside its last line, the
+    rule (27 of Berlin's 2,298 prefixes, Python 3.11 here), and raises struct's, its own or an
+    assertion error on most others; none of Berlin's reads as a zone (docs/host.md "Time")."""
+    try:
+        return ZoneInfo.from_file(_Whole(data), key=key)
+    except (EOFError, ValueError, struct.error, AssertionError, IndexError):
+        return None
+
+
+class _Whole(io.BytesIO):
+    """Bytes whose every read is whole: one the end cuts short raises EOFError."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        got = super().read(size)
+        if size is not None and size > 0 and len(got) < size:
+            raise EOFError(f"a zone file cut short at {self.tell()} bytes")
+        return got
 
 
 # Under a tz database folder: copies of other zones' files, and files that are no zone.
