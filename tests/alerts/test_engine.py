@@ -587,3 +587,19 @@ def test_cluster_ended_says_no_alarm_after_a_heads_up_and_never_acknowledged_whe
     closed = r.sent[-1]
     assert (closed.kind, closed.state, closed.title) == (NoticeKind.CLUSTER_CLOSED, "CLOSED", "Cluster ended, alarm never acknowledged (cot)")
     assert "Nobody acknowledged the alarm. " in closed.text, closed.text
+
+
+def test_quiet_hours_are_of_the_zone_the_alerts_are_worded_in(tz_env: pytest.MonkeyPatch) -> None:
+    """Zone fix review: with no [alerts] tz, quiet hours were read in the C library's zone, which keeps
+    the one it first read until tzset, while the pushes' times re-read it (local_zone): after the box's
+    zone changed from Berlin to New York, 01:00 in New York (07:00 in Berlin) was not quiet. Old code:
+    the not-worn fault not held back."""
+    from tzenv import set_tz
+
+    set_tz(tz_env, "Europe/Berlin")
+    tz_env.setenv("TZ", "America/New_York")  # the zone changed; C keeps Berlin's until tzset
+    t = datetime(2026, 11, 10, 1, 0, tzinfo=ZoneInfo("America/New_York")).timestamp()
+    s = AlertSettings(tz=None, quiet_hours=QuietHours.parse("22:00-07:00"))
+    engine = AlertEngine(Clock(t), [].append, s)
+    engine.on_band_state("cot", "not_worn", True)
+    assert engine.snapshot()["alerts"][0]["held_back"] is True

@@ -270,3 +270,15 @@ def test_a_zone_file_read_while_it_is_replaced_is_no_trip(tmp_path: Path, tz_env
         hand.t += K.ZONE_CHECK_S
         d._tick()
         assert store.zones(0.0, T0 + DAY) == [(T0, "Europe/Berlin")]
+
+
+def test_the_page_s_days_are_cut_and_ended_in_one_zone(tmp_path: Path, tz_env: pytest.MonkeyPatch) -> None:
+    """Zone fix review: Daemon.days (the page's chart) ended its days by the C library's zone, which
+    keeps the one it first read until tzset, and cut them by local_zone, which reads the zone again:
+    after the box's zone changed from Berlin to New York, 3 days asked gave 4, the first a stray 6 h
+    from Berlin's midnight. Old code: 2026-11-07 first, four days."""
+    set_tz(tz_env, "Europe/Berlin")
+    tz_env.setenv("TZ", "America/New_York")  # the zone changed; C keeps Berlin's until tzset
+    with Store(tmp_path / "sw.db") as store:
+        d = Daemon(store, [], clock=HandClock(T0 + 9 * DAY + 12 * 3600))  # type: ignore[arg-type]  # a hand clock
+        assert [day["date"] for day in d.days(3)] == ["2026-11-08", "2026-11-09", "2026-11-10"]

@@ -41,6 +41,7 @@ from spasmwatch.alerts.model import (
     Urgency,
 )
 from spasmwatch.analysis.clusters import Cluster
+from spasmwatch.daemon.clock import local_zone
 
 log = logging.getLogger("spasmwatch.alerts")
 
@@ -635,7 +636,8 @@ class AlertEngine:
         q = self.settings.quiet_hours
         if q is None:
             return False
-        local = datetime.fromtimestamp(now, self.settings.tz)
+        # The zone the pushes word times in (None: local_zone), not C's: it keeps the zone it first read until tzset
+        local = datetime.fromtimestamp(now, self.settings.tz or local_zone())
         return q.contains(local.hour * 60 + local.minute)
 
     def _next_id(self) -> int:

@@ -27,13 +27,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 log = logging.getLogger(__name__)
 
 
-def local_day(day: dt.date) -> tuple[float, float]:
-    """Unix seconds of the local midnight that starts ``day`` and of the next one.
+def local_day(day: dt.date, zone: dt.tzinfo) -> tuple[float, float]:
+    """Unix seconds of ``zone``'s midnight that starts ``day`` and of the next one.
 
-    Not ``start + 86400``: a day of a daylight-saving change lasts 23 or 25 hours.
+    Not ``start + 86400``: a day of a daylight-saving change lasts 23 or 25 hours. ``zone``, not
+    the C library's (which keeps the zone it first read until ``time.tzset``): the days' counts are
+    cut in the zone given, and their ends must be that zone's too.
     """
-    start = dt.datetime.combine(day, dt.time()).timestamp()
-    return start, dt.datetime.combine(day + dt.timedelta(days=1), dt.time()).timestamp()
+    start = dt.datetime.combine(day, dt.time(), zone).timestamp()
+    return start, dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), zone).timestamp()
 
 
 # Step of the search for a zone's offset changes, s: a day, as no two changes are closer (LibcZone too).

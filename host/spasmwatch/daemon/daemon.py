@@ -1746,11 +1746,11 @@ class Daemon:
         (report.data.count: a false alarm's events are none, a match counts in its cluster), each
         with its hours monitored and ``no_data`` when it had none and nothing counted: a day with the
         band left off read as a day of 0 clusters on the page's chart (hostile review)."""
-        now = self.clock.wall()
-        today = dt.datetime.fromtimestamp(now).date()
-        since, _ = local_day(today - dt.timedelta(days=n_days - 1))
-        _, until = local_day(today)
-        data = count(StoreSource(self.store), None, since, until, local_zone(), now)
+        now, tz = self.clock.wall(), self._zone()  # the page's zone (status), its days' ends and cuts alike
+        today = dt.datetime.fromtimestamp(now, tz).date()
+        since, _ = local_day(today - dt.timedelta(days=n_days - 1), tz)
+        _, until = local_day(today, tz)
+        data = count(StoreSource(self.store), None, since, until, tz, now)
         return [{
             "date": d.day.isoformat(), "spasms": d.spasms, "clusters": d.clusters + d.false_alarms,
             "false_alarms": d.false_alarms, "monitored_h": round(d.monitored_s / 3600, 2), "no_data": unmonitored(d),

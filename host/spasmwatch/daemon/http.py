@@ -49,7 +49,7 @@ from aiohttp import web
 from spasmwatch.alerts.messages import SHARED_WITH_PAGE, catalog
 from spasmwatch.config import bind_host, is_loopback
 from spasmwatch.daemon.api import DaemonAPI, Json, who
-from spasmwatch.daemon.clock import local_day
+from spasmwatch.daemon.clock import local_day, local_zone
 from spasmwatch.daemon.consts import MAX_MUTE_S, MIN_TOKEN_CHARS
 from spasmwatch.errors import ConfigError, SpasmwatchError
 from spasmwatch.store import StoreError
@@ -426,7 +426,8 @@ class HttpServer:
 
     def _range(self, request: web.Request) -> tuple[float, float]:
         """``since``/``until`` in unix seconds; by default today (local midnight to midnight)."""
-        t0, t1 = local_day(dt.datetime.fromtimestamp(self.clock()).date())
+        zone = local_zone()  # the file's, as the daemon reads it, not C's (stale after a change: local_day)
+        t0, t1 = local_day(dt.datetime.fromtimestamp(self.clock(), zone).date(), zone)
         since = _float(request.query["since"], "since") if "since" in request.query else t0
         until = _float(request.query["until"], "until") if "until" in request.query else max(t1, since)
         if until < since:
