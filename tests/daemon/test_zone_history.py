@@ -282,3 +282,14 @@ def test_the_page_s_days_are_cut_and_ended_in_one_zone(tmp_path: Path, tz_env: p
     with Store(tmp_path / "sw.db") as store:
         d = Daemon(store, [], clock=HandClock(T0 + 9 * DAY + 12 * 3600))  # type: ignore[arg-type]  # a hand clock
         assert [day["date"] for day in d.days(3)] == ["2026-11-08", "2026-11-09", "2026-11-10"]
+
+
+def test_a_posix_rule_with_a_named_zone_s_clock_is_no_change() -> None:
+    """Zone fix review: a rule ('CET-1CEST,M3.5.0,M10.5.0/3', TZ on some Pi images) and Berlin were
+    compared by name only, so a restart from one to the other read as a journey. The rule's clock is
+    compared now; a rule of another clock is still said. Old code: 'UTC+01/UTC+02, then Europe/Berlin'."""
+    berlin, rule = ZoneInfo("Europe/Berlin"), "CET-1CEST,M3.5.0,M10.5.0/3"
+    assert zones_line([(T0 - DAY, rule), (T0 + DAY, "Europe/Berlin")], berlin, T0, T0 + 3 * DAY, "x") is None
+    assert zones_line([(T0 - DAY, rule)], berlin, T0, T0 + 3 * DAY, "x") is None
+    line = zones_line([(T0 - DAY, "EST5EDT,M3.2.0,M11.1.0"), (T0 + DAY, rule)], berlin, T0, T0 + 3 * DAY, "x")
+    assert line is not None and line.startswith("The monitor's time zone changed over x: UTC-05/UTC-04, then UTC+01/UTC+02 from 2026-11-02 01:00.")

@@ -208,17 +208,40 @@ def zone_name(zone: dt.tzinfo) -> str:
 def same_clock(name: str, zone: dt.tzinfo, a: float, b: float) -> bool:
     """Whether the zone recorded as ``name`` (``zone_name``) reads as ``zone`` over [a, b) (unix s):
     the same name, or the same UTC offset at ``a`` and the same changes of it. A zone has more than
-    one name ('Etc/UTC' and 'UTC', 'US/Eastern' and 'America/New_York'): the daemon records the one
-    it found it by, a report may be made under another. A name no zone file has ('localtime', a
-    POSIX rule) is compared by name only."""
+    one name ('Etc/UTC' and 'UTC', 'US/Eastern' and 'America/New_York', a POSIX rule and the zone it
+    gives: 'CET-1CEST,M3.5.0,M10.5.0/3' and 'Europe/Berlin'): the daemon records the one it found it
+    by, a report may be made under another. A name ``recorded_zone`` reads no clock of ('localtime')
+    is compared by name only."""
     if name == zone_name(zone):
         return True
-    try:
-        recorded = ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
+    recorded = recorded_zone(name)
+    if recorded is None:
         return False
     start = [dt.datetime.fromtimestamp(a, z).utcoffset() for z in (recorded, zone)]
     return start[0] == start[1] and offset_changes(recorded, a, b) == offset_changes(zone, a, b)
+
+
+def recorded_zone(name: str) -> dt.tzinfo | None:
+    """The clock of a zone recorded as ``name`` (``zone_name``): the tz database's zone by that name,
+    else the POSIX rule it is, read by zoneinfo's own rule reader (a zone file of no transitions
+    whose rule line is ``name``; LibcZone follows the process's TZ only); None for none ('localtime')."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        pass
+    return _rule_zone(name) if rule_offsets(name) else None
+
+
+def _rule_zone(rule: str) -> ZoneInfo | None:
+    """The POSIX TZ ``rule`` as a zone, None when zoneinfo reads no rule in it."""
+    try:
+        line = rule.lstrip(":").encode("ascii")
+    except UnicodeEncodeError:
+        return None
+    # A version 2 file: its header (no leap seconds nor transitions; one type, UTC, and its name's
+    # 4 bytes) and that type, twice (32- then 64-bit part), then the rule on a line of its own.
+    part = b"TZif2" + bytes(15) + struct.pack(">6l", 0, 0, 0, 0, 1, 4) + struct.pack(">lbb", 0, 0, 0) + b"UTC\0"
+    return _parsed(part + part + b"\n" + line + b"\n", rule)
 
 
 def local_zone() -> dt.tzinfo:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone, tzinfo
 from statistics import median
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from spasmwatch import __version__
 from spasmwatch.words import one_line
@@ -22,7 +21,7 @@ from spasmwatch.report.consts import (
     TREND_PER_S,
 )
 from spasmwatch.report.data import Day, ReportData, Side, Trend
-from spasmwatch.daemon.clock import said_zone_name, said_zone_of, same_clock, wall_text
+from spasmwatch.daemon.clock import recorded_zone, said_zone_name, said_zone_of, same_clock, wall_text
 from spasmwatch.words import counted
 
 TITLE = "spasmwatch screening log"
@@ -242,14 +241,12 @@ def zones_said(history: Sequence[tuple[float, str]], tz: tzinfo, since: float, u
 def _one_name_a_clock(history: Sequence[tuple[float, str]], since: float, until: float) -> list[tuple[float, str]]:
     """``history`` without a row that names the clock of the row before it by another name (a
     restart under TZ=UTC after Etc/UTC: 'changed: Etc/UTC, then UTC' told of a journey that never
-    was). A name no zone file has is kept as it is (``same_clock`` compares those by name)."""
+    was; a POSIX rule, then the zone it gives). A name of no clock (``recorded_zone``: 'localtime') is
+    kept as it is (``same_clock`` compares those by name)."""
     kept = list(history[:1])
     for i, (t, name) in enumerate(history[1:], 1):
         end = history[i + 1][0] if i + 1 < len(history) else until
-        try:
-            before = ZoneInfo(kept[-1][1])
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            before = None
+        before = recorded_zone(kept[-1][1])
         if before is None or not same_clock(name, before, max(t, since), end):
             kept.append((t, name))
     return kept
