@@ -293,3 +293,42 @@ def test_a_posix_rule_with_a_named_zone_s_clock_is_no_change() -> None:
     assert zones_line([(T0 - DAY, rule)], berlin, T0, T0 + 3 * DAY, "x") is None
     line = zones_line([(T0 - DAY, "EST5EDT,M3.2.0,M11.1.0"), (T0 + DAY, rule)], berlin, T0, T0 + 3 * DAY, "x")
     assert line is not None and line.startswith("The monitor's time zone changed over x: UTC-05/UTC-04, then UTC+01/UTC+02 from 2026-11-02 01:00.")
+
+
+_NO_TZDATA = """
+import sys
+from pathlib import Path
+from synthetic import HandClock
+from spasmwatch.daemon import clock, consts as K
+from spasmwatch.daemon.daemon import Daemon
+from spasmwatch.report.text import zones_line
+from spasmwatch.store import Store
+folder, t0 = Path(sys.argv[1]), float(sys.argv[2])
+clock.LOCALTIME = folder / "localtime"
+hand = HandClock(t0)
+with Store(folder / "sw.db") as store:
+    store.record_zone(t0 - 86400, "localtime")  # an older daemon's row, before names were found
+    d = Daemon(store, [], clock=hand)
+    for zone in ("Europe/Berlin", "America/New_York"):
+        clock.LOCALTIME.write_bytes(Path("/usr/share/zoneinfo", zone).read_bytes())
+        d._tick()
+        hand.t += K.ZONE_CHECK_S
+    print(store.zones(0.0, hand.t))
+    print(zones_line(store.zones(t0, hand.t), d._zone(), t0, hand.t, "x"))
+"""
+
+
+def test_a_move_between_zone_files_that_name_no_zone_is_recorded(tmp_path: Path) -> None:
+    """Zone fix review: in a container with no tz database (PYTHONTZPATH nowhere, TZ unset) a copied
+    /etc/localtime names no zone, and every one was recorded as 'localtime': Berlin's file replaced by
+    New York's was no change. Such a file is recorded by its rule line now, said by its offsets, and an
+    older store's 'localtime' row is said as before. In a child (no tz database; clock's caches).
+    Old code: [(t0 - 1 d, 'localtime')] alone, and no line."""
+    env = {k: v for k, v in os.environ.items() if k != "TZ"}
+    env.update(PYTHONTZPATH=str(tmp_path / "nowhere"), PYTHONPATH=os.pathsep.join([os.environ.get("PYTHONPATH", ""), str(Path(__file__).parents[1])]))
+    done = subprocess.run([sys.executable, "-c", _NO_TZDATA, str(tmp_path), str(T0)], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    rows, line = done.stdout.splitlines()
+    berlin, new_york = "CET-1CEST,M3.5.0,M10.5.0/3", "EST5EDT,M3.2.0,M11.1.0"
+    assert rows == str([(T0 - DAY, "localtime"), (T0, berlin), (T0 + K.ZONE_CHECK_S, new_york)])
+    assert line.startswith(f"The monitor's time zone changed over x: UTC+01/UTC+02, then UTC-05/UTC-04 from {wall_text(T0 + K.ZONE_CHECK_S, '%Y-%m-%d %H:%M', ZoneInfo('America/New_York'))}.")

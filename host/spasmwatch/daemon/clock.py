@@ -197,7 +197,8 @@ def _is_zone_key(name: str) -> bool:
 
 def zone_name(zone: dt.tzinfo) -> str:
     """``zone`` by a name that stays the same across its DST changes, as the store records the
-    daemon's zone: the tz database's ('Europe/Berlin'; 'localtime' for a zone file that names none),
+    daemon's zone: the tz database's ('Europe/Berlin'; for a zone file that names none its rule,
+    ``_file_rule``, else 'localtime'),
     the POSIX rule in TZ that a ``LibcZone`` follows ('CET-1CEST,M3.5.0,M10.5.0/3'; its abbreviation
     would change twice a year), a fixed offset's ('UTC', 'UTC+03:00')."""
     if isinstance(zone, LibcZone):
@@ -302,7 +303,7 @@ _kept_said: set[Path] = set()  # the files whose last zone is kept and was said 
 
 def _read_zone_at(path: Path) -> dt.tzinfo | None:
     """The zone in the file at ``path``, by its tz database name where it links to one, else
-    'localtime' (a file that names none); None: no whole zone file there."""
+    its rule (one that names none: ``_file_rule``, else 'localtime'); None: no whole zone file there."""
     name = _zone_name(path)
     if name:
         try:
@@ -313,13 +314,25 @@ def _read_zone_at(path: Path) -> dt.tzinfo | None:
         data = path.read_bytes()
     except OSError:
         return None
-    zone = _parsed(data, "localtime")
+    zone = _parsed(data, _file_rule(data) or "localtime")
     if zone is None:
         return None
     # A copy, not a link (some images, Docker's -v /etc/localtime): the zone whose file it is, so the
     # store records a name the doctor reads ('localtime' said nothing), and the page and report too.
     name = _name_by_content(data)
     return ZoneInfo(name) if name else zone
+
+
+def _file_rule(data: bytes) -> str:
+    """The POSIX rule a whole zone file of version 2+ ends with, its clock after its last listed
+    change ('CET-1CEST,M3.5.0,M10.5.0/3'), '' for none or one ``rule_offsets`` cannot word. The name
+    of a file no tz database zone has (a container with none): all were 'localtime', so Berlin's
+    copy replaced by New York's was no change; by their rules they differ, are said by their
+    offsets and are compared by their clocks (``recorded_zone``)."""
+    if data[4:5] in (b"", b"\0") or not data.endswith(b"\n"):
+        return ""
+    rule = data[:-1].rsplit(b"\n", 1)[-1].decode("ascii", "replace")
+    return rule if rule_offsets(rule) else ""
 
 
 def _parsed(data: bytes, key: str) -> ZoneInfo | None:
