@@ -1602,3 +1602,35 @@ def test_a_drug_started_long_before_the_period_says_how_to_see_its_trend() -> No
         "Its week before and after the start are compared in a report from 2024-02-16 (spasmwatch report --since 2024-02-16).",
         "No treatment started in this period.",
     ], lines
+
+
+def test_a_long_band_name_is_shortened_in_the_cluster_table_not_a_crash() -> None:
+    """Hostile review: a band's [[bands]] label is free text ('Mila's band in the nursery upstairs
+    (the spare one)', 51 characters); with two bands the cluster table's band column grew to its
+    longest text, taken from the notes' column, which went below zero: no report at all. Now the
+    notes' column keeps FREE_TEXT_MIN_W, the band column gives up the rest and its names are shortened
+    to it (page 1 says each band's whole name). Old code: ValueError('invalid width -16 (must be > 0)')."""
+    from spasmwatch.report.pages import FREE_TEXT_MIN_W, TABLE_CHAR_W
+    from spasmwatch.report.text import summary
+
+    long = "Mila's band in the nursery upstairs (the spare one), worn on the left ankle at night"
+    clusters = [ClusterRow(i, f"b{1 + i % 2}", D0 + i * 5 * 3600, D0 + i * 5 * 3600 + 313, 40, None, None, None) for i in range(6)]
+    notes = [NoteRow(9, None, D0 + 60, "video", "video taken of the morning cluster")]
+    data = gather(Tables(cluster_rows=clusters, note_rows=notes), None, D0, D0 + 2 * DAY, timezone.utc)
+    data.names = {"b1": long, "b2": "Mila"}
+    figs = figures(data)
+    try:
+        (tab,) = [tab for f in figs for ax in f.axes for tab in ax.tables if tab.get_celld()[0, 1].get_text().get_text() == "band"]
+        cells = tab.get_celld()
+        last = max(col for _, col in cells)
+        assert cells[0, last].get_width() >= FREE_TEXT_MIN_W - 1e-9
+        assert sum(cells[0, col].get_width() for col in range(last + 1)) == pytest.approx(1.0)
+        names = {cells[r, 1].get_text().get_text() for r, col in cells if col == 1 and r > 0}
+        assert "Mila" in names and len(names) == 2, names
+        (short,) = names - {"Mila"}
+        assert long.startswith(short.rstrip("…")) and short.endswith("…"), short
+        assert len(short) * TABLE_CHAR_W <= cells[0, 1].get_width() + 1e-9, short
+        assert any(long in line for line in summary(data)), "page 1 names the band in full"
+    finally:
+        for f in figs:
+            plt.close(f)

@@ -35,6 +35,11 @@ TABLE_CHAR_W = 0.0105
 # and the cell's padding. Its characters were a fixed 48 in the cluster table, made for the notes'
 # width with one band: with two, 'video 06:40: video taken of [...]' ran past the table's edge.
 FREE_TEXT_CHAR_W = 0.0095
+# ... and the least width of that column (0.15 of the table: 15 characters, a note's first words):
+# the other columns grow to their longest text, and a band's [[bands]] label is free text ('Mila's
+# band in the nursery upstairs (the spare one)'): the notes' width went below zero, a ValueError
+# and no report (hostile review). The widest column gives up what the notes need, its texts shortened.
+FREE_TEXT_MIN_W = 0.15
 
 A4 = (8.27, 11.69)
 # A table page's measures, as fractions of the A4 page's height (8 pt text, matplotlib's table):
@@ -185,9 +190,19 @@ def _fitted(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], widths: li
     next (zone review); a band's id ('nursery-0001') in the column sized for a name ran into the
     count beside it, 'nursery-00018' (doctor review)."""
     fitted = [max([w] + [len(r[j]) * TABLE_CHAR_W for r in (header, *rows)]) for j, w in enumerate(widths[:-1])]
+    over = sum(fitted) - (sum(widths) - FREE_TEXT_MIN_W)
+    if over > 0:  # the notes keep FREE_TEXT_MIN_W: the widest column (a band's long name) gives it up
+        j = max(range(len(fitted)), key=fitted.__getitem__)
+        fitted[j] -= over
+        rows = [(*r[:j], _cut(r[j], int(fitted[j] / TABLE_CHAR_W)), *r[j + 1 :]) for r in rows]
     fitted.append(widths[-1] - (sum(fitted) - sum(widths[:-1])))
     keep = int(fitted[-1] / FREE_TEXT_CHAR_W)
     return [(*r[:-1], textwrap.shorten(r[-1], keep)) for r in rows], fitted
+
+
+def _cut(s: str, chars: int) -> str:
+    """``s`` in at most ``chars`` characters, its end cut to '…' (a name has no words to drop)."""
+    return s if len(s) <= chars else s[: max(0, chars - 1)] + "…"
 
 
 def _pages(
