@@ -1634,3 +1634,40 @@ def test_a_long_band_name_is_shortened_in_the_cluster_table_not_a_crash() -> Non
     finally:
         for f in figs:
             plt.close(f)
+
+
+def test_a_per_day_page_names_the_treatment_changes_on_its_own_days() -> None:
+    """Hostile review: the per-day table's note named every treatment change of the report on each
+    of its pages; a 4-month report of a daily prednisolone taper (120 changes) had 63 lines of note,
+    the table's top went below its bottom: ValueError, no report. Now each page names the changes
+    on its own days, at most CHANGES_LISTED a day (the rest counted: all are in the log table), and holds
+    the rows that fit under them. Old code: ValueError('Width and height specified must be
+    non-negative')."""
+    from spasmwatch.report.consts import CHANGES_LISTED
+
+    h = 3600.0
+    n = 120
+    taper = [TreatmentRow(i, D0 + i * DAY + 8 * h, "prednisolone", 60.0 - 0.5 * i, "mg/day", "change") for i in range(n)]
+    same_day = [TreatmentRow(n + i, D0 + 100 * DAY + (9 + i * 0.1) * h, "vigabatrin", 50.0 + i, "mg/kg/day", "change") for i in range(20)]
+    data = gather(Tables(treatment_rows=taper + same_day), None, D0, D0 + n * DAY, timezone.utc)
+    figs = figures(data)
+    try:
+        dates = _tables_above_the_foot(figs, "the per-day table")
+        pages = [f for f in figs if f.texts and f.texts[0].get_text().startswith("Per day")]
+        for f in pages:
+            f.canvas.draw()
+            (tab,) = [t for ax in f.axes for t in ax.tables]
+            top = tab.get_window_extent().y1
+            notes = [t for t in f.texts[1:] if t.get_text().strip() and t.get_window_extent().y0 > 0.03 * f.bbox.height]
+            assert all(t.get_window_extent().y0 >= top for t in notes), "a note runs into the table"
+            said = " ".join(t.get_text() for t in notes)
+            days = {c.get_text().get_text()[4:] for (r, col), c in tab.get_celld().items() if col == 0 and r > 0}
+            for tr in taper:  # its own days' changes, no other's
+                day = f"{datetime.fromtimestamp(tr.t, timezone.utc):%Y-%m-%d}"
+                assert (f"{day} 08:00 prednisolone" in said) == (day in days), (day, said)
+            if "2024-06-12" in days:
+                assert f"and {20 + 1 - CHANGES_LISTED} more changes on 2024-06-12" in said.replace("\n", " "), said
+    finally:
+        for f in figs:
+            plt.close(f)
+    assert {f"{datetime.fromtimestamp(D0 + k * DAY, timezone.utc):%a %Y-%m-%d}" for k in range(n)} <= set(dates)

@@ -53,3 +53,7 @@ NOTE_AFTER_S = 60 * 60.0
 # (the rest are counted, all are in the log table): a family films a few things a fortnight, and a
 # line of more times than this is read as a list to skim, not to look up.
 UNMATCHED_VIDEOS_LISTED = 5
+# The per-day table's pages name at most this many treatment changes of one day (the rest counted,
+# all are in the log table): each page names its own days' changes, and a day of many (a dose
+# re-entered again and again) would leave no room for the table (hostile review).
+CHANGES_LISTED = 3

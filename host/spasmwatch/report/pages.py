@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import textwrap
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 import matplotlib
@@ -23,6 +24,7 @@ LOG_ROWS_PER_PAGE = 60
 # ... of the per-day table, under its two lines of notes: the table ran off the page (an 89-day
 # report's last 27 days, the treatment's weeks, were not in the PDF).
 DAY_ROWS_PER_PAGE = 56
+DAY_WIDTHS = [0.15, 0.14, 0.15, 0.08, 0.14, 0.11, 0.22]  # its columns' (text.DAY_HEADER)
 # ... of the cluster table, under its note that 'after waking' is estimated (four lines): 60 rows
 # ran into the page's foot (the test of that note).
 CLUSTER_ROWS_PER_PAGE = 54
@@ -211,11 +213,35 @@ def _pages(
     """A table over as many pages as its rows need ('Per day (2/3)'), one page when it has none;
     ``per_page`` rows a page at most, fewer when its notes leave room for fewer."""
     per_page = min(per_page, _rows_that_fit(notes))
-    chunks = [rows[i : i + per_page] for i in range(0, len(rows), per_page)] or [[]]
+    return _paged(title, header, [(rows[i : i + per_page], notes) for i in range(0, len(rows), per_page)] or [([], notes)], widths)
+
+
+def _paged(title: str, header: tuple[str, ...], chunks: list[tuple[Sequence[tuple[str, ...]], Sequence[str]]], widths: list[float]) -> list[Figure]:
+    """A table's pages, each ``chunks``' rows under its notes ('Per day (2/3)')."""
     return [
-        _table_page(f"{title}{f' ({k + 1}/{len(chunks)})' if len(chunks) > 1 else ''}", header, chunk, widths, notes)
-        for k, chunk in enumerate(chunks)
+        _table_page(f"{title}{f' ({k + 1}/{len(chunks)})' if len(chunks) > 1 else ''}", header, rows, widths, notes)
+        for k, (rows, notes) in enumerate(chunks)
     ]
+
+
+def _day_pages(data: ReportData) -> list[Figure]:
+    """The per-day table's pages, each under the notes of its own days (``text.day_notes``: their
+    treatment changes), with the rows that fit under them: fewer rows, fewer changes, so a page's
+    rows are cut until its notes leave room for them all."""
+    rows, i = text.day_rows(data), 0
+    chunks: list[tuple[Sequence[tuple[str, ...]], Sequence[str]]] = []
+    while i < len(rows):
+        n = DAY_ROWS_PER_PAGE
+        while (fit := min(n, _rows_that_fit(notes := text.day_notes(data, _days_of(data, i, n))))) < n:
+            n = fit
+        chunks.append((rows[i : i + n], notes))
+        i += n
+    return _paged("Per day", text.DAY_HEADER, chunks or [([], text.day_notes(data, set()))], DAY_WIDTHS)
+
+
+def _days_of(data: ReportData, i: int, n: int) -> set[date]:
+    """The report's days ``i`` to ``i + n`` (not included)."""
+    return {d.day for d in data.days[i : i + n]}
 
 
 def figures(data: ReportData) -> list[Figure]:
@@ -226,7 +252,7 @@ def figures(data: ReportData) -> list[Figure]:
         *page_summary(data),
         page_actogram(data),
         page_clusters(data),
-        *_pages("Per day", text.DAY_HEADER, text.day_rows(data), [0.15, 0.14, 0.15, 0.08, 0.14, 0.11, 0.22], DAY_ROWS_PER_PAGE, text.day_notes(data)),
+        *_day_pages(data),
         *_pages("Each cluster", text.cluster_header(data), cl, cl_widths, CLUSTER_ROWS_PER_PAGE, text.cluster_notes(data)),
         *_pages("Treatments and caregiver notes", text.LOG_HEADER, log, log_widths, LOG_ROWS_PER_PAGE),
     ]

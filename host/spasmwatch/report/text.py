@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone, tzinfo
+from collections.abc import Collection, Sequence
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from itertools import groupby
 from statistics import median
 
 from spasmwatch import __version__
 from spasmwatch.words import one_line
 from spasmwatch.export.rows import ClusterRow, NoteRow, TreatmentRow
 from spasmwatch.report.consts import (
+    CHANGES_LISTED,
     CLUSTERS_IMPLAUSIBLE_PER_DAY,
     DAY_RATE_MIN_MONITORED_S,
     NOTE_AFTER_S,
@@ -449,23 +451,34 @@ def day_rows(data: ReportData) -> list[tuple[str, ...]]:
     return rows
 
 
-def day_notes(data: ReportData) -> list[str]:
-    """What the per-day table needs said under it."""
+def day_notes(data: ReportData, days: Collection[date] | None = None) -> list[str]:
+    """What the per-day table needs said under it; ``days``: those of a page of it, whose treatment
+    changes it names (``changes_line``; None: every day's, all of them)."""
     notes = [NO_DATA_NOTE] if any(unmonitored(d) for d in data.days) else []
     notes += [NO_RATE_NOTE] if any(too_few_for_a_rate(d) for d in data.days) else []
     notes += [RATED_NOTE] if any(d.rated_clusters < d.clusters for d in data.days) else []
-    notes += [line] if (line := changes_line(data)) else []
+    notes += [line] if (line := changes_line(data, days)) else []
     return notes + ([line] if (line := implausible_line(data)) else [])
 
 
-def changes_line(data: ReportData) -> str | None:
+def changes_line(data: ReportData, days: Collection[date] | None = None) -> str | None:
     """The treatment changes on the table's days, each by its day: the table is read for 'before and
-    after', and nothing on its page said when (doctor review: the plot's green lines were pages back)."""
+    after', and nothing on its page said when (doctor review: the plot's green lines were pages back).
+    ``days``: a page's days, each of whose first CHANGES_LISTED changes are named, the rest counted
+    (every change on every page, a taper's 120 left no room for the table: hostile review)."""
     changes = [tr for tr in data.treatments if tr.t >= data.since]
+    if days is not None:
+        changes = [tr for tr in changes if data.local(tr.t).date() in days]
     if not changes:
         return None
-    said = "; ".join(f"{at(data, tr.t, '%a %Y-%m-%d %H:%M')} {tr.drug} {tr.action}{_dose(tr)}" for tr in changes)
-    return f"Treatment changes on these days: {said}."
+    said: list[str] = []
+    for day, on_day in groupby(changes, key=lambda tr: data.local(tr.t).date()):
+        trs = list(on_day)
+        shown = trs if days is None else trs[:CHANGES_LISTED]
+        said += [f"{at(data, tr.t, '%a %Y-%m-%d %H:%M')} {tr.drug} {tr.action}{_dose(tr)}" for tr in shown]
+        if len(trs) > len(shown):
+            said.append(f"and {len(trs) - len(shown)} more changes on {day} (see 'Treatments and caregiver notes')")
+    return f"Treatment changes on these days: {'; '.join(said)}."
 
 
 CLUSTER_HEADER = ("start", "events", "lasted", "after waking", "label", "video or note near it")
