@@ -1671,3 +1671,33 @@ def test_a_per_day_page_names_the_treatment_changes_on_its_own_days() -> None:
         for f in figs:
             plt.close(f)
     assert {f"{datetime.fromtimestamp(D0 + k * DAY, timezone.utc):%a %Y-%m-%d}" for k in range(n)} <= set(dates)
+
+
+def test_a_per_day_page_names_the_days_far_above_what_spasms_give_on_its_own_days() -> None:
+    """Hostile review: the per-day table's note of days far above what spasms give named every such
+    day of the report on each of its pages; a year with a loose band for eight months (250 days of 31
+    clusters) had 63 lines of note above the table, whose height went below zero: ValueError, no
+    report. Now each page names its own days (page 1's summary all of them, going on to a next page).
+    Old code: ValueError('Width and height specified must be non-negative')."""
+    from spasmwatch.report.text import day_label, summary
+
+    data = gather(Tables(), None, D0, D0 + 365 * DAY, timezone.utc)
+    loose = data.days[50:300]
+    for d in loose:
+        d.clusters = d.cluster_spasms = 31
+    assert all(day_label(d) in " ".join(summary(data)) for d in loose)
+    figs = figures(data)
+    try:
+        dates = _tables_above_the_foot(figs, "the per-day table")
+        for f in figs:
+            if not (f.texts and f.texts[0].get_text().startswith("Per day")):
+                continue
+            f.canvas.draw()
+            (tab,) = [t for ax in f.axes for t in ax.tables]
+            days = {c.get_text().get_text() for (r, col), c in tab.get_celld().items() if col == 0 and r > 0}
+            said = " ".join(t.get_text() for t in f.texts[1:])
+            assert {day_label(d) for d in loose if day_label(d) in said} == days & {day_label(d) for d in loose}, said
+    finally:
+        for f in figs:
+            plt.close(f)
+    assert {day_label(d) for d in data.days} <= set(dates)

@@ -226,7 +226,7 @@ def _paged(title: str, header: tuple[str, ...], chunks: list[tuple[Sequence[tupl
 
 def _day_pages(data: ReportData) -> list[Figure]:
     """The per-day table's pages, each under the notes of its own days (``text.day_notes``: their
-    treatment changes), with the rows that fit under them: fewer rows, fewer changes, so a page's
+    treatment changes and days far above what spasms give), with the rows that fit under them: fewer rows, fewer changes, so a page's
     rows are cut until its notes leave room for them all."""
     rows, i = text.day_rows(data), 0
     chunks: list[tuple[Sequence[tuple[str, ...]], Sequence[str]]] = []

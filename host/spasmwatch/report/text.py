@@ -181,11 +181,11 @@ def implausible_days(data: ReportData) -> list[Day]:
     return [d for d in data.days if d.clusters > CLUSTERS_IMPLAUSIBLE_PER_DAY]
 
 
-def implausible_line(data: ReportData) -> str | None:
+def implausible_line(data: ReportData, of: Collection[date] | None = None) -> str | None:
     """A day far above what infantile spasms give, said plainly with its count kept: a loose band or a
     rocking chair makes cluster after cluster, and 100 clusters in a day read as the child's (audit of
-    the doctor's report)."""
-    days = implausible_days(data)
+    the doctor's report). ``of``: a per-day page's days, the only ones it names (None: all)."""
+    days = [d for d in implausible_days(data) if of is None or d.day in of]
     if not days:
         return None
     said = [f"{day_label(d)} ({counted(d.clusters, 'cluster')})" for d in days]
@@ -453,12 +453,13 @@ def day_rows(data: ReportData) -> list[tuple[str, ...]]:
 
 def day_notes(data: ReportData, days: Collection[date] | None = None) -> list[str]:
     """What the per-day table needs said under it; ``days``: those of a page of it, whose treatment
-    changes it names (``changes_line``; None: every day's, all of them)."""
+    changes and days far above what spasms give it names (``changes_line``, ``implausible_line``;
+    None: every day's, all of them)."""
     notes = [NO_DATA_NOTE] if any(unmonitored(d) for d in data.days) else []
     notes += [NO_RATE_NOTE] if any(too_few_for_a_rate(d) for d in data.days) else []
     notes += [RATED_NOTE] if any(d.rated_clusters < d.clusters for d in data.days) else []
     notes += [line] if (line := changes_line(data, days)) else []
-    return notes + ([line] if (line := implausible_line(data)) else [])
+    return notes + ([line] if (line := implausible_line(data, days)) else [])
 
 
 def changes_line(data: ReportData, days: Collection[date] | None = None) -> str | None:
