@@ -110,7 +110,9 @@ def test_pdf_report_pages_and_page_one_png(course_db: tuple[Path, Expected], tmp
     shutil.copy(out, OUTPUT / "report.pdf")
     print(f"report page 1: {kept}")
     info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
-    assert re.search(r"Pages:\s+6", info)  # summary, sleep, clusters plots, per day, each cluster, notes
+    # summary, daily plot (its treatment labels too long for what page 1 leaves it), sleep, clusters
+    # plots, per day, each cluster, notes
+    assert re.search(r"Pages:\s+7", info)
     words = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(out), "-"], capture_output=True, text=True, check=True).stdout
     assert "Screening log, not a diagnosis" in words and "vigabatrin" in words
 
@@ -1701,3 +1703,55 @@ def test_a_per_day_page_names_the_days_far_above_what_spasms_give_on_its_own_day
         for f in figs:
             plt.close(f)
     assert {day_label(d) for d in data.days} <= set(dates)
+
+
+def _daily_texts_outside(figs: list) -> list[str]:  # type: ignore[type-arg]
+    """The daily plot's texts (its marks and treatment labels) that run out of its axes."""
+    out = []
+    for f in figs:
+        for ax in f.axes:
+            if ax.get_title().startswith("Clusters and spasm-like events per day"):
+                f.canvas.draw()
+                box = ax.get_window_extent()
+                out += [t.get_text() for t in ax.texts if not (box.y0 - 1 <= t.get_window_extent().y0 and t.get_window_extent().y1 <= box.y1 + 1)]
+    return out
+
+
+def test_the_daily_plot_s_marks_and_treatment_labels_stay_inside_it(course_db: tuple[Path, Expected]) -> None:
+    """Hostile review: on page 1 the daily plot is as high as the summary leaves it, from 0.1 of the
+    page; its treatment labels run down from its top and its 'under 12.0 h monitored' marks up from
+    a bar, each as long as its text whatever the plot's height. The course's (0.125 of the page)
+    ran 'vigabatrin change 100 mg/kg/day' 41 px below the plot into its date labels, and a day of 3 h
+    with the most clusters ran its mark 67 px above it into the summary's text. Now the plot's top
+    leaves its marks room, and the plot goes on a page of its own when page 1 leaves its texts too
+    little. Old code: both texts out of the plot."""
+    from spasmwatch.export.store_source import StoreSource
+
+    db, _ = course_db
+    since = datetime(2024, 3, 4, tzinfo=timezone.utc).timestamp()
+    source = StoreSource.open(db)
+    try:
+        data = gather(source, None, since, since + 14 * DAY, timezone.utc, since + 20 * DAY)
+    finally:
+        source.close()
+    figs = figures(data)
+    try:
+        assert not _daily_texts_outside(figs)
+    finally:
+        for f in figs:
+            plt.close(f)
+    h = 3600.0
+    worn = [ActivityRow("b", t, 10.0, False, True) for t in range(int(D0), int(D0 + 14 * DAY), 60) if not 3 * DAY + 3 * h <= t - D0 < 4 * DAY]
+    clusters = [ClusterRow(k * 10 + i, "b", D0 + k * DAY + i * 600, D0 + k * DAY + i * 600 + 60, 5, None, None, None)
+                for k in range(14) for i in range(9 if k == 3 else 4)]  # fmt: skip
+    starts = [TreatmentRow(1, D0 + 7 * DAY + 8 * h, "vigabatrin", 50.0, "mg/kg/day", "start")]
+    for one_band in (True, False):
+        data = gather(Tables(cluster_rows=clusters, activity_rows=worn, treatment_rows=starts), None, D0, D0 + 14 * DAY, timezone.utc)
+        if not one_band:
+            data.unplaced = [("b", 3, 12)]  # a line more on page 1: the plot lower
+        figs = figures(data)
+        try:
+            assert not _daily_texts_outside(figs)
+        finally:
+            for f in figs:
+                plt.close(f)

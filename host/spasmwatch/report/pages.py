@@ -58,8 +58,9 @@ NOTES_TOP, NOTES_PT, NOTES_WIDTH = 0.945, 8.0, 105
 # with less it goes on a page of its own. Its legend takes 3 lines at 7 pt (0.4 in) in its upper
 # right: 0.1 leaves its bars as much again. A family's fortnight of two bands, a zone change and a
 # treatment left it 0.064 (bars and legend one smear), and three drugs started, a third band and
-# unplaced events left it below zero: a ValueError, no report (doctor review). The course of
-# tests/export/course.py leaves 0.125, kept on page 1.
+# unplaced events left it below zero: a ValueError, no report (doctor review). It goes there too when
+# its texts do not fit in it (``plots.texts_inside``): the course of tests/export/course.py leaves it
+# 0.125, and its treatment labels ran 41 px below it into its date labels (hostile review).
 DAILY_PLOT_MIN_H = 0.1
 # Where the daily plot is put on a page of its own (figure fractions: left, bottom, width, height):
 # the upper half, its rotated date labels under it.
@@ -139,8 +140,14 @@ def page_summary(data: ReportData) -> list[Figure]:
     flow.lines([text.LIMITS], 8, 125)
     room = flow.y - 0.24  # from 0.15, room below for its date labels and the page foot
     if room >= DAILY_PLOT_MIN_H:
-        plots.plot_daily(flow.fig.add_axes((0.1, 0.15, 0.8, room)), data)
-        return flow.figs
+        ax = flow.fig.add_axes((0.1, 0.15, 0.8, room))
+        plots.plot_daily(ax, data)
+        # Its treatment labels run down from its top as long as their text: a low plot's ran into
+        # its date labels (the course's, 0.125 of the page: hostile review); then on a page of its own
+        if plots.texts_inside(ax):
+            return flow.figs
+        for drawn in flow.fig.axes[flow.fig.axes.index(ax) :]:
+            flow.fig.delaxes(drawn)  # the plot and its twin (the events' axis)
     own = plt.figure(figsize=A4)
     plots.plot_daily(own.add_axes(DAILY_PAGE_BOX), data)
     return [*flow.figs, own]

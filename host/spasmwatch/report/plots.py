@@ -106,13 +106,16 @@ def plot_daily(ax: Axes, data: ReportData) -> None:
     ax2.plot(x, [nan if unmonitored(d) else d.spasms for d in data.days], "o-", color=SPASM_COLOR, ms=3, lw=1.2, label="spasm-like events")
     ax2.set_ylabel("spasm-like events per day")
     ax2.set_ylim(bottom=0)
-    top = max([d.clusters + d.false_alarms for d in data.days] + [1]) * 1.35
+    # Above its bar, a day of a few hours is marked: its counts are of those hours
+    few = [(i, d.clusters + d.false_alarms) for i, d in enumerate(data.days) if too_few_for_a_rate(d)]
+    marks = [ax.text(i, 0, FEW_HOURS, rotation=90, ha="center", va="bottom", fontsize=6, color="#888888") for i, _ in few]
+    top = _with_room(ax, marks, [bar for _, bar in few], max([d.clusters + d.false_alarms for d in data.days] + [1]) * 1.35)
     ax.set_ylim(0, top)
+    for mark, (_, bar) in zip(marks, few, strict=True):
+        mark.set_y(bar + top * 0.03)
     for i, d in enumerate(data.days):
         if unmonitored(d):
             ax.text(i, top * 0.5, NO_DATA, rotation=90, ha="center", va="center", fontsize=7, color="#888888")
-        elif too_few_for_a_rate(d):  # above its bar: its counts are of a few hours
-            ax.text(i, d.clusters + d.false_alarms + top * 0.03, FEW_HOURS, rotation=90, ha="center", va="bottom", fontsize=6, color="#888888")
     for i, tr in enumerate(data.treatments):
         if tr.t < data.since:
             continue
@@ -125,6 +128,25 @@ def plot_daily(ax: Axes, data: ReportData) -> None:
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, loc="upper right", fontsize=7, framealpha=0.9)
     ax.set_title("Clusters and spasm-like events per day, hours monitored in brackets (green: treatment changes; markers: notes)", fontsize=9)
+
+
+def _with_room(ax: Axes, marks: list[Text], bars: list[float], top: float) -> float:
+    """The plot's top (clusters) at which each of ``marks``, drawn up from its bar's top (plus 3 % of
+    the plot), ends under it: a mark is as long as its text whatever the plot's height, and over the
+    tallest bar it ran 67 px above page 1's plot into the summary (hostile review). A plot too low
+    for a mark at all keeps ``top`` (``texts_inside`` says so)."""
+    height = ax.get_window_extent().height
+    for mark, bar in zip(marks, bars, strict=True):
+        free = 0.97 - mark.get_window_extent().height / height
+        if free > 0:
+            top = max(top, bar / free)
+    return top
+
+
+def texts_inside(ax: Axes) -> bool:
+    """Whether every text of the plot ``ax`` (its marks, its treatment labels) is within its height."""
+    box = ax.get_window_extent()
+    return all(box.y0 - 1 <= t.get_window_extent().y0 and t.get_window_extent().y1 <= box.y1 + 1 for t in ax.texts)
 
 
 def _day_bars(ax: Axes, data: ReportData, a: float, b: float, **style: object) -> None:
