@@ -1755,3 +1755,20 @@ def test_the_daily_plot_s_marks_and_treatment_labels_stay_inside_it(course_db: t
         finally:
             for f in figs:
                 plt.close(f)
+
+
+def test_a_video_of_a_cluster_begun_before_the_report_is_not_said_near_no_cluster() -> None:
+    """Hostile review: the summary's videos 'near no cluster the band found' were compared with the
+    report's clusters only: a video at 00:01 of a cluster the band found at 23:55 the night before
+    the report's first day read 'the band may have missed what it shows'. Now the clusters begun up
+    to a day before the report count too (as they do for the events they hold). Here a second video
+    at 03:00 is near none. Old code: '2 caregiver's videos are near no cluster'."""
+    from spasmwatch.report.text import summary
+
+    before = ClusterRow(1, "b", D0 - 300, D0 - 240, 9, None, 300.0, None)
+    videos = [NoteRow(1, "b", D0 + 60, "video", "filmed the cluster"), NoteRow(2, "b", D0 + 3 * 3600, "video", "head nods")]
+    data = gather(Tables(cluster_rows=[before], note_rows=videos), None, D0, D0 + DAY, timezone.utc)
+    said = [line for line in summary(data) if "near no cluster" in line]
+    assert said == ["1 caregiver's video is near no cluster the band found (2024-03-04 03:00): the band may have missed what it "
+                    "shows; please watch it (see 'Treatments and caregiver notes')."], said  # fmt: skip
+    assert not data.clusters  # the report's own clusters are its range's

@@ -124,6 +124,9 @@ class ReportData:
     tz: tzinfo
     days: list[Day]
     clusters: list[ClusterRow] = field(default_factory=list)
+    # The clusters begun in the CLUSTER_LOOKBACK_S before ``since``: in none of its tables, but a
+    # video just after its start may be of one (text.unmatched_videos_line)
+    clusters_before: list[ClusterRow] = field(default_factory=list)
     transitions: list[TransitionRow] = field(default_factory=list)
     notes: list[NoteRow] = field(default_factory=list)
     treatments: list[TreatmentRow] = field(default_factory=list)
@@ -240,7 +243,9 @@ def count(
     end = _end(since, until, now)
     data = ReportData(device, since, until, tz, _days(since, until, end, tz), end=end)
     data.clusters = list(source.clusters(device, since, until))
-    spans = _Spans(source.clusters(device, since - CLUSTER_LOOKBACK_S, until))
+    near = list(source.clusters(device, since - CLUSTER_LOOKBACK_S, until))
+    spans = _Spans(near)
+    data.clusters_before = [c for c in near if c.t < since]
     bands = {c.device for c in data.clusters} | _monitored(data, recorded(source, device, since, until, end) if heard is None else heard)
     for s in source.spasms(device, since, until):
         bands.add(s.device)

@@ -545,7 +545,8 @@ def unmatched_videos_line(data: ReportData) -> str | None:
     """The caregiver's videos near no cluster (``near_notes`` of none), with their times: what the
     family filmed and the band did not flag is what a doctor most needs to see (doctor review: the
     summary counted the clusters filmed only, and such a video sat in the log among the notes)."""
-    near = {n.id for c in data.clusters for n in near_notes(data, c)}
+    # a cluster begun before the report's start counts: a video at 00:01 may be of one at 23:55
+    near = {n.id for c in data.clusters_before + data.clusters for n in near_notes(data, c)}
     alone = [n for n in data.notes if n.kind == "video" and n.id not in near]
     if not alone:
         return None
