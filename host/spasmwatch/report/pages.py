@@ -143,7 +143,9 @@ def page_summary(data: ReportData) -> list[Figure]:
         ax = flow.fig.add_axes((0.1, 0.15, 0.8, room))
         plots.plot_daily(ax, data)
         # Its treatment labels run down from its top as long as their text: a low plot's ran into
-        # its date labels (the course's, 0.125 of the page: hostile review); then on a page of its own
+        # its date labels (the course's, 0.125 of the page: hostile review); then on a page of its own.
+        # Measured as drawn: a drug's emoji measured unreplaced warned of its missing glyph.
+        plots.draw_drawable(flow.fig)
         if plots.texts_inside(ax):
             return flow.figs
         for drawn in flow.fig.axes[flow.fig.axes.index(ax) :]:
