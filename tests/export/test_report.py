@@ -1449,12 +1449,12 @@ def test_a_video_near_no_cluster_the_band_found_is_said_in_the_summary() -> None
     cluster = ClusterRow(0, "b", D0 + 3600, D0 + 3660, 9, None, 19 * 60.0, None)
     videos = [NoteRow(1, "b", D0 + 3700, "video", "filmed"), NoteRow(2, "b", D0 + 9 * 3600, "video", "head nods, band quiet"),
               NoteRow(3, None, D0 + 15.5 * 3600, "video", "arms up"), NoteRow(4, "b", D0 + 16 * 3600, "note", "slept")]  # fmt: skip
-    want = ("2 caregiver's videos are near no cluster the band found (2024-03-04 09:00, 2024-03-04 15:30): the band may have "
+    want = ("2 videos the caregivers noted are near no cluster the band found (2024-03-04 09:00, 2024-03-04 15:30): the band may have "
             "missed what they show; please watch them (see 'Treatments and caregiver notes').")  # fmt: skip
     data = gather(Tables(cluster_rows=[cluster], note_rows=videos), None, D0, D0 + DAY, timezone.utc)
     assert want in summary(data), summary(data)
     alone = gather(Tables(note_rows=videos[1:2]), None, D0, D0 + DAY, timezone.utc)
-    assert ("1 caregiver's video is near no cluster the band found (2024-03-04 09:00): the band may have missed what it "
+    assert ("1 video the caregivers noted is near no cluster the band found (2024-03-04 09:00): the band may have missed what it "
             "shows; please watch it (see 'Treatments and caregiver notes').") in summary(alone), summary(alone)  # fmt: skip
 
 
@@ -1769,6 +1769,6 @@ def test_a_video_of_a_cluster_begun_before_the_report_is_not_said_near_no_cluste
     videos = [NoteRow(1, "b", D0 + 60, "video", "filmed the cluster"), NoteRow(2, "b", D0 + 3 * 3600, "video", "head nods")]
     data = gather(Tables(cluster_rows=[before], note_rows=videos), None, D0, D0 + DAY, timezone.utc)
     said = [line for line in summary(data) if "near no cluster" in line]
-    assert said == ["1 caregiver's video is near no cluster the band found (2024-03-04 03:00): the band may have missed what it "
+    assert said == ["1 video the caregivers noted is near no cluster the band found (2024-03-04 03:00): the band may have missed what it "
                     "shows; please watch it (see 'Treatments and caregiver notes')."], said  # fmt: skip
     assert not data.clusters  # the report's own clusters are its range's

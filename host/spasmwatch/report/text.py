@@ -553,7 +553,7 @@ def unmatched_videos_line(data: ReportData) -> str | None:
     times = ", ".join(at(data, n.t) for n in alone[:UNMATCHED_VIDEOS_LISTED])
     more = f" and {len(alone) - UNMATCHED_VIDEOS_LISTED} more" if len(alone) > UNMATCHED_VIDEOS_LISTED else ""
     one = len(alone) == 1
-    return (f"{len(alone)} caregiver's {'video is' if one else 'videos are'} near no cluster the band found ({times}{more}): "
+    return (f"{len(alone)} {'video' if one else 'videos'} the caregivers noted {'is' if one else 'are'} near no cluster the band found ({times}{more}): "
             f"the band may have missed what {'it shows' if one else 'they show'}; please watch {'it' if one else 'them'} "
             "(see 'Treatments and caregiver notes').")  # fmt: skip
 
