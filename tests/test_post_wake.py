@@ -21,9 +21,10 @@ EPOCH_S = 10.0
 WAKE_T = 1800.0  # asleep from 0, awake from here on
 
 
-def _items(off_s: float, t0: float = 0.0) -> tuple[list[tuple[float, Any]], float]:
-    """Asleep 30 min, awake 20 min, band off ``off_s``, back on awake; a cluster 5 min later. The
-    epochs (start, activity, off) and spasms in the order they are decided, and the end."""
+def _items(off_s: float, t0: float = 0.0, unheard: bool = False) -> tuple[list[tuple[float, Any]], float]:
+    """Asleep 30 min, awake 20 min, band off ``off_s`` (``unheard``: no epochs then at all), back on
+    awake; a cluster 5 min later. The epochs (start, activity, off) and spasms in the order they are
+    decided, and the end."""
     off_from = WAKE_T + 1200.0
     on_from = off_from + off_s
     end = on_from + 900.0
@@ -32,7 +33,8 @@ def _items(off_s: float, t0: float = 0.0) -> tuple[list[tuple[float, Any]], floa
     while t < end:
         off = off_from <= t < on_from
         activity = 0 if off else (3 if t < WAKE_T else 300)
-        items.append((t0 + t + EPOCH_S, (t0 + t, activity, off)))
+        if not (off and unheard):
+            items.append((t0 + t + EPOCH_S, (t0 + t, activity, off)))
         t += EPOCH_S
     for k in range(5):
         s = Spasm(t=t0 + on_from + 300.0 + 8.0 * k, duration_s=1.2, detected_t=t0 + on_from + 301.5 + 8.0 * k)
@@ -87,6 +89,20 @@ def test_a_short_band_off_keeps_the_wake_before_it() -> None:
     assert _one(recs, "not_worn")["end"] > _one(recs, "not_worn")["start"]
     assert cluster["post_wake_s"] == pytest.approx(cluster["start"] - wake["t"], abs=0.01)
     assert alarmed == [pytest.approx(cluster["post_wake_s"], abs=0.01)]
+
+
+@pytest.mark.parametrize(("gap_s", "known"), [(7200.0, False), (A.POST_WAKE_OFF_MAX_MS / 1000 - 180.0, True)])
+def test_a_long_gap_in_the_epochs_unsettles_the_wake_as_a_long_band_off_does(gap_s: float, known: bool) -> None:
+    """Hostile review: the band not heard for 2 h (its battery flat, no epochs at all; the sleep
+    estimate starts afresh after it) and back on an awake baby: the cluster 5 min later read
+    'post_wake_s 8700' from the wake before the gap, though the baby may have slept and woken in it.
+    A gap is judged as a not-worn span of its length. Old code: 8700.0 in the record and the alarm."""
+    recs, alarmed = _replayed(*_items(gap_s, unheard=True))
+    assert not [r for r in recs if r["type"] == "not_worn"]  # unheard, not a band-off
+    wake, cluster = _one(recs, "wake"), _one(recs, "cluster")
+    want = pytest.approx(cluster["start"] - wake["t"], abs=0.01) if known else None
+    assert cluster["post_wake_s"] == want
+    assert alarmed == [want]
 
 
 class _Store:

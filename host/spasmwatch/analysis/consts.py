@@ -60,8 +60,8 @@ CLUSTER_MIN_STRONG = 2
 CLUSTER_SPAN_MS = 45000
 
 # --- post-wake timing -------------------------------------------------------------
-# A not-worn span longer than this (ms) makes the last wake unknown: a cluster after it has
-# post_wake_s null until the next wake onset is seen. While the band was off the baby may have
+# A not-worn span, or a gap in the epochs (the band not heard), longer than this (ms) makes the
+# last wake unknown: a cluster after it has post_wake_s null until the next wake onset is seen. While the band was off the baby may have
 # slept and woken (a bath, a night off, charging), and "13 h after waking" for a cluster minutes
 # after the real morning wake misleads a doctor: spasms soon after waking are the pattern that
 # matters. With the band on, the estimator needs SLEEP_WINDOW_MS of quiet to call sleep at all, so

@@ -88,6 +88,7 @@ class Analyzer:
         """One epoch whose off-body verdict is already made (the band sends it in ACTIVITY)."""
         t_end = t_start + self.epoch_s
         out: list[Record] = []
+        self._unheard(t_start)
         self._starts.append(t_start)
         if self.wear.update(off):
             since = self._starts[self.wear.since - self.wear.epoch - 1]
@@ -134,6 +135,15 @@ class Analyzer:
         del w[:cut]
         self._forget_old_offs()
 
+    def _unheard(self, t_start: float) -> None:
+        """A gap before the epoch at ``t_start`` (the band not heard: no epochs, the sleep estimate
+        starts afresh after it) is a span the baby may have slept and woken in, as one off the body:
+        longer than POST_WAKE_OFF_MAX_MS it unsettles the wake before it (hostile review: 2 h
+        unheard, the cluster after it was dated from the wake before it)."""
+        if self._starts and t_start - (self._starts[-1] + self.epoch_s) > A.POST_WAKE_OFF_MAX_MS / 1000.0:
+            self._long_offs.append((self._starts[-1] + self.epoch_s, t_start))
+            self._forget_old_offs()
+
     def _forget_old_offs(self) -> None:
         """Long offs before the first kept wake onset can unsettle no wake: they go."""
         first = self.wake_onsets[0] if self.wake_onsets else float("inf")
@@ -153,8 +163,8 @@ class Analyzer:
 
     def post_wake_s(self, c: Cluster) -> float | None:
         """Seconds from the last wake onset to the cluster's start (0 if it woke during it);
-        None when no wake was seen, or none since a long band-off (POST_WAKE_OFF_MAX_MS: the baby
-        may have slept and woken unseen)."""
+        None when no wake was seen, or none since a long band-off or gap (POST_WAKE_OFF_MAX_MS: the
+        baby may have slept and woken unseen)."""
         before = [w for w in self.wake_onsets if w <= c.start]
         if before and not self._long_off_between(before[-1], c.start):
             return c.start - before[-1]
