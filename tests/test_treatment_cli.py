@@ -98,3 +98,8 @@ def test_at_is_read_in_the_zone_tz_names_and_the_output_says_which(tmp_path: Pat
         assert [n.wall_s for n in store.notes()] == [berlin + 600, berlin + 1200]
     unknown = _cli(db, "note", "x", "--at", "2026-10-26T23:30", "--tz", "Europe/Berln")
     assert unknown.returncode != 0 and "--tz: unknown time zone 'Europe/Berln'" in unknown.stderr, unknown.stderr
+    # Hostile review: a region, not a zone ('Europe' is a folder of the tz database). Old code: a
+    # traceback, IsADirectoryError, from note, treatment, report and export alike.
+    for region in ("Europe", "America"):
+        folder = _cli(db, "treatment", "list", "--tz", region)
+        assert folder.returncode == 2 and f"--tz: unknown time zone {region!r}" in folder.stderr and "Traceback" not in folder.stderr, folder.stderr

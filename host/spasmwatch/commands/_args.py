@@ -59,7 +59,7 @@ def zone(name: str | None) -> tzinfo:
         return tz
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a region's folder ('Europe')
         raise SpasmwatchError(f"--tz: unknown time zone {name!r}") from exc
 
 

@@ -110,7 +110,7 @@ def _zone(args: argparse.Namespace) -> tzinfo | None:
         return None
     try:
         return ZoneInfo(args.tz)
-    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError; a path-like name a ValueError
+    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError; a path-like name a ValueError; a region's folder an OSError
         raise SpasmwatchError(f"--tz: no time zone {args.tz!r}: give a zoneinfo name, e.g. Europe/Paris or America/New_York") from None
 
 
