@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from spasmwatch.store import Store
 
@@ -56,3 +57,18 @@ def test_status_shows_control_characters_in_who_acknowledged_and_in_alerts() -> 
         f"ALERT #4 ALERTING (acknowledged by HA{SHOWN}): Cluster on cot{SHOWN}", "  3 spasms", f"  acked by HA{SHOWN}"
     ]
     assert alert_lines({"alerts": [dict(alert, state="CLOSED")]}) == ["no open alerts"]
+
+
+def test_scan_shows_control_characters_in_an_advertised_name(tmp_path: Path, monkeypatch: Any, capsys: Any) -> None:
+    """Hostile review: a name is what any device in radio range advertises with the spasmwatch
+    service, and 'scan' printed it, and the add-band command it suggests, raw. Old code: the ESC and
+    BEL reached the terminal (found_line is new with the fix: the line scan prints of a band)."""
+    from spasmwatch.commands.scan import _next_step, found_line
+    from spasmwatch.transport.base import Found
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    band = Found(f"spasmwatch-00A1{ESC}", "AA:BB:CC:DD:EE:FF", -61, "ble")
+    assert found_line(band) == f"ble     spasmwatch-00A1{SHOWN}  AA:BB:CC:DD:EE:FF  -61 dBm"
+    assert _next_step([band]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and f"spasmwatch-00A1{SHOWN}" in out, out

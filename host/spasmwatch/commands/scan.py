@@ -10,6 +10,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from spasmwatch.errors import SpasmwatchError
+from spasmwatch.words import visible
 
 if TYPE_CHECKING:  # the transports are imported when a scan runs, not for --help
     from spasmwatch.transport.base import Found
@@ -43,8 +44,7 @@ def run(args: argparse.Namespace) -> int:
     for error in skipped.values():
         print(f"{error} (skipped)", file=sys.stderr)
     for f in found:
-        rssi = "" if f.rssi is None else f"  {f.rssi} dBm"
-        print(f"{f.transport:6}  {f.name:24}  {f.address}{rssi}")
+        print(found_line(f))
     # The band firmware has no USB link to the daemon yet (docs/transport.md): a board on USB is
     # one to flash, not one to configure; a band is added by the name it advertises.
     usb = [f for f in found if f.transport == "serial"]
@@ -100,6 +100,13 @@ def _no_band(transports: list[str], skipped: dict[str, BaseException]) -> None:
         print(f"({_sim_advice()})")
 
 
+def found_line(f: Found) -> str:
+    """A band found, as scan lists it: its name is what any device in radio range advertises with
+    the spasmwatch service, so its control characters are shown ('\\x1b'), not sent to the terminal."""
+    rssi = "" if f.rssi is None else f"  {f.rssi} dBm"
+    return visible(f"{f.transport:6}  {f.name:24}  {f.address}{rssi}")
+
+
 def _next_step(bands: list[Found]) -> int:
     """The bands found: which are configured already, and the command that adds a new one."""
     from spasmwatch.firstrun import configured_as, next_step_for
@@ -108,7 +115,7 @@ def _next_step(bands: list[Found]) -> int:
     moved = False  # a band configured for another transport than the one it was found on
     for f in bands:
         if (where := known[f.name]) is not None:
-            print(where.said(f.name, f.transport, f.address))
+            print(visible(where.said(f.name, f.transport, f.address)))
             moved |= where.transport != f.transport
     new = [f for f in bands if known[f.name] is None]
     if not new:
@@ -116,7 +123,7 @@ def _next_step(bands: list[Found]) -> int:
             print("nothing to add: 'spasmwatch run' connects to the bands configured ('spasmwatch status' says how they are)")
         return 0
     # The command that writes it (checked), not TOML to copy by hand: a family's first run.
-    print(f"{len(bands)} band(s) found; add yours: {next_step_for(new[0].name, new[0].transport)}")
+    print(visible(f"{len(bands)} band(s) found; add yours: {next_step_for(new[0].name, new[0].transport)}"))
     return 0
 
 
