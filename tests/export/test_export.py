@@ -422,6 +422,63 @@ def test_a_night_after_a_day_with_the_band_off_is_sleep_in_exports_and_the_repor
     assert night[1][1] == DAY0 + 30.5 * 3600
 
 
+class _Sleeps:
+    """The daemon's LiveAnalysis listener: the sleep and wake onsets it tells of."""
+
+    def __init__(self) -> None:
+        self.said: list[str] = []
+
+    def cluster_changed(self, *args: object, **kw: object) -> None:
+        pass
+
+    def sleep_changed(self, device: str, kind: str, t: float) -> None:
+        self.said.append(iso(t))
+
+
+def test_the_daemon_s_sleep_estimate_is_the_report_s_after_the_band_rebooted(tmp_path: Path) -> None:
+    """Hostile review: worn awake 1 h, off 30 min, the band reboots on the charger (1 h unheard; its
+    new boot's verdict 'unknown' until its hysteresis decides), lies there 80 s more, then goes on a
+    sleeping baby for an hour. The report took the band's verdict (its 'unknown' worn) and the
+    daemon its own Wear (NOT_WORN from before the reboot), so they told different nights from one
+    store. Old code: report 02:30:00, daemon 02:31:30. Now the daemon follows the band's verdict
+    as the store keeps it (store.rows.counts_worn), and they agree."""
+    from spasmwatch.daemon.live import LiveAnalysis
+    from spasmwatch.store import Store
+    from spasmwatch.store.rows import counts_worn
+    from swcore.epoch import Wear
+    from swcore.frontend import Params
+
+    plan = [(1, "awake", 360), (1, "off", 180), (0, "unheard", 360), (2, "off", 8), (2, "asleep", 360), (2, "awake", 180)]
+    rows: dict[int, list[dict[str, int]]] = {1: [], 2: []}
+    seq: list[tuple[float, int, bool, int]] = []  # what the daemon is sent: start, activity, off, verdict
+    t, starts = DAY0, {}
+    for boot, kind, n in plan:
+        if not boot:
+            t += n * 10.0
+            continue
+        wear = Wear() if not rows[boot] else wear  # the band's hysteresis, begun at its boot
+        starts.setdefault(boot, t)
+        for _ in range(n):
+            off = kind == "off"
+            wear.update(off)
+            activity = 0 if off else 3 if kind == "asleep" else 200
+            rows[boot].append({"boot": boot, "t_ms": (len(rows[boot]) + 1) * 10_000, "activity": activity, "breath": 40,
+                               "off_body": int(off), "worn": wear.state})  # fmt: skip
+            seq.append((t, activity, off, wear.state))
+            t += 10.0
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        for boot, first in starts.items():
+            store.add_sync(DEVICE, boot, 0, first)
+            store.add_activity(DEVICE, rows[boot], received_wall_s=first)
+    got = _onsets(db, tmp_path / "sw.jsonl", DAY0, t)
+    listener = _Sleeps()
+    live = LiveAnalysis(DEVICE, Params(rate_hz=52.0), None, listener, lambda: t)  # type: ignore[arg-type]  # no rebuild asked
+    for start, activity, off, verdict in seq:
+        live.epoch(start, activity, off, counts_worn(verdict))
+    assert len(got) == 2 and listener.said == got, (listener.said, got)
+
+
 def test_each_band_s_epochs_are_counted_at_the_rate_it_reported(tmp_path: Path) -> None:
     """Found by review: exports and reports sized every band's epochs at --rate-hz (default 52
     Hz): a band at 104 Hz read as active at half its bar, so its sleep and wakes were wrong."""

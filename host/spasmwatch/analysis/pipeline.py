@@ -84,8 +84,12 @@ class Analyzer:
         """One completed epoch starting at ``t_start`` (seconds), from its features."""
         return self.epoch_decided(t_start, activity, bool(off_body(activity, breath_acc, breath_gyro, self.p)))
 
-    def epoch_decided(self, t_start: float, activity: int, off: bool) -> list[Record]:
-        """One epoch whose off-body verdict is already made (the band sends it in ACTIVITY)."""
+    def epoch_decided(self, t_start: float, activity: int, off: bool, worn: bool | None = None) -> list[Record]:
+        """One epoch whose off-body verdict is already made (the band sends it in ACTIVITY). ``worn``:
+        the band's own wear verdict (``store.rows.counts_worn``), which the sleep estimate then
+        follows as the exports and the report do; None (a recording replayed): this one's Wear, the
+        same hysteresis, but begun with this Analyzer, not at the band's boot (after a band's reboot
+        the daemon's estimate began an epoch late, or missed a sleep the report had)."""
         t_end = t_start + self.epoch_s
         out: list[Record] = []
         self._unheard(t_start)
@@ -101,7 +105,7 @@ class Analyzer:
                 out.append({"type": "not_worn", "start": _r(self._off_start), "end": _r(since)})
                 self._off_start = None
         active = activity * 100 >= self.p.epoch * A.EPOCH_ACTIVE_PCT
-        tr = self.sleep.update(t_start, active, worn=self.wear.state != NOT_WORN)
+        tr = self.sleep.update(t_start, active, worn=self.wear.state != NOT_WORN if worn is None else worn)
         if tr is not None:
             if tr.kind == "wake":
                 self._wake(tr.t)

@@ -78,8 +78,9 @@ class Source(Protocol):
 
     def spasms_since(self, device: str, since: float) -> Iterator[Spasm]: ...
 
-    def epochs_since(self, device: str, since: float) -> Iterator[tuple[float, int, bool]]:
-        """(epoch start wall s, active samples, off_body) in time order."""
+    def epochs_since(self, device: str, since: float) -> Iterator[Epoch]:
+        """(epoch start wall s, active samples, off_body, the band's worn verdict as
+        ``store.rows.counts_worn`` takes it) in time order."""
         ...
 
 
@@ -122,21 +123,22 @@ class LiveAnalysis:
         self._band_t = max(self._band_t, s.detected_t)
         self._after(self._an.spasm(s), s.t)
 
-    def epoch(self, t_start: float, activity: int, off_body: bool) -> None:
+    def epoch(self, t_start: float, activity: int, off_body: bool, worn: bool | None = None) -> None:
+        """One epoch as the band sent it; ``worn``: its wear verdict (``Analyzer.epoch_decided``)."""
         if t_start < self._t_last - LATE_S:
             self._late()
             return
         self._band_t = max(self._band_t, t_start + EPOCH_S)
-        self._after(self._an.epoch_decided(t_start, activity, off_body), t_start + EPOCH_S)
+        self._after(self._an.epoch_decided(t_start, activity, off_body, worn), t_start + EPOCH_S)
 
-    def hold_epoch(self, t_start: float, activity: int, off_body: bool) -> None:
+    def hold_epoch(self, t_start: float, activity: int, off_body: bool, worn: bool | None = None) -> None:
         """An epoch the band held while no host was there: it comes at the connect's sync, ahead of
         the backfill of events older than it. Taken then, it said the band's data was in up to its
         end: a cluster whose later spasms were still in the backfill closed, and those spasms
         opened a second cluster that alarmed again (bench/faults.py seed 2). Kept until
         ``release_held``, at the backfill's end: behind its events, as the band orders what it
         sends. A rebuild meanwhile reads it from the store instead."""
-        self._held.append((t_start, activity, off_body))
+        self._held.append((t_start, activity, off_body, worn))
 
     def release_held(self) -> None:
         """The backfill is in: the held epochs go in now (one too old asks for a rebuild, as ever)."""
@@ -298,7 +300,7 @@ class LiveAnalysis:
 K_CLUSTER_MATCH_S = 2.0
 
 
-Epoch = tuple[float, int, bool]
+Epoch = tuple[float, int, bool, bool | None]  # start, activity, off_body, worn (LiveAnalysis.epoch)
 
 
 def _merge(spasms: Iterator[Spasm], epochs: Iterator[Epoch]) -> Iterator[Spasm | Epoch]:
