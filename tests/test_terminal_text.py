@@ -72,3 +72,13 @@ def test_scan_shows_control_characters_in_an_advertised_name(tmp_path: Path, mon
     assert _next_step([band]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out and f"spasmwatch-00A1{SHOWN}" in out, out
+
+
+def test_a_bidi_override_is_shown_and_right_to_left_text_is_not() -> None:
+    """Left by the fix review: U+202E in a note reversed the rest of its line on a terminal that does
+    bidi ('dose 5<RLO>gm' read 'dose 5mg'). Hebrew, Arabic, umlauts and emoji print as they are.
+    Old code: the override printed raw."""
+    from spasmwatch.words import visible
+
+    assert visible("dose 5\u202egm, \u2067x\u2069") == "dose 5\\u202egm, \\u2067x\\u2069"
+    assert visible("שלום مرحبا Grüße 👶") == "שלום مرحبا Grüße 👶"

@@ -46,6 +46,9 @@ def utf8_text(text: str) -> str:
 # in a note typed or posted through the web API or MQTT recoloured, cleared or retitled the
 # terminal of whoever listed it.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+# The bidirectional embeddings, overrides and isolates: 'dose 5<U+202E>gm' shows the rest of its
+# line reversed on a terminal that does bidi ('dose 5mg'). Right-to-left text needs none of them.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def one_line(text: str) -> str:
@@ -56,6 +59,6 @@ def one_line(text: str) -> str:
 
 def visible(text: str) -> str:
     """``text`` for a terminal listing: each control character shown as its code ('\\x1b', a line
-    break '\\x0a'), so a caregiver's, web page's or MQTT client's text can neither drive the terminal
-    nor forge a line of the listing; what the store keeps is unchanged."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
+    break '\\x0a', a bidi override '\\u202e'), so a caregiver's, web page's or MQTT client's text can
+    neither drive the terminal nor forge a line of the listing; what the store keeps is unchanged."""
+    return _BIDI.sub(lambda m: f"\\u{ord(m[0]):04x}", _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text))
