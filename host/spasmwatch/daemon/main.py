@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import errno
 import logging
 import signal
 import socket
@@ -152,11 +153,14 @@ def _folder_made(path: Path) -> bool:
     store found has its folder), made; False when this user may not make it (a service's account
     given data_dir /var/lib/spasmwatch before 'sudo install -d' made it): the daemon monitors
     without its store, whose open says why, its lock in the runtime folder. Until 2026-12-06 the
-    error ended the start (exit 2; under the service a restart every 5 s, no band monitored)."""
+    error ended the start (exit 2; under the service a restart every 5 s, no band monitored). Any
+    other error (data_dir under a file: a mistake in the config no wait mends) still ends it, named."""
     try:
         make_folder(path)
-    except StoreError:
-        return False
+    except StoreError as e:
+        if isinstance(e.__cause__, OSError) and e.__cause__.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return False
+        raise
     return True
 
 
