@@ -128,10 +128,12 @@ def test_a_flock_matched_by_the_file_systems_device_alone_is_another_programs_wh
     fs_dev = "0:40" if st.st_dev != os.makedev(0, 40) else "0:41"  # (not stat's own: matched by the file system's alone)
     mountinfo.write_text(f"99 1 {fs_dev} /sub {tmp_path} rw shared:50 - btrfs /dev/loop0 rw\n")
     said = "{:02x}:{:02x}".format(*map(int, fs_dev.split(":")))
-    wait = "import sys; sys.stdin.read()"
-    other = subprocess.Popen([sys.executable, "-c", wait], stdin=subprocess.PIPE)
-    ours = subprocess.Popen([sys.executable, "-c", wait, "spasmwatch", "run"], stdin=subprocess.PIPE)
+    wait = "import sys; print('up', flush=True); sys.stdin.read()"
+    other = subprocess.Popen([sys.executable, "-c", wait], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    ours = subprocess.Popen([sys.executable, "-c", wait, "spasmwatch", "run"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
+        for proc in (other, ours):  # running: just after exec its command line may still read empty (seen under load)
+            assert proc.stdout is not None and proc.stdout.readline() == b"up\n"
         locks.write_text(f"1: FLOCK  ADVISORY  WRITE {other.pid} {said}:{st.st_ino} 0 EOF\n")
         assert _flocked(lock, locks, mountinfo) is None
         locks.write_text(f"1: FLOCK  ADVISORY  WRITE {ours.pid} {said}:{st.st_ino} 0 EOF\n")
