@@ -20,7 +20,7 @@ from typing import TextIO
 
 from spasmwatch import private
 from spasmwatch.store import StoreError
-from spasmwatch.store.known import MOUNTINFO, unescaped
+from spasmwatch.store.known import MOUNTINFO, mounts
 from spasmwatch.urls import host_port
 
 log = logging.getLogger(__name__)
@@ -286,7 +286,7 @@ def _flocked(path: Path, locks: Path = PROC_LOCKS, mountinfo: Path = MOUNTINFO) 
             lines = [line.split() for line in f]
     except OSError:
         return None
-    exact = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    exact = f"{_device(os.major(st.st_dev), os.minor(st.st_dev))}:{st.st_ino}"
     files = {f"{dev}:{st.st_ino}" for dev in _devices(path, st, mountinfo)}
     for w in lines:
         if len(w) > 5 and w[1] == "FLOCK" and w[5] in files and w[4].isdigit():
@@ -313,19 +313,19 @@ def _devices(path: Path, st: os.stat_result, mountinfo: Path) -> set[str]:
     /proc/locks says). They differ on btrfs, whose stat gives a subvolume's own device (measured
     on a loop-mounted btrfs: 00:29 by stat, 00:28 in /proc/locks): comparing stat's alone, the
     lock of another account's daemon there was never found (found by the second cliedges review)."""
-    said = {f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}"}
-    try:
-        lines = mountinfo.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return said
+    said = {_device(os.major(st.st_dev), os.minor(st.st_dev))}
     where = path.parent.resolve()
-    mounts = [(unescaped(f[4]), f[2]) for f in (line.split() for line in lines) if len(f) > 4]
-    beneath = [(point, dev) for point, dev in reversed(mounts) if where.is_relative_to(point)]  # (the later of one point is on top)
+    beneath = [(point, dev) for point, dev in reversed(mounts(mountinfo) or []) if where.is_relative_to(point)]  # (the later of one point is on top)
     if beneath and (dev := max(beneath, key=lambda m: len(m[0].parts))[1]).count(":") == 1:
         major, minor = dev.split(":")
         if major.isdigit() and minor.isdigit():
-            said.add(f"{int(major):02x}:{int(minor):02x}")
+            said.add(_device(int(major), int(minor)))
     return said
+
+
+def _device(major: int, minor: int) -> str:
+    """A device as /proc/locks names it: 'MAJ:MIN' in hex, two digits at least ('00:28')."""
+    return f"{major:02x}:{minor:02x}"
 
 
 def _open_fallback(store_path: Path, why: str) -> list[Held]:

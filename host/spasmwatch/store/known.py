@@ -517,13 +517,21 @@ def _fstab_point(fstab: Path, store: Path) -> Path | None:
 
 
 def _mount_points(mountinfo: Path) -> set[Path] | None:
-    """The mount points mounted now (field 5 of proc(5) mountinfo); None when it cannot be read (not
-    Linux): nothing is refused by a guess."""
+    """The mount points mounted now; None when mountinfo cannot be read (not Linux): nothing is
+    refused by a guess."""
+    found = mounts(mountinfo)
+    return None if found is None else {point for point, _ in found}
+
+
+def mounts(mountinfo: Path) -> list[tuple[Path, str]] | None:
+    """Each mount now as (its point, its device 'MAJ:MIN' in decimal: fields 5 and 3 of proc(5)
+    mountinfo), in the file's order (of two on one point the later is on top); None when it
+    cannot be read (not Linux)."""
     try:
         lines = mountinfo.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    return {unescaped(f[4]) for f in (line.split() for line in lines) if len(f) > 4}
+    return [(unescaped(f[4]), f[2]) for f in (line.split() for line in lines) if len(f) > 4]
 
 
 def unescaped(field: str) -> Path:
