@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -56,6 +57,13 @@ def status_once_up(proc: subprocess.Popen[str], port: int) -> dict[str, Any]:
         proc.kill()
         raise AssertionError(f"the daemon did not come up (exit {proc.poll()}):\n{proc.communicate(timeout=UP_S)[1]}")
     return status
+
+
+def stopped(proc: subprocess.Popen[str]) -> str:
+    """Stop the daemon ``proc`` (stderr piped) as systemd does (SIGTERM) and return its log, once it
+    has ended (within UP_S); the caller asserts how it ended (``proc.returncode``)."""
+    proc.send_signal(signal.SIGTERM)
+    return proc.communicate(timeout=UP_S)[1]
 
 
 def notify_socket(tmp_path: Path) -> tuple[socket.socket, dict[str, str]]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from daemonproc import UP_S, one_band_config, status_once_up, unprivileged
+from daemonproc import UP_S, one_band_config, status_once_up, stopped, unprivileged
 from servers import free_port
 from spasmwatch.store import Store
 
@@ -83,8 +82,7 @@ def test_a_data_folder_this_user_may_not_write_monitors_and_names_only_spasmwatc
         assert r.returncode == 2 and f"another spasmwatch daemon is using {data / 'spasmwatch.db'} (pid " in r.stderr, r.stderr
         assert proc.poll() is None
     finally:
-        proc.send_signal(signal.SIGTERM)
-        text = proc.communicate(timeout=UP_S)[1]
+        text = stopped(proc)
     assert proc.returncode == 0 and "Traceback" not in text, text
 
 
@@ -110,8 +108,7 @@ def test_a_first_run_whose_data_folder_this_user_may_not_make_monitors_its_lock_
         assert r.returncode == 2 and f"another spasmwatch daemon is using {data / 'spasmwatch.db'} (pid " in r.stderr, r.stderr
         assert proc.poll() is None
     finally:
-        proc.send_signal(signal.SIGTERM)
-        text = proc.communicate(timeout=UP_S)[1]
+        text = stopped(proc)
     assert proc.returncode == 0 and "Traceback" not in text, text
     assert not data.exists()
 
@@ -144,8 +141,7 @@ def test_a_lock_this_user_may_not_open_held_by_a_running_daemon_keeps_a_second_o
         assert f"stop that one first: 'sudo kill {first.pid}'" in r.stderr, r.stderr
         assert first.poll() is None
     finally:
-        first.send_signal(signal.SIGTERM)
-        text = first.communicate(timeout=UP_S)[1]
+        text = stopped(first)
     assert first.returncode == 0 and "Traceback" not in text, text
 
 
@@ -173,8 +169,7 @@ def test_a_daemon_started_without_the_runtime_folder_another_one_holds_its_lock_
         assert r.returncode == 2 and f"another spasmwatch daemon is using {data / 'spasmwatch.db'} (pid " in r.stderr, r.stderr
         assert first.poll() is None
     finally:
-        first.send_signal(signal.SIGTERM)
-        text = first.communicate(timeout=UP_S)[1]
+        text = stopped(first)
         _remove_fallbacks(data / "spasmwatch.db")
     assert first.returncode == 0 and "Traceback" not in text, text
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import os
 import resource
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from daemonproc import UP_S, one_band_config, status_once_up
+from daemonproc import UP_S, one_band_config, status_once_up, stopped
 from servers import free_port
 
 def _no_file_may_grow() -> None:
@@ -42,8 +41,7 @@ def test_a_first_start_on_a_full_disk_monitors_without_the_store(tmp_path: Path)
                                            in reload.stderr), reload.stderr  # fmt: skip
         assert proc.poll() is None
     finally:
-        proc.send_signal(signal.SIGTERM)
-        text = proc.communicate(timeout=UP_S)[1]
+        text = stopped(proc)
     code = proc.returncode
     assert code == 0 and "Traceback" not in text, text
     assert text.count("cannot write the daemon's pid and address into") == 1, text  # said once, not per line

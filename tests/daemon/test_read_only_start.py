@@ -12,7 +12,6 @@ EROFS; the daemons in their own processes; the page fetched on loopback."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from daemonproc import UP_S, one_band_config, status_once_up
+from daemonproc import UP_S, one_band_config, status_once_up, stopped
 from servers import free_port
 from spasmwatch.store import Store
 
@@ -70,7 +69,6 @@ def test_a_read_only_data_folder_monitors_and_keeps_a_second_daemon_off(tmp_path
         assert st.returncode in (0, 1) and "crib" in st.stdout, (st.returncode, st.stdout, st.stderr)
         assert proc.poll() is None
     finally:
-        proc.send_signal(signal.SIGTERM)
-        text = proc.communicate(timeout=UP_S)[1]
+        text = stopped(proc)
     assert proc.returncode == 0 and "Traceback" not in text, text
     assert list(run.iterdir()) != []  # its lock, left free as the store's is
