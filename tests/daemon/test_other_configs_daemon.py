@@ -69,15 +69,22 @@ def _wait_up(proc: subprocess.Popen[str], port: int, token: str = "") -> dict[st
             time.sleep(0.1)
 
 
+def _a_running_beside_b(tmp_path: Path, port: int, env: dict[str, str], phone_url: str) -> tuple[Path, Path, subprocess.Popen[str]]:
+    """Config A (its band cot-a, its ntfy channel 'phone' to ``phone_url``) with its daemon started
+    (log in a.log), and config B asking for the same ``port``."""
+    a = _config(tmp_path / "a", port, f'\n[[channels.ntfy]]\nurl = "{phone_url}{TOPIC}"\nname = "phone"\n')
+    b = _config(tmp_path / "b", port)
+    with open(tmp_path / "a.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "spasmwatch", "run", "--config", str(a)], env=env, stderr=log, text=True)
+    return a, b, proc
+
+
 def test_commands_for_one_config_refuse_another_configs_daemon_naming_both(tmp_path: Path) -> None:
     port, env = free_port(), _env(tmp_path)
 
     async def main() -> None:
         async with http_recorder() as phone:
-            a = _config(tmp_path / "a", port, f'\n[[channels.ntfy]]\nurl = "{phone.url}{TOPIC}"\nname = "phone"\n')
-            b = _config(tmp_path / "b", port)
-            with open(tmp_path / "a.log", "w") as log:
-                proc = subprocess.Popen([sys.executable, "-m", "spasmwatch", "run", "--config", str(a)], env=env, stderr=log, text=True)
+            a, b, proc = _a_running_beside_b(tmp_path, port, env, phone.url)
             try:
                 st = await asyncio.to_thread(_wait_up, proc, port)
                 assert [x["name"] for x in st["bands"]] == ["cot-a"]
@@ -213,10 +220,7 @@ def test_a_daemon_silent_on_the_port_is_not_confirmed_and_nothing_is_sent_to_it(
 
     async def main() -> None:
         async with http_recorder() as phone:
-            a = _config(tmp_path / "a", port, f'\n[[channels.ntfy]]\nurl = "{phone.url}{TOPIC}"\nname = "phone"\n')
-            b = _config(tmp_path / "b", port)
-            with open(tmp_path / "a.log", "w") as log:
-                proc = subprocess.Popen([sys.executable, "-m", "spasmwatch", "run", "--config", str(a)], env=env, stderr=log, text=True)
+            a, b, proc = _a_running_beside_b(tmp_path, port, env, phone.url)
             try:
                 await asyncio.to_thread(_wait_up, proc, port)
                 proc.send_signal(signal.SIGSTOP)
