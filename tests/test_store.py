@@ -693,6 +693,93 @@ def test_released_migrations_are_frozen() -> None:
     assert SCHEMA_VERSION == len(schema.MIGRATIONS)
 
 
+def _hand_edited(path: Path, *sql: str) -> tuple[list[int], str | None]:
+    """A current store with 50 events and a note, then ``sql`` run on it by hand (sqlite3, no
+    spasmwatch); its event seqs and store id."""
+    with Store(path) as st:
+        st.add_events(DEV, [ev(i) for i in range(50)])
+        st.add_note(1.0, "note", "kept")
+        seqs, made = [e.seq for e in st.events(DEV)], st.store_id
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
+        for stmt in sql:
+            c.execute(stmt)
+    return seqs, made
+
+
+def _marker_of(path: Path) -> tuple[int, int, int, int]:
+    """(user_version, and the marker's version, readable_by, writable_by) as on disk."""
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as c:
+        return (c.execute("PRAGMA user_version").fetchone()[0], *c.execute("SELECT version, readable_by, writable_by FROM compat").fetchone())
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        ["DROP TABLE compat"],  # old code: opened without it; the next release's migration (its mark) failed on every open
+        ["PRAGMA user_version = 14"],  # old code: 'table compat already exists' at every open
+        ["PRAGMA user_version = 3"],  # old code: 'duplicate column name: rate_hz' at every open
+        ["PRAGMA user_version = 0"],
+        ["DROP TABLE compat", "PRAGMA user_version = 3"],
+        ["DELETE FROM compat"],  # old code: opened without its marker (an older version would take it as this one's alone)
+    ],
+    ids=["marker-dropped", "version-14", "version-3", "version-0", "marker-dropped-version-3", "marker-row-deleted"],
+)
+def test_a_store_whose_version_or_marker_was_changed_by_hand_is_set_right_by_its_tables(tmp_path: Path, sql: list[str]) -> None:
+    """Its tables are exactly those of one schema version (with or without the marker table): that is
+    its version, set again with its marker at the next read-write open; every row kept, its id too."""
+    path = tmp_path / "sw.db"
+    seqs, made = _hand_edited(path, *sql)
+    with Store(path) as st:
+        assert st.schema_version == SCHEMA_VERSION
+        assert [e.seq for e in st.events(DEV)] == seqs == list(range(50))
+        assert [n.text for n in st.notes()] == ["kept"] and st.store_id == made
+        st.add_events(DEV, [ev(50)])  # and written as before
+    assert _marker_of(path) == (SCHEMA_VERSION, SCHEMA_VERSION, schema.readable_by(SCHEMA_VERSION), schema.writable_by(SCHEMA_VERSION))
+    with Store.open_readonly(path) as r:
+        assert len(list(r.events(DEV))) == 51
+
+
+def test_a_newer_stores_header_set_back_by_hand_is_refused_untouched(tmp_path: Path) -> None:
+    """Its marker was written for a newer version than this one: its tables may hold what this version
+    does not know, so it is not taken as this version's (which its tables of known names would prove)."""
+    path = tmp_path / "sw.db"
+    _hand_edited(path, f"UPDATE compat SET version = {SCHEMA_VERSION + 1}", "PRAGMA user_version = 3")
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    before = path.read_bytes()
+    with pytest.raises(_db.StoreNewer, match=f"header, but its marker was written by a spasmwatch of schema version {SCHEMA_VERSION + 1}"):
+        Store(path)
+    assert path.read_bytes() == before
+
+
+def test_a_store_whose_tables_are_no_versions_is_refused_naming_it_and_store_recover_makes_it_whole(tmp_path: Path) -> None:
+    """A table dropped and the version lowered by hand: its tables prove no version, so nothing is
+    migrated (old code: 'duplicate column name: rate_hz' at every open, the way out never said); the
+    error names the file, what is wrong and the command, which keeps every row in a store of this version."""
+    path = tmp_path / "sw.db"
+    seqs, made = _hand_edited(path, "DROP TABLE zones", "PRAGMA user_version = 3")
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    before = path.read_bytes()
+    with pytest.raises(StoreError) as refused:
+        Store(path)
+    said = str(refused.value)
+    assert said.startswith(f"{path}: store schema version 3 by its header, but its tables are no spasmwatch schema version's")
+    assert "table zones missing" in said and refused.value.damaged
+    assert f"'spasmwatch store recover --db {path}'" in said
+    assert path.read_bytes() == before
+    r = subprocess.run([sys.executable, "-m", "spasmwatch", "store", "recover", "--db", str(path)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "events: 50" in r.stdout and "notes: 1" in r.stdout, r.stdout
+    (kept,) = tmp_path.glob("sw.db.damaged-*[0-9]")
+    assert kept.read_bytes() == before
+    with Store(path) as st:
+        assert st.schema_version == SCHEMA_VERSION and st.store_id == made
+        assert [e.seq for e in st.events(DEV)] == seqs and [n.text for n in st.notes()] == ["kept"]
+        assert st.zones(0.0, 2e9) == []
+    assert _marker_of(path)[0] == SCHEMA_VERSION
+
+
 def test_a_store_gets_its_id_once_made_or_migrated_and_keeps_it(tmp_path: Path) -> None:
     """The id the daemon's record knows its store by (store/known.py): a store from before ids gets one
     as it is migrated, its rows kept; it never changes at later opens; another store has another."""

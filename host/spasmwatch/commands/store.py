@@ -17,7 +17,7 @@ from typing import Any
 
 from spasmwatch.commands._daemon import add_store_args, store_path_of
 from spasmwatch.errors import SpasmwatchError
-from spasmwatch.store import KnownStores, Store
+from spasmwatch.store import KnownStores, Store, shape
 from spasmwatch.store._db import reading_uri, recover_hint, store_command
 from spasmwatch.store.pagescan import Scanned
 from spasmwatch.store.recover import Recovered, recover
@@ -31,7 +31,8 @@ def register(sub: Any) -> None:
     add_store_args(check)
     check.set_defaults(func=run_check)
     rec = acts.add_parser("recover", help="copy what can be read of a damaged store into a new one; the damaged file is kept",
-                          description="Copy every row that can still be read of a damaged store into a new store in its place; "
+                          description="Copy every row that can still be read of a damaged store (or one whose tables are no "
+                          "schema version's: a table dropped by hand) into a new store in its place; "
                           "the damaged file is kept beside it (spasmwatch.db.damaged-DATE-TIME), never deleted. Refused while "
                           "a daemon runs on the store; a sound store is left as it is. docs/store.md, 'A damaged store'.")
     add_store_args(rec)
@@ -57,6 +58,16 @@ def _damage(path: Path) -> list[str]:
         return [str(e)]
 
 
+def _unproven(path: Path) -> bool:
+    """Whether the store's tables are no schema version's from its header's on (a table dropped by
+    hand: store/shape.py), which the daemon refuses to migrate: 'recover' copies it into a whole one."""
+    conn = sqlite3.connect(reading_uri(path), uri=True)
+    try:
+        return shape.unproven(shape.of(conn), int(conn.execute("PRAGMA user_version").fetchone()[0]))
+    finally:
+        conn.close()
+
+
 def run_check(args: argparse.Namespace) -> int:
     path = _existing(store_path_of(args))
     found = _damage(path)
@@ -75,7 +86,7 @@ def run_recover(args: argparse.Namespace) -> int:
     from spasmwatch.daemon.lock import StoreInUse, one_daemon
 
     path = _existing(store_path_of(args))
-    if _damage(path) == ["ok"]:  # a sound store stays as it is (nothing to set aside as damaged)
+    if _damage(path) == ["ok"] and not _unproven(path):  # a sound store stays as it is (nothing to set aside as damaged)
         print(f"{path}: ok, not damaged: nothing to recover")
         return 0
     try:

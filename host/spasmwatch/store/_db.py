@@ -7,6 +7,7 @@ either all on disk when it returns or not at all (WAL, ``synchronous=FULL``).
 
 from __future__ import annotations
 
+import logging
 import os
 import shlex
 import sqlite3
@@ -17,6 +18,7 @@ from typing import NamedTuple
 
 from spasmwatch import private
 from spasmwatch.errors import SpasmwatchError
+from spasmwatch.store import shape
 from spasmwatch.store.schema import (
     APPLICATION_ID,
     MARKER_VERSION,
@@ -30,6 +32,7 @@ from spasmwatch.store.schema import (
 from spasmwatch.words import in_quotes
 
 BUSY_TIMEOUT_S = 10.0
+log = logging.getLogger(__name__)
 
 
 def store_command(action: str, store: Path) -> str:
@@ -311,9 +314,10 @@ def check_writable(conn: sqlite3.Connection, path: Path) -> None:
         _check_newer(conn, path, version, writes=True, meanwhile=True)
 
 
-def store_id(conn: sqlite3.Connection) -> str | None:
-    """The store's id (schema.STORE_ID_VERSION); None for a store older than that, or an empty file."""
-    if int(conn.execute("PRAGMA user_version").fetchone()[0]) < STORE_ID_VERSION:
+def store_id(conn: sqlite3.Connection, version: int | None = None) -> str | None:
+    """The store's id (schema.STORE_ID_VERSION); None for a store older than that, or an empty file.
+    ``version``: the store's by its tables (recover.py), in place of its header's."""
+    if (int(conn.execute("PRAGMA user_version").fetchone()[0]) if version is None else version) < STORE_ID_VERSION:
         return None
     row = conn.execute("SELECT id FROM store_identity").fetchone()
     return None if row is None else str(row[0])
@@ -388,9 +392,11 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-            found = version if found is None else found
             if version > SCHEMA_VERSION:  # (migrated meanwhile by a newer version: its marker asked again)
                 _check_newer(conn, path, version, writes=True)
+            elif found is None:  # (each later step is this one's own)
+                version = _settle(conn, path, version)
+            found = version if found is None else found
             if version >= SCHEMA_VERSION:  # a newer store is written as it is: never migrated down, its marker kept
                 conn.execute("COMMIT")
                 return found
@@ -404,6 +410,55 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+
+
+def _settle(conn: sqlite3.Connection, path: Path, version: int) -> int:
+    """The schema version of the store on ``conn`` (in the migration's transaction) as its tables prove
+    it (shape.py), its header's ``version`` when they are that version's and its marker is there.
+    Tables of a newer version, or of its own but for the marker's table (a version lowered, the
+    marker dropped, by hand): that version, set in the header with its marker, the marker's table
+    made again. Tables of no version (or an older one: something dropped) are refused when a step is
+    to be taken, and opened as before when none is (nothing is migrated: a table dropped stays so).
+    A current store with its marker costs one read (the 16 ms of shape.shapes() are an odd store's)."""
+    marked = _marked_version(conn)
+    if version == SCHEMA_VERSION and marked == version:
+        return version
+    found = shape.of(conn)
+    if version < SCHEMA_VERSION and found == shape.shapes()[version]:
+        return version  # (its steps follow, each with its marker)
+    proven = shape.proven(found, version)
+    if proven is None:
+        if version < SCHEMA_VERSION:
+            against = shape.reached(found)  # (the step its migrations went to)
+            raise StoreError(
+                f"{path}: store schema version {version} by its header, but its tables are no spasmwatch schema version's "
+                f"(against version {against}'s: {shape.differences(found, against)}); no step was run and nothing was written. "
+                f"{recover_hint(path)}",
+                damaged=True,
+            )
+        return version
+    if marked is not None and marked > SCHEMA_VERSION:
+        raise StoreNewer(
+            f"{path}: store schema version {version} by its header, but its marker was written by a spasmwatch of schema version "
+            f"{marked}, newer than this one ({SCHEMA_VERSION}): the header was set back by hand; nothing was written. Upgrade "
+            f"spasmwatch to schema version {marked} or later: its daemon sets the header right by the store's tables"
+        )
+    if proven.marker_gone:
+        for stmt in statements(MIGRATIONS[MARKER_VERSION - 1]):
+            conn.execute(stmt)
+    mark(conn, proven.version)
+    conn.execute(f"PRAGMA user_version = {proven.version}")
+    log.warning("%s: store schema version %d by its header, %d by its tables%s: its header and marker set to %d", path, version,
+                proven.version, " (its marker's table dropped: made again)" if proven.marker_gone else "", proven.version)  # fmt: skip
+    return proven.version
+
+
+def _marked_version(conn: sqlite3.Connection) -> int | None:
+    """The version the store's marker row was written for (None: no marker table, no row, not an integer)."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'compat'").fetchone() is None:
+        return None
+    row = conn.execute("SELECT version FROM compat WHERE one = 1").fetchone()
+    return row[0] if row is not None and type(row[0]) is int else None
 
 
 def statements(script: str) -> Iterator[str]:

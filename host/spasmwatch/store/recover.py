@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from spasmwatch import private
-from spasmwatch.store import _db, pagescan
+from spasmwatch.store import _db, pagescan, shape
 from spasmwatch.store._db import StoreError
 from spasmwatch.store.schema import APPLICATION_ID, MIGRATIONS
 
@@ -156,6 +156,8 @@ def _version(src: sqlite3.Connection, path: Path) -> int:
             f"To start again without it: with the daemon stopped, move it aside (mv {path} {path}.unreadable{wal}) and start "
             "the daemon: it makes a new store, and each band sends again the events its flash still holds at its next connection"
         ) from e
+    if version <= len(MIGRATIONS):  # (a header set back by hand: as far as its tables went, shape.py)
+        version = max(version, shape.reached(shape.of(src)))
     if app_id != APPLICATION_ID or not 1 <= version <= len(MIGRATIONS):
         raise StoreError(f"{path}: not a spasmwatch store this version can recover (schema version {version}); left as it is")
     return version
@@ -172,7 +174,11 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, version: int, kept: 
     dst.execute("BEGIN")
     kept_ids: dict[str, list[list[int]]] = {}  # by table, the rowids of the rows kept, in runs
     for table in tables:
-        cols = [r[1] for r in dst.execute(f"PRAGMA table_info({table})")]
+        # Those the file has: a table or column dropped by hand (shape.unproven) is left empty, as its step makes it.
+        have = {r[1] for r in src.execute(f"PRAGMA table_info({table})")}
+        cols = [r[1] for r in dst.execute(f"PRAGMA table_info({table})") if r[1] in have]
+        if not cols:
+            continue
         n, runs = 0, kept_ids.setdefault(table, [])
         for rowid, row in _readable(src, table, cols, result.skipped):
             if _insert(dst, table, cols, row):
@@ -187,20 +193,20 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, version: int, kept: 
     result.links_dropped = dst.execute(
         "DELETE FROM cluster_events WHERE cluster_id NOT IN (SELECT id FROM clusters) OR event_id NOT IN (SELECT id FROM events)"
     ).rowcount
-    result.id_remade = not _keep_id(src, dst)
+    result.id_remade = not _keep_id(src, dst, version)
     _db.mark(dst, version)  # (as the steps declare it, whatever of the damaged file's row could be read)
     dst.execute("COMMIT")
     return result
 
 
-def _keep_id(src: sqlite3.Connection, dst: sqlite3.Connection) -> bool:
+def _keep_id(src: sqlite3.Connection, dst: sqlite3.Connection, version: int) -> bool:
     """The recovered store keeps the damaged one's id in place of the one its schema step made (its
     row was ignored as a duplicate): the daemon's record knows its store by it (known.py). False: the
     id could not be read (its page damaged), the new one is left, and the caller records it as the
     daemon's ('store recover'). A store from before ids has none to keep (True): it gets its id as
     it is migrated, and the daemon takes it as it took the damaged one (known._different)."""
     try:
-        found = _db.store_id(src)
+        found = _db.store_id(src, version)
     except sqlite3.DatabaseError:
         return False
     if found is not None:
