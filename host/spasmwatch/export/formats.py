@@ -22,7 +22,7 @@ from spasmwatch import __version__
 from spasmwatch.daemon.clock import local_zone
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export import participants
-from spasmwatch.export.columns import COLUMNS, KINDS, NAMES
+from spasmwatch.export.columns import COLUMNS, FREE_TEXT, KINDS, NAMES
 from spasmwatch.export.coverage import Coverage
 from spasmwatch.export.timeline import Query, Row, iso
 from spasmwatch.outfile import whole_file, whole_path
@@ -109,6 +109,7 @@ def sidecar(meta: Meta, fmt: str) -> dict[str, Any]:
         "Description": "spasmwatch screening log (infantile spasm monitor): events detected from a "
         "movement band. A screening and logging aid, not a diagnosis.",
     }
+    doc["FormulaCells"] = FORMULA_RULE  # (in every format's: a CSV and a JSONL of the same rows share theirs)
     for c in COLUMNS:
         entry: dict[str, Any] = {"Description": c.description}
         if c.units:
@@ -135,14 +136,61 @@ def _counted(rows: Iterable[Row], progress: Progress | None) -> Iterator[Row]:
             progress(n)
 
 
+# A text a spreadsheet (Excel, LibreOffice: they open a .csv or .tsv without asking) takes for a formula
+# and runs (OWASP, "CSV Injection"): '=HYPERLINK(...)' a link that sends the sheet's cells away, '=cmd|...'
+# a program (DDE). Such a text of a free-text column (columns.Column.free_text) is written in the CSV and
+# BIDS exports with a ' in front; so is one that begins with ' itself, so that one leading ' taken off
+# gives every text back as typed (docs/exports.md, "Spreadsheets"). Never a number, time or id.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+TEXT_MARK = "'"
+FORMULA_RULE = (
+    f"CSV and BIDS exports: a text of the columns {', '.join(sorted(FREE_TEXT))} (BIDS: and value) that begins with "
+    "= + - @, a tab, a carriage return or ' is written with a ' in front, so that a spreadsheet shows it as text and "
+    "never runs it as a formula: one leading ' taken off gives the text as typed. Numbers, times and ids are never "
+    "changed; JSON Lines, Parquet and EDF+ keep every text as typed."
+)
+
+
+def spreadsheet_text(text: str) -> str:
+    """``text`` as a free-text cell of a CSV or BIDS export (FORMULA_STARTS)."""
+    return TEXT_MARK + text if text.startswith((*FORMULA_STARTS, TEXT_MARK)) else text
+
+
 def write_csv(out: Path, rows: Iterable[Row], progress: Progress | None = None) -> int:
     n = 0
+    line = _Line()
+    # A line ends in "\n", as ever; the writer is told "\r\n" so that it quotes a cell with a carriage
+    # return as one with a line break (RFC 4180). With "\n" Python's csv.writer (3.11) left a carriage
+    # return alone bare: pyarrow (and a spreadsheet) starts a row there, so a note's text after one was a row's
+    # first cell (a formula again: 'seen' CR '=HYPERLINK(...)') and every cell after it a column off.
+    w = csv.writer(line, lineterminator="\r\n")
     with open(out, "w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
         w.writerow(NAMES)
+        f.write(line.ended())
         for n, r in enumerate(_counted(rows, progress), 1):
-            w.writerow(["" if r[k] is None else r[k] for k in NAMES])
+            w.writerow([_text_cell(r[k], k in FREE_TEXT) for k in NAMES])
+            f.write(line.ended())
     return n
+
+
+class _Line:
+    """The file csv.writer writes a row into: one line, handed on ending in "\n" (``write_csv``)."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, text: str) -> None:
+        self.text = text
+
+    def ended(self) -> str:
+        return self.text[:-2] + "\n"
+
+
+def _text_cell(v: object, free: bool) -> object:
+    """A CSV cell's value: "" for none, a free text's by ``spreadsheet_text``."""
+    if v is None:
+        return ""
+    return spreadsheet_text(v) if free and isinstance(v, str) else v
 
 
 def write_jsonl(out: Path, rows: Iterable[Row], progress: Progress | None = None) -> int:
@@ -209,11 +257,14 @@ BIDS_MISSING = "n/a"
 BIDS_LITERAL_MISSING = "'n/a'"
 
 
-def _tsv_cell(v: object) -> str:
+def _tsv_cell(v: object, free: bool = False) -> str:
+    """``free``: a free text's (``spreadsheet_text``; 'n/a' itself is written 'n/a', as above)."""
     text = "" if v is None else one_line(v) if isinstance(v, str) else str(v)
     if not text:  # also a text of control characters only, once on one line
         return BIDS_MISSING
-    return BIDS_LITERAL_MISSING if text == BIDS_MISSING else text
+    if text == BIDS_MISSING:
+        return BIDS_LITERAL_MISSING
+    return spreadsheet_text(text) if free else text
 
 
 def write_bids(out: Path, rows: Iterable[Row], progress: Progress | None = None) -> int:
@@ -221,8 +272,8 @@ def write_bids(out: Path, rows: Iterable[Row], progress: Progress | None = None)
     with open(out, "w", encoding="utf-8", newline="") as f:  # named as BIDS asks: checked by export()
         f.write("\t".join(BIDS_COLUMNS) + "\n")
         for n, r in enumerate(_counted(rows, progress), 1):
-            cells = [r["onset_s"], r["duration_s"], r["kind"], describe(r)] + [r[k] for k in BIDS_EXTRA]
-            f.write("\t".join(_tsv_cell(c) for c in cells) + "\n")
+            cells = [_tsv_cell(r["onset_s"]), _tsv_cell(r["duration_s"]), _tsv_cell(r["kind"]), _tsv_cell(describe(r), free=True)]
+            f.write("\t".join(cells + [_tsv_cell(r[k], k in FREE_TEXT) for k in BIDS_EXTRA]) + "\n")
     return n
 
 
@@ -246,13 +297,17 @@ def bids_sidecar(meta: Meta) -> dict[str, Any]:
         "trial_type": {**cols["kind"], "LongName": "Event kind", "Description": f"{cols['kind']['Description']} "
                        f"{BIDS_ORIGIN} {__version__} from {bands}, "
                        f"{span} (UTC). {meta.coverage.sentence() + ' ' if meta.coverage else ''}{doc['Description']}"},
-        "value": {"Description": "Human-readable description of the event (also the EDF+ annotation text)."},
+        "value": {"Description": f"Human-readable description of the event (also the EDF+ annotation text). {_MARKED}"},
     }
     for k in BIDS_EXTRA:
-        out[k] = cols[k]
-    out["text"] = {**cols["text"], "Description": f"{cols['text']['Description']} n/a: none; a text that is itself "
+        out[k] = {**cols[k], "Description": f"{cols[k]['Description']} {_MARKED}"} if k in FREE_TEXT else cols[k]
+    out["text"] = {**out["text"], "Description": f"{out['text']['Description']} n/a: none; a text that is itself "
                    f"n/a is written {BIDS_LITERAL_MISSING}, in single quotes."}
     return out
+
+
+# A free-text column's rule (FORMULA_RULE), in its BIDS description: a BIDS events.json holds columns alone.
+_MARKED = "A text that begins with = + - @ or ' has a ' in front (a spreadsheet would run it as a formula): one leading ' off gives it as typed."
 
 
 # How a BIDS events.json an export wrote says so (it has no room for GeneratedBy), in trial_type's description.
