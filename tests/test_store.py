@@ -755,7 +755,8 @@ def test_a_newer_stores_header_set_back_by_hand_is_refused_untouched(tmp_path: P
 def test_a_store_whose_tables_are_no_versions_is_refused_naming_it_and_store_recover_makes_it_whole(tmp_path: Path) -> None:
     """A table dropped and the version lowered by hand: its tables prove no version, so nothing is
     migrated (old code: 'duplicate column name: rate_hz' at every open, the way out never said); the
-    error names the file, what is wrong and the command, which keeps every row in a store of this version."""
+    error names the file, what is wrong and the command, which keeps every row in a store of this version.
+    'store check' says so too (old code: 'ok')."""
     path = tmp_path / "sw.db"
     seqs, made = _hand_edited(path, "DROP TABLE zones", "PRAGMA user_version = 3")
     with contextlib.closing(sqlite3.connect(path)) as c:
@@ -768,6 +769,8 @@ def test_a_store_whose_tables_are_no_versions_is_refused_naming_it_and_store_rec
     assert "table zones missing" in said and refused.value.damaged
     assert f"'spasmwatch store recover --db {path}'" in said
     assert path.read_bytes() == before
+    check = subprocess.run([sys.executable, "-m", "spasmwatch", "store", "check", "--db", str(path)], capture_output=True, text=True, timeout=120)
+    assert check.returncode == 1 and "table zones missing" in check.stdout and f"'spasmwatch store recover --db {path}'" in check.stdout, check.stdout
     r = subprocess.run([sys.executable, "-m", "spasmwatch", "store", "recover", "--db", str(path)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "events: 50" in r.stdout and "notes: 1" in r.stdout, r.stdout

@@ -18,7 +18,7 @@ from typing import Any
 from spasmwatch.commands._daemon import add_store_args, store_path_of
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.store import KnownStores, Store, shape
-from spasmwatch.store._db import reading_uri, recover_hint, store_command
+from spasmwatch.store._db import reading_uri, recover_hint, store_command, unproven_said
 from spasmwatch.store.pagescan import Scanned
 from spasmwatch.store.recover import Recovered, recover
 
@@ -27,7 +27,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser("store", help="check the store file, recover a damaged one, make a new one, or adopt the one found", description=__doc__)
     acts = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     check = acts.add_parser("check", help="read every page of the store: 'ok', or what is damaged (exit 1)",
-                            description="Read every page and index of the store (it is not changed): 'ok', or what is damaged, exit 1.")
+                            description="Read every page and index of the store (it is not changed): 'ok', or what is damaged "
+                            "(or that its tables are no schema version's), exit 1.")
     add_store_args(check)
     check.set_defaults(func=run_check)
     rec = acts.add_parser("recover", help="copy what can be read of a damaged store into a new one; the damaged file is kept",
@@ -58,12 +59,14 @@ def _damage(path: Path) -> list[str]:
         return [str(e)]
 
 
-def _unproven(path: Path) -> bool:
-    """Whether the store's tables are no schema version's from its header's on (a table dropped by
-    hand: store/shape.py), which the daemon refuses to migrate: 'recover' copies it into a whole one."""
+def _unproven(path: Path) -> str | None:
+    """What is wrong with a store whose tables are no schema version's from its header's on (a table
+    dropped by hand: store/shape.py), which the daemon refuses to migrate and 'recover' copies into a
+    whole one; None: they are one."""
     conn = sqlite3.connect(reading_uri(path), uri=True)
     try:
-        return shape.unproven(shape.of(conn), int(conn.execute("PRAGMA user_version").fetchone()[0]))
+        version, found = int(conn.execute("PRAGMA user_version").fetchone()[0]), shape.of(conn)
+        return unproven_said(path, version, found) if shape.unproven(found, version) else None
     finally:
         conn.close()
 
@@ -71,6 +74,11 @@ def _unproven(path: Path) -> bool:
 def run_check(args: argparse.Namespace) -> int:
     path = _existing(store_path_of(args))
     found = _damage(path)
+    unproven = _unproven(path) if found == ["ok"] else None
+    if unproven is not None:
+        print(unproven)
+        print(recover_hint(path))
+        return 1
     if found == ["ok"]:
         print(f"{path}: ok")
         return 0
@@ -86,7 +94,7 @@ def run_recover(args: argparse.Namespace) -> int:
     from spasmwatch.daemon.lock import StoreInUse, one_daemon
 
     path = _existing(store_path_of(args))
-    if _damage(path) == ["ok"] and not _unproven(path):  # a sound store stays as it is (nothing to set aside as damaged)
+    if _damage(path) == ["ok"] and _unproven(path) is None:  # a sound store stays as it is (nothing to set aside as damaged)
         print(f"{path}: ok, not damaged: nothing to recover")
         return 0
     try:

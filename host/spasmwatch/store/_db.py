@@ -429,13 +429,7 @@ def _settle(conn: sqlite3.Connection, path: Path, version: int) -> int:
     proven = shape.proven(found, version)
     if proven is None:
         if version < SCHEMA_VERSION:
-            against = shape.reached(found)  # (the step its migrations went to)
-            raise StoreError(
-                f"{path}: store schema version {version} by its header, but its tables are no spasmwatch schema version's "
-                f"(against version {against}'s: {shape.differences(found, against)}); no step was run and nothing was written. "
-                f"{recover_hint(path)}",
-                damaged=True,
-            )
+            raise StoreError(f"{unproven_said(path, version, found)}; no step was run and nothing was written. {recover_hint(path)}", damaged=True)
         return version
     if marked is not None and marked > SCHEMA_VERSION:
         raise StoreNewer(
@@ -451,6 +445,14 @@ def _settle(conn: sqlite3.Connection, path: Path, version: int) -> int:
     log.warning("%s: store schema version %d by its header, %d by its tables%s: its header and marker set to %d", path, version,
                 proven.version, " (its marker's table dropped: made again)" if proven.marker_gone else "", proven.version)  # fmt: skip
     return proven.version
+
+
+def unproven_said(path: Path, version: int, found: shape.Shape) -> str:
+    """What is wrong with the store at ``path`` whose objects ``found`` are no schema version's from its
+    header's ``version`` on (shape.unproven): told against the version its migrations went to."""
+    against = shape.reached(found)
+    return (f"{path}: store schema version {version} by its header, but its tables are no spasmwatch schema version's "
+            f"(against version {against}'s: {shape.differences(found, against)})")  # fmt: skip
 
 
 def _marked_version(conn: sqlite3.Connection) -> int | None:
