@@ -1145,6 +1145,9 @@ def test_a_text_a_spreadsheet_would_run_as_a_formula_is_written_with_a_quote_in_
     assert (bids[-2]["drug"], bids[-2]["unit"], bids[-2]["value"]) == ("'@vigabatrin", "'-mg/kg/day", "'@vigabatrin start 50 -mg/kg/day")
     assert bids[0]["value"] == "note (video): " + FORMULAS[0]  # (begins with its kind: no formula)
     assert "a ' in front" in json.loads(out.with_suffix(".json").read_text())["drug"]["Description"]
+    from spasmwatch.analysis.labels import read_labels  # ('truth' reads an events table: the export's kinds, as before)
+
+    assert [lab.kind for lab in read_labels(str(out))] == ["note"] * len(FORMULAS) + ["treatment", "note"]
     _export(db, tmp_path / "t.jsonl", "jsonl")  # typed formats keep every text as typed
     assert [json.loads(x)["text"] for x in (tmp_path / "t.jsonl").read_text().splitlines()] == [*FORMULAS, "=1+1", ORDINARY]
 
