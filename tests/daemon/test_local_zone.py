@@ -205,3 +205,21 @@ def test_a_zone_file_being_replaced_keeps_the_zone_last_read_whole(tz_env: pytes
     assert done.stdout.strip() == str([(False, "America/New_York", None), (False, "Europe/Berlin", None), (True, "Europe/Berlin", None)])
     assert "is no time zone file now (being replaced?): times stay in Europe/Berlin" in done.stderr
     assert done.stderr.count("is no time zone file now") == 2  # once a spell: Berlin's prefixes, then the emptied file
+
+
+@pytest.mark.parametrize(
+    ("rule", "said"),
+    [("<+24>-24", "UTC+24"), ("<-24>24", "UTC-24"), ("XXX-24:59:59", "UTC+2459"), ("<+2330>-23:30<+2430>", "UTC+2330/UTC+2430")],
+    ids=["+24", "-24", "24:59:59", "DST at 24:30"],
+)
+def test_a_posix_rule_of_a_day_s_offset_or_more_is_utc_and_says_so(tz_env: pytest.MonkeyPatch, rule: str, said: str) -> None:
+    """POSIX lets a rule's hours reach 24 and glibc reads up to 24:59:59 ('<+24>-24' is its date a
+    day ahead of UTC's), but no Python time holds an offset of a day or more: every local time read
+    in it raised ValueError ('offset must be a timedelta strictly between ...'), so 'report' and
+    'summary' ended in that, and the daemon's pushes would have. Such a rule is UTC, said naming it,
+    as a TZ that names no zone is. Old code: a LibcZone, and the ValueError at its first time."""
+    set_tz(tz_env, rule)
+    assert clock.resolve_local_zone() == (
+        timezone.utc, f"TZ={rule}: a UTC offset of a day or more ({said}), which times here cannot hold; times are in UTC")
+    assert clock.recorded_zone(rule) is None  # as recorded by an older daemon: compared by name, said by its offsets
+    assert clock.said_zone_name(rule) == said

@@ -332,3 +332,25 @@ def test_a_move_between_zone_files_that_name_no_zone_is_recorded(tmp_path: Path)
     berlin, new_york = "CET-1CEST,M3.5.0,M10.5.0/3", "EST5EDT,M3.2.0,M11.1.0"
     assert rows == str([(T0 - DAY, "localtime"), (T0, berlin), (T0 + K.ZONE_CHECK_S, new_york)])
     assert line.startswith(f"The monitor's time zone changed over x: UTC+01/UTC+02, then UTC-05/UTC-04 from {wall_text(T0 + K.ZONE_CHECK_S, '%Y-%m-%d %H:%M', ZoneInfo('America/New_York'))}.")
+
+
+def test_a_recorded_rule_of_a_day_s_offset_is_said_not_a_crash(tmp_path: Path) -> None:
+    """A POSIX rule of a day's offset ('<+24>-24': POSIX hours reach 24) recorded by an older daemon:
+    comparing its clock with the report's raised ValueError (no Python time holds an offset of a day),
+    and 'report' and 'summary' ended in a traceback. It has no clock here: compared by name, said by
+    its offset. Made under it, the report is in UTC, said naming it (test_local_zone). Old code: the
+    ValueError, exit 1 and 2."""
+    db = tmp_path / "sw.db"
+    with Store(db) as store:
+        store.upsert_device(DEV, name="cot", wall_s=T0)
+        store.record_zone(T0 - 30 * DAY, "<+24>-24")
+        store.record_zone(T0 + DAY, "Europe/Berlin")
+    window = ("--since", "2026-11-01", "--until", "2026-11-04")
+    assert "The monitor's time zone changed over these days: UTC+24, then Europe/Berlin from 2026-11-02 01:00. " in _report_text(
+        db, tmp_path / "r.html", *window)
+    moved = _spasmwatch("summary", "--db", str(db), "--at", "2026-11-02T20:00")
+    assert "Time zone in the last 24 h: UTC+24, 01:00 → Europe/Berlin; times here are Europe/Berlin time." in moved, moved
+    env = dict(os.environ, TZ="<+24>-24")
+    done = subprocess.run([sys.executable, "-m", "spasmwatch", "report", "--db", str(db), "--out", str(tmp_path / "u.html"), *window],
+                          capture_output=True, text=True, timeout=120, env=env)  # fmt: skip
+    assert done.returncode == 0 and "warning: TZ=<+24>-24: a UTC offset of a day or more (UTC+24)" in done.stderr, done.stderr

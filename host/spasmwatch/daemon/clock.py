@@ -159,6 +159,17 @@ def rule_offsets(rule: str) -> list[int] | None:
     return [std, seconds(m[3]) if m[3] else std + _DST_AHEAD_S]
 
 
+# A Python time's UTC offset lies strictly within a day; POSIX lets a rule's hours reach 24 (glibc
+# reads up to 24:59:59), so a rule may give one no local time here can hold.
+_DAY_S = 86_400
+
+
+def _rule_beyond_a_day(rule: str) -> str:
+    """A POSIX rule's offsets said ('UTC+24') when one is a day or more, else '' (none, or no rule)."""
+    offsets = rule_offsets(rule) or []
+    return "/".join(utc_offset_text(o) for o in offsets) if any(abs(o) >= _DAY_S for o in offsets) else ""
+
+
 def said_zone_name(name: str, unnamed: str = UNNAMED_ZONE) -> str:
     """A recorded zone (``zone_name``) as a doctor or a parent reads it: a POSIX rule by the offsets it
     gives ('CET-1CEST,M3.5.0,M10.5.0/3' is 'UTC+01/UTC+02'), so too a fixed-offset zone of POSIX's
@@ -225,12 +236,13 @@ def same_clock(name: str, zone: dt.tzinfo, a: float, b: float) -> bool:
 def recorded_zone(name: str) -> dt.tzinfo | None:
     """The clock of a zone recorded as ``name`` (``zone_name``): the tz database's zone by that name,
     else the POSIX rule it is, read by zoneinfo's own rule reader (a zone file of no transitions
-    whose rule line is ``name``; LibcZone follows the process's TZ only); None for none ('localtime')."""
+    whose rule line is ``name``; LibcZone follows the process's TZ only); None for none ('localtime', a
+    rule of a day's offset: ``_rule_beyond_a_day``)."""
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         pass
-    return _rule_zone(name) if rule_offsets(name) else None
+    return _rule_zone(name) if rule_offsets(name) and not _rule_beyond_a_day(name) else None
 
 
 def _rule_zone(rule: str) -> ZoneInfo | None:
@@ -260,7 +272,8 @@ def resolve_local_zone() -> tuple[dt.tzinfo, str | None]:
     """This computer's zone as the commands see it, as the C library reads it: TZ (a zone name, a
     zone file's path, or a POSIX rule, followed by ``LibcZone``), else /etc/localtime; TZ set but
     empty is UTC. With its DST rules where the OS has them and by its name where it has one. The
-    note (None: none) says a setting that names no zone, for which UTC is used, as C's is."""
+    note (None: none) says a setting that names no zone, for which UTC is used, as C's is, or a POSIX
+    rule of a day's offset or more, which C reads but no Python time holds (UTC too)."""
     raw = os.environ.get("TZ")
     if raw == "":
         return dt.timezone.utc, None  # glibc and musl: an empty TZ is UTC, not /etc/localtime
@@ -274,6 +287,8 @@ def resolve_local_zone() -> tuple[dt.tzinfo, str | None]:
         return ZoneInfo(env), None
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder's name ('Europe')
         pass
+    if beyond := _rule_beyond_a_day(env):
+        return dt.timezone.utc, f"TZ={raw}: a UTC offset of a day or more ({beyond}), which times here cannot hold; times are in UTC"
     if _POSIX_RULE.match(env):
         return LibcZone(), None
     return dt.timezone.utc, f"TZ={raw}: not a time zone this computer knows (e.g. Europe/Berlin); times are in UTC"
