@@ -107,7 +107,7 @@ def test_the_report_and_the_daily_summary_tell_them_apart(fold_store: Path) -> N
         ("Europe/Berlin", (2026, 10, 25, 2, 0), "03:00"),  # after it
         ("Europe/Berlin", (2026, 3, 29, 1, 0), "03:00"),  # spring: a gap, nothing named twice
         ("Asia/Pyongyang", (2015, 8, 14, 15, 15), "23:45 UTC+0830"),  # KST on both passes: the offset
-        ("Asia/Pyongyang", (2015, 8, 14, 14, 45), "23:45 UTC+0900"),
+        ("Asia/Pyongyang", (2015, 8, 14, 14, 45), "23:45 UTC+09"),
         # Zones whose abbreviations are numbers ('-03'): 'since 23:30 -03' read as a subtraction
         ("America/Santiago", (2026, 4, 5, 2, 30), "23:30 UTC-03"),
         ("America/Santiago", (2026, 4, 5, 3, 30), "23:30 UTC-04"),
@@ -115,7 +115,7 @@ def test_the_report_and_the_daily_summary_tell_them_apart(fold_store: Path) -> N
         ("Australia/Lord_Howe", (2026, 4, 4, 15, 15), "01:45 UTC+1030"),
         ("Australia/Lord_Howe", (2026, 4, 4, 14, 29), "01:29"),  # before the fold: one instant
         ("Antarctica/Troll", (2026, 10, 25, 0, 30), "02:30 UTC+02"),  # a 2-hour fold
-        ("Antarctica/Troll", (2026, 10, 25, 2, 30), "02:30 UTC+00"),
+        ("Antarctica/Troll", (2026, 10, 25, 2, 30), "02:30 UTC"),  # +00: no offset, as utc_offset_text says it
         ("Pacific/Apia", (2011, 12, 30, 10, 0), "00:00"),  # the day skipped: a gap, nothing twice
     ],
 )

@@ -15,6 +15,7 @@ import pytest
 from tzenv import set_tz
 
 from spasmwatch.alerts import messages as M
+from spasmwatch.daemon.clock import wall_text
 from spasmwatch.daemon.summary import read_summaries
 from spasmwatch.store import Store
 
@@ -66,3 +67,25 @@ def test_the_daily_summary_lists_the_two_passes_in_the_family_s_words(tmp_path: 
     [said] = read_summaries(path, {DEV: "cot"}, now, BERLIN, local=lang)
     summer, winter = WORDS[lang]
     assert f"(02:30 {summer}, 02:30 {winter})" in said["local"]["text"], said["local"]
+
+
+# Passes whose abbreviations tell nothing apart (Pyongyang 2015, KST both) or are numbers (Troll: '+02'
+# then '+00'), each said by its UTC offset: in the project's one form (clock.utc_offset_text, as the
+# report's zone lines give it) in English and the report, its short form in de, es, fr pushes.
+PYONGYANG = [datetime(2015, 8, 14, h, m, tzinfo=timezone.utc).timestamp() for h, m in ((14, 45), (15, 15))]  # 23:45 +0900, +0830
+TROLL = [datetime(2026, 10, 25, h, 30, tzinfo=timezone.utc).timestamp() for h in (0, 2)]  # 02:30 +02, +00
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [("en", ["UTC+09", "UTC+0830", "UTC+02", "UTC"]), ("de", ["UTC+9", "UTC+8:30", "UTC+2", "UTC"]),
+     ("es", ["UTC+9", "UTC+8:30", "UTC+2", "UTC"]), ("fr", ["UTC+9", "UTC+8:30", "UTC+2", "UTC"])],
+)
+def test_an_offset_named_in_english_is_in_the_project_s_form(lang: str, said: list[str]) -> None:
+    """Zone loose ends: English (and the report, wall_text's own words) said these passes 'UTC+0900'
+    (strftime's %z) and 'UTC+00' (the abbreviation's digits), where the report's zone lines say
+    'UTC+09' and 'UTC' and the other languages 'UTC+9' and 'UTC'. Old code: 'UTC+0900', 'UTC+00'."""
+    times = [(t, ZoneInfo("Asia/Pyongyang")) for t in PYONGYANG] + [(t, ZoneInfo("Antarctica/Troll")) for t in TROLL]
+    assert [M.hhmm(t, zone, lang).split(" ", 1)[1] for t, zone in times] == said
+    if lang == "en":
+        assert [wall_text(t, "%H:%M", zone).split(" ", 1)[1] for t, zone in times] == said

@@ -77,7 +77,7 @@ def wall_text(
     the hour repeated as the clocks go back ('02:30 CEST', then '02:30 CET'). Elsewhere bare, as a
     clock reads: a tag on every line of a listing is noise where one reading is one instant (all
     but one hour a year). Where both passes bear one abbreviation (a zone that moved its standard
-    offset back: Pyongyang 2015, KST both), the UTC offset ('UTC+0900') tells them apart instead. An
+    offset back: Pyongyang 2015, KST both), the UTC offset ('UTC+09', ``utc_offset_text``) tells them apart instead. An
     abbreviation that is a number (the tz database's '-03', '+1030' for zones with no letters in use:
     Santiago, Lord Howe, Troll) is that offset and said as one, 'UTC-03': bare, 'since 23:30 -03'
     read as a sum. ``said``: how a pass is named instead (the alerts' languages, ``messages.hhmm``)."""
@@ -88,15 +88,19 @@ def wall_text(
     name_of = said or (lambda d: said_zone(d.tzname()))
     name = name_of(local)
     if not name or name == name_of(other):
-        name = local.strftime("UTC%z")
+        name = utc_offset_text(int((local.utcoffset() or dt.timedelta(0)).total_seconds()))
     return f"{local.strftime(fmt)} {name}"
 
 
 def said_zone(abbreviation: str | None) -> str:
-    """A zone abbreviation as a family reads it: the tz database's numeric ones ('-03', '+1030')
-    are offsets, said 'UTC-03' (``wall_text``); '' for none."""
+    """A zone abbreviation as a family reads it: the tz database's numeric ones ('-03', '+1030',
+    '+00') are offsets, said as ``utc_offset_text`` says them ('UTC-03', 'UTC+1030', 'UTC'); '' for none."""
     name = abbreviation or ""
-    return f"UTC{name}" if name[:1] in ("+", "-") else name
+    digits = name[1:]
+    if name[:1] not in ("+", "-") or not digits.isdigit() or len(digits) not in (2, 4, 6):
+        return name
+    seconds = int(digits[:2]) * 3600 + int(digits[2:4] or 0) * 60
+    return utc_offset_text(-seconds if name[0] == "-" else seconds)
 
 
 def zone_spans(

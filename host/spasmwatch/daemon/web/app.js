@@ -133,11 +133,12 @@
     return found;
   }
 
-  // "UTC+0830", as Python's strftime("UTC%z") writes it.
+  // "UTC+09", "UTC+0830", "UTC" for none, as daemon/clock.py utc_offset_text writes it.
   function utcOffset(seconds) {
-    const a = Math.abs(seconds);
-    const two = (n) => String(Math.floor(n)).padStart(2, "0");
-    return `UTC${seconds < 0 ? "-" : "+"}${two(a / 3600)}${two((a % 3600) / 60)}`;
+    const minutes = Math.floor(Math.abs(seconds) / 60);
+    if (!minutes) return "UTC";
+    const two = (n) => String(n).padStart(2, "0");
+    return `UTC${seconds < 0 ? "-" : "+"}${two(Math.floor(minutes / 60))}${minutes % 60 ? two(minutes % 60) : ""}`;
   }
 
   // The one helper for a time the page prints: t (unix s) by the Intl options, in the page's language.
