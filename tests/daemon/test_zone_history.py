@@ -272,6 +272,50 @@ def test_a_zone_file_read_while_it_is_replaced_is_no_trip(tmp_path: Path, tz_env
         assert store.zones(0.0, T0 + DAY) == [(T0, "Europe/Berlin")]
 
 
+
+def test_a_zone_file_gone_for_good_is_utc_for_the_daemon_as_for_the_commands(
+    tmp_path: Path, tz_env: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Zone loose ends: a deleted /etc/localtime kept the daemon in the zone last read there for good
+    (the store said Berlin to the end), while 'report', 'summary' and 'note' (which never read it
+    whole) said UTC, as C does. A file gone at one check and back by the next is still a replace in
+    flight; one gone ZONE_FILE_GONE_S is UTC for the daemon too, logged once, and its zone again
+    once it is back. Old code: Europe/Berlin after the file had been gone two checks."""
+    tz_env.delenv("TZ", raising=False)
+    localtime = tmp_path / "localtime"
+    tz_env.setattr(clock, "LOCALTIME", localtime)
+    berlin = Path("/usr/share/zoneinfo/Europe/Berlin").read_bytes()
+    localtime.write_bytes(berlin)
+    hand = HandClock(T0)
+    caplog.set_level("INFO", logger="spasmwatch.daemon")
+    with Store(tmp_path / "sw.db") as store:
+        d = Daemon(store, [], clock=hand)  # type: ignore[arg-type]  # a hand clock: ticks driven below
+        d._tick()
+        for gone_for_good in (False, True):
+            localtime.unlink()  # ln -sf unlinks, then links: gone at one check
+            hand.t += K.ZONE_CHECK_S
+            d._tick()
+            assert clock.zone_name(d._zone()) == "Europe/Berlin"
+            if not gone_for_good:
+                localtime.write_bytes(berlin)  # linked again by the next check, which reads it whole
+                hand.t += K.ZONE_CHECK_S
+                d._tick()
+        hand.t += K.ZONE_FILE_GONE_S
+        gone = (timezone.utc, f"{localtime}: no time zone file there; times are in UTC")
+        assert (d._zone(), clock.resolve_local_zone()) == (timezone.utc, gone)  # the daemon's zone is the commands'
+        for _ in range(3):
+            hand.t += K.ZONE_CHECK_S
+            d._tick()
+        utc_from = T0 + 4 * K.ZONE_CHECK_S + K.ZONE_FILE_GONE_S  # the check after the wait
+        assert store.zones(0.0, T0 + DAY) == [(T0, "Europe/Berlin"), (utc_from, "UTC")]
+        said = [r.getMessage() for r in caplog.records if "localtime" in r.getMessage()]
+        assert sum("times are in UTC" in m for m in said) == 1, said
+        localtime.write_bytes(berlin)
+        hand.t += K.ZONE_CHECK_S
+        d._tick()
+        assert store.zones(0.0, T0 + DAY)[-1] == (hand.t, "Europe/Berlin")
+
+
 def test_the_page_s_days_are_cut_and_ended_in_one_zone(tmp_path: Path, tz_env: pytest.MonkeyPatch) -> None:
     """Zone fix review: Daemon.days (the page's chart) ended its days by the C library's zone, which
     keeps the one it first read until tzset, and cut them by local_zone, which reads the zone again:

@@ -24,6 +24,8 @@ from typing import Callable, Protocol
 import zoneinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from spasmwatch.daemon.consts import ZONE_FILE_GONE_S
+
 log = logging.getLogger(__name__)
 
 
@@ -261,9 +263,9 @@ def _rule_zone(rule: str) -> ZoneInfo | None:
     return _parsed(part + part + b"\n" + line + b"\n", rule)
 
 
-def local_zone() -> dt.tzinfo:
+def local_zone(mono: float | None = None) -> dt.tzinfo:
     """This computer's zone as the commands see it (``resolve_local_zone``, its note aside)."""
-    return resolve_local_zone()[0]
+    return resolve_local_zone(mono)[0]
 
 
 LOCALTIME = Path("/etc/localtime")  # the computer's zone where TZ is not set
@@ -272,19 +274,20 @@ LOCALTIME = Path("/etc/localtime")  # the computer's zone where TZ is not set
 _POSIX_RULE = re.compile(r"(?:[A-Za-z]{3,}|<[A-Za-z0-9+-]{3,}>)[+-]?\d")
 
 
-def resolve_local_zone() -> tuple[dt.tzinfo, str | None]:
+def resolve_local_zone(mono: float | None = None) -> tuple[dt.tzinfo, str | None]:
     """This computer's zone as the commands see it, as the C library reads it: TZ (a zone name, a
     zone file's path, or a POSIX rule, followed by ``LibcZone``), else /etc/localtime; TZ set but
     empty is UTC. With its DST rules where the OS has them and by its name where it has one. The
     note (None: none) says a setting that names no zone, for which UTC is used, as C's is, or a POSIX
-    rule of a day's offset or more, which C reads but no Python time holds (UTC too)."""
+    rule of a day's offset or more, which C reads but no Python time holds (UTC too). ``mono``: the
+    reader's monotonic seconds, by which a zone file gone for a while is UTC (``_zone_at``)."""
     raw = os.environ.get("TZ")
     if raw == "":
         return dt.timezone.utc, None  # glibc and musl: an empty TZ is UTC, not /etc/localtime
     env = (raw or "").lstrip(":")
     if not env or env.startswith("/"):
         path = Path(env) if env else LOCALTIME
-        zone = _zone_at(path)
+        zone = _zone_at(path, mono)
         what = f"TZ={raw}" if env else str(path)
         return (zone, None) if zone is not None else (dt.timezone.utc, f"{what}: no time zone file there; times are in UTC")
     try:
@@ -298,26 +301,38 @@ def resolve_local_zone() -> tuple[dt.tzinfo, str | None]:
     return dt.timezone.utc, f"TZ={raw}: not a time zone this computer knows (e.g. Europe/Berlin); times are in UTC"
 
 
-def _zone_at(path: Path) -> dt.tzinfo | None:
+def _zone_at(path: Path, mono: float | None = None) -> dt.tzinfo | None:
     """The zone in the file at ``path`` (``_read_zone_at``); one that cannot be read now (absent, or
     not a whole zone file: being replaced by a copy, ``cp`` truncates it first; a relink by ``ln
-    -sf`` unlinks it first) is the zone last read well there in this process, said once. UTC (C's
-    reading) told the daemon's minute check of a trip to UTC and back that never was, and worded
-    times in UTC meanwhile. None: none read there yet."""
+    -sf`` unlinks it first) is the zone last read well there in this process, said once, until it
+    has been so ``ZONE_FILE_GONE_S`` by ``mono`` (the reader's monotonic seconds: the daemon's clock;
+    a reader that gives none waits for ever). UTC (C's reading) at once told the daemon's minute check
+    of a trip to UTC and back that never was; kept for good, a deleted file left the daemon in a zone
+    the commands, which never read it whole, do not say. None: none read there, or gone for good."""
     zone = _read_zone_at(path)
     if zone is not None:
         _well_read[path] = zone
-        _kept_said.discard(path)
+        _unread_since.pop(path, None)
         return zone
     kept = _well_read.get(path)
-    if kept is not None and path not in _kept_said:
-        _kept_said.add(path)
+    if kept is None:
+        return None
+    if path not in _unread_since:
         log.warning("%s is no time zone file now (being replaced?): times stay in %s, as last read there", path, zone_name(kept))
-    return kept
+    since = _unread_since.get(path)
+    if since is None:
+        _unread_since[path] = since = mono
+    if mono is None or since is None or mono - since < ZONE_FILE_GONE_S:
+        return kept
+    del _well_read[path]
+    log.warning("%s has been no time zone file for %.0f s: times are in UTC, as the C library and the commands read it", path, mono - since)
+    return None
 
 
 _well_read: dict[Path, dt.tzinfo] = {}  # each zone file's zone as last read whole (_zone_at)
-_kept_said: set[Path] = set()  # the files whose last zone is kept and was said so
+# The files no whole zone file since their zone was last read whole, said so: from when (the first
+# reader's monotonic s that gave one; None: none yet)
+_unread_since: dict[Path, float | None] = {}
 
 
 def _read_zone_at(path: Path) -> dt.tzinfo | None:

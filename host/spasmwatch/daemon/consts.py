@@ -149,6 +149,13 @@ TICK_S = 1.0
 # TZ or /etc/localtime was changed while it ran (a family that travelled with it). A minute: the
 # zone history the report reads is of days, and the read (/etc/localtime's link) is not each tick's.
 ZONE_CHECK_S = 60.0
+# How long a zone file (/etc/localtime, a TZ path) may be no whole zone file, gone or cut short,
+# before the daemon reads it as C does, UTC (s). Until then it is a replace in flight (cp truncates
+# then writes, ln -sf unlinks then links, timedatectl renames: milliseconds) and the zone last read
+# whole there is kept; past it the file is gone for good and the commands, which never read it
+# whole, say UTC: the daemon must word times as they do. Under ZONE_CHECK_S, so a deleted file is
+# recorded as UTC at the check after the one that found it gone.
+ZONE_FILE_GONE_S = 10.0
 # The daemon's zone as /api/status gives it to the page (api.zone_json, docs/web.md "Times"): its
 # offsets from this long before now (s) to this long after. Back: the times the page words (today's
 # clusters and notes, a band last known or asleep since, a banner's "since") are mostly a day or two

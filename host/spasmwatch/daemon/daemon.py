@@ -739,8 +739,9 @@ class Daemon:
         self.dispatcher.submit(n)
 
     def _zone(self) -> dt.tzinfo:
-        """The family's zone, as the engine words times (its settings', else this computer's)."""
-        return self.engine.settings.tz or local_zone()
+        """The family's zone, as the engine words times (its settings', else this computer's: a zone
+        file gone for a while is UTC by the daemon's clock, ``clock._zone_at``)."""
+        return self.engine.settings.tz or local_zone(self.clock.mono())
 
     def _errand(self, work: Coroutine[Any, Any, object], name: str) -> None:
         """Run ``work`` beside the loop's own tasks, cancelled at ``stop``; nobody awaits it, so an
