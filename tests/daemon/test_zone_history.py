@@ -398,3 +398,34 @@ def test_a_recorded_rule_of_a_day_s_offset_is_said_not_a_crash(tmp_path: Path) -
     done = subprocess.run([sys.executable, "-m", "spasmwatch", "report", "--db", str(db), "--out", str(tmp_path / "u.html"), *window],
                           capture_output=True, text=True, timeout=120, env=env)  # fmt: skip
     assert done.returncode == 0 and "warning: TZ=<+24>-24: a UTC offset of a day or more (UTC+24)" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("changed_since", [False, True], ids=["same file", "file written since"])
+def test_an_older_daemon_s_unnamed_zone_is_the_zone_its_unchanged_file_names(tmp_path: Path, tz_env: pytest.MonkeyPatch, changed_since: bool) -> None:
+    """Zone loose ends: a daemon before names were found by content recorded a copied /etc/localtime
+    as 'localtime'; the first start after the upgrade named it, a new row, and the report and summary
+    said once 'an unnamed time zone, then Europe/Berlin from ...', a journey that never was. Where the
+    file has not changed since that row (its status change time, which every write, rename and relink
+    sets, is before it) its bytes, so its offsets over the span, were Berlin's: the row is named so,
+    and nothing is said. A file written since may have been another zone's: said as before. A store
+    on disk as the old daemon left it. Old code: ['localtime', 'Europe/Berlin'] and that line."""
+    tz_env.delenv("TZ", raising=False)
+    localtime = tmp_path / "localtime"
+    tz_env.setattr(clock, "LOCALTIME", localtime)
+    localtime.write_bytes(Path("/usr/share/zoneinfo/Europe/Berlin").read_bytes())  # copied, not linked
+    written = localtime.stat().st_ctime
+    old_row = written - 100 if changed_since else written + 1  # the old daemon's start, after the copy or before a rewrite
+    db = tmp_path / "sw.db"
+    with Store(db) as store:
+        store.upsert_device(DEV, name="cot", wall_s=old_row)
+        store.record_zone(old_row, "localtime")  # as the older daemon recorded it
+    upgraded = old_row + 3 * DAY
+    with Store(db) as store:
+        Daemon(store, [], clock=HandClock(upgraded))._tick()  # type: ignore[arg-type]  # a hand clock: one tick
+        rows = store.zones(0.0, upgraded + DAY)
+    line = zones_line(rows, ZoneInfo("Europe/Berlin"), old_row + DAY, upgraded + DAY, "these days")
+    if changed_since:
+        assert rows == [(old_row, "localtime"), (upgraded, "Europe/Berlin")]
+        assert line is not None and line.startswith("The monitor's time zone changed over these days: an unnamed time zone, then Europe/Berlin from ")
+    else:
+        assert (rows, line) == ([(old_row, "Europe/Berlin")], None)

@@ -129,6 +129,7 @@ _RULE_OFFSET = r"([+-]?\d{1,2}(?::\d{1,2}){0,2})"
 _POSIX_OFFSETS = re.compile(rf"{_RULE_NAME}{_RULE_OFFSET}(?:({_RULE_NAME}){_RULE_OFFSET}?)?")
 _DST_AHEAD_S = 3600  # POSIX: a rule's DST offset not given is one hour ahead of its standard one
 UNNAMED_ZONE = "an unnamed time zone"  # a zone file that no tz database zone matches ('localtime')
+UNNAMED_FILE = "localtime"  # such a file's name as the store records it (``zone_name``)
 # The tz database's fixed-offset zones, named with POSIX's sign: 'Etc/GMT-3' is UTC+03 (its
 # abbreviation '+03'), which a doctor reads as UTC-3 (also 'GMT+0', and under posix/ or right/).
 _POSIX_SIGNED = re.compile(r"(?:[A-Za-z]+/)*GMT([+-]\d{1,2})")
@@ -181,7 +182,7 @@ def said_zone_name(name: str, unnamed: str = UNNAMED_ZONE) -> str:
     gives ('CET-1CEST,M3.5.0,M10.5.0/3' is 'UTC+01/UTC+02'), so too a fixed-offset zone of POSIX's
     sign ('Etc/GMT-3' is 'UTC+03'), a zone file that named no zone
     ('localtime', as stores kept it before names were found by content) as ``unnamed``, else the name."""
-    if name == "localtime":
+    if name == UNNAMED_FILE:
         return unnamed
     if fixed := _POSIX_SIGNED.fullmatch(name):
         return utc_offset_text(-int(fixed[1]) * 3600)
@@ -193,7 +194,7 @@ def said_zone_of(zone: dt.tzinfo, t: float) -> str:
     """``zone`` by the name ``said_zone_name`` gives it, or, for a zone file that names no zone, by
     the UTC offsets it has in the year from ``t`` (unix s): 'UTC+01/UTC+02'."""
     name = zone_name(zone)
-    if name != "localtime":
+    if name != UNNAMED_FILE:
         return said_zone_name(name)
     first = dt.datetime.fromtimestamp(t, zone).utcoffset() or dt.timedelta(0)
     seen = {first, *(after for _, _, after in offset_changes(zone, t, t + _YEAR_S))}
@@ -285,8 +286,7 @@ def resolve_local_zone(mono: float | None = None) -> tuple[dt.tzinfo, str | None
     if raw == "":
         return dt.timezone.utc, None  # glibc and musl: an empty TZ is UTC, not /etc/localtime
     env = (raw or "").lstrip(":")
-    if not env or env.startswith("/"):
-        path = Path(env) if env else LOCALTIME
+    if path := _zone_file(raw):
         zone = _zone_at(path, mono)
         what = f"TZ={raw}" if env else str(path)
         return (zone, None) if zone is not None else (dt.timezone.utc, f"{what}: no time zone file there; times are in UTC")
@@ -299,6 +299,26 @@ def resolve_local_zone(mono: float | None = None) -> tuple[dt.tzinfo, str | None
     if _POSIX_RULE.match(env):
         return LibcZone(), None
     return dt.timezone.utc, f"TZ={raw}: not a time zone this computer knows (e.g. Europe/Berlin); times are in UTC"
+
+
+def _zone_file(raw: str | None) -> Path | None:
+    """The zone file the C library reads for TZ ``raw``: its path, else /etc/localtime where it is
+    unset; None where it names a zone or a rule, or is set but empty (UTC)."""
+    env = (raw or "").lstrip(":")
+    if raw == "" or (env and not env.startswith("/")):
+        return None
+    return Path(env) if env else LOCALTIME
+
+
+def zone_file_unchanged_since(wall_s: float) -> bool:
+    """Whether this computer's zone file (``_zone_file``; False for none) has held the same bytes since
+    ``wall_s`` (unix s): neither the link nor the file it leads to has changed status since (ctime:
+    every write, rename and relink sets it; ``cp -p`` and ``touch`` cannot set it back)."""
+    path = _zone_file(os.environ.get("TZ"))
+    try:
+        return path is not None and max(os.lstat(path).st_ctime, os.stat(path).st_ctime) < wall_s
+    except OSError:
+        return False
 
 
 def _zone_at(path: Path, mono: float | None = None) -> dt.tzinfo | None:
@@ -348,7 +368,7 @@ def _read_zone_at(path: Path) -> dt.tzinfo | None:
         data = path.read_bytes()
     except OSError:
         return None
-    zone = _parsed(data, _file_rule(data) or "localtime")
+    zone = _parsed(data, _file_rule(data) or UNNAMED_FILE)
     if zone is None:
         return None
     # A copy, not a link (some images, Docker's -v /etc/localtime): the zone whose file it is, so the
