@@ -197,10 +197,10 @@ def test_a_listing_reads_this_computers_zone_once_not_per_line(fold_store: Path,
     reads = 0
     resolve = clock.resolve_local_zone
 
-    def counted() -> tuple[object, str | None]:
+    def counted(mono: float | None = None) -> tuple[object, str | None]:
         nonlocal reads
         reads += 1
-        return resolve()
+        return resolve(mono)
 
     tz_env.setattr(clock, "resolve_local_zone", counted)
     tz_env.setenv("SPASMWATCH_DATA_DIR", str(fold_store.parent))
