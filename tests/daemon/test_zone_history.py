@@ -248,16 +248,22 @@ def test_a_fixed_offset_zone_is_said_by_its_offset_not_by_its_posix_signed_name(
     assert f"Zeitzone der letzten 24 h: Asia/Tokyo, 09:00 → {said};" in push["local"]["text"], push["local"]
 
 
-def test_a_zone_file_read_while_it_is_replaced_is_no_trip(tmp_path: Path, tz_env: pytest.MonkeyPatch) -> None:
-    """Zone fix review: the minute check landing while /etc/localtime (a copy) was written again read
-    its first 100 bytes as UTC: the store recorded Berlin, then UTC, then Berlin again, a journey the
-    report, summary and push told the doctor of, and times were worded in UTC meanwhile. Old code:
-    [Berlin, UTC, Berlin] and the zone UTC in between."""
+def _berlin_localtime(tmp_path: Path, tz_env: pytest.MonkeyPatch) -> tuple[Path, bytes]:
+    """TZ unset, and /etc/localtime taken as a file in ``tmp_path`` holding Berlin's bytes (a copy,
+    not a link): the file and the bytes."""
     tz_env.delenv("TZ", raising=False)
     localtime = tmp_path / "localtime"
     tz_env.setattr(clock, "LOCALTIME", localtime)
     berlin = Path("/usr/share/zoneinfo/Europe/Berlin").read_bytes()
     localtime.write_bytes(berlin)
+    return localtime, berlin
+
+def test_a_zone_file_read_while_it_is_replaced_is_no_trip(tmp_path: Path, tz_env: pytest.MonkeyPatch) -> None:
+    """Zone fix review: the minute check landing while /etc/localtime (a copy) was written again read
+    its first 100 bytes as UTC: the store recorded Berlin, then UTC, then Berlin again, a journey the
+    report, summary and push told the doctor of, and times were worded in UTC meanwhile. Old code:
+    [Berlin, UTC, Berlin] and the zone UTC in between."""
+    localtime, berlin = _berlin_localtime(tmp_path, tz_env)
     hand = HandClock(T0)
     with Store(tmp_path / "sw.db") as store:
         d = Daemon(store, [], clock=hand)  # type: ignore[arg-type]  # a hand clock: ticks driven below
@@ -272,7 +278,6 @@ def test_a_zone_file_read_while_it_is_replaced_is_no_trip(tmp_path: Path, tz_env
         assert store.zones(0.0, T0 + DAY) == [(T0, "Europe/Berlin")]
 
 
-
 def test_a_zone_file_gone_for_good_is_utc_for_the_daemon_as_for_the_commands(
     tmp_path: Path, tz_env: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -281,11 +286,7 @@ def test_a_zone_file_gone_for_good_is_utc_for_the_daemon_as_for_the_commands(
     whole) said UTC, as C does. A file gone at one check and back by the next is still a replace in
     flight; one gone ZONE_FILE_GONE_S is UTC for the daemon too, logged once, and its zone again
     once it is back. Old code: Europe/Berlin after the file had been gone two checks."""
-    tz_env.delenv("TZ", raising=False)
-    localtime = tmp_path / "localtime"
-    tz_env.setattr(clock, "LOCALTIME", localtime)
-    berlin = Path("/usr/share/zoneinfo/Europe/Berlin").read_bytes()
-    localtime.write_bytes(berlin)
+    localtime, berlin = _berlin_localtime(tmp_path, tz_env)
     hand = HandClock(T0)
     caplog.set_level("INFO", logger="spasmwatch.daemon")
     with Store(tmp_path / "sw.db") as store:
@@ -409,10 +410,7 @@ def test_an_older_daemon_s_unnamed_zone_is_the_zone_its_unchanged_file_names(tmp
     sets, is before it) its bytes, so its offsets over the span, were Berlin's: the row is named so,
     and nothing is said. A file written since may have been another zone's: said as before. A store
     on disk as the old daemon left it. Old code: ['localtime', 'Europe/Berlin'] and that line."""
-    tz_env.delenv("TZ", raising=False)
-    localtime = tmp_path / "localtime"
-    tz_env.setattr(clock, "LOCALTIME", localtime)
-    localtime.write_bytes(Path("/usr/share/zoneinfo/Europe/Berlin").read_bytes())  # copied, not linked
+    localtime, _ = _berlin_localtime(tmp_path, tz_env)  # copied, not linked
     written = localtime.stat().st_ctime
     old_row = written - 100 if changed_since else written + 1  # the old daemon's start, after the copy or before a rewrite
     db = tmp_path / "sw.db"
