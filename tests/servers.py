@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
+import random
 import socket
 import subprocess
 import threading
@@ -382,3 +384,57 @@ class SynHole:
     def close(self) -> None:
         self._filler.close()
         self._server.close()
+
+
+class SilentDns:
+    """A DNS server that never answers (a home router's resolver hung, an upstream gone): UDP port
+    53 on a loopback address of its own (127.x.y.z: loopback only, no clash with one on the
+    machine), reading every query and answering none. ``in_its_resolver`` runs a command with it
+    as the system's only nameserver: /etc/resolv.conf bound over in a mount namespace of the
+    command's own (unshare; the machine's resolv.conf untouched), with resolv.conf's longest waits
+    (timeout:30 attempts:5), so a lookup blocks in getaddrinfo for minutes, as it may on a real
+    network. Needs root (port 53, the mount). ``asked``: the names asked so far."""
+
+    RESOLV_OPTIONS = "options timeout:30 attempts:5"  # glibc's most: 30 s a try, 5 tries
+    _BIND = 'mount --bind "$0" /etc/resolv.conf && exec "$@"'
+
+    def __init__(self, folder: Path) -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rng = random.Random()
+        while True:
+            self.address = f"127.{rng.randrange(1, 255)}.{rng.randrange(1, 255)}.{rng.randrange(1, 255)}"
+            try:
+                self._sock.bind((self.address, 53))
+                break
+            except OSError as e:
+                if e.errno != errno.EADDRINUSE:
+                    raise AssertionError(f"a DNS server on {self.address}:53 needs root: {e}") from e
+        self.resolv_conf = folder / "resolv.conf"
+        self.resolv_conf.write_text(f"nameserver {self.address}\n{self.RESOLV_OPTIONS}\n")
+        self.asked: set[str] = set()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def in_its_resolver(self, *command: str) -> list[str]:
+        return ["unshare", "--mount", "--", "sh", "-c", self._BIND, str(self.resolv_conf), *command]
+
+    def _read(self) -> None:
+        while True:
+            try:
+                query = self._sock.recv(512)
+            except OSError:
+                return  # closed
+            if not query:
+                return  # shut down by close
+            self.asked.add(_query_name(query))
+
+    def close(self) -> None:
+        _close_listener(self._sock)
+
+
+def _query_name(query: bytes) -> str:
+    """The name a DNS query asks for (its first question: length-prefixed labels after the 12-byte header)."""
+    labels, i = [], 12
+    while i < len(query) and query[i]:
+        labels.append(query[i + 1 : i + 1 + query[i]].decode("ascii", "replace"))
+        i += 1 + query[i]
+    return ".".join(labels)

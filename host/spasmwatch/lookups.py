@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
 import aiohttp
 from aiohttp.resolver import ThreadedResolver
+
+from spasmwatch.threads import DetachedThreads
 
 # Threads of a client's own (one HTTP channel, the heartbeat) for its host name's lookups: one, as
 # aiohttp makes one lookup of a host at a time (a second request joins the one under way) and each
@@ -28,10 +29,11 @@ class Lookups:
     """A client's lookup threads (``DNS_THREADS``): ``connector`` gives aiohttp a connector whose
     resolver is aiohttp's ThreadedResolver (its handling of the answers kept), its blocking calls
     (``getaddrinfo``, ``getnameinfo``, what it asks of its loop) made here. ``close`` at the
-    client's close: a lookup still blocked ends in its thread, unwaited for."""
+    client's close: a lookup still blocked ends in its thread, unwaited for, and holds no exit of the
+    process (a daemon thread: threads.py)."""
 
     def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(DNS_THREADS, thread_name_prefix="spasmwatch-dns")
+        self._pool = DetachedThreads(DNS_THREADS, "spasmwatch-dns")
 
     def connector(self, **kw: Any) -> aiohttp.TCPConnector:
         return aiohttp.TCPConnector(resolver=ThreadedResolver(cast(asyncio.AbstractEventLoop, self)), **kw)

@@ -33,12 +33,12 @@ import os
 import stat
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import serial  # type: ignore[import-untyped]
 from swcore import protocol as P
 
+from spasmwatch.threads import DetachedThreads
 from spasmwatch.transport.base import (
     ERROR_BY_KIND,
     DisconnectedError,
@@ -104,7 +104,7 @@ class _PortThreads:
 
     def __init__(self, target: str) -> None:
         self.target = target
-        self.pool = ThreadPoolExecutor(PORT_THREADS, thread_name_prefix=f"spasmwatch-serial {target}")
+        self.pool = DetachedThreads(PORT_THREADS, f"spasmwatch-serial {target}")
         self.links = 0
         self.busy = 0
 
