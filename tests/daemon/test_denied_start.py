@@ -180,3 +180,38 @@ def _remove_fallbacks(store: Path) -> None:
 
     for path in fallback_lock_paths(store):
         shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def test_a_start_in_a_container_beside_a_daemon_outside_holding_a_lock_it_may_not_open_is_refused(folder: Path) -> None:
+    """As the test above, the second start in a PID namespace of its own (a container sharing the
+    data folder: unshare --pid --mount-proc). The kernel's list of flocks there leaves out the
+    first daemon, outside it: nothing says the lock is held. Refused, exit 2, saying it cannot
+    tell and the ways on. Old code: the second took a fallback lock and ran beside the first."""
+    port, data = free_port(), folder / "data"
+    data.mkdir(mode=0o700)
+    if os.geteuid() == 0:
+        os.chown(data, NOBODY, NOBODY)
+    config = one_band_config(folder / "config.toml", data, port)
+    config.chmod(0o644)
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(folder / "run"), XDG_STATE_HOME=str(folder / "state"))
+    run = [sys.executable, "-m", "spasmwatch", "run", "--config", str(config)]
+    first = subprocess.Popen(run, stderr=subprocess.PIPE, text=True, env=dict(env, XDG_RUNTIME_DIR=str(folder)))
+    try:
+        status_once_up(first, port)
+        if os.geteuid() != 0:
+            (data / "spasmwatch.db.lock").chmod(0)
+        second = one_band_config(folder / "second.toml", data, free_port())
+        second.chmod(0o644)
+        in_container = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc"]
+        if os.geteuid() != 0:
+            in_container[1:1] = ["--user", "--map-root-user"]
+        try:
+            r = subprocess.run([*in_container, *unprivileged([*run[:-1], str(second)])], env=env, capture_output=True, text=True, timeout=UP_S)
+        except subprocess.TimeoutExpired as e:
+            raise AssertionError(f"the second daemon ran beside the first:\n{e.stderr!r}") from None
+        assert r.returncode == 2 and f"cannot tell whether another spasmwatch daemon is using {data / 'spasmwatch.db'}" in r.stderr, r.stderr
+        assert "runs in a PID namespace of its own (a container)" in r.stderr and "'sudo chown " in r.stderr, r.stderr
+        assert first.poll() is None
+    finally:
+        text = stopped(first)
+    assert first.returncode == 0 and "Traceback" not in text, text

@@ -342,7 +342,7 @@ def _daemon_for(path: Path) -> _Daemon | None:
     held = lock_holder(at.store_path())
     if held is None:
         return _Daemon(answers(at), None)
-    return _Daemon(True, held.pid if same_file(held.config, path) else None)
+    return _Daemon(True, held.pid if same_file(held.config, path) and held.here else None)  # (no pid here to signal: lock.py LockHolder.here)
 
 
 def _reload_hint(path: Path, given: bool, what: str, daemon: _Daemon | None, key: str | None = None) -> str | None:

@@ -114,6 +114,9 @@ def _daemon_holder(cfg: Config, path: Path, start: str) -> LockHolder:
         raise DaemonNotRunning(f"a daemon answers on port {cfg.daemon.http.port}, but none runs on this config's store ({store}): "
                                f"it was started from another config (or on another computer); reload that one, or restart it with --config {path}")  # fmt: skip
     pid, serves = held.pid, held.config
+    if not held.here:  # its pid is of another PID namespace: here another process's, or none
+        raise SpasmwatchError(f"the daemon on this store runs outside this container (pid {pid} in its own PID namespace): no "
+                              "process here to send the reload to; run 'spasmwatch reload' where it runs")  # fmt: skip
     if not same_file(serves, path):
         what = f"reloads {serves}" if serves else "was not started from a file (it cannot reload one)"
         raise SpasmwatchError(f"the daemon on this store (pid {pid}) {what}, not {path}: edit that file and reload, "

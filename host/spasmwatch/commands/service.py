@@ -264,11 +264,11 @@ def in_use(e: StoreInUse, proc: Path = Path("/proc")) -> str:
         return (f"another spasmwatch daemon is starting on {e.store_path} (or runs and could not write its pid there: "
                 "is the disk full?): 'spasmwatch status' talks to it once it is up")  # fmt: skip
     config = f" --config {shlex.quote(held.config)}" if held.config and not same_file(held.config, default_config_path()) else ""
-    ctl = service_of(held.pid, proc)
+    ctl = service_of(held.pid, proc) if held.here else None
     how = (
         f"it runs as the spasmwatch service: '{ctl} stop spasmwatch' (it starts again at the next boot; 'spasmwatch service remove' ends that)"
         if ctl else f"it was started by hand: press Ctrl+C in the terminal where it runs, or 'kill {held.pid}'"
-    )
+    ) if held.here else "stop it where it runs (no process here has its pid: this command runs in a container)"  # fmt: skip
     return (
         f"another spasmwatch daemon is using {e.store_path}{held_by(held)}.\n"
         f"  'spasmwatch status{config}' talks to the one running: another is not needed.\n"
@@ -369,12 +369,12 @@ def _started_by_hand(config: Path) -> str | None:
     RestartSec until the other stopped. That one is the family's to stop, never this command's:
     it may be watching the baby now."""
     held = lock_holder(load_config(config).store_path())
-    if held is None or service_of(held.pid) is not None:  # none, or our service itself: an install again
+    if held is None or (held.here and service_of(held.pid) is not None):  # none, or our service itself: an install again
         return None
+    stop = f"press Ctrl+C in the terminal where it runs, or 'kill {held.pid}'" if held.here else "it runs outside this container, stop it there"
     return (
         f"a 'spasmwatch run' started by hand is using the store{held_by(held)}: the service's daemon cannot start "
-        f"beside it (systemd would retry every {K.RESTART_SEC} s). Stop it first: press Ctrl+C in the terminal where "
-        f"it runs, or 'kill {held.pid}'"
+        f"beside it (systemd would retry every {K.RESTART_SEC} s). Stop it first: {stop}"
     )
 
 

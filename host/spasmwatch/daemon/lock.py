@@ -14,7 +14,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 
 # The kernel's list of the locks held now (proc(5) /proc/locks)
 PROC_LOCKS = Path("/proc/locks")
+# This process's PID namespace, and the initial one's inode (the kernel's PROC_PID_INIT_INO, fixed
+# since Linux 3.8). In another (a container's), /proc/locks lists only the locks of the processes
+# that namespace sees (Linux 4.14 on): one a daemon outside it holds is not there.
+OWN_PID_NS = Path("/proc/self/ns/pid")
+INIT_PID_NS_INO = 0xEFFFFFFC
 
 # Why the lock beside the store may not be opened while the daemon can still monitor, its lock in a
 # runtime folder (``fallback_lock_paths``): a disk mounted read-only, or a folder this user may not
@@ -45,7 +50,7 @@ def fallback_lock_paths(store_path: Path) -> list[Path]:
     folder this process may see: $XDG_RUNTIME_DIR, /run/user/UID, $TMPDIR, /tmp. Named by the
     store's resolved path, so every start and every command finds the same file for one store;
     in a folder of its own, which the daemon holds (``_own_folder``).
-    All are looked at (``_held_text``, ``DaemonLock.take``), and all that open taken: a daemon or
+    All are looked at (``_held_file_of``, ``DaemonLock.take``), and all that open taken: a daemon or
     command started without $XDG_RUNTIME_DIR sees a daemon started with it, and the reverse."""
     key = hashlib.sha256(str(store_path.resolve()).encode()).hexdigest()[:16]
     return [folder / f"spasmwatch-{key}" / "lock" for folder in _runtime_folders()]
@@ -76,6 +81,10 @@ class LockHolder:
     # (host, port) its web server listens on, as bound; None until it listens, or from a daemon
     # from before 2026-12-05, which wrote only the two lines above
     address: tuple[str, int] | None
+    # False: it runs in a PID namespace this process does not see (the host's daemon, seen from a
+    # container sharing the data folder), ``pid`` the one its lock says, of that namespace: no
+    # process here to name or signal (``lock_holder``)
+    here: bool = True
 
 
 class StoreInUse(StoreError):
@@ -100,7 +109,8 @@ def held_by(holder: LockHolder | None) -> str:
     message said only 'another daemon', leaving the family to hunt for it."""
     if holder is None:
         return ""
-    said = [f"pid {holder.pid}", f"started from {holder.config}" if holder.config else "started without a config file"]
+    pid = f"pid {holder.pid}" if holder.here else f"pid {holder.pid} in another PID namespace: the host's, or another container's"
+    said = [pid, f"started from {holder.config}" if holder.config else "started without a config file"]
     if holder.address is not None:
         said.append(f"listening on {host_port(*holder.address)}")
     return f" ({', '.join(said)})"
@@ -148,7 +158,7 @@ class DaemonLock:
             for other in _lock_paths(self.store_path):
                 if other not in {path for path, _, _ in held} and (text := _held_file(other)) is not None:
                     _close_all(held)
-                    raise StoreInUse(self.store_path, _holder(text))
+                    raise StoreInUse(self.store_path, _as_seen_here(_holder(text), other))
             self._held, self._path = held, held[0][0]
             self._say(truncate=True)
 
@@ -263,6 +273,13 @@ def _open_lock(store_path: Path, unmade: bool = False) -> list[Held]:
             why += f": this user may not write in {path.parent}, where the store keeps its lock and its WAL (check its owner and mode)"
         if e.errno in _NOT_WRITABLE and (pid := _flocked(path)) is not None:  # (a 'sudo spasmwatch run' now: its lock, unreadable here)
             raise StoreInUse(store_path, None, unread_pid=pid) from e
+        if e.errno in (errno.EACCES, errno.EPERM) and _unseen_holder_may_be(path):
+            raise StoreError(
+                f"cannot tell whether another spasmwatch daemon is using {store_path}: its lock {path} cannot be opened to "
+                f"try ({why}), and this daemon runs in a PID namespace of its own (a container), where the kernel lists no "
+                "lock held outside it; not started, lest two daemons run on one store and its bands. Start it as the account "
+                f"the lock is, or stop the daemon using the store (on the host or in another container) first; if none runs "
+                f"anywhere, give the lock to this account: 'sudo chown {os.getuid()} {path}'") from e  # fmt: skip
         # (``unmade``: the folder is not there because this user may not make it, not a disk gone)
         if (e.errno in _NOT_WRITABLE or unmade) and (fallbacks := _open_fallback(store_path, why)):
             return fallbacks
@@ -273,13 +290,20 @@ def _open_lock(store_path: Path, unmade: bool = False) -> list[Held]:
 
 
 def _flocked(path: Path, locks: Path = PROC_LOCKS, mountinfo: Path = MOUNTINFO) -> int | None:
-    """The pid of the process holding a flock on ``path`` now, from the kernel's list (/proc/locks:
+    """The pid of the process holding a flock on ``path`` now (``_flock_pids``), else None."""
+    return next((pid for pid in _flock_pids(path, locks, mountinfo) or [] if pid > 0), None)
+
+
+def _flock_pids(path: Path, locks: Path = PROC_LOCKS, mountinfo: Path = MOUNTINFO) -> list[int] | None:
+    """The pids of the processes holding a flock on ``path`` now, from the kernel's list (/proc/locks:
     'N: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE START END', the device in hex), else None (also when
     it is not there or the list cannot be read: not Linux). For a lock file this user may not open,
     whose flock it cannot try: another account's daemon ('sudo spasmwatch run') holding it; a
     second daemon on the same bands would have run and rung 'disconnected' for each. The file is
     named by its file system's device (``_devices``) and its inode: an inode number alone is
-    every file system's."""
+    every file system's. None when the list cannot be read (or ``path`` is not there): not Linux.
+    In a PID namespace of its own (a container) the list leaves out every process it does not see
+    (``INIT_PID_NS_INO``)."""
     try:
         st = path.stat()
         with open(locks) as f:
@@ -288,11 +312,45 @@ def _flocked(path: Path, locks: Path = PROC_LOCKS, mountinfo: Path = MOUNTINFO) 
         return None
     exact = f"{_device(os.major(st.st_dev), os.minor(st.st_dev))}:{st.st_ino}"
     files = {f"{dev}:{st.st_ino}" for dev in _devices(path, st, mountinfo)}
-    for w in lines:
-        if len(w) > 5 and w[1] == "FLOCK" and w[5] in files and w[4].isdigit():
-            if w[5] == exact or _may_be_spasmwatch(int(w[4])):
-                return int(w[4])
-    return None
+    return [int(w[4]) for w in lines
+            if len(w) > 5 and w[1] == "FLOCK" and w[5] in files and w[4].isdigit()
+            and (w[5] == exact or _may_be_spasmwatch(int(w[4])))]  # fmt: skip
+
+
+def _unseen_holder_may_be(path: Path) -> bool:
+    """Whether a lock file this user may not open (``path``, there) may be held by a daemon the
+    kernel's list does not show: this process sees only its own PID namespace's (a container's, a
+    data folder shared with the host's daemon), or the list names a holder it does not see (pid 0,
+    before Linux 4.14). Until the exit review such a start took a fallback lock (``_open_fallback``)
+    and ran beside the daemon outside, on the same store and bands."""
+    pids = _flock_pids(path)
+    return pids is not None and (bool(pids) or _in_own_pid_namespace())
+
+
+def _in_own_pid_namespace(own: Path = OWN_PID_NS) -> bool:
+    """Whether this process runs in a PID namespace other than the initial one (a container's)."""
+    try:
+        return os.stat(own).st_ino != INIT_PID_NS_INO
+    except OSError:
+        return False  # no such link (not Linux): as before
+
+
+def _as_seen_here(holder: LockHolder | None, path: Path) -> LockHolder | None:
+    """``holder``, read from the lock ``path`` it holds, with the pid this process knows it by. Its
+    lock says its pid in its own PID namespace: a daemon in a container sharing the data folder
+    (the first in the container, often pid 1) said 'kill 1' to the host's family, and 'spasmwatch
+    reload' would have signalled that pid here. The kernel's list of flocks says which process
+    holds it as this namespace sees it; one it leaves out, seen from a container, is the host's
+    (or another container's): ``here`` False. Found by the exit review (PID namespaces: unshare)."""
+    pids = _flock_pids(path) if holder is not None else None
+    if holder is None or pids is None:
+        return holder
+    seen = [pid for pid in pids if pid > 0]  # (before Linux 4.14 one it does not see was listed, as pid 0)
+    if holder.pid in seen:
+        return holder
+    if seen:
+        return replace(holder, pid=seen[0])
+    return replace(holder, here=False) if pids or _in_own_pid_namespace() else holder
 
 
 def _may_be_spasmwatch(pid: int) -> bool:
@@ -374,19 +432,19 @@ def same_file(said: str, path: Path) -> bool:
 def lock_holder(store_path: Path) -> LockHolder | None:
     """What the daemon holding ``store_path``'s lock now says of itself, or None: no daemon runs on
     that store (the lock is free, or was never taken), or it has not written its pid (``lock_held``)."""
-    text = _held_text(store_path)
-    return None if text is None else _holder(text)
+    held = _held_file_of(store_path)
+    return None if held is None else _as_seen_here(_holder(held[1]), held[0])
 
 
 def lock_held(store_path: Path) -> bool:
     """Whether a daemon holds ``store_path``'s lock, whatever it says: one starting, or one a full
     disk kept from writing its pid (``DaemonLock._say``) holds it saying nothing."""
-    return _held_text(store_path) is not None
+    return _held_file_of(store_path) is not None
 
 
-def _held_text(store_path: Path) -> str | None:
-    """The text of the lock a daemon on ``store_path`` holds (beside it or a fallback); None when none does."""
-    return next((text for path in _lock_paths(store_path) if (text := _held_file(path)) is not None), None)
+def _held_file_of(store_path: Path) -> tuple[Path, str] | None:
+    """The lock a daemon on ``store_path`` holds (beside it or a fallback) and its text; None when none does."""
+    return next(((path, text) for path in _lock_paths(store_path) if (text := _held_file(path)) is not None), None)
 
 
 def _held_file(path: Path) -> str | None:
