@@ -193,7 +193,11 @@ def test_a_daemon_under_another_host_name_taking_any_request_is_not_this_configs
     host's network) answering on 127.0.0.1 without a token was taken for any config's naming that
     port, its paths not compared: B's 'status' showed A's band, and B's 'ack' or 'test-alarm' went
     to A. Nothing ties it to B unless it takes B's token alone: compared by its paths, as on this
-    computer, whether B sends no token or one A does not ask for."""
+    computer, whether B sends no token or one A does not ask for. A's port stands for one forwarded
+    to another computer's daemon (ssh -L to a Pi's, which needs no token on its loopback): the
+    refusal leads with what ties them, one [daemon.http] token in both configs (since the exit
+    review; before, the way to run B's daemon beside it, and to give A B's token when B had none).
+    Following it ties them: ``test_a_daemon_on_another_computer_is_this_configs_whatever_its_paths``."""
     port, env = free_port(), _env(tmp_path)
     a = _config(tmp_path / "a", port)
     b, b2 = _config(tmp_path / "b", port), _config(tmp_path / "b2", port, http=f'token = "{PI_TOKEN}"\n')
@@ -205,8 +209,14 @@ def test_a_daemon_under_another_host_name_taking_any_request_is_not_this_configs
             for args in (["status"], ["ack"]):
                 out = _cli(env, *args, "--config", str(config))
                 assert out.returncode == 2 and "cot-a" not in out.stdout, out
-                assert f"the daemon answering at 127.0.0.1:{port} is not the one of {config}" in out.stderr, out.stderr
-                assert "nursery-pi" in out.stderr and "token" in out.stderr, out.stderr  # why its host name did not make it B's
+                assert f"the daemon answering at 127.0.0.1:{port} is not known to be the one of {config}: it runs on another computer (nursery-pi: a port forwarded to it, ssh -L, or its address) and takes requests without a token" in out.stderr, out.stderr
+                # the way to tie them first (one token in both configs, named by its key), the daemon beside it after
+                ours = "this config's token is not asked for" if config == b2 else f"{config} has none"
+                tie = (f"({ours}), so nothing was sent to it. To use it from here, give both configs the same [daemon.http] token, a random "
+                       "string of at least 16 characters: on nursery-pi, 'spasmwatch config set daemon.http.token -' and 'spasmwatch config "
+                       "set daemon.http.lan true' (its daemon asks for its token only then), then restart that daemon; here, "
+                       f"'spasmwatch config set daemon.http.token - --config {config}'. To run a daemon of {config} on this computer instead")  # fmt: skip
+                assert tie in out.stderr, out.stderr
     finally:
         proc.terminate()
         proc.wait(30)

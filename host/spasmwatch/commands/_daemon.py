@@ -137,11 +137,12 @@ def _not_anothers(cfg: Config, path: Path) -> None:
             f"of {path} runs (pid {held.pid}), monitoring, but its web page cannot listen, that daemon holding the port (both "
             f"ask for {cfg.daemon.http.port}); nothing was sent to it. Give one of them another [daemon.http] port, then "
             f"restart it: {restart_command(systemctl_for(path))} for the daemon of {path}")  # fmt: skip
+    if elsewhere is not None:
+        raise DaemonNotRunning(_untied(elsewhere, cfg, path))
     raise DaemonNotRunning(
         f"the daemon answering at {_host_port(cfg)} is not the one of {path}: it runs on {served} ({started}), and no "
         f"daemon runs on {store}, the store of {path}; nothing was sent to it. {reach} run the daemon of {path} beside "
         f"it, give it another [daemon.http] port (both ask for {cfg.daemon.http.port}), then {in_quotes(cmd('run', path, not is_default_config(path)))}"
-        + ("" if elsewhere is None else _untied(elsewhere, path))
     )
 
 
@@ -181,10 +182,24 @@ def _takes_only_its_token(cfg: Config) -> bool:
     return False  # it answered without the token: it takes any request
 
 
-def _untied(host: str, path: Path) -> str:
-    """Why a daemon on another computer (``host``) was not taken for the config at ``path``'s."""
-    return (f". It runs on another computer ({host}) but takes requests without {path}'s [daemon.http] token, so nothing says it "
-            f"is that config's: if it is, give it that token and lan = true on {host}")
+def _untied(host: str, cfg: Config, path: Path) -> str:
+    """Why a daemon on another computer (``host``) that takes any request was not taken for the
+    config at ``path``'s, and what ties them: one token in both configs. Reached through a port
+    forwarded to it (ssh -L to the Pi's loopback-only daemon, which needs no token), or at its
+    address. The refusal came after the way to run a daemon of ``path`` beside it, and said to
+    give that daemon ``path``'s token when ``path`` had none (found by the exit review)."""
+    from spasmwatch.daemon import consts as K
+
+    given = not is_default_config(path)
+    ours = "this config's token is not asked for" if cfg.daemon.http.token else f"{path} has none"
+    return (
+        f"the daemon answering at {_host_port(cfg)} is not known to be the one of {path}: it runs on another computer ({host}: "
+        f"a port forwarded to it, ssh -L, or its address) and takes requests without a token ({ours}), so nothing was sent to it. To use it from here, give both configs the same [daemon.http] token, a random string of at least "
+        f"{K.MIN_TOKEN_CHARS} characters: on {host}, 'spasmwatch config set daemon.http.token -' and 'spasmwatch config set "
+        f"daemon.http.lan true' (its daemon asks for its token only then), then restart that daemon; here, "
+        f"{in_quotes(cmd('config set daemon.http.token -', path, given))}. To run a daemon of {path} on this computer "
+        f"instead, give it another [daemon.http] port (both ask for {cfg.daemon.http.port}), then {in_quotes(cmd('run', path, given))}"
+    )
 
 
 def answers(cfg: Config) -> bool:
