@@ -291,7 +291,7 @@ def test_elapsed_and_wall_times_round_to_the_same_tenth_half_up(tz_env: pytest.M
     assert (clock(-59.95), clock(-0.04)) == ("-00:01:00.0", "00:00:00.0")  # signed only when it rounds to a time before zero
     set_tz(tz_env, "Europe/Berlin")
     midnight = datetime(2026, 12, 7, tzinfo=ZoneInfo("Europe/Berlin")).timestamp()
-    when = wall_clock(float)
+    when = wall_clock(float, ZoneInfo("Europe/Berlin"))
     assert [when(midnight + d) for d in (-0.05, 12.95, 59.95, 43.85, -0.15)] == [
         "00:00:00.0", "00:00:13.0", "00:01:00.0", "00:00:43.9", "23:59:59.9"]  # fmt: skip
 
@@ -565,11 +565,47 @@ def test_table_of_a_csv_timed_in_unix_seconds_reads_the_wall_clock(morning: tupl
     out = table.stdout.splitlines()
     assert out[0] == (
         f"{dated}: t is unix time (s since 1970-01-01 UTC, as its first sample's t >= {UNIX_T_FROM_S:.0f} s says): "
-        f"times of day in this computer's time zone (UTC+05:30); the first sample is at {first.isoformat(timespec='milliseconds')}"
+        f"times of day in this computer's time zone (Asia/Kolkata); the first sample is at {first.isoformat(timespec='milliseconds')}"
     )
     tenths = round(cluster["start"] * 10)
     local = datetime.fromtimestamp(tenths // 10, kolkata).strftime("%H:%M:%S.") + str(tenths % 10)
     assert any(line.startswith(f"{local}  CLUSTER") for line in out), out
+
+
+def test_table_times_in_the_hour_the_clocks_go_back_name_their_pass(morning: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+    """Researcher review (2026-12-06): a recording over the night the clocks go back (every .swraw
+    part of that night: parts run noon to noon) gave bare times of day in the repeated hour, and its
+    first line named the offset at the first sample as the file's zone: 'time zone (UTC+02:00)', then
+    '02:55:40.0  wake' and, 5 min later, '02:00:34.5  CLUSTER ..., 5 min after waking'. The table now
+    names the zone, and each time in the repeated hour its pass ('02:00:34.5 CET'), as the other
+    listings do (daemon.clock.wall_text)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    change = datetime(2024, 10, 27, 1, tzinfo=ZoneInfo("UTC")).timestamp()  # Berlin: 03:00 CEST -> 02:00 CET
+    recs = [json.loads(line) for line in cli("replay", str(morning[0]), "--jsonl").stdout.splitlines()]
+    (wake,) = [r["t"] for r in recs if r["type"] == "wake"]
+    (start,) = [r["start"] for r in recs if r["type"] == "cluster"]
+    assert start - wake < 3000  # both within the repeated hour, one on each side of the change
+    unix0 = change - round((wake + start) / 2)
+    dated = tmp_path / "night.csv"
+    lines = morning[0].read_text().splitlines()
+    rows = (f"{float(t) + unix0:.3f},{rest}" for t, rest in (line.split(",", 1) for line in lines[1:]))
+    dated.write_text("\n".join([lines[0], *rows]) + "\n")
+    table = subprocess.run([sys.executable, "-m", "spasmwatch", "replay", str(dated)], capture_output=True, text=True,
+                           timeout=300, env={**os.environ, "TZ": "Europe/Berlin"})  # fmt: skip
+    assert table.returncode == 0, table.stderr
+    out = table.stdout.splitlines()
+    assert "times of day in this computer's time zone (Europe/Berlin)" in out[0], out[0]
+
+    def said(t: float) -> str:
+        tenths = round((t + unix0) * 10)
+        local = datetime.fromtimestamp(tenths // 10, ZoneInfo("Europe/Berlin"))
+        return f"{local:%H:%M:%S}.{tenths % 10} {local.tzname()}"
+
+    assert said(wake).endswith("CEST") and said(start).endswith(" CET")
+    assert f"{said(wake)}  wake" in out, out
+    assert any(line.startswith(f"{said(start)}  CLUSTER") for line in out), out
 
 
 def test_table_of_a_csv_whose_t_is_past_any_date_keeps_elapsed_times(tmp_path: Path) -> None:

@@ -172,7 +172,7 @@ def test_the_table_of_a_part_reads_the_band_s_clock(tmp_path: Path, morning: tup
     local = datetime.fromtimestamp(tenths // 10, kolkata)
     lines = table.stdout.splitlines()
     assert lines[0] == (
-        f"{b}: times of day on the band's clock, by its dating, in this computer's time zone (UTC+05:30); "
+        f"{b}: times of day on the band's clock, by its dating, in this computer's time zone (Asia/Kolkata); "
         f"t = 0 s, which --jsonl's t counts from, is {start.isoformat(timespec='milliseconds')}"
     )
     assert lines[1].startswith(local.strftime("%H:%M:%S.") + str(tenths % 10) + "  "), lines[1]

@@ -16,14 +16,15 @@ import sys
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TextIO
 
 from spasmwatch.analysis.pipeline import Record
 from spasmwatch.analysis.replay import Block, CountBlock, replay
-from spasmwatch.commands._args import add_strict, whole_number
+from spasmwatch.commands._args import add_strict, whole_number, zone as computer_zone
 from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
+from spasmwatch.daemon.clock import said_zone_of, wall_text
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.io.csvread import Recording, open_recording
 from spasmwatch.io.rawboot import open_recordings
@@ -130,11 +131,13 @@ def _write_records(rec: Recording | RawRecording, jsonl: bool, out: TextIO) -> N
         return
     when: Callable[[float], str] = clock
     if isinstance(rec, RawRecording):  # dated: its table reads the band's wall clock
-        when = wall_clock(rec.wall_at)
-        out.write(wall_note(rec) + "\n")
+        zone = computer_zone(None)  # a TZ that names no zone: UTC, said on stderr
+        when = wall_clock(rec.wall_at, zone)
+        out.write(wall_note(rec, zone) + "\n")
     elif UNIX_T_FROM_S <= rec.t0 < UNIX_T_UNTIL_S:  # t is unix time: hours since 1970 read as nothing
-        when = wall_clock(float)
-        out.write(unix_note(rec) + "\n")
+        zone = computer_zone(None)  # a TZ that names no zone: UTC, said on stderr
+        when = wall_clock(float, zone)
+        out.write(unix_note(rec, zone) + "\n")
     print_table(replay_recording(rec), out, color=out.isatty(), when=when)
 
 
@@ -157,42 +160,42 @@ def tenths(t: float) -> tuple[int, int]:
     return divmod(int(Decimal(repr(abs(t))).quantize(_TENTH, ROUND_HALF_UP) * 10), 10)
 
 
-def wall_clock(wall_at: Callable[[float], float]) -> Callable[[float], str]:
-    """File time -> the local time of day ``wall_at`` (unix s) puts it at (``HH:MM:SS.f``): a raw
-    recording's dating, or a CSV's t itself when it is unix time. Found by the researcher audit: a
+def wall_clock(wall_at: Callable[[float], float], zone: tzinfo) -> Callable[[float], str]:
+    """File time -> the time of day in ``zone`` that ``wall_at`` (unix s) puts it at (``HH:MM:SS.f``):
+    a raw recording's dating, or a CSV's t itself when it is unix time. Found by the researcher audit: a
     part runs from noon, and its table's elapsed '00:10:34.4' read as ten past midnight for a spasm
-    ten minutes after noon."""
+    ten minutes after noon. In the hour the clocks go back the time names its pass
+    ('02:00:34.5 CET', ``wall_text``): bare, a cluster read as before the wake 5 min earlier."""
 
     def when(t: float) -> str:
         s, tenth = tenths(wall_at(t))  # unix s after 1970: never negative
-        local = datetime.fromtimestamp(s).astimezone()  # the dating is read once (cached)
-        return local.strftime("%H:%M:%S.") + str(tenth)
+        return wall_text(s, f"%H:%M:%S.{tenth}", zone)
 
     return when
 
 
-def _local(unix_s: float) -> tuple[datetime, str]:
-    """A unix time in this computer's zone, and that zone's offset as ``UTC+hh:mm``."""
-    local = datetime.fromtimestamp(unix_s).astimezone()
-    zone = local.strftime("%z")
-    return local, f"UTC{zone[:3]}:{zone[3:]}"
+def _start(unix_s: float, zone: tzinfo) -> tuple[str, str]:
+    """A unix time in ``zone`` as ISO 8601 with its offset, and the zone's name (``said_zone_of``): its
+    offset there alone was said as the file's, though a night's file may change it."""
+    local = datetime.fromtimestamp(unix_s, zone)
+    return local.isoformat(timespec="milliseconds"), said_zone_of(zone, unix_s)
 
 
-def wall_note(rec: RawRecording) -> str:
+def wall_note(rec: RawRecording, zone: tzinfo) -> str:
     """The table's first line for a raw recording: what its times are, and the t they come from."""
-    start, zone = _local(rec.wall_at(0.0))
+    start, name = _start(rec.wall_at(0.0), zone)
     return (
         f"{rec.name}: times of day on the band's clock, by its dating, in this computer's time zone "
-        f"({zone}); t = 0 s, which --jsonl's t counts from, is {start.isoformat(timespec='milliseconds')}"
+        f"({name}); t = 0 s, which --jsonl's t counts from, is {start}"
     )
 
 
-def unix_note(rec: Recording) -> str:
+def unix_note(rec: Recording, zone: tzinfo) -> str:
     """The table's first line for a CSV whose t is unix time (io.limits.UNIX_T_FROM_S)."""
-    first, zone = _local(rec.t0)
+    first, name = _start(rec.t0, zone)
     return (
         f"{rec.path}: t is unix time (s since 1970-01-01 UTC, as its first sample's t >= {UNIX_T_FROM_S:.0f} s says): "
-        f"times of day in this computer's time zone ({zone}); the first sample is at {first.isoformat(timespec='milliseconds')}"
+        f"times of day in this computer's time zone ({name}); the first sample is at {first}"
     )
 
 
