@@ -355,6 +355,34 @@ def _on_a_terminal(*args: str) -> tuple[int, str]:
     return proc.returncode, b"".join(chunks).decode()
 
 
+def test_replay_shows_progress_on_a_terminal_only(morning: tuple[Path, dict[str, object]]) -> None:
+    """Researcher review (2026-12-06): 'replay DAY.csv --jsonl > day.jsonl' said nothing until done
+    (5 s for a day at 100 Hz, a week's parts half a minute), where export and evaluate show their
+    progress. On a terminal (stderr; the records go elsewhere) it now says how far into the recording
+    it is, on one line cleared at the end; off one, stderr stays empty."""
+    import re
+
+    code, err = _on_a_terminal("replay", str(morning[0]), "--jsonl", "--chunk-rows", "30000")
+    assert code == 0, err
+    shown = [float(h) for h in re.findall(rf"\r{re.escape(str(morning[0]))}: (\d+\.\d) h replayed", err)]
+    assert shown and shown[0] == 0.1 and shown == sorted(shown) and shown[-1] <= 0.5, err  # 30,000 of 180,000 rows at 100 Hz first
+    assert err.endswith("\r") and not err.split("\r")[-2].strip(), repr(err[-80:])  # the line cleared
+    assert cli("replay", str(morning[0]), "--jsonl").stderr == ""
+
+
+def test_a_warning_during_replay_starts_a_line_of_its_own_on_a_terminal(tmp_path: Path) -> None:
+    """The progress line is cleared before a warning that comes part-way (a gyro in rad/s, seen
+    after 10 min of a still band): without it the warning went on after 'x.csv: 0.2 h replayed'."""
+    from test_units_check import DAILY_LIVING, in_rad_s
+
+    path = in_rad_s(DAILY_LIVING, tmp_path / "converted.csv", still_s=600.0)
+    code, err = _on_a_terminal("replay", str(path), "--jsonl", "--chunk-rows", "20000")
+    assert code == 0, err
+    before, warning = err.split("spasmwatch replay: warning:", 1)
+    assert "h replayed" in before and before.endswith("\r") and not before.split("\r")[-2].strip(), repr(before)
+    assert "look like rad/s" in warning
+
+
 def test_evaluate_shows_progress_on_a_terminal_only(morning: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
     csv = tmp_path / "m.csv"
     csv.write_bytes(morning[0].read_bytes())

@@ -32,6 +32,7 @@ from spasmwatch.io.rawboot import open_rawparts
 from spasmwatch.io.limits import MAX_RATE_HZ, MIN_RATE_HZ
 from spasmwatch.commands._args import add_strict, zone
 from spasmwatch.commands._daemon import add_store_args, resolve_device, store_path_of
+from spasmwatch.commands._progress import Progress
 from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
 from spasmwatch.outfile import check_writable
 from spasmwatch.words import either
@@ -144,20 +145,6 @@ def open_source(args: argparse.Namespace) -> StoreSource:
     return source
 
 
-class Progress:
-    """Rows written so far, on one stderr line, at most every half second."""
-
-    def __init__(self) -> None:
-        self.last = 0.0
-
-    def __call__(self, n: int) -> None:
-        now = time.monotonic()
-        if now - self.last >= 0.5:
-            self.last = now
-            sys.stderr.write(f"\r{n} rows")
-            sys.stderr.flush()
-
-
 def run(args: argparse.Namespace) -> int:
     if args.out is None:
         raise SpasmwatchError("--out is required")
@@ -168,14 +155,14 @@ def run(args: argparse.Namespace) -> int:
     participant = _participant(args, fmt)
     source = open_source(args)
     q = replace(q, device=args.device)  # a band's name given: its id
-    progress = Progress() if sys.stderr.isatty() else None
+    progress = Progress[int](lambda n: f"{n} rows") if sys.stderr.isatty() else None
     try:
         done = run_export(source, q, fmt, args.out, q.since if args.since else None, progress, participant, tz)
         notes = [unplaced_note(source.store.unplaced_events(args.device)), linked_note(source.store.linked_events(args.device))] if "spasm" in q.kinds else []
     finally:
         source.close()
     if progress is not None:
-        sys.stderr.write("\r")
+        progress.end()
     print(f"{args.out}: {done.rows} rows ({fmt})", file=sys.stderr)
     if fmt == "edf" and "disconnected" in q.kinds:
         notes += [silent_note(s) for s in done.silent]

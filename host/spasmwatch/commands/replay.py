@@ -23,6 +23,7 @@ from typing import Any, TextIO
 from spasmwatch.analysis.pipeline import Record
 from spasmwatch.analysis.replay import Block, CountBlock, replay
 from spasmwatch.commands._args import add_strict, whole_number, zone as computer_zone
+from spasmwatch.commands._progress import Progress
 from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
 from spasmwatch.daemon.clock import said_zone_of, wall_text
 from spasmwatch.errors import SpasmwatchError
@@ -70,11 +71,20 @@ def records(path: str, chunk_rows: int = CHUNK_ROWS) -> Iterator[Record]:
     return replay_recording(open_recording(path, chunk_rows=chunk_rows))
 
 
-def replay_recording(rec: Recording | RawRecording) -> Iterator[Record]:
+def replay_recording(rec: Recording | RawRecording, progress: Progress[float] | None = None) -> Iterator[Record]:
+    """The recording's records; ``progress`` is told the seconds replayed after each chunk."""
+    blocks: Iterator[Block | CountBlock]
     if isinstance(rec, RawRecording) and rec.band_units:  # no round trip through floats
-        return replay((CountBlock(t, c) for t, c in rec.counts()), rec.rate_hz, rec.has_gyro)
-    blocks = (Block(c.t, c.acc, c.gyro) for c in rec.chunks())
-    return replay(blocks, rec.rate_hz, rec.has_gyro)
+        blocks = (CountBlock(t, c) for t, c in rec.counts())
+    else:
+        blocks = (Block(c.t, c.acc, c.gyro) for c in rec.chunks())
+    return replay(blocks if progress is None else _told(blocks, rec.t0, progress), rec.rate_hz, rec.has_gyro)
+
+
+def _told(blocks: Iterator[Block | CountBlock], t0: float, progress: Progress[float]) -> Iterator[Block | CountBlock]:
+    for b in blocks:
+        yield b
+        progress(float(b.t[-1]) - t0)  # asked for the next: this one is replayed
 
 
 def gaps_note(rec: RawRecording) -> str | None:
@@ -103,8 +113,11 @@ def run(args: argparse.Namespace) -> int:
     rec = open_recordings(args.file, args.chunk_rows, args.strict)
     if not rec.has_gyro:  # on stderr: --jsonl output stays the contract's
         print(ACCEL_ONLY_NOTE.format(path=rec.name if isinstance(rec, RawRecording) else rec.path), file=sys.stderr)
-    with reading_past_damage():
-        _replay_out(rec, args.jsonl)
+    # On a terminal the records are not on (they go to a file, a pipe): how far it has got.
+    name = rec.name if isinstance(rec, RawRecording) else rec.path
+    progress = Progress[float](lambda s: f"{name}: {s / 3600:.1f} h replayed")
+    with reading_past_damage(), progress:
+        _replay_out(rec, args.jsonl, progress if sys.stderr.isatty() and not sys.stdout.isatty() else None)
     if isinstance(rec, RawRecording):  # the read counted the gaps and met any damage: said once it is done
         note = gaps_note(rec)
         for line in ([note] if note else []) + damage_notes(rec, "replayed as a gap"):
@@ -112,11 +125,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _replay_out(rec: Recording | RawRecording, jsonl: bool) -> None:
+def _replay_out(rec: Recording | RawRecording, jsonl: bool, progress: Progress[float] | None) -> None:
     """The records on stdout; a write that fails (a full disk under '> rec.jsonl') is an error in
     one line: it was a traceback. Flushed here, so the failure is not left to the exit."""
     try:
-        _write_records(rec, jsonl, sys.stdout)
+        _write_records(rec, jsonl, sys.stdout, progress)
         sys.stdout.flush()
     except BrokenPipeError:
         raise  # '| head': the reader has all it wanted (cli.main)
@@ -124,9 +137,9 @@ def _replay_out(rec: Recording | RawRecording, jsonl: bool) -> None:
         raise SpasmwatchError(f"standard output: cannot write the records: {exc.strerror or exc}") from exc
 
 
-def _write_records(rec: Recording | RawRecording, jsonl: bool, out: TextIO) -> None:
+def _write_records(rec: Recording | RawRecording, jsonl: bool, out: TextIO, progress: Progress[float] | None = None) -> None:
     if jsonl:
-        for r in replay_recording(rec):
+        for r in replay_recording(rec, progress):
             out.write(json.dumps(r, separators=(",", ":")) + "\n")
         return
     when: Callable[[float], str] = clock
@@ -138,7 +151,7 @@ def _write_records(rec: Recording | RawRecording, jsonl: bool, out: TextIO) -> N
         zone = computer_zone(None)  # a TZ that names no zone: UTC, said on stderr
         when = wall_clock(float, zone)
         out.write(unix_note(rec, zone) + "\n")
-    print_table(replay_recording(rec), out, color=out.isatty(), when=when)
+    print_table(replay_recording(rec, progress), out, color=out.isatty(), when=when)
 
 
 def clock(t: float) -> str:
