@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import datetime
@@ -146,6 +147,29 @@ def test_parts_and_truths_that_do_not_belong_together_are_refused(tmp_path: Path
     # Labels outside the parts' span are refused when the truth is written, too.
     res = cli("truth", str(p0), str(p1), str(table), "--offset-s", "400", "--force")
     assert res.returncode == 2 and "lies outside the recording (0.000-576.923 s); is the offset right?" in res.stderr
+
+
+def test_the_offset_for_times_of_day_says_the_clocks_changed_within_the_recording(tmp_path: Path, morning: tuple[np.ndarray, dict[str, Any]]) -> None:
+    """Researcher review (2026-12-06): the note's --offset-s for labels read off a video clock's time
+    of day holds up to a change of the clocks only. A night part of the autumn change (parts run noon
+    to noon) put every label after 03:00 CEST an hour early, within the recording, without a word.
+    It now says how much more a time after the change needs (Berlin, autumn: 3600 s)."""
+    from datetime import timezone
+    from zoneinfo import ZoneInfo
+
+    counts, sim = morning
+    wall0 = datetime(2024, 10, 27, 0, 55, tzinfo=timezone.utc).timestamp()  # 02:55 CEST; 03:00 CEST -> 02:00 CET 5 min in
+    rec = tmp_path / "night.swraw"
+    with RawWriter(rec, RawHeader("band-1", RATE, True, wall0, index_origin=0)) as w:
+        w.append(0, counts, 0)
+    res = subprocess.run([sys.executable, "-m", "spasmwatch", "truth", str(rec), str(events(tmp_path, sim))],
+                         capture_output=True, text=True, timeout=300, env={**os.environ, "TZ": "Europe/Berlin"})  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "need --offset-s -10500.000 plus the tap correction" in res.stderr, res.stderr  # 02:55:00 CEST
+    assert "a time of day read after 2024-10-27 03:00 (the clocks went back to 02:00) needs 3600 s more" in res.stderr, res.stderr
+    # What the note says, done: a spasm labelled off the clock at 02:10:00 CET is at t = 15 min.
+    after = datetime(2024, 10, 27, 2, 10, tzinfo=ZoneInfo("Europe/Berlin"), fold=1)
+    assert after.timestamp() - wall0 == 2 * 3600 + 10 * 60 - 10500 + 3600
 
 
 def test_labels_on_the_videos_clock_without_wall_clock_are_refused_saying_when_t0_is(tmp_path: Path, morning: tuple[np.ndarray, dict[str, Any]]) -> None:

@@ -21,7 +21,7 @@ import json
 import math
 import os
 import sys
-from datetime import datetime, tzinfo
+from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,6 +32,7 @@ from spasmwatch.analysis import videosync
 from spasmwatch.analysis.wallclock import WallClock, instant_s
 from spasmwatch.commands._args import add_strict
 from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
+from spasmwatch.daemon.clock import local_zone, offset_changes
 from spasmwatch.errors import InputError, SpasmwatchError
 from spasmwatch.io.csvread import Recording
 from spasmwatch.io.rawboot import open_recordings
@@ -89,16 +90,32 @@ def _span(rec: Recording | RawRecording) -> tuple[float, float]:
     return rec.t0, n / rec.rate_hz
 
 
-def _origin_note(rec: RawRecording) -> str:
-    """When t = 0 is on the wall clock: what a label read off a video's time of day is offset by."""
-    local = datetime.fromtimestamp(rec.wall_at(0.0)).astimezone()
+def _origin_note(rec: RawRecording, duration_s: float) -> str:
+    """When t = 0 is on the wall clock: what a label read off a video's time of day is offset by, and
+    by how much more after the clocks changed within the recording (an hour, a night part of DST's)."""
+    zone = local_zone()
+    local = datetime.fromtimestamp(rec.wall_at(0.0), zone)
     day_s = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
     return (
         f"t = 0 s is {local.isoformat(timespec='milliseconds')} in this computer's time zone ({rec.files[0]}'s "
         f"dating): labels read off a video clock's time of day need --offset-s {0.0 - day_s:.3f} "
-        "plus the tap correction, and a time after midnight 24 h more (29:22:01 for 05:22:01); --wall-clock reads "
-        "such times as they are"
+        f"plus the tap correction, and a time after midnight 24 h more (29:22:01 for 05:22:01){_changes(rec, duration_s, zone)}; "
+        "--wall-clock reads such times as they are"
     )
+
+
+def _changes(rec: RawRecording, duration_s: float, zone: tzinfo) -> str:
+    """'; a time of day read after 2024-10-27 03:00 (the clocks went back to 02:00) needs 3600 s more'
+    for each change of the zone's offset within the recording ('' for none): the offset for the
+    time of day at t = 0 put every label after it an hour off, inside the recording, unsaid."""
+    said, more_s = [], 0.0
+    for t, before, after in offset_changes(zone, rec.wall_at(0.0), rec.wall_at(duration_s)):
+        more_s += (before - after).total_seconds()
+        went = "back" if after < before else "forward"
+        at, to = datetime.fromtimestamp(t, timezone(before)), datetime.fromtimestamp(t, timezone(after))
+        more = f"{more_s:.0f} s more" if more_s >= 0 else f"{-more_s:.0f} s less"
+        said.append(f"; a time of day read after {at:%Y-%m-%d %H:%M} (the clocks went {went} to {to:%H:%M}) needs {more}")
+    return "".join(said)
 
 
 def _zone(args: argparse.Namespace) -> tzinfo | None:
@@ -191,7 +208,7 @@ def _run(args: argparse.Namespace) -> Recording | RawRecording:
         labels = fit.apply(labels)
     # Times read off the video's clock without --wall-clock land hours past a .swraw's t: the refusal
     # says when t = 0 is and names --wall-clock (the note after a truth written, seen too late).
-    hint = f" {_origin_note(rec)}" if isinstance(rec, RawRecording) and not (args.wall_clock or args.sync) else ""
+    hint = f" {_origin_note(rec, duration_s)}" if isinstance(rec, RawRecording) and not (args.wall_clock or args.sync) else ""
     truth = build_truth(args.events, labels, t0, duration_s, args.max_gap_s, args.spasm_s, hint)
     if len(files) > 1:  # evaluate checks it is given these parts (truthfile.check_parts)
         truth["parts"] = [os.path.basename(f) for f in files]
