@@ -636,6 +636,28 @@ def test_table_times_in_the_hour_the_clocks_go_back_name_their_pass(morning: tup
     assert any(line.startswith(f"{said(start)}  CLUSTER") for line in out), out
 
 
+def test_a_recording_piped_in_is_refused_saying_to_save_it_first(morning: tuple[Path, dict[str, object]]) -> None:
+    """Researcher review (2026-12-06): 'zcat day.csv.gz | spasmwatch replay /dev/stdin' (after replay's
+    own 'decompress it first (gunzip)') was refused blaming the file's header, "field 't': missing
+    from the header ',0.98669,-2.2430,...'": a recording is read more than once (its magic, its first
+    rows for the rate, then all), and each read of a pipe goes on where the last stopped. A pipe is
+    named as one, with what to do."""
+    cat = subprocess.Popen(["cat", str(morning[0])], stdout=subprocess.PIPE)
+    assert cat.stdout is not None
+    try:
+        res = subprocess.run([sys.executable, "-m", "spasmwatch", "replay", "/dev/stdin", "--jsonl"], stdin=cat.stdout,
+                             capture_output=True, text=True, timeout=300)  # fmt: skip
+    finally:
+        cat.stdout.close()
+        cat.kill()
+        cat.wait()
+    assert (res.returncode, res.stdout) == (2, "")
+    assert res.stderr == (
+        "spasmwatch replay: error: /dev/stdin: is a pipe or a device, not a file: a recording is read more than once "
+        "(its first rows for the sample rate, then all of it); save it to a file first (zcat rec.csv.gz > rec.csv)\n"
+    )
+
+
 def test_table_of_a_csv_whose_t_is_past_any_date_keeps_elapsed_times(tmp_path: Path) -> None:
     """Hostile review: a t at or past UNIX_T_FROM_S but no date Python can hold (1e12 s is the year
     33658: a logger's seconds on another epoch, or a scaled column) ended replay's table in a

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 import warnings
 from collections.abc import Generator
 from dataclasses import dataclass, field
@@ -136,6 +137,7 @@ def open_recording(path: str | os.PathLike[str], chunk_rows: int = CHUNK_ROWS, s
     refuses one damaged in its middle (``rawfile.RawReader``) instead of reading past the damage.
     """
     name = os.fspath(path)
+    _check_a_file(name)
     if is_rawfile(name):
         return open_rawfile(name, chunk_rows, strict)
     if chunk_rows < 1:
@@ -160,6 +162,18 @@ def open_recording(path: str | os.PathLike[str], chunk_rows: int = CHUNK_ROWS, s
         header=header,
         time_slack_s=slack,
     )
+
+
+def _check_a_file(path: str) -> None:
+    """InputError for a pipe (/dev/stdin fed by zcat, a process substitution) or a device: each read
+    of it goes on where the last stopped, and its header read as a sample's tail was blamed."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # the open names it
+    if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode):
+        raise InputError(path, "is a pipe or a device, not a file: a recording is read more than once (its first rows "
+                         "for the sample rate, then all of it); save it to a file first (zcat rec.csv.gz > rec.csv)")  # fmt: skip
 
 
 def _open_header(path: str) -> Header:
