@@ -185,6 +185,22 @@ def test_a_csv_needs_the_wall_time_of_its_start(tmp_path: Path, night: Path) -> 
         assert res.returncode == 2 and words in res.stderr, (args, res.stderr)
 
 
+def test_a_csv_timed_in_unix_seconds_is_dated_by_its_t(tmp_path: Path) -> None:
+    """Researcher review (2026-12-06): a logger's CSV whose t is unix time, which replay reads as such
+    (its table in times of day), was refused by 'truth --wall-clock' as carrying no wall time, and
+    took '--start 1970-01-01T00:00:00Z' to label. Its t dates it, as replay reads it; --start, if
+    given, is still its t = 0."""
+    unix0 = datetime(2026, 12, 4, 22, 5, tzinfo=ZoneInfo("UTC")).timestamp()  # 23:05 in Paris
+    csv = tmp_path / "logger.csv"
+    csv.write_text("t,ax,ay,az\n" + "".join(f"{unix0 + i / 10:.1f},0,0,1\n" for i in range(6000)))
+    events = table(tmp_path / "logger.tsv", [("23:10:00", "n/a", "wake"), ("2026-12-04T23:12:30.25", "n/a", "spasm")])
+    res = cli("truth", str(csv), str(events), "--wall-clock", "--tz", "Europe/Paris")
+    assert res.returncode == 0, res.stderr
+    truth = json.loads((tmp_path / "logger.truth.json").read_text())
+    assert truth["wake_onsets"] == [unix0 + 300.0] and [s["t"] for s in truth["spasms"]] == [unix0 + 450.25]
+    assert "the recording is 2026-12-04T23:05:00+01:00 to 2026-12-04T23:15:00+01:00 (Europe/Paris)" in res.stderr, res.stderr
+
+
 @pytest.fixture
 def paris_here(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """This process's local zone set to Paris (TZ), as on a computer there; put back after."""

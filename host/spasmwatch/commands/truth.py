@@ -35,6 +35,7 @@ from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
 from spasmwatch.daemon.clock import local_zone, offset_changes
 from spasmwatch.errors import InputError, SpasmwatchError
 from spasmwatch.io.csvread import Recording
+from spasmwatch.io.limits import UNIX_T_FROM_S, UNIX_T_UNTIL_S
 from spasmwatch.io.rawboot import open_recordings
 from spasmwatch.io.rawfile import RawRecording
 from spasmwatch.outfile import check_writable, whole_file
@@ -66,12 +67,12 @@ def register(sub: Any) -> None:
     p.add_argument("--wall-clock", action="store_true",
                    help="onsets are local times read off the video's clock: a time of day HH:MM:SS[.fff] (placed "
                    "within the recording's span, after midnight too) or a date and time 2026-12-05T06:40:12[+01:00]; "
-                   "a .swraw dates them itself, a CSV needs --start; --offset-s still adds the tap correction")
+                   "a .swraw dates them itself, a CSV needs --start (unless its t is unix time); --offset-s still adds the tap correction")
     p.add_argument("--tz", metavar="ZONE",
                    help="with --wall-clock: the time zone the video's clock shows, e.g. Europe/Paris "
                    "(default: this computer's)")
     p.add_argument("--start", metavar="DATETIME",
-                   help="with --wall-clock, for a CSV (its t carries no wall time): the date and time of its t = 0, "
+                   help="with --wall-clock, for a CSV whose t is not unix time (it carries no wall time): the date and time of its t = 0, "
                    "e.g. 2026-12-04T21:30:00 (in --tz unless it has a zone)")
     p.add_argument("--max-gap-s", type=float, default=CLUSTER_MAX_GAP_S,
                    help=f"longest gap between spasm onsets within one cluster (default {CLUSTER_MAX_GAP_S:g})")
@@ -133,7 +134,8 @@ def _zone(args: argparse.Namespace) -> tzinfo | None:
 
 def _wall_clock(args: argparse.Namespace, rec: Recording | RawRecording, tz: tzinfo | None, t0: float, duration_s: float) -> WallClock:
     """The recording's span on the video's clock: t = 0 dated by a .swraw's header (the band's dating),
-    or by --start for a CSV, whose t carries no wall time; --offset-s moves video time to the band's."""
+    by --start for a CSV, or by its t when that is unix time (io.limits.UNIX_T_FROM_S); --offset-s
+    moves video time to the band's."""
     if isinstance(rec, RawRecording):
         if args.start is not None:
             raise InputError(rec.files[0], "--start: a .swraw dates its samples itself (wall_start_s); correct the "
@@ -142,14 +144,16 @@ def _wall_clock(args: argparse.Namespace, rec: Recording | RawRecording, tz: tzi
         shift = args.offset_s
         first, last = rec.wall_at(t0) - shift, rec.wall_at(t0 + duration_s) - shift
         return WallClock(rec.wall_at(0.0) - shift, first, last, tz, to_t=lambda video_s: rec.t_at(video_s + shift))
-    elif args.start is None:
-        raise InputError(args.recording[0], "a CSV's t carries no wall time: --wall-clock needs --start, the date and "
-                         "time of its t = 0 (or label the band's .swraw parts, which are dated)")
-    else:
+    elif args.start is not None:
         try:
             origin = instant_s(args.start, tz)
         except ValueError as exc:
             raise SpasmwatchError(f"--start: {exc}") from None
+    elif UNIX_T_FROM_S <= t0 < UNIX_T_UNTIL_S:  # t is unix time, as replay reads it: t = 0 is 1970
+        origin = 0.0
+    else:
+        raise InputError(args.recording[0], "a CSV's t carries no wall time: --wall-clock needs --start, the date and "
+                         "time of its t = 0 (or label the band's .swraw parts, which are dated)")
     video_origin = origin - args.offset_s  # the video-clock instant that is t = 0
     return WallClock(video_origin, video_origin + t0, video_origin + t0 + duration_s, tz)
 
