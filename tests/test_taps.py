@@ -121,6 +121,27 @@ def test_a_dated_swraw_triple_is_on_the_wall_clock_by_its_dating_records(tmp_pat
     assert abs(datetime.fromisoformat(row["wall"]).timestamp() - taken) < 1e-3, taken
 
 
+def test_a_csv_timed_in_unix_seconds_gives_its_triples_wall_times(tmp_path: Path) -> None:
+    """Researcher review (2026-12-06): a logger's CSV whose t is unix time (replay reads it as such)
+    got its triples as hours since 1970, '481500:01:00.010', and no wall time: the one thing a
+    labeller reads its video against. Its t dates it, as a .swraw's dating does."""
+    from spasmwatch.sim import write_recording
+
+    rec = simulate(Scenario(duration_s=600.0, seed=4, rate_hz=52.0, taps=(200.0,)))
+    path = tmp_path / "plain.csv"
+    write_recording(rec, path)
+    unix0 = 1_764_936_000.0
+    lines = path.read_text().splitlines()
+    dated = tmp_path / "logger.csv"
+    dated.write_text("\n".join([lines[0], *(f"{float(t) + unix0:.6f},{rest}" for t, rest in (x.split(",", 1) for x in lines[1:]))]) + "\n")
+    out = cli("taps", str(dated), "--json")
+    assert out.returncode == 0, out.stderr
+    (row,) = json.loads(out.stdout)["triples"]
+    assert abs(datetime.fromisoformat(row["wall"]).timestamp() - row["t"]) < 1e-3 and row["t"] > unix0
+    table = cli("taps", str(dated)).stdout
+    assert "wall" in table and row["wall"] in table, table
+
+
 def test_simulate_refuses_taps_outside_the_recording(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # the file named after the option, as one writes it: not taken for a time (nargs="+" took it)
     assert main(["simulate", "--duration-s", "60", "--taps", "5", "--taps", "20,40", str(tmp_path / "a.csv")]) == 0

@@ -19,6 +19,7 @@ from spasmwatch.analysis.taps import F64, Triple, find_triples
 from spasmwatch.commands._args import add_strict
 from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
 from spasmwatch.io.csvread import Recording
+from spasmwatch.io.limits import UNIX_T_FROM_S, UNIX_T_UNTIL_S
 from spasmwatch.io.rawboot import open_recordings
 from spasmwatch.io.rawfile import RawRecording
 
@@ -45,12 +46,18 @@ def clock(t: float) -> str:
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}.{ms:03d}"
 
 
+def _dated(rec: Recording | RawRecording) -> bool:
+    """Whether the recording's t has a wall time: a .swraw's dating, or a CSV's t that is unix time."""
+    return isinstance(rec, RawRecording) or UNIX_T_FROM_S <= rec.t0 < UNIX_T_UNTIL_S
+
+
 def _wall(rec: Recording | RawRecording, t: float) -> str | None:
-    """A .swraw's wall time of ``t`` by the band's dating (its dating records: the measured rate),
-    local ISO; None for a CSV (no wall time)."""
-    if not isinstance(rec, RawRecording):
+    """The wall time of ``t``, local ISO: a .swraw's by the band's dating (its dating records: the
+    measured rate), a CSV's t itself when it is unix time (as replay reads it); None for another CSV."""
+    if not _dated(rec):
         return None
-    return datetime.fromtimestamp(rec.wall_at(t)).astimezone().isoformat(timespec="milliseconds")
+    wall_s = rec.wall_at(t) if isinstance(rec, RawRecording) else t
+    return datetime.fromtimestamp(wall_s).astimezone().isoformat(timespec="milliseconds")
 
 
 def _chunks(rec: Recording | RawRecording, count: list[int]) -> Iterator[tuple[F64, F64]]:
@@ -79,8 +86,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"{name}: {len(rows)} tap triple(s) in {duration_s / 3600:.2f} h at {rec.rate_hz:g} Hz")
     if rows:
-        wall = isinstance(rec, RawRecording)
-        print(f"  #  {'t (s)':>12}  {'h:mm:ss.fff':>13}" + ("  wall (band's dating)         " if wall else "") + "  taps at (+s)     peaks (g)")
+        wall = _dated(rec)
+        heading = "wall (band's dating)" if isinstance(rec, RawRecording) else "wall (t is unix time)"
+        print(f"  #  {'t (s)':>12}  {'h:mm:ss.fff':>13}" + (f"  {heading:<29}" if wall else "") + "  taps at (+s)     peaks (g)")
         for k, r in enumerate(rows, 1):
             rel = ", ".join(f"{x - r['t']:.2f}" for x in r["taps"])
             peaks = " ".join(f"{p:.1f}" for p in r["peaks_g"])
