@@ -291,9 +291,9 @@ def test_elapsed_and_wall_times_round_to_the_same_tenth_half_up(tz_env: pytest.M
     assert (clock(-59.95), clock(-0.04)) == ("-00:01:00.0", "00:00:00.0")  # signed only when it rounds to a time before zero
     set_tz(tz_env, "Europe/Berlin")
     midnight = datetime(2026, 12, 7, tzinfo=ZoneInfo("Europe/Berlin")).timestamp()
-    when = wall_clock(float, ZoneInfo("Europe/Berlin"))
+    when = wall_clock(float, ZoneInfo("Europe/Berlin"), midnight)
     assert [when(midnight + d) for d in (-0.05, 12.95, 59.95, 43.85, -0.15)] == [
-        "00:00:00.0", "00:00:13.0", "00:01:00.0", "00:00:43.9", "23:59:59.9"]  # fmt: skip
+        "00:00:00.0", "00:00:13.0", "00:01:00.0", "00:00:43.9", "Sun 2026-12-06 23:59:59.9"]  # fmt: skip
 
 
 def test_table_times_before_the_files_zero_read_as_before_it(morning: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
@@ -634,6 +634,36 @@ def test_table_times_in_the_hour_the_clocks_go_back_name_their_pass(morning: tup
     assert said(wake).endswith("CEST") and said(start).endswith(" CET")
     assert f"{said(wake)}  wake" in out, out
     assert any(line.startswith(f"{said(start)}  CLUSTER") for line in out), out
+
+
+def test_table_times_on_a_later_day_than_the_first_sample_carry_their_date(morning: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+    """Researcher review (2026-12-06): a dated table (a .swraw, a unix-time CSV) gave times of day
+    alone, so a boot's parts replayed as one (a week: docs/rawfile.md) read each day's 06:40 alike,
+    and a cluster after midnight read as on the first line's date. A time on another day than the
+    first sample's carries its date, as the report dates days ('Mon 2024-03-04')."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    recs = [json.loads(line) for line in cli("replay", str(morning[0]), "--jsonl").stdout.splitlines()]
+    (wake,) = [r["t"] for r in recs if r["type"] == "wake"]
+    (start,) = [r["start"] for r in recs if r["type"] == "cluster"]
+    paris = ZoneInfo("Europe/Paris")
+    unix0 = datetime(2026, 12, 7, tzinfo=paris).timestamp() - round((wake + start) / 2)  # midnight between them
+    dated = tmp_path / "night.csv"
+    lines = morning[0].read_text().splitlines()
+    dated.write_text("\n".join([lines[0], *(f"{float(t) + unix0:.3f},{rest}" for t, rest in (x.split(",", 1) for x in lines[1:]))]) + "\n")
+    table = subprocess.run([sys.executable, "-m", "spasmwatch", "replay", str(dated)], capture_output=True, text=True,
+                           timeout=300, env={**os.environ, "TZ": "Europe/Paris"})  # fmt: skip
+    assert table.returncode == 0, table.stderr
+    out = table.stdout.splitlines()
+
+    def said(t: float, fmt: str) -> str:
+        tenths = round((t + unix0) * 10)
+        return datetime.fromtimestamp(tenths // 10, paris).strftime(fmt) + f".{tenths % 10}"
+
+    assert f"{said(wake, '%H:%M:%S')}  wake" in out, out  # the first sample's day: bare
+    assert any(line.startswith(f"{said(start, '%a %Y-%m-%d %H:%M:%S')}  CLUSTER") for line in out), out
+    assert said(start, "%a %Y-%m-%d").startswith("Mon 2026-12-07")
 
 
 def test_a_recording_piped_in_is_refused_saying_to_save_it_first(morning: tuple[Path, dict[str, object]]) -> None:

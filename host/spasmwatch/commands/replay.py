@@ -145,11 +145,11 @@ def _write_records(rec: Recording | RawRecording, jsonl: bool, out: TextIO, prog
     when: Callable[[float], str] = clock
     if isinstance(rec, RawRecording):  # dated: its table reads the band's wall clock
         zone = computer_zone(None)  # a TZ that names no zone: UTC, said on stderr
-        when = wall_clock(rec.wall_at, zone)
+        when = wall_clock(rec.wall_at, zone, 0.0)
         out.write(wall_note(rec, zone) + "\n")
     elif UNIX_T_FROM_S <= rec.t0 < UNIX_T_UNTIL_S:  # t is unix time: hours since 1970 read as nothing
         zone = computer_zone(None)  # a TZ that names no zone: UTC, said on stderr
-        when = wall_clock(float, zone)
+        when = wall_clock(float, zone, rec.t0)
         out.write(unix_note(rec, zone) + "\n")
     print_table(replay_recording(rec, progress), out, color=out.isatty(), when=when)
 
@@ -173,16 +173,20 @@ def tenths(t: float) -> tuple[int, int]:
     return divmod(int(Decimal(repr(abs(t))).quantize(_TENTH, ROUND_HALF_UP) * 10), 10)
 
 
-def wall_clock(wall_at: Callable[[float], float], zone: tzinfo) -> Callable[[float], str]:
+def wall_clock(wall_at: Callable[[float], float], zone: tzinfo, t0: float) -> Callable[[float], str]:
     """File time -> the time of day in ``zone`` that ``wall_at`` (unix s) puts it at (``HH:MM:SS.f``):
     a raw recording's dating, or a CSV's t itself when it is unix time. Found by the researcher audit: a
     part runs from noon, and its table's elapsed '00:10:34.4' read as ten past midnight for a spasm
     ten minutes after noon. In the hour the clocks go back the time names its pass
-    ('02:00:34.5 CET', ``wall_text``): bare, a cluster read as before the wake 5 min earlier."""
+    ('02:00:34.5 CET', ``wall_text``): bare, a cluster read as before the wake 5 min earlier. A time
+    on another day than file time ``t0``'s (the first line's) carries its date ('Mon 2026-12-07
+    00:16:34.5'): bare, a week of parts read each day's 06:40 alike."""
+    first = datetime.fromtimestamp(wall_at(t0), zone).date()
 
     def when(t: float) -> str:
         s, tenth = tenths(wall_at(t))  # unix s after 1970: never negative
-        return wall_text(s, f"%H:%M:%S.{tenth}", zone)
+        day = "" if datetime.fromtimestamp(s, zone).date() == first else "%a %Y-%m-%d "
+        return wall_text(s, f"{day}%H:%M:%S.{tenth}", zone)
 
     return when
 
