@@ -30,7 +30,7 @@ from spasmwatch.errors import SpasmwatchError
 from spasmwatch.io.csvread import Recording, open_recording
 from spasmwatch.io.rawboot import open_recordings
 from spasmwatch.io.rawfile import RawRecording
-from spasmwatch.io.limits import CHUNK_ROWS, MAX_CHUNK_ROWS, UNIX_T_FROM_S, UNIX_T_UNTIL_S
+from spasmwatch.io.limits import CHUNK_ROWS, MAX_CHUNK_ROWS, UNIX_T_FROM_S
 from spasmwatch.io.units import GyroUnitsWarning
 
 
@@ -147,7 +147,7 @@ def _write_records(rec: Recording | RawRecording, jsonl: bool, out: TextIO, prog
         zone = computer_zone(None)  # a TZ that names no zone: UTC, said on stderr
         when = wall_clock(rec.wall_at, zone, 0.0)
         out.write(wall_note(rec, zone) + "\n")
-    elif UNIX_T_FROM_S <= rec.t0 < UNIX_T_UNTIL_S:  # t is unix time: hours since 1970 read as nothing
+    elif rec.unix_time:  # hours since 1970 read as nothing
         zone = computer_zone(None)  # a TZ that names no zone: UTC, said on stderr
         when = wall_clock(float, zone, rec.t0)
         out.write(unix_note(rec, zone) + "\n")

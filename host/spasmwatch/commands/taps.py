@@ -19,7 +19,6 @@ from spasmwatch.analysis.taps import F64, Triple, find_triples
 from spasmwatch.commands._args import add_strict
 from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
 from spasmwatch.io.csvread import Recording
-from spasmwatch.io.limits import UNIX_T_FROM_S, UNIX_T_UNTIL_S
 from spasmwatch.io.rawboot import open_recordings
 from spasmwatch.io.rawfile import RawRecording
 
@@ -48,7 +47,7 @@ def clock(t: float) -> str:
 
 def _dated(rec: Recording | RawRecording) -> bool:
     """Whether the recording's t has a wall time: a .swraw's dating, or a CSV's t that is unix time."""
-    return isinstance(rec, RawRecording) or UNIX_T_FROM_S <= rec.t0 < UNIX_T_UNTIL_S
+    return isinstance(rec, RawRecording) or rec.unix_time
 
 
 def _wall(rec: Recording | RawRecording, t: float) -> str | None:

@@ -35,7 +35,6 @@ from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
 from spasmwatch.daemon.clock import local_zone, offset_changes
 from spasmwatch.errors import InputError, SpasmwatchError
 from spasmwatch.io.csvread import Recording
-from spasmwatch.io.limits import UNIX_T_FROM_S, UNIX_T_UNTIL_S
 from spasmwatch.io.rawboot import open_recordings
 from spasmwatch.io.rawfile import RawRecording
 from spasmwatch.outfile import check_writable, whole_file
@@ -149,7 +148,7 @@ def _wall_clock(args: argparse.Namespace, rec: Recording | RawRecording, tz: tzi
             origin = instant_s(args.start, tz)
         except ValueError as exc:
             raise SpasmwatchError(f"--start: {exc}") from None
-    elif UNIX_T_FROM_S <= t0 < UNIX_T_UNTIL_S:  # t is unix time, as replay reads it: t = 0 is 1970
+    elif rec.unix_time:  # as replay reads it: t = 0 is 1970
         origin = 0.0
     else:
         raise InputError(args.recording[0], "a CSV's t carries no wall time: --wall-clock needs --start, the date and "

@@ -70,6 +70,8 @@ from spasmwatch.io.limits import (
     ROUNDED_MIN_ROWS,
     ROUNDED_OFF_RATIO,
     ROUNDED_SHARE,
+    UNIX_T_FROM_S,
+    UNIX_T_UNTIL_S,
 )
 from spasmwatch.io.rawfile import RawRecording, is_rawfile, open_rawfile
 from spasmwatch.io.units import GyroUnitsCheck, GyroUnitsWarning, gyro_units_message
@@ -114,6 +116,11 @@ class Recording:
     header: Header = field(repr=False)
     # How far rounded times move a step off the interval (s), as seen in the first rows.
     time_slack_s: float = 0.0
+
+    @property
+    def unix_time(self) -> bool:
+        """Whether t is unix time, as loggers write it (io.limits.UNIX_T_FROM_S): it dates the samples."""
+        return UNIX_T_FROM_S <= self.t0 < UNIX_T_UNTIL_S
 
     def chunks(self) -> Generator[Chunk, None, None]:
         """Every sample, in order, in chunks of chunk_rows (the last, or one before a fault, shorter).
