@@ -127,6 +127,10 @@ def test_bad_times_are_refused(text: str) -> None:
         ("onset\tduration\ttrial_type\n-5\tn/a\twake\n", ":2: field 'onset': wake at -5.000 s lies outside the recording"),
         ("onset\tduration\ttrial_type\n5\t1\tspasm\n8\t1\tspasm\n5.2\t1\tspasm\n", ":4: spasm 0.200 s after the one on line 2"),
         ("", ": empty: expected a header"),
+        # Researcher review (2026-12-06): a spreadsheet's CSV in many languages (Excel in German,
+        # French) is ';'-separated, and read as one column its header was only 'no column onset'.
+        ("onset;duration;trial_type\n5:22:01;1,4;spasm\n", ":1: no column onset or start or begin in the header 'onset;duration;trial_type': "
+         "the table looks ';'-separated (a spreadsheet's CSV in some languages): save it tab-separated (Unicode Text) or comma-separated"),
     ],
 )
 def test_bad_tables_name_file_line_and_field(tmp_path: Path, table: str, words: str) -> None:

@@ -147,7 +147,11 @@ def _column(path: str, header: list[str], names: tuple[str, ...]) -> int:
     for name in names:
         if name in header:
             return header.index(name)
-    raise InputError(path, f"no column {' or '.join(names)} in the header {','.join(header)!r}", line=1)
+    # A spreadsheet's CSV in many languages (Excel in German, French) is ';'-separated: one column.
+    hint = "" if len(header) > 1 or ";" not in header[0] else (
+        ": the table looks ';'-separated (a spreadsheet's CSV in some languages): save it tab-separated (Unicode Text) "
+        "or comma-separated")  # fmt: skip
+    raise InputError(path, f"no column {' or '.join(names)} in the header {','.join(header)!r}{hint}", line=1)
 
 
 def _time(path: str, line: int, field: str, text: str, read: Callable[[str], float] | None = None) -> float:
