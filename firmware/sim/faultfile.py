@@ -1,6 +1,6 @@
 """Flash files that fail as a simulated board's would (never flashed): a power cut in the middle
 of one event-log write, a flash that refuses writes. Its own module, loaded only when a run asks
-for such a fault (run.py --tear-at-seq, --refuse-write): the simulator shares
+for such a fault (run.py --tear-at-seq, --refuse-write, --flash-bytes): the simulator shares
 the heap the memory-budget test gives the band.
 """
 
@@ -52,3 +52,28 @@ class RefusingFile(FileProxy):
 
     def write(self, b):
         raise OSError(28)  # ENOSPC
+
+
+class FullFile(FileProxy):
+    """A file on a small file system: a write past ``storage.limit`` bytes in all fails, as
+    LittleFS's LFS_ERR_NOSPC does (ENOSPC)."""
+
+    def __init__(self, f, storage):
+        super().__init__(f)
+        self._st = storage
+
+    def write(self, b):
+        if _used(self._st.root) + len(b) > self._st.limit:
+            raise OSError(28)  # ENOSPC
+        return self._f.write(b)
+
+
+def _used(path):
+    """Bytes of the files under ``path``."""
+    import os
+
+    n = 0
+    for name in os.listdir(path):
+        st = os.stat(path + "/" + name)
+        n += _used(path + "/" + name) if st[0] & 0x4000 else st[6]
+    return n

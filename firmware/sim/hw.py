@@ -104,7 +104,10 @@ class FakeSensor:
         self._made = 0
         self.rate_hz = 0  # the rate the driver configured
         self.odr_scale = 1.0  # real parts run off their own oscillator: actual rate = rate_hz * odr_scale
-        self.fault_at_ms = None
+        self.fault_at_ms = None  # from then every I2C access fails (EIO)
+        self.reset_at_ms = None  # then the part loses its set-up (its own power glitch): no samples until started again
+        self.stuck_at_ms = None  # from then every sample repeats the one taken then (frozen output)
+        self._stuck = None
         self.fifo_max = 1024
 
     def _counts(self, v, acc_lsb_g, gyro_lsb_dps):
@@ -131,14 +134,23 @@ class FakeSensor:
         now = self._clock.ticks_ms()
         if self.fault_at_ms is not None and now >= self.fault_at_ms:
             raise OSError(errno.EIO)
+        if self.reset_at_ms is not None and now >= self.reset_at_ms:
+            self.reset_at_ms = None
+            self._started_ms = None
+            self.fifo = bytearray()
         if self._started_ms is None:
             return
         due = int(now * self._actual() / 1000)
         while self._made < due:
-            v = self._src.at(self._made / self._actual())
+            t_s = self._made / self._actual()
+            v = self._src.at(t_s)
             if v is None:
                 self._started_ms = None  # recording over: the sensor goes quiet
                 return
+            if self.stuck_at_ms is not None and t_s * 1000 >= self.stuck_at_ms:
+                if self._stuck is None:
+                    self._stuck = v
+                v = self._stuck
             self._push(v)
             self._made += 1
             over = len(self.fifo) - self.fifo_max
@@ -222,13 +234,22 @@ class SimWDT:
 
 
 class SimStorage(Storage):
-    def __init__(self, root, tear_seq=None, clock=None, refuse=()):
+    def __init__(self, root, tear_seq=None, clock=None, refuse=(), limit=None):
         super().__init__(root)
         self.tear_seq = tear_seq
         self.clock = clock
         self.refuse = refuse  # file names whose writes fail (a worn block, a full file system)
+        self.limit = limit  # bytes the files may take in all (a small file system), or None
 
     def open(self, name, mode):
+        f = self._open(name, mode)
+        if self.limit is not None and ("w" in mode or "+" in mode):
+            from faultfile import FullFile
+
+            return FullFile(f, self)
+        return f
+
+    def _open(self, name, mode):
         # A name or its folder (the event log's segments: "events/4096" is refused as "events").
         refused = name.split(".tmp")[0] in self.refuse or name.split("/")[0] in self.refuse
         if refused and "r" not in mode:

@@ -20,7 +20,11 @@ Options:
     --drop-at-s S[,S]   the radio link drops (band out of range) at these virtual times
     --tear-at-seq N     lose power half-way through writing event N to flash (prints SIM power_loss with t_ms)
     --imu-fault-at-s S  the IMU stops answering on I2C at virtual time S
+    --imu-reset-at-s S  the IMU loses its set-up at virtual time S (its own power glitch): it answers on I2C,
+                        its FIFO stays empty until the driver starts it again
+    --imu-stuck-at-s S  from virtual time S the IMU gives the same sample over and over (frozen output)
     --refuse-write F[,F]  writes of these flash files fail (OSError ENOSPC)
+    --flash-bytes N     the files on flash may take N bytes in all: a write past it fails (ENOSPC, a full file system)
     --stall-at-s S      the sampler hangs at virtual time S (the watchdog must reset the band)
     --imu-odr-error-pct P  the IMU's real rate is P % off its nominal rate (its oscillator)
     --battery-mv MV     cell voltage (default 3950); --battery-step-s S:MV changes it at S
@@ -91,8 +95,8 @@ POWER_ON_CAUSES = ("power_on", "brownout")  # machine.PWRON_RESET: the pairing w
 # Options read as numbers (int() or float() in build()): checked up front, so a typo is named,
 # not a ValueError traceback from the middle of build().
 NUMBERS = ("socket", "speed", "paced-from-ms", "csv-skip-s", "reset-at-s", "tear-at-seq",
-           "imu-fault-at-s", "stall-at-s", "imu-odr-error-pct", "battery-mv", "log-slots", "idle-exit-ms",
-           "timeout-s", "uptime-ms", "rtc-restarted")
+           "imu-fault-at-s", "imu-reset-at-s", "imu-stuck-at-s", "stall-at-s", "imu-odr-error-pct", "battery-mv",
+           "log-slots", "flash-bytes", "idle-exit-ms", "timeout-s", "uptime-ms", "rtc-restarted")
 
 
 def usage():
@@ -119,7 +123,10 @@ def parse_args(argv):
         "drop-at-s": None,
         "tear-at-seq": None,
         "imu-fault-at-s": None,
+        "imu-reset-at-s": None,
+        "imu-stuck-at-s": None,
         "refuse-write": None,
+        "flash-bytes": None,
         "stall-at-s": None,
         "imu-odr-error-pct": "0",
         "battery-mv": "3950",
@@ -195,8 +202,9 @@ def build(opts):
     imu_def = board["imu"]
     sensor = simhw.fake_imu(imu_def["part"])(imu_def["i2c_address"], imu_def["axis_map"], source, clock)
     sensor.odr_scale = 1.0 + float(opts["imu-odr-error-pct"]) / 100
-    if opts["imu-fault-at-s"] is not None:
-        sensor.fault_at_ms = int(float(opts["imu-fault-at-s"]) * 1000)
+    for key, attr in (("imu-fault-at-s", "fault_at_ms"), ("imu-reset-at-s", "reset_at_ms"), ("imu-stuck-at-s", "stuck_at_ms")):
+        if opts[key] is not None:
+            setattr(sensor, attr, int(float(opts[key]) * 1000))
     from band import imu as band_imu  # start-up only: here, so the app can drop it once up (band/startup.py)
 
     imu = band_imu.from_board(simhw.FakeI2C(sensor), imu_def)
@@ -212,7 +220,8 @@ def build(opts):
         os.mkdir(opts["flash"])  # a new band's empty flash (its parent must exist)
     except OSError:
         pass  # there already
-    storage = simhw.SimStorage(opts["flash"], None if tear is None else int(tear), clock, refuse)
+    limit = None if opts["flash-bytes"] is None else int(opts["flash-bytes"])
+    storage = simhw.SimStorage(opts["flash"], None if tear is None else int(tear), clock, refuse, limit)
     bluetooth.sim_configure(int(opts["socket"]))
     ble = bluetooth.BLE()
     wdts = []
