@@ -45,6 +45,11 @@ _BATCH_MS = const(200)  # FIFO drain period: MPU6886's 1 KB FIFO holds 0.7 s at 
 WDT_TIMEOUT_MS = const(8000)
 WDT_FEED_MS = const(1000)  # also the boot links' checkpoint period: at most band/bootlink.py CHECKPOINT_MS
 _STALL_MS = const(5000)  # sampler silent this long: stop feeding, let the watchdog reset
+# No sample read for this long (ms): the IMU answers on I2C but gives nothing (its own power glitch
+# or ESD reset its set-up: FIFO off). A live part gives ~10 a batch at 50 Hz, so 10 batches empty
+# are no gap of its; the batches go on, so the watchdog never sees it. Said (ERR_IMU) and the part
+# set up again (_imu_restart), every _SILENT_MS while it stays silent.
+_SILENT_MS = const(2000)
 # Until battery.py CONFIRM_READINGS readings were taken since the boot they come this often (ms),
 # not every READ_MS: a band switched on with an empty cell (one that browned out and came back on
 # its resting voltage) stopped at its first reading until 2026-12-06, and the confirming readings
@@ -164,6 +169,7 @@ class App:
         self._period_us = 0
         self._span_n = -1  # measured anew: the sensor was (re)configured
         self._span_first = True
+        self._heard_ms = self._anchor_ms  # (a silent IMU is counted from here)
         if self._paused_ms >= 0:  # resumed: the count goes on as if sensing had not paused, so
             # RAW's index stays the time since sensing began (the host refused one that went back)
             self._count((self._anchor_ms - self._paused_ms) * self.rate_hz // 1000)
@@ -359,8 +365,26 @@ class App:
             return
         self._wake.set()
 
+    def _imu_restart(self):
+        """The IMU answers but gives no sample, or one frozen sample: said (ERR_IMU, until a whole
+        live epoch after this) and the part set up again; the detector's state is kept. An I2C
+        error here ends the sampler, as one of a read does (a crash: reset, safe mode after three)."""
+        self.errors |= P.ERR_IMU
+        self._imu_restarted = True
+        self.hw.imu.start(self.cfg.get(P.CFG_RATE_HZ))
+        self._heard_ms = self.uptime_ms()
+        self._span_n = -1  # the rate measured anew
+        self._raw_n = 0  # a RAW record has one first index: none spans the gap
+
     def _on_epoch(self):
         e = self.ep
+        if e.flat:  # not one sample changed: no live sensor gives that (~1 mg of noise); no reading of the baby
+            self._imu_restart()
+            return
+        if self._imu_restarted:  # the epoch the part was set up again in: the next whole one clears it
+            self._imu_restarted = False
+        else:
+            self.errors &= ~P.ERR_IMU
         off = e.off_body()
         self.wear.update(off)
         self.worn = self.wear.state
@@ -383,14 +407,22 @@ class App:
         clock = self.hw.clock
         while self.sampling:
             await clock.pace_ms(_BATCH_MS)
+            got = 0
             while self.sampling:
                 n = imu.read(self._samples, BATCH_MAX)
                 if n:
                     self._batch(n)
+                    got = n
                 if n < BATCH_MAX:
                     break
             if imu.overruns:
                 self.errors |= P.ERR_FIFO_OVERRUN
+            if got:
+                self._heard_ms = self._anchor_ms
+            elif self.sampling and self._heard_ms >= 0 and self.uptime_ms() - self._heard_ms >= _SILENT_MS:
+                # RAW's index stays the time since sensing began, as across a critical battery's pause
+                self._count((self.uptime_ms() - self._heard_ms) * self.rate_hz // 1000)
+                self._imu_restart()
             self._beat = clock.ticks_ms()
 
     async def _sender(self):

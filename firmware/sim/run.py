@@ -290,6 +290,8 @@ async def supervise(app, source, clock, wdts, opts):
                 clock.free_run()
             if source.done and not played:  # from here the band's clock runs on in real time, to the ms
                 played = True
+                # No sample comes any more: on a board a silent IMU (ERR_IMU), here the recording's end.
+                app._heard_ms = -1
                 report("played", t_ms=clock.ticks_ms())
             if ble.connected():
                 idle_since = None

@@ -30,6 +30,7 @@ class EpochFeatures:
         self.breath_acc = 0
         self.breath_gyro = 0
         self.gx_mg = self.gy_mg = self.gz_mg = 0
+        self.flat = False  # the last epoch's samples were all the same (a frozen sensor)
         self._n = 0
         self._active = 0
         self._nacc = 0
@@ -135,6 +136,7 @@ class EpochFeatures:
         var_g = (nb * self._sqg - sm[3] * sm[3] - sm[4] * sm[4] - sm[5] * sm[5]) // (nb * nb)
         self.breath_acc = ratio_pct(var_a, self._nacc, p)
         self.breath_gyro = ratio_pct(var_g, self._ngyr, p) if p.has_gyro else 0
+        self.flat = self._nacc == 0 and self._ngyr == 0  # no live accelerometer (~1 mg of noise) holds still to the count
         if self._adapts:
             self.rest = next_rest_if_worn(self.rest, self._rsum // p.epoch, self.activity, self.breath_acc, self.breath_gyro, p)
             self.bar = active_bar(self.rest, p)

@@ -1,0 +1,59 @@
+"""An IMU that stops giving samples, or gives the same one over and over, while it still answers on
+I2C: the band says so (STATUS ERR_IMU, the host's sensor_error FAULT), starts the part again, and
+senses on once it is back. (An IMU that stops answering at all crashes the sampler: the band resets,
+and goes to safe mode after three: test_band_resilience.py.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sim_central import Band, read_flash_log, secure_connect
+
+from swcore import protocol as P
+
+END_S = 150  # many_spasms_csv: 14 spasms 8 s apart from 15 s
+
+
+def _night(micropython: str, csv: Path, flash: Path, fault: list[str]) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
+    """The band's STATUS notifications over the recording with ``fault``, and its flash log."""
+    band = Band(micropython, csv, flash, ["--hold", "--idle-exit-ms", "300", *fault])
+    try:
+        c, _ = secure_connect(band.port)
+        c.wait_for(lambda: any(r["uptime_s"] >= END_S for r in c.records(P.STATUS_UUID)), 60, "end of recording")
+        statuses = c.records(P.STATUS_UUID)
+        c.close()
+        band.end()
+    finally:
+        band.kill()
+    return statuses, read_flash_log(flash / "events")
+
+
+def _onsets(log: dict[int, dict[str, Any]], after_ms: int) -> list[int]:
+    return sorted(e["onset_ms"] for e in log.values() if e["onset_ms"] >= after_ms)
+
+
+def test_an_imu_that_lost_its_set_up_is_reported_and_started_again(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """Found by the firmware's fault review: an IMU that reset itself (its own power glitch, ESD)
+    answers on I2C with an empty FIFO. The sampler read no sample, batch after batch, fed the
+    watchdog and said nothing: STATUS worn, no error, and the spasms at 47-119 s never logged,
+    for the rest of the night."""
+    _, clean = _night(micropython, many_spasms_csv, tmp_path / "clean", [])
+    statuses, log = _night(micropython, many_spasms_csv, tmp_path / "flash", ["--imu-reset-at-s", "40"])
+    flagged = [r["uptime_s"] for r in statuses if r["errors"] & P.ERR_IMU]
+    assert flagged and 40 <= flagged[0] <= 50, [(r["uptime_s"], r["errors"]) for r in statuses]
+    assert not statuses[-1]["errors"] & P.ERR_IMU, "cleared once the part gave a whole epoch again"
+    assert _onsets(log, 45_000) == _onsets(clean, 45_000), "every spasm after the restart logged"
+
+
+def test_an_imu_stuck_on_one_sample_is_reported_not_read_as_a_band_taken_off(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """Found by the fault review: a part whose output froze gives the same six values at every
+    sample; no live sensor does (~1 mg of noise). The band read it as a still band with no
+    breathing: nothing for 2 min, then 'not worn', and the family was sent to check a band that
+    was on the baby."""
+    statuses, _ = _night(micropython, many_spasms_csv, tmp_path / "flash", ["--imu-stuck-at-s", "40"])
+    flagged = [r["uptime_s"] for r in statuses if r["errors"] & P.ERR_IMU]
+    # The first whole epoch of it ends at 60 s (the one from 40 s begins with a change), the next
+    # STATUS (every 10 s) says so.
+    assert flagged and 60 <= flagged[0] <= 70, [(r["uptime_s"], r["errors"]) for r in statuses]
+    assert all(r["worn"] != 0 for r in statuses), "a frozen sensor is no band taken off"
