@@ -41,6 +41,7 @@ _REC_SIZE = const(20)
 # directory LittleFS lists at boot in a few metadata blocks.
 _SEG_SLOTS = const(128)
 _DIR_NAME = const("events")
+_ENOSPC = const(28)  # errno of a write to a file system with no room left (LittleFS LFS_ERR_NOSPC)
 
 
 def seg_slots(capacity):
@@ -65,6 +66,7 @@ class EventLog:
         self._f = None  # the newest segment, appended to
         self._rf = None  # an older segment being read (a backfill), and its base
         self._rbase = -1
+        self._refused = False  # a full flash refused the last append after its oldest segment went
         from band import logscan
 
         logscan.open_log(self)
@@ -111,6 +113,8 @@ class EventLog:
     def append(self, record):
         """Store a 20-byte EVENT record under the next seq (patched in); returns the seq.
 
+        A file system with no room left (ENOSPC) first gives the oldest segment's room to it, as a
+        full log does (its events are those a host had first), and the write is tried again.
         Raises OSError if the flash write fails: the seq is not consumed.
         """
         seq = self.next_seq
@@ -120,25 +124,45 @@ class EventLog:
         self._mv[2 : 2 + _REC_SIZE] = record
         struct.pack_into("<I", b, 4, seq)
         struct.pack_into("<H", b, SLOT_SIZE - 2, crc16(b, 0, SLOT_SIZE - 2))
+        try:
+            self._put(seq)
+        except OSError as e:
+            # Never the newest segment (the log's last events); and once until a write goes
+            # through: a flash that refuses every write (a worn block read as full) loses one
+            # segment, not one per event. Another error (EIO) drops nothing.
+            if e.errno != _ENOSPC or len(self._bases) < 2 or self._refused:
+                raise
+            self._refused = True
+            self._drop_oldest()
+            self._put(seq)
+        self._refused = False
+        self.next_seq = seq + 1
+        return seq
+
+    def _put(self, seq):
+        """Write the slot buffer as event ``seq`` (a new segment first when it starts one)."""
         bases = self._bases
         if self._f is None or seq - bases[-1] >= self._seg:
             self._roll(seq)
         f = self._f
         f.seek((seq - bases[-1]) * SLOT_SIZE)
-        f.write(b)
+        f.write(self._slot)
         f.flush()
-        self.next_seq = seq + 1
-        return seq
+
+    def _drop_oldest(self):
+        """Remove the oldest segment: its events are gone (``oldest_seq``, ``wrapped``)."""
+        bases = self._bases
+        if self._rbase == bases[0]:
+            self._unread()
+        self._storage.remove(self.path(bases.pop(0)))
+        self.oldest_seq = bases[0] if bases[0] > self.oldest_seq else self.oldest_seq
 
     def _roll(self, seq):
         """Start segment ``seq``, first dropping the oldest ones while the rest, with event ``seq``,
         hold ``capacity``."""
         bases = self._bases
         while len(bases) > 1 and seq - bases[1] >= self.capacity - 1:
-            if self._rbase == bases[0]:
-                self._unread()
-            self._storage.remove(self.path(bases.pop(0)))  # first: a full flash gets the room back
-            self.oldest_seq = bases[0] if bases[0] > self.oldest_seq else self.oldest_seq
+            self._drop_oldest()  # first: a full flash gets the room back
         f = self._storage.open(self.path(seq), "w+b")  # an OSError here consumes no seq
         if self._f is not None:
             self._f.close()

@@ -581,3 +581,41 @@ def test_a_central_gone_before_its_answers_is_a_disconnect_not_a_crash(micropyth
     finally:
         band.kill()
     assert not (tmp_path / "flash" / "crash.txt").exists()
+
+
+def test_a_full_flash_gives_the_oldest_events_room_to_the_new_ones(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """Found by the firmware's fault review: a file system with no room left (a small partition,
+    other files) refused every append of a log still under its capacity, for good: ERR_LOG_WRITE,
+    and every spasm from then on neither logged nor sent, live included, while the oldest events
+    (those a host has had first) kept their room. A full flash now drops the oldest segment, as a
+    full log does, and says so as a full log does (wrapped; a BACKFILL from before it: the gap)."""
+    flash = tmp_path / "flash"
+    # 16 slots (segments of 4, 14 events: the log's own rule drops none), room for ~9 events.
+    band = Band(micropython, many_spasms_csv, flash, ["--log-slots", "16", "--flash-bytes", "250", "--idle-exit-ms", "100"])
+    end = band.end()
+    assert not end["errors"] & P.ERR_LOG_WRITE and end["next_seq"] == 14, end
+    stored = read_flash_log(flash / "events")
+    assert max(stored) == 13 and min(stored) > 0, sorted(stored)
+    band = Band(micropython, many_spasms_csv, flash, ["--log-slots", "16", "--flash-bytes", "250", "--hold", "--csv-skip-s", "149", "--idle-exit-ms", "200"])
+    try:
+        c, _ = secure_connect(band.port)
+        info, events = _backfill_all(c, 0)
+        st = P.decode(c.read(P.STATUS_UUID)[1])
+        c.close()
+        band.end()
+    finally:
+        band.kill()
+    assert info["flags"] & P.LF_GAP and info["flags"] & P.LF_WRAPPED and info["oldest_seq"] == min(stored), info
+    assert [e["seq"] for e in events] == sorted(stored) == list(range(min(stored), 14))
+    assert st["flags"] & P.SF_LOG_WRAPPED
+
+
+def test_a_flash_that_refuses_every_write_loses_one_segment_to_it_not_the_log(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """A refused append (ENOSPC) gives the oldest segment's room to the new event once; a flash
+    that still refuses it (every write fails: a worn block read as full) must not then lose a
+    segment at each spasm until the log is gone."""
+    flash = tmp_path / "flash"
+    assert Band(micropython, many_spasms_csv, flash, ["--log-slots", "16", "--idle-exit-ms", "100"]).end()["next_seq"] == 14
+    end = Band(micropython, many_spasms_csv, flash, ["--log-slots", "16", "--refuse-write", "events", "--idle-exit-ms", "100"]).end()
+    assert end["errors"] & P.ERR_LOG_WRITE and end["next_seq"] == 14, end
+    assert sorted(read_flash_log(flash / "events")) == list(range(4, 14)), "one segment (0-3) given up, the rest kept"
