@@ -155,6 +155,12 @@ class SimClock:
         self._v = target
         await asyncio.sleep_ms(0)
 
+    def block_ms(self, ms):
+        """The band's CPU busy for ``ms`` (a slow flash erase holding the event loop): virtual time
+        moves on and no task runs meanwhile; the IMU's FIFO fills as it would."""
+        if not self._free:
+            self._v += ms
+
     async def sleep_ms(self, ms):
         target = self.ticks_ms() + ms
         if not self._free:

@@ -1,6 +1,6 @@
 """Flash files that fail as a simulated board's would (never flashed): a power cut in the middle
 of one event-log write, a flash that refuses writes. Its own module, loaded only when a run asks
-for such a fault (run.py --tear-at-seq, --refuse-write, --flash-bytes): the simulator shares
+for such a fault (run.py --tear-at-seq, --refuse-write, --flash-bytes, --flash-stall-ms): the simulator shares
 the heap the memory-budget test gives the band.
 """
 
@@ -66,6 +66,20 @@ class FullFile(FileProxy):
         if _used(self._st.root) + len(b) > self._st.limit:
             raise OSError(28)  # ENOSPC
         return self._f.write(b)
+
+
+class SlowFile(FileProxy):
+    """An event-log segment whose every flush holds the band ``ms`` (a flash erase on the sampler's
+    path): the IMU's FIFO fills meanwhile, and may overrun."""
+
+    def __init__(self, f, clock, ms):
+        super().__init__(f)
+        self._clock = clock
+        self._ms = ms
+
+    def flush(self):
+        self._f.flush()
+        self._clock.block_ms(self._ms)
 
 
 def _used(path):

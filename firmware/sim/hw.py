@@ -240,13 +240,18 @@ class SimStorage(Storage):
         self.clock = clock
         self.refuse = refuse  # file names whose writes fail (a worn block, a full file system)
         self.limit = limit  # bytes the files may take in all (a small file system), or None
+        self.slow_ms = 0  # each flush of an event-log segment holds the band this long (a flash erase)
 
     def open(self, name, mode):
         f = self._open(name, mode)
         if self.limit is not None and ("w" in mode or "+" in mode):
             from faultfile import FullFile
 
-            return FullFile(f, self)
+            f = FullFile(f, self)
+        if self.slow_ms and name.startswith("events/") and "+" in mode:
+            from faultfile import SlowFile
+
+            f = SlowFile(f, self.clock, self.slow_ms)
         return f
 
     def _open(self, name, mode):

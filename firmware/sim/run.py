@@ -25,6 +25,8 @@ Options:
     --imu-stuck-at-s S  from virtual time S the IMU gives the same sample over and over (frozen output)
     --refuse-write F[,F]  writes of these flash files fail (OSError ENOSPC)
     --flash-bytes N     the files on flash may take N bytes in all: a write past it fails (ENOSPC, a full file system)
+    --flash-stall-ms MS each event written to flash holds the band MS ms of virtual time (a slow flash erase:
+                        the IMU's FIFO fills meanwhile, and may overrun)
     --stall-at-s S      the sampler hangs at virtual time S (the watchdog must reset the band)
     --imu-odr-error-pct P  the IMU's real rate is P % off its nominal rate (its oscillator)
     --battery-mv MV     cell voltage (default 3950); --battery-step-s S:MV changes it at S
@@ -96,7 +98,7 @@ POWER_ON_CAUSES = ("power_on", "brownout")  # machine.PWRON_RESET: the pairing w
 # not a ValueError traceback from the middle of build().
 NUMBERS = ("socket", "speed", "paced-from-ms", "csv-skip-s", "reset-at-s", "tear-at-seq",
            "imu-fault-at-s", "imu-reset-at-s", "imu-stuck-at-s", "stall-at-s", "imu-odr-error-pct", "battery-mv",
-           "log-slots", "flash-bytes", "idle-exit-ms", "timeout-s", "uptime-ms", "rtc-restarted")
+           "log-slots", "flash-bytes", "flash-stall-ms", "idle-exit-ms", "timeout-s", "uptime-ms", "rtc-restarted")
 
 
 def usage():
@@ -127,6 +129,7 @@ def parse_args(argv):
         "imu-stuck-at-s": None,
         "refuse-write": None,
         "flash-bytes": None,
+        "flash-stall-ms": "0",
         "stall-at-s": None,
         "imu-odr-error-pct": "0",
         "battery-mv": "3950",
@@ -222,6 +225,7 @@ def build(opts):
         pass  # there already
     limit = None if opts["flash-bytes"] is None else int(opts["flash-bytes"])
     storage = simhw.SimStorage(opts["flash"], None if tear is None else int(tear), clock, refuse, limit)
+    storage.slow_ms = int(opts["flash-stall-ms"])
     bluetooth.sim_configure(int(opts["socket"]))
     ble = bluetooth.BLE()
     wdts = []
