@@ -367,10 +367,10 @@ class App:
 
     def _imu_restart(self):
         """The IMU answers but gives no sample, or one frozen sample: said (ERR_IMU, until a whole
-        live epoch after this) and the part set up again; the detector's state is kept. An I2C
+        epoch after this one with live samples and no overrun) and the part set up again; the detector's state is kept. An I2C
         error here ends the sampler, as one of a read does (a crash: reset, safe mode after three)."""
         self.errors |= P.ERR_IMU
-        self._imu_restarted = True
+        self._imu_trouble = True
         self.hw.imu.start(self.cfg.get(P.CFG_RATE_HZ))
         self._heard_ms = self.uptime_ms()
         self._span_n = -1  # the rate measured anew
@@ -381,10 +381,10 @@ class App:
         if e.flat:  # not one sample changed: no live sensor gives that (~1 mg of noise); no reading of the baby
             self._imu_restart()
             return
-        if self._imu_restarted:  # the epoch the part was set up again in: the next whole one clears it
-            self._imu_restarted = False
+        if self._imu_trouble:  # the part was set up again, or overran, in this epoch: the next whole one clears it
+            self._imu_trouble = False
         else:
-            self.errors &= ~P.ERR_IMU
+            self.errors &= ~(P.ERR_IMU | P.ERR_FIFO_OVERRUN)
         off = e.off_body()
         self.wear.update(off)
         self.worn = self.wear.state
@@ -415,8 +415,10 @@ class App:
                     got = n
                 if n < BATCH_MAX:
                     break
-            if imu.overruns:
+            if imu.overruns != self._overruns:  # samples lost now (until 2026-12-06 said all the boot after one)
+                self._overruns = imu.overruns
                 self.errors |= P.ERR_FIFO_OVERRUN
+                self._imu_trouble = True
             if got:
                 self._heard_ms = self._anchor_ms
             elif self.sampling and self._heard_ms >= 0 and self.uptime_ms() - self._heard_ms >= _SILENT_MS:

@@ -81,7 +81,10 @@ def build(app, hw):
     app._span_overruns = 0
     app._span_first = True  # the first window since sensing began: its estimate is taken as it grows
     app._heard_ms = -1  # uptime ms of the latest batch with samples (-1: not watched, sim/run.py after its recording)
-    app._imu_restarted = False  # the IMU was set up again (app._imu_restart) in the epoch under way
+    # The IMU was set up again (app._imu_restart) or overran in the epoch under way: ERR_IMU and
+    # ERR_FIFO_OVERRUN stay until a whole epoch without either.
+    app._imu_trouble = False
+    app._overruns = 0  # the driver's overrun count when last seen
     app._beat = app._last_ticks
     app._wall_ms = 0  # unix ms at _wall_at_ms uptime; 0 = never synced this boot
     app._wall_at_ms = 0
