@@ -186,6 +186,25 @@ def test_a_silent_band_goes_stale_and_recovers(tmp_path: Path, cluster_csv: Path
     asyncio.run(main())
 
 
+def test_an_imu_that_lost_its_set_up_is_a_sensor_fault_on_the_host_and_the_cluster_after_it_alarms(tmp_path: Path, cluster_csv: Path) -> None:
+    """Found by the firmware's fault review: the band's IMU reset itself 10 s in (it answers on I2C,
+    its FIFO stays empty). The band said nothing: the daemon streamed a 'worn' band with no fault,
+    and the cluster from 20 s never alarmed. Now the band says ERR_IMU and sets the part up again:
+    the daemon raises sensor_error, clears it once the band senses again, and the cluster alarms."""
+
+    async def main() -> None:
+        async with rig(tmp_path, cluster_csv, speed=4, band_args=("--imu-reset-at-s", "10")) as r:
+
+            def told(kind: NoticeKind) -> bool:
+                return any(n.fault is not None and n.fault.value == "sensor_error" for n in r.notices(kind))
+
+            await r.wait_for(lambda: told(NoticeKind.BAND_FAULT), 60, "the sensor_error FAULT")
+            await r.wait_for(lambda: told(NoticeKind.BAND_CLEARED), 60, "the sensor_error cleared")
+            await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 60, "the cluster alarm")
+
+    asyncio.run(main())
+
+
 def test_a_silent_or_lost_band_has_its_reported_values_unavailable_in_home_assistant_until_it_streams_again(
     tmp_path: Path, cluster_csv: Path
 ) -> None:
