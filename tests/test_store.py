@@ -752,6 +752,39 @@ def test_a_newer_stores_header_set_back_by_hand_is_refused_untouched(tmp_path: P
     assert path.read_bytes() == before
 
 
+@pytest.mark.parametrize("header", [SCHEMA_VERSION, 3])
+def test_a_newer_store_that_changed_a_table_is_refused_untouched_whatever_its_header_was_set_back_to(tmp_path: Path, header: int) -> None:
+    """The next version added a column to a table this one knows (so its tables prove no version of
+    this one's), a table and its marker; its header set back by hand. Old code: at this version's
+    header it was opened and written by this version (and read by its readers) though its marker
+    forbids both; at 3 it was refused as damaged, and the 'store recover' that refusal named rebuilt
+    it at this version without the newer column and table. Now every open, 'store check' and
+    'store recover' refuse it as a newer spasmwatch's, and leave it as it was."""
+    path = tmp_path / "sw.db"
+    newer = SCHEMA_VERSION + 1
+    _hand_edited(
+        path,
+        "ALTER TABLE events ADD COLUMN newer_col TEXT",
+        "UPDATE events SET newer_col = 'kept by the newer version'",
+        "CREATE TABLE newer_table (id INTEGER PRIMARY KEY, x TEXT)",
+        "INSERT INTO newer_table (x) VALUES ('its row')",
+        f"UPDATE compat SET version = {newer}, readable_by = {newer}, writable_by = {newer}",
+        f"PRAGMA user_version = {header}",
+    )
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    before = path.read_bytes()
+    said = f"header, but its marker was written by a spasmwatch of schema version {newer}"
+    with pytest.raises(_db.StoreNewer, match=said):
+        Store(path)
+    with pytest.raises(_db.StoreNewer, match=said):
+        Store.open_readonly(path)
+    for action in ("check", "recover"):
+        r = subprocess.run([sys.executable, "-m", "spasmwatch", "store", action, "--db", str(path)], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 2 and said in r.stderr and "recover --db" not in r.stdout + r.stderr, (action, r.stdout, r.stderr)
+    assert path.read_bytes() == before and not list(tmp_path.glob("sw.db.damaged-*"))
+
+
 def test_a_store_whose_tables_are_no_versions_is_refused_naming_it_and_store_recover_makes_it_whole(tmp_path: Path) -> None:
     """A table dropped and the version lowered by hand: its tables prove no version, so nothing is
     migrated (old code: 'duplicate column name: rate_hz' at every open, the way out never said); the

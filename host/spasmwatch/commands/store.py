@@ -18,7 +18,7 @@ from typing import Any
 from spasmwatch.commands._daemon import add_store_args, store_path_of
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.store import KnownStores, Store, shape
-from spasmwatch.store._db import reading_uri, recover_hint, store_command, unproven_said
+from spasmwatch.store._db import check_set_back, reading_uri, recover_hint, store_command, unproven_said
 from spasmwatch.store.pagescan import Scanned
 from spasmwatch.store.recover import Recovered, recover
 
@@ -62,10 +62,13 @@ def _damage(path: Path) -> list[str]:
 def _unproven(path: Path) -> str | None:
     """What is wrong with a store whose tables are no schema version's from its header's on (a table
     dropped by hand: store/shape.py), which the daemon refuses to migrate and 'recover' copies into a
-    whole one; None: they are one."""
+    whole one; None: they are one. StoreNewer for a newer spasmwatch's store whose header was set back
+    (``check_set_back``): not this version's to judge or rebuild."""
     conn = sqlite3.connect(reading_uri(path), uri=True)
     try:
-        version, found = int(conn.execute("PRAGMA user_version").fetchone()[0]), shape.of(conn)
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        check_set_back(conn, path, version)
+        found = shape.of(conn)
         return unproven_said(path, version, found) if shape.unproven(found, version) else None
     finally:
         conn.close()

@@ -240,6 +240,8 @@ def _check_identity(conn: sqlite3.Connection, path: Path, writes: bool) -> int:
         raise StoreError(f"{path}: a SQLite database with tables that is not a spasmwatch store; left untouched")
     if version > SCHEMA_VERSION:
         _check_newer(conn, path, version, writes)
+    else:
+        check_set_back(conn, path, version)
     return version
 
 
@@ -420,7 +422,7 @@ def _settle(conn: sqlite3.Connection, path: Path, version: int) -> int:
     made again. Tables of no version (or an older one: something dropped) are refused when a step is
     to be taken, and opened as before when none is (nothing is migrated: a table dropped stays so).
     A current store with its marker costs one read (the 16 ms of shape.shapes() are an odd store's)."""
-    marked = _marked_version(conn)
+    marked = check_set_back(conn, path, version)  # (again in the write lock)
     if version == SCHEMA_VERSION and marked == version:
         return version
     found = shape.of(conn)
@@ -431,12 +433,6 @@ def _settle(conn: sqlite3.Connection, path: Path, version: int) -> int:
         if version < SCHEMA_VERSION:
             raise StoreError(f"{unproven_said(path, version, found)}; no step was run and nothing was written. {recover_hint(path)}", damaged=True)
         return version
-    if marked is not None and marked > SCHEMA_VERSION:
-        raise StoreNewer(
-            f"{path}: store schema version {version} by its header, but its marker was written by a spasmwatch of schema version "
-            f"{marked}, newer than this one ({SCHEMA_VERSION}): the header was set back by hand; nothing was written. Upgrade "
-            f"spasmwatch to schema version {marked} or later: its daemon sets the header right by the store's tables"
-        )
     if proven.marker_gone:
         for stmt in statements(MIGRATIONS[MARKER_VERSION - 1]):
             conn.execute(stmt)
@@ -453,6 +449,23 @@ def unproven_said(path: Path, version: int, found: shape.Shape) -> str:
     against = shape.reached(found)
     return (f"{path}: store schema version {version} by its header, but its tables are no spasmwatch schema version's "
             f"(against version {against}'s: {shape.differences(found, against)})")  # fmt: skip
+
+
+def check_set_back(conn: sqlite3.Connection, path: Path, version: int) -> int | None:
+    """The version the store's marker was written for (``_marked_version``); StoreNewer when that is
+    a newer spasmwatch's and its header (``version``) was set back to this one's or below, by hand:
+    its tables may hold what this version does not know (a column added to a table it knows proves
+    no version here), so no open reads or writes it and 'store recover' does not rebuild it. Found
+    by review: set back to this version it was opened and written; below, refused as damaged, and
+    the recover that refusal named dropped the newer columns and tables."""
+    marked = _marked_version(conn)
+    if marked is not None and marked > SCHEMA_VERSION >= version:
+        raise StoreNewer(
+            f"{path}: store schema version {version} by its header, but its marker was written by a spasmwatch of schema version "
+            f"{marked}, newer than this one ({SCHEMA_VERSION}): the header was set back by hand; nothing was written. Upgrade "
+            f"spasmwatch to schema version {marked} or later: its daemon sets the header right by the store's tables"
+        )
+    return marked
 
 
 def _marked_version(conn: sqlite3.Connection) -> int | None:

@@ -157,10 +157,20 @@ def _version(src: sqlite3.Connection, path: Path) -> int:
             "the daemon: it makes a new store, and each band sends again the events its flash still holds at its next connection"
         ) from e
     if version <= len(MIGRATIONS):  # (a header set back by hand: as far as its tables went, shape.py)
+        _not_newer(src, path, version)
         version = max(version, shape.reached(shape.of(src)))
     if app_id != APPLICATION_ID or not 1 <= version <= len(MIGRATIONS):
         raise StoreError(f"{path}: not a spasmwatch store this version can recover (schema version {version}); left as it is")
     return version
+
+
+def _not_newer(src: sqlite3.Connection, path: Path, version: int) -> None:
+    """StoreNewer for a newer spasmwatch's store whose header was set back (``_db.check_set_back``):
+    rebuilt at this version, its newer columns and tables were dropped."""
+    try:
+        _db.check_set_back(src, path, version)
+    except sqlite3.DatabaseError:  # (its marker's page damaged: no newer marker to go by)
+        pass
 
 
 def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, version: int, kept: Path, copy: Path) -> Recovered:
