@@ -8,6 +8,7 @@ import contextlib
 import os
 import random
 import re
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -338,6 +339,28 @@ def test_recover_waits_for_the_daemon_to_stop(tmp_path: Path) -> None:
         r = _cli("store", "recover", "--db", str(path))
     assert r.returncode == 2 and "another spasmwatch daemon is using" in r.stderr, r.stderr
     assert path.read_bytes() == before and not list(tmp_path.glob("*.damaged-*"))
+
+
+def test_recover_on_a_disk_too_full_for_its_copy_says_so_and_leaves_nothing_beside_the_store(tmp_path: Path) -> None:
+    """The disk full is the kernel's refusal: recover runs under a file size limit of half the store
+    (RLIMIT_FSIZE; Python ignores SIGXFSZ, so the write past it fails with EFBIG, as one on a full
+    disk fails with ENOSPC). Found by review: it ended in a traceback and left its half-written copy
+    (spasmwatch.db.reading) beside the store, holding the disk's last free space for the daemon."""
+    path = tmp_path / "spasmwatch.db"
+    _store(path)
+    _damage_an_events_page(path)
+    before, limit = path.read_bytes(), path.stat().st_size // 2
+
+    def little_room() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+
+    r = subprocess.run([sys.executable, "-m", "spasmwatch", "store", "recover", "--db", str(path)],
+                       capture_output=True, text=True, timeout=120, preexec_fn=little_room)  # fmt: skip
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert f"{path}: the recovery could not write" in r.stderr and "is the disk full?" in r.stderr, r.stderr
+    assert "the store was left as it was" in r.stderr, r.stderr
+    assert path.read_bytes() == before
+    assert not [p.name for p in tmp_path.iterdir() if ".reading" in p.name or ".recovering" in p.name or ".damaged" in p.name]
 
 
 def test_recover_leaves_a_sound_store_as_it_is(tmp_path: Path) -> None:

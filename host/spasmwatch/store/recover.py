@@ -23,6 +23,7 @@ checkpointed into the copy, and all of it when the first page (header, schema) i
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import shutil
@@ -80,8 +81,8 @@ def recover(path: Path, stamp: str) -> Recovered:
     fresh, copy = path.with_name(path.name + ".recovering"), path.with_name(path.name + ".reading")
     for p in (fresh, copy):
         _remove(p)  # what an interrupted recovery left: never the store itself
-    _readable_copy(path, copy)
     try:
+        _readable_copy(path, copy)
         private.create_file(fresh)  # the baby's data: 0600 before SQLite writes it (not the umask's)
         src = sqlite3.connect(copy, isolation_level=None)
         try:
@@ -93,18 +94,40 @@ def recover(path: Path, stamp: str) -> Recovered:
                 dst.close()
         finally:
             src.close()
-    except BaseException:
+        _db.connect(fresh, readonly=False).conn.close()  # migrated to the current schema, WAL
+    except BaseException as e:
         _remove(fresh)  # nothing recovered: no half-made store left beside the file (it was, empty)
+        if isinstance(e, OSError | sqlite3.OperationalError | StoreError) and _no_room(e):
+            raise _no_room_said(path, e) from e
         raise
     finally:
-        _remove(copy)
-    _db.connect(fresh, readonly=False).conn.close()  # migrated to the current schema, WAL
+        _remove(copy)  # (a half-written one too: on a full disk it held the last free space)
     for side in SIDE_FILES:  # a WAL belongs with its file: kept together
         if Path(str(path) + side).exists():
             os.replace(str(path) + side, str(kept) + side)
     os.replace(path, kept)
     os.replace(fresh, path)
     return result
+
+
+def _no_room(e: BaseException) -> bool:
+    """Whether ``e`` says a file could not grow: a full disk (ENOSPC, SQLite's 'database or disk is
+    full'), a quota (EDQUOT) or a file size limit (EFBIG)."""
+    if isinstance(e, OSError):
+        return e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+    return "disk is full" in str(e)
+
+
+def _no_room_said(path: Path, e: BaseException) -> StoreError:
+    """The error of a recovery that ran out of room: what it needs (a copy of the file and its WAL,
+    read from, and the new store, at most as large)."""
+    size = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+    why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+    return StoreError(
+        f"{path}: the recovery could not write beside it ({why}): is the disk full? It needs about {2 * size / 1e6:.1f} MB "
+        f"free in {path.parent} (a copy of the file to read from, and the new store). Nothing was changed: the store was left as it "
+        "was, and nothing of the recovery was left beside it; make room and run it again"
+    )
 
 
 def _readable_copy(path: Path, copy: Path) -> None:
