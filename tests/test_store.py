@@ -816,6 +816,21 @@ def test_a_store_whose_tables_are_no_versions_is_refused_naming_it_and_store_rec
     assert _marker_of(path)[0] == SCHEMA_VERSION
 
 
+def test_store_recover_refuses_a_store_whose_table_lost_a_column_every_row_needs(tmp_path: Path) -> None:
+    """A NOT NULL column of events dropped by hand, the version lowered: no row of it fits a store of
+    any version. Old code: 'store recover' made a new store without a single event, said 'nothing was
+    unreadable' and put it in the store's place (exit 0). Now it says which column, and leaves the
+    file as it was (the daemon goes on refusing it, as before)."""
+    path = tmp_path / "sw.db"
+    _hand_edited(path, "ALTER TABLE events DROP COLUMN confidence", "PRAGMA user_version = 3")
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    before = path.read_bytes()
+    r = subprocess.run([sys.executable, "-m", "spasmwatch", "store", "recover", "--db", str(path)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and f"{path}: its table events has no column confidence" in r.stderr, r.stdout + r.stderr
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir() if p.name.startswith("sw.db.")] == ["sw.db.lock"]
+
+
 def test_a_store_gets_its_id_once_made_or_migrated_and_keeps_it(tmp_path: Path) -> None:
     """The id the daemon's record knows its store by (store/known.py): a store from before ids gets one
     as it is migrated, its rows kept; it never changes at later opens; another store has another."""

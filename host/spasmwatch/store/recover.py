@@ -89,7 +89,7 @@ def recover(path: Path, stamp: str) -> Recovered:
             version = _version(src, path)
             dst = sqlite3.connect(fresh, isolation_level=None)
             try:
-                result = _copy(src, dst, version, kept, copy)
+                result = _copy(src, dst, path, version, kept, copy)
             finally:
                 dst.close()
         finally:
@@ -196,7 +196,7 @@ def _not_newer(src: sqlite3.Connection, path: Path, version: int) -> None:
         pass
 
 
-def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, version: int, kept: Path, copy: Path) -> Recovered:
+def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, path: Path, version: int, kept: Path, copy: Path) -> Recovered:
     for step in MIGRATIONS[:version]:  # the same tables and columns as the damaged file
         for stmt in _db.statements(step):
             dst.execute(stmt)
@@ -209,7 +209,9 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, version: int, kept: 
     for table in tables:
         # Those the file has: a table or column dropped by hand (shape.unproven) is left empty, as its step makes it.
         have = {r[1] for r in src.execute(f"PRAGMA table_info({table})")}
-        cols = [r[1] for r in dst.execute(f"PRAGMA table_info({table})") if r[1] in have]
+        info = dst.execute(f"PRAGMA table_info({table})").fetchall()
+        _check_needed(path, table, info, have)
+        cols = [r[1] for r in info if r[1] in have]
         if not cols:
             continue
         n, runs = 0, kept_ids.setdefault(table, [])
@@ -230,6 +232,19 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, version: int, kept: 
     _db.mark(dst, version)  # (as the steps declare it, whatever of the damaged file's row could be read)
     dst.execute("COMMIT")
     return result
+
+
+def _check_needed(path: Path, table: str, info: list[tuple[object, ...]], have: set[str]) -> None:
+    """StoreError when the file's ``table`` (of columns ``have``) lacks a column every row of it needs in
+    the new store (``info``: its PRAGMA table_info; NOT NULL, no default, not the rowid): dropped by
+    hand, no row of it would be kept. Found by review: a new store without a single event took the
+    store's place, and recover said 'nothing was unreadable'."""
+    needed = [str(name) for _, name, _, notnull, default, pk in info if notnull and default is None and not pk and name not in have]
+    if needed and have:
+        raise StoreError(
+            f"{path}: its table {table} has no column {', '.join(needed)}, which each of its rows needs in a spasmwatch store "
+            f"(dropped by hand?): a recovered store could keep none of them. Nothing was changed: the store was left as it was"
+        )
 
 
 def _keep_id(src: sqlite3.Connection, dst: sqlite3.Connection, version: int) -> bool:
