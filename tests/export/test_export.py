@@ -1171,3 +1171,32 @@ def test_numbers_stay_numbers_and_control_characters_first_are_neutralised_in_cs
     assert str(read.schema.field("onset_s").type) == "double" and read.column("onset_s").to_pylist() == [5.0, 6.0, 7.0, 8.0, 9.0]
     # (a carriage return inside a text is quoted: old code left it bare, a new row from there on)
     assert read.column("text").to_pylist()[1:] == ["'-5 ml", "'\t=1+1", "'\r=1+1", "seen\r=1+1, twice"]
+
+
+def test_each_bids_free_text_column_says_how_its_n_a_and_its_quote_are_read_back(tmp_path: Path) -> None:
+    """A drug, unit or name typed as 'n/a' is written 'n/a' in single quotes, as a note's text is; their
+    columns' descriptions said only 'one leading ' off gives it as typed' (which gives n/a'): old code,
+    only the text column's said the 'n/a' rule. Read back by the rule each description now states,
+    every cell gives the text as typed."""
+    from spasmwatch.export.columns import FREE_TEXT
+    from spasmwatch.store import Store
+
+    typed = ["n/a", "'n/a'", "'n/a", "=1+1", "-5 ml", "plain"]
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        for i, t in enumerate(typed):
+            store.add_treatment(TREATMENT_T + 60 * i, t, "start", 1.0, t, note=t, by=t)
+    out = tmp_path / "sub-01_events.tsv"
+    _export(db, out, "bids")
+    sidecar = json.loads(out.with_suffix(".json").read_text())
+    for column in sorted(FREE_TEXT):
+        said = sidecar[column]["Description"]
+        assert "written 'n/a', in single quotes" in said and "one leading ' off gives it as typed" in said, (column, said)
+    with open(out, newline="", encoding="utf-8") as f:
+        table = list(csv.DictReader(f, delimiter="\t"))
+
+    def as_typed(cell: str) -> str:  # the rule the descriptions state
+        return "n/a" if cell == "'n/a'" else cell[1:] if cell.startswith("'") else cell
+
+    for column in sorted(FREE_TEXT):
+        assert [as_typed(r[column]) for r in table] == typed, column

@@ -300,14 +300,15 @@ def bids_sidecar(meta: Meta) -> dict[str, Any]:
         "value": {"Description": f"Human-readable description of the event (also the EDF+ annotation text). {_MARKED}"},
     }
     for k in BIDS_EXTRA:
-        out[k] = {**cols[k], "Description": f"{cols[k]['Description']} {_MARKED}"} if k in FREE_TEXT else cols[k]
-    out["text"] = {**out["text"], "Description": f"{out['text']['Description']} n/a: none; a text that is itself "
-                   f"n/a is written {BIDS_LITERAL_MISSING}, in single quotes."}
+        out[k] = {**cols[k], "Description": f"{cols[k]['Description']} {_LITERAL} {_MARKED}"} if k in FREE_TEXT else cols[k]
     return out
 
 
 # A free-text column's rule (FORMULA_RULE), in its BIDS description: a BIDS events.json holds columns alone.
 _MARKED = "A text that begins with = + - @ or ' has a ' in front (a spreadsheet would run it as a formula): one leading ' off gives it as typed."
+# And its n/a (_tsv_cell), said first: a cell 'n/a' is the text n/a, not n/a' (found by review: a drug, unit
+# or name typed as n/a is written so too, and only the text column's description said it).
+_LITERAL = f"n/a: none; a text that is itself n/a is written {BIDS_LITERAL_MISSING}, in single quotes."
 
 
 # How a BIDS events.json an export wrote says so (it has no room for GeneratedBy), in trial_type's description.
