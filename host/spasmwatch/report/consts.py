@@ -57,3 +57,9 @@ UNMATCHED_VIDEOS_LISTED = 5
 # all are in the log table): each page names its own days' changes, and a day of many (a dose
 # re-entered again and again) would leave no room for the table (hostile review).
 CHANGES_LISTED = 3
+# Days (rows) a page of the PDF's actogram, and a picture of the HTML's, holds; a longer report's go
+# on over further pages, each titled with its dates: on one page, a 2-year report's 730 rows were a
+# pixel each (hostile review). 56 rows on the page's 10 in are 13 pt each, room for a cluster's
+# 11 pt tick and a 7 pt date; and 8 whole weeks, so every page begins on the same weekday, and holds
+# the days of a page of the per-day table at most (pages.DAY_ROWS_PER_PAGE).
+ACTOGRAM_DAYS_PER_PAGE = 56

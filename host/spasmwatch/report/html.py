@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Callable, Sequence
+from functools import partial
 from html import escape
 from pathlib import Path
 
@@ -47,9 +48,9 @@ def _print_css(data: ReportData) -> str:
     )
 
 
-def _png(draw: Callable[[Axes, ReportData], None], data: ReportData, size: tuple[float, float]) -> str:
+def _png(draw: Callable[[Axes], None], size: tuple[float, float]) -> str:
     fig, ax = plt.subplots(figsize=size)
-    draw(ax, data)
+    draw(ax)
     plots.draw_drawable(fig)
     fig.tight_layout()
     buf = io.BytesIO()
@@ -68,8 +69,18 @@ def _img(src: str, alt: str) -> str:
     return f'<p><img src="{src}" alt="{escape(alt)}"></p>'
 
 
+def _actogram(data: ReportData) -> str:
+    """The actogram as one picture, or, over ACTOGRAM_DAYS_PER_PAGE days, a picture of that many days
+    each under their dates (a 2-year report's was one picture 220 in high: hostile review)."""
+    chunks = plots.actogram_rows(data)
+    return "".join(
+        (f"<h3>{escape(text.days_said(data, rows))}</h3>" if len(chunks) > 1 else "")
+        + _img(_png(partial(plots.plot_actogram, data=data, rows=rows), (9, 1.2 + 0.3 * len(rows))), "sleep and clusters by day")
+        for rows in chunks
+    )
+
+
 def render(data: ReportData) -> str:
-    n_days = len(data.days)
     parts = [
         f"<h1>{escape(text.TITLE)}</h1>",
         f"<p><strong>{escape(text.patient_line(data))}</strong></p>",
@@ -78,13 +89,13 @@ def render(data: ReportData) -> str:
         "<h2>Summary</h2>" + "".join(f"<p>{escape(s)}</p>" for s in text.summary(data)),
         '<h2>Since each treatment started</h2><ul class="trends">' + "".join(f"<li>{escape(s)}</li>" for s in text.trend_lines(data)) + "</ul>",
         f"<h2>What the band cannot see</h2><p>{escape(text.LIMITS)}</p>",
-        _img(_png(plots.plot_daily, data, (9, 4.2)), "clusters and spasm-like events per day"),
+        _img(_png(partial(plots.plot_daily, data=data), (9, 4.2)), "clusters and spasm-like events per day"),
         "<h2>Sleep, clusters, treatments and notes by day</h2>",
-        _img(_png(plots.plot_actogram, data, (9, 1.2 + 0.3 * n_days)), "sleep and clusters by day"),
+        _actogram(data),
         "<h2>Clusters</h2>",
-        _img(_png(plots.plot_time_of_day, data, (9, 2.8)), "cluster start time of day"),
-        _img(_png(plots.plot_post_wake, data, (9, 2.8)), "cluster start after waking"),
-        _img(_png(plots.plot_size_duration, data, (9, 2.8)), "cluster size and duration"),
+        _img(_png(partial(plots.plot_time_of_day, data=data), (9, 2.8)), "cluster start time of day"),
+        _img(_png(partial(plots.plot_post_wake, data=data), (9, 2.8)), "cluster start after waking"),
+        _img(_png(partial(plots.plot_size_duration, data=data), (9, 2.8)), "cluster size and duration"),
         "<h2>Per day</h2>" + _table(text.DAY_HEADER, text.day_rows(data), "days")
         + "".join(f'<p class="sub">{escape(s)}</p>' for s in text.day_notes(data)),
         "<h2>Each cluster</h2>" + _table(text.cluster_header(data), text.cluster_rows(data), "clusters")

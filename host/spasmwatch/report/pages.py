@@ -17,6 +17,7 @@ from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from spasmwatch.report import plots, text  # noqa: E402
+from spasmwatch.report.consts import ACTOGRAM_DAYS_PER_PAGE  # noqa: E402
 from spasmwatch.report.data import ReportData  # noqa: E402
 
 # Rows of a table that fit an A4 page at 8 pt; more go on further pages.
@@ -62,6 +63,9 @@ NOTES_TOP, NOTES_PT, NOTES_WIDTH = 0.945, 8.0, 105
 # its texts do not fit in it (``plots.texts_inside``): the course of tests/export/course.py leaves it
 # 0.125, and its treatment labels ran 41 px below it into its date labels (hostile review).
 DAILY_PLOT_MIN_H = 0.1
+# The top and the height of a page of a long report's actogram (figure fractions): under the page's
+# title and the plot's own two lines of title, its date labels and the time axis above the foot.
+ACTOGRAM_BOX_TOP, ACTOGRAM_BOX_H = 0.90, 0.83
 # Where the daily plot is put on a page of its own (figure fractions: left, bottom, width, height):
 # the upper half, its rotated date labels under it.
 DAILY_PAGE_BOX = (0.1, 0.5, 0.8, 0.42)
@@ -155,11 +159,22 @@ def page_summary(data: ReportData) -> list[Figure]:
     return [*flow.figs, own]
 
 
-def page_actogram(data: ReportData) -> Figure:
-    fig = plt.figure(figsize=A4)
-    ax = fig.add_axes((0.16, 0.06, 0.8, 0.88))
-    plots.plot_actogram(ax, data)
-    return fig
+def page_actogram(data: ReportData) -> list[Figure]:
+    """The actogram, on one page up to ACTOGRAM_DAYS_PER_PAGE days; a longer one over pages titled
+    with their dates ('Sleep by day (2/14): ...'), each day's row as high as on the first."""
+    chunks = plots.actogram_rows(data)
+    if len(chunks) == 1:
+        fig = plt.figure(figsize=A4)
+        plots.plot_actogram(fig.add_axes((0.16, 0.06, 0.8, 0.88)), data)
+        return [fig]
+    figs = []
+    for k, rows in enumerate(chunks):
+        fig = plt.figure(figsize=A4)
+        fig.text(0.07, 0.965, f"Sleep by day ({k + 1}/{len(chunks)}): {text.days_said(data, rows)}", fontsize=12, weight="bold", va="top")
+        high = ACTOGRAM_BOX_H * len(rows) / ACTOGRAM_DAYS_PER_PAGE  # the last page's rows as high as the others'
+        plots.plot_actogram(fig.add_axes((0.16, ACTOGRAM_BOX_TOP - high, 0.8, high)), data, rows)
+        figs.append(fig)
+    return figs
 
 
 def page_clusters(data: ReportData) -> Figure:
@@ -259,7 +274,7 @@ def figures(data: ReportData) -> list[Figure]:
     cl, cl_widths = _fitted(text.cluster_header(data), text.cluster_rows(data), _cluster_widths(data))
     return [
         *page_summary(data),
-        page_actogram(data),
+        *page_actogram(data),
         page_clusters(data),
         *_day_pages(data),
         *_pages("Each cluster", text.cluster_header(data), cl, cl_widths, CLUSTER_ROWS_PER_PAGE, text.cluster_notes(data)),

@@ -18,6 +18,7 @@ from matplotlib.ft2font import FT2Font  # noqa: E402
 from matplotlib.table import Table  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
+from spasmwatch.report.consts import ACTOGRAM_DAYS_PER_PAGE  # noqa: E402
 from spasmwatch.report.data import ReportData, midnight, sleep_spans  # noqa: E402
 from spasmwatch.report.text import FEW_HOURS, NO_DATA, day_label, too_few_for_a_rate, unmonitored, zone  # noqa: E402
 
@@ -174,28 +175,43 @@ def _not_monitored(data: ReportData) -> list[tuple[float, float]]:
     return out
 
 
-def plot_actogram(ax: Axes, data: ReportData) -> None:
-    """One row per day, 0-24 h: sleep (blue bars), clusters (red), notes and treatments, and the
-    hours no band was monitoring (grey, hatched)."""
+def actogram_rows(data: ReportData) -> list[range]:
+    """The actogram's days (row indices) a page (the PDF's) or a picture (the HTML's) each: all of
+    them up to ACTOGRAM_DAYS_PER_PAGE, else that many each, the last the rest."""
     n = len(data.days)
-    for a, b in sleep_spans(data):
-        _day_bars(ax, data, a, b, color=SLEEP_COLOR)
-    for a, b in _not_monitored(data):  # over the sleep bars: the estimate has no epochs there
-        _day_bars(ax, data, a, b, color=NOT_MONITORED_COLOR, hatch="////", edgecolor="#888888", lw=0, alpha=0.8, gid=NOT_MONITORED)
+    return [range(i, min(n, i + ACTOGRAM_DAYS_PER_PAGE)) for i in range(0, n, ACTOGRAM_DAYS_PER_PAGE)]
+
+
+def _clipped(spans: list[tuple[float, float]], a: float, b: float) -> list[tuple[float, float]]:
+    """``spans`` cut to [a, b), those outside it left out."""
+    return [(max(s, a), min(e, b)) for s, e in spans if s < b and e > a]
+
+
+def plot_actogram(ax: Axes, data: ReportData, rows: range | None = None) -> None:
+    """One row per day, 0-24 h: sleep (blue bars), clusters (red), notes and treatments, and the
+    hours no band was monitoring (grey, hatched). ``rows``: the days drawn (``actogram_rows``), all
+    when None; each keeps its row index, so its marks are placed as on one long plot."""
+    rows = range(len(data.days)) if rows is None else rows
+    a, b = midnight(data.days[rows[0]].day, data.tz), midnight(data.days[rows[-1]].day + timedelta(days=1), data.tz)
+    for s, e in _clipped(sleep_spans(data), a, b):
+        _day_bars(ax, data, s, e, color=SLEEP_COLOR)
+    for s, e in _clipped(_not_monitored(data), a, b):  # over the sleep bars: the estimate has no epochs there
+        _day_bars(ax, data, s, e, color=NOT_MONITORED_COLOR, hatch="////", edgecolor="#888888", lw=0, alpha=0.8, gid=NOT_MONITORED)
     for c in data.clusters:
-        f = _frac_day(data, c.t)
-        row = int(f)
-        color = "#aaaaaa" if c.label == "false_alarm" else CLUSTER_COLOR
-        ax.plot((f - row) * 24, row, marker="|", color=color, ms=11, mew=2.5)
+        if a <= c.t < b:
+            f = _frac_day(data, c.t)
+            color = "#aaaaaa" if c.label == "false_alarm" else CLUSTER_COLOR
+            ax.plot((f - int(f)) * 24, int(f), marker="|", color=color, ms=11, mew=2.5)
     for tr in data.treatments:
-        if tr.t >= data.since:
+        if max(a, data.since) <= tr.t < b:
             f = _frac_day(data, tr.t)
             ax.plot((f - int(f)) * 24, int(f), marker="*", color=TREAT_COLOR, ms=10)
     for note in data.notes:
-        f = _frac_day(data, note.t)
-        ax.plot((f - int(f)) * 24, int(f) - 0.3, marker="v", color=NOTE_COLOR, ms=5)
-    ax.set_yticks(range(n), _day_labels(data), fontsize=7)
-    ax.set_ylim(n - 0.5, -0.5)
+        if a <= note.t < b:
+            f = _frac_day(data, note.t)
+            ax.plot((f - int(f)) * 24, int(f) - 0.3, marker="v", color=NOTE_COLOR, ms=5)
+    ax.set_yticks(rows, [day_label(data.days[i]) for i in rows], fontsize=7)
+    ax.set_ylim(rows[-1] + 0.5, rows[0] - 0.5)
     ax.set_xlim(0, 24)
     ax.set_xticks(range(0, 25, 3), [f"{h:02d}:00" for h in range(0, 25, 3)], fontsize=7)
     ax.set_xlabel(f"time of day ({zone(data)})", fontsize=8)

@@ -419,6 +419,11 @@ def day_label(day: Day) -> str:
     return f"{day.day:%a %Y-%m-%d}"
 
 
+def days_said(data: ReportData, rows: range) -> str:
+    """'Mon 2024-03-04 to Sun 2024-04-28': the first and last of the report's days ``rows``."""
+    return f"{day_label(data.days[rows[0]])} to {day_label(data.days[rows[-1]])}"
+
+
 def unmonitored(day: Day) -> bool:
     """A day with no hour monitored and nothing recorded: its zeros would read as a day free of
     spasms (doctor review: a 14-day report of a band first worn on its last day showed 13 such
