@@ -1644,13 +1644,15 @@ def test_a_per_day_page_names_the_treatment_changes_on_its_own_days() -> None:
     the table's top went below its bottom: ValueError, no report. Now each page names the changes
     on its own days, at most CHANGES_LISTED a day (the rest counted: all are in the log table), and holds
     the rows that fit under them. Old code: ValueError('Width and height specified must be
-    non-negative')."""
+    non-negative'). Since a drug's dose steps one way are said as one (text.dose_runs), each page
+    names its part of the taper in one line."""
     from spasmwatch.report.consts import CHANGES_LISTED
 
     h = 3600.0
     n = 120
     taper = [TreatmentRow(i, D0 + i * DAY + 8 * h, "prednisolone", 60.0 - 0.5 * i, "mg/day", "change") for i in range(n)]
-    same_day = [TreatmentRow(n + i, D0 + 100 * DAY + (9 + i * 0.1) * h, "vigabatrin", 50.0 + i, "mg/kg/day", "change") for i in range(20)]
+    # a dose entered again and again, up and down (no taper: each a change of its own)
+    same_day = [TreatmentRow(n + i, D0 + 100 * DAY + (9 + i * 0.1) * h, "vigabatrin", 50.0 + 10 * (i % 2), "mg/kg/day", "change") for i in range(20)]
     data = gather(Tables(treatment_rows=taper + same_day), None, D0, D0 + n * DAY, timezone.utc)
     figs = figures(data)
     try:
@@ -1664,11 +1666,13 @@ def test_a_per_day_page_names_the_treatment_changes_on_its_own_days() -> None:
             assert all(t.get_window_extent().y0 >= top for t in notes), "a note runs into the table"
             said = " ".join(t.get_text() for t in notes)
             days = {c.get_text().get_text()[4:] for (r, col), c in tab.get_celld().items() if col == 0 and r > 0}
-            for tr in taper:  # its own days' changes, no other's
-                day = f"{datetime.fromtimestamp(tr.t, timezone.utc):%Y-%m-%d}"
-                assert (f"{day} 08:00 prednisolone" in said) == (day in days), (day, said)
+            # its own days' part of the taper, as one (text.dose_runs), no other's
+            own = [tr for tr in taper if f"{datetime.fromtimestamp(tr.t, timezone.utc):%Y-%m-%d}" in days]
+            first, last = (f"{datetime.fromtimestamp(tr.t, timezone.utc):%a %Y-%m-%d}" for tr in (own[0], own[-1]))
+            part = f"{first} 08:00 to {last} 08:00 prednisolone tapered {own[0].dose:g} -> {own[-1].dose:g} mg/day in {len(own)} steps"
+            assert part in said.replace("\n", " "), said
             if "2024-06-12" in days:
-                assert f"and {20 + 1 - CHANGES_LISTED} more changes on 2024-06-12" in said.replace("\n", " "), said
+                assert f"and {20 - CHANGES_LISTED} more changes on 2024-06-12" in said.replace("\n", " "), said
     finally:
         for f in figs:
             plt.close(f)

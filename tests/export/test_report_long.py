@@ -11,7 +11,9 @@ import gaps
 import matplotlib.pyplot as plt
 from cli_runner import run_cli
 
+from spasmwatch.export.rows import Tables, TreatmentRow
 from spasmwatch.export.store_source import StoreSource
+from spasmwatch.report import write_report
 from spasmwatch.report.consts import ACTOGRAM_DAYS_PER_PAGE
 from spasmwatch.report.data import gather
 from spasmwatch.report.pages import page_actogram
@@ -93,3 +95,39 @@ def test_a_short_report_s_actogram_is_one_page_as_before(tmp_path: Path) -> None
                 plt.close(fig)
     finally:
         source.close()
+
+
+def _taper(n: int = 120) -> list[TreatmentRow]:
+    """Vigabatrin started on day 5 and raised on day 60; prednisolone started on day 10 at 40 mg/day
+    and tapered by 0.25 mg/day a day over ``n`` days to 10."""
+    return [
+        TreatmentRow(1, D0 + 5 * DAY + 9 * H, "vigabatrin", 50.0, "mg/kg/day", "start"),
+        TreatmentRow(2, D0 + 10 * DAY + 8 * H, "prednisolone", 40.0, "mg/day", "start"),
+        *[TreatmentRow(3 + i, D0 + (11 + i) * DAY + 8 * H, "prednisolone", 40.0 - 0.25 * (i + 1), "mg/day", "change") for i in range(n)],
+        TreatmentRow(200, D0 + 60 * DAY + 9 * H, "vigabatrin", 100.0, "mg/kg/day", "change"),
+    ]
+
+
+def test_a_daily_taper_is_said_as_one_line_under_the_per_day_table(tmp_path: Path) -> None:
+    """Hostile review: the HTML report's per-day table was followed by every treatment change of the
+    report in full: a daily prednisolone taper of 120 changes was a paragraph of 120 dates and doses
+    nobody reads at a glance. Now a drug's dose steps in one direction, one after another, are said
+    as one ('prednisolone tapered 39.75 -> 10 mg/day in 120 steps', with its first and last), the
+    other changes (here vigabatrin's, in the taper's days) by their day, as the PDF's pages say their
+    own days' part of it (the same words, text.changes_line). Old code: 120 'prednisolone change'."""
+    out = tmp_path / "r.html"
+    write_report(Tables(treatment_rows=_taper()), None, D0, D0 + 150 * DAY, timezone.utc, out)
+    page = " ".join(out.read_text(encoding="utf-8").split())
+    want = (f"Treatment changes on these days: {_day(5)} 09:00 vigabatrin start 50 mg/kg/day; {_day(10)} 08:00 prednisolone start "
+            f"40 mg/day; {_day(11)} 08:00 to {_day(130)} 08:00 prednisolone tapered 39.75 -&gt; 10 mg/day in 120 steps; "
+            f"{_day(60)} 09:00 vigabatrin change 100 mg/kg/day.")  # fmt: skip
+    assert want in page, re.findall(r"Treatment changes on these days: [^<]*", page)
+    pdf = tmp_path / "r.pdf"
+    write_report(Tables(treatment_rows=_taper()), None, D0, D0 + 150 * DAY, timezone.utc, pdf)
+    per_day = [p for p in _pdf_pages(pdf) if p.startswith("Per day")]
+    assert len(per_day) == 3
+    for p in per_day:
+        assert "prednisolone change" not in p
+        assert len(re.findall(r"prednisolone tapered [\d.]+ -> [\d.]+ mg/day in \d+ steps", p)) == 1, p
+    steps = [int(s) for p in per_day for s in re.findall(r"prednisolone tapered [\d.]+ -> [\d.]+ mg/day in (\d+) steps", p)]
+    assert sum(steps) == 120

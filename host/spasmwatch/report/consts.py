@@ -63,3 +63,9 @@ CHANGES_LISTED = 3
 # 11 pt tick and a 7 pt date; and 8 whole weeks, so every page begins on the same weekday, and holds
 # the days of a page of the per-day table at most (pages.DAY_ROWS_PER_PAGE).
 ACTOGRAM_DAYS_PER_PAGE = 56
+# A drug's dose changes in one direction (a taper, a titration), one after another with none of its
+# other changes between, are said as one line under the per-day table from this many on
+# ('prednisolone tapered 39.75 -> 10 mg/day in 120 steps', with its first and last), each step in
+# the log table: a daily taper's 120 changes, each with its date, flooded the HTML's note (hostile
+# review); the course's shape is what a doctor reads there. Two steps are as short said apart.
+DOSE_STEPS_AS_ONE = 3

@@ -13,6 +13,7 @@ from spasmwatch.export.rows import ClusterRow, NoteRow, TreatmentRow
 from spasmwatch.report.consts import (
     CHANGES_LISTED,
     CLUSTERS_IMPLAUSIBLE_PER_DAY,
+    DOSE_STEPS_AS_ONE,
     DAY_RATE_MIN_MONITORED_S,
     NOTE_AFTER_S,
     NOTE_BEFORE_S,
@@ -470,21 +471,64 @@ def day_notes(data: ReportData, days: Collection[date] | None = None) -> list[st
 def changes_line(data: ReportData, days: Collection[date] | None = None) -> str | None:
     """The treatment changes on the table's days, each by its day: the table is read for 'before and
     after', and nothing on its page said when (doctor review: the plot's green lines were pages back).
-    ``days``: a page's days, each of whose first CHANGES_LISTED changes are named, the rest counted
-    (every change on every page, a taper's 120 left no room for the table: hostile review)."""
-    changes = [tr for tr in data.treatments if tr.t >= data.since]
-    if days is not None:
-        changes = [tr for tr in changes if data.local(tr.t).date() in days]
+    A drug's dose steps one way are said as one (``dose_runs``); of the other changes, the first
+    CHANGES_LISTED of a day are named, the rest counted (every change on every page, a taper's 120
+    left no room for the table: hostile review). ``days``: a page's days (None: all)."""
+    changes = [tr for tr in data.treatments if tr.t >= data.since and (days is None or data.local(tr.t).date() in days)]
     if not changes:
         return None
-    said: list[str] = []
-    for day, on_day in groupby(changes, key=lambda tr: data.local(tr.t).date()):
+    said: list[tuple[float, str]] = []
+    singles: list[TreatmentRow] = []
+    for run in dose_runs(changes):
+        if len(run) < DOSE_STEPS_AS_ONE:
+            singles += run
+        else:
+            said.append((run[0].t, _run_words(data, run)))
+    for day, on_day in groupby(sorted(singles, key=lambda tr: tr.t), key=lambda tr: data.local(tr.t).date()):
         trs = list(on_day)
-        shown = trs if days is None else trs[:CHANGES_LISTED]
-        said += [f"{at(data, tr.t, '%a %Y-%m-%d %H:%M')} {tr.drug} {tr.action}{_dose(tr)}" for tr in shown]
-        if len(trs) > len(shown):
-            said.append(f"and {len(trs) - len(shown)} more changes on {day} (see 'Treatments and caregiver notes')")
-    return f"Treatment changes on these days: {'; '.join(said)}."
+        said += [(tr.t, f"{at(data, tr.t, DAY_MINUTE)} {tr.drug} {tr.action}{_dose(tr)}") for tr in trs[:CHANGES_LISTED]]
+        if len(trs) > CHANGES_LISTED:
+            said.append((trs[CHANGES_LISTED].t, f"and {len(trs) - CHANGES_LISTED} more changes on {day} (see 'Treatments and caregiver notes')"))
+    return f"Treatment changes on these days: {'; '.join(words for _, words in sorted(said, key=lambda x: x[0]))}."
+
+
+DAY_MINUTE = "%a %Y-%m-%d %H:%M"  # a treatment change's time under the per-day table: its weekday too
+
+
+def dose_runs(changes: Sequence[TreatmentRow]) -> list[list[TreatmentRow]]:
+    """``changes`` (in time order) as runs: a drug's dose changes in one direction (or the same dose
+    again), one unit, one after another with none of its other changes between, each a run; every
+    other change a run of its own."""
+    runs: list[list[TreatmentRow]] = []
+    latest: dict[str, list[TreatmentRow]] = {}  # each drug's run so far
+    for tr in changes:
+        run = latest.get(tr.drug.lower())
+        if run is not None and _steps_on(run, tr):
+            run.append(tr)
+        else:
+            runs.append(run := [tr])
+            latest[tr.drug.lower()] = run
+    return runs
+
+
+def _steps_on(run: list[TreatmentRow], tr: TreatmentRow) -> bool:
+    """Whether the dose change ``tr`` goes on the dose changes of ``run`` the same way."""
+    if any(r.action != "change" or r.dose is None or r.unit != tr.unit for r in (*run, tr)):
+        return False
+    doses = [r.dose for r in (*run, tr) if r.dose is not None]
+    steps = [b - a for a, b in zip(doses, doses[1:])]
+    return all(s <= 0 for s in steps) or all(s >= 0 for s in steps)
+
+
+def _run_words(data: ReportData, run: list[TreatmentRow]) -> str:
+    """'Fri 2024-03-15 08:00 to Fri 2024-07-12 08:00 prednisolone tapered 39.75 -> 10 mg/day in 120 steps'."""
+    first, last = run[0], run[-1]
+    when = f"{at(data, first.t, DAY_MINUTE)} to {at(data, last.t, DAY_MINUTE)} {first.drug}"
+    doses = [r.dose for r in run if r.dose is not None]  # all of them (``_steps_on``)
+    if doses[0] == doses[-1]:
+        return f"{when} change{_dose(first)} entered {len(run)} times"
+    way = "tapered" if doses[-1] < doses[0] else "raised"
+    return f"{when} {way} {doses[0]:g} -> {doses[-1]:g} {first.unit or ''}".rstrip() + f" in {len(run)} steps"
 
 
 CLUSTER_HEADER = ("start", "events", "lasted", "after waking", "label", "video or note near it")
