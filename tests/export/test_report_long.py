@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -11,13 +12,13 @@ import gaps
 import matplotlib.pyplot as plt
 from cli_runner import run_cli
 
-from spasmwatch.export.rows import Tables, TreatmentRow
+from spasmwatch.export.rows import ActivityRow, ClusterRow, NoteRow, Tables, TreatmentRow
 from spasmwatch.export.store_source import StoreSource
 from spasmwatch.report import write_report
 from spasmwatch.report.consts import ACTOGRAM_DAYS_PER_PAGE
 from spasmwatch.report.data import gather
 from spasmwatch.report.pages import page_actogram
-from spasmwatch.report.plots import NOT_MONITORED
+from spasmwatch.report.plots import NOT_MONITORED, plot_daily
 
 DAY = 86400.0
 D0 = datetime(2024, 3, 4, tzinfo=timezone.utc).timestamp()
@@ -131,3 +132,100 @@ def test_a_daily_taper_is_said_as_one_line_under_the_per_day_table(tmp_path: Pat
         assert len(re.findall(r"prednisolone tapered [\d.]+ -> [\d.]+ mg/day in \d+ steps", p)) == 1, p
     steps = [int(s) for p in per_day for s in re.findall(r"prednisolone tapered [\d.]+ -> [\d.]+ mg/day in (\d+) steps", p)]
     assert sum(steps) == 120
+
+
+def test_a_two_year_daily_plot_dates_weeks_or_months_and_no_text_covers_another() -> None:
+    """Hostile review: a 2-year report's daily plot dated each of its 730 days (with its hours) under
+    476 pt of plot, marked each day of no data 'no data' and drew each of a taper's 120 changes with
+    its label: dates, marks and labels one smear. Now a plot of over DAILY_DATES_MAX days dates the
+    1st of each month (a Monday each up to DAILY_DATES_MAX weeks), shades its days of no data, draws
+    a taper as one span with one label, and leaves out a label that would cover one of more weight
+    (here the starts of the days before the taper, and a change 3 days after another). The band is worn the first 2 days; a cluster
+    comes every 10 days. Old code: 730 dates, 720 'no data' and 122 treatment labels."""
+    from spasmwatch.report.consts import DAILY_DATES_MAX
+
+    n = 730
+    worn = [ActivityRow("b", float(t), 10.0, False, True) for t in range(int(D0), int(D0 + 2 * DAY), 10)]
+    clusters = [ClusterRow(k, "b", D0 + k * 10 * DAY + 7 * H, D0 + k * 10 * DAY + 7 * H + 60, 5, None, None, None) for k in range(n // 10)]
+    treatments = [*_taper(), TreatmentRow(300, D0 + 63 * DAY + 9 * H, "vigabatrin", 150.0, "mg/kg/day", "change")]
+    data = gather(Tables(activity_rows=worn, cluster_rows=clusters, treatment_rows=treatments), None, D0, D0 + n * DAY, timezone.utc)
+    fig, ax = plt.subplots(figsize=(8.27 * 0.8, 4))
+    try:
+        plot_daily(ax, data)
+        fig.canvas.draw()
+        dates = [t.get_text() for t in ax.get_xticklabels()]
+        assert 0 < len(dates) <= DAILY_DATES_MAX
+        assert all(re.fullmatch(r"\w{3} \d{4}-\d{2}-01", d) for d in dates), dates
+        texts = [t for t in ax.texts if t.get_visible()]
+        boxes = [t.get_window_extent() for t in texts]
+        assert not [(a.get_text(), b.get_text()) for i, a in enumerate(texts) for b, bb in zip(texts[i + 1 :], boxes[i + 1 :], strict=True)
+                    if boxes[i].overlaps(bb)]  # fmt: skip
+        said = [t.get_text() for t in texts]
+        assert "prednisolone tapered 39.75 -> 10 mg/day in 120 steps" in said, said
+        # the taper's label kept over the starts' a few days before it, a change over another 3 days later
+        assert sorted(said) == ["prednisolone tapered 39.75 -> 10 mg/day in 120 steps", "vigabatrin change 100 mg/kg/day"], said
+    finally:
+        plt.close(fig)
+
+
+def test_a_report_of_many_pages_warns_of_no_open_figures(tmp_path: Path) -> None:
+    """Hostile review: a year's PDF report (35 pages) said 'spasmwatch report: warning: More than 20
+    figures have been opened ... Consider using matplotlib.pyplot.close()' on the family's terminal:
+    its pages are made before the first is written (each foot says 'page k of N'). Here 25 pages of
+    notes. Old code: matplotlib's RuntimeWarning."""
+    notes = [NoteRow(i, "b", D0 + i * 900.0, "note", f"note {i}") for i in range(1300)]
+    out = tmp_path / "r.pdf"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        write_report(Tables(note_rows=notes), None, D0, D0 + 14 * DAY, timezone.utc, out)
+    assert len(_pdf_pages(out)) > 20
+    assert not [str(w.message) for w in caught]
+
+
+def test_a_period_of_no_clusters_says_so_in_each_cluster_plot() -> None:
+    """Hostile review: a period with no clusters drew three empty plots whose counts ran from -0.04
+    to 0.04 clusters: broken plots, to a doctor. Now each says there were none, its counts from 0;
+    clusters none of which had a wake seen say that in the plot of minutes after waking. Old code:
+    y from -0.055, no such text."""
+    from spasmwatch.report.plots import NO_CLUSTERS, plot_post_wake, plot_size_duration, plot_time_of_day
+
+    none = gather(Tables(), None, D0, D0 + 14 * DAY, timezone.utc)
+    unwoken = gather(Tables(cluster_rows=[ClusterRow(1, "b", D0 + H, D0 + H + 60, 5, None, None, None)]), None, D0, D0 + DAY, timezone.utc)
+    cases = [(none, plot, NO_CLUSTERS) for plot in (plot_time_of_day, plot_post_wake, plot_size_duration)]
+    for data, plot, said in [*cases, (unwoken, plot_post_wake, "no cluster with a wake seen before it")]:
+        fig, ax = plt.subplots()
+        try:
+            plot(ax, data)
+            assert ax.get_ylim()[0] == 0 and [t.get_text() for t in ax.texts] == [said], (plot, ax.get_ylim())
+        finally:
+            plt.close(fig)
+
+
+def test_two_bands_of_one_name_are_told_apart_by_their_ids() -> None:
+    """Hostile review: a band replaced mid-period by a new one the family gave the same name read
+    '2 bands are in this report (Mila, Mila)', and each cluster's band 'Mila': which band found
+    which cluster could not be told. Now a name two bands share is said with each one's id. Old
+    code: 'Mila' in both."""
+    from spasmwatch.report.text import bands_line, cluster_rows, footer
+
+    clusters = [ClusterRow(k, f"band-000{1 + k // 7}", D0 + k * DAY + 7 * H, D0 + k * DAY + 7 * H + 60, 5, None, None, None) for k in range(14)]
+    data = gather(Tables(cluster_rows=clusters), None, D0, D0 + 14 * DAY, timezone.utc)
+    data.names = {"band-0001": "Mila", "band-0002": "Mila"}
+    assert {r[1] for r in cluster_rows(data)} == {"Mila [band-0001]", "Mila [band-0002]"}
+    assert "2 bands are in this report (Mila [band-0001], Mila [band-0002])" in (bands_line(data) or "")
+    assert "all bands (Mila [band-0001], Mila [band-0002])" in footer(data, 1, 1)
+    data.names = {"band-0001": "Mila", "band-0002": "Sam"}  # names apart: as before
+    assert {r[1] for r in cluster_rows(data)} == {"Mila", "Sam"}
+
+
+def test_a_trend_says_a_taper_in_its_days_as_one() -> None:
+    """Hostile review: the trend of a prednisolone start named each of the 7 steps of the daily
+    taper in its week after ('other treatment changes in these days, which the rates reflect too:
+    prednisolone change 39.75 mg/day on 2024-03-15, prednisolone change 39.5 mg/day on ...'). Now
+    they are said as one, as under the per-day table. Old code: 7 'prednisolone change'."""
+    from spasmwatch.report.text import trend_lines
+
+    data = gather(Tables(treatment_rows=_taper()), None, D0, D0 + 150 * DAY, timezone.utc)
+    (line,) = [x for x in trend_lines(data) if x.startswith("prednisolone 40 mg/day started")]
+    assert line.endswith("other treatment changes in these days, which the rates reflect too: vigabatrin start 50 mg/kg/day on 2024-03-09, "
+                         "prednisolone tapered 39.75 -> 38.25 mg/day in 7 steps from 2024-03-15 to 2024-03-21"), line  # fmt: skip

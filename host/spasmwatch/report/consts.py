@@ -69,3 +69,9 @@ ACTOGRAM_DAYS_PER_PAGE = 56
 # the log table: a daily taper's 120 changes, each with its date, flooded the HTML's note (hostile
 # review); the course's shape is what a doctor reads there. Two steps are as short said apart.
 DOSE_STEPS_AS_ONE = 3
+# The daily plot dates each of its days (with its hours monitored) up to this many days; a longer
+# report's plot dates a day a week (Mondays), or the 1st of a month when that is still too many, and
+# shades its days of no data rather than marking each: its 7 pt dates, turned 60 degrees, need 10 pt
+# of the plot's 476 pt each, and a 2-year report's 730 dates, 'no data' and 'under 12.0 h
+# monitored' marks were one grey smear (hostile review).
+DAILY_DATES_MAX = 45

@@ -17,10 +17,12 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ft2font import FT2Font  # noqa: E402
 from matplotlib.table import Table  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
 
-from spasmwatch.report.consts import ACTOGRAM_DAYS_PER_PAGE  # noqa: E402
+from spasmwatch.export.rows import TreatmentRow  # noqa: E402
+from spasmwatch.report.consts import ACTOGRAM_DAYS_PER_PAGE, DAILY_DATES_MAX, DOSE_STEPS_AS_ONE  # noqa: E402
 from spasmwatch.report.data import ReportData, midnight, sleep_spans  # noqa: E402
-from spasmwatch.report.text import FEW_HOURS, NO_DATA, day_label, too_few_for_a_rate, unmonitored, zone  # noqa: E402
+from spasmwatch.report.text import FEW_HOURS, NO_DATA, day_label, dose_run_said, dose_runs, too_few_for_a_rate, unmonitored, zone  # noqa: E402
 
 CLUSTER_COLOR = "#c0392b"
 SPASM_COLOR = "#34495e"
@@ -36,8 +38,12 @@ NOT_MONITORED_COLOR = "#bbbbbb"
 def as_typed() -> AbstractContextManager[None]:
     """The settings the report's figures are made and drawn under: every text as typed, never as TeX
     math between dollar signs. A caregiver's note 'paid $5 ... $10 for $x^$' ended the PDF in a
-    ParseSyntaxException, and '$5 ... $10' printed as run-together italics (notes, --patient, drugs)."""
-    return matplotlib.rc_context({"text.parse_math": False})
+    ParseSyntaxException, and '$5 ... $10' printed as run-together italics (notes, --patient, drugs).
+    And no warning of many figures open: the PDF's pages are all made before the first is written
+    (each foot says 'page k of N'), and a year's report of 35 pages said 'warning: More than 20
+    figures have been opened ... Consider using matplotlib.pyplot.close()' to the family (hostile
+    review); each is closed once written."""
+    return matplotlib.rc_context({"text.parse_math": False, "figure.max_open_warning": 0})
 
 
 # Drawn for a character no font of the report's has (an emoji in a note: DejaVu Sans, matplotlib's
@@ -76,20 +82,77 @@ def draw_drawable(fig: Figure) -> None:
             t.set_text(drawable(t.get_text()))
 
 
-def _day_labels(data: ReportData) -> list[str]:
-    return [day_label(d) for d in data.days]
-
-
 def _frac_day(data: ReportData, t: float) -> float:
     """Days since the first report day's midnight (local), as a float."""
     local = data.local(t)
     return data.day_index(t) + (local.hour * 3600 + local.minute * 60 + local.second) / 86400
 
 
-def _treatment_text(data: ReportData, i: int) -> str:
-    tr = data.treatments[i]
+def _treatment_text(tr: TreatmentRow) -> str:
     dose = f" {tr.dose:g}" if tr.dose is not None else ""
     return f"{tr.drug} {tr.action}{dose}{' ' + tr.unit if tr.unit else ''}"
+
+
+def _dates(ax: Axes, data: ReportData) -> None:
+    """The daily plot's dates: each day's with its hours monitored (its counts are of those hours
+    only); over DAILY_DATES_MAX days, a Monday's, or a month's 1st, up to DAILY_DATES_MAX of them."""
+    n = len(data.days)
+    if n <= DAILY_DATES_MAX:
+        labels = [f"{day_label(d)} ({d.monitored_s / 3600:.1f} h)" for d in data.days]
+        ax.set_xticks(range(n), labels, rotation=60, ha="right", fontsize=7)
+        return
+    weekly = n / 7 <= DAILY_DATES_MAX
+    ticks = [i for i, d in enumerate(data.days) if (d.day.weekday() == 0 if weekly else d.day.day == 1)]
+    ticks = ticks[:: -(-len(ticks) // DAILY_DATES_MAX)]
+    ax.set_xticks(ticks, [day_label(data.days[i]) for i in ticks], rotation=60, ha="right", fontsize=7)
+
+
+def _no_data(ax: Axes, data: ReportData, top: float) -> None:
+    """The days the band never monitored: each marked NO_DATA, or, over DAILY_DATES_MAX days, each
+    run of them shaded (one legend entry)."""
+    if len(data.days) <= DAILY_DATES_MAX:
+        for i, d in enumerate(data.days):
+            if unmonitored(d):
+                ax.text(i, top * 0.5, NO_DATA, rotation=90, ha="center", va="center", fontsize=7, color="#888888")
+        return
+    flags = [unmonitored(d) for d in data.days]
+    i, label = 0, NO_DATA
+    while i < len(flags):
+        if not flags[i]:
+            i += 1
+            continue
+        j = flags.index(False, i) if False in flags[i:] else len(flags)
+        ax.axvspan(i - 0.5, j - 0.5, color=NOT_MONITORED_COLOR, hatch="////", lw=0, alpha=0.5, label=label)
+        i, label = j, "_"  # one legend entry
+
+
+def _treatments(ax: Axes, data: ReportData, top: float) -> None:
+    """Each treatment change in the report a green line with its label; a drug's dose steps one
+    way (``text.dose_runs``) one shaded span with one label: a daily taper's 120 lines and labels
+    were one green smear (hostile review). A label that would cover one of more weight (a taper's,
+    then a start's or a stop's, then the earlier) is left out: its line stays, and the per-day
+    table's note names every change. Labels are measured as drawn (``drawable``): a drug's emoji
+    measured as typed warned of its missing glyph."""
+    drawn: list[tuple[int, Text]] = []  # (weight: lower first, label)
+    for run in dose_runs([tr for tr in data.treatments if tr.t >= data.since]):
+        x0 = _frac_day(data, run[0].t) - 0.5
+        if len(run) < DOSE_STEPS_AS_ONE:
+            for tr in run:
+                xt = _frac_day(data, tr.t) - 0.5
+                ax.axvline(xt, color=TREAT_COLOR, ls="--", lw=1.3)
+                label = ax.text(xt + 0.08, top * 0.97, drawable(_treatment_text(tr)), color=TREAT_COLOR, fontsize=7, va="top", rotation=90)
+                drawn.append((1 if tr.action in ("start", "stop") else 2, label))
+            continue
+        ax.axvspan(x0, _frac_day(data, run[-1].t) - 0.5, color=TREAT_COLOR, alpha=0.12, lw=0)
+        ax.axvline(x0, color=TREAT_COLOR, ls="--", lw=1.3)
+        drawn.append((0, ax.text(x0 + 0.08, top * 0.97, drawable(dose_run_said(run)), color=TREAT_COLOR, fontsize=7, va="top", rotation=90)))
+    kept: list[Bbox] = []
+    for _, label in sorted(drawn, key=lambda w: (w[0], w[1].get_position()[0])):
+        box = label.get_window_extent()
+        if any(box.x0 < k.x1 and k.x0 < box.x1 for k in kept):
+            label.remove()
+        else:
+            kept.append(box)
 
 
 def plot_daily(ax: Axes, data: ReportData) -> None:
@@ -98,37 +161,31 @@ def plot_daily(ax: Axes, data: ReportData) -> None:
     ax.bar(x, [d.clusters for d in data.days], color=CLUSTER_COLOR, alpha=0.85, label="clusters")
     ax.bar(x, [d.false_alarms for d in data.days], bottom=[d.clusters for d in data.days], color="#e6b0aa", label="false alarms")
     ax.set_ylabel("clusters per day")
-    # Each day's hours monitored under its date: its counts are of those hours only.
-    labels = [f"{lab} ({d.monitored_s / 3600:.1f} h)" for lab, d in zip(_day_labels(data), data.days, strict=True)]
-    ax.set_xticks(x, labels, rotation=60, ha="right", fontsize=7)
+    _dates(ax, data)
     ax.set_xlim(-0.6, len(x) - 0.4)
     ax2 = ax.twinx()
     # A day the band never monitored is no point on the line (a gap), not a zero: it says "no data".
     ax2.plot(x, [nan if unmonitored(d) else d.spasms for d in data.days], "o-", color=SPASM_COLOR, ms=3, lw=1.2, label="spasm-like events")
     ax2.set_ylabel("spasm-like events per day")
     ax2.set_ylim(bottom=0)
-    # Above its bar, a day of a few hours is marked: its counts are of those hours
-    few = [(i, d.clusters + d.false_alarms) for i, d in enumerate(data.days) if too_few_for_a_rate(d)]
+    # Above its bar, a day of a few hours is marked: its counts are of those hours (a long report's
+    # per-day table says them: its marks would cover each other)
+    short = len(data.days) <= DAILY_DATES_MAX
+    few = [(i, d.clusters + d.false_alarms) for i, d in enumerate(data.days) if short and too_few_for_a_rate(d)]
     marks = [ax.text(i, 0, FEW_HOURS, rotation=90, ha="center", va="bottom", fontsize=6, color="#888888") for i, _ in few]
     top = _with_room(ax, marks, [bar for _, bar in few], max([d.clusters + d.false_alarms for d in data.days] + [1]) * 1.35)
     ax.set_ylim(0, top)
     for mark, (_, bar) in zip(marks, few, strict=True):
         mark.set_y(bar + top * 0.03)
-    for i, d in enumerate(data.days):
-        if unmonitored(d):
-            ax.text(i, top * 0.5, NO_DATA, rotation=90, ha="center", va="center", fontsize=7, color="#888888")
-    for i, tr in enumerate(data.treatments):
-        if tr.t < data.since:
-            continue
-        xt = _frac_day(data, tr.t) - 0.5
-        ax.axvline(xt, color=TREAT_COLOR, ls="--", lw=1.3)
-        ax.text(xt + 0.08, top * 0.97, _treatment_text(data, i), color=TREAT_COLOR, fontsize=7, va="top", rotation=90)
+    _no_data(ax, data, top)
+    _treatments(ax, data, top)
     for n in data.notes:
         ax.plot(_frac_day(data, n.t) - 0.5, top * 0.03, marker="v" if n.kind == "video" else "D", color=NOTE_COLOR, ms=5)
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, loc="upper right", fontsize=7, framealpha=0.9)
-    ax.set_title("Clusters and spasm-like events per day, hours monitored in brackets (green: treatment changes; markers: notes)", fontsize=9)
+    hours = "hours monitored in brackets" if short else "hours monitored in the per-day table"
+    ax.set_title(f"Clusters and spasm-like events per day, {hours} (green: treatment changes; markers: notes)", fontsize=9)
 
 
 def _with_room(ax: Axes, marks: list[Text], bars: list[float], top: float) -> float:
@@ -228,6 +285,8 @@ def plot_time_of_day(ax: Axes, data: ReportData) -> None:
     ax.set_xlabel(f"hour of day ({zone(data)})")
     ax.set_ylabel("clusters")
     ax.set_title("Cluster start, time of day", fontsize=9)
+    if not hours:
+        _nothing(ax, NO_CLUSTERS)
 
 
 def plot_post_wake(ax: Axes, data: ReportData) -> None:
@@ -238,6 +297,8 @@ def plot_post_wake(ax: Axes, data: ReportData) -> None:
     ax.set_xlabel("minutes after waking (the waking estimated from the band's movement)")
     ax.set_ylabel("clusters")
     ax.set_title(f"Cluster start after waking, estimated from movement, not observed ({unknown} with no wake seen)", fontsize=9)
+    if not mins:
+        _nothing(ax, "no cluster with a wake seen before it" if unknown else NO_CLUSTERS)
 
 
 def plot_size_duration(ax: Axes, data: ReportData) -> None:
@@ -248,3 +309,18 @@ def plot_size_duration(ax: Axes, data: ReportData) -> None:
     ax.set_xlim(left=0)
     ax.set_ylim(bottom=0)
     ax.set_title("Cluster size and duration", fontsize=9)
+    if not cl:
+        ax.set_xlim(0, 1)
+        _nothing(ax, NO_CLUSTERS)
+
+
+# A cluster plot with nothing to draw says so
+NO_CLUSTERS = "no clusters in this period"
+
+
+def _nothing(ax: Axes, said: str) -> None:
+    """An empty plot says ``said`` across it, its counts from 0 to 1: an empty histogram's ran from
+    -0.04 to 0.04 clusters, and a period of no clusters read as three broken plots (hostile review)."""
+    ax.set_ylim(0, 1)
+    ax.set_yticks([0, 1])
+    ax.text(0.5, 0.5, said, transform=ax.transAxes, ha="center", va="center", fontsize=10, color="#888888")

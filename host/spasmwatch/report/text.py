@@ -52,14 +52,18 @@ def patient_line(data: ReportData) -> str:
 
 def band(data: ReportData, device: str) -> str:
     """The band as the family calls it (its [[bands]] label or name, as the daemon and 'status' do),
-    else its device id: a doctor reads 'Mila', not 'nursery-0001' (doctor review)."""
-    return data.names.get(device, device)
+    else its device id: a doctor reads 'Mila', not 'nursery-0001' (doctor review). A name another
+    band of the report has too is said with its id ('Mila [band-0002]'): a band replaced by a new
+    one of the same name read 'Mila, Mila', and each cluster 'Mila' (hostile review)."""
+    name = data.names.get(device, device)
+    shared = any(d != device and data.names.get(d, d) == name for d in data.bands)
+    return f"{name} [{device}]" if shared and name != device else name
 
 
 def band_and_id(data: ReportData, device: str) -> str:
     """'Mila [nursery-0001]': the name with the id the exports and the store use, said once, on
     page 1; an unnamed band is its id alone."""
-    name = band(data, device)
+    name = data.names.get(device, device)
     return name if name == device else f"{name} [{device}]"
 
 
@@ -334,8 +338,20 @@ def _changes(data: ReportData, t: Trend) -> str:
     """The other treatment changes in the trend's days, said after its rates ('' when none)."""
     if not t.changes:
         return ""
-    said = ", ".join(f"{r.drug} {r.action}{_dose(r)} on {data.local(r.t):%Y-%m-%d}" for r in t.changes)
+    said = ", ".join(_changes_said(data, t.changes))
     return f"; other treatment changes in these days, which the rates reflect too: {said}"
+
+
+def _changes_said(data: ReportData, changes: Sequence[TreatmentRow]) -> list[str]:
+    """Each change by its date, a drug's dose steps one way as one (``dose_runs``): a trend of a
+    start followed by a daily taper named each of its 7 steps (hostile review)."""
+    said: list[tuple[float, str]] = []
+    for run in dose_runs(sorted(changes, key=lambda r: r.t)):
+        if len(run) >= DOSE_STEPS_AS_ONE:
+            said.append((run[0].t, f"{dose_run_said(run)} from {data.local(run[0].t):%Y-%m-%d} to {data.local(run[-1].t):%Y-%m-%d}"))
+        else:
+            said += [(r.t, f"{r.drug} {r.action}{_dose(r)} on {data.local(r.t):%Y-%m-%d}") for r in run]
+    return [words for _, words in sorted(said, key=lambda x: x[0])]
 
 
 def _hours_differ(t: Trend) -> str:
@@ -522,13 +538,18 @@ def _steps_on(run: list[TreatmentRow], tr: TreatmentRow) -> bool:
 
 def _run_words(data: ReportData, run: list[TreatmentRow]) -> str:
     """'Fri 2024-03-15 08:00 to Fri 2024-07-12 08:00 prednisolone tapered 39.75 -> 10 mg/day in 120 steps'."""
-    first, last = run[0], run[-1]
-    when = f"{at(data, first.t, DAY_MINUTE)} to {at(data, last.t, DAY_MINUTE)} {first.drug}"
+    return f"{at(data, run[0].t, DAY_MINUTE)} to {at(data, run[-1].t, DAY_MINUTE)} {dose_run_said(run)}"
+
+
+def dose_run_said(run: list[TreatmentRow]) -> str:
+    """A run of ``dose_runs``: 'prednisolone tapered 39.75 -> 10 mg/day in 120 steps' (the daily
+    plot's label of it, and the per-day table's note after its dates)."""
+    first = run[0]
     doses = [r.dose for r in run if r.dose is not None]  # all of them (``_steps_on``)
     if doses[0] == doses[-1]:
-        return f"{when} change{_dose(first)} entered {len(run)} times"
+        return f"{first.drug} change{_dose(first)} entered {len(run)} times"
     way = "tapered" if doses[-1] < doses[0] else "raised"
-    return f"{when} {way} {doses[0]:g} -> {doses[-1]:g} {first.unit or ''}".rstrip() + f" in {len(run)} steps"
+    return f"{first.drug} {way} {doses[0]:g} -> {doses[-1]:g} {first.unit or ''}".rstrip() + f" in {len(run)} steps"
 
 
 CLUSTER_HEADER = ("start", "events", "lasted", "after waking", "label", "video or note near it")
