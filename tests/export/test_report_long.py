@@ -229,3 +229,15 @@ def test_a_trend_says_a_taper_in_its_days_as_one() -> None:
     (line,) = [x for x in trend_lines(data) if x.startswith("prednisolone 40 mg/day started")]
     assert line.endswith("other treatment changes in these days, which the rates reflect too: vigabatrin start 50 mg/kg/day on 2024-03-09, "
                          "prednisolone tapered 39.75 -> 38.25 mg/day in 7 steps from 2024-03-15 to 2024-03-21"), line  # fmt: skip
+
+
+def test_three_bands_are_not_said_as_both() -> None:
+    """Hostile review: a year of three bands (one replaced, a spare) said 'hours when both were worn
+    count once'. Old code: 'both'."""
+    from spasmwatch.report.text import bands_line
+
+    clusters = [ClusterRow(k, f"band-000{k}", D0 + k * DAY, D0 + k * DAY + 60, 5, None, None, None) for k in range(1, 4)]
+    data = gather(Tables(cluster_rows=clusters), None, D0, D0 + 5 * DAY, timezone.utc)
+    assert "hours when two or more were worn count once" in (bands_line(data) or "")
+    data = gather(Tables(cluster_rows=clusters[:2]), None, D0, D0 + 5 * DAY, timezone.utc)
+    assert "hours when both were worn count once" in (bands_line(data) or "")

@@ -206,8 +206,9 @@ def bands_line(data: ReportData) -> str | None:
     clusters, twins' perhaps, were summed without a word, and the table did not say whose)."""
     if len(data.bands) < 2:
         return None
+    both = "both were" if len(data.bands) == 2 else "two or more were"  # of 3 bands, 'both' read as a slip (hostile review)
     return (f"{len(data.bands)} bands are in this report ({', '.join(band(data, d) for d in data.bands)}): their counts are added "
-            "together as one child's, and hours when both were worn count once. If they were worn by "
+            f"together as one child's, and hours when {both} worn count once. If they were worn by "
             "different children, make one report per band (spasmwatch report --device).")  # fmt: skip
 
 
