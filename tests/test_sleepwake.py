@@ -1,3 +1,4 @@
+from spasmwatch.analysis import consts as A
 from spasmwatch.analysis.sleepwake import ASLEEP, AWAKE, UNKNOWN, SleepWake
 
 
@@ -93,4 +94,38 @@ def test_a_gap_in_the_epochs_starts_afresh_as_the_report_does() -> None:
     back = 600.0 + 12 * 3600
     after = [sw.update(back + 10.0 * k, False) for k in range(70)]
     assert [(tr.kind, tr.t) for tr in after if tr is not None] == [("sleep", back)]
-    assert sw.update(back + 700.0 + 20.0, True) is None and sw.state == UNKNOWN  # 2 epochs missed: a gap
+    assert sw.update(back + 700.0 + 10.0 + A.SLEEP_GAP_KEEP_MS / 1000.0 + 0.001, True) is None and sw.state == UNKNOWN  # unheard too long
+
+
+def night_with_gap(unheard_epochs: int) -> list[tuple[str, float]]:
+    """20 quiet minutes (a sleep), ``unheard_epochs`` of 10 s not heard (the band rebooted), then awake."""
+    sw, out = SleepWake(10.0), []
+    times = [10.0 * k for k in range(120)] + [10.0 * (120 + unheard_epochs + k) for k in range(20)]
+    for k, t in enumerate(times):
+        tr = sw.update(t, k >= 120)
+        if tr is not None:
+            out.append((tr.kind, tr.t))
+    return out
+
+
+def test_a_wake_after_a_minute_unheard_in_the_night_is_found() -> None:
+    """Old code: any gap over GAP_EPOCHS (20 s) started the estimate afresh, and from UNKNOWN a wake
+    is claimed by no one: the baby waking just after the band's reboot in the night was not seen (a
+    wake found by evaluate lost, and the next cluster's post_wake_s counted from the wake before)."""
+    back = 10.0 * (120 + 6)
+    assert night_with_gap(6) == [("sleep", 0.0), ("wake", back)]
+    # the longest span kept, and just past it: the estimate starts afresh there and claims no wake
+    keep = round(A.SLEEP_GAP_KEEP_MS / 10_000)
+    assert night_with_gap(keep) == [("sleep", 0.0), ("wake", 10.0 * (120 + keep))]
+    assert night_with_gap(keep + 1) == [("sleep", 0.0)]
+
+
+def test_the_unheard_epochs_count_neither_active_nor_quiet() -> None:
+    """Across a kept gap the windows are of the epochs heard: awake, 9 quiet minutes, 5 min unheard,
+    and 50 s more quiet make the sleep window (60 epochs, one of them the last active one: 2%),
+    dated to the first quiet epoch; decided by the last of them."""
+    sw = SleepWake(10.0)
+    times = [10.0 * k for k in range(84)] + [10.0 * (84 + 30 + k) for k in range(5)]
+    out = [sw.update(t, k < 30) for k, t in enumerate(times)]
+    assert [(tr.kind, tr.t) for tr in out if tr is not None] == [("sleep", 300.0)]
+    assert out[-1] is not None and sw.state == ASLEEP

@@ -12,7 +12,6 @@ the wall clock a fraction of a second off the band's, and clusters across local 
 
 from __future__ import annotations
 
-import heapq
 import importlib
 import random
 from collections.abc import Iterable, Iterator
@@ -23,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from spasmwatch.analysis import consts as A
 from spasmwatch.analysis.sleepwake import SleepWake
 from spasmwatch.export.coverage import DISCONNECTED, GAP_EPOCHS, NOT_WORN, WORN, Segment, data_end, heard_and_slept, recorded
 from spasmwatch.export.rows import ActivityRow, BandEpochs, Tables, TransitionRow
@@ -101,21 +101,19 @@ def _old_step(band: _OldBand, device: str, e: ActivityRow) -> Iterator[Segment]:
 
 
 def old_transitions(epochs: Iterable[ActivityRow]) -> Iterator[TransitionRow]:
-    devices: dict[str, tuple[SleepWake, list[float]]] = {}
-    pending: list[tuple[float, str, str]] = []
+    """Each band's SleepWake (a new one where its epoch length changes), which follows the gaps itself
+    (SLEEP_GAP_KEEP_MS; before 2026-12-06 a new one after each gap of more than 2 epochs); its onsets
+    in order. All held to the end: across kept gaps a sleep is decided any time after its onset."""
+    devices: dict[str, SleepWake] = {}
+    found: list[tuple[float, str, str]] = []
     for e in epochs:
-        dev = devices.get(e.device)
-        if dev is None or e.t - dev[1][0] > 2.0 * e.epoch_s or dev[0].epoch_s != e.epoch_s:
-            dev = devices[e.device] = (SleepWake(e.epoch_s), [e.t])
-        dev[1][0] = e.t
-        tr = dev[0].update(e.t, e.active, worn=e.worn)
+        sw = devices.get(e.device)
+        if sw is None or sw.epoch_s != e.epoch_s:
+            sw = devices[e.device] = SleepWake(e.epoch_s)
+        tr = sw.update(e.t, e.active, worn=e.worn)
         if tr is not None:
-            heapq.heappush(pending, (tr.t, e.device, tr.kind))
-        while pending and pending[0][0] < e.t - (dev[0].sleep_n + 2) * dev[0].epoch_s:
-            t, device, kind = heapq.heappop(pending)
-            yield TransitionRow(device, t, kind)
-    while pending:
-        t, device, kind = heapq.heappop(pending)
+            found.append((tr.t, e.device, tr.kind))
+    for t, device, kind in sorted(found):
         yield TransitionRow(device, t, kind)
 
 
@@ -153,8 +151,8 @@ def _band_epochs(rng: random.Random, n: int) -> list[dict[str, int]]:
     """``n`` epochs' records of one band (t_ms from its boot); gaps left out."""
     rows, wear, off, asleep, k = [], Wear(), False, rng.random() < 0.5, 0
     while k < n:
-        if rng.random() < 0.002:  # out of range: a bridged 20 s, minutes, hours or a whole day
-            k += rng.choice([1, 2, rng.randint(3, 400), rng.randint(400, 2000), int(DAY_S / EPOCH_S) + rng.randint(0, 500)])
+        if rng.random() < 0.002:  # unheard: a bridged 20 s, minutes (5 min kept by the sleep estimate, 5 min 10 s not), hours or a whole day
+            k += rng.choice([1, 2, rng.randint(3, 60), 30, 31, rng.randint(3, 400), rng.randint(400, 2000), int(DAY_S / EPOCH_S) + rng.randint(0, 500)])
             continue
         if rng.random() < (0.004 if off else 0.0008):
             off = not off  # taken off, put back
@@ -309,7 +307,8 @@ def test_the_store_read_a_chunk_at_a_time_is_the_epoch_at_a_time_ones(
 
 def _random_rows(rng: random.Random, n: int) -> list[ActivityRow]:
     """One band's epochs: stretches of 10 s or 5 s epochs, asleep or awake, now and then off the
-    body or unheard (a bridged 1-2 epoch gap, or longer)."""
+    body or unheard: a bridged 1-2 epoch gap, any from 3 s to 20 min (the estimate kept across those
+    up to SLEEP_GAP_KEEP_MS), the longest kept and a hair over it."""
     rows, t, epoch_s, asleep, off = [], 0.0, 10.0, False, False
     for _ in range(n):
         if rng.random() < 0.002:
@@ -318,7 +317,8 @@ def _random_rows(rng: random.Random, n: int) -> list[ActivityRow]:
             asleep = not asleep
         if rng.random() < (0.05 if off else 0.002):
             off = not off
-        t += epoch_s * (rng.choice([2.0, 3.0, 40.0]) if rng.random() < 0.003 else 1.0)
+        keep = 1.0 + A.SLEEP_GAP_KEEP_MS / 1000.0 / epoch_s  # from one start to the next: the kept span and an epoch
+        t += epoch_s * (rng.choice([2.0, 3.0, 40.0, rng.uniform(1.3, 120.0), keep, keep + 1e-9]) if rng.random() < 0.005 else 1.0)
         rows.append(ActivityRow("band", t, epoch_s, rng.random() < (0.01 if asleep else 0.7), not off))
     return rows
 

@@ -154,8 +154,10 @@ def test_a_bands_epochs_take_the_memory_of_a_chunk(tmp_path: Path, monkeypatch: 
 
 # --- Tables: epochs of any length, out of order, two at one time, bands interleaved ----------------
 PATTERNS = {"quiet": lambda i: False, "active": lambda i: True, "mixed": lambda i: i % 2 == 0, "twitch": lambda i: i % 30 == 0}
-# after a stretch: none, a bridged gap (2 epochs, and a hair over), a gap, the clock back, two at one t
-STEPS = (1.0, 1.0, 2.0, 2.0 + 1e-9, 7.0, -3.0, 0.0)
+# after a stretch: none, a bridged gap (2 epochs, and a hair over), a gap, the clock back, two at one t,
+# and gaps the sleep estimate goes on across or not (SLEEP_GAP_KEEP_MS, 300 s: of 10 s epochs 31 from
+# one start to the next, and a hair over; of 5 s 61)
+STEPS = (1.0, 1.0, 2.0, 2.0 + 1e-9, 7.0, -3.0, 0.0, 31.0, 31.0 + 1e-9, 61.0, 61.0 + 1e-9)
 
 
 @st.composite

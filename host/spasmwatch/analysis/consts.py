@@ -29,10 +29,20 @@ EPOCH_ACTIVE_PCT = 25
 # accel-only); at 0% wakes were lost, and a 15 min window lost 4. Held back
 # (altsim 14-22, 304 h): false wakes 0.63 -> 0.47 per 24 h, wakes 68/84 both.
 # Epochs (their length each) between two epochs' starts beyond which the band was not heard (out of
-# range, off, restarting): the estimate starts afresh, as when the band comes off the body. Two: an
-# epoch is sent as it ends, so arrivals wander by up to one; the export and the report always used
-# it, the daemon's SleepWake from 2026-12-06 (before, its history reached across the gap).
+# range, off, restarting): coverage draws the band disconnected there. Two: an epoch is sent as it
+# ends, so arrivals wander by up to one.
 GAP_EPOCHS = 2.0
+# The longest span (ms, from the end of an epoch to the start of the next) the band may go unheard
+# (rebooted, switched off a moment) with the sleep estimate going on across it: its state and
+# history kept, the unheard epochs neither active nor quiet. A longer one starts it afresh, as the
+# band coming off the body does. Until 2026-12-06 any gap over GAP_EPOCHS did, and a wake after a
+# minute's gap inside a night was lost (UNKNOWN -> AWAKE claims none): with runs of 30 s - 5 min
+# taken out of the project simulator's epochs, wakes found fell 96 -> 76-86 of 116 (seeds 1-6,
+# docs/detector-tuning.md). 5 min: a wake begun unheard is dated to the first active epoch heard,
+# at most this late, within the 5 min evaluate scores wakes in; half the sleep window, so no sleep
+# of the estimator's fits in it unseen; and within POST_WAKE_OFF_MAX_MS, so a gap the estimate
+# goes on across never unsettles the last wake either.
+SLEEP_GAP_KEEP_MS = 300000
 WAKE_WINDOW_MS = 120000
 WAKE_ACTIVE_PCT = 50
 SLEEP_WINDOW_MS = 600000

@@ -140,10 +140,11 @@ class Analyzer:
         self._forget_old_offs()
 
     def _unheard(self, t_start: float) -> None:
-        """A gap before the epoch at ``t_start`` (the band not heard: no epochs, the sleep estimate
-        starts afresh after it) is a span the baby may have slept and woken in, as one off the body:
-        longer than POST_WAKE_OFF_MAX_MS it unsettles the wake before it (hostile review: 2 h
-        unheard, the cluster after it was dated from the wake before it)."""
+        """A gap before the epoch at ``t_start`` (the band not heard: no epochs; the sleep estimate
+        starts afresh after one longer than SLEEP_GAP_KEEP_MS, at most this) is a span the baby may
+        have slept and woken in, as one off the body: longer than POST_WAKE_OFF_MAX_MS it unsettles
+        the wake before it (hostile review: 2 h unheard, the cluster after it was dated from the
+        wake before it)."""
         if self._starts and t_start - (self._starts[-1] + self.epoch_s) > A.POST_WAKE_OFF_MAX_MS / 1000.0:
             self._long_offs.append((self._starts[-1] + self.epoch_s, t_start))
             self._forget_old_offs()

@@ -15,8 +15,9 @@ An epoch is active when at least EPOCH_ACTIVE_PCT of its samples move.
                        the band is put on is a night, not an unexplained wake
     UNKNOWN -> AWAKE   as from ASLEEP, but no wake onset is claimed: it was
                        not seen
-Epochs off the body, and a gap of more than GAP_EPOCHS epochs (the band not heard), reset to
-UNKNOWN: as the export and the report have always taken them.
+Epochs off the body, and a span of more than SLEEP_GAP_KEEP_MS unheard (the band off or
+restarting), reset to UNKNOWN; across a shorter one the state and the history go on (the unheard
+epochs neither active nor quiet), so a wake after a band's reboot in the night is seen.
 """
 
 from __future__ import annotations
@@ -54,9 +55,9 @@ class SleepWake:
 
     def update(self, t_start: float, active: bool, worn: bool = True) -> Transition | None:
         """One epoch starting at ``t_start``; returns a transition when one is decided."""
-        if not worn or self._hist and t_start - self._hist[-1][0] > A.GAP_EPOCHS * self.epoch_s:
-            # Unheard, the history reached across the gap: a sleep decided after it was dated to a
-            # quiet epoch before it (hours earlier), where the report found it at the band's return.
+        if not worn or self._hist and t_start - (self._hist[-1][0] + self.epoch_s) > A.SLEEP_GAP_KEEP_MS / 1000.0:
+            # Unheard longer, the history reached across the gap: a sleep decided after it was dated
+            # to a quiet epoch before it (hours earlier). The export's twin computes the gap alike.
             self.state, self.owed = UNKNOWN, False
             self._hist.clear()
             if not worn:

@@ -32,8 +32,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from spasmwatch.analysis.consts import GAP_EPOCHS
 from spasmwatch.export.rows import BandEpochs, LostRow, Source, TransitionRow, by_device
-from spasmwatch.export.sleep import GAP_EPOCHS, BandSleep, in_order
+from spasmwatch.export.sleep import BandSleep, in_order
 
 WORN, NOT_WORN, DISCONNECTED = "worn", "not_worn", "disconnected"
 # A range's time outside a band's recording: not rows (the range's ends say them), hours only.

@@ -2,9 +2,9 @@
 
 The store keeps the band's ACTIVITY epochs (active or not, worn or not); the onsets of sleep and
 wake are derived here by the rules of ``analysis.sleepwake.SleepWake``, so an export says what the
-live system and replay would have said. Each band is followed separately; a gap of more than two
-epochs between its epochs (band off, out of range) starts its estimate afresh, as taking the band
-off does.
+live system and replay would have said. Each band is followed separately; a span of more than
+SLEEP_GAP_KEEP_MS unheard between its epochs (band off, restarting) starts its estimate afresh, as
+taking the band off does; across a shorter one it goes on.
 
 SleepWake takes one epoch at a time (the daemon's live estimate): a year of epochs through it cost
 6 µs each, most of a year-long report (docs/web.md). Here its windows' counts are taken with numpy
@@ -30,11 +30,11 @@ from spasmwatch.analysis import consts as A
 from spasmwatch.analysis.sleepwake import ASLEEP, AWAKE, UNKNOWN, SleepWake, sleep_onset, wake_onset
 from spasmwatch.export.rows import BandEpochs, TransitionRow, by_device
 
-# Sleep onsets are decided up to a sleep window after them: a range's transitions
-# come from epochs read this long before it (one near its start is found) and
-# this long after it (one near its end is too, so adjacent ranges hold it once).
+# Sleep onsets are decided up to a sleep window after them (and a gap the estimate goes on across,
+# SLEEP_GAP_KEEP_MS): a range's transitions come from epochs read this long before it (one near its
+# start is found) and this long after it (one near its end is too, so adjacent ranges hold it once).
 LEAD_S = 2 * A.SLEEP_WINDOW_MS / 1000.0
-GAP_EPOCHS = A.GAP_EPOCHS
+GAP_KEEP_S = A.SLEEP_GAP_KEEP_MS / 1000.0
 
 
 def transitions(bands: Iterable[BandEpochs], since: float, until: float) -> list[TransitionRow]:
@@ -53,7 +53,8 @@ class _Decisions:
     """Where one band's epochs decide something, each an array of epoch indices, ascending: the
     history's last ``wake_n`` epochs active enough for a wake (``wake``) or quiet (``quiet``), its
     last ``sleep_n`` quiet enough for sleep (``sleep``); and where the estimate starts afresh
-    (``fresh``: after a gap, a change of epoch length, or an epoch not worn)."""
+    (``fresh``: after a gap longer than SLEEP_GAP_KEEP_MS, a change of epoch length, or an epoch not
+    worn)."""
 
     wake: NDArray[np.intp]
     quiet: NDArray[np.intp]
@@ -67,7 +68,8 @@ def _decisions(b: BandEpochs) -> _Decisions:
     25: as int64 they took the transitions of a year-long report to 303 MB, docs/web.md)."""
     n = len(b)
     fresh = np.ones(n, np.bool_)  # the first, of a later part the tail's: BandSleep.feed says why
-    fresh[1:] = (b.t[1:] - b.t[:-1] > GAP_EPOCHS * b.epoch_s[1:]) | (b.epoch_s[1:] != b.epoch_s[:-1]) | ~b.worn[:-1]
+    # The unheard span as SleepWake.update computes it (the same float operations: the same verdict)
+    fresh[1:] = (b.t[1:] - (b.t[:-1] + b.epoch_s[:-1]) > GAP_KEEP_S) | (b.epoch_s[1:] != b.epoch_s[:-1]) | ~b.worn[:-1]
     held = np.arange(n, dtype=np.int32)
     start = np.maximum.accumulate(np.where(fresh, held, np.int32(0)))
     held -= start - 1  # the history's length after the epoch (before its window's cap)
