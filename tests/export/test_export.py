@@ -442,10 +442,10 @@ def test_the_daemon_s_sleep_estimate_is_the_report_s_after_the_band_rebooted(tmp
     sleeping baby for an hour. The report took the band's verdict (its 'unknown' worn) and the
     daemon its own Wear (NOT_WORN from before the reboot), so they told different nights from one
     store. Old code: report 02:30:00, daemon 02:31:30. Now the daemon follows the band's verdict
-    as the store keeps it (store.rows.counts_worn), and they agree."""
+    as the store keeps it (sleepwake.counts_worn), and they agree."""
     from spasmwatch.daemon.live import LiveAnalysis
     from spasmwatch.store import Store
-    from spasmwatch.store.rows import counts_worn
+    from spasmwatch.analysis.sleepwake import counts_worn
     from swcore.epoch import Wear
     from swcore.frontend import Params
 
@@ -476,8 +476,45 @@ def test_the_daemon_s_sleep_estimate_is_the_report_s_after_the_band_rebooted(tmp
     listener = _Sleeps()
     live = LiveAnalysis(DEVICE, Params(rate_hz=52.0), None, listener, lambda: t)  # type: ignore[arg-type]  # no rebuild asked
     for start, activity, off, verdict in seq:
-        live.epoch(start, activity, off, counts_worn(verdict))
+        live.epoch(start, activity, off, counts_worn(verdict, off))
     assert len(got) == 2 and listener.said == got, (listener.said, got)
+
+
+def test_a_band_rebooted_on_its_charger_then_put_on_a_sleeping_baby_is_worn_from_the_baby(tmp_path: Path) -> None:
+    """Old code: a boot's 'unknown' wear verdict counted as worn, so a band rebooted on its charger
+    and put on a sleeping baby within its 2 min hysteresis counted the charger's 90 s as worn: the
+    worn hours began there, the sleep was dated to it (90 s early), in the export, the report and the
+    daemon alike. 'unknown' counts as worn only on an epoch not off the body (sleepwake.counts_worn)."""
+    from spasmwatch.daemon.live import LiveAnalysis
+    from spasmwatch.analysis.sleepwake import counts_worn
+    from spasmwatch.export.coverage import WORN, recorded
+    from spasmwatch.export.store_source import StoreSource
+    from spasmwatch.store import Store
+    from swcore.epoch import Wear
+    from swcore.frontend import Params
+
+    wear, rows, seq = Wear(), [], []
+    for k in range(9 + 120 + 30):  # 90 s on the charger, 20 min asleep, 5 min awake
+        off = k < 9
+        wear.update(off)
+        activity = 0 if off else 3 if k < 129 else 200
+        rows.append({"boot": 1, "t_ms": (k + 1) * 10_000, "activity": activity, "breath": 40, "off_body": int(off), "worn": wear.state})
+        seq.append((DAY0 + 10.0 * k, activity, off, wear.state))
+    assert {r["worn"] for r in rows[:9]} == {-1}  # the charger's epochs: the band's verdict not yet made
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        store.add_sync(DEVICE, 1, 0, DAY0)
+        store.add_activity(DEVICE, rows, received_wall_s=DAY0)
+    on, end = DAY0 + 90.0, DAY0 + 10.0 * len(rows)
+    assert _onsets(db, tmp_path / "sw.jsonl", DAY0, end) == [iso(on), iso(on + 1200.0)]
+    with Store.open_readonly(db) as store:
+        worn = [(s.t, s.end) for s in recorded(StoreSource(store), DEVICE, DAY0, end, end) if s.kind == WORN]
+    assert worn == [(on, end)]
+    listener = _Sleeps()
+    live = LiveAnalysis(DEVICE, Params(rate_hz=52.0), None, listener, lambda: end)  # type: ignore[arg-type]  # no rebuild asked
+    for start, activity, off, verdict in seq:
+        live.epoch(start, activity, off, counts_worn(verdict, off))
+    assert listener.said == [iso(on), iso(on + 1200.0)]
 
 
 def test_each_band_s_epochs_are_counted_at_the_rate_it_reported(tmp_path: Path) -> None:

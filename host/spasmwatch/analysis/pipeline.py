@@ -13,7 +13,7 @@ from typing import Any
 
 from spasmwatch.analysis import consts as A
 from spasmwatch.analysis.clusters import Cluster, ClusterTracker, Spasm
-from spasmwatch.analysis.sleepwake import SleepWake
+from spasmwatch.analysis.sleepwake import SleepWake, counts_worn
 from swcore import consts as C
 from swcore.epoch import NOT_WORN, WORN, Wear, off_body
 from swcore.frontend import Params
@@ -86,7 +86,7 @@ class Analyzer:
 
     def epoch_decided(self, t_start: float, activity: int, off: bool, worn: bool | None = None) -> list[Record]:
         """One epoch whose off-body verdict is already made (the band sends it in ACTIVITY). ``worn``:
-        the band's own wear verdict (``store.rows.counts_worn``), which the sleep estimate then
+        the band's own wear verdict (``sleepwake.counts_worn``), which the sleep estimate then
         follows as the exports and the report do; None (a recording replayed): this one's Wear, the
         same hysteresis, but begun with this Analyzer, not at the band's boot (after a band's reboot
         the daemon's estimate began an epoch late, or missed a sleep the report had)."""
@@ -105,7 +105,7 @@ class Analyzer:
                 out.append({"type": "not_worn", "start": _r(self._off_start), "end": _r(since)})
                 self._off_start = None
         active = activity * 100 >= self.p.epoch * A.EPOCH_ACTIVE_PCT
-        tr = self.sleep.update(t_start, active, worn=self.wear.state != NOT_WORN if worn is None else worn)
+        tr = self.sleep.update(t_start, active, worn=counts_worn(self.wear.state, off) if worn is None else worn)
         if tr is not None:
             if tr.kind == "wake":
                 self._wake(tr.t)

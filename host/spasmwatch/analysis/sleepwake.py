@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from spasmwatch.analysis import consts as A
 from swcore import consts as C
+from swcore import epoch as E
 
 UNKNOWN = "UNKNOWN"
 ASLEEP = "ASLEEP"
@@ -101,6 +102,16 @@ class SleepWake:
         if sum(1 for _, a in recent if a) * 100 < A.WAKE_ACTIVE_PCT * self.wake_n:
             return None
         return wake_onset(recent)
+
+
+def counts_worn(verdict: int, off_body: bool) -> bool:
+    """The band's wear verdict (1 worn, 0 not worn, -1 unknown) as the sleep estimate and the coverage
+    take it: not worn at its NOT_WORN, and at its 'unknown' (a boot's first epochs, before its
+    hysteresis decides: 20 s on the body, 2 min off it) on an epoch off the body. Until 2026-12-06
+    'unknown' counted as worn: a band rebooted on its charger and put on a sleeping baby within its
+    2 min counted the charger's minute as worn, and the sleep was dated to it, up to 2 min early. On
+    the body 'unknown' stays worn: a sleeping baby's band rebooted goes on at once."""
+    return verdict != E.NOT_WORN and not (verdict == E.UNKNOWN and off_body)
 
 
 def sleep_onset(recent: Sequence[tuple[float, bool]]) -> float:

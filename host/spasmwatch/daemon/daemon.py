@@ -33,6 +33,7 @@ from spasmwatch.alerts.channels.dispatch import Caregiver, Delivery, Dispatcher
 from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, why_not_resend
 from spasmwatch.alerts.channels.sound import SoundChannel
 from spasmwatch.analysis.clusters import Cluster, Spasm
+from spasmwatch.analysis.sleepwake import counts_worn
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.api import Json, Msg, last_known_at, who, zone_json
 from spasmwatch.config import is_loopback
@@ -53,7 +54,7 @@ from spasmwatch.errors import InputError
 from spasmwatch.io.rawfile import DatingPoint, RawDating, RawHeader, RawReader, RawWriter
 from spasmwatch.store import Store, StoreError, StoreMissing
 from spasmwatch.store._db import StoreNewer, recover_hint, store_command
-from spasmwatch.store.rows import STATUS_FIELDS, AlertRow, BootMarks, DeviceRow, Linked, LogLife, Replaced, counts_worn
+from spasmwatch.store.rows import STATUS_FIELDS, AlertRow, BootMarks, DeviceRow, Linked, LogLife, Replaced
 from spasmwatch.transport import Link
 from swcore import consts as C
 from swcore import protocol as P
@@ -1225,9 +1226,9 @@ class Daemon:
         if b.backfilling:
             # Only the epochs the band held while no host was there come now (it sends an epoch when
             # no logged event waits), at the connect's sync, ahead of the backfill's older events.
-            a.hold_epoch(end - EPOCH_S, rec["activity"], bool(rec["off_body"]), counts_worn(rec["worn"]))
+            a.hold_epoch(end - EPOCH_S, rec["activity"], bool(rec["off_body"]), counts_worn(rec["worn"], bool(rec["off_body"])))
         else:
-            self._read(device, lambda: a.epoch(end - EPOCH_S, rec["activity"], bool(rec["off_body"]), counts_worn(rec["worn"])), _nothing)  # (a late one rebuilds)
+            self._read(device, lambda: a.epoch(end - EPOCH_S, rec["activity"], bool(rec["off_body"]), counts_worn(rec["worn"], bool(rec["off_body"]))), _nothing)  # (a late one rebuilds)
 
     def _on_status(self, device: str, rec: dict[str, Any], received_s: float) -> None:
         b = self._by_device(device)
@@ -1881,7 +1882,7 @@ class _StoreSource:
     def epochs_since(self, device: str, since: float) -> Any:
         for r in self.store.activity(device, since=since):
             if r.wall_t is not None:
-                yield (r.wall_t - EPOCH_S, r.activity, bool(r.off_body), counts_worn(r.worn))
+                yield (r.wall_t - EPOCH_S, r.activity, bool(r.off_body), counts_worn(r.worn, bool(r.off_body)))
 
 
 def _rename_kept(store: Store, aliases: Mapping[str, str]) -> None:

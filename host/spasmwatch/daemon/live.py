@@ -80,7 +80,7 @@ class Source(Protocol):
 
     def epochs_since(self, device: str, since: float) -> Iterator[Epoch]:
         """(epoch start wall s, active samples, off_body, the band's worn verdict as
-        ``store.rows.counts_worn`` takes it) in time order."""
+        ``analysis.sleepwake.counts_worn`` takes it) in time order."""
         ...
 
 

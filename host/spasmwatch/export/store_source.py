@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from spasmwatch.analysis import consts as A
+from spasmwatch.analysis.sleepwake import counts_worn
 from swcore import consts as C
 from swcore import protocol as P
 
@@ -20,7 +21,6 @@ from spasmwatch.export.rows import ActivityRow, BandEpochs, ClusterRow, LostRow,
 from spasmwatch.export.sleep import LEAD_S, transitions
 from spasmwatch.store import Store
 from spasmwatch.store.rows import ActivityRow as StoredEpoch
-from spasmwatch.store.rows import counts_worn
 from spasmwatch.store.store import ACTIVITY_COLUMNS
 
 # The band's default IMU rate (firmware/band/config.py), for a band that has not
@@ -48,7 +48,7 @@ def _ends(since: float, until: float) -> tuple[float, float]:
 
 def _columns(a: StoredEpoch | None) -> np.ndarray:
     """The store's epoch ``a`` (none: no epoch) as ``Store.activity_chunks`` gives it."""
-    return np.array([] if a is None else [(a.wall_t, a.activity, a.off_body, counts_worn(a.worn))], ACTIVITY_COLUMNS)
+    return np.array([] if a is None else [(a.wall_t, a.activity, a.off_body, counts_worn(a.worn, a.off_body))], ACTIVITY_COLUMNS)
 
 
 class StoreSource:
@@ -88,7 +88,7 @@ class StoreSource:
     def _epoch(self, a: StoredEpoch) -> ActivityRow:
         assert a.wall_t is not None  # a ranged query returns placed epochs only
         active = a.activity >= self._active_min.get(a.device, self._default_min)
-        return ActivityRow(a.device, a.wall_t - EPOCH_S, EPOCH_S, active, counts_worn(a.worn), a.off_body)
+        return ActivityRow(a.device, a.wall_t - EPOCH_S, EPOCH_S, active, counts_worn(a.worn, a.off_body), a.off_body)
 
     def _band(self, device: str, cols: np.ndarray) -> BandEpochs:
         """The band's epochs of the store's columns, as ``_epoch`` makes each."""

@@ -174,14 +174,6 @@ class ActivityRow:
     received_wall_s: float
 
 
-def counts_worn(verdict: int) -> bool:
-    """The band's wear verdict (``ActivityRow.worn``) as the sleep estimate and the coverage take it:
-    off the body only at its NOT_WORN (0); its 'unknown' (-1, a boot's first epochs) counts as worn,
-    as the store's activity chunks take it too (``worn != 0``). The daemon's live estimate and the
-    exports and report follow this one verdict, so they agree."""
-    return verdict != 0
-
-
 # A STATUS record's fields the store keeps (its columns), named as the protocol decodes them.
 STATUS_FIELDS = ("battery_pct", "worn", "log_fill_pct", "flags", "errors", "boot", "uptime_s", "next_seq")
 

@@ -98,7 +98,8 @@ _LINK_COLS = ("boot", "prev_boot", "cause", "flags", "prev_ms", "gap_ms", "err_m
 _EVENT_SELECT = "SELECT id, device, " + ", ".join(_EVENT_COLS) + ", wall_t, received_wall_s FROM events"
 _ACTIVITY_SELECT = "SELECT id, device, " + ", ".join(_ACTIVITY_COLS) + ", wall_t, received_wall_s FROM activity"
 # An epoch's columns that coverage and the sleep/wake estimate read (``Store.activity_chunks``);
-# worn: the verdict is not 'not worn' (worn, or unknown at a boot); activity: held to
+# worn: the verdict as ``analysis.sleepwake.counts_worn`` takes it (worn, or unknown at a boot on an
+# epoch not off the body); activity: held to
 # +-ACTIVITY_LIMIT (below)
 ACTIVITY_COLUMNS = np.dtype([("wall_t", "f8"), ("activity", "i8"), ("off_body", "?"), ("worn", "?")])
 # An epoch's active samples as ``activity_chunks`` reads them, at most this many either way: the
@@ -108,7 +109,7 @@ ACTIVITY_LIMIT = 2**40  # samples
 # ... read as two: each column read is a Python object an epoch (0.2 µs), the three integers one
 _ACTIVITY_CODED = np.dtype([("wall_t", "f8"), ("code", "i8")])
 _ACTIVITY_CODED_SELECT = (
-    f"SELECT wall_t, MAX(MIN(activity, {ACTIVITY_LIMIT}), {-ACTIVITY_LIMIT}) * 4 + (off_body != 0) * 2 + (worn != 0) FROM activity"
+    f"SELECT wall_t, MAX(MIN(activity, {ACTIVITY_LIMIT}), {-ACTIVITY_LIMIT}) * 4 + (off_body != 0) * 2 + (worn != 0 AND NOT (worn = -1 AND off_body != 0)) FROM activity"
 )
 
 
