@@ -37,8 +37,8 @@ GAP_EPOCHS = 2.0
 # history kept, the unheard epochs neither active nor quiet. A longer one starts it afresh, as the
 # band coming off the body does. Until 2026-12-06 any gap over GAP_EPOCHS did, and a wake after a
 # minute's gap inside a night was lost (UNKNOWN -> AWAKE claims none): with runs of 30 s - 5 min
-# taken out of the project simulator's epochs, wakes found fell 96 -> 76-86 of 116 (seeds 1-6,
-# docs/detector-tuning.md). 5 min: a wake begun unheard is dated to the first active epoch heard,
+# taken out of the project simulator's epochs, wakes found fell 96 -> 76-86 of 116 (seeds 1-6);
+# going on across them, 91-95 (docs/detector-tuning.md). 5 min: a wake begun unheard is dated to the first active epoch heard,
 # at most this late, within the 5 min evaluate scores wakes in; half the sleep window, so no sleep
 # of the estimator's fits in it unseen; and within POST_WAKE_OFF_MAX_MS, so a gap the estimate
 # goes on across never unsettles the last wake either.
