@@ -12,7 +12,10 @@ An epoch is active when at least EPOCH_ACTIVE_PCT of its samples move.
     UNKNOWN -> ASLEEP  quiet over WAKE_WINDOW; the sleep onset is claimed only once
                        the quiet holds over a SLEEP_WINDOW of the history (as
                        from AWAKE, onset its first quiet epoch), so a night after
-                       the band is put on is a night, not an unexplained wake
+                       the band is put on is a night, not an unexplained wake; a
+                       wake after the short quiet is claimed (a recording begun on a
+                       sleeping baby; a still, awake one gives a false wake:
+                       docs/detector.md says why it stays)
     UNKNOWN -> AWAKE   as from ASLEEP, but no wake onset is claimed: it was
                        not seen
 Epochs off the body, and a span of more than SLEEP_GAP_KEEP_MS unheard (the band off or
