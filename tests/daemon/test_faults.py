@@ -2078,6 +2078,69 @@ def test_a_band_whose_flash_refuses_events_is_a_fault_until_it_restarts(tmp_path
         assert (NoticeKind.BAND_CLEARED, "band_log_failing") in [(n.kind, n.fault.value if n.fault else None) for n in d.notifications]
 
 
+def _band_notices(d: Daemon) -> list[tuple[NoticeKind, str]]:
+    return [(n.kind, n.fault.value) for n in d.notifications if n.fault is not None]
+
+
+def _statuses(d: Daemon, clock: Clock, uptimes: Sequence[int], overrun: Callable[[int], bool], errors: int = 0) -> None:
+    """STATUS every 10 s of the band's clock (boot 1) at ``uptimes``, ERR_FIFO_OVERRUN where ``overrun(uptime)``."""
+    for u in uptimes:
+        clock.t = T0 + u
+        rec = {"type": "status", "battery_pct": 80, "worn": 1, "log_fill_pct": 1, "flags": P.SF_TIME_SYNCED,
+               "errors": errors | (P.ERR_FIFO_OVERRUN if overrun(u) else 0), "boot": 1, "uptime_s": u, "next_seq": 5}  # fmt: skip
+        d.on_record(DEVICE, rec, clock.t)
+
+
+def test_a_one_off_fifo_overrun_is_no_push_and_overruns_that_go_on_are_samples_lost(tmp_path: Path) -> None:
+    """Found by review: the host read STATUS ERR_FIFO_OVERRUN (the IMU's FIFO overflowed, some samples
+    lost, the band detecting on) as sensor_error, "it is not detecting: restart the band", and since
+    the band clears the bit after a clean epoch one slow flash write pushed that and "sensor OK" in
+    the night. Now a one-off says nothing; overruns STATUS says within SAMPLES_LOST_CLEAN_S of each
+    other for SAMPLES_LOST_AFTER_S of the band's time are samples_lost, cleared SAMPLES_LOST_CLEAN_S
+    after the last."""
+    clock = Clock(T0)
+    with Store(tmp_path / "db.sqlite") as store:
+        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+        _connect(d, DEVICE, [], clock.t)
+        # One slow write: the bit in two STATUSes (the epoch it came in and the next), then clean.
+        _statuses(d, clock, range(100, 1000, 10), lambda u: u in (110, 120))
+        # A slow write every 90 s for 20 min: each a run of its own (over a minute without one).
+        _statuses(d, clock, range(1000, 2300, 10), lambda u: u % 90 < 20 and u < 2200)
+        assert _band_notices(d) == [], "old code: sensor_error, then its clear, at each"
+        # Overruns every 40 s (the bit in 2 of 4 STATUSes) from 2300: told at the first STATUS
+        # saying one SAMPLES_LOST_AFTER_S (300 s) or more after the first.
+        first, after, clean = 2300, int(K.SAMPLES_LOST_AFTER_S), int(K.SAMPLES_LOST_CLEAN_S)
+        every_40 = lambda u: (u - first) % 40 < 20  # noqa: E731
+        told = min(u for u in range(first + after, first + 600, 10) if every_40(u))
+        _statuses(d, clock, range(first, told), every_40)
+        assert _band_notices(d) == [], "not before the overruns went on SAMPLES_LOST_AFTER_S"
+        _statuses(d, clock, range(told, first + 600, 10), every_40)
+        (fault,) = [n for n in d.notifications if n.kind is NoticeKind.BAND_FAULT]
+        assert (fault.fault, fault.created_t) == (BandFault.SAMPLES_LOST, T0 + told)
+        assert fault.text == messages.band_fault("crib", BandFault.SAMPLES_LOST).text
+        assert "lost some" in fault.text and "could be missed" in fault.text and "restart the band" in fault.text, fault.text
+        assert "not detecting" not in fault.text
+        assert d.engine.device_summary(DEVICE)["faults"] == ["samples_lost"]
+        last = max(u for u in range(first, first + 600, 10) if every_40(u))
+        _statuses(d, clock, range(first + 600, last + clean, 10), lambda u: False)
+        assert d.engine.device_summary(DEVICE)["faults"] == ["samples_lost"], "a minute without an overrun first"
+        _statuses(d, clock, [last + clean], lambda u: False)
+        assert d.engine.device_summary(DEVICE)["faults"] == []
+        assert _band_notices(d) == [(NoticeKind.BAND_FAULT, "samples_lost"), (NoticeKind.BAND_CLEARED, "samples_lost")]
+
+
+def test_an_imu_error_is_still_sensor_error_at_once_overrun_or_not(tmp_path: Path) -> None:
+    clock = Clock(T0)
+    with Store(tmp_path / "db.sqlite") as store:
+        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+        _connect(d, DEVICE, [], clock.t)
+        _statuses(d, clock, [100], lambda u: True, errors=P.ERR_IMU)
+        assert _band_notices(d) == [(NoticeKind.BAND_FAULT, "sensor_error")]
+        assert "not detecting" in d.notifications[-1].text
+        _statuses(d, clock, [110, 120], lambda u: False)
+        assert _band_notices(d) == [(NoticeKind.BAND_FAULT, "sensor_error"), (NoticeKind.BAND_CLEARED, "sensor_error")]
+
+
 def test_backoff_doubles_per_kind_of_error_from_its_own_first_delay() -> None:
     """Found by review: the failure count was shared by every kind, so after a night of 'not
     found' (band away) the first 'refused' (band busy with another phone) waited the full 120 s."""

@@ -34,7 +34,7 @@ PERIOD_S = 10.0  # the band's status_period_s and epoch
 NIGHT_S = 3 * 3600.0
 AWAY = (T0 + 5400.0, T0 + 6600.0)  # 20 min out of range: nothing heard
 OFF = (T0 + 1800.0, T0 + 3000.0)  # the band off the baby
-FIFO = (T0 + 4000.0, T0 + 4030.0)  # samples lost: a sensor fault for 3 STATUS
+FIFO = (T0 + 4000.0, T0 + 4030.0)  # samples lost, said in 3 STATUS (a one-off: no fault, SAMPLES_LOST_AFTER_S)
 READERS = ("battery_pct", "worn", "log_fill_pct", "flags", "errors", "boot", "next_seq")
 
 

@@ -26,7 +26,7 @@ from test_web_page import load, today_t, wait_for
 from web_harness import ServerThread, Watch, open_context
 
 from spasmwatch.alerts import messages as M
-from spasmwatch.alerts.model import LANGUAGES
+from spasmwatch.alerts.model import LANGUAGES, BandFault
 from spasmwatch.config import from_dict
 from spasmwatch.daemon.daemon import Daemon
 from spasmwatch.daemon.http import web_dir
@@ -61,6 +61,16 @@ def test_every_word_the_page_looks_up_exists_in_every_language(lang: str) -> Non
     assert sorted(used_keys() - set(cat)) == [], f"the page looks up words {lang} lacks"
     # And no page word the page no longer uses (a translator would translate it for nothing).
     assert sorted({k for k in cat if k.startswith(("page.", *M.SHARED_WITH_PAGE))} - used_keys()) == [], f"{lang}: page words nothing uses"
+
+
+def test_the_page_names_every_band_fault() -> None:
+    """app.js FAULT_NAMES (or its own line for a damaged store, which names the command): a fault it
+    lacks showed as its bare value ("samples_lost") on a band's card in every language."""
+    js = (WEB / "app.js").read_text(encoding="utf-8")
+    names = re.search(r"const FAULT_NAMES = \{(.*?)\};", js, re.DOTALL)
+    assert names is not None
+    named = set(re.findall(r"^\s*(\w+): t\(\"fault\.\1\"\),$", names.group(1), re.MULTILINE)) | {BandFault.STORE_DAMAGED.value}
+    assert sorted({f.value for f in BandFault} - named) == []
 
 
 def get(url: str) -> str:

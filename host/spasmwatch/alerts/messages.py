@@ -128,6 +128,10 @@ EN: dict[str, str] = {
     "fault.band_log_failing.text": "The band could not save a movement it detected to its memory, and such movements "
     "are not sent here either: spasms may be missed. Restart the band; if this comes back, flash it again "
     "(spasmwatch flash) or replace it.",
+    "fault.samples_lost.title": "Band losing motion data",
+    "fault.samples_lost.text": "The band has lost some of its motion data again and again for several minutes "
+    "(it falls behind its sensor). It is still detecting, but a spasm in those moments could be missed. If this "
+    "goes on, restart the band; if it comes back after that, flash it again (spasmwatch flash) or replace it.",
     "cleared.disconnected.title": "Band reconnected",
     "cleared.disconnected.text": "Band reconnected: monitoring again.",
     "cleared.not_worn.title": "Band worn again",
@@ -150,6 +154,8 @@ EN: dict[str, str] = {
     "cleared.store_newer.text": "This computer can open its events file again and saves the band's events.",
     "cleared.band_log_failing.title": "Band saves events again",
     "cleared.band_log_failing.text": "The band saves its events again (it was restarted).",
+    "cleared.samples_lost.title": "Band motion data OK",
+    "cleared.samples_lost.text": "The band no longer loses motion data.",
     # the daily summary
     "summary.title": "Daily summary: {clusters} in 24 h",
     "summary.no_cluster": "no cluster",
@@ -235,6 +241,7 @@ EN: dict[str, str] = {
     "page.fault.store_damaged": "Events file damaged: stop spasmwatch, run {command}",
     "page.fault.store_newer": "Events file from a newer spasmwatch: restart spasmwatch, or upgrade it",
     "page.fault.band_log_failing": "Band cannot save events",
+    "page.fault.samples_lost": "Band losing motion data",
     "page.state.connected": "Connected",
     "page.state.silent": "Connected, silent",
     "page.state.out_of_reach": "Out of reach, retrying",

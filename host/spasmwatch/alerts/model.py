@@ -62,6 +62,7 @@ class BandFault(Enum):
     STORE_DAMAGED = "store_damaged"  # the store file itself is damaged: 'spasmwatch store recover', the daemon stopped
     STORE_NEWER = "store_newer"  # a newer spasmwatch changed the store so that this one may not write it: restart or upgrade
     BAND_LOG_FAILING = "band_log_failing"  # the band's flash refused an event (it is lost, live too)
+    SAMPLES_LOST = "samples_lost"  # the band's IMU FIFO overran again and again for minutes: motion data lost
 
     @property
     def state(self) -> BandState:

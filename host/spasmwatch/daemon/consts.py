@@ -136,6 +136,23 @@ SYNC_SLOW_RTT_S = 0.2
 # still holds weeks, so 90 % means the host has not backfilled in a long time.
 LOG_NEARLY_FULL_PCT = 90
 
+# STATUS ERR_FIFO_OVERRUN: the IMU's FIFO overflowed and some samples were lost (the band detects on),
+# set in the epoch it came in and cleared by the next whole one without one: 10-20 s, one or two
+# STATUSes at the default 10 s period. One is a slow flash write (an erase), which the family can do
+# nothing about and which a spasm seldom falls in: no push (until 2026-12-06 it was sensor_error,
+# "not detecting: restart the band"). Overruns STATUS says within this much of the band's time (s)
+# of each other are one run: a minute, so losses at least once a minute join; sparser ones (each
+# a second or so) leave a cluster, whose spasms come 5-30 s apart, most of them. A STATUS without the bit this
+# long after the run's last one ends it, and clears the samples_lost fault. (A band set to report
+# less often than this never has a run past its first STATUS.)
+SAMPLES_LOST_CLEAN_S = 60.0
+# A run spanning this much of the band's time (s; its first and latest STATUS saying an overrun)
+# is the samples_lost fault: five minutes of losses at least once a minute is as long as a
+# cluster lasts, so one in it could lose spasms, and is a band falling behind over and over (a
+# flash slow at every write, a loop too slow for its rate), not a one-off; a few slow writes in a
+# row (events logged one after the other) stay under it.
+SAMPLES_LOST_AFTER_S = 300.0
+
 # How far back the live analysis is rebuilt from the store at start-up and
 # when late (backfilled) events arrive: longer than a cluster plus the
 # sleep/wake windows, so a cluster cut by a restart or a drop is re-found whole.

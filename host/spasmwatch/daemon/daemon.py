@@ -100,6 +100,9 @@ class BandView:
     # the rule done with nothing of this run stored, the next compared with the row of a run before.
     status_stored_run: bool = False
     synced: bool = False
+    # The STATUSes saying ERR_FIFO_OVERRUN lately, each within SAMPLES_LOST_CLEAN_S of the one before:
+    # their band boot and the uptime_s of the first and the latest (None: no such run), for samples_lost.
+    overruns: tuple[int, int, int] | None = None
     down_since: float | None = None  # mono s when the link was lost (for the disconnected alert)
     analysis: LiveAnalysis | None = None
     backfilling: bool = False
@@ -937,7 +940,7 @@ class Daemon:
         now: the rebuild, the clusters and alarms restored read their times."""
         if b.device != device:  # another unit (a spare band on the same port): its STATUS is its own
             self._store_held_status(b)  # (the one before's, stored under its own id)
-            b.status, b.status_t, b.status_stored, b.status_stored_run = {}, None, None, False
+            b.status, b.status_t, b.status_stored, b.status_stored_run, b.overruns = {}, None, None, False, None
         b.device = device
         # Its numbers in the store, for a connect that cannot read them (log_life): not the band's
         # own when its flash was erased once (None, unknown: its own numbers, the first life's).
@@ -1240,7 +1243,10 @@ class Daemon:
         e(device, BandFault.BATTERY_LOW, bool(flags & (P.SF_LOW_BATTERY | P.SF_CRITICAL_BATTERY)))
         e(device, BandFault.LOG_NEARLY_FULL, rec["log_fill_pct"] >= K.LOG_NEARLY_FULL_PCT)
         e(device, BandFault.SAFE_MODE, bool(flags & P.SF_SAFE_MODE))
-        e(device, BandFault.SENSOR_ERROR, bool(errors & (P.ERR_IMU | P.ERR_FIFO_OVERRUN)))
+        e(device, BandFault.SENSOR_ERROR, bool(errors & P.ERR_IMU))
+        b.overruns = run = _overruns(b.overruns, rec)
+        if run is None or run[2] - run[1] >= K.SAMPLES_LOST_AFTER_S:  # raised by a long run, cleared by none
+            e(device, BandFault.SAMPLES_LOST, run is not None)
         e(device, BandFault.BAND_LOG_FAILING, bool(errors & P.ERR_LOG_WRITE))  # set until the band restarts
         if rec["worn"] != -1:
             e(device, BandFault.NOT_WORN, rec["worn"] == 0)
@@ -1957,6 +1963,19 @@ def _status_news(stored: tuple[dict[str, Any], float] | None, rec: dict[str, Any
     old, old_t = stored
     changed = any(rec.get(k) != old.get(k) for k in _STATUS_NEWS_FIELDS)
     return changed or not 0 <= received_s - old_t < K.STATUS_STORED_EVERY_S
+
+
+def _overruns(run: tuple[int, int, int] | None, rec: dict[str, Any]) -> tuple[int, int, int] | None:
+    """``BandView.overruns`` after STATUS ``rec``: a STATUS saying ERR_FIFO_OVERRUN on the run's boot
+    within SAMPLES_LOST_CLEAN_S of the band's time after its latest goes on with it; one later, on
+    another boot or at an uptime before it (an erased log's boots start again) begins one anew; one
+    without the bit ends it once that long has passed."""
+    boot, up = rec["boot"], rec["uptime_s"]
+    if run is not None and (run[0] != boot or not 0 <= up - run[2] < K.SAMPLES_LOST_CLEAN_S):
+        run = None
+    if not rec["errors"] & P.ERR_FIFO_OVERRUN:
+        return run
+    return (boot, up if run is None else run[1], up)
 
 
 def _nothing() -> None:

@@ -93,6 +93,11 @@ CATALOG: dict[str, str] = {
     "fault.band_log_failing.text": "Der Brustgurt konnte eine erkannte Bewegung nicht speichern, und solche Bewegungen "
     "kommen auch hier nicht an: Spasmen können übersehen werden. Starten Sie den Brustgurt neu; kommt das wieder, "
     "spielen Sie die Firmware neu auf (spasmwatch flash) oder ersetzen Sie ihn.",
+    "fault.samples_lost.title": "Brustgurt verliert Bewegungsdaten",
+    "fault.samples_lost.text": "Der Brustgurt hat seit einigen Minuten immer wieder einen Teil seiner "
+    "Bewegungsdaten verloren (er kommt mit seinem Sensor nicht nach). Er erkennt weiter, aber ein Spasmus in "
+    "diesen Momenten könnte übersehen werden. Hält das an, starten Sie den Brustgurt neu; kommt es danach "
+    "wieder, spielen Sie die Firmware neu auf (spasmwatch flash) oder ersetzen Sie ihn.",
     "cleared.disconnected.title": "Brustgurt wieder verbunden",
     "cleared.disconnected.text": "Brustgurt wieder verbunden: Die Überwachung läuft wieder.",
     "cleared.not_worn.title": "Brustgurt wieder angelegt",
@@ -115,6 +120,8 @@ CATALOG: dict[str, str] = {
     "cleared.store_newer.text": "Dieser Computer kann seine Ereignisdatei wieder öffnen und speichert die Ereignisse des Brustgurts.",
     "cleared.band_log_failing.title": "Brustgurt speichert wieder",
     "cleared.band_log_failing.text": "Der Brustgurt speichert seine Ereignisse wieder (er wurde neu gestartet).",
+    "cleared.samples_lost.title": "Bewegungsdaten des Brustgurts in Ordnung",
+    "cleared.samples_lost.text": "Der Brustgurt verliert keine Bewegungsdaten mehr.",
     "summary.title": "Tagesübersicht: {clusters} in 24 h",
     "summary.no_cluster": "keine Serie",
     "summary.clusters.one": "{n} Serie",
@@ -193,6 +200,7 @@ CATALOG: dict[str, str] = {
     "page.fault.store_damaged": "Ereignisdatei beschädigt: spasmwatch beenden, {command} ausführen",
     "page.fault.store_newer": "Ereignisdatei von einem neueren spasmwatch: spasmwatch neu starten oder aktualisieren",
     "page.fault.band_log_failing": "Brustgurt kann Ereignisse nicht speichern",
+    "page.fault.samples_lost": "Brustgurt verliert Bewegungsdaten",
     "page.state.connected": "Verbunden",
     "page.state.silent": "Verbunden, sendet nichts",
     "page.state.out_of_reach": "Außer Reichweite, neuer Versuch läuft",

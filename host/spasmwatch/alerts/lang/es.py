@@ -88,6 +88,11 @@ CATALOG: dict[str, str] = {
     "fault.band_log_failing.text": "La banda no pudo guardar en su memoria un movimiento que detectó, y esos "
     "movimientos tampoco llegan aquí: pueden pasar espasmos sin detectar. Reinicie la banda; si vuelve a ocurrir, "
     "grabe de nuevo su firmware (spasmwatch flash) o sustitúyala.",
+    "fault.samples_lost.title": "La banda pierde datos de movimiento",
+    "fault.samples_lost.text": "La banda lleva varios minutos perdiendo una y otra vez parte de sus datos de "
+    "movimiento (no da abasto con su sensor). Sigue detectando, pero un espasmo en esos momentos podría pasar "
+    "sin detectar. Si continúa, reinicie la banda; si vuelve a ocurrir después, grabe de nuevo su firmware "
+    "(spasmwatch flash) o sustitúyala.",
     "cleared.disconnected.title": "Banda reconectada",
     "cleared.disconnected.text": "Banda reconectada: vigilando de nuevo.",
     "cleared.not_worn.title": "Banda puesta de nuevo",
@@ -110,6 +115,8 @@ CATALOG: dict[str, str] = {
     "cleared.store_newer.text": "Este ordenador puede abrir de nuevo su archivo de eventos y guarda los de la banda.",
     "cleared.band_log_failing.title": "La banda vuelve a guardar",
     "cleared.band_log_failing.text": "La banda vuelve a guardar sus eventos (se reinició).",
+    "cleared.samples_lost.title": "Datos de movimiento de la banda correctos",
+    "cleared.samples_lost.text": "La banda ya no pierde datos de movimiento.",
     "summary.title": "Resumen diario: {clusters} en 24 h",
     "summary.no_cluster": "ninguna serie",
     "summary.clusters.one": "{n} serie",
@@ -188,6 +195,7 @@ CATALOG: dict[str, str] = {
     "page.fault.store_damaged": "Archivo de eventos dañado: detenga spasmwatch, ejecute {command}",
     "page.fault.store_newer": "Archivo de eventos de un spasmwatch más reciente: reinicie spasmwatch o actualícelo",
     "page.fault.band_log_failing": "La banda no puede guardar eventos",
+    "page.fault.samples_lost": "La banda pierde datos de movimiento",
     "page.state.connected": "Conectada",
     "page.state.silent": "Conectada, sin datos",
     "page.state.out_of_reach": "Fuera de alcance, reintentando",

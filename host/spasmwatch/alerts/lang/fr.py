@@ -92,6 +92,11 @@ CATALOG: dict[str, str] = {
     "fault.band_log_failing.text": "La ceinture n'a pas pu enregistrer dans sa mémoire un mouvement détecté, et ces "
     "mouvements ne sont pas non plus envoyés ici : des spasmes peuvent être manqués. Redémarrez la ceinture ; si "
     "cela revient, réinstallez son firmware (spasmwatch flash) ou remplacez-la.",
+    "fault.samples_lost.title": "La ceinture perd des données de mouvement",
+    "fault.samples_lost.text": "La ceinture perd sans cesse une partie de ses données de mouvement depuis "
+    "plusieurs minutes (elle ne suit plus son capteur). Elle détecte toujours, mais un spasme à ces moments-là "
+    "pourrait être manqué. Si cela continue, redémarrez la ceinture ; si cela revient ensuite, réinstallez son "
+    "firmware (spasmwatch flash) ou remplacez-la.",
     "cleared.disconnected.title": "Ceinture reconnectée",
     "cleared.disconnected.text": "Ceinture reconnectée : la surveillance a repris.",
     "cleared.not_worn.title": "Ceinture de nouveau portée",
@@ -114,6 +119,8 @@ CATALOG: dict[str, str] = {
     "cleared.store_newer.text": "Cet ordinateur peut de nouveau ouvrir son fichier des événements et enregistre ceux de la ceinture.",
     "cleared.band_log_failing.title": "La ceinture enregistre de nouveau",
     "cleared.band_log_failing.text": "La ceinture enregistre de nouveau ses événements (elle a été redémarrée).",
+    "cleared.samples_lost.title": "Données de mouvement de la ceinture correctes",
+    "cleared.samples_lost.text": "La ceinture ne perd plus de données de mouvement.",
     "summary.title": "Résumé du jour : {clusters} en 24 h",
     "summary.no_cluster": "aucune série",
     "summary.clusters.one": "{n} série",
@@ -193,6 +200,7 @@ CATALOG: dict[str, str] = {
     "page.fault.store_damaged": "Fichier des événements endommagé : arrêtez spasmwatch, lancez {command}",
     "page.fault.store_newer": "Fichier des événements d'un spasmwatch plus récent : redémarrez spasmwatch, ou mettez-le à jour",
     "page.fault.band_log_failing": "La ceinture ne peut pas enregistrer les événements",
+    "page.fault.samples_lost": "La ceinture perd des données de mouvement",
     "page.state.connected": "Connectée",
     "page.state.silent": "Connectée, muette",
     "page.state.out_of_reach": "Hors de portée, nouvel essai",
