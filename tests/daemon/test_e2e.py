@@ -205,6 +205,24 @@ def test_an_imu_that_lost_its_set_up_is_a_sensor_fault_on_the_host_and_the_clust
     asyncio.run(main())
 
 
+def test_a_band_whose_flash_writes_overrun_its_imu_fifo_alarms_and_raises_no_band_fault(tmp_path: Path, cluster_csv: Path) -> None:
+    """Each logged spasm holds the real band 1.6 s (a slow flash write, --flash-stall-ms): its IMU's
+    FIFO (1.46 s at 50 Hz) overruns, and STATUS says ERR_FIFO_OVERRUN for 10-20 s after each.
+    Old daemon: sensor_error ("it is not detecting: restart the band") and its clear, on a band
+    that detected the cluster. Now nothing: the bit is in the STATUSes from 30 to 90 s (measured),
+    a run far short of SAMPLES_LOST_AFTER_S."""
+
+    async def main() -> None:
+        async with rig(tmp_path, cluster_csv, speed=4, band_args=("--flash-stall-ms", "1600")) as r:
+            await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 60, "the cluster alarm")
+            await r.wait_for(lambda: _band_played(r, 100), 60, "the recording played")
+            said = [row.errors or 0 for row in r.store.status_history("band0000")]
+            assert any(e & P.ERR_FIFO_OVERRUN for e in said) and not said[-1] & P.ERR_FIFO_OVERRUN, said
+            assert r.notices(NoticeKind.BAND_FAULT) == [], [(n.fault, n.text) for n in r.notices(NoticeKind.BAND_FAULT)]
+
+    asyncio.run(main())
+
+
 def test_a_silent_or_lost_band_has_its_reported_values_unavailable_in_home_assistant_until_it_streams_again(
     tmp_path: Path, cluster_csv: Path
 ) -> None:
