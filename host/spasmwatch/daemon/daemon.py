@@ -82,6 +82,16 @@ class BandSpec:
     rate_hz: int = DEFAULT_RATE_HZ  # the IMU rate to configure; the band reports the step it samples at
 
 
+@dataclass(frozen=True)
+class Overruns:
+    """A run of a band's STATUSes saying ERR_FIFO_OVERRUN (samples lost), each within
+    SAMPLES_LOST_CLEAN_S of the band's time of the one before: for samples_lost."""
+
+    boot: int
+    first_s: int  # the band's uptime_s at the first
+    latest_s: int  # ... and at the latest
+
+
 @dataclass
 class BandView:
     """What the daemon knows of one configured band right now."""
@@ -100,9 +110,7 @@ class BandView:
     # the rule done with nothing of this run stored, the next compared with the row of a run before.
     status_stored_run: bool = False
     synced: bool = False
-    # The STATUSes saying ERR_FIFO_OVERRUN lately, each within SAMPLES_LOST_CLEAN_S of the one before:
-    # their band boot and the uptime_s of the first and the latest (None: no such run), for samples_lost.
-    overruns: tuple[int, int, int] | None = None
+    overruns: Overruns | None = None  # the run going on (None: none)
     down_since: float | None = None  # mono s when the link was lost (for the disconnected alert)
     analysis: LiveAnalysis | None = None
     backfilling: bool = False
@@ -1245,7 +1253,7 @@ class Daemon:
         e(device, BandFault.SAFE_MODE, bool(flags & P.SF_SAFE_MODE))
         e(device, BandFault.SENSOR_ERROR, bool(errors & P.ERR_IMU))
         b.overruns = run = _overruns(b.overruns, rec)
-        if run is None or run[2] - run[1] >= K.SAMPLES_LOST_AFTER_S:  # raised by a long run, cleared by none
+        if run is None or run.latest_s - run.first_s >= K.SAMPLES_LOST_AFTER_S:  # raised by a long run, cleared by none
             e(device, BandFault.SAMPLES_LOST, run is not None)
         e(device, BandFault.BAND_LOG_FAILING, bool(errors & P.ERR_LOG_WRITE))  # set until the band restarts
         if rec["worn"] != -1:
@@ -1965,17 +1973,17 @@ def _status_news(stored: tuple[dict[str, Any], float] | None, rec: dict[str, Any
     return changed or not 0 <= received_s - old_t < K.STATUS_STORED_EVERY_S
 
 
-def _overruns(run: tuple[int, int, int] | None, rec: dict[str, Any]) -> tuple[int, int, int] | None:
-    """``BandView.overruns`` after STATUS ``rec``: a STATUS saying ERR_FIFO_OVERRUN on the run's boot
-    within SAMPLES_LOST_CLEAN_S of the band's time after its latest goes on with it; one later, on
-    another boot or at an uptime before it (an erased log's boots start again) begins one anew; one
-    without the bit ends it once that long has passed."""
+def _overruns(run: Overruns | None, rec: dict[str, Any]) -> Overruns | None:
+    """The run of overruns after STATUS ``rec``: one saying ERR_FIFO_OVERRUN on the run's boot within
+    SAMPLES_LOST_CLEAN_S of the band's time after its latest goes on with it; one later, on another
+    boot or at an uptime before it (an erased log's boots start again) begins one anew; one without
+    the bit ends it once that long has passed."""
     boot, up = rec["boot"], rec["uptime_s"]
-    if run is not None and (run[0] != boot or not 0 <= up - run[2] < K.SAMPLES_LOST_CLEAN_S):
+    if run is not None and (run.boot != boot or not 0 <= up - run.latest_s < K.SAMPLES_LOST_CLEAN_S):
         run = None
     if not rec["errors"] & P.ERR_FIFO_OVERRUN:
         return run
-    return (boot, up if run is None else run[1], up)
+    return Overruns(boot, up if run is None else run.first_s, up)
 
 
 def _nothing() -> None:
