@@ -2082,12 +2082,13 @@ def _band_notices(d: Daemon) -> list[tuple[NoticeKind, str]]:
     return [(n.kind, n.fault.value) for n in d.notifications if n.fault is not None]
 
 
-def _statuses(d: Daemon, clock: Clock, uptimes: Sequence[int], overrun: Callable[[int], bool], errors: int = 0) -> None:
-    """STATUS every 10 s of the band's clock (boot 1) at ``uptimes``, ERR_FIFO_OVERRUN where ``overrun(uptime)``."""
+def _statuses(d: Daemon, clock: Clock, uptimes: Sequence[int], overrun: Callable[[int], bool], errors: int = 0, boot: int = 1) -> None:
+    """The band's STATUS at each of ``uptimes`` (heard as it is sent: T0 + uptime, boot 1 from T0),
+    ERR_FIFO_OVERRUN where ``overrun(uptime)``."""
     for u in uptimes:
-        clock.t = T0 + u
+        clock.t = max(clock.t, T0 + u)
         rec = {"type": "status", "battery_pct": 80, "worn": 1, "log_fill_pct": 1, "flags": P.SF_TIME_SYNCED,
-               "errors": errors | (P.ERR_FIFO_OVERRUN if overrun(u) else 0), "boot": 1, "uptime_s": u, "next_seq": 5}  # fmt: skip
+               "errors": errors | (P.ERR_FIFO_OVERRUN if overrun(u) else 0), "boot": boot, "uptime_s": u, "next_seq": 5}  # fmt: skip
         d.on_record(DEVICE, rec, clock.t)
 
 
@@ -2126,6 +2127,20 @@ def test_a_one_off_fifo_overrun_is_no_push_and_overruns_that_go_on_are_samples_l
         assert d.engine.device_summary(DEVICE)["faults"] == ["samples_lost"], "a minute without an overrun first"
         _statuses(d, clock, [last + clean], lambda u: False)
         assert d.engine.device_summary(DEVICE)["faults"] == []
+        assert _band_notices(d) == [(NoticeKind.BAND_FAULT, "samples_lost"), (NoticeKind.BAND_CLEARED, "samples_lost")]
+
+
+def test_samples_lost_outlasts_a_lost_link_and_clears_once_the_restarted_band_loses_none(tmp_path: Path) -> None:
+    clock = Clock(T0)
+    with Store(tmp_path / "db.sqlite") as store:
+        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+        _connect(d, DEVICE, [], clock.t)
+        _statuses(d, clock, range(100, 410, 10), lambda u: True)
+        assert _band_notices(d) == [(NoticeKind.BAND_FAULT, "samples_lost")]
+        # Two minutes unheard (out of range), back with the bit: a new run, and still the fault.
+        _statuses(d, clock, [530, 540], lambda u: True)
+        assert d.engine.device_summary(DEVICE)["faults"] == ["samples_lost"]
+        _statuses(d, clock, [5], lambda u: False, boot=2)  # restarted by the family: a clean first STATUS
         assert _band_notices(d) == [(NoticeKind.BAND_FAULT, "samples_lost"), (NoticeKind.BAND_CLEARED, "samples_lost")]
 
 
