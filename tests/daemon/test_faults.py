@@ -2101,8 +2101,7 @@ def test_a_one_off_fifo_overrun_is_no_push_and_overruns_that_go_on_are_samples_l
     after the last."""
     clock = Clock(T0)
     with Store(tmp_path / "db.sqlite") as store:
-        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
-        _connect(d, DEVICE, [], clock.t)
+        d = _connected_at_t0(store, clock)
         # One slow write: the bit in two STATUSes (the epoch it came in and the next), then clean.
         _statuses(d, clock, range(100, 1000, 10), lambda u: u in (110, 120))
         # A slow write every 90 s for 20 min: each a run of its own (over a minute without one).
@@ -2133,8 +2132,7 @@ def test_a_one_off_fifo_overrun_is_no_push_and_overruns_that_go_on_are_samples_l
 def test_samples_lost_outlasts_a_lost_link_and_clears_once_the_restarted_band_loses_none(tmp_path: Path) -> None:
     clock = Clock(T0)
     with Store(tmp_path / "db.sqlite") as store:
-        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
-        _connect(d, DEVICE, [], clock.t)
+        d = _connected_at_t0(store, clock)
         _statuses(d, clock, range(100, 410, 10), lambda u: True)
         assert _band_notices(d) == [(NoticeKind.BAND_FAULT, "samples_lost")]
         # Two minutes unheard (out of range), back with the bit: a new run, and still the fault.
@@ -2147,8 +2145,7 @@ def test_samples_lost_outlasts_a_lost_link_and_clears_once_the_restarted_band_lo
 def test_an_imu_error_is_still_sensor_error_at_once_overrun_or_not(tmp_path: Path) -> None:
     clock = Clock(T0)
     with Store(tmp_path / "db.sqlite") as store:
-        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
-        _connect(d, DEVICE, [], clock.t)
+        d = _connected_at_t0(store, clock)
         _statuses(d, clock, [100], lambda u: True, errors=P.ERR_IMU)
         assert _band_notices(d) == [(NoticeKind.BAND_FAULT, "sensor_error")]
         assert "not detecting" in d.notifications[-1].text
