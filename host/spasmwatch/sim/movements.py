@@ -189,11 +189,8 @@ class Oscillation(Motion):
         ramp_s: float = 1.0,
     ) -> None:
         self.start, self.end, self.ramp = start, end, ramp_s
-        grid = np.arange(start, end + 2 * _COARSE_STEP_S, _COARSE_STEP_S)
-        wander = SmoothNoise(rng, start, end, 0.1, np.array([freq_wander, am_depth]))(grid)
-        self.grid = grid
-        self.phase = coarse_phase(freq_hz * (1.0 + wander[:, 0]), _COARSE_STEP_S) + rng.uniform()
-        self.gain = np.clip(1.0 + wander[:, 1], 0.2, None)
+        self.wander = SmoothNoise(rng, start, end, 0.1, np.array([freq_wander, am_depth]))
+        self.phase0 = float(rng.uniform())
         self.freq_hz = freq_hz
         self.harmonics = np.asarray(harmonics, dtype=float)
         self.harm_phase = rng.uniform(0.0, 2.0 * np.pi, size=len(self.harmonics))
@@ -201,9 +198,18 @@ class Oscillation(Motion):
         self.acc_world_amp = acc_world_amp
         self.acc_body_amp = acc_body_amp
 
+    def _track(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Coarse grid, phase (cycles) and gain over the whole motion, made when rendered:
+        held from the start, an hour of rocking or driving grew the simulation's memory."""
+        grid = np.arange(self.start, self.end + 2 * _COARSE_STEP_S, _COARSE_STEP_S)
+        wander = self.wander(grid)
+        phase = coarse_phase(self.freq_hz * (1.0 + wander[:, 0]), _COARSE_STEP_S) + self.phase0
+        return grid, phase, np.clip(1.0 + wander[:, 1], 0.2, None)
+
     def _waves(self, t: FloatArray, max_hz: float) -> tuple[FloatArray, FloatArray]:
-        phase = 2.0 * np.pi * np.interp(t, self.grid, self.phase)
-        gain = np.interp(t, self.grid, self.gain) * edge_taper(t, self.start, self.end, self.ramp)
+        grid, track_phase, track_gain = self._track()
+        phase = 2.0 * np.pi * np.interp(t, grid, track_phase)
+        gain = np.interp(t, grid, track_gain) * edge_taper(t, self.start, self.end, self.ramp)
         k = np.arange(1, len(self.harmonics) + 1)
         # Harmonics the IMU's anti-alias filter would remove at this rate are left out.
         weights = np.where(k * self.freq_hz <= max_hz, self.harmonics, 0.0)

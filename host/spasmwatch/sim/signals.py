@@ -6,9 +6,14 @@ rendered chunk by chunk in any order and the chunks join without seams.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import numpy as np
 
 from spasmwatch.sim.rotation import FloatArray
+
+_KEEP_KNOTS = 1 << 12  # knot values a noise holds (32 kB); a longer one redraws them when evaluated
 
 
 def min_jerk(s: FloatArray) -> FloatArray:
@@ -64,22 +69,60 @@ class SmoothNoise:
         self.start = start
         self.step = 1.0 / (2.0 * bandwidth_hz)
         count = int(np.ceil((end - start) / self.step)) + 4
-        self.knots = rng.normal(size=(count, sigma.shape[0])) * sigma
+        self._sigma = sigma
+        self._bits = type(rng.bit_generator)
+        self._state = rng.bit_generator.state
+        knots = self._draw(rng, count)
+        # A long noise (hours of fidgeting) keeps where its draws began, not its knots: held,
+        # they grew a simulation's memory with its length.
+        self._count = count
+        self._knots = knots if knots.size <= _KEEP_KNOTS else None
+
+    def _draw(self, rng: np.random.Generator, count: int) -> FloatArray:
+        knots: FloatArray = rng.normal(size=(count, self._sigma.shape[0])) * self._sigma
+        return knots
+
+    @property
+    def knots(self) -> FloatArray:
+        if self._knots is not None:
+            return self._knots
+        rng = np.random.Generator(self._bits())
+        rng.bit_generator.state = self._state
+        return self._draw(rng, self._count)
 
     def __call__(self, t: FloatArray) -> FloatArray:
-        if t.shape[0] > 64 and (t[-1] - t[0]) / t.shape[0] < self.step / 32.0:
-            # Slow noise on dense samples: evaluate 32 points per knot and
-            # interpolate linearly (error < 0.1 % of sigma, far cheaper).
-            coarse = np.arange(t[0], t[-1] + self.step / 32.0, self.step / 32.0)
+        return self.over(float(t[0]), float(t[-1]), t.shape[0])(t) if t.shape[0] > 64 else self._spline(t)
+
+    def over(self, first: float, last: float, count: int) -> Callable[[FloatArray], FloatArray]:
+        """What calling on ``count`` sorted times from first to last gives, for any part of them.
+
+        Slow noise on dense samples is evaluated 32 points per knot and interpolated
+        linearly (error < 0.1 % of sigma, far cheaper). Those points are
+        ``np.arange(first, last + fine, fine)``; a part makes only the ones around it.
+        """
+        fine = self.step / 32.0
+        if count <= 64 or (last - first) / count >= fine:
+            return self._spline
+        size = math.ceil((last + fine - first) / fine)
+        delta = (first + fine) - first  # np.arange's: point k is first + k * delta, point 1 first + fine
+
+        def part(t: FloatArray) -> FloatArray:
+            k0 = max(0, int(np.floor((t[0] - first) / delta)) - 1)
+            k1 = min(size, int(np.ceil((t[-1] - first) / delta)) + 2)
+            coarse: FloatArray = first + np.arange(k0, k1, dtype=np.float64) * delta
+            if k0 <= 1 < k1:
+                coarse[1 - k0] = first + fine
             values = self._spline(coarse)
             return np.stack([np.interp(t, coarse, values[:, k]) for k in range(values.shape[1])], axis=1)
-        return self._spline(t)
+
+        return part
 
     def _spline(self, t: FloatArray) -> FloatArray:
         u = (t - self.start) / self.step + 1.0  # +1: knot 0 lies before start
-        i = np.clip(np.floor(u).astype(np.int64), 1, self.knots.shape[0] - 3)
+        knots = self.knots
+        i = np.clip(np.floor(u).astype(np.int64), 1, knots.shape[0] - 3)
         f = (u - i)[:, None]
-        p0, p1, p2, p3 = (self.knots[i + k] for k in (-1, 0, 1, 2))
+        p0, p1, p2, p3 = (knots[i + k] for k in (-1, 0, 1, 2))
         return 0.5 * (
             2.0 * p1
             + (p2 - p0) * f
@@ -88,9 +131,13 @@ class SmoothNoise:
         )
 
 
-def coarse_phase(freq_hz: FloatArray, step_s: float) -> FloatArray:
-    """Phase (cycles) integrated from a frequency sampled every ``step_s``."""
+def coarse_phase(freq_hz: FloatArray, step_s: float, start: float = 0.0) -> FloatArray:
+    """Phase (cycles) integrated from a frequency sampled every ``step_s``, from ``start``.
+
+    One running sum from start: a part continued from the phase at its first
+    point equals that part of the whole, to the bit."""
     phase = np.empty_like(freq_hz)
-    phase[0] = 0.0
-    np.cumsum(0.5 * (freq_hz[1:] + freq_hz[:-1]) * step_s, out=phase[1:])
+    phase[0] = start
+    phase[1:] = 0.5 * (freq_hz[1:] + freq_hz[:-1]) * step_s
+    np.cumsum(phase, out=phase)
     return phase
