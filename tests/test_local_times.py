@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -226,3 +227,46 @@ def test_a_listing_reads_this_computers_zone_once_not_per_line(fold_store: Path,
     many = [listed("events", "--db", str(fold_store), *WINDOW), listed("clusters", "--config", str(config), *WINDOW)]
     assert [len(out.splitlines()) for _, out in many] == [len(few[0][1].splitlines()) + 40, len(few[1][1].splitlines()) + 20]
     assert [n for n, _ in many] == [n for n, _ in few]
+
+
+def test_taps_export_raw_and_truth_read_this_computers_zone_as_the_other_commands(tmp_path: Path, tz_env: pytest.MonkeyPatch) -> None:
+    """Researcher review: 'taps', 'export raw' and 'truth --wall-clock' without --tz took the local
+    zone from the C library (astimezone(), a naive local time), the others from daemon.clock.local_zone:
+    with TZ unset they parted whenever C's zone was not the file's (an /etc/localtime replaced while
+    they ran, which C keeps until tzset). Here the zone file is Berlin's and C's stays UTC. Old code:
+    +00:00 for taps and export raw, and a label read at 01:05 Berlin time outside the recording."""
+    import numpy as np
+
+    from spasmwatch.cli import build_parser
+    from spasmwatch.daemon import clock
+    from spasmwatch.io.rawfile import RawHeader, RawWriter
+    from spasmwatch.sim import Scenario, simulate
+
+    wall0 = datetime(2024, 3, 4, 0, 0, tzinfo=timezone.utc).timestamp()  # 01:00 CET
+    rec = simulate(Scenario(duration_s=900.0, seed=4, rate_hz=52.0, taps=(200.0,)))
+    counts = np.column_stack([np.rint(rec.acc * 1000), np.rint(np.asarray(rec.gyro) * 10)]).astype(np.int16)
+    swraw = tmp_path / "night.swraw"
+    with RawWriter(swraw, RawHeader("band-1", 52.0, True, wall0)) as w:
+        for i in range(0, len(counts), 52):
+            w.append(i, counts[i : i + 52], 0)
+    events = tmp_path / "video.tsv"
+    events.write_text("onset\tduration\ttrial_type\n01:05:00\t1.0\tspasm\n")
+    tz_env.setattr(clock, "LOCALTIME", Path("/usr/share/zoneinfo/Europe/Berlin"))
+    tz_env.delenv("TZ", raising=False)
+    time.tzset()
+    assert time.localtime(wall0).tm_gmtoff == 0  # C's zone is this computer's /etc/localtime, UTC
+
+    def run(*argv: str) -> tuple[str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            args = build_parser().parse_args(list(argv))
+            assert args.func(args) == 0
+        return out.getvalue(), err.getvalue()
+
+    taps = run("taps", str(swraw), "--json")[0]
+    assert '"wall": "2024-03-04T01:03:20' in taps and "+01:00" in taps, taps
+    said = run("export", "raw", str(swraw), "--csv", str(tmp_path / "night.csv"))[1]
+    assert "t = 0 s is 2024-03-04T01:00:00.000+01:00 (the band's dating)" in said, said
+    run("truth", str(swraw), str(events), "--wall-clock", "-o", str(tmp_path / "night.truth.json"))
+    (spasm,) = json.loads((tmp_path / "night.truth.json").read_text())["spasms"]
+    assert abs(spasm["t"] - 300.0) < 0.05, spasm

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone, tzinfo
 
+THIS_COMPUTERS_ZONE = "this computer's time zone"
 _TIME_OF_DAY = re.compile(r"^(\d{1,2}):(\d{2}):(\d{2}(?:\.\d+)?)$")
 _DAY = timedelta(days=1)
 
@@ -36,11 +37,12 @@ class WallClock:
     first_s: float
     last_s: float
     tz: tzinfo | None = None
+    said: str | None = None  # how messages name tz (None: its name; THIS_COMPUTERS_ZONE for local_zone's)
     # unix s on the video's clock -> t, when not linear from origin_s (a .swraw's measured dating)
     to_t: Callable[[float], float] | None = None
 
     def zone_name(self) -> str:
-        return str(self.tz) if self.tz is not None else "this computer's time zone"
+        return self.said or (str(self.tz) if self.tz is not None else THIS_COMPUTERS_ZONE)
 
     def local(self, unix_s: float) -> datetime:
         return datetime.fromtimestamp(unix_s, self.tz) if self.tz is not None else datetime.fromtimestamp(unix_s).astimezone()

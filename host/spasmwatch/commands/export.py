@@ -34,6 +34,7 @@ from spasmwatch.commands._args import add_strict, zone
 from spasmwatch.commands._daemon import add_store_args, resolve_device, store_path_of
 from spasmwatch.commands._progress import Progress
 from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
+from spasmwatch.daemon.clock import local_zone
 from spasmwatch.outfile import check_writable
 from spasmwatch.words import either
 
@@ -269,7 +270,8 @@ def run_raw(args: argparse.Namespace) -> int:
     for line in damage_notes(rec, "written as a gap (the last sample held)"):
         print(line, file=sys.stderr)
     # The CSV's t carries no wall time (its contract): what 'truth --wall-clock' needs to date it.
-    start = datetime.fromtimestamp(rec.wall_at(0.0)).astimezone().isoformat(timespec="milliseconds")
+    # In this computer's zone as the other commands read it (local_zone), not C's: it keeps the zone it first read.
+    start = datetime.fromtimestamp(rec.wall_at(0.0), local_zone()).isoformat(timespec="milliseconds")
     print(f"t = 0 s is {start} (the band's dating): label it on a video's clock with "
           f"'spasmwatch truth {shlex.quote(str(out))} EVENTS.tsv --wall-clock --start {start}'", file=sys.stderr)  # fmt: skip
     drift = _drift_note(rec, n)

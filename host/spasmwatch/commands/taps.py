@@ -12,12 +12,13 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from spasmwatch.analysis.taps import F64, Triple, find_triples
 from spasmwatch.commands._args import add_strict
 from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
+from spasmwatch.daemon.clock import local_zone
 from spasmwatch.io.csvread import Recording
 from spasmwatch.io.rawboot import open_recordings
 from spasmwatch.io.rawfile import RawRecording
@@ -50,13 +51,13 @@ def _dated(rec: Recording | RawRecording) -> bool:
     return isinstance(rec, RawRecording) or rec.unix_time
 
 
-def _wall(rec: Recording | RawRecording, t: float) -> str | None:
-    """The wall time of ``t``, local ISO: a .swraw's by the band's dating (its dating records: the
+def _wall(rec: Recording | RawRecording, t: float, zone: tzinfo) -> str | None:
+    """The wall time of ``t``, ISO in ``zone``: a .swraw's by the band's dating (its dating records: the
     measured rate), a CSV's t itself when it is unix time (as replay reads it); None for another CSV."""
     if not _dated(rec):
         return None
     wall_s = rec.wall_at(t) if isinstance(rec, RawRecording) else t
-    return datetime.fromtimestamp(wall_s).astimezone().isoformat(timespec="milliseconds")
+    return datetime.fromtimestamp(wall_s, zone).isoformat(timespec="milliseconds")
 
 
 def _chunks(rec: Recording | RawRecording, count: list[int]) -> Iterator[tuple[F64, F64]]:
@@ -65,8 +66,8 @@ def _chunks(rec: Recording | RawRecording, count: list[int]) -> Iterator[tuple[F
         yield c.t, c.acc
 
 
-def as_dict(rec: Recording | RawRecording, tr: Triple) -> dict[str, Any]:
-    return {"t": tr.t[0], "clock": clock(tr.t[0]), "wall": _wall(rec, tr.t[0]),
+def as_dict(rec: Recording | RawRecording, tr: Triple, zone: tzinfo) -> dict[str, Any]:
+    return {"t": tr.t[0], "clock": clock(tr.t[0]), "wall": _wall(rec, tr.t[0], zone),
             "taps": list(tr.t), "peaks_g": [round(p, 2) for p in tr.peak_g]}
 
 
@@ -76,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
     count = [0]
     with reading_past_damage():
         found = find_triples(rec.rate_hz, _chunks(rec, count))
-        rows = [as_dict(rec, tr) for tr in found]
+        zone = local_zone()  # this computer's, as the other commands read it (C's keeps the zone it first read)
+        rows = [as_dict(rec, tr, zone) for tr in found]
     duration_s = count[0] / rec.rate_hz
     for line in damage_notes(rec, "held as a gap (a still band: no tap in it is found)"):
         print(line, file=sys.stderr)

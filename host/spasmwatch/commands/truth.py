@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from spasmwatch.analysis.labels import CLUSTER_MAX_GAP_S, DEFAULT_SPASM_S, SPASM, SUBTLE, build_truth, parse_time, read_labels
 from spasmwatch.analysis.truthfile import check_truth, parts_truth_path
 from spasmwatch.analysis import videosync
-from spasmwatch.analysis.wallclock import WallClock, instant_s
+from spasmwatch.analysis.wallclock import THIS_COMPUTERS_ZONE, WallClock, instant_s
 from spasmwatch.commands._args import add_strict
 from spasmwatch.commands._rawdamage import damage_notes, reading_past_damage
 from spasmwatch.daemon.clock import local_zone, offset_changes
@@ -135,6 +135,9 @@ def _wall_clock(args: argparse.Namespace, rec: Recording | RawRecording, tz: tzi
     """The recording's span on the video's clock: t = 0 dated by a .swraw's header (the band's dating),
     by --start for a CSV, or by its t when that is unix time (io.limits.UNIX_T_FROM_S); --offset-s
     moves video time to the band's."""
+    # No --tz: this computer's zone as the other commands read it (local_zone), not C's, which keeps
+    # the zone it first read (an /etc/localtime replaced since): 'taps' and 'export raw' word it so.
+    zone, said = (tz, None) if tz is not None else (local_zone(), THIS_COMPUTERS_ZONE)
     if isinstance(rec, RawRecording):
         if args.start is not None:
             raise InputError(rec.files[0], "--start: a .swraw dates its samples itself (wall_start_s); correct the "
@@ -142,10 +145,10 @@ def _wall_clock(args: argparse.Namespace, rec: Recording | RawRecording, tz: tzi
         # The samples' measured wall times, not t = 0 plus t: the band's IMU runs ~1 % off nominal.
         shift = args.offset_s
         first, last = rec.wall_at(t0) - shift, rec.wall_at(t0 + duration_s) - shift
-        return WallClock(rec.wall_at(0.0) - shift, first, last, tz, to_t=lambda video_s: rec.t_at(video_s + shift))
+        return WallClock(rec.wall_at(0.0) - shift, first, last, zone, said, to_t=lambda video_s: rec.t_at(video_s + shift))
     elif args.start is not None:
         try:
-            origin = instant_s(args.start, tz)
+            origin = instant_s(args.start, zone)
         except ValueError as exc:
             raise SpasmwatchError(f"--start: {exc}") from None
     elif rec.unix_time:  # as replay reads it: t = 0 is 1970
@@ -154,7 +157,7 @@ def _wall_clock(args: argparse.Namespace, rec: Recording | RawRecording, tz: tzi
         raise InputError(args.recording[0], "a CSV's t carries no wall time: --wall-clock needs --start, the date and "
                          "time of its t = 0 (or label the band's .swraw parts, which are dated)")
     video_origin = origin - args.offset_s  # the video-clock instant that is t = 0
-    return WallClock(video_origin, video_origin + t0, video_origin + t0 + duration_s, tz)
+    return WallClock(video_origin, video_origin + t0, video_origin + t0 + duration_s, zone, said)
 
 
 def _sync_or_offset(args: argparse.Namespace) -> None:
