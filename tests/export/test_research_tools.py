@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import importlib
 import json
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -35,6 +36,8 @@ def _need(module: str) -> Any:
 
 # Two days around the treatment start: clusters labelled and not, wakes and sleeps, notes, treatments.
 SINCE = DAY0 + 6 * DAY_S
+# The events of sub-01_task-sleep_eeg.edf, named after it (BIDS: sub-<label>_task-<label>_events.tsv).
+EVENTS = "sub-01_task-sleep_events.tsv"
 UNTIL = DAY0 + 8 * DAY_S
 NOTES = ((SINCE + 6 * 3600 + 40 * 60, "note", "Zuckungen beim Aufwachen, Übelkeit danach"),  # cut at 40 bytes
          (SINCE + 7 * 3600, "video", "Säugling: 3 Anfälle — gefilmt"))  # fmt: skip
@@ -168,8 +171,8 @@ def _dataset(root: Path, db: Path, since: float, seconds: int) -> Path:
     (eeg / "sub-01_task-sleep_eeg.json").write_text(json.dumps(
         {"TaskName": "sleep", "EEGReference": "Cz", "SamplingFrequency": 10, "PowerLineFrequency": 50, "SoftwareFilters": "n/a"}))  # fmt: skip
     (eeg / "sub-01_task-sleep_channels.tsv").write_text("name\ttype\tunits\nCz\tEEG\tuV\n")
-    _export(db, eeg / "sub-01_task-sleep_events.tsv", "bids", since, since + seconds)
-    return eeg / "sub-01_task-sleep_events.tsv"
+    _export(db, eeg / EVENTS, "bids", since, since + seconds)
+    return eeg / EVENTS
 
 
 def _validate(validator: str, root: Path) -> tuple[list[str], list[str]]:
@@ -205,6 +208,17 @@ def test_the_bids_validator_accepts_the_events_files(course_db: tuple[Path, Expe
     events.write_text("".join("\t".join(r[:1] + r[2:]) + "\n" for r in rows), encoding="utf-8")
     errors, _ = _validate(validator, tmp_path / "bids")
     assert any(e.startswith("EVENTS_COLUMN_DURATION: /sub-01/eeg/sub-01_task-sleep_events.tsv") for e in errors), errors
+
+
+def test_the_readme_s_bids_example_is_the_name_these_tools_are_checked_with() -> None:
+    """Researcher review: README's example wrote '--out sub-01_events.tsv', no task entity, while
+    docs/exports.md and the dataset the validator and mne-bids are run on here name the EEG's
+    events after it, task included. (bids-validator 1.15 and mne-bids also take the task-less
+    name, by the inheritance principle, for every task of sub-01; the spec's name for one
+    recording's events carries its task.) Old README: sub-01_events.tsv."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    outs = re.findall(r"export --format bids\b[^\n]*?--out (\S+)", readme)
+    assert outs and set(outs) == {EVENTS}, outs
 
 
 def test_mne_bids_reads_the_events_as_annotations(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
