@@ -223,3 +223,46 @@ def test_a_posix_rule_of_a_day_s_offset_or_more_is_utc_and_says_so(tz_env: pytes
         timezone.utc, f"TZ={rule}: a UTC offset of a day or more ({said}), which times here cannot hold; times are in UTC")
     assert clock.recorded_zone(rule) is None  # as recorded by an older daemon: compared by name, said by its offsets
     assert clock.said_zone_name(rule) == said
+
+
+@pytest.mark.parametrize(
+    ("rule", "note"),
+    [
+        ("UTC+0830", "UTC-24"),  # 'UTC+08:30' meant; glibc reads 830 hours, then holds them to 24
+        ("UTC+123", "UTC-24"),
+        ("<+0530>-0530", "UTC+24"),
+    ],
+    ids=["UTC+0830", "3 digits", "quoted +0530"],
+)
+def test_a_rule_whose_hours_glibc_holds_to_24_is_utc_and_says_so_not_a_crash(tz_env: pytest.MonkeyPatch, rule: str, note: str) -> None:
+    """Review of the day's-offset fix: glibc reads a rule's hours as every digit there is and holds
+    them to 24 ('UTC+0830' is UTC-24 to ``date``), where the rule reader took at most 2 digits and the
+    rule to its end: such a TZ was followed (a LibcZone) and the first local time read in it raised
+    ValueError, a traceback from 'report', 'summary' and the daemon. Old code: a LibcZone."""
+    set_tz(tz_env, rule)
+    assert time.localtime(0).tm_gmtoff in (86_400, -86_400)  # as glibc reads it: a day
+    assert clock.resolve_local_zone() == (
+        timezone.utc, f"TZ={rule}: a UTC offset of a day or more ({note}), which times here cannot hold; times are in UTC")
+
+
+@pytest.mark.parametrize("rule", ["UTC+1:99", "UTC-5:30:99"])
+def test_a_rule_is_said_by_the_offsets_glibc_reads_in_it(tz_env: pytest.MonkeyPatch, rule: str) -> None:
+    """glibc holds a rule's minutes and seconds to 59 ('UTC+1:99' is UTC-01:59): the name it is said
+    by gives the offset every local time here is read in (LibcZone). Old code: 'UTC-0239'."""
+    set_tz(tz_env, rule)
+    zone, note = clock.resolve_local_zone()
+    t = _utc(2026, 6, 1)
+    offset = time.localtime(t).tm_gmtoff
+    assert note is None and datetime.fromtimestamp(t, zone).utcoffset() == timedelta(seconds=offset)
+    assert clock.said_zone_name(clock.zone_name(zone)) == clock.utc_offset_text(offset)
+
+
+@pytest.mark.parametrize("rule", ["UTC+1!!", "UTC+30!!", "<+01>-1!"])
+def test_a_rule_with_a_tail_that_is_no_rule_is_utc_and_says_so(tz_env: pytest.MonkeyPatch, rule: str) -> None:
+    """A TZ that starts as a rule and goes on as none: glibc reads it as no one rule ('UTC+1!!' is
+    UTC-01 at 1970, UTC now; 'UTC+30!!' a day back at 1970), so it is not followed but said, as a TZ
+    that names no zone. Old code: a LibcZone, said by its raw text; for 'UTC+30!!' a ValueError at
+    the first time read before 1971."""
+    set_tz(tz_env, rule)
+    assert clock.resolve_local_zone() == (
+        timezone.utc, f"TZ={rule}: not a time zone this computer knows (e.g. Europe/Berlin); times are in UTC")

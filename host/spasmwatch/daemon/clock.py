@@ -124,8 +124,9 @@ def zone_spans(
 
 # A POSIX TZ rule's offsets: its standard name and offset, then its DST name and (1 h ahead if not
 # given) offset ('CET-1CEST', '<+0330>-3:30', 'EST5EDT'), up to its change rules after a comma.
+# Read as glibc reads them: every digit there is ('UTC+0830' is 830 hours, held to 24).
 _RULE_NAME = r"(?:[A-Za-z]{3,}|<[A-Za-z0-9+-]{3,}>)"
-_RULE_OFFSET = r"([+-]?\d{1,2}(?::\d{1,2}){0,2})"
+_RULE_OFFSET = r"([+-]?\d+(?::\d+){0,2})"
 _POSIX_OFFSETS = re.compile(rf"{_RULE_NAME}{_RULE_OFFSET}(?:({_RULE_NAME}){_RULE_OFFSET}?)?")
 _DST_AHEAD_S = 3600  # POSIX: a rule's DST offset not given is one hour ahead of its standard one
 UNNAMED_ZONE = "an unnamed time zone"  # a zone file that no tz database zone matches ('localtime')
@@ -150,14 +151,15 @@ def utc_offset_text(seconds: int, short: bool = False) -> str:
 
 def rule_offsets(rule: str) -> list[int] | None:
     """The UTC offsets (s; standard, then DST if the rule has one) of a POSIX TZ rule, None if
-    ``rule`` is not one. POSIX counts west of Greenwich positive: 'CET-1' is UTC+01."""
+    ``rule`` is not one. POSIX counts west of Greenwich positive: 'CET-1' is UTC+01. As glibc
+    reads them (tzset.c ``compute_offset``): hours held to 24, minutes and seconds to 59."""
     m = _POSIX_OFFSETS.fullmatch(rule.lstrip(":").split(",", 1)[0])
     if m is None:
         return None
 
     def seconds(text: str) -> int:
         h, m, sec = ([int(p) for p in text.lstrip("+-").split(":")] + [0, 0])[:3]
-        value = h * 3600 + m * 60 + sec
+        value = min(h, 24) * 3600 + min(m, 59) * 60 + min(sec, 59)
         return value if text.startswith("-") else -value
 
     std = seconds(m[1])
@@ -271,9 +273,6 @@ def local_zone(mono: float | None = None) -> dt.tzinfo:
 
 LOCALTIME = Path("/etc/localtime")  # the computer's zone where TZ is not set
 
-# A POSIX TZ rule's start: a name of 3+ letters (or <quoted>) and an offset ('CET-1CEST,...', 'JST-9').
-_POSIX_RULE = re.compile(r"(?:[A-Za-z]{3,}|<[A-Za-z0-9+-]{3,}>)[+-]?\d")
-
 
 def resolve_local_zone(mono: float | None = None) -> tuple[dt.tzinfo, str | None]:
     """This computer's zone as the commands see it, as the C library reads it: TZ (a zone name, a
@@ -296,7 +295,7 @@ def resolve_local_zone(mono: float | None = None) -> tuple[dt.tzinfo, str | None
         pass
     if beyond := _rule_beyond_a_day(env):
         return dt.timezone.utc, f"TZ={raw}: a UTC offset of a day or more ({beyond}), which times here cannot hold; times are in UTC"
-    if _POSIX_RULE.match(env):
+    if rule_offsets(env):  # a name of 3+ letters (or <quoted>) and an offset ('CET-1CEST,...', 'JST-9')
         return LibcZone(), None
     return dt.timezone.utc, f"TZ={raw}: not a time zone this computer knows (e.g. Europe/Berlin); times are in UTC"
 
