@@ -3,6 +3,7 @@ and 'export' word local times in; docs/host.md "Time"."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from spasmwatch.daemon import clock
+from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.clock import local_zone
 from tzenv import set_tz
 
@@ -266,3 +268,32 @@ def test_a_rule_with_a_tail_that_is_no_rule_is_utc_and_says_so(tz_env: pytest.Mo
     set_tz(tz_env, rule)
     assert clock.resolve_local_zone() == (
         timezone.utc, f"TZ={rule}: not a time zone this computer knows (e.g. Europe/Berlin); times are in UTC")
+
+
+_READ_IN_A_CHILD = """
+import resource, sys
+from pathlib import Path
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))  # /dev/zero read whole: MemoryError, not the machine's memory
+from spasmwatch.daemon import clock
+clock.LOCALTIME = Path(sys.argv[1])  # not TZ: the C library reads that at the start, and a FIFO holds it there
+print(clock.resolve_local_zone())
+"""
+
+
+@pytest.mark.parametrize("kind", ["fifo", "/dev/zero", "folder", "too big"])
+def test_a_zone_file_that_is_no_file_of_a_zone_s_size_is_utc_not_a_hang(tz_env: pytest.MonkeyPatch, tmp_path: Path, kind: str) -> None:
+    """Review of the zone-file wait: an /etc/localtime (or a TZ path) that became a FIFO after the
+    daemon started held its reader for ever in read() (the daemon's tick, every alarm with it),
+    /dev/zero was read until the memory ran out, a file far bigger than any zone file (the largest,
+    right/'s, ~4 KB) read whole at each check. Only a regular file of at most ZONE_FILE_MAX_BYTES is
+    read; anything else (a folder too, as before) is no time zone file there, UTC, said. Old code:
+    the FIFO's child timed out, /dev/zero's died of MemoryError, the big file was read as Berlin."""
+    path = {"fifo": tmp_path / "fifo", "/dev/zero": Path("/dev/zero"), "folder": tmp_path, "too big": tmp_path / "big"}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)
+    if kind == "too big":  # a zone file's bytes, then padding past the cap (zoneinfo reads no further than its end)
+        path.write_bytes(BERLIN_FILE.read_bytes() + bytes(K.ZONE_FILE_MAX_BYTES))
+    env = {k: v for k, v in os.environ.items() if k != "TZ"}
+    done = subprocess.run([sys.executable, "-c", _READ_IN_A_CHILD, str(path)], capture_output=True, text=True, timeout=20, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == repr((timezone.utc, f"{path}: no time zone file there; times are in UTC"))

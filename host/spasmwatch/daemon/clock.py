@@ -16,6 +16,7 @@ import logging
 import math
 import os
 import re
+import stat
 import struct
 import time
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from typing import Callable, Protocol
 import zoneinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from spasmwatch.daemon.consts import ZONE_FILE_GONE_S
+from spasmwatch.daemon.consts import ZONE_FILE_GONE_S, ZONE_FILE_MAX_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -363,9 +364,8 @@ def _read_zone_at(path: Path) -> dt.tzinfo | None:
             return ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError, OSError):
             pass  # a zone this Python's tz database lacks: the file itself
-    try:
-        data = path.read_bytes()
-    except OSError:
+    data = _zone_file_bytes(path)
+    if data is None:
         return None
     zone = _parsed(data, _file_rule(data) or UNNAMED_FILE)
     if zone is None:
@@ -374,6 +374,25 @@ def _read_zone_at(path: Path) -> dt.tzinfo | None:
     # store records a name the doctor reads ('localtime' said nothing), and the page and report too.
     name = _name_by_content(data)
     return ZoneInfo(name) if name else zone
+
+
+def _zone_file_bytes(path: Path) -> bytes | None:
+    """The bytes of the regular file at ``path``, None for none there, or one that is no zone file by
+    its kind or size (``ZONE_FILE_MAX_BYTES``): opened without waiting, a FIFO's read would hold the
+    reader for ever, a device's (/dev/zero) fill the memory."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    try:
+        with open(fd, "rb") as f:
+            data = f.read(ZONE_FILE_MAX_BYTES + 1)
+    except OSError:
+        return None
+    return data if len(data) <= ZONE_FILE_MAX_BYTES else None
 
 
 def _file_rule(data: bytes) -> str:

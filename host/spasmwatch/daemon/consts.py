@@ -173,6 +173,10 @@ ZONE_CHECK_S = 60.0
 # whole, say UTC: the daemon must word times as they do. Under ZONE_CHECK_S, so a deleted file is
 # recorded as UTC at the check after the one that found it gone.
 ZONE_FILE_GONE_S = 10.0
+# The most bytes a zone file (/etc/localtime, a TZ path) is read to (B): the tz database's largest
+# (right/, leap seconds listed) is ~4 KB. A FIFO, a device (/dev/zero) or a file far past this is
+# no zone file: read whole it held the tick (and every alarm) for ever, or until memory ran out.
+ZONE_FILE_MAX_BYTES = 65_536
 # The daemon's zone as /api/status gives it to the page (api.zone_json, docs/web.md "Times"): its
 # offsets from this long before now (s) to this long after. Back: the times the page words (today's
 # clusters and notes, a band last known or asleep since, a banner's "since") are mostly a day or two
