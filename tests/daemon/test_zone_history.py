@@ -317,6 +317,28 @@ def test_a_zone_file_gone_for_good_is_utc_for_the_daemon_as_for_the_commands(
         assert store.zones(0.0, T0 + DAY)[-1] == (hand.t, "Europe/Berlin")
 
 
+def test_a_zone_file_gone_at_two_checks_but_back_between_them_is_no_trip(tmp_path: Path, tz_env: pytest.MonkeyPatch) -> None:
+    """Review of the zone-file wait: the wait was timed from the check that found the file gone to the
+    next that found it so, a minute later; one back in between (a replace done) and gone again at
+    that check (the next replace, in flight) had been gone 60 s by that count, and was UTC: the store
+    recorded a trip to UTC and back, times were worded in UTC for a minute. While a file is in doubt
+    the daemon reads it each tick, so a wait is of reads a tick apart. Old code: [Berlin, UTC, Berlin]."""
+    localtime, berlin = _berlin_localtime(tmp_path, tz_env)
+    hand = HandClock(T0)
+    with Store(tmp_path / "sw.db") as store:
+        d = Daemon(store, [], clock=hand)  # type: ignore[arg-type]  # a hand clock: ticks driven below
+        d._tick()
+        check = int(K.ZONE_CHECK_S)
+        for s in range(1, 3 * check):
+            if s in (check - 1, 2 * check - 1):
+                localtime.unlink()  # a replace in flight at the check (ln -sf: unlinked, then linked)
+            if s in (check + 2, 2 * check + 2):
+                localtime.write_bytes(berlin)  # done
+            hand.t = T0 + s
+            d._tick()
+        assert store.zones(0.0, T0 + DAY) == [(T0, "Europe/Berlin")]
+
+
 def test_the_page_s_days_are_cut_and_ended_in_one_zone(tmp_path: Path, tz_env: pytest.MonkeyPatch) -> None:
     """Zone fix review: Daemon.days (the page's chart) ended its days by the C library's zone, which
     keeps the one it first read until tzset, and cut them by local_zone, which reads the zone again:

@@ -349,6 +349,14 @@ def _zone_at(path: Path, mono: float | None = None) -> dt.tzinfo | None:
     return None
 
 
+def zone_file_in_doubt() -> bool:
+    """Whether a zone file read whole before is no whole zone file now, its wait (``_zone_at``) not
+    yet over: a reader should look again at its next moment, not at its next check. The wait counts
+    from the read that found it so to the last: a file back between two reads a minute apart and
+    gone again at the second (two replaces in flight) would otherwise have been gone a minute."""
+    return any(path in _well_read for path in _unread_since)
+
+
 _well_read: dict[Path, dt.tzinfo] = {}  # each zone file's zone as last read whole (_zone_at)
 # The files no whole zone file since their zone was last read whole, said so: from when (the first
 # reader's monotonic s that gave one; None: none yet)

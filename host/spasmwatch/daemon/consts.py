@@ -170,8 +170,8 @@ ZONE_CHECK_S = 60.0
 # before the daemon reads it as C does, UTC (s). Until then it is a replace in flight (cp truncates
 # then writes, ln -sf unlinks then links, timedatectl renames: milliseconds) and the zone last read
 # whole there is kept; past it the file is gone for good and the commands, which never read it
-# whole, say UTC: the daemon must word times as they do. Under ZONE_CHECK_S, so a deleted file is
-# recorded as UTC at the check after the one that found it gone.
+# whole, say UTC: the daemon must word times as they do. A file in doubt is read each tick
+# (clock.zone_file_in_doubt), so a deleted file is recorded as UTC within a tick of this.
 ZONE_FILE_GONE_S = 10.0
 # The most bytes a zone file (/etc/localtime, a TZ path) is read to (B): the tz database's largest
 # (right/, leap seconds listed) is ~4 KB. A FIFO, a device (/dev/zero) or a file far past this is

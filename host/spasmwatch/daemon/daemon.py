@@ -38,7 +38,8 @@ from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.api import Json, Msg, last_known_at, who, zone_json
 from spasmwatch.config import is_loopback
 from spasmwatch.daemon.clock import (
-    UNNAMED_FILE, Clock, SinceBoot, SystemClock, local_day, local_zone, log_time, resolve_local_zone, zone_file_unchanged_since, zone_name
+    UNNAMED_FILE, Clock, SinceBoot, SystemClock, local_day, local_zone, log_time, resolve_local_zone, zone_file_in_doubt,
+    zone_file_unchanged_since, zone_name
 )
 from spasmwatch.daemon.heartbeat import Heartbeat, HeartbeatSettings
 from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
@@ -674,7 +675,8 @@ class Daemon:
         if self._resent_mono is None or self.clock.mono() - self._resent_mono >= K.RESEND_KEPT_EVERY_S:
             self._resend_kept()
         self._daily_summaries(now)
-        if self._zone_checked_mono is None or self.clock.mono() - self._zone_checked_mono >= K.ZONE_CHECK_S:
+        due = self._zone_checked_mono is None or self.clock.mono() - self._zone_checked_mono >= K.ZONE_CHECK_S
+        if due or zone_file_in_doubt():  # in doubt: read each tick, so its wait is of reads a tick apart
             self._zone_checked_mono = self.clock.mono()
             self._record_zone(now)
 
