@@ -297,3 +297,19 @@ def test_a_zone_file_that_is_no_file_of_a_zone_s_size_is_utc_not_a_hang(tz_env: 
     done = subprocess.run([sys.executable, "-c", _READ_IN_A_CHILD, str(path)], capture_output=True, text=True, timeout=20, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == repr((timezone.utc, f"{path}: no time zone file there; times are in UTC"))
+
+
+@pytest.mark.parametrize(("hours", "said"), [(1, "UTC+01"), (-5, "UTC-05"), (5.5, "UTC+0530"), (-9.5, "UTC-0930"), (0, "UTC")])
+def test_a_fixed_offset_zone_is_named_so_that_it_is_said_with_its_own_sign(hours: float, said: str) -> None:
+    """Review of the offsets' form: a fixed-offset zone (datetime.timezone) was named by its str(),
+    'UTC+01:00', which is also a POSIX rule ('UTC+01:00' in TZ is UTC-01, as glibc reads it), so the
+    store, the page and the report would have said it with its sign flipped, and compared its clock
+    against the rule's. None reaches the daemon today (TZ, /etc/localtime and --tz give tz database
+    zones, rules and UTC); named as the rule that gives it ('<+01>-1:00'), none can be misread.
+    Old code: 'UTC-01' for UTC+01, and no clock for it."""
+    zone = timezone(timedelta(hours=hours))
+    name = clock.zone_name(zone)
+    assert clock.said_zone_name(name) == said
+    assert clock.same_clock(name, zone, _utc(2026, 1, 1), _utc(2027, 1, 1))
+    recorded = clock.recorded_zone(name)
+    assert recorded is not None and datetime.fromtimestamp(0, recorded).utcoffset() == timedelta(hours=hours)

@@ -221,9 +221,13 @@ def zone_name(zone: dt.tzinfo) -> str:
     daemon's zone: the tz database's ('Europe/Berlin'; for a zone file that names none its rule,
     ``_file_rule``, else 'localtime'),
     the POSIX rule in TZ that a ``LibcZone`` follows ('CET-1CEST,M3.5.0,M10.5.0/3'; its abbreviation
-    would change twice a year), a fixed offset's ('UTC', 'UTC+03:00')."""
+    would change twice a year), a fixed offset's ('UTC'; else the rule that gives it, '<+03>-3:00':
+    its str(), 'UTC+03:00', is also a rule, of the opposite sign)."""
     if isinstance(zone, LibcZone):
         return os.environ.get("TZ", "").lstrip(":")
+    if isinstance(zone, dt.timezone) and (offset := int((zone.utcoffset(None)).total_seconds())):
+        h, m = divmod(abs(offset) // 60, 60)
+        return f"<{'+' if offset > 0 else '-'}{h:02}{m:02}>{'-' if offset > 0 else ''}{h}:{m:02}"
     return str(getattr(zone, "key", None) or zone)
 
 
