@@ -82,6 +82,16 @@ def test_an_empty_tz_is_utc_as_for_the_c_library(tz_env: pytest.MonkeyPatch) -> 
     assert clock.resolve_local_zone() == (ZoneInfo("Europe/Berlin"), None)  # unset: /etc/localtime
 
 
+def test_a_tz_of_a_colon_alone_is_utc_as_for_the_c_library(tz_env: pytest.MonkeyPatch) -> None:
+    """TZ=':' is the empty name after the colon: UTC to glibc (tzfile.c: an empty name is UTC, not
+    /etc/localtime; measured with Berlin's file bound over /etc/localtime: 'date' says +0000) and to
+    musl. local_zone read /etc/localtime, so the daemon's pushes and the commands said Berlin while
+    C's local times (the log's) were UTC. Old code: Berlin."""
+    _localtime_is(tz_env, BERLIN_FILE)
+    set_tz(tz_env, ":")
+    assert clock.resolve_local_zone() == (timezone.utc, None)
+
+
 @pytest.mark.parametrize(
     ("tz", "note"),
     [

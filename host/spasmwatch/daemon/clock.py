@@ -282,14 +282,14 @@ LOCALTIME = Path("/etc/localtime")  # the computer's zone where TZ is not set
 def resolve_local_zone(mono: float | None = None) -> tuple[dt.tzinfo, str | None]:
     """This computer's zone as the commands see it, as the C library reads it: TZ (a zone name, a
     zone file's path, or a POSIX rule, followed by ``LibcZone``), else /etc/localtime; TZ set but
-    empty is UTC. With its DST rules where the OS has them and by its name where it has one. The
+    empty (or ':' alone) is UTC. With its DST rules where the OS has them and by its name where it has one. The
     note (None: none) says a setting that names no zone, for which UTC is used, as C's is, or a POSIX
     rule of a day's offset or more, which C reads but no Python time holds (UTC too). ``mono``: the
     reader's monotonic seconds, by which a zone file gone for a while is UTC (``_zone_at``)."""
     raw = os.environ.get("TZ")
-    if raw == "":
-        return dt.timezone.utc, None  # glibc and musl: an empty TZ is UTC, not /etc/localtime
     env = (raw or "").lstrip(":")
+    if raw is not None and not env:
+        return dt.timezone.utc, None  # glibc and musl: an empty TZ, or ':' alone, is UTC, not /etc/localtime
     if path := _zone_file(raw):
         zone = _zone_at(path, mono)
         what = f"TZ={raw}" if env else str(path)
@@ -307,9 +307,9 @@ def resolve_local_zone(mono: float | None = None) -> tuple[dt.tzinfo, str | None
 
 def _zone_file(raw: str | None) -> Path | None:
     """The zone file the C library reads for TZ ``raw``: its path, else /etc/localtime where it is
-    unset; None where it names a zone or a rule, or is set but empty (UTC)."""
+    unset; None where it names a zone or a rule, or is set but empty or ':' alone (UTC)."""
     env = (raw or "").lstrip(":")
-    if raw == "" or (env and not env.startswith("/")):
+    if (raw is not None and not env) or (env and not env.startswith("/")):
         return None
     return Path(env) if env else LOCALTIME
 
