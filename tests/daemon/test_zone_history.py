@@ -449,3 +449,36 @@ def test_an_older_daemon_s_unnamed_zone_is_the_zone_its_unchanged_file_names(tmp
         assert line is not None and line.startswith("The monitor's time zone changed over these days: an unnamed time zone, then Europe/Berlin from ")
     else:
         assert (rows, line) == ([(old_row, "Europe/Berlin")], None)
+
+
+@pytest.mark.parametrize("now_read_by", ["TZ path into the tz database", "/etc/localtime linked into it"])
+def test_an_older_daemon_s_unnamed_zone_is_not_named_by_a_file_it_would_have_named(
+    tmp_path: Path, tz_env: pytest.MonkeyPatch, now_read_by: str
+) -> None:
+    """Review of the rename: the 'localtime' row an older daemon wrote came from a copy, a file it
+    could not name; the zone file checked for 'unchanged since' is the one read now. Given
+    TZ=/usr/share/zoneinfo/Europe/Paris (or /etc/localtime linked there) after the upgrade, a file
+    unchanged since the tz database was installed, long before the row, the row was named Paris
+    though it had been another file's zone (here New York's copy): a real move hidden from the
+    doctor. A file the tz database names, an older daemon named too: its 'localtime' row was another
+    file, and stays so. Old code: [(row, 'Europe/Paris')]."""
+    paris = Path("/usr/share/zoneinfo/Europe/Paris")
+    assert paris.stat().st_ctime < T0  # installed before the row
+    localtime = tmp_path / "localtime"
+    tz_env.setattr(clock, "LOCALTIME", localtime)
+    if now_read_by.startswith("TZ"):
+        set_tz(tz_env, str(paris))
+        localtime.write_bytes(Path("/usr/share/zoneinfo/America/New_York").read_bytes())
+    else:
+        tz_env.delenv("TZ", raising=False)
+        localtime.symlink_to(paris)
+    db = tmp_path / "sw.db"
+    link_made = os.lstat(localtime).st_ctime
+    old_row = max(T0, link_made + 1)  # the older daemon's row, after the file (and the link) were made
+    with Store(db) as store:
+        store.upsert_device(DEV, name="cot", wall_s=old_row)
+        store.record_zone(old_row, "localtime")
+    upgraded = old_row + 3 * DAY
+    with Store(db) as store:
+        Daemon(store, [], clock=HandClock(upgraded))._tick()  # type: ignore[arg-type]  # a hand clock: one tick
+        assert store.zones(0.0, upgraded + DAY) == [(old_row, "localtime"), (upgraded, "Europe/Paris")]

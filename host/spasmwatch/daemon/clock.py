@@ -315,12 +315,16 @@ def _zone_file(raw: str | None) -> Path | None:
 
 
 def zone_file_unchanged_since(wall_s: float) -> bool:
-    """Whether this computer's zone file (``_zone_file``; False for none) has held the same bytes since
-    ``wall_s`` (unix s): neither the link nor the file it leads to has changed status since (ctime:
-    every write, rename and relink sets it; ``cp -p`` and ``touch`` cannot set it back)."""
+    """Whether this computer's zone file (``_zone_file``; False for none) is a copy that has held the
+    same bytes since ``wall_s`` (unix s): neither the link nor the file it leads to has changed
+    status since (ctime: every write, rename and relink sets it; ``cp -p`` and ``touch`` cannot set
+    it back). Not a file the tz database names (a link or a TZ path into it): an older daemon named
+    that too, so an unnamed zone it recorded was read from another file."""
     path = _zone_file(os.environ.get("TZ"))
+    if path is None or _zone_name(path):
+        return False
     try:
-        return path is not None and max(os.lstat(path).st_ctime, os.stat(path).st_ctime) < wall_s
+        return max(os.lstat(path).st_ctime, os.stat(path).st_ctime) < wall_s
     except OSError:
         return False
 
