@@ -323,3 +323,25 @@ def test_a_fixed_offset_zone_is_named_so_that_it_is_said_with_its_own_sign(hours
     assert clock.same_clock(name, zone, _utc(2026, 1, 1), _utc(2027, 1, 1))
     recorded = clock.recorded_zone(name)
     assert recorded is not None and datetime.fromtimestamp(0, recorded).utcoffset() == timedelta(hours=hours)
+
+
+def test_a_zone_file_in_doubt_that_is_back_is_said_once(tz_env: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Review of the zone-file wait: a file found no zone file was logged as a WARNING ('being
+    replaced?', or past ZONE_FILE_GONE_S 'times are in UTC'), and its return not at all: the log read
+    as if the daemon stayed so (the store's row of the return is written only where the store takes
+    it). Its return is said once a spell, naming the zone. Old code: no such line."""
+    localtime = tmp_path / "localtime"
+    _localtime_is(tz_env, localtime)
+    tz_env.delenv("TZ", raising=False)
+    caplog.set_level("INFO", logger="spasmwatch.daemon.clock")
+    for gone_for_s in (0.0, K.ZONE_FILE_GONE_S):  # a replace in flight, then a file gone for good
+        localtime.write_bytes(BERLIN_FILE.read_bytes())
+        assert clock.local_zone(0.0) == BERLIN
+        localtime.unlink()
+        clock.local_zone(0.0)
+        assert clock.local_zone(gone_for_s) == (timezone.utc if gone_for_s else BERLIN)
+        localtime.write_bytes(BERLIN_FILE.read_bytes())
+        for _ in range(2):
+            assert clock.local_zone(gone_for_s + 1) == BERLIN
+    back = [r.getMessage() for r in caplog.records if "again" in r.getMessage()]
+    assert back == [f"{localtime} is a time zone file again: times are in Europe/Berlin"] * 2, back

@@ -340,7 +340,9 @@ def _zone_at(path: Path, mono: float | None = None) -> dt.tzinfo | None:
     zone = _read_zone_at(path)
     if zone is not None:
         _well_read[path] = zone
-        _unread_since.pop(path, None)
+        if path in _unread_since:  # its doubt (or its UTC) was said: so is its end, once
+            del _unread_since[path]
+            log.info("%s is a time zone file again: times are in %s", path, zone_name(zone))
         return zone
     kept = _well_read.get(path)
     if kept is None:
