@@ -113,6 +113,26 @@ def test_a_setting_that_names_no_zone_is_utc_and_says_so(tz_env: pytest.MonkeyPa
     assert clock.resolve_local_zone() == (timezone.utc, note)
 
 
+@pytest.mark.parametrize("how", ["TZ path", "dangling /etc/localtime link"])
+def test_a_zone_file_path_that_names_a_zone_but_is_not_there_is_utc_and_says_so(tz_env: pytest.MonkeyPatch, tmp_path: Path, how: str) -> None:
+    """Review of the zone-file wait: a path with '/zoneinfo/' in it was named by its tail and the
+    tz database's zone of that name taken, whether or not a file was there: TZ=/x/zoneinfo/Europe/Berlin,
+    or /etc/localtime linked to a zone file since removed (tzdata removed; its link left), was
+    Berlin to the daemon and the commands, UTC to C, and the zone-file wait never began (the
+    daemon kept Berlin for good). Old code: Europe/Berlin, no note."""
+    missing = tmp_path / "zoneinfo" / "Europe" / "Berlin"
+    if how == "TZ path":
+        set_tz(tz_env, str(missing))
+        note = f"TZ={missing}: no time zone file there; times are in UTC"
+    else:
+        tz_env.delenv("TZ", raising=False)
+        link = tmp_path / "localtime"
+        link.symlink_to(missing)
+        _localtime_is(tz_env, link)
+        note = f"{link}: no time zone file there; times are in UTC"
+    assert clock.resolve_local_zone() == (timezone.utc, note)
+
+
 def test_a_zone_file_outside_the_tz_database_is_read(tz_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """TZ=/path/to/a/copied/file: its rules, under no zone name (the EDF+ header gives its offset only)."""
     copy = tmp_path / "zone"

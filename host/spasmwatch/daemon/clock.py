@@ -375,16 +375,17 @@ _unread_since: dict[Path, float | None] = {}
 
 def _read_zone_at(path: Path) -> dt.tzinfo | None:
     """The zone in the file at ``path``, by its tz database name where it links to one, else
-    its rule (one that names none: ``_file_rule``, else 'localtime'); None: no whole zone file there."""
+    its rule (one that names none: ``_file_rule``, else 'localtime'); None: no whole zone file there.
+    Read first also where it is named: a link whose file is gone (tzdata removed) is no zone to C."""
+    data = _zone_file_bytes(path)
+    if data is None:
+        return None
     name = _zone_name(path)
     if name:
         try:
             return ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError, OSError):
             pass  # a zone this Python's tz database lacks: the file itself
-    data = _zone_file_bytes(path)
-    if data is None:
-        return None
     zone = _parsed(data, _file_rule(data) or UNNAMED_FILE)
     if zone is None:
         return None
