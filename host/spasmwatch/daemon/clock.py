@@ -360,11 +360,13 @@ def _zone_at(path: Path, mono: float | None = None) -> dt.tzinfo | None:
 
 
 def zone_file_in_doubt() -> bool:
-    """Whether a zone file read whole before is no whole zone file now, its wait (``_zone_at``) not
-    yet over: a reader should look again at its next moment, not at its next check. The wait counts
-    from the read that found it so to the last: a file back between two reads a minute apart and
-    gone again at the second (two replaces in flight) would otherwise have been gone a minute."""
-    return any(path in _well_read for path in _unread_since)
+    """Whether this computer's zone file (``_zone_file``), read whole before, is no whole zone file
+    now, its wait (``_zone_at``) not yet over: a reader should look again at its next moment, not at
+    its next check. The wait counts from the read that found it so to the last: a file back between
+    two reads a minute apart and gone again at the second (two replaces in flight) would otherwise
+    have been gone a minute. Another file (TZ changed since) is no longer read: not in doubt."""
+    path = _zone_file(os.environ.get("TZ"))
+    return path in _well_read and path in _unread_since
 
 
 _well_read: dict[Path, dt.tzinfo] = {}  # each zone file's zone as last read whole (_zone_at)
