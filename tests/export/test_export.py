@@ -349,6 +349,38 @@ def test_exports_of_adjacent_ranges_hold_every_onset_once(course_db: tuple[Path,
     assert parts == whole, (parts, whole)
 
 
+def test_adjacent_ranges_hold_a_sleep_whose_window_spans_kept_gaps(tmp_path: Path) -> None:
+    """Hostile review of SLEEP_GAP_KEEP_MS: across gaps of up to 5 min the estimate goes on, so the
+    sleep window's 60 epochs span up to 59 such gaps, and a sleep is decided that much later. Awake
+    1 h, then asleep with the band rebooting 4 times (4 min unheard each) in its first 10 min: the
+    sleep at 01:00 is decided at 01:26, past the 20 min (LEAD_S) read after --until. Old code: the
+    export to 01:05 lacked it and the one from 01:05 too (it is before it); the daemon had it."""
+    from spasmwatch.daemon.live import LiveAnalysis
+    from spasmwatch.store import Store
+    from swcore.frontend import Params
+
+    rows, seq, t = [], [], DAY0
+    for n in range(360 + 360):
+        if n in (365, 370, 375, 380):
+            t += 240.0  # the band rebooted: 4 min unheard, its log's epochs none
+        activity = 200 if n < 360 else 3
+        rows.append({"boot": 1, "t_ms": round((t - DAY0) * 1000) + 10_000, "activity": activity, "breath": 40, "off_body": 0, "worn": 1})
+        seq.append((t, activity))
+        t += 10.0
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        store.add_sync(DEVICE, 1, 0, DAY0)
+        store.add_activity(DEVICE, rows, received_wall_s=DAY0)
+    listener = _Sleeps()
+    live = LiveAnalysis(DEVICE, Params(rate_hz=52.0), None, listener, lambda: t)  # type: ignore[arg-type]  # no rebuild asked
+    for start, activity in seq:
+        live.epoch(start, activity, False, True)
+    sleep = DAY0 + 3600.0
+    assert listener.said == [iso(sleep)]
+    cut = sleep + 300.0
+    assert _onsets(db, tmp_path / "a.jsonl", DAY0, cut) + _onsets(db, tmp_path / "b.jsonl", cut, t) == [iso(sleep)]
+
+
 def test_onset_utc_and_onset_s_agree_to_the_millisecond() -> None:
     """Found by a run of the docs: onset_utc truncated (06:05:41.470) what onset_s rounded (41.471)."""
     assert iso(1_709_618_741.4709) == "2024-03-05T06:05:41.471Z"

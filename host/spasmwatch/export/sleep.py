@@ -29,12 +29,16 @@ from numpy.typing import NDArray
 from spasmwatch.analysis import consts as A
 from spasmwatch.analysis.sleepwake import ASLEEP, AWAKE, UNKNOWN, SleepWake, sleep_onset, wake_onset
 from spasmwatch.export.rows import BandEpochs, TransitionRow, by_device
+from swcore import consts as C
 
-# Sleep onsets are decided up to a sleep window after them (and a gap the estimate goes on across,
-# SLEEP_GAP_KEEP_MS): a range's transitions come from epochs read this long before it (one near its
-# start is found) and this long after it (one near its end is too, so adjacent ranges hold it once).
-LEAD_S = 2 * A.SLEEP_WINDOW_MS / 1000.0
 GAP_KEEP_S = A.SLEEP_GAP_KEEP_MS / 1000.0
+# Sleep onsets are decided up to a sleep window after them, and its epochs (the band's, 10 s) may
+# have a gap the estimate goes on across (SLEEP_GAP_KEEP_MS) between each two: a range's transitions
+# come from epochs read this long before it (one near its start is found) and this long after it
+# (one near its end is too, so adjacent ranges hold it once): 5.25 h. Until 2026-12-06 two sleep
+# windows (20 min): 4 reboots of 4 min in a night's first 10 min decided its sleep 26 min after it,
+# and exports ending 5 min after it and starting there both lacked it (tests/export/test_export.py).
+LEAD_S = 2 * A.SLEEP_WINDOW_MS / 1000.0 + (A.SLEEP_WINDOW_MS // C.EPOCH_MS - 1) * GAP_KEEP_S
 
 
 def transitions(bands: Iterable[BandEpochs], since: float, until: float) -> list[TransitionRow]:
