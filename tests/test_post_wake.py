@@ -180,3 +180,43 @@ def test_a_band_off_that_passes_the_limit_after_the_cluster_s_start_changes_noth
     assert span["start"] < cluster["start"] < span["start"] + A.POST_WAKE_OFF_MAX_MS / 1000 < span["end"] < cluster["end"] + CLOSE_S
     assert cluster["post_wake_s"] == pytest.approx(cluster["start"] - wake["t"], abs=0.01)
     assert alarmed == [pytest.approx(cluster["post_wake_s"], abs=0.01)]
+
+
+def _nap_then(gap_s: float, unheard: bool) -> tuple[list[dict[str, Any]], list[float | None]]:
+    """A wake seen at 5 min, awake 1 h, a nap of 30 min (its sleep seen), the band unheard or off for
+    ``gap_s`` in it, back on an awake baby; a cluster 5 min later."""
+    items: list[tuple[float, Any]] = []
+    t = 0.0
+    for n, activity, off in ((30, 0, False), (360, 400, False), (180, 0, False), (round(gap_s / EPOCH_S), 0, True), (60, 400, False)):
+        for _ in range(n):
+            if not (off and unheard):
+                items.append((t + EPOCH_S, (t, activity, off)))
+            t += EPOCH_S
+    for k in range(5):
+        s = Spasm(t=t - 300.0 + 8.0 * k, duration_s=1.2, detected_t=t - 298.5 + 8.0 * k)
+        items.append((s.detected_t, s))
+    items.sort(key=lambda it: it[0])
+    return _replayed(items, t)
+
+
+@pytest.mark.parametrize("unheard", [True, False], ids=["unheard", "band_off"])
+def test_a_nap_the_estimate_lost_unsettles_the_wake_before_it(unheard: bool) -> None:
+    """Hostile review of SLEEP_GAP_KEEP_MS: 400 s unheard (or the band off 400 s) in a nap whose sleep
+    was seen starts the estimate afresh (longer than 5 min), and the baby, awake after it, wakes
+    unseen; shorter than POST_WAKE_OFF_MAX_MS it unsettled no wake, so the cluster 5 min later read
+    '102 min after waking', from the wake before the nap. Old code: post_wake_s 6100.0. A fresh start
+    while asleep makes the wake before it unknown, as a long band-off does."""
+    recs, alarmed = _nap_then(400.0, unheard)
+    assert [r["type"] for r in recs if r["type"] in ("wake", "sleep")] == ["wake", "sleep"]
+    assert _one(recs, "cluster")["post_wake_s"] is None
+    assert alarmed == [None]
+
+
+def test_across_a_gap_the_estimate_keeps_the_nap_s_wake_is_seen() -> None:
+    """4 min unheard in the nap: the estimate goes on, the wake after it is claimed (dated to the first
+    active epoch heard) and the cluster is timed from it."""
+    recs, alarmed = _nap_then(240.0, True)
+    wakes = [r["t"] for r in recs if r["type"] == "wake"]
+    assert wakes == [300.0, 5940.0]
+    assert _one(recs, "cluster")["post_wake_s"] == pytest.approx(_one(recs, "cluster")["start"] - 5940.0, abs=0.01)
+    assert alarmed == [pytest.approx(_one(recs, "cluster")["post_wake_s"], abs=0.01)]

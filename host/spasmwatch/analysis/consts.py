@@ -78,4 +78,6 @@ CLUSTER_SPAN_MS = 45000
 # a shorter span (a strap adjusted, clothes changed) cannot hide a sleep it would have counted,
 # and the wake before it stays the last one. The band's own not-worn hysteresis (2 min,
 # swcore NOT_WORN_AFTER_MS) comes on top: shorter offs are no not-worn span at all.
+# A shorter span, or a gap over SLEEP_GAP_KEEP_MS, while the estimate had the baby asleep does make the
+# last wake unknown: its waking is not seen (Analyzer._asleep_lost; until 2026-12-06 it did not).
 POST_WAKE_OFF_MAX_MS = SLEEP_WINDOW_MS

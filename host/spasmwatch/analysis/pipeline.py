@@ -13,7 +13,7 @@ from typing import Any
 
 from spasmwatch.analysis import consts as A
 from spasmwatch.analysis.clusters import Cluster, ClusterTracker, Spasm
-from spasmwatch.analysis.sleepwake import SleepWake, counts_worn
+from spasmwatch.analysis.sleepwake import ASLEEP, UNKNOWN, SleepWake, counts_worn
 from swcore import consts as C
 from swcore.epoch import NOT_WORN, WORN, Wear, off_body
 from swcore.frontend import Params
@@ -63,6 +63,9 @@ class Analyzer:
         # (start, end) of closed not-worn spans longer than POST_WAKE_OFF_MAX_MS, none starting
         # before the first kept wake onset: a wake before such a span is no longer known as the last.
         self._long_offs: list[tuple[float, float]] = []
+        # Starts of epochs at which the sleep estimate started afresh while asleep, none before the
+        # first kept wake onset: a wake before one is no longer known as the last either.
+        self._asleep_lost: list[float] = []
         # Start times of the last epochs: a wear change is dated to its run's start.
         self._starts: deque[float] = deque(maxlen=max(self.wear.off_needed, self.wear.on_needed) + 1)
 
@@ -105,7 +108,13 @@ class Analyzer:
                 out.append({"type": "not_worn", "start": _r(self._off_start), "end": _r(since)})
                 self._off_start = None
         active = activity * 100 >= self.p.epoch * A.EPOCH_ACTIVE_PCT
+        asleep = self.sleep.state == ASLEEP
         tr = self.sleep.update(t_start, active, worn=counts_worn(self.wear.state, off) if worn is None else worn)
+        if asleep and self.sleep.state == UNKNOWN:
+            # Started afresh asleep (unheard over SLEEP_GAP_KEEP_MS, the band off): the waking is not
+            # seen, so the wake before is no longer the last (hostile review: 400 s unheard in a nap,
+            # the cluster after it read 102 min after waking, from the wake before the nap).
+            self._asleep_lost.append(t_start)
         if tr is not None:
             if tr.kind == "wake":
                 self._wake(tr.t)
@@ -153,6 +162,7 @@ class Analyzer:
         """Long offs before the first kept wake onset can unsettle no wake: they go."""
         first = self.wake_onsets[0] if self.wake_onsets else float("inf")
         self._long_offs = [span for span in self._long_offs if span[0] >= first]
+        self._asleep_lost = [t for t in self._asleep_lost if t >= first]
 
     def _long_off_between(self, w: float, t: float) -> bool:
         """A not-worn span that began at or after ``w`` had lasted longer than POST_WAKE_OFF_MAX_MS
@@ -169,9 +179,9 @@ class Analyzer:
     def post_wake_s(self, c: Cluster) -> float | None:
         """Seconds from the last wake onset to the cluster's start (0 if it woke during it);
         None when no wake was seen, or none since a long band-off or gap (POST_WAKE_OFF_MAX_MS: the
-        baby may have slept and woken unseen)."""
+        baby may have slept and woken unseen) or since the estimate started afresh on a baby asleep."""
         before = [w for w in self.wake_onsets if w <= c.start]
-        if before and not self._long_off_between(before[-1], c.start):
+        if before and not self._long_off_between(before[-1], c.start) and not any(before[-1] <= a <= c.start for a in self._asleep_lost):
             return c.start - before[-1]
         if any(c.start < w <= c.end for w in self.wake_onsets):
             return 0.0
