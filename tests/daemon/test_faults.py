@@ -123,6 +123,7 @@ def test_the_campaign_s_band_waits_for_the_daemon_after_its_recording(tmp_path: 
     speed = 20
     plan = faults.Plan(40.0, speed, [], [], [], [], {}, 0.0, 0.0)
     band = faults.BandRunner(quick_cluster_csv, tmp_path / "flash", plan, free_port())
+    t_start = time.monotonic()
     band.start(0.0, hold=False)
     try:
         assert band.band is not None
@@ -131,15 +132,18 @@ def test_the_campaign_s_band_waits_for_the_daemon_after_its_recording(tmp_path: 
         time.sleep(3)  # 3x the sim's idle exit: the old band had left by now
         assert band.poll() and band.band.running, band.band.report("end")
         band.stop()
-        real_ms = (time.monotonic() - t_played) * 1000
+        t_stopped = time.monotonic()
+        real_ms, most_ms = (t_stopped - t_played) * 1000, (t_stopped - t_start) * 1000
         (boot,) = band.boots
         assert boot.rc == 0 and boot.why == "stopped" and boot.next_seq is not None and boot.next_seq >= 3, boot
         assert not band.poll(), "its end taken once"
         # ... and its clock kept the speed after the recording, as the daemon's does (run on in real
         # time, a sync made then placed the boot minutes off: 344 s at 60x). At most the real time
-        # since it reported 'played' times the speed; at least half that (a loaded machine's lag).
+        # since it reported 'played' times the speed; at least half that (a loaded machine's lag). The
+        # report is read late under load (once 0.28 s: 4.6 s of band time past the bound), so "since
+        # played" is bounded above by the time since its start, not by when the report was read.
         after_ms = boot.uptime_s * 1000 - played["t_ms"]
-        assert speed * real_ms / 2 <= after_ms <= speed * real_ms + 1000, (after_ms, real_ms)
+        assert speed * real_ms / 2 <= after_ms <= speed * most_ms + 1000, (after_ms, real_ms, most_ms)
     finally:
         band.kill()
 
