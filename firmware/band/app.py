@@ -419,6 +419,7 @@ class App:
                 self._overruns = imu.overruns
                 self.errors |= P.ERR_FIFO_OVERRUN
                 self._imu_trouble = True
+                self._heard_ms = self.uptime_ms()  # a full FIFO is a part that senses (the MPU6886's read gives none then)
             if got:
                 self._heard_ms = self._anchor_ms
             elif self.sampling and self._heard_ms >= 0 and self.uptime_ms() - self._heard_ms >= _SILENT_MS:

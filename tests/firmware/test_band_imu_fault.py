@@ -73,3 +73,15 @@ def test_a_fifo_overrun_is_said_while_it_happens_not_for_the_rest_of_the_boot(mi
     assert not statuses[-1]["errors"] & P.ERR_FIFO_OVERRUN, [(r["uptime_s"], r["errors"]) for r in statuses]
     assert not any(r["errors"] & P.ERR_IMU for r in statuses), "samples lost to an overrun are no silent IMU"
     assert len(log) >= 14
+
+
+def test_a_stall_past_the_silent_wait_that_overruns_the_fifo_is_no_silent_imu(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """Found by the fault review of 2026-12-06: the MPU6886's driver answers an overrun FIFO with no
+    samples (it resets the FIFO), so a flash write that held the band 2.1 s (past _SILENT_MS: the
+    watchdog allows 5 s) read as a silent IMU: ERR_IMU (the host's sensor_error FAULT, pushed at
+    once) and the part reset, at every logged spasm of a cluster. An overrun is a part that
+    senses: ERR_FIFO_OVERRUN only."""
+    statuses, log = _night(micropython, many_spasms_csv, tmp_path / "flash", ["--flash-stall-ms", "2100"])
+    assert any(r["errors"] & P.ERR_FIFO_OVERRUN for r in statuses)
+    assert not any(r["errors"] & P.ERR_IMU for r in statuses), [(r["uptime_s"], r["errors"]) for r in statuses]
+    assert len(log) >= 14
