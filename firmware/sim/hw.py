@@ -104,10 +104,6 @@ class FakeSensor:
         self._made = 0
         self.rate_hz = 0  # the rate the driver configured
         self.odr_scale = 1.0  # real parts run off their own oscillator: actual rate = rate_hz * odr_scale
-        self.fault_at_ms = None  # from then every I2C access fails (EIO)
-        self.reset_at_ms = None  # then the part loses its set-up (its own power glitch): no samples until started again
-        self.stuck_at_ms = None  # from then every sample repeats the one taken then (frozen output)
-        self._stuck = None
         self.fifo_max = 1024
 
     def _counts(self, v, acc_lsb_g, gyro_lsb_dps):
@@ -131,26 +127,15 @@ class FakeSensor:
         return self.rate_hz if self.odr_scale == 1.0 else self.rate_hz * self.odr_scale
 
     def _fill(self):
-        now = self._clock.ticks_ms()
-        if self.fault_at_ms is not None and now >= self.fault_at_ms:
-            raise OSError(errno.EIO)
-        if self.reset_at_ms is not None and now >= self.reset_at_ms:
-            self.reset_at_ms = None
-            self._started_ms = None
-            self.fifo = bytearray()
+        # (a part's faults, run.py --imu-*-at-s, are sim/faultimu.py's, loaded only for one)
         if self._started_ms is None:
             return
-        due = int(now * self._actual() / 1000)
+        due = int(self._clock.ticks_ms() * self._actual() / 1000)
         while self._made < due:
-            t_s = self._made / self._actual()
-            v = self._src.at(t_s)
+            v = self._src.at(self._made / self._actual())
             if v is None:
                 self._started_ms = None  # recording over: the sensor goes quiet
                 return
-            if self.stuck_at_ms is not None and t_s * 1000 >= self.stuck_at_ms:
-                if self._stuck is None:
-                    self._stuck = v
-                v = self._stuck
             self._push(v)
             self._made += 1
             over = len(self.fifo) - self.fifo_max

@@ -205,9 +205,11 @@ def build(opts):
     imu_def = board["imu"]
     sensor = simhw.fake_imu(imu_def["part"])(imu_def["i2c_address"], imu_def["axis_map"], source, clock)
     sensor.odr_scale = 1.0 + float(opts["imu-odr-error-pct"]) / 100
-    for key, attr in (("imu-fault-at-s", "fault_at_ms"), ("imu-reset-at-s", "reset_at_ms"), ("imu-stuck-at-s", "stuck_at_ms")):
-        if opts[key] is not None:
-            setattr(sensor, attr, int(float(opts[key]) * 1000))
+    faults = [None if opts[k] is None else int(float(opts[k]) * 1000) for k in ("imu-fault-at-s", "imu-reset-at-s", "imu-stuck-at-s")]
+    if faults != [None, None, None]:
+        from faultimu import inject  # only for such a run: sim/faultimu.py
+
+        inject(sensor, *faults)
     from band import imu as band_imu  # start-up only: here, so the app can drop it once up (band/startup.py)
 
     imu = band_imu.from_board(simhw.FakeI2C(sensor), imu_def)
