@@ -2146,6 +2146,32 @@ def test_samples_lost_outlasts_a_lost_link_and_clears_once_the_restarted_band_lo
         assert _band_notices(d) == [(NoticeKind.BAND_FAULT, "samples_lost"), (NoticeKind.BAND_CLEARED, "samples_lost")]
 
 
+@pytest.mark.parametrize("after", ["losing", "clean"])
+def test_samples_lost_raised_before_a_daemon_restart_is_carried_on_to_its_clear(tmp_path: Path, after: str) -> None:
+    """Found by the firmware fault review of 2026-12-06: samples_lost's run of overruns is the
+    daemon's, not a bit the band's STATUS repeats (as sensor_error's is), and a restart forgot it:
+    a band that had stopped losing samples was never said OK ('Band losing motion data' the last
+    word), and one still losing them was pushed the fault again 5 min on. Now it is carried on as
+    'Band disconnected' is, its run from the band's last stored STATUS."""
+    clock = Clock(T0)
+    with Store(tmp_path / "db.sqlite") as store:
+        d = _connected_at_t0(store, clock)
+        _statuses(d, clock, range(100, 410, 10), lambda u: True)
+        assert _band_notices(d) == [(NoticeKind.BAND_FAULT, "samples_lost")]
+        d2 = _connected_at_t0(store, clock)  # restarted
+        assert d2.engine.device_summary(DEVICE)["faults"] == ["samples_lost"]
+        if after == "losing":
+            _statuses(d2, clock, range(410, 800, 10), lambda u: True)
+            assert _band_notices(d2) == [], "old code: pushed again 300 s into the new run"
+            assert d2.engine.device_summary(DEVICE)["faults"] == ["samples_lost"]
+        else:
+            _statuses(d2, clock, range(410, 460, 10), lambda u: False)
+            assert d2.engine.device_summary(DEVICE)["faults"] == ["samples_lost"], "a minute without an overrun first"
+            _statuses(d2, clock, range(460, 480, 10), lambda u: False)
+            assert d2.engine.device_summary(DEVICE)["faults"] == []  # (told "OK" where the fault was sent)
+            assert _band_notices(d2) == []
+
+
 def test_an_imu_error_is_still_sensor_error_at_once_overrun_or_not(tmp_path: Path) -> None:
     clock = Clock(T0)
     with Store(tmp_path / "db.sqlite") as store:

@@ -965,7 +965,7 @@ class Daemon:
         a = b.analysis = LiveAnalysis(device, b.params, _StoreSource(self.store), self, self.clock.wall)
         a.preload(self._read(device, lambda: self._stored_clusters(device), list))
         self._read(device, lambda: self._restore_alarms(device, a), _nothing)
-        self._read(device, lambda: self._restore_link_alert(b, device), _nothing)
+        self._read(device, lambda: self._restore_band_alerts(b, device), _nothing)
         self._rebuild(a, close=False)  # a backfill comes next; the ticker closes afterwards
 
     def on_sync(self, device: str, boot: int, band_ms: int, wall_s: float, host: SinceBoot | None = None) -> None:
@@ -1602,16 +1602,23 @@ class Daemon:
                 ts = self._spasm_ts(r.id)
                 analysis.tracked.append(TrackedCluster(r.key, r.start_t, r.end_t, store_id=r.id, alarmed=True, spasm_ts=ts))
 
-    def _restore_link_alert(self, b: BandView, device: str) -> None:
-        """A "Band disconnected" a run before this one sent and never cleared is carried on: the
+    def _restore_band_alerts(self, b: BandView, device: str) -> None:
+        """The band faults a run before this one raised and never cleared whose state is the
+        daemon's, not a bit the band's STATUS repeats, are carried on. "Band disconnected": the
         band back, its phones hear "Band reconnected" (until 2026-12-06 a daemon restarted while
-        the band was away, as a parent may do to fix it, left "Band disconnected" the last word)."""
-        if b.link_alert is not None:
-            return  # raised by this run under the band's name: that one is cleared
+        the band was away, as a parent may do to fix it, left "Band disconnected" the last word).
+        samples_lost: its run of overruns goes on from the band's last stored STATUS, so the fault
+        clears by its rule (a restart forgot the run: the fault was never cleared, or pushed
+        again once a new run reached SAMPLES_LOST_AFTER_S)."""
         for row in self.store.open_alerts(device):
-            if row.kind == BandFault.DISCONNECTED.value and row.cluster_id is None:
+            if row.cluster_id is not None:
+                continue
+            if row.kind == BandFault.DISCONNECTED.value and b.link_alert is None:  # (one raised by this run under the band's name is cleared)
                 if self.engine.restore_band(device, BandFault.DISCONNECTED, row.wall_s, bool(row.channels), row.alert_id):
                     b.link_alert = device
+            elif row.kind == BandFault.SAMPLES_LOST.value:
+                if self.engine.restore_band(device, BandFault.SAMPLES_LOST, row.wall_s, bool(row.channels), row.alert_id) and b.status:
+                    b.overruns = _overruns(None, b.status)
 
     def _moved_alert(self, device: str, cluster_id: int, stored_id: int, alert_id: int) -> None:
         """An alarm the engine carried on under ``alert_id``, not its ``stored_id`` (taken by an alert
