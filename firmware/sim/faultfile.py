@@ -1,13 +1,49 @@
 """Flash files that fail as a simulated board's would (never flashed): a power cut in the middle
 of one event-log write, a flash that refuses writes. Its own module, loaded only when a run asks
-for such a fault (run.py --tear-at-seq, --refuse-write, --flash-bytes, --flash-stall-ms): the simulator shares
-the heap the memory-budget test gives the band.
+for such a fault (run.py --tear-at-seq, --refuse-write, --flash-bytes, --flash-stall-ms: its
+FaultStorage is then the band's flash): the simulator shares the heap the memory-budget test
+gives the band.
 """
 
 import struct
 import sys
 
+from band.storage import Storage
 from hw import EXIT_POWER_LOSS
+
+
+class FaultStorage(Storage):
+    """The band's flash (a directory) with the faults a run asked for: a power cut in the middle of
+    writing event ``tear_seq``, writes of the ``refuse``d files failing, files that may take
+    ``limit`` bytes in all, each event-log flush holding the band ``slow_ms``."""
+
+    def __init__(self, root, tear_seq, clock, refuse, limit, slow_ms):
+        super().__init__(root)
+        self.tear_seq = tear_seq
+        self.clock = clock
+        self.refuse = refuse  # file names whose writes fail (a worn block, a full file system)
+        self.limit = limit  # bytes the files may take in all (a small file system), or None
+        self.slow_ms = slow_ms  # each flush of an event-log segment holds the band this long (a flash erase)
+
+    def open(self, name, mode):
+        f = self._open(name, mode)
+        if self.limit is not None and ("w" in mode or "+" in mode):
+            f = FullFile(f, self)
+        if self.slow_ms and name.startswith("events/") and "+" in mode:
+            f = SlowFile(f, self.clock, self.slow_ms)
+        return f
+
+    def _open(self, name, mode):
+        # A name or its folder (the event log's segments: "events/4096" is refused as "events").
+        refused = name.split(".tmp")[0] in self.refuse or name.split("/")[0] in self.refuse
+        if refused and "r" not in mode:
+            raise OSError(28)  # ENOSPC
+        f = super().open(name, mode)
+        if refused and "+" in mode:
+            return RefusingFile(f)  # reads work, every write fails
+        if self.tear_seq is not None and name.startswith("events/") and "+" in mode:
+            return TearingFile(f, self.tear_seq, self.clock)
+        return f
 
 
 class FileProxy:

@@ -10,13 +10,13 @@
   sensor frame with the inverse of the board's ``axis_map``.
 - ``SimRetained`` (sim/retained.py, loaded only with --retained): the ESP32's RTC
   memory and RTC timer across simulated resets.
-- ``SimBattery``, ``SimWDT``, and ``SimStorage`` (a directory, with optional
-  power loss in the middle of one event-log write or writes refused, sim/faultfile.py).
+- ``SimBattery``, ``SimWDT``; the flash is band/storage.py's ``Storage`` on a directory, or
+  with a fault asked for (power loss in the middle of one event-log write, writes refused, a
+  full or slow flash) sim/faultfile.py's ``FaultStorage``.
 """
 
 import errno
 
-from band.storage import Storage
 from clock import SimClock  # noqa: F401  (run.py builds it from here)
 
 EXIT_RESET = 3  # hw.reset() (safe reboot)
@@ -216,41 +216,3 @@ class SimWDT:
 
     def expired(self):
         return self._clock.ticks_ms() - self.last > self.timeout_ms
-
-
-class SimStorage(Storage):
-    def __init__(self, root, tear_seq=None, clock=None, refuse=(), limit=None):
-        super().__init__(root)
-        self.tear_seq = tear_seq
-        self.clock = clock
-        self.refuse = refuse  # file names whose writes fail (a worn block, a full file system)
-        self.limit = limit  # bytes the files may take in all (a small file system), or None
-        self.slow_ms = 0  # each flush of an event-log segment holds the band this long (a flash erase)
-
-    def open(self, name, mode):
-        f = self._open(name, mode)
-        if self.limit is not None and ("w" in mode or "+" in mode):
-            from faultfile import FullFile
-
-            f = FullFile(f, self)
-        if self.slow_ms and name.startswith("events/") and "+" in mode:
-            from faultfile import SlowFile
-
-            f = SlowFile(f, self.clock, self.slow_ms)
-        return f
-
-    def _open(self, name, mode):
-        # A name or its folder (the event log's segments: "events/4096" is refused as "events").
-        refused = name.split(".tmp")[0] in self.refuse or name.split("/")[0] in self.refuse
-        if refused and "r" not in mode:
-            raise OSError(28)  # ENOSPC
-        f = super().open(name, mode)
-        if refused and "+" in mode:
-            from faultfile import RefusingFile
-
-            return RefusingFile(f)  # reads work, every write fails
-        if self.tear_seq is not None and name.startswith("events/") and "+" in mode:
-            from faultfile import TearingFile
-
-            return TearingFile(f, self.tear_seq, self.clock)
-        return f

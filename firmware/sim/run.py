@@ -67,6 +67,7 @@ import bluetooth
 
 import hw as simhw
 from band.app import App, Hardware
+from band.storage import Storage
 from swcore import wire as P
 
 SIM_BOARD = {
@@ -226,8 +227,13 @@ def build(opts):
     except OSError:
         pass  # there already
     limit = None if opts["flash-bytes"] is None else int(opts["flash-bytes"])
-    storage = simhw.SimStorage(opts["flash"], None if tear is None else int(tear), clock, refuse, limit)
-    storage.slow_ms = int(opts["flash-stall-ms"])
+    slow_ms = int(opts["flash-stall-ms"])
+    if tear is None and not refuse and limit is None and not slow_ms:
+        storage = Storage(opts["flash"])
+    else:
+        from faultfile import FaultStorage  # only for such a run: sim/faultfile.py
+
+        storage = FaultStorage(opts["flash"], None if tear is None else int(tear), clock, refuse, limit, slow_ms)
     bluetooth.sim_configure(int(opts["socket"]))
     ble = bluetooth.BLE()
     wdts = []
