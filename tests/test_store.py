@@ -840,6 +840,68 @@ def test_store_recover_refuses_a_store_whose_table_lost_a_column_every_row_needs
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir() if p.name.startswith("sw.db.")] == ["sw.db.lock"]
 
 
+def test_a_current_store_without_a_table_that_holds_no_record_has_it_made_again_empty(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Tables of the current version dropped by hand that hold no record (schema.REMADE_EMPTY): old
+    code opened the store as whole and the daemon's first write to one failed ('no such table:
+    channels_failing', a storage fault at each delivery that failed). Now the read-write open makes
+    them again, empty, and says so; every row kept, 'store check' says ok naming them."""
+    path = tmp_path / "sw.db"
+    seqs, made = _hand_edited(path, "DROP TABLE channels_failing", "DROP TABLE summaries", "DROP TABLE compat")
+    check = subprocess.run([sys.executable, "-m", "spasmwatch", "store", "check", "--db", str(path)], capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0 and "table channels_failing, table compat, table summaries missing" in check.stdout, check.stdout
+    with caplog.at_level(logging.WARNING, logger="spasmwatch.store._db"), Store(path) as st:
+        st.keep_failing("ntfy", 5.0, "refused")
+        assert st.claim_summary(DEV, "2026-12-06", 6.0)
+        assert [f.channel for f in st.failing_channels()] == ["ntfy"]
+        assert [e.seq for e in st.events(DEV)] == seqs and st.store_id == made
+    assert "table channels_failing, table compat, table summaries missing from the store: made again, empty" in caplog.text
+    assert _marker_of(path)[:2] == (SCHEMA_VERSION, SCHEMA_VERSION)
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        assert shape.of(c) == shape.shapes()[-1]
+
+
+@pytest.mark.parametrize("table", ["events", "notes", "zones"])
+def test_a_current_store_without_a_table_of_records_is_refused_as_damaged_alike_by_every_open(tmp_path: Path, table: str) -> None:
+    """A current store with a table that held records dropped by hand: old code opened it as whole
+    (nothing to migrate), 'store check' called it broken, and the daemon's first write to it failed
+    ('no such table: zones' at its start, a storage fault, not the damaged store it is). Now the
+    read-write open refuses it as damaged (the daemon monitors without it, store_damaged), naming the
+    table and 'store recover', with nothing written; a reader says the same; check and recover agree."""
+    path = tmp_path / "sw.db"
+    _hand_edited(path, f"DROP TABLE {table}")
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    before = path.read_bytes()
+    for open_ in (Store, Store.open_readonly):
+        with pytest.raises(StoreError) as refused:
+            open_(path)
+        said = str(refused.value)
+        assert refused.value.damaged and f"table {table} missing" in said and f"the rows of table {table} are not in it" in said, said
+        assert f"'spasmwatch store recover --db {path}'" in said
+    assert path.read_bytes() == before
+    check = subprocess.run([sys.executable, "-m", "spasmwatch", "store", "check", "--db", str(path)], capture_output=True, text=True, timeout=120)
+    assert check.returncode == 1 and f"the rows of table {table} are not in it" in check.stdout, check.stdout
+    r = subprocess.run([sys.executable, "-m", "spasmwatch", "store", "recover", "--db", str(path)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    with Store(path) as st:
+        assert st.schema_version == SCHEMA_VERSION
+
+
+def test_read_only_commands_on_a_store_the_daemon_refuses_say_what_store_check_says(tmp_path: Path) -> None:
+    """A v3 store (older than readers read) with a table dropped: the daemon refuses it as damaged.
+    Old code: 'spasmwatch events' (and report, summary, export) said 'start the daemon once to migrate
+    it', which cannot. Now each says what 'store check' says, with the recover command."""
+    path = tmp_path / "sw.db"
+    _hand_edited(path, "DROP TABLE zones", "PRAGMA user_version = 3")
+    check = subprocess.run([sys.executable, "-m", "spasmwatch", "store", "check", "--db", str(path)], capture_output=True, text=True, timeout=120)
+    diagnosis = check.stdout.splitlines()[0]
+    assert check.returncode == 1 and "table zones missing" in diagnosis, check.stdout
+    for cmd in (["events"], ["summary"], ["report", "--out", str(tmp_path / "r.html")], ["export", "--format", "csv", "--out", str(tmp_path / "e.csv")]):
+        r = subprocess.run([sys.executable, "-m", "spasmwatch", *cmd, "--db", str(path)], capture_output=True, text=True, timeout=120)
+        assert r.returncode != 0 and diagnosis in r.stderr and f"'spasmwatch store recover --db {path}'" in r.stderr, (cmd, r.stdout, r.stderr)
+        assert "start the daemon once" not in r.stderr
+
+
 def test_a_store_gets_its_id_once_made_or_migrated_and_keeps_it(tmp_path: Path) -> None:
     """The id the daemon's record knows its store by (store/known.py): a store from before ids gets one
     as it is migrated, its rows kept; it never changes at later opens; another store has another."""

@@ -17,8 +17,8 @@ from typing import Any
 
 from spasmwatch.commands._daemon import add_store_args, store_path_of
 from spasmwatch.errors import SpasmwatchError
-from spasmwatch.store import KnownStores, Store, shape
-from spasmwatch.store._db import check_set_back, reading_uri, recover_hint, store_command, unproven_said
+from spasmwatch.store import SCHEMA_VERSION, KnownStores, Store, shape
+from spasmwatch.store._db import check_set_back, reading_uri, recover_hint, store_command, unproven_said, unrepairable
 from spasmwatch.store.pagescan import Scanned
 from spasmwatch.store.recover import Recovered, recover
 
@@ -61,17 +61,35 @@ def _damage(path: Path) -> list[str]:
 
 def _unproven(path: Path) -> str | None:
     """What is wrong with a store whose tables are no schema version's from its header's on (a table
-    dropped by hand: store/shape.py), which the daemon refuses to migrate and 'recover' copies into a
-    whole one; None: they are one. StoreNewer for a newer spasmwatch's store whose header was set back
-    (``check_set_back``): not this version's to judge or rebuild."""
+    dropped by hand: store/shape.py), which the daemon refuses (``unrepairable``: said as it says it)
+    or opens as it is, and 'recover' copies into a whole one; None: they are one. StoreNewer for a
+    newer spasmwatch's store whose header was set back (``check_set_back``): not this version's to
+    judge or rebuild."""
+    version, found = _objects(path)
+    refused = unrepairable(path, version, found)
+    if refused is None and shape.unproven(found, version):
+        return unproven_said(path, version, found)
+    return refused
+
+
+def _objects(path: Path) -> tuple[int, shape.Shape]:
+    """The store's header version and its objects (shape.of), read-only."""
     conn = sqlite3.connect(reading_uri(path), uri=True)
     try:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         check_set_back(conn, path, version)
-        found = shape.of(conn)
-        return unproven_said(path, version, found) if shape.unproven(found, version) else None
+        return version, shape.of(conn)
     finally:
         conn.close()
+
+
+def _remade_said(path: Path) -> str:
+    """' (table summaries missing: ...)' for a current store lacking only what the daemon makes again,
+    empty (shape.remakeable); "" otherwise."""
+    version, found = _objects(path)
+    missing = shape.remakeable(found) if version == SCHEMA_VERSION else frozenset()
+    names = ", ".join(sorted(f"{t} {n}" for t, n, _ in missing))
+    return f" ({names} missing: they hold no record, and the daemon makes them again, empty, at its next start)" if missing else ""
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -83,7 +101,7 @@ def run_check(args: argparse.Namespace) -> int:
         print(recover_hint(path))
         return 1
     if found == ["ok"]:
-        print(f"{path}: ok")
+        print(f"{path}: ok{_remade_said(path)}")
         return 0
     print(f"{path}: damaged:")
     for line in found:

@@ -170,7 +170,7 @@ def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool) -> int:
         version = _check_identity(conn, path, writes=not readonly)
         if readonly:
             _pragmas(conn, wal=False)
-            _require_current(path, version)
+            _require_current(conn, path, version)
             return version
         _pragmas(conn, wal=True)  # (sound: _probe read it through)
         return migrate(conn, path)
@@ -360,7 +360,12 @@ def read_identity(path: Path) -> Identity:
         conn.close()
 
 
-def _require_current(path: Path, version: int) -> None:
+def _require_current(conn: sqlite3.Connection, path: Path, version: int) -> None:
+    """StoreError for a store a reader does not read: empty, too old (the daemon migrates it), or one
+    the daemon refuses as damaged (``unrepairable``: said as 'store check' says it, with its way out)."""
+    refused = unrepairable(path, version, shape.of(conn)) if version > 0 else None
+    if refused is not None:
+        raise StoreError(f"{refused}; nothing was read. {recover_hint(path)}", damaged=True)
     if version == 0:  # no table in it (_check_identity): an empty file was told to 'migrate' (input audit)
         raise StoreError(f"{path}: an empty file, not a spasmwatch store (the daemon makes one: give the store's path)")
     if version < READABLE_FROM_VERSION:  # (a newer one: _check_identity)
@@ -420,19 +425,23 @@ def _settle(conn: sqlite3.Connection, path: Path, version: int) -> int:
     Tables of a newer version, or of its own but for the marker's table (a version lowered, the
     marker dropped, by hand): that version, set in the header with its marker, the marker's table
     made again. Tables of no version (or an older one: something dropped) are refused when a step is
-    to be taken, and opened as before when none is (nothing is migrated: a table dropped stays so).
-    A current store with its marker costs one read (the 16 ms of shape.shapes() are an odd store's)."""
+    to be taken (``unrepairable``). A current store lacking a table that held records is refused
+    alike; one lacking only what holds none has it made again, empty (``_remade``); one whose tables
+    changed opens as before. Its objects are read at every open (shape.shapes(): 16 ms once a process)."""
     marked = check_set_back(conn, path, version)  # (again in the write lock)
-    if version == SCHEMA_VERSION and marked == version:
-        return version
     found = shape.of(conn)
+    refused = unrepairable(path, version, found)
+    if refused is not None:
+        raise StoreError(f"{refused}; no step was run and nothing was written. {recover_hint(path)}", damaged=True)
+    if version == SCHEMA_VERSION:
+        found = _remade(conn, path, found)
+        if marked == version:
+            return version
     if version < SCHEMA_VERSION and found == shape.shapes()[version]:
         return version  # (its steps follow, each with its marker)
     proven = shape.proven(found, version)
     if proven is None:
-        if version < SCHEMA_VERSION:
-            raise StoreError(f"{unproven_said(path, version, found)}; no step was run and nothing was written. {recover_hint(path)}", damaged=True)
-        return version
+        return version  # (a current store whose tables changed: opened as before)
     if proven.marker_gone:
         for stmt in statements(MIGRATIONS[MARKER_VERSION - 1]):
             conn.execute(stmt)
@@ -441,6 +450,31 @@ def _settle(conn: sqlite3.Connection, path: Path, version: int) -> int:
     log.warning("%s: store schema version %d by its header, %d by its tables%s: its header and marker set to %d", path, version,
                 proven.version, " (its marker's table dropped: made again)" if proven.marker_gone else "", proven.version)  # fmt: skip
     return proven.version
+
+
+def unrepairable(path: Path, version: int, found: shape.Shape) -> str | None:
+    """Why the daemon refuses the store at ``path`` (header ``version``, objects ``found``) as damaged,
+    said alike by its open, the read-only commands' and 'store check': tables that prove no version
+    from its header's on when a step is to be taken, or a current store without a table that held
+    records (shape.lost: events, notes...). None: it opens."""
+    if version < SCHEMA_VERSION and shape.unproven(found, version):
+        return unproven_said(path, version, found)
+    if version == SCHEMA_VERSION and shape.lost(found):
+        return f"{unproven_said(path, version, found)}: the rows of table {', '.join(shape.lost(found))} are not in it"
+    return None
+
+
+def _remade(conn: sqlite3.Connection, path: Path, found: shape.Shape) -> shape.Shape:
+    """The current store on ``conn`` with what it lacks that holds no record made again, empty
+    (shape.remakeable: a table dropped by hand failed each write to it, as a full disk would), said in
+    the log; its objects now."""
+    missing = shape.remakeable(found)
+    if not missing:
+        return found
+    shape.remake(conn, missing)
+    log.warning("%s: %s missing from the store: made again, empty (they hold no record: docs/store.md, \"A store's version changed by hand\")",
+                path, ", ".join(sorted(f"{t} {n}" for t, n, _ in missing)))  # fmt: skip
+    return found | missing
 
 
 def unproven_said(path: Path, version: int, found: shape.Shape) -> str:

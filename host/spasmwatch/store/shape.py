@@ -13,7 +13,7 @@ import functools
 import sqlite3
 from typing import NamedTuple
 
-from spasmwatch.store.schema import MARKER_VERSION, MIGRATIONS
+from spasmwatch.store.schema import MARKER_VERSION, MIGRATIONS, REMADE_EMPTY
 
 # One table, index or trigger: (type, name, its SQL with its white space made single spaces).
 Object = tuple[str, str, str]
@@ -66,9 +66,12 @@ def proven(found: Shape, since: int = 0) -> Proven | None:
 
 def unproven(found: Shape, version: int) -> bool:
     """Whether ``found`` proves no schema version of this spasmwatch's from ``version`` on (a store
-    at ``version`` by its header): what 'store recover' copies into a new store."""
+    at ``version`` by its header): what 'store recover' copies into a new store. A current store
+    lacking only what a read-write open makes again (``remakeable``) is whole."""
     if version > len(MIGRATIONS):  # a newer store: its objects are not known here
         return False
+    if version == len(MIGRATIONS):
+        found = found | remakeable(found)
     return found != shapes()[version] and proven(found, version) is None
 
 
@@ -87,3 +90,27 @@ def differences(found: Shape, version: int) -> str:
     said += [f"{t} {n} not of that version" for t, n in sorted(have.keys() - want.keys())]
     said += [f"{t} {n} changed" for t, n in sorted(want.keys() & have.keys()) if want[t, n] != have[t, n]]
     return "; ".join(said)
+
+
+def _missing(found: Shape) -> list[Object]:
+    """The current version's objects of a (type, name) ``found`` has none of, tables first."""
+    have = {(t, n) for t, n, _ in found}
+    return sorted((o for o in shapes()[-1] if (o[0], o[1]) not in have), key=lambda o: (o[0] != "table", o[1]))
+
+
+def remakeable(found: Shape) -> Shape:
+    """The current version's objects ``found`` lacks that hold no record (an index, a table of
+    schema.REMADE_EMPTY): made again, empty, at a read-write open (``_db._settle``)."""
+    return frozenset(o for o in _missing(found) if o[0] != "table" or o[1] in REMADE_EMPTY)
+
+
+def lost(found: Shape) -> list[str]:
+    """The current version's tables ``found`` lacks that held records the store is for (events,
+    notes, zones: not schema.REMADE_EMPTY): such a store is damaged."""
+    return [n for t, n, _ in _missing(found) if t == "table" and n not in REMADE_EMPTY]
+
+
+def remake(conn: sqlite3.Connection, objects: Shape) -> None:
+    """``objects`` (of ``remakeable``) made on ``conn``, in its transaction: tables before indexes."""
+    for _, _, sql in sorted(objects, key=lambda o: o[0] != "table"):
+        conn.execute(sql)
