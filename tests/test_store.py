@@ -902,6 +902,30 @@ def test_read_only_commands_on_a_store_the_daemon_refuses_say_what_store_check_s
         assert "start the daemon once" not in r.stderr
 
 
+def test_store_recover_counts_and_names_the_rows_it_read_but_could_not_keep(tmp_path: Path) -> None:
+    """notes' CHECK on kind widened by hand and a note of a kind this version does not know written
+    (a newer spasmwatch's row): old code's recover dropped it (INSERT OR IGNORE) and said 'nothing was
+    unreadable', exit 0. Now it names the table, the count and the rowid, says the kept file holds it,
+    and exits 1; every other row is kept."""
+    path = tmp_path / "sw.db"
+    seqs, _ = _hand_edited(path)
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
+        c.execute("PRAGMA writable_schema = ON")
+        c.execute("UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE name = 'notes'", ("'note')", "'note', 'seizure')"))
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
+        rowid = c.execute("INSERT INTO notes (wall_s, kind, text) VALUES (2.0, 'seizure', 'newer')").lastrowid
+    r = subprocess.run([sys.executable, "-m", "spasmwatch", "store", "recover", "--db", str(path)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert f"NOT KEPT: notes: 1 row(s) read but breaking a constraint" in r.stdout and f"rowid {rowid}" in r.stdout, r.stdout
+    assert "nothing was unreadable" not in r.stdout
+    (kept,) = tmp_path.glob("sw.db.damaged-*[0-9]")
+    assert f"those rows are in the kept file, {kept}" in r.stdout
+    with contextlib.closing(sqlite3.connect(f"file:{kept}?mode=ro", uri=True)) as c:
+        assert c.execute("SELECT text FROM notes WHERE kind = 'seizure'").fetchall() == [("newer",)]
+    with Store(path) as st:
+        assert [e.seq for e in st.events(DEV)] == seqs and [n.text for n in st.notes()] == ["kept"]
+
+
 def test_a_store_gets_its_id_once_made_or_migrated_and_keeps_it(tmp_path: Path) -> None:
     """The id the daemon's record knows its store by (store/known.py): a store from before ids gets one
     as it is migrated, its rows kept; it never changes at later opens; another store has another."""

@@ -35,7 +35,8 @@ def register(sub: Any) -> None:
                           description="Copy every row that can still be read of a damaged store (or one whose tables are no "
                           "schema version's: a table dropped by hand) into a new store in its place; "
                           "the damaged file is kept beside it (spasmwatch.db.damaged-DATE-TIME), never deleted. Refused while "
-                          "a daemon runs on the store; a sound store is left as it is. docs/store.md, 'A damaged store'.")
+                          "a daemon runs on the store; a sound store is left as it is. Exit 1 when rows were read but not kept (they "
+                          "break a constraint of this version's tables): named, and kept in the old file. docs/store.md, 'A damaged store'.")
     add_store_args(rec)
     rec.set_defaults(func=run_recover)
     new = acts.add_parser("new", help="make a new, empty store where one was moved away on purpose", description=run_new.__doc__)
@@ -118,10 +119,12 @@ def run_recover(args: argparse.Namespace) -> int:
     if _damage(path) == ["ok"] and _unproven(path) is None:  # a sound store stays as it is (nothing to set aside as damaged)
         print(f"{path}: ok, not damaged: nothing to recover")
         return 0
+    refused = False
     try:
         with one_daemon(path):  # no daemon may write while the file is swapped
             result = recover(path, time.strftime("%Y%m%d-%H%M%S"))
             print(_told(path, result))  # (before the record: one that cannot be written is said after it)
+            refused = bool(result.refused)
             if result.id_remade:
                 # The daemon took the damaged file as its store (an id it cannot read refuses nothing:
                 # known._different) and said to recover it: the new id is its store's, not another's.
@@ -129,7 +132,7 @@ def run_recover(args: argparse.Namespace) -> int:
                 print(f"{path}: recorded as the daemon's store with its new id")
     except StoreInUse as e:
         raise SpasmwatchError(in_use(e)) from None
-    return 0
+    return 1 if refused else 0  # (rows read but not kept: a script must not take the recovery as whole)
 
 
 def run_new(args: argparse.Namespace) -> int:
@@ -204,10 +207,26 @@ def _told(path: Path, r: Recovered) -> str:
         lines.append(f"  {r.links_dropped} link(s) of a cluster to a lost cluster or event: dropped")
     if r.id_remade:
         lines.append("  its store id could not be read: the new store has a new one")
-    if not r.skipped and not lost_on_pages:
+    lines += _refused_told(r)
+    if not r.skipped and not lost_on_pages and not r.refused:
         lines.append("  nothing was unreadable")
     lines.append(f"the damaged file is kept as {r.kept} (never deleted: 'sqlite3 {r.kept} .recover' may find more)")
     return "\n".join(lines)
+
+
+def _refused_told(r: Recovered) -> list[str]:
+    """The rows read but not kept, by table: how many, the first rowids, where they still are."""
+    lines = []
+    for table, ids in r.refused.items():
+        first = ", ".join("one read off the pages" if i is None else str(i) for i in ids[:5])
+        lines.append(f"  NOT KEPT: {table}: {len(ids)} row(s) read but breaking a constraint of this version's table (a CHECK "
+                     f"widened by hand? a newer spasmwatch's rows?), rowid {first}{', ...' if len(ids) > 5 else ''}")  # fmt: skip
+    if lines:
+        lines.append(f"  those rows are in the kept file, {r.kept} (exit 1)")
+    for table, ids in r.misread.items():
+        lines.append(f"  {table}: {len(ids)} row(s) read through a damaged page that break its constraints, which the file held its "
+                     "rows to (another table's rows, read through a damaged pointer): left out")  # fmt: skip
+    return lines
 
 
 def _scan_told(scan: Scanned | None) -> list[str]:

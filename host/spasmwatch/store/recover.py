@@ -12,7 +12,7 @@ The rowid pass reaches a row only down its table's b-tree: every row under a dam
 page is out of its reach, and a child pointer damaged into another page's number fails no read
 (SQLite reads the page it names instead: the rows under the one it named are lost without an
 error). So the copy's pages are then read directly (pagescan.py): the table leaf pages no b-tree or
-freelist reaches are decoded, and a page's rows go through the same insert (INSERT OR IGNORE) into
+freelist reaches are decoded, and a page's rows go through the same insert (ON CONFLICT DO NOTHING) into
 the one table they fit, among those whose b-tree is damaged, when their rowids are among those the
 rowid pass did not keep. What
 remains lost: the rows of a damaged leaf page, a row spilling onto overflow pages whose chain is
@@ -63,6 +63,17 @@ class Recovered:
     devices_remade: int = 0  # devices rows lost but named by kept rows: remade with the id alone
     links_dropped: int = 0  # cluster_events rows whose cluster or event was lost
     id_remade: bool = False  # the damaged file's store id could not be read: the new store has a new one
+    # Rows read that break a constraint of the new store's table, by table, their rowids (None: read
+    # off the pages): ``refused`` of a table whose SQL in the file is not this version's (a CHECK
+    # widened by hand, a newer version's rows): kept in the old file alone; ``misread`` of one whose
+    # SQL is (SQLite held its rows to it): another table's rows, read through a damaged pointer.
+    refused: dict[str, list[int | None]] = field(default_factory=dict)
+    misread: dict[str, list[int | None]] = field(default_factory=dict)
+
+    def not_kept(self, table: str, rowid: int | None, changed: frozenset[str]) -> None:
+        """A row of ``table`` read that broke a constraint: in ``refused`` or ``misread`` (``changed``:
+        the tables whose SQL in the file is not this version's)."""
+        (self.refused if table in changed else self.misread).setdefault(table, []).append(rowid)
 
 
 def damaged_name(path: Path, stamp: str) -> Path:
@@ -204,6 +215,7 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, path: Path, version:
     dst.execute(f"PRAGMA user_version = {version}")
     result = Recovered(kept)
     tables = [r[0] for r in dst.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+    changed = frozenset(n for t, n, _ in shape.of(src) - shape.of(dst) if t == "table")
     dst.execute("BEGIN")
     kept_ids: dict[str, list[list[int]]] = {}  # by table, the rowids of the rows kept, in runs
     for table in tables:
@@ -216,14 +228,17 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, path: Path, version:
             continue
         n, runs = 0, kept_ids.setdefault(table, [])
         for rowid, row in _readable(src, table, cols, result.skipped):
-            if _insert(dst, table, cols, row):
+            added = _insert(dst, table, cols, row)
+            if added is None:
+                result.not_kept(table, rowid, changed)
+            elif added:
                 n += 1
                 _note_kept(runs, rowid)
         result.rows[table] = n
     # Every time (recover runs on a damaged store alone), not only when the rowid pass stepped over
     # something: a child pointer damaged into another page's number fails no read, SQLite reads that
     # page instead, and the rows under the page it named were lost without a word.
-    _scan_pages(src, dst, copy, result, kept_ids)
+    _scan_pages(src, dst, copy, result, kept_ids, changed)
     result.devices_remade = _remake_devices(dst)
     result.links_dropped = dst.execute(
         "DELETE FROM cluster_events WHERE cluster_id NOT IN (SELECT id FROM clusters) OR event_id NOT IN (SELECT id FROM events)"
@@ -262,19 +277,26 @@ def _keep_id(src: sqlite3.Connection, dst: sqlite3.Connection, version: int) -> 
     return True
 
 
-def _insert(dst: sqlite3.Connection, table: str, cols: list[str], row: Sequence[object]) -> int:
-    """One row into the new store (1), unless a row with its rowid alias or unique key is there (0)."""
-    return int(dst.execute(_insert_sql(table, tuple(cols)), tuple(row)).rowcount)
+def _insert(dst: sqlite3.Connection, table: str, cols: list[str], row: Sequence[object]) -> int | None:
+    """One row into the new store (1), unless a row with its rowid alias or unique key is there (0);
+    None: it breaks a CHECK or NOT NULL of the table (``Recovered.not_kept``). Until the review of
+    2026-12-06 INSERT OR IGNORE dropped those too, without a word ('nothing was unreadable')."""
+    try:
+        return int(dst.execute(_insert_sql(table, tuple(cols)), tuple(row)).rowcount)
+    except sqlite3.IntegrityError:
+        return None
 
 
 @functools.cache
 def _insert_sql(table: str, cols: tuple[str, ...]) -> str:
-    """The INSERT of ``_insert``, written once per table (it is called for every row recovered)."""
-    return f"INSERT OR IGNORE INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    """The INSERT of ``_insert``, written once per table (it is called for every row recovered). ON
+    CONFLICT DO NOTHING skips a row whose key is there alone, not one that breaks a CHECK."""
+    return f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) ON CONFLICT DO NOTHING"
 
 
 def _scan_pages(
-    src: sqlite3.Connection, dst: sqlite3.Connection, copy: Path, result: Recovered, kept_ids: dict[str, list[list[int]]]
+    src: sqlite3.Connection, dst: sqlite3.Connection, copy: Path, result: Recovered, kept_ids: dict[str, list[list[int]]],
+    changed: frozenset[str],
 ) -> None:
     """The rows the rowid pass did not keep (``kept_ids``: by table, the rowids it kept) that are
     intact on leaf pages it cannot reach (under a damaged interior page, or one a damaged pointer no
@@ -295,7 +317,10 @@ def _scan_pages(
         wanted = _not_kept(kept_ids[name]) if name in kept_ids else None
         tables.append(pagescan.Table(name, int(root), pagescan.columns(info), wanted))
     for table, row in pagescan.orphan_rows(copy, tables, result.scan):
-        result.found[table] = result.found.get(table, 0) + _insert(dst, table, names[table], row)
+        kept = _insert(dst, table, names[table], row)
+        if kept is None:
+            result.not_kept(table, None, changed)
+        result.found[table] = result.found.get(table, 0) + (kept or 0)
 
 
 def _note_kept(runs: list[list[int]], rowid: int) -> None:
