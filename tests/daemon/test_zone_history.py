@@ -183,7 +183,9 @@ def test_a_store_from_before_the_zone_history_is_read_as_it_is(tmp_path: Path) -
     assert db.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["r.html", "sw.db"]
     with contextlib.closing(sqlite3.connect(db)) as c:  # a step before v12 changed what readers read
         c.execute("PRAGMA user_version = 11")
-    with pytest.raises(StoreError, match="store schema version 11, .*start the daemon once to migrate it"):
+    # (refused; its tables, v15's but zones, are no version's from 11 on: the daemon refuses it as damaged,
+    # and so does a reader, with the way out, not 'start the daemon once to migrate it': store review 2026-12-06)
+    with pytest.raises(StoreError, match="store schema version 11 by its header, but its tables are no .*'spasmwatch store recover --db"):
         Store.open_readonly(db)
 
 

@@ -362,8 +362,11 @@ def read_identity(path: Path) -> Identity:
 
 def _require_current(conn: sqlite3.Connection, path: Path, version: int) -> None:
     """StoreError for a store a reader does not read: empty, too old (the daemon migrates it), or one
-    the daemon refuses as damaged (``unrepairable``: said as 'store check' says it, with its way out)."""
-    refused = unrepairable(path, version, shape.of(conn)) if version > 0 else None
+    of those or a current one that the daemon refuses as damaged (``unrepairable``: said as 'store
+    check' says it, with its way out). One from READABLE_FROM_VERSION on is read as it is, as before:
+    a copy sent to the clinic is read as far as it can be."""
+    judged = version < READABLE_FROM_VERSION or version == SCHEMA_VERSION
+    refused = unrepairable(path, version, shape.of(conn)) if version > 0 and judged else None
     if refused is not None:
         raise StoreError(f"{refused}; nothing was read. {recover_hint(path)}", damaged=True)
     if version == 0:  # no table in it (_check_identity): an empty file was told to 'migrate' (input audit)
