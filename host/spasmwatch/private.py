@@ -107,7 +107,7 @@ def not_this_users(paths: Iterable[Path]) -> str:
             how = f"'chmod u+rw{'x' if p.is_dir() else ''} {shlex.quote(str(p))}' gives it back"
         else:
             how = _give_back(p, me)
-        return (f"{p} belongs to {_user(st.st_uid)} (mode {stat.S_IMODE(st.st_mode):o}) and this user, {_user(me)}, "
+        return (f"{p} belongs to {user_name(st.st_uid)} (mode {stat.S_IMODE(st.st_mode):o}) and this user, {user_name(me)}, "
                 f"may not read and write it: {how}")  # fmt: skip
     return ""
 
@@ -119,7 +119,7 @@ def _give_back(p: Path, me: int) -> str:
     cliedges review). A folder holding only spasmwatch's files (or named so: its default one,
     made by 'sudo spasmwatch run') is given back whole; in a shared one, spasmwatch's files are;
     a shared folder itself never: spasmwatch gets a folder of its own in it."""
-    folder, who = (p if p.is_dir() else p.parent), _user(me)
+    folder, who = (p if p.is_dir() else p.parent), user_name(me)
     try:
         names: list[str] | None = sorted(os.listdir(folder))
     except OSError:  # not listed: taken as shared
@@ -140,7 +140,8 @@ def _spasmwatchs(name: str) -> bool:
     return name.startswith("spasmwatch") or name in ("raw", "sim-bonds.json")
 
 
-def _user(uid: int) -> str:
+def user_name(uid: int) -> str:
+    """Account ``uid``'s name, else 'user UID'."""
     try:
         return pwd.getpwuid(uid).pw_name
     except KeyError:  # an account this computer does not name (a file from another machine)

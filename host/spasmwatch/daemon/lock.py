@@ -277,9 +277,10 @@ def _open_lock(store_path: Path, unmade: bool = False) -> list[Held]:
             raise StoreError(
                 f"cannot tell whether another spasmwatch daemon is using {store_path}: its lock {path} cannot be opened to "
                 f"try ({why}), and this daemon runs in a PID namespace of its own (a container), where the kernel lists no "
-                "lock held outside it; not started, lest two daemons run on one store and its bands. Start it as the account "
-                f"the lock is, or stop the daemon using the store (on the host or in another container) first; if none runs "
-                f"anywhere, give the lock to this account: 'sudo chown {os.getuid()} {path}'") from e  # fmt: skip
+                "lock held outside it; not started, lest two daemons run on one store and its bands. If one runs (on the host or "
+                f"in another container: 'spasmwatch status' there), stop it first, or start this one as {_owner(path)}, the "
+                "lock's owner; if none runs anywhere (the lock is left by one that stopped), give the lock to this account: "
+                f"'sudo chown {os.getuid()} {path}'") from e  # fmt: skip
         # (``unmade``: the folder is not there because this user may not make it, not a disk gone)
         if (e.errno in _NOT_WRITABLE or unmade) and (fallbacks := _open_fallback(store_path, why)):
             return fallbacks
@@ -287,6 +288,14 @@ def _open_lock(store_path: Path, unmade: bool = False) -> list[Held]:
         raise error(f"{path}: cannot open the daemon's lock beside the store: {why}") from e
     private.tighten(path, "the daemon's lock")
     return [(path, f, None)]
+
+
+def _owner(path: Path) -> str:
+    """The account owning ``path``, by name; "its owner" when it cannot be looked at."""
+    try:
+        return private.user_name(path.stat().st_uid)
+    except OSError:
+        return "its owner"
 
 
 def _flocked(path: Path, locks: Path = PROC_LOCKS, mountinfo: Path = MOUNTINFO) -> int | None:
