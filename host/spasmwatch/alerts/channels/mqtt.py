@@ -57,7 +57,6 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Coroutine, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -70,6 +69,7 @@ from spasmwatch.alerts.channels.base import ChannelError, SettingsChannel, same_
 from spasmwatch.alerts.channels.outbox import OPEN_ALARM_STATES, KeepsOutgoing, Outbox, WhyNotResend, from_json
 from spasmwatch.alerts.model import BandFault, Notification, NoticeKind, Urgency
 from spasmwatch.store.rows import RetainedRow
+from spasmwatch.threads import DetachedThreads
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -81,6 +81,7 @@ _KEEP_EVENTS = 256  # notifications whose event a link remembers (retries come w
 # lookup as a reload compares brokers). Not asyncio's default pool: that one (min(32, cpus + 4),
 # 6 on 2 cores) reads the serial bands and reopens the store, which must never wait on a home
 # automation broker. Bounded: a broker away makes each link's stop block, and 4 stop 4 links at once.
+# Daemon threads (threads.py): a stop during a hung lookup does not wait for it (tests/alerts/test_mqtt_exit.py).
 MQTT_THREADS = 4
 # paho's reconnect delay (s: first, cap; doubling while the broker stays away, back to the first
 # after a CONNACK): a restarted broker is back within a second or two, one away long costs a
@@ -532,7 +533,7 @@ def _refused(s: MqttSettings, reason: str) -> ChannelError:
     return ChannelError(s.name, f"MQTT broker {s.host}:{s.port} refused the connection: {reason}", retryable=False)
 
 
-_THREADS = ThreadPoolExecutor(MQTT_THREADS, thread_name_prefix="spasmwatch-mqtt")
+_THREADS = DetachedThreads(MQTT_THREADS, "spasmwatch-mqtt")
 
 
 async def _off_loop(fn: Callable[..., T], *args: Any) -> T:
