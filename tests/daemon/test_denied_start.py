@@ -212,6 +212,7 @@ def test_a_start_in_a_container_beside_a_daemon_outside_holding_a_lock_it_may_no
             raise AssertionError(f"the second daemon ran beside the first:\n{e.stderr!r}") from None
         assert r.returncode == 2 and f"cannot tell whether another spasmwatch daemon is using {data / 'spasmwatch.db'}" in r.stderr, r.stderr
         assert "runs in a PID namespace of its own (a container)" in r.stderr and "'sudo chown " in r.stderr, r.stderr
+        assert r.stderr.count("chown") == 1, r.stderr  # only the lock's, said once no daemon runs anywhere
         # the account to start it as named (before: 'Start it as the account the lock is'), and how
         # to tell whether one runs before taking the lock
         owner = pwd.getpwuid((data / "spasmwatch.db.lock").stat().st_uid).pw_name

@@ -274,9 +274,10 @@ def _open_lock(store_path: Path, unmade: bool = False) -> list[Held]:
         if e.errno in _NOT_WRITABLE and (pid := _flocked(path)) is not None:  # (a 'sudo spasmwatch run' now: its lock, unreadable here)
             raise StoreInUse(store_path, None, unread_pid=pid) from e
         if e.errno in (errno.EACCES, errno.EPERM) and _unseen_holder_may_be(path):
+            # Not ``why``: its give-back hint ('sudo chown -R'), said unless a daemon runs, would come first.
             raise StoreError(
                 f"cannot tell whether another spasmwatch daemon is using {store_path}: its lock {path} cannot be opened to "
-                f"try ({why}), and this daemon runs in a PID namespace of its own (a container), where the kernel lists no "
+                f"try ({e.strerror or e}), and this daemon runs in a PID namespace of its own (a container), where the kernel lists no "
                 "lock held outside it; not started, lest two daemons run on one store and its bands. If one runs (on the host or "
                 f"in another container: 'spasmwatch status' there), stop it first, or start this one as {_owner(path)}, the "
                 "lock's owner; if none runs anywhere (the lock is left by one that stopped), give the lock to this account: "
