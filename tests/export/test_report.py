@@ -1645,7 +1645,7 @@ def test_a_per_day_page_names_the_treatment_changes_on_its_own_days() -> None:
     on its own days, at most CHANGES_LISTED a day (the rest counted: all are in the log table), and holds
     the rows that fit under them. Old code: ValueError('Width and height specified must be
     non-negative'). Since a drug's dose steps one way are said as one (text.dose_runs), each page
-    names its part of the taper in one line."""
+    names its part of the taper in one line, from the dose before it."""
     from spasmwatch.report.consts import CHANGES_LISTED
 
     h = 3600.0
@@ -1669,7 +1669,10 @@ def test_a_per_day_page_names_the_treatment_changes_on_its_own_days() -> None:
             # its own days' part of the taper, as one (text.dose_runs), no other's
             own = [tr for tr in taper if f"{datetime.fromtimestamp(tr.t, timezone.utc):%Y-%m-%d}" in days]
             first, last = (f"{datetime.fromtimestamp(tr.t, timezone.utc):%a %Y-%m-%d}" for tr in (own[0], own[-1]))
-            part = f"{first} 08:00 to {last} 08:00 prednisolone tapered {own[0].dose:g} -> {own[-1].dose:g} mg/day in {len(own)} steps"
+            # from the dose before it (the page before's last step), the first page's from its first step
+            k = taper.index(own[0])
+            start, steps = (taper[k - 1].dose, len(own)) if k else (own[0].dose, len(own) - 1)
+            part = f"{first} 08:00 to {last} 08:00 prednisolone tapered {start:g} -> {own[-1].dose:g} mg/day in {steps} steps"
             assert part in said.replace("\n", " "), said
             if "2024-06-12" in days:
                 assert f"and {20 - CHANGES_LISTED} more changes on 2024-06-12" in said.replace("\n", " "), said

@@ -113,14 +113,14 @@ def test_a_daily_taper_is_said_as_one_line_under_the_per_day_table(tmp_path: Pat
     """Hostile review: the HTML report's per-day table was followed by every treatment change of the
     report in full: a daily prednisolone taper of 120 changes was a paragraph of 120 dates and doses
     nobody reads at a glance. Now a drug's dose steps in one direction, one after another, are said
-    as one ('prednisolone tapered 39.75 -> 10 mg/day in 120 steps', with its first and last), the
+    as one ('prednisolone tapered 40 -> 10 mg/day in 120 steps', with its first and last), the
     other changes (here vigabatrin's, in the taper's days) by their day, as the PDF's pages say their
     own days' part of it (the same words, text.changes_line). Old code: 120 'prednisolone change'."""
     out = tmp_path / "r.html"
     write_report(Tables(treatment_rows=_taper()), None, D0, D0 + 150 * DAY, timezone.utc, out)
     page = " ".join(out.read_text(encoding="utf-8").split())
     want = (f"Treatment changes on these days: {_day(5)} 09:00 vigabatrin start 50 mg/kg/day; {_day(10)} 08:00 prednisolone start "
-            f"40 mg/day; {_day(11)} 08:00 to {_day(130)} 08:00 prednisolone tapered 39.75 -&gt; 10 mg/day in 120 steps; "
+            f"40 mg/day; {_day(11)} 08:00 to {_day(130)} 08:00 prednisolone tapered 40 -&gt; 10 mg/day in 120 steps; "
             f"{_day(60)} 09:00 vigabatrin change 100 mg/kg/day.")  # fmt: skip
     assert want in page, re.findall(r"Treatment changes on these days: [^<]*", page)
     pdf = tmp_path / "r.pdf"
@@ -161,9 +161,9 @@ def test_a_two_year_daily_plot_dates_weeks_or_months_and_no_text_covers_another(
         assert not [(a.get_text(), b.get_text()) for i, a in enumerate(texts) for b, bb in zip(texts[i + 1 :], boxes[i + 1 :], strict=True)
                     if boxes[i].overlaps(bb)]  # fmt: skip
         said = [t.get_text() for t in texts]
-        assert "prednisolone tapered 39.75 -> 10 mg/day in 120 steps" in said, said
+        assert "prednisolone tapered 40 -> 10 mg/day in 120 steps" in said, said
         # the taper's label kept over the starts' a few days before it, a change over another 3 days later
-        assert sorted(said) == ["prednisolone tapered 39.75 -> 10 mg/day in 120 steps", "vigabatrin change 100 mg/kg/day"], said
+        assert sorted(said) == ["prednisolone tapered 40 -> 10 mg/day in 120 steps", "vigabatrin change 100 mg/kg/day"], said
     finally:
         plt.close(fig)
 
@@ -228,7 +228,7 @@ def test_a_trend_says_a_taper_in_its_days_as_one() -> None:
     data = gather(Tables(treatment_rows=_taper()), None, D0, D0 + 150 * DAY, timezone.utc)
     (line,) = [x for x in trend_lines(data) if x.startswith("prednisolone 40 mg/day started")]
     assert line.endswith("other treatment changes in these days, which the rates reflect too: vigabatrin start 50 mg/kg/day on 2024-03-09, "
-                         "prednisolone tapered 39.75 -> 38.25 mg/day in 7 steps from 2024-03-15 to 2024-03-21"), line  # fmt: skip
+                         "prednisolone tapered 40 -> 38.25 mg/day in 7 steps from 2024-03-15 to 2024-03-21"), line  # fmt: skip
 
 
 def test_three_bands_are_not_said_as_both() -> None:
@@ -241,3 +241,38 @@ def test_three_bands_are_not_said_as_both() -> None:
     assert "hours when two or more were worn count once" in (bands_line(data) or "")
     data = gather(Tables(cluster_rows=clusters[:2]), None, D0, D0 + 5 * DAY, timezone.utc)
     assert "hours when both were worn count once" in (bands_line(data) or "")
+
+
+def test_a_taper_is_said_from_the_dose_before_its_first_step() -> None:
+    """Hostile review (a neurologist reading it): a taper from 40 mg/day by 0.25 a day read
+    'tapered 39.75 -> 38.25 mg/day in 7 steps': its first step's dose, not the dose it was tapered
+    from, so 7 steps of 0.25 did not add up, and a course of vigabatrin 50 raised to 200 in 3 steps
+    of 50 read 'raised 100 -> 200 in 3 steps'. Now a run is said from the drug's dose before it (its
+    start's, or the last step of the page before), in the per-day note, the trend and the plot's
+    label; with a dose before in another unit, or none, from the first step's, the steps after it
+    counted. Old code: 'tapered 39.75 -> ...', 'raised 100 -> 200 ... in 3 steps'."""
+    from spasmwatch.report.text import changes_line, trend_lines
+
+    treatments = [
+        TreatmentRow(1, D0 + 1 * DAY + 9 * H, "vigabatrin", 50.0, "mg/kg/day", "start"),
+        *[TreatmentRow(2 + i, D0 + (4 + 3 * i) * DAY + 9 * H, "vigabatrin", 100.0 + 50 * i, "mg/kg/day", "change") for i in range(3)],
+        # a dose first said per kg, then per day: a run in mg/day has no dose before in its unit
+        TreatmentRow(10, D0 + 2 * DAY + 8 * H, "prednisolone", 2.0, "mg/kg/day", "start"),
+        *[TreatmentRow(11 + i, D0 + (20 + i) * DAY + 8 * H, "prednisolone", 20.0 - 5 * i, "mg/day", "change") for i in range(3)],
+    ]
+    data = gather(Tables(treatment_rows=treatments), None, D0, D0 + 28 * DAY, timezone.utc)
+    line = changes_line(data) or ""
+    assert "vigabatrin raised 50 -> 200 mg/kg/day in 3 steps" in line, line
+    assert "prednisolone tapered 20 -> 10 mg/day in 2 steps" in line, line  # from its first step's, the 2 after it
+    pages = [changes_line(data, {data.days[k].day for k in ks}) or "" for ks in (range(0, 8), range(8, 28))]
+    assert "vigabatrin change 100 mg/kg/day" in pages[0] and "vigabatrin change 150 mg/kg/day" in pages[0], pages[0]
+    assert "vigabatrin change 200 mg/kg/day" in pages[1], pages[1]  # a page's part of one step: said as it is
+    taper = gather(Tables(treatment_rows=_taper()), None, D0, D0 + 150 * DAY, timezone.utc)
+    (trend,) = [x for x in trend_lines(taper) if x.startswith("prednisolone 40 mg/day started")]
+    assert trend.endswith("prednisolone tapered 40 -> 38.25 mg/day in 7 steps from 2024-03-15 to 2024-03-21"), trend
+    fig, ax = plt.subplots(figsize=(8.27 * 0.8, 4))
+    try:
+        plot_daily(ax, taper)
+        assert "prednisolone tapered 40 -> 10 mg/day in 120 steps" in [t.get_text() for t in ax.texts]
+    finally:
+        plt.close(fig)

@@ -65,7 +65,7 @@ CHANGES_LISTED = 3
 ACTOGRAM_DAYS_PER_PAGE = 56
 # A drug's dose changes in one direction (a taper, a titration), one after another with none of its
 # other changes between, are said as one line under the per-day table from this many on
-# ('prednisolone tapered 39.75 -> 10 mg/day in 120 steps', with its first and last), each step in
+# ('prednisolone tapered 40 -> 10 mg/day in 120 steps', with its first and last), each step in
 # the log table: a daily taper's 120 changes, each with its date, flooded the HTML's note (hostile
 # review); the course's shape is what a doctor reads there. Two steps are as short said apart.
 DOSE_STEPS_AS_ONE = 3

@@ -145,7 +145,7 @@ def _treatments(ax: Axes, data: ReportData, top: float) -> None:
             continue
         ax.axvspan(x0, _frac_day(data, run[-1].t) - 0.5, color=TREAT_COLOR, alpha=0.12, lw=0)
         ax.axvline(x0, color=TREAT_COLOR, ls="--", lw=1.3)
-        drawn.append((0, ax.text(x0 + 0.08, top * 0.97, drawable(dose_run_said(run)), color=TREAT_COLOR, fontsize=7, va="top", rotation=90)))
+        drawn.append((0, ax.text(x0 + 0.08, top * 0.97, drawable(dose_run_said(data, run)), color=TREAT_COLOR, fontsize=7, va="top", rotation=90)))
     kept: list[Bbox] = []
     for _, label in sorted(drawn, key=lambda w: (w[0], w[1].get_position()[0])):
         box = label.get_window_extent()

@@ -349,7 +349,7 @@ def _changes_said(data: ReportData, changes: Sequence[TreatmentRow]) -> list[str
     said: list[tuple[float, str]] = []
     for run in dose_runs(sorted(changes, key=lambda r: r.t)):
         if len(run) >= DOSE_STEPS_AS_ONE:
-            said.append((run[0].t, f"{dose_run_said(run)} from {data.local(run[0].t):%Y-%m-%d} to {data.local(run[-1].t):%Y-%m-%d}"))
+            said.append((run[0].t, f"{dose_run_said(data, run)} from {data.local(run[0].t):%Y-%m-%d} to {data.local(run[-1].t):%Y-%m-%d}"))
         else:
             said += [(r.t, f"{r.drug} {r.action}{_dose(r)} on {data.local(r.t):%Y-%m-%d}") for r in run]
     return [words for _, words in sorted(said, key=lambda x: x[0])]
@@ -532,25 +532,46 @@ def _steps_on(run: list[TreatmentRow], tr: TreatmentRow) -> bool:
     """Whether the dose change ``tr`` goes on the dose changes of ``run`` the same way."""
     if any(r.action != "change" or r.dose is None or r.unit != tr.unit for r in (*run, tr)):
         return False
-    doses = [r.dose for r in (*run, tr) if r.dose is not None]
+    return _one_way([r.dose for r in (*run, tr) if r.dose is not None])
+
+
+def _one_way(doses: list[float]) -> bool:
+    """Whether ``doses`` go one way (or stay)."""
     steps = [b - a for a, b in zip(doses, doses[1:])]
     return all(s <= 0 for s in steps) or all(s >= 0 for s in steps)
 
 
 def _run_words(data: ReportData, run: list[TreatmentRow]) -> str:
-    """'Fri 2024-03-15 08:00 to Fri 2024-07-12 08:00 prednisolone tapered 39.75 -> 10 mg/day in 120 steps'."""
-    return f"{at(data, run[0].t, DAY_MINUTE)} to {at(data, run[-1].t, DAY_MINUTE)} {dose_run_said(run)}"
+    """'Fri 2024-03-15 08:00 to Fri 2024-07-12 08:00 prednisolone tapered 40 -> 10 mg/day in 120 steps'."""
+    return f"{at(data, run[0].t, DAY_MINUTE)} to {at(data, run[-1].t, DAY_MINUTE)} {dose_run_said(data, run)}"
 
 
-def dose_run_said(run: list[TreatmentRow]) -> str:
-    """A run of ``dose_runs``: 'prednisolone tapered 39.75 -> 10 mg/day in 120 steps' (the daily
-    plot's label of it, and the per-day table's note after its dates)."""
+def dose_run_said(data: ReportData, run: list[TreatmentRow]) -> str:
+    """A run of ``dose_runs``: 'prednisolone tapered 40 -> 10 mg/day in 120 steps' (the daily plot's
+    label of it, and the per-day table's note after its dates), from the dose before it
+    (``_dose_before``): from its first step's, a taper from 40 by 0.25 a day read 'tapered 39.75 ->
+    38.25 mg/day in 7 steps', steps that did not add up (hostile review). With no dose before it
+    said, from its first step's, the steps after it counted."""
     first = run[0]
     doses = [r.dose for r in run if r.dose is not None]  # all of them (``_steps_on``)
     if doses[0] == doses[-1]:
         return f"{first.drug} change{_dose(first)} entered {len(run)} times"
+    before = _dose_before(data, run)
+    start, steps = (doses[0], len(run) - 1) if before is None else (before, len(run))
     way = "tapered" if doses[-1] < doses[0] else "raised"
-    return f"{first.drug} {way} {doses[0]:g} -> {doses[-1]:g} {first.unit or ''}".rstrip() + f" in {len(run)} steps"
+    return f"{first.drug} {way} {start:g} -> {doses[-1]:g} {first.unit or ''}".rstrip() + f" in {steps} steps"
+
+
+def _dose_before(data: ReportData, run: list[TreatmentRow]) -> float | None:
+    """The drug's dose before ``run`` (its latest start or change before the run's first step, of
+    the report's days or earlier) when in the run's unit and the run goes on from it the same way;
+    None otherwise (none, a stop, no dose, another unit, or a step back first)."""
+    first = run[0]
+    prior = [tr for tr in data.treatments if tr.drug.lower() == first.drug.lower() and tr.t < first.t]
+    last = max(prior, key=lambda tr: tr.t, default=None)
+    if last is None or last.action == "stop" or last.dose is None or last.unit != first.unit:
+        return None
+    return last.dose if _one_way([last.dose, *(r.dose for r in run if r.dose is not None)]) else None
 
 
 CLUSTER_HEADER = ("start", "events", "lasted", "after waking", "label", "video or note near it")
