@@ -276,3 +276,40 @@ def test_a_taper_is_said_from_the_dose_before_its_first_step() -> None:
         assert "prednisolone tapered 40 -> 10 mg/day in 120 steps" in [t.get_text() for t in ax.texts]
     finally:
         plt.close(fig)
+
+
+def test_a_dose_entered_again_weeks_later_is_no_step_of_a_run() -> None:
+    """Hostile review (a neurologist reading a 10-week course): vigabatrin started at 50, raised to
+    100 and 150 in the first week, and its 150 entered again 6 weeks later (a new prescription)
+    read 'vigabatrin raised 50 -> 150 mg/kg/day in 3 steps', the daily plot's green span of a
+    titration across all 6 weeks and ACTH's start; an ACTH taper 150 -> 10 held at 40 for 3 days
+    read 'in 5 steps'. Now the same dose entered after a run's last step is a change of its own,
+    and a run's steps are its changes of dose (a hold is none). Old code: 'vigabatrin raised 50 ->
+    150 mg/kg/day in 3 steps', 'ACTH tapered 150 -> 10 IU/m2/day in 5 steps'."""
+    from spasmwatch.report.text import changes_line
+
+    treatments = [
+        TreatmentRow(1, D0 + 1 * DAY + 9 * H, "vigabatrin", 50.0, "mg/kg/day", "start"),
+        TreatmentRow(2, D0 + 4 * DAY + 9 * H, "vigabatrin", 100.0, "mg/kg/day", "change"),
+        TreatmentRow(3, D0 + 8 * DAY + 9 * H, "vigabatrin", 150.0, "mg/kg/day", "change"),
+        TreatmentRow(4, D0 + 50 * DAY + 18 * H, "vigabatrin", 150.0, "mg/kg/day", "change"),
+        TreatmentRow(10, D0 + 34 * DAY + 10 * H, "ACTH", 150.0, "IU/m2/day", "start"),
+        *[TreatmentRow(11 + i, D0 + (48 + 3 * i) * DAY + 10 * H, "ACTH", d, "IU/m2/day", "change") for i, d in enumerate([75.0, 40.0, 40.0, 20.0, 10.0])],
+    ]
+    data = gather(Tables(treatment_rows=treatments), None, D0, D0 + 70 * DAY, timezone.utc)
+    line = changes_line(data) or ""
+    assert "vigabatrin raised" not in line, line
+    for k, dose in ((4, 100), (8, 150), (50, 150)):
+        assert f"{_day(k)} {9 if k < 50 else 18:02d}:00 vigabatrin change {dose} mg/kg/day" in line, line
+    assert f"{_day(48)} 10:00 to {_day(60)} 10:00 ACTH tapered 150 -> 10 IU/m2/day in 4 steps" in line, line
+    fig, ax = plt.subplots(figsize=(8.27 * 0.8, 4))
+    try:
+        plot_daily(ax, data)
+        from matplotlib.colors import to_rgb
+
+        from spasmwatch.report.plots import TREAT_COLOR
+
+        spans = [p for p in ax.patches if p.get_facecolor()[:3] == to_rgb(TREAT_COLOR)]
+        assert [round(p.get_x() + 0.5) for p in spans] == [48], [(p.get_x(), p.get_width()) for p in spans]  # ACTH's taper only
+    finally:
+        plt.close(fig)

@@ -525,7 +525,15 @@ def dose_runs(changes: Sequence[TreatmentRow]) -> list[list[TreatmentRow]]:
         else:
             runs.append(run := [tr])
             latest[tr.drug.lower()] = run
-    return runs
+    return [part for run in runs for part in _held_after(run)]
+
+
+def _held_after(run: list[TreatmentRow]) -> list[list[TreatmentRow]]:
+    """``run`` ending at its last change of dose, the same dose entered after it each a run of its
+    own: vigabatrin's 150 entered again 6 weeks after its titration drew the titration across them
+    (hostile review). A run of one dose entered again and again stays whole."""
+    last = max((k for k in range(1, len(run)) if run[k].dose != run[k - 1].dose), default=len(run) - 1)
+    return [run[: last + 1], *[[tr] for tr in run[last + 1 :]]]
 
 
 def _steps_on(run: list[TreatmentRow], tr: TreatmentRow) -> bool:
@@ -551,15 +559,16 @@ def dose_run_said(data: ReportData, run: list[TreatmentRow]) -> str:
     label of it, and the per-day table's note after its dates), from the dose before it
     (``_dose_before``): from its first step's, a taper from 40 by 0.25 a day read 'tapered 39.75 ->
     38.25 mg/day in 7 steps', steps that did not add up (hostile review). With no dose before it
-    said, from its first step's, the steps after it counted."""
+    said, from its first step's, the steps after it counted; a hold (the same dose again) is no step."""
     first = run[0]
     doses = [r.dose for r in run if r.dose is not None]  # all of them (``_steps_on``)
     if doses[0] == doses[-1]:
         return f"{first.drug} change{_dose(first)} entered {len(run)} times"
     before = _dose_before(data, run)
-    start, steps = (doses[0], len(run) - 1) if before is None else (before, len(run))
+    from_ = doses if before is None else [before, *doses]
+    steps = sum(a != b for a, b in zip(from_, from_[1:]))  # a hold is no step
     way = "tapered" if doses[-1] < doses[0] else "raised"
-    return f"{first.drug} {way} {start:g} -> {doses[-1]:g} {first.unit or ''}".rstrip() + f" in {steps} steps"
+    return f"{first.drug} {way} {from_[0]:g} -> {doses[-1]:g} {first.unit or ''}".rstrip() + f" in {steps} steps"
 
 
 def _dose_before(data: ReportData, run: list[TreatmentRow]) -> float | None:
