@@ -139,8 +139,7 @@ def test_a_two_year_daily_plot_dates_weeks_or_months_and_no_text_covers_another(
     476 pt of plot, marked each day of no data 'no data' and drew each of a taper's 120 changes with
     its label: dates, marks and labels one smear. Now a plot of over DAILY_DATES_MAX days dates the
     1st of each month (a Monday each up to DAILY_DATES_MAX weeks), shades its days of no data, draws
-    a taper as one span with one label, and leaves out a label that would cover one of more weight
-    (here the starts of the days before the taper, and a change 3 days after another). The band is worn the first 2 days; a cluster
+    a taper as one span with one label, and no label covers another (one goes beside it). The band is worn the first 2 days; a cluster
     comes every 10 days. Old code: 730 dates, 720 'no data' and 122 treatment labels."""
     from spasmwatch.report.consts import DAILY_DATES_MAX
 
@@ -162,8 +161,10 @@ def test_a_two_year_daily_plot_dates_weeks_or_months_and_no_text_covers_another(
                     if boxes[i].overlaps(bb)]  # fmt: skip
         said = [t.get_text() for t in texts]
         assert "prednisolone tapered 40 -> 10 mg/day in 120 steps" in said, said
-        # the taper's label kept over the starts' a few days before it, a change over another 3 days later
-        assert sorted(said) == ["prednisolone tapered 40 -> 10 mg/day in 120 steps", "vigabatrin change 100 mg/kg/day"], said
+        # since the neurologist's review, a label that would cover another goes beside it: the starts
+        # a few days before the taper, and a change 3 days after another, are drawn too
+        assert sorted(said) == ["prednisolone start 40 mg/day", "prednisolone tapered 40 -> 10 mg/day in 120 steps",
+                                "vigabatrin change 100 mg/kg/day", "vigabatrin change 150 mg/kg/day", "vigabatrin start 50 mg/kg/day"], said  # fmt: skip
     finally:
         plt.close(fig)
 
@@ -313,3 +314,35 @@ def test_a_dose_entered_again_weeks_later_is_no_step_of_a_run() -> None:
         assert [round(p.get_x() + 0.5) for p in spans] == [48], [(p.get_x(), p.get_width()) for p in spans]  # ACTH's taper only
     finally:
         plt.close(fig)
+
+
+def test_a_drug_start_is_never_hidden_in_the_daily_plot() -> None:
+    """Hostile review (a neurologist reading it): prednisolone and vigabatrin started an hour apart,
+    then tapered together, drew only 'prednisolone start 40 mg/day' and prednisolone's taper in the
+    daily plot: a label that would cover another was left out, so vigabatrin's start and taper were a
+    green line under another's label. Now a label that would cover another goes beside it (a start
+    or a stop however far it takes, a change or a run at most TREATMENT_LABEL_SHIFT_MAX_PT), none
+    covering another; on a 2-year plot too. Old code: no 'vigabatrin start 150 mg/kg/day'."""
+    treatments = [TreatmentRow(1, D0 + 1 * DAY + 8 * H, "prednisolone", 40.0, "mg/day", "start"),
+                  TreatmentRow(2, D0 + 1 * DAY + 9 * H, "vigabatrin", 150.0, "mg/kg/day", "start")]  # fmt: skip
+    for i in range(8):
+        treatments.append(TreatmentRow(10 + i, D0 + (10 + 2 * i) * DAY + 8 * H, "prednisolone", 35.0 - 5 * i, "mg/day", "change"))
+        treatments.append(TreatmentRow(30 + i, D0 + (10 + 2 * i) * DAY + 9 * H, "vigabatrin", 125.0 - 15 * i, "mg/kg/day", "change"))
+    from spasmwatch.report.plots import TREAT_COLOR
+
+    for n, rows in ((35, treatments), (730, [*_taper(), *treatments])):
+        data = gather(Tables(treatment_rows=rows), None, D0, D0 + n * DAY, timezone.utc)
+        fig, ax = plt.subplots(figsize=(8.27 * 0.8, 4))
+        try:
+            plot_daily(ax, data)
+            fig.canvas.draw()
+            texts = [t for t in ax.texts if t.get_visible() and t.get_color() == TREAT_COLOR]  # the treatment labels
+            boxes = [t.get_window_extent() for t in texts]
+            assert not [(a.get_text(), b.get_text()) for i, a in enumerate(texts) for b, bb in zip(texts[i + 1 :], boxes[i + 1 :], strict=True)
+                        if boxes[i].overlaps(bb)]  # fmt: skip
+            said = [t.get_text() for t in texts]
+            assert {"prednisolone start 40 mg/day", "vigabatrin start 150 mg/kg/day"} <= set(said), (n, said)
+            if n == 35:
+                assert "vigabatrin tapered 150 -> 20 mg/kg/day in 8 steps" in said, said
+        finally:
+            plt.close(fig)

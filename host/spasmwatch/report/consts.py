@@ -75,3 +75,9 @@ DOSE_STEPS_AS_ONE = 3
 # of the plot's 476 pt each, and a 2-year report's 730 dates, 'no data' and 'under 12.0 h
 # monitored' marks were one grey smear (hostile review).
 DAILY_DATES_MAX = 45
+# A treatment label of the daily plot that would cover another goes beside it, its text at most this
+# far (pt) from its line for a change or a dose run, else left out (its line stays, the per-day
+# table's note names it): two label widths (7 pt text), so it still reads as its line's. A start or
+# a stop goes however far it takes: leaving one out hid a drug's start an hour after another's
+# (neurologist's hostile review: a start must never be hidden).
+TREATMENT_LABEL_SHIFT_MAX_PT = 20.0

@@ -20,7 +20,7 @@ from matplotlib.text import Text  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
 
 from spasmwatch.export.rows import TreatmentRow  # noqa: E402
-from spasmwatch.report.consts import ACTOGRAM_DAYS_PER_PAGE, DAILY_DATES_MAX, DOSE_STEPS_AS_ONE  # noqa: E402
+from spasmwatch.report.consts import ACTOGRAM_DAYS_PER_PAGE, DAILY_DATES_MAX, DOSE_STEPS_AS_ONE, TREATMENT_LABEL_SHIFT_MAX_PT  # noqa: E402
 from spasmwatch.report.data import ReportData, midnight, sleep_spans  # noqa: E402
 from spasmwatch.report.text import FEW_HOURS, NO_DATA, day_label, dose_run_said, dose_runs, too_few_for_a_rate, unmonitored, zone  # noqa: E402
 
@@ -129,10 +129,11 @@ def _no_data(ax: Axes, data: ReportData, top: float) -> None:
 def _treatments(ax: Axes, data: ReportData, top: float) -> None:
     """Each treatment change in the report a green line with its label; a drug's dose steps one
     way (``text.dose_runs``) one shaded span with one label: a daily taper's 120 lines and labels
-    were one green smear (hostile review). A label that would cover one of more weight (a taper's,
-    then a start's or a stop's, then the earlier) is left out: its line stays, and the per-day
-    table's note names every change. Labels are measured as drawn (``drawable``): a drug's emoji
-    measured as typed warned of its missing glyph."""
+    were one green smear (hostile review). A label that would cover another goes beside it
+    (``_placed``): starts and stops first, then runs, then changes; a change's or a run's left out
+    when that is over TREATMENT_LABEL_SHIFT_MAX_PT from its line (its line stays, and the per-day
+    table's note names every change), a start's or a stop's never. Labels are measured as drawn
+    (``drawable``): a drug's emoji measured as typed warned of its missing glyph."""
     drawn: list[tuple[int, Text]] = []  # (weight: lower first, label)
     for run in dose_runs([tr for tr in data.treatments if tr.t >= data.since]):
         x0 = _frac_day(data, run[0].t) - 0.5
@@ -141,18 +142,37 @@ def _treatments(ax: Axes, data: ReportData, top: float) -> None:
                 xt = _frac_day(data, tr.t) - 0.5
                 ax.axvline(xt, color=TREAT_COLOR, ls="--", lw=1.3)
                 label = ax.text(xt + 0.08, top * 0.97, drawable(_treatment_text(tr)), color=TREAT_COLOR, fontsize=7, va="top", rotation=90)
-                drawn.append((1 if tr.action in ("start", "stop") else 2, label))
+                drawn.append((0 if tr.action in ("start", "stop") else 2, label))
             continue
         ax.axvspan(x0, _frac_day(data, run[-1].t) - 0.5, color=TREAT_COLOR, alpha=0.12, lw=0)
         ax.axvline(x0, color=TREAT_COLOR, ls="--", lw=1.3)
-        drawn.append((0, ax.text(x0 + 0.08, top * 0.97, drawable(dose_run_said(data, run)), color=TREAT_COLOR, fontsize=7, va="top", rotation=90)))
+        drawn.append((1, ax.text(x0 + 0.08, top * 0.97, drawable(dose_run_said(data, run)), color=TREAT_COLOR, fontsize=7, va="top", rotation=90)))
     kept: list[Bbox] = []
-    for _, label in sorted(drawn, key=lambda w: (w[0], w[1].get_position()[0])):
+    limit = TREATMENT_LABEL_SHIFT_MAX_PT * ax.figure.dpi / 72
+    for weight, label in sorted(drawn, key=lambda w: (w[0], w[1].get_position()[0])):
         box = label.get_window_extent()
-        if any(box.x0 < k.x1 and k.x0 < box.x1 for k in kept):
+        dx = _placed(box, kept, ax.get_window_extent())
+        if dx is None or (weight > 0 and abs(dx) > limit):
             label.remove()
-        else:
-            kept.append(box)
+            continue
+        x = ax.transData.transform((label.get_position()[0], 0))[0] + dx
+        label.set_x(ax.transData.inverted().transform((x, 0))[0])
+        kept.append(box.translated(dx, 0))
+
+
+def _placed(box: Bbox, kept: list[Bbox], plot: Bbox) -> float | None:
+    """How far (px) ``box`` moves right, or else left, to cover none of ``kept`` inside ``plot``
+    (0: where it is); None when nowhere."""
+    x0, width = float(box.x0), float(box.width)
+    right = x0
+    while clash := [k for k in kept if right < k.x1 and k.x0 < right + width]:
+        right = max(float(k.x1) for k in clash) + 1
+    if right + width <= plot.x1:
+        return right - x0
+    left = x0
+    while clash := [k for k in kept if left < k.x1 and k.x0 < left + width]:
+        left = min(float(k.x0) for k in clash) - width - 1
+    return left - x0 if left >= plot.x0 else None
 
 
 def plot_daily(ax: Axes, data: ReportData) -> None:
