@@ -346,3 +346,30 @@ def test_a_drug_start_is_never_hidden_in_the_daily_plot() -> None:
                 assert "vigabatrin tapered 150 -> 20 mg/kg/day in 8 steps" in said, said
         finally:
             plt.close(fig)
+
+
+def test_clusters_at_one_wall_time_as_the_clocks_go_back_are_two_marks_in_the_actogram() -> None:
+    """Hostile review (a neurologist reading it): on the night the clocks go back, clusters at
+    02:30 CEST and at 02:30 CET, an hour apart, were one tick on one spot of the actogram's row (a
+    row is 0-24 h of the wall clock): one cluster, read from the plot. Now a cluster in the hour
+    the wall clock names twice is drawn above (its first pass) or below (its second) the row's
+    middle, its time beside it with its zone, as the cluster table says it. Old code: one spot, no
+    text."""
+    from zoneinfo import ZoneInfo
+
+    from spasmwatch.report.plots import plot_actogram
+
+    berlin = ZoneInfo("Europe/Berlin")
+    d0 = datetime(2024, 10, 21, tzinfo=berlin).timestamp()
+    cest, cet = (datetime(2024, 10, 27, 2, 30, tzinfo=berlin, fold=f).timestamp() for f in (0, 1))
+    assert cet - cest == H
+    clusters = [ClusterRow(k, "b", t, t + 60, 5, None, None, None) for k, t in enumerate((d0 + 7 * H, cest, cet))]
+    data = gather(Tables(cluster_rows=clusters), None, d0, d0 + 7 * DAY + H, berlin)
+    fig, ax = plt.subplots()
+    try:
+        plot_actogram(ax, data)
+        ticks = {(round(float(ln.get_xdata()[0]), 2), round(float(ln.get_ydata()[0]), 2)) for ln in ax.lines if ln.get_marker() == "|"}  # type: ignore[arg-type]
+        assert len(ticks) == 3, ticks
+        assert sorted(t.get_text().strip() for t in ax.texts) == ["02:30 CEST", "02:30 CET"]
+    finally:
+        plt.close(fig)

@@ -22,7 +22,7 @@ from matplotlib.transforms import Bbox  # noqa: E402
 from spasmwatch.export.rows import TreatmentRow  # noqa: E402
 from spasmwatch.report.consts import ACTOGRAM_DAYS_PER_PAGE, DAILY_DATES_MAX, DOSE_STEPS_AS_ONE, TREATMENT_LABEL_SHIFT_MAX_PT  # noqa: E402
 from spasmwatch.report.data import ReportData, midnight, sleep_spans  # noqa: E402
-from spasmwatch.report.text import FEW_HOURS, NO_DATA, day_label, dose_run_said, dose_runs, too_few_for_a_rate, unmonitored, zone  # noqa: E402
+from spasmwatch.report.text import FEW_HOURS, NO_DATA, at, day_label, dose_run_said, dose_runs, too_few_for_a_rate, unmonitored, zone  # noqa: E402
 
 CLUSTER_COLOR = "#c0392b"
 SPASM_COLOR = "#34495e"
@@ -264,6 +264,16 @@ def _clipped(spans: list[tuple[float, float]], a: float, b: float) -> list[tuple
     return [(max(s, a), min(e, b)) for s, e in spans if s < b and e > a]
 
 
+def _pass_dy(data: ReportData, t: float) -> float:
+    """How far (rows) a mark at ``t`` is drawn from its row's middle: in the hour the wall clock names
+    twice as the clocks go back, its first pass above, its second below, else 0: clusters at 02:30
+    CEST and 02:30 CET were one tick on one spot (hostile review)."""
+    local = data.local(t)
+    if local.replace(fold=1 - local.fold).utcoffset() == local.utcoffset():
+        return 0.0
+    return 0.2 if local.fold else -0.2
+
+
 def plot_actogram(ax: Axes, data: ReportData, rows: range | None = None) -> None:
     """One row per day, 0-24 h: sleep (blue bars), clusters (red), notes and treatments, and the
     hours no band was monitoring (grey, hatched). ``rows``: the days drawn (``actogram_rows``), all
@@ -278,7 +288,10 @@ def plot_actogram(ax: Axes, data: ReportData, rows: range | None = None) -> None
         if a <= c.t < b:
             f = _frac_day(data, c.t)
             color = "#aaaaaa" if c.label == "false_alarm" else CLUSTER_COLOR
-            ax.plot((f - int(f)) * 24, int(f), marker="|", color=color, ms=11, mew=2.5)
+            dy = _pass_dy(data, c.t)
+            ax.plot((f - int(f)) * 24, int(f) + dy, marker="|", color=color, ms=5 if dy else 11, mew=2.5)  # two half ticks
+            if dy:  # its time with its zone, as the cluster table says it
+                ax.text((f - int(f)) * 24 + 0.3, int(f) + dy, at(data, c.t, "%H:%M"), fontsize=5, va="center")
     for tr in data.treatments:
         if max(a, data.since) <= tr.t < b:
             f = _frac_day(data, tr.t)
