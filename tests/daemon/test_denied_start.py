@@ -11,6 +11,7 @@ not stop root), as this user otherwise; root's /var/lib itself; the page fetched
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -121,6 +122,17 @@ def test_a_lock_this_user_may_not_open_held_by_a_running_daemon_keeps_a_second_o
     bands (a band talks to one of them: the other rings 'disconnected'). The kernel's list of
     flocks (/proc/locks) shows the lock held, and by which pid: refused, exit 2, naming it.
     Old code (fallback on EACCES alone): the second ran beside the first."""
+    with _beside_a_daemon_holding_a_lock_it_may_not_open(folder) as (data, first, second, env):
+        r = subprocess.run(second, env=env, capture_output=True, text=True, timeout=UP_S)
+        assert r.returncode == 2 and f"another spasmwatch daemon is using {data / 'spasmwatch.db'} (pid {first.pid}," in r.stderr, r.stderr
+        assert f"stop that one first: 'sudo kill {first.pid}'" in r.stderr, r.stderr
+
+
+@contextlib.contextmanager
+def _beside_a_daemon_holding_a_lock_it_may_not_open(folder: Path) -> Iterator[tuple[Path, subprocess.Popen[str], list[str], dict[str, str]]]:
+    """A first daemon up, root's (or this user's, its lock's mode then taken away), on a data folder
+    nobody's: yields the folder, the first, the second start's command (as nobody: it may not open
+    the lock) and its environment. The first must be running after, then stop clean."""
     port, data = free_port(), folder / "data"
     data.mkdir(mode=0o700)
     if os.geteuid() == 0:
@@ -137,9 +149,7 @@ def test_a_lock_this_user_may_not_open_held_by_a_running_daemon_keeps_a_second_o
         # (its own port: under the service a taken one is waited for, the daemon monitoring meanwhile)
         second = one_band_config(folder / "second.toml", data, free_port())
         second.chmod(0o644)
-        r = subprocess.run(unprivileged([*run[:-1], str(second)]), env=env, capture_output=True, text=True, timeout=UP_S)
-        assert r.returncode == 2 and f"another spasmwatch daemon is using {data / 'spasmwatch.db'} (pid {first.pid}," in r.stderr, r.stderr
-        assert f"stop that one first: 'sudo kill {first.pid}'" in r.stderr, r.stderr
+        yield data, first, unprivileged([*run[:-1], str(second)]), env
         assert first.poll() is None
     finally:
         text = stopped(first)
@@ -188,26 +198,12 @@ def test_a_start_in_a_container_beside_a_daemon_outside_holding_a_lock_it_may_no
     data folder: unshare --pid --mount-proc). The kernel's list of flocks there leaves out the
     first daemon, outside it: nothing says the lock is held. Refused, exit 2, saying it cannot
     tell and the ways on. Old code: the second took a fallback lock and ran beside the first."""
-    port, data = free_port(), folder / "data"
-    data.mkdir(mode=0o700)
-    if os.geteuid() == 0:
-        os.chown(data, NOBODY, NOBODY)
-    config = one_band_config(folder / "config.toml", data, port)
-    config.chmod(0o644)
-    env = dict(os.environ, XDG_RUNTIME_DIR=str(folder / "run"), XDG_STATE_HOME=str(folder / "state"))
-    run = [sys.executable, "-m", "spasmwatch", "run", "--config", str(config)]
-    first = subprocess.Popen(run, stderr=subprocess.PIPE, text=True, env=dict(env, XDG_RUNTIME_DIR=str(folder)))
-    try:
-        status_once_up(first, port)
-        if os.geteuid() != 0:
-            (data / "spasmwatch.db.lock").chmod(0)
-        second = one_band_config(folder / "second.toml", data, free_port())
-        second.chmod(0o644)
+    with _beside_a_daemon_holding_a_lock_it_may_not_open(folder) as (data, _, second, env):
         in_container = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc"]
         if os.geteuid() != 0:
             in_container[1:1] = ["--user", "--map-root-user"]
         try:
-            r = subprocess.run([*in_container, *unprivileged([*run[:-1], str(second)])], env=env, capture_output=True, text=True, timeout=UP_S)
+            r = subprocess.run([*in_container, *second], env=env, capture_output=True, text=True, timeout=UP_S)
         except subprocess.TimeoutExpired as e:
             raise AssertionError(f"the second daemon ran beside the first:\n{e.stderr!r}") from None
         assert r.returncode == 2 and f"cannot tell whether another spasmwatch daemon is using {data / 'spasmwatch.db'}" in r.stderr, r.stderr
@@ -217,7 +213,3 @@ def test_a_start_in_a_container_beside_a_daemon_outside_holding_a_lock_it_may_no
         # to tell whether one runs before taking the lock
         owner = pwd.getpwuid((data / "spasmwatch.db.lock").stat().st_uid).pw_name
         assert f"start this one as {owner}, the lock's owner" in r.stderr and "'spasmwatch status' there" in r.stderr, r.stderr
-        assert first.poll() is None
-    finally:
-        text = stopped(first)
-    assert first.returncode == 0 and "Traceback" not in text, text
