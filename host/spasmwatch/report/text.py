@@ -559,7 +559,8 @@ def dose_run_said(data: ReportData, run: list[TreatmentRow]) -> str:
     label of it, and the per-day table's note after its dates), from the dose before it
     (``_dose_before``): from its first step's, a taper from 40 by 0.25 a day read 'tapered 39.75 ->
     38.25 mg/day in 7 steps', steps that did not add up (hostile review). With no dose before it
-    said, from its first step's, the steps after it counted; a hold (the same dose again) is no step."""
+    said, from its first step's, the steps after it counted; a hold (the same dose again) is no step.
+    A run ending at 0 ends ', stopped'."""
     first = run[0]
     doses = [r.dose for r in run if r.dose is not None]  # all of them (``_steps_on``)
     if doses[0] == doses[-1]:
@@ -568,7 +569,9 @@ def dose_run_said(data: ReportData, run: list[TreatmentRow]) -> str:
     from_ = doses if before is None else [before, *doses]
     steps = sum(a != b for a, b in zip(from_, from_[1:]))  # a hold is no step
     way = "tapered" if doses[-1] < doses[0] else "raised"
-    return f"{first.drug} {way} {from_[0]:g} -> {doses[-1]:g} {first.unit or ''}".rstrip() + f" in {steps} steps"
+    # a taper to 0 is a stop: 'tapered 40 -> 0 in 3 steps' read as a course going on at 0 (review)
+    stopped = ", stopped" if doses[-1] == 0 else ""
+    return f"{first.drug} {way} {from_[0]:g} -> {doses[-1]:g} {first.unit or ''}".rstrip() + f" in {steps} steps{stopped}"
 
 
 def _dose_before(data: ReportData, run: list[TreatmentRow]) -> float | None:
