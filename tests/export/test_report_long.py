@@ -391,3 +391,28 @@ def test_a_taper_to_0_is_said_as_a_stop() -> None:
         assert "ACTH tapered 40 -> 0 IU/m2/day in 3 steps, stopped" in [t.get_text() for t in ax.texts]
     finally:
         plt.close(fig)
+
+
+def _ending_with_a_stop() -> list[TreatmentRow]:
+    """Vigabatrin started on day 1, ACTH on day 10 and stopped on the 14-day period's last evening."""
+    return [TreatmentRow(1, D0 + 1 * DAY + 9 * H, "vigabatrin", 50.0, "mg/kg/day", "start"),
+            TreatmentRow(2, D0 + 10 * DAY + 9 * H, "ACTH", 150.0, "IU/m2/day", "start"),
+            TreatmentRow(3, D0 + 13 * DAY + 22 * H, "ACTH", None, None, "stop")]  # fmt: skip
+
+
+def test_a_treatment_label_on_the_last_day_is_inside_the_plot() -> None:
+    """Today's review: 'ACTH stop' on the period's last evening was drawn right of its line, past
+    the plot's right edge, half cut off. Now a label near an edge goes inside the plot. Old code:
+    its right edge past the plot's."""
+    data = gather(Tables(treatment_rows=_ending_with_a_stop()), None, D0, D0 + 14 * DAY, timezone.utc)
+    for size in ((8.27 * 0.8, 4), (9, 4.2)):
+        fig, ax = plt.subplots(figsize=size)
+        try:
+            plot_daily(ax, data)
+            fig.canvas.draw()
+            plot = ax.get_window_extent()
+            boxes = {t.get_text(): t.get_window_extent() for t in ax.texts if t.get_visible()}
+            assert "ACTH stop" in boxes, boxes
+            assert [k for k, b in boxes.items() if b.x0 < plot.x0 or b.x1 > plot.x1] == [], (plot, boxes)
+        finally:
+            plt.close(fig)

@@ -126,6 +126,10 @@ def _no_data(ax: Axes, data: ReportData, top: float) -> None:
         i, label = j, "_"  # one legend entry
 
 
+# A treatment label's space from its line (days): right of it, or left near the plot's right edge
+LABEL_GAP = 0.08
+
+
 def _treatments(ax: Axes, data: ReportData, top: float) -> None:
     """Each treatment change in the report a green line with its label; a drug's dose steps one
     way (``text.dose_runs``) one shaded span with one label: a daily taper's 120 lines and labels
@@ -141,23 +145,27 @@ def _treatments(ax: Axes, data: ReportData, top: float) -> None:
             for tr in run:
                 xt = _frac_day(data, tr.t) - 0.5
                 ax.axvline(xt, color=TREAT_COLOR, ls="--", lw=1.3)
-                label = ax.text(xt + 0.08, top * 0.97, drawable(_treatment_text(tr)), color=TREAT_COLOR, fontsize=7, va="top", rotation=90)
+                label = ax.text(xt + LABEL_GAP, top * 0.97, drawable(_treatment_text(tr)), color=TREAT_COLOR, fontsize=7, va="top", rotation=90)
                 drawn.append((0 if tr.action in ("start", "stop") else 2, label))
             continue
         ax.axvspan(x0, _frac_day(data, run[-1].t) - 0.5, color=TREAT_COLOR, alpha=0.12, lw=0)
         ax.axvline(x0, color=TREAT_COLOR, ls="--", lw=1.3)
-        drawn.append((1, ax.text(x0 + 0.08, top * 0.97, drawable(dose_run_said(data, run)), color=TREAT_COLOR, fontsize=7, va="top", rotation=90)))
+        drawn.append((1, ax.text(x0 + LABEL_GAP, top * 0.97, drawable(dose_run_said(data, run)), color=TREAT_COLOR, fontsize=7, va="top", rotation=90)))
     kept: list[Bbox] = []
     limit = TREATMENT_LABEL_SHIFT_MAX_PT * ax.figure.dpi / 72
+    plot = ax.get_window_extent()
+    gap = ax.transData.transform((LABEL_GAP, 0))[0] - ax.transData.transform((0, 0))[0]
     for weight, label in sorted(drawn, key=lambda w: (w[0], w[1].get_position()[0])):
         box = label.get_window_extent()
-        dx = _placed(box, kept, ax.get_window_extent())
+        # past the plot's right edge (the period's last hours): left of its line, not cut off
+        flip = -box.width - 2 * gap if box.x1 > plot.x1 else 0.0
+        dx = _placed(box.translated(flip, 0), kept, plot)
         if dx is None or (weight > 0 and abs(dx) > limit):
             label.remove()
             continue
-        x = ax.transData.transform((label.get_position()[0], 0))[0] + dx
+        x = ax.transData.transform((label.get_position()[0], 0))[0] + flip + dx
         label.set_x(ax.transData.inverted().transform((x, 0))[0])
-        kept.append(box.translated(dx, 0))
+        kept.append(box.translated(flip + dx, 0))
 
 
 def _placed(box: Bbox, kept: list[Bbox], plot: Bbox) -> float | None:
