@@ -416,3 +416,18 @@ def test_a_treatment_label_on_the_last_day_is_inside_the_plot() -> None:
             assert [k for k, b in boxes.items() if b.x0 < plot.x0 or b.x1 > plot.x1] == [], (plot, boxes)
         finally:
             plt.close(fig)
+
+
+def test_the_daily_plot_s_legend_covers_no_treatment_label() -> None:
+    """Today's review: the daily plot's legend, upper right, covered 'ACTH stop' on the period's
+    last day. Now it goes where it covers no label. Old code: the legend over 'ACTH stop'."""
+    data = gather(Tables(treatment_rows=_ending_with_a_stop()), None, D0, D0 + 14 * DAY, timezone.utc)
+    fig, ax = plt.subplots(figsize=(8.27 * 0.8, 4))
+    try:
+        plot_daily(ax, data)
+        fig.canvas.draw()
+        legend = ax.get_legend().get_window_extent()
+        covered = [t.get_text() for t in ax.texts if t.get_visible() and t.get_window_extent().overlaps(legend)]
+        assert covered == [], covered
+    finally:
+        plt.close(fig)

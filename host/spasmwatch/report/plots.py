@@ -18,6 +18,7 @@ from matplotlib.ft2font import FT2Font  # noqa: E402
 from matplotlib.table import Table  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
+from matplotlib.typing import LegendLocType  # noqa: E402
 
 from spasmwatch.export.rows import TreatmentRow  # noqa: E402
 from spasmwatch.report.consts import ACTOGRAM_DAYS_PER_PAGE, DAILY_DATES_MAX, DOSE_STEPS_AS_ONE, TREATMENT_LABEL_SHIFT_MAX_PT  # noqa: E402
@@ -209,11 +210,28 @@ def plot_daily(ax: Axes, data: ReportData) -> None:
     _treatments(ax, data, top)
     for n in data.notes:
         ax.plot(_frac_day(data, n.t) - 0.5, top * 0.03, marker="v" if n.kind == "video" else "D", color=NOTE_COLOR, ms=5)
-    h1, l1 = ax.get_legend_handles_labels()
-    h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, loc="upper right", fontsize=7, framealpha=0.9)
+    _legend(ax, ax2)
     hours = "hours monitored in brackets" if short else "hours monitored in the per-day table"
     ax.set_title(f"Clusters and spasm-like events per day, {hours} (green: treatment changes; markers: notes)", fontsize=9)
+
+
+# Where the daily plot's legend may go, the first that covers fewest of its texts taken: the top,
+# over the room left above the bars (``plot_daily``'s top), first.
+LEGEND_PLACES: tuple[LegendLocType, ...] = ("upper right", "upper left", "upper center", "center right", "center left", "center", "lower right", "lower left", "lower center")
+
+
+def _legend(ax: Axes, ax2: Axes) -> None:
+    """The daily plot's legend (both axes' entries) where it covers no text (a treatment label, a
+    mark), else fewest: upper right covered 'ACTH stop' on the period's last day (review)."""
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    texts = [t.get_window_extent() for t in ax.texts if t.get_visible()]
+
+    def covered(loc: LegendLocType) -> int:
+        box = ax.legend(h1 + h2, l1 + l2, loc=loc, fontsize=7, framealpha=0.9).get_window_extent()
+        return sum(box.overlaps(t) for t in texts)
+
+    ax.legend(h1 + h2, l1 + l2, loc=min(LEGEND_PLACES, key=covered), fontsize=7, framealpha=0.9)
 
 
 def _with_room(ax: Axes, marks: list[Text], bars: list[float], top: float) -> float:
