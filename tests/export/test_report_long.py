@@ -431,3 +431,24 @@ def test_the_daily_plot_s_legend_covers_no_treatment_label() -> None:
         assert covered == [], covered
     finally:
         plt.close(fig)
+
+
+def test_clusters_of_one_duration_are_not_on_the_size_plot_s_edge() -> None:
+    """Today's review: clusters that all lasted 2 min (120-122 s; 5 spasm-like events each) sat on
+    the size/duration plot's right edge, half cut off: matplotlib's limits pad 5 % of the values'
+    spread, here 2 s. Now its limits leave room past the largest. Old code: x up to 2.035 min, the
+    longest's centre 0.1 px from the edge."""
+    from spasmwatch.report.plots import plot_size_duration
+
+    clusters = [ClusterRow(k, "b", D0 + k * DAY + 7 * H, D0 + k * DAY + 7 * H + 120 + k % 3, 5, None, None, None) for k in range(5)]
+    data = gather(Tables(cluster_rows=clusters), None, D0, D0 + 7 * DAY, timezone.utc)
+    fig, ax = plt.subplots(figsize=(9, 2.8))
+    try:
+        plot_size_duration(ax, data)
+        fig.canvas.draw()
+        plot = ax.get_window_extent()
+        radius = (14**0.5 / 2) * fig.dpi / 72  # the markers' (s=14 pt^2)
+        for x, y in ax.transData.transform([((c.end - c.t) / 60, c.count) for c in clusters]):
+            assert plot.x0 + radius <= x <= plot.x1 - radius and plot.y0 + radius <= y <= plot.y1 - radius, (plot, x, y)
+    finally:
+        plt.close(fig)

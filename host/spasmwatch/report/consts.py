@@ -81,3 +81,8 @@ DAILY_DATES_MAX = 45
 # a stop goes however far it takes: leaving one out hid a drug's start an hour after another's
 # (neurologist's hostile review: a start must never be hidden).
 TREATMENT_LABEL_SHIFT_MAX_PT = 20.0
+# The cluster size/duration plot's axes run from 0 to this share (fraction) past its longest
+# cluster and its most spasm-like events: a point is drawn whole (its 2 pt radius is under 1 % of
+# the plot's 2 in of height), and clusters of one duration (120-122 s) sat on matplotlib's limit,
+# 5 % of their 2 s spread past them, half cut off (review).
+SIZE_PLOT_PAD = 0.1

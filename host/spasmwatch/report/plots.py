@@ -21,7 +21,7 @@ from matplotlib.transforms import Bbox  # noqa: E402
 from matplotlib.typing import LegendLocType  # noqa: E402
 
 from spasmwatch.export.rows import TreatmentRow  # noqa: E402
-from spasmwatch.report.consts import ACTOGRAM_DAYS_PER_PAGE, DAILY_DATES_MAX, DOSE_STEPS_AS_ONE, TREATMENT_LABEL_SHIFT_MAX_PT  # noqa: E402
+from spasmwatch.report.consts import ACTOGRAM_DAYS_PER_PAGE, DAILY_DATES_MAX, DOSE_STEPS_AS_ONE, SIZE_PLOT_PAD, TREATMENT_LABEL_SHIFT_MAX_PT  # noqa: E402
 from spasmwatch.report.data import ReportData, midnight, sleep_spans  # noqa: E402
 from spasmwatch.report.text import FEW_HOURS, NO_DATA, at, day_label, dose_run_said, dose_runs, too_few_for_a_rate, unmonitored, zone  # noqa: E402
 
@@ -362,11 +362,14 @@ def plot_post_wake(ax: Axes, data: ReportData) -> None:
 
 def plot_size_duration(ax: Axes, data: ReportData) -> None:
     cl = data.counted_clusters
-    ax.scatter([(c.end - c.t) / 60 for c in cl], [c.count for c in cl], color=CLUSTER_COLOR, s=14, alpha=0.7)
+    mins, counts = [(c.end - c.t) / 60 for c in cl], [c.count for c in cl]
+    ax.scatter(mins, counts, color=CLUSTER_COLOR, s=14, alpha=0.7)
     ax.set_xlabel("cluster duration (min)")
     ax.set_ylabel("spasm-like events in cluster")
-    ax.set_xlim(left=0)
-    ax.set_ylim(bottom=0)
+    # from 0, past the largest by a share of it: matplotlib's own padding is 5 % of the values'
+    # spread, and clusters of 120-122 s sat on the right edge, half cut off (review)
+    ax.set_xlim(0, max(mins + [1.0]) * (1 + SIZE_PLOT_PAD))
+    ax.set_ylim(0, max(counts + [1]) * (1 + SIZE_PLOT_PAD))
     ax.set_title("Cluster size and duration", fontsize=9)
     if not cl:
         ax.set_xlim(0, 1)
