@@ -377,18 +377,20 @@ def test_clusters_at_one_wall_time_as_the_clocks_go_back_are_two_marks_in_the_ac
 
 def test_a_taper_to_0_is_said_as_a_stop() -> None:
     """Today's review: ACTH tapered to 0 read 'ACTH tapered 40 -> 0 IU/m2/day in 3 steps', as if it
-    went on at 0. Now a run ending at 0 says the drug was stopped, in the per-day note (HTML and PDF)
-    and the daily plot's label alike (text.dose_run_said). Old code: no 'stopped'."""
-    from spasmwatch.report.text import changes_line
+    went on at 0. Now a run ending at 0 is said as a taper to a stop, in the per-day note (HTML and
+    PDF), the trend and the daily plot's label alike (text.dose_run_said). Old code: no 'to a stop'."""
+    from spasmwatch.report.text import changes_line, trend_lines
 
     treatments = [TreatmentRow(1, D0 + 1 * DAY + 9 * H, "ACTH", 40.0, "IU/m2/day", "start"),
                   *[TreatmentRow(2 + i, D0 + (4 + 2 * i) * DAY + 9 * H, "ACTH", d, "IU/m2/day", "change") for i, d in enumerate([20.0, 10.0, 0.0])]]  # fmt: skip
     data = gather(Tables(treatment_rows=treatments), None, D0, D0 + 14 * DAY, timezone.utc)
-    assert "ACTH tapered 40 -> 0 IU/m2/day in 3 steps, stopped" in (changes_line(data) or ""), changes_line(data)
+    assert "ACTH tapered 40 -> 0 IU/m2/day to a stop in 3 steps" in (changes_line(data) or ""), changes_line(data)
+    (trend,) = [x for x in trend_lines(data) if x.startswith("ACTH 40 IU/m2/day started")]
+    assert "ACTH tapered 40 -> 0 IU/m2/day to a stop in 3 steps from 2024-03-08 to 2024-03-12" in trend, trend
     fig, ax = plt.subplots(figsize=(8.27 * 0.8, 4))
     try:
         plot_daily(ax, data)
-        assert "ACTH tapered 40 -> 0 IU/m2/day in 3 steps, stopped" in [t.get_text() for t in ax.texts]
+        assert "ACTH tapered 40 -> 0 IU/m2/day to a stop in 3 steps" in [t.get_text() for t in ax.texts]
     finally:
         plt.close(fig)
 

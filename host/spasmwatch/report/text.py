@@ -560,7 +560,7 @@ def dose_run_said(data: ReportData, run: list[TreatmentRow]) -> str:
     (``_dose_before``): from its first step's, a taper from 40 by 0.25 a day read 'tapered 39.75 ->
     38.25 mg/day in 7 steps', steps that did not add up (hostile review). With no dose before it
     said, from its first step's, the steps after it counted; a hold (the same dose again) is no step.
-    A run ending at 0 ends ', stopped'."""
+    A run ending at 0 is 'tapered 40 -> 0 mg/day to a stop in 3 steps'."""
     first = run[0]
     doses = [r.dose for r in run if r.dose is not None]  # all of them (``_steps_on``)
     if doses[0] == doses[-1]:
@@ -569,9 +569,10 @@ def dose_run_said(data: ReportData, run: list[TreatmentRow]) -> str:
     from_ = doses if before is None else [before, *doses]
     steps = sum(a != b for a, b in zip(from_, from_[1:]))  # a hold is no step
     way = "tapered" if doses[-1] < doses[0] else "raised"
-    # a taper to 0 is a stop: 'tapered 40 -> 0 in 3 steps' read as a course going on at 0 (review)
-    stopped = ", stopped" if doses[-1] == 0 else ""
-    return f"{first.drug} {way} {from_[0]:g} -> {doses[-1]:g} {first.unit or ''}".rstrip() + f" in {steps} steps{stopped}"
+    # a taper to 0 is a stop: 'tapered 40 -> 0 in 3 steps' read as a course going on at 0 (review);
+    # ', stopped' before the trend's 'from ... to ...' read as stopped over those days
+    stop = " to a stop" if doses[-1] == 0 else ""
+    return f"{first.drug} {way} {from_[0]:g} -> {doses[-1]:g} {first.unit or ''}".rstrip() + f"{stop} in {steps} steps"
 
 
 def _dose_before(data: ReportData, run: list[TreatmentRow]) -> float | None:
