@@ -89,3 +89,17 @@ def test_free_ports_lie_below_the_kernel_s_ephemeral_range_and_are_free() -> Non
     assert all(10000 <= p < low for p in ports), ports
     with socket.socket() as s:
         s.bind(("127.0.0.1", ports[-1]))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="reads /proc")
+def test_a_band_that_ended_holds_no_file_descriptor(bands: Callable[..., SimBand]) -> None:
+    """Found by the suite's ResourceWarnings: an ended band kept its stdout and stderr pipes open
+    until garbage collection, two descriptors per boot (the demo and every test start many);
+    its output stays readable after."""
+    before = len(os.listdir("/proc/self/fd"))
+    ran = bands(hold=False)
+    assert ran.wait(60) == EXIT_DONE
+    killed = bands()
+    killed.kill()
+    assert len(os.listdir("/proc/self/fd")) == before
+    assert ran.stderr() == ran.stderr() and killed.wait_report("up", 0)["boot"] >= 1

@@ -114,6 +114,7 @@ class SimBand:
         self.reports: list[dict[str, Any]] = []
         self._got = threading.Condition()
         self._timeout_s = timeout_s
+        self._stderr = ""  # what the band wrote there, kept once its pipe is closed
         fw = firmware or firmware_dir()  # another tree: e.g. an older release, for compatibility tests
         cmd = self._command(micropython or find_micropython(), fw, Path(csv), hold, speed, device_id, idle_exit_ms, heap, args)
         env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (fw, fw / "sim"))
@@ -181,9 +182,19 @@ class SimBand:
         return await asyncio.to_thread(self.wait_report, kind, timeout_s)
 
     def stderr(self) -> str:
-        if self.proc.poll() is None or self.proc.stderr is None:
-            return ""
-        return self.proc.stderr.read()
+        """What the band wrote to stderr, once it has ended (empty while it runs)."""
+        if self.proc.poll() is not None and self.proc.stderr is not None and not self.proc.stderr.closed:
+            self._stderr = self.proc.stderr.read()
+            self.proc.stderr.close()
+        return self._stderr
+
+    def _close_pipes(self) -> None:
+        """Once the band has ended and its output is read: no pipe left open until garbage
+        collection (two descriptors per boot; the demo and the tests start many)."""
+        self._reader.join(5)
+        self.stderr()
+        if self.proc.stdout is not None and not self._reader.is_alive():
+            self.proc.stdout.close()
 
     # --- life ------------------------------------------------------------------------------------
     @property
@@ -202,9 +213,8 @@ class SimBand:
             rc = self.proc.wait(timeout=timeout_s or self._timeout_s + WAIT_GRACE_S)
         except subprocess.TimeoutExpired as e:
             self.kill()
-            self._reader.join(5)
             raise SimBandError("the band did not stop within %g s; output:\n%s%s" % (e.timeout, "".join(self.lines), self.stderr())) from None
-        self._reader.join(5)  # the last lines (the end report) are read
+        self._close_pipes()  # once the last lines (the end report) are read
         return rc
 
     async def wait_async(self, timeout_s: float | None = None) -> int:
@@ -222,6 +232,7 @@ class SimBand:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        self._close_pipes()
 
     def __enter__(self) -> SimBand:
         return self
