@@ -312,6 +312,7 @@ def test_a_host_killed_mid_night_loses_no_change_and_at_most_a_heartbeat_of_last
     finally:
         child.kill()
         child.wait()
+        child.stdout.close()  # not left to garbage collection (a ResourceWarning in a later test)
     last = taken[-1]
     heard = [status(t) for t in taken]
     with Store(path) as store:
