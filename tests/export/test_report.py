@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import time
+import warnings
 from datetime import datetime, timezone
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import matplotlib.pyplot as plt
 import pytest
+from matplotlib.text import Text
 from browser import chromium
 from cli_runner import run_cli
 from course import CLUSTERS_PER_DAY, Expected
@@ -1779,3 +1781,21 @@ def test_a_video_of_a_cluster_begun_before_the_report_is_not_said_near_no_cluste
     assert said == ["1 video the caregivers noted is near no cluster the band found (2024-03-04 03:00): the band may have missed what it "
                     "shows; please watch it (see 'Treatments and caregiver notes')."], said  # fmt: skip
     assert not data.clusters  # the report's own clusters are its range's
+
+
+def test_a_year_s_pages_built_directly_are_made_as_the_pdf_makes_them() -> None:
+    """The pages figures() gives are made under the PDF's settings (plots.as_typed): built outside
+    write_pdf, a year's 35 pages warned 'More than 20 figures have been opened' (the suite's
+    RuntimeWarning in the per-day page test), and a note's '$5 ... $10' was TeX math there, not
+    text as in the PDF."""
+    data = gather(Tables(), None, D0, D0 + 365 * DAY, timezone.utc)
+    for d in data.days[50:300]:  # a loose band's eight months: their notes fill more pages
+        d.clusters = d.cluster_spasms = 31
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        figs = figures(data)
+    try:
+        assert len(figs) > 20 and not any(t.get_parse_math() for f in figs for t in f.findobj(Text) if isinstance(t, Text) and t.get_text())
+    finally:
+        for f in figs:
+            plt.close(f)

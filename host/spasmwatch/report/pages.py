@@ -269,17 +269,19 @@ def _days_of(data: ReportData, i: int, n: int) -> set[date]:
 
 
 def figures(data: ReportData) -> list[Figure]:
-    """The PDF's pages in order."""
+    """The PDF's pages in order, made under its settings (plots.as_typed) wherever they are built;
+    the caller closes them (plt.close)."""
     log, log_widths = _fitted(text.LOG_HEADER, text.log_rows(data), [0.2, 0.17, 0.63])
     cl, cl_widths = _fitted(text.cluster_header(data), text.cluster_rows(data), _cluster_widths(data))
-    return [
-        *page_summary(data),
-        *page_actogram(data),
-        page_clusters(data),
-        *_day_pages(data),
-        *_pages("Each cluster", text.cluster_header(data), cl, cl_widths, CLUSTER_ROWS_PER_PAGE, text.cluster_notes(data)),
-        *_pages("Treatments and caregiver notes", text.LOG_HEADER, log, log_widths, LOG_ROWS_PER_PAGE),
-    ]
+    with plots.as_typed():
+        return [
+            *page_summary(data),
+            *page_actogram(data),
+            page_clusters(data),
+            *_day_pages(data),
+            *_pages("Each cluster", text.cluster_header(data), cl, cl_widths, CLUSTER_ROWS_PER_PAGE, text.cluster_notes(data)),
+            *_pages("Treatments and caregiver notes", text.LOG_HEADER, log, log_widths, LOG_ROWS_PER_PAGE),
+        ]
 
 
 def write_pdf(data: ReportData, out: Path) -> int:
