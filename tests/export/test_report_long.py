@@ -16,7 +16,7 @@ from spasmwatch.export.rows import ActivityRow, ClusterRow, NoteRow, Tables, Tre
 from spasmwatch.export.store_source import StoreSource
 from spasmwatch.report import write_report
 from spasmwatch.report.consts import ACTOGRAM_DAYS_PER_PAGE
-from spasmwatch.report.data import gather
+from spasmwatch.report.data import ReportData, gather
 from spasmwatch.report.pages import page_actogram
 from spasmwatch.report.plots import NOT_MONITORED, plot_daily
 
@@ -271,12 +271,7 @@ def test_a_taper_is_said_from_the_dose_before_its_first_step() -> None:
     taper = gather(Tables(treatment_rows=_taper()), None, D0, D0 + 150 * DAY, timezone.utc)
     (trend,) = [x for x in trend_lines(taper) if x.startswith("prednisolone 40 mg/day started")]
     assert trend.endswith("prednisolone tapered 40 -> 38.25 mg/day in 7 steps from 2024-03-15 to 2024-03-21"), trend
-    fig, ax = plt.subplots(figsize=(8.27 * 0.8, 4))
-    try:
-        plot_daily(ax, taper)
-        assert "prednisolone tapered 40 -> 10 mg/day in 120 steps" in [t.get_text() for t in ax.texts]
-    finally:
-        plt.close(fig)
+    assert "prednisolone tapered 40 -> 10 mg/day in 120 steps" in _daily_plot_texts(taper)
 
 
 def test_a_dose_entered_again_weeks_later_is_no_step_of_a_run() -> None:
@@ -387,10 +382,15 @@ def test_a_taper_to_0_is_said_as_a_stop() -> None:
     assert "ACTH tapered 40 -> 0 IU/m2/day to a stop in 3 steps" in (changes_line(data) or ""), changes_line(data)
     (trend,) = [x for x in trend_lines(data) if x.startswith("ACTH 40 IU/m2/day started")]
     assert "ACTH tapered 40 -> 0 IU/m2/day to a stop in 3 steps from 2024-03-08 to 2024-03-12" in trend, trend
+    assert "ACTH tapered 40 -> 0 IU/m2/day to a stop in 3 steps" in _daily_plot_texts(data)
+
+
+def _daily_plot_texts(data: ReportData) -> list[str]:
+    """The texts of the daily plot of ``data`` at the PDF's size."""
     fig, ax = plt.subplots(figsize=(8.27 * 0.8, 4))
     try:
         plot_daily(ax, data)
-        assert "ACTH tapered 40 -> 0 IU/m2/day to a stop in 3 steps" in [t.get_text() for t in ax.texts]
+        return [t.get_text() for t in ax.texts]
     finally:
         plt.close(fig)
 
