@@ -1236,12 +1236,14 @@ class Daemon:
         a = b.analysis
         if end is None or a is None:
             return
+        off_body = bool(rec["off_body"])
+        worn = counts_worn(rec["worn"], off_body)
         if b.backfilling:
             # Only the epochs the band held while no host was there come now (it sends an epoch when
             # no logged event waits), at the connect's sync, ahead of the backfill's older events.
-            a.hold_epoch(end - EPOCH_S, rec["activity"], bool(rec["off_body"]), counts_worn(rec["worn"], bool(rec["off_body"])))
+            a.hold_epoch(end - EPOCH_S, rec["activity"], off_body, worn)
         else:
-            self._read(device, lambda: a.epoch(end - EPOCH_S, rec["activity"], bool(rec["off_body"]), counts_worn(rec["worn"], bool(rec["off_body"]))), _nothing)  # (a late one rebuilds)
+            self._read(device, lambda: a.epoch(end - EPOCH_S, rec["activity"], off_body, worn), _nothing)  # (a late one rebuilds)
 
     def _on_status(self, device: str, rec: dict[str, Any], received_s: float) -> None:
         b = self._by_device(device)
