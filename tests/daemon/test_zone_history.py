@@ -10,6 +10,7 @@ import html
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -425,15 +426,14 @@ def test_a_recorded_rule_of_a_day_s_offset_is_said_not_a_crash(tmp_path: Path) -
     assert done.returncode == 0 and "warning: TZ=<+24>-24: a UTC offset of a day or more (UTC+24)" in done.stderr, done.stderr
 
 
-@pytest.mark.parametrize("changed_since", [False, True], ids=["same file", "file written since"])
-def test_an_older_daemon_s_unnamed_zone_is_the_zone_its_unchanged_file_names(tmp_path: Path, tz_env: pytest.MonkeyPatch, changed_since: bool) -> None:
-    """Zone loose ends: a daemon before names were found by content recorded a copied /etc/localtime
-    as 'localtime'; the first start after the upgrade named it, a new row, and the report and summary
-    said once 'an unnamed time zone, then Europe/Berlin from ...', a journey that never was. Where the
-    file has not changed since that row (its status change time, which every write, rename and relink
-    sets, is before it) its bytes, so its offsets over the span, were Berlin's: the row is named so,
-    and nothing is said. A file written since may have been another zone's: said as before. A store
-    on disk as the old daemon left it. Old code: ['localtime', 'Europe/Berlin'] and that line."""
+@pytest.mark.parametrize("changed_since", [False, True], ids=["file's time before the row", "file written since"])
+def test_an_older_daemon_s_unnamed_zone_stays_unnamed_whatever_its_file_s_times(tmp_path: Path, tz_env: pytest.MonkeyPatch, changed_since: bool) -> None:
+    """A daemon before names were found by content recorded a copied /etc/localtime as 'localtime'.
+    Until h42 the first start after the upgrade named that row by the file's zone where the file's
+    status change time was before the row; the same times come from a store moved here and the other
+    cases in the test below, where the row was another file's, so the row is kept as it is and the
+    zone read now is a row of its own, said once ('an unnamed time zone, then Europe/Berlin from ...').
+    A store on disk as the old daemon left it."""
     localtime, _ = _berlin_localtime(tmp_path, tz_env)  # copied, not linked
     written = localtime.stat().st_ctime
     old_row = written - 100 if changed_since else written + 1  # the old daemon's start, after the copy or before a rewrite
@@ -446,11 +446,38 @@ def test_an_older_daemon_s_unnamed_zone_is_the_zone_its_unchanged_file_names(tmp
         Daemon(store, [], clock=HandClock(upgraded))._tick()  # type: ignore[arg-type]  # a hand clock: one tick
         rows = store.zones(0.0, upgraded + DAY)
     line = zones_line(rows, ZoneInfo("Europe/Berlin"), old_row + DAY, upgraded + DAY, "these days")
-    if changed_since:
-        assert rows == [(old_row, "localtime"), (upgraded, "Europe/Berlin")]
-        assert line is not None and line.startswith("The monitor's time zone changed over these days: an unnamed time zone, then Europe/Berlin from ")
-    else:
-        assert (rows, line) == ([(old_row, "Europe/Berlin")], None)
+    assert rows == [(old_row, "localtime"), (upgraded, "Europe/Berlin")]
+    assert line is not None and line.startswith("The monitor's time zone changed over these days: an unnamed time zone, then Europe/Berlin from ")
+
+
+def test_an_older_daemon_s_unnamed_zone_in_a_store_moved_here_is_not_named_by_this_computer_s_file(
+    tmp_path: Path, tz_env: pytest.MonkeyPatch
+) -> None:
+    """Review of the rename (h42): an older daemon's 'localtime' row was named by this computer's zone
+    file wherever that file's status change time was before the row. That time is no proof the row was
+    read from the file: a store moved from another computer, or restored from a backup, brings rows read
+    from another file; a zone file restored from a disk image, bind-mounted from a host into a container
+    made again elsewhere, or copied while the clock was behind (a Pi with no clock battery, before NTP)
+    has a time before rows it never gave. Here a box whose copied /etc/localtime was New York's wrote the
+    row; the store, moved to a box whose Berlin copy was made before the row, said Berlin all along: the
+    family's days in New York hidden from the doctor. Old code: [(row, 'Europe/Berlin')] and no line."""
+    localtime, _ = _berlin_localtime(tmp_path, tz_env)  # this box's copy, made before the row
+    old_row = localtime.stat().st_ctime + 1
+    other_box = tmp_path / "other-box"
+    other_box.mkdir()
+    with Store(other_box / "sw.db") as store:
+        store.upsert_device(DEV, name="cot", wall_s=old_row)
+        store.record_zone(old_row, "localtime")  # New York's copy there, which the older daemon could not name
+    assert sorted(p.name for p in other_box.iterdir()) == ["sw.db"]  # closed: all in the one file
+    db = tmp_path / "sw.db"
+    shutil.copy(other_box / "sw.db", db)  # moved here (its mode kept)
+    moved = old_row + 3 * DAY
+    with Store(db) as store:
+        Daemon(store, [], clock=HandClock(moved))._tick()  # type: ignore[arg-type]  # a hand clock: one tick
+        rows = store.zones(0.0, moved + DAY)
+    assert rows == [(old_row, "localtime"), (moved, "Europe/Berlin")]
+    line = zones_line(rows, ZoneInfo("Europe/Berlin"), old_row + DAY, moved + DAY, "these days")
+    assert line is not None and line.startswith("The monitor's time zone changed over these days: an unnamed time zone, then Europe/Berlin from ")
 
 
 @pytest.mark.parametrize("now_read_by", ["TZ path into the tz database", "/etc/localtime linked into it"])

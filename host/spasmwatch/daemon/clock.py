@@ -314,21 +314,6 @@ def _zone_file(raw: str | None) -> Path | None:
     return Path(env) if env else LOCALTIME
 
 
-def zone_file_unchanged_since(wall_s: float) -> bool:
-    """Whether this computer's zone file (``_zone_file``; False for none) is a copy that has held the
-    same bytes since ``wall_s`` (unix s): neither the link nor the file it leads to has changed
-    status since (ctime: every write, rename and relink sets it; ``cp -p`` and ``touch`` cannot set
-    it back). Not a file the tz database names (a link or a TZ path into it): an older daemon named
-    that too, so an unnamed zone it recorded was read from another file."""
-    path = _zone_file(os.environ.get("TZ"))
-    if path is None or _zone_name(path):
-        return False
-    try:
-        return max(os.lstat(path).st_ctime, os.stat(path).st_ctime) < wall_s
-    except OSError:
-        return False
-
-
 def _zone_at(path: Path, mono: float | None = None) -> dt.tzinfo | None:
     """The zone in the file at ``path`` (``_read_zone_at``); one that cannot be read now (absent, or
     not a whole zone file: being replaced by a copy, ``cp`` truncates it first; a relink by ``ln

@@ -38,8 +38,7 @@ from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.api import Json, Msg, last_known_at, who, zone_json
 from spasmwatch.config import is_loopback
 from spasmwatch.daemon.clock import (
-    UNNAMED_FILE, Clock, SinceBoot, SystemClock, local_day, local_zone, log_time, resolve_local_zone, zone_file_in_doubt,
-    zone_file_unchanged_since, zone_name
+    Clock, SinceBoot, SystemClock, local_day, local_zone, log_time, resolve_local_zone, zone_file_in_doubt, zone_name
 )
 from spasmwatch.daemon.heartbeat import Heartbeat, HeartbeatSettings
 from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
@@ -684,30 +683,20 @@ class Daemon:
         """The zone the family's times are worded in, recorded in the store when it is not the one
         recorded last (at the first tick, and at a change while running): the report and 'summary'
         say when their days span more than one. Not written while the store is shut or refuses it:
-        tried again at the next check."""
+        tried again at the next check. A row is never rewritten: an older daemon's 'localtime' (a copied
+        /etc/localtime it could not name) stays so, as nothing stored tells which file it was read from
+        (docs/store.md "Time zones": a store moved here, a file's times before the row, are no proof)."""
         name = zone_name(self._zone())
         if name == self._zone_recorded or self.store.open_error is not None:
             return
         try:
-            was = None if self._named_unnamed(now, name) else self.store.record_zone(now, name)
+            was = self.store.record_zone(now, name)
         except StoreError as e:  # a store refusing writes is said by the bands' writes (_stored): not each minute here
             log.debug("the time zone %s could not be recorded in the store (%s): tried again in %g s", name, e, K.ZONE_CHECK_S)
             return
         if was:  # a change is news; a new store's first zone is not (a quiet start logs nothing: test_soak)
             log.info("time zone %s (was %s) recorded in the store from %s", name, was, log_time(now))
         self._zone_recorded = name
-
-    def _named_unnamed(self, now: float, name: str) -> bool:
-        """Whether the store's last zone, an older daemon's 'localtime' (an /etc/localtime copied, which
-        it could not name), is named ``name`` now: where the file has held the same bytes since that row,
-        its offsets over the span were ``name``'s, and a new row would tell of a journey that never was."""
-        last = self.store.zones(now, now)
-        if self.engine.settings.tz is not None or name == UNNAMED_FILE or not last or last[-1][1] != UNNAMED_FILE:
-            return False
-        if not zone_file_unchanged_since(last[-1][0]) or not self.store.name_zone(*last[-1], name):
-            return False
-        log.info("time zone %s: the unnamed zone recorded from %s was it (its file unchanged since)", name, log_time(last[-1][0]))
-        return True
 
     def _unhealthy(self) -> tuple[str, Msg] | None:
         """Why the daemon should not tell the heartbeat's service it is alive (and the same as a page

@@ -1293,18 +1293,6 @@ class Store:
             c.execute("INSERT INTO zones(since_wall_s, zone) VALUES (?, ?)", (wall_s, zone))
             return "" if last is None else str(last[0])
 
-    def name_zone(self, since_wall_s: float, was: str, zone: str) -> bool:
-        """The row recorded last, from ``since_wall_s`` as ``was``, names ``zone`` instead: the zone it
-        is now known to have been (an older daemon's 'localtime', Daemon._record_zone). False, nothing
-        written, when that row is not the last."""
-        _texts("zones", zone=zone)
-        with self._tx() as c:
-            last = c.execute("SELECT id, since_wall_s, zone FROM zones ORDER BY since_wall_s DESC, id DESC LIMIT 1").fetchone()
-            if last is None or (last[1], last[2]) != (since_wall_s, was):
-                return False
-            c.execute("UPDATE zones SET zone = ? WHERE id = ?", (zone, last[0]))
-            return True
-
     def zones(self, since: float, until: float) -> list[tuple[float, str]]:
         """(since_wall_s, zone) of each zone the daemon was in over [since, until), in time order:
         the one recorded last before ``since`` (it was in it then), and each recorded in the span.
