@@ -4,8 +4,11 @@ and 'export' word local times in; docs/host.md "Time"."""
 from __future__ import annotations
 
 import os
+import pwd
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -327,6 +330,88 @@ def test_a_zone_file_that_is_no_file_of_a_zone_s_size_is_utc_not_a_hang(tz_env: 
     done = subprocess.run([sys.executable, "-c", _READ_IN_A_CHILD, str(path)], capture_output=True, text=True, timeout=20, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == repr((timezone.utc, f"{path}: no time zone file there; times are in UTC"))
+
+
+_UNREADABLE_AT_THE_START = """
+import os, pwd, subprocess, sys
+from pathlib import Path
+from spasmwatch.daemon import clock
+clock.LOCALTIME = Path(sys.argv[1])
+clock.LOCALTIME.chmod(0)
+print(pwd.getpwuid(os.geteuid()).pw_name)
+print(clock.resolve_local_zone())
+# The C library's reading of the same TZ, in a process started now (this one's read TZ at its start,
+# while the file was readable, and glibc's tzset reads it again only when TZ changes)
+print(subprocess.run(["date", "+%z"], capture_output=True, text=True, check=True).stdout.strip())
+"""
+
+
+def _as_the_file_s_owner(script: str, tz_path: bool) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """``script`` run in a child with a copy of Berlin's zone file as argv[1] (and as TZ where
+    ``tz_path``), the file its own to make unreadable: root reads any file, so under root the child
+    runs as nobody, the file given to it."""
+    folder = Path(tempfile.mkdtemp(prefix="spasmwatch-unreadable-zone-"))
+    try:
+        folder.chmod(0o755)  # the way to it open to the child's account
+        zone_file = folder / "zone"
+        zone_file.write_bytes(BERLIN_FILE.read_bytes())
+        as_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] if os.geteuid() == 0 else []
+        if as_nobody:
+            shutil.chown(zone_file, "nobody", "nogroup")
+        env = {k: v for k, v in os.environ.items() if k != "TZ"}
+        if tz_path:
+            env["TZ"] = str(zone_file)
+        done = subprocess.run([*as_nobody, sys.executable, "-c", script, str(zone_file)], capture_output=True, text=True, timeout=60, env=env)
+    finally:
+        shutil.rmtree(folder)
+    assert done.returncode == 0, done.stderr
+    return done, zone_file
+
+
+@pytest.mark.parametrize("how", ["TZ path", "/etc/localtime"])
+def test_a_zone_file_this_account_may_not_read_is_utc_said_as_such(how: str) -> None:
+    """Review h42: a zone file that is there but that the account may not read (a copied
+    /etc/localtime left mode 600 by root, the daemon run as its own user) was said to be missing:
+    'TZ=/x/zone: no time zone file there; times are in UTC', sending the family to look for a file
+    that is there. Now the note names the file and the denial, and the zone used, UTC: glibc reads such
+    a TZ path as UTC too (measured, glibc 2.36: 'date +%z' says +0000, '%Z' empty; an unreadable
+    /etc/localtime bound in a mount namespace: UTC, +0000). Old code: 'no time zone file there' for both."""
+    done, zone_file = _as_the_file_s_owner(_UNREADABLE_AT_THE_START, tz_path=how == "TZ path")
+    account, resolved, c_offset = done.stdout.splitlines()
+    what = f"TZ={zone_file}" if how == "TZ path" else str(zone_file)
+    note = f"{what}: this account ({account}) may not read it (permission denied); times are in UTC"
+    assert resolved == repr((timezone.utc, note))
+    if how == "TZ path":  # C reads this one (the other, /etc/localtime's own, only in the docstring)
+        assert c_offset == "+0000"
+
+
+_UNREADABLE_WHILE_RUNNING = """
+import logging, sys
+from pathlib import Path
+logging.basicConfig(level=logging.INFO, format="%(message)s")
+from spasmwatch.daemon import clock, consts as K
+clock.LOCALTIME = Path(sys.argv[1])
+print(clock.resolve_local_zone(0.0))
+clock.LOCALTIME.chmod(0)  # made unreadable while the daemon runs
+print(clock.resolve_local_zone(1.0))
+print(clock.resolve_local_zone(1.0 + K.ZONE_FILE_GONE_S))
+"""
+
+
+def test_a_zone_file_made_unreadable_while_running_is_said_as_such_not_as_being_replaced() -> None:
+    """Review h42: an /etc/localtime the daemon read well, then made unreadable to its account (a
+    chmod), was logged as '... is no time zone file now (being replaced?)', then '... has been no time
+    zone file for 10 s'. Its zone is kept for the same wait (ZONE_FILE_GONE_S), then UTC, as C and
+    the commands read it, each said with the denial. Old code: those two lines."""
+    done, zone_file = _as_the_file_s_owner(_UNREADABLE_WHILE_RUNNING, tz_path=False)
+    account = "nobody" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
+    denied = f"{zone_file}: this account ({account}) may not read it (permission denied)"
+    berlin = repr((BERLIN, None))
+    assert done.stdout.splitlines() == [berlin, berlin, repr((timezone.utc, f"{denied}; times are in UTC"))]
+    assert done.stderr.splitlines() == [
+        f"{denied}: times stay in Europe/Berlin, as last read there",
+        f"{denied}, for {K.ZONE_FILE_GONE_S:.0f} s: times are in UTC, as the C library and the commands read it",
+    ]
 
 
 @pytest.mark.parametrize(("hours", "said"), [(1, "UTC+01"), (-5, "UTC-05"), (5.5, "UTC+0530"), (-9.5, "UTC-0930"), (0, "UTC")])

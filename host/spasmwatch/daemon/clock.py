@@ -10,11 +10,13 @@ alert escalation) sees one consistent clock.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import functools
 import io
 import logging
 import math
 import os
+import pwd
 import re
 import stat
 import struct
@@ -293,7 +295,7 @@ def resolve_local_zone(mono: float | None = None) -> tuple[dt.tzinfo, str | None
     if path := _zone_file(raw):
         zone = _zone_at(path, mono)
         what = f"TZ={raw}" if env else str(path)
-        return (zone, None) if zone is not None else (dt.timezone.utc, f"{what}: no time zone file there; times are in UTC")
+        return (zone, None) if not isinstance(zone, str) else (dt.timezone.utc, f"{what}: {zone}; times are in UTC")
     try:
         return ZoneInfo(env), None
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder's name ('Europe')
@@ -314,16 +316,17 @@ def _zone_file(raw: str | None) -> Path | None:
     return Path(env) if env else LOCALTIME
 
 
-def _zone_at(path: Path, mono: float | None = None) -> dt.tzinfo | None:
+def _zone_at(path: Path, mono: float | None = None) -> dt.tzinfo | str:
     """The zone in the file at ``path`` (``_read_zone_at``); one that cannot be read now (absent, or
     not a whole zone file: being replaced by a copy, ``cp`` truncates it first; a relink by ``ln
     -sf`` unlinks it first) is the zone last read well there in this process, said once, until it
     has been so ``ZONE_FILE_GONE_S`` by ``mono`` (the reader's monotonic seconds: the daemon's clock;
     a reader that gives none waits for ever). UTC (C's reading) at once told the daemon's minute check
     of a trip to UTC and back that never was; kept for good, a deleted file left the daemon in a zone
-    the commands, which never read it whole, do not say. None: none read there, or gone for good."""
+    the commands, which never read it whole, do not say. A str: none read there, or gone for good,
+    and why the file gives none now (``_why_unread``)."""
     zone = _read_zone_at(path)
-    if zone is not None:
+    if not isinstance(zone, str):
         _well_read[path] = zone
         if path in _unread_since:  # its doubt (or its UTC) was said: so is its end, once
             del _unread_since[path]
@@ -331,17 +334,53 @@ def _zone_at(path: Path, mono: float | None = None) -> dt.tzinfo | None:
         return zone
     kept = _well_read.get(path)
     if kept is None:
-        return None
+        return zone
     if path not in _unread_since:
-        log.warning("%s is no time zone file now (being replaced?): times stay in %s, as last read there", path, zone_name(kept))
+        log.warning("%s: times stay in %s, as last read there", _unread_said(path, zone), zone_name(kept))
     since = _unread_since.get(path)
     if since is None:
         _unread_since[path] = since = mono
     if mono is None or since is None or mono - since < ZONE_FILE_GONE_S:
         return kept
     del _well_read[path]
-    log.warning("%s has been no time zone file for %.0f s: times are in UTC, as the C library and the commands read it", path, mono - since)
-    return None
+    log.warning("%s: times are in UTC, as the C library and the commands read it", _unread_said(path, zone, mono - since))
+    return zone
+
+
+def _unread_said(path: Path, why: str, for_s: float | None = None) -> str:
+    """``path`` said as giving no zone now (``for_s``: for so many seconds), by ``why`` (``_why_unread``):
+    a file not there or cut short is most likely being replaced; a denied read is not (a chmod, the
+    daemon run as another account)."""
+    if why == NO_ZONE_FILE:
+        return f"{path} is no time zone file now (being replaced?)" if for_s is None else f"{path} has been no time zone file for {for_s:.0f} s"
+    return f"{path}: {why}" if for_s is None else f"{path}: {why}, for {for_s:.0f} s"
+
+
+# Why a zone file path gives no zone where nothing more is known: no file there, or one that is no
+# zone file by its kind, its size or its bytes (cut short while being copied over).
+NO_ZONE_FILE = "no time zone file there"
+
+
+def _why_unread(e: OSError) -> str:
+    """Why the zone file at a path gives no zone, from the error its open or read gave: a read denied
+    to this account is said as such, by the account's name, not as a file missing (one sent to look for
+    a file that is there). The C library reads either as UTC (glibc 2.36: a TZ path it may not read is
+    +0000 with no abbreviation, an /etc/localtime it may not read UTC), and so is it read here."""
+    if e.errno in (errno.EACCES, errno.EPERM):
+        return f"this account ({_account()}) may not read it (permission denied)"
+    if e.errno in (errno.ENOENT, errno.ENOTDIR):
+        return NO_ZONE_FILE
+    return f"it cannot be read ({e.strerror or e})"
+
+
+def _account() -> str:
+    """This process's account by name ('spasmwatch'), else by number where it has none ('uid 1000':
+    a container's user with no passwd entry)."""
+    uid = os.geteuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
 
 
 def zone_file_in_doubt() -> bool:
@@ -360,13 +399,14 @@ _well_read: dict[Path, dt.tzinfo] = {}  # each zone file's zone as last read who
 _unread_since: dict[Path, float | None] = {}
 
 
-def _read_zone_at(path: Path) -> dt.tzinfo | None:
+def _read_zone_at(path: Path) -> dt.tzinfo | str:
     """The zone in the file at ``path``, by its tz database name where it links to one, else
-    its rule (one that names none: ``_file_rule``, else 'localtime'); None: no whole zone file there.
+    its rule (one that names none: ``_file_rule``, else 'localtime'); a str: why it gives none
+    (``_why_unread``; no whole zone file there, ``NO_ZONE_FILE``).
     Read first also where it is named: a link whose file is gone (tzdata removed) is no zone to C."""
     data = _zone_file_bytes(path)
-    if data is None:
-        return None
+    if isinstance(data, str):
+        return data
     name = _zone_name(path)
     if name:
         try:
@@ -375,30 +415,31 @@ def _read_zone_at(path: Path) -> dt.tzinfo | None:
             pass  # a zone this Python's tz database lacks: the file itself
     zone = _parsed(data, _file_rule(data) or UNNAMED_FILE)
     if zone is None:
-        return None
+        return NO_ZONE_FILE
     # A copy, not a link (some images, Docker's -v /etc/localtime): the zone whose file it is, so the
     # store records a name the doctor reads ('localtime' said nothing), and the page and report too.
     name = _name_by_content(data)
     return ZoneInfo(name) if name else zone
 
 
-def _zone_file_bytes(path: Path) -> bytes | None:
-    """The bytes of the regular file at ``path``, None for none there, or one that is no zone file by
-    its kind or size (``ZONE_FILE_MAX_BYTES``): opened without waiting, a FIFO's read would hold the
-    reader for ever, a device's (/dev/zero) fill the memory."""
+def _zone_file_bytes(path: Path) -> bytes | str:
+    """The bytes of the regular file at ``path``; a str, why it gives none (``_why_unread``): none
+    there, one it may not read, or one that is no zone file by its kind or size (``ZONE_FILE_MAX_BYTES``):
+    opened without waiting, a FIFO's read would hold the reader for ever, a device's (/dev/zero) fill
+    the memory."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return None
+    except OSError as e:
+        return _why_unread(e)
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        return None
+        return NO_ZONE_FILE
     try:
         with open(fd, "rb") as f:
             data = f.read(ZONE_FILE_MAX_BYTES + 1)
-    except OSError:
-        return None
-    return data if len(data) <= ZONE_FILE_MAX_BYTES else None
+    except OSError as e:
+        return _why_unread(e)
+    return data if len(data) <= ZONE_FILE_MAX_BYTES else NO_ZONE_FILE
 
 
 def _file_rule(data: bytes) -> str:
