@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from daemonproc import unprivileged
+from spasmwatch import cli
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.store import SCHEMA_VERSION, BootLinkRow, BootMarks, FailingRow, Linked, Replaced, Store, StoreError, SyncRow
 from spasmwatch.store.rows import FieldError
@@ -900,6 +901,107 @@ def test_read_only_commands_on_a_store_the_daemon_refuses_say_what_store_check_s
         r = subprocess.run([sys.executable, "-m", "spasmwatch", *cmd, "--db", str(path)], capture_output=True, text=True, timeout=120)
         assert r.returncode != 0 and diagnosis in r.stderr and f"'spasmwatch store recover --db {path}'" in r.stderr, (cmd, r.stdout, r.stderr)
         assert "start the daemon once" not in r.stderr
+
+
+def _said_by_each(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str | None, str | None]:
+    """What each judge says of the store at ``path``: 'store check' (its exit code and output), a
+    read-only open (the commands') and then the daemon's read-write open (their error; None: opened)."""
+    rc = cli.main(["store", "check", "--db", str(path)])
+    out = capsys.readouterr().out
+    said: list[str | None] = []
+    for open_ in (Store.open_readonly, Store):
+        try:
+            open_(path).close()
+            said.append(None)
+        except StoreError as e:
+            said.append(str(e))
+    return rc, out, said[0], said[1]
+
+
+_WRITABLE_SCHEMA = "PRAGMA writable_schema = ON"
+
+
+@pytest.mark.parametrize(
+    "sql, changed",
+    [
+        (["ALTER TABLE notes DROP COLUMN by"], "table notes changed"),  # old code: opened; each note's write 'table notes has no column named by'
+        ([_WRITABLE_SCHEMA, "UPDATE sqlite_master SET sql = replace(sql, 'wall_t REAL,', 'wall_t TEXT,') WHERE name = 'events'"],
+         "table events changed"),  # old code: opened; a time written as text sorts after every number
+        ([_WRITABLE_SCHEMA, "UPDATE sqlite_master SET sql = replace(sql, '''video'', ', '') WHERE name = 'notes'"],
+         "table notes changed"),  # a CHECK narrowed: old code opened it; each 'video' note refused as a failed write
+    ],
+    ids=["column-dropped", "column-retyped", "check-narrowed"],
+)
+def test_a_current_store_whose_table_was_changed_by_hand_is_refused_alike_by_every_open_and_recovered_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], sql: list[str], changed: str
+) -> None:
+    """A current store (nothing to migrate) with a column dropped, retyped or a CHECK edited by hand.
+    Old code: 'store check' said its tables are no version's and named 'store recover' (exit 1), while
+    the daemon and the read-only commands opened it as whole: writes and reads of that table failed or
+    went wrong later, as a full disk's would. Now all three say the same diagnosis and way out, with
+    nothing written, and the recover it names keeps every row."""
+    path = tmp_path / "sw.db"
+    seqs, made = _hand_edited(path, *sql)
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    before = path.read_bytes()
+    rc, out, reader, daemon = _said_by_each(path, capsys)
+    diagnosis = out.splitlines()[0]
+    assert rc == 1 and changed in diagnosis and f"'spasmwatch store recover --db {path}'" in out, out
+    for said in (reader, daemon):
+        assert said is not None and diagnosis in said and f"'spasmwatch store recover --db {path}'" in said, (said, diagnosis)
+    assert path.read_bytes() == before
+    assert cli.main(["store", "recover", "--db", str(path)]) == 0, capsys.readouterr()
+    with Store(path) as st:
+        assert [e.seq for e in st.events(DEV)] == seqs and [n.text for n in st.notes()] == ["kept"] and st.store_id == made
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        assert shape.of(c) == shape.shapes()[-1]
+
+
+@pytest.mark.parametrize(
+    "sql, noted",
+    [
+        (["ALTER TABLE events ADD COLUMN mine TEXT", "UPDATE events SET mine = 'theirs'"], "column mine of table events"),
+        (["DROP INDEX events_wall", "CREATE UNIQUE INDEX events_wall ON events(device, onset_ms)"], "index events_wall changed"),
+        (["DROP INDEX events_wall"], "index events_wall missing"),
+    ],
+    ids=["column-added", "index-changed", "index-missing"],
+)
+def test_a_current_store_with_a_column_added_or_an_index_changed_by_hand_is_opened_alike_by_every_open(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], sql: list[str], noted: str
+) -> None:
+    """A column added by hand (spasmwatch names its columns: it reads and writes the store as before)
+    or one of its indexes changed or dropped (they hold no record). Old code: 'store check' said the
+    first two are no version's and named 'store recover' (exit 1), which drops the added column's
+    values, while the daemon opened them as they were (a UNIQUE index made by hand then refused every
+    other event with the same onset: a failed write). Now all three open them, 'store check' says ok
+    naming what differs, the daemon makes the index as its version makes it, and the added column's
+    values are kept."""
+    path = tmp_path / "sw.db"
+    seqs, _ = _hand_edited(path, *sql)
+    rc, out, reader, daemon = _said_by_each(path, capsys)
+    assert (rc, reader, daemon) == (0, None, None) and out.startswith(f"{path}: ok (") and noted in out, out
+    with Store(path) as st:
+        st.add_events(DEV, [ev(i, onset_ms=0) for i in range(50, 52)])  # (one onset: a UNIQUE index by hand refused the second)
+        assert [e.seq for e in st.events(DEV)] == [*seqs, 50, 51]
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        objects = shape.of(c)
+        theirs = c.execute("SELECT count(*) FROM pragma_table_info('events') WHERE name = 'mine'").fetchone()[0]
+        kept = c.execute("SELECT count(*) FROM events WHERE mine = 'theirs'").fetchone()[0] if theirs else 50
+    assert objects == shape.shapes()[-1] and kept == 50
+    assert cli.main(["store", "recover", "--db", str(path)]) == 0 and "nothing to recover" in capsys.readouterr().out
+
+
+def test_a_column_added_by_hand_does_not_stop_a_store_s_migration(tmp_path: Path) -> None:
+    """A store at an older version by its header whose table has a column added by hand: its tables are
+    still that version's with a column more, so its steps run (old code: refused as damaged, its tables
+    'no spasmwatch schema version's', at the first migration after the column was added)."""
+    path = tmp_path / "sw.db"
+    seqs, made = _hand_edited(path, "ALTER TABLE events ADD COLUMN mine TEXT", "UPDATE events SET mine = 'theirs'", "PRAGMA user_version = 12")
+    with Store(path) as st:
+        assert st.schema_version == SCHEMA_VERSION and [e.seq for e in st.events(DEV)] == seqs and st.store_id == made
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        assert c.execute("SELECT count(*) FROM events WHERE mine = 'theirs'").fetchone()[0] == 50
 
 
 def test_store_recover_counts_and_names_the_rows_it_read_but_could_not_keep(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from spasmwatch.commands._daemon import add_store_args, store_path_of
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.store import SCHEMA_VERSION, KnownStores, Store, shape
-from spasmwatch.store._db import check_set_back, reading_uri, recover_hint, store_command, unproven_said, unrepairable
+from spasmwatch.store._db import check_set_back, reading_uri, recover_hint, store_command, unrepairable
 from spasmwatch.store.pagescan import Scanned
 from spasmwatch.store.recover import Recovered, recover
 
@@ -61,36 +61,36 @@ def _damage(path: Path) -> list[str]:
 
 
 def _unproven(path: Path) -> str | None:
-    """What is wrong with a store whose tables are no schema version's from its header's on (a table
-    dropped by hand: store/shape.py), which the daemon refuses (``unrepairable``: said as it says it)
-    or opens as it is, and 'recover' copies into a whole one; None: they are one. StoreNewer for a
-    newer spasmwatch's store whose header was set back (``check_set_back``): not this version's to
-    judge or rebuild."""
-    version, found = _objects(path)
-    refused = unrepairable(path, version, found)
-    if refused is None and shape.unproven(found, version):
-        return unproven_said(path, version, found)
-    return refused
+    """Why the daemon refuses a store as damaged by its tables (a table dropped or changed by hand:
+    store/shape.py), said as it says it (``unrepairable``), and 'recover' copies it into a whole one;
+    None: they are one's, or one's but for what a read-write open makes again or columns added by
+    hand. StoreNewer for a newer spasmwatch's store whose header was set back (``check_set_back``):
+    not this version's to judge or rebuild."""
+    version, found, _ = _objects(path)
+    return unrepairable(path, version, found)
 
 
-def _objects(path: Path) -> tuple[int, shape.Shape]:
-    """The store's header version and its objects (shape.of), read-only."""
+def _objects(path: Path) -> tuple[int, shape.Shape, list[str]]:
+    """The store's header version, its objects and the columns added to them by hand (shape.read), read-only."""
     conn = sqlite3.connect(reading_uri(path), uri=True)
     try:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         check_set_back(conn, path, version)
-        return version, shape.of(conn)
+        return version, *shape.read(conn)
     finally:
         conn.close()
 
 
 def _remade_said(path: Path) -> str:
-    """' (table summaries missing: ...)' for a current store lacking only what the daemon makes again,
-    empty (shape.remakeable); "" otherwise."""
-    version, found = _objects(path)
-    missing = shape.remakeable(found) if version == SCHEMA_VERSION else frozenset()
-    names = ", ".join(sorted(f"{t} {n}" for t, n, _ in missing))
-    return f" ({names} missing: they hold no record, and the daemon makes them again, empty, at its next start)" if missing else ""
+    """' (table summaries missing from the store: ...)' for a current store lacking, or with other SQL
+    in, only what the daemon makes again (shape.remakeable), and the columns added by hand, which it
+    leaves as they are; "" otherwise."""
+    version, found, added = _objects(path)
+    remade = shape.remade_said(found) if version == SCHEMA_VERSION else ""
+    said = [f"{remade}: they hold no record, and the daemon makes them again, empty, at its next start"] if remade else []
+    if added:
+        said.append(f"{', '.join(added)} added by hand: not spasmwatch's, read and written by no spasmwatch, kept as they are")
+    return f" ({'; '.join(said)})" if said else ""
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -428,9 +428,10 @@ def _settle(conn: sqlite3.Connection, path: Path, version: int) -> int:
     Tables of a newer version, or of its own but for the marker's table (a version lowered, the
     marker dropped, by hand): that version, set in the header with its marker, the marker's table
     made again. Tables of no version (or an older one: something dropped) are refused when a step is
-    to be taken (``unrepairable``). A current store lacking a table that held records is refused
-    alike; one lacking only what holds none has it made again, empty (``_remade``); one whose tables
-    changed opens as before. Its objects are read at every open (shape.shapes(): 16 ms once a process)."""
+    to be taken (``unrepairable``). A current store whose tables changed (a table that held records
+    dropped, a column dropped or retyped) is refused alike; one lacking or changed only in what holds
+    none has it made again, empty (``_remade``); one with columns added by hand opens as before. Its
+    objects are read at every open (shape.shapes(): 16 ms once a process)."""
     marked = check_set_back(conn, path, version)  # (again in the write lock)
     found = shape.of(conn)
     refused = unrepairable(path, version, found)
@@ -458,26 +459,29 @@ def _settle(conn: sqlite3.Connection, path: Path, version: int) -> int:
 def unrepairable(path: Path, version: int, found: shape.Shape) -> str | None:
     """Why the daemon refuses the store at ``path`` (header ``version``, objects ``found``) as damaged,
     said alike by its open, the read-only commands' and 'store check': tables that prove no version
-    from its header's on when a step is to be taken, or a current store without a table that held
-    records (shape.lost: events, notes...). None: it opens."""
-    if version < SCHEMA_VERSION and shape.unproven(found, version):
-        return unproven_said(path, version, found)
-    if version == SCHEMA_VERSION and shape.lost(found):
-        return f"{unproven_said(path, version, found)}: the rows of table {', '.join(shape.lost(found))} are not in it"
-    return None
+    from its header's on (shape.unproven), a current store's too: a table that held records dropped
+    (shape.lost: events, notes...), a column dropped or retyped, a CHECK edited (until the review of
+    2026-12-06 a current one opened as it was, and its writes or reads of that table failed or went
+    wrong later, while 'store check' called it broken). Columns added by hand, and what a read-write
+    open makes again (an index, a table of no record), are no damage (shape.py). None: it opens."""
+    if version > SCHEMA_VERSION or not shape.unproven(found, version):
+        return None
+    lost = shape.lost(found) if version == SCHEMA_VERSION else []
+    said = unproven_said(path, version, found)
+    return f"{said}: the rows of table {', '.join(lost)} are not in it" if lost else said
 
 
 def _remade(conn: sqlite3.Connection, path: Path, found: shape.Shape) -> shape.Shape:
     """The current store on ``conn`` with what it lacks that holds no record made again, empty
-    (shape.remakeable: a table dropped by hand failed each write to it, as a full disk would), said in
-    the log; its objects now."""
+    (shape.remakeable: a table dropped by hand failed each write to it, as a full disk would; an index
+    changed by hand is made as this version makes it), said in the log; its objects now."""
     missing = shape.remakeable(found)
     if not missing:
         return found
+    said = shape.remade_said(found)
     shape.remake(conn, missing)
-    log.warning("%s: %s missing from the store: made again, empty (they hold no record: docs/store.md, \"A store's version changed by hand\")",
-                path, ", ".join(sorted(f"{t} {n}" for t, n, _ in missing)))  # fmt: skip
-    return found | missing
+    log.warning("%s: %s: made again, empty (they hold no record: docs/store.md, \"A store's version changed by hand\")", path, said)
+    return shape.mended(found)
 
 
 def unproven_said(path: Path, version: int, found: shape.Shape) -> str:

@@ -4,7 +4,8 @@ A version lowered by hand (or by a tool) made every read-write open re-run a ste
 there ('table compat already exists'), and a store whose marker table was dropped could never take
 the next step (it writes the marker): both for good. The tables, indexes and their SQL as each
 version's migrations make them are compared with the file's: the objects of spasmwatch's names only,
-so an index someone added by hand changes nothing (docs/store.md, "A store's version changed by hand").
+so an index someone added by hand changes nothing, and a table with columns added by hand is taken
+as the table they were added to (``read``; docs/store.md, "A store's version changed by hand").
 """
 
 from __future__ import annotations
@@ -37,9 +38,95 @@ def shapes() -> tuple[Shape, ...]:
 
 
 def of(conn: sqlite3.Connection) -> Shape:
-    """The objects on ``conn`` of the names spasmwatch's steps give (see the module's doc)."""
+    """The objects on ``conn`` of the names spasmwatch's steps give (see the module's doc), a table with
+    columns added by hand taken as the table they were added to (``added``)."""
+    return read(conn)[0]
+
+
+def read(conn: sqlite3.Connection) -> tuple[Shape, list[str]]:
+    """``of``, and the columns added by hand to its tables ('column mine of table events')."""
     names = {name for _, name, _ in shapes()[-1]}
-    return frozenset(o for o in _objects(conn) if o[1] in names)
+    found, added = set(), []
+    for t, n, sql in _objects(conn):
+        if n not in names:
+            continue
+        base, extra = _without_added(n, sql) if t == "table" else (sql, [])
+        found.add((t, n, base))
+        added += [f"column {c} of table {n}" for c in extra]
+    return frozenset(found), sorted(added)
+
+
+def _without_added(table: str, sql: str) -> tuple[str, list[str]]:
+    """``table``'s SQL ``sql`` as a version's steps made it, and the columns added to it by hand
+    (ALTER TABLE ADD COLUMN: nullable or with a default, no key: spasmwatch's reads and writes name
+    their columns, so it reads and writes the table as before, and the column's values stay): the SQL
+    of a version's ``table`` that those columns, added one by one, turn into ``sql``. Anything else
+    changed (a column dropped or retyped, a CHECK edited, a column added with a constraint on the
+    others) is not: ``sql`` as it is, no column."""
+    if sql in _made(table):
+        return sql, []
+    for base in _made(table):  # (longest first: devices' v4 SQL is its v1 SQL with rate_hz added)
+        extra = _added_to(base, sql)
+        if extra:
+            return base, extra
+    return sql, []
+
+
+@functools.cache
+def _made(table: str) -> tuple[str, ...]:
+    """Every SQL a version's steps give ``table``, longest first."""
+    return tuple(sorted({sql for v in shapes() for t, n, sql in v if (t, n) == ("table", table)}, key=len, reverse=True))
+
+
+def _added_to(base: str, sql: str) -> list[str]:
+    """The columns that, added to a table made by ``base`` one by one (ALTER TABLE ADD COLUMN, as
+    their definitions are in ``sql``), make it ``sql``; none: ``sql`` is not such a table."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(sql)  # (the file's own table: its SQL is SQLite's, and REFERENCES need no table here)
+        name = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+        have = [str(r[1]) for r in conn.execute(f"PRAGMA table_info({name})")]
+        conn.execute(f"DROP TABLE {name}")
+        conn.execute(base)
+        ours = [str(r[1]) for r in conn.execute(f"PRAGMA table_info({name})")]
+        if len(have) <= len(ours) or have[: len(ours)] != ours:
+            return []
+        for definition in _definitions(sql, have[len(ours):]):
+            conn.execute(f"ALTER TABLE {name} ADD COLUMN {definition}")
+        made = " ".join(str(conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table'").fetchone()[0]).split())
+        return have[len(ours):] if made == sql else []
+    except sqlite3.Error:  # (a definition ADD COLUMN refuses: a key, a NOT NULL with no default, not a column)
+        return []
+    finally:
+        conn.close()
+
+
+def _definitions(sql: str, columns: list[str]) -> list[str]:
+    """The definitions of ``columns``, the last ones of the table ``sql`` makes, as ``sql`` writes them:
+    each from its name to the comma that ends it (none inside brackets or quotes), the last to the next."""
+    body = sql[sql.index("(") + 1 : sql.rindex(")")]
+    parts = _top_level(body)
+    starts = [i for i, p in enumerate(parts) if p.split()[:1] and p.split()[0].strip('"`[]') == columns[0]]
+    return parts[starts[-1] : starts[-1] + len(columns)] if starts else []
+
+
+def _top_level(body: str) -> list[str]:
+    """``body`` cut at its commas outside brackets and quotes, each part stripped."""
+    parts, depth, quote, start = [], 0, "", 0
+    for i, ch in enumerate(body):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"`[":
+            quote = "]" if ch == "[" else ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(body[start:i].strip())
+            start = i + 1
+    parts.append(body[start:].strip())
+    return parts
 
 
 def _objects(conn: sqlite3.Connection) -> Shape:
@@ -67,11 +154,11 @@ def proven(found: Shape, since: int = 0) -> Proven | None:
 def unproven(found: Shape, version: int) -> bool:
     """Whether ``found`` proves no schema version of this spasmwatch's from ``version`` on (a store
     at ``version`` by its header): what 'store recover' copies into a new store. A current store
-    lacking only what a read-write open makes again (``remakeable``) is whole."""
+    lacking or changed only in what a read-write open makes again (``remakeable``) is whole."""
     if version > len(MIGRATIONS):  # a newer store: its objects are not known here
         return False
     if version == len(MIGRATIONS):
-        found = found | remakeable(found)
+        found = mended(found)
     return found != shapes()[version] and proven(found, version) is None
 
 
@@ -100,8 +187,34 @@ def _missing(found: Shape) -> list[Object]:
 
 def remakeable(found: Shape) -> Shape:
     """The current version's objects ``found`` lacks that hold no record (an index, a table of
-    schema.REMADE_EMPTY): made again, empty, at a read-write open (``_db._settle``)."""
-    return frozenset(o for o in _missing(found) if o[0] != "table" or o[1] in REMADE_EMPTY)
+    schema.REMADE_EMPTY), and its indexes ``found`` holds with other SQL (``_changed_indexes``): made
+    again, empty, as this version makes them, at a read-write open (``_db._settle``)."""
+    return frozenset(o for o in _missing(found) if o[0] != "table" or o[1] in REMADE_EMPTY) | _changed_indexes(found)
+
+
+def _changed_indexes(found: Shape) -> Shape:
+    """The current version's indexes that ``found`` holds under their names with other SQL (made again
+    by hand on other columns, or UNIQUE: spasmwatch's writes then failed on rows its version takes)."""
+    have = {(t, n): sql for t, n, sql in found}
+    return frozenset(o for o in shapes()[-1] if o[0] == "index" and have.get((o[0], o[1]), o[2]) != o[2])
+
+
+def mended(found: Shape) -> Shape:
+    """``found`` as a read-write open leaves it: what ``remakeable`` names made as this version makes it."""
+    remade = remakeable(found)
+    return frozenset(o for o in found if (o[0], o[1]) not in {(t, n) for t, n, _ in remade}) | remade
+
+
+def remade_said(found: Shape) -> str:
+    """What ``remakeable`` makes again, in words: 'table summaries missing from the store; index
+    events_wall changed in the store'; "" when nothing."""
+    remade = remakeable(found)
+    changed = {(t, n) for t, n, _ in _changed_indexes(found)}
+    said = []
+    for what, objects in (("missing from", [o for o in remade if (o[0], o[1]) not in changed]), ("changed in", sorted(changed))):
+        if objects:
+            said.append(f"{', '.join(sorted(f'{o[0]} {o[1]}' for o in objects))} {what} the store")
+    return "; ".join(said)
 
 
 def lost(found: Shape) -> list[str]:
@@ -112,5 +225,7 @@ def lost(found: Shape) -> list[str]:
 
 def remake(conn: sqlite3.Connection, objects: Shape) -> None:
     """``objects`` (of ``remakeable``) made on ``conn``, in its transaction: tables before indexes."""
-    for _, _, sql in sorted(objects, key=lambda o: o[0] != "table"):
+    for t, n, sql in sorted(objects, key=lambda o: o[0] != "table"):
+        if t == "index":  # (one changed by hand goes first: an index holds no record)
+            conn.execute(f"DROP INDEX IF EXISTS {n}")
         conn.execute(sql)
