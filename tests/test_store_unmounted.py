@@ -991,3 +991,54 @@ def test_the_daemons_start_whose_store_disk_goes_after_its_check_makes_no_folder
     mounts[0]()
     with Store.may_fail(path, KnownStores.default()) as store:
         assert store.open_error is None and [n.text for n in store.notes()] == ["the family's history"]
+
+
+def _header_set(path: Path, version: int) -> None:
+    """``PRAGMA user_version`` of the store at ``path`` set to ``version`` by hand (sqlite3, no spasmwatch), its WAL written in."""
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
+        c.execute(f"PRAGMA user_version = {version}")
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+@pytest.mark.parametrize("header", [0, 3, schema.STORE_ID_VERSION - 1])
+def test_a_different_store_whose_header_was_lowered_below_store_ids_is_refused_by_the_id_it_holds(tmp_path: Path, header: int) -> None:
+    """Another family's store (it has an id, and no band yet) at the store's path, its user_version
+    lowered by hand (or a tool) below the store ids' version. Old code read its id only when its
+    header said ids (known.py's check went by the header): taken as a store from before ids (at 3
+    and 11: the record unpinned, their store opened, migrated and recorded as the daemon's, with
+    their id), or (at 0) said to be 'no id, ... an empty file?'. Now its id is read from its
+    table whatever its header says: refused as the different store it is, nothing written, and the
+    family's store opens once its disk is back."""
+    path = tmp_path / "disk" / "spasmwatch.db"
+    _kept(path)
+    known = KnownStores.default()
+    ours = read_identity(path).id
+    mount = other_disk(path)
+    theirs = read_identity(path).id
+    _header_set(path, header)
+    before, record = disk_files(path.parent), known.path.read_text()
+    with Store.may_fail(path, known) as store:
+        e = store.open_error
+        assert isinstance(e, DifferentStore), e
+        assert str(e).startswith(f"a different spasmwatch store is at {path} (id {theirs}; expected {ours})"), e
+        assert disk_files(path.parent) == before and known.path.read_text() == record
+        mount()
+        assert store.reopen() and [n.text for n in store.notes()] == ["the family's history"] and store.store_id == ours
+
+
+@pytest.mark.parametrize("header", [0, 3, schema.STORE_ID_VERSION - 1])
+def test_the_familys_own_store_whose_header_was_lowered_opens_as_itself(tmp_path: Path, header: int, caplog: pytest.LogCaptureFixture) -> None:
+    """The family's own store, its user_version lowered by hand: its id is the one recorded, so it is
+    opened as itself (its header set right by its tables, _db._settle), the record unchanged. Old
+    code: at 0 refused as a different store with no id ('an empty file?'); at 3 and 11 opened, as a
+    backup from before ids (the record unpinned, then pinned again with the same id)."""
+    path = tmp_path / "disk" / "spasmwatch.db"
+    _kept(path)
+    known = KnownStores.default()
+    ours, record = read_identity(path).id, known.path.read_text()
+    _header_set(path, header)
+    with Store.may_fail(path, known) as store:
+        assert store.open_error is None, store.open_error
+        assert store.store_id == ours and store.schema_version == schema.SCHEMA_VERSION
+        assert [n.text for n in store.notes()] == ["the family's history"]
+    assert known.path.read_text() == record and "from before store ids" not in caplog.text

@@ -316,10 +316,13 @@ def check_writable(conn: sqlite3.Connection, path: Path) -> None:
         _check_newer(conn, path, version, writes=True, meanwhile=True)
 
 
-def store_id(conn: sqlite3.Connection, version: int | None = None) -> str | None:
-    """The store's id (schema.STORE_ID_VERSION); None for a store older than that, or an empty file.
-    ``version``: the store's by its tables (recover.py), in place of its header's."""
-    if (int(conn.execute("PRAGMA user_version").fetchone()[0]) if version is None else version) < STORE_ID_VERSION:
+def store_id(conn: sqlite3.Connection) -> str | None:
+    """The store's id (schema.STORE_ID_VERSION), read from its table whatever the header says; None
+    for a store without one (older than that, an empty file). Until the review of 2026-12-06 it was
+    read only when the header said ids: another family's store whose header was lowered below them
+    (by hand, a tool) passed the daemon's check (known.py) as a store from before ids, and was
+    taken as its store, its id recorded."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'store_identity'").fetchone() is None:
         return None
     row = conn.execute("SELECT id FROM store_identity").fetchone()
     return None if row is None else str(row[0])
@@ -339,8 +342,9 @@ class Identity(NamedTuple):
 
     @property
     def from_before_ids(self) -> bool:
-        """A spasmwatch store made before store ids (an empty file has no id either)."""
-        return self.spasmwatch and before_ids(self.version)
+        """A spasmwatch store made before store ids: its header says so and it holds no id (an empty
+        file has no id either; one with an id is judged by it, its header lowered or not)."""
+        return self.spasmwatch and self.id is None and before_ids(self.version)
 
 
 def before_ids(version: int) -> bool:

@@ -243,7 +243,7 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, path: Path, version:
     result.links_dropped = dst.execute(
         "DELETE FROM cluster_events WHERE cluster_id NOT IN (SELECT id FROM clusters) OR event_id NOT IN (SELECT id FROM events)"
     ).rowcount
-    result.id_remade = not _keep_id(src, dst, version)
+    result.id_remade = not _keep_id(src, dst)
     _db.mark(dst, version)  # (as the steps declare it, whatever of the damaged file's row could be read)
     dst.execute("COMMIT")
     return result
@@ -262,14 +262,14 @@ def _check_needed(path: Path, table: str, info: list[tuple[object, ...]], have: 
         )
 
 
-def _keep_id(src: sqlite3.Connection, dst: sqlite3.Connection, version: int) -> bool:
+def _keep_id(src: sqlite3.Connection, dst: sqlite3.Connection) -> bool:
     """The recovered store keeps the damaged one's id in place of the one its schema step made (its
     row was ignored as a duplicate): the daemon's record knows its store by it (known.py). False: the
     id could not be read (its page damaged), the new one is left, and the caller records it as the
     daemon's ('store recover'). A store from before ids has none to keep (True): it gets its id as
     it is migrated, and the daemon takes it as it took the damaged one (known._different)."""
     try:
-        found = _db.store_id(src, version)
+        found = _db.store_id(src)
     except sqlite3.DatabaseError:
         return False
     if found is not None:
