@@ -22,7 +22,7 @@ import time
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -154,24 +154,37 @@ def test_closed_store_refuses_calls(tmp_path: Path) -> None:
 
 # --- migrations -------------------------------------------------------------------------
 
-# Released steps never change: a schema change is a new step. Update this list
-# only when appending a step.
+class Released(NamedTuple):
+    """A released step as it is pinned: its SQL's hash and its declarations (schema.Step), which make
+    the marker of every store from its version on (schema.readable_by)."""
+
+    sql: str
+    readers: bool
+    writers: bool
+
+
+def _pinned(steps: list[schema.Step]) -> list[Released]:
+    return [Released(hashlib.sha256(s.sql.encode()).hexdigest()[:8], s.readers, s.writers) for s in steps]
+
+
+# Released steps never change, nor what they declare: a schema change is a new step, appended here
+# with its declarations as it is appended to schema.STEPS (docs/store.md, "Schema versions").
 RELEASED = [
-    "7440342b",
-    "eb7ca2f9",
-    "5ae59fbe",
-    "46bca504",
-    "ad8c60a2",
-    "aefac384",
-    "3c5ca9ab",
-    "bdc5239a",
-    "9c81d6e0",
-    "12e0858b",
-    "e5bfe8d6",
-    "54bc93aa",
-    "5c9c9446",
-    "19842e79",
-    "7e41dfba",
+    Released("7440342b", readers=False, writers=False),
+    Released("eb7ca2f9", readers=True, writers=True),
+    Released("5ae59fbe", readers=True, writers=False),
+    Released("46bca504", readers=False, writers=False),
+    Released("ad8c60a2", readers=True, writers=True),
+    Released("aefac384", readers=True, writers=True),
+    Released("3c5ca9ab", readers=True, writers=True),
+    Released("bdc5239a", readers=True, writers=True),
+    Released("9c81d6e0", readers=False, writers=False),
+    Released("12e0858b", readers=True, writers=True),
+    Released("e5bfe8d6", readers=True, writers=False),
+    Released("54bc93aa", readers=True, writers=True),
+    Released("5c9c9446", readers=True, writers=False),
+    Released("19842e79", readers=True, writers=True),
+    Released("7e41dfba", readers=True, writers=True),
 ]
 
 
@@ -688,10 +701,31 @@ def test_a_sync_s_since_boot_reading_comes_whole_and_finite(store: Store) -> Non
     assert store.syncs(DEV) == []
 
 
-def test_released_migrations_are_frozen() -> None:
-    got = [hashlib.sha256(m.encode()).hexdigest()[:8] for m in schema.MIGRATIONS]
-    assert got[: len(RELEASED)] == RELEASED
-    assert SCHEMA_VERSION == len(schema.MIGRATIONS)
+def test_released_migrations_and_their_declarations_are_frozen() -> None:
+    """Every step is pinned, its SQL and its readers/writers: a step's declarations make the marker of
+    every store from its version on (the oldest version that may read and write it), so one changed
+    after its release would let an older spasmwatch write what it may not, or refuse what it may.
+    Until the review of 2026-12-06 the SQL alone was pinned, and a step appended without a pin passed."""
+    assert _pinned(schema.STEPS) == RELEASED
+    assert SCHEMA_VERSION == len(schema.MIGRATIONS) == len(schema.STEPS)
+
+
+@pytest.mark.parametrize("version", [schema.MARKER_VERSION - 1, schema.MARKER_VERSION])
+def test_a_released_steps_declaration_changed_is_seen_by_the_pin(version: int) -> None:
+    """v14's writers or v15's readers flipped, their SQL unchanged: old code's pin (the SQL's hashes)
+    took both as released."""
+    step = schema.STEPS[version - 1]
+    flipped = [*schema.STEPS[: version - 1], step._replace(readers=not step.readers, writers=False), *schema.STEPS[version:]]
+    assert [p.sql for p in _pinned(flipped)] == [p.sql for p in RELEASED]  # (what the old pin compared)
+    assert _pinned(flipped) != RELEASED
+
+
+def test_the_schema_versions_table_in_the_docs_says_each_steps_declarations() -> None:
+    """docs/store.md's table of versions (readers, writers: yes, or no and why) is each step's."""
+    doc = (Path(__file__).parents[1] / "docs" / "store.md").read_text(encoding="utf-8")
+    rows = [line.split("|")[1:5] for line in doc.splitlines() if line.startswith("| ") and line.split("|")[1].strip().isdigit()]
+    said = [(int(v), r.strip().startswith("yes"), w.strip().startswith("yes")) for v, _, r, w in rows]
+    assert said == [(v, s.readers, s.writers) for v, s in enumerate(schema.STEPS, 1)]
 
 
 def test_each_step_changes_the_stores_tables_or_indexes() -> None:
