@@ -998,14 +998,18 @@ def test_a_current_store_whose_table_was_changed_by_hand_is_refused_alike_by_eve
         (["ALTER TABLE events ADD COLUMN mine TEXT", "UPDATE events SET mine = 'theirs'"], "column mine of table events"),
         (["DROP INDEX events_wall", "CREATE UNIQUE INDEX events_wall ON events(device, onset_ms)"], "index events_wall changed"),
         (["DROP INDEX events_wall"], "index events_wall missing"),
+        # (old code: refused as damaged by all three, and the recover they named refused it: no row of
+        # summaries would fit without sent_wall_s: the daemon never opened the store again)
+        (["INSERT INTO summaries VALUES ('b', '2026-12-06', 1.0)", "ALTER TABLE summaries DROP COLUMN sent_wall_s"], "table summaries changed"),
     ],
-    ids=["column-added", "index-changed", "index-missing"],
+    ids=["column-added", "index-changed", "index-missing", "no-record-table-changed"],
 )
 def test_a_current_store_with_a_column_added_or_an_index_changed_by_hand_is_opened_alike_by_every_open(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], sql: list[str], noted: str
 ) -> None:
     """A column added by hand (spasmwatch names its columns: it reads and writes the store as before)
-    or one of its indexes changed or dropped (they hold no record). Old code: 'store check' said the
+    or one of its indexes changed or dropped, or a table of no record (schema.REMADE_EMPTY) changed:
+    what they hold is no record, made again as a dropped one is. Old code: 'store check' said the
     first two are no version's and named 'store recover' (exit 1), which drops the added column's
     values, while the daemon opened them as they were (a UNIQUE index made by hand then refused every
     other event with the same onset: a failed write). Now all three open them, 'store check' says ok

@@ -392,8 +392,8 @@ MARKER_VERSION = MIGRATIONS.index(_V15_MARKER) + 1
 # family's store just after an upgrade while the old daemon still ran. A step that changes what a
 # reader reads moves it up to itself.
 READABLE_FROM_VERSION = STORE_ID_VERSION
-# The current version's tables a read-write open makes again, empty, when one was dropped (by hand, a
-# tool): they hold no record of the baby's, only what the daemon keeps of its channels and its marker,
+# The current version's tables a read-write open makes again, empty, when one was dropped or changed (by
+# hand, a tool): they hold no record of the baby's, only what the daemon keeps of its channels and its marker,
 # which the next delivery or open writes again: at worst a daily summary sent twice (summaries), a
 # channel failing shown so at its next failed delivery (channels_failing), a state re-said at its next
 # change (retained), the pushes not yet delivered not sent again (outbox: a store recover would make it

@@ -186,17 +186,23 @@ def _missing(found: Shape) -> list[Object]:
 
 
 def remakeable(found: Shape) -> Shape:
-    """The current version's objects ``found`` lacks that hold no record (an index, a table of
-    schema.REMADE_EMPTY), and its indexes ``found`` holds with other SQL (``_changed_indexes``): made
-    again, empty, as this version makes them, at a read-write open (``_db._settle``)."""
-    return frozenset(o for o in _missing(found) if o[0] != "table" or o[1] in REMADE_EMPTY) | _changed_indexes(found)
+    """The current version's objects that hold no record (an index, a table of schema.REMADE_EMPTY)
+    that ``found`` lacks, or holds with other SQL (``_changed``): made again, empty, as this version
+    makes them, at a read-write open (``_db._settle``)."""
+    return frozenset(o for o in _missing(found) if _no_record(o)) | _changed(found)
 
 
-def _changed_indexes(found: Shape) -> Shape:
-    """The current version's indexes that ``found`` holds under their names with other SQL (made again
-    by hand on other columns, or UNIQUE: spasmwatch's writes then failed on rows its version takes)."""
+def _no_record(o: Object) -> bool:
+    return o[0] != "table" or o[1] in REMADE_EMPTY
+
+
+def _changed(found: Shape) -> Shape:
+    """The current version's objects of no record that ``found`` holds under their names with other SQL:
+    an index made again by hand on other columns, or UNIQUE (spasmwatch's writes then failed on rows its
+    version takes); a table of schema.REMADE_EMPTY with a column dropped or retyped (its writes failed,
+    and 'store recover' refused a store whose rows of it lack a column: the daemon never opened it again)."""
     have = {(t, n): sql for t, n, sql in found}
-    return frozenset(o for o in shapes()[-1] if o[0] == "index" and have.get((o[0], o[1]), o[2]) != o[2])
+    return frozenset(o for o in shapes()[-1] if _no_record(o) and have.get((o[0], o[1]), o[2]) != o[2])
 
 
 def mended(found: Shape) -> Shape:
@@ -209,7 +215,7 @@ def remade_said(found: Shape) -> str:
     """What ``remakeable`` makes again, in words: 'table summaries missing from the store; index
     events_wall changed in the store'; "" when nothing."""
     remade = remakeable(found)
-    changed = {(t, n) for t, n, _ in _changed_indexes(found)}
+    changed = {(t, n) for t, n, _ in _changed(found)}
     said = []
     for what, objects in (("missing from", [o for o in remade if (o[0], o[1]) not in changed]), ("changed in", sorted(changed))):
         if objects:
@@ -224,8 +230,8 @@ def lost(found: Shape) -> list[str]:
 
 
 def remake(conn: sqlite3.Connection, objects: Shape) -> None:
-    """``objects`` (of ``remakeable``) made on ``conn``, in its transaction: tables before indexes."""
+    """``objects`` (of ``remakeable``) made on ``conn``, in its transaction, one of their names there
+    dropped first: tables before indexes."""
     for t, n, sql in sorted(objects, key=lambda o: o[0] != "table"):
-        if t == "index":  # (one changed by hand goes first: an index holds no record)
-            conn.execute(f"DROP INDEX IF EXISTS {n}")
+        conn.execute(f"DROP {t.upper()} IF EXISTS {n}")  # (one changed by hand: it holds no record)
         conn.execute(sql)
