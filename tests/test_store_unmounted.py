@@ -1042,3 +1042,43 @@ def test_the_familys_own_store_whose_header_was_lowered_opens_as_itself(tmp_path
         assert store.store_id == ours and store.schema_version == schema.SCHEMA_VERSION
         assert [n.text for n in store.notes()] == ["the family's history"]
     assert known.path.read_text() == record and "from before store ids" not in caplog.text
+
+
+@pytest.mark.parametrize("sql, said", [
+    ("DROP TABLE store_identity", "the rows of table store_identity are not in it"),
+    ("DELETE FROM store_identity", "its store id is not in it (table store_identity has no row)"),
+], ids=["table-dropped", "row-deleted"])
+def test_a_current_store_whose_id_was_removed_by_hand_is_refused_alike_and_recover_makes_it_the_daemons(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], sql: str, said: str
+) -> None:
+    """The family's current store, its id dropped by hand. Old code: 'store check' called the first
+    damaged (naming 'store recover') and the second ok, while the daemon refused both as 'a different
+    spasmwatch store ... (no id, ...: an empty file?)', naming 'store adopt' (which, for the second,
+    failed with an AssertionError); the recover check named made a store with a new id it did not
+    record, which the daemon then refused as a different store. Now the daemon, the readers and
+    'store check' say the same, and the recover they name records the new store as the daemon's."""
+    from spasmwatch import cli
+
+    path = tmp_path / "disk" / "spasmwatch.db"
+    _kept(path)
+    known = KnownStores.default()
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
+        c.execute(sql)
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    before = disk_files(path.parent)
+    assert cli.main(["store", "check", "--db", str(path)]) == 1
+    diagnosis = capsys.readouterr().out.splitlines()[0]
+    assert said in diagnosis, diagnosis
+    with pytest.raises(StoreError) as reader:
+        Store.open_readonly(path)
+    with Store.may_fail(path, known) as store:
+        daemon = store.open_error
+    for e in (reader.value, daemon):
+        assert isinstance(e, StoreError) and not isinstance(e, StoreMissing) and e.damaged, e
+        assert diagnosis in str(e) and f"'spasmwatch store recover --db {path}'" in str(e), e
+    assert disk_files(path.parent) == before
+    assert cli.main(["store", "recover", "--db", str(path)]) == 0, capsys.readouterr()
+    with Store.may_fail(path, known) as store:
+        assert store.open_error is None, store.open_error
+        assert [n.text for n in store.notes()] == ["the family's history"]
+        assert json.loads(known.path.read_text())[0]["id"] == store.store_id is not None

@@ -62,21 +62,22 @@ def _damage(path: Path) -> list[str]:
 
 def _unproven(path: Path) -> str | None:
     """Why the daemon refuses a store as damaged by its tables (a table dropped or changed by hand:
-    store/shape.py), said as it says it (``unrepairable``), and 'recover' copies it into a whole one;
-    None: they are one's, or one's but for what a read-write open makes again or columns added by
-    hand. StoreNewer for a newer spasmwatch's store whose header was set back (``check_set_back``):
-    not this version's to judge or rebuild."""
-    version, found, _ = _objects(path)
-    return unrepairable(path, version, found)
+    store/shape.py; its id's row deleted), said as it says it (``unrepairable``), and 'recover' copies
+    it into a whole one; None: they are one's, or one's but for what a read-write open makes again or
+    columns added by hand. StoreNewer for a newer spasmwatch's store whose header was set back
+    (``check_set_back``): not this version's to judge or rebuild."""
+    return _objects(path)[3]
 
 
-def _objects(path: Path) -> tuple[int, shape.Shape, list[str]]:
-    """The store's header version, its objects and the columns added to them by hand (shape.read), read-only."""
+def _objects(path: Path) -> tuple[int, shape.Shape, list[str], str | None]:
+    """The store's header version, its objects, the columns added to them by hand (shape.read), and
+    why the daemon refuses it (``unrepairable``), read-only."""
     conn = sqlite3.connect(reading_uri(path), uri=True)
     try:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         check_set_back(conn, path, version)
-        return version, *shape.read(conn)
+        found, added = shape.read(conn)
+        return version, found, added, unrepairable(conn, path, version, found)
     finally:
         conn.close()
 
@@ -85,7 +86,7 @@ def _remade_said(path: Path) -> str:
     """' (table summaries missing from the store: ...)' for a current store lacking, or with other SQL
     in, only what the daemon makes again (shape.remakeable), and the columns added by hand, which it
     leaves as they are; "" otherwise."""
-    version, found, added = _objects(path)
+    version, found, added, _ = _objects(path)
     remade = shape.remade_said(found) if version == SCHEMA_VERSION else ""
     said = [f"{remade}: they hold no record, and the daemon makes them again, empty, at its next start"] if remade else []
     if added:

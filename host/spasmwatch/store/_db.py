@@ -346,6 +346,12 @@ class Identity(NamedTuple):
         file has no id either; one with an id is judged by it, its header lowered or not)."""
         return self.spasmwatch and self.id is None and before_ids(self.version)
 
+    @property
+    def lost_id(self) -> bool:
+        """A spasmwatch store from store ids on (by its header) without its id: its table dropped, or its
+        row deleted, by hand. Not told from another's: every open refuses it as damaged (``unrepairable``)."""
+        return self.spasmwatch and self.id is None and self.version >= STORE_ID_VERSION
+
 
 def before_ids(version: int) -> bool:
     """A store at schema ``version`` was made before store ids: its read-write open gives it its id."""
@@ -370,7 +376,7 @@ def _require_current(conn: sqlite3.Connection, path: Path, version: int) -> None
     check' says it, with its way out). One from READABLE_FROM_VERSION on is read as it is, as before:
     a copy sent to the clinic is read as far as it can be."""
     judged = version < READABLE_FROM_VERSION or version == SCHEMA_VERSION
-    refused = unrepairable(path, version, shape.of(conn)) if version > 0 and judged else None
+    refused = unrepairable(conn, path, version, shape.of(conn)) if version > 0 and judged else None
     if refused is not None:
         raise StoreError(f"{refused}; nothing was read. {recover_hint(path)}", damaged=True)
     if version == 0:  # no table in it (_check_identity): an empty file was told to 'migrate' (input audit)
@@ -438,7 +444,7 @@ def _settle(conn: sqlite3.Connection, path: Path, version: int) -> int:
     objects are read at every open (shape.shapes(): 16 ms once a process)."""
     marked = check_set_back(conn, path, version)  # (again in the write lock)
     found = shape.of(conn)
-    refused = unrepairable(path, version, found)
+    refused = unrepairable(conn, path, version, found)
     if refused is not None:
         raise StoreError(f"{refused}; no step was run and nothing was written. {recover_hint(path)}", damaged=True)
     if version == SCHEMA_VERSION:
@@ -460,19 +466,32 @@ def _settle(conn: sqlite3.Connection, path: Path, version: int) -> int:
     return proven.version
 
 
-def unrepairable(path: Path, version: int, found: shape.Shape) -> str | None:
+def unrepairable(conn: sqlite3.Connection, path: Path, version: int, found: shape.Shape) -> str | None:
     """Why the daemon refuses the store at ``path`` (header ``version``, objects ``found``) as damaged,
     said alike by its open, the read-only commands' and 'store check': tables that prove no version
     from its header's on (shape.unproven), a current store's too: a table that held records dropped
     (shape.lost: events, notes...), a column dropped or retyped, a CHECK edited (until the review of
     2026-12-06 a current one opened as it was, and its writes or reads of that table failed or went
     wrong later, while 'store check' called it broken). Columns added by hand, and what a read-write
-    open makes again (an index, a table of no record), are no damage (shape.py). None: it opens."""
-    if version > SCHEMA_VERSION or not shape.unproven(found, version):
+    open makes again (an index, a table of no record), are no damage (shape.py). A store whose id's row
+    was deleted is (``_id_lost``). None: it opens."""
+    if version > SCHEMA_VERSION:
         return None
+    if not shape.unproven(found, version):
+        return _id_lost(conn, path, version, found)
     lost = shape.lost(found) if version == SCHEMA_VERSION else []
     said = unproven_said(path, version, found)
     return f"{said}: the rows of table {', '.join(lost)} are not in it" if lost else said
+
+
+def _id_lost(conn: sqlite3.Connection, path: Path, version: int, found: shape.Shape) -> str | None:
+    """Why a store whose tables are whole is refused all the same: its id's row was deleted (by hand).
+    Found by review: the daemon's check (known.py) refused the family's store as 'a different spasmwatch
+    store ... (no id, ...: an empty file?)', naming 'store adopt' (an AssertionError), while 'store check'
+    said ok. Its way out is 'store recover' (a new id, recorded as the daemon's)."""
+    if not any(o[:2] == ("table", "store_identity") for o in found) or store_id(conn) is not None:
+        return None
+    return f"{path}: store schema version {version}, but its store id is not in it (table store_identity has no row)"
 
 
 def _remade(conn: sqlite3.Connection, path: Path, found: shape.Shape) -> shape.Shape:

@@ -35,7 +35,7 @@ from pathlib import Path
 from spasmwatch import private
 from spasmwatch.store import _db, pagescan, shape
 from spasmwatch.store._db import StoreError
-from spasmwatch.store.schema import APPLICATION_ID, MIGRATIONS
+from spasmwatch.store.schema import APPLICATION_ID, MIGRATIONS, STORE_ID_VERSION
 
 # The largest rowid SQLite gives (2**63 - 1): the end of a table's key space.
 MAX_ROWID = 2**63 - 1
@@ -243,7 +243,7 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, path: Path, version:
     result.links_dropped = dst.execute(
         "DELETE FROM cluster_events WHERE cluster_id NOT IN (SELECT id FROM clusters) OR event_id NOT IN (SELECT id FROM events)"
     ).rowcount
-    result.id_remade = not _keep_id(src, dst)
+    result.id_remade = not _keep_id(src, dst, version)
     _db.mark(dst, version)  # (as the steps declare it, whatever of the damaged file's row could be read)
     dst.execute("COMMIT")
     return result
@@ -262,19 +262,22 @@ def _check_needed(path: Path, table: str, info: list[tuple[object, ...]], have: 
         )
 
 
-def _keep_id(src: sqlite3.Connection, dst: sqlite3.Connection) -> bool:
+def _keep_id(src: sqlite3.Connection, dst: sqlite3.Connection, version: int) -> bool:
     """The recovered store keeps the damaged one's id in place of the one its schema step made (its
     row was ignored as a duplicate): the daemon's record knows its store by it (known.py). False: the
     id could not be read (its page damaged), the new one is left, and the caller records it as the
-    daemon's ('store recover'). A store from before ids has none to keep (True): it gets its id as
-    it is migrated, and the daemon takes it as it took the damaged one (known._different)."""
+    daemon's ('store recover'); so too when a store of ``version`` (by its tables) from store ids on has
+    none (its table dropped, its row deleted, by hand: until the review of 2026-12-06 the new id was
+    left unrecorded, and the daemon refused the recovered store as a different one). A store from
+    before ids has none to keep (True): it gets its id as it is migrated, and the daemon takes it as it
+    took the damaged one (known._different)."""
     try:
         found = _db.store_id(src)
     except sqlite3.DatabaseError:
         return False
     if found is not None:
         dst.execute("UPDATE store_identity SET id = ?", (found,))
-    return True
+    return found is not None or version < STORE_ID_VERSION
 
 
 def _insert(dst: sqlite3.Connection, table: str, cols: list[str], row: Sequence[object]) -> int | None:
