@@ -1042,6 +1042,24 @@ def test_a_column_added_by_hand_does_not_stop_a_store_s_migration(tmp_path: Path
         assert c.execute("SELECT count(*) FROM events WHERE mine = 'theirs'").fetchone()[0] == 50
 
 
+def test_store_recover_says_the_columns_added_by_hand_it_could_not_keep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A store with a column added by hand (kept by every open) that is damaged all the same (a table of
+    records dropped): the new store is this version's, without that column. Old code: its values were
+    left out without a word ('nothing was unreadable', exit 0). Now recover names the column and the kept
+    file that holds its values, and exits 1 (the recovery is not the whole store)."""
+    path = tmp_path / "sw.db"
+    seqs, _ = _hand_edited(path, "ALTER TABLE events ADD COLUMN mine TEXT", "UPDATE events SET mine = 'theirs'", "DROP TABLE zones")
+    assert cli.main(["store", "recover", "--db", str(path)]) == 1
+    out = capsys.readouterr().out
+    (kept,) = tmp_path.glob("sw.db.damaged-*[0-9]")
+    assert f"NOT KEPT: column mine of table events (added by hand: no column of this version's to copy it into): its values are in the kept file, {kept}" in out, out
+    assert "nothing was unreadable" not in out
+    with contextlib.closing(sqlite3.connect(f"file:{kept}?mode=ro", uri=True)) as c:
+        assert c.execute("SELECT count(*) FROM events WHERE mine = 'theirs'").fetchone()[0] == 50
+    with Store(path) as st:
+        assert [e.seq for e in st.events(DEV)] == seqs
+
+
 def test_store_recover_counts_and_names_the_rows_it_read_but_could_not_keep(tmp_path: Path) -> None:
     """notes' CHECK on kind widened by hand and a note of a kind this version does not know written
     (a newer spasmwatch's row): old code's recover dropped it (INSERT OR IGNORE) and said 'nothing was

@@ -125,7 +125,7 @@ def run_recover(args: argparse.Namespace) -> int:
         with one_daemon(path):  # no daemon may write while the file is swapped
             result = recover(path, time.strftime("%Y%m%d-%H%M%S"))
             print(_told(path, result))  # (before the record: one that cannot be written is said after it)
-            refused = bool(result.refused)
+            refused = bool(result.refused or result.columns_left)
             if result.id_remade:
                 # The daemon took the damaged file as its store (an id it cannot read refuses nothing:
                 # known._different) and said to recover it: the new id is its store's, not another's.
@@ -133,7 +133,7 @@ def run_recover(args: argparse.Namespace) -> int:
                 print(f"{path}: recorded as the daemon's store with its new id")
     except StoreInUse as e:
         raise SpasmwatchError(in_use(e)) from None
-    return 1 if refused else 0  # (rows read but not kept: a script must not take the recovery as whole)
+    return 1 if refused else 0  # (rows or columns read but not kept: a script must not take the recovery as whole)
 
 
 def run_new(args: argparse.Namespace) -> int:
@@ -209,7 +209,7 @@ def _told(path: Path, r: Recovered) -> str:
     if r.id_remade:
         lines.append("  its store id could not be read: the new store has a new one")
     lines += _refused_told(r)
-    if not r.skipped and not lost_on_pages and not r.refused:
+    if not r.skipped and not lost_on_pages and not r.refused and not r.columns_left:
         lines.append("  nothing was unreadable")
     lines.append(f"the damaged file is kept as {r.kept} (never deleted: 'sqlite3 {r.kept} .recover' may find more)")
     return "\n".join(lines)
@@ -224,6 +224,9 @@ def _refused_told(r: Recovered) -> list[str]:
                      f"widened by hand? a newer spasmwatch's rows?), rowid {first}{', ...' if len(ids) > 5 else ''}")  # fmt: skip
     if lines:
         lines.append(f"  those rows are in the kept file, {r.kept} (exit 1)")
+    for column in r.columns_left:
+        lines.append(f"  NOT KEPT: {column} (added by hand: no column of this version's to copy it into): its values are in "
+                     f"the kept file, {r.kept} (exit 1)")  # fmt: skip
     for table, ids in r.misread.items():
         lines.append(f"  {table}: {len(ids)} row(s) read through a damaged page that break its constraints, which the file held its "
                      "rows to (another table's rows, read through a damaged pointer): left out")  # fmt: skip

@@ -69,6 +69,9 @@ class Recovered:
     # SQL is (SQLite held its rows to it): another table's rows, read through a damaged pointer.
     refused: dict[str, list[int | None]] = field(default_factory=dict)
     misread: dict[str, list[int | None]] = field(default_factory=dict)
+    # The file's columns added by hand ('column mine of table events', shape.read): the new store, this
+    # version's, has none to copy them into; their values are in the kept file alone.
+    columns_left: list[str] = field(default_factory=list)
 
     def not_kept(self, table: str, rowid: int | None, changed: frozenset[str]) -> None:
         """A row of ``table`` read that broke a constraint: in ``refused`` or ``misread`` (``changed``:
@@ -213,7 +216,7 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, path: Path, version:
             dst.execute(stmt)
     dst.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     dst.execute(f"PRAGMA user_version = {version}")
-    result = Recovered(kept)
+    result = Recovered(kept, columns_left=shape.read(src)[1])
     tables = [r[0] for r in dst.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
     changed = frozenset(n for t, n, _ in shape.of(src) - shape.of(dst) if t == "table")
     dst.execute("BEGIN")
