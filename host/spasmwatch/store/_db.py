@@ -442,14 +442,14 @@ def _settle(conn: sqlite3.Connection, path: Path, version: int) -> int:
     dropped, a column dropped or retyped) is refused alike; one lacking or changed only in what holds
     none has it made again, empty (``_remade``); one with columns added by hand opens as before. Its
     objects are read at every open (shape.shapes(): 16 ms once a process)."""
-    marked = check_set_back(conn, path, version)  # (again in the write lock)
+    check_set_back(conn, path, version)  # (again in the write lock)
     found = shape.of(conn)
     refused = unrepairable(conn, path, version, found)
     if refused is not None:
         raise StoreError(f"{refused}; no step was run and nothing was written. {recover_hint(path)}", damaged=True)
     if version == SCHEMA_VERSION:
         found = _remade(conn, path, found)
-        if marked == version:
+        if _marked_version(conn) == version:  # (read again: a marker table changed by hand is made again empty)
             return version
     if version < SCHEMA_VERSION and found == shape.shapes()[version]:
         return version  # (its steps follow, each with its marker)
