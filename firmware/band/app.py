@@ -50,6 +50,14 @@ _STALL_MS = const(5000)  # sampler silent this long: stop feeding, let the watch
 # are no gap of its; the batches go on, so the watchdog never sees it. Said (ERR_IMU) and the part
 # set up again (_imu_restart), every _SILENT_MS while it stays silent.
 _SILENT_MS = const(2000)
+# A part that stopped answering on I2C (a bus error, its supply or pins gone) is said (ERR_IMU) and
+# started again after _SILENT_MS, then after twice as long each time it still does not answer, up to
+# this (ms): a dead bus costs a board an I2C timeout (~50 ms) per try, 0.5 % of its loop at one try
+# an epoch, not one per 200 ms batch; a part back is sensing again within an epoch. Until
+# 2026-12-06 the error ended the sampler: a crash and a reset, and past STABLE_MS into every boot a
+# reset loop that never reached safe mode nor told the host why (a reset does not power the part
+# down, so it brought nothing back that a restart does not).
+_IMU_RETRY_MAX_MS = const(10000)
 # Until battery.py CONFIRM_READINGS readings were taken since the boot they come this often (ms),
 # not every READ_MS: a band switched on with an empty cell (one that browned out and came back on
 # its resting voltage) stopped at its first reading until 2026-12-06, and the confirming readings
@@ -170,6 +178,7 @@ class App:
         self._span_n = -1  # measured anew: the sensor was (re)configured
         self._span_first = True
         self._heard_ms = self._anchor_ms  # (a silent IMU is counted from here)
+        self._down_ms = 0
         if self._paused_ms >= 0:  # resumed: the count goes on as if sensing had not paused, so
             # RAW's index stays the time since sensing began (the host refused one that went back)
             self._count((self._anchor_ms - self._paused_ms) * self.rate_hz // 1000)
@@ -367,8 +376,8 @@ class App:
 
     def _imu_restart(self):
         """The IMU answers but gives no sample, or one frozen sample: said (ERR_IMU, until a whole
-        epoch after this one with live samples and no overrun) and the part set up again; the detector's state is kept. An I2C
-        error here ends the sampler, as one of a read does (a crash: reset, safe mode after three)."""
+        epoch after this one with live samples and no overrun) and the part set up again; the
+        detector's state is kept. OSError: the part does not answer (``_sampler`` backs off)."""
         self.errors |= P.ERR_IMU
         self._imu_trouble = True
         self.hw.imu.start(self.cfg.get(P.CFG_RATE_HZ))
@@ -403,30 +412,58 @@ class App:
     # --- tasks ---------------------------------------------------------------------------------
 
     async def _sampler(self):
-        imu = self.hw.imu
         clock = self.hw.clock
         while self.sampling:
             await clock.pace_ms(_BATCH_MS)
-            got = 0
-            while self.sampling:
-                n = imu.read(self._samples, BATCH_MAX)
-                if n:
-                    self._batch(n)
-                    got = n
-                if n < BATCH_MAX:
-                    break
-            if imu.overruns != self._overruns:  # samples lost now (until 2026-12-06 said all the boot after one)
-                self._overruns = imu.overruns
-                self.errors |= P.ERR_FIFO_OVERRUN
-                self._imu_trouble = True
-                self._heard_ms = self.uptime_ms()  # a full FIFO is a part that senses (the MPU6886's read gives none then)
-            if got:
-                self._heard_ms = self._anchor_ms
-            elif self.sampling and self._heard_ms >= 0 and self.uptime_ms() - self._heard_ms >= _SILENT_MS:
-                # RAW's index stays the time since sensing began, as across a critical battery's pause
-                self._count((self.uptime_ms() - self._heard_ms) * self.rate_hz // 1000)
-                self._imu_restart()
+            try:
+                self._drain()
+            except OSError:  # the part does not answer on I2C: said, and tried again later
+                self._imu_lost()
             self._beat = clock.ticks_ms()
+
+    def _imu_lost(self):
+        """An I2C error from the IMU: ERR_IMU, and its next start tried after a wait that doubles
+        while it keeps failing (_IMU_RETRY_MAX_MS); sensing, the log and the radio go on."""
+        wait = self._down_ms * 2 if self._down_ms else _SILENT_MS
+        self._down_ms = wait if wait < _IMU_RETRY_MAX_MS else _IMU_RETRY_MAX_MS
+        self._retry_ms = self.uptime_ms() + self._down_ms
+        self.errors |= P.ERR_IMU
+        self._imu_trouble = True
+        self._raw_n = 0  # a RAW record has one first index: none spans the gap
+
+    def _restart_silent(self):
+        """Set up again a part silent since ``_heard_ms``: its silent span counted as sampled, so
+        RAW's index stays the time since sensing began (as across a critical battery's pause)."""
+        gap = self.uptime_ms() - self._heard_ms
+        self._imu_restart()  # (OSError: not counted, the span goes on)
+        self._count(gap * self.rate_hz // 1000)
+
+    def _drain(self):
+        """One batch: read the FIFO dry and run the samples; set a silent part up again."""
+        imu = self.hw.imu
+        if self._down_ms:  # it stopped answering: nothing to read until a start goes through
+            if self._heard_ms < 0 or self.uptime_ms() < self._retry_ms:
+                return
+            self._restart_silent()
+            self._down_ms = 0
+            return
+        got = 0
+        while self.sampling:
+            n = imu.read(self._samples, BATCH_MAX)
+            if n:
+                self._batch(n)
+                got = n
+            if n < BATCH_MAX:
+                break
+        if imu.overruns != self._overruns:  # samples lost now (until 2026-12-06 said all the boot after one)
+            self._overruns = imu.overruns
+            self.errors |= P.ERR_FIFO_OVERRUN
+            self._imu_trouble = True
+            self._heard_ms = self.uptime_ms()  # a full FIFO is a part that senses (the MPU6886's read gives none then)
+        if got:
+            self._heard_ms = self._anchor_ms
+        elif self.sampling and self._heard_ms >= 0 and self.uptime_ms() - self._heard_ms >= _SILENT_MS:
+            self._restart_silent()
 
     async def _sender(self):
         while True:

@@ -84,6 +84,8 @@ def build(app, hw):
     # The IMU was set up again (app._imu_restart) or overran in the epoch under way: ERR_IMU and
     # ERR_FIFO_OVERRUN stay until a whole epoch without either.
     app._imu_trouble = False
+    app._down_ms = 0  # the IMU stopped answering on I2C: its current wait between starts (ms; 0: it answers)
+    app._retry_ms = 0  # uptime ms of its next start then
     app._overruns = 0  # the driver's overrun count when last seen
     app._beat = app._last_ticks
     app._wall_ms = 0  # unix ms at _wall_at_ms uptime; 0 = never synced this boot

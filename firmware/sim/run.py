@@ -19,7 +19,7 @@ Options:
     --reset-at-s S      hard reset (no clean-up, like a watchdog or power cut) at virtual time S
     --drop-at-s S[,S]   the radio link drops (band out of range) at these virtual times
     --tear-at-seq N     lose power half-way through writing event N to flash (prints SIM power_loss with t_ms)
-    --imu-fault-at-s S  the IMU stops answering on I2C at virtual time S
+    --imu-fault-at-s S[:E]  the IMU stops answering on I2C at virtual time S (until E: a bus that comes back)
     --imu-reset-at-s S  the IMU loses its set-up at virtual time S (its own power glitch): it answers on I2C,
                         its FIFO stays empty until the driver starts it again
     --imu-stuck-at-s S  from virtual time S the IMU gives the same sample over and over (frozen output)
@@ -98,7 +98,7 @@ POWER_ON_CAUSES = ("power_on", "brownout")  # machine.PWRON_RESET: the pairing w
 # Options read as numbers (int() or float() in build()): checked up front, so a typo is named,
 # not a ValueError traceback from the middle of build().
 NUMBERS = ("socket", "speed", "paced-from-ms", "csv-skip-s", "reset-at-s", "tear-at-seq",
-           "imu-fault-at-s", "imu-reset-at-s", "imu-stuck-at-s", "stall-at-s", "imu-odr-error-pct", "battery-mv",
+           "imu-reset-at-s", "imu-stuck-at-s", "stall-at-s", "imu-odr-error-pct", "battery-mv",
            "log-slots", "flash-bytes", "flash-stall-ms", "idle-exit-ms", "timeout-s", "uptime-ms", "rtc-restarted")
 
 
@@ -206,11 +206,11 @@ def build(opts):
     imu_def = board["imu"]
     sensor = simhw.fake_imu(imu_def["part"])(imu_def["i2c_address"], imu_def["axis_map"], source, clock)
     sensor.odr_scale = 1.0 + float(opts["imu-odr-error-pct"]) / 100
-    faults = [None if opts[k] is None else int(float(opts[k]) * 1000) for k in ("imu-fault-at-s", "imu-reset-at-s", "imu-stuck-at-s")]
-    if faults != [None, None, None]:
-        from faultimu import inject  # only for such a run: sim/faultimu.py
+    faults = [None if opts[k] is None else int(float(opts[k]) * 1000) for k in ("imu-reset-at-s", "imu-stuck-at-s")]
+    if faults != [None, None] or opts["imu-fault-at-s"] is not None:
+        from faultimu import inject  # only for such a run: sim/faultimu.py (which reads --imu-fault-at-s S[:E])
 
-        inject(sensor, *faults)
+        inject(sensor, opts["imu-fault-at-s"], *faults)
     from band import imu as band_imu  # start-up only: here, so the app can drop it once up (band/startup.py)
 
     imu = band_imu.from_board(simhw.FakeI2C(sensor), imu_def)

@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from sim_central import ATT_INSUFFICIENT_AUTHENTICATION, EXIT_CRASH, EXIT_POWER_LOSS, EXIT_RESET, EXIT_WDT, MICROPYPATH, ROOT, Band, Central, band_module, read_flash_log, run_mp, secure_connect
+from sim_central import ATT_INSUFFICIENT_AUTHENTICATION, EXIT_POWER_LOSS, EXIT_RESET, EXIT_WDT, MICROPYPATH, ROOT, Band, Central, band_module, read_flash_log, run_mp, secure_connect
 
 from swcore import protocol as P
 
@@ -226,12 +226,13 @@ def test_safe_mode_after_repeated_crashes_still_reports_and_serves_the_log(
     micropython: str, many_spasms_csv: Path, tmp_path: Path
 ) -> None:
     flash = tmp_path / "flash"
-    # Boot 1 logs some events, then the IMU stops answering: crash after crash.
+    # Boot 1 logs some events, then the sampler hangs: watchdog reset after watchdog reset, each
+    # within a minute of its boot. (Until 2026-12-06 an IMU that stopped answering crashed the
+    # band; it is now said and retried: test_band_imu_fault.py.)
     for boot in range(1, 4):
-        band = Band(micropython, many_spasms_csv, flash, ["--imu-fault-at-s", "45"])
-        assert band.wait() == EXIT_CRASH, band.lines
+        band = Band(micropython, many_spasms_csv, flash, ["--stall-at-s", "40"])
+        assert band.wait() == EXIT_WDT, band.lines
         assert band.up["boot"] == boot and not band.up["safe_mode"]
-    assert "OSError" in (flash / "crash.txt").read_text()
     band = Band(micropython, many_spasms_csv, flash, ["--idle-exit-ms", "3000"])
     try:
         assert band.up["safe_mode"] and band.up["rate_hz"] == 0, "safe mode: no sensing"
@@ -408,8 +409,8 @@ def test_minutes_of_healthy_running_clear_the_crash_streak_whatever_the_status_p
     flash.mkdir()
     (flash / "config.json").write_text(json.dumps({"version": 1, "status_period_s": 600}))
     for boot in range(1, 4):
-        band = Band(micropython, many_spasms_csv, flash, ["--imu-fault-at-s", "120"])
-        assert band.wait() == EXIT_CRASH, band.lines
+        band = Band(micropython, many_spasms_csv, flash, ["--stall-at-s", "120"])
+        assert band.wait() == EXIT_WDT, band.lines
         assert band.up["boot"] == boot and not band.up["safe_mode"]
     band = Band(micropython, many_spasms_csv, flash, ["--idle-exit-ms", "100"])
     assert not band.up["safe_mode"] and band.up["rate_hz"] == 50, "healthy minutes between crashes: no safe mode"
