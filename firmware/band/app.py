@@ -67,6 +67,11 @@ _IMU_RETRY_MAX_MS = const(10000)
 # (A private const: no qstr in the .mpy; the band has one left before its next pool, docs/firmware.md.)
 _CONFIRM_MS = const(1000)
 _ACT_QUEUE = const(4)
+# While ERR_FIFO_OVERRUN is set a STATUS goes at least this often (ms), whatever status_period_s
+# (up to 3600 s): the host joins STATUSes saying it at most SAMPLES_LOST_CLEAN_S (60 s) apart into a
+# run of lost samples (its samples_lost fault), and at a longer period it never saw one past its
+# first STATUS. The default period's, so a band at it sends nothing more.
+_LOSS_STATUS_MS = const(10000)
 RAW_BUFS = const(4)
 RAW_MAX_SAMPLES = const(19)  # 8 + 19 * 12 = 236 bytes, inside a 247-byte MTU
 EVENT_SIZE = const(20)
@@ -720,6 +725,7 @@ class App:
         p = self.periph
         stable = False
         due = 0  # uptime ms of the next status notification
+        told = 0  # the errors the latest one said: a change goes at once
         while True:
             low = self.low_battery
             crit = self.critical
@@ -732,9 +738,12 @@ class App:
             self._update_status()
             up = self.uptime_ms()
             period_ms = self.cfg.get(P.CFG_STATUS_PERIOD_S) * 1000
+            if self.errors & P.ERR_FIFO_OVERRUN and period_ms > _LOSS_STATUS_MS:
+                period_ms = _LOSS_STATUS_MS
             if due > up + period_ms:  # the period was shortened
                 due = up + period_ms
-            if up >= due or low != self.low_battery or crit != self.critical:
+            if up >= due or low != self.low_battery or crit != self.critical or told != self.errors:
+                told = self.errors
                 if p.conn is not None:
                     await p.notify(self.h_status, self._stbuf)
                 due = up + period_ms

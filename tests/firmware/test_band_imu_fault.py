@@ -5,11 +5,14 @@ started again, less often while it stays silent (band/app.py _IMU_RETRY_MAX_MS):
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from sim_central import Band, read_flash_log, secure_connect
 
+from spasmwatch.daemon import consts as K
+from spasmwatch.daemon.daemon import Overruns, _overruns
 from swcore import protocol as P
 
 END_S = 150  # many_spasms_csv: 14 spasms 8 s apart from 15 s
@@ -129,3 +132,43 @@ def test_an_imu_bus_that_comes_back_is_sensed_again_without_a_reset(micropython:
     assert flagged and 40 <= flagged[0] <= 50, [(r["uptime_s"], r["errors"]) for r in statuses]
     assert not statuses[-1]["errors"] & P.ERR_IMU, "cleared once the part gave a whole epoch again"
     assert _onsets(log, 70_000) == _onsets(clean, 70_000), "every spasm after the part came back logged"
+
+
+def _loss_span(statuses: list[dict[str, Any]]) -> int:
+    """The longest run of overruns the daemon's samples_lost rule makes of ``statuses`` (band s)."""
+    run: Overruns | None = None
+    span = 0
+    for r in statuses:
+        run = _overruns(run, r)
+        if run is not None:
+            span = max(span, run.latest_s - run.first_s)
+    return span
+
+
+def test_samples_lost_runs_reach_the_host_whatever_the_status_period(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """Found by review: the host joins STATUSes saying ERR_FIFO_OVERRUN at most SAMPLES_LOST_CLEAN_S
+    (60 s) apart into a run (samples_lost once it spans 5 min), and the band notified STATUS only
+    every status_period_s, which the protocol allows up to 3600 s: at 600 s the host never saw a run
+    past its first STATUS, however long overruns went on (config.py only said the period needed to
+    stay under a minute; old code: a run of 0 s against 90-110 s at the default 10 s). Now a STATUS
+    goes at once when its errors change, and at least every 10 s while the overrun bit is set."""
+    args = ["--flash-stall-ms", "1600"]  # an overrun at each logged spasm, 15-119 s
+    spans = []
+    for period in (10, 600):
+        flash = tmp_path / f"flash{period}"
+        flash.mkdir()
+        (flash / "config.json").write_text(json.dumps({"version": 1, "status_period_s": period}))
+        band = Band(micropython, many_spasms_csv, flash, ["--hold", "--idle-exit-ms", "300", *args])
+        try:
+            c, _ = secure_connect(band.port)
+            band.wait_report("played", 60)
+            statuses = c.records(P.STATUS_UUID)
+            c.close()
+            band.end()
+        finally:
+            band.kill()
+        gaps = [b["uptime_s"] - a["uptime_s"] for a, b in zip(statuses, statuses[1:]) if a["errors"] & P.ERR_FIFO_OVERRUN]
+        assert all(g < K.SAMPLES_LOST_CLEAN_S for g in gaps), (period, [(r["uptime_s"], r["errors"]) for r in statuses])
+        spans.append(_loss_span(statuses))
+    assert spans[0] >= 90, spans
+    assert spans[1] >= spans[0] - 10, spans

@@ -143,8 +143,10 @@ LOG_NEARLY_FULL_PCT = 90
 # "not detecting: restart the band"). Overruns STATUS says within this much of the band's time (s)
 # of each other are one run: a minute, so losses at least once a minute join; sparser ones (each a
 # second or so) leave a cluster, whose spasms come 5-30 s apart, most of them. A STATUS without the
-# bit this long after the run's latest ends it, and clears the samples_lost fault. (A band set to
-# report less often than this never has a run past its first STATUS.)
+# bit this long after the run's latest ends it, and clears the samples_lost fault. (The band sends
+# STATUS at least every 10 s while the bit is set, whatever its period; firmware from before
+# 2026-12-06 at its period only, and set to report less often than this it never has a run past
+# its first STATUS.)
 SAMPLES_LOST_CLEAN_S = 60.0
 # A run spanning this much of the band's time (s; its first and latest STATUS saying an overrun)
 # is the samples_lost fault: five minutes of losses at least once a minute is as long as a
