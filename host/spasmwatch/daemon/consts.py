@@ -55,6 +55,16 @@ PAIRING_RETRY_S = 30.0
 # the session.
 REQUEST_TIMEOUT_S = 10.0
 
+# An event the band holds (its STATUS's or LOGINFO's next_seq, a later event) that a streaming link
+# has not delivered for this long (real s) is asked for again on that link (a time sync and the
+# BACKFILL from the store's first missing seq, as BandSession.refill does): a notification lost on
+# its way (the host's stack) or a record the band skipped (damaged in its flash, which the band
+# then tells as a gap) waited for the next connection, hours away on a link that holds. Over the
+# band's own wait for a busy stack (2 s a notify, tried again 1 s later) and a STATUS that overtook
+# its event; one refill per missing seq and link (a band that keeps failing it is asked again at the
+# next connection, not every 10 s).
+LIVE_GAP_S = 10.0
+
 # A record the decoder refuses is logged the first time its refusal (the message) is seen, then only
 # counted (the status's bad_records): a newer band's new record type came at every backfill, a warning
 # each, all night. A session remembers this many refusals (messages, which carry the values at fault),

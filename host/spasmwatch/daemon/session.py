@@ -367,7 +367,15 @@ class BandSession:
         # "Time"): late by their wait, they tell nothing of the host's clock.
         self._live_from_ms = 0
         self._sync_slow = False  # the latest sync's least round trip was over SYNC_SLOW_RTT_S (and said so)
-        self._refill = False  # ask the band for what the store lacks again, at the stream's next record (refill)
+        self._refill = ""  # why to ask the band for what the store lacks again, at the stream's next record (refill)
+        # What this link delivered of the band's events (host seqs; docs/host.md "Events missed on
+        # a link"): every one before _run_end (or told gone), those in _ahead past it; the band holds
+        # up to _band_next. _gap: a missing seq and the loop time it was first seen missing.
+        self._run_end = 0
+        self._ahead: set[int] = set()
+        self._band_next = 0
+        self._gap: tuple[int, float] | None = None
+        self._gap_asked = -1  # the missing seq this link already asked for again
 
     # --- state ------------------------------------------------------------------
     @property
@@ -515,12 +523,14 @@ class BandSession:
         """Ask the band once more for every event after the last one the store holds (the connect's
         BACKFILL again, on this link): what a store that failed for a while refused is in the band's
         flash, and would wait there for the next connection, hours away on a link that holds."""
-        self._refill = self.state is State.STREAMING  # (any other: the next connect's backfill asks)
+        if self.state is State.STREAMING:  # (any other: the next connect's backfill asks)
+            self._refill = "the events the store missed"
 
     async def _connect_once(self) -> None:
         self._set(State.CONNECTING)
         self._lost.clear()
-        self._refill = False
+        self._refill = ""
+        self._gap_asked = -1
         link = self._make_link()
         self.link = link
         link.on_disconnect(self._lost.set)
@@ -681,6 +691,10 @@ class BandSession:
 
     async def _send_backfill(self, device: str) -> None:
         self._backfill_from = self.sink.next_backfill_seq(device)
+        # The band sends every event from here again, in seq order: this link's count starts here.
+        self._run_end = self._band_next = self._backfill_from
+        self._ahead.clear()
+        self._gap = None
         await self.command(P.encode_backfill(self._backfill_from - self._life.seq))
 
     async def command(self, data: bytes) -> Record:
@@ -737,24 +751,37 @@ class BandSession:
         assert self.info is not None
         device = self.info.device
         lost = asyncio.ensure_future(self._lost.wait())
+        loop = asyncio.get_running_loop()
+        heard = loop.time()
         try:
             while not self._lost.is_set():
                 get = asyncio.ensure_future(self._records.get())
-                done, _ = await asyncio.wait({get, lost}, timeout=self.stale_s, return_when=asyncio.FIRST_COMPLETED)
-                if get not in done:
+                wake = heard + self.stale_s
+                due = self._gap_due_at()  # a missing event's wait ends before the next record
+                done, _ = await asyncio.wait(
+                    {get, lost}, timeout=max(0.0, min(wake, due or wake) - loop.time()), return_when=asyncio.FIRST_COMPLETED
+                )
+                if get in done:
+                    heard = loop.time()
+                    if self.state is State.STALE:
+                        self._set(State.STREAMING)
+                    self._take(device, *get.result())
+                else:
                     get.cancel()
-                    if not done:
+                    if lost in done:
+                        continue
+                    if loop.time() - heard >= self.stale_s:
                         self._set(State.STALE, f"nothing heard for {self.stale_s:.0f} s")
                         raise LinkTimeoutError("band silent")
-                    continue
-                if self.state is State.STALE:
-                    self._set(State.STREAMING)
-                self._take(device, *get.result())
+                missing = self._missing(loop.time())
+                if missing is not None and not self._refill:
+                    self._gap_asked = missing
+                    self._refill = f"seq {missing}, which the band holds and this link did not deliver in {K.LIVE_GAP_S:.0f} s"
                 if self._step_s or self.wall() - self._clock.wall_s >= self.resync_s:
                     await self._resync(device)
                 if self._refill:
-                    self._refill = False
-                    log.info("%s: asking the band again for the events the store missed", self.label)
+                    log.info("%s: asking the band again for %s", self.label, self._refill)
+                    self._refill = ""
                     # A sync point first: the store may have refused this link's (it failed, or was not
                     # open, at the connect). Without one the events it refused were stored unplaced, and
                     # the rebuild at the backfill's end alarmed their cluster a second time.
@@ -823,7 +850,43 @@ class BandSession:
         if rec["type"] == "loginfo" and rec["flags"] & P.LF_GAP:
             # The band's ring overwrote events we never got: say so once, stop asking.
             self.sink.on_lost(device, self._backfill_from, int(rec["oldest_seq"]) - 1)
+        self._count_delivered(rec)
         self.sink.on_record(device, rec, received_s)
+
+    def _count_delivered(self, rec: Record) -> None:
+        """Note what ``rec`` (host seqs) says of the band's events this link delivered or lacks."""
+        kind = rec["type"]
+        if kind == "event":
+            seq = int(rec["seq"])
+            self._band_next = max(self._band_next, seq + 1)
+            if seq >= self._run_end:
+                self._ahead.add(seq)
+        elif kind in ("status", "loginfo"):
+            self._band_next = max(self._band_next, int(rec["next_seq"]))
+            if kind == "loginfo" and rec["flags"] & P.LF_GAP:  # those before oldest_seq are gone: none to wait for
+                self._run_end = max(self._run_end, int(rec["oldest_seq"]))
+                self._ahead = {s for s in self._ahead if s >= self._run_end}
+        while self._run_end in self._ahead:
+            self._ahead.discard(self._run_end)
+            self._run_end += 1
+
+    def _missing(self, now: float) -> int | None:
+        """The first event the band holds that this link has not delivered for LIVE_GAP_S (loop
+        time ``now``) and was not asked for again yet; None if none is due."""
+        if self._band_next <= self._run_end:
+            self._gap = None
+            return None
+        if self._gap is None or self._gap[0] != self._run_end:
+            self._gap = (self._run_end, now)
+        if now - self._gap[1] < K.LIVE_GAP_S or self._gap_asked == self._run_end:
+            return None
+        return self._run_end
+
+    def _gap_due_at(self) -> float | None:
+        """Loop time at which the missing event seen (if any) is asked for again."""
+        if self._gap is None or self._gap_asked == self._gap[0]:
+            return None
+        return self._gap[1] + K.LIVE_GAP_S
 
     def _check_step(self, t_ms: int, received_s: float) -> None:
         """An epoch sent as it ended is a live reading of the band's clock: far from the host's
