@@ -536,6 +536,30 @@ def test_board_info_says_a_cut_short_flash_left_the_band_without_its_app(
     assert json.loads(capsys.readouterr().out)["incomplete"] is False
 
 
+def test_board_info_says_a_first_flash_cut_before_board_json_left_the_band_without_its_app(
+    band: Path, fw: Path, board: dict[str, object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the engineer's hostile review (a first flash killed at its 12th file of 31): files go in
+    path order, so a first flash cut among the /band/ modules leaves neither /board.json nor /device.json,
+    and 'board info' said 'firmware  not installed by spasmwatch flash' and exited 0 for a band holding
+    the flash's modules and no main.py (hardware/BRINGUP.md expects 'incomplete' and exit 1)."""
+    with pytest.raises(DeviceError, match="unplugged"):
+        do_flash(band, fw, board, link=UnpluggedLink(connect(band), 5))
+    assert not (band / "board.json").exists() and (band / "band").is_dir()
+    port = f"unix:{band}"
+    assert cli.main(["board", "info", "--port", port, "--firmware", str(fw)]) == 1
+    text = capsys.readouterr().out
+    assert "firmware     incomplete: a flash was cut short (no /main.py)" in text
+    assert "board        none: run spasmwatch flash --board ID" in text  # the next flash must be told which
+    assert cli.main(["board", "info", "--port", port, "--firmware", str(fw), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["incomplete"] is True
+
+
+def test_board_info_on_a_bare_band_is_not_incomplete(band: Path, fw: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["board", "info", "--port", f"unix:{band}", "--firmware", str(fw), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["incomplete"] is False
+
+
 class CutAtRemoveLink(WrappingLink):
     """The cable comes out while the band answers the first step (removing main.py and the manifest)."""
 

@@ -98,8 +98,12 @@ def _installed(device: Device, manifest: dict[str, Any] | None, found: tuple[Ban
     # cut short, and the band boots to the REPL.
     temps = [p + TMP_SUFFIX for p in (BOARD_FILE, DEVICE_FILE)]
     got = device.hashes([MAIN, *temps])
-    ours = any(f.value is not None or f.problem is not None for f in found)
-    return {"incomplete": got[MAIN] is None and (ours or any(got[t] is not None for t in temps))}
+    if got[MAIN] is not None:
+        return {"incomplete": False}
+    ours = any(f.value is not None or f.problem is not None for f in found) or any(got[t] is not None for t in temps)
+    # The firmware's packages too: files go in path order, so a first flash cut among the /band/
+    # modules leaves no /board.json or /device.json yet (was "not installed by spasmwatch flash", exit 0).
+    return {"incomplete": ours or any(device.exists("/" + pkg) for pkg in firmware.PACKAGES)}
 
 
 def _log(device: Device, board: dict[str, Any], firmware_dir: Path, data_dir: str) -> tuple[Any, str | None]:
