@@ -637,6 +637,44 @@ def test_board_info_that_fails_restarts_the_band_it_stopped(
     assert RestartRecordingLink.resets == 2  # as when it succeeds
 
 
+def _interrupt(*args: object, **kwargs: object) -> None:
+    raise KeyboardInterrupt  # Ctrl-C at the terminal
+
+
+def test_a_flash_interrupted_before_it_writes_restarts_the_band_it_stopped(
+    band: Path, fw: Path, board: dict[str, object], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the engineer's hostile review: Ctrl-C while the flash compiled (after 'flashing BOARD on
+    PORT', 2-3 s of silence on a loaded machine) ended it with 'interrupted' and left the band's app
+    stopped at the REPL, not monitoring until the watchdog the flash re-armed reset it, up to a
+    minute later: only a SpasmwatchError restarted it."""
+    from spasmwatch.flashing import flash_command, install
+
+    do_flash(band, fw, board)
+    (fw / "band" / "imu.py").write_text((fw / "band" / "imu.py").read_text() + "\n_V2 = 2\n")
+    monkeypatch.setattr(flash_command, "open_link", lambda port, prefer=None: RestartRecordingLink(open_link(port, prefer)))
+    monkeypatch.setattr(RestartRecordingLink, "resets", 0)
+    monkeypatch.setattr(install.firmware, "compile_all", _interrupt)
+    before = on_band(band)
+    assert cli_flash(band, fw) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert on_band(band) == before  # nothing written: the band runs its app as before
+    assert RestartRecordingLink.resets == 1
+
+
+def test_board_info_interrupted_restarts_the_band_it_stopped(
+    band: Path, fw: Path, board: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spasmwatch.flashing import board_command, status
+
+    do_flash(band, fw, board)
+    monkeypatch.setattr(board_command, "open_link", lambda port, prefer=None: RestartRecordingLink(open_link(port, prefer)))
+    monkeypatch.setattr(RestartRecordingLink, "resets", 0)
+    monkeypatch.setattr(status, "_log", _interrupt)  # Ctrl-C while the band recovers its event log
+    assert cli.main(["board", "info", "--port", f"unix:{band}", "--firmware", str(fw)]) == 130
+    assert RestartRecordingLink.resets == 1
+
+
 class CutWhileWritingLink(WrappingLink):
     """The cable comes out (or the power goes) right after the band opened ``target`` (or a temporary
     file named after it) for writing: the band is left with that file empty."""

@@ -66,7 +66,7 @@ def run_info(args: argparse.Namespace) -> int:
     link = open_link(args.port)
     try:
         st = read_status(link, firmware_dir)
-    except SpasmwatchError:
+    except (SpasmwatchError, KeyboardInterrupt):  # failed, or Ctrl-C
         if not args.no_reset:
             link.restart()  # the band's app was stopped to read it: back to monitoring, as below
         raise

@@ -114,7 +114,9 @@ def run(args: argparse.Namespace) -> int:
         result = flash(
             link, board, firmware_dir, args.device_id, ConsoleProgress(out, link.name), reset=not args.no_reset, replace_board=args.replace_board
         )
-    except SpasmwatchError:  # refused (another board, a damaged file, a version) or failed
+    # Refused (another board, a damaged file, a version), failed, or Ctrl-C (while it compiled, the
+    # band's app stopped: it sat at the REPL until the watchdog reset it, up to a minute later).
+    except (SpasmwatchError, KeyboardInterrupt):
         if not args.no_reset:
             link.restart()
         raise
