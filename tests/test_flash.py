@@ -13,11 +13,16 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import os
+import pty
 import re
+import select
 import shutil
 import subprocess
+import threading
+import tty
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -437,6 +442,61 @@ def test_cli_errors_are_clear(band: Path, fw: Path, capsys: pytest.CaptureFixtur
     assert "unknown board 'no-such-board'" in capsys.readouterr().err
     assert cli.main(["flash", "--board", BOARD, "--port", "/dev/ttyNOSUCH0"]) == 2
     assert "/dev/ttyNOSUCH0: no such port: is the band plugged in?" in capsys.readouterr().err
+
+
+@contextlib.contextmanager
+def fake_port(answer: bytes, where: Path) -> Iterator[str]:
+    """A serial port with no MicroPython behind it (a pty, by a link at ``where``: mpremote reads a
+    /dev/pts/ name as QEMU's, blocking without a timeout): each write to it is answered with
+    ``answer`` (b'': nothing, as a board in download mode, or one with no MicroPython)."""
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+    stop = threading.Event()
+
+    def answer_each() -> None:
+        while not stop.is_set():
+            if select.select([master], [], [], 0.05)[0]:
+                os.read(master, 4096)
+                if answer:
+                    os.write(master, answer)
+
+    thread = threading.Thread(target=answer_each, daemon=True)
+    thread.start()
+    where.symlink_to(os.ttyname(slave))
+    try:
+        yield str(where)
+    finally:
+        stop.set()
+        thread.join()
+        os.close(master)
+        os.close(slave)
+
+
+@pytest.mark.parametrize(
+    "answer, said",
+    [
+        (b"", "the port said nothing in 1 s"),
+        (b"\xff\x00rst:0x1 (POWERON),boot:0x0 (DOWNLOAD(USB/UART0))\r\nwaiting for download\r\n",
+         "the port answered b'waiting for download\\r\\n' (its last bytes), not MicroPython's prompt"),
+    ],
+)
+def test_a_port_with_no_micropython_says_what_it_heard_in_the_error(
+    answer: bytes, said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the engineer's hostile review (a pty answering garbage, a silent one): the error was
+    'no raw REPL (could not enter raw repl)', after mpremote had printed the bytes it got on stdout
+    (b'' for none) as a line of its own; what the port said, the clue to download mode or a wrong
+    device, belongs in the error."""
+    from spasmwatch.flashing import link
+
+    monkeypatch.setattr(link, "RAW_REPL_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(link, "HEARD_BYTES", 22)
+    with fake_port(answer, tmp_path / "ttyACM0") as port:
+        assert cli.main(["board", "info", "--port", port]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert f"{port}: no raw REPL: {said}. Is MicroPython on the board" in captured.err
+    assert "download mode" in captured.err
 
 
 @pytest.mark.parametrize("kind", ["file", "folder", "device"])

@@ -10,7 +10,10 @@ the two apart except by ``Link.simulated`` and ``Link.root``.
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import errno
+import io
 import os
 import pty
 import select
@@ -28,6 +31,10 @@ from spasmwatch.errors import SpasmwatchError
 from spasmwatch.transport.serial import known_usb, not_a_port
 
 UNIX_PREFIX = "unix:"
+# Longest the band may take to show the raw REPL's prompt after Ctrl-C, Ctrl-A (and a soft reset), s:
+# mpremote's own default; a board in download mode, or with no MicroPython, never shows it.
+RAW_REPL_TIMEOUT_S = 10.0
+HEARD_BYTES = 80  # of what the port sent instead, the last this many go into the error
 
 
 class DeviceError(SpasmwatchError):
@@ -47,12 +54,20 @@ class Link:
     def enter(self) -> None:
         from mpremote.transport import TransportError  # type: ignore[import-untyped]
 
+        heard = io.StringIO()
         try:
             # Ctrl-C stops the band's app; a soft reset (boards only: on the
             # unix port it would end the process) clears its heap and tasks.
-            self.transport.enter_raw_repl(soft_reset=not self.simulated)
-        except TransportError as exc:
-            raise DeviceError(f"{self.name}: no raw REPL ({exc}); is MicroPython installed and the port free?") from None
+            # mpremote prints what it got instead of the prompt (b'' for nothing) on stdout,
+            # a line of its own before the error: said in the error instead.
+            with contextlib.redirect_stdout(heard):
+                self.transport.enter_raw_repl(soft_reset=not self.simulated, timeout_overall=RAW_REPL_TIMEOUT_S)
+        except TransportError:
+            raise DeviceError(
+                f"{self.name}: no raw REPL: {_heard(heard.getvalue())}. Is MicroPython on the board (docs/flashing.md, "
+                "step 1) and the board out of download mode (after esptool, or BOOT held while plugging it in: unplug "
+                "it and plug it in again)? A stuck app: reset the board and run this again"
+            ) from None
         except OSError as exc:  # pyserial's SerialException: the port went away
             raise DeviceError(f"{self.name}: {_gone(exc)}") from None
 
@@ -103,6 +118,20 @@ class Link:
             pass
         for thing in reversed(self._extra):
             thing.close()
+
+
+def _heard(printed: str) -> str:
+    """What the port sent instead of MicroPython's raw-REPL prompt, from what mpremote printed of it
+    (the ``repr`` of its bytes, one line each time it gave up)."""
+    lines = printed.strip().splitlines()
+    try:
+        data = ast.literal_eval(lines[-1]) if lines else b""
+    except (ValueError, SyntaxError):
+        data = lines[-1].encode()
+    if not isinstance(data, bytes) or not data:
+        return f"the port said nothing in {RAW_REPL_TIMEOUT_S:g} s"
+    tail = data[-HEARD_BYTES:]
+    return f"the port answered {tail!r}{' (its last bytes)' if len(data) > len(tail) else ''}, not MicroPython's prompt"
 
 
 def _gone(exc: OSError) -> str:
