@@ -50,7 +50,15 @@ class ConsoleProgress(Progress):
         self.name = ""
 
     def start(self, board_id: str) -> None:
-        self.out.write(f"flashing {board_id} on {self.port}\n")
+        self._line(f"flashing {board_id} on {self.port}")
+
+    def compile(self, modules: int, arch: str) -> None:
+        self._line(f"compiling {modules} modules for {arch} (mpy-cross)")
+
+    def _line(self, text: str) -> None:
+        """A line said before a step that takes seconds: flushed, or a pipe holds it until the flash ends."""
+        self.out.write(text + "\n")
+        self.out.flush()
 
     def plan(self, to_write: Sequence[Image], unchanged: int, to_remove: Sequence[str]) -> None:
         self.total = sum(len(im.data) for im in to_write)

@@ -235,9 +235,10 @@ def flash(
     arch = firmware.check_compatible(info, board, link.simulated, firmware.mpy_cross_version())
     check_board(found, board, replace_board)
     version = firmware.firmware_version(firmware_dir)
-    firmware.sources(firmware_dir)  # every module the firmware imports is there: refused before anything is written
+    sources = firmware.sources(firmware_dir)  # every module the firmware imports is there: refused before anything is written
     dev_id = choose_device_id(device, device_id, firmware.data_dir(firmware_dir))
     progress.start(str(board["id"]))  # every check passed: from here on the flash writes
+    progress.compile(sum(1 for _, rel in sources if rel not in firmware.KEEP_SOURCE), arch)
     images = firmware.compile_all(firmware_dir, arch)
     images += [
         Image(BOARD_FILE, _json_bytes(board), atomic=True),

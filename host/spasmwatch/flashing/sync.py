@@ -58,6 +58,9 @@ class Progress:
     def start(self, board_id: str) -> None:
         """The band passed every check (nothing was written before): the flash installs board ``board_id``."""
 
+    def compile(self, modules: int, arch: str) -> None:
+        """``modules`` sources are about to be compiled for ``arch`` (seconds, with nothing else to say)."""
+
     def plan(self, to_write: Sequence[Image], unchanged: int, to_remove: Sequence[str]) -> None:
         pass
 
