@@ -256,6 +256,57 @@ def test_a_port_that_fails_mid_flash_says_the_flash_was_cut_short(band: Path, fw
     assert rec.files[-1] == "/main.py"
 
 
+class SmallFlashLink(WrappingLink):
+    """A band whose flash says it has ``free_blocks`` of 4 KB left (LittleFS's block on an ESP32), and
+    whose file writes fail as a full LittleFS's do (OSError 28, ENOSPC) once ``write_bytes`` are written."""
+
+    BLOCK = 4096
+
+    def __init__(self, inner: Link, free_blocks: int, write_bytes: int | None = None) -> None:
+        super().__init__(inner)
+        self.free_blocks = free_blocks
+        self.write_bytes = 1 << 40 if write_bytes is None else write_bytes
+
+    def exec(self, code: str, timeout_s: float = 20.0) -> bytes:
+        prelude = (
+            f"try:\n _sw_room\nexcept NameError:\n _sw_room = {self.write_bytes}\n"
+            "def _sw_full_write(f, data):\n global _sw_room\n _sw_room -= len(data)\n"
+            " if _sw_room < 0:\n  raise OSError(28)\n return f.write(data)\n"
+            f"def _sw_small(p):\n return ({self.BLOCK}, {self.BLOCK}, 1000, {self.free_blocks}, {self.free_blocks}, 0, 0, 0, 0, 255)\n"
+        )
+        code = code.replace("_f.write(", "_sw_full_write(_f, ").replace("os.statvfs(", "_sw_small(")
+        return super().exec(prelude + code, timeout_s)
+
+
+def test_a_flash_that_cannot_fit_on_the_band_is_refused_before_it_removes_main_py(
+    band: Path, fw: Path, board: dict[str, object]
+) -> None:
+    """Found by the engineer's hostile review (a unix band on a 48 KB tmpfs): a band whose flash is
+    too full for the new firmware had main.py removed first, then failed at a write with 'device
+    error: OSError: 28; the flash was cut short ... until spasmwatch flash is run again', which fails
+    the same way: a band that monitored no longer did, and the advice could not help."""
+    do_flash(band, fw, board)
+    (fw / "band" / "app.py").write_text((fw / "band" / "app.py").read_text() + "\n_PAD = " + repr("x" * 9000) + "\n")
+    before = on_band(band)
+    with pytest.raises(DeviceError, match=r"no room on the band for this firmware: it needs (\d+) more 4 KB blocks of flash, "
+                       r"and 1 is free: nothing was written, the band is as it was \(an app on it runs as before\)") as refused:
+        do_flash(band, fw, board, link=SmallFlashLink(connect(band), 1))
+    assert on_band(band) == before
+    old_size = (band / "band" / "app.mpy").stat().st_size
+    need = int(re.findall(r"needs (\d+) more", str(refused.value))[0])
+    do_flash(band, fw, board, link=SmallFlashLink(connect(band), need))  # room enough: the same flash completes
+    blocks = lambda n: -(-n // SmallFlashLink.BLOCK)  # noqa: E731
+    assert need == blocks((band / "band" / "app.mpy").stat().st_size) - blocks(old_size) == 2  # the one module that grew
+
+
+def test_a_band_that_runs_out_of_room_mid_flash_says_so(band: Path, fw: Path, board: dict[str, object]) -> None:
+    """The estimate cannot see LittleFS's own metadata: a write that still finds the flash full says
+    that, not only 'OSError: 28' and 'run the flash again'."""
+    with pytest.raises(DeviceError, match=r"device error: OSError: 28 \(the band's flash is full: free room on it: files that are not "
+                       r"spasmwatch's .*\); the flash was cut short: the band has no main.py"):
+        do_flash(band, fw, board, link=SmallFlashLink(connect(band), 100, write_bytes=10_000))  # enough by the estimate
+
+
 def test_interrupted_flash_leaves_no_main_and_the_next_one_finishes(band: Path, fw: Path, board: dict[str, object]) -> None:
     with pytest.raises(DeviceError, match="unplugged; the flash was cut short: the band has no main.py and does not monitor"):
         do_flash(band, fw, board, link=UnpluggedLink(connect(band), 5))

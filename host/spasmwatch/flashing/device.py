@@ -84,6 +84,18 @@ for _p in _P:
 print(json.dumps(_r))
 """
 
+_ROOM = """
+import os, json
+_s = os.statvfs(_R or '/')
+_z = {}
+for _p in _P:
+    try:
+        _z[_p] = os.stat(_R + _p)[6]
+    except OSError:
+        _z[_p] = None
+print(json.dumps({'block': _s[0], 'free': _s[3], 'sizes': _z}))
+"""
+
 _MKDIRS = """
 import os
 for _d in _P:
@@ -141,6 +153,20 @@ class DeviceInfo:
     @property
     def version_str(self) -> str:
         return ".".join(str(v) for v in self.version)
+
+
+@dataclass(frozen=True)
+class Room:
+    """The band's file system: its block size and free blocks, and the size of some files on it."""
+
+    block_bytes: int
+    free_blocks: int
+    sizes: dict[str, int | None]  # None: no such file
+
+    def blocks(self, n: int) -> int:
+        """Blocks a file of ``n`` bytes takes (LittleFS gives each file whole blocks; a tiny one may
+        sit in its folder's metadata: counted as one, the estimate errs towards enough room)."""
+        return -(-n // self.block_bytes)
 
 
 class Device:
@@ -224,6 +250,11 @@ class Device:
         """Whether the band has a file or directory at ``path``."""
         d = self.run_json("import os, json\ntry:\n os.stat(_R + _P[0])\n _e = 1\nexcept OSError:\n _e = 0\nprint(json.dumps({'e': _e}))", [path])
         return bool(d["e"])
+
+    def room(self, paths: Sequence[str]) -> Room:
+        """Free blocks on the band's file system, and the size of each of ``paths``."""
+        d = self.run_json(_ROOM, paths)
+        return Room(int(d["block"]), int(d["free"]), {p: (None if n is None else int(n)) for p, n in d["sizes"].items()})
 
     def mkdirs(self, dirs: Sequence[str]) -> None:
         if dirs:

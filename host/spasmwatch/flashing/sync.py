@@ -8,6 +8,7 @@ what we installed so files we no longer ship can be removed, and so
 
 Order, so that a band unplugged mid-flash never boots a mixed app:
 
+0. if anything differs, check that it fits on the band's flash (else refuse, the band untouched);
 1. if anything differs: remove ``/main.py`` and the manifest first (an
    interrupted flash leaves a band that boots to the REPL, and the next flash
    re-hashes everything);
@@ -26,6 +27,7 @@ interrupted flash left is never read, and the next flash removes it.
 from __future__ import annotations
 
 import json
+import re
 import time
 import warnings
 from collections.abc import Sequence
@@ -132,6 +134,8 @@ def sync(device: Device, images: Sequence[Image], meta: dict[str, object], progr
     if (to_write or to_remove) and MAIN in by_path and by_path[MAIN] not in to_write:
         to_write.append(by_path[MAIN])  # step 1 removes it, so it is written again
     report.unchanged = sorted(p for p in by_path if p not in {im.path for im in to_write})
+    if to_write or to_remove:
+        _check_room(device, to_write, to_remove)  # before step 1 removes main.py
     progress.plan(to_write, len(report.unchanged), to_remove)
     if to_write or to_remove:
         _apply(device, images, to_write, to_remove, report, progress)
@@ -142,6 +146,37 @@ def sync(device: Device, images: Sequence[Image], meta: dict[str, object], progr
         device.write(MANIFEST, json.dumps(manifest, sort_keys=True).encode(), atomic=True)
     progress.done()
     return report
+
+
+def _check_room(device: Device, to_write: Sequence[Image], to_remove: Sequence[str]) -> None:
+    """Refuse, before anything is removed, a flash whose files cannot fit on the band: it removed
+    main.py, then failed at a write (ENOSPC), and running it again failed the same way.
+
+    A file rewritten in place frees its old blocks first (open 'wb' truncates it); an atomic one
+    keeps them until its rename, so only the others' count as freed."""
+    room = device.room([im.path for im in to_write] + list(to_remove))
+    freed = [im.path for im in to_write if not im.atomic] + list(to_remove)
+    need = sum(room.blocks(len(im.data)) for im in to_write) - sum(room.blocks(room.sizes[p] or 0) for p in freed)
+    if need > room.free_blocks:
+        kb = room.block_bytes / 1024
+        raise DeviceError(
+            f"no room on the band for this firmware: it needs {need} more {kb:g} KB blocks of flash, and "
+            f"{room.free_blocks} {'is' if room.free_blocks == 1 else 'are'} free: nothing was written, the band is "
+            f"as it was (an app on it runs as before). {_FREE_ROOM}"
+        )
+
+
+# What to do about a full band: its own data (/data: event log, config, bonds) is never the flash's to remove.
+_FREE_ROOM = (
+    "Free room on it: files that are not spasmwatch's ('mpremote fs ls :/' lists them; the app's are main.py, "
+    "board.json, device.json, band/, swcore/ and data/), or erase it (docs/flashing.md, 'Erasing a band')"
+)
+ENOSPC = 28  # errno of a write to a file system with no room left (LittleFS LFS_ERR_NOSPC, POSIX)
+
+
+def _no_room(exc: BaseException) -> bool:
+    """Whether the band's error is a full file system ('OSError: 28', 'OSError: [Errno 28] ENOSPC')."""
+    return isinstance(exc, DeviceError) and bool(re.search(rf"OSError: (\[Errno )?{ENOSPC}\b", str(exc)))
 
 
 def _same_files(old: object, new: dict[str, object]) -> bool:
@@ -176,7 +211,8 @@ def _apply(
     except _Mismatch:
         raise  # it says itself what the band will do
     except (DeviceError, KeyboardInterrupt) as exc:
-        raise DeviceError(f"{exc or 'interrupted'}; the flash was cut short: the band has no main.py and does not "
+        full = f" (the band's flash is full: {_FREE_ROOM[0].lower()}{_FREE_ROOM[1:]})" if _no_room(exc) else ""
+        raise DeviceError(f"{exc or 'interrupted'}{full}; the flash was cut short: the band has no main.py and does not "
                           "monitor until 'spasmwatch flash' is run again") from exc  # fmt: skip
 
 
