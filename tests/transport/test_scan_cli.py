@@ -72,6 +72,18 @@ def test_scan_lists_the_boards_on_usb_that_flash_would_pick(
         assert pick_port([Port(port.device, port.vid, port.pid, port.description)]).device == port.device
 
 
+def test_a_scan_that_finds_no_board_on_usb_says_so_with_the_ports_it_saw(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by the engineer's hostile review: docs/flashing.md sends a reader whose flash finds no board
+    to 'spasmwatch scan', which lists the boards on USB; with none (a charge-only cable, a board not
+    plugged in) it said nothing of USB at all, where 'flash' names the serial ports it saw."""
+    seen = UsbPort("/dev/ttyUSB1", "CP2105 Dual USB to UART Bridge", 0x10C4, 0xEA70)
+    monkeypatch.setattr(serial.tools.list_ports, "comports", lambda: [seen])
+    assert cli.main(["scan", "--transport", "serial", "--timeout", "0.1"]) == 1
+    out = capsys.readouterr().out
+    assert ("(serial: no ESP32 board found on USB (serial ports seen: /dev/ttyUSB1 (CP2105 Dual USB to UART Bridge)); "
+            "plug the band in with a data cable, not a charge-only one)\n") in out, out  # fmt: skip
+
+
 def test_the_band_on_the_radio_is_the_one_to_configure_beside_a_board_on_usb(
     usb_board: None, bands: Callable[..., SimBand], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

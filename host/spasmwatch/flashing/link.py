@@ -170,13 +170,16 @@ def pick_port(ports: Iterable[Port], prefer: tuple[int, int] | None = None) -> P
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:
-        seen = ", ".join(f"{p.device} ({p.description})" for p in ports) or "none"
-        raise DeviceError(
-            f"no ESP32 board found on USB (serial ports seen: {seen}); plug the band in with a data "
-            "cable, or name the port with --port"
-        )
+        raise DeviceError(f"{no_board_seen(ports)}; plug the band in with a data cable, or name the port with --port")
     names = ", ".join(f"{p.device} ({_known(p)})" for p in candidates)
     raise DeviceError(f"several boards found: {names}; choose one with --port")
+
+
+def no_board_seen(ports: Iterable[Port]) -> str:
+    """What ``flash`` and ``scan`` say when no port is a board's: the serial ports there are (a board on a
+    charge-only cable adds none)."""
+    seen = ", ".join(f"{p.device} ({p.description})" for p in ports) or "none"
+    return f"no ESP32 board found on USB (serial ports seen: {seen})"
 
 
 class _Relay:
