@@ -524,10 +524,10 @@ def test_cli_errors_are_clear(band: Path, fw: Path, capsys: pytest.CaptureFixtur
 
 
 @contextlib.contextmanager
-def fake_port(answer: bytes, where: Path) -> Iterator[str]:
-    """A serial port with no MicroPython behind it (a pty, by a link at ``where``: mpremote reads a
-    /dev/pts/ name as QEMU's, blocking without a timeout): each write to it is answered with
-    ``answer`` (b'': nothing, as a board in download mode, or one with no MicroPython)."""
+def fake_port(answer: bytes, where: Path | None) -> Iterator[str]:
+    """A serial port with no MicroPython behind it (a pty, by a link at ``where``, else by its /dev/pts/
+    name, which mpremote reads as QEMU's): each write to it is answered with ``answer`` (b'': nothing,
+    as a board in download mode, or one with no MicroPython)."""
     master, slave = pty.openpty()
     tty.setraw(slave)
     stop = threading.Event()
@@ -541,9 +541,10 @@ def fake_port(answer: bytes, where: Path) -> Iterator[str]:
 
     thread = threading.Thread(target=answer_each, daemon=True)
     thread.start()
-    where.symlink_to(os.ttyname(slave))
+    if where is not None:
+        where.symlink_to(os.ttyname(slave))
     try:
-        yield str(where)
+        yield os.ttyname(slave) if where is None else str(where)
     finally:
         stop.set()
         thread.join()
@@ -576,6 +577,26 @@ def test_a_port_with_no_micropython_says_what_it_heard_in_the_error(
     assert captured.out == ""
     assert f"{port}: no raw REPL: {said}. Is MicroPython on the board" in captured.err
     assert "download mode" in captured.err
+
+
+def test_a_silent_pseudo_terminal_port_is_given_up_on_not_waited_for_for_ever(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the engineer's hostile review: '--port /dev/pts/N' (a virtual port: socat, QEMU) with
+    nothing answering hung for ever, printing nothing: mpremote reads a /dev/pts/ port byte by byte,
+    blocking, and the port was opened with no read timeout."""
+    from spasmwatch.flashing import link
+
+    monkeypatch.setattr(link, "RAW_REPL_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(link, "READ_TIMEOUT_S", 1.0)
+    codes: list[int] = []
+    with fake_port(b"", None) as port:
+        worker = threading.Thread(target=lambda: codes.append(cli.main(["board", "info", "--port", port])), daemon=True)
+        worker.start()
+        worker.join(timeout=60)
+        assert not worker.is_alive(), "board info still waits for a port that never answers"
+    assert codes == [2]
+    assert f"{port}: no raw REPL: the port said nothing in 1 s" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("kind", ["file", "folder", "device"])

@@ -35,6 +35,11 @@ UNIX_PREFIX = "unix:"
 # mpremote's own default; a board in download mode, or with no MicroPython, never shows it.
 RAW_REPL_TIMEOUT_S = 10.0
 HEARD_BYTES = 80  # of what the port sent instead, the last this many go into the error
+# Longest one read from a serial port waits for a byte, s. mpremote reads a /dev/pts/ port (a virtual
+# one: socat, QEMU) byte by byte, blocking, and a silent one hung the command for ever with no timeout;
+# a real port is read only once bytes are waiting, except in raw-paste's flow control, which a band
+# answers in milliseconds.
+READ_TIMEOUT_S = 10.0
 
 
 class DeviceError(SpasmwatchError):
@@ -291,7 +296,7 @@ def open_serial(device: str) -> Link:
     try:
         # exclusive (mpremote's default): a flock on a posix port, which the daemon's serial link
         # takes too, so neither can open a port the other has (both would read the band's bytes)
-        transport = SerialTransport(device, baudrate=115200, exclusive=True)
+        transport = SerialTransport(device, baudrate=115200, exclusive=True, timeout=READ_TIMEOUT_S)
     except TransportError as exc:
         if not os.path.exists(device):
             raise DeviceError(f"{device}: no such port: is the band plugged in? ('spasmwatch scan' lists the bands it finds on USB)") from None
