@@ -1082,3 +1082,28 @@ def test_a_current_store_whose_id_was_removed_by_hand_is_refused_alike_and_recov
         assert store.open_error is None, store.open_error
         assert [n.text for n in store.notes()] == ["the family's history"]
         assert json.loads(known.path.read_text())[0]["id"] == store.store_id is not None
+
+
+@pytest.mark.parametrize("sql", ["DROP TABLE store_identity", "DELETE FROM store_identity"], ids=["table-dropped", "row-deleted"])
+@pytest.mark.parametrize("header", [3, schema.STORE_ID_VERSION - 1])
+def test_a_store_whose_id_was_removed_and_header_lowered_below_ids_leaves_the_record_as_it_was(
+    tmp_path: Path, sql: str, header: int
+) -> None:
+    """The family's store, its id removed by hand and its header lowered below store ids: its tables
+    (zones, the marker) say its migrations went past ids, so it is no store from before ids, and its
+    open refuses it as damaged. Old code took it as one from before ids by its header: the check's
+    ``unpin`` wrote the record's entry without its id before the open refused the store (from then on
+    any store at that path, another family's too, would have been taken). Now the verdict comes
+    first: refused as damaged (store recover named), the record's bytes as they were."""
+    path = tmp_path / "disk" / "spasmwatch.db"
+    _kept(path)
+    known = KnownStores.default()
+    record = known.path.read_text()
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
+        c.execute(sql)
+    _header_set(path, header)
+    with Store.may_fail(path, known) as store:
+        e = store.open_error
+        assert isinstance(e, StoreError) and not isinstance(e, StoreMissing) and e.damaged, e
+        assert f"'spasmwatch store recover --db {path}'" in str(e), e
+    assert known.path.read_text() == record

@@ -339,12 +339,18 @@ class Identity(NamedTuple):
     spasmwatch: bool  # marked as a spasmwatch store (PRAGMA application_id)
     id: str | None  # ``store_id``
     bands: frozenset[str]  # ``band_ids``: none in a file that is not a spasmwatch store
+    # Refused as damaged by every open (``unrepairable``): judged before anything is taken from its header.
+    damaged: bool = False
 
     @property
     def from_before_ids(self) -> bool:
-        """A spasmwatch store made before store ids: its header says so and it holds no id (an empty
-        file has no id either; one with an id is judged by it, its header lowered or not)."""
-        return self.spasmwatch and self.id is None and before_ids(self.version)
+        """A spasmwatch store made before store ids: its header says so, it holds no id, and its open
+        takes it (an empty file has no id either; one with an id is judged by it, its header lowered or
+        not). One its open refuses as damaged is not (``damaged``: an id removed by hand and the header
+        lowered below ids, its tables past them): found by review, the check before the open took it as
+        one by its header and wrote the record's entry without its id (``KnownStores.unpin``) before the
+        open refused it."""
+        return self.spasmwatch and self.id is None and before_ids(self.version) and not self.damaged
 
     @property
     def lost_id(self) -> bool:
@@ -365,7 +371,9 @@ def read_identity(path: Path) -> Identity:
     try:
         spasmwatch = int(conn.execute("PRAGMA application_id").fetchone()[0]) == APPLICATION_ID
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        return Identity(version, spasmwatch, store_id(conn), band_ids(conn) if spasmwatch and version > 0 else frozenset())
+        ours = spasmwatch and version > 0
+        damaged = ours and unrepairable(conn, path, version, shape.of(conn)) is not None
+        return Identity(version, spasmwatch, store_id(conn), band_ids(conn) if ours else frozenset(), damaged)
     finally:
         conn.close()
 

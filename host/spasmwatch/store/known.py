@@ -554,12 +554,13 @@ def _different(store: Path, expected: str | None, found: Identity | None) -> Dif
     (``_foreign`` refuses one that shares no band with the store recorded), and before ids any store
     at the path was taken (docs/store.md); its open gives it its id, recorded (``remember``). A file that cannot
     be read is left to the open to say what is wrong with it (damaged, another program's, not this
-    account's), and so is a store that lost its id (``Identity.lost_id``): its open refuses it as damaged
+    account's), and so is a store that lost its id (``Identity.lost_id``) or that is damaged by its tables
+    (``Identity.damaged``, its header lowered below ids too): its open refuses it as damaged
     (_db.unrepairable), writing nothing, as 'store check' says it; until the review of 2026-12-06 it
     was refused here as 'an empty file?', naming 'store adopt'."""
     if expected is None or found is None:
         return None
-    if found.id == expected or found.from_before_ids or found.lost_id:
+    if found.id == expected or found.from_before_ids or found.lost_id or found.damaged:
         return None
     what = f"id {found.id}" if found.id is not None else "no id, and not a spasmwatch store from before ids: an empty file?"
     return _refused(store, what, expected)
