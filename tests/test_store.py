@@ -1054,6 +1054,40 @@ def test_a_column_added_by_hand_does_not_stop_a_store_s_migration(tmp_path: Path
         assert c.execute("SELECT count(*) FROM events WHERE mine = 'theirs'").fetchone()[0] == 50
 
 
+def test_a_step_adding_a_column_someone_added_by_hand_says_so_naming_table_column_and_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A later step (synthetic here, the real STEPS untouched: _db's list of them and its version
+    replaced for this test alone) adds notes.mood, which someone had added by hand (a column added by
+    hand is kept by every open). Old code: every open failed at that step with SQLite's bare
+    'duplicate column name: mood', naming neither the table nor a way out. Now the open is refused
+    before the step runs, naming the table, the column and the rename that lets it run, with the store
+    as it was; after that rename the step runs and the values added by hand are kept."""
+    path = tmp_path / "sw.db"
+    seqs, made = _hand_edited(path, "ALTER TABLE notes ADD COLUMN mood TEXT", "UPDATE notes SET mood = 'theirs'")
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    before = path.read_bytes()
+    step = schema.Step("ALTER TABLE notes ADD COLUMN mood TEXT;", readers=True, writers=True)
+    monkeypatch.setattr(schema, "STEPS", [*schema.STEPS, step])  # (its declarations: the marker _db.mark writes for it)
+    monkeypatch.setattr(_db, "MIGRATIONS", [*schema.MIGRATIONS, step.sql])
+    monkeypatch.setattr(_db, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    with pytest.raises(StoreError) as refused:
+        Store(path)
+    said = str(refused.value)
+    assert said.startswith(f"{path}: schema step {SCHEMA_VERSION + 1} adds column mood to table notes, but the table has a column "
+                           "of that name already (added by hand?)"), said
+    fix = f"sqlite3 {path} 'ALTER TABLE notes RENAME COLUMN mood TO mood_by_hand'"
+    assert fix in said and f"left at schema version {SCHEMA_VERSION}" in said, said
+    assert path.read_bytes() == before
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
+        c.execute("ALTER TABLE notes RENAME COLUMN mood TO mood_by_hand")
+    with Store(path) as st:
+        assert st.schema_version == SCHEMA_VERSION + 1 and [e.seq for e in st.events(DEV)] == seqs and st.store_id == made
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        assert c.execute("SELECT mood, mood_by_hand FROM notes").fetchall() == [(None, "theirs")]
+
+
 def test_store_recover_says_the_columns_added_by_hand_it_could_not_keep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A store with a column added by hand (kept by every open) that is damaged all the same (a table of
     records dropped): the new store is this version's, without that column. Old code: its values were

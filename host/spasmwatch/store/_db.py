@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shlex
 import sqlite3
 from collections.abc import Iterator
@@ -32,6 +33,8 @@ from spasmwatch.store.schema import (
 from spasmwatch.words import in_quotes
 
 BUSY_TIMEOUT_S = 10.0
+# A step's statement that adds a column (table, column): checked against the store's columns first (``_check_added``).
+_ADD_COLUMN = re.compile(r"\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+(?:COLUMN\s+)?(\w+)", re.IGNORECASE)
 log = logging.getLogger(__name__)
 
 
@@ -429,6 +432,7 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
                 conn.execute("COMMIT")
                 return found
             for stmt in statements(MIGRATIONS[version]):
+                _check_added(conn, path, version, stmt)
                 conn.execute(stmt)
             mark(conn, version + 1)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -438,6 +442,26 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+
+
+def _check_added(conn: sqlite3.Connection, path: Path, version: int, stmt: str) -> None:
+    """StoreError when ``stmt``, of the step that takes the store on ``conn`` from ``version``, adds a
+    column its table has already (someone added a column of that name by hand: every open keeps such a
+    column, shape.read), before it runs: naming the table, the column and the rename that lets the step
+    run, the values kept. Until the review of 2026-12-06 every open failed there with SQLite's bare
+    'duplicate column name: mood', naming neither (docs/store.md, "A store's version changed by hand")."""
+    added = _ADD_COLUMN.match(stmt)
+    if added is None:
+        return
+    table, column = added.group(1), added.group(2)
+    if not any(str(r[1]).lower() == column.lower() for r in conn.execute(f"PRAGMA table_info({table})")):
+        return
+    rename = f"sqlite3 {shlex.quote(str(path))} 'ALTER TABLE {table} RENAME COLUMN {column} TO {column}_by_hand'"
+    raise StoreError(
+        f"{path}: schema step {version + 1} adds column {column} to table {table}, but the table has a column of that name "
+        f"already (added by hand?): the store was left at schema version {version}, nothing of that step written. With the daemon "
+        f"stopped, give that column another name ({rename}): its values are kept under it, and the next start migrates the store"
+    )
 
 
 def _settle(conn: sqlite3.Connection, path: Path, version: int) -> int:
