@@ -1030,6 +1030,43 @@ def test_a_current_store_with_a_column_added_or_an_index_changed_by_hand_is_open
     assert cli.main(["store", "recover", "--db", str(path)]) == 0 and "nothing to recover" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    "sql, named",
+    [
+        # old code: 'store check' ok; every event's write refused ('no more events'), a storage fault naming no way out
+        (["CREATE TRIGGER no_events BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'no more events'); END"], "trigger no_events on table events"),
+        # old code: as above, and worse: add_events said 0 new, no error (the events were dropped without a word)
+        (["CREATE TRIGGER drop_events BEFORE INSERT ON events BEGIN SELECT RAISE(IGNORE); END"], "trigger drop_events on table events"),
+        # old code: as the RAISE(IGNORE): an event with an onset already stored taken as stored already, 0 new, dropped without a word
+        (["CREATE UNIQUE INDEX mine_onsets ON events(device, onset_ms)"], "unique index mine_onsets on table events"),
+    ],
+    ids=["trigger-abort", "trigger-ignore", "unique-index-of-another-name"],
+)
+def test_objects_not_spasmwatch_s_that_can_refuse_its_writes_are_named_by_check_and_dropped_at_open(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, sql: list[str], named: str
+) -> None:
+    """A trigger added by hand on one of spasmwatch's tables, or a UNIQUE index of another name on one:
+    they are no names of spasmwatch's, so old code did not look at them: 'store check' said ok while
+    every event's write failed (RAISE(ABORT): 'store: no more events'), or was dropped without a word
+    (RAISE(IGNORE), and UNIQUE for an event with an onset stored: add_events said 0 new). Now 'store check' names them (exit 0: the daemon's next open drops them), the read-write
+    open drops them in its migration's transaction and logs each with its SQL (to make it again on a
+    copy), and every event is stored, every row kept; an index of another name that refuses nothing stays."""
+    path = tmp_path / "sw.db"
+    seqs, made = _hand_edited(path, "CREATE INDEX mine_fast ON events(peak_rate_mrads)", *sql)
+    assert cli.main(["store", "check", "--db", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{path}: ok (") and f"{named}: not spasmwatch's, and it can refuse or change what spasmwatch stores" in out, out
+    assert "mine_fast" not in out
+    with caplog.at_level(logging.WARNING, logger="spasmwatch.store._db"), Store(path) as st:
+        assert st.add_events(DEV, [ev(i, onset_ms=0) for i in range(50, 52)]) == 2
+        assert [e.seq for e in st.events(DEV)] == [*seqs, 50, 51] and st.store_id == made
+    assert f"{named} (not spasmwatch's, it can refuse or change what spasmwatch stores): dropped; its SQL: CREATE" in caplog.text
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        left = {str(r[0]) for r in c.execute("SELECT name FROM sqlite_master WHERE type IN ('trigger', 'index') AND sql IS NOT NULL")}
+    assert "mine_fast" in left and not left & {"no_events", "drop_events", "mine_onsets"}
+    assert cli.main(["store", "check", "--db", str(path)]) == 0 and capsys.readouterr().out == f"{path}: ok\n"
+
+
 def test_a_current_store_whose_marker_table_was_changed_by_hand_is_marked_again_at_once(tmp_path: Path) -> None:
     """compat (the marker's table, of no record) with a column dropped by hand: made again, empty, by
     the read-write open, and its marker written again in the same open. Found by review of the change

@@ -13,7 +13,7 @@ import argparse
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from spasmwatch.commands._daemon import add_store_args, store_path_of
 from spasmwatch.errors import SpasmwatchError
@@ -66,29 +66,38 @@ def _unproven(path: Path) -> str | None:
     it into a whole one; None: they are one's, or one's but for what a read-write open makes again or
     columns added by hand. StoreNewer for a newer spasmwatch's store whose header was set back
     (``check_set_back``): not this version's to judge or rebuild."""
-    return _objects(path)[3]
+    return _objects(path).refused
 
 
-def _objects(path: Path) -> tuple[int, shape.Shape, list[str], str | None]:
-    """The store's header version, its objects, the columns added to them by hand (shape.read), and
-    why the daemon refuses it (``unrepairable``), read-only."""
+class _Objects(NamedTuple):
+    version: int  # its header's
+    found: shape.Shape  # its objects
+    added: list[str]  # the columns added to them by hand (shape.read)
+    refused: str | None  # why the daemon refuses it (``unrepairable``)
+    foreign: list[shape.Foreign]  # what the daemon's open drops (shape.foreign)
+
+
+def _objects(path: Path) -> _Objects:
+    """What the store's tables say of it, read-only."""
     conn = sqlite3.connect(reading_uri(path), uri=True)
     try:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         check_set_back(conn, path, version)
         found, added = shape.read(conn)
-        return version, found, added, unrepairable(conn, path, version, found)
+        return _Objects(version, found, added, unrepairable(conn, path, version, found), shape.foreign(conn))
     finally:
         conn.close()
 
 
 def _remade_said(path: Path) -> str:
     """' (table summaries missing from the store: ...)' for a current store lacking, or with other SQL
-    in, only what the daemon makes again (shape.remakeable), and the columns added by hand, which it
-    leaves as they are; "" otherwise."""
-    version, found, added, _ = _objects(path)
+    in, only what the daemon makes again (shape.remakeable), the objects not spasmwatch's its open
+    drops (shape.foreign), and the columns added by hand, which it leaves as they are; "" otherwise."""
+    version, found, added, _, foreign = _objects(path)
     remade = shape.remade_said(found) if version == SCHEMA_VERSION else ""
     said = [f"{remade}: they hold no record, and the daemon makes them again, empty, at its next start"] if remade else []
+    said += [f"{f.said()}: not spasmwatch's, and it can refuse or change what spasmwatch stores: the daemon drops it at its "
+             f"next start (its SQL in its log)" for f in foreign]  # fmt: skip
     if added:
         said.append(f"{', '.join(added)} added by hand: not spasmwatch's, read and written by no spasmwatch, kept as they are")
     return f" ({'; '.join(said)})" if said else ""

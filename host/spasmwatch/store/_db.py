@@ -479,6 +479,7 @@ def _settle(conn: sqlite3.Connection, path: Path, version: int) -> int:
     refused = unrepairable(conn, path, version, found)
     if refused is not None:
         raise StoreError(f"{refused}; no step was run and nothing was written. {recover_hint(path)}", damaged=True)
+    _drop_foreign(conn, path)
     if version == SCHEMA_VERSION:
         found = _remade(conn, path, found)
         if _marked_version(conn) == version:  # (read again: a marker table changed by hand is made again empty)
@@ -524,6 +525,17 @@ def _id_lost(conn: sqlite3.Connection, path: Path, version: int, found: shape.Sh
     if not any(o[:2] == ("table", "store_identity") for o in found) or store_id(conn) is not None:
         return None
     return f"{path}: store schema version {version}, but its store id is not in it (table store_identity has no row)"
+
+
+def _drop_foreign(conn: sqlite3.Connection, path: Path) -> None:
+    """The objects not spasmwatch's that can refuse or change its writes (shape.foreign: a trigger, a
+    UNIQUE index of another name, added by hand) dropped, in the migration's transaction, each logged
+    with its SQL (to make it again on a copy): events must never fail to store, nor be dropped without
+    a word, for an object no one sees ('store check' names them too). Not refused instead: the daemon
+    would keep no event until someone dropped it by hand."""
+    for f in shape.foreign(conn):
+        conn.execute(f"DROP {'TRIGGER' if f.what == 'trigger' else 'INDEX'} {f.name}")
+        log.warning("%s: %s (not spasmwatch's, it can refuse or change what spasmwatch stores): dropped; its SQL: %s", path, f.said(), f.sql)
 
 
 def _remade(conn: sqlite3.Connection, path: Path, found: shape.Shape) -> shape.Shape:
