@@ -860,18 +860,53 @@ def test_a_store_whose_tables_are_no_versions_is_refused_naming_it_and_store_rec
     assert _marker_of(path)[0] == SCHEMA_VERSION
 
 
-def test_store_recover_refuses_a_store_whose_table_lost_a_column_every_row_needs(tmp_path: Path) -> None:
-    """A NOT NULL column of events dropped by hand, the version lowered: no row of it fits a store of
-    any version. Old code: 'store recover' made a new store without a single event, said 'nothing was
-    unreadable' and put it in the store's place (exit 0). Now it says which column, and leaves the
-    file as it was (the daemon goes on refusing it, as before)."""
+@pytest.mark.parametrize("header", [SCHEMA_VERSION, 3])
+def test_store_recover_keeps_every_row_of_a_table_that_lost_a_column_whose_not_known_value_is_its_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], header: int
+) -> None:
+    """events.confidence dropped by hand (its header as it was, or lowered): every open, readers' and
+    'store check' name 'store recover'. Old code: recover refused it ('its table events has no column
+    confidence ...', exit 2, nothing changed), so the way out every open named did not work: the daemon
+    never opened the store again. Now recover keeps every row, confidence 0 in each: the value this
+    version already takes as 'not given' (schema.NOT_KNOWN; the detector gives 1-100), and says so."""
     path = tmp_path / "sw.db"
-    _hand_edited(path, "ALTER TABLE events DROP COLUMN confidence", "PRAGMA user_version = 3")
+    seqs, made = _hand_edited(path, "ALTER TABLE events DROP COLUMN confidence", f"PRAGMA user_version = {header}")
+    rc, out, reader, daemon = _said_by_each(path, capsys)
+    for said in (out, reader, daemon):
+        assert said is not None and f"'spasmwatch store recover --db {path}'" in said, said
+    assert rc == 1
+    assert cli.main(["store", "recover", "--db", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "events: 50" in out and "  events.confidence: not in the file (dropped by hand?): 0 in each of its rows, 'not given'" in out, out
+    with Store(path) as st:
+        assert [(e.seq, e.confidence) for e in st.events(DEV)] == [(s, 0) for s in seqs] and st.store_id == made
+        assert [n.text for n in st.notes()] == ["kept"]
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        assert shape.of(c) == shape.shapes()[-1]
+
+
+@pytest.mark.parametrize("header", [SCHEMA_VERSION, 3])
+def test_a_store_that_lost_a_column_no_value_of_which_can_be_told_names_the_real_way_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], header: int
+) -> None:
+    """events.onset_ms dropped by hand: no value of it can be told, so no spasmwatch can keep those
+    rows. Old code: every open and 'store check' named 'store recover', which refused it: a way out
+    that does not work. Now each says what does (a copy from before the change, put back; without
+    one, the file moved aside and 'store new'), recover refuses it saying the same, and the file is
+    left as it was."""
+    path = tmp_path / "sw.db"
+    _hand_edited(path, "ALTER TABLE events DROP COLUMN onset_ms", f"PRAGMA user_version = {header}")
     with contextlib.closing(sqlite3.connect(path)) as c:
         c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     before = path.read_bytes()
+    rc, out, reader, daemon = _said_by_each(path, capsys)
+    gone = "its table events has no column onset_ms, which each of its rows needs, and no value of it can be told"
+    for said in (out, reader, daemon):
+        assert said is not None and gone in said and "recover --db" not in said, said
+        assert "put back a copy of the store made before the change" in said and f"'spasmwatch store new --db {path}'" in said, said
+    assert rc == 1
     r = subprocess.run([sys.executable, "-m", "spasmwatch", "store", "recover", "--db", str(path)], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 2 and f"{path}: its table events has no column confidence" in r.stderr, r.stdout + r.stderr
+    assert r.returncode == 2 and gone in r.stderr and "put back a copy" in r.stderr, r.stdout + r.stderr
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir() if p.name.startswith("sw.db.")] == ["sw.db.lock"]
 
 

@@ -18,8 +18,9 @@ from typing import Any, NamedTuple
 from spasmwatch.commands._daemon import add_store_args, store_path_of
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.store import SCHEMA_VERSION, KnownStores, Store, shape
-from spasmwatch.store._db import check_set_back, reading_uri, recover_hint, store_command, unrepairable
+from spasmwatch.store._db import check_set_back, reading_uri, recover_hint, store_command, unrepairable, way_out
 from spasmwatch.store.pagescan import Scanned
+from spasmwatch.store.schema import NOT_KNOWN
 from spasmwatch.store.recover import Recovered, recover
 
 
@@ -89,6 +90,16 @@ def _objects(path: Path) -> _Objects:
         conn.close()
 
 
+def _way_out(path: Path) -> str:
+    """How the store the daemon refuses by its tables is mended (``way_out``), read-only."""
+    conn = sqlite3.connect(reading_uri(path), uri=True)
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        return way_out(conn, path, version, shape.of(conn))
+    finally:
+        conn.close()
+
+
 def _remade_said(path: Path) -> str:
     """' (table summaries missing from the store: ...)' for a current store lacking, or with other SQL
     in, only what the daemon makes again (shape.remakeable), the objects not spasmwatch's its open
@@ -109,7 +120,7 @@ def run_check(args: argparse.Namespace) -> int:
     unproven = _unproven(path) if found == ["ok"] else None
     if unproven is not None:
         print(unproven)
-        print(recover_hint(path))
+        print(_way_out(path))
         return 1
     if found == ["ok"]:
         print(f"{path}: ok{_remade_said(path)}")
@@ -217,6 +228,10 @@ def _told(path: Path, r: Recovered) -> str:
         lines.append(f"  {r.links_dropped} link(s) of a cluster to a lost cluster or event: dropped")
     if r.id_remade:
         lines.append("  its store id could not be read: the new store has a new one")
+    for table, columns in r.filled.items():
+        for column, value in columns.items():
+            lines.append(f"  {table}.{column}: not in the file (dropped by hand?): {value} in each of its rows, "
+                         f"{NOT_KNOWN[table, column].means}: its values were gone")  # fmt: skip
     lines += _refused_told(r)
     if not r.skipped and not lost_on_pages and not r.refused and not r.columns_left:
         lines.append("  nothing was unreadable")

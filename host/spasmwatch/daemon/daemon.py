@@ -1945,7 +1945,7 @@ def _store_fault(e: StoreError) -> BandFault:
 def _shut_words(e: StoreError, store: Path) -> str:
     """Why ``store`` is not open, with the way out of a damaged file (its error may not say it)."""
     hint = recover_hint(store)
-    return str(e) if not e.damaged or hint in str(e) else f"{e}; {hint}"
+    return str(e) if not e.damaged or not e.recoverable or hint in str(e) else f"{e}; {hint}"
 
 
 def _last_alert_id(store: Store) -> int:

@@ -35,7 +35,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("device", "str", None, "Band id; empty for treatments and notes not tied to a band."),
     Column("boot", "int", None, "spasm: band boot counter when the event was logged."),
     Column("seq", "int", None, "spasm: the band's event sequence number (unique per band); lost: the first lost one."),
-    Column("confidence", "int", None, "spasm: the detector's confidence, 0-100."),
+    Column("confidence", "int", None, "spasm: the detector's confidence, 1-100; 0: not given (counted as a full spasm)."),
     Column("peak_rate_dps", "float", "deg/s", "spasm: peak trunk angular rate."),
     Column("peak_angle_deg", "float", "deg", "spasm: peak trunk posture change (0 for a match)."),
     Column("matched", "int", None, "spasm: 1 for a match of the band's cluster counter (a movement shaped like the full spasms of its cluster: counted in a cluster, towards its alarm only beside two alike full spasms), else 0."),

@@ -54,14 +54,40 @@ def recover_hint(store: Path) -> str:
     )
 
 
+def no_recovery_hint(store: Path, gone: list[str]) -> str:
+    """The way out of a ``store`` whose tables lost columns ``gone`` ('events.onset_ms', shape.unkeepable)
+    that each of their rows needs and no value of which can be told: no spasmwatch can keep those rows,
+    so not 'store recover' (it refuses them): a copy made before (spasmwatch makes none), or a new store
+    with this file kept aside (docs/store.md, "A store's version changed by hand")."""
+    quoted = shlex.quote(os.path.abspath(store))
+    said = ", ".join(f"its table {c.split('.')[0]} has no column {c.split('.')[1]}" for c in gone)
+    return (
+        f"{said}, which each of its rows needs, and no value of it can be told (dropped by hand?): no spasmwatch can keep "
+        "those rows, 'spasmwatch store recover' neither. spasmwatch makes no backup: with the daemon stopped, put back a copy of "
+        f"the store made before the change, this file moved aside first (mv {quoted} {quoted}.changed; cp COPY {quoted}): each band "
+        "sends again the events its flash still holds. Without a copy: move this file aside (its rows stay in it, sqlite3 reads "
+        f"them) and run {store_command('new', store)}, a new, empty store"
+    )
+
+
+def way_out(conn: sqlite3.Connection, path: Path, version: int, found: shape.Shape) -> str:
+    """How a store the daemon refuses as damaged by its tables (``unrepairable``) is mended: 'store
+    recover' (``recover_hint``), unless it lost a column no value of which can be told (``no_recovery_hint``).
+    Judged at the version 'store recover' rebuilds it at (its header's, or as far as its tables went)."""
+    gone = shape.unkeepable(conn, min(max(version, shape.reached(found)), len(MIGRATIONS)))
+    return no_recovery_hint(path, gone) if gone else recover_hint(path)
+
+
 class StoreError(SpasmwatchError):
     """The store file cannot be used: names the file and what is wrong with it. ``damaged``: the
     file itself is (SQLite cannot read it as a database, or its pages are damaged): the way out is
-    'spasmwatch store recover' (recover_hint), not free space or a drive plugged back in."""
+    'spasmwatch store recover' (recover_hint), not free space or a drive plugged back in; unless
+    ``recoverable`` is False: the message says the way out (``no_recovery_hint``)."""
 
-    def __init__(self, message: str, damaged: bool = False) -> None:
+    def __init__(self, message: str, damaged: bool = False, recoverable: bool = True) -> None:
         super().__init__(message)
         self.damaged = damaged
+        self.recoverable = recoverable
 
 
 class StoreNewer(StoreError):
@@ -389,7 +415,8 @@ def _require_current(conn: sqlite3.Connection, path: Path, version: int) -> None
     judged = version < READABLE_FROM_VERSION or version == SCHEMA_VERSION
     refused = unrepairable(conn, path, version, shape.of(conn)) if version > 0 and judged else None
     if refused is not None:
-        raise StoreError(f"{refused}; nothing was read. {recover_hint(path)}", damaged=True)
+        way = way_out(conn, path, version, shape.of(conn))
+        raise StoreError(f"{refused}; nothing was read. {way}", damaged=True, recoverable=way == recover_hint(path))
     if version == 0:  # no table in it (_check_identity): an empty file was told to 'migrate' (input audit)
         raise StoreError(f"{path}: an empty file, not a spasmwatch store (the daemon makes one: give the store's path)")
     if version < READABLE_FROM_VERSION:  # (a newer one: _check_identity)
@@ -478,7 +505,8 @@ def _settle(conn: sqlite3.Connection, path: Path, version: int) -> int:
     found = shape.of(conn)
     refused = unrepairable(conn, path, version, found)
     if refused is not None:
-        raise StoreError(f"{refused}; no step was run and nothing was written. {recover_hint(path)}", damaged=True)
+        way = way_out(conn, path, version, found)
+        raise StoreError(f"{refused}; no step was run and nothing was written. {way}", damaged=True, recoverable=way == recover_hint(path))
     _drop_foreign(conn, path)
     if version == SCHEMA_VERSION:
         found = _remade(conn, path, found)

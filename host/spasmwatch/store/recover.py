@@ -35,7 +35,7 @@ from pathlib import Path
 from spasmwatch import private
 from spasmwatch.store import _db, pagescan, shape
 from spasmwatch.store._db import StoreError
-from spasmwatch.store.schema import APPLICATION_ID, MIGRATIONS, STORE_ID_VERSION
+from spasmwatch.store.schema import APPLICATION_ID, MIGRATIONS, NOT_KNOWN, STORE_ID_VERSION
 
 # The largest rowid SQLite gives (2**63 - 1): the end of a table's key space.
 MAX_ROWID = 2**63 - 1
@@ -72,6 +72,9 @@ class Recovered:
     # The file's columns added by hand ('column mine of table events', shape.read): the new store, this
     # version's, has none to copy them into; their values are in the kept file alone.
     columns_left: list[str] = field(default_factory=list)
+    # The file's columns each row needs that it lacks (dropped by hand), by table: column -> the value
+    # put in each row, the one this version takes as not known (schema.NOT_KNOWN: events.confidence 0).
+    filled: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def not_kept(self, table: str, rowid: int | None, changed: frozenset[str]) -> None:
         """A row of ``table`` read that broke a constraint: in ``refused`` or ``misread`` (``changed``:
@@ -211,12 +214,18 @@ def _not_newer(src: sqlite3.Connection, path: Path, version: int) -> None:
 
 
 def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, path: Path, version: int, kept: Path, copy: Path) -> Recovered:
+    gone = shape.unkeepable(src, version)
+    if gone:  # found by review: a dropped events.onset_ms put a store without a single event in the store's place
+        raise StoreError(f"{path}: {_db.no_recovery_hint(path, gone)}. Nothing was changed: the store was left as it was")
+    filled: dict[str, dict[str, int]] = {}
+    for table, column in shape.needed_gone(src, version):
+        filled.setdefault(table, {})[column] = NOT_KNOWN[table, column].value
     for step in MIGRATIONS[:version]:  # the same tables and columns as the damaged file
         for stmt in _db.statements(step):
             dst.execute(stmt)
     dst.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     dst.execute(f"PRAGMA user_version = {version}")
-    result = Recovered(kept, columns_left=shape.read(src)[1])
+    result = Recovered(kept, columns_left=shape.read(src)[1], filled=filled)
     tables = [r[0] for r in dst.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
     changed = frozenset(n for t, n, _ in shape.of(src) - shape.of(dst) if t == "table")
     dst.execute("BEGIN")
@@ -225,13 +234,13 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, path: Path, version:
         # Those the file has: a table or column dropped by hand (shape.unproven) is left empty, as its step makes it.
         have = {r[1] for r in src.execute(f"PRAGMA table_info({table})")}
         info = dst.execute(f"PRAGMA table_info({table})").fetchall()
-        _check_needed(path, table, info, have)
         cols = [r[1] for r in info if r[1] in have]
         if not cols:
             continue
+        fill = filled.get(table, {})
         n, runs = 0, kept_ids.setdefault(table, [])
         for rowid, row in _readable(src, table, cols, result.skipped):
-            added = _insert(dst, table, cols, row)
+            added = _insert(dst, table, [*cols, *fill], (*row, *fill.values()))
             if added is None:
                 result.not_kept(table, rowid, changed)
             elif added:
@@ -250,19 +259,6 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, path: Path, version:
     _db.mark(dst, version)  # (as the steps declare it, whatever of the damaged file's row could be read)
     dst.execute("COMMIT")
     return result
-
-
-def _check_needed(path: Path, table: str, info: list[tuple[object, ...]], have: set[str]) -> None:
-    """StoreError when the file's ``table`` (of columns ``have``) lacks a column every row of it needs in
-    the new store (``info``: its PRAGMA table_info; NOT NULL, no default, not the rowid): dropped by
-    hand, no row of it would be kept. Found by review: a new store without a single event took the
-    store's place, and recover said 'nothing was unreadable'."""
-    needed = [str(name) for _, name, _, notnull, default, pk in info if notnull and default is None and not pk and name not in have]
-    if needed and have:
-        raise StoreError(
-            f"{path}: its table {table} has no column {', '.join(needed)}, which each of its rows needs in a spasmwatch store "
-            f"(dropped by hand?): a recovered store could keep none of them. Nothing was changed: the store was left as it was"
-        )
 
 
 def _keep_id(src: sqlite3.Connection, dst: sqlite3.Connection, version: int) -> bool:
@@ -323,7 +319,8 @@ def _scan_pages(
         wanted = _not_kept(kept_ids[name]) if name in kept_ids else None
         tables.append(pagescan.Table(name, int(root), pagescan.columns(info), wanted))
     for table, row in pagescan.orphan_rows(copy, tables, result.scan):
-        kept = _insert(dst, table, names[table], row)
+        fill = result.filled.get(table, {})
+        kept = _insert(dst, table, [*names[table], *fill], (*row, *fill.values()))
         if kept is None:
             result.not_kept(table, None, changed)
         result.found[table] = result.found.get(table, 0) + (kept or 0)

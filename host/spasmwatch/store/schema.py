@@ -402,6 +402,23 @@ READABLE_FROM_VERSION = STORE_ID_VERSION
 REMADE_EMPTY = frozenset({"summaries", "channels_failing", "retained", "outbox", "compat"})
 
 
+class NotKnown(NamedTuple):
+    value: int
+    means: str  # what this version takes it as, in words
+
+
+# The NOT NULL columns that have a value this version already takes as "not known", by (table, column):
+# what 'store recover' puts in each row of a file whose table lost the column (dropped by hand): the
+# rows are kept, and the value says honestly that it is not known. No other needed column has one (a
+# made-up time, duration or state would be read as the band's): a file without one of those is refused
+# by every open with the real way out (_db.no_recovery_hint). Until the review of 2026-12-06 recover
+# refused events.confidence too, while every open named recover: the daemon never opened the store again.
+NOT_KNOWN = {
+    # the detector gives 1 to 100 (swcore.detector.confidence); clusters.Spasm: 0, not given, counts as a full spasm
+    ("events", "confidence"): NotKnown(0, "'not given' (counted as a full spasm, as from a band that sends no confidence)"),
+}
+
+
 
 def readable_by(version: int) -> int:
     """The oldest spasmwatch schema version that may read a store at ``version`` (its marker): the

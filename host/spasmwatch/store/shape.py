@@ -14,7 +14,7 @@ import functools
 import sqlite3
 from typing import NamedTuple
 
-from spasmwatch.store.schema import MARKER_VERSION, MIGRATIONS, REMADE_EMPTY
+from spasmwatch.store.schema import MARKER_VERSION, MIGRATIONS, NOT_KNOWN, REMADE_EMPTY
 
 # One table, index or trigger: (type, name, its SQL with its white space made single spaces).
 Object = tuple[str, str, str]
@@ -258,6 +258,37 @@ def foreign(conn: sqlite3.Connection) -> list[Foreign]:
 
 def _unique(conn: sqlite3.Connection, table: str, index: str) -> bool:
     return any(str(r[1]) == index and r[2] for r in conn.execute(f"PRAGMA index_list({table})"))
+
+
+def needed_gone(conn: sqlite3.Connection, version: int) -> list[tuple[str, str]]:
+    """(table, column) of the columns that each row of a table of ``version`` needs (NOT NULL, no
+    default, not the rowid) that the file's table of that name lacks (dropped by hand): 'store
+    recover' can keep its rows only with a value ``NOT_KNOWN`` gives. A table the file lacks is not
+    named (left empty, as its step makes it)."""
+    out = []
+    for t, name, sql in sorted(shapes()[version]):
+        have = {str(r[1]) for r in conn.execute(f"PRAGMA table_info({name})")} if t == "table" else set()
+        if have:
+            out += [(name, c) for c in _needed(sql) if c not in have]
+    return out
+
+
+def unkeepable(conn: sqlite3.Connection, version: int) -> list[str]:
+    """'events.onset_ms': the columns of ``needed_gone`` no value of which can be told (not NOT_KNOWN):
+    no spasmwatch can keep the rows of their tables."""
+    return [f"{t}.{c}" for t, c in needed_gone(conn, version) if (t, c) not in NOT_KNOWN]
+
+
+@functools.cache
+def _needed(sql: str) -> tuple[str, ...]:
+    """The columns each row of the table ``sql`` makes needs (NOT NULL, no default, not the rowid)."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(sql)
+        (name,) = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchone()
+        return tuple(str(r[1]) for r in conn.execute(f"PRAGMA table_info({name})") if r[3] and r[4] is None and not r[5])
+    finally:
+        conn.close()
 
 
 def lost(found: Shape) -> list[str]:
