@@ -333,3 +333,23 @@ def test_a_store_given_a_marker_no_spasmwatch_writes_under_a_running_writer_refu
         with pytest.raises(StoreError, match="which cannot read it"):
             st.add_note(T0, "note", "after the row went bad")
         assert [n.text for n in st.notes()] == ["note 0"]
+
+
+def test_a_newer_stores_own_trigger_is_neither_dropped_nor_named_by_this_version(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A newer spasmwatch's store (writable by this one) with a trigger on events: the newer version's
+    own, perhaps. This version's open writes a newer store as it finds it (no step, _db.migrate), so it
+    drops none of its objects (shape.foreign, _db._drop_foreign: this version's stores alone), and
+    'store check' does not say the daemon drops it (found by review of that change: it said so)."""
+    path = tmp_path / "sw.db"
+    _future(path, SCHEMA_VERSION, SCHEMA_VERSION)
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
+        c.execute("CREATE TRIGGER later_trigger AFTER INSERT ON later_table BEGIN SELECT 1; END")
+        c.execute("CREATE TRIGGER later_events AFTER INSERT ON events BEGIN INSERT INTO later_table(what) VALUES ('seen'); END")
+    assert cli.main(["store", "check", "--db", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "later_events" not in out, out
+    with Store(path) as st:
+        st.add_events(DEV, [_event(900)])
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        assert c.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'").fetchone()[0] == 2
+        assert c.execute("SELECT count(*) FROM later_table WHERE what = 'seen'").fetchone()[0] == 1

@@ -103,12 +103,13 @@ def _way_out(path: Path) -> str:
 def _remade_said(path: Path) -> str:
     """' (table summaries missing from the store: ...)' for a current store lacking, or with other SQL
     in, only what the daemon makes again (shape.remakeable), the objects not spasmwatch's its open
-    drops (shape.foreign), and the columns added by hand, which it leaves as they are; "" otherwise."""
+    drops (shape.foreign; a newer store's are its own, not this version's to judge), and the columns
+    added by hand, which it leaves as they are; "" otherwise."""
     version, found, added, _, foreign = _objects(path)
     remade = shape.remade_said(found) if version == SCHEMA_VERSION else ""
     said = [f"{remade}: they hold no record, and the daemon makes them again, empty, at its next start"] if remade else []
     said += [f"{f.said()}: not spasmwatch's, and it can refuse or change what spasmwatch stores: the daemon drops it at its "
-             f"next start (its SQL in its log)" for f in foreign]  # fmt: skip
+             f"next start (its SQL in its log)" for f in foreign if version <= SCHEMA_VERSION]  # fmt: skip
     if added:
         said.append(f"{', '.join(added)} added by hand: not spasmwatch's, read and written by no spasmwatch, kept as they are")
     return f" ({'; '.join(said)})" if said else ""
