@@ -181,9 +181,10 @@ class Alerts:
     # Band alerts only (battery, not worn, ...); a cluster alarm is never muted.
     quiet_hours: str = field(default="", metadata=_rule('"HH:MM-HH:MM" or ""', lambda v: v == "" or bool(_QUIET_RE.match(v))))
     rate_limit_s: float = field(default=AlertSettings.rate_limit_s, metadata=_NONNEG)
-    # The band faults quiet hours hold back; default all. Leaving out "disconnected" tells the
-    # family at night that monitoring stopped.
-    quiet_faults: list[str] = field(default_factory=lambda: list(BAND_FAULTS), metadata=_list_of(*BAND_FAULTS))
+    # The band faults quiet hours hold back; default: those the band goes on detecting through
+    # (the engine's default), so a band that drops or stops detecting at night is said at once.
+    quiet_faults: list[str] = field(default_factory=lambda: [f.value for f in BandFault if f in AlertSettings.quiet_faults],
+                                    metadata=_list_of(*BAND_FAULTS))  # fmt: skip
     # A summary of each band's last 24 h sent once a day at this local time (the zone of quiet_hours), e.g. "07:30".
     daily_summary: str = field(default="", metadata=_rule('"HH:MM" (e.g. "07:30") or ""', lambda v: v == "" or bool(_HHMM_RE.match(v))))
     # The language of every push (alarms, band alerts, the daily summary) and of the web page; the CLI stays English.

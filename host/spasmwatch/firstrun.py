@@ -146,8 +146,8 @@ _HEAD = """\
 {language}
 # escalate_after_s = 120          # re-sent to everyone if nobody acknowledges
 # quiet_hours = "22:00-07:00"     # holds the band notices below, never a cluster alarm
-# quiet_faults = ["not_worn", "log_nearly_full"]   # which (default: all); without "disconnected"
-#                                 # and "battery_low", a band that drops or runs low at night still wakes you
+# quiet_faults = ["not_worn", "log_nearly_full"]   # which (default: all but those that stop detection:
+#                                 # a band that drops, runs low or stops detecting at night still wakes you)
 # daily_summary = "07:30"         # each morning on the phones: last 24 h
 
 [channels.sound]

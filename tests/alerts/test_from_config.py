@@ -13,6 +13,7 @@ import tomllib
 from datetime import datetime
 
 from spasmwatch.alerts import AlertEngine
+from spasmwatch.alerts.model import BandFault
 from spasmwatch.alerts.channels import Dispatcher, RetrySettings, SoundChannel
 from spasmwatch.config import from_dict
 from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from
@@ -104,10 +105,37 @@ def test_a_fault_left_out_of_quiet_faults_is_sent_during_quiet_hours() -> None:
     assert got["morning"] == ["band_fault:battery_low"]  # held, then sent when quiet hours end
 
 
-def test_without_quiet_faults_quiet_hours_hold_every_fault_as_before() -> None:
+def test_without_quiet_faults_quiet_hours_never_hold_a_fault_that_stops_detection() -> None:
+    """Family review: quiet_hours set alone (the starter config's commented line, or 'config set
+    alerts.quiet_hours 22:00-07:00') held every band fault until 07:00: a band that dropped at 23:30
+    was said at 07:00, a night with nothing watching the baby. Old code: night [], both at 07:00."""
     got = night_of_band_faults("")
-    assert got["night"] == []
-    assert sorted(got["morning"]) == ["band_fault:battery_low", "band_fault:disconnected"]
+    assert sorted(got["night"]) == ["band_fault:battery_low", "band_fault:disconnected"]
+    assert got["morning"] == []
+
+
+def test_without_quiet_faults_quiet_hours_hold_only_the_faults_detection_goes_on_through() -> None:
+    """Each fault raised at 23:30 with quiet_faults left out: those that stop the band detecting (or
+    soon will) go out at once, the others at 07:00 (README's example holds not_worn and
+    log_nearly_full). Old code: every fault at 07:00."""
+
+    async def main() -> tuple[list[str], list[str]]:
+        async with http_recorder() as srv:
+            clock = Clock(NIGHT)
+            engine, d = wire(config_text(srv.url), clock)
+            for f in BandFault:
+                engine.on_band_state("cot", f.value, True)
+            await d.drain()
+            night = received(srv.seen).get("/anna", [])
+            clock.t = datetime(2024, 3, 6, 7, 0).timestamp()
+            engine.tick()
+            await d.close()
+            return night, received(srv.seen).get("/anna", [])[len(night):]
+
+    night, morning = asyncio.run(main())
+    stops = ["disconnected", "battery_low", "safe_mode", "sensor_error", "band_log_failing"]
+    assert sorted(night) == sorted(f"band_fault:{f}" for f in stops)
+    assert sorted(morning) == sorted(f"band_fault:{f.value}" for f in BandFault if f.value not in stops)
 
 
 def test_empty_quiet_faults_holds_nothing() -> None:

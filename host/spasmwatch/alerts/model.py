@@ -69,11 +69,25 @@ class BandFault(Enum):
         return BandState.STALE if self is BandFault.DISCONNECTED else BandState.FAULT
 
     @property
+    def stops_detection(self) -> bool:
+        """Whether the band cannot detect spasms while it holds (or will not for long: a low battery
+        stops it at 3 %), as its notice says. Quiet hours never hold these unless the family lists
+        them in quiet_faults: held, a band that dropped at 23:30 was said at 07:00."""
+        return self in _STOPS_DETECTION
+
+    @property
     def source(self) -> str:
         """Who saw it, for the log: a disconnect (no data, link down) and a failing store are
         this computer's findings, the rest the band's status flags."""
         mine = (BandFault.DISCONNECTED, BandFault.STORAGE_FAILING, BandFault.STORE_DAMAGED, BandFault.STORE_NEWER)
         return "the daemon detected it" if self in mine else "band reported it"
+
+
+_STOPS_DETECTION = frozenset({BandFault.DISCONNECTED, BandFault.BATTERY_LOW, BandFault.SAFE_MODE, BandFault.SENSOR_ERROR,
+                              BandFault.BAND_LOG_FAILING})  # fmt: skip
+# What quiet hours hold when the config lists no quiet_faults: every fault detection goes on through.
+# not_worn with them, as README's example: a band put aside at night on purpose should not wake anyone.
+QUIET_FAULTS_DEFAULT = frozenset(f for f in BandFault if not f.stops_detection)
 
 
 class Urgency(IntEnum):
@@ -238,7 +252,7 @@ class AlertSettings:
     # about the bar, tells the family at most every 5 min (what config.toml has always defaulted to).
     rate_limit_s: float = 300.0
     quiet_hours: QuietHours | None = None
-    quiet_faults: frozenset[BandFault] = field(default_factory=lambda: frozenset(BandFault))
+    quiet_faults: frozenset[BandFault] = QUIET_FAULTS_DEFAULT
     tz: tzinfo | None = None
     keep_closed: int = 200  # closed alerts kept for labels and the status page
     # An alarm whose cluster ended stays open until acknowledged (it escalates, it stays on the
