@@ -100,7 +100,7 @@ def error_of(tmp_path: Path, text: str) -> str:
         load_config(p)
     assert isinstance(ei.value, SpasmwatchError)
     msg = str(ei.value)
-    assert msg.startswith(f"{p}: ")  # every error names the file
+    assert msg.startswith((f"{p}: ", f"{p}, line "))  # every error names the file (and the line it can)
     return msg
 
 
@@ -470,6 +470,30 @@ def test_a_bad_whole_number_is_quoted_as_written(tmp_path: Path) -> None:
 )
 def test_unknown_keys_are_errors_with_a_hint(tmp_path: Path, text: str, expected: str) -> None:
     assert expected in error_of(tmp_path, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[alerts]\nquiet_hours = "22:00-07:00"\n\nescalate_after = 60\n', ", line 4: [alerts] escalate_after: unknown key"),
+        ('# a comment\n[alerts]\nescalate_after_s = "2 min"\n', ', line 3: [alerts] escalate_after_s: expected a number >= 0, got "2 min"'),
+        ('lable = "Sam"\n[alerts]\n', ", line 1: lable: unknown key"),
+        ("[alert]\nrate_limit_s = 1", ", line 1: alert: unknown key"),
+        ('[[bands]]\nname = "a"\n\n[[bands]]\nname = "b"\nadress = "x"', ", line 6: [bands #2] adress: unknown key"),
+        ('[daemon]\nhttp.port = 0\n', ", line 2: [daemon.http] port: expected an integer 1-65535, got 0"),
+        ('[[bands]]\nname = "a"\n[[bands]]\ntransport = "serial"', ', line 3: [bands #2] port: required for transport = "serial"'),  # its table
+        ('[[channels.ntfy]]\nurl = "https://a/t"\nname = "t"\n[[channels.ntfy]]\nurl = "https://b/u"\nname = "t"',
+         ', line 6: [channels.ntfy #2] name: "t" is used twice'),
+        ('[channels.desktop]\nenabled = false\n[[caregivers]]\nname = "mum"\nchannels = ["desktop"]',
+         ', line 5: [caregivers #1] channels: "desktop" is not enabled'),
+    ],
+)
+def test_a_mistake_names_its_line(tmp_path: Path, text: str, expected: str) -> None:
+    """Family review: the error named the file and the key but not the line, and a family with a
+    [[bands]] table per band, or a key given under the wrong table, had to hunt for it. Old code:
+    'config.toml: [alerts] escalate_after: unknown key ...', no line."""
+    msg = error_of(tmp_path, text)
+    assert msg.startswith(f"{tmp_path / 'config.toml'}{expected}")
 
 
 def test_unreadable_path_is_a_config_error(tmp_path: Path) -> None:

@@ -385,13 +385,17 @@ def _configs_near(path: Path) -> str:
 def load_config(path: Path | None = None) -> Config:
     """The validated configuration; a missing file gives the defaults."""
     path = default_config_path() if path is None else path
-    return from_dict(_read_raw(path), str(path))
+    text = _read_text(path)
+    return from_dict(_parse(path, text), str(path), text)
 
 
-def from_dict(data: Mapping[str, Any], source: str) -> Config:
-    """Validate parsed TOML; ``source`` names it in errors."""
-    cfg: Config = _build(Config, data, _Where(source, ""))
-    _check_config(cfg, source)
+def from_dict(data: Mapping[str, Any], source: str, text: str = "") -> Config:
+    """Validate parsed TOML; ``source`` names it in errors, with the line of ``text`` (the file as
+    it is on disk) that holds the key when it is given. Not for text not written yet (config set,
+    add-band): a line of it would point into a file that does not hold it."""
+    where = _Where(source, "", tuple(text.splitlines()))
+    cfg: Config = _build(Config, data, where)
+    _check_config(cfg, where)
     return cfg
 
 
@@ -483,17 +487,26 @@ def _mixed_brackets(text: str, said: str) -> str:
 
 
 def _read_raw(path: Path) -> dict[str, Any]:
+    return _parse(path, _read_text(path))
+
+
+def _read_text(path: Path) -> str:
+    """The file's text; "" for no file (the defaults)."""
     try:
-        text = _text(path)
-        return tomllib.loads(text)
+        return _text(path)
     except FileNotFoundError:
-        return {}
-    except tomllib.TOMLDecodeError as e:  # its message carries the line and column
-        raise toml_error(path, e, text) from e
+        return ""
     except UnicodeDecodeError as e:
         raise ConfigError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from e
     except OSError as e:
         raise ConfigError(f"{path}: cannot read: {e.strerror}") from e
+
+
+def _parse(path: Path, text: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:  # its message carries the line and column
+        raise toml_error(path, e, text) from e
 
 
 def _text(path: Path) -> str:
@@ -514,13 +527,46 @@ def _text(path: Path) -> str:
 class _Where:
     source: str
     section: str  # "" for the top level
+    lines: tuple[str, ...] = ()  # the file's, to name the line of a mistake; () when not known
 
     def error(self, key: str, problem: str) -> ConfigError:
         where = f"[{self.section}] {key}" if self.section else key
-        return ConfigError(f"{self.source}: {where}: {problem}")
+        line = key_line(self.lines, self.section, key)
+        return ConfigError(f"{self.source}{'' if line is None else f', line {line}'}: {where}: {problem}")
 
     def sub(self, name: str) -> _Where:
-        return _Where(self.source, f"{self.section}.{name}" if self.section else name)
+        return _Where(self.source, f"{self.section}.{name}" if self.section else name, self.lines)
+
+
+_HEADER_LINE = re.compile(r"\s*(\[\[?)([^\[\]]+)\]\]?\s*(#.*)?")
+_KEY_LINE = re.compile(r"\s*((?:[A-Za-z0-9_\-]+|\"[^\"]*\"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_\-]+|\"[^\"]*\"|'[^']*'))*)\s*=")
+_KEY_PART = re.compile(r"[A-Za-z0-9_\-]+|\"([^\"]*)\"|'([^']*)'")
+
+
+def key_line(lines: tuple[str, ...], section: str, key: str) -> int | None:
+    """The line (from 1) that sets ``key`` of ``section`` as the loader names them ("bands #2",
+    "daemon.http"), else the header of that table (a required key left out), else None. A family
+    with a [[bands]] table per band, or a key under the wrong table, had to hunt for the mistake.
+    Read line by line, as a family writes the file: a key inside an inline table is not found."""
+    want = f"{section}.{key}" if section else key
+    table, header = "", None
+    counts: dict[str, int] = {}  # [[name]] headers so far: the loader numbers a list's tables from 1
+    for n, line in enumerate(lines, 1):
+        if m := _HEADER_LINE.fullmatch(line):
+            name = _dotted(m.group(2))
+            counts[name] = counts.get(name, 0) + 1
+            table = f"{name} #{counts[name]}" if m.group(1) == "[[" else name
+            if table == want:  # an unknown table: its header is the mistake
+                return n
+            header = n if table == section and header is None else header
+        elif (k := _KEY_LINE.match(line)) and (f"{table}.{_dotted(k.group(1))}" if table else _dotted(k.group(1))) == want:
+            return n
+    return header
+
+
+def _dotted(name: str) -> str:
+    """A TOML key or table name as the loader joins it: 'daemon . "http"' -> 'daemon.http'."""
+    return ".".join(m.group(1) or m.group(2) or m.group(0) for m in _KEY_PART.finditer(name))
 
 
 def _got(v: Any) -> str:
@@ -620,33 +666,31 @@ def _token_how(source: str) -> str:
     return f"set one, a long random string, with {in_quotes(command)} (it asks for it without showing it)"
 
 
-def _check_config(cfg: Config, source: str) -> None:
-    http = cfg.daemon.http
+def _check_config(cfg: Config, root: _Where) -> None:
+    source, http, web = root.source, cfg.daemon.http, root.sub("daemon.http")
     if http.lan and not http.token:
-        raise ConfigError(f"{source}: [daemon.http] token: required when lan = true (the page can acknowledge alarms); {_token_how(source)}")
+        raise web.error("token", f"required when lan = true (the page can acknowledge alarms); {_token_how(source)}")
     if not is_loopback(http.host) and not http.token:
-        raise ConfigError(f"{source}: [daemon.http] token: required when host = {json.dumps(http.host)}, which other machines "
-                          f"can reach; {_token_how(source)}")  # fmt: skip
+        raise web.error("token", f"required when host = {json.dumps(http.host)}, which other machines can reach; {_token_how(source)}")
     if http.page_url:
-        _check_page_url(http, _Where(source, "daemon.http"))
+        _check_page_url(http, web)
     if cfg.daemon.heartbeat.url:
-        _check_heartbeat(cfg.daemon.heartbeat.url, http.token, _Where(source, "daemon.heartbeat"))
+        _check_heartbeat(cfg.daemon.heartbeat.url, http.token, root.sub("daemon.heartbeat"))
     for i, b in enumerate(cfg.bands, 1):
-        _check_band(b, _Where(source, f"bands #{i}"))
-        _check_band_once(b, cfg.bands[: i - 1], _Where(source, f"bands #{i}"))
-    _check_unique(source, "channels.webhook", [w.ref_name for w in cfg.channels.webhook])
-    _check_unique(source, "channels.ntfy", [n.ref_name for n in cfg.channels.ntfy])
+        _check_band(b, root.sub(f"bands #{i}"))
+        _check_band_once(b, cfg.bands[: i - 1], root.sub(f"bands #{i}"))
+    _check_unique(root, "channels.webhook", [w.ref_name for w in cfg.channels.webhook])
+    _check_unique(root, "channels.ntfy", [n.ref_name for n in cfg.channels.ntfy])
     if cfg.channels.mqtt.enabled and not cfg.channels.mqtt.host:
-        raise ConfigError(f"{source}: [channels.mqtt] host: required when enabled = true")
+        raise root.sub("channels.mqtt").error("host", "required when enabled = true")
     refs = cfg.channels.refs()
     aliases = cfg.channels.aliases()  # an ntfy channel's topic, its name until 2026-12-05: still taken
     switches = {"sound": cfg.channels.sound.enabled, "desktop": cfg.channels.desktop.enabled, "mqtt": cfg.channels.mqtt.enabled}
     for i, c in enumerate(cfg.caregivers, 1):
         for ch in c.channels:
             if not switches.get(ch, True):  # the daemon builds no such channel: 'run' would refuse to start
-                raise ConfigError(
-                    f"{source}: [caregivers #{i}] channels: {json.dumps(ch)} is not enabled "
-                    f"(set [channels.{ch}] enabled = true, or take it off this list)"
+                raise root.sub(f"caregivers #{i}").error(
+                    "channels", f"{json.dumps(ch)} is not enabled (set [channels.{ch}] enabled = true, or take it off this list)"
                 )
             if ch not in refs and ch not in aliases:
                 # Only channels switched on are offered: the hint listed mqtt, off by default (found by the docs run).
@@ -658,7 +702,7 @@ def _check_config(cfg: Config, source: str) -> None:
                     more = f" (did you mean '{hint[0]}'? it is switched off: set [channels.{hint[0]}] enabled = true)"
                 else:
                     more = f" (channels switched on: {', '.join(on)})" if on else " (no channel is switched on)"
-                raise ConfigError(f"{source}: [caregivers #{i}] channels: unknown channel {json.dumps(ch)}{more}")
+                raise root.sub(f"caregivers #{i}").error("channels", f"unknown channel {json.dumps(ch)}{more}")
 
 
 def bind_host(host: str, lan: bool) -> str:
@@ -775,10 +819,10 @@ def _check_band_once(b: Band, before: list[Band], where: _Where) -> None:
                               "(a second one would wait for the band all night and say it is disconnected)")  # fmt: skip
 
 
-def _check_unique(source: str, section: str, names: list[str]) -> None:
+def _check_unique(root: _Where, section: str, names: list[str]) -> None:
     for i, n in enumerate(names):
         if n in names[:i]:
-            raise ConfigError(f"{source}: [{section} #{i + 1}] name: {json.dumps(n)} is used twice")
+            raise root.sub(f"{section} #{i + 1}").error("name", f"{json.dumps(n)} is used twice")
 
 
 # --- get, set, dump -----------------------------------------------------------------------------------

@@ -131,8 +131,8 @@ def bak_path(path: Path) -> Path:
 
 _HEAD = """\
 # spasmwatch config, started by 'spasmwatch config init' on {date}.
-# Every key is checked when the daemon starts: a mistake is reported with this file, the key
-# and what was expected. A line starting with '#' is off: remove the '#' to use it.
+# Every key is checked when the daemon starts: a mistake is reported with this file, its line,
+# the key and what was expected. A line starting with '#' is off: remove the '#' to use it.
 # 'spasmwatch config set KEY VALUE' changes one value and keeps these comments;
 # 'spasmwatch config show' prints every setting with its default. More: README.md, docs/alerts.md.
 #

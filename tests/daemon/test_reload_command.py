@@ -71,7 +71,8 @@ def test_reload_says_what_changed_and_why_an_edit_was_refused(tmp_path: Path, cl
                 config.write_text(good + "\n[alerts]\nescalate_after = 60\n")  # a key misspelt: named, with the one meant
                 bad = await asyncio.to_thread(d.cli, "reload")
                 assert bad.returncode == 1 and bad.stdout.startswith(
-                    f"NOT applied, the daemon runs on the config it had: {config}: [alerts] escalate_after: unknown key (did you mean 'escalate_after_s'?)\n"
+                    f"NOT applied, the daemon runs on the config it had: {config}, line {len(good.splitlines()) + 3}: [alerts] escalate_after: "
+                    "unknown key (did you mean 'escalate_after_s'?)\n"
                 ), bad
                 # Still alarming on the channels it had (the webhook and the phone the good reload added).
                 sent = await asyncio.to_thread(d.cli, "test-alarm")
