@@ -22,15 +22,27 @@ from spasmwatch.config import from_dict, load_config
 TOPIC_RE = re.compile(r"https://ntfy\.sh/spasmwatch-[A-Za-z0-9_-]{24}")
 
 
-def sw(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """spasmwatch ARGS with this test's own default config path and store (never the machine's)."""
+def sw(tmp_path: Path, *args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
+    """spasmwatch ARGS with this test's own default config path and store (never the machine's);
+    ``path``: the PATH it runs with (the programs this computer has), else the test's."""
     env = dict(os.environ, SPASMWATCH_CONFIG=str(tmp_path / "default" / "config.toml"), SPASMWATCH_DATA_DIR=str(tmp_path / "data"))
+    env["PATH"] = env.get("PATH", "") if path is None else path
     return subprocess.run([sys.executable, "-m", "spasmwatch", *args], capture_output=True, text=True, timeout=60, env=env)
+
+
+def desktop_bin(tmp_path: Path) -> Path:
+    """A folder holding a notify-send that shows nothing: a PATH of a computer with a desktop."""
+    folder = tmp_path / "desktop"
+    folder.mkdir(exist_ok=True)
+    notify = folder / "notify-send"
+    notify.write_text("#!/bin/sh\nexit 0\n")
+    notify.chmod(0o755)
+    return folder
 
 
 def test_init_then_add_band_gives_a_config_run_starts_with(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
-    made = sw(tmp_path, "config", "init", "--config", str(config))
+    made = sw(tmp_path, "config", "init", "--config", str(config), path=str(desktop_bin(tmp_path)))
     assert made.returncode == 0, made.stderr
     assert made.stdout.startswith(f"wrote {config} (no band yet)\n"), made.stdout
     assert f"next: spasmwatch scan (lists the bands in range), then spasmwatch config add-band NAME --config {config}" in made.stdout
@@ -90,6 +102,22 @@ def test_init_with_bands_and_a_new_ntfy_topic(tmp_path: Path) -> None:
         assert f"next: spasmwatch run --config {config}, then spasmwatch test-alarm --config {config}" in r.stdout
         urls.append(url)
     assert urls[0] != urls[1]  # random each time
+
+
+def test_init_switches_desktop_notifications_off_on_a_computer_that_cannot_show_them(tmp_path: Path) -> None:
+    """Family review: on a Raspberry Pi (no notify-send, no osascript) the desktop channel, on by
+    default and absent from the starter config, failed every alarm: the first 'test-alarm' ended in
+    exit 1 ('desktop: NOT delivered'), and 'status' said NOT DELIVERED on desktop from then on. Old
+    code: the config left it on. With notify-send there, the file leaves it to the default (on)."""
+    bare, desktop = tmp_path / "bare", desktop_bin(tmp_path)
+    bare.mkdir()
+    for bin_dir, on in ((bare, False), (desktop, True)):
+        config = tmp_path / f"{bin_dir.name}.toml"
+        r = sw(tmp_path, "config", "init", "--band", "crib", "--config", str(config), path=str(bin_dir))
+        assert r.returncode == 0, r.stderr
+        assert load_config(config).channels.desktop.enabled is on
+        assert ("libnotify-bin" in config.read_text()) is not on  # how to switch it on, once there is a desktop
+    assert "desktop" not in tomllib.loads((tmp_path / "desktop.toml").read_text())["channels"]
 
 
 def test_init_with_an_ntfy_url_and_refusals(tmp_path: Path) -> None:

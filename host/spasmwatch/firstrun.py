@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import tomlkit
 
+from spasmwatch.alerts.desktop_tool import tool as desktop_tool
 from spasmwatch.alerts.model import LANGUAGES
 from spasmwatch.config import Band, Config, Ntfy, Webhook, band_key_shared, default_config_path, from_dict, get, load_config, toml_error, write_atomic
 from spasmwatch.errors import ConfigError
@@ -153,7 +154,16 @@ _HEAD = """\
 [channels.sound]
 # enabled = true                  # the local alarm (on by default): works with no internet; it plays
 #                                 # again every 30 s until someone acknowledges (at most 10 min)
+{desktop}
+"""
 
+# Written where this computer has no notify-send (nor osascript): on by default, the channel failed every
+# alarm there, and the first 'test-alarm' and every 'status' said "NOT DELIVERED on desktop".
+_DESKTOP_OFF = """
+[channels.desktop]
+enabled = false                   # this computer showed no desktop notifications when this file was written
+#                                 # (no notify-send: a Raspberry Pi, a server); on a desktop:
+#                                 # 'sudo apt install libnotify-bin', then set this to true
 """
 
 _NTFY_ON = """\
@@ -203,7 +213,8 @@ def starter_text(bands: list[NewBand], ntfy_url: str | None, language: str | Non
     between the last table and the bands: tomlkit ('config set') adds a key to a table after the
     comments that follow it, and a band's heading would then end up above the new key."""
     ntfy = (_NTFY_ON if ntfy_url else _NTFY_OFF).format(url=tomlkit.string(ntfy_url or new_topic_url()).as_string())
-    text = _HEAD.format(date=dt.date.today().isoformat(), language=language_line(language)) + ntfy + _MORE
+    desktop = "" if desktop_tool() is not None else _DESKTOP_OFF
+    text = _HEAD.format(date=dt.date.today().isoformat(), language=language_line(language), desktop=desktop) + ntfy + _MORE
     return text + "".join("\n" + band_block(b) for b in bands)
 
 

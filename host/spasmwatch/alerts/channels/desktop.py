@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import html
-import shutil
 from dataclasses import dataclass
 
 from spasmwatch.alerts.channels._proc import run
 from spasmwatch.alerts.channels.base import ChannelError, SettingsChannel
+from spasmwatch.alerts.desktop_tool import tool
 from spasmwatch.alerts.model import Notification, Urgency
 
 
@@ -48,15 +48,15 @@ class DesktopChannel(SettingsChannel[DesktopSettings]):
 
     def command(self, n: Notification) -> list[str] | None:
         """The command line for this host, or None when neither tool is installed."""
-        exe = shutil.which("notify-send")
-        if exe is not None:
+        found = tool()
+        if found is None:
+            return None
+        name, exe = found
+        if name == "notify-send":
             return [exe, "--app-name", self.settings.app_name, "--urgency", _notify_send_urgency(n.urgency),
                     "--", n.title, _body_markup(n.text)]  # fmt: skip
-        exe = shutil.which("osascript")
-        if exe is not None:
-            script = f"display notification {_applescript_string(n.text)} with title {_applescript_string(n.title)}"
-            return [exe, "-e", script]
-        return None
+        script = f"display notification {_applescript_string(n.text)} with title {_applescript_string(n.title)}"
+        return [exe, "-e", script]
 
     async def send(self, n: Notification) -> None:
         argv = self.command(n)
