@@ -117,6 +117,21 @@ def test_each_language_words_every_message_kind_without_english(lang: str) -> No
             assert re.search(words, m.text, re.IGNORECASE), f"{lang}: {words!r} not in {m.text!r}"
 
 
+# The heads-up's ask to have a phone ready to film, per language (a regular expression, case ignored).
+FILM_READY = {"en": r"ready to film", "de": r"zum Filmen bereit", "es": r"listo para grabar", "fr": r"prêt à filmer"}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_heads_up_asks_for_a_phone_ready_to_film(lang: str) -> None:
+    """Family review: the heads-up (2 spasm-like movements) said only 'You may want to look at the
+    baby'. It is the moment a cluster is likeliest to be starting, and a video from its first
+    spasms is what the pediatrician needs; the alarm's 'film now' comes one spasm later, often
+    after most of them. Old code: no word of filming in any language."""
+    for f in (M.ClusterFacts("cot", 2, NOW - 20, 300.0), M.ClusterFacts("cot", 2, None, None)):
+        text = M.warning(f, UTC, lang).text
+        assert re.search(FILM_READY[lang], text, re.IGNORECASE), f"{lang}: {text!r}"
+
+
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_a_damaged_store_push_names_the_command_the_daemon_gives(lang: str) -> None:
     """The daemon's store path may come from its unit, which the family's shell has not: the push

@@ -42,7 +42,7 @@ EN: dict[str, str] = {
     "span.min": "{n} min",
     "warning.title": "Heads-up: {spasms}",
     "warning.text": "{spasms} close together{since}. If a third follows, spasmwatch will raise the cluster alarm. "
-    "You may want to look at the baby.",
+    "You may want to look at the baby, with your phone ready to film.",
     "alarm.title": "ALARM: possible spasm cluster",
     "alarm.text": "{spasms} in a cluster{since}, {waking}. Please film the baby now if it is still happening, "
     "and contact your pediatrician. {disclaimer}",

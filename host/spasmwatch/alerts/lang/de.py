@@ -13,7 +13,7 @@ CATALOG: dict[str, str] = {
     "span.min": "{n} min",
     "warning.title": "Hinweis: {spasms}",
     "warning.text": "{spasms} kurz nacheinander{since}. Folgt eine dritte, gibt spasmwatch Serien-Alarm. "
-    "Sehen Sie am besten nach dem Baby.",
+    "Sehen Sie am besten nach dem Baby, das Handy zum Filmen bereit.",
     "alarm.title": "ALARM: mögliche Serie von Spasmen",
     "alarm.text": "{spasms} in einer Serie{since}, {waking}. Bitte filmen Sie das Baby jetzt, falls die Spasmen noch andauern, "
     "und kontaktieren Sie Ihre Kinderärztin oder Ihren Kinderarzt. {disclaimer}",

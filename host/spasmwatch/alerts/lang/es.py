@@ -13,7 +13,7 @@ CATALOG: dict[str, str] = {
     "span.min": "{n} min",
     "warning.title": "Aviso: {spasms}",
     "warning.text": "{spasms} muy seguidos{since}. Si llega un tercero, spasmwatch dará la alarma de serie. "
-    "Conviene mirar al bebé.",
+    "Conviene mirar al bebé, con el móvil listo para grabar.",
     "alarm.title": "ALARMA: posible serie de espasmos",
     "alarm.text": "{spasms} en serie{since}, {waking}. Por favor, grabe al bebé ahora si sigue ocurriendo "
     "y contacte con su pediatra. {disclaimer}",

@@ -13,7 +13,7 @@ CATALOG: dict[str, str] = {
     "span.min": "{n} min",
     "warning.title": "Attention : {spasms}",
     "warning.text": "{spasms} rapprochés{since}. Si un troisième suit, spasmwatch déclenchera l'alarme de série. "
-    "Vous pouvez aller voir le bébé.",
+    "Vous pouvez aller voir le bébé, téléphone prêt à filmer.",
     "alarm.title": "ALARME : possible série de spasmes",
     "alarm.text": "{spasms} en série{since}, {waking}. Filmez le bébé maintenant si cela continue, "
     "et contactez votre pédiatre. {disclaimer}",
