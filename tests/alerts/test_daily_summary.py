@@ -329,11 +329,30 @@ def test_quiet_days_say_their_hours_monitored_on_a_day_that_was(tmp_path: Path) 
     path = tmp_path / "db.sqlite"
     _worn_then_silent(path, _t(10, 0, 0), _t(15, 7, 30), (_t(11, 10, 0),))
     [summary] = read_summaries(path, {DEV: "cot"}, _t(15, 7, 30), PARIS)
-    assert summary["title"] == "Daily summary: no cluster in 24 h (cot)"
+    assert summary["title"] == "Daily summary: no cluster in 24 h, band worn 24 h (cot)"
     assert summary["text"].startswith(
         "Last 24 h: no cluster, 0 spasm-like movements; band worn 24 h. No cluster for 3 days (93 h of monitoring). "
     ), summary["text"]
     assert summary["quiet_monitored_h"] == 93.48, summary
+
+
+@pytest.mark.parametrize(
+    ("lang", "title"),
+    [
+        ("en", "Daily summary: no cluster in 24 h, band worn 4 min (cot)"),
+        ("de", "Tagesübersicht: keine Serie in 24 h, Brustgurt 4 min getragen (cot)"),
+        ("es", "Resumen diario: ninguna serie en 24 h, banda puesta 4 min (cot)"),
+        ("fr", "Résumé du jour : aucune série en 24 h, ceinture portée 4 min (cot)"),
+    ],
+)
+def test_a_day_without_cluster_says_how_long_the_band_was_worn_in_its_title(tmp_path: Path, lang: str, title: str) -> None:
+    """Family review: the band put on at 07:26 after a day in the drawer; the 07:30 summary's title,
+    all a locked phone shows, said 'Daily summary: no cluster in 24 h (cot)', as for a day worn
+    throughout: 4 minutes read as a day free of spasms. Old code: that title in every language."""
+    path = tmp_path / "db.sqlite"
+    _worn_then_silent(path, _t(15, 7, 26), _t(15, 7, 30), ())
+    [summary] = read_summaries(path, {DEV: "cot"}, _t(15, 7, 30), PARIS, lang=lang, local=lang)
+    assert summary["local"]["title"] == title, summary["local"]
 
 
 def test_a_treatment_stopped_since_its_start_is_compared_up_to_its_stop(tmp_path: Path) -> None:

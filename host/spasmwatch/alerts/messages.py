@@ -158,7 +158,8 @@ EN: dict[str, str] = {
     "cleared.samples_lost.text": "The band no longer loses motion data.",
     # the daily summary
     "summary.title": "Daily summary: {clusters} in 24 h",
-    "summary.no_cluster": "no cluster",
+    # no cluster: the worn time in the title, all a locked phone shows (4 min read as a day free of spasms)
+    "summary.title_none": "Daily summary: no cluster in 24 h, {worn}",
     "summary.clusters.one": "{n} cluster",
     "summary.clusters.other": "{n} clusters",
     "summary.more": " and {n} more",
@@ -702,6 +703,12 @@ def daily_summary(f: SummaryFacts, tz: tzinfo | None, lang: str = "en") -> Messa
     if f.zones:
         lines.append(_zones(f, tz, lang))
     lines.append(_t(lang, "disclaimer"))
-    clusters = _plural(lang, "summary.clusters", n) if n else _t(lang, "summary.no_cluster")
-    title = _titled(lang, "summary.title_unmonitored", f.device) if unmonitored else _titled(lang, "summary.title", f.device, clusters=clusters)
-    return Message(title, " ".join(lines))
+    return Message(_summary_title(f, unmonitored, lang), " ".join(lines))
+
+
+def _summary_title(f: SummaryFacts, unmonitored: bool, lang: str) -> str:
+    if unmonitored:
+        return _titled(lang, "summary.title_unmonitored", f.device)
+    if not f.cluster_starts:
+        return _titled(lang, "summary.title_none", f.device, worn=_worn(f.worn_s, lang))
+    return _titled(lang, "summary.title", f.device, clusters=_plural(lang, "summary.clusters", len(f.cluster_starts)))

@@ -123,7 +123,7 @@ CATALOG: dict[str, str] = {
     "cleared.samples_lost.title": "Bewegungsdaten des Brustgurts in Ordnung",
     "cleared.samples_lost.text": "Der Brustgurt verliert keine Bewegungsdaten mehr.",
     "summary.title": "Tagesübersicht: {clusters} in 24 h",
-    "summary.no_cluster": "keine Serie",
+    "summary.title_none": "Tagesübersicht: keine Serie in 24 h, {worn}",
     "summary.clusters.one": "{n} Serie",
     "summary.clusters.other": "{n} Serien",
     "summary.more": " und {n} weitere",

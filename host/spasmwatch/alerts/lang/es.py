@@ -118,7 +118,7 @@ CATALOG: dict[str, str] = {
     "cleared.samples_lost.title": "Datos de movimiento de la banda correctos",
     "cleared.samples_lost.text": "La banda ya no pierde datos de movimiento.",
     "summary.title": "Resumen diario: {clusters} en 24 h",
-    "summary.no_cluster": "ninguna serie",
+    "summary.title_none": "Resumen diario: ninguna serie en 24 h, {worn}",
     "summary.clusters.one": "{n} serie",
     "summary.clusters.other": "{n} series",
     "summary.more": " y {n} más",

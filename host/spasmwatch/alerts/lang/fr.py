@@ -122,7 +122,7 @@ CATALOG: dict[str, str] = {
     "cleared.samples_lost.title": "Données de mouvement de la ceinture correctes",
     "cleared.samples_lost.text": "La ceinture ne perd plus de données de mouvement.",
     "summary.title": "Résumé du jour : {clusters} en 24 h",
-    "summary.no_cluster": "aucune série",
+    "summary.title_none": "Résumé du jour : aucune série en 24 h, {worn}",
     "summary.clusters.one": "{n} série",
     "summary.clusters.other": "{n} séries",
     "summary.more": " et {n} de plus",
