@@ -179,6 +179,24 @@ def test_add_band_appends_after_the_last_byte_keeping_the_file_as_written(tmp_pa
         assert [b.name for b in load_config(config).bands] == ["spasmwatch-0001", "spasmwatch-0002"]
 
 
+def test_add_band_with_the_service_installed_and_stopped_names_its_restart(tmp_path: Path) -> None:
+    """Family review: with the user service installed for this config but not running (stopped, or
+    failing), 'config add-ntfy' named 'systemctl --user restart spasmwatch' and 'config add-band'
+    'spasmwatch run': a daemon by hand beside the service, gone when its terminal closes. Old code:
+    'next: spasmwatch run --config ..., then ...'."""
+    config = tmp_path / "c.toml"
+    assert sw(tmp_path, "config", "init", "--band", "crib", "--config", str(config)).returncode == 0
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "xdg"), SPASMWATCH_DATA_DIR=str(tmp_path / "data"))
+    run = [sys.executable, "-m", "spasmwatch"]
+    unit = subprocess.run([*run, "service", "install", "--no-start", "--config", str(config)], capture_output=True, text=True, timeout=60, env=env)
+    assert unit.returncode == 0 and (tmp_path / "xdg" / "systemd" / "user" / "spasmwatch.service").exists(), unit.stderr
+    added = subprocess.run([*run, "config", "add-band", "cot", "--config", str(config)], capture_output=True, text=True, timeout=60, env=env)
+    assert added.returncode == 0 and added.stdout.endswith(
+        "the service's daemon has not read this c.toml: cot is not monitored until it starts.\n"
+        f"next: systemctl --user restart spasmwatch, then spasmwatch test-alarm --config {config} (does every phone ring?)\n"
+    ), added.stdout + added.stderr
+
+
 def test_add_band_refuses_a_band_twice_a_missing_file_and_a_bad_band(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     old = '[[bands]]\nname = "Crib"\n\n[[bands]]\naddress = "AA:BB:CC:DD:EE:FF"\n'

@@ -259,7 +259,7 @@ def _first_run(args: argparse.Namespace, path: Path, given: bool) -> int:
         cfg = firstrun.add_band(path, band, given)
         print(f"added [bands #{len(cfg.bands)}] {args.name} at the end of {path}")
         hint = _reload_hint(path, given, "the new band", _daemon_for(path))
-        print(hint or f"next: {cmd('run', path, given)}, then {cmd('test-alarm', path, given)} (does every phone ring?)")
+        print(hint or _start_step(path, given, args.name))
         return 0
     ntfy = None if args.ntfy is None else read_value(args.ntfy, "--ntfy")
     hide = args.ntfy == STDIN and ntfy != "new"  # a topic they gave is not repeated; one made here must be
@@ -343,6 +343,20 @@ def _daemon_for(path: Path) -> _Daemon | None:
     if held is None:
         return _Daemon(answers(at), None)
     return _Daemon(True, held.pid if same_file(held.config, path) and held.here else None)  # (no pid here to signal: lock.py LockHolder.here)
+
+
+def _start_step(path: Path, given: bool, band: str) -> str:
+    """What comes after adding ``band`` with no daemon running this config: the installed service
+    started (as 'add-ntfy' says: firstrun.apply_step), else 'spasmwatch run'. It said 'spasmwatch
+    run' beside an installed service too: a daemon by hand, gone when its terminal closes."""
+    from spasmwatch import firstrun
+    from spasmwatch.commands.service import systemctl_for
+
+    test = f"{cmd('test-alarm', path, given)} (does every phone ring?)"
+    how = firstrun.apply_step(path, given, False, systemctl_for(path), None)
+    if how is None:
+        return f"next: {cmd('run', path, given)}, then {test}"
+    return f"the service's daemon has not read this {path.name}: {band} is not monitored until it {how.verb}.\nnext: {how.command}, then {test}"
 
 
 def _reload_hint(path: Path, given: bool, what: str, daemon: _Daemon | None, key: str | None = None) -> str | None:
