@@ -138,6 +138,18 @@ def test_without_quiet_faults_quiet_hours_hold_only_the_faults_detection_goes_on
     assert sorted(morning) == sorted(f"band_fault:{f.value}" for f in BandFault if f.value not in stops)
 
 
+def test_status_says_a_band_notice_held_back_was_not_sent() -> None:
+    """Family review: at 23:30 in quiet hours the band is taken off; 'spasmwatch status' listed
+    'ALERT #1 FAULT: Band not worn' like a notice the phones had, though none was sent (held until
+    07:00). Old code: no word of it being held."""
+    from spasmwatch.commands.status import alert_lines
+
+    engine, _ = wire(config_text("http://127.0.0.1:9"), Clock(NIGHT))
+    engine.on_band_state("cot", "not_worn", True)
+    (line, _text) = alert_lines(engine.snapshot())
+    assert line.startswith("ALERT #1 FAULT (held back: not sent yet, quiet hours, a mute or the rate limit hold it; sent when "), line
+
+
 def test_empty_quiet_faults_holds_nothing() -> None:
     got = night_of_band_faults("quiet_faults = []")
     assert sorted(got["night"]) == ["band_fault:battery_low", "band_fault:disconnected"]

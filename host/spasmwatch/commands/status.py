@@ -53,7 +53,9 @@ def alert_lines(st: dict[str, Any]) -> list[str]:
     for a in open_alerts:
         # Who is on it: 'ack' (no id) passes over an acknowledged alert, so status says so too.
         acked = f" (acknowledged by {visible(a['acked_by'])})" if a.get("acked_by") else ""
-        lines.append(f"ALERT #{a['id']} {a['state']}{acked}: {visible(a['title'])}")
+        # A band notice raised but not pushed: read as one the phones had (a band off at 23:30, held till 07:00).
+        held = " (held back: not sent yet, quiet hours, a mute or the rate limit hold it; sent when they end, if still true)" if a.get("held_back") else ""
+        lines.append(f"ALERT #{a['id']} {a['state']}{held}{acked}: {visible(a['title'])}")
         lines += [f"  {visible(text)}" for text in str(a["text"]).split("\n")]  # a text's own lines stay lines
     return lines or ["no open alerts"]
 
