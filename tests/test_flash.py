@@ -33,7 +33,7 @@ from spasmwatch.flashing import firmware
 from spasmwatch.flashing.device import MPY_ARCHS, Device, FlashWarning
 from spasmwatch.flashing.firmware import Image
 from spasmwatch.flashing.install import FlashResult, flash
-from spasmwatch.flashing.link import DeviceError, Link, Port, open_link, pick_port
+from spasmwatch.flashing.link import DeviceError, Link, Port, no_board_seen, open_link, pick_port
 from spasmwatch.flashing.sync import MANIFEST, Progress
 from spasmwatch.hardware import boards
 from spasmwatch.transport.simband import SimBand
@@ -440,6 +440,24 @@ def test_port_detection() -> None:
     with pytest.raises(DeviceError, match="several boards found.*--port"):
         pick_port([esp, ch])
     assert pick_port([esp, ch], prefer=(0x1A86, 0x55D4)) == ch
+
+
+def test_the_no_board_message_says_which_ports_are_on_usb_without_placeholders() -> None:
+    """Found by review: with no board plugged in the message read 'serial ports seen: /dev/ttyS0 (n/a)',
+    pyserial's placeholder description for a built-in port: noise to a parent, who needs to see that
+    nothing is on USB (a charge-only cable, a band not plugged in)."""
+    builtin = Port("/dev/ttyS0", None, None, "n/a")
+    com1 = Port("COM1", None, None, "Communications Port (COM1)")  # Windows names its built-in port
+    bridge = Port("/dev/ttyUSB1", 0x10C4, 0xEA70, "CP2105 Dual USB to UART Bridge")
+    assert no_board_seen([builtin]) == "no ESP32 board found on USB (USB serial ports seen: none; not on USB: /dev/ttyS0)"
+    assert no_board_seen([com1, bridge]) == (
+        "no ESP32 board found on USB (USB serial ports seen: /dev/ttyUSB1 (CP2105 Dual USB to UART Bridge); "
+        "not on USB: COM1 (Communications Port (COM1)))"
+    )
+    assert no_board_seen([]) == "no ESP32 board found on USB (USB serial ports seen: none)"
+    with pytest.raises(DeviceError) as refused:
+        pick_port([builtin])
+    assert "n/a" not in str(refused.value)
 
 
 def _band_events(band: Path, micropython: str, n: int) -> None:

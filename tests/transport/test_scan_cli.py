@@ -80,7 +80,7 @@ def test_a_scan_that_finds_no_board_on_usb_says_so_with_the_ports_it_saw(monkeyp
     monkeypatch.setattr(serial.tools.list_ports, "comports", lambda: [seen])
     assert cli.main(["scan", "--transport", "serial", "--timeout", "0.1"]) == 1
     out = capsys.readouterr().out
-    assert ("(serial: no ESP32 board found on USB (serial ports seen: /dev/ttyUSB1 (CP2105 Dual USB to UART Bridge)); "
+    assert ("(serial: no ESP32 board found on USB (USB serial ports seen: /dev/ttyUSB1 (CP2105 Dual USB to UART Bridge)); "
             "plug the band in with a data cable, not a charge-only one)\n") in out, out  # fmt: skip
 
 

@@ -34,6 +34,8 @@ UNIX_PREFIX = "unix:"
 # Longest the band may take to show the raw REPL's prompt after Ctrl-C, Ctrl-A (and a soft reset), s:
 # mpremote's own default; a board in download mode, or with no MicroPython, never shows it.
 RAW_REPL_TIMEOUT_S = 10.0
+# pyserial's description of a port it knows nothing of (a PC's built-in /dev/ttyS0): said as nothing.
+NO_DESCRIPTION = "n/a"
 HEARD_BYTES = 80  # of what the port sent instead, the last this many go into the error
 # Longest one read from a serial port waits for a byte, s. mpremote reads a /dev/pts/ port (a virtual
 # one: socat, QEMU) byte by byte, blocking, and a silent one hung the command for ever with no timeout;
@@ -181,10 +183,19 @@ def pick_port(ports: Iterable[Port], prefer: tuple[int, int] | None = None) -> P
 
 
 def no_board_seen(ports: Iterable[Port]) -> str:
-    """What ``flash`` and ``scan`` say when no port is a board's: the serial ports there are (a board on a
-    charge-only cable adds none)."""
-    seen = ", ".join(f"{p.device} ({p.description})" for p in ports) or "none"
-    return f"no ESP32 board found on USB (serial ports seen: {seen})"
+    """What ``flash`` and ``scan`` say when no port is a board's: the USB serial ports there are (a board
+    on a charge-only cable adds none), and apart from them the others (a PC's built-in port), which
+    cannot be the band."""
+    ports = list(ports)
+    usb = ", ".join(_described(p) for p in ports if p.vid is not None) or "none"
+    other = ", ".join(_described(p) for p in ports if p.vid is None)
+    return f"no ESP32 board found on USB (USB serial ports seen: {usb}{f'; not on USB: {other}' if other else ''})"
+
+
+def _described(port: Port) -> str:
+    """A port and what it is, without pyserial's placeholder for a port it knows nothing of."""
+    known = port.description and port.description not in (NO_DESCRIPTION, port.device, os.path.basename(port.device))
+    return f"{port.device} ({port.description})" if known else port.device
 
 
 class _Relay:
