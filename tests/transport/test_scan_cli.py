@@ -84,6 +84,25 @@ def test_a_scan_that_finds_no_board_on_usb_says_so_with_the_ports_it_saw(monkeyp
             "plug the band in with a data cable, not a charge-only one)\n") in out, out  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    "transports, said",
+    [
+        ("serial", "listing the USB serial ports...\n"),
+        ("ble,serial", "scanning ble for 0.1 s, and listing the USB serial ports...\n"),
+        ("sim", "scanning sim for 0.1 s...\n"),
+    ],
+)
+def test_the_scan_says_it_listens_only_on_the_radios(
+    transports: str, said: str, usb_board: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by review: 'scan --transport serial' said 'scanning serial for 5 s...', though listing the
+    USB ports is at once and --timeout is how long the radios are listened to."""
+    monkeypatch.delenv(RADIOS_ENV, raising=False)
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/h42l-no-bus")  # no Bluetooth: skipped at once
+    cli.main(["scan", "--transport", transports, "--timeout", "0.1"])
+    assert capsys.readouterr().out.startswith(said)
+
+
 def test_the_band_on_the_radio_is_the_one_to_configure_beside_a_board_on_usb(
     usb_board: None, bands: Callable[..., SimBand], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # the transports are imported when a scan runs, not for --hel
 
 def register(sub: Any) -> None:
     p = sub.add_parser("scan", help="find bands: BLE in range, USB serial, simulated radios", description=__doc__)
-    p.add_argument("--timeout", type=_seconds, default=5.0, help="seconds to listen (default 5)")
+    p.add_argument("--timeout", type=_seconds, default=5.0, metavar="SECONDS", help="seconds to listen on the radios, ble and sim (default 5; USB ports are listed at once)")
     p.add_argument("--transport", default="ble,serial", help="comma list of ble, serial, sim (default ble,serial)")
     p.set_defaults(func=run)
 
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from spasmwatch.transport import scan
 
     transports = _transports(args.transport)
-    print(f"scanning {', '.join(transports)} for {args.timeout:g} s...")
+    print(f"{_what_is_scanned(transports, args.timeout)}...")
     skipped: dict[str, BaseException] = {}
     found = asyncio.run(scan(args.timeout, transports, skipped=skipped))
     for error in skipped.values():
@@ -63,6 +63,16 @@ def run(args: argparse.Namespace) -> int:
         _no_band(transports, skipped)
         return 1
     return _next_step(bands)
+
+
+def _what_is_scanned(transports: list[str], timeout_s: float) -> str:
+    """The radios listened to for --timeout, and the USB ports, listed at once (they were said to be
+    scanned for 5 s too)."""
+    radios = [t for t in transports if t != "serial"]
+    said = [f"scanning {', '.join(radios)} for {timeout_s:g} s"] if radios else []
+    if "serial" in transports:
+        said.append("listing the USB serial ports")
+    return ", and ".join(said)
 
 
 def _transports(text: str) -> list[str]:
