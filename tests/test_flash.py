@@ -478,12 +478,16 @@ def test_cli_flash_names_the_band_as_it_advertises_for_the_daemon(
     """Found by running the docs: the flash ended at 'device id sw-55c05d34a066', and nothing in it or in
     docs/flashing.md said the band reaches the daemon over Bluetooth as 'spasmwatch-a066', the name
     config.toml needs. The name printed is the one the flashed app advertises."""
+    from spasmwatch.flashing.flash_command import said_after
+
     config = tmp_path / "config.toml"
     monkeypatch.setenv("SPASMWATCH_CONFIG", str(config))
-    assert cli_flash(band, fw, "--board", BOARD, "--device-id", "nursery-1") == 0
-    out = capsys.readouterr().out
-    said = "the band advertises as spasmwatch-ry-1 over Bluetooth ('spasmwatch scan' lists it in range); for the daemon: spasmwatch config init --band spasmwatch-ry-1 --ntfy new\n"
-    assert out.endswith(said), out
+    said = "the band advertises as spasmwatch-ry-1 over Bluetooth ('spasmwatch scan' lists it in range); for the daemon: spasmwatch config init --band spasmwatch-ry-1 --ntfy new"
+    assert said_after("nursery-1", "/dev/ttyACM0", simulated=False, restarted=True) == said  # a board, restarted
+    # Found by review: --no-reset (or a restart that failed) left the band at the REPL, not advertising.
+    assert said_after("nursery-1", "/dev/ttyACM0", simulated=False, restarted=False) == (
+        "once restarted (unplug it and plug it in: the flash did not restart it), " + said
+    )
     csv = tmp_path / "still.csv"
     csv.write_text("t,ax,ay,az\n" + "".join(f"{i / 50:.2f},0,0,1\n" for i in range(100)))
     sim = SimBand(csv, tmp_path / "simflash", hold=True, device_id="nursery-1", idle_exit_ms=100, timeout_s=30, micropython=micropython, firmware=fw)
@@ -491,6 +495,23 @@ def test_cli_flash_names_the_band_as_it_advertises_for_the_daemon(
         assert sim.name == "spasmwatch-ry-1"  # what the band's app advertises
     finally:
         sim.kill()
+
+
+def test_cli_flash_to_a_unix_band_says_what_it_is_not_that_it_advertises(
+    band: Path, fw: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by review: a flash to a unix: band ended 'the band advertises as spasmwatch-ry-1 over
+    Bluetooth ...; for the daemon: spasmwatch config init ...', which a directory of files does not:
+    the unix-port process ends with the flash, and no app runs there."""
+    assert cli_flash(band, fw, "--board", BOARD, "--device-id", "nursery-1") == 0
+    out = capsys.readouterr().out
+    port = f"unix:{band.resolve()}"
+    assert out.endswith(
+        f"{port} holds the installed files only: no app runs there and nothing advertises (a board with device id nursery-1 "
+        f"advertises as spasmwatch-ry-1); 'spasmwatch board info --port {port}' reads them back; a simulated band the "
+        "daemon connects to: 'spasmwatch demo'\n"
+    ), out
+    assert "over Bluetooth" not in out and "for the daemon" not in out, out
 
 
 def test_cli_flash_says_it_compiles_before_the_silent_step(band: Path, fw: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -1325,6 +1346,7 @@ def test_a_reset_that_fails_after_a_complete_flash_is_a_warning(band: Path, fw: 
     the flash had failed; 'board info' the same after its read."""
     (_, r), said = flash_warnings(band, fw, board, link=ResetPulledLink(connect(band)))
     assert r.report.written[-1] == "/main.py" and (band / "main.py").is_file()
+    assert not r.restarted  # the flash ends 'once restarted (unplug it and plug it in ...)'
     assert len(said) == 1 and said[0].startswith(f"unix:{band}: could not restart the band: the port failed ("), said
     assert said[0].endswith("): was the cable pulled, or the board reset?; the firmware is installed and verified: the band "
                             "starts it at its next reset or power-on (unplug it and plug it in)"), said

@@ -8,12 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from swcore import protocol as P
-
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.firstrun import next_step_for
 from spasmwatch.flashing.firmware import Image
-from spasmwatch.flashing.install import check_before_the_band, flash
+from spasmwatch.flashing.install import band_name, check_before_the_band, flash
 from spasmwatch.flashing.link import UNIX_PREFIX, DeviceError, open_link, unix_root
 from spasmwatch.flashing.sync import Progress
 from spasmwatch.hardware import boards
@@ -136,10 +134,20 @@ def run(args: argparse.Namespace) -> int:
         f"device id {result.device_id}; {len(r.written)} written, {len(r.removed)} removed, "
         f"{len(r.unchanged)} unchanged, all verified\n"
     )
-    # The step after the flash (docs/flashing.md): the band reaches the daemon over Bluetooth, by this name.
-    name: str = P.band_name(result.device_id)  # type: ignore[no-untyped-call]  # swcore is MicroPython code, unannotated
-    out.write(
-        f"the band advertises as {name} over Bluetooth ('spasmwatch scan' lists it in range); for the daemon: "
-        f"{next_step_for(name, 'ble')}\n"
-    )
+    out.write(said_after(result.device_id, link.name, link.simulated, result.restarted) + "\n")
     return 0
+
+
+def said_after(device_id: str, target: str, simulated: bool, restarted: bool) -> str:
+    """The step after the flash (docs/flashing.md), as true of the target: a board reaches the daemon over
+    Bluetooth by the name its id gives, once its new app runs; a unix: band is a directory of files."""
+    name = band_name(device_id)
+    if simulated:  # the unix-port process ended with the flash: nothing runs there, nothing advertises
+        return (
+            f"{target} holds the installed files only: no app runs there and nothing advertises (a board with device id "
+            f"{device_id} advertises as {name}); 'spasmwatch board info --port {target}' reads them back; a simulated band "
+            "the daemon connects to: 'spasmwatch demo'"
+        )
+    advertises = f"the band advertises as {name} over Bluetooth ('spasmwatch scan' lists it in range); for the daemon: {next_step_for(name, 'ble')}"
+    # --no-reset, or a restart that failed (its warning said so): the band sits at the REPL, silent on the radio
+    return advertises if restarted else f"once restarted (unplug it and plug it in: the flash did not restart it), {advertises}"

@@ -34,6 +34,7 @@ class FlashResult:
     device_id: str
     firmware_version: str
     report: SyncReport
+    restarted: bool = False  # a board's reset went through: its new app runs (not --no-reset, not a unix: band)
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ def check_board(found: BandValue, board: Board, replace: bool) -> None:
         warnings.warn(f"{problem}; writing board {want}'s definition in its place{unknown}", FlashWarning, stacklevel=2)
 
 
-def _band_name(device_id: str) -> str:
+def band_name(device_id: str) -> str:
     """The name the band advertises with this id (swcore is MicroPython code, unannotated)."""
     return str(P.band_name(device_id))  # type: ignore[no-untyped-call]
 
@@ -156,8 +157,8 @@ def choose_device_id(device: Device, requested: str | None, data_dir: str) -> st
             # name (the config's [[bands]] name) comes from it. A typo here was a new band, silently.
             warnings.warn(
                 f"the band's device id {found.value} becomes {requested}: its events are stored under {requested} from now "
-                f"on, apart from those under {found.value}, and it advertises as {_band_name(requested)}, not "
-                f"{_band_name(found.value)} (to keep its id: --device-id {found.value})",
+                f"on, apart from those under {found.value}, and it advertises as {band_name(requested)}, not "
+                f"{band_name(found.value)} (to keep its id: --device-id {found.value})",
                 FlashWarning, stacklevel=2,
             )  # fmt: skip
         return requested
@@ -253,13 +254,15 @@ def flash(
         "tool": f"spasmwatch {__version__}",
     }
     report = sync(device, images, meta, progress)
+    restarted = False
     if reset:
         try:
             link.reset()
+            restarted = not link.simulated  # the unix port has nothing to restart
         except DeviceError as exc:  # installed and verified all the same: not a failed flash
             warnings.warn(
                 f"{exc}; the firmware is installed and verified: the band starts it at its next reset or power-on "
                 "(unplug it and plug it in)",
                 FlashWarning, stacklevel=2,
             )  # fmt: skip
-    return FlashResult(info, arch, dev_id, version, report)
+    return FlashResult(info, arch, dev_id, version, report, restarted)
