@@ -299,6 +299,26 @@ def test_a_flash_that_cannot_fit_on_the_band_is_refused_before_it_removes_main_p
     assert need == blocks((band / "band" / "app.mpy").stat().st_size) - blocks(old_size) == 2  # the one module that grew
 
 
+def test_a_flash_refused_for_room_never_says_it_is_flashing(
+    band: Path, fw: Path, board: dict[str, object], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by review: a flash refused for lack of room printed 'flashing BOARD on PORT' and 'compiling
+    ...' before the error, though docs/flashing.md says a refused flash prints only why: the room check
+    needs the compiled sizes, so it came after the line that said every check had passed. Now the
+    compile is said as what it is, a step before the last check, and 'flashing' only once it passed."""
+    from spasmwatch.flashing import flash_command
+
+    do_flash(band, fw, board)
+    (fw / "band" / "app.py").write_text((fw / "band" / "app.py").read_text() + "\n_PAD = " + repr("x" * 9000) + "\n")
+    monkeypatch.setattr(flash_command, "open_link", lambda port, prefer=None: SmallFlashLink(open_link(port, prefer), 1))
+    capsys.readouterr()
+    assert cli_flash(band, fw) == 2
+    captured = capsys.readouterr()
+    assert "no room on the band for this firmware" in captured.err, captured.err
+    modules = sum(1 for _, rel in firmware.sources(fw) if rel not in firmware.KEEP_SOURCE)
+    assert captured.out == f"compiling {modules} modules for x64 (mpy-cross)\n", captured.out
+
+
 def test_a_band_that_runs_out_of_room_mid_flash_says_so(band: Path, fw: Path, board: dict[str, object]) -> None:
     """The estimate cannot see LittleFS's own metadata: a write that still finds the flash full says
     that, not only 'OSError: 28' and 'run the flash again'."""
@@ -522,8 +542,8 @@ def test_cli_flash_says_it_compiles_before_the_silent_step(band: Path, fw: Path,
     modules = sum(1 for _, rel in firmware.sources(fw) if rel not in firmware.KEEP_SOURCE)
     assert cli_flash(band, fw, "--board", BOARD) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == f"flashing {BOARD} on unix:{band.resolve()}"
-    assert lines[1] == f"compiling {modules} modules for x64 (mpy-cross)"
+    assert lines[0] == f"compiling {modules} modules for x64 (mpy-cross)"
+    assert lines[1] == f"flashing {BOARD} on unix:{band.resolve()}"  # once the room check passed
     assert lines[2].startswith("writing ")
 
 
@@ -689,8 +709,8 @@ def test_progress_bar_on_a_terminal(band: Path, fw: Path, board: dict[str, objec
         flash(link, board, fw, progress=ConsoleProgress(out, link.name))  # type: ignore[arg-type]
     finally:
         link.close()
-    assert out.text.startswith(f"flashing {BOARD} on {link.name}\ncompiling "), out.text[:200]
-    assert "(mpy-cross)\nwriting " in out.text
+    assert out.text.startswith("compiling "), out.text[:200]
+    assert f"(mpy-cross)\nflashing {BOARD} on {link.name}\nwriting " in out.text
     frames = out.text.split("\r")
     assert len(frames) > 10, "the bar is redrawn as bytes go out"
     assert "[" + "#" * 30 + "] 100%" in frames[-1] and "/main.py" in frames[-1]
@@ -1238,8 +1258,8 @@ def test_a_flash_without_board_reads_board_json_once(
     reads = [c for c in programs if "_P = ['/board.json']" in c and "'rb'" in c]
     assert len(reads) == 1, f"/board.json read {len(reads)} times, in {len(programs)} round trips"
     out = capsys.readouterr().out
-    assert out.startswith(f"flashing {BOARD} on unix:{band}\ncompiling "), out
-    assert "(mpy-cross)\nband is up to date" in out, out
+    assert out.startswith("compiling "), out
+    assert f"(mpy-cross)\nflashing {BOARD} on unix:{band}\nband is up to date" in out, out
     print(f"round trips of an up-to-date flash without --board: {len(programs)}")
 
 

@@ -46,9 +46,12 @@ class ConsoleProgress(Progress):
         self.index = 0
         self.count = 0
         self.name = ""
+        self.board_id = ""
 
     def start(self, board_id: str) -> None:
-        self._line(f"flashing {board_id} on {self.port}")
+        # Said in plan(): the room check, after the compile, may still refuse the flash (which then
+        # prints only the compile line and why, docs/flashing.md).
+        self.board_id = board_id
 
     def compile(self, modules: int, arch: str) -> None:
         self._line(f"compiling {modules} modules for {arch} (mpy-cross)")
@@ -61,6 +64,7 @@ class ConsoleProgress(Progress):
     def plan(self, to_write: Sequence[Image], unchanged: int, to_remove: Sequence[str]) -> None:
         self.total = sum(len(im.data) for im in to_write)
         self.count = len(to_write)
+        self.out.write(f"flashing {self.board_id} on {self.port}\n")
         if not to_write and not to_remove:
             self.out.write(f"band is up to date ({unchanged} files unchanged)\n")
             return

@@ -238,7 +238,7 @@ def flash(
     version = firmware.firmware_version(firmware_dir)
     sources = firmware.sources(firmware_dir)  # every module the firmware imports is there: refused before anything is written
     dev_id = choose_device_id(device, device_id, firmware.data_dir(firmware_dir))
-    progress.start(str(board["id"]))  # every check passed: from here on the flash writes
+    progress.start(str(board["id"]))  # every check but the room (sync's, once compiled) passed
     progress.compile(sum(1 for _, rel in sources if rel not in firmware.KEEP_SOURCE), arch)
     images = firmware.compile_all(firmware_dir, arch)
     images += [

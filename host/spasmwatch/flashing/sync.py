@@ -58,13 +58,13 @@ class Progress:
     """What the flash tells its user; the CLI prints it, tests record it."""
 
     def start(self, board_id: str) -> None:
-        """The band passed every check (nothing was written before): the flash installs board ``board_id``."""
+        """The band passed the checks made before the compile: the flash prepares board ``board_id``."""
 
     def compile(self, modules: int, arch: str) -> None:
         """``modules`` sources are about to be compiled for ``arch`` (seconds, with nothing else to say)."""
 
     def plan(self, to_write: Sequence[Image], unchanged: int, to_remove: Sequence[str]) -> None:
-        pass
+        """The last check (room, which needs the compiled sizes) passed: what the flash writes and removes."""
 
     def file(self, image: Image) -> None:
         pass
