@@ -724,6 +724,22 @@ def test_board_info_on_a_bare_micropython_band(band: Path, capsys: pytest.Captur
     assert list(band.iterdir()) == [], "reading a band writes nothing to it"
 
 
+def test_board_info_gives_sizes_in_readable_units_and_a_unix_bands_disk_for_what_it_is(
+    band: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by running 'board info --port unix:/tmp/band': 'flash  233301 MB free of 258020 MB': megabytes
+    past 10 GB, and the host's disk shown as if it were the band's flash."""
+    from spasmwatch.flashing.board_command import flash_size
+
+    assert flash_size(2 * 1024 * 1024) == "2048 KB"  # an ESP32's app partition: KB, as 'no room' counts blocks
+    assert flash_size(233301 * 1024 * 1024) == "228 GB"
+    assert flash_size(12 * 1024 * 1024) == "12 MB"
+    assert cli.main(["board", "info", "--port", f"unix:{band}"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("flash "))
+    assert re.fullmatch(rf"flash +\d+ [KMG]B free of \d+ [KMG]B \(the disk holding unix:{re.escape(str(band.resolve()))}: "
+                        r"a unix: band has no flash of its own\)", row), row  # fmt: skip
+
+
 def test_a_module_dropped_by_a_new_version_goes_even_if_its_flash_was_interrupted(band: Path, fw: Path, board: dict[str, object]) -> None:
     """The manifest names the stale files and goes first: they go with it, before any write."""
     (fw / "band" / "extra.py").write_text("X = 1\n")

@@ -12,7 +12,7 @@ from typing import Any
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.flashing import firmware
 from spasmwatch.flashing.device import FlashWarning
-from spasmwatch.flashing.link import DeviceError, open_link
+from spasmwatch.flashing.link import UNIX_PREFIX, DeviceError, open_link
 from spasmwatch.flashing.status import read_status
 from spasmwatch.hardware import boards, power
 
@@ -56,8 +56,13 @@ def run_power(args: argparse.Namespace) -> int:
     return 0
 
 
-def _kb(n: int) -> str:
-    return f"{n / 1024:.0f} KB" if n < 10 * 1024 * 1024 else f"{n / 1024 / 1024:.0f} MB"
+def flash_size(n: int) -> str:
+    """Bytes of a file system in KB (a band's: as 'no room' counts its 4 KB blocks), MB from 10 MB,
+    GB from 10 GB (a unix: band's is the host's disk: it read '233301 MB')."""
+    for unit, scale in (("KB", 1024), ("MB", 1024**2)):
+        if n < 10 * 1024 * scale:
+            return f"{n / scale:.0f} {unit}"
+    return f"{n / 1024**3:.0f} GB"
 
 
 def run_info(args: argparse.Namespace) -> int:
@@ -98,7 +103,8 @@ def run_info(args: argparse.Namespace) -> int:
         rows.append(("firmware", "not installed by spasmwatch flash"))
     if st["manifest_problem"]:
         rows.append(("manifest", _damaged(st["manifest_problem"])))
-    rows.append(("flash", f"{_kb(st['fs_free'])} free of {_kb(st['fs_total'])}"))
+    disk = f" (the disk holding {st['port']}: a unix: band has no flash of its own)" if st["port"].startswith(UNIX_PREFIX) else ""
+    rows.append(("flash", f"{flash_size(st['fs_free'])} free of {flash_size(st['fs_total'])}{disk}"))
     log = st["log"]
     if st["log_error"]:
         rows.append(("event log", f"unreadable ({st['log_error']})"))
