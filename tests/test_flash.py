@@ -685,6 +685,24 @@ def test_board_list_and_power(capsys: pytest.CaptureFixture[str]) -> None:
     assert "runtime" in capsys.readouterr().out
 
 
+def test_flash_and_board_info_help_name_their_values_as_the_docs_do(capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by review: '--firmware FIRMWARE', '--device-id DEVICE_ID', '--board BOARD' (argparse's
+    defaults) where docs/flashing.md and the errors say --firmware DIR, --device-id ID, --board ID;
+    and 'board info' said it exits 1 when 'a definition is damaged', leaving out a damaged manifest,
+    which exits 1 too."""
+    with pytest.raises(SystemExit):
+        cli.main(["flash", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for shown in ("--board ID", "--port PORT", "--device-id ID", "--firmware DIR"):
+        assert shown in text, text
+    assert not re.search(r"FIRMWARE|DEVICE_ID|BOARD\b", text), text
+    with pytest.raises(SystemExit):
+        cli.main(["board", "info", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--firmware DIR" in text and "FIRMWARE" not in text, text
+    assert "/board.json, /device.json or the manifest is damaged" in text, text
+
+
 class _Tty:
     def __init__(self) -> None:
         self.text = ""

@@ -25,10 +25,10 @@ def register(sub: Any) -> None:
         "(main.py last, everything verified by hashing on the band), together with the board definition "
         "and a device id. MicroPython itself must already be on the board (see docs/flashing.md).",
     )
-    p.add_argument("--board", help="board id from hardware/boards (default: the one already on the band)")
+    p.add_argument("--board", metavar="ID", help="board id from hardware/boards (default: the one already on the band)")
     p.add_argument("--port", help="serial port (default: detect), or unix:DIR for a local unix-port band")
-    p.add_argument("--device-id", help="set the band's id (default: keep the existing one, else derive from the chip)")
-    p.add_argument("--firmware", type=Path, help="firmware directory (default: firmware/ of this checkout)")
+    p.add_argument("--device-id", metavar="ID", help="set the band's id (default: keep the existing one, else derive from the chip)")
+    p.add_argument("--firmware", type=Path, metavar="DIR", help="firmware directory (default: firmware/ of this checkout)")
     p.add_argument("--replace-board", action="store_true", help="let --board replace another board already on the band (its /board.json: IMU, pins, axes)")
     p.add_argument("--no-reset", action="store_true", help="do not restart the band afterwards (a watchdog the app armed still resets it within a minute)")
     p.set_defaults(func=run)
