@@ -51,10 +51,12 @@ def test_a_two_year_actogram_goes_over_pages_each_titled_with_its_days(tmp_path:
     args = ("--since", "2024-03-04", "--until", f"{datetime.fromtimestamp(D0 + n * DAY, timezone.utc):%Y-%m-%d}", "--tz", "UTC")
     assert run_cli("report", "--db", str(db), "--out", str(out), *args) == 0
     titles = [m.group(0) for page in _pdf_pages(out) if (m := re.search(r"Sleep by day \(\d+/\d+\): \S+ \S+ to \S+ \S+", page))]
-    first = range(0, n, ACTOGRAM_DAYS_PER_PAGE)
+    # 12 pages of 56 days, then the last 58 days as 5 weeks and 23 days (not 56 and 2)
+    first = [*range(0, 12 * ACTOGRAM_DAYS_PER_PAGE, ACTOGRAM_DAYS_PER_PAGE), 672, 707]
+    ends = [*first[1:], n]
     pages = len(first)
-    assert pages == 14  # 13 pages of 56 days and one of 2
-    assert titles == [f"Sleep by day ({k + 1}/{pages}): {_day(a)} to {_day(min(n, a + ACTOGRAM_DAYS_PER_PAGE) - 1)}" for k, a in enumerate(first)]
+    assert pages == 14
+    assert titles == [f"Sleep by day ({k + 1}/{pages}): {_day(a)} to {_day(b - 1)}" for k, (a, b) in enumerate(zip(first, ends, strict=True))]
     source = StoreSource.open(db)
     try:
         data = gather(source, None, D0, D0 + n * DAY, timezone.utc, D0 + n * DAY)
@@ -62,9 +64,9 @@ def test_a_two_year_actogram_goes_over_pages_each_titled_with_its_days(tmp_path:
         source.close()
     figs = page_actogram(data)
     try:
-        for fig, a in zip(figs, first, strict=True):
+        for fig, a, b in zip(figs, first, ends, strict=True):
             (ax,) = fig.axes
-            rows = set(range(a, min(n, a + ACTOGRAM_DAYS_PER_PAGE)))
+            rows = set(range(a, b))
             hatched = {round(p.get_y() + p.get_height() / 2) for p in ax.patches if p.get_gid() == NOT_MONITORED}
             assert hatched == rows - {0, 1}, a  # every day of its own but the 2 worn, none of another page's
             ticks = {round(float(ln.get_ydata()[0])) for ln in ax.lines if ln.get_marker() == "|"}  # type: ignore[arg-type]
@@ -96,6 +98,29 @@ def test_a_short_report_s_actogram_is_one_page_as_before(tmp_path: Path) -> None
                 plt.close(fig)
     finally:
         source.close()
+
+
+def test_a_period_just_over_a_page_s_days_leaves_no_page_of_a_day_or_two() -> None:
+    """Review: a 57-day report's actogram was a page of 56 days and a page of one day (a row at the
+    top of an empty page). Now a long report's last two pages share their days in whole weeks, the
+    first of the two the longer (57 days: 35 and 22), so every page still begins on the report's
+    first weekday and none holds under 3 weeks; a report of whole pages is cut as before. The PDF's
+    pages and the HTML's pictures follow actogram_rows alike. Old code: [56, 1], [56, 56, 1], [56, 4]."""
+    from spasmwatch.report.plots import actogram_rows
+
+    for n, want in ((57, [35, 22]), (60, [35, 25]), (112, [56, 56]), (113, [56, 35, 22]), (170, [56, 56, 35, 23])):
+        data = gather(Tables(), None, D0, D0 + n * DAY, timezone.utc)
+        rows = actogram_rows(data)
+        assert [len(r) for r in rows] == want, (n, rows)
+        assert [r[0] for r in rows] == [sum(want[:k]) for k in range(len(want))] and rows[-1][-1] == n - 1, (n, rows)
+        assert all(r[0] % 7 == 0 for r in rows), (n, rows)  # each page begins on the first day's weekday
+    data = gather(Tables(), None, D0, D0 + 57 * DAY, timezone.utc)
+    figs = page_actogram(data)
+    try:
+        assert [len(fig.axes[0].get_yticklabels()) for fig in figs] == [35, 22]
+    finally:
+        for f in figs:
+            plt.close(f)
 
 
 def _taper(n: int = 120) -> list[TreatmentRow]:

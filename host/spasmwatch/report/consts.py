@@ -61,7 +61,8 @@ CHANGES_LISTED = 3
 # on over further pages, each titled with its dates: on one page, a 2-year report's 730 rows were a
 # pixel each (hostile review). 56 rows on the page's 10 in are 13 pt each, room for a cluster's
 # 11 pt tick and a 7 pt date; and 8 whole weeks, so every page begins on the same weekday, and holds
-# the days of a page of the per-day table at most (pages.DAY_ROWS_PER_PAGE).
+# the days of a page of the per-day table at most (pages.DAY_ROWS_PER_PAGE). The last two pages share
+# their days in whole weeks (plots.actogram_rows): 57 days were a page of 56 and one of a day (review).
 ACTOGRAM_DAYS_PER_PAGE = 56
 # A drug's dose changes in one direction (a taper, a titration), one after another with none of its
 # other changes between, are said as one line under the per-day table from this many on

@@ -280,9 +280,17 @@ def _not_monitored(data: ReportData) -> list[tuple[float, float]]:
 
 def actogram_rows(data: ReportData) -> list[range]:
     """The actogram's days (row indices) a page (the PDF's) or a picture (the HTML's) each: all of
-    them up to ACTOGRAM_DAYS_PER_PAGE, else that many each, the last the rest."""
-    n = len(data.days)
-    return [range(i, min(n, i + ACTOGRAM_DAYS_PER_PAGE)) for i in range(0, n, ACTOGRAM_DAYS_PER_PAGE)]
+    them up to ACTOGRAM_DAYS_PER_PAGE, else that many each but the last two, which share the rest
+    in whole weeks, the first of them the longer: so every page begins on the first day's weekday,
+    and none is a day or two (57 days were a page of 56 and a page of one day: review)."""
+    n, full = len(data.days), ACTOGRAM_DAYS_PER_PAGE
+    if n <= full:
+        return [range(n)]
+    last_two = ((n - 1) // full - 1) * full  # the first day of the last two pages
+    weeks = -(-(n - last_two) // 7)
+    cut = last_two + -(-weeks // 2) * 7
+    starts = [*range(0, last_two, full), last_two, cut]
+    return [range(a, b) for a, b in zip(starts, [*starts[1:], n], strict=True)]
 
 
 def _clipped(spans: list[tuple[float, float]], a: float, b: float) -> list[tuple[float, float]]:
