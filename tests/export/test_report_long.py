@@ -410,6 +410,38 @@ def test_a_taper_to_0_is_said_as_a_stop() -> None:
     assert "ACTH tapered 40 -> 0 IU/m2/day to a stop in 3 steps" in _daily_plot_texts(data)
 
 
+def _held_taper(again: bool) -> list[TreatmentRow]:
+    """Prednisolone started at 40 mg/day on day 1, tapered every 3 days to 5 from day 4, but held at
+    30 for 14 days (days 4-18; its 30 entered again on day 11 when ``again``)."""
+    doses = [(4, 30.0), *([(11, 30.0)] if again else []), (18, 20.0), (21, 10.0), (24, 5.0)]
+    return [TreatmentRow(1, D0 + 1 * DAY + 8 * H, "prednisolone", 40.0, "mg/day", "start"),
+            *[TreatmentRow(2 + i, D0 + k * DAY + 8 * H, "prednisolone", d, "mg/day", "change") for i, (k, d) in enumerate(doses)]]  # fmt: skip
+
+
+def test_a_hold_inside_a_taper_is_said() -> None:
+    """Review: a prednisolone taper 40 -> 5 mg/day every 3 days but kept at 30 for two weeks read
+    'prednisolone tapered 40 -> 5 mg/day in 4 steps', as if it went down steadily: the two weeks at
+    30 (while the spasms went on, say) is what a doctor asks of the course. Now a dose kept inside a
+    run at least DOSE_HOLD_FACTOR times as long as the run's other doses (their median), and at
+    least DOSE_HOLD_MIN_S, is said with its days, in the per-day note and the daily plot's label
+    (on a line of its own there; a trend's week says a run in the same words, text.dose_run_said);
+    whether or not the family entered the dose again. A taper of even steps says none. Old code: no
+    'held'."""
+    from spasmwatch.report.text import changes_line
+
+    said = "prednisolone tapered 40 -> 5 mg/day in 4 steps (held at 30 mg/day for 14 days)"
+    for again in (True, False):
+        data = gather(Tables(treatment_rows=_held_taper(again)), None, D0, D0 + 28 * DAY, timezone.utc)
+        assert f"{_day(4)} 08:00 to {_day(24)} 08:00 {said}" in (changes_line(data) or ""), changes_line(data)
+        assert said.replace(" (", "\n(") in _daily_plot_texts(data), _daily_plot_texts(data)
+    even = [TreatmentRow(1, D0 + 1 * DAY + 8 * H, "prednisolone", 40.0, "mg/day", "start"),
+            *[TreatmentRow(2 + i, D0 + (4 + 3 * i) * DAY + 8 * H, "prednisolone", d, "mg/day", "change") for i, d in enumerate([30.0, 20.0, 10.0, 5.0])]]  # fmt: skip
+    data = gather(Tables(treatment_rows=even), None, D0, D0 + 28 * DAY, timezone.utc)
+    assert "prednisolone tapered 40 -> 5 mg/day in 4 steps." in (changes_line(data) or ""), changes_line(data)
+    # the week at 40 before the taper's first step is the course before it, not a hold of the run
+    assert "held" not in (changes_line(data) or "")
+
+
 def _daily_plot_texts(data: ReportData) -> list[str]:
     """The texts of the daily plot of ``data`` at the PDF's size."""
     fig, ax = plt.subplots(figsize=(8.27 * 0.8, 4))

@@ -70,6 +70,19 @@ ACTOGRAM_DAYS_PER_PAGE = 56
 # the log table: a daily taper's 120 changes, each with its date, flooded the HTML's note (hostile
 # review); the course's shape is what a doctor reads there. Two steps are as short said apart.
 DOSE_STEPS_AS_ONE = 3
+# A dose kept inside such a run (from its first entry to the next change of dose: the same dose
+# entered again is no change) at least this many times the median of the run's other doses' times,
+# and at least DOSE_HOLD_MIN_S, is said as a hold ('tapered 40 -> 5 mg/day in 4 steps (held at 30
+# mg/day for 14 days)'): a taper kept at 30 for two weeks between steps of 3 days read as one going
+# down steadily (review), and why it was held is a doctor's question. Twice: a step entered a day late
+# in a taper of 3-day steps (4 days) is not one, a week in it is.
+DOSE_HOLD_FACTOR = 2.0
+# ... and at least this long (s): a daily taper's dose entered again after a weekend (3 days) is a
+# late entry, not a course kept at a dose; 5 days is most of the week a response is judged over.
+DOSE_HOLD_MIN_S = 5 * 24 * 3600.0
+# A run names at most this many of its holds, the rest counted: each is in the log table, and the
+# daily plot's label of the run holds them all on its second line.
+DOSE_HOLDS_LISTED = 2
 # The daily plot dates each of its days (with its hours monitored) up to this many days; a longer
 # report's plot dates a day a week (Mondays), or the 1st of a month when that is still too many, and
 # shades its days of no data rather than marking each: its 7 pt dates, turned 60 degrees, need 10 pt

@@ -151,7 +151,7 @@ def _treatments(ax: Axes, data: ReportData, top: float) -> None:
             continue
         ax.axvspan(x0, _frac_day(data, run[-1].t) - 0.5, color=TREAT_COLOR, alpha=0.12, lw=0)
         ax.axvline(x0, color=TREAT_COLOR, ls="--", lw=1.3)
-        drawn.append((1, ax.text(x0 + LABEL_GAP, top * 0.97, drawable(dose_run_said(data, run)), color=TREAT_COLOR, fontsize=7, va="top", rotation=90)))
+        drawn.append((1, ax.text(x0 + LABEL_GAP, top * 0.97, drawable(dose_run_said(data, run, "\n")), color=TREAT_COLOR, fontsize=7, va="top", rotation=90)))
     kept: list[Bbox] = []
     limit = TREATMENT_LABEL_SHIFT_MAX_PT * ax.figure.dpi / 72
     plot = ax.get_window_extent()

@@ -13,6 +13,9 @@ from spasmwatch.export.rows import ClusterRow, NoteRow, TreatmentRow
 from spasmwatch.report.consts import (
     CHANGES_LISTED,
     CLUSTERS_IMPLAUSIBLE_PER_DAY,
+    DOSE_HOLD_FACTOR,
+    DOSE_HOLD_MIN_S,
+    DOSE_HOLDS_LISTED,
     DOSE_STEPS_AS_ONE,
     DAY_RATE_MIN_MONITORED_S,
     NOTE_AFTER_S,
@@ -554,13 +557,14 @@ def _run_words(data: ReportData, run: list[TreatmentRow]) -> str:
     return f"{at(data, run[0].t, DAY_MINUTE)} to {at(data, run[-1].t, DAY_MINUTE)} {dose_run_said(data, run)}"
 
 
-def dose_run_said(data: ReportData, run: list[TreatmentRow]) -> str:
+def dose_run_said(data: ReportData, run: list[TreatmentRow], sep: str = " ") -> str:
     """A run of ``dose_runs``: 'prednisolone tapered 40 -> 10 mg/day in 120 steps' (the daily plot's
     label of it, and the per-day table's note after its dates), from the dose before it
     (``_dose_before``): from its first step's, a taper from 40 by 0.25 a day read 'tapered 39.75 ->
     38.25 mg/day in 7 steps', steps that did not add up (hostile review). With no dose before it
     said, from its first step's, the steps after it counted; a hold (the same dose again) is no step.
-    A run ending at 0 is 'tapered 40 -> 0 mg/day to a stop in 3 steps'."""
+    A run ending at 0 is 'tapered 40 -> 0 mg/day to a stop in 3 steps'. Its holds (``_holds``)
+    follow after ``sep``: '(held at 30 mg/day for 14 days)'."""
     first = run[0]
     doses = [r.dose for r in run if r.dose is not None]  # all of them (``_steps_on``)
     if doses[0] == doses[-1]:
@@ -572,7 +576,26 @@ def dose_run_said(data: ReportData, run: list[TreatmentRow]) -> str:
     # a taper to 0 is a stop: 'tapered 40 -> 0 in 3 steps' read as a course going on at 0 (review);
     # ', stopped' before the trend's 'from ... to ...' read as stopped over those days
     stop = " to a stop" if doses[-1] == 0 else ""
-    return f"{first.drug} {way} {from_[0]:g} -> {doses[-1]:g} {first.unit or ''}".rstrip() + f"{stop} in {steps} steps"
+    said = f"{first.drug} {way} {from_[0]:g} -> {doses[-1]:g} {first.unit or ''}".rstrip() + f"{stop} in {steps} steps"
+    held = [f"at {dose:g} {first.unit or ''}".rstrip() + f" for {counted(round(s / 86400), 'day')}" for dose, s in _holds(run)]
+    if len(held) > DOSE_HOLDS_LISTED:
+        held[DOSE_HOLDS_LISTED:] = [f"at {len(held) - DOSE_HOLDS_LISTED} more doses (see 'Treatments and caregiver notes')"]
+    return f"{said}{sep}(held {', '.join(held)})" if held else said
+
+
+def _holds(run: list[TreatmentRow]) -> list[tuple[float, float]]:
+    """The doses ``run`` was kept at inside it (not its last: that goes on) at least DOSE_HOLD_FACTOR
+    times the median of its other doses' times and at least DOSE_HOLD_MIN_S: (dose, seconds), a
+    dose's time from its first entry to the next change of dose (the same dose entered again within
+    it is none)."""
+    entries = [(dose, next(trs).t) for dose, trs in groupby(run, key=lambda tr: tr.dose)]  # a run's doses are all given
+    kept = [(dose, b - a) for (dose, a), (_, b) in zip(entries, entries[1:])]
+    holds = []
+    for k, (dose, s) in enumerate(kept):
+        others = [o for j, (_, o) in enumerate(kept) if j != k]
+        if others and s >= DOSE_HOLD_MIN_S and s >= DOSE_HOLD_FACTOR * median(others):
+            holds.append((dose, s))
+    return holds
 
 
 def _dose_before(data: ReportData, run: list[TreatmentRow]) -> float | None:
