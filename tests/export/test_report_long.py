@@ -442,6 +442,47 @@ def test_a_hold_inside_a_taper_is_said() -> None:
     assert "held" not in (changes_line(data) or "")
 
 
+def _covering(ax: object, a: str, b: str) -> list[tuple[str, str]]:
+    """The pairs of the daily plot ``ax``'s visible texts, one of colour ``a`` and one of colour
+    ``b``, whose drawn boxes overlap."""
+    fig = ax.figure  # type: ignore[attr-defined]
+    fig.canvas.draw()
+    texts = [t for t in ax.texts if t.get_visible()]  # type: ignore[attr-defined]
+    return [(s.get_text(), t.get_text()) for s in texts for t in texts
+            if s.get_color() == a and t.get_color() == b and s.get_window_extent().overlaps(t.get_window_extent())]  # fmt: skip
+
+
+def test_a_treatment_label_covers_no_no_data_mark() -> None:
+    """Review: in the daily plot, a treatment label hanging from its top ran over the 'no data' marks
+    of the days it crossed (the held taper's 28 days with no band: its two-line label over 2 of
+    them), both unreadable. Now a day's 'no data' mark goes where in its day's column no label is
+    (the middle when free), every unmonitored day keeps its mark, and the labels stay by their lines;
+    in the PDF's plot and at the HTML's size. Old code: the taper's label over 2 days' marks in the
+    PDF's plot."""
+    from spasmwatch.report.pages import figures
+    from spasmwatch.report.plots import TREAT_COLOR
+    from spasmwatch.report.text import NO_DATA
+
+    grey = "#888888"
+    starts = [TreatmentRow(1, D0 + 2 * DAY + 20 * H, "vigabatrin", 50.0, "mg/kg/day", "start"),
+              TreatmentRow(2, D0 + 25 * DAY + 9 * H, "vigabatrin", None, None, "stop")]  # fmt: skip
+    data = gather(Tables(treatment_rows=[*_held_taper(True), *starts]), None, D0, D0 + 28 * DAY, timezone.utc)
+    figs = figures(data)
+    (fig, size) = plt.subplots(figsize=(9, 4.2))
+    try:
+        plot_daily(size, data)
+        daily = [ax for f in figs for ax in f.axes if ax.get_title().startswith("Clusters and spasm-like events per day")]
+        for ax in [*daily, size]:
+            assert _covering(ax, TREAT_COLOR, grey) == [], _covering(ax, TREAT_COLOR, grey)
+            marks = sorted(t.get_position()[0] for t in ax.texts if t.get_visible() and t.get_text() == NO_DATA)
+            assert marks == list(range(28)), marks
+            said = {t.get_text() for t in ax.texts if t.get_visible() and t.get_color() == TREAT_COLOR}
+            assert {"prednisolone start 40 mg/day", "vigabatrin start 50 mg/kg/day", "vigabatrin stop"} <= said, said
+    finally:
+        for f in [*figs, fig]:
+            plt.close(f)
+
+
 def _daily_plot_texts(data: ReportData) -> list[str]:
     """The texts of the daily plot of ``data`` at the PDF's size."""
     fig, ax = plt.subplots(figsize=(8.27 * 0.8, 4))

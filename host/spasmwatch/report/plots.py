@@ -34,6 +34,8 @@ NOTE_COLOR = "#b9770e"
 # read as hours awake with no cluster (doctor review); its bars carry this gid.
 NOT_MONITORED = "not monitored"
 NOT_MONITORED_COLOR = "#bbbbbb"
+# The daily plot's note markers: their height (a fraction of the plot's top) and size (pt)
+NOTE_Y, NOTE_MS = 0.03, 5
 
 
 def as_typed() -> AbstractContextManager[None]:
@@ -108,13 +110,17 @@ def _dates(ax: Axes, data: ReportData) -> None:
     ax.set_xticks(ticks, [day_label(data.days[i]) for i in ticks], rotation=60, ha="right", fontsize=7)
 
 
-def _no_data(ax: Axes, data: ReportData, top: float) -> None:
-    """The days the band never monitored: each marked NO_DATA, or, over DAILY_DATES_MAX days, each
-    run of them shaded (one legend entry)."""
+def _no_data(ax: Axes, data: ReportData, top: float, labels: list[Bbox]) -> None:
+    """The days the band never monitored: each marked NO_DATA in its day's column where it covers
+    none of the treatment ``labels`` (``_clear_of``), or, over DAILY_DATES_MAX days, each run of
+    them shaded (one legend entry)."""
     if len(data.days) <= DAILY_DATES_MAX:
+        floor = ax.transData.transform((0, top * NOTE_Y))[1] + NOTE_MS * ax.figure.dpi / 72  # over the notes' markers
         for i, d in enumerate(data.days):
             if unmonitored(d):
-                ax.text(i, top * 0.5, NO_DATA, rotation=90, ha="center", va="center", fontsize=7, color="#888888")
+                mark = ax.text(i, top * 0.5, NO_DATA, rotation=90, ha="center", va="center", fontsize=7, color="#888888")
+                if not _clear_of(ax, mark, labels, floor):
+                    mark.remove()  # a label the plot's height: the per-day table and the line's gap say it
         return
     flags = [unmonitored(d) for d in data.days]
     i, label = 0, NO_DATA
@@ -127,18 +133,42 @@ def _no_data(ax: Axes, data: ReportData, top: float) -> None:
         i, label = j, "_"  # one legend entry
 
 
+def _clear_of(ax: Axes, mark: Text, labels: list[Bbox], floor: float) -> bool:
+    """Moves ``mark`` (centred, va) up or down its column, the least from where it is, to cover none
+    of ``labels`` between ``floor`` (px) and the plot's top: a treatment label hangs from the top by
+    its line, whose day it names, and a day's mark may be anywhere in its column (a taper's label
+    ran over four days' 'no data': review). False when the column has no room for it."""
+    box, plot = mark.get_window_extent(), ax.get_window_extent()
+    over = sorted((float(b.y0), float(b.y1)) for b in labels if b.x0 < box.x1 and box.x0 < b.x1)
+    if not [1 for lo, hi in over if lo < box.y1 and box.y0 < hi]:
+        return True
+    free, y = [], floor
+    for lo, hi in over:
+        free += [(y, lo)] if lo > y else []
+        y = max(y, hi)
+    free.append((y, float(plot.y1)))
+    half, mid = box.height / 2 + 1, (box.y0 + box.y1) / 2
+    fits = [min(max(mid, lo + half), hi - half) for lo, hi in free if hi - lo >= 2 * half]
+    if not fits:
+        return False
+    centre = min(fits, key=lambda c: abs(c - mid))
+    mark.set_y(ax.transData.inverted().transform((0, centre))[1])
+    return True
+
+
 # A treatment label's space from its line (days): right of it, or left near the plot's right edge
 LABEL_GAP = 0.08
 
 
-def _treatments(ax: Axes, data: ReportData, top: float) -> None:
+def _treatments(ax: Axes, data: ReportData, top: float) -> list[Bbox]:
     """Each treatment change in the report a green line with its label; a drug's dose steps one
     way (``text.dose_runs``) one shaded span with one label: a daily taper's 120 lines and labels
     were one green smear (hostile review). A label that would cover another goes beside it
     (``_placed``): starts and stops first, then runs, then changes; a change's or a run's left out
     when that is over TREATMENT_LABEL_SHIFT_MAX_PT from its line (its line stays, and the per-day
     table's note names every change), a start's or a stop's never. Labels are measured as drawn
-    (``drawable``): a drug's emoji measured as typed warned of its missing glyph."""
+    (``drawable``): a drug's emoji measured as typed warned of its missing glyph. Returns the
+    labels' boxes as placed (px)."""
     drawn: list[tuple[int, Text]] = []  # (weight: lower first, label)
     for run in dose_runs([tr for tr in data.treatments if tr.t >= data.since]):
         x0 = _frac_day(data, run[0].t) - 0.5
@@ -167,6 +197,7 @@ def _treatments(ax: Axes, data: ReportData, top: float) -> None:
         x = ax.transData.transform((label.get_position()[0], 0))[0] + flip + dx
         label.set_x(ax.transData.inverted().transform((x, 0))[0])
         kept.append(box.translated(flip + dx, 0))
+    return kept
 
 
 def _placed(box: Bbox, kept: list[Bbox], plot: Bbox) -> float | None:
@@ -206,10 +237,9 @@ def plot_daily(ax: Axes, data: ReportData) -> None:
     ax.set_ylim(0, top)
     for mark, (_, bar) in zip(marks, few, strict=True):
         mark.set_y(bar + top * 0.03)
-    _no_data(ax, data, top)
-    _treatments(ax, data, top)
+    _no_data(ax, data, top, _treatments(ax, data, top))
     for n in data.notes:
-        ax.plot(_frac_day(data, n.t) - 0.5, top * 0.03, marker="v" if n.kind == "video" else "D", color=NOTE_COLOR, ms=5)
+        ax.plot(_frac_day(data, n.t) - 0.5, top * NOTE_Y, marker="v" if n.kind == "video" else "D", color=NOTE_COLOR, ms=NOTE_MS)
     _legend(ax, ax2)
     hours = "hours monitored in brackets" if short else "hours monitored in the per-day table"
     ax.set_title(f"Clusters and spasm-like events per day, {hours} (green: treatment changes; markers: notes)", fontsize=9)
