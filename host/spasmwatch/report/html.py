@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from spasmwatch.report import plots, text  # noqa: E402
 from spasmwatch.report.data import ReportData  # noqa: E402
@@ -48,11 +49,18 @@ def _print_css(data: ReportData) -> str:
     )
 
 
-def _png(draw: Callable[[Axes], None], size: tuple[float, float]) -> str:
+def figure(draw: Callable[[Axes], None], size: tuple[float, float]) -> Figure:
+    """A picture of the HTML's, ``draw`` on its one plot, laid out (its texts as drawn); the caller
+    closes it."""
     fig, ax = plt.subplots(figsize=size)
     draw(ax)
     plots.draw_drawable(fig)
     fig.tight_layout()
+    return fig
+
+
+def _png(draw: Callable[[Axes], None], size: tuple[float, float]) -> str:
+    fig = figure(draw, size)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
