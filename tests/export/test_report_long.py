@@ -483,6 +483,44 @@ def test_a_treatment_label_covers_no_no_data_mark() -> None:
             plt.close(f)
 
 
+def _neurologists_course() -> list[TreatmentRow]:
+    """Prednisolone and vigabatrin started an hour apart on day 1, then tapered together every 2 days."""
+    treatments = [TreatmentRow(1, D0 + 1 * DAY + 8 * H, "prednisolone", 40.0, "mg/day", "start"),
+                  TreatmentRow(2, D0 + 1 * DAY + 9 * H, "vigabatrin", 150.0, "mg/kg/day", "start")]  # fmt: skip
+    for i in range(8):
+        treatments.append(TreatmentRow(10 + i, D0 + (10 + 2 * i) * DAY + 8 * H, "prednisolone", 35.0 - 5 * i, "mg/day", "change"))
+        treatments.append(TreatmentRow(30 + i, D0 + (10 + 2 * i) * DAY + 9 * H, "vigabatrin", 125.0 - 15 * i, "mg/kg/day", "change"))
+    return treatments
+
+
+def test_the_html_s_daily_plot_places_its_texts_on_its_final_layout() -> None:
+    """Review: the daily plot's labels, marks and legend are placed by their measured extents, but the
+    HTML's picture is laid out after (tight_layout: its axes 3.2 in high before, 2.6 after, under
+    its turned dates), so its labels, as long in px, hung lower than measured, over the 'no data'
+    marks put below them. Now the picture is drawn again on its laid-out axes, and its texts are
+    measured where the PNG draws them: no treatment label covers another, a mark, or the legend.
+    Old code: 'prednisolone start 40 mg/day' and 'vigabatrin start 150 mg/kg/day' over 'no data'."""
+    from spasmwatch.report import html, plots
+
+    cases = [(_neurologists_course(), 35), (_neurologists_course(), 14), (_ending_with_a_stop(), 14), (_held_taper(True), 28)]
+    for treatments, days in cases:
+        data = gather(Tables(treatment_rows=treatments), None, D0, D0 + days * DAY, timezone.utc)
+        with plots.as_typed():
+            fig = html.daily_figure(data)
+        try:
+            fig.canvas.draw()
+            ax = fig.axes[0]
+            texts = [t for t in ax.texts if t.get_visible()]
+            boxes = [t.get_window_extent() for t in texts]
+            legend = ax.get_legend().get_window_extent()
+            pairs = [(a.get_text(), b.get_text()) for i, a in enumerate(texts) for b, bb in zip(texts[i + 1 :], boxes[i + 1 :], strict=True)
+                     if boxes[i].overlaps(bb)]  # fmt: skip
+            assert pairs == [], (days, pairs)
+            assert [t.get_text() for t, b in zip(texts, boxes, strict=True) if b.overlaps(legend)] == [], days
+        finally:
+            plt.close(fig)
+
+
 def _daily_plot_texts(data: ReportData) -> list[str]:
     """The texts of the daily plot of ``data`` at the PDF's size."""
     fig, ax = plt.subplots(figsize=(8.27 * 0.8, 4))
