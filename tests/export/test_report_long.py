@@ -521,6 +521,26 @@ def test_the_html_s_daily_plot_places_its_texts_on_its_final_layout() -> None:
             plt.close(fig)
 
 
+def test_the_html_s_daily_plot_is_as_high_as_its_labels_need() -> None:
+    """Review: the HTML's daily plot is 4.2 in high whatever its labels; the PDF's goes on a page of
+    its own when they do not fit, the HTML's ran them out of it: two drugs tapered together over 35
+    days, 'prednisolone tapered 40 -> 0 mg/day to a stop in 8 steps' (7 pt, turned) ran 30 px below
+    the plot into its dates. Now the picture is made higher by what its texts need; one whose texts
+    fit keeps its 4.2 in. Old code: 30 px out."""
+    from spasmwatch.report import html, plots
+
+    for days, high in ((35, False), (14, True)):
+        data = gather(Tables(treatment_rows=_neurologists_course()), None, D0, D0 + days * DAY, timezone.utc)
+        with plots.as_typed():
+            fig = html.daily_figure(data)
+        try:
+            fig.canvas.draw()
+            assert plots.texts_inside(fig.axes[0]), days
+            assert (fig.get_size_inches()[1] == 4.2) == high, (days, fig.get_size_inches())
+        finally:
+            plt.close(fig)
+
+
 def _daily_plot_texts(data: ReportData) -> list[str]:
     """The texts of the daily plot of ``data`` at the PDF's size."""
     fig, ax = plt.subplots(figsize=(8.27 * 0.8, 4))

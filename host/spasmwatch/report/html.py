@@ -49,6 +49,10 @@ def _print_css(data: ReportData) -> str:
     )
 
 
+# The HTML's daily plot picture (in): as wide as the other pictures, its dates turned under it
+DAILY_SIZE = (9.0, 4.2)
+
+
 def figure(draw: Callable[[Axes], None], size: tuple[float, float], places: bool = False) -> Figure:
     """A picture of the HTML's, ``draw`` on its one plot, laid out (its texts as drawn); the caller
     closes it. A plot that ``places`` its texts by their extents (the daily plot's labels, marks
@@ -70,8 +74,17 @@ def figure(draw: Callable[[Axes], None], size: tuple[float, float], places: bool
 
 
 def daily_figure(data: ReportData) -> Figure:
-    """The daily plot's picture (its texts placed on its final layout)."""
-    return figure(partial(plots.plot_daily, data=data), (9, 4.2), places=True)
+    """The daily plot's picture (its texts placed on its final layout), DAILY_SIZE or higher by what
+    its texts need (``plots.texts_over``): its treatment labels hang from its top as long as their
+    text, and two tapers' ran 30 px below it into its dates (review; the PDF's goes on a page of its
+    own then)."""
+    draw = partial(plots.plot_daily, data=data)
+    fig = figure(draw, DAILY_SIZE, places=True)
+    over = plots.texts_over(fig.axes[0])
+    if over <= 1:
+        return fig
+    plt.close(fig)  # the layout's margins are in inches: the plot takes all the height added
+    return figure(draw, (DAILY_SIZE[0], DAILY_SIZE[1] + (over + 2) / fig.dpi), places=True)
 
 
 def _png(draw: Callable[[Axes], None], size: tuple[float, float]) -> str:

@@ -279,8 +279,15 @@ def _with_room(ax: Axes, marks: list[Text], bars: list[float], top: float) -> fl
 
 def texts_inside(ax: Axes) -> bool:
     """Whether every text of the plot ``ax`` (its marks, its treatment labels) is within its height."""
+    return texts_over(ax) <= 1
+
+
+def texts_over(ax: Axes) -> float:
+    """How far (px) the texts of the plot ``ax`` run past its height, above and below together (0:
+    none does): the height it needs more."""
     box = ax.get_window_extent()
-    return all(box.y0 - 1 <= t.get_window_extent().y0 and t.get_window_extent().y1 <= box.y1 + 1 for t in ax.texts)
+    boxes = [t.get_window_extent() for t in ax.texts]
+    return max([0.0, *(float(box.y0 - b.y0) for b in boxes)]) + max([0.0, *(float(b.y1 - box.y1) for b in boxes)])
 
 
 def _day_bars(ax: Axes, data: ReportData, a: float, b: float, **style: object) -> None:
