@@ -483,6 +483,24 @@ def test_a_treatment_label_covers_no_no_data_mark() -> None:
             plt.close(f)
 
 
+def test_a_no_data_mark_with_no_room_in_its_column_is_left_out_not_drawn_over() -> None:
+    """A 'no data' mark whose day's column a treatment label fills from top to bottom (a plot lower
+    than the label: the PDF's page 1 before it goes on a page of its own) is left out, not drawn
+    under the label; the other days keep theirs."""
+    from spasmwatch.report.plots import TREAT_COLOR
+    from spasmwatch.report.text import NO_DATA
+
+    start = [TreatmentRow(1, D0 + 3 * DAY + 10 * H, "prednisolone", 40.0, "mg/day", "start")]
+    data = gather(Tables(treatment_rows=start), None, D0, D0 + 7 * DAY, timezone.utc)
+    fig, ax = plt.subplots(figsize=(8, 1.2))
+    try:
+        plot_daily(ax, data)
+        assert _covering(ax, TREAT_COLOR, "#888888") == []
+        assert sorted(t.get_position()[0] for t in ax.texts if t.get_text() == NO_DATA) == [0, 1, 2, 4, 5, 6]
+    finally:
+        plt.close(fig)
+
+
 def _neurologists_course() -> list[TreatmentRow]:
     """Prednisolone and vigabatrin started an hour apart on day 1, then tapered together every 2 days."""
     treatments = [TreatmentRow(1, D0 + 1 * DAY + 8 * H, "prednisolone", 40.0, "mg/day", "start"),
