@@ -501,6 +501,37 @@ def test_a_no_data_mark_with_no_room_in_its_column_is_left_out_not_drawn_over() 
         plt.close(fig)
 
 
+def test_a_treatment_label_covers_no_mark_of_a_day_of_few_hours() -> None:
+    """A day's 'under 12.0 h monitored' mark stands on its bar, and a treatment label hanging from
+    the plot's top over it covered it: a day of 3 h with two drugs started in its first hours (in
+    the HTML's picture, 'vigabatrin start 150 mg/kg/day' over it). Now such a mark is placed before
+    the labels, which go beside it as beside another label. Old code: that pair over each other."""
+    from spasmwatch.report import html, plots
+    from spasmwatch.report.pages import figures
+    from spasmwatch.report.plots import TREAT_COLOR
+    from spasmwatch.report.text import FEW_HOURS
+
+    worn = [ActivityRow("b", float(t), 10.0, False, True) for t in range(int(D0), int(D0 + 14 * DAY), 10) if not 3 * DAY + 3 * H <= t - D0 < 4 * DAY]
+    clusters = [ClusterRow(k * 10 + i, "b", D0 + k * DAY + i * 600, D0 + k * DAY + i * 600 + 60, 5, None, None, None)
+                for k in range(14) for i in range(2 if k == 3 else 4)]  # fmt: skip
+    starts = [TreatmentRow(1, D0 + 3 * DAY + 1 * H, "prednisolone", 40.0, "mg/day", "start"),
+              TreatmentRow(2, D0 + 3 * DAY + 2 * H, "vigabatrin", 150.0, "mg/kg/day", "start")]  # fmt: skip
+    data = gather(Tables(activity_rows=worn, cluster_rows=clusters, treatment_rows=starts), None, D0, D0 + 14 * DAY, timezone.utc)
+    with plots.as_typed():
+        figs = [*figures(data), html.daily_figure(data)]
+    try:
+        daily = [ax for f in figs for ax in f.axes if ax.get_title().startswith("Clusters and spasm-like events per day")]
+        assert len(daily) == 2
+        for ax in daily:
+            assert _covering(ax, TREAT_COLOR, "#888888") == [], _covering(ax, TREAT_COLOR, "#888888")
+            assert [t.get_position()[0] for t in ax.texts if t.get_text() == FEW_HOURS] == [3]
+            said = {t.get_text() for t in ax.texts if t.get_visible() and t.get_color() == TREAT_COLOR}
+            assert said == {"prednisolone start 40 mg/day", "vigabatrin start 150 mg/kg/day"}, said
+    finally:
+        for f in figs:
+            plt.close(f)
+
+
 def _neurologists_course() -> list[TreatmentRow]:
     """Prednisolone and vigabatrin started an hour apart on day 1, then tapered together every 2 days."""
     treatments = [TreatmentRow(1, D0 + 1 * DAY + 8 * H, "prednisolone", 40.0, "mg/day", "start"),

@@ -160,15 +160,16 @@ def _clear_of(ax: Axes, mark: Text, labels: list[Bbox], floor: float) -> bool:
 LABEL_GAP = 0.08
 
 
-def _treatments(ax: Axes, data: ReportData, top: float) -> list[Bbox]:
+def _treatments(ax: Axes, data: ReportData, top: float, marks: list[Text]) -> list[Bbox]:
     """Each treatment change in the report a green line with its label; a drug's dose steps one
     way (``text.dose_runs``) one shaded span with one label: a daily taper's 120 lines and labels
     were one green smear (hostile review). A label that would cover another goes beside it
     (``_placed``): starts and stops first, then runs, then changes; a change's or a run's left out
     when that is over TREATMENT_LABEL_SHIFT_MAX_PT from its line (its line stays, and the per-day
     table's note names every change), a start's or a stop's never. Labels are measured as drawn
-    (``drawable``): a drug's emoji measured as typed warned of its missing glyph. Returns the
-    labels' boxes as placed (px)."""
+    (``drawable``): a drug's emoji measured as typed warned of its missing glyph. A label goes
+    beside ``marks`` too (a day's 'under 12.0 h monitored', which stands on its bar: a start's
+    label hung over it). Returns the boxes of the labels as placed and the marks (px)."""
     drawn: list[tuple[int, Text]] = []  # (weight: lower first, label)
     for run in dose_runs([tr for tr in data.treatments if tr.t >= data.since]):
         x0 = _frac_day(data, run[0].t) - 0.5
@@ -182,7 +183,7 @@ def _treatments(ax: Axes, data: ReportData, top: float) -> list[Bbox]:
         ax.axvspan(x0, _frac_day(data, run[-1].t) - 0.5, color=TREAT_COLOR, alpha=0.12, lw=0)
         ax.axvline(x0, color=TREAT_COLOR, ls="--", lw=1.3)
         drawn.append((1, ax.text(x0 + LABEL_GAP, top * 0.97, drawable(dose_run_said(data, run, "\n")), color=TREAT_COLOR, fontsize=7, va="top", rotation=90)))
-    kept: list[Bbox] = []
+    kept = [m.get_window_extent() for m in marks]
     limit = TREATMENT_LABEL_SHIFT_MAX_PT * ax.figure.dpi / 72
     plot = ax.get_window_extent()
     gap = ax.transData.transform((LABEL_GAP, 0))[0] - ax.transData.transform((0, 0))[0]
@@ -237,7 +238,7 @@ def plot_daily(ax: Axes, data: ReportData) -> None:
     ax.set_ylim(0, top)
     for mark, (_, bar) in zip(marks, few, strict=True):
         mark.set_y(bar + top * 0.03)
-    _no_data(ax, data, top, _treatments(ax, data, top))
+    _no_data(ax, data, top, _treatments(ax, data, top, marks))
     for n in data.notes:
         ax.plot(_frac_day(data, n.t) - 0.5, top * NOTE_Y, marker="v" if n.kind == "video" else "D", color=NOTE_COLOR, ms=NOTE_MS)
     _legend(ax, ax2)
