@@ -440,6 +440,12 @@ def test_a_hold_inside_a_taper_is_said() -> None:
     assert "prednisolone tapered 40 -> 5 mg/day in 4 steps." in (changes_line(data) or ""), changes_line(data)
     # the week at 40 before the taper's first step is the course before it, not a hold of the run
     assert "held" not in (changes_line(data) or "")
+    # daily steps, 4 doses kept a week: the first DOSE_HOLDS_LISTED named, the others counted
+    doses = [(2, 35.0), (9, 30.0), (10, 25.0), (17, 20.0), (18, 15.0), (25, 10.0), (26, 5.0), (33, 2.5), (34, 1.0)]
+    weekly = [even[0], *[TreatmentRow(2 + i, D0 + k * DAY + 8 * H, "prednisolone", d, "mg/day", "change") for i, (k, d) in enumerate(doses)]]
+    data = gather(Tables(treatment_rows=weekly), None, D0, D0 + 40 * DAY, timezone.utc)
+    held = "(held at 35 mg/day for 7 days, at 25 mg/day for 7 days and at 2 more doses)"
+    assert f"prednisolone tapered 40 -> 1 mg/day in 9 steps {held}." in (changes_line(data) or ""), changes_line(data)
 
 
 def _covering(ax: object, a: str, b: str) -> list[tuple[str, str]]:

@@ -578,9 +578,12 @@ def dose_run_said(data: ReportData, run: list[TreatmentRow], sep: str = " ") -> 
     stop = " to a stop" if doses[-1] == 0 else ""
     said = f"{first.drug} {way} {from_[0]:g} -> {doses[-1]:g} {first.unit or ''}".rstrip() + f"{stop} in {steps} steps"
     held = [f"at {dose:g} {first.unit or ''}".rstrip() + f" for {counted(round(s / 86400), 'day')}" for dose, s in _holds(run)]
-    if len(held) > DOSE_HOLDS_LISTED:
-        held[DOSE_HOLDS_LISTED:] = [f"at {len(held) - DOSE_HOLDS_LISTED} more doses (see 'Treatments and caregiver notes')"]
-    return f"{said}{sep}(held {', '.join(held)})" if held else said
+    if len(held) > DOSE_HOLDS_LISTED:  # the others counted: each step is in the log table
+        held[DOSE_HOLDS_LISTED:] = [f"at {len(held) - DOSE_HOLDS_LISTED} more doses"]
+    if not held:
+        return said
+    listed = held[0] if len(held) == 1 else f"{', '.join(held[:-1])} and {held[-1]}"
+    return f"{said}{sep}(held {listed})"
 
 
 def _holds(run: list[TreatmentRow]) -> list[tuple[float, float]]:
