@@ -353,3 +353,27 @@ def test_a_newer_stores_own_trigger_is_neither_dropped_nor_named_by_this_version
     with contextlib.closing(sqlite3.connect(path)) as c:
         assert c.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'").fetchone()[0] == 2
         assert c.execute("SELECT count(*) FROM later_table WHERE what = 'seen'").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize(
+    "writable_by, may", [(SCHEMA_VERSION, "this spasmwatch reads and writes it as it is"),
+                         (SCHEMA_VERSION + 1, f"this spasmwatch reads it but may not write it: a spasmwatch of schema version {SCHEMA_VERSION + 1} or later does")],
+    ids=["writable", "read-only"],
+)  # fmt: skip
+def test_store_check_on_a_newer_store_says_it_is_newer_and_calls_none_of_its_columns_hand_made(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], writable_by: int, may: str
+) -> None:
+    """A newer spasmwatch's store: its step added a column to every table (and a table). Old code:
+    'store check' said 'ok (column later_step of table activity, ... added by hand: not spasmwatch's,
+    read and written by no spasmwatch, kept as they are)', 23 columns of that version's called
+    hand-made. Now it says the store is a newer spasmwatch's, that what this version does not know
+    in it is that version's, and what its marker lets this version do."""
+    path = tmp_path / "sw.db"
+    _future(path, SCHEMA_VERSION, writable_by)
+    capsys.readouterr()
+    assert cli.main(["store", "check", "--db", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "by hand" not in out and "later_step" not in out, out
+    assert out == (f"{path}: ok (store schema version {SCHEMA_VERSION + 1}, a newer spasmwatch's than this one (schema version "
+                   f"{SCHEMA_VERSION}): its tables and columns this version does not know are that version's, kept as they are; "
+                   f"{may})\n"), out  # fmt: skip

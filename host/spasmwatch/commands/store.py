@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from spasmwatch.commands._daemon import add_store_args, store_path_of
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.store import SCHEMA_VERSION, KnownStores, Store, shape
-from spasmwatch.store._db import check_set_back, reading_uri, recover_hint, store_command, unrepairable, way_out
+from spasmwatch.store._db import check_set_back, read_marker, reading_uri, recover_hint, store_command, unrepairable, way_out
 from spasmwatch.store.pagescan import Scanned
 from spasmwatch.store.schema import NOT_KNOWN
 from spasmwatch.store.recover import Recovered, recover
@@ -103,16 +103,38 @@ def _way_out(path: Path) -> str:
 def _remade_said(path: Path) -> str:
     """' (table summaries missing from the store: ...)' for a current store lacking, or with other SQL
     in, only what the daemon makes again (shape.remakeable), the objects not spasmwatch's its open
-    drops (shape.foreign; a newer store's are its own, not this version's to judge), and the columns
-    added by hand, which it leaves as they are; "" otherwise."""
+    drops (shape.foreign), and the columns added by hand, which it leaves as they are; for a newer
+    store, that it is (``_newer_said``: its own objects are not this version's to judge); "" otherwise."""
     version, found, added, _, foreign = _objects(path)
+    if version > SCHEMA_VERSION:
+        return f" ({_newer_said(path, version)})"
     remade = shape.remade_said(found) if version == SCHEMA_VERSION else ""
     said = [f"{remade}: they hold no record, and the daemon makes them again, empty, at its next start"] if remade else []
     said += [f"{f.said()}: not spasmwatch's, and it can refuse or change what spasmwatch stores: the daemon drops it at its "
-             f"next start (its SQL in its log)" for f in foreign if version <= SCHEMA_VERSION]  # fmt: skip
+             f"next start (its SQL in its log)" for f in foreign]  # fmt: skip
     if added:
         said.append(f"{', '.join(added)} added by hand: not spasmwatch's, read and written by no spasmwatch, kept as they are")
     return f" ({'; '.join(said)})" if said else ""
+
+
+def _newer_said(path: Path, version: int) -> str:
+    """What 'store check' says of a sound store of a newer schema ``version`` than this one's: a newer
+    spasmwatch's, whose tables and columns this version does not know are that version's (until the
+    review of 2026-12-06 its columns were listed as 'added by hand'), and what its marker lets this
+    version do (_db.read_marker)."""
+    conn = sqlite3.connect(reading_uri(path), uri=True)
+    try:
+        marker = read_marker(conn, version)
+    finally:
+        conn.close()
+    if marker.readable_by > SCHEMA_VERSION:
+        may = f"this spasmwatch may not read it: a spasmwatch of schema version {marker.readable_by} or later does"
+    elif marker.writable_by > SCHEMA_VERSION:
+        may = f"this spasmwatch reads it but may not write it: a spasmwatch of schema version {marker.writable_by} or later does"
+    else:
+        may = "this spasmwatch reads and writes it as it is"
+    return (f"store schema version {version}, a newer spasmwatch's than this one (schema version {SCHEMA_VERSION}): its tables "
+            f"and columns this version does not know are that version's, kept as they are; {may}")  # fmt: skip
 
 
 def run_check(args: argparse.Namespace) -> int:
