@@ -49,7 +49,7 @@ from spasmwatch.daemon.daemon import DEFAULT_RATE_HZ, BandSpec, Daemon, _StoreSo
 from spasmwatch.daemon.live import LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.session import BandClock, BandInfo, BandSession, Offsets, State
 from spasmwatch.io.rawfile import open_rawfile
-from spasmwatch.store import SCHEMA_VERSION, KnownStores, Store, StoreError
+from spasmwatch.store import SCHEMA_VERSION, KnownStores, Store, StoreError, _db, schema
 from spasmwatch.transport import open_link
 from spasmwatch.transport.base import AuthError, DisconnectedError
 from spasmwatch.transport.simband import free_port
@@ -1339,6 +1339,64 @@ def test_a_store_whose_header_goes_bad_while_open_is_found_damaged_not_full(tmp_
     assert st is not None and st["damaged"] and "not a database" in st["error"] and f"'spasmwatch store recover --db {path}'" in st["error"], st
     assert not store.reopen()
     store.close()
+
+
+def _told_of_the_store(path: Path, clock: Clock) -> tuple[Notification, dict[str, Any]]:
+    """The one push a daemon gives its band for the store at ``path`` it cannot open at its start, and
+    its /api/status ``store``."""
+    with Store.may_fail(path) as store:
+        d = Daemon(store, [BandSpec("crib", lambda: None)], clock=clock)  # type: ignore[arg-type,return-value]
+        d._store_shut()  # (as its start does)
+        [told] = [n for n in d.notifications if n.fault is not None]
+        st = d.status()["store"]
+        assert st is not None
+        return told, st
+
+
+def test_a_store_that_lost_a_column_no_repair_restores_is_told_with_the_way_out_that_works(tmp_path: Path) -> None:
+    """events.onset_ms dropped by hand: no value of it can be told, and 'store recover' refuses such a
+    store. Old code: the daemon's log and 'spasmwatch status' gave the way out that works (a copy from
+    before put back; without one, the file moved aside and 'store new'), but the push said to run
+    'store recover', and the page's card too (/api/status store.recover): a way out that refuses. Now
+    the push and the card say the one that works, naming 'store new' with the daemon's store path
+    (its fault store_damaged still: the file is damaged)."""
+    clock = Clock(time.time())
+    path = tmp_path / "db.sqlite"
+    with Store(path) as store:
+        store.add_sync(DEVICE, 1, 0, clock.t - 40)
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
+        c.execute("ALTER TABLE events DROP COLUMN onset_ms")
+    told, st = _told_of_the_store(path, clock)
+    new = f"'spasmwatch store new --db {path}'"
+    assert told.fault is BandFault.STORE_DAMAGED and "recover" not in told.text, told.text
+    assert "put back a copy of the file made before" in told.text and new in told.text, told.text
+    assert st["damaged"] and st["recover"] is None and (st["way"], st["command"]) == ("copy", new), st
+    assert "recover --db" not in st["error"] and new in st["error"], st
+
+
+def test_a_step_refused_for_a_column_added_by_hand_is_told_with_its_rename_not_as_a_full_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A later step (synthetic: _db's list of steps and its version replaced for this test alone) adds
+    notes.mood, which someone had added by hand: the open refuses the step, naming the rename that lets
+    it run (_db._check_added). Old code: that reached the daemon as an ordinary storage failure, whose
+    push asked "is its disk full, or the drive unplugged?" and said to free some space. Now the push and
+    the page's card (/api/status store.way, command) name the column and the rename."""
+    clock = Clock(time.time())
+    path = tmp_path / "db.sqlite"
+    with Store(path) as store:
+        store.add_note(clock.t - 40, "note", "kept")
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
+        c.execute("ALTER TABLE notes ADD COLUMN mood TEXT")
+    step = schema.Step("ALTER TABLE notes ADD COLUMN mood TEXT;", readers=True, writers=True)
+    monkeypatch.setattr(schema, "STEPS", [*schema.STEPS, step])
+    monkeypatch.setattr(_db, "MIGRATIONS", [*schema.MIGRATIONS, step.sql])
+    monkeypatch.setattr(_db, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    told, st = _told_of_the_store(path, clock)
+    rename = f"\"sqlite3 {path} 'ALTER TABLE notes RENAME COLUMN mood TO mood_by_hand'\""
+    assert told.fault is BandFault.STORAGE_FAILING and "disk" not in told.text and "space" not in told.text, told.text
+    assert rename in told.text and "by hand a column that this version of spasmwatch adds itself" in told.text, told.text
+    assert not st["damaged"] and (st["way"], st["command"]) == ("rename", rename), st
 
 
 def _alarm_as_alert_2(path: Path, clock: Clock) -> None:

@@ -12,6 +12,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from web_harness import Watch, open_context
 from fake_daemon import FakeDaemon, midnight
 from web_harness import ServerThread
@@ -382,6 +384,31 @@ def test_a_damaged_store_names_on_the_band_card_the_command_that_recovers_the_da
     fault = page.locator(".band[data-device='SW-0001'] .faults li")
     fault.wait_for()
     assert fault.inner_text() == f"Events file damaged: stop spasmwatch, run {command}", fault.inner_text()
+
+
+@pytest.mark.parametrize(
+    "fault, way, command, said",
+    [("store_damaged", "copy", "\"spasmwatch store new --db '/media/usb disk/spasmwatch.db'\"",
+      "Events file lost data no repair restores: stop spasmwatch, put back a copy made before, or move the file aside and run "),
+     ("storage_failing", "rename", "\"sqlite3 /media/usb/spasmwatch.db 'ALTER TABLE notes RENAME COLUMN mood TO mood_by_hand'\"",
+      "Events file has a column added by hand that this version adds: stop spasmwatch, run ")],
+    ids=["copy", "rename"],
+)  # fmt: skip
+def test_a_store_with_a_way_out_of_its_own_names_it_on_the_band_card(
+    page: Any, served: ServerThread, fake: FakeDaemon, fault: str, way: str, command: str, said: str
+) -> None:
+    """A store that lost a column no value of which can be told ('store recover' refuses it), and one
+    whose migration a column added by hand stops: /api/status store.way and store.command name the
+    way out that works. Old code: the card said 'stop spasmwatch, run' store.recover for the first,
+    and 'Cannot save events (disk full or unplugged?)' for the second."""
+    load(page, served.url)
+    served.call(fake.set_store, {"path": "/media/usb disk/spasmwatch.db", "error": "...", "damaged": fault == "store_damaged",
+                                 "recover": None, "way": way, "command": command, "since": served.call(fake.now) - 60,
+                                 "retry_s": 60.0})  # fmt: skip
+    served.call(fake.set_band, faults=[fault])
+    line = page.locator(".band[data-device='SW-0001'] .faults li")
+    line.wait_for()
+    assert line.inner_text() == said + command, line.inner_text()
 
 
 def test_a_note_is_saved(page: Any, served: ServerThread, fake: FakeDaemon) -> None:

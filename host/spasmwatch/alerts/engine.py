@@ -103,6 +103,7 @@ class BandAlert(_Alert):
     here: bool = False  # its cause is on this computer (no Bluetooth): said instead of "check the band"
     acts: bool = False  # the band is in FAULT (pairing, an update): someone must act, said instead of "check the band"
     command: str = ""  # the command that repairs it, named in its message (messages.band_fault)
+    way: str = ""  # a way out its kind's own text does not give, worded by its own text (messages.band_fault)
 
     @property
     def state(self) -> BandState:
@@ -322,17 +323,19 @@ class AlertEngine:
     # ---- band input -----------------------------------------------------
 
     def on_band_state(
-        self, device: str, kind: BandFault | str, active: bool, here: bool = False, command: str = "", acts: bool = False
+        self, device: str, kind: BandFault | str, active: bool, here: bool = False, command: str = "", acts: bool = False, way: str = ""
     ) -> None:
         """A band condition started (``active``) or ended. Repeats of the same state are ignored.
         ``here``: the daemon knows its cause is on this computer; ``acts``: the band is in FAULT, for
-        someone to act on; ``command``: the one that repairs it (messages.band_fault)."""
+        someone to act on; ``command``: the one that repairs it; ``way``: a way out its kind's own text
+        does not give (messages.band_fault)."""
         fault = BandFault(kind)
         self._devices.add(device)
         a = self._bands.get((device, fault))
         now = self.clock()
         if active and a is None:
-            self._band_raise(device, fault, now, here, command, acts)
+            self._band_raise(BandAlert(self._next_id(), device, now, fault=fault, updated_t=now, here=here, command=command,
+                                       acts=acts, way=way))  # fmt: skip
         elif not active and a is not None:
             self._band_clear(a, now)
 
@@ -585,10 +588,10 @@ class AlertEngine:
 
     # ---- band transitions ----------------------------------------------
 
-    def _band_raise(self, device: str, fault: BandFault, now: float, here: bool = False, command: str = "", acts: bool = False) -> None:
-        b = BandAlert(self._next_id(), device, now, fault=fault, updated_t=now, here=here, command=command, acts=acts)
+    def _band_raise(self, b: BandAlert) -> None:
+        device, fault, now = b.device, b.fault, b.created_t
         self._bands[(device, fault)] = b
-        msg = M.band_fault(self._names.get(device, device), fault, self.settings.language, b.here, b.command, b.acts)
+        msg = self._band_fault_message(b)
         hold = self._band_hold(device, fault, now)
         n = None
         if hold is None:
@@ -597,8 +600,11 @@ class AlertEngine:
         b.pending = hold is not None
         self._move(b, fault.state, now, f"held back: {hold}" if hold else fault.source, n, msg)
 
+    def _band_fault_message(self, b: BandAlert) -> M.Message:
+        return M.band_fault(self._names.get(b.device, b.device), b.fault, self.settings.language, b.here, b.command, b.acts, b.way)
+
     def _send_band_raise(self, b: BandAlert, now: float, reason: str) -> None:
-        msg = M.band_fault(self._names.get(b.device, b.device), b.fault, self.settings.language, b.here, b.command, b.acts)
+        msg = self._band_fault_message(b)
         n = self._notice(b, NoticeKind.BAND_FAULT, Urgency.NORMAL, msg, fault=b.fault)
         b.pending = False
         self._band_sent_t[(b.device, b.fault)] = now

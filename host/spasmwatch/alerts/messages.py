@@ -114,11 +114,22 @@ EN: dict[str, str] = {
     "fault.storage_failing.title": "Cannot save the band's events",
     "fault.storage_failing.text": "This computer cannot save the band's events (is its disk full, or the drive unplugged?). Alarms "
     "still work and the band keeps its events until they can be saved: free some space, or plug the drive back in.",
+    # not the disk: a step of this version adds a column someone added by hand (store._db._check_added)
+    "fault.storage_failing.rename.text": "This computer cannot update the file where it saves the band's events: someone "
+    "added to it by hand a column that this version of spasmwatch adds itself. Nothing is saved to it. Alarms still work "
+    "and the band keeps its events. To fix it, on this computer: stop spasmwatch, run {command} (it renames that column "
+    "and keeps what it holds), then start spasmwatch again.",
     "fault.store_damaged.title": "The events file is damaged",
     # the file itself, not the disk: only a repair helps, and it needs the daemon stopped (docs/store.md)
     "fault.store_damaged.text": "The file where this computer saves the band's events is damaged: nothing is saved "
     "to it. Alarms still work and the band keeps its events. To repair it, on this computer: stop spasmwatch, run "
     "{command} (it says how to stop spasmwatch if it still runs), then start spasmwatch again.",
+    # a column no value of which can be told is gone: 'store recover' refuses it (store._db.no_recovery_hint)
+    "fault.store_damaged.copy.text": "The file where this computer saves the band's events was changed by hand and has "
+    "lost part of each event: nothing is saved to it, and no repair can bring that back. Alarms still work and the band "
+    "keeps its events. On this computer: stop spasmwatch, then put back a copy of the file made before the change. "
+    "Without a copy: move the file aside (keep it) and run {command}, which makes a new, empty one. Then start spasmwatch "
+    "again ('spasmwatch status' gives the steps).",
     "fault.store_newer.title": "The events file needs a newer spasmwatch",
     # not the disk: a newer version changed the file (docs/store.md "Schema versions")
     "fault.store_newer.text": "The file where this computer saves the band's events was changed by a newer version of "
@@ -240,6 +251,9 @@ EN: dict[str, str] = {
     "page.fault.sensor_error": "Sensor error",
     "page.fault.storage_failing": "Cannot save events (disk full or unplugged?)",
     "page.fault.store_damaged": "Events file damaged: stop spasmwatch, run {command}",
+    "page.fault.store_damaged.copy": "Events file lost data no repair restores: stop spasmwatch, put back a copy made before, "
+    "or move the file aside and run {command}",
+    "page.fault.storage_failing.rename": "Events file has a column added by hand that this version adds: stop spasmwatch, run {command}",
     "page.fault.store_newer": "Events file from a newer spasmwatch: restart spasmwatch, or upgrade it",
     "page.fault.band_log_failing": "Band cannot save events",
     "page.fault.samples_lost": "Band losing motion data",
@@ -560,14 +574,17 @@ def test_alarm(device: str, by: str, t: float, tz: tzinfo | None, lang: str = "e
     return Message(_titled(lang, "test_alarm.title", device), _t(lang, "test_alarm.text", by=by, time=hhmm(t, tz, lang)))
 
 
-def band_fault(device: str, kind: BandFault, lang: str = "en", here: bool = False, command: str = "", acts: bool = False) -> Message:
+def band_fault(
+    device: str, kind: BandFault, lang: str = "en", here: bool = False, command: str = "", acts: bool = False, way: str = ""
+) -> Message:
     """``here``: the daemon knows the cause is on this computer; ``acts``: the band is in FAULT, for
     someone to act on (a disconnected band only, ``here`` first). ``command``: the one that repairs
     it, as the family types it ({command}: a damaged store's 'spasmwatch store recover --db PATH',
-    store._db.store_command)."""
+    store._db.store_command). ``way``: a way out the kind's own text does not give, worded by
+    'fault.<kind>.<way>.text' (a store's, store._db.Fix: 'copy', 'rename')."""
     key = f"fault.{kind.value}"
-    variant = "here." if here else "fault." if acts else ""
-    text = f"{key}.{variant}text" if variant and kind is BandFault.DISCONNECTED else f"{key}.text"
+    variant = f"{way}." if way else "here." if here else "fault." if acts else ""
+    text = f"{key}.{variant}text" if variant and (way or kind is BandFault.DISCONNECTED) else f"{key}.text"
     return Message(_titled(lang, f"{key}.title", device), _t(lang, text, command=command))
 
 

@@ -53,7 +53,7 @@ from spasmwatch.report.text import unmonitored
 from spasmwatch.errors import InputError
 from spasmwatch.io.rawfile import DatingPoint, RawDating, RawHeader, RawReader, RawWriter
 from spasmwatch.store import Store, StoreError, StoreMissing
-from spasmwatch.store._db import StoreNewer, recover_hint, store_command
+from spasmwatch.store._db import Fix, StoreNewer, recover_hint, store_command
 from spasmwatch.store.rows import STATUS_FIELDS, AlertRow, BootMarks, DeviceRow, Linked, LogLife, Replaced
 from spasmwatch.transport import Link
 from swcore import consts as C
@@ -293,7 +293,7 @@ class Daemon:
         if b.store_alert is None and self.store.open_error is not None:
             b.store_alert = _store_fault(e)
             self._store_failing[b.label] = self.clock.wall()  # the heartbeat stops, as for a refused write
-            self._tell_store_fault(b.label, b.store_alert)
+            self._tell_store_fault(b.label, e)
 
     def _clear_store_alert(self, b: BandView) -> None:
         """Band ``b``'s events are saved again: the store fault raised under its name is cleared."""
@@ -1174,13 +1174,16 @@ class Daemon:
         if failing or told:
             return  # told already (at its first failure, or under its name as the store could not be opened)
         log.error("%s: the store failed (%s); alarms go on, events stay on the band", device, e)
-        self._tell_store_fault(device, _store_fault(e))
+        self._tell_store_fault(device, e)
 
-    def _tell_store_fault(self, device: str, fault: BandFault) -> None:
-        """The family told ``device``'s events are not saved; a damaged store's message names the
-        command that recovers this daemon's store, with its path: the family's shell may not have
-        the unit's (SPASMWATCH_DATA_DIR, 'run --config'), and a bare one acted on another store."""
-        self.engine.on_band_state(device, fault, True, command=store_command("recover", self.store.path))
+    def _tell_store_fault(self, device: str, e: StoreError) -> None:
+        """The family told ``device``'s events are not saved (``_store_fault``); a damaged store's message
+        names the command that recovers this daemon's store, with its path: the family's shell may not
+        have the unit's (SPASMWATCH_DATA_DIR, 'run --config'), and a bare one acted on another store. A
+        store with a way out of its own (``e.fix``: recover refuses it, or a step was refused for a column
+        added by hand) is told that way and its command instead."""
+        fix = _fix_of(e, self.store.path)
+        self.engine.on_band_state(device, _store_fault(e), True, command=fix.command, way=fix.way)
 
     def _on_event(self, device: str, rec: dict[str, Any], received_s: float) -> None:
         b = self._by_device(device)
@@ -1699,10 +1702,12 @@ class Daemon:
         e = self.store.open_error
         if e is None:
             return None
-        # "recover": the command the page names for a damaged one (page.fault.store_damaged {command})
-        recover = store_command("recover", self.store.path) if e.damaged else None
+        # "recover": the command the page names for a damaged one (page.fault.store_damaged {command});
+        # "way", "command": a way out of its own the page names instead (page.fault.<fault>.<way>, _db.Fix)
+        recover = store_command("recover", self.store.path) if e.recoverable else None
+        way, command = (e.fix.way, e.fix.command) if e.fix is not None else (None, None)
         return {"path": str(self.store.path), "error": _shut_words(e, self.store.path), "damaged": e.damaged, "recover": recover,
-                "since": self._store_shut_t, "retry_s": self.store_retry_s}  # fmt: skip
+                "way": way, "command": command, "since": self._store_shut_t, "retry_s": self.store_retry_s}  # fmt: skip
 
     def _network(self, name: str) -> bool:
         """Whether channel ``name`` sends over the network: its failure may be this computer's
@@ -1942,10 +1947,16 @@ def _store_fault(e: StoreError) -> BandFault:
     return BandFault.STORE_DAMAGED if e.damaged else BandFault.STORAGE_FAILING
 
 
+def _fix_of(e: StoreError, store: Path) -> Fix:
+    """The way out the family's push names for ``e`` and its command: its own (``e.fix``), else its
+    fault's text's ("" way; 'store recover' of ``store``, which only a damaged store's text names)."""
+    return e.fix or Fix("", store_command("recover", store))
+
+
 def _shut_words(e: StoreError, store: Path) -> str:
     """Why ``store`` is not open, with the way out of a damaged file (its error may not say it)."""
     hint = recover_hint(store)
-    return str(e) if not e.damaged or not e.recoverable or hint in str(e) else f"{e}; {hint}"
+    return f"{e}; {hint}" if e.recoverable and hint not in str(e) else str(e)
 
 
 def _last_alert_id(store: Store) -> int:

@@ -70,24 +70,59 @@ def no_recovery_hint(store: Path, gone: list[str]) -> str:
     )
 
 
+def _gone(conn: sqlite3.Connection, version: int, found: shape.Shape) -> list[str]:
+    """The columns of ``no_recovery_hint`` the store on ``conn`` lost (shape.unkeepable), judged at the
+    version 'store recover' rebuilds it at (its header's, or as far as its tables went)."""
+    return shape.unkeepable(conn, min(max(version, shape.reached(found)), len(MIGRATIONS)))
+
+
 def way_out(conn: sqlite3.Connection, path: Path, version: int, found: shape.Shape) -> str:
     """How a store the daemon refuses as damaged by its tables (``unrepairable``) is mended: 'store
-    recover' (``recover_hint``), unless it lost a column no value of which can be told (``no_recovery_hint``).
-    Judged at the version 'store recover' rebuilds it at (its header's, or as far as its tables went)."""
-    gone = shape.unkeepable(conn, min(max(version, shape.reached(found)), len(MIGRATIONS)))
+    recover' (``recover_hint``), unless it lost a column no value of which can be told (``no_recovery_hint``)."""
+    gone = _gone(conn, version, found)
     return no_recovery_hint(path, gone) if gone else recover_hint(path)
+
+
+# The ways out of a store the daemon cannot open that its fault's own text does not give (``Fix``),
+# each a text of the push and the page (alerts/messages.py 'fault.<kind>.<way>.text', 'page.fault.<kind>.<way>').
+COPY = "copy"  # a column no value of which can be told is gone (``no_recovery_hint``): a copy put back, or 'store new'
+RENAME = "rename"  # a step adds a column someone added by hand (``_check_added``): that column renamed
+
+
+class Fix(NamedTuple):
+    """The way out of a store, for the family's push and page, where its fault's own text would name
+    one that does not work: 'store recover' for a store it refuses, a full disk for a step refused.
+    Until the review of 2026-12-06 only the log and 'spasmwatch status' said these."""
+
+    way: str  # COPY or RENAME
+    command: str  # the command that text names, as the family types it (with the store's absolute path)
 
 
 class StoreError(SpasmwatchError):
     """The store file cannot be used: names the file and what is wrong with it. ``damaged``: the
     file itself is (SQLite cannot read it as a database, or its pages are damaged): the way out is
-    'spasmwatch store recover' (recover_hint), not free space or a drive plugged back in; unless
-    ``recoverable`` is False: the message says the way out (``no_recovery_hint``)."""
+    'spasmwatch store recover' (recover_hint), not free space or a drive plugged back in. ``fix``:
+    the way out is another, which the message says (``Fix``)."""
 
-    def __init__(self, message: str, damaged: bool = False, recoverable: bool = True) -> None:
+    def __init__(self, message: str, damaged: bool = False, fix: Fix | None = None) -> None:
         super().__init__(message)
         self.damaged = damaged
-        self.recoverable = recoverable
+        self.fix = fix
+
+    @property
+    def recoverable(self) -> bool:
+        """Whether 'store recover' is the way out of a damaged one (its message may not say it)."""
+        return self.damaged and self.fix is None
+
+
+def _refused_damaged(conn: sqlite3.Connection, path: Path, version: int, found: shape.Shape, refused: str, done: str) -> StoreError:
+    """The StoreError of a store refused as damaged by its tables (``refused``: ``unrepairable``'s
+    words; ``done``: what the open did not do), with its way out (``way_out``) and its ``Fix`` when
+    that is not 'store recover'."""
+    gone = _gone(conn, version, found)
+    way = no_recovery_hint(path, gone) if gone else recover_hint(path)
+    fix = Fix(COPY, store_command("new", path)) if gone else None
+    return StoreError(f"{refused}; {done} {way}", damaged=True, fix=fix)
 
 
 class StoreNewer(StoreError):
@@ -415,8 +450,7 @@ def _require_current(conn: sqlite3.Connection, path: Path, version: int) -> None
     judged = version < READABLE_FROM_VERSION or version == SCHEMA_VERSION
     refused = unrepairable(conn, path, version, shape.of(conn)) if version > 0 and judged else None
     if refused is not None:
-        way = way_out(conn, path, version, shape.of(conn))
-        raise StoreError(f"{refused}; nothing was read. {way}", damaged=True, recoverable=way == recover_hint(path))
+        raise _refused_damaged(conn, path, version, shape.of(conn), refused, "nothing was read.")
     if version == 0:  # no table in it (_check_identity): an empty file was told to 'migrate' (input audit)
         raise StoreError(f"{path}: an empty file, not a spasmwatch store (the daemon makes one: give the store's path)")
     if version < READABLE_FROM_VERSION:  # (a newer one: _check_identity)
@@ -483,11 +517,12 @@ def _check_added(conn: sqlite3.Connection, path: Path, version: int, stmt: str) 
     table, column = added.group(1), added.group(2)
     if not any(str(r[1]).lower() == column.lower() for r in conn.execute(f"PRAGMA table_info({table})")):
         return
-    rename = f"sqlite3 {shlex.quote(str(path))} 'ALTER TABLE {table} RENAME COLUMN {column} TO {column}_by_hand'"
+    rename = f"sqlite3 {shlex.quote(os.path.abspath(path))} 'ALTER TABLE {table} RENAME COLUMN {column} TO {column}_by_hand'"
     raise StoreError(
         f"{path}: schema step {version + 1} adds column {column} to table {table}, but the table has a column of that name "
         f"already (added by hand?): the store was left at schema version {version}, nothing of that step written. With the daemon "
-        f"stopped, give that column another name ({rename}): its values are kept under it, and the next start migrates the store"
+        f"stopped, give that column another name ({rename}): its values are kept under it, and the next start migrates the store",
+        fix=Fix(RENAME, in_quotes(rename)),
     )
 
 
@@ -505,8 +540,7 @@ def _settle(conn: sqlite3.Connection, path: Path, version: int) -> int:
     found = shape.of(conn)
     refused = unrepairable(conn, path, version, found)
     if refused is not None:
-        way = way_out(conn, path, version, found)
-        raise StoreError(f"{refused}; no step was run and nothing was written. {way}", damaged=True, recoverable=way == recover_hint(path))
+        raise _refused_damaged(conn, path, version, found, refused, "no step was run and nothing was written.")
     _drop_foreign(conn, path)
     if version == SCHEMA_VERSION:
         found = _remade(conn, path, found)

@@ -79,11 +79,24 @@ CATALOG: dict[str, str] = {
     "fault.storage_failing.text": "Dieser Computer kann die Ereignisse des Brustgurts nicht speichern (ist die "
     "Festplatte voll oder das Laufwerk nicht angeschlossen?). Alarme funktionieren weiter, und der Brustgurt behält "
     "seine Ereignisse, bis sie gespeichert werden können: Schaffen Sie Speicherplatz oder schließen Sie das Laufwerk wieder an.",
+    # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "fault.storage_failing.rename.text": "Dieser Computer kann die Datei, in der er die Ereignisse des Brustgurts speichert, nicht "
+    "aktualisieren: Jemand hat ihr von Hand eine Spalte hinzugefügt, die diese Version von spasmwatch selbst hinzufügt. Es "
+    "wird nichts darin gespeichert. Alarme funktionieren weiter, und der Brustgurt behält seine Ereignisse. Zur Behebung "
+    "auf diesem Computer: spasmwatch beenden, {command} ausführen (es benennt diese Spalte um und behält ihren Inhalt), "
+    "dann spasmwatch wieder starten.",
     "fault.store_damaged.title": "Die Ereignisdatei ist beschädigt",
     "fault.store_damaged.text": "Die Datei, in der dieser Computer die Ereignisse des Brustgurts speichert, ist beschädigt: "
     "Es wird nichts darin gespeichert. Alarme funktionieren weiter, und der Brustgurt behält seine Ereignisse. Zur Reparatur "
     "auf diesem Computer: spasmwatch beenden, {command} ausführen (es sagt, wie spasmwatch zu beenden ist, "
     "falls es noch läuft), dann spasmwatch wieder starten.",
+    # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "fault.store_damaged.copy.text": "Die Datei, in der dieser Computer die Ereignisse des Brustgurts speichert, wurde von Hand "
+    "geändert und hat einen Teil jedes Ereignisses verloren: Es wird nichts darin gespeichert, und keine Reparatur kann das "
+    "zurückholen. Alarme funktionieren weiter, und der Brustgurt behält seine Ereignisse. Auf diesem Computer: spasmwatch "
+    "beenden, dann eine Kopie der Datei von vor der Änderung zurücklegen. Ohne Kopie: die Datei beiseitelegen (aufbewahren) "
+    "und {command} ausführen, das eine neue, leere Datei anlegt. Dann spasmwatch wieder starten ('spasmwatch status' nennt "
+    "die Schritte).",
     "fault.store_newer.title": "Die Ereignisdatei braucht ein neueres spasmwatch",
     "fault.store_newer.text": "Die Datei, in der dieser Computer die Ereignisse des Brustgurts speichert, wurde von einer neueren Version von "
     "spasmwatch geändert, die diese nicht schreiben darf: es wird nichts darin gespeichert. Alarme funktionieren weiter, "
@@ -198,6 +211,12 @@ CATALOG: dict[str, str] = {
     "page.fault.sensor_error": "Sensorfehler",
     "page.fault.storage_failing": "Ereignisse werden nicht gespeichert (Festplatte voll oder getrennt?)",
     "page.fault.store_damaged": "Ereignisdatei beschädigt: spasmwatch beenden, {command} ausführen",
+    # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "page.fault.store_damaged.copy": "Ereignisdatei hat Daten verloren, die keine Reparatur zurückholt: spasmwatch beenden, eine "
+    "frühere Kopie zurücklegen oder die Datei beiseitelegen und {command} ausführen",
+    # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "page.fault.storage_failing.rename": "Ereignisdatei hat eine von Hand hinzugefügte Spalte, die diese Version hinzufügt: "
+    "spasmwatch beenden, {command} ausführen",
     "page.fault.store_newer": "Ereignisdatei von einem neueren spasmwatch: spasmwatch neu starten oder aktualisieren",
     "page.fault.band_log_failing": "Brustgurt kann Ereignisse nicht speichern",
     "page.fault.samples_lost": "Brustgurt verliert Bewegungsdaten",

@@ -75,11 +75,22 @@ CATALOG: dict[str, str] = {
     "fault.storage_failing.text": "Este ordenador no puede guardar los eventos de la banda (¿está lleno el disco o desconectada la unidad?). "
     "Las alarmas siguen funcionando y la banda conserva sus eventos hasta que se puedan guardar: libere espacio "
     "o vuelva a conectar la unidad.",
+    # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "fault.storage_failing.rename.text": "Este ordenador no puede actualizar el archivo donde guarda los eventos de la banda: alguien "
+    "le añadió a mano una columna que esta versión de spasmwatch añade por sí misma. No se guarda nada en él. Las alarmas "
+    "siguen funcionando y la banda conserva sus eventos. Para arreglarlo, en este ordenador: detenga spasmwatch, ejecute "
+    "{command} (cambia el nombre de esa columna y conserva lo que contiene) y vuelva a iniciar spasmwatch.",
     "fault.store_damaged.title": "El archivo de eventos está dañado",
     "fault.store_damaged.text": "El archivo donde este ordenador guarda los eventos de la banda está dañado: no se guarda "
     "nada en él. Las alarmas siguen funcionando y la banda conserva sus eventos. Para repararlo, en este ordenador: "
     "detenga spasmwatch, ejecute {command} (indica cómo detener spasmwatch si sigue en marcha) y "
     "vuelva a iniciar spasmwatch.",
+    # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "fault.store_damaged.copy.text": "El archivo donde este ordenador guarda los eventos de la banda se modificó a mano y ha "
+    "perdido parte de cada evento: no se guarda nada en él y ninguna reparación puede recuperarlo. Las alarmas siguen "
+    "funcionando y la banda conserva sus eventos. En este ordenador: detenga spasmwatch y vuelva a poner una copia del "
+    "archivo hecha antes del cambio. Sin copia: aparte el archivo (consérvelo) y ejecute {command}, que crea uno nuevo y "
+    "vacío. Después vuelva a iniciar spasmwatch ('spasmwatch status' indica los pasos).",
     "fault.store_newer.title": "El archivo de eventos necesita un spasmwatch más reciente",
     "fault.store_newer.text": "El archivo donde este ordenador guarda los eventos de la banda fue modificado por una versión más reciente de "
     "spasmwatch, que esta no puede escribir: no se guarda nada en él. Las alarmas siguen funcionando y la banda conserva "
@@ -193,6 +204,12 @@ CATALOG: dict[str, str] = {
     "page.fault.sensor_error": "Error del sensor",
     "page.fault.storage_failing": "No se pueden guardar los eventos (¿disco lleno o desconectado?)",
     "page.fault.store_damaged": "Archivo de eventos dañado: detenga spasmwatch, ejecute {command}",
+    # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "page.fault.store_damaged.copy": "Archivo de eventos con datos perdidos que ninguna reparación recupera: detenga spasmwatch, "
+    "vuelva a poner una copia anterior o aparte el archivo y ejecute {command}",
+    # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "page.fault.storage_failing.rename": "Archivo de eventos con una columna añadida a mano que esta versión añade: detenga "
+    "spasmwatch, ejecute {command}",
     "page.fault.store_newer": "Archivo de eventos de un spasmwatch más reciente: reinicie spasmwatch o actualícelo",
     "page.fault.band_log_failing": "La banda no puede guardar eventos",
     "page.fault.samples_lost": "La banda pierde datos de movimiento",

@@ -78,11 +78,22 @@ CATALOG: dict[str, str] = {
     "fault.storage_failing.text": "Cet ordinateur ne peut pas enregistrer les événements de la ceinture (disque plein ou débranché ?). "
     "Les alarmes fonctionnent toujours et la ceinture garde ses événements jusqu'à ce qu'ils puissent être "
     "enregistrés : libérez de l'espace ou rebranchez le disque.",
+    # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "fault.storage_failing.rename.text": "Cet ordinateur ne peut pas mettre à jour le fichier où il enregistre les événements de la "
+    "ceinture : quelqu'un y a ajouté à la main une colonne que cette version de spasmwatch ajoute elle-même. Rien n'y est "
+    "enregistré. Les alarmes fonctionnent toujours et la ceinture garde ses événements. Pour corriger, sur cet ordinateur : "
+    "arrêtez spasmwatch, lancez {command} (il renomme cette colonne et garde son contenu), puis redémarrez spasmwatch.",
     "fault.store_damaged.title": "Le fichier des événements est endommagé",
     "fault.store_damaged.text": "Le fichier où cet ordinateur enregistre les événements de la ceinture est endommagé : "
     "rien n'y est enregistré. Les alarmes fonctionnent toujours et la ceinture garde ses événements. Pour le réparer, "
     "sur cet ordinateur : arrêtez spasmwatch, lancez {command} (il indique comment arrêter spasmwatch "
     "s'il tourne encore), puis redémarrez spasmwatch.",
+    # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "fault.store_damaged.copy.text": "Le fichier où cet ordinateur enregistre les événements de la ceinture a été modifié à la "
+    "main et a perdu une partie de chaque événement : rien n'y est enregistré, et aucune réparation ne peut le récupérer. "
+    "Les alarmes fonctionnent toujours et la ceinture garde ses événements. Sur cet ordinateur : arrêtez spasmwatch, puis "
+    "remettez une copie du fichier faite avant la modification. Sans copie : mettez le fichier de côté (gardez-le) et "
+    "lancez {command}, qui en crée un nouveau, vide. Puis redémarrez spasmwatch ('spasmwatch status' donne les étapes).",
     "fault.store_newer.title": "Le fichier des événements demande un spasmwatch plus récent",
     "fault.store_newer.text": "Le fichier où cet ordinateur enregistre les événements de la ceinture a été modifié par une version plus récente de "
     "spasmwatch, que celle-ci ne peut pas écrire : rien n'y est enregistré. Les alarmes fonctionnent toujours et la ceinture "
@@ -198,6 +209,12 @@ CATALOG: dict[str, str] = {
     "page.fault.sensor_error": "Erreur du capteur",
     "page.fault.storage_failing": "Impossible d'enregistrer les événements (disque plein ou débranché ?)",
     "page.fault.store_damaged": "Fichier des événements endommagé : arrêtez spasmwatch, lancez {command}",
+    # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "page.fault.store_damaged.copy": "Fichier des événements privé de données qu'aucune réparation ne récupère : arrêtez "
+    "spasmwatch, remettez une copie d'avant, ou mettez le fichier de côté et lancez {command}",
+    # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "page.fault.storage_failing.rename": "Fichier des événements avec une colonne ajoutée à la main que cette version ajoute : "
+    "arrêtez spasmwatch, lancez {command}",
     "page.fault.store_newer": "Fichier des événements d'un spasmwatch plus récent : redémarrez spasmwatch, ou mettez-le à jour",
     "page.fault.band_log_failing": "La ceinture ne peut pas enregistrer les événements",
     "page.fault.samples_lost": "La ceinture perd des données de mouvement",

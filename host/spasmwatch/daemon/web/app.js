@@ -461,9 +461,13 @@
   }
 
   // A damaged store names the command that recovers the daemon's own store, with its path
-  // (/api/status store.recover): the family's shell may not have the daemon's store path.
+  // (/api/status store.recover): the family's shell may not have the daemon's store path. A store
+  // with a way out of its own (store.way, store.command: recover refuses it, or a column added by
+  // hand stops its update) names that one, where the fault has a text for it.
   function faultName(f) {
     const st = state.status && state.status.store;
+    const way = st && st.way && `fault.${f}.${st.way}`;
+    if (way && WORDS[way] !== undefined) return t(way, { command: st.command || "" });
     if (f === "store_damaged") return t("fault.store_damaged", { command: (st && st.recover) || "" });
     return FAULT_NAMES[f] || f;
   }
