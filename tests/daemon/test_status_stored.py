@@ -280,10 +280,11 @@ async def main():
     with Store({path!r}) as store:
         d = daemon(store, clock)
         t = T0
-        while True:  # till killed: each line is a STATUS the daemon took (on_record returned)
+        while True:  # till killed: "> t" a STATUS given to the daemon, "t" one it took (on_record returned)
             clock.t = t
             d.on_record(DEVICE, epoch(t), t)
             rec = status(t)
+            print(">", t, flush=True)
             d.on_record(DEVICE, rec, t)
             print(t, flush=True)
             t += PERIOD_S
@@ -302,18 +303,30 @@ def test_a_host_killed_mid_night_loses_no_change_and_at_most_a_heartbeat_of_last
     script = CHILD.format(tests=str(here.parent), here=str(here), path=str(path))
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=dict(os.environ))
     assert child.stdout is not None
-    taken = []
+    taken: list[float] = []
+    given = 0.0
     try:
         while len(taken) < 350:  # past OFF's end (T0 + 3000 s): two worn flips, 8 battery steps
             line = child.stdout.readline()
             assert line, f"the child ended ({child.wait()})"
-            taken.append(float(line))
+            if not line.startswith(">"):
+                taken.append(float(line))
         os.kill(child.pid, signal.SIGKILL)
+        # What the child wrote before the kill landed: it runs on while this process is not
+        # scheduled (a loaded machine), and its store holds those STATUSes too. Until 2026-12-06 the
+        # 350th line was taken as the last, and a parent 0.5 s late saw the store's last heard 1,730 s
+        # past it.
+        for line in child.stdout:
+            if line.startswith(">"):
+                given = float(line[1:])
+            else:
+                taken.append(float(line))
     finally:
         child.kill()
         child.wait()
         child.stdout.close()  # not left to garbage collection (a ResourceWarning in a later test)
     last = taken[-1]
+    given = max(given, last)  # the latest the daemon was given: taken, or killed inside on_record
     heard = [status(t) for t in taken]
     with Store(path) as store:
         assert store.integrity_check() == "ok"
@@ -331,4 +344,4 @@ def test_a_host_killed_mid_night_loses_no_change_and_at_most_a_heartbeat_of_last
             return d.status()["bands"][0]["last_seen"]
 
         seen = asyncio.run(restarted())
-    assert seen is not None and last - K.STATUS_STORED_EVERY_S < seen <= last
+    assert seen is not None and last - K.STATUS_STORED_EVERY_S < seen <= given
