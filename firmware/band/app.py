@@ -72,6 +72,11 @@ _ACT_QUEUE = const(4)
 # run of lost samples (its samples_lost fault), and at a longer period it never saw one past its
 # first STATUS. The default period's, so a band at it sends nothing more.
 _LOSS_STATUS_MS = const(10000)
+# ... and one this long (ms) after the last STATUS that said the bit: the host ends the run (and
+# clears samples_lost) at the first STATUS without it SAMPLES_LOST_CLEAN_S (60 s) or more after the
+# run's latest, by the STATUS uptime_s (whole s: 1 s over), and the one sent at once as the bit
+# clears comes 10-20 s after it. At a long period the clear waited for the next, up to an hour.
+_LOSS_CLEAN_MS = const(61000)
 RAW_BUFS = const(4)
 RAW_MAX_SAMPLES = const(19)  # 8 + 19 * 12 = 236 bytes, inside a 247-byte MTU
 EVENT_SIZE = const(20)
@@ -726,6 +731,7 @@ class App:
         stable = False
         due = 0  # uptime ms of the next status notification
         told = 0  # the errors the latest one said: a change goes at once
+        clean = 0  # uptime ms of a STATUS that ends the host's run of overruns (0: none due)
         while True:
             low = self.low_battery
             crit = self.critical
@@ -747,6 +753,12 @@ class App:
                 if p.conn is not None:
                     await p.notify(self.h_status, self._stbuf)
                 due = up + period_ms
+                if told & P.ERR_FIFO_OVERRUN:
+                    clean = up + _LOSS_CLEAN_MS
+                elif up >= clean:
+                    clean = 0
+            if clean and due > clean:
+                due = clean
             wait_ms = due - up
             if wait_ms > batt.READ_MS:
                 wait_ms = batt.READ_MS

@@ -52,3 +52,14 @@ def many_spasms_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     t, acc, gyro = supine(rate_hz=50, duration_s=150, spasms=tuple(15.0 + 8 * i for i in range(14)), seed=2)
     return write_csv(tmp_path_factory.mktemp("rec") / "many.csv", t, acc, gyro)
+
+
+@pytest.fixture(scope="session")
+def overruns_then_calm_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """many_spasms_csv's 14 spasms (15-119 s), then calm breathing to 250 s: with a slow flash
+    (--flash-stall-ms), overruns then two minutes without any."""
+    from sim_central import write_csv
+    from synthetic import supine
+
+    t, acc, gyro = supine(rate_hz=50, duration_s=250, spasms=tuple(15.0 + 8 * i for i in range(14)), seed=2)
+    return write_csv(tmp_path_factory.mktemp("rec") / "calm.csv", t, acc, gyro)

@@ -145,6 +145,51 @@ def _loss_span(statuses: list[dict[str, Any]]) -> int:
     return span
 
 
+def _run_ends(statuses: list[dict[str, Any]]) -> list[int]:
+    """The band's uptime_s at each STATUS that ends a run of overruns for the daemon's rule."""
+    run: Overruns | None = None
+    ends = []
+    for r in statuses:
+        was, run = run, _overruns(run, r)
+        if was is not None and run is None:
+            ends.append(r["uptime_s"])
+    return ends
+
+
+def _statuses_at_period(micropython: str, csv: Path, flash: Path, period: int, args: list[str]) -> list[dict[str, Any]]:
+    """The STATUS notifications of a band set to ``period`` (s) over the whole recording."""
+    flash.mkdir()
+    (flash / "config.json").write_text(json.dumps({"version": 1, "status_period_s": period}))
+    band = Band(micropython, csv, flash, ["--hold", "--idle-exit-ms", "300", *args])
+    try:
+        c, _ = secure_connect(band.port)
+        band.wait_report("played", 60)
+        statuses = c.records(P.STATUS_UUID)
+        c.close()
+        band.end()
+    finally:
+        band.kill()
+    return statuses
+
+
+def test_a_samples_lost_run_ends_a_minute_after_its_last_overrun_whatever_the_status_period(
+    micropython: str, overruns_then_calm_csv: Path, tmp_path: Path
+) -> None:
+    """Found by review of 9f552a9c: the daemon ends a run of overruns (and clears samples_lost) at the
+    first STATUS without the bit SAMPLES_LOST_CLEAN_S (60 s) or more after the run's latest. The
+    STATUS at once when the bit clears comes 10-20 s after it, too soon; the next came at the band's
+    period, up to an hour later (old code at 600 s: no end within the 117 s of calm recorded after it).
+    Now the band sends one _LOSS_CLEAN_MS (61 s) after the last saying the bit."""
+    args = ["--flash-stall-ms", "1600"]  # an overrun at each logged spasm, 15-119 s; calm from 120 s
+    for period in (10, 600):
+        statuses = _statuses_at_period(micropython, overruns_then_calm_csv, tmp_path / f"flash{period}", period, args)
+        said = [r["uptime_s"] for r in statuses if r["errors"] & P.ERR_FIFO_OVERRUN]
+        seen = (period, [(r["uptime_s"], r["errors"]) for r in statuses])
+        assert said and said[-1] < 150, seen
+        ends = _run_ends(statuses)
+        assert ends and said[-1] + K.SAMPLES_LOST_CLEAN_S <= ends[-1] <= said[-1] + K.SAMPLES_LOST_CLEAN_S + 10, seen
+
+
 def test_samples_lost_runs_reach_the_host_whatever_the_status_period(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
     """Found by review: the host joins STATUSes saying ERR_FIFO_OVERRUN at most SAMPLES_LOST_CLEAN_S
     (60 s) apart into a run (samples_lost once it spans 5 min), and the band notified STATUS only
@@ -155,18 +200,7 @@ def test_samples_lost_runs_reach_the_host_whatever_the_status_period(micropython
     args = ["--flash-stall-ms", "1600"]  # an overrun at each logged spasm, 15-119 s
     spans = []
     for period in (10, 600):
-        flash = tmp_path / f"flash{period}"
-        flash.mkdir()
-        (flash / "config.json").write_text(json.dumps({"version": 1, "status_period_s": period}))
-        band = Band(micropython, many_spasms_csv, flash, ["--hold", "--idle-exit-ms", "300", *args])
-        try:
-            c, _ = secure_connect(band.port)
-            band.wait_report("played", 60)
-            statuses = c.records(P.STATUS_UUID)
-            c.close()
-            band.end()
-        finally:
-            band.kill()
+        statuses = _statuses_at_period(micropython, many_spasms_csv, tmp_path / f"flash{period}", period, args)
         gaps = [b["uptime_s"] - a["uptime_s"] for a, b in zip(statuses, statuses[1:]) if a["errors"] & P.ERR_FIFO_OVERRUN]
         assert all(g < K.SAMPLES_LOST_CLEAN_S for g in gaps), (period, [(r["uptime_s"], r["errors"]) for r in statuses])
         spans.append(_loss_span(statuses))

@@ -154,7 +154,8 @@ LOG_NEARLY_FULL_PCT = 90
 # of each other are one run: a minute, so losses at least once a minute join; sparser ones (each a
 # second or so) leave a cluster, whose spasms come 5-30 s apart, most of them. A STATUS without the
 # bit this long after the run's latest ends it, and clears the samples_lost fault. (The band sends
-# STATUS at least every 10 s while the bit is set, whatever its period; firmware from before
+# STATUS at least every 10 s while the bit is set, whatever its period, and one 61 s after the
+# last saying it, which ends the run; firmware from before
 # 2026-12-06 at its period only, and set to report less often than this it never has a run past
 # its first STATUS.)
 SAMPLES_LOST_CLEAN_S = 60.0
