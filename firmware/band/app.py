@@ -167,8 +167,8 @@ class App:
             return
         try:
             self.rate_hz = imu.start(self.cfg.get(P.CFG_RATE_HZ))
-        except OSError:
-            self.errors |= P.ERR_IMU
+        except OSError:  # it does not answer: tried again as a part lost later is (_status, _resume_imu)
+            self._imu_lost()
             return
         if self._samples is None:
             self._samples = array("h", bytes(12 * BATCH_MAX))
@@ -721,10 +721,15 @@ class App:
             # 20 %: a charger's voltage, not a cell's rest once sensing stops (battery.py).
             self.critical = False
             self.boot.mark_running()
-            self._start_imu()
-            if self.sampling:
-                self._sampler_task = asyncio.create_task(self._sampler())
+            self._resume_imu()
         return not settled
+
+    def _resume_imu(self):
+        """Start the part and its sampler: after a critical battery's pause, or a start that failed
+        (at boot too: until 2026-12-06 a part that did not answer then was never tried again)."""
+        self._start_imu()
+        if self.sampling:
+            self._sampler_task = asyncio.create_task(self._sampler())
 
     async def _status(self):
         p = self.periph
@@ -738,6 +743,8 @@ class App:
             # Every pass, not every status period (up to an hour): a band below 3 % must stop
             # writing flash before it browns out, and one on the charger must sense again.
             confirming = self._check_battery()
+            if self._down_ms and not self.sampling and not self.critical and self.uptime_ms() >= self._retry_ms:
+                self._resume_imu()  # its start failed: tried at the first pass its back-off allows
             self._pairing_update()
             if self.det is not None and self.det.p.has_gyro and self.sampling:
                 self.bias_store.keep(self.det.fe.bias, self.uptime_ms())

@@ -295,8 +295,10 @@ async def supervise(app, source, clock, wdts, opts):
                    held=bool(clock.hold and clock.hold()), stalled=clock.stalled)
             summary(app, "timeout")
             sys.exit(simhw.EXIT_TIMEOUT)
-        if (clock.stalled or (not app.sampling and app.critical)) and not source.done:
-            await clock.advance_ms(200)  # the sampler is not pacing: the world moves on anyway
+        # The sampler is not pacing (hung, a critical battery's pause, a part whose start failed
+        # and is tried again later): the world moves on anyway, in virtual time.
+        if (clock.stalled or (not app.sampling and (app.critical or app._down_ms))) and not source.done:
+            await clock.advance_ms(200)
         elif source.done or not app.sampling:
             if not (clock.keep_pace and app.sampling):  # (kept: the sampler's batches pace it)
                 clock.free_run()

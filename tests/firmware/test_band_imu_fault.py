@@ -134,6 +134,20 @@ def test_an_imu_bus_that_comes_back_is_sensed_again_without_a_reset(micropython:
     assert _onsets(log, 70_000) == _onsets(clean, 70_000), "every spasm after the part came back logged"
 
 
+def test_an_imu_that_does_not_answer_at_boot_is_started_once_it_does(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """Follow-up of 04de0d81: the part does not answer on I2C at boot, until 30 s (a bus that comes
+    back). Its start at boot failed and was said (ERR_IMU) but never tried again that boot: the band
+    sensed nothing all night, the host told "not detecting: restart the band" (old code: ERR_IMU to
+    the end, not one spasm logged). Now the start is tried again with the same back-off as a part
+    lost later, at the band's next status pass (every 10 s or sooner)."""
+    _, clean = _night(micropython, many_spasms_csv, tmp_path / "clean", [])
+    statuses, log = _night(micropython, many_spasms_csv, tmp_path / "flash", ["--imu-fault-at-s", "0:30"])
+    flagged = _flagged(statuses)
+    assert flagged and flagged[0] <= 10, [(r["uptime_s"], r["errors"]) for r in statuses]
+    assert not statuses[-1]["errors"] & P.ERR_IMU, "cleared once the part gave a whole epoch"
+    assert _onsets(log, 50_000) == _onsets(clean, 50_000), "every spasm after the part started logged"
+
+
 def _loss_span(statuses: list[dict[str, Any]]) -> int:
     """The longest run of overruns the daemon's samples_lost rule makes of ``statuses`` (band s)."""
     run: Overruns | None = None
