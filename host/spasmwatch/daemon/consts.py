@@ -64,6 +64,11 @@ REQUEST_TIMEOUT_S = 10.0
 # its event; one refill per missing seq and link (a band that keeps failing it is asked again at the
 # next connection, not every 10 s).
 LIVE_GAP_S = 10.0
+# A link keeps the seqs it delivered past a missing one (to know when it has them all) up to this
+# many (events): the band's default log holds 4096, so past that the missing ones are overwritten
+# (its LOGINFO gap tells so at the next BACKFILL) and the link stops waiting for them; a set of a
+# few hundred KB at most, not one that grows all night behind one event never delivered.
+LIVE_AHEAD_MAX = 4096
 
 # A record the decoder refuses is logged the first time its refusal (the message) is seen, then only
 # counted (the status's bad_records): a newer band's new record type came at every backfill, a warning

@@ -369,13 +369,17 @@ class BandSession:
         self._sync_slow = False  # the latest sync's least round trip was over SYNC_SLOW_RTT_S (and said so)
         self._refill = ""  # why to ask the band for what the store lacks again, at the stream's next record (refill)
         # What this link delivered of the band's events (host seqs; docs/host.md "Events missed on
-        # a link"): every one before _run_end (or told gone), those in _ahead past it; the band holds
-        # up to _band_next. _gap: a missing seq and the loop time it was first seen missing.
+        # a link"): every one before _run_end (or told gone), those in _ahead past it (at most
+        # LIVE_AHEAD_MAX); the band holds up to _band_next. _gap: a missing seq and the loop time it
+        # was first seen missing. _left: seqs this link asked for again and still did not get, which
+        # it counts as delivered (the next connection asks): only those the store lacks past its
+        # first missing one, one per 2 x LIVE_GAP_S at most.
         self._run_end = 0
         self._ahead: set[int] = set()
         self._band_next = 0
         self._gap: tuple[int, float] | None = None
         self._gap_asked = -1  # the missing seq this link already asked for again
+        self._left: set[int] = set()
 
     # --- state ------------------------------------------------------------------
     @property
@@ -531,6 +535,7 @@ class BandSession:
         self._lost.clear()
         self._refill = ""
         self._gap_asked = -1
+        self._left.clear()
         link = self._make_link()
         self.link = link
         link.on_disconnect(self._lost.set)
@@ -694,6 +699,7 @@ class BandSession:
         # The band sends every event from here again, in seq order: this link's count starts here.
         self._run_end = self._band_next = self._backfill_from
         self._ahead.clear()
+        self._left = {s for s in self._left if s >= self._backfill_from}  # (the store holds those before)
         self._gap = None
         await self.command(P.encode_backfill(self._backfill_from - self._life.seq))
 
@@ -866,7 +872,15 @@ class BandSession:
             if kind == "loginfo" and rec["flags"] & P.LF_GAP:  # those before oldest_seq are gone: none to wait for
                 self._run_end = max(self._run_end, int(rec["oldest_seq"]))
                 self._ahead = {s for s in self._ahead if s >= self._run_end}
-        while self._run_end in self._ahead:
+        if len(self._ahead) > K.LIVE_AHEAD_MAX:  # the band no longer holds the missing ones: stop waiting
+            log.debug("%s: seqs %d-%d not delivered on this link, %d after them: left to the next connection",
+                      self.label, self._run_end, min(self._ahead) - 1, len(self._ahead))  # fmt: skip
+            self._run_end = min(self._ahead)
+        self._move_run_end()
+
+    def _move_run_end(self) -> None:
+        """Move the mark past the seqs delivered (or left) from it on."""
+        while self._run_end in self._ahead or self._run_end in self._left:
             self._ahead.discard(self._run_end)
             self._run_end += 1
 
@@ -878,13 +892,21 @@ class BandSession:
             return None
         if self._gap is None or self._gap[0] != self._run_end:
             self._gap = (self._run_end, now)
-        if now - self._gap[1] < K.LIVE_GAP_S or self._gap_asked == self._run_end:
+        if now - self._gap[1] < K.LIVE_GAP_S:
             return None
-        return self._run_end
+        if self._gap_asked != self._run_end:
+            return self._run_end
+        # Asked for again (the BACKFILL restarted the wait) and still not delivered: left to the
+        # next connection, so that a later loss on this link is still asked for.
+        log.info("%s: seq %d not delivered when asked for again; the next connection asks", self.label, self._run_end)
+        self._left.add(self._run_end)
+        self._move_run_end()
+        self._gap = None
+        return self._missing(now)
 
     def _gap_due_at(self) -> float | None:
-        """Loop time at which the missing event seen (if any) is asked for again."""
-        if self._gap is None or self._gap_asked == self._gap[0]:
+        """Loop time at which the missing event seen (if any) is asked for again, or left."""
+        if self._gap is None:
             return None
         return self._gap[1] + K.LIVE_GAP_S
 
