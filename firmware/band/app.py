@@ -735,7 +735,7 @@ class App:
         p = self.periph
         stable = False
         due = 0  # uptime ms of the next status notification
-        told = 0  # the errors the latest one said: a change goes at once
+        told = 0  # the errors the latest one said: a change goes at the next pass (within READ_MS)
         clean = 0  # uptime ms of a STATUS that ends the host's run of overruns (0: none due)
         while True:
             low = self.low_battery
