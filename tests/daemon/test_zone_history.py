@@ -432,7 +432,7 @@ def test_an_older_daemon_s_unnamed_zone_stays_unnamed_whatever_its_file_s_times(
     Until h42 the first start after the upgrade named that row by the file's zone where the file's
     status change time was before the row; the same times come from a store moved here and the other
     cases in the test below, where the row was another file's, so the row is kept as it is and the
-    zone read now is a row of its own, said once ('an unnamed time zone, then Europe/Berlin from ...').
+    zone read now is a row of its own (the report says the zone before it not known, h42i).
     A store on disk as the old daemon left it."""
     localtime, _ = _berlin_localtime(tmp_path, tz_env)  # copied, not linked
     written = localtime.stat().st_ctime
@@ -447,7 +447,8 @@ def test_an_older_daemon_s_unnamed_zone_stays_unnamed_whatever_its_file_s_times(
         rows = store.zones(0.0, upgraded + DAY)
     line = zones_line(rows, ZoneInfo("Europe/Berlin"), old_row + DAY, upgraded + DAY, "these days")
     assert rows == [(old_row, "localtime"), (upgraded, "Europe/Berlin")]
-    assert line is not None and line.startswith("The monitor's time zone changed over these days: an unnamed time zone, then Europe/Berlin from ")
+    assert line is not None and line.startswith("The monitor ran in Europe/Berlin over these days. Which zone it ran in before ")
+    assert "is not known: the monitor's version then recorded no name for it." in line  # not a change (h42i)
 
 
 def test_an_older_daemon_s_unnamed_zone_in_a_store_moved_here_is_not_named_by_this_computer_s_file(
@@ -477,7 +478,8 @@ def test_an_older_daemon_s_unnamed_zone_in_a_store_moved_here_is_not_named_by_th
         rows = store.zones(0.0, moved + DAY)
     assert rows == [(old_row, "localtime"), (moved, "Europe/Berlin")]
     line = zones_line(rows, ZoneInfo("Europe/Berlin"), old_row + DAY, moved + DAY, "these days")
-    assert line is not None and line.startswith("The monitor's time zone changed over these days: an unnamed time zone, then Europe/Berlin from ")
+    assert line is not None and line.startswith("The monitor ran in Europe/Berlin over these days. Which zone it ran in before ")
+    assert "is not known: the monitor's version then recorded no name for it." in line  # not a change (h42i)
 
 
 @pytest.mark.parametrize("now_read_by", ["TZ path into the tz database", "/etc/localtime linked into it"])
@@ -511,3 +513,22 @@ def test_an_older_daemon_s_unnamed_zone_is_not_named_by_a_file_it_would_have_nam
     with Store(db) as store:
         Daemon(store, [], clock=HandClock(upgraded))._tick()  # type: ignore[arg-type]  # a hand clock: one tick
         assert store.zones(0.0, upgraded + DAY) == [(old_row, "localtime"), (upgraded, "Europe/Paris")]
+
+
+def test_an_older_daemon_s_unnamed_zone_before_a_named_one_is_said_not_known_not_a_change() -> None:
+    """h42i: an older daemon's 'localtime' row (a copied /etc/localtime it could not name) followed
+    by the zone an upgraded daemon names was said 'The monitor's time zone changed over these days:
+    an unnamed time zone, then Europe/Berlin from ...': a journey the store does not show (the copy
+    was most likely Berlin's own). The named zone is said, and the time before it as not known.
+    Old code: 'The monitor's time zone changed over these days: an unnamed time zone, then ...'."""
+    berlin = ZoneInfo("Europe/Berlin")
+    not_known = "Which zone it ran in before 2026-11-02 01:00 is not known: the monitor's version then recorded no name for it."
+    history = [(T0 - DAY, "localtime"), (T0 + DAY, "Europe/Berlin")]
+    assert zones_line(history, berlin, T0, T0 + 3 * DAY, "these days") == (
+        f"The monitor ran in Europe/Berlin over these days. {not_known} " + _all_in("Europe/Berlin"))
+    moved = [*history, (T0 + 2 * DAY, "Asia/Tokyo")]  # a journey after the upgrade is still one
+    assert zones_line(moved, berlin, T0, T0 + 3 * DAY, "these days") == (
+        f"The monitor's time zone changed over these days: Europe/Berlin, then Asia/Tokyo from 2026-11-03 01:00. {not_known} "
+        + _all_in("Europe/Berlin"))
+    assert zones_line(history[:1], berlin, T0, T0 + 3 * DAY, "these days") == (  # no named one: said as before
+        "The monitor ran in an unnamed time zone over these days. " + _all_in("Europe/Berlin"))

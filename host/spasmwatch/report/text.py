@@ -27,7 +27,7 @@ from spasmwatch.report.consts import (
     TREND_PER_S,
 )
 from spasmwatch.report.data import Day, ReportData, Side, Trend
-from spasmwatch.daemon.clock import recorded_zone, said_zone_name, said_zone_of, same_clock, wall_text
+from spasmwatch.daemon.clock import UNNAMED_FILE, recorded_zone, said_zone_name, said_zone_of, same_clock, wall_text
 from spasmwatch.words import counted
 
 TITLE = "spasmwatch screening log"
@@ -225,10 +225,12 @@ def zones_line(history: Sequence[tuple[float, str]], tz: tzinfo, since: float, u
     kept = zones_said(history, tz, since, until)
     if kept is None:
         return None
-    said = [(t, said_zone_name(z)) for t, z in kept]
+    named = _after_unnamed(kept)
+    said = [(t, said_zone_name(z)) for t, z in named]
     here = said_zone_of(tz, since)
     # Said of the zone: '(none recorded before ...)' read, in a doctor's report, as no data before then
-    unknown = "" if said[0][0] <= since else f" Which zone it ran in before {wall_text(said[0][0], MINUTE, tz)} is not recorded."
+    why = "not known: the monitor's version then recorded no name for it" if len(named) < len(kept) else "not recorded"
+    unknown = "" if said[0][0] <= since else f" Which zone it ran in before {wall_text(said[0][0], MINUTE, tz)} is {why}."
     if len(said) == 1:
         ran = f"The monitor ran in {said[0][1]} over {what}"
     else:
@@ -236,6 +238,14 @@ def zones_line(history: Sequence[tuple[float, str]], tz: tzinfo, since: float, u
         ran = f"The monitor's time zone changed over {what}: {said[0][1]}, then {later}"
     return (f"{ran}.{unknown} All days and times here are {here} time, also those spent in another zone: "
             f"each is shown at the {here} date and time it happened.")  # fmt: skip
+
+
+def _after_unnamed(kept: list[tuple[float, str]]) -> list[tuple[float, str]]:
+    """``kept`` from its first named zone on, when it starts with an older daemon's unnamed rows
+    ('localtime', a copied zone file it could not name) and has a named one: the unnamed span is of a
+    zone not known (most likely the one named next), not a change of zone to tell the doctor."""
+    first = next((i for i, (_, z) in enumerate(kept) if z != UNNAMED_FILE), 0)
+    return kept[first:]
 
 
 def zones_said(history: Sequence[tuple[float, str]], tz: tzinfo, since: float, until: float) -> list[tuple[float, str]] | None:
