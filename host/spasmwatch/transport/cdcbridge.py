@@ -12,6 +12,9 @@ when the port opens, and nothing else. Closing the port drops the radio link
 
 ``noise_bytes`` inserts that many random bytes, and now and then a frame with
 a bad CRC, before every frame: a noisy UART, to show the framing resyncs.
+``garble``: a record it says True of goes out with a byte of its frame's CRC
+flipped (a burst of noise inside a record's frame: the host's decoder drops
+it). ``connections`` counts the serial hosts served.
 
     python -m spasmwatch.transport.cdcbridge --band 127.0.0.1:47001 [--port 47101]
 """
@@ -23,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 from bleak import BleakClient
@@ -47,6 +51,7 @@ class CdcBridge:
         noise_bytes: int = 0,
         seed: int = 0,
         connect_timeout_s: float = 10.0,
+        garble: Callable[[bytes], bool] | None = None,
     ) -> None:
         self.band_address = band_address
         self.connect_timeout_s = connect_timeout_s
@@ -54,6 +59,8 @@ class CdcBridge:
         self.port = port
         self.noise_bytes = noise_bytes
         self._rng = random.Random(seed)
+        self._garble = garble
+        self.connections = 0
         self._server: asyncio.Server | None = None
         self._busy = False
         self._answering: asyncio.Future[None] | None = None  # the RESP being relayed
@@ -76,6 +83,7 @@ class CdcBridge:
             writer.close()
             return
         self._busy = True
+        self.connections += 1
         client = BleakClient(
             self.band_address, lambda _c: writer.close(), backend=SimRadioClient, bond_file=self.bond_file, timeout=self.connect_timeout_s
         )
@@ -128,7 +136,10 @@ class CdcBridge:
     def _send(self, writer: asyncio.StreamWriter, record: bytes) -> None:
         if writer.is_closing():
             return
-        writer.write(self._noise() + P.frame(record))  # type: ignore[no-untyped-call]
+        framed = bytearray(P.frame(record))  # type: ignore[no-untyped-call]
+        if self._garble is not None and self._garble(record):
+            framed[-1] ^= 0xFF  # the CRC's last byte: the frame is refused whole, as noise inside it would be
+        writer.write(self._noise() + bytes(framed))
 
     def _noise(self) -> bytes:
         if not self.noise_bytes:
