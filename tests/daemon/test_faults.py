@@ -2995,3 +2995,17 @@ def test_hours_later_an_alarm_nobody_has_seen_to_is_pushed_a_band_fault_of_then_
         assert [json.loads(s.body)["kind"] for s in seen if s.headers["Idempotency-Key"] in (alarm.key, fault.key)] == ["cluster_alarm"]
         assert f"notification {fault.key} not sent again: 120 min old" in caplog.text
         assert store.outgoing("webhook:phone") == []
+
+
+def test_a_status_sent_before_the_connect_s_sync_does_not_judge_the_band_s_clock(tmp_path: Path) -> None:
+    """h42i (with test_link_loss's real band over serial): a STATUS heard before the sync, handled
+    after it, said 'not synced' of a band the sync had just set; one heard after it still does."""
+    clock = Clock(T0 + 5)
+    with Store(tmp_path / "db.sqlite") as store:
+        d = _connected_at_t0(store, clock)
+        unsynced = {"type": "status", "battery_pct": 80, "worn": 1, "log_fill_pct": 1, "flags": 0, "errors": 0, "boot": 1,
+                    "uptime_s": 0, "next_seq": 0}  # fmt: skip
+        d.on_record(DEVICE, unsynced, T0 - 0.2)  # sent as the link came up, before the first TIME_SYNC
+        assert _band_notices(d) == [], "old code: clock_unsynced"
+        d.on_record(DEVICE, {**unsynced, "uptime_s": 10}, T0 + 10)  # the band says so after the sync: it lost it
+        assert _band_notices(d) == [(NoticeKind.BAND_FAULT, "clock_unsynced")]

@@ -77,3 +77,29 @@ def test_live_events_garbled_on_a_serial_link_that_stays_up_are_asked_for_again(
     assert connections == 1  # found on the link it was lost on, not by a reconnect
     assert alarmed
 
+
+def test_a_fresh_band_s_status_sent_before_the_sync_raises_no_clock_fault(tmp_path: Path, quick_cluster_csv: Path) -> None:
+    """The STATUS a serial band sends as its port opens (docs/transport.md: a CDC port's first
+    record; over BLE, one the band notifies between the connect and the first TIME_SYNC) waits in
+    the session's queue until the connect sequence is done; a band not synced since it booted says
+    so in it. Handled after the connect's sync, it raised clock_unsynced, a push to the family,
+    cleared by the next STATUS 10 s later: at every connect of a band that had rebooted. A STATUS
+    the band sent before the sync cannot tell whether the sync took. Old code: band_fault
+    clock_unsynced, then band_cleared."""
+
+    async def main() -> list[tuple[NoticeKind, str]]:
+        with SimBand(quick_cluster_csv, tmp_path / "flash", hold=True, speed=4, device_id="usb00002") as band:
+            bridge = CdcBridge(band.address, bond_file=tmp_path / "bonds.json")
+            await bridge.start()
+            with Store(tmp_path / "db.sqlite") as store:
+                d = Daemon(store, [BandSpec(DEVICE, lambda: open_link("serial", bridge.url))], clock=ScaledClock(time.time(), 4))
+                await d.start()
+                try:
+                    await band.wait_report_async("played", WAIT_S)
+                    return [(n.kind, str(n.fault.value if n.fault else "")) for n in d.notifications if n.kind is not NoticeKind.CLUSTER_ALARM]
+                finally:
+                    await d.stop()
+                    await bridge.close()
+
+    assert asyncio.run(main()) == []
+

@@ -1255,7 +1255,12 @@ class Daemon:
         if rec["worn"] != -1:
             e(device, BandFault.NOT_WORN, rec["worn"] == 0)
         if b.synced:  # the first status of a connection is read before the sync
-            e(device, BandFault.CLOCK_UNSYNCED, not flags & P.SF_TIME_SYNCED)
+            if b.sync is not None and received_s >= b.sync.wall_s:
+                # Not one the band sent before the sync (a serial port's first record, a notify
+                # before the first TIME_SYNC, queued until the connect was done): a band not synced
+                # since it booted said so in it, and at each such connect the family was pushed
+                # clock_unsynced, cleared by the next STATUS.
+                e(device, BandFault.CLOCK_UNSYNCED, not flags & P.SF_TIME_SYNCED)
             # The band's clock as it read this status (whole seconds, so never ahead): a quiet band's
             # time line goes on with it too, when it sends no epochs (sensing stopped). Not the first:
             # placed by an older sync, after the host's clock was set back it lay ahead of the clock.
