@@ -9,15 +9,20 @@ import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from spasmwatch.alerts import NoticeKind
 from spasmwatch.daemon.clock import ScaledClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
+from spasmwatch.daemon.session import BandClock, BandInfo, BandSession
 from spasmwatch.store import Store
 from spasmwatch.transport import open_link
 from spasmwatch.transport.cdcbridge import CdcBridge
 from spasmwatch.transport.simband import SimBand
 from swcore import protocol as P
+from synthetic import supine, write_csv
 
 DEVICE = "cot-usb"
 
@@ -103,3 +108,79 @@ def test_a_fresh_band_s_status_sent_before_the_sync_raises_no_clock_fault(tmp_pa
 
     assert asyncio.run(main()) == []
 
+
+@pytest.fixture(scope="module")
+def quiet_after_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """100 s: a cluster of 4 spasms from t = 8 s, then 74 s quiet (its close takes 60 s)."""
+    t, acc, gyro = supine(rate_hz=52, duration_s=100.0, spasms=(8.0, 14.0, 20.0, 26.0), seed=5)
+    return write_csv(tmp_path_factory.mktemp("rec") / "quiet_after.csv", t, acc, gyro)
+
+
+def test_a_backfill_s_end_garbled_on_a_serial_link_leaves_no_cluster_open_for_good(tmp_path: Path, quiet_after_csv: Path) -> None:
+    """The BACKFILL's end (LOGINFO done) is what tells the daemon the band's log is in: until it
+    comes, epochs are held back and no cluster closes by time. Lost to noise on serial, it never
+    came on that link: every epoch was held (a list growing all night) and the cluster stayed
+    open, its alarm with it, until a reconnect. The band sends epochs only once that end is sent,
+    so an epoch after the backfill's start without it says it was lost: asked for again. Old
+    code: no cluster closed 100 band-s in, the session still backfilling."""
+
+    async def main() -> tuple[list[NoticeKind], int]:
+        with SimBand(quiet_after_csv, tmp_path / "flash", hold=True, speed=4, device_id="usb00003") as band:
+            done = once(lambda r: r[1] == P.T_LOGINFO and bool(r[2] & P.LF_DONE))
+            bridge = CdcBridge(band.address, bond_file=tmp_path / "bonds.json", garble=done)
+            await bridge.start()
+            with Store(tmp_path / "db.sqlite") as store:
+                d = Daemon(store, [BandSpec(DEVICE, lambda: open_link("serial", bridge.url))], clock=ScaledClock(time.time(), 4))
+                await d.start()
+                try:
+                    await band.wait_report_async("played", WAIT_S)
+                    end = time.monotonic() + 10  # real s past the recording: 40 band-s at 4x
+                    kinds: list[NoticeKind] = []
+                    while NoticeKind.CLUSTER_CLOSED not in kinds and time.monotonic() < end:
+                        await asyncio.sleep(0.1)
+                        kinds = [n.kind for n in d.notifications]
+                    return kinds, bridge.connections
+                finally:
+                    await d.stop()
+                    await bridge.close()
+
+    kinds, connections = asyncio.run(main())
+    assert NoticeKind.CLUSTER_ALARM in kinds and NoticeKind.CLUSTER_CLOSED in kinds, kinds
+    assert connections == 1
+
+
+class _Sink:
+    """The session's sink, keeping nothing (``BandSession`` is what is tested)."""
+
+    def next_backfill_seq(self, device: str) -> int:
+        return 5  # the store's first missing seq
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *a, **k: None  # the other SessionSink calls
+
+
+def test_an_epoch_passing_a_backfill_s_start_is_no_lost_end_the_next_one_is() -> None:
+    """The band sends an epoch only once a BACKFILL's end is sent, but one it was sending as the
+    BACKFILL came can pass the start's notify when nothing waits to be backfilled: that one is no
+    sign the end was lost (a BACKFILL asked again, and an INFO line saying a loss that was none);
+    a second epoch, 10 s later, with no end between, is. Asked once a link for that BACKFILL."""
+    T0 = 1_800_000_000.0
+
+    def stream(*records: bytes) -> list[str]:
+        s = BandSession("crib", lambda: None, _Sink(), wall=lambda: T0)  # type: ignore[arg-type,return-value]
+        s.info = BandInfo(DEVICE, "spasmwatch-band", "test", "sim", "sim:0", "sim")
+        s._clock = BandClock.at_sync(1, 0, 0, T0)
+        s._backfill_from = 5
+        asked = []
+        for data in records:
+            s._take(DEVICE, data, T0)
+            asked.append(s._refill)
+            s._refill = ""  # (as the stream does once it asked)
+        return [a for a in asked if a]
+
+    start, done = P.encode_loginfo(0, 0, 5, 4096), P.encode_loginfo(P.LF_DONE, 0, 5, 4096)
+    epoch = [P.encode_activity(1, 10_000 * k, 20, 50, 0, 1) for k in (1, 2, 3, 4)]
+    assert stream(start, epoch[0], done, epoch[1]) == []
+    lost = ["the events from seq 5: this link did not deliver their BACKFILL's end"]
+    assert stream(start, epoch[0], epoch[1]) == lost
+    assert stream(start, epoch[0], epoch[1], start, epoch[2], epoch[3]) == lost  # its end lost again: the next connect's

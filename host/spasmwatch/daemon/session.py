@@ -380,6 +380,10 @@ class BandSession:
         self._gap: tuple[int, float] | None = None
         self._gap_asked = -1  # the missing seq this link already asked for again
         self._left: set[int] = set()
+        # Epochs since the latest BACKFILL's start (its first LOGINFO) in the stream's order with its
+        # end (LOGINFO done) not seen; None: no start seen, or its end seen (``_check_end``).
+        self._epochs_unended: int | None = None
+        self._end_asked = -1  # the BACKFILL (its from seq) whose lost end this link asked for again
 
     # --- state ------------------------------------------------------------------
     @property
@@ -534,8 +538,9 @@ class BandSession:
         self._set(State.CONNECTING)
         self._lost.clear()
         self._refill = ""
-        self._gap_asked = -1
+        self._gap_asked = self._end_asked = -1
         self._left.clear()
+        self._epochs_unended = None
         link = self._make_link()
         self.link = link
         link.on_disconnect(self._lost.set)
@@ -701,6 +706,7 @@ class BandSession:
         self._ahead.clear()
         self._left = {s for s in self._left if s >= self._backfill_from}  # (the store holds those before)
         self._gap = None
+        self._epochs_unended = None
         await self.command(P.encode_backfill(self._backfill_from - self._life.seq))
 
     async def command(self, data: bytes) -> Record:
@@ -857,7 +863,28 @@ class BandSession:
             # The band's ring overwrote events we never got: say so once, stop asking.
             self.sink.on_lost(device, self._backfill_from, int(rec["oldest_seq"]) - 1)
         self._count_delivered(rec)
+        self._check_end(rec)
         self.sink.on_record(device, rec, received_s)
+
+    def _check_end(self, rec: Record) -> None:
+        """Ask for a BACKFILL's end again (``_refill``) when this link lost it: until it comes the
+        daemon holds every epoch back and closes no cluster by time. Lost to noise on serial (its
+        frame's CRC failed), it never came on that link: the epochs held all night, the cluster
+        and its alarm open until a reconnect. The band sends an epoch only once that end is sent,
+        so the second epoch after the BACKFILL's start without it says it was lost (not the first:
+        one the band was sending as the BACKFILL came can pass the start, ``_END_LOST_EPOCHS``).
+        Once per BACKFILL and link, as a missing event is."""
+        kind = rec["type"]
+        if kind == "loginfo":
+            if rec["flags"] & P.LF_DONE:
+                self._epochs_unended = None
+            elif not rec["flags"] & P.LF_HELD:  # a BACKFILL's start: its events, then its end, follow
+                self._epochs_unended = 0
+        elif kind == "activity" and self._epochs_unended is not None:
+            self._epochs_unended += 1
+            if self._epochs_unended > _END_LOST_EPOCHS and self._end_asked != self._backfill_from and not self._refill:
+                self._end_asked = self._backfill_from
+                self._refill = f"the events from seq {self._backfill_from}: this link did not deliver their BACKFILL's end"
 
     def _count_delivered(self, rec: Record) -> None:
         """Note what ``rec`` (host seqs) says of the band's events this link delivered or lacks."""
@@ -933,6 +960,13 @@ class BandSession:
             self._step_s = skew_s
         elif skew_s > K.CLOCK_STEP_S:
             self._late_s = skew_s
+
+
+# Epochs a BACKFILL's start may have before its end (LOGINFO done) as the band sends them: the band
+# sends an epoch only once a BACKFILL's end is sent, but its BACKFILL handler sends the start while
+# its sender may be notifying an epoch, which can pass it when nothing waits to be backfilled. The
+# next one, 10 s later, cannot.
+_END_LOST_EPOCHS = 1
 
 
 def _drain(q: asyncio.Queue[Any]) -> None:
