@@ -39,10 +39,10 @@ class Lookups:
         return aiohttp.TCPConnector(resolver=ThreadedResolver(cast(asyncio.AbstractEventLoop, self)), **kw)
 
     async def getaddrinfo(self, host: str, port: int, **kw: Any) -> list[Any]:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, lambda: socket.getaddrinfo(host, port, **kw))
+        return await self._pool.call(lambda: socket.getaddrinfo(host, port, **kw))
 
     async def getnameinfo(self, address: tuple[Any, ...], flags: int = 0) -> tuple[str, str]:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, socket.getnameinfo, address, flags)
+        return await self._pool.call(socket.getnameinfo, address, flags)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

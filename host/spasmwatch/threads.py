@@ -13,6 +13,7 @@ still blocked, and what they were doing is given up (nobody waits for it any mor
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import queue
 import threading
@@ -49,6 +50,11 @@ class DetachedThreads(Executor):
                 thread.start()
                 self._threads.append(thread)
         return future
+
+    async def call(self, fn: Callable[..., T], /, *args: Any) -> T:
+        """``fn(*args)`` in these threads, awaited from the running event loop (``asyncio.to_thread``
+        for a pool of one's own: asyncio's default pool is joined at the exit)."""
+        return await asyncio.get_running_loop().run_in_executor(self, fn, *args)
 
     def _work(self) -> None:
         while (call := self._calls.get()) is not None:

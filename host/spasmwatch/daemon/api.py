@@ -13,13 +13,21 @@ from typing import Any, Protocol
 
 from spasmwatch.alerts.messages import pass_word
 from spasmwatch.daemon.clock import zone_name, zone_spans
-from spasmwatch.daemon.consts import MAX_BY, PAGE_ZONE_AHEAD_S, PAGE_ZONE_BACK_S
+from spasmwatch.daemon.consts import MAX_BY, PAGE_ZONE_AHEAD_S, PAGE_ZONE_BACK_S, STORE_THREADS
+from spasmwatch.threads import DetachedThreads
 from spasmwatch.words import utf8_text
 
 Json = dict[str, Any]
 # A page word and its values, ``{"key": ..., "args": {...}}``: a text the daemon words for the page,
 # shown in the family's language (docs/web.md "Texts the daemon words").
 Msg = Json
+
+# The daemon's store work off the event loop (daemon.py, and the page's days: http.py), in threads a
+# stop does not wait for (``STORE_THREADS``): until the exit review asyncio's default pool, which
+# ``asyncio.run`` joins, and a try again of the store hung on a stalled disk or a lock held elsewhere
+# kept a stopped daemon from ending until systemd killed it (tests/daemon/test_stop_while_store_opens.py).
+# What such a call was doing is given up: a write under way is rolled back as after a crash (SQLite's journal).
+STORE_WORK = DetachedThreads(STORE_THREADS, "spasmwatch-store")
 
 
 def last_known_at(state: str, last_seen: float | None) -> float | None:

@@ -226,6 +226,13 @@ SEEN_SEQS = 1024
 # fix for their events to be saved again.
 STORE_RETRY_S = 60.0
 
+# Threads for the daemon's store work off the event loop (api.py ``STORE_WORK``: the store's try
+# again, the raw files' pruning, the page's days and summaries, the daily summaries): daemon
+# threads, so a call hung on a stalled disk or on a lock another process holds keeps no stop
+# waiting (tests/daemon/test_stop_while_store_opens.py). 4: one try again, one pruning pass, and
+# two readers for the page (its days are read one at a time); a call beyond waits for a free one.
+STORE_THREADS = 4
+
 # A kept push (webhook, ntfy: docs/alerts.md "Across a daemon stop") other than an alarm nobody
 # has seen to (a warning, an acknowledgement, a cluster's end, a false alarm, a band fault or
 # its clear) is sent late only within this of its creation: a daemon or router restart takes a

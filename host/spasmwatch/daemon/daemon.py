@@ -35,7 +35,7 @@ from spasmwatch.alerts.channels.sound import SoundChannel
 from spasmwatch.analysis.clusters import Cluster, Spasm
 from spasmwatch.analysis.sleepwake import counts_worn
 from spasmwatch.daemon import consts as K
-from spasmwatch.daemon.api import Json, Msg, last_known_at, who, zone_json
+from spasmwatch.daemon.api import STORE_WORK, Json, Msg, last_known_at, who, zone_json
 from spasmwatch.config import is_loopback
 from spasmwatch.daemon.clock import (
     Clock, SinceBoot, SystemClock, local_day, local_zone, log_time, resolve_local_zone, zone_file_in_doubt, zone_name
@@ -321,7 +321,7 @@ class Daemon:
         while True:
             await asyncio.sleep(self.store_retry_s)
             try:
-                opened = await asyncio.to_thread(self.store.reopen)
+                opened = await STORE_WORK.call(self.store.reopen)
             except Exception:  # (reopen takes a StoreError in) whatever else: the next try
                 log.exception("opening the store failed")
                 continue
@@ -649,7 +649,7 @@ class Daemon:
         disk work the bands' streams must not wait for."""
         while not self._stop.is_set():
             try:
-                await asyncio.to_thread(self.raw_prune.run)
+                await STORE_WORK.call(self.raw_prune.run)
             except Exception:  # (it takes no OSError out) whatever else: the next pass tries again
                 log.exception("raw pruning pass failed")
             await asyncio.sleep(K.RAW_PRUNE_EVERY_S)
@@ -746,7 +746,7 @@ class Daemon:
         (~0.3 s for 8 days of epochs would stall the bands' streams and the alarms)."""
         try:
             lang = self.engine.settings.language  # the push in the family's language (the page too: daemon/http.py)
-            [j] = await asyncio.to_thread(read_summaries, self.store.path, {device: name}, now, tz, device, lang)
+            [j] = await STORE_WORK.call(read_summaries, self.store.path, {device: name}, now, tz, device, lang)
         except StoreError as e:
             log.warning("%s: no daily summary of %s: the store could not be read (%s)", device, day, e)
             return
@@ -1801,7 +1801,7 @@ class Daemon:
         # loop (the bands' streams, the alarms), and this connection is the loop's alone.
         now, tz = self.clock.wall(), self._zone()
         names = {b.device: b.label for b in self.bands if b.device is not None}
-        return await asyncio.to_thread(read_summaries, self.store.path, names, now, tz, local=lang)
+        return await STORE_WORK.call(functools.partial(read_summaries, self.store.path, names, now, tz, local=lang))
 
     def notes(self, since: float, until: float) -> list[Json]:
         return [

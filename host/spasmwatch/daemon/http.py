@@ -48,7 +48,7 @@ from aiohttp import web
 
 from spasmwatch.alerts.messages import SHARED_WITH_PAGE, catalog
 from spasmwatch.config import bind_host, is_loopback
-from spasmwatch.daemon.api import DaemonAPI, Json, who
+from spasmwatch.daemon.api import STORE_WORK, DaemonAPI, Json, who
 from spasmwatch.daemon.clock import local_day, local_zone
 from spasmwatch.daemon.consts import MAX_MUTE_S, MIN_TOKEN_CHARS
 from spasmwatch.errors import ConfigError, SpasmwatchError
@@ -412,7 +412,7 @@ class HttpServer:
         # the event loop that streams the bands and raises the alarms; a client asking for n=366 in
         # a loop held it up for good. The store takes calls from threads (store/store.py).
         async with self._heavy:
-            return _json(await asyncio.to_thread(self.api.days, n))
+            return _json(await STORE_WORK.call(self.api.days, n))
 
     async def _summary(self, request: web.Request) -> web.StreamResponse:
         try:

@@ -132,35 +132,38 @@ class DaemonLock:
         self._path = lock_path(store_path)  # the first file held, named in the log
         self._address: tuple[str, int] | None = None
         self._unwritten = False  # a write of the lock's lines failed: said once in the log (``_say``)
-        # take runs in the store's try again (a worker thread), serving in the event loop
-        self._mutex = threading.Lock()
+        # take runs in the store's try again (a worker thread), serving in the event loop. ``_mutex``
+        # guards what is held and said, never an open: a take hung in the open of its file (a
+        # stalled disk) kept the stop's release, and so the daemon's exit, waiting for good
+        # (tests/daemon/test_stop_while_store_opens.py). ``_taking``: one take at a time (a second
+        # one's flock would find the first's and say another daemon holds the store).
+        self._mutex, self._taking = threading.Lock(), threading.Lock()
+        self._released = False  # let go for good (``release``): a take under way closes what it opened
 
     def take(self) -> None:
         """Hold ``<store>.lock`` (once held: its lines written again if a full disk refused them);
-        StoreInUse when another daemon holds it, StoreError when it cannot be opened."""
-        with self._mutex:
-            if self._held:
-                # The store's try again calls this until the store opens, which needs space: the
-                # lines then go in too ('spasmwatch reload' found no daemon until a restart).
-                if self._unwritten:
-                    self._say(truncate=True)
-                return
-            held = _open_lock(self.store_path, self._unmade)
-            try:
-                for _, f, _ in held:
-                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                _close_all(held)
-                raise StoreInUse(self.store_path, lock_holder(self.store_path)) from None
-            # Held, then the others looked at (a daemon on this store holding another of its files:
-            # the disk was read-only at its start, or is no more at this one): of two starting at
-            # once, each takes its own first, so at least one finds the other.
-            for other in _lock_paths(self.store_path):
-                if other not in {path for path, _, _ in held} and (text := _held_file(other)) is not None:
+        StoreInUse when another daemon holds it, StoreError when it cannot be opened or the lock
+        was let go meanwhile (the daemon stops)."""
+        with self._taking:
+            with self._mutex:
+                if self._held:
+                    # The store's try again calls this until the store opens, which needs space: the
+                    # lines then go in too ('spasmwatch reload' found no daemon until a restart).
+                    if self._unwritten:
+                        self._say(truncate=True)
+                    return
+                self._refuse_released()
+            held = _flocked_alone(self.store_path, self._unmade)
+            with self._mutex:
+                if self._released:
                     _close_all(held)
-                    raise StoreInUse(self.store_path, _as_seen_here(_holder(text), other))
-            self._held, self._path = held, held[0][0]
-            self._say(truncate=True)
+                    self._refuse_released()
+                self._held, self._path = held, held[0][0]
+                self._say(truncate=True)
+
+    def _refuse_released(self) -> None:
+        if self._released:
+            raise StoreError(f"{self.store_path}: the daemon is stopping: its lock is not taken again")
 
     def serving(self, host: str, port: int) -> None:
         """Line 3: where the web server listens, once it does (the lock is taken before it starts,
@@ -206,8 +209,28 @@ class DaemonLock:
 
     def release(self) -> None:
         with self._mutex:
-            held, self._held = self._held, []
+            held, self._held, self._released = self._held, [], True
             _close_all(held)
+
+
+def _flocked_alone(store_path: Path, unmade: bool) -> list[Held]:
+    """The lock files of ``store_path`` opened (``_open_lock``) and flocked, no other of its files
+    held by a daemon; StoreInUse naming the daemon that holds one."""
+    held = _open_lock(store_path, unmade)
+    try:
+        for _, f, _ in held:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        _close_all(held)
+        raise StoreInUse(store_path, lock_holder(store_path)) from None
+    # Held, then the others looked at (a daemon on this store holding another of its files: the disk
+    # was read-only at its start, or is no more at this one): of two starting at once, each takes
+    # its own first, so at least one finds the other.
+    for other in _lock_paths(store_path):
+        if other not in {path for path, _, _ in held} and (text := _held_file(other)) is not None:
+            _close_all(held)
+            raise StoreInUse(store_path, _as_seen_here(_holder(text), other))
+    return held
 
 
 def _close_all(held: list[Held]) -> None:

@@ -538,7 +538,7 @@ _THREADS = DetachedThreads(MQTT_THREADS, "spasmwatch-mqtt")
 
 async def _off_loop(fn: Callable[..., T], *args: Any) -> T:
     """``fn(*args)``, which blocks, in MQTT's own threads (``MQTT_THREADS``), not asyncio's default pool."""
-    return await asyncio.get_running_loop().run_in_executor(_THREADS, fn, *args)
+    return await _THREADS.call(fn, *args)
 
 
 class _Wake:
