@@ -82,3 +82,44 @@ def test_a_start_in_a_container_beside_the_hosts_daemon_says_it_runs_outside_and
         first.send_signal(signal.SIGTERM)
         text = first.communicate(timeout=UP_S)[1]
     assert first.returncode == 0 and "Traceback" not in text, text
+
+
+def beside_the_hosts_proc(*command: str) -> list[str]:
+    """``command`` in a PID namespace of its own whose /proc is the host's (not mounted again: a
+    container given the host's /proc); ended with unshare."""
+    ns = ["unshare", "--pid", "--fork", "--kill-child"]
+    return [*ns[:1], "--user", "--map-root-user", *ns[1:], *command] if os.geteuid() != 0 else [*ns, *command]
+
+
+_VIEW = "from spasmwatch.daemon.lock import _proc_view; v = _proc_view(); print(v.every, v.ours)"
+
+
+def test_the_list_of_flocks_is_taken_as_the_proc_mounts_namespace_s_not_the_readers() -> None:
+    """The kernel filters /proc/locks by the PID namespace of the /proc mount read, not the reader's
+    (fs/locks.c; measured: a reader in a namespace of its own reading the host's /proc sees the
+    host's flocks, with host pids). Old code (``_in_own_pid_namespace``) answered by the reader's:
+    in its own namespace, the host's /proc's list taken as missing the host's locks."""
+    def view(*wrap: str) -> str:
+        return subprocess.run([*wrap, sys.executable, "-c", _VIEW], capture_output=True, text=True, timeout=UP_S, check=True).stdout
+    assert view() == "True True\n"  # the host's /proc, read from the host: every lock, its pids ours
+    assert view(*beside_the_hosts_proc()) == "True False\n"  # every lock, pids not ours
+    assert view(*in_container()) == "False True\n"  # the container's own: only its processes' locks
+
+
+def test_a_start_in_a_namespace_of_its_own_reading_the_hosts_proc_does_not_name_the_hosts_pid_as_its_own(tmp_path: Path) -> None:
+    """A start in a PID namespace of its own whose /proc is the host's, beside the host's daemon: the
+    kernel's list names that daemon by its host pid, which is not that process there. Refused,
+    saying it runs in another namespace, no pid to kill. Old code: '(pid N, ...)' and 'kill N',
+    N the host pid (the reader's namespace taken as the list's)."""
+    port, data = free_port(), tmp_path / "data"
+    config = one_band_config(tmp_path / "config.toml", data, port)
+    first = subprocess.Popen([*RUN, str(config)], stderr=subprocess.PIPE, text=True)
+    try:
+        status_once_up(first, port)
+        r = second_start(tmp_path, data, *beside_the_hosts_proc())
+        assert r.returncode == 2 and f"(pid {first.pid} in another PID namespace: the host's, or another container's" in r.stderr, r.stderr
+        assert "kill" not in r.stderr, r.stderr
+    finally:
+        first.send_signal(signal.SIGTERM)
+        text = first.communicate(timeout=UP_S)[1]
+    assert first.returncode == 0 and "Traceback" not in text, text

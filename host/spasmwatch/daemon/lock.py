@@ -25,12 +25,14 @@ from spasmwatch.urls import host_port
 
 log = logging.getLogger(__name__)
 
-# The kernel's list of the locks held now (proc(5) /proc/locks)
-PROC_LOCKS = Path("/proc/locks")
-# This process's PID namespace, and the initial one's inode (the kernel's PROC_PID_INIT_INO, fixed
-# since Linux 3.8). In another (a container's), /proc/locks lists only the locks of the processes
-# that namespace sees (Linux 4.14 on): one a daemon outside it holds is not there.
-OWN_PID_NS = Path("/proc/self/ns/pid")
+# The kernel's list of the locks held now (proc(5) /proc/locks), in the /proc mount ``PROC``
+PROC = Path("/proc")
+PROC_LOCKS = PROC / "locks"
+# The initial PID namespace's inode (the kernel's PROC_PID_INIT_INO, fixed since Linux 3.8). Linux
+# 4.14 on, /proc/locks lists only the locks of the processes the PID namespace of the /proc mount
+# read sees, each by its pid there (fs/locks.c locks_show: the mount's namespace, not the reader's;
+# measured with unshare: a reader in a namespace of its own reading the host's /proc sees the
+# host's flocks, one in the initial namespace reading a container's /proc does not): ``_proc_view``.
 INIT_PID_NS_INO = 0xEFFFFFFC
 
 # Why the lock beside the store may not be opened while the daemon can still monitor, its lock in a
@@ -352,20 +354,54 @@ def _flock_pids(path: Path, locks: Path = PROC_LOCKS, mountinfo: Path = MOUNTINF
 
 def _unseen_holder_may_be(path: Path) -> bool:
     """Whether a lock file this user may not open (``path``, there) may be held by a daemon the
-    kernel's list does not show: this process sees only its own PID namespace's (a container's, a
-    data folder shared with the host's daemon), or the list names a holder it does not see (pid 0,
-    before Linux 4.14). Until the exit review such a start took a fallback lock (``_open_fallback``)
-    and ran beside the daemon outside, on the same store and bands."""
+    kernel's list does not show: this process's /proc is a PID namespace's other than the initial
+    one (a container's, a data folder shared with the host's daemon: ``_proc_view``), or the list
+    names a holder it does not see (pid 0, before Linux 4.14). Until the exit review such a start
+    took a fallback lock (``_open_fallback``) and ran beside the daemon outside, on the same store
+    and bands."""
     pids = _flock_pids(path)
-    return pids is not None and (bool(pids) or _in_own_pid_namespace())
+    return pids is not None and (bool(pids) or not _proc_view().every)
 
 
-def _in_own_pid_namespace(own: Path = OWN_PID_NS) -> bool:
-    """Whether this process runs in a PID namespace other than the initial one (a container's)."""
+@dataclass(frozen=True)
+class ProcView:
+    """The PID namespace whose processes' locks /proc/locks lists (that of the /proc mount)."""
+
+    every: bool  # the initial one: every process's locks are listed
+    ours: bool  # this process's own: the pids listed are the ones it knows (signals, names)
+
+
+def _proc_view(proc: Path = PROC) -> ProcView:
+    """Which PID namespace the /proc mount ``proc`` shows. ``/proc/self/status``'s NSpid gives this
+    process's pid in it and in each namespace down to its own: one pid, its own namespace (the
+    initial one if its inode is). More, an ancestor: the initial one if the kernel's threads are in
+    it (kthreadd, pid 2 there and only there; a parent beyond this process's own namespace cannot
+    be opened, NS_GET_PARENT refuses it). Until the hostile exit review the reader's own namespace
+    was taken: a daemon started in a namespace of its own with the host's /proc (unshare without
+    --mount-proc) named the host's daemon by its host pid ('kill N', not that process there), and
+    refused a start for a list it took as incomplete. Nothing known: the list taken as incomplete
+    (a refusal is the safe side)."""
     try:
-        return os.stat(own).st_ino != INIT_PID_NS_INO
+        status = (proc / "self" / "status").read_text()
+    except OSError:  # no /proc/self in it: a namespace this process is not in (so not the initial one)
+        return ProcView(every=False, ours=False)
+    nspid = next((line.split()[1:] for line in status.splitlines() if line.startswith("NSpid:")), None)
+    if nspid is None or len(nspid) == 1:  # (no NSpid before Linux 4.1: one namespace then)
+        try:
+            return ProcView(every=os.stat(proc / "self" / "ns" / "pid").st_ino == INIT_PID_NS_INO, ours=True)
+        except OSError:
+            return ProcView(every=False, ours=True)
+    return ProcView(every=_kernel_threads_in(proc), ours=False)
+
+
+def _kernel_threads_in(proc: Path) -> bool:
+    """Whether the /proc mount ``proc`` is the initial PID namespace's: its pid 2 is kthreadd, the
+    kernel threads' parent (pid 2 of the initial namespace since Linux 2.6.22, in no other)."""
+    try:
+        fields = dict(line.split(":\t", 1) for line in (proc / "2" / "status").read_text().splitlines() if ":\t" in line)
     except OSError:
-        return False  # no such link (not Linux): as before
+        return False
+    return fields.get("Name") == "kthreadd" and fields.get("PPid") == "0"
 
 
 def _as_seen_here(holder: LockHolder | None, path: Path) -> LockHolder | None:
@@ -373,17 +409,22 @@ def _as_seen_here(holder: LockHolder | None, path: Path) -> LockHolder | None:
     lock says its pid in its own PID namespace: a daemon in a container sharing the data folder
     (the first in the container, often pid 1) said 'kill 1' to the host's family, and 'spasmwatch
     reload' would have signalled that pid here. The kernel's list of flocks says which process
-    holds it as this namespace sees it; one it leaves out, seen from a container, is the host's
-    (or another container's): ``here`` False. Found by the exit review (PID namespaces: unshare)."""
+    holds it as the /proc mount's namespace sees it (``_proc_view``): this process's own, the pid
+    here; another (the host's /proc in a container), no pid here to name; one it leaves out, seen
+    from a container, is the host's (or another container's): ``here`` False. Found by the exit
+    review (PID namespaces: unshare)."""
     pids = _flock_pids(path) if holder is not None else None
     if holder is None or pids is None:
         return holder
+    view = _proc_view()
     seen = [pid for pid in pids if pid > 0]  # (before Linux 4.14 one it does not see was listed, as pid 0)
+    if seen and not view.ours:  # (numbered in another namespace: not this process's to name or signal)
+        return replace(holder, here=False)
     if holder.pid in seen:
         return holder
     if seen:
         return replace(holder, pid=seen[0])
-    return replace(holder, here=False) if pids or _in_own_pid_namespace() else holder
+    return replace(holder, here=False) if pids or not view.every else holder
 
 
 def _may_be_spasmwatch(pid: int) -> bool:
