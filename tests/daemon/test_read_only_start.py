@@ -72,3 +72,52 @@ def test_a_read_only_data_folder_monitors_and_keeps_a_second_daemon_off(tmp_path
         text = stopped(proc)
     assert proc.returncode == 0 and "Traceback" not in text, text
     assert list(run.iterdir()) != []  # its lock, left free as the store's is
+
+
+# A container of its own: the data folder bound read-only as above, and a runtime folder of its own
+# over each fallback lock's folder (a tmpfs: a container's own /tmp, /run/user), then the command
+_CONTAINER = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && ' + \
+    'while [ "$1" != -- ]; do mount -t tmpfs tmpfs "$1" && shift; done && shift && exec "$@"'
+
+
+def _in_container(folder: Path, runtime: list[Path], *command: str) -> list[str]:
+    ns = ["unshare", "--mount"] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user", "--mount"]
+    return [*ns, "sh", "-c", _CONTAINER, "sh", str(folder), *map(str, runtime), "--", *command]
+
+
+@pytest.mark.parametrize("lock_there", [True, False], ids=["lock-left-by-a-daemon", "no-lock-yet"])
+def test_two_containers_sharing_a_read_only_data_folder_but_not_tmp_do_not_both_run(tmp_path: Path, lock_there: bool) -> None:
+    """Each start's lock goes to its runtime folders (the lock beside the store cannot be made or
+    opened to write), which the other container does not see. Old code: the second ran beside the
+    first (killed by the test after UP_S), on the same store and bands."""
+    from spasmwatch.daemon.lock import fallback_lock_paths
+
+    port, data = free_port(), tmp_path / "data"
+    data.mkdir()
+    with Store(data / "spasmwatch.db"):
+        pass
+    if lock_there:
+        (data / "spasmwatch.db.lock").write_text("")
+    config = one_band_config(tmp_path / "config.toml", data, port)
+    env = {k: v for k, v in os.environ.items() if k not in ("XDG_RUNTIME_DIR", "TMPDIR")}  # (/tmp alone: as a system unit)
+    runtime = [path.parent for path in fallback_lock_paths(data / "spasmwatch.db")]
+    for folder in runtime:
+        folder.mkdir(mode=0o700, exist_ok=True)  # (the mount points of each container's own)
+    cmd = [sys.executable, "-m", "spasmwatch", "run", "--config", str(config)]
+    proc = subprocess.Popen(_in_container(data, runtime, *cmd), stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        status_once_up(proc, port)
+        second = one_band_config(tmp_path / "second.toml", data, free_port())
+        for view in (_in_container(data, runtime), []):  # another container, and the host's writable view
+            try:
+                r = subprocess.run([*view, *cmd[:-1], str(second)], env=env, capture_output=True, text=True, timeout=UP_S)
+            except subprocess.TimeoutExpired as e:
+                raise AssertionError(f"the second daemon ran beside the first:\n{e.stderr!r}") from None
+            assert r.returncode == 2 and f"another spasmwatch daemon is using {data / 'spasmwatch.db'}: it holds the store's folder locked" in r.stderr, r.stderr
+            assert "'spasmwatch status' where it runs talks to it" in r.stderr, r.stderr
+        assert proc.poll() is None
+    finally:
+        text = stopped(proc)
+        for folder in runtime:
+            folder.rmdir()
+    assert proc.returncode == 0 and "Traceback" not in text, text

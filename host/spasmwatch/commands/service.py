@@ -260,6 +260,10 @@ def in_use(e: StoreInUse, proc: Path = Path("/proc")) -> str:
         return (f"another spasmwatch daemon is using {e.store_path} (pid {e.unread_pid}, another account's: its lock, which this "
                 f"user may not read, says no more; a 'sudo spasmwatch run'?). To run this one instead, stop that one first: "
                 f"'{ctl or 'sudo kill'} {'stop spasmwatch' if ctl else e.unread_pid}'")  # fmt: skip
+    if held is None and e.folder_held:  # its lock in runtime folders this process does not see (daemon/lock.py _hold_store_folder)
+        return (f"another spasmwatch daemon is using {e.store_path}: it holds the store's folder locked, its own lock being in "
+                "runtime folders not seen here (it could not write in the data folder: another container sharing it, with a "
+                "/tmp of its own?). 'spasmwatch status' where it runs talks to it; to run this one instead, stop it there first")  # fmt: skip
     if held is None:  # it had not written its pid yet: it is starting (or could not: a full disk, daemon/lock.py)
         return (f"another spasmwatch daemon is starting on {e.store_path} (or runs and could not write its pid there: "
                 "is the disk full?): 'spasmwatch status' talks to it once it is up")  # fmt: skip

@@ -93,10 +93,12 @@ class StoreInUse(StoreError):
     """Another daemon holds the store's lock; ``holder`` is what its lock says (None: it had not
     written its pid yet). The commands add how to stop it (commands/service.py ``in_use``)."""
 
-    def __init__(self, store_path: Path, holder: LockHolder | None, unread_pid: int | None = None) -> None:
+    def __init__(self, store_path: Path, holder: LockHolder | None, unread_pid: int | None = None, folder_held: bool = False) -> None:
         self.store_path = store_path
         self.holder = holder
         self.unread_pid = unread_pid  # its pid from the kernel's flocks, its lock unreadable here (another account's: ``_flocked``)
+        # found by its flock on the store's folder, its lock in runtime folders not seen here (``_hold_store_folder``)
+        self.folder_held = folder_held
         by = f" (pid {unread_pid}, another account's)" if unread_pid is not None and holder is None else held_by(holder)
         super().__init__(f"another spasmwatch daemon is using {store_path}{by}: stop it first")
 
@@ -131,6 +133,7 @@ class DaemonLock:
         self._unmade = unmade  # a first run's folder this user may not make: the lock goes to the fallbacks (``_open_lock``)
         # The files held (``_open_lock``): beside the store, or the fallbacks, each with its folder held open (``_own_folder``)
         self._held: list[Held] = []
+        self._folder: int | None = None  # the store's folder, flocked (``_hold_store_folder``)
         self._path = lock_path(store_path)  # the first file held, named in the log
         self._address: tuple[str, int] | None = None
         self._unwritten = False  # a write of the lock's lines failed: said once in the log (``_say``)
@@ -155,12 +158,12 @@ class DaemonLock:
                         self._say(truncate=True)
                     return
                 self._refuse_released()
-            held = _flocked_alone(self.store_path, self._unmade)
+            held, folder = _flocked_alone(self.store_path, self._unmade)
             with self._mutex:
                 if self._released:
-                    _close_all(held)
+                    _close_all(held, folder)
                     self._refuse_released()
-                self._held, self._path = held, held[0][0]
+                self._held, self._folder, self._path = held, folder, held[0][0]
                 self._say(truncate=True)
 
     def _refuse_released(self) -> None:
@@ -211,13 +214,14 @@ class DaemonLock:
 
     def release(self) -> None:
         with self._mutex:
-            held, self._held, self._released = self._held, [], True
-            _close_all(held)
+            held, folder, self._held, self._folder, self._released = self._held, self._folder, [], None, True
+            _close_all(held, folder)
 
 
-def _flocked_alone(store_path: Path, unmade: bool) -> list[Held]:
-    """The lock files of ``store_path`` opened (``_open_lock``) and flocked, no other of its files
-    held by a daemon; StoreInUse naming the daemon that holds one."""
+def _flocked_alone(store_path: Path, unmade: bool) -> tuple[list[Held], int | None]:
+    """The lock files of ``store_path`` opened (``_open_lock``) and flocked, and its folder
+    (``_hold_store_folder``), no other of its files held by a daemon; StoreInUse naming the daemon
+    that holds one."""
     held = _open_lock(store_path, unmade)
     try:
         for _, f, _ in held:
@@ -225,18 +229,58 @@ def _flocked_alone(store_path: Path, unmade: bool) -> list[Held]:
     except BlockingIOError:
         _close_all(held)
         raise StoreInUse(store_path, lock_holder(store_path)) from None
+    try:
+        folder = _hold_store_folder(store_path, fallback=held[0][2] is not None)
+    except BlockingIOError:
+        _close_all(held)
+        raise StoreInUse(store_path, lock_holder(store_path), folder_held=True) from None
     # Held, then the others looked at (a daemon on this store holding another of its files: the disk
     # was read-only at its start, or is no more at this one): of two starting at once, each takes
     # its own first, so at least one finds the other.
     for other in _lock_paths(store_path):
         if other not in {path for path, _, _ in held} and (text := _held_file(other)) is not None:
-            _close_all(held)
+            _close_all(held, folder)
             raise StoreInUse(store_path, _as_seen_here(_holder(text), other))
-    return held
+    return held, folder
 
 
-def _close_all(held: list[Held]) -> None:
-    """Let go of locks (and of their fallbacks' folders): closing ends their flocks."""
+def _hold_store_folder(store_path: Path, fallback: bool) -> int | None:
+    """The store's folder, open and flocked: exclusive by a daemon whose lock is in the runtime
+    folders (``fallback``), shared by one whose lock is beside the store. Those folders are this
+    system's, or a container's own (its /tmp, /run/user): two containers sharing a data folder
+    they may not write but not /tmp both ran on one store and its bands until the hostile exit
+    review (tests/daemon/test_read_only_start.py). A flock needs no write: it is taken on a
+    read-only disk, in another account's folder, and is the kernel's across namespaces. The
+    folder, not the store's file: SQLite's own locks are on that one. BlockingIOError when another
+    daemon holds it so; None (said in the log) when the folder cannot be opened or locked there."""
+    try:
+        fd = os.open(store_path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as e:
+        _folder_unheld(store_path, fallback, e)
+        return None
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_EX if fallback else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+    except OSError as e:
+        os.close(fd)
+        if isinstance(e, BlockingIOError):
+            raise
+        _folder_unheld(store_path, fallback, e)
+        return None
+    return fd
+
+
+def _folder_unheld(store_path: Path, fallback: bool, e: OSError) -> None:
+    """The store's folder not held (``_hold_store_folder``): a daemon with its lock in the runtime
+    folders is then kept off the store only by daemons that see those folders, said in the log."""
+    if fallback:
+        log.warning("%s: cannot lock the store's folder (%s): a daemon in another container sharing this folder but "
+                    "not its runtime folders (/tmp) is not kept off this store", store_path.parent, e.strerror or e)  # fmt: skip
+
+
+def _close_all(held: list[Held], store_folder: int | None = None) -> None:
+    """Let go of locks (and of their fallbacks' folders, and of the store's): closing ends their flocks."""
+    if store_folder is not None:
+        os.close(store_folder)
     for _, f, folder in held:
         try:
             f.close()
