@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import time
 from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any, Callable
 
 import pytest
@@ -211,12 +213,24 @@ class _SlowRadio:
         self.open = 0
         self.held = 0  # replies held so far
 
-    async def start(self) -> str:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return f"127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+    @contextlib.asynccontextmanager
+    async def serving(self) -> AsyncIterator[str]:
+        """The proxy listening on loopback (its address), its listening socket closed at the end: it
+        was left to the garbage collector, a ResourceWarning 'unclosed <socket.socket ...
+        laddr=('127.0.0.1', N)>' in whichever test collected it."""
+        server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        try:
+            yield f"127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        finally:
+            server.close()
+            await server.wait_closed()
 
     async def _serve(self, cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
-        br, bw = await asyncio.open_connection(self.host, self.port)
+        try:
+            br, bw = await asyncio.open_connection(self.host, self.port)
+        except OSError:
+            cw.close()  # (the band gone: the client's connection closed too)
+            raise
         self.open += 1
 
         async def pipe(r: asyncio.StreamReader, w: asyncio.StreamWriter, hold: bool) -> None:
@@ -248,15 +262,15 @@ def test_a_connect_that_fails_after_hello_leaves_no_link_up(bands: Callable[...,
 
     async def body() -> None:
         proxy = _SlowRadio(band.address, R_MTU, hold_s=3.0)
-        address = await proxy.start()
-        link = BleLink(address, backend([address], bond_file))
-        with pytest.raises(TransportError):
-            await link.connect(1.0)
-        await link.disconnect()
-        await until(lambda: proxy.open == 0, 5, "the failed connection closed")
-        again = BleLink(band.address, backend([band.address], bond_file))
-        await again.connect(5)  # the band advertises again
-        await again.disconnect()
+        async with proxy.serving() as address:
+            link = BleLink(address, backend([address], bond_file))
+            with pytest.raises(TransportError):
+                await link.connect(1.0)
+            await link.disconnect()
+            await until(lambda: proxy.open == 0, 5, "the failed connection closed")
+            again = BleLink(band.address, backend([band.address], bond_file))
+            await again.connect(5)  # the band advertises again
+            await again.disconnect()
 
     run(body())
 
@@ -270,18 +284,18 @@ def test_a_disconnect_while_connecting_leaves_no_link_up(bands: Callable[..., Si
 
     async def body() -> None:
         proxy = _SlowRadio(band.address, R_MTU, hold_s=1.0)
-        address = await proxy.start()
-        link = BleLink(address, backend([address], bond_file))
-        connecting = asyncio.create_task(link.connect(5))
-        await until(lambda: proxy.held == 1, 5, "the connect waiting for the band's MTU answer")
-        await link.disconnect()
-        with pytest.raises(DisconnectedError):
-            await connecting
-        assert not link.connected
-        await until(lambda: proxy.open == 0, 5, "the connection closed")
-        again = BleLink(band.address, backend([band.address], bond_file))
-        await again.connect(5)  # the band advertises again
-        await again.disconnect()
+        async with proxy.serving() as address:
+            link = BleLink(address, backend([address], bond_file))
+            connecting = asyncio.create_task(link.connect(5))
+            await until(lambda: proxy.held == 1, 5, "the connect waiting for the band's MTU answer")
+            await link.disconnect()
+            with pytest.raises(DisconnectedError):
+                await connecting
+            assert not link.connected
+            await until(lambda: proxy.open == 0, 5, "the connection closed")
+            again = BleLink(band.address, backend([band.address], bond_file))
+            await again.connect(5)  # the band advertises again
+            await again.disconnect()
 
     run(body())
 
@@ -302,14 +316,14 @@ def test_a_band_of_another_protocol_version_is_a_fault_that_says_so(bands: Calla
 
     async def body() -> None:
         proxy = _SlowRadio(band.address, 0, 0.0, version=P.VERSION + 1)
-        address = await proxy.start()
-        session = BandSession("crib", lambda: BleLink(address, backend([address], bond_file)), _NoSink())  # type: ignore[arg-type]
-        task = asyncio.create_task(session.run())
-        # Well before the command's timeout (REQUEST_TIMEOUT_S, 10 s): the band's first RESP tells it.
-        await until(lambda: session.state is State.FAULT, 8, "a FAULT")
-        assert f"protocol version {P.VERSION + 1}" in session.detail and session.detail_msg is not None
-        await session.stop()
-        await task
+        async with proxy.serving() as address:
+            session = BandSession("crib", lambda: BleLink(address, backend([address], bond_file)), _NoSink())  # type: ignore[arg-type]
+            task = asyncio.create_task(session.run())
+            # Well before the command's timeout (REQUEST_TIMEOUT_S, 10 s): the band's first RESP tells it.
+            await until(lambda: session.state is State.FAULT, 8, "a FAULT")
+            assert f"protocol version {P.VERSION + 1}" in session.detail and session.detail_msg is not None
+            await session.stop()
+            await task
 
     run(body())
 
@@ -321,11 +335,11 @@ def test_a_request_waits_its_own_time_not_what_the_connect_had_left(bands: Calla
 
     async def body() -> None:
         proxy = _SlowRadio(band.address, R_SECURITY, hold_s=0.4)
-        address = await proxy.start()
-        link = BleLink(address, backend([address], bond_file))
-        await link.connect(0.3)
-        await link.secure()  # 0.4 s: longer than the whole connect timeout
-        await link.disconnect()
+        async with proxy.serving() as address:
+            link = BleLink(address, backend([address], bond_file))
+            await link.connect(0.3)
+            await link.secure()  # 0.4 s: longer than the whole connect timeout
+            await link.disconnect()
 
     run(body())
 
