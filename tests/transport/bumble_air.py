@@ -196,8 +196,12 @@ class BandSocket:
     @classmethod
     async def hello(cls, host: str, port: int, peer: hci.Address, on_notify: Callable[[int, bytes], None]) -> tuple[BandSocket, dict[str, Any]]:
         reader, writer = await asyncio.open_connection(host, port)
-        writer.write(_message(OP_HELLO, bytes((peer.address_type & 1,)) + bytes(peer)))
-        op, body = await asyncio.wait_for(_read_message(reader), BAND_ANSWER_S)
+        try:
+            writer.write(_message(OP_HELLO, bytes((peer.address_type & 1,)) + bytes(peer)))
+            op, body = await asyncio.wait_for(_read_message(reader), BAND_ANSWER_S)
+        except BaseException:  # (no answer, the band gone, a cancel: the socket closed, not left to the collector)
+            writer.close()
+            raise
         if op != R_INFO:
             writer.close()
             raise SimRadioError("refused", f"the band refused the connection: {body.decode(errors='replace')}")
