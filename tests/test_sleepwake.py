@@ -131,3 +131,52 @@ def test_the_unheard_epochs_count_neither_active_nor_quiet() -> None:
     out = [sw.update(t, k < 30) for k, t in enumerate(times)]
     assert [(tr.kind, tr.t) for tr in out if tr is not None] == [("sleep", 300.0)]
     assert out[-1] is not None and sw.state == ASLEEP
+
+
+
+def heard(times: list[float], active: list[bool]) -> list[tuple[str, float, float]]:
+    """The transitions (kind, onset, decided) of epochs of 10 s heard at ``times``."""
+    sw, out = SleepWake(10.0), []
+    for t, a in zip(times, active, strict=True):
+        tr = sw.update(t, a)
+        if tr is not None:
+            out.append((tr.kind, tr.t, tr.detected_t))
+    return out
+
+
+def rebooting(before: list[bool], spread: list[bool], apart_s: float) -> list[tuple[str, float, float]]:
+    """Epochs ``before`` heard in a row, then ``spread`` each ``apart_s`` after the one before (a band
+    rebooting every few minutes, heard an epoch between reboots)."""
+    times = [10.0 * k for k in range(len(before))]
+    times += [times[-1] + apart_s * (k + 1) for k in range(len(spread))]
+    return heard(times, before + spread)
+
+
+def test_a_band_rebooting_every_few_minutes_makes_no_window_hours_long() -> None:
+    """Old code: each gap of up to 5 min was kept, so the 60 epochs of a sleep window could lie
+    hours apart: awake, then a quiet epoch heard every 290 s made a sleep dated to the first of
+    them and decided 4.7 h later (the baby may have woken and slept again unheard in between).
+    Wakes alike: asleep, then an active epoch every 290 s, a wake decided 24 min after its onset.
+    A window is decided only with at most SLEEP_WINDOW_UNHEARD_MAX_MS unheard inside it."""
+    assert rebooting([True] * 30, [False] * 60, 290.0) == []
+    assert rebooting([False] * 70, [True] * 30, 290.0) == [("sleep", 0.0, 600.0)]
+
+
+def quiet_across_two_gaps(first_s: float, second_s: float, more: int = 0) -> list[tuple[str, float, float]]:
+    """Awake 5 min, then 20 quiet epochs, ``first_s`` unheard, 20 quiet, ``second_s`` unheard, and
+    20 + ``more`` quiet: the first window quiet enough (59 quiet epochs and the last active one)
+    holds both gaps."""
+    times = [10.0 * k for k in range(50)]
+    times += [500.0 + first_s + 10.0 * k for k in range(20)]
+    times += [700.0 + first_s + second_s + 10.0 * k for k in range(20 + more)]
+    return heard(times, [k < 30 for k in range(len(times))])
+
+
+def test_a_window_with_a_kept_gap_s_worth_unheard_is_decided_and_no_more() -> None:
+    """Two gaps summing to SLEEP_WINDOW_UNHEARD_MAX_MS inside the sleep window: decided as before;
+    10 s more: not, until the window has left the first gap behind (dated after it)."""
+    assert A.SLEEP_WINDOW_UNHEARD_MAX_MS == 300_000  # the numbers below
+    assert quiet_across_two_gaps(150.0, 150.0) == [("sleep", 300.0, 1190.0)]
+    assert quiet_across_two_gaps(150.0, 160.0, 19) == []
+    # the window that holds the second gap alone: from the first epoch after the first gap
+    assert quiet_across_two_gaps(150.0, 160.0, 20) == [("sleep", 650.0, 1410.0)]

@@ -308,8 +308,9 @@ def test_the_store_read_a_chunk_at_a_time_is_the_epoch_at_a_time_ones(
 def _random_rows(rng: random.Random, n: int) -> list[ActivityRow]:
     """One band's epochs: stretches of 10 s or 5 s epochs, asleep or awake, now and then off the
     body or unheard: a bridged 1-2 epoch gap, any from 3 s to 20 min (the estimate kept across those
-    up to SLEEP_GAP_KEEP_MS), the longest kept and a hair over it."""
-    rows, t, epoch_s, asleep, off = [], 0.0, 10.0, False, False
+    up to SLEEP_GAP_KEEP_MS), the longest kept and a hair over it; now and then a band rebooting
+    every few epochs (a window's unheard past SLEEP_WINDOW_UNHEARD_MAX_MS, and up to it)."""
+    rows, t, epoch_s, asleep, off, flaky = [], 0.0, 10.0, False, False, False
     for _ in range(n):
         if rng.random() < 0.002:
             epoch_s = 15.0 - epoch_s
@@ -317,8 +318,11 @@ def _random_rows(rng: random.Random, n: int) -> list[ActivityRow]:
             asleep = not asleep
         if rng.random() < (0.05 if off else 0.002):
             off = not off
+        if rng.random() < 0.004:
+            flaky = not flaky
         keep = 1.0 + A.SLEEP_GAP_KEEP_MS / 1000.0 / epoch_s  # from one start to the next: the kept span and an epoch
-        t += epoch_s * (rng.choice([2.0, 3.0, 40.0, rng.uniform(1.3, 120.0), keep, keep + 1e-9]) if rng.random() < 0.005 else 1.0)
+        gap = rng.random() < (0.2 if flaky else 0.005)
+        t += epoch_s * (rng.choice([2.0, 3.0, 4.0, 6.0, 40.0, rng.uniform(1.3, 120.0), keep, keep + 1e-9]) if gap else 1.0)
         rows.append(ActivityRow("band", t, epoch_s, rng.random() < (0.01 if asleep else 0.7), not off))
     return rows
 

@@ -158,6 +158,10 @@ PATTERNS = {"quiet": lambda i: False, "active": lambda i: True, "mixed": lambda 
 # and gaps the sleep estimate goes on across or not (SLEEP_GAP_KEEP_MS, 300 s: of 10 s epochs 31 from
 # one start to the next, and a hair over; of 5 s 61)
 STEPS = (1.0, 1.0, 2.0, 2.0 + 1e-9, 7.0, -3.0, 0.0, 31.0, 31.0 + 1e-9, 61.0, 61.0 + 1e-9)
+# from one epoch's start to the next inside a stretch (in epochs): mostly in a row; a band rebooting
+# every epoch, its windows' unheard summing past SLEEP_WINDOW_UNHEARD_MAX_MS or not (of 10 s epochs
+# 1.5: a sleep window's 59 gaps 295 s, 2.5: 885 s; 31: each gap the longest kept)
+APART = (1.0, 1.0, 1.0, 1.5, 2.5, 31.0)
 
 
 @st.composite
@@ -171,8 +175,9 @@ def stretches(draw: st.DrawFn) -> list[ActivityRow]:
             device, epoch_s = draw(st.sampled_from(["a", "b"])), draw(st.sampled_from([10.0, 5.0, 1.0, 7.5, 30.0, 60.0, 300.0]))
         active, worn, off = PATTERNS[draw(st.sampled_from(sorted(PATTERNS)))], draw(st.sampled_from([True, True, True, False])), draw(st.booleans())
         t += epoch_s * draw(st.sampled_from(STEPS))
+        apart = epoch_s * draw(st.sampled_from(APART))
         for i in range(draw(st.integers(1, 150))):
-            rows.append(ActivityRow(device, t + i * epoch_s, epoch_s, active(i), worn or i % 40 == 39, off != (i % 25 == 0)))
+            rows.append(ActivityRow(device, t + i * apart, epoch_s, active(i), worn or i % 40 == 39, off != (i % 25 == 0)))
         t = rows[-1].t
     return rows
 

@@ -43,6 +43,15 @@ GAP_EPOCHS = 2.0
 # of the estimator's fits in it unseen; and within POST_WAKE_OFF_MAX_MS, so a gap the estimate
 # goes on across never unsettles the last wake either.
 SLEEP_GAP_KEEP_MS = 300000
+# The most unheard (ms) inside one window the estimate decides on (a wake window, a sleep window):
+# the spans between its epochs less its epochs' own length. Each gap under SLEEP_GAP_KEEP_MS is kept,
+# but until 2026-12-06 nothing bounded their sum: a band rebooting every few minutes, heard an epoch
+# between reboots, made a sleep window of 60 epochs 4.7 h long, the sleep dated to its first epoch
+# and decided hours later, and a wake window 24 min long (tests/test_sleepwake.py). One kept gap's
+# worth, for the reasons SLEEP_GAP_KEEP_MS gives: no sleep of the estimator's fits in it unseen,
+# and a window's onset is dated at most this far from what its epochs saw in a row. A window with
+# more unheard decides nothing; a later one that holds less does.
+SLEEP_WINDOW_UNHEARD_MAX_MS = SLEEP_GAP_KEEP_MS
 WAKE_WINDOW_MS = 120000
 WAKE_ACTIVE_PCT = 50
 SLEEP_WINDOW_MS = 600000

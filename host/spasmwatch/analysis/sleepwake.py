@@ -20,7 +20,9 @@ An epoch is active when at least EPOCH_ACTIVE_PCT of its samples move.
                        not seen
 Epochs off the body, and a span of more than SLEEP_GAP_KEEP_MS unheard (the band off or
 restarting), reset to UNKNOWN; across a shorter one the state and the history go on (the unheard
-epochs neither active nor quiet), so a wake after a band's reboot in the night is seen.
+epochs neither active nor quiet), so a wake after a band's reboot in the night is seen. A window
+(wake or sleep) with more than SLEEP_WINDOW_UNHEARD_MAX_MS unheard inside it, the sum of its kept
+gaps, decides nothing: a band rebooting every few minutes made windows hours long.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from swcore import epoch as E
 UNKNOWN = "UNKNOWN"
 ASLEEP = "ASLEEP"
 AWAKE = "AWAKE"
+UNHEARD_MAX_S = A.SLEEP_WINDOW_UNHEARD_MAX_MS / 1000.0
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,8 @@ class SleepWake:
         if len(self._hist) < n:
             return False
         recent = list(self._hist)[-n:]
+        if not self._heard(recent):
+            return False
         active = sum(1 for _, a in recent if a)
         return bool(active * 100 <= A.SLEEP_ACTIVE_PCT * n)
 
@@ -102,9 +107,15 @@ class SleepWake:
         if len(self._hist) < self.wake_n:
             return None
         recent = list(self._hist)[-self.wake_n :]
-        if sum(1 for _, a in recent if a) * 100 < A.WAKE_ACTIVE_PCT * self.wake_n:
+        if not self._heard(recent) or sum(1 for _, a in recent if a) * 100 < A.WAKE_ACTIVE_PCT * self.wake_n:
             return None
         return wake_onset(recent)
+
+    def _heard(self, recent: Sequence[tuple[float, bool]]) -> bool:
+        """The window ``recent`` has at most SLEEP_WINDOW_UNHEARD_MAX_MS unheard inside it. The
+        export's twin computes it alike (the same float operations, in that order)."""
+        unheard = recent[-1][0] + self.epoch_s - recent[0][0] - len(recent) * self.epoch_s
+        return bool(unheard <= UNHEARD_MAX_S)
 
 
 def counts_worn(verdict: int, off_body: bool) -> bool:

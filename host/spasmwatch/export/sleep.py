@@ -4,7 +4,8 @@ The store keeps the band's ACTIVITY epochs (active or not, worn or not); the ons
 wake are derived here by the rules of ``analysis.sleepwake.SleepWake``, so an export says what the
 live system and replay would have said. Each band is followed separately; a span of more than
 SLEEP_GAP_KEEP_MS unheard between its epochs (band off, restarting) starts its estimate afresh, as
-taking the band off does; across a shorter one it goes on.
+taking the band off does; across a shorter one it goes on, and a window with more than
+SLEEP_WINDOW_UNHEARD_MAX_MS unheard inside it decides nothing.
 
 SleepWake takes one epoch at a time (the daemon's live estimate): a year of epochs through it cost
 6 µs each, most of a year-long report (docs/web.md). Here its windows' counts are taken with numpy
@@ -27,7 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spasmwatch.analysis import consts as A
-from spasmwatch.analysis.sleepwake import ASLEEP, AWAKE, UNKNOWN, SleepWake, sleep_onset, wake_onset
+from spasmwatch.analysis.sleepwake import ASLEEP, AWAKE, UNHEARD_MAX_S, UNKNOWN, SleepWake, sleep_onset, wake_onset
 from spasmwatch.export.rows import BandEpochs, TransitionRow, by_device
 from swcore import consts as C
 
@@ -56,7 +57,8 @@ def in_order(found: Iterable[TransitionRow], since: float, until: float) -> list
 class _Decisions:
     """Where one band's epochs decide something, each an array of epoch indices, ascending: the
     history's last ``wake_n`` epochs active enough for a wake (``wake``) or quiet (``quiet``), its
-    last ``sleep_n`` quiet enough for sleep (``sleep``); and where the estimate starts afresh
+    last ``sleep_n`` quiet enough for sleep (``sleep``), each window with at most
+    SLEEP_WINDOW_UNHEARD_MAX_MS unheard inside it; and where the estimate starts afresh
     (``fresh``: after a gap longer than SLEEP_GAP_KEEP_MS, a change of epoch length, or an epoch not
     worn)."""
 
@@ -84,12 +86,27 @@ def _decisions(b: BandEpochs) -> _Decisions:
         wake_n, sleep_n = _lengths(float(epoch_s))
         mine = b.worn & (b.epoch_s == epoch_s)
         woke = _in_last(counts, wake_n)
-        whole_wake = mine & (held >= wake_n)
+        whole_wake = mine & (held >= wake_n) & _heard(b.t, float(epoch_s), wake_n)
         wake = wake | (whole_wake & (woke * 100 >= A.WAKE_ACTIVE_PCT * wake_n))
         quiet = quiet | (whole_wake & (woke * 100 <= A.SLEEP_ACTIVE_PCT * wake_n))
         del woke, whole_wake  # gone before the sleep window's counts are made
-        sleep = sleep | (mine & (held >= sleep_n) & (_in_last(counts, sleep_n) * 100 <= A.SLEEP_ACTIVE_PCT * sleep_n))
+        quiet_enough = _in_last(counts, sleep_n) * 100 <= A.SLEEP_ACTIVE_PCT * sleep_n
+        sleep = sleep | (mine & (held >= sleep_n) & quiet_enough & _heard(b.t, float(epoch_s), sleep_n))
     return _Decisions(np.flatnonzero(wake), np.flatnonzero(quiet), np.flatnonzero(sleep), np.flatnonzero(fresh), start)
+
+
+def _heard(t: NDArray[np.float64], epoch_s: float, n: int) -> NDArray[np.bool_]:
+    """Of each epoch, whether the ``n`` epochs of ``epoch_s`` to it (``t`` their starts) have at most
+    SLEEP_WINDOW_UNHEARD_MAX_MS unheard inside them (SleepWake._heard: the same float operations,
+    in that order, in place: one float array at a time, a year's 24 MB); False for one with fewer
+    before it, whose window is never whole."""
+    out = np.zeros(len(t), np.bool_)
+    if n <= len(t):
+        unheard = t[n - 1 :] + epoch_s
+        unheard -= t[: len(t) - n + 1]
+        unheard -= n * epoch_s
+        np.less_equal(unheard, UNHEARD_MAX_S, out=out[n - 1 :])
+    return out
 
 
 def _in_last(counts: NDArray[np.int32], n: int) -> NDArray[np.int32]:
