@@ -162,21 +162,23 @@ def test_a_band_rebooting_every_few_minutes_makes_no_window_hours_long() -> None
     assert rebooting([False] * 70, [True] * 30, 290.0) == [("sleep", 0.0, 600.0)]
 
 
-def quiet_across_two_gaps(first_s: float, second_s: float, more: int = 0) -> list[tuple[str, float, float]]:
-    """Awake 5 min, then 20 quiet epochs, ``first_s`` unheard, 20 quiet, ``second_s`` unheard, and
-    20 + ``more`` quiet: the first window quiet enough (59 quiet epochs and the last active one)
-    holds both gaps."""
-    times = [10.0 * k for k in range(50)]
-    times += [500.0 + first_s + 10.0 * k for k in range(20)]
-    times += [700.0 + first_s + second_s + 10.0 * k for k in range(20 + more)]
+def quiet_across_gaps(gaps_s: tuple[float, float, float], more: int = 0) -> list[tuple[str, float, float]]:
+    """Awake 5 min, then 15 quiet epochs after each of three gaps (``gaps_s`` unheard) and 15 + ``more``
+    after the last: the first window quiet enough (59 quiet epochs and the last active one) holds
+    the three gaps."""
+    times, t = [10.0 * k for k in range(45)], 440.0
+    for k, gap in enumerate(gaps_s):
+        t += 10.0 + gap
+        times += [t + 10.0 * j for j in range(15 + (more if k == 2 else 0))]
+        t = times[-1]
     return heard(times, [k < 30 for k in range(len(times))])
 
 
-def test_a_window_with_a_kept_gap_s_worth_unheard_is_decided_and_no_more() -> None:
-    """Two gaps summing to SLEEP_WINDOW_UNHEARD_MAX_MS inside the sleep window: decided as before;
+def test_a_window_with_a_sleep_window_s_worth_unheard_is_decided_and_no_more() -> None:
+    """Three gaps summing to SLEEP_WINDOW_UNHEARD_MAX_MS inside the sleep window: decided as before;
     10 s more: not, until the window has left the first gap behind (dated after it)."""
-    assert A.SLEEP_WINDOW_UNHEARD_MAX_MS == 300_000  # the numbers below
-    assert quiet_across_two_gaps(150.0, 150.0) == [("sleep", 300.0, 1190.0)]
-    assert quiet_across_two_gaps(150.0, 160.0, 19) == []
-    # the window that holds the second gap alone: from the first epoch after the first gap
-    assert quiet_across_two_gaps(150.0, 160.0, 20) == [("sleep", 650.0, 1410.0)]
+    assert A.SLEEP_WINDOW_UNHEARD_MAX_MS == 600_000  # the numbers below
+    assert quiet_across_gaps((200.0, 200.0, 200.0)) == [("sleep", 300.0, 1490.0)]
+    assert quiet_across_gaps((200.0, 200.0, 210.0), 14) == []
+    # the window that holds the last two gaps alone: from the first epoch after the first gap
+    assert quiet_across_gaps((200.0, 200.0, 210.0), 15) == [("sleep", 650.0, 1660.0)]
