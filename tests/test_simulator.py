@@ -70,14 +70,39 @@ def _peak_bytes(scenario: Scenario) -> int:
         tracemalloc.stop()
 
 
-def test_a_longer_simulation_takes_no_more_memory() -> None:
+def test_a_longer_simulation_takes_no_more_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     """Found by the researcher review: memory grew ~7 MB per simulated hour at any rate (48 h at
     25 Hz: 420 MB; a week over 1 GB): the breathing's 10 Hz grid over the whole recording, every
-    long noise's knots and every oscillation's track were held from the start. At 5 Hz a chunk is
-    3.6 h, so both runs make full chunks. Old code: 57 MB for 2 chunks, 115 MB for 4."""
+    long noise's knots and every oscillation's track were held from the start. In chunks of a block
+    (65536 samples, 3.6 h at 5 Hz: the plan's own 0.3 MB an hour is small beside one), both runs make
+    full chunks. Old code: 57 MB for 2 chunks, 115 MB for 4."""
+    monkeypatch.setattr(render, "CHUNK_SAMPLES", render.BLOCK_SAMPLES)
     chunk_s = render.CHUNK_SAMPLES / 5.0
     short, long = (_peak_bytes(Scenario(kind="day", duration_s=n * chunk_s, rate_hz=5.0, has_gyro=False)) for n in (2, 4))
     assert long < 1.1 * short, f"peak {short / 1e6:.1f} MB for {2 * chunk_s / 3600:.1f} h, {long / 1e6:.1f} MB for twice as long"
+
+
+@pytest.mark.parametrize("kind, rate_hz, gyro", [("morning", 50.0, True), ("day", 5.0, False)])
+def test_the_recording_does_not_depend_on_the_chunk_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, rate_hz: float, gyro: bool) -> None:
+    """Found by review: each chunk drew its sensor noise from a generator seeded with the chunk's
+    index, and the sensor drift and fidgeting were interpolated on a grid from the chunk's first
+    sample, so a recording's bytes changed with CHUNK_SAMPLES (the memory a chunk takes could not be
+    traded without changing every simulated set). Old code: a morning at 50 Hz made in chunks of
+    65536 samples (the default then) and of 7001 differed from sample 7001 on (1 LSB of accel and
+    gyro, 4657 and 1032 samples of 90000). Both now come in fixed blocks of 65536 samples (render.BLOCK_SAMPLES),
+    so chunks of 65536 give what they gave. (At 5 Hz a 7 h day, a band-off in it.)"""
+    scenario = Scenario(kind=kind, duration_s=1800.0 if kind == "morning" else 7 * 3600.0, rate_hz=rate_hz, seed=2, has_gyro=gyro)
+    written = []
+    for size in (render.CHUNK_SAMPLES, 7001, 1 << 16, 1 << 17):
+        monkeypatch.setattr(render, "CHUNK_SAMPLES", size)
+        sim = Simulation(scenario)
+        path = tmp_path / f"{size}.csv"
+        write_stream(path, sim.truth, sim.chunks())
+        written.append((sim.n_chunks, path.read_bytes(), truth_path(path).read_bytes()))
+    assert len({n for n, _, _ in written}) == 4  # four ways of cutting it
+    assert all(w[1:] == written[0][1:] for w in written)
+    if kind == "day":
+        assert json.loads(written[0][2])["not_worn"]
 
 
 def test_breathing_made_in_parts_is_the_whole_s_to_the_bit() -> None:
@@ -472,7 +497,7 @@ def test_an_interrupted_simulation_leaves_the_earlier_one_whole(tmp_path: Path) 
     path = tmp_path / "rec.csv"
     write_recording(rec(kind="morning", duration_s=120.0, rate_hz=50.0, seed=1), path)
     before = path.read_bytes(), truth_path(path).read_bytes()
-    sim = Simulation(Scenario(kind="morning", duration_s=1800.0, rate_hz=50.0, seed=2))  # 90000 samples: 2 chunks
+    sim = Simulation(Scenario(kind="morning", duration_s=1800.0, rate_hz=50.0, seed=2))  # 90000 samples: several chunks
 
     def interrupted() -> Iterator[Chunk]:
         for k, chunk in enumerate(sim.chunks()):

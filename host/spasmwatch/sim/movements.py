@@ -18,6 +18,7 @@ Channels are perturbations on top of the posture:
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Sequence
@@ -33,7 +34,10 @@ _COARSE_STEP_S = 0.05  # grid for slowly varying oscillator frequencies
 
 @dataclass
 class Channels:
-    """Perturbation channels over one chunk of uniformly spaced times."""
+    """Perturbation channels over one chunk of uniformly spaced times. ``block``: the samples
+    (first, stop, rate_hz; times k / rate_hz) of the fixed block of the recording these times lie
+    in (render.BLOCK_SAMPLES), or None (times of their own): a slow noise is interpolated on a grid
+    from its first sample in the block, whatever part of the block is rendered (``extent``)."""
 
     t: FloatArray
     dt: float
@@ -42,11 +46,33 @@ class Channels:
     acc_body: FloatArray
     acc_world: FloatArray
     yaw: FloatArray
+    block: tuple[int, int, float] | None = None
 
     @classmethod
-    def zeros(cls, t: FloatArray, dt: float) -> Channels:
+    def zeros(cls, t: FloatArray, dt: float, block: tuple[int, int, float] | None = None) -> Channels:
         n = t.shape[0]
-        return cls(t, dt, np.zeros((n, 3)), np.zeros((n, 3)), np.zeros((n, 3)), np.zeros((n, 3)), np.zeros(n))
+        return cls(t, dt, np.zeros((n, 3)), np.zeros((n, 3)), np.zeros((n, 3)), np.zeros((n, 3)), np.zeros(n), block)
+
+    def extent(self, start: float, end: float) -> tuple[float, float, int]:
+        """(first, last, count) of the times in [start, end): of the block's when it is known, else
+        of these (a motion's window; some of them lie in the channels)."""
+        if self.block is None:
+            t = self.t[window(self.t, start, end)]
+            return float(t[0]), float(t[-1]), int(t.shape[0])
+        first, stop, rate = self.block
+        k0, k1 = _first_at(first, stop, rate, start), _first_at(first, stop, rate, end)
+        return k0 / rate, (k1 - 1) / rate, k1 - k0
+
+
+def _first_at(first: int, stop: int, rate: float, t: float) -> int:
+    """The first k in [first, stop) with k / rate >= t (stop if none): np.searchsorted's 'left' on
+    the times k / rate, without making them."""
+    k = min(max(first, math.ceil(t * rate)), stop)
+    while k > first and (k - 1) / rate >= t:
+        k -= 1
+    while k < stop and k / rate < t:
+        k += 1
+    return k
 
 
 class Motion(ABC):
@@ -265,7 +291,7 @@ class NoiseMotion(Motion):
         if w.stop <= w.start:
             return
         t = ch.t[w]
-        values = self.noise(t) * edge_taper(t, self.start, self.end, self.ramp)[:, None]
+        values = self.noise.over(*ch.extent(self.start, self.end))(t) * edge_taper(t, self.start, self.end, self.ramp)[:, None]
         if self.used[0]:
             (ch.rot if self.hip else ch.wobble)[w] += values[:, 0:3]
         if self.used[1]:

@@ -21,11 +21,22 @@ from spasmwatch.sim import rotation as rot
 from spasmwatch.sim.breathing import Breathing
 from spasmwatch.sim.movements import STANDARD_GRAVITY_MS2, Channels
 from spasmwatch.sim.rotation import FloatArray
-from spasmwatch.sim.sensor import Sensor
+from spasmwatch.sim.sensor import Sensor, WhiteNoise
 from spasmwatch.sim.signals import min_jerk
 from spasmwatch.sim.timeline import Plan
 
-CHUNK_SAMPLES = 1 << 16
+# Samples rendered at once. The recording does not depend on it (tests/test_simulator.py): it is
+# made in the fixed blocks below, a chunk of parts of them. It trades memory (a chunk's arrays)
+# against the work done again per chunk (the breathing's grid up to 410 s around it, the live
+# motions found). `spasmwatch simulate --kind day`, peak RSS and user CPU, 48 h at 25 Hz / 24 h at
+# 100 Hz: 65536 112 / 134 MB, 7.8 / 9.9 s; 16384 78 / 88 MB, 8.8 / 11.4 s; 8192 73 / 84 MB,
+# 9.3 / 13.4 s (2026-12-06, 2 cores under load). 65536 until then.
+CHUNK_SAMPLES = 1 << 14
+# The recording's fixed blocks: each draws its white noise from a generator of its own, and the slow
+# noises (sensor drift, fidgeting) are interpolated on a grid from their first sample in the block.
+# 65536: the chunk that did both until 2026-12-06 (a recording then changed with CHUNK_SAMPLES), so
+# a seed's recording keeps its bytes.
+BLOCK_SAMPLES = 1 << 16
 _UP = np.array([0.0, 0.0, 1.0])
 _BAND_OFF_S = 1.5  # taking the band off / putting it down takes a moment
 
@@ -44,6 +55,7 @@ class Renderer:
         self.ends = np.array([m.end for m in motions])
         self.track = plan.world.postures.freeze()
         self.lever = plan.world.baby.lever_m
+        self.white = WhiteNoise(seed, n_samples, BLOCK_SAMPLES, sensor.acc_noise_g, sensor.gyro_noise_dps)
 
     @property
     def n_chunks(self) -> int:
@@ -53,8 +65,19 @@ class Renderer:
         """Samples [index * CHUNK_SAMPLES, ...): times, accel (g), gyro (deg/s)."""
         i0 = index * CHUNK_SAMPLES
         i1 = min(self.n_samples, i0 + CHUNK_SAMPLES)
+        cuts = [i0, *range(i0 - i0 % BLOCK_SAMPLES + BLOCK_SAMPLES, i1, BLOCK_SAMPLES), i1]
+        parts = [self._part(a, b) for a, b in zip(cuts, cuts[1:])]
+        if len(parts) == 1:
+            return parts[0]
+        t, acc, gyro = (np.concatenate(x) for x in zip(*parts))
+        return t, acc, gyro
+
+    def _part(self, i0: int, i1: int) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Samples [i0, i1) of one block: as the whole block makes them."""
+        lo = i0 - i0 % BLOCK_SAMPLES
+        hi = min(self.n_samples, lo + BLOCK_SAMPLES)
         te = np.arange(i0 - 1, i1 + 1) / self.rate_hz
-        ch = self._channels(te)
+        ch = self._channels(te, (lo - 1, hi + 1, self.rate_hz))
         q_head = rot.multiply(rot.from_rotvec(np.outer(ch.yaw, _UP)), posture.evaluate(self.track, te))
         q_pert = rot.from_rotvec(ch.rot)
         q_body = rot.multiply(rot.multiply(q_head, q_pert), rot.from_rotvec(ch.wobble))
@@ -68,12 +91,12 @@ class Renderer:
         dt = 1.0 / self.rate_hz
         acc = rot.rotate_inv(q_sensor[1:-1], f_world)
         gyro = np.degrees(rot.body_rate(q_sensor, dt))
-        rng = np.random.default_rng([self.seed, 0x5E45, index])
-        acc, gyro = self.sensor.apply(te[1:-1], acc, gyro, rng)
+        extent = lo / self.rate_hz, (hi - 1) / self.rate_hz, hi - lo  # the block's samples, for the drift
+        acc, gyro = self.sensor.apply(te[1:-1], acc, gyro, self.white.take(i0, i1), extent)
         return te[1:-1], acc, gyro
 
-    def _channels(self, te: FloatArray) -> Channels:
-        ch = Channels.zeros(te, 1.0 / self.rate_hz)
+    def _channels(self, te: FloatArray, block: tuple[int, int, float]) -> Channels:
+        ch = Channels.zeros(te, 1.0 / self.rate_hz, block)
         live = np.flatnonzero((self.starts <= te[-1]) & (self.ends >= te[0]))
         for k in live:
             self.motions[k].render(ch)

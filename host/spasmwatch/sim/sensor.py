@@ -43,17 +43,21 @@ class Sensor:
         k = np.searchsorted(np.array(self.mount_times), t, side="right") - 1
         return np.array(self.mounts)[k]
 
-    def apply(self, t: FloatArray, acc_g: FloatArray, gyro_dps: FloatArray, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
-        """Ideal sensor-frame signals -> what the IMU reports."""
+    def apply(
+        self, t: FloatArray, acc_g: FloatArray, gyro_dps: FloatArray, white: tuple[FloatArray, FloatArray], extent: tuple[float, float, int]
+    ) -> tuple[FloatArray, FloatArray]:
+        """Ideal sensor-frame signals -> what the IMU reports; ``white``: its white noise at those
+        samples, accel and gyro (``WhiteNoise.take``); ``extent``: the first and last time and the
+        count of the samples of their block (render.BLOCK_SAMPLES), on which the drift is interpolated."""
         # einsum rather than @: a (n, 3) x (3, 3) BLAS call is slow and threads badly.
         acc = np.einsum("nj,ij->ni", acc_g, self.acc_gain) + self.acc_bias_g
         gyro = np.einsum("nj,ij->ni", gyro_dps, self.gyro_gain) + self.gyro_bias_dps
         if self.drift is not None:
-            wander = self.drift(t)
+            wander = self.drift.over(*extent)(t)
             acc += wander[:, :3]
             gyro += wander[:, 3:]
-        acc += rng.normal(scale=self.acc_noise_g, size=acc.shape)
-        gyro += rng.normal(scale=self.gyro_noise_dps, size=gyro.shape)
+        acc += white[0]
+        gyro += white[1]
         return self._digitise(acc, self.acc_range_g), self._digitise(gyro, self.gyro_range_dps)
 
     def _digitise(self, x: FloatArray, full_scale: float) -> FloatArray:
@@ -62,6 +66,31 @@ class Sensor:
             lsb = full_scale / 32768.0
             np.multiply(np.round(x / lsb), lsb, out=x)
         return x
+
+
+class WhiteNoise:
+    """The sensor's white noise (accel g, gyro deg/s) of a recording's samples, drawn for each fixed
+    block of ``block`` samples from a generator seeded with the seed and the block's index: the
+    same noise however the recording is cut into chunks (until 2026-12-06 each chunk drew its own,
+    seeded with the chunk's index, so a recording changed with render.CHUNK_SAMPLES). The last block
+    drawn is kept: chunks smaller than a block draw each block once."""
+
+    def __init__(self, seed: int, n_samples: int, block: int, acc_sigma_g: float, gyro_sigma_dps: float) -> None:
+        self.seed, self.n_samples, self.block = seed, n_samples, block
+        self.sigma = acc_sigma_g, gyro_sigma_dps
+        self._last: tuple[int, FloatArray, FloatArray] | None = None
+
+    def take(self, i0: int, i1: int) -> tuple[FloatArray, FloatArray]:
+        """The noise of samples [i0, i1), all in one block."""
+        b, lo = i0 // self.block, i0 - i0 % self.block
+        assert i1 - lo <= self.block, "one block at a time"
+        if self._last is None or self._last[0] != b:
+            rng = np.random.default_rng([self.seed, 0x5E45, b])
+            # accel then gyro from one generator, each (block's samples, 3): as each chunk drew them
+            n = min(self.block, self.n_samples - lo)
+            acc = rng.normal(scale=self.sigma[0], size=(n, 3))
+            self._last = b, acc, rng.normal(scale=self.sigma[1], size=(n, 3))
+        return self._last[1][i0 - lo : i1 - lo], self._last[2][i0 - lo : i1 - lo]
 
 
 def _wearing(rng: np.random.Generator) -> tuple[FloatArray, dict[str, object]]:
