@@ -276,6 +276,8 @@ def test_a_file_saved_as_utf16_is_named_so(tmp_path: Path, encoding: str) -> Non
         ("[daemon]\nraw_keep_days = -1", "[daemon] raw_keep_days: expected a number of days >= 0 (0: keep every raw file), got -1"),
         ('[daemon]\nraw_keep_days = "2 weeks"', '[daemon] raw_keep_days: expected a number of days >= 0 (0: keep every raw file), got "2 weeks"'),
         ("[daemon]\nraw_keep_days = inf", "[daemon] raw_keep_days: expected a number of days >= 0 (0: keep every raw file), got inf"),
+        ("[daemon]\nbackup_keep_days = 2.5", "[daemon] backup_keep_days: expected a whole number of days >= 0 (0: no backups), got 2.5"),
+        ("[daemon]\nbackup_keep_days = -1", "[daemon] backup_keep_days: expected a whole number of days >= 0 (0: no backups), got -1"),
         ("[alerts]\nescalate_after_s = -1", "[alerts] escalate_after_s: expected a number >= 0, got -1"),
         ("[alerts]\nescalate_after_s = nan", "[alerts] escalate_after_s: expected a number >= 0, got nan"),
         ('[alerts]\nquiet_hours = "10pm-7am"', '[alerts] quiet_hours: expected "HH:MM-HH:MM" or "", got "10pm-7am"'),
@@ -464,7 +466,7 @@ def test_a_bad_whole_number_is_quoted_as_written(tmp_path: Path) -> None:
         ("[channels.mqtt]\nhots = \"x\"", "[channels.mqtt] hots: unknown key (did you mean 'host'?)"),
         ("[alert]\nrate_limit_s = 1", "alert: unknown key (did you mean 'alerts'?)"),
         ("[[bands]]\nname = \"a\"\nadress = \"x\"", "[bands #1] adress: unknown key (did you mean 'address'?)"),
-        ("[daemon]\nzzz = 1", "[daemon] zzz: unknown key (known: log_level, data_dir, http, raw_reserve_mb, raw_keep_days, heartbeat)"),
+        ("[daemon]\nzzz = 1", "[daemon] zzz: unknown key (known: log_level, data_dir, http, raw_reserve_mb, raw_keep_days, backup_keep_days, heartbeat)"),
         ("[daemon]\nraw_reserve = 500", "[daemon] raw_reserve: unknown key (did you mean 'raw_reserve_mb'?)"),
     ],
 )

@@ -37,7 +37,7 @@ import tomlkit
 from spasmwatch import private
 from spasmwatch.alerts.model import LANGUAGES, SOUND_REPEAT_EVERY_S, SOUND_REPEAT_FOR_S, AlertSettings, BandFault, Urgency
 from spasmwatch.daemon.consts import (
-    HEARTBEAT_EVERY_MAX_S, HEARTBEAT_EVERY_MIN_S, HEARTBEAT_EVERY_S, NTFY_NAME_HASH_HEX, RAW_KEEP_DAYS, RAW_RESERVE_MB,
+    BACKUP_KEEP_DAYS, HEARTBEAT_EVERY_MAX_S, HEARTBEAT_EVERY_MIN_S, HEARTBEAT_EVERY_S, NTFY_NAME_HASH_HEX, RAW_KEEP_DAYS, RAW_RESERVE_MB,
 )  # fmt: skip
 from spasmwatch.errors import ConfigError
 from spasmwatch.outfile import replace_durably
@@ -155,6 +155,9 @@ class Daemon:
     # Raw files whose newest sample is older than this many days are deleted, except near a cluster
     # or a note (daemon/rawkeep.py); 0 (the default): every file is kept.
     raw_keep_days: float = field(default=RAW_KEEP_DAYS, metadata=_rule("a number of days >= 0 (0: keep every raw file)", lambda v: v >= 0))
+    # The store's daily copies beside it (<store>.backups/): the newest of this many latest days kept,
+    # and of the 4 latest weeks (daemon/backups.py, docs/store.md "Backups"); 0: none made.
+    backup_keep_days: int = field(default=BACKUP_KEEP_DAYS, metadata=_rule("a whole number of days >= 0 (0: no backups)", lambda v: v >= 0))
     heartbeat: Heartbeat = field(default_factory=Heartbeat)
 
 

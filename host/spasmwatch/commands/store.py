@@ -1,6 +1,7 @@
-"""``spasmwatch store check`` / ``store recover`` / ``store new`` / ``store adopt``: is the store
-sound, a way out when it is damaged, a new one where one was moved away on purpose, and the
-store found at the path taken as the daemon's (a different store than the one it opened there).
+"""``spasmwatch store check`` / ``store recover`` / ``store new`` / ``store adopt`` / ``store backups``
+/ ``store restore``: is the store sound, a way out when it is damaged, a new one where one was moved
+away on purpose, the store found at the path taken as the daemon's (a different store than the one
+it opened there), and the daemon's daily copies of it listed and one put back.
 
 A store damaged on disk (a bad sector, a file cut short) is refused by the daemon, which never
 writes into it (docs/store.md, "A damaged store"). ``recover`` copies every row that can still
@@ -17,7 +18,8 @@ from typing import Any, NamedTuple
 
 from spasmwatch.commands._daemon import add_store_args, store_path_of
 from spasmwatch.errors import SpasmwatchError
-from spasmwatch.store import SCHEMA_VERSION, KnownStores, Store, shape
+from spasmwatch.daemon.rawkeep import size_text
+from spasmwatch.store import SCHEMA_VERSION, KnownStores, Store, backup, shape
 from spasmwatch.store._db import check_set_back, read_marker, reading_uri, recover_hint, store_command, unrepairable, way_out
 from spasmwatch.store.pagescan import Scanned
 from spasmwatch.store.schema import NOT_KNOWN
@@ -25,7 +27,8 @@ from spasmwatch.store.recover import Recovered, recover
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("store", help="check the store file, recover a damaged one, make a new one, or adopt the one found", description=__doc__)
+    p = sub.add_parser("store", help="check the store file, recover a damaged one, make a new one, adopt the one found, or restore a backup",
+                       description=__doc__)  # fmt: skip
     acts = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     check = acts.add_parser("check", help="read every page of the store: 'ok', or what is damaged (exit 1)",
                             description="Read every page and index of the store (it is not changed): 'ok', or what is damaged "
@@ -47,6 +50,15 @@ def register(sub: Any) -> None:
                             description=run_adopt.__doc__)  # fmt: skip
     add_store_args(adopt)
     adopt.set_defaults(func=run_adopt)
+    listing = acts.add_parser("backups", help="list the daemon's daily copies of the store", description=run_backups.__doc__)
+    add_store_args(listing)
+    listing.set_defaults(func=run_backups)
+    back = acts.add_parser("restore", help="put a backup of the store in its place (the daemon stopped); the file there is kept",
+                           description=run_restore.__doc__)  # fmt: skip
+    add_store_args(back)
+    back.add_argument("--from", dest="source", required=True, metavar="BACKUP",
+                      help="'latest', a name 'store backups' lists, or the path of a copy")  # fmt: skip
+    back.set_defaults(func=run_restore)
 
 
 def _damage(path: Path) -> list[str]:
@@ -207,6 +219,82 @@ def run_adopt(args: argparse.Namespace) -> int:
     store_id = _adopted(path)
     print(f"{path}: adopted (store id {store_id}): the daemon opens it as its store")
     return 0
+
+
+def run_backups(args: argparse.Namespace) -> int:
+    """List the copies of the store the daemon makes each day beside it (<store>.backups/, [daemon]
+    backup_keep_days; docs/store.md 'Backups'), oldest first: when each was made, its size and the
+    latest event in it. 'spasmwatch store restore --from NAME' puts one back."""
+    path = store_path_of(args)
+    have = backup.listed(path)
+    if not have:
+        print(f"no backups of {path} (in {backup.folder(path)}): the daemon makes one a day while it runs ([daemon] backup_keep_days)")
+        return 0
+    print(f"backups of {path} (in {backup.folder(path)}), oldest first:")
+    for b in have:
+        print(f"  {b.name}  made {_local(b.made_s)}  {size_text(b.size)}  {_latest_event_said(b.path)}")
+    print(f"to put one back (the daemon stopped): {store_command('restore', path, '--from NAME')}")
+    return 0
+
+
+def _local(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M %Z", time.localtime(t))
+
+
+def _latest_event_said(path: Path) -> str:
+    """'latest event 2026-12-05 03:12' of the copy at ``path`` (read-only, nothing made beside it)."""
+    try:
+        conn = sqlite3.connect(reading_uri(path, untouched=True), uri=True)
+        try:
+            t = conn.execute("SELECT max(wall_t) FROM events").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error as e:
+        return f"(cannot be read: {e})"
+    return "no event" if t is None else f"latest event {_local(float(t))}"
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    """Put a backup of the store (one 'spasmwatch store backups' lists, 'latest', or a copy's path) in
+    the store's place, checked first (PRAGMA quick_check), and take it as the daemon's store. Refused
+    while a daemon runs on the store. The file that was there is kept beside it
+    (spasmwatch.db.replaced-DATE-TIME), never deleted: what was saved after the backup is only there.
+    At its next start the daemon asks each band for the events after the latest the copy holds:
+    those its flash still holds come back (docs/store.md 'Backups')."""
+    from spasmwatch.commands.service import in_use
+    from spasmwatch.daemon.lock import StoreInUse, one_daemon
+
+    path = store_path_of(args)
+    chosen = _backup_named(path, args.source)
+    try:
+        with one_daemon(path):  # no daemon may write while the file is swapped
+            aside = backup.restore(path, chosen, time.strftime("%Y%m%d-%H%M%S"))
+            _adopted(path)  # (its id may be another than the one recorded: a store recovered with a new id since)
+    except StoreInUse as e:
+        raise SpasmwatchError(in_use(e)) from None
+    print(f"{path}: restored from {chosen} ({_latest_event_said(path)})")
+    if aside is not None:
+        print(f"the file that was there is kept as {aside} (never deleted): what was saved after the backup (events, notes, "
+              "treatments, labels, alerts) is only there")  # fmt: skip
+    print("at its next start the daemon asks each band for its events after the latest one in the backup: those its flash "
+          "still holds come back (a band's log holds weeks of events); notes, treatments, labels and alerts since do not")  # fmt: skip
+    return 0
+
+
+def _backup_named(path: Path, source: str) -> Path:
+    """The copy ``source`` names: 'latest', a name in the store's backups folder, or a file's path."""
+    have = backup.listed(path)
+    if source == "latest":
+        if not have:
+            raise SpasmwatchError(f"no backups of {path} in {backup.folder(path)}: nothing was restored")
+        return have[-1].path
+    for b in have:
+        if b.name == source:
+            return b.path
+    if Path(source).is_file():
+        return Path(source)
+    listed = ", ".join(b.name for b in have) or "none"
+    raise SpasmwatchError(f"{source}: no such backup of {path} (listed: {listed}) nor file: nothing was restored")
 
 
 def _adopted(path: Path, makes: bool = False) -> str:

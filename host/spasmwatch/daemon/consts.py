@@ -326,6 +326,26 @@ RAW_FILE_SPAN_S = 24 * 3600.0
 # clusters are most often seen, are never cut in two; a researcher asking for a night takes one file.
 RAW_FILE_START_HOUR = 12
 
+# --- the store's own backups ([daemon] backup_keep_days, daemon/backups.py, docs/store.md "Backups") ------
+# A copy of the store is made once its newest copy is this old (s): a day less BACKUP_CHECK_S, so a
+# copy made an hour late does not make the next one later still (each day's copy at about the same hour).
+BACKUP_EVERY_S = 23 * 3600.0
+# How often (s) the daemon asks whether a copy is due (a listing of the backups folder), from its start.
+# A copy reads every page of the store once (measured for a year's store: docs/store.md "Backups"), in a
+# worker thread, never holding the store's writer (SQLite's online backup from a read-only connection).
+BACKUP_CHECK_S = 3600.0
+# The newest copy of each of this many latest days is kept ([daemon] backup_keep_days; 0: no backups).
+# A week: a store damaged by hand or by a fault is found within days ('store check', the daemon's start),
+# and each copy is about the store's size.
+BACKUP_KEEP_DAYS = 7
+# ... and the newest copy of each of this many latest ISO weeks: a fault found late (a note dropped by a
+# hand-made change a fortnight ago) still has a copy from before it, for 4 copies more at most.
+BACKUP_KEEP_WEEKS = 4
+# A copy is made only when it leaves this much free space (MB) on the store's file system: the room raw
+# recording leaves for the store (RAW_RESERVE_MB's reasons: years of the store's growth, the WAL,
+# the system's own logs). A copy that would eat into it is skipped, logged and shown (status).
+BACKUP_RESERVE_MB = RAW_RESERVE_MB
+
 # --- raw dating: the band's real sample rate, measured (daemon/rawdating.py, docs/rawfile.md) -----------
 # A real IMU samples off its own oscillator, ~1 % from nominal (36 s an hour): the host fits the lower
 # envelope of its RAW records' arrivals (index -> monotonic s). Arrivals are grouped in blocks of this

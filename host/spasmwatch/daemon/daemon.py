@@ -40,6 +40,7 @@ from spasmwatch.config import is_loopback
 from spasmwatch.daemon.clock import (
     Clock, SinceBoot, SystemClock, local_day, local_zone, log_time, resolve_local_zone, zone_file_in_doubt, zone_name
 )
+from spasmwatch.daemon.backups import StoreBackups
 from spasmwatch.daemon.heartbeat import Heartbeat, HeartbeatSettings
 from spasmwatch.daemon.live import EPOCH_S, LiveAnalysis, TrackedCluster
 from spasmwatch.daemon.rawkeep import DiskReserve, RawInUse, RawPause, RawPruner
@@ -170,6 +171,7 @@ class Daemon:
         raw_dir: Path | None = None,
         raw_reserve_mb: float = K.RAW_RESERVE_MB,
         raw_keep_days: float = K.RAW_KEEP_DAYS,
+        backup_keep_days: int = K.BACKUP_KEEP_DAYS,
         heartbeat: HeartbeatSettings | None = None,
         aliases: Mapping[str, str] | None = None,
         store_retry_s: float = K.STORE_RETRY_S,
@@ -204,6 +206,7 @@ class Daemon:
         self.raw_disk = DiskReserve(self.raw_dir, raw_reserve_mb, self.clock.mono, self.clock.wall, raw_keep_days)
         self.raw_in_use = RawInUse()  # the files its bands write: never pruned
         self.raw_prune = RawPruner(self.raw_dir, raw_keep_days, store.path, self.clock.wall, self.raw_in_use)
+        self.backups = StoreBackups(store, backup_keep_days, self.clock.wall)  # the store's daily copies
         self._session_kw: dict[str, Any] = {
             "wall": self.clock.wall, "since_boot": self.clock.since_boot, "stale_s": stale_s, "resync_s": resync_s,
         }  # fmt: skip
@@ -252,6 +255,7 @@ class Daemon:
             self._run_session(b)
         self._tasks.append(asyncio.create_task(self._ticker(), name="ticker"))
         self._tasks.append(asyncio.create_task(self._raw_pruning(), name="raw pruning"))
+        self._tasks.append(asyncio.create_task(self._backing_up(), name="store backups"))
         if self.store.open_error is not None:
             self._store_shut()
             self._tasks.append(asyncio.create_task(self._opening_store(), name="opening the store"))
@@ -653,6 +657,16 @@ class Daemon:
             except Exception:  # (it takes no OSError out) whatever else: the next pass tries again
                 log.exception("raw pruning pass failed")
             await asyncio.sleep(K.RAW_PRUNE_EVERY_S)
+
+    async def _backing_up(self) -> None:
+        """The store's daily copy (daemon/backups.py) asked for at start and every BACKUP_CHECK_S, in a
+        worker thread: a copy reads the whole store, which the bands' streams and alarms must not wait for."""
+        while not self._stop.is_set():
+            try:
+                await asyncio.to_thread(self.backups.run)
+            except Exception:  # (it takes StoreError in) whatever else: the next pass tries again
+                log.exception("store backup pass failed")
+            await asyncio.sleep(K.BACKUP_CHECK_S)
 
     def _tick(self) -> None:
         now = self.clock.wall()
@@ -1694,6 +1708,7 @@ class Daemon:
                 "heartbeat": self.heartbeat.status() if self.heartbeat is not None else None,
                 "config_error": self.config_error, "config_needs_restart": self.config_needs_restart,
                 "reload": {"requested": self.reload_requested, "last": self.last_reload}, "store": self._store_json(),
+                "backups": self.backups.status(),
                 # Which store and file this daemon runs on: a command given another config, whose
                 # [daemon.http] names this port too, tells it is not that config's daemon (commands/_daemon.py).
                 "store_path": str(self.store.path.absolute()),

@@ -44,7 +44,8 @@ def build(cfg: Config, store: Store, clock: Clock | None = None, stale_s: float 
     channels = channels_from(cfg)
     return Daemon(
         store, bands, channels, caregivers_from(cfg, channels), alert_settings_from(cfg), clock=clock or SystemClock(), stale_s=stale_s,
-        raw_reserve_mb=cfg.daemon.raw_reserve_mb, raw_keep_days=cfg.daemon.raw_keep_days, heartbeat=heartbeat_from(cfg),
+        raw_reserve_mb=cfg.daemon.raw_reserve_mb, raw_keep_days=cfg.daemon.raw_keep_days,
+        backup_keep_days=cfg.daemon.backup_keep_days, heartbeat=heartbeat_from(cfg),
         aliases=cfg.channels.aliases(), fingerprint_key=None if config_path is None else load_key(key_beside(config_path), kept_key()),
     )  # fmt: skip
 

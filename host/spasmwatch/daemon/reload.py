@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 # web server listens on its address with its token, logging and the raw folder's keeper are set up
 # once. ([daemon.heartbeat] and [daemon.http] page_url, which the pushes carry, are applied.)
 RESTART_KEYS = (
-    "daemon.data_dir", "daemon.log_level", "daemon.raw_reserve_mb", "daemon.raw_keep_days",
+    "daemon.data_dir", "daemon.log_level", "daemon.raw_reserve_mb", "daemon.raw_keep_days", "daemon.backup_keep_days",
     "daemon.http.host", "daemon.http.port", "daemon.http.lan", "daemon.http.token",
 )  # fmt: skip
 

@@ -38,11 +38,12 @@ _ADD_COLUMN = re.compile(r"\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+(?:COLUMN\s+)?(\w+)"
 log = logging.getLogger(__name__)
 
 
-def store_command(action: str, store: Path) -> str:
+def store_command(action: str, store: Path, more: str = "") -> str:
     """'spasmwatch store ``action``' for ``store`` as an error names it: with its absolute path, since
     the daemon's store path may come from its unit (SPASMWATCH_DATA_DIR, 'run --config') and the
-    family's shell has neither: a bare command acted on the store at the shell's default path."""
-    return in_quotes(f"spasmwatch store {action} --db {shlex.quote(os.path.abspath(store))}")
+    family's shell has neither: a bare command acted on the store at the shell's default path.
+    ``more``: its further arguments ('--from latest')."""
+    return in_quotes(f"spasmwatch store {action} --db {shlex.quote(os.path.abspath(store))}{f' {more}' if more else ''}")
 
 
 def recover_hint(store: Path) -> str:

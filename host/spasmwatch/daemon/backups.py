@@ -1,0 +1,80 @@
+"""The daemon's daily copies of its store (store/backup.py; docs/store.md "Backups"): one made when
+the newest is BACKUP_EVERY_S old, rotated after it passed its check, skipped (logged, shown in the
+status) when it would leave less free space than BACKUP_RESERVE_MB or cannot be made."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from spasmwatch.daemon import consts as K
+from spasmwatch.store import Store, StoreError
+from spasmwatch.store import backup as B
+from spasmwatch.daemon.rawkeep import size_text
+
+log = logging.getLogger(__name__)
+MB = 1_000_000  # the unit of BACKUP_RESERVE_MB
+
+
+class StoreBackups:
+    def __init__(self, store: Store, keep_days: int, wall: Callable[[], float], reserve_mb: float = K.BACKUP_RESERVE_MB) -> None:
+        self.store = store
+        self.keep_days = keep_days  # [daemon] backup_keep_days (0: none made)
+        self.wall = wall
+        self.reserve_mb = reserve_mb
+        self.latest: B.Backup | None = None  # the newest copy as the latest pass found or made it
+        self.files, self.bytes = 0, 0  # the copies kept, as of the latest pass
+        self.error: str | None = None  # why the latest due copy was not made (None: it was, or none was due)
+        self.error_since: float | None = None  # wall s of the first pass that failed so
+
+    def run(self) -> B.Backup | None:
+        """One pass (in a worker thread): a copy when one is due; the copy made, or None."""
+        if self.keep_days <= 0 or self.store.open_error is not None:
+            return None  # (a store the daemon does not open is not copied: damaged, another's, newer)
+        path = self.store.path
+        now = self.wall()
+        have = B.listed(path)
+        self._seen(have)
+        # (A copy dated ahead of the clock, a clock set back since, is no reason to wait a year.)
+        if have and abs(now - have[-1].made_s) < K.BACKUP_EVERY_S:
+            return None
+        try:
+            need, free = B.needed_bytes(path), B.free_bytes(path)
+        except OSError as e:
+            return self._failed(f"the store's size or free space could not be read ({e})", now)
+        if free - need < self.reserve_mb * MB:
+            return self._failed(
+                f"free space is short on {path.parent}: {size_text(free)} free, a copy takes up to {size_text(need)} and "
+                f"{self.reserve_mb:g} MB are left for the store (BACKUP_RESERVE_MB)", now)  # fmt: skip
+        try:
+            made = B.make(path, now)
+        except StoreError as e:
+            return self._failed(str(e), now)
+        gone = B.rotate(path, self.keep_days, K.BACKUP_KEEP_WEEKS)  # (only now: the new copy passed its check)
+        if self.error is not None:
+            log.warning("the store's backup was made again (%s), the last one that failed said: %s", made.path, self.error)
+        log.info("store backup %s made (%s)%s", made.path, size_text(made.size), f"; {len(gone)} older one(s) deleted" if gone else "")
+        self.error = self.error_since = None
+        self._seen(B.listed(path))
+        return made
+
+    def _seen(self, have: list[B.Backup]) -> None:
+        self.latest = have[-1] if have else None
+        self.files, self.bytes = len(have), sum(b.size for b in have)
+
+    def _failed(self, why: str, now: float) -> B.Backup | None:
+        """A due copy not made: logged as a warning when it is news (the next pass, an hour later, says
+        it again at DEBUG), shown by the status until one is made. None: no copy (``run``'s answer)."""
+        if why != self.error:
+            log.warning("no backup of the store was made: %s (tried again in %g s; the copies kept are not deleted)", why, K.BACKUP_CHECK_S)
+        else:
+            log.debug("no backup of the store was made: %s", why)
+        self.error = why
+        self.error_since = self.error_since or now
+        return None
+
+    def status(self) -> dict[str, object]:
+        """/api/status "backups": the copies kept and why the latest due one was not made."""
+        return {"keep_days": self.keep_days, "latest": None if self.latest is None else self.latest.made_s,
+                "latest_path": None if self.latest is None else str(self.latest.path), "files": self.files,
+                "bytes": self.bytes, "error": self.error, "since": self.error_since}  # fmt: skip

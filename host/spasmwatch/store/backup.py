@@ -1,0 +1,225 @@
+"""The store's own backups: copies beside it (``<store>.backups/``), made while the daemon writes,
+rotated, and put back by 'spasmwatch store restore' (docs/store.md, "Backups").
+
+A copy is made with SQLite's online backup API from a read-only connection in one step: it is the
+store as of its last commit (one read transaction: the daemon's writes go on into the WAL meanwhile,
+never into the copy), written to a partial file, checked with ``PRAGMA quick_check``, synced and only
+then renamed to its name. Older copies are deleted only after a new one passed that check
+(``rotate``), so a damaged or half-written copy never pushes out a good one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from spasmwatch import private
+from spasmwatch.store import shape
+from spasmwatch.store._db import BUSY_TIMEOUT_S, StoreError, reading_uri, unrepairable
+from spasmwatch.store.schema import APPLICATION_ID
+
+FOLDER_SUFFIX = ".backups"
+# A copy's name: the UTC time it was made (a time zone changed by a family that travelled would
+# make a local name sort wrong).
+_STAMP = "%Y%m%dT%H%M%SZ"
+_NAME = re.compile(r"^(\d{8}T\d{6}Z)\.db$")
+PARTIAL = ".partial.db"  # the copy being written: never listed, removed by the next try
+# Side files a copied-in or restored store may carry (a WAL belongs with its file).
+SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+@dataclass(frozen=True)
+class Backup:
+    path: Path
+    made_s: float  # wall s (UTC) it was made, from its name
+    size: int  # bytes
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def folder(store: Path) -> Path:
+    """Where ``store``'s backups are: beside it, ``spasmwatch.db.backups/``."""
+    return store.with_name(store.name + FOLDER_SUFFIX)
+
+
+def listed(store: Path) -> list[Backup]:
+    """``store``'s backups, oldest first (none: no folder yet, or one that cannot be read)."""
+    found = []
+    try:
+        entries = list(os.scandir(folder(store)))
+    except OSError:
+        return []
+    for e in entries:
+        m = _NAME.match(e.name)
+        if m is None or not e.is_file(follow_symlinks=False):
+            continue
+        made = dt.datetime.strptime(m.group(1), _STAMP).replace(tzinfo=dt.timezone.utc).timestamp()
+        found.append(Backup(Path(e.path), made, e.stat(follow_symlinks=False).st_size))
+    return sorted(found, key=lambda b: b.made_s)
+
+
+def needed_bytes(store: Path) -> int:
+    """The most a copy of ``store`` takes: the file and its WAL (the copy holds the pages of both)."""
+    return sum(p.stat().st_size for p in (store, Path(f"{store}-wal")) if p.exists())
+
+
+def make(store: Path, now_s: float) -> Backup:
+    """A checked copy of ``store`` in its backups folder, named for ``now_s``; StoreError (nothing
+    kept but what was there) when it cannot be made or its copy is not sound."""
+    where = folder(store)
+    final = where / (dt.datetime.fromtimestamp(now_s, dt.timezone.utc).strftime(_STAMP) + ".db")
+    partial = where / PARTIAL
+    try:
+        private.make_dir(where)
+        partial.unlink(missing_ok=True)  # an interrupted try's
+        private.create_file(partial)  # the baby's data: 0600 before SQLite writes it
+        _copy(store, partial)
+        _check(partial)
+        _sync(partial)
+        os.replace(partial, final)
+        _sync(where)
+    except (OSError, sqlite3.Error) as e:
+        partial.unlink(missing_ok=True)  # (on a full disk it held the last free space)
+        raise StoreError(f"{store}: no backup made in {where}: {e}") from e
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return Backup(final, now_s, final.stat().st_size)
+
+
+def _copy(store: Path, into: Path) -> None:
+    """``store`` as of its last commit into ``into``, through a read-only connection (it never
+    checkpoints the daemon's WAL), in one step: a step at a time would start again at each write
+    the daemon commits meanwhile, and might never end on a busy store."""
+    src = sqlite3.connect(reading_uri(store), uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+    try:
+        if int(src.execute("PRAGMA application_id").fetchone()[0]) != APPLICATION_ID:
+            raise sqlite3.DatabaseError("not a spasmwatch store")
+        dst = sqlite3.connect(into, isolation_level=None)
+        try:
+            src.backup(dst)
+            # A file of its own: no WAL beside it for a copy to need (the header said WAL, as the store's).
+            dst.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
+def _check(path: Path) -> None:
+    """sqlite3.DatabaseError when the copy at ``path`` is not sound (PRAGMA quick_check: every page
+    read), or is a store the daemon refuses by its tables (a column or table dropped by hand while it
+    ran: _db.unrepairable), which no restore could use."""
+    conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    try:
+        found = [str(r[0]) for r in conn.execute("PRAGMA quick_check(3)")]
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        refused = unrepairable(conn, path, version, shape.of(conn)) if found == ["ok"] else None
+    finally:
+        conn.close()
+    if found != ["ok"]:
+        raise sqlite3.DatabaseError(f"the copy is not sound: {'; '.join(found)}")
+    if refused is not None:
+        raise sqlite3.DatabaseError(f"the copy is refused as damaged: {refused}")
+
+
+def _sync(path: Path) -> None:
+    """``path`` (a file or a folder) on disk: a copy renamed into place survives a power cut."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def kept(backups: list[Backup], days: int, weeks: int) -> set[Path]:
+    """The backups to keep: the newest of each of the ``days`` latest days (UTC) that have one, and
+    the newest of each of the ``weeks`` latest ISO weeks that have one. Counted by days and weeks
+    that have a copy, not back from now: a daemon off for a month keeps the copies it had."""
+    keep: set[Path] = set()
+    for key, n in ((_day, days), (_week, weeks)):
+        newest: dict[tuple[int, int], Backup] = {}
+        for b in backups:  # (oldest first: the newest of a day or week wins)
+            newest[key(b)] = b
+        keep.update(b.path for b in sorted(newest.values(), key=lambda b: b.made_s)[-n:] if n > 0)
+    return keep
+
+
+def _day(b: Backup) -> tuple[int, int]:
+    d = dt.datetime.fromtimestamp(b.made_s, dt.timezone.utc).date()
+    return d.year, d.timetuple().tm_yday
+
+
+def _week(b: Backup) -> tuple[int, int]:
+    year, week, _ = dt.datetime.fromtimestamp(b.made_s, dt.timezone.utc).date().isocalendar()
+    return year, week
+
+
+def rotate(store: Path, days: int, weeks: int) -> list[Path]:
+    """Delete ``store``'s backups ``kept`` does not keep; the ones deleted. Called only after a new
+    copy passed its check (``make``): the copies it pushes out had a sound successor."""
+    gone = []
+    backups = listed(store)
+    for b in backups:
+        if b.path not in kept(backups, days, weeks):
+            b.path.unlink(missing_ok=True)
+            gone.append(b.path)
+    return gone
+
+
+def free_bytes(store: Path) -> int:
+    """Free bytes for this user on the file system of ``store``'s folder."""
+    return shutil.disk_usage(store.parent).free
+
+
+def checked(backup: Path) -> None:
+    """StoreError unless ``backup`` is a sound spasmwatch store (read-only, nothing made beside it)."""
+    try:
+        conn = sqlite3.connect(reading_uri(backup, untouched=True), uri=True, isolation_level=None)
+        try:
+            ours = int(conn.execute("PRAGMA application_id").fetchone()[0]) == APPLICATION_ID
+        finally:
+            conn.close()
+        if not ours:
+            raise StoreError(f"{backup}: not a spasmwatch store: nothing was restored")
+        _check(backup)
+    except sqlite3.Error as e:
+        raise StoreError(f"{backup}: cannot be read as a sound store ({e}): nothing was restored") from e
+
+
+def restore(store: Path, backup: Path, stamp: str) -> Path | None:
+    """Put ``backup`` in ``store``'s place; the file there (and its WAL) kept beside it as
+    ``<store>.replaced-<stamp>``, never deleted: what it held after the backup (notes, treatments,
+    alerts, events the bands' flash no longer holds) is only there. The caller holds the daemon lock.
+    The kept file's path (None: there was none)."""
+    checked(backup)
+    aside = store.with_name(f"{store.name}.replaced-{stamp}")
+    if aside.exists():
+        raise StoreError(f"{aside}: exists already (a restore a minute ago?): wait a minute and run it again")
+    incoming = store.with_name(store.name + ".restoring")
+    incoming.unlink(missing_ok=True)
+    try:
+        private.create_file(incoming)
+        with open(backup, "rb") as src, open(incoming, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        _check(incoming)
+        _sync(incoming)
+    except (OSError, sqlite3.Error) as e:
+        incoming.unlink(missing_ok=True)
+        raise StoreError(f"{store}: {backup} could not be copied into place ({e}): nothing was changed") from e
+    had = store.exists()
+    if had:
+        for side in SIDE_FILES:  # a WAL belongs with its file: kept together
+            if Path(f"{store}{side}").exists():
+                os.replace(f"{store}{side}", f"{aside}{side}")
+        os.replace(store, aside)
+    os.replace(incoming, store)
+    _sync(store.parent)
+    return aside if had else None

@@ -1,0 +1,175 @@
+"""The store's own backups (store/backup.py, daemon/backups.py, 'store backups' / 'store restore'):
+real SQLite files on disk, a writer committing while the copy is made, the daemon's pass on an
+injected wall clock (docs/store.md "Backups")."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from spasmwatch.daemon import consts as K
+from spasmwatch.daemon.backups import StoreBackups
+from spasmwatch.daemon.lock import one_daemon
+from spasmwatch.store import Store, StoreError
+from spasmwatch.store import backup as B
+
+DEV = "band0001"
+DAY = 86400.0
+T0 = dt.datetime(2026, 11, 2, 3, 0, tzinfo=dt.timezone.utc).timestamp()  # a Monday, 03:00 UTC
+
+
+def _events(first: int, n: int) -> list[dict[str, int]]:
+    return [dict(seq=s, boot=1, onset_ms=s * 1000, duration_ms=900, peak_rate_mrads=1, peak_angle_mrad=1,
+                 confidence=90, flags=0) for s in range(first, first + n)]  # fmt: skip
+
+
+def _store(path: Path, n: int = 100) -> Store:
+    st = Store(path)
+    st.upsert_device(DEV, name="crib", wall_s=T0)
+    st.add_sync(DEV, 1, 0, T0)
+    st.add_events(DEV, _events(0, n))
+    return st
+
+
+def _seqs(path: Path) -> list[int]:
+    with contextlib.closing(sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)) as c:
+        return [r[0] for r in c.execute("SELECT seq FROM events ORDER BY seq")]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "spasmwatch", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_a_copy_made_while_the_daemon_writes_holds_every_commit_and_nothing_uncommitted(tmp_path: Path) -> None:
+    """The copy is the store as of its last commit: rows committed into the WAL (not checkpointed) are
+    in it, a write transaction under way on the daemon's connection is not, and the writer goes on
+    (its transaction commits after the copy). The copy is a file of its own (no WAL), 0600."""
+    path = tmp_path / "spasmwatch.db"
+    with _store(path) as st:
+        assert Path(f"{path}-wal").stat().st_size > 0  # the 100 events are in the WAL
+        conn = st._conn
+        assert conn is not None
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO events(device, boot, seq, onset_ms, duration_ms, peak_rate_mrads, peak_angle_mrad, confidence, flags, "
+                     "received_wall_s) VALUES (?, 1, 999, 0, 900, 1, 1, 90, 0, 0)", (DEV,))  # fmt: skip
+        made = B.make(path, T0)
+        conn.execute("COMMIT")
+        st.add_events(DEV, _events(100, 5))  # the writer goes on
+    assert _seqs(made.path) == list(range(100))
+    assert _seqs(path) == [*range(105), 999]
+    assert made.path.name == "20261102T030000Z.db" and made.path.parent == tmp_path / "spasmwatch.db.backups"
+    assert not Path(f"{made.path}-wal").exists() and oct(made.path.stat().st_mode & 0o777) == "0o600"
+    assert B.listed(path) == [made]
+
+
+def test_a_damaged_store_makes_no_copy_and_the_copies_kept_stay(tmp_path: Path) -> None:
+    """A store with a page overwritten (a bad sector): the copy's quick_check fails, so nothing is
+    renamed into the backups folder (no partial file left) and the copy kept before is untouched."""
+    path = tmp_path / "spasmwatch.db"
+    _store(path, 3000).close()
+    good = B.make(path, T0)
+    with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as c:
+        pages = [r[0] for r in c.execute("SELECT pageno FROM dbstat WHERE name = 'events' AND pagetype = 'leaf' ORDER BY pageno")]
+        size = int(c.execute("PRAGMA page_size").fetchone()[0])
+    with open(path, "r+b") as f:
+        f.seek((pages[len(pages) // 2] - 1) * size)
+        f.write(b"\xde\xad\xbe\xef" * (size // 4))
+    with pytest.raises(StoreError, match="no backup made"):
+        B.make(path, T0 + DAY)
+    assert [p.name for p in B.folder(path).iterdir()] == [good.path.name]
+
+
+def test_a_store_changed_by_hand_while_the_daemon_runs_makes_no_copy(tmp_path: Path) -> None:
+    """events.onset_ms dropped by hand while the daemon has the store open (its open checked it
+    before): every page is sound, but the daemon's next open refuses it and no restore could use the
+    copy. Not made: the copies kept from before the change stay the newest."""
+    path = tmp_path / "spasmwatch.db"
+    with _store(path) as st:
+        good = B.make(path, T0)
+        with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
+            c.execute("ALTER TABLE events DROP COLUMN onset_ms")
+        with pytest.raises(StoreError, match="refused as damaged: .*no spasmwatch schema version"):
+            B.make(path, T0 + DAY)
+        assert st.store_id is not None
+    assert B.listed(path) == [good]
+
+
+def test_rotation_keeps_the_newest_of_the_latest_days_and_weeks(tmp_path: Path) -> None:
+    """40 daily copies (and a second one on the last day): 7 days kept, the newest of each, plus the
+    newest of the 4 latest ISO weeks (two of them among the 7 days): 9 files. Counted by days that
+    have a copy, not back from now."""
+    path = tmp_path / "spasmwatch.db"
+    _store(path).close()
+    B.make(path, T0)
+    for k in range(40):
+        (B.folder(path) / (dt.datetime.fromtimestamp(T0 + k * DAY, dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + ".db")).write_bytes(b"")
+    B.make(path, T0 + 39 * DAY + 3600)
+    B.rotate(path, 7, 4)
+    kept = [dt.datetime.fromtimestamp(b.made_s, dt.timezone.utc) for b in B.listed(path)]
+    # T0 is Monday 2 Nov; day 39 is Friday 11 Dec. Weeks: 16-22 Nov (Sun 22), 23-29 Nov (Sun 29), then the 7 days 5-11 Dec.
+    assert [(d.day, d.hour) for d in kept] == [(22, 3), (29, 3), (5, 3), (6, 3), (7, 3), (8, 3), (9, 3), (10, 3), (11, 4)]
+
+
+class _Wall:
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_the_daemon_s_pass_makes_a_copy_a_day_and_skips_when_free_space_is_short(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """On an injected wall clock: a copy at the first pass, none at the next hour's, one again a day
+    later (BACKUP_EVERY_S), rotated to keep_days. A reserve over the free space: no copy, a warning
+    once (then DEBUG), the status says why; the copies kept stay."""
+    path = tmp_path / "spasmwatch.db"
+    wall = _Wall(T0)
+    with _store(path) as st:
+        keeper = StoreBackups(st, 2, wall, reserve_mb=0)  # (not this machine's free space)
+        assert keeper.run() is not None
+        wall.t += K.BACKUP_CHECK_S
+        assert keeper.run() is None and keeper.files == 1
+        for _ in range(3):
+            wall.t += K.BACKUP_EVERY_S
+            assert keeper.run() is not None
+        assert keeper.files == 2  # 2 days (the newest of their week among them)
+        status = keeper.status()
+        assert status["error"] is None and status["latest"] == wall.t, status
+        short = StoreBackups(st, 2, wall, reserve_mb=B.free_bytes(path) / 1e6 + 1)
+        with caplog.at_level(logging.DEBUG, logger="spasmwatch.daemon.backups"):
+            for _ in range(2):
+                wall.t += K.BACKUP_EVERY_S
+                assert short.run() is None
+        warned = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warned) == 1 and "free space is short" in warned[0].getMessage(), caplog.text
+        assert "free space is short" in str(short.status()["error"]) and short.files == 2
+
+
+def test_restore_puts_a_copy_back_keeps_the_file_there_and_is_refused_while_a_daemon_runs(tmp_path: Path) -> None:
+    """'store restore --from latest': the store holds the copy's events, the file that was there is
+    kept beside it with the events saved after the copy, and it opens as the daemon's store. Refused
+    (nothing changed) while the daemon's lock is held."""
+    path = tmp_path / "spasmwatch.db"
+    with _store(path) as st:
+        B.make(path, T0)
+        st.add_events(DEV, _events(100, 20))
+    listed = _cli("store", "backups", "--db", str(path))
+    assert listed.returncode == 0 and "20261102T030000Z.db" in listed.stdout, listed.stdout + listed.stderr
+    with one_daemon(path):
+        r = _cli("store", "restore", "--db", str(path), "--from", "latest")
+    assert r.returncode != 0 and "another spasmwatch daemon is using" in r.stderr, r.stdout + r.stderr
+    assert _seqs(path) == list(range(120))
+    r = _cli("store", "restore", "--db", str(path), "--from", "20261102T030000Z.db")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert _seqs(path) == list(range(100))
+    [aside] = [p for p in tmp_path.iterdir() if p.name.startswith("spasmwatch.db.replaced-") and not p.name.endswith(("-wal", "-shm"))]
+    assert _seqs(aside) == list(range(120)) and str(aside) in r.stdout, r.stdout
+    with Store(path) as st:  # the daemon's open (migrate, id) takes it
+        assert st.next_backfill_seq(DEV) == 100
