@@ -885,6 +885,24 @@ def test_store_recover_keeps_every_row_of_a_table_that_lost_a_column_whose_not_k
         assert shape.of(c) == shape.shapes()[-1]
 
 
+def test_a_store_that_lost_a_column_with_backups_beside_it_names_its_latest_backup(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """As below, with the daemon's daily copy made before the change (store/backup.py). Old code: each
+    said 'spasmwatch makes no backup' and to put back a copy the family has not made; now 'store
+    check', a reader's open and the daemon's name 'store restore --from latest' and 'store backups'."""
+    from spasmwatch.store import backup
+
+    path = tmp_path / "sw.db"
+    _hand_edited(path)
+    backup.make(path, 1.7e9)
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
+        c.execute("ALTER TABLE events DROP COLUMN onset_ms")
+    rc, out, reader, daemon = _said_by_each(path, capsys)
+    for said in (out, reader, daemon):
+        assert said is not None and f"'spasmwatch store restore --db {path} --from latest' puts back the latest" in said, said
+        assert f"'spasmwatch store backups --db {path}'" in said and "made no backup" not in said, said
+    assert rc == 1
+
+
 @pytest.mark.parametrize("header", [SCHEMA_VERSION, 3])
 def test_a_store_that_lost_a_column_no_value_of_which_can_be_told_names_the_real_way_out(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], header: int

@@ -80,6 +80,7 @@ RECOVER = "\"spasmwatch store recover --db '/media/usb disk/spasmwatch.db'\""
 # The ways out of a store a push names beyond its kind's own (store._db.Fix): its kind, way and command.
 FIXES = (
     (BandFault.STORE_DAMAGED, "copy", "\"spasmwatch store new --db '/media/usb disk/spasmwatch.db'\""),
+    (BandFault.STORE_DAMAGED, "backup", "\"spasmwatch store restore --db '/media/usb disk/spasmwatch.db' --from latest\""),
     (BandFault.STORAGE_FAILING, "rename", "\"sqlite3 /media/usb/spasmwatch.db 'ALTER TABLE notes RENAME COLUMN mood TO mood_by_hand'\""),
 )
 
@@ -111,7 +112,7 @@ def every_message(lang: str) -> list[M.Message]:
 def test_each_language_words_every_message_kind_without_english(lang: str) -> None:
     msgs = every_message(lang)
     english = every_message("en")
-    assert len(msgs) == len(english) == 68
+    assert len(msgs) == len(english) == 69
     for m, e in zip(msgs, english):
         for got, en in ((m.title, e.title), (m.text, e.text)):
             assert got != en and not ENGLISH.search(got), f"{lang}: English left in {got!r} (English: {en!r})"

@@ -1374,6 +1374,27 @@ def test_a_store_that_lost_a_column_no_repair_restores_is_told_with_the_way_out_
     assert "recover --db" not in st["error"] and new in st["error"], st
 
 
+def test_a_store_that_lost_a_column_with_a_backup_beside_it_is_told_to_restore_it(tmp_path: Path) -> None:
+    """As above, with the daemon's daily copy made before the change (store/backup.py). Old code: the
+    push said to put back 'a copy of the file made before the change' (which a family has not made)
+    and the log that spasmwatch makes none. Now the push, the page's card (way 'backup') and the error
+    name 'spasmwatch store restore --db PATH --from latest'."""
+    from spasmwatch.store import backup
+
+    clock = Clock(time.time())
+    path = tmp_path / "db.sqlite"
+    with Store(path) as store:
+        store.add_sync(DEVICE, 1, 0, clock.t - 40)
+    backup.make(path, clock.t - 3600)
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
+        c.execute("ALTER TABLE events DROP COLUMN onset_ms")
+    told, st = _told_of_the_store(path, clock)
+    restore = f"'spasmwatch store restore --db {path} --from latest'"
+    assert told.fault is BandFault.STORE_DAMAGED and restore in told.text and "recover" not in told.text, told.text
+    assert st["damaged"] and st["recover"] is None and (st["way"], st["command"]) == ("backup", restore), st
+    assert restore in st["error"] and "makes no backup" not in st["error"], st
+
+
 def test_a_step_refused_for_a_column_added_by_hand_is_told_with_its_rename_not_as_a_full_disk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

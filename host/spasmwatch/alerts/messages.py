@@ -130,6 +130,12 @@ EN: dict[str, str] = {
     "keeps its events. On this computer: stop spasmwatch, then put back a copy of the file made before the change. "
     "Without a copy: move the file aside (keep it) and run {command}, which makes a new, empty one. Then start spasmwatch "
     "again ('spasmwatch status' gives the steps).",
+    # the daemon's daily backups are beside it: the latest put back (store._db.restore_hint)
+    "fault.store_damaged.backup.text": "The file where this computer saves the band's events was changed by hand and has "
+    "lost part of each event: nothing is saved to it, and no repair can bring that back. Alarms still work and the band "
+    "keeps its events. spasmwatch keeps a daily backup of the file: on this computer, stop spasmwatch, run {command} (it puts "
+    "the latest backup back and keeps the changed file beside it), then start spasmwatch again: the band sends again the "
+    "events it still holds.",
     "fault.store_newer.title": "The events file needs a newer spasmwatch",
     # not the disk: a newer version changed the file (docs/store.md "Schema versions")
     "fault.store_newer.text": "The file where this computer saves the band's events was changed by a newer version of "
@@ -254,6 +260,8 @@ EN: dict[str, str] = {
     "page.fault.store_damaged.copy": "Events file lost data no repair restores: stop spasmwatch, put back a copy made before, "
     "or move the file aside and run {command}",
     "page.fault.storage_failing.rename": "Events file has a column added by hand that this version adds: stop spasmwatch, run {command}",
+    "page.fault.store_damaged.backup": "Events file lost data no repair restores: stop spasmwatch, put back its latest daily "
+    "backup with {command}",
     "page.fault.store_newer": "Events file from a newer spasmwatch: restart spasmwatch, or upgrade it",
     "page.fault.band_log_failing": "Band cannot save events",
     "page.fault.samples_lost": "Band losing motion data",

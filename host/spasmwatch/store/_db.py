@@ -12,6 +12,7 @@ import os
 import re
 import shlex
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,17 +59,34 @@ def recover_hint(store: Path) -> str:
 def no_recovery_hint(store: Path, gone: list[str]) -> str:
     """The way out of a ``store`` whose tables lost columns ``gone`` ('events.onset_ms', shape.unkeepable)
     that each of their rows needs and no value of which can be told: no spasmwatch can keep those rows,
-    so not 'store recover' (it refuses them): a copy made before (spasmwatch makes none), or a new store
-    with this file kept aside (docs/store.md, "A store's version changed by hand")."""
+    so not 'store recover' (it refuses them): the daemon's latest backup put back (``restore_hint``),
+    else a copy made before, or a new store with this file kept aside (docs/store.md, "A store's
+    version changed by hand")."""
     quoted = shlex.quote(os.path.abspath(store))
     said = ", ".join(f"its table {c.split('.')[0]} has no column {c.split('.')[1]}" for c in gone)
+    restore = restore_hint(store)
+    copy = (f"put back a copy of the store made before the change, this file moved aside first (mv {quoted} {quoted}.changed; "
+            f"cp COPY {quoted})")  # fmt: skip
     return (
         f"{said}, which each of its rows needs, and no value of it can be told (dropped by hand?): no spasmwatch can keep "
-        "those rows, 'spasmwatch store recover' neither. spasmwatch makes no backup: with the daemon stopped, put back a copy of "
-        f"the store made before the change, this file moved aside first (mv {quoted} {quoted}.changed; cp COPY {quoted}): each band "
-        "sends again the events its flash still holds. Without a copy: move this file aside (its rows stay in it, sqlite3 reads "
-        f"them) and run {store_command('new', store)}, a new, empty store"
+        f"those rows, 'spasmwatch store recover' neither. {restore or 'spasmwatch made no backup of it: with the daemon stopped, ' + copy}: "
+        f"each band sends again the events its flash still holds. Without {'one' if restore else 'a copy'}: move this file aside (its rows "
+        f"stay in it, sqlite3 reads them) and run {store_command('new', store)}, a new, empty store"
     )
+
+
+def restore_hint(store: Path) -> str | None:
+    """'With the daemon stopped, 'spasmwatch store restore ... --from latest' puts back ...' when the
+    daemon's backups of ``store`` are beside it (store/backup.py: each was checked as the daemon checks
+    a store, so one made after such a change was refused); None: there are none."""
+    from spasmwatch.store import backup  # (it reads the store through this module)
+
+    have = backup.listed(store)
+    if not have:
+        return None
+    made = time.strftime("%Y-%m-%d %H:%M", time.localtime(have[-1].made_s))
+    return (f"With the daemon stopped, {store_command('restore', store, '--from latest')} puts back the latest of spasmwatch's "
+            f"daily backups of it ({made}; {store_command('backups', store)} lists them), this file kept beside it")  # fmt: skip
 
 
 def _gone(conn: sqlite3.Connection, version: int, found: shape.Shape) -> list[str]:
@@ -87,6 +105,7 @@ def way_out(conn: sqlite3.Connection, path: Path, version: int, found: shape.Sha
 # The ways out of a store the daemon cannot open that its fault's own text does not give (``Fix``),
 # each a text of the push and the page (alerts/messages.py 'fault.<kind>.<way>.text', 'page.fault.<kind>.<way>').
 COPY = "copy"  # a column no value of which can be told is gone (``no_recovery_hint``): a copy put back, or 'store new'
+BACKUP = "backup"  # as COPY, with the daemon's backups beside the store: the latest put back ('store restore --from latest')
 RENAME = "rename"  # a step adds a column someone added by hand (``_check_added``): that column renamed
 
 
@@ -95,7 +114,7 @@ class Fix(NamedTuple):
     one that does not work: 'store recover' for a store it refuses, a full disk for a step refused.
     Until the review of 2026-12-06 only the log and 'spasmwatch status' said these."""
 
-    way: str  # COPY or RENAME
+    way: str  # COPY, BACKUP or RENAME
     command: str  # the command that text names, as the family types it (with the store's absolute path)
 
 
@@ -122,8 +141,16 @@ def _refused_damaged(conn: sqlite3.Connection, path: Path, version: int, found: 
     that is not 'store recover'."""
     gone = _gone(conn, version, found)
     way = no_recovery_hint(path, gone) if gone else recover_hint(path)
-    fix = Fix(COPY, store_command("new", path)) if gone else None
+    fix = _lost_fix(path) if gone else None
     return StoreError(f"{refused}; {done} {way}", damaged=True, fix=fix)
+
+
+def _lost_fix(path: Path) -> Fix:
+    """The ``Fix`` of a store that lost a column no value of which can be told: its latest backup put
+    back when the daemon made any (BACKUP), else a copy or a new store (COPY, 'store new')."""
+    if restore_hint(path) is not None:
+        return Fix(BACKUP, store_command("restore", path, "--from latest"))
+    return Fix(COPY, store_command("new", path))
 
 
 class StoreNewer(StoreError):

@@ -97,6 +97,13 @@ CATALOG: dict[str, str] = {
     "beenden, dann eine Kopie der Datei von vor der Änderung zurücklegen. Ohne Kopie: die Datei beiseitelegen (aufbewahren) "
     "und {command} ausführen, das eine neue, leere Datei anlegt. Dann spasmwatch wieder starten ('spasmwatch status' nennt "
     "die Schritte).",
+    # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "fault.store_damaged.backup.text": "Die Datei, in der dieser Computer die Ereignisse des Brustgurts speichert, wurde von "
+    "Hand geändert und hat einen Teil jedes Ereignisses verloren: Es wird nichts darin gespeichert, und keine Reparatur kann "
+    "das zurückholen. Alarme funktionieren weiter, und der Brustgurt behält seine Ereignisse. spasmwatch legt täglich eine "
+    "Sicherung der Datei an: auf diesem Computer spasmwatch beenden, {command} ausführen (es legt die neueste Sicherung "
+    "zurück und bewahrt die geänderte Datei daneben auf), dann spasmwatch wieder starten: Der Brustgurt sendet die "
+    "Ereignisse, die er noch hat, erneut.",
     "fault.store_newer.title": "Die Ereignisdatei braucht ein neueres spasmwatch",
     "fault.store_newer.text": "Die Datei, in der dieser Computer die Ereignisse des Brustgurts speichert, wurde von einer neueren Version von "
     "spasmwatch geändert, die diese nicht schreiben darf: es wird nichts darin gespeichert. Alarme funktionieren weiter, "
@@ -217,6 +224,9 @@ CATALOG: dict[str, str] = {
     # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
     "page.fault.storage_failing.rename": "Ereignisdatei hat eine von Hand hinzugefügte Spalte, die diese Version hinzufügt: "
     "spasmwatch beenden, {command} ausführen",
+    # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "page.fault.store_damaged.backup": "Ereignisdatei hat Daten verloren, die keine Reparatur zurückholt: spasmwatch beenden, "
+    "die neueste tägliche Sicherung zurücklegen mit {command}",
     "page.fault.store_newer": "Ereignisdatei von einem neueren spasmwatch: spasmwatch neu starten oder aktualisieren",
     "page.fault.band_log_failing": "Brustgurt kann Ereignisse nicht speichern",
     "page.fault.samples_lost": "Brustgurt verliert Bewegungsdaten",

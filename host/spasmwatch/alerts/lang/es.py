@@ -91,6 +91,12 @@ CATALOG: dict[str, str] = {
     "funcionando y la banda conserva sus eventos. En este ordenador: detenga spasmwatch y vuelva a poner una copia del "
     "archivo hecha antes del cambio. Sin copia: aparte el archivo (consérvelo) y ejecute {command}, que crea uno nuevo y "
     "vacío. Después vuelva a iniciar spasmwatch ('spasmwatch status' indica los pasos).",
+    # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "fault.store_damaged.backup.text": "El archivo donde este ordenador guarda los eventos de la banda se modificó a mano y "
+    "ha perdido parte de cada evento: no se guarda nada en él y ninguna reparación puede recuperarlo. Las alarmas siguen "
+    "funcionando y la banda conserva sus eventos. spasmwatch guarda una copia de seguridad diaria del archivo: en este "
+    "ordenador, detenga spasmwatch, ejecute {command} (vuelve a poner la copia más reciente y conserva el archivo modificado "
+    "al lado) y vuelva a iniciar spasmwatch: la banda envía de nuevo los eventos que aún conserva.",
     "fault.store_newer.title": "El archivo de eventos necesita un spasmwatch más reciente",
     "fault.store_newer.text": "El archivo donde este ordenador guarda los eventos de la banda fue modificado por una versión más reciente de "
     "spasmwatch, que esta no puede escribir: no se guarda nada en él. Las alarmas siguen funcionando y la banda conserva "
@@ -210,6 +216,9 @@ CATALOG: dict[str, str] = {
     # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
     "page.fault.storage_failing.rename": "Archivo de eventos con una columna añadida a mano que esta versión añade: detenga "
     "spasmwatch, ejecute {command}",
+    # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "page.fault.store_damaged.backup": "Archivo de eventos con datos perdidos que ninguna reparación recupera: detenga "
+    "spasmwatch y vuelva a poner la copia diaria más reciente con {command}",
     "page.fault.store_newer": "Archivo de eventos de un spasmwatch más reciente: reinicie spasmwatch o actualícelo",
     "page.fault.band_log_failing": "La banda no puede guardar eventos",
     "page.fault.samples_lost": "La banda pierde datos de movimiento",

@@ -94,6 +94,12 @@ CATALOG: dict[str, str] = {
     "Les alarmes fonctionnent toujours et la ceinture garde ses événements. Sur cet ordinateur : arrêtez spasmwatch, puis "
     "remettez une copie du fichier faite avant la modification. Sans copie : mettez le fichier de côté (gardez-le) et "
     "lancez {command}, qui en crée un nouveau, vide. Puis redémarrez spasmwatch ('spasmwatch status' donne les étapes).",
+    # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "fault.store_damaged.backup.text": "Le fichier où cet ordinateur enregistre les événements de la ceinture a été modifié à "
+    "la main et a perdu une partie de chaque événement : rien n'y est enregistré, et aucune réparation ne peut le récupérer. "
+    "Les alarmes fonctionnent toujours et la ceinture garde ses événements. spasmwatch garde une sauvegarde quotidienne du "
+    "fichier : sur cet ordinateur, arrêtez spasmwatch, lancez {command} (elle remet la sauvegarde la plus récente et garde le "
+    "fichier modifié à côté), puis redémarrez spasmwatch : la ceinture renvoie les événements qu'elle garde encore.",
     "fault.store_newer.title": "Le fichier des événements demande un spasmwatch plus récent",
     "fault.store_newer.text": "Le fichier où cet ordinateur enregistre les événements de la ceinture a été modifié par une version plus récente de "
     "spasmwatch, que celle-ci ne peut pas écrire : rien n'y est enregistré. Les alarmes fonctionnent toujours et la ceinture "
@@ -215,6 +221,9 @@ CATALOG: dict[str, str] = {
     # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
     "page.fault.storage_failing.rename": "Fichier des événements avec une colonne ajoutée à la main que cette version ajoute : "
     "arrêtez spasmwatch, lancez {command}",
+    # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "page.fault.store_damaged.backup": "Fichier des événements privé de données qu'aucune réparation ne récupère : arrêtez "
+    "spasmwatch et remettez la dernière sauvegarde quotidienne avec {command}",
     "page.fault.store_newer": "Fichier des événements d'un spasmwatch plus récent : redémarrez spasmwatch, ou mettez-le à jour",
     "page.fault.band_log_failing": "La ceinture ne peut pas enregistrer les événements",
     "page.fault.samples_lost": "La ceinture perd des données de mouvement",
