@@ -10,6 +10,7 @@ import logging
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,41 @@ def test_restore_puts_a_copy_back_keeps_the_file_there_and_is_refused_while_a_da
     assert _seqs(aside) == list(range(120)) and str(aside) in r.stdout, r.stdout
     with Store(path) as st:  # the daemon's open (migrate, id) takes it
         assert st.next_backfill_seq(DEV) == 100
+
+
+def test_a_running_daemon_makes_its_first_copy_at_start_and_restore_waits_for_its_stop(tmp_path: Path) -> None:
+    """'spasmwatch run' in a process of its own (a simulated band that no band answers for): its first
+    pass makes a copy, /api/status 'backups' and 'store backups' name it; 'store restore' is refused
+    while it runs, nothing changed; stopped, the restore puts it back."""
+    import os
+
+    from daemonproc import api_status, one_band_config, status_once_up, stopped
+    from servers import free_port
+
+    port, data = free_port(), tmp_path / "data"
+    config = one_band_config(tmp_path / "config.toml", data, port)
+    store = data / "spasmwatch.db"
+    proc = subprocess.Popen([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)], stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path)))  # fmt: skip
+    try:
+        status = status_once_up(proc, port)
+        for _ in range(300):  # the first pass runs in a worker thread at start (asked again, not timed)
+            if status["backups"]["files"]:
+                break
+            time.sleep(0.1)
+            status = api_status(port) or status
+        backups = status["backups"]
+        assert backups["files"] == 1 and backups["error"] is None and backups["keep_days"] == K.BACKUP_KEEP_DAYS, backups
+        [made] = B.listed(store)
+        assert backups["latest_path"] == str(made.path)
+        listed = _cli("store", "backups", "--config", str(config))
+        assert listed.returncode == 0 and made.name in listed.stdout, listed.stdout + listed.stderr
+        refused = _cli("store", "restore", "--config", str(config), "--from", "latest")
+        assert refused.returncode != 0 and "another spasmwatch daemon is using" in refused.stderr, refused.stderr
+        assert not [p for p in data.iterdir() if ".replaced-" in p.name]
+    finally:
+        log = stopped(proc)
+    assert proc.returncode == 0, log
+    assert f"store backup {made.path} made" in log, log
+    restored = _cli("store", "restore", "--config", str(config), "--from", "latest")
+    assert restored.returncode == 0 and "restored from" in restored.stdout, restored.stdout + restored.stderr
