@@ -15,9 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from spasmwatch.commands._daemon import hm
+from spasmwatch.commands.status import backup_lines
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.backups import StoreBackups
 from spasmwatch.daemon.lock import one_daemon
+from spasmwatch.daemon.rawkeep import size_text
 from spasmwatch.store import Store, StoreError
 from spasmwatch.store import backup as B
 
@@ -151,6 +154,12 @@ def test_the_daemon_s_pass_makes_a_copy_a_day_and_skips_when_free_space_is_short
         warned = [r for r in caplog.records if r.levelno == logging.WARNING]
         assert len(warned) == 1 and "free space is short" in warned[0].getMessage(), caplog.text
         assert "free space is short" in str(short.status()["error"]) and short.files == 2
+        said = backup_lines({"backups": short.status()})
+        assert len(said) == 1 and said[0].startswith("STORE BACKUP NOT MADE since ") and "free space is short" in said[0], said
+        assert backup_lines({"backups": keeper.status()}) == [f"store backups: 2 kept ({size_text(keeper.bytes)}), the latest made "
+                                                              f"{hm(wall.t - 2 * K.BACKUP_EVERY_S)} ('spasmwatch store backups' lists them)"]
+        assert backup_lines({}) == [] and backup_lines({"backups": StoreBackups(st, 0, wall).status()}) == [
+            "store backups: off ([daemon] backup_keep_days = 0)"]
 
 
 def test_restore_puts_a_copy_back_keeps_the_file_there_and_is_refused_while_a_daemon_runs(tmp_path: Path) -> None:

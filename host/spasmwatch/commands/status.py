@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(visible(line) for line in band_lines(b, args.config, st["now"])))  # a band names itself
     for line in config_lines(st, restart_step(args), args.config) + channel_lines(st, args.config) + heartbeat_lines(st):
         print(line)
-    for line in raw_lines(st) + page_lines(cfg.daemon.http):
+    for line in raw_lines(st) + backup_lines(st) + page_lines(cfg.daemon.http):
         print(line)
     for line in alert_lines(st):
         print(line)
@@ -207,6 +207,22 @@ def raw_lines(st: dict[str, Any]) -> list[str]:
     rule = (f"deleted {days:g} days after their last sample unless near a cluster or note" if days > 0
             else "all kept: [daemon] raw_keep_days = 0")  # fmt: skip
     return [f"raw recordings: {k['files']} file(s), {size_text(k['bytes'])} ({rule})"]
+
+
+def backup_lines(st: dict[str, Any]) -> list[str]:
+    """The store's daily copies (docs/store.md "Backups"): why the latest due one was not made, else
+    how many are kept and when the newest was made (.get: a daemon from before the field says nothing)."""
+    b = st.get("backups")
+    if not b:
+        return []
+    if not b["keep_days"]:
+        return ["store backups: off ([daemon] backup_keep_days = 0)"]
+    if b["error"]:
+        kept = f"{b['files']} kept, the latest made {hm(b['latest'])}" if b["latest"] is not None else "none kept"
+        return [f"STORE BACKUP NOT MADE since {hm(b['since'])}: {b['error']} ({kept})"]
+    if b["latest"] is None:
+        return ["store backups: none yet (the daemon makes one a day)"]
+    return [f"store backups: {b['files']} kept ({size_text(b['bytes'])}), the latest made {hm(b['latest'])} ('spasmwatch store backups' lists them)"]
 
 
 def heartbeat_lines(st: dict[str, Any]) -> list[str]:
