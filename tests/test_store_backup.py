@@ -105,6 +105,24 @@ def test_a_store_changed_by_hand_while_the_daemon_runs_makes_no_copy(tmp_path: P
     assert B.listed(path) == [good]
 
 
+@pytest.mark.parametrize("mount_point", [False, True], ids=["folder-gone", "empty-mount-point"])
+def test_a_store_on_a_disk_unmounted_while_the_daemon_runs_makes_nothing_where_it_was(tmp_path: Path, mount_point: bool) -> None:
+    """The store's disk unmounted under a running daemon (synthetic.unmount): no copy, and no folder
+    made where the store was (its parents neither): one there would hide the disk's own folder when
+    it is mounted again (docs/store.md "A store on a disk not mounted yet")."""
+    from synthetic import unmount
+
+    path = tmp_path / "disk" / "spasmwatch.db"
+    with _store(path) as st:
+        mount = unmount(path, empty_mount_point=mount_point)
+        with pytest.raises(StoreError, match="no backup made"):
+            B.make(path, T0)
+        assert sorted(p.name for p in tmp_path.iterdir()) == [*(["disk"] if mount_point else []), "disk.disk"]
+        assert not mount_point or list(path.parent.iterdir()) == []
+        mount()
+        assert st.store_id is not None
+
+
 def test_rotation_keeps_the_newest_of_the_latest_days_and_weeks(tmp_path: Path) -> None:
     """40 daily copies (and a second one on the last day): 7 days kept, the newest of each, plus the
     newest of the 4 latest ISO weeks (two of them among the 7 days): 9 files. Counted by days that

@@ -10,6 +10,7 @@ then renamed to its name. Older copies are deleted only after a new one passed t
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -77,7 +78,10 @@ def make(store: Path, now_s: float) -> Backup:
     final = where / (dt.datetime.fromtimestamp(now_s, dt.timezone.utc).strftime(_STAMP) + ".db")
     partial = where / PARTIAL
     try:
-        private.make_dir(where)
+        if not store.is_file():  # (its disk unmounted: nothing made there, on the mount point or beneath it)
+            raise FileNotFoundError(f"{store}: no store there")
+        with contextlib.suppress(FileExistsError):
+            where.mkdir(mode=private.DIR_MODE)  # (never its parents: private.make_dir makes them)
         partial.unlink(missing_ok=True)  # an interrupted try's
         private.create_file(partial)  # the baby's data: 0600 before SQLite writes it
         _copy(store, partial)
