@@ -239,3 +239,20 @@ def test_a_running_daemon_makes_its_first_copy_at_start_and_restore_waits_for_it
     assert f"store backup {made.path} made" in log, log
     restored = _cli("store", "restore", "--config", str(config), "--from", "latest")
     assert restored.returncode == 0 and "restored from" in restored.stdout, restored.stdout + restored.stderr
+
+
+def test_restore_refuses_a_copy_that_is_not_a_sound_store_and_changes_nothing(tmp_path: Path) -> None:
+    """A file that is not a spasmwatch store, one whose page is overwritten, and a name no backup has:
+    each refused with the reason, the store left as it was and nothing kept aside."""
+    path = tmp_path / "spasmwatch.db"
+    _store(path).close()
+    before = path.read_bytes()
+    other = tmp_path / "other.db"
+    with contextlib.closing(sqlite3.connect(other)) as c:
+        c.execute("CREATE TABLE t(x)")
+    torn = tmp_path / "torn.db"
+    torn.write_bytes(before[: len(before) // 2] + b"\xde\xad" * (len(before) // 4))
+    for source, said in ((other, "not a spasmwatch store"), (torn, "cannot be read as a sound store"), (tmp_path / "nope", "no such backup")):
+        r = _cli("store", "restore", "--db", str(path), "--from", str(source))
+        assert r.returncode != 0 and said in r.stderr and "nothing was restored" in r.stderr, (source, r.stderr)
+    assert path.read_bytes() == before and not [p for p in tmp_path.iterdir() if ".replaced-" in p.name or ".restoring" in p.name]
