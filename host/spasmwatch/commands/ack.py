@@ -1,35 +1,42 @@
-"""``spasmwatch ack [ID]``: acknowledge an alert (all open ones without an ID); stops escalation."""
+"""``spasmwatch ack [ID | --all]``: acknowledge an alert; stops its escalation.
+
+Without a number it acknowledges the one open alert; with more than one open (twins, or an alarm
+and a band notice) it lists them and asks which: one parent's 'ack' for one baby must not stop the
+escalation of the other baby's alarm. ``--all`` acknowledges every open one on purpose.
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from spasmwatch.commands._args import command_line_by
 from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of
 from spasmwatch.daemon.api import who as kept_as
 from spasmwatch.errors import SpasmwatchError
-from spasmwatch.words import visible
+from spasmwatch.words import cmd, in_quotes, visible
 
 # Said after the daemon's 'no alert N': where the numbers are (an open alert is 'ALERT #N' there).
 LOOK = "'spasmwatch status' lists the open alerts with their numbers (ALERT #N)"
+# The states an acknowledgement answers (status lists them as open; CLOSED, OK and QUIET are not).
+OPEN_STATES = ("WARNING", "ALARM", "ESCALATED", "FAULT", "STALE")
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("ack", help="acknowledge an alert (stops escalation)", description=__doc__)
     add_config_arg(p)
-    p.add_argument("alert_id", nargs="?", type=int, help="alert id (see 'spasmwatch status'); default: every open alert")
+    p.add_argument("alert_id", nargs="?", type=int, help="alert number (see 'spasmwatch status'); default: the one open alert")
+    p.add_argument("--all", action="store_true", help="acknowledge every open alert, of every band")
     p.add_argument("--by", default=command_line_by(), help="who acknowledges, as the family reads it (default: 'command line (<your login>)')")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.all and args.alert_id is not None:
+        raise SpasmwatchError(f"either an alert number or --all, not both ({args.alert_id} and --all)")
     cfg = daemon_config_of(args)
-    ids = [args.alert_id] if args.alert_id is not None else [
-        a["id"] for a in api(cfg, "/api/status")["alerts"] if a["state"] in ("WARNING", "ALARM", "ESCALATED", "FAULT", "STALE") and not a.get("acked_by")
-    ]
-    if not ids:
-        raise SpasmwatchError("no open alert to acknowledge")
+    ids = [args.alert_id] if args.alert_id is not None else _open_ids(api(cfg, "/api/status")["alerts"], args.all, args.config)
     # As the daemon keeps it (trimmed, cut, storable), so its answer compares equal; a blank --by
     # is the command line, not the daemon's "web page".
     by = kept_as(args.by, command_line_by())
@@ -40,3 +47,18 @@ def run(args: argparse.Namespace) -> int:
         # the first may be anyone's: an MQTT client's or the web page's name, shown not obeyed
         print(f"alert #{a['id']} {a['state']}: acknowledged by {visible(who)}" + ("" if who == by else " (before you)"))
     return 0
+
+
+def _open_ids(alerts: list[dict[str, Any]], every: bool, config: str | None) -> list[int]:
+    """The open alerts nobody acknowledged yet: all with ``every``, else the only one; more than one
+    is an error that lists them (which baby's alarm is for the parent to say; ``config``: the
+    --config given, which the command it suggests repeats)."""
+    waiting = [a for a in alerts if a["state"] in OPEN_STATES and not a.get("acked_by")]
+    if not waiting:
+        raise SpasmwatchError("no open alert to acknowledge")
+    if every or len(waiting) == 1:
+        return [a["id"] for a in waiting]
+    listed = "\n".join(visible(f"  #{a['id']} {a['state']}: {a['title']}") for a in waiting)
+    example = in_quotes(cmd(f"ack {waiting[0]['id']}", Path(config or "."), config is not None))
+    raise SpasmwatchError(f"{len(waiting)} alerts are open; acknowledge one by its number, e.g. {example}, "
+                          f"or all of them with --all:\n{listed}")  # fmt: skip

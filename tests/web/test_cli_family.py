@@ -1,0 +1,66 @@
+"""The family's commands (ack, mute, status) against a real local HttpServer, a fake daemon behind
+it: what each does with two bands (twins) and what it says and returns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fake_daemon import FakeDaemon
+from web_harness import ServerThread
+
+from spasmwatch import cli
+
+
+def _config(tmp_path: Path, port: int) -> str:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[daemon.http]\nhost = "127.0.0.1"\nport = {port}\n')
+    return str(cfg)
+
+
+def _twins_alarmed(fake: FakeDaemon) -> tuple[int, int]:
+    """Both babies' bands in a cluster alarm: the alert ids, Mila's then Noah's."""
+    now = fake.now()
+    fake.add_cluster(now - 120, device="SW-0001")
+    fake.add_cluster(now - 60, device="SW-0002")
+    mila, noah = (next(a["id"] for a in fake.alerts.values() if a["device"] == d) for d in ("SW-0001", "SW-0002"))
+    return mila, noah
+
+
+def test_ack_without_a_number_acknowledges_nothing_while_two_alerts_are_open(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Family review: with twins, 'spasmwatch ack' acknowledged every open alert of every band, so
+    one parent's ack for Mila stopped the escalation of Noah's alarm too. Old code: exit 0, both
+    alarms ACKNOWLEDGED. Now it lists them and asks for a number (or --all)."""
+    fake = FakeDaemon(bands=2)
+    mila, noah = _twins_alarmed(fake)
+    with ServerThread(fake) as srv:
+        rc = cli.main(["ack", "--config", _config(tmp_path, srv.port)])
+        err = capsys.readouterr().err
+        assert rc == 2, err
+        assert [c for c in fake.calls if c[0] == "ack"] == [] and {a["state"] for a in fake.alerts.values()} == {"ALARM"}
+        assert "2 alerts are open" in err and f"#{mila} ALARM: ALARM: possible spasm cluster (Mila's band)" in err, err
+        assert f"#{noah} ALARM: ALARM: possible spasm cluster (Noah's band)" in err, err
+        assert f"'spasmwatch ack {mila} --config {tmp_path / 'config.toml'}'" in err and "--all" in err, err
+        # --all: every open one, on purpose
+        rc = cli.main(["ack", "--all", "--config", _config(tmp_path, srv.port), "--by", "Dad"])
+        out = capsys.readouterr().out
+        assert rc == 0 and f"alert #{mila} ACKNOWLEDGED" in out and f"alert #{noah} ACKNOWLEDGED" in out, out
+
+
+def test_ack_without_a_number_acknowledges_the_one_open_alert(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One open alert (another already acknowledged): no number needed, as before."""
+    fake = FakeDaemon(bands=2)
+    mila, noah = _twins_alarmed(fake)
+    with ServerThread(fake) as srv:
+        assert cli.main(["ack", str(mila), "--config", _config(tmp_path, srv.port), "--by", "Mum"]) == 0
+        capsys.readouterr()
+        assert cli.main(["ack", "--config", _config(tmp_path, srv.port), "--by", "Dad"]) == 0
+        assert f"alert #{noah} ACKNOWLEDGED: acknowledged by Dad" in capsys.readouterr().out
+        assert cli.main(["ack", "--config", _config(tmp_path, srv.port)]) == 2
+        assert "no open alert to acknowledge" in capsys.readouterr().err
+
+
+def test_ack_refuses_a_number_with_all(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with ServerThread(FakeDaemon()) as srv:
+        assert cli.main(["ack", "3", "--all", "--config", _config(tmp_path, srv.port)]) == 2
+    assert "either an alert number or --all" in capsys.readouterr().err
