@@ -147,8 +147,9 @@ _HEAD = """\
 {language}
 # escalate_after_s = 120          # re-sent to everyone if nobody acknowledges
 # quiet_hours = "22:00-07:00"     # holds the band notices below, never a cluster alarm
-# quiet_faults = ["not_worn", "log_nearly_full"]   # which (default: all but those that stop detection:
-#                                 # a band that drops, runs low or stops detecting at night still wakes you)
+# quiet_faults = ["log_nearly_full", "clock_unsynced"]   # which (default: all but those that stop detection:
+#                                 # a band that drops, runs low, slips off the baby or stops detecting at
+#                                 # night still wakes you; add "not_worn" only if it is off at night on purpose)
 # daily_summary = "07:30"         # each morning on the phones: last 24 h
 
 [channels.sound]

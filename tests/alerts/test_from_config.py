@@ -114,10 +114,30 @@ def test_without_quiet_faults_quiet_hours_never_hold_a_fault_that_stops_detectio
     assert got["morning"] == []
 
 
+def test_without_quiet_faults_a_band_off_the_baby_at_night_is_said_at_once() -> None:
+    """Family review: not_worn was held through quiet hours by default (as README's example held
+    it): a band that slipped off at 1 am was said at 07:00, a night with nothing watching the baby.
+    A band off the baby detects nothing, as one disconnected. Old code: night [], not_worn at 07:00."""
+
+    async def main() -> tuple[list[str], list[str]]:
+        async with http_recorder() as srv:
+            clock = Clock(NIGHT)
+            engine, d = wire(config_text(srv.url), clock)
+            engine.on_band_state("cot", "not_worn", True)
+            await d.drain()
+            night = received(srv.seen).get("/anna", [])
+            clock.t = datetime(2024, 3, 6, 7, 0).timestamp()
+            engine.tick()
+            await d.close()
+            return night, received(srv.seen).get("/anna", [])[len(night):]
+
+    assert asyncio.run(main()) == (["band_fault:not_worn"], [])
+
+
 def test_without_quiet_faults_quiet_hours_hold_only_the_faults_detection_goes_on_through() -> None:
     """Each fault raised at 23:30 with quiet_faults left out: those that stop the band detecting (or
-    soon will) go out at once, the others at 07:00 (README's example holds not_worn and
-    log_nearly_full). Old code: every fault at 07:00."""
+    soon will, or a band off the baby) go out at once, the others at 07:00. Old code: every fault
+    at 07:00."""
 
     async def main() -> tuple[list[str], list[str]]:
         async with http_recorder() as srv:
@@ -133,7 +153,7 @@ def test_without_quiet_faults_quiet_hours_hold_only_the_faults_detection_goes_on
             return night, received(srv.seen).get("/anna", [])[len(night):]
 
     night, morning = asyncio.run(main())
-    stops = ["disconnected", "battery_low", "safe_mode", "sensor_error", "band_log_failing"]
+    stops = ["disconnected", "not_worn", "battery_low", "safe_mode", "sensor_error", "band_log_failing"]
     assert sorted(night) == sorted(f"band_fault:{f}" for f in stops)
     assert sorted(morning) == sorted(f"band_fault:{f.value}" for f in BandFault if f.value not in stops)
 
@@ -141,10 +161,10 @@ def test_without_quiet_faults_quiet_hours_hold_only_the_faults_detection_goes_on
 def test_status_says_a_band_notice_held_back_was_not_sent() -> None:
     """Family review: at 23:30 in quiet hours the band is taken off; 'spasmwatch status' listed
     'ALERT #1 FAULT: Band not worn' like a notice the phones had, though none was sent (held until
-    07:00). Old code: no word of it being held."""
+    07:00: not_worn listed in quiet_faults). Old code: no word of it being held."""
     from spasmwatch.commands.status import alert_lines
 
-    engine, _ = wire(config_text("http://127.0.0.1:9"), Clock(NIGHT))
+    engine, _ = wire(config_text("http://127.0.0.1:9", alerts='quiet_faults = ["not_worn"]'), Clock(NIGHT))
     engine.on_band_state("cot", "not_worn", True)
     (line, _text) = alert_lines(engine.snapshot())
     assert line.startswith("ALERT #1 FAULT (held back: not sent yet, quiet hours, a mute or the rate limit hold it; sent when "), line

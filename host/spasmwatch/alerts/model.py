@@ -71,8 +71,9 @@ class BandFault(Enum):
     @property
     def stops_detection(self) -> bool:
         """Whether the band cannot detect spasms while it holds (or will not for long: a low battery
-        stops it at 3 %), as its notice says. Quiet hours never hold these unless the family lists
-        them in quiet_faults: held, a band that dropped at 23:30 was said at 07:00."""
+        stops it at 3 %; a band off the baby feels none of the baby's movements), as its notice
+        says. Quiet hours never hold these unless the family lists them in quiet_faults: held, a
+        band that dropped at 23:30 was said at 07:00, and one that slipped off at 1 am too."""
         return self in _STOPS_DETECTION
 
     @property
@@ -83,10 +84,11 @@ class BandFault(Enum):
         return "the daemon detected it" if self in mine else "band reported it"
 
 
-_STOPS_DETECTION = frozenset({BandFault.DISCONNECTED, BandFault.BATTERY_LOW, BandFault.SAFE_MODE, BandFault.SENSOR_ERROR,
-                              BandFault.BAND_LOG_FAILING})  # fmt: skip
+_STOPS_DETECTION = frozenset({BandFault.DISCONNECTED, BandFault.NOT_WORN, BandFault.BATTERY_LOW, BandFault.SAFE_MODE,
+                              BandFault.SENSOR_ERROR, BandFault.BAND_LOG_FAILING})  # fmt: skip
 # What quiet hours hold when the config lists no quiet_faults: every fault detection goes on through.
-# not_worn with them, as README's example: a band put aside at night on purpose should not wake anyone.
+# Not not_worn (held until 2026-12-06, as README's example held it): a band that slipped off at 1 am
+# watches nothing. A band put aside at night on purpose: 'spasmwatch mute', or list it in quiet_faults.
 QUIET_FAULTS_DEFAULT = frozenset(f for f in BandFault if not f.stops_detection)
 
 
