@@ -27,7 +27,7 @@ def notice(kind: NoticeKind = NoticeKind.CLUSTER_ALARM, **kw: object) -> Notific
 def band_notice(fault: BandFault, active: bool, **kw: object) -> Notification:
     kind = NoticeKind.BAND_FAULT if active else NoticeKind.BAND_CLEARED
     state = fault.state.value if active else "OK"
-    return notice(kind, state=state, urgency=Urgency.NORMAL, title=f"{fault.value} (cot)", text="check the band",
+    return notice(kind, state=state, urgency=fault.urgency if active else Urgency.NORMAL, title=f"{fault.value} (cot)", text="check the band",
                   fault=fault, cluster_key=None, count=None, started_t=None, audience=Audience.FILTERED, **kw)  # fmt: skip
 
 

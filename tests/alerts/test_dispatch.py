@@ -66,7 +66,7 @@ def test_caregivers_routes_alerted_follow_up_and_escalation_to_everyone() -> Non
             d = Dispatcher(channels, people, retry=FAST)
             clock = Clock(1_709_629_200.0)
             e = AlertEngine(clock, d.submit, AlertSettings(tz=ZoneInfo("UTC"), escalate_after_s=120))
-            e.on_band_state("cot", "battery_low", True)  # NORMAL: Anna and the house webhook
+            e.on_band_state("cot", "log_nearly_full", True)  # NORMAL: Anna and the house webhook (battery_low: HIGH)
             e.on_spasm("cot", 1, 2)  # WARNING (LOW): Anna and home
             e.on_spasm("cot", 1, 3)  # ALARM: everyone
             await d.drain()

@@ -120,6 +120,36 @@ def test_ntfy_alarm_is_urgent_with_title_tags_and_token() -> None:
     asyncio.run(main())
 
 
+def test_a_band_fault_that_stops_detection_is_pushed_urgent_the_others_default() -> None:
+    """Family review: "Band disconnected" went out at ntfy priority "default", so a phone on
+    do-not-disturb stayed silent at night while nothing watched the baby. ntfy's Android app lets
+    only priority 5 ("urgent", its "max" channel) through do-not-disturb. The real engine raises each
+    fault at 10:00 into a real ntfy channel (one channel sends in order). Old code: every fault
+    "default" (engine urgency NORMAL)."""
+    from spasmwatch.alerts import AlertEngine, AlertSettings
+
+    async def main() -> dict[str, tuple[str, str]]:
+        async with http_recorder() as srv:
+            d = Dispatcher({"ntfy:phone": NtfyChannel(NtfySettings(url=srv.url + "/baby-xyz", name="phone"))}, retry=FAST)
+            sent: list[Notification] = []
+
+            def submit(n: Notification) -> None:
+                sent.append(n)
+                d.submit(n)
+
+            engine = AlertEngine(lambda: 1709629200.0, submit, AlertSettings())
+            for f in BandFault:
+                engine.on_band_state("cot", f, True)
+            await d.close()
+            assert len(srv.seen) == len(sent) == len(BandFault)
+            return {n.fault.value: (s.headers["Priority"], n.urgency.name) for n, s in zip(sent, srv.seen) if n.fault is not None}
+
+    got = asyncio.run(main())
+    stops = {f.value for f in BandFault if f.stops_detection}
+    assert stops == {"disconnected", "not_worn", "battery_low", "safe_mode", "sensor_error", "band_log_failing"}
+    assert got == {f.value: ("urgent", "HIGH") if f.value in stops else ("default", "NORMAL") for f in BandFault}
+
+
 def test_ntfy_without_token_sends_no_authorization() -> None:
     async def main() -> None:
         async with http_recorder() as srv:
@@ -354,7 +384,7 @@ def test_ntfy_with_page_url_opens_the_page_and_offers_the_button_on_an_open_alar
                 "Actions": "view, Open to acknowledge, http://raspberrypi.local:8765/, clear=true",
             }  # fmt: skip
             assert fault == {
-                "Title": "not_worn (cot)", "Priority": "default", "Tags": "warning,band_fault",
+                "Title": "not_worn (cot)", "Priority": "urgent", "Tags": "warning,band_fault",  # the band watches nothing
                 "Content-Type": "text/plain; charset=utf-8", "Idempotency-Key": "cot-3-7-1709629200000",
                 "X-Sequence-ID": "sw5dbbf11d078a9127c894ca7ad2ec6f61", "Click": "http://raspberrypi.local:8765/",
             }  # fmt: skip
@@ -378,7 +408,7 @@ def test_ntfy_without_page_url_sends_no_click_or_actions() -> None:
                 "X-Sequence-ID": "sw5dbbf11d078a9127c894ca7ad2ec6f61",
             }  # fmt: skip
             assert fault == {
-                "Title": "not_worn (cot)", "Priority": "default", "Tags": "warning,band_fault",
+                "Title": "not_worn (cot)", "Priority": "urgent", "Tags": "warning,band_fault",  # the band watches nothing
                 "Content-Type": "text/plain; charset=utf-8", "Idempotency-Key": "cot-3-7-1709629200000",
                 "X-Sequence-ID": "sw5dbbf11d078a9127c894ca7ad2ec6f61",
             }  # fmt: skip

@@ -257,7 +257,7 @@ class AlertEngine:
         b = BandAlert(self._next_id() if alert_id is None else alert_id, device, raised_t, fault=fault, updated_t=raised_t)
         self.number_after(b.id)
         msg = M.band_fault(self._names.get(device, device), fault, self.settings.language)
-        self._set_text(b, msg, Urgency.NORMAL, raised_t)
+        self._set_text(b, msg, fault.urgency, raised_t)
         b.notified, b.restored = notified, True
         self._bands[(device, fault)] = b
         self._devices.add(device)
@@ -595,7 +595,7 @@ class AlertEngine:
         hold = self._band_hold(device, fault, now)
         n = None
         if hold is None:
-            n = self._notice(b, NoticeKind.BAND_FAULT, Urgency.NORMAL, msg, fault=fault)
+            n = self._notice(b, NoticeKind.BAND_FAULT, fault.urgency, msg, fault=fault)
             self._band_sent_t[(device, fault)] = now
         b.pending = hold is not None
         self._move(b, fault.state, now, f"held back: {hold}" if hold else fault.source, n, msg)
@@ -605,7 +605,7 @@ class AlertEngine:
 
     def _send_band_raise(self, b: BandAlert, now: float, reason: str) -> None:
         msg = self._band_fault_message(b)
-        n = self._notice(b, NoticeKind.BAND_FAULT, Urgency.NORMAL, msg, fault=b.fault)
+        n = self._notice(b, NoticeKind.BAND_FAULT, b.fault.urgency, msg, fault=b.fault)
         b.pending = False
         self._band_sent_t[(b.device, b.fault)] = now
         log.info("alert %d %s %s: sent (%s)", b.id, b.device, b.fault.value, reason)

@@ -77,6 +77,14 @@ class BandFault(Enum):
         return self in _STOPS_DETECTION
 
     @property
+    def urgency(self) -> Urgency:
+        """How urgent its notice is: HIGH for one that stops detection (the band no longer watches
+        the baby: a caregiver filtering at "high" still gets it), NORMAL for the others. Not URGENT:
+        that is a cluster alarm's, which the local sound plays and "urgent only" caregivers get.
+        Every fault was NORMAL until 2026-12-06."""
+        return Urgency.HIGH if self.stops_detection else Urgency.NORMAL
+
+    @property
     def source(self) -> str:
         """Who saw it, for the log: a disconnect (no data, link down) and a failing store are
         this computer's findings, the rest the band's status flags."""
@@ -156,6 +164,16 @@ class Notification:
     # The cluster has ended (no spasm for the close time), its alarm open or not: an open alarm
     # whose cluster ended still wants a parent (MQTT ``alarm``), no cluster goes on (``cluster_active``).
     cluster_ended: bool = False
+
+    @property
+    def through_dnd(self) -> bool:
+        """Whether a phone should sound for it through do-not-disturb: an alarm, an escalation, a
+        test alarm (URGENT and up), and a band fault that stops detection, the night the band no
+        longer watches the baby (ntfy pushes these at its one priority that passes do-not-disturb).
+        Until 2026-12-06 "Band disconnected" went out as a plain notice, silent on a phone set to
+        do-not-disturb at night."""
+        stops = self.kind is NoticeKind.BAND_FAULT and self.fault is not None and self.fault.stops_detection
+        return self.urgency >= Urgency.URGENT or stops
 
     @property
     def key(self) -> str:

@@ -1,7 +1,10 @@
 """ntfy-style push (ntfy.sh or self-hosted): text body, Title/Priority/Tags headers.
 
 The phone app turns Priority 5 ("urgent") into a long, loud notification
-that can break through do-not-disturb: that is reserved for cluster alarms.
+that can break through do-not-disturb (Android: the app's "max" channel is the
+one made to bypass it): that is kept for what must wake a parent, ``Notification.
+through_dnd``: cluster alarms, escalations, test alarms, and a band fault that
+stops detection (the band no longer watches the baby).
 
 With ``page_url`` (the family web page as a phone on the home network opens it), every push
 opens the page when tapped (``Click``) and an open alarm has an "Open to acknowledge" button
@@ -116,7 +119,7 @@ class NtfyChannel(HttpChannel[NtfySettings]):
     def headers(self, n: Notification) -> dict[str, str]:
         h = {
             "Title": header_text(n.title),
-            "Priority": PRIORITY[n.urgency],
+            "Priority": "urgent" if n.through_dnd else PRIORITY[n.urgency],
             "Tags": f"{TAGS[n.kind]},{n.kind.value}",
             "Content-Type": "text/plain; charset=utf-8",
             # ntfy itself does not de-duplicate: a relay or proxy in front of it can, on this
