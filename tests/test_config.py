@@ -280,7 +280,7 @@ def test_a_file_saved_as_utf16_is_named_so(tmp_path: Path, encoding: str) -> Non
         ("[daemon]\nbackup_keep_days = -1", "[daemon] backup_keep_days: expected a whole number of days >= 0 (0: no backups), got -1"),
         ("[alerts]\nescalate_after_s = -1", "[alerts] escalate_after_s: expected a number >= 0, got -1"),
         ("[alerts]\nescalate_after_s = nan", "[alerts] escalate_after_s: expected a number >= 0, got nan"),
-        ('[alerts]\nquiet_hours = "10pm-7am"', '[alerts] quiet_hours: expected "HH:MM-HH:MM" or "", got "10pm-7am"'),
+        ('[alerts]\nquiet_hours = "10pm-7am"', '[alerts] quiet_hours: expected "HH:MM-HH:MM", the end not the start (e.g. "22:00-07:00"; "" for none), got "10pm-7am"'),
         ('[channels.sound]\nenabled = "yes"', '[channels.sound] enabled: expected true or false, got "yes"'),
         ('[[bands]]\nname = "a"\ntransport = "usb"', '[bands #1] transport: expected one of "ble", "serial", "sim", got "usb"'),
         ('[[bands]]\nname = "a"\n[[bands]]\ntransport = "serial"', "[bands #2] port: required for transport = \"serial\""),
@@ -488,6 +488,9 @@ def test_unknown_keys_are_errors_with_a_hint(tmp_path: Path, text: str, expected
          ', line 6: [channels.ntfy #2] name: "t" is used twice'),
         ('[channels.desktop]\nenabled = false\n[[caregivers]]\nname = "mum"\nchannels = ["desktop"]',
          ', line 5: [caregivers #1] channels: "desktop" is not enabled'),
+        # Family review: accepted, and meaning no quiet hours at all (nor 24 h of them)
+        ('[alerts]\n\nquiet_hours = "22:00-22:00"\n', ', line 3: [alerts] quiet_hours: expected "HH:MM-HH:MM", the end not the start '
+         '(e.g. "22:00-07:00"; "" for none), got "22:00-22:00"'),
     ],
 )
 def test_a_mistake_names_its_line(tmp_path: Path, text: str, expected: str) -> None:

@@ -35,7 +35,7 @@ from swcore.protocol import RATES_HZ
 import tomlkit
 
 from spasmwatch import private
-from spasmwatch.alerts.model import LANGUAGES, SOUND_REPEAT_EVERY_S, SOUND_REPEAT_FOR_S, AlertSettings, BandFault, Urgency
+from spasmwatch.alerts.model import LANGUAGES, SOUND_REPEAT_EVERY_S, SOUND_REPEAT_FOR_S, AlertSettings, BandFault, QuietHours, Urgency
 from spasmwatch.daemon.consts import (
     BACKUP_KEEP_DAYS, HEARTBEAT_EVERY_MAX_S, HEARTBEAT_EVERY_MIN_S, HEARTBEAT_EVERY_S, NTFY_NAME_HASH_HEX, RAW_KEEP_DAYS, RAW_RESERVE_MB,
 )  # fmt: skip
@@ -72,6 +72,16 @@ def _shell_words(line: str) -> list[str] | None:
         return shlex.split(line)
     except ValueError:
         return None
+
+
+def _quiet_hours_ok(text: str) -> bool:
+    """Two-digit HH:MM-HH:MM the engine takes (``QuietHours.parse``: not an end that is the start,
+    "22:00-22:00", which was taken for no quiet hours at all)."""
+    try:
+        QuietHours.parse(text)
+    except ValueError:
+        return False
+    return bool(_QUIET_RE.match(text))
 
 
 def _choice(*options: str) -> dict[str, Any]:
@@ -182,7 +192,8 @@ class Band:
 class Alerts:
     escalate_after_s: float = field(default=AlertSettings.escalate_after_s, metadata=_NONNEG)  # the engine's defaults
     # Band alerts only (battery, not worn, ...); a cluster alarm is never muted.
-    quiet_hours: str = field(default="", metadata=_rule('"HH:MM-HH:MM" or ""', lambda v: v == "" or bool(_QUIET_RE.match(v))))
+    quiet_hours: str = field(default="", metadata=_rule('"HH:MM-HH:MM", the end not the start (e.g. "22:00-07:00"; "" for none)',
+                                                        lambda v: v == "" or _quiet_hours_ok(v)))  # fmt: skip
     rate_limit_s: float = field(default=AlertSettings.rate_limit_s, metadata=_NONNEG)
     # The band faults quiet hours hold back; default: those the band goes on detecting through
     # (the engine's default), so a band that drops or stops detecting at night is said at once.

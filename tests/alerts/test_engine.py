@@ -283,6 +283,8 @@ def test_quiet_hours_window() -> None:
     assert day.contains(14 * 60) and not day.contains(16 * 60)
     with pytest.raises(ValueError, match="HH:MM-HH:MM"):
         QuietHours.parse("10pm-7am")
+    with pytest.raises(ValueError, match="the end not the start"):  # it held nothing, silently
+        QuietHours.parse("22:00-22:00")
 
 
 def test_band_fault_raised_cleared_and_rate_limited() -> None:

@@ -234,12 +234,17 @@ class QuietHours:
 
     @classmethod
     def parse(cls, text: str) -> QuietHours:
-        """``"HH:MM-HH:MM"``; ValueError with the offending text otherwise."""
+        """``"HH:MM-HH:MM"``; ValueError with the offending text otherwise, and for an end that is
+        the start ("22:00-22:00": it read as no quiet hours at all, where a family may have meant
+        the whole day; either is said plainly: "" or the hours)."""
         try:
             a, b = text.split("-")
-            return cls(_minutes(a), _minutes(b))
+            q = cls(_minutes(a), _minutes(b))
         except ValueError:
             raise ValueError(f"quiet hours {text!r}: expected HH:MM-HH:MM, e.g. 22:00-07:00") from None
+        if q.start_min == q.end_min:
+            raise ValueError(f"quiet hours {text!r}: expected HH:MM-HH:MM, the end not the start, e.g. 22:00-07:00")
+        return q
 
     def contains(self, minute_of_day: int) -> bool:
         if self.start_min <= self.end_min:
