@@ -36,8 +36,9 @@ def check_writable(out: str | os.PathLike[str], option: str = "") -> None:
     path, lead = Path(out), f"{option}: " if option else ""
     if path.is_symlink() or path.exists() and not path.is_file():  # the rename would replace the link itself
         raise SpasmwatchError(f"{lead}{path}: is not a regular file (a link, a folder or a device): choose a file name")
-    if not path.parent.is_dir():
-        raise SpasmwatchError(f"{lead}{path}: the folder {path.parent} does not exist")
+    if not path.parent.is_dir():  # never made: a typo's folder is not where anyone looks for the file
+        missing = f"the folder {path.parent} does not exist" if not path.parent.exists() else f"{path.parent} is not a folder"
+        raise SpasmwatchError(f"{lead}{path}: {missing}")
 
 
 @contextmanager

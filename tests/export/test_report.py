@@ -130,9 +130,20 @@ def test_a_report_in_a_folder_that_is_a_file_is_named(course_db: tuple[Path, Exp
     db, _ = course_db
     (tmp_path / "notes.txt").write_text("mine")
     out = tmp_path / "notes.txt" / "r.pdf"
-    with pytest.raises(SpasmwatchError, match=f"{re.escape(str(out))}: cannot write the report: "):
+    with pytest.raises(SpasmwatchError, match=f"^--out: {re.escape(str(out))}: {re.escape(str(out.parent))} is not a folder$"):
         run_cli("report", "--db", str(db), "--out", str(out), *ARGS)
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_a_report_in_a_folder_that_does_not_exist_is_refused_not_made(course_db: tuple[Path, Expected], tmp_path: Path) -> None:
+    """Family review: '--out /nonexistent/x.pdf' made the missing folders (a typo's folder, where
+    nobody would look for the report), where export, evaluate and truth refuse it. Old code: exit 0,
+    tmp_path/typo/deeper/r.pdf written."""
+    db, _ = course_db
+    out = tmp_path / "typo" / "deeper" / "r.pdf"
+    with pytest.raises(SpasmwatchError, match=f"^--out: {re.escape(str(out))}: the folder {re.escape(str(out.parent))} does not exist$"):
+        run_cli("report", "--db", str(db), "--out", str(out), *ARGS)
+    assert not (tmp_path / "typo").exists()
 
 
 @pytest.mark.parametrize("name", ["r.pdf", "r.html"])

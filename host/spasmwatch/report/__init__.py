@@ -10,7 +10,7 @@ from pathlib import Path
 
 from spasmwatch.errors import SpasmwatchError
 from spasmwatch.export.rows import Source
-from spasmwatch.outfile import whole_path
+from spasmwatch.outfile import check_writable, whole_path
 from spasmwatch.report.data import ReportData, gather
 
 
@@ -34,6 +34,9 @@ def write_report(
     suffix = out.suffix.lower()
     if suffix not in (".pdf", ".html", ".htm"):
         raise SpasmwatchError(f"{out}: the report is written as .pdf or .html")
+    # A folder that does not exist is refused, not made (until 2026-12-06 it was, as a typo's
+    # folder where nobody looks), as export, evaluate and truth refuse it; one that is a file too.
+    check_writable(out, "--out")
     if out.exists() and not _is_report(out, suffix):
         # found by the docs run: '--out report.pdf' replaced whatever PDF had that name (a letter)
         raise SpasmwatchError(f"{out}: exists and is not an earlier spasmwatch report: not written over (choose another --out)")
@@ -42,10 +45,6 @@ def write_report(
     data.patient = patient
     data.names = dict(names or {})
     data.zones = list(zones)
-    try:  # the folder too: one that is a file was a FileExistsError traceback (input audit)
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SpasmwatchError(f"{out}: cannot write the report: {exc.strerror or exc}") from exc
     # Whole or not at all: ^C or a full disk during the write left a cut file, which the next
     # run refused to write over (no Creator in it: "not an earlier spasmwatch report").
     with whole_path(out, "the report") as part:
