@@ -10,6 +10,7 @@ from fake_daemon import FakeDaemon
 from web_harness import ServerThread
 
 from spasmwatch import cli
+from spasmwatch.commands._daemon import hm
 
 
 def _config(tmp_path: Path, port: int) -> str:
@@ -64,3 +65,33 @@ def test_ack_refuses_a_number_with_all(tmp_path: Path, capsys: pytest.CaptureFix
     with ServerThread(FakeDaemon()) as srv:
         assert cli.main(["ack", "3", "--all", "--config", _config(tmp_path, srv.port)]) == 2
     assert "either an alert number or --all" in capsys.readouterr().err
+
+
+def test_mute_without_for_keeps_a_longer_mute_and_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Family review: 'spasmwatch mute cot' (the default 30 min) cut a 2 h mute Mum had set for the
+    charger down to 30 min, without a word. Old code: muted_until now + 30 min, 'band notices muted
+    for 30m'. Now the longer mute stays and is said; an explicit --for shorter than it applies and
+    says what it replaced."""
+    fake = FakeDaemon(now=1_709_629_200.0)
+    until = fake.now() + 2 * 3600
+    fake.bands[0].update(muted_until=until, muted_by="Mum")
+    with ServerThread(fake) as srv:
+        cfg = _config(tmp_path, srv.port)
+        assert cli.main(["mute", "SW-0001", "--config", cfg]) == 0
+        out = capsys.readouterr().out
+        assert fake.bands[0]["muted_until"] == until and not [c for c in fake.calls if c[0] == "mute"], out
+        assert out.startswith(f"SW-0001: already muted until {hm(until)} by Mum, longer than 30m: kept (")
+        assert "--for 30m" in out and "--off" in out, out
+        assert cli.main(["mute", "SW-0001", "--for", "10m", "--config", cfg, "--by", "Dad"]) == 0
+        out = capsys.readouterr().out
+        assert fake.bands[0]["muted_until"] == fake.now() + 600, out
+        assert f"SW-0001: band notices muted for 10m (it was muted until {hm(until)} by Mum); a spasm cluster still raises the alarm" in out
+
+
+def test_mute_lengthens_a_shorter_mute_without_a_note(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake = FakeDaemon(now=1_709_629_200.0)
+    fake.bands[0].update(muted_until=fake.now() + 300, muted_by="Mum")
+    with ServerThread(fake) as srv:
+        assert cli.main(["mute", "SW-0001", "--config", _config(tmp_path, srv.port)]) == 0
+    assert fake.bands[0]["muted_until"] == fake.now() + 1800
+    assert capsys.readouterr().out == "SW-0001: band notices muted for 30m; a spasm cluster still raises the alarm\n"

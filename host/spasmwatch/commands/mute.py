@@ -9,20 +9,28 @@ from __future__ import annotations
 
 import argparse
 import re
+import shlex
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from spasmwatch.commands._args import command_line_by
-from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of
+from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of, hm
 from spasmwatch.daemon.consts import MAX_MUTE_S
 from spasmwatch.errors import SpasmwatchError
+from spasmwatch.words import cmd, in_quotes, visible
+
+
+# How long a mute lasts without --for: a bath, a change of band.
+DEFAULT_SPAN = "30m"
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("mute", help="hold back one band's fault notices for a while (never a cluster alarm)", description=__doc__)
     add_config_arg(p)
     p.add_argument("device", help="band device id or name (see 'spasmwatch status')")
-    p.add_argument("--for", dest="span", default="30m", help=f"how long: 90s, 30m, 2h, at most {MAX_MUTE_S / 3600:g}h (default 30m)")
+    p.add_argument("--for", dest="span", help=f"how long: 90s, 30m, 2h, at most {MAX_MUTE_S / 3600:g}h (default {DEFAULT_SPAN}; "
+                   "without --for a longer mute already set is kept)")
     p.add_argument("--off", action="store_true", help="unmute now")
     p.add_argument("--by", default=command_line_by(), help="who mutes, as the family reads it (default: 'command line (<your login>)')")
     p.set_defaults(func=run)
@@ -39,28 +47,44 @@ def seconds(span: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    for_s = 0.0 if args.off else seconds(args.span)
+    span = args.span or DEFAULT_SPAN
+    for_s = 0.0 if args.off else seconds(span)
     cfg = daemon_config_of(args)
     # The daemon calls a band by its title (config.Band.title), not always the name given here.
     label = next((b.title for b in cfg.bands if _same(args.device, b.name, b.address, b.port)), None)
-    device = _device(api(cfg, "/api/status")["bands"], label or args.device)
+    st = api(cfg, "/api/status")
+    band = _band(st["bands"], label or args.device)
+    device, until = band["device"], band.get("muted_until")  # .get: a daemon from before the field
+    longer = bool(for_s) and until is not None and until > st["now"] + for_s  # a mute set that ends later
+    if longer and args.span is None:
+        # The default 30 min cut a 2 h mute set for the charger without a word (family review).
+        off = in_quotes(cmd(f"mute {shlex.quote(device)} --off", Path(args.config or "."), args.config is not None))
+        print(f"{device}: already {_muted(band)}, longer than {span}: kept (--for {span} to shorten it, {off} to end it)")
+        return 0
     # One path segment, whatever the id holds: a USB serial band's id is its label ("Mila's band").
     api(cfg, f"/api/bands/{quote(device, safe='')}/mute", {"for_s": for_s, "by": args.by})
-    print(f"{device}: " + ("unmuted" if for_s == 0 else f"band notices muted for {args.span}; a spasm cluster still raises the alarm"))
+    replaced = f" (it was {_muted(band)})" if longer else ""  # shortened on purpose: said
+    print(f"{device}: " + ("unmuted" if for_s == 0 else f"band notices muted for {span}{replaced}; a spasm cluster still raises the alarm"))
     return 0
 
 
-def _device(status_bands: list[dict[str, Any]], wanted: str) -> str:
-    """The device id of the band called ``wanted`` by its id or by the daemon's name for it (the
+def _muted(band: dict[str, Any]) -> str:
+    """"muted until 14:30 by Mum": the band's mute as /api/status has it."""
+    by = band.get("muted_by")
+    return f"muted until {hm(band['muted_until'])}" + (f" by {visible(by)}" if by else "")
+
+
+def _band(status_bands: list[dict[str, Any]], wanted: str) -> dict[str, Any]:
+    """The band of /api/status called ``wanted`` by its id or by the daemon's name for it (the
     name a family wrote in the config, README's example, is not the id a real band reports)."""
-    bands: dict[str, str] = {b["device"]: b["name"] for b in status_bands if b["device"]}
+    bands: dict[str, dict[str, Any]] = {b["device"]: b for b in status_bands if b["device"]}
     if wanted in bands:
-        return wanted
-    by_name = [d for d, n in bands.items() if _same(wanted, n)]
+        return bands[wanted]
+    by_name = [b for b in bands.values() if _same(wanted, b["name"])]
     if len(by_name) == 1:
         return by_name[0]
     # The daemon's 404 said only "no band X": status shows a band's name first, its id in brackets.
-    known = ", ".join(f"{d} ({n})" for d, n in bands.items()) or "none seen yet"
+    known = ", ".join(f"{d} ({b['name']})" for d, b in bands.items()) or "none seen yet"
     raise SpasmwatchError(f"no band with the device id or name {wanted!r}; the daemon's bands: {known}")
 
 
