@@ -272,15 +272,11 @@ def store_path_of(args: argparse.Namespace) -> Path:
     return Path(args.db) if args.db is not None else config_of(args).store_path()
 
 
-def open_store(cfg: Config, args: argparse.Namespace) -> Store:
-    """The store, read-only: these commands never change it (labels and notes go through the daemon).
-    ``args.device`` (a band's id or name) it has never seen is an error naming the bands it holds
-    (a typo listed nothing, as if the band had seen nothing); a name becomes its id in ``args``."""
-    return open_store_at(cfg.store_path(), args)
-
-
 def open_store_at(path: Path, args: argparse.Namespace) -> Store:
-    """``open_store`` for the store at ``path`` (--db)."""
+    """The store at ``path`` (the config's or --db), read-only: these commands never change it
+    (labels and notes go through the daemon). ``args.device`` (a band's id or name) it has never
+    seen is an error naming the bands it holds (a typo listed nothing, as if the band had seen
+    nothing); a name becomes its id in ``args``."""
     if not path.exists():
         raise SpasmwatchError(f"no store at {path} yet: start the daemon with 'spasmwatch run'")
     store = Store.open_readonly(path)
