@@ -54,7 +54,7 @@ def test_cli_talks_to_the_running_daemon(tmp_path: Path, quick_cluster_csv: Path
             try:
                 await r.wait_for(lambda: r.notices(NoticeKind.CLUSTER_ALARM), 60, "the alarm")
                 st = await run("status")
-                assert st.returncode == 0, st.stderr
+                assert st.returncode == 1, st.stderr  # an alarm open: something needs a person (docs/host.md)
                 assert "band0 (band0000): STREAMING" in st.stdout and "ALERT #" in st.stdout and "film the baby" in st.stdout
                 js = json.loads((await run("status", "--json")).stdout)
                 alert_id = js["alerts"][0]["id"]
@@ -154,7 +154,8 @@ def test_status_says_a_band_not_streaming_has_its_battery_worn_and_sleep_as_last
         # timeout, BACKOFF) under load: ask again until both saw the state the step is about.
         for _ in range(20):
             text, js = await asyncio.gather(asyncio.to_thread(cli, config, "status"), asyncio.to_thread(cli, config, "status", "--json"))
-            assert text.returncode == 0 and js.returncode == 0, text.stderr + js.stderr
+            # 1: the cluster's alarm (or the band's disconnect) is open, something needs a person (docs/host.md)
+            assert text.returncode in (0, 1) and js.returncode in (0, 1), text.stderr + js.stderr
             line, band = text.stdout.splitlines()[0], json.loads(js.stdout)["bands"][0]
             if line.startswith(f"band0 (band0000): {band['state']}") and (band["state"] == "STREAMING") == streaming:
                 return line, band
@@ -473,7 +474,7 @@ def test_status_says_who_acknowledged_an_open_alert(tmp_path: Path, monkeypatch:
     alert = {"id": 2, "state": "STALE", "title": "Band disconnected (cot)", "text": "No data from the band", "acked_by": "Mum"}
     alerts = [alert, {**alert, "id": 3, "state": "ALARM", "acked_by": None}]
     monkeypatch.setattr(status, "api", lambda cfg, path: {"now": 0.0, "bands": [], "alerts": alerts})
-    assert status.run(argparse.Namespace(config=None, json=False)) == 0
+    assert status.run(argparse.Namespace(config=None, json=False)) == 1  # alerts open (docs/host.md: exit 1)
     out = capsys.readouterr().out
     assert "ALERT #2 STALE (acknowledged by Mum): Band disconnected (cot)" in out and "ALERT #3 ALARM: Band" in out
 

@@ -95,3 +95,42 @@ def test_mute_lengthens_a_shorter_mute_without_a_note(tmp_path: Path, capsys: py
         assert cli.main(["mute", "SW-0001", "--config", _config(tmp_path, srv.port)]) == 0
     assert fake.bands[0]["muted_until"] == fake.now() + 1800
     assert capsys.readouterr().out == "SW-0001: band notices muted for 30m; a spasm cluster still raises the alarm\n"
+
+
+def _stale(fake: FakeDaemon) -> None:
+    """Noah's band out of reach: its STALE alert, as the engine's snapshot gives it."""
+    fake.alerts[99] = {"id": 99, "device": "SW-0002", "kind": "disconnected", "state": "STALE", "urgency": "high",
+                       "title": "Band disconnected (Noah's band)", "text": "No data from the band for 60 s.",
+                       "created_t": fake.now(), "updated_t": fake.now(), "acked_by": None, "cluster_id": None}  # fmt: skip
+
+
+@pytest.mark.parametrize("json_out", [False, True])
+def test_status_exits_1_while_something_needs_a_person(tmp_path: Path, capsys: pytest.CaptureFixture[str], json_out: bool) -> None:
+    """Family review: 'status' exited 0 with a band disconnected or an alarm open, so a script (a
+    cron job, a Home Assistant command sensor) could not tell all-good from not. Old code: 0 for
+    each. Now 1 while it lists an open alert, a channel not delivering or the store not open; 0
+    when all is good; 2 stays an error (no daemon)."""
+    fake = FakeDaemon(bands=2)
+    extra = ["--json"] if json_out else []
+    with ServerThread(fake) as srv:
+        cfg = _config(tmp_path, srv.port)
+
+        def status() -> int:
+            rc = cli.main(["status", "--config", cfg, *extra])
+            capsys.readouterr()
+            return rc
+
+        assert status() == 0
+        srv.call(_stale, fake)
+        assert status() == 1
+        fake.alerts.clear()
+        fake.add_cluster(fake.now() - 60, device="SW-0001")
+        assert status() == 1
+        fake.alerts.clear()
+        fake.channels_failing = [{"channel": "ntfy", "since": fake.now(), "error": "connection refused", "network": True}]
+        assert status() == 1
+        fake.channels_failing = []
+        fake.store = {"since": fake.now(), "error": "disk full", "retry_s": 30.0}
+        assert status() == 1
+        fake.store = None
+        assert status() == 0

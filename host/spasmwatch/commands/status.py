@@ -1,4 +1,10 @@
-"""``spasmwatch status``: the bands and alerts as the running daemon sees them."""
+"""``spasmwatch status``: the bands and alerts as the running daemon sees them.
+
+Exit status, for scripts (a cron job, a Home Assistant command sensor): 0 when all is good; 1
+while something needs a person: an open alert (an alarm, acknowledged or not, a band fault or
+disconnect, held back or not), a notification channel not delivering, or the store not open; 2
+when the daemon cannot be asked (none answers, another program on its port).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +24,11 @@ from spasmwatch.daemon.rawkeep import size_text
 from spasmwatch.words import cmd, in_quotes, visible
 
 
+# The exit status while status shows something that needs a person (module docstring); 2 is the
+# CLI's for an error, so a script tells "not all good" from "could not ask".
+NEEDS_A_PERSON_EXIT = 1
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser("status", help="band connection, battery, worn, sleep and open alerts (from the running daemon)", description=__doc__)
     add_config_arg(p)
@@ -28,10 +39,11 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     cfg = daemon_config_of(args)
     st = api(cfg, "/api/status")
+    code = NEEDS_A_PERSON_EXIT if needs_a_person(st) else 0
     if args.json:
         json.dump(st, sys.stdout, indent=2)
         sys.stdout.write("\n")
-        return 0
+        return code
     for line in store_lines(st):
         print(line)
     for b in st["bands"]:
@@ -42,15 +54,26 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     for line in alert_lines(st):
         print(line)
-    return 0
+    return code
+
+
+def needs_a_person(st: dict[str, Any]) -> bool:
+    """Whether /api/status shows what a person must see to: an open alert, a channel whose latest
+    delivery failed, the store not open (.get: a daemon from before the fields). Until 2026-12-06
+    status exited 0 with a band disconnected or an alarm open (family review)."""
+    return bool(open_alerts(st) or st.get("channels_failing") or st.get("store"))
+
+
+def open_alerts(st: dict[str, Any]) -> list[dict[str, Any]]:
+    """The alerts of /api/status that status lists: every one not over."""
+    return [a for a in st["alerts"] if a["state"] not in ("CLOSED", "OK", "QUIET")]
 
 
 def alert_lines(st: dict[str, Any]) -> list[str]:
     """The open alerts of /api/status, each line ``visible``: who acknowledged one is any name an
     MQTT client or the web page sent, and a title or text names the bands and that name."""
-    open_alerts = [a for a in st["alerts"] if a["state"] not in ("CLOSED", "OK", "QUIET")]
     lines = []
-    for a in open_alerts:
+    for a in open_alerts(st):
         # Who is on it: 'ack' (no id) passes over an acknowledged alert, so status says so too.
         acked = f" (acknowledged by {visible(a['acked_by'])})" if a.get("acked_by") else ""
         # A band notice raised but not pushed: read as one the phones had (a band off at 23:30, held till 07:00).
