@@ -184,3 +184,47 @@ def test_an_epoch_passing_a_backfill_s_start_is_no_lost_end_the_next_one_is() ->
     lost = ["the events from seq 5: this link did not deliver their BACKFILL's end"]
     assert stream(start, epoch[0], epoch[1]) == lost
     assert stream(start, epoch[0], epoch[1], start, epoch[2], epoch[3]) == lost  # its end lost again: the next connect's
+
+
+def test_a_backfill_s_end_lost_on_a_band_that_sends_no_epochs_is_asked_for_again(tmp_path: Path, quick_cluster_csv: Path) -> None:
+    """The lost end of a BACKFILL (LOGINFO done) was found only by the epochs after it; a band
+    that senses nothing (its recording played out here; a critical battery or safe mode on a
+    real band) sends none, and the session stayed backfilling for the rest of the link: no
+    cluster closed by time, its alarm open. The band sends the end right after the last event
+    it holds (LOGINFO's and the RESP's next_seq say which): all delivered and no end LIVE_GAP_S
+    later, it was lost. The band plays its cluster on a first link; the cable is pulled after
+    it; the reconnect's BACKFILL end is garbled. Old code: still backfilling 30 real s (120
+    band-s) later, no cluster_closed."""
+
+    async def main() -> tuple[list[NoticeKind], bool, int]:
+        with SimBand(quick_cluster_csv, tmp_path / "flash", hold=True, speed=4, device_id="usb00004", idle_exit_ms=60_000) as band:
+            bridge: CdcBridge
+
+            def second_link_s_end(record: bytes) -> bool:
+                return bridge.connections == 2 and record[1] == P.T_LOGINFO and bool(record[2] & P.LF_DONE)
+
+            bridge = CdcBridge(band.address, bond_file=tmp_path / "bonds.json", garble=once(second_link_s_end))
+            await bridge.start()
+            with Store(tmp_path / "db.sqlite") as store:
+                d = Daemon(store, [BandSpec(DEVICE, lambda: open_link("serial", bridge.url))], clock=ScaledClock(time.time(), 4))
+                await d.start()
+                try:
+                    await band.wait_report_async("played", WAIT_S)
+                    await asyncio.sleep(1.0)  # (the last epochs and events in)
+                    bridge.drop()
+                    end = time.monotonic() + 30
+                    kinds: list[NoticeKind] = []
+                    while time.monotonic() < end:
+                        await asyncio.sleep(0.1)
+                        kinds = [n.kind for n in d.notifications]
+                        if bridge.connections == 2 and not d.bands[0].backfilling and NoticeKind.CLUSTER_CLOSED in kinds:
+                            break
+                    return kinds, d.bands[0].backfilling, bridge.connections
+                finally:
+                    await d.stop()
+                    await bridge.close()
+
+    kinds, backfilling, connections = asyncio.run(main())
+    assert connections == 2
+    assert not backfilling
+    assert NoticeKind.CLUSTER_ALARM in kinds and NoticeKind.CLUSTER_CLOSED in kinds, kinds

@@ -62,7 +62,8 @@ REQUEST_TIMEOUT_S = 10.0
 # then tells as a gap) waited for the next connection, hours away on a link that holds. Over the
 # band's own wait for a busy stack (2 s a notify, tried again 1 s later) and a STATUS that overtook
 # its event; one refill per missing seq and link (a band that keeps failing it is asked again at the
-# next connection, not every 10 s).
+# next connection, not every 10 s). A BACKFILL's end (LOGINFO done) not come this long after
+# the last event the band holds is taken as lost too (the band sends it right after that event).
 LIVE_GAP_S = 10.0
 # A link keeps the seqs it delivered past a missing one (to know when it has them all) up to this
 # many (events): the band's default log holds 4096, so past that the missing ones are overwritten

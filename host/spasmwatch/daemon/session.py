@@ -384,6 +384,9 @@ class BandSession:
         # end (LOGINFO done) not seen; None: no start seen, or its end seen (``_check_end``).
         self._epochs_unended: int | None = None
         self._end_asked = -1  # the BACKFILL (its from seq) whose lost end this link asked for again
+        # Loop time from which this link had every event the band holds, its BACKFILL's end not
+        # seen (``_end_lost``); None: not so.
+        self._end_wait: float | None = None
 
     # --- state ------------------------------------------------------------------
     @property
@@ -540,7 +543,7 @@ class BandSession:
         self._refill = ""
         self._gap_asked = self._end_asked = -1
         self._left.clear()
-        self._epochs_unended = None
+        self._epochs_unended = self._end_wait = None
         link = self._make_link()
         self.link = link
         link.on_disconnect(self._lost.set)
@@ -706,7 +709,7 @@ class BandSession:
         self._ahead.clear()
         self._left = {s for s in self._left if s >= self._backfill_from}  # (the store holds those before)
         self._gap = None
-        self._epochs_unended = None
+        self._epochs_unended = self._end_wait = None
         await self.command(P.encode_backfill(self._backfill_from - self._life.seq))
 
     async def command(self, data: bytes) -> Record:
@@ -769,7 +772,7 @@ class BandSession:
             while not self._lost.is_set():
                 get = asyncio.ensure_future(self._records.get())
                 wake = heard + self.stale_s
-                due = self._gap_due_at()  # a missing event's wait ends before the next record
+                due = self._gap_due_at()  # a missing event's (or end's) wait ends before the next record
                 done, _ = await asyncio.wait(
                     {get, lost}, timeout=max(0.0, min(wake, due or wake) - loop.time()), return_when=asyncio.FIRST_COMPLETED
                 )
@@ -789,6 +792,8 @@ class BandSession:
                 if missing is not None and not self._refill:
                     self._gap_asked = missing
                     self._refill = f"seq {missing}, which the band holds and this link did not deliver in {K.LIVE_GAP_S:.0f} s"
+                if self._end_lost(loop.time()) and not self._refill:
+                    self._ask_end()
                 if self._step_s or self.wall() - self._clock.wall_s >= self.resync_s:
                     await self._resync(device)
                 if self._refill:
@@ -883,8 +888,25 @@ class BandSession:
         elif kind == "activity" and self._epochs_unended is not None:
             self._epochs_unended += 1
             if self._epochs_unended > _END_LOST_EPOCHS and self._end_asked != self._backfill_from and not self._refill:
-                self._end_asked = self._backfill_from
-                self._refill = f"the events from seq {self._backfill_from}: this link did not deliver their BACKFILL's end"
+                self._ask_end()
+
+    def _ask_end(self) -> None:
+        """Ask for the latest BACKFILL again, its end lost on this link (once per BACKFILL and link)."""
+        self._end_asked = self._backfill_from
+        self._refill = f"the events from seq {self._backfill_from}: this link did not deliver their BACKFILL's end"
+
+    def _end_lost(self, now: float) -> bool:
+        """Whether this link lost its BACKFILL's end by the clock (loop time ``now``): the band sends
+        it right after the last event it holds, so every one of those delivered (the start's and
+        STATUS's next_seq say which) and no end for LIVE_GAP_S says it was lost. The epochs'
+        rule (``_check_end``) cannot tell on a band that senses nothing (a critical battery, safe
+        mode): it sends no epochs, and the daemon stayed backfilling, no cluster closed by time."""
+        if self._epochs_unended is None or self._band_next > self._run_end or self._end_asked == self._backfill_from:
+            self._end_wait = None
+            return False
+        if self._end_wait is None:
+            self._end_wait = now
+        return now - self._end_wait >= K.LIVE_GAP_S
 
     def _count_delivered(self, rec: Record) -> None:
         """Note what ``rec`` (host seqs) says of the band's events this link delivered or lacks."""
@@ -932,10 +954,10 @@ class BandSession:
         return self._missing(now)
 
     def _gap_due_at(self) -> float | None:
-        """Loop time at which the missing event seen (if any) is asked for again, or left."""
-        if self._gap is None:
-            return None
-        return self._gap[1] + K.LIVE_GAP_S
+        """Loop time at which the missing event seen (if any) is asked for again, or left, or the
+        BACKFILL's end awaited is (``_end_lost``)."""
+        waits = [t + K.LIVE_GAP_S for t in (None if self._gap is None else self._gap[1], self._end_wait) if t is not None]
+        return min(waits) if waits else None
 
     def _check_step(self, t_ms: int, received_s: float) -> None:
         """An epoch sent as it ended is a live reading of the band's clock: far from the host's

@@ -14,7 +14,9 @@ when the port opens, and nothing else. Closing the port drops the radio link
 a bad CRC, before every frame: a noisy UART, to show the framing resyncs.
 ``garble``: a record it says True of goes out with a byte of its frame's CRC
 flipped (a burst of noise inside a record's frame: the host's decoder drops
-it). ``connections`` counts the serial hosts served.
+it). ``connections`` counts the serial hosts served. ``drop()`` closes the port being served
+(a cable pulled out); ``drop_after_s``, while set, closes each port that long (real s) after its
+first STATUS (a flapping link: a loose connector, a band at the edge of range).
 
     python -m spasmwatch.transport.cdcbridge --band 127.0.0.1:47001 [--port 47101]
 """
@@ -52,6 +54,7 @@ class CdcBridge:
         seed: int = 0,
         connect_timeout_s: float = 10.0,
         garble: Callable[[bytes], bool] | None = None,
+        drop_after_s: float | None = None,
     ) -> None:
         self.band_address = band_address
         self.connect_timeout_s = connect_timeout_s
@@ -61,6 +64,8 @@ class CdcBridge:
         self._rng = random.Random(seed)
         self._garble = garble
         self.connections = 0
+        self.drop_after_s = drop_after_s
+        self._writer: asyncio.StreamWriter | None = None  # the serial port being served
         self._server: asyncio.Server | None = None
         self._busy = False
         self._answering: asyncio.Future[None] | None = None  # the RESP being relayed
@@ -78,11 +83,17 @@ class CdcBridge:
             self._server.close()
             await self._server.wait_closed()
 
+    def drop(self) -> None:
+        """Close the serial port being served, if any: the host sees its cable pulled out."""
+        if self._writer is not None:
+            self._writer.close()
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self._busy:  # a serial port has one owner
             writer.close()
             return
         self._busy = True
+        self._writer = writer
         self.connections += 1
         client = BleakClient(
             self.band_address, lambda _c: writer.close(), backend=SimRadioClient, bond_file=self.bond_file, timeout=self.connect_timeout_s
@@ -97,6 +108,8 @@ class CdcBridge:
                     else:
                         await client.start_notify(uuid, lambda _c, data: self._send(writer, bytes(data)))
                 self._send(writer, bytes(await client.read_gatt_char(P.STATUS_UUID)))
+                if self.drop_after_s is not None:
+                    asyncio.get_running_loop().call_later(self.drop_after_s, writer.close)
             except (BleakError, OSError, asyncio.TimeoutError) as e:
                 # Said, not swallowed: the serial host only sees a port that sends nothing and closes
                 # ("no STATUS within 5 s"), which reads as a hung band, not as a wrong --band.
@@ -108,6 +121,7 @@ class CdcBridge:
             pass  # the band went away, or the serial host did: the port closes, as a CDC port would
         finally:
             self._busy = False
+            self._writer = None
             with contextlib.suppress(Exception):
                 await client.disconnect()
             writer.close()
