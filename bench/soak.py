@@ -420,7 +420,10 @@ async def _reconnects(tmp: Path, band: SimBand, target: int, warmup: int, n: int
         link = lambda: open_link("serial", f"socket://127.0.0.1:{relay.port}")  # noqa: E731
     else:
         link = lambda: open_link("sim", f"127.0.0.1:{relay.port}", bond_file=tmp / "bonds.json")  # noqa: E731
-    d = Daemon(store, [BandSpec("crib", link)], clock=ScaledClock(time.time(), speed))
+    # Each cut stands for a drop of a band at the edge of range, a minute or more apart, as it lasts
+    # on the band's clock: no link is short (flap_up_s 0), or the cuts seconds apart in real time
+    # would be a flapping link, logged as one (tests/daemon/test_flapping_link.py).
+    d = Daemon(store, [BandSpec("crib", link)], clock=ScaledClock(time.time(), speed), flap_up_s=0.0)
     s = d.bands[0].session
     t0 = time.monotonic()
     counter = Counting()  # INFO and above once warm: a journal's lines per reconnect

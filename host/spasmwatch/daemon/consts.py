@@ -29,6 +29,17 @@ BACKOFF_S: dict[str, tuple[float, float]] = {
     "refused": (5.0, 120.0),
     "io": (2.0, 60.0),
 }
+# A flapping link (a loose connector, a band at the edge of range: it connects, drops seconds
+# later, and again) is still retried after BACKOFF_S["disconnected"]'s 1 s, as an alarm waits for
+# it, but logged on change only (daemon/flap.py): two INFO lines a drop made ~1,600 lines an hour.
+# A link that dropped within FLAP_UP_S (real s) of streaming is short; FLAP_LINKS short links in a
+# row are flapping, said once; then a summary of the drops every FLAP_SUMMARY_S (real s) while any
+# came; and the end once a link stays up FLAP_UP_S. A minute: a band at the edge of range whose
+# links last a minute or more is logged drop by drop, as before (two lines, docs/host.md).
+FLAP_UP_S = 60.0
+FLAP_LINKS = 3
+FLAP_SUMMARY_S = 600.0
+
 # A LAN token shorter than this (characters) is warned of at start: 16 url-safe characters
 # carry 96 bits, past guessing over the home network at any rate the page answers, and the
 # token opens the page that acknowledges alarms. new_token (daemon/http.py) makes 32.

@@ -167,6 +167,8 @@ class Daemon:
         clock: Clock | None = None,
         stale_s: float = K.STALE_S,
         resync_s: float = K.RESYNC_S,
+        flap_up_s: float = K.FLAP_UP_S,
+        flap_summary_s: float = K.FLAP_SUMMARY_S,
         disconnect_alert_s: float = K.DISCONNECT_ALERT_S,
         raw_dir: Path | None = None,
         raw_reserve_mb: float = K.RAW_RESERVE_MB,
@@ -209,6 +211,7 @@ class Daemon:
         self.backups = StoreBackups(store, backup_keep_days, self.clock.wall)  # the store's daily copies
         self._session_kw: dict[str, Any] = {
             "wall": self.clock.wall, "since_boot": self.clock.since_boot, "stale_s": stale_s, "resync_s": resync_s,
+            "mono": self.clock.mono, "flap_up_s": flap_up_s, "flap_summary_s": flap_summary_s,
         }  # fmt: skip
         self.bands.extend(self._band_view(spec) for spec in bands)
         # The latest notifications, for the demo and tests (bounded: a daemon runs for months).

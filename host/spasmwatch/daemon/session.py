@@ -41,6 +41,7 @@ from typing import Any, Protocol
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.api import Msg
 from spasmwatch.daemon.clock import SinceBoot
+from spasmwatch.daemon.flap import FlapLog
 from spasmwatch.store.rows import BootMarks
 from spasmwatch.transport.base import DisconnectedError, Kind, Link, LinkIOError, LinkTimeoutError, TransportError
 from swcore import protocol as P
@@ -322,6 +323,9 @@ class BandSession:
         raw: bool = False,
         resync_s: float = K.RESYNC_S,
         rate_hz: int | None = None,
+        mono: Callable[[], float] = time.monotonic,
+        flap_up_s: float = K.FLAP_UP_S,
+        flap_summary_s: float = K.FLAP_SUMMARY_S,
     ) -> None:
         self.label = label  # what the caregiver configured (name or address)
         self.raw = raw  # ask for the raw sample stream on every connect
@@ -330,6 +334,8 @@ class BandSession:
         self.sink = sink
         self.wall = wall
         self.since_boot = since_boot  # read with each TIME_SYNC's wall time, stored with its sync point
+        self.mono = mono  # how long links last, for the flapping's log (daemon/flap.py)
+        self._flap = FlapLog(flap_up_s, flap_summary_s)
         self.stale_s = stale_s
         self.resync_s = resync_s
         self.state = State.DISCONNECTED
@@ -428,11 +434,24 @@ class BandSession:
         # The same failure again and again (band out of range all night) is one log line,
         # not one per retry: repeats of the retry cycle go to debug; so do a reconnect's steps.
         said = self._reconnect_note(state, detail)
-        quiet = (self._repeating and state in _REPEAT_QUIET) or (self._away is not None and state in _RECONNECT_STEPS)
+        flap = self._flap_note(state)  # None: not flapping; else the drop and return are said by it
+        quiet = (self._repeating and state in _REPEAT_QUIET) or (self._away is not None and state in _RECONNECT_STEPS) or flap is not None
         level = logging.DEBUG if quiet else logging.INFO
         log.log(level, "%s: %s -> %s%s", self.label, self.state.value, state.value, f" ({said})" if said else "")
+        if flap:
+            log.info("%s: %s", self.label, flap)
         self.state, self.detail = state, detail
         self.sink.on_state(self, state, detail)
+
+    def _flap_note(self, state: State) -> str | None:
+        """For a drop of a streaming link or the return to streaming: None when the link is not
+        flapping (logged as ever), else what the flapping's log says of it ("": nothing)."""
+        if self.state in _LINKED and state not in _LINKED:
+            return self._flap.dropped(self.mono())
+        if state is State.STREAMING and self.state not in _LINKED:
+            self._flap.up(self.mono())
+            return "" if self._flap.flapping else None
+        return None
 
     def _reconnect_note(self, state: State, detail: str) -> str:
         """``detail``, and on the return to streaming after a drop, what diagnoses it: how long
@@ -773,9 +792,14 @@ class BandSession:
                 get = asyncio.ensure_future(self._records.get())
                 wake = heard + self.stale_s
                 due = self._gap_due_at()  # a missing event's (or end's) wait ends before the next record
+                steady = self._flap.steady_in(self.mono())  # as does a flapping link's wait to be steady
+                if steady is not None:
+                    due = min(due or wake, loop.time() + steady)
                 done, _ = await asyncio.wait(
                     {get, lost}, timeout=max(0.0, min(wake, due or wake) - loop.time()), return_when=asyncio.FIRST_COMPLETED
                 )
+                if said := self._flap.steady(self.mono()):
+                    log.info("%s: %s", self.label, said)
                 if get in done:
                     heard = loop.time()
                     if self.state is State.STALE:

@@ -1,0 +1,100 @@
+"""A flapping link (h42p): the real band firmware, the daemon, its store, over the serial stand-in
+(``CdcBridge``) whose port closes a few seconds after each connect, as a loose connector or a band
+at the edge of range does. The session keeps retrying after 1 s (an alarm waits for the link);
+its log says the flapping once, a summary now and then, and the end of it, not two lines a drop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from spasmwatch.daemon.clock import ScaledClock
+from spasmwatch.daemon.daemon import BandSpec, Daemon
+from spasmwatch.daemon.flap import FlapLog
+from spasmwatch.store import Store
+from spasmwatch.transport import open_link
+from spasmwatch.transport.cdcbridge import CdcBridge
+from spasmwatch.transport.simband import SimBand
+
+DEVICE = "cot-usb"
+FLAP_S = 40.0  # real s of flapping: 8 drops or more
+UP_S = 2.0  # real s each link stays up (after its first STATUS: the connect, its sync and backfill take ~0.5 s)
+# The daemon's flap thresholds, shortened to fit a test (real s; consts FLAP_UP_S, FLAP_SUMMARY_S)
+FLAP_UP_S = 6.0
+FLAP_SUMMARY_S = 10.0
+
+
+def test_a_flapping_link_is_retried_at_once_and_logged_once_with_summaries(
+    tmp_path: Path, quick_cluster_csv: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each drop of a link was two INFO lines (the drop, the return) however often it came:
+    a port closing a few s after each connect, retried after 1 s, wrote ~1,600 lines an hour.
+    Logged on change only: two lines a drop until the flapping is said (the third short link in a
+    row), then a summary each flap_summary_s with the drops in it, and one line once a link stays
+    up flap_up_s. The retry stays at 1 s. Old code: 2 INFO lines a drop (35 lines, 15 drops)."""
+
+    async def main() -> tuple[int, list[str]]:
+        with SimBand(quick_cluster_csv, tmp_path / "flash", hold=True, speed=4, device_id="usb00005", idle_exit_ms=60_000, timeout_s=300) as band:
+            bridge = CdcBridge(band.address, bond_file=tmp_path / "bonds.json", drop_after_s=UP_S)
+            await bridge.start()
+            with Store(tmp_path / "db.sqlite") as store:
+                d = Daemon(store, [BandSpec(DEVICE, lambda: open_link("serial", bridge.url))], clock=ScaledClock(time.time(), 4),
+                           flap_up_s=FLAP_UP_S, flap_summary_s=FLAP_SUMMARY_S)  # fmt: skip
+                await d.start()
+                try:
+                    await asyncio.sleep(FLAP_S)  # (the band plays its cluster meanwhile: on short links)
+                    bridge.drop_after_s = None  # the connector seated again
+                    end = time.monotonic() + 30
+                    while "steady" not in caplog.text and time.monotonic() < end:
+                        await asyncio.sleep(0.2)
+                    # The link's lines (the daemon's and its session's: not the alarm's, of the events played)
+                    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO and r.name.startswith("spasmwatch.daemon")]
+                    return bridge.connections, said
+                finally:
+                    await d.stop()
+                    await bridge.close()
+
+    caplog.set_level(logging.INFO, logger="spasmwatch")
+    connections, lines = asyncio.run(main())
+    drops = connections - 1  # (all but the steady one; those before the clear too)
+    assert drops >= 8  # still retried at once: a drop every UP_S + 1 s and the connect (12 here)
+    flapping = [x for x in lines if "flapping" in x]
+    assert len(flapping) == 1, lines
+    summaries = [int(m.group(1)) for x in lines if (m := re.search(r"dropped (\d+) times? in the last", x))]
+    assert len(summaries) >= 2 and all(n >= 2 for n in summaries), lines
+    steady = [int(m.group(1)) for x in lines if (m := re.search(r"steady again: .* after (\d+) drops", x))]
+    assert len(steady) == 1 and "steady" in lines[-1], lines
+    assert sum(summaries) < steady[0] == drops
+    # The first connect's 5 (its steps, the IMU's rate), the drop and the return of the 2 short
+    # links before the flapping is said, that, the summaries, the steady one: 13 for 15 drops
+    # (old code: 35, 2 a drop).
+    assert len(lines) <= 5 + 2 * 2 + 1 + len(summaries) + 1, lines
+
+
+def test_only_short_links_in_a_row_are_flapping_and_a_long_one_ends_it() -> None:
+    """``FlapLog`` by itself: links that last past up_s never flap, however many drop; a long link
+    in a run of short ones starts its count again; the steady line comes only up_s into a link."""
+    f = FlapLog(up_s=60.0, summary_s=600.0)
+    t = 0.0
+
+    def link(up_s: float) -> str | None:
+        nonlocal t
+        f.up(t)
+        t += up_s
+        said = f.dropped(t)
+        t += 1.0  # the retry
+        return said
+
+    assert [link(61.0) for _ in range(5)] == [None] * 5  # each drop logged as ever
+    assert [link(5.0), link(5.0), link(61.0), link(5.0), link(5.0)] == [None] * 5
+    assert link(5.0) is not None and f.flapping  # the third short link in a row
+    assert [link(5.0) for _ in range(3)] == ["", "", ""]
+    f.up(t)
+    assert f.steady(t + 59.0) is None and f.steady_in(t + 59.0) == 1.0
+    assert f.steady(t + 60.0) == "the link is steady again: up 60 s, after 6 drops in 91 s"
+    assert not f.flapping and f.steady_in(t + 61.0) is None
