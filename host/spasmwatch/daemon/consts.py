@@ -20,8 +20,9 @@ STATUS_STORED_EVERY_S = 60.0
 DISCONNECT_ALERT_S = 60.0
 
 # Reconnect backoff by error kind (seconds: first, cap). Out of range or off:
-# try soon, then back off so a band left in a drawer costs little. Refused or
-# busy: another central holds it, give it time. Timeouts: as out of range.
+# try soon, then back off so a band left in a drawer costs little (a band another central
+# holds is not found either: it does not advertise). Refused: another program holds the band's
+# serial port, give it time. Timeouts: as out of range.
 BACKOFF_S: dict[str, tuple[float, float]] = {
     "not_found": (2.0, 60.0),
     "timeout": (2.0, 60.0),
