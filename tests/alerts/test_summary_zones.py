@@ -130,3 +130,34 @@ def test_each_language_says_the_zones_and_an_unnamed_one(tmp_path: Path, tz_env:
         store.record_zone(_t(15, 9, 0), "localtime")
     [unnamed] = read_summaries(path, {DEV: "cot"}, _t(16, 7, 30), PARIS, local=lang)
     assert f"Europe/Paris, 09:00 → {catalog(lang)['summary.zone_unnamed']}" in unnamed["local"]["text"], unnamed["local"]
+
+
+NOT_KNOWN = {
+    "en": "Time zone in the last 24 h: Europe/Paris (not known before 20:00: the monitor's version then recorded no name "
+    "for it); times here are Europe/Paris time.",
+    "de": "Zeitzone der letzten 24 h: Europe/Paris (vor 20:00 unbekannt: die damalige Version von spasmwatch hat keinen "
+    "Namen dafür gespeichert); alle Uhrzeiten hier in Europe/Paris.",
+    "es": "Zona horaria en las últimas 24 h: Europe/Paris (desconocida antes de las 20:00: la versión de spasmwatch de "
+    "entonces no guardó su nombre); las horas aquí son de Europe/Paris.",
+    "fr": "Fuseau horaire sur les dernières 24 h : Europe/Paris (inconnu avant 20:00 : la version de spasmwatch d'alors "
+    "n'en a pas enregistré le nom) ; les heures ici sont celles du fuseau Europe/Paris.",
+}
+
+
+@pytest.mark.parametrize("lang", sorted(NOT_KNOWN))
+def test_an_older_daemon_s_unnamed_zone_before_a_named_one_is_said_not_known_as_the_report_does(tmp_path: Path, tz_env: pytest.MonkeyPatch, lang: str) -> None:
+    """An older daemon's 'localtime' row (a copied zone file it could not name), then the zone an
+    upgraded daemon names: the report says the zone before it not known (report.text.zones_line,
+    e08b5fa7), not a change; the push and the page's card said 'an unnamed time zone, 20:00 →
+    Europe/Paris', a journey the store does not show. Old code: 'Time zone in the last 24 h: an
+    unnamed time zone, 20:00 → Europe/Paris; ...' (in each language)."""
+    set_tz(tz_env, "Europe/Paris")
+    path = tmp_path / "db.sqlite"
+    with Store(path) as store:
+        _fill(store)
+        store.record_zone(_t(1, 0, 0), "localtime")
+        store.record_zone(_t(14, 20, 0), "Europe/Paris")
+    [said] = read_summaries(path, {DEV: "cot"}, _t(15, 7, 30), PARIS, local=lang)
+    assert f" {NOT_KNOWN[lang]} {catalog(lang)['disclaimer']}" in said["local"]["text"], said["local"]
+    assert said["zones"].startswith("The monitor ran in Europe/Paris over the last 24 h. Which zone it ran in before 2027-01-14 20:00 "
+                                    "is not known: the monitor's version then recorded no name for it."), said["zones"]  # fmt: skip

@@ -214,6 +214,8 @@ EN: dict[str, str] = {
     # 20:00 → Europe/Paris'; {here}: the daemon's zone, the times'), and a zone file that named none
     "summary.zones": "Time zone in the last 24 h: {zones}; times here are {here} time.",
     "summary.zone_unnamed": UNNAMED_ZONE,
+    # after the first zone when an older daemon's unnamed one came before it (report.text.zones_line's words)
+    "summary.zone_not_known": "not known before {time}: the monitor's version then recorded no name for it",
     # ---- the family web page (daemon/web/app.js looks these up; daemon/http.py serves the
     # "page." keys of the configured language once, in index.html). English must read as the page always has.
     "page.connecting": "Connecting…",
@@ -642,6 +644,9 @@ class SummaryFacts:
     # York's evening read as a night cluster, with no word of the journey (zone review).
     zones: tuple[tuple[float | None, str], ...] = ()
     zone_here: str = ""
+    # The first of ``zones`` was recorded from here on, an older daemon's unnamed zone before it
+    # (report.text.after_unnamed): said not known before then, as the report does, not as a change.
+    zone_known_from: float | None = None
 
 
 def _worn(s: float | None, lang: str) -> str:
@@ -705,6 +710,8 @@ def _zones(f: SummaryFacts, tz: tzinfo | None, lang: str) -> str:
     shows whole; the arrow and the 24 h clock need no words in any language."""
     unnamed = _t(lang, "summary.zone_unnamed")
     said = [said_zone_name(z, unnamed) if t is None else f"{hhmm(t, tz, lang)} → {said_zone_name(z, unnamed)}" for t, z in f.zones]
+    if f.zone_known_from is not None:
+        said[0] += f" ({_t(lang, 'summary.zone_not_known', time=hhmm(f.zone_known_from, tz, lang))})"
     return _t(lang, "summary.zones", zones=", ".join(said), here=f.zone_here)
 
 

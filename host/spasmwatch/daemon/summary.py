@@ -22,7 +22,7 @@ from spasmwatch.export.coverage import coverage
 from spasmwatch.export.store_source import StoreSource
 from spasmwatch.report.consts import TREND_DAYS
 from spasmwatch.report.data import Side, Trend, count, midnight, trend, with_treatments
-from spasmwatch.report.text import zones_line, zones_said
+from spasmwatch.report.text import after_unnamed, zones_line, zones_said
 from spasmwatch.store import Store
 
 DAY_S = 86400.0
@@ -40,7 +40,9 @@ def summary_facts(store: Store, device: str, name: str, now: float, tz: tzinfo) 
     worn_s = sum(d.monitored_s for d in day.days) if heard else None
     today = datetime.fromtimestamp(now, tz).date()
     quiet_days, quiet_monitored_s = (None, 0.0) if starts else _quiet(source, device, now)
-    zones = zones_said(store.zones(now - DAY_S, now), tz, now - DAY_S, now) or []
+    kept = zones_said(store.zones(now - DAY_S, now), tz, now - DAY_S, now) or []
+    zones = after_unnamed(kept)  # an older daemon's unnamed zone before a named one: not known, not a change
+    known_from = zones[0][0] if len(zones) < len(kept) and zones[0][0] > now - DAY_S else None
     return SummaryFacts(
         device=name,
         cluster_starts=starts,
@@ -50,7 +52,8 @@ def summary_facts(store: Store, device: str, name: str, now: float, tz: tzinfo) 
         quiet_days=quiet_days,
         quiet_monitored_s=quiet_monitored_s,
         treatments=_treatments(source, device, today, tz, now),
-        zones=tuple((None if t <= now - DAY_S else t, z) for t, z in zones),
+        zones=tuple((None if t <= now - DAY_S or (i == 0 and known_from) else t, z) for i, (t, z) in enumerate(zones)),
+        zone_known_from=known_from,
         zone_here=said_zone_of(tz, now - DAY_S) if zones else "",
     )
 

@@ -225,7 +225,7 @@ def zones_line(history: Sequence[tuple[float, str]], tz: tzinfo, since: float, u
     kept = zones_said(history, tz, since, until)
     if kept is None:
         return None
-    named = _after_unnamed(kept)
+    named = after_unnamed(kept)
     said = [(t, said_zone_name(z)) for t, z in named]
     here = said_zone_of(tz, since)
     # Said of the zone: '(none recorded before ...)' read, in a doctor's report, as no data before then
@@ -240,10 +240,11 @@ def zones_line(history: Sequence[tuple[float, str]], tz: tzinfo, since: float, u
             f"each is shown at the {here} date and time it happened.")  # fmt: skip
 
 
-def _after_unnamed(kept: list[tuple[float, str]]) -> list[tuple[float, str]]:
+def after_unnamed(kept: list[tuple[float, str]]) -> list[tuple[float, str]]:
     """``kept`` from its first named zone on, when it starts with an older daemon's unnamed rows
     ('localtime', a copied zone file it could not name) and has a named one: the unnamed span is of a
-    zone not known (most likely the one named next), not a change of zone to tell the doctor."""
+    zone not known (most likely the one named next), not a change of zone to tell the doctor. The
+    report's rule, and the daily push's and the page's summary's (daemon/summary.summary_facts)."""
     first = next((i for i, (_, z) in enumerate(kept) if z != UNNAMED_FILE), 0)
     return kept[first:]
 

@@ -175,6 +175,8 @@ CATALOG: dict[str, str] = {
     "summary.video": "Heben Sie Videos auf und sagen Sie es Ihrer Kinderärztin oder Ihrem Kinderarzt.",
     "summary.zones": "Zeitzone der letzten 24 h: {zones}; alle Uhrzeiten hier in {here}.",
     "summary.zone_unnamed": "eine unbenannte Zeitzone",
+    # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "summary.zone_not_known": "vor {time} unbekannt: die damalige Version von spasmwatch hat keinen Namen dafür gespeichert",
     # ---- die Familienseite (daemon/web/app.js)
     "page.connecting": "Verbinde…",
     "page.current_alert": "Aktueller Alarm",

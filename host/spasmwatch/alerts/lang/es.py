@@ -168,6 +168,8 @@ CATALOG: dict[str, str] = {
     "summary.video": "Guarde los vídeos y cuénteselo a su pediatra.",
     "summary.zones": "Zona horaria en las últimas 24 h: {zones}; las horas aquí son de {here}.",
     "summary.zone_unnamed": "una zona horaria sin nombre",
+    # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "summary.zone_not_known": "desconocida antes de las {time}: la versión de spasmwatch de entonces no guardó su nombre",
     # ---- la página de la familia (daemon/web/app.js)
     "page.connecting": "Conectando…",
     "page.current_alert": "Alerta actual",

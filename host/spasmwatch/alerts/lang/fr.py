@@ -172,6 +172,8 @@ CATALOG: dict[str, str] = {
     "summary.video": "Gardez les vidéos et parlez-en à votre pédiatre.",
     "summary.zones": "Fuseau horaire sur les dernières 24 h : {zones} ; les heures ici sont celles du fuseau {here}.",
     "summary.zone_unnamed": "un fuseau horaire sans nom",
+    # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "summary.zone_not_known": "inconnu avant {time} : la version de spasmwatch d'alors n'en a pas enregistré le nom",
     # ---- la page de la famille (daemon/web/app.js)
     "page.connecting": "Connexion…",
     "page.current_alert": "Alerte en cours",
