@@ -1092,8 +1092,11 @@ def test_a_current_store_with_a_column_added_or_an_index_changed_by_hand_is_open
         (["CREATE TRIGGER drop_events BEFORE INSERT ON events BEGIN SELECT RAISE(IGNORE); END"], "trigger drop_events on table events"),
         # old code: as the RAISE(IGNORE): an event with an onset already stored taken as stored already, 0 new, dropped without a word
         (["CREATE UNIQUE INDEX mine_onsets ON events(device, onset_ms)"], "unique index mine_onsets on table events"),
+        # old code: every read-write open failed, 'cannot open the store: near "events": syntax error' (its name unquoted in DROP)
+        (["CREATE TRIGGER \"no events\" BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'no more events'); END"], "trigger no events on table events"),
+        (["CREATE UNIQUE INDEX \"mine-onsets\" ON events(device, onset_ms)"], "unique index mine-onsets on table events"),
     ],
-    ids=["trigger-abort", "trigger-ignore", "unique-index-of-another-name"],
+    ids=["trigger-abort", "trigger-ignore", "unique-index-of-another-name", "trigger-name-with-a-space", "index-name-with-a-dash"],
 )
 def test_objects_not_spasmwatch_s_that_can_refuse_its_writes_are_named_by_check_and_dropped_at_open(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, sql: list[str], named: str
@@ -1116,7 +1119,7 @@ def test_objects_not_spasmwatch_s_that_can_refuse_its_writes_are_named_by_check_
     assert f"{named} (not spasmwatch's, it can refuse or change what spasmwatch stores): dropped; its SQL: CREATE" in caplog.text
     with contextlib.closing(sqlite3.connect(path)) as c:
         left = {str(r[0]) for r in c.execute("SELECT name FROM sqlite_master WHERE type IN ('trigger', 'index') AND sql IS NOT NULL")}
-    assert "mine_fast" in left and not left & {"no_events", "drop_events", "mine_onsets"}
+    assert "mine_fast" in left and not left & {"no_events", "drop_events", "mine_onsets", "no events", "mine-onsets"}
     assert cli.main(["store", "check", "--db", str(path)]) == 0 and capsys.readouterr().out == f"{path}: ok\n"
 
 

@@ -624,8 +624,14 @@ def _drop_foreign(conn: sqlite3.Connection, path: Path) -> None:
     a word, for an object no one sees ('store check' names them too). Not refused instead: the daemon
     would keep no event until someone dropped it by hand."""
     for f in shape.foreign(conn):
-        conn.execute(f"DROP {'TRIGGER' if f.what == 'trigger' else 'INDEX'} {f.name}")
+        # (its name quoted: one made by hand may need it, "no events"; unquoted, every open failed on it)
+        conn.execute(f"DROP {'TRIGGER' if f.what == 'trigger' else 'INDEX'} {_quoted(f.name)}")
         log.warning("%s: %s (not spasmwatch's, it can refuse or change what spasmwatch stores): dropped; its SQL: %s", path, f.said(), f.sql)
+
+
+def _quoted(name: str) -> str:
+    """``name`` as an SQL identifier, whatever it holds (a space, a dash, a keyword, a double quote)."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _remade(conn: sqlite3.Connection, path: Path, found: shape.Shape) -> shape.Shape:
