@@ -1123,6 +1123,23 @@ def test_objects_not_spasmwatch_s_that_can_refuse_its_writes_are_named_by_check_
     assert cli.main(["store", "check", "--db", str(path)]) == 0 and capsys.readouterr().out == f"{path}: ok\n"
 
 
+@pytest.mark.parametrize("column", ['"my note"', '"say ""hi"""', '[sleep, woke]'], ids=["space", "doubled-quote", "brackets-comma"])
+def test_a_column_added_by_hand_under_a_quoted_name_is_no_damage(tmp_path: Path, capsys: pytest.CaptureFixture[str], column: str) -> None:
+    """A column added by hand whose name needs quoting (a researcher's "my note"): taken as a column
+    added, as an unquoted one is. Found by the review of 2026-12-06's host changes: shape._definitions
+    took a definition's first word as its column's name ('"my'), so the table was 'changed' and the
+    store refused as damaged by every open, 'store check' naming 'store recover' (which drops the column)."""
+    path = tmp_path / "sw.db"
+    seqs, made = _hand_edited(path, f"ALTER TABLE events ADD COLUMN {column} TEXT", f"UPDATE events SET {column} = 'theirs'")
+    rc, out, reader, daemon = _said_by_each(path, capsys)
+    assert (rc, reader, daemon) == (0, None, None) and out.startswith(f"{path}: ok ("), out
+    with Store(path) as st:
+        st.add_events(DEV, [ev(50)])
+        assert [e.seq for e in st.events(DEV)] == [*seqs, 50] and st.store_id == made
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        assert c.execute(f"SELECT count(*) FROM events WHERE {column} = 'theirs'").fetchone()[0] == 50
+
+
 def test_a_current_store_whose_marker_table_was_changed_by_hand_is_marked_again_at_once(tmp_path: Path) -> None:
     """compat (the marker's table, of no record) with a column dropped by hand: made again, empty, by
     the read-write open, and its marker written again in the same open. Found by review of the change

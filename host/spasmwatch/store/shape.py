@@ -106,8 +106,28 @@ def _definitions(sql: str, columns: list[str]) -> list[str]:
     each from its name to the comma that ends it (none inside brackets or quotes), the last to the next."""
     body = sql[sql.index("(") + 1 : sql.rindex(")")]
     parts = _top_level(body)
-    starts = [i for i, p in enumerate(parts) if p.split()[:1] and p.split()[0].strip('"`[]') == columns[0]]
+    starts = [i for i, p in enumerate(parts) if _name_of(p) == columns[0]]
     return parts[starts[-1] : starts[-1] + len(columns)] if starts else []
+
+
+def _name_of(definition: str) -> str:
+    """The column name a definition starts with, unquoted as PRAGMA table_info gives it: a quoted one
+    whole ('"my note"' -> 'my note', '"a""b"' -> 'a"b'). Until the review of 2026-12-06 its first word
+    ('"my'): a column added by hand under such a name made the table 'changed', the store damaged."""
+    close = {'"': '"', "`": "`", "[": "]"}.get(definition[:1])
+    if close is None:
+        return definition.split(maxsplit=1)[0] if definition.strip() else ""
+    name, i = [], 1
+    while i < len(definition):
+        if definition[i] == close and definition[i + 1 : i + 2] == close and close != "]":  # (a quote doubled inside)
+            name.append(close)
+            i += 2
+        elif definition[i] == close:
+            break
+        else:
+            name.append(definition[i])
+            i += 1
+    return "".join(name)
 
 
 def _top_level(body: str) -> list[str]:
