@@ -1140,6 +1140,22 @@ def test_a_column_added_by_hand_under_a_quoted_name_is_no_damage(tmp_path: Path,
         assert c.execute(f"SELECT count(*) FROM events WHERE {column} = 'theirs'").fetchone()[0] == 50
 
 
+def test_a_generated_column_added_by_hand_is_no_damage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A generated column added by hand (a researcher's onset in seconds, computed by SQLite: spasmwatch
+    never writes it): a column added, as any other. Found by the review of 2026-12-06's host changes:
+    shape._added_to listed the columns by PRAGMA table_info, which leaves generated ones out, so the
+    table was 'changed' and the store refused as damaged by every open ('store check' exit 1)."""
+    path = tmp_path / "sw.db"
+    seqs, made = _hand_edited(path, "ALTER TABLE events ADD COLUMN onset_s REAL GENERATED ALWAYS AS (onset_ms / 1000.0) VIRTUAL")
+    rc, out, reader, daemon = _said_by_each(path, capsys)
+    assert (rc, reader, daemon) == (0, None, None) and out.startswith(f"{path}: ok (") and "column onset_s of table events" in out, out
+    with Store(path) as st:
+        st.add_events(DEV, [ev(50)])
+        assert [e.seq for e in st.events(DEV)] == [*seqs, 50] and st.store_id == made
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        assert c.execute("SELECT count(*) FROM events WHERE onset_s * 1000.0 = onset_ms").fetchone()[0] == 51
+
+
 def test_a_current_store_whose_marker_table_was_changed_by_hand_is_marked_again_at_once(tmp_path: Path) -> None:
     """compat (the marker's table, of no record) with a column dropped by hand: made again, empty, by
     the read-write open, and its marker written again in the same open. Found by review of the change
@@ -1196,6 +1212,21 @@ def test_a_step_adding_a_column_someone_added_by_hand_says_so_naming_table_colum
         assert st.schema_version == SCHEMA_VERSION + 1 and [e.seq for e in st.events(DEV)] == seqs and st.store_id == made
     with contextlib.closing(sqlite3.connect(path)) as c:
         assert c.execute("SELECT mood, mood_by_hand FROM notes").fetchall() == [(None, "theirs")]
+
+
+def test_a_step_adding_a_column_someone_added_by_hand_as_a_generated_one_says_so_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As above, the column added by hand a generated one (PRAGMA table_info leaves those out). Found by
+    the review of 2026-12-06's host changes: _check_added looked for it there, found none, and every
+    open failed at the step with SQLite's bare 'duplicate column name: mood'."""
+    path = tmp_path / "sw.db"
+    _hand_edited(path, "ALTER TABLE notes ADD COLUMN mood TEXT GENERATED ALWAYS AS (upper(text)) VIRTUAL")
+    step = schema.Step("ALTER TABLE notes ADD COLUMN mood TEXT;", readers=True, writers=True)
+    monkeypatch.setattr(schema, "STEPS", [*schema.STEPS, step])
+    monkeypatch.setattr(_db, "MIGRATIONS", [*schema.MIGRATIONS, step.sql])
+    monkeypatch.setattr(_db, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    with pytest.raises(StoreError) as refused:
+        Store(path)
+    assert f"sqlite3 {path} 'ALTER TABLE notes RENAME COLUMN mood TO mood_by_hand'" in str(refused.value), str(refused.value)
 
 
 def test_store_recover_says_the_columns_added_by_hand_it_could_not_keep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

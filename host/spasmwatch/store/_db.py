@@ -543,7 +543,7 @@ def _check_added(conn: sqlite3.Connection, path: Path, version: int, stmt: str) 
     if added is None:
         return
     table, column = added.group(1), added.group(2)
-    if not any(str(r[1]).lower() == column.lower() for r in conn.execute(f"PRAGMA table_info({table})")):
+    if not any(str(r[1]).lower() == column.lower() for r in conn.execute(f"PRAGMA table_xinfo({table})")):  # (generated ones too)
         return
     rename = f"sqlite3 {shlex.quote(os.path.abspath(path))} 'ALTER TABLE {table} RENAME COLUMN {column} TO {column}_by_hand'"
     raise StoreError(

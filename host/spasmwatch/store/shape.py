@@ -85,10 +85,11 @@ def _added_to(base: str, sql: str) -> list[str]:
     try:
         conn.execute(sql)  # (the file's own table: its SQL is SQLite's, and REFERENCES need no table here)
         name = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchone()[0]
-        have = [str(r[1]) for r in conn.execute(f"PRAGMA table_info({name})")]
+        # (table_xinfo: table_info leaves generated columns out, and one added by hand is a column added)
+        have = [str(r[1]) for r in conn.execute(f"PRAGMA table_xinfo({name})")]
         conn.execute(f"DROP TABLE {name}")
         conn.execute(base)
-        ours = [str(r[1]) for r in conn.execute(f"PRAGMA table_info({name})")]
+        ours = [str(r[1]) for r in conn.execute(f"PRAGMA table_xinfo({name})")]
         if len(have) <= len(ours) or have[: len(ours)] != ours:
             return []
         for definition in _definitions(sql, have[len(ours):]):
