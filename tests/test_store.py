@@ -1095,8 +1095,11 @@ def test_a_current_store_with_a_column_added_or_an_index_changed_by_hand_is_open
         # old code: every read-write open failed, 'cannot open the store: near "events": syntax error' (its name unquoted in DROP)
         (["CREATE TRIGGER \"no events\" BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'no more events'); END"], "trigger no events on table events"),
         (["CREATE UNIQUE INDEX \"mine-onsets\" ON events(device, onset_ms)"], "unique index mine-onsets on table events"),
+        # old code: 'store check' ok and the trigger kept by the open (its table as written, EVENTS, taken as no table of spasmwatch's)
+        (["CREATE TRIGGER no_events BEFORE INSERT ON EVENTS BEGIN SELECT RAISE(ABORT, 'no more events'); END"], "trigger no_events on table events"),
     ],
-    ids=["trigger-abort", "trigger-ignore", "unique-index-of-another-name", "trigger-name-with-a-space", "index-name-with-a-dash"],
+    ids=["trigger-abort", "trigger-ignore", "unique-index-of-another-name", "trigger-name-with-a-space", "index-name-with-a-dash",
+         "trigger-on-the-table-in-capitals"],
 )
 def test_objects_not_spasmwatch_s_that_can_refuse_its_writes_are_named_by_check_and_dropped_at_open(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, sql: list[str], named: str

@@ -263,17 +263,20 @@ def foreign(conn: sqlite3.Connection) -> list[Foreign]:
     (a row its version takes refused, or, by its inserts that skip a row already stored, dropped without
     a word). Another index refuses nothing (a researcher's, to read faster): not named. Until the review
     of 2026-12-06 none was looked at: 'store check' said ok while every event's write failed."""
-    ours = {name for _, name, _ in shapes()[-1]}
-    tables = {name for t, name, _ in shapes()[-1] if t == "table"}
+    # (SQLite's names are case-blind, and a trigger's table is kept as its SQL wrote it, 'ON EVENTS':
+    # compared as written, such a trigger was taken as on no table of spasmwatch's and kept)
+    ours = {name.lower() for _, name, _ in shapes()[-1]}
+    tables = {name.lower(): name for t, name, _ in shapes()[-1] if t == "table"}
     rows = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE type IN ('trigger', 'index') AND sql IS NOT NULL ORDER BY name")
     out = []
-    for t, name, table, sql in rows:
-        if name in ours or table not in tables:
+    for t, name, written, sql in rows:
+        table = tables.get(str(written).lower())
+        if str(name).lower() in ours or table is None:
             continue
         if t == "trigger":
-            out.append(Foreign("trigger", str(name), str(table), str(sql)))
-        elif _unique(conn, str(table), str(name)):
-            out.append(Foreign("unique index", str(name), str(table), str(sql)))
+            out.append(Foreign("trigger", str(name), table, str(sql)))
+        elif _unique(conn, table, str(name)):
+            out.append(Foreign("unique index", str(name), table, str(sql)))
     return out
 
 
