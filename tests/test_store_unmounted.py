@@ -1107,3 +1107,27 @@ def test_a_store_whose_id_was_removed_and_header_lowered_below_ids_leaves_the_re
         assert isinstance(e, StoreError) and not isinstance(e, StoreMissing) and e.damaged, e
         assert f"'spasmwatch store recover --db {path}'" in str(e), e
     assert known.path.read_text() == record
+
+
+def test_another_family_s_store_damaged_by_its_tables_is_refused_as_a_different_store_not_sent_to_recover(tmp_path: Path) -> None:
+    """Another disk mounted at the store's folder holding another family's store, one of whose tables
+    was dropped by hand: its id says it is not this daemon's store, whatever its tables. Found by the
+    review of 2026-12-06's host changes: the check left every store damaged by its tables to the open
+    (``Identity.damaged``, meant for one whose id was removed), which refused it as damaged and sent
+    the family to 'store recover' on another family's store; the record's own store was not said
+    missing. Now: DifferentStore (its way out 'store adopt', or the right disk mounted), the file and
+    the record as they were."""
+    path = tmp_path / "disk" / "spasmwatch.db"
+    _kept(path)
+    known = KnownStores.default()
+    ours = read_identity(path).id
+    record = known.path.read_text()
+    other_disk(path)
+    theirs = read_identity(path).id
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
+        c.execute("DROP TABLE zones")
+    assert read_identity(path).damaged
+    with Store.may_fail(path, known) as store:
+        e = store.open_error
+        assert isinstance(e, DifferentStore) and f"(id {theirs}; expected {ours})" in str(e), e
+    assert known.path.read_text() == record

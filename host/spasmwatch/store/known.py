@@ -557,10 +557,11 @@ def _different(store: Path, expected: str | None, found: Identity | None) -> Dif
     account's), and so is a store that lost its id (``Identity.lost_id``) or that is damaged by its tables
     (``Identity.damaged``, its header lowered below ids too): its open refuses it as damaged
     (_db.unrepairable), writing nothing, as 'store check' says it; until the review of 2026-12-06 it
-    was refused here as 'an empty file?', naming 'store adopt'."""
+    was refused here as 'an empty file?', naming 'store adopt'. One damaged that holds another id is
+    another's store all the same (a wrong disk mounted): refused here, not sent to 'store recover'."""
     if expected is None or found is None:
         return None
-    if found.id == expected or found.from_before_ids or found.lost_id or found.damaged:
+    if found.id == expected or found.from_before_ids or found.lost_id or (found.damaged and found.id is None):
         return None
     what = f"id {found.id}" if found.id is not None else "no id, and not a spasmwatch store from before ids: an empty file?"
     return _refused(store, what, expected)
