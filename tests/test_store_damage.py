@@ -499,6 +499,27 @@ def test_rows_under_a_damaged_interior_page_are_found_by_reading_the_pages(big_s
         assert st.next_backfill_seq(DEV) == BIG
 
 
+def test_rows_read_off_the_pages_of_a_table_with_a_column_added_by_hand_are_kept(big_store: Path, tmp_path: Path) -> None:
+    """As above, events with a column added by hand (every open keeps such a store since 2026-12-06,
+    so a damaged one may have it): the rows read off the pages go into the new store without that
+    column, as the rowid pass's do, and recover names it as not kept (exit 1). Found by the review of
+    2026-12-06's host changes: the page pass inserted the file's columns, 'mine' among them, into this
+    version's table: 'table events has no column named mine', a traceback, the store left damaged."""
+    path = _copy_of(big_store, tmp_path)
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
+        c.execute("ALTER TABLE events ADD COLUMN mine TEXT")  # (the table's SQL alone: no row is rewritten)
+    original = _exact(path, "events")
+    data, size, root = _layout(path, "events")
+    interior = _interior_below_root(data, size, root)
+    under = [r for leaf in _leaves(data, size, interior) for r in _leaf_rowids(data, size, leaf)]
+    _overwrite(path, size, interior)
+    r = _cli("store", "recover", "--db", str(path))
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert f"  events: {BIG} ({len(under)} found by reading the file's pages)" in r.stdout, r.stdout
+    assert "column mine of table events" in r.stdout, r.stdout
+    assert _exact(path, "events") == [row[:-1] for row in original]  # every value as it was, but the column added by hand
+
+
 def test_a_damaged_leaf_page_loses_its_own_rows_and_no_more(tmp_path: Path) -> None:
     """Python's sqlite3 steps one row ahead of the row it hands on: the step onto a damaged page
     failed while the row before it was read, and the rowid pass took that row for unreadable
