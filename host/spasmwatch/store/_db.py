@@ -98,7 +98,11 @@ def _gone(conn: sqlite3.Connection, version: int, found: shape.Shape) -> list[st
 def way_out(conn: sqlite3.Connection, path: Path, version: int, found: shape.Shape) -> str:
     """How a store the daemon refuses as damaged by its tables (``unrepairable``) is mended: 'store
     recover' (``recover_hint``), unless it lost a column no value of which can be told (``no_recovery_hint``)."""
-    gone = _gone(conn, version, found)
+    return _way(path, _gone(conn, version, found))
+
+
+def _way(path: Path, gone: list[str]) -> str:
+    """``way_out``'s words for a store that lost the columns ``gone`` (``_gone``)."""
     return no_recovery_hint(path, gone) if gone else recover_hint(path)
 
 
@@ -140,7 +144,7 @@ def _refused_damaged(conn: sqlite3.Connection, path: Path, version: int, found: 
     words; ``done``: what the open did not do), with its way out (``way_out``) and its ``Fix`` when
     that is not 'store recover'."""
     gone = _gone(conn, version, found)
-    way = no_recovery_hint(path, gone) if gone else recover_hint(path)
+    way = _way(path, gone)
     fix = _lost_fix(path) if gone else None
     return StoreError(f"{refused}; {done} {way}", damaged=True, fix=fix)
 
