@@ -327,6 +327,63 @@ def test_a_band_that_runs_out_of_room_mid_flash_says_so(band: Path, fw: Path, bo
         do_flash(band, fw, board, link=SmallFlashLink(connect(band), 100, write_bytes=10_000))  # enough by the estimate
 
 
+class BlockFlashLink(WrappingLink):
+    """A band whose flash is ``capacity`` blocks of 4 KB, each file taking whole blocks, as LittleFS
+    gives them: statvfs says what the files on it leave free, and a write that needs a block more
+    than is free fails with OSError 28. A file opened 'wb' frees its old blocks at once (truncated),
+    an atomic one's temporary holds blocks of its own until the rename, as on the band."""
+
+    BLOCK = 4096
+
+    def __init__(self, inner: Link, capacity: int) -> None:
+        super().__init__(inner)
+        self.capacity = capacity
+
+    @classmethod
+    def used(cls, band: Path) -> int:
+        return sum(-(-p.stat().st_size // cls.BLOCK) for p in band.rglob("*") if p.is_file())
+
+    def exec(self, code: str, timeout_s: float = 20.0) -> bytes:
+        b = self.BLOCK
+        prelude = (
+            "import os\n"
+            f"def _sw_used(d):\n n = 0\n for e in os.ilistdir(d):\n  p = d + '/' + e[0]\n"
+            f"  n += _sw_used(p) if e[1] == 0x4000 else -(-os.stat(p)[6] // {b})\n return n\n"
+            f"def _sw_small(p):\n free = {self.capacity} - _sw_used(_R or '/')\n"
+            f" return ({b}, {b}, {self.capacity}, free, free, 0, 0, 0, 0, 255)\n"
+            "def _sw_full_write(f, data):\n size = os.stat(_sw_path)[6]\n"
+            f" more = (size + len(data) + {b - 1}) // {b} - (size + {b - 1}) // {b}\n"
+            f" if more > {self.capacity} - _sw_used(_R or '/'):\n  raise OSError(28)\n return f.write(data)\n"
+        )
+        code = code.replace("_f = open(_R + _P[0], 'wb')", "_sw_path = _R + _P[0]\n_f = open(_sw_path, 'wb')")
+        code = code.replace("_f.write(", "_sw_full_write(_f, ").replace("os.statvfs(", "_sw_small(")
+        return super().exec(prelude + code, timeout_s)
+
+
+def test_the_room_check_counts_the_most_the_flash_holds_at_once_not_only_at_its_end(
+    band: Path, fw: Path, board: dict[str, object]
+) -> None:
+    """Hostile review (h42r2): a module that grows is written before one, later in path order, that
+    shrinks by as much. At the end the firmware takes no more room, so the check passed; but the grown
+    module needs its blocks before the shrunk one frees its own, and on a full flash that write failed
+    after main.py was removed: the band stopped monitoring, the very case the check is there for."""
+    pad = "\n_PAD = " + repr("x" * 20000) + "\n"
+    app, storage = fw / "band" / "app.py", fw / "band" / "storage.py"
+    app_src, storage_src = app.read_text(), storage.read_text()
+    storage.write_text(storage_src + pad)
+    do_flash(band, fw, board)
+    app.write_text(app_src + pad)  # the padding moves from a module late in path order to an earlier one
+    storage.write_text(storage_src)
+    before = on_band(band)
+    used = BlockFlashLink.used(band)
+    with pytest.raises(DeviceError, match=r"no room on the band for this firmware: it needs (\d+) more 4 KB blocks of flash, "
+                       r"and 1 is free: nothing was written"):
+        do_flash(band, fw, board, link=BlockFlashLink(connect(band), used + 1))
+    assert on_band(band) == before
+    do_flash(band, fw, board, link=BlockFlashLink(connect(band), used + 6))  # the grown module's 5 blocks and 1 spare
+    assert "_PAD" in (band / "band" / "app.mpy").read_bytes().decode("latin-1")
+
+
 def test_interrupted_flash_leaves_no_main_and_the_next_one_finishes(band: Path, fw: Path, board: dict[str, object]) -> None:
     with pytest.raises(DeviceError, match="unplugged; the flash was cut short: the band has no main.py and does not monitor"):
         do_flash(band, fw, board, link=UnpluggedLink(connect(band), 5))

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from spasmwatch.flashing.device import TMP_SUFFIX, Device, FlashWarning
+from spasmwatch.flashing.device import TMP_SUFFIX, Device, FlashWarning, Room
 from spasmwatch.flashing.firmware import Image
 from spasmwatch.flashing.link import DeviceError
 
@@ -150,13 +150,9 @@ def sync(device: Device, images: Sequence[Image], meta: dict[str, object], progr
 
 def _check_room(device: Device, to_write: Sequence[Image], to_remove: Sequence[str]) -> None:
     """Refuse, before anything is removed, a flash whose files cannot fit on the band: it removed
-    main.py, then failed at a write (ENOSPC), and running it again failed the same way.
-
-    A file rewritten in place frees its old blocks first (open 'wb' truncates it); an atomic one
-    keeps them until its rename, so only the others' count as freed."""
+    main.py, then failed at a write (ENOSPC), and running it again failed the same way."""
     room = device.room([im.path for im in to_write] + list(to_remove))
-    freed = [im.path for im in to_write if not im.atomic] + list(to_remove)
-    need = sum(room.blocks(len(im.data)) for im in to_write) - sum(room.blocks(room.sizes[p] or 0) for p in freed)
+    need = _peak_blocks(room, to_write, to_remove)
     if need > room.free_blocks:
         kb = room.block_bytes / 1024
         raise DeviceError(
@@ -164,6 +160,30 @@ def _check_room(device: Device, to_write: Sequence[Image], to_remove: Sequence[s
             f"{room.free_blocks} {'is' if room.free_blocks == 1 else 'are'} free: nothing was written, the band is "
             f"as it was (an app on it runs as before). {_FREE_ROOM}"
         )
+
+
+def _peak_blocks(room: Room, to_write: Sequence[Image], to_remove: Sequence[str]) -> int:
+    """The most blocks past those in use now the flash holds at once, taking its steps in _apply's
+    order: main.py and the stale files removed first, the others written in to_write's order, main.py
+    last. A file rewritten in place frees its old blocks as it is opened (truncated); an atomic one
+    keeps them until its rename. Not the sum at the end: a module that grows, written before one that
+    shrinks by as much, needs its blocks while the other still holds its own (hostile review h42r2)."""
+
+    def old(path: str) -> int:
+        return room.blocks(room.sizes.get(path) or 0)
+
+    main = [im for im in to_write if im.path == MAIN]
+    held = -sum(old(p) for p in to_remove) - sum(old(im.path) for im in main)  # step 1 removes them
+    peak = 0
+    for im in [im for im in to_write if im.path != MAIN] + main:
+        replaced = 0 if im.path == MAIN else old(im.path)  # (main.py's went in step 1)
+        if not im.atomic:
+            held -= replaced
+        held += room.blocks(len(im.data))
+        peak = max(peak, held)
+        if im.atomic:  # renamed onto the old file, whose blocks go then
+            held -= replaced
+    return peak
 
 
 # What to do about a full band: its own data (/data: event log, config, bonds) is never the flash's to remove.
