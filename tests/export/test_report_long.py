@@ -554,15 +554,23 @@ def test_the_html_s_daily_plot_places_its_texts_on_its_final_layout() -> None:
     its turned dates), so its labels, as long in px, hung lower than measured, over the 'no data'
     marks put below them. Now the picture is drawn again on its laid-out axes, and its texts are
     measured where the PNG draws them: no treatment label covers another, a mark, or the legend.
-    Old code: 'prednisolone start 40 mg/day' and 'vigabatrin start 150 mg/kg/day' over 'no data'."""
+    Old code: 'prednisolone start 40 mg/day' and 'vigabatrin start 150 mg/kg/day' over 'no data'.
+    Measured at the PNG's dpi (hostile review h42r2): the texts were placed at the figure's 100 dpi
+    and the PNG saved at 110, where a 7 pt label turned is 17 % longer in px, not 10 % as the plot:
+    with two starts and the held taper, 'prednisolone start 40 mg/day' and 'vigabatrin start 50
+    mg/kg/day' ran over the 'no data' marks put 1 px below them."""
     from spasmwatch.report import html, plots
 
-    cases = [(_neurologists_course(), 35), (_neurologists_course(), 14), (_ending_with_a_stop(), 14), (_held_taper(True), 28)]
+    starts = [TreatmentRow(10, D0 + 2 * DAY + 20 * H, "vigabatrin", 50.0, "mg/kg/day", "start"),
+              TreatmentRow(11, D0 + 25 * DAY + 9 * H, "vigabatrin", None, None, "stop")]  # fmt: skip
+    cases = [(_neurologists_course(), 35), (_neurologists_course(), 14), (_ending_with_a_stop(), 14), (_held_taper(True), 28),
+             ([*_held_taper(True), *starts], 28)]  # fmt: skip
     for treatments, days in cases:
         data = gather(Tables(treatment_rows=treatments), None, D0, D0 + days * DAY, timezone.utc)
         with plots.as_typed():
             fig = html.daily_figure(data)
         try:
+            fig.set_dpi(html.PNG_DPI)  # as html._png_of saves it (a no-op: made at it)
             fig.canvas.draw()
             ax = fig.axes[0]
             texts = [t for t in ax.texts if t.get_visible()]
