@@ -84,6 +84,26 @@ def test_a_scan_that_finds_no_board_on_usb_says_so_with_the_ports_it_saw(monkeyp
             "plug the band in with a data cable, not a charge-only one)\n") in out, out  # fmt: skip
 
 
+def test_a_scan_that_finds_the_band_on_the_radio_does_not_ask_for_it_on_usb(
+    bands: Callable[..., SimBand], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Hostile review (h42r2): after a flash, docs/flashing.md runs 'spasmwatch scan' (USB and the
+    radios) to see the band advertise; found over the radio, unplugged as it is worn, the scan still
+    ended with '(serial: no ESP32 board found on USB ...; plug the band in with a data cable, not a
+    charge-only one)', sending the family to plug in the band it had just found. USB's ports are said
+    when the scan finds no band to configure, where the USB is the lead left (the flash's)."""
+    band = bands()
+    monkeypatch.setenv(RADIOS_ENV, band.address)
+    monkeypatch.setenv("SPASMWATCH_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setattr(serial.tools.list_ports, "comports", lambda: [])
+    assert cli.main(["scan", "--transport", "serial,sim", "--timeout", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert band.name in out and "plug the band in" not in out and "no ESP32 board found" not in out, out
+    monkeypatch.setenv(RADIOS_ENV, "")  # none on the radio either: the USB ports are said
+    assert cli.main(["scan", "--transport", "serial,sim", "--timeout", "0.2"]) == 1
+    assert "(serial: no ESP32 board found on USB (USB serial ports seen: none); plug the band in" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     "transports, said",
     [

@@ -54,8 +54,10 @@ def run(args: argparse.Namespace) -> int:
             f"(serial: a board on USB, for 'spasmwatch flash --port {usb[0].address}'; the band firmware reaches the "
             "daemon over Bluetooth only, advertising as spasmwatch- and the last 4 characters of its device id)"
         )
-    elif "serial" in transports and "serial" not in skipped:
+    elif "serial" in transports and "serial" not in skipped and not bands:
         # docs/flashing.md sends a flash that found no board here: said, with the ports there are, as flash says it.
+        # Not beside a band found on a radio (unplugged as it is worn): 'plug the band in' sent the family
+        # to plug in the band the scan had just found.
         from spasmwatch.flashing.link import list_ports, no_board_seen
 
         print(f"(serial: {no_board_seen(list_ports())}; plug the band in with a data cable, not a charge-only one)")
