@@ -389,6 +389,76 @@ def test_adjacent_ranges_hold_a_sleep_whose_window_spans_kept_gaps(tmp_path: Pat
     assert _onsets(db, tmp_path / "a.jsonl", DAY0, cut) + _onsets(db, tmp_path / "b.jsonl", cut, t) == [iso(sleep)]
 
 
+def _store_of(db: Path, seq: list[tuple[float, int]]) -> None:
+    """A store of one band's epochs (start, activity) in one boot, worn and on the body."""
+    from spasmwatch.store import Store
+
+    rows = [{"boot": 1, "t_ms": round((t - DAY0) * 1000) + 10_000, "activity": a, "breath": 40, "off_body": 0, "worn": 1} for t, a in seq]
+    with Store(db) as store:
+        store.add_sync(DEVICE, 1, 0, DAY0)
+        store.add_activity(DEVICE, rows, received_wall_s=DAY0)
+
+
+def _split(db: Path, out: Path, cut: float, end: float, lead: float, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The onsets of the exports of [DAY0, cut) and [cut, end) with their epochs read ``lead`` either side."""
+    monkeypatch.setattr(importlib.import_module("spasmwatch.export.store_source"), "LEAD_S", lead)
+    return _onsets(db, out / "a.jsonl", DAY0, cut) + _onsets(db, out / "b.jsonl", cut, end)
+
+
+def test_a_sleep_is_decided_within_decided_within_s_and_a_lead_an_epoch_shorter_loses_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bound of export/sleep.py's DECIDED_WITHIN_S, to the epoch: awake 1 h, an epoch unheard,
+    then asleep with two gaps of 5 min (the longest kept) in its first 60 epochs: its window holds
+    10 min unheard (SLEEP_WINDOW_UNHEARD_MAX_MS), the one an epoch earlier 10 min 10 s (with the
+    last active epoch), so the sleep is decided by an epoch starting 19 min 50 s after its onset.
+    Exports cut 5 s after the onset tell it once with epochs read DECIDED_WITHIN_S after --until;
+    an epoch less, in neither (the first's read stops short of its deciding epoch)."""
+    from spasmwatch.export.sleep import DECIDED_WITHIN_S, LEAD_S
+    from spasmwatch.export.store_source import EPOCH_S
+
+    seq = [(DAY0 + 10.0 * n, 200) for n in range(360)]
+    onset = seq[-1][0] + 2 * EPOCH_S
+    t = onset
+    for n in range(60 + 180):
+        seq.append((t, 3))
+        t += EPOCH_S + (300.0 if n in (19, 39) else 0.0)
+    db = tmp_path / "s.db"
+    _store_of(db, seq)
+    whole = _onsets(db, tmp_path / "w.jsonl", DAY0, t)
+    assert whole == [iso(onset)]
+    cut = onset + 5.0
+    assert _split(db, tmp_path, cut, t, LEAD_S, monkeypatch) == whole
+    assert _split(db, tmp_path, cut, t, DECIDED_WITHIN_S, monkeypatch) == whole
+    assert _split(db, tmp_path, cut, t, DECIDED_WITHIN_S - EPOCH_S, monkeypatch) == []
+    assert LEAD_S >= DECIDED_WITHIN_S
+
+
+def test_adjacent_ranges_agree_past_a_twitching_sleep_no_shorter_lead_knows_the_start_of(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Why LEAD_S is not DECIDED_WITHIN_S, nor the 40 min once proposed (docs/exports.md): awake 1 h,
+    asleep from 01:00 (told), from 01:30 an active epoch every 4 min for 3 h (no sleep window quiet
+    enough, no wake), then quiet 30 min and awake. An estimate begun inside the twitching is asleep
+    'owed' and claims a sleep once 10 min are quiet again (04:24:10, past the last twitch but one:
+    a sleep window may hold one active epoch); the whole export's, asleep
+    since 01:00, claims none. Cut at 03:30: with epochs read from 5.25 h before it the second export
+    begins awake and agrees; from 40 min before, it tells a sleep at 04:24:10 the whole one does not."""
+    from spasmwatch.export.sleep import LEAD_S
+
+    sleep, twitch, quiet, wake = DAY0 + 3600.0, DAY0 + 5400.0, DAY0 + 5400.0 + 3 * 3600.0, DAY0 + 5400.0 + 3.5 * 3600.0
+    seq: list[tuple[float, int]] = []
+    for n in range(int((wake + 1800.0 - DAY0) / 10.0)):
+        t = DAY0 + 10.0 * n
+        twitching = twitch <= t < quiet and n % 24 == 0
+        seq.append((t, 200 if t < sleep or t >= wake or twitching else 3))
+    db = tmp_path / "s.db"
+    _store_of(db, seq)
+    end = seq[-1][0] + 10.0
+    whole = _onsets(db, tmp_path / "w.jsonl", DAY0, end)
+    assert whole == [iso(sleep), iso(wake)]
+    cut = DAY0 + 3.5 * 3600.0
+    assert _split(db, tmp_path, cut, end, LEAD_S, monkeypatch) == whole
+    settled = [t for t, a in seq if a == 200 and sleep < t < quiet][-2] + 10.0  # a window may hold one twitch
+    assert _split(db, tmp_path, cut, end, 2400.0, monkeypatch) == [iso(sleep), iso(settled), iso(wake)]
+
+
 def test_onset_utc_and_onset_s_agree_to_the_millisecond() -> None:
     """Found by a run of the docs: onset_utc truncated (06:05:41.470) what onset_s rounded (41.471)."""
     assert iso(1_709_618_741.4709) == "2024-03-05T06:05:41.471Z"

@@ -33,17 +33,26 @@ from spasmwatch.export.rows import BandEpochs, TransitionRow, by_device
 from swcore import consts as C
 
 GAP_KEEP_S = A.SLEEP_GAP_KEEP_MS / 1000.0
-# Sleep onsets are decided up to a sleep window after them, and its epochs (the band's, 10 s) may
-# have a gap the estimate goes on across (SLEEP_GAP_KEEP_MS) between each two: a range's transitions
-# come from epochs read this long before it (one near its start is found) and this long after it
-# (one near its end is too, so adjacent ranges hold it once): 5.25 h. Until 2026-12-06 two sleep
-# windows (20 min): 4 reboots of 4 min in a night's first 10 min decided its sleep 26 min after it,
-# and exports ending 5 min after it and starting there both lacked it (tests/export/test_export.py).
-# Since then a window holds at most SLEEP_WINDOW_UNHEARD_MAX_MS unheard, so a sleep is decided at
-# most 20 min after its onset: this lead is longer than it needs to be (a report reads more, its
-# result is the same); shortening it is left to be measured with the reports' costs (docs/web.md).
-LEAD_S = 2 * A.SLEEP_WINDOW_MS / 1000.0 + (A.SLEEP_WINDOW_MS // C.EPOCH_MS - 1) * GAP_KEEP_S
-
+# The latest an onset is decided (s, from the onset to the start of the epoch that decides it; the
+# store's epochs are EPOCH_MS long): a window holds its epochs and at most
+# SLEEP_WINDOW_UNHEARD_MAX_MS unheard, and an onset is at or after its window's first epoch, so a
+# sleep's deciding epoch starts at most a sleep window less one epoch, and 10 min unheard, after it
+# (19 min 50 s; a wake's 11 min 50 s). Epochs read this long after a range's end hold every onset
+# in it, and one epoch less loses a sleep whose window holds 10 min unheard (tests/export/test_export.py).
+DECIDED_WITHIN_S = (A.SLEEP_WINDOW_MS - C.EPOCH_MS + A.SLEEP_WINDOW_UNHEARD_MAX_MS) / 1000.0
+# How long before and after a range its transitions' epochs are read: after it DECIDED_WITHIN_S
+# would do; before it no length is enough in general. The estimate begun at the lead's start agrees
+# with one begun earlier only once a decision clears what its fresh start did not know: begun in
+# a sleep with a twitch every few minutes it is asleep 'owed' (SleepWake.owed) and claims a sleep
+# at the next quiet 10 min that the one begun earlier, asleep already, does not; begun on an awake
+# baby lying still 2 min, it claims the wake after. On random nights with such stretches, reboots
+# and gaps (2026-12-06, 28,940 cuts of 150 nights), the two exports of adjacent ranges told an onset
+# the whole one did not at 1,205 cuts with a lead of 20 min, 473 at 40 min, none at 5.25 h (and
+# lost none at any): 5.25 h, the lead since 2026-12-06 (a sleep window with a kept gap between
+# each two of its epochs, before SLEEP_WINDOW_UNHEARD_MAX_MS bounded them), is kept. It costs a
+# range 10.5 h of epochs read: a 2-year report, a year's CSV or Parquet took the same time and
+# peak memory at 20 min, within the noise (docs/exports.md).
+LEAD_S = 5.25 * 3600.0
 
 def transitions(bands: Iterable[BandEpochs], since: float, until: float) -> list[TransitionRow]:
     """The wake and sleep onsets in [since, until) of each band's epochs (a band's consecutive parts
