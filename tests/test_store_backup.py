@@ -256,3 +256,53 @@ def test_restore_refuses_a_copy_that_is_not_a_sound_store_and_changes_nothing(tm
         r = _cli("store", "restore", "--db", str(path), "--from", str(source))
         assert r.returncode != 0 and said in r.stderr and "nothing was restored" in r.stderr, (source, r.stderr)
     assert path.read_bytes() == before and not [p for p in tmp_path.iterdir() if ".replaced-" in p.name or ".restoring" in p.name]
+
+
+def _damage_page(path: Path, table: str) -> None:
+    """A leaf page in the middle of ``table`` overwritten (a bad sector), in the file itself."""
+    with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as c:
+        pages = [r[0] for r in c.execute("SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY pageno", (table,))]
+        size = int(c.execute("PRAGMA page_size").fetchone()[0])
+    with open(path, "r+b") as f:
+        f.seek((pages[len(pages) // 2] - 1) * size)
+        f.write(b"\xde\xad\xbe\xef" * (size // 4))
+
+
+def _notes(path: Path) -> list[tuple[int, str]]:
+    with contextlib.closing(sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)) as c:
+        return [(int(r[0]), str(r[1])) for r in c.execute("SELECT id, text FROM notes ORDER BY id")]
+
+
+def test_restore_carries_what_can_be_read_of_a_damaged_file_once(tmp_path: Path) -> None:
+    """A note before the backup, 2000 after it, then a leaf page of notes overwritten (the store damaged:
+    the reason to restore). 'store restore' puts the backup back and carries the notes written after it
+    that can be read, says the rowids it could not read, and exits 0. Restored again from the same
+    backup (the replaced file now the restored store): the same notes carried, none twice. A replaced
+    file that cannot be read at all (its first page gone) fails no restore: nothing carried, said so."""
+    path = tmp_path / "spasmwatch.db"
+    with _store(path) as st:
+        st.add_note(T0, "note", "before the backup")
+        B.make(path, T0)
+        for i in range(2000):
+            st.add_note(T0 + i, "note", f"after the backup {i:04d} " + "x" * 100)
+    _damage_page(path, "notes")
+    r = _cli("store", "restore", "--db", str(path), "--from", "latest")
+    assert r.returncode == 0, r.stdout + r.stderr
+    kept = _notes(path)
+    assert kept[0] == (1, "before the backup") and 1900 < len(kept) < 2001, len(kept)
+    assert len({text for _, text in kept}) == len(kept)
+    assert f"saved after the backup and carried into it: {len(kept) - 1} notes" in r.stdout, r.stdout
+    assert "could not read: notes rows " in r.stdout, r.stdout
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith((".restoring", ".carrying"))]
+    again = B.restore(path, B.listed(path)[-1].path, "again")
+    assert again.carried is not None and again.carried.rows == {"notes": len(kept) - 1} and not again.carried.skipped, again.carried
+    assert _notes(path) == kept
+    assert again.replaced is not None
+    with open(again.replaced, "r+b") as f:  # the header and schema page gone
+        f.write(b"\x00" * 4096)
+    Path(f"{again.replaced}-wal").unlink(missing_ok=True)
+    path.rename(tmp_path / "moved.db")
+    again.replaced.rename(path)
+    torn = B.restore(path, B.listed(path)[-1].path, "torn")
+    assert torn.carried is not None and torn.carried.error is not None and not torn.carried.rows, torn.carried
+    assert _notes(path) == kept[:1]

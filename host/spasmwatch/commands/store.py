@@ -21,6 +21,7 @@ from spasmwatch.errors import SpasmwatchError
 from spasmwatch.daemon.rawkeep import size_text
 from spasmwatch.store import SCHEMA_VERSION, KnownStores, Store, backup, shape
 from spasmwatch.store._db import check_set_back, read_marker, reading_uri, recover_hint, store_command, unrepairable, way_out
+from spasmwatch.store.carry import Carried
 from spasmwatch.store.pagescan import Scanned
 from spasmwatch.store.schema import NOT_KNOWN
 from spasmwatch.store.recover import Recovered, recover
@@ -268,17 +269,41 @@ def run_restore(args: argparse.Namespace) -> int:
     chosen = _backup_named(path, args.source)
     try:
         with one_daemon(path):  # no daemon may write while the file is swapped
-            aside = backup.restore(path, chosen, time.strftime("%Y%m%d-%H%M%S"))
+            restored = backup.restore(path, chosen, time.strftime("%Y%m%d-%H%M%S"))
             _adopted(path)  # (its id may be another than the one recorded: a store recovered with a new id since)
     except StoreInUse as e:
         raise SpasmwatchError(in_use(e)) from None
     print(f"{path}: restored from {chosen} ({_latest_event_said(path)})")
-    if aside is not None:
-        print(f"the file that was there is kept as {aside} (never deleted): what was saved after the backup (events, notes, "
-              "treatments, labels, alerts) is only there")  # fmt: skip
+    if restored.replaced is not None:
+        print(f"the file that was there is kept as {restored.replaced} (never deleted)")
+    if restored.carried is not None:
+        print("\n".join(_carried_told(restored.carried)))
     print("at its next start the daemon asks each band for its events after the latest one in the backup: those its flash "
-          "still holds come back (a band's log holds weeks of events); notes, treatments, labels and alerts since do not")  # fmt: skip
+          "still holds come back (a band's log holds weeks of events)")  # fmt: skip
     return 0
+
+
+def _carried_told(c: Carried) -> list[str]:
+    """What of the replaced file's rows written after the backup was carried into it, and what could not be."""
+    if c.error is not None:
+        return [f"NOTHING CARRIED from the file replaced: {c.error}; what was saved after the backup (notes, treatments, labels, "
+                "acknowledgements, epochs, STATUS rows) is only in it"]  # fmt: skip
+    said = ", ".join(f"{n} {_CARRIED_NAMES.get(t, t)}" for t, n in c.rows.items()) or "nothing: it held nothing newer"
+    lines = [f"saved after the backup and carried into it: {said}"]
+    if c.clusters:
+        lines.append(f"  {c.clusters} cluster(s) made after the backup, carried for their alerts or labels (their events come back from the band)")
+    if c.devices:
+        lines.append(f"  {c.devices} band(s) first seen after the backup: kept by id")
+    for s in c.skipped:
+        upto = "the end" if s.last is None else f"{s.last}"
+        lines.append(f"  could not read: {s.table} rows {s.first} to {upto} of the file replaced (a damaged page): not carried")
+    for table, n in c.dropped.items():
+        lines.append(f"  NOT CARRIED: {n} {table} row(s): their cluster could not be read, or the backup's table refuses them")
+    return lines
+
+
+# What 'store restore' calls the rows it carried (carry.CARRIED).
+_CARRIED_NAMES = {"status": "STATUS rows", "activity": "epochs", "alerts": "alert transitions (acknowledgements among them)"}
 
 
 def _backup_named(path: Path, source: str) -> Path:

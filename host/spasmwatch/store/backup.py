@@ -21,6 +21,7 @@ from pathlib import Path
 
 from spasmwatch import private
 from spasmwatch.store import shape
+from spasmwatch.store.carry import Carried, carry
 from spasmwatch.store._db import BUSY_TIMEOUT_S, StoreError, reading_uri, unrepairable
 from spasmwatch.store.schema import APPLICATION_ID
 
@@ -198,11 +199,18 @@ def checked(backup: Path) -> None:
         raise StoreError(f"{backup}: cannot be read as a sound store ({e}): nothing was restored") from e
 
 
-def restore(store: Path, backup: Path, stamp: str) -> Path | None:
+@dataclass(frozen=True)
+class Restored:
+    replaced: Path | None  # where the file that was there is kept (None: there was none)
+    carried: Carried | None  # what of it was carried into the backup (None: there was none)
+
+
+def restore(store: Path, backup: Path, stamp: str) -> Restored:
     """Put ``backup`` in ``store``'s place; the file there (and its WAL) kept beside it as
-    ``<store>.replaced-<stamp>``, never deleted: what it held after the backup (notes, treatments,
-    alerts, events the bands' flash no longer holds) is only there. The caller holds the daemon lock.
-    The kept file's path (None: there was none)."""
+    ``<store>.replaced-<stamp>``, never deleted. What the host alone wrote into it after the backup
+    (notes, treatments, labels, acknowledgements, epochs, STATUS rows) is carried into the copy first,
+    what can be read of it (carry.py: the file may be damaged; that never fails the restore); the
+    events the bands' flash no longer holds are only there. The caller holds the daemon lock."""
     checked(backup)
     aside = store.with_name(f"{store.name}.replaced-{stamp}")
     if aside.exists():
@@ -214,11 +222,15 @@ def restore(store: Path, backup: Path, stamp: str) -> Path | None:
         with open(backup, "rb") as src, open(incoming, "wb") as dst:
             shutil.copyfileobj(src, dst)
         _check(incoming)
+        had = store.exists()
+        carried = carry(store, incoming) if had else None
         _sync(incoming)
     except (OSError, sqlite3.Error) as e:
         incoming.unlink(missing_ok=True)
         raise StoreError(f"{store}: {backup} could not be copied into place ({e}): nothing was changed") from e
-    had = store.exists()
+    except BaseException:
+        incoming.unlink(missing_ok=True)
+        raise
     if had:
         for side in SIDE_FILES:  # a WAL belongs with its file: kept together
             if Path(f"{store}{side}").exists():
@@ -226,4 +238,4 @@ def restore(store: Path, backup: Path, stamp: str) -> Path | None:
         os.replace(store, aside)
     os.replace(incoming, store)
     _sync(store.parent)
-    return aside if had else None
+    return Restored(aside if had else None, carried)

@@ -97,9 +97,9 @@ def recover(path: Path, stamp: str) -> Recovered:
         raise StoreError(f"{kept}: exists already (a recovery a minute ago?): wait a minute and run it again")
     fresh, copy = path.with_name(path.name + ".recovering"), path.with_name(path.name + ".reading")
     for p in (fresh, copy):
-        _remove(p)  # what an interrupted recovery left: never the store itself
+        remove_with_sides(p)  # what an interrupted recovery left: never the store itself
     try:
-        _readable_copy(path, copy)
+        readable_copy(path, copy)
         private.create_file(fresh)  # the baby's data: 0600 before SQLite writes it (not the umask's)
         src = sqlite3.connect(copy, isolation_level=None)
         try:
@@ -113,12 +113,12 @@ def recover(path: Path, stamp: str) -> Recovered:
             src.close()
         _db.connect(fresh, readonly=False).conn.close()  # migrated to the current schema, WAL
     except BaseException as e:
-        _remove(fresh)  # nothing recovered: no half-made store left beside the file (it was, empty)
+        remove_with_sides(fresh)  # nothing recovered: no half-made store left beside the file (it was, empty)
         if isinstance(e, OSError | sqlite3.OperationalError | StoreError) and _no_room(e):
             raise _no_room_said(path, e) from e
         raise
     finally:
-        _remove(copy)  # (a half-written one too: on a full disk it held the last free space)
+        remove_with_sides(copy)  # (a half-written one too: on a full disk it held the last free space)
     for side in SIDE_FILES:  # a WAL belongs with its file: kept together
         if Path(str(path) + side).exists():
             os.replace(str(path) + side, str(kept) + side)
@@ -147,7 +147,7 @@ def _no_room_said(path: Path, e: BaseException) -> StoreError:
     )
 
 
-def _readable_copy(path: Path, copy: Path) -> None:
+def readable_copy(path: Path, copy: Path) -> None:
     """``path`` (and its WAL) copied to ``copy``, a file cut short extended with zeros to the size
     its header gives: SQLite refuses every read of a file shorter than its header says ('database
     disk image is malformed', even of the first page), and reads the pages of an extended one up
@@ -239,7 +239,7 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, path: Path, version:
             continue
         fill = filled.get(table, {})
         n, runs = 0, kept_ids.setdefault(table, [])
-        for rowid, row in _readable(src, table, cols, result.skipped):
+        for rowid, row in readable(src, table, cols, result.skipped):
             added = _insert(dst, table, [*cols, *fill], (*row, *fill.values()))
             if added is None:
                 result.not_kept(table, rowid, changed)
@@ -251,7 +251,7 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, path: Path, version:
     # something: a child pointer damaged into another page's number fails no read, SQLite reads that
     # page instead, and the rows under the page it named were lost without a word.
     _scan_pages(src, dst, copy, result, kept_ids, changed)
-    result.devices_remade = _remake_devices(dst)
+    result.devices_remade = remake_devices(dst)
     result.links_dropped = dst.execute(
         "DELETE FROM cluster_events WHERE cluster_id NOT IN (SELECT id FROM clusters) OR event_id NOT IN (SELECT id FROM events)"
     ).rowcount
@@ -357,15 +357,15 @@ def _not_kept(runs: list[list[int]]) -> tuple[tuple[int, int | None], ...]:
     return tuple(out)
 
 
-def _readable(
-    src: sqlite3.Connection, table: str, cols: list[str], skipped: list[Skipped]
+def readable(
+    src: sqlite3.Connection, table: str, cols: list[str], skipped: list[Skipped], after: int = 0
 ) -> Iterator[tuple[int, tuple[object, ...]]]:
-    """(rowid, values) of the rows of ``table`` that can be read, in rowid order; the ranges that
-    cannot, in ``skipped``."""
+    """(rowid, values) of the rows of ``table`` past rowid ``after`` that can be read, in rowid
+    order; the ranges that cannot, in ``skipped`` (also 'store restore', carry.py)."""
     # rowid >= (not > the last read): SQLite seeks a '>' to the last rowid itself first, on its
     # page, and a damaged page just before would make the first row after it unreadable too.
     select = f"SELECT rowid, {', '.join(cols)} FROM {table} WHERE rowid >= ? ORDER BY rowid"
-    start = 1  # rowids start at 1 in every table here
+    start = after + 1  # rowids start at 1 in every table here
     while True:
         try:
             for row in src.execute(select, (start,)):  # row by row: all before a bad page is kept
@@ -457,7 +457,7 @@ _NAMING = (
 )  # fmt: skip
 
 
-def _remake_devices(dst: sqlite3.Connection) -> int:
+def remake_devices(dst: sqlite3.Connection) -> int:
     """A devices row for each band the kept rows name but whose own row was lost (the rows that
     name it need one): its id, first and last seen from the kept rows' times. Only the tables of
     the damaged file's schema version are read (boot_links: schema v11)."""
@@ -471,7 +471,8 @@ def _remake_devices(dst: sqlite3.Connection) -> int:
     return len(named)
 
 
-def _remove(path: Path) -> None:
+def remove_with_sides(path: Path) -> None:
+    """``path`` and its side files (WAL, shared memory, journal), those that are there."""
     for p in [path, *(Path(str(path) + side) for side in SIDE_FILES)]:
         if p.exists():
             p.unlink()
