@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -258,6 +259,14 @@ def test_restore_refuses_a_copy_that_is_not_a_sound_store_and_changes_nothing(tm
     assert path.read_bytes() == before and not [p for p in tmp_path.iterdir() if ".replaced-" in p.name or ".restoring" in p.name]
 
 
+def _filled(path: Path, n: int) -> None:
+    """``n`` notes of 100 kB into the store at ``path`` (SQL: longer than a caregiver may type), for its size alone."""
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as c:
+        c.execute("BEGIN")
+        c.executemany("INSERT INTO notes (wall_s, kind, text) VALUES (?, 'note', ?)", ((T0 + i, f"{i} " + "x" * 100_000) for i in range(n)))
+        c.execute("COMMIT")
+
+
 def _damage_page(path: Path, table: str) -> None:
     """A leaf page in the middle of ``table`` overwritten (a bad sector), in the file itself."""
     with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as c:
@@ -306,3 +315,85 @@ def test_restore_carries_what_can_be_read_of_a_damaged_file_once(tmp_path: Path)
     torn = B.restore(path, B.listed(path)[-1].path, "torn")
     assert torn.carried is not None and torn.carried.error is not None and not torn.carried.rows, torn.carried
     assert _notes(path) == kept[:1]
+
+
+def test_a_daemon_stopped_during_its_copy_stops_at_once_and_leaves_no_partial_file(tmp_path: Path) -> None:
+    """'spasmwatch run' on a 150 MB store (notes of 100 kB: its first copy takes a second or more),
+    stopped (SIGTERM, as systemd does) as soon as the copy's partial file appears: the copy ends at its
+    next step (COPY_STEP_PAGES), the daemon exits 0 with no copy made and no partial file left, and says
+    so. Until 2026-12-06 the copy was one step: the stop waited for it to end, and the copy was made."""
+    import os
+
+    from daemonproc import one_band_config, status_once_up, stopped
+    from servers import free_port
+
+    port, data = free_port(), tmp_path / "data"
+    config = one_band_config(tmp_path / "config.toml", data, port)
+    data.mkdir()
+    store = data / "spasmwatch.db"
+    _store(store).close()
+    _filled(store, 1500)
+    partial = B.folder(store) / B.PARTIAL
+    proc = subprocess.Popen([sys.executable, "-m", "spasmwatch", "run", "--config", str(config)], stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path)))  # fmt: skip
+    try:
+        status_once_up(proc, port)
+        for _ in range(20_000):  # the first pass runs in a worker thread at start (looked for, not timed)
+            if partial.exists() or B.listed(store):
+                break
+            time.sleep(0.005)
+        assert partial.exists(), "the copy was not seen under way"
+    finally:
+        log = stopped(proc)
+    assert proc.returncode == 0, log
+    assert "the store's backup was stopped with the daemon, before it was done" in log and "store backup" not in log, log
+    assert list(B.folder(store).iterdir()) == []
+
+
+class _StopAfter(B.Stop):
+    """A stop set at the ``at``-th look of the copy (after a step: 1 is the first), or never (None);
+    ``between``: called at the first look (a write committed between two steps)."""
+
+    def __init__(self, at: int | None = None, between: Callable[[], object] = lambda: None) -> None:
+        super().__init__()
+        self.at, self.between, self.looks = at, between, 0
+
+    def raise_if_set(self) -> None:
+        self.looks += 1
+        if self.looks == 1:
+            self.between()
+        if self.looks == self.at:
+            self.set()
+        super().raise_if_set()
+
+
+class _StopInCheck(B.Stop):
+    """A stop set from inside the copy's quick_check, once it runs (its first SQLite instructions)."""
+
+    @contextlib.contextmanager
+    def interrupting(self, conn: sqlite3.Connection) -> Iterator[None]:
+        with super().interrupting(conn):
+            conn.set_progress_handler(lambda: self.set() or 0, 1)
+            yield
+
+
+def test_a_copy_in_steps_holds_its_snapshot_and_a_stop_ends_it_in_the_copy_or_its_check(tmp_path: Path) -> None:
+    """A store of 10 MB: the copy takes several steps of COPY_STEP_PAGES. Events committed by the
+    daemon's connection between two steps are not in the copy (it is the store as of its start, one
+    read transaction) and do not start it again (it ends). A stop set after the first step, or while
+    the check runs (quick_check interrupted), ends it with Stopped: no partial file, the copy made
+    before the only one listed."""
+    path = tmp_path / "spasmwatch.db"
+    with _store(path) as st:
+        _filled(path, 100)
+        writer = _StopAfter(between=lambda: st.add_events(DEV, _events(100, 5)))
+        made = B.make(path, T0, writer)
+        assert _seqs(made.path) == list(range(100)) and _seqs(path) == list(range(105))
+        with contextlib.closing(sqlite3.connect(f"{made.path.as_uri()}?mode=ro", uri=True)) as c:
+            steps = -(-int(c.execute("PRAGMA page_count").fetchone()[0]) // B.COPY_STEP_PAGES)
+        assert steps >= 3 and writer.looks >= steps, (steps, writer.looks)  # one look after each step (and one before the rename)
+        for stop in (_StopAfter(at=1), _StopInCheck()):
+            with pytest.raises(B.Stopped) as e:
+                B.make(path, T0 + DAY, stop)
+            assert [p.name for p in B.folder(path).iterdir()] == [made.path.name], stop
+        assert "interrupted" in str(e.value.__context__)  # the check ended by SQLite's interrupt, not run to its end

@@ -26,10 +26,15 @@ class StoreBackups:
         self.files, self.bytes = 0, 0  # the copies kept, as of the latest pass
         self.error: str | None = None  # why the latest due copy was not made (None: it was, or none was due)
         self.error_since: float | None = None  # wall s of the first pass that failed so
+        self._stopping = B.Stop()  # set by the daemon's stop: a copy under way ends at its next step
+
+    def stop(self) -> None:
+        """A copy under way (in its worker thread) ends within a step, its partial file deleted; none is made after."""
+        self._stopping.set()
 
     def run(self) -> B.Backup | None:
         """One pass (in a worker thread): a copy when one is due; the copy made, or None."""
-        if self.keep_days <= 0 or self.store.open_error is not None:
+        if self.keep_days <= 0 or self.store.open_error is not None or self._stopping.is_set():
             return None  # (a store the daemon does not open is not copied: damaged, another's, newer)
         path = self.store.path
         now = self.wall()
@@ -47,7 +52,10 @@ class StoreBackups:
                 f"free space is short on {path.parent}: {size_text(free)} free, a copy takes up to {size_text(need)} and "
                 f"{self.reserve_mb:g} MB are left for the store (BACKUP_RESERVE_MB)", now)  # fmt: skip
         try:
-            made = B.make(path, now)
+            made = B.make(path, now, self._stopping)
+        except B.Stopped:
+            log.info("the store's backup was stopped with the daemon, before it was done: nothing kept of it (made again after the start)")
+            return None
         except StoreError as e:
             return self._failed(str(e), now)
         gone = B.rotate(path, self.keep_days, K.BACKUP_KEEP_WEEKS)  # (only now: the new copy passed its check)

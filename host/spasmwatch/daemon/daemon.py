@@ -469,6 +469,7 @@ class Daemon:
 
     async def stop(self) -> None:
         self._stop.set()
+        self.backups.stop()  # (a copy under way ends at its next step: its task below waits for no more)
         # The MQTT mirrors first: the sessions' ends below are the stop's, not the bands'. A stop keeps
         # each band's status on the broker as it was and says ``offline`` (docs/alerts.md); a mirror
         # still running would publish ``connected: false`` (it did by chance no more once MQTT's waits
@@ -666,7 +667,14 @@ class Daemon:
         worker thread: a copy reads the whole store, which the bands' streams and alarms must not wait for."""
         while not self._stop.is_set():
             try:
-                await asyncio.to_thread(self.backups.run)
+                copying = asyncio.ensure_future(asyncio.to_thread(self.backups.run))
+                try:
+                    await asyncio.shield(copying)
+                except asyncio.CancelledError:
+                    # The stop: the thread goes on until the copy sees the stop flag (within a step),
+                    # and deletes its partial file; waited for, so that none is left behind.
+                    await copying
+                    raise
             except Exception:  # (it takes StoreError in) whatever else: the next pass tries again
                 log.exception("store backup pass failed")
             await asyncio.sleep(K.BACKUP_CHECK_S)
