@@ -259,9 +259,10 @@ def run_restore(args: argparse.Namespace) -> int:
     """Put a backup of the store (one 'spasmwatch store backups' lists, 'latest', or a copy's path) in
     the store's place, checked first (PRAGMA quick_check), and take it as the daemon's store. Refused
     while a daemon runs on the store. The file that was there is kept beside it
-    (spasmwatch.db.replaced-DATE-TIME), never deleted: what was saved after the backup is only there.
-    At its next start the daemon asks each band for the events after the latest the copy holds:
-    those its flash still holds come back (docs/store.md 'Backups')."""
+    (spasmwatch.db.replaced-DATE-TIME), never deleted; the notes, treatments, labels, acknowledgements,
+    epochs and STATUS rows written into it after the backup are carried into the backup first (those
+    that can be read: it says which could not). At its next start the daemon asks each band for the
+    events after the latest the copy holds: those its flash still holds come back (docs/store.md 'Backups')."""
     from spasmwatch.commands.service import in_use
     from spasmwatch.daemon.lock import StoreInUse, one_daemon
 
