@@ -287,7 +287,9 @@ def test_restore_carries_what_can_be_read_of_a_damaged_file_once(tmp_path: Path)
     the reason to restore). 'store restore' puts the backup back and carries the notes written after it
     that can be read, says the rowids it could not read, and exits 0. Restored again from the same
     backup (the replaced file now the restored store): the same notes carried, none twice. A replaced
-    file that cannot be read at all (its first page gone) fails no restore: nothing carried, said so."""
+    file that cannot be read at all (its first page gone) fails no restore: nothing carried, said so.
+    One cut short (a quarter of its pages gone): the notes before the cut are carried (read from a
+    copy extended to its header's size, then removed), the rest said unreadable."""
     path = tmp_path / "spasmwatch.db"
     with _store(path) as st:
         st.add_note(T0, "note", "before the backup")
@@ -315,6 +317,21 @@ def test_restore_carries_what_can_be_read_of_a_damaged_file_once(tmp_path: Path)
     torn = B.restore(path, B.listed(path)[-1].path, "torn")
     assert torn.carried is not None and torn.carried.error is not None and not torn.carried.rows, torn.carried
     assert _notes(path) == kept[:1]
+    assert torn.replaced is not None
+    moved = tmp_path / "moved.db"  # the store with every note carried, its file cut short (a copy that ran out of room)
+    with contextlib.closing(sqlite3.connect(moved)) as c:
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = moved.stat().st_size
+    with open(moved, "r+b") as f:
+        f.truncate(size * 3 // 4 // 4096 * 4096)  # (at a page's end)
+    path.rename(tmp_path / "torn.db")
+    moved.rename(path)
+    short = B.restore(path, B.listed(path)[-1].path, "short")
+    assert short.carried is not None and short.carried.error is None and short.carried.skipped, short.carried
+    again_kept = _notes(path)
+    assert 0 < short.carried.rows["notes"] < len(kept) - 1 and again_kept[0] == kept[0], short.carried
+    assert len(again_kept) == 1 + short.carried.rows["notes"] and set(again_kept) <= set(kept)
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith((".restoring", ".carrying"))]
 
 
 def test_a_daemon_stopped_during_its_copy_stops_at_once_and_leaves_no_partial_file(tmp_path: Path) -> None:

@@ -4,8 +4,11 @@ back (docs/store.md "Backups").
 A band sends again the events its flash still holds; the notes, treatments, labels,
 acknowledgements (alert transitions), epochs and STATUS rows the host wrote after the copy are in
 the file the restore replaces alone. ``carry`` reads them from it, as 'store recover' reads a
-damaged store (a copy of the file, cut short ones extended; table by table, row by row, stepping
-over the rowids it cannot read: recover.readable), into the copy about to take the store's place.
+damaged store (table by table, row by row, stepping over the rowids it cannot read:
+recover.readable), into the copy about to take the store's place. The file is read where it is,
+read-only, unless it is cut short (shorter than its header says: SQLite reads none of it), when a
+copy extended with zeros is read (recover.readable_copy): a copy of a year's store is 350 MB more on
+a disk the restore has just put the backup's copy on.
 
 "After the backup" is by rowid: a row written after the copy takes an id past every row of its table
 in it (SQLite gives the largest + 1; these tables are never pruned), whatever time it carries (a
@@ -24,13 +27,14 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from spasmwatch.store.recover import Skipped, readable, readable_copy, remake_devices, remove_with_sides
+from spasmwatch.store._db import reading_uri
+from spasmwatch.store.recover import Skipped, header_size, readable, readable_copy, remake_devices, remove_with_sides
 
 # The tables carried, in this order (the alerts' and labels' clusters are carried as they need them).
 CARRIED = ("status", "activity", "notes", "treatments", "alerts", "labels")
 # Those whose rows name a cluster (clusters.id), found again in the backup by its (device, key).
 _NAMES_CLUSTER = ("alerts", "labels")
-READING_SUFFIX = ".carrying"  # the copy of the replaced file read from: removed after, and by the next try
+READING_SUFFIX = ".carrying"  # the copy of a replaced file cut short read from: removed after, and by the next try
 
 
 @dataclass
@@ -54,8 +58,11 @@ def carry(replaced: Path, into: Path) -> Carried:
     copy = into.with_name(into.name + READING_SUFFIX)
     try:
         remove_with_sides(copy)  # an interrupted try's
-        readable_copy(replaced, copy)
-        src = sqlite3.connect(copy, isolation_level=None)
+        source = replaced
+        if replaced.stat().st_size < header_size(replaced):
+            readable_copy(replaced, copy)
+            source = copy
+        src = sqlite3.connect(reading_uri(source), uri=True, isolation_level=None)
         try:
             dst = sqlite3.connect(into, isolation_level=None)
             try:

@@ -154,8 +154,7 @@ def readable_copy(path: Path, copy: Path) -> None:
     to the missing ones, which are then damaged pages like any other. Copied on disk, not through
     memory: a year's store is a few hundred MB."""
     _private_copy(path, copy)
-    with open(path, "rb") as f:
-        size = _header_size(f.read(100))
+    size = header_size(path)
     if copy.stat().st_size < size:
         os.truncate(copy, size)
     if Path(str(path) + "-wal").exists():
@@ -167,6 +166,12 @@ def _private_copy(src: Path, dst: Path) -> None:
     file it writes into, and made one at the umask's (0644: other accounts could read the copy)."""
     private.create_file(dst)
     shutil.copyfile(src, dst)
+
+
+def header_size(path: Path) -> int:
+    """The size of the file at ``path`` by its SQLite header (``_header_size``; 0: it gives none)."""
+    with open(path, "rb") as f:
+        return _header_size(f.read(100))
 
 
 def _header_size(head: bytes) -> int:
