@@ -228,3 +228,72 @@ def test_a_backfill_s_end_lost_on_a_band_that_sends_no_epochs_is_asked_for_again
     assert connections == 2
     assert not backfilling
     assert NoticeKind.CLUSTER_ALARM in kinds and NoticeKind.CLUSTER_CLOSED in kinds, kinds
+
+
+def test_a_backfill_whose_start_and_end_are_garbled_is_asked_for_again(tmp_path: Path, quiet_after_csv: Path) -> None:
+    """Both rules for a lost BACKFILL end (the epochs', the clock's) counted from its start
+    (LOGINFO, flags 0): a link that lost the start too was caught by neither. With nothing to
+    backfill the two records go back to back, and one burst of noise on serial takes both: every
+    epoch held, no cluster closed by time, its alarm open until a reconnect. Now the BACKFILL's
+    own events stand for a lost start (the epochs' rule counts from the first), and with neither
+    start nor event nor end LIVE_GAP_S after its RESP it is asked for again; the epochs the band
+    held for the connect (sent before the start) are counted by neither. Old code: no
+    cluster_closed 10 real s past the recording (40 band-s at 4x), the session still backfilling."""
+
+    async def main() -> tuple[list[NoticeKind], bool, int]:
+        with SimBand(quiet_after_csv, tmp_path / "flash", hold=True, speed=4, device_id="usb00006") as band:
+            bridge: CdcBridge
+
+            def first_link_s_start_and_end(record: bytes) -> bool:
+                return bridge.connections == 1 and record[1] == P.T_LOGINFO and not record[2] & P.LF_HELD
+
+            bridge = CdcBridge(band.address, bond_file=tmp_path / "bonds.json", garble=once(first_link_s_start_and_end))
+            await bridge.start()
+            with Store(tmp_path / "db.sqlite") as store:
+                d = Daemon(store, [BandSpec(DEVICE, lambda: open_link("serial", bridge.url))], clock=ScaledClock(time.time(), 4))
+                await d.start()
+                try:
+                    await band.wait_report_async("played", WAIT_S)
+                    end = time.monotonic() + 10  # real s past the recording: 40 band-s at 4x
+                    kinds: list[NoticeKind] = []
+                    while NoticeKind.CLUSTER_CLOSED not in kinds and time.monotonic() < end:
+                        await asyncio.sleep(0.1)
+                        kinds = [n.kind for n in d.notifications]
+                    return kinds, d.bands[0].backfilling, bridge.connections
+                finally:
+                    await d.stop()
+                    await bridge.close()
+
+    kinds, backfilling, connections = asyncio.run(main())
+    assert connections == 1
+    assert not backfilling
+    assert NoticeKind.CLUSTER_ALARM in kinds and NoticeKind.CLUSTER_CLOSED in kinds, kinds
+
+
+def test_a_lost_backfill_start_is_found_by_its_events_or_by_the_clock_and_held_epochs_are_not_counted() -> None:
+    """The BACKFILL's start lost, its first event stands for it (the epochs' rule counts from
+    there); none of its records LIVE_GAP_S after its RESP, it is asked for again. The epochs the
+    band held for the connect come before any of them and neither count nor end the wait."""
+    T0 = 1_800_000_000.0
+    s = BandSession("crib", lambda: None, _Sink(), wall=lambda: T0)  # type: ignore[arg-type,return-value]
+    s.info = BandInfo(DEVICE, "spasmwatch-band", "test", "sim", "sim:0", "sim")
+    s._clock = BandClock.at_sync(1, 0, 0, T0)
+    s._backfill_from = 5
+    epoch = [P.encode_activity(1, 10_000 * k, 20, 50, 0, 1) for k in (1, 2, 3, 4)]
+    lost = "the events from seq 5: this link did not deliver their BACKFILL's end"
+
+    s._start_wait = 100.0  # the BACKFILL's RESP, at loop time 100 s (as _send_backfill marks it)
+    for data in epoch:  # held for the connect: no start, no event of the BACKFILL
+        s._take(DEVICE, data, T0)
+    assert s._refill == "" and not s._start_lost(109.9)
+    assert s._start_lost(110.0)  # LIVE_GAP_S after the RESP: start and end lost
+    s._ask_end()
+    assert s._refill == lost and not s._start_lost(200.0)  # once a BACKFILL and link
+
+    s._refill, s._end_asked, s._start_wait = "", -1, 100.0  # the start lost, its events came
+    s._take(DEVICE, P.encode_event(5, 1, 5_000, 800, 200, 30, 90), T0)
+    assert not s._start_lost(200.0)
+    s._take(DEVICE, epoch[0], T0)
+    assert s._refill == ""  # one epoch may pass the end
+    s._take(DEVICE, epoch[1], T0)
+    assert s._refill == lost

@@ -393,6 +393,9 @@ class BandSession:
         # Loop time from which this link had every event the band holds, its BACKFILL's end not
         # seen (``_end_lost``); None: not so.
         self._end_wait: float | None = None
+        # Loop time of the latest BACKFILL's RESP while none of its records (start, events, end) has
+        # come on this link (``_start_lost``); None: one came, or no BACKFILL is awaited.
+        self._start_wait: float | None = None
 
     # --- state ------------------------------------------------------------------
     @property
@@ -562,7 +565,7 @@ class BandSession:
         self._refill = ""
         self._gap_asked = self._end_asked = -1
         self._left.clear()
-        self._epochs_unended = self._end_wait = None
+        self._epochs_unended = self._end_wait = self._start_wait = None
         link = self._make_link()
         self.link = link
         link.on_disconnect(self._lost.set)
@@ -730,6 +733,7 @@ class BandSession:
         self._gap = None
         self._epochs_unended = self._end_wait = None
         await self.command(P.encode_backfill(self._backfill_from - self._life.seq))
+        self._start_wait = asyncio.get_running_loop().time()  # (its records are taken after this, by the stream)
 
     async def command(self, data: bytes) -> Record:
         """Write a control command and wait for its RESP; SessionError if the band refuses it."""
@@ -816,7 +820,7 @@ class BandSession:
                 if missing is not None and not self._refill:
                     self._gap_asked = missing
                     self._refill = f"seq {missing}, which the band holds and this link did not deliver in {K.LIVE_GAP_S:.0f} s"
-                if self._end_lost(loop.time()) and not self._refill:
+                if (self._end_lost(loop.time()) or self._start_lost(loop.time())) and not self._refill:
                     self._ask_end()
                 if self._step_s or self.wall() - self._clock.wall_s >= self.resync_s:
                     await self._resync(device)
@@ -902,14 +906,22 @@ class BandSession:
         and its alarm open until a reconnect. The band sends an epoch only once that end is sent,
         so the second epoch after the BACKFILL's start without it says it was lost (not the first:
         one the band was sending as the BACKFILL came can pass the start, ``_END_LOST_EPOCHS``).
-        Once per BACKFILL and link, as a missing event is."""
+        Once per BACKFILL and link, as a missing event is.
+
+        The start lost too (one burst of noise takes both when nothing is to be backfilled: they
+        go back to back), neither rule had a start to count from: the BACKFILL's first event
+        stands for it, and none of its records at all is ``_start_lost``'s."""
         kind = rec["type"]
-        if kind == "loginfo":
-            if rec["flags"] & P.LF_DONE:
-                self._epochs_unended = None
-            elif not rec["flags"] & P.LF_HELD:  # a BACKFILL's start: its events, then its end, follow
-                self._epochs_unended = 0
-        elif kind == "activity" and self._epochs_unended is not None:
+        if kind == "loginfo" and not rec["flags"] & P.LF_HELD:
+            self._start_wait = None
+            # A BACKFILL's start (its events, then its end, follow), or its end
+            self._epochs_unended = None if rec["flags"] & P.LF_DONE else 0
+        elif kind == "event" and self._start_wait is not None and int(rec["seq"]) >= self._backfill_from:
+            self._start_wait = None  # its start lost: its first event stands for it
+            self._epochs_unended = 0
+        if kind == "event":  # the clock's rule waits from its latest event: a start lost, it knows no next_seq to wait for
+            self._end_wait = None
+        if kind == "activity" and self._epochs_unended is not None:
             self._epochs_unended += 1
             if self._epochs_unended > _END_LOST_EPOCHS and self._end_asked != self._backfill_from and not self._refill:
                 self._ask_end()
@@ -917,6 +929,7 @@ class BandSession:
     def _ask_end(self) -> None:
         """Ask for the latest BACKFILL again, its end lost on this link (once per BACKFILL and link)."""
         self._end_asked = self._backfill_from
+        self._start_wait = None
         self._refill = f"the events from seq {self._backfill_from}: this link did not deliver their BACKFILL's end"
 
     def _end_lost(self, now: float) -> bool:
@@ -931,6 +944,13 @@ class BandSession:
         if self._end_wait is None:
             self._end_wait = now
         return now - self._end_wait >= K.LIVE_GAP_S
+
+    def _start_lost(self, now: float) -> bool:
+        """Whether this link lost its BACKFILL's start and end by the clock (loop time ``now``): the
+        band sends the start right after its RESP, so none of its records LIVE_GAP_S after that
+        says both were lost. The epochs the band held for the connect (sent at its first
+        TIME_SYNC, before the BACKFILL) are none of its records: they neither end the wait nor count."""
+        return self._start_wait is not None and now - self._start_wait >= K.LIVE_GAP_S and self._end_asked != self._backfill_from
 
     def _count_delivered(self, rec: Record) -> None:
         """Note what ``rec`` (host seqs) says of the band's events this link delivered or lacks."""
@@ -979,8 +999,8 @@ class BandSession:
 
     def _gap_due_at(self) -> float | None:
         """Loop time at which the missing event seen (if any) is asked for again, or left, or the
-        BACKFILL's end awaited is (``_end_lost``)."""
-        waits = [t + K.LIVE_GAP_S for t in (None if self._gap is None else self._gap[1], self._end_wait) if t is not None]
+        BACKFILL's end awaited is (``_end_lost``), or any of its records (``_start_lost``)."""
+        waits = [t + K.LIVE_GAP_S for t in (None if self._gap is None else self._gap[1], self._end_wait, self._start_wait) if t is not None]
         return min(waits) if waits else None
 
     def _check_step(self, t_ms: int, received_s: float) -> None:
