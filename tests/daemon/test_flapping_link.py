@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from spasmwatch.commands.status import band_lines
 from spasmwatch.daemon.clock import ScaledClock
 from spasmwatch.daemon.daemon import BandSpec, Daemon
 from spasmwatch.daemon.flap import FlapLog
@@ -100,3 +101,47 @@ def test_only_short_links_in_a_row_are_flapping_and_a_long_one_ends_it() -> None
     assert f.steady(t + 59.0) is None and f.steady_in(t + 59.0) == 1.0
     assert f.steady(t + 60.0) == "the link is steady again: up 60 s, after 6 drops in 91 s"
     assert not f.flapping and f.steady_in(t + 61.0) is None
+
+
+def test_a_flapping_link_is_shown_in_the_status_and_cleared_once_steady(tmp_path: Path, quick_cluster_csv: Path) -> None:
+    """A flapping link never raised 'band disconnected' (each reconnect, a second after its drop,
+    clears the 60 s down timer) and the family was told nothing: /api/status, ``spasmwatch status``
+    and the band card showed a connected band. Now the band's ``link_unstable`` says the drops
+    and over how long while the link flaps, the status prints 'link unstable: dropped N times in
+    M', and both are gone once a link stays up. Old code: no ``link_unstable`` in the status."""
+
+    async def main() -> tuple[list[dict[str, object]], list[str], dict[str, object]]:
+        with SimBand(quick_cluster_csv, tmp_path / "flash", hold=True, speed=4, device_id="usb00007", idle_exit_ms=60_000, timeout_s=300) as band:
+            bridge = CdcBridge(band.address, bond_file=tmp_path / "bonds.json", drop_after_s=UP_S)
+            await bridge.start()
+            with Store(tmp_path / "db.sqlite") as store:
+                d = Daemon(store, [BandSpec(DEVICE, lambda: open_link("serial", bridge.url))], clock=ScaledClock(time.time(), 4),
+                           flap_up_s=FLAP_UP_S, flap_summary_s=FLAP_SUMMARY_S)  # fmt: skip
+                await d.start()
+                try:
+                    seen: list[dict[str, object]] = []
+                    end = time.monotonic() + 60
+                    while len(seen) < 2 and time.monotonic() < end:  # two readings while it flaps, drops apart
+                        await asyncio.sleep(0.2)
+                        flap = d.status()["bands"][0]["link_unstable"]
+                        if flap and (not seen or flap["drops"] > seen[-1]["drops"]):
+                            seen.append(flap)
+                    lines = band_lines(d.status()["bands"][0])
+                    bridge.drop_after_s = None  # the connector seated again
+                    end = time.monotonic() + 30
+                    while d.status()["bands"][0]["link_unstable"] is not None and time.monotonic() < end:
+                        await asyncio.sleep(0.2)
+                    return seen, lines, d.status()["bands"][0]
+                finally:
+                    await d.stop()
+                    await bridge.close()
+
+    seen, lines, after = asyncio.run(main())
+    assert len(seen) == 2, seen
+    first, second = seen
+    assert 3 <= first["drops"] < second["drops"]  # said from the third short link in a row, counting on
+    assert 0 < first["over_s"] < second["over_s"] < 60  # type: ignore[operator]
+    said = [x for x in lines if "link unstable" in x]
+    assert len(said) == 1 and re.search(r"link unstable: dropped \d+ times in \d+ s", said[0]), lines
+    assert after["link_unstable"] is None and after["connected"], after
+    assert not any("link unstable" in x for x in band_lines(after))  # type: ignore[arg-type]

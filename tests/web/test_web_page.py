@@ -354,6 +354,22 @@ def test_a_raw_recording_paused_shows_on_the_band_card(page: Any, served: Server
     line.wait_for(state="detached")
 
 
+
+def test_a_flapping_link_shows_on_the_band_card(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
+    """A link that drops seconds after each connect raises no 'band disconnected' (each reconnect
+    clears its timer) and the card showed a connected band: it says the drops, live, and the
+    line goes once the link is steady (``link_unstable`` back to null)."""
+    load(page, served.url)
+    band = page.locator(".band[data-device='SW-0001']")
+    assert band.locator("[data-fact='link']").count() == 0
+    served.call(fake.set_band, link_unstable={"drops": 37, "over_s": 598.0})
+    line = band.locator("[data-fact='link']")
+    line.wait_for()  # live, no reload
+    assert line.inner_text() == ("Link unstable: dropped 37 times in 10 min. Events still come in at each reconnect, alarms "
+                                 "late by the seconds it is down: reseat the cable or bring the band nearer."), line.inner_text()
+    served.call(fake.set_band, link_unstable=None)
+    line.wait_for(state="detached")
+
 def test_a_band_that_will_not_pair_says_on_its_card_what_to_do(page: Any, served: ServerThread, fake: FakeDaemon) -> None:
     """The band paired but would not bond (its pairing window was shut): the session's FAULT
     detail is the instruction, and the family reads it on the card, live."""

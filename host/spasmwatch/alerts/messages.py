@@ -320,6 +320,9 @@ EN: dict[str, str] = {
     "page.band_problems": "Band problems",
     "page.not_connecting": "Not connecting: {error}.",
     "page.raw_paused": "Raw recording paused since {time}: {why}. Events and alarms go on.",
+    # A flapping link (BandSession.link_unstable): no 'band disconnected' comes of it, so the card says it
+    "page.link_unstable": "Link unstable: dropped {n} times in {min} min. Events still come in at each reconnect, alarms "
+    "late by the seconds it is down: reseat the cable or bring the band nearer.",
     "page.muted": "Band notices held back until {time}{by} (cluster alarms still sound).",
     "page.muted_tomorrow": "Band notices held back until {time} tomorrow{by} (cluster alarms still sound).",
     "page.muted_by": " by {by}",

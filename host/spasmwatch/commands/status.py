@@ -20,6 +20,7 @@ from urllib.parse import quote, urlsplit
 from spasmwatch.alerts.messages import last_known
 from spasmwatch.commands._daemon import add_config_arg, api, daemon_config_of, after_waking, hm
 from spasmwatch.config import Http, default_config_path, existing_config, is_loopback
+from spasmwatch.daemon.flap import span
 from spasmwatch.daemon.rawkeep import size_text
 from spasmwatch.words import cmd, in_quotes, visible
 
@@ -108,6 +109,10 @@ def band_lines(b: dict[str, Any], config: str | None = None, now: float | None =
         by = f" by {b['muted_by']}" if b.get("muted_by") else ""
         off = in_quotes(suggest(f"mute {shlex.quote(b['device'])} --off", config))
         lines.append(f"  notices held back until {hm(b['muted_until'])}{by} (cluster alarms still sound; {off} ends it)")
+    flap = b.get("link_unstable")  # .get: a daemon from before the field
+    if flap:
+        lines.append(f"  link unstable: dropped {flap['drops']} times in {span(flap['over_s'])} (events still come in at each "
+                     "reconnect, alarms late by the seconds it is down; reseat the cable or bring the band nearer)")
     raw = b.get("raw_paused")  # .get: a daemon from before the field
     if raw:
         lines.append(f"  raw recording paused since {hm(raw['since'])}: {raw['why']} (events, alarms and status go on)")

@@ -73,7 +73,9 @@ class DaemonAPI(Protocol):
         (null, or ``since, boot_offset, seq_offset`` once the band's flash
         was seen erased: its numbers in the store are the band's + these),
         ``muted_until`` (t) and ``muted_by`` while 'mute' holds back its
-        notices (both null when not muted; who is "web page" for a nameless page).
+        notices (both null when not muted; who is "web page" for a nameless page),
+        ``link_unstable`` (``{drops, over_s}`` while the link flaps, else null:
+        ``BandSession.link_unstable``).
         alert: ``id, device, kind, state, urgency, title, text, created_t,
         cluster_id``.
         """

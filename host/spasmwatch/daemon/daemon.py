@@ -1776,6 +1776,8 @@ class Daemon:
             # A mute forgotten after a bath must be seen: its end and who set it (None: not muted).
             "muted_until": summary.get("muted_until"), "muted_by": summary.get("muted_by"),
             "bad_records": b.session.decode_errors,
+            # A flapping link raises no 'band disconnected' (each reconnect clears its timer): seen here.
+            "link_unstable": b.session.link_unstable,
             "log_life": _life_json(b.log_life),
             "raw_paused": self._raw_pause_json(b),
             # Measured from the raw stream (rawdating.py): an engineer bringing up a board sees its IMU's

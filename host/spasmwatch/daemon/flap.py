@@ -70,6 +70,13 @@ class FlapLog:
         self.said_at, self.drops = now, 0
         return line
 
+    def unstable(self, now: float) -> tuple[int, float] | None:
+        """While flapping: the drops since it began (its first short links too) and the seconds
+        since the first of them dropped, what the family is shown; None when not flapping."""
+        if self.since is None:
+            return None
+        return self.total, now - self.began
+
     def steady_in(self, now: float) -> float | None:
         """Seconds until the flapping link up now passes up_s (None: none to wait for)."""
         if self.since is None or self.up_at is None:

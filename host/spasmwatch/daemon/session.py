@@ -430,6 +430,19 @@ class BandSession:
         not the band: the 'band disconnected' push says so instead of 'charge it, bring it nearer'."""
         return self._here
 
+    @property
+    def link_unstable(self) -> dict[str, float] | None:
+        """While the link flaps (daemon/flap.py): ``{drops, over_s}``, the drops since it began and
+        over how many seconds (the monotonic clock's, as the flapping is timed); None otherwise. No 'band disconnected'
+        comes of it (each reconnect, a second later, brings every event by backfill, and clears
+        the down timer), so the status and the page say it: each drop delays an alarm until the
+        link is back, and a cable to reseat or a band to bring nearer is a person's to see."""
+        said = self._flap.unstable(self.mono())
+        if said is None:
+            return None
+        drops, over_s = said
+        return {"drops": drops, "over_s": round(over_s, 1)}
+
     def _set(self, state: State, detail: str = "", msg: Msg | None = None) -> None:
         if state is self.state and detail == self.detail:
             return

@@ -284,6 +284,9 @@ CATALOG: dict[str, str] = {
     "page.band_problems": "Probleme des Brustgurts",
     "page.not_connecting": "Keine Verbindung: {error}.",
     "page.raw_paused": "Rohaufzeichnung pausiert seit {time}: {why}. Ereignisse und Alarme laufen weiter.",
+    # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "page.link_unstable": "Verbindung instabil: {n}-mal abgebrochen in {min} min. Ereignisse kommen bei jeder neuen Verbindung "
+    "an, Alarme um die Sekunden ohne Verbindung später: Stecken Sie das Kabel neu ein oder bringen Sie den Brustgurt näher.",
     "page.muted": "Hinweise des Brustgurts zurückgehalten bis {time}{by} (Serien-Alarme ertönen weiter).",
     "page.muted_tomorrow": "Hinweise des Brustgurts zurückgehalten bis morgen {time}{by} (Serien-Alarme ertönen weiter).",
     "page.muted_by": " von {by}",

@@ -276,6 +276,9 @@ CATALOG: dict[str, str] = {
     "page.band_problems": "Problemas de la banda",
     "page.not_connecting": "No se conecta: {error}.",
     "page.raw_paused": "Grabación en bruto en pausa desde las {time}: {why}. Los eventos y las alarmas siguen.",
+    # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "page.link_unstable": "Conexión inestable: se cortó {n} veces en {min} min. Los eventos siguen llegando en cada "
+    "reconexión, las alarmas con el retraso de los segundos sin conexión: vuelva a enchufar el cable o acerque la banda.",
     "page.muted": "Avisos de la banda retenidos hasta las {time}{by} (las alarmas de serie siguen sonando).",
     "page.muted_tomorrow": "Avisos de la banda retenidos hasta mañana a las {time}{by} (las alarmas de serie siguen "
     "sonando).",

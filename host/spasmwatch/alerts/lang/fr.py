@@ -281,6 +281,9 @@ CATALOG: dict[str, str] = {
     "page.band_problems": "Problèmes de la ceinture",
     "page.not_connecting": "Pas de connexion : {error}.",
     "page.raw_paused": "Enregistrement brut en pause depuis {time} : {why}. Les événements et les alarmes continuent.",
+    # new 2026-12-06, not yet read by a native speaker (docs/alerts.md "Native speakers, please review")
+    "page.link_unstable": "Liaison instable : coupée {n} fois en {min} min. Les événements arrivent à chaque reconnexion, "
+    "les alarmes avec le retard des secondes sans liaison : rebranchez le câble ou rapprochez la ceinture.",
     "page.muted": "Avis de la ceinture suspendus jusqu'à {time}{by} (les alarmes de série sonnent toujours).",
     "page.muted_tomorrow": "Avis de la ceinture suspendus jusqu'à demain {time}{by} (les alarmes de série sonnent "
     "toujours).",

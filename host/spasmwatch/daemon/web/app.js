@@ -447,6 +447,9 @@
         // Why it does not connect: this computer with no Bluetooth read as "Out of reach" alone.
         !b.connected && b.state !== "FAULT" && b.last_error ? whyNot(b) : null,
         b.muted_until ? muteBox(b, now) : null,
+        // A flapping link raises no "band disconnected" (each reconnect clears its timer): said here.
+        b.link_unstable ? el("p", { class: "link-unstable small", "data-fact": "link",
+          text: t("link_unstable", { n: b.link_unstable.drops, min: Math.max(1, Math.round(b.link_unstable.over_s / 60)) }) }) : null,
         // For researchers: their recording has a gap from here (low disk, a file that cannot be written).
         b.raw_paused ? el("p", { class: "raw-paused small", "data-fact": "raw",
           text: t("raw_paused", { time: hhmm(b.raw_paused.since), why: rawWhy(b.raw_paused) }) }) : null);
