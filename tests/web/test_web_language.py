@@ -33,8 +33,10 @@ from spasmwatch.daemon.http import web_dir
 from spasmwatch.daemon.session import NOT_BONDED
 from spasmwatch.daemon.wiring import alert_settings_from
 from spasmwatch.store import Store
+from spasmwatch.store._db import BACKUP, COPY, RENAME
 
 WEB = web_dir()
+WAYS = (COPY, BACKUP, RENAME)  # the ways out /api/status gives a store (store._db.Fix)
 
 
 def used_keys() -> set[str]:
@@ -48,6 +50,15 @@ def used_keys() -> set[str]:
     return {k if k.startswith(M.SHARED_WITH_PAGE) else f"page.{k}" for k in keys}
 
 
+def optional_keys() -> set[str]:
+    """The words app.js looks up by a built key and shows only where the catalogue has it: faultName's
+    text for a fault with the store's own way out (/api/status store.way, one of WAYS)."""
+    js = (WEB / "app.js").read_text(encoding="utf-8")
+    if "`fault.${f}.${st.way}`" not in js or "WORDS[way] !== undefined" not in js:
+        return set()
+    return {f"page.fault.{f.value}.{way}" for f in BandFault for way in WAYS}
+
+
 def test_the_lookups_are_found_in_app_js_and_index_html() -> None:
     keys = used_keys()
     # A parser that finds nothing would pass the test below on any catalogue.
@@ -59,8 +70,11 @@ def test_the_lookups_are_found_in_app_js_and_index_html() -> None:
 def test_every_word_the_page_looks_up_exists_in_every_language(lang: str) -> None:
     cat = M.catalog(lang)
     assert sorted(used_keys() - set(cat)) == [], f"the page looks up words {lang} lacks"
+    # A way out's text English has, every language has (without it the page gives the fault's usual one).
+    assert sorted((optional_keys() & set(M.catalog("en"))) - set(cat)) == [], f"the page's ways out {lang} lacks"
     # And no page word the page no longer uses (a translator would translate it for nothing).
-    assert sorted({k for k in cat if k.startswith(("page.", *M.SHARED_WITH_PAGE))} - used_keys()) == [], f"{lang}: page words nothing uses"
+    used = used_keys() | optional_keys()
+    assert sorted({k for k in cat if k.startswith(("page.", *M.SHARED_WITH_PAGE))} - used) == [], f"{lang}: page words nothing uses"
 
 
 def test_the_page_names_every_band_fault() -> None:
