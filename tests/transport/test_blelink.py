@@ -20,6 +20,12 @@ from spasmwatch.transport.simband import SimBand, free_port
 from spasmwatch.daemon.session import BandSession, State
 from spasmwatch.transport.simradio import R_MTU, R_NOTIFY, R_SECURITY, BondStore, SimRadioClient, SimRadioScanner, backend
 
+# A connect's timeout (s) where the test needs it to succeed: a hang guard, ample under load
+CONNECT_S = 5.0
+# The connect timeout of the test that then waits as long for an answer (s): kept short for the
+# test's length, yet some 40 times what the connect takes idle (~0.05 s)
+SECURE_CONNECT_S = 2.0
+
 
 def test_a_name_typed_in_capitals_connects(bands: Callable[..., SimBand], bond_file: Path) -> None:
     """Found by the family audit: a band configured as 'SPASMWATCH-0001' (typed from a label) was
@@ -203,13 +209,18 @@ def test_secure_on_a_backend_without_pairing_goes_on_to_the_encrypted_write(band
 
 
 class _SlowRadio:
-    """A TCP proxy in front of a band's radio socket that holds the band's replies of one kind;
+    """A TCP proxy in front of a band's radio socket that holds the band's replies of one kind for
+    ``hold_s``, or (``release``) until the test sets that event: what a test's own step must come
+    before, a time would not order under load (the step came after a 1 s hold's end, seen at load 12);
     ``version``: puts this protocol version in every record the band notifies (a band of another)."""
 
-    def __init__(self, target: str, reply: int, hold_s: float, version: int | None = None) -> None:
+    def __init__(
+        self, target: str, reply: int, hold_s: float = 0.0, version: int | None = None, release: asyncio.Event | None = None
+    ) -> None:
         self.host, port = target.rsplit(":", 1)
         self.port, self.reply, self.hold_s = int(port), reply, hold_s
         self.version = version
+        self.release = release
         self.open = 0
         self.held = 0  # replies held so far
 
@@ -239,7 +250,7 @@ class _SlowRadio:
                     body = await r.readexactly(int.from_bytes(head, "little"))
                     if hold and body[0] == self.reply:
                         self.held += 1
-                        await asyncio.sleep(self.hold_s)
+                        await (self.release.wait() if self.release is not None else asyncio.sleep(self.hold_s))
                     if hold and self.version is not None and body[0] == R_NOTIFY:  # op, handle u16, the record
                         body = body[:3] + bytes((self.version,)) + body[4:]
                     w.write(head + body)
@@ -279,16 +290,19 @@ def test_a_disconnect_while_connecting_leaves_no_link_up(bands: Callable[..., Si
     """Found by review: a ``disconnect()`` while ``connect()`` waited for the band (a session stopped
     by a config reload as it connected) found no client yet and did nothing; the connect then
     finished and kept its client, connected to nobody's purpose, and the band, connected to a
-    central, stopped advertising for any other."""
+    central, stopped advertising for any other. The band's MTU answer is held until the disconnect()
+    has been made (held 1 s, it came first under load: the connect ended, and no DisconnectedError)."""
     band = bands()
 
     async def body() -> None:
-        proxy = _SlowRadio(band.address, R_MTU, hold_s=1.0)
+        answer = asyncio.Event()
+        proxy = _SlowRadio(band.address, R_MTU, release=answer)
         async with proxy.serving() as address:
             link = BleLink(address, backend([address], bond_file))
-            connecting = asyncio.create_task(link.connect(5))
-            await until(lambda: proxy.held == 1, 5, "the connect waiting for the band's MTU answer")
+            connecting = asyncio.create_task(link.connect(CONNECT_S))
+            await until(lambda: proxy.held == 1, CONNECT_S, "the connect waiting for the band's MTU answer")
             await link.disconnect()
+            answer.set()  # the connect goes on, and finds the disconnect() made meanwhile
             with pytest.raises(DisconnectedError):
                 await connecting
             assert not link.connected
@@ -330,15 +344,17 @@ def test_a_band_of_another_protocol_version_is_a_fault_that_says_so(bands: Calla
 
 def test_a_request_waits_its_own_time_not_what_the_connect_had_left(bands: Callable[..., SimBand], bond_file: Path) -> None:
     """Each request waited the connect timeout's remainder (0.1 s when the band was heard late):
-    a pairing that takes 0.4 s failed as a timeout."""
+    a pairing answered later than that failed as a timeout. The answer is held as long as the whole
+    connect timeout, which bounds what the connect left, however long the connect took (the old
+    test's 0.3 s connect, against a 0.4 s hold, failed under load: the connect took longer)."""
     band = bands()
 
     async def body() -> None:
-        proxy = _SlowRadio(band.address, R_SECURITY, hold_s=0.4)
+        proxy = _SlowRadio(band.address, R_SECURITY, hold_s=SECURE_CONNECT_S)
         async with proxy.serving() as address:
             link = BleLink(address, backend([address], bond_file))
-            await link.connect(0.3)
-            await link.secure()  # 0.4 s: longer than the whole connect timeout
+            await link.connect(SECURE_CONNECT_S)
+            await link.secure()  # answered after the whole connect timeout
             await link.disconnect()
 
     run(body())
