@@ -8,12 +8,16 @@ commands against it, in test_reload_command.py (an edited port)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
+from daemonproc import UP_S
 
 from spasmwatch.commands._daemon import daemon_config_of
 from spasmwatch.daemon.lock import LockHolder, lock_holder, lock_path, one_daemon
@@ -141,3 +145,44 @@ def test_a_flock_matched_by_the_file_systems_device_alone_is_another_programs_wh
     finally:
         for proc in (other, ours):
             proc.communicate(b"")
+
+
+def test_a_release_does_not_wait_for_a_write_of_the_lock_s_lines_that_hangs(tmp_path: Path) -> None:
+    """The stop's release of the lock while a write of its lines hangs (a stalled disk; ``serving``,
+    from a thread here: ``take`` writes them in the store's try again, a worker thread) returns;
+    old code: the write was made holding the mutex the release takes, and the daemon's exit waited
+    for it (killed by systemd). The lock's file is swapped for a full pipe no program reads, the
+    one stand-in: a write to it never returns, as on the stalled disk; drained at the end."""
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    with contextlib.suppress(BlockingIOError):
+        while True:
+            os.write(write_end, b"x" * 65536)
+    os.set_blocking(write_end, True)
+    with one_daemon(tmp_path / "spasmwatch.db", None) as lock:
+        os.dup2(write_end, lock._held[0][1].fileno())  # the lock's file, stalled
+        writing = threading.Thread(target=lock.serving, args=("127.0.0.1", 8080), daemon=True)
+        try:
+            writing.start()
+            end = time.monotonic() + UP_S  # a hang guard
+            while not _writing_to_a_pipe(writing):
+                assert writing.is_alive() and time.monotonic() < end, "the write did not hang"
+                time.sleep(0.05)
+            released = threading.Thread(target=lock.release, daemon=True)
+            released.start()
+            released.join(UP_S)  # a hang guard: the release takes no time
+            assert not released.is_alive(), "the release waited for the write"
+        finally:
+            os.set_blocking(read_end, False)
+            while writing.is_alive():  # the disk back: the write ends
+                with contextlib.suppress(BlockingIOError):
+                    os.read(read_end, 65536)
+                writing.join(0.05)
+            os.close(read_end)
+            os.close(write_end)
+
+
+def _writing_to_a_pipe(thread: threading.Thread) -> bool:
+    """Whether ``thread`` waits in a write to a full pipe (its wchan, as the kernel says)."""
+    wchan = Path(f"/proc/self/task/{thread.native_id}/wchan").read_text()
+    return wchan.endswith("pipe_write") or wchan == "pipe_wait_writable"  # (anon_pipe_write since Linux 6.x)

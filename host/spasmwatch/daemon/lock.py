@@ -138,11 +138,13 @@ class DaemonLock:
         self._address: tuple[str, int] | None = None
         self._unwritten = False  # a write of the lock's lines failed: said once in the log (``_say``)
         # take runs in the store's try again (a worker thread), serving in the event loop. ``_mutex``
-        # guards what is held and said, never an open: a take hung in the open of its file (a
-        # stalled disk) kept the stop's release, and so the daemon's exit, waiting for good
-        # (tests/daemon/test_stop_while_store_opens.py). ``_taking``: one take at a time (a second
-        # one's flock would find the first's and say another daemon holds the store).
-        self._mutex, self._taking = threading.Lock(), threading.Lock()
+        # guards what is held and said, never an open nor a write: a take hung in the open of its
+        # file, or a write of its lines (``_say``), on a stalled disk, kept the stop's release, and
+        # so the daemon's exit, waiting for good (tests/daemon/test_stop_while_store_opens.py,
+        # test_lock.py). ``_taking``: one take at a time (a second one's flock would find the first's
+        # and say another daemon holds the store); ``_writing``: one write of the lines at a time,
+        # in the order said (an address appended before a take's rewrite would be lost).
+        self._mutex, self._taking, self._writing = threading.Lock(), threading.Lock(), threading.Lock()
         self._released = False  # let go for good (``release``): a take under way closes what it opened
 
     def take(self) -> None:
@@ -151,20 +153,20 @@ class DaemonLock:
         was let go meanwhile (the daemon stops)."""
         with self._taking:
             with self._mutex:
-                if self._held:
-                    # The store's try again calls this until the store opens, which needs space: the
-                    # lines then go in too ('spasmwatch reload' found no daemon until a restart).
-                    if self._unwritten:
-                        self._say(truncate=True)
-                    return
+                held_before = bool(self._held)
                 self._refuse_released()
+            if held_before:
+                # The store's try again calls this until the store opens, which needs space: the
+                # lines then go in too ('spasmwatch reload' found no daemon until a restart).
+                self._say(again=True)
+                return
             held, folder = _flocked_alone(self.store_path, self._unmade)
             with self._mutex:
                 if self._released:
                     _close_all(held, folder)
                     self._refuse_released()
                 self._held, self._folder, self._path = held, folder, held[0][0]
-                self._say(truncate=True)
+            self._say(truncate=True)
 
     def _refuse_released(self) -> None:
         if self._released:
@@ -178,30 +180,44 @@ class DaemonLock:
         Kept for a lock taken later (``take``)."""
         with self._mutex:
             self._address = (host, port)
-            if self._held:
-                self._say(truncate=self._unwritten)  # (pid and config first, if a full disk refused them)
+        self._say()  # (pid and config first, if a full disk refused them)
 
-    def _say(self, truncate: bool = False) -> None:
-        """Write what the lock says: all of it after ``truncate`` (pid, config, and the address once
-        known), else the address line. One write(2), no buffer: on a full disk (or past a file size
-        limit) the lines are lost and said in the log, while the flock, which is what keeps a
-        second daemon off the store, stays held. Until 2026-12-06 the error ended the daemon's
-        start in a traceback on a new lock file: no monitoring at all on a full disk."""
-        assert self._held
-        lines = []
-        if truncate:
-            lines.append(f"{os.getpid()}\n{self.config_path.absolute() if self.config_path is not None else ''}\n")
-        if self._address is not None:
-            lines.append(f"{self._address[0]}:{self._address[1]}\n")
-        try:
-            for _, f, _ in self._held:  # (each fallback held says it: a command finds it in whichever it sees)
+    def _say(self, truncate: bool = False, again: bool = False) -> None:
+        """Write what the lock says, if held: all of it after ``truncate`` or when a write was
+        refused before (pid, config, and the address once known), else the address line; ``again``:
+        only when a write was refused before. One write(2), no buffer: on a full disk (or past a
+        file size limit) the lines are lost and said in the log, while the flock, which is what
+        keeps a second daemon off the store, stays held. Until 2026-12-06 the error ended the
+        daemon's start in a traceback on a new lock file: no monitoring at all on a full disk.
+        Written outside ``_mutex``, to copies of the files' descriptors (a release meanwhile
+        closes the files, whose numbers may be reused): a write hung on a stalled disk holds no
+        release."""
+        with self._writing:
+            with self._mutex:
+                if not self._held or (again and not self._unwritten):
+                    return
+                truncate = truncate or self._unwritten
+                lines = []
                 if truncate:
-                    os.ftruncate(f.fileno(), 0)
-                os.write(f.fileno(), "".join(lines).encode())
+                    lines.append(f"{os.getpid()}\n{self.config_path.absolute() if self.config_path is not None else ''}\n")
+                if self._address is not None:
+                    lines.append(f"{self._address[0]}:{self._address[1]}\n")
+                fds, error = _copies(self._held)
+            try:
+                error = error or _write_each(fds, "".join(lines).encode(), truncate)
+            finally:
+                for fd in fds:
+                    os.close(fd)
+            with self._mutex:
+                self._said(error, truncate)
+
+    def _said(self, e: OSError | None, truncate: bool) -> None:
+        """A write's outcome in the log, once: refused (``e``), or whole again after a refusal."""
+        if e is None:
             if self._unwritten and truncate:
                 self._unwritten = False
                 log.info("the daemon's pid and address are in %s now: 'spasmwatch reload' finds it again", self._path)
-        except OSError as e:
+        else:
             if self._unwritten:
                 return
             self._unwritten = True
@@ -216,6 +232,32 @@ class DaemonLock:
         with self._mutex:
             held, folder, self._held, self._folder, self._released = self._held, self._folder, [], None, True
             _close_all(held, folder)
+
+
+def _copies(held: list[Held]) -> tuple[list[int], OSError | None]:
+    """A copy of each held file's descriptor (each fallback held says the lines: a command finds
+    them in whichever it sees); none and the error when one cannot be made (no descriptor left)."""
+    fds: list[int] = []
+    try:
+        for _, f, _ in held:
+            fds.append(os.dup(f.fileno()))
+    except OSError as e:
+        for fd in fds:
+            os.close(fd)
+        return [], e
+    return fds, None
+
+
+def _write_each(fds: list[int], data: bytes, truncate: bool) -> OSError | None:
+    """``data`` written to each file (after emptying it: ``truncate``); the first error, if any."""
+    try:
+        for fd in fds:
+            if truncate:
+                os.ftruncate(fd, 0)
+            os.write(fd, data)
+    except OSError as e:
+        return e
+    return None
 
 
 def _flocked_alone(store_path: Path, unmade: bool) -> tuple[list[Held], int | None]:
