@@ -29,6 +29,12 @@ def one_band_config(path: Path, data: Path, port: int, http: str = "") -> Path:
     return path
 
 
+def waiting_for_fifo(pid: int) -> bool:
+    """Whether a thread of process ``pid`` waits in the open of a FIFO for the other end (its wchan):
+    a call hung as on a stalled disk, whose open or write never returns either."""
+    return any((task / "wchan").read_text() == "wait_for_partner" for task in Path(f"/proc/{pid}/task").iterdir())
+
+
 def unprivileged(cmd: list[str]) -> list[str]:
     """``cmd`` as a user without root's pass through file modes (nobody, when the tests run as root)."""
     if os.geteuid() != 0:

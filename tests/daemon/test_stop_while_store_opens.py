@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from daemonproc import UP_S, one_band_config
+from daemonproc import UP_S, one_band_config, waiting_for_fifo
 from servers import free_port
 from synthetic import spasm_record
 
@@ -56,11 +56,6 @@ def _waiting_for_flock(lock: Path, pid: int) -> bool:
     """Whether process ``pid`` waits for a flock on ``lock`` (/proc/locks lists a waiter with '->')."""
     inode = f":{lock.stat().st_ino} "
     return any("->" in line and f" {pid} " in line and inode in line for line in Path("/proc/locks").read_text().splitlines())
-
-
-def _waiting_for_fifo(pid: int) -> bool:
-    """Whether a thread of process ``pid`` waits in the open of a FIFO for the other end (its wchan)."""
-    return any((task / "wchan").read_text() == "wait_for_partner" for task in Path(f"/proc/{pid}/task").iterdir())
 
 
 def _stopped_while_opening(tmp_path: Path, hang: Callable[[Path], None], hung: Callable[[int], bool]) -> None:
@@ -127,5 +122,5 @@ def test_a_stop_while_the_try_hangs_in_the_open_of_the_daemon_s_lock_ends(tmp_pa
     open of a file on a stalled disk never returns either). Old code: not ended (killed after
     STOP_S); with the try's thread a daemon one, still not ended: the stop's release of the lock
     waited for the take's mutex, held across that open (daemon/lock.py)."""
-    _stopped_while_opening(tmp_path, lambda folder: os.mkfifo(folder / "spasmwatch.db.lock"), _waiting_for_fifo)
+    _stopped_while_opening(tmp_path, lambda folder: os.mkfifo(folder / "spasmwatch.db.lock"), waiting_for_fifo)
     (tmp_path / "data" / "spasmwatch.db.lock").unlink()

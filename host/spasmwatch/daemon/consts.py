@@ -245,6 +245,12 @@ STORE_RETRY_S = 60.0
 # waiting (tests/daemon/test_stop_while_store_opens.py). 4: one try again, one pruning pass, and
 # two readers for the page (its days are read one at a time); a call beyond waits for a free one.
 STORE_THREADS = 4
+# How long (s) the daemon's exit waits for a store call under way in those threads to let the
+# store go before it closes it (Store.close): such a call holds the store's lock for ms (the page's
+# days: ~0.3 s for 8 days); one hung on a stalled disk held the exit for ever, until systemd's kill
+# (tests/daemon/test_stop_while_store_call_hangs.py). Past it the call is left, its reads given up:
+# those threads only read under the lock (a try again opens outside it), so nothing is lost.
+STORE_CLOSE_WAIT_S = 2.0
 
 # A kept push (webhook, ntfy: docs/alerts.md "Across a daemon stop") other than an alarm nobody
 # has seen to (a warning, an acknowledgement, a cluster's end, a false alarm, a band fault or

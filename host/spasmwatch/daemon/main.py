@@ -9,7 +9,8 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
@@ -82,7 +83,7 @@ async def serve(
     # the daemon runs without it and tries it again (docs/store.md "A store that cannot be opened").
     with (
         one_daemon(path, config_path, now=checked.missing is None, unmade=unmade) as lock,
-        Store.may_fail(path, known, lock.take, checked=checked) as store,
+        _closed_at_exit(Store.may_fail(path, known, lock.take, checked=checked)) as store,
     ):
         daemon = build(cfg, store, clock, stale_s, config_path)
         daemon.config_path = config_path
@@ -109,6 +110,18 @@ async def serve(
         await http.stop()
         await daemon.stop()
     return 0
+
+
+@contextmanager
+def _closed_at_exit(store: Store) -> Iterator[Store]:
+    """``store``, closed at the end; a call in the store's threads (``STORE_WORK``) hung holding it
+    is waited for at most ``STORE_CLOSE_WAIT_S``, then left: the exit waited for ever."""
+    try:
+        yield store
+    finally:
+        if not store.close(K.STORE_CLOSE_WAIT_S):
+            log.warning("%s: a store call hangs (a stalled disk?): the store is left to the call under way, not closed; "
+                        "what was committed is kept (SQLite's WAL), the call's unfinished work is not", store.path)  # fmt: skip
 
 
 def _on_sighup(

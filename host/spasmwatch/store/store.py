@@ -475,12 +475,23 @@ class Store:
         return folder / DB_NAME
 
     # --- lifecycle ----------------------------------------------------------------
-    def close(self) -> None:
-        with self._lock:
+    def close(self, wait_s: float | None = None) -> bool:
+        """Closed for good (``reopen`` opens it no more); whether it was. ``wait_s``: how long (s) to
+        wait at most for a call under way in another thread (a worker's, hung on a stalled disk,
+        holding the store's lock), past which the connection is left to it and to the process's
+        end: False. What it had committed is in the file, what it had not is rolled back as after a
+        crash (WAL). The daemon's exit (daemon/main.py): it waited for ever, until systemd's kill
+        (tests/daemon/test_stop_while_store_call_hangs.py)."""
+        if not self._lock.acquire(timeout=-1 if wait_s is None else wait_s):
+            return False
+        try:
             self.open_error = None  # closed for good: not opened again (reopen)
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+        finally:
+            self._lock.release()
+        return True
 
     def __enter__(self) -> Store:
         return self
