@@ -384,6 +384,25 @@ def test_the_room_check_counts_the_most_the_flash_holds_at_once_not_only_at_its_
     assert "_PAD" in (band / "band" / "app.mpy").read_bytes().decode("latin-1")
 
 
+def test_the_room_check_counts_the_blocks_a_unix_band_may_use_not_the_roots_reserve(band: Path) -> None:
+    """Review of the flashing code: the room check (and 'board info' fs_free) read statvfs's f_bfree,
+    which on a unix: band's host file system counts the blocks kept for root (ext4: 5 %, here far more:
+    59.4 M free against 20.0 M available); a user's write fails past f_bavail, so the check passed a
+    flash the disk could not hold. A board's LittleFS reports the two alike."""
+    link = connect(band)
+    try:
+        dev = Device(link)
+        room, info = dev.room([]), dev.info()
+    finally:
+        link.close()
+    st = os.statvfs(band)
+    # (on a file system without such a reserve, tmpfs, both read alike and this proves nothing)
+    avail = st.f_bavail * st.f_frsize
+    # other processes write to the disk meanwhile: within 1 % of it, far from f_bfree's
+    assert abs(room.free_blocks * room.block_bytes - avail) <= avail // 100, (room, avail)
+    assert abs(info.fs_free - avail) <= avail // 100, (info.fs_free, avail)
+
+
 def test_interrupted_flash_leaves_no_main_and_the_next_one_finishes(band: Path, fw: Path, board: dict[str, object]) -> None:
     with pytest.raises(DeviceError, match="unplugged; the flash was cut short: the band has no main.py and does not monitor"):
         do_flash(band, fw, board, link=UnpluggedLink(connect(band), 5))

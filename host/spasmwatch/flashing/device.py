@@ -53,7 +53,7 @@ except Exception:
     _m = sys.platform
 try:
     _s = os.statvfs(_R or '/')
-    _fs = [_s[0] * _s[2], _s[0] * _s[3]]
+    _fs = [_s[0] * _s[2], _s[0] * _s[4]]
 except Exception:
     _fs = [0, 0]
 print(json.dumps({'version': list(sys.implementation.version[:3]), 'mpy': getattr(sys.implementation, '_mpy', 0),
@@ -93,7 +93,7 @@ for _p in _P:
         _z[_p] = os.stat(_R + _p)[6]
     except OSError:
         _z[_p] = None
-print(json.dumps({'block': _s[0], 'free': _s[3], 'sizes': _z}))
+print(json.dumps({'block': _s[0], 'free': _s[4], 'sizes': _z}))
 """
 
 _MKDIRS = """
