@@ -398,7 +398,11 @@ class App:
     def _on_epoch(self):
         e = self.ep
         if e.flat:  # not one sample changed: no live sensor gives that (~1 mg of noise); no reading of the baby
-            self._imu_restart()
+            try:
+                self._imu_restart()
+            except OSError:  # it stopped answering too: tried again later (_drain). Not raised out of
+                # the batch: its rest, its count and the rebase were skipped, and RAW's index ran a batch on
+                self._imu_lost()
             return
         if self._imu_trouble:  # the part was set up again, or overran, in this epoch: the next whole one clears it
             self._imu_trouble = False
@@ -463,7 +467,7 @@ class App:
             if n:
                 self._batch(n)
                 got = n
-            if n < BATCH_MAX:
+            if n < BATCH_MAX or self._down_ms:  # (lost within the batch: no read until it is started again)
                 break
         if imu.overruns != self._overruns:  # samples lost now (until 2026-12-06 said all the boot after one)
             self._overruns = imu.overruns

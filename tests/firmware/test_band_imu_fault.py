@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sim_central import Band, read_flash_log, secure_connect
+from sim_central import Band, read_flash_log, run_mp, secure_connect
 
 from spasmwatch.daemon import consts as K
 from spasmwatch.daemon.daemon import Overruns, _overruns
@@ -146,6 +146,90 @@ def test_an_imu_that_does_not_answer_at_boot_is_started_once_it_does(micropython
     assert flagged and flagged[0] <= 10, [(r["uptime_s"], r["errors"]) for r in statuses]
     assert not statuses[-1]["errors"] & P.ERR_IMU, "cleared once the part gave a whole epoch"
     assert _onsets(log, 50_000) == _onsets(clean, 50_000), "every spasm after the part started logged"
+
+
+# The band's App over many_spasms_csv, its sampler's loop (_sampler: a batch every 200 virtual ms, an
+# OSError said by _imu_lost) driven by hand: the IMU's output is frozen from 40 s to 70 s, and if
+# argv[3] is 1 its start fails (it stops answering on I2C) from 59 s to 61 s, so the restart for
+# the flat epoch ending at 60 s raises; the sampler is held from 58.8 s to 60 s (a slow flash write),
+# so that epoch ends in the second batch of one drain. Prints each event's onset and each RAW sample.
+FROZEN = """
+import sys
+import run
+from swcore import protocol as P
+from band.app import App
+opts = run.parse_args(["--csv", sys.argv[1], "--flash", sys.argv[2], "--socket", "0"])
+hardware, source, clock, wdts = run.build(opts)
+app = App(hardware)
+fails = sys.argv[3] == "1"
+at = source.at
+frozen = []
+def stuck(t_s):
+    v = at(t_s)
+    if v is None or not 40 <= t_s < 70:
+        return v
+    if not frozen:
+        frozen.append(v)
+    return frozen[0]
+source.at = stuck
+start = hardware.imu.start
+def start_fails(rate):
+    if fails and 59000 <= clock._v < 61000:
+        print("F", clock._v)
+        raise OSError(5)
+    return start(rate)
+hardware.imu.start = start_fails
+app.raw_on = True
+app._raw_cap = 19
+append = app.log.append
+def log_append(buf):
+    print("S", P.decode(bytes(buf))["onset_ms"])
+    append(buf)
+app.log.append = log_append
+commit = app._raw_commit
+def raw_commit(last_k):
+    i = app._raw_i
+    commit(last_k)
+    r = P.decode(bytes(app._rawb[i])[:app._rawlen[i]])
+    for j, x in enumerate(r["samples"]):
+        print("R", r["first_index"] + j, ",".join(str(v) for v in x))
+    app._raw_ready = 0  # as if sent at once
+app._raw_commit = raw_commit
+while not source.done:
+    clock._v += 200
+    if 58800 <= clock._v < 60000:
+        continue
+    try:
+        app._drain()
+    except OSError:
+        app._imu_lost()
+"""
+
+
+def _frozen(micropython: str, csv: Path, tmp: Path, fails: bool) -> tuple[list[str], dict[int, str], list[str]]:
+    """FROZEN's run: its event onsets (ms), RAW samples by index, and its failed starts."""
+    flash = tmp / ("flash-fails" if fails else "flash")
+    flash.mkdir()
+    lines = run_mp(micropython, tmp / "frozen.py", FROZEN, str(csv), str(flash), "1" if fails else "0").splitlines()
+    raw = {int(x.split()[1]): x.split()[2] for x in lines if x.startswith("R ")}
+    return [x for x in lines if x.startswith("S ")], raw, [x for x in lines if x.startswith("F ")]
+
+
+def test_a_frozen_imu_whose_restart_fails_keeps_raw_indexes_and_event_times(micropython: str, many_spasms_csv: Path, tmp_path: Path) -> None:
+    """Review of _process: the restart of a frozen IMU (a flat epoch) raised OSError from inside the
+    batch, which skipped the rest of the batch, its _count(n) and the detector's rebase, and left
+    _heard_ms before the batch; the silent span counted at the part's next start then began there.
+    When the epoch ended in a drain's second batch (the sampler held by a slow write), the first
+    batch was counted twice: every RAW index after it 64 samples (1.28 s) ahead of the sample it
+    carries. Now the batch runs to its end and the part is tried again later, as one lost on I2C."""
+    events, raw, failed = _frozen(micropython, many_spasms_csv, tmp_path, True)
+    want_events, want_raw, _ = _frozen(micropython, many_spasms_csv, tmp_path, False)
+    assert failed, "the restart at 60 s should have failed"
+    assert events == want_events
+    after = [i for i in raw if i >= 72 * 50]  # sensing again, past the frozen output
+    assert len(after) > 3000
+    wrong = [i for i in after if raw[i] != want_raw.get(i)]
+    assert not wrong, (len(wrong), wrong[:3])
 
 
 def _loss_span(statuses: list[dict[str, Any]]) -> int:
