@@ -734,6 +734,58 @@ def test_a_silent_pseudo_terminal_port_is_given_up_on_not_waited_for_for_ever(
     assert f"{port}: no raw REPL: the port said nothing in 1 s" in capsys.readouterr().err
 
 
+@contextlib.contextmanager
+def micropython_port(micropython: str) -> Iterator[str]:
+    """A /dev/pts/ port with the unix port's MicroPython behind it: its own pty, bridged to the one whose
+    name is given (mpremote reads a /dev/pts/ name byte by byte, blocking, as QEMU's)."""
+    mp_master, mp_slave = pty.openpty()
+    port_master, port_slave = pty.openpty()
+    for fd in (mp_slave, port_slave):
+        tty.setraw(fd)
+    proc = subprocess.Popen([micropython], stdin=mp_slave, stdout=mp_slave, stderr=mp_slave, start_new_session=True)
+    stop = threading.Event()
+
+    def bridge() -> None:
+        while not stop.is_set():
+            for fd in select.select([mp_master, port_master], [], [], 0.05)[0]:
+                with contextlib.suppress(OSError):
+                    os.write(port_master if fd == mp_master else mp_master, os.read(fd, 4096))
+
+    thread = threading.Thread(target=bridge, daemon=True)
+    thread.start()
+    try:
+        yield os.ttyname(port_slave)
+    finally:
+        proc.kill()
+        proc.wait()
+        stop.set()
+        thread.join()
+        for fd in (mp_master, mp_slave, port_master, port_slave):
+            os.close(fd)
+
+
+def test_a_pseudo_terminal_band_may_be_silent_past_the_read_timeout_within_its_step(micropython: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review of f58877ad (READ_TIMEOUT_S on /dev/pts/ ports): would a band step that prints nothing
+    for longer (board info's log scan over a full log) now fail there? No: mpremote retries a read
+    that timed out, and only the step's own timeout (Link.exec's timeout_s, as on a real port) ends
+    the wait. Measured: board info on a unix: band with 5000 events in its 4096 slots, its longest
+    silent step the log scan, 35 ms (of 60 s); a step silent 14 s on a /dev/pts/ port at 10 s read
+    timeout completed. Here the read timeout is 0.5 s and the band silent 2 s."""
+    from spasmwatch.flashing import link
+
+    monkeypatch.setattr(link, "READ_TIMEOUT_S", 0.5)
+    with micropython_port(micropython) as port:
+        band = link.open_serial(port)
+        try:
+            band.simulated = True  # the unix port: a soft reset would end the process
+            band.enter()
+            assert band.exec("import time\ntime.sleep(2)\nprint('done')", timeout_s=20) == b"done\n"
+            with pytest.raises(DeviceError, match="link failed: timeout waiting for first EOF"):
+                band.exec("import time\ntime.sleep(3)", timeout_s=1)  # the step's timeout still ends it
+        finally:
+            band.close()
+
+
 @pytest.mark.parametrize("kind", ["file", "folder", "device"])
 def test_a_port_that_is_a_file_or_folder_is_not_blamed_on_another_program(tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str) -> None:
     """Found by the input audit: '--port rec.csv' said 'another program has it open: the spasmwatch

@@ -40,7 +40,8 @@ HEARD_BYTES = 80  # of what the port sent instead, the last this many go into th
 # Longest one read from a serial port waits for a byte, s. mpremote reads a /dev/pts/ port (a virtual
 # one: socat, QEMU) byte by byte, blocking, and a silent one hung the command for ever with no timeout;
 # a real port is read only once bytes are waiting, except in raw-paste's flow control, which a band
-# answers in milliseconds.
+# answers in milliseconds. A read that times out is retried: a band silent longer within a step (a
+# log scan) fails only at the step's own timeout (Link.exec timeout_s), as on a real port.
 READ_TIMEOUT_S = 10.0
 
 
