@@ -82,6 +82,11 @@ LIVE_GAP_S = 10.0
 # (its LOGINFO gap tells so at the next BACKFILL) and the link stops waiting for them; a set of a
 # few hundred KB at most, not one that grows all night behind one event never delivered.
 LIVE_AHEAD_MAX = 4096
+# Epochs (count) a BACKFILL's start may have before its end (LOGINFO done) as the band sends them:
+# the band sends an epoch only once a BACKFILL's end is sent, but its BACKFILL handler sends the
+# start while its sender may be notifying an epoch, which can pass it when nothing waits to be
+# backfilled. The next one, 10 s later, cannot: it says the end was lost.
+END_LOST_EPOCHS = 1
 
 # A record the decoder refuses is logged the first time its refusal (the message) is seen, then only
 # counted (the status's bad_records): a newer band's new record type came at every backfill, a warning

@@ -918,7 +918,7 @@ class BandSession:
         frame's CRC failed), it never came on that link: the epochs held all night, the cluster
         and its alarm open until a reconnect. The band sends an epoch only once that end is sent,
         so the second epoch after the BACKFILL's start without it says it was lost (not the first:
-        one the band was sending as the BACKFILL came can pass the start, ``_END_LOST_EPOCHS``).
+        one the band was sending as the BACKFILL came can pass the start, ``K.END_LOST_EPOCHS``).
         Once per BACKFILL and link, as a missing event is.
 
         The start lost too (one burst of noise takes both when nothing is to be backfilled: they
@@ -936,7 +936,7 @@ class BandSession:
             self._end_wait = None
         if kind == "activity" and self._epochs_unended is not None:
             self._epochs_unended += 1
-            if self._epochs_unended > _END_LOST_EPOCHS and self._end_asked != self._backfill_from and not self._refill:
+            if self._epochs_unended > K.END_LOST_EPOCHS and self._end_asked != self._backfill_from and not self._refill:
                 self._ask_end()
 
     def _ask_end(self) -> None:
@@ -1039,13 +1039,6 @@ class BandSession:
             self._step_s = skew_s
         elif skew_s > K.CLOCK_STEP_S:
             self._late_s = skew_s
-
-
-# Epochs a BACKFILL's start may have before its end (LOGINFO done) as the band sends them: the band
-# sends an epoch only once a BACKFILL's end is sent, but its BACKFILL handler sends the start while
-# its sender may be notifying an epoch, which can pass it when nothing waits to be backfilled. The
-# next one, 10 s later, cannot.
-_END_LOST_EPOCHS = 1
 
 
 def _drain(q: asyncio.Queue[Any]) -> None:
