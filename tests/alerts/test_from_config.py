@@ -80,15 +80,16 @@ def received(seen: list) -> dict[str, list[str]]:  # type: ignore[type-arg]
     return out
 
 
-def night_of_band_faults(alerts: str) -> dict[str, list[str]]:
-    """At 23:30 the band drops and its battery runs low; at 07:00 both are still true."""
+def night_of_band_faults(alerts: str, faults: tuple[str, ...] = ("disconnected", "battery_low")) -> dict[str, list[str]]:
+    """At 23:30 the band raises ``faults`` (by default it drops and its battery runs low); at 07:00
+    they are all still true. What the phones got at night, and what at 07:00."""
 
     async def main() -> dict[str, list[str]]:
         async with http_recorder() as srv:
             clock = Clock(NIGHT)
             engine, d = wire(config_text(srv.url, alerts=alerts), clock)
-            engine.on_band_state("cot", "disconnected", True)
-            engine.on_band_state("cot", "battery_low", True)
+            for fault in faults:
+                engine.on_band_state("cot", fault, True)
             await d.drain()
             night = received(srv.seen).get("/anna", [])
             clock.t = datetime(2024, 3, 6, 7, 0).timestamp()
@@ -118,44 +119,18 @@ def test_without_quiet_faults_a_band_off_the_baby_at_night_is_said_at_once() -> 
     """Family review: not_worn was held through quiet hours by default (as README's example held
     it): a band that slipped off at 1 am was said at 07:00, a night with nothing watching the baby.
     A band off the baby detects nothing, as one disconnected. Old code: night [], not_worn at 07:00."""
-
-    async def main() -> tuple[list[str], list[str]]:
-        async with http_recorder() as srv:
-            clock = Clock(NIGHT)
-            engine, d = wire(config_text(srv.url), clock)
-            engine.on_band_state("cot", "not_worn", True)
-            await d.drain()
-            night = received(srv.seen).get("/anna", [])
-            clock.t = datetime(2024, 3, 6, 7, 0).timestamp()
-            engine.tick()
-            await d.close()
-            return night, received(srv.seen).get("/anna", [])[len(night):]
-
-    assert asyncio.run(main()) == (["band_fault:not_worn"], [])
+    got = night_of_band_faults("", ("not_worn",))
+    assert got == {"night": ["band_fault:not_worn"], "morning": []}
 
 
 def test_without_quiet_faults_quiet_hours_hold_only_the_faults_detection_goes_on_through() -> None:
     """Each fault raised at 23:30 with quiet_faults left out: those that stop the band detecting (or
     soon will, or a band off the baby) go out at once, the others at 07:00. Old code: every fault
     at 07:00."""
-
-    async def main() -> tuple[list[str], list[str]]:
-        async with http_recorder() as srv:
-            clock = Clock(NIGHT)
-            engine, d = wire(config_text(srv.url), clock)
-            for f in BandFault:
-                engine.on_band_state("cot", f.value, True)
-            await d.drain()
-            night = received(srv.seen).get("/anna", [])
-            clock.t = datetime(2024, 3, 6, 7, 0).timestamp()
-            engine.tick()
-            await d.close()
-            return night, received(srv.seen).get("/anna", [])[len(night):]
-
-    night, morning = asyncio.run(main())
+    got = night_of_band_faults("", tuple(f.value for f in BandFault))
     stops = ["disconnected", "not_worn", "battery_low", "safe_mode", "sensor_error", "band_log_failing"]
-    assert sorted(night) == sorted(f"band_fault:{f}" for f in stops)
-    assert sorted(morning) == sorted(f"band_fault:{f.value}" for f in BandFault if f.value not in stops)
+    assert sorted(got["night"]) == sorted(f"band_fault:{f}" for f in stops)
+    assert sorted(got["morning"]) == sorted(f"band_fault:{f.value}" for f in BandFault if f.value not in stops)
 
 
 def test_status_says_a_band_notice_held_back_was_not_sent() -> None:
