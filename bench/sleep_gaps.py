@@ -97,30 +97,27 @@ def dropouts(n: int, hours: float, rng: random.Random) -> np.ndarray:
     return keep
 
 
-def reboots(n: int, hours: float, rng: random.Random) -> np.ndarray:
-    """From the recording's second hour (its first if shorter), a band rebooting every 2-6 min,
-    unheard 2-12 epochs each time."""
+def rebooting(n: int, rng: random.Random, heard: tuple[int, int], unheard: tuple[int, int]) -> np.ndarray:
+    """From the recording's second hour (its first if shorter), a band heard for ``heard`` epochs
+    (a random count in that range, ends included), then unheard for ``unheard``, and again."""
     keep = np.ones(n, np.bool_)
     i = min(360, n // 4)
     while i < n:
-        i += rng.randint(12, 36)
-        gap = rng.randint(2, 12)
+        i += rng.randint(*heard)
+        gap = rng.randint(*unheard)
         keep[i : i + gap] = False
         i += gap
     return keep
+
+
+def reboots(n: int, hours: float, rng: random.Random) -> np.ndarray:
+    """A band rebooting every 2-6 min, unheard 2-12 epochs each time."""
+    return rebooting(n, rng, heard=(12, 36), unheard=(2, 12))
 
 
 def storm(n: int, hours: float, rng: random.Random) -> np.ndarray:
-    """From the recording's second hour (its first if shorter), a band rebooting every 1-3 min,
-    unheard 6-12 epochs (1-2 min) each time: 40 % of the time unheard."""
-    keep = np.ones(n, np.bool_)
-    i = min(360, n // 4)
-    while i < n:
-        i += rng.randint(6, 18)
-        gap = rng.randint(6, 12)
-        keep[i : i + gap] = False
-        i += gap
-    return keep
+    """A band rebooting every 1-3 min, unheard 6-12 epochs (1-2 min) each time: 40 % of the time unheard."""
+    return rebooting(n, rng, heard=(6, 18), unheard=(6, 12))
 
 
 MODES: dict[str, Callable[[int, float, random.Random], np.ndarray]] = {
