@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -31,35 +32,30 @@ def register(sub: Any) -> None:
     p = sub.add_parser("store", help="check the store file, recover a damaged one, make a new one, adopt the one found, or restore a backup",
                        description=__doc__)  # fmt: skip
     acts = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    check = acts.add_parser("check", help="read every page of the store: 'ok', or what is damaged (exit 1)",
-                            description="Read every page and index of the store (it is not changed): 'ok', or what is damaged "
-                            "(or that its tables are no schema version's), exit 1.")
-    add_store_args(check)
-    check.set_defaults(func=run_check)
-    rec = acts.add_parser("recover", help="copy what can be read of a damaged store into a new one; the damaged file is kept",
-                          description="Copy every row that can still be read of a damaged store (or one whose tables are no "
-                          "schema version's: a table dropped by hand) into a new store in its place; "
-                          "the damaged file is kept beside it (spasmwatch.db.damaged-DATE-TIME), never deleted. Refused while "
-                          "a daemon runs on the store; a sound store is left as it is. Exit 1 when rows were read but not kept (they "
-                          "break a constraint of this version's tables): named, and kept in the old file. docs/store.md, 'A damaged store'.")
-    add_store_args(rec)
-    rec.set_defaults(func=run_recover)
-    new = acts.add_parser("new", help="make a new, empty store where one was moved away on purpose", description=run_new.__doc__)
-    add_store_args(new)
-    new.set_defaults(func=run_new)
-    adopt = acts.add_parser("adopt", help="take the store found at the store's path as the daemon's (a different store than the one it opened there)",
-                            description=run_adopt.__doc__)  # fmt: skip
-    add_store_args(adopt)
-    adopt.set_defaults(func=run_adopt)
-    listing = acts.add_parser("backups", help="list the daemon's daily copies of the store", description=run_backups.__doc__)
-    add_store_args(listing)
-    listing.set_defaults(func=run_backups)
-    back = acts.add_parser("restore", help="put a backup of the store in its place (the daemon stopped); the file there is kept",
-                           description=run_restore.__doc__)  # fmt: skip
-    add_store_args(back)
+    _action(acts, "check", run_check, "read every page of the store: 'ok', or what is damaged (exit 1)",
+            "Read every page and index of the store (it is not changed): 'ok', or what is damaged "
+            "(or that its tables are no schema version's), exit 1.")  # fmt: skip
+    _action(acts, "recover", run_recover, "copy what can be read of a damaged store into a new one; the damaged file is kept",
+            "Copy every row that can still be read of a damaged store (or one whose tables are no "
+            "schema version's: a table dropped by hand) into a new store in its place; "
+            "the damaged file is kept beside it (spasmwatch.db.damaged-DATE-TIME), never deleted. Refused while "
+            "a daemon runs on the store; a sound store is left as it is. Exit 1 when rows were read but not kept (they "
+            "break a constraint of this version's tables): named, and kept in the old file. docs/store.md, 'A damaged store'.")  # fmt: skip
+    _action(acts, "new", run_new, "make a new, empty store where one was moved away on purpose")
+    _action(acts, "adopt", run_adopt, "take the store found at the store's path as the daemon's (a different store than the one it opened there)")
+    _action(acts, "backups", run_backups, "list the daemon's daily copies of the store")
+    back = _action(acts, "restore", run_restore, "put a backup of the store in its place (the daemon stopped); the file there is kept")
     back.add_argument("--from", dest="source", required=True, metavar="BACKUP",
                       help="'latest', a name 'store backups' lists, or the path of a copy")  # fmt: skip
-    back.set_defaults(func=run_restore)
+
+
+def _action(acts: Any, name: str, func: Callable[[argparse.Namespace], int], help: str, description: str | None = None) -> Any:
+    """The ``store NAME`` subcommand: the store's arguments, run by ``func``; its description
+    ``func``'s docstring unless given."""
+    p = acts.add_parser(name, help=help, description=description or func.__doc__)
+    add_store_args(p)
+    p.set_defaults(func=func)
+    return p
 
 
 def _damage(path: Path) -> list[str]:
