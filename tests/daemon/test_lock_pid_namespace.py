@@ -17,6 +17,8 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from daemonproc import UP_S, one_band_config, status_once_up
@@ -25,11 +27,19 @@ from servers import free_port
 RUN = [sys.executable, "-m", "spasmwatch", "run", "--config"]
 
 
+ELSEWHERE = "in another PID namespace: the host's, or another container's"  # what a refused start says of a daemon it has no pid for
+
+
+def in_pid_namespace(*flags: str, command: tuple[str, ...]) -> list[str]:
+    """``command`` in a PID namespace of its own, unshare ``flags`` added (as root; else as this
+    user mapped to root in a user namespace); ended with unshare."""
+    user = ["--user", "--map-root-user"] if os.geteuid() != 0 else []
+    return ["unshare", *user, "--pid", "--fork", "--kill-child", *flags, *command]
+
+
 def in_container(*command: str) -> list[str]:
-    """``command`` in a PID namespace of its own, /proc its own (as root; else as this user mapped
-    to root in a user namespace); ended with unshare."""
-    ns = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc"]
-    return [*ns[:1], "--user", "--map-root-user", *ns[1:], *command] if os.geteuid() != 0 else [*ns, *command]
+    """``command`` in a PID namespace of its own, /proc its own."""
+    return in_pid_namespace("--mount-proc", command=command)
 
 
 def inner_pid(unshare: subprocess.Popen[str]) -> int:
@@ -37,6 +47,22 @@ def inner_pid(unshare: subprocess.Popen[str]) -> int:
     children = Path(f"/proc/{unshare.pid}/task/{unshare.pid}/children").read_text().split()
     assert len(children) == 1, children
     return int(children[0])
+
+
+@contextmanager
+def hosts_daemon(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path, Path]]:
+    """A daemon started here (the host) on the store in tmp_path/data, once up: (its process, its
+    config, the data folder). Stopped after, which must end it cleanly."""
+    port, data = free_port(), tmp_path / "data"
+    config = one_band_config(tmp_path / "config.toml", data, port)
+    first = subprocess.Popen([*RUN, str(config)], stderr=subprocess.PIPE, text=True)
+    try:
+        status_once_up(first, port)
+        yield first, config, data
+    finally:
+        first.send_signal(signal.SIGTERM)
+        text = first.communicate(timeout=UP_S)[1]
+    assert first.returncode == 0 and "Traceback" not in text, text
 
 
 def second_start(tmp_path: Path, data: Path, *wrap: str) -> subprocess.CompletedProcess[str]:
@@ -67,28 +93,19 @@ def test_a_daemon_in_a_container_is_named_and_reloaded_by_its_pid_here(tmp_path:
 def test_a_start_in_a_container_beside_the_hosts_daemon_says_it_runs_outside_and_signals_nothing(tmp_path: Path) -> None:
     """Old code: the host's daemon's pid, which in the container is none (or another process), and
     'kill N' for it; 'spasmwatch reload' from the container would signal that pid."""
-    port, data = free_port(), tmp_path / "data"
-    config = one_band_config(tmp_path / "config.toml", data, port)
-    first = subprocess.Popen([*RUN, str(config)], stderr=subprocess.PIPE, text=True)
-    try:
-        status_once_up(first, port)
+    with hosts_daemon(tmp_path) as (first, config, data):
         r = second_start(tmp_path, data, *in_container())
-        assert r.returncode == 2 and f"(pid {first.pid} in another PID namespace: the host's, or another container's" in r.stderr, r.stderr
+        assert r.returncode == 2 and f"(pid {first.pid} {ELSEWHERE}" in r.stderr, r.stderr
         assert "stop it where it runs" in r.stderr and "kill" not in r.stderr, r.stderr
         reload = subprocess.run(in_container(sys.executable, "-m", "spasmwatch", "reload", "--config", str(config)),
                                 capture_output=True, text=True, timeout=UP_S)  # fmt: skip
         assert reload.returncode != 0 and "no process here to send the reload to" in reload.stderr, reload
-    finally:
-        first.send_signal(signal.SIGTERM)
-        text = first.communicate(timeout=UP_S)[1]
-    assert first.returncode == 0 and "Traceback" not in text, text
 
 
 def beside_the_hosts_proc(*command: str) -> list[str]:
     """``command`` in a PID namespace of its own whose /proc is the host's (not mounted again: a
     container given the host's /proc); ended with unshare."""
-    ns = ["unshare", "--pid", "--fork", "--kill-child"]
-    return [*ns[:1], "--user", "--map-root-user", *ns[1:], *command] if os.geteuid() != 0 else [*ns, *command]
+    return in_pid_namespace(command=command)
 
 
 _VIEW = "from spasmwatch.daemon.lock import _proc_view; v = _proc_view(); print(v.every, v.ours)"
@@ -111,15 +128,7 @@ def test_a_start_in_a_namespace_of_its_own_reading_the_hosts_proc_does_not_name_
     kernel's list names that daemon by its host pid, which is not that process there. Refused,
     saying it runs in another namespace, no pid to kill. Old code: '(pid N, ...)' and 'kill N',
     N the host pid (the reader's namespace taken as the list's)."""
-    port, data = free_port(), tmp_path / "data"
-    config = one_band_config(tmp_path / "config.toml", data, port)
-    first = subprocess.Popen([*RUN, str(config)], stderr=subprocess.PIPE, text=True)
-    try:
-        status_once_up(first, port)
+    with hosts_daemon(tmp_path) as (first, _, data):
         r = second_start(tmp_path, data, *beside_the_hosts_proc())
-        assert r.returncode == 2 and f"(pid {first.pid} in another PID namespace: the host's, or another container's" in r.stderr, r.stderr
+        assert r.returncode == 2 and f"(pid {first.pid} {ELSEWHERE}" in r.stderr, r.stderr
         assert "kill" not in r.stderr, r.stderr
-    finally:
-        first.send_signal(signal.SIGTERM)
-        text = first.communicate(timeout=UP_S)[1]
-    assert first.returncode == 0 and "Traceback" not in text, text
