@@ -31,6 +31,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from spasmwatch.daemon import stopping
     from spasmwatch.daemon.main import serve
 
     note = sudo_note(os.geteuid(), os.environ, args.config or default_config_path())
@@ -44,8 +45,10 @@ def run(args: argparse.Namespace) -> int:
     level = (args.log_level or cfg.daemon.log_level).upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     path = args.config or default_config_path()  # what SIGHUP reloads (config_of read this one)
+    stop_signals = stopping.StopSignals(stopping.stop_deadline_s())
+    stop_signals.start()  # before any thread: each inherits its mask
     try:
-        return asyncio.run(serve(cfg, _clock(args.sim_time_scale), config_path=Path(path)))
+        return asyncio.run(serve(cfg, _clock(args.sim_time_scale), config_path=Path(path), stop_signals=stop_signals))
     except StoreInUse as e:  # which daemon, and how to stop it: the lock says, the service knows
         from spasmwatch.commands.service import in_use
 

@@ -300,6 +300,19 @@ RESTART_SEC = 5
 # past it loses nothing (unacknowledged pushes stay kept in the store, SQLite survives a kill),
 # but a stop cut short is logged as a failure.
 STOP_MARGIN_S = 15
+# The stop deadline (daemon/stopping.py): a stop not ended this long (s) before TimeoutStopSec
+# (stop_deadline_s(): 112 - 5 = 107 s after SIGTERM/SIGINT, past the longest clean stop, 97 s) is
+# cut short by the daemon itself: it logs each thread's stack (faulthandler) and exits
+# STOP_DEADLINE_EXIT. systemd's SIGKILL said nothing of where a stop hung (a store write on a
+# stalled disk blocking the event loop, tests/daemon/test_stop_while_loop_hangs.py); 5 s leaves
+# room to write the stacks (ms) on a loaded machine before that kill.
+STOP_DEADLINE_EARLY_S = 5
+# The exit status of a stop cut short at its deadline: told apart from a failure of the daemon
+# (1), a config's or a command's (2), and from timeout(1)'s 124.
+STOP_DEADLINE_EXIT = 3
+# If the deadline's own thread cannot run (the GIL held by a hung call), faulthandler's C timer
+# dumps the stacks and exits (status 1) this long (s) after the deadline, still before the kill.
+STOP_BACKSTOP_S = 2
 
 # --- raw recording (a band's raw = true: docs/host.md "Raw samples") -----------------------------
 # Free space (MB, 10^6 bytes) that raw recording leaves on its file system for the store. A band's

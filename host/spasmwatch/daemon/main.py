@@ -10,7 +10,7 @@ import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TextIO
 
@@ -23,6 +23,7 @@ from spasmwatch.daemon.http import HttpError, HttpServer
 from spasmwatch.daemon.lock import DaemonLock, one_daemon
 from spasmwatch.daemon.reload import Reloader, reload_command
 from spasmwatch.daemon.notify import Notifier, StatusNotes, Watchdog, keep_alive, watchdog_interval_s
+from spasmwatch.daemon.stopping import StopSignals
 from spasmwatch.daemon.wiring import alert_settings_from, caregivers_from, channels_from, heartbeat_from, link_factory
 from spasmwatch.store import KnownStores, Store, StoreError, make_folder
 from spasmwatch.urls import host_port
@@ -59,13 +60,16 @@ async def serve(
     stale_s: float = K.STALE_S,
     watchdog_late_s: float = K.WATCHDOG_LATE_S,
     config_path: Path | None = None,
+    stop_signals: StopSignals | None = None,
 ) -> int:
     """Run until SIGINT/SIGTERM (or ``until`` completes); prints a status line on change.
     SIGHUP reloads ``config_path`` (the file ``cfg`` was read from; None: SIGHUP is ignored)
     in the loop: daemon/reload.py.
     Under systemd (``Type=notify``): READY=1 once the store is open (or found not to open), the web server listens
     and the daemon has started; STATUS= on change; WATCHDOG=1 while its ticks progress
-    (daemon/notify.py); STOPPING=1 at the signal."""
+    (daemon/notify.py); STOPPING=1 at the signal.
+    ``stop_signals`` (started by ``spasmwatch run``) takes SIGINT/SIGTERM in a thread of its own, with a
+    deadline on the stop that a blocked loop cannot miss (daemon/stopping.py); else the loop takes them."""
     notifier, ping_s = Notifier.from_env(), watchdog_interval_s()
     loop = asyncio.get_running_loop()
     early: list[int] = []  # a SIGHUP before the daemon is up (its default action would end it): reloaded once it is
@@ -82,6 +86,7 @@ async def serve(
     # A store that cannot be opened (damaged, newer, permissions, I/O, not there) stops no monitoring:
     # the daemon runs without it and tries it again (docs/store.md "A store that cannot be opened").
     with (
+        ExitStack() as stop_handled,  # first in: a stop signal stays handled until the store is closed
         one_daemon(path, config_path, now=checked.missing is None, unmade=unmade) as lock,
         _closed_at_exit(Store.may_fail(path, known, lock.take, checked=checked)) as store,
     ):
@@ -92,8 +97,7 @@ async def serve(
         await daemon.start()
         log.info("spasmwatch daemon up: store %s, %d band(s)", path, len(daemon.bands))
         stop = asyncio.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+        _on_stop(loop, stop, stop_signals, stop_handled)
         reloader = _on_sighup(loop, daemon, cfg, config_path, path, bool(early))
         waiter = asyncio.ensure_future(until() if until else stop.wait())
         printer = asyncio.ensure_future(status_lines(daemon, status_out or sys.stderr, notify=StatusNotes(notifier)))
@@ -122,6 +126,19 @@ def _closed_at_exit(store: Store) -> Iterator[Store]:
         if not store.close(K.STORE_CLOSE_WAIT_S):
             log.warning("%s: a store call hangs (a stalled disk?): the store is left to the call under way, not closed; "
                         "what was committed is kept (SQLite's WAL), the call's unfinished work is not", store.path)  # fmt: skip
+
+
+def _on_stop(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, stop_signals: StopSignals | None, stop_handled: ExitStack) -> None:
+    """SIGINT/SIGTERM set ``stop``: from ``stop_signals``' thread while ``stop_handled`` is open, else in the loop."""
+    if stop_signals is not None:
+
+        def stop_soon() -> None:
+            loop.call_soon_threadsafe(stop.set)
+
+        stop_handled.enter_context(stop_signals.handled(stop_soon))
+        return
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
 
 
 def _on_sighup(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from spasmwatch.daemon.stopping import unblocked_in_child
+
 
 async def run(argv: list[str], timeout_s: float) -> tuple[int, str]:
     """Return (exit code, stderr+stdout tail); exit code 124 on timeout (the process is killed),
@@ -11,8 +13,9 @@ async def run(argv: list[str], timeout_s: float) -> tuple[int, str]:
     other, so the sound channel goes on to its next player and the bell."""
     try:
         proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-        )
+            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            preexec_fn=unblocked_in_child,  # not the daemon's mask: a player ends on SIGTERM (systemd's stop)
+        )  # fmt: skip
     except OSError as e:
         return 127, f"cannot run: {e.strerror or e}"
     try:
