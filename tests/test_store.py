@@ -1930,3 +1930,35 @@ def test_every_band_s_epochs_of_a_range_are_read_by_the_index_not_a_scan_of_all(
         rows = list(long.activity(None, 1000.0, 1500.0))
         by_band = sorted([*long.activity("a", 1000.0, 1500.0), *long.activity("b", 1000.0, 1500.0)], key=lambda r: (r.wall_t, r.id))
     assert rows == by_band and len(rows) == 100 and [r.device for r in rows[:2]] == ["a", "b"]
+
+
+def _worn_epochs(s: Store, starts_worn: list[tuple[int, int, int]]) -> None:
+    """Boot 1's epochs (start in ms after the sync, worn, off_body), placed: wall_t = start + 10 s."""
+    s.add_sync(DEV, 1, 0, 1000.0)
+    rows = [{"boot": 1, "t_ms": ms + 10_000, "activity": 0, "breath": 40, "off_body": off, "worn": worn} for ms, worn, off in starts_worn]
+    s.add_activity(DEV, rows, received_wall_s=1000.0)
+
+
+def test_activity_run_start_is_the_latest_epoch_after_a_gap_or_an_unworn_one(tmp_path: Path) -> None:
+    """Where export/sleep.py's estimate starts afresh, by one search of activity_device_wall (no sort):
+    an epoch whose epoch before it ends more than the gap before it starts (300 s unheard is kept,
+    301 s is not), or is not worn (0, or unknown off the body), or is before the span searched."""
+    epochs = [(0, 1, 0), (10_000, 1, 0), (20_000, 1, 0), (330_000, 1, 0), (641_000, 1, 0), (651_000, 0, 0)]
+    epochs += [(661_000, 1, 0), (671_000, -1, 1), (681_000, 1, 0), (691_000, 1, 0)]
+    with Store(tmp_path / "db.sqlite") as s:
+        _worn_epochs(s, epochs)
+
+        def start(since: float, until: float) -> float | None:
+            at = s.activity_run_start(DEV, 1000.0 + since, 1000.0 + until, 10.0, 300.0)
+            return None if at is None else at - 1000.0
+
+        assert start(-1e9, 340.0) == 10.0  # 330's gap is 300 s: kept; the band's first epoch
+        assert start(-1e9, 661.0) == 651.0  # 641's gap is 301 s
+        assert start(-1e9, 670.0) == 651.0  # the span's ends at most 670: 651's is 661
+        assert start(-1e9, 671.0) == 671.0  # 651 is not worn: 661 (ending 671) starts afresh
+        assert start(-1e9, 681.0) == 671.0
+        assert start(-1e9, 1e9) == 691.0  # after 671: worn unknown, off the body
+        assert start(20.0, 340.0) == 20.0  # no fresh start in the span: its first epoch
+        assert start(702.0, 1e9) is None  # no epoch ends in it
+        plan = " ".join(r[3] for r in s._conn.execute("EXPLAIN QUERY PLAN " + store_mod._RUN_START, (DEV, 0.0, 1.0, 10.0, 300.0)))
+    assert "USING INDEX activity_device_wall" in plan and "TEMP B-TREE" not in plan, plan

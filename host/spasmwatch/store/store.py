@@ -108,9 +108,20 @@ ACTIVITY_COLUMNS = np.dtype([("wall_t", "f8"), ("activity", "i8"), ("off_body", 
 ACTIVITY_LIMIT = 2**40  # samples
 # ... read as two: each column read is a Python object an epoch (0.2 µs), the three integers one
 _ACTIVITY_CODED = np.dtype([("wall_t", "f8"), ("code", "i8")])
+# An epoch's worn verdict as ``analysis.sleepwake.counts_worn`` takes it, in SQL
+_COUNTS_WORN = "(worn != 0 AND NOT (worn = -1 AND off_body != 0))"
 _ACTIVITY_CODED_SELECT = (
-    f"SELECT wall_t, MAX(MIN(activity, {ACTIVITY_LIMIT}), {-ACTIVITY_LIMIT}) * 4 + (off_body != 0) * 2 + (worn != 0 AND NOT (worn = -1 AND off_body != 0)) FROM activity"
+    f"SELECT wall_t, MAX(MIN(activity, {ACTIVITY_LIMIT}), {-ACTIVITY_LIMIT}) * 4 + (off_body != 0) * 2 + {_COUNTS_WORN} FROM activity"
 )
+# The latest of a band's placed epochs ending in [?, ?] whose epoch before it (by wall_t, id) ends
+# more than a gap before it starts, or is not worn, or is not in that span (the span's first): a
+# search of activity_device_wall read backwards, its rows 1 µs each (a day's 10 ms), not stopped at
+# the first found (SQLite's LEAD holds the span). Each epoch's start is its end less its length, and
+# the gap is computed as export/sleep.py's _decisions computes it (the same float operations).
+_RUN_START = f"""SELECT wall_t FROM (
+    SELECT wall_t, LEAD(wall_t) OVER w AS before_t, LEAD({_COUNTS_WORN}) OVER w AS before_worn FROM activity
+    WHERE device = ?1 AND wall_t IS NOT NULL AND wall_t >= ?2 AND wall_t <= ?3 WINDOW w AS (ORDER BY wall_t DESC, id DESC))
+WHERE before_t IS NULL OR (wall_t - ?4) - ((before_t - ?4) + ?4) > ?5 OR NOT before_worn LIMIT 1"""
 
 
 def _latest_label(col: str) -> str:
@@ -1030,6 +1041,14 @@ class Store:
         sql = f"{_ACTIVITY_SELECT} WHERE device = ? AND wall_t {op} ? ORDER BY wall_t {order}, id {order} LIMIT 1"
         r = self._one(sql, (device, t))
         return _activity_row(r) if r is not None else None
+
+    def activity_run_start(self, device: str, since: float, until: float, epoch_s: float, gap_s: float) -> float | None:
+        """The end ``wall_t`` of the latest of the band's placed epochs (of ``epoch_s`` each) ending in
+        [since, until] that begins a run: the epoch before it ends more than ``gap_s`` before it starts,
+        is not worn (``analysis.sleepwake.counts_worn``), or ends before ``since``; None: no epoch
+        ends in it. Where the sleep/wake estimate starts afresh (export/sleep.py)."""
+        r = self._one(_RUN_START, (device, since, until, epoch_s, gap_s))
+        return float(r[0]) if r is not None else None
 
     def event_time_next_to(self, device: str, seq: int, before: bool) -> float | None:
         """Wall time of the band's placed event with the highest seq below ``seq`` (``before``), else
